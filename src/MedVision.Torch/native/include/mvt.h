@@ -1,0 +1,165 @@
+/*
+ * MedVision.Torch native shim: a small C ABI over libtorch (1.13 and 2.x).
+ *
+ * Conventions
+ *  - A tensor is an opaque handle (mvt_tensor) owning one at::Tensor reference; release it with mvt_free.
+ *  - Functions returning a handle return NULL on failure; functions returning int32_t return 0 on success
+ *    and -1 on failure (count-returning functions return the count, or -1). On failure, mvt_last_error() and
+ *    mvt_last_error_kind() describe the C++ exception that was caught; no exception ever crosses this ABI.
+ *  - dtype codes are c10::ScalarType values (Byte 0, Char 1, Short 2, Int 3, Long 4, Half 5, Float 6,
+ *    Double 7, Bool 11, BFloat16 15); device types are c10::DeviceType values (CPU 0, CUDA 1).
+ *  - Operation codes (unary, binary, reduction, ...) are listed in the managed NativeOps enums and in ops.cpp.
+ */
+#pragma once
+#include <stdint.h>
+
+#if defined(MVT_BUILDING)
+#define MVT_API extern "C" __attribute__((visibility("default")))
+#else
+#define MVT_API extern "C"
+#endif
+
+typedef void* mvt_tensor;
+
+/* errors, library information */
+MVT_API const char* mvt_last_error(void);
+MVT_API int32_t mvt_last_error_kind(void);
+MVT_API const char* mvt_torch_version(void);
+MVT_API int32_t mvt_abi_version(void);
+MVT_API int32_t mvt_has_mkldnn(void);
+MVT_API int32_t mvt_cuda_is_available(void);
+MVT_API int32_t mvt_cuda_device_count(void);
+MVT_API int32_t mvt_cuda_synchronize(int32_t device_index);
+MVT_API int32_t mvt_get_num_threads(void);
+MVT_API int32_t mvt_set_num_threads(int32_t n);
+MVT_API int32_t mvt_manual_seed(uint64_t seed);
+MVT_API mvt_tensor mvt_rng_get_state(void);
+MVT_API int32_t mvt_rng_set_state(mvt_tensor state);
+MVT_API int32_t mvt_set_conv_routing(int32_t mode);
+MVT_API int32_t mvt_get_conv_routing(void);
+
+/* lifetime */
+MVT_API void mvt_free(mvt_tensor t);
+MVT_API int64_t mvt_live_tensors(void);
+
+/* creation */
+MVT_API mvt_tensor mvt_from_data(const void* data, const int64_t* shape, int32_t ndim, int32_t dtype,
+                                 int32_t device_type, int32_t device_index, int32_t requires_grad);
+MVT_API mvt_tensor mvt_empty(const int64_t* shape, int32_t ndim, int32_t dtype, int32_t device_type, int32_t device_index, int32_t requires_grad);
+MVT_API mvt_tensor mvt_full(const int64_t* shape, int32_t ndim, double value, int32_t dtype, int32_t device_type, int32_t device_index, int32_t requires_grad);
+MVT_API mvt_tensor mvt_arange(double start, double end, double step, int32_t dtype, int32_t device_type, int32_t device_index, int32_t requires_grad);
+MVT_API mvt_tensor mvt_linspace(double start, double end, int64_t steps, int32_t dtype, int32_t device_type, int32_t device_index, int32_t requires_grad);
+MVT_API mvt_tensor mvt_rand(const int64_t* shape, int32_t ndim, int32_t normal, int32_t dtype, int32_t device_type, int32_t device_index, int32_t requires_grad);
+MVT_API mvt_tensor mvt_randint(int64_t low, int64_t high, const int64_t* shape, int32_t ndim, int32_t dtype, int32_t device_type, int32_t device_index);
+MVT_API mvt_tensor mvt_randperm(int64_t n, int32_t device_type, int32_t device_index);
+
+/* properties and data */
+MVT_API int32_t mvt_ndim(mvt_tensor t);
+MVT_API int32_t mvt_shape(mvt_tensor t, int64_t* out, int32_t capacity);
+MVT_API int64_t mvt_numel(mvt_tensor t);
+MVT_API int32_t mvt_dtype(mvt_tensor t);
+MVT_API int32_t mvt_device(mvt_tensor t, int32_t* type, int32_t* index);
+MVT_API int32_t mvt_is_contiguous(mvt_tensor t);
+MVT_API int32_t mvt_copy_to(mvt_tensor t, void* dst, int64_t nbytes);
+MVT_API int32_t mvt_copy_from(mvt_tensor t, const void* src, int64_t nbytes);
+MVT_API int32_t mvt_item(mvt_tensor t, double* out);
+MVT_API int32_t mvt_item_long(mvt_tensor t, int64_t* out);
+MVT_API mvt_tensor mvt_to(mvt_tensor t, int32_t dtype, int32_t device_type, int32_t device_index, int32_t non_blocking, int32_t copy);
+MVT_API mvt_tensor mvt_pin_memory(mvt_tensor t);
+MVT_API mvt_tensor mvt_contiguous(mvt_tensor t);
+MVT_API mvt_tensor mvt_clone(mvt_tensor t);
+MVT_API mvt_tensor mvt_detach(mvt_tensor t);
+MVT_API mvt_tensor mvt_alias(mvt_tensor t);
+
+/* autograd */
+MVT_API int32_t mvt_requires_grad(mvt_tensor t);
+MVT_API int32_t mvt_set_requires_grad(mvt_tensor t, int32_t value);
+MVT_API int32_t mvt_is_leaf(mvt_tensor t);
+MVT_API int32_t mvt_backward(mvt_tensor t, mvt_tensor grad, int32_t retain_graph, int32_t create_graph);
+MVT_API int32_t mvt_grad(mvt_tensor t, mvt_tensor* out);
+MVT_API int32_t mvt_set_grad(mvt_tensor t, mvt_tensor grad);
+MVT_API int32_t mvt_grad_fn_name(mvt_tensor t, char* buffer, int32_t capacity);
+MVT_API int32_t mvt_grad_enabled(void);
+MVT_API int32_t mvt_set_grad_enabled(int32_t enabled);
+
+/* elementwise and linear algebra (codes: see ops.cpp) */
+MVT_API mvt_tensor mvt_unary(int32_t op, mvt_tensor t);
+MVT_API mvt_tensor mvt_unary_scalar(int32_t op, mvt_tensor t, double s);
+MVT_API mvt_tensor mvt_binary(int32_t op, mvt_tensor a, mvt_tensor b);
+MVT_API mvt_tensor mvt_add_scaled(mvt_tensor a, mvt_tensor b, double alpha);
+MVT_API mvt_tensor mvt_clamp(mvt_tensor t, int32_t has_min, double min, int32_t has_max, double max);
+MVT_API mvt_tensor mvt_where(mvt_tensor cond, mvt_tensor a, mvt_tensor b);
+MVT_API mvt_tensor mvt_softmax(mvt_tensor t, int64_t dim, int32_t log);
+MVT_API mvt_tensor mvt_one_hot(mvt_tensor t, int64_t num_classes);
+MVT_API mvt_tensor mvt_allclose(mvt_tensor a, mvt_tensor b, double rtol, double atol);
+
+/* reductions */
+MVT_API mvt_tensor mvt_reduce(int32_t op, mvt_tensor t, const int64_t* dims, int32_t ndims, int32_t keepdim);
+MVT_API mvt_tensor mvt_std_var(int32_t is_var, mvt_tensor t, const int64_t* dims, int32_t ndims, int32_t unbiased, int32_t keepdim);
+MVT_API int32_t mvt_max_min_dim(int32_t is_min, mvt_tensor t, int64_t dim, int32_t keepdim, mvt_tensor* values, mvt_tensor* indices);
+MVT_API mvt_tensor mvt_arg_max_min(int32_t is_min, mvt_tensor t, int32_t has_dim, int64_t dim, int32_t keepdim);
+MVT_API int32_t mvt_sort(mvt_tensor t, int64_t dim, int32_t descending, int32_t stable, mvt_tensor* values, mvt_tensor* indices);
+MVT_API int32_t mvt_topk(mvt_tensor t, int64_t k, int64_t dim, int32_t largest, mvt_tensor* values, mvt_tensor* indices);
+MVT_API mvt_tensor mvt_cumsum(mvt_tensor t, int64_t dim);
+
+/* shape and indexing */
+MVT_API mvt_tensor mvt_view(mvt_tensor t, const int64_t* shape, int32_t ndim, int32_t reshape);
+MVT_API mvt_tensor mvt_flatten(mvt_tensor t, int64_t start, int64_t end);
+MVT_API mvt_tensor mvt_squeeze(mvt_tensor t, int32_t has_dim, int64_t dim);
+MVT_API mvt_tensor mvt_unsqueeze(mvt_tensor t, int64_t dim);
+MVT_API mvt_tensor mvt_permute(mvt_tensor t, const int64_t* dims, int32_t ndim);
+MVT_API mvt_tensor mvt_transpose(mvt_tensor t, int64_t d0, int64_t d1);
+MVT_API mvt_tensor mvt_expand(mvt_tensor t, const int64_t* shape, int32_t ndim);
+MVT_API mvt_tensor mvt_repeat(mvt_tensor t, const int64_t* repeats, int32_t ndim);
+MVT_API mvt_tensor mvt_flip(mvt_tensor t, const int64_t* dims, int32_t ndim);
+MVT_API mvt_tensor mvt_cat(const mvt_tensor* ts, int32_t n, int64_t dim, int32_t stack);
+MVT_API int32_t mvt_split(mvt_tensor t, const int64_t* sizes, int32_t nsizes, int64_t dim, mvt_tensor* out, int32_t capacity);
+MVT_API int32_t mvt_chunk(mvt_tensor t, int64_t chunks, int64_t dim, mvt_tensor* out, int32_t capacity);
+MVT_API mvt_tensor mvt_narrow(mvt_tensor t, int64_t dim, int64_t start, int64_t length);
+MVT_API mvt_tensor mvt_slice(mvt_tensor t, int64_t dim, int64_t start, int64_t end, int64_t step);
+MVT_API mvt_tensor mvt_select(mvt_tensor t, int64_t dim, int64_t index);
+MVT_API mvt_tensor mvt_index_select(mvt_tensor t, int64_t dim, mvt_tensor index);
+MVT_API mvt_tensor mvt_gather(mvt_tensor t, int64_t dim, mvt_tensor index);
+MVT_API mvt_tensor mvt_masked_fill(mvt_tensor t, mvt_tensor mask, double value);
+MVT_API mvt_tensor mvt_masked_select(mvt_tensor t, mvt_tensor mask);
+
+/* in-place (the ops an optimizer needs) */
+MVT_API int32_t mvt_inplace_binary(int32_t op, mvt_tensor t, mvt_tensor other, double alpha);
+MVT_API int32_t mvt_inplace_scalar(int32_t op, mvt_tensor t, double s);
+MVT_API int32_t mvt_addcmul_(mvt_tensor t, mvt_tensor a, mvt_tensor b, double value, int32_t div);
+MVT_API int32_t mvt_lerp_(mvt_tensor t, mvt_tensor end, double weight);
+
+/* neural-network functional ops */
+MVT_API mvt_tensor mvt_conv(mvt_tensor x, mvt_tensor w, mvt_tensor b, const int64_t* stride, const int64_t* padding,
+                            const int64_t* dilation, int32_t nspatial, int64_t groups);
+MVT_API mvt_tensor mvt_conv_transpose(mvt_tensor x, mvt_tensor w, mvt_tensor b, const int64_t* stride, const int64_t* padding,
+                                      const int64_t* output_padding, const int64_t* dilation, int32_t nspatial, int64_t groups);
+MVT_API mvt_tensor mvt_linear(mvt_tensor x, mvt_tensor w, mvt_tensor b);
+MVT_API mvt_tensor mvt_batch_norm(mvt_tensor x, mvt_tensor w, mvt_tensor b, mvt_tensor running_mean, mvt_tensor running_var,
+                                  int32_t training, double momentum, double eps);
+MVT_API mvt_tensor mvt_instance_norm(mvt_tensor x, mvt_tensor w, mvt_tensor b, mvt_tensor running_mean, mvt_tensor running_var,
+                                     int32_t use_input_stats, double momentum, double eps);
+MVT_API mvt_tensor mvt_group_norm(mvt_tensor x, int64_t groups, mvt_tensor w, mvt_tensor b, double eps);
+MVT_API mvt_tensor mvt_layer_norm(mvt_tensor x, const int64_t* shape, int32_t ndim, mvt_tensor w, mvt_tensor b, double eps);
+MVT_API mvt_tensor mvt_max_pool(mvt_tensor x, const int64_t* kernel, const int64_t* stride, const int64_t* padding,
+                                const int64_t* dilation, int32_t nspatial, int32_t ceil_mode);
+MVT_API mvt_tensor mvt_avg_pool(mvt_tensor x, const int64_t* kernel, const int64_t* stride, const int64_t* padding,
+                                int32_t nspatial, int32_t ceil_mode, int32_t count_include_pad);
+MVT_API mvt_tensor mvt_adaptive_pool(mvt_tensor x, const int64_t* output, int32_t nspatial, int32_t max);
+MVT_API mvt_tensor mvt_dropout(mvt_tensor x, double p, int32_t training, int32_t feature);
+MVT_API mvt_tensor mvt_pairwise_distance(mvt_tensor a, mvt_tensor b, double p, double eps, int32_t keepdim);
+MVT_API mvt_tensor mvt_cosine_similarity(mvt_tensor a, mvt_tensor b, int64_t dim, double eps);
+MVT_API mvt_tensor mvt_normalize(mvt_tensor x, double p, int64_t dim, double eps);
+MVT_API mvt_tensor mvt_interpolate(mvt_tensor x, const int64_t* size, int32_t nspatial, int32_t mode, int32_t align_corners);
+MVT_API mvt_tensor mvt_pad(mvt_tensor x, const int64_t* pads, int32_t npads, int32_t mode, double value);
+MVT_API mvt_tensor mvt_affine_grid(mvt_tensor theta, const int64_t* size, int32_t ndim, int32_t align_corners);
+MVT_API mvt_tensor mvt_grid_sample(mvt_tensor x, mvt_tensor grid, int32_t mode, int32_t padding_mode, int32_t align_corners);
+MVT_API mvt_tensor mvt_activation(int32_t op, mvt_tensor x, double a, double b);
+
+/* losses (reduction: 0 none, 1 mean, 2 sum) */
+MVT_API mvt_tensor mvt_cross_entropy(mvt_tensor logits, mvt_tensor target, mvt_tensor weight, int32_t reduction,
+                                     int64_t ignore_index, double label_smoothing);
+MVT_API mvt_tensor mvt_nll_loss(mvt_tensor logp, mvt_tensor target, mvt_tensor weight, int32_t reduction, int64_t ignore_index);
+MVT_API mvt_tensor mvt_bce_with_logits(mvt_tensor logits, mvt_tensor target, mvt_tensor weight, mvt_tensor pos_weight, int32_t reduction);
+MVT_API mvt_tensor mvt_bce(mvt_tensor probs, mvt_tensor target, mvt_tensor weight, int32_t reduction);
+MVT_API mvt_tensor mvt_regression_loss(int32_t kind, mvt_tensor x, mvt_tensor y, int32_t reduction, double beta);

@@ -1,0 +1,67 @@
+// Internal helpers shared by the shim's translation units. Not part of the C ABI.
+#pragma once
+#include <torch/torch.h>
+#include <atomic>
+#include <string>
+#include "mvt.h"
+
+namespace mvt {
+
+// Error kinds reported to the managed side (mirrors MedVision.Torch.TorchErrorKind).
+enum ErrorKind : int32_t { kNone = 0, kGeneric = 1, kIndex = 2, kValue = 3, kType = 4, kNotImplemented = 5, kOutOfMemory = 6 };
+
+void set_error(int32_t kind, const char* message);
+void clear_error();
+extern std::atomic<int64_t> g_live;
+
+inline at::Tensor& T(mvt_tensor h) {
+  if (h == nullptr) throw std::invalid_argument("null tensor handle");
+  return *static_cast<at::Tensor*>(h);
+}
+inline c10::optional<at::Tensor> Opt(mvt_tensor h) {
+  if (h == nullptr) return c10::nullopt;
+  return *static_cast<at::Tensor*>(h);
+}
+inline mvt_tensor wrap(at::Tensor&& t) {
+  auto* p = new at::Tensor(std::move(t));
+  g_live.fetch_add(1, std::memory_order_relaxed);
+  return p;
+}
+inline mvt_tensor wrap(const at::Tensor& t) {
+  auto* p = new at::Tensor(t);
+  g_live.fetch_add(1, std::memory_order_relaxed);
+  return p;
+}
+inline at::IntArrayRef Ints(const int64_t* p, int32_t n) { return at::IntArrayRef(p, static_cast<size_t>(n)); }
+inline at::TensorOptions Options(int32_t dtype, int32_t device_type, int32_t device_index, bool requires_grad = false) {
+  return at::TensorOptions()
+      .dtype(static_cast<at::ScalarType>(dtype))
+      .device(at::Device(static_cast<c10::DeviceType>(device_type), static_cast<c10::DeviceIndex>(device_index)))
+      .requires_grad(requires_grad);
+}
+std::vector<at::Tensor> TensorList(const mvt_tensor* hs, int32_t n);
+
+}  // namespace mvt
+
+// Every entry point runs its body inside MVT_GUARD: a C++ exception never crosses the C ABI. On failure the
+// thread-local error is set and the entry point returns its failure value (nullptr or -1).
+#define MVT_GUARD_BEGIN try { mvt::clear_error();
+#define MVT_GUARD_END(fail)                                                                          \
+  }                                                                                                  \
+  catch (const c10::IndexError& e) { mvt::set_error(mvt::kIndex, e.what_without_backtrace()); return fail; }           \
+  catch (const c10::ValueError& e) { mvt::set_error(mvt::kValue, e.what_without_backtrace()); return fail; }           \
+  catch (const c10::TypeError& e) { mvt::set_error(mvt::kType, e.what_without_backtrace()); return fail; }             \
+  catch (const c10::NotImplementedError& e) { mvt::set_error(mvt::kNotImplemented, e.what_without_backtrace()); return fail; } \
+  catch (const c10::Error& e) {                                                                      \
+    std::string m = e.what_without_backtrace();                                                      \
+    mvt::set_error(m.find("out of memory") != std::string::npos ? mvt::kOutOfMemory : mvt::kGeneric, m.c_str()); \
+    return fail;                                                                                     \
+  }                                                                                                  \
+  catch (const std::bad_alloc&) { mvt::set_error(mvt::kOutOfMemory, "out of memory (std::bad_alloc)"); return fail; } \
+  catch (const std::out_of_range& e) { mvt::set_error(mvt::kIndex, e.what()); return fail; }         \
+  catch (const std::invalid_argument& e) { mvt::set_error(mvt::kValue, e.what()); return fail; }     \
+  catch (const std::exception& e) { mvt::set_error(mvt::kGeneric, e.what()); return fail; }          \
+  catch (...) { mvt::set_error(mvt::kGeneric, "unknown native exception"); return fail; }
+
+#define MVT_TENSOR_OP(body) MVT_GUARD_BEGIN return mvt::wrap(body); MVT_GUARD_END(nullptr)
+#define MVT_STATUS_OP(body) MVT_GUARD_BEGIN body; return 0; MVT_GUARD_END(-1)

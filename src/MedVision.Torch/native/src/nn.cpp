@@ -1,0 +1,228 @@
+// Neural-network functional ops and losses.
+#include "common.h"
+
+using mvt::T;
+using mvt::Opt;
+using mvt::wrap;
+using mvt::Ints;
+namespace F = torch::nn::functional;
+
+namespace {
+// 1: route every float32 CPU convolution (2D and 3D, forward and backward) through oneDNN. libtorch 1.13's own
+// heuristic sends batch-1 convolutions on small feature maps to a much slower reference path; oneDNN computes the
+// same result (to float rounding) an order of magnitude faster there. 0: leave the choice to libtorch.
+std::atomic<int32_t> g_conv_routing{1};
+
+bool use_onednn(const at::Tensor& x, const at::Tensor& w) {
+  return g_conv_routing.load(std::memory_order_relaxed) == 1 && at::hasMKLDNN() && x.device().is_cpu() &&
+         x.layout() == at::kStrided && x.scalar_type() == at::kFloat && w.scalar_type() == at::kFloat &&
+         (x.dim() == 4 || x.dim() == 5) && x.dim() == w.dim() && x.size(1) > 0 && x.size(0) > 0;
+}
+}  // namespace
+
+MVT_API int32_t mvt_set_conv_routing(int32_t mode) {
+  MVT_GUARD_BEGIN
+  if (mode != 0 && mode != 1) throw std::invalid_argument("convolution routing must be 0 (libtorch) or 1 (oneDNN)");
+  g_conv_routing.store(mode);
+  return 0;
+  MVT_GUARD_END(-1)
+}
+MVT_API int32_t mvt_get_conv_routing(void) { return g_conv_routing.load(); }
+
+MVT_API mvt_tensor mvt_conv(mvt_tensor xh, mvt_tensor wh, mvt_tensor bh, const int64_t* stride, const int64_t* padding,
+                            const int64_t* dilation, int32_t nspatial, int64_t groups) {
+  MVT_GUARD_BEGIN
+  const at::Tensor& x = T(xh);
+  const at::Tensor& w = T(wh);
+  auto s = Ints(stride, nspatial), p = Ints(padding, nspatial), d = Ints(dilation, nspatial);
+  if (w.dim() != nspatial + 2)
+    throw std::invalid_argument("conv" + std::to_string(nspatial) + "d expects a " + std::to_string(nspatial + 2) +
+                                "-D weight, got " + std::to_string(w.dim()) + "-D");
+  if (x.dim() == nspatial + 2 && x.size(1) != w.size(1) * groups)
+    throw std::invalid_argument("conv" + std::to_string(nspatial) + "d: input has " + std::to_string(x.size(1)) +
+                                " channels but the weight expects " + std::to_string(w.size(1) * groups) + " (shape " +
+                                c10::str(x.sizes()) + " against weight " + c10::str(w.sizes()) + ")");
+  if (use_onednn(x, w)) return wrap(at::mkldnn_convolution(x.contiguous(), w, Opt(bh), p, s, d, groups));
+  switch (nspatial) {
+    case 1: return wrap(at::conv1d(x, w, Opt(bh), s, p, d, groups));
+    case 2: return wrap(at::conv2d(x, w, Opt(bh), s, p, d, groups));
+    case 3: return wrap(at::conv3d(x, w, Opt(bh), s, p, d, groups));
+    default: throw std::invalid_argument("convolution supports 1, 2 or 3 spatial dimensions");
+  }
+  MVT_GUARD_END(nullptr)
+}
+MVT_API mvt_tensor mvt_conv_transpose(mvt_tensor xh, mvt_tensor wh, mvt_tensor bh, const int64_t* stride, const int64_t* padding,
+                                      const int64_t* output_padding, const int64_t* dilation, int32_t nspatial, int64_t groups) {
+  MVT_GUARD_BEGIN
+  const at::Tensor& x = T(xh);
+  const at::Tensor& w = T(wh);
+  auto s = Ints(stride, nspatial), p = Ints(padding, nspatial), op = Ints(output_padding, nspatial), d = Ints(dilation, nspatial);
+  switch (nspatial) {
+    case 1: return wrap(at::conv_transpose1d(x, w, Opt(bh), s, p, op, groups, d));
+    case 2: return wrap(at::conv_transpose2d(x, w, Opt(bh), s, p, op, groups, d));
+    case 3: return wrap(at::conv_transpose3d(x, w, Opt(bh), s, p, op, groups, d));
+    default: throw std::invalid_argument("transposed convolution supports 1, 2 or 3 spatial dimensions");
+  }
+  MVT_GUARD_END(nullptr)
+}
+MVT_API mvt_tensor mvt_linear(mvt_tensor x, mvt_tensor w, mvt_tensor b) { MVT_TENSOR_OP(at::linear(T(x), T(w), Opt(b))) }
+MVT_API mvt_tensor mvt_batch_norm(mvt_tensor x, mvt_tensor w, mvt_tensor b, mvt_tensor rm, mvt_tensor rv, int32_t training,
+                                  double momentum, double eps) {
+  MVT_TENSOR_OP(at::batch_norm(T(x), Opt(w), Opt(b), Opt(rm), Opt(rv), training != 0, momentum, eps, true))
+}
+MVT_API mvt_tensor mvt_instance_norm(mvt_tensor x, mvt_tensor w, mvt_tensor b, mvt_tensor rm, mvt_tensor rv, int32_t use_input_stats,
+                                     double momentum, double eps) {
+  MVT_TENSOR_OP(at::instance_norm(T(x), Opt(w), Opt(b), Opt(rm), Opt(rv), use_input_stats != 0, momentum, eps, true))
+}
+MVT_API mvt_tensor mvt_group_norm(mvt_tensor x, int64_t groups, mvt_tensor w, mvt_tensor b, double eps) {
+  MVT_TENSOR_OP(at::group_norm(T(x), groups, Opt(w), Opt(b), eps, true))
+}
+MVT_API mvt_tensor mvt_layer_norm(mvt_tensor x, const int64_t* shape, int32_t ndim, mvt_tensor w, mvt_tensor b, double eps) {
+  MVT_TENSOR_OP(at::layer_norm(T(x), Ints(shape, ndim), Opt(w), Opt(b), eps, true))
+}
+MVT_API mvt_tensor mvt_max_pool(mvt_tensor x, const int64_t* kernel, const int64_t* stride, const int64_t* padding,
+                                const int64_t* dilation, int32_t nspatial, int32_t ceil_mode) {
+  MVT_GUARD_BEGIN
+  auto k = Ints(kernel, nspatial), s = Ints(stride, nspatial), p = Ints(padding, nspatial), d = Ints(dilation, nspatial);
+  switch (nspatial) {
+    case 1: return wrap(at::max_pool1d(T(x), k, s, p, d, ceil_mode != 0));
+    case 2: return wrap(at::max_pool2d(T(x), k, s, p, d, ceil_mode != 0));
+    case 3: return wrap(at::max_pool3d(T(x), k, s, p, d, ceil_mode != 0));
+    default: throw std::invalid_argument("max pooling supports 1, 2 or 3 spatial dimensions");
+  }
+  MVT_GUARD_END(nullptr)
+}
+MVT_API mvt_tensor mvt_avg_pool(mvt_tensor x, const int64_t* kernel, const int64_t* stride, const int64_t* padding, int32_t nspatial,
+                                int32_t ceil_mode, int32_t count_include_pad) {
+  MVT_GUARD_BEGIN
+  auto k = Ints(kernel, nspatial), s = Ints(stride, nspatial), p = Ints(padding, nspatial);
+  switch (nspatial) {
+    case 1: return wrap(at::avg_pool1d(T(x), k, s, p, ceil_mode != 0, count_include_pad != 0));
+    case 2: return wrap(at::avg_pool2d(T(x), k, s, p, ceil_mode != 0, count_include_pad != 0));
+    case 3: return wrap(at::avg_pool3d(T(x), k, s, p, ceil_mode != 0, count_include_pad != 0));
+    default: throw std::invalid_argument("average pooling supports 1, 2 or 3 spatial dimensions");
+  }
+  MVT_GUARD_END(nullptr)
+}
+MVT_API mvt_tensor mvt_adaptive_pool(mvt_tensor x, const int64_t* output, int32_t nspatial, int32_t max) {
+  MVT_GUARD_BEGIN
+  auto o = Ints(output, nspatial);
+  if (max) {
+    switch (nspatial) {
+      case 1: return wrap(std::get<0>(at::adaptive_max_pool1d(T(x), o)));
+      case 2: return wrap(std::get<0>(at::adaptive_max_pool2d(T(x), o)));
+      case 3: return wrap(std::get<0>(at::adaptive_max_pool3d(T(x), o)));
+      default: break;
+    }
+  } else {
+    switch (nspatial) {
+      case 1: return wrap(at::adaptive_avg_pool1d(T(x), o));
+      case 2: return wrap(at::adaptive_avg_pool2d(T(x), o));
+      case 3: return wrap(at::adaptive_avg_pool3d(T(x), o));
+      default: break;
+    }
+  }
+  throw std::invalid_argument("adaptive pooling supports 1, 2 or 3 spatial dimensions");
+  MVT_GUARD_END(nullptr)
+}
+MVT_API mvt_tensor mvt_dropout(mvt_tensor x, double p, int32_t training, int32_t feature) {
+  MVT_GUARD_BEGIN
+  if (p < 0.0 || p > 1.0) throw std::invalid_argument("dropout probability must lie in [0, 1], got " + std::to_string(p));
+  return wrap(feature ? at::feature_dropout(T(x), p, training != 0) : at::dropout(T(x), p, training != 0));
+  MVT_GUARD_END(nullptr)
+}
+MVT_API mvt_tensor mvt_pairwise_distance(mvt_tensor a, mvt_tensor b, double p, double eps, int32_t keepdim) {
+  MVT_TENSOR_OP(at::pairwise_distance(T(a), T(b), p, eps, keepdim != 0))
+}
+MVT_API mvt_tensor mvt_cosine_similarity(mvt_tensor a, mvt_tensor b, int64_t dim, double eps) {
+  MVT_TENSOR_OP(at::cosine_similarity(T(a), T(b), dim, eps))
+}
+MVT_API mvt_tensor mvt_normalize(mvt_tensor x, double p, int64_t dim, double eps) {
+  MVT_TENSOR_OP(F::normalize(T(x), F::NormalizeFuncOptions().p(p).dim(dim).eps(eps)))
+}
+// Interpolation modes: 0 nearest, 1 (bi/tri)linear by spatial rank, 2 bicubic, 3 area.
+MVT_API mvt_tensor mvt_interpolate(mvt_tensor x, const int64_t* size, int32_t nspatial, int32_t mode, int32_t align_corners) {
+  MVT_GUARD_BEGIN
+  auto o = F::InterpolateFuncOptions().size(std::vector<int64_t>(size, size + nspatial));
+  switch (mode) {
+    case 0: o.mode(torch::kNearest); break;
+    case 1:
+      if (nspatial == 1) o.mode(torch::kLinear);
+      else if (nspatial == 2) o.mode(torch::kBilinear);
+      else o.mode(torch::kTrilinear);
+      o.align_corners(align_corners != 0);
+      break;
+    case 2: o.mode(torch::kBicubic).align_corners(align_corners != 0); break;
+    case 3: o.mode(torch::kArea); break;
+    default: throw std::invalid_argument("unknown interpolation mode " + std::to_string(mode));
+  }
+  if (T(x).dim() != nspatial + 2)
+    throw std::invalid_argument("interpolate to " + std::to_string(nspatial) + " spatial sizes expects a " +
+                                std::to_string(nspatial + 2) + "-D input, got shape " + c10::str(T(x).sizes()));
+  return wrap(F::interpolate(T(x), o));
+  MVT_GUARD_END(nullptr)
+}
+// Padding modes: 0 constant, 1 reflect, 2 replicate, 3 circular.
+MVT_API mvt_tensor mvt_pad(mvt_tensor x, const int64_t* pads, int32_t npads, int32_t mode, double value) {
+  MVT_GUARD_BEGIN
+  auto o = F::PadFuncOptions(std::vector<int64_t>(pads, pads + npads));
+  switch (mode) {
+    case 0: o.mode(torch::kConstant).value(value); break;
+    case 1: o.mode(torch::kReflect); break;
+    case 2: o.mode(torch::kReplicate); break;
+    case 3: o.mode(torch::kCircular); break;
+    default: throw std::invalid_argument("unknown padding mode " + std::to_string(mode));
+  }
+  return wrap(F::pad(T(x), o));
+  MVT_GUARD_END(nullptr)
+}
+MVT_API mvt_tensor mvt_affine_grid(mvt_tensor theta, const int64_t* size, int32_t ndim, int32_t align_corners) {
+  MVT_TENSOR_OP(at::affine_grid_generator(T(theta), Ints(size, ndim), align_corners != 0))
+}
+MVT_API mvt_tensor mvt_grid_sample(mvt_tensor x, mvt_tensor grid, int32_t mode, int32_t padding_mode, int32_t align_corners) {
+  MVT_TENSOR_OP(at::grid_sampler(T(x), T(grid), mode, padding_mode, align_corners != 0))
+}
+// Activation codes: 0 leaky_relu(a = slope), 1 elu(a = alpha), 2 gelu, 3 silu, 4 softplus(a = beta, b = threshold),
+// 5 hardtanh(a = min, b = max), 6 log_sigmoid, 7 relu6.
+MVT_API mvt_tensor mvt_activation(int32_t op, mvt_tensor xh, double a, double b) {
+  MVT_GUARD_BEGIN
+  const at::Tensor& x = T(xh);
+  switch (op) {
+    case 0: return wrap(at::leaky_relu(x, a));
+    case 1: return wrap(at::elu(x, a));
+    case 2: return wrap(at::gelu(x));
+    case 3: return wrap(at::silu(x));
+    case 4: return wrap(at::softplus(x, a, b));
+    case 5: return wrap(at::hardtanh(x, a, b));
+    case 6: return wrap(at::log_sigmoid(x));
+    case 7: return wrap(at::hardtanh(x, 0.0, 6.0));
+    default: throw std::invalid_argument("unknown activation code " + std::to_string(op));
+  }
+  MVT_GUARD_END(nullptr)
+}
+
+MVT_API mvt_tensor mvt_cross_entropy(mvt_tensor logits, mvt_tensor target, mvt_tensor weight, int32_t reduction, int64_t ignore_index,
+                                     double label_smoothing) {
+  MVT_TENSOR_OP(at::cross_entropy_loss(T(logits), T(target), Opt(weight), reduction, ignore_index, label_smoothing))
+}
+MVT_API mvt_tensor mvt_nll_loss(mvt_tensor logp, mvt_tensor target, mvt_tensor weight, int32_t reduction, int64_t ignore_index) {
+  MVT_TENSOR_OP(at::nll_loss_nd(T(logp), T(target), Opt(weight), reduction, ignore_index))
+}
+MVT_API mvt_tensor mvt_bce_with_logits(mvt_tensor logits, mvt_tensor target, mvt_tensor weight, mvt_tensor pos_weight, int32_t reduction) {
+  MVT_TENSOR_OP(at::binary_cross_entropy_with_logits(T(logits), T(target), Opt(weight), Opt(pos_weight), reduction))
+}
+MVT_API mvt_tensor mvt_bce(mvt_tensor probs, mvt_tensor target, mvt_tensor weight, int32_t reduction) {
+  MVT_TENSOR_OP(at::binary_cross_entropy(T(probs), T(target), Opt(weight), reduction))
+}
+// Regression losses: 0 MSE, 1 L1, 2 smooth L1 (beta), 3 Huber (delta = beta).
+MVT_API mvt_tensor mvt_regression_loss(int32_t kind, mvt_tensor x, mvt_tensor y, int32_t reduction, double beta) {
+  MVT_GUARD_BEGIN
+  switch (kind) {
+    case 0: return wrap(at::mse_loss(T(x), T(y), reduction));
+    case 1: return wrap(at::l1_loss(T(x), T(y), reduction));
+    case 2: return wrap(at::smooth_l1_loss(T(x), T(y), reduction, beta));
+    case 3: return wrap(at::huber_loss(T(x), T(y), reduction, beta));
+    default: throw std::invalid_argument("unknown regression loss code " + std::to_string(kind));
+  }
+  MVT_GUARD_END(nullptr)
+}

@@ -1,0 +1,290 @@
+// Elementwise, linear-algebra, reduction, shape, indexing and in-place entry points.
+// The integer op codes below are mirrored by the managed enums in MedVision.Torch/Native/NativeOps.cs.
+#include "common.h"
+
+using mvt::T;
+using mvt::wrap;
+using mvt::Ints;
+
+namespace {
+
+at::Tensor unary(int32_t op, const at::Tensor& t) {
+  switch (op) {
+    case 0: return at::neg(t);
+    case 1: return at::abs(t);
+    case 2: return at::exp(t);
+    case 3: return at::log(t);
+    case 4: return at::sqrt(t);
+    case 5: return at::sigmoid(t);
+    case 6: return at::tanh(t);
+    case 7: return at::relu(t);
+    case 8: return at::sign(t);
+    case 9: return at::floor(t);
+    case 10: return at::ceil(t);
+    case 11: return at::round(t);
+    case 12: return at::sin(t);
+    case 13: return at::cos(t);
+    case 14: return at::rsqrt(t);
+    case 15: return at::reciprocal(t);
+    case 16: return at::logical_not(t);
+    case 17: return at::isnan(t);
+    case 18: return at::isinf(t);
+    case 19: return at::square(t);
+    case 20: return at::log1p(t);
+    case 21: return at::expm1(t);
+    case 22: return at::erf(t);
+    case 23: return at::isfinite(t);
+    case 24: return at::trunc(t);
+    case 25: return t.t();
+    default: throw std::invalid_argument("unknown unary op code " + std::to_string(op));
+  }
+}
+
+at::Tensor unary_scalar(int32_t op, const at::Tensor& t, double s) {
+  switch (op) {
+    case 0: return at::add(t, s);
+    case 1: return at::sub(t, s);
+    case 2: return at::rsub(t, s);
+    case 3: return at::mul(t, s);
+    case 4: return at::div(t, s);
+    case 5: return at::mul(at::reciprocal(t), s);
+    case 6: return at::pow(t, s);
+    case 7: return at::pow(s, t);
+    case 8: return at::eq(t, s);
+    case 9: return at::ne(t, s);
+    case 10: return at::lt(t, s);
+    case 11: return at::le(t, s);
+    case 12: return at::gt(t, s);
+    case 13: return at::ge(t, s);
+    case 14: return at::fmod(t, s);
+    case 15: return at::remainder(t, s);
+    case 16: return at::clamp_min(t, s);
+    case 17: return at::clamp_max(t, s);
+    default: throw std::invalid_argument("unknown scalar op code " + std::to_string(op));
+  }
+}
+
+at::Tensor binary(int32_t op, const at::Tensor& a, const at::Tensor& b) {
+  switch (op) {
+    case 0: return at::add(a, b);
+    case 1: return at::sub(a, b);
+    case 2: return at::mul(a, b);
+    case 3: return at::div(a, b);
+    case 4: return at::pow(a, b);
+    case 5: return at::maximum(a, b);
+    case 6: return at::minimum(a, b);
+    case 7: return at::eq(a, b);
+    case 8: return at::ne(a, b);
+    case 9: return at::lt(a, b);
+    case 10: return at::le(a, b);
+    case 11: return at::gt(a, b);
+    case 12: return at::ge(a, b);
+    case 13: return at::matmul(a, b);
+    case 14: return at::bmm(a, b);
+    case 15: return at::mm(a, b);
+    case 16: return at::logical_and(a, b);
+    case 17: return at::logical_or(a, b);
+    case 18: return at::logical_xor(a, b);
+    case 19: return at::atan2(a, b);
+    case 20: return at::fmod(a, b);
+    case 21: return at::remainder(a, b);
+    case 22: return at::div(a, b, "floor");
+    case 23: return at::dot(a, b);
+    default: throw std::invalid_argument("unknown binary op code " + std::to_string(op));
+  }
+}
+
+std::vector<int64_t> all_dims(const at::Tensor& t) {
+  std::vector<int64_t> d(static_cast<size_t>(t.dim()));
+  for (int64_t i = 0; i < t.dim(); ++i) d[static_cast<size_t>(i)] = i;
+  return d;
+}
+
+}  // namespace
+
+MVT_API mvt_tensor mvt_unary(int32_t op, mvt_tensor t) { MVT_TENSOR_OP(unary(op, T(t))) }
+MVT_API mvt_tensor mvt_unary_scalar(int32_t op, mvt_tensor t, double s) { MVT_TENSOR_OP(unary_scalar(op, T(t), s)) }
+MVT_API mvt_tensor mvt_binary(int32_t op, mvt_tensor a, mvt_tensor b) { MVT_TENSOR_OP(binary(op, T(a), T(b))) }
+MVT_API mvt_tensor mvt_add_scaled(mvt_tensor a, mvt_tensor b, double alpha) { MVT_TENSOR_OP(at::add(T(a), T(b), alpha)) }
+MVT_API mvt_tensor mvt_clamp(mvt_tensor t, int32_t has_min, double min, int32_t has_max, double max) {
+  MVT_TENSOR_OP(at::clamp(T(t), has_min ? c10::optional<at::Scalar>(min) : c10::nullopt,
+                          has_max ? c10::optional<at::Scalar>(max) : c10::nullopt))
+}
+MVT_API mvt_tensor mvt_where(mvt_tensor cond, mvt_tensor a, mvt_tensor b) { MVT_TENSOR_OP(at::where(T(cond), T(a), T(b))) }
+MVT_API mvt_tensor mvt_softmax(mvt_tensor t, int64_t dim, int32_t log) {
+  MVT_TENSOR_OP(log ? at::log_softmax(T(t), dim) : at::softmax(T(t), dim))
+}
+MVT_API mvt_tensor mvt_one_hot(mvt_tensor t, int64_t num_classes) { MVT_TENSOR_OP(at::one_hot(T(t), num_classes)) }
+MVT_API mvt_tensor mvt_allclose(mvt_tensor a, mvt_tensor b, double rtol, double atol) {
+  MVT_TENSOR_OP(at::scalar_tensor(at::allclose(T(a), T(b), rtol, atol), at::kBool))
+}
+
+// Reduction codes: 0 sum, 1 mean, 2 amax, 3 amin, 4 prod, 5 logsumexp, 6 L2 norm, 7 any, 8 all.
+MVT_API mvt_tensor mvt_reduce(int32_t op, mvt_tensor th, const int64_t* dims, int32_t ndims, int32_t keepdim) {
+  MVT_GUARD_BEGIN
+  const at::Tensor& t = T(th);
+  const bool kd = keepdim != 0;
+  std::vector<int64_t> d = ndims > 0 ? std::vector<int64_t>(dims, dims + ndims) : all_dims(t);
+  const bool whole = ndims == 0;
+  switch (op) {
+    case 0: return wrap(whole && !kd ? at::sum(t) : at::sum(t, d, kd));
+    case 1: return wrap(whole && !kd ? at::mean(t) : at::mean(t, d, kd));
+    case 2: return wrap(whole && !kd ? at::max(t) : at::amax(t, d, kd));
+    case 3: return wrap(whole && !kd ? at::min(t) : at::amin(t, d, kd));
+    case 4: {
+      if (whole && !kd) return wrap(at::prod(t));
+      at::Tensor r = t;
+      std::sort(d.begin(), d.end(), [](int64_t x, int64_t y) { return x > y; });
+      for (auto dim : d) r = at::prod(r, dim < 0 ? dim : dim, kd);
+      return wrap(std::move(r));
+    }
+    case 5: return wrap(at::logsumexp(t, d, kd));
+    case 6: return wrap(whole && !kd ? at::norm(t) : at::norm(t, 2, d, kd));
+    case 7: {
+      if (whole && !kd) return wrap(at::any(t));
+      at::Tensor r = t;
+      std::sort(d.begin(), d.end(), [](int64_t x, int64_t y) { return x > y; });
+      for (auto dim : d) r = at::any(r, dim, kd);
+      return wrap(std::move(r));
+    }
+    case 8: {
+      if (whole && !kd) return wrap(at::all(t));
+      at::Tensor r = t;
+      std::sort(d.begin(), d.end(), [](int64_t x, int64_t y) { return x > y; });
+      for (auto dim : d) r = at::all(r, dim, kd);
+      return wrap(std::move(r));
+    }
+    default: throw std::invalid_argument("unknown reduction code " + std::to_string(op));
+  }
+  MVT_GUARD_END(nullptr)
+}
+MVT_API mvt_tensor mvt_std_var(int32_t is_var, mvt_tensor th, const int64_t* dims, int32_t ndims, int32_t unbiased, int32_t keepdim) {
+  MVT_GUARD_BEGIN
+  const at::Tensor& t = T(th);
+  std::vector<int64_t> d = ndims > 0 ? std::vector<int64_t>(dims, dims + ndims) : all_dims(t);
+  if (is_var) return wrap(at::var(t, d, unbiased != 0, keepdim != 0));
+  return wrap(at::std(t, d, unbiased != 0, keepdim != 0));
+  MVT_GUARD_END(nullptr)
+}
+MVT_API int32_t mvt_max_min_dim(int32_t is_min, mvt_tensor t, int64_t dim, int32_t keepdim, mvt_tensor* values, mvt_tensor* indices) {
+  MVT_GUARD_BEGIN
+  auto r = is_min ? at::min(T(t), dim, keepdim != 0) : at::max(T(t), dim, keepdim != 0);
+  *values = wrap(std::get<0>(r));
+  *indices = wrap(std::get<1>(r));
+  return 0;
+  MVT_GUARD_END(-1)
+}
+MVT_API mvt_tensor mvt_arg_max_min(int32_t is_min, mvt_tensor t, int32_t has_dim, int64_t dim, int32_t keepdim) {
+  MVT_GUARD_BEGIN
+  c10::optional<int64_t> d = has_dim ? c10::optional<int64_t>(dim) : c10::nullopt;
+  return wrap(is_min ? at::argmin(T(t), d, keepdim != 0) : at::argmax(T(t), d, keepdim != 0));
+  MVT_GUARD_END(nullptr)
+}
+MVT_API int32_t mvt_sort(mvt_tensor t, int64_t dim, int32_t descending, int32_t stable, mvt_tensor* values, mvt_tensor* indices) {
+  MVT_GUARD_BEGIN
+  auto r = at::sort(T(t), c10::optional<bool>(stable != 0), dim, descending != 0);
+  *values = wrap(std::get<0>(r));
+  *indices = wrap(std::get<1>(r));
+  return 0;
+  MVT_GUARD_END(-1)
+}
+MVT_API int32_t mvt_topk(mvt_tensor t, int64_t k, int64_t dim, int32_t largest, mvt_tensor* values, mvt_tensor* indices) {
+  MVT_GUARD_BEGIN
+  auto r = at::topk(T(t), k, dim, largest != 0, true);
+  *values = wrap(std::get<0>(r));
+  *indices = wrap(std::get<1>(r));
+  return 0;
+  MVT_GUARD_END(-1)
+}
+MVT_API mvt_tensor mvt_cumsum(mvt_tensor t, int64_t dim) { MVT_TENSOR_OP(at::cumsum(T(t), dim)) }
+
+MVT_API mvt_tensor mvt_view(mvt_tensor t, const int64_t* shape, int32_t ndim, int32_t reshape) {
+  MVT_TENSOR_OP(reshape ? T(t).reshape(Ints(shape, ndim)) : T(t).view(Ints(shape, ndim)))
+}
+MVT_API mvt_tensor mvt_flatten(mvt_tensor t, int64_t start, int64_t end) { MVT_TENSOR_OP(at::flatten(T(t), start, end)) }
+MVT_API mvt_tensor mvt_squeeze(mvt_tensor t, int32_t has_dim, int64_t dim) {
+  MVT_TENSOR_OP(has_dim ? at::squeeze(T(t), dim) : at::squeeze(T(t)))
+}
+MVT_API mvt_tensor mvt_unsqueeze(mvt_tensor t, int64_t dim) { MVT_TENSOR_OP(at::unsqueeze(T(t), dim)) }
+MVT_API mvt_tensor mvt_permute(mvt_tensor t, const int64_t* dims, int32_t ndim) { MVT_TENSOR_OP(T(t).permute(Ints(dims, ndim))) }
+MVT_API mvt_tensor mvt_transpose(mvt_tensor t, int64_t d0, int64_t d1) { MVT_TENSOR_OP(at::transpose(T(t), d0, d1)) }
+MVT_API mvt_tensor mvt_expand(mvt_tensor t, const int64_t* shape, int32_t ndim) { MVT_TENSOR_OP(T(t).expand(Ints(shape, ndim))) }
+MVT_API mvt_tensor mvt_repeat(mvt_tensor t, const int64_t* repeats, int32_t ndim) { MVT_TENSOR_OP(T(t).repeat(Ints(repeats, ndim))) }
+MVT_API mvt_tensor mvt_flip(mvt_tensor t, const int64_t* dims, int32_t ndim) { MVT_TENSOR_OP(at::flip(T(t), Ints(dims, ndim))) }
+MVT_API mvt_tensor mvt_cat(const mvt_tensor* ts, int32_t n, int64_t dim, int32_t stack) {
+  MVT_GUARD_BEGIN
+  auto list = mvt::TensorList(ts, n);
+  return wrap(stack ? at::stack(list, dim) : at::cat(list, dim));
+  MVT_GUARD_END(nullptr)
+}
+namespace {
+int32_t emit(std::vector<at::Tensor>&& parts, mvt_tensor* out, int32_t capacity) {
+  const auto n = static_cast<int32_t>(parts.size());
+  if (out == nullptr || capacity < n) return n;  // caller retries with a larger buffer
+  for (int32_t i = 0; i < n; ++i) out[i] = wrap(std::move(parts[static_cast<size_t>(i)]));
+  return n;
+}
+}  // namespace
+MVT_API int32_t mvt_split(mvt_tensor t, const int64_t* sizes, int32_t nsizes, int64_t dim, mvt_tensor* out, int32_t capacity) {
+  MVT_GUARD_BEGIN
+  if (nsizes == 1) return emit(at::split(T(t), sizes[0], dim), out, capacity);
+  return emit(at::split_with_sizes(T(t), Ints(sizes, nsizes), dim), out, capacity);
+  MVT_GUARD_END(-1)
+}
+MVT_API int32_t mvt_chunk(mvt_tensor t, int64_t chunks, int64_t dim, mvt_tensor* out, int32_t capacity) {
+  MVT_GUARD_BEGIN return emit(at::chunk(T(t), chunks, dim), out, capacity); MVT_GUARD_END(-1)
+}
+MVT_API mvt_tensor mvt_narrow(mvt_tensor t, int64_t dim, int64_t start, int64_t length) { MVT_TENSOR_OP(T(t).narrow(dim, start, length)) }
+MVT_API mvt_tensor mvt_slice(mvt_tensor t, int64_t dim, int64_t start, int64_t end, int64_t step) {
+  MVT_TENSOR_OP(T(t).slice(dim, start, end, step))
+}
+MVT_API mvt_tensor mvt_select(mvt_tensor t, int64_t dim, int64_t index) { MVT_TENSOR_OP(T(t).select(dim, index)) }
+MVT_API mvt_tensor mvt_index_select(mvt_tensor t, int64_t dim, mvt_tensor index) { MVT_TENSOR_OP(at::index_select(T(t), dim, T(index))) }
+MVT_API mvt_tensor mvt_gather(mvt_tensor t, int64_t dim, mvt_tensor index) { MVT_TENSOR_OP(at::gather(T(t), dim, T(index))) }
+MVT_API mvt_tensor mvt_masked_fill(mvt_tensor t, mvt_tensor mask, double value) { MVT_TENSOR_OP(at::masked_fill(T(t), T(mask), value)) }
+MVT_API mvt_tensor mvt_masked_select(mvt_tensor t, mvt_tensor mask) { MVT_TENSOR_OP(at::masked_select(T(t), T(mask))) }
+
+// In-place binary codes: 0 add_ (alpha), 1 sub_ (alpha), 2 mul_, 3 div_, 4 copy_, 5 maximum (into t).
+MVT_API int32_t mvt_inplace_binary(int32_t op, mvt_tensor th, mvt_tensor oh, double alpha) {
+  MVT_GUARD_BEGIN
+  at::Tensor& t = T(th);
+  const at::Tensor& o = T(oh);
+  switch (op) {
+    case 0: t.add_(o, alpha); break;
+    case 1: t.sub_(o, alpha); break;
+    case 2: t.mul_(o); break;
+    case 3: t.div_(o); break;
+    case 4: t.copy_(o); break;
+    case 5: at::maximum_out(t, t, o); break;
+    default: throw std::invalid_argument("unknown in-place op code " + std::to_string(op));
+  }
+  return 0;
+  MVT_GUARD_END(-1)
+}
+// In-place scalar codes: 0 add_, 1 sub_, 2 mul_, 3 div_, 4 fill_, 5 zero_, 6 clamp_min_, 7 clamp_max_, 8 sqrt_, 9 pow_.
+MVT_API int32_t mvt_inplace_scalar(int32_t op, mvt_tensor th, double s) {
+  MVT_GUARD_BEGIN
+  at::Tensor& t = T(th);
+  switch (op) {
+    case 0: t.add_(s); break;
+    case 1: t.sub_(s); break;
+    case 2: t.mul_(s); break;
+    case 3: t.div_(s); break;
+    case 4: t.fill_(s); break;
+    case 5: t.zero_(); break;
+    case 6: t.clamp_min_(s); break;
+    case 7: t.clamp_max_(s); break;
+    case 8: t.sqrt_(); break;
+    case 9: t.pow_(s); break;
+    default: throw std::invalid_argument("unknown in-place scalar op code " + std::to_string(op));
+  }
+  return 0;
+  MVT_GUARD_END(-1)
+}
+MVT_API int32_t mvt_addcmul_(mvt_tensor t, mvt_tensor a, mvt_tensor b, double value, int32_t div) {
+  MVT_GUARD_BEGIN
+  if (div) T(t).addcdiv_(T(a), T(b), value); else T(t).addcmul_(T(a), T(b), value);
+  return 0;
+  MVT_GUARD_END(-1)
+}
+MVT_API int32_t mvt_lerp_(mvt_tensor t, mvt_tensor end, double weight) { MVT_STATUS_OP(T(t).lerp_(T(end), weight)) }
