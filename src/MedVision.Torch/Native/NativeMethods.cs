@@ -1,0 +1,133 @@
+using System.Runtime.InteropServices;
+
+namespace MedVision.Torch.Native;
+
+/// <summary>P/Invoke declarations of the native shim's C ABI (see native/include/mvt.h).</summary>
+internal static unsafe class NativeMethods
+{
+    internal const string Lib = "medvision_torch";
+
+    [DllImport(Lib, ExactSpelling = true)] internal static extern IntPtr mvt_last_error();
+    [DllImport(Lib, ExactSpelling = true)] internal static extern int mvt_last_error_kind();
+    [DllImport(Lib, ExactSpelling = true)] internal static extern IntPtr mvt_torch_version();
+    [DllImport(Lib, ExactSpelling = true)] internal static extern int mvt_abi_version();
+    [DllImport(Lib, ExactSpelling = true)] internal static extern int mvt_has_mkldnn();
+    [DllImport(Lib, ExactSpelling = true)] internal static extern int mvt_cuda_is_available();
+    [DllImport(Lib, ExactSpelling = true)] internal static extern int mvt_cuda_device_count();
+    [DllImport(Lib, ExactSpelling = true)] internal static extern int mvt_cuda_synchronize(int deviceIndex);
+    [DllImport(Lib, ExactSpelling = true)] internal static extern int mvt_get_num_threads();
+    [DllImport(Lib, ExactSpelling = true)] internal static extern int mvt_set_num_threads(int n);
+    [DllImport(Lib, ExactSpelling = true)] internal static extern int mvt_manual_seed(ulong seed);
+    [DllImport(Lib, ExactSpelling = true)] internal static extern IntPtr mvt_rng_get_state();
+    [DllImport(Lib, ExactSpelling = true)] internal static extern int mvt_rng_set_state(IntPtr state);
+    [DllImport(Lib, ExactSpelling = true)] internal static extern int mvt_set_conv_routing(int mode);
+    [DllImport(Lib, ExactSpelling = true)] internal static extern int mvt_get_conv_routing();
+
+    [DllImport(Lib, ExactSpelling = true)] internal static extern void mvt_free(IntPtr t);
+    [DllImport(Lib, ExactSpelling = true)] internal static extern long mvt_live_tensors();
+
+    [DllImport(Lib, ExactSpelling = true)] internal static extern IntPtr mvt_from_data(void* data, long* shape, int ndim, int dtype, int deviceType, int deviceIndex, int requiresGrad);
+    [DllImport(Lib, ExactSpelling = true)] internal static extern IntPtr mvt_empty(long* shape, int ndim, int dtype, int deviceType, int deviceIndex, int requiresGrad);
+    [DllImport(Lib, ExactSpelling = true)] internal static extern IntPtr mvt_full(long* shape, int ndim, double value, int dtype, int deviceType, int deviceIndex, int requiresGrad);
+    [DllImport(Lib, ExactSpelling = true)] internal static extern IntPtr mvt_arange(double start, double end, double step, int dtype, int deviceType, int deviceIndex, int requiresGrad);
+    [DllImport(Lib, ExactSpelling = true)] internal static extern IntPtr mvt_linspace(double start, double end, long steps, int dtype, int deviceType, int deviceIndex, int requiresGrad);
+    [DllImport(Lib, ExactSpelling = true)] internal static extern IntPtr mvt_rand(long* shape, int ndim, int normal, int dtype, int deviceType, int deviceIndex, int requiresGrad);
+    [DllImport(Lib, ExactSpelling = true)] internal static extern IntPtr mvt_randint(long low, long high, long* shape, int ndim, int dtype, int deviceType, int deviceIndex);
+    [DllImport(Lib, ExactSpelling = true)] internal static extern IntPtr mvt_randperm(long n, int deviceType, int deviceIndex);
+
+    [DllImport(Lib, ExactSpelling = true)] internal static extern int mvt_ndim(IntPtr t);
+    [DllImport(Lib, ExactSpelling = true)] internal static extern int mvt_shape(IntPtr t, long* output, int capacity);
+    [DllImport(Lib, ExactSpelling = true)] internal static extern long mvt_numel(IntPtr t);
+    [DllImport(Lib, ExactSpelling = true)] internal static extern int mvt_dtype(IntPtr t);
+    [DllImport(Lib, ExactSpelling = true)] internal static extern int mvt_device(IntPtr t, int* type, int* index);
+    [DllImport(Lib, ExactSpelling = true)] internal static extern int mvt_is_contiguous(IntPtr t);
+    [DllImport(Lib, ExactSpelling = true)] internal static extern int mvt_copy_to(IntPtr t, void* dst, long nbytes);
+    [DllImport(Lib, ExactSpelling = true)] internal static extern int mvt_copy_from(IntPtr t, void* src, long nbytes);
+    [DllImport(Lib, ExactSpelling = true)] internal static extern int mvt_item(IntPtr t, double* output);
+    [DllImport(Lib, ExactSpelling = true)] internal static extern int mvt_item_long(IntPtr t, long* output);
+    [DllImport(Lib, ExactSpelling = true)] internal static extern IntPtr mvt_to(IntPtr t, int dtype, int deviceType, int deviceIndex, int nonBlocking, int copy);
+    [DllImport(Lib, ExactSpelling = true)] internal static extern IntPtr mvt_pin_memory(IntPtr t);
+    [DllImport(Lib, ExactSpelling = true)] internal static extern IntPtr mvt_contiguous(IntPtr t);
+    [DllImport(Lib, ExactSpelling = true)] internal static extern IntPtr mvt_clone(IntPtr t);
+    [DllImport(Lib, ExactSpelling = true)] internal static extern IntPtr mvt_detach(IntPtr t);
+    [DllImport(Lib, ExactSpelling = true)] internal static extern IntPtr mvt_alias(IntPtr t);
+
+    [DllImport(Lib, ExactSpelling = true)] internal static extern int mvt_requires_grad(IntPtr t);
+    [DllImport(Lib, ExactSpelling = true)] internal static extern int mvt_set_requires_grad(IntPtr t, int value);
+    [DllImport(Lib, ExactSpelling = true)] internal static extern int mvt_is_leaf(IntPtr t);
+    [DllImport(Lib, ExactSpelling = true)] internal static extern int mvt_backward(IntPtr t, IntPtr grad, int retainGraph, int createGraph);
+    [DllImport(Lib, ExactSpelling = true)] internal static extern int mvt_grad(IntPtr t, IntPtr* output);
+    [DllImport(Lib, ExactSpelling = true)] internal static extern int mvt_set_grad(IntPtr t, IntPtr grad);
+    [DllImport(Lib, ExactSpelling = true)] internal static extern int mvt_grad_fn_name(IntPtr t, byte* buffer, int capacity);
+    [DllImport(Lib, ExactSpelling = true)] internal static extern int mvt_grad_enabled();
+    [DllImport(Lib, ExactSpelling = true)] internal static extern int mvt_set_grad_enabled(int enabled);
+
+    [DllImport(Lib, ExactSpelling = true)] internal static extern IntPtr mvt_unary(int op, IntPtr t);
+    [DllImport(Lib, ExactSpelling = true)] internal static extern IntPtr mvt_unary_scalar(int op, IntPtr t, double s);
+    [DllImport(Lib, ExactSpelling = true)] internal static extern IntPtr mvt_binary(int op, IntPtr a, IntPtr b);
+    [DllImport(Lib, ExactSpelling = true)] internal static extern IntPtr mvt_add_scaled(IntPtr a, IntPtr b, double alpha);
+    [DllImport(Lib, ExactSpelling = true)] internal static extern IntPtr mvt_clamp(IntPtr t, int hasMin, double min, int hasMax, double max);
+    [DllImport(Lib, ExactSpelling = true)] internal static extern IntPtr mvt_where(IntPtr cond, IntPtr a, IntPtr b);
+    [DllImport(Lib, ExactSpelling = true)] internal static extern IntPtr mvt_softmax(IntPtr t, long dim, int log);
+    [DllImport(Lib, ExactSpelling = true)] internal static extern IntPtr mvt_one_hot(IntPtr t, long numClasses);
+    [DllImport(Lib, ExactSpelling = true)] internal static extern IntPtr mvt_allclose(IntPtr a, IntPtr b, double rtol, double atol);
+
+    [DllImport(Lib, ExactSpelling = true)] internal static extern IntPtr mvt_reduce(int op, IntPtr t, long* dims, int ndims, int keepdim);
+    [DllImport(Lib, ExactSpelling = true)] internal static extern IntPtr mvt_std_var(int isVar, IntPtr t, long* dims, int ndims, int unbiased, int keepdim);
+    [DllImport(Lib, ExactSpelling = true)] internal static extern int mvt_max_min_dim(int isMin, IntPtr t, long dim, int keepdim, IntPtr* values, IntPtr* indices);
+    [DllImport(Lib, ExactSpelling = true)] internal static extern IntPtr mvt_arg_max_min(int isMin, IntPtr t, int hasDim, long dim, int keepdim);
+    [DllImport(Lib, ExactSpelling = true)] internal static extern int mvt_sort(IntPtr t, long dim, int descending, int stable, IntPtr* values, IntPtr* indices);
+    [DllImport(Lib, ExactSpelling = true)] internal static extern int mvt_topk(IntPtr t, long k, long dim, int largest, IntPtr* values, IntPtr* indices);
+    [DllImport(Lib, ExactSpelling = true)] internal static extern IntPtr mvt_cumsum(IntPtr t, long dim);
+
+    [DllImport(Lib, ExactSpelling = true)] internal static extern IntPtr mvt_view(IntPtr t, long* shape, int ndim, int reshape);
+    [DllImport(Lib, ExactSpelling = true)] internal static extern IntPtr mvt_flatten(IntPtr t, long start, long end);
+    [DllImport(Lib, ExactSpelling = true)] internal static extern IntPtr mvt_squeeze(IntPtr t, int hasDim, long dim);
+    [DllImport(Lib, ExactSpelling = true)] internal static extern IntPtr mvt_unsqueeze(IntPtr t, long dim);
+    [DllImport(Lib, ExactSpelling = true)] internal static extern IntPtr mvt_permute(IntPtr t, long* dims, int ndim);
+    [DllImport(Lib, ExactSpelling = true)] internal static extern IntPtr mvt_transpose(IntPtr t, long d0, long d1);
+    [DllImport(Lib, ExactSpelling = true)] internal static extern IntPtr mvt_expand(IntPtr t, long* shape, int ndim);
+    [DllImport(Lib, ExactSpelling = true)] internal static extern IntPtr mvt_repeat(IntPtr t, long* repeats, int ndim);
+    [DllImport(Lib, ExactSpelling = true)] internal static extern IntPtr mvt_flip(IntPtr t, long* dims, int ndim);
+    [DllImport(Lib, ExactSpelling = true)] internal static extern IntPtr mvt_cat(IntPtr* ts, int n, long dim, int stack);
+    [DllImport(Lib, ExactSpelling = true)] internal static extern int mvt_split(IntPtr t, long* sizes, int nsizes, long dim, IntPtr* output, int capacity);
+    [DllImport(Lib, ExactSpelling = true)] internal static extern int mvt_chunk(IntPtr t, long chunks, long dim, IntPtr* output, int capacity);
+    [DllImport(Lib, ExactSpelling = true)] internal static extern IntPtr mvt_narrow(IntPtr t, long dim, long start, long length);
+    [DllImport(Lib, ExactSpelling = true)] internal static extern IntPtr mvt_slice(IntPtr t, long dim, long start, long end, long step);
+    [DllImport(Lib, ExactSpelling = true)] internal static extern IntPtr mvt_select(IntPtr t, long dim, long index);
+    [DllImport(Lib, ExactSpelling = true)] internal static extern IntPtr mvt_index_select(IntPtr t, long dim, IntPtr index);
+    [DllImport(Lib, ExactSpelling = true)] internal static extern IntPtr mvt_gather(IntPtr t, long dim, IntPtr index);
+    [DllImport(Lib, ExactSpelling = true)] internal static extern IntPtr mvt_masked_fill(IntPtr t, IntPtr mask, double value);
+    [DllImport(Lib, ExactSpelling = true)] internal static extern IntPtr mvt_masked_select(IntPtr t, IntPtr mask);
+
+    [DllImport(Lib, ExactSpelling = true)] internal static extern int mvt_inplace_binary(int op, IntPtr t, IntPtr other, double alpha);
+    [DllImport(Lib, ExactSpelling = true)] internal static extern int mvt_inplace_scalar(int op, IntPtr t, double s);
+    [DllImport(Lib, ExactSpelling = true)] internal static extern int mvt_addcmul_(IntPtr t, IntPtr a, IntPtr b, double value, int div);
+    [DllImport(Lib, ExactSpelling = true)] internal static extern int mvt_lerp_(IntPtr t, IntPtr end, double weight);
+
+    [DllImport(Lib, ExactSpelling = true)] internal static extern IntPtr mvt_conv(IntPtr x, IntPtr w, IntPtr b, long* stride, long* padding, long* dilation, int nspatial, long groups);
+    [DllImport(Lib, ExactSpelling = true)] internal static extern IntPtr mvt_conv_transpose(IntPtr x, IntPtr w, IntPtr b, long* stride, long* padding, long* outputPadding, long* dilation, int nspatial, long groups);
+    [DllImport(Lib, ExactSpelling = true)] internal static extern IntPtr mvt_linear(IntPtr x, IntPtr w, IntPtr b);
+    [DllImport(Lib, ExactSpelling = true)] internal static extern IntPtr mvt_batch_norm(IntPtr x, IntPtr w, IntPtr b, IntPtr runningMean, IntPtr runningVar, int training, double momentum, double eps);
+    [DllImport(Lib, ExactSpelling = true)] internal static extern IntPtr mvt_instance_norm(IntPtr x, IntPtr w, IntPtr b, IntPtr runningMean, IntPtr runningVar, int useInputStats, double momentum, double eps);
+    [DllImport(Lib, ExactSpelling = true)] internal static extern IntPtr mvt_group_norm(IntPtr x, long groups, IntPtr w, IntPtr b, double eps);
+    [DllImport(Lib, ExactSpelling = true)] internal static extern IntPtr mvt_layer_norm(IntPtr x, long* shape, int ndim, IntPtr w, IntPtr b, double eps);
+    [DllImport(Lib, ExactSpelling = true)] internal static extern IntPtr mvt_max_pool(IntPtr x, long* kernel, long* stride, long* padding, long* dilation, int nspatial, int ceilMode);
+    [DllImport(Lib, ExactSpelling = true)] internal static extern IntPtr mvt_avg_pool(IntPtr x, long* kernel, long* stride, long* padding, int nspatial, int ceilMode, int countIncludePad);
+    [DllImport(Lib, ExactSpelling = true)] internal static extern IntPtr mvt_adaptive_pool(IntPtr x, long* output, int nspatial, int max);
+    [DllImport(Lib, ExactSpelling = true)] internal static extern IntPtr mvt_dropout(IntPtr x, double p, int training, int feature);
+    [DllImport(Lib, ExactSpelling = true)] internal static extern IntPtr mvt_pairwise_distance(IntPtr a, IntPtr b, double p, double eps, int keepdim);
+    [DllImport(Lib, ExactSpelling = true)] internal static extern IntPtr mvt_cosine_similarity(IntPtr a, IntPtr b, long dim, double eps);
+    [DllImport(Lib, ExactSpelling = true)] internal static extern IntPtr mvt_normalize(IntPtr x, double p, long dim, double eps);
+    [DllImport(Lib, ExactSpelling = true)] internal static extern IntPtr mvt_interpolate(IntPtr x, long* size, int nspatial, int mode, int alignCorners);
+    [DllImport(Lib, ExactSpelling = true)] internal static extern IntPtr mvt_pad(IntPtr x, long* pads, int npads, int mode, double value);
+    [DllImport(Lib, ExactSpelling = true)] internal static extern IntPtr mvt_affine_grid(IntPtr theta, long* size, int ndim, int alignCorners);
+    [DllImport(Lib, ExactSpelling = true)] internal static extern IntPtr mvt_grid_sample(IntPtr x, IntPtr grid, int mode, int paddingMode, int alignCorners);
+    [DllImport(Lib, ExactSpelling = true)] internal static extern IntPtr mvt_activation(int op, IntPtr x, double a, double b);
+
+    [DllImport(Lib, ExactSpelling = true)] internal static extern IntPtr mvt_cross_entropy(IntPtr logits, IntPtr target, IntPtr weight, int reduction, long ignoreIndex, double labelSmoothing);
+    [DllImport(Lib, ExactSpelling = true)] internal static extern IntPtr mvt_nll_loss(IntPtr logp, IntPtr target, IntPtr weight, int reduction, long ignoreIndex);
+    [DllImport(Lib, ExactSpelling = true)] internal static extern IntPtr mvt_bce_with_logits(IntPtr logits, IntPtr target, IntPtr weight, IntPtr posWeight, int reduction);
+    [DllImport(Lib, ExactSpelling = true)] internal static extern IntPtr mvt_bce(IntPtr probs, IntPtr target, IntPtr weight, int reduction);
+    [DllImport(Lib, ExactSpelling = true)] internal static extern IntPtr mvt_regression_loss(int kind, IntPtr x, IntPtr y, int reduction, double beta);
+}

@@ -1,0 +1,88 @@
+using System.Runtime.InteropServices;
+using MedVision.Torch.Autograd;
+using MedVision.Torch.Native;
+
+namespace MedVision.Torch;
+
+/// <summary>
+/// Entry point of MedVision.Torch: tensor factories (PyTorch's torch.* functions), scopes, seeds, threads and devices.
+/// </summary>
+public static partial class Torch
+{
+    /// <summary>The libtorch version the native shim was built against, e.g. "1.13.1".</summary>
+    public static string Version => Marshal.PtrToStringUTF8(NativeMethods.mvt_torch_version()) ?? "unknown";
+
+    /// <summary>True when libtorch was built with oneDNN (MKL-DNN).</summary>
+    public static bool HasOneDnn => NativeMethods.mvt_has_mkldnn() == 1;
+
+    /// <summary>
+    /// When true (the default), every float32 CPU convolution, forward and backward, runs through oneDNN; libtorch
+    /// 1.13's own heuristic otherwise sends batch-1 convolutions on small maps to a much slower reference path.
+    /// </summary>
+    public static bool RouteConvolutionsThroughOneDnn
+    {
+        get => NativeMethods.mvt_get_conv_routing() == 1;
+        set => Tensor.Check(NativeMethods.mvt_set_conv_routing(value ? 1 : 0));
+    }
+
+    /// <summary>Number of native tensor handles currently alive (for leak checks).</summary>
+    public static long LiveTensors => NativeMethods.mvt_live_tensors();
+
+    /// <summary>Number of threads libtorch uses for intra-op parallelism.</summary>
+    public static int NumThreads
+    {
+        get => NativeMethods.mvt_get_num_threads();
+        set
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThan(value, 1);
+            Tensor.Check(NativeMethods.mvt_set_num_threads(value));
+        }
+    }
+
+    /// <summary>Seeds every libtorch random generator (CPU and all CUDA devices).</summary>
+    public static void ManualSeed(ulong seed) => Tensor.Check(NativeMethods.mvt_manual_seed(seed));
+
+    /// <summary>The CPU generator's state, for exact resumption of a run.</summary>
+    public static byte[] GetRngState()
+    {
+        using var state = Tensor.Wrap(NativeMethods.mvt_rng_get_state());
+        return state.ToArray<byte>();
+    }
+
+    /// <summary>Restores a state returned by <see cref="GetRngState"/>.</summary>
+    public static void SetRngState(byte[] state)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        using var t = FromArray(state);
+        if (NativeMethods.mvt_rng_set_state(t.Handle) < 0) throw new ArgumentException(TorchException.FromNative("invalid RNG state").Message, nameof(state));
+    }
+
+    /// <summary>Opens a scope that disposes every tensor created in it (see <see cref="DisposeScope"/>).</summary>
+    public static DisposeScope NewDisposeScope() => new();
+
+    /// <summary>Disables gradient recording on this thread until the returned object is disposed.</summary>
+    public static GradModeScope NoGrad() => new(false);
+
+    /// <summary>Enables gradient recording on this thread until the returned object is disposed.</summary>
+    public static GradModeScope EnableGrad() => new(true);
+
+    /// <summary>Whether gradient recording is enabled on this thread.</summary>
+    public static bool IsGradEnabled => NativeMethods.mvt_grad_enabled() == 1;
+
+    /// <summary>CUDA availability and devices.</summary>
+    public static class Cuda
+    {
+        /// <summary>True when libtorch was built with CUDA and a GPU is present.</summary>
+        public static bool IsAvailable => NativeMethods.mvt_cuda_is_available() == 1;
+
+        /// <summary>Number of visible CUDA devices (0 on a CPU-only build).</summary>
+        public static int DeviceCount => Math.Max(0, NativeMethods.mvt_cuda_device_count());
+
+        /// <summary>Waits for all work on a CUDA device to finish.</summary>
+        public static void Synchronize(int device = 0)
+        {
+            if (!IsAvailable) throw new InvalidOperationException("CUDA is not available in this libtorch build or on this machine.");
+            Tensor.Check(NativeMethods.mvt_cuda_synchronize(device));
+        }
+    }
+}

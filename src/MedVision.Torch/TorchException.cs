@@ -1,0 +1,32 @@
+using System.Runtime.InteropServices;
+using MedVision.Torch.Native;
+
+namespace MedVision.Torch;
+
+/// <summary>An error raised by libtorch, carrying libtorch's own message. The process keeps working after it.</summary>
+public class TorchException : Exception
+{
+    /// <summary>Creates the exception.</summary>
+    public TorchException(string message, TorchErrorKind kind = TorchErrorKind.Generic) : base(message) => Kind = kind;
+
+    /// <summary>The category of the error.</summary>
+    public TorchErrorKind Kind { get; }
+
+    /// <summary>Builds an exception from the native shim's thread-local last error.</summary>
+    internal static TorchException FromNative(string? context = null)
+    {
+        var kind = (TorchErrorKind)NativeMethods.mvt_last_error_kind();
+        var message = Marshal.PtrToStringUTF8(NativeMethods.mvt_last_error()) ?? "unknown libtorch error";
+        if (kind == TorchErrorKind.None) message = "libtorch reported a failure without a message";
+        message = message.Trim();
+        if (context is not null) message = $"{context}: {message}";
+        return kind == TorchErrorKind.OutOfMemory ? new TorchOutOfMemoryException(message) : new TorchException(message, kind);
+    }
+}
+
+/// <summary>libtorch's allocator (CPU or CUDA) ran out of memory.</summary>
+public sealed class TorchOutOfMemoryException : TorchException
+{
+    /// <summary>Creates the exception.</summary>
+    public TorchOutOfMemoryException(string message) : base(message, TorchErrorKind.OutOfMemory) { }
+}
