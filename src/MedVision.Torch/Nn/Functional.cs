@@ -1,0 +1,271 @@
+using MedVision.Torch.Native;
+
+namespace MedVision.Torch.Nn;
+
+/// <summary>
+/// Stateless neural-network operations (PyTorch's torch.nn.functional), with PyTorch's semantics and argument order.
+/// Shapes are written (N, C, L), (N, C, H, W) or (N, C, D, H, W).
+/// </summary>
+public static partial class Functional
+{
+    private static long[] Expand(long[]? values, int n, long fallback, string name)
+    {
+        if (values is null || values.Length == 0) return Enumerable.Repeat(fallback, n).ToArray();
+        if (values.Length == 1) return Enumerable.Repeat(values[0], n).ToArray();
+        if (values.Length != n) throw new ArgumentException($"{name} needs 1 or {n} values, got {values.Length}.", name);
+        return values;
+    }
+
+    private static void RequireRank(Tensor input, int rank, string op, string layout)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        var d = input.Dim;
+        if (d != rank) throw new ArgumentException($"{op} expects a {rank}-D input {layout}, got shape [{string.Join(", ", input.CachedShape)}].", nameof(input));
+    }
+
+    // ---------------------------------------------------------------- convolution
+
+    /// <summary>Convolution over <paramref name="spatialDims"/> spatial dimensions (1, 2 or 3). Float32 CPU convolutions run through oneDNN (see <see cref="Torch.RouteConvolutionsThroughOneDnn"/>).</summary>
+    public static unsafe Tensor Convolution(Tensor input, Tensor weight, Tensor? bias, int spatialDims, long[]? stride = null, long[]? padding = null, long[]? dilation = null, long groups = 1)
+    {
+        if (spatialDims is < 1 or > 3) throw new ArgumentOutOfRangeException(nameof(spatialDims), spatialDims, "convolution supports 1, 2 or 3 spatial dimensions");
+        RequireRank(input, spatialDims + 2, $"conv{spatialDims}d", spatialDims switch { 1 => "(N, C, L)", 2 => "(N, C, H, W)", _ => "(N, C, D, H, W)" });
+        ArgumentNullException.ThrowIfNull(weight);
+        if (groups < 1) throw new ArgumentOutOfRangeException(nameof(groups), groups, "groups must be at least 1");
+        var s = Expand(stride, spatialDims, 1, nameof(stride));
+        var p = Expand(padding, spatialDims, 0, nameof(padding));
+        var d = Expand(dilation, spatialDims, 1, nameof(dilation));
+        fixed (long* ps = s, pp = p, pd = d)
+        {
+            var h = NativeMethods.mvt_conv(input.Handle, weight.Handle, Tensor.HandleOrZero(bias), ps, pp, pd, spatialDims, groups);
+            if (h == IntPtr.Zero) throw new ArgumentException(TorchException.FromNative($"conv{spatialDims}d").Message);
+            return Tensor.Wrap(h);
+        }
+    }
+
+    /// <summary>1-D convolution of (N, C_in, L) by a (C_out, C_in/groups, k) weight.</summary>
+    public static Tensor Conv1d(Tensor input, Tensor weight, Tensor? bias = null, long stride = 1, long padding = 0, long dilation = 1, long groups = 1)
+        => Convolution(input, weight, bias, 1, new[] { stride }, new[] { padding }, new[] { dilation }, groups);
+
+    /// <summary>2-D convolution of (N, C_in, H, W) by a (C_out, C_in/groups, kH, kW) weight.</summary>
+    public static Tensor Conv2d(Tensor input, Tensor weight, Tensor? bias = null, long stride = 1, long padding = 0, long dilation = 1, long groups = 1)
+        => Convolution(input, weight, bias, 2, new[] { stride }, new[] { padding }, new[] { dilation }, groups);
+
+    /// <summary>3-D convolution of (N, C_in, D, H, W) by a (C_out, C_in/groups, kD, kH, kW) weight.</summary>
+    public static Tensor Conv3d(Tensor input, Tensor weight, Tensor? bias = null, long stride = 1, long padding = 0, long dilation = 1, long groups = 1)
+        => Convolution(input, weight, bias, 3, new[] { stride }, new[] { padding }, new[] { dilation }, groups);
+
+    /// <summary>Transposed convolution ("deconvolution") over 1, 2 or 3 spatial dimensions; weight is (C_in, C_out/groups, k…).</summary>
+    public static unsafe Tensor ConvTranspose(Tensor input, Tensor weight, Tensor? bias, int spatialDims, long[]? stride = null, long[]? padding = null, long[]? outputPadding = null, long groups = 1, long[]? dilation = null)
+    {
+        if (spatialDims is < 1 or > 3) throw new ArgumentOutOfRangeException(nameof(spatialDims), spatialDims, "transposed convolution supports 1, 2 or 3 spatial dimensions");
+        RequireRank(input, spatialDims + 2, $"conv_transpose{spatialDims}d", "(N, C, …)");
+        ArgumentNullException.ThrowIfNull(weight);
+        var s = Expand(stride, spatialDims, 1, nameof(stride));
+        var p = Expand(padding, spatialDims, 0, nameof(padding));
+        var op = Expand(outputPadding, spatialDims, 0, nameof(outputPadding));
+        var d = Expand(dilation, spatialDims, 1, nameof(dilation));
+        fixed (long* ps = s, pp = p, pop = op, pd = d)
+        {
+            var h = NativeMethods.mvt_conv_transpose(input.Handle, weight.Handle, Tensor.HandleOrZero(bias), ps, pp, pop, pd, spatialDims, groups);
+            if (h == IntPtr.Zero) throw new ArgumentException(TorchException.FromNative($"conv_transpose{spatialDims}d").Message);
+            return Tensor.Wrap(h);
+        }
+    }
+
+    /// <summary>2-D transposed convolution.</summary>
+    public static Tensor ConvTranspose2d(Tensor input, Tensor weight, Tensor? bias = null, long stride = 1, long padding = 0, long outputPadding = 0, long groups = 1, long dilation = 1)
+        => ConvTranspose(input, weight, bias, 2, new[] { stride }, new[] { padding }, new[] { outputPadding }, groups, new[] { dilation });
+
+    /// <summary>3-D transposed convolution.</summary>
+    public static Tensor ConvTranspose3d(Tensor input, Tensor weight, Tensor? bias = null, long stride = 1, long padding = 0, long outputPadding = 0, long groups = 1, long dilation = 1)
+        => ConvTranspose(input, weight, bias, 3, new[] { stride }, new[] { padding }, new[] { outputPadding }, groups, new[] { dilation });
+
+    /// <summary>y = x·Wᵀ + b for x of shape (…, in) and W of shape (out, in).</summary>
+    public static Tensor Linear(Tensor input, Tensor weight, Tensor? bias = null)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        ArgumentNullException.ThrowIfNull(weight);
+        var h = NativeMethods.mvt_linear(input.Handle, weight.Handle, Tensor.HandleOrZero(bias));
+        if (h == IntPtr.Zero) throw new ArgumentException(TorchException.FromNative($"linear: input [{string.Join(", ", input.CachedShape)}] against weight [{string.Join(", ", weight.CachedShape)}]").Message);
+        return Tensor.Wrap(h);
+    }
+
+    // ---------------------------------------------------------------- normalisation
+
+    /// <summary>
+    /// Batch normalisation over the channel dimension (dim 1). In training mode uses batch statistics and updates the
+    /// running statistics in place: running = (1 − momentum)·running + momentum·batch (unbiased variance).
+    /// </summary>
+    public static Tensor BatchNorm(Tensor input, Tensor? runningMean, Tensor? runningVar, Tensor? weight = null, Tensor? bias = null, bool training = false, double momentum = 0.1, double eps = 1e-5)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        if (!training && (runningMean is null || runningVar is null)) throw new ArgumentException("BatchNorm in evaluation mode needs running statistics.");
+        return Tensor.Wrap(NativeMethods.mvt_batch_norm(input.Handle, Tensor.HandleOrZero(weight), Tensor.HandleOrZero(bias), Tensor.HandleOrZero(runningMean), Tensor.HandleOrZero(runningVar), training ? 1 : 0, momentum, eps));
+    }
+
+    /// <summary>Instance normalisation: per-sample, per-channel statistics over the spatial dimensions.</summary>
+    public static Tensor InstanceNorm(Tensor input, Tensor? runningMean = null, Tensor? runningVar = null, Tensor? weight = null, Tensor? bias = null, bool useInputStats = true, double momentum = 0.1, double eps = 1e-5)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        return Tensor.Wrap(NativeMethods.mvt_instance_norm(input.Handle, Tensor.HandleOrZero(weight), Tensor.HandleOrZero(bias), Tensor.HandleOrZero(runningMean), Tensor.HandleOrZero(runningVar), useInputStats ? 1 : 0, momentum, eps));
+    }
+
+    /// <summary>Group normalisation over <paramref name="numGroups"/> groups of channels.</summary>
+    public static Tensor GroupNorm(Tensor input, long numGroups, Tensor? weight = null, Tensor? bias = null, double eps = 1e-5)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        return Tensor.Wrap(NativeMethods.mvt_group_norm(input.Handle, numGroups, Tensor.HandleOrZero(weight), Tensor.HandleOrZero(bias), eps));
+    }
+
+    /// <summary>Layer normalisation over the trailing <paramref name="normalizedShape"/> dimensions.</summary>
+    public static unsafe Tensor LayerNorm(Tensor input, long[] normalizedShape, Tensor? weight = null, Tensor? bias = null, double eps = 1e-5)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        ArgumentNullException.ThrowIfNull(normalizedShape);
+        fixed (long* p = normalizedShape)
+            return Tensor.Wrap(NativeMethods.mvt_layer_norm(input.Handle, p, normalizedShape.Length, Tensor.HandleOrZero(weight), Tensor.HandleOrZero(bias), eps));
+    }
+
+    // ---------------------------------------------------------------- pooling
+
+    /// <summary>Max pooling over 1, 2 or 3 spatial dimensions (stride defaults to the kernel size).</summary>
+    public static unsafe Tensor MaxPool(Tensor input, int spatialDims, long[] kernelSize, long[]? stride = null, long[]? padding = null, long[]? dilation = null, bool ceilMode = false)
+    {
+        RequireRank(input, spatialDims + 2, $"max_pool{spatialDims}d", "(N, C, …)");
+        var k = Expand(kernelSize, spatialDims, 1, nameof(kernelSize));
+        var s = stride is null || stride.Length == 0 ? k : Expand(stride, spatialDims, 1, nameof(stride));
+        var p = Expand(padding, spatialDims, 0, nameof(padding));
+        var d = Expand(dilation, spatialDims, 1, nameof(dilation));
+        fixed (long* pk = k, ps = s, pp = p, pd = d)
+            return Tensor.Wrap(NativeMethods.mvt_max_pool(input.Handle, pk, ps, pp, pd, spatialDims, ceilMode ? 1 : 0));
+    }
+
+    /// <summary>2-D max pooling.</summary>
+    public static Tensor MaxPool2d(Tensor input, long kernelSize, long? stride = null, long padding = 0, long dilation = 1, bool ceilMode = false)
+        => MaxPool(input, 2, new[] { kernelSize }, new[] { stride ?? kernelSize }, new[] { padding }, new[] { dilation }, ceilMode);
+
+    /// <summary>3-D max pooling.</summary>
+    public static Tensor MaxPool3d(Tensor input, long kernelSize, long? stride = null, long padding = 0, long dilation = 1, bool ceilMode = false)
+        => MaxPool(input, 3, new[] { kernelSize }, new[] { stride ?? kernelSize }, new[] { padding }, new[] { dilation }, ceilMode);
+
+    /// <summary>Average pooling over 1, 2 or 3 spatial dimensions (stride defaults to the kernel size).</summary>
+    public static unsafe Tensor AvgPool(Tensor input, int spatialDims, long[] kernelSize, long[]? stride = null, long[]? padding = null, bool ceilMode = false, bool countIncludePad = true)
+    {
+        RequireRank(input, spatialDims + 2, $"avg_pool{spatialDims}d", "(N, C, …)");
+        var k = Expand(kernelSize, spatialDims, 1, nameof(kernelSize));
+        var s = stride is null || stride.Length == 0 ? k : Expand(stride, spatialDims, 1, nameof(stride));
+        var p = Expand(padding, spatialDims, 0, nameof(padding));
+        fixed (long* pk = k, ps = s, pp = p)
+            return Tensor.Wrap(NativeMethods.mvt_avg_pool(input.Handle, pk, ps, pp, spatialDims, ceilMode ? 1 : 0, countIncludePad ? 1 : 0));
+    }
+
+    /// <summary>2-D average pooling.</summary>
+    public static Tensor AvgPool2d(Tensor input, long kernelSize, long? stride = null, long padding = 0, bool ceilMode = false, bool countIncludePad = true)
+        => AvgPool(input, 2, new[] { kernelSize }, new[] { stride ?? kernelSize }, new[] { padding }, ceilMode, countIncludePad);
+
+    /// <summary>3-D average pooling.</summary>
+    public static Tensor AvgPool3d(Tensor input, long kernelSize, long? stride = null, long padding = 0, bool ceilMode = false, bool countIncludePad = true)
+        => AvgPool(input, 3, new[] { kernelSize }, new[] { stride ?? kernelSize }, new[] { padding }, ceilMode, countIncludePad);
+
+    /// <summary>Adaptive average pooling to a fixed output size over 1, 2 or 3 spatial dimensions.</summary>
+    public static unsafe Tensor AdaptiveAvgPool(Tensor input, int spatialDims, long[] outputSize)
+    {
+        RequireRank(input, spatialDims + 2, $"adaptive_avg_pool{spatialDims}d", "(N, C, …)");
+        var o = Expand(outputSize, spatialDims, 1, nameof(outputSize));
+        fixed (long* p = o) return Tensor.Wrap(NativeMethods.mvt_adaptive_pool(input.Handle, p, spatialDims, 0));
+    }
+
+    /// <summary>Adaptive max pooling to a fixed output size over 1, 2 or 3 spatial dimensions.</summary>
+    public static unsafe Tensor AdaptiveMaxPool(Tensor input, int spatialDims, long[] outputSize)
+    {
+        RequireRank(input, spatialDims + 2, $"adaptive_max_pool{spatialDims}d", "(N, C, …)");
+        var o = Expand(outputSize, spatialDims, 1, nameof(outputSize));
+        fixed (long* p = o) return Tensor.Wrap(NativeMethods.mvt_adaptive_pool(input.Handle, p, spatialDims, 1));
+    }
+
+    /// <summary>2-D adaptive average pooling to (outH, outW).</summary>
+    public static Tensor AdaptiveAvgPool2d(Tensor input, long outputH, long outputW) => AdaptiveAvgPool(input, 2, new[] { outputH, outputW });
+
+    /// <summary>3-D adaptive average pooling to (outD, outH, outW).</summary>
+    public static Tensor AdaptiveAvgPool3d(Tensor input, long outputD, long outputH, long outputW) => AdaptiveAvgPool(input, 3, new[] { outputD, outputH, outputW });
+
+    // ---------------------------------------------------------------- misc
+
+    /// <summary>Zeroes elements with probability p during training and scales the rest by 1/(1−p).</summary>
+    public static Tensor Dropout(Tensor input, double p = 0.5, bool training = true)
+    {
+        if (p is < 0 or > 1 || double.IsNaN(p)) throw new ArgumentOutOfRangeException(nameof(p), p, "dropout probability must lie in [0, 1]");
+        return Tensor.Wrap(NativeMethods.mvt_dropout(input.Handle, p, training ? 1 : 0, 0));
+    }
+
+    /// <summary>Zeroes whole channels with probability p during training (Dropout2d/3d).</summary>
+    public static Tensor FeatureDropout(Tensor input, double p = 0.5, bool training = true)
+    {
+        if (p is < 0 or > 1 || double.IsNaN(p)) throw new ArgumentOutOfRangeException(nameof(p), p, "dropout probability must lie in [0, 1]");
+        return Tensor.Wrap(NativeMethods.mvt_dropout(input.Handle, p, training ? 1 : 0, 1));
+    }
+
+    /// <summary>‖x1 − x2 + eps‖_p along the last dimension.</summary>
+    public static Tensor PairwiseDistance(Tensor x1, Tensor x2, double p = 2.0, double eps = 1e-6, bool keepDim = false)
+        => Tensor.Wrap(NativeMethods.mvt_pairwise_distance(x1.Handle, x2.Handle, p, eps, keepDim ? 1 : 0));
+
+    /// <summary>Cosine similarity along <paramref name="dim"/>.</summary>
+    public static Tensor CosineSimilarity(Tensor x1, Tensor x2, long dim = 1, double eps = 1e-8)
+        => Tensor.Wrap(NativeMethods.mvt_cosine_similarity(x1.Handle, x2.Handle, dim, eps));
+
+    /// <summary>Divides by the L_p norm along <paramref name="dim"/> (clamped below by eps).</summary>
+    public static Tensor Normalize(Tensor input, double p = 2.0, long dim = 1, double eps = 1e-12)
+        => Tensor.Wrap(NativeMethods.mvt_normalize(input.Handle, p, dim, eps));
+
+    /// <summary>Resizes the spatial dimensions to <paramref name="size"/> (one entry per spatial dimension).</summary>
+    public static unsafe Tensor Interpolate(Tensor input, long[] size, InterpolationMode mode = InterpolationMode.Nearest, bool alignCorners = false)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        ArgumentNullException.ThrowIfNull(size);
+        if (size.Length is < 1 or > 3) throw new ArgumentException("Interpolate takes 1, 2 or 3 output sizes.", nameof(size));
+        if (size.Any(s => s <= 0)) throw new ArgumentException($"Output size [{string.Join(", ", size)}] must be positive.", nameof(size));
+        if (input.Dim != size.Length + 2)
+            throw new ArgumentException($"Interpolate to {size.Length} spatial sizes expects a {size.Length + 2}-D input, got shape [{string.Join(", ", input.CachedShape)}].", nameof(input));
+        fixed (long* p = size) return Tensor.Wrap(NativeMethods.mvt_interpolate(input.Handle, p, size.Length, (int)mode, alignCorners ? 1 : 0));
+    }
+
+    /// <summary>Pads the last dimensions; <paramref name="pad"/> lists (before, after) pairs starting from the last dimension.</summary>
+    public static unsafe Tensor Pad(Tensor input, long[] pad, PaddingMode mode = PaddingMode.Constant, double value = 0)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        ArgumentNullException.ThrowIfNull(pad);
+        if (pad.Length % 2 != 0) throw new ArgumentException("Padding needs (before, after) pairs: an even number of values.", nameof(pad));
+        fixed (long* p = pad) return Tensor.Wrap(NativeMethods.mvt_pad(input.Handle, p, pad.Length, (int)mode, value));
+    }
+
+    /// <summary>Sampling grid for an affine transform: theta (N, 2, 3) for 2-D or (N, 3, 4) for 3-D, size (N, C, H, W) or (N, C, D, H, W).</summary>
+    public static unsafe Tensor AffineGrid(Tensor theta, long[] size, bool alignCorners = false)
+    {
+        ArgumentNullException.ThrowIfNull(size);
+        fixed (long* p = size) return Tensor.Wrap(NativeMethods.mvt_affine_grid(theta.Handle, p, size.Length, alignCorners ? 1 : 0));
+    }
+
+    /// <summary>Samples <paramref name="input"/> at grid locations (bilinear = mode 0, nearest = 1; padding zeros = 0, border = 1, reflection = 2).</summary>
+    public static Tensor GridSample(Tensor input, Tensor grid, bool nearest = false, int paddingMode = 0, bool alignCorners = false)
+        => Tensor.Wrap(NativeMethods.mvt_grid_sample(input.Handle, grid.Handle, nearest ? 1 : 0, paddingMode, alignCorners ? 1 : 0));
+
+    /// <summary>ELU activation.</summary>
+    public static Tensor Elu(Tensor input, double alpha = 1.0) => Tensor.Wrap(NativeMethods.mvt_activation((int)ActivationOp.Elu, input.Handle, alpha, 0));
+    /// <summary>GELU activation (exact erf form).</summary>
+    public static Tensor Gelu(Tensor input) => Tensor.Wrap(NativeMethods.mvt_activation((int)ActivationOp.Gelu, input.Handle, 0, 0));
+    /// <summary>SiLU (swish) activation.</summary>
+    public static Tensor Silu(Tensor input) => Tensor.Wrap(NativeMethods.mvt_activation((int)ActivationOp.Silu, input.Handle, 0, 0));
+    /// <summary>Softplus activation.</summary>
+    public static Tensor Softplus(Tensor input, double beta = 1, double threshold = 20) => Tensor.Wrap(NativeMethods.mvt_activation((int)ActivationOp.Softplus, input.Handle, beta, threshold));
+    /// <summary>log(sigmoid(x)), computed stably.</summary>
+    public static Tensor LogSigmoid(Tensor input) => Tensor.Wrap(NativeMethods.mvt_activation((int)ActivationOp.LogSigmoid, input.Handle, 0, 0));
+    /// <summary>Leaky ReLU.</summary>
+    public static Tensor LeakyRelu(Tensor input, double negativeSlope = 0.01) => input.LeakyRelu(negativeSlope);
+    /// <summary>ReLU.</summary>
+    public static Tensor Relu(Tensor input) => input.Relu();
+    /// <summary>Softmax along a dimension.</summary>
+    public static Tensor Softmax(Tensor input, long dim) => input.Softmax(dim);
+    /// <summary>Log-softmax along a dimension.</summary>
+    public static Tensor LogSoftmax(Tensor input, long dim) => input.LogSoftmax(dim);
+}

@@ -1,0 +1,118 @@
+using System.Globalization;
+using System.Text;
+
+namespace MedVision.Torch.Nn;
+
+/// <summary>
+/// A layer-by-layer summary of a model (like torchinfo): each module called during one forward pass with its output
+/// shape and parameter count, and the totals.
+/// </summary>
+public sealed class ModelSummary
+{
+    [ThreadStatic] private static Recorder? _active;
+    internal static Recorder? ActiveRecorder => _active;
+
+    private ModelSummary(string modelName, long[] inputShape, IReadOnlyList<ModelSummaryRow> rows, long total, long trainable, long bufferElements)
+    {
+        ModelName = modelName;
+        InputShape = inputShape;
+        Rows = rows;
+        TotalParameters = total;
+        TrainableParameters = trainable;
+        BufferElements = bufferElements;
+    }
+
+    /// <summary>The model's type name.</summary>
+    public string ModelName { get; }
+    /// <summary>The input shape used.</summary>
+    public IReadOnlyList<long> InputShape { get; }
+    /// <summary>One row per module call, in call order.</summary>
+    public IReadOnlyList<ModelSummaryRow> Rows { get; }
+    /// <summary>All parameter elements.</summary>
+    public long TotalParameters { get; }
+    /// <summary>Parameter elements that require gradients.</summary>
+    public long TrainableParameters { get; }
+    /// <summary>Buffer elements (running statistics).</summary>
+    public long BufferElements { get; }
+
+    /// <summary>Runs one forward pass on zeros of <paramref name="inputShape"/> (no gradients, mode unchanged) and records every module called through <see cref="Module{TInput, TOutput}.Call"/>.</summary>
+    public static ModelSummary Create<TOutput>(Module<Tensor, TOutput> model, params long[] inputShape)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(inputShape);
+        var names = new Dictionary<Module, string>();
+        foreach (var (name, module) in model.NamedModules()) names.TryAdd(module, name);
+        var device = model.Parameters().FirstOrDefault()?.Device ?? Device.Cpu;
+        var dtype = model.Parameters().FirstOrDefault()?.ScalarType ?? ScalarType.Float32;
+        var recorder = new Recorder(names);
+        if (_active is not null) throw new InvalidOperationException("A summary is already being recorded on this thread.");
+        _active = recorder;
+        try
+        {
+            using var scope = Torch.NewDisposeScope();
+            using var noGrad = Torch.NoGrad();
+            var input = Torch.Zeros(inputShape, dtype, device);
+            model.Call(input);
+        }
+        finally
+        {
+            _active = null;
+        }
+        return new ModelSummary(model.TypeName, (long[])inputShape.Clone(), recorder.Rows, model.ParameterCount(), model.ParameterCount(trainableOnly: true),
+            model.Buffers().Sum(b => b.NumElements));
+    }
+
+    /// <summary>The summary as an aligned text table.</summary>
+    public override string ToString()
+    {
+        var ci = CultureInfo.InvariantCulture;
+        var lines = Rows.Select(r => (Layer: new string(' ', 2 * r.Depth) + (r.Name.Length > 0 ? $"{r.Name} ({r.TypeName})" : r.TypeName),
+                                      Shape: "[" + string.Join(", ", r.OutputShape) + "]",
+                                      Params: r.Parameters.ToString("N0", ci))).ToList();
+        int w1 = Math.Max(20, lines.Count == 0 ? 0 : lines.Max(l => l.Layer.Length)) + 2;
+        int w2 = Math.Max(14, lines.Count == 0 ? 0 : lines.Max(l => l.Shape.Length)) + 2;
+        int w3 = 14;
+        var sb = new StringBuilder();
+        var rule = new string('=', w1 + w2 + w3);
+        sb.AppendLine(rule);
+        sb.Append("Layer (type)".PadRight(w1)).Append("Output shape".PadRight(w2)).AppendLine("Param #".PadLeft(w3));
+        sb.AppendLine(rule);
+        foreach (var l in lines) sb.Append(l.Layer.PadRight(w1)).Append(l.Shape.PadRight(w2)).AppendLine(l.Params.PadLeft(w3));
+        sb.AppendLine(rule);
+        sb.AppendLine(ci, $"Input shape: [{string.Join(", ", InputShape)}]");
+        sb.AppendLine(ci, $"Total params: {TotalParameters:N0}");
+        sb.AppendLine(ci, $"Trainable params: {TrainableParameters:N0}");
+        sb.AppendLine(ci, $"Non-trainable params: {TotalParameters - TrainableParameters:N0}");
+        sb.AppendLine(ci, $"Buffer elements: {BufferElements:N0}");
+        sb.Append(rule);
+        return sb.ToString();
+    }
+
+    internal sealed class Recorder
+    {
+        private readonly Dictionary<Module, string> _names;
+        private int _depth;
+        internal Recorder(Dictionary<Module, string> names) => _names = names;
+        internal List<ModelSummaryRow> Rows { get; } = new();
+
+        internal int Enter(Module module)
+        {
+            var own = module.NamedParameters(recurse: false).Sum(p => p.Parameter.NumElements);
+            Rows.Add(new ModelSummaryRow(_depth, _names.TryGetValue(module, out var n) ? n : "", module.TypeName, Array.Empty<long>(), own));
+            _depth++;
+            return Rows.Count - 1;
+        }
+
+        internal void Exit(int row, object? output)
+        {
+            _depth--;
+            var shape = output switch
+            {
+                Tensor t => t.Shape,
+                System.Runtime.CompilerServices.ITuple tuple when tuple.Length > 0 && tuple[0] is Tensor first => first.Shape,
+                _ => Array.Empty<long>(),
+            };
+            Rows[row] = Rows[row] with { OutputShape = shape };
+        }
+    }
+}

@@ -1,0 +1,9 @@
+namespace MedVision.Torch.Nn;
+
+/// <summary>One module call in a <see cref="ModelSummary"/>.</summary>
+/// <param name="Depth">Nesting depth (0 for the model itself).</param>
+/// <param name="Name">The module's dotted name in the model ("" for the model).</param>
+/// <param name="TypeName">The module type.</param>
+/// <param name="OutputShape">The shape of its output (of the first element for tuple outputs).</param>
+/// <param name="Parameters">Parameter elements the module owns directly (not its children's).</param>
+public sealed record ModelSummaryRow(int Depth, string Name, string TypeName, IReadOnlyList<long> OutputShape, long Parameters);

@@ -1,0 +1,23 @@
+namespace MedVision.Torch.Nn;
+
+/// <summary>3-D adaptive average pooling to a fixed output size (torch.nn.AdaptiveAvgPool3d).</summary>
+public sealed class AdaptiveAvgPool3d : Module<Tensor, Tensor>
+{
+    private readonly long[] _output;
+
+    /// <summary>Creates the layer with the same output size along every spatial dimension (1 gives global pooling).</summary>
+    public AdaptiveAvgPool3d(long outputSize)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(outputSize, 1);
+        _output = Enumerable.Repeat(outputSize, 3).ToArray();
+    }
+
+    /// <summary>Output size per spatial dimension.</summary>
+    public IReadOnlyList<long> OutputSize => _output;
+
+    /// <inheritdoc />
+    public override Tensor Forward(Tensor input) => Functional.AdaptiveAvgPool(input, 3, _output);
+
+    /// <inheritdoc />
+    protected override string ExtraRepr() => $"output_size=({string.Join(", ", _output)})";
+}

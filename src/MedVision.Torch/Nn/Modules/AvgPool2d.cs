@@ -1,0 +1,9 @@
+namespace MedVision.Torch.Nn;
+
+/// <summary>2-D average pooling (torch.nn.AvgPool2d).</summary>
+public sealed class AvgPool2d : Pooling
+{
+    /// <summary>Creates the layer; arguments in PyTorch's order (stride defaults to the kernel size).</summary>
+    public AvgPool2d(long kernelSize, long? stride = null, long padding = 0, bool ceilMode = false, bool countIncludePad = true)
+        : base(false, 2, kernelSize, stride, padding, 1, ceilMode, countIncludePad) { }
+}

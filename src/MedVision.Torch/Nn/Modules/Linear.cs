@@ -1,0 +1,34 @@
+using System.Globalization;
+
+namespace MedVision.Torch.Nn;
+
+/// <summary>Fully connected layer y = x·Wᵀ + b (torch.nn.Linear); weight (out, in), bias (out).</summary>
+public sealed class Linear : Module<Tensor, Tensor>
+{
+    /// <summary>Creates the layer, initialised as PyTorch does.</summary>
+    public Linear(long inFeatures, long outFeatures, bool bias = true)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(inFeatures, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(outFeatures, 1);
+        InFeatures = inFeatures;
+        OutFeatures = outFeatures;
+        var w = RegisterParameter("weight", Torch.Empty(new[] { outFeatures, inFeatures }))!;
+        var b = RegisterParameter("bias", bias ? Torch.Empty(new[] { outFeatures }) : null);
+        Init.DefaultLinearOrConv(w, b);
+    }
+
+    /// <summary>Input features.</summary>
+    public long InFeatures { get; }
+    /// <summary>Output features.</summary>
+    public long OutFeatures { get; }
+    /// <summary>The weight (out, in).</summary>
+    public Tensor Weight => GetParameter("weight")!;
+    /// <summary>The bias (out), or null.</summary>
+    public Tensor? Bias => GetParameter("bias");
+
+    /// <inheritdoc />
+    public override Tensor Forward(Tensor input) => Functional.Linear(input, Weight, Bias);
+
+    /// <inheritdoc />
+    protected override string ExtraRepr() => string.Create(CultureInfo.InvariantCulture, $"in_features={InFeatures}, out_features={OutFeatures}, bias={(Bias is not null ? "True" : "False")}");
+}
