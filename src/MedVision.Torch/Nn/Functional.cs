@@ -25,7 +25,7 @@ public static partial class Functional
 
     // ---------------------------------------------------------------- convolution
 
-    /// <summary>Convolution over <paramref name="spatialDims"/> spatial dimensions (1, 2 or 3). Float32 CPU convolutions run through oneDNN (see <see cref="Torch.RouteConvolutionsThroughOneDnn"/>).</summary>
+    /// <summary>Convolution over <paramref name="spatialDims"/> spatial dimensions (1, 2 or 3). Float32 CPU convolutions run through oneDNN (see <see cref="Tensors.RouteConvolutionsThroughOneDnn"/>).</summary>
     public static unsafe Tensor Convolution(Tensor input, Tensor weight, Tensor? bias, int spatialDims, long[]? stride = null, long[]? padding = null, long[]? dilation = null, long groups = 1)
     {
         if (spatialDims is < 1 or > 3) throw new ArgumentOutOfRangeException(nameof(spatialDims), spatialDims, "convolution supports 1, 2 or 3 spatial dimensions");

@@ -29,9 +29,9 @@ public static class Init
     {
         ArgumentNullException.ThrowIfNull(tensor);
         if (!(high >= low)) throw new ArgumentException($"Uniform needs low ≤ high, got [{low}, {high}].");
-        using var scope = Torch.NewDisposeScope();
-        using var noGrad = Torch.NoGrad();
-        var r = Torch.Rand(tensor.CachedShape, tensor.ScalarType, tensor.Device);
+        using var scope = Tensors.NewDisposeScope();
+        using var noGrad = Tensors.NoGrad();
+        var r = Tensors.Rand(tensor.CachedShape, tensor.ScalarType, tensor.Device);
         tensor.CopyInPlace(r * (high - low) + low);
         return tensor;
     }
@@ -41,9 +41,9 @@ public static class Init
     {
         ArgumentNullException.ThrowIfNull(tensor);
         if (std < 0) throw new ArgumentOutOfRangeException(nameof(std), std, "standard deviation must be non-negative");
-        using var scope = Torch.NewDisposeScope();
-        using var noGrad = Torch.NoGrad();
-        var r = Torch.Randn(tensor.CachedShape, tensor.ScalarType, tensor.Device);
+        using var scope = Tensors.NewDisposeScope();
+        using var noGrad = Tensors.NoGrad();
+        var r = Tensors.Randn(tensor.CachedShape, tensor.ScalarType, tensor.Device);
         tensor.CopyInPlace(r * std + mean);
         return tensor;
     }
@@ -52,7 +52,7 @@ public static class Init
     public static Tensor Constant(Tensor tensor, double value)
     {
         ArgumentNullException.ThrowIfNull(tensor);
-        using var noGrad = Torch.NoGrad();
+        using var noGrad = Tensors.NoGrad();
         return tensor.FillInPlace(value);
     }
 

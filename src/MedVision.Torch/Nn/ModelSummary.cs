@@ -49,9 +49,9 @@ public sealed class ModelSummary
         _active = recorder;
         try
         {
-            using var scope = Torch.NewDisposeScope();
-            using var noGrad = Torch.NoGrad();
-            var input = Torch.Zeros(inputShape, dtype, device);
+            using var scope = Tensors.NewDisposeScope();
+            using var noGrad = Tensors.NoGrad();
+            var input = Tensors.Zeros(inputShape, dtype, device);
             model.Call(input);
         }
         finally

@@ -178,7 +178,7 @@ public abstract class Module : IDisposable
             {
                 if (m._parameters[i].Value is not { } p) continue;
                 Tensor converted;
-                using (Torch.NoGrad())
+                using (Tensors.NoGrad())
                 {
                     using var moved = convert(p);
                     converted = DisposeScope.Detach(moved.Detach());
@@ -191,7 +191,7 @@ public abstract class Module : IDisposable
             {
                 if (m._buffers[i].Value is not { } b) continue;
                 Tensor converted;
-                using (Torch.NoGrad()) converted = DisposeScope.Detach(convert(b));
+                using (Tensors.NoGrad()) converted = DisposeScope.Detach(convert(b));
                 b.Dispose();
                 m._buffers[i] = new(m._buffers[i].Key, converted);
             }
@@ -237,7 +237,7 @@ public abstract class Module : IDisposable
         }
         var result = new StateDictLoadResult(missing, unexpected, mismatched);
         if (strict && !result.IsExactMatch) throw new StateDictMismatchException(result);
-        using (Torch.NoGrad())
+        using (Tensors.NoGrad())
         {
             foreach (var (key, target) in own)
             {

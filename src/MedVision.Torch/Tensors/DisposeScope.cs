@@ -3,10 +3,10 @@ namespace MedVision.Torch;
 /// <summary>
 /// Collects every tensor created on this thread while the scope is the innermost one, and disposes them when the
 /// scope is disposed, except those moved out with <see cref="MoveToOuter(Tensor)"/> or detached with
-/// <see cref="Detach(Tensor)"/>. Scopes nest; create one with <see cref="Torch.NewDisposeScope"/>.
+/// <see cref="Detach(Tensor)"/>. Scopes nest; create one with <see cref="Tensors.NewDisposeScope"/>.
 /// </summary>
 /// <example><code>
-/// using var scope = Torch.NewDisposeScope();
+/// using var scope = Tensors.NewDisposeScope();
 /// var y = (x * 2 + 1).Relu();          // intermediates are freed when the scope ends
 /// return scope.MoveToOuter(y);          // y survives
 /// </code></example>

@@ -135,7 +135,7 @@ public sealed partial class Tensor
             if (indices.Count(i => i.Kind == TensorIndexKind.Ellipsis) > 1) throw new ArgumentException("At most one Ellipsis is allowed in an index.");
             if (explicitDims > shape.Length)
                 throw new IndexOutOfRangeException($"Too many indices ({explicitDims}) for a {shape.Length}-D tensor.");
-            using var scope = Torch.NewDisposeScope();
+            using var scope = Tensors.NewDisposeScope();
             Tensor current = Alias();
             long dim = 0;
             foreach (var index in indices)

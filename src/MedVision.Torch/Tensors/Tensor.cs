@@ -227,8 +227,8 @@ public sealed partial class Tensor : IDisposable
     /// <summary>Converts element type and device at once.</summary>
     public Tensor To(ScalarType type, Device device, bool nonBlocking = false, bool copy = false)
     {
-        if (device.IsCuda && !Torch.Cuda.IsAvailable)
-            throw new InvalidOperationException($"CUDA was requested ({device}) but is not available: this libtorch ({Torch.Version}) has no CUDA support or no GPU is present.");
+        if (device.IsCuda && !Tensors.Cuda.IsAvailable)
+            throw new InvalidOperationException($"CUDA was requested ({device}) but is not available: this libtorch ({Tensors.Version}) has no CUDA support or no GPU is present.");
         return Wrap(NativeMethods.mvt_to(Handle, (int)type, (int)device.Type, device.Index, nonBlocking ? 1 : 0, copy ? 1 : 0));
     }
 
@@ -269,7 +269,7 @@ public sealed partial class Tensor : IDisposable
         if (n == 0) return sb.Append(" []").ToString();
         const int preview = 12;
         double[] values;
-        using (Torch.NoGrad())
+        using (Tensors.NoGrad())
         {
             using var flat = Reshape(-1);
             using var head = flat.Narrow(0, 0, Math.Min(n, preview));

@@ -23,13 +23,13 @@ public class BatchNorm : Module<Tensor, Tensor>
         Momentum = momentum;
         Affine = affine;
         TrackRunningStats = trackRunningStats;
-        RegisterParameter("weight", affine ? Torch.Ones(new[] { numFeatures }) : null);
-        RegisterParameter("bias", affine ? Torch.Zeros(new[] { numFeatures }) : null);
+        RegisterParameter("weight", affine ? Tensors.Ones(new[] { numFeatures }) : null);
+        RegisterParameter("bias", affine ? Tensors.Zeros(new[] { numFeatures }) : null);
         if (trackRunningStats)
         {
-            RegisterBuffer("running_mean", Torch.Zeros(new[] { numFeatures }));
-            RegisterBuffer("running_var", Torch.Ones(new[] { numFeatures }));
-            RegisterBuffer("num_batches_tracked", Torch.Zeros(Array.Empty<long>(), ScalarType.Int64));
+            RegisterBuffer("running_mean", Tensors.Zeros(new[] { numFeatures }));
+            RegisterBuffer("running_var", Tensors.Ones(new[] { numFeatures }));
+            RegisterBuffer("num_batches_tracked", Tensors.Zeros(Array.Empty<long>(), ScalarType.Int64));
         }
     }
 
@@ -71,7 +71,7 @@ public class BatchNorm : Module<Tensor, Tensor>
         if (Training && TrackRunningStats)
         {
             var tracked = NumBatchesTracked!;
-            using (Torch.NoGrad()) tracked.AddInPlace(1);
+            using (Tensors.NoGrad()) tracked.AddInPlace(1);
             if (Momentum is null) factor = 1.0 / tracked.Item();
         }
         bool useBatchStats = Training || !TrackRunningStats;

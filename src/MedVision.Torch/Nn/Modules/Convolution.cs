@@ -33,8 +33,8 @@ public class Convolution : Module<Tensor, Tensor>
         shape[0] = outChannels;
         shape[1] = inChannels / groups;
         for (int i = 2; i < shape.Length; i++) shape[i] = kernelSize;
-        var w = RegisterParameter("weight", Torch.Empty(shape))!;
-        var b = RegisterParameter("bias", bias ? Torch.Empty(new[] { outChannels }) : null);
+        var w = RegisterParameter("weight", Tensors.Empty(shape))!;
+        var b = RegisterParameter("bias", bias ? Tensors.Empty(new[] { outChannels }) : null);
         Init.DefaultLinearOrConv(w, b);
     }
 

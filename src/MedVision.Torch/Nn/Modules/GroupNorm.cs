@@ -14,8 +14,8 @@ public sealed class GroupNorm : Module<Tensor, Tensor>
         NumGroups = numGroups;
         NumChannels = numChannels;
         Eps = eps;
-        RegisterParameter("weight", affine ? Torch.Ones(new[] { numChannels }) : null);
-        RegisterParameter("bias", affine ? Torch.Zeros(new[] { numChannels }) : null);
+        RegisterParameter("weight", affine ? Tensors.Ones(new[] { numChannels }) : null);
+        RegisterParameter("bias", affine ? Tensors.Zeros(new[] { numChannels }) : null);
     }
 
     /// <summary>Number of groups.</summary>

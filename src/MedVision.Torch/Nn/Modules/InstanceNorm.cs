@@ -18,13 +18,13 @@ public class InstanceNorm : Module<Tensor, Tensor>
         Momentum = momentum;
         Affine = affine;
         TrackRunningStats = trackRunningStats;
-        RegisterParameter("weight", affine ? Torch.Ones(new[] { numFeatures }) : null);
-        RegisterParameter("bias", affine ? Torch.Zeros(new[] { numFeatures }) : null);
+        RegisterParameter("weight", affine ? Tensors.Ones(new[] { numFeatures }) : null);
+        RegisterParameter("bias", affine ? Tensors.Zeros(new[] { numFeatures }) : null);
         if (trackRunningStats)
         {
-            RegisterBuffer("running_mean", Torch.Zeros(new[] { numFeatures }));
-            RegisterBuffer("running_var", Torch.Ones(new[] { numFeatures }));
-            RegisterBuffer("num_batches_tracked", Torch.Zeros(Array.Empty<long>(), ScalarType.Int64));
+            RegisterBuffer("running_mean", Tensors.Zeros(new[] { numFeatures }));
+            RegisterBuffer("running_var", Tensors.Ones(new[] { numFeatures }));
+            RegisterBuffer("num_batches_tracked", Tensors.Zeros(Array.Empty<long>(), ScalarType.Int64));
         }
     }
 

@@ -14,8 +14,8 @@ public sealed class LayerNorm : Module<Tensor, Tensor>
         if (normalizedShape.Length == 0 || normalizedShape.Any(s => s < 1)) throw new ArgumentException("normalized_shape needs positive sizes.", nameof(normalizedShape));
         _shape = (long[])normalizedShape.Clone();
         Eps = eps;
-        RegisterParameter("weight", elementwiseAffine ? Torch.Ones(_shape) : null);
-        RegisterParameter("bias", elementwiseAffine ? Torch.Zeros(_shape) : null);
+        RegisterParameter("weight", elementwiseAffine ? Tensors.Ones(_shape) : null);
+        RegisterParameter("bias", elementwiseAffine ? Tensors.Zeros(_shape) : null);
     }
 
     /// <summary>Creates the layer over one trailing dimension.</summary>

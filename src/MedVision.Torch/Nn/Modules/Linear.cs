@@ -12,8 +12,8 @@ public sealed class Linear : Module<Tensor, Tensor>
         ArgumentOutOfRangeException.ThrowIfLessThan(outFeatures, 1);
         InFeatures = inFeatures;
         OutFeatures = outFeatures;
-        var w = RegisterParameter("weight", Torch.Empty(new[] { outFeatures, inFeatures }))!;
-        var b = RegisterParameter("bias", bias ? Torch.Empty(new[] { outFeatures }) : null);
+        var w = RegisterParameter("weight", Tensors.Empty(new[] { outFeatures, inFeatures }))!;
+        var b = RegisterParameter("bias", bias ? Tensors.Empty(new[] { outFeatures }) : null);
         Init.DefaultLinearOrConv(w, b);
     }
 

@@ -42,7 +42,7 @@ public sealed class Sequential : Module<Tensor, Tensor>
     {
         ArgumentNullException.ThrowIfNull(input);
         if (_layers.Count == 0) return input.Alias();
-        using var scope = Torch.NewDisposeScope();
+        using var scope = Tensors.NewDisposeScope();
         var x = input;
         foreach (var layer in _layers) x = layer.Call(x);
         return scope.MoveToOuter(x);

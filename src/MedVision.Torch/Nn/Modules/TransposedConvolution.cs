@@ -32,8 +32,8 @@ public class TransposedConvolution : Module<Tensor, Tensor>
         shape[0] = inChannels;
         shape[1] = outChannels / groups;
         for (int i = 2; i < shape.Length; i++) shape[i] = kernelSize;
-        var w = RegisterParameter("weight", Torch.Empty(shape))!;
-        var b = RegisterParameter("bias", bias ? Torch.Empty(new[] { outChannels }) : null);
+        var w = RegisterParameter("weight", Tensors.Empty(shape))!;
+        var b = RegisterParameter("bias", bias ? Tensors.Empty(new[] { outChannels }) : null);
         Init.DefaultLinearOrConv(w, b);
     }
 

@@ -5,9 +5,10 @@ using MedVision.Torch.Native;
 namespace MedVision.Torch;
 
 /// <summary>
-/// Entry point of MedVision.Torch: tensor factories (PyTorch's torch.* functions), scopes, seeds, threads and devices.
+/// Entry point of MedVision.Torch (PyTorch's torch.* functions): tensor factories, dispose scopes, gradient mode, seeds,
+/// threads and devices. Named Tensors rather than Torch so that it never collides with the MedVision.Torch namespace.
 /// </summary>
-public static partial class Torch
+public static partial class Tensors
 {
     /// <summary>The libtorch version the native shim was built against, e.g. "1.13.1".</summary>
     public static string Version => Marshal.PtrToStringUTF8(NativeMethods.mvt_torch_version()) ?? "unknown";

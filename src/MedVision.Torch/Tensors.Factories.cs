@@ -2,7 +2,7 @@ using MedVision.Torch.Native;
 
 namespace MedVision.Torch;
 
-public static partial class Torch
+public static partial class Tensors
 {
     private static long[] ShapeOrVector(long[]? shape, int length)
     {
