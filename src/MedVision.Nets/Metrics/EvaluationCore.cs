@@ -6,7 +6,8 @@ namespace MedVision.Nets.Metrics;
 /// </summary>
 internal sealed class EvaluationCore
 {
-    private readonly RankedColumn[] _columns;
+    private readonly int[] _scoreColumns;
+    private RankedColumn[]? _columns;
     private readonly byte[][] _positive;
     private readonly string[] _componentNames;
     private readonly bool[] _definedInSample;
@@ -26,7 +27,7 @@ internal sealed class EvaluationCore
         double[,] scores = set.Scores;
         if (set.Task == MedMnistTask.Binary)
         {
-            _columns = new[] { RankedColumn.FromColumn(scores, k - 1) };
+            _scoreColumns = new[] { k - 1 };
             _positive = new[] { set.Labels!.Select(l => (byte)l).ToArray() };
             _componentNames = new[] { "class 1" };
             Predicted = new int[n];
@@ -37,12 +38,11 @@ internal sealed class EvaluationCore
         }
         else if (set.Task == MedMnistTask.MultiLabel)
         {
-            _columns = new RankedColumn[k];
+            _scoreColumns = Enumerable.Range(0, k).ToArray();
             _positive = new byte[k][];
             _componentNames = new string[k];
             for (int j = 0; j < k; j++)
             {
-                _columns[j] = RankedColumn.FromColumn(scores, j);
                 _positive[j] = new byte[n];
                 for (int i = 0; i < n; i++)
                 {
@@ -54,13 +54,12 @@ internal sealed class EvaluationCore
         }
         else
         {
-            _columns = new RankedColumn[k];
+            _scoreColumns = Enumerable.Range(0, k).ToArray();
             _positive = new byte[k][];
             _componentNames = new string[k];
             int[] labels = set.Labels!;
             for (int j = 0; j < k; j++)
             {
-                _columns[j] = RankedColumn.FromColumn(scores, j);
                 _positive[j] = new byte[n];
                 for (int i = 0; i < n; i++)
                 {
@@ -117,8 +116,8 @@ internal sealed class EvaluationCore
             }
         }
 
-        _definedInSample = new bool[_columns.Length];
-        for (int c = 0; c < _columns.Length; c++)
+        _definedInSample = new bool[_scoreColumns.Length];
+        for (int c = 0; c < _scoreColumns.Length; c++)
         {
             long pos = 0;
             foreach (byte b in _positive[c])
@@ -135,19 +134,48 @@ internal sealed class EvaluationCore
     /// <summary>Predicted class per sample (single-label tasks), or <see langword="null"/> for multi-label.</summary>
     public int[]? Predicted { get; }
 
-    public int ComponentCount => _columns.Length;
+    public int ComponentCount => _scoreColumns.Length;
 
     public IReadOnlyList<string> ComponentNames => _componentNames;
 
+    /// <summary>The ranked score column of each AUC component, sorted on first use (columns in parallel).</summary>
+    private RankedColumn[] Columns
+    {
+        get
+        {
+            if (_columns is null)
+            {
+                var columns = new RankedColumn[_scoreColumns.Length];
+                double[,] scores = Set.Scores;
+                if ((long)Set.SampleCount * columns.Length >= 200_000)
+                {
+                    Parallel.For(0, columns.Length, c => columns[c] = RankedColumn.FromColumn(scores, _scoreColumns[c]));
+                }
+                else
+                {
+                    for (int c = 0; c < columns.Length; c++)
+                    {
+                        columns[c] = RankedColumn.FromColumn(scores, _scoreColumns[c]);
+                    }
+                }
+
+                _columns = columns;
+            }
+
+            return _columns;
+        }
+    }
+
     public AucResult Auc(int[]? weights)
     {
-        var perClass = new MetricResult[_columns.Length];
+        RankedColumn[] columns = Columns;
+        var perClass = new MetricResult[columns.Length];
         double sum = 0;
         int defined = 0;
         var undefinedNames = new List<string>();
-        for (int c = 0; c < _columns.Length; c++)
+        for (int c = 0; c < columns.Length; c++)
         {
-            perClass[c] = RocAuc.FromRanked(_columns[c], _positive[c], weights, _componentNames[c]);
+            perClass[c] = RocAuc.FromRanked(columns[c], _positive[c], weights, _componentNames[c]);
             if (perClass[c].IsDefined)
             {
                 sum += perClass[c].Value;
@@ -202,7 +230,7 @@ internal sealed class EvaluationCore
     /// </summary>
     public bool KeepsClasses(int[] weights)
     {
-        for (int c = 0; c < _columns.Length; c++)
+        for (int c = 0; c < _scoreColumns.Length; c++)
         {
             if (!_definedInSample[c])
             {

@@ -77,6 +77,30 @@ public class RocAucTests
     }
 
     [Fact]
+    public void LargeInputsWithNegativeAndSignedZeroScoresAreRankedCorrectly()
+    {
+        // Above the size where the radix sort takes over; negative scores, -0.0 and +0.0 (equal) and many ties.
+        var rng = new Random(17);
+        int n = 5000;
+        int[] labels = Enumerable.Range(0, n).Select(_ => rng.Next(2)).ToArray();
+        double[] scores = labels.Select(l => rng.Next(6) switch
+        {
+            0 => -0.0,
+            1 => 0.0,
+            2 => -1e300,
+            _ => Math.Round((rng.NextDouble() * 4) - 2 + (0.5 * l), 2),
+        }).ToArray();
+
+        RocAuc.Compute(labels, scores).Value.Should().BeApproximately(PairwiseAuc(labels, scores), 1e-12);
+
+        var roc = RocCurve.Compute(labels, scores);
+        roc.Thresholds.Skip(1).Should().BeInDescendingOrder().And.OnlyHaveUniqueItems();
+        roc.Count.Should().Be(scores.Distinct().Count() + 1); // -0.0 and 0.0 are one threshold
+        roc.TruePositiveRates[^1].Should().Be(1.0);
+        roc.FalsePositiveRates[^1].Should().Be(1.0);
+    }
+
+    [Fact]
     public void AllTiedScoresGiveOneHalf()
     {
         RocAuc.Compute(new[] { 0, 1, 1, 0, 1 }, new[] { 0.3, 0.3, 0.3, 0.3, 0.3 }).Value.Should().Be(0.5);
