@@ -89,6 +89,11 @@ internal sealed class EvaluationCore
         _correct = new byte[n];
         if (set.Task == MedMnistTask.MultiLabel)
         {
+            if (k > 255)
+            {
+                throw new ArgumentException($"Multi-label evaluation supports at most 255 labels; got {k}.", nameof(set));
+            }
+
             _entriesPerSample = k;
             for (int i = 0; i < n; i++)
             {
@@ -99,12 +104,7 @@ internal sealed class EvaluationCore
                     c += p == set.MultiLabels![i, j] ? 1 : 0;
                 }
 
-                _correct[i] = (byte)Math.Min(c, 255);
-            }
-
-            if (k > 255)
-            {
-                throw new ArgumentException($"Multi-label evaluation supports at most 255 labels; got {k}.", nameof(set));
+                _correct[i] = (byte)c;
             }
         }
         else
