@@ -1,0 +1,42 @@
+using MedVision.Torch;
+using MedVision.Torch.Nn;
+
+namespace MedVision.Nets.Heads;
+
+/// <summary>
+/// Ordinal-regression head in the CORAL form (Cao, Mirjalili and Raschka, "Rank consistent ordinal regression for
+/// neural networks", Pattern Recognition Letters 2020): one shared weight vector and K−1 ordered biases give K−1
+/// cumulative logits, logit_k = w·x + b_k for P(grade &gt; k). Input (N, features), output (N, K−1).
+/// Use <see cref="Losses.CoralLoss"/> to train it and <see cref="Losses.OrdinalDecoding"/> to read grades and class probabilities.
+/// </summary>
+public sealed class CoralHead : Module<Tensor, Tensor>
+{
+    /// <summary>Creates the head for <paramref name="numClasses"/> ordered grades.</summary>
+    public CoralHead(long inFeatures, int numClasses)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(inFeatures, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(numClasses, 2);
+        InFeatures = inFeatures;
+        NumClasses = numClasses;
+        var w = RegisterParameter("weight", Tensors.Empty(new[] { 1, inFeatures }))!;
+        var bound = 1.0 / Math.Sqrt(inFeatures);
+        Init.Uniform(w, -bound, bound);
+        // Biases start ordered and decreasing (P(grade > k) falls with k), as CORAL initialises them.
+        var biases = Enumerable.Range(0, numClasses - 1).Select(k => (float)((numClasses - 1 - 2.0 * k) / (numClasses - 1))).ToArray();
+        RegisterParameter("bias", Tensors.FromArray(biases));
+    }
+
+    /// <summary>Input features.</summary>
+    public long InFeatures { get; }
+    /// <summary>Number of ordered grades K.</summary>
+    public int NumClasses { get; }
+
+    /// <inheritdoc />
+    public override Tensor Forward(Tensor input)
+    {
+        using var scope = Tensors.NewDisposeScope();
+        var score = Functional.Linear(input, GetParameter("weight")!);
+        var logits = score + GetParameter("bias")!;
+        return scope.MoveToOuter(logits);
+    }
+}

@@ -1,0 +1,40 @@
+using MedVision.Torch;
+using MedVision.Torch.Nn;
+
+namespace MedVision.Nets.Losses;
+
+/// <summary>
+/// CORAL loss for ordinal grades: binary cross-entropy of each cumulative logit (N, K−1) against the cumulative
+/// label [grade &gt; k], summed over k and averaged over the batch (optionally with per-threshold weights).
+/// </summary>
+public static class CoralLoss
+{
+    /// <summary>The loss of cumulative logits (N, K−1) against integer grades (N) in 0 … K−1.</summary>
+    public static Tensor Compute(Tensor logits, Tensor grades, Tensor? thresholdWeights = null)
+    {
+        ArgumentNullException.ThrowIfNull(logits);
+        ArgumentNullException.ThrowIfNull(grades);
+        if (logits.Dim != 2) throw new ArgumentException($"CORAL logits must be (N, K-1), got [{string.Join(", ", logits.Shape)}].", nameof(logits));
+        using var scope = Tensors.NewDisposeScope();
+        var levels = CumulativeLabels(grades, logits.Size(1) + 1).To(logits.ScalarType);
+        var perElement = Functional.BinaryCrossEntropyWithLogits(logits, levels, reduction: Reduction.None);
+        if (thresholdWeights is not null) perElement = perElement * thresholdWeights;
+        var loss = perElement.Sum(1).Mean();
+        return scope.MoveToOuter(loss);
+    }
+
+    /// <summary>The cumulative encoding [grade &gt; k] for k = 0 … K−2, shape (N, K−1), as float32.</summary>
+    public static Tensor CumulativeLabels(Tensor grades, long numClasses)
+    {
+        ArgumentNullException.ThrowIfNull(grades);
+        ArgumentOutOfRangeException.ThrowIfLessThan(numClasses, 2);
+        var g = grades.To(ScalarType.Int64).ToArray<long>();
+        foreach (var v in g)
+            if (v < 0 || v >= numClasses) throw new ArgumentOutOfRangeException(nameof(grades), v, $"grades must lie in [0, {numClasses - 1}]");
+        var levels = new float[g.Length * (numClasses - 1)];
+        for (int i = 0; i < g.Length; i++)
+            for (int k = 0; k < numClasses - 1; k++)
+                levels[i * (numClasses - 1) + k] = g[i] > k ? 1f : 0f;
+        return Tensors.FromArray(levels, g.Length, numClasses - 1).To(grades.Device);
+    }
+}
