@@ -139,8 +139,7 @@ public sealed class ImageFolderDataset
 
             string name = fields[nameColumn].Trim();
             string labelText = fields[labelColumn].Trim();
-            if (!int.TryParse(labelText, NumberStyles.Integer, CultureInfo.InvariantCulture, out int label)
-                && !(double.TryParse(labelText, NumberStyles.Float, CultureInfo.InvariantCulture, out double d) && d == Math.Floor(d) && Math.Abs(d) < int.MaxValue && (label = (int)d) == d))
+            if (!TryParseLabel(labelText, out int label))
             {
                 throw new DataFormatException(csvPath, $"line {i + 1}: label '{labelText}' of '{name}' is not an integer.");
             }
@@ -194,6 +193,25 @@ public sealed class ImageFolderDataset
         ArgumentOutOfRangeException.ThrowIfNegative(index);
         ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(index, Count);
         return ImageCodec.DecodeFile(Samples[index].FilePath).WithChannels(channels).Resize(width, height);
+    }
+
+    /// <summary>Parses an integer label, also accepting integral decimals such as <c>1.0</c> (as written by pandas).</summary>
+    private static bool TryParseLabel(string text, out int label)
+    {
+        if (int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out label))
+        {
+            return true;
+        }
+
+        if (double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out double value)
+            && value == Math.Floor(value) && value >= int.MinValue && value <= int.MaxValue)
+        {
+            label = (int)value;
+            return true;
+        }
+
+        label = 0;
+        return false;
     }
 
     private static void CheckFolder(string folder)
