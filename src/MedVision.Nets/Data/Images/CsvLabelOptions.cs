@@ -1,0 +1,26 @@
+namespace MedVision.Nets.Data.Images;
+
+/// <summary>How <see cref="ImageFolderDataset.FromCsv"/> reads a label table.</summary>
+public sealed class CsvLabelOptions
+{
+    /// <summary>The header of the column holding image file names (default <c>imgName</c>).</summary>
+    public string FileNameColumn { get; init; } = "imgName";
+
+    /// <summary>The header of the column holding integer labels (default <c>Label</c>).</summary>
+    public string LabelColumn { get; init; } = "Label";
+
+    /// <summary>The field separator (default comma). Fields may be double-quoted.</summary>
+    public char Delimiter { get; init; } = ',';
+
+    /// <summary>
+    /// Class names by label index. When given, labels must lie in 0..Count-1; when <see langword="null"/>, the
+    /// classes are 0..max label found and named by their number.
+    /// </summary>
+    public IReadOnlyList<string>? ClassNames { get; init; }
+
+    /// <summary>
+    /// Require every image in the folder to have a row (default <see langword="true"/>): otherwise image and label
+    /// counts that disagree are reported. Rows naming missing files are always reported.
+    /// </summary>
+    public bool RequireEveryImageLabelled { get; init; } = true;
+}

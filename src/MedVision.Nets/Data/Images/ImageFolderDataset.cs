@@ -1,0 +1,283 @@
+using System.Globalization;
+using System.Text;
+
+namespace MedVision.Nets.Data.Images;
+
+/// <summary>
+/// Labelled JPEG/PNG images in a folder (e.g. fundus photographs), labelled by sub-folder name, by a file-name rule
+/// or by a CSV table. Images are decoded on demand by <see cref="LoadImage"/>.
+/// </summary>
+public sealed class ImageFolderDataset
+{
+    private static readonly string[] Extensions = [".jpg", ".jpeg", ".png"];
+
+    private ImageFolderDataset(string root, IReadOnlyList<string> classNames, IReadOnlyList<ImageSample> samples)
+    {
+        Root = root;
+        ClassNames = classNames;
+        Samples = samples;
+    }
+
+    /// <summary>The folder the images were found in.</summary>
+    public string Root { get; }
+
+    /// <summary>Class names by label index.</summary>
+    public IReadOnlyList<string> ClassNames { get; }
+
+    /// <summary>The labelled images, ordered by path (ordinal).</summary>
+    public IReadOnlyList<ImageSample> Samples { get; }
+
+    /// <summary>The number of images.</summary>
+    public int Count => Samples.Count;
+
+    /// <summary>
+    /// Labels images by sub-folder: each immediate sub-folder of <paramref name="root"/> is a class (sorted ordinally,
+    /// label = index), and every <c>.jpg</c>/<c>.jpeg</c>/<c>.png</c> file below it is a sample of that class.
+    /// </summary>
+    /// <param name="root">The folder holding one sub-folder per class.</param>
+    /// <returns>The dataset.</returns>
+    public static ImageFolderDataset FromSubfolders(string root)
+    {
+        CheckFolder(root);
+        string[] classes = Directory.GetDirectories(root).Select(d => Path.GetFileName(d)).Order(StringComparer.Ordinal).ToArray();
+        if (classes.Length == 0)
+        {
+            throw new DataFormatException(root, "the folder has no class sub-folders.");
+        }
+
+        var samples = new List<ImageSample>();
+        for (int label = 0; label < classes.Length; label++)
+        {
+            samples.AddRange(ImageFiles(Path.Combine(root, classes[label]), SearchOption.AllDirectories).Select(f => new ImageSample(f, label)));
+        }
+
+        return new ImageFolderDataset(root, classes, Sorted(samples));
+    }
+
+    /// <summary>Labels the images directly in <paramref name="folder"/> by a file-name rule.</summary>
+    /// <param name="folder">The folder.</param>
+    /// <param name="rule">The rule, e.g. <see cref="FileNameLabelRule.PathologicMyopia"/>.</param>
+    /// <returns>The dataset.</returns>
+    /// <exception cref="DataFormatException">A file name matches no label, or the rule gives a label outside the classes.</exception>
+    public static ImageFolderDataset FromFileNames(string folder, FileNameLabelRule rule)
+    {
+        CheckFolder(folder);
+        ArgumentNullException.ThrowIfNull(rule);
+        var samples = new List<ImageSample>();
+        foreach (string file in ImageFiles(folder, SearchOption.TopDirectoryOnly))
+        {
+            int? label = rule.LabelOf(Path.GetFileName(file));
+            if (label is null)
+            {
+                throw new DataFormatException(file, "the file name matches no label of the file-name rule.");
+            }
+
+            if (label < 0 || label >= rule.ClassNames.Count)
+            {
+                throw new DataFormatException(file, $"the file-name rule gave label {label}, outside the class range 0..{rule.ClassNames.Count - 1}.");
+            }
+
+            samples.Add(new ImageSample(file, label.Value));
+        }
+
+        return new ImageFolderDataset(folder, rule.ClassNames, Sorted(samples));
+    }
+
+    /// <summary>Labels the images directly in <paramref name="folder"/> with a function of the file name.</summary>
+    /// <param name="folder">The folder.</param>
+    /// <param name="classNames">Class names by label index.</param>
+    /// <param name="labelOf">Maps a file name to a label, or <see langword="null"/> when it is not recognised (an error).</param>
+    /// <returns>The dataset.</returns>
+    public static ImageFolderDataset FromFileNames(string folder, IReadOnlyList<string> classNames, Func<string, int?> labelOf) =>
+        FromFileNames(folder, new FileNameLabelRule(classNames, labelOf));
+
+    /// <summary>
+    /// Labels images with a CSV table that names each image file (relative to <paramref name="imageFolder"/>) and
+    /// its integer label, e.g. <c>imgName,Label</c>.
+    /// </summary>
+    /// <param name="imageFolder">The folder holding the images.</param>
+    /// <param name="csvPath">The CSV file; the first line is the header.</param>
+    /// <param name="options">Column names and checks; <see langword="null"/> for <c>imgName</c>/<c>Label</c>.</param>
+    /// <returns>The dataset.</returns>
+    /// <exception cref="DataFormatException">
+    /// A column is missing, a label is not an integer or is outside the class range, a row names a missing image,
+    /// or images in the folder have no row.
+    /// </exception>
+    public static ImageFolderDataset FromCsv(string imageFolder, string csvPath, CsvLabelOptions? options = null)
+    {
+        CheckFolder(imageFolder);
+        ArgumentException.ThrowIfNullOrEmpty(csvPath);
+        options ??= new CsvLabelOptions();
+        string[] lines = File.ReadAllLines(csvPath, Encoding.UTF8);
+        if (lines.Length == 0)
+        {
+            throw new DataFormatException(csvPath, "the CSV file is empty (a header line is needed).");
+        }
+
+        List<string> header = SplitCsv(lines[0], options.Delimiter, csvPath, 1);
+        int nameColumn = header.FindIndex(h => h.Trim() == options.FileNameColumn);
+        int labelColumn = header.FindIndex(h => h.Trim() == options.LabelColumn);
+        if (nameColumn < 0 || labelColumn < 0)
+        {
+            throw new DataFormatException(csvPath, $"the header must have columns '{options.FileNameColumn}' and '{options.LabelColumn}' (found: {string.Join(", ", header)}).");
+        }
+
+        var samples = new List<ImageSample>();
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        for (int i = 1; i < lines.Length; i++)
+        {
+            if (string.IsNullOrWhiteSpace(lines[i]))
+            {
+                continue;
+            }
+
+            List<string> fields = SplitCsv(lines[i], options.Delimiter, csvPath, i + 1);
+            if (fields.Count <= Math.Max(nameColumn, labelColumn))
+            {
+                throw new DataFormatException(csvPath, $"line {i + 1} has {fields.Count} fields; expected at least {Math.Max(nameColumn, labelColumn) + 1}.");
+            }
+
+            string name = fields[nameColumn].Trim();
+            string labelText = fields[labelColumn].Trim();
+            if (!TryParseLabel(labelText, out int label))
+            {
+                throw new DataFormatException(csvPath, $"line {i + 1}: label '{labelText}' of '{name}' is not an integer.");
+            }
+
+            if (label < 0 || (options.ClassNames is { } names && label >= names.Count))
+            {
+                string range = options.ClassNames is null ? "labels must be non-negative" : $"valid range is 0..{options.ClassNames.Count - 1}";
+                throw new DataFormatException(csvPath, $"line {i + 1}: label {label} of '{name}' is outside the class range ({range}).");
+            }
+
+            string file = Path.GetFullPath(Path.Combine(imageFolder, name));
+            if (!File.Exists(file))
+            {
+                throw new DataFormatException(csvPath, $"line {i + 1}: image '{name}' does not exist in {imageFolder}.");
+            }
+
+            if (!seen.Add(file))
+            {
+                throw new DataFormatException(csvPath, $"line {i + 1}: image '{name}' is listed more than once.");
+            }
+
+            samples.Add(new ImageSample(file, label));
+        }
+
+        if (options.RequireEveryImageLabelled)
+        {
+            string[] unlabelled = ImageFiles(imageFolder, SearchOption.TopDirectoryOnly).Select(Path.GetFullPath).Where(f => !seen.Contains(f)).ToArray();
+            if (unlabelled.Length > 0)
+            {
+                throw new DataFormatException(csvPath, $"image and label counts disagree: {unlabelled.Length} image(s) in {imageFolder} have no row, e.g. '{Path.GetFileName(unlabelled[0])}'.");
+            }
+        }
+
+        IReadOnlyList<string> classNames = options.ClassNames?.ToArray()
+            ?? Enumerable.Range(0, samples.Count == 0 ? 0 : samples.Max(s => s.Label) + 1).Select(k => k.ToString(CultureInfo.InvariantCulture)).ToArray();
+        return new ImageFolderDataset(imageFolder, classNames, Sorted(samples));
+    }
+
+    /// <summary>
+    /// Decodes image <paramref name="index"/>, converts it to <paramref name="channels"/> channels and resizes it
+    /// bilinearly to <paramref name="width"/>×<paramref name="height"/>.
+    /// </summary>
+    /// <param name="index">The sample index.</param>
+    /// <param name="width">Output width.</param>
+    /// <param name="height">Output height.</param>
+    /// <param name="channels">1 (grey) or 3 (RGB).</param>
+    /// <returns>Pixels in (H, W, C) order.</returns>
+    /// <exception cref="DataFormatException">The file is truncated, corrupt or not JPEG/PNG.</exception>
+    public RasterImage LoadImage(int index, int width, int height, int channels = 3)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(index);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(index, Count);
+        return ImageCodec.DecodeFile(Samples[index].FilePath).WithChannels(channels).Resize(width, height);
+    }
+
+    /// <summary>Parses an integer label, also accepting integral decimals such as <c>1.0</c> (as written by pandas).</summary>
+    private static bool TryParseLabel(string text, out int label)
+    {
+        if (int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out label))
+        {
+            return true;
+        }
+
+        if (double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out double value)
+            && value == Math.Floor(value) && value >= int.MinValue && value <= int.MaxValue)
+        {
+            label = (int)value;
+            return true;
+        }
+
+        label = 0;
+        return false;
+    }
+
+    private static void CheckFolder(string folder)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(folder);
+        if (!Directory.Exists(folder))
+        {
+            throw new DirectoryNotFoundException($"{folder}: the folder does not exist.");
+        }
+    }
+
+    private static IEnumerable<string> ImageFiles(string folder, SearchOption search) =>
+        Directory.EnumerateFiles(folder, "*", search).Where(f => Extensions.Contains(Path.GetExtension(f).ToLowerInvariant()));
+
+    private static ImageSample[] Sorted(List<ImageSample> samples) => samples.OrderBy(s => s.FilePath, StringComparer.Ordinal).ToArray();
+
+    private static List<string> SplitCsv(string line, char delimiter, string csvPath, int lineNumber)
+    {
+        var fields = new List<string>();
+        var current = new StringBuilder();
+        bool quoted = false;
+        for (int i = 0; i < line.Length; i++)
+        {
+            char c = line[i];
+            if (quoted)
+            {
+                if (c == '"' && i + 1 < line.Length && line[i + 1] == '"')
+                {
+                    current.Append('"');
+                    i++;
+                }
+                else if (c == '"')
+                {
+                    quoted = false;
+                }
+                else
+                {
+                    current.Append(c);
+                }
+            }
+            else if (c == '"')
+            {
+                quoted = true;
+            }
+            else if (c == delimiter)
+            {
+                fields.Add(current.ToString());
+                current.Clear();
+            }
+            else
+            {
+                current.Append(c);
+            }
+        }
+
+        if (quoted)
+        {
+            throw new DataFormatException(csvPath, $"line {lineNumber} has an unterminated quoted field.");
+        }
+
+        fields.Add(current.ToString());
+        if (lineNumber == 1 && fields.Count > 0)
+        {
+            fields[0] = fields[0].TrimStart('\uFEFF');
+        }
+
+        return fields;
+    }
+}

@@ -1,0 +1,6 @@
+namespace MedVision.Nets.Data.Images;
+
+/// <summary>One labelled image file of an <see cref="ImageFolderDataset"/>.</summary>
+/// <param name="FilePath">The image file.</param>
+/// <param name="Label">The class index.</param>
+public sealed record ImageSample(string FilePath, int Label);

@@ -1,0 +1,211 @@
+using System.Buffers.Binary;
+using System.IO.Compression;
+
+namespace MedVision.Nets.Data.Nifti;
+
+/// <summary>
+/// Reads NIfTI-1 volumes: single files (<c>.nii</c>, magic <c>n+1</c>), gzip-compressed single files
+/// (<c>.nii.gz</c>) and header/image pairs (<c>.hdr</c>/<c>.img</c>, magic <c>ni1</c>); little- or big-endian;
+/// data types uint8, int16, int32, float32 and float64; up to three non-singleton dimensions.
+/// </summary>
+public static class NiftiReader
+{
+    internal const int HeaderSize = 348;
+
+    /// <summary>Reads a NIfTI-1 file.</summary>
+    /// <param name="path">A <c>.nii</c>, <c>.nii.gz</c> or <c>.hdr</c> file.</param>
+    /// <returns>The volume, with values scaled by <c>scl_slope</c>/<c>scl_inter</c> when the slope is non-zero.</returns>
+    /// <exception cref="DataFormatException">The file is truncated, corrupt or uses an unsupported feature.</exception>
+    public static NiftiImage Read(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        byte[] bytes = ReadMaybeGzip(path);
+        if (bytes.Length < HeaderSize)
+        {
+            throw new DataFormatException(path, $"file is truncated: {bytes.Length} bytes, shorter than the 348-byte NIfTI-1 header.");
+        }
+
+        bool bigEndian;
+        int sizeofHdr = BinaryPrimitives.ReadInt32LittleEndian(bytes);
+        if (sizeofHdr == HeaderSize)
+        {
+            bigEndian = false;
+        }
+        else if (BinaryPrimitives.ReverseEndianness(sizeofHdr) == HeaderSize)
+        {
+            bigEndian = true;
+        }
+        else
+        {
+            throw new DataFormatException(path, $"not a NIfTI-1 file: sizeof_hdr is {sizeofHdr}, expected 348 (NIfTI-2 and other formats are not supported).");
+        }
+
+        var h = new HeaderReader(bytes, bigEndian);
+        string magic = System.Text.Encoding.ASCII.GetString(bytes, 344, 3);
+        bool pair = magic == "ni1";
+        if ((magic != "n+1" && !pair) || bytes[347] != 0)
+        {
+            throw new DataFormatException(path, $"invalid NIfTI-1 magic '{System.Text.Encoding.ASCII.GetString(bytes, 344, 4).TrimEnd('\0')}' (expected 'n+1' or 'ni1').");
+        }
+
+        short rank = h.Int16(40);
+        if (rank is < 1 or > 7)
+        {
+            throw new DataFormatException(path, $"invalid dim[0] = {rank}; must be 1..7.");
+        }
+
+        var dims = new int[3] { 1, 1, 1 };
+        for (int i = 1; i <= rank; i++)
+        {
+            short extent = h.Int16(40 + (2 * i));
+            if (extent < 1)
+            {
+                throw new DataFormatException(path, $"invalid dim[{i}] = {extent}; dimensions must be positive.");
+            }
+
+            if (i <= 3)
+            {
+                dims[i - 1] = extent;
+            }
+            else if (extent != 1)
+            {
+                throw new DataFormatException(path, $"dim[{i}] = {extent}: only 3D volumes are supported (dimensions 4..7 must be 1).");
+            }
+        }
+
+        short code = h.Int16(70);
+        if (!Enum.IsDefined(typeof(NiftiDataType), code))
+        {
+            throw new DataFormatException(path, $"unsupported NIfTI datatype code {code} (supported: uint8=2, int16=4, int32=8, float32=16, float64=64).");
+        }
+
+        var dataType = (NiftiDataType)code;
+        int elementSize = ElementSize(dataType);
+        short bitpix = h.Int16(72);
+        if (bitpix != elementSize * 8)
+        {
+            throw new DataFormatException(path, $"bitpix is {bitpix} but datatype {dataType} has {elementSize * 8} bits per voxel.");
+        }
+
+        float[] spacing = [Math.Abs(h.Single(80)), Math.Abs(h.Single(84)), Math.Abs(h.Single(88))];
+        for (int i = 0; i < 3; i++)
+        {
+            if (!float.IsFinite(spacing[i]) || spacing[i] == 0f)
+            {
+                spacing[i] = 1f; // pixdim unset: unit spacing, as nibabel and ITK do.
+            }
+        }
+
+        float voxOffset = h.Single(108);
+        float slope = h.Single(112);
+        float inter = h.Single(116);
+        bool scale = float.IsFinite(slope) && slope != 0f && (slope != 1f || (float.IsFinite(inter) && inter != 0f));
+
+        byte[] data = bytes;
+        string dataPath = path;
+        long offset;
+        if (pair)
+        {
+            dataPath = ImagePathFor(path);
+            data = ReadMaybeGzip(dataPath);
+            offset = (long)voxOffset;
+        }
+        else
+        {
+            if (!float.IsFinite(voxOffset) || voxOffset < 352 || voxOffset != MathF.Floor(voxOffset))
+            {
+                throw new DataFormatException(path, $"invalid vox_offset {voxOffset}; a single-file NIfTI needs an integer offset of at least 352.");
+            }
+
+            offset = (long)voxOffset;
+        }
+
+        long count = (long)dims[0] * dims[1] * dims[2];
+        long needed = count * elementSize;
+        if (offset < 0 || offset + needed > data.LongLength)
+        {
+            throw new DataFormatException(dataPath, $"file is truncated: {dims[0]}×{dims[1]}×{dims[2]} {dataType} voxels need {needed} bytes from offset {offset}, but only {Math.Max(0, data.LongLength - offset)} are present.");
+        }
+
+        var voxels = new float[count];
+        var d = new HeaderReader(data, bigEndian);
+        for (long i = 0; i < count; i++)
+        {
+            int at = checked((int)(offset + (i * elementSize)));
+            double v = dataType switch
+            {
+                NiftiDataType.UInt8 => data[at],
+                NiftiDataType.Int16 => d.Int16(at),
+                NiftiDataType.Int32 => d.Int32(at),
+                NiftiDataType.Float32 => d.Single(at),
+                _ => d.Double(at),
+            };
+            voxels[i] = scale ? (float)((v * slope) + inter) : (float)v;
+        }
+
+        return new NiftiImage(voxels, dims, spacing, dataType);
+    }
+
+    internal static int ElementSize(NiftiDataType type) => type switch
+    {
+        NiftiDataType.UInt8 => 1,
+        NiftiDataType.Int16 => 2,
+        NiftiDataType.Int32 or NiftiDataType.Float32 => 4,
+        NiftiDataType.Float64 => 8,
+        _ => throw new ArgumentOutOfRangeException(nameof(type), type, null),
+    };
+
+    private static string ImagePathFor(string headerPath)
+    {
+        string p = headerPath.EndsWith(".gz", StringComparison.OrdinalIgnoreCase) ? headerPath[..^3] : headerPath;
+        if (!p.EndsWith(".hdr", StringComparison.OrdinalIgnoreCase))
+        {
+            throw new DataFormatException(headerPath, "magic 'ni1' marks a header/image pair, but the file is not a .hdr header.");
+        }
+
+        string img = p[..^4] + ".img";
+        if (File.Exists(img))
+        {
+            return img;
+        }
+
+        if (File.Exists(img + ".gz"))
+        {
+            return img + ".gz";
+        }
+
+        throw new DataFormatException(headerPath, $"the image file '{img}' of this header/image pair is missing.");
+    }
+
+    private static byte[] ReadMaybeGzip(string path)
+    {
+        byte[] raw = File.ReadAllBytes(path);
+        if (raw.Length < 2 || raw[0] != 0x1f || raw[1] != 0x8b)
+        {
+            return raw;
+        }
+
+        try
+        {
+            using var gz = new GZipStream(new MemoryStream(raw), CompressionMode.Decompress);
+            using var ms = new MemoryStream();
+            gz.CopyTo(ms);
+            return ms.ToArray();
+        }
+        catch (InvalidDataException ex)
+        {
+            throw new DataFormatException(path, $"gzip data is corrupt ({ex.Message}).", ex);
+        }
+    }
+
+    private readonly struct HeaderReader(byte[] bytes, bool bigEndian)
+    {
+        public short Int16(int at) => bigEndian ? BinaryPrimitives.ReadInt16BigEndian(bytes.AsSpan(at)) : BinaryPrimitives.ReadInt16LittleEndian(bytes.AsSpan(at));
+
+        public int Int32(int at) => bigEndian ? BinaryPrimitives.ReadInt32BigEndian(bytes.AsSpan(at)) : BinaryPrimitives.ReadInt32LittleEndian(bytes.AsSpan(at));
+
+        public float Single(int at) => bigEndian ? BinaryPrimitives.ReadSingleBigEndian(bytes.AsSpan(at)) : BinaryPrimitives.ReadSingleLittleEndian(bytes.AsSpan(at));
+
+        public double Double(int at) => bigEndian ? BinaryPrimitives.ReadDoubleBigEndian(bytes.AsSpan(at)) : BinaryPrimitives.ReadDoubleLittleEndian(bytes.AsSpan(at));
+    }
+}

@@ -1,0 +1,117 @@
+using MedVision.Nets.Data;
+using MedVision.Nets.Data.Images;
+
+namespace MedVision.Nets.Tests.Data;
+
+public class ImageFolderDatasetTests
+{
+    private static void WritePng(string path, int width, int height, int channels, byte value)
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        File.WriteAllBytes(path, MinimalPng.Encode(width, height, channels, Enumerable.Repeat(value, width * height * channels).ToArray()));
+    }
+
+    private static void WriteJpeg(string path, int width, int height, byte value)
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        File.WriteAllBytes(path, ImageCodec.EncodeJpeg(new RasterImage(width, height, 3, Enumerable.Repeat(value, width * height * 3).ToArray()), 95));
+    }
+
+    [Fact]
+    public void Labels_from_subfolders()
+    {
+        using var temp = new TempFolder();
+        WritePng(temp.File("normal/a.png"), 8, 8, 1, 10);
+        WriteJpeg(temp.File("normal/b.JPG"), 16, 16, 20);
+        WritePng(temp.File("glaucoma/c.png"), 8, 6, 3, 30);
+        File.WriteAllText(temp.File("glaucoma/notes.txt"), "ignored");
+
+        ImageFolderDataset data = ImageFolderDataset.FromSubfolders(temp.Path);
+
+        data.ClassNames.Should().Equal("glaucoma", "normal");
+        data.Samples.Select(s => (Path.GetFileName(s.FilePath), s.Label)).Should().Equal(("c.png", 0), ("a.png", 1), ("b.JPG", 1));
+        RasterImage img = data.LoadImage(2, 4, 5, 3);
+        (img.Width, img.Height, img.Channels).Should().Be((4, 5, 3));
+        img.Pixels.Should().OnlyContain(b => Math.Abs(b - 20) <= 2);
+        data.LoadImage(1, 3, 3, 3).Pixels.Should().OnlyContain(b => b == 10, "grey is repeated into RGB");
+    }
+
+    [Fact]
+    public void Labels_from_the_pathologic_myopia_file_name_rule()
+    {
+        using var temp = new TempFolder();
+        WriteJpeg(temp.File("P0001.jpg"), 8, 8, 1);
+        WriteJpeg(temp.File("N0002.jpg"), 8, 8, 2);
+        WriteJpeg(temp.File("H0003.jpg"), 8, 8, 3);
+        WriteJpeg(temp.File("p0004.jpg"), 8, 8, 4);
+
+        ImageFolderDataset data = ImageFolderDataset.FromFileNames(temp.Path, FileNameLabelRule.PathologicMyopia);
+
+        data.Samples.Select(s => (Path.GetFileName(s.FilePath), s.Label)).Should().Equal(("H0003.jpg", 0), ("N0002.jpg", 0), ("P0001.jpg", 1), ("p0004.jpg", 1));
+        data.ClassNames.Should().HaveCount(2);
+
+        WriteJpeg(temp.File("X0005.jpg"), 8, 8, 5);
+        Action unknown = () => ImageFolderDataset.FromFileNames(temp.Path, FileNameLabelRule.PathologicMyopia);
+        unknown.Should().Throw<DataFormatException>().Where(e => e.FilePath.EndsWith("X0005.jpg") && e.Message.Contains("no label"));
+
+        ImageFolderDataset custom = ImageFolderDataset.FromFileNames(temp.Path, ["other", "x"], name => name.StartsWith('X') ? 1 : 0);
+        custom.Samples.Count(s => s.Label == 1).Should().Be(1);
+
+        Action outOfRange = () => ImageFolderDataset.FromFileNames(temp.Path, ["only"], name => name.StartsWith('X') ? 1 : 0);
+        outOfRange.Should().Throw<DataFormatException>().Where(e => e.Message.Contains("outside the class range"));
+    }
+
+    [Fact]
+    public void Labels_from_a_csv_table()
+    {
+        using var temp = new TempFolder();
+        WritePng(temp.File("img/a.png"), 4, 4, 3, 1);
+        WritePng(temp.File("img/b.png"), 4, 4, 3, 2);
+        WriteJpeg(temp.File("img/c d.jpg"), 8, 8, 3);
+        string csv = temp.File("labels.csv");
+        File.WriteAllText(csv, "id;file;grade\n1;a.png;2\n2;\"c d.jpg\";0\n3;b.png;1.0\n");
+
+        ImageFolderDataset data = ImageFolderDataset.FromCsv(temp.File("img"), csv, new CsvLabelOptions { FileNameColumn = "file", LabelColumn = "grade", Delimiter = ';' });
+
+        data.Samples.Select(s => (Path.GetFileName(s.FilePath), s.Label)).Should().Equal(("a.png", 2), ("b.png", 1), ("c d.jpg", 0));
+        data.ClassNames.Should().Equal("0", "1", "2");
+    }
+
+    [Fact]
+    public void Csv_problems_are_reported_with_the_file_and_line()
+    {
+        using var temp = new TempFolder();
+        WritePng(temp.File("img/a.png"), 4, 4, 1, 1);
+        WritePng(temp.File("img/b.png"), 4, 4, 1, 2);
+        string csv = temp.File("labels.csv");
+
+        void Expect(string content, string problem, CsvLabelOptions? options = null)
+        {
+            File.WriteAllText(csv, content);
+            Action act = () => ImageFolderDataset.FromCsv(temp.File("img"), csv, options);
+            act.Should().Throw<DataFormatException>().Where(e => e.FilePath == csv && e.Message.Contains(problem), problem);
+        }
+
+        Expect("imgName,Label\na.png,0\n", "counts disagree");
+        Expect("imgName,Label\na.png,0\nb.png,0\nmissing.png,1\n", "line 4: image 'missing.png' does not exist");
+        Expect("imgName,Label\na.png,0\nb.png,3\n", "line 3: label 3", new CsvLabelOptions { ClassNames = ["no", "yes"] });
+        Expect("imgName,Label\na.png,-1\nb.png,0\n", "outside the class range");
+        Expect("imgName,Label\na.png,yes\nb.png,0\n", "not an integer");
+        Expect("name,Label\na.png,0\n", "'imgName'");
+
+        File.WriteAllText(csv, "imgName,Label\na.png,1\n");
+        ImageFolderDataset partial = ImageFolderDataset.FromCsv(temp.File("img"), csv, new CsvLabelOptions { RequireEveryImageLabelled = false });
+        partial.Count.Should().Be(1);
+    }
+
+    [Fact]
+    public void Corrupt_image_in_a_dataset_names_the_file()
+    {
+        using var temp = new TempFolder();
+        WritePng(temp.File("a/good.png"), 4, 4, 1, 1);
+        File.WriteAllBytes(temp.File("a/bad.png"), MinimalPng.Encode(4, 4, 1, new byte[16])[..30]);
+        ImageFolderDataset data = ImageFolderDataset.FromSubfolders(temp.Path);
+        Action act = () => data.LoadImage(0, 2, 2);
+        act.Should().Throw<DataFormatException>().Where(e => e.FilePath.EndsWith("bad.png"));
+    }
+}
