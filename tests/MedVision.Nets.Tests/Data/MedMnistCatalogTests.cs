@@ -1,3 +1,4 @@
+using MedVision.Nets.Metrics;
 using MedVision.Nets.Data.MedMnist;
 
 namespace MedVision.Nets.Tests.Data;
@@ -16,7 +17,7 @@ public class MedMnistCatalogTests
             info.GetMd5(28).Should().MatchRegex("^[0-9a-f]{32}$");
             info.Sizes.Should().Equal(info.Is3D ? new[] { 28, 64 } : new[] { 28, 64, 128, 224 });
             info.License.Should().Be(info.Name == "dermamnist" ? "CC BY-NC 4.0" : "CC BY 4.0");
-            (info.Task == MedMnistTask.BinaryClass).Should().Be(info.ClassCount == 2 && info.Task != MedMnistTask.MultiLabel);
+            (info.Task == MedMnistTask.Binary).Should().Be(info.ClassCount == 2 && info.Task != MedMnistTask.MultiLabel);
         }
 
         MedMnistCatalog.All.Select(d => d.GetMd5(28)).Should().OnlyHaveUniqueItems();

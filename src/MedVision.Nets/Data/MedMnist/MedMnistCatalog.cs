@@ -1,3 +1,4 @@
+using MedVision.Nets.Metrics;
 namespace MedVision.Nets.Data.MedMnist;
 
 /// <summary>
@@ -36,7 +37,7 @@ public static class MedMnistCatalog
             "dermatofibroma", "melanoma", "melanocytic nevi", "vascular lesions"),
         Make("octmnist", "OCTMNIST", MedMnistTask.MultiClass, 1, false, 97477, 10832, 1000, "c68d92d5b585d8d81f7112f81e2d0842",
             "choroidal neovascularization", "diabetic macular edema", "drusen", "normal"),
-        Make("pneumoniamnist", "PneumoniaMNIST", MedMnistTask.BinaryClass, 1, false, 4708, 524, 624, "28209eda62fecd6e6a2d98b1501bb15f",
+        Make("pneumoniamnist", "PneumoniaMNIST", MedMnistTask.Binary, 1, false, 4708, 524, 624, "28209eda62fecd6e6a2d98b1501bb15f",
             "normal", "pneumonia"),
         new MedMnistInfo("retinamnist", "RetinaMNIST", MedMnistTask.OrdinalRegression, ["0", "1", "2", "3", "4"], 3, false, 1080, 120, 400, CcBy40,
             new Dictionary<int, string>
@@ -46,7 +47,7 @@ public static class MedMnistCatalog
                 [128] = "e48e916a24454daf90583d4e6efb1a18",
                 [224] = "eae7e3b6f3fcbda4ae613ebdcbe35348",
             }),
-        Make("breastmnist", "BreastMNIST", MedMnistTask.BinaryClass, 1, false, 546, 78, 156, "750601b1f35ba3300ea97c75c52ff8f6",
+        Make("breastmnist", "BreastMNIST", MedMnistTask.Binary, 1, false, 546, 78, 156, "750601b1f35ba3300ea97c75c52ff8f6",
             "malignant", "normal, benign"),
         Make("bloodmnist", "BloodMNIST", MedMnistTask.MultiClass, 3, false, 11959, 1712, 3421, "7053d0359d879ad8a5505303e11de1dc",
             "basophil", "eosinophil", "erythroblast", "immature granulocytes(myelocytes, metamyelocytes and promyelocytes)",
@@ -58,15 +59,15 @@ public static class MedMnistCatalog
         Make("organcmnist", "OrganCMNIST", MedMnistTask.MultiClass, 1, false, 13000, 2392, 8268, "b9ceb9546e10131b32923c5bbeaea2b1", Organs),
         Make("organsmnist", "OrganSMNIST", MedMnistTask.MultiClass, 1, false, 13940, 2452, 8829, "9ab87b696fb54e2a387ebe992d6ed5f1", Organs),
         Make("organmnist3d", "OrganMNIST3D", MedMnistTask.MultiClass, 1, true, 971, 161, 610, "a0c5a1ff56af4f155c46d46fbb45a2fe", Organs),
-        Make("nodulemnist3d", "NoduleMNIST3D", MedMnistTask.BinaryClass, 1, true, 1158, 165, 310, "8755a7e9e05a4d9ce80a24c3e7a256f3",
+        Make("nodulemnist3d", "NoduleMNIST3D", MedMnistTask.Binary, 1, true, 1158, 165, 310, "8755a7e9e05a4d9ce80a24c3e7a256f3",
             "benign", "malignant"),
-        Make("adrenalmnist3d", "AdrenalMNIST3D", MedMnistTask.BinaryClass, 1, true, 1188, 98, 298, "bbd3c5a5576322bc4cdfea780653b1ce",
+        Make("adrenalmnist3d", "AdrenalMNIST3D", MedMnistTask.Binary, 1, true, 1188, 98, 298, "bbd3c5a5576322bc4cdfea780653b1ce",
             "normal", "hyperplasia"),
         Make("fracturemnist3d", "FractureMNIST3D", MedMnistTask.MultiClass, 1, true, 1027, 103, 240, "6aa7b0143a6b42da40027a9dda61302f",
             "buckle rib fracture", "nondisplaced rib fracture", "displaced rib fracture"),
-        Make("vesselmnist3d", "VesselMNIST3D", MedMnistTask.BinaryClass, 1, true, 1335, 192, 382, "b41fd4f7e7e2feedddb201585ecafa1b",
+        Make("vesselmnist3d", "VesselMNIST3D", MedMnistTask.Binary, 1, true, 1335, 192, 382, "b41fd4f7e7e2feedddb201585ecafa1b",
             "vessel", "aneurysm"),
-        Make("synapsemnist3d", "SynapseMNIST3D", MedMnistTask.BinaryClass, 1, true, 1230, 177, 352, "1235b78a3cd6280881dd7850a78eadb6",
+        Make("synapsemnist3d", "SynapseMNIST3D", MedMnistTask.Binary, 1, true, 1230, 177, 352, "1235b78a3cd6280881dd7850a78eadb6",
             "inhibitory synapse", "excitatory synapse"),
     ];
 

@@ -1,3 +1,4 @@
+using MedVision.Nets.Metrics;
 using MedVision.Nets.Data.Npy;
 
 namespace MedVision.Nets.Data.MedMnist;

@@ -1,3 +1,4 @@
+using MedVision.Nets.Metrics;
 namespace MedVision.Nets.Data.MedMnist;
 
 /// <summary>
