@@ -1,0 +1,34 @@
+namespace MedVision.Nets.Transforms;
+
+/// <summary>(x − mean_c) / std_c per channel (torchvision's Normalize). With mean 0.5 and std 0.5, [0, 1] becomes [−1, 1].</summary>
+public sealed class Normalize : ITransform
+{
+    private readonly float[] _mean;
+    private readonly float[] _std;
+
+    /// <summary>Creates the transform; one value applies to every channel.</summary>
+    public Normalize(float[] mean, float[] std)
+    {
+        ArgumentNullException.ThrowIfNull(mean);
+        ArgumentNullException.ThrowIfNull(std);
+        if (mean.Length == 0 || mean.Length != std.Length) throw new ArgumentException("Normalize needs as many standard deviations as means (at least one).");
+        if (std.Any(s => !(s > 0))) throw new ArgumentOutOfRangeException(nameof(std), "standard deviations must be positive");
+        _mean = mean;
+        _std = std;
+    }
+
+    /// <inheritdoc />
+    public FloatImage Apply(FloatImage image, Random random)
+    {
+        if (_mean.Length != 1 && _mean.Length != image.Channels)
+            throw new ArgumentException($"Normalize has {_mean.Length} means but the image has {image.Channels} channels.");
+        int plane = image.PlaneSize;
+        var d = image.Data;
+        for (int c = 0; c < image.Channels; c++)
+        {
+            float m = _mean[_mean.Length == 1 ? 0 : c], inv = 1f / _std[_std.Length == 1 ? 0 : c];
+            for (int i = c * plane, end = i + plane; i < end; i++) d[i] = (d[i] - m) * inv;
+        }
+        return image;
+    }
+}

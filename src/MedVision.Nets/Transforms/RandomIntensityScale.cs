@@ -1,0 +1,29 @@
+namespace MedVision.Nets.Transforms;
+
+/// <summary>Multiplies every voxel by a factor drawn uniformly from [1 − s, 1 + s] (MONAI's RandScaleIntensity), for 2-D or 3-D inputs.</summary>
+public sealed class RandomIntensityScale : ITransform
+{
+    /// <summary>Creates the transform.</summary>
+    public RandomIntensityScale(double strength, double probability = 1.0)
+    {
+        if (strength < 0 || double.IsNaN(strength)) throw new ArgumentOutOfRangeException(nameof(strength), strength, "strength must be non-negative");
+        if (probability is < 0 or > 1) throw new ArgumentOutOfRangeException(nameof(probability), probability, "probability must lie in [0, 1]");
+        Strength = strength;
+        Probability = probability;
+    }
+
+    /// <summary>Maximum relative change.</summary>
+    public double Strength { get; }
+    /// <summary>Probability of applying.</summary>
+    public double Probability { get; }
+
+    /// <inheritdoc />
+    public FloatImage Apply(FloatImage image, Random random)
+    {
+        if (random.NextDouble() >= Probability) return image;
+        float f = (float)(1 + (random.NextDouble() * 2 - 1) * Strength);
+        var d = image.Data;
+        for (int i = 0; i < d.Length; i++) d[i] *= f;
+        return image;
+    }
+}

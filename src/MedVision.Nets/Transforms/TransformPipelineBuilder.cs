@@ -1,0 +1,50 @@
+namespace MedVision.Nets.Transforms;
+
+/// <summary>Builds a <see cref="TransformPipeline"/> step by step; every method appends one transform and returns the builder.</summary>
+public sealed class TransformPipelineBuilder
+{
+    private readonly List<ITransform> _steps = new();
+    private bool _built;
+
+    /// <summary>Appends any transform.</summary>
+    public TransformPipelineBuilder Add(ITransform transform)
+    {
+        if (_built) throw new InvalidOperationException("This builder has already built its pipeline; start a new one with TransformPipeline.Create().");
+        ArgumentNullException.ThrowIfNull(transform);
+        _steps.Add(transform);
+        return this;
+    }
+
+    /// <summary>Normalises every channel with the same mean and standard deviation (0.5, 0.5 maps [0, 1] to [−1, 1]).</summary>
+    public TransformPipelineBuilder Normalize(float mean, float std) => Add(new Normalize(new[] { mean }, new[] { std }));
+    /// <summary>Normalises per channel.</summary>
+    public TransformPipelineBuilder Normalize(float[] mean, float[] std) => Add(new Normalize(mean, std));
+    /// <summary>Flips left–right with probability p.</summary>
+    public TransformPipelineBuilder RandomHorizontalFlip(double probability = 0.5) => Add(new RandomFlip(SpatialAxis.Width, probability));
+    /// <summary>Flips top–bottom with probability p.</summary>
+    public TransformPipelineBuilder RandomVerticalFlip(double probability = 0.5) => Add(new RandomFlip(SpatialAxis.Height, probability));
+    /// <summary>Flips a volume along its depth axis with probability p.</summary>
+    public TransformPipelineBuilder RandomDepthFlip(double probability = 0.5) => Add(new RandomFlip(SpatialAxis.Depth, probability));
+    /// <summary>Rotates by a random angle in [−degrees, degrees].</summary>
+    public TransformPipelineBuilder RandomRotation(double degrees, float fill = 0f) => Add(new RandomRotation(degrees, fill));
+    /// <summary>Random brightness, contrast and saturation.</summary>
+    public TransformPipelineBuilder ColorJitter(double brightness = 0, double contrast = 0, double saturation = 0) => Add(new ColorJitter(brightness, contrast, saturation));
+    /// <summary>Resizes 2-D images.</summary>
+    public TransformPipelineBuilder Resize(int height, int width, ResizeMode mode = ResizeMode.Linear) => Add(new Resize(height, width, mode));
+    /// <summary>Resizes volumes (trilinear by default).</summary>
+    public TransformPipelineBuilder Resize(int depth, int height, int width, ResizeMode mode = ResizeMode.Linear) => Add(new Resize(depth, height, width, mode));
+    /// <summary>Crops at a random position after optional zero padding.</summary>
+    public TransformPipelineBuilder RandomCrop(int height, int width, int padding = 0) => Add(new Crop(height, width, random: true, padding));
+    /// <summary>Crops the centre.</summary>
+    public TransformPipelineBuilder CenterCrop(int height, int width) => Add(new Crop(height, width, random: false));
+    /// <summary>Scales intensities by a random factor in [1 − s, 1 + s].</summary>
+    public TransformPipelineBuilder RandomIntensityScale(double strength, double probability = 1.0) => Add(new RandomIntensityScale(strength, probability));
+
+    /// <summary>Creates the pipeline; the builder cannot be used afterwards.</summary>
+    public TransformPipeline Build()
+    {
+        if (_built) throw new InvalidOperationException("This builder has already built its pipeline.");
+        _built = true;
+        return new TransformPipeline(_steps.ToArray());
+    }
+}
