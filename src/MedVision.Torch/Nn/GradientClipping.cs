@@ -18,8 +18,8 @@ public static class GradientClipping
         ArgumentNullException.ThrowIfNull(parameters);
         if (!(maxNorm >= 0)) throw new ArgumentOutOfRangeException(nameof(maxNorm), maxNorm, "maxNorm must be ≥ 0.");
         if (!(normType > 0)) throw new ArgumentOutOfRangeException(nameof(normType), normType, "normType must be > 0 (or +∞).");
-        using var scope = Torch.NewDisposeScope();
-        using var noGrad = Torch.NoGrad();
+        using var scope = Tensors.NewDisposeScope();
+        using var noGrad = Tensors.NoGrad();
         var grads = new List<Tensor>();
         foreach (var p in parameters)
         {
@@ -30,7 +30,7 @@ public static class GradientClipping
         if (grads.Count == 0) return 0;
         var device = grads[0].Device;
         var norms = grads.Select(g => Norm(g, normType).To(ScalarType.Float64, device)).ToArray();
-        var stacked = Torch.Stack(norms);
+        var stacked = Tensors.Stack(norms);
         double total = Norm(stacked, normType).Item();
         if (errorIfNonFinite && !double.IsFinite(total))
             throw new InvalidOperationException($"The total {normType}-norm of the gradients is {total}, so they cannot be clipped.");
@@ -46,8 +46,8 @@ public static class GradientClipping
     {
         ArgumentNullException.ThrowIfNull(parameters);
         if (!(clipValue >= 0)) throw new ArgumentOutOfRangeException(nameof(clipValue), clipValue, "clipValue must be ≥ 0.");
-        using var scope = Torch.NewDisposeScope();
-        using var noGrad = Torch.NoGrad();
+        using var scope = Tensors.NewDisposeScope();
+        using var noGrad = Tensors.NoGrad();
         foreach (var p in parameters)
         {
             if (p is null) throw new ArgumentException("A parameter is null.", nameof(parameters));

@@ -48,12 +48,12 @@ public class Adam : Optimizer
         var g = (AdamParameterGroup)group;
         if (!state.TryGetTensor(ExpAvgName, out var expAvg))
         {
-            expAvg = Torch.ZerosLike(parameter);
+            expAvg = Tensors.ZerosLike(parameter);
             state.SetTensor(ExpAvgName, expAvg);
         }
         if (!state.TryGetTensor(ExpAvgSqName, out var expAvgSq))
         {
-            expAvgSq = Torch.ZerosLike(parameter);
+            expAvgSq = Tensors.ZerosLike(parameter);
             state.SetTensor(ExpAvgSqName, expAvgSq);
         }
         state.Step++;
@@ -79,7 +79,7 @@ public class Adam : Optimizer
         {
             if (!state.TryGetTensor(MaxExpAvgSqName, out var maxExpAvgSq))
             {
-                maxExpAvgSq = Torch.ZerosLike(parameter);
+                maxExpAvgSq = Tensors.ZerosLike(parameter);
                 state.SetTensor(MaxExpAvgSqName, maxExpAvgSq);
             }
             maxExpAvgSq.MaximumInPlace(expAvgSq);

@@ -57,7 +57,7 @@ public abstract class Optimizer : IDisposable
     public void ZeroGrad(bool setToNone = true)
     {
         ThrowIfDisposed();
-        using var noGrad = Torch.NoGrad();
+        using var noGrad = Tensors.NoGrad();
         foreach (var p in Parameters)
         {
             if (setToNone)
@@ -77,13 +77,13 @@ public abstract class Optimizer : IDisposable
     public void Step()
     {
         ThrowIfDisposed();
-        using var noGrad = Torch.NoGrad();
+        using var noGrad = Tensors.NoGrad();
         for (int g = 0; g < _groups.Length; g++)
         {
             var group = _groups[g];
             for (int i = 0; i < group.Parameters.Count; i++)
             {
-                using var scope = Torch.NewDisposeScope();
+                using var scope = Tensors.NewDisposeScope();
                 var parameter = group.Parameters[i];
                 var grad = parameter.Grad;
                 if (grad is null) continue;
@@ -110,7 +110,7 @@ public abstract class Optimizer : IDisposable
         var steps = new Dictionary<int, long>();
         try
         {
-            using var noGrad = Torch.NoGrad();
+            using var noGrad = Tensors.NoGrad();
             int index = 0;
             for (int g = 0; g < _groups.Length; g++)
                 for (int i = 0; i < _state[g].Length; i++, index++)
@@ -184,7 +184,7 @@ public abstract class Optimizer : IDisposable
         var copies = new List<(int Index, string Name, Tensor Copy)>();
         try
         {
-            using var noGrad = Torch.NoGrad();
+            using var noGrad = Tensors.NoGrad();
             foreach (var (index, name, tensor) in parsed)
             {
                 var p = flat[index].Parameter;

@@ -158,7 +158,7 @@ public static class SafeTensors
     private static byte[] GetBytes(Entry e)
     {
         var bytes = new byte[e.ByteLength];
-        using var noGrad = Torch.NoGrad();
+        using var noGrad = Tensors.NoGrad();
         switch (e.Type)
         {
             case ScalarType.Float64: e.Tensor.CopyTo(MemoryMarshal.Cast<byte, double>(bytes.AsSpan())); break;
@@ -359,11 +359,11 @@ public static class SafeTensors
             var halves = MemoryMarshal.Cast<byte, ushort>(data.AsSpan());
             var floats = new float[halves.Length];
             for (int i = 0; i < floats.Length; i++) floats[i] = BitConverter.UInt32BitsToSingle((uint)halves[i] << 16);
-            using var wide = Torch.Empty(shape, ScalarType.Float32);
+            using var wide = Tensors.Empty(shape, ScalarType.Float32);
             if (floats.Length > 0) wide.CopyFrom<float>(floats);
             return wide.To(ScalarType.BFloat16);
         }
-        var t = Torch.Empty(shape, type);
+        var t = Tensors.Empty(shape, type);
         try
         {
             if (data.Length == 0) return t;

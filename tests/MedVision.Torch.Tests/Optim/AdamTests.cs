@@ -24,7 +24,7 @@ public class AdamTests
     [Fact]
     public void Step_WithL2WeightDecay_MatchesHandComputation()
     {
-        using var scope = Torch.NewDisposeScope();
+        using var scope = Tensors.NewDisposeScope();
         var p = Parameter(1, -2, 3);
         using var adam = new Adam(new[] { p }, learningRate: 0.1, beta1: 0.9, beta2: 0.99, epsilon: 1e-8, weightDecay: 0.1);
 
@@ -51,7 +51,7 @@ public class AdamTests
     [Fact]
     public void Step_WithoutWeightDecay_MatchesScalarReference()
     {
-        using var scope = Torch.NewDisposeScope();
+        using var scope = Tensors.NewDisposeScope();
         var p = Parameter(1, -2, 3);
         using var adam = new Adam(new[] { p }, learningRate: 0.1, beta1: 0.9, beta2: 0.99);
         var expected = new[] { 1.0, -2.0, 3.0 };
@@ -73,7 +73,7 @@ public class AdamTests
     {
         // A large first gradient then small ones: v shrinks, so AMSGrad's max(v) differs from v.
         var grads = new[] { new[] { 2.0, -4.0, 1.0 }, new[] { 0.1, 0.1, 0.1 }, new[] { 0.1, -0.1, 0.1 } };
-        using var scope = Torch.NewDisposeScope();
+        using var scope = Tensors.NewDisposeScope();
         var plain = Parameter(1, -2, 3);
         var ams = Parameter(1, -2, 3);
         using var adam = new Adam(new[] { plain }, learningRate: 0.1, beta1: 0.9, beta2: 0.99);
@@ -96,7 +96,7 @@ public class AdamTests
     [Fact]
     public void AdamW_DecouplesWeightDecay()
     {
-        using var scope = Torch.NewDisposeScope();
+        using var scope = Tensors.NewDisposeScope();
         var p = Parameter(1, -2, 3);
         using var adamW = new AdamW(new[] { p }, learningRate: 0.1, beta1: 0.9, beta2: 0.99, weightDecay: 0.1);
 
@@ -118,7 +118,7 @@ public class AdamTests
     [Fact]
     public void AdamW_DefaultWeightDecayIsOneHundredth()
     {
-        using var scope = Torch.NewDisposeScope();
+        using var scope = Tensors.NewDisposeScope();
         var p = Parameter(1);
         using var adamW = new AdamW(new[] { p });
         adamW.ParameterGroups[0].WeightDecay.Should().Be(1e-2);
@@ -128,7 +128,7 @@ public class AdamTests
     [Fact]
     public void Constructor_RejectsInvalidHyperParameters()
     {
-        using var scope = Torch.NewDisposeScope();
+        using var scope = Tensors.NewDisposeScope();
         var p = Parameter(1);
         FluentActions.Invoking(() => new Adam(new[] { p }, beta1: 1.0)).Should().Throw<ArgumentOutOfRangeException>().WithMessage("*Beta1*[0, 1)*");
         FluentActions.Invoking(() => new Adam(new[] { p }, beta2: -0.1)).Should().Throw<ArgumentOutOfRangeException>().WithMessage("*Beta2*");

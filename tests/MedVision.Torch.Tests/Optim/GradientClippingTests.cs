@@ -9,7 +9,7 @@ public class GradientClippingTests
     [Fact]
     public void ClipGradNorm_ScalesByMaxNormOverTotalNorm()
     {
-        using var scope = Torch.NewDisposeScope();
+        using var scope = Tensors.NewDisposeScope();
         var a = Parameter(0, 0);
         var b = Parameter(0);
         var c = Parameter(0); // no gradient: ignored
@@ -27,7 +27,7 @@ public class GradientClippingTests
     [Fact]
     public void ClipGradNorm_LeavesSmallGradientsUnchanged()
     {
-        using var scope = Torch.NewDisposeScope();
+        using var scope = Tensors.NewDisposeScope();
         var a = Parameter(0, 0);
         SetGrad(a, 3, 4);
         GradientClipping.ClipGradNorm(new[] { a }, maxNorm: 5.5).Should().BeApproximately(5, 1e-12);
@@ -38,7 +38,7 @@ public class GradientClippingTests
     [Fact]
     public void ClipGradNorm_SupportsOtherNorms()
     {
-        using var scope = Torch.NewDisposeScope();
+        using var scope = Tensors.NewDisposeScope();
         var a = Parameter(0, 0);
         var b = Parameter(0);
         SetGrad(a, 3, -4);
@@ -59,7 +59,7 @@ public class GradientClippingTests
     [Fact]
     public void ClipGradNorm_ValidatesAndReportsNonFiniteNorms()
     {
-        using var scope = Torch.NewDisposeScope();
+        using var scope = Tensors.NewDisposeScope();
         var a = Parameter(0, 0);
         GradientClipping.ClipGradNorm(new[] { a }, 1).Should().Be(0);
         SetGrad(a, double.NaN, 1);
@@ -71,7 +71,7 @@ public class GradientClippingTests
     [Fact]
     public void ClipGradValue_ClampsEachGradient()
     {
-        using var scope = Torch.NewDisposeScope();
+        using var scope = Tensors.NewDisposeScope();
         var a = Parameter(0, 0, 0);
         SetGrad(a, -3, 0.5, 7);
         GradientClipping.ClipGradValue(new[] { a }, 1);

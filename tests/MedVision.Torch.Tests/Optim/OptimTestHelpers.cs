@@ -5,12 +5,12 @@ namespace MedVision.Torch.Tests.Optim;
 internal static class OptimTestHelpers
 {
     /// <summary>A float64 leaf parameter (created in the current dispose scope).</summary>
-    public static Tensor Parameter(params double[] values) => Torch.FromArray(values).RequiresGradInPlace();
+    public static Tensor Parameter(params double[] values) => Tensors.FromArray(values).RequiresGradInPlace();
 
     /// <summary>Sets the gradient of <paramref name="parameter"/> to <paramref name="values"/> (float64).</summary>
     public static void SetGrad(Tensor parameter, params double[] values)
     {
-        using var grad = Torch.FromArray(values);
+        using var grad = Tensors.FromArray(values);
         parameter.Grad = grad;
     }
 

@@ -12,7 +12,7 @@ public class OptimizerStateTests
     [Fact]
     public void ParameterGroups_UseTheirOwnLearningRates()
     {
-        using var scope = Torch.NewDisposeScope();
+        using var scope = Tensors.NewDisposeScope();
         var a = Parameter(1, 1);
         var b = Parameter(1, 1);
         using var sgd = new Sgd(new[]
@@ -40,7 +40,7 @@ public class OptimizerStateTests
     {
         for (int step = from; step < to; step++)
         {
-            using var scope = Torch.NewDisposeScope();
+            using var scope = Tensors.NewDisposeScope();
             for (int i = 0; i < parameters.Length; i++) SetGrad(parameters[i], GradFor(step + i, (int)parameters[i].NumElements));
             optimizer.Step();
         }
@@ -59,7 +59,7 @@ public class OptimizerStateTests
     [MemberData(nameof(OptimizerKinds))]
     public void LoadState_ThenContinuing_MatchesUninterruptedRun(string kind)
     {
-        using var scope = Torch.NewDisposeScope();
+        using var scope = Tensors.NewDisposeScope();
         // Uninterrupted: 6 steps.
         var a1 = Parameter(1, -2, 3);
         var b1 = Parameter(0.5, 0.25);
@@ -90,7 +90,7 @@ public class OptimizerStateTests
     [Fact]
     public void State_IsACopy_AndSurvivesSaveAndLoadThroughSafeTensors()
     {
-        using var scope = Torch.NewDisposeScope();
+        using var scope = Tensors.NewDisposeScope();
         var a1 = Parameter(1, -2, 3);
         var b1 = Parameter(0.5, 0.25);
         using var reference = Create("adam", a1, b1);
@@ -117,7 +117,7 @@ public class OptimizerStateTests
                 state.Save(path);
             }
             // Roll the parameters back to step 2 and resume from the file.
-            using (var noGrad = Torch.NoGrad())
+            using (var noGrad = Tensors.NoGrad())
             {
                 a2.CopyInPlace(a1);
                 b2.CopyInPlace(b1);
@@ -139,7 +139,7 @@ public class OptimizerStateTests
     [Fact]
     public void LoadState_RejectsMismatchedStates_WithoutChangingTheOptimizer()
     {
-        using var scope = Torch.NewDisposeScope();
+        using var scope = Tensors.NewDisposeScope();
         var a = Parameter(1, -2, 3);
         var b = Parameter(0.5, 0.25);
         using var adam = Create("adam", a, b);
@@ -169,7 +169,7 @@ public class OptimizerStateTests
     [Fact]
     public void OptimizerState_Dispose_FreesItsTensors()
     {
-        using var scope = Torch.NewDisposeScope();
+        using var scope = Tensors.NewDisposeScope();
         var a = Parameter(1, 2);
         using var sgd = new Sgd(new[] { a }, 0.1, momentum: 0.9);
         SetGrad(a, 1, 1);

@@ -30,7 +30,7 @@ public class SchedulerTests
     [Fact]
     public void StepLR_DecaysEveryStepSizeEpochs()
     {
-        using var scope = Torch.NewDisposeScope();
+        using var scope = Tensors.NewDisposeScope();
         using var sgd = new Sgd(new[] { Parameter(0) }, learningRate: 1.0);
         var scheduler = new StepLR(sgd, stepSize: 3, gamma: 0.5);
         ShouldEqual(Sequence(scheduler, 8), 1, 1, 1, 0.5, 0.5, 0.5, 0.25, 0.25, 0.25);
@@ -40,7 +40,7 @@ public class SchedulerTests
     [Fact]
     public void MultiStepLR_DecaysAtMilestones_CountingRepeatedOnesTwice()
     {
-        using var scope = Torch.NewDisposeScope();
+        using var scope = Tensors.NewDisposeScope();
         using var sgd = new Sgd(new[] { Parameter(0) }, learningRate: 1.0);
         var scheduler = new MultiStepLR(sgd, new[] { 5, 2, 5 }, gamma: 0.1);
         scheduler.Milestones.Should().Equal(2, 5, 5);
@@ -50,7 +50,7 @@ public class SchedulerTests
     [Fact]
     public void CosineAnnealingLR_MatchesPyTorchClosedForm()
     {
-        using var scope = Torch.NewDisposeScope();
+        using var scope = Tensors.NewDisposeScope();
         using var sgd = new Sgd(new[] { Parameter(0) }, learningRate: 1.0);
         var scheduler = new CosineAnnealingLR(sgd, tMax: 4, etaMin: 0.1);
         // eta_min + (1 − eta_min)(1 + cos(π·e/4))/2: e=1 → 0.1 + 0.9·(1 + √½)/2 = 0.86819805…, e=2 → 0.55, e=4 → 0.1,
@@ -64,7 +64,7 @@ public class SchedulerTests
     [Fact]
     public void CosineAnnealingLR_WithWarmup_RisesLinearlyThenAnneals()
     {
-        using var scope = Torch.NewDisposeScope();
+        using var scope = Tensors.NewDisposeScope();
         using var sgd = new Sgd(new[] { Parameter(0) }, learningRate: 1.0);
         var scheduler = new CosineAnnealingLR(sgd, tMax: 4, etaMin: 0.1, warmupEpochs: 2, warmupStartFactor: 0.25);
         // Warm-up: 0.25 + 0.75·e/2 → 0.25, 0.625; then the cosine of the previous test shifted by 2 epochs
@@ -77,7 +77,7 @@ public class SchedulerTests
     [Fact]
     public void Schedulers_ScaleEachGroupsInitialLearningRate()
     {
-        using var scope = Torch.NewDisposeScope();
+        using var scope = Tensors.NewDisposeScope();
         using var adam = new Adam(new[] { new AdamParameterGroup(new[] { Parameter(0) }, 0.1), new AdamParameterGroup(new[] { Parameter(0) }, 0.02) });
         var scheduler = new StepLR(adam, stepSize: 1, gamma: 0.5);
         scheduler.BaseLearningRates.Should().Equal(0.1, 0.02);
@@ -90,7 +90,7 @@ public class SchedulerTests
     [Fact]
     public void SchedulerState_RoundTrip_ResumesTheSequence()
     {
-        using var scope = Torch.NewDisposeScope();
+        using var scope = Tensors.NewDisposeScope();
         using var sgd = new Sgd(new[] { Parameter(0) }, learningRate: 1.0);
         var original = new CosineAnnealingLR(sgd, tMax: 10, etaMin: 0.01, warmupEpochs: 3);
         for (int i = 0; i < 5; i++) original.Step();
@@ -115,7 +115,7 @@ public class SchedulerTests
     [Fact]
     public void ReduceLROnPlateau_MinMode_FollowsPyTorch()
     {
-        using var scope = Torch.NewDisposeScope();
+        using var scope = Tensors.NewDisposeScope();
         using var sgd = new Sgd(new[] { Parameter(0) }, learningRate: 1.0);
         var scheduler = new ReduceLROnPlateau(sgd, PlateauMode.Min, factor: 0.5, patience: 2, cooldown: 1, minLearningRate: 0.2);
         var metrics = new[] { 10, 9, 9.5, 9.2, 9.1, 9.0, 8.0, 8.5, 8.6, 8.7, 8.8, 8.9, 9, 9 };
@@ -135,7 +135,7 @@ public class SchedulerTests
     [Fact]
     public void ReduceLROnPlateau_MaxModeWithAbsoluteThreshold_FollowsPyTorch()
     {
-        using var scope = Torch.NewDisposeScope();
+        using var scope = Tensors.NewDisposeScope();
         using var sgd = new Sgd(new[] { Parameter(0) }, learningRate: 1.0);
         var scheduler = new ReduceLROnPlateau(sgd, PlateauMode.Max, factor: 0.1, patience: 1, threshold: 0.5, thresholdMode: PlateauThresholdMode.Absolute);
         var lrs = new List<double>();
@@ -151,7 +151,7 @@ public class SchedulerTests
     [Fact]
     public void ReduceLROnPlateau_StateRoundTrip_AndValidation()
     {
-        using var scope = Torch.NewDisposeScope();
+        using var scope = Tensors.NewDisposeScope();
         using var sgd = new Sgd(new[] { Parameter(0) }, learningRate: 1.0);
         var scheduler = new ReduceLROnPlateau(sgd, patience: 1);
         scheduler.Step(5);

@@ -13,7 +13,7 @@ public class SgdTests
     [Fact]
     public void Step_NesterovWithWeightDecay_MatchesHandComputation()
     {
-        using var scope = Torch.NewDisposeScope();
+        using var scope = Tensors.NewDisposeScope();
         var p = Parameter(1, -2, 3);
         using var sgd = new Sgd(new[] { p }, learningRate: 0.1, momentum: 0.9, weightDecay: 0.01, nesterov: true);
 
@@ -38,7 +38,7 @@ public class SgdTests
     [Fact]
     public void Step_MomentumWithDampening_InitialisesBufferToGradientThenDampens()
     {
-        using var scope = Torch.NewDisposeScope();
+        using var scope = Tensors.NewDisposeScope();
         var p = Parameter(1, -2, 3);
         using var sgd = new Sgd(new[] { p }, learningRate: 0.1, momentum: 0.9, dampening: 0.5, weightDecay: 0.1);
 
@@ -63,7 +63,7 @@ public class SgdTests
     [Fact]
     public void Step_PlainSgdWithBackward_DescendsTheGradient()
     {
-        using var scope = Torch.NewDisposeScope();
+        using var scope = Tensors.NewDisposeScope();
         var p = Parameter(1, -2, 3);
         using var sgd = new Sgd(new[] { p }, learningRate: 0.25);
         // loss = Σ p², gradient 2p; p ← p − 0.25·2p = p/2.
@@ -77,7 +77,7 @@ public class SgdTests
     [Fact]
     public void Step_SkipsParametersWithoutGradient()
     {
-        using var scope = Torch.NewDisposeScope();
+        using var scope = Tensors.NewDisposeScope();
         var a = Parameter(1, 2);
         var b = Parameter(3, 4);
         using var sgd = new Sgd(new[] { a, b }, learningRate: 0.5, momentum: 0.9);
@@ -92,7 +92,7 @@ public class SgdTests
     [Fact]
     public void ZeroGrad_SetsToNullByDefault_OrZeroesInPlace()
     {
-        using var scope = Torch.NewDisposeScope();
+        using var scope = Tensors.NewDisposeScope();
         var p = Parameter(1, 2);
         using var sgd = new Sgd(new[] { p }, learningRate: 0.1);
 
@@ -111,7 +111,7 @@ public class SgdTests
     [Fact]
     public void Constructor_RejectsInvalidArguments()
     {
-        using var scope = Torch.NewDisposeScope();
+        using var scope = Tensors.NewDisposeScope();
         var p = Parameter(1, 2);
         var q = Parameter(3);
 
@@ -125,7 +125,7 @@ public class SgdTests
             .Should().Throw<ArgumentException>().WithMessage("*one group only*");
         var nonLeaf = p * 2;
         FluentActions.Invoking(() => new Sgd(new[] { nonLeaf }, 0.1)).Should().Throw<ArgumentException>().WithMessage("*not a leaf*");
-        var integers = Torch.FromArray(new long[] { 1, 2 });
+        var integers = Tensors.FromArray(new long[] { 1, 2 });
         FluentActions.Invoking(() => new Sgd(new[] { integers }, 0.1)).Should().Throw<ArgumentException>().WithMessage("*Int64*floating-point*");
 
         var group = new SgdParameterGroup(new[] { p }, 0.1, momentum: 0.9, nesterov: true);
@@ -136,7 +136,7 @@ public class SgdTests
     [Fact]
     public void Dispose_FreesStateTensors_AndLaterCallsThrow()
     {
-        using var scope = Torch.NewDisposeScope();
+        using var scope = Tensors.NewDisposeScope();
         var p = Parameter(1, 2);
         var sgd = new Sgd(new[] { p }, learningRate: 0.1, momentum: 0.9);
         SetGrad(p, 1, 1);

@@ -11,7 +11,7 @@ public class SafeTensorsInteropTests
     [Fact]
     public void Load_PythonWrittenFile_GivesTheScriptsValues()
     {
-        using var scope = Torch.NewDisposeScope();
+        using var scope = Tensors.NewDisposeScope();
         using var f = SafeTensors.Load(FixturePath);
         f.Metadata.Should().BeEquivalentTo(new Dictionary<string, string> { ["format"] = "pt", ["source"] = "make_safetensors_fixture.py" });
         f.Keys.Should().BeEquivalentTo("weight", "index", "half", "bf", "mask", "scalar", "empty", "bytes", "small", "short", "int");
@@ -36,7 +36,7 @@ public class SafeTensorsInteropTests
     [Fact]
     public void ResavedFixture_KeepsEveryTensorAndTheMetadata()
     {
-        using var scope = Torch.NewDisposeScope();
+        using var scope = Tensors.NewDisposeScope();
         using var f = SafeTensors.Load(FixturePath);
         var bytes = SafeTensors.ToBytes(f, f.Metadata);
         using var again = SafeTensors.Load(bytes);

@@ -16,22 +16,22 @@ public sealed class SafeTensorsTests : IDisposable
     [Fact]
     public void RoundTrip_EveryDtype_AndShapesIncludingScalarAndEmpty()
     {
-        using var scope = Torch.NewDisposeScope();
+        using var scope = Tensors.NewDisposeScope();
         var tensors = new Dictionary<string, Tensor>
         {
-            ["f64"] = Torch.FromArray(new[] { 1.5, -2.25, double.MaxValue, double.Epsilon }, 2, 2),
-            ["f32"] = Torch.FromArray(new[] { 1.5f, -2.25f, 3e38f, 1e-45f, 0f, -0f }, 3, 2),
-            ["f16"] = Torch.FromArray(new[] { (Half)0.5, (Half)(-1.5), Half.MaxValue }),
-            ["bf16"] = Torch.FromArray(new[] { 1f, -2.5f, 3.140625f, 1e30f }).To(ScalarType.BFloat16),
-            ["i64"] = Torch.FromArray(new[] { long.MinValue, 0, long.MaxValue }),
-            ["i32"] = Torch.FromArray(new[] { int.MinValue, 7, int.MaxValue }, 3, 1),
-            ["i16"] = Torch.FromArray(new short[] { short.MinValue, short.MaxValue }),
-            ["i8"] = Torch.FromArray(new sbyte[] { -128, 0, 127 }),
-            ["u8"] = Torch.FromArray(new byte[] { 0, 1, 128, 255 }, 1, 2, 2),
-            ["bool"] = Torch.FromArray(new[] { true, false, true }),
-            ["scalar"] = Torch.Scalar(42.5, ScalarType.Float64),
-            ["empty"] = Torch.Zeros(new long[] { 0, 3 }),
-            ["empty_i64"] = Torch.Zeros(new long[] { 4, 0 }, ScalarType.Int64),
+            ["f64"] = Tensors.FromArray(new[] { 1.5, -2.25, double.MaxValue, double.Epsilon }, 2, 2),
+            ["f32"] = Tensors.FromArray(new[] { 1.5f, -2.25f, 3e38f, 1e-45f, 0f, -0f }, 3, 2),
+            ["f16"] = Tensors.FromArray(new[] { (Half)0.5, (Half)(-1.5), Half.MaxValue }),
+            ["bf16"] = Tensors.FromArray(new[] { 1f, -2.5f, 3.140625f, 1e30f }).To(ScalarType.BFloat16),
+            ["i64"] = Tensors.FromArray(new[] { long.MinValue, 0, long.MaxValue }),
+            ["i32"] = Tensors.FromArray(new[] { int.MinValue, 7, int.MaxValue }, 3, 1),
+            ["i16"] = Tensors.FromArray(new short[] { short.MinValue, short.MaxValue }),
+            ["i8"] = Tensors.FromArray(new sbyte[] { -128, 0, 127 }),
+            ["u8"] = Tensors.FromArray(new byte[] { 0, 1, 128, 255 }, 1, 2, 2),
+            ["bool"] = Tensors.FromArray(new[] { true, false, true }),
+            ["scalar"] = Tensors.Scalar(42.5, ScalarType.Float64),
+            ["empty"] = Tensors.Zeros(new long[] { 0, 3 }),
+            ["empty_i64"] = Tensors.Zeros(new long[] { 4, 0 }, ScalarType.Int64),
         };
         var metadata = new Dictionary<string, string> { ["format"] = "pt", ["epoch"] = "12", ["ünïcode"] = "ß ✓" };
         var path = PathFor("all.safetensors");
@@ -55,11 +55,11 @@ public sealed class SafeTensorsTests : IDisposable
     [Fact]
     public void LoadedTensors_OutliveTheDisposeScopeTheyWereLoadedIn()
     {
-        using var scope = Torch.NewDisposeScope();
+        using var scope = Tensors.NewDisposeScope();
         var path = PathFor("scoped.safetensors");
-        SafeTensors.Save(path, new Dictionary<string, Tensor> { ["x"] = Torch.Ones(2) });
+        SafeTensors.Save(path, new Dictionary<string, Tensor> { ["x"] = Tensors.Ones(2) });
         SafeTensorDictionary loaded;
-        using (var inner = Torch.NewDisposeScope()) loaded = SafeTensors.Load(path);
+        using (var inner = Tensors.NewDisposeScope()) loaded = SafeTensors.Load(path);
         Tensor x;
         using (loaded)
         {
@@ -72,7 +72,7 @@ public sealed class SafeTensorsTests : IDisposable
 
     private static float ToBf16(float value)
     {
-        using var t = Torch.FromArray(new[] { value }).To(ScalarType.BFloat16);
+        using var t = Tensors.FromArray(new[] { value }).To(ScalarType.BFloat16);
         using var back = t.To(ScalarType.Float32);
         return back.ToArray<float>()[0];
     }
@@ -80,11 +80,11 @@ public sealed class SafeTensorsTests : IDisposable
     [Fact]
     public void Header_IsPaddedTo8Bytes_AndOffsetsAreContiguous()
     {
-        using var scope = Torch.NewDisposeScope();
+        using var scope = Tensors.NewDisposeScope();
         var bytes = SafeTensors.ToBytes(new Dictionary<string, Tensor>
         {
-            ["b"] = Torch.FromArray(new byte[] { 1, 2, 3 }),
-            ["a"] = Torch.FromArray(new double[] { 1, 2 }),
+            ["b"] = Tensors.FromArray(new byte[] { 1, 2, 3 }),
+            ["a"] = Tensors.FromArray(new double[] { 1, 2 }),
         });
         var n = (long)BinaryPrimitives.ReadUInt64LittleEndian(bytes);
         (n % 8).Should().Be(0);
@@ -100,8 +100,8 @@ public sealed class SafeTensorsTests : IDisposable
     [Fact]
     public void Load_FromStreamAndBytes_GivesTheSameTensors()
     {
-        using var scope = Torch.NewDisposeScope();
-        var data = SafeTensors.ToBytes(new Dictionary<string, Tensor> { ["x"] = Torch.FromArray(new float[] { 1, 2, 3, 4 }, 2, 2) },
+        using var scope = Tensors.NewDisposeScope();
+        var data = SafeTensors.ToBytes(new Dictionary<string, Tensor> { ["x"] = Tensors.FromArray(new float[] { 1, 2, 3, 4 }, 2, 2) },
             new Dictionary<string, string> { ["k"] = "v" });
 
         using (var fromBytes = SafeTensors.Load(data)) fromBytes["x"].ToArray<float>().Should().Equal(1, 2, 3, 4);
@@ -122,8 +122,8 @@ public sealed class SafeTensorsTests : IDisposable
     [Fact]
     public void Take_TransfersOwnership()
     {
-        using var scope = Torch.NewDisposeScope();
-        var data = SafeTensors.ToBytes(new Dictionary<string, Tensor> { ["x"] = Torch.Ones(2), ["y"] = Torch.Zeros(2) });
+        using var scope = Tensors.NewDisposeScope();
+        var data = SafeTensors.ToBytes(new Dictionary<string, Tensor> { ["x"] = Tensors.Ones(2), ["y"] = Tensors.Zeros(2) });
         Tensor x;
         Tensor y;
         using (var loaded = SafeTensors.Load(data))
@@ -143,21 +143,21 @@ public sealed class SafeTensorsTests : IDisposable
     [Fact]
     public void Save_IsAtomic_DestinationUntouchedWhenWritingFails()
     {
-        using var scope = Torch.NewDisposeScope();
+        using var scope = Tensors.NewDisposeScope();
         var path = PathFor("model.safetensors");
-        SafeTensors.Save(path, new Dictionary<string, Tensor> { ["w"] = Torch.Ones(3) });
+        SafeTensors.Save(path, new Dictionary<string, Tensor> { ["w"] = Tensors.Ones(3) });
         var before = File.ReadAllBytes(path);
 
-        var disposed = Torch.Zeros(2);
+        var disposed = Tensors.Zeros(2);
         disposed.Dispose();
-        var tensors = new Dictionary<string, Tensor> { ["a"] = Torch.Ones(4), ["b"] = disposed, ["c"] = Torch.Ones(1) };
+        var tensors = new Dictionary<string, Tensor> { ["a"] = Tensors.Ones(4), ["b"] = disposed, ["c"] = Tensors.Ones(1) };
         FluentActions.Invoking(() => SafeTensors.Save(path, tensors)).Should().Throw<ArgumentException>().WithMessage("*'b'*disposed*");
         File.ReadAllBytes(path).Should().Equal(before);
 
         // A failure after the temporary file was written (the destination is a folder): the temporary file is removed.
         var folderPath = PathFor("a-folder");
         Directory.CreateDirectory(folderPath);
-        FluentActions.Invoking(() => SafeTensors.Save(folderPath, new Dictionary<string, Tensor> { ["w"] = Torch.Ones(3) })).Should().Throw<IOException>();
+        FluentActions.Invoking(() => SafeTensors.Save(folderPath, new Dictionary<string, Tensor> { ["w"] = Tensors.Ones(3) })).Should().Throw<IOException>();
         Directory.Exists(folderPath).Should().BeTrue();
 
         Directory.GetFiles(_folder).Select(Path.GetFileName).Should().BeEquivalentTo("model.safetensors");
@@ -168,12 +168,12 @@ public sealed class SafeTensorsTests : IDisposable
     [Fact]
     public void Save_RejectsBadNamesAndMissingFolders()
     {
-        using var scope = Torch.NewDisposeScope();
-        FluentActions.Invoking(() => SafeTensors.ToBytes(new Dictionary<string, Tensor> { ["__metadata__"] = Torch.Ones(1) }))
+        using var scope = Tensors.NewDisposeScope();
+        FluentActions.Invoking(() => SafeTensors.ToBytes(new Dictionary<string, Tensor> { ["__metadata__"] = Tensors.Ones(1) }))
             .Should().Throw<ArgumentException>().WithMessage("*reserved*");
-        FluentActions.Invoking(() => SafeTensors.ToBytes(new Dictionary<string, Tensor> { [""] = Torch.Ones(1) }))
+        FluentActions.Invoking(() => SafeTensors.ToBytes(new Dictionary<string, Tensor> { [""] = Tensors.Ones(1) }))
             .Should().Throw<ArgumentException>().WithMessage("*empty*");
-        FluentActions.Invoking(() => SafeTensors.Save(PathFor("missing/x.safetensors"), new Dictionary<string, Tensor> { ["w"] = Torch.Ones(1) }))
+        FluentActions.Invoking(() => SafeTensors.Save(PathFor("missing/x.safetensors"), new Dictionary<string, Tensor> { ["w"] = Tensors.Ones(1) }))
             .Should().Throw<DirectoryNotFoundException>().WithMessage("*does not exist*");
     }
 
