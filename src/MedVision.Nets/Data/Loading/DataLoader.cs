@@ -1,0 +1,156 @@
+using System.Collections.Concurrent;
+using MedVision.Nets.Transforms;
+using MedVision.Torch;
+
+namespace MedVision.Nets.Data.Loading;
+
+/// <summary>
+/// Turns an <see cref="ILabeledImageSource"/> into batches of tensors: seeded shuffling per epoch, per-sample
+/// augmentation seeded by (seed, epoch, index), drop-last, and background prefetch so that loading overlaps compute.
+/// Batch tensors are created on the consumer's thread (they belong to the caller, or its dispose scope).
+/// </summary>
+public sealed class DataLoader
+{
+    private readonly ILabeledImageSource _source;
+
+    /// <summary>Creates a loader.</summary>
+    public DataLoader(ILabeledImageSource source, DataLoaderOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        _source = source;
+        Options = options ?? new DataLoaderOptions();
+        if (source.Count == 0) throw new ArgumentException("The data source is empty.", nameof(source));
+    }
+
+    /// <summary>The options.</summary>
+    public DataLoaderOptions Options { get; }
+
+    /// <summary>The data source.</summary>
+    public ILabeledImageSource Source => _source;
+
+    /// <summary>Batches per epoch.</summary>
+    public int BatchesPerEpoch => Options.DropLast ? _source.Count / Options.BatchSize : (_source.Count + Options.BatchSize - 1) / Options.BatchSize;
+
+    /// <summary>The sample order of an epoch (a seeded permutation when shuffling, else 0 … N−1).</summary>
+    public int[] EpochOrder(int epoch)
+    {
+        var order = Enumerable.Range(0, _source.Count).ToArray();
+        if (Options.Shuffle)
+        {
+            var rng = new Random(TransformPipeline.SampleSeed(Options.Seed, epoch, -1));
+            for (int i = order.Length - 1; i > 0; i--)
+            {
+                int j = rng.Next(i + 1);
+                (order[i], order[j]) = (order[j], order[i]);
+            }
+        }
+        return order;
+    }
+
+    /// <summary>Enumerates the batches of one epoch. Dispose each batch (or create it inside a dispose scope).</summary>
+    public IEnumerable<Batch> Epoch(int epoch = 0, CancellationToken cancellationToken = default)
+    {
+        var order = EpochOrder(epoch);
+        int batches = BatchesPerEpoch;
+        if (Options.Prefetch == 0)
+        {
+            for (int b = 0; b < batches; b++)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                yield return ToBatch(Prepare(order, b, epoch));
+            }
+            yield break;
+        }
+        using var queue = new BlockingCollection<PreparedBatch>(Options.Prefetch);
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        Exception? failure = null;
+        var producer = Task.Run(() =>
+        {
+            try
+            {
+                for (int b = 0; b < batches && !cts.IsCancellationRequested; b++) queue.Add(Prepare(order, b, epoch), cts.Token);
+            }
+            catch (OperationCanceledException) { }
+            catch (Exception e) { failure = e; }
+            finally { queue.CompleteAdding(); }
+        }, CancellationToken.None);
+        try
+        {
+            foreach (var prepared in queue.GetConsumingEnumerable(cancellationToken))
+                yield return ToBatch(prepared);
+            if (failure is not null) throw new InvalidOperationException($"Loading a batch failed: {failure.Message}", failure);
+        }
+        finally
+        {
+            cts.Cancel();
+            try { producer.Wait(TimeSpan.FromSeconds(30)); } catch (AggregateException) { }
+        }
+    }
+
+    private sealed record PreparedBatch(float[] Images, int[] ImageShape, int[,] Labels, int[] Indices);
+
+    private PreparedBatch Prepare(int[] order, int batchIndex, int epoch)
+    {
+        int start = batchIndex * Options.BatchSize;
+        int n = Math.Min(Options.BatchSize, order.Length - start);
+        var indices = new int[n];
+        Array.Copy(order, start, indices, 0, n);
+        float[]? data = null;
+        int[]? sampleShape = null;
+        var labels = new int[n, _source.LabelColumns];
+        for (int i = 0; i < n; i++)
+        {
+            var (image, sampleLabels) = _source.Load(indices[i]);
+            image = Options.Transform.Apply(image, new Random(TransformPipeline.SampleSeed(Options.Seed, epoch, indices[i])));
+            if (sampleShape is null)
+            {
+                sampleShape = image.Shape;
+                data = new float[(long)n * image.Data.Length];
+            }
+            else if (!sampleShape.SequenceEqual(image.Shape))
+                throw new InvalidOperationException($"Sample {indices[i]} has shape [{string.Join(", ", image.Shape)}] but the batch started with [{string.Join(", ", sampleShape)}]; add a Resize transform.");
+            Array.Copy(image.Data, 0, data!, (long)i * image.Data.Length, image.Data.Length);
+            if (sampleLabels.Length != _source.LabelColumns)
+                throw new InvalidOperationException($"Sample {indices[i]} has {sampleLabels.Length} labels; the source declares {_source.LabelColumns}.");
+            for (int l = 0; l < sampleLabels.Length; l++) labels[i, l] = sampleLabels[l];
+        }
+        return new PreparedBatch(data!, new[] { n }.Concat(sampleShape!).ToArray(), labels, indices);
+    }
+
+    private Batch ToBatch(PreparedBatch p)
+    {
+        var shape = p.ImageShape.Select(s => (long)s).ToArray();
+        int n = p.Indices.Length, columns = p.Labels.GetLength(1);
+        Tensor images, labels;
+        using (var scope = Tensors.NewDisposeScope())
+        {
+            var hostImages = Tensors.FromSpan<float>(p.Images, shape);
+            Tensor hostLabels;
+            if (Options.LabelKind == LabelKind.ClassIndex)
+            {
+                if (columns != 1) throw new InvalidOperationException($"Class-index labels need one label per sample; this source has {columns}. Use LabelKind.MultiLabel.");
+                var values = new long[n];
+                for (int i = 0; i < n; i++) values[i] = p.Labels[i, 0];
+                hostLabels = Tensors.FromArray(values);
+            }
+            else
+            {
+                var values = new float[n * columns];
+                for (int i = 0; i < n; i++) for (int l = 0; l < columns; l++) values[i * columns + l] = p.Labels[i, l];
+                hostLabels = Tensors.FromArray(values, n, columns);
+            }
+            if (Options.Device.IsCuda)
+            {
+                images = hostImages.PinMemory().To(ScalarType.Float32, Options.Device, nonBlocking: true);
+                labels = hostLabels.PinMemory().To(hostLabels.ScalarType, Options.Device, nonBlocking: true);
+            }
+            else
+            {
+                images = hostImages;
+                labels = hostLabels;
+            }
+            scope.MoveToOuter(images, labels);
+        }
+        return new Batch(images, labels, p.Labels, p.Indices);
+    }
+}

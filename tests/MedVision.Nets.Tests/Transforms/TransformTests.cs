@@ -1,0 +1,109 @@
+using MedVision.Nets.Transforms;
+using MedVision.Torch;
+using MedVision.Torch.Nn;
+
+namespace MedVision.Nets.Tests.Transforms;
+
+public class TransformTests
+{
+    private static FloatImage Ramp(params int[] shape)
+    {
+        int n = shape.Aggregate(1, (a, b) => a * b);
+        return new FloatImage(Enumerable.Range(0, n).Select(i => i / (float)n).ToArray(), shape);
+    }
+
+    [Fact]
+    public void FromBytesHwc_ScalesToUnitAndMovesChannelsFirst()
+    {
+        var img = FloatImage.FromBytesHwc(new byte[] { 0, 255, 51, 102, 204, 153 }, 1, 2, 3);
+        img.Shape.Should().Equal(3, 1, 2);
+        img.Data.Should().Equal(0f, 102 / 255f, 1f, 204 / 255f, 51 / 255f, 153 / 255f);
+    }
+
+    [Fact]
+    public void Normalize_MapsUnitIntervalToMinusOneOne()
+    {
+        var img = new FloatImage(new[] { 0f, 0.5f, 1f }, 1, 1, 3);
+        new Normalize(new[] { 0.5f }, new[] { 0.5f }).Apply(img, new Random(0)).Data.Should().Equal(-1f, 0f, 1f);
+        FluentActions.Invoking(() => new Normalize(new[] { 0.5f }, new[] { 0f })).Should().Throw<ArgumentOutOfRangeException>();
+    }
+
+    [Theory]
+    [InlineData(SpatialAxis.Width)]
+    [InlineData(SpatialAxis.Height)]
+    [InlineData(SpatialAxis.Depth)]
+    public void Flip_MatchesTensorFlip(SpatialAxis axis)
+    {
+        using var scope = Tensors.NewDisposeScope();
+        var img = Ramp(2, 3, 4, 5);
+        var flipped = new RandomFlip(axis, 1.0).Apply(img.Clone(), new Random(0));
+        var dim = axis switch { SpatialAxis.Width => 3L, SpatialAxis.Height => 2L, _ => 1L };
+        var expected = Tensors.FromArray(img.Data, 2, 3, 4, 5).Flip(dim).ToArray<float>();
+        flipped.Data.Should().Equal(expected);
+        new RandomFlip(axis, 0.0).Apply(img.Clone(), new Random(0)).Data.Should().Equal(img.Data);
+    }
+
+    [Theory]
+    [InlineData(ResizeMode.Nearest, 28, 28, 56, 56)]
+    [InlineData(ResizeMode.Nearest, 28, 28, 224, 224)]
+    [InlineData(ResizeMode.Linear, 28, 28, 64, 48)]
+    [InlineData(ResizeMode.Linear, 30, 20, 12, 9)]
+    public void Resize2d_MatchesLibtorchInterpolate(ResizeMode mode, int h, int w, int oh, int ow)
+    {
+        using var scope = Tensors.NewDisposeScope();
+        var img = Ramp(3, h, w);
+        var resized = new Resize(oh, ow, mode).Apply(img.Clone(), new Random(0));
+        var reference = Functional.Interpolate(Tensors.FromArray(img.Data, 1, 3, h, w), new long[] { oh, ow },
+            mode == ResizeMode.Nearest ? InterpolationMode.Nearest : InterpolationMode.Linear).ToArray<float>();
+        resized.Shape.Should().Equal(3, oh, ow);
+        for (int i = 0; i < reference.Length; i++) resized.Data[i].Should().BeApproximately(reference[i], 1e-5f);
+    }
+
+    [Fact]
+    public void Resize3d_MatchesLibtorchTrilinear()
+    {
+        using var scope = Tensors.NewDisposeScope();
+        var img = Ramp(1, 8, 10, 12);
+        var resized = new Resize(16, 5, 7, ResizeMode.Linear).Apply(img.Clone(), new Random(0));
+        var reference = Functional.Interpolate(Tensors.FromArray(img.Data, 1, 1, 8, 10, 12), new long[] { 16, 5, 7 }, InterpolationMode.Linear).ToArray<float>();
+        for (int i = 0; i < reference.Length; i++) resized.Data[i].Should().BeApproximately(reference[i], 1e-5f);
+    }
+
+    [Fact]
+    public void CenterCrop_TakesTheMiddle()
+    {
+        var img = Ramp(1, 4, 4);
+        var crop = new Crop(2, 2, random: false).Apply(img, new Random(0));
+        crop.Data.Should().Equal(img.Data[5], img.Data[6], img.Data[9], img.Data[10]);
+    }
+
+    [Fact]
+    public void Rotation_KeepsCentreAndIsSeeded()
+    {
+        var img = Ramp(1, 9, 9);
+        var a = new RandomRotation(30).Apply(img.Clone(), new Random(5));
+        var b = new RandomRotation(30).Apply(img.Clone(), new Random(5));
+        a.Data.Should().Equal(b.Data);
+        a.Data[4 * 9 + 4].Should().BeApproximately(img.Data[4 * 9 + 4], 1e-6f);
+        a.Data.Should().NotEqual(img.Data);
+    }
+
+    [Fact]
+    public void Pipeline_IsDeterministicPerSeedEpochAndIndex()
+    {
+        var pipeline = TransformPipeline.Create().RandomHorizontalFlip().RandomRotation(15).ColorJitter(0.2, 0.2, 0.2).Normalize(0.5f, 0.5f).Build();
+        FloatImage Run(int epoch) => pipeline.Apply(Ramp(3, 8, 8), new Random(TransformPipeline.SampleSeed(1, epoch, 7)));
+        Run(0).Data.Should().Equal(Run(0).Data);
+        Run(0).Data.Should().NotEqual(Run(1).Data);
+        TransformPipeline.SampleSeed(1, 2, 3).Should().Be(TransformPipeline.SampleSeed(1, 2, 3)).And.NotBe(TransformPipeline.SampleSeed(1, 2, 4));
+    }
+
+    [Fact]
+    public void ColorJitter_StaysInUnitRangeAndChangesTheImage()
+    {
+        var img = Ramp(3, 4, 4);
+        var jittered = new ColorJitter(0.5, 0.5, 0.5).Apply(img.Clone(), new Random(1));
+        jittered.Data.Should().OnlyContain(v => v >= 0f && v <= 1f);
+        jittered.Data.Should().NotEqual(img.Data);
+    }
+}
