@@ -1,3 +1,4 @@
+using MedVision.Torch.Serialization;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;

@@ -1,3 +1,4 @@
+using MedVision.Torch.Serialization;
 namespace MedVision.Nets.Data.Images;
 
 /// <summary>

@@ -1,3 +1,4 @@
+using MedVision.Torch.Serialization;
 using System.Buffers.Binary;
 using System.IO.Compression;
 using System.Text;

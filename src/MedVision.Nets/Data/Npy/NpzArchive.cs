@@ -1,3 +1,4 @@
+using MedVision.Torch.Serialization;
 using System.IO.Compression;
 
 namespace MedVision.Nets.Data.Npy;

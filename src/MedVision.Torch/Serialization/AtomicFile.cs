@@ -1,14 +1,15 @@
-namespace MedVision.Nets.Data;
+using System.Text;
+
+namespace MedVision.Torch.Serialization;
 
 /// <summary>
-/// Writes files atomically: the content goes to a temporary file in the destination folder, which is renamed
-/// over the destination only once it is complete. A failed write leaves no partial file behind.
+/// Writes files so that readers never see a half-written one: the content goes to a temporary file in the same folder,
+/// is flushed to disk, and then replaces the destination. On failure the temporary file is deleted and the destination
+/// is left as it was.
 /// </summary>
 public static class AtomicFile
 {
-    /// <summary>Writes <paramref name="path"/> by calling <paramref name="write"/> on a temporary file stream, then renaming.</summary>
-    /// <param name="path">The destination file.</param>
-    /// <param name="write">Writes the complete content to the stream it is given.</param>
+    /// <summary>Writes through <paramref name="write"/>, creating the folder when it is missing.</summary>
     public static void Write(string path, Action<Stream> write)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
@@ -24,7 +25,6 @@ public static class AtomicFile
                 write(stream);
                 stream.Flush(flushToDisk: true);
             }
-
             File.Move(temp, fullPath, overwrite: true);
         }
         catch
@@ -34,7 +34,15 @@ public static class AtomicFile
         }
     }
 
-    internal static void TryDelete(string path)
+    /// <summary>Writes UTF-8 text (without a byte-order mark).</summary>
+    public static void WriteAllText(string path, string contents)
+    {
+        ArgumentNullException.ThrowIfNull(contents);
+        Write(path, s => s.Write(new UTF8Encoding(encoderShouldEmitUTF8Identifier: false).GetBytes(contents)));
+    }
+
+    /// <summary>Deletes a file, ignoring failures (used to clean up after another error).</summary>
+    public static void TryDelete(string path)
     {
         try
         {

@@ -1,0 +1,11 @@
+namespace MedVision.Nets.Training;
+
+/// <summary>MedMNIST-standard metrics of one split: AUC and ACC (NaN when not evaluated).</summary>
+/// <param name="Auc">Area under the ROC curve (medmnist semantics).</param>
+/// <param name="Acc">Accuracy (medmnist semantics).</param>
+/// <param name="Loss">Mean loss over the split (NaN when not computed).</param>
+public sealed record SplitMetrics(double Auc, double Acc, double Loss = double.NaN)
+{
+    /// <summary>Metrics that were not measured.</summary>
+    public static SplitMetrics NotEvaluated { get; } = new(double.NaN, double.NaN);
+}

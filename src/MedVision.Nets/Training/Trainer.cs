@@ -1,0 +1,329 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using MedVision.Nets.Data;
+using MedVision.Nets.Data.Loading;
+using MedVision.Nets.Metrics;
+using MedVision.Torch;
+using MedVision.Torch.Nn;
+using MedVision.Torch.Optim;
+using MedVision.Torch.Serialization;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace MedVision.Nets.Training;
+
+/// <summary>
+/// Trains an <see cref="ITrainingTask"/>: epochs of optimizer steps, validation after every epoch with the MedMNIST
+/// evaluator, model selection by the best validation AUC, early stopping, atomic checkpoints (model + optimizer +
+/// scheduler + RNG state + history) and exact resume. Create one with <see cref="Create"/>.
+/// </summary>
+public sealed class Trainer
+{
+    private const string LastModelFile = "last.safetensors";
+    private const string LastOptimizerFile = "last.optimizer.safetensors";
+    private const string LastStateFile = "last.json";
+    private const string BestModelFile = "best.safetensors";
+    private readonly TrainerSettings _s;
+    private readonly ILogger _log;
+
+    internal Trainer(TrainerSettings settings)
+    {
+        _s = settings;
+        _log = settings.Logger ?? NullLogger.Instance;
+    }
+
+    /// <summary>Starts configuring a trainer for a task.</summary>
+    public static TrainerBuilder Create(ITrainingTask task) => new(task);
+
+    /// <summary>The checkpoint and history folder, or null.</summary>
+    public string? OutputDirectory => _s.OutputDirectory;
+
+    /// <summary>Runs the configured epochs (continuing from the last checkpoint when <paramref name="resume"/> is true and one exists).</summary>
+    public TrainingResult Run(bool resume = false, CancellationToken cancellationToken = default)
+    {
+        var model = _s.Task.Model;
+        model.To(_s.Device);
+        using var optimizer = _s.OptimizerFactory(model.Parameters().ToList());
+        var scheduler = _s.SchedulerFactory?.Invoke(optimizer);
+        var history = new List<EpochRecord>();
+        int startEpoch = 0, bestEpoch = -1, sinceBest = 0;
+        double bestAuc = double.NegativeInfinity;
+        Dictionary<string, Tensor>? bestWeights = null;
+        if (_s.OutputDirectory is not null) Directory.CreateDirectory(_s.OutputDirectory);
+        if (resume && _s.OutputDirectory is not null && File.Exists(Path.Combine(_s.OutputDirectory, LastStateFile)))
+            (startEpoch, bestEpoch, bestAuc, sinceBest) = RestoreCheckpoint(model, optimizer, scheduler, history);
+        else
+            Tensors.ManualSeed((ulong)_s.Seed);
+
+        bool stoppedEarly = false;
+        try
+        {
+            if (bestEpoch >= 0 && _s.OutputDirectory is not null) bestWeights = LoadWeights(Path.Combine(_s.OutputDirectory, BestModelFile));
+            for (int epoch = startEpoch; epoch < _s.Epochs; epoch++)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                var watch = Stopwatch.StartNew();
+                var lr = optimizer.ParameterGroups[0].LearningRate;
+                var (trainLoss, terms) = TrainEpoch(optimizer, epoch, cancellationToken);
+                var validation = _s.Validation is null ? SplitMetrics.NotEvaluated : Evaluate(_s.Validation);
+                scheduler?.Step();
+                var record = new EpochRecord(epoch, trainLoss, terms, lr, validation, watch.Elapsed.TotalSeconds);
+                history.Add(record);
+                _log.LogInformation("epoch {Epoch}/{Epochs}: loss {Loss:F4}, val AUC {Auc:F4}, val ACC {Acc:F4}, lr {Lr:G3}, {Seconds:F1} s",
+                    epoch + 1, _s.Epochs, trainLoss, validation.Auc, validation.Acc, lr, record.Seconds);
+                _s.Progress?.Report(new TrainingProgress(epoch, _s.Epochs, _s.Train.BatchesPerEpoch, _s.Train.BatchesPerEpoch, trainLoss, record));
+
+                // Model selection on the validation split only (MedMNIST: best validation AUC; first epoch on ties).
+                double score = double.IsNaN(validation.Auc) ? double.NegativeInfinity : validation.Auc;
+                if (bestEpoch < 0 || score > bestAuc)
+                {
+                    bestAuc = score;
+                    bestEpoch = epoch;
+                    sinceBest = 0;
+                    DisposeAll(bestWeights);
+                    bestWeights = CopyWeights(model);
+                    if (_s.OutputDirectory is not null) SaveWeights(model, Path.Combine(_s.OutputDirectory, BestModelFile), epoch, validation);
+                }
+                else sinceBest++;
+
+                if (_s.OutputDirectory is not null) SaveCheckpoint(model, optimizer, scheduler, history, epoch, bestEpoch, bestAuc, sinceBest);
+                WriteHistory(history);
+                if (_s.EarlyStoppingPatience is int patience && sinceBest >= patience)
+                {
+                    _log.LogInformation("early stopping after epoch {Epoch}: no validation AUC improvement for {Patience} epochs", epoch + 1, patience);
+                    stoppedEarly = true;
+                    break;
+                }
+            }
+
+            // Evaluate the selected model on every split; the test split is touched once, here.
+            if (bestWeights is not null) model.LoadStateDict(bestWeights);
+            var train = _s.TrainEvaluation is null ? SplitMetrics.NotEvaluated : Evaluate(_s.TrainEvaluation);
+            var val = _s.Validation is null ? SplitMetrics.NotEvaluated : Evaluate(_s.Validation);
+            var test = _s.Test is null ? SplitMetrics.NotEvaluated : Evaluate(_s.Test);
+            var result = new TrainingResult(history, bestEpoch, train, val, test, stoppedEarly, _s.OutputDirectory);
+            WriteResult(result);
+            return result;
+        }
+        finally
+        {
+            DisposeAll(bestWeights);
+        }
+    }
+
+    private (double Loss, IReadOnlyDictionary<string, double> Terms) TrainEpoch(Optimizer optimizer, int epoch, CancellationToken cancellationToken)
+    {
+        var model = _s.Task.Model;
+        model.Train();
+        double lossSum = 0;
+        var termSums = new Dictionary<string, double>();
+        int step = 0;
+        foreach (var batch in _s.Train.Epoch(epoch, cancellationToken))
+        {
+            using var scope = Tensors.NewDisposeScope();
+            using var batchOwner = batch;
+            optimizer.ZeroGrad();
+            using var loss = _s.Task.ComputeLoss(batch, epoch);
+            var value = loss.Total.Item();
+            if (double.IsNaN(value) || double.IsInfinity(value)) throw new TrainingDivergedException(epoch, step, value, loss.Terms);
+            loss.Total.Backward();
+            if (_s.GradientClipNorm is double maxNorm) GradientClipping.ClipGradNorm(model.Parameters(), maxNorm);
+            optimizer.Step();
+            lossSum += value;
+            foreach (var (name, v) in loss.Terms) termSums[name] = termSums.GetValueOrDefault(name) + v;
+            step++;
+            _s.Progress?.Report(new TrainingProgress(epoch, _s.Epochs, step, _s.Train.BatchesPerEpoch, value, null));
+        }
+        if (step == 0) throw new InvalidOperationException("The training loader produced no batch.");
+        return (lossSum / step, termSums.ToDictionary(kv => kv.Key, kv => kv.Value / step));
+    }
+
+    /// <summary>Evaluates the task's model on a loader with the MedMNIST evaluator (evaluation mode, no gradients).</summary>
+    public SplitMetrics Evaluate(DataLoader loader)
+    {
+        ArgumentNullException.ThrowIfNull(loader);
+        var (labels, scores) = Predict(_s.Task, loader);
+        return new SplitMetrics(MedMnistEvaluator.GetAuc(_s.Task.TaskType, labels, scores).Value, MedMnistEvaluator.GetAcc(_s.Task.TaskType, labels, scores));
+    }
+
+    /// <summary>Runs a task's model over a loader and gathers labels (N, L) and scores (N, K).</summary>
+    public static (int[,] Labels, double[,] Scores) Predict(ITrainingTask task, DataLoader loader)
+    {
+        ArgumentNullException.ThrowIfNull(task);
+        ArgumentNullException.ThrowIfNull(loader);
+        var model = task.Model;
+        bool wasTraining = model.Training;
+        model.Eval();
+        var labelRows = new List<int[]>();
+        var scoreRows = new List<float[]>();
+        int k = 0;
+        try
+        {
+            using var noGrad = Tensors.NoGrad();
+            foreach (var batch in loader.Epoch(0))
+            {
+                using var scope = Tensors.NewDisposeScope();
+                using var owner = batch;
+                var scores = task.PredictScores(batch);
+                k = (int)scores.Size(1);
+                var flat = scores.To(ScalarType.Float32, Device.Cpu).ToArray<float>();
+                for (int i = 0; i < batch.Count; i++)
+                {
+                    scoreRows.Add(flat.AsSpan(i * k, k).ToArray());
+                    labelRows.Add(Enumerable.Range(0, batch.LabelValues.GetLength(1)).Select(l => batch.LabelValues[i, l]).ToArray());
+                }
+            }
+        }
+        finally
+        {
+            model.Train(wasTraining);
+        }
+        var labels = new int[labelRows.Count, labelRows[0].Length];
+        var scoreMatrix = new double[scoreRows.Count, k];
+        for (int i = 0; i < labelRows.Count; i++)
+        {
+            for (int l = 0; l < labelRows[i].Length; l++) labels[i, l] = labelRows[i][l];
+            for (int j = 0; j < k; j++) scoreMatrix[i, j] = scoreRows[i][j];
+        }
+        return (labels, scoreMatrix);
+    }
+
+    // ---------------------------------------------------------------- checkpoints
+
+    private static Dictionary<string, Tensor> CopyWeights(Module model)
+    {
+        using var noGrad = Tensors.NoGrad();
+        return model.StateDict().ToDictionary(kv => kv.Key, kv => DisposeScope.Detach(kv.Value.Detach().Clone()));
+    }
+
+    private static Dictionary<string, Tensor> LoadWeights(string path)
+    {
+        using var file = SafeTensors.Load(path);
+        return file.Keys.ToList().ToDictionary(k => k, k => DisposeScope.Detach(file.Take(k)));
+    }
+
+    private static void DisposeAll(Dictionary<string, Tensor>? tensors)
+    {
+        if (tensors is null) return;
+        foreach (var t in tensors.Values) t.Dispose();
+        tensors.Clear();
+    }
+
+    private static void SaveWeights(Module model, string path, int epoch, SplitMetrics validation)
+        => SafeTensors.Save(path, model.StateDict(), new Dictionary<string, string>
+        {
+            ["format"] = "pt",
+            ["epoch"] = epoch.ToString(CultureInfo.InvariantCulture),
+            ["val_auc"] = validation.Auc.ToString("R", CultureInfo.InvariantCulture),
+            ["val_acc"] = validation.Acc.ToString("R", CultureInfo.InvariantCulture),
+        });
+
+    private void SaveCheckpoint(Module model, Optimizer optimizer, LearningRateScheduler? scheduler, List<EpochRecord> history, int epoch, int bestEpoch, double bestAuc, int sinceBest)
+    {
+        var dir = _s.OutputDirectory!;
+        SaveWeights(model, Path.Combine(dir, LastModelFile), epoch, history[^1].Validation);
+        using (var state = optimizer.GetState()) state.Save(Path.Combine(dir, LastOptimizerFile));
+        var checkpoint = new CheckpointState
+        {
+            Epoch = epoch,
+            BestEpoch = bestEpoch,
+            BestValidationAuc = bestAuc,
+            EpochsSinceBest = sinceBest,
+            Seed = _s.Seed,
+            RngState = Convert.ToBase64String(Tensors.GetRngState()),
+            Scheduler = scheduler?.GetState().Values.ToDictionary(kv => kv.Key, kv => kv.Value),
+            SchedulerType = scheduler?.GetState().SchedulerType,
+            History = history.Select(HistoryEntry.From).ToList(),
+        };
+        // The JSON is written last: it names the epoch the other two files belong to.
+        AtomicFile.Write(Path.Combine(dir, LastStateFile), s => JsonSerializer.Serialize(s, checkpoint, JsonOptions));
+    }
+
+    private (int StartEpoch, int BestEpoch, double BestAuc, int SinceBest) RestoreCheckpoint(Module model, Optimizer optimizer, LearningRateScheduler? scheduler, List<EpochRecord> history)
+    {
+        var dir = _s.OutputDirectory!;
+        var checkpoint = JsonSerializer.Deserialize<CheckpointState>(File.ReadAllText(Path.Combine(dir, LastStateFile)), JsonOptions)
+                         ?? throw new InvalidDataException($"{Path.Combine(dir, LastStateFile)} holds no checkpoint.");
+        if (checkpoint.Seed != _s.Seed)
+            throw new InvalidOperationException($"The checkpoint in {dir} was made with seed {checkpoint.Seed}, not {_s.Seed}; resuming would not continue the same run.");
+        using (var weights = SafeTensors.Load(Path.Combine(dir, LastModelFile))) model.LoadStateDict(weights);
+        using (var state = OptimizerState.Load(Path.Combine(dir, LastOptimizerFile))) optimizer.LoadState(state);
+        if (scheduler is not null && checkpoint.Scheduler is not null) scheduler.LoadState(new SchedulerState(checkpoint.SchedulerType ?? "", checkpoint.Scheduler));
+        Tensors.SetRngState(Convert.FromBase64String(checkpoint.RngState));
+        history.AddRange(checkpoint.History.Select(h => h.ToRecord()));
+        _log.LogInformation("resumed from {Dir} after epoch {Epoch}", dir, checkpoint.Epoch + 1);
+        return (checkpoint.Epoch + 1, checkpoint.BestEpoch, checkpoint.BestValidationAuc, checkpoint.EpochsSinceBest);
+    }
+
+    private static readonly JsonSerializerOptions JsonOptions = new()
+    {
+        WriteIndented = true,
+        NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals,
+    };
+
+    private sealed class CheckpointState
+    {
+        public int Epoch { get; set; }
+        public int BestEpoch { get; set; }
+        public double BestValidationAuc { get; set; }
+        public int EpochsSinceBest { get; set; }
+        public int Seed { get; set; }
+        public string RngState { get; set; } = "";
+        public Dictionary<string, double>? Scheduler { get; set; }
+        public string? SchedulerType { get; set; }
+        public List<HistoryEntry> History { get; set; } = new();
+    }
+
+    private sealed class HistoryEntry
+    {
+        public int Epoch { get; set; }
+        public double TrainLoss { get; set; }
+        public Dictionary<string, double> Terms { get; set; } = new();
+        public double LearningRate { get; set; }
+        public double ValAuc { get; set; }
+        public double ValAcc { get; set; }
+        public double Seconds { get; set; }
+
+        public static HistoryEntry From(EpochRecord r) => new()
+        {
+            Epoch = r.Epoch, TrainLoss = r.TrainLoss, Terms = r.TrainLossTerms.ToDictionary(kv => kv.Key, kv => kv.Value),
+            LearningRate = r.LearningRate, ValAuc = r.Validation.Auc, ValAcc = r.Validation.Acc, Seconds = r.Seconds,
+        };
+
+        public EpochRecord ToRecord() => new(Epoch, TrainLoss, Terms, LearningRate, new SplitMetrics(ValAuc, ValAcc), Seconds);
+    }
+
+    // ---------------------------------------------------------------- history and result files
+
+    private void WriteHistory(List<EpochRecord> history)
+    {
+        if (_s.OutputDirectory is null) return;
+        var termNames = history.SelectMany(h => h.TrainLossTerms.Keys).Distinct().ToList();
+        var csv = new StringBuilder();
+        csv.Append("epoch,train_loss,").Append(string.Concat(termNames.Select(t => $"train_{t},"))).AppendLine("learning_rate,val_auc,val_acc,seconds");
+        foreach (var h in history)
+        {
+            csv.Append(CultureInfo.InvariantCulture, $"{h.Epoch},{h.TrainLoss:R},");
+            foreach (var t in termNames) csv.Append(CultureInfo.InvariantCulture, $"{h.TrainLossTerms.GetValueOrDefault(t, double.NaN):R},");
+            csv.AppendLine(string.Create(CultureInfo.InvariantCulture, $"{h.LearningRate:R},{h.Validation.Auc:R},{h.Validation.Acc:R},{h.Seconds:F3}"));
+        }
+        AtomicFile.Write(Path.Combine(_s.OutputDirectory, "history.csv"), s => s.Write(Encoding.UTF8.GetBytes(csv.ToString())));
+        AtomicFile.Write(Path.Combine(_s.OutputDirectory, "history.json"), s => JsonSerializer.Serialize(s, history.Select(HistoryEntry.From).ToList(), JsonOptions));
+    }
+
+    private void WriteResult(TrainingResult result)
+    {
+        if (_s.OutputDirectory is null) return;
+        var summary = new Dictionary<string, object>
+        {
+            ["best_epoch"] = result.BestEpoch,
+            ["stopped_early"] = result.StoppedEarly,
+            ["train"] = new { auc = result.Train.Auc, acc = result.Train.Acc },
+            ["val"] = new { auc = result.Validation.Auc, acc = result.Validation.Acc },
+            ["test"] = new { auc = result.Test.Auc, acc = result.Test.Acc },
+        };
+        AtomicFile.Write(Path.Combine(_s.OutputDirectory, "result.json"), s => JsonSerializer.Serialize(s, summary, JsonOptions));
+    }
+}

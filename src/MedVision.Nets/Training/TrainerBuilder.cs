@@ -1,0 +1,148 @@
+using MedVision.Nets.Data.Loading;
+using MedVision.Torch;
+using MedVision.Torch.Optim;
+using Microsoft.Extensions.Logging;
+
+namespace MedVision.Nets.Training;
+
+/// <summary>
+/// Configures a <see cref="Trainer"/>, reading as a sentence:
+/// <code>Trainer.Create(task).TrainOn(train).ValidateOn(val).TestOn(test).UseAdam(1e-3).ForEpochs(100)
+///     .WithMultiStepSchedule(0.5, 0.75).SaveTo("runs/r18").Build();</code>
+/// Options are checked when set and again in <see cref="Build"/>; the builder cannot be used after it.
+/// </summary>
+public sealed class TrainerBuilder
+{
+    private readonly ITrainingTask _task;
+    private DataLoader? _train, _validation, _trainEvaluation, _test;
+    private Func<IReadOnlyList<Tensor>, Optimizer>? _optimizer;
+    private Func<Optimizer, LearningRateScheduler>? _scheduler;
+    private Func<int, Func<Optimizer, LearningRateScheduler>>? _schedulerForEpochs;
+    private int _epochs = 1;
+    private Device _device = Device.Cpu;
+    private int _seed;
+    private int? _patience;
+    private double? _clip;
+    private string? _output;
+    private ILogger? _logger;
+    private IProgress<TrainingProgress>? _progress;
+    private bool _built;
+
+    internal TrainerBuilder(ITrainingTask task)
+    {
+        ArgumentNullException.ThrowIfNull(task);
+        _task = task;
+    }
+
+    /// <summary>The training batches (shuffled and augmented as the loader says).</summary>
+    public TrainerBuilder TrainOn(DataLoader loader) => Set(() => _train = loader ?? throw new ArgumentNullException(nameof(loader)));
+
+    /// <summary>The validation split: evaluated after every epoch and used for model selection and early stopping.</summary>
+    public TrainerBuilder ValidateOn(DataLoader loader) => Set(() => _validation = loader ?? throw new ArgumentNullException(nameof(loader)));
+
+    /// <summary>The training split without augmentation, to report the selected model's training metrics.</summary>
+    public TrainerBuilder EvaluateTrainingOn(DataLoader loader) => Set(() => _trainEvaluation = loader ?? throw new ArgumentNullException(nameof(loader)));
+
+    /// <summary>The test split: evaluated once, with the selected model, at the end.</summary>
+    public TrainerBuilder TestOn(DataLoader loader) => Set(() => _test = loader ?? throw new ArgumentNullException(nameof(loader)));
+
+    /// <summary>Any optimizer, created from the model's parameters.</summary>
+    public TrainerBuilder UseOptimizer(Func<IReadOnlyList<Tensor>, Optimizer> factory) => Set(() => _optimizer = factory ?? throw new ArgumentNullException(nameof(factory)));
+
+    /// <summary>Adam (the MedMNIST recipe uses learning rate 1e-3).</summary>
+    public TrainerBuilder UseAdam(double learningRate = 1e-3, double weightDecay = 0)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(learningRate);
+        return UseOptimizer(p => new Adam(p, learningRate, weightDecay: weightDecay));
+    }
+
+    /// <summary>SGD with momentum.</summary>
+    public TrainerBuilder UseSgd(double learningRate, double momentum = 0.9, double weightDecay = 0, bool nesterov = false)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(learningRate);
+        return UseOptimizer(p => new Sgd(p, learningRate, momentum, weightDecay: weightDecay, nesterov: nesterov));
+    }
+
+    /// <summary>Any epoch-based learning-rate schedule.</summary>
+    public TrainerBuilder WithSchedule(Func<Optimizer, LearningRateScheduler> factory) => Set(() => { _scheduler = factory ?? throw new ArgumentNullException(nameof(factory)); _schedulerForEpochs = null; });
+
+    /// <summary>Multiplies the learning rate by <paramref name="gamma"/> at the given fractions of the epochs (MedMNIST: 0.5 and 0.75, γ = 0.1).</summary>
+    public TrainerBuilder WithMultiStepSchedule(double firstFraction = 0.5, double secondFraction = 0.75, double gamma = 0.1)
+    {
+        if (firstFraction is <= 0 or >= 1 || secondFraction is <= 0 or >= 1 || secondFraction < firstFraction)
+            throw new ArgumentOutOfRangeException(nameof(firstFraction), "milestone fractions must satisfy 0 < first ≤ second < 1");
+        return Set(() =>
+        {
+            _scheduler = null;
+            _schedulerForEpochs = epochs => o => new MultiStepLR(o, new[] { (int)(firstFraction * epochs), (int)(secondFraction * epochs) }, gamma);
+        });
+    }
+
+    /// <summary>Number of epochs (at least 1).</summary>
+    public TrainerBuilder ForEpochs(int epochs)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(epochs, 1);
+        return Set(() => _epochs = epochs);
+    }
+
+    /// <summary>The device the model is moved to (batches must be created there too: set the loaders' device).</summary>
+    public TrainerBuilder OnDevice(Device device)
+    {
+        if (device.IsCuda && !Tensors.Cuda.IsAvailable) throw new ArgumentException($"{device} was requested but CUDA is not available in this libtorch build or on this machine.", nameof(device));
+        return Set(() => _device = device);
+    }
+
+    /// <summary>Seeds libtorch's generator at the start of a fresh run (weights were already initialised by the caller).</summary>
+    public TrainerBuilder WithSeed(int seed) => Set(() => _seed = seed);
+
+    /// <summary>Stops when validation AUC has not improved for <paramref name="patience"/> epochs.</summary>
+    public TrainerBuilder StopEarlyAfter(int patience)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(patience, 1);
+        return Set(() => _patience = patience);
+    }
+
+    /// <summary>Clips the global gradient norm before each step.</summary>
+    public TrainerBuilder ClipGradientsTo(double maxNorm)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxNorm);
+        return Set(() => _clip = maxNorm);
+    }
+
+    /// <summary>Writes checkpoints (last and best), history (CSV and JSON) and the result to <paramref name="directory"/>.</summary>
+    public TrainerBuilder SaveTo(string directory)
+    {
+        if (string.IsNullOrWhiteSpace(directory)) throw new ArgumentException("Give an output directory.", nameof(directory));
+        return Set(() => _output = Path.GetFullPath(directory));
+    }
+
+    /// <summary>Logs one line per epoch.</summary>
+    public TrainerBuilder LogTo(ILogger logger) => Set(() => _logger = logger ?? throw new ArgumentNullException(nameof(logger)));
+
+    /// <summary>Reports progress after every step and epoch.</summary>
+    public TrainerBuilder ReportProgressTo(IProgress<TrainingProgress> progress) => Set(() => _progress = progress ?? throw new ArgumentNullException(nameof(progress)));
+
+    /// <summary>Validates the configuration and creates the trainer.</summary>
+    public Trainer Build()
+    {
+        ThrowIfBuilt();
+        if (_train is null) throw new InvalidOperationException("Say what to train on: TrainOn(loader).");
+        if (_optimizer is null) throw new InvalidOperationException("Choose an optimizer: UseAdam(), UseSgd() or UseOptimizer().");
+        if (_patience is not null && _validation is null) throw new InvalidOperationException("Early stopping needs a validation set: ValidateOn(loader).");
+        _built = true;
+        var scheduler = _scheduler ?? _schedulerForEpochs?.Invoke(_epochs);
+        return new Trainer(new TrainerSettings(_task, _train, _validation, _trainEvaluation, _test, _optimizer, scheduler, _epochs, _device, _seed, _patience, _clip, _output, _logger, _progress));
+    }
+
+    private TrainerBuilder Set(Action set)
+    {
+        ThrowIfBuilt();
+        set();
+        return this;
+    }
+
+    private void ThrowIfBuilt()
+    {
+        if (_built) throw new InvalidOperationException("This builder has already built its trainer; start again with Trainer.Create(task).");
+    }
+}

@@ -1,0 +1,24 @@
+using MedVision.Nets.Data.Loading;
+using MedVision.Torch;
+using MedVision.Torch.Optim;
+using Microsoft.Extensions.Logging;
+
+namespace MedVision.Nets.Training;
+
+/// <summary>The validated configuration a <see cref="TrainerBuilder"/> hands to a <see cref="Trainer"/>.</summary>
+internal sealed record TrainerSettings(
+    ITrainingTask Task,
+    DataLoader Train,
+    DataLoader? Validation,
+    DataLoader? TrainEvaluation,
+    DataLoader? Test,
+    Func<IReadOnlyList<Tensor>, Optimizer> OptimizerFactory,
+    Func<Optimizer, LearningRateScheduler>? SchedulerFactory,
+    int Epochs,
+    Device Device,
+    int Seed,
+    int? EarlyStoppingPatience,
+    double? GradientClipNorm,
+    string? OutputDirectory,
+    ILogger? Logger,
+    IProgress<TrainingProgress>? Progress);

@@ -1,0 +1,21 @@
+namespace MedVision.Nets.Training;
+
+/// <summary>The loss became NaN or infinite; training stopped at the reported step instead of training through it.</summary>
+public sealed class TrainingDivergedException : Exception
+{
+    /// <summary>Creates the exception.</summary>
+    public TrainingDivergedException(int epoch, int step, double loss, IReadOnlyDictionary<string, double> terms)
+        : base($"The loss became {loss} at epoch {epoch}, step {step} (terms: {string.Join(", ", terms.Select(t => $"{t.Key}={t.Value}"))}). Lower the learning rate or check the inputs.")
+    {
+        Epoch = epoch;
+        Step = step;
+        Loss = loss;
+    }
+
+    /// <summary>0-based epoch.</summary>
+    public int Epoch { get; }
+    /// <summary>0-based step within the epoch.</summary>
+    public int Step { get; }
+    /// <summary>The non-finite loss.</summary>
+    public double Loss { get; }
+}

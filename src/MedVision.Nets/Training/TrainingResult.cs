@@ -1,0 +1,11 @@
+namespace MedVision.Nets.Training;
+
+/// <summary>The outcome of a training run: the history and the model selected by validation AUC, evaluated on every split.</summary>
+/// <param name="History">One record per epoch (including epochs of an earlier run that was resumed).</param>
+/// <param name="BestEpoch">The selected epoch (highest validation AUC; the first on ties).</param>
+/// <param name="Train">Selected model on the training split (NaN when no training evaluation set was given).</param>
+/// <param name="Validation">Selected model on the validation split.</param>
+/// <param name="Test">Selected model on the test split (NaN when no test set was given). Touched once, at the end.</param>
+/// <param name="StoppedEarly">True when early stopping ended the run.</param>
+/// <param name="OutputDirectory">Where checkpoints and history were written, or null.</param>
+public sealed record TrainingResult(IReadOnlyList<EpochRecord> History, int BestEpoch, SplitMetrics Train, SplitMetrics Validation, SplitMetrics Test, bool StoppedEarly, string? OutputDirectory);
