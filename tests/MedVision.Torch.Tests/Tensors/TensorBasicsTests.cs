@@ -48,4 +48,17 @@ public class TensorBasicsTests
         y.Sum().Backward();
         conv.Weight.Grad!.Shape.Should().Equal(8, 3, 3, 3);
     }
+
+    [Fact]
+    public void IntegerTensors_TakeIntegralScalarsInPlaceAndOutOfPlace()
+    {
+        using var scope = Tensors.NewDisposeScope();
+        var counter = Tensors.Zeros(System.Array.Empty<long>(), ScalarType.Int64);
+        counter.AddInPlace(1).AddInPlace(2);
+        counter.Item<long>().Should().Be(3);
+        var t = Tensors.Arange(4) * 3 + 1;
+        t.ScalarType.Should().Be(ScalarType.Int64);
+        t.ToArray<long>().Should().Equal(1, 4, 7, 10);
+        (Tensors.Arange(4) * 0.5).ToArray<float>().Should().Equal(0f, 0.5f, 1f, 1.5f);
+    }
 }

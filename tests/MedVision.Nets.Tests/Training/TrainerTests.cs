@@ -1,0 +1,122 @@
+using MedVision.Nets.Data.Loading;
+using MedVision.Nets.Data.MedMnist;
+using MedVision.Nets.Metrics;
+using MedVision.Nets.Training;
+using MedVision.Nets.Transforms;
+using MedVision.Torch;
+using MedVision.Torch.Nn;
+using MedVision.Torch.Optim;
+using MedVision.Torch.Serialization;
+
+namespace MedVision.Nets.Tests.Training;
+
+public sealed class TrainerTests : IDisposable
+{
+    private static readonly Lazy<MedMnistDataset> Retina = new(() => MedMnistDataset.LoadEmbeddedRetinaMnist());
+    private readonly string _root = Path.Combine(Path.GetTempPath(), "mvn-trainer-" + Guid.NewGuid().ToString("N"));
+
+    public void Dispose()
+    {
+        if (Directory.Exists(_root)) Directory.Delete(_root, recursive: true);
+    }
+
+    private sealed class Subset(ILabeledImageSource inner, int count) : ILabeledImageSource
+    {
+        public int Count => count;
+        public int LabelColumns => inner.LabelColumns;
+        public (FloatImage Image, int[] Labels) Load(int index) => inner.Load(index);
+    }
+
+    private static Sequential TinyCnn()
+        => new(new Conv2d(3, 4, 3, padding: 1), new BatchNorm2d(4), new ReLU(), new AdaptiveAvgPool2d(1), new Flatten(), new Dropout(0.2), new Linear(4, 5));
+
+    private static DataLoader Loader(MedMnistSplitData split, int count, bool shuffle) => new(
+        new Subset(new MedMnistImageSource(split), count),
+        new DataLoaderOptions
+        {
+            BatchSize = 16, Shuffle = shuffle, Seed = 5,
+            Transform = shuffle ? TransformPipeline.Create().RandomHorizontalFlip().Normalize(0.5f, 0.5f).Build() : TransformPipeline.Create().Normalize(0.5f, 0.5f).Build(),
+        });
+
+    private Trainer Build(Sequential model, string dir, int epochs) =>
+        Trainer.Create(new ClassificationTask(model, MedMnistTask.OrdinalRegression))
+            .TrainOn(Loader(Retina.Value.Train, 64, shuffle: true))
+            .ValidateOn(Loader(Retina.Value.Validation, 32, shuffle: false))
+            .TestOn(Loader(Retina.Value.Test, 32, shuffle: false))
+            .UseAdam(1e-2)
+            .WithSchedule(o => new MultiStepLR(o, new[] { 1, 3 }, 0.5))
+            .ForEpochs(epochs)
+            .WithSeed(9)
+            .SaveTo(Path.Combine(_root, dir))
+            .Build();
+
+    private static float[] LastWeights(string dir)
+    {
+        using var file = SafeTensors.Load(Path.Combine(dir, "last.safetensors"));
+        return file.OrderBy(kv => kv.Key, StringComparer.Ordinal).SelectMany(kv => kv.Value.To(ScalarType.Float32).ToArray<float>()).ToArray();
+    }
+
+    [Fact]
+    public void ResumingAfterTwoEpochsGivesTheSameWeightsAsFourStraight()
+    {
+        Tensors.ManualSeed(1);
+        using (var model = TinyCnn()) Build(model, "straight", 4).Run();
+        Tensors.ManualSeed(1);
+        using (var model = TinyCnn()) Build(model, "resumed", 2).Run();
+        Tensors.ManualSeed(123); // a different initialisation: resume must overwrite it
+        TrainingResult resumed;
+        using (var model = TinyCnn()) resumed = Build(model, "resumed", 4).Run(resume: true);
+
+        LastWeights(Path.Combine(_root, "resumed")).Should().Equal(LastWeights(Path.Combine(_root, "straight")));
+        resumed.History.Should().HaveCount(4);
+        resumed.History.Select(h => h.LearningRate).Should().Equal(1e-2, 5e-3, 5e-3, 2.5e-3);
+    }
+
+    [Fact]
+    public void RunWritesHistoryCheckpointsAndSelectsTheBestValidationAuc()
+    {
+        Tensors.ManualSeed(2);
+        using var model = TinyCnn();
+        var result = Build(model, "run", 3).Run();
+        var dir = Path.Combine(_root, "run");
+        File.ReadAllLines(Path.Combine(dir, "history.csv")).Should().HaveCount(4).And.Subject.First().Should().StartWith("epoch,train_loss,train_cross_entropy,learning_rate,val_auc,val_acc");
+        File.Exists(Path.Combine(dir, "best.safetensors")).Should().BeTrue();
+        File.Exists(Path.Combine(dir, "result.json")).Should().BeTrue();
+        Directory.GetFiles(dir, "*.tmp", SearchOption.AllDirectories).Should().BeEmpty();
+        var best = result.History.MaxBy(h => h.Validation.Auc)!;
+        result.BestEpoch.Should().Be(result.History.First(h => h.Validation.Auc == best.Validation.Auc).Epoch);
+        result.Validation.Auc.Should().BeApproximately(best.Validation.Auc, 1e-6, "the selected weights are reloaded before the final evaluation");
+        result.Test.Auc.Should().BeInRange(0, 1);
+    }
+
+    private sealed class ExplodingTask(Sequential model) : ITrainingTask
+    {
+        public Module Model => model;
+        public MedMnistTask TaskType => MedMnistTask.MultiClass;
+        public MedVision.Nets.Losses.LossValue ComputeLoss(Batch batch, int epoch)
+            => MedVision.Nets.Losses.LossComposite.For<Tensor>().Add("bad", x => model.Call(x).Sum() * double.NaN).Build().Compute(batch.Images);
+        public Tensor PredictScores(Batch batch) => model.Call(batch.Images).Softmax(1);
+    }
+
+    [Fact]
+    public void NonFiniteLossStopsWithTheStep()
+    {
+        using var model = TinyCnn();
+        var trainer = Trainer.Create(new ExplodingTask(model)).TrainOn(Loader(Retina.Value.Train, 32, true)).UseAdam().Build();
+        trainer.Invoking(t => t.Run()).Should().Throw<TrainingDivergedException>().Where(e => e.Epoch == 0 && e.Step == 0).WithMessage("*NaN*");
+    }
+
+    [Fact]
+    public void BuilderValidatesItsOptions()
+    {
+        using var model = TinyCnn();
+        var task = new ClassificationTask(model, MedMnistTask.MultiClass);
+        FluentActions.Invoking(() => Trainer.Create(task).UseAdam().Build()).Should().Throw<InvalidOperationException>().WithMessage("*TrainOn*");
+        FluentActions.Invoking(() => Trainer.Create(task).TrainOn(Loader(Retina.Value.Train, 16, true)).Build()).Should().Throw<InvalidOperationException>().WithMessage("*optimizer*");
+        FluentActions.Invoking(() => Trainer.Create(task).ForEpochs(0)).Should().Throw<ArgumentOutOfRangeException>();
+        FluentActions.Invoking(() => Trainer.Create(task).OnDevice(Device.Cuda())).Should().Throw<ArgumentException>().WithMessage("*CUDA*");
+        var builder = Trainer.Create(task).TrainOn(Loader(Retina.Value.Train, 16, true)).UseAdam();
+        builder.Build();
+        builder.Invoking(b => b.Build()).Should().Throw<InvalidOperationException>().WithMessage("*already built*");
+    }
+}
