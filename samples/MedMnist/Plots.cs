@@ -1,0 +1,20 @@
+using MedVision.Nets.Data.MedMnist;
+using MedVision.Nets.Metrics;
+using MedVision.Nets.Plotting;
+using MedVision.Nets.Training;
+
+namespace MedVision.Samples.MedMnist;
+
+/// <summary>The sample's SVG plots, made with the library's chart writer.</summary>
+internal static class Plots
+{
+    public static void WriteTrainingCurves(IReadOnlyList<EpochRecord> history, string path)
+        => TrainingPlots.TrainingCurves(history, "Training loss and validation metrics").Save(path);
+
+    public static void WriteRocCurves(MedMnistInfo info, int[,] labels, double[,] scores, string path)
+    {
+        if (info.Task == MedMnistTask.MultiLabel) return; // one curve per label would need per-label columns; skipped
+        var flat = Enumerable.Range(0, labels.GetLength(0)).Select(i => labels[i, 0]).ToArray();
+        TrainingPlots.RocCurves(flat, scores, info.ClassNames, $"Test ROC — {info.Name}").Save(path);
+    }
+}

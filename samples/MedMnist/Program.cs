@@ -1,0 +1,8 @@
+using System.CommandLine;
+using MedVision.Samples.MedMnist;
+
+// MedMNIST sample: train and evaluate ResNet-18/50 on any MedMNIST dataset with the MedMNIST v2 recipe.
+// Default: the RetinaMNIST shipped inside MedVision.Nets. Run with --help for the options.
+var root = new RootCommand("Train and evaluate ResNets on MedMNIST with MedVision.Nets (MedMNIST v2 recipe).");
+root.Subcommands.Add(TrainCommand.Create());
+return root.Parse(args).Invoke();

@@ -1,0 +1,135 @@
+using System.CommandLine;
+using System.Globalization;
+using MedVision.Nets.Data.Loading;
+using MedVision.Nets.Data.MedMnist;
+using MedVision.Nets.Metrics;
+using MedVision.Nets.Models;
+using MedVision.Nets.Training;
+using MedVision.Nets.Transforms;
+using MedVision.Torch;
+using Spectre.Console;
+
+namespace MedVision.Samples.MedMnist;
+
+/// <summary>The <c>train</c> command: the MedMNIST v2 recipe (Adam 1e-3, batch 128, ×0.1 at 50% and 75% of the epochs, best validation AUC).</summary>
+internal static class TrainCommand
+{
+    public static Command Create()
+    {
+        var dataset = new Option<string>("--dataset") { Description = "MedMNIST dataset name (retinamnist is shipped; others are downloaded from Zenodo into the cache).", DefaultValueFactory = _ => "retinamnist" };
+        var dataFile = new Option<string?>("--data-file") { Description = "Read the dataset from this .npz file instead of the shipped copy or the cache." };
+        var model = new Option<string>("--model") { Description = "resnet18 or resnet50.", DefaultValueFactory = _ => "resnet18" };
+        var resolution = new Option<int>("--resolution") { Description = "28: small-input stem on 28×28; 224: ImageNet stem on images upsampled to 224×224 with nearest neighbour.", DefaultValueFactory = _ => 28 };
+        var epochs = new Option<int>("--epochs") { Description = "Training epochs (the recipe: 100).", DefaultValueFactory = _ => 100 };
+        var batch = new Option<int>("--batch") { Description = "Batch size.", DefaultValueFactory = _ => 128 };
+        var lr = new Option<double>("--lr") { Description = "Adam learning rate.", DefaultValueFactory = _ => 1e-3 };
+        var seed = new Option<int>("--seed") { Description = "Seed of weights, shuffling and augmentation.", DefaultValueFactory = _ => 0 };
+        var device = new Option<string>("--device") { Description = "cpu, cuda or cuda:N.", DefaultValueFactory = _ => "cpu" };
+        var threads = new Option<int?>("--threads") { Description = "libtorch intra-op threads (default: libtorch's choice)." };
+        var output = new Option<string>("--output") { Description = "Folder for checkpoints, history, evaluation and plots.", DefaultValueFactory = _ => "runs/medmnist" };
+        var resume = new Option<bool>("--resume") { Description = "Continue the run in --output from its last checkpoint." };
+        var command = new Command("train", "Train a ResNet with the MedMNIST v2 recipe and evaluate the model selected by validation AUC.")
+        {
+            dataset, dataFile, model, resolution, epochs, batch, lr, seed, device, threads, output, resume,
+        };
+        command.SetAction(r => Run(new TrainSettings(
+            r.GetValue(dataset)!, r.GetValue(dataFile), r.GetValue(model)!, r.GetValue(resolution), r.GetValue(epochs), r.GetValue(batch),
+            r.GetValue(lr), r.GetValue(seed), Device.Parse(r.GetValue(device)!), r.GetValue(threads), r.GetValue(output)!, r.GetValue(resume))));
+        return command;
+    }
+
+    private sealed record TrainSettings(string Dataset, string? DataFile, string Model, int Resolution, int Epochs, int Batch, double LearningRate, int Seed, Device Device, int? Threads, string Output, bool Resume);
+
+    private static int Run(TrainSettings s)
+    {
+        if (s.Resolution is not (28 or 224)) throw new ArgumentException("--resolution must be 28 or 224.");
+        if (s.Threads is int t) Tensors.NumThreads = t;
+        var data = LoadDataset(s);
+        var info = data.Info ?? MedMnistCatalog.Get(s.Dataset);
+        if (info.Is3D) throw new ArgumentException($"{info.Name} is a 3D dataset; this sample trains 2D ResNets.");
+        AnsiConsole.MarkupLine($"[bold]MedVision.Nets[/] · libtorch {Tensors.Version} · {Tensors.NumThreads} threads · device {s.Device}");
+        AnsiConsole.MarkupLine($"Dataset [green]{info.Name}[/] ({info.Task}, {info.ClassCount} classes, {info.Channels} channel(s)): train {data.Train.Count}, val {data.Validation.Count}, test {data.Test.Count} · licence {info.License}");
+
+        // Images scaled to [−1, 1] (MedMNIST: Normalize(mean=.5, std=.5)); 28×28 images upsampled with nearest neighbour for the 224 recipe.
+        var pipeline = TransformPipeline.Create();
+        if (s.Resolution == 224) pipeline.Resize(224, 224, ResizeMode.Nearest);
+        var transform = pipeline.Normalize(0.5f, 0.5f).Build();
+        var labelKind = info.Task == MedMnistTask.MultiLabel ? LabelKind.MultiLabel : LabelKind.ClassIndex;
+        DataLoader Loader(MedMnistSplitData split, bool shuffle) => new(new MedMnistImageSource(split),
+            new DataLoaderOptions { BatchSize = s.Batch, Shuffle = shuffle, Seed = s.Seed, Transform = transform, LabelKind = labelKind, Device = s.Device });
+
+        Tensors.ManualSeed((ulong)s.Seed);
+        var depth = s.Model.ToLowerInvariant() switch { "resnet18" => 18, "resnet50" => 50, _ => throw new ArgumentException("--model must be resnet18 or resnet50.") };
+        var builder = ResNet.Builder().WithDepth(depth).ForInput(channels: info.Channels).WithClasses(info.ClassCount);
+        using var network = (s.Resolution == 28 ? builder.WithSmallInputStem() : builder.WithImageNetStem()).Build();
+        AnsiConsole.MarkupLine($"Model {s.Model} ({(s.Resolution == 28 ? "small-input stem, 28×28" : "ImageNet stem, 224×224")}): {network.ParameterCount():N0} parameters");
+
+        var task = new ClassificationTask(network, info.Task);
+        var trainLoader = Loader(data.Train, shuffle: true);
+        var trainer = Trainer.Create(task)
+            .TrainOn(trainLoader)
+            .ValidateOn(Loader(data.Validation, shuffle: false))
+            .EvaluateTrainingOn(Loader(data.Train, shuffle: false))
+            .UseAdam(s.LearningRate)
+            .WithMultiStepSchedule(0.5, 0.75, 0.1)
+            .ForEpochs(s.Epochs)
+            .OnDevice(s.Device)
+            .WithSeed(s.Seed)
+            .SaveTo(s.Output);
+
+        TrainingResult result = null!;
+        AnsiConsole.Progress()
+            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
+            .Start(ctx =>
+            {
+                var bar = ctx.AddTask("training", maxValue: (double)s.Epochs * trainLoader.BatchesPerEpoch);
+                var progress = new SynchronousProgress<TrainingProgress>(p =>
+                {
+                    bar.Value = (double)p.Epoch * p.StepsPerEpoch + p.Step;
+                    bar.Description = string.Create(CultureInfo.InvariantCulture, $"epoch {p.Epoch + 1}/{p.Epochs} loss {p.Loss:F4}");
+                    if (p.Completed is { } e)
+                        AnsiConsole.MarkupLine(string.Create(CultureInfo.InvariantCulture,
+                            $"epoch {e.Epoch + 1,3}: train loss {e.TrainLoss:F4} · val AUC {e.Validation.Auc:F4} · val ACC {e.Validation.Acc:F4} · lr {e.LearningRate:G3} · {e.Seconds:F1} s"));
+                });
+                result = trainer.ReportProgressTo(progress).Build().Run(s.Resume);
+            });
+
+        // The test split is touched once, with the model selected on validation AUC (already loaded by the trainer).
+        var (testLabels, testScores) = Trainer.Predict(task, Loader(data.Test, shuffle: false));
+        var report = ModelEvaluator.Evaluate(info.Task, testLabels, testScores, new BootstrapOptions { Resamples = 1000, Seed = s.Seed });
+        report.WriteCsv(Path.Combine(s.Output, "test-evaluation.csv"));
+        report.WriteJson(Path.Combine(s.Output, "test-evaluation.json"));
+        var testAuc = MedMnistEvaluator.GetAuc(info.Task, testLabels, testScores).Value;
+        var testAcc = MedMnistEvaluator.GetAcc(info.Task, testLabels, testScores);
+        Plots.WriteTrainingCurves(result.History, Path.Combine(s.Output, "training-curves.svg"));
+        Plots.WriteRocCurves(info, testLabels, testScores, Path.Combine(s.Output, "test-roc.svg"));
+
+        var table = new Table().Title($"{s.Model} on {info.Name} — selected epoch {result.BestEpoch + 1} (best validation AUC)")
+            .AddColumn("split").AddColumn(new TableColumn("AUC").RightAligned()).AddColumn(new TableColumn("ACC").RightAligned());
+        void Row(string name, double auc, double acc) => table.AddRow(name, auc.ToString("F4", CultureInfo.InvariantCulture), acc.ToString("F4", CultureInfo.InvariantCulture));
+        Row("train", result.Train.Auc, result.Train.Acc);
+        Row("val", result.Validation.Auc, result.Validation.Acc);
+        Row("test", testAuc, testAcc);
+        AnsiConsole.Write(table);
+        AnsiConsole.WriteLine(report.ToString());
+        var full = Path.GetFullPath(s.Output);
+        AnsiConsole.MarkupLine($"Checkpoints: {full}/best.safetensors, {full}/last.safetensors · history: {full}/history.csv · plots: {full}/training-curves.svg, {full}/test-roc.svg · test report: {full}/test-evaluation.csv");
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"RESULT {s.Model} {info.Name} seed={s.Seed} epochs={s.Epochs} best_epoch={result.BestEpoch + 1} test_auc={testAuc:F4} test_acc={testAcc:F4}"));
+        return 0;
+    }
+
+    private static MedMnistDataset LoadDataset(TrainSettings s)
+    {
+        if (s.DataFile is not null) return MedMnistDataset.Load(s.DataFile);
+        if (s.Dataset.Equals("retinamnist", StringComparison.OrdinalIgnoreCase)) return MedMnistDataset.LoadEmbeddedRetinaMnist();
+        var downloader = new MedMnistDownloader();
+        AnsiConsole.MarkupLine($"Fetching {s.Dataset} into {downloader.CacheDirectory} (verified by MD5)…");
+        return downloader.LoadAsync(s.Dataset).GetAwaiter().GetResult();
+    }
+
+    /// <summary>Reports on the calling thread (Progress&lt;T&gt; would post to the thread pool).</summary>
+    private sealed class SynchronousProgress<T>(Action<T> report) : IProgress<T>
+    {
+        public void Report(T value) => report(value);
+    }
+}
