@@ -2,6 +2,7 @@
 #pragma once
 #include <torch/torch.h>
 #include <atomic>
+#include <cmath>
 #include <string>
 #include "mvt.h"
 
@@ -40,6 +41,15 @@ inline at::TensorOptions Options(int32_t dtype, int32_t device_type, int32_t dev
       .requires_grad(requires_grad);
 }
 std::vector<at::Tensor> TensorList(const mvt_tensor* hs, int32_t n);
+
+// The C ABI passes every scalar as a double. For an integral (or bool) tensor an integral-valued double becomes an
+// int64 Scalar, as a Python int would: t + 1 stays int64 and t.add_(1) works (a double Scalar would promote the
+// result to float, which an in-place op on an int64 tensor rejects).
+inline at::Scalar ScalarFor(const at::Tensor& t, double s) {
+  if (at::isIntegralType(t.scalar_type(), /*includeBool=*/true) && std::floor(s) == s && std::abs(s) < 9.2e18)
+    return at::Scalar(static_cast<int64_t>(s));
+  return at::Scalar(s);
+}
 
 }  // namespace mvt
 

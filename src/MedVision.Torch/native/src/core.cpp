@@ -78,6 +78,15 @@ MVT_API int32_t mvt_rng_set_state(mvt_tensor state) {
   MVT_GUARD_END(-1)
 }
 
+namespace {
+// at:: factory functions reject TensorOptions with requires_grad set ("not implemented yet"); create the tensor
+// without it and mark the leaf afterwards, as torch:: factories do.
+at::Tensor with_grad(at::Tensor t, int32_t requires_grad) {
+  if (requires_grad) t.set_requires_grad(true);
+  return t;
+}
+}  // namespace
+
 MVT_API void mvt_free(mvt_tensor t) {
   if (t == nullptr) return;
   delete static_cast<at::Tensor*>(t);
@@ -101,19 +110,19 @@ MVT_API mvt_tensor mvt_from_data(const void* data, const int64_t* shape, int32_t
   MVT_GUARD_END(nullptr)
 }
 MVT_API mvt_tensor mvt_empty(const int64_t* shape, int32_t ndim, int32_t dtype, int32_t device_type, int32_t device_index, int32_t requires_grad) {
-  MVT_TENSOR_OP(at::empty(Ints(shape, ndim), Options(dtype, device_type, device_index, requires_grad)))
+  MVT_TENSOR_OP(with_grad(at::empty(Ints(shape, ndim), Options(dtype, device_type, device_index)), requires_grad))
 }
 MVT_API mvt_tensor mvt_full(const int64_t* shape, int32_t ndim, double value, int32_t dtype, int32_t device_type, int32_t device_index,
                             int32_t requires_grad) {
-  MVT_TENSOR_OP(at::full(Ints(shape, ndim), value, Options(dtype, device_type, device_index, requires_grad)))
+  MVT_TENSOR_OP(with_grad(at::full(Ints(shape, ndim), value, Options(dtype, device_type, device_index)), requires_grad))
 }
 MVT_API mvt_tensor mvt_arange(double start, double end, double step, int32_t dtype, int32_t device_type, int32_t device_index,
                               int32_t requires_grad) {
-  MVT_TENSOR_OP(at::arange(start, end, step, Options(dtype, device_type, device_index, requires_grad)))
+  MVT_TENSOR_OP(with_grad(at::arange(start, end, step, Options(dtype, device_type, device_index)), requires_grad))
 }
 MVT_API mvt_tensor mvt_linspace(double start, double end, int64_t steps, int32_t dtype, int32_t device_type, int32_t device_index,
                                 int32_t requires_grad) {
-  MVT_TENSOR_OP(at::linspace(start, end, steps, Options(dtype, device_type, device_index, requires_grad)))
+  MVT_TENSOR_OP(with_grad(at::linspace(start, end, steps, Options(dtype, device_type, device_index)), requires_grad))
 }
 MVT_API mvt_tensor mvt_rand(const int64_t* shape, int32_t ndim, int32_t normal, int32_t dtype, int32_t device_type, int32_t device_index,
                             int32_t requires_grad) {
@@ -192,7 +201,9 @@ MVT_API mvt_tensor mvt_detach(mvt_tensor t) { MVT_TENSOR_OP(T(t).detach()) }
 MVT_API mvt_tensor mvt_alias(mvt_tensor t) { MVT_TENSOR_OP(at::Tensor(T(t))) }
 
 MVT_API int32_t mvt_requires_grad(mvt_tensor t) { MVT_GUARD_BEGIN return T(t).requires_grad() ? 1 : 0; MVT_GUARD_END(-1) }
-MVT_API int32_t mvt_set_requires_grad(mvt_tensor t, int32_t value) { MVT_STATUS_OP(T(t).set_requires_grad(value != 0)) }
+// requires_grad_ (not set_requires_grad) so that, as in PyTorch, turning it off on a non-leaf is an error rather than
+// a silent no-op.
+MVT_API int32_t mvt_set_requires_grad(mvt_tensor t, int32_t value) { MVT_STATUS_OP(T(t).requires_grad_(value != 0)) }
 MVT_API int32_t mvt_is_leaf(mvt_tensor t) { MVT_GUARD_BEGIN return T(t).is_leaf() ? 1 : 0; MVT_GUARD_END(-1) }
 MVT_API int32_t mvt_backward(mvt_tensor t, mvt_tensor grad, int32_t retain_graph, int32_t create_graph) {
   MVT_GUARD_BEGIN

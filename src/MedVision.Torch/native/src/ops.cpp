@@ -40,7 +40,8 @@ at::Tensor unary(int32_t op, const at::Tensor& t) {
   }
 }
 
-at::Tensor unary_scalar(int32_t op, const at::Tensor& t, double s) {
+at::Tensor unary_scalar(int32_t op, const at::Tensor& t, double d) {
+  const at::Scalar s = mvt::ScalarFor(t, d);
   switch (op) {
     case 0: return at::add(t, s);
     case 1: return at::sub(t, s);
@@ -262,9 +263,10 @@ MVT_API int32_t mvt_inplace_binary(int32_t op, mvt_tensor th, mvt_tensor oh, dou
   MVT_GUARD_END(-1)
 }
 // In-place scalar codes: 0 add_, 1 sub_, 2 mul_, 3 div_, 4 fill_, 5 zero_, 6 clamp_min_, 7 clamp_max_, 8 sqrt_, 9 pow_.
-MVT_API int32_t mvt_inplace_scalar(int32_t op, mvt_tensor th, double s) {
+MVT_API int32_t mvt_inplace_scalar(int32_t op, mvt_tensor th, double d) {
   MVT_GUARD_BEGIN
   at::Tensor& t = T(th);
+  const at::Scalar s = mvt::ScalarFor(t, d);
   switch (op) {
     case 0: t.add_(s); break;
     case 1: t.sub_(s); break;
