@@ -94,7 +94,13 @@ public sealed partial class Tensor
     {
         ArgumentNullException.ThrowIfNull(sizes);
         if (sizes.Length == 0) throw new ArgumentException("Give at least one size.", nameof(sizes));
-        if (sizes.Length == 1) return new[] { Narrow(dim, 0, sizes[0]) };
+        if (sizes.Length == 1)
+        {
+            // one size must cover the whole dimension, as torch.split_with_sizes requires
+            var size = Size(checked((int)dim));
+            if (sizes[0] != size) throw new ArgumentException($"Split sizes [{sizes[0]}] must sum to the size of dimension {dim} ({size}).", nameof(sizes));
+            return new[] { Narrow(dim, 0, sizes[0]) };
+        }
         return SplitCore(sizes, dim);
     }
 

@@ -67,6 +67,8 @@ public class ErrorTests
         ["Interpolate with wrong rank"] = new(() => Scoped(_ => F.Interpolate(Torch.Zeros(1, 2, 3), new long[] { 4, 4 })), typeof(ArgumentException), "*expects a 4-D input, got shape [1, 2, 3]*"),
         ["Pad with odd count"] = new(() => Scoped(_ => F.Pad(Torch.Zeros(1, 2, 3), new long[] { 1, 1, 1 })), typeof(ArgumentException), "*even number*"),
         ["Split with zero size"] = new(() => Scoped(_ => Torch.Zeros(4).Split(0)), typeof(TorchException), "*split_size can only be 0 if dimension size is 0*"),
+        ["Split sizes not summing to the dimension"] = new(() => Scoped(_ => Torch.Zeros(5).Split(new long[] { 2, 2 })), typeof(TorchException), "*split_with_sizes expects split_sizes to sum exactly to 5*"),
+        ["single Split size not covering the dimension"] = new(() => Scoped(_ => Torch.Zeros(5).Split(new long[] { 2 })), typeof(ArgumentException), "Split sizes [2] must sum to the size of dimension 0 (5)*"),
         ["label smoothing out of range"] = new(() => Scoped(_ => F.CrossEntropy(Torch.Zeros(2, 2), Torch.FromArray(new long[] { 0, 1 }), labelSmoothing: 1.5)), typeof(ArgumentOutOfRangeException), "*label smoothing*"),
         ["RandInt empty range"] = new(() => Scoped(_ => Torch.RandInt(3, 3, new long[] { 2 })), typeof(ArgumentException), "*low < high*"),
         ["scopes disposed out of order"] = new(() =>

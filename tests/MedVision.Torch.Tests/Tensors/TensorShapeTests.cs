@@ -89,6 +89,7 @@ public class TensorShapeTests
         var sized = x.Split(new long[] { 2, 3, 5 });
         sized.Select(p => p.NumElements).Should().Equal(2, 3, 5);
         sized[1].ToArray<double>().Should().Equal(2, 3, 4);
+        x.Split(new long[] { 10 }).Should().ContainSingle().Which.NumElements.Should().Be(10);
 
         var m = Coded();
         var byCol = m.Split(3, 2);
