@@ -48,6 +48,13 @@ public class ErrorTests
         ["Backward on non-scalar without gradient"] = new(() => Scoped(_ => (Torch.Ones(new long[] { 3 }, requiresGrad: true) * 2).Backward()), typeof(InvalidOperationException), "Backward failed*scalar outputs*"),
         ["Backward with gradient of wrong shape"] = new(() => Scoped(_ => (Torch.Ones(new long[] { 3 }, requiresGrad: true) * 2).Backward(Torch.Ones(4))), typeof(InvalidOperationException), "Backward failed*shape*"),
         ["Backward without requires-grad"] = new(() => Scoped(_ => Torch.Ones(3).Sum().Backward()), typeof(InvalidOperationException), "*does not require grad*"),
+        ["in-place op on a leaf that requires grad"] = new(() => Scoped(_ => Torch.Ones(new long[] { 2 }, requiresGrad: true).MulInPlace(2)), typeof(TorchException), "*leaf Variable that requires grad*in-place*"),
+        ["second Backward through a freed graph"] = new(() => Scoped(_ =>
+        {
+            var y = (Torch.Ones(new long[] { 2 }, requiresGrad: true).Exp()).Sum();
+            y.Backward();
+            y.Backward();
+        }), typeof(InvalidOperationException), "*backward through the graph a second time*"),
         ["Item on multi-element tensor"] = new(() => Scoped(_ => Torch.Ones(3).Item()), typeof(InvalidOperationException), "Item() needs a one-element tensor*3 elements*"),
         ["negative shape"] = new(() => Scoped(_ => Torch.Zeros(new long[] { 2, -1 })), typeof(ArgumentException), "*[2, -1] has a negative size*"),
         ["FromArray shape of wrong size"] = new(() => Scoped(_ => Torch.FromArray(new float[5], 2, 3)), typeof(ArgumentException), "*holds 6 elements but 5 values*"),

@@ -168,6 +168,11 @@ public class TensorShapeTests
         stepped.Shape.Should().Equal(2, 3, 2);
         stepped[1, 1, 1].Item().Should().Be(Code(1, 1, 2));
         x[TensorIndex.NewAxis, 0].Shape.Should().Equal(1, 3, 4);
+        // negative slice bounds count from the end, as in Python: x[:, -2:, :-3]
+        var neg = x[.., TensorIndex.Slice(-2), TensorIndex.Slice(null, -3)];
+        neg.Shape.Should().Equal(2, 2, 1);
+        neg[1, 0, 0].Item().Should().Be(Code(1, 1, 0));
+        x[0, 0, TensorIndex.Slice(-100, 100)].Shape.Should().Equal(new long[] { 4 }, "out-of-range slice bounds clamp");
 
         // indexing returns views: writing through them changes x
         x[0, 1..2].FillInPlace(-1);
