@@ -130,7 +130,7 @@ public class TensorCreationTests
 
         var n = Torch.Randn(new long[] { 20000 }, ScalarType.Float64).ToArray<double>();
         var mean = n.Average();
-        mean.Should().BeApproximately(0, 0.03);
+        mean.Should().BeApproximately(0, 0.04); // about 6 standard errors of the mean of 20 000 draws
         Math.Sqrt(n.Select(v => (v - mean) * (v - mean)).Average()).Should().BeApproximately(1, 0.03);
 
         var r = Torch.RandInt(-3, 4, new long[] { 5000 });
