@@ -72,6 +72,38 @@ public class ThreadAndSeedTests
     }
 
     [Fact]
+    public void NumThreads_AppliesToThreadsThatAlreadyRanParallelWork()
+    {
+        var saved = Torch.NumThreads;
+        var wanted = saved == 2 ? 3 : 2;
+        int seenByWorker = 0;
+        using var warmedUp = new ManualResetEventSlim();
+        using var proceed = new ManualResetEventSlim();
+        var worker = new Thread(() =>
+        {
+            using (var s = Torch.NewDisposeScope()) Torch.Randn(256, 256).MatMul(Torch.Randn(256, 256)).Sum().Item();
+            warmedUp.Set();
+            proceed.Wait();
+            using (var s = Torch.NewDisposeScope()) Torch.Ones(2).Sum().Item();
+            seenByWorker = Torch.NumThreads;
+        });
+        worker.Start();
+        warmedUp.Wait();
+        try
+        {
+            Torch.NumThreads = wanted; // set on this thread, after the worker already ran libtorch code
+            proceed.Set();
+            worker.Join();
+            seenByWorker.Should().Be(wanted, "the setting is process-wide, not per OpenMP thread");
+        }
+        finally
+        {
+            proceed.Set();
+            Torch.NumThreads = saved;
+        }
+    }
+
+    [Fact]
     public void ManualSeed_ReproducesRandomSequences()
     {
         using var scope = Torch.NewDisposeScope();

@@ -15,6 +15,21 @@ void set_error(int32_t kind, const char* message);
 void clear_error();
 extern std::atomic<int64_t> g_live;
 
+// Torch.NumThreads is process-wide for callers, but with libtorch's OpenMP backend at::set_num_threads only changes
+// the calling thread (and threads that have not run a parallel op yet). Every entry point therefore re-applies the
+// last requested count once on each thread that has not seen it (one relaxed atomic load when nothing changed).
+extern std::atomic<int32_t> g_num_threads;       // 0 until Torch.NumThreads is set
+extern std::atomic<int32_t> g_threads_generation;
+void apply_num_threads(int32_t generation);
+inline void sync_num_threads() {
+  thread_local int32_t seen = 0;
+  const int32_t generation = g_threads_generation.load(std::memory_order_acquire);
+  if (generation != seen) {
+    seen = generation;
+    apply_num_threads(generation);
+  }
+}
+
 inline at::Tensor& T(mvt_tensor h) {
   if (h == nullptr) throw std::invalid_argument("null tensor handle");
   return *static_cast<at::Tensor*>(h);
@@ -55,7 +70,7 @@ inline at::Scalar ScalarFor(const at::Tensor& t, double s) {
 
 // Every entry point runs its body inside MVT_GUARD: a C++ exception never crosses the C ABI. On failure the
 // thread-local error is set and the entry point returns its failure value (nullptr or -1).
-#define MVT_GUARD_BEGIN try { mvt::clear_error();
+#define MVT_GUARD_BEGIN try { mvt::clear_error(); mvt::sync_num_threads();
 #define MVT_GUARD_END(fail)                                                                          \
   }                                                                                                  \
   catch (const c10::IndexError& e) { mvt::set_error(mvt::kIndex, e.what_without_backtrace()); return fail; }           \

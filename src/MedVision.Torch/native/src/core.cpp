@@ -14,6 +14,13 @@ thread_local int32_t t_error_kind = kNone;
 }  // namespace
 
 std::atomic<int64_t> g_live{0};
+std::atomic<int32_t> g_num_threads{0};
+std::atomic<int32_t> g_threads_generation{0};
+
+void apply_num_threads(int32_t /*generation*/) {
+  const int32_t n = g_num_threads.load(std::memory_order_acquire);
+  if (n > 0 && at::get_num_threads() != n) at::set_num_threads(n);
+}
 
 void set_error(int32_t kind, const char* message) {
   t_error_kind = kind;
@@ -59,8 +66,17 @@ MVT_API int32_t mvt_cuda_device_count(void) {
 MVT_API int32_t mvt_cuda_synchronize(int32_t device_index) {
   MVT_STATUS_OP(torch::cuda::synchronize(device_index))
 }
-MVT_API int32_t mvt_get_num_threads(void) { return at::get_num_threads(); }
-MVT_API int32_t mvt_set_num_threads(int32_t n) { MVT_STATUS_OP(at::set_num_threads(n)) }
+MVT_API int32_t mvt_get_num_threads(void) {
+  MVT_GUARD_BEGIN return at::get_num_threads(); MVT_GUARD_END(-1)
+}
+MVT_API int32_t mvt_set_num_threads(int32_t n) {
+  MVT_GUARD_BEGIN
+  at::set_num_threads(n);
+  mvt::g_num_threads.store(n, std::memory_order_release);
+  mvt::g_threads_generation.fetch_add(1, std::memory_order_acq_rel);  // other threads re-apply on their next call
+  return 0;
+  MVT_GUARD_END(-1)
+}
 MVT_API int32_t mvt_manual_seed(uint64_t seed) { MVT_STATUS_OP(torch::manual_seed(seed)) }
 MVT_API mvt_tensor mvt_rng_get_state(void) {
   MVT_GUARD_BEGIN
