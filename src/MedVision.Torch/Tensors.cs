@@ -29,7 +29,7 @@ public static partial class Tensors
     /// <summary>Number of native tensor handles currently alive (for leak checks).</summary>
     public static long LiveTensors => NativeMethods.mvt_live_tensors();
 
-    /// <summary>Number of threads libtorch uses for intra-op parallelism.</summary>
+    /// <summary>Number of threads libtorch uses for intra-op parallelism. Setting it applies to every thread (each picks it up on its next libtorch call), not only the calling one.</summary>
     public static int NumThreads
     {
         get => NativeMethods.mvt_get_num_threads();

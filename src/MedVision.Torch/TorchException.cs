@@ -22,6 +22,17 @@ public class TorchException : Exception
         if (context is not null) message = $"{context}: {message}";
         return kind == TorchErrorKind.OutOfMemory ? new TorchOutOfMemoryException(message) : new TorchException(message, kind);
     }
+
+    /// <summary>
+    /// Like <see cref="FromNative(string?)"/>, but builds the context only after the native error has been read: a
+    /// context that queries tensors (shape, dtype) calls into the shim, which clears the thread's last error.
+    /// </summary>
+    internal static TorchException FromNative(Func<string> context)
+    {
+        var native = FromNative();
+        var message = $"{context()}: {native.Message}";
+        return native.Kind == TorchErrorKind.OutOfMemory ? new TorchOutOfMemoryException(message) : new TorchException(message, native.Kind);
+    }
 }
 
 /// <summary>libtorch's allocator (CPU or CUDA) ran out of memory.</summary>

@@ -7,7 +7,7 @@ public static partial class Functional
     private static Tensor LossResult(IntPtr handle, string name, Tensor input, Tensor target)
     {
         if (handle != IntPtr.Zero) return Tensor.Wrap(handle);
-        var e = TorchException.FromNative($"{name}: input [{string.Join(", ", input.CachedShape)}] ({input.ScalarType}), target [{string.Join(", ", target.CachedShape)}] ({target.ScalarType})");
+        var e = TorchException.FromNative(() => $"{name}: input [{string.Join(", ", input.CachedShape)}] ({input.ScalarType}), target [{string.Join(", ", target.CachedShape)}] ({target.ScalarType})");
         throw new ArgumentException(e.Message);
     }
 

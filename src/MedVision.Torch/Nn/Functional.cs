@@ -87,7 +87,7 @@ public static partial class Functional
         ArgumentNullException.ThrowIfNull(input);
         ArgumentNullException.ThrowIfNull(weight);
         var h = NativeMethods.mvt_linear(input.Handle, weight.Handle, Tensor.HandleOrZero(bias));
-        if (h == IntPtr.Zero) throw new ArgumentException(TorchException.FromNative($"linear: input [{string.Join(", ", input.CachedShape)}] against weight [{string.Join(", ", weight.CachedShape)}]").Message);
+        if (h == IntPtr.Zero) throw new ArgumentException(TorchException.FromNative(() => $"linear: input [{string.Join(", ", input.CachedShape)}] against weight [{string.Join(", ", weight.CachedShape)}]").Message);
         return Tensor.Wrap(h);
     }
 

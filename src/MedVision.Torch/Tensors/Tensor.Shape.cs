@@ -94,7 +94,13 @@ public sealed partial class Tensor
     {
         ArgumentNullException.ThrowIfNull(sizes);
         if (sizes.Length == 0) throw new ArgumentException("Give at least one size.", nameof(sizes));
-        if (sizes.Length == 1) return new[] { Narrow(dim, 0, sizes[0]) };
+        if (sizes.Length == 1)
+        {
+            // one size must cover the whole dimension, as torch.split_with_sizes requires
+            var size = Size(checked((int)dim));
+            if (sizes[0] != size) throw new ArgumentException($"Split sizes [{sizes[0]}] must sum to the size of dimension {dim} ({size}).", nameof(sizes));
+            return new[] { Narrow(dim, 0, sizes[0]) };
+        }
         return SplitCore(sizes, dim);
     }
 
@@ -137,7 +143,8 @@ public sealed partial class Tensor
                 throw new IndexOutOfRangeException($"Too many indices ({explicitDims}) for a {shape.Length}-D tensor.");
             using var scope = Tensors.NewDisposeScope();
             Tensor current = Alias();
-            long dim = 0;
+            long dim = 0;     // dimension of `current` the next index applies to
+            long source = 0;  // the same dimension counted in this tensor, for error messages
             foreach (var index in indices)
             {
                 switch (index.Kind)
@@ -147,8 +154,9 @@ public sealed partial class Tensor
                         var size = current.CachedShape[dim];
                         var i = index.Start;
                         if (i < -size || i >= size)
-                            throw new IndexOutOfRangeException($"Index {i} is out of range for dimension {dim} of size {size}.");
+                            throw new IndexOutOfRangeException($"Index {i} is out of range for dimension {source} of size {size}.");
                         current = current.Select(dim, i);
+                        source++;
                         break;
                     }
                     case TensorIndexKind.Slice:
@@ -157,11 +165,16 @@ public sealed partial class Tensor
                         var (start, end) = index.Resolve(size);
                         current = current.Slice(dim, start, end, index.Step);
                         dim++;
+                        source++;
                         break;
                     }
                     case TensorIndexKind.Ellipsis:
-                        dim += current.CachedShape.Length - dim - (indices.SkipWhile(x => x.Kind != TensorIndexKind.Ellipsis).Skip(1).Count(x => x.Kind is TensorIndexKind.Single or TensorIndexKind.Slice));
+                    {
+                        var skipped = current.CachedShape.Length - dim - (indices.SkipWhile(x => x.Kind != TensorIndexKind.Ellipsis).Skip(1).Count(x => x.Kind is TensorIndexKind.Single or TensorIndexKind.Slice));
+                        dim += skipped;
+                        source += skipped;
                         break;
+                    }
                     case TensorIndexKind.NewAxis:
                         current = current.Unsqueeze(dim);
                         dim++;

@@ -34,7 +34,7 @@ public readonly struct TensorIndex
     /// <summary>A single position (negative counts from the end).</summary>
     public static TensorIndex Single(long index) => new(TensorIndexKind.Single, index, null, false, false, 1);
 
-    /// <summary>A slice start:end:step; null bounds mean the whole dimension.</summary>
+    /// <summary>A slice start:end:step; null bounds mean the whole dimension, negative bounds count from the end.</summary>
     public static TensorIndex Slice(long? start = null, long? end = null, long step = 1)
     {
         if (step <= 0) throw new ArgumentOutOfRangeException(nameof(step), step, "slice step must be positive");
@@ -54,8 +54,9 @@ public readonly struct TensorIndex
 
     internal (long Start, long End) Resolve(long size)
     {
-        long start = StartFromEnd ? size - Start : Start;
-        long end = End is null ? size : EndFromEnd ? size - End.Value : End.Value;
+        // negative bounds of Slice(...) count from the end, as in Python's t[-2:]
+        long start = StartFromEnd ? size - Start : Start < 0 ? size + Start : Start;
+        long end = End is null ? size : EndFromEnd ? size - End.Value : End.Value < 0 ? size + End.Value : End.Value;
         start = Math.Clamp(start, 0, size);
         end = Math.Clamp(end, start, size);
         return (start, end);

@@ -3,6 +3,7 @@ using MedVision.Torch.Nn;
 
 namespace MedVision.Torch.Tests;
 
+[Collection(MedVision.Torch.Tests.Support.SerialCollection.Name)]
 public class TensorBasicsTests
 {
     [Fact]

@@ -2,6 +2,7 @@
 #pragma once
 #include <torch/torch.h>
 #include <atomic>
+#include <cmath>
 #include <string>
 #include "mvt.h"
 
@@ -13,6 +14,21 @@ enum ErrorKind : int32_t { kNone = 0, kGeneric = 1, kIndex = 2, kValue = 3, kTyp
 void set_error(int32_t kind, const char* message);
 void clear_error();
 extern std::atomic<int64_t> g_live;
+
+// Torch.NumThreads is process-wide for callers, but with libtorch's OpenMP backend at::set_num_threads only changes
+// the calling thread (and threads that have not run a parallel op yet). Every entry point therefore re-applies the
+// last requested count once on each thread that has not seen it (one relaxed atomic load when nothing changed).
+extern std::atomic<int32_t> g_num_threads;       // 0 until Torch.NumThreads is set
+extern std::atomic<int32_t> g_threads_generation;
+void apply_num_threads(int32_t generation);
+inline void sync_num_threads() {
+  thread_local int32_t seen = 0;
+  const int32_t generation = g_threads_generation.load(std::memory_order_acquire);
+  if (generation != seen) {
+    seen = generation;
+    apply_num_threads(generation);
+  }
+}
 
 inline at::Tensor& T(mvt_tensor h) {
   if (h == nullptr) throw std::invalid_argument("null tensor handle");
@@ -41,11 +57,20 @@ inline at::TensorOptions Options(int32_t dtype, int32_t device_type, int32_t dev
 }
 std::vector<at::Tensor> TensorList(const mvt_tensor* hs, int32_t n);
 
+// The C ABI passes every scalar as a double. For an integral (or bool) tensor an integral-valued double becomes an
+// int64 Scalar, as a Python int would: t + 1 stays int64 and t.add_(1) works (a double Scalar would promote the
+// result to float, which an in-place op on an int64 tensor rejects).
+inline at::Scalar ScalarFor(const at::Tensor& t, double s) {
+  if (at::isIntegralType(t.scalar_type(), /*includeBool=*/true) && std::floor(s) == s && std::abs(s) < 9.2e18)
+    return at::Scalar(static_cast<int64_t>(s));
+  return at::Scalar(s);
+}
+
 }  // namespace mvt
 
 // Every entry point runs its body inside MVT_GUARD: a C++ exception never crosses the C ABI. On failure the
 // thread-local error is set and the entry point returns its failure value (nullptr or -1).
-#define MVT_GUARD_BEGIN try { mvt::clear_error();
+#define MVT_GUARD_BEGIN try { mvt::clear_error(); mvt::sync_num_threads();
 #define MVT_GUARD_END(fail)                                                                          \
   }                                                                                                  \
   catch (const c10::IndexError& e) { mvt::set_error(mvt::kIndex, e.what_without_backtrace()); return fail; }           \

@@ -14,6 +14,13 @@ thread_local int32_t t_error_kind = kNone;
 }  // namespace
 
 std::atomic<int64_t> g_live{0};
+std::atomic<int32_t> g_num_threads{0};
+std::atomic<int32_t> g_threads_generation{0};
+
+void apply_num_threads(int32_t /*generation*/) {
+  const int32_t n = g_num_threads.load(std::memory_order_acquire);
+  if (n > 0 && at::get_num_threads() != n) at::set_num_threads(n);
+}
 
 void set_error(int32_t kind, const char* message) {
   t_error_kind = kind;
@@ -59,8 +66,17 @@ MVT_API int32_t mvt_cuda_device_count(void) {
 MVT_API int32_t mvt_cuda_synchronize(int32_t device_index) {
   MVT_STATUS_OP(torch::cuda::synchronize(device_index))
 }
-MVT_API int32_t mvt_get_num_threads(void) { return at::get_num_threads(); }
-MVT_API int32_t mvt_set_num_threads(int32_t n) { MVT_STATUS_OP(at::set_num_threads(n)) }
+MVT_API int32_t mvt_get_num_threads(void) {
+  MVT_GUARD_BEGIN return at::get_num_threads(); MVT_GUARD_END(-1)
+}
+MVT_API int32_t mvt_set_num_threads(int32_t n) {
+  MVT_GUARD_BEGIN
+  at::set_num_threads(n);
+  mvt::g_num_threads.store(n, std::memory_order_release);
+  mvt::g_threads_generation.fetch_add(1, std::memory_order_acq_rel);  // other threads re-apply on their next call
+  return 0;
+  MVT_GUARD_END(-1)
+}
 MVT_API int32_t mvt_manual_seed(uint64_t seed) { MVT_STATUS_OP(torch::manual_seed(seed)) }
 MVT_API mvt_tensor mvt_rng_get_state(void) {
   MVT_GUARD_BEGIN
@@ -77,6 +93,15 @@ MVT_API int32_t mvt_rng_set_state(mvt_tensor state) {
   return 0;
   MVT_GUARD_END(-1)
 }
+
+namespace {
+// at:: factory functions reject TensorOptions with requires_grad set ("not implemented yet"); create the tensor
+// without it and mark the leaf afterwards, as torch:: factories do.
+at::Tensor with_grad(at::Tensor t, int32_t requires_grad) {
+  if (requires_grad) t.set_requires_grad(true);
+  return t;
+}
+}  // namespace
 
 MVT_API void mvt_free(mvt_tensor t) {
   if (t == nullptr) return;
@@ -101,19 +126,19 @@ MVT_API mvt_tensor mvt_from_data(const void* data, const int64_t* shape, int32_t
   MVT_GUARD_END(nullptr)
 }
 MVT_API mvt_tensor mvt_empty(const int64_t* shape, int32_t ndim, int32_t dtype, int32_t device_type, int32_t device_index, int32_t requires_grad) {
-  MVT_TENSOR_OP(at::empty(Ints(shape, ndim), Options(dtype, device_type, device_index, requires_grad)))
+  MVT_TENSOR_OP(with_grad(at::empty(Ints(shape, ndim), Options(dtype, device_type, device_index)), requires_grad))
 }
 MVT_API mvt_tensor mvt_full(const int64_t* shape, int32_t ndim, double value, int32_t dtype, int32_t device_type, int32_t device_index,
                             int32_t requires_grad) {
-  MVT_TENSOR_OP(at::full(Ints(shape, ndim), value, Options(dtype, device_type, device_index, requires_grad)))
+  MVT_TENSOR_OP(with_grad(at::full(Ints(shape, ndim), value, Options(dtype, device_type, device_index)), requires_grad))
 }
 MVT_API mvt_tensor mvt_arange(double start, double end, double step, int32_t dtype, int32_t device_type, int32_t device_index,
                               int32_t requires_grad) {
-  MVT_TENSOR_OP(at::arange(start, end, step, Options(dtype, device_type, device_index, requires_grad)))
+  MVT_TENSOR_OP(with_grad(at::arange(start, end, step, Options(dtype, device_type, device_index)), requires_grad))
 }
 MVT_API mvt_tensor mvt_linspace(double start, double end, int64_t steps, int32_t dtype, int32_t device_type, int32_t device_index,
                                 int32_t requires_grad) {
-  MVT_TENSOR_OP(at::linspace(start, end, steps, Options(dtype, device_type, device_index, requires_grad)))
+  MVT_TENSOR_OP(with_grad(at::linspace(start, end, steps, Options(dtype, device_type, device_index)), requires_grad))
 }
 MVT_API mvt_tensor mvt_rand(const int64_t* shape, int32_t ndim, int32_t normal, int32_t dtype, int32_t device_type, int32_t device_index,
                             int32_t requires_grad) {
@@ -192,7 +217,9 @@ MVT_API mvt_tensor mvt_detach(mvt_tensor t) { MVT_TENSOR_OP(T(t).detach()) }
 MVT_API mvt_tensor mvt_alias(mvt_tensor t) { MVT_TENSOR_OP(at::Tensor(T(t))) }
 
 MVT_API int32_t mvt_requires_grad(mvt_tensor t) { MVT_GUARD_BEGIN return T(t).requires_grad() ? 1 : 0; MVT_GUARD_END(-1) }
-MVT_API int32_t mvt_set_requires_grad(mvt_tensor t, int32_t value) { MVT_STATUS_OP(T(t).set_requires_grad(value != 0)) }
+// requires_grad_ (not set_requires_grad) so that, as in PyTorch, turning it off on a non-leaf is an error rather than
+// a silent no-op.
+MVT_API int32_t mvt_set_requires_grad(mvt_tensor t, int32_t value) { MVT_STATUS_OP(T(t).requires_grad_(value != 0)) }
 MVT_API int32_t mvt_is_leaf(mvt_tensor t) { MVT_GUARD_BEGIN return T(t).is_leaf() ? 1 : 0; MVT_GUARD_END(-1) }
 MVT_API int32_t mvt_backward(mvt_tensor t, mvt_tensor grad, int32_t retain_graph, int32_t create_graph) {
   MVT_GUARD_BEGIN

@@ -8,14 +8,6 @@ using mvt::Ints;
 
 namespace {
 
-// Scalars cross the ABI as doubles; for integer tensors an integral value must reach libtorch as an integer, or
-// type promotion makes in-place ops on int64 tensors fail ("result type Float can't be cast to Long").
-at::Scalar scalar_for(const at::Tensor& t, double s) {
-  if (at::isIntegralType(t.scalar_type(), /*includeBool=*/false) && std::floor(s) == s && std::abs(s) < 9.0e15)
-    return at::Scalar(static_cast<int64_t>(s));
-  return at::Scalar(s);
-}
-
 at::Tensor unary(int32_t op, const at::Tensor& t) {
   switch (op) {
     case 0: return at::neg(t);
@@ -48,15 +40,15 @@ at::Tensor unary(int32_t op, const at::Tensor& t) {
   }
 }
 
-at::Tensor unary_scalar(int32_t op, const at::Tensor& t, double sd) {
-  const at::Scalar s = scalar_for(t, sd);
+at::Tensor unary_scalar(int32_t op, const at::Tensor& t, double d) {
+  const at::Scalar s = mvt::ScalarFor(t, d);
   switch (op) {
     case 0: return at::add(t, s);
     case 1: return at::sub(t, s);
     case 2: return at::rsub(t, s);
     case 3: return at::mul(t, s);
     case 4: return at::div(t, s);
-    case 5: return at::mul(at::reciprocal(t), sd);
+    case 5: return at::mul(at::reciprocal(t), d);
     case 6: return at::pow(t, s);
     case 7: return at::pow(s, t);
     case 8: return at::eq(t, s);
@@ -271,10 +263,10 @@ MVT_API int32_t mvt_inplace_binary(int32_t op, mvt_tensor th, mvt_tensor oh, dou
   MVT_GUARD_END(-1)
 }
 // In-place scalar codes: 0 add_, 1 sub_, 2 mul_, 3 div_, 4 fill_, 5 zero_, 6 clamp_min_, 7 clamp_max_, 8 sqrt_, 9 pow_.
-MVT_API int32_t mvt_inplace_scalar(int32_t op, mvt_tensor th, double sd) {
+MVT_API int32_t mvt_inplace_scalar(int32_t op, mvt_tensor th, double d) {
   MVT_GUARD_BEGIN
   at::Tensor& t = T(th);
-  const at::Scalar s = scalar_for(t, sd);
+  const at::Scalar s = mvt::ScalarFor(t, d);
   switch (op) {
     case 0: t.add_(s); break;
     case 1: t.sub_(s); break;
