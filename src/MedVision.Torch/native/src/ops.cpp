@@ -265,12 +265,16 @@ MVT_API int32_t mvt_inplace_binary(int32_t op, mvt_tensor th, mvt_tensor oh, dou
 MVT_API int32_t mvt_inplace_scalar(int32_t op, mvt_tensor th, double s) {
   MVT_GUARD_BEGIN
   at::Tensor& t = T(th);
+  // A whole number applied to an integer tensor must stay an integer scalar: at::Scalar(double) would promote the
+  // result to float and fail to cast back in place (BatchNorm's int64 num_batches_tracked += 1 hit this).
+  const bool integral = at::isIntegralType(t.scalar_type(), /*includeBool=*/false) && s == std::floor(s) && std::abs(s) < 9.0e18;
+  const at::Scalar sc = integral ? at::Scalar(static_cast<int64_t>(s)) : at::Scalar(s);
   switch (op) {
-    case 0: t.add_(s); break;
-    case 1: t.sub_(s); break;
-    case 2: t.mul_(s); break;
+    case 0: t.add_(sc); break;
+    case 1: t.sub_(sc); break;
+    case 2: t.mul_(sc); break;
     case 3: t.div_(s); break;
-    case 4: t.fill_(s); break;
+    case 4: t.fill_(sc); break;
     case 5: t.zero_(); break;
     case 6: t.clamp_min_(s); break;
     case 7: t.clamp_max_(s); break;
