@@ -1,0 +1,82 @@
+using System.Collections;
+using System.Diagnostics.CodeAnalysis;
+
+namespace MedVision.Torch.Serialization;
+
+/// <summary>
+/// Tensors loaded from a safetensors file, by name, with the file's metadata. The dictionary owns the tensors
+/// (they belong to no dispose scope): dispose it, or take a tensor out with <see cref="Take"/> to own it yourself.
+/// </summary>
+public sealed class SafeTensorDictionary : IReadOnlyDictionary<string, Tensor>, IDisposable
+{
+    private readonly Dictionary<string, Tensor> _tensors;
+    private bool _disposed;
+
+    internal SafeTensorDictionary(Dictionary<string, Tensor> tensors, IReadOnlyDictionary<string, string> metadata)
+    {
+        _tensors = tensors;
+        Metadata = metadata;
+    }
+
+    /// <summary>The "__metadata__" entries of the header (empty when there were none).</summary>
+    public IReadOnlyDictionary<string, string> Metadata { get; }
+
+    /// <summary>The tensor called <paramref name="key"/> (owned by this dictionary).</summary>
+    /// <exception cref="KeyNotFoundException">There is no tensor with that name.</exception>
+    public Tensor this[string key]
+    {
+        get
+        {
+            ThrowIfDisposed();
+            return _tensors.TryGetValue(key, out var t) ? t : throw new KeyNotFoundException($"There is no tensor '{key}' (there are {_tensors.Count}: {string.Join(", ", _tensors.Keys.Take(10))}{(_tensors.Count > 10 ? ", …" : "")}).");
+        }
+    }
+
+    /// <summary>The tensor names.</summary>
+    public IEnumerable<string> Keys => _tensors.Keys;
+
+    /// <summary>The tensors.</summary>
+    public IEnumerable<Tensor> Values => _tensors.Values;
+
+    /// <summary>Number of tensors.</summary>
+    public int Count => _tensors.Count;
+
+    /// <summary>True when a tensor has that name.</summary>
+    public bool ContainsKey(string key) => _tensors.ContainsKey(key);
+
+    /// <summary>Looks up a tensor by name.</summary>
+    public bool TryGetValue(string key, [MaybeNullWhen(false)] out Tensor value)
+    {
+        ThrowIfDisposed();
+        return _tensors.TryGetValue(key, out value);
+    }
+
+    /// <summary>Removes the tensor <paramref name="key"/> from the dictionary and hands it to the caller, who must dispose it.</summary>
+    /// <exception cref="KeyNotFoundException">There is no tensor with that name.</exception>
+    public Tensor Take(string key)
+    {
+        var t = this[key];
+        _tensors.Remove(key);
+        return t;
+    }
+
+    /// <summary>Enumerates name–tensor pairs.</summary>
+    public IEnumerator<KeyValuePair<string, Tensor>> GetEnumerator()
+    {
+        ThrowIfDisposed();
+        return _tensors.GetEnumerator();
+    }
+
+    IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
+
+    /// <summary>Disposes every tensor still in the dictionary.</summary>
+    public void Dispose()
+    {
+        if (_disposed) return;
+        _disposed = true;
+        foreach (var t in _tensors.Values) t.Dispose();
+        _tensors.Clear();
+    }
+
+    private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(_disposed, this);
+}
