@@ -2,6 +2,7 @@ using MedVision.Nets.Blocks;
 using MedVision.Nets.Models;
 using MedVision.Torch;
 using MedVision.Torch.Nn;
+using MedVision.Torch.Serialization;
 
 namespace MedVision.Nets.Tests.Models;
 
@@ -150,25 +151,18 @@ public class ResNetTests
     [InlineData("resnet_tiny_bottleneck_imagenet.safetensors", ResidualBlockKind.Bottleneck, 4, ResNetStem.ImageNet)]
     public void Output_MatchesTorchvisionWithTheSameWeights(string fixture, ResidualBlockKind block, int baseWidth, ResNetStem stem)
     {
-        var tensors = TestFixtures.ReadSafeTensors(TestFixtures.PathOf(fixture));
-        try
-        {
-            using var model = ResNet.Builder().WithBlocks(block, 1, 1, 1, 1).WithBaseWidth(baseWidth).ForInput(3).WithStem(stem).WithClasses(5).Build();
-            var weights = tensors.Where(kv => kv.Key is not ("input" or "expected")).ToDictionary(kv => kv.Key, kv => kv.Value);
-            model.LoadStateDict(weights, strict: true);
-            model.Eval();
-            using var scope = Torch.NewDisposeScope();
-            using var noGrad = Torch.NoGrad();
-            var output = model.Call(tensors["input"]);
-            var expected = tensors["expected"];
-            output.Shape.Should().Equal(expected.Shape);
-            var maxError = (output - expected).Abs().Max().Item();
-            maxError.Should().BeLessThan(1e-4);
-        }
-        finally
-        {
-            foreach (var t in tensors.Values) t.Dispose();
-        }
+        using var tensors = SafeTensors.Load(TestFixtures.PathOf(fixture));
+        using var model = ResNet.Builder().WithBlocks(block, 1, 1, 1, 1).WithBaseWidth(baseWidth).ForInput(3).WithStem(stem).WithClasses(5).Build();
+        var weights = tensors.Where(kv => kv.Key is not ("input" or "expected")).ToDictionary(kv => kv.Key, kv => kv.Value);
+        model.LoadStateDict(weights, strict: true);
+        model.Eval();
+        using var scope = Torch.NewDisposeScope();
+        using var noGrad = Torch.NoGrad();
+        var output = model.Call(tensors["input"]);
+        var expected = tensors["expected"];
+        output.Shape.Should().Equal(expected.Shape);
+        var maxError = (output - expected).Abs().Max().Item();
+        maxError.Should().BeLessThan(1e-4);
     }
 
     [Fact]
