@@ -7,6 +7,7 @@ Run with /usr/bin/python3 (torch 1.13 + torchvision 0.14) from this folder:
 
 Writes
   resnet18_state_dict_keys.txt        torchvision.models.resnet18().state_dict().keys(), one per line, in order
+  resnet{18,50}_state_dict_shapes.txt "key dim0,dim1,..." for every state-dict entry (full-size strict-load test)
   resnet_tiny_basic_imagenet.safetensors    BasicBlock [1, 1, 1, 1], widths 8/16/32/64, ImageNet stem, 5 classes
   resnet_tiny_basic_small.safetensors       the same with the small-input stem (3x3 stride-1 conv1, maxpool = Identity)
   resnet_tiny_bottleneck_imagenet.safetensors  Bottleneck [1, 1, 1, 1], widths 4/8/16/32, ImageNet stem, 5 classes
@@ -115,6 +116,10 @@ def main():
     with open("resnet18_state_dict_keys.txt", "w") as f:
         for key in torchvision.models.resnet18().state_dict().keys():
             f.write(key + "\n")
+    for name in ("resnet18", "resnet50"):
+        with open(f"{name}_state_dict_shapes.txt", "w") as f:
+            for key, value in getattr(torchvision.models, name)().state_dict().items():
+                f.write(key + " " + ",".join(str(d) for d in value.shape) + "\n")
     make_fixture("resnet_tiny_basic_imagenet.safetensors", 1, BasicBlock, [8, 16, 32, 64], False, 32)
     make_fixture("resnet_tiny_basic_small.safetensors", 2, BasicBlock, [8, 16, 32, 64], True, 28)
     make_fixture("resnet_tiny_bottleneck_imagenet.safetensors", 3, Bottleneck, [4, 8, 16, 32], False, 32)

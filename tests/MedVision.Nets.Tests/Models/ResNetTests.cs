@@ -44,6 +44,26 @@ public class ResNetTests
     }
 
     [Theory]
+    [InlineData(18)]
+    [InlineData(50)]
+    public void FullSizeTorchvisionStateDict_LoadsStrictly(int depth)
+    {
+        var entries = File.ReadAllLines(TestFixtures.PathOf($"resnet{depth}_state_dict_shapes.txt"))
+            .Where(l => l.Length > 0)
+            .Select(l => l.Split(' '))
+            .Select(p => (Key: p[0], Shape: p.Length > 1 && p[1].Length > 0 ? p[1].Split(',').Select(long.Parse).ToArray() : Array.Empty<long>()))
+            .ToList();
+        using var model = ResNet.Builder().WithDepth(depth).Build();
+        using var scope = Torch.NewDisposeScope();
+        var stateDict = entries.ToDictionary(
+            e => e.Key,
+            e => e.Key.EndsWith("num_batches_tracked", StringComparison.Ordinal) ? Torch.Zeros(e.Shape, ScalarType.Int64) : Torch.Full(e.Shape, 0.25));
+        var result = model.LoadStateDict(stateDict, strict: true);
+        result.IsExactMatch.Should().BeTrue();
+        model.StateDict()["fc.bias"].Mean().Item().Should().Be(0.25);
+    }
+
+    [Theory]
     [InlineData(28, ResNetStem.SmallInput)]
     [InlineData(64, ResNetStem.ImageNet)]
     [InlineData(64, ResNetStem.SmallInput)]
