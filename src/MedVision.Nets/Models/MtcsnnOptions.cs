@@ -32,7 +32,7 @@ public sealed class MtcsnnOptions
     /// <summary>A deep copy.</summary>
     public MtcsnnOptions Clone() => new()
     {
-        Backbone = Backbone.Clone(),
+        Backbone = Backbone?.Clone()!,
         NumClasses = NumClasses,
         DifferenceWeight = DifferenceWeight,
         SignedDifference = SignedDifference,

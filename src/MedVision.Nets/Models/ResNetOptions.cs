@@ -58,8 +58,8 @@ public sealed class ResNetOptions
     public ResNetOptions Clone() => new()
     {
         Block = Block,
-        Layers = Layers.ToArray(),
-        Widths = Widths.ToArray(),
+        Layers = Layers?.ToArray()!,
+        Widths = Widths?.ToArray()!,
         InChannels = InChannels,
         SpatialDims = SpatialDims,
         Stem = Stem,

@@ -22,6 +22,7 @@ public sealed class SiameseResNet : Module<(Tensor First, Tensor Second), Siames
         if (!Enum.IsDefined(distance)) throw new ArgumentException($"Unknown distance {distance}.", nameof(distance));
         var options = backbone.Clone();
         options.FeaturesOnly = true;
+        options.Validate();
         _backbone = RegisterModule("backbone", new ResNet(options));
         Distance = distance;
     }

@@ -207,6 +207,8 @@ public class ResNetTests
         builder.Invoking(b => b.WithBlocks(ResidualBlockKind.Basic, 2, 0)).Should().Throw<ArgumentException>().Which.ParamName.Should().Be("blocksPerStage");
         var mismatched = ResNet.Builder().WithBlocks(ResidualBlockKind.Basic, 1, 1, 1).WithWidths(8, 16);
         mismatched.Invoking(b => b.Build()).Should().Throw<ArgumentException>().Which.ParamName.Should().Be("Widths");
+        FluentActions.Invoking(() => new ResNet(new ResNetOptions { Layers = null! })).Should().Throw<ArgumentException>().Which.ParamName.Should().Be("Layers");
+        FluentActions.Invoking(() => new ResNet(new ResNetOptions { SpatialDims = 1 })).Should().Throw<ArgumentException>().Which.ParamName.Should().Be("SpatialDims");
     }
 
     [Fact]
