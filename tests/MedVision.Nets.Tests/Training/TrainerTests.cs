@@ -10,6 +10,7 @@ using MedVision.Torch.Serialization;
 
 namespace MedVision.Nets.Tests.Training;
 
+[Collection(GlobalRandomStateCollection.Name)]
 public sealed class TrainerTests : IDisposable
 {
     private static readonly Lazy<MedMnistDataset> Retina = new(() => MedMnistDataset.LoadEmbeddedRetinaMnist());

@@ -1,0 +1,55 @@
+using MedVision.Torch;
+using MedVision.Torch.Nn;
+
+namespace MedVision.Nets.Blocks;
+
+
+/// <summary>
+/// The ResNet-18/34 block (He et al., CVPR 2016; torchvision's BasicBlock): conv1 (3×3, stride) → bn1 → ReLU →
+/// conv2 (3×3) → bn2, plus the shortcut, then ReLU. Parameter names: conv1, bn1, conv2, bn2, downsample.
+/// Input (N, C_in, H, W) or (N, C_in, D, H, W); output (N, planes, H/stride, W/stride) and the 3-D analogue.
+/// </summary>
+public sealed class BasicBlock : ResidualBlock
+{
+    /// <summary>Output channels per plane.</summary>
+    public const int Expansion = 1;
+
+    private readonly Convolution _conv1;
+    private readonly BatchNorm _bn1;
+    private readonly Convolution _conv2;
+    private readonly BatchNorm _bn2;
+
+    /// <summary>Creates the block; a projection shortcut is added when <paramref name="stride"/> ≠ 1 or the width changes.</summary>
+    /// <param name="spatialDims">2 or 3.</param>
+    /// <param name="inChannels">Input channels.</param>
+    /// <param name="planes">Output channels.</param>
+    /// <param name="stride">Stride of the first convolution and of the shortcut.</param>
+    public BasicBlock(int spatialDims, long inChannels, long planes, long stride = 1)
+        : base(spatialDims, inChannels, planes, stride, Expansion)
+    {
+        _conv1 = RegisterModule("conv1", Layers.Conv3x3(spatialDims, inChannels, planes, stride));
+        _bn1 = RegisterModule("bn1", Layers.BatchNorm(spatialDims, planes));
+        _conv2 = RegisterModule("conv2", Layers.Conv3x3(spatialDims, planes, planes));
+        _bn2 = RegisterModule("bn2", Layers.BatchNorm(spatialDims, planes));
+        RegisterShortcut();
+    }
+
+    /// <inheritdoc />
+    public override BatchNorm LastNorm => _bn2;
+
+    /// <inheritdoc />
+    public override Tensor Forward(Tensor input)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        using var scope = Tensors.NewDisposeScope();
+        var conv1 = _conv1.Call(input);
+        var bn1 = _bn1.Call(conv1);
+        var relu1 = bn1.Relu();
+        var conv2 = _conv2.Call(relu1);
+        var bn2 = _bn2.Call(conv2);
+        var identity = Shortcut(input);
+        var sum = bn2 + identity;
+        var output = sum.Relu();
+        return scope.MoveToOuter(output);
+    }
+}

@@ -1,0 +1,102 @@
+using MedVision.Torch;
+using MedVision.Torch.Nn;
+using MedVision.Torch.Optim;
+
+namespace MedVision.Nets.Models;
+
+
+/// <summary>
+/// One collaborative CDSF training step (Pan et al., MICCAI 2021), owning one Adam optimizer per module.
+/// First the MDM is updated to classify both real (MRI, PET) pairs and (MRI, synthetic PET) pairs (cross-entropy on
+/// each, the synthetic PET detached); then the ISM is updated with the weighted sum of the voxel-wise L1 to the real
+/// PET, the feature consistency between the MDM features of the real and the synthetic pair, and the MDM's
+/// cross-entropy on the synthetic pair. Create the trainer after moving the model to its device (the optimizers hold
+/// the parameter tensors).
+/// </summary>
+public sealed class CdsfTrainer : IDisposable
+{
+    private readonly Cdsf _model;
+    private readonly CdsfTrainingOptions _options;
+    private readonly Adam _synthesisOptimizer;
+    private readonly Adam _diagnosisOptimizer;
+
+    /// <summary>Creates the trainer and its two optimizers.</summary>
+    /// <exception cref="ArgumentException">An option cannot work; the message names it.</exception>
+    public CdsfTrainer(Cdsf model, CdsfTrainingOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        _options = (options ?? new CdsfTrainingOptions()).Clone();
+        _options.Validate();
+        _model = model;
+        _synthesisOptimizer = new Adam(model.Synthesis.Parameters(), _options.SynthesisLearningRate);
+        _diagnosisOptimizer = new Adam(model.Diagnosis.Parameters(), _options.DiagnosisLearningRate);
+    }
+
+    /// <summary>A fluent builder: <c>CdsfTrainer.For(model).WithLearningRates(1e-3, 1e-3).WithLossWeights(voxel: 1, feature: 1, classification: 1).Build()</c>.</summary>
+    public static CdsfTrainerBuilder For(Cdsf model) => new(model);
+
+    /// <summary>The model being trained.</summary>
+    public Cdsf Model => _model;
+
+    /// <summary>A copy of the hyper-parameters.</summary>
+    public CdsfTrainingOptions Options => _options.Clone();
+
+    /// <summary>Updates both modules on one batch of subjects with both modalities.</summary>
+    /// <param name="mri">MRI (N, 1, D, H, W).</param>
+    /// <param name="pet">Real PET (N, 1, D, H, W), scaled to the ISM's tanh range [−1, 1].</param>
+    /// <param name="labels">Class indices (N), int64.</param>
+    public CdsfStepLosses Step(Tensor mri, Tensor pet, Tensor labels)
+    {
+        ArgumentNullException.ThrowIfNull(mri);
+        ArgumentNullException.ThrowIfNull(pet);
+        ArgumentNullException.ThrowIfNull(labels);
+        if (labels.Dim != 1 || labels.Size(0) != mri.Size(0))
+            throw new ArgumentException($"Labels must be (N) with N = {mri.Size(0)}, got [{string.Join(", ", labels.Shape)}].", nameof(labels));
+        _model.Train();
+        using var scope = Tensors.NewDisposeScope();
+        var realPair = Cdsf.Pair(mri, pet);
+
+        // 1. Diagnosis module: classify real pairs and pairs with (detached) synthetic PET.
+        Tensor synthetic;
+        using (Tensors.NoGrad()) synthetic = _model.Synthesis.Call(mri);
+        var syntheticPair = Cdsf.Pair(mri, synthetic);
+        _diagnosisOptimizer.ZeroGrad();
+        var realLogits = _model.Diagnosis.Call(realPair);
+        var realLoss = Functional.CrossEntropy(realLogits, labels);
+        var syntheticLogits = _model.Diagnosis.Call(syntheticPair);
+        var syntheticLoss = Functional.CrossEntropy(syntheticLogits, labels);
+        var diagnosisLoss = realLoss + syntheticLoss;
+        diagnosisLoss.Backward();
+        _diagnosisOptimizer.Step();
+
+        // 2. Synthesis module: voxel L1 + feature consistency + classification of the synthetic pair.
+        _synthesisOptimizer.ZeroGrad();
+        var generated = _model.Synthesis.Call(mri);
+        var voxelLoss = Functional.L1Loss(generated, pet);
+        Tensor realFeatures;
+        using (Tensors.NoGrad()) realFeatures = _model.Diagnosis.ExtractFeatures(realPair);
+        var generatedPair = Cdsf.Pair(mri, generated);
+        var (generatedFeatures, generatedLogits) = _model.Diagnosis.ForwardWithFeatures(generatedPair);
+        var featureLoss = _options.FeatureConsistency == FeatureConsistencyLoss.L1
+            ? Functional.L1Loss(generatedFeatures, realFeatures)
+            : Functional.MseLoss(generatedFeatures, realFeatures);
+        var classificationLoss = Functional.CrossEntropy(generatedLogits, labels);
+        var weightedVoxel = voxelLoss * _options.VoxelWeight;
+        var weightedFeature = featureLoss * _options.FeatureWeight;
+        var weightedClassification = classificationLoss * _options.ClassificationWeight;
+        var synthesisLoss = weightedVoxel + weightedFeature + weightedClassification;
+        synthesisLoss.Backward();
+        _synthesisOptimizer.Step();
+        // The ISM's loss also reached the MDM's parameters; those gradients belong to no update.
+        _diagnosisOptimizer.ZeroGrad();
+
+        return new CdsfStepLosses(realLoss.Item(), syntheticLoss.Item(), voxelLoss.Item(), featureLoss.Item(), classificationLoss.Item(), synthesisLoss.Item());
+    }
+
+    /// <summary>Disposes the optimizers' state (not the model).</summary>
+    public void Dispose()
+    {
+        _synthesisOptimizer.Dispose();
+        _diagnosisOptimizer.Dispose();
+    }
+}

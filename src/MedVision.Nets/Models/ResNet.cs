@@ -1,0 +1,179 @@
+using MedVision.Nets.Blocks;
+using MedVision.Torch;
+using MedVision.Torch.Nn;
+
+namespace MedVision.Nets.Models;
+
+
+/// <summary>
+/// ResNet (He et al., "Deep Residual Learning for Image Recognition", CVPR 2016), structured as torchvision's
+/// models/resnet.py (v1.5: the stride of a bottleneck sits on its 3×3 convolution) for 2-D and 3-D inputs.
+/// Parameter names are torchvision's (<c>conv1.weight</c>, <c>bn1.running_mean</c>, <c>layer1.0.conv1.weight</c>,
+/// <c>layer2.0.downsample.0.weight</c>, <c>fc.weight</c>), so a torchvision state dict loads with
+/// <see cref="Module.LoadStateDict"/>; the parameter counts of the standard depths equal torchvision's.
+/// Input (N, C, H, W) or (N, C, D, H, W); output logits (N, classes), or the pooled embedding
+/// (N, <see cref="FeatureCount"/>) in features-only (backbone) mode.
+/// </summary>
+/// <example><code>
+/// using var model = ResNet.Builder().WithDepth(18).ForInput(channels: 3, spatialDims: 2).WithSmallInputStem().WithClasses(5).Build();
+/// </code></example>
+public sealed class ResNet : Module<Tensor, Tensor>
+{
+    private readonly ResNetOptions _options;
+    private readonly Convolution _conv1;
+    private readonly BatchNorm _bn1;
+    private readonly ReLU _relu;
+    private readonly Pooling? _maxPool;
+    private readonly List<Sequential> _stages = new();
+    private readonly Module<Tensor, Tensor> _avgPool;
+    private readonly Dropout? _dropout;
+    private readonly Linear? _fc;
+
+    /// <summary>Creates a ResNet with freshly initialised weights (Kaiming normal, fan-out, for convolutions; BN weight 1, bias 0).</summary>
+    /// <exception cref="ArgumentException">An option cannot work; the message names it.</exception>
+    public ResNet(ResNetOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        _options = options.Clone();
+        int dims = _options.SpatialDims;
+        long width = _options.Widths[0];
+        bool imageNet = _options.Stem == ResNetStem.ImageNet;
+        // The ImageNet stem quarters the resolution (7×7 stride-2 conv, then a stride-2 max-pool); the small-input stem
+        // keeps it, which is what 28×28 MedMNIST images need.
+        _conv1 = RegisterModule("conv1", imageNet
+            ? Layers.Conv(dims, _options.InChannels, width, 7, 2, 3)
+            : Layers.Conv(dims, _options.InChannels, width, 3, 1, 1));
+        _bn1 = RegisterModule("bn1", Layers.BatchNorm(dims, width));
+        _relu = RegisterModule("relu", new ReLU());
+        _maxPool = imageNet ? RegisterModule("maxpool", Layers.MaxPool(dims, 3, 2, 1)) : null;
+
+        long inChannels = width;
+        for (int i = 0; i < _options.Layers.Count; i++)
+        {
+            // The first block of every stage but the first halves the resolution and carries the projection shortcut.
+            long stride = i == 0 ? 1 : 2;
+            var blocks = new Module<Tensor, Tensor>[_options.Layers[i]];
+            for (int b = 0; b < blocks.Length; b++)
+            {
+                var block = ResidualBlock.Create(_options.Block, dims, inChannels, _options.Widths[i], b == 0 ? stride : 1);
+                inChannels = block.OutChannels;
+                blocks[b] = block;
+            }
+            _stages.Add(RegisterModule($"layer{i + 1}", new Sequential(blocks)));
+        }
+        FeatureCount = inChannels;
+        _avgPool = RegisterModule("avgpool", Layers.GlobalAvgPool(dims));
+        if (!_options.FeaturesOnly)
+        {
+            _dropout = _options.DropoutRate > 0 ? RegisterModule("dropout", new Dropout(_options.DropoutRate)) : null;
+            _fc = RegisterModule("fc", new Linear(FeatureCount, _options.NumClasses));
+        }
+        InitializeWeights();
+    }
+
+    /// <summary>A copy of the options this network was built from.</summary>
+    public ResNetOptions Options => _options.Clone();
+
+    /// <summary>2 for images, 3 for volumes.</summary>
+    public int SpatialDims => _options.SpatialDims;
+
+    /// <summary>Input channels.</summary>
+    public int InChannels => _options.InChannels;
+
+    /// <summary>Classes of the classifier, or 0 in features-only mode.</summary>
+    public int NumClasses => _options.FeaturesOnly ? 0 : _options.NumClasses;
+
+    /// <summary>True when the forward pass returns the pooled embedding instead of logits.</summary>
+    public bool FeaturesOnly => _options.FeaturesOnly;
+
+    /// <summary>Size of the pooled embedding: the last stage's width × the block expansion (512 for ResNet-18/34, 2048 for ResNet-50+).</summary>
+    public long FeatureCount { get; }
+
+    /// <summary>The classifier <c>fc</c>, or null in features-only mode.</summary>
+    public Linear? Classifier => _fc;
+
+    /// <summary>The residual stages layer1, layer2, … in order.</summary>
+    public IReadOnlyList<Sequential> Stages => _stages;
+
+    /// <summary>A fluent builder, e.g. <c>ResNet.Builder().WithDepth(50).ForInput(1, spatialDims: 3).WithClasses(2).Build()</c>.</summary>
+    public static ResNetBuilder Builder() => new();
+
+    /// <summary>ResNet-18: basic blocks [2, 2, 2, 2] (11,689,512 parameters with the defaults).</summary>
+    public static ResNet ResNet18(int numClasses = 1000, int inChannels = 3, int spatialDims = 2, ResNetStem stem = ResNetStem.ImageNet)
+        => Standard(18, numClasses, inChannels, spatialDims, stem);
+
+    /// <summary>ResNet-34: basic blocks [3, 4, 6, 3] (21,797,672 parameters with the defaults).</summary>
+    public static ResNet ResNet34(int numClasses = 1000, int inChannels = 3, int spatialDims = 2, ResNetStem stem = ResNetStem.ImageNet)
+        => Standard(34, numClasses, inChannels, spatialDims, stem);
+
+    /// <summary>ResNet-50: bottlenecks [3, 4, 6, 3] (25,557,032 parameters with the defaults).</summary>
+    public static ResNet ResNet50(int numClasses = 1000, int inChannels = 3, int spatialDims = 2, ResNetStem stem = ResNetStem.ImageNet)
+        => Standard(50, numClasses, inChannels, spatialDims, stem);
+
+    /// <summary>ResNet-101: bottlenecks [3, 4, 23, 3] (44,549,160 parameters with the defaults).</summary>
+    public static ResNet ResNet101(int numClasses = 1000, int inChannels = 3, int spatialDims = 2, ResNetStem stem = ResNetStem.ImageNet)
+        => Standard(101, numClasses, inChannels, spatialDims, stem);
+
+    /// <summary>ResNet-152: bottlenecks [3, 8, 36, 3] (60,192,808 parameters with the defaults).</summary>
+    public static ResNet ResNet152(int numClasses = 1000, int inChannels = 3, int spatialDims = 2, ResNetStem stem = ResNetStem.ImageNet)
+        => Standard(152, numClasses, inChannels, spatialDims, stem);
+
+    private static ResNet Standard(int depth, int numClasses, int inChannels, int spatialDims, ResNetStem stem)
+        => Builder().WithDepth(depth).ForInput(inChannels, spatialDims).WithStem(stem).WithClasses(numClasses).Build();
+
+    /// <summary>The pooled embedding (N, <see cref="FeatureCount"/>) of a batch (N, C, H, W) or (N, C, D, H, W).</summary>
+    public Tensor ExtractFeatures(Tensor input)
+    {
+        CheckInput(input);
+        using var scope = Tensors.NewDisposeScope();
+        var conv1 = _conv1.Call(input);
+        var bn1 = _bn1.Call(conv1);
+        var stem = _relu.Call(bn1);
+        var x = _maxPool is null ? stem : _maxPool.Call(stem);
+        foreach (var stage in _stages) x = stage.Call(x);
+        var pooled = _avgPool.Call(x);
+        var features = pooled.Flatten(1);
+        return scope.MoveToOuter(features);
+    }
+
+    /// <summary>Logits (N, classes), or the pooled embedding (N, <see cref="FeatureCount"/>) in features-only mode.</summary>
+    public override Tensor Forward(Tensor input)
+    {
+        if (_fc is null) return ExtractFeatures(input);
+        using var scope = Tensors.NewDisposeScope();
+        var features = ExtractFeatures(input);
+        var dropped = _dropout is null ? features : _dropout.Call(features);
+        var logits = _fc.Call(dropped);
+        return scope.MoveToOuter(logits);
+    }
+
+    /// <summary>A layer-by-layer summary from one forward pass on zeros of <paramref name="inputShape"/>, e.g. (1, 3, 224, 224).</summary>
+    public ModelSummary Summary(params long[] inputShape) => ModelSummary.Create(this, inputShape);
+
+    private void CheckInput(Tensor input)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        if (input.Dim != SpatialDims + 2 || input.Size(1) != InChannels)
+        {
+            var expected = SpatialDims == 2 ? $"(N, {InChannels}, H, W)" : $"(N, {InChannels}, D, H, W)";
+            throw new ArgumentException($"ResNet expects input {expected}, got [{string.Join(", ", input.Shape)}].", nameof(input));
+        }
+    }
+
+    private void InitializeWeights()
+    {
+        foreach (var (_, module) in NamedModules())
+        {
+            if (module is Convolution conv) Init.KaimingNormal(conv.Weight, mode: FanMode.FanOut, nonlinearity: Nonlinearity.Relu);
+            else if (module is BatchNorm { Weight: { } weight, Bias: { } bias })
+            {
+                Init.Ones(weight);
+                Init.Zeros(bias);
+            }
+        }
+        if (!_options.ZeroInitResidual) return;
+        foreach (var (_, module) in NamedModules())
+            if (module is ResidualBlock block) Init.Zeros(block.LastNorm.Weight!);
+    }
+}

@@ -1,0 +1,148 @@
+using MedVision.Nets.Blocks;
+
+namespace MedVision.Nets.Models;
+
+/// <summary>
+/// Builds a <see cref="ResNet"/> in sentences: <c>ResNet.Builder().WithDepth(18).ForInput(channels: 1, spatialDims: 3)
+/// .WithSmallInputStem().WithClasses(2).Build()</c>. Every option is checked when it is set and again in
+/// <see cref="Build"/>; a builder cannot be used after <see cref="Build"/>. Defaults are those of
+/// <see cref="ResNetOptions"/> (torchvision's resnet18).
+/// </summary>
+public sealed class ResNetBuilder
+{
+    private readonly ResNetOptions _options = new();
+    private int? _baseWidth;
+    private bool _explicitWidths;
+    private bool _built;
+
+    internal ResNetBuilder() { }
+
+    /// <summary>A standard depth: 18 or 34 (basic blocks), 50, 101 or 152 (bottlenecks).</summary>
+    public ResNetBuilder WithDepth(int depth)
+    {
+        var (block, layers) = ResNetOptions.StandardDepth(depth);
+        return WithBlocks(block, layers);
+    }
+
+    /// <summary>A custom depth: the block kind and the number of blocks of each stage, e.g. (Basic, 1, 1, 1, 1).</summary>
+    public ResNetBuilder WithBlocks(ResidualBlockKind block, params int[] blocksPerStage)
+    {
+        EnsureUsable();
+        if (!Enum.IsDefined(block)) throw new ArgumentException($"Unknown block kind {block}.", nameof(block));
+        ArgumentNullException.ThrowIfNull(blocksPerStage);
+        if (blocksPerStage.Length == 0 || blocksPerStage.Any(n => n < 1))
+            throw new ArgumentException($"Every stage needs at least one block, got [{string.Join(", ", blocksPerStage)}].", nameof(blocksPerStage));
+        _options.Block = block;
+        _options.Layers = blocksPerStage.ToArray();
+        return this;
+    }
+
+    /// <summary>The planes of each stage (one per stage); the stem has the first width.</summary>
+    public ResNetBuilder WithWidths(params int[] widths)
+    {
+        EnsureUsable();
+        ArgumentNullException.ThrowIfNull(widths);
+        if (widths.Length == 0 || widths.Any(w => w < 1)) throw new ArgumentException($"Widths must be positive, got [{string.Join(", ", widths)}].", nameof(widths));
+        _options.Widths = widths.ToArray();
+        _explicitWidths = true;
+        _baseWidth = null;
+        return this;
+    }
+
+    /// <summary>Doubling widths from a base: stage i has base × 2^i planes (64 gives torchvision's 64, 128, 256, 512).</summary>
+    public ResNetBuilder WithBaseWidth(int baseWidth)
+    {
+        EnsureUsable();
+        if (baseWidth < 1) throw new ArgumentException($"The base width must be positive, got {baseWidth}.", nameof(baseWidth));
+        _baseWidth = baseWidth;
+        _explicitWidths = false;
+        return this;
+    }
+
+    /// <summary>The input: channels (3 for RGB, 1 for grey-scale) and spatial dimensions (2 for (N, C, H, W), 3 for (N, C, D, H, W)).</summary>
+    public ResNetBuilder ForInput(int channels, int spatialDims = 2)
+    {
+        EnsureUsable();
+        if (channels < 1) throw new ArgumentException($"Input channels must be positive, got {channels}.", nameof(channels));
+        if (spatialDims is not (2 or 3)) throw new ArgumentException($"Spatial dimensions must be 2 or 3, got {spatialDims}.", nameof(spatialDims));
+        _options.InChannels = channels;
+        _options.SpatialDims = spatialDims;
+        return this;
+    }
+
+    /// <summary>The stem.</summary>
+    public ResNetBuilder WithStem(ResNetStem stem)
+    {
+        EnsureUsable();
+        if (!Enum.IsDefined(stem)) throw new ArgumentException($"Unknown stem {stem}.", nameof(stem));
+        _options.Stem = stem;
+        return this;
+    }
+
+    /// <summary>The ImageNet stem: 7×7 stride-2 convolution, BN, ReLU, 3×3 stride-2 max-pool (the default).</summary>
+    public ResNetBuilder WithImageNetStem() => WithStem(ResNetStem.ImageNet);
+
+    /// <summary>The small-input stem: 3×3 stride-1 convolution, BN, ReLU, no max-pool (for 28×28 MedMNIST images).</summary>
+    public ResNetBuilder WithSmallInputStem() => WithStem(ResNetStem.SmallInput);
+
+    /// <summary>The number of classes of the classifier.</summary>
+    public ResNetBuilder WithClasses(int numClasses)
+    {
+        EnsureUsable();
+        if (numClasses < 1) throw new ArgumentException($"The number of classes must be positive, got {numClasses}.", nameof(numClasses));
+        _options.NumClasses = numClasses;
+        return this;
+    }
+
+    /// <summary>Zero-initialises the last BN of every residual branch so each block starts as the identity.</summary>
+    public ResNetBuilder WithZeroInitResidual(bool enabled = true)
+    {
+        EnsureUsable();
+        _options.ZeroInitResidual = enabled;
+        return this;
+    }
+
+    /// <summary>Dropout with probability <paramref name="rate"/> in [0, 1) before the classifier.</summary>
+    public ResNetBuilder WithDropout(double rate)
+    {
+        EnsureUsable();
+        if (rate is < 0 or >= 1 || double.IsNaN(rate)) throw new ArgumentException($"The dropout rate must lie in [0, 1), got {rate}.", nameof(rate));
+        _options.DropoutRate = rate;
+        return this;
+    }
+
+    /// <summary>Backbone mode: no classifier; the network returns the pooled embedding (N, FeatureCount).</summary>
+    public ResNetBuilder AsBackbone()
+    {
+        EnsureUsable();
+        _options.FeaturesOnly = true;
+        return this;
+    }
+
+    /// <summary>Creates the network; the builder cannot be used afterwards.</summary>
+    /// <exception cref="ArgumentException">The options do not fit together (e.g. widths for 3 stages, blocks for 4).</exception>
+    public ResNet Build()
+    {
+        var options = BuildOptions();
+        return new ResNet(options);
+    }
+
+    /// <summary>Validates and returns the options, marking the builder as used.</summary>
+    internal ResNetOptions BuildOptions()
+    {
+        EnsureUsable();
+        if (!_explicitWidths)
+        {
+            int baseWidth = _baseWidth ?? 64;
+            _options.Widths = Enumerable.Range(0, _options.Layers.Count).Select(i => checked(baseWidth << i)).ToArray();
+        }
+        _options.Validate();
+        _built = true;
+        return _options.Clone();
+    }
+
+    private void EnsureUsable()
+    {
+        if (_built) throw new InvalidOperationException("This builder has already built its model; create a new one with Builder().");
+    }
+}

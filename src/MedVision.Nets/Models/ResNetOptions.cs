@@ -1,0 +1,82 @@
+using MedVision.Nets.Blocks;
+
+namespace MedVision.Nets.Models;
+
+/// <summary>
+/// Everything that defines a <see cref="ResNet"/>. The defaults are torchvision's resnet18: basic blocks [2, 2, 2, 2],
+/// widths [64, 128, 256, 512], 3 input channels, 2-D, ImageNet stem, 1000 classes. Use <see cref="ResNet.Builder"/>
+/// to set them fluently; <see cref="Validate"/> names the first bad option.
+/// </summary>
+public sealed class ResNetOptions
+{
+    /// <summary>The residual block of every stage. Default <see cref="ResidualBlockKind.Basic"/>.</summary>
+    public ResidualBlockKind Block { get; set; } = ResidualBlockKind.Basic;
+
+    /// <summary>Blocks per stage; the stages are named layer1, layer2, …. Default [2, 2, 2, 2] (ResNet-18).</summary>
+    public IReadOnlyList<int> Layers { get; set; } = new[] { 2, 2, 2, 2 };
+
+    /// <summary>Planes (base width) of each stage, one per entry of <see cref="Layers"/>; the stem has Widths[0] channels. Default [64, 128, 256, 512].</summary>
+    public IReadOnlyList<int> Widths { get; set; } = new[] { 64, 128, 256, 512 };
+
+    /// <summary>Input channels (3 for RGB, 1 for grey-scale or CT/MRI). Default 3.</summary>
+    public int InChannels { get; set; } = 3;
+
+    /// <summary>2 for images (N, C, H, W), 3 for volumes (N, C, D, H, W). Default 2.</summary>
+    public int SpatialDims { get; set; } = 2;
+
+    /// <summary>The stem. Default <see cref="ResNetStem.ImageNet"/>.</summary>
+    public ResNetStem Stem { get; set; } = ResNetStem.ImageNet;
+
+    /// <summary>Classes of the final linear layer <c>fc</c> (ignored when <see cref="FeaturesOnly"/>). Default 1000.</summary>
+    public int NumClasses { get; set; } = 1000;
+
+    /// <summary>Zero the last BN of each residual branch so every block starts as the identity (Goyal et al., 2017). Default false.</summary>
+    public bool ZeroInitResidual { get; set; }
+
+    /// <summary>Dropout probability before the classifier; 0 adds no dropout layer. Default 0.</summary>
+    public double DropoutRate { get; set; }
+
+    /// <summary>Backbone mode: no classifier; the forward pass returns the pooled embedding (N, <see cref="ResNet.FeatureCount"/>). Default false.</summary>
+    public bool FeaturesOnly { get; set; }
+
+    /// <summary>Throws an <see cref="ArgumentException"/> naming the first option that cannot work.</summary>
+    public void Validate()
+    {
+        if (!Enum.IsDefined(Block)) throw new ArgumentException($"Unknown block kind {Block}.", nameof(Block));
+        if (Layers is null || Layers.Count == 0) throw new ArgumentException("At least one stage is needed.", nameof(Layers));
+        if (Layers.Any(n => n < 1)) throw new ArgumentException($"Every stage needs at least one block, got [{string.Join(", ", Layers)}].", nameof(Layers));
+        if (Widths is null || Widths.Count != Layers.Count) throw new ArgumentException($"One width per stage is needed: {Layers.Count} stages, {Widths?.Count ?? 0} widths.", nameof(Widths));
+        if (Widths.Any(w => w < 1)) throw new ArgumentException($"Widths must be positive, got [{string.Join(", ", Widths)}].", nameof(Widths));
+        if (InChannels < 1) throw new ArgumentException($"Input channels must be positive, got {InChannels}.", nameof(InChannels));
+        if (SpatialDims is not (2 or 3)) throw new ArgumentException($"Spatial dimensions must be 2 or 3, got {SpatialDims}.", nameof(SpatialDims));
+        if (!Enum.IsDefined(Stem)) throw new ArgumentException($"Unknown stem {Stem}.", nameof(Stem));
+        if (!FeaturesOnly && NumClasses < 1) throw new ArgumentException($"The number of classes must be positive, got {NumClasses}.", nameof(NumClasses));
+        if (DropoutRate is < 0 or >= 1 || double.IsNaN(DropoutRate)) throw new ArgumentException($"The dropout rate must lie in [0, 1), got {DropoutRate}.", nameof(DropoutRate));
+    }
+
+    /// <summary>A copy, so that a built model never shares mutable options with its builder.</summary>
+    public ResNetOptions Clone() => new()
+    {
+        Block = Block,
+        Layers = Layers?.ToArray()!,
+        Widths = Widths?.ToArray()!,
+        InChannels = InChannels,
+        SpatialDims = SpatialDims,
+        Stem = Stem,
+        NumClasses = NumClasses,
+        ZeroInitResidual = ZeroInitResidual,
+        DropoutRate = DropoutRate,
+        FeaturesOnly = FeaturesOnly,
+    };
+
+    /// <summary>The block kind and stage depths of a standard depth (18, 34, 50, 101 or 152).</summary>
+    public static (ResidualBlockKind Block, int[] Layers) StandardDepth(int depth) => depth switch
+    {
+        18 => (ResidualBlockKind.Basic, new[] { 2, 2, 2, 2 }),
+        34 => (ResidualBlockKind.Basic, new[] { 3, 4, 6, 3 }),
+        50 => (ResidualBlockKind.Bottleneck, new[] { 3, 4, 6, 3 }),
+        101 => (ResidualBlockKind.Bottleneck, new[] { 3, 4, 23, 3 }),
+        152 => (ResidualBlockKind.Bottleneck, new[] { 3, 8, 36, 3 }),
+        _ => throw new ArgumentException($"ResNet depth must be 18, 34, 50, 101 or 152, got {depth}.", nameof(depth)),
+    };
+}

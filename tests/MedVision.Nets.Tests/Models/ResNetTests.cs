@@ -1,0 +1,229 @@
+using MedVision.Nets.Blocks;
+using MedVision.Nets.Models;
+using MedVision.Torch;
+using MedVision.Torch.Nn;
+using MedVision.Torch.Serialization;
+
+namespace MedVision.Nets.Tests.Models;
+
+
+public class ResNetTests
+{
+    [Theory]
+    [InlineData(18, 11_689_512L)]
+    [InlineData(34, 21_797_672L)]
+    [InlineData(50, 25_557_032L)]
+    [InlineData(101, 44_549_160L)]
+    [InlineData(152, 60_192_808L)]
+    public void ParameterCount_EqualsTorchvision(int depth, long expected)
+    {
+        using var model = ResNet.Builder().WithDepth(depth).Build();
+        model.ParameterCount().Should().Be(expected);
+    }
+
+    [Fact]
+    public void StaticFactories_MatchTheBuilder()
+    {
+        using var r18 = ResNet.ResNet18();
+        using var r50 = ResNet.ResNet50(numClasses: 2, inChannels: 1, spatialDims: 3, stem: ResNetStem.SmallInput);
+        r18.ParameterCount().Should().Be(11_689_512L);
+        r50.SpatialDims.Should().Be(3);
+        r50.NumClasses.Should().Be(2);
+        r50.FeatureCount.Should().Be(2048);
+        r50.Options.Stem.Should().Be(ResNetStem.SmallInput);
+    }
+
+    [Fact]
+    public void StateDictKeys_OfResNet18_AreTorchvisionsInOrder()
+    {
+        var expected = File.ReadAllLines(TestFixtures.PathOf("resnet18_state_dict_keys.txt")).Where(l => l.Length > 0).ToList();
+        using var model = ResNet.ResNet18();
+        model.StateDict().Keys.Should().Equal(expected);
+        expected.Should().Contain(new[] { "conv1.weight", "bn1.running_mean", "layer1.0.bn1.num_batches_tracked", "layer2.0.downsample.0.weight", "fc.weight", "fc.bias" });
+    }
+
+    [Theory]
+    [InlineData(18)]
+    [InlineData(50)]
+    public void FullSizeTorchvisionStateDict_LoadsStrictly(int depth)
+    {
+        var entries = File.ReadAllLines(TestFixtures.PathOf($"resnet{depth}_state_dict_shapes.txt"))
+            .Where(l => l.Length > 0)
+            .Select(l => l.Split(' '))
+            .Select(p => (Key: p[0], Shape: p.Length > 1 && p[1].Length > 0 ? p[1].Split(',').Select(long.Parse).ToArray() : Array.Empty<long>()))
+            .ToList();
+        using var model = ResNet.Builder().WithDepth(depth).Build();
+        using var scope = Tensors.NewDisposeScope();
+        var stateDict = entries.ToDictionary(
+            e => e.Key,
+            e => e.Key.EndsWith("num_batches_tracked", StringComparison.Ordinal) ? Tensors.Zeros(e.Shape, ScalarType.Int64) : Tensors.Full(e.Shape, 0.25));
+        var result = model.LoadStateDict(stateDict, strict: true);
+        result.IsExactMatch.Should().BeTrue();
+        model.StateDict()["fc.bias"].Mean().Item().Should().Be(0.25);
+    }
+
+    [Theory]
+    [InlineData(28, ResNetStem.SmallInput)]
+    [InlineData(64, ResNetStem.ImageNet)]
+    [InlineData(64, ResNetStem.SmallInput)]
+    [InlineData(224, ResNetStem.ImageNet)]
+    public void Forward2d_GivesLogitsPerImage(int size, ResNetStem stem)
+    {
+        using var model = ResNet.Builder().WithDepth(18).ForInput(channels: 3, spatialDims: 2).WithStem(stem).WithClasses(5).Build();
+        model.Eval();
+        using var scope = Tensors.NewDisposeScope();
+        using var noGrad = Tensors.NoGrad();
+        var x = Tensors.Randn(1, 3, size, size);
+        var y = model.Call(x);
+        y.Shape.Should().Equal(1, 5);
+        y.IsFinite().All().Item().Should().Be(1);
+    }
+
+    [Theory]
+    [InlineData(28, ResNetStem.SmallInput, 18)]
+    [InlineData(28, ResNetStem.ImageNet, 50)]
+    [InlineData(64, ResNetStem.ImageNet, 18)]
+    public void Forward3d_GivesLogitsPerVolume(int size, ResNetStem stem, int depth)
+    {
+        using var model = ResNet.Builder().WithDepth(depth).ForInput(channels: 1, spatialDims: 3).WithStem(stem).WithClasses(3).Build();
+        model.Eval();
+        using var scope = Tensors.NewDisposeScope();
+        using var noGrad = Tensors.NoGrad();
+        var x = Tensors.Randn(1, 1, size, size, size);
+        var y = model.Call(x);
+        y.Shape.Should().Equal(1, 3);
+    }
+
+    [Theory]
+    [InlineData(2, ResidualBlockKind.Basic)]
+    [InlineData(2, ResidualBlockKind.Bottleneck)]
+    [InlineData(3, ResidualBlockKind.Basic)]
+    [InlineData(3, ResidualBlockKind.Bottleneck)]
+    public void ForwardAndBackward_ReachEveryParameter(int spatialDims, ResidualBlockKind block)
+    {
+        using var model = ResNet.Builder().WithBlocks(block, 1, 1, 1, 1).WithBaseWidth(4).ForInput(2, spatialDims).WithSmallInputStem().WithClasses(3).Build();
+        using var scope = Tensors.NewDisposeScope();
+        var shape = spatialDims == 2 ? new long[] { 2, 2, 16, 16 } : new long[] { 2, 2, 8, 8, 8 };
+        var x = Tensors.Randn(shape);
+        var target = Tensors.FromArray(new long[] { 0, 2 });
+        var loss = Functional.CrossEntropy(model.Call(x), target);
+        loss.Backward();
+        foreach (var (name, p) in model.NamedParameters())
+        {
+            using var grad = p.Grad;
+            grad.Should().NotBeNull(because: $"{name} takes part in the forward pass");
+        }
+    }
+
+    [Fact]
+    public void FeaturesOnly_ReturnsThePooledEmbeddingAndHasNoClassifier()
+    {
+        using var model = ResNet.Builder().WithDepth(50).ForInput(1).WithSmallInputStem().AsBackbone().Build();
+        model.Classifier.Should().BeNull();
+        model.StateDict().Keys.Should().NotContain(k => k.StartsWith("fc.", StringComparison.Ordinal));
+        model.Eval();
+        using var scope = Tensors.NewDisposeScope();
+        using var noGrad = Tensors.NoGrad();
+        var y = model.Call(Tensors.Randn(2, 1, 16, 16));
+        y.Shape.Should().Equal(2, 2048);
+        model.FeatureCount.Should().Be(2048);
+    }
+
+    [Fact]
+    public void ZeroInitResidual_ZeroesTheLastNormOfEveryBranch()
+    {
+        using var basic = ResNet.Builder().WithDepth(18).WithZeroInitResidual().Build();
+        using var bottleneck = ResNet.Builder().WithDepth(50).WithZeroInitResidual().Build();
+        var sd = basic.StateDict();
+        sd["layer1.0.bn2.weight"].Abs().Sum().Item().Should().Be(0);
+        sd["layer1.0.bn1.weight"].Sum().Item().Should().Be(64);
+        bottleneck.StateDict()["layer4.2.bn3.weight"].Abs().Sum().Item().Should().Be(0);
+        bottleneck.StateDict()["layer4.2.bn2.weight"].Sum().Item().Should().Be(512);
+    }
+
+    [Fact]
+    public void ConvolutionInit_IsKaimingNormalFanOut()
+    {
+        using var model = ResNet.ResNet18();
+        using var scope = Tensors.NewDisposeScope();
+        var w = model.StateDict()["layer3.0.conv2.weight"]; // 256 × 256 × 3 × 3, fan_out = 2304
+        var expectedStd = Math.Sqrt(2.0 / (256 * 9));
+        w.Std().Item().Should().BeApproximately(expectedStd, expectedStd * 0.02);
+        w.Mean().Item().Should().BeApproximately(0, expectedStd * 0.02);
+    }
+
+    [Fact]
+    public void Dropout_IsAddedBeforeTheClassifierAndOffInEval()
+    {
+        using var model = ResNet.Builder().WithBlocks(ResidualBlockKind.Basic, 1, 1).WithWidths(4, 8).ForInput(1).WithSmallInputStem().WithClasses(2).WithDropout(0.5).Build();
+        model.NamedChildren().Select(c => c.Name).Should().Equal("conv1", "bn1", "relu", "layer1", "layer2", "avgpool", "dropout", "fc");
+        model.Eval();
+        using var scope = Tensors.NewDisposeScope();
+        using var noGrad = Tensors.NoGrad();
+        var x = Tensors.Randn(2, 1, 8, 8);
+        model.Call(x).AllClose(model.Call(x)).Should().BeTrue();
+    }
+
+    [Theory]
+    [InlineData("resnet_tiny_basic_imagenet.safetensors", ResidualBlockKind.Basic, 8, ResNetStem.ImageNet)]
+    [InlineData("resnet_tiny_basic_small.safetensors", ResidualBlockKind.Basic, 8, ResNetStem.SmallInput)]
+    [InlineData("resnet_tiny_bottleneck_imagenet.safetensors", ResidualBlockKind.Bottleneck, 4, ResNetStem.ImageNet)]
+    public void Output_MatchesTorchvisionWithTheSameWeights(string fixture, ResidualBlockKind block, int baseWidth, ResNetStem stem)
+    {
+        using var tensors = SafeTensors.Load(TestFixtures.PathOf(fixture));
+        using var model = ResNet.Builder().WithBlocks(block, 1, 1, 1, 1).WithBaseWidth(baseWidth).ForInput(3).WithStem(stem).WithClasses(5).Build();
+        var weights = tensors.Where(kv => kv.Key is not ("input" or "expected")).ToDictionary(kv => kv.Key, kv => kv.Value);
+        model.LoadStateDict(weights, strict: true);
+        model.Eval();
+        using var scope = Tensors.NewDisposeScope();
+        using var noGrad = Tensors.NoGrad();
+        var output = model.Call(tensors["input"]);
+        var expected = tensors["expected"];
+        output.Shape.Should().Equal(expected.Shape);
+        var maxError = (output - expected).Abs().Max().Item();
+        maxError.Should().BeLessThan(1e-4);
+    }
+
+    [Fact]
+    public void Summary_ListsTheStagesAndCountsParameters()
+    {
+        using var model = ResNet.Builder().WithDepth(18).ForInput(3).WithSmallInputStem().WithClasses(5).Build();
+        var summary = model.Summary(1, 3, 28, 28);
+        summary.TotalParameters.Should().Be(model.ParameterCount());
+        summary.Rows.Select(r => r.Name).Should().Contain(new[] { "conv1", "layer1", "layer4.1.conv2", "fc" });
+        summary.Rows.Single(r => r.Name == "layer4").OutputShape.Should().Equal(1, 512, 4, 4);
+    }
+
+    [Fact]
+    public void BadOptions_FailAtOnceNamingTheOption()
+    {
+        var builder = ResNet.Builder();
+        builder.Invoking(b => b.WithDepth(20)).Should().Throw<ArgumentException>().Which.ParamName.Should().Be("depth");
+        builder.Invoking(b => b.ForInput(0)).Should().Throw<ArgumentException>().Which.ParamName.Should().Be("channels");
+        builder.Invoking(b => b.ForInput(1, spatialDims: 4)).Should().Throw<ArgumentException>().Which.ParamName.Should().Be("spatialDims");
+        builder.Invoking(b => b.WithClasses(0)).Should().Throw<ArgumentException>().Which.ParamName.Should().Be("numClasses");
+        builder.Invoking(b => b.WithDropout(1.0)).Should().Throw<ArgumentException>().Which.ParamName.Should().Be("rate");
+        builder.Invoking(b => b.WithBlocks(ResidualBlockKind.Basic, 2, 0)).Should().Throw<ArgumentException>().Which.ParamName.Should().Be("blocksPerStage");
+        var mismatched = ResNet.Builder().WithBlocks(ResidualBlockKind.Basic, 1, 1, 1).WithWidths(8, 16);
+        mismatched.Invoking(b => b.Build()).Should().Throw<ArgumentException>().Which.ParamName.Should().Be("Widths");
+        FluentActions.Invoking(() => new ResNet(new ResNetOptions { Layers = null! })).Should().Throw<ArgumentException>().Which.ParamName.Should().Be("Layers");
+        FluentActions.Invoking(() => new ResNet(new ResNetOptions { SpatialDims = 1 })).Should().Throw<ArgumentException>().Which.ParamName.Should().Be("SpatialDims");
+    }
+
+    [Fact]
+    public void Builder_CannotBeReusedAfterBuild()
+    {
+        var builder = ResNet.Builder().WithBlocks(ResidualBlockKind.Basic, 1).WithWidths(4).WithClasses(2);
+        using var model = builder.Build();
+        builder.Invoking(b => b.WithClasses(3)).Should().Throw<InvalidOperationException>();
+        builder.Invoking(b => b.Build()).Should().Throw<InvalidOperationException>();
+    }
+
+    [Fact]
+    public void WrongInput_IsRejectedWithTheExpectedShape()
+    {
+        using var model = ResNet.Builder().WithBlocks(ResidualBlockKind.Basic, 1).WithWidths(4).ForInput(1, 3).WithClasses(2).Build();
+        using var x = Tensors.Zeros(1, 3, 8, 8, 8);
+        model.Invoking(m => m.Call(x)).Should().Throw<ArgumentException>().WithMessage("*(N, 1, D, H, W)*");
+    }
+}
