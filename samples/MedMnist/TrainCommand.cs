@@ -25,7 +25,7 @@ internal static class TrainCommand
         var lr = new Option<double>("--lr") { Description = "Adam learning rate.", DefaultValueFactory = _ => 1e-3 };
         var seed = new Option<int>("--seed") { Description = "Seed of weights, shuffling and augmentation.", DefaultValueFactory = _ => 0 };
         var device = new Option<string>("--device") { Description = "cpu, cuda or cuda:N.", DefaultValueFactory = _ => "cpu" };
-        var threads = new Option<int?>("--threads") { Description = "libtorch intra-op threads (default: libtorch's choice)." };
+        var threads = new Option<int>("--threads") { Description = "libtorch intra-op threads (default: the number of processors).", DefaultValueFactory = _ => Environment.ProcessorCount };
         var output = new Option<string>("--output") { Description = "Folder for checkpoints, history, evaluation and plots.", DefaultValueFactory = _ => "runs/medmnist" };
         var resume = new Option<bool>("--resume") { Description = "Continue the run in --output from its last checkpoint." };
         var command = new Command("train", "Train a ResNet with the MedMNIST v2 recipe and evaluate the model selected by validation AUC.")
@@ -38,12 +38,12 @@ internal static class TrainCommand
         return command;
     }
 
-    private sealed record TrainSettings(string Dataset, string? DataFile, string Model, int Resolution, int Epochs, int Batch, double LearningRate, int Seed, Device Device, int? Threads, string Output, bool Resume);
+    private sealed record TrainSettings(string Dataset, string? DataFile, string Model, int Resolution, int Epochs, int Batch, double LearningRate, int Seed, Device Device, int Threads, string Output, bool Resume);
 
     private static int Run(TrainSettings s)
     {
         if (s.Resolution is not (28 or 224)) throw new ArgumentException("--resolution must be 28 or 224.");
-        if (s.Threads is int t) Tensors.NumThreads = t;
+        Tensors.NumThreads = s.Threads;
         var data = LoadDataset(s);
         var info = data.Info ?? MedMnistCatalog.Get(s.Dataset);
         if (info.Is3D) throw new ArgumentException($"{info.Name} is a 3D dataset; this sample trains 2D ResNets.");
