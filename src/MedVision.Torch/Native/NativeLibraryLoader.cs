@@ -54,7 +54,7 @@ internal static class NativeLibraryLoader
         }
     }
 
-    private static string Explain(string path, string loaderMessage)
+    internal static string Explain(string path, string loaderMessage)
     {
         string? missing = null;
         foreach (var lib in new[] { "libtorch_cpu.so", "libtorch.so", "libc10.so", "libtorch_cuda.so", "libc10_cuda.so" })
