@@ -35,7 +35,7 @@ public sealed class ModelSummary
     /// <summary>Buffer elements (running statistics).</summary>
     public long BufferElements { get; }
 
-    /// <summary>Runs one forward pass on zeros of <paramref name="inputShape"/> (no gradients, mode unchanged) and records every module called through <see cref="Module{TInput, TOutput}.Call"/>.</summary>
+    /// <summary>Runs one forward pass on zeros of <paramref name="inputShape"/> in evaluation mode (no gradients; running statistics untouched; the model's mode is restored afterwards) and records every module called through <see cref="Module{TInput, TOutput}.Call"/>.</summary>
     public static ModelSummary Create<TOutput>(Module<Tensor, TOutput> model, params long[] inputShape)
     {
         ArgumentNullException.ThrowIfNull(model);
@@ -47,6 +47,8 @@ public sealed class ModelSummary
         var recorder = new Recorder(names);
         if (_active is not null) throw new InvalidOperationException("A summary is already being recorded on this thread.");
         _active = recorder;
+        bool wasTraining = model.Training;
+        model.Eval();
         try
         {
             using var scope = Tensors.NewDisposeScope();
@@ -57,6 +59,7 @@ public sealed class ModelSummary
         finally
         {
             _active = null;
+            model.Train(wasTraining);
         }
         return new ModelSummary(model.TypeName, (long[])inputShape.Clone(), recorder.Rows, model.ParameterCount(), model.ParameterCount(trainableOnly: true),
             model.Buffers().Sum(b => b.NumElements));

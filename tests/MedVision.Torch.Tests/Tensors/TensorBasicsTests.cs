@@ -62,4 +62,18 @@ public class TensorBasicsTests
         t.ToArray<long>().Should().Equal(1, 4, 7, 10);
         (Tensors.Arange(4) * 0.5).ToArray<float>().Should().Equal(0f, 0.5f, 1f, 1.5f);
     }
+
+    [Fact]
+    public void Summary_RunsInEvalModeAndLeavesRunningStatisticsAlone()
+    {
+        using var model = new Sequential(new Conv2d(1, 2, 3), new BatchNorm2d(2), new ReLU());
+        model.Training.Should().BeTrue();
+        var summary = ModelSummary.Create(model, 1, 1, 6, 6);
+        summary.Rows.Select(r => r.TypeName).Should().Equal("Sequential", "Conv2d", "BatchNorm2d", "ReLU");
+        summary.Rows[1].OutputShape.Should().Equal(1, 2, 4, 4);
+        summary.TotalParameters.Should().Be(2 * 9 + 2 + 2 + 2);
+        model.Training.Should().BeTrue();
+        var bn = (BatchNorm2d)model[1];
+        bn.NumBatchesTracked!.Item<long>().Should().Be(0);
+    }
 }
