@@ -1,0 +1,31 @@
+using System.Text.Json.Serialization;
+
+namespace MedVision.Nets.Inference;
+
+/// <summary>
+/// Everything needed to rebuild and use a saved model without code that knows it in advance: architecture and options,
+/// preprocessing, class names, task type, the library version and the training metrics of the selected epoch.
+/// Stored as JSON in the safetensors header (key <see cref="ModelFile.MetadataKey"/>), or in a sidecar JSON file.
+/// </summary>
+public sealed class ModelCard
+{
+    /// <summary>The format version this library writes and reads.</summary>
+    public const int CurrentFormatVersion = 1;
+
+    /// <summary>Format version of the card (readers refuse newer ones).</summary>
+    [JsonPropertyName("format_version")] public int FormatVersion { get; set; } = CurrentFormatVersion;
+    /// <summary>Architecture name; "resnet" is supported.</summary>
+    [JsonPropertyName("architecture")] public string Architecture { get; set; } = "resnet";
+    /// <summary>ResNet options (when <see cref="Architecture"/> is "resnet").</summary>
+    [JsonPropertyName("resnet")] public ResNetCard? ResNet { get; set; }
+    /// <summary>How raw inputs become the network's input.</summary>
+    [JsonPropertyName("preprocessing")] public PreprocessingCard Preprocessing { get; set; } = new();
+    /// <summary>Class names, index = class.</summary>
+    [JsonPropertyName("class_names")] public List<string> ClassNames { get; set; } = new();
+    /// <summary>Task type: binary, multi-class, multi-label or ordinal-regression (MedMnistTask names).</summary>
+    [JsonPropertyName("task")] public string Task { get; set; } = "MultiClass";
+    /// <summary>Version of the library that wrote the file.</summary>
+    [JsonPropertyName("library_version")] public string LibraryVersion { get; set; } = "";
+    /// <summary>Training metrics of the selected epoch (e.g. val_auc, val_acc, best_epoch).</summary>
+    [JsonPropertyName("metrics")] public Dictionary<string, double> Metrics { get; set; } = new();
+}

@@ -1,0 +1,178 @@
+
+using AssemblyInformationalVersionAttribute = System.Reflection.AssemblyInformationalVersionAttribute;
+using CustomAttributeExtensions = System.Reflection.CustomAttributeExtensions;
+using System.Text.Json;
+using MedVision.Nets.Blocks;
+using MedVision.Nets.Metrics;
+using MedVision.Nets.Models;
+using MedVision.Torch;
+using MedVision.Torch.Nn;
+using MedVision.Torch.Serialization;
+
+namespace MedVision.Nets.Inference;
+
+/// <summary>
+/// Self-describing model files: one safetensors file holding the weights (torchvision's names) and, in its header, a
+/// <see cref="ModelCard"/> describing architecture, preprocessing, classes, task and metrics. Loading needs only the
+/// file. A safetensors file written elsewhere (for example by PyTorch) can carry the card in a sidecar JSON file with
+/// the same name and the extension ".json".
+/// </summary>
+public static class ModelFile
+{
+    /// <summary>The safetensors metadata key holding the card's JSON.</summary>
+    public const string MetadataKey = "medvision.model_card";
+
+    private static readonly JsonSerializerOptions Json = new() { WriteIndented = true };
+
+    /// <summary>The version of this library, as written into cards.</summary>
+    public static string LibraryVersion { get; } =
+        CustomAttributeExtensions.GetCustomAttribute<AssemblyInformationalVersionAttribute>(typeof(ModelFile).Assembly)?.InformationalVersion.Split('+')[0] ?? "0.0.0";
+
+    /// <summary>Describes a ResNet (its options) with the given preprocessing, classes and task.</summary>
+    public static ModelCard Describe(ResNet model, PreprocessingCard preprocessing, IReadOnlyList<string> classNames, MedMnistTask task, IReadOnlyDictionary<string, double>? metrics = null)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(preprocessing);
+        ArgumentNullException.ThrowIfNull(classNames);
+        var o = model.Options;
+        if (o.FeaturesOnly) throw new ArgumentException("A features-only ResNet has no classifier to predict with.", nameof(model));
+        if (classNames.Count != o.NumClasses) throw new ArgumentException($"The model has {o.NumClasses} classes but {classNames.Count} class names were given.", nameof(classNames));
+        return new ModelCard
+        {
+            Architecture = "resnet",
+            ResNet = new ResNetCard
+            {
+                Block = o.Block == ResidualBlockKind.Bottleneck ? "bottleneck" : "basic",
+                Layers = o.Layers.ToList(), Widths = o.Widths.ToList(), InChannels = o.InChannels, SpatialDims = o.SpatialDims,
+                Stem = o.Stem == ResNetStem.SmallInput ? "small_input" : "imagenet", NumClasses = o.NumClasses, Dropout = o.DropoutRate,
+            },
+            Preprocessing = preprocessing,
+            ClassNames = classNames.ToList(),
+            Task = task.ToString(),
+            LibraryVersion = LibraryVersion,
+            Metrics = metrics?.ToDictionary(kv => kv.Key, kv => kv.Value) ?? new(),
+        };
+    }
+
+    /// <summary>Writes weights and card to one safetensors file, atomically.</summary>
+    public static void Save(string path, Module model, ModelCard card)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(card);
+        Validate(card, path);
+        var folder = Path.GetDirectoryName(Path.GetFullPath(path));
+        if (folder is not null) Directory.CreateDirectory(folder);
+        SafeTensors.Save(path, model.StateDict(), new Dictionary<string, string> { ["format"] = "pt", [MetadataKey] = JsonSerializer.Serialize(card, Json) });
+    }
+
+    /// <summary>Reads a model file's card (from its header, or from the sidecar JSON).</summary>
+    public static ModelCard ReadCard(string path)
+    {
+        using var file = SafeTensors.Load(path);
+        return CardOf(path, file.Metadata);
+    }
+
+    /// <summary>Rebuilds the model described by the file and loads its weights (strictly). The caller disposes the model.</summary>
+    public static (Module<Tensor, Tensor> Model, ModelCard Card) Load(string path)
+    {
+        using var file = SafeTensors.Load(path);
+        var card = CardOf(path, file.Metadata);
+        var model = Build(card, path);
+        try
+        {
+            model.LoadStateDict(file, strict: true);
+        }
+        catch (StateDictMismatchException e)
+        {
+            model.Dispose();
+            throw new ModelFormatException($"The weights in {path} do not fit the {card.Architecture} its card describes: {e.Result}.", e);
+        }
+        model.Eval();
+        return (model, card);
+    }
+
+    private static ModelCard CardOf(string path, IReadOnlyDictionary<string, string> metadata)
+    {
+        string json;
+        string source;
+        if (metadata.TryGetValue(MetadataKey, out var embedded))
+        {
+            json = embedded;
+            source = path;
+        }
+        else
+        {
+            source = Path.ChangeExtension(path, ".json");
+            if (!File.Exists(source))
+                throw new ModelFormatException($"{path} carries no model card (no '{MetadataKey}' in its header) and has no sidecar {source}; it holds weights only.");
+            json = File.ReadAllText(source);
+        }
+        ModelCard? card;
+        try
+        {
+            card = JsonSerializer.Deserialize<ModelCard>(json, Json);
+        }
+        catch (JsonException e)
+        {
+            throw new ModelFormatException($"The model card in {source} is not valid JSON: {e.Message}", e);
+        }
+        if (card is null) throw new ModelFormatException($"The model card in {source} is empty.");
+        Validate(card, source);
+        return card;
+    }
+
+    private static void Validate(ModelCard card, string source)
+    {
+        if (card.FormatVersion > ModelCard.CurrentFormatVersion)
+            throw new ModelFormatException($"{source} was written in model-card format {card.FormatVersion} by a newer MedVision.Nets ({card.LibraryVersion}); this version ({LibraryVersion}) reads format {ModelCard.CurrentFormatVersion}. Update the library.");
+        if (card.FormatVersion < 1) throw new ModelFormatException($"{source} has an invalid model-card format version {card.FormatVersion}.");
+        if (!string.Equals(card.Architecture, "resnet", StringComparison.OrdinalIgnoreCase))
+            throw new ModelFormatException($"{source} describes a '{card.Architecture}' model; this version can rebuild: resnet.");
+        if (card.ResNet is null) throw new ModelFormatException($"{source} describes a resnet but has no 'resnet' options.");
+        if (!Enum.TryParse<MedMnistTask>(card.Task, ignoreCase: true, out _)) throw new ModelFormatException($"{source} has an unknown task '{card.Task}'.");
+        if (card.ClassNames.Count != card.ResNet.NumClasses)
+            throw new ModelFormatException($"{source} lists {card.ClassNames.Count} class names for {card.ResNet.NumClasses} classes.");
+        var p = card.Preprocessing;
+        if (p.InputSize.Count != card.ResNet.SpatialDims || p.InputSize.Any(s => s < 1))
+            throw new ModelFormatException($"{source}: input size [{string.Join(", ", p.InputSize)}] does not fit a {card.ResNet.SpatialDims}-D model.");
+        if (p.Mean.Count == 0 || p.Mean.Count != p.Std.Count || p.Std.Any(s => !(s > 0)))
+            throw new ModelFormatException($"{source}: normalisation needs as many positive standard deviations as means.");
+        if (p.Resize is not ("nearest" or "linear")) throw new ModelFormatException($"{source}: resize must be 'nearest' or 'linear', not '{p.Resize}'.");
+    }
+
+    private static ResNet Build(ModelCard card, string source)
+    {
+        var r = card.ResNet!;
+        var options = new ResNetOptions
+        {
+            Block = r.Block.ToLowerInvariant() switch
+            {
+                "basic" => ResidualBlockKind.Basic,
+                "bottleneck" => ResidualBlockKind.Bottleneck,
+                _ => throw new ModelFormatException($"{source}: unknown ResNet block '{r.Block}' (basic or bottleneck)."),
+            },
+            Layers = r.Layers.ToArray(),
+            Widths = r.Widths.ToArray(),
+            InChannels = r.InChannels,
+            SpatialDims = r.SpatialDims,
+            Stem = r.Stem.ToLowerInvariant() switch
+            {
+                "imagenet" => ResNetStem.ImageNet,
+                "small_input" => ResNetStem.SmallInput,
+                _ => throw new ModelFormatException($"{source}: unknown ResNet stem '{r.Stem}' (imagenet or small_input)."),
+            },
+            NumClasses = r.NumClasses,
+            DropoutRate = r.Dropout,
+        };
+        try
+        {
+            options.Validate();
+        }
+        catch (ArgumentException e)
+        {
+            throw new ModelFormatException($"{source}: invalid ResNet options: {e.Message}", e);
+        }
+        return new ResNet(options);
+    }
+
+}

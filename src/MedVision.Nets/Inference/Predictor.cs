@@ -1,0 +1,174 @@
+using MedVision.Nets.Data.Images;
+using MedVision.Nets.Data.Nifti;
+using MedVision.Nets.Metrics;
+using MedVision.Nets.Transforms;
+using MedVision.Torch;
+using MedVision.Torch.Nn;
+
+namespace MedVision.Nets.Inference;
+
+/// <summary>
+/// Loads a model file once and predicts from image files, streams, raw pixels, NIfTI volumes or tensors, singly or in
+/// batches, on CPU or CUDA. One instance is safe to call from many threads at once: the model is only read (evaluation
+/// mode, no gradients, thread-local dispose scopes), and every call owns its tensors.
+/// </summary>
+public sealed class Predictor : IDisposable
+{
+    private readonly Module<Tensor, Tensor> _model;
+    private readonly Transforms.Resize _resize;
+    private readonly Normalize _normalize;
+    private readonly MedMnistTask _task;
+    private bool _disposed;
+
+    private Predictor(Module<Tensor, Tensor> model, ModelCard card, Device device)
+    {
+        _model = model;
+        Card = card;
+        Device = device;
+        _task = Enum.Parse<MedMnistTask>(card.Task, ignoreCase: true);
+        var size = card.Preprocessing.InputSize;
+        var mode = card.Preprocessing.Resize == "nearest" ? ResizeMode.Nearest : ResizeMode.Linear;
+        _resize = size.Count == 3 ? new Transforms.Resize(size[0], size[1], size[2], mode) : new Transforms.Resize(size[0], size[1], mode);
+        _normalize = new Normalize(card.Preprocessing.Mean.ToArray(), card.Preprocessing.Std.ToArray());
+    }
+
+    /// <summary>Loads a model file (see <see cref="ModelFile"/>) onto a device (CPU by default).</summary>
+    public static Predictor Load(string path, Device? device = null)
+    {
+        var dev = device ?? Device.Cpu;
+        if (dev.IsCuda && !Tensors.Cuda.IsAvailable) throw new ArgumentException($"{dev} was requested but CUDA is not available.", nameof(device));
+        var (model, card) = ModelFile.Load(path);
+        try
+        {
+            model.To(dev);
+            return new Predictor(model, card, dev);
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The model's card: classes, preprocessing, task, metrics.</summary>
+    public ModelCard Card { get; }
+
+    /// <summary>The device the model runs on.</summary>
+    public Device Device { get; }
+
+    /// <summary>Class names, index = class.</summary>
+    public IReadOnlyList<string> ClassNames => Card.ClassNames;
+
+    /// <summary>Predicts one image file (JPEG or PNG).</summary>
+    public Prediction PredictFile(string path) => Predict(FromRaster(ImageCodec.DecodeFile(path)));
+
+    /// <summary>Predicts image files as one batch per <paramref name="batchSize"/> files.</summary>
+    public IReadOnlyList<Prediction> PredictFiles(IEnumerable<string> paths, int batchSize = 32)
+    {
+        ArgumentNullException.ThrowIfNull(paths);
+        ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
+        var results = new List<Prediction>();
+        foreach (var chunk in paths.Chunk(batchSize)) results.AddRange(Predict(chunk.Select(p => FromRaster(ImageCodec.DecodeFile(p))).ToList()));
+        return results;
+    }
+
+    /// <summary>Predicts an encoded image (JPEG or PNG) read from a stream.</summary>
+    public Prediction Predict(Stream stream, string sourceName = "stream")
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        using var buffer = new MemoryStream();
+        stream.CopyTo(buffer);
+        return Predict(FromRaster(ImageCodec.Decode(buffer.GetBuffer().AsSpan(0, (int)buffer.Length), sourceName)));
+    }
+
+    /// <summary>Predicts raw 8-bit pixels (H, W, C) interleaved, C = 1 or 3.</summary>
+    public Prediction PredictPixels(byte[] pixels, int width, int height, int channels)
+        => Predict(FromRaster(new RasterImage(width, height, channels, pixels)));
+
+    /// <summary>Predicts a 3-D volume (for 3-D models): intensities are min–max scaled to [0, 1] before normalisation.</summary>
+    public Prediction PredictVolume(NiftiImage volume)
+    {
+        ArgumentNullException.ThrowIfNull(volume);
+        if (Card.Preprocessing.InputSize.Count != 3) throw new InvalidOperationException("This model takes 2-D images, not volumes.");
+        var v = volume.Voxels;
+        float min = v.Min(), max = v.Max(), range = max > min ? max - min : 1f;
+        var scaled = v.Select(x => (x - min) / range).ToArray();
+        // NIfTI stores x fastest: (X, Y, Z) column-major is (Z, Y, X) row-major, i.e. (D, H, W).
+        var image = new FloatImage(scaled, 1, volume.Shape[2], volume.Shape[1], volume.Shape[0]);
+        return Predict(image);
+    }
+
+    /// <summary>Predicts one preprocessed-to-[0, 1] image or volume (C, H, W) / (C, D, H, W); resizing and normalisation are applied here.</summary>
+    public Prediction Predict(FloatImage image) => Predict(new[] { image })[0];
+
+    /// <summary>Predicts a batch of [0, 1] images or volumes.</summary>
+    public IReadOnlyList<Prediction> Predict(IReadOnlyList<FloatImage> images)
+    {
+        ArgumentNullException.ThrowIfNull(images);
+        if (images.Count == 0) return Array.Empty<Prediction>();
+        var rng = new Random(0);
+        var prepared = images.Select(i => _normalize.Apply(_resize.Apply(Channels(i.Clone()), rng), rng)).ToList();
+        var shape = new long[] { prepared.Count }.Concat(prepared[0].Shape.Select(s => (long)s)).ToArray();
+        var data = new float[prepared.Sum(p => p.Data.Length)];
+        for (int i = 0, offset = 0; i < prepared.Count; offset += prepared[i].Data.Length, i++) Array.Copy(prepared[i].Data, 0, data, offset, prepared[i].Data.Length);
+        using var scope = Tensors.NewDisposeScope();
+        var batch = Tensors.FromSpan<float>(data, shape, Device);
+        return PredictTensor(batch);
+    }
+
+    /// <summary>Predicts a ready batch tensor (N, C, H, W) or (N, C, D, H, W), already preprocessed.</summary>
+    public IReadOnlyList<Prediction> PredictTensor(Tensor batch)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        float[] probabilities;
+        int k;
+        using (var scope = Tensors.NewDisposeScope())
+        using (Tensors.NoGrad())
+        {
+            var input = batch.Device == Device ? batch : batch.To(Device);
+            var logits = _model.Forward(input);
+            var scores = _task == MedMnistTask.MultiLabel ? logits.Sigmoid() : logits.Softmax(1);
+            k = (int)scores.Size(1);
+            probabilities = scores.To(ScalarType.Float32, Device.Cpu).ToArray<float>();
+        }
+        var results = new Prediction[probabilities.Length / k];
+        for (int i = 0; i < results.Length; i++)
+        {
+            var p = probabilities.AsSpan(i * k, k).ToArray();
+            int label = Array.IndexOf(p, p.Max());
+            bool ordinal = _task == MedMnistTask.OrdinalRegression;
+            results[i] = new Prediction(p, label, Card.ClassNames[label], ordinal ? label : null, ordinal ? p.Select((q, j) => (double)q * j).Sum() : null);
+        }
+        return results;
+    }
+
+    private FloatImage FromRaster(RasterImage raster)
+    {
+        if (Card.Preprocessing.InputSize.Count != 2) throw new InvalidOperationException("This model takes 3-D volumes; use PredictVolume.");
+        var channels = Card.Preprocessing.Channels;
+        var converted = raster.Channels == channels ? raster : raster.WithChannels(channels);
+        return FloatImage.FromBytesHwc(converted.Pixels, converted.Height, converted.Width, converted.Channels);
+    }
+
+    private FloatImage Channels(FloatImage image)
+    {
+        int want = Card.Preprocessing.Channels;
+        if (image.Channels == want) return image;
+        if (image.Channels == 1 && want == 3)
+        {
+            var rgb = new float[image.Data.Length * 3];
+            for (int c = 0; c < 3; c++) Array.Copy(image.Data, 0, rgb, c * image.Data.Length, image.Data.Length);
+            return new FloatImage(rgb, new[] { 3 }.Concat(image.Shape.Skip(1)).ToArray());
+        }
+        throw new ArgumentException($"The model expects {want} channel(s) but the input has {image.Channels}.");
+    }
+
+    /// <summary>Frees the model.</summary>
+    public void Dispose()
+    {
+        if (_disposed) return;
+        _disposed = true;
+        _model.Dispose();
+    }
+}

@@ -1,0 +1,18 @@
+using System.Text.Json.Serialization;
+
+namespace MedVision.Nets.Inference;
+
+/// <summary>Preprocessing in a <see cref="ModelCard"/>: resize to <see cref="InputSize"/>, scale to [0, 1], then (x − mean) / std per channel.</summary>
+public sealed class PreprocessingCard
+{
+    /// <summary>(H, W) or (D, H, W).</summary>
+    [JsonPropertyName("input_size")] public List<int> InputSize { get; set; } = new() { 28, 28 };
+    /// <summary>Channels the network expects (grey images are repeated to 3 when needed).</summary>
+    [JsonPropertyName("channels")] public int Channels { get; set; } = 3;
+    /// <summary>Per-channel means (one value applies to every channel).</summary>
+    [JsonPropertyName("mean")] public List<float> Mean { get; set; } = new() { 0.5f };
+    /// <summary>Per-channel standard deviations.</summary>
+    [JsonPropertyName("std")] public List<float> Std { get; set; } = new() { 0.5f };
+    /// <summary>"nearest" or "linear".</summary>
+    [JsonPropertyName("resize")] public string Resize { get; set; } = "linear";
+}

@@ -1,0 +1,24 @@
+using System.Text.Json.Serialization;
+
+namespace MedVision.Nets.Inference;
+
+/// <summary>ResNet architecture options in a <see cref="ModelCard"/> (torchvision-compatible weights).</summary>
+public sealed class ResNetCard
+{
+    /// <summary>"basic" or "bottleneck".</summary>
+    [JsonPropertyName("block")] public string Block { get; set; } = "basic";
+    /// <summary>Blocks per stage, e.g. [2, 2, 2, 2] for ResNet-18.</summary>
+    [JsonPropertyName("layers")] public List<int> Layers { get; set; } = new() { 2, 2, 2, 2 };
+    /// <summary>Stage widths, e.g. [64, 128, 256, 512].</summary>
+    [JsonPropertyName("widths")] public List<int> Widths { get; set; } = new() { 64, 128, 256, 512 };
+    /// <summary>Input channels.</summary>
+    [JsonPropertyName("in_channels")] public int InChannels { get; set; } = 3;
+    /// <summary>2 or 3.</summary>
+    [JsonPropertyName("spatial_dims")] public int SpatialDims { get; set; } = 2;
+    /// <summary>"imagenet" or "small_input".</summary>
+    [JsonPropertyName("stem")] public string Stem { get; set; } = "imagenet";
+    /// <summary>Number of classes.</summary>
+    [JsonPropertyName("num_classes")] public int NumClasses { get; set; } = 1000;
+    /// <summary>Dropout before the classifier.</summary>
+    [JsonPropertyName("dropout")] public double Dropout { get; set; }
+}

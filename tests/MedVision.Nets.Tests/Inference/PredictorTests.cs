@@ -1,0 +1,174 @@
+using System.Diagnostics;
+using System.Text.Json;
+using MedVision.Nets.Data.MedMnist;
+using MedVision.Nets.Inference;
+using MedVision.Nets.Metrics;
+using MedVision.Nets.Models;
+using MedVision.Nets.Transforms;
+using MedVision.Torch;
+using MedVision.Torch.Serialization;
+
+namespace MedVision.Nets.Tests.Inference;
+
+[Collection(GlobalRandomStateCollection.Name)]
+public sealed class PredictorTests : IDisposable
+{
+    private static readonly string[] Grades = { "grade 0", "grade 1", "grade 2", "grade 3", "grade 4" };
+    private readonly string _dir = Directory.CreateTempSubdirectory("mvn-predictor-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private static ResNet TinyResNet() => ResNet.Builder().WithDepth(18).WithWidths(8, 16, 32, 64).ForInput(channels: 3).WithSmallInputStem().WithClasses(5).Build();
+
+    private static PreprocessingCard Preprocessing28 => new() { InputSize = new() { 28, 28 }, Channels = 3, Mean = new() { 0.5f }, Std = new() { 0.5f }, Resize = "linear" };
+
+    private string SaveTiny(out ResNet model)
+    {
+        Tensors.ManualSeed(4);
+        model = TinyResNet();
+        var card = ModelFile.Describe(model, Preprocessing28, Grades, MedMnistTask.OrdinalRegression, new Dictionary<string, double> { ["val_auc"] = 0.7 });
+        var path = Path.Combine(_dir, "tiny.safetensors");
+        ModelFile.Save(path, model, card);
+        return path;
+    }
+
+    [Fact]
+    public void SavedModelRebuildsFromTheFileAloneAndPredictsLikeTheOriginal()
+    {
+        var path = SaveTiny(out var original);
+        using var _ = original;
+        using var predictor = Predictor.Load(path);
+        predictor.Card.ResNet!.Widths.Should().Equal(8, 16, 32, 64);
+        predictor.Card.Metrics["val_auc"].Should().Be(0.7);
+        predictor.Card.LibraryVersion.Should().NotBeNullOrEmpty();
+
+        var split = MedMnistDataset.LoadEmbeddedRetinaMnist().Test;
+        var pixels = split.GetImage(3).ToArray();
+        var prediction = predictor.PredictPixels(pixels, 28, 28, 3);
+
+        using var scope = Tensors.NewDisposeScope();
+        original.Eval();
+        var x = FloatImage.FromBytesHwc(pixels, 28, 28, 3);
+        new Normalize(new[] { 0.5f }, new[] { 0.5f }).Apply(x, new Random(0));
+        using var noGrad = Tensors.NoGrad();
+        var expected = original.Call(Tensors.FromArray(x.Data, 1, 3, 28, 28)).Softmax(1).ToArray<float>();
+        prediction.Probabilities.Should().Equal(expected);
+        prediction.Label.Should().Be(Array.IndexOf(expected, expected.Max()));
+        prediction.LabelName.Should().Be(Grades[prediction.Label]);
+        prediction.Grade.Should().Be(prediction.Label);
+        prediction.ExpectedGrade.Should().BeApproximately(expected.Select((p, k) => (double)p * k).Sum(), 1e-6);
+    }
+
+    [Fact]
+    public void PredictsFromEncodedFilesAndStreams()
+    {
+        var path = SaveTiny(out var original);
+        original.Dispose();
+        using var predictor = Predictor.Load(path);
+        var split = MedMnistDataset.LoadEmbeddedRetinaMnist().Test;
+        var png = Path.Combine(_dir, "a.png");
+        MedVision.Nets.Data.Images.ImageCodec.Save(png, new MedVision.Nets.Data.Images.RasterImage(28, 28, 3, split.GetImage(0).ToArray()));
+        var fromFile = predictor.PredictFile(png);
+        using var stream = File.OpenRead(png);
+        predictor.Predict(stream).Probabilities.Should().Equal(fromFile.Probabilities);
+        predictor.PredictPixels(split.GetImage(0).ToArray(), 28, 28, 3).Probabilities.Should().Equal(fromFile.Probabilities, "PNG is lossless");
+        predictor.PredictFiles(new[] { png, png }).Should().HaveCount(2);
+    }
+
+    [Fact]
+    public void BadFilesGiveClearExceptions()
+    {
+        var path = SaveTiny(out var model);
+        using var _ = model;
+        var weightsOnly = Path.Combine(_dir, "weights.safetensors");
+        SafeTensors.Save(weightsOnly, model.StateDict());
+        FluentActions.Invoking(() => Predictor.Load(weightsOnly)).Should().Throw<ModelFormatException>().WithMessage("*no model card*");
+
+        var card = ModelFile.ReadCard(path);
+        card.FormatVersion = 99;
+        var newer = Path.Combine(_dir, "newer.safetensors");
+        SafeTensors.Save(newer, model.StateDict(), new Dictionary<string, string> { [ModelFile.MetadataKey] = JsonSerializer.Serialize(card) });
+        FluentActions.Invoking(() => Predictor.Load(newer)).Should().Throw<ModelFormatException>().WithMessage("*format 99*newer*");
+
+        card = ModelFile.ReadCard(path);
+        card.Architecture = "vit";
+        var unknown = Path.Combine(_dir, "vit.safetensors");
+        SafeTensors.Save(unknown, model.StateDict(), new Dictionary<string, string> { [ModelFile.MetadataKey] = JsonSerializer.Serialize(card) });
+        FluentActions.Invoking(() => Predictor.Load(unknown)).Should().Throw<ModelFormatException>().WithMessage("*'vit'*");
+
+        card = ModelFile.ReadCard(path);
+        card.ResNet!.Widths = new() { 8, 16, 32, 128 };
+        var mismatch = Path.Combine(_dir, "mismatch.safetensors");
+        SafeTensors.Save(mismatch, model.StateDict(), new Dictionary<string, string> { [ModelFile.MetadataKey] = JsonSerializer.Serialize(card) });
+        FluentActions.Invoking(() => Predictor.Load(mismatch)).Should().Throw<ModelFormatException>().WithMessage("*do not fit*shape mismatches*");
+    }
+
+    [Fact]
+    public void TorchvisionWeightsWithASidecarCardLoadAndMatchPython()
+    {
+        // The fixture holds a torchvision network's weights plus an input and the output PyTorch computed for it.
+        var fixture = Path.Combine(AppContext.BaseDirectory, "Fixtures", "resnet_tiny_basic_small.safetensors");
+        if (!File.Exists(fixture)) fixture = FindUp("tests/MedVision.Nets.Tests/Fixtures/resnet_tiny_basic_small.safetensors");
+        using var file = SafeTensors.Load(fixture);
+        var weights = file.Where(kv => kv.Key is not ("input" or "expected")).ToDictionary(kv => kv.Key, kv => kv.Value);
+        var path = Path.Combine(_dir, "torchvision.safetensors");
+        SafeTensors.Save(path, weights);
+        File.WriteAllText(Path.ChangeExtension(path, ".json"), JsonSerializer.Serialize(new ModelCard
+        {
+            ResNet = new ResNetCard { Block = "basic", Layers = new() { 1, 1, 1, 1 }, Widths = new() { 8, 16, 32, 64 }, InChannels = 3, Stem = "small_input", NumClasses = 5 },
+            Preprocessing = Preprocessing28,
+            ClassNames = Grades.ToList(),
+            Task = "MultiClass",
+        }));
+        using var predictor = Predictor.Load(path);
+        using var scope = Tensors.NewDisposeScope();
+        var predictions = predictor.PredictTensor(file["input"]);
+        var expected = file["expected"].Softmax(1).ToArray<float>();
+        var k = 5;
+        for (int i = 0; i < predictions.Count; i++)
+            for (int j = 0; j < k; j++) predictions[i].Probabilities[j].Should().BeApproximately(expected[i * k + j], 1e-4f);
+    }
+
+    private static string FindUp(string relative)
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            var candidate = Path.Combine(dir.FullName, relative);
+            if (File.Exists(candidate)) return candidate;
+        }
+        throw new FileNotFoundException(relative);
+    }
+
+    [Fact]
+    public void ManyThreadsGetTheSerialResultsWithoutLeaking()
+    {
+        var path = SaveTiny(out var original);
+        original.Dispose();
+        using var predictor = Predictor.Load(path);
+        var split = MedMnistDataset.LoadEmbeddedRetinaMnist().Test;
+        var inputs = Enumerable.Range(0, 50).Select(i => split.GetImage(i).ToArray()).ToArray();
+        var serial = inputs.Select(p => predictor.PredictPixels(p, 28, 28, 3).Probabilities.ToArray()).ToArray();
+
+        var liveBefore = Tensors.LiveTensors;
+        const int threads = 6, perThread = 300;
+        var mismatches = 0;
+        Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, t =>
+        {
+            for (int i = 0; i < perThread; i++)
+            {
+                int index = (t * 7 + i) % inputs.Length;
+                var p = predictor.PredictPixels(inputs[index], 28, 28, 3).Probabilities;
+                if (!p.SequenceEqual(serial[index])) Interlocked.Increment(ref mismatches);
+            }
+        });
+        mismatches.Should().Be(0);
+        Tensors.LiveTensors.Should().Be(liveBefore);
+
+        // 10,000 predictions in all: live tensors and resident memory stay flat after warm-up.
+        long Rss() { GC.Collect(); GC.WaitForPendingFinalizers(); using var p = Process.GetCurrentProcess(); p.Refresh(); return p.WorkingSet64; }
+        long warm = Rss();
+        for (int i = 0; i < 10_000 - threads * perThread; i++) predictor.PredictPixels(inputs[i % inputs.Length], 28, 28, 3);
+        Tensors.LiveTensors.Should().Be(liveBefore);
+        (Rss() - warm).Should().BeLessThan(16L << 20, "resident memory must not grow with the number of predictions");
+    }
+}
