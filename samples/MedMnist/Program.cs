@@ -5,4 +5,5 @@ using MedVision.Samples.MedMnist;
 // Default: the RetinaMNIST shipped inside MedVision.Nets. Run with --help for the options.
 var root = new RootCommand("Train and evaluate ResNets on MedMNIST with MedVision.Nets (MedMNIST v2 recipe).");
 root.Subcommands.Add(TrainCommand.Create());
+root.Subcommands.Add(PredictCommand.Create());
 return root.Parse(args).Invoke();

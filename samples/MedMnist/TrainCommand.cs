@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using MedVision.Nets.Data.Loading;
 using MedVision.Nets.Data.MedMnist;
+using MedVision.Nets.Inference;
 using MedVision.Nets.Metrics;
 using MedVision.Nets.Models;
 using MedVision.Nets.Training;
@@ -102,6 +103,14 @@ internal static class TrainCommand
         var testAuc = MedMnistEvaluator.GetAuc(info.Task, testLabels, testScores).Value;
         var testAcc = MedMnistEvaluator.GetAcc(info.Task, testLabels, testScores);
         Plots.WriteTrainingCurves(result.History, Path.Combine(s.Output, "training-curves.svg"));
+        // A self-describing model file for deployment (see the predict command and MedVision.Nets.Inference.Predictor).
+        var preprocessing = new PreprocessingCard
+        {
+            InputSize = new() { s.Resolution, s.Resolution }, Channels = info.Channels, Mean = new() { 0.5f }, Std = new() { 0.5f },
+            Resize = s.Resolution == 224 ? "nearest" : "linear",
+        };
+        var metrics = new Dictionary<string, double> { ["best_epoch"] = result.BestEpoch + 1, ["val_auc"] = result.Validation.Auc, ["val_acc"] = result.Validation.Acc, ["test_auc"] = testAuc, ["test_acc"] = testAcc };
+        ModelFile.Save(Path.Combine(s.Output, "model.safetensors"), network, ModelFile.Describe(network, preprocessing, info.ClassNames, info.Task, metrics));
         Plots.WriteRocCurves(info, testLabels, testScores, Path.Combine(s.Output, "test-roc.svg"));
 
         var table = new Table().Title($"{s.Model} on {info.Name} — selected epoch {result.BestEpoch + 1} (best validation AUC)")
@@ -113,6 +122,7 @@ internal static class TrainCommand
         AnsiConsole.Write(table);
         AnsiConsole.WriteLine(report.ToString());
         var full = Path.GetFullPath(s.Output);
+        AnsiConsole.MarkupLine($"Model file: {full}/model.safetensors (use: medmnist predict --model {full}/model.safetensors IMAGES…)");
         AnsiConsole.MarkupLine($"Checkpoints: {full}/best.safetensors, {full}/last.safetensors · history: {full}/history.csv · plots: {full}/training-curves.svg, {full}/test-roc.svg · test report: {full}/test-evaluation.csv");
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"RESULT {s.Model} {info.Name} seed={s.Seed} epochs={s.Epochs} best_epoch={result.BestEpoch + 1} test_auc={testAuc:F4} test_acc={testAcc:F4}"));
         return 0;

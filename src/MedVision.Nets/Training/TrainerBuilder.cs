@@ -74,7 +74,8 @@ public sealed class TrainerBuilder
         return Set(() =>
         {
             _scheduler = null;
-            _schedulerForEpochs = epochs => o => new MultiStepLR(o, new[] { (int)(firstFraction * epochs), (int)(secondFraction * epochs) }, gamma);
+            // Milestones at floor(fraction · epochs), at least epoch 1 (a milestone at or past the last epoch never fires).
+            _schedulerForEpochs = epochs => o => new MultiStepLR(o, new[] { Math.Max(1, (int)(firstFraction * epochs)), Math.Max(1, (int)(secondFraction * epochs)) }.Distinct(), gamma);
         });
     }
 

@@ -1,0 +1,41 @@
+using System.CommandLine;
+using System.Globalization;
+using MedVision.Nets.Inference;
+using MedVision.Torch;
+using Spectre.Console;
+
+namespace MedVision.Samples.MedMnist;
+
+/// <summary>The <c>predict</c> command: classifies image files with a saved model file and prints a table.</summary>
+internal static class PredictCommand
+{
+    public static Command Create()
+    {
+        var model = new Option<string>("--model") { Description = "A model file written by the train command (model.safetensors).", Required = true };
+        var device = new Option<string>("--device") { Description = "cpu, cuda or cuda:N.", DefaultValueFactory = _ => "cpu" };
+        var images = new Argument<string[]>("images") { Description = "JPEG or PNG files to classify.", Arity = ArgumentArity.OneOrMore };
+        var command = new Command("predict", "Classify image files with a saved model file.") { model, device, images };
+        command.SetAction(r => Run(r.GetValue(model)!, Device.Parse(r.GetValue(device)!), r.GetValue(images)!));
+        return command;
+    }
+
+    private static int Run(string modelPath, Device device, string[] images)
+    {
+        using var predictor = Predictor.Load(modelPath, device);
+        var card = predictor.Card;
+        AnsiConsole.MarkupLine($"Model {Markup.Escape(Path.GetFileName(modelPath))}: {card.Architecture} {card.ResNet?.Block} {string.Join("-", card.ResNet?.Layers ?? new())}, task {card.Task}, classes {card.ClassNames.Count}, input {string.Join("×", card.Preprocessing.InputSize)}");
+        var table = new Table().AddColumn("image").AddColumn("prediction").AddColumn(new TableColumn("probability").RightAligned());
+        bool ordinal = card.Task.Equals("OrdinalRegression", StringComparison.OrdinalIgnoreCase);
+        if (ordinal) table.AddColumn(new TableColumn("expected grade").RightAligned());
+        var predictions = predictor.PredictFiles(images);
+        for (int i = 0; i < images.Length; i++)
+        {
+            var p = predictions[i];
+            var row = new List<string> { Markup.Escape(images[i]), Markup.Escape($"{p.Label}: {p.LabelName}"), p.Probabilities[p.Label].ToString("F3", CultureInfo.InvariantCulture) };
+            if (ordinal) row.Add(p.ExpectedGrade!.Value.ToString("F2", CultureInfo.InvariantCulture));
+            table.AddRow(row.ToArray());
+        }
+        AnsiConsole.Write(table);
+        return 0;
+    }
+}
