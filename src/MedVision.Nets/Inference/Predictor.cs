@@ -155,12 +155,7 @@ public sealed class Predictor : IDisposable
     {
         int want = Card.Preprocessing.Channels;
         if (image.Channels == want) return image;
-        if (image.Channels == 1 && want == 3)
-        {
-            var rgb = new float[image.Data.Length * 3];
-            for (int c = 0; c < 3; c++) Array.Copy(image.Data, 0, rgb, c * image.Data.Length, image.Data.Length);
-            return new FloatImage(rgb, new[] { 3 }.Concat(image.Shape.Skip(1)).ToArray());
-        }
+        if (image.Channels == 1 && want == 3) return image.GreyToRgb();
         throw new ArgumentException($"The model expects {want} channel(s) but the input has {image.Channels}.");
     }
 

@@ -64,6 +64,17 @@ public sealed class FloatImage
         return new FloatImage(data, 1, depth, height, width);
     }
 
+    /// <summary>A 3-channel copy of a 1-channel image or volume (the grey plane repeated); any other input is an error.</summary>
+    public FloatImage GreyToRgb()
+    {
+        if (Channels != 1) throw new InvalidOperationException($"Only a 1-channel image can be repeated to RGB; this one has {Channels} channels.");
+        var rgb = new float[Data.Length * 3];
+        for (int c = 0; c < 3; c++) Array.Copy(Data, 0, rgb, c * Data.Length, Data.Length);
+        var shape = (int[])Shape.Clone();
+        shape[0] = 3;
+        return new FloatImage(rgb, shape);
+    }
+
     /// <summary>A deep copy.</summary>
     public FloatImage Clone() => new((float[])Data.Clone(), (int[])Shape.Clone());
 }

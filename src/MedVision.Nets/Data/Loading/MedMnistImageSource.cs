@@ -42,12 +42,7 @@ public sealed class MedMnistImageSource : ILabeledImageSource
         {
             int channels = s.Count == 3 ? s[2] : 1;
             image = FloatImage.FromBytesHwc(pixels, s[0], s[1], channels);
-            if (_toRgb && channels == 1)
-            {
-                var rgb = new float[image.Data.Length * 3];
-                for (int c = 0; c < 3; c++) Array.Copy(image.Data, 0, rgb, c * image.Data.Length, image.Data.Length);
-                image = new FloatImage(rgb, 3, s[0], s[1]);
-            }
+            if (_toRgb && channels == 1) image = image.GreyToRgb();
         }
         return (image, _split.GetLabels(index));
     }
