@@ -9,12 +9,18 @@ namespace MedVision.Samples.MedMnist;
 internal static class Plots
 {
     public static void WriteTrainingCurves(IReadOnlyList<EpochRecord> history, string path)
-        => TrainingPlots.TrainingCurves(history, "Training loss and validation metrics").Save(path);
+        => SaveSvgAndPng(TrainingPlots.TrainingCurves(history, "Training loss and validation metrics"), path);
+
+    private static void SaveSvgAndPng(LineChart chart, string svgPath)
+    {
+        chart.Save(svgPath);
+        chart.TrySavePng(Path.ChangeExtension(svgPath, ".png")); // when rsvg-convert is installed
+    }
 
     public static void WriteRocCurves(MedMnistInfo info, int[,] labels, double[,] scores, string path)
     {
         if (info.Task == MedMnistTask.MultiLabel) return; // one curve per label would need per-label columns; skipped
         var flat = Enumerable.Range(0, labels.GetLength(0)).Select(i => labels[i, 0]).ToArray();
-        TrainingPlots.RocCurves(flat, scores, info.ClassNames, $"Test ROC — {info.Name}").Save(path);
+        SaveSvgAndPng(TrainingPlots.RocCurves(flat, scores, info.ClassNames, $"Test ROC — {info.Name}"), path);
     }
 }

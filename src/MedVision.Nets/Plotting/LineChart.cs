@@ -54,6 +54,42 @@ public sealed class LineChart
     /// <summary>Writes the SVG atomically.</summary>
     public void Save(string path) => AtomicFile.WriteAllText(path, ToSvg());
 
+    /// <summary>
+    /// Writes the chart as PNG through the <c>rsvg-convert</c> tool (Debian package librsvg2-bin) when it is installed;
+    /// returns false, writing nothing, when it is not. The PNG is written atomically.
+    /// </summary>
+    public bool TrySavePng(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        var converter = FindOnPath("rsvg-convert");
+        if (converter is null) return false;
+        var svg = Path.GetTempFileName();
+        try
+        {
+            File.WriteAllText(svg, ToSvg());
+            AtomicFile.Write(path, output =>
+            {
+                var start = new System.Diagnostics.ProcessStartInfo(converter) { RedirectStandardOutput = true, RedirectStandardError = true };
+                start.ArgumentList.Add("--format=png");
+                start.ArgumentList.Add(svg);
+                using var process = System.Diagnostics.Process.Start(start) ?? throw new InvalidOperationException("rsvg-convert did not start.");
+                var errors = process.StandardError.ReadToEndAsync();
+                process.StandardOutput.BaseStream.CopyTo(output);
+                process.WaitForExit();
+                if (process.ExitCode != 0) throw new InvalidOperationException($"rsvg-convert failed ({process.ExitCode}): {errors.Result}");
+            });
+            return true;
+        }
+        finally
+        {
+            File.Delete(svg);
+        }
+    }
+
+    private static string? FindOnPath(string tool)
+        => (Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries)
+            .Select(dir => Path.Combine(dir, tool)).FirstOrDefault(File.Exists);
+
     /// <summary>Renders the chart as an SVG document.</summary>
     public string ToSvg()
     {
