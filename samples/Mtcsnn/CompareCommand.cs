@@ -96,11 +96,12 @@ internal static class CompareCommand
                     AnsiConsole.MarkupLine(string.Create(CultureInfo.InvariantCulture,
                         $"  epoch {e.Epoch + 1,3}: loss {e.TrainLoss:F4} ({terms}) · val AUC {e.Validation.Auc:F4} · val ACC {e.Validation.Acc:F4} · lr {e.LearningRate:G3} · {e.Seconds:F1} s"));
                 });
-                var result = Trainer.Create(task)
+                var builder = Trainer.Create(task);
+                if (s.Epochs >= 2) builder.WithMultiStepSchedule(0.5, 0.75, 0.1); // the first milestone, epoch ⌊0.5·epochs⌋, must be ≥ 1
+                var result = builder
                     .TrainOn(Loader(data.Train, shuffle: true, seed))
                     .ValidateOn(Loader(data.Validation, shuffle: false, seed))
                     .UseAdam(s.LearningRate)
-                    .WithMultiStepSchedule(0.5, 0.75, 0.1)
                     .ForEpochs(s.Epochs)
                     .OnDevice(s.Device)
                     .WithSeed(seed)
