@@ -54,7 +54,8 @@ public sealed class MtcsnnTask : ITrainingTask
     {
         ArgumentNullException.ThrowIfNull(batch);
         using var scope = Tensors.NewDisposeScope();
-        using var loss = _model.ComputeLoss(batch.Images, batch.Labels);
+        // The scope frees the loss tensors; with λ = 0 the total may be the cross-entropy tensor itself, kept by MoveToOuter.
+        var loss = _model.ComputeLoss(batch.Images, batch.Labels);
         _loss.Epoch = epoch;
         var value = _loss.Compute(loss);
         scope.MoveToOuter(value.Total);

@@ -72,6 +72,19 @@ public sealed class MtcsnnTaskTests
     }
 
     [Fact]
+    public void WithLambdaZeroTheLossIsTheCrossEntropyAndStaysAlive()
+    {
+        Tensors.ManualSeed(7);
+        using var model = Tiny(lambda: 0);
+        model.Eval();
+        var task = new MtcsnnTask(model);
+        using var batch = Loader(Retina.Value.Train, 16, shuffle: false).Epoch(0).First();
+        using var value = task.ComputeLoss(batch, epoch: 0);
+        value.Total.Item().Should().BeApproximately(value.Terms[MtcsnnTask.ClassificationTerm], 1e-6);
+        value.Total.Backward();
+    }
+
+    [Fact]
     public void ScoresAreSoftmaxOfTheClassificationHead()
     {
         Tensors.ManualSeed(6);
