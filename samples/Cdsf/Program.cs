@@ -1,0 +1,11 @@
+using System.CommandLine;
+using MedVision.Samples.Cdsf;
+
+// CDSF sample: collaborative PET synthesis and diagnosis on paired 3-D volumes (NIfTI folders, or built-in phantoms).
+// Run with --help for the options.
+var root = new RootCommand("Collaborative synthesis (MRI → PET) and diagnosis with CDSF on paired 3-D volumes, against a diagnosis-only baseline.");
+var run = RunCommand.Create();
+root.Subcommands.Add(run);
+foreach (var option in run.Options) root.Options.Add(option);
+root.Action = run.Action;
+return root.Parse(args).Invoke();

@@ -1,0 +1,225 @@
+using System.CommandLine;
+using System.Globalization;
+using MedVision.Nets.Blocks;
+using MedVision.Nets.Metrics;
+using MedVision.Nets.Models;
+using MedVision.Torch;
+using MedVision.Torch.Nn;
+using MedVision.Torch.Optim;
+using Spectre.Console;
+
+namespace MedVision.Samples.Cdsf;
+
+/// <summary>
+/// The <c>run</c> command (also the default): trains CDSF (Pan et al., MICCAI 2021) with <see cref="CdsfTrainer"/> on
+/// the training subjects that have both modalities, and a diagnosis-only baseline (the same MDM trained on real pairs
+/// with the same order and optimizer). On the held-out subjects it reports diagnosis AUC/ACC with real PET, with
+/// synthetic PET, and for the subjects whose PET is missing (CDSF: synthetic PET; baseline: PET filled with zeros), and
+/// the synthetic PET's PSNR and SSIM against the real one.
+/// </summary>
+internal static class RunCommand
+{
+    public static Command Create()
+    {
+        var data = new Option<string?>("--data") { Description = "Folder with <subject>_mri.nii.gz and <subject>_pet.nii.gz (PET may be missing). Without it: built-in synthetic phantoms." };
+        var labels = new Option<string?>("--labels") { Description = "Labels CSV for --data (default: <data>/labels.csv)." };
+        var idColumn = new Option<string>("--id-column") { Description = "Subject column of the labels CSV.", DefaultValueFactory = _ => "subject" };
+        var labelColumn = new Option<string>("--label-column") { Description = "Label column (class index) of the labels CSV.", DefaultValueFactory = _ => "label" };
+        var subjects = new Option<int>("--subjects") { Description = "Phantom subjects to generate (without --data).", DefaultValueFactory = _ => 40 };
+        var missing = new Option<double>("--missing-pet") { Description = "Fraction of phantom subjects whose PET is withheld (without --data).", DefaultValueFactory = _ => 0.25 };
+        var size = new Option<int>("--size") { Description = "Edge of the cubic volumes (divisible by 4, at least 36); NIfTI volumes are resampled to it.", DefaultValueFactory = _ => 36 };
+        var testFraction = new Option<double>("--test-fraction") { Description = "Fraction of each class held out for evaluation.", DefaultValueFactory = _ => 0.34 };
+        var epochs = new Option<int>("--epochs") { Description = "Training epochs.", DefaultValueFactory = _ => 6 };
+        var batch = new Option<int>("--batch") { Description = "Subjects per step.", DefaultValueFactory = _ => 4 };
+        var blocks = new Option<int>("--residual-blocks") { Description = "Residual blocks in the synthesis module (the paper: 6).", DefaultValueFactory = _ => 6 };
+        var lr = new Option<double>("--lr") { Description = "Adam learning rate of every module.", DefaultValueFactory = _ => 1e-3 };
+        var seed = new Option<int>("--seed") { Description = "Seed of the phantoms, the split, the weights and the order.", DefaultValueFactory = _ => 0 };
+        var device = new Option<string>("--device") { Description = "cpu, cuda or cuda:N.", DefaultValueFactory = _ => "cpu" };
+        var threads = new Option<int>("--threads") { Description = "libtorch intra-op threads (default: the number of processors).", DefaultValueFactory = _ => Environment.ProcessorCount };
+        var output = new Option<string>("--output") { Description = "Folder for results.csv.", DefaultValueFactory = _ => "runs/cdsf" };
+        var command = new Command("run", "Train CDSF and a diagnosis-only baseline and evaluate diagnosis and synthesis on held-out subjects.")
+        {
+            data, labels, idColumn, labelColumn, subjects, missing, size, testFraction, epochs, batch, blocks, lr, seed, device, threads, output,
+        };
+        command.SetAction(r => Run(new Settings(r.GetValue(data), r.GetValue(labels), r.GetValue(idColumn)!, r.GetValue(labelColumn)!, r.GetValue(subjects),
+            r.GetValue(missing), r.GetValue(size), r.GetValue(testFraction), r.GetValue(epochs), r.GetValue(batch), r.GetValue(blocks), r.GetValue(lr),
+            r.GetValue(seed), Device.Parse(r.GetValue(device)!), r.GetValue(threads), r.GetValue(output)!)));
+        return command;
+    }
+
+    private sealed record Settings(string? Data, string? Labels, string IdColumn, string LabelColumn, int Subjects, double MissingPet, int Size,
+        double TestFraction, int Epochs, int Batch, int ResidualBlocks, double LearningRate, int Seed, Device Device, int Threads, string Output);
+
+    private sealed record Row(string Model, string Condition, int Subjects, double Auc, double Acc);
+
+    private static int Run(Settings s)
+    {
+        if (s.Size % 4 != 0 || s.Size < Mdm.MinimumVolumeSize) throw new ArgumentException($"--size must be divisible by 4 and at least {Mdm.MinimumVolumeSize} (e.g. 36).");
+        if (s.TestFraction is <= 0 or >= 1) throw new ArgumentException("--test-fraction must lie in (0, 1).");
+        if (s.MissingPet is < 0 or >= 1) throw new ArgumentException("--missing-pet must lie in [0, 1).");
+        ArgumentOutOfRangeException.ThrowIfLessThan(s.Epochs, 1, "--epochs");
+        ArgumentOutOfRangeException.ThrowIfLessThan(s.Batch, 2, "--batch");
+        Tensors.NumThreads = s.Threads;
+        AnsiConsole.MarkupLine($"[bold]MedVision.Nets[/] · libtorch {Tensors.Version} · {Tensors.NumThreads} threads · device {s.Device}");
+
+        IReadOnlyList<Subject> all;
+        if (s.Data is not null)
+        {
+            all = SubjectLoader.FromNifti(s.Data, s.Labels ?? Path.Combine(s.Data, "labels.csv"), s.IdColumn, s.LabelColumn, s.Size, out int skipped);
+            AnsiConsole.MarkupLine($"NIfTI folder {Path.GetFullPath(s.Data)}: {all.Count} subjects ({all.Count(x => x.Pet is null)} without PET), {skipped} skipped (no MRI or no label); resampled to {s.Size}³");
+        }
+        else
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThan(s.Subjects, 8, "--subjects");
+            all = SubjectLoader.FromPhantoms(s.Subjects, s.Size, s.Seed, s.MissingPet);
+            AnsiConsole.MarkupLine($"No --data: {all.Count} synthetic phantoms ({s.Size}³, seed {s.Seed}; label 1 = lesion darkening MRI and reducing PET uptake), PET withheld from {all.Count(x => x.Pet is null)}");
+        }
+        int classes = all.Max(x => x.Label) + 1;
+        if (classes < 2) throw new InvalidDataException("Diagnosis needs at least two classes among the subjects.");
+
+        // Stratified split: a seeded shuffle within each class, the first test-fraction held out.
+        var random = new Random(s.Seed);
+        var test = all.GroupBy(x => x.Label).SelectMany(g => g.OrderBy(_ => random.Next()).Take(Math.Max(1, (int)Math.Round(s.TestFraction * g.Count())))).ToHashSet();
+        var train = all.Where(x => !test.Contains(x) && x.Pet is not null).ToList();
+        var testWithPet = all.Where(x => test.Contains(x) && x.Pet is not null).ToList();
+        var testWithoutPet = all.Where(x => test.Contains(x) && x.Pet is null).ToList();
+        AnsiConsole.MarkupLine($"Training on {train.Count} subjects with both modalities; held out: {testWithPet.Count} with PET, {testWithoutPet.Count} without");
+        if (train.Count < 2) throw new InvalidDataException("Fewer than two training subjects have both MRI and PET.");
+
+        var volume = new long[] { s.Size, s.Size, s.Size };
+        Tensors.ManualSeed((ulong)s.Seed);
+        using var cdsf = MedVision.Nets.Models.Cdsf.Builder().ForVolume(s.Size, s.Size, s.Size).WithClasses(classes).WithResidualBlocks(s.ResidualBlocks).Build();
+        cdsf.To(s.Device);
+        Tensors.ManualSeed((ulong)s.Seed);
+        using var baseline = new Mdm(volume, classes, NormalizationKind.Batch);
+        baseline.To(s.Device);
+        AnsiConsole.MarkupLine($"CDSF: ISM {cdsf.Synthesis.ParameterCount():N0} + MDM {cdsf.Diagnosis.ParameterCount():N0} parameters · baseline MDM {baseline.ParameterCount():N0} · Adam {s.LearningRate.ToString("G3", CultureInfo.InvariantCulture)} · batch {s.Batch} · {s.Epochs} epochs");
+
+        using var trainer = CdsfTrainer.For(cdsf).WithLearningRates(s.LearningRate, s.LearningRate).Build();
+        using var baselineOptimizer = new Adam(baseline.Parameters(), s.LearningRate);
+        for (int epoch = 0; epoch < s.Epochs; epoch++)
+        {
+            var started = DateTime.UtcNow;
+            var order = train.OrderBy(_ => random.Next()).ToList();
+            double diagnosis = 0, voxel = 0, feature = 0, baselineLoss = 0;
+            int steps = 0;
+            for (int start = 0; start < order.Count; start += s.Batch)
+            {
+                var chunk = order.Skip(start).Take(s.Batch).ToList();
+                if (chunk.Count < 2) continue; // batch normalisation needs two subjects
+                using var scope = Tensors.NewDisposeScope();
+                var mri = Stack(chunk.Select(x => x.Mri), s);
+                var pet = Stack(chunk.Select(x => x.Pet!), s);
+                var labelTensor = Tensors.FromArray(chunk.Select(x => (long)x.Label).ToArray()).To(s.Device);
+                var losses = trainer.Step(mri, pet, labelTensor);
+                diagnosis += losses.DiagnosisTotal;
+                voxel += losses.Voxel;
+                feature += losses.FeatureConsistency;
+
+                baseline.Train();
+                baselineOptimizer.ZeroGrad();
+                var loss = Functional.CrossEntropy(baseline.Call(MedVision.Nets.Models.Cdsf.Pair(mri, pet)), labelTensor);
+                loss.Backward();
+                baselineOptimizer.Step();
+                baselineLoss += loss.Item();
+                steps++;
+            }
+            AnsiConsole.MarkupLine(string.Create(CultureInfo.InvariantCulture,
+                $"epoch {epoch + 1,3}: CDSF diagnosis CE {diagnosis / steps:F4} · voxel L1 {voxel / steps:F4} · feature {feature / steps:F4} · baseline CE {baselineLoss / steps:F4} · {(DateTime.UtcNow - started).TotalSeconds:F1} s"));
+        }
+
+        cdsf.Eval();
+        baseline.Eval();
+        var rows = new List<Row>();
+        double psnr = double.NaN, ssim = double.NaN;
+        using (Tensors.NoGrad())
+        {
+            if (testWithPet.Count > 0)
+            {
+                rows.Add(Evaluate("CDSF", "real PET", testWithPet, classes, s, (mri, pet) => cdsf.Diagnose(mri, pet)));
+                rows.Add(Evaluate("CDSF", "synthetic PET", testWithPet, classes, s, (mri, _) => cdsf.Diagnose(mri)));
+                rows.Add(Evaluate("baseline", "real PET", testWithPet, classes, s, (mri, pet) => baseline.Probabilities(MedVision.Nets.Models.Cdsf.Pair(mri, pet!))));
+                (psnr, ssim) = SynthesisQuality(cdsf, testWithPet, s);
+            }
+            if (testWithoutPet.Count > 0)
+            {
+                rows.Add(Evaluate("CDSF", "missing PET (synthesised)", testWithoutPet, classes, s, (mri, _) => cdsf.Diagnose(mri)));
+                rows.Add(Evaluate("baseline", "missing PET (zeros)", testWithoutPet, classes, s, (mri, _) => baseline.Probabilities(MedVision.Nets.Models.Cdsf.Pair(mri, Tensors.ZerosLike(mri) - 1))));
+            }
+        }
+
+        string F(double v) => double.IsNaN(v) ? "n/a" : v.ToString("F4", CultureInfo.InvariantCulture);
+        var table = new Table().Title("Diagnosis on held-out subjects").AddColumn("model").AddColumn("PET").AddColumn(new TableColumn("subjects").RightAligned())
+            .AddColumn(new TableColumn("AUC").RightAligned()).AddColumn(new TableColumn("ACC").RightAligned());
+        foreach (var r in rows) table.AddRow(r.Model, r.Condition, r.Subjects.ToString(CultureInfo.InvariantCulture), F(r.Auc), F(r.Acc));
+        AnsiConsole.Write(table);
+        AnsiConsole.MarkupLine($"Synthesis on {testWithPet.Count} held-out subjects (intensities in [[0, 1]]): PSNR {F(psnr)} dB · SSIM {F(ssim)} (uniform 7³ window)");
+
+        Directory.CreateDirectory(s.Output);
+        var csv = Path.Combine(Path.GetFullPath(s.Output), "results.csv");
+        File.WriteAllLines(csv, new[] { "model,pet,subjects,auc,acc" }.Concat(rows.Select(r => $"{r.Model},{r.Condition},{r.Subjects},{F(r.Auc)},{F(r.Acc)}")));
+        AnsiConsole.MarkupLine($"Results: {csv}");
+        string source = s.Data is null ? "phantoms" : "nifti";
+        foreach (var r in rows)
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"RESULT {r.Model.ToLowerInvariant()} {source} pet={Key(r.Condition)} seed={s.Seed} epochs={s.Epochs} subjects={r.Subjects} auc={F(r.Auc)} acc={F(r.Acc)}"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"RESULT synthesis {source} seed={s.Seed} epochs={s.Epochs} subjects={testWithPet.Count} psnr={F(psnr)} ssim={F(ssim)}"));
+        return 0;
+    }
+
+    private static string Key(string condition) => condition switch
+    {
+        "real PET" => "real",
+        "synthetic PET" => "synthetic",
+        "missing PET (synthesised)" => "missing-synthesised",
+        "missing PET (zeros)" => "missing-zeros",
+        _ => condition.Replace(' ', '-'),
+    };
+
+    /// <summary>(N, 1, S, S, S) on the device, intensities mapped from [0, 1] to the ISM's tanh range [−1, 1].</summary>
+    private static Tensor Stack(IEnumerable<float[]> volumes, Settings s)
+    {
+        var list = volumes.ToList();
+        int n = s.Size * s.Size * s.Size;
+        var data = new float[list.Count * n];
+        for (int i = 0; i < list.Count; i++)
+            for (int j = 0; j < n; j++) data[i * n + j] = list[i][j] * 2 - 1;
+        return Tensors.FromArray(data, list.Count, 1, s.Size, s.Size, s.Size).To(s.Device);
+    }
+
+    private static Row Evaluate(string model, string condition, List<Subject> subjects, int classes, Settings s, Func<Tensor, Tensor?, Tensor> probabilities)
+    {
+        var scores = new double[subjects.Count, classes];
+        for (int start = 0; start < subjects.Count; start += s.Batch)
+        {
+            var chunk = subjects.Skip(start).Take(s.Batch).ToList();
+            using var scope = Tensors.NewDisposeScope();
+            var mri = Stack(chunk.Select(x => x.Mri), s);
+            var pet = chunk.All(x => x.Pet is not null) ? Stack(chunk.Select(x => x.Pet!), s) : null;
+            var p = probabilities(mri, pet).To(Device.Cpu).ToArray<float>();
+            for (int i = 0; i < chunk.Count; i++)
+                for (int k = 0; k < classes; k++) scores[start + i, k] = p[i * classes + k];
+        }
+        var labels = subjects.Select(x => x.Label).ToArray();
+        var task = classes == 2 ? MedMnistTask.Binary : MedMnistTask.MultiClass;
+        bool bothClasses = labels.Distinct().Count() > 1;
+        var auc = bothClasses ? MedMnistEvaluator.GetAuc(task, labels, scores).Value : double.NaN;
+        return new Row(model, condition, subjects.Count, auc, MedMnistEvaluator.GetAcc(task, labels, scores));
+    }
+
+    private static (double Psnr, double Ssim) SynthesisQuality(MedVision.Nets.Models.Cdsf cdsf, List<Subject> subjects, Settings s)
+    {
+        int n = s.Size * s.Size * s.Size;
+        double psnr = 0, ssim = 0;
+        foreach (var subject in subjects)
+        {
+            using var scope = Tensors.NewDisposeScope();
+            var synthetic = cdsf.Synthesize(Stack(new[] { subject.Mri }, s)).To(Device.Cpu).ToArray<float>();
+            var mapped = new float[n];
+            for (int j = 0; j < n; j++) mapped[j] = (synthetic[j] + 1) / 2;
+            psnr += ImageQuality.Psnr(subject.Pet, mapped, dataRange: 1);
+            ssim += ImageQuality.Ssim3D(subject.Pet, mapped, s.Size, s.Size, s.Size, dataRange: 1);
+        }
+        return (psnr / subjects.Count, ssim / subjects.Count);
+    }
+}

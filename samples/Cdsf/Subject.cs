@@ -1,0 +1,4 @@
+namespace MedVision.Samples.Cdsf;
+
+/// <summary>One subject: MRI and (when acquired) PET as size³ volumes in C order (D, H, W), scaled to [0, 1], and the label.</summary>
+internal sealed record Subject(string Id, float[] Mri, float[]? Pet, int Label);

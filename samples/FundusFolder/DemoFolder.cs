@@ -1,0 +1,64 @@
+using System.Globalization;
+using MedVision.Nets.Data.Images;
+
+namespace MedVision.Samples.FundusFolder;
+
+/// <summary>
+/// Writes a tiny generated folder in the iChallenge-PM / PALM layout, only to exercise the pipeline end to end: it is
+/// not fundus data. Each JPEG is a dark background with an orange disc (the fundus) and a bright optic disc;
+/// "pathologic" images add a pale crescent of peripapillary atrophy beside the optic disc.
+/// </summary>
+internal static class DemoFolder
+{
+    public static (string Training, string Validation, string Csv) Write(string root, int perClass, int size, int seed)
+    {
+        var training = Path.Combine(root, "training");
+        var validation = Path.Combine(root, "validation");
+        Directory.CreateDirectory(training);
+        Directory.CreateDirectory(validation);
+        var random = new Random(seed);
+        for (int i = 0; i < perClass; i++)
+        {
+            ImageCodec.Save(Path.Combine(training, $"P{i + 1:D4}.jpg"), Draw(true, size, random));
+            ImageCodec.Save(Path.Combine(training, $"{(i % 2 == 0 ? 'N' : 'H')}{i + 1:D4}.jpg"), Draw(false, size, random));
+        }
+        var rows = new List<string> { "imgName,Label" };
+        for (int i = 0; i < perClass; i++)
+            foreach (var pathologic in new[] { true, false })
+            {
+                var name = $"V{rows.Count:D4}.jpg";
+                ImageCodec.Save(Path.Combine(validation, name), Draw(pathologic, size, random));
+                rows.Add(string.Create(CultureInfo.InvariantCulture, $"{name},{(pathologic ? 1 : 0)}"));
+            }
+        var csv = Path.Combine(root, "validation-labels.csv");
+        File.WriteAllLines(csv, rows);
+        return (training, validation, csv);
+    }
+
+    private static RasterImage Draw(bool pathologic, int size, Random random)
+    {
+        var pixels = new byte[size * size * 3];
+        double c = size / 2.0, radius = size * 0.45;
+        double discX = c + size * (0.12 + 0.05 * random.NextDouble()), discY = c + size * 0.05 * (random.NextDouble() - 0.5), disc = size * 0.07;
+        double atrophy = disc * (1.8 + 0.6 * random.NextDouble());
+        double tint = 0.85 + 0.3 * random.NextDouble();
+        for (int y = 0; y < size; y++)
+            for (int x = 0; x < size; x++)
+            {
+                double r = Math.Sqrt((x - c) * (x - c) + (y - c) * (y - c));
+                double d = Math.Sqrt((x - discX) * (x - discX) + (y - discY) * (y - discY));
+                double red = 0, green = 0, blue = 0;
+                if (r < radius)
+                {
+                    (red, green, blue) = (200 * tint, 90 * tint, 40 * tint);
+                    if (pathologic && d < atrophy && x < discX) (red, green, blue) = (235, 200, 160);
+                    if (d < disc) (red, green, blue) = (250, 230, 170);
+                }
+                int at = (y * size + x) * 3;
+                pixels[at] = (byte)Math.Clamp(red + random.Next(-8, 9), 0, 255);
+                pixels[at + 1] = (byte)Math.Clamp(green + random.Next(-8, 9), 0, 255);
+                pixels[at + 2] = (byte)Math.Clamp(blue + random.Next(-8, 9), 0, 255);
+            }
+        return new RasterImage(size, size, 3, pixels);
+    }
+}

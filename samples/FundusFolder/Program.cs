@@ -1,0 +1,11 @@
+using System.CommandLine;
+using MedVision.Samples.FundusFolder;
+
+// Fundus-folder sample: pathologic-myopia classification on fundus photographs in the iChallenge-PM / PALM layout.
+// Run with --help for the options, or --demo for a tiny generated folder.
+var root = new RootCommand("Train ResNet-50 on fundus photographs in folders (iChallenge-PM / PALM layout) and report validation AUC/ACC/sensitivity/specificity.");
+var train = TrainCommand.Create();
+root.Subcommands.Add(train);
+foreach (var option in train.Options) root.Options.Add(option);
+root.Action = train.Action;
+return root.Parse(args).Invoke();

@@ -1,0 +1,138 @@
+using System.CommandLine;
+using System.Globalization;
+using MedVision.Nets.Data.Images;
+using MedVision.Nets.Data.Loading;
+using MedVision.Nets.Metrics;
+using MedVision.Nets.Models;
+using MedVision.Nets.Training;
+using MedVision.Nets.Transforms;
+using MedVision.Torch;
+using Spectre.Console;
+
+namespace MedVision.Samples.FundusFolder;
+
+/// <summary>
+/// The <c>train</c> command (also the default): a ResNet (50 by default, ImageNet stem) at 224×224 with random flips,
+/// rotation and colour jitter on training images labelled by file name (P = pathologic myopia, N/H = not), selected
+/// by validation AUC on images labelled by a CSV; reports validation AUC, ACC, sensitivity and specificity.
+/// </summary>
+internal static class TrainCommand
+{
+    private const string Layout = """
+        Expected layout (iChallenge-PM / PALM):
+          --train-folder  training images labelled by file name: P*.jpg = pathologic myopia (1), N*.jpg / H*.jpg = not (0)
+          --val-folder    validation images
+          --val-csv       a CSV naming each validation image and its label, e.g.
+                            imgName,Label
+                            V0001.jpg,1
+                          (other column names: --name-column, --label-column)
+        Or run with --demo to exercise the pipeline on a tiny generated folder.
+        """;
+
+    public static Command Create()
+    {
+        var trainFolder = new Option<string?>("--train-folder") { Description = "Training images, labelled by file name (P = 1, N/H = 0)." };
+        var valFolder = new Option<string?>("--val-folder") { Description = "Validation images." };
+        var valCsv = new Option<string?>("--val-csv") { Description = "Validation labels CSV." };
+        var nameColumn = new Option<string>("--name-column") { Description = "Image-name column of the CSV.", DefaultValueFactory = _ => "imgName" };
+        var labelColumn = new Option<string>("--label-column") { Description = "Label column of the CSV (0 or 1).", DefaultValueFactory = _ => "Label" };
+        var depth = new Option<int>("--depth") { Description = "ResNet depth (18, 34, 50, 101, 152).", DefaultValueFactory = _ => 50 };
+        var size = new Option<int>("--size") { Description = "Images are resized to size×size.", DefaultValueFactory = _ => 224 };
+        var epochs = new Option<int>("--epochs") { Description = "Training epochs (×0.1 at 50% and 75%).", DefaultValueFactory = _ => 30 };
+        var batch = new Option<int>("--batch") { Description = "Batch size.", DefaultValueFactory = _ => 16 };
+        var lr = new Option<double>("--lr") { Description = "Adam learning rate.", DefaultValueFactory = _ => 1e-4 };
+        var seed = new Option<int>("--seed") { Description = "Seed of weights, shuffling and augmentation.", DefaultValueFactory = _ => 0 };
+        var demo = new Option<bool>("--demo") { Description = "Write a tiny generated folder to a temporary directory and run 1 epoch at 64×64 with ResNet-18 (pipeline check; not fundus data)." };
+        var device = new Option<string>("--device") { Description = "cpu, cuda or cuda:N.", DefaultValueFactory = _ => "cpu" };
+        var threads = new Option<int>("--threads") { Description = "libtorch intra-op threads (default: the number of processors).", DefaultValueFactory = _ => Environment.ProcessorCount };
+        var output = new Option<string>("--output") { Description = "Folder for checkpoints, history and the validation report.", DefaultValueFactory = _ => "runs/fundus" };
+        var command = new Command("train", "Train and evaluate a pathologic-myopia classifier on fundus image folders.")
+        {
+            trainFolder, valFolder, valCsv, nameColumn, labelColumn, depth, size, epochs, batch, lr, seed, demo, device, threads, output,
+        };
+        command.SetAction(r => Run(new Settings(r.GetValue(trainFolder), r.GetValue(valFolder), r.GetValue(valCsv), r.GetValue(nameColumn)!, r.GetValue(labelColumn)!,
+            r.GetValue(depth), r.GetValue(size), r.GetValue(epochs), r.GetValue(batch), r.GetValue(lr), r.GetValue(seed), r.GetValue(demo),
+            Device.Parse(r.GetValue(device)!), r.GetValue(threads), r.GetValue(output)!)));
+        return command;
+    }
+
+    private sealed record Settings(string? TrainFolder, string? ValFolder, string? ValCsv, string NameColumn, string LabelColumn, int Depth, int Size,
+        int Epochs, int Batch, double LearningRate, int Seed, bool Demo, Device Device, int Threads, string Output);
+
+    private static int Run(Settings s)
+    {
+        if (s.Demo)
+        {
+            var root = Path.Combine(Path.GetTempPath(), "medvision-fundus-demo-" + Guid.NewGuid().ToString("N")[..8]);
+            var (training, validation, csv) = DemoFolder.Write(root, perClass: 6, size: 96, s.Seed);
+            AnsiConsole.MarkupLine($"[yellow]Demo:[/] wrote 12 training and 12 validation generated images (not fundus data) to {root}");
+            s = s with { TrainFolder = training, ValFolder = validation, ValCsv = csv, NameColumn = "imgName", LabelColumn = "Label", Depth = 18, Size = 64, Epochs = 1, Batch = 8 };
+        }
+        if (s.TrainFolder is null || s.ValFolder is null || s.ValCsv is null)
+        {
+            Console.Error.WriteLine("No data: give --train-folder, --val-folder and --val-csv. This sample does not generate fundus data.");
+            Console.Error.WriteLine(Layout);
+            return 2;
+        }
+        Tensors.NumThreads = s.Threads;
+        AnsiConsole.MarkupLine($"[bold]MedVision.Nets[/] · libtorch {Tensors.Version} · {Tensors.NumThreads} threads · device {s.Device}");
+        var train = ImageFolderDataset.FromFileNames(s.TrainFolder, FileNameLabelRule.PathologicMyopia);
+        var val = ImageFolderDataset.FromCsv(s.ValFolder, s.ValCsv, new CsvLabelOptions { FileNameColumn = s.NameColumn, LabelColumn = s.LabelColumn, ClassNames = FileNameLabelRule.PathologicMyopia.ClassNames });
+        static string Counts(ImageFolderDataset d) => $"{d.Count} images ({d.Samples.Count(x => x.Label == 1)} pathologic)";
+        AnsiConsole.MarkupLine($"Training {Counts(train)} · validation {Counts(val)}");
+
+        // ImageNet statistics; augmentation on training images only.
+        float[] mean = [0.485f, 0.456f, 0.406f], std = [0.229f, 0.224f, 0.225f];
+        var augment = TransformPipeline.Create().RandomHorizontalFlip().RandomVerticalFlip().RandomRotation(15).ColorJitter(0.2, 0.2, 0.2).Normalize(mean, std).Build();
+        var plain = TransformPipeline.Create().Normalize(mean, std).Build();
+        DataLoader Loader(ImageFolderDataset d, bool training) => new(new ImageFolderSource(d, s.Size, s.Size),
+            new DataLoaderOptions { BatchSize = s.Batch, Shuffle = training, Seed = s.Seed, Transform = training ? augment : plain, Device = s.Device });
+
+        Tensors.ManualSeed((ulong)s.Seed);
+        using var network = ResNet.Builder().WithDepth(s.Depth).ForInput(channels: 3).WithImageNetStem().WithClasses(2).Build();
+        AnsiConsole.MarkupLine($"ResNet-{s.Depth} (ImageNet stem, {s.Size}×{s.Size}): {network.ParameterCount():N0} parameters · Adam {s.LearningRate.ToString("G3", CultureInfo.InvariantCulture)} · batch {s.Batch} · {s.Epochs} epoch(s)");
+        var task = new ClassificationTask(network, MedMnistTask.Binary);
+        var progress = new SynchronousProgress<TrainingProgress>(p =>
+        {
+            if (p.Completed is { } e)
+                AnsiConsole.MarkupLine(string.Create(CultureInfo.InvariantCulture,
+                    $"epoch {e.Epoch + 1,3}: train loss {e.TrainLoss:F4} · val AUC {e.Validation.Auc:F4} · val ACC {e.Validation.Acc:F4} · lr {e.LearningRate:G3} · {e.Seconds:F1} s"));
+        });
+        var builder = Trainer.Create(task);
+        if (s.Epochs >= 2) builder.WithMultiStepSchedule(0.5, 0.75, 0.1); // the first milestone, epoch ⌊0.5·epochs⌋, must be ≥ 1
+        var result = builder
+            .TrainOn(Loader(train, training: true))
+            .ValidateOn(Loader(val, training: false))
+            .UseAdam(s.LearningRate)
+            .ForEpochs(s.Epochs)
+            .OnDevice(s.Device)
+            .WithSeed(s.Seed)
+            .SaveTo(s.Output)
+            .ReportProgressTo(progress)
+            .Build()
+            .Run();
+
+        // The selected model (best validation AUC) on the validation set; there is no separate test split here.
+        var (labels, scores) = Trainer.Predict(task, Loader(val, training: false));
+        var auc = MedMnistEvaluator.GetAuc(MedMnistTask.Binary, labels, scores).Value;
+        var acc = MedMnistEvaluator.GetAcc(MedMnistTask.Binary, labels, scores);
+        var actual = Enumerable.Range(0, labels.GetLength(0)).Select(i => labels[i, 0]).ToArray();
+        var matrix = ConfusionMatrix.FromPredictions(actual, MedMnistEvaluator.Predict(MedMnistTask.Binary, scores), 2);
+        double sensitivity = (double)matrix.TruePositives(1) / matrix.Support(1);
+        double specificity = (double)matrix.TrueNegatives(1) / (matrix.Total - matrix.Support(1));
+        var report = ModelEvaluator.Evaluate(MedMnistTask.Binary, labels, scores);
+        report.WriteCsv(Path.Combine(s.Output, "validation-evaluation.csv"));
+
+        string F(double v) => v.ToString("F4", CultureInfo.InvariantCulture);
+        var table = new Table().Title($"ResNet-{s.Depth} — selected epoch {result.BestEpoch + 1} (best validation AUC), validation set")
+            .AddColumn(new TableColumn("AUC").RightAligned()).AddColumn(new TableColumn("ACC").RightAligned())
+            .AddColumn(new TableColumn("sensitivity").RightAligned()).AddColumn(new TableColumn("specificity").RightAligned());
+        table.AddRow(F(auc), F(acc), F(sensitivity), F(specificity));
+        AnsiConsole.Write(table);
+        var full = Path.GetFullPath(s.Output);
+        AnsiConsole.MarkupLine($"Checkpoints: {full}/best.safetensors · history: {full}/history.csv · report: {full}/validation-evaluation.csv");
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"RESULT resnet{s.Depth} fundus{(s.Demo ? "-demo" : "")} size={s.Size} seed={s.Seed} epochs={s.Epochs} best_epoch={result.BestEpoch + 1} val_auc={F(auc)} val_acc={F(acc)} val_sensitivity={F(sensitivity)} val_specificity={F(specificity)}"));
+        return 0;
+    }
+}

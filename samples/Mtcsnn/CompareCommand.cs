@@ -1,0 +1,174 @@
+using System.CommandLine;
+using System.Globalization;
+using MedVision.Nets.Data.Loading;
+using MedVision.Nets.Data.MedMnist;
+using MedVision.Nets.Metrics;
+using MedVision.Nets.Models;
+using MedVision.Nets.Training;
+using MedVision.Nets.Transforms;
+using MedVision.Torch;
+using MedVision.Torch.Nn;
+using Spectre.Console;
+using MtcsnnModel = MedVision.Nets.Models.Mtcsnn;
+
+namespace MedVision.Samples.Mtcsnn;
+
+/// <summary>
+/// The <c>compare</c> command (also the default): for each seed, trains the plain ResNet and MTCSNN (same backbone,
+/// data order, optimizer and schedule), selects each by validation AUC, evaluates the test split once, and prints test
+/// AUC, ACC and quadratic-weighted kappa with mean ± sd over the seeds. Defaults follow the paper's reference run:
+/// ResNet-34 with the ImageNet stem on 28×28 RetinaMNIST, Adam 1e-3, batch 36, 20 epochs, no augmentation, λ = 0.5.
+/// </summary>
+internal static class CompareCommand
+{
+    public static Command Create()
+    {
+        var epochs = new Option<int>("--epochs") { Description = "Training epochs (the reference run: 20). The learning rate is multiplied by 0.1 at 50% and 75% of them.", DefaultValueFactory = _ => 20 };
+        var batch = new Option<int>("--batch") { Description = "Batch size (MTCSNN pairs image i with image i + N/2 of each shuffled batch).", DefaultValueFactory = _ => 36 };
+        var seeds = new Option<string>("--seeds") { Description = "Comma-separated seeds; each trains both models.", DefaultValueFactory = _ => "0,1,2" };
+        var depth = new Option<int>("--depth") { Description = "ResNet depth of both models: 18, 34, 50, 101 or 152.", DefaultValueFactory = _ => 34 };
+        var stem = new Option<string>("--stem") { Description = "imagenet (7×7 conv + max pool, as the reference run on 28×28) or small (3×3 conv, no pool).", DefaultValueFactory = _ => "imagenet" };
+        var lambda = new Option<double>("--lambda") { Description = "λ, the weight of MTCSNN's difference term.", DefaultValueFactory = _ => 0.5 };
+        var lr = new Option<double>("--lr") { Description = "Adam learning rate.", DefaultValueFactory = _ => 1e-3 };
+        var device = new Option<string>("--device") { Description = "cpu, cuda or cuda:N.", DefaultValueFactory = _ => "cpu" };
+        var threads = new Option<int>("--threads") { Description = "libtorch intra-op threads (default: the number of processors).", DefaultValueFactory = _ => Environment.ProcessorCount };
+        var output = new Option<string>("--output") { Description = "Folder for checkpoints and histories (one subfolder per seed and model) and results.csv.", DefaultValueFactory = _ => "runs/mtcsnn" };
+        var command = new Command("compare", "Train MTCSNN and the plain ResNet with the same budget and seeds and compare them on the test split.")
+        {
+            epochs, batch, seeds, depth, stem, lambda, lr, device, threads, output,
+        };
+        command.SetAction(r => Run(new Settings(
+            r.GetValue(epochs), r.GetValue(batch), ParseSeeds(r.GetValue(seeds)!), r.GetValue(depth), r.GetValue(stem)!, r.GetValue(lambda),
+            r.GetValue(lr), Device.Parse(r.GetValue(device)!), r.GetValue(threads), r.GetValue(output)!)));
+        return command;
+    }
+
+    private sealed record Settings(int Epochs, int Batch, int[] Seeds, int Depth, string Stem, double Lambda, double LearningRate, Device Device, int Threads, string Output);
+
+    private sealed record Outcome(string Model, int Seed, int BestEpoch, double ValAuc, double TestAuc, double TestAcc, double TestKappa);
+
+    private static int[] ParseSeeds(string text)
+    {
+        try
+        {
+            var seeds = text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray();
+            if (seeds.Length == 0) throw new FormatException();
+            return seeds;
+        }
+        catch (FormatException)
+        {
+            throw new ArgumentException($"--seeds must be comma-separated integers, got '{text}'.");
+        }
+    }
+
+    private static int Run(Settings s)
+    {
+        if (s.Stem is not ("imagenet" or "small")) throw new ArgumentException("--stem must be imagenet or small.");
+        if (s.Batch < 2) throw new ArgumentException("--batch must be at least 2 (MTCSNN pairs the images of a batch).");
+        ArgumentOutOfRangeException.ThrowIfLessThan(s.Epochs, 1, "--epochs");
+        Tensors.NumThreads = s.Threads;
+        var data = MedMnistDataset.LoadEmbeddedRetinaMnist();
+        var info = data.Info ?? MedMnistCatalog.Get("retinamnist");
+        AnsiConsole.MarkupLine($"[bold]MedVision.Nets[/] · libtorch {Tensors.Version} · {Tensors.NumThreads} threads · device {s.Device}");
+        AnsiConsole.MarkupLine($"RetinaMNIST (28×28, {info.ClassCount} grades): train {data.Train.Count}, val {data.Validation.Count}, test {data.Test.Count}");
+        AnsiConsole.MarkupLine(string.Create(CultureInfo.InvariantCulture,
+            $"ResNet-{s.Depth} ({s.Stem} stem) · Adam {s.LearningRate:G3} · batch {s.Batch} · {s.Epochs} epochs (×0.1 at epochs {(int)(0.5 * s.Epochs) + 1} and {(int)(0.75 * s.Epochs) + 1}) · no augmentation · λ = {s.Lambda} · seeds {string.Join(",", s.Seeds)}"));
+
+        var transform = TransformPipeline.Create().Normalize(0.5f, 0.5f).Build();
+        DataLoader Loader(MedMnistSplitData split, bool shuffle, int seed) => new(new MedMnistImageSource(split),
+            new DataLoaderOptions { BatchSize = s.Batch, Shuffle = shuffle, Seed = seed, Transform = transform, Device = s.Device });
+
+        var outcomes = new List<Outcome>();
+        foreach (var seed in s.Seeds)
+        {
+            foreach (var model in new[] { "resnet", "mtcsnn" })
+            {
+                AnsiConsole.MarkupLine($"[bold]seed {seed} · {model}[/]");
+                Tensors.ManualSeed((ulong)seed);
+                using var network = model == "resnet"
+                    ? (Module)Backbone(ResNet.Builder(), s).WithClasses(info.ClassCount).Build()
+                    : MtcsnnModel.Builder().WithBackbone(b => Backbone(b, s)).WithClasses(info.ClassCount).WithDifferenceWeight(s.Lambda).Build();
+                ITrainingTask task = network is MtcsnnModel m ? new MtcsnnTask(m, info.Task) : new ClassificationTask((ResNet)network, info.Task);
+                var progress = new SynchronousProgress<TrainingProgress>(p =>
+                {
+                    if (p.Completed is not { } e) return;
+                    var terms = string.Join(" · ", e.TrainLossTerms.Select(t => string.Create(CultureInfo.InvariantCulture, $"{t.Key} {t.Value:F4}")));
+                    AnsiConsole.MarkupLine(string.Create(CultureInfo.InvariantCulture,
+                        $"  epoch {e.Epoch + 1,3}: loss {e.TrainLoss:F4} ({terms}) · val AUC {e.Validation.Auc:F4} · val ACC {e.Validation.Acc:F4} · lr {e.LearningRate:G3} · {e.Seconds:F1} s"));
+                });
+                var builder = Trainer.Create(task);
+                if (s.Epochs >= 2) builder.WithMultiStepSchedule(0.5, 0.75, 0.1); // the first milestone, epoch ⌊0.5·epochs⌋, must be ≥ 1
+                var result = builder
+                    .TrainOn(Loader(data.Train, shuffle: true, seed))
+                    .ValidateOn(Loader(data.Validation, shuffle: false, seed))
+                    .UseAdam(s.LearningRate)
+                    .ForEpochs(s.Epochs)
+                    .OnDevice(s.Device)
+                    .WithSeed(seed)
+                    .SaveTo(Path.Combine(s.Output, $"seed{seed}", model))
+                    .ReportProgressTo(progress)
+                    .Build()
+                    .Run();
+
+                // The test split is touched once, with the model selected on validation AUC (loaded by the trainer).
+                var (labels, scores) = Trainer.Predict(task, Loader(data.Test, shuffle: false, seed));
+                var auc = MedMnistEvaluator.GetAuc(info.Task, labels, scores).Value;
+                var acc = MedMnistEvaluator.GetAcc(info.Task, labels, scores);
+                var actual = Enumerable.Range(0, labels.GetLength(0)).Select(i => labels[i, 0]).ToArray();
+                var predicted = MedMnistEvaluator.Predict(info.Task, scores);
+                var kappa = ConfusionMatrix.FromPredictions(actual, predicted, info.ClassCount).CohenKappa(KappaWeighting.Quadratic).Value;
+                var outcome = new Outcome(model, seed, result.BestEpoch + 1, result.Validation.Auc, auc, acc, kappa);
+                outcomes.Add(outcome);
+                AnsiConsole.MarkupLine(string.Create(CultureInfo.InvariantCulture,
+                    $"  selected epoch {outcome.BestEpoch} (val AUC {outcome.ValAuc:F4}) → test AUC {auc:F4} · ACC {acc:F4} · QWK {kappa:F4}"));
+            }
+        }
+
+        var table = new Table().Title($"RetinaMNIST test split — ResNet-{s.Depth} ({s.Stem} stem), {s.Epochs} epochs, {s.Seeds.Length} seed(s), mean ± sd")
+            .AddColumn("model").AddColumn(new TableColumn("test AUC").RightAligned()).AddColumn(new TableColumn("test ACC").RightAligned()).AddColumn(new TableColumn("test QWK").RightAligned());
+        foreach (var model in new[] { "resnet", "mtcsnn" })
+        {
+            var rows = outcomes.Where(o => o.Model == model).ToList();
+            table.AddRow(model == "resnet" ? $"ResNet-{s.Depth}" : $"MTCSNN (ResNet-{s.Depth}, λ = {s.Lambda.ToString(CultureInfo.InvariantCulture)})",
+                MeanSd(rows.Select(o => o.TestAuc)), MeanSd(rows.Select(o => o.TestAcc)), MeanSd(rows.Select(o => o.TestKappa)));
+        }
+        AnsiConsole.Write(table);
+
+        Directory.CreateDirectory(s.Output);
+        var csv = Path.Combine(Path.GetFullPath(s.Output), "results.csv");
+        File.WriteAllLines(csv, new[] { "model,seed,best_epoch,val_auc,test_auc,test_acc,test_qwk" }.Concat(outcomes.Select(o =>
+            string.Create(CultureInfo.InvariantCulture, $"{o.Model},{o.Seed},{o.BestEpoch},{o.ValAuc:F6},{o.TestAuc:F6},{o.TestAcc:F6},{o.TestKappa:F6}"))));
+        AnsiConsole.MarkupLine($"Per-seed results: {csv} · checkpoints and histories: {Path.GetFullPath(s.Output)}/seed<N>/<model>/");
+        foreach (var o in outcomes)
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"RESULT {o.Model} retinamnist depth={s.Depth} stem={s.Stem} seed={o.Seed} epochs={s.Epochs} best_epoch={o.BestEpoch} test_auc={o.TestAuc:F4} test_acc={o.TestAcc:F4} test_qwk={o.TestKappa:F4}"));
+        foreach (var model in new[] { "resnet", "mtcsnn" })
+        {
+            var rows = outcomes.Where(o => o.Model == model).ToList();
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"RESULT {model} retinamnist depth={s.Depth} stem={s.Stem} seeds={rows.Count} epochs={s.Epochs} test_auc_mean={rows.Average(o => o.TestAuc):F4} test_auc_sd={Sd(rows.Select(o => o.TestAuc)):F4} test_acc_mean={rows.Average(o => o.TestAcc):F4} test_acc_sd={Sd(rows.Select(o => o.TestAcc)):F4} test_qwk_mean={rows.Average(o => o.TestKappa):F4} test_qwk_sd={Sd(rows.Select(o => o.TestKappa)):F4}"));
+        }
+        return 0;
+    }
+
+    private static ResNetBuilder Backbone(ResNetBuilder builder, Settings s)
+    {
+        builder.WithDepth(s.Depth).ForInput(channels: 3);
+        return s.Stem == "small" ? builder.WithSmallInputStem() : builder.WithImageNetStem();
+    }
+
+    /// <summary>Sample standard deviation (n − 1); 0 for a single seed.</summary>
+    private static double Sd(IEnumerable<double> values)
+    {
+        var v = values.ToArray();
+        if (v.Length < 2) return 0;
+        var mean = v.Average();
+        return Math.Sqrt(v.Sum(x => (x - mean) * (x - mean)) / (v.Length - 1));
+    }
+
+    private static string MeanSd(IEnumerable<double> values)
+    {
+        var v = values.ToArray();
+        return string.Create(CultureInfo.InvariantCulture, $"{v.Average():F4} ± {Sd(v):F4}");
+    }
+}

@@ -1,0 +1,11 @@
+using System.CommandLine;
+using MedVision.Samples.Mtcsnn;
+
+// MTCSNN sample: the multi-task clinical Siamese network against the plain ResNet on the shipped RetinaMNIST,
+// with the same budget and seeds. Run with --help for the options.
+var root = new RootCommand("MTCSNN (classification + pair-difference task) against the plain ResNet baseline on RetinaMNIST.");
+var compare = CompareCommand.Create();
+root.Subcommands.Add(compare);
+foreach (var option in compare.Options) root.Options.Add(option);
+root.Action = compare.Action;
+return root.Parse(args).Invoke();
