@@ -97,7 +97,7 @@ internal static class CompareCommand
                         $"  epoch {e.Epoch + 1,3}: loss {e.TrainLoss:F4} ({terms}) · val AUC {e.Validation.Auc:F4} · val ACC {e.Validation.Acc:F4} · lr {e.LearningRate:G3} · {e.Seconds:F1} s"));
                 });
                 var builder = Trainer.Create(task);
-                if (s.Epochs >= 2) builder.WithMultiStepSchedule(0.5, 0.75, 0.1); // the first milestone, epoch ⌊0.5·epochs⌋, must be ≥ 1
+                builder.WithMultiStepSchedule(0.5, 0.75, 0.1);
                 var result = builder
                     .TrainOn(Loader(data.Train, shuffle: true, seed))
                     .ValidateOn(Loader(data.Validation, shuffle: false, seed))

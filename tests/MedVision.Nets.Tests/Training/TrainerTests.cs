@@ -120,4 +120,17 @@ public sealed class TrainerTests : IDisposable
         builder.Build();
         builder.Invoking(b => b.Build()).Should().Throw<InvalidOperationException>().WithMessage("*already built*");
     }
+
+    [Fact]
+    public void MultiStepScheduleWorksForOneAndTwoEpochRuns()
+    {
+        foreach (var epochs in new[] { 1, 2 })
+        {
+            using var model = TinyCnn();
+            var result = Trainer.Create(new ClassificationTask(model, MedMnistTask.MultiClass))
+                .TrainOn(Loader(Retina.Value.Train, 16, shuffle: true)).UseAdam(1e-3).WithMultiStepSchedule().ForEpochs(epochs).Build().Run();
+            // Milestones ⌊0.5·epochs⌋ and ⌊0.75·epochs⌋, never before epoch 1, equal ones counted once.
+            result.History.Select(h => h.LearningRate).Should().BeEquivalentTo(epochs == 1 ? new[] { 1e-3 } : new[] { 1e-3, 1e-4 }, o => o.WithStrictOrdering());
+        }
+    }
 }
