@@ -18,6 +18,9 @@ public static class CompareRunner
 
     public static int Run(string[] args)
     {
+        // --no-onednn: leave convolutions to libtorch's own choice (Tensors.RouteConvolutionsThroughOneDnn = false).
+        if (args.Contains("--no-onednn")) Tensors.RouteConvolutionsThroughOneDnn = false;
+        args = args.Where(a => a != "--no-onednn").ToArray();
         var selected = args.Length == 0 ? Workloads : args;
         Console.WriteLine($"MedVision.Torch over libtorch {Tensors.Version}, oneDNN routing {Tensors.RouteConvolutionsThroughOneDnn}");
         foreach (var name in selected)
