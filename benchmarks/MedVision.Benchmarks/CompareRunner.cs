@@ -1,0 +1,110 @@
+using System.Diagnostics;
+using System.Globalization;
+using MedVision.Nets.Models;
+using MedVision.Torch;
+using MedVision.Torch.Nn;
+using MedVision.Torch.Optim;
+
+namespace MedVision.Benchmarks;
+
+/// <summary>
+/// The C# half of benchmarks/compare/run.sh: the workloads of benchmarks/compare/compare.py timed with a Stopwatch,
+/// printed as "RESULT name median_seconds items" lines (items per timed call: images, or ops for the add).
+/// </summary>
+public static class CompareRunner
+{
+    /// <summary>Workload names, in the order they run by default; shared with compare.py.</summary>
+    public static readonly string[] Workloads = { "r18_28_train_b128", "r18_28_infer_b128", "r18_28_infer_b1", "add_4x4" };
+
+    public static int Run(string[] args)
+    {
+        // --no-onednn: leave convolutions to libtorch's own choice (Tensors.RouteConvolutionsThroughOneDnn = false).
+        if (args.Contains("--no-onednn")) Tensors.RouteConvolutionsThroughOneDnn = false;
+        args = args.Where(a => a != "--no-onednn").ToArray();
+        var selected = args.Length == 0 ? Workloads : args;
+        Console.WriteLine($"MedVision.Torch over libtorch {Tensors.Version}, oneDNN routing {Tensors.RouteConvolutionsThroughOneDnn}");
+        foreach (var name in selected)
+        {
+            Tensors.ManualSeed(0);
+            var (seconds, items) = name switch
+            {
+                "r18_28_train_b128" => ResNetTraining(128, warmup: 1, repeat: 3),
+                "r18_28_infer_b128" => ResNetInference(128, warmup: 2, repeat: 10),
+                "r18_28_infer_b1" => ResNetInference(1, warmup: 20, repeat: 300),
+                "add_4x4" => AddOverhead(),
+                _ => throw new ArgumentException($"Unknown workload '{name}'; known: {string.Join(", ", Workloads)}."),
+            };
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"RESULT {name} {seconds:E6} {items}"));
+        }
+        return 0;
+    }
+
+    private static ResNet SmallResNet18() => ResNet.ResNet18(numClasses: 10, inChannels: 3, spatialDims: 2, stem: ResNetStem.SmallInput);
+
+    private static (double, long) ResNetTraining(int batch, int warmup, int repeat)
+    {
+        Tensors.NumThreads = BenchmarkSettings.Threads;
+        using var model = SmallResNet18();
+        model.Train();
+        using var optimizer = new Adam(model.Parameters(), 1e-3);
+        using var images = Tensors.Randn(batch, 3, 28, 28);
+        using var labels = Tensors.RandInt(0, 10, new long[] { batch });
+        double seconds = Median(warmup, repeat, () =>
+        {
+            using var scope = Tensors.NewDisposeScope();
+            optimizer.ZeroGrad();
+            var loss = Functional.CrossEntropy(model.Call(images), labels);
+            loss.Backward();
+            optimizer.Step();
+            _ = loss.Item();
+        });
+        return (seconds, batch);
+    }
+
+    private static (double, long) ResNetInference(int batch, int warmup, int repeat)
+    {
+        Tensors.NumThreads = BenchmarkSettings.Threads;
+        using var model = SmallResNet18();
+        model.Eval();
+        using var images = Tensors.Randn(batch, 3, 28, 28);
+        double seconds = Median(warmup, repeat, () =>
+        {
+            using var scope = Tensors.NewDisposeScope();
+            using var noGrad = Tensors.NoGrad();
+            _ = model.Call(images).Size(0);
+        });
+        return (seconds, batch);
+    }
+
+    private static (double, long) AddOverhead()
+    {
+        // As benchmarks/compare/tensor_overhead.py: one thread, 4×4 float32, 20,000 adds per timed call.
+        Tensors.NumThreads = 1;
+        using var a = Tensors.Randn(4, 4);
+        using var b = Tensors.Randn(4, 4);
+        const int Number = 20_000;
+        double seconds = Median(1, 15, () =>
+        {
+            for (int i = 0; i < Number; i++)
+            {
+                using var c = a + b;
+            }
+        });
+        Tensors.NumThreads = BenchmarkSettings.Threads;
+        return (seconds, Number);
+    }
+
+    private static double Median(int warmup, int repeat, Action action)
+    {
+        for (int i = 0; i < warmup; i++) action();
+        var times = new double[repeat];
+        for (int i = 0; i < repeat; i++)
+        {
+            long start = Stopwatch.GetTimestamp();
+            action();
+            times[i] = Stopwatch.GetElapsedTime(start).TotalSeconds;
+        }
+        Array.Sort(times);
+        return repeat % 2 == 1 ? times[repeat / 2] : (times[repeat / 2 - 1] + times[repeat / 2]) / 2;
+    }
+}

@@ -1,0 +1,93 @@
+using BenchmarkDotNet.Attributes;
+using MedVision.Nets.Models;
+using MedVision.Torch;
+using MedVision.Torch.Nn;
+using MedVision.Torch.Optim;
+
+namespace MedVision.Benchmarks;
+
+/// <summary>
+/// 2D ResNet throughput: one forward pass (eval mode, no gradients) and one full training step (forward, cross-entropy,
+/// backward, Adam step) per invocation, so images/s = batch / mean time. 28×28 inputs use the small-input stem
+/// (3×3 stride-1 conv, no max-pool), 224×224 the ImageNet stem. A workload reads "R{depth}-{size}-b{batch}".
+/// The default set runs in minutes on 2 cores; MEDVISION_BENCH_FULL=1 adds the rest (ResNet-50 and 224×224 at large
+/// batches take several seconds to a minute per training step on 2 cores).
+/// </summary>
+[MemoryDiagnoser]
+public class ResNetThroughputBenchmarks
+{
+    private ResNet _model = null!;
+    private Adam _optimizer = null!;
+    private Tensor _images = null!;
+    private Tensor _labels = null!;
+    private Device _device;
+
+    /// <summary>The workloads measured by default, and all of them with MEDVISION_BENCH_FULL=1.</summary>
+    public static IEnumerable<string> Workloads()
+    {
+        string[] fast = { "R18-28-b1", "R18-28-b32", "R18-28-b128", "R50-28-b32", "R18-224-b1", "R18-224-b32", "R50-224-b1" };
+        string[] slow = { "R50-28-b1", "R50-28-b128", "R18-224-b128", "R50-224-b32", "R50-224-b128" };
+        return BenchmarkSettings.Full ? fast.Concat(slow) : fast;
+    }
+
+    /// <summary>Depth, input size and batch, e.g. R18-28-b128.</summary>
+    [ParamsSource(nameof(Workloads))]
+    public string Workload { get; set; } = "R18-28-b32";
+
+    /// <summary>cpu, and cuda when available.</summary>
+    [ParamsSource(nameof(DeviceNames))]
+    public string Device { get; set; } = "cpu";
+
+    public static IEnumerable<string> DeviceNames() => BenchmarkSettings.Devices();
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        BenchmarkSettings.Initialize();
+        var parts = Workload.Split('-');
+        int depth = BenchmarkSettings.ParseInt(parts[0][1..]);
+        int size = BenchmarkSettings.ParseInt(parts[1]);
+        int batch = BenchmarkSettings.ParseInt(parts[2][1..]);
+        var stem = size < 64 ? ResNetStem.SmallInput : ResNetStem.ImageNet;
+        _device = BenchmarkSettings.ToDevice(Device);
+        _model = depth == 50 ? ResNet.ResNet50(10, 3, 2, stem) : ResNet.ResNet18(10, 3, 2, stem);
+        _model.To(_device);
+        _optimizer = new Adam(_model.Parameters(), 1e-3);
+        _images = Tensors.Randn(new long[] { batch, 3, size, size }, device: _device);
+        _labels = Tensors.RandInt(0, 10, new long[] { batch }, device: _device);
+    }
+
+    [GlobalCleanup]
+    public void Cleanup()
+    {
+        _optimizer.Dispose();
+        _model.Dispose();
+        _images.Dispose();
+        _labels.Dispose();
+    }
+
+    /// <summary>Forward pass in eval mode without gradients.</summary>
+    [Benchmark(Baseline = true)]
+    public long Inference()
+    {
+        _model.Eval();
+        using var scope = Tensors.NewDisposeScope();
+        using var noGrad = Tensors.NoGrad();
+        var logits = _model.Call(_images);
+        BenchmarkSettings.Synchronize(_device);
+        return logits.Size(0);
+    }
+
+    /// <summary>Forward, cross-entropy, backward and one Adam step.</summary>
+    [Benchmark]
+    public double TrainingStep()
+    {
+        _model.Train();
+        using var scope = Tensors.NewDisposeScope();
+        _optimizer.ZeroGrad();
+        var loss = Functional.CrossEntropy(_model.Call(_images), _labels);
+        loss.Backward();
+        _optimizer.Step();
+        return loss.Item();
+    }
+}
