@@ -316,14 +316,10 @@ public sealed class Trainer
     private void WriteResult(TrainingResult result)
     {
         if (_s.OutputDirectory is null) return;
-        var summary = new Dictionary<string, object>
-        {
-            ["best_epoch"] = result.BestEpoch,
-            ["stopped_early"] = result.StoppedEarly,
-            ["train"] = new { auc = result.Train.Auc, acc = result.Train.Acc },
-            ["val"] = new { auc = result.Validation.Auc, acc = result.Validation.Acc },
-            ["test"] = new { auc = result.Test.Auc, acc = result.Test.Acc },
-        };
+        // Epochs are 1-based in the file, as in the logs; splits that were not evaluated are left out.
+        var summary = new Dictionary<string, object> { ["best_epoch"] = result.BestEpoch + 1, ["stopped_early"] = result.StoppedEarly };
+        foreach (var (name, metrics) in new[] { ("train", result.Train), ("val", result.Validation), ("test", result.Test) })
+            if (!double.IsNaN(metrics.Auc) || !double.IsNaN(metrics.Acc)) summary[name] = new { auc = metrics.Auc, acc = metrics.Acc };
         AtomicFile.Write(Path.Combine(_s.OutputDirectory, "result.json"), s => JsonSerializer.Serialize(s, summary, JsonOptions));
     }
 }
