@@ -8,6 +8,8 @@ public class DisposeScopeTests
     [Fact]
     public void Scope_DisposesIntermediates()
     {
+        GC.Collect();
+        GC.WaitForPendingFinalizers(); // garbage from earlier tests must not be finalized during the count
         var before = Tensors.LiveTensors;
         Tensor kept;
         using (var scope = Tensors.NewDisposeScope())
