@@ -4,7 +4,7 @@
 # BLAS calls do not fall back to the reference BLAS. Installs only what is missing; uses sudo when not root.
 set -euo pipefail
 
-packages=(libtorch-dev cmake g++ make libopenblas0-pthread libturbojpeg0 libpng16-16 patchelf librsvg2-bin)
+packages=(libtorch-dev libgloo-dev cmake g++ make libopenblas0-pthread libturbojpeg0 libpng16-16 patchelf librsvg2-bin)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -130,4 +130,18 @@ internal static unsafe class NativeMethods
     [DllImport(Lib, ExactSpelling = true)] internal static extern IntPtr mvt_bce_with_logits(IntPtr logits, IntPtr target, IntPtr weight, IntPtr posWeight, int reduction);
     [DllImport(Lib, ExactSpelling = true)] internal static extern IntPtr mvt_bce(IntPtr probs, IntPtr target, IntPtr weight, int reduction);
     [DllImport(Lib, ExactSpelling = true)] internal static extern IntPtr mvt_regression_loss(int kind, IntPtr x, IntPtr y, int reduction, double beta);
+
+    [DllImport(Lib, ExactSpelling = true)] internal static extern int mvt_dist_backend_available(int backend);
+    [DllImport(Lib, ExactSpelling = true)] internal static extern IntPtr mvt_dist_init(int backend, [MarshalAs(UnmanagedType.LPUTF8Str)] string masterAddr, int masterPort, int worldSize, int rank, long timeoutMs);
+    [DllImport(Lib, ExactSpelling = true)] internal static extern void mvt_dist_free(IntPtr pg);
+    [DllImport(Lib, ExactSpelling = true)] internal static extern int mvt_dist_all_reduce(IntPtr pg, IntPtr t, int op);
+    [DllImport(Lib, ExactSpelling = true)] internal static extern int mvt_dist_broadcast(IntPtr pg, IntPtr t, int root);
+    [DllImport(Lib, ExactSpelling = true)] internal static extern IntPtr mvt_dist_all_gather(IntPtr pg, IntPtr t);
+    [DllImport(Lib, ExactSpelling = true)] internal static extern int mvt_dist_barrier(IntPtr pg);
+    [DllImport(Lib, ExactSpelling = true)] internal static extern IntPtr mvt_dist_all_reduce_sum_autograd(IntPtr pg, IntPtr t);
+    [DllImport(Lib, ExactSpelling = true)] internal static extern IntPtr mvt_ddp_create(IntPtr pg, IntPtr* parameters, int n, long bucketBytes);
+    [DllImport(Lib, ExactSpelling = true)] internal static extern void mvt_ddp_free(IntPtr ddp);
+    [DllImport(Lib, ExactSpelling = true)] internal static extern int mvt_ddp_prepare_backward(IntPtr ddp);
+    [DllImport(Lib, ExactSpelling = true)] internal static extern int mvt_ddp_bucket_count(IntPtr ddp);
+    [DllImport(Lib, ExactSpelling = true)] internal static extern int mvt_ddp_stats(IntPtr ddp, long* output);
 }

@@ -56,7 +56,14 @@ public class BatchNorm : Module<Tensor, Tensor>
     public Tensor? NumBatchesTracked => TrackRunningStats ? GetBuffer("num_batches_tracked") : null;
 
     /// <inheritdoc />
-    public override string TypeName => TypeNameValue;
+    public override string TypeName => SyncGroup is null ? TypeNameValue : "Sync" + TypeNameValue;
+
+    /// <summary>
+    /// When set (see <see cref="Distributed.SyncBatchNorm.Convert"/>), training-mode batch statistics are computed over
+    /// the batches of every rank of this group, as PyTorch's SyncBatchNorm does; null (the default) keeps them local to
+    /// each process, as plain DistributedDataParallel does. Evaluation mode is unaffected.
+    /// </summary>
+    public Distributed.ProcessGroup? SyncGroup { get; set; }
 
     /// <inheritdoc />
     public override Tensor Forward(Tensor input)
@@ -68,6 +75,7 @@ public class BatchNorm : Module<Tensor, Tensor>
         if (input.Size(1) != NumFeatures)
             throw new ArgumentException($"{TypeName}({NumFeatures}) got an input with {input.Size(1)} channels (shape [{string.Join(", ", input.CachedShape)}]).", nameof(input));
         double factor = Momentum ?? 0.0;
+        if (Training && SyncGroup is { WorldSize: > 1 } group) return SynchronisedForward(input, group);
         if (Training && TrackRunningStats)
         {
             var tracked = NumBatchesTracked!;
@@ -76,6 +84,44 @@ public class BatchNorm : Module<Tensor, Tensor>
         }
         bool useBatchStats = Training || !TrackRunningStats;
         return Functional.BatchNorm(input, RunningMean, RunningVar, Weight, Bias, useBatchStats, factor, Eps);
+    }
+
+    // Global statistics over all ranks, differentiable: the sums go through an all-reduce whose backward all-reduces
+    // the gradient, so the input gradient is that of the batch-norm of the concatenated batch. Two passes (mean, then
+    // centred squares) for accuracy.
+    private Tensor SynchronisedForward(Tensor input, Distributed.ProcessGroup group)
+    {
+        using var scope = Tensors.NewDisposeScope();
+        var rank = input.Dim;
+        var dims = Enumerable.Range(0, rank).Where(d => d != 1).Select(d => (long)d).ToArray();
+        var statShape = Enumerable.Range(0, rank).Select(d => d == 1 ? NumFeatures : 1L).ToArray();
+        long localCount = input.NumElements / NumFeatures;
+        var localSum = input.Sum(dims);
+        using (var countTensor = Tensors.Full(new long[] { 1 }, localCount, localSum.ScalarType, localSum.Device))
+        {
+            var packed = Tensors.Cat(new[] { localSum, countTensor }, 0);
+            var total = group.AllReduceWithGradient(packed);
+            var count = total.Narrow(0, NumFeatures, 1).Detach();
+            double n = count.Item();
+            if (n <= 1) throw new ArgumentException($"{TypeName} needs more than one value per channel over all ranks in training mode, got input shape [{string.Join(", ", input.CachedShape)}].", nameof(input));
+            var mean = total.Narrow(0, 0, NumFeatures) / n;
+            var centred = input - mean.Reshape(statShape);
+            var sumSquares = group.AllReduceWithGradient((centred * centred).Sum(dims));
+            var variance = sumSquares / n;
+            var output = centred * (variance + Eps).Rsqrt().Reshape(statShape);
+            if (Weight is { } w) output = output * w.Reshape(statShape);
+            if (Bias is { } b) output = output + b.Reshape(statShape);
+            if (TrackRunningStats)
+            {
+                using var noGrad = Tensors.NoGrad();
+                var tracked = NumBatchesTracked!;
+                tracked.AddInPlace(1);
+                double factor = Momentum ?? 1.0 / tracked.Item();
+                RunningMean!.LerpInPlace(mean.Detach(), factor);
+                RunningVar!.LerpInPlace((variance * (n / (n - 1))).Detach(), factor);
+            }
+            return scope.MoveToOuter(output);
+        }
     }
 
     /// <inheritdoc />

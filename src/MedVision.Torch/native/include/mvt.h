@@ -163,3 +163,23 @@ MVT_API mvt_tensor mvt_nll_loss(mvt_tensor logp, mvt_tensor target, mvt_tensor w
 MVT_API mvt_tensor mvt_bce_with_logits(mvt_tensor logits, mvt_tensor target, mvt_tensor weight, mvt_tensor pos_weight, int32_t reduction);
 MVT_API mvt_tensor mvt_bce(mvt_tensor probs, mvt_tensor target, mvt_tensor weight, int32_t reduction);
 MVT_API mvt_tensor mvt_regression_loss(int32_t kind, mvt_tensor x, mvt_tensor y, int32_t reduction, double beta);
+
+/* distributed (c10d). Built with Gloo when its headers were found at configure time, with NCCL when libtorch is a
+ * CUDA build and nccl.h was found; mvt_dist_backend_available says which. A process group handle owns its store. */
+typedef void* mvt_process_group;
+typedef void* mvt_ddp;
+MVT_API int32_t mvt_dist_backend_available(int32_t backend); /* 0 gloo, 1 nccl */
+MVT_API mvt_process_group mvt_dist_init(int32_t backend, const char* master_addr, int32_t master_port, int32_t world_size,
+                                        int32_t rank, int64_t timeout_ms);
+MVT_API void mvt_dist_free(mvt_process_group pg);
+MVT_API int32_t mvt_dist_all_reduce(mvt_process_group pg, mvt_tensor t, int32_t op); /* in place; 0 sum, 1 mean, 2 max, 3 min, 4 product */
+MVT_API int32_t mvt_dist_broadcast(mvt_process_group pg, mvt_tensor t, int32_t root);
+MVT_API mvt_tensor mvt_dist_all_gather(mvt_process_group pg, mvt_tensor t); /* stacked: [world_size, ...] */
+MVT_API int32_t mvt_dist_barrier(mvt_process_group pg);
+MVT_API mvt_tensor mvt_dist_all_reduce_sum_autograd(mvt_process_group pg, mvt_tensor t); /* differentiable sum over ranks */
+/* data-parallel gradient reducer: buckets of parameters all-reduced (averaged) as their gradients become ready */
+MVT_API mvt_ddp mvt_ddp_create(mvt_process_group pg, const mvt_tensor* params, int32_t n, int64_t bucket_bytes);
+MVT_API void mvt_ddp_free(mvt_ddp ddp);
+MVT_API int32_t mvt_ddp_prepare_backward(mvt_ddp ddp);
+MVT_API int32_t mvt_ddp_bucket_count(mvt_ddp ddp);
+MVT_API int32_t mvt_ddp_stats(mvt_ddp ddp, int64_t* out4); /* steps, bytes reduced, microseconds waiting, buckets launched during backward */
