@@ -17,4 +17,6 @@ public enum TorchErrorKind
     NotImplemented = 5,
     /// <summary>The allocator ran out of memory.</summary>
     OutOfMemory = 6,
+    /// <summary>A collective or rendezvous of a distributed process group failed (a peer died, a timeout, a disagreement between ranks).</summary>
+    Distributed = 7,
 }

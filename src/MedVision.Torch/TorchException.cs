@@ -20,7 +20,12 @@ public class TorchException : Exception
         if (kind == TorchErrorKind.None) message = "libtorch reported a failure without a message";
         message = message.Trim();
         if (context is not null) message = $"{context}: {message}";
-        return kind == TorchErrorKind.OutOfMemory ? new TorchOutOfMemoryException(message) : new TorchException(message, kind);
+        return kind switch
+        {
+            TorchErrorKind.OutOfMemory => new TorchOutOfMemoryException(message),
+            TorchErrorKind.Distributed => new Distributed.DistributedException(message),
+            _ => new TorchException(message, kind),
+        };
     }
 
     /// <summary>
@@ -31,6 +36,7 @@ public class TorchException : Exception
     {
         var native = FromNative();
         var message = $"{context()}: {native.Message}";
+        if (native.Kind == TorchErrorKind.Distributed) return new Distributed.DistributedException(message);
         return native.Kind == TorchErrorKind.OutOfMemory ? new TorchOutOfMemoryException(message) : new TorchException(message, native.Kind);
     }
 }

@@ -30,6 +30,9 @@ public sealed record LaunchOptions
     /// <summary>Extra environment variables for every process.</summary>
     public IReadOnlyDictionary<string, string> Environment { get; init; } = new Dictionary<string, string>();
 
+    /// <summary>Stop the other processes as soon as one fails (torchrun's behaviour; default true). When false they run on and meet the failure themselves (within their timeout).</summary>
+    public bool StopOthersOnFailure { get; init; } = true;
+
     /// <summary>Working directory of the processes (default: the current one).</summary>
     public string? WorkingDirectory { get; init; }
 

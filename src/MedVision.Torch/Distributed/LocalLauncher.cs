@@ -78,7 +78,7 @@ public static class LocalLauncher
                         first = firstFailed is null;
                         if (first) { firstFailed = options.NodeRank * n + local; failedCode = p.ExitCode; }
                     }
-                    if (first)
+                    if (first && options.StopOthersOnFailure)
                     {
                         writer.WriteLine($"[launcher] rank {options.NodeRank * n + local} exited with code {p.ExitCode}; stopping the other processes");
                         foreach (var other in processes) Kill(other);

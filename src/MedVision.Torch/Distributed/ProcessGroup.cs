@@ -79,7 +79,7 @@ public sealed class ProcessGroup : IDisposable
         {
             var error = TorchException.FromNative();
             if (error.Kind == TorchErrorKind.Value) throw new ArgumentException(error.Message);
-            throw new DistributedException(error.Message, error.Kind);
+            throw error is DistributedException ? error : new DistributedException(error.Message);
         }
         return new ProcessGroup(handle, options);
     }
@@ -159,7 +159,7 @@ public sealed class ProcessGroup : IDisposable
     private static Exception Fail()
     {
         var error = TorchException.FromNative();
-        return error.Kind == TorchErrorKind.Value ? new ArgumentException(error.Message) : new DistributedException(error.Message, error.Kind);
+        return error.Kind == TorchErrorKind.Value ? new ArgumentException(error.Message) : error is DistributedException ? error : new DistributedException(error.Message);
     }
 
     /// <summary>Leaves the group: closes the backend's connections and the store.</summary>

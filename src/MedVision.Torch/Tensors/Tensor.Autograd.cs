@@ -58,7 +58,12 @@ public sealed partial class Tensor
     public void Backward(Tensor? gradient = null, bool retainGraph = false, bool createGraph = false)
     {
         if (NativeMethods.mvt_backward(Handle, HandleOrZero(gradient), retainGraph ? 1 : 0, createGraph ? 1 : 0) < 0)
-            throw new InvalidOperationException(TorchException.FromNative("Backward failed").Message);
+        {
+            var error = TorchException.FromNative("Backward failed");
+            // A failed gradient all-reduce (data-parallel training) keeps its type so callers can tell it apart.
+            if (error is Distributed.DistributedException) throw error;
+            throw new InvalidOperationException(error.Message);
+        }
     }
 
     /// <summary>

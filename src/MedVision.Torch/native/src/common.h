@@ -9,7 +9,12 @@
 namespace mvt {
 
 // Error kinds reported to the managed side (mirrors MedVision.Torch.TorchErrorKind).
-enum ErrorKind : int32_t { kNone = 0, kGeneric = 1, kIndex = 2, kValue = 3, kType = 4, kNotImplemented = 5, kOutOfMemory = 6 };
+enum ErrorKind : int32_t { kNone = 0, kGeneric = 1, kIndex = 2, kValue = 3, kType = 4, kNotImplemented = 5, kOutOfMemory = 6, kDistributed = 7 };
+
+// Thrown by the distributed code (a failed collective or rendezvous); reported with kind kDistributed.
+struct DistributedError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
 
 void set_error(int32_t kind, const char* message);
 void clear_error();
@@ -73,6 +78,7 @@ inline at::Scalar ScalarFor(const at::Tensor& t, double s) {
 #define MVT_GUARD_BEGIN try { mvt::clear_error(); mvt::sync_num_threads();
 #define MVT_GUARD_END(fail)                                                                          \
   }                                                                                                  \
+  catch (const mvt::DistributedError& e) { mvt::set_error(mvt::kDistributed, e.what()); return fail; }                 \
   catch (const c10::IndexError& e) { mvt::set_error(mvt::kIndex, e.what_without_backtrace()); return fail; }           \
   catch (const c10::ValueError& e) { mvt::set_error(mvt::kValue, e.what_without_backtrace()); return fail; }           \
   catch (const c10::TypeError& e) { mvt::set_error(mvt::kType, e.what_without_backtrace()); return fail; }             \

@@ -63,9 +63,9 @@ void run(const Group& g, const char* op, F&& launch) {
     auto work = launch();
     work->wait();
   } catch (const c10::Error& e) {
-    throw std::runtime_error(where(g, op) + ": " + e.what_without_backtrace());
+    throw mvt::DistributedError(where(g, op) + ": " + e.what_without_backtrace());
   } catch (const std::exception& e) {
-    throw std::runtime_error(where(g, op) + ": " + e.what());
+    throw mvt::DistributedError(where(g, op) + ": " + e.what());
   }
 }
 
@@ -135,7 +135,7 @@ struct ReducerState {
     try {
       b.work = group->pg->allreduce(ts);
     } catch (const c10::Error& e) {
-      throw std::runtime_error(where(*group, "gradient all-reduce") + ": " + e.what_without_backtrace());
+      throw mvt::DistributedError(where(*group, "gradient all-reduce") + ": " + e.what_without_backtrace());
     }
     b.launched = true;
     bytes += b.flat.numel() * static_cast<int64_t>(b.flat.element_size());
@@ -174,9 +174,9 @@ struct ReducerState {
       try {
         b.work->wait();
       } catch (const c10::Error& e) {
-        throw std::runtime_error(where(*group, "gradient all-reduce") + ": " + e.what_without_backtrace());
+        throw mvt::DistributedError(where(*group, "gradient all-reduce") + ": " + e.what_without_backtrace());
       } catch (const std::exception& e) {
-        throw std::runtime_error(where(*group, "gradient all-reduce") + ": " + e.what());
+        throw mvt::DistributedError(where(*group, "gradient all-reduce") + ": " + e.what());
       }
     }
     wait_us += std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start).count();
@@ -236,7 +236,7 @@ MVT_API mvt_process_group mvt_dist_init(int32_t backend, const char* master_addr
     g->store = c10::make_intrusive<c10d::TCPStore>(addr, opts);
   } catch (const std::exception& e) {
     std::string m = dynamic_cast<const c10::Error*>(&e) ? static_cast<const c10::Error&>(e).what_without_backtrace() : e.what();
-    throw std::runtime_error("rendezvous at " + addr + ":" + std::to_string(master_port) + " failed on rank " + std::to_string(rank) +
+    throw mvt::DistributedError("rendezvous at " + addr + ":" + std::to_string(master_port) + " failed on rank " + std::to_string(rank) +
                              " of " + std::to_string(world_size) + " (timeout " + std::to_string(timeout_ms) + " ms): " + m);
   }
   // Every rank publishes the world size it was started with; a mismatch is reported instead of a rendezvous that
@@ -250,13 +250,13 @@ MVT_API mvt_process_group mvt_dist_init(int32_t backend, const char* master_addr
       v = g->store->get("mvt/world_size/" + std::to_string(other));
     } catch (const std::exception& e) {
       std::string m = dynamic_cast<const c10::Error*>(&e) ? static_cast<const c10::Error&>(e).what_without_backtrace() : e.what();
-      throw std::runtime_error("rendezvous at " + addr + ":" + std::to_string(master_port) + ": rank " + std::to_string(rank) + " of " +
+      throw mvt::DistributedError("rendezvous at " + addr + ":" + std::to_string(master_port) + ": rank " + std::to_string(rank) + " of " +
                                std::to_string(world_size) + " waited " + std::to_string(timeout_ms) + " ms for rank " + std::to_string(other) +
                                " and gave up: " + m);
     }
     const std::string theirs(v.begin(), v.end());
     if (theirs != mine)
-      throw std::runtime_error("world size mismatch: rank " + std::to_string(rank) + " was started with world size " + mine +
+      throw mvt::DistributedError("world size mismatch: rank " + std::to_string(rank) + " was started with world size " + mine +
                                   ", rank " + std::to_string(other) + " with " + theirs);
   }
   if (backend == 0) {
