@@ -6,6 +6,7 @@ using MedVision.Nets.Data;
 using MedVision.Nets.Data.Loading;
 using MedVision.Nets.Metrics;
 using MedVision.Torch;
+using MedVision.Torch.Distributed;
 using MedVision.Torch.Nn;
 using MedVision.Torch.Optim;
 using MedVision.Torch.Serialization;
@@ -28,11 +29,23 @@ public sealed class Trainer
     private readonly TrainerSettings _s;
     private readonly ILogger _log;
 
+    private readonly bool _master;
+    private readonly IProgress<TrainingProgress>? _progress;
+    private GradientSynchronizer? _sync;
+
     internal Trainer(TrainerSettings settings)
     {
         _s = settings;
-        _log = settings.Logger ?? NullLogger.Instance;
+        _master = settings.Group?.IsMaster ?? true;
+        // In data-parallel training only rank 0 logs, reports progress and writes files.
+        _log = _master ? settings.Logger ?? NullLogger.Instance : NullLogger.Instance;
+        _progress = _master ? settings.Progress : null;
     }
+
+    private ProcessGroup? Group => _s.Group is { WorldSize: > 1 } g ? g : null;
+
+    /// <summary>The output folder this process writes to: the configured one on rank 0, none on the other ranks.</summary>
+    private string? WriteDirectory => _master ? _s.OutputDirectory : null;
 
     /// <summary>Starts configuring a trainer for a task.</summary>
     public static TrainerBuilder Create(ITrainingTask task) => new(task);
@@ -45,13 +58,19 @@ public sealed class Trainer
     {
         var model = _s.Task.Model;
         model.To(_s.Device);
+        if (Group is { } group)
+        {
+            _s.Train.Options.Sampler ??= new DistributedSampler(group.Rank, group.WorldSize);
+            _sync = new GradientSynchronizer(model, group, _s.DataParallel);
+        }
+        using var syncOwner = _sync;
         using var optimizer = _s.OptimizerFactory(model.Parameters().ToList());
         var scheduler = _s.SchedulerFactory?.Invoke(optimizer);
         var history = new List<EpochRecord>();
         int startEpoch = 0, bestEpoch = -1, sinceBest = 0;
         double bestAuc = double.NegativeInfinity;
         Dictionary<string, Tensor>? bestWeights = null;
-        if (_s.OutputDirectory is not null) Directory.CreateDirectory(_s.OutputDirectory);
+        if (WriteDirectory is not null) Directory.CreateDirectory(WriteDirectory);
         if (resume && _s.OutputDirectory is not null && File.Exists(Path.Combine(_s.OutputDirectory, LastStateFile)))
             (startEpoch, bestEpoch, bestAuc, sinceBest) = RestoreCheckpoint(model, optimizer, scheduler, history);
         else
@@ -73,7 +92,7 @@ public sealed class Trainer
                 history.Add(record);
                 _log.LogInformation("epoch {Epoch}/{Epochs}: loss {Loss:F4}, val AUC {Auc:F4}, val ACC {Acc:F4}, lr {Lr:G3}, {Seconds:F1} s",
                     epoch + 1, _s.Epochs, trainLoss, validation.Auc, validation.Acc, lr, record.Seconds);
-                _s.Progress?.Report(new TrainingProgress(epoch, _s.Epochs, _s.Train.BatchesPerEpoch, _s.Train.BatchesPerEpoch, trainLoss, record));
+                _progress?.Report(new TrainingProgress(epoch, _s.Epochs, _s.Train.BatchesPerEpoch, _s.Train.BatchesPerEpoch, trainLoss, record));
 
                 // Model selection on the validation split only (MedMNIST: best validation AUC; first epoch on ties).
                 double score = double.IsNaN(validation.Auc) ? double.NegativeInfinity : validation.Auc;
@@ -84,11 +103,11 @@ public sealed class Trainer
                     sinceBest = 0;
                     DisposeAll(bestWeights);
                     bestWeights = CopyWeights(model);
-                    if (_s.OutputDirectory is not null) SaveWeights(model, Path.Combine(_s.OutputDirectory, BestModelFile), epoch, validation);
+                    if (WriteDirectory is not null) SaveWeights(model, Path.Combine(WriteDirectory, BestModelFile), epoch, validation);
                 }
                 else sinceBest++;
 
-                if (_s.OutputDirectory is not null) SaveCheckpoint(model, optimizer, scheduler, history, epoch, bestEpoch, bestAuc, sinceBest);
+                if (WriteDirectory is not null) SaveCheckpoint(model, optimizer, scheduler, history, epoch, bestEpoch, bestAuc, sinceBest);
                 WriteHistory(history);
                 if (_s.EarlyStoppingPatience is int patience && sinceBest >= patience)
                 {
@@ -110,6 +129,7 @@ public sealed class Trainer
         finally
         {
             DisposeAll(bestWeights);
+            _sync = null;
         }
     }
 
@@ -125,31 +145,103 @@ public sealed class Trainer
             using var scope = Tensors.NewDisposeScope();
             using var batchOwner = batch;
             optimizer.ZeroGrad();
+            _sync?.PrepareForward();
             using var loss = _s.Task.ComputeLoss(batch, epoch);
             var value = loss.Total.Item();
-            if (double.IsNaN(value) || double.IsInfinity(value)) throw new TrainingDivergedException(epoch, step, value, loss.Terms);
+            var terms = loss.Terms;
+            if (Group is { } group) (value, terms) = GlobalMean(group, value, terms);
+            // With several ranks the check uses the mean over all of them, so every rank stops at the same step.
+            if (double.IsNaN(value) || double.IsInfinity(value)) throw new TrainingDivergedException(epoch, step, value, terms);
             loss.Total.Backward();
             if (_s.GradientClipNorm is double maxNorm) GradientClipping.ClipGradNorm(model.Parameters(), maxNorm);
             optimizer.Step();
             lossSum += value;
-            foreach (var (name, v) in loss.Terms) termSums[name] = termSums.GetValueOrDefault(name) + v;
+            foreach (var (name, v) in terms) termSums[name] = termSums.GetValueOrDefault(name) + v;
             step++;
-            _s.Progress?.Report(new TrainingProgress(epoch, _s.Epochs, step, _s.Train.BatchesPerEpoch, value, null));
+            _progress?.Report(new TrainingProgress(epoch, _s.Epochs, step, _s.Train.BatchesPerEpoch, value, null));
         }
         if (step == 0) throw new InvalidOperationException("The training loader produced no batch.");
         return (lossSum / step, termSums.ToDictionary(kv => kv.Key, kv => kv.Value / step));
     }
 
-    /// <summary>Evaluates the task's model on a loader with the MedMNIST evaluator (evaluation mode, no gradients).</summary>
+    private static (double Value, IReadOnlyDictionary<string, double> Terms) GlobalMean(ProcessGroup group, double value, IReadOnlyDictionary<string, double> terms)
+    {
+        var names = terms.Keys.ToArray();
+        var values = new[] { value }.Concat(names.Select(n => terms[n])).ToArray();
+        using var t = Tensors.FromArray(values, values.Length);
+        var mean = group.AllReduce(t, Torch.Distributed.ReduceOp.Mean).ToArray<double>();
+        return (mean[0], names.Select((n, i) => (n, mean[i + 1])).ToDictionary(p => p.n, p => p.Item2));
+    }
+
+    /// <summary>
+    /// Evaluates the task's model on a loader with the MedMNIST evaluator (evaluation mode, no gradients). In
+    /// data-parallel training each rank predicts its own exact shard and the predictions of all ranks are gathered
+    /// before the metrics are computed, so every rank gets the metrics of the whole split.
+    /// </summary>
     public SplitMetrics Evaluate(DataLoader loader)
     {
         ArgumentNullException.ThrowIfNull(loader);
-        var (labels, scores) = Predict(_s.Task, loader);
+        var (labels, scores) = Group is { } group ? PredictDistributed(_s.Task, loader, group) : Predict(_s.Task, loader);
         return new SplitMetrics(MedMnistEvaluator.GetAuc(_s.Task.TaskType, labels, scores).Value, MedMnistEvaluator.GetAcc(_s.Task.TaskType, labels, scores));
+    }
+
+    /// <summary>
+    /// Runs a task's model over a loader split across the ranks of <paramref name="group"/> (each rank an exact shard)
+    /// and gathers labels (N, L) and scores (N, K) of the whole loader on every rank, ordered by sample index.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The loader has fewer samples than there are ranks.</exception>
+    public static (int[,] Labels, double[,] Scores) PredictDistributed(ITrainingTask task, DataLoader loader, ProcessGroup group)
+    {
+        ArgumentNullException.ThrowIfNull(task);
+        ArgumentNullException.ThrowIfNull(loader);
+        ArgumentNullException.ThrowIfNull(group);
+        if (loader.Source.Count < group.WorldSize)
+            throw new InvalidOperationException($"Distributed evaluation needs at least one sample per rank: {loader.Source.Count} samples, {group.WorldSize} ranks.");
+        var options = loader.Options.Clone();
+        options.Sampler = new DistributedSampler(group.Rank, group.WorldSize, padToEqualShards: false);
+        var (labels, scores, indices) = PredictWithIndices(task, new DataLoader(loader.Source, options));
+        using var scope = Tensors.NewDisposeScope();
+        var allLabels = group.AllGatherConcat(ToTensor(labels));
+        var allScores = group.AllGatherConcat(ToTensor(scores));
+        var allIndices = group.AllGatherConcat(Tensors.FromArray(indices.Select(i => (long)i).ToArray(), indices.Length)).ToArray<long>();
+        var order = Enumerable.Range(0, allIndices.Length).OrderBy(i => allIndices[i]).ToArray();
+        var l = allLabels.ToArray<long>();
+        var sc = allScores.ToArray<double>();
+        int lc = labels.GetLength(1), k = scores.GetLength(1);
+        var outLabels = new int[order.Length, lc];
+        var outScores = new double[order.Length, k];
+        for (int r = 0; r < order.Length; r++)
+        {
+            for (int j = 0; j < lc; j++) outLabels[r, j] = (int)l[order[r] * lc + j];
+            for (int j = 0; j < k; j++) outScores[r, j] = sc[order[r] * k + j];
+        }
+        return (outLabels, outScores);
+    }
+
+    private static Tensor ToTensor(int[,] a)
+    {
+        var flat = new long[a.Length];
+        int cols = a.GetLength(1);
+        for (int i = 0; i < a.GetLength(0); i++) for (int j = 0; j < cols; j++) flat[i * cols + j] = a[i, j];
+        return Tensors.FromArray(flat, a.GetLength(0), cols);
+    }
+
+    private static Tensor ToTensor(double[,] a)
+    {
+        var flat = new double[a.Length];
+        int cols = a.GetLength(1);
+        for (int i = 0; i < a.GetLength(0); i++) for (int j = 0; j < cols; j++) flat[i * cols + j] = a[i, j];
+        return Tensors.FromArray(flat, a.GetLength(0), cols);
     }
 
     /// <summary>Runs a task's model over a loader and gathers labels (N, L) and scores (N, K).</summary>
     public static (int[,] Labels, double[,] Scores) Predict(ITrainingTask task, DataLoader loader)
+    {
+        var (labels, scores, _) = PredictWithIndices(task, loader);
+        return (labels, scores);
+    }
+
+    private static (int[,] Labels, double[,] Scores, int[] Indices) PredictWithIndices(ITrainingTask task, DataLoader loader)
     {
         ArgumentNullException.ThrowIfNull(task);
         ArgumentNullException.ThrowIfNull(loader);
@@ -158,6 +250,7 @@ public sealed class Trainer
         model.Eval();
         var labelRows = new List<int[]>();
         var scoreRows = new List<float[]>();
+        var indexRows = new List<int>();
         int k = 0;
         try
         {
@@ -173,6 +266,7 @@ public sealed class Trainer
                 {
                     scoreRows.Add(flat.AsSpan(i * k, k).ToArray());
                     labelRows.Add(Enumerable.Range(0, batch.LabelValues.GetLength(1)).Select(l => batch.LabelValues[i, l]).ToArray());
+                    indexRows.Add(batch.Indices[i]);
                 }
             }
         }
@@ -187,7 +281,7 @@ public sealed class Trainer
             for (int l = 0; l < labelRows[i].Length; l++) labels[i, l] = labelRows[i][l];
             for (int j = 0; j < k; j++) scoreMatrix[i, j] = scoreRows[i][j];
         }
-        return (labels, scoreMatrix);
+        return (labels, scoreMatrix, indexRows.ToArray());
     }
 
     // ---------------------------------------------------------------- checkpoints
@@ -222,7 +316,7 @@ public sealed class Trainer
 
     private void SaveCheckpoint(Module model, Optimizer optimizer, LearningRateScheduler? scheduler, List<EpochRecord> history, int epoch, int bestEpoch, double bestAuc, int sinceBest)
     {
-        var dir = _s.OutputDirectory!;
+        var dir = WriteDirectory!;
         SaveWeights(model, Path.Combine(dir, LastModelFile), epoch, history[^1].Validation);
         using (var state = optimizer.GetState()) state.Save(Path.Combine(dir, LastOptimizerFile));
         var checkpoint = new CheckpointState
@@ -299,7 +393,7 @@ public sealed class Trainer
 
     private void WriteHistory(List<EpochRecord> history)
     {
-        if (_s.OutputDirectory is null) return;
+        if (WriteDirectory is not { } dir) return;
         var termNames = history.SelectMany(h => h.TrainLossTerms.Keys).Distinct().ToList();
         var csv = new StringBuilder();
         csv.Append("epoch,train_loss,").Append(string.Concat(termNames.Select(t => $"train_{t},"))).AppendLine("learning_rate,val_auc,val_acc,seconds");
@@ -309,17 +403,17 @@ public sealed class Trainer
             foreach (var t in termNames) csv.Append(CultureInfo.InvariantCulture, $"{h.TrainLossTerms.GetValueOrDefault(t, double.NaN):R},");
             csv.AppendLine(string.Create(CultureInfo.InvariantCulture, $"{h.LearningRate:R},{h.Validation.Auc:R},{h.Validation.Acc:R},{h.Seconds:F3}"));
         }
-        AtomicFile.Write(Path.Combine(_s.OutputDirectory, "history.csv"), s => s.Write(Encoding.UTF8.GetBytes(csv.ToString())));
-        AtomicFile.Write(Path.Combine(_s.OutputDirectory, "history.json"), s => JsonSerializer.Serialize(s, history.Select(HistoryEntry.From).ToList(), JsonOptions));
+        AtomicFile.Write(Path.Combine(dir, "history.csv"), s => s.Write(Encoding.UTF8.GetBytes(csv.ToString())));
+        AtomicFile.Write(Path.Combine(dir, "history.json"), s => JsonSerializer.Serialize(s, history.Select(HistoryEntry.From).ToList(), JsonOptions));
     }
 
     private void WriteResult(TrainingResult result)
     {
-        if (_s.OutputDirectory is null) return;
+        if (WriteDirectory is not { } dir) return;
         // Epochs are 1-based in the file, as in the logs; splits that were not evaluated are left out.
         var summary = new Dictionary<string, object> { ["best_epoch"] = result.BestEpoch + 1, ["stopped_early"] = result.StoppedEarly };
         foreach (var (name, metrics) in new[] { ("train", result.Train), ("val", result.Validation), ("test", result.Test) })
             if (!double.IsNaN(metrics.Auc) || !double.IsNaN(metrics.Acc)) summary[name] = new { auc = metrics.Auc, acc = metrics.Acc };
-        AtomicFile.Write(Path.Combine(_s.OutputDirectory, "result.json"), s => JsonSerializer.Serialize(s, summary, JsonOptions));
+        AtomicFile.Write(Path.Combine(dir, "result.json"), s => JsonSerializer.Serialize(s, summary, JsonOptions));
     }
 }

@@ -1,5 +1,6 @@
 using MedVision.Nets.Data.Loading;
 using MedVision.Torch;
+using MedVision.Torch.Distributed;
 using MedVision.Torch.Optim;
 using Microsoft.Extensions.Logging;
 
@@ -27,6 +28,8 @@ public sealed class TrainerBuilder
     private ILogger? _logger;
     private IProgress<TrainingProgress>? _progress;
     private bool _built;
+    private ProcessGroup? _group;
+    private DataParallelOptions? _dataParallel;
 
     internal TrainerBuilder(ITrainingTask task)
     {
@@ -123,6 +126,16 @@ public sealed class TrainerBuilder
     /// <summary>Reports progress after every step and epoch.</summary>
     public TrainerBuilder ReportProgressTo(IProgress<TrainingProgress> progress) => Set(() => _progress = progress ?? throw new ArgumentNullException(nameof(progress)));
 
+    /// <summary>
+    /// Trains data-parallel over <paramref name="group"/> (every rank runs the same program): rank 0's weights are
+    /// copied to all ranks, the training loader is given a <see cref="DistributedSampler"/> (each rank a disjoint shard
+    /// of every epoch, so its batch size is per rank), gradients are averaged in buckets during backward, evaluation
+    /// gathers the predictions of all ranks before computing metrics, and only rank 0 writes checkpoints, history and
+    /// logs. Resuming needs the output folder visible to every rank.
+    /// </summary>
+    public TrainerBuilder DistributeOver(ProcessGroup group, DataParallelOptions? options = null)
+        => Set(() => { _group = group ?? throw new ArgumentNullException(nameof(group)); _dataParallel = options; });
+
     /// <summary>Validates the configuration and creates the trainer.</summary>
     public Trainer Build()
     {
@@ -130,9 +143,11 @@ public sealed class TrainerBuilder
         if (_train is null) throw new InvalidOperationException("Say what to train on: TrainOn(loader).");
         if (_optimizer is null) throw new InvalidOperationException("Choose an optimizer: UseAdam(), UseSgd() or UseOptimizer().");
         if (_patience is not null && _validation is null) throw new InvalidOperationException("Early stopping needs a validation set: ValidateOn(loader).");
+        if (_group is { WorldSize: > 1 } g && _train.Options.Sampler is { } sampler && (sampler.Rank != g.Rank || sampler.WorldSize != g.WorldSize))
+            throw new InvalidOperationException($"The training loader's {sampler} does not match the process group (rank {g.Rank} of {g.WorldSize}).");
         _built = true;
         var scheduler = _scheduler ?? _schedulerForEpochs?.Invoke(_epochs);
-        return new Trainer(new TrainerSettings(_task, _train, _validation, _trainEvaluation, _test, _optimizer, scheduler, _epochs, _device, _seed, _patience, _clip, _output, _logger, _progress));
+        return new Trainer(new TrainerSettings(_task, _train, _validation, _trainEvaluation, _test, _optimizer, scheduler, _epochs, _device, _seed, _patience, _clip, _output, _logger, _progress, _group, _dataParallel));
     }
 
     private TrainerBuilder Set(Action set)

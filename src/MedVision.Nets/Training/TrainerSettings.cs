@@ -1,5 +1,6 @@
 using MedVision.Nets.Data.Loading;
 using MedVision.Torch;
+using MedVision.Torch.Distributed;
 using MedVision.Torch.Optim;
 using Microsoft.Extensions.Logging;
 
@@ -21,4 +22,6 @@ internal sealed record TrainerSettings(
     double? GradientClipNorm,
     string? OutputDirectory,
     ILogger? Logger,
-    IProgress<TrainingProgress>? Progress);
+    IProgress<TrainingProgress>? Progress,
+    ProcessGroup? Group = null,
+    DataParallelOptions? DataParallel = null);

@@ -1,4 +1,3 @@
-using MedVision.Torch.Native;
 using MedVision.Torch.Nn;
 
 namespace MedVision.Torch.Distributed;
@@ -14,48 +13,41 @@ namespace MedVision.Torch.Distributed;
 /// The wrapped model is registered as the child "module" (state-dict keys gain a "module." prefix, as in PyTorch); save
 /// <see cref="Module"/> itself to get plain keys. Disposing the wrapper disposes the model. Gradients are averaged only
 /// for a backward that follows a training-mode forward through the wrapper with gradients enabled; forwards of the inner
-/// module skip synchronisation (PyTorch's <c>no_sync</c>).
+/// module skip synchronisation (PyTorch's <c>no_sync</c>). Code that drives the forward itself can use
+/// <see cref="GradientSynchronizer"/> directly.
 /// </remarks>
+/// <example><code>
+/// using var group = ProcessGroup.Initialize(DistributedOptions.FromEnvironment());
+/// using var ddp = new DistributedDataParallel&lt;Tensor, Tensor&gt;(model, group);
+/// var loss = Functional.CrossEntropy(ddp.Call(images), labels);
+/// loss.Backward();                 // gradients are now averaged over the ranks
+/// optimizer.Step();
+/// </code></example>
 public sealed class DistributedDataParallel<TInput, TOutput> : Module<TInput, TOutput>
 {
-    private IntPtr _reducer;
-    private readonly Tensor[] _buffers;
+    private readonly GradientSynchronizer _sync;
 
     /// <summary>Wraps <paramref name="module"/> (already on its device) for data-parallel training over <paramref name="group"/>.</summary>
     /// <exception cref="ArgumentException">The model has no trainable parameters.</exception>
     /// <exception cref="DistributedException">Copying rank 0's weights failed (a peer died or timed out).</exception>
-    public unsafe DistributedDataParallel(Module<TInput, TOutput> module, ProcessGroup group, DataParallelOptions? options = null)
+    public DistributedDataParallel(Module<TInput, TOutput> module, ProcessGroup group, DataParallelOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(module);
-        ArgumentNullException.ThrowIfNull(group);
-        Options = options ?? new DataParallelOptions();
-        if (Options.BucketCapBytes <= 0) throw new ArgumentOutOfRangeException(nameof(options), Options.BucketCapBytes, "BucketCapBytes must be positive.");
-        Group = group;
+        _sync = new GradientSynchronizer(module, group, options);
         Module = RegisterModule("module", module);
-        var parameters = module.Parameters().Where(p => p.RequiresGrad).ToArray();
-        if (parameters.Length == 0) throw new ArgumentException("The model has no trainable parameters to synchronise.", nameof(module));
-        _buffers = module.Buffers().ToArray();
-        if (Options.SyncBatchNorm) Distributed.SyncBatchNorm.Convert(module, group);
-        using (Tensors.NoGrad())
-        {
-            foreach (var p in module.Parameters()) group.Broadcast(p, 0);
-            foreach (var b in _buffers) group.Broadcast(b, 0);
-        }
-        var handles = parameters.Select(p => p.Handle).ToArray();
-        fixed (IntPtr* h = handles) _reducer = NativeMethods.mvt_ddp_create(group.Handle, h, handles.Length, Options.BucketCapBytes);
-        if (_reducer == IntPtr.Zero) throw new DistributedException(TorchException.FromNative("creating the gradient reducer").Message);
     }
 
     /// <summary>The wrapped model.</summary>
     public Module<TInput, TOutput> Module { get; }
 
     /// <summary>The process group the gradients are averaged over.</summary>
-    public ProcessGroup Group { get; }
+    public ProcessGroup Group => _sync.Group;
 
     /// <summary>The options.</summary>
-    public DataParallelOptions Options { get; }
+    public DataParallelOptions Options => _sync.Options;
 
-    private IntPtr Reducer => _reducer != IntPtr.Zero ? _reducer : throw new ObjectDisposedException(nameof(DistributedDataParallel<TInput, TOutput>));
+    /// <summary>Communication counters: steps, bytes, time waiting for all-reduces, overlap with backward.</summary>
+    public DataParallelStatistics Statistics => _sync.Statistics;
 
     /// <summary>
     /// Runs the model. In training mode with gradients enabled it first copies rank 0's buffers (when
@@ -63,27 +55,8 @@ public sealed class DistributedDataParallel<TInput, TOutput> : Module<TInput, TO
     /// </summary>
     public override TOutput Forward(TInput input)
     {
-        if (Training && Tensors.IsGradEnabled)
-        {
-            if (Options.BroadcastBuffers && Group.WorldSize > 1)
-                using (Tensors.NoGrad())
-                    foreach (var b in _buffers) Group.Broadcast(b, 0);
-            Tensor.Check(NativeMethods.mvt_ddp_prepare_backward(Reducer));
-        }
+        if (Training && Tensors.IsGradEnabled) _sync.PrepareForward();
         return Module.Call(input);
-    }
-
-    /// <summary>Communication counters: steps, bytes, time waiting for all-reduces, overlap with backward.</summary>
-    public unsafe DataParallelStatistics Statistics
-    {
-        get
-        {
-            var s = stackalloc long[4];
-            Tensor.Check(NativeMethods.mvt_ddp_stats(Reducer, s));
-            var buckets = NativeMethods.mvt_ddp_bucket_count(Reducer);
-            Tensor.Check(buckets);
-            return new DataParallelStatistics(s[0], s[1], TimeSpan.FromTicks(s[2] * 10), s[3], buckets);
-        }
     }
 
     /// <inheritdoc />
@@ -92,8 +65,7 @@ public sealed class DistributedDataParallel<TInput, TOutput> : Module<TInput, TO
     /// <inheritdoc />
     protected override void Dispose(bool disposing)
     {
-        var h = Interlocked.Exchange(ref _reducer, IntPtr.Zero);
-        if (h != IntPtr.Zero) NativeMethods.mvt_ddp_free(h);
+        if (disposing) _sync.Dispose();
         base.Dispose(disposing);
     }
 }

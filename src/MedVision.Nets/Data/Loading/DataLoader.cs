@@ -29,9 +29,15 @@ public sealed class DataLoader
     public ILabeledImageSource Source => _source;
 
     /// <summary>Batches per epoch.</summary>
-    public int BatchesPerEpoch => Options.DropLast ? _source.Count / Options.BatchSize : (_source.Count + Options.BatchSize - 1) / Options.BatchSize;
+    public int BatchesPerEpoch => Options.DropLast ? SamplesPerEpoch / Options.BatchSize : (SamplesPerEpoch + Options.BatchSize - 1) / Options.BatchSize;
 
-    /// <summary>The sample order of an epoch (a seeded permutation when shuffling, else 0 … N−1).</summary>
+    /// <summary>Samples this loader yields per epoch (this rank's shard when <see cref="DataLoaderOptions.Sampler"/> is set).</summary>
+    public int SamplesPerEpoch => Options.Sampler?.ShardSize(_source.Count) ?? _source.Count;
+
+    /// <summary>
+    /// The sample order of an epoch (a seeded permutation when shuffling, else 0 … N−1), reduced to this rank's shard
+    /// when <see cref="DataLoaderOptions.Sampler"/> is set.
+    /// </summary>
     public int[] EpochOrder(int epoch)
     {
         var order = Enumerable.Range(0, _source.Count).ToArray();
@@ -44,7 +50,7 @@ public sealed class DataLoader
                 (order[i], order[j]) = (order[j], order[i]);
             }
         }
-        return order;
+        return Options.Sampler is { } sampler ? sampler.Shard(order) : order;
     }
 
     /// <summary>Enumerates the batches of one epoch. Dispose each batch (or create it inside a dispose scope).</summary>

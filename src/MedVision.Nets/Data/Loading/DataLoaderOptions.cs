@@ -25,6 +25,12 @@ public sealed class DataLoaderOptions
     /// <summary>Drop the last incomplete batch (default false).</summary>
     public bool DropLast { get; set; }
 
+    /// <summary>The shard of each epoch this process loads in data-parallel training (default null: the whole dataset).</summary>
+    public DistributedSampler? Sampler { get; set; }
+
+    /// <summary>A copy of these options (the transform is shared).</summary>
+    public DataLoaderOptions Clone() => (DataLoaderOptions)MemberwiseClone();
+
     /// <summary>Per-sample transforms (default: none).</summary>
     public ITransform Transform { get; set; } = TransformPipeline.Identity;
 
