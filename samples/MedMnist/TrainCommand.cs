@@ -8,6 +8,7 @@ using MedVision.Nets.Models;
 using MedVision.Nets.Training;
 using MedVision.Nets.Transforms;
 using MedVision.Torch;
+using MedVision.Torch.Distributed;
 using Spectre.Console;
 
 namespace MedVision.Samples.MedMnist;
@@ -22,33 +23,44 @@ internal static class TrainCommand
         var model = new Option<string>("--model") { Description = "resnet18 or resnet50.", DefaultValueFactory = _ => "resnet18" };
         var resolution = new Option<int>("--resolution") { Description = "28: small-input stem on 28×28; 224: ImageNet stem on images upsampled to 224×224 with nearest neighbour.", DefaultValueFactory = _ => 28 };
         var epochs = new Option<int>("--epochs") { Description = "Training epochs (the recipe: 100).", DefaultValueFactory = _ => 100 };
-        var batch = new Option<int>("--batch") { Description = "Batch size.", DefaultValueFactory = _ => 128 };
+        var batch = new Option<int>("--batch") { Description = "Batch size (global: split evenly over the processes in data-parallel training).", DefaultValueFactory = _ => 128 };
         var lr = new Option<double>("--lr") { Description = "Adam learning rate.", DefaultValueFactory = _ => 1e-3 };
         var seed = new Option<int>("--seed") { Description = "Seed of weights, shuffling and augmentation.", DefaultValueFactory = _ => 0 };
         var device = new Option<string>("--device") { Description = "cpu, cuda or cuda:N.", DefaultValueFactory = _ => "cpu" };
-        var threads = new Option<int>("--threads") { Description = "libtorch intra-op threads (default: the number of processors).", DefaultValueFactory = _ => Environment.ProcessorCount };
+        var threads = new Option<int>("--threads") { Description = "libtorch intra-op threads per process (default: MEDVISION_THREADS, else the number of processors).", DefaultValueFactory = _ => DistributedCommandLine.DefaultThreads };
+        var distributed = new DistributedCommandLine();
         var output = new Option<string>("--output") { Description = "Folder for checkpoints, history, evaluation and plots.", DefaultValueFactory = _ => "runs/medmnist" };
         var resume = new Option<bool>("--resume") { Description = "Continue the run in --output from its last checkpoint." };
         var command = new Command("train", "Train a ResNet with the MedMNIST v2 recipe and evaluate the model selected by validation AUC.")
         {
             dataset, dataFile, model, resolution, epochs, batch, lr, seed, device, threads, output, resume,
         };
+        foreach (var option in distributed.All) command.Options.Add(option);
         command.SetAction(r => Run(new TrainSettings(
             r.GetValue(dataset)!, r.GetValue(dataFile), r.GetValue(model)!, r.GetValue(resolution), r.GetValue(epochs), r.GetValue(batch),
-            r.GetValue(lr), r.GetValue(seed), Device.Parse(r.GetValue(device)!), r.GetValue(threads), r.GetValue(output)!, r.GetValue(resume))));
+            r.GetValue(lr), r.GetValue(seed), Device.Parse(r.GetValue(device)!), r.GetValue(threads), r.GetValue(output)!, r.GetValue(resume),
+            distributed.Read(r), r.GetValue(distributed.SyncBatchNorm))));
         return command;
     }
 
-    private sealed record TrainSettings(string Dataset, string? DataFile, string Model, int Resolution, int Epochs, int Batch, double LearningRate, int Seed, Device Device, int Threads, string Output, bool Resume);
+    private sealed record TrainSettings(string Dataset, string? DataFile, string Model, int Resolution, int Epochs, int Batch, double LearningRate, int Seed, Device Device, int Threads, string Output, bool Resume,
+        DistributedOptions Distributed, bool SyncBatchNorm);
 
     private static int Run(TrainSettings s)
     {
         if (s.Resolution is not (28 or 224)) throw new ArgumentException("--resolution must be 28 or 224.");
+        int world = s.Distributed.WorldSize;
+        if (s.Batch % world != 0) throw new ArgumentException($"--batch {s.Batch} does not split evenly over {world} processes.");
         Tensors.NumThreads = s.Threads;
+        // Data-parallel training: every process runs this same program; rank 0 prints, plots and writes the files.
+        using var group = s.Distributed.IsDistributed ? ProcessGroup.Initialize(s.Distributed) : null;
+        bool master = group?.IsMaster ?? true;
+        if (!master) AnsiConsole.Console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(TextWriter.Null) });
         var data = LoadDataset(s);
         var info = data.Info ?? MedMnistCatalog.Get(s.Dataset);
         if (info.Is3D) throw new ArgumentException($"{info.Name} is a 3D dataset; this sample trains 2D ResNets.");
-        AnsiConsole.MarkupLine($"[bold]MedVision.Nets[/] · libtorch {Tensors.Version} · {Tensors.NumThreads} threads · device {s.Device}");
+        AnsiConsole.MarkupLine($"[bold]MedVision.Nets[/] · libtorch {Tensors.Version} · {Tensors.NumThreads} threads · device {s.Device}" +
+            (group is null ? "" : $" · data-parallel: {world} processes ({group.Backend}, {s.Batch / world} images each per step{(s.SyncBatchNorm ? ", synchronised batch norm" : "")})"));
         AnsiConsole.MarkupLine($"Dataset [green]{info.Name}[/] ({info.Task}, {info.ClassCount} classes, {info.Channels} channel(s)): train {data.Train.Count}, val {data.Validation.Count}, test {data.Test.Count} · licence {info.License}");
 
         // Images scaled to [−1, 1] (MedMNIST: Normalize(mean=.5, std=.5)); 28×28 images upsampled with nearest neighbour for the 224 recipe.
@@ -57,7 +69,7 @@ internal static class TrainCommand
         var transform = pipeline.Normalize(0.5f, 0.5f).Build();
         var labelKind = info.Task == MedMnistTask.MultiLabel ? LabelKind.MultiLabel : LabelKind.ClassIndex;
         DataLoader Loader(MedMnistSplitData split, bool shuffle) => new(new MedMnistImageSource(split),
-            new DataLoaderOptions { BatchSize = s.Batch, Shuffle = shuffle, Seed = s.Seed, Transform = transform, LabelKind = labelKind, Device = s.Device });
+            new DataLoaderOptions { BatchSize = shuffle ? s.Batch / world : s.Batch, Shuffle = shuffle, Seed = s.Seed, Transform = transform, LabelKind = labelKind, Device = s.Device });
 
         Tensors.ManualSeed((ulong)s.Seed);
         var depth = s.Model.ToLowerInvariant() switch { "resnet18" => 18, "resnet50" => 50, _ => throw new ArgumentException("--model must be resnet18 or resnet50.") };
@@ -77,6 +89,7 @@ internal static class TrainCommand
             .OnDevice(s.Device)
             .WithSeed(s.Seed)
             .SaveTo(s.Output);
+        if (group is not null) trainer = trainer.DistributeOver(group, new DataParallelOptions { SyncBatchNorm = s.SyncBatchNorm });
 
         TrainingResult result = null!;
         AnsiConsole.Progress()
@@ -96,7 +109,8 @@ internal static class TrainCommand
             });
 
         // The test split is touched once, with the model selected on validation AUC (already loaded by the trainer).
-        var (testLabels, testScores) = Trainer.Predict(task, Loader(data.Test, shuffle: false));
+        var (testLabels, testScores) = group is null ? Trainer.Predict(task, Loader(data.Test, shuffle: false)) : Trainer.PredictDistributed(task, Loader(data.Test, shuffle: false), group);
+        if (!master) return 0;
         var report = ModelEvaluator.Evaluate(info.Task, testLabels, testScores, new BootstrapOptions { Resamples = 1000, Seed = s.Seed });
         report.WriteCsv(Path.Combine(s.Output, "test-evaluation.csv"));
         report.WriteJson(Path.Combine(s.Output, "test-evaluation.json"));
