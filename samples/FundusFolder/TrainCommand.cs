@@ -7,6 +7,7 @@ using MedVision.Nets.Models;
 using MedVision.Nets.Training;
 using MedVision.Nets.Transforms;
 using MedVision.Torch;
+using MedVision.Torch.Distributed;
 using Spectre.Console;
 
 namespace MedVision.Samples.FundusFolder;
@@ -39,28 +40,35 @@ internal static class TrainCommand
         var depth = new Option<int>("--depth") { Description = "ResNet depth (18, 34, 50, 101, 152).", DefaultValueFactory = _ => 50 };
         var size = new Option<int>("--size") { Description = "Images are resized to size×size.", DefaultValueFactory = _ => 224 };
         var epochs = new Option<int>("--epochs") { Description = "Training epochs (×0.1 at 50% and 75%).", DefaultValueFactory = _ => 30 };
-        var batch = new Option<int>("--batch") { Description = "Batch size.", DefaultValueFactory = _ => 16 };
+        var batch = new Option<int>("--batch") { Description = "Batch size (global: split evenly over the processes in data-parallel training).", DefaultValueFactory = _ => 16 };
         var lr = new Option<double>("--lr") { Description = "Adam learning rate.", DefaultValueFactory = _ => 1e-4 };
         var seed = new Option<int>("--seed") { Description = "Seed of weights, shuffling and augmentation.", DefaultValueFactory = _ => 0 };
         var demo = new Option<bool>("--demo") { Description = "Write a tiny generated folder to a temporary directory and run 1 epoch at 64×64 with ResNet-18 (pipeline check; not fundus data)." };
         var device = new Option<string>("--device") { Description = "cpu, cuda or cuda:N.", DefaultValueFactory = _ => "cpu" };
-        var threads = new Option<int>("--threads") { Description = "libtorch intra-op threads (default: the number of processors).", DefaultValueFactory = _ => Environment.ProcessorCount };
+        var threads = new Option<int>("--threads") { Description = "libtorch intra-op threads per process (default: MEDVISION_THREADS, else the number of processors).", DefaultValueFactory = _ => DistributedCommandLine.DefaultThreads };
+        var distributed = new DistributedCommandLine();
         var output = new Option<string>("--output") { Description = "Folder for checkpoints, history and the validation report.", DefaultValueFactory = _ => "runs/fundus" };
         var command = new Command("train", "Train and evaluate a pathologic-myopia classifier on fundus image folders.")
         {
             trainFolder, valFolder, valCsv, nameColumn, labelColumn, depth, size, epochs, batch, lr, seed, demo, device, threads, output,
         };
+        foreach (var option in distributed.All) command.Options.Add(option);
         command.SetAction(r => Run(new Settings(r.GetValue(trainFolder), r.GetValue(valFolder), r.GetValue(valCsv), r.GetValue(nameColumn)!, r.GetValue(labelColumn)!,
             r.GetValue(depth), r.GetValue(size), r.GetValue(epochs), r.GetValue(batch), r.GetValue(lr), r.GetValue(seed), r.GetValue(demo),
-            Device.Parse(r.GetValue(device)!), r.GetValue(threads), r.GetValue(output)!)));
+            Device.Parse(r.GetValue(device)!), r.GetValue(threads), r.GetValue(output)!,
+            distributed.Read(r), r.GetValue(distributed.SyncBatchNorm))));
         return command;
     }
 
     private sealed record Settings(string? TrainFolder, string? ValFolder, string? ValCsv, string NameColumn, string LabelColumn, int Depth, int Size,
-        int Epochs, int Batch, double LearningRate, int Seed, bool Demo, Device Device, int Threads, string Output);
+        int Epochs, int Batch, double LearningRate, int Seed, bool Demo, Device Device, int Threads, string Output,
+        DistributedOptions Distributed, bool SyncBatchNorm);
 
     private static int Run(Settings s)
     {
+        // Data-parallel training: every process runs this same program; rank 0 prints and writes the files.
+        using var group = s.Distributed.IsDistributed ? ProcessGroup.Initialize(s.Distributed) : null;
+        if (group is { IsMaster: false }) AnsiConsole.Console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(TextWriter.Null) });
         if (s.Demo)
         {
             var root = Path.Combine(Path.GetTempPath(), "medvision-fundus-demo-" + Guid.NewGuid().ToString("N")[..8]);
@@ -74,8 +82,11 @@ internal static class TrainCommand
             Console.Error.WriteLine(Layout);
             return 2;
         }
+        int world = s.Distributed.WorldSize;
+        if (s.Batch % world != 0) throw new ArgumentException($"--batch {s.Batch} does not split evenly over {world} processes.");
         Tensors.NumThreads = s.Threads;
-        AnsiConsole.MarkupLine($"[bold]MedVision.Nets[/] · libtorch {Tensors.Version} · {Tensors.NumThreads} threads · device {s.Device}");
+        AnsiConsole.MarkupLine($"[bold]MedVision.Nets[/] · libtorch {Tensors.Version} · {Tensors.NumThreads} threads · device {s.Device}" +
+            (group is null ? "" : $" · data-parallel: {world} processes, {s.Batch / world} images each per step"));
         var train = ImageFolderDataset.FromFileNames(s.TrainFolder, FileNameLabelRule.PathologicMyopia);
         var val = ImageFolderDataset.FromCsv(s.ValFolder, s.ValCsv, new CsvLabelOptions { FileNameColumn = s.NameColumn, LabelColumn = s.LabelColumn, ClassNames = FileNameLabelRule.PathologicMyopia.ClassNames });
         static string Counts(ImageFolderDataset d) => $"{d.Count} images ({d.Samples.Count(x => x.Label == 1)} pathologic)";
@@ -86,7 +97,7 @@ internal static class TrainCommand
         var augment = TransformPipeline.Create().RandomHorizontalFlip().RandomVerticalFlip().RandomRotation(15).ColorJitter(0.2, 0.2, 0.2).Normalize(mean, std).Build();
         var plain = TransformPipeline.Create().Normalize(mean, std).Build();
         DataLoader Loader(ImageFolderDataset d, bool training) => new(new ImageFolderSource(d, s.Size, s.Size),
-            new DataLoaderOptions { BatchSize = s.Batch, Shuffle = training, Seed = s.Seed, Transform = training ? augment : plain, Device = s.Device });
+            new DataLoaderOptions { BatchSize = training ? s.Batch / world : s.Batch, Shuffle = training, Seed = s.Seed, Transform = training ? augment : plain, Device = s.Device });
 
         Tensors.ManualSeed((ulong)s.Seed);
         using var network = ResNet.Builder().WithDepth(s.Depth).ForInput(channels: 3).WithImageNetStem().WithClasses(2).Build();
@@ -100,6 +111,7 @@ internal static class TrainCommand
         });
         var builder = Trainer.Create(task);
         builder.WithMultiStepSchedule(0.5, 0.75, 0.1);
+        if (group is not null) builder.DistributeOver(group, new DataParallelOptions { SyncBatchNorm = s.SyncBatchNorm });
         var result = builder
             .TrainOn(Loader(train, training: true))
             .ValidateOn(Loader(val, training: false))
@@ -113,7 +125,8 @@ internal static class TrainCommand
             .Run();
 
         // The selected model (best validation AUC) on the validation set; there is no separate test split here.
-        var (labels, scores) = Trainer.Predict(task, Loader(val, training: false));
+        var (labels, scores) = group is null ? Trainer.Predict(task, Loader(val, training: false)) : Trainer.PredictDistributed(task, Loader(val, training: false), group);
+        if (group is { IsMaster: false }) return 0;
         var auc = MedMnistEvaluator.GetAuc(MedMnistTask.Binary, labels, scores).Value;
         var acc = MedMnistEvaluator.GetAcc(MedMnistTask.Binary, labels, scores);
         var actual = Enumerable.Range(0, labels.GetLength(0)).Select(i => labels[i, 0]).ToArray();
