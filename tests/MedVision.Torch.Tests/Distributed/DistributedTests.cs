@@ -114,6 +114,11 @@ public class DistributedTests
         var error = lines[0].Single(l => l.StartsWith("DistributedException", StringComparison.Ordinal));
         error.Should().Contain("Timed out").And.Contain("rank 0 of 2");
         Seconds(error).Should().BeInRange(2.5, 30);
+        // The launcher then stopped the stalled rank instead of leaving it behind.
+        result.FirstFailedRank.Should().Be(0);
+        result.ExitCode.Should().Be(42);
+        result.ExitCodes[1].Should().NotBe(0);
+        all.Should().Contain("[launcher] rank 0 exited with code 42; stopping the other processes");
     }
 
     [Fact]
