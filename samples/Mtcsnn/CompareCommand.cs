@@ -7,6 +7,7 @@ using MedVision.Nets.Models;
 using MedVision.Nets.Training;
 using MedVision.Nets.Transforms;
 using MedVision.Torch;
+using MedVision.Torch.Distributed;
 using MedVision.Torch.Nn;
 using Spectre.Console;
 using MtcsnnModel = MedVision.Nets.Models.Mtcsnn;
@@ -24,26 +25,29 @@ internal static class CompareCommand
     public static Command Create()
     {
         var epochs = new Option<int>("--epochs") { Description = "Training epochs (the reference run: 20). The learning rate is multiplied by 0.1 at 50% and 75% of them.", DefaultValueFactory = _ => 20 };
-        var batch = new Option<int>("--batch") { Description = "Batch size (MTCSNN pairs image i with image i + N/2 of each shuffled batch).", DefaultValueFactory = _ => 36 };
+        var batch = new Option<int>("--batch") { Description = "Batch size (MTCSNN pairs image i with image i + N/2 of each shuffled batch; global: split evenly over the processes in data-parallel training).", DefaultValueFactory = _ => 36 };
         var seeds = new Option<string>("--seeds") { Description = "Comma-separated seeds; each trains both models.", DefaultValueFactory = _ => "0,1,2" };
         var depth = new Option<int>("--depth") { Description = "ResNet depth of both models: 18, 34, 50, 101 or 152.", DefaultValueFactory = _ => 34 };
         var stem = new Option<string>("--stem") { Description = "imagenet (7×7 conv + max pool, as the reference run on 28×28) or small (3×3 conv, no pool).", DefaultValueFactory = _ => "imagenet" };
         var lambda = new Option<double>("--lambda") { Description = "λ, the weight of MTCSNN's difference term.", DefaultValueFactory = _ => 0.5 };
         var lr = new Option<double>("--lr") { Description = "Adam learning rate.", DefaultValueFactory = _ => 1e-3 };
         var device = new Option<string>("--device") { Description = "cpu, cuda or cuda:N.", DefaultValueFactory = _ => "cpu" };
-        var threads = new Option<int>("--threads") { Description = "libtorch intra-op threads (default: the number of processors).", DefaultValueFactory = _ => Environment.ProcessorCount };
+        var threads = new Option<int>("--threads") { Description = "libtorch intra-op threads per process (default: MEDVISION_THREADS, else the number of processors).", DefaultValueFactory = _ => DistributedCommandLine.DefaultThreads };
+        var distributed = new DistributedCommandLine();
         var output = new Option<string>("--output") { Description = "Folder for checkpoints and histories (one subfolder per seed and model) and results.csv.", DefaultValueFactory = _ => "runs/mtcsnn" };
         var command = new Command("compare", "Train MTCSNN and the plain ResNet with the same budget and seeds and compare them on the test split.")
         {
             epochs, batch, seeds, depth, stem, lambda, lr, device, threads, output,
         };
+        foreach (var option in distributed.All) command.Options.Add(option);
         command.SetAction(r => Run(new Settings(
             r.GetValue(epochs), r.GetValue(batch), ParseSeeds(r.GetValue(seeds)!), r.GetValue(depth), r.GetValue(stem)!, r.GetValue(lambda),
-            r.GetValue(lr), Device.Parse(r.GetValue(device)!), r.GetValue(threads), r.GetValue(output)!)));
+            r.GetValue(lr), Device.Parse(r.GetValue(device)!), r.GetValue(threads), r.GetValue(output)!, distributed.Read(r), r.GetValue(distributed.SyncBatchNorm))));
         return command;
     }
 
-    private sealed record Settings(int Epochs, int Batch, int[] Seeds, int Depth, string Stem, double Lambda, double LearningRate, Device Device, int Threads, string Output);
+    private sealed record Settings(int Epochs, int Batch, int[] Seeds, int Depth, string Stem, double Lambda, double LearningRate, Device Device, int Threads, string Output,
+        DistributedOptions Distributed, bool SyncBatchNorm);
 
     private sealed record Outcome(string Model, int Seed, int BestEpoch, double ValAuc, double TestAuc, double TestAcc, double TestKappa);
 
@@ -66,7 +70,12 @@ internal static class CompareCommand
         if (s.Stem is not ("imagenet" or "small")) throw new ArgumentException("--stem must be imagenet or small.");
         if (s.Batch < 2) throw new ArgumentException("--batch must be at least 2 (MTCSNN pairs the images of a batch).");
         ArgumentOutOfRangeException.ThrowIfLessThan(s.Epochs, 1, "--epochs");
+        int world = s.Distributed.WorldSize;
+        if (s.Batch % world != 0 || s.Batch / world < 2) throw new ArgumentException($"--batch {s.Batch} must split evenly over {world} processes, at least 2 images each.");
         Tensors.NumThreads = s.Threads;
+        // Data-parallel training: every process runs this same program; rank 0 prints and writes the files.
+        using var group = s.Distributed.IsDistributed ? ProcessGroup.Initialize(s.Distributed) : null;
+        if (group is { IsMaster: false }) AnsiConsole.Console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(TextWriter.Null) });
         var data = MedMnistDataset.LoadEmbeddedRetinaMnist();
         var info = data.Info ?? MedMnistCatalog.Get("retinamnist");
         AnsiConsole.MarkupLine($"[bold]MedVision.Nets[/] · libtorch {Tensors.Version} · {Tensors.NumThreads} threads · device {s.Device}");
@@ -76,7 +85,7 @@ internal static class CompareCommand
 
         var transform = TransformPipeline.Create().Normalize(0.5f, 0.5f).Build();
         DataLoader Loader(MedMnistSplitData split, bool shuffle, int seed) => new(new MedMnistImageSource(split),
-            new DataLoaderOptions { BatchSize = s.Batch, Shuffle = shuffle, Seed = seed, Transform = transform, Device = s.Device });
+            new DataLoaderOptions { BatchSize = shuffle ? s.Batch / world : s.Batch, Shuffle = shuffle, Seed = seed, Transform = transform, Device = s.Device });
 
         var outcomes = new List<Outcome>();
         foreach (var seed in s.Seeds)
@@ -98,6 +107,7 @@ internal static class CompareCommand
                 });
                 var builder = Trainer.Create(task);
                 builder.WithMultiStepSchedule(0.5, 0.75, 0.1);
+                if (group is not null) builder.DistributeOver(group, new DataParallelOptions { SyncBatchNorm = s.SyncBatchNorm });
                 var result = builder
                     .TrainOn(Loader(data.Train, shuffle: true, seed))
                     .ValidateOn(Loader(data.Validation, shuffle: false, seed))
@@ -111,7 +121,7 @@ internal static class CompareCommand
                     .Run();
 
                 // The test split is touched once, with the model selected on validation AUC (loaded by the trainer).
-                var (labels, scores) = Trainer.Predict(task, Loader(data.Test, shuffle: false, seed));
+                var (labels, scores) = group is null ? Trainer.Predict(task, Loader(data.Test, shuffle: false, seed)) : Trainer.PredictDistributed(task, Loader(data.Test, shuffle: false, seed), group);
                 var auc = MedMnistEvaluator.GetAuc(info.Task, labels, scores).Value;
                 var acc = MedMnistEvaluator.GetAcc(info.Task, labels, scores);
                 var actual = Enumerable.Range(0, labels.GetLength(0)).Select(i => labels[i, 0]).ToArray();
@@ -133,6 +143,7 @@ internal static class CompareCommand
                 MeanSd(rows.Select(o => o.TestAuc)), MeanSd(rows.Select(o => o.TestAcc)), MeanSd(rows.Select(o => o.TestKappa)));
         }
         AnsiConsole.Write(table);
+        if (group is { IsMaster: false }) return 0;
 
         Directory.CreateDirectory(s.Output);
         var csv = Path.Combine(Path.GetFullPath(s.Output), "results.csv");

@@ -121,19 +121,21 @@ public class DistributedTests
         all.Should().Contain("[launcher] rank 0 exited with code 42; stopping the other processes");
     }
 
-    [Fact]
-    public async Task Ranks_started_with_different_world_sizes_are_told_so()
+    [Theory]
+    [InlineData(2, 3)]
+    [InlineData(3, 2)]
+    public async Task Ranks_started_with_different_world_sizes_are_told_so(int world0, int world1)
     {
         int port = LocalLauncher.FreePort();
         var clock = Stopwatch.StartNew();
-        using var r0 = WorkerRunner.StartRank(2, 0, port, 10000, "collectives");
-        using var r1 = WorkerRunner.StartRank(3, 1, port, 10000, "collectives");
+        using var r0 = WorkerRunner.StartRank(world0, 0, port, 10000, "collectives");
+        using var r1 = WorkerRunner.StartRank(world1, 1, port, 10000, "collectives");
         var a = await WorkerRunner.Finish(r0, clock);
         var b = await WorkerRunner.Finish(r1, clock);
         a.ExitCode.Should().Be(42, a.Output);
-        a.Output.Should().Contain("world size mismatch: rank 0 was started with world size 2, rank 1 with 3");
+        a.Output.Should().Contain($"world size mismatch: rank 0 was started with world size {world0}, rank 1 with {world1}");
         b.ExitCode.Should().Be(42, b.Output);
-        b.Output.Should().Contain("world size mismatch");
+        b.Output.Should().Contain($"world size mismatch: rank 1 was started with world size {world1}, rank 0 with {world0}");
     }
 
     [Fact]
@@ -144,8 +146,24 @@ public class DistributedTests
         using var r0 = WorkerRunner.StartRank(2, 0, port, 2000, "collectives");
         var a = await WorkerRunner.Finish(r0, clock);
         a.ExitCode.Should().Be(42, a.Output);
-        a.Output.Should().Contain($"rendezvous at 127.0.0.1:{port}").And.Contain("rank 0 of 2");
+        a.Output.Should().Contain($"rendezvous at 127.0.0.1:{port}: rank 0 of 2 got no answer from rank 1");
         a.Elapsed.Should().BeLessThan(TimeSpan.FromSeconds(60));
+    }
+
+    [Fact]
+    public async Task A_rank_that_never_joins_makes_the_others_fail_after_the_timeout()
+    {
+        int port = LocalLauncher.FreePort();
+        var clock = Stopwatch.StartNew();
+        using var r0 = WorkerRunner.StartRank(3, 0, port, 3000, "collectives");
+        using var r1 = WorkerRunner.StartRank(3, 1, port, 3000, "collectives");   // rank 2 never starts
+        var a = await WorkerRunner.Finish(r0, clock);
+        var b = await WorkerRunner.Finish(r1, clock);
+        a.ExitCode.Should().Be(42, a.Output);
+        b.ExitCode.Should().Be(42, b.Output);
+        a.Output.Should().Contain("rank 0 of 3 could not connect to every other rank (timeout 3000 ms)");
+        b.Output.Should().Contain("rank 1 of 3 could not connect to every other rank (timeout 3000 ms)");
+        b.Elapsed.Should().BeLessThan(TimeSpan.FromSeconds(60));
     }
 
     [Fact]

@@ -14,6 +14,7 @@
 #include <memory>
 #include <mutex>
 #include <sstream>
+#include <thread>
 
 #if defined(MVT_HAVE_GLOO)
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
@@ -230,7 +231,9 @@ MVT_API mvt_process_group mvt_dist_init(int32_t backend, const char* master_addr
   opts.port = static_cast<std::uint16_t>(master_port);
   opts.isServer = rank == 0;
   opts.numWorkers = static_cast<std::size_t>(world_size);
-  opts.waitWorkers = true;
+  // No wait inside the store: the world-size exchange below and the backend's own connection set-up do the waiting,
+  // each bounded by the timeout and each with a message that says what is missing.
+  opts.waitWorkers = false;
   opts.timeout = g->timeout;
   try {
     g->store = c10::make_intrusive<c10d::TCPStore>(addr, opts);
@@ -239,25 +242,36 @@ MVT_API mvt_process_group mvt_dist_init(int32_t backend, const char* master_addr
     throw mvt::DistributedError("rendezvous at " + addr + ":" + std::to_string(master_port) + " failed on rank " + std::to_string(rank) +
                              " of " + std::to_string(world_size) + " (timeout " + std::to_string(timeout_ms) + " ms): " + m);
   }
-  // Every rank publishes the world size it was started with; a mismatch is reported instead of a rendezvous that
-  // waits for ranks that will never come.
+  // Every rank publishes the world size it was started with and compares it with rank 0's (rank 0 with rank 1's): a
+  // mismatch is reported on both sides instead of a rendezvous that waits for ranks that will never come. A rank
+  // acknowledges once it has read rank 0's value, and rank 0, which serves the store, waits for that acknowledgement
+  // before failing, so the other side can still read its answer.
   {
     const std::string mine = std::to_string(world_size);
-    g->store->set("mvt/world_size/" + std::to_string(rank), std::vector<uint8_t>(mine.begin(), mine.end()));
+    auto key = [](const char* what, int r) { return std::string("mvt/") + what + "/" + std::to_string(r); };
+    auto get = [&](const std::string& k, int from) {
+      try {
+        return g->store->get(k);
+      } catch (const std::exception& e) {
+        std::string m = dynamic_cast<const c10::Error*>(&e) ? static_cast<const c10::Error&>(e).what_without_backtrace() : e.what();
+        throw mvt::DistributedError("rendezvous at " + addr + ":" + std::to_string(master_port) + ": rank " + std::to_string(rank) + " of " +
+                                    std::to_string(world_size) + " got no answer from rank " + std::to_string(from) + " (timeout " +
+                                    std::to_string(timeout_ms) + " ms; it may have failed or never started): " + m);
+      }
+    };
+    g->store->set(key("world_size", rank), std::vector<uint8_t>(mine.begin(), mine.end()));
     const int other = rank == 0 ? (world_size > 1 ? 1 : 0) : 0;
-    std::vector<uint8_t> v;
-    try {
-      v = g->store->get("mvt/world_size/" + std::to_string(other));
-    } catch (const std::exception& e) {
-      std::string m = dynamic_cast<const c10::Error*>(&e) ? static_cast<const c10::Error&>(e).what_without_backtrace() : e.what();
-      throw mvt::DistributedError("rendezvous at " + addr + ":" + std::to_string(master_port) + ": rank " + std::to_string(rank) + " of " +
-                               std::to_string(world_size) + " waited " + std::to_string(timeout_ms) + " ms for rank " + std::to_string(other) +
-                               " and gave up: " + m);
-    }
+    auto v = get(key("world_size", other), other);
     const std::string theirs(v.begin(), v.end());
-    if (theirs != mine)
+    if (rank != 0) g->store->set(key("ack", rank), std::vector<uint8_t>{1});
+    if (theirs != mine) {
+      if (rank == 0 && other != 0) {
+        try { g->store->get(key("ack", other)); } catch (...) {}
+        std::this_thread::sleep_for(std::chrono::milliseconds(500));  // let any other rank read rank 0's value too
+      }
       throw mvt::DistributedError("world size mismatch: rank " + std::to_string(rank) + " was started with world size " + mine +
                                   ", rank " + std::to_string(other) + " with " + theirs);
+    }
   }
   if (backend == 0) {
 #if defined(MVT_HAVE_GLOO)
@@ -267,7 +281,13 @@ MVT_API mvt_process_group mvt_dist_init(int32_t backend, const char* master_addr
     else if (is_loopback(addr)) o->devices.push_back(c10d::ProcessGroupGloo::createDeviceForHostname("127.0.0.1"));
     else o->devices.push_back(c10d::ProcessGroupGloo::createDefaultDevice());
     o->threads = 2;
-    g->pg = c10::make_intrusive<c10d::ProcessGroupGloo>(g->store, rank, world_size, o);
+    try {
+      g->pg = c10::make_intrusive<c10d::ProcessGroupGloo>(g->store, rank, world_size, o);
+    } catch (const c10::Error& e) {
+      throw mvt::DistributedError("rendezvous at " + addr + ":" + std::to_string(master_port) + ": rank " + std::to_string(rank) + " of " +
+                                  std::to_string(world_size) + " could not connect to every other rank (timeout " + std::to_string(timeout_ms) +
+                                  " ms): " + e.what_without_backtrace());
+    }
     g->backend = "gloo";
 #else
     throw std::runtime_error("this build of the native shim has no Gloo backend (gloo headers were not found when it was configured)");
