@@ -1,8 +1,6 @@
 using BenchmarkDotNet.Attributes;
 using MedVision.Nets.Models;
 using MedVision.Torch;
-using MedVision.Torch.Nn;
-using MedVision.Torch.Optim;
 
 namespace MedVision.Benchmarks;
 
@@ -16,11 +14,7 @@ namespace MedVision.Benchmarks;
 [MemoryDiagnoser]
 public class ResNetThroughputBenchmarks
 {
-    private ResNet _model = null!;
-    private Adam _optimizer = null!;
-    private Tensor _images = null!;
-    private Tensor _labels = null!;
-    private Device _device;
+    private ClassifierWorkload _workload = null!;
 
     /// <summary>The workloads measured by default, and all of them with MEDVISION_BENCH_FULL=1.</summary>
     public static IEnumerable<string> Workloads()
@@ -49,45 +43,19 @@ public class ResNetThroughputBenchmarks
         int size = BenchmarkSettings.ParseInt(parts[1]);
         int batch = BenchmarkSettings.ParseInt(parts[2][1..]);
         var stem = size < 64 ? ResNetStem.SmallInput : ResNetStem.ImageNet;
-        _device = BenchmarkSettings.ToDevice(Device);
-        _model = depth == 50 ? ResNet.ResNet50(10, 3, 2, stem) : ResNet.ResNet18(10, 3, 2, stem);
-        _model.To(_device);
-        _optimizer = new Adam(_model.Parameters(), 1e-3);
-        _images = Tensors.Randn(new long[] { batch, 3, size, size }, device: _device);
-        _labels = Tensors.RandInt(0, 10, new long[] { batch }, device: _device);
+        var device = BenchmarkSettings.ToDevice(Device);
+        var model = depth == 50 ? ResNet.ResNet50(10, 3, 2, stem) : ResNet.ResNet18(10, 3, 2, stem);
+        _workload = new ClassifierWorkload(model, new long[] { batch, 3, size, size }, 10, device);
     }
 
     [GlobalCleanup]
-    public void Cleanup()
-    {
-        _optimizer.Dispose();
-        _model.Dispose();
-        _images.Dispose();
-        _labels.Dispose();
-    }
+    public void Cleanup() => _workload.Dispose();
 
     /// <summary>Forward pass in eval mode without gradients.</summary>
     [Benchmark(Baseline = true)]
-    public long Inference()
-    {
-        _model.Eval();
-        using var scope = Tensors.NewDisposeScope();
-        using var noGrad = Tensors.NoGrad();
-        var logits = _model.Call(_images);
-        BenchmarkSettings.Synchronize(_device);
-        return logits.Size(0);
-    }
+    public long Inference() => _workload.Inference();
 
     /// <summary>Forward, cross-entropy, backward and one Adam step.</summary>
     [Benchmark]
-    public double TrainingStep()
-    {
-        _model.Train();
-        using var scope = Tensors.NewDisposeScope();
-        _optimizer.ZeroGrad();
-        var loss = Functional.CrossEntropy(_model.Call(_images), _labels);
-        loss.Backward();
-        _optimizer.Step();
-        return loss.Item();
-    }
+    public double TrainingStep() => _workload.TrainingStep();
 }

@@ -1,8 +1,6 @@
 using BenchmarkDotNet.Attributes;
 using MedVision.Nets.Models;
 using MedVision.Torch;
-using MedVision.Torch.Nn;
-using MedVision.Torch.Optim;
 
 namespace MedVision.Benchmarks;
 
@@ -13,11 +11,7 @@ namespace MedVision.Benchmarks;
 [MemoryDiagnoser]
 public class VolumetricResNetBenchmarks
 {
-    private ResNet _model = null!;
-    private Adam _optimizer = null!;
-    private Tensor _volumes = null!;
-    private Tensor _labels = null!;
-    private Device _device;
+    private ClassifierWorkload _workload = null!;
 
     /// <summary>Volume side (28 or 64).</summary>
     [Params(28, 64)]
@@ -35,44 +29,19 @@ public class VolumetricResNetBenchmarks
     public void Setup()
     {
         BenchmarkSettings.Initialize();
-        _device = BenchmarkSettings.ToDevice(Device);
         var stem = Size < 64 ? ResNetStem.SmallInput : ResNetStem.ImageNet;
-        _model = ResNet.ResNet18(numClasses: 11, inChannels: 1, spatialDims: 3, stem: stem);
-        _model.To(_device);
-        _optimizer = new Adam(_model.Parameters(), 1e-3);
-        _volumes = Tensors.Randn(new long[] { Batch, 1, Size, Size, Size }, device: _device);
-        _labels = Tensors.RandInt(0, 11, new long[] { Batch }, device: _device);
+        var model = ResNet.ResNet18(numClasses: 11, inChannels: 1, spatialDims: 3, stem: stem);
+        _workload = new ClassifierWorkload(model, new long[] { Batch, 1, Size, Size, Size }, 11, BenchmarkSettings.ToDevice(Device));
     }
 
     [GlobalCleanup]
-    public void Cleanup()
-    {
-        _optimizer.Dispose();
-        _model.Dispose();
-        _volumes.Dispose();
-        _labels.Dispose();
-    }
+    public void Cleanup() => _workload.Dispose();
 
+    /// <summary>Forward pass in eval mode without gradients.</summary>
     [Benchmark(Baseline = true)]
-    public long Inference()
-    {
-        _model.Eval();
-        using var scope = Tensors.NewDisposeScope();
-        using var noGrad = Tensors.NoGrad();
-        var logits = _model.Call(_volumes);
-        BenchmarkSettings.Synchronize(_device);
-        return logits.Size(0);
-    }
+    public long Inference() => _workload.Inference();
 
+    /// <summary>Forward, cross-entropy, backward and one Adam step.</summary>
     [Benchmark]
-    public double TrainingStep()
-    {
-        _model.Train();
-        using var scope = Tensors.NewDisposeScope();
-        _optimizer.ZeroGrad();
-        var loss = Functional.CrossEntropy(_model.Call(_volumes), _labels);
-        loss.Backward();
-        _optimizer.Step();
-        return loss.Item();
-    }
+    public double TrainingStep() => _workload.TrainingStep();
 }
