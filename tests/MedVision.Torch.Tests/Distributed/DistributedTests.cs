@@ -55,7 +55,11 @@ public class DistributedTests
         {
             var (result, lines, all) = await WorkerRunner.Launch(2, 30000, true, "train", "--model", model, "--steps", "6", "--out", dir);
             result.Succeeded.Should().BeTrue(all);
-            lines[0].Should().Contain(l => l.StartsWith("stats steps=6 buckets=", StringComparison.Ordinal), "every step's gradients were reduced");
+            var stats = lines[0].Single(l => l.StartsWith("stats ", StringComparison.Ordinal)).Split(' ').Skip(1)
+                .Select(kv => kv.Split('=')).ToDictionary(kv => kv[0], kv => long.Parse(kv[1], System.Globalization.CultureInfo.InvariantCulture));
+            stats["steps"].Should().Be(6, "every step's gradients were reduced");
+            stats["buckets"].Should().BeGreaterThan(1, "a 600-byte bucket cap splits this model's gradients");
+            stats["early"].Should().BeGreaterThan(0, "buckets whose gradients are ready are reduced while backward goes on");
             var single = await WorkerRunner.Launch(1, 30000, true, "train", "--model", model, "--steps", "6", "--single", "--as-world", "2", "--out", dir);
             single.Result.Succeeded.Should().BeTrue(single.All);
 
