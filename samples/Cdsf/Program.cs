@@ -8,4 +8,4 @@ var run = RunCommand.Create();
 root.Subcommands.Add(run);
 foreach (var option in run.Options) root.Options.Add(option);
 root.Action = run.Action;
-return root.Parse(args).Invoke();
+return MedVision.Samples.SampleCommandLine.Invoke(root, args);

@@ -8,4 +8,4 @@ var train = TrainCommand.Create();
 root.Subcommands.Add(train);
 foreach (var option in train.Options) root.Options.Add(option);
 root.Action = train.Action;
-return root.Parse(args).Invoke();
+return MedVision.Samples.SampleCommandLine.Invoke(root, args);

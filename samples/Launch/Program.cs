@@ -40,4 +40,4 @@ root.SetAction(async (r, ct) =>
         : $"[launcher] rank {result.FirstFailedRank} failed with exit code {result.ExitCode}");
     return result.ExitCode;
 });
-return await root.Parse(args).InvokeAsync();
+return await MedVision.Samples.SampleCommandLine.InvokeAsync(root, args);

@@ -49,8 +49,6 @@ internal static class CompareCommand
     private sealed record Settings(int Epochs, int Batch, int[] Seeds, int Depth, string Stem, double Lambda, double LearningRate, Device Device, int Threads, string Output,
         DistributedOptions Distributed, bool SyncBatchNorm);
 
-    private sealed record Outcome(string Model, int Seed, int BestEpoch, double ValAuc, double TestAuc, double TestAcc, double TestKappa);
-
     private static int[] ParseSeeds(string text)
     {
         try
@@ -134,31 +132,13 @@ internal static class CompareCommand
             }
         }
 
-        var table = new Table().Title($"RetinaMNIST test split — ResNet-{s.Depth} ({s.Stem} stem), {s.Epochs} epochs, {s.Seeds.Length} seed(s), mean ± sd")
-            .AddColumn("model").AddColumn(new TableColumn("test AUC").RightAligned()).AddColumn(new TableColumn("test ACC").RightAligned()).AddColumn(new TableColumn("test QWK").RightAligned());
-        foreach (var model in new[] { "resnet", "mtcsnn" })
-        {
-            var rows = outcomes.Where(o => o.Model == model).ToList();
-            table.AddRow(model == "resnet" ? $"ResNet-{s.Depth}" : $"MTCSNN (ResNet-{s.Depth}, λ = {s.Lambda.ToString(CultureInfo.InvariantCulture)})",
-                MeanSd(rows.Select(o => o.TestAuc)), MeanSd(rows.Select(o => o.TestAcc)), MeanSd(rows.Select(o => o.TestKappa)));
-        }
-        AnsiConsole.Write(table);
         if (group is { IsMaster: false }) return 0;
 
-        Directory.CreateDirectory(s.Output);
         var csv = Path.Combine(Path.GetFullPath(s.Output), "results.csv");
-        File.WriteAllLines(csv, new[] { "model,seed,best_epoch,val_auc,test_auc,test_acc,test_qwk" }.Concat(outcomes.Select(o =>
-            string.Create(CultureInfo.InvariantCulture, $"{o.Model},{o.Seed},{o.BestEpoch},{o.ValAuc:F6},{o.TestAuc:F6},{o.TestAcc:F6},{o.TestKappa:F6}"))));
+        Results.Write(csv, outcomes);
+        Results.PrintTable(outcomes, $"ResNet-{s.Depth} ({s.Stem} stem), {s.Epochs} epochs", $"ResNet-{s.Depth}", $"MTCSNN (ResNet-{s.Depth}, λ = {s.Lambda.ToString(CultureInfo.InvariantCulture)})");
         AnsiConsole.MarkupLine($"Per-seed results: {csv} · checkpoints and histories: {Path.GetFullPath(s.Output)}/seed<N>/<model>/");
-        foreach (var o in outcomes)
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"RESULT {o.Model} retinamnist depth={s.Depth} stem={s.Stem} seed={o.Seed} epochs={s.Epochs} best_epoch={o.BestEpoch} test_auc={o.TestAuc:F4} test_acc={o.TestAcc:F4} test_qwk={o.TestKappa:F4}"));
-        foreach (var model in new[] { "resnet", "mtcsnn" })
-        {
-            var rows = outcomes.Where(o => o.Model == model).ToList();
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"RESULT {model} retinamnist depth={s.Depth} stem={s.Stem} seeds={rows.Count} epochs={s.Epochs} test_auc_mean={rows.Average(o => o.TestAuc):F4} test_auc_sd={Sd(rows.Select(o => o.TestAuc)):F4} test_acc_mean={rows.Average(o => o.TestAcc):F4} test_acc_sd={Sd(rows.Select(o => o.TestAcc)):F4} test_qwk_mean={rows.Average(o => o.TestKappa):F4} test_qwk_sd={Sd(rows.Select(o => o.TestKappa)):F4}"));
-        }
+        Results.PrintResultLines(outcomes, $"depth={s.Depth} stem={s.Stem} epochs={s.Epochs}", perSeed: true);
         return 0;
     }
 
@@ -168,18 +148,4 @@ internal static class CompareCommand
         return s.Stem == "small" ? builder.WithSmallInputStem() : builder.WithImageNetStem();
     }
 
-    /// <summary>Sample standard deviation (n − 1); 0 for a single seed.</summary>
-    private static double Sd(IEnumerable<double> values)
-    {
-        var v = values.ToArray();
-        if (v.Length < 2) return 0;
-        var mean = v.Average();
-        return Math.Sqrt(v.Sum(x => (x - mean) * (x - mean)) / (v.Length - 1));
-    }
-
-    private static string MeanSd(IEnumerable<double> values)
-    {
-        var v = values.ToArray();
-        return string.Create(CultureInfo.InvariantCulture, $"{v.Average():F4} ± {Sd(v):F4}");
-    }
 }

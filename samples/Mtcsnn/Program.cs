@@ -6,6 +6,7 @@ using MedVision.Samples.Mtcsnn;
 var root = new RootCommand("MTCSNN (classification + pair-difference task) against the plain ResNet baseline on RetinaMNIST.");
 var compare = CompareCommand.Create();
 root.Subcommands.Add(compare);
+root.Subcommands.Add(SummarizeCommand.Create());
 foreach (var option in compare.Options) root.Options.Add(option);
 root.Action = compare.Action;
-return root.Parse(args).Invoke();
+return MedVision.Samples.SampleCommandLine.Invoke(root, args);

@@ -1,0 +1,49 @@
+using System.CommandLine;
+using MedVision.Torch;
+
+namespace MedVision.Samples;
+
+/// <summary>
+/// Runs a sample's command line. Bad input (an invalid option value, a missing or malformed file, an error reported by
+/// libtorch) ends the program with a one-line message naming the problem and exit code 2, not a stack trace; any other
+/// exception is a bug and keeps its stack trace.
+/// </summary>
+internal static class SampleCommandLine
+{
+    public static int Invoke(RootCommand root, string[] args) => Handle(() => root.Parse(args).Invoke(Configuration));
+
+    public static async Task<int> InvokeAsync(RootCommand root, string[] args)
+    {
+        try
+        {
+            return await root.Parse(args).InvokeAsync(Configuration);
+        }
+        catch (Exception e) when (IsUserError(e))
+        {
+            return Report(e);
+        }
+    }
+
+    private static InvocationConfiguration Configuration => new() { EnableDefaultExceptionHandler = false };
+
+    private static int Handle(Func<int> run)
+    {
+        try
+        {
+            return run();
+        }
+        catch (Exception e) when (IsUserError(e))
+        {
+            return Report(e);
+        }
+    }
+
+    private static bool IsUserError(Exception e) =>
+        e is ArgumentException or IOException or InvalidDataException or UnauthorizedAccessException or TorchException or FormatException;
+
+    private static int Report(Exception e)
+    {
+        Console.Error.WriteLine($"error: {e.Message}");
+        return 2;
+    }
+}
