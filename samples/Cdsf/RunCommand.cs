@@ -6,6 +6,7 @@ using MedVision.Nets.Models;
 using MedVision.Torch;
 using MedVision.Torch.Nn;
 using MedVision.Torch.Optim;
+using MedVision.Torch.Serialization;
 using Spectre.Console;
 
 namespace MedVision.Samples.Cdsf;
@@ -25,30 +26,31 @@ internal static class RunCommand
         var labels = new Option<string?>("--labels") { Description = "Labels CSV for --data (default: <data>/labels.csv)." };
         var idColumn = new Option<string>("--id-column") { Description = "Subject column of the labels CSV.", DefaultValueFactory = _ => "subject" };
         var labelColumn = new Option<string>("--label-column") { Description = "Label column (class index) of the labels CSV.", DefaultValueFactory = _ => "label" };
-        var subjects = new Option<int>("--subjects") { Description = "Phantom subjects to generate (without --data).", DefaultValueFactory = _ => 40 };
+        var subjects = new Option<int>("--subjects") { Description = "Phantom subjects to generate (without --data).", DefaultValueFactory = _ => 100 };
         var missing = new Option<double>("--missing-pet") { Description = "Fraction of phantom subjects whose PET is withheld (without --data).", DefaultValueFactory = _ => 0.25 };
         var size = new Option<int>("--size") { Description = "Edge of the cubic volumes (divisible by 4, at least 36); NIfTI volumes are resampled to it.", DefaultValueFactory = _ => 36 };
         var testFraction = new Option<double>("--test-fraction") { Description = "Fraction of each class held out for evaluation.", DefaultValueFactory = _ => 0.34 };
-        var epochs = new Option<int>("--epochs") { Description = "Training epochs.", DefaultValueFactory = _ => 6 };
+        var epochs = new Option<int>("--epochs") { Description = "Training epochs.", DefaultValueFactory = _ => 20 };
         var batch = new Option<int>("--batch") { Description = "Subjects per step.", DefaultValueFactory = _ => 4 };
         var blocks = new Option<int>("--residual-blocks") { Description = "Residual blocks in the synthesis module (the paper: 6).", DefaultValueFactory = _ => 6 };
-        var lr = new Option<double>("--lr") { Description = "Adam learning rate of every module.", DefaultValueFactory = _ => 1e-3 };
+        var synthesisLr = new Option<double>("--synthesis-lr") { Description = "Adam learning rate of the synthesis module (ISM).", DefaultValueFactory = _ => new CdsfTrainingOptions().SynthesisLearningRate };
+        var diagnosisLr = new Option<double>("--diagnosis-lr") { Description = "Adam learning rate of the diagnosis modules (CDSF's MDM and the baseline).", DefaultValueFactory = _ => new CdsfTrainingOptions().DiagnosisLearningRate };
         var seed = new Option<int>("--seed") { Description = "Seed of the phantoms, the split, the weights and the order.", DefaultValueFactory = _ => 0 };
         var device = new Option<string>("--device") { Description = "cpu, cuda or cuda:N.", DefaultValueFactory = _ => "cpu" };
         var threads = new Option<int>("--threads") { Description = "libtorch intra-op threads (default: the number of processors).", DefaultValueFactory = _ => Environment.ProcessorCount };
         var output = new Option<string>("--output") { Description = "Folder for results.csv.", DefaultValueFactory = _ => "runs/cdsf" };
         var command = new Command("run", "Train CDSF and a diagnosis-only baseline and evaluate diagnosis and synthesis on held-out subjects.")
         {
-            data, labels, idColumn, labelColumn, subjects, missing, size, testFraction, epochs, batch, blocks, lr, seed, device, threads, output,
+            data, labels, idColumn, labelColumn, subjects, missing, size, testFraction, epochs, batch, blocks, synthesisLr, diagnosisLr, seed, device, threads, output,
         };
         command.SetAction(r => Run(new Settings(r.GetValue(data), r.GetValue(labels), r.GetValue(idColumn)!, r.GetValue(labelColumn)!, r.GetValue(subjects),
-            r.GetValue(missing), r.GetValue(size), r.GetValue(testFraction), r.GetValue(epochs), r.GetValue(batch), r.GetValue(blocks), r.GetValue(lr),
+            r.GetValue(missing), r.GetValue(size), r.GetValue(testFraction), r.GetValue(epochs), r.GetValue(batch), r.GetValue(blocks), r.GetValue(synthesisLr), r.GetValue(diagnosisLr),
             r.GetValue(seed), Device.Parse(r.GetValue(device)!), r.GetValue(threads), r.GetValue(output)!)));
         return command;
     }
 
     private sealed record Settings(string? Data, string? Labels, string IdColumn, string LabelColumn, int Subjects, double MissingPet, int Size,
-        double TestFraction, int Epochs, int Batch, int ResidualBlocks, double LearningRate, int Seed, Device Device, int Threads, string Output);
+        double TestFraction, int Epochs, int Batch, int ResidualBlocks, double SynthesisLearningRate, double DiagnosisLearningRate, int Seed, Device Device, int Threads, string Output);
 
     private sealed record Row(string Model, string Condition, int Subjects, double Auc, double Acc);
 
@@ -93,10 +95,10 @@ internal static class RunCommand
         Tensors.ManualSeed((ulong)s.Seed);
         using var baseline = new Mdm(volume, classes, NormalizationKind.Batch);
         baseline.To(s.Device);
-        AnsiConsole.MarkupLine($"CDSF: ISM {cdsf.Synthesis.ParameterCount():N0} + MDM {cdsf.Diagnosis.ParameterCount():N0} parameters · baseline MDM {baseline.ParameterCount():N0} · Adam {s.LearningRate.ToString("G3", CultureInfo.InvariantCulture)} · batch {s.Batch} · {s.Epochs} epochs");
+        AnsiConsole.MarkupLine($"CDSF: ISM {cdsf.Synthesis.ParameterCount():N0} + MDM {cdsf.Diagnosis.ParameterCount():N0} parameters · baseline MDM {baseline.ParameterCount():N0} · Adam {s.SynthesisLearningRate.ToString("G3", CultureInfo.InvariantCulture)} (ISM), {s.DiagnosisLearningRate.ToString("G3", CultureInfo.InvariantCulture)} (MDM) · batch {s.Batch} · {s.Epochs} epochs");
 
-        using var trainer = CdsfTrainer.For(cdsf).WithLearningRates(s.LearningRate, s.LearningRate).Build();
-        using var baselineOptimizer = new Adam(baseline.Parameters(), s.LearningRate);
+        using var trainer = CdsfTrainer.For(cdsf).WithLearningRates(s.SynthesisLearningRate, s.DiagnosisLearningRate).Build();
+        using var baselineOptimizer = new Adam(baseline.Parameters(), s.DiagnosisLearningRate);
         for (int epoch = 0; epoch < s.Epochs; epoch++)
         {
             var started = DateTime.UtcNow;
@@ -155,9 +157,10 @@ internal static class RunCommand
         AnsiConsole.Write(table);
         AnsiConsole.MarkupLine($"Synthesis on {testWithPet.Count} held-out subjects (intensities in [[0, 1]]): PSNR {F(psnr)} dB · SSIM {F(ssim)} (uniform 7³ window)");
 
-        Directory.CreateDirectory(s.Output);
         var csv = Path.Combine(Path.GetFullPath(s.Output), "results.csv");
-        File.WriteAllLines(csv, new[] { "model,pet,subjects,auc,acc" }.Concat(rows.Select(r => $"{r.Model},{r.Condition},{r.Subjects},{F(r.Auc)},{F(r.Acc)}")));
+        AtomicFile.WriteAllText(csv, string.Join('\n', new[] { "model,pet,subjects,auc,acc,psnr,ssim" }
+            .Concat(rows.Select(r => $"{r.Model},{r.Condition},{r.Subjects},{F(r.Auc)},{F(r.Acc)},,"))
+            .Append($"ISM,synthetic vs real PET,{testWithPet.Count},,,{F(psnr)},{F(ssim)}")) + "\n");
         AnsiConsole.MarkupLine($"Results: {csv}");
         string source = s.Data is null ? "phantoms" : "nifti";
         foreach (var r in rows)

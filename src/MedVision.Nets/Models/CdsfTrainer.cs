@@ -28,11 +28,11 @@ public sealed class CdsfTrainer : IDisposable
         _options = (options ?? new CdsfTrainingOptions()).Clone();
         _options.Validate();
         _model = model;
-        _synthesisOptimizer = new Adam(model.Synthesis.Parameters(), _options.SynthesisLearningRate);
+        _synthesisOptimizer = new Adam(model.Synthesis.Parameters(), _options.SynthesisLearningRate, _options.SynthesisBeta1, _options.SynthesisBeta2);
         _diagnosisOptimizer = new Adam(model.Diagnosis.Parameters(), _options.DiagnosisLearningRate);
     }
 
-    /// <summary>A fluent builder: <c>CdsfTrainer.For(model).WithLearningRates(1e-3, 1e-3).WithLossWeights(voxel: 1, feature: 1, classification: 1).Build()</c>.</summary>
+    /// <summary>A fluent builder: <c>CdsfTrainer.For(model).WithLearningRates(2e-4, 1e-3).WithLossWeights(voxel: 1, feature: 1, classification: 1).Build()</c>.</summary>
     public static CdsfTrainerBuilder For(Cdsf model) => new(model);
 
     /// <summary>The model being trained.</summary>

@@ -1,7 +1,7 @@
 namespace MedVision.Nets.Models;
 
 /// <summary>
-/// Builds a <see cref="CdsfTrainer"/>: <c>CdsfTrainer.For(model).WithLearningRates(synthesis: 1e-3, diagnosis: 1e-3)
+/// Builds a <see cref="CdsfTrainer"/>: <c>CdsfTrainer.For(model).WithLearningRates(synthesis: 2e-4, diagnosis: 1e-3)
 /// .WithLossWeights(voxel: 1, feature: 1, classification: 1).WithFeatureConsistency(FeatureConsistencyLoss.Mse).Build()</c>.
 /// Defaults are those of <see cref="CdsfTrainingOptions"/>. A builder cannot be used after <see cref="Build"/>.
 /// </summary>
@@ -25,6 +25,17 @@ public sealed class CdsfTrainerBuilder
         if (!(diagnosis > 0) || double.IsInfinity(diagnosis)) throw new ArgumentException($"The learning rate must be positive, got {diagnosis}.", nameof(diagnosis));
         _options.SynthesisLearningRate = synthesis;
         _options.DiagnosisLearningRate = diagnosis;
+        return this;
+    }
+
+    /// <summary>Adam's β₁ and β₂ for the synthesis module (default 0.5 and 0.999; the diagnosis module keeps 0.9 and 0.999).</summary>
+    public CdsfTrainerBuilder WithSynthesisBetas(double beta1, double beta2 = 0.999)
+    {
+        EnsureUsable();
+        if (!(beta1 >= 0 && beta1 < 1)) throw new ArgumentException($"Adam's β₁ must lie in [0, 1), got {beta1}.", nameof(beta1));
+        if (!(beta2 >= 0 && beta2 < 1)) throw new ArgumentException($"Adam's β₂ must lie in [0, 1), got {beta2}.", nameof(beta2));
+        _options.SynthesisBeta1 = beta1;
+        _options.SynthesisBeta2 = beta2;
         return this;
     }
 

@@ -73,7 +73,7 @@ public sealed class GuideExamplesTests
             .WithResidualBlocks(2)         // the paper uses 6
             .Build();
         using var trainer = CdsfTrainer.For(cdsf)
-            .WithLearningRates(synthesis: 1e-3, diagnosis: 1e-3)
+            .WithLearningRates(synthesis: 2e-4, diagnosis: 1e-3)
             .WithLossWeights(voxel: 1, feature: 1, classification: 1)
             .Build();
 

@@ -1,4 +1,5 @@
 using MedVision.Nets.Blocks;
+using MedVision.Nets.Data.Synthetic;
 using MedVision.Nets.Models;
 using MedVision.Torch;
 using MedVision.Torch.Nn;
@@ -135,6 +136,35 @@ public class CdsfTests
     }
 
     [Fact]
+    public void DefaultSynthesisRate_LearnsThePhantomsInsteadOfCollapsingToTheBackground()
+    {
+        // Mostly-background volumes: predicting the background (−1) everywhere is a tempting constant. With Adam at 1e-3
+        // (or 2e-4 with β₁ 0.9) the ISM falls into it and its saturated tanh stops learning; the defaults must get clearly
+        // below that constant's L1.
+        Tensors.ManualSeed(3);
+        using var model = Cdsf.Builder().ForVolume(36, 36, 36).WithResidualBlocks(1).Build();
+        using var trainer = CdsfTrainer.For(model).Build();
+        using var scope = Tensors.NewDisposeScope();
+        var phantoms = new PhantomGenerator(size: 36, seed: 1).Generate(0, 2);
+        Tensor Volumes(Func<PhantomSubject, float[]> modality) =>
+            Tensors.FromArray(phantoms.SelectMany(modality).Select(v => v * 2 - 1).ToArray(), 2, 1, 36, 36, 36);
+        var mri = Volumes(p => p.Mri);
+        var pet = Volumes(p => p.Pet);
+        var labels = Tensors.FromArray(phantoms.Select(p => (long)p.Label).ToArray());
+        double background = (pet + 1).Abs().Mean().Item<float>();
+        var voxel = new List<double>();
+        for (int step = 0; step < StepsToLearnPhantoms; step++)
+        {
+            using var stepScope = Tensors.NewDisposeScope();
+            voxel.Add(trainer.Step(mri, pet, labels).Voxel);
+        }
+        voxel.TakeLast(3).Average().Should().BeLessThan(0.8 * background,
+            because: $"the constant background prediction has L1 {background:F4}; the voxel L1 went {string.Join(", ", voxel.Select(v => v.ToString("F3", System.Globalization.CultureInfo.InvariantCulture)))}");
+    }
+
+    private const int StepsToLearnPhantoms = 30;
+
+    [Fact]
     public void BadOptions_FailNamingTheOption()
     {
         Cdsf.Builder().Invoking(b => b.ForVolume(36, 38, 36)).Should().Throw<ArgumentException>().Which.ParamName.Should().Be("depth");
@@ -142,6 +172,9 @@ public class CdsfTests
         Cdsf.Builder().Invoking(b => b.Build()).Should().Throw<ArgumentException>().Which.ParamName.Should().Be("VolumeSize");
         using var model = Cdsf.Builder().ForVolume(36, 36, 36).WithResidualBlocks(1).Build();
         CdsfTrainer.For(model).Invoking(b => b.WithLearningRates(0, 1e-3)).Should().Throw<ArgumentException>().Which.ParamName.Should().Be("synthesis");
+        CdsfTrainer.For(model).Invoking(b => b.WithSynthesisBetas(1.0)).Should().Throw<ArgumentException>().Which.ParamName.Should().Be("beta1");
+        CdsfTrainer.For(model).Invoking(b => b.WithSynthesisBetas(0.5, double.NaN)).Should().Throw<ArgumentException>().Which.ParamName.Should().Be("beta2");
+        new CdsfTrainingOptions { SynthesisBeta1 = -0.1 }.Invoking(o => o.Validate()).Should().Throw<ArgumentException>().Which.ParamName.Should().Be("SynthesisBeta1");
         CdsfTrainer.For(model).Invoking(b => b.WithLossWeights(1, -1, 1)).Should().Throw<ArgumentException>().Which.ParamName.Should().Be("feature");
     }
 
