@@ -33,24 +33,30 @@ internal static class RunCommand
         var epochs = new Option<int>("--epochs") { Description = "Training epochs.", DefaultValueFactory = _ => 20 };
         var batch = new Option<int>("--batch") { Description = "Subjects per step.", DefaultValueFactory = _ => 4 };
         var blocks = new Option<int>("--residual-blocks") { Description = "Residual blocks in the synthesis module (the paper: 6).", DefaultValueFactory = _ => 6 };
-        var synthesisLr = new Option<double>("--synthesis-lr") { Description = "Adam learning rate of the synthesis module (ISM).", DefaultValueFactory = _ => new CdsfTrainingOptions().SynthesisLearningRate };
-        var diagnosisLr = new Option<double>("--diagnosis-lr") { Description = "Adam learning rate of the diagnosis modules (CDSF's MDM and the baseline).", DefaultValueFactory = _ => new CdsfTrainingOptions().DiagnosisLearningRate };
+        var defaults = new CdsfTrainingOptions();
+        var synthesisLr = new Option<double>("--synthesis-lr") { Description = "Adam learning rate of the synthesis module (ISM).", DefaultValueFactory = _ => defaults.SynthesisLearningRate };
+        var diagnosisLr = new Option<double>("--diagnosis-lr") { Description = "Adam learning rate of the diagnosis modules (CDSF's MDM and the baseline).", DefaultValueFactory = _ => defaults.DiagnosisLearningRate };
+        var voxelWeight = new Option<double>("--voxel-weight") { Description = "Weight of the ISM's voxel-wise L1 to the real PET.", DefaultValueFactory = _ => defaults.VoxelWeight };
+        var featureWeight = new Option<double>("--feature-weight") { Description = "Weight of the ISM's feature-consistency term (MDM features of the real vs the synthetic pair).", DefaultValueFactory = _ => defaults.FeatureWeight };
+        var classificationWeight = new Option<double>("--classification-weight") { Description = "Weight of the MDM's cross-entropy on the synthetic pair in the ISM's loss.", DefaultValueFactory = _ => defaults.ClassificationWeight };
         var seed = new Option<int>("--seed") { Description = "Seed of the phantoms, the split, the weights and the order.", DefaultValueFactory = _ => 0 };
         var device = new Option<string>("--device") { Description = "cpu, cuda or cuda:N.", DefaultValueFactory = _ => "cpu" };
         var threads = new Option<int>("--threads") { Description = "libtorch intra-op threads (default: the number of processors).", DefaultValueFactory = _ => Environment.ProcessorCount };
         var output = new Option<string>("--output") { Description = "Folder for results.csv.", DefaultValueFactory = _ => "runs/cdsf" };
         var command = new Command("run", "Train CDSF and a diagnosis-only baseline and evaluate diagnosis and synthesis on held-out subjects.")
         {
-            data, labels, idColumn, labelColumn, subjects, missing, size, testFraction, epochs, batch, blocks, synthesisLr, diagnosisLr, seed, device, threads, output,
+            data, labels, idColumn, labelColumn, subjects, missing, size, testFraction, epochs, batch, blocks, synthesisLr, diagnosisLr, voxelWeight, featureWeight, classificationWeight, seed, device, threads, output,
         };
         command.SetAction(r => Run(new Settings(r.GetValue(data), r.GetValue(labels), r.GetValue(idColumn)!, r.GetValue(labelColumn)!, r.GetValue(subjects),
             r.GetValue(missing), r.GetValue(size), r.GetValue(testFraction), r.GetValue(epochs), r.GetValue(batch), r.GetValue(blocks), r.GetValue(synthesisLr), r.GetValue(diagnosisLr),
+            (r.GetValue(voxelWeight), r.GetValue(featureWeight), r.GetValue(classificationWeight)),
             r.GetValue(seed), Device.Parse(r.GetValue(device)!), r.GetValue(threads), r.GetValue(output)!)));
         return command;
     }
 
     private sealed record Settings(string? Data, string? Labels, string IdColumn, string LabelColumn, int Subjects, double MissingPet, int Size,
-        double TestFraction, int Epochs, int Batch, int ResidualBlocks, double SynthesisLearningRate, double DiagnosisLearningRate, int Seed, Device Device, int Threads, string Output);
+        double TestFraction, int Epochs, int Batch, int ResidualBlocks, double SynthesisLearningRate, double DiagnosisLearningRate,
+        (double Voxel, double Feature, double Classification) Weights, int Seed, Device Device, int Threads, string Output);
 
     private sealed record Row(string Model, string Condition, int Subjects, double Auc, double Acc);
 
@@ -95,9 +101,10 @@ internal static class RunCommand
         Tensors.ManualSeed((ulong)s.Seed);
         using var baseline = new Mdm(volume, classes, NormalizationKind.Batch);
         baseline.To(s.Device);
-        AnsiConsole.MarkupLine($"CDSF: ISM {cdsf.Synthesis.ParameterCount():N0} + MDM {cdsf.Diagnosis.ParameterCount():N0} parameters · baseline MDM {baseline.ParameterCount():N0} · Adam {s.SynthesisLearningRate.ToString("G3", CultureInfo.InvariantCulture)} (ISM), {s.DiagnosisLearningRate.ToString("G3", CultureInfo.InvariantCulture)} (MDM) · batch {s.Batch} · {s.Epochs} epochs");
+        AnsiConsole.MarkupLine($"CDSF: ISM {cdsf.Synthesis.ParameterCount():N0} + MDM {cdsf.Diagnosis.ParameterCount():N0} parameters · baseline MDM {baseline.ParameterCount():N0} · Adam {s.SynthesisLearningRate.ToString("G3", CultureInfo.InvariantCulture)} (ISM), {s.DiagnosisLearningRate.ToString("G3", CultureInfo.InvariantCulture)} (MDM) · ISM loss weights {s.Weights.Voxel.ToString(CultureInfo.InvariantCulture)} (voxel), {s.Weights.Feature.ToString(CultureInfo.InvariantCulture)} (feature), {s.Weights.Classification.ToString(CultureInfo.InvariantCulture)} (classification) · batch {s.Batch} · {s.Epochs} epochs");
 
-        using var trainer = CdsfTrainer.For(cdsf).WithLearningRates(s.SynthesisLearningRate, s.DiagnosisLearningRate).Build();
+        using var trainer = CdsfTrainer.For(cdsf).WithLearningRates(s.SynthesisLearningRate, s.DiagnosisLearningRate)
+            .WithLossWeights(s.Weights.Voxel, s.Weights.Feature, s.Weights.Classification).Build();
         using var baselineOptimizer = new Adam(baseline.Parameters(), s.DiagnosisLearningRate);
         for (int epoch = 0; epoch < s.Epochs; epoch++)
         {

@@ -8,9 +8,10 @@ namespace MedVision.Nets.Models;
 /// <summary>
 /// One collaborative CDSF training step (Pan et al., MICCAI 2021), owning one Adam optimizer per module.
 /// First the MDM is updated to classify both real (MRI, PET) pairs and (MRI, synthetic PET) pairs (cross-entropy on
-/// each, the synthetic PET detached); then the ISM is updated with the weighted sum of the voxel-wise L1 to the real
-/// PET, the feature consistency between the MDM features of the real and the synthetic pair, and the MDM's
-/// cross-entropy on the synthetic pair. Create the trainer after moving the model to its device (the optimizers hold
+/// each, the synthetic PET detached; both kinds in one batch, so batch normalisation trains on the mixture its running
+/// statistics describe); then the ISM is updated with the weighted sum of the voxel-wise L1 to the real PET, the
+/// feature consistency between the MDM features of the real and the synthetic pair, and the MDM's cross-entropy on the
+/// synthetic pair, with the MDM in evaluation mode (as it diagnoses at inference; its running statistics unchanged). Create the trainer after moving the model to its device (the optimizers hold
 /// the parameter tensors).
 /// </summary>
 public sealed class CdsfTrainer : IDisposable
@@ -55,28 +56,38 @@ public sealed class CdsfTrainer : IDisposable
         _model.Train();
         using var scope = Tensors.NewDisposeScope();
         var realPair = Cdsf.Pair(mri, pet);
+        long n = mri.Size(0);
 
-        // 1. Diagnosis module: classify real pairs and pairs with (detached) synthetic PET.
+        // 1. Diagnosis module: classify real pairs and pairs with (detached) synthetic PET, in one forward pass so that
+        //    batch normalisation sees the same mixture of real and synthetic pairs in training as its running statistics
+        //    hold at inference (two separate passes would normalise each kind by itself in training only).
         Tensor synthetic;
         using (Tensors.NoGrad()) synthetic = _model.Synthesis.Call(mri);
         var syntheticPair = Cdsf.Pair(mri, synthetic);
         _diagnosisOptimizer.ZeroGrad();
-        var realLogits = _model.Diagnosis.Call(realPair);
-        var realLoss = Functional.CrossEntropy(realLogits, labels);
-        var syntheticLogits = _model.Diagnosis.Call(syntheticPair);
-        var syntheticLoss = Functional.CrossEntropy(syntheticLogits, labels);
+        var logits = _model.Diagnosis.Call(Tensors.Cat(new[] { realPair, syntheticPair }, 0));
+        var realLoss = Functional.CrossEntropy(logits.Narrow(0, 0, n), labels);
+        var syntheticLoss = Functional.CrossEntropy(logits.Narrow(0, n, n), labels);
         var diagnosisLoss = realLoss + syntheticLoss;
         diagnosisLoss.Backward();
         _diagnosisOptimizer.Step();
 
-        // 2. Synthesis module: voxel L1 + feature consistency + classification of the synthetic pair.
+        // 2. Synthesis module: voxel L1 + feature consistency + classification of the synthetic pair, through the MDM
+        //    as it is used at inference (evaluation mode: running statistics, which this step leaves untouched).
         _synthesisOptimizer.ZeroGrad();
         var generated = _model.Synthesis.Call(mri);
         var voxelLoss = Functional.L1Loss(generated, pet);
-        Tensor realFeatures;
-        using (Tensors.NoGrad()) realFeatures = _model.Diagnosis.ExtractFeatures(realPair);
-        var generatedPair = Cdsf.Pair(mri, generated);
-        var (generatedFeatures, generatedLogits) = _model.Diagnosis.ForwardWithFeatures(generatedPair);
+        Tensor realFeatures, generatedFeatures, generatedLogits;
+        _model.Diagnosis.Eval();
+        try
+        {
+            using (Tensors.NoGrad()) realFeatures = _model.Diagnosis.ExtractFeatures(realPair);
+            (generatedFeatures, generatedLogits) = _model.Diagnosis.ForwardWithFeatures(Cdsf.Pair(mri, generated));
+        }
+        finally
+        {
+            _model.Diagnosis.Train();
+        }
         var featureLoss = _options.FeatureConsistency == FeatureConsistencyLoss.L1
             ? Functional.L1Loss(generatedFeatures, realFeatures)
             : Functional.MseLoss(generatedFeatures, realFeatures);

@@ -136,6 +136,25 @@ public class CdsfTests
     }
 
     [Fact]
+    public void Step_UpdatesTheDiagnosisBatchStatisticsOncePerStep()
+    {
+        // Real and synthetic pairs go through the MDM as one batch; the ISM's update runs the MDM in evaluation mode.
+        // So each step moves the running statistics once, by the same mixture the MDM was trained on.
+        Tensors.ManualSeed(2);
+        using var model = Cdsf.Builder().ForVolume(36, 36, 36).WithResidualBlocks(1).Build();
+        using var trainer = CdsfTrainer.For(model).Build();
+        using var scope = Tensors.NewDisposeScope();
+        var (mri, pet, labels) = SyntheticSubjects(2);
+        trainer.Step(mri, pet, labels);
+        trainer.Step(mri, pet, labels);
+        var tracked = model.StateDict().Where(kv => kv.Key.StartsWith("mdm.", StringComparison.Ordinal) && kv.Key.EndsWith("num_batches_tracked", StringComparison.Ordinal)).ToList();
+        tracked.Should().NotBeEmpty();
+        tracked.Should().OnlyContain(kv => kv.Value.Item<long>() == 2, because: "two steps, one batch-statistics update each");
+        model.Diagnosis.Training.Should().BeTrue();
+        model.Synthesis.Training.Should().BeTrue();
+    }
+
+    [Fact]
     public void DefaultSynthesisRate_LearnsThePhantomsInsteadOfCollapsingToTheBackground()
     {
         // Mostly-background volumes: predicting the background (−1) everywhere is a tempting constant. With Adam at 1e-3
