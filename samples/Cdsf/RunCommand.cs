@@ -148,6 +148,8 @@ internal static class RunCommand
                 rows.Add(Evaluate("CDSF", "real PET", testWithPet, classes, s, (mri, pet) => cdsf.Diagnose(mri, pet)));
                 rows.Add(Evaluate("CDSF", "synthetic PET", testWithPet, classes, s, (mri, _) => cdsf.Diagnose(mri)));
                 rows.Add(Evaluate("baseline", "real PET", testWithPet, classes, s, (mri, pet) => baseline.Probabilities(MedVision.Nets.Models.Cdsf.Pair(mri, pet!))));
+                // The same subjects as if their PET were missing: the larger comparison of the two ways of coping.
+                rows.Add(Evaluate("baseline", "PET withheld (zeros)", testWithPet, classes, s, (mri, _) => baseline.Probabilities(MedVision.Nets.Models.Cdsf.Pair(mri, Tensors.ZerosLike(mri) - 1))));
                 (psnr, ssim) = SynthesisQuality(cdsf, testWithPet, s);
             }
             if (testWithoutPet.Count > 0)
@@ -183,6 +185,7 @@ internal static class RunCommand
         "synthetic PET" => "synthetic",
         "missing PET (synthesised)" => "missing-synthesised",
         "missing PET (zeros)" => "missing-zeros",
+        "PET withheld (zeros)" => "withheld-zeros",
         _ => condition.Replace(' ', '-'),
     };
 

@@ -33,7 +33,7 @@ public sealed class CdsfTrainer : IDisposable
         _diagnosisOptimizer = new Adam(model.Diagnosis.Parameters(), _options.DiagnosisLearningRate);
     }
 
-    /// <summary>A fluent builder: <c>CdsfTrainer.For(model).WithLearningRates(2e-4, 1e-3).WithLossWeights(voxel: 1, feature: 1, classification: 1).Build()</c>.</summary>
+    /// <summary>A fluent builder: <c>CdsfTrainer.For(model).WithLearningRates(2e-4, 1e-3).WithLossWeights(voxel: 1, feature: 1, classification: 0.1).Build()</c>.</summary>
     public static CdsfTrainerBuilder For(Cdsf model) => new(model);
 
     /// <summary>The model being trained.</summary>

