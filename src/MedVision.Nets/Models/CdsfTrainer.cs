@@ -11,8 +11,8 @@ namespace MedVision.Nets.Models;
 /// each, the synthetic PET detached; both kinds in one batch, so batch normalisation trains on the mixture its running
 /// statistics describe); then the ISM is updated with the weighted sum of the voxel-wise L1 to the real PET, the
 /// feature consistency between the MDM features of the real and the synthetic pair, and the MDM's cross-entropy on the
-/// synthetic pair, with the MDM in evaluation mode (as it diagnoses at inference; its running statistics unchanged). Create the trainer after moving the model to its device (the optimizers hold
-/// the parameter tensors).
+/// synthetic pair, with the MDM in evaluation mode (as it diagnoses at inference; its running statistics unchanged).
+/// Create the trainer after moving the model to its device (the optimizers hold the parameter tensors).
 /// </summary>
 public sealed class CdsfTrainer : IDisposable
 {
