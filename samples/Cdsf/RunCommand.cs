@@ -139,6 +139,8 @@ internal static class RunCommand
 
         cdsf.Eval();
         baseline.Eval();
+        // The baseline has no way to synthesise PET: a missing PET becomes the background value (−1) everywhere.
+        Tensor BaselineWithoutPet(Tensor mri) => baseline.Probabilities(MedVision.Nets.Models.Cdsf.Pair(mri, Tensors.ZerosLike(mri) - 1));
         var rows = new List<Row>();
         double psnr = double.NaN, ssim = double.NaN;
         using (Tensors.NoGrad())
@@ -149,13 +151,13 @@ internal static class RunCommand
                 rows.Add(Evaluate("CDSF", "synthetic PET", testWithPet, classes, s, (mri, _) => cdsf.Diagnose(mri)));
                 rows.Add(Evaluate("baseline", "real PET", testWithPet, classes, s, (mri, pet) => baseline.Probabilities(MedVision.Nets.Models.Cdsf.Pair(mri, pet!))));
                 // The same subjects as if their PET were missing: the larger comparison of the two ways of coping.
-                rows.Add(Evaluate("baseline", "PET withheld (zeros)", testWithPet, classes, s, (mri, _) => baseline.Probabilities(MedVision.Nets.Models.Cdsf.Pair(mri, Tensors.ZerosLike(mri) - 1))));
+                rows.Add(Evaluate("baseline", "PET withheld (zeros)", testWithPet, classes, s, (mri, _) => BaselineWithoutPet(mri)));
                 (psnr, ssim) = SynthesisQuality(cdsf, testWithPet, s);
             }
             if (testWithoutPet.Count > 0)
             {
                 rows.Add(Evaluate("CDSF", "missing PET (synthesised)", testWithoutPet, classes, s, (mri, _) => cdsf.Diagnose(mri)));
-                rows.Add(Evaluate("baseline", "missing PET (zeros)", testWithoutPet, classes, s, (mri, _) => baseline.Probabilities(MedVision.Nets.Models.Cdsf.Pair(mri, Tensors.ZerosLike(mri) - 1))));
+                rows.Add(Evaluate("baseline", "missing PET (zeros)", testWithoutPet, classes, s, (mri, _) => BaselineWithoutPet(mri)));
             }
         }
 

@@ -53,10 +53,8 @@ internal static class Results
         var table = new Table().Title($"RetinaMNIST test split — {setting}, {seeds} seed(s), mean ± sd")
             .AddColumn("model").AddColumn(new TableColumn("seeds").RightAligned()).AddColumn(new TableColumn("test AUC").RightAligned())
             .AddColumn(new TableColumn("test ACC").RightAligned()).AddColumn(new TableColumn("test QWK").RightAligned());
-        foreach (var model in Models)
+        foreach (var (model, rows) in ByModel(outcomes))
         {
-            var rows = outcomes.Where(o => o.Model == model).ToList();
-            if (rows.Count == 0) continue;
             table.AddRow(model == "resnet" ? baselineName : mtcsnnName, rows.Count.ToString(CultureInfo.InvariantCulture),
                 MeanSd(rows.Select(o => o.TestAuc)), MeanSd(rows.Select(o => o.TestAcc)), MeanSd(rows.Select(o => o.TestKappa)));
         }
@@ -72,14 +70,16 @@ internal static class Results
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"RESULT {o.Model} retinamnist {setting} seed={o.Seed} best_epoch={o.BestEpoch} test_auc={o.TestAuc:F4} test_acc={o.TestAcc:F4} test_qwk={o.TestKappa:F4}"));
         }
-        foreach (var model in Models)
+        foreach (var (model, rows) in ByModel(outcomes))
         {
-            var rows = outcomes.Where(o => o.Model == model).ToList();
-            if (rows.Count == 0) continue;
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"RESULT {model} retinamnist {setting} seeds={rows.Count} test_auc_mean={rows.Average(o => o.TestAuc):F4} test_auc_sd={Sd(rows.Select(o => o.TestAuc))} test_acc_mean={rows.Average(o => o.TestAcc):F4} test_acc_sd={Sd(rows.Select(o => o.TestAcc))} test_qwk_mean={rows.Average(o => o.TestKappa):F4} test_qwk_sd={Sd(rows.Select(o => o.TestKappa))}"));
         }
     }
+
+    /// <summary>The outcomes of each model that has any, baseline first.</summary>
+    private static IEnumerable<(string Model, List<Outcome> Rows)> ByModel(IEnumerable<Outcome> outcomes) =>
+        Models.Select(model => (model, outcomes.Where(o => o.Model == model).ToList())).Where(g => g.Item2.Count > 0);
 
     /// <summary>Sample standard deviation (n − 1) formatted to 4 decimals, or "n/a" for fewer than two values.</summary>
     private static string Sd(IEnumerable<double> values)

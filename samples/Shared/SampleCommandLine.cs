@@ -10,7 +10,17 @@ namespace MedVision.Samples;
 /// </summary>
 internal static class SampleCommandLine
 {
-    public static int Invoke(RootCommand root, string[] args) => Handle(() => root.Parse(args).Invoke(Configuration));
+    public static int Invoke(RootCommand root, string[] args)
+    {
+        try
+        {
+            return root.Parse(args).Invoke(Configuration);
+        }
+        catch (Exception e) when (IsUserError(e))
+        {
+            return Report(e);
+        }
+    }
 
     public static async Task<int> InvokeAsync(RootCommand root, string[] args)
     {
@@ -25,18 +35,6 @@ internal static class SampleCommandLine
     }
 
     private static InvocationConfiguration Configuration => new() { EnableDefaultExceptionHandler = false };
-
-    private static int Handle(Func<int> run)
-    {
-        try
-        {
-            return run();
-        }
-        catch (Exception e) when (IsUserError(e))
-        {
-            return Report(e);
-        }
-    }
 
     private static bool IsUserError(Exception e) =>
         e is ArgumentException or IOException or InvalidDataException or UnauthorizedAccessException or TorchException or FormatException;
