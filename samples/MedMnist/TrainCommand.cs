@@ -75,7 +75,8 @@ internal static class TrainCommand
         var depth = s.Model.ToLowerInvariant() switch { "resnet18" => 18, "resnet50" => 50, _ => throw new ArgumentException("--model must be resnet18 or resnet50.") };
         var builder = ResNet.Builder().WithDepth(depth).ForInput(channels: info.Channels).WithClasses(info.ClassCount);
         using var network = (s.Resolution == 28 ? builder.WithSmallInputStem() : builder.WithImageNetStem()).Build();
-        AnsiConsole.MarkupLine($"Model {s.Model} ({(s.Resolution == 28 ? "small-input stem, 28×28" : "ImageNet stem, 224×224")}): {network.ParameterCount():N0} parameters");
+        var macs = network.Summary(1, info.Channels, s.Resolution, s.Resolution).TotalMultiplyAccumulates;
+        AnsiConsole.MarkupLine($"Model {s.Model} ({(s.Resolution == 28 ? "small-input stem, 28×28" : "ImageNet stem, 224×224")}): {network.ParameterCount():N0} parameters, {macs / 1e9:0.000} G mult-adds per image");
 
         var task = new ClassificationTask(network, info.Task);
         var trainLoader = Loader(data.Train, shuffle: true);

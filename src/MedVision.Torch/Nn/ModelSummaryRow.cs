@@ -6,4 +6,9 @@ namespace MedVision.Torch.Nn;
 /// <param name="TypeName">The module type.</param>
 /// <param name="OutputShape">The shape of its output (of the first element for tuple outputs).</param>
 /// <param name="Parameters">Parameter elements the module owns directly (not its children's).</param>
-public sealed record ModelSummaryRow(int Depth, string Name, string TypeName, IReadOnlyList<long> OutputShape, long Parameters);
+/// <param name="MultiplyAccumulates">
+/// Multiply-accumulate operations of this call when the module is a convolution, transposed convolution or linear layer
+/// (bias additions not counted; 0 for every other module, containers included). See
+/// <see cref="ModelSummary.TotalMultiplyAccumulates"/>.
+/// </param>
+public sealed record ModelSummaryRow(int Depth, string Name, string TypeName, IReadOnlyList<long> OutputShape, long Parameters, long MultiplyAccumulates = 0);

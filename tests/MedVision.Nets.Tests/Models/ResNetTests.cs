@@ -194,6 +194,27 @@ public class ResNetTests
         summary.Rows.Single(r => r.Name == "layer4").OutputShape.Should().Equal(1, 512, 4, 4);
     }
 
+    [Theory]
+    [InlineData("resnet18_imagenet_224", 18, ResNetStem.ImageNet, 1000, 224)]
+    [InlineData("resnet50_imagenet_224", 50, ResNetStem.ImageNet, 1000, 224)]
+    [InlineData("resnet18_small_28", 18, ResNetStem.SmallInput, 5, 28)]
+    [InlineData("resnet50_small_28", 50, ResNetStem.SmallInput, 5, 28)]
+    public void Summary_CountsMultiplyAccumulatesAsTorchvisionHooksDo(string fixture, int depth, ResNetStem stem, int classes, int size)
+    {
+        // Fixtures/mult_adds.json: make_mult_adds_fixture.py, forward hooks on torchvision's resnet18/resnet50.
+        using var json = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "Fixtures", "mult_adds.json")));
+        var expected = json.RootElement.GetProperty(fixture);
+        using var model = ResNet.Builder().WithDepth(depth).ForInput(3).WithStem(stem).WithClasses(classes).Build();
+
+        var summary = model.Summary(1, 3, size, size);
+
+        summary.Rows.Where(r => r.TypeName == "Conv2d").Select(r => r.MultiplyAccumulates)
+            .Should().Equal(expected.GetProperty("conv_macs").EnumerateArray().Select(e => e.GetInt64()), "every convolution call, in call order");
+        summary.Rows.Single(r => r.TypeName == "Linear").MultiplyAccumulates.Should().Be(expected.GetProperty("linear_macs").GetInt64());
+        summary.TotalMultiplyAccumulates.Should().Be(expected.GetProperty("macs").GetInt64());
+        summary.Rows.Where(r => r.TypeName is not ("Conv2d" or "Linear")).Should().OnlyContain(r => r.MultiplyAccumulates == 0);
+    }
+
     [Fact]
     public void BadOptions_FailAtOnceNamingTheOption()
     {

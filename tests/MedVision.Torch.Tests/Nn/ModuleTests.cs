@@ -178,9 +178,28 @@ public class ModuleTests
         s.TotalParameters.Should().Be(122);
         s.TrainableParameters.Should().Be(122);
         s.BufferElements.Should().Be(9);
+        // Conv2d: 2×4×6×6 outputs × (1 channel × 3×3 taps); Linear: 2×2 outputs × 36 inputs.
+        s.Rows.Select(r => r.MultiplyAccumulates).Should().Equal(0, 288 * 9, 0, 0, 0, 0, 4 * 36);
+        s.TotalMultiplyAccumulates.Should().Be(288 * 9 + 4 * 36);
         seq.Training.Should().BeTrue("the summary leaves the mode unchanged");
         var text = s.ToString();
-        text.Should().Contain("Total params: 122").And.Contain("0 (Conv2d)").And.Contain("[2, 4, 6, 6]");
+        text.Should().Contain("Total params: 122").And.Contain("0 (Conv2d)").And.Contain("[2, 4, 6, 6]")
+            .And.Contain("Mult-adds").And.Contain("2,592").And.Contain("Total mult-adds: 2,736 (0.000 G)");
+    }
+
+    [Fact]
+    public void ModelSummary_CountsTransposedAndGroupedConvolutions()
+    {
+        using var deconv = new ConvTranspose2d(4, 2, 3, stride: 2);
+        using var grouped = new Conv2d(4, 6, 3, groups: 2);
+        using var volume = new Conv3d(1, 2, 3, padding: 1);
+
+        // Transposed: each of the 1×4×5×5 inputs is scattered into 2 channels × 3×3 taps (output 11×11 is larger than that count).
+        ModelSummary.Create(deconv, 1, 4, 5, 5).TotalMultiplyAccumulates.Should().Be(100 * 2 * 9);
+        // Grouped: each of the 1×6×3×3 outputs sums over 4/2 channels × 3×3 taps.
+        ModelSummary.Create(grouped, 1, 4, 5, 5).TotalMultiplyAccumulates.Should().Be(54 * 2 * 9);
+        // 3D: 2×2×4×4×4 outputs × 27 taps.
+        ModelSummary.Create(volume, 2, 1, 4, 4, 4).TotalMultiplyAccumulates.Should().Be(256 * 27);
     }
 }
 
