@@ -26,6 +26,21 @@ public static partial class Tensors
         set => Tensor.Check(NativeMethods.mvt_set_conv_routing(value ? 1 : 0));
     }
 
+    private static volatile bool _prepackConvolutionWeights = true;
+
+    /// <summary>
+    /// When true (the default), <see cref="Nn.Conv2d"/> and <see cref="Nn.Conv3d"/> modules keep a copy of their weight
+    /// in oneDNN's blocked layout for calls that record no gradients (inference and no-grad evaluation of float32 CPU
+    /// models with oneDNN routing on), instead of reordering the weight on every call. The copy costs as much memory as
+    /// the weight; it is made again after the weight changes and freed with the module. Set false to save that memory.
+    /// Results are the same either way (to float rounding).
+    /// </summary>
+    public static bool PrepackConvolutionWeights
+    {
+        get => _prepackConvolutionWeights;
+        set => _prepackConvolutionWeights = value;
+    }
+
     /// <summary>Number of native tensor handles currently alive (for leak checks).</summary>
     public static long LiveTensors => NativeMethods.mvt_live_tensors();
 

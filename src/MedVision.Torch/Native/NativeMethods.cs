@@ -51,6 +51,7 @@ internal static unsafe class NativeMethods
     [DllImport(Lib, ExactSpelling = true)] internal static extern IntPtr mvt_clone(IntPtr t);
     [DllImport(Lib, ExactSpelling = true)] internal static extern IntPtr mvt_detach(IntPtr t);
     [DllImport(Lib, ExactSpelling = true)] internal static extern IntPtr mvt_alias(IntPtr t);
+    [DllImport(Lib, ExactSpelling = true)] internal static extern long mvt_version(IntPtr t);
 
     [DllImport(Lib, ExactSpelling = true)] internal static extern int mvt_requires_grad(IntPtr t);
     [DllImport(Lib, ExactSpelling = true)] internal static extern int mvt_set_requires_grad(IntPtr t, int value);
@@ -106,6 +107,7 @@ internal static unsafe class NativeMethods
     [DllImport(Lib, ExactSpelling = true)] internal static extern int mvt_lerp_(IntPtr t, IntPtr end, double weight);
 
     [DllImport(Lib, ExactSpelling = true)] internal static extern IntPtr mvt_conv(IntPtr x, IntPtr w, IntPtr b, long* stride, long* padding, long* dilation, int nspatial, long groups);
+    [DllImport(Lib, ExactSpelling = true)] internal static extern IntPtr mvt_onednn_pack_conv_weight(IntPtr w, long* stride, long* padding, long* dilation, int nspatial, long groups);
     [DllImport(Lib, ExactSpelling = true)] internal static extern IntPtr mvt_conv_transpose(IntPtr x, IntPtr w, IntPtr b, long* stride, long* padding, long* outputPadding, long* dilation, int nspatial, long groups);
     [DllImport(Lib, ExactSpelling = true)] internal static extern IntPtr mvt_linear(IntPtr x, IntPtr w, IntPtr b);
     [DllImport(Lib, ExactSpelling = true)] internal static extern IntPtr mvt_batch_norm(IntPtr x, IntPtr w, IntPtr b, IntPtr runningMean, IntPtr runningVar, int training, double momentum, double eps);

@@ -142,6 +142,17 @@ public sealed partial class Tensor : IDisposable
         }
     }
 
+    /// <summary>The version counter libtorch bumps on every in-place change of the data (PyTorch's <c>_version</c>).</summary>
+    internal long Version
+    {
+        get
+        {
+            var v = NativeMethods.mvt_version(Handle);
+            if (v < 0) throw TorchException.FromNative();
+            return v;
+        }
+    }
+
     /// <summary>True when the elements are laid out contiguously in row-major order.</summary>
     public bool IsContiguous
     {

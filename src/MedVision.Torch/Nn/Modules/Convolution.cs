@@ -17,9 +17,29 @@ public class Convolution : ConvolutionBase
     /// <inheritdoc />
     public override string TypeName => $"Conv{SpatialDims}d";
 
+    private readonly PackedConvolutionWeight _packed = new();
+
+    /// <summary>True while the module holds a oneDNN-layout copy of its weight for inference (see <see cref="Tensors.PrepackConvolutionWeights"/>).</summary>
+    public bool HoldsPackedWeight => _packed.IsHeld;
+
     /// <inheritdoc />
     public override Tensor Forward(Tensor input)
-        => Functional.Convolution(input, Weight, Bias, SpatialDims, new[] { Stride }, new[] { Padding }, new[] { Dilation }, Groups);
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        var weight = Weight;
+        using var packed = _packed.Acquire(input, weight, SpatialDims, Stride, Padding, Dilation, Groups);
+        return Functional.Convolution(input, packed ?? weight, Bias, SpatialDims, new[] { Stride }, new[] { Padding }, new[] { Dilation }, Groups);
+    }
+
+    /// <summary>Frees the oneDNN-layout copy of the weight, if held (it is made again on the next call that can use it).</summary>
+    public void ReleasePackedWeight() => _packed.Release();
+
+    /// <inheritdoc />
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing) _packed.Dispose();
+        base.Dispose(disposing);
+    }
 
     /// <inheritdoc />
     protected override string ExtraRepr()

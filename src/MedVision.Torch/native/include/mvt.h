@@ -70,6 +70,8 @@ MVT_API mvt_tensor mvt_contiguous(mvt_tensor t);
 MVT_API mvt_tensor mvt_clone(mvt_tensor t);
 MVT_API mvt_tensor mvt_detach(mvt_tensor t);
 MVT_API mvt_tensor mvt_alias(mvt_tensor t);
+/* the tensor's version counter (bumped by every in-place change) */
+MVT_API int64_t mvt_version(mvt_tensor t);
 
 /* autograd */
 MVT_API int32_t mvt_requires_grad(mvt_tensor t);
@@ -132,6 +134,9 @@ MVT_API int32_t mvt_lerp_(mvt_tensor t, mvt_tensor end, double weight);
 /* neural-network functional ops */
 MVT_API mvt_tensor mvt_conv(mvt_tensor x, mvt_tensor w, mvt_tensor b, const int64_t* stride, const int64_t* padding,
                             const int64_t* dilation, int32_t nspatial, int64_t groups);
+/* a oneDNN-layout copy of a convolution weight that mvt_conv accepts in place of the weight (inference, CPU float32) */
+MVT_API mvt_tensor mvt_onednn_pack_conv_weight(mvt_tensor w, const int64_t* stride, const int64_t* padding,
+                                               const int64_t* dilation, int32_t nspatial, int64_t groups);
 MVT_API mvt_tensor mvt_conv_transpose(mvt_tensor x, mvt_tensor w, mvt_tensor b, const int64_t* stride, const int64_t* padding,
                                       const int64_t* output_padding, const int64_t* dilation, int32_t nspatial, int64_t groups);
 MVT_API mvt_tensor mvt_linear(mvt_tensor x, mvt_tensor w, mvt_tensor b);

@@ -176,6 +176,7 @@ MVT_API int32_t mvt_device(mvt_tensor t, int32_t* type, int32_t* index) {
   return 0;
   MVT_GUARD_END(-1)
 }
+MVT_API int64_t mvt_version(mvt_tensor t) { MVT_GUARD_BEGIN return static_cast<int64_t>(T(t)._version()); MVT_GUARD_END(-1) }
 MVT_API int32_t mvt_is_contiguous(mvt_tensor t) { MVT_GUARD_BEGIN return T(t).is_contiguous() ? 1 : 0; MVT_GUARD_END(-1) }
 MVT_API int32_t mvt_copy_to(mvt_tensor t, void* dst, int64_t nbytes) {
   MVT_GUARD_BEGIN

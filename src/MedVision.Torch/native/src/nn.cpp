@@ -42,6 +42,15 @@ MVT_API mvt_tensor mvt_conv(mvt_tensor xh, mvt_tensor wh, mvt_tensor bh, const i
     throw std::invalid_argument("conv" + std::to_string(nspatial) + "d: input has " + std::to_string(x.size(1)) +
                                 " channels but the weight expects " + std::to_string(w.size(1) * groups) + " (shape " +
                                 c10::str(x.sizes()) + " against weight " + c10::str(w.sizes()) + ")");
+  if (w.is_mkldnn()) {
+    // A weight pre-packed by mvt_onednn_pack_conv_weight: inference only (it has no autograd history), dense input.
+    if (!x.device().is_cpu() || x.scalar_type() != at::kFloat || x.layout() != at::kStrided || x.dim() != w.dim())
+      throw std::invalid_argument("a pre-packed oneDNN weight needs a dense float32 CPU input of " + std::to_string(w.dim()) +
+                                  " dimensions, got " + c10::str(x.scalar_type()) + " " + c10::str(x.sizes()) + " on " + x.device().str());
+    if (at::GradMode::is_enabled() && x.requires_grad())
+      throw std::invalid_argument("a pre-packed oneDNN weight cannot record gradients; call it under no-grad");
+    return wrap(at::mkldnn_convolution(x.contiguous(), w, Opt(bh), p, s, d, groups));
+  }
   if (use_onednn(x, w)) return wrap(at::mkldnn_convolution(x.contiguous(), w, Opt(bh), p, s, d, groups));
   switch (nspatial) {
     case 1: return wrap(at::conv1d(x, w, Opt(bh), s, p, d, groups));
@@ -49,6 +58,22 @@ MVT_API mvt_tensor mvt_conv(mvt_tensor xh, mvt_tensor wh, mvt_tensor bh, const i
     case 3: return wrap(at::conv3d(x, w, Opt(bh), s, p, d, groups));
     default: throw std::invalid_argument("convolution supports 1, 2 or 3 spatial dimensions");
   }
+  MVT_GUARD_END(nullptr)
+}
+MVT_API mvt_tensor mvt_onednn_pack_conv_weight(mvt_tensor wh, const int64_t* stride, const int64_t* padding,
+                                               const int64_t* dilation, int32_t nspatial, int64_t groups) {
+  MVT_GUARD_BEGIN
+  const at::Tensor& w = T(wh);
+  if (!at::hasMKLDNN()) throw std::invalid_argument("this libtorch build has no oneDNN, so convolution weights cannot be pre-packed");
+  if (nspatial != 2 && nspatial != 3) throw std::invalid_argument("only 2-D and 3-D convolution weights can be pre-packed");
+  if (w.dim() != nspatial + 2 || !w.device().is_cpu() || w.scalar_type() != at::kFloat || w.layout() != at::kStrided)
+    throw std::invalid_argument("pre-packing needs a dense float32 CPU weight of " + std::to_string(nspatial + 2) + " dimensions, got " +
+                                c10::str(w.scalar_type()) + " " + c10::str(w.sizes()) + " on " + w.device().str());
+  auto s = Ints(stride, nspatial), p = Ints(padding, nspatial), d = Ints(dilation, nspatial);
+  at::NoGradGuard no_grad;
+  auto dense = w.detach().contiguous().to_mkldnn();
+  return wrap(nspatial == 2 ? at::mkldnn_reorder_conv2d_weight(dense, p, s, d, groups)
+                            : at::mkldnn_reorder_conv3d_weight(dense, p, s, d, groups));
   MVT_GUARD_END(nullptr)
 }
 MVT_API mvt_tensor mvt_conv_transpose(mvt_tensor xh, mvt_tensor wh, mvt_tensor bh, const int64_t* stride, const int64_t* padding,
