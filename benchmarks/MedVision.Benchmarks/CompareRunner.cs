@@ -20,9 +20,11 @@ public static class CompareRunner
     {
         // --no-onednn: leave convolutions to libtorch's own choice (Tensors.RouteConvolutionsThroughOneDnn = false).
         if (args.Contains("--no-onednn")) Tensors.RouteConvolutionsThroughOneDnn = false;
-        args = args.Where(a => a != "--no-onednn").ToArray();
+        // --no-prepack: reorder convolution weights on every inference call (Tensors.PrepackConvolutionWeights = false).
+        if (args.Contains("--no-prepack")) Tensors.PrepackConvolutionWeights = false;
+        args = args.Where(a => a is not ("--no-onednn" or "--no-prepack")).ToArray();
         var selected = args.Length == 0 ? Workloads : args;
-        Console.WriteLine($"MedVision.Torch over libtorch {Tensors.Version}, oneDNN routing {Tensors.RouteConvolutionsThroughOneDnn}");
+        Console.WriteLine($"MedVision.Torch over libtorch {Tensors.Version}, oneDNN routing {Tensors.RouteConvolutionsThroughOneDnn}, pre-packed weights {Tensors.PrepackConvolutionWeights}");
         foreach (var name in selected)
         {
             Tensors.ManualSeed(0);
