@@ -16,6 +16,8 @@ public static class CompareRunner
     /// <summary>Workload names, in the order they run by default; shared with compare.py.</summary>
     public static readonly string[] Workloads = { "r18_28_train_b128", "r18_28_infer_b128", "r18_28_infer_b1", "add_4x4" };
 
+    private static readonly System.Text.RegularExpressions.Regex WorkloadPattern = new(@"^r(18|50)_(28|224)_(train|infer)_b([1-9][0-9]*)$");
+
     public static int Run(string[] args)
     {
         // --no-onednn: leave convolutions to libtorch's own choice (Tensors.RouteConvolutionsThroughOneDnn = false).
@@ -24,32 +26,47 @@ public static class CompareRunner
         if (args.Contains("--no-prepack")) Tensors.PrepackConvolutionWeights = false;
         args = args.Where(a => a is not ("--no-onednn" or "--no-prepack")).ToArray();
         var selected = args.Length == 0 ? Workloads : args;
+        var unknown = selected.FirstOrDefault(n => n != "add_4x4" && !WorkloadPattern.IsMatch(n));
+        if (unknown is not null)
+        {
+            Console.Error.WriteLine($"error: unknown workload '{unknown}'; known: add_4x4 and r{{18|50}}_{{28|224}}_{{train|infer}}_b{{batch}}, e.g. {string.Join(", ", Workloads)}.");
+            return 2;
+        }
         Console.WriteLine($"MedVision.Torch over libtorch {Tensors.Version}, oneDNN routing {Tensors.RouteConvolutionsThroughOneDnn}, pre-packed weights {Tensors.PrepackConvolutionWeights}");
         foreach (var name in selected)
         {
             Tensors.ManualSeed(0);
-            var (seconds, items) = name switch
-            {
-                "r18_28_train_b128" => ResNetTraining(128, warmup: 1, repeat: 3),
-                "r18_28_infer_b128" => ResNetInference(128, warmup: 2, repeat: 10),
-                "r18_28_infer_b1" => ResNetInference(1, warmup: 20, repeat: 300),
-                "add_4x4" => AddOverhead(),
-                _ => throw new ArgumentException($"Unknown workload '{name}'; known: {string.Join(", ", Workloads)}."),
-            };
+            var (seconds, items) = name == "add_4x4" ? AddOverhead() : ResNetWorkload(name);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"RESULT {name} {seconds:E6} {items}"));
         }
         return 0;
     }
 
-    private static ResNet SmallResNet18() => ResNet.ResNet18(numClasses: 10, inChannels: 3, spatialDims: 2, stem: ResNetStem.SmallInput);
+    /// <summary>
+    /// r{18|50}_{28|224}_{train|infer}_b{batch}: ResNet-18/50, 10 classes, small-input stem at 28×28 or ImageNet stem
+    /// at 224×224 (as compare.py builds them from torchvision); median of 3 training steps after 1, of 10 inference
+    /// batches after 2, or of 300 single images after 20.
+    /// </summary>
+    private static (double, long) ResNetWorkload(string name)
+    {
+        var m = WorkloadPattern.Match(name);
+        int depth = int.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture);
+        int size = int.Parse(m.Groups[2].Value, CultureInfo.InvariantCulture);
+        int batch = int.Parse(m.Groups[4].Value, CultureInfo.InvariantCulture);
+        var stem = size == 28 ? ResNetStem.SmallInput : ResNetStem.ImageNet;
+        ResNet Build() => ResNet.Builder().WithDepth(depth).ForInput(3).WithStem(stem).WithClasses(10).Build();
+        return m.Groups[3].Value == "train"
+            ? ResNetTraining(Build, size, batch, warmup: 1, repeat: 3)
+            : ResNetInference(Build, size, batch, warmup: batch == 1 ? 20 : 2, repeat: batch == 1 ? 300 : 10);
+    }
 
-    private static (double, long) ResNetTraining(int batch, int warmup, int repeat)
+    private static (double, long) ResNetTraining(Func<ResNet> build, int size, int batch, int warmup, int repeat)
     {
         Tensors.NumThreads = BenchmarkSettings.Threads;
-        using var model = SmallResNet18();
+        using var model = build();
         model.Train();
         using var optimizer = new Adam(model.Parameters(), 1e-3);
-        using var images = Tensors.Randn(batch, 3, 28, 28);
+        using var images = Tensors.Randn(batch, 3, size, size);
         using var labels = Tensors.RandInt(0, 10, new long[] { batch });
         double seconds = Median(warmup, repeat, () =>
         {
@@ -63,12 +80,12 @@ public static class CompareRunner
         return (seconds, batch);
     }
 
-    private static (double, long) ResNetInference(int batch, int warmup, int repeat)
+    private static (double, long) ResNetInference(Func<ResNet> build, int size, int batch, int warmup, int repeat)
     {
         Tensors.NumThreads = BenchmarkSettings.Threads;
-        using var model = SmallResNet18();
+        using var model = build();
         model.Eval();
-        using var images = Tensors.Randn(batch, 3, 28, 28);
+        using var images = Tensors.Randn(batch, 3, size, size);
         double seconds = Median(warmup, repeat, () =>
         {
             using var scope = Tensors.NewDisposeScope();

@@ -9,8 +9,12 @@ The same workloads as the C# CompareRunner (benchmarks/MedVision.Benchmarks/Comp
   r18_28_infer_b128  the same model, eval mode, no_grad, batch 128
   r18_28_infer_b1    the same, batch 1 (latency)
   add_4x4            20,000 4x4 float32 adds per timed call, one thread (as tensor_overhead.py)
+and, generally, r{18|50}_{28|224}_{train|infer}_b{batch}: torchvision resnet18/resnet50 with 10 classes, the
+small-input stem at 28x28 or torchvision's own (ImageNet) stem at 224x224; training: median of 3 steps after 1,
+inference: median of 10 batches after 2 (300 after 20 at batch 1). The first three names above are instances.
 Two intra-op threads except for add_4x4.
 """
+import re
 import statistics
 import sys
 import time
@@ -23,10 +27,11 @@ THREADS = 2
 WORKLOADS = ["r18_28_train_b128", "r18_28_infer_b128", "r18_28_infer_b1", "add_4x4"]
 
 
-def small_resnet18():
-    model = torchvision.models.resnet18(num_classes=10)
-    model.conv1 = torch.nn.Conv2d(3, 64, kernel_size=3, stride=1, padding=1, bias=False)
-    model.maxpool = torch.nn.Identity()
+def resnet(depth, size):
+    model = {18: torchvision.models.resnet18, 50: torchvision.models.resnet50}[depth](num_classes=10)
+    if size == 28:
+        model.conv1 = torch.nn.Conv2d(3, 64, kernel_size=3, stride=1, padding=1, bias=False)
+        model.maxpool = torch.nn.Identity()
     return model
 
 
@@ -41,11 +46,11 @@ def median(warmup, repeat, action):
     return statistics.median(times)
 
 
-def training(batch, warmup, repeat):
+def training(depth, size, batch, warmup, repeat):
     torch.set_num_threads(THREADS)
-    model = small_resnet18().train()
+    model = resnet(depth, size).train()
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
-    images = torch.randn(batch, 3, 28, 28)
+    images = torch.randn(batch, 3, size, size)
     labels = torch.randint(0, 10, (batch,))
 
     def step():
@@ -58,10 +63,10 @@ def training(batch, warmup, repeat):
     return median(warmup, repeat, step), batch
 
 
-def inference(batch, warmup, repeat):
+def inference(depth, size, batch, warmup, repeat):
     torch.set_num_threads(THREADS)
-    model = small_resnet18().eval()
-    images = torch.randn(batch, 3, 28, 28)
+    model = resnet(depth, size).eval()
+    images = torch.randn(batch, 3, size, size)
 
     def forward():
         with torch.no_grad():
@@ -88,16 +93,16 @@ def main(names):
     print(f"torch {torch.__version__}, torchvision {torchvision.__version__}")
     for name in names or WORKLOADS:
         torch.manual_seed(0)
-        if name == "r18_28_train_b128":
-            seconds, items = training(128, 1, 3)
-        elif name == "r18_28_infer_b128":
-            seconds, items = inference(128, 2, 10)
-        elif name == "r18_28_infer_b1":
-            seconds, items = inference(1, 20, 300)
-        elif name == "add_4x4":
+        m = re.fullmatch(r"r(18|50)_(28|224)_(train|infer)_b([1-9][0-9]*)", name)
+        if name == "add_4x4":
             seconds, items = add_overhead()
+        elif m and m.group(3) == "train":
+            seconds, items = training(int(m.group(1)), int(m.group(2)), int(m.group(4)), 1, 3)
+        elif m:
+            batch = int(m.group(4))
+            seconds, items = inference(int(m.group(1)), int(m.group(2)), batch, 20 if batch == 1 else 2, 300 if batch == 1 else 10)
         else:
-            raise SystemExit(f"unknown workload {name}; known: {', '.join(WORKLOADS)}")
+            raise SystemExit(f"unknown workload {name}; known: add_4x4, r{{18|50}}_{{28|224}}_{{train|infer}}_b{{batch}}")
         print(f"RESULT {name} {seconds:.6e} {items}", flush=True)
 
 

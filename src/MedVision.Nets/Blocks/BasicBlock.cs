@@ -44,12 +44,13 @@ public sealed class BasicBlock : ResidualBlock
         using var scope = Tensors.NewDisposeScope();
         var conv1 = _conv1.Call(input);
         var bn1 = _bn1.Call(conv1);
-        var relu1 = bn1.Relu();
+        // In place where torchvision is (ReLU(inplace=True), out += identity): batch norm's backward does not need its
+        // output, so overwriting it saves an allocation and a pass over memory per op.
+        var relu1 = bn1.ReluInPlace();
         var conv2 = _conv2.Call(relu1);
         var bn2 = _bn2.Call(conv2);
         var identity = Shortcut(input);
-        var sum = bn2 + identity;
-        var output = sum.Relu();
+        var output = bn2.AddInPlace(identity).ReluInPlace();
         return scope.MoveToOuter(output);
     }
 }

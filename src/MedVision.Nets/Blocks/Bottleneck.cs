@@ -50,15 +50,15 @@ public sealed class Bottleneck : ResidualBlock
         using var scope = Tensors.NewDisposeScope();
         var conv1 = _conv1.Call(input);
         var bn1 = _bn1.Call(conv1);
-        var relu1 = bn1.Relu();
+        // In place where torchvision is (see BasicBlock).
+        var relu1 = bn1.ReluInPlace();
         var conv2 = _conv2.Call(relu1);
         var bn2 = _bn2.Call(conv2);
-        var relu2 = bn2.Relu();
+        var relu2 = bn2.ReluInPlace();
         var conv3 = _conv3.Call(relu2);
         var bn3 = _bn3.Call(conv3);
         var identity = Shortcut(input);
-        var sum = bn3 + identity;
-        var output = sum.Relu();
+        var output = bn3.AddInPlace(identity).ReluInPlace();
         return scope.MoveToOuter(output);
     }
 }

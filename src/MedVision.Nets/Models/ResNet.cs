@@ -45,7 +45,7 @@ public sealed class ResNet : Module<Tensor, Tensor>
             ? Layers.Conv(dims, _options.InChannels, width, 7, 2, 3)
             : Layers.Conv(dims, _options.InChannels, width, 3, 1, 1));
         _bn1 = RegisterModule("bn1", Layers.BatchNorm(dims, width));
-        _relu = RegisterModule("relu", new ReLU());
+        _relu = RegisterModule("relu", new ReLU(inPlace: true));
         _maxPool = imageNet ? RegisterModule("maxpool", Layers.MaxPool(dims, 3, 2, 1)) : null;
 
         long inChannels = width;

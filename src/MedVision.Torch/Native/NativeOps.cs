@@ -30,7 +30,7 @@ internal enum ReduceOp { Sum = 0, Mean = 1, Amax = 2, Amin = 3, Prod = 4, LogSum
 internal enum InPlaceOp { Add = 0, Sub = 1, Mul = 2, Div = 3, Copy = 4, Maximum = 5 }
 
 /// <summary>In-place scalar op codes of mvt_inplace_scalar.</summary>
-internal enum InPlaceScalarOp { Add = 0, Sub = 1, Mul = 2, Div = 3, Fill = 4, Zero = 5, ClampMin = 6, ClampMax = 7, Sqrt = 8, Pow = 9 }
+internal enum InPlaceScalarOp { Add = 0, Sub = 1, Mul = 2, Div = 3, Fill = 4, Zero = 5, ClampMin = 6, ClampMax = 7, Sqrt = 8, Pow = 9, Relu = 10 }
 
 /// <summary>Activation codes of mvt_activation.</summary>
 internal enum ActivationOp { LeakyRelu = 0, Elu = 1, Gelu = 2, Silu = 3, Softplus = 4, Hardtanh = 5, LogSigmoid = 6, Relu6 = 7 }

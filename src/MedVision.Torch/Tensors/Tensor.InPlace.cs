@@ -41,6 +41,8 @@ public sealed partial class Tensor
     public Tensor ZeroInPlace() => InPlace(InPlaceScalarOp.Zero, 0);
     /// <summary>In place: square root (torch sqrt_).</summary>
     public Tensor SqrtInPlace() => InPlace(InPlaceScalarOp.Sqrt, 0);
+    /// <summary>In place: max(x, 0) (torch relu_). Autograd accepts it where no earlier op needs the overwritten values for its backward (after batch norm or an addition, as in torchvision's ResNet blocks).</summary>
+    public Tensor ReluInPlace() => InPlace(InPlaceScalarOp.Relu, 0);
     /// <summary>In place: power (torch pow_).</summary>
     public Tensor PowInPlace(double exponent) => InPlace(InPlaceScalarOp.Pow, exponent);
 

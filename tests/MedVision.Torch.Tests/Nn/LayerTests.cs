@@ -106,4 +106,35 @@ public class LayerTests
         H.Close(gn.Call(xg), F.GroupNorm(xg, 2), 1e-6);
         ((Action)(() => new GroupNorm(3, 4).Dispose())).Should().Throw<ArgumentException>().WithMessage("*divisible*");
     }
+
+    [Fact]
+    public void InPlaceReLU_AfterBatchNorm_GivesTheOutOfPlaceValuesAndGradients()
+    {
+        (float[] Y, float[] Gx, float[] Gw) Run(bool inPlace)
+        {
+            Tensors.ManualSeed(7);
+            using var bn = new BatchNorm2d(3);
+            using var relu = new ReLU(inPlace);
+            using var scope = Tensors.NewDisposeScope();
+            var x = Tensors.Randn(4, 3, 5, 5).RequiresGradInPlace();
+            var normalized = bn.Call(x);
+            var y = relu.Call(normalized);
+            if (inPlace) y.Should().BeSameAs(normalized, "the in-place layer returns its input");
+            (y * y).Sum().Backward();
+            return (y.ToArray<float>(), x.Grad!.ToArray<float>(), bn.Weight!.Grad!.ToArray<float>());
+        }
+
+        var plain = Run(false);
+        var inPlace = Run(true);
+        inPlace.Y.Should().Equal(plain.Y);
+        inPlace.Gx.Should().Equal(plain.Gx);
+        inPlace.Gw.Should().Equal(plain.Gw);
+        plain.Y.Should().OnlyContain(v => v >= 0).And.Contain(v => v > 0);
+        new ReLU(inPlace: true).ToString().Should().Contain("inplace=True");
+
+        using var s2 = Tensors.NewDisposeScope();
+        var t = Tensors.FromArray(new float[] { -1, 2, -3 }, 3);
+        t.ReluInPlace().Should().BeSameAs(t);
+        t.ToArray<float>().Should().Equal(0, 2, 0);
+    }
 }

@@ -278,6 +278,7 @@ MVT_API int32_t mvt_inplace_scalar(int32_t op, mvt_tensor th, double d) {
     case 7: t.clamp_max_(s); break;
     case 8: t.sqrt_(); break;
     case 9: t.pow_(s); break;
+    case 10: t.relu_(); break;
     default: throw std::invalid_argument("unknown in-place scalar op code " + std::to_string(op));
   }
   return 0;
