@@ -28,7 +28,7 @@ public class DeviceTests
     public void Parse_RejectsOtherText(string text)
         => ((Action)(() => Device.Parse(text))).Should().Throw<FormatException>().WithMessage("*cpu, cuda or cuda:N*");
 
-    [Fact]
+    [CpuBuildFact]
     public void Cuda_IsUnavailableOnThisCpuBuild_AndAskingForItThrows()
     {
         Tensors.Cuda.IsAvailable.Should().BeFalse();
