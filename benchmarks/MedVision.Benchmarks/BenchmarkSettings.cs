@@ -15,11 +15,16 @@ public static class BenchmarkSettings
     /// <summary>MEDVISION_BENCH_FULL=1 adds the combinations that take minutes per benchmark on 2 CPU cores.</summary>
     public static bool Full => Environment.GetEnvironmentVariable("MEDVISION_BENCH_FULL") == "1";
 
-    /// <summary>"cpu", and "cuda" when libtorch sees a GPU; used as a <c>[ParamsSource]</c>.</summary>
+    /// <summary>
+    /// "cpu", and "cuda" when libtorch sees a GPU; used as a <c>[ParamsSource]</c>. MEDVISION_BENCH_DEVICES (e.g. "cuda")
+    /// narrows the list, so a GPU machine can measure only the CUDA cases; "cuda" is still dropped where CUDA is absent.
+    /// </summary>
     public static IEnumerable<string> Devices()
     {
-        yield return "cpu";
-        if (Tensors.Cuda.IsAvailable) yield return "cuda";
+        var wanted = Environment.GetEnvironmentVariable("MEDVISION_BENCH_DEVICES")?.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+        bool Wanted(string name) => wanted is null || wanted.Length == 0 || wanted.Contains(name, StringComparer.OrdinalIgnoreCase);
+        if (Wanted("cpu")) yield return "cpu";
+        if (Wanted("cuda") && Tensors.Cuda.IsAvailable) yield return "cuda";
     }
 
     /// <summary>Seeds libtorch and sets the thread count.</summary>

@@ -93,6 +93,8 @@ public sealed class TrainerBuilder
     public TrainerBuilder OnDevice(Device device)
     {
         if (device.IsCuda && !Tensors.Cuda.IsAvailable) throw new ArgumentException($"{device} was requested but CUDA is not available in this libtorch build or on this machine.", nameof(device));
+        if (device.IsCuda && device.Index >= Tensors.Cuda.DeviceCount)
+            throw new ArgumentException($"{device} was requested but this machine has {Tensors.Cuda.DeviceCount} CUDA device(s).", nameof(device));
         return Set(() => _device = device);
     }
 

@@ -115,7 +115,8 @@ public sealed class TrainerTests : IDisposable
         FluentActions.Invoking(() => Trainer.Create(task).UseAdam().Build()).Should().Throw<InvalidOperationException>().WithMessage("*TrainOn*");
         FluentActions.Invoking(() => Trainer.Create(task).TrainOn(Loader(Retina.Value.Train, 16, true)).Build()).Should().Throw<InvalidOperationException>().WithMessage("*optimizer*");
         FluentActions.Invoking(() => Trainer.Create(task).ForEpochs(0)).Should().Throw<ArgumentOutOfRangeException>();
-        FluentActions.Invoking(() => Trainer.Create(task).OnDevice(Device.Cuda())).Should().Throw<ArgumentException>().WithMessage("*CUDA*");
+        // one past the last device: CUDA missing on a CPU machine, a bad index on a GPU machine
+        FluentActions.Invoking(() => Trainer.Create(task).OnDevice(Device.Cuda(Tensors.Cuda.DeviceCount))).Should().Throw<ArgumentException>().WithMessage("*CUDA*");
         var builder = Trainer.Create(task).TrainOn(Loader(Retina.Value.Train, 16, true)).UseAdam();
         builder.Build();
         builder.Invoking(b => b.Build()).Should().Throw<InvalidOperationException>().WithMessage("*already built*");
