@@ -108,7 +108,14 @@ public class PackedConvolutionWeightTests
         conv.HoldsPackedWeight.Should().BeFalse("the input needs a gradient through this layer");
         xi.Grad.Should().NotBeNull();
 
+        // a frozen weight with a trainable bias still needs the plain path for the bias gradient
+        conv.Bias!.RequiresGrad = true;
+        conv.Call(Tensors.Randn(2, 3, 6, 6)).Sum().Backward();
+        conv.HoldsPackedWeight.Should().BeFalse("the bias needs a gradient");
+        conv.Bias.Grad.Should().NotBeNull();
+
         // a frozen layer whose input needs no gradient can use the copy even with gradients on
+        conv.Bias.RequiresGrad = false;
         conv.Call(Tensors.Randn(2, 3, 6, 6));
         conv.HoldsPackedWeight.Should().BeTrue();
     }

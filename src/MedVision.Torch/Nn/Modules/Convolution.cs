@@ -27,7 +27,7 @@ public class Convolution : ConvolutionBase
     {
         ArgumentNullException.ThrowIfNull(input);
         var weight = Weight;
-        using var packed = _packed.Acquire(input, weight, SpatialDims, Stride, Padding, Dilation, Groups);
+        using var packed = _packed.Acquire(input, weight, Bias, SpatialDims, Stride, Padding, Dilation, Groups);
         return Functional.Convolution(input, packed ?? weight, Bias, SpatialDims, new[] { Stride }, new[] { Padding }, new[] { Dilation }, Groups);
     }
 

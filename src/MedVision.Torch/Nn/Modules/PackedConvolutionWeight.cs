@@ -27,12 +27,13 @@ internal sealed class PackedConvolutionWeight : IDisposable
 
     /// <summary>
     /// A new handle to the packed copy of <paramref name="weight"/> for a call on <paramref name="input"/>, or null when
-    /// the call cannot use one (gradients are recorded, not float32 CPU, 1-D, routing or packing off). The caller disposes it.
+    /// the call cannot use one (a gradient is needed for the input, weight or bias; not float32 CPU; 1-D; routing or
+    /// packing off). The caller disposes it.
     /// </summary>
-    internal unsafe Tensor? Acquire(Tensor input, Tensor weight, int spatialDims, long stride, long padding, long dilation, long groups)
+    internal unsafe Tensor? Acquire(Tensor input, Tensor weight, Tensor? bias, int spatialDims, long stride, long padding, long dilation, long groups)
     {
         if (!Tensors.PrepackConvolutionWeights || spatialDims is not (2 or 3) || !HasOneDnn.Value || !Tensors.RouteConvolutionsThroughOneDnn) return null;
-        if (Tensors.IsGradEnabled && (weight.RequiresGrad || input.RequiresGrad)) return null;
+        if (Tensors.IsGradEnabled && (weight.RequiresGrad || input.RequiresGrad || (bias?.RequiresGrad ?? false))) return null;
         if (input.Dim != spatialDims + 2 || weight.ScalarType != ScalarType.Float32 || input.ScalarType != ScalarType.Float32
             || weight.Device.Type != DeviceType.Cpu || input.Device.Type != DeviceType.Cpu)
         {

@@ -47,7 +47,7 @@ MVT_API mvt_tensor mvt_conv(mvt_tensor xh, mvt_tensor wh, mvt_tensor bh, const i
     if (!x.device().is_cpu() || x.scalar_type() != at::kFloat || x.layout() != at::kStrided || x.dim() != w.dim())
       throw std::invalid_argument("a pre-packed oneDNN weight needs a dense float32 CPU input of " + std::to_string(w.dim()) +
                                   " dimensions, got " + c10::str(x.scalar_type()) + " " + c10::str(x.sizes()) + " on " + x.device().str());
-    if (at::GradMode::is_enabled() && x.requires_grad())
+    if (at::GradMode::is_enabled() && (x.requires_grad() || (bh != nullptr && T(bh).requires_grad())))
       throw std::invalid_argument("a pre-packed oneDNN weight cannot record gradients; call it under no-grad");
     return wrap(at::mkldnn_convolution(x.contiguous(), w, Opt(bh), p, s, d, groups));
   }
