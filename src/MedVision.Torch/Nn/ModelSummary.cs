@@ -108,7 +108,6 @@ public sealed class ModelSummary
     internal sealed class Recorder
     {
         private readonly Dictionary<Module, string> _names;
-        private readonly List<Module> _modules = new();
         private int _depth;
         internal Recorder(Dictionary<Module, string> names) => _names = names;
         internal List<ModelSummaryRow> Rows { get; } = new();
@@ -117,12 +116,11 @@ public sealed class ModelSummary
         {
             var own = module.NamedParameters(recurse: false).Sum(p => p.Parameter.NumElements);
             Rows.Add(new ModelSummaryRow(_depth, _names.TryGetValue(module, out var n) ? n : "", module.TypeName, Array.Empty<long>(), own));
-            _modules.Add(module);
             _depth++;
             return Rows.Count - 1;
         }
 
-        internal void Exit(int row, object? input, object? output)
+        internal void Exit(int row, Module module, object? input, object? output)
         {
             _depth--;
             var shape = output switch
@@ -131,7 +129,7 @@ public sealed class ModelSummary
                 System.Runtime.CompilerServices.ITuple tuple when tuple.Length > 0 && tuple[0] is Tensor first => first.Shape,
                 _ => Array.Empty<long>(),
             };
-            Rows[row] = Rows[row] with { OutputShape = shape, MultiplyAccumulates = CountMultiplyAccumulates(_modules[row], input, output) };
+            Rows[row] = Rows[row] with { OutputShape = shape, MultiplyAccumulates = CountMultiplyAccumulates(module, input, output) };
         }
 
         private static long CountMultiplyAccumulates(Module module, object? input, object? output) => (module, input, output) switch

@@ -15,7 +15,7 @@ public abstract class Module<TInput, TOutput> : Module
         if (recorder is null) return Forward(input);
         var row = recorder.Enter(this);
         var output = Forward(input);
-        recorder.Exit(row, input, output);
+        recorder.Exit(row, this, input, output);
         return output;
     }
 }

@@ -47,9 +47,9 @@ internal sealed class PackedConvolutionWeight : IDisposable
             {
                 _packed?.Dispose();
                 _packed = null;
-                var s = Repeat(stride, spatialDims);
-                var p = Repeat(padding, spatialDims);
-                var d = Repeat(dilation, spatialDims);
+                var s = Enumerable.Repeat(stride, spatialDims).ToArray();
+                var p = Enumerable.Repeat(padding, spatialDims).ToArray();
+                var d = Enumerable.Repeat(dilation, spatialDims).ToArray();
                 IntPtr h;
                 fixed (long* ps = s, pp = p, pd = d)
                     h = NativeMethods.mvt_onednn_pack_conv_weight(weight.Handle, ps, pp, pd, spatialDims, groups);
@@ -73,11 +73,4 @@ internal sealed class PackedConvolutionWeight : IDisposable
     }
 
     public void Dispose() => Release();
-
-    private static long[] Repeat(long value, int count)
-    {
-        var a = new long[count];
-        Array.Fill(a, value);
-        return a;
-    }
 }

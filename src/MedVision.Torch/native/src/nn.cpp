@@ -49,9 +49,8 @@ MVT_API mvt_tensor mvt_conv(mvt_tensor xh, mvt_tensor wh, mvt_tensor bh, const i
                                   " dimensions, got " + c10::str(x.scalar_type()) + " " + c10::str(x.sizes()) + " on " + x.device().str());
     if (at::GradMode::is_enabled() && (x.requires_grad() || (bh != nullptr && T(bh).requires_grad())))
       throw std::invalid_argument("a pre-packed oneDNN weight cannot record gradients; call it under no-grad");
-    return wrap(at::mkldnn_convolution(x.contiguous(), w, Opt(bh), p, s, d, groups));
   }
-  if (use_onednn(x, w)) return wrap(at::mkldnn_convolution(x.contiguous(), w, Opt(bh), p, s, d, groups));
+  if (w.is_mkldnn() || use_onednn(x, w)) return wrap(at::mkldnn_convolution(x.contiguous(), w, Opt(bh), p, s, d, groups));
   switch (nspatial) {
     case 1: return wrap(at::conv1d(x, w, Opt(bh), s, p, d, groups));
     case 2: return wrap(at::conv2d(x, w, Opt(bh), s, p, d, groups));
