@@ -19,7 +19,12 @@ internal static class Plots
 
     public static void WriteRocCurves(MedMnistInfo info, int[,] labels, double[,] scores, string path)
     {
-        if (info.Task == MedMnistTask.MultiLabel) return; // one curve per label would need per-label columns; skipped
+        if (info.Task == MedMnistTask.MultiLabel)
+        {
+            SaveSvgAndPng(TrainingPlots.PerLabelRocCurves(labels, scores, info.ClassNames, $"Test ROC per label — {info.Name}"), path);
+            return;
+        }
+
         var flat = Enumerable.Range(0, labels.GetLength(0)).Select(i => labels[i, 0]).ToArray();
         SaveSvgAndPng(TrainingPlots.RocCurves(flat, scores, info.ClassNames, $"Test ROC — {info.Name}"), path);
     }

@@ -37,19 +37,7 @@ public sealed class PrecisionRecallCurve
     /// <returns>The curve.</returns>
     /// <exception cref="ArgumentException">Empty input, length mismatch, a label other than 0/1, or a non-finite score.</exception>
     public static PrecisionRecallCurve Compute(int[] labels, double[] scores)
-    {
-        ArgumentNullException.ThrowIfNull(labels);
-        ArgumentNullException.ThrowIfNull(scores);
-        RocAuc.ValidateBinary(labels, scores.Length);
-        PredictionSet.ValidateScores(scores);
-        var positive = new byte[labels.Length];
-        for (int i = 0; i < labels.Length; i++)
-        {
-            positive[i] = (byte)labels[i];
-        }
-
-        return FromRanked(RankedColumn.FromSpan(scores), positive);
-    }
+        => FromTargets(BinaryTargets.FromBinary(labels, scores));
 
     /// <summary>Computes the one-vs-rest precision–recall curve of one class of an N×K score matrix.</summary>
     /// <param name="labels">Class indices in [0, K).</param>
@@ -58,22 +46,18 @@ public sealed class PrecisionRecallCurve
     /// <returns>The curve.</returns>
     /// <exception cref="ArgumentException">Empty input, shape mismatch, an out-of-range label or class, or a non-finite score.</exception>
     public static PrecisionRecallCurve OneVsRest(int[] labels, double[,] scores, int positiveClass)
-    {
-        var set = PredictionSet.Create(MedMnistTask.MultiClass, labels, scores);
-        if ((uint)positiveClass >= (uint)set.ColumnCount)
-        {
-            throw new ArgumentOutOfRangeException(
-                nameof(positiveClass), positiveClass, $"Positive class must be in [0, {set.ColumnCount}).");
-        }
+        => FromTargets(BinaryTargets.OneVsRest(labels, scores, positiveClass));
 
-        var positive = new byte[labels.Length];
-        for (int i = 0; i < labels.Length; i++)
-        {
-            positive[i] = labels[i] == positiveClass ? (byte)1 : (byte)0;
-        }
+    /// <summary>Computes the precision–recall curve of one label of a multi-label problem.</summary>
+    /// <param name="labels">N×K 0/1 targets, one column per label.</param>
+    /// <param name="scores">N×K finite scores.</param>
+    /// <param name="label">The label (column) whose curve is computed.</param>
+    /// <returns>The curve.</returns>
+    /// <exception cref="ArgumentException">Empty input, shape mismatch, a target other than 0/1, an out-of-range label, or a non-finite score.</exception>
+    public static PrecisionRecallCurve ForLabel(int[,] labels, double[,] scores, int label)
+        => FromTargets(BinaryTargets.ForLabel(labels, scores, label));
 
-        return FromRanked(RankedColumn.FromColumn(scores, positiveClass), positive);
-    }
+    private static PrecisionRecallCurve FromTargets(BinaryTargets targets) => FromRanked(targets.Column, targets.Positive);
 
     private static PrecisionRecallCurve FromRanked(RankedColumn column, byte[] positive)
     {

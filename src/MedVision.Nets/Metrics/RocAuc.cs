@@ -13,20 +13,7 @@ public static class RocAuc
     /// The AUC; when the labels hold only one class the AUC is undefined and the result is NaN with the reason.
     /// </returns>
     /// <exception cref="ArgumentException">Empty input, length mismatch, a label other than 0/1, or a non-finite score.</exception>
-    public static MetricResult Compute(int[] labels, double[] scores)
-    {
-        ArgumentNullException.ThrowIfNull(labels);
-        ArgumentNullException.ThrowIfNull(scores);
-        ValidateBinary(labels, scores.Length);
-        PredictionSet.ValidateScores(scores);
-        var positive = new byte[labels.Length];
-        for (int i = 0; i < labels.Length; i++)
-        {
-            positive[i] = (byte)labels[i];
-        }
-
-        return FromRanked(RankedColumn.FromSpan(scores), positive, null, "the labels");
-    }
+    public static MetricResult Compute(int[] labels, double[] scores) => FromTargets(BinaryTargets.FromBinary(labels, scores));
 
     /// <summary>Computes the one-vs-rest ROC AUC of one class of a score matrix.</summary>
     /// <param name="labels">Class indices in [0, K).</param>
@@ -35,22 +22,19 @@ public static class RocAuc
     /// <returns>The AUC, or NaN with the reason when the class is absent from (or is all of) the labels.</returns>
     /// <exception cref="ArgumentException">Empty input, shape mismatch, an out-of-range label or class, or a non-finite score.</exception>
     public static MetricResult OneVsRest(int[] labels, double[,] scores, int positiveClass)
-    {
-        var set = PredictionSet.Create(MedMnistTask.MultiClass, labels, scores);
-        if ((uint)positiveClass >= (uint)set.ColumnCount)
-        {
-            throw new ArgumentOutOfRangeException(
-                nameof(positiveClass), positiveClass, $"Positive class must be in [0, {set.ColumnCount}).");
-        }
+        => FromTargets(BinaryTargets.OneVsRest(labels, scores, positiveClass));
 
-        var positive = new byte[labels.Length];
-        for (int i = 0; i < labels.Length; i++)
-        {
-            positive[i] = labels[i] == positiveClass ? (byte)1 : (byte)0;
-        }
+    /// <summary>Computes the ROC AUC of one label of a multi-label problem.</summary>
+    /// <param name="labels">N×K 0/1 targets, one column per label.</param>
+    /// <param name="scores">N×K scores; column <paramref name="label"/> is ranked.</param>
+    /// <param name="label">The label (column) to score.</param>
+    /// <returns>The AUC, or NaN with the reason when the label is never (or always) present.</returns>
+    /// <exception cref="ArgumentException">Empty input, shape mismatch, a target other than 0/1, an out-of-range label, or a non-finite score.</exception>
+    public static MetricResult ForLabel(int[,] labels, double[,] scores, int label)
+        => FromTargets(BinaryTargets.ForLabel(labels, scores, label));
 
-        return FromRanked(RankedColumn.FromColumn(scores, positiveClass), positive, null, $"class {positiveClass}");
-    }
+    private static MetricResult FromTargets(BinaryTargets targets)
+        => FromRanked(targets.Column, targets.Positive, null, targets.Description);
 
     internal static MetricResult FromRanked(RankedColumn column, byte[] positive, int[]? weights, string what)
     {
@@ -66,21 +50,5 @@ public static class RocAuc
         }
 
         return new MetricResult(auc);
-    }
-
-    internal static void ValidateBinary(int[] labels, int scoreCount)
-    {
-        if (labels.Length == 0)
-        {
-            throw new ArgumentException("Labels are empty: at least one sample is required.", nameof(labels));
-        }
-
-        if (labels.Length != scoreCount)
-        {
-            throw new ArgumentException(
-                $"Length mismatch: labels has {labels.Length} entries but scores has {scoreCount}.", nameof(labels));
-        }
-
-        PredictionSet.ValidateClassLabels(labels, 2, nameof(labels));
     }
 }

@@ -42,19 +42,7 @@ public sealed class RocCurve
     /// <returns>The curve.</returns>
     /// <exception cref="ArgumentException">Empty input, length mismatch, a label other than 0/1, or a non-finite score.</exception>
     public static RocCurve Compute(int[] labels, double[] scores, bool dropIntermediate = false)
-    {
-        ArgumentNullException.ThrowIfNull(labels);
-        ArgumentNullException.ThrowIfNull(scores);
-        RocAuc.ValidateBinary(labels, scores.Length);
-        PredictionSet.ValidateScores(scores);
-        var positive = new byte[labels.Length];
-        for (int i = 0; i < labels.Length; i++)
-        {
-            positive[i] = (byte)labels[i];
-        }
-
-        return FromRanked(RankedColumn.FromSpan(scores), positive, dropIntermediate);
-    }
+        => FromTargets(BinaryTargets.FromBinary(labels, scores), dropIntermediate);
 
     /// <summary>Computes the one-vs-rest ROC curve of one class of an N×K score matrix.</summary>
     /// <param name="labels">Class indices in [0, K).</param>
@@ -64,22 +52,20 @@ public sealed class RocCurve
     /// <returns>The curve.</returns>
     /// <exception cref="ArgumentException">Empty input, shape mismatch, an out-of-range label or class, or a non-finite score.</exception>
     public static RocCurve OneVsRest(int[] labels, double[,] scores, int positiveClass, bool dropIntermediate = false)
-    {
-        var set = PredictionSet.Create(MedMnistTask.MultiClass, labels, scores);
-        if ((uint)positiveClass >= (uint)set.ColumnCount)
-        {
-            throw new ArgumentOutOfRangeException(
-                nameof(positiveClass), positiveClass, $"Positive class must be in [0, {set.ColumnCount}).");
-        }
+        => FromTargets(BinaryTargets.OneVsRest(labels, scores, positiveClass), dropIntermediate);
 
-        var positive = new byte[labels.Length];
-        for (int i = 0; i < labels.Length; i++)
-        {
-            positive[i] = labels[i] == positiveClass ? (byte)1 : (byte)0;
-        }
+    /// <summary>Computes the ROC curve of one label of a multi-label problem (its 0/1 column against its score column).</summary>
+    /// <param name="labels">N×K 0/1 targets, one column per label.</param>
+    /// <param name="scores">N×K finite scores.</param>
+    /// <param name="label">The label (column) whose curve is computed.</param>
+    /// <param name="dropIntermediate">See <see cref="Compute(int[], double[], bool)"/>.</param>
+    /// <returns>The curve.</returns>
+    /// <exception cref="ArgumentException">Empty input, shape mismatch, a target other than 0/1, an out-of-range label, or a non-finite score.</exception>
+    public static RocCurve ForLabel(int[,] labels, double[,] scores, int label, bool dropIntermediate = false)
+        => FromTargets(BinaryTargets.ForLabel(labels, scores, label), dropIntermediate);
 
-        return FromRanked(RankedColumn.FromColumn(scores, positiveClass), positive, dropIntermediate);
-    }
+    private static RocCurve FromTargets(BinaryTargets targets, bool dropIntermediate)
+        => FromRanked(targets.Column, targets.Positive, dropIntermediate);
 
     internal static RocCurve FromRanked(RankedColumn column, byte[] positive, bool dropIntermediate)
     {

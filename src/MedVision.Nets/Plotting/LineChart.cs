@@ -11,7 +11,16 @@ namespace MedVision.Nets.Plotting;
 /// </summary>
 public sealed class LineChart
 {
-    private static readonly string[] Palette = { "#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf" };
+    // Matplotlib's tab10 followed by the light halves of tab20: 20 distinct colours before any repeats
+    // (a ChestMNIST per-label ROC chart has 14 curves and the chance line).
+    private static readonly string[] Palette =
+    {
+        "#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf",
+        "#aec7e8", "#ff9896", "#98df8a", "#ffbb78", "#c5b0d5", "#c49c94", "#f7b6d2", "#c7c7c7", "#dbdb8d", "#9edae5",
+    };
+
+    // Approximate advance of a 12 px sans-serif character, used to size the legend column.
+    private const double LegendCharWidth = 7.0;
     private readonly List<PlotSeries> _series = new();
 
     /// <summary>Creates an empty chart.</summary>
@@ -93,7 +102,10 @@ public sealed class LineChart
     /// <summary>Renders the chart as an SVG document.</summary>
     public string ToSvg()
     {
-        const double left = 70, right = 170, top = 40, bottom = 55;
+        const double left = 70, top = 40, bottom = 55;
+        int longestName = _series.Count == 0 ? 0 : _series.Max(s => s.Name.Length);
+        double right = Math.Min(Math.Max(170, 42 + LegendCharWidth * longestName + 8), Width * 0.45);
+        double legendStep = _series.Count == 0 ? 20 : Math.Min(20, (Height - top - 8) / _series.Count);
         double plotW = Width - left - right, plotH = Height - top - bottom;
         var (xMin, xMax) = XRange ?? Fit(_series.SelectMany(s => s.X));
         var (yMin, yMax) = YRange ?? Fit(_series.SelectMany(s => s.Y));
@@ -136,7 +148,7 @@ public sealed class LineChart
             }
             if (path.Length > 0)
                 sb.AppendLine(ci, $"<path d=\"{path.ToString().Trim()}\" fill=\"none\" stroke=\"{colour}\" stroke-width=\"2\"{(s.Dashed ? " stroke-dasharray=\"6 4\"" : "")}/>");
-            double ly = top + 14 + i * 20;
+            double ly = top + 14 + i * legendStep;
             sb.AppendLine(ci, $"<line x1=\"{F(left + plotW + 12)}\" y1=\"{F(ly - 4)}\" x2=\"{F(left + plotW + 36)}\" y2=\"{F(ly - 4)}\" stroke=\"{colour}\" stroke-width=\"2\"{(s.Dashed ? " stroke-dasharray=\"6 4\"" : "")}/>");
             sb.AppendLine(ci, $"<text x=\"{F(left + plotW + 42)}\" y=\"{F(ly)}\">{Escape(s.Name)}</text>");
         }

@@ -19,20 +19,58 @@ public static class TrainingPlots
     }
 
     /// <summary>One-vs-rest ROC curve per class (labels 0 … K−1, scores N × K), with the chance diagonal.</summary>
+    /// <remarks>A class that is absent from the labels, or is all of them, has no curve.</remarks>
     public static LineChart RocCurves(int[] labels, double[,] scores, IReadOnlyList<string>? classNames = null, string title = "ROC curves (one vs rest)")
     {
         ArgumentNullException.ThrowIfNull(labels);
         ArgumentNullException.ThrowIfNull(scores);
+        _ = PredictionSet.Create(MedMnistTask.MultiClass, labels, scores); // bad input throws even when no class gets a curve
+        return RocChart(
+            title,
+            scores.GetLength(1),
+            c => labels.Contains(c) && !labels.All(l => l == c),
+            c => (RocCurve.OneVsRest(labels, scores, c), RocAuc.OneVsRest(labels, scores, c)),
+            c => classNames is not null && c < classNames.Count ? classNames[c] : $"class {c}");
+    }
+
+    /// <summary>
+    /// ROC curve of every label of a multi-label problem (N × K 0/1 targets, scores N × K), with the chance diagonal.
+    /// </summary>
+    /// <remarks>A label that no sample has, or that every sample has, has no curve.</remarks>
+    public static LineChart PerLabelRocCurves(int[,] labels, double[,] scores, IReadOnlyList<string>? labelNames = null, string title = "ROC curves (per label)")
+    {
+        ArgumentNullException.ThrowIfNull(labels);
+        ArgumentNullException.ThrowIfNull(scores);
+        _ = PredictionSet.Create(MedMnistTask.MultiLabel, labels, scores); // bad input throws even when no label gets a curve
+        int n = labels.GetLength(0);
+        return RocChart(
+            title,
+            scores.GetLength(1),
+            j =>
+            {
+                int positives = 0;
+                for (int i = 0; i < n; i++)
+                {
+                    positives += labels[i, j];
+                }
+
+                return positives > 0 && positives < n;
+            },
+            j => (RocCurve.ForLabel(labels, scores, j), RocAuc.ForLabel(labels, scores, j)),
+            j => labelNames is not null && j < labelNames.Count ? labelNames[j] : $"label {j}");
+    }
+
+    private static LineChart RocChart(
+        string title, int columns, Func<int, bool> hasBothOutcomes, Func<int, (RocCurve Curve, MetricResult Auc)> compute, Func<int, string> name)
+    {
         var chart = new LineChart(title, "false positive rate", "true positive rate") { XRange = (0, 1), YRange = (0, 1) };
-        int k = scores.GetLength(1);
-        for (int c = 0; c < k; c++)
+        for (int c = 0; c < columns; c++)
         {
-            if (!labels.Contains(c) || labels.All(l => l == c)) continue;
-            var roc = RocCurve.OneVsRest(labels, scores, c);
-            var auc = RocAuc.OneVsRest(labels, scores, c);
-            var name = classNames is not null && c < classNames.Count ? classNames[c] : $"class {c}";
-            chart.Add($"{Shorten(name)} ({auc.Value:F3})", roc.FalsePositiveRates, roc.TruePositiveRates);
+            if (!hasBothOutcomes(c)) continue;
+            var (roc, auc) = compute(c);
+            chart.Add($"{Shorten(name(c))} ({auc.Value:F3})", roc.FalsePositiveRates, roc.TruePositiveRates);
         }
+
         chart.Add("chance", new[] { 0.0, 1.0 }, new[] { 0.0, 1.0 }, dashed: true);
         return chart;
     }

@@ -183,6 +183,45 @@ public class SklearnFixtureTests
     }
 
     [Theory]
+    [MemberData(nameof(MultiLabelCases))]
+    public void PerLabelCurvesAndAucMatchScikitLearn(string name)
+    {
+        var c = Case(name);
+        int[,] labels = IntMatrix(c.GetProperty("multi_labels"));
+        double[,] scores = Matrix(c.GetProperty("scores"));
+        var e = c.GetProperty("expected");
+        int checkedCurves = 0;
+        foreach (var curve in e.GetProperty("roc_curves").EnumerateArray())
+        {
+            int j = curve.GetProperty("component").GetInt32();
+            var roc = RocCurve.ForLabel(labels, scores, j, curve.GetProperty("drop_intermediate").GetBoolean());
+            ShouldMatch(roc.FalsePositiveRates, Vector(curve.GetProperty("fpr")), $"label {j} fpr");
+            ShouldMatch(roc.TruePositiveRates, Vector(curve.GetProperty("tpr")), $"label {j} tpr");
+            ShouldMatch(roc.Thresholds, Vector(curve.GetProperty("thresholds")), $"label {j} thresholds");
+            checkedCurves++;
+        }
+
+        foreach (var curve in e.GetProperty("pr_curves").EnumerateArray())
+        {
+            int j = curve.GetProperty("component").GetInt32();
+            var pr = PrecisionRecallCurve.ForLabel(labels, scores, j);
+            ShouldMatch(pr.Precision, Vector(curve.GetProperty("precision")), $"label {j} precision");
+            ShouldMatch(pr.Recall, Vector(curve.GetProperty("recall")), $"label {j} recall");
+            checkedCurves++;
+        }
+
+        double[] perLabel = Vector(e.GetProperty("per_class_auc"));
+        for (int j = 0; j < perLabel.Length; j++)
+        {
+            var auc = RocAuc.ForLabel(labels, scores, j);
+            ShouldMatch(auc.Value, perLabel[j], $"label {j} AUC");
+            (auc.Warnings.Count > 0).Should().Be(double.IsNaN(perLabel[j]), $"label {j} warns exactly when its AUC is undefined");
+        }
+
+        checkedCurves.Should().BeGreaterThan(0);
+    }
+
+    [Theory]
     [MemberData(nameof(SingleLabelCases))]
     public void ModelEvaluatorReportsTheSameValues(string name)
     {
