@@ -4,10 +4,20 @@
 # BLAS calls do not fall back to the reference BLAS. Installs only what is missing; uses sudo when not root.
 set -euo pipefail
 
-packages=(libtorch-dev libgloo-dev cmake g++ make libopenblas0-pthread libturbojpeg0 libpng16-16 patchelf librsvg2-bin)
+# "a|b": either package will do (Debian 13 and Ubuntu 24.04 renamed some libraries for the 64-bit time_t transition).
+packages=(libtorch-dev libgloo-dev cmake g++ make libopenblas0-pthread libturbojpeg0 "libpng16-16t64|libpng16-16" patchelf librsvg2-bin)
+installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
 missing=()
-for p in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+for entry in "${packages[@]}"; do
+  IFS='|' read -r -a choices <<<"$entry"
+  found=""
+  for p in "${choices[@]}"; do installed "$p" && found="$p" && break; done
+  [ -n "$found" ] && continue
+  pick="${choices[-1]}"
+  for p in "${choices[@]}"; do
+    if apt-cache show "$p" >/dev/null 2>&1; then pick="$p"; break; fi
+  done
+  missing+=("$pick")
 done
 if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing ${missing[*]}"

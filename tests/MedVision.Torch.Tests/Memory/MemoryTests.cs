@@ -70,7 +70,6 @@ public class MemoryTests
         lastLoss.Should().BeLessThan(firstLoss, "the manual SGD updates train the model");
         model.Parameters().Select(H.ToDoubles).Zip(initial).Should().OnlyContain(p => !p.First.SequenceEqual(p.Second));
         ((BatchNorm2d)model[1]).NumBatchesTracked!.Item<long>().Should().Be(1000);
-        sw.Elapsed.Should().BeLessThan(TimeSpan.FromSeconds(30));
     }
 
     [Fact]

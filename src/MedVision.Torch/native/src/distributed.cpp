@@ -236,7 +236,19 @@ MVT_API mvt_process_group mvt_dist_init(int32_t backend, const char* master_addr
   opts.waitWorkers = false;
   opts.timeout = g->timeout;
   try {
-    g->store = c10::make_intrusive<c10d::TCPStore>(addr, opts);
+    try {
+      g->store = c10::make_intrusive<c10d::TCPStore>(addr, opts);
+    } catch (const c10::Error& e) {
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+      // libtorch 2.4+ asks for the libuv store backend by default, and builds without libuv (Debian's, for one)
+      // refuse it: use the classic TCP backend there, as torch.distributed does with USE_LIBUV=0.
+      if (!opts.useLibUV || std::string(e.what_without_backtrace()).find("libuv") == std::string::npos) throw;
+      opts.useLibUV = false;
+      g->store = c10::make_intrusive<c10d::TCPStore>(addr, opts);
+#else
+      throw;
+#endif
+    }
   } catch (const std::exception& e) {
     std::string m = dynamic_cast<const c10::Error*>(&e) ? static_cast<const c10::Error&>(e).what_without_backtrace() : e.what();
     throw mvt::DistributedError("rendezvous at " + addr + ":" + std::to_string(master_port) + " failed on rank " + std::to_string(rank) +
