@@ -34,4 +34,4 @@ git clone -q "$repo" "$target/work/medvision"
 chroot "$target" dpkg-query -W -f='${Package} ${Version}\n' libtorch-dev
 chroot "$target" /usr/bin/env -i PATH="$dotnet_dir:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" HOME=/root \
   DOTNET_ROOT="$dotnet_dir" NUGET_CERT_REVOCATION_MODE="${NUGET_CERT_REVOCATION_MODE:-online}" TERM=dumb \
-  /bin/bash -c 'cd /work/medvision && bash scripts/test.sh'
+  /bin/bash -c 'cd /work/medvision && bash scripts/test.sh; status=$?; dotnet build-server shutdown >/dev/null 2>&1; exit $status'
