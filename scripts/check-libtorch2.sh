@@ -1,49 +1,58 @@
 #!/usr/bin/env bash
-# Compiles every translation unit of the native shim against libtorch 2.x headers, on this Debian 12 machine that
-# only has libtorch 1.13: it downloads Debian 13 (trixie)'s libtorch-dev 2.6.0 from the Debian archive, checks the
-# package's SHA-256, unpacks it into a cache folder (nothing is installed) and runs g++ -fsyntax-only on each source
-# with those headers first on the include path. It fails when a file does not compile, or when any ATen/c10/torch
-# header was taken from the system's 1.13 instead of the 2.6 tree.
+# Compiles every translation unit of the native shim against the libtorch 2.x headers of a newer Debian, on this
+# Debian 12 machine that only has libtorch 1.13: it reads the suite's package index from the Debian archive, downloads
+# that suite's libtorch-dev, checks the package's SHA-256 against the index, unpacks it into a cache folder (nothing
+# is installed) and runs g++ -fsyntax-only on each source with those headers first on the include path, in the C++
+# standard the shim's CMakeLists.txt picks for that libtorch. It fails when a file does not compile, or when any ATen/c10/torch
+# header was taken from the system's 1.13 instead of the downloaded tree.
 #
-# This checks the source compatibility the foundation issue asks for (1.13 and 2.x). It does not link or run: the
-# 2.6 libraries need glibc 2.38. Building, linking and running against a 2.x libtorch is what scripts/gpu-check.sh
-# does on a machine with PyTorch 2.x. The NCCL code path (MVT_HAVE_NCCL) needs CUDA headers and is not compiled here.
-# Needs the network (deb.debian.org), so it is a developer check, not part of scripts/test.sh.
-# Usage: bash scripts/check-libtorch2.sh   (MEDVISION_CACHE overrides the cache folder, default ~/.cache/medvision)
+# Suites: trixie (Debian 13: libtorch 2.6), sid (unstable: the newest Debian has, 2.14 on 2026-11-26).
+# This checks source compatibility only; scripts/test-debian13.sh builds and runs the whole suite on libtorch 2.6, and
+# scripts/gpu-check.sh builds against a CUDA PyTorch 2.x. The NCCL code path (MVT_HAVE_NCCL) needs CUDA headers and
+# nccl.h and is not compiled here. Needs the network (deb.debian.org), so it is a developer check, not a test.
+# Usage: bash scripts/check-libtorch2.sh [trixie|sid ...]   (default: trixie sid; MEDVISION_CACHE moves the cache)
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-deb="libtorch-dev_2.6.0+dfsg-7_amd64.deb"
-sha256="d63886ac7482184e96d38cbbbb346430f1cc3a68b59319eb2ca1ababd501535b" # from trixie's main/binary-amd64/Packages
-cache="${MEDVISION_CACHE:-$HOME/.cache/medvision}/libtorch-dev-2.6"
-mkdir -p "$cache"
-if [ ! -f "$cache/root/usr/include/torch/csrc/api/include/torch/version.h" ]; then
-  tmp="$cache/$deb.part"
-  curl -fsS -o "$tmp" "http://deb.debian.org/debian/pool/main/p/pytorch/$deb"
-  echo "$sha256  $tmp" | sha256sum -c --quiet - || { rm -f "$tmp"; echo "error: $deb does not match its SHA-256"; exit 1; }
-  rm -rf "$cache/root.part" && dpkg-deb -x "$tmp" "$cache/root.part" && mv "$cache/root.part" "$cache/root.new"
-  rm -rf "$cache/root" && mv "$cache/root.new" "$cache/root" && rm -f "$tmp"
-fi
-inc="$cache/root/usr/include"
-version="$(awk '/define TORCH_VERSION_(MAJOR|MINOR|PATCH) /{printf "%s%s", sep, $3; sep="."}' "$inc/torch/csrc/api/include/torch/version.h")"
-echo "libtorch headers $version (Debian trixie libtorch-dev), g++ $(g++ -dumpversion)"
-defs=(-DMVT_BUILDING=1)
-if [ -f /usr/include/gloo/config.h ]; then defs+=(-DMVT_HAVE_GLOO=1 -DUSE_C10D_GLOO=1); echo "with the Gloo backend (libgloo-dev)"; fi
 native="$root/src/MedVision.Torch/native"
+defs=(-DMVT_BUILDING=1)
+if [ -f /usr/include/gloo/config.h ]; then defs+=(-DMVT_HAVE_GLOO=1 -DUSE_C10D_GLOO=1); fi
 status=0
-for src in "$native"/src/*.cpp; do
-  name="$(basename "$src")"
-  deps="$cache/$name.d"
-  start=$(date +%s)
-  if g++ -std=c++17 -fsyntax-only -Wall -Wno-unused-parameter -Werror "${defs[@]}" -I"$native/include" -I"$inc" \
-       -I"$inc/torch/csrc/api/include" -MD -MF "$deps" "$src"; then
-    stray="$(tr ' \\' '\n\n' < "$deps" | grep -E '^/usr/include/(ATen|c10|torch|caffe2)/' || true)"
-    if [ -n "$stray" ]; then
-      echo "FAIL $name: headers taken from the system libtorch instead of 2.6:"; echo "$stray" | head; status=1
-    else
-      echo "ok   $name ($(( $(date +%s) - start )) s)"
+for suite in "${@:-trixie sid}"; do
+  for s in $suite; do
+    cache="${MEDVISION_CACHE:-$HOME/.cache/medvision}/libtorch-dev-$s"
+    mkdir -p "$cache"
+    curl -fsS -o "$cache/Packages.xz" "http://deb.debian.org/debian/dists/$s/main/binary-amd64/Packages.xz"
+    entry="$(xz -dc "$cache/Packages.xz" | awk '/^Package: libtorch-dev$/{p=1} p&&/^(Version|Filename|SHA256):/{print $2} p&&/^$/{p=0}')"
+    read -r version file sha256 <<<"$(echo $entry)"
+    [ -n "${sha256:-}" ] || { echo "error: no libtorch-dev in Debian $s"; status=1; continue; }
+    if [ "$(cat "$cache/version" 2>/dev/null)" != "$version" ]; then
+      tmp="$cache/download.part"
+      curl -fsS -o "$tmp" "http://deb.debian.org/debian/$file"
+      echo "$sha256  $tmp" | sha256sum -c --quiet - || { rm -f "$tmp"; echo "error: $file does not match its SHA-256"; status=1; continue; }
+      rm -rf "$cache/root.new" && dpkg-deb -x "$tmp" "$cache/root.new"
+      rm -rf "$cache/root" && mv "$cache/root.new" "$cache/root" && rm -f "$tmp" && echo "$version" >"$cache/version"
     fi
-  else
-    echo "FAIL $name does not compile against libtorch 2.6"; status=1
-  fi
+    inc="$cache/root/usr/include"
+    # The standard CMakeLists.txt picks: C++17, or the torch target's CXX_STANDARD when that is newer.
+    torch_std="$(sed -n 's/^ *CXX_STANDARD \([0-9]*\).*/\1/p' "$cache"/root/usr/lib/*/cmake/Torch/TorchConfig.cmake | head -1)"
+    std=17; [ -n "$torch_std" ] && [ "$torch_std" -gt 17 ] && std="$torch_std"
+    echo "Debian $s: libtorch-dev $version, g++ $(g++ -dumpversion), -std=c++$std${defs[1]:+, with Gloo}"
+    for src in "$native"/src/*.cpp; do
+      name="$(basename "$src")"
+      deps="$cache/$name.d"
+      start=$(date +%s)
+      if g++ -std=c++"$std" -fsyntax-only -Wall -Wno-unused-parameter -Werror "${defs[@]}" -I"$native/include" -I"$inc" \
+           -I"$inc/torch/csrc/api/include" -MD -MF "$deps" "$src"; then
+        stray="$(tr ' \\' '\n\n' < "$deps" | grep -E '^/usr/include/(ATen|c10|torch|caffe2)/' || true)"
+        if [ -n "$stray" ]; then
+          echo "FAIL $name: headers taken from the system libtorch instead of $version:"; echo "$stray" | head; status=1
+        else
+          echo "ok   $name ($(( $(date +%s) - start )) s)"
+        fi
+      else
+        echo "FAIL $name does not compile against libtorch $version"; status=1
+      fi
+    done
+  done
 done
 exit $status
