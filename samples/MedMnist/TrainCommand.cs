@@ -18,8 +18,8 @@ internal static class TrainCommand
 {
     public static Command Create()
     {
-        var dataset = new Option<string>("--dataset") { Description = "MedMNIST dataset name (retinamnist is shipped; others are downloaded from Zenodo into the cache).", DefaultValueFactory = _ => "retinamnist" };
-        var dataFile = new Option<string?>("--data-file") { Description = "Read the dataset from this .npz file instead of the shipped copy or the cache." };
+        var dataset = new Option<string?>("--dataset") { Description = "MedMNIST dataset name (default retinamnist, which is shipped; others are downloaded from Zenodo into the cache)." };
+        var dataFile = new Option<string?>("--data-file") { Description = "Read the dataset from this .npz file instead of the shipped copy or the cache; which dataset it holds comes from its name (pathmnist_64.npz) or from --dataset." };
         var model = new Option<string>("--model") { Description = "resnet18 or resnet50.", DefaultValueFactory = _ => "resnet18" };
         var resolution = new Option<int>("--resolution") { Description = "28: small-input stem on 28×28; 224: ImageNet stem on images upsampled to 224×224 with nearest neighbour.", DefaultValueFactory = _ => 28 };
         var epochs = new Option<int>("--epochs") { Description = "Training epochs (the recipe: 100).", DefaultValueFactory = _ => 100 };
@@ -37,13 +37,13 @@ internal static class TrainCommand
         };
         foreach (var option in distributed.All) command.Options.Add(option);
         command.SetAction(r => Run(new TrainSettings(
-            r.GetValue(dataset)!, r.GetValue(dataFile), r.GetValue(model)!, r.GetValue(resolution), r.GetValue(epochs), r.GetValue(batch),
+            r.GetValue(dataset), r.GetValue(dataFile), r.GetValue(model)!, r.GetValue(resolution), r.GetValue(epochs), r.GetValue(batch),
             r.GetValue(lr), r.GetValue(seed), Device.Parse(r.GetValue(device)!), r.GetValue(threads), r.GetValue(output)!, r.GetValue(resume),
             distributed.Read(r), r.GetValue(distributed.SyncBatchNorm))));
         return command;
     }
 
-    private sealed record TrainSettings(string Dataset, string? DataFile, string Model, int Resolution, int Epochs, int Batch, double LearningRate, int Seed, Device Device, int Threads, string Output, bool Resume,
+    private sealed record TrainSettings(string? Dataset, string? DataFile, string Model, int Resolution, int Epochs, int Batch, double LearningRate, int Seed, Device Device, int Threads, string Output, bool Resume,
         DistributedOptions Distributed, bool SyncBatchNorm);
 
     private static int Run(TrainSettings s)
@@ -57,7 +57,7 @@ internal static class TrainCommand
         bool master = group?.IsMaster ?? true;
         if (!master) AnsiConsole.Console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(TextWriter.Null) });
         var data = LoadDataset(s);
-        var info = data.Info ?? MedMnistCatalog.Get(s.Dataset);
+        var info = data.Info!; // LoadDataset always names the dataset, so the loader checked the file against it
         if (info.Is3D) throw new ArgumentException($"{info.Name} is a 3D dataset; this sample trains 2D ResNets.");
         AnsiConsole.MarkupLine($"[bold]MedVision.Nets[/] · libtorch {Tensors.Version} · {Tensors.NumThreads} threads · device {s.Device}" +
             (group is null ? "" : $" · data-parallel: {world} processes ({group.Backend}, {s.Batch / world} images each per step{(s.SyncBatchNorm ? ", synchronised batch norm" : "")})"));
@@ -145,11 +145,27 @@ internal static class TrainCommand
 
     private static MedMnistDataset LoadDataset(TrainSettings s)
     {
-        if (s.DataFile is not null) return MedMnistDataset.Load(s.DataFile);
-        if (s.Dataset.Equals("retinamnist", StringComparison.OrdinalIgnoreCase)) return MedMnistDataset.LoadEmbeddedRetinaMnist();
+        var named = s.Dataset is null ? null : MedMnistCatalog.Get(s.Dataset); // an unknown name fails here, before any download
+        if (s.DataFile is not null)
+        {
+            // The file is checked against its dataset's metadata (label columns and range, channels, dimensionality),
+            // taken from the file name or --dataset; when both name one, they must agree.
+            MedMnistCatalog.TryParseFileName(s.DataFile, out var fromName, out _);
+            if (fromName is not null && named is not null && fromName.Name != named.Name)
+            {
+                throw new ArgumentException($"--dataset {named.Name} disagrees with --data-file {Path.GetFileName(s.DataFile)}, which is {fromName.Name} by its name.");
+            }
+
+            var info = fromName ?? named
+                ?? throw new ArgumentException($"Which MedMNIST dataset {Path.GetFileName(s.DataFile)} holds cannot be told from its name; add --dataset NAME.");
+            return MedMnistDataset.Load(s.DataFile, new MedMnistLoadOptions { Info = info });
+        }
+
+        named ??= MedMnistCatalog.RetinaMnist;
+        if (named == MedMnistCatalog.RetinaMnist) return MedMnistDataset.LoadEmbeddedRetinaMnist();
         var downloader = new MedMnistDownloader();
-        AnsiConsole.MarkupLine($"Fetching {s.Dataset} into {downloader.CacheDirectory} (verified by MD5)…");
-        return downloader.LoadAsync(s.Dataset).GetAwaiter().GetResult();
+        AnsiConsole.MarkupLine($"Fetching {named.Name} into {downloader.CacheDirectory} (verified by MD5)…");
+        return downloader.LoadAsync(named.Name).GetAwaiter().GetResult();
     }
 
     /// <summary>Reports on the calling thread (Progress&lt;T&gt; would post to the thread pool).</summary>
