@@ -10,6 +10,8 @@
 #include "common.h"
 #include <torch/version.h>
 #include <torch/csrc/autograd/engine.h>
+#include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <memory>
 #include <mutex>
@@ -57,6 +59,20 @@ std::string where(const Group& g, const char* op) {
   return s.str();
 }
 
+// The error of a failed collective: the operation and rank, then libtorch's message. Gloo reports a timeout in more
+// than one way ("Timed out waiting 3000ms for recv operation", or "Application timeout caused pair closure" when the
+// connection was closed first), so every timeout is also said plainly, with the group's limit.
+mvt::DistributedError failure(const Group& g, const char* op, const std::string& cause) {
+  std::string lower = cause;
+  std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  const bool timed_out = lower.find("timeout") != std::string::npos || lower.find("timed out") != std::string::npos;
+  std::string lead;
+  if (timed_out && lower.rfind("timed out", 0) != 0) {
+    lead = "Timed out (no answer within " + std::to_string(g.timeout.count()) + " ms; another rank may have stalled or died): ";
+  }
+  return mvt::DistributedError(where(g, op) + ": " + lead + cause);
+}
+
 // Runs a collective and waits for it, re-throwing with the operation and rank in front of libtorch's message.
 template <typename F>
 void run(const Group& g, const char* op, F&& launch) {
@@ -64,9 +80,9 @@ void run(const Group& g, const char* op, F&& launch) {
     auto work = launch();
     work->wait();
   } catch (const c10::Error& e) {
-    throw mvt::DistributedError(where(g, op) + ": " + e.what_without_backtrace());
+    throw failure(g, op, e.what_without_backtrace());
   } catch (const std::exception& e) {
-    throw mvt::DistributedError(where(g, op) + ": " + e.what());
+    throw failure(g, op, e.what());
   }
 }
 
@@ -136,7 +152,7 @@ struct ReducerState {
     try {
       b.work = group->pg->allreduce(ts);
     } catch (const c10::Error& e) {
-      throw mvt::DistributedError(where(*group, "gradient all-reduce") + ": " + e.what_without_backtrace());
+      throw failure(*group, "gradient all-reduce", e.what_without_backtrace());
     }
     b.launched = true;
     bytes += b.flat.numel() * static_cast<int64_t>(b.flat.element_size());
@@ -175,9 +191,9 @@ struct ReducerState {
       try {
         b.work->wait();
       } catch (const c10::Error& e) {
-        throw mvt::DistributedError(where(*group, "gradient all-reduce") + ": " + e.what_without_backtrace());
+        throw failure(*group, "gradient all-reduce", e.what_without_backtrace());
       } catch (const std::exception& e) {
-        throw mvt::DistributedError(where(*group, "gradient all-reduce") + ": " + e.what());
+        throw failure(*group, "gradient all-reduce", e.what());
       }
     }
     wait_us += std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start).count();
