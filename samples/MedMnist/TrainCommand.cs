@@ -135,7 +135,7 @@ internal static class TrainCommand
         Row("val", result.Validation.Auc, result.Validation.Acc);
         Row("test", testAuc, testAcc);
         AnsiConsole.Write(table);
-        AnsiConsole.WriteLine(report.ToString());
+        AnsiConsole.WriteLine(report.Format(classNames: info.ClassNames));
         var full = Path.GetFullPath(s.Output);
         AnsiConsole.MarkupLine($"Model file: {full}/model.safetensors (use: medmnist predict --model {full}/model.safetensors IMAGES…)");
         AnsiConsole.MarkupLine($"Checkpoints: {full}/best.safetensors, {full}/last.safetensors · history: {full}/history.csv · plots: {full}/training-curves.svg, {full}/test-roc.svg · test report: {full}/test-evaluation.csv");

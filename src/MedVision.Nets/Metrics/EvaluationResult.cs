@@ -86,8 +86,13 @@ public sealed class EvaluationResult
 
     /// <summary>Formats the metrics as an aligned text table (metric, value, CI lower, CI upper).</summary>
     /// <param name="decimals">Decimal places of the numbers (0 to 15).</param>
+    /// <param name="classNames">
+    /// Optional class (or label) names for display: a per-class metric such as <c>AUC[label 7]</c> is shown as
+    /// <c>AUC[label 7: pneumonia]</c>. The metric names themselves (the keys of <see cref="this[string]"/>, the CSV and
+    /// the JSON) do not change.
+    /// </param>
     /// <returns>The table, one line per metric, followed by any warnings.</returns>
-    public string Format(int decimals = 4)
+    public string Format(int decimals = 4, IReadOnlyList<string>? classNames = null)
     {
         if (decimals < 0 || decimals > 15)
         {
@@ -100,7 +105,7 @@ public sealed class EvaluationResult
         {
             rows.Add(new[]
             {
-                m.Name,
+                DisplayName(m.Name, classNames),
                 FormatNumber(m.Value, decimals),
                 m.Interval is null ? "-" : FormatNumber(m.Interval.Lower, decimals),
                 m.Interval is null ? "-" : FormatNumber(m.Interval.Upper, decimals),
@@ -286,6 +291,27 @@ public sealed class EvaluationResult
         {
             w.WriteNull(name);
         }
+    }
+
+    // "Metric[class 3]" or "Metric[label 3]" with a name for index 3 → "Metric[class 3: name]"; anything else unchanged.
+    private static string DisplayName(string metric, IReadOnlyList<string>? classNames)
+    {
+        if (classNames is null || !metric.EndsWith(']'))
+        {
+            return metric;
+        }
+
+        int open = metric.LastIndexOf('[');
+        string inner = open < 0 ? "" : metric[(open + 1)..^1];
+        int space = inner.IndexOf(' ');
+        if (space < 0 || inner[..space] is not ("class" or "label")
+            || !int.TryParse(inner[(space + 1)..], NumberStyles.None, CultureInfo.InvariantCulture, out int index)
+            || index >= classNames.Count || string.IsNullOrEmpty(classNames[index]))
+        {
+            return metric;
+        }
+
+        return string.Concat(metric.AsSpan(0, metric.Length - 1), ": ", classNames[index], "]");
     }
 
     private static string FormatNumber(double value, int decimals) =>

@@ -74,6 +74,11 @@ public sealed class EvaluationResultTests : IDisposable
         aucLine.Should().Contain(r["AUC"].Value.ToString("F4", CultureInfo.InvariantCulture));
         aucLine.Should().Contain(r["AUC"].Interval!.Lower.ToString("F4", CultureInfo.InvariantCulture));
         r.Format(2).Should().Contain(r["ACC"].Value.ToString("F2", CultureInfo.InvariantCulture));
+        var grades = new[] { "no DR", "mild", "moderate", "severe", "proliferative" };
+        var named = r.Format(classNames: grades).Split('\n').Select(l => l.TrimEnd('\r')).Where(l => l.Length > 0).Skip(1).Take(r.Metrics.Count + 2).ToList();
+        named.Should().Contain(l => l.StartsWith("Sensitivity[class 1: mild] ", StringComparison.Ordinal));
+        named.Should().Contain(l => l.StartsWith("Cohen's kappa (quadratic) ", StringComparison.Ordinal));
+        named.Select(l => l.Length).Distinct().Should().ContainSingle("the named table is aligned too");
     }
 
     [Fact]
@@ -182,6 +187,12 @@ public sealed class EvaluationResultTests : IDisposable
         r["AUC[label 13]"].Value.Should().Be(r.Auc.PerClass[13].Value);
         r["ACC"].Value.Should().Be(MedMnistEvaluator.GetAcc(MedMnistTask.MultiLabel, labels, scores));
         r.Format().Should().Contain("14 labels");
+        var names = Enumerable.Range(0, 13).Select(j => $"finding{j}").ToArray(); // one short: label 13 keeps its plain name
+        string named = r.Format(classNames: names);
+        named.Should().Contain("AUC[label 0: finding0]").And.Contain("AUC[label 12: finding12]");
+        named.Should().Contain("AUC[label 13] ").And.NotContain("label 13:");
+        r.Format().Should().NotContain("finding").And.Contain("AUC[label 0] ");
+        r.Metrics.Select(m => m.Name).Should().Contain("AUC[label 0]", "display names leave the metric keys alone");
         using var doc = JsonDocument.Parse(r.ToJson());
         doc.RootElement.GetProperty("confusionMatrix").ValueKind.Should().Be(JsonValueKind.Null);
     }
