@@ -16,43 +16,43 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 native="$root/src/MedVision.Torch/native"
 defs=(-DMVT_BUILDING=1)
 if [ -f /usr/include/gloo/config.h ]; then defs+=(-DMVT_HAVE_GLOO=1 -DUSE_C10D_GLOO=1); fi
+suites=("$@")
+[ ${#suites[@]} -gt 0 ] || suites=(trixie sid)
 status=0
-for suite in "${@:-trixie sid}"; do
-  for s in $suite; do
-    cache="${MEDVISION_CACHE:-$HOME/.cache/medvision}/libtorch-dev-$s"
-    mkdir -p "$cache"
-    curl -fsS -o "$cache/Packages.xz" "http://deb.debian.org/debian/dists/$s/main/binary-amd64/Packages.xz"
-    entry="$(xz -dc "$cache/Packages.xz" | awk '/^Package: libtorch-dev$/{p=1} p&&/^(Version|Filename|SHA256):/{print $2} p&&/^$/{p=0}')"
-    read -r version file sha256 <<<"$(echo $entry)"
-    [ -n "${sha256:-}" ] || { echo "error: no libtorch-dev in Debian $s"; status=1; continue; }
-    if [ "$(cat "$cache/version" 2>/dev/null)" != "$version" ]; then
-      tmp="$cache/download.part"
-      curl -fsS -o "$tmp" "http://deb.debian.org/debian/$file"
-      echo "$sha256  $tmp" | sha256sum -c --quiet - || { rm -f "$tmp"; echo "error: $file does not match its SHA-256"; status=1; continue; }
-      rm -rf "$cache/root.new" && dpkg-deb -x "$tmp" "$cache/root.new"
-      rm -rf "$cache/root" && mv "$cache/root.new" "$cache/root" && rm -f "$tmp" && echo "$version" >"$cache/version"
-    fi
-    inc="$cache/root/usr/include"
-    # The standard CMakeLists.txt picks: C++17, or the torch target's CXX_STANDARD when that is newer.
-    torch_std="$(sed -n 's/^ *CXX_STANDARD \([0-9]*\).*/\1/p' "$cache"/root/usr/lib/*/cmake/Torch/TorchConfig.cmake | head -1)"
-    std=17; [ -n "$torch_std" ] && [ "$torch_std" -gt 17 ] && std="$torch_std"
-    echo "Debian $s: libtorch-dev $version, g++ $(g++ -dumpversion), -std=c++$std${defs[1]:+, with Gloo}"
-    for src in "$native"/src/*.cpp; do
-      name="$(basename "$src")"
-      deps="$cache/$name.d"
-      start=$(date +%s)
-      if g++ -std=c++"$std" -fsyntax-only -Wall -Wno-unused-parameter -Werror "${defs[@]}" -I"$native/include" -I"$inc" \
-           -I"$inc/torch/csrc/api/include" -MD -MF "$deps" "$src"; then
-        stray="$(tr ' \\' '\n\n' < "$deps" | grep -E '^/usr/include/(ATen|c10|torch|caffe2)/' || true)"
-        if [ -n "$stray" ]; then
-          echo "FAIL $name: headers taken from the system libtorch instead of $version:"; echo "$stray" | head; status=1
-        else
-          echo "ok   $name ($(( $(date +%s) - start )) s)"
-        fi
+for s in "${suites[@]}"; do
+  cache="${MEDVISION_CACHE:-$HOME/.cache/medvision}/libtorch-dev-$s"
+  mkdir -p "$cache"
+  curl -fsS -o "$cache/Packages.xz" "http://deb.debian.org/debian/dists/$s/main/binary-amd64/Packages.xz"
+  entry="$(xz -dc "$cache/Packages.xz" | awk '/^Package: libtorch-dev$/{p=1} p&&/^(Version|Filename|SHA256):/{print $2} p&&/^$/{p=0}')"
+  read -r version file sha256 <<<"$(echo $entry)"
+  [ -n "${sha256:-}" ] || { echo "error: no libtorch-dev in Debian $s"; status=1; continue; }
+  if [ "$(cat "$cache/version" 2>/dev/null)" != "$version" ]; then
+    tmp="$cache/download.part"
+    curl -fsS -o "$tmp" "http://deb.debian.org/debian/$file"
+    echo "$sha256  $tmp" | sha256sum -c --quiet - || { rm -f "$tmp"; echo "error: $file does not match its SHA-256"; status=1; continue; }
+    rm -rf "$cache/root.new" && dpkg-deb -x "$tmp" "$cache/root.new"
+    rm -rf "$cache/root" && mv "$cache/root.new" "$cache/root" && rm -f "$tmp" && echo "$version" >"$cache/version"
+  fi
+  inc="$cache/root/usr/include"
+  # The standard CMakeLists.txt picks: C++17, or the torch target's CXX_STANDARD when that is newer.
+  torch_std="$(sed -n 's/^ *CXX_STANDARD \([0-9]*\).*/\1/p' "$cache"/root/usr/lib/*/cmake/Torch/TorchConfig.cmake | head -1)"
+  std=17; [ -n "$torch_std" ] && [ "$torch_std" -gt 17 ] && std="$torch_std"
+  echo "Debian $s: libtorch-dev $version, g++ $(g++ -dumpversion), -std=c++$std${defs[1]:+, with Gloo}"
+  for src in "$native"/src/*.cpp; do
+    name="$(basename "$src")"
+    deps="$cache/$name.d"
+    start=$(date +%s)
+    if g++ -std=c++"$std" -fsyntax-only -Wall -Wno-unused-parameter -Werror "${defs[@]}" -I"$native/include" -I"$inc" \
+         -I"$inc/torch/csrc/api/include" -MD -MF "$deps" "$src"; then
+      stray="$(tr ' \\' '\n\n' < "$deps" | grep -E '^/usr/include/(ATen|c10|torch|caffe2)/' || true)"
+      if [ -n "$stray" ]; then
+        echo "FAIL $name: headers taken from the system libtorch instead of $version:"; echo "$stray" | head; status=1
       else
-        echo "FAIL $name does not compile against libtorch $version"; status=1
+        echo "ok   $name ($(( $(date +%s) - start )) s)"
       fi
-    done
+    else
+      echo "FAIL $name does not compile against libtorch $version"; status=1
+    fi
   done
 done
 exit $status

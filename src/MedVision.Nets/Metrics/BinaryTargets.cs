@@ -52,11 +52,21 @@ internal sealed class BinaryTargets
         return new BinaryTargets(RankedColumn.FromSpan(scores), positive, "the labels");
     }
 
+    /// <summary>
+    /// Whether the samples hold both positives and negatives (otherwise the AUC is undefined and one of the curve's
+    /// rates is NaN).
+    /// </summary>
+    public bool HasBothOutcomes => Positive.AsSpan().Contains((byte)0) && Positive.AsSpan().Contains((byte)1);
+
     /// <summary>Class <paramref name="positiveClass"/> of class indices in [0, K) against the rest.</summary>
     public static BinaryTargets OneVsRest(int[] labels, double[,] scores, int positiveClass)
+        => OneVsRest(PredictionSet.Create(MedMnistTask.MultiClass, labels, scores), positiveClass);
+
+    /// <summary>Class <paramref name="positiveClass"/> of an already validated single-label set against the rest.</summary>
+    public static BinaryTargets OneVsRest(PredictionSet set, int positiveClass)
     {
-        var set = PredictionSet.Create(MedMnistTask.MultiClass, labels, scores);
         CheckColumn(positiveClass, set.ColumnCount, nameof(positiveClass), "Positive class");
+        int[] labels = set.Labels!;
         var positive = new byte[labels.Length];
         for (int i = 0; i < labels.Length; i++)
         {
@@ -64,14 +74,18 @@ internal sealed class BinaryTargets
         }
 
         return new BinaryTargets(
-            RankedColumn.FromColumn(scores, positiveClass), positive, string.Create(CultureInfo.InvariantCulture, $"class {positiveClass}"));
+            RankedColumn.FromColumn(set.Scores, positiveClass), positive, string.Create(CultureInfo.InvariantCulture, $"class {positiveClass}"));
     }
 
     /// <summary>Column <paramref name="label"/> of an N×K 0/1 multi-label target matrix.</summary>
     public static BinaryTargets ForLabel(int[,] labels, double[,] scores, int label)
+        => ForLabel(PredictionSet.Create(MedMnistTask.MultiLabel, labels, scores), label);
+
+    /// <summary>Column <paramref name="label"/> of an already validated multi-label set.</summary>
+    public static BinaryTargets ForLabel(PredictionSet set, int label)
     {
-        var set = PredictionSet.Create(MedMnistTask.MultiLabel, labels, scores);
         CheckColumn(label, set.ColumnCount, nameof(label), "Label");
+        int[,] labels = set.MultiLabels!;
         var positive = new byte[set.SampleCount];
         for (int i = 0; i < positive.Length; i++)
         {
@@ -79,7 +93,7 @@ internal sealed class BinaryTargets
         }
 
         return new BinaryTargets(
-            RankedColumn.FromColumn(scores, label), positive, string.Create(CultureInfo.InvariantCulture, $"label {label}"));
+            RankedColumn.FromColumn(set.Scores, label), positive, string.Create(CultureInfo.InvariantCulture, $"label {label}"));
     }
 
     private static void CheckColumn(int column, int columnCount, string parameter, string what)

@@ -24,13 +24,8 @@ public static class TrainingPlots
     {
         ArgumentNullException.ThrowIfNull(labels);
         ArgumentNullException.ThrowIfNull(scores);
-        _ = PredictionSet.Create(MedMnistTask.MultiClass, labels, scores); // bad input throws even when no class gets a curve
-        return RocChart(
-            title,
-            scores.GetLength(1),
-            c => labels.Contains(c) && !labels.All(l => l == c),
-            c => (RocCurve.OneVsRest(labels, scores, c), RocAuc.OneVsRest(labels, scores, c)),
-            c => classNames is not null && c < classNames.Count ? classNames[c] : $"class {c}");
+        var set = PredictionSet.Create(MedMnistTask.MultiClass, labels, scores); // bad input throws even when no class gets a curve
+        return RocChart(title, set, c => BinaryTargets.OneVsRest(set, c), c => classNames is not null && c < classNames.Count ? classNames[c] : $"class {c}");
     }
 
     /// <summary>
@@ -41,33 +36,21 @@ public static class TrainingPlots
     {
         ArgumentNullException.ThrowIfNull(labels);
         ArgumentNullException.ThrowIfNull(scores);
-        _ = PredictionSet.Create(MedMnistTask.MultiLabel, labels, scores); // bad input throws even when no label gets a curve
-        int n = labels.GetLength(0);
-        return RocChart(
-            title,
-            scores.GetLength(1),
-            j =>
-            {
-                int positives = 0;
-                for (int i = 0; i < n; i++)
-                {
-                    positives += labels[i, j];
-                }
-
-                return positives > 0 && positives < n;
-            },
-            j => (RocCurve.ForLabel(labels, scores, j), RocAuc.ForLabel(labels, scores, j)),
-            j => labelNames is not null && j < labelNames.Count ? labelNames[j] : $"label {j}");
+        var set = PredictionSet.Create(MedMnistTask.MultiLabel, labels, scores); // bad input throws even when no label gets a curve
+        return RocChart(title, set, j => BinaryTargets.ForLabel(set, j), j => labelNames is not null && j < labelNames.Count ? labelNames[j] : $"label {j}");
     }
 
-    private static LineChart RocChart(
-        string title, int columns, Func<int, bool> hasBothOutcomes, Func<int, (RocCurve Curve, MetricResult Auc)> compute, Func<int, string> name)
+    // One curve per score column whose targets hold both outcomes; each column is validated, copied and ranked once
+    // for its curve and its AUC.
+    private static LineChart RocChart(string title, PredictionSet set, Func<int, BinaryTargets> targetsOf, Func<int, string> name)
     {
         var chart = new LineChart(title, "false positive rate", "true positive rate") { XRange = (0, 1), YRange = (0, 1) };
-        for (int c = 0; c < columns; c++)
+        for (int c = 0; c < set.ColumnCount; c++)
         {
-            if (!hasBothOutcomes(c)) continue;
-            var (roc, auc) = compute(c);
+            var targets = targetsOf(c);
+            if (!targets.HasBothOutcomes) continue;
+            var roc = RocCurve.FromRanked(targets.Column, targets.Positive, dropIntermediate: false);
+            var auc = RocAuc.FromRanked(targets.Column, targets.Positive, null, targets.Description);
             chart.Add($"{Shorten(name(c))} ({auc.Value:F3})", roc.FalsePositiveRates, roc.TruePositiveRates);
         }
 
