@@ -14,9 +14,10 @@ namespace MedVision.Samples.Cdsf;
 /// <summary>
 /// The <c>run</c> command (also the default): trains CDSF (Pan et al., MICCAI 2021) with <see cref="CdsfTrainer"/> on
 /// the training subjects that have both modalities, and a diagnosis-only baseline (the same MDM trained on real pairs
-/// with the same order and optimizer). On the held-out subjects it reports diagnosis AUC/ACC with real PET, with
-/// synthetic PET, and for the subjects whose PET is missing (CDSF: synthetic PET; baseline: PET filled with zeros), and
-/// the synthetic PET's PSNR and SSIM against the real one.
+/// with the same order and optimizer), and an MRI-only baseline (the same architecture on MRI alone, trained the same
+/// way). On the held-out subjects it reports diagnosis AUC/ACC with real PET, with synthetic PET, from MRI alone, and
+/// for the subjects whose PET is missing (CDSF: synthetic PET; pair baseline: PET filled with zeros; MRI-only: MRI),
+/// and the synthetic PET's PSNR and SSIM against the real one.
 /// </summary>
 internal static class RunCommand
 {
@@ -43,7 +44,7 @@ internal static class RunCommand
         var device = new Option<string>("--device") { Description = "cpu, cuda or cuda:N.", DefaultValueFactory = _ => "cpu" };
         var threads = new Option<int>("--threads") { Description = "libtorch intra-op threads (default: the number of processors).", DefaultValueFactory = _ => Environment.ProcessorCount };
         var output = new Option<string>("--output") { Description = "Folder for results.csv.", DefaultValueFactory = _ => "runs/cdsf" };
-        var command = new Command("run", "Train CDSF and a diagnosis-only baseline and evaluate diagnosis and synthesis on held-out subjects.")
+        var command = new Command("run", "Train CDSF, a diagnosis-only baseline and an MRI-only baseline and evaluate diagnosis and synthesis on held-out subjects.")
         {
             data, labels, idColumn, labelColumn, subjects, missing, size, testFraction, epochs, batch, blocks, synthesisLr, diagnosisLr, voxelWeight, featureWeight, classificationWeight, seed, device, threads, output,
         };
@@ -101,16 +102,20 @@ internal static class RunCommand
         Tensors.ManualSeed((ulong)s.Seed);
         using var baseline = new Mdm(volume, classes, NormalizationKind.Batch);
         baseline.To(s.Device);
-        AnsiConsole.MarkupLine($"CDSF: ISM {cdsf.Synthesis.ParameterCount():N0} + MDM {cdsf.Diagnosis.ParameterCount():N0} parameters · baseline MDM {baseline.ParameterCount():N0} · Adam {s.SynthesisLearningRate.ToString("G3", CultureInfo.InvariantCulture)} (ISM), {s.DiagnosisLearningRate.ToString("G3", CultureInfo.InvariantCulture)} (MDM) · ISM loss weights {s.Weights.Voxel.ToString(CultureInfo.InvariantCulture)} (voxel), {s.Weights.Feature.ToString(CultureInfo.InvariantCulture)} (feature), {s.Weights.Classification.ToString(CultureInfo.InvariantCulture)} (classification) · batch {s.Batch} · {s.Epochs} epochs");
+        Tensors.ManualSeed((ulong)s.Seed);
+        using var mriOnly = new Mdm(volume, classes, NormalizationKind.Batch, inputChannels: 1);
+        mriOnly.To(s.Device);
+        AnsiConsole.MarkupLine($"CDSF: ISM {cdsf.Synthesis.ParameterCount():N0} + MDM {cdsf.Diagnosis.ParameterCount():N0} parameters · baseline MDM {baseline.ParameterCount():N0} · MRI-only MDM {mriOnly.ParameterCount():N0} · Adam {s.SynthesisLearningRate.ToString("G3", CultureInfo.InvariantCulture)} (ISM), {s.DiagnosisLearningRate.ToString("G3", CultureInfo.InvariantCulture)} (MDM) · ISM loss weights {s.Weights.Voxel.ToString(CultureInfo.InvariantCulture)} (voxel), {s.Weights.Feature.ToString(CultureInfo.InvariantCulture)} (feature), {s.Weights.Classification.ToString(CultureInfo.InvariantCulture)} (classification) · batch {s.Batch} · {s.Epochs} epochs");
 
         using var trainer = CdsfTrainer.For(cdsf).WithLearningRates(s.SynthesisLearningRate, s.DiagnosisLearningRate)
             .WithLossWeights(s.Weights.Voxel, s.Weights.Feature, s.Weights.Classification).Build();
         using var baselineOptimizer = new Adam(baseline.Parameters(), s.DiagnosisLearningRate);
+        using var mriOnlyOptimizer = new Adam(mriOnly.Parameters(), s.DiagnosisLearningRate);
         for (int epoch = 0; epoch < s.Epochs; epoch++)
         {
             var started = DateTime.UtcNow;
             var order = train.OrderBy(_ => random.Next()).ToList();
-            double diagnosis = 0, voxel = 0, feature = 0, baselineLoss = 0;
+            double diagnosis = 0, voxel = 0, feature = 0, baselineLoss = 0, mriOnlyLoss = 0;
             int steps = 0;
             for (int start = 0; start < order.Count; start += s.Batch)
             {
@@ -125,20 +130,17 @@ internal static class RunCommand
                 voxel += losses.Voxel;
                 feature += losses.FeatureConsistency;
 
-                baseline.Train();
-                baselineOptimizer.ZeroGrad();
-                var loss = Functional.CrossEntropy(baseline.Call(MedVision.Nets.Models.Cdsf.Pair(mri, pet)), labelTensor);
-                loss.Backward();
-                baselineOptimizer.Step();
-                baselineLoss += loss.Item();
+                baselineLoss += ClassifierStep(baseline, baselineOptimizer, MedVision.Nets.Models.Cdsf.Pair(mri, pet), labelTensor);
+                mriOnlyLoss += ClassifierStep(mriOnly, mriOnlyOptimizer, mri, labelTensor);
                 steps++;
             }
             AnsiConsole.MarkupLine(string.Create(CultureInfo.InvariantCulture,
-                $"epoch {epoch + 1,3}: CDSF diagnosis CE {diagnosis / steps:F4} · voxel L1 {voxel / steps:F4} · feature {feature / steps:F4} · baseline CE {baselineLoss / steps:F4} · {(DateTime.UtcNow - started).TotalSeconds:F1} s"));
+                $"epoch {epoch + 1,3}: CDSF diagnosis CE {diagnosis / steps:F4} · voxel L1 {voxel / steps:F4} · feature {feature / steps:F4} · baseline CE {baselineLoss / steps:F4} · MRI-only CE {mriOnlyLoss / steps:F4} · {(DateTime.UtcNow - started).TotalSeconds:F1} s"));
         }
 
         cdsf.Eval();
         baseline.Eval();
+        mriOnly.Eval();
         // The baseline has no way to synthesise PET: a missing PET becomes the background value (−1) everywhere.
         Tensor BaselineWithoutPet(Tensor mri) => baseline.Probabilities(MedVision.Nets.Models.Cdsf.Pair(mri, Tensors.ZerosLike(mri) - 1));
         var rows = new List<Row>();
@@ -152,12 +154,14 @@ internal static class RunCommand
                 rows.Add(Evaluate("baseline", "real PET", testWithPet, classes, s, (mri, pet) => baseline.Probabilities(MedVision.Nets.Models.Cdsf.Pair(mri, pet!))));
                 // The same subjects as if their PET were missing: the larger comparison of the two ways of coping.
                 rows.Add(Evaluate("baseline", "PET withheld (zeros)", testWithPet, classes, s, (mri, _) => BaselineWithoutPet(mri)));
+                rows.Add(Evaluate("MRI-only", "not used", testWithPet, classes, s, (mri, _) => mriOnly.Probabilities(mri)));
                 (psnr, ssim) = SynthesisQuality(cdsf, testWithPet, s);
             }
             if (testWithoutPet.Count > 0)
             {
                 rows.Add(Evaluate("CDSF", "missing PET (synthesised)", testWithoutPet, classes, s, (mri, _) => cdsf.Diagnose(mri)));
                 rows.Add(Evaluate("baseline", "missing PET (zeros)", testWithoutPet, classes, s, (mri, _) => BaselineWithoutPet(mri)));
+                rows.Add(Evaluate("MRI-only", "missing PET (not used)", testWithoutPet, classes, s, (mri, _) => mriOnly.Probabilities(mri)));
             }
         }
 
@@ -188,8 +192,21 @@ internal static class RunCommand
         "missing PET (synthesised)" => "missing-synthesised",
         "missing PET (zeros)" => "missing-zeros",
         "PET withheld (zeros)" => "withheld-zeros",
+        "not used" => "unused",
+        "missing PET (not used)" => "missing-unused",
         _ => condition.Replace(' ', '-'),
     };
+
+    /// <summary>One supervised step of a diagnosis-only classifier; returns its cross-entropy.</summary>
+    private static double ClassifierStep(Mdm classifier, Adam optimizer, Tensor input, Tensor labels)
+    {
+        classifier.Train();
+        optimizer.ZeroGrad();
+        var loss = Functional.CrossEntropy(classifier.Call(input), labels);
+        loss.Backward();
+        optimizer.Step();
+        return loss.Item();
+    }
 
     /// <summary>(N, 1, S, S, S) on the device, intensities mapped from [0, 1] to the ISM's tanh range [−1, 1].</summary>
     private static Tensor Stack(IEnumerable<float[]> volumes, Settings s)

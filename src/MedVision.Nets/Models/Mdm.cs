@@ -13,6 +13,7 @@ namespace MedVision.Nets.Models;
 /// L2-normalised again (over the whole representation of each subject), then flattened; a fully connected layer
 /// gives the class logits (softmax gives the probabilities). The FC input size follows from the volume size given at
 /// construction; each size must be at least 33. Input (N, 2, D, H, W) = (MRI, PET) stacked on channels; output logits (N, classes).
+/// With <c>inputChannels: 1</c> the same network classifies one modality (N, 1, D, H, W), e.g. an MRI-only baseline.
 /// </summary>
 public sealed class Mdm : Module<Tensor, Tensor>
 {
@@ -25,18 +26,22 @@ public sealed class Mdm : Module<Tensor, Tensor>
     /// <param name="volumeSize">(D, H, W) of the input volumes.</param>
     /// <param name="numClasses">Diagnostic classes (2 in the paper: patients and controls).</param>
     /// <param name="normalization">Batch (default) or instance normalisation after each convolution.</param>
-    public Mdm(IReadOnlyList<long> volumeSize, int numClasses = 2, NormalizationKind normalization = NormalizationKind.Batch)
+    /// <param name="inputChannels">Modalities stacked on the channel axis: 2 for CDSF's (MRI, PET) pairs (default), 1 for
+    /// a single-modality classifier with the same architecture.</param>
+    public Mdm(IReadOnlyList<long> volumeSize, int numClasses = 2, NormalizationKind normalization = NormalizationKind.Batch, int inputChannels = 2)
     {
         ArgumentNullException.ThrowIfNull(volumeSize);
         if (volumeSize.Count != 3 || volumeSize.Any(s => s < 1)) throw new ArgumentException($"The volume size must be three positive sizes (D, H, W), got [{string.Join(", ", volumeSize)}].", nameof(volumeSize));
         if (numClasses < 2) throw new ArgumentException($"Diagnosis needs at least 2 classes, got {numClasses}.", nameof(numClasses));
         if (!Enum.IsDefined(normalization)) throw new ArgumentException($"Unknown normalisation {normalization}.", nameof(normalization));
+        if (inputChannels < 1) throw new ArgumentException($"The input needs at least one channel (modality), got {inputChannels}.", nameof(inputChannels));
         _volume = volumeSize.ToArray();
         NumClasses = numClasses;
         Normalization = normalization;
+        InputChannels = inputChannels;
         const int dims = 3;
         var layers = new List<(string, Module<Tensor, Tensor>)>();
-        long inChannels = 2;
+        long inChannels = inputChannels;
         for (int i = 0; i < Channels.Length; i++)
         {
             bool last = i == Channels.Length - 1;
@@ -65,6 +70,9 @@ public sealed class Mdm : Module<Tensor, Tensor>
 
     /// <summary>Diagnostic classes.</summary>
     public int NumClasses { get; }
+
+    /// <summary>Modalities stacked on the input's channel axis (2 for (MRI, PET) pairs).</summary>
+    public int InputChannels { get; }
 
     /// <summary>The normalisation after each convolution.</summary>
     public NormalizationKind Normalization { get; }
@@ -99,7 +107,7 @@ public sealed class Mdm : Module<Tensor, Tensor>
         return (features, logits);
     }
 
-    /// <summary>Class logits (N, classes) of (MRI, PET) pairs (N, 2, D, H, W).</summary>
+    /// <summary>Class logits (N, classes) of (MRI, PET) pairs (N, 2, D, H, W), or of (N, <see cref="InputChannels"/>, D, H, W).</summary>
     public override Tensor Forward(Tensor input)
     {
         using var scope = Tensors.NewDisposeScope();
@@ -124,7 +132,10 @@ public sealed class Mdm : Module<Tensor, Tensor>
     {
         ArgumentNullException.ThrowIfNull(input);
         var shape = input.Shape;
-        if (shape.Length != 5 || shape[1] != 2 || !shape.Skip(2).SequenceEqual(_volume))
-            throw new ArgumentException($"MDM expects (MRI, PET) pairs (N, 2, {string.Join(", ", _volume)}), got [{string.Join(", ", shape)}].", nameof(input));
+        if (shape.Length != 5 || shape[1] != InputChannels || !shape.Skip(2).SequenceEqual(_volume))
+        {
+            string expected = InputChannels == 2 ? "(MRI, PET) pairs (N, 2, " : $"(N, {InputChannels}, ";
+            throw new ArgumentException($"MDM expects {expected}{string.Join(", ", _volume)}), got [{string.Join(", ", shape)}].", nameof(input));
+        }
     }
 }

@@ -64,6 +64,25 @@ public class CdsfTests
     }
 
     [Fact]
+    public void Mdm_WithOneInputChannel_ClassifiesASingleModality_AndRejectsPairs()
+    {
+        using var mdm = new Mdm(new long[] { 36, 36, 36 }, inputChannels: 1);
+        mdm.InputChannels.Should().Be(1);
+        mdm.StateDict()["features.conv1.weight"].Shape.Should().Equal(16, 1, 3, 3, 3);
+        using var scope = Tensors.NewDisposeScope();
+        var loss = Functional.CrossEntropy(mdm.Call(Tensors.Randn(2, 1, 36, 36, 36)), Tensors.FromArray(new long[] { 0, 1 }));
+        loss.Backward();
+        using (var grad = mdm.StateDict()["features.conv1.weight"].Grad) grad.Should().NotBeNull();
+        mdm.Invoking(m => m.Call(Tensors.Randn(2, 2, 36, 36, 36))).Should().Throw<ArgumentException>()
+            .WithMessage("MDM expects (N, 1, 36, 36, 36), got [2, 2, 36, 36, 36].*");
+        using var pairs = new Mdm(new long[] { 36, 36, 36 });
+        pairs.InputChannels.Should().Be(2);
+        pairs.Invoking(m => m.Call(Tensors.Randn(2, 1, 36, 36, 36))).Should().Throw<ArgumentException>()
+            .WithMessage("MDM expects (MRI, PET) pairs (N, 2, 36, 36, 36), got [2, 1, 36, 36, 36].*");
+        FluentActions.Invoking(() => new Mdm(new long[] { 36, 36, 36 }, inputChannels: 0)).Should().Throw<ArgumentException>().Which.ParamName.Should().Be("inputChannels");
+    }
+
+    [Fact]
     public void Mdm_BackpropagatesToEveryParameter()
     {
         using var mdm = new Mdm(new long[] { 36, 36, 36 });
