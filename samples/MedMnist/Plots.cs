@@ -11,7 +11,7 @@ internal static class Plots
     public static void WriteTrainingCurves(IReadOnlyList<EpochRecord> history, string path)
         => SaveSvgAndPng(TrainingPlots.TrainingCurves(history, "Training loss and validation metrics"), path);
 
-    private static void SaveSvgAndPng(LineChart chart, string svgPath)
+    private static void SaveSvgAndPng(SvgChart chart, string svgPath)
     {
         chart.Save(svgPath);
         chart.TrySavePng(Path.ChangeExtension(svgPath, ".png")); // when rsvg-convert is installed
@@ -27,5 +27,14 @@ internal static class Plots
 
         var flat = Enumerable.Range(0, labels.GetLength(0)).Select(i => labels[i, 0]).ToArray();
         SaveSvgAndPng(TrainingPlots.RocCurves(flat, scores, info.ClassNames, $"Test ROC — {info.Name}"), path);
+    }
+
+    /// <summary>The test confusion matrix of a single-label dataset; false (nothing written) for a multi-label one.</summary>
+    public static bool WriteConfusionMatrix(MedMnistInfo info, int[,] labels, double[,] scores, string path)
+    {
+        if (info.Task == MedMnistTask.MultiLabel) return false;
+        var flat = Enumerable.Range(0, labels.GetLength(0)).Select(i => labels[i, 0]).ToArray();
+        SaveSvgAndPng(TrainingPlots.ConfusionMatrix(info.Task, flat, scores, info.ClassNames, $"Test confusion matrix — {info.Name}"), path);
+        return true;
     }
 }

@@ -127,6 +127,7 @@ internal static class TrainCommand
         var metrics = new Dictionary<string, double> { ["best_epoch"] = result.BestEpoch + 1, ["val_auc"] = result.Validation.Auc, ["val_acc"] = result.Validation.Acc, ["test_auc"] = testAuc, ["test_acc"] = testAcc };
         ModelFile.Save(Path.Combine(s.Output, "model.safetensors"), network, ModelFile.Describe(network, preprocessing, info.ClassNames, info.Task, metrics));
         Plots.WriteRocCurves(info, testLabels, testScores, Path.Combine(s.Output, "test-roc.svg"));
+        bool confusion = Plots.WriteConfusionMatrix(info, testLabels, testScores, Path.Combine(s.Output, "test-confusion.svg"));
 
         var table = new Table().Title($"{s.Model} on {info.Name} — selected epoch {result.BestEpoch + 1} (best validation AUC)")
             .AddColumn("split").AddColumn(new TableColumn("AUC").RightAligned()).AddColumn(new TableColumn("ACC").RightAligned());
@@ -138,7 +139,7 @@ internal static class TrainCommand
         AnsiConsole.WriteLine(report.Format(classNames: info.ClassNames));
         var full = Path.GetFullPath(s.Output);
         AnsiConsole.MarkupLine($"Model file: {full}/model.safetensors (use: medmnist predict --model {full}/model.safetensors IMAGES…)");
-        AnsiConsole.MarkupLine($"Checkpoints: {full}/best.safetensors, {full}/last.safetensors · history: {full}/history.csv · plots: {full}/training-curves.svg, {full}/test-roc.svg · test report: {full}/test-evaluation.csv");
+        AnsiConsole.MarkupLine($"Checkpoints: {full}/best.safetensors, {full}/last.safetensors · history: {full}/history.csv · plots: {full}/training-curves.svg, {full}/test-roc.svg{(confusion ? $", {full}/test-confusion.svg" : "")} · test report: {full}/test-evaluation.csv");
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"RESULT {s.Model} {info.Name} seed={s.Seed} epochs={s.Epochs} best_epoch={result.BestEpoch + 1} test_auc={testAuc:F4} test_acc={testAcc:F4}"));
         return 0;
     }

@@ -1,15 +1,13 @@
 using System.Globalization;
-using System.Security;
 using System.Text;
-using MedVision.Torch.Serialization;
 
 namespace MedVision.Nets.Plotting;
 
 /// <summary>
 /// A small, dependency-free line chart rendered as SVG: axes with round-number ticks, grid, legend and any number of
-/// series. Used for training curves and ROC curves; write it with <see cref="Save"/> (atomic) or <see cref="ToSvg"/>.
+/// series. Used for training curves and ROC curves; write it with <see cref="SvgChart.Save"/> (atomic) or <see cref="ToSvg"/>.
 /// </summary>
-public sealed class LineChart
+public sealed class LineChart : SvgChart
 {
     // Matplotlib's tab10 followed by the light halves of tab20: 20 distinct colours before any repeats
     // (a ChestMNIST per-label ROC chart has 14 curves and the chance line).
@@ -25,14 +23,12 @@ public sealed class LineChart
 
     /// <summary>Creates an empty chart.</summary>
     public LineChart(string title, string xLabel, string yLabel)
+        : base(title)
     {
-        Title = title ?? "";
         XLabel = xLabel ?? "";
         YLabel = yLabel ?? "";
     }
 
-    /// <summary>Chart title.</summary>
-    public string Title { get; }
     /// <summary>X-axis label.</summary>
     public string XLabel { get; }
     /// <summary>Y-axis label.</summary>
@@ -60,47 +56,8 @@ public sealed class LineChart
     /// <summary>Adds a series from values; returns the chart.</summary>
     public LineChart Add(string name, IReadOnlyList<double> x, IReadOnlyList<double> y, bool dashed = false) => Add(new PlotSeries(name, x, y, dashed));
 
-    /// <summary>Writes the SVG atomically.</summary>
-    public void Save(string path) => AtomicFile.WriteAllText(path, ToSvg());
-
-    /// <summary>
-    /// Writes the chart as PNG through the <c>rsvg-convert</c> tool (Debian package librsvg2-bin) when it is installed;
-    /// returns false, writing nothing, when it is not. The PNG is written atomically.
-    /// </summary>
-    public bool TrySavePng(string path)
-    {
-        ArgumentException.ThrowIfNullOrEmpty(path);
-        var converter = FindOnPath("rsvg-convert");
-        if (converter is null) return false;
-        var svg = Path.GetTempFileName();
-        try
-        {
-            File.WriteAllText(svg, ToSvg());
-            AtomicFile.Write(path, output =>
-            {
-                var start = new System.Diagnostics.ProcessStartInfo(converter) { RedirectStandardOutput = true, RedirectStandardError = true };
-                start.ArgumentList.Add("--format=png");
-                start.ArgumentList.Add(svg);
-                using var process = System.Diagnostics.Process.Start(start) ?? throw new InvalidOperationException("rsvg-convert did not start.");
-                var errors = process.StandardError.ReadToEndAsync();
-                process.StandardOutput.BaseStream.CopyTo(output);
-                process.WaitForExit();
-                if (process.ExitCode != 0) throw new InvalidOperationException($"rsvg-convert failed ({process.ExitCode}): {errors.Result}");
-            });
-            return true;
-        }
-        finally
-        {
-            File.Delete(svg);
-        }
-    }
-
-    private static string? FindOnPath(string tool)
-        => (Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries)
-            .Select(dir => Path.Combine(dir, tool)).FirstOrDefault(File.Exists);
-
-    /// <summary>Renders the chart as an SVG document.</summary>
-    public string ToSvg()
+    /// <inheritdoc />
+    public override string ToSvg()
     {
         const double left = 70, top = 40, bottom = 55;
         int longestName = _series.Count == 0 ? 0 : _series.Max(s => s.Name.Length);
@@ -155,8 +112,6 @@ public sealed class LineChart
         sb.AppendLine("</svg>");
         return sb.ToString();
     }
-
-    private static string Escape(string text) => SecurityElement.Escape(text) ?? "";
 
     private static string Label(double v) => Math.Abs(v) >= 1e4 || (Math.Abs(v) < 1e-3 && v != 0)
         ? v.ToString("0.##E0", CultureInfo.InvariantCulture)

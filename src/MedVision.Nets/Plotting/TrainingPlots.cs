@@ -3,7 +3,7 @@ using MedVision.Nets.Training;
 
 namespace MedVision.Nets.Plotting;
 
-/// <summary>Ready-made charts: training curves from a history and ROC curves from predictions.</summary>
+/// <summary>Ready-made charts: training curves from a history, ROC curves and confusion matrices from predictions.</summary>
 public static class TrainingPlots
 {
     /// <summary>Training loss and validation AUC/ACC per epoch.</summary>
@@ -38,6 +38,24 @@ public static class TrainingPlots
         ArgumentNullException.ThrowIfNull(scores);
         var set = PredictionSet.Create(MedMnistTask.MultiLabel, labels, scores); // bad input throws even when no label gets a curve
         return RocChart(title, set, j => BinaryTargets.ForLabel(set, j), j => labelNames is not null && j < labelNames.Count ? labelNames[j] : $"label {j}");
+    }
+
+    /// <summary>
+    /// The confusion matrix of a single-label task's predictions (labels 0 … K−1, scores N × K): each sample is predicted
+    /// as <see cref="MedMnistEvaluator.Predict"/> does for the ACC (arg-max; for a binary task the last column against
+    /// <paramref name="threshold"/>).
+    /// </summary>
+    /// <exception cref="ArgumentException">A multi-label task, or labels and scores that do not fit each other.</exception>
+    public static ConfusionMatrixChart ConfusionMatrix(MedMnistTask task, int[] labels, double[,] scores, IReadOnlyList<string>? classNames = null,
+        string title = "Confusion matrix", double threshold = MedMnistEvaluator.DefaultThreshold)
+    {
+        ArgumentNullException.ThrowIfNull(labels);
+        ArgumentNullException.ThrowIfNull(scores);
+        if (task == MedMnistTask.MultiLabel)
+            throw new ArgumentException("A confusion matrix needs a single-label task; a multi-label task has one 2×2 matrix per label.", nameof(task));
+        var set = PredictionSet.Create(task, labels, scores);
+        var predicted = new EvaluationCore(set, threshold).Predicted!;
+        return new ConfusionMatrixChart(Metrics.ConfusionMatrix.FromValidated(set.Labels!, predicted, set.ClassCount, null), classNames, title);
     }
 
     // One curve per score column whose targets hold both outcomes; each column is validated, copied and ranked once
