@@ -107,6 +107,19 @@ public class NormalizationTests
     }
 
     [Fact]
+    public void NormLayers_RejectBadHyperparameters_NamingThem()
+    {
+        FluentActions.Invoking(() => new BatchNorm2d(0)).Should().Throw<ArgumentOutOfRangeException>().Which.ParamName.Should().Be("numFeatures");
+        FluentActions.Invoking(() => new BatchNorm2d(2, eps: 0)).Should().Throw<ArgumentOutOfRangeException>().Which.ParamName.Should().Be("eps");
+        FluentActions.Invoking(() => new BatchNorm2d(2, momentum: 1.5)).Should().Throw<ArgumentOutOfRangeException>().Which.ParamName.Should().Be("momentum");
+        FluentActions.Invoking(() => new InstanceNorm2d(0)).Should().Throw<ArgumentOutOfRangeException>().Which.ParamName.Should().Be("numFeatures");
+        FluentActions.Invoking(() => new InstanceNorm3d(2, eps: -1e-5)).Should().Throw<ArgumentOutOfRangeException>().Which.ParamName.Should().Be("eps");
+        FluentActions.Invoking(() => new InstanceNorm2d(2, momentum: -0.1)).Should().Throw<ArgumentOutOfRangeException>().Which.ParamName.Should().Be("momentum");
+        FluentActions.Invoking(() => new LayerNorm(new long[] { 4 }, eps: 0)).Should().Throw<ArgumentOutOfRangeException>().Which.ParamName.Should().Be("eps");
+        FluentActions.Invoking(() => new GroupNorm(2, 4, eps: -1)).Should().Throw<ArgumentOutOfRangeException>().Which.ParamName.Should().Be("eps");
+    }
+
+    [Fact]
     public void GroupNorm_UsesStatsOverChannelGroups()
     {
         using var scope = Tensors.NewDisposeScope();

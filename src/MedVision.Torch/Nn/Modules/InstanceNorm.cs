@@ -12,6 +12,8 @@ public class InstanceNorm : Module<Tensor, Tensor>
     {
         if (spatialDims is < 1 or > 3) throw new ArgumentOutOfRangeException(nameof(spatialDims));
         ArgumentOutOfRangeException.ThrowIfLessThan(numFeatures, 1);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(eps);
+        if (momentum is < 0 or > 1) throw new ArgumentOutOfRangeException(nameof(momentum), momentum, "momentum must lie in [0, 1]");
         _spatialDims = spatialDims;
         NumFeatures = numFeatures;
         Eps = eps;
