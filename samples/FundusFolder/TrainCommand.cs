@@ -4,6 +4,7 @@ using MedVision.Nets.Data.Images;
 using MedVision.Nets.Data.Loading;
 using MedVision.Nets.Metrics;
 using MedVision.Nets.Models;
+using MedVision.Nets.Plotting;
 using MedVision.Nets.Training;
 using MedVision.Nets.Transforms;
 using MedVision.Torch;
@@ -135,6 +136,20 @@ internal static class TrainCommand
         double specificity = (double)matrix.TrueNegatives(1) / (matrix.Total - matrix.Support(1));
         var report = ModelEvaluator.Evaluate(MedMnistTask.Binary, labels, scores);
         report.WriteCsv(Path.Combine(s.Output, "validation-evaluation.csv"));
+        string[] classNames = { "not PM", "pathologic myopia" };
+        var positiveScores = Enumerable.Range(0, scores.GetLength(0)).Select(i => scores[i, scores.GetLength(1) - 1]).ToArray();
+        SvgChart[] plots =
+        {
+            TrainingPlots.TrainingCurves(result.History, "Training loss and validation metrics"),
+            TrainingPlots.RocCurve(actual, positiveScores, classNames[1], "Validation ROC"),
+            new ConfusionMatrixChart(matrix, classNames, "Validation confusion matrix"),
+        };
+        string[] plotFiles = { "training-curves.svg", "validation-roc.svg", "validation-confusion.svg" };
+        for (int i = 0; i < plots.Length; i++)
+        {
+            plots[i].Save(Path.Combine(s.Output, plotFiles[i]));
+            plots[i].TrySavePng(Path.Combine(s.Output, Path.ChangeExtension(plotFiles[i], ".png"))); // when rsvg-convert is installed
+        }
 
         string F(double v) => v.ToString("F4", CultureInfo.InvariantCulture);
         var table = new Table().Title($"ResNet-{s.Depth} — selected epoch {result.BestEpoch + 1} (best validation AUC), validation set")
@@ -143,7 +158,7 @@ internal static class TrainCommand
         table.AddRow(F(auc), F(acc), F(sensitivity), F(specificity));
         AnsiConsole.Write(table);
         var full = Path.GetFullPath(s.Output);
-        AnsiConsole.MarkupLine($"Checkpoints: {full}/best.safetensors · history: {full}/history.csv · report: {full}/validation-evaluation.csv");
+        AnsiConsole.MarkupLine($"Checkpoints: {full}/best.safetensors · history: {full}/history.csv · report: {full}/validation-evaluation.csv · plots: {string.Join(", ", plotFiles.Select(f => $"{full}/{f}"))}");
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"RESULT resnet{s.Depth} fundus{(s.Demo ? "-demo" : "")} size={s.Size} seed={s.Seed} epochs={s.Epochs} best_epoch={result.BestEpoch + 1} val_auc={F(auc)} val_acc={F(acc)} val_sensitivity={F(sensitivity)} val_specificity={F(specificity)}"));
         return 0;

@@ -57,14 +57,18 @@ public sealed class ConfusionMatrixChart : SvgChart
         double left = 40 + nameWidth + 10, top = 64;
         // Column names are written at −45°, so they need about 0.71 × their length below the matrix.
         double bottom = 0.71 * nameWidth + 48;
-        double width = Math.Max(left + k * cell + 30, 360), height = top + k * cell + bottom;
         var ci = CultureInfo.InvariantCulture;
+        string subtitle = $"{Matrix.Total} samples · accuracy {Matrix.Accuracy.ToString("F3", ci)} · shade and %: share of the true class";
+        // Wide enough for the matrix and for both title lines (15 px title ≈ 8.75 px per character).
+        double width = Math.Max(left + k * cell + 30, Math.Max(CharWidth * subtitle.Length, 8.75 * Title.Length) + 24);
+        double height = top + k * cell + bottom;
+        left += (width - (left + k * cell + 30)) / 2; // centre the matrix and its labels on a canvas widened for the titles
         string F(double v) => v.ToString("0.##", ci);
         var sb = new StringBuilder();
         sb.AppendLine(ci, $"<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{F(width)}\" height=\"{F(height)}\" viewBox=\"0 0 {F(width)} {F(height)}\" font-family=\"sans-serif\" font-size=\"12\">");
         sb.AppendLine(ci, $"<rect width=\"{F(width)}\" height=\"{F(height)}\" fill=\"white\"/>");
         sb.AppendLine(ci, $"<text x=\"{F(width / 2)}\" y=\"22\" text-anchor=\"middle\" font-size=\"15\">{Escape(Title)}</text>");
-        sb.AppendLine(ci, $"<text x=\"{F(width / 2)}\" y=\"42\" text-anchor=\"middle\" fill=\"#555\">{Matrix.Total} samples · accuracy {Matrix.Accuracy.ToString("F3", ci)} · shade and %: share of the true class</text>");
+        sb.AppendLine(ci, $"<text x=\"{F(width / 2)}\" y=\"42\" text-anchor=\"middle\" fill=\"#555\">{subtitle}</text>");
         bool twoLines = cell >= 40;
         for (int a = 0; a < k; a++)
         {
@@ -98,7 +102,7 @@ public sealed class ConfusionMatrixChart : SvgChart
 
         sb.AppendLine(ci, $"<rect x=\"{F(left)}\" y=\"{F(top)}\" width=\"{F(k * cell)}\" height=\"{F(k * cell)}\" fill=\"none\" stroke=\"#333\"/>");
         sb.AppendLine(ci, $"<text x=\"{F(left + k * cell / 2)}\" y=\"{F(height - 12)}\" text-anchor=\"middle\">predicted class</text>");
-        sb.AppendLine(ci, $"<text transform=\"translate(18 {F(top + k * cell / 2)}) rotate(-90)\" text-anchor=\"middle\">true class</text>");
+        sb.AppendLine(ci, $"<text transform=\"translate({F(left - nameWidth - 22)} {F(top + k * cell / 2)}) rotate(-90)\" text-anchor=\"middle\">true class</text>");
         sb.AppendLine("</svg>");
         return sb.ToString();
     }

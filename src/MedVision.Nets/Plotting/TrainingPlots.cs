@@ -18,6 +18,14 @@ public static class TrainingPlots
         return chart;
     }
 
+    /// <summary>The ROC curve of a binary problem (0/1 labels, one score per sample: higher means positive), with the chance diagonal.</summary>
+    /// <remarks>Labels with only one outcome give no curve.</remarks>
+    public static LineChart RocCurve(int[] labels, double[] scores, string positiveName = "positive class", string title = "ROC curve")
+    {
+        var targets = BinaryTargets.FromBinary(labels, scores);
+        return RocChart(title, 1, _ => targets, _ => positiveName ?? "positive class");
+    }
+
     /// <summary>One-vs-rest ROC curve per class (labels 0 … K−1, scores N × K), with the chance diagonal.</summary>
     /// <remarks>A class that is absent from the labels, or is all of them, has no curve.</remarks>
     public static LineChart RocCurves(int[] labels, double[,] scores, IReadOnlyList<string>? classNames = null, string title = "ROC curves (one vs rest)")
@@ -25,7 +33,7 @@ public static class TrainingPlots
         ArgumentNullException.ThrowIfNull(labels);
         ArgumentNullException.ThrowIfNull(scores);
         var set = PredictionSet.Create(MedMnistTask.MultiClass, labels, scores); // bad input throws even when no class gets a curve
-        return RocChart(title, set, c => BinaryTargets.OneVsRest(set, c), c => classNames is not null && c < classNames.Count ? classNames[c] : $"class {c}");
+        return RocChart(title, set.ColumnCount, c => BinaryTargets.OneVsRest(set, c), c => classNames is not null && c < classNames.Count ? classNames[c] : $"class {c}");
     }
 
     /// <summary>
@@ -37,7 +45,7 @@ public static class TrainingPlots
         ArgumentNullException.ThrowIfNull(labels);
         ArgumentNullException.ThrowIfNull(scores);
         var set = PredictionSet.Create(MedMnistTask.MultiLabel, labels, scores); // bad input throws even when no label gets a curve
-        return RocChart(title, set, j => BinaryTargets.ForLabel(set, j), j => labelNames is not null && j < labelNames.Count ? labelNames[j] : $"label {j}");
+        return RocChart(title, set.ColumnCount, j => BinaryTargets.ForLabel(set, j), j => labelNames is not null && j < labelNames.Count ? labelNames[j] : $"label {j}");
     }
 
     /// <summary>
@@ -60,14 +68,14 @@ public static class TrainingPlots
 
     // One curve per score column whose targets hold both outcomes; each column is validated, copied and ranked once
     // for its curve and its AUC.
-    private static LineChart RocChart(string title, PredictionSet set, Func<int, BinaryTargets> targetsOf, Func<int, string> name)
+    private static LineChart RocChart(string title, int columns, Func<int, BinaryTargets> targetsOf, Func<int, string> name)
     {
         var chart = new LineChart(title, "false positive rate", "true positive rate") { XRange = (0, 1), YRange = (0, 1) };
-        for (int c = 0; c < set.ColumnCount; c++)
+        for (int c = 0; c < columns; c++)
         {
             var targets = targetsOf(c);
             if (!targets.HasBothOutcomes) continue;
-            var roc = RocCurve.FromRanked(targets.Column, targets.Positive, dropIntermediate: false);
+            var roc = Metrics.RocCurve.FromRanked(targets.Column, targets.Positive, dropIntermediate: false);
             var auc = RocAuc.FromRanked(targets.Column, targets.Positive, null, targets.Description);
             chart.Add($"{Shorten(name(c))} ({auc.Value:F3})", roc.FalsePositiveRates, roc.TruePositiveRates);
         }
@@ -76,5 +84,6 @@ public static class TrainingPlots
         return chart;
     }
 
-    private static string Shorten(string s) => s.Length <= 14 ? s : s[..13] + "…";
+    // Long names are cut to 24 characters, as in ConfusionMatrixChart; the legend column is sized to what remains.
+    private static string Shorten(string s) => s.Length <= 24 ? s : s[..23] + "…";
 }

@@ -47,7 +47,11 @@ public sealed class ConfusionMatrixChartTests : IDisposable
         var root = XDocument.Parse(chart.ToSvg()).Root!;
         double width = double.Parse(root.Attribute("width")!.Value, CultureInfo.InvariantCulture);
         width.Should().BeGreaterThan(40 + 7.0 * 24 + 11 * chart.CellSize);
-        new ConfusionMatrixChart(ConfusionMatrix.FromPredictions(new[] { 0, 1 }, new[] { 1, 1 }, 2)).CellSize.Should().Be(72);
+        var two = new ConfusionMatrixChart(ConfusionMatrix.FromPredictions(new[] { 0, 1 }, new[] { 1, 1 }, 2));
+        two.CellSize.Should().Be(72);
+        var twoRoot = XDocument.Parse(two.ToSvg()).Root!;
+        var subtitle = twoRoot.Elements(Svg + "text").Single(t => t.Value.Contains("samples", StringComparison.Ordinal)).Value;
+        double.Parse(twoRoot.Attribute("width")!.Value, CultureInfo.InvariantCulture).Should().BeGreaterThan(7.0 * subtitle.Length, "the subtitle must not be cut");
     }
 
     [Fact]

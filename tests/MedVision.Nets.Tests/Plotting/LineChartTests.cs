@@ -83,6 +83,20 @@ public sealed class LineChartTests : IDisposable
     }
 
     [Fact]
+    public void RocCurve_OfABinaryProblem_HasOneCurveWithItsAuc_AndNoneWithOneOutcome()
+    {
+        int[] labels = { 0, 0, 1, 1, 0, 1 };
+        double[] scores = { 0.1, 0.4, 0.7, 0.55, 0.5, 0.2 };
+        var chart = TrainingPlots.RocCurve(labels, scores, "pathologic myopia");
+        chart.Series.Select(s => s.Name).Should().Equal($"pathologic myopia ({RocAuc.Compute(labels, scores).Value:F3})", "chance");
+        chart.Series[0].X.Should().Equal(RocCurve.Compute(labels, scores, dropIntermediate: false).FalsePositiveRates);
+
+        TrainingPlots.RocCurve(new[] { 1, 1 }, new[] { 0.2, 0.9 }).Series.Select(s => s.Name).Should().Equal("chance");
+        var mismatch = () => TrainingPlots.RocCurve(labels, new[] { 0.5 });
+        mismatch.Should().Throw<ArgumentException>().WithMessage("*6 entries*1*");
+    }
+
+    [Fact]
     public void PerLabelRocCurves_SkipLabelsWithOneOutcomeAndRejectBadShapes()
     {
         int[,] labels = { { 1, 0, 1 }, { 0, 0, 1 }, { 1, 0, 1 }, { 0, 0, 1 } };
