@@ -6,6 +6,7 @@ using MedVision.Nets.Data.Synthetic;
 using MedVision.Nets.Losses;
 using MedVision.Nets.Metrics;
 using MedVision.Nets.Models;
+using MedVision.Nets.Plotting;
 using MedVision.Nets.Training;
 using MedVision.Nets.Transforms;
 using MedVision.Torch;
@@ -213,13 +214,45 @@ public sealed class GuideExamplesTests
     }
 
     [Fact]
+    public void EvaluationPlotsExample()
+    {
+        var output = Path.Combine(Path.GetTempPath(), "mvn-guide-plots-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(output);
+        try
+        {
+            // snippet: evaluation-plots
+            int[] labels = { 0, 0, 1, 2, 2, 1 };                  // true grades
+            double[,] scores =                                    // predicted probabilities, N × K
+            {
+                { 0.8, 0.1, 0.1 }, { 0.4, 0.5, 0.1 }, { 0.2, 0.7, 0.1 },
+                { 0.1, 0.2, 0.7 }, { 0.3, 0.3, 0.4 }, { 0.6, 0.3, 0.1 },
+            };
+            string[] grades = { "no DR", "mild", "moderate" };
+            var roc = TrainingPlots.RocCurves(labels, scores, grades, "Test ROC");
+            roc.Save(Path.Combine(output, "roc.svg"));             // atomic; TrySavePng writes a PNG with rsvg-convert
+            var confusion = TrainingPlots.ConfusionMatrix(MedMnistTask.OrdinalRegression, labels, scores, grades);
+            confusion.Save(Path.Combine(output, "confusion.svg"));
+            Console.WriteLine($"ACC {confusion.Matrix.Accuracy:F3}, 'mild' sensitivity {confusion.RowShare(1, 1):P0}");
+            // end snippet
+            confusion.Matrix.Accuracy.Should().Be(MedMnistEvaluator.GetAcc(MedMnistTask.OrdinalRegression, labels, scores));
+            confusion.RowShare(1, 1).Should().Be(0.5);
+            roc.Series.Should().HaveCount(4, "three classes and the chance line");
+            File.ReadAllText(Path.Combine(output, "confusion.svg")).Should().StartWith("<svg").And.Contain("moderate");
+        }
+        finally
+        {
+            Directory.Delete(output, recursive: true);
+        }
+    }
+
+    [Fact]
     public void GuideHoldsEverySnippetVerbatim()
     {
         var root = RepositoryRoot();
         var source = File.ReadAllText(Path.Combine(root, "tests", "MedVision.Nets.Tests", "Docs", "GuideExamplesTests.cs"));
         var guide = File.ReadAllText(Path.Combine(root, "docs", "guide.md")).ReplaceLineEndings("\n");
         var snippets = Regex.Matches(source.ReplaceLineEndings("\n"), @"// snippet: (?<name>[a-z-]+)\n(?<code>.*?)\n[ ]*// end snippet", RegexOptions.Singleline);
-        snippets.Should().HaveCount(7);
+        snippets.Should().HaveCount(8);
         foreach (Match snippet in snippets)
         {
             var code = Dedent(snippet.Groups["code"].Value);
