@@ -138,17 +138,16 @@ internal static class TrainCommand
         report.WriteCsv(Path.Combine(s.Output, "validation-evaluation.csv"));
         string[] classNames = { "not PM", "pathologic myopia" };
         var positiveScores = Enumerable.Range(0, scores.GetLength(0)).Select(i => scores[i, scores.GetLength(1) - 1]).ToArray();
-        SvgChart[] plots =
+        (string File, SvgChart Chart)[] plots =
         {
-            TrainingPlots.TrainingCurves(result.History, "Training loss and validation metrics"),
-            TrainingPlots.RocCurve(actual, positiveScores, classNames[1], "Validation ROC"),
-            new ConfusionMatrixChart(matrix, classNames, "Validation confusion matrix"),
+            ("training-curves.svg", TrainingPlots.TrainingCurves(result.History, "Training loss and validation metrics")),
+            ("validation-roc.svg", TrainingPlots.RocCurve(actual, positiveScores, classNames[1], "Validation ROC")),
+            ("validation-confusion.svg", new ConfusionMatrixChart(matrix, classNames, "Validation confusion matrix")),
         };
-        string[] plotFiles = { "training-curves.svg", "validation-roc.svg", "validation-confusion.svg" };
-        for (int i = 0; i < plots.Length; i++)
+        foreach (var (file, chart) in plots)
         {
-            plots[i].Save(Path.Combine(s.Output, plotFiles[i]));
-            plots[i].TrySavePng(Path.Combine(s.Output, Path.ChangeExtension(plotFiles[i], ".png"))); // when rsvg-convert is installed
+            chart.Save(Path.Combine(s.Output, file));
+            chart.TrySavePng(Path.Combine(s.Output, Path.ChangeExtension(file, ".png"))); // when rsvg-convert is installed
         }
 
         string F(double v) => v.ToString("F4", CultureInfo.InvariantCulture);
@@ -158,7 +157,7 @@ internal static class TrainCommand
         table.AddRow(F(auc), F(acc), F(sensitivity), F(specificity));
         AnsiConsole.Write(table);
         var full = Path.GetFullPath(s.Output);
-        AnsiConsole.MarkupLine($"Checkpoints: {full}/best.safetensors · history: {full}/history.csv · report: {full}/validation-evaluation.csv · plots: {string.Join(", ", plotFiles.Select(f => $"{full}/{f}"))}");
+        AnsiConsole.MarkupLine($"Checkpoints: {full}/best.safetensors · history: {full}/history.csv · report: {full}/validation-evaluation.csv · plots: {string.Join(", ", plots.Select(p => $"{full}/{p.File}"))}");
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"RESULT resnet{s.Depth} fundus{(s.Demo ? "-demo" : "")} size={s.Size} seed={s.Seed} epochs={s.Epochs} best_epoch={result.BestEpoch + 1} val_auc={F(auc)} val_acc={F(acc)} val_sensitivity={F(sensitivity)} val_specificity={F(specificity)}"));
         return 0;

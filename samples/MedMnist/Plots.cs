@@ -25,16 +25,17 @@ internal static class Plots
             return;
         }
 
-        var flat = Enumerable.Range(0, labels.GetLength(0)).Select(i => labels[i, 0]).ToArray();
-        SaveSvgAndPng(TrainingPlots.RocCurves(flat, scores, info.ClassNames, $"Test ROC — {info.Name}"), path);
+        SaveSvgAndPng(TrainingPlots.RocCurves(FirstColumn(labels), scores, info.ClassNames, $"Test ROC — {info.Name}"), path);
     }
 
     /// <summary>The test confusion matrix of a single-label dataset; false (nothing written) for a multi-label one.</summary>
     public static bool WriteConfusionMatrix(MedMnistInfo info, int[,] labels, double[,] scores, string path)
     {
         if (info.Task == MedMnistTask.MultiLabel) return false;
-        var flat = Enumerable.Range(0, labels.GetLength(0)).Select(i => labels[i, 0]).ToArray();
-        SaveSvgAndPng(TrainingPlots.ConfusionMatrix(info.Task, flat, scores, info.ClassNames, $"Test confusion matrix — {info.Name}"), path);
+        SaveSvgAndPng(TrainingPlots.ConfusionMatrix(info.Task, FirstColumn(labels), scores, info.ClassNames, $"Test confusion matrix — {info.Name}"), path);
         return true;
     }
+
+    // Single-label datasets keep their labels as an N × 1 matrix.
+    private static int[] FirstColumn(int[,] labels) => Enumerable.Range(0, labels.GetLength(0)).Select(i => labels[i, 0]).ToArray();
 }

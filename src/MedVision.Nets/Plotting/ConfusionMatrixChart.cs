@@ -13,7 +13,6 @@ public sealed class ConfusionMatrixChart : SvgChart
 {
     // Approximate advance of a 12 px sans-serif character, used to size the label margins.
     private const double CharWidth = 7.0;
-    private const int MaxNameLength = 24;
     private readonly string[] _names;
 
     /// <summary>Creates the chart of <paramref name="matrix"/>.</summary>
@@ -29,7 +28,7 @@ public sealed class ConfusionMatrixChart : SvgChart
             throw new ArgumentException($"The confusion matrix has {matrix.ClassCount} classes but {classNames.Count} class names were given.", nameof(classNames));
         Matrix = matrix;
         _names = Enumerable.Range(0, matrix.ClassCount)
-            .Select(k => classNames is null ? $"class {k}" : Shorten(classNames[k] ?? $"class {k}")).ToArray();
+            .Select(k => classNames is null ? $"class {k}" : ShortenName(classNames[k] ?? $"class {k}")).ToArray();
     }
 
     /// <summary>The matrix drawn.</summary>
@@ -60,9 +59,10 @@ public sealed class ConfusionMatrixChart : SvgChart
         var ci = CultureInfo.InvariantCulture;
         string subtitle = $"{Matrix.Total} samples · accuracy {Matrix.Accuracy.ToString("F3", ci)} · shade and %: share of the true class";
         // Wide enough for the matrix and for both title lines (15 px title ≈ 8.75 px per character).
-        double width = Math.Max(left + k * cell + 30, Math.Max(CharWidth * subtitle.Length, 8.75 * Title.Length) + 24);
+        double matrixExtent = left + k * cell + 30;
+        double width = Math.Max(matrixExtent, Math.Max(CharWidth * subtitle.Length, 8.75 * Title.Length) + 24);
         double height = top + k * cell + bottom;
-        left += (width - (left + k * cell + 30)) / 2; // centre the matrix and its labels on a canvas widened for the titles
+        left += (width - matrixExtent) / 2; // centre the matrix and its labels on a canvas widened for the titles
         string F(double v) => v.ToString("0.##", ci);
         var sb = new StringBuilder();
         sb.AppendLine(ci, $"<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{F(width)}\" height=\"{F(height)}\" viewBox=\"0 0 {F(width)} {F(height)}\" font-family=\"sans-serif\" font-size=\"12\">");
@@ -114,6 +114,4 @@ public sealed class ConfusionMatrixChart : SvgChart
         int Mix(int from, int to) => (int)Math.Round(from + (to - from) * t);
         return $"#{Mix(0xff, 0x08):x2}{Mix(0xff, 0x30):x2}{Mix(0xff, 0x6b):x2}";
     }
-
-    private static string Shorten(string s) => s.Length <= MaxNameLength ? s : s[..(MaxNameLength - 1)] + "…";
 }

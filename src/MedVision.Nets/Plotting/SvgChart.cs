@@ -54,6 +54,12 @@ public abstract class SvgChart
         }
     }
 
+    /// <summary>The longest class or series name a chart shows; longer ones end in "…".</summary>
+    internal const int MaxNameLength = 24;
+
+    /// <summary><paramref name="name"/> cut to <see cref="MaxNameLength"/> characters.</summary>
+    internal static string ShortenName(string name) => name.Length <= MaxNameLength ? name : name[..(MaxNameLength - 1)] + "…";
+
     /// <summary>Text escaped for SVG content and attribute values.</summary>
     protected static string Escape(string text) => SecurityElement.Escape(text) ?? "";
 

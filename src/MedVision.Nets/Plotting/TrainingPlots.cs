@@ -77,13 +77,10 @@ public static class TrainingPlots
             if (!targets.HasBothOutcomes) continue;
             var roc = Metrics.RocCurve.FromRanked(targets.Column, targets.Positive, dropIntermediate: false);
             var auc = RocAuc.FromRanked(targets.Column, targets.Positive, null, targets.Description);
-            chart.Add($"{Shorten(name(c))} ({auc.Value:F3})", roc.FalsePositiveRates, roc.TruePositiveRates);
+            chart.Add($"{SvgChart.ShortenName(name(c))} ({auc.Value:F3})", roc.FalsePositiveRates, roc.TruePositiveRates);
         }
 
         chart.Add("chance", new[] { 0.0, 1.0 }, new[] { 0.0, 1.0 }, dashed: true);
         return chart;
     }
-
-    // Long names are cut to 24 characters, as in ConfusionMatrixChart; the legend column is sized to what remains.
-    private static string Shorten(string s) => s.Length <= 24 ? s : s[..23] + "…";
 }
