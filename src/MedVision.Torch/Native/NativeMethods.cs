@@ -59,6 +59,9 @@ internal static unsafe class NativeMethods
     [DllImport(Lib, ExactSpelling = true)] internal static extern int mvt_backward(IntPtr t, IntPtr grad, int retainGraph, int createGraph);
     [DllImport(Lib, ExactSpelling = true)] internal static extern int mvt_grad(IntPtr t, IntPtr* output);
     [DllImport(Lib, ExactSpelling = true)] internal static extern int mvt_set_grad(IntPtr t, IntPtr grad);
+    [DllImport(Lib, ExactSpelling = true)] internal static extern int mvt_retain_grad(IntPtr t);
+    [DllImport(Lib, ExactSpelling = true)] internal static extern int mvt_retains_grad(IntPtr t);
+    [DllImport(Lib, ExactSpelling = true)] internal static extern int mvt_autograd_grad(IntPtr* outputs, IntPtr* gradOutputs, int outputCount, IntPtr* inputs, int inputCount, int retainGraph, int createGraph, int allowUnused, IntPtr* results);
     [DllImport(Lib, ExactSpelling = true)] internal static extern int mvt_grad_fn_name(IntPtr t, byte* buffer, int capacity);
     [DllImport(Lib, ExactSpelling = true)] internal static extern int mvt_grad_enabled();
     [DllImport(Lib, ExactSpelling = true)] internal static extern int mvt_set_grad_enabled(int enabled);

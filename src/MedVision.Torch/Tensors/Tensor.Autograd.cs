@@ -28,6 +28,29 @@ public sealed partial class Tensor
         return this;
     }
 
+    /// <summary>
+    /// Keeps this non-leaf tensor's gradient after <see cref="Backward"/> so that <see cref="Grad"/> returns it
+    /// (torch retain_grad). Leaf tensors that require gradients keep theirs anyway; a tensor that does not require
+    /// gradients is an error. Returns this tensor.
+    /// </summary>
+    public Tensor RetainGrad()
+    {
+        if (NativeMethods.mvt_retain_grad(Handle) < 0)
+            throw new InvalidOperationException(TorchException.FromNative("RetainGrad failed").Message);
+        return this;
+    }
+
+    /// <summary>Whether <see cref="Backward"/> stores a gradient in <see cref="Grad"/> for this non-leaf tensor (torch retains_grad).</summary>
+    public bool RetainsGrad
+    {
+        get
+        {
+            var r = NativeMethods.mvt_retains_grad(Handle);
+            Check(r);
+            return r == 1;
+        }
+    }
+
     /// <summary>True for tensors created by the user rather than by a recorded operation.</summary>
     public bool IsLeaf
     {

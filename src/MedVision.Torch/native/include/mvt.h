@@ -80,6 +80,13 @@ MVT_API int32_t mvt_is_leaf(mvt_tensor t);
 MVT_API int32_t mvt_backward(mvt_tensor t, mvt_tensor grad, int32_t retain_graph, int32_t create_graph);
 MVT_API int32_t mvt_grad(mvt_tensor t, mvt_tensor* out);
 MVT_API int32_t mvt_set_grad(mvt_tensor t, mvt_tensor grad);
+MVT_API int32_t mvt_retain_grad(mvt_tensor t);
+MVT_API int32_t mvt_retains_grad(mvt_tensor t);
+/* torch::autograd::grad; grad_outputs may be null or hold nulls; results[n_inputs] receives new handles (null for an
+   unused input when allow_unused is set) */
+MVT_API int32_t mvt_autograd_grad(const mvt_tensor* outputs, const mvt_tensor* grad_outputs, int32_t n_outputs,
+                                  const mvt_tensor* inputs, int32_t n_inputs, int32_t retain_graph,
+                                  int32_t create_graph, int32_t allow_unused, mvt_tensor* results);
 MVT_API int32_t mvt_grad_fn_name(mvt_tensor t, char* buffer, int32_t capacity);
 MVT_API int32_t mvt_grad_enabled(void);
 MVT_API int32_t mvt_set_grad_enabled(int32_t enabled);

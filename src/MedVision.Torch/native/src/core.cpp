@@ -243,6 +243,32 @@ MVT_API int32_t mvt_set_grad(mvt_tensor t, mvt_tensor grad) {
   return 0;
   MVT_GUARD_END(-1)
 }
+MVT_API int32_t mvt_retain_grad(mvt_tensor t) { MVT_STATUS_OP(T(t).retain_grad()) }
+MVT_API int32_t mvt_retains_grad(mvt_tensor t) { MVT_GUARD_BEGIN return T(t).retains_grad() ? 1 : 0; MVT_GUARD_END(-1) }
+// torch::autograd::grad: gradients of outputs with respect to inputs, returned (not accumulated into .grad).
+// grad_outputs may be null (all implicit) or hold null entries (implicit for scalar outputs); an unused input gives a
+// null result when allow_unused is set.
+MVT_API int32_t mvt_autograd_grad(const mvt_tensor* outputs, const mvt_tensor* grad_outputs, int32_t n_outputs,
+                                  const mvt_tensor* inputs, int32_t n_inputs, int32_t retain_graph,
+                                  int32_t create_graph, int32_t allow_unused, mvt_tensor* results) {
+  MVT_GUARD_BEGIN
+  if (n_outputs <= 0 || n_inputs <= 0) throw std::invalid_argument("autograd grad needs at least one output and one input");
+  torch::autograd::variable_list outs, ins, grads;
+  outs.reserve(static_cast<size_t>(n_outputs));
+  ins.reserve(static_cast<size_t>(n_inputs));
+  for (int32_t i = 0; i < n_outputs; ++i) outs.push_back(T(outputs[i]));
+  for (int32_t i = 0; i < n_inputs; ++i) ins.push_back(T(inputs[i]));
+  if (grad_outputs != nullptr) {
+    grads.reserve(static_cast<size_t>(n_outputs));
+    for (int32_t i = 0; i < n_outputs; ++i) grads.push_back(grad_outputs[i] != nullptr ? T(grad_outputs[i]) : at::Tensor());
+  }
+  c10::optional<bool> retain = retain_graph ? c10::optional<bool>(true) : c10::nullopt;
+  auto computed = torch::autograd::grad(outs, ins, grads, retain, create_graph != 0, allow_unused != 0);
+  for (int32_t i = 0; i < n_inputs; ++i)
+    results[i] = computed[static_cast<size_t>(i)].defined() ? wrap(std::move(computed[static_cast<size_t>(i)])) : nullptr;
+  return 0;
+  MVT_GUARD_END(-1)
+}
 MVT_API int32_t mvt_grad_fn_name(mvt_tensor t, char* buffer, int32_t capacity) {
   MVT_GUARD_BEGIN
   const auto& fn = T(t).grad_fn();
