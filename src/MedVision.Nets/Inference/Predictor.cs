@@ -1,6 +1,8 @@
 using MedVision.Nets.Data.Images;
 using MedVision.Nets.Data.Nifti;
+using MedVision.Nets.Explainability;
 using MedVision.Nets.Metrics;
+using MedVision.Nets.Models;
 using MedVision.Nets.Transforms;
 using MedVision.Torch;
 using MedVision.Torch.Nn;
@@ -106,14 +108,47 @@ public sealed class Predictor : IDisposable
     {
         ArgumentNullException.ThrowIfNull(images);
         if (images.Count == 0) return Array.Empty<Prediction>();
+        using var scope = Tensors.NewDisposeScope();
+        return PredictTensor(Prepare(images));
+    }
+
+    /// <summary>
+    /// Predicts one image file and explains the prediction with a class-activation map on the model's last stage
+    /// (see <see cref="GradCam"/>), or explains <paramref name="targetClass"/> instead of the predicted class.
+    /// </summary>
+    public Explanation ExplainFile(string path, CamMethod method = CamMethod.GradCam, int? targetClass = null)
+        => Explain(FromRaster(ImageCodec.DecodeFile(path)), method, targetClass);
+
+    /// <summary>
+    /// Predicts one [0, 1] image or volume (C, H, W) / (C, D, H, W) and explains the prediction with a
+    /// class-activation map (at the model's input size, values in [0, 1]) on the model's last stage; or explains
+    /// <paramref name="targetClass"/> instead of the predicted class.
+    /// </summary>
+    public Explanation Explain(FloatImage image, CamMethod method = CamMethod.GradCam, int? targetClass = null)
+    {
+        ArgumentNullException.ThrowIfNull(image);
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (targetClass is { } t && (t < 0 || t >= Card.ClassNames.Count))
+            throw new ArgumentOutOfRangeException(nameof(targetClass), t, $"The model has {Card.ClassNames.Count} classes.");
+        if (_model is not ResNet resnet) throw new NotSupportedException($"Explanations need a ResNet; this model is a {_model.GetType().Name}.");
+        using var scope = Tensors.NewDisposeScope();
+        var batch = Prepare(new[] { image });
+        var prediction = PredictTensor(batch)[0];
+        long target = targetClass ?? prediction.Label;
+        using var maps = GradCam.ForResNet(resnet, method).Compute(batch, new[] { target });
+        var shape = batch.Shape.Skip(2).Select(d => (int)d).ToArray();
+        return new Explanation(prediction, (int)target, Card.ClassNames[(int)target], maps.ToArray(0), shape);
+    }
+
+    // Resizes, normalises and stacks [0, 1] images into one batch on the model's device (in the current scope).
+    private Tensor Prepare(IReadOnlyList<FloatImage> images)
+    {
         var rng = new Random(0);
         var prepared = images.Select(i => _normalize.Apply(_resize.Apply(Channels(i.Clone()), rng), rng)).ToList();
         var shape = new long[] { prepared.Count }.Concat(prepared[0].Shape.Select(s => (long)s)).ToArray();
         var data = new float[prepared.Sum(p => p.Data.Length)];
         for (int i = 0, offset = 0; i < prepared.Count; offset += prepared[i].Data.Length, i++) Array.Copy(prepared[i].Data, 0, data, offset, prepared[i].Data.Length);
-        using var scope = Tensors.NewDisposeScope();
-        var batch = Tensors.FromSpan<float>(data, shape, Device);
-        return PredictTensor(batch);
+        return Tensors.FromSpan<float>(data, shape, Device);
     }
 
     /// <summary>Predicts a ready batch tensor (N, C, H, W) or (N, C, D, H, W), already preprocessed.</summary>

@@ -1,6 +1,8 @@
 using System.Diagnostics;
 using System.Text.Json;
+using MedVision.Nets.Data.Images;
 using MedVision.Nets.Data.MedMnist;
+using MedVision.Nets.Explainability;
 using MedVision.Nets.Inference;
 using MedVision.Nets.Metrics;
 using MedVision.Nets.Models;
@@ -172,5 +174,41 @@ public sealed class PredictorTests : IDisposable
         for (int i = 0; i < 10_000 - threads * perThread; i++) predictor.PredictPixels(inputs[i % inputs.Length], 28, 28, 3);
         SettledLiveTensors().Should().Be(liveBefore);
         (Rss() - warm).Should().BeLessThan(16L << 20, "resident memory must not grow with the number of predictions");
+    }
+
+    [Fact]
+    public void Explain_PredictsLikePredict_AndMapsTheClassWithGradCamOnTheLastStage()
+    {
+        var path = SaveTiny(out var original);
+        using var _ = original;
+        using var predictor = Predictor.Load(path);
+        var pixels = MedMnistDataset.LoadEmbeddedRetinaMnist().Test.GetImage(5).ToArray();
+        var image = FloatImage.FromBytesHwc(pixels, 28, 28, 3);
+
+        var explanation = predictor.Explain(image.Clone());
+        explanation.Prediction.Probabilities.Should().Equal(predictor.PredictPixels(pixels, 28, 28, 3).Probabilities);
+        explanation.TargetClass.Should().Be(explanation.Prediction.Label);
+        explanation.TargetClassName.Should().Be(Grades[explanation.TargetClass]);
+        explanation.MapShape.Should().Equal(28, 28);
+
+        // The same map straight from GradCam on the original model and the same normalised batch.
+        original.Eval();
+        using var scope = Tensors.NewDisposeScope();
+        var x = image.Clone();
+        new Normalize(new[] { 0.5f }, new[] { 0.5f }).Apply(x, new Random(0));
+        using var maps = GradCam.ForResNet(original).Compute(Tensors.FromArray(x.Data, 1, 3, 28, 28), new long[] { explanation.TargetClass });
+        explanation.Map.Should().Equal(maps.ToArray(0));
+        explanation.Map.Max().Should().BeApproximately(1f, 1e-6f);
+
+        var other = (explanation.TargetClass + 1) % 5;
+        var forOther = predictor.Explain(image.Clone(), CamMethod.GradCamPlusPlus, targetClass: other);
+        forOther.TargetClass.Should().Be(other);
+        forOther.Prediction.Label.Should().Be(explanation.Prediction.Label, "the prediction does not depend on the class explained");
+
+        var photo = new RasterImage(56, 40, 1, new byte[56 * 40]);
+        var overlay = explanation.Overlay(photo);
+        (overlay.Width, overlay.Height, overlay.Channels).Should().Be((56, 40, 3));
+
+        FluentActions.Invoking(() => predictor.Explain(image, targetClass: 5)).Should().Throw<ArgumentOutOfRangeException>().WithMessage("*5 classes*");
     }
 }

@@ -1,0 +1,17 @@
+namespace MedVision.Nets.Explainability;
+
+/// <summary>How <see cref="GradCam"/> weights the channels of the target layer's feature map.</summary>
+public enum CamMethod
+{
+    /// <summary>
+    /// Grad-CAM (Selvaraju et al., ICCV 2017): each channel is weighted by the spatial mean of the class score's
+    /// gradient with respect to it; the map is the ReLU of the weighted sum.
+    /// </summary>
+    GradCam = 0,
+
+    /// <summary>
+    /// Grad-CAM++ (Chattopadhyay et al., WACV 2018): each position's positive gradient is weighted by
+    /// α = g² / (2g² + Σ A · g³), which gives several instances of a class, and small ones, a share of the map.
+    /// </summary>
+    GradCamPlusPlus = 1,
+}

@@ -1,0 +1,28 @@
+using MedVision.Torch;
+
+namespace MedVision.Nets.Explainability;
+
+/// <summary>The maps <see cref="GradCam.Compute"/> made for a batch, and the classes they explain.</summary>
+/// <param name="Maps">
+/// (N, 1, H, W) or (N, 1, D, H, W) float32 on the input's device: at the input's size unless resizing was turned off,
+/// each sample scaled to [0, 1] unless normalisation was turned off. Registered in the current dispose scope.
+/// </param>
+/// <param name="TargetClasses">The class each sample's map explains (the predicted class unless chosen).</param>
+/// <param name="Scores">Each sample's logit for its target class.</param>
+public sealed record ClassActivationMaps(Tensor Maps, IReadOnlyList<long> TargetClasses, IReadOnlyList<float> Scores) : IDisposable
+{
+    /// <summary>Number of samples.</summary>
+    public int Count => TargetClasses.Count;
+
+    /// <summary>The map of one sample copied to the CPU, row-major over (H, W) or (D, H, W).</summary>
+    public float[] ToArray(int sample)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(sample);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(sample, Count);
+        using var scope = Tensors.NewDisposeScope();
+        return Maps.Select(0, sample).To(ScalarType.Float32, Device.Cpu).Contiguous().ToArray<float>();
+    }
+
+    /// <summary>Frees <see cref="Maps"/>.</summary>
+    public void Dispose() => Maps.Dispose();
+}
