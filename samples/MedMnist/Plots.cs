@@ -1,7 +1,10 @@
+using MedVision.Nets.Data.Images;
 using MedVision.Nets.Data.MedMnist;
+using MedVision.Nets.Inference;
 using MedVision.Nets.Metrics;
 using MedVision.Nets.Plotting;
 using MedVision.Nets.Training;
+using MedVision.Nets.Transforms;
 
 namespace MedVision.Samples.MedMnist;
 
@@ -38,4 +41,33 @@ internal static class Plots
 
     // Single-label datasets keep their labels as an N × 1 matrix.
     private static int[] FirstColumn(int[,] labels) => Enumerable.Range(0, labels.GetLength(0)).Select(i => labels[i, 0]).ToArray();
+
+    /// <summary>
+    /// Grad-CAM of the first <paramref name="count"/> test images of a 2-D dataset: a PNG of two rows of
+    /// <paramref name="tile"/>-pixel tiles, the images on top and the maps of their predicted classes blended over them
+    /// below. False (nothing written) for 3-D datasets.
+    /// </summary>
+    public static bool WriteGradCamGrid(Predictor predictor, MedMnistSplitData test, string path, int count = 8, int tile = 112)
+    {
+        if (test.SampleShape.Count == 3 && test.SampleShape[2] is not (1 or 3)) return false; // (D, H, W) volumes
+        int height = test.SampleShape[0], width = test.SampleShape[1], channels = test.SampleShape.Count == 3 ? 3 : 1;
+        count = Math.Min(count, test.Count);
+        var grid = new byte[2 * tile * count * tile * 3];
+        for (int i = 0; i < count; i++)
+        {
+            var image = new RasterImage(width, height, channels, test.GetImage(i).ToArray());
+            var explanation = predictor.Explain(FloatImage.FromBytesHwc(image.Pixels, height, width, channels));
+            var shown = image.Resize(tile, tile).WithChannels(3);
+            Paste(shown, grid, count * tile, i * tile, 0);
+            Paste(explanation.Overlay(shown), grid, count * tile, i * tile, tile);
+        }
+        ImageCodec.Save(path, new RasterImage(count * tile, 2 * tile, 3, grid));
+        return true;
+    }
+
+    private static void Paste(RasterImage tile, byte[] grid, int gridWidth, int left, int top)
+    {
+        for (int y = 0; y < tile.Height; y++)
+            Array.Copy(tile.Pixels, y * tile.Width * 3, grid, (((top + y) * gridWidth) + left) * 3, tile.Width * 3);
+    }
 }

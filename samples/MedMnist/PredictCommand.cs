@@ -1,5 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
+using MedVision.Nets.Data.Images;
+using MedVision.Nets.Explainability;
 using MedVision.Nets.Inference;
 using MedVision.Torch;
 using Spectre.Console;
@@ -13,13 +15,15 @@ internal static class PredictCommand
     {
         var model = new Option<string>("--model") { Description = "A model file written by the train command (model.safetensors).", Required = true };
         var device = new Option<string>("--device") { Description = "cpu, cuda or cuda:N.", DefaultValueFactory = _ => "cpu" };
+        var heatmaps = new Option<string?>("--heatmaps") { Description = "Also write, into this folder, each image with the class-activation map of its prediction blended over it (NAME-gradcam.png)." };
+        var cam = new Option<CamMethod>("--cam") { Description = "The map for --heatmaps: GradCam or GradCamPlusPlus.", DefaultValueFactory = _ => CamMethod.GradCam };
         var images = new Argument<string[]>("images") { Description = "JPEG or PNG files to classify.", Arity = ArgumentArity.OneOrMore };
-        var command = new Command("predict", "Classify image files with a saved model file.") { model, device, images };
-        command.SetAction(r => Run(r.GetValue(model)!, Device.Parse(r.GetValue(device)!), r.GetValue(images)!));
+        var command = new Command("predict", "Classify image files with a saved model file.") { model, device, heatmaps, cam, images };
+        command.SetAction(r => Run(r.GetValue(model)!, Device.Parse(r.GetValue(device)!), r.GetValue(images)!, r.GetValue(heatmaps), r.GetValue(cam)));
         return command;
     }
 
-    private static int Run(string modelPath, Device device, string[] images)
+    private static int Run(string modelPath, Device device, string[] images, string? heatmaps, CamMethod cam)
     {
         using var predictor = Predictor.Load(modelPath, device);
         var card = predictor.Card;
@@ -27,7 +31,7 @@ internal static class PredictCommand
         var table = new Table().AddColumn("image").AddColumn("prediction").AddColumn(new TableColumn("probability").RightAligned());
         bool ordinal = card.Task.Equals("OrdinalRegression", StringComparison.OrdinalIgnoreCase);
         if (ordinal) table.AddColumn(new TableColumn("expected grade").RightAligned());
-        var predictions = predictor.PredictFiles(images);
+        var predictions = heatmaps is null ? predictor.PredictFiles(images) : WriteHeatmaps(predictor, images, heatmaps, cam);
         for (int i = 0; i < images.Length; i++)
         {
             var p = predictions[i];
@@ -36,6 +40,21 @@ internal static class PredictCommand
             table.AddRow(row.ToArray());
         }
         AnsiConsole.Write(table);
+        if (heatmaps is not null) AnsiConsole.MarkupLine($"{cam} maps of the predicted classes: {Markup.Escape(Path.GetFullPath(heatmaps))}/*-gradcam.png");
         return 0;
+    }
+
+    // Explains each image's prediction and writes the map blended over the original, at the original's size.
+    private static IReadOnlyList<Prediction> WriteHeatmaps(Predictor predictor, string[] images, string folder, CamMethod cam)
+    {
+        Directory.CreateDirectory(folder);
+        var predictions = new List<Prediction>();
+        foreach (var image in images)
+        {
+            var explanation = predictor.ExplainFile(image, cam);
+            ImageCodec.Save(Path.Combine(folder, Path.GetFileNameWithoutExtension(image) + "-gradcam.png"), explanation.Overlay(ImageCodec.DecodeFile(image)));
+            predictions.Add(explanation.Prediction);
+        }
+        return predictions;
     }
 }
