@@ -1,8 +1,10 @@
 using System.Text.RegularExpressions;
 using MedVision.Nets.Blocks;
+using MedVision.Nets.Data.Images;
 using MedVision.Nets.Data.Loading;
 using MedVision.Nets.Data.MedMnist;
 using MedVision.Nets.Data.Synthetic;
+using MedVision.Nets.Explainability;
 using MedVision.Nets.Losses;
 using MedVision.Nets.Metrics;
 using MedVision.Nets.Models;
@@ -246,13 +248,44 @@ public sealed class GuideExamplesTests
     }
 
     [Fact]
+    public void GradCamExample()
+    {
+        var output = Path.Combine(Path.GetTempPath(), "mvn-guide-gradcam-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(output);
+        try
+        {
+            // snippet: grad-cam
+            using var model = ResNet.Builder().WithDepth(18).WithWidths(8, 16, 32, 64)
+                .ForInput(channels: 3).WithSmallInputStem().WithClasses(5).Build();
+            model.Eval();                                         // required: batch norm with running statistics
+            using var scope = Tensors.NewDisposeScope();
+            var images = Tensors.Rand(2, 3, 28, 28) * 2 - 1;      // a preprocessed batch
+            var gradCam = GradCam.ForResNet(model);               // the last stage; new GradCam(model, layer) for another
+            using var maps = gradCam.Compute(images);             // (2, 1, 28, 28) in [0, 1], predicted classes
+            using var plusPlus = GradCam.ForResNet(model, CamMethod.GradCamPlusPlus)
+                .Compute(images, targetClasses: new long[] { 4, 4 }); // explain grade 4 for both
+            var photo = new RasterImage(28, 28, 3, new byte[28 * 28 * 3]);
+            ImageCodec.Save(Path.Combine(output, "cam.png"), Heatmap.Overlay(photo, maps.ToArray(0), 28, 28, alpha: 0.5));
+            Console.WriteLine($"sample 0 explains class {maps.TargetClasses[0]} (logit {maps.Scores[0]:F3})");
+            // end snippet
+            maps.Maps.Shape.Should().Equal(2, 1, 28, 28);
+            plusPlus.TargetClasses.Should().Equal(4, 4);
+            File.ReadAllBytes(Path.Combine(output, "cam.png")).Take(4).Should().Equal(0x89, (byte)'P', (byte)'N', (byte)'G');
+        }
+        finally
+        {
+            Directory.Delete(output, recursive: true);
+        }
+    }
+
+    [Fact]
     public void GuideHoldsEverySnippetVerbatim()
     {
         var root = RepositoryRoot();
         var source = File.ReadAllText(Path.Combine(root, "tests", "MedVision.Nets.Tests", "Docs", "GuideExamplesTests.cs"));
         var guide = File.ReadAllText(Path.Combine(root, "docs", "guide.md")).ReplaceLineEndings("\n");
         var snippets = Regex.Matches(source.ReplaceLineEndings("\n"), @"// snippet: (?<name>[a-z-]+)\n(?<code>.*?)\n[ ]*// end snippet", RegexOptions.Singleline);
-        snippets.Should().HaveCount(8);
+        snippets.Should().HaveCount(9);
         foreach (Match snippet in snippets)
         {
             var code = Dedent(snippet.Groups["code"].Value);
