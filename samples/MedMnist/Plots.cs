@@ -39,6 +39,15 @@ internal static class Plots
         return true;
     }
 
+    /// <summary>The test calibration of a single-label dataset and its reliability diagram; null (nothing written) for a multi-label one.</summary>
+    public static CalibrationResult? WriteReliabilityDiagram(MedMnistInfo info, int[,] labels, double[,] scores, string path)
+    {
+        if (info.Task == MedMnistTask.MultiLabel) return null;
+        var calibration = Calibration.Evaluate(info.Task, labels, scores);
+        SaveSvgAndPng(TrainingPlots.ReliabilityDiagram(calibration, $"Test reliability — {info.Name}"), path);
+        return calibration;
+    }
+
     // Single-label datasets keep their labels as an N × 1 matrix.
     private static int[] FirstColumn(int[,] labels) => Enumerable.Range(0, labels.GetLength(0)).Select(i => labels[i, 0]).ToArray();
 

@@ -128,6 +128,7 @@ internal static class TrainCommand
         ModelFile.Save(Path.Combine(s.Output, "model.safetensors"), network, ModelFile.Describe(network, preprocessing, info.ClassNames, info.Task, metrics));
         Plots.WriteRocCurves(info, testLabels, testScores, Path.Combine(s.Output, "test-roc.svg"));
         bool confusion = Plots.WriteConfusionMatrix(info, testLabels, testScores, Path.Combine(s.Output, "test-confusion.svg"));
+        var calibration = Plots.WriteReliabilityDiagram(info, testLabels, testScores, Path.Combine(s.Output, "test-reliability.svg"));
         bool gradCam;
         using (var predictor = Predictor.Load(Path.Combine(s.Output, "model.safetensors"), s.Device))
             gradCam = Plots.WriteGradCamGrid(predictor, data.Test, Path.Combine(s.Output, "test-gradcam.png"));
@@ -140,9 +141,12 @@ internal static class TrainCommand
         Row("test", testAuc, testAcc);
         AnsiConsole.Write(table);
         AnsiConsole.WriteLine(report.Format(classNames: info.ClassNames));
+        if (calibration is not null)
+            AnsiConsole.MarkupLine(string.Create(CultureInfo.InvariantCulture,
+                $"Test calibration ({calibration.Bins.Count} bins): ECE {calibration.ExpectedCalibrationError:F4} · MCE {calibration.MaximumCalibrationError:F4} · Brier {calibration.BrierScore:F4} · NLL {calibration.NegativeLogLikelihood:F4}"));
         var full = Path.GetFullPath(s.Output);
         AnsiConsole.MarkupLine($"Model file: {full}/model.safetensors (use: medmnist predict --model {full}/model.safetensors IMAGES…)");
-        AnsiConsole.MarkupLine($"Checkpoints: {full}/best.safetensors, {full}/last.safetensors · history: {full}/history.csv · plots: {full}/training-curves.svg, {full}/test-roc.svg{(confusion ? $", {full}/test-confusion.svg" : "")}{(gradCam ? $", {full}/test-gradcam.png (Grad-CAM of test images 1–8)" : "")} · test report: {full}/test-evaluation.csv");
+        AnsiConsole.MarkupLine($"Checkpoints: {full}/best.safetensors, {full}/last.safetensors · history: {full}/history.csv · plots: {full}/training-curves.svg, {full}/test-roc.svg{(confusion ? $", {full}/test-confusion.svg" : "")}{(calibration is not null ? $", {full}/test-reliability.svg" : "")}{(gradCam ? $", {full}/test-gradcam.png (Grad-CAM of test images 1–8)" : "")} · test report: {full}/test-evaluation.csv");
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"RESULT {s.Model} {info.Name} seed={s.Seed} epochs={s.Epochs} best_epoch={result.BestEpoch + 1} test_auc={testAuc:F4} test_acc={testAcc:F4}"));
         return 0;
     }

@@ -3,7 +3,7 @@ using MedVision.Nets.Training;
 
 namespace MedVision.Nets.Plotting;
 
-/// <summary>Ready-made charts: training curves from a history, ROC curves and confusion matrices from predictions.</summary>
+/// <summary>Ready-made charts: training curves from a history, ROC curves, confusion matrices and reliability diagrams from predictions.</summary>
 public static class TrainingPlots
 {
     /// <summary>Training loss and validation AUC/ACC per epoch.</summary>
@@ -24,6 +24,22 @@ public static class TrainingPlots
     {
         var targets = BinaryTargets.FromBinary(labels, scores);
         return RocChart(title, 1, _ => targets, _ => positiveName ?? "positive class");
+    }
+
+    /// <summary>
+    /// The reliability diagram of a <see cref="CalibrationResult"/>: accuracy against mean confidence of each
+    /// non-empty bin, beside the diagonal of perfect calibration (points below it are over-confident). The legend
+    /// gives the ECE.
+    /// </summary>
+    public static LineChart ReliabilityDiagram(CalibrationResult calibration, string title = "Reliability diagram")
+    {
+        ArgumentNullException.ThrowIfNull(calibration);
+        var bins = calibration.Bins.Where(b => b.Count > 0).ToArray();
+        var chart = new LineChart(title, "confidence", "accuracy") { XRange = (0, 1), YRange = (0, 1) };
+        chart.Add(FormattableString.Invariant($"model (ECE {calibration.ExpectedCalibrationError:F3}, {calibration.Bins.Count} bins)"),
+            bins.Select(b => b.MeanConfidence).ToArray(), bins.Select(b => b.Accuracy).ToArray());
+        chart.Add("perfect calibration", new[] { 0.0, 1.0 }, new[] { 0.0, 1.0 }, dashed: true);
+        return chart;
     }
 
     /// <summary>One-vs-rest ROC curve per class (labels 0 … K−1, scores N × K), with the chance diagonal.</summary>
