@@ -31,20 +31,21 @@ internal static class TrainCommand
         var distributed = new DistributedCommandLine();
         var output = new Option<string>("--output") { Description = "Folder for checkpoints, history, evaluation and plots.", DefaultValueFactory = _ => "runs/medmnist" };
         var resume = new Option<bool>("--resume") { Description = "Continue the run in --output from its last checkpoint." };
+        var balance = new Option<bool>("--balance-classes") { Description = "Draw training images with probability 1/(count of their class) instead of shuffling (a WeightedRandomSampler; not part of the MedMNIST recipe)." };
         var command = new Command("train", "Train a ResNet with the MedMNIST v2 recipe and evaluate the model selected by validation AUC.")
         {
-            dataset, dataFile, model, resolution, epochs, batch, lr, seed, device, threads, output, resume,
+            dataset, dataFile, model, resolution, epochs, batch, lr, seed, device, threads, output, resume, balance,
         };
         foreach (var option in distributed.All) command.Options.Add(option);
         command.SetAction(r => Run(new TrainSettings(
             r.GetValue(dataset), r.GetValue(dataFile), r.GetValue(model)!, r.GetValue(resolution), r.GetValue(epochs), r.GetValue(batch),
             r.GetValue(lr), r.GetValue(seed), Device.Parse(r.GetValue(device)!), r.GetValue(threads), r.GetValue(output)!, r.GetValue(resume),
-            distributed.Read(r), r.GetValue(distributed.SyncBatchNorm))));
+            r.GetValue(balance), distributed.Read(r), r.GetValue(distributed.SyncBatchNorm))));
         return command;
     }
 
     private sealed record TrainSettings(string? Dataset, string? DataFile, string Model, int Resolution, int Epochs, int Batch, double LearningRate, int Seed, Device Device, int Threads, string Output, bool Resume,
-        DistributedOptions Distributed, bool SyncBatchNorm);
+        bool BalanceClasses, DistributedOptions Distributed, bool SyncBatchNorm);
 
     private static int Run(TrainSettings s)
     {
@@ -80,6 +81,13 @@ internal static class TrainCommand
 
         var task = new ClassificationTask(network, info.Task);
         var trainLoader = Loader(data.Train, shuffle: true);
+        if (s.BalanceClasses)
+        {
+            if (info.Task == MedMnistTask.MultiLabel) throw new ArgumentException("--balance-classes needs a single-label dataset.");
+            trainLoader.Options.Shuffle = false;
+            trainLoader.Options.WeightedSampler = WeightedRandomSampler.BalanceClasses(data.Train.Labels);
+            AnsiConsole.MarkupLine("Training images are drawn class-balanced (1/class count), with replacement.");
+        }
         var trainer = Trainer.Create(task)
             .TrainOn(trainLoader)
             .ValidateOn(Loader(data.Validation, shuffle: false))

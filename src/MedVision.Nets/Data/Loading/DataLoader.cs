@@ -20,6 +20,7 @@ public sealed class DataLoader
         _source = source;
         Options = options ?? new DataLoaderOptions();
         if (source.Count == 0) throw new ArgumentException("The data source is empty.", nameof(source));
+        CheckWeightedSampler(nameof(options));
     }
 
     /// <summary>The options.</summary>
@@ -32,14 +33,23 @@ public sealed class DataLoader
     public int BatchesPerEpoch => Options.DropLast ? SamplesPerEpoch / Options.BatchSize : (SamplesPerEpoch + Options.BatchSize - 1) / Options.BatchSize;
 
     /// <summary>Samples this loader yields per epoch (this rank's shard when <see cref="DataLoaderOptions.Sampler"/> is set).</summary>
-    public int SamplesPerEpoch => Options.Sampler?.ShardSize(_source.Count) ?? _source.Count;
+    public int SamplesPerEpoch => Options.Sampler?.ShardSize(EpochSize) ?? EpochSize;
+
+    // Samples drawn per epoch before sharding.
+    private int EpochSize => Options.WeightedSampler?.NumSamples ?? _source.Count;
 
     /// <summary>
-    /// The sample order of an epoch (a seeded permutation when shuffling, else 0 … N−1), reduced to this rank's shard
-    /// when <see cref="DataLoaderOptions.Sampler"/> is set.
+    /// The sample order of an epoch (the weighted sampler's draw when one is set, a seeded permutation when shuffling,
+    /// else 0 … N−1), reduced to this rank's shard when <see cref="DataLoaderOptions.Sampler"/> is set.
     /// </summary>
     public int[] EpochOrder(int epoch)
     {
+        if (CheckWeightedSampler(nameof(Options)) is { } weighted)
+        {
+            var drawn = weighted.Draw(new Random(TransformPipeline.SampleSeed(Options.Seed, epoch, -1)));
+            return Options.Sampler is { } shards ? shards.Shard(drawn) : drawn;
+        }
+
         var order = Enumerable.Range(0, _source.Count).ToArray();
         if (Options.Shuffle)
         {
@@ -51,6 +61,17 @@ public sealed class DataLoader
             }
         }
         return Options.Sampler is { } sampler ? sampler.Shard(order) : order;
+    }
+
+    // The weighted sampler, checked against the options and the source (the options can change after construction).
+    private WeightedRandomSampler? CheckWeightedSampler(string parameter)
+    {
+        if (Options.WeightedSampler is not { } weighted) return null;
+        if (Options.Shuffle)
+            throw new ArgumentException("WeightedSampler and Shuffle are mutually exclusive (the weighted draw is already random); set Shuffle to false.", parameter);
+        if (weighted.SourceCount != _source.Count)
+            throw new ArgumentException($"The weighted sampler has {weighted.SourceCount} weights but the data source has {_source.Count} samples.", parameter);
+        return weighted;
     }
 
     /// <summary>Enumerates the batches of one epoch. Dispose each batch (or create it inside a dispose scope).</summary>

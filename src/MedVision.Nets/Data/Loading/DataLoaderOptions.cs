@@ -25,6 +25,13 @@ public sealed class DataLoaderOptions
     /// <summary>Drop the last incomplete batch (default false).</summary>
     public bool DropLast { get; set; }
 
+    /// <summary>
+    /// Draws each epoch's samples by weight instead of taking every sample once (default null), e.g.
+    /// <see cref="WeightedRandomSampler.BalanceClasses(IReadOnlyList{int})"/>. Like PyTorch, it cannot be combined with
+    /// <see cref="Shuffle"/>: the draw is already random.
+    /// </summary>
+    public WeightedRandomSampler? WeightedSampler { get; set; }
+
     /// <summary>The shard of each epoch this process loads in data-parallel training (default null: the whole dataset).</summary>
     public DistributedSampler? Sampler { get; set; }
 
