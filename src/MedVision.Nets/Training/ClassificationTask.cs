@@ -9,7 +9,7 @@ namespace MedVision.Nets.Training;
 /// <summary>
 /// A classifier producing logits (N, K): cross-entropy (optional class weights and label smoothing) for binary,
 /// multi-class and ordinal tasks, BCE-with-logits for multi-label ones (the MedMNIST recipe). Scores are softmax
-/// probabilities, or sigmoids for multi-label tasks.
+/// probabilities, or sigmoids for multi-label tasks. Another loss (focal loss, a composite) can be given instead.
 /// </summary>
 public sealed class ClassificationTask : ITrainingTask
 {
@@ -28,6 +28,20 @@ public sealed class ClassificationTask : ITrainingTask
         _loss = taskType == MedMnistTask.MultiLabel
             ? LossComposite.For<(Tensor Logits, Tensor Labels)>().Add("bce", o => Functional.BinaryCrossEntropyWithLogits(o.Logits, o.Labels)).Build()
             : LossComposite.For<(Tensor Logits, Tensor Labels)>().Add("cross_entropy", o => Functional.CrossEntropy(o.Logits, o.Labels, classWeights, labelSmoothing: labelSmoothing)).Build();
+    }
+
+    /// <summary>
+    /// Creates the task with another loss of the logits (N, K) and the batch labels, e.g.
+    /// <c>LossComposite.For&lt;(Tensor Logits, Tensor Labels)&gt;().Add("focal", o =&gt; FocalLoss.Softmax(o.Logits, o.Labels)).Build()</c>.
+    /// Labels are class indices (N) for single-label tasks and 0/1 floats (N, K) for multi-label ones.
+    /// </summary>
+    public ClassificationTask(Module<Tensor, Tensor> model, MedMnistTask taskType, LossComposite<(Tensor Logits, Tensor Labels)> loss)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(loss);
+        _model = model;
+        TaskType = taskType;
+        _loss = loss;
     }
 
     /// <inheritdoc />
