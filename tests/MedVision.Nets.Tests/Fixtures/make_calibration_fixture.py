@@ -14,11 +14,18 @@ Writes calibration_fixture.json beside this script. For each case it records the
   the non-empty bins), with the bin counts from numpy.searchsorted exactly as calibration_curve bins;
 * ece / mce from those bins.
 The top label is the arg-max for multi-class cases and p(class 1) > 0.5 for binary ones.
+
+"temperature" cases: logits and labels, and the temperature T minimising the mean negative log-likelihood of
+softmax(logits / T) found by scipy.optimize.minimize_scalar (bounded, on log T, xatol 1e-12), with the NLL at
+T = 1 (torch.nn.functional.cross_entropy) and at the optimum.
 """
 import json
 import os
 
 import numpy as np
+import torch
+import torch.nn.functional as F
+from scipy.optimize import minimize_scalar
 from sklearn.calibration import calibration_curve
 from sklearn.metrics import brier_score_loss, log_loss
 
@@ -61,6 +68,19 @@ def case(name, labels, probabilities, binary, n_bins):
     }
 
 
+def temperature_case(name, logits, labels):
+    z = torch.tensor(logits, dtype=torch.float64)
+    y = torch.tensor(labels)
+
+    def nll(log_t):
+        return float(F.cross_entropy(z / np.exp(log_t), y))
+
+    best = minimize_scalar(nll, bounds=(-9, 9), method="bounded", options={"xatol": 1e-12})
+    t = float(np.exp(best.x))
+    return {"name": name, "logits": z.tolist(), "labels": y.tolist(), "temperature": t,
+            "nll_before": nll(0.0), "nll_after": nll(best.x)}
+
+
 def main():
     rng = np.random.default_rng(20261126)
     cases = []
@@ -76,9 +96,17 @@ def main():
     labels = (rng.uniform(size=250) < positive ** 1.5).astype(int)
     cases.append(case("binary_one_column", labels, positive[:, None], True, 15))
     cases.append(case("binary_two_columns", labels, np.stack([1 - positive, positive], 1), True, 5))
+    # Temperature scaling: an over-confident model (logits twice too large) and an under-confident one.
+    logits = rng.normal(size=(400, 4)) * 1.5
+    probs = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)
+    labels = np.array([rng.choice(4, p=row) for row in probs])
+    temperature = [temperature_case("overconfident", (2.0 * logits).tolist(), labels.tolist()),
+                   temperature_case("underconfident", (0.6 * logits).tolist(), labels.tolist())]
     path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "calibration_fixture.json")
     with open(path, "w") as f:
-        json.dump(cases, f)
+        json.dump({"calibration": cases, "temperature": temperature}, f)
+    for c in temperature:
+        print(c["name"], "T", round(c["temperature"], 6), "nll", round(c["nll_before"], 4), "->", round(c["nll_after"], 4))
     for c in cases:
         print(c["name"], "ece", round(c["ece"], 4), "brier", round(c["brier"], 4), "nll", round(c["nll"], 4))
 

@@ -6,7 +6,7 @@ namespace MedVision.Nets.Tests.Metrics;
 public class CalibrationTests
 {
     private static readonly Lazy<JsonElement[]> Fixture = new(() =>
-        JsonDocument.Parse(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "Fixtures", "calibration_fixture.json"))).RootElement.EnumerateArray().ToArray());
+        JsonDocument.Parse(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "Fixtures", "calibration_fixture.json"))).RootElement.GetProperty("calibration").EnumerateArray().ToArray());
 
     public static TheoryData<string> Cases()
     {
