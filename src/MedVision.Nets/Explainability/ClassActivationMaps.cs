@@ -2,13 +2,14 @@ using MedVision.Torch;
 
 namespace MedVision.Nets.Explainability;
 
-/// <summary>The maps <see cref="GradCam.Compute"/> made for a batch, and the classes they explain.</summary>
+/// <summary>The maps <see cref="GradCam"/> or <see cref="OcclusionSensitivity"/> made for a batch, and the classes they explain.</summary>
 /// <param name="Maps">
-/// (N, 1, H, W) or (N, 1, D, H, W) float32 on the input's device: at the input's size unless resizing was turned off,
-/// each sample scaled to [0, 1] unless normalisation was turned off. Registered in the current dispose scope.
+/// (N, 1, H, W) or (N, 1, D, H, W) float32 on the input's device, registered in the current dispose scope. From
+/// <see cref="GradCam"/>: at the input's size unless resizing was turned off, each sample scaled to [0, 1] unless
+/// normalisation was turned off. From <see cref="OcclusionSensitivity"/>: the mean drop in the class's probability.
 /// </param>
 /// <param name="TargetClasses">The class each sample's map explains (the predicted class unless chosen).</param>
-/// <param name="Scores">Each sample's logit for its target class.</param>
+/// <param name="Scores">Each sample's score for its target class: the logit (Grad-CAM) or the probability (occlusion).</param>
 public sealed record ClassActivationMaps(Tensor Maps, IReadOnlyList<long> TargetClasses, IReadOnlyList<float> Scores) : IDisposable
 {
     /// <summary>Number of samples.</summary>

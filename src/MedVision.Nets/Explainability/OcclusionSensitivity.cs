@@ -1,0 +1,183 @@
+using MedVision.Torch;
+using MedVision.Torch.Nn;
+
+namespace MedVision.Nets.Explainability;
+
+/// <summary>
+/// Occlusion sensitivity (Zeiler and Fergus, ECCV 2014; MONAI's <c>OcclusionSensitivity</c>): a patch of the input is
+/// replaced by a fill value at every position of a sliding window and the drop in the target class's probability is
+/// recorded; each pixel's value is the mean drop over the patches that cover it. It needs no gradients and no knowledge
+/// of the architecture, so it explains any classifier (multi-input networks through a function), at the cost of one
+/// forward pass per patch position.
+/// </summary>
+/// <remarks>
+/// Positive values mark regions whose occlusion lowers the class's probability (evidence for the class); negative
+/// ones regions whose occlusion raises it. The fill value is in the model's input space: with inputs scaled to
+/// [−1, 1], the default 0 is mid-grey. The model must be in evaluation mode.
+/// </remarks>
+public sealed class OcclusionSensitivity
+{
+    private readonly Func<Tensor, Tensor> _forward;
+    private readonly Module? _model;
+
+    /// <summary>Occlusion maps for a classifier's logits.</summary>
+    /// <param name="model">The classifier (logits (N, classes)).</param>
+    /// <param name="patchSize">The occluding patch per spatial dimension: (H, W) or (D, H, W).</param>
+    /// <param name="stride">The window's step per spatial dimension (default: the patch size, non-overlapping patches).</param>
+    /// <param name="fillValue">What the patch is filled with, in the model's input space.</param>
+    /// <param name="batchSize">Occluded copies evaluated per forward pass.</param>
+    public OcclusionSensitivity(Module<Tensor, Tensor> model, int[] patchSize, int[]? stride = null, double fillValue = 0, int batchSize = 64)
+        : this((model ?? throw new ArgumentNullException(nameof(model))).Call, patchSize, stride, fillValue, batchSize)
+    {
+        _model = model;
+    }
+
+    /// <summary>Occlusion maps for the logits (N, classes) a function computes from an input batch.</summary>
+    /// <inheritdoc cref="OcclusionSensitivity(Module{Tensor, Tensor}, int[], int[], double, int)"/>
+    public OcclusionSensitivity(Func<Tensor, Tensor> forward, int[] patchSize, int[]? stride = null, double fillValue = 0, int batchSize = 64)
+    {
+        _forward = forward ?? throw new ArgumentNullException(nameof(forward));
+        ArgumentNullException.ThrowIfNull(patchSize);
+        if (patchSize.Length is not (2 or 3) || patchSize.Any(p => p < 1))
+            throw new ArgumentException($"The patch size must give 2 or 3 positive sizes, (H, W) or (D, H, W); got ({string.Join(", ", patchSize)}).", nameof(patchSize));
+        stride ??= patchSize;
+        if (stride.Length != patchSize.Length || stride.Any(s => s < 1))
+            throw new ArgumentException($"The stride must give {patchSize.Length} positive steps; got ({string.Join(", ", stride)}).", nameof(stride));
+        if (!double.IsFinite(fillValue)) throw new ArgumentOutOfRangeException(nameof(fillValue), fillValue, "The fill value must be finite.");
+        ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
+        PatchSize = patchSize.ToArray();
+        Stride = stride.ToArray();
+        FillValue = fillValue;
+        BatchSize = batchSize;
+    }
+
+    /// <summary>The occluding patch per spatial dimension.</summary>
+    public IReadOnlyList<int> PatchSize { get; }
+
+    /// <summary>The window's step per spatial dimension.</summary>
+    public IReadOnlyList<int> Stride { get; }
+
+    /// <summary>The value the patch is filled with.</summary>
+    public double FillValue { get; }
+
+    /// <summary>Occluded copies per forward pass.</summary>
+    public int BatchSize { get; }
+
+    /// <summary>
+    /// Computes one map per sample of <paramref name="input"/> (N, C, H, W) or (N, C, D, H, W): (N, 1, *spatial) on
+    /// the input's device, float32, the mean drop of the target class's softmax probability over the patches
+    /// covering each position. <see cref="ClassActivationMaps.Scores"/> holds each sample's unoccluded probability.
+    /// </summary>
+    /// <param name="input">The preprocessed batch.</param>
+    /// <param name="targetClasses">The class per sample; null for each sample's predicted class.</param>
+    public ClassActivationMaps Compute(Tensor input, IReadOnlyList<long>? targetClasses = null)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        int dims = PatchSize.Count;
+        if (input.Dim != dims + 2)
+            throw new ArgumentException($"A {dims}-D patch needs a batch (N, C, {(dims == 2 ? "H, W" : "D, H, W")}); got shape [{string.Join(", ", input.Shape)}].", nameof(input));
+        if (_model?.Training ?? false)
+            throw new InvalidOperationException("OcclusionSensitivity needs the model in evaluation mode (call model.Eval()).");
+        long n = input.Size(0);
+        if (targetClasses is not null && targetClasses.Count != n)
+            throw new ArgumentException($"{targetClasses.Count} target classes were given for a batch of {n}.", nameof(targetClasses));
+        var spatial = input.Shape.Skip(2).Select(s => (int)s).ToArray();
+        var windows = Windows(spatial);
+        int plane = spatial.Aggregate(1, (a, b) => a * b);
+        var maps = new float[n * plane];
+        var classes = new long[n];
+        var baselines = new float[n];
+
+        using var scope = Tensors.NewDisposeScope();
+        using var noGrad = Tensors.NoGrad();
+        for (int i = 0; i < n; i++)
+        {
+            var sample = input.Narrow(0, i, 1);
+            var probabilities = Probabilities(sample);
+            long k = probabilities.Size(1);
+            var baseline = probabilities.Select(0, 0).To(ScalarType.Float32, Device.Cpu).ToArray<float>();
+            long target = targetClasses?[i] ?? Array.IndexOf(baseline, baseline.Max());
+            if (target < 0 || target >= k)
+                throw new ArgumentOutOfRangeException(nameof(targetClasses), $"Target class {target} of sample {i} is outside [0, {k}).");
+            classes[i] = target;
+            baselines[i] = baseline[target];
+            var sum = new double[plane];
+            var count = new int[plane];
+            for (int start = 0; start < windows.Count; start += BatchSize)
+            {
+                int b = Math.Min(BatchSize, windows.Count - start);
+                using var chunkScope = Tensors.NewDisposeScope();
+                var copies = Tensors.Cat(Enumerable.Repeat(sample, b).ToArray());
+                for (int w = 0; w < b; w++)
+                {
+                    var region = copies.Select(0, w);
+                    var (offsets, sizes) = windows[start + w];
+                    for (int d = 0; d < dims; d++) region = region.Narrow(d + 1, offsets[d], sizes[d]);
+                    region.FillInPlace(FillValue);
+                }
+                var scores = Probabilities(copies).Select(1, target).To(ScalarType.Float32, Device.Cpu).ToArray<float>();
+                for (int w = 0; w < b; w++) Accumulate(sum, count, spatial, windows[start + w], baselines[i] - scores[w]);
+            }
+            for (int p = 0; p < plane; p++) maps[(i * plane) + p] = count[p] > 0 ? (float)(sum[p] / count[p]) : 0f;
+        }
+        var shape = new long[] { n, 1 }.Concat(spatial.Select(s => (long)s)).ToArray();
+        var result = Tensors.FromSpan<float>(maps, shape, input.Device);
+        return new ClassActivationMaps(scope.MoveToOuter(result), classes, baselines);
+    }
+
+    private Tensor Probabilities(Tensor batch)
+    {
+        var logits = _forward(batch);
+        if (logits.Dim != 2 || logits.Size(0) != batch.Size(0))
+            throw new InvalidOperationException($"The model's output has shape [{string.Join(", ", logits.Shape)}]; occlusion needs logits ({batch.Size(0)}, classes).");
+        return logits.Softmax(1);
+    }
+
+    // Every window position: offsets 0, s, 2s, … and, when the last window stops short of the edge, one more flush
+    // with it, so that each position is covered; patches larger than the input are clipped to it.
+    private List<(int[] Offsets, int[] Sizes)> Windows(int[] spatial)
+    {
+        var perDim = new List<int[]>();
+        for (int d = 0; d < spatial.Length; d++)
+        {
+            int size = spatial[d], patch = Math.Min(PatchSize[d], size);
+            var starts = new List<int>();
+            for (int s = 0; s + patch <= size; s += Stride[d]) starts.Add(s);
+            if (starts[^1] + patch < size) starts.Add(size - patch);
+            perDim.Add(starts.ToArray());
+        }
+        var windows = new List<(int[], int[])>();
+        void Recurse(int d, int[] offsets)
+        {
+            if (d == spatial.Length)
+            {
+                windows.Add((offsets.ToArray(), offsets.Select((_, j) => Math.Min(PatchSize[j], spatial[j])).ToArray()));
+                return;
+            }
+            foreach (var s in perDim[d])
+            {
+                offsets[d] = s;
+                Recurse(d + 1, offsets);
+            }
+        }
+        Recurse(0, new int[spatial.Length]);
+        return windows;
+    }
+
+    private static void Accumulate(double[] sum, int[] count, int[] spatial, (int[] Offsets, int[] Sizes) window, double drop)
+    {
+        // Row-major over (D,) H, W: iterate the window's positions.
+        int dims = spatial.Length;
+        var index = new int[dims];
+        while (true)
+        {
+            int flat = 0;
+            for (int d = 0; d < dims; d++) flat = (flat * spatial[d]) + window.Offsets[d] + index[d];
+            sum[flat] += drop;
+            count[flat]++;
+            int k = dims - 1;
+            while (k >= 0 && ++index[k] == window.Sizes[k]) index[k--] = 0;
+            if (k < 0) return;
+        }
+    }
+}
