@@ -31,21 +31,22 @@ internal static class TrainCommand
         var distributed = new DistributedCommandLine();
         var output = new Option<string>("--output") { Description = "Folder for checkpoints, history, evaluation and plots.", DefaultValueFactory = _ => "runs/medmnist" };
         var resume = new Option<bool>("--resume") { Description = "Continue the run in --output from its last checkpoint." };
+        var calibrate = new Option<bool>("--calibrate") { Description = "Store the temperature fitted on the validation split in model.safetensors, so that predict reports calibrated probabilities (single-label datasets)." };
         var balance = new Option<bool>("--balance-classes") { Description = "Draw training images with probability 1/(count of their class) instead of shuffling (a WeightedRandomSampler; not part of the MedMNIST recipe)." };
         var command = new Command("train", "Train a ResNet with the MedMNIST v2 recipe and evaluate the model selected by validation AUC.")
         {
-            dataset, dataFile, model, resolution, epochs, batch, lr, seed, device, threads, output, resume, balance,
+            dataset, dataFile, model, resolution, epochs, batch, lr, seed, device, threads, output, resume, balance, calibrate,
         };
         foreach (var option in distributed.All) command.Options.Add(option);
         command.SetAction(r => Run(new TrainSettings(
             r.GetValue(dataset), r.GetValue(dataFile), r.GetValue(model)!, r.GetValue(resolution), r.GetValue(epochs), r.GetValue(batch),
             r.GetValue(lr), r.GetValue(seed), Device.Parse(r.GetValue(device)!), r.GetValue(threads), r.GetValue(output)!, r.GetValue(resume),
-            r.GetValue(balance), distributed.Read(r), r.GetValue(distributed.SyncBatchNorm))));
+            r.GetValue(balance), r.GetValue(calibrate), distributed.Read(r), r.GetValue(distributed.SyncBatchNorm))));
         return command;
     }
 
     private sealed record TrainSettings(string? Dataset, string? DataFile, string Model, int Resolution, int Epochs, int Batch, double LearningRate, int Seed, Device Device, int Threads, string Output, bool Resume,
-        bool BalanceClasses, DistributedOptions Distributed, bool SyncBatchNorm);
+        bool BalanceClasses, bool Calibrate, DistributedOptions Distributed, bool SyncBatchNorm);
 
     private static int Run(TrainSettings s)
     {
@@ -80,6 +81,7 @@ internal static class TrainCommand
         AnsiConsole.MarkupLine($"Model {s.Model} ({(s.Resolution == 28 ? "small-input stem, 28×28" : "ImageNet stem, 224×224")}): {network.ParameterCount():N0} parameters, {macs / 1e9:0.000} G mult-adds per image");
 
         var task = new ClassificationTask(network, info.Task);
+        if (s.Calibrate && info.Task == MedMnistTask.MultiLabel) throw new ArgumentException("--calibrate needs a single-label dataset (the temperature scales a softmax).");
         var trainLoader = Loader(data.Train, shuffle: true);
         if (s.BalanceClasses)
         {
@@ -133,7 +135,16 @@ internal static class TrainCommand
             Resize = s.Resolution == 224 ? "nearest" : "linear",
         };
         var metrics = new Dictionary<string, double> { ["best_epoch"] = result.BestEpoch + 1, ["val_auc"] = result.Validation.Auc, ["val_acc"] = result.Validation.Acc, ["test_auc"] = testAuc, ["test_acc"] = testAcc };
-        ModelFile.Save(Path.Combine(s.Output, "model.safetensors"), network, ModelFile.Describe(network, preprocessing, info.ClassNames, info.Task, metrics));
+        // Post-hoc temperature scaling, fitted on the validation split only (single-label tasks); predictions do not change.
+        TemperatureScaling? scaling = null;
+        if (info.Task != MedMnistTask.MultiLabel)
+        {
+            var (valLabels, valScores) = Trainer.Predict(task, Loader(data.Validation, shuffle: false));
+            scaling = TemperatureScaling.FitFromProbabilities(valLabels, valScores);
+        }
+        var card = ModelFile.Describe(network, preprocessing, info.ClassNames, info.Task, metrics);
+        if (s.Calibrate && scaling is not null) card.Temperature = scaling.Temperature;
+        ModelFile.Save(Path.Combine(s.Output, "model.safetensors"), network, card);
         Plots.WriteRocCurves(info, testLabels, testScores, Path.Combine(s.Output, "test-roc.svg"));
         bool confusion = Plots.WriteConfusionMatrix(info, testLabels, testScores, Path.Combine(s.Output, "test-confusion.svg"));
         var calibration = Plots.WriteReliabilityDiagram(info, testLabels, testScores, Path.Combine(s.Output, "test-reliability.svg"));
@@ -149,18 +160,15 @@ internal static class TrainCommand
         Row("test", testAuc, testAcc);
         AnsiConsole.Write(table);
         AnsiConsole.WriteLine(report.Format(classNames: info.ClassNames));
-        if (calibration is not null)
+        if (calibration is not null && scaling is not null)
         {
-            // Post-hoc temperature scaling, fitted on the validation split only; predictions (ACC, AUC) do not change.
-            var (valLabels, valScores) = Trainer.Predict(task, Loader(data.Validation, shuffle: false));
-            var scaling = TemperatureScaling.FitFromProbabilities(valLabels, valScores);
             var scaled = Calibration.Evaluate(info.Task, testLabels, scaling.ApplyToProbabilities(testScores));
             foreach (var (name, c) in new[] { ("Test calibration", calibration), ($"  after temperature scaling (T = {scaling.Temperature:F3}, fitted on val)", scaled) })
                 AnsiConsole.MarkupLine(string.Create(CultureInfo.InvariantCulture,
                     $"{name}: ECE {c.ExpectedCalibrationError:F4} · MCE {c.MaximumCalibrationError:F4} · Brier {c.BrierScore:F4} · NLL {c.NegativeLogLikelihood:F4} ({c.Bins.Count} bins)"));
         }
         var full = Path.GetFullPath(s.Output);
-        AnsiConsole.MarkupLine($"Model file: {full}/model.safetensors (use: medmnist predict --model {full}/model.safetensors IMAGES…)");
+        AnsiConsole.MarkupLine($"Model file: {full}/model.safetensors{(card.Temperature != 1 ? string.Create(CultureInfo.InvariantCulture, $", predicting with temperature {card.Temperature:F3}") : "")} (use: medmnist predict --model {full}/model.safetensors IMAGES…)");
         AnsiConsole.MarkupLine($"Checkpoints: {full}/best.safetensors, {full}/last.safetensors · history: {full}/history.csv · plots: {full}/training-curves.svg, {full}/test-roc.svg{(confusion ? $", {full}/test-confusion.svg" : "")}{(calibration is not null ? $", {full}/test-reliability.svg" : "")}{(gradCam ? $", {full}/test-gradcam.png (Grad-CAM of test images 1–8)" : "")} · test report: {full}/test-evaluation.csv");
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"RESULT {s.Model} {info.Name} seed={s.Seed} epochs={s.Epochs} best_epoch={result.BestEpoch + 1} test_auc={testAuc:F4} test_acc={testAcc:F4}"));
         return 0;

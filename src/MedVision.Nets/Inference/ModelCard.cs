@@ -26,6 +26,12 @@ public sealed class ModelCard
     [JsonPropertyName("task")] public string Task { get; set; } = "MultiClass";
     /// <summary>Version of the library that wrote the file.</summary>
     [JsonPropertyName("library_version")] public string LibraryVersion { get; set; } = "";
+    /// <summary>
+    /// The softmax temperature T the predictor divides the logits by (1: none). Set it to a
+    /// <see cref="Metrics.TemperatureScaling"/> fitted on validation data to make the predicted probabilities
+    /// calibrated; predictions (the arg-max) do not change. Single-label tasks only.
+    /// </summary>
+    [JsonPropertyName("temperature")] public double Temperature { get; set; } = 1;
     /// <summary>Training metrics of the selected epoch (e.g. val_auc, val_acc, best_epoch).</summary>
     [JsonPropertyName("metrics")] public Dictionary<string, double> Metrics { get; set; } = new();
 }

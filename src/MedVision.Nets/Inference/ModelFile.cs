@@ -138,6 +138,10 @@ public static class ModelFile
         if (p.Mean.Count == 0 || p.Mean.Count != p.Std.Count || p.Std.Any(s => !(s > 0)))
             throw new ModelFormatException($"{source}: normalisation needs as many positive standard deviations as means.");
         if (p.Resize is not ("nearest" or "linear")) throw new ModelFormatException($"{source}: resize must be 'nearest' or 'linear', not '{p.Resize}'.");
+        if (!double.IsFinite(card.Temperature) || card.Temperature <= 0)
+            throw new ModelFormatException($"{source}: the temperature must be a finite positive number, not {card.Temperature}.");
+        if (card.Temperature != 1 && string.Equals(card.Task, nameof(MedMnistTask.MultiLabel), StringComparison.OrdinalIgnoreCase))
+            throw new ModelFormatException($"{source}: a softmax temperature applies to single-label tasks, not to multi-label ones.");
     }
 
     private static ResNet Build(ModelCard card, string source)

@@ -163,7 +163,7 @@ public sealed class Predictor : IDisposable
         {
             var input = batch.Device == Device ? batch : batch.To(Device);
             var logits = _model.Forward(input);
-            var scores = _task == MedMnistTask.MultiLabel ? logits.Sigmoid() : logits.Softmax(1);
+            var scores = _task == MedMnistTask.MultiLabel ? logits.Sigmoid() : (Card.Temperature == 1 ? logits : logits / Card.Temperature).Softmax(1);
             k = (int)scores.Size(1);
             probabilities = scores.To(ScalarType.Float32, Device.Cpu).ToArray<float>();
         }

@@ -211,4 +211,38 @@ public sealed class PredictorTests : IDisposable
 
         FluentActions.Invoking(() => predictor.Explain(image, targetClass: 5)).Should().Throw<ArgumentOutOfRangeException>().WithMessage("*5 classes*");
     }
+
+    [Fact]
+    public void CardTemperature_SoftensTheProbabilities_WithoutChangingThePrediction()
+    {
+        Tensors.ManualSeed(4);
+        using var model = TinyResNet();
+        var card = ModelFile.Describe(model, Preprocessing28, Grades, MedMnistTask.OrdinalRegression);
+        var plain = Path.Combine(_dir, "plain.safetensors");
+        ModelFile.Save(plain, model, card);
+        card.Temperature = 2.5;
+        var scaled = Path.Combine(_dir, "scaled.safetensors");
+        ModelFile.Save(scaled, model, card);
+
+        var pixels = MedMnistDataset.LoadEmbeddedRetinaMnist().Test.GetImage(7).ToArray();
+        Prediction p1, p2;
+        using (var predictor = Predictor.Load(plain)) p1 = predictor.PredictPixels(pixels, 28, 28, 3);
+        using (var predictor = Predictor.Load(scaled))
+        {
+            predictor.Card.Temperature.Should().Be(2.5);
+            p2 = predictor.PredictPixels(pixels, 28, 28, 3);
+        }
+        // softmax(z / T) from softmax(z): p_k^(1/T) renormalised.
+        var expected = p1.Probabilities.Select(p => Math.Pow(p, 1 / 2.5)).ToArray();
+        var sum = expected.Sum();
+        p2.Probabilities.Select(p => (double)p).Should().Equal(expected.Select(e => e / sum), (a, e) => Math.Abs(a - e) < 1e-5);
+        p2.Label.Should().Be(p1.Label);
+        p2.Probabilities.Max().Should().BeLessThan(p1.Probabilities.Max(), "T > 1 softens an over-confident model");
+
+        card.Temperature = 0;
+        FluentActions.Invoking(() => ModelFile.Save(Path.Combine(_dir, "bad.safetensors"), model, card)).Should().Throw<ModelFormatException>().WithMessage("*temperature*");
+        card.Temperature = 2;
+        card.Task = nameof(MedMnistTask.MultiLabel);
+        FluentActions.Invoking(() => ModelFile.Save(Path.Combine(_dir, "bad.safetensors"), model, card)).Should().Throw<ModelFormatException>().WithMessage("*single-label*");
+    }
 }
