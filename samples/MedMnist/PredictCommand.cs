@@ -16,16 +16,17 @@ internal static class PredictCommand
         var model = new Option<string>("--model") { Description = "A model file written by the train command (model.safetensors).", Required = true };
         var device = new Option<string>("--device") { Description = "cpu, cuda or cuda:N.", DefaultValueFactory = _ => "cpu" };
         var heatmaps = new Option<string?>("--heatmaps") { Description = "Also write, into this folder, each image with the class-activation map of its prediction blended over it (NAME-gradcam.png)." };
+        var flips = new Option<TestTimeFlips>("--flips") { Description = "Test-time augmentation: average over flipped copies (None, Horizontal, Vertical, or \"Horizontal, Vertical\").", DefaultValueFactory = _ => TestTimeFlips.None };
         var cam = new Option<CamMethod>("--cam") { Description = "The map for --heatmaps: GradCam or GradCamPlusPlus.", DefaultValueFactory = _ => CamMethod.GradCam };
         var images = new Argument<string[]>("images") { Description = "JPEG or PNG files to classify.", Arity = ArgumentArity.OneOrMore };
-        var command = new Command("predict", "Classify image files with a saved model file.") { model, device, heatmaps, cam, images };
-        command.SetAction(r => Run(r.GetValue(model)!, Device.Parse(r.GetValue(device)!), r.GetValue(images)!, r.GetValue(heatmaps), r.GetValue(cam)));
+        var command = new Command("predict", "Classify image files with a saved model file.") { model, device, flips, heatmaps, cam, images };
+        command.SetAction(r => Run(r.GetValue(model)!, Device.Parse(r.GetValue(device)!), r.GetValue(flips), r.GetValue(images)!, r.GetValue(heatmaps), r.GetValue(cam)));
         return command;
     }
 
-    private static int Run(string modelPath, Device device, string[] images, string? heatmaps, CamMethod cam)
+    private static int Run(string modelPath, Device device, TestTimeFlips flips, string[] images, string? heatmaps, CamMethod cam)
     {
-        using var predictor = Predictor.Load(modelPath, device);
+        using var predictor = Predictor.Load(modelPath, device, flips);
         var card = predictor.Card;
         AnsiConsole.MarkupLine($"Model {Markup.Escape(Path.GetFileName(modelPath))}: {card.Architecture} {card.ResNet?.Block} {string.Join("-", card.ResNet?.Layers ?? new())}, task {card.Task}, classes {card.ClassNames.Count}, input {string.Join("×", card.Preprocessing.InputSize)}");
         var table = new Table().AddColumn("image").AddColumn("prediction").AddColumn(new TableColumn("probability").RightAligned());

@@ -22,11 +22,12 @@ public sealed class Predictor : IDisposable
     private readonly MedMnistTask _task;
     private bool _disposed;
 
-    private Predictor(Module<Tensor, Tensor> model, ModelCard card, Device device)
+    private Predictor(Module<Tensor, Tensor> model, ModelCard card, Device device, TestTimeFlips flips)
     {
         _model = model;
         Card = card;
         Device = device;
+        Flips = flips;
         _task = Enum.Parse<MedMnistTask>(card.Task, ignoreCase: true);
         var size = card.Preprocessing.InputSize;
         var mode = card.Preprocessing.Resize == "nearest" ? ResizeMode.Nearest : ResizeMode.Linear;
@@ -34,16 +35,23 @@ public sealed class Predictor : IDisposable
         _normalize = new Normalize(card.Preprocessing.Mean.ToArray(), card.Preprocessing.Std.ToArray());
     }
 
-    /// <summary>Loads a model file (see <see cref="ModelFile"/>) onto a device (CPU by default).</summary>
-    public static Predictor Load(string path, Device? device = null)
+    /// <summary>
+    /// Loads a model file (see <see cref="ModelFile"/>) onto a device (CPU by default), optionally averaging each
+    /// prediction over flipped copies of the input (<see cref="TestTimeFlips"/>).
+    /// </summary>
+    public static Predictor Load(string path, Device? device = null, TestTimeFlips flips = TestTimeFlips.None)
     {
         var dev = device ?? Device.Cpu;
         if (dev.IsCuda && !Tensors.Cuda.IsAvailable) throw new ArgumentException($"{dev} was requested but CUDA is not available.", nameof(device));
+        if ((flips & ~(TestTimeFlips.Horizontal | TestTimeFlips.Vertical | TestTimeFlips.Depth)) != 0)
+            throw new ArgumentOutOfRangeException(nameof(flips), flips, "Unknown flips.");
         var (model, card) = ModelFile.Load(path);
         try
         {
+            if (flips.HasFlag(TestTimeFlips.Depth) && card.Preprocessing.InputSize.Count != 3)
+                throw new ArgumentException("Depth flips need a 3-D model; this one takes 2-D images.", nameof(flips));
             model.To(dev);
-            return new Predictor(model, card, dev);
+            return new Predictor(model, card, dev, flips);
         }
         catch
         {
@@ -54,6 +62,9 @@ public sealed class Predictor : IDisposable
 
     /// <summary>The model's card: classes, preprocessing, task, metrics.</summary>
     public ModelCard Card { get; }
+
+    /// <summary>The flips every prediction is averaged over (none by default).</summary>
+    public TestTimeFlips Flips { get; }
 
     /// <summary>The device the model runs on.</summary>
     public Device Device { get; }
@@ -162,8 +173,9 @@ public sealed class Predictor : IDisposable
         using (Tensors.NoGrad())
         {
             var input = batch.Device == Device ? batch : batch.To(Device);
-            var logits = _model.Forward(input);
-            var scores = _task == MedMnistTask.MultiLabel ? logits.Sigmoid() : (Card.Temperature == 1 ? logits : logits / Card.Temperature).Softmax(1);
+            var scores = Scores(input);
+            foreach (var dims in FlipCombinations(input.Dim)) scores = scores + Scores(input.Flip(dims));
+            scores = scores / (1 << FlipCount);
             k = (int)scores.Size(1);
             probabilities = scores.To(ScalarType.Float32, Device.Cpu).ToArray<float>();
         }
@@ -176,6 +188,26 @@ public sealed class Predictor : IDisposable
             results[i] = new Prediction(p, label, Card.ClassNames[label], ordinal ? label : null, ordinal ? p.Select((q, j) => (double)q * j).Sum() : null);
         }
         return results;
+    }
+
+    // Probabilities of one batch: sigmoid for multi-label tasks, softmax(logits / T) otherwise.
+    private Tensor Scores(Tensor input)
+    {
+        var logits = _model.Forward(input);
+        return _task == MedMnistTask.MultiLabel ? logits.Sigmoid() : (Card.Temperature == 1 ? logits : logits / Card.Temperature).Softmax(1);
+    }
+
+    private int FlipCount => System.Numerics.BitOperations.PopCount((uint)Flips);
+
+    // Every non-empty combination of the chosen flip axes (W = last, H = second last, D = third last).
+    private IEnumerable<long[]> FlipCombinations(int rank)
+    {
+        var axes = new List<long>();
+        if (Flips.HasFlag(TestTimeFlips.Horizontal)) axes.Add(rank - 1);
+        if (Flips.HasFlag(TestTimeFlips.Vertical)) axes.Add(rank - 2);
+        if (Flips.HasFlag(TestTimeFlips.Depth)) axes.Add(rank - 3);
+        for (int mask = 1; mask < 1 << axes.Count; mask++)
+            yield return axes.Where((_, i) => (mask & (1 << i)) != 0).ToArray();
     }
 
     private FloatImage FromRaster(RasterImage raster)

@@ -245,4 +245,41 @@ public sealed class PredictorTests : IDisposable
         card.Task = nameof(MedMnistTask.MultiLabel);
         FluentActions.Invoking(() => ModelFile.Save(Path.Combine(_dir, "bad.safetensors"), model, card)).Should().Throw<ModelFormatException>().WithMessage("*single-label*");
     }
+
+    [Fact]
+    public void TestTimeFlips_AverageTheProbabilitiesOfEveryFlipCombination()
+    {
+        var path = SaveTiny(out var original);
+        using var _ = original;
+        original.Eval();
+        var pixels = MedMnistDataset.LoadEmbeddedRetinaMnist().Test.GetImage(2).ToArray();
+        using var scope = Tensors.NewDisposeScope();
+        var x = FloatImage.FromBytesHwc(pixels, 28, 28, 3);
+        new Normalize(new[] { 0.5f }, new[] { 0.5f }).Apply(x, new Random(0));
+        var input = Tensors.FromArray(x.Data, 1, 3, 28, 28);
+        float[] Probabilities(Tensor t)
+        {
+            using var noGrad = Tensors.NoGrad();
+            return original.Call(t).Softmax(1).ToArray<float>();
+        }
+        var plain = Probabilities(input);
+        var horizontal = Probabilities(input.Flip(3));
+        var vertical = Probabilities(input.Flip(2));
+        var both = Probabilities(input.Flip(3, 2));
+        horizontal.Should().NotEqual(plain, "the check needs a model that is not flip-invariant");
+
+        using (var predictor = Predictor.Load(path, flips: TestTimeFlips.Horizontal))
+        {
+            predictor.Flips.Should().Be(TestTimeFlips.Horizontal);
+            var expected = plain.Select((p, k) => (p + horizontal[k]) / 2).ToArray();
+            predictor.PredictPixels(pixels, 28, 28, 3).Probabilities.Should().Equal(expected, (a, e) => Math.Abs(a - e) < 1e-6);
+        }
+        using (var predictor = Predictor.Load(path, flips: TestTimeFlips.Horizontal | TestTimeFlips.Vertical))
+        {
+            var expected = plain.Select((p, k) => (p + horizontal[k] + vertical[k] + both[k]) / 4).ToArray();
+            predictor.PredictPixels(pixels, 28, 28, 3).Probabilities.Should().Equal(expected, (a, e) => Math.Abs(a - e) < 1e-6);
+        }
+        FluentActions.Invoking(() => Predictor.Load(path, flips: TestTimeFlips.Depth)).Should().Throw<ArgumentException>().WithMessage("*3-D model*");
+        FluentActions.Invoking(() => Predictor.Load(path, flips: (TestTimeFlips)8)).Should().Throw<ArgumentOutOfRangeException>();
+    }
 }
