@@ -131,10 +131,15 @@ public sealed class GradCam
     {
         if (targetClasses is null) return logits.ArgMax(1).To(ScalarType.Int64, Device.Cpu).ToArray<long>();
         long k = logits.Size(1);
-        for (int i = 0; i < targetClasses.Count; i++)
-            if (targetClasses[i] < 0 || targetClasses[i] >= k)
-                throw new ArgumentOutOfRangeException(nameof(targetClasses), $"Target class {targetClasses[i]} of sample {i} is outside [0, {k}).");
+        for (int i = 0; i < targetClasses.Count; i++) CheckTarget(targetClasses[i], k, i, nameof(targetClasses));
         return targetClasses.ToArray();
+    }
+
+    /// <summary>Throws when <paramref name="target"/> is not a class of a model with <paramref name="classes"/> outputs.</summary>
+    internal static void CheckTarget(long target, long classes, int sample, string parameterName)
+    {
+        if (target < 0 || target >= classes)
+            throw new ArgumentOutOfRangeException(parameterName, $"Target class {target} of sample {sample} is outside [0, {classes}).");
     }
 
     // Grad-CAM++ weights (the paper's closed form for an exponential of the score, as pytorch-grad-cam computes it):

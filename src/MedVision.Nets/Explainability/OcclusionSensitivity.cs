@@ -97,8 +97,7 @@ public sealed class OcclusionSensitivity
             long k = probabilities.Size(1);
             var baseline = probabilities.Select(0, 0).To(ScalarType.Float32, Device.Cpu).ToArray<float>();
             long target = targetClasses?[i] ?? Array.IndexOf(baseline, baseline.Max());
-            if (target < 0 || target >= k)
-                throw new ArgumentOutOfRangeException(nameof(targetClasses), $"Target class {target} of sample {i} is outside [0, {k}).");
+            GradCam.CheckTarget(target, k, i, nameof(targetClasses));
             classes[i] = target;
             baselines[i] = baseline[target];
             var sum = new double[plane];

@@ -31,21 +31,23 @@ public static class Calibration
     /// <exception cref="ArgumentException">The task is multi-label, the shapes disagree, a label is out of range, or the scores are not probabilities.</exception>
     public static CalibrationResult Evaluate(MedMnistTask task, int[] labels, double[,] probabilities, int bins = DefaultBins)
     {
-        ArgumentOutOfRangeException.ThrowIfLessThan(bins, 1);
-        if (task == MedMnistTask.MultiLabel)
-            throw new ArgumentException("Calibration is evaluated for single-label tasks; for multi-label outputs evaluate each label as a binary task.", nameof(task));
-        var set = PredictionSet.Create(task, labels, probabilities);
-        return Evaluate(set, bins);
+        CheckArguments(task, bins);
+        return Evaluate(PredictionSet.Create(task, labels, probabilities), bins);
     }
 
     /// <summary>Evaluates from an N×1 label matrix (the MedMNIST layout).</summary>
     /// <inheritdoc cref="Evaluate(MedMnistTask, int[], double[,], int)"/>
     public static CalibrationResult Evaluate(MedMnistTask task, int[,] labels, double[,] probabilities, int bins = DefaultBins)
     {
+        CheckArguments(task, bins);
+        return Evaluate(PredictionSet.Create(task, labels, probabilities), bins);
+    }
+
+    private static void CheckArguments(MedMnistTask task, int bins)
+    {
         ArgumentOutOfRangeException.ThrowIfLessThan(bins, 1);
         if (task == MedMnistTask.MultiLabel)
             throw new ArgumentException("Calibration is evaluated for single-label tasks; for multi-label outputs evaluate each label as a binary task.", nameof(task));
-        return Evaluate(PredictionSet.Create(task, labels, probabilities), bins);
     }
 
     private static CalibrationResult Evaluate(PredictionSet set, int binCount)

@@ -53,20 +53,7 @@ internal sealed class PredictionSet
         ValidateScores(scores);
         if (task != MedMnistTask.MultiLabel)
         {
-            // Like medmnist's squeeze(): an N×1 label matrix is a label vector.
-            if (labels.GetLength(1) != 1)
-            {
-                throw new ArgumentException(
-                    $"Task {task} needs one label per sample, but the label matrix has {labels.GetLength(1)} columns.",
-                    nameof(labels));
-            }
-
-            var vector = new int[labels.GetLength(0)];
-            for (int i = 0; i < vector.Length; i++)
-            {
-                vector[i] = labels[i, 0];
-            }
-
+            var vector = LabelVector(labels, $"Task {task}", nameof(labels));
             ValidateSingleLabels(task, vector, scores);
             return new PredictionSet(task, vector, null, scores);
         }
@@ -107,6 +94,29 @@ internal sealed class PredictionSet
         }
 
         return new PredictionSet(task, null, (int[,])labels.Clone(), scores);
+    }
+
+    /// <summary>
+    /// The label vector of an N × 1 label matrix (like medmnist's squeeze()); a wider matrix (multi-label data) is an
+    /// error naming <paramref name="user"/>.
+    /// </summary>
+    public static int[] LabelVector(int[,] labels, string user, string parameterName)
+    {
+        ArgumentNullException.ThrowIfNull(labels, parameterName);
+        if (labels.GetLength(1) != 1)
+        {
+            throw new ArgumentException(
+                $"{user} needs one label per sample, but the label matrix has {labels.GetLength(1)} columns (multi-label data).",
+                parameterName);
+        }
+
+        var vector = new int[labels.GetLength(0)];
+        for (int i = 0; i < vector.Length; i++)
+        {
+            vector[i] = labels[i, 0];
+        }
+
+        return vector;
     }
 
     public static int[,] ToMatrix(int[][] labels)

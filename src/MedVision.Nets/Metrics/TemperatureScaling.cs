@@ -80,12 +80,7 @@ public sealed class TemperatureScaling
     public static TemperatureScaling FitFromProbabilities(int[] labels, double[,] probabilities) => Fit(labels, LogOf(probabilities));
 
     /// <summary>Fits T from an N × 1 label matrix (MedMNIST's layout) and softmax probabilities.</summary>
-    public static TemperatureScaling FitFromProbabilities(int[,] labels, double[,] probabilities)
-    {
-        ArgumentNullException.ThrowIfNull(labels);
-        if (labels.GetLength(1) != 1) throw new ArgumentException($"Temperature scaling needs one label per sample; the label matrix has {labels.GetLength(1)} columns.", nameof(labels));
-        return FitFromProbabilities(Enumerable.Range(0, labels.GetLength(0)).Select(i => labels[i, 0]).ToArray(), probabilities);
-    }
+    public static TemperatureScaling FitFromProbabilities(int[,] labels, double[,] probabilities) => FitFromProbabilities(PredictionSet.LabelVector(labels, "Temperature scaling", nameof(labels)), probabilities);
 
     /// <summary>softmax(logits / T) for each row.</summary>
     public double[,] Apply(double[,] logits)

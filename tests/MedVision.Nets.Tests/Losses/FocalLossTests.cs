@@ -1,5 +1,6 @@
 using System.Text.Json;
 using MedVision.Nets.Losses;
+using MedVision.Nets.Tests.Metrics;
 using MedVision.Nets.Training;
 using MedVision.Torch;
 using MedVision.Torch.Autograd;
@@ -9,8 +10,7 @@ namespace MedVision.Nets.Tests.Losses;
 
 public class FocalLossTests
 {
-    private static readonly Lazy<JsonElement> Fixture = new(() =>
-        JsonDocument.Parse(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "Fixtures", "focal_fixture.json"))).RootElement);
+    private static readonly Lazy<JsonElement> Fixture = new(() => FixtureJson.Load("focal_fixture.json"));
 
     public static TheoryData<int> SigmoidCases() => Indices("sigmoid");
 

@@ -5,8 +5,7 @@ namespace MedVision.Nets.Tests.Metrics;
 
 public class CalibrationTests
 {
-    private static readonly Lazy<JsonElement[]> Fixture = new(() =>
-        JsonDocument.Parse(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "Fixtures", "calibration_fixture.json"))).RootElement.GetProperty("calibration").EnumerateArray().ToArray());
+    private static readonly Lazy<JsonElement[]> Fixture = new(() => FixtureJson.Load("calibration_fixture.json").GetProperty("calibration").EnumerateArray().ToArray());
 
     public static TheoryData<string> Cases()
     {
@@ -22,10 +21,7 @@ public class CalibrationTests
     {
         var c = Fixture.Value.Single(e => e.GetProperty("name").GetString() == name);
         var labels = c.GetProperty("labels").EnumerateArray().Select(e => e.GetInt32()).ToArray();
-        var rows = c.GetProperty("probabilities").EnumerateArray().Select(r => r.EnumerateArray().Select(e => e.GetDouble()).ToArray()).ToArray();
-        var p = new double[rows.Length, rows[0].Length];
-        for (int i = 0; i < rows.Length; i++)
-            for (int j = 0; j < rows[i].Length; j++) p[i, j] = rows[i][j];
+        var p = FixtureJson.Matrix(c.GetProperty("probabilities"));
         var task = c.GetProperty("binary").GetBoolean() ? MedMnistTask.Binary : MedMnistTask.MultiClass;
 
         var result = Calibration.Evaluate(task, labels, p, c.GetProperty("bins").GetInt32());

@@ -5,16 +5,11 @@ namespace MedVision.Nets.Tests.Metrics;
 
 public class TemperatureScalingTests
 {
-    private static readonly Lazy<JsonElement[]> Cases = new(() =>
-        JsonDocument.Parse(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "Fixtures", "calibration_fixture.json"))).RootElement.GetProperty("temperature").EnumerateArray().ToArray());
+    private static readonly Lazy<JsonElement[]> Cases = new(() => FixtureJson.Load("calibration_fixture.json").GetProperty("temperature").EnumerateArray().ToArray());
 
     private static (int[] Labels, double[,] Logits) Read(JsonElement c)
     {
-        var rows = c.GetProperty("logits").EnumerateArray().Select(r => r.EnumerateArray().Select(e => e.GetDouble()).ToArray()).ToArray();
-        var logits = new double[rows.Length, rows[0].Length];
-        for (int i = 0; i < rows.Length; i++)
-            for (int j = 0; j < rows[i].Length; j++) logits[i, j] = rows[i][j];
-        return (c.GetProperty("labels").EnumerateArray().Select(e => e.GetInt32()).ToArray(), logits);
+        return (c.GetProperty("labels").EnumerateArray().Select(e => e.GetInt32()).ToArray(), FixtureJson.Matrix(c.GetProperty("logits")));
     }
 
     // Fixtures/make_calibration_fixture.py: the NLL-optimal temperature from scipy's bounded scalar minimiser.

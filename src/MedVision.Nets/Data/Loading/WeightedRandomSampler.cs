@@ -69,13 +69,7 @@ public sealed class WeightedRandomSampler
     }
 
     /// <summary>Class-balancing weights from an N × 1 label matrix (MedMNIST's layout; single-label tasks only).</summary>
-    public static WeightedRandomSampler BalanceClasses(int[,] labels)
-    {
-        ArgumentNullException.ThrowIfNull(labels);
-        if (labels.GetLength(1) != 1)
-            throw new ArgumentException($"Class balancing needs one label per sample; the label matrix has {labels.GetLength(1)} columns (multi-label data).", nameof(labels));
-        return BalanceClasses(Enumerable.Range(0, labels.GetLength(0)).Select(i => labels[i, 0]).ToArray());
-    }
+    public static WeightedRandomSampler BalanceClasses(int[,] labels) => BalanceClasses(Metrics.PredictionSet.LabelVector(labels, "Class balancing", nameof(labels)));
 
     /// <summary>The indices drawn for one epoch, from a generator seeded for it.</summary>
     public int[] Draw(Random random)
