@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using MedVision.Nets.Data.Images;
 using MedVision.Nets.Data.Loading;
+using MedVision.Nets.Explainability;
 using MedVision.Nets.Metrics;
 using MedVision.Nets.Models;
 using MedVision.Nets.Plotting;
@@ -150,6 +151,8 @@ internal static class TrainCommand
             chart.TrySavePng(Path.Combine(s.Output, Path.ChangeExtension(file, ".png"))); // when rsvg-convert is installed
         }
 
+        var gradCamFolder = WriteGradCams(network, val, new ImageFolderSource(val, s.Size, s.Size), plain, s.Device, Path.Combine(s.Output, "validation-gradcam"), count: 4);
+
         string F(double v) => v.ToString("F4", CultureInfo.InvariantCulture);
         var table = new Table().Title($"ResNet-{s.Depth} — selected epoch {result.BestEpoch + 1} (best validation AUC), validation set")
             .AddColumn(new TableColumn("AUC").RightAligned()).AddColumn(new TableColumn("ACC").RightAligned())
@@ -157,9 +160,29 @@ internal static class TrainCommand
         table.AddRow(F(auc), F(acc), F(sensitivity), F(specificity));
         AnsiConsole.Write(table);
         var full = Path.GetFullPath(s.Output);
-        AnsiConsole.MarkupLine($"Checkpoints: {full}/best.safetensors · history: {full}/history.csv · report: {full}/validation-evaluation.csv · plots: {string.Join(", ", plots.Select(p => $"{full}/{p.File}"))}");
+        AnsiConsole.MarkupLine($"Checkpoints: {full}/best.safetensors · history: {full}/history.csv · report: {full}/validation-evaluation.csv · plots: {string.Join(", ", plots.Select(p => $"{full}/{p.File}"))} · Grad-CAM of the first validation photographs: {Path.GetFullPath(gradCamFolder)}");
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"RESULT resnet{s.Depth} fundus{(s.Demo ? "-demo" : "")} size={s.Size} seed={s.Seed} epochs={s.Epochs} best_epoch={result.BestEpoch + 1} val_auc={F(auc)} val_acc={F(acc)} val_sensitivity={F(sensitivity)} val_specificity={F(specificity)}"));
         return 0;
+    }
+
+    // Grad-CAM (last stage) of the first validation photographs for the predicted class, blended over each
+    // photograph at its own size: NAME-gradcam.png.
+    private static string WriteGradCams(ResNet network, ImageFolderDataset val, ImageFolderSource source, TransformPipeline normalize, Device device, string folder, int count)
+    {
+        Directory.CreateDirectory(folder);
+        network.Eval();
+        var gradCam = GradCam.ForResNet(network);
+        for (int i = 0; i < Math.Min(count, val.Count); i++)
+        {
+            using var scope = Tensors.NewDisposeScope();
+            var image = normalize.Apply(source.Load(i).Image, new Random(0));
+            var input = Tensors.FromSpan<float>(image.Data, new long[] { 1, image.Channels, image.Height, image.Width }, device);
+            using var maps = gradCam.Compute(input);
+            var photograph = val.Samples[i].FilePath;
+            var overlay = Heatmap.Overlay(ImageCodec.DecodeFile(photograph), maps.ToArray(0), image.Width, image.Height);
+            ImageCodec.Save(Path.Combine(folder, Path.GetFileNameWithoutExtension(photograph) + "-gradcam.png"), overlay);
+        }
+        return folder;
     }
 }
