@@ -6,4 +6,5 @@ using MedVision.Samples.MedMnist;
 var root = new RootCommand("Train and evaluate ResNets on MedMNIST with MedVision.Nets (MedMNIST v2 recipe).");
 root.Subcommands.Add(TrainCommand.Create());
 root.Subcommands.Add(PredictCommand.Create());
+root.Subcommands.Add(EvaluateCommand.Create());
 return MedVision.Samples.SampleCommandLine.Invoke(root, args);

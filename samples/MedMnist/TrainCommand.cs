@@ -58,7 +58,7 @@ internal static class TrainCommand
         using var group = s.Distributed.IsDistributed ? ProcessGroup.Initialize(s.Distributed) : null;
         bool master = group?.IsMaster ?? true;
         if (!master) AnsiConsole.Console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(TextWriter.Null) });
-        var data = LoadDataset(s);
+        var data = LoadDataset(s.Dataset, s.DataFile);
         var info = data.Info!; // LoadDataset always names the dataset, so the loader checked the file against it
         if (info.Is3D) throw new ArgumentException($"{info.Name} is a 3D dataset; this sample trains 2D ResNets.");
         AnsiConsole.MarkupLine($"[bold]MedVision.Nets[/] · libtorch {Tensors.Version} · {Tensors.NumThreads} threads · device {s.Device}" +
@@ -174,22 +174,23 @@ internal static class TrainCommand
         return 0;
     }
 
-    private static MedMnistDataset LoadDataset(TrainSettings s)
+    /// <summary>The dataset of --dataset / --data-file: the shipped RetinaMNIST by default, others from the cache or Zenodo.</summary>
+    internal static MedMnistDataset LoadDataset(string? dataset, string? dataFile)
     {
-        var named = s.Dataset is null ? null : MedMnistCatalog.Get(s.Dataset); // an unknown name fails here, before any download
-        if (s.DataFile is not null)
+        var named = dataset is null ? null : MedMnistCatalog.Get(dataset); // an unknown name fails here, before any download
+        if (dataFile is not null)
         {
             // The file is checked against its dataset's metadata (label columns and range, channels, dimensionality),
             // taken from the file name or --dataset; when both name one, they must agree.
-            MedMnistCatalog.TryParseFileName(s.DataFile, out var fromName, out _);
+            MedMnistCatalog.TryParseFileName(dataFile, out var fromName, out _);
             if (fromName is not null && named is not null && fromName.Name != named.Name)
             {
-                throw new ArgumentException($"--dataset {named.Name} disagrees with --data-file {Path.GetFileName(s.DataFile)}, which is {fromName.Name} by its name.");
+                throw new ArgumentException($"--dataset {named.Name} disagrees with --data-file {Path.GetFileName(dataFile)}, which is {fromName.Name} by its name.");
             }
 
             var info = fromName ?? named
-                ?? throw new ArgumentException($"Which MedMNIST dataset {Path.GetFileName(s.DataFile)} holds cannot be told from its name; add --dataset NAME.");
-            return MedMnistDataset.Load(s.DataFile, new MedMnistLoadOptions { Info = info });
+                ?? throw new ArgumentException($"Which MedMNIST dataset {Path.GetFileName(dataFile)} holds cannot be told from its name; add --dataset NAME.");
+            return MedMnistDataset.Load(dataFile, new MedMnistLoadOptions { Info = info });
         }
 
         named ??= MedMnistCatalog.RetinaMnist;

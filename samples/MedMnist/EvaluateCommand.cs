@@ -1,0 +1,89 @@
+using System.CommandLine;
+using System.Globalization;
+using MedVision.Nets.Data.Loading;
+using MedVision.Nets.Data.MedMnist;
+using MedVision.Nets.Inference;
+using MedVision.Nets.Metrics;
+using MedVision.Torch;
+using Spectre.Console;
+
+namespace MedVision.Samples.MedMnist;
+
+/// <summary>
+/// The <c>evaluate</c> command: a saved model file on the validation and test splits, with calibration before and
+/// after temperature scaling fitted on validation, a reliability diagram and a Grad-CAM grid.
+/// </summary>
+internal static class EvaluateCommand
+{
+    public static Command Create()
+    {
+        var model = new Option<string>("--model") { Description = "A model file written by the train command (model.safetensors).", Required = true };
+        var dataset = new Option<string?>("--dataset") { Description = "MedMNIST dataset name (default retinamnist, which is shipped)." };
+        var dataFile = new Option<string?>("--data-file") { Description = "Read the dataset from this .npz file." };
+        var device = new Option<string>("--device") { Description = "cpu, cuda or cuda:N.", DefaultValueFactory = _ => "cpu" };
+        var flips = new Option<TestTimeFlips>("--flips") { Description = "Test-time augmentation: average over flipped copies.", DefaultValueFactory = _ => TestTimeFlips.None };
+        var threads = new Option<int>("--threads") { Description = "libtorch intra-op threads.", DefaultValueFactory = _ => Environment.ProcessorCount };
+        var output = new Option<string>("--output") { Description = "Folder for the reliability diagram and the Grad-CAM grid.", DefaultValueFactory = _ => "runs/evaluate" };
+        var command = new Command("evaluate", "Evaluate a model file on the validation and test splits: AUC, ACC and calibration (before and after temperature scaling).")
+        {
+            model, dataset, dataFile, device, flips, threads, output,
+        };
+        command.SetAction(r => Run(r.GetValue(model)!, r.GetValue(dataset), r.GetValue(dataFile), Device.Parse(r.GetValue(device)!), r.GetValue(flips), r.GetValue(threads), r.GetValue(output)!));
+        return command;
+    }
+
+    private static int Run(string modelPath, string? datasetName, string? dataFile, Device device, TestTimeFlips flips, int threads, string output)
+    {
+        Tensors.NumThreads = threads;
+        var data = TrainCommand.LoadDataset(datasetName, dataFile);
+        var info = data.Info!;
+        using var predictor = Predictor.Load(modelPath, device, flips);
+        if (predictor.ClassNames.Count != info.ClassCount)
+            throw new ArgumentException($"The model has {predictor.ClassNames.Count} classes but {info.Name} has {info.ClassCount}.");
+        AnsiConsole.MarkupLine($"Model {Markup.Escape(modelPath)} (temperature {predictor.Card.Temperature.ToString("G4", CultureInfo.InvariantCulture)}, flips {flips}) on {info.Name}");
+        Directory.CreateDirectory(output);
+
+        var (valLabels, valScores) = (data.Validation.Labels, Predict(predictor, data.Validation));
+        var (testLabels, testScores) = (data.Test.Labels, Predict(predictor, data.Test));
+        string F(double v) => v.ToString("F4", CultureInfo.InvariantCulture);
+        var table = new Table().AddColumn("split").AddColumn(new TableColumn("AUC").RightAligned()).AddColumn(new TableColumn("ACC").RightAligned());
+        table.AddRow("val", F(MedMnistEvaluator.GetAuc(info.Task, valLabels, valScores).Value), F(MedMnistEvaluator.GetAcc(info.Task, valLabels, valScores)));
+        var testAuc = MedMnistEvaluator.GetAuc(info.Task, testLabels, testScores).Value;
+        var testAcc = MedMnistEvaluator.GetAcc(info.Task, testLabels, testScores);
+        table.AddRow("test", F(testAuc), F(testAcc));
+        AnsiConsole.Write(table);
+
+        var line = string.Create(CultureInfo.InvariantCulture, $"EVALUATION {Path.GetFileName(Path.GetDirectoryName(Path.GetFullPath(modelPath)))} {info.Name} test_auc={testAuc:F4} test_acc={testAcc:F4}");
+        var calibration = Plots.WriteReliabilityDiagram(info, testLabels, testScores, Path.Combine(output, "test-reliability.svg"));
+        if (calibration is not null)
+        {
+            var scaling = TemperatureScaling.FitFromProbabilities(valLabels, valScores);
+            var scaled = Calibration.Evaluate(info.Task, testLabels, scaling.ApplyToProbabilities(testScores));
+            foreach (var (name, c) in new[] { ("Test calibration", calibration), ($"  after temperature scaling (T = {scaling.Temperature:F3}, fitted on val)", scaled) })
+                AnsiConsole.MarkupLine(string.Create(CultureInfo.InvariantCulture,
+                    $"{name}: ECE {c.ExpectedCalibrationError:F4} · MCE {c.MaximumCalibrationError:F4} · Brier {c.BrierScore:F4} · NLL {c.NegativeLogLikelihood:F4} ({c.Bins.Count} bins)"));
+            line += string.Create(CultureInfo.InvariantCulture,
+                $" test_ece={calibration.ExpectedCalibrationError:F4} test_brier={calibration.BrierScore:F4} test_nll={calibration.NegativeLogLikelihood:F4} temperature={scaling.Temperature:F4} scaled_ece={scaled.ExpectedCalibrationError:F4} scaled_brier={scaled.BrierScore:F4} scaled_nll={scaled.NegativeLogLikelihood:F4}");
+        }
+        bool gradCam = Plots.WriteGradCamGrid(predictor, data.Test, Path.Combine(output, "test-gradcam.png"));
+        var full = Path.GetFullPath(output);
+        AnsiConsole.MarkupLine($"Written: {(calibration is not null ? $"{full}/test-reliability.svg" : "")}{(gradCam ? $" {full}/test-gradcam.png" : "")}");
+        Console.WriteLine(line);
+        return 0;
+    }
+
+    // The split's probabilities through the predictor (the model file's preprocessing, temperature and flips).
+    private static double[,] Predict(Predictor predictor, MedMnistSplitData split)
+    {
+        var source = new MedMnistImageSource(split);
+        var scores = new double[split.Count, predictor.ClassNames.Count];
+        for (int start = 0; start < split.Count; start += 128)
+        {
+            var images = Enumerable.Range(start, Math.Min(128, split.Count - start)).Select(i => source.Load(i).Image).ToList();
+            var predictions = predictor.Predict(images);
+            for (int i = 0; i < predictions.Count; i++)
+                for (int k = 0; k < predictions[i].Probabilities.Count; k++) scores[start + i, k] = predictions[i].Probabilities[k];
+        }
+        return scores;
+    }
+}
