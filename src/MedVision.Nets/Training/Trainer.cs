@@ -195,6 +195,7 @@ public sealed class Trainer
         ArgumentNullException.ThrowIfNull(task);
         ArgumentNullException.ThrowIfNull(loader);
         ArgumentNullException.ThrowIfNull(group);
+        CheckEvaluationLoader(loader, nameof(loader));
         if (loader.Source.Count < group.WorldSize)
             throw new InvalidOperationException($"Distributed evaluation needs at least one sample per rank: {loader.Source.Count} samples, {group.WorldSize} ranks.");
         var options = loader.Options.Clone();
@@ -241,10 +242,19 @@ public sealed class Trainer
         return (labels, scores);
     }
 
+    /// <summary>Why a loader that draws by weight cannot evaluate: it would score a resample, not the split.</summary>
+    internal const string WeightedEvaluationLoader = "an evaluation loader must visit every sample once; this one draws by weight (WeightedSampler). Use a loader without it.";
+
+    private static void CheckEvaluationLoader(DataLoader loader, string parameterName)
+    {
+        if (loader.Options.WeightedSampler is not null) throw new ArgumentException("The loader cannot evaluate: " + WeightedEvaluationLoader, parameterName);
+    }
+
     private static (int[,] Labels, double[,] Scores, int[] Indices) PredictWithIndices(ITrainingTask task, DataLoader loader)
     {
         ArgumentNullException.ThrowIfNull(task);
         ArgumentNullException.ThrowIfNull(loader);
+        CheckEvaluationLoader(loader, nameof(loader));
         var model = task.Model;
         bool wasTraining = model.Training;
         model.Eval();

@@ -145,6 +145,8 @@ public sealed class TrainerBuilder
         if (_train is null) throw new InvalidOperationException("Say what to train on: TrainOn(loader).");
         if (_optimizer is null) throw new InvalidOperationException("Choose an optimizer: UseAdam(), UseSgd() or UseOptimizer().");
         if (_patience is not null && _validation is null) throw new InvalidOperationException("Early stopping needs a validation set: ValidateOn(loader).");
+        foreach (var (loader, name) in new[] { (_validation, "ValidateOn"), (_trainEvaluation, "EvaluateTrainingOn"), (_test, "TestOn") })
+            if (loader?.Options.WeightedSampler is not null) throw new InvalidOperationException($"{name}: {Trainer.WeightedEvaluationLoader}");
         if (_group is { WorldSize: > 1 } g && _train.Options.Sampler is { } sampler && (sampler.Rank != g.Rank || sampler.WorldSize != g.WorldSize))
             throw new InvalidOperationException($"The training loader's {sampler} does not match the process group (rank {g.Rank} of {g.WorldSize}).");
         _built = true;

@@ -1,5 +1,6 @@
 using MedVision.Nets.Data.Loading;
 using MedVision.Nets.Data.MedMnist;
+using MedVision.Nets.Metrics;
 
 namespace MedVision.Nets.Tests.Data.Loading;
 
@@ -86,5 +87,19 @@ public class WeightedRandomSamplerTests
         var loader = new DataLoader(source, new DataLoaderOptions { WeightedSampler = balanced });
         loader.Options.Shuffle = true;
         FluentActions.Invoking(() => loader.EpochOrder(0)).Should().Throw<ArgumentException>().WithMessage("*mutually exclusive*");
+    }
+
+    [Fact]
+    public void EvaluationLoaders_MustNotDrawByWeight()
+    {
+        var split = Retina.Value.Validation;
+        var weighted = new DataLoader(new MedMnistImageSource(split), new DataLoaderOptions { WeightedSampler = WeightedRandomSampler.BalanceClasses(split.Labels) });
+        var plain = new DataLoader(new MedMnistImageSource(split));
+        using var model = MedVision.Nets.Models.ResNet.Builder().WithDepth(18).WithWidths(4, 4, 4, 4).ForInput(3).WithSmallInputStem().WithClasses(5).Build();
+        var task = new MedVision.Nets.Training.ClassificationTask(model, MedMnistTask.OrdinalRegression);
+        FluentActions.Invoking(() => MedVision.Nets.Training.Trainer.Predict(task, weighted)).Should().Throw<ArgumentException>().WithMessage("*visit every sample once*");
+        FluentActions.Invoking(() => MedVision.Nets.Training.Trainer.Create(task).TrainOn(weighted).ValidateOn(weighted).UseAdam().Build())
+            .Should().Throw<InvalidOperationException>().WithMessage("ValidateOn: *visit every sample once*");
+        FluentActions.Invoking(() => MedVision.Nets.Training.Trainer.Create(task).TrainOn(weighted).ValidateOn(plain).UseAdam().Build()).Should().NotThrow("training may draw by weight");
     }
 }
