@@ -51,12 +51,22 @@ public sealed class GradCam
         Method = method;
     }
 
-    /// <summary>Grad-CAM on a ResNet's last stage (torchvision's <c>layer4</c>), the usual choice.</summary>
-    public static GradCam ForResNet(ResNet model, CamMethod method = CamMethod.GradCam)
+    /// <summary>
+    /// Grad-CAM on a stage of a ResNet: by default the last (torchvision's <c>layer4</c>), the usual choice; an earlier
+    /// one (<paramref name="stage"/> 2 is <c>layer3</c>) gives maps of twice the resolution, which helps with small
+    /// inputs (layer4 of a 28×28 image is 4×4).
+    /// </summary>
+    /// <param name="model">The classifier.</param>
+    /// <param name="method">Grad-CAM or Grad-CAM++.</param>
+    /// <param name="stage">The stage index, 0 to 3 (null: the last).</param>
+    public static GradCam ForResNet(ResNet model, CamMethod method = CamMethod.GradCam, int? stage = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         if (model.FeaturesOnly) throw new ArgumentException("The ResNet has no classifier (features-only mode); there is no class score to explain.", nameof(model));
-        return new GradCam(model, model.Stages[^1], method);
+        int index = stage ?? model.Stages.Count - 1;
+        if (index < 0 || index >= model.Stages.Count)
+            throw new ArgumentOutOfRangeException(nameof(stage), stage, $"The ResNet has stages 0 to {model.Stages.Count - 1}.");
+        return new GradCam(model, model.Stages[index], method);
     }
 
     /// <summary>The layer whose feature map is weighted.</summary>

@@ -164,6 +164,9 @@ public class GradCamTests
         FluentActions.Invoking(() => new GradCam(model, other)).Should().Throw<ArgumentException>().WithMessage("*not a submodule*");
         FluentActions.Invoking(() => new GradCam(t => model.Call(t), other).Compute(x)).Should().Throw<InvalidOperationException>().WithMessage("*not called*");
         FluentActions.Invoking(() => new GradCam(model, model.Classifier!).Compute(x)).Should().Throw<InvalidOperationException>().WithMessage("*feature map*");
+        FluentActions.Invoking(() => GradCam.ForResNet(model, stage: 4)).Should().Throw<ArgumentOutOfRangeException>().WithMessage("*stages 0 to 3*");
+        GradCam.ForResNet(model, stage: 2).TargetLayer.Should().BeSameAs(model.Stages[2]);
+        using (var layer3 = GradCam.ForResNet(model, stage: 2).Compute(x, resizeToInput: false)) layer3.Maps.Shape.Should().Equal(2, 1, 2, 2);
         using var features = ResNet.Builder().WithDepth(18).ForInput(3).AsBackbone().Build();
         FluentActions.Invoking(() => GradCam.ForResNet(features)).Should().Throw<ArgumentException>().WithMessage("*features-only*");
     }
