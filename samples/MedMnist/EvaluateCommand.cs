@@ -58,10 +58,7 @@ internal static class EvaluateCommand
         if (calibration is not null)
         {
             var scaling = TemperatureScaling.FitFromProbabilities(valLabels, valScores);
-            var scaled = Calibration.Evaluate(info.Task, testLabels, scaling.ApplyToProbabilities(testScores));
-            foreach (var (name, c) in new[] { ("Test calibration", calibration), ($"  after temperature scaling (T = {scaling.Temperature:F3}, fitted on val)", scaled) })
-                AnsiConsole.MarkupLine(string.Create(CultureInfo.InvariantCulture,
-                    $"{name}: ECE {c.ExpectedCalibrationError:F4} · MCE {c.MaximumCalibrationError:F4} · Brier {c.BrierScore:F4} · NLL {c.NegativeLogLikelihood:F4} ({c.Bins.Count} bins)"));
+            var scaled = PrintCalibration(info, testLabels, testScores, calibration, scaling);
             line += string.Create(CultureInfo.InvariantCulture,
                 $" test_ece={calibration.ExpectedCalibrationError:F4} test_brier={calibration.BrierScore:F4} test_nll={calibration.NegativeLogLikelihood:F4} temperature={scaling.Temperature:F4} scaled_ece={scaled.ExpectedCalibrationError:F4} scaled_brier={scaled.BrierScore:F4} scaled_nll={scaled.NegativeLogLikelihood:F4}");
         }
@@ -70,6 +67,16 @@ internal static class EvaluateCommand
         AnsiConsole.MarkupLine($"Written: {(calibration is not null ? $"{full}/test-reliability.svg" : "")}{(gradCam ? $" {full}/test-gradcam.png" : "")}");
         Console.WriteLine(line);
         return 0;
+    }
+
+    /// <summary>Prints the test calibration before and after <paramref name="scaling"/>; returns the calibration after it.</summary>
+    internal static CalibrationResult PrintCalibration(MedMnistInfo info, int[,] testLabels, double[,] testScores, CalibrationResult calibration, TemperatureScaling scaling)
+    {
+        var scaled = Calibration.Evaluate(info.Task, testLabels, scaling.ApplyToProbabilities(testScores));
+        foreach (var (name, c) in new[] { ("Test calibration", calibration), ($"  after temperature scaling (T = {scaling.Temperature:F3}, fitted on val)", scaled) })
+            AnsiConsole.MarkupLine(string.Create(CultureInfo.InvariantCulture,
+                $"{name}: ECE {c.ExpectedCalibrationError:F4} · MCE {c.MaximumCalibrationError:F4} · Brier {c.BrierScore:F4} · NLL {c.NegativeLogLikelihood:F4} ({c.Bins.Count} bins)"));
+        return scaled;
     }
 
     // The split's probabilities through the predictor (the model file's preprocessing, temperature and flips).

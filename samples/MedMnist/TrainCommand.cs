@@ -160,13 +160,7 @@ internal static class TrainCommand
         Row("test", testAuc, testAcc);
         AnsiConsole.Write(table);
         AnsiConsole.WriteLine(report.Format(classNames: info.ClassNames));
-        if (calibration is not null && scaling is not null)
-        {
-            var scaled = Calibration.Evaluate(info.Task, testLabels, scaling.ApplyToProbabilities(testScores));
-            foreach (var (name, c) in new[] { ("Test calibration", calibration), ($"  after temperature scaling (T = {scaling.Temperature:F3}, fitted on val)", scaled) })
-                AnsiConsole.MarkupLine(string.Create(CultureInfo.InvariantCulture,
-                    $"{name}: ECE {c.ExpectedCalibrationError:F4} · MCE {c.MaximumCalibrationError:F4} · Brier {c.BrierScore:F4} · NLL {c.NegativeLogLikelihood:F4} ({c.Bins.Count} bins)"));
-        }
+        if (calibration is not null && scaling is not null) EvaluateCommand.PrintCalibration(info, testLabels, testScores, calibration, scaling);
         var full = Path.GetFullPath(s.Output);
         AnsiConsole.MarkupLine($"Model file: {full}/model.safetensors{(card.Temperature != 1 ? string.Create(CultureInfo.InvariantCulture, $", predicting with temperature {card.Temperature:F3}") : "")} (use: medmnist predict --model {full}/model.safetensors IMAGES…)");
         AnsiConsole.MarkupLine($"Checkpoints: {full}/best.safetensors, {full}/last.safetensors · history: {full}/history.csv · plots: {full}/training-curves.svg, {full}/test-roc.svg{(confusion ? $", {full}/test-confusion.svg" : "")}{(calibration is not null ? $", {full}/test-reliability.svg" : "")}{(gradCam ? $", {full}/test-gradcam.png (Grad-CAM of test images 1–8)" : "")} · test report: {full}/test-evaluation.csv");
