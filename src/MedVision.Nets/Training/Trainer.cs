@@ -139,12 +139,15 @@ public sealed class Trainer
         model.Train();
         double lossSum = 0;
         var termSums = new Dictionary<string, double>();
-        int step = 0;
+        int step = 0, batches = _s.Train.BatchesPerEpoch, k = _s.AccumulationSteps;
         foreach (var batch in _s.Train.Epoch(epoch, cancellationToken))
         {
             using var scope = Tensors.NewDisposeScope();
             using var batchOwner = batch;
-            optimizer.ZeroGrad();
+            // Gradient accumulation: groups of k batches (the last of an epoch may be shorter), one step per group.
+            int groupStart = step - (step % k), groupSize = Math.Min(k, batches - groupStart);
+            bool lastOfGroup = step + 1 == groupStart + groupSize;
+            if (step == groupStart) optimizer.ZeroGrad();
             _sync?.PrepareForward();
             using var loss = _s.Task.ComputeLoss(batch, epoch);
             var value = loss.Total.Item();
@@ -152,9 +155,13 @@ public sealed class Trainer
             if (Group is { } group) (value, terms) = GlobalMean(group, value, terms);
             // With several ranks the check uses the mean over all of them, so every rank stops at the same step.
             if (double.IsNaN(value) || double.IsInfinity(value)) throw new TrainingDivergedException(epoch, step, value, terms);
-            loss.Total.Backward();
-            if (_s.GradientClipNorm is double maxNorm) GradientClipping.ClipGradNorm(model.Parameters(), maxNorm);
-            optimizer.Step();
+            if (groupSize == 1) loss.Total.Backward();
+            else (loss.Total / groupSize).Backward();
+            if (lastOfGroup)
+            {
+                if (_s.GradientClipNorm is double maxNorm) GradientClipping.ClipGradNorm(model.Parameters(), maxNorm);
+                optimizer.Step();
+            }
             lossSum += value;
             foreach (var (name, v) in terms) termSums[name] = termSums.GetValueOrDefault(name) + v;
             step++;

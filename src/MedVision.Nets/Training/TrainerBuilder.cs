@@ -24,6 +24,7 @@ public sealed class TrainerBuilder
     private int _seed;
     private int? _patience;
     private double? _clip;
+    private int _accumulation = 1;
     private string? _output;
     private ILogger? _logger;
     private IProgress<TrainingProgress>? _progress;
@@ -115,6 +116,18 @@ public sealed class TrainerBuilder
         return Set(() => _clip = maxNorm);
     }
 
+    /// <summary>
+    /// Accumulates the gradients of <paramref name="steps"/> consecutive batches before each optimizer step, each batch's
+    /// loss divided by the number of batches in its group: the update of a batch <paramref name="steps"/> times larger
+    /// (exactly, for models without batch normalisation and equal batch sizes) in the memory of one batch. A group is
+    /// never carried across epochs (the last one of an epoch may be shorter). Not with <see cref="DistributeOver"/>.
+    /// </summary>
+    public TrainerBuilder AccumulateGradients(int steps)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(steps, 1);
+        return Set(() => _accumulation = steps);
+    }
+
     /// <summary>Writes checkpoints (last and best), history (CSV and JSON) and the result to <paramref name="directory"/>.</summary>
     public TrainerBuilder SaveTo(string directory)
     {
@@ -145,13 +158,15 @@ public sealed class TrainerBuilder
         if (_train is null) throw new InvalidOperationException("Say what to train on: TrainOn(loader).");
         if (_optimizer is null) throw new InvalidOperationException("Choose an optimizer: UseAdam(), UseSgd() or UseOptimizer().");
         if (_patience is not null && _validation is null) throw new InvalidOperationException("Early stopping needs a validation set: ValidateOn(loader).");
+        if (_accumulation > 1 && _group is { WorldSize: > 1 })
+            throw new InvalidOperationException("Gradient accumulation is not supported with DistributeOver: every backward pass all-reduces the gradients. Use a larger per-rank batch or more ranks.");
         foreach (var (loader, name) in new[] { (_validation, "ValidateOn"), (_trainEvaluation, "EvaluateTrainingOn"), (_test, "TestOn") })
             if (loader?.Options.WeightedSampler is not null) throw new InvalidOperationException($"{name}: {Trainer.WeightedEvaluationLoader}");
         if (_group is { WorldSize: > 1 } g && _train.Options.Sampler is { } sampler && (sampler.Rank != g.Rank || sampler.WorldSize != g.WorldSize))
             throw new InvalidOperationException($"The training loader's {sampler} does not match the process group (rank {g.Rank} of {g.WorldSize}).");
         _built = true;
         var scheduler = _scheduler ?? _schedulerForEpochs?.Invoke(_epochs);
-        return new Trainer(new TrainerSettings(_task, _train, _validation, _trainEvaluation, _test, _optimizer, scheduler, _epochs, _device, _seed, _patience, _clip, _output, _logger, _progress, _group, _dataParallel));
+        return new Trainer(new TrainerSettings(_task, _train, _validation, _trainEvaluation, _test, _optimizer, scheduler, _epochs, _device, _seed, _patience, _clip, _output, _logger, _progress, _group, _dataParallel, _accumulation));
     }
 
     private TrainerBuilder Set(Action set)

@@ -24,4 +24,5 @@ internal sealed record TrainerSettings(
     ILogger? Logger,
     IProgress<TrainingProgress>? Progress,
     ProcessGroup? Group = null,
-    DataParallelOptions? DataParallel = null);
+    DataParallelOptions? DataParallel = null,
+    int AccumulationSteps = 1);

@@ -21,18 +21,11 @@ public sealed class TrainerTests : IDisposable
         if (Directory.Exists(_root)) Directory.Delete(_root, recursive: true);
     }
 
-    private sealed class Subset(ILabeledImageSource inner, int count) : ILabeledImageSource
-    {
-        public int Count => count;
-        public int LabelColumns => inner.LabelColumns;
-        public (FloatImage Image, int[] Labels) Load(int index) => inner.Load(index);
-    }
-
     private static Sequential TinyCnn()
         => new(new Conv2d(3, 4, 3, padding: 1), new BatchNorm2d(4), new ReLU(), new AdaptiveAvgPool2d(1), new Flatten(), new Dropout(0.2), new Linear(4, 5));
 
     private static DataLoader Loader(MedMnistSplitData split, int count, bool shuffle) => new(
-        new Subset(new MedMnistImageSource(split), count),
+        new SubsetSource(new MedMnistImageSource(split), Enumerable.Range(0, count).ToArray()),
         new DataLoaderOptions
         {
             BatchSize = 16, Shuffle = shuffle, Seed = 5,
@@ -133,5 +126,33 @@ public sealed class TrainerTests : IDisposable
             // Milestones ⌊0.5·epochs⌋ and ⌊0.75·epochs⌋, never before epoch 1, equal ones counted once.
             result.History.Select(h => h.LearningRate).Should().BeEquivalentTo(epochs == 1 ? new[] { 1e-3 } : new[] { 1e-3, 1e-4 }, o => o.WithStrictOrdering());
         }
+    }
+
+    [Fact]
+    public void AccumulatingTwoHalfBatches_GivesTheUpdateOfTheFullBatch()
+    {
+        // No batch norm or dropout: a full batch's mean loss is the mean of its two halves' mean losses.
+        Dictionary<string, float[]> TrainOnce(int batchSize, int accumulate)
+        {
+            Tensors.ManualSeed(3);
+            using var model = new Sequential(new Flatten(), new Linear(3 * 28 * 28, 5));
+            var loader = new DataLoader(new SubsetSource(new MedMnistImageSource(Retina.Value.Train), Enumerable.Range(0, 96).ToArray()),
+                new DataLoaderOptions { BatchSize = batchSize, Shuffle = true, Seed = 2, Transform = TransformPipeline.Create().Normalize(0.5f, 0.5f).Build() });
+            Trainer.Create(new ClassificationTask(model, MedMnistTask.OrdinalRegression)).TrainOn(loader).UseSgd(0.05, momentum: 0.9)
+                .AccumulateGradients(accumulate).ForEpochs(2).WithSeed(3).Build().Run();
+            return model.StateDict().ToDictionary(kv => kv.Key, kv => kv.Value.ToArray<float>());
+        }
+
+        var full = TrainOnce(32, 1);
+        var accumulated = TrainOnce(16, 2);
+        var separate = TrainOnce(16, 1);
+        foreach (var (name, weights) in full)
+        {
+            accumulated[name].Should().Equal(weights, (a, e) => Math.Abs(a - e) < 1e-5, $"{name}: accumulation reproduces the batch-32 update");
+            separate[name].Should().NotEqual(weights, $"{name}: without accumulation batch 16 takes twice the steps");
+        }
+        using var tiny = new Linear(2, 2);
+        FluentActions.Invoking(() => Trainer.Create(new ClassificationTask(tiny, MedMnistTask.MultiClass)).AccumulateGradients(0))
+            .Should().Throw<ArgumentOutOfRangeException>();
     }
 }
