@@ -25,6 +25,7 @@ public sealed class Trainer
     private const string LastModelFile = "last.safetensors";
     private const string LastOptimizerFile = "last.optimizer.safetensors";
     private const string LastStateFile = "last.json";
+    private const string LastAverageFile = "last.average.safetensors";
     private const string BestModelFile = "best.safetensors";
     private readonly TrainerSettings _s;
     private readonly ILogger _log;
@@ -32,6 +33,7 @@ public sealed class Trainer
     private readonly bool _master;
     private readonly IProgress<TrainingProgress>? _progress;
     private GradientSynchronizer? _sync;
+    private ExponentialMovingAverage? _ema;
 
     internal Trainer(TrainerSettings settings)
     {
@@ -71,6 +73,8 @@ public sealed class Trainer
         double bestAuc = double.NegativeInfinity;
         Dictionary<string, Tensor>? bestWeights = null;
         if (WriteDirectory is not null) Directory.CreateDirectory(WriteDirectory);
+        using var ema = _s.WeightAveragingDecay is double decay ? new ExponentialMovingAverage(model, decay) : null;
+        _ema = ema;
         if (resume && _s.OutputDirectory is not null && File.Exists(Path.Combine(_s.OutputDirectory, LastStateFile)))
             (startEpoch, bestEpoch, bestAuc, sinceBest) = RestoreCheckpoint(model, optimizer, scheduler, history);
         else
@@ -86,26 +90,31 @@ public sealed class Trainer
                 var watch = Stopwatch.StartNew();
                 var lr = optimizer.ParameterGroups[0].LearningRate;
                 var (trainLoss, terms) = TrainEpoch(optimizer, epoch, cancellationToken);
-                var validation = _s.Validation is null ? SplitMetrics.NotEvaluated : Evaluate(_s.Validation);
+                SplitMetrics validation;
+                // With weight averaging, the averaged weights are the ones evaluated and selected.
+                using (ema?.ApplyTo(model))
+                {
+                    validation = _s.Validation is null ? SplitMetrics.NotEvaluated : Evaluate(_s.Validation);
+
+                    // Model selection on the validation split only (MedMNIST: best validation AUC; first epoch on ties).
+                    double score = double.IsNaN(validation.Auc) ? double.NegativeInfinity : validation.Auc;
+                    if (bestEpoch < 0 || score > bestAuc)
+                    {
+                        bestAuc = score;
+                        bestEpoch = epoch;
+                        sinceBest = 0;
+                        DisposeAll(bestWeights);
+                        bestWeights = CopyWeights(model);
+                        if (WriteDirectory is not null) SaveWeights(model, Path.Combine(WriteDirectory, BestModelFile), epoch, validation);
+                    }
+                    else sinceBest++;
+                }
                 scheduler?.Step();
                 var record = new EpochRecord(epoch, trainLoss, terms, lr, validation, watch.Elapsed.TotalSeconds);
                 history.Add(record);
                 _log.LogInformation("epoch {Epoch}/{Epochs}: loss {Loss:F4}, val AUC {Auc:F4}, val ACC {Acc:F4}, lr {Lr:G3}, {Seconds:F1} s",
                     epoch + 1, _s.Epochs, trainLoss, validation.Auc, validation.Acc, lr, record.Seconds);
                 _progress?.Report(new TrainingProgress(epoch, _s.Epochs, _s.Train.BatchesPerEpoch, _s.Train.BatchesPerEpoch, trainLoss, record));
-
-                // Model selection on the validation split only (MedMNIST: best validation AUC; first epoch on ties).
-                double score = double.IsNaN(validation.Auc) ? double.NegativeInfinity : validation.Auc;
-                if (bestEpoch < 0 || score > bestAuc)
-                {
-                    bestAuc = score;
-                    bestEpoch = epoch;
-                    sinceBest = 0;
-                    DisposeAll(bestWeights);
-                    bestWeights = CopyWeights(model);
-                    if (WriteDirectory is not null) SaveWeights(model, Path.Combine(WriteDirectory, BestModelFile), epoch, validation);
-                }
-                else sinceBest++;
 
                 if (WriteDirectory is not null) SaveCheckpoint(model, optimizer, scheduler, history, epoch, bestEpoch, bestAuc, sinceBest);
                 WriteHistory(history);
@@ -130,6 +139,7 @@ public sealed class Trainer
         {
             DisposeAll(bestWeights);
             _sync = null;
+            _ema = null;
         }
     }
 
@@ -161,6 +171,7 @@ public sealed class Trainer
             {
                 if (_s.GradientClipNorm is double maxNorm) GradientClipping.ClipGradNorm(model.Parameters(), maxNorm);
                 optimizer.Step();
+                _ema?.Update(model);
             }
             lossSum += value;
             foreach (var (name, v) in terms) termSums[name] = termSums.GetValueOrDefault(name) + v;
@@ -336,8 +347,10 @@ public sealed class Trainer
         var dir = WriteDirectory!;
         SaveWeights(model, Path.Combine(dir, LastModelFile), epoch, history[^1].Validation);
         using (var state = optimizer.GetState()) state.Save(Path.Combine(dir, LastOptimizerFile));
+        if (_ema is not null) SafeTensors.Save(Path.Combine(dir, LastAverageFile), _ema.StateDict);
         var checkpoint = new CheckpointState
         {
+            AverageUpdates = _ema?.Updates,
             Epoch = epoch,
             BestEpoch = bestEpoch,
             BestValidationAuc = bestAuc,
@@ -362,6 +375,13 @@ public sealed class Trainer
         using (var weights = SafeTensors.Load(Path.Combine(dir, LastModelFile))) model.LoadStateDict(weights);
         using (var state = OptimizerState.Load(Path.Combine(dir, LastOptimizerFile))) optimizer.LoadState(state);
         if (scheduler is not null && checkpoint.Scheduler is not null) scheduler.LoadState(new SchedulerState(checkpoint.SchedulerType ?? "", checkpoint.Scheduler));
+        if (_ema is not null)
+        {
+            if (checkpoint.AverageUpdates is not long updates || !File.Exists(Path.Combine(dir, LastAverageFile)))
+                throw new InvalidOperationException($"The checkpoint in {dir} was written without weight averaging; resume it with the settings it was started with.");
+            using var averaged = SafeTensors.Load(Path.Combine(dir, LastAverageFile));
+            _ema.LoadState(averaged, updates);
+        }
         Tensors.SetRngState(Convert.FromBase64String(checkpoint.RngState));
         history.AddRange(checkpoint.History.Select(h => h.ToRecord()));
         _log.LogInformation("resumed from {Dir} after epoch {Epoch}", dir, checkpoint.Epoch + 1);
@@ -385,6 +405,7 @@ public sealed class Trainer
         public Dictionary<string, double>? Scheduler { get; set; }
         public string? SchedulerType { get; set; }
         public List<HistoryEntry> History { get; set; } = new();
+        public long? AverageUpdates { get; set; }
     }
 
     private sealed class HistoryEntry

@@ -25,6 +25,7 @@ public sealed class TrainerBuilder
     private int? _patience;
     private double? _clip;
     private int _accumulation = 1;
+    private double? _averagingDecay;
     private string? _output;
     private ILogger? _logger;
     private IProgress<TrainingProgress>? _progress;
@@ -128,6 +129,18 @@ public sealed class TrainerBuilder
         return Set(() => _accumulation = steps);
     }
 
+    /// <summary>
+    /// Keeps an exponential moving average of the weights (<see cref="ExponentialMovingAverage"/>, updated after every
+    /// optimizer step) and evaluates, selects and returns the averaged weights instead of the last step's. The average is
+    /// checkpointed with the run (<c>last.average.safetensors</c>), so resuming stays exact.
+    /// </summary>
+    /// <param name="decay">The weight of the old average per step, in [0, 1) (0.999 is common; smaller for short runs).</param>
+    public TrainerBuilder AverageWeights(double decay = 0.999)
+    {
+        if (!(decay >= 0 && decay < 1)) throw new ArgumentOutOfRangeException(nameof(decay), decay, "The decay must lie in [0, 1).");
+        return Set(() => _averagingDecay = decay);
+    }
+
     /// <summary>Writes checkpoints (last and best), history (CSV and JSON) and the result to <paramref name="directory"/>.</summary>
     public TrainerBuilder SaveTo(string directory)
     {
@@ -166,7 +179,7 @@ public sealed class TrainerBuilder
             throw new InvalidOperationException($"The training loader's {sampler} does not match the process group (rank {g.Rank} of {g.WorldSize}).");
         _built = true;
         var scheduler = _scheduler ?? _schedulerForEpochs?.Invoke(_epochs);
-        return new Trainer(new TrainerSettings(_task, _train, _validation, _trainEvaluation, _test, _optimizer, scheduler, _epochs, _device, _seed, _patience, _clip, _output, _logger, _progress, _group, _dataParallel, _accumulation));
+        return new Trainer(new TrainerSettings(_task, _train, _validation, _trainEvaluation, _test, _optimizer, scheduler, _epochs, _device, _seed, _patience, _clip, _output, _logger, _progress, _group, _dataParallel, _accumulation, _averagingDecay));
     }
 
     private TrainerBuilder Set(Action set)

@@ -25,4 +25,5 @@ internal sealed record TrainerSettings(
     IProgress<TrainingProgress>? Progress,
     ProcessGroup? Group = null,
     DataParallelOptions? DataParallel = null,
-    int AccumulationSteps = 1);
+    int AccumulationSteps = 1,
+    double? WeightAveragingDecay = null);

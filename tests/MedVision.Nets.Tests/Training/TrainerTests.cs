@@ -32,8 +32,11 @@ public sealed class TrainerTests : IDisposable
             Transform = shuffle ? TransformPipeline.Create().RandomHorizontalFlip().Normalize(0.5f, 0.5f).Build() : TransformPipeline.Create().Normalize(0.5f, 0.5f).Build(),
         });
 
-    private Trainer Build(Sequential model, string dir, int epochs) =>
-        Trainer.Create(new ClassificationTask(model, MedMnistTask.OrdinalRegression))
+    private Trainer Build(Sequential model, string dir, int epochs, double? averagingDecay = null)
+    {
+        var builder = Trainer.Create(new ClassificationTask(model, MedMnistTask.OrdinalRegression));
+        if (averagingDecay is double decay) builder.AverageWeights(decay);
+        return builder
             .TrainOn(Loader(Retina.Value.Train, 64, shuffle: true))
             .ValidateOn(Loader(Retina.Value.Validation, 32, shuffle: false))
             .TestOn(Loader(Retina.Value.Test, 32, shuffle: false))
@@ -43,11 +46,18 @@ public sealed class TrainerTests : IDisposable
             .WithSeed(9)
             .SaveTo(Path.Combine(_root, dir))
             .Build();
+    }
 
-    private static float[] LastWeights(string dir)
+    private static float[] LastWeights(string dir, string file = "last.safetensors")
     {
-        using var file = SafeTensors.Load(Path.Combine(dir, "last.safetensors"));
-        return file.OrderBy(kv => kv.Key, StringComparer.Ordinal).SelectMany(kv => kv.Value.To(ScalarType.Float32).ToArray<float>()).ToArray();
+        using var weights = SafeTensors.Load(Path.Combine(dir, file));
+        return Values(weights);
+    }
+
+    private static float[] Values(IReadOnlyDictionary<string, Tensor> state)
+    {
+        using var scope = Tensors.NewDisposeScope();
+        return state.OrderBy(kv => kv.Key, StringComparer.Ordinal).SelectMany(kv => kv.Value.To(ScalarType.Float32).ToArray<float>()).ToArray();
     }
 
     [Fact]
@@ -154,5 +164,34 @@ public sealed class TrainerTests : IDisposable
         using var tiny = new Linear(2, 2);
         FluentActions.Invoking(() => Trainer.Create(new ClassificationTask(tiny, MedMnistTask.MultiClass)).AccumulateGradients(0))
             .Should().Throw<ArgumentOutOfRangeException>();
+    }
+
+    [Fact]
+    public void WeightAveraging_SelectsTheAverage_AndResumesExactly()
+    {
+        Tensors.ManualSeed(1);
+        using (var model = TinyCnn()) Build(model, "ema-straight", 4, averagingDecay: 0.9).Run();
+        Tensors.ManualSeed(1);
+        using (var model = TinyCnn()) Build(model, "ema-resumed", 2, averagingDecay: 0.9).Run();
+        Tensors.ManualSeed(123);
+        TrainingResult resumed;
+        using (var model = TinyCnn())
+        {
+            resumed = Build(model, "ema-resumed", 4, averagingDecay: 0.9).Run(resume: true);
+            string straight = Path.Combine(_root, "ema-straight"), again = Path.Combine(_root, "ema-resumed");
+            LastWeights(again).Should().Equal(LastWeights(straight));
+            LastWeights(again, "last.average.safetensors").Should().Equal(LastWeights(straight, "last.average.safetensors"));
+            LastWeights(again, "last.average.safetensors").Should().NotEqual(LastWeights(again), "the average differs from the last step's weights");
+            // The trained model holds the selected epoch's averaged weights, which best.safetensors holds too.
+            Values(model.StateDict()).Should().Equal(LastWeights(again, "best.safetensors"));
+            if (resumed.BestEpoch == 3) Values(model.StateDict()).Should().Equal(LastWeights(again, "last.average.safetensors"));
+        }
+
+        // A checkpoint written without averaging cannot be resumed with it.
+        Tensors.ManualSeed(1);
+        using (var model = TinyCnn()) Build(model, "plain", 1).Run();
+        using (var model = TinyCnn())
+            FluentActions.Invoking(() => Build(model, "plain", 2, averagingDecay: 0.9).Run(resume: true))
+                .Should().Throw<InvalidOperationException>().WithMessage("*without weight averaging*");
     }
 }
