@@ -149,4 +149,21 @@ internal static unsafe class NativeMethods
     [DllImport(Lib, ExactSpelling = true)] internal static extern int mvt_ddp_prepare_backward(IntPtr ddp);
     [DllImport(Lib, ExactSpelling = true)] internal static extern int mvt_ddp_bucket_count(IntPtr ddp);
     [DllImport(Lib, ExactSpelling = true)] internal static extern int mvt_ddp_stats(IntPtr ddp, long* output);
+
+    [DllImport(Lib, ExactSpelling = true)] internal static extern IntPtr mvt_jit_load([MarshalAs(UnmanagedType.LPUTF8Str)] string path, int hasDevice, int deviceType, int deviceIndex);
+    [DllImport(Lib, ExactSpelling = true)] internal static extern void mvt_jit_free(IntPtr module);
+    [DllImport(Lib, ExactSpelling = true)] internal static extern int mvt_jit_save(IntPtr module, [MarshalAs(UnmanagedType.LPUTF8Str)] string path, IntPtr* names, IntPtr* contents, long* lengths, int n);
+    [DllImport(Lib, ExactSpelling = true)] internal static extern int mvt_jit_type_name(IntPtr module, byte* buffer, int capacity);
+    [DllImport(Lib, ExactSpelling = true)] internal static extern int mvt_jit_child_count(IntPtr module);
+    [DllImport(Lib, ExactSpelling = true)] internal static extern IntPtr mvt_jit_child(IntPtr module, int index);
+    [DllImport(Lib, ExactSpelling = true)] internal static extern int mvt_jit_child_name(IntPtr module, int index, byte* buffer, int capacity);
+    [DllImport(Lib, ExactSpelling = true)] internal static extern int mvt_jit_tensor_count(IntPtr module, int kind);
+    [DllImport(Lib, ExactSpelling = true)] internal static extern IntPtr mvt_jit_tensor(IntPtr module, int kind, int index);
+    [DllImport(Lib, ExactSpelling = true)] internal static extern int mvt_jit_tensor_name(IntPtr module, int kind, int index, byte* buffer, int capacity);
+    [DllImport(Lib, ExactSpelling = true)] internal static extern int mvt_jit_set_tensor(IntPtr module, [MarshalAs(UnmanagedType.LPUTF8Str)] string name, IntPtr tensor);
+    [DllImport(Lib, ExactSpelling = true)] internal static extern int mvt_jit_set_training(IntPtr module, int on);
+    [DllImport(Lib, ExactSpelling = true)] internal static extern int mvt_jit_is_training(IntPtr module);
+    [DllImport(Lib, ExactSpelling = true)] internal static extern int mvt_jit_method_names(IntPtr module, byte* buffer, int capacity);
+    [DllImport(Lib, ExactSpelling = true)] internal static extern int mvt_jit_invoke(IntPtr module, [MarshalAs(UnmanagedType.LPUTF8Str)] string method, IntPtr* inputs, int n);
+    [DllImport(Lib, ExactSpelling = true)] internal static extern int mvt_jit_take_outputs(IntPtr* outputs, int n);
 }

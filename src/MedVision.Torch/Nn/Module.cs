@@ -16,7 +16,7 @@ public abstract class Module : IDisposable
     private bool _disposed;
 
     /// <summary>True in training mode (the default), false after <see cref="Eval"/>.</summary>
-    public bool Training { get; private set; } = true;
+    public bool Training { get; protected set; } = true;
 
     /// <summary>The display name of the module type, used in summaries.</summary>
     public virtual string TypeName => GetType().Name;
@@ -195,8 +195,18 @@ public abstract class Module : IDisposable
                 b.Dispose();
                 m._buffers[i] = new(m._buffers[i].Key, converted);
             }
+            m.OnTensorsConverted();
         }
         return this;
+    }
+
+    /// <summary>
+    /// Called on each module after <see cref="To(Device)"/> or <see cref="To(ScalarType)"/> replaced its own
+    /// parameters and buffers with converted tensors. A module that also keeps them elsewhere (a TorchScript module
+    /// keeps them in the native module it runs) overrides this to update that copy.
+    /// </summary>
+    protected virtual void OnTensorsConverted()
+    {
     }
 
     // ---------------------------------------------------------------- state dict

@@ -12,19 +12,32 @@ public static class AtomicFile
     /// <summary>Writes through <paramref name="write"/>, creating the folder when it is missing.</summary>
     public static void Write(string path, Action<Stream> write)
     {
-        ArgumentException.ThrowIfNullOrEmpty(path);
         ArgumentNullException.ThrowIfNull(write);
+        WriteFile(path, temp =>
+        {
+            using var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None);
+            write(stream);
+            stream.Flush(flushToDisk: true);
+        });
+    }
+
+    /// <summary>
+    /// Lets <paramref name="writeTemporaryFile"/> write the whole content to the temporary file whose path it is
+    /// given (for writers that take a path, such as libtorch's), then moves that file over <paramref name="path"/>.
+    /// The folder is created when it is missing.
+    /// </summary>
+    public static void WriteFile(string path, Action<string> writeTemporaryFile)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        ArgumentNullException.ThrowIfNull(writeTemporaryFile);
         string fullPath = Path.GetFullPath(path);
         string directory = Path.GetDirectoryName(fullPath) ?? throw new ArgumentException($"'{path}' has no parent folder.", nameof(path));
         Directory.CreateDirectory(directory);
         string temp = Path.Combine(directory, $".{Path.GetFileName(fullPath)}.{Guid.NewGuid():N}.tmp");
         try
         {
-            using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None))
-            {
-                write(stream);
-                stream.Flush(flushToDisk: true);
-            }
+            writeTemporaryFile(temp);
+            if (!File.Exists(temp)) throw new IOException($"Nothing was written for '{fullPath}'.");
             File.Move(temp, fullPath, overwrite: true);
         }
         catch

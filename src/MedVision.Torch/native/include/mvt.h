@@ -195,3 +195,27 @@ MVT_API void mvt_ddp_free(mvt_ddp ddp);
 MVT_API int32_t mvt_ddp_prepare_backward(mvt_ddp ddp);
 MVT_API int32_t mvt_ddp_bucket_count(mvt_ddp ddp);
 MVT_API int32_t mvt_ddp_stats(mvt_ddp ddp, int64_t* out4); /* steps, bytes reduced, microseconds waiting, buckets launched during backward */
+
+/* TorchScript modules (files written by torch.jit.save). A module handle shares the loaded module; children and
+ * tensors taken from it alias its state (in-place changes and gradients are shared). Release handles with mvt_jit_free. */
+typedef void* mvt_script_module;
+MVT_API mvt_script_module mvt_jit_load(const char* path, int32_t has_device, int32_t device_type, int32_t device_index);
+MVT_API void mvt_jit_free(mvt_script_module m);
+/* saves with n extra files (torch.jit.save's _extra_files): names[i] holds contents[i], lengths[i] bytes */
+MVT_API int32_t mvt_jit_save(mvt_script_module m, const char* path, const char* const* names, const char* const* contents,
+                             const int64_t* lengths, int32_t n);
+MVT_API int32_t mvt_jit_type_name(mvt_script_module m, char* buffer, int32_t capacity); /* returns the full length */
+MVT_API int32_t mvt_jit_child_count(mvt_script_module m);
+MVT_API mvt_script_module mvt_jit_child(mvt_script_module m, int32_t index);
+MVT_API int32_t mvt_jit_child_name(mvt_script_module m, int32_t index, char* buffer, int32_t capacity);
+MVT_API int32_t mvt_jit_tensor_count(mvt_script_module m, int32_t kind); /* own tensors; kind 0 parameters, 1 buffers */
+MVT_API mvt_tensor mvt_jit_tensor(mvt_script_module m, int32_t kind, int32_t index);
+MVT_API int32_t mvt_jit_tensor_name(mvt_script_module m, int32_t kind, int32_t index, char* buffer, int32_t capacity);
+MVT_API int32_t mvt_jit_set_tensor(mvt_script_module m, const char* name, mvt_tensor t);
+MVT_API int32_t mvt_jit_set_training(mvt_script_module m, int32_t on); /* this module only */
+MVT_API int32_t mvt_jit_is_training(mvt_script_module m);
+MVT_API int32_t mvt_jit_method_names(mvt_script_module m, char* buffer, int32_t capacity); /* '\n'-separated; full length */
+/* runs a method on tensor arguments; returns how many tensors its result holds (tuples and lists flattened in order);
+ * mvt_jit_take_outputs(out, that count) then hands them over on the same thread */
+MVT_API int32_t mvt_jit_invoke(mvt_script_module m, const char* method, const mvt_tensor* inputs, int32_t n);
+MVT_API int32_t mvt_jit_take_outputs(mvt_tensor* out, int32_t n);
