@@ -17,7 +17,7 @@ internal static class EvaluateCommand
 {
     public static Command Create()
     {
-        var model = new Option<string>("--model") { Description = "A model file written by the train command (model.safetensors).", Required = true };
+        var model = new Option<string>("--model") { Description = "A model file written by the train command (model.safetensors), or a TorchScript file with a model card.", Required = true };
         var dataset = new Option<string?>("--dataset") { Description = "MedMNIST dataset name (default retinamnist, which is shipped)." };
         var dataFile = new Option<string?>("--data-file") { Description = "Read the dataset from this .npz file." };
         var device = new Option<string>("--device") { Description = "cpu, cuda or cuda:N.", DefaultValueFactory = _ => "cpu" };

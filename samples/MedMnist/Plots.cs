@@ -54,11 +54,12 @@ internal static class Plots
     /// <summary>
     /// Grad-CAM of the first <paramref name="count"/> test images of a 2-D dataset: a PNG of two rows of
     /// <paramref name="tile"/>-pixel tiles, the images on top and the maps of their predicted classes blended over them
-    /// below. False (nothing written) for 3-D datasets.
+    /// below. False (nothing written) for 3-D datasets and for models the predictor cannot explain (TorchScript).
     /// </summary>
     public static bool WriteGradCamGrid(Predictor predictor, MedMnistSplitData test, string path, int count = 8, int tile = 112)
     {
         if (test.SampleShape.Count == 3 && test.SampleShape[2] is not (1 or 3)) return false; // (D, H, W) volumes
+        if (!predictor.CanExplain) return false;
         int height = test.SampleShape[0], width = test.SampleShape[1], channels = test.SampleShape.Count == 3 ? 3 : 1;
         count = Math.Min(count, test.Count);
         var grid = new byte[2 * tile * count * tile * 3];

@@ -13,7 +13,7 @@ internal static class PredictCommand
 {
     public static Command Create()
     {
-        var model = new Option<string>("--model") { Description = "A model file written by the train command (model.safetensors).", Required = true };
+        var model = new Option<string>("--model") { Description = "A model file written by the train command (model.safetensors), or a TorchScript file with a model card.", Required = true };
         var device = new Option<string>("--device") { Description = "cpu, cuda or cuda:N.", DefaultValueFactory = _ => "cpu" };
         var heatmaps = new Option<string?>("--heatmaps") { Description = "Also write, into this folder, each image with the class-activation map of its prediction blended over it (NAME-gradcam.png)." };
         var flips = new Option<TestTimeFlips>("--flips") { Description = "Test-time augmentation: average over flipped copies (None, Horizontal, Vertical, or \"Horizontal, Vertical\").", DefaultValueFactory = _ => TestTimeFlips.None };
@@ -27,6 +27,8 @@ internal static class PredictCommand
     private static int Run(string modelPath, Device device, TestTimeFlips flips, string[] images, string? heatmaps, CamMethod cam)
     {
         using var predictor = Predictor.Load(modelPath, device, flips);
+        if (heatmaps is not null && !predictor.CanExplain)
+            throw new ArgumentException($"--heatmaps needs a ResNet model file; {Path.GetFileName(modelPath)} holds a {predictor.Card.Architecture} model.");
         var card = predictor.Card;
         AnsiConsole.MarkupLine($"Model {Markup.Escape(Path.GetFileName(modelPath))}: {card.Architecture} {card.ResNet?.Block} {string.Join("-", card.ResNet?.Layers ?? new())}, task {card.Task}, classes {card.ClassNames.Count}, input {string.Join("×", card.Preprocessing.InputSize)}");
         var table = new Table().AddColumn("image").AddColumn("prediction").AddColumn(new TableColumn("probability").RightAligned());

@@ -5,6 +5,11 @@
                                DIR/torchvision.safetensors + DIR/torchvision.json (the model card MedVision.Nets reads)
   import  --model FILE         load a MedVision.Nets model file (e.g. runs/quickstart/model.safetensors) into torchvision
                                and print its prediction for one RetinaMNIST test image
+  script  --out DIR [--arch A] torch.jit.script a torchvision model of an architecture MedVision.Nets does not define
+                               (default regnet_y_400mf, 5 classes, 28x28 input) and write DIR/A.pt with its model
+                               card inside (extra file "medvision.model_card"), DIR/test0.png (RetinaMNIST test image 0)
+                               and PyTorch's probabilities for that image; MedVision.Nets' Predictor (and the MedMnist
+                               sample's predict/evaluate commands) run the .pt file directly
 
 Needs only numpy and torch/torchvision (Debian: python3-torch python3-torchvision; run with /usr/bin/python3); the
 safetensors format is read and written by hand (8-byte little-endian header length, JSON header, raw bytes).
@@ -82,6 +87,32 @@ def export(out):
     print("wrote", os.path.join(out, "torchvision.safetensors"), "and its card torchvision.json")
 
 
+def script(out, arch):
+    os.makedirs(out, exist_ok=True)
+    torch.manual_seed(0)
+    model = getattr(torchvision.models, arch)(num_classes=5).eval()
+    with torch.no_grad():  # untrained: widen the classifiers so that the probabilities are not all 0.2
+        for m in model.modules():
+            if isinstance(m, torch.nn.Linear):
+                torch.nn.init.normal_(m.weight, std=0.5)
+    card = {"format_version": 1, "architecture": "torchscript",
+            "preprocessing": {"input_size": [28, 28], "channels": 3, "mean": [0.5], "std": [0.5], "resize": "linear"},
+            "class_names": ["0", "1", "2", "3", "4"], "task": "OrdinalRegression",
+            "library_version": "torchvision " + torchvision.__version__, "temperature": 1.0, "metrics": {}}
+    path = os.path.join(out, arch + ".pt")
+    torch.jit.save(torch.jit.script(model), path, _extra_files={"medvision.model_card": json.dumps(card)})
+    data = np.load(os.path.join(os.path.dirname(__file__), "../../src/MedVision.Nets/Data/MedMnist/Resources/retinamnist.npz"))
+    image = data["test_images"][0]
+    from PIL import Image
+    Image.fromarray(image).save(os.path.join(out, "test0.png"))
+    x = torch.from_numpy(image[None]).permute(0, 3, 1, 2).float() / 255
+    x = (x - 0.5) / 0.5
+    with torch.no_grad():
+        p = model(x).softmax(1)
+    print("wrote", path, "(", sum(t.numel() for t in model.parameters()), "parameters ) and", os.path.join(out, "test0.png"))
+    print("PyTorch probabilities of test image 0:", [round(v, 4) for v in p[0].tolist()])
+
+
 def import_(path):
     tensors, meta = read_safetensors(path)
     card = json.loads(meta["medvision.model_card"])
@@ -103,5 +134,13 @@ if __name__ == "__main__":
     e.add_argument("--out", required=True)
     i = sub.add_parser("import")
     i.add_argument("--model", required=True)
+    s = sub.add_parser("script")
+    s.add_argument("--out", required=True)
+    s.add_argument("--arch", default="regnet_y_400mf")
     a = ap.parse_args()
-    export(a.out) if a.cmd == "export" else import_(a.model)
+    if a.cmd == "export":
+        export(a.out)
+    elif a.cmd == "script":
+        script(a.out, a.arch)
+    else:
+        import_(a.model)

@@ -14,9 +14,12 @@ public sealed class ModelCard
 
     /// <summary>Format version of the card (readers refuse newer ones).</summary>
     [JsonPropertyName("format_version")] public int FormatVersion { get; set; } = CurrentFormatVersion;
-    /// <summary>Architecture name; "resnet" is supported.</summary>
+    /// <summary>
+    /// Architecture name: "resnet" (rebuilt from <see cref="ResNet"/> and safetensors weights) or "torchscript" (the
+    /// network is the TorchScript file itself).
+    /// </summary>
     [JsonPropertyName("architecture")] public string Architecture { get; set; } = "resnet";
-    /// <summary>ResNet options (when <see cref="Architecture"/> is "resnet").</summary>
+    /// <summary>ResNet options (when <see cref="Architecture"/> is "resnet"; absent for "torchscript").</summary>
     [JsonPropertyName("resnet")] public ResNetCard? ResNet { get; set; }
     /// <summary>How raw inputs become the network's input.</summary>
     [JsonPropertyName("preprocessing")] public PreprocessingCard Preprocessing { get; set; } = new();

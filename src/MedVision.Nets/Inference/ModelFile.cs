@@ -6,6 +6,7 @@ using MedVision.Nets.Blocks;
 using MedVision.Nets.Metrics;
 using MedVision.Nets.Models;
 using MedVision.Torch;
+using MedVision.Torch.Jit;
 using MedVision.Torch.Nn;
 using MedVision.Torch.Serialization;
 
@@ -17,6 +18,12 @@ namespace MedVision.Nets.Inference;
 /// file. A safetensors file written elsewhere (for example by PyTorch) can carry the card in a sidecar JSON file with
 /// the same name and the extension ".json".
 /// </summary>
+/// <remarks>
+/// A model of any architecture runs from a TorchScript file (torch.jit.save of a scripted or traced module; card
+/// architecture "torchscript"): the card is stored as the file's extra file <see cref="MetadataKey"/>
+/// (<c>torch.jit.save(m, path, _extra_files={"medvision.model_card": json})</c>), or in the sidecar JSON. Files are
+/// told apart by content (a TorchScript file is a zip archive), not by extension.
+/// </remarks>
 public static class ModelFile
 {
     /// <summary>The safetensors metadata key holding the card's JSON.</summary>
@@ -54,20 +61,53 @@ public static class ModelFile
         };
     }
 
-    /// <summary>Writes weights and card to one safetensors file, atomically.</summary>
+    /// <summary>
+    /// A card for a TorchScript model (architecture "torchscript"): the script defines the network, the card says how
+    /// to feed it and read its output (one score per class).
+    /// </summary>
+    public static ModelCard Describe(ScriptModule model, PreprocessingCard preprocessing, IReadOnlyList<string> classNames, MedMnistTask task, IReadOnlyDictionary<string, double>? metrics = null)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(preprocessing);
+        ArgumentNullException.ThrowIfNull(classNames);
+        return new ModelCard
+        {
+            Architecture = TorchScriptArchitecture,
+            Preprocessing = preprocessing,
+            ClassNames = classNames.ToList(),
+            Task = task.ToString(),
+            LibraryVersion = LibraryVersion,
+            Metrics = metrics?.ToDictionary(kv => kv.Key, kv => kv.Value) ?? new(),
+        };
+    }
+
+    /// <summary>
+    /// Writes a model file atomically: a ResNet's weights and card to one safetensors file, or a
+    /// <see cref="ScriptModule"/> with its card (architecture "torchscript") to one TorchScript file.
+    /// </summary>
     public static void Save(string path, Module model, ModelCard card)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(card);
         Validate(card, path);
+        bool script = IsTorchScript(card);
+        if (script != model is ScriptModule)
+            throw new ArgumentException(script ? "A 'torchscript' card needs a ScriptModule." : $"A '{card.Architecture}' card cannot describe a ScriptModule; use a 'torchscript' card.", nameof(card));
         var folder = Path.GetDirectoryName(Path.GetFullPath(path));
         if (folder is not null) Directory.CreateDirectory(folder);
-        SafeTensors.Save(path, model.StateDict(), new Dictionary<string, string> { ["format"] = "pt", [MetadataKey] = JsonSerializer.Serialize(card, Json) });
+        var json = JsonSerializer.Serialize(card, Json);
+        if (model is ScriptModule sm)
+        {
+            CheckOutputs(sm, card, path);
+            sm.Save(path, new Dictionary<string, string> { [MetadataKey] = json });
+        }
+        else SafeTensors.Save(path, model.StateDict(), new Dictionary<string, string> { ["format"] = "pt", [MetadataKey] = json });
     }
 
-    /// <summary>Reads a model file's card (from its header, or from the sidecar JSON).</summary>
+    /// <summary>Reads a model file's card (from its header or TorchScript extra file, or from the sidecar JSON).</summary>
     public static ModelCard ReadCard(string path)
     {
+        if (IsTorchScriptFile(path)) return CardOf(path, ScriptModule.ReadExtraFiles(path), torchScript: true);
         using var file = SafeTensors.Load(path);
         return CardOf(path, file.Metadata);
     }
@@ -75,6 +115,7 @@ public static class ModelFile
     /// <summary>Rebuilds the model described by the file and loads its weights (strictly). The caller disposes the model.</summary>
     public static (Module<Tensor, Tensor> Model, ModelCard Card) Load(string path)
     {
+        if (IsTorchScriptFile(path)) return LoadTorchScript(path);
         using var file = SafeTensors.Load(path);
         var card = CardOf(path, file.Metadata);
         var model = Build(card, path);
@@ -91,7 +132,78 @@ public static class ModelFile
         return (model, card);
     }
 
-    private static ModelCard CardOf(string path, IReadOnlyDictionary<string, string> metadata)
+    private const string TorchScriptArchitecture = "torchscript";
+
+    private static bool IsTorchScript(ModelCard card) => string.Equals(card.Architecture, TorchScriptArchitecture, StringComparison.OrdinalIgnoreCase);
+
+    // A TorchScript file is a zip archive (local file header "PK\x03\x04"); a safetensors file starts with its header length.
+    private static bool IsTorchScriptFile(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        if (!File.Exists(path)) return false; // SafeTensors.Load reports the missing file
+        Span<byte> head = stackalloc byte[4];
+        using var stream = File.OpenRead(path);
+        return stream.Read(head) == 4 && head[0] == (byte)'P' && head[1] == (byte)'K' && head[2] == 3 && head[3] == 4;
+    }
+
+    private static (Module<Tensor, Tensor> Model, ModelCard Card) LoadTorchScript(string path)
+    {
+        IReadOnlyDictionary<string, string> extra;
+        try
+        {
+            extra = ScriptModule.ReadExtraFiles(path);
+        }
+        catch (InvalidDataException e)
+        {
+            throw new ModelFormatException($"{path} is a zip file but not a TorchScript model: {e.Message}", e);
+        }
+        var card = CardOf(path, extra, torchScript: true);
+        if (!IsTorchScript(card))
+            throw new ModelFormatException($"{path} is a TorchScript file but its card describes a '{card.Architecture}' model; TorchScript files carry 'torchscript' cards.");
+        ScriptModule model;
+        try
+        {
+            model = ScriptModule.Load(path);
+        }
+        catch (TorchException e)
+        {
+            throw new ModelFormatException(e.Message, e);
+        }
+        try
+        {
+            model.Eval();
+            CheckOutputs(model, card, path);
+            return (model, card);
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+    }
+
+    // Runs the script once on a zero input of the card's shape: it must give one score per class.
+    private static void CheckOutputs(ScriptModule model, ModelCard card, string source)
+    {
+        var p = card.Preprocessing;
+        var shape = new long[] { 1, p.Channels }.Concat(p.InputSize.Select(s => (long)s)).ToArray();
+        var device = model.Parameters().Select(t => (Device?)t.Device).FirstOrDefault() ?? Device.Cpu;
+        using var scope = Tensors.NewDisposeScope();
+        using var noGrad = Tensors.NoGrad();
+        long[] output;
+        try
+        {
+            output = model.Forward(Tensors.Zeros(shape, device: device)).Shape;
+        }
+        catch (Exception e) when (e is TorchException or InvalidOperationException)
+        {
+            throw new ModelFormatException($"{source}: the TorchScript model fails on an input of the card's shape [{string.Join(", ", shape)}]: {e.Message}", e);
+        }
+        if (output.Length != 2 || output[1] != card.ClassNames.Count)
+            throw new ModelFormatException($"{source}: the TorchScript model maps an input of the card's shape [{string.Join(", ", shape)}] to [{string.Join(", ", output)}], not to [1, {card.ClassNames.Count}] (one score per class name).");
+    }
+
+    private static ModelCard CardOf(string path, IReadOnlyDictionary<string, string> metadata, bool torchScript = false)
     {
         string json;
         string source;
@@ -104,7 +216,9 @@ public static class ModelFile
         {
             source = Path.ChangeExtension(path, ".json");
             if (!File.Exists(source))
-                throw new ModelFormatException($"{path} carries no model card (no '{MetadataKey}' in its header) and has no sidecar {source}; it holds weights only.");
+                throw new ModelFormatException(torchScript
+                    ? $"{path} is a TorchScript file without a model card (no extra file '{MetadataKey}') and has no sidecar {source}: save it with torch.jit.save(model, path, _extra_files={{\"{MetadataKey}\": card_json}}) or write the sidecar."
+                    : $"{path} carries no model card (no '{MetadataKey}' in its header) and has no sidecar {source}; it holds weights only.");
             json = File.ReadAllText(source);
         }
         ModelCard? card;
@@ -126,15 +240,26 @@ public static class ModelFile
         if (card.FormatVersion > ModelCard.CurrentFormatVersion)
             throw new ModelFormatException($"{source} was written in model-card format {card.FormatVersion} by a newer MedVision.Nets ({card.LibraryVersion}); this version ({LibraryVersion}) reads format {ModelCard.CurrentFormatVersion}. Update the library.");
         if (card.FormatVersion < 1) throw new ModelFormatException($"{source} has an invalid model-card format version {card.FormatVersion}.");
-        if (!string.Equals(card.Architecture, "resnet", StringComparison.OrdinalIgnoreCase))
-            throw new ModelFormatException($"{source} describes a '{card.Architecture}' model; this version can rebuild: resnet.");
-        if (card.ResNet is null) throw new ModelFormatException($"{source} describes a resnet but has no 'resnet' options.");
         if (!Enum.TryParse<MedMnistTask>(card.Task, ignoreCase: true, out _)) throw new ModelFormatException($"{source} has an unknown task '{card.Task}'.");
-        if (card.ClassNames.Count != card.ResNet.NumClasses)
-            throw new ModelFormatException($"{source} lists {card.ClassNames.Count} class names for {card.ResNet.NumClasses} classes.");
         var p = card.Preprocessing;
-        if (p.InputSize.Count != card.ResNet.SpatialDims || p.InputSize.Any(s => s < 1))
-            throw new ModelFormatException($"{source}: input size [{string.Join(", ", p.InputSize)}] does not fit a {card.ResNet.SpatialDims}-D model.");
+        if (p is null) throw new ModelFormatException($"{source} has no 'preprocessing' section.");
+        if (IsTorchScript(card))
+        {
+            if (card.ClassNames.Count == 0) throw new ModelFormatException($"{source} lists no class names.");
+            if (p.InputSize.Count is not (2 or 3) || p.InputSize.Any(s => s < 1))
+                throw new ModelFormatException($"{source}: input size [{string.Join(", ", p.InputSize)}] must be (H, W) or (D, H, W) with positive sizes.");
+            if (p.Channels < 1) throw new ModelFormatException($"{source}: the model must take at least one channel, not {p.Channels}.");
+        }
+        else
+        {
+            if (!string.Equals(card.Architecture, "resnet", StringComparison.OrdinalIgnoreCase))
+                throw new ModelFormatException($"{source} describes a '{card.Architecture}' model; this version can rebuild: resnet, or run: torchscript.");
+            if (card.ResNet is null) throw new ModelFormatException($"{source} describes a resnet but has no 'resnet' options.");
+            if (card.ClassNames.Count != card.ResNet.NumClasses)
+                throw new ModelFormatException($"{source} lists {card.ClassNames.Count} class names for {card.ResNet.NumClasses} classes.");
+            if (p.InputSize.Count != card.ResNet.SpatialDims || p.InputSize.Any(s => s < 1))
+                throw new ModelFormatException($"{source}: input size [{string.Join(", ", p.InputSize)}] does not fit a {card.ResNet.SpatialDims}-D model.");
+        }
         if (p.Mean.Count == 0 || p.Mean.Count != p.Std.Count || p.Std.Any(s => !(s > 0)))
             throw new ModelFormatException($"{source}: normalisation needs as many positive standard deviations as means.");
         if (p.Resize is not ("nearest" or "linear")) throw new ModelFormatException($"{source}: resize must be 'nearest' or 'linear', not '{p.Resize}'.");

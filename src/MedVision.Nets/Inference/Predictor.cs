@@ -72,6 +72,12 @@ public sealed class Predictor : IDisposable
     /// <summary>Class names, index = class.</summary>
     public IReadOnlyList<string> ClassNames => Card.ClassNames;
 
+    /// <summary>
+    /// True when <see cref="Explain"/> can map the model's attention: the model is a ResNet (not a TorchScript model,
+    /// whose layers the predictor does not know).
+    /// </summary>
+    public bool CanExplain => _model is ResNet;
+
     /// <summary>Predicts one image file (JPEG or PNG).</summary>
     public Prediction PredictFile(string path) => Predict(FromRaster(ImageCodec.DecodeFile(path)));
 
@@ -141,7 +147,8 @@ public sealed class Predictor : IDisposable
         ObjectDisposedException.ThrowIf(_disposed, this);
         if (targetClass is { } t && (t < 0 || t >= Card.ClassNames.Count))
             throw new ArgumentOutOfRangeException(nameof(targetClass), t, $"The model has {Card.ClassNames.Count} classes.");
-        if (_model is not ResNet resnet) throw new NotSupportedException($"Explanations need a ResNet; this model is a {_model.GetType().Name}.");
+        if (_model is not ResNet resnet)
+            throw new NotSupportedException($"Explanations need a ResNet; this model is a {_model.GetType().Name} ({Card.Architecture}). Check CanExplain first.");
         using var scope = Tensors.NewDisposeScope();
         var batch = Prepare(new[] { image });
         var prediction = PredictTensor(batch)[0];

@@ -41,6 +41,7 @@ public sealed class PredictorTests : IDisposable
         using var _ = original;
         using var predictor = Predictor.Load(path);
         predictor.Card.ResNet!.Widths.Should().Equal(8, 16, 32, 64);
+        predictor.CanExplain.Should().BeTrue();
         predictor.Card.Metrics["val_auc"].Should().Be(0.7);
         predictor.Card.LibraryVersion.Should().NotBeNullOrEmpty();
 
