@@ -139,7 +139,9 @@ public sealed class Predictor : IDisposable
     /// <summary>
     /// Predicts one [0, 1] image or volume (C, H, W) / (C, D, H, W) and explains the prediction with a
     /// class-activation map (at the model's input size, values in [0, 1]) on the model's last stage; or explains
-    /// <paramref name="targetClass"/> instead of the predicted class.
+    /// <paramref name="targetClass"/> instead of the predicted class. With <see cref="Flips"/>, the map is the average
+    /// of the flipped copies' maps, each flipped back, rescaled to [0, 1] (as the prediction averages their
+    /// probabilities), so the explanation of a mirrored image is the mirrored explanation.
     /// </summary>
     public Explanation Explain(FloatImage image, CamMethod method = CamMethod.GradCam, int? targetClass = null)
     {
@@ -153,9 +155,18 @@ public sealed class Predictor : IDisposable
         var batch = Prepare(new[] { image });
         var prediction = PredictTensor(batch)[0];
         long target = targetClass ?? prediction.Label;
-        using var maps = GradCam.ForResNet(resnet, method).Compute(batch, new[] { target });
+        var gradCam = GradCam.ForResNet(resnet, method);
+        var targets = new[] { target };
+        var map = gradCam.Compute(batch, targets).Maps;
+        if (Flips != TestTimeFlips.None)
+        {
+            // the predictor averages over flipped copies, so the map does too: each copy's map flipped back
+            foreach (var dims in FlipCombinations(batch.Dim)) map = map + gradCam.Compute(batch.Flip(dims), targets).Maps.Flip(dims);
+            var (low, high) = (map.Min().Item(), map.Max().Item());
+            map = high > low ? (map - low) / (high - low) : map * 0;
+        }
         var shape = batch.Shape.Skip(2).Select(d => (int)d).ToArray();
-        return new Explanation(prediction, (int)target, Card.ClassNames[(int)target], maps.ToArray(0), shape);
+        return new Explanation(prediction, (int)target, Card.ClassNames[(int)target], map.ToArray<float>(), shape);
     }
 
     // Resizes, normalises and stacks [0, 1] images into one batch on the model's device (in the current scope).

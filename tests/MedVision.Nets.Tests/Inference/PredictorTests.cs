@@ -214,6 +214,37 @@ public sealed class PredictorTests : IDisposable
     }
 
     [Fact]
+    public void Explain_WithFlips_AveragesTheFlippedMaps_SoMirroredImagesGetMirroredMaps()
+    {
+        var path = SaveTiny(out var original);
+        original.Dispose();
+        var pixels = MedMnistDataset.LoadEmbeddedRetinaMnist().Test.GetImage(5).ToArray();
+        var image = FloatImage.FromBytesHwc(pixels, 28, 28, 3);
+        var mirrored = image.Clone();
+        for (int c = 0; c < 3; c++)
+            for (int y = 0; y < 28; y++)
+                for (int x = 0; x < 28; x++)
+                    mirrored.Data[(c * 28 + y) * 28 + x] = image.Data[(c * 28 + y) * 28 + 27 - x];
+        static float[] Mirror(float[] map) => Enumerable.Range(0, 28 * 28).Select(i => map[i / 28 * 28 + 27 - i % 28]).ToArray();
+        static double MaxDifference(float[] a, float[] b) => a.Zip(b, (p, q) => Math.Abs(p - q)).Max();
+
+        using (var plain = Predictor.Load(path))
+        {
+            // without flips a CNN is not mirror-equivariant: this is what the flips fix
+            var a = plain.Explain(image.Clone(), targetClass: 2);
+            var b = plain.Explain(mirrored.Clone(), targetClass: 2);
+            MaxDifference(a.Map, Mirror(b.Map)).Should().BeGreaterThan(1e-3);
+        }
+        using var flipping = Predictor.Load(path, flips: TestTimeFlips.Horizontal);
+        var e = flipping.Explain(image.Clone(), targetClass: 2);
+        var m = flipping.Explain(mirrored.Clone(), targetClass: 2);
+        MaxDifference(e.Map, Mirror(m.Map)).Should().BeLessThan(1e-5);
+        e.Map.Max().Should().BeApproximately(1f, 1e-6f);
+        e.Map.Min().Should().BeApproximately(0f, 1e-6f);
+        e.Prediction.Probabilities.Should().Equal(flipping.Predict(image.Clone()).Probabilities);
+    }
+
+    [Fact]
     public void CardTemperature_SoftensTheProbabilities_WithoutChangingThePrediction()
     {
         Tensors.ManualSeed(4);
