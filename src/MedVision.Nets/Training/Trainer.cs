@@ -104,7 +104,7 @@ public sealed class Trainer
                         bestEpoch = epoch;
                         sinceBest = 0;
                         DisposeAll(bestWeights);
-                        bestWeights = CopyWeights(model);
+                        bestWeights = model.CloneStateDict();
                         if (WriteDirectory is not null) SaveWeights(model, Path.Combine(WriteDirectory, BestModelFile), epoch, validation);
                     }
                     else sinceBest++;
@@ -313,12 +313,6 @@ public sealed class Trainer
     }
 
     // ---------------------------------------------------------------- checkpoints
-
-    private static Dictionary<string, Tensor> CopyWeights(Module model)
-    {
-        using var noGrad = Tensors.NoGrad();
-        return model.StateDict().ToDictionary(kv => kv.Key, kv => DisposeScope.Detach(kv.Value.Detach().Clone()));
-    }
 
     private static Dictionary<string, Tensor> LoadWeights(string path)
     {

@@ -227,6 +227,16 @@ public abstract class Module : IDisposable
     }
 
     /// <summary>
+    /// A snapshot of <see cref="StateDict"/>: detached copies of every parameter and persistent buffer, owned by the
+    /// caller (in no dispose scope; dispose them when done), e.g. to keep the best weights while training goes on.
+    /// </summary>
+    public Dictionary<string, Tensor> CloneStateDict()
+    {
+        using var noGrad = Tensors.NoGrad();
+        return StateDict().ToDictionary(kv => kv.Key, kv => DisposeScope.Detach(kv.Value.Detach().Clone()));
+    }
+
+    /// <summary>
     /// Copies values from <paramref name="stateDict"/> into this module's parameters and buffers (converted to each
     /// one's dtype and device). Strict loading throws <see cref="StateDictMismatchException"/> naming every missing key,
     /// unexpected key and shape mismatch, and changes nothing; non-strict loading copies what matches and reports the rest.

@@ -19,7 +19,7 @@ namespace MedVision.Torch.Optim;
 /// </code></example>
 public sealed class ExponentialMovingAverage : IDisposable
 {
-    private readonly Dictionary<string, Tensor> _shadow = new();
+    private readonly Dictionary<string, Tensor> _shadow;
     private bool _disposed;
 
     /// <summary>Starts the average at the model's current weights.</summary>
@@ -30,8 +30,7 @@ public sealed class ExponentialMovingAverage : IDisposable
         ArgumentNullException.ThrowIfNull(model);
         if (!(decay >= 0 && decay < 1)) throw new ArgumentOutOfRangeException(nameof(decay), decay, "The decay must lie in [0, 1).");
         Decay = decay;
-        using var noGrad = Tensors.NoGrad();
-        foreach (var (name, tensor) in model.StateDict()) _shadow[name] = DisposeScope.Detach(tensor.Detach().Clone());
+        _shadow = model.CloneStateDict();
     }
 
     /// <summary>The weight of the old average in each update.</summary>

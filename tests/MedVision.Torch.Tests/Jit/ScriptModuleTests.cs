@@ -9,8 +9,10 @@ namespace MedVision.Torch.Tests.Jit;
 
 /// <summary>
 /// TorchScript modules against the outputs PyTorch computed for the same file (Fixtures/make_torchscript_fixture.py
-/// wrote tiny_scripted_net.pt and torchscript_fixture.json with torch 1.13; the tests only read them).
+/// wrote tiny_scripted_net.pt and torchscript_fixture.json with torch 1.13; the tests only read them). Runs alone: one
+/// test reads the process-wide live-tensor counter.
 /// </summary>
+[Collection(NativeMemoryCollection.Name)]
 public class ScriptModuleTests : IDisposable
 {
     private static readonly string Dir = Path.Combine(AppContext.BaseDirectory, "Fixtures");

@@ -34,6 +34,27 @@ public class ModuleTests
     private static readonly string[] NetBuffers = { "scratch", "bn.running_mean", "bn.running_var", "bn.num_batches_tracked" }; // own buffers first, as PyTorch
 
     [Fact]
+    public void CloneStateDict_IsAnIndependentDetachedSnapshot_OwnedByTheCaller()
+    {
+        using var net = new Net();
+        Dictionary<string, Tensor> snapshot;
+        using (Tensors.NewDisposeScope()) snapshot = net.CloneStateDict(); // survives the scope: the caller owns it
+        try
+        {
+            snapshot.Keys.Should().BeEquivalentTo(net.StateDict().Keys, "the non-persistent buffer is left out, as in StateDict");
+            snapshot.Values.Should().OnlyContain(t => !t.IsDisposed && !t.RequiresGrad);
+            var before = snapshot["fc.weight"].ToArray<float>();
+            before.Should().Equal(net.StateDict()["fc.weight"].ToArray<float>());
+            using (Tensors.NoGrad()) net.StateDict()["fc.weight"].AddInPlace(1.0);
+            snapshot["fc.weight"].ToArray<float>().Should().Equal(before, "the snapshot does not share memory with the module");
+        }
+        finally
+        {
+            foreach (var t in snapshot.Values) t.Dispose();
+        }
+    }
+
+    [Fact]
     public void NamedParametersBuffersAndModules_UseDottedNames()
     {
         using var net = new Net();
