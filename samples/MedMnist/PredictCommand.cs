@@ -13,10 +13,10 @@ internal static class PredictCommand
 {
     public static Command Create()
     {
-        var model = new Option<string>("--model") { Description = "A model file written by the train command (model.safetensors), or a TorchScript file with a model card.", Required = true };
+        var model = ModelOptions.Model();
         var device = new Option<string>("--device") { Description = "cpu, cuda or cuda:N.", DefaultValueFactory = _ => "cpu" };
         var heatmaps = new Option<string?>("--heatmaps") { Description = "Also write, into this folder, each image with the class-activation map of its prediction blended over it (NAME-gradcam.png)." };
-        var flips = new Option<TestTimeFlips>("--flips") { Description = "Test-time augmentation: average over flipped copies (None, Horizontal, Vertical, or \"Horizontal, Vertical\").", DefaultValueFactory = _ => TestTimeFlips.None };
+        var flips = ModelOptions.Flips();
         var cam = new Option<CamMethod>("--cam") { Description = "The map for --heatmaps: GradCam or GradCamPlusPlus.", DefaultValueFactory = _ => CamMethod.GradCam };
         var images = new Argument<string[]>("images") { Description = "JPEG or PNG files to classify.", Arity = ArgumentArity.OneOrMore };
         var command = new Command("predict", "Classify image files with a saved model file.") { model, device, flips, heatmaps, cam, images };
