@@ -2,6 +2,8 @@
 // through Trainer.DistributeOver (or, with --single, in one process with the whole global batch) and prints the results.
 //   --out DIR        rank R writes into DIR/rank{R} (only rank 0 may write anything)
 //   --single         one process, batch 2 × 16, no process group
+//   --accumulate N   Trainer.AccumulateGradients(N) (refused with DistributeOver over more than one rank)
+//   --average DECAY  Trainer.AverageWeights(DECAY) (the averaged weights are evaluated, selected and checkpointed)
 // Output lines: "VAL auc acc", "TEST auc acc", "LOSS l1,l2,..." and on rank 0 "SINGLE auc acc" (the selected model
 // evaluated on the whole validation split by this process alone).
 using System.Globalization;
@@ -43,6 +45,10 @@ try
         .ForEpochs(3)
         .WithSeed(9)
         .SaveTo(Path.Combine(outRoot, single ? "single" : $"rank{rank}"));
+    int accumulate = Array.IndexOf(args, "--accumulate");
+    if (accumulate >= 0) builder = builder.AccumulateGradients(int.Parse(args[accumulate + 1], inv));
+    int average = Array.IndexOf(args, "--average");
+    if (average >= 0) builder = builder.AverageWeights(double.Parse(args[average + 1], inv));
     if (group is not null) builder = builder.DistributeOver(group, new DataParallelOptions { SyncBatchNorm = true });
     var validation = Loader(retina.Validation, 45, train: false);
     var result = builder.Build().Run();

@@ -79,6 +79,40 @@ public sealed class DistributedTrainerTests : IDisposable
     }
 
     [Fact]
+    public async Task Gradient_accumulation_is_refused_on_every_rank_of_a_data_parallel_run()
+    {
+        var (result, output) = await Run(2, "--accumulate", "2", "--out", _root);
+        result.Succeeded.Should().BeFalse();
+        result.ExitCodes.Should().Contain(43, "the worker reports the builder's exception and exits with 43");
+        output.Should().Contain("InvalidOperationException: Gradient accumulation is not supported with DistributeOver");
+        Directory.Exists(Path.Combine(_root, "rank0")).Should().BeFalse("nothing is trained or written");
+    }
+
+    [Fact]
+    public async Task Weight_averaging_over_two_ranks_equals_one_process_and_only_rank_0_writes_the_average()
+    {
+        var (result, output) = await Run(2, "--average", "0.5", "--out", _root);
+        result.Succeeded.Should().BeTrue(output);
+        var (single, singleOutput) = await Run(1, "--single", "--average", "0.5", "--out", _root);
+        single.Succeeded.Should().BeTrue(singleOutput);
+
+        File.Exists(Path.Combine(_root, "rank0", "last.average.safetensors")).Should().BeTrue();
+        Directory.Exists(Path.Combine(_root, "rank1")).Should().BeFalse("rank 1 must not write anything");
+        Line(output, 0, "VAL").Should().Equal(Line(output, 1, "VAL"), "both ranks evaluate the same averaged weights");
+        D(Line(output, 0, "VAL")[0]).Should().BeApproximately(D(Line(singleOutput, 0, "VAL")[0]), 5e-3);
+
+        using var a = SafeTensors.Load(Path.Combine(_root, "rank0", "last.average.safetensors"));
+        using var b = SafeTensors.Load(Path.Combine(_root, "single", "last.average.safetensors"));
+        a.Keys.Should().BeEquivalentTo(b.Keys);
+        foreach (var key in b.Keys)
+        {
+            var x = a[key].To(ScalarType.Float64).Flatten().ToArray<double>();
+            var y = b[key].To(ScalarType.Float64).Flatten().ToArray<double>();
+            for (int i = 0; i < x.Length; i++) x[i].Should().BeApproximately(y[i], 1e-4, $"{key}[{i}]");
+        }
+    }
+
+    [Fact]
     public void The_sampler_gives_each_rank_a_disjoint_shard_that_changes_every_epoch()
     {
         var order = Enumerable.Range(0, 11).Reverse().ToArray();
