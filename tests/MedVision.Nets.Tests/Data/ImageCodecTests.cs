@@ -90,7 +90,7 @@ public class ImageCodecTests
         byte[] badHeader = (byte[])jpeg.Clone();
         Array.Fill(badHeader, (byte)0x00, 3, 200);
         Expect("header.jpg", badHeader, "JPEG");
-        Expect("text.png", "hello"u8.ToArray(), "not a JPEG or PNG");
+        Expect("text.png", "hello"u8.ToArray(), "not a JPEG, PNG or DICOM");
         Expect("empty.jpg", [], "empty");
     }
 

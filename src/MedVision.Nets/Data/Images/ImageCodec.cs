@@ -8,15 +8,25 @@ namespace MedVision.Nets.Data.Images;
 /// </summary>
 public static class ImageCodec
 {
-    /// <summary>Decodes a JPEG or PNG image (detected from its signature) to grey or RGB bytes.</summary>
+    /// <summary>
+    /// Decodes a JPEG or PNG image, or the first frame of a DICOM file (detected from its signature), to grey or RGB
+    /// bytes. DICOM grey values are mapped through the file's window (else the frame's range), MONOCHROME1 inverted
+    /// (see <see cref="Dicom.DicomFile.ToRasterImage"/>).
+    /// </summary>
     /// <param name="data">The encoded file content.</param>
     /// <param name="sourceName">The file name used in error messages.</param>
     /// <returns>The image; colour images have 3 channels, grey images 1 (PNG alpha is composited onto black).</returns>
-    /// <exception cref="DataFormatException">The data is neither JPEG nor PNG, or is truncated or corrupt.</exception>
+    /// <exception cref="DataFormatException">The data is neither JPEG, PNG nor DICOM, or is truncated or corrupt.</exception>
     /// <exception cref="DllNotFoundException">The native decoder is not installed.</exception>
+    /// <exception cref="NotSupportedException">A DICOM file in a transfer syntax that is not supported.</exception>
     public static RasterImage Decode(ReadOnlySpan<byte> data, string sourceName)
     {
         ArgumentNullException.ThrowIfNull(sourceName);
+        if (Dicom.DicomFile.HasPreamble(data))
+        {
+            return Dicom.DicomFile.Read(data.ToArray(), sourceName).ToRasterImage();
+        }
+
         if (data.Length >= 3 && data[0] == 0xFF && data[1] == 0xD8 && data[2] == 0xFF)
         {
             return TurboJpeg.Decode(data, sourceName);
@@ -27,7 +37,7 @@ public static class ImageCodec
             return LibPng.Decode(data, sourceName);
         }
 
-        throw new DataFormatException(sourceName, data.Length == 0 ? "the file is empty." : "not a JPEG or PNG image (unrecognised file signature).");
+        throw new DataFormatException(sourceName, data.Length == 0 ? "the file is empty." : "not a JPEG, PNG or DICOM image (unrecognised file signature).");
     }
 
     /// <summary>Reads and decodes a JPEG or PNG file.</summary>

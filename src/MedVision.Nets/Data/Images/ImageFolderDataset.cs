@@ -9,7 +9,7 @@ namespace MedVision.Nets.Data.Images;
 /// </summary>
 public sealed class ImageFolderDataset
 {
-    private static readonly string[] Extensions = [".jpg", ".jpeg", ".png"];
+    private static readonly string[] Extensions = [".jpg", ".jpeg", ".png", ".dcm"];
 
     private ImageFolderDataset(string root, IReadOnlyList<string> classNames, IReadOnlyList<ImageSample> samples)
     {
@@ -32,7 +32,7 @@ public sealed class ImageFolderDataset
 
     /// <summary>
     /// Labels images by sub-folder: each immediate sub-folder of <paramref name="root"/> is a class (sorted ordinally,
-    /// label = index), and every <c>.jpg</c>/<c>.jpeg</c>/<c>.png</c> file below it is a sample of that class.
+    /// label = index), and every <c>.jpg</c>/<c>.jpeg</c>/<c>.png</c>/<c>.dcm</c> file below it is a sample of that class.
     /// </summary>
     /// <param name="root">The folder holding one sub-folder per class.</param>
     /// <returns>The dataset.</returns>

@@ -1,0 +1,557 @@
+using System.Buffers.Binary;
+using System.Globalization;
+using System.IO.Compression;
+using System.Text;
+using MedVision.Nets.Data.Images;
+using MedVision.Nets.Transforms;
+
+namespace MedVision.Nets.Data.Dicom;
+
+/// <summary>
+/// One DICOM Part 10 file (a CT/MR/PET slice, a radiograph, a fundus photograph): the attributes imaging pipelines
+/// need and the pixel data of every frame, read without any external package.
+/// </summary>
+/// <remarks>
+/// <para>
+/// Transfer syntaxes: Implicit and Explicit VR Little Endian, Deflated Explicit VR Little Endian, RLE Lossless and
+/// JPEG Baseline (8-bit, decoded by libjpeg-turbo). Others (JPEG Lossless, JPEG-LS, JPEG 2000, big endian) are refused
+/// with a <see cref="NotSupportedException"/> that names them; convert such files first (e.g. <c>gdcmconv --raw</c>).
+/// Files without the 128-byte preamble are read as Implicit VR Little Endian data sets, as DICOM allows.
+/// </para>
+/// <para>
+/// <see cref="GetFrame"/> returns modality values (stored values × RescaleSlope + RescaleIntercept: Hounsfield units for
+/// CT); <see cref="ToFloatImage"/> and <see cref="ToRasterImage"/> map a frame to display intensities (window, or the
+/// frame's range; MONOCHROME1 inverted so that high is bright) for the image pipelines.
+/// Nested sequences are skipped; only top-level attributes are kept.
+/// </para>
+/// </remarks>
+public sealed class DicomFile
+{
+    private readonly Dictionary<uint, byte[]> _elements;
+    private readonly List<byte[]>? _fragments; // encapsulated pixel data: every item after the basic offset table
+    private readonly uint[]? _offsets;         // the basic offset table (null when empty)
+    private readonly byte[]? _nativePixels;
+
+    /// <summary>The file's transfer syntax UID.</summary>
+    public string TransferSyntaxUid { get; }
+
+    /// <summary>The file (for messages).</summary>
+    public string SourceName { get; }
+
+    /// <summary>Rows (height) of each frame.</summary>
+    public int Rows { get; }
+
+    /// <summary>Columns (width) of each frame.</summary>
+    public int Columns { get; }
+
+    /// <summary>Samples per pixel: 1 (grey) or 3 (colour).</summary>
+    public int SamplesPerPixel { get; }
+
+    /// <summary>Frames in the file (1 for a plain slice).</summary>
+    public int NumberOfFrames { get; }
+
+    /// <summary>Photometric interpretation, e.g. MONOCHROME2, MONOCHROME1, RGB, YBR_FULL_422.</summary>
+    public string PhotometricInterpretation { get; }
+
+    /// <summary>Bits allocated per sample (8, 16 or 32).</summary>
+    public int BitsAllocated { get; }
+
+    /// <summary>Bits stored per sample.</summary>
+    public int BitsStored { get; }
+
+    /// <summary>True when stored values are signed (PixelRepresentation 1).</summary>
+    public bool IsSigned { get; }
+
+    /// <summary>RescaleSlope (1 when absent).</summary>
+    public double RescaleSlope { get; }
+
+    /// <summary>RescaleIntercept (0 when absent).</summary>
+    public double RescaleIntercept { get; }
+
+    /// <summary>Modality (CT, MR, PT, CR, OP, …), or empty.</summary>
+    public string Modality => GetString(0x0008, 0x0060) ?? "";
+
+    /// <summary>SeriesInstanceUID, or empty.</summary>
+    public string SeriesInstanceUid => GetString(0x0020, 0x000E) ?? "";
+
+    /// <summary>InstanceNumber, when present.</summary>
+    public int? InstanceNumber => GetDecimals(0x0020, 0x0013) is [var n, ..] ? (int)n : null;
+
+    /// <summary>PixelSpacing (row spacing, column spacing) in mm, when present.</summary>
+    public IReadOnlyList<double>? PixelSpacing => GetDecimals(0x0028, 0x0030) is { Length: 2 } s ? s : null;
+
+    /// <summary>SliceThickness in mm, when present.</summary>
+    public double? SliceThickness => GetDecimals(0x0018, 0x0050) is [var t, ..] ? t : null;
+
+    /// <summary>SpacingBetweenSlices in mm, when present.</summary>
+    public double? SpacingBetweenSlices => GetDecimals(0x0018, 0x0088) is [var t, ..] ? t : null;
+
+    /// <summary>ImagePositionPatient (x, y, z of the first voxel, mm), when present.</summary>
+    public IReadOnlyList<double>? ImagePositionPatient => GetDecimals(0x0020, 0x0032) is { Length: 3 } p ? p : null;
+
+    /// <summary>ImageOrientationPatient (row direction cosines, then column direction cosines), when present.</summary>
+    public IReadOnlyList<double>? ImageOrientationPatient => GetDecimals(0x0020, 0x0037) is { Length: 6 } o ? o : null;
+
+    /// <summary>The first WindowCenter/WindowWidth pair, when present.</summary>
+    public (double Center, double Width)? Window =>
+        GetDecimals(0x0028, 0x1050) is [var c, ..] && GetDecimals(0x0028, 0x1051) is [var w, ..] && w > 0 ? (c, w) : null;
+
+    /// <summary>True when the file has pixel data.</summary>
+    public bool HasPixelData => _nativePixels is not null || _fragments is not null;
+
+    private DicomFile(string source, string syntax, Dictionary<uint, byte[]> elements, byte[]? native, List<byte[]>? fragments, uint[]? offsets)
+    {
+        SourceName = source;
+        TransferSyntaxUid = syntax;
+        _elements = elements;
+        _nativePixels = native;
+        _fragments = fragments;
+        _offsets = offsets;
+        Rows = GetUShort(0x0028, 0x0010) ?? 0;
+        Columns = GetUShort(0x0028, 0x0011) ?? 0;
+        SamplesPerPixel = GetUShort(0x0028, 0x0002) ?? 1;
+        PhotometricInterpretation = (GetString(0x0028, 0x0004) ?? (SamplesPerPixel == 3 ? "RGB" : "MONOCHROME2")).ToUpperInvariant();
+        BitsAllocated = GetUShort(0x0028, 0x0100) ?? 8;
+        BitsStored = GetUShort(0x0028, 0x0101) ?? BitsAllocated;
+        IsSigned = GetUShort(0x0028, 0x0103) == 1;
+        NumberOfFrames = GetDecimals(0x0028, 0x0008) is [var f, ..] && f >= 1 ? (int)f : 1;
+        RescaleSlope = GetDecimals(0x0028, 0x1053) is [var slope, ..] && slope != 0 ? slope : 1;
+        RescaleIntercept = GetDecimals(0x0028, 0x1052) is [var intercept, ..] ? intercept : 0;
+    }
+
+    // ------------------------------------------------------------------ attributes
+
+    /// <summary>The text of a top-level attribute (trailing spaces and NULs removed; several values joined by '\'), or null.</summary>
+    public string? GetString(ushort group, ushort element)
+        => _elements.TryGetValue(Tag(group, element), out var v) ? Encoding.UTF8.GetString(v).TrimEnd(' ', '\0').TrimStart(' ') : null;
+
+    /// <summary>The values of a top-level decimal or integer string attribute (DS, IS), or null when absent or empty.</summary>
+    public double[]? GetDecimals(ushort group, ushort element)
+    {
+        var text = GetString(group, element);
+        if (string.IsNullOrWhiteSpace(text)) return null;
+        var parts = text.Split('\\');
+        var values = new double[parts.Length];
+        for (int i = 0; i < parts.Length; i++)
+            if (!double.TryParse(parts[i].Trim(), NumberStyles.Float, CultureInfo.InvariantCulture, out values[i]))
+                throw new DataFormatException(SourceName, $"attribute ({group:X4},{element:X4}) holds '{text}', which is not a list of numbers.");
+        return values;
+    }
+
+    /// <summary>A top-level unsigned short (US) attribute, or null.</summary>
+    public int? GetUShort(ushort group, ushort element)
+    {
+        if (!_elements.TryGetValue(Tag(group, element), out var v) || v.Length < 2) return null;
+        return BinaryPrimitives.ReadUInt16LittleEndian(v);
+    }
+
+    /// <summary>True when the top-level data set holds the attribute.</summary>
+    public bool Contains(ushort group, ushort element) => _elements.ContainsKey(Tag(group, element));
+
+    private static uint Tag(ushort group, ushort element) => (uint)group << 16 | element;
+
+    // ------------------------------------------------------------------ pixels
+
+    /// <summary>
+    /// The modality values of frame <paramref name="frame"/>, channel-first (C, H, W): stored values × slope + intercept
+    /// for grey images, 0–255 RGB for colour images.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">There is no such frame.</exception>
+    /// <exception cref="DataFormatException">The pixel data are missing, truncated or inconsistent with the header.</exception>
+    /// <exception cref="NotSupportedException">The encoding (transfer syntax, bit depth, colour model) is not supported.</exception>
+    public float[] GetFrame(int frame = 0)
+    {
+        if (frame < 0 || frame >= NumberOfFrames) throw new ArgumentOutOfRangeException(nameof(frame), frame, $"{SourceName} has {NumberOfFrames} frame(s).");
+        if (!HasPixelData) throw new DataFormatException(SourceName, "the file has no pixel data (7FE0,0010).");
+        if (Rows < 1 || Columns < 1) throw new DataFormatException(SourceName, $"invalid image size {Columns}×{Rows}.");
+        if (SamplesPerPixel is not (1 or 3)) throw new NotSupportedException($"{SourceName}: {SamplesPerPixel} samples per pixel are not supported (1 or 3).");
+        return TransferSyntaxUid switch
+        {
+            DicomTransferSyntax.JpegBaseline or DicomTransferSyntax.JpegExtended => JpegFrame(frame),
+            DicomTransferSyntax.RleLossless => NativeFrame(RleFrame(frame), 0, planar: SamplesPerPixel == 3),
+            _ => NativeFrame(_nativePixels!, frame, planar: GetUShort(0x0028, 0x0006) == 1),
+        };
+    }
+
+    private float[] NativeFrame(byte[] pixels, int frame, bool planar)
+    {
+        if (BitsAllocated is not (8 or 16 or 32)) throw new NotSupportedException($"{SourceName}: {BitsAllocated} bits allocated per sample are not supported (8, 16 or 32).");
+        if (BitsStored < 1 || BitsStored > BitsAllocated) throw new DataFormatException(SourceName, $"{BitsStored} bits stored in {BitsAllocated} allocated.");
+        if (SamplesPerPixel == 3 && PhotometricInterpretation != "RGB")
+            throw new NotSupportedException($"{SourceName}: uncompressed colour in {PhotometricInterpretation} is not supported (RGB).");
+        int bytes = BitsAllocated / 8, samples = SamplesPerPixel, pixelsPerFrame = Rows * Columns;
+        long frameBytes = (long)pixelsPerFrame * samples * bytes;
+        long start = frame * frameBytes;
+        if (start + frameBytes > pixels.LongLength)
+            throw new DataFormatException(SourceName, $"the pixel data hold {pixels.LongLength} bytes, too few for frame {frame + 1} of {NumberOfFrames} ({Columns}×{Rows}, {samples} sample(s) of {BitsAllocated} bits).");
+        var result = new float[pixelsPerFrame * samples];
+        uint mask = BitsStored >= 32 ? uint.MaxValue : (1u << BitsStored) - 1;
+        int shift = 32 - BitsStored;
+        bool rescale = samples == 1 && (RescaleSlope != 1 || RescaleIntercept != 0);
+        var span = pixels.AsSpan((int)start, (int)frameBytes);
+        for (int p = 0; p < pixelsPerFrame; p++)
+            for (int c = 0; c < samples; c++)
+            {
+                int index = planar ? c * pixelsPerFrame + p : p * samples + c;
+                uint raw = bytes switch
+                {
+                    1 => span[index],
+                    2 => BinaryPrimitives.ReadUInt16LittleEndian(span.Slice(index * 2, 2)),
+                    _ => BinaryPrimitives.ReadUInt32LittleEndian(span.Slice(index * 4, 4)),
+                } & mask;
+                double value = IsSigned ? (int)(raw << shift) >> shift : raw; // sign-extend from BitsStored
+                if (rescale) value = value * RescaleSlope + RescaleIntercept;
+                result[c * pixelsPerFrame + p] = (float)value;
+            }
+        return result;
+    }
+
+    private byte[] FrameFragments(int frame)
+    {
+        var fragments = _fragments!;
+        if (NumberOfFrames == 1) return Concat(fragments);
+        if (_offsets is { } offsets && offsets.Length == NumberOfFrames)
+        {
+            // offsets are from the first fragment's item header: each fragment adds its 8-byte header
+            var result = new List<byte[]>();
+            long position = 0;
+            long begin = offsets[frame], end = frame + 1 < offsets.Length ? offsets[frame + 1] : long.MaxValue;
+            foreach (var f in fragments)
+            {
+                if (position >= begin && position < end) result.Add(f);
+                position += 8 + f.Length;
+            }
+            return Concat(result);
+        }
+        if (fragments.Count == NumberOfFrames) return fragments[frame];
+        throw new DataFormatException(SourceName, $"{fragments.Count} pixel-data fragments for {NumberOfFrames} frames and no basic offset table to tell them apart.");
+    }
+
+    private static byte[] Concat(List<byte[]> parts)
+    {
+        if (parts.Count == 1) return parts[0];
+        var result = new byte[parts.Sum(p => p.Length)];
+        int at = 0;
+        foreach (var p in parts) { p.CopyTo(result, at); at += p.Length; }
+        return result;
+    }
+
+    private float[] JpegFrame(int frame)
+    {
+        if (BitsAllocated != 8) throw new NotSupportedException($"{SourceName}: JPEG with {BitsAllocated}-bit samples is not supported (8-bit baseline only).");
+        var data = FrameFragments(frame);
+        RasterImage image;
+        try
+        {
+            image = TurboJpeg.Decode(data, $"{SourceName} frame {frame + 1}");
+        }
+        catch (DataFormatException e)
+        {
+            throw new DataFormatException(SourceName, $"frame {frame + 1}: {e.Problem}", e);
+        }
+        if (image.Width != Columns || image.Height != Rows)
+            throw new DataFormatException(SourceName, $"frame {frame + 1} decodes to {image.Width}×{image.Height}, but the header says {Columns}×{Rows}.");
+        if (image.Channels != SamplesPerPixel) image = image.WithChannels(SamplesPerPixel);
+        int n = Rows * Columns, channels = image.Channels;
+        var result = new float[n * channels];
+        for (int p = 0; p < n; p++)
+            for (int c = 0; c < channels; c++)
+            {
+                double v = image.Pixels[p * channels + c];
+                result[c * n + p] = (float)(channels == 1 ? v * RescaleSlope + RescaleIntercept : v);
+            }
+        return result;
+    }
+
+    // RLE Lossless (PS3.5 annex G): a 64-byte header of segment offsets, one PackBits segment per byte plane (most
+    // significant byte first, sample by sample). The planes are reassembled into little-endian, planar samples.
+    private byte[] RleFrame(int frame)
+    {
+        var data = FrameFragments(frame);
+        if (data.Length < 64) throw new DataFormatException(SourceName, $"frame {frame + 1}: the RLE header is truncated.");
+        int bytes = BitsAllocated / 8, segments = (int)BinaryPrimitives.ReadUInt32LittleEndian(data);
+        if (BitsAllocated is not (8 or 16 or 32) || segments != bytes * SamplesPerPixel || segments > 15)
+            throw new DataFormatException(SourceName, $"frame {frame + 1}: {segments} RLE segments for {SamplesPerPixel} sample(s) of {BitsAllocated} bits.");
+        int n = Rows * Columns;
+        var output = new byte[n * SamplesPerPixel * bytes];
+        for (int s = 0; s < segments; s++)
+        {
+            int begin = (int)BinaryPrimitives.ReadUInt32LittleEndian(data.AsSpan(4 + 4 * s));
+            int end = s + 1 < segments ? (int)BinaryPrimitives.ReadUInt32LittleEndian(data.AsSpan(8 + 4 * s)) : data.Length;
+            if (begin < 64 || end > data.Length || begin > end) throw new DataFormatException(SourceName, $"frame {frame + 1}: RLE segment {s + 1} lies outside the frame.");
+            int sample = s / bytes, significance = bytes - 1 - s % bytes; // byte index within the little-endian value
+            int written = 0, i = begin;
+            while (i < end && written < n)
+            {
+                sbyte header = (sbyte)data[i++];
+                if (header >= 0)
+                {
+                    int count = header + 1;
+                    if (i + count > end || written + count > n) throw new DataFormatException(SourceName, $"frame {frame + 1}: RLE segment {s + 1} is corrupt.");
+                    for (int k = 0; k < count; k++) output[((sample * n) + written++) * bytes + significance] = data[i++];
+                }
+                else if (header != -128)
+                {
+                    int count = 1 - header;
+                    if (i >= end || written + count > n) throw new DataFormatException(SourceName, $"frame {frame + 1}: RLE segment {s + 1} is corrupt.");
+                    byte value = data[i++];
+                    for (int k = 0; k < count; k++) output[((sample * n) + written++) * bytes + significance] = value;
+                }
+            }
+            if (written != n) throw new DataFormatException(SourceName, $"frame {frame + 1}: RLE segment {s + 1} decodes to {written} of {n} values.");
+        }
+        return output;
+    }
+
+    /// <summary>
+    /// Frame <paramref name="frame"/> as a [0, 1] image (C, H, W) for the image pipelines: grey values through
+    /// <paramref name="window"/> (center, width; default: the file's window, else the frame's minimum–maximum),
+    /// MONOCHROME1 inverted; colour values divided by 255.
+    /// </summary>
+    public FloatImage ToFloatImage(int frame = 0, (double Center, double Width)? window = null)
+    {
+        var values = GetFrame(frame);
+        if (SamplesPerPixel == 3)
+        {
+            for (int i = 0; i < values.Length; i++) values[i] /= 255f;
+            return new FloatImage(values, 3, Rows, Columns);
+        }
+        double low, high;
+        if ((window ?? Window) is { } w)
+        {
+            if (!(w.Width > 0)) throw new ArgumentOutOfRangeException(nameof(window), w.Width, "The window width must be positive.");
+            (low, high) = (w.Center - w.Width / 2, w.Center + w.Width / 2);
+        }
+        else (low, high) = (values.Min(), values.Max());
+        double range = high > low ? high - low : 1;
+        bool invert = PhotometricInterpretation == "MONOCHROME1";
+        for (int i = 0; i < values.Length; i++)
+        {
+            double v = Math.Clamp((values[i] - low) / range, 0, 1);
+            values[i] = (float)(invert ? 1 - v : v);
+        }
+        return new FloatImage(values, 1, Rows, Columns);
+    }
+
+    /// <summary>Frame <paramref name="frame"/> as an 8-bit image (see <see cref="ToFloatImage"/> for the intensity mapping).</summary>
+    public RasterImage ToRasterImage(int frame = 0, (double Center, double Width)? window = null)
+    {
+        var image = ToFloatImage(frame, window);
+        int channels = image.Channels, n = Rows * Columns;
+        var pixels = new byte[n * channels];
+        for (int p = 0; p < n; p++)
+            for (int c = 0; c < channels; c++)
+                pixels[p * channels + c] = (byte)Math.Round(image.Data[c * n + p] * 255);
+        return new RasterImage(Columns, Rows, channels, pixels);
+    }
+
+    // ------------------------------------------------------------------ reading
+
+    /// <summary>True when <paramref name="data"/> starts with a DICOM Part 10 preamble ("DICM" at byte 128).</summary>
+    public static bool HasPreamble(ReadOnlySpan<byte> data) => data.Length >= 132 && data[128] == 'D' && data[129] == 'I' && data[130] == 'C' && data[131] == 'M';
+
+    /// <summary>Reads a DICOM file.</summary>
+    /// <exception cref="FileNotFoundException">The file does not exist.</exception>
+    /// <exception cref="DataFormatException">The file is not DICOM, or is truncated or corrupt.</exception>
+    /// <exception cref="NotSupportedException">The transfer syntax is not supported.</exception>
+    public static DicomFile Read(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        if (!File.Exists(path)) throw new FileNotFoundException($"The DICOM file '{path}' does not exist.", path);
+        return Read(File.ReadAllBytes(path), path);
+    }
+
+    /// <summary>Reads DICOM content (a Part 10 file, or a bare Implicit VR Little Endian data set).</summary>
+    public static DicomFile Read(byte[] data, string sourceName)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        ArgumentNullException.ThrowIfNull(sourceName);
+        var elements = new Dictionary<uint, byte[]>();
+        string syntax = DicomTransferSyntax.ImplicitVrLittleEndian;
+        int position = 0;
+        try
+        {
+            if (HasPreamble(data))
+            {
+                // the file meta information (group 0002) is always Explicit VR Little Endian
+                position = 132;
+                var meta = new Reader(data, position, explicitVr: true, sourceName);
+                while (meta.Position + 4 <= data.Length && BinaryPrimitives.ReadUInt16LittleEndian(data.AsSpan(meta.Position)) == 0x0002)
+                {
+                    var (tag, value) = meta.Next();
+                    if (value is not null) elements[tag] = value;
+                }
+                position = meta.Position;
+                syntax = (elements.TryGetValue(Tag(0x0002, 0x0010), out var ts) ? Encoding.ASCII.GetString(ts).TrimEnd('\0', ' ') : "")
+                    is { Length: > 0 } s ? s : throw new DataFormatException(sourceName, "the file meta information has no transfer syntax (0002,0010).");
+            }
+            else if (data.Length < 8 || BinaryPrimitives.ReadUInt16LittleEndian(data) is not (0x0008 or 0x0002))
+                throw new DataFormatException(sourceName, data.Length == 0 ? "the file is empty." : "not a DICOM file (no 'DICM' preamble and no data set at the start).");
+
+            if (!DicomTransferSyntax.IsSupported(syntax))
+                throw new NotSupportedException($"{sourceName}: the transfer syntax {syntax} ({DicomTransferSyntax.Describe(syntax)}) is not supported; decompress the file first (e.g. gdcmconv --raw).");
+            var body = data;
+            if (syntax == DicomTransferSyntax.DeflatedExplicitVrLittleEndian)
+            {
+                using var inflated = new MemoryStream();
+                using (var deflate = new DeflateStream(new MemoryStream(data, position, data.Length - position), CompressionMode.Decompress))
+                    deflate.CopyTo(inflated);
+                body = inflated.ToArray();
+                position = 0;
+            }
+            var reader = new Reader(body, position, explicitVr: syntax != DicomTransferSyntax.ImplicitVrLittleEndian, sourceName);
+            byte[]? native = null;
+            List<byte[]>? fragments = null;
+            uint[]? offsets = null;
+            while (reader.Position < body.Length)
+            {
+                if (reader.PeekTag() == Tag(0x7FE0, 0x0010))
+                {
+                    if (reader.PixelData() is { } pixel)
+                    {
+                        (native, fragments, offsets) = pixel;
+                    }
+                    break; // nothing after the pixel data matters for imaging (trailing padding, signatures)
+                }
+                var (tag, value) = reader.Next();
+                if (value is not null) elements[tag] = value;
+            }
+            return new DicomFile(sourceName, syntax, elements, native, fragments, offsets);
+        }
+        catch (InvalidDataException e)
+        {
+            throw new DataFormatException(sourceName, $"the deflated data set is corrupt: {e.Message}", e);
+        }
+        catch (ArgumentOutOfRangeException e)
+        {
+            throw new DataFormatException(sourceName, "the file is truncated.", e);
+        }
+    }
+
+    // A cursor over a data set: element headers, values, sequences skipped (their contents are not kept).
+    private sealed class Reader(byte[] data, int position, bool explicitVr, string source)
+    {
+        private static readonly HashSet<string> LongVrs = new() { "OB", "OD", "OF", "OL", "OV", "OW", "SQ", "UC", "UN", "UR", "UT", "SV", "UV" };
+        private const uint Undefined = 0xFFFFFFFF;
+
+        public int Position { get; private set; } = position;
+
+        public uint PeekTag() => Position + 4 <= data.Length
+            ? (uint)BinaryPrimitives.ReadUInt16LittleEndian(data.AsSpan(Position)) << 16 | BinaryPrimitives.ReadUInt16LittleEndian(data.AsSpan(Position + 2))
+            : throw Truncated();
+
+        private Exception Truncated() => new DataFormatException(source, $"the file is truncated (at byte {Position} of {data.Length}).");
+
+        private ushort U16(int at) => at + 2 <= data.Length ? BinaryPrimitives.ReadUInt16LittleEndian(data.AsSpan(at)) : throw Truncated();
+
+        private uint U32(int at) => at + 4 <= data.Length ? BinaryPrimitives.ReadUInt32LittleEndian(data.AsSpan(at)) : throw Truncated();
+
+        // One element header: tag, VR (or "" when implicit), value length; leaves Position at the value.
+        private (uint Tag, string Vr, uint Length) Header()
+        {
+            uint tag = PeekTag();
+            Position += 4;
+            if ((tag >> 16) == 0xFFFE) // item and delimitation items carry no VR
+            {
+                uint length = U32(Position);
+                Position += 4;
+                return (tag, "", length);
+            }
+            if (!explicitVr)
+            {
+                uint length = U32(Position);
+                Position += 4;
+                return (tag, "", length);
+            }
+            if (Position + 2 > data.Length) throw Truncated();
+            string vr = Encoding.ASCII.GetString(data, Position, 2);
+            Position += 2;
+            if (LongVrs.Contains(vr))
+            {
+                uint length = U32(Position + 2);
+                Position += 6;
+                return (tag, vr, length);
+            }
+            if (!char.IsAsciiLetterUpper(vr[0]) || !char.IsAsciiLetterUpper(vr[1]))
+                throw new DataFormatException(source, $"element ({tag >> 16:X4},{tag & 0xFFFF:X4}) at byte {Position - 6} has no valid value representation ('{vr}'): the data set is corrupt or not explicit VR.");
+            uint shortLength = U16(Position);
+            Position += 2;
+            return (tag, vr, shortLength);
+        }
+
+        // The next element: its value, or null for a sequence (skipped).
+        public (uint Tag, byte[]? Value) Next()
+        {
+            var (tag, vr, length) = Header();
+            if (vr == "SQ" || length == Undefined)
+            {
+                SkipSequence(length);
+                return (tag, null);
+            }
+            if (Position + (long)length > data.Length)
+                throw new DataFormatException(source, $"element ({tag >> 16:X4},{tag & 0xFFFF:X4}) claims {length} bytes but the file ends after {data.Length - Position}: it is truncated.");
+            var value = data.AsSpan(Position, (int)length).ToArray();
+            Position += (int)length;
+            return (tag, value);
+        }
+
+        private void SkipSequence(uint length)
+        {
+            if (length != Undefined)
+            {
+                if (Position + (long)length > data.Length) throw Truncated();
+                Position += (int)length;
+                return;
+            }
+            while (true)
+            {
+                var (tag, _, itemLength) = Header();
+                if (tag == 0xFFFEE0DD) return; // sequence delimitation
+                if (tag != 0xFFFEE000) throw new DataFormatException(source, $"expected a sequence item at byte {Position - 8}, found ({tag >> 16:X4},{tag & 0xFFFF:X4}).");
+                if (itemLength != Undefined)
+                {
+                    if (Position + (long)itemLength > data.Length) throw Truncated();
+                    Position += (int)itemLength;
+                    continue;
+                }
+                while (PeekTag() != 0xFFFEE00D) Next();
+                Header(); // item delimitation
+            }
+        }
+
+        // Pixel data: native bytes, or the fragments of encapsulated data with the basic offset table.
+        public (byte[]? Native, List<byte[]>? Fragments, uint[]? Offsets)? PixelData()
+        {
+            var (_, _, length) = Header();
+            if (length != Undefined)
+            {
+                if (Position + (long)length > data.Length)
+                    throw new DataFormatException(source, $"the pixel data claim {length} bytes but the file ends after {data.Length - Position}: it is truncated.");
+                var native = data.AsSpan(Position, (int)length).ToArray();
+                Position += (int)length;
+                return (native, null, null);
+            }
+            var fragments = new List<byte[]>();
+            uint[]? offsets = null;
+            bool first = true;
+            while (true)
+            {
+                var (tag, _, itemLength) = Header();
+                if (tag == 0xFFFEE0DD) break;
+                if (tag != 0xFFFEE000 || itemLength == Undefined) throw new DataFormatException(source, "the encapsulated pixel data are corrupt (expected a fragment item).");
+                if (Position + (long)itemLength > data.Length) throw new DataFormatException(source, "the encapsulated pixel data are truncated.");
+                var item = data.AsSpan(Position, (int)itemLength).ToArray();
+                Position += (int)itemLength;
+                if (first)
+                {
+                    first = false;
+                    if (item.Length > 0) offsets = Enumerable.Range(0, item.Length / 4).Select(i => BinaryPrimitives.ReadUInt32LittleEndian(item.AsSpan(4 * i))).ToArray();
+                    continue;
+                }
+                fragments.Add(item);
+            }
+            if (fragments.Count == 0) throw new DataFormatException(source, "the encapsulated pixel data hold no fragments.");
+            return (null, fragments, offsets);
+        }
+    }
+}

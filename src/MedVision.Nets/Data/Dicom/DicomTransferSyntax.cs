@@ -1,0 +1,56 @@
+namespace MedVision.Nets.Data.Dicom;
+
+/// <summary>DICOM transfer syntax UIDs (PS3.5 §10 and annex A) and which of them <see cref="DicomFile"/> reads.</summary>
+public static class DicomTransferSyntax
+{
+    /// <summary>Implicit VR Little Endian, the default.</summary>
+    public const string ImplicitVrLittleEndian = "1.2.840.10008.1.2";
+
+    /// <summary>Explicit VR Little Endian.</summary>
+    public const string ExplicitVrLittleEndian = "1.2.840.10008.1.2.1";
+
+    /// <summary>Deflated Explicit VR Little Endian.</summary>
+    public const string DeflatedExplicitVrLittleEndian = "1.2.840.10008.1.2.1.99";
+
+    /// <summary>Explicit VR Big Endian (retired; not read).</summary>
+    public const string ExplicitVrBigEndian = "1.2.840.10008.1.2.2";
+
+    /// <summary>JPEG Baseline (process 1): 8-bit lossy JPEG.</summary>
+    public const string JpegBaseline = "1.2.840.10008.1.2.4.50";
+
+    /// <summary>JPEG Extended (processes 2 and 4): read when the samples are 8-bit.</summary>
+    public const string JpegExtended = "1.2.840.10008.1.2.4.51";
+
+    /// <summary>RLE Lossless.</summary>
+    public const string RleLossless = "1.2.840.10008.1.2.5";
+
+    private static readonly Dictionary<string, string> Names = new()
+    {
+        [ImplicitVrLittleEndian] = "Implicit VR Little Endian",
+        [ExplicitVrLittleEndian] = "Explicit VR Little Endian",
+        [DeflatedExplicitVrLittleEndian] = "Deflated Explicit VR Little Endian",
+        [ExplicitVrBigEndian] = "Explicit VR Big Endian (retired)",
+        [JpegBaseline] = "JPEG Baseline",
+        [JpegExtended] = "JPEG Extended",
+        ["1.2.840.10008.1.2.4.57"] = "JPEG Lossless",
+        ["1.2.840.10008.1.2.4.70"] = "JPEG Lossless, first-order prediction",
+        ["1.2.840.10008.1.2.4.80"] = "JPEG-LS Lossless",
+        ["1.2.840.10008.1.2.4.81"] = "JPEG-LS Near-Lossless",
+        ["1.2.840.10008.1.2.4.90"] = "JPEG 2000 Lossless",
+        ["1.2.840.10008.1.2.4.91"] = "JPEG 2000",
+        ["1.2.840.10008.1.2.4.201"] = "High-Throughput JPEG 2000 Lossless",
+        ["1.2.840.10008.1.2.4.203"] = "High-Throughput JPEG 2000",
+        [RleLossless] = "RLE Lossless",
+    };
+
+    private static readonly HashSet<string> Supported = new()
+    {
+        ImplicitVrLittleEndian, ExplicitVrLittleEndian, DeflatedExplicitVrLittleEndian, JpegBaseline, JpegExtended, RleLossless,
+    };
+
+    /// <summary>True when <see cref="DicomFile"/> reads files in this transfer syntax.</summary>
+    public static bool IsSupported(string uid) => Supported.Contains(uid);
+
+    /// <summary>The transfer syntax's name, or "unknown transfer syntax".</summary>
+    public static string Describe(string uid) => Names.TryGetValue(uid, out var name) ? name : "unknown transfer syntax";
+}

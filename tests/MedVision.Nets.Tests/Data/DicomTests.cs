@@ -1,0 +1,229 @@
+using System.Text.Json;
+using MedVision.Nets.Data;
+using MedVision.Nets.Data.Dicom;
+
+namespace MedVision.Nets.Tests.Data;
+
+/// <summary>
+/// DICOM files written by pydicom (Fixtures/dicom/make_dicom_fixtures.py) against the values pydicom reads back from
+/// them (modality LUT applied); the tests need no Python.
+/// </summary>
+public sealed class DicomTests : IDisposable
+{
+    private static readonly string Dir = Path.Combine(AppContext.BaseDirectory, "Fixtures", "dicom");
+    private static readonly Lazy<JsonElement> Expected = new(() =>
+    {
+        using var doc = JsonDocument.Parse(System.IO.File.ReadAllText(Path.Combine(Dir, "dicom_fixtures.json")));
+        return doc.RootElement.GetProperty("files").Clone();
+    });
+
+    private readonly string _temp = Directory.CreateTempSubdirectory("mvn-dicom-").FullName;
+
+    public void Dispose() => Directory.Delete(_temp, recursive: true);
+
+    private static double[] Values(string name) => Expected.Value.GetProperty(name).GetProperty("values").EnumerateArray().Select(v => v.GetDouble()).ToArray();
+    private static int[] Shape(string name) => Expected.Value.GetProperty(name).GetProperty("shape").EnumerateArray().Select(v => v.GetInt32()).ToArray();
+    private static string File(string name) => Path.Combine(Dir, name);
+
+    private static int IndexOf(byte[] data, byte[] pattern)
+    {
+        for (int i = 0; i + pattern.Length <= data.Length; i++)
+            if (data.AsSpan(i, pattern.Length).SequenceEqual(pattern)) return i;
+        throw new InvalidOperationException("pattern not found in the fixture");
+    }
+
+    // pydicom gives (H, W, C) for colour and (frames, H, W) for multi-frame; GetFrame gives (C, H, W) per frame
+    private static double[] ChannelFirst(double[] hwc, int h, int w, int c)
+        => Enumerable.Range(0, c * h * w).Select(i => hwc[(i % (h * w)) * c + i / (h * w)]).ToArray();
+
+    [Theory]
+    [InlineData("ct_explicit.dcm", DicomTransferSyntax.ExplicitVrLittleEndian)]
+    [InlineData("ct_deflate.dcm", DicomTransferSyntax.DeflatedExplicitVrLittleEndian)]
+    [InlineData("ct_rle.dcm", DicomTransferSyntax.RleLossless)]
+    public void CtSlice_GivesPydicomsHounsfieldUnits_InEveryEncoding(string name, string syntax)
+    {
+        var file = DicomFile.Read(File(name));
+        file.TransferSyntaxUid.Should().Be(syntax);
+        (file.Rows, file.Columns, file.SamplesPerPixel, file.NumberOfFrames).Should().Be((6, 8, 1, 1));
+        (file.BitsAllocated, file.BitsStored, file.IsSigned).Should().Be((16, 12, true));
+        (file.RescaleSlope, file.RescaleIntercept).Should().Be((1.0, -1024.0));
+        file.Modality.Should().Be("CT");
+        file.GetString(0x0010, 0x0020).Should().Be("PHANTOM-001");
+        file.GetFrame().Select(v => (double)v).Should().Equal(Values(name));
+        Values(name).Min().Should().BeLessThan(-1024, "the fixture holds negative stored values, so sign extension is exercised");
+    }
+
+    [Fact]
+    public void Attributes_BeforeAndAfterANestedUndefinedLengthSequence_AreRead()
+    {
+        var file = DicomFile.Read(File("ct_explicit.dcm"));
+        file.PixelSpacing.Should().Equal(0.5, 0.75);
+        file.SliceThickness.Should().Be(2.5);
+        file.Window.Should().Be((40.0, 400.0));
+        file.SeriesInstanceUid.Should().Be("1.2.826.0.1.3680043.8.498.1");
+        file.Contains(0x0008, 0x2218).Should().BeFalse("sequences are skipped, not kept");
+        file.Contains(0x0008, 0x0100).Should().BeFalse("the nested items' attributes are not top-level attributes");
+    }
+
+    [Fact]
+    public void ImplicitVrMultiFrame_GivesEachFrame()
+    {
+        var file = DicomFile.Read(File("mr_implicit_2f.dcm"));
+        file.TransferSyntaxUid.Should().Be(DicomTransferSyntax.ImplicitVrLittleEndian);
+        file.NumberOfFrames.Should().Be(2);
+        Shape("mr_implicit_2f.dcm").Should().Equal(2, 5, 7);
+        var all = Values("mr_implicit_2f.dcm");
+        file.GetFrame(0).Select(v => (double)v).Should().Equal(all[..35]);
+        file.GetFrame(1).Select(v => (double)v).Should().Equal(all[35..]);
+        var act = () => file.GetFrame(2);
+        act.Should().Throw<ArgumentOutOfRangeException>().WithMessage("*2 frame(s)*");
+    }
+
+    [Fact]
+    public void PlanarRgb_AndJpegBaselineRgb_GiveChannelFirstColour()
+    {
+        var planar = DicomFile.Read(File("rgb_planar.dcm"));
+        planar.PhotometricInterpretation.Should().Be("RGB");
+        planar.GetFrame().Select(v => (double)v).Should().Equal(ChannelFirst(Values("rgb_planar.dcm"), 4, 5, 3));
+
+        var jpeg = DicomFile.Read(File("rgb_jpeg.dcm"));
+        jpeg.TransferSyntaxUid.Should().Be(DicomTransferSyntax.JpegBaseline);
+        jpeg.PhotometricInterpretation.Should().Be("YBR_FULL_422");
+        var expected = ChannelFirst(Values("rgb_jpeg.dcm"), 16, 24, 3); // Pillow's decode of the same JPEG stream
+        var actual = jpeg.GetFrame();
+        actual.Should().HaveCount(expected.Length);
+        actual.Zip(expected, (a, e) => Math.Abs(a - e)).Max().Should().BeLessThanOrEqualTo(1, "both decoders are libjpeg-based");
+
+        var image = jpeg.ToFloatImage();
+        image.Shape.Should().Equal(3, 16, 24);
+        image.Data.Should().OnlyContain(v => v >= 0 && v <= 1);
+    }
+
+    [Fact]
+    public void DisplayMapping_UsesTheWindow_AndInvertsMonochrome1()
+    {
+        var ct = DicomFile.Read(File("ct_explicit.dcm"));
+        var hu = ct.GetFrame();
+        var windowed = ct.ToFloatImage(); // the file's window: 40 ± 200 HU
+        for (int i = 0; i < hu.Length; i++)
+            windowed.Data[i].Should().BeApproximately((float)Math.Clamp((hu[i] - (40 - 200)) / 400.0, 0, 1), 1e-6f);
+        var bone = ct.ToFloatImage(window: (300, 1000));
+        bone.Data[0].Should().BeApproximately((float)Math.Clamp((hu[0] + 200) / 1000.0, 0, 1), 1e-6f);
+
+        var mono1 = DicomFile.Read(File("mono1.dcm"));
+        mono1.PhotometricInterpretation.Should().Be("MONOCHROME1");
+        var raw = mono1.GetFrame();
+        raw.Select(v => (double)v).Should().Equal(Values("mono1.dcm"));
+        var display = mono1.ToRasterImage();
+        int darkest = Array.IndexOf(raw, raw.Max()), brightest = Array.IndexOf(raw, raw.Min());
+        display.Pixels[darkest].Should().Be(0, "in MONOCHROME1 the largest value is black");
+        display.Pixels[brightest].Should().Be(255);
+    }
+
+    [Fact]
+    public void Series_IsOrderedByGeometry_NotByInstanceNumberOrName_AndBecomesAVolume()
+    {
+        var all = DicomSeries.ReadFolder(Path.Combine(Dir, "series"));
+        all.Should().HaveCount(2, "notes.txt is skipped and other.dcm is another series");
+        var uid = Expected.Value.GetProperty("series").GetProperty("uid").GetString()!;
+        all[0].SeriesInstanceUid.Should().Be(uid, "the largest series comes first");
+
+        var series = DicomSeries.Read(Path.Combine(Dir, "series"), uid);
+        series.Slices.Select(s => Path.GetFileName(s.SourceName)).Should().Equal("b.dcm", "d.dcm", "a.dcm", "c.dcm");
+        series.Size.Should().Be((5, 3, 4));
+        series.Spacing[0].Should().BeApproximately(0.6, 1e-9);
+        series.Spacing[1].Should().BeApproximately(0.8, 1e-9);
+        series.Spacing[2].Should().BeApproximately(2.5, 1e-5);
+
+        var volume = series.ToVolume();
+        volume.Shape.Should().Equal(5, 3, 4);
+        volume.Voxels.Select(v => (double)v).Should().Equal(Values("series"));
+        volume.Spacing.Should().Equal(0.6f, 0.8f, (float)series.Spacing[2]);
+
+        var ambiguous = () => DicomSeries.Read(Path.Combine(Dir, "series"));
+        ambiguous.Should().Throw<DataFormatException>().WithMessage($"*2 series*{uid}*");
+    }
+
+    [Fact]
+    public void Series_WithARepeatedOrMissingSlice_IsRefusedByName()
+    {
+        var source = Path.Combine(Dir, "series");
+        var repeated = Directory.CreateDirectory(Path.Combine(_temp, "repeated")).FullName;
+        foreach (var name in new[] { "a.dcm", "b.dcm", "c.dcm" }) System.IO.File.Copy(Path.Combine(source, name), Path.Combine(repeated, name));
+        System.IO.File.Copy(Path.Combine(source, "a.dcm"), Path.Combine(repeated, "a-copy.dcm"));
+        var act = () => DicomSeries.Read(repeated);
+        act.Should().Throw<DataFormatException>().WithMessage("*same position*");
+
+        var gap = Directory.CreateDirectory(Path.Combine(_temp, "gap")).FullName;
+        foreach (var name in new[] { "a.dcm", "b.dcm", "c.dcm" }) System.IO.File.Copy(Path.Combine(source, name), Path.Combine(gap, name)); // slices 2, 0, 3
+        act = () => DicomSeries.Read(gap);
+        act.Should().Throw<DataFormatException>().WithMessage("*not evenly spaced*");
+    }
+
+    [Fact]
+    public void ImagePipelines_ReadDicomLikeJpegAndPng()
+    {
+        var viaCodec = MedVision.Nets.Data.Images.ImageCodec.DecodeFile(File("rgb_jpeg.dcm"));
+        var direct = DicomFile.Read(File("rgb_jpeg.dcm")).ToRasterImage();
+        (viaCodec.Width, viaCodec.Height, viaCodec.Channels).Should().Be((24, 16, 3));
+        viaCodec.Pixels.Should().Equal(direct.Pixels);
+
+        // a folder of class sub-folders with DICOM photographs and radiographs
+        Directory.CreateDirectory(Path.Combine(_temp, "folder", "colour"));
+        Directory.CreateDirectory(Path.Combine(_temp, "folder", "grey"));
+        System.IO.File.Copy(File("rgb_planar.dcm"), Path.Combine(_temp, "folder", "colour", "a.dcm"));
+        System.IO.File.Copy(File("mono1.dcm"), Path.Combine(_temp, "folder", "grey", "b.dcm"));
+        var data = MedVision.Nets.Data.Images.ImageFolderDataset.FromSubfolders(Path.Combine(_temp, "folder"));
+        data.ClassNames.Should().Equal("colour", "grey");
+        data.Samples.Select(x => x.Label).Should().Equal(0, 1);
+        var colour = data.LoadImage(0, 5, 4, 3);
+        var rgb = ChannelFirst(Values("rgb_planar.dcm"), 4, 5, 3);
+        colour.Pixels[0].Should().Be((byte)rgb[0], "the first pixel's red value at the original size");
+        data.LoadImage(1, 4, 3, 1).Channels.Should().Be(1);
+    }
+
+    [Fact]
+    public void BadFiles_GiveClearExceptionsNamingThem()
+    {
+        var j2k = () => DicomFile.Read(File("jpeg2000.dcm"));
+        j2k.Should().Throw<NotSupportedException>().WithMessage("*jpeg2000.dcm*1.2.840.10008.1.2.4.90*JPEG 2000 Lossless*");
+
+        var bytes = System.IO.File.ReadAllBytes(File("ct_explicit.dcm"));
+        var truncated = Path.Combine(_temp, "truncated.dcm");
+        System.IO.File.WriteAllBytes(truncated, bytes[..(bytes.Length - 20)]);
+        var act = () => DicomFile.Read(truncated);
+        act.Should().Throw<DataFormatException>().WithMessage($"*{truncated}*truncated*");
+
+        var cutInHeader = Path.Combine(_temp, "cut.dcm");
+        System.IO.File.WriteAllBytes(cutInHeader, bytes[..200]);
+        act = () => DicomFile.Read(cutInHeader);
+        act.Should().Throw<DataFormatException>().WithMessage($"*{cutInHeader}*");
+
+        var text = Path.Combine(_temp, "notes.txt");
+        System.IO.File.WriteAllText(text, "hello, this is not a DICOM file at all");
+        act = () => DicomFile.Read(text);
+        act.Should().Throw<DataFormatException>().WithMessage("*not a DICOM file*");
+
+        var missing = () => DicomFile.Read(Path.Combine(_temp, "missing.dcm"));
+        missing.Should().Throw<FileNotFoundException>();
+
+        // a header promising more rows than the pixel data hold
+        var tall = (byte[])bytes.Clone();
+        int rowsAt = IndexOf(tall, new byte[] { 0x28, 0x00, 0x10, 0x00, (byte)'U', (byte)'S', 0x02, 0x00 }) + 8;
+        tall[rowsAt] = 60;
+        var tallPath = Path.Combine(_temp, "tall.dcm");
+        System.IO.File.WriteAllBytes(tallPath, tall);
+        var tallFile = DicomFile.Read(tallPath);
+        tallFile.Rows.Should().Be(60);
+        var pixels = () => tallFile.GetFrame();
+        pixels.Should().Throw<DataFormatException>().WithMessage($"*{tallPath}*too few*");
+
+        // an RLE header announcing three byte planes for 16-bit grey values
+        var rle = System.IO.File.ReadAllBytes(File("ct_rle.dcm"));
+        rle[IndexOf(rle, new byte[] { 2, 0, 0, 0, 64, 0, 0, 0 })] = 3;
+        var badRle = Path.Combine(_temp, "bad-rle.dcm");
+        System.IO.File.WriteAllBytes(badRle, rle);
+        var decode = () => DicomFile.Read(badRle).GetFrame();
+        decode.Should().Throw<DataFormatException>().WithMessage($"*{badRle}*3 RLE segments*");
+    }
+}
