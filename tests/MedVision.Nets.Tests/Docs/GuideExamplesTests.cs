@@ -1,8 +1,10 @@
 using System.Text.RegularExpressions;
 using MedVision.Nets.Blocks;
+using MedVision.Nets.Data.Dicom;
 using MedVision.Nets.Data.Images;
 using MedVision.Nets.Data.Loading;
 using MedVision.Nets.Data.MedMnist;
+using MedVision.Nets.Data.Nifti;
 using MedVision.Nets.Data.Synthetic;
 using MedVision.Nets.Explainability;
 using MedVision.Nets.Inference;
@@ -280,6 +282,31 @@ public sealed class GuideExamplesTests
     }
 
     [Fact]
+    public void DicomExample()
+    {
+        var folder = Path.Combine(AppContext.BaseDirectory, "Fixtures", "dicom", "series");
+        var output = Directory.CreateTempSubdirectory("mvn-guide-dicom-").FullName;
+        try
+        {
+            // snippet: dicom
+            var series = DicomSeries.ReadFolder(folder)[0];              // the largest series; Read(folder, uid) for another
+            var (x, y, z) = series.Size;
+            Console.WriteLine($"{series.SeriesInstanceUid}: {x}×{y}×{z} voxels, spacing {string.Join(" × ", series.Spacing.Select(s => s.ToString("F2")))} mm");
+            var volume = series.ToVolume();                                 // modality values (CT: Hounsfield units), x-fastest
+            NiftiWriter.Write(Path.Combine(output, "ct.nii.gz"), volume);   // DICOM → NIfTI, as dcm2niix does
+            var slice = series.Slices[0].ToFloatImage(window: (40, 400));   // a soft-tissue window as a [0, 1] image
+            // end snippet
+            NiftiReader.Read(Path.Combine(output, "ct.nii.gz")).Voxels.Should().Equal(volume.Voxels);
+            slice.Shape.Should().Equal(1, 3, 5);
+            (x, y, z).Should().Be((5, 3, 4));
+        }
+        finally
+        {
+            Directory.Delete(output, recursive: true);
+        }
+    }
+
+    [Fact]
     public void SlidingWindowExample()
     {
         // snippet: sliding-window
@@ -310,7 +337,7 @@ public sealed class GuideExamplesTests
         var source = File.ReadAllText(Path.Combine(root, "tests", "MedVision.Nets.Tests", "Docs", "GuideExamplesTests.cs"));
         var guide = File.ReadAllText(Path.Combine(root, "docs", "guide.md")).ReplaceLineEndings("\n");
         var snippets = Regex.Matches(source.ReplaceLineEndings("\n"), @"// snippet: (?<name>[a-z-]+)\n(?<code>.*?)\n[ ]*// end snippet", RegexOptions.Singleline);
-        snippets.Should().HaveCount(10);
+        snippets.Should().HaveCount(11);
         foreach (Match snippet in snippets)
         {
             var code = Dedent(snippet.Groups["code"].Value);
