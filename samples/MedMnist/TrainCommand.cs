@@ -32,21 +32,23 @@ internal static class TrainCommand
         var output = new Option<string>("--output") { Description = "Folder for checkpoints, history, evaluation and plots.", DefaultValueFactory = _ => "runs/medmnist" };
         var resume = new Option<bool>("--resume") { Description = "Continue the run in --output from its last checkpoint." };
         var calibrate = new Option<bool>("--calibrate") { Description = "Store the temperature fitted on the validation split in model.safetensors, so that predict reports calibrated probabilities (single-label datasets)." };
+        var mixup = new Option<double?>("--mixup") { Description = "mixup the training batches with λ ~ Beta(ALPHA, ALPHA), e.g. 0.2 (not part of the MedMNIST recipe)." };
+        var cutmix = new Option<double?>("--cutmix") { Description = "CutMix the training batches with λ ~ Beta(ALPHA, ALPHA), e.g. 1.0 (not part of the MedMNIST recipe)." };
         var balance = new Option<bool>("--balance-classes") { Description = "Draw training images with probability 1/(count of their class) instead of shuffling (a WeightedRandomSampler; not part of the MedMNIST recipe)." };
         var command = new Command("train", "Train a ResNet with the MedMNIST v2 recipe and evaluate the model selected by validation AUC.")
         {
-            dataset, dataFile, model, resolution, epochs, batch, lr, seed, device, threads, output, resume, balance, calibrate,
+            dataset, dataFile, model, resolution, epochs, batch, lr, seed, device, threads, output, resume, balance, mixup, cutmix, calibrate,
         };
         foreach (var option in distributed.All) command.Options.Add(option);
         command.SetAction(r => Run(new TrainSettings(
             r.GetValue(dataset), r.GetValue(dataFile), r.GetValue(model)!, r.GetValue(resolution), r.GetValue(epochs), r.GetValue(batch),
             r.GetValue(lr), r.GetValue(seed), Device.Parse(r.GetValue(device)!), r.GetValue(threads), r.GetValue(output)!, r.GetValue(resume),
-            r.GetValue(balance), r.GetValue(calibrate), distributed.Read(r), r.GetValue(distributed.SyncBatchNorm))));
+            r.GetValue(balance), r.GetValue(mixup), r.GetValue(cutmix), r.GetValue(calibrate), distributed.Read(r), r.GetValue(distributed.SyncBatchNorm))));
         return command;
     }
 
     private sealed record TrainSettings(string? Dataset, string? DataFile, string Model, int Resolution, int Epochs, int Batch, double LearningRate, int Seed, Device Device, int Threads, string Output, bool Resume,
-        bool BalanceClasses, bool Calibrate, DistributedOptions Distributed, bool SyncBatchNorm);
+        bool BalanceClasses, double? Mixup, double? CutMix, bool Calibrate, DistributedOptions Distributed, bool SyncBatchNorm);
 
     private static int Run(TrainSettings s)
     {
@@ -81,6 +83,12 @@ internal static class TrainCommand
         AnsiConsole.MarkupLine($"Model {s.Model} ({(s.Resolution == 28 ? "small-input stem, 28×28" : "ImageNet stem, 224×224")}): {network.ParameterCount():N0} parameters, {macs / 1e9:0.000} G mult-adds per image");
 
         var task = new ClassificationTask(network, info.Task);
+        if (s.Mixup is not null && s.CutMix is not null) throw new ArgumentException("Choose --mixup or --cutmix, not both.");
+        if ((s.Mixup ?? s.CutMix) is double alpha)
+        {
+            task = task.WithBatchMixing(s.Mixup is not null ? BatchMixing.Mixup(alpha) : BatchMixing.CutMix(alpha));
+            AnsiConsole.MarkupLine($"Training batches are mixed: {task.Mixing!.Kind}, λ ~ Beta({alpha.ToString(System.Globalization.CultureInfo.InvariantCulture)}, {alpha.ToString(System.Globalization.CultureInfo.InvariantCulture)}).");
+        }
         if (s.Calibrate && info.Task == MedMnistTask.MultiLabel) throw new ArgumentException("--calibrate needs a single-label dataset (the temperature scales a softmax).");
         var trainLoader = Loader(data.Train, shuffle: true);
         if (s.BalanceClasses)

@@ -15,6 +15,7 @@ public sealed class ClassificationTask : ITrainingTask
 {
     private readonly Module<Tensor, Tensor> _model;
     private readonly LossComposite<(Tensor Logits, Tensor Labels)> _loss;
+    private BatchMixing? _mixing;
 
     /// <summary>Creates the task.</summary>
     public ClassificationTask(Module<Tensor, Tensor> model, MedMnistTask taskType, Tensor? classWeights = null, double labelSmoothing = 0)
@@ -50,14 +51,45 @@ public sealed class ClassificationTask : ITrainingTask
     /// <inheritdoc />
     public MedMnistTask TaskType { get; }
 
+    /// <summary>The batch mixing applied while training (null: none).</summary>
+    public BatchMixing? Mixing => _mixing;
+
+    /// <summary>
+    /// A task like this one whose training batches are mixed (<see cref="BatchMixing.Mixup"/> or
+    /// <see cref="BatchMixing.CutMix"/>): the loss is λ·L(own labels) + (1 − λ)·L(partners' labels), for multi-label
+    /// tasks the loss of the mixed label vectors. Only batches seen in training mode are mixed.
+    /// </summary>
+    public ClassificationTask WithBatchMixing(BatchMixing mixing)
+    {
+        ArgumentNullException.ThrowIfNull(mixing);
+        return new ClassificationTask(_model, TaskType, _loss) { _mixing = mixing };
+    }
+
     /// <inheritdoc />
     public LossValue ComputeLoss(Batch batch, int epoch)
     {
         ArgumentNullException.ThrowIfNull(batch);
         using var scope = Tensors.NewDisposeScope();
-        var logits = _model.Call(batch.Images);
         _loss.Epoch = epoch;
-        var value = _loss.Compute((logits, batch.Labels));
+        if (_mixing is not null && _model.Training && _mixing.Apply(batch.Images) is var (images, partners, lambda))
+        {
+            var logits = _model.Call(images);
+            var partnerLabels = batch.Labels.IndexSelect(0, partners);
+            if (TaskType == MedMnistTask.MultiLabel)
+            {
+                var labels = batch.Labels.To(logits.ScalarType) * lambda + partnerLabels.To(logits.ScalarType) * (1 - lambda);
+                var mixedValue = _loss.Compute((logits, labels));
+                scope.MoveToOuter(mixedValue.Total);
+                return mixedValue;
+            }
+            using var own = _loss.Compute((logits, batch.Labels));
+            using var other = _loss.Compute((logits, partnerLabels));
+            var total = own.Total * lambda + other.Total * (1 - lambda);
+            var terms = own.Terms.ToDictionary(kv => kv.Key, kv => lambda * kv.Value + (1 - lambda) * other.Terms[kv.Key]);
+            scope.MoveToOuter(total);
+            return new LossValue(total, terms, own.Weights);
+        }
+        var value = _loss.Compute((_model.Call(batch.Images), batch.Labels));
         scope.MoveToOuter(value.Total);
         return value;
     }

@@ -32,9 +32,10 @@ public sealed class TrainerTests : IDisposable
             Transform = shuffle ? TransformPipeline.Create().RandomHorizontalFlip().Normalize(0.5f, 0.5f).Build() : TransformPipeline.Create().Normalize(0.5f, 0.5f).Build(),
         });
 
-    private Trainer Build(Sequential model, string dir, int epochs, double? averagingDecay = null)
+    private Trainer Build(Sequential model, string dir, int epochs, double? averagingDecay = null, BatchMixing? mixing = null)
     {
-        var builder = Trainer.Create(new ClassificationTask(model, MedMnistTask.OrdinalRegression));
+        var task = new ClassificationTask(model, MedMnistTask.OrdinalRegression);
+        var builder = Trainer.Create(mixing is null ? task : task.WithBatchMixing(mixing));
         if (averagingDecay is double decay) builder.AverageWeights(decay);
         return builder
             .TrainOn(Loader(Retina.Value.Train, 64, shuffle: true))
@@ -164,6 +165,25 @@ public sealed class TrainerTests : IDisposable
         using var tiny = new Linear(2, 2);
         FluentActions.Invoking(() => Trainer.Create(new ClassificationTask(tiny, MedMnistTask.MultiClass)).AccumulateGradients(0))
             .Should().Throw<ArgumentOutOfRangeException>();
+    }
+
+    [Theory]
+    [InlineData(BatchMixingKind.Mixup)]
+    [InlineData(BatchMixingKind.CutMix)]
+    public void BatchMixing_TrainsDifferently_AndResumesExactly(BatchMixingKind kind)
+    {
+        var mixing = kind == BatchMixingKind.Mixup ? BatchMixing.Mixup(0.4) : BatchMixing.CutMix(1.0, probability: 0.5);
+        Tensors.ManualSeed(1);
+        using (var model = TinyCnn()) Build(model, "mix-straight", 4, mixing: mixing).Run();
+        Tensors.ManualSeed(1);
+        using (var model = TinyCnn()) Build(model, "mix-resumed", 2, mixing: mixing).Run();
+        Tensors.ManualSeed(123);
+        using (var model = TinyCnn()) Build(model, "mix-resumed", 4, mixing: mixing).Run(resume: true);
+        LastWeights(Path.Combine(_root, "mix-resumed")).Should().Equal(LastWeights(Path.Combine(_root, "mix-straight")));
+
+        Tensors.ManualSeed(1);
+        using (var model = TinyCnn()) Build(model, "unmixed", 4).Run();
+        LastWeights(Path.Combine(_root, "unmixed")).Should().NotEqual(LastWeights(Path.Combine(_root, "mix-straight")), "mixing changes what is learned");
     }
 
     [Fact]
