@@ -41,7 +41,8 @@ internal static class SubjectLoader
         var generator = new PhantomGenerator(size, seed);
         int missingEvery = missingPet > 0 ? Math.Max(1, (int)Math.Round(1 / missingPet)) : int.MaxValue;
         return generator.Generate(0, count)
-            .Select(p => new Subject($"phantom{p.Index:D3}", p.Mri, (p.Index / 2) % missingEvery == missingEvery - 1 ? null : p.Pet, p.Label))
+            .Select(p => new Subject($"phantom{p.Index:D3}", p.Mri, (p.Index / 2) % missingEvery == missingEvery - 1 ? null : p.Pet, p.Label,
+                p.Lesion is null ? null : p.LesionMask(radiusScale: 1.5)))
             .ToList();
     }
 

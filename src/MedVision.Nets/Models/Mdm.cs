@@ -83,6 +83,21 @@ public sealed class Mdm : Module<Tensor, Tensor>
     /// <summary>Length of the flattened spatial representation, the classifier's input (64 × positions).</summary>
     public long FeatureCount { get; }
 
+    /// <summary>The number of convolution blocks (conv, norm, ReLU, pool), 5.</summary>
+    public static int BlockCount => Channels.Length;
+
+    /// <summary>
+    /// The ReLU of convolution block <paramref name="block"/> (1 to <see cref="BlockCount"/>): a target layer for
+    /// <see cref="Explainability.GradCam"/>. Its map has the input's size halved <paramref name="block"/> − 1 times
+    /// (9³ for block 3 of a 36³ volume); the last block's (3³) is coarse for small lesions.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">No such block.</exception>
+    public Module<Tensor, Tensor> BlockActivation(int block)
+    {
+        if (block < 1 || block > Channels.Length) throw new ArgumentOutOfRangeException(nameof(block), block, $"The MDM has blocks 1 to {Channels.Length}.");
+        return _features[(block - 1) * 4 + 2];
+    }
+
     /// <summary>The normalised spatial representation (N, <see cref="FeatureCount"/>) used for the feature-consistency loss.</summary>
     public Tensor ExtractFeatures(Tensor input)
     {

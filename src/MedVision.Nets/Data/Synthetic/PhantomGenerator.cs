@@ -85,7 +85,7 @@ public sealed class PhantomGenerator
                     mri[at] = (float)Math.Clamp(m + Noise * Gaussian(random), 0, 1);
                     pet[at] = (float)Math.Clamp(p + Noise * Gaussian(random), 0, 1);
                 }
-        return new PhantomSubject(index, mri, pet, n, label);
+        return new PhantomSubject(index, mri, pet, n, label, lesionRadius > 0 ? new PhantomLesion(lz, ly, lx, lesionRadius) : null);
     }
 
     /// <summary>Subjects <paramref name="start"/> … <paramref name="start"/> + <paramref name="count"/> − 1.</summary>
