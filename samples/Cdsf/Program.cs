@@ -6,6 +6,7 @@ using MedVision.Samples.Cdsf;
 var root = new RootCommand("Collaborative synthesis (MRI → PET) and diagnosis with CDSF on paired 3-D volumes, against a diagnosis-only baseline.");
 var run = RunCommand.Create();
 root.Subcommands.Add(run);
+root.Subcommands.Add(ConvertCommand.Create());
 foreach (var option in run.Options) root.Options.Add(option);
 root.Action = run.Action;
 return MedVision.Samples.SampleCommandLine.Invoke(root, args);
