@@ -183,6 +183,43 @@ public sealed class DicomTests : IDisposable
     }
 
     [Fact]
+    public void AnUnknownSequenceOfUndefinedLength_IsSkippedAsImplicitVr()
+    {
+        // Explicit VR file with a private (0009,1010) UN element of undefined length whose item holds implicit-VR
+        // elements (as PS3.5 §6.2.2 requires), then a 2×2 uint8 image.
+        var body = new List<byte>();
+        void U16(int v) { body.Add((byte)v); body.Add((byte)(v >> 8)); }
+        void U32(uint v) { for (int i = 0; i < 4; i++) body.Add((byte)(v >> (8 * i))); }
+        void Ascii(string t) => body.AddRange(System.Text.Encoding.ASCII.GetBytes(t));
+        void Short(int g, int e, string vr, byte[] value) { U16(g); U16(e); Ascii(vr); U16(value.Length); body.AddRange(value); }
+        var meta = new List<byte>();
+        var syntax = System.Text.Encoding.ASCII.GetBytes(DicomTransferSyntax.ExplicitVrLittleEndian + "\0");
+        body.Clear();
+        Short(0x0002, 0x0010, "UI", syntax);
+        meta.AddRange(body);
+        body.Clear();
+        Short(0x0008, 0x0060, "CS", "OT"u8.ToArray());
+        U16(0x0009); U16(0x1010); Ascii("UN"); U16(0); U32(0xFFFFFFFF);         // UN, undefined length
+        U16(0xFFFE); U16(0xE000); U32(0xFFFFFFFF);                              // item, undefined length
+        U16(0x0009); U16(0x1011); U32(4); Ascii("ABCD");                        // implicit VR element inside
+        U16(0xFFFE); U16(0xE00D); U32(0);                                       // item delimitation
+        U16(0xFFFE); U16(0xE0DD); U32(0);                                       // sequence delimitation
+        Short(0x0028, 0x0002, "US", new byte[] { 1, 0 });
+        Short(0x0028, 0x0004, "CS", "MONOCHROME2 "u8.ToArray());
+        Short(0x0028, 0x0010, "US", new byte[] { 2, 0 });
+        Short(0x0028, 0x0011, "US", new byte[] { 2, 0 });
+        Short(0x0028, 0x0100, "US", new byte[] { 8, 0 });
+        Short(0x0028, 0x0101, "US", new byte[] { 8, 0 });
+        U16(0x7FE0); U16(0x0010); Ascii("OB"); U16(0); U32(4); body.AddRange(new byte[] { 1, 2, 3, 4 });
+        var file = new byte[128].Concat("DICM"u8.ToArray()).Concat(meta).Concat(body).ToArray();
+
+        var dicom = DicomFile.Read(file, "private-un.dcm");
+        dicom.Modality.Should().Be("OT");
+        dicom.Contains(0x0009, 0x1011).Should().BeFalse("the nested element belongs to the skipped sequence");
+        dicom.GetFrame().Should().Equal(1f, 2f, 3f, 4f);
+    }
+
+    [Fact]
     public void BadFiles_GiveClearExceptionsNamingThem()
     {
         var j2k = () => DicomFile.Read(File("jpeg2000.dcm"));

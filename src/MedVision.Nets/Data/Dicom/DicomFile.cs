@@ -483,6 +483,14 @@ public sealed class DicomFile
         public (uint Tag, byte[]? Value) Next()
         {
             var (tag, vr, length) = Header();
+            if (vr == "UN" && length == Undefined)
+            {
+                // a sequence of unknown type: its items are encoded in Implicit VR Little Endian (PS3.5 §6.2.2)
+                var nested = new Reader(data, Position, explicitVr: false, source);
+                nested.SkipSequence(Undefined);
+                Position = nested.Position;
+                return (tag, null);
+            }
             if (vr == "SQ" || length == Undefined)
             {
                 SkipSequence(length);
