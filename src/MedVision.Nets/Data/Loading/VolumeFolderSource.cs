@@ -1,0 +1,113 @@
+using MedVision.Nets.Data.Dicom;
+using MedVision.Nets.Data.Nifti;
+using MedVision.Nets.Transforms;
+
+namespace MedVision.Nets.Data.Loading;
+
+/// <summary>
+/// Labelled 3-D volumes for classification from a folder of class sub-folders (<c>root/AD/…</c>, <c>root/CN/…</c>; the
+/// sorted folder names are the classes): every NIfTI file (<c>.nii</c>, <c>.nii.gz</c>) and every folder that holds
+/// <c>.dcm</c> files (one DICOM series) below a class folder is one sample. Each volume is resampled (trilinear) to the
+/// requested (D, H, W) and its intensities mapped to [0, 1] — by its own minimum and maximum, or through a fixed
+/// window (a CT window in Hounsfield units) — giving (1, D, H, W) images for 3-D networks and the <see cref="DataLoader"/>.
+/// </summary>
+public sealed class VolumeFolderSource : ILabeledImageSource
+{
+    private readonly (int Depth, int Height, int Width) _size;
+    private readonly (double Center, double Width)? _window;
+
+    private VolumeFolderSource(IReadOnlyList<string> classes, IReadOnlyList<(string Path, int Label)> samples, (int, int, int) size, (double, double)? window)
+    {
+        ClassNames = classes;
+        Samples = samples;
+        _size = size;
+        _window = window;
+    }
+
+    /// <summary>The class names (sorted sub-folder names), index = label.</summary>
+    public IReadOnlyList<string> ClassNames { get; }
+
+    /// <summary>Every sample: a NIfTI file or a DICOM series folder, and its label.</summary>
+    public IReadOnlyList<(string Path, int Label)> Samples { get; }
+
+    /// <inheritdoc />
+    public int Count => Samples.Count;
+
+    /// <inheritdoc />
+    public int LabelColumns => 1;
+
+    /// <summary>The labels, one row per sample (for stratified splits and class weights).</summary>
+    public int[,] Labels
+    {
+        get
+        {
+            var labels = new int[Samples.Count, 1];
+            for (int i = 0; i < Samples.Count; i++) labels[i, 0] = Samples[i].Label;
+            return labels;
+        }
+    }
+
+    /// <summary>Scans <paramref name="root"/>'s class sub-folders.</summary>
+    /// <param name="root">The folder whose sub-folders are the classes.</param>
+    /// <param name="depth">D of the resampled volumes.</param>
+    /// <param name="height">H of the resampled volumes.</param>
+    /// <param name="width">W of the resampled volumes.</param>
+    /// <param name="window">(center, width) mapping intensities to [0, 1] for every volume (e.g. (40, 400) for a CT
+    /// soft-tissue window); null: each volume's own minimum–maximum.</param>
+    /// <exception cref="DirectoryNotFoundException">The folder does not exist.</exception>
+    /// <exception cref="DataFormatException">No class folder, or no volume in any of them.</exception>
+    public static VolumeFolderSource FromSubfolders(string root, int depth, int height, int width, (double Center, double Width)? window = null)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(root);
+        if (depth < 1 || height < 1 || width < 1) throw new ArgumentOutOfRangeException(nameof(depth), $"Volume sizes must be positive: {depth}×{height}×{width}.");
+        if (window is { } w && !(w.Width > 0)) throw new ArgumentOutOfRangeException(nameof(window), w.Width, "The window width must be positive.");
+        if (!Directory.Exists(root)) throw new DirectoryNotFoundException($"The volume folder '{root}' does not exist.");
+        var classes = Directory.GetDirectories(root).Select(Path.GetFileName).OfType<string>().Order(StringComparer.Ordinal).ToArray();
+        if (classes.Length == 0) throw new DataFormatException(root, "no class sub-folders.");
+        var samples = new List<(string, int)>();
+        for (int label = 0; label < classes.Length; label++)
+        {
+            var folder = Path.Combine(root, classes[label]);
+            foreach (var file in Directory.EnumerateFiles(folder, "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal))
+                if (file.EndsWith(".nii", StringComparison.OrdinalIgnoreCase) || file.EndsWith(".nii.gz", StringComparison.OrdinalIgnoreCase))
+                    samples.Add((file, label));
+            foreach (var directory in Directory.EnumerateDirectories(folder, "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal))
+                if (Directory.EnumerateFiles(directory, "*.dcm").Any()) samples.Add((directory, label));
+        }
+        if (samples.Count == 0) throw new DataFormatException(root, $"no NIfTI files or DICOM series folders in the class folders ({string.Join(", ", classes)}).");
+        return new VolumeFolderSource(classes, samples.OrderBy(s => s.Item2).ThenBy(s => s.Item1, StringComparer.Ordinal).ToList(), (depth, height, width), window);
+    }
+
+    /// <summary>Reads sample <paramref name="index"/>'s volume as it is stored (modality values; DICOM series: the largest one in its folder).</summary>
+    public NiftiImage ReadVolume(int index)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(index);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(index, Samples.Count);
+        var path = Samples[index].Path;
+        if (Directory.Exists(path))
+        {
+            var series = DicomSeries.ReadFolder(path);
+            if (series.Count == 0) throw new DataFormatException(path, "the folder holds no DICOM images.");
+            return series[0].ToVolume();
+        }
+        return NiftiReader.Read(path);
+    }
+
+    /// <inheritdoc />
+    public (FloatImage Image, int[] Labels) Load(int index)
+    {
+        var volume = ReadVolume(index);
+        // NIfTI and DICOM volumes are x-fastest (X, Y, Z): as a C-order array that is (Z, Y, X) = (D, H, W).
+        var image = new FloatImage(volume.Voxels, 1, volume.Shape[2], volume.Shape[1], volume.Shape[0]);
+        var (d, h, w) = _size;
+        if (image.Shape[1] != d || image.Shape[2] != h || image.Shape[3] != w)
+            image = new Transforms.Resize(d, h, w, ResizeMode.Linear).Apply(image, new Random(0));
+        var data = image.Data;
+        double low, high;
+        if (_window is { } window) (low, high) = (window.Center - window.Width / 2, window.Center + window.Width / 2);
+        else (low, high) = (data.Min(), data.Max());
+        double span = high > low ? high - low : 1;
+        for (int i = 0; i < data.Length; i++) data[i] = (float)Math.Clamp((data[i] - low) / span, 0, 1);
+        return (image, new[] { Samples[index].Label });
+    }
+}

@@ -1,0 +1,93 @@
+using MedVision.Nets.Data;
+using MedVision.Nets.Data.Loading;
+using MedVision.Nets.Data.Nifti;
+using MedVision.Nets.Models;
+using MedVision.Torch;
+
+namespace MedVision.Nets.Tests.Data;
+
+public sealed class VolumeFolderSourceTests : IDisposable
+{
+    private readonly string _root = Directory.CreateTempSubdirectory("mvn-volumes-").FullName;
+
+    public void Dispose() => Directory.Delete(_root, recursive: true);
+
+    private string Class(string name) => Directory.CreateDirectory(Path.Combine(_root, name)).FullName;
+
+    // (X, Y, Z) = (5, 3, 4) with values x + 10 y + 100 z
+    private static NiftiImage Ramp() => new(Enumerable.Range(0, 60).Select(i => (float)(i % 5 + 10 * (i / 5 % 3) + 100 * (i / 15))).ToArray(), new[] { 5, 3, 4 });
+
+    private void CopyDicomSeries(string target)
+    {
+        Directory.CreateDirectory(target);
+        foreach (var name in new[] { "a.dcm", "b.dcm", "c.dcm", "d.dcm" })
+            File.Copy(Path.Combine(AppContext.BaseDirectory, "Fixtures", "dicom", "series", name), Path.Combine(target, name));
+    }
+
+    [Fact]
+    public void NiftiFilesAndDicomSeriesFolders_AreSamplesOfTheirClassFolder()
+    {
+        NiftiWriter.Write(Path.Combine(Class("AD"), "s1.nii.gz"), Ramp());
+        NiftiWriter.Write(Path.Combine(Class("CN"), "s2.nii"), Ramp());
+        CopyDicomSeries(Path.Combine(Class("CN"), "s3", "ct"));
+        File.WriteAllText(Path.Combine(_root, "CN", "readme.txt"), "ignored");
+
+        var source = VolumeFolderSource.FromSubfolders(_root, depth: 4, height: 3, width: 5);
+        source.ClassNames.Should().Equal("AD", "CN");
+        source.Samples.Select(s => (Path.GetFileName(s.Path), s.Label)).Should().Equal(("s1.nii.gz", 0), ("s2.nii", 1), ("ct", 1)); // by class, then by path
+        source.Labels.Cast<int>().Should().Equal(0, 1, 1);
+
+        var (image, labels) = source.Load(0);
+        labels.Should().Equal(0);
+        image.Shape.Should().Equal(1, 4, 3, 5);
+        // at the stored size nothing is resampled: (v − min) / (max − min), in (D, H, W) = (z, y, x) order
+        image.Data.Should().Equal(Ramp().Voxels.Select(v => v / 324f));
+
+        var (dicom, dicomLabels) = source.Load(2);
+        dicomLabels.Should().Equal(1);
+        dicom.Shape.Should().Equal(1, 4, 3, 5);
+        var hu = source.ReadVolume(2).Voxels;
+        float min = hu.Min(), max = hu.Max();
+        dicom.Data.Should().Equal(hu.Select(v => (v - min) / (max - min)));
+    }
+
+    [Fact]
+    public void Volumes_AreResampledToTheRequestedSize_AndAFixedWindowClamps()
+    {
+        NiftiWriter.Write(Path.Combine(Class("a"), "v.nii.gz"), Ramp());
+        var source = VolumeFolderSource.FromSubfolders(_root, depth: 8, height: 6, width: 10, window: (100, 200));
+        var (image, _) = source.Load(0);
+        image.Shape.Should().Equal(1, 8, 6, 10);
+        image.Data.Should().OnlyContain(v => v >= 0 && v <= 1);
+        image.Data[0].Should().Be(0, "0 lies at the window's lower edge");
+        image.Data[^1].Should().Be(1, "324 lies above the window's upper edge (200)");
+    }
+
+    [Fact]
+    public void A3dResNet_TrainsOnBatchesOfTheSource()
+    {
+        NiftiWriter.Write(Path.Combine(Class("a"), "v1.nii.gz"), Ramp());
+        NiftiWriter.Write(Path.Combine(Class("b"), "v2.nii.gz"), Ramp());
+        var source = VolumeFolderSource.FromSubfolders(_root, 8, 8, 8);
+        var loader = new DataLoader(source, new DataLoaderOptions { BatchSize = 2 });
+        using var scope = Tensors.NewDisposeScope();
+        using var batch = loader.Epoch().First();
+        batch.Images.Shape.Should().Equal(2, 1, 8, 8, 8);
+        using var model = ResNet.Builder().WithDepth(18).WithWidths(4, 4, 4, 4).ForInput(channels: 1, spatialDims: 3).WithClasses(2).Build();
+        model.Call(batch.Images).Shape.Should().Equal(2, 2);
+    }
+
+    [Fact]
+    public void EmptyOrMissingFolders_AreRefusedByName()
+    {
+        var missing = () => VolumeFolderSource.FromSubfolders(Path.Combine(_root, "nope"), 4, 4, 4);
+        missing.Should().Throw<DirectoryNotFoundException>();
+        var noClasses = () => VolumeFolderSource.FromSubfolders(_root, 4, 4, 4);
+        noClasses.Should().Throw<DataFormatException>().WithMessage("*no class sub-folders*");
+        File.WriteAllText(Path.Combine(Class("x"), "notes.txt"), "no volumes");
+        var noVolumes = () => VolumeFolderSource.FromSubfolders(_root, 4, 4, 4);
+        noVolumes.Should().Throw<DataFormatException>().WithMessage("*no NIfTI files or DICOM series*");
+        var size = () => VolumeFolderSource.FromSubfolders(_root, 0, 4, 4);
+        size.Should().Throw<ArgumentOutOfRangeException>();
+    }
+}
