@@ -97,6 +97,14 @@ public sealed class ScriptModule : Module<Tensor, Tensor>
     /// <inheritdoc/>
     public override string TypeName => _typeName;
 
+    /// <summary>
+    /// Whether TorchScript's graph executor may optimise the module's methods (libtorch's default, true). It profiles
+    /// the first calls and then switches to an optimised graph, whose floating-point rounding can differ slightly, so
+    /// results depend on how often a method ran since loading. Set false for bit-exact reproducibility (a resumed
+    /// training run equal to an uninterrupted one), at some cost in speed. Applies to calls made through this module.
+    /// </summary>
+    public bool OptimizedExecution { get; set; } = true;
+
     /// <summary>The names of the module's methods ("forward" and those exported with @torch.jit.export).</summary>
     public IReadOnlyList<string> MethodNames => _methodNames.Value;
 
@@ -138,7 +146,7 @@ public sealed class ScriptModule : Module<Tensor, Tensor>
         var handles = new IntPtr[inputs.Length];
         for (int i = 0; i < inputs.Length; i++) handles[i] = inputs[i].Handle;
         int count;
-        fixed (IntPtr* p = handles) count = NativeMethods.mvt_jit_invoke(Handle, method, p, handles.Length);
+        fixed (IntPtr* p = handles) count = NativeMethods.mvt_jit_invoke(Handle, method, p, handles.Length, OptimizedExecution ? 1 : 0);
         GC.KeepAlive(inputs);
         if (count < 0) throw TorchException.FromNative($"{_typeName}.{method} failed");
         var results = new IntPtr[count];

@@ -164,6 +164,6 @@ internal static unsafe class NativeMethods
     [DllImport(Lib, ExactSpelling = true)] internal static extern int mvt_jit_set_training(IntPtr module, int on);
     [DllImport(Lib, ExactSpelling = true)] internal static extern int mvt_jit_is_training(IntPtr module);
     [DllImport(Lib, ExactSpelling = true)] internal static extern int mvt_jit_method_names(IntPtr module, byte* buffer, int capacity);
-    [DllImport(Lib, ExactSpelling = true)] internal static extern int mvt_jit_invoke(IntPtr module, [MarshalAs(UnmanagedType.LPUTF8Str)] string method, IntPtr* inputs, int n);
+    [DllImport(Lib, ExactSpelling = true)] internal static extern int mvt_jit_invoke(IntPtr module, [MarshalAs(UnmanagedType.LPUTF8Str)] string method, IntPtr* inputs, int n, int optimize);
     [DllImport(Lib, ExactSpelling = true)] internal static extern int mvt_jit_take_outputs(IntPtr* outputs, int n);
 }

@@ -111,6 +111,30 @@ public class ScriptModuleTests : IDisposable
     }
 
     [Fact]
+    public void WithoutOptimizedExecution_RepeatedCallsGiveIdenticalOutputsAndGradients()
+    {
+        using var scope = Tensors.NewDisposeScope();
+        using var net = ScriptModule.Load(NetPath);
+        net.OptimizedExecution.Should().BeTrue("libtorch's default");
+        net.OptimizedExecution = false;
+        var x = Input("x");
+        float[]? firstOutput = null, firstGradient = null;
+        for (int call = 0; call < 5; call++)
+        {
+            net.ZeroGrad();
+            var y = net.Call(x);
+            y.Pow(2).Mean().Backward();
+            var output = y.ToArray<float>();
+            var gradient = net.StateDict()["features.0.weight"].Grad!.ToArray<float>();
+            firstOutput ??= output;
+            firstGradient ??= gradient;
+            output.Should().Equal(firstOutput, "call {0} must repeat the first call exactly", call);
+            gradient.Should().Equal(firstGradient, "call {0}'s gradient must repeat the first exactly", call);
+        }
+        Expect(Tensors.FromArray(firstGradient!, Shape("grad_conv_weight")), "grad_conv_weight");
+    }
+
+    [Fact]
     public void Save_ThenLoad_KeepsUpdatedWeightsAndMode_AndLeavesNoTemporaryFile()
     {
         using var scope = Tensors.NewDisposeScope();

@@ -216,6 +216,7 @@ MVT_API int32_t mvt_jit_set_training(mvt_script_module m, int32_t on); /* this m
 MVT_API int32_t mvt_jit_is_training(mvt_script_module m);
 MVT_API int32_t mvt_jit_method_names(mvt_script_module m, char* buffer, int32_t capacity); /* '\n'-separated; full length */
 /* runs a method on tensor arguments; returns how many tensors its result holds (tuples and lists flattened in order);
- * mvt_jit_take_outputs(out, that count) then hands them over on the same thread */
-MVT_API int32_t mvt_jit_invoke(mvt_script_module m, const char* method, const mvt_tensor* inputs, int32_t n);
+ * mvt_jit_take_outputs(out, that count) then hands them over on the same thread; optimize 0 disables the graph
+ * executor's optimisations for the call (results independent of earlier calls) */
+MVT_API int32_t mvt_jit_invoke(mvt_script_module m, const char* method, const mvt_tensor* inputs, int32_t n, int32_t optimize);
 MVT_API int32_t mvt_jit_take_outputs(mvt_tensor* out, int32_t n);

@@ -1,6 +1,7 @@
 // TorchScript modules (torch.jit.script / torch.jit.trace files): load, inspect, run, change and save them.
 #include "common.h"
 #include <torch/script.h>
+#include <torch/csrc/jit/runtime/graph_executor.h>
 #include <cstring>
 
 using mvt::T;
@@ -192,10 +193,12 @@ MVT_API int32_t mvt_jit_method_names(mvt_script_module m, char* buffer, int32_t 
 }
 
 // Runs a method on tensor arguments; returns the number of tensors in its result (flattened in order), which
-// mvt_jit_take_outputs then hands over on the same thread.
-MVT_API int32_t mvt_jit_invoke(mvt_script_module m, const char* method, const mvt_tensor* inputs, int32_t n) {
+// mvt_jit_take_outputs then hands over on the same thread. optimize = 0 runs the graph without the graph executor's
+// optimisations (for this call, on this thread), so results do not depend on how often the method ran before.
+MVT_API int32_t mvt_jit_invoke(mvt_script_module m, const char* method, const mvt_tensor* inputs, int32_t n, int32_t optimize) {
   MVT_GUARD_BEGIN
   t_outputs.clear();
+  torch::jit::GraphOptimizerEnabledGuard optimizer(optimize != 0);
   auto& module = M(m);
   const std::string name = Str(method, "method name");
   auto found = module.find_method(name);
