@@ -183,6 +183,17 @@ public sealed class DicomTests : IDisposable
     }
 
     [Fact]
+    public void Predictor_ClassifiesDicomFilesLikeTheirDecodedPixels()
+    {
+        using var predictor = MedVision.Nets.Inference.Predictor.Load(Path.Combine(AppContext.BaseDirectory, "Fixtures", "tiny_torchscript_classifier.pt"));
+        var fromFile = predictor.PredictFile(File("rgb_jpeg.dcm"));
+        var raster = DicomFile.Read(File("rgb_jpeg.dcm")).ToRasterImage();
+        var fromPixels = predictor.PredictPixels(raster.Pixels, raster.Width, raster.Height, raster.Channels);
+        fromFile.Probabilities.Should().Equal(fromPixels.Probabilities);
+        fromFile.Probabilities.Sum().Should().BeApproximately(1f, 1e-5f);
+    }
+
+    [Fact]
     public void AnUnknownSequenceOfUndefinedLength_IsSkippedAsImplicitVr()
     {
         // Explicit VR file with a private (0009,1010) UN element of undefined length whose item holds implicit-VR
