@@ -166,7 +166,8 @@ public sealed class GradCam
         return (alpha * gradient.Relu()).Sum(spatial, keepDim: true);
     }
 
-    private static Tensor NormalizePerSample(Tensor map)
+    // Each sample's map scaled to [0, 1] (min to 0, max to 1; a constant map becomes 0).
+    internal static Tensor NormalizePerSample(Tensor map)
     {
         var dims = Enumerable.Range(1, map.Dim - 1).Select(d => (long)d).ToArray();
         var min = map.Amin(dims, keepDim: true);

@@ -162,8 +162,7 @@ public sealed class Predictor : IDisposable
         {
             // the predictor averages over flipped copies, so the map does too: each copy's map flipped back
             foreach (var dims in FlipCombinations(batch.Dim)) map = map + gradCam.Compute(batch.Flip(dims), targets).Maps.Flip(dims);
-            var (low, high) = (map.Min().Item(), map.Max().Item());
-            map = high > low ? (map - low) / (high - low) : map * 0;
+            map = GradCam.NormalizePerSample(map);
         }
         var shape = batch.Shape.Skip(2).Select(d => (int)d).ToArray();
         return new Explanation(prediction, (int)target, Card.ClassNames[(int)target], map.ToArray<float>(), shape);

@@ -316,20 +316,9 @@ public sealed class DicomFile
             for (int i = 0; i < values.Length; i++) values[i] /= 255f;
             return new FloatImage(values, 3, Rows, Columns);
         }
-        double low, high;
-        if ((window ?? Window) is { } w)
-        {
-            if (!(w.Width > 0)) throw new ArgumentOutOfRangeException(nameof(window), w.Width, "The window width must be positive.");
-            (low, high) = (w.Center - w.Width / 2, w.Center + w.Width / 2);
-        }
-        else (low, high) = (values.Min(), values.Max());
-        double range = high > low ? high - low : 1;
-        bool invert = PhotometricInterpretation == "MONOCHROME1";
-        for (int i = 0; i < values.Length; i++)
-        {
-            double v = Math.Clamp((values[i] - low) / range, 0, 1);
-            values[i] = (float)(invert ? 1 - v : v);
-        }
+        var chosen = window ?? Window;
+        if (chosen is { } w && !(w.Width > 0)) throw new ArgumentOutOfRangeException(nameof(window), w.Width, "The window width must be positive.");
+        IntensityWindow.MapToUnitRange(values, chosen, invert: PhotometricInterpretation == "MONOCHROME1");
         return new FloatImage(values, 1, Rows, Columns);
     }
 

@@ -102,12 +102,7 @@ public sealed class VolumeFolderSource : ILabeledImageSource
         var (d, h, w) = _size;
         if (image.Shape[1] != d || image.Shape[2] != h || image.Shape[3] != w)
             image = new Transforms.Resize(d, h, w, ResizeMode.Linear).Apply(image, new Random(0));
-        var data = image.Data;
-        double low, high;
-        if (_window is { } window) (low, high) = (window.Center - window.Width / 2, window.Center + window.Width / 2);
-        else (low, high) = (data.Min(), data.Max());
-        double span = high > low ? high - low : 1;
-        for (int i = 0; i < data.Length; i++) data[i] = (float)Math.Clamp((data[i] - low) / span, 0, 1);
+        IntensityWindow.MapToUnitRange(image.Data, _window);
         return (image, new[] { Samples[index].Label });
     }
 }
