@@ -25,6 +25,11 @@ internal static unsafe class NativeMethods
 
     [DllImport(Lib, ExactSpelling = true)] internal static extern void mvt_free(IntPtr t);
     [DllImport(Lib, ExactSpelling = true)] internal static extern long mvt_live_tensors();
+    [DllImport(Lib, ExactSpelling = true)] internal static extern int mvt_cpu_cache_installed();
+    [DllImport(Lib, ExactSpelling = true)] internal static extern int mvt_cpu_cache_stats(CpuMemoryStatsNative* stats);
+    [DllImport(Lib, ExactSpelling = true)] internal static extern int mvt_cpu_cache_set_limit(long bytes);
+    [DllImport(Lib, ExactSpelling = true)] internal static extern int mvt_cpu_cache_empty();
+    [DllImport(Lib, ExactSpelling = true)] internal static extern int mvt_cpu_cache_reset_peak();
 
     [DllImport(Lib, ExactSpelling = true)] internal static extern IntPtr mvt_from_data(void* data, long* shape, int ndim, int dtype, int deviceType, int deviceIndex, int requiresGrad);
     [DllImport(Lib, ExactSpelling = true)] internal static extern IntPtr mvt_empty(long* shape, int ndim, int dtype, int deviceType, int deviceIndex, int requiresGrad);
@@ -166,4 +171,11 @@ internal static unsafe class NativeMethods
     [DllImport(Lib, ExactSpelling = true)] internal static extern int mvt_jit_method_names(IntPtr module, byte* buffer, int capacity);
     [DllImport(Lib, ExactSpelling = true)] internal static extern int mvt_jit_invoke(IntPtr module, [MarshalAs(UnmanagedType.LPUTF8Str)] string method, IntPtr* inputs, int n, int optimize);
     [DllImport(Lib, ExactSpelling = true)] internal static extern int mvt_jit_take_outputs(IntPtr* outputs, int n);
+}
+
+/// <summary>Layout of mvt_cpu_memory_stats.</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal struct CpuMemoryStatsNative
+{
+    public long CachedBytes, CachedBlocks, LargeBytesInUse, PeakLargeBytesInUse, CacheHits, CacheMisses, EvictedBlocks, Limit, MinCachedBlock;
 }

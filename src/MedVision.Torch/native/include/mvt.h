@@ -38,6 +38,17 @@ MVT_API int32_t mvt_rng_set_state(mvt_tensor state);
 MVT_API int32_t mvt_set_conv_routing(int32_t mode);
 MVT_API int32_t mvt_get_conv_routing(void);
 
+/* CPU memory: the caching allocator for large CPU tensors (memory.cpp) */
+typedef struct {
+  int64_t cached_bytes, cached_blocks, large_bytes_in_use, peak_large_bytes_in_use;
+  int64_t cache_hits, cache_misses, evicted_blocks, limit, min_cached_block;
+} mvt_cpu_memory_stats;
+MVT_API int32_t mvt_cpu_cache_installed(void);
+MVT_API int32_t mvt_cpu_cache_stats(mvt_cpu_memory_stats* out);
+MVT_API int32_t mvt_cpu_cache_set_limit(int64_t bytes);
+MVT_API int32_t mvt_cpu_cache_empty(void);
+MVT_API int32_t mvt_cpu_cache_reset_peak(void);
+
 /* lifetime */
 MVT_API void mvt_free(mvt_tensor t);
 MVT_API int64_t mvt_live_tensors(void);
