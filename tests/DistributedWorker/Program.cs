@@ -1,5 +1,6 @@
 // One rank of the distributed tests. Reads WORLD_SIZE/RANK/MASTER_ADDR/MASTER_PORT (set by LocalLauncher) and
 // MEDVISION_DIST_TIMEOUT_MS. Commands:
+//   cpu-memory                       prints how the CPU caching allocator was configured (no process group)
 //   collectives                      prints the results of each collective, one "name=values" line each
 //   train --model plain|bn|syncbn --steps N --out DIR [--single] [--die-after K] [--stall-after K]
 //                                    trains a small CNN data-parallel on a fixed global batch and saves the parameters
@@ -22,6 +23,14 @@ string Arg(string name, string fallback)
 bool Flag(string name) => Array.IndexOf(args, name) >= 0;
 
 Tensors.NumThreads = 1;
+if (args.FirstOrDefault() == "cpu-memory")
+{
+    // Not distributed: reports how the CPU allocator was set up from this process's environment (CpuMemoryTests).
+    using (var t = Tensors.Ones(1 << 19)) { }  // one 2 MiB tensor through the allocator
+    var stats = CpuMemory.GetStatistics();
+    Console.WriteLine(string.Create(inv, $"installed={CpuMemory.IsInstalled} limit={stats.Limit} cached={stats.CachedBytes}"));
+    return 0;
+}
 var options = DistributedOptions.FromEnvironment() with
 {
     Timeout = TimeSpan.FromMilliseconds(int.Parse(Environment.GetEnvironmentVariable("MEDVISION_DIST_TIMEOUT_MS") ?? "60000", inv)),

@@ -200,6 +200,38 @@ public class CpuMemoryTests
         });
     }
 
+    [Theory]
+    [InlineData(null, null, "installed=True limit=* cached=2097152")]
+    [InlineData("MEDVISION_CPU_CACHE_LIMIT", "3M", "installed=True limit=3145728 cached=2097152")]
+    [InlineData("MEDVISION_CPU_CACHE_LIMIT", "0", "installed=True limit=0 cached=0")]
+    [InlineData("MEDVISION_CPU_ALLOCATOR", "default", "installed=False limit=0 cached=0")]
+    public void EnvironmentVariables_ConfigureTheAllocatorOfANewProcess(string? name, string? value, string expected)
+    {
+        var info = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "DistributedWorker.dll"));
+        info.ArgumentList.Add("cpu-memory");
+        info.Environment.Remove("MEDVISION_CPU_CACHE_LIMIT");
+        info.Environment.Remove("MEDVISION_CPU_ALLOCATOR");
+        if (name is not null) info.Environment[name] = value;
+        using var p = System.Diagnostics.Process.Start(info)!;
+        var stdout = p.StandardOutput.ReadToEnd();
+        var stderr = p.StandardError.ReadToEnd();
+        p.WaitForExit();
+        p.ExitCode.Should().Be(0, stderr);
+        stdout.Trim().Should().Match(expected);
+    }
+
+    [Fact]
+    public void ImpossibleAllocation_ThrowsOutOfMemory_NamingTheSize()
+    {
+        var before = CpuMemory.GetStatistics();
+        var act = () => Tensors.Empty([1L << 55]);  // 2^57 bytes of float32
+        act.Should().Throw<TorchOutOfMemoryException>().WithMessage("*out of memory*144115188075855872 bytes*");
+        CpuMemory.GetStatistics().LargeBytesInUse.Should().Be(before.LargeBytesInUse);
+        using var ok = Tensors.Ones(4);  // the allocator still works
+        SumOf(ok).Should().Be(4);
+    }
+
     [Fact]
     public void ReusingBlocks_SparesThePageFaultsOfFreshMemory()
     {

@@ -61,6 +61,8 @@ class CpuCache {
   void* Allocate(size_t n) {
     if (n == 0) return nullptr;
     if (n < kMinCached) return AlignedAlloc(n);
+    // No machine has 4 PiB; refusing here also keeps the size-class rounding below from overflowing.
+    TORCH_CHECK(n <= (size_t{1} << 52), "CPU allocator: out of memory: tried to allocate ", n, " bytes");
     const size_t c = ClassUp(n);
     {
       std::lock_guard<std::mutex> lock(mutex_);
