@@ -28,7 +28,17 @@ if (args.FirstOrDefault() == "cpu-memory")
     // Not distributed: reports how the CPU allocator was set up from this process's environment (CpuMemoryTests).
     using (var t = Tensors.Ones(1 << 19)) { }  // one 2 MiB tensor through the allocator
     var stats = CpuMemory.GetStatistics();
-    Console.WriteLine(string.Create(inv, $"installed={CpuMemory.IsInstalled} limit={stats.Limit} cached={stats.CachedBytes}"));
+    // Requests just under 1 MiB while an 8 MiB tensor is alive: the large-bytes-in-use count must not drift (with
+    // MALLOC_MMAP_THRESHOLD_=131072 malloc serves them with page-rounded mappings of more than 1 MiB).
+    long drift;
+    using (var live = Tensors.Ones(1 << 21))
+    {
+        var before = CpuMemory.GetStatistics().LargeBytesInUse;
+        for (long bytes = (1 << 20) - 128; bytes < 1 << 20; bytes += 4)
+            using (var small = Tensors.Empty([bytes / 4])) { }
+        drift = CpuMemory.GetStatistics().LargeBytesInUse - before;
+    }
+    Console.WriteLine(string.Create(inv, $"installed={CpuMemory.IsInstalled} limit={stats.Limit} cached={stats.CachedBytes} drift={drift}"));
     return 0;
 }
 var options = DistributedOptions.FromEnvironment() with

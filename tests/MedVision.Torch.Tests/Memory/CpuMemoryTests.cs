@@ -201,10 +201,11 @@ public class CpuMemoryTests
     }
 
     [Theory]
-    [InlineData(null, null, "installed=True limit=* cached=2097152")]
-    [InlineData("MEDVISION_CPU_CACHE_LIMIT", "3M", "installed=True limit=3145728 cached=2097152")]
-    [InlineData("MEDVISION_CPU_CACHE_LIMIT", "0", "installed=True limit=0 cached=0")]
-    [InlineData("MEDVISION_CPU_ALLOCATOR", "default", "installed=False limit=0 cached=0")]
+    [InlineData(null, null, "installed=True limit=* cached=2097152 drift=0")]
+    [InlineData("MEDVISION_CPU_CACHE_LIMIT", "3M", "installed=True limit=3145728 cached=2097152 drift=0")]
+    [InlineData("MEDVISION_CPU_CACHE_LIMIT", "0", "installed=True limit=0 cached=0 drift=0")]
+    [InlineData("MEDVISION_CPU_ALLOCATOR", "default", "installed=False limit=0 cached=0 drift=0")]
+    [InlineData("MALLOC_MMAP_THRESHOLD_", "131072", "installed=True limit=* cached=2097152 drift=0")]
     public void EnvironmentVariables_ConfigureTheAllocatorOfANewProcess(string? name, string? value, string expected)
     {
         var info = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };

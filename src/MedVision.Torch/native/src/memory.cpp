@@ -60,7 +60,19 @@ class CpuCache {
 
   void* Allocate(size_t n) {
     if (n == 0) return nullptr;
-    if (n < kMinCached) return AlignedAlloc(n);
+    if (n < kMinCached) {
+      void* p = AlignedAlloc(n);
+      // malloc may serve a request just under 1 MiB with a block of 1 MiB or more (a page-rounded mapping); Free
+      // will treat that block as a large one, so it is counted as one here too.
+      if (n >= kMinCached / 2) {
+        const size_t usable = malloc_usable_size(p);
+        if (usable >= kMinCached) {
+          std::lock_guard<std::mutex> lock(mutex_);
+          AddInUse(ClassDown(usable));
+        }
+      }
+      return p;
+    }
     // No machine has 4 PiB; refusing here also keeps the size-class rounding below from overflowing.
     TORCH_CHECK(n <= (size_t{1} << 52), "CPU allocator: out of memory: tried to allocate ", n, " bytes");
     const size_t c = ClassUp(n);
