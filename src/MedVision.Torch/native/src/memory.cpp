@@ -36,18 +36,12 @@ constexpr size_t kMinCached = size_t{1} << 20;  // blocks from 1 MiB up are cach
 
 #if defined(MVT_CPU_CACHING_SUPPORTED)
 
-// Size class of a request: rounded up to a multiple of 1/8 of its power of two.
-size_t ClassUp(size_t n) {
-  size_t k = 63 - static_cast<size_t>(__builtin_clzll(n));
-  size_t step = size_t{1} << (k - 3);
-  return (n + step - 1) / step * step;
-}
+// Size classes are multiples of 1/8 of the power of two at or below a size (n ≥ 1 MiB, so the step is ≥ 128 KiB).
+size_t ClassStep(size_t n) { return size_t{1} << (60 - static_cast<size_t>(__builtin_clzll(n))); }
+// Size class of a request: rounded up to its class.
+size_t ClassUp(size_t n) { return (n + ClassStep(n) - 1) / ClassStep(n) * ClassStep(n); }
 // The largest class not above n (the class a freed block of usable size n can serve).
-size_t ClassDown(size_t n) {
-  size_t k = 63 - static_cast<size_t>(__builtin_clzll(n));
-  size_t step = size_t{1} << (k - 3);
-  return n / step * step;
-}
+size_t ClassDown(size_t n) { return n / ClassStep(n) * ClassStep(n); }
 
 struct SizeClass {
   std::vector<void*> blocks;
@@ -274,6 +268,15 @@ const bool g_installed = Install();
 const bool g_installed = false;
 #endif
 
+// Runs `action` on the cache when this process uses it; does nothing with MEDVISION_CPU_ALLOCATOR=default or on a C
+// library without malloc_usable_size (`action` is a generic lambda, so it is not compiled there).
+template <typename Action>
+void WithCache(Action&& action) {
+#if defined(MVT_CPU_CACHING_SUPPORTED)
+  if (g_installed) action(Cache());
+#endif
+}
+
 }  // namespace
 }  // namespace mvt
 
@@ -283,9 +286,7 @@ MVT_API int32_t mvt_cpu_cache_stats(mvt_cpu_memory_stats* out) {
   MVT_GUARD_BEGIN
   if (out == nullptr) throw std::invalid_argument("null statistics pointer");
   std::memset(out, 0, sizeof(*out));
-#if defined(MVT_CPU_CACHING_SUPPORTED)
-  if (mvt::g_installed) mvt::Cache().Stats(out);
-#endif
+  mvt::WithCache([&](auto& cache) { cache.Stats(out); });
   return 0;
   MVT_GUARD_END(-1)
 }
@@ -293,27 +294,11 @@ MVT_API int32_t mvt_cpu_cache_stats(mvt_cpu_memory_stats* out) {
 MVT_API int32_t mvt_cpu_cache_set_limit(int64_t bytes) {
   MVT_GUARD_BEGIN
   if (bytes < 0) throw std::invalid_argument("the CPU cache limit must be zero or positive");
-#if defined(MVT_CPU_CACHING_SUPPORTED)
-  if (mvt::g_installed) mvt::Cache().SetLimit(static_cast<size_t>(bytes));
-#endif
+  mvt::WithCache([&](auto& cache) { cache.SetLimit(static_cast<size_t>(bytes)); });
   return 0;
   MVT_GUARD_END(-1)
 }
 
-MVT_API int32_t mvt_cpu_cache_empty(void) {
-  MVT_GUARD_BEGIN
-#if defined(MVT_CPU_CACHING_SUPPORTED)
-  if (mvt::g_installed) mvt::Cache().Empty();
-#endif
-  return 0;
-  MVT_GUARD_END(-1)
-}
+MVT_API int32_t mvt_cpu_cache_empty(void) { MVT_STATUS_OP(mvt::WithCache([](auto& cache) { cache.Empty(); })) }
 
-MVT_API int32_t mvt_cpu_cache_reset_peak(void) {
-  MVT_GUARD_BEGIN
-#if defined(MVT_CPU_CACHING_SUPPORTED)
-  if (mvt::g_installed) mvt::Cache().ResetPeak();
-#endif
-  return 0;
-  MVT_GUARD_END(-1)
-}
+MVT_API int32_t mvt_cpu_cache_reset_peak(void) { MVT_STATUS_OP(mvt::WithCache([](auto& cache) { cache.ResetPeak(); })) }
