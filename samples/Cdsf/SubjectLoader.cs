@@ -48,12 +48,8 @@ internal static class SubjectLoader
 
     private static float[] Prepare(NiftiImage image, int size)
     {
-        // NIfTI voxels are x-fastest: as a C-order array that is (Z, Y, X).
-        var volume = new FloatImage(image.Voxels, 1, image.Shape[2], image.Shape[1], image.Shape[0]);
-        var resized = new Resize(size, size, size, ResizeMode.Linear).Apply(volume, new Random(0)).Data;
-        float min = resized.Min(), max = resized.Max();
-        float span = max > min ? max - min : 1;
-        return resized.Select(v => (v - min) / span).ToArray();
+        var random = new Random(0);
+        return new ScaleIntensity().Apply(new Resize(size, size, size, ResizeMode.Linear).Apply(image.ToFloatImage(), random), random).Data;
     }
 
     private static Dictionary<string, int> ReadLabels(string path, string idColumn, string labelColumn)

@@ -109,12 +109,7 @@ public sealed class Predictor : IDisposable
     {
         ArgumentNullException.ThrowIfNull(volume);
         if (Card.Preprocessing.InputSize.Count != 3) throw new InvalidOperationException("This model takes 2-D images, not volumes.");
-        var v = volume.Voxels;
-        float min = v.Min(), max = v.Max(), range = max > min ? max - min : 1f;
-        var scaled = v.Select(x => (x - min) / range).ToArray();
-        // NIfTI stores x fastest: (X, Y, Z) column-major is (Z, Y, X) row-major, i.e. (D, H, W).
-        var image = new FloatImage(scaled, 1, volume.Shape[2], volume.Shape[1], volume.Shape[0]);
-        return Predict(image);
+        return Predict(new ScaleIntensity().Apply(volume.ToFloatImage(), new Random(0)));
     }
 
     /// <summary>Predicts one preprocessed-to-[0, 1] image or volume (C, H, W) / (C, D, H, W); resizing and normalisation are applied here.</summary>

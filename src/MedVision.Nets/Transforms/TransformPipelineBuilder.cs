@@ -39,6 +39,10 @@ public sealed class TransformPipelineBuilder
     public TransformPipelineBuilder CenterCrop(int height, int width) => Add(new Crop(height, width, random: false));
     /// <summary>Scales intensities by a random factor in [1 − s, 1 + s].</summary>
     public TransformPipelineBuilder RandomIntensityScale(double strength, double probability = 1.0) => Add(new RandomIntensityScale(strength, probability));
+    /// <summary>Maps intensities to [0, 1] by each image's own minimum and maximum.</summary>
+    public TransformPipelineBuilder ScaleIntensity() => Add(new ScaleIntensity());
+    /// <summary>Maps intensities to [0, 1] through a fixed window (center, width), clamping values outside it.</summary>
+    public TransformPipelineBuilder ScaleIntensity(double center, double width) => Add(new ScaleIntensity(center, width));
 
     /// <summary>Creates the pipeline; the builder cannot be used afterwards.</summary>
     public TransformPipeline Build()

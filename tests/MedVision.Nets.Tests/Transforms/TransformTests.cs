@@ -107,3 +107,57 @@ public class TransformTests
         jittered.Data.Should().NotEqual(img.Data);
     }
 }
+
+public class ScaleIntensityTests
+{
+    [Fact]
+    public void OwnMinimumAndMaximum_MapToZeroAndOne()
+    {
+        var img = new FloatImage(new[] { -200f, 0f, 300f, 800f }, 1, 1, 1, 4);
+        new ScaleIntensity().Apply(img, new Random(0)).Data.Should().Equal(0f, 0.2f, 0.5f, 1f);
+    }
+
+    [Fact]
+    public void Window_MapsItsEdgesToZeroAndOne_AndClampsOutside()
+    {
+        // CT soft-tissue window: centre 40, width 400 → [−160, 240].
+        var img = new FloatImage(new[] { -1000f, -160f, 40f, 240f, 3000f }, 1, 1, 5);
+        var scaled = new TransformPipelineBuilder().ScaleIntensity(40, 400).Build().Apply(img, new Random(0));
+        scaled.Data.Should().Equal(0f, 0f, 0.5f, 1f, 1f);
+    }
+
+    [Fact]
+    public void ConstantImage_MapsToZero_NotNaN()
+    {
+        var img = new FloatImage(new[] { 7f, 7f, 7f }, 1, 1, 3);
+        new ScaleIntensity().Apply(img, new Random(0)).Data.Should().Equal(0f, 0f, 0f);
+    }
+
+    [Theory]
+    [InlineData(40, 0)]
+    [InlineData(40, -10)]
+    [InlineData(40, double.NaN)]
+    [InlineData(40, double.PositiveInfinity)]
+    [InlineData(double.NaN, 400)]
+    public void BadWindow_IsRefusedByName(double center, double width)
+    {
+        FluentActions.Invoking(() => new ScaleIntensity(center, width)).Should().Throw<ArgumentOutOfRangeException>()
+            .Which.ParamName.Should().Be(double.IsFinite(center) ? "width" : "center");
+    }
+
+    [Fact]
+    public void NiftiVolume_BecomesOneChannelDepthHeightWidth_AsACopy()
+    {
+        // x-fastest voxels of a 3 (X) × 2 (Y) × 2 (Z) volume: value = x + 10 y + 100 z.
+        var voxels = new float[12];
+        for (int z = 0; z < 2; z++) for (int y = 0; y < 2; y++) for (int x = 0; x < 3; x++) voxels[x + 3 * (y + 2 * z)] = x + 10 * y + 100 * z;
+        var volume = new MedVision.Nets.Data.Nifti.NiftiImage(voxels, new[] { 3, 2, 2 });
+        var image = volume.ToFloatImage();
+        image.Shape.Should().Equal(1, 2, 2, 3);
+        // (c, d, h, w) = (0, z, y, x) in C order.
+        image.Data[(1 * 2 + 1) * 3 + 2].Should().Be(volume[2, 1, 1]).And.Be(112f);
+        image.Data[(1 * 2 + 0) * 3 + 1].Should().Be(101f);
+        new ScaleIntensity().Apply(image, new Random(0));
+        volume.Voxels.Max().Should().Be(112f, "the image holds a copy of the voxels");
+    }
+}

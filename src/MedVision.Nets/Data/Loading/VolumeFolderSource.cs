@@ -14,14 +14,14 @@ namespace MedVision.Nets.Data.Loading;
 public sealed class VolumeFolderSource : ILabeledImageSource
 {
     private readonly (int Depth, int Height, int Width) _size;
-    private readonly (double Center, double Width)? _window;
+    private readonly ScaleIntensity _scale;
 
     private VolumeFolderSource(IReadOnlyList<string> classes, IReadOnlyList<(string Path, int Label)> samples, (int, int, int) size, (double, double)? window)
     {
         ClassNames = classes;
         Samples = samples;
         _size = size;
-        _window = window;
+        _scale = window is { } w ? new ScaleIntensity(w.Item1, w.Item2) : new ScaleIntensity();
     }
 
     /// <summary>The class names (sorted sub-folder names), index = label.</summary>
@@ -96,13 +96,11 @@ public sealed class VolumeFolderSource : ILabeledImageSource
     /// <inheritdoc />
     public (FloatImage Image, int[] Labels) Load(int index)
     {
-        var volume = ReadVolume(index);
-        // NIfTI and DICOM volumes are x-fastest (X, Y, Z): as a C-order array that is (Z, Y, X) = (D, H, W).
-        var image = new FloatImage(volume.Voxels, 1, volume.Shape[2], volume.Shape[1], volume.Shape[0]);
+        var image = ReadVolume(index).ToFloatImage();
         var (d, h, w) = _size;
-        if (image.Shape[1] != d || image.Shape[2] != h || image.Shape[3] != w)
+        if (image.Depth != d || image.Height != h || image.Width != w)
             image = new Transforms.Resize(d, h, w, ResizeMode.Linear).Apply(image, new Random(0));
-        IntensityWindow.MapToUnitRange(image.Data, _window);
+        image = _scale.Apply(image, new Random(0));
         return (image, new[] { Samples[index].Label });
     }
 }

@@ -1,3 +1,5 @@
+using MedVision.Nets.Transforms;
+
 namespace MedVision.Nets.Data.Nifti;
 
 /// <summary>
@@ -70,4 +72,11 @@ public sealed class NiftiImage
             return Voxels[x + (_shape[0] * (y + (_shape[1] * z)))];
         }
     }
+
+    /// <summary>
+    /// The volume as a one-channel (1, D, H, W) image for the transform pipelines and 3-D networks, holding a copy of the
+    /// voxel values: x-fastest (X, Y, Z) storage read as a C-order array is (Z, Y, X), so D = Z, H = Y and W = X.
+    /// </summary>
+    /// <returns>A new image of shape (1, Z, Y, X); changing it leaves <see cref="Voxels"/> as it is.</returns>
+    public FloatImage ToFloatImage() => new((float[])Voxels.Clone(), 1, _shape[2], _shape[1], _shape[0]);
 }
