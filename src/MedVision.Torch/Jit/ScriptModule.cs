@@ -35,14 +35,14 @@ public sealed class ScriptModule : Module<Tensor, Tensor>
     private readonly Lazy<IReadOnlyList<string>> _methodNames;
     private bool _appliedTraining;
 
-    private unsafe ScriptModule(IntPtr handle)
+    private unsafe ScriptModule(IntPtr handle, Dictionary<long, Tensor> tensors)
     {
         _handle = handle;
         try
         {
             _typeName = ReadString((b, c) => NativeMethods.mvt_jit_type_name(handle, b, c));
-            _parameterNames = RegisterOwnTensors(handle, kind: 0);
-            _bufferNames = RegisterOwnTensors(handle, kind: 1);
+            _parameterNames = RegisterOwnTensors(handle, kind: 0, tensors);
+            _bufferNames = RegisterOwnTensors(handle, kind: 1, tensors);
             int children = Check(NativeMethods.mvt_jit_child_count(handle));
             for (int i = 0; i < children; i++)
             {
@@ -50,7 +50,7 @@ public sealed class ScriptModule : Module<Tensor, Tensor>
                 var name = ReadString((b, c) => NativeMethods.mvt_jit_child_name(handle, index, b, c));
                 var child = NativeMethods.mvt_jit_child(handle, index);
                 if (child == IntPtr.Zero) throw TorchException.FromNative("Reading a TorchScript submodule failed");
-                RegisterModule(name, new ScriptModule(child));
+                RegisterModule(name, new ScriptModule(child, tensors));
             }
             _appliedTraining = Check(NativeMethods.mvt_jit_is_training(handle)) != 0;
             Training = _appliedTraining;
@@ -91,7 +91,7 @@ public sealed class ScriptModule : Module<Tensor, Tensor>
                 "torch.jit.save of a torch.jit.script or torch.jit.trace module; a torch.save file holds only weights: " +
                 "save its state dict as safetensors and load that into a model instead)", native.Kind);
         }
-        return new ScriptModule(handle);
+        return new ScriptModule(handle, new Dictionary<long, Tensor>());
     }
 
     /// <inheritdoc/>
@@ -270,7 +270,11 @@ public sealed class ScriptModule : Module<Tensor, Tensor>
         }
     }
 
-    private unsafe string[] RegisterOwnTensors(IntPtr handle, int kind)
+    // One Tensor per tensor of the loaded file: a tensor the script holds in several slots (a block saved under two
+    // names, tied weights) is registered as the same Tensor in each, so Parameters() lists it once and an optimizer
+    // steps it once, as PyTorch's parameters() does. (torch.jit.load gives such blocks separate module objects that
+    // share their tensors, so the modules themselves are listed under each name, as in PyTorch.)
+    private unsafe string[] RegisterOwnTensors(IntPtr handle, int kind, Dictionary<long, Tensor> tensors)
     {
         int n = Check(NativeMethods.mvt_jit_tensor_count(handle, kind));
         var names = new string[n];
@@ -281,6 +285,22 @@ public sealed class ScriptModule : Module<Tensor, Tensor>
             var tensor = NativeMethods.mvt_jit_tensor(handle, kind, index);
             if (tensor == IntPtr.Zero) throw TorchException.FromNative("Reading a TorchScript module failed");
             var t = new Tensor(tensor);
+            long id;
+            try
+            {
+                id = Identity(NativeMethods.mvt_tensor_identity(tensor));
+            }
+            catch
+            {
+                t.Dispose();
+                throw;
+            }
+            if (tensors.TryGetValue(id, out var tied))
+            {
+                t.Dispose();
+                t = tied;
+            }
+            else tensors.Add(id, t);
             if (kind == 0)
             {
                 bool requiresGrad = t.RequiresGrad;
@@ -293,6 +313,8 @@ public sealed class ScriptModule : Module<Tensor, Tensor>
     }
 
     private static int Check(int status) => status < 0 ? throw TorchException.FromNative("Reading a TorchScript module failed") : status;
+
+    private static long Identity(long id) => id == 0 ? throw TorchException.FromNative("Reading a TorchScript module failed") : id;
 
     private unsafe delegate int StringReader(byte* buffer, int capacity);
 

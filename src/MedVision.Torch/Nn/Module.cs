@@ -96,32 +96,48 @@ public abstract class Module : IDisposable
     /// <summary>Direct submodules.</summary>
     public IEnumerable<Module> Children() => _modules.Select(kv => kv.Value);
 
-    /// <summary>This module and all descendants with dotted names ("" for this one).</summary>
-    public IEnumerable<(string Name, Module Module)> NamedModules(string prefix = "")
+    /// <summary>
+    /// This module and all descendants with dotted names ("" for this one), depth first in registration order. A module
+    /// registered in several places (a shared block) is listed once, under its first name, unless
+    /// <paramref name="removeDuplicate"/> is false (PyTorch's <c>named_modules(remove_duplicate=True)</c>).
+    /// </summary>
+    public IEnumerable<(string Name, Module Module)> NamedModules(string prefix = "", bool removeDuplicate = true)
     {
+        // a fresh set for each enumeration of the result
+        foreach (var x in Walk(prefix, removeDuplicate ? new HashSet<Module>(ReferenceEqualityComparer.Instance) : null)) yield return x;
+    }
+
+    private IEnumerable<(string Name, Module Module)> Walk(string prefix, HashSet<Module>? seen)
+    {
+        if (seen is not null && !seen.Add(this)) yield break;
         yield return (prefix, this);
         foreach (var (name, m) in _modules)
-            foreach (var x in m.NamedModules(prefix.Length == 0 ? name : $"{prefix}.{name}"))
+            foreach (var x in m.Walk(Join(prefix, name), seen))
                 yield return x;
     }
 
-    /// <summary>Parameters with dotted names, own first then children's, in registration order.</summary>
-    public IEnumerable<(string Name, Tensor Parameter)> NamedParameters(bool recurse = true)
-    {
-        foreach (var (prefix, m) in recurse ? NamedModules() : new[] { ("", this) }.AsEnumerable())
-            foreach (var kv in m._parameters)
-                if (kv.Value is not null) yield return (Join(prefix, kv.Key), kv.Value);
-    }
+    /// <summary>
+    /// Parameters with dotted names, own first then children's, in registration order. A parameter reachable under
+    /// several names (a shared block, tied weights) is listed once, under its first name, unless
+    /// <paramref name="removeDuplicate"/> is false — so an optimizer built from <see cref="Parameters"/> steps it once,
+    /// as in PyTorch. <see cref="StateDict"/> keeps every name.
+    /// </summary>
+    public IEnumerable<(string Name, Tensor Parameter)> NamedParameters(bool recurse = true, bool removeDuplicate = true)
+        => NamedTensors(recurse, removeDuplicate, m => m._parameters);
 
-    /// <summary>All parameters (for an optimizer).</summary>
+    /// <summary>All parameters (for an optimizer), each once.</summary>
     public IEnumerable<Tensor> Parameters(bool recurse = true) => NamedParameters(recurse).Select(p => p.Parameter);
 
-    /// <summary>Buffers with dotted names.</summary>
-    public IEnumerable<(string Name, Tensor Buffer)> NamedBuffers(bool recurse = true)
+    /// <summary>Buffers with dotted names; like <see cref="NamedParameters"/>, each buffer once unless <paramref name="removeDuplicate"/> is false.</summary>
+    public IEnumerable<(string Name, Tensor Buffer)> NamedBuffers(bool recurse = true, bool removeDuplicate = true)
+        => NamedTensors(recurse, removeDuplicate, m => m._buffers);
+
+    private IEnumerable<(string Name, Tensor Tensor)> NamedTensors(bool recurse, bool removeDuplicate, Func<Module, List<KeyValuePair<string, Tensor?>>> slots)
     {
-        foreach (var (prefix, m) in recurse ? NamedModules() : new[] { ("", this) }.AsEnumerable())
-            foreach (var kv in m._buffers)
-                if (kv.Value is not null) yield return (Join(prefix, kv.Key), kv.Value);
+        var seen = removeDuplicate ? new HashSet<Tensor>(ReferenceEqualityComparer.Instance) : null;
+        foreach (var (prefix, m) in recurse ? NamedModules(removeDuplicate: removeDuplicate) : new[] { ("", this) }.AsEnumerable())
+            foreach (var kv in slots(m))
+                if (kv.Value is not null && (seen is null || seen.Add(kv.Value))) yield return (Join(prefix, kv.Key), kv.Value);
     }
 
     /// <summary>All buffers.</summary>
@@ -172,27 +188,35 @@ public abstract class Module : IDisposable
 
     private Module Convert(Func<Tensor, Tensor> convert)
     {
+        // A tensor registered in several modules (tied weights) is converted once and stays shared.
+        var done = new Dictionary<Tensor, Tensor>(ReferenceEqualityComparer.Instance);
         foreach (var (_, m) in NamedModules())
         {
             for (int i = 0; i < m._parameters.Count; i++)
             {
                 if (m._parameters[i].Value is not { } p) continue;
-                Tensor converted;
-                using (Tensors.NoGrad())
+                if (!done.TryGetValue(p, out var converted))
                 {
-                    using var moved = convert(p);
-                    converted = DisposeScope.Detach(moved.Detach());
+                    using (Tensors.NoGrad())
+                    {
+                        using var moved = convert(p);
+                        converted = DisposeScope.Detach(moved.Detach());
+                    }
+                    converted.RequiresGrad = p.RequiresGrad;
+                    done.Add(p, converted);
+                    p.Dispose();
                 }
-                converted.RequiresGrad = p.RequiresGrad;
-                p.Dispose();
                 m._parameters[i] = new(m._parameters[i].Key, converted);
             }
             for (int i = 0; i < m._buffers.Count; i++)
             {
                 if (m._buffers[i].Value is not { } b) continue;
-                Tensor converted;
-                using (Tensors.NoGrad()) converted = DisposeScope.Detach(convert(b));
-                b.Dispose();
+                if (!done.TryGetValue(b, out var converted))
+                {
+                    using (Tensors.NoGrad()) converted = DisposeScope.Detach(convert(b));
+                    done.Add(b, converted);
+                    b.Dispose();
+                }
                 m._buffers[i] = new(m._buffers[i].Key, converted);
             }
             m.OnTensorsConverted();
@@ -213,12 +237,13 @@ public abstract class Module : IDisposable
 
     /// <summary>
     /// Parameters and persistent buffers by dotted name (PyTorch's state_dict). The tensors are the module's own:
-    /// read or save them, do not dispose them.
+    /// read or save them, do not dispose them. Like PyTorch's, it names a shared block's tensors under each of its
+    /// names (the same tensor under both), so a checkpoint loads into the module it came from.
     /// </summary>
     public IReadOnlyDictionary<string, Tensor> StateDict()
     {
         var result = new Dictionary<string, Tensor>();
-        foreach (var (prefix, m) in NamedModules())
+        foreach (var (prefix, m) in NamedModules(removeDuplicate: false))
         {
             foreach (var kv in m._parameters) if (kv.Value is not null) result[Join(prefix, kv.Key)] = kv.Value;
             foreach (var kv in m._buffers) if (kv.Value is not null && !m._nonPersistent.Contains(kv.Key)) result[Join(prefix, kv.Key)] = kv.Value;

@@ -218,6 +218,9 @@ MVT_API mvt_tensor mvt_detach(mvt_tensor t) { MVT_TENSOR_OP(T(t).detach()) }
 MVT_API mvt_tensor mvt_alias(mvt_tensor t) { MVT_TENSOR_OP(at::Tensor(T(t))) }
 
 MVT_API int32_t mvt_requires_grad(mvt_tensor t) { MVT_GUARD_BEGIN return T(t).requires_grad() ? 1 : 0; MVT_GUARD_END(-1) }
+MVT_API int64_t mvt_tensor_identity(mvt_tensor t) {
+  MVT_GUARD_BEGIN return static_cast<int64_t>(reinterpret_cast<intptr_t>(T(t).unsafeGetTensorImpl())); MVT_GUARD_END(0)
+}
 // requires_grad_ (not set_requires_grad) so that, as in PyTorch, turning it off on a non-leaf is an error rather than
 // a silent no-op.
 MVT_API int32_t mvt_set_requires_grad(mvt_tensor t, int32_t value) { MVT_STATUS_OP(T(t).requires_grad_(value != 0)) }
