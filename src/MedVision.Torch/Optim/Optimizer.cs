@@ -12,18 +12,27 @@ public abstract class Optimizer : IDisposable
     private bool _disposed;
 
     /// <summary>Creates an optimizer over one or more parameter groups.</summary>
-    /// <exception cref="ArgumentException">There are no groups or no parameters, a group is null, or a parameter appears in more than one group.</exception>
+    /// <exception cref="ArgumentException">There are no groups or no parameters, a group is null, or or a parameter appears in more than one group.</exception>
     protected Optimizer(IEnumerable<ParameterGroup> groups)
     {
         ArgumentNullException.ThrowIfNull(groups);
         _groups = groups.ToArray();
         if (_groups.Length == 0) throw new ArgumentException("The optimizer needs at least one parameter group.", nameof(groups));
-        var seen = new HashSet<Tensor>(ReferenceEqualityComparer.Instance);
+        var seen = new Dictionary<Tensor, int>(ReferenceEqualityComparer.Instance);
         for (int g = 0; g < _groups.Length; g++)
         {
             if (_groups[g] is null) throw new ArgumentException($"Parameter group {g} is null.", nameof(groups));
-            foreach (var p in _groups[g].Parameters)
-                if (!seen.Add(p)) throw new ArgumentException($"A parameter of group {g} also appears in an earlier group; every parameter may belong to one group only.", nameof(groups));
+            var parameters = _groups[g].Parameters;
+            for (int i = 0; i < parameters.Count; i++)
+            {
+                if (!seen.TryGetValue(parameters[i], out int first))
+                {
+                    seen.Add(parameters[i], g);
+                    continue;
+                }
+                // (a group refuses a parameter given twice itself, so first < g here)
+                throw new ArgumentException($"Parameter {i} of group {g} also appears in group {first}; every parameter may belong to one group only.", nameof(groups));
+            }
         }
         if (seen.Count == 0) throw new ArgumentException("The optimizer got an empty parameter list.", nameof(groups));
         _state = _groups.Select(g => g.Parameters.Select(_ => new ParameterState()).ToArray()).ToArray();

@@ -91,6 +91,20 @@ public class SharedModuleTests
     }
 
     [Fact]
+    public void AnOptimizer_RefusesATensorGivenTwice_NamingWhere()
+    {
+        using var net = new SharedNet();
+        var everyName = net.NamedParameters(removeDuplicate: false).Select(p => p.Parameter).ToList();
+        FluentActions.Invoking(() => new Sgd(everyName, 0.1)).Should().Throw<ArgumentException>()
+            .WithMessage("Parameter 2 appears more than once in the group*", "again.weight is encoder.weight");
+        FluentActions.Invoking(() => new Sgd(new[]
+        {
+            new SgdParameterGroup(new[] { net.Head.Weight }, 0.1),
+            new SgdParameterGroup(new[] { net.Head.Bias!, net.Tail.Weight }, 0.01),
+        })).Should().Throw<ArgumentException>().WithMessage("Parameter 1 of group 1 also appears in group 0*");
+    }
+
+    [Fact]
     public void Conversion_KeepsSharingAndTying()
     {
         using var scope = Tensors.NewDisposeScope();
