@@ -17,11 +17,7 @@ public class ScriptModuleTests : IDisposable
 {
     private static readonly string Dir = Path.Combine(AppContext.BaseDirectory, "Fixtures");
     private static readonly string NetPath = Path.Combine(Dir, "tiny_scripted_net.pt");
-    private static readonly Lazy<JsonElement> Cases = new(() =>
-    {
-        using var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(Dir, "torchscript_fixture.json")));
-        return doc.RootElement.GetProperty("cases").Clone();
-    });
+    private static readonly Lazy<JsonCases> Fixture = new(() => new JsonCases("torchscript_fixture.json"));
 
     private readonly string _temp = Path.Combine(Path.GetTempPath(), "mvt-jit-" + Guid.NewGuid().ToString("N"));
 
@@ -29,17 +25,12 @@ public class ScriptModuleTests : IDisposable
 
     public void Dispose() => Directory.Delete(_temp, recursive: true);
 
-    private static JsonElement Case(string name) => Cases.Value.GetProperty(name);
-    private static long[] Shape(string name) => Case(name).GetProperty("shape").EnumerateArray().Select(v => v.GetInt64()).ToArray();
-    private static double[] Data(string name) => Case(name).GetProperty("data").EnumerateArray().Select(v => v.GetDouble()).ToArray();
-    private static Tensor Input(string name) => H.F32(Data(name), Shape(name));
-    private static string[] Strings(string name) => Case(name).EnumerateArray().Select(v => v.GetString()!).ToArray();
-
-    private static void Expect(Tensor actual, string name, double tolerance = 1e-5)
-    {
-        actual.Shape.Should().Equal(Shape(name), "the shape of {0} must match PyTorch's", name);
-        H.Close(actual, Data(name), tolerance, tolerance, name);
-    }
+    private static JsonElement Case(string name) => Fixture.Value.Case(name);
+    private static double[] Data(string name) => Fixture.Value.Data(name);
+    private static long[] Shape(string name) => Fixture.Value.Shape(name);
+    private static Tensor Input(string name) => Fixture.Value.F32(name);
+    private static string[] Strings(string name) => Fixture.Value.Strings(name);
+    private static void Expect(Tensor actual, string name, double tolerance = 1e-5) => Fixture.Value.Expect(actual, name, tolerance);
 
     [Fact]
     public void Load_ExposesPyTorchsNamesModesAndCounts()

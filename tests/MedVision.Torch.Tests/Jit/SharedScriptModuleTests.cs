@@ -15,24 +15,14 @@ namespace MedVision.Torch.Tests.Jit;
 /// </summary>
 public class SharedScriptModuleTests
 {
-    private static readonly string Dir = Path.Combine(AppContext.BaseDirectory, "Fixtures");
-    private static readonly string NetPath = Path.Combine(Dir, "shared_scripted_net.pt");
-    private static readonly Lazy<JsonElement> Cases = new(() =>
-    {
-        using var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(Dir, "shared_scripted_fixture.json")));
-        return doc.RootElement.GetProperty("cases").Clone();
-    });
+    private static readonly string NetPath = Path.Combine(AppContext.BaseDirectory, "Fixtures", "shared_scripted_net.pt");
+    private static readonly Lazy<JsonCases> Fixture = new(() => new JsonCases("shared_scripted_fixture.json"));
 
-    private static JsonElement Case(string name) => Cases.Value.GetProperty(name);
-    private static long[] Shape(string name) => Case(name).GetProperty("shape").EnumerateArray().Select(v => v.GetInt64()).ToArray();
-    private static double[] Data(string name) => Case(name).GetProperty("data").EnumerateArray().Select(v => v.GetDouble()).ToArray();
-    private static string[] Strings(string name) => Case(name).EnumerateArray().Select(v => v.GetString()!).ToArray();
-
-    private static void Expect(Tensor actual, string name)
-    {
-        actual.Shape.Should().Equal(Shape(name));
-        H.Close(actual, Data(name), 1e-5, 1e-5, name);
-    }
+    private static JsonElement Case(string name) => Fixture.Value.Case(name);
+    private static double[] Data(string name) => Fixture.Value.Data(name);
+    private static long[] Shape(string name) => Fixture.Value.Shape(name);
+    private static string[] Strings(string name) => Fixture.Value.Strings(name);
+    private static void Expect(Tensor actual, string name) => Fixture.Value.Expect(actual, name);
 
     [Fact]
     public void SharedBlockAndTiedWeight_AreListedOnce_AsInPyTorch()

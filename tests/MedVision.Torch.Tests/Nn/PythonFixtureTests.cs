@@ -11,22 +11,13 @@ namespace MedVision.Torch.Tests.Nn;
 /// </summary>
 public class PythonFixtureTests
 {
-    private static readonly Lazy<JsonElement> Cases = new(() =>
-    {
-        var path = Path.Combine(AppContext.BaseDirectory, "Fixtures", "torch_fixtures.json");
-        using var doc = JsonDocument.Parse(File.ReadAllText(path));
-        return doc.RootElement.GetProperty("cases").Clone();
-    });
+    private static readonly Lazy<JsonCases> Fixture = new(() => new JsonCases("torch_fixtures.json"));
 
-    private static JsonElement Case(string name) => Cases.Value.GetProperty(name);
-    private static long[] Shape(JsonElement e) => e.GetProperty("shape").EnumerateArray().Select(v => v.GetInt64()).ToArray();
-    private static double[] Data(JsonElement e) => e.GetProperty("data").EnumerateArray().Select(v => v.GetDouble()).ToArray();
+    private static JsonElement Case(string name) => Fixture.Value.Case(name);
+    private static long[] Shape(JsonElement e) => JsonCases.Shape(e);
+    private static double[] Data(JsonElement e) => JsonCases.Data(e);
     private static Tensor T(JsonElement c, string key) => Tensors.FromArray(Data(c.GetProperty(key)), Shape(c.GetProperty(key)));
-    private static void Expect(Tensor actual, JsonElement c, string key)
-    {
-        actual.Shape.Should().Equal(Shape(c.GetProperty(key)), "the shape of {0} must match PyTorch's", key);
-        H.Close(actual, Data(c.GetProperty(key)), 1e-5, 1e-5, key);
-    }
+    private static void Expect(Tensor actual, JsonElement c, string key) => JsonCases.Expect(actual, c.GetProperty(key), key);
 
     [Fact]
     public void Conv2d_StridePaddingGroups()
