@@ -176,10 +176,16 @@ public abstract class Module : IDisposable
 
     // ---------------------------------------------------------------- device and dtype
 
-    /// <summary>Moves every parameter and buffer to <paramref name="device"/>; returns this module.</summary>
+    /// <summary>
+    /// Moves every parameter and buffer to <paramref name="device"/>; returns this module. The module's tensors are
+    /// replaced by moved ones (the old ones are disposed), so create optimizers after moving the model.
+    /// </summary>
     public Module To(Device device) => Convert(t => t.To(t.ScalarType, device));
 
-    /// <summary>Converts floating-point parameters and buffers to <paramref name="type"/>; returns this module.</summary>
+    /// <summary>
+    /// Converts floating-point parameters and buffers to <paramref name="type"/>; returns this module. Like
+    /// <see cref="To(Device)"/>, it replaces the module's tensors, so create optimizers afterwards.
+    /// </summary>
     public Module To(ScalarType type)
     {
         if (!type.IsFloatingPoint()) throw new ArgumentException($"Modules can only be converted to floating-point types, not {type}.", nameof(type));

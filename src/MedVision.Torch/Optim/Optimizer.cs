@@ -67,15 +67,19 @@ public abstract class Optimizer : IDisposable
     {
         ThrowIfDisposed();
         using var noGrad = Tensors.NoGrad();
-        foreach (var p in Parameters)
+        for (int g = 0; g < _groups.Length; g++)
         {
-            if (setToNone)
+            for (int i = 0; i < _groups[g].Parameters.Count; i++)
             {
-                p.Grad = null;
-                continue;
+                var p = Live(g, i);
+                if (setToNone)
+                {
+                    p.Grad = null;
+                    continue;
+                }
+                using var grad = p.Grad;
+                grad?.ZeroInPlace();
             }
-            using var grad = p.Grad;
-            grad?.ZeroInPlace();
         }
     }
 
@@ -93,12 +97,22 @@ public abstract class Optimizer : IDisposable
             for (int i = 0; i < group.Parameters.Count; i++)
             {
                 using var scope = Tensors.NewDisposeScope();
-                var parameter = group.Parameters[i];
+                var parameter = Live(g, i);
                 var grad = parameter.Grad;
                 if (grad is null) continue;
                 Update(group, parameter, grad, _state[g][i]);
             }
         }
+    }
+
+    // The parameter, or a clear error when it was disposed: Module.To(...) replaces a module's tensors, so an optimizer
+    // built before the model was moved or converted still holds the old ones.
+    private Tensor Live(int g, int i)
+    {
+        var parameter = _groups[g].Parameters[i];
+        if (parameter.IsDisposed)
+            throw new InvalidOperationException($"Parameter {i} of group {g} has been disposed. Module.To(...) replaces a module's parameters with converted ones, so an optimizer created before the model was moved or converted still holds the old tensors: create the optimizer after To(...) (as PyTorch recommends), and keep the model alive while its optimizer is used.");
+        return parameter;
     }
 
     /// <summary>

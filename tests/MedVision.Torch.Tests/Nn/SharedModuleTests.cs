@@ -105,6 +105,21 @@ public class SharedModuleTests
     }
 
     [Fact]
+    public void AnOptimizerCreatedBeforeTo_FailsWithAnExplanation_NotADisposedTensor()
+    {
+        using var scope = Tensors.NewDisposeScope();
+        using var net = new SharedNet();
+        using var sgd = new Sgd(net.Parameters(), 0.1);
+        net.To(ScalarType.Float64);
+        FluentActions.Invoking(() => sgd.Step()).Should().Throw<InvalidOperationException>()
+            .WithMessage("Parameter 0 of group 0 has been disposed*optimizer created before the model was moved or converted*create the optimizer after To(...)*");
+        FluentActions.Invoking(() => sgd.ZeroGrad()).Should().Throw<InvalidOperationException>().WithMessage("Parameter 0 of group 0 has been disposed*");
+        using var fresh = new Sgd(net.Parameters(), 0.1);
+        net.Call(Tensors.Randn(2, 3).To(ScalarType.Float64)).Sum().Backward();
+        FluentActions.Invoking(() => fresh.Step()).Should().NotThrow();
+    }
+
+    [Fact]
     public void Conversion_KeepsSharingAndTying()
     {
         using var scope = Tensors.NewDisposeScope();
