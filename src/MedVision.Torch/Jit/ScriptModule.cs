@@ -30,8 +30,6 @@ public sealed class ScriptModule : Module<Tensor, Tensor>
 {
     private IntPtr _handle;
     private readonly string _typeName;
-    private readonly string[] _parameterNames;
-    private readonly string[] _bufferNames;
     private readonly Lazy<IReadOnlyList<string>> _methodNames;
     private bool _appliedTraining;
 
@@ -41,8 +39,8 @@ public sealed class ScriptModule : Module<Tensor, Tensor>
         try
         {
             _typeName = ReadString((b, c) => NativeMethods.mvt_jit_type_name(handle, b, c));
-            _parameterNames = RegisterOwnTensors(handle, kind: 0, tensors);
-            _bufferNames = RegisterOwnTensors(handle, kind: 1, tensors);
+            RegisterOwnTensors(handle, kind: 0, tensors);
+            RegisterOwnTensors(handle, kind: 1, tensors);
             int children = Check(NativeMethods.mvt_jit_child_count(handle));
             for (int i = 0; i < children; i++)
             {
@@ -233,15 +231,6 @@ public sealed class ScriptModule : Module<Tensor, Tensor>
     }
 
     /// <inheritdoc/>
-    protected override void OnTensorsConverted()
-    {
-        foreach (var name in _parameterNames)
-            if (GetParameter(name) is { } p) Tensor.Check(NativeMethods.mvt_jit_set_tensor(Handle, name, p.Handle));
-        foreach (var name in _bufferNames)
-            if (GetBuffer(name) is { } b) Tensor.Check(NativeMethods.mvt_jit_set_tensor(Handle, name, b.Handle));
-    }
-
-    /// <inheritdoc/>
     protected override void Dispose(bool disposing)
     {
         base.Dispose(disposing);
@@ -274,14 +263,13 @@ public sealed class ScriptModule : Module<Tensor, Tensor>
     // names, tied weights) is registered as the same Tensor in each, so Parameters() lists it once and an optimizer
     // steps it once, as PyTorch's parameters() does. (torch.jit.load gives such blocks separate module objects that
     // share their tensors, so the modules themselves are listed under each name, as in PyTorch.)
-    private unsafe string[] RegisterOwnTensors(IntPtr handle, int kind, Dictionary<long, Tensor> tensors)
+    private unsafe void RegisterOwnTensors(IntPtr handle, int kind, Dictionary<long, Tensor> tensors)
     {
         int n = Check(NativeMethods.mvt_jit_tensor_count(handle, kind));
-        var names = new string[n];
         for (int i = 0; i < n; i++)
         {
             var index = i;
-            names[i] = ReadString((b, c) => NativeMethods.mvt_jit_tensor_name(handle, kind, index, b, c));
+            var name = ReadString((b, c) => NativeMethods.mvt_jit_tensor_name(handle, kind, index, b, c));
             var tensor = NativeMethods.mvt_jit_tensor(handle, kind, index);
             if (tensor == IntPtr.Zero) throw TorchException.FromNative("Reading a TorchScript module failed");
             var t = new Tensor(tensor);
@@ -304,12 +292,11 @@ public sealed class ScriptModule : Module<Tensor, Tensor>
             if (kind == 0)
             {
                 bool requiresGrad = t.RequiresGrad;
-                RegisterParameter(names[i], t);
+                RegisterParameter(name, t);
                 t.RequiresGrad = requiresGrad; // keep the file's choice (frozen layers stay frozen)
             }
-            else RegisterBuffer(names[i], t);
+            else RegisterBuffer(name, t);
         }
-        return names;
     }
 
     private static int Check(int status) => status < 0 ? throw TorchException.FromNative("Reading a TorchScript module failed") : status;

@@ -60,6 +60,7 @@ internal static unsafe class NativeMethods
 
     [DllImport(Lib, ExactSpelling = true)] internal static extern int mvt_requires_grad(IntPtr t);
     [DllImport(Lib, ExactSpelling = true)] internal static extern long mvt_tensor_identity(IntPtr tensor);
+    [DllImport(Lib, ExactSpelling = true)] internal static extern int mvt_set_data(IntPtr self, IntPtr data);
     [DllImport(Lib, ExactSpelling = true)] internal static extern int mvt_set_requires_grad(IntPtr t, int value);
     [DllImport(Lib, ExactSpelling = true)] internal static extern int mvt_is_leaf(IntPtr t);
     [DllImport(Lib, ExactSpelling = true)] internal static extern int mvt_backward(IntPtr t, IntPtr grad, int retainGraph, int createGraph);

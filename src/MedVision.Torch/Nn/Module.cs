@@ -177,14 +177,15 @@ public abstract class Module : IDisposable
     // ---------------------------------------------------------------- device and dtype
 
     /// <summary>
-    /// Moves every parameter and buffer to <paramref name="device"/>; returns this module. The module's tensors are
-    /// replaced by moved ones (the old ones are disposed), so create optimizers after moving the model.
+    /// Moves every parameter (with its gradient) and buffer to <paramref name="device"/>; returns this module. As in
+    /// PyTorch, each tensor is moved in place: it stays the same <see cref="Tensor"/>, so an optimizer created before
+    /// keeps stepping it (its state tensors, if any, stay where they were) and tied weights stay tied.
     /// </summary>
     public Module To(Device device) => Convert(t => t.To(t.ScalarType, device));
 
     /// <summary>
-    /// Converts floating-point parameters and buffers to <paramref name="type"/>; returns this module. Like
-    /// <see cref="To(Device)"/>, it replaces the module's tensors, so create optimizers afterwards.
+    /// Converts floating-point parameters (with their gradients) and buffers to <paramref name="type"/>, in place like
+    /// <see cref="To(Device)"/>; returns this module.
     /// </summary>
     public Module To(ScalarType type)
     {
@@ -194,46 +195,39 @@ public abstract class Module : IDisposable
 
     private Module Convert(Func<Tensor, Tensor> convert)
     {
-        // A tensor registered in several modules (tied weights) is converted once and stays shared.
-        var done = new Dictionary<Tensor, Tensor>(ReferenceEqualityComparer.Instance);
-        foreach (var (_, m) in NamedModules())
+        // Each tensor is converted in place (PyTorch's param.data = fn(param.data), and the same for its gradient): it
+        // stays the same Tensor, so optimizers and other references made before keep working and tied weights stay
+        // tied; a tensor registered in several modules is converted once.
+        var done = new HashSet<Tensor>(ReferenceEqualityComparer.Instance);
+        using (Tensors.NoGrad())
         {
-            for (int i = 0; i < m._parameters.Count; i++)
+            foreach (var (_, m) in NamedModules())
             {
-                if (m._parameters[i].Value is not { } p) continue;
-                if (!done.TryGetValue(p, out var converted))
+                foreach (var kv in m._parameters)
                 {
-                    using (Tensors.NoGrad())
-                    {
-                        using var moved = convert(p);
-                        converted = DisposeScope.Detach(moved.Detach());
-                    }
-                    converted.RequiresGrad = p.RequiresGrad;
-                    done.Add(p, converted);
-                    p.Dispose();
+                    if (kv.Value is not { } p || !done.Add(p)) continue;
+                    ConvertInPlace(p, convert);
+                    using var grad = p.Grad;
+                    if (grad is not null) ConvertInPlace(grad, convert);
                 }
-                m._parameters[i] = new(m._parameters[i].Key, converted);
+                foreach (var kv in m._buffers)
+                    if (kv.Value is { } b && done.Add(b)) ConvertInPlace(b, convert);
+                m.OnTensorsConverted();
             }
-            for (int i = 0; i < m._buffers.Count; i++)
-            {
-                if (m._buffers[i].Value is not { } b) continue;
-                if (!done.TryGetValue(b, out var converted))
-                {
-                    using (Tensors.NoGrad()) converted = DisposeScope.Detach(convert(b));
-                    done.Add(b, converted);
-                    b.Dispose();
-                }
-                m._buffers[i] = new(m._buffers[i].Key, converted);
-            }
-            m.OnTensorsConverted();
         }
         return this;
     }
 
+    private static void ConvertInPlace(Tensor tensor, Func<Tensor, Tensor> convert)
+    {
+        using var converted = convert(tensor);
+        if (!converted.IsSameTensor(tensor)) tensor.SetData(converted);
+    }
+
     /// <summary>
-    /// Called on each module after <see cref="To(Device)"/> or <see cref="To(ScalarType)"/> replaced its own
-    /// parameters and buffers with converted tensors. A module that also keeps them elsewhere (a TorchScript module
-    /// keeps them in the native module it runs) overrides this to update that copy.
+    /// Called on each module after <see cref="To(Device)"/> or <see cref="To(ScalarType)"/> converted its own
+    /// parameters and buffers. A module that keeps something derived from them (a convolution's pre-packed weight) or
+    /// a copy elsewhere (a TorchScript module's slots) overrides this to drop or update it.
     /// </summary>
     protected virtual void OnTensorsConverted()
     {

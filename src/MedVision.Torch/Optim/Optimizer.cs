@@ -105,13 +105,12 @@ public abstract class Optimizer : IDisposable
         }
     }
 
-    // The parameter, or a clear error when it was disposed: Module.To(...) replaces a module's tensors, so an optimizer
-    // built before the model was moved or converted still holds the old ones.
+    // The parameter, or a clear error when it was disposed (usually: its model was disposed before this optimizer).
     private Tensor Live(int g, int i)
     {
         var parameter = _groups[g].Parameters[i];
         if (parameter.IsDisposed)
-            throw new InvalidOperationException($"Parameter {i} of group {g} has been disposed. Module.To(...) replaces a module's parameters with converted ones, so an optimizer created before the model was moved or converted still holds the old tensors: create the optimizer after To(...) (as PyTorch recommends), and keep the model alive while its optimizer is used.");
+            throw new InvalidOperationException($"Parameter {i} of group {g} has been disposed: the optimizer references its model's parameters without owning them, so keep the model alive (undisposed) while the optimizer is used.");
         return parameter;
     }
 

@@ -41,6 +41,15 @@ public sealed partial class Tensor : IDisposable
     internal static IntPtr HandleOrZero(Tensor? t) => t is null ? IntPtr.Zero : t.Handle;
 
     /// <summary>Wraps a native result, throwing the native error when the handle is null.</summary>
+    /// <summary>True when this handle and <paramref name="other"/> are handles to one libtorch tensor.</summary>
+    internal bool IsSameTensor(Tensor other) => NativeMethods.mvt_tensor_identity(Handle) == NativeMethods.mvt_tensor_identity(other.Handle);
+
+    /// <summary>
+    /// Gives this tensor <paramref name="data"/>'s storage, dtype and device while it stays the same tensor (PyTorch's
+    /// <c>tensor.data = data</c>): its handles, autograd flags and every reference to it see the new data.
+    /// </summary>
+    internal void SetData(Tensor data) => Check(NativeMethods.mvt_set_data(Handle, data.Handle));
+
     internal static Tensor Wrap(IntPtr handle) => handle == IntPtr.Zero ? throw TorchException.FromNative() : new Tensor(handle);
 
     internal static void Check(int status)

@@ -90,6 +90,22 @@ public class PackedConvolutionWeightTests
     }
 
     [Fact]
+    public void PackedWeight_FollowsAConversionRoundTrip()
+    {
+        // To(...) swaps the weight's data in place without counting a version: float32 → float16 → float32 rounds
+        // the weight, and a copy packed before would still hold the unrounded values.
+        Tensors.ManualSeed(2);
+        using var conv = new Conv2d(8, 16, 3, padding: 1);
+        using var x = Tensors.Randn(2, 8, 9, 9);
+        var before = Packed(conv, x);
+        conv.To(ScalarType.Float16).To(ScalarType.Float32);
+        conv.HoldsPackedWeight.Should().BeFalse("To(...) drops the packed copy");
+        var after = Packed(conv, x);
+        ShouldMatch(after, Plain(conv, x), "the packed copy of the rounded weight");
+        after.Zip(before, (a, b) => Math.Abs(a - b)).Max().Should().BeGreaterThan(1e-4f, "float16 rounding changed the weight, so the result must change");
+    }
+
+    [Fact]
     public void Training_DoesNotUseTheCopy_AndGradientsStayCorrect()
     {
         Tensors.ManualSeed(3);

@@ -35,6 +35,14 @@ public class Convolution : ConvolutionBase
     public void ReleasePackedWeight() => _packed.Release();
 
     /// <inheritdoc />
+    protected override void OnTensorsConverted()
+    {
+        // To(...) changes the weight in place (same tensor, same version counter): the packed copy no longer matches it.
+        _packed.Release();
+        base.OnTensorsConverted();
+    }
+
+    /// <inheritdoc />
     protected override void Dispose(bool disposing)
     {
         if (disposing) _packed.Dispose();

@@ -6,9 +6,10 @@ namespace MedVision.Torch.Nn;
 /// A convolution module's inference copy of its weight in oneDNN's own blocked layout. Without it every oneDNN
 /// convolution reorders the plain (C_out, C_in/groups, k…) weight before computing, which at batch 1 is a large share
 /// of the work. The copy is made on the first call that can use it (no gradients needed, float32 on the CPU, 2-D or
-/// 3-D, oneDNN routing on) and made again whenever the weight changed since: another tensor (<see cref="Module.To(Device)"/>,
-/// loading a state dict by replacement) or the same tensor changed in place (optimizer step, <c>CopyFrom</c>, loading
-/// a state dict by copy), which libtorch's version counter records. Safe for concurrent callers: each call gets its
+/// 3-D, oneDNN routing on) and made again whenever the weight changed since: another tensor, or the same tensor changed
+/// in place (optimizer step, <c>CopyFrom</c>, loading a state dict by copy), which libtorch's version counter records;
+/// <see cref="Module.To(Device)"/> and <see cref="Module.To(ScalarType)"/>, which swap the weight's data without
+/// counting a version, drop the copy through <c>Convolution.OnTensorsConverted</c>. Safe for concurrent callers: each call gets its
 /// own handle to the copy, so replacing the copy never frees one in use.
 /// </summary>
 internal sealed class PackedConvolutionWeight : IDisposable

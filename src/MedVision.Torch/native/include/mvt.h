@@ -88,6 +88,8 @@ MVT_API int64_t mvt_version(mvt_tensor t);
 MVT_API int32_t mvt_requires_grad(mvt_tensor t);
 /* the address of the tensor's TensorImpl: equal for two handles of one tensor (tied weights); 0 on error */
 MVT_API int64_t mvt_tensor_identity(mvt_tensor t);
+/* self takes data's storage, dtype and device, keeping its identity and autograd metadata (PyTorch's `self.data = data`) */
+MVT_API int32_t mvt_set_data(mvt_tensor self, mvt_tensor data);
 MVT_API int32_t mvt_set_requires_grad(mvt_tensor t, int32_t value);
 MVT_API int32_t mvt_is_leaf(mvt_tensor t);
 MVT_API int32_t mvt_backward(mvt_tensor t, mvt_tensor grad, int32_t retain_graph, int32_t create_graph);

@@ -221,6 +221,7 @@ MVT_API int32_t mvt_requires_grad(mvt_tensor t) { MVT_GUARD_BEGIN return T(t).re
 MVT_API int64_t mvt_tensor_identity(mvt_tensor t) {
   MVT_GUARD_BEGIN return static_cast<int64_t>(reinterpret_cast<intptr_t>(T(t).unsafeGetTensorImpl())); MVT_GUARD_END(0)
 }
+MVT_API int32_t mvt_set_data(mvt_tensor self, mvt_tensor data) { MVT_STATUS_OP(T(self).set_data(T(data))) }
 // requires_grad_ (not set_requires_grad) so that, as in PyTorch, turning it off on a non-leaf is an error rather than
 // a silent no-op.
 MVT_API int32_t mvt_set_requires_grad(mvt_tensor t, int32_t value) { MVT_STATUS_OP(T(t).requires_grad_(value != 0)) }
