@@ -167,7 +167,6 @@ internal static unsafe class NativeMethods
     [DllImport(Lib, ExactSpelling = true)] internal static extern int mvt_jit_tensor_count(IntPtr module, int kind);
     [DllImport(Lib, ExactSpelling = true)] internal static extern IntPtr mvt_jit_tensor(IntPtr module, int kind, int index);
     [DllImport(Lib, ExactSpelling = true)] internal static extern int mvt_jit_tensor_name(IntPtr module, int kind, int index, byte* buffer, int capacity);
-    [DllImport(Lib, ExactSpelling = true)] internal static extern int mvt_jit_set_tensor(IntPtr module, [MarshalAs(UnmanagedType.LPUTF8Str)] string name, IntPtr tensor);
     [DllImport(Lib, ExactSpelling = true)] internal static extern int mvt_jit_set_training(IntPtr module, int on);
     [DllImport(Lib, ExactSpelling = true)] internal static extern int mvt_jit_is_training(IntPtr module);
     [DllImport(Lib, ExactSpelling = true)] internal static extern int mvt_jit_method_names(IntPtr module, byte* buffer, int capacity);

@@ -226,7 +226,6 @@ MVT_API int32_t mvt_jit_child_name(mvt_script_module m, int32_t index, char* buf
 MVT_API int32_t mvt_jit_tensor_count(mvt_script_module m, int32_t kind); /* own tensors; kind 0 parameters, 1 buffers */
 MVT_API mvt_tensor mvt_jit_tensor(mvt_script_module m, int32_t kind, int32_t index);
 MVT_API int32_t mvt_jit_tensor_name(mvt_script_module m, int32_t kind, int32_t index, char* buffer, int32_t capacity);
-MVT_API int32_t mvt_jit_set_tensor(mvt_script_module m, const char* name, mvt_tensor t);
 MVT_API int32_t mvt_jit_set_training(mvt_script_module m, int32_t on); /* this module only */
 MVT_API int32_t mvt_jit_is_training(mvt_script_module m);
 MVT_API int32_t mvt_jit_method_names(mvt_script_module m, char* buffer, int32_t capacity); /* '\n'-separated; full length */

@@ -152,19 +152,6 @@ MVT_API int32_t mvt_jit_tensor_name(mvt_script_module m, int32_t kind, int32_t i
   MVT_GUARD_END(-1)
 }
 
-// Replaces the module's own parameter or buffer `name` (after a device or dtype conversion on the managed side).
-MVT_API int32_t mvt_jit_set_tensor(mvt_script_module m, const char* name, mvt_tensor t) {
-  MVT_GUARD_BEGIN
-  auto& module = M(m);
-  const std::string n = Str(name, "name");
-  const auto& type = module.type();
-  if (!type->hasAttribute(n) || !(type->is_parameter(type->getAttributeSlot(n)) || type->is_buffer(type->getAttributeSlot(n))))
-    throw std::invalid_argument("'" + n + "' is not a parameter or buffer of this script module");
-  module.setattr(n, T(t));
-  return 0;
-  MVT_GUARD_END(-1)
-}
-
 // Sets this module's own training flag (not its children's: the managed side walks the tree).
 MVT_API int32_t mvt_jit_set_training(mvt_script_module m, int32_t on) {
   MVT_GUARD_BEGIN
