@@ -49,7 +49,7 @@ internal static class SubjectLoader
     private static float[] Prepare(NiftiImage image, int size)
     {
         var random = new Random(0);
-        return new ScaleIntensity().Apply(new Resize(size, size, size, ResizeMode.Linear).Apply(image.ToFloatImage(), random), random).Data;
+        return new ScaleIntensity().Apply(new Resize(size, size, size, ResizeMode.Linear).Apply(image.AsFloatImage(), random), random).Data;
     }
 
     private static Dictionary<string, int> ReadLabels(string path, string idColumn, string labelColumn)

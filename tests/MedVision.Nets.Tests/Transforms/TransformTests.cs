@@ -146,7 +146,7 @@ public class ScaleIntensityTests
     }
 
     [Fact]
-    public void NiftiVolume_BecomesOneChannelDepthHeightWidth_AsACopy()
+    public void NiftiVolume_BecomesOneChannelDepthHeightWidth_AsACopyOrSharingTheVoxels()
     {
         // x-fastest voxels of a 3 (X) × 2 (Y) × 2 (Z) volume: value = x + 10 y + 100 z.
         var voxels = new float[12];
@@ -159,5 +159,12 @@ public class ScaleIntensityTests
         image.Data[(1 * 2 + 0) * 3 + 1].Should().Be(101f);
         new ScaleIntensity().Apply(image, new Random(0));
         volume.Voxels.Max().Should().Be(112f, "the image holds a copy of the voxels");
+
+        var shared = volume.AsFloatImage();
+        shared.Shape.Should().Equal(1, 2, 2, 3);
+        shared.Data.Should().BeSameAs(volume.Voxels, "AsFloatImage shares the voxel array");
+        shared.Data[(1 * 2 + 1) * 3 + 2].Should().Be(112f);
+        new ScaleIntensity().Apply(shared, new Random(0));
+        volume[2, 1, 1].Should().Be(1f, "scaling the shared image in place scales the volume");
     }
 }

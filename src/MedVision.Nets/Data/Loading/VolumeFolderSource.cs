@@ -96,7 +96,7 @@ public sealed class VolumeFolderSource : ILabeledImageSource
     /// <inheritdoc />
     public (FloatImage Image, int[] Labels) Load(int index)
     {
-        var image = ReadVolume(index).ToFloatImage();
+        var image = ReadVolume(index).AsFloatImage(); // read for this call only: no copy needed
         var (d, h, w) = _size;
         if (image.Depth != d || image.Height != h || image.Width != w)
             image = new Transforms.Resize(d, h, w, ResizeMode.Linear).Apply(image, new Random(0));

@@ -79,4 +79,12 @@ public sealed class NiftiImage
     /// </summary>
     /// <returns>A new image of shape (1, Z, Y, X); changing it leaves <see cref="Voxels"/> as it is.</returns>
     public FloatImage ToFloatImage() => new((float[])Voxels.Clone(), 1, _shape[2], _shape[1], _shape[0]);
+
+    /// <summary>
+    /// The volume as a one-channel (1, Z, Y, X) image that shares <see cref="Voxels"/> instead of copying it (as
+    /// <see cref="ToFloatImage"/> does): for a volume read only to be transformed, which saves a copy of every voxel. An
+    /// in-place transform on the image (e.g. <see cref="Transforms.ScaleIntensity"/>) changes this volume too.
+    /// </summary>
+    /// <returns>An image of shape (1, Z, Y, X) over this volume's voxel array.</returns>
+    public FloatImage AsFloatImage() => new(Voxels, 1, _shape[2], _shape[1], _shape[0]);
 }
