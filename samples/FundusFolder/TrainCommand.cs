@@ -45,7 +45,7 @@ internal static class TrainCommand
         var batch = new Option<int>("--batch") { Description = "Batch size (global: split evenly over the processes in data-parallel training).", DefaultValueFactory = _ => 16 };
         var lr = new Option<double>("--lr") { Description = "Adam learning rate.", DefaultValueFactory = _ => 1e-4 };
         var seed = new Option<int>("--seed") { Description = "Seed of weights, shuffling and augmentation.", DefaultValueFactory = _ => 0 };
-        var demo = new Option<bool>("--demo") { Description = "Write a tiny generated folder to a temporary directory and run 1 epoch at 64×64 with ResNet-18 (pipeline check; not fundus data)." };
+        var demo = new Option<bool>("--demo") { Description = "Write a tiny generated folder to a temporary directory and run it (pipeline check; not fundus data): ResNet-18, 64×64, 1 epoch, batch 8, unless --depth, --size, --epochs or --batch say otherwise." };
         var device = new Option<string>("--device") { Description = "cpu, cuda or cuda:N.", DefaultValueFactory = _ => "cpu" };
         var threads = new Option<int>("--threads") { Description = "libtorch intra-op threads per process (default: MEDVISION_THREADS, else the number of processors).", DefaultValueFactory = _ => DistributedCommandLine.DefaultThreads };
         var distributed = new DistributedCommandLine();
@@ -55,10 +55,15 @@ internal static class TrainCommand
             trainFolder, valFolder, valCsv, nameColumn, labelColumn, depth, size, epochs, batch, lr, seed, demo, device, threads, output,
         };
         foreach (var option in distributed.All) command.Options.Add(option);
-        command.SetAction(r => Run(new Settings(r.GetValue(trainFolder), r.GetValue(valFolder), r.GetValue(valCsv), r.GetValue(nameColumn)!, r.GetValue(labelColumn)!,
-            r.GetValue(depth), r.GetValue(size), r.GetValue(epochs), r.GetValue(batch), r.GetValue(lr), r.GetValue(seed), r.GetValue(demo),
-            Device.Parse(r.GetValue(device)!), r.GetValue(threads), r.GetValue(output)!,
-            distributed.Read(r), r.GetValue(distributed.SyncBatchNorm))));
+        command.SetAction(r =>
+        {
+            // --demo changes the defaults of depth, size, epochs and batch, never a value the user gave.
+            int Value(Option<int> option, int demoDefault) => r.GetValue(demo) && r.GetResult(option) is null or { Implicit: true } ? demoDefault : r.GetValue(option);
+            return Run(new Settings(r.GetValue(trainFolder), r.GetValue(valFolder), r.GetValue(valCsv), r.GetValue(nameColumn)!, r.GetValue(labelColumn)!,
+                Value(depth, 18), Value(size, 64), Value(epochs, 1), Value(batch, 8), r.GetValue(lr), r.GetValue(seed), r.GetValue(demo),
+                Device.Parse(r.GetValue(device)!), r.GetValue(threads), r.GetValue(output)!,
+                distributed.Read(r), r.GetValue(distributed.SyncBatchNorm)));
+        });
         return command;
     }
 
@@ -76,7 +81,7 @@ internal static class TrainCommand
             var root = Path.Combine(Path.GetTempPath(), "medvision-fundus-demo-" + Guid.NewGuid().ToString("N")[..8]);
             var (training, validation, csv) = DemoFolder.Write(root, perClass: 6, size: 96, s.Seed);
             AnsiConsole.MarkupLine($"[yellow]Demo:[/] wrote 12 training and 12 validation generated images (not fundus data) to {root}");
-            s = s with { TrainFolder = training, ValFolder = validation, ValCsv = csv, NameColumn = "imgName", LabelColumn = "Label", Depth = 18, Size = 64, Epochs = 1, Batch = 8 };
+            s = s with { TrainFolder = training, ValFolder = validation, ValCsv = csv, NameColumn = "imgName", LabelColumn = "Label" };
         }
         if (s.TrainFolder is null || s.ValFolder is null || s.ValCsv is null)
         {

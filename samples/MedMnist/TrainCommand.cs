@@ -53,6 +53,9 @@ internal static class TrainCommand
     private static int Run(TrainSettings s)
     {
         if (s.Resolution is not (28 or 224)) throw new ArgumentException("--resolution must be 28 or 224.");
+        if (s.Epochs < 1) throw new ArgumentException($"--epochs must be at least 1, got {s.Epochs}.");
+        if (s.Batch < 1) throw new ArgumentException($"--batch must be at least 1, got {s.Batch}.");
+        if (!(s.LearningRate > 0) || !double.IsFinite(s.LearningRate)) throw new ArgumentException($"--lr must be a positive number, got {s.LearningRate.ToString(CultureInfo.InvariantCulture)}.");
         int world = s.Distributed.WorldSize;
         if (s.Batch % world != 0) throw new ArgumentException($"--batch {s.Batch} does not split evenly over {world} processes.");
         Tensors.NumThreads = s.Threads;
@@ -68,8 +71,15 @@ internal static class TrainCommand
         AnsiConsole.MarkupLine($"Dataset [green]{info.Name}[/] ({info.Task}, {info.ClassCount} classes, {info.Channels} channel(s)): train {data.Train.Count}, val {data.Validation.Count}, test {data.Test.Count} · licence {info.License}");
 
         // Images scaled to [−1, 1] (MedMNIST: Normalize(mean=.5, std=.5)); 28×28 images upsampled with nearest neighbour for the 224 recipe.
+        // Images of another size (a MedMNIST+ file) are resized to --resolution too, so the model trains at the input
+        // size its model file records (and the predictor resizes to): nearest neighbour up, bilinear down.
         var pipeline = TransformPipeline.Create();
-        if (s.Resolution == 224) pipeline.Resize(224, 224, ResizeMode.Nearest);
+        int imageSize = data.Train.SampleShape[0];
+        if (imageSize != s.Resolution)
+        {
+            pipeline.Resize(s.Resolution, s.Resolution, imageSize < s.Resolution ? ResizeMode.Nearest : ResizeMode.Linear);
+            AnsiConsole.MarkupLine($"Images {imageSize}×{imageSize} are resized to {s.Resolution}×{s.Resolution} ({(imageSize < s.Resolution ? "nearest neighbour" : "bilinear")}).");
+        }
         var transform = pipeline.Normalize(0.5f, 0.5f).Build();
         var labelKind = info.Task == MedMnistTask.MultiLabel ? LabelKind.MultiLabel : LabelKind.ClassIndex;
         DataLoader Loader(MedMnistSplitData split, bool shuffle) => new(new MedMnistImageSource(split),

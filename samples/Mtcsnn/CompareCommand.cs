@@ -35,19 +35,20 @@ internal static class CompareCommand
         var threads = new Option<int>("--threads") { Description = "libtorch intra-op threads per process (default: MEDVISION_THREADS, else the number of processors).", DefaultValueFactory = _ => DistributedCommandLine.DefaultThreads };
         var distributed = new DistributedCommandLine();
         var output = new Option<string>("--output") { Description = "Folder for checkpoints and histories (one subfolder per seed and model) and results.csv.", DefaultValueFactory = _ => "runs/mtcsnn" };
+        var dataFile = new Option<string?>("--data-file") { Description = "Read RetinaMNIST from this .npz file (e.g. retinamnist_224.npz, or a subset in the same format) instead of the shipped 28×28 copy." };
         var command = new Command("compare", "Train MTCSNN and the plain ResNet with the same budget and seeds and compare them on the test split.")
         {
-            epochs, batch, seeds, depth, stem, lambda, lr, device, threads, output,
+            epochs, batch, seeds, depth, stem, lambda, lr, device, threads, output, dataFile,
         };
         foreach (var option in distributed.All) command.Options.Add(option);
         command.SetAction(r => Run(new Settings(
             r.GetValue(epochs), r.GetValue(batch), ParseSeeds(r.GetValue(seeds)!), r.GetValue(depth), r.GetValue(stem)!, r.GetValue(lambda),
-            r.GetValue(lr), Device.Parse(r.GetValue(device)!), r.GetValue(threads), r.GetValue(output)!, distributed.Read(r), r.GetValue(distributed.SyncBatchNorm))));
+            r.GetValue(lr), Device.Parse(r.GetValue(device)!), r.GetValue(threads), r.GetValue(output)!, r.GetValue(dataFile), distributed.Read(r), r.GetValue(distributed.SyncBatchNorm))));
         return command;
     }
 
     private sealed record Settings(int Epochs, int Batch, int[] Seeds, int Depth, string Stem, double Lambda, double LearningRate, Device Device, int Threads, string Output,
-        DistributedOptions Distributed, bool SyncBatchNorm);
+        string? DataFile, DistributedOptions Distributed, bool SyncBatchNorm);
 
     private static int[] ParseSeeds(string text)
     {
@@ -74,10 +75,11 @@ internal static class CompareCommand
         // Data-parallel training: every process runs this same program; rank 0 prints and writes the files.
         using var group = s.Distributed.IsDistributed ? ProcessGroup.Initialize(s.Distributed) : null;
         if (group is { IsMaster: false }) AnsiConsole.Console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(TextWriter.Null) });
-        var data = MedMnistDataset.LoadEmbeddedRetinaMnist();
-        var info = data.Info ?? MedMnistCatalog.Get("retinamnist");
+        var data = LoadRetinaMnist(s.DataFile);
+        var info = data.Info ?? MedMnistCatalog.RetinaMnist;
+        var imageSize = data.Train.SampleShape[0];
         AnsiConsole.MarkupLine($"[bold]MedVision.Nets[/] · libtorch {Tensors.Version} · {Tensors.NumThreads} threads · device {s.Device}");
-        AnsiConsole.MarkupLine($"RetinaMNIST (28×28, {info.ClassCount} grades): train {data.Train.Count}, val {data.Validation.Count}, test {data.Test.Count}");
+        AnsiConsole.MarkupLine($"RetinaMNIST ({imageSize}×{imageSize}, {info.ClassCount} grades): train {data.Train.Count}, val {data.Validation.Count}, test {data.Test.Count}");
         AnsiConsole.MarkupLine(string.Create(CultureInfo.InvariantCulture,
             $"ResNet-{s.Depth} ({s.Stem} stem) · Adam {s.LearningRate:G3} · batch {s.Batch} · {s.Epochs} epochs (×0.1 at epochs {(int)(0.5 * s.Epochs) + 1} and {(int)(0.75 * s.Epochs) + 1}) · no augmentation · λ = {s.Lambda} · seeds {string.Join(",", s.Seeds)}"));
 
@@ -140,6 +142,18 @@ internal static class CompareCommand
         AnsiConsole.MarkupLine($"Per-seed results: {csv} · checkpoints and histories: {Path.GetFullPath(s.Output)}/seed<N>/<model>/");
         Results.PrintResultLines(outcomes, $"depth={s.Depth} stem={s.Stem} epochs={s.Epochs}", perSeed: true);
         return 0;
+    }
+
+    /// <summary>The shipped RetinaMNIST, or the --data-file, which must be RetinaMNIST (checked against its metadata: one label column, grades 0–4, 3 channels).</summary>
+    private static MedMnistDataset LoadRetinaMnist(string? dataFile)
+    {
+        if (dataFile is null) return MedMnistDataset.LoadEmbeddedRetinaMnist();
+        if (MedMnistCatalog.TryParseFileName(dataFile, out var named, out _) && named != MedMnistCatalog.RetinaMnist)
+        {
+            throw new ArgumentException($"--data-file {Path.GetFileName(dataFile)} is {named.Name} by its name; MTCSNN grades RetinaMNIST.");
+        }
+
+        return MedMnistDataset.Load(dataFile, new MedMnistLoadOptions { Info = MedMnistCatalog.RetinaMnist });
     }
 
     private static ResNetBuilder Backbone(ResNetBuilder builder, Settings s)
