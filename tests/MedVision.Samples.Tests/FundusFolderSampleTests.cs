@@ -1,0 +1,66 @@
+using System.Globalization;
+using MedVision.Nets.Data.Images;
+
+namespace MedVision.Samples.Tests;
+
+public sealed class FundusFolderSampleTests : IDisposable
+{
+    private readonly TempFolder _folder = new();
+
+    public void Dispose() => _folder.Dispose();
+
+    [Fact]
+    public async Task Demo_KeepsTheOptionsTheUserGave()
+    {
+        var run = await SampleApp.RunAsync("fundus-folder", _folder.Path, "train", "--demo", "--size", "32", "--batch", "4", "--threads", "1", "--output", _folder["out"]);
+        run.ExitCode.Should().Be(0, run.ToString());
+        var result = run.Lines().Should().ContainSingle().Subject;
+        result["size"].Should().Be("32", "--size was given");
+        result["epochs"].Should().Be("1", "the demo's default");
+        result["#0"].Should().Be("resnet18", "the demo's default depth");
+    }
+
+    [Fact]
+    public async Task Train_OnAnIChallengeLayout_LabelsByFileNameAndCsv()
+    {
+        // iChallenge-PM layout: training labels from file names (P = pathologic myopia), validation labels from a CSV.
+        Directory.CreateDirectory(_folder["train"]);
+        Directory.CreateDirectory(_folder["val"]);
+        var random = new Random(5);
+        RasterImage Photo(bool myopic)
+        {
+            var pixels = new byte[48 * 48 * 3];
+            for (int i = 0; i < pixels.Length; i++) pixels[i] = (byte)((myopic ? 160 : 60) + random.Next(60));
+            return new RasterImage(48, 48, 3, pixels);
+        }
+        foreach (var (name, myopic) in new[] { ("P0001", true), ("P0002", true), ("P0003", true), ("N0001", false), ("N0002", false), ("H0001", false) })
+        {
+            ImageCodec.Save(_folder[$"train/{name}.jpg"], Photo(myopic));
+        }
+        var csv = new List<string> { "imgName,Label" };
+        for (int i = 0; i < 4; i++)
+        {
+            ImageCodec.Save(_folder[$"val/V{i:D4}.png"], Photo(i % 2 == 1));
+            csv.Add($"V{i:D4}.png,{i % 2}");
+        }
+        File.WriteAllLines(_folder["labels.csv"], csv);
+
+        var run = await SampleApp.RunAsync("fundus-folder", _folder.Path,
+            "train", "--train-folder", _folder["train"], "--val-folder", _folder["val"], "--val-csv", _folder["labels.csv"],
+            "--depth", "18", "--size", "32", "--epochs", "1", "--batch", "3", "--threads", "1", "--output", _folder["out"]);
+        run.ExitCode.Should().Be(0, run.ToString());
+        run.Text.Should().Contain("Training 6 images (3 pathologic) · validation 4 images (2 pathologic)");
+        var result = run.Lines().Should().ContainSingle().Subject;
+        double.Parse(result["val_auc"], CultureInfo.InvariantCulture).Should().BeInRange(0, 1);
+        File.Exists(_folder["out/best.safetensors"]).Should().BeTrue();
+        File.ReadAllLines(_folder["out/validation-evaluation.csv"]).Should().NotBeEmpty();
+    }
+
+    [Fact]
+    public async Task Train_WithoutData_ExplainsTheLayout()
+    {
+        var run = await SampleApp.RunAsync("fundus-folder", _folder.Path, "train", "--output", _folder["out"]);
+        run.ExitCode.Should().Be(2, run.ToString());
+        run.Error.Should().Contain("--train-folder").And.Contain("imgName,Label");
+    }
+}

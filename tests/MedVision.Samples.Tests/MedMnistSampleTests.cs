@@ -1,0 +1,169 @@
+using System.Globalization;
+using MedVision.Nets.Inference;
+
+namespace MedVision.Samples.Tests;
+
+/// <summary>One ResNet-18 training run of the MedMnist sample on a small RetinaMNIST file, shared by the tests that use its model.</summary>
+public sealed class MedMnistTrainedRun : IAsyncLifetime, IDisposable
+{
+    public TempFolder Folder { get; } = new();
+
+    public string DataFile => Folder["retinamnist.npz"];
+
+    public string RunFolder => Folder["run"];
+
+    public SampleRun Train { get; private set; } = null!;
+
+    public async Task InitializeAsync()
+    {
+        TinyRetinaMnist.Write(DataFile);
+        Train = await SampleApp.RunAsync("medmnist", Folder.Path,
+            "train", "--data-file", DataFile, "--epochs", "1", "--batch", "16", "--threads", "1", "--output", RunFolder);
+    }
+
+    public Task DisposeAsync() => Task.CompletedTask;
+
+    public void Dispose() => Folder.Dispose();
+}
+
+public sealed class MedMnistSampleTests(MedMnistTrainedRun run) : IClassFixture<MedMnistTrainedRun>
+{
+    private static double D(string s) => double.Parse(s, CultureInfo.InvariantCulture);
+
+    [Fact]
+    public void Train_WritesTheModelFileCheckpointsHistoryAndAResultLine()
+    {
+        run.Train.ExitCode.Should().Be(0, run.Train.ToString());
+        var result = run.Train.Lines().Should().ContainSingle().Subject;
+        result["#0"].Should().Be("resnet18");
+        result["#1"].Should().Be("retinamnist");
+        result["epochs"].Should().Be("1");
+        D(result["test_auc"]).Should().BeInRange(0, 1);
+        D(result["test_acc"]).Should().BeInRange(0, 1);
+        run.Train.Text.Should().Contain("train 48, val 16, test 16");
+
+        foreach (var file in new[] { "model.safetensors", "best.safetensors", "last.safetensors", "result.json", "test-evaluation.csv", "training-curves.svg" })
+        {
+            File.Exists(Path.Combine(run.RunFolder, file)).Should().BeTrue(file);
+        }
+        var history = File.ReadAllLines(Path.Combine(run.RunFolder, "history.csv"));
+        history.Should().HaveCount(2, "a header and one epoch");
+        history[0].Should().StartWith("epoch,train_loss");
+        double.IsFinite(D(history[1].Split(',')[1])).Should().BeTrue("the training loss is a number");
+        Directory.EnumerateFiles(run.RunFolder, "*.tmp*").Should().BeEmpty("every file is written whole");
+    }
+
+    [Fact]
+    public async Task Predict_PrintsEachImageWithTheLabelThePredictorGives()
+    {
+        var names = TinyRetinaMnist.WritePngs(run.Folder.Path, 4);
+        var modelFile = Path.Combine(run.RunFolder, "model.safetensors");
+        var predict = await SampleApp.RunAsync("medmnist", run.Folder.Path, ["predict", "--model", modelFile, .. names]);
+        predict.ExitCode.Should().Be(0, predict.ToString());
+        predict.Text.Should().Contain("task OrdinalRegression, classes 5, input 28×28");
+
+        using var predictor = Predictor.Load(modelFile);
+        var rows = predict.Output.Split('\n');
+        foreach (var name in names)
+        {
+            var expected = predictor.PredictFile(Path.Combine(run.Folder.Path, name));
+            var row = rows.Should().ContainSingle(r => r.Contains(name)).Subject;
+            row.Should().Contain($"{expected.Label}: {expected.LabelName}")
+                .And.Contain(expected.Probabilities[expected.Label].ToString("F3", CultureInfo.InvariantCulture))
+                .And.Contain(expected.ExpectedGrade!.Value.ToString("F2", CultureInfo.InvariantCulture));
+        }
+    }
+
+    [Fact]
+    public async Task Evaluate_ReproducesTheTestMetricsPrintedByTrain()
+    {
+        var evaluate = await SampleApp.RunAsync("medmnist", run.Folder.Path,
+            "evaluate", "--model", Path.Combine(run.RunFolder, "model.safetensors"), "--dataset", "retinamnist", "--data-file", run.DataFile, "--output", run.Folder["evaluation"]);
+        evaluate.ExitCode.Should().Be(0, evaluate.ToString());
+        var line = evaluate.Lines("EVALUATION").Should().ContainSingle().Subject;
+        var result = run.Train.Lines().Single();
+        line["test_auc"].Should().Be(result["test_auc"]);
+        line["test_acc"].Should().Be(result["test_acc"]);
+        File.Exists(run.Folder["evaluation/test-reliability.svg"]).Should().BeTrue();
+    }
+
+    [Fact]
+    public async Task Resume_ContinuesFromTheLastCheckpoint()
+    {
+        var copy = run.Folder["resumed"];
+        Directory.CreateDirectory(copy);
+        foreach (var file in Directory.EnumerateFiles(run.RunFolder)) File.Copy(file, Path.Combine(copy, Path.GetFileName(file)));
+        var resumed = await SampleApp.RunAsync("medmnist", run.Folder.Path,
+            "train", "--data-file", run.DataFile, "--epochs", "2", "--batch", "16", "--threads", "1", "--output", copy, "--resume");
+        resumed.ExitCode.Should().Be(0, resumed.ToString());
+        var history = File.ReadAllLines(Path.Combine(copy, "history.csv"));
+        history.Should().HaveCount(3, "the first epoch is kept and the second is added");
+        history[1].Should().Be(File.ReadAllLines(Path.Combine(run.RunFolder, "history.csv"))[1]);
+        history[2].Should().StartWith("1,");
+        resumed.Lines().Single()["epochs"].Should().Be("2");
+    }
+
+    [Fact]
+    public async Task PredictingAFileThatIsNotAnImage_NamesTheFile()
+    {
+        var predict = await SampleApp.RunAsync("medmnist", run.Folder.Path, "predict", "--model", Path.Combine(run.RunFolder, "model.safetensors"), run.DataFile);
+        predict.ExitCode.Should().Be(2, predict.ToString());
+        predict.Error.Should().Contain("retinamnist.npz").And.Contain("not a JPEG, PNG or DICOM image");
+        var missing = await SampleApp.RunAsync("medmnist", run.Folder.Path, "predict", "--model", run.Folder["nothere.safetensors"], "a.png");
+        missing.ExitCode.Should().Be(2, missing.ToString());
+        missing.Error.Should().Contain("nothere.safetensors");
+    }
+}
+
+public sealed class MedMnistSampleInputTests : IDisposable
+{
+    private readonly TempFolder _folder = new();
+
+    public void Dispose() => _folder.Dispose();
+
+    [Fact]
+    public async Task ImagesOfAnotherSize_AreResizedToTheResolutionTheModelFileRecords()
+    {
+        // A 56×56 file trained at --resolution 28: training, the model file and the predictor must all use 28×28, so
+        // evaluate (which runs the predictor) reproduces the test metrics training printed.
+        var data = _folder["retinamnist_56.npz"];
+        TinyRetinaMnist.Write(data, train: 32, val: 16, test: 16, upsample: 2);
+        var train = await SampleApp.RunAsync("medmnist", _folder.Path,
+            "train", "--dataset", "retinamnist", "--data-file", data, "--epochs", "1", "--batch", "16", "--threads", "1", "--output", _folder["run"]);
+        train.ExitCode.Should().Be(0, train.ToString());
+        train.Text.Should().Contain("Images 56×56 are resized to 28×28 (bilinear).");
+        var evaluate = await SampleApp.RunAsync("medmnist", _folder.Path,
+            "evaluate", "--model", _folder["run/model.safetensors"], "--dataset", "retinamnist", "--data-file", data, "--output", _folder["evaluation"]);
+        evaluate.ExitCode.Should().Be(0, evaluate.ToString());
+        evaluate.Lines("EVALUATION").Single()["test_auc"].Should().Be(train.Lines().Single()["test_auc"]);
+    }
+
+    [Theory]
+    [InlineData("--epochs", "0", "--epochs must be at least 1")]
+    [InlineData("--batch", "0", "--batch must be at least 1")]
+    [InlineData("--lr", "-1", "--lr must be a positive number")]
+    [InlineData("--resolution", "64", "--resolution must be 28 or 224")]
+    [InlineData("--model", "vgg16", "--model must be resnet18 or resnet50")]
+    [InlineData("--dataset", "nosuchmnist", "nosuchmnist")]
+    public async Task BadOptions_EndWithExitCode2AndAMessageNamingTheOption(string option, string value, string message)
+    {
+        string[] epochs = option == "--epochs" ? [] : ["--epochs", "1"];
+        var run = await SampleApp.RunAsync("medmnist", _folder.Path, ["train", option, value, .. epochs, "--output", _folder["run"]]);
+        run.ExitCode.Should().Be(2, run.ToString());
+        run.Error.Should().StartWith("error: ").And.Contain(message);
+        run.Error.Should().NotContain("   at ", "bad input gets a message, not a stack trace");
+    }
+
+    [Fact]
+    public async Task ACorruptDataFile_IsNamedAndNothingIsWritten()
+    {
+        var data = _folder["retinamnist.npz"];
+        TinyRetinaMnist.Write(data);
+        var bytes = File.ReadAllBytes(data);
+        File.WriteAllBytes(data, bytes[..(bytes.Length / 2)]);
+        var run = await SampleApp.RunAsync("medmnist", _folder.Path, "train", "--data-file", data, "--epochs", "1", "--output", _folder["run"]);
+        run.ExitCode.Should().Be(2, run.ToString());
+        run.Error.Should().StartWith("error: ").And.Contain("retinamnist.npz");
+        Directory.Exists(_folder["run"]).Should().BeFalse("nothing is written for a run that cannot start");
+    }
+}
