@@ -49,7 +49,8 @@ internal static class SubjectLoader
     private static float[] Prepare(NiftiImage image, int size)
     {
         var random = new Random(0);
-        return new ScaleIntensity().Apply(new Resize(size, size, size, ResizeMode.Linear).Apply(image.AsFloatImage(), random), random).Data;
+        // RAS first, so a subject's MRI and PET stored in different orientations line up voxel for voxel.
+        return new ScaleIntensity().Apply(new Resize(size, size, size, ResizeMode.Linear).Apply(image.Reorient("RAS").AsFloatImage(), random), random).Data;
     }
 
     private static Dictionary<string, int> ReadLabels(string path, string idColumn, string labelColumn)

@@ -263,6 +263,8 @@ public static class ModelFile
         if (p.Mean.Count == 0 || p.Mean.Count != p.Std.Count || p.Std.Any(s => !(s > 0)))
             throw new ModelFormatException($"{source}: normalisation needs as many positive standard deviations as means.");
         if (p.Resize is not ("nearest" or "linear")) throw new ModelFormatException($"{source}: resize must be 'nearest' or 'linear', not '{p.Resize}'.");
+        if (p.Orientation is { } orientation && (p.InputSize.Count != 3 || !Data.Nifti.NiftiAffine.IsValidAxisCodes(orientation)))
+            throw new ModelFormatException($"{source}: orientation '{orientation}' must be three axis codes (e.g. RAS) of a 3-D model.");
         if (!double.IsFinite(card.Temperature) || card.Temperature <= 0)
             throw new ModelFormatException($"{source}: the temperature must be a finite positive number, not {card.Temperature}.");
         if (card.Temperature != 1 && string.Equals(card.Task, nameof(MedMnistTask.MultiLabel), StringComparison.OrdinalIgnoreCase))

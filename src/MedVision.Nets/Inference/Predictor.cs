@@ -104,11 +104,15 @@ public sealed class Predictor : IDisposable
     public Prediction PredictPixels(byte[] pixels, int width, int height, int channels)
         => Predict(FromRaster(new RasterImage(width, height, channels, pixels)));
 
-    /// <summary>Predicts a 3-D volume (for 3-D models): intensities are min–max scaled to [0, 1] before normalisation.</summary>
+    /// <summary>
+    /// Predicts a 3-D volume (for 3-D models): reoriented to the model's <see cref="PreprocessingCard.Orientation"/>
+    /// when it records one, intensities min–max scaled to [0, 1], then resized and normalised.
+    /// </summary>
     public Prediction PredictVolume(NiftiImage volume)
     {
         ArgumentNullException.ThrowIfNull(volume);
         if (Card.Preprocessing.InputSize.Count != 3) throw new InvalidOperationException("This model takes 2-D images, not volumes.");
+        if (Card.Preprocessing.Orientation is { } orientation) volume = volume.Reorient(orientation);
         return Predict(new ScaleIntensity().Apply(volume.ToFloatImage(), new Random(0)));
     }
 

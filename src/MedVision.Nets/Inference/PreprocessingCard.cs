@@ -15,4 +15,11 @@ public sealed class PreprocessingCard
     [JsonPropertyName("std")] public List<float> Std { get; set; } = new() { 0.5f };
     /// <summary>"nearest" or "linear".</summary>
     [JsonPropertyName("resize")] public string Resize { get; set; } = "linear";
+    /// <summary>
+    /// For 3-D models: the orientation (axis codes such as "RAS", see <see cref="Data.Nifti.NiftiImage.Reorient"/>)
+    /// volumes are brought to before resizing, as in training; <see langword="null"/>: volumes are used as stored.
+    /// </summary>
+    [JsonPropertyName("orientation")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? Orientation { get; set; }
 }

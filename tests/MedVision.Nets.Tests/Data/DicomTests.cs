@@ -145,6 +145,35 @@ public sealed class DicomTests : IDisposable
     }
 
     [Fact]
+    public void Series_Volume_CarriesThePatientGeometryAsAnRasAffine()
+    {
+        var uid = Expected.Value.GetProperty("series").GetProperty("uid").GetString()!;
+        var series = DicomSeries.Read(Path.Combine(Dir, "series"), uid);
+        var volume = series.ToVolume();
+        volume.AffineCode.Should().Be(MedVision.Nets.Data.Nifti.NiftiXformCode.ScannerAnatomical);
+        // The first voxel of every slice lies at that slice's ImagePositionPatient (DICOM LPS → NIfTI RAS: x, y negated).
+        for (int k = 0; k < 4; k++)
+        {
+            var p = series.Slices[k].ImagePositionPatient!;
+            var w = volume.Affine.Apply(0, 0, k);
+            w.X.Should().BeApproximately(-p[0], 1e-4);
+            w.Y.Should().BeApproximately(-p[1], 1e-4);
+            w.Z.Should().BeApproximately(p[2], 1e-4);
+        }
+        // Along a row (i): 0.6 mm in the row direction (1, 0, 0); down a column (j): 0.8 mm along (0, cos 0.3, sin 0.3).
+        var o = volume.Affine.Apply(0, 0, 0);
+        var i1 = volume.Affine.Apply(1, 0, 0);
+        var j1 = volume.Affine.Apply(0, 1, 0);
+        (i1.X - o.X).Should().BeApproximately(-0.6, 1e-9);
+        (i1.Y - o.Y).Should().BeApproximately(0, 1e-9);
+        (i1.Z - o.Z).Should().BeApproximately(0, 1e-9);
+        (j1.X - o.X).Should().BeApproximately(0, 1e-9);
+        (j1.Y - o.Y).Should().BeApproximately(-0.8 * Math.Cos(0.3), 1e-6);
+        (j1.Z - o.Z).Should().BeApproximately(0.8 * Math.Sin(0.3), 1e-6);
+        volume.Orientation.Should().Be("LPS");
+    }
+
+    [Fact]
     public void Series_WithARepeatedOrMissingSlice_IsRefusedByName()
     {
         var source = Path.Combine(Dir, "series");

@@ -46,9 +46,33 @@ public sealed class VolumeFolderSourceTests : IDisposable
         var (dicom, dicomLabels) = source.Load(2);
         dicomLabels.Should().Equal(1);
         dicom.Shape.Should().Equal(1, 4, 3, 5);
-        var hu = source.ReadVolume(2).Voxels;
+        var stored = source.ReadVolume(2);
+        stored.Orientation.Should().Be("LPS", "DICOM's patient axes");
+        source.Orientation.Should().Be("RAS");
+        var hu = stored.Reorient("RAS").Voxels;
         float min = hu.Min(), max = hu.Max();
         dicom.Data.Should().Equal(hu.Select(v => (v - min) / (max - min)));
+    }
+
+    [Fact]
+    public void VolumesStoredInDifferentOrientations_LoadAlike_UnlessOrientationIsNull()
+    {
+        // The same anatomy stored twice: as RAS, and as LPS (x and y reversed, the affine saying so).
+        var ras = new NiftiImage(Ramp().Voxels, new[] { 5, 3, 4 }, new[] { 1f, 1f, 1f },
+            affine: new NiftiAffine(new double[,] { { 1, 0, 0, -2 }, { 0, 1, 0, -1 }, { 0, 0, 1, 0 } }));
+        var lps = ras.Reorient("LPS");
+        lps.Voxels.Should().NotEqual(ras.Voxels);
+        NiftiWriter.Write(Path.Combine(Class("a"), "ras.nii.gz"), ras);
+        NiftiWriter.Write(Path.Combine(_root, "a", "lps.nii.gz"), lps);
+
+        var source = VolumeFolderSource.FromSubfolders(_root, 4, 3, 5);
+        source.Samples.Select(x => Path.GetFileName(x.Path)).Should().Equal("lps.nii.gz", "ras.nii.gz");
+        source.Load(0).Image.Data.Should().Equal(source.Load(1).Image.Data);
+
+        var asStored = VolumeFolderSource.FromSubfolders(_root, 4, 3, 5, orientation: null);
+        asStored.Load(0).Image.Data.Should().NotEqual(asStored.Load(1).Image.Data);
+        FluentActions.Invoking(() => VolumeFolderSource.FromSubfolders(_root, 4, 3, 5, orientation: "RAA"))
+            .Should().Throw<ArgumentException>().Which.ParamName.Should().Be("orientation");
     }
 
     [Fact]

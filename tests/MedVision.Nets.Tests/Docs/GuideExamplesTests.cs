@@ -294,10 +294,15 @@ public sealed class GuideExamplesTests
             Console.WriteLine($"{series.SeriesInstanceUid}: {x}×{y}×{z} voxels, spacing {string.Join(" × ", series.Spacing.Select(s => s.ToString("F2")))} mm");
             var volume = series.ToVolume();                                 // modality values (CT: Hounsfield units), x-fastest
             NiftiWriter.Write(Path.Combine(output, "ct.nii.gz"), volume);   // DICOM → NIfTI, as dcm2niix does
+            Console.WriteLine($"{volume.Orientation}: {volume.Affine}");  // "LPS" (DICOM's patient axes); the voxel → RAS+ mm affine
+            var ras = NiftiReader.Read(Path.Combine(output, "ct.nii.gz")).Reorient("RAS");   // x right, y anterior, z superior
             var slice = series.Slices[0].ToFloatImage(window: (40, 400));   // a soft-tissue window as a [0, 1] image
             // end snippet
             NiftiReader.Read(Path.Combine(output, "ct.nii.gz")).Voxels.Should().Equal(volume.Voxels);
             slice.Shape.Should().Equal(1, 3, 5);
+            volume.Orientation.Should().Be("LPS");
+            ras.Orientation.Should().Be("RAS");
+            ras.Voxels.Should().NotEqual(volume.Voxels, "x and y were reversed");
             (x, y, z).Should().Be((5, 3, 4));
         }
         finally

@@ -314,4 +314,47 @@ public sealed class PredictorTests : IDisposable
         FluentActions.Invoking(() => Predictor.Load(path, flips: TestTimeFlips.Depth)).Should().Throw<ArgumentException>().WithMessage("*3-D model*");
         FluentActions.Invoking(() => Predictor.Load(path, flips: (TestTimeFlips)8)).Should().Throw<ArgumentOutOfRangeException>();
     }
+
+    [Fact]
+    public void PredictVolume_ReorientsToTheCardsOrientation_ThenMatchesTheModelOnThePreprocessedVolume()
+    {
+        Tensors.ManualSeed(6);
+        using var model = ResNet.Builder().WithDepth(18).WithWidths(4, 4, 4, 4).ForInput(channels: 1, spatialDims: 3).WithClasses(2).Build();
+        var preprocessing = new PreprocessingCard { InputSize = new() { 6, 5, 4 }, Channels = 1, Mean = new() { 0.5f }, Std = new() { 0.5f }, Orientation = "RAS" };
+        var path = Path.Combine(_dir, "volume.safetensors");
+        ModelFile.Save(path, model, ModelFile.Describe(model, preprocessing, new[] { "CN", "AD" }, MedMnistTask.MultiClass));
+        ModelFile.ReadCard(path).Preprocessing.Orientation.Should().Be("RAS");
+
+        // One anatomy stored as RAS and as LPS (x and y reversed): (X, Y, Z) = (4, 5, 6), i.e. (D, H, W) = (6, 5, 4).
+        var random = new Random(2);
+        var voxels = Enumerable.Range(0, 120).Select(_ => (float)random.NextDouble() * 100).ToArray();
+        var ras = new MedVision.Nets.Data.Nifti.NiftiImage(voxels, new[] { 4, 5, 6 }, affine: new MedVision.Nets.Data.Nifti.NiftiAffine(new double[,] { { 1, 0, 0, 0 }, { 0, 1, 0, 0 }, { 0, 0, 1, 0 } }));
+        var lps = ras.Reorient("LPS");
+        using var predictor = Predictor.Load(path);
+        var fromRas = predictor.PredictVolume(ras);
+        predictor.PredictVolume(lps).Probabilities.Should().Equal(fromRas.Probabilities, "both are RAS once reoriented");
+
+        // The expected probabilities by hand: min–max to [0, 1], normalise, the model, softmax.
+        float min = voxels.Min(), max = voxels.Max();
+        var input = voxels.Select(v => ((v - min) / (max - min) - 0.5f) / 0.5f).ToArray();
+        model.Eval();
+        using (Tensors.NoGrad())
+        using (var x = Tensors.FromArray(input, 1, 1, 6, 5, 4))
+        using (var logits = model.Call(x))
+        using (var probabilities = logits.Softmax(1))
+        {
+            fromRas.Probabilities.Should().Equal(probabilities.ToArray<float>(), (a, e) => Math.Abs(a - e) < 1e-5);
+        }
+
+        // Without an orientation in the card, volumes are used as stored.
+        preprocessing.Orientation = null;
+        var asStored = Path.Combine(_dir, "as-stored.safetensors");
+        ModelFile.Save(asStored, model, ModelFile.Describe(model, preprocessing, new[] { "CN", "AD" }, MedMnistTask.MultiClass));
+        using var plain = Predictor.Load(asStored);
+        plain.PredictVolume(lps).Probabilities.Should().NotEqual(fromRas.Probabilities);
+
+        preprocessing.Orientation = "RAX";
+        FluentActions.Invoking(() => ModelFile.Save(Path.Combine(_dir, "bad.safetensors"), model, ModelFile.Describe(model, preprocessing, new[] { "CN", "AD" }, MedMnistTask.MultiClass)))
+            .Should().Throw<ModelFormatException>().WithMessage("*orientation 'RAX'*");
+    }
 }

@@ -140,6 +140,44 @@ public sealed class DicomSeries
             var values = FramesAreSlices ? Slices[0].GetFrame(k) : Slices[k].GetFrame(0);
             Array.Copy(values, 0, voxels, (long)k * plane, plane);
         }
-        return new NiftiImage(voxels, new[] { x, y, z }, Spacing.Select(s => (float)s).ToArray());
+        var spacing = Spacing.Select(s => (float)s).ToArray();
+        var affine = PatientAffine();
+        return affine is null ? new NiftiImage(voxels, new[] { x, y, z }, spacing) : new NiftiImage(voxels, new[] { x, y, z }, spacing, affine: affine);
+    }
+
+    /// <summary>
+    /// The voxel-to-world affine in NIfTI's RAS+ convention from ImageOrientationPatient and ImagePositionPatient
+    /// (DICOM's patient coordinates are LPS+, so x and y change sign); the slice axis steps from the first slice's
+    /// position to the last's (which follows a gantry tilt), or along the slice normal for one file.
+    /// <see langword="null"/> when the files carry no orientation or position.
+    /// </summary>
+    public NiftiAffine? PatientAffine()
+    {
+        var first = Slices[0];
+        if (first.ImageOrientationPatient is not { } o || first.ImagePositionPatient is not { } p) return null;
+        double[] step;
+        if (!FramesAreSlices && Slices.Count > 1 && Slices[^1].ImagePositionPatient is { } last)
+        {
+            step = [(last[0] - p[0]) / (Slices.Count - 1), (last[1] - p[1]) / (Slices.Count - 1), (last[2] - p[2]) / (Slices.Count - 1)];
+        }
+        else
+        {
+            double nx = (o[1] * o[5]) - (o[2] * o[4]), ny = (o[2] * o[3]) - (o[0] * o[5]), nz = (o[0] * o[4]) - (o[1] * o[3]);
+            step = [nx * Spacing[2], ny * Spacing[2], nz * Spacing[2]];
+        }
+
+        try
+        {
+            return new NiftiAffine(new double[,]
+            {
+                { -o[0] * Spacing[0], -o[3] * Spacing[1], -step[0], -p[0] },
+                { -o[1] * Spacing[0], -o[4] * Spacing[1], -step[1], -p[1] },
+                { o[2] * Spacing[0], o[5] * Spacing[1], step[2], p[2] },
+            });
+        }
+        catch (ArgumentException e)
+        {
+            throw new DataFormatException(first.SourceName, $"its ImageOrientationPatient ({string.Join(", ", o)}) and positions do not span a volume: {e.Message}", e);
+        }
     }
 }

@@ -7,7 +7,8 @@ namespace MedVision.Nets.Data.Loading;
 /// <summary>
 /// Labelled 3-D volumes for classification from a folder of class sub-folders (<c>root/AD/…</c>, <c>root/CN/…</c>; the
 /// sorted folder names are the classes): every NIfTI file (<c>.nii</c>, <c>.nii.gz</c>) and every folder that holds
-/// <c>.dcm</c> files (one DICOM series) below a class folder is one sample. Each volume is resampled (trilinear) to the
+/// <c>.dcm</c> files (one DICOM series) below a class folder is one sample. Each volume is reoriented (by default to
+/// RAS, so that NIfTI files and DICOM series stored in different orientations agree), resampled (trilinear) to the
 /// requested (D, H, W) and its intensities mapped to [0, 1] — by its own minimum and maximum, or through a fixed
 /// window (a CT window in Hounsfield units) — giving (1, D, H, W) images for 3-D networks and the <see cref="DataLoader"/>.
 /// </summary>
@@ -16,13 +17,17 @@ public sealed class VolumeFolderSource : ILabeledImageSource
     private readonly (int Depth, int Height, int Width) _size;
     private readonly ScaleIntensity _scale;
 
-    private VolumeFolderSource(IReadOnlyList<string> classes, IReadOnlyList<(string Path, int Label)> samples, (int, int, int) size, (double, double)? window)
+    private VolumeFolderSource(IReadOnlyList<string> classes, IReadOnlyList<(string Path, int Label)> samples, (int, int, int) size, (double, double)? window, string? orientation)
     {
+        Orientation = orientation;
         ClassNames = classes;
         Samples = samples;
         _size = size;
         _scale = window is { } w ? new ScaleIntensity(w.Item1, w.Item2) : new ScaleIntensity();
     }
+
+    /// <summary>The axis codes every volume is reoriented to before resampling (e.g. "RAS"); <see langword="null"/>: as stored. A model card records it as <see cref="Inference.PreprocessingCard.Orientation"/>.</summary>
+    public string? Orientation { get; }
 
     /// <summary>The class names (sorted sub-folder names), index = label.</summary>
     public IReadOnlyList<string> ClassNames { get; }
@@ -54,10 +59,13 @@ public sealed class VolumeFolderSource : ILabeledImageSource
     /// <param name="width">W of the resampled volumes.</param>
     /// <param name="window">(center, width) mapping intensities to [0, 1] for every volume (e.g. (40, 400) for a CT
     /// soft-tissue window); null: each volume's own minimum–maximum.</param>
+    /// <param name="orientation">Axis codes every volume is reoriented to first (see <see cref="NiftiImage.Reorient"/>); null: as stored.</param>
     /// <exception cref="DirectoryNotFoundException">The folder does not exist.</exception>
     /// <exception cref="DataFormatException">No class folder, or no volume in any of them.</exception>
-    public static VolumeFolderSource FromSubfolders(string root, int depth, int height, int width, (double Center, double Width)? window = null)
+    public static VolumeFolderSource FromSubfolders(string root, int depth, int height, int width, (double Center, double Width)? window = null, string? orientation = "RAS")
     {
+        if (orientation is not null && !NiftiAffine.IsValidAxisCodes(orientation))
+            throw new ArgumentException($"'{orientation}' is not an orientation: three letters, one of R/L, one of A/P and one of S/I (e.g. RAS).", nameof(orientation));
         ArgumentException.ThrowIfNullOrEmpty(root);
         if (depth < 1 || height < 1 || width < 1) throw new ArgumentOutOfRangeException(nameof(depth), $"Volume sizes must be positive: {depth}×{height}×{width}.");
         if (window is { } w && !(w.Width > 0)) throw new ArgumentOutOfRangeException(nameof(window), w.Width, "The window width must be positive.");
@@ -75,7 +83,7 @@ public sealed class VolumeFolderSource : ILabeledImageSource
                 if (Directory.EnumerateFiles(directory, "*.dcm").Any()) samples.Add((directory, label));
         }
         if (samples.Count == 0) throw new DataFormatException(root, $"no NIfTI files or DICOM series folders in the class folders ({string.Join(", ", classes)}).");
-        return new VolumeFolderSource(classes, samples.OrderBy(s => s.Item2).ThenBy(s => s.Item1, StringComparer.Ordinal).ToList(), (depth, height, width), window);
+        return new VolumeFolderSource(classes, samples.OrderBy(s => s.Item2).ThenBy(s => s.Item1, StringComparer.Ordinal).ToList(), (depth, height, width), window, orientation);
     }
 
     /// <summary>Reads sample <paramref name="index"/>'s volume as it is stored (modality values; DICOM series: the largest one in its folder).</summary>
@@ -96,7 +104,9 @@ public sealed class VolumeFolderSource : ILabeledImageSource
     /// <inheritdoc />
     public (FloatImage Image, int[] Labels) Load(int index)
     {
-        var image = ReadVolume(index).AsFloatImage(); // read for this call only: no copy needed
+        var volume = ReadVolume(index);
+        if (Orientation is { } orientation) volume = volume.Reorient(orientation);
+        var image = volume.AsFloatImage(); // read for this call only: no copy needed
         var (d, h, w) = _size;
         if (image.Depth != d || image.Height != h || image.Width != w)
             image = new Transforms.Resize(d, h, w, ResizeMode.Linear).Apply(image, new Random(0));

@@ -96,6 +96,7 @@ public static class NiftiReader
             }
         }
 
+        var (affine, affineCode) = ReadAffine(h, spacing, path);
         float voxOffset = h.Single(108);
         float slope = h.Single(112);
         float inter = h.Single(116);
@@ -143,7 +144,45 @@ public static class NiftiReader
             voxels[i] = scale ? (float)((v * slope) + inter) : (float)v;
         }
 
-        return new NiftiImage(voxels, dims, spacing, dataType);
+        return new NiftiImage(voxels, dims, spacing, dataType, affine, affineCode);
+    }
+
+    // The sform when sform_code > 0, else the qform when qform_code > 0 (nibabel's get_best_affine), else none.
+    private static (NiftiAffine? Affine, NiftiXformCode Code) ReadAffine(HeaderReader h, float[] spacing, string path)
+    {
+        short qformCode = h.Int16(252), sformCode = h.Int16(254);
+        foreach (var (name, value) in new[] { ("qform_code", qformCode), ("sform_code", sformCode) })
+        {
+            if (!Enum.IsDefined((NiftiXformCode)value))
+            {
+                throw new DataFormatException(path, $"invalid {name} {value}; NIfTI defines 0 (unknown) to 5 (template).");
+            }
+        }
+
+        try
+        {
+            if (sformCode > 0)
+            {
+                var m = new double[3, 4];
+                for (int r = 0; r < 3; r++)
+                    for (int c = 0; c < 4; c++)
+                        m[r, c] = h.Single(280 + (16 * r) + (4 * c));
+                return (new NiftiAffine(m), (NiftiXformCode)sformCode);
+            }
+
+            if (qformCode > 0)
+            {
+                float qfac = h.Single(76);
+                return (NiftiAffine.FromQuaternion(h.Single(256), h.Single(260), h.Single(264), (h.Single(268), h.Single(272), h.Single(276)), spacing, qfac < 0 ? -1 : 1),
+                    (NiftiXformCode)qformCode);
+            }
+        }
+        catch (ArgumentException e)
+        {
+            throw new DataFormatException(path, $"invalid {(sformCode > 0 ? "sform (srow_x, srow_y, srow_z)" : "qform (quatern_b/c/d, qoffset)")}: {e.Message}", e);
+        }
+
+        return (null, NiftiXformCode.Unknown);
     }
 
     internal static int ElementSize(NiftiDataType type) => type switch

@@ -39,6 +39,36 @@ public static class NiftiWriter
         });
     }
 
+    // The affine as an sform (any affine) and, when it is a rotation times voxel sizes, as a qform too (as nibabel
+    // writes both), with the image's code; an image whose orientation is unknown gets codes 0 and pixdim only.
+    private static void WriteAffine(Writer w, NiftiImage image)
+    {
+        var code = (short)image.AffineCode;
+        w.Int16(254, code); // sform_code
+        w.Int16(252, 0); // qform_code, unless the affine has a quaternion form
+        if (image.AffineCode == NiftiXformCode.Unknown)
+        {
+            return;
+        }
+
+        var a = image.Affine;
+        for (int r = 0; r < 3; r++)
+            for (int c = 0; c < 4; c++)
+                w.Single(280 + (16 * r) + (4 * c), (float)a[r, c]);
+
+        if (a.ToQuaternion() is { } q)
+        {
+            w.Int16(252, code);
+            w.Single(76, (float)q.Qfac);
+            w.Single(256, (float)q.B);
+            w.Single(260, (float)q.C);
+            w.Single(264, (float)q.D);
+            for (int r = 0; r < 3; r++) w.Single(268 + (4 * r), (float)a[r, 3]);
+            // pixdim must be the affine's voxel sizes for the qform to reproduce it.
+            for (int i = 0; i < 3; i++) w.Single(80 + (4 * i), (float)q.Spacing[i]);
+        }
+    }
+
     private static byte[] Encode(NiftiImage image, NiftiWriteOptions options, string path)
     {
         int elementSize = NiftiReader.ElementSize(options.DataType);
@@ -64,13 +94,13 @@ public static class NiftiWriter
             w.Single(80 + (4 * i), image.Spacing[i]);
         }
 
+        WriteAffine(w, image);
+
         w.Single(108, VoxOffset);
         w.Single(112, options.Slope);
         w.Single(116, options.Intercept);
         bytes[123] = 2; // xyzt_units: millimetres
         Encoding.ASCII.GetBytes("MedVision.Nets").CopyTo(bytes, 148);
-        w.Int16(252, 0); // qform_code: unknown
-        w.Int16(254, 0); // sform_code: unknown
         Encoding.ASCII.GetBytes("n+1\0").CopyTo(bytes, 344);
 
         bool scaled = options.Slope != 0f && float.IsFinite(options.Slope);
