@@ -4,56 +4,25 @@ namespace MedVision.Torch.Nn;
 
 /// <summary>
 /// Batch normalisation over the channel dimension (common code of BatchNorm1d/2d/3d). Parameters weight (ones) and bias
-/// (zeros); buffers running_mean, running_var and num_batches_tracked, as in PyTorch.
+/// (zeros); buffers running_mean, running_var and num_batches_tracked, as in PyTorch (see <see cref="NormBase"/>).
 /// </summary>
-public class BatchNorm : Module<Tensor, Tensor>
+public class BatchNorm : NormBase
 {
     private readonly int[] _ranks;
 
     /// <summary>Creates the layer for inputs of the given ranks (e.g. 4 for (N, C, H, W)).</summary>
     protected BatchNorm(string typeName, int[] acceptedRanks, long numFeatures, double eps, double? momentum, bool affine, bool trackRunningStats)
+        : base(numFeatures, eps, affine, trackRunningStats)
     {
-        ArgumentOutOfRangeException.ThrowIfLessThan(numFeatures, 1);
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(eps);
         if (momentum is < 0 or > 1) throw new ArgumentOutOfRangeException(nameof(momentum), momentum, "momentum must lie in [0, 1] (or be null for a cumulative average)");
         _ranks = acceptedRanks;
         TypeNameValue = typeName;
-        NumFeatures = numFeatures;
-        Eps = eps;
         Momentum = momentum;
-        Affine = affine;
-        TrackRunningStats = trackRunningStats;
-        RegisterParameter("weight", affine ? Tensors.Ones(new[] { numFeatures }) : null);
-        RegisterParameter("bias", affine ? Tensors.Zeros(new[] { numFeatures }) : null);
-        if (trackRunningStats)
-        {
-            RegisterBuffer("running_mean", Tensors.Zeros(new[] { numFeatures }));
-            RegisterBuffer("running_var", Tensors.Ones(new[] { numFeatures }));
-            RegisterBuffer("num_batches_tracked", Tensors.Zeros(Array.Empty<long>(), ScalarType.Int64));
-        }
     }
 
     private string TypeNameValue { get; }
-    /// <summary>Channels.</summary>
-    public long NumFeatures { get; }
-    /// <summary>Added to the variance for stability.</summary>
-    public double Eps { get; }
     /// <summary>Running-statistics update factor, or null for a cumulative moving average.</summary>
     public double? Momentum { get; }
-    /// <summary>True when the layer has a learnable scale and shift.</summary>
-    public bool Affine { get; }
-    /// <summary>True when running statistics are kept (and used in evaluation mode).</summary>
-    public bool TrackRunningStats { get; }
-    /// <summary>Scale (γ), or null.</summary>
-    public Tensor? Weight => GetParameter("weight");
-    /// <summary>Shift (β), or null.</summary>
-    public Tensor? Bias => GetParameter("bias");
-    /// <summary>Running mean, or null.</summary>
-    public Tensor? RunningMean => TrackRunningStats ? GetBuffer("running_mean") : null;
-    /// <summary>Running (unbiased) variance, or null.</summary>
-    public Tensor? RunningVar => TrackRunningStats ? GetBuffer("running_var") : null;
-    /// <summary>Number of training batches seen, or null.</summary>
-    public Tensor? NumBatchesTracked => TrackRunningStats ? GetBuffer("num_batches_tracked") : null;
 
     /// <inheritdoc />
     public override string TypeName => SyncGroup is null ? TypeNameValue : "Sync" + TypeNameValue;
@@ -68,12 +37,7 @@ public class BatchNorm : Module<Tensor, Tensor>
     /// <inheritdoc />
     public override Tensor Forward(Tensor input)
     {
-        ArgumentNullException.ThrowIfNull(input);
-        var rank = input.Dim;
-        if (Array.IndexOf(_ranks, rank) < 0)
-            throw new ArgumentException($"{TypeName} expects a {string.Join(" or ", _ranks)}-D input, got shape [{string.Join(", ", input.CachedShape)}].", nameof(input));
-        if (input.Size(1) != NumFeatures)
-            throw new ArgumentException($"{TypeName}({NumFeatures}) got an input with {input.Size(1)} channels (shape [{string.Join(", ", input.CachedShape)}]).", nameof(input));
+        CheckInput(input, _ranks);
         double factor = Momentum ?? 0.0;
         if (Training && SyncGroup is { WorldSize: > 1 } group) return SynchronisedForward(input, group);
         if (Training && TrackRunningStats)
