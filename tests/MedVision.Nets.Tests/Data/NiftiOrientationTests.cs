@@ -206,3 +206,34 @@ public sealed class NiftiOrientationTests : IDisposable
         FluentActions.Invoking(() => NiftiReader.Read(singularPath)).Should().Throw<DataFormatException>().WithMessage("*singular.nii*sform*singular*");
     }
 }
+
+/// <summary>
+/// The integer data types beyond uint8/int16/int32 against nibabel 5.0: files nibabel wrote
+/// (Fixtures/nifti/make_datatype_fixtures.py; uint16 big-endian) with scl_slope 0.5 and scl_inter −3.
+/// </summary>
+public sealed class NiftiDataTypeTests
+{
+    private static readonly string Dir = Path.Combine(AppContext.BaseDirectory, "Fixtures", "nifti");
+    private static readonly JsonElement Cases = JsonDocument.Parse(File.ReadAllText(Path.Combine(Dir, "datatype_fixtures.json"))).RootElement.GetProperty("cases");
+
+    [Theory]
+    [InlineData("int8", NiftiDataType.Int8)]
+    [InlineData("uint16", NiftiDataType.UInt16)]
+    [InlineData("uint32", NiftiDataType.UInt32)]
+    [InlineData("int64", NiftiDataType.Int64)]
+    public void Reader_GivesNibabelsScaledValues(string name, NiftiDataType type)
+    {
+        var c = Cases.GetProperty(name);
+        c.GetProperty("datatype").GetInt32().Should().Be((int)type);
+        var image = NiftiReader.Read(Path.Combine(Dir, c.GetProperty("file").GetString()!));
+        image.SourceDataType.Should().Be(type);
+        image.Shape.Should().Equal(3, 2, 2);
+        var expected = c.GetProperty("values").EnumerateArray().Select(v => v.GetDouble()).ToArray();
+        image.Voxels.Should().HaveCount(expected.Length);
+        for (int i = 0; i < expected.Length; i++)
+        {
+            // float32 voxels: 24-bit mantissa, so a relative tolerance for the 32- and 64-bit integers.
+            ((double)image.Voxels[i]).Should().BeApproximately(expected[i], Math.Max(1e-6, Math.Abs(expected[i]) * 1e-7), $"voxel {i}");
+        }
+    }
+}

@@ -75,6 +75,10 @@ public class NiftiTests
     [InlineData(NiftiDataType.Int32, false, "v.nii.gz")]
     [InlineData(NiftiDataType.Float32, true, "v.nii")]
     [InlineData(NiftiDataType.Float64, false, "v.nii.gz")]
+    [InlineData(NiftiDataType.Int8, true, "v.nii")]
+    [InlineData(NiftiDataType.UInt16, true, "v.nii.gz")]
+    [InlineData(NiftiDataType.UInt32, false, "v.nii")]
+    [InlineData(NiftiDataType.Int64, true, "v.nii.gz")]
     public void Writer_round_trips_every_data_type(NiftiDataType type, bool bigEndian, string name)
     {
         using var temp = new TempFolder();
@@ -83,6 +87,14 @@ public class NiftiTests
         if (type is NiftiDataType.Float32 or NiftiDataType.Float64)
         {
             voxels = voxels.Select(v => v / 8f).ToArray();
+        }
+        else if (type is NiftiDataType.Int8 or NiftiDataType.Int64)
+        {
+            voxels = voxels.Select(v => v - 100f).ToArray(); // negative values too
+        }
+        else if (type is NiftiDataType.UInt16 or NiftiDataType.UInt32)
+        {
+            voxels = voxels.Select(v => v * 300f).ToArray(); // above the signed range of int16 for uint16
         }
 
         var image = new NiftiImage(voxels, [4, 3, 2], [0.8f, 0.8f, 2.5f]);

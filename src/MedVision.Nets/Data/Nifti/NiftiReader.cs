@@ -6,7 +6,7 @@ namespace MedVision.Nets.Data.Nifti;
 /// <summary>
 /// Reads NIfTI-1 volumes: single files (<c>.nii</c>, magic <c>n+1</c>), gzip-compressed single files
 /// (<c>.nii.gz</c>) and header/image pairs (<c>.hdr</c>/<c>.img</c>, magic <c>ni1</c>); little- or big-endian;
-/// data types uint8, int16, int32, float32 and float64; up to three non-singleton dimensions.
+/// data types int8, uint8, int16, uint16, int32, uint32, int64, float32 and float64; up to three non-singleton dimensions.
 /// </summary>
 public static class NiftiReader
 {
@@ -76,7 +76,7 @@ public static class NiftiReader
         short code = h.Int16(70);
         if (!Enum.IsDefined(typeof(NiftiDataType), code))
         {
-            throw new DataFormatException(path, $"unsupported NIfTI datatype code {code} (supported: uint8=2, int16=4, int32=8, float32=16, float64=64).");
+            throw new DataFormatException(path, $"unsupported NIfTI datatype code {code} (supported: uint8=2, int16=4, int32=8, float32=16, float64=64, int8=256, uint16=512, uint32=768, int64=1024).");
         }
 
         var dataType = (NiftiDataType)code;
@@ -136,8 +136,12 @@ public static class NiftiReader
             double v = dataType switch
             {
                 NiftiDataType.UInt8 => data[at],
+                NiftiDataType.Int8 => (sbyte)data[at],
                 NiftiDataType.Int16 => d.Int16(at),
+                NiftiDataType.UInt16 => (ushort)d.Int16(at),
                 NiftiDataType.Int32 => d.Int32(at),
+                NiftiDataType.UInt32 => (uint)d.Int32(at),
+                NiftiDataType.Int64 => d.Int64(at),
                 NiftiDataType.Float32 => d.Single(at),
                 _ => d.Double(at),
             };
@@ -187,10 +191,10 @@ public static class NiftiReader
 
     internal static int ElementSize(NiftiDataType type) => type switch
     {
-        NiftiDataType.UInt8 => 1,
-        NiftiDataType.Int16 => 2,
-        NiftiDataType.Int32 or NiftiDataType.Float32 => 4,
-        NiftiDataType.Float64 => 8,
+        NiftiDataType.UInt8 or NiftiDataType.Int8 => 1,
+        NiftiDataType.Int16 or NiftiDataType.UInt16 => 2,
+        NiftiDataType.Int32 or NiftiDataType.UInt32 or NiftiDataType.Float32 => 4,
+        NiftiDataType.Float64 or NiftiDataType.Int64 => 8,
         _ => throw new ArgumentOutOfRangeException(nameof(type), type, null),
     };
 
@@ -242,6 +246,8 @@ public static class NiftiReader
         public short Int16(int at) => bigEndian ? BinaryPrimitives.ReadInt16BigEndian(bytes.AsSpan(at)) : BinaryPrimitives.ReadInt16LittleEndian(bytes.AsSpan(at));
 
         public int Int32(int at) => bigEndian ? BinaryPrimitives.ReadInt32BigEndian(bytes.AsSpan(at)) : BinaryPrimitives.ReadInt32LittleEndian(bytes.AsSpan(at));
+
+        public long Int64(int at) => bigEndian ? BinaryPrimitives.ReadInt64BigEndian(bytes.AsSpan(at)) : BinaryPrimitives.ReadInt64LittleEndian(bytes.AsSpan(at));
 
         public float Single(int at) => bigEndian ? BinaryPrimitives.ReadSingleBigEndian(bytes.AsSpan(at)) : BinaryPrimitives.ReadSingleLittleEndian(bytes.AsSpan(at));
 

@@ -124,6 +124,18 @@ public static class NiftiWriter
                 case NiftiDataType.Int32:
                     w.Int32(at, (int)CheckedRound(v, int.MinValue, int.MaxValue, i, options.DataType, path));
                     break;
+                case NiftiDataType.Int8:
+                    bytes[at] = (byte)(sbyte)CheckedRound(v, sbyte.MinValue, sbyte.MaxValue, i, options.DataType, path);
+                    break;
+                case NiftiDataType.UInt16:
+                    w.Int16(at, (short)(ushort)CheckedRound(v, ushort.MinValue, ushort.MaxValue, i, options.DataType, path));
+                    break;
+                case NiftiDataType.UInt32:
+                    w.Int32(at, (int)(uint)CheckedRound(v, uint.MinValue, uint.MaxValue, i, options.DataType, path));
+                    break;
+                case NiftiDataType.Int64:
+                    w.Int64(at, CheckedRound(v, long.MinValue, long.MaxValue, i, options.DataType, path));
+                    break;
                 case NiftiDataType.Float32:
                     w.Single(at, (float)v);
                     break;
@@ -139,7 +151,8 @@ public static class NiftiWriter
     private static long CheckedRound(double v, long min, long max, long index, NiftiDataType type, string path)
     {
         double r = Math.Round(v, MidpointRounding.AwayFromZero);
-        if (!double.IsFinite(r) || r < min || r > max)
+        // (double)long.MaxValue rounds up to 2^63, which does not fit: compare against the bound's successor instead.
+        if (!double.IsFinite(r) || r < min || (max == long.MaxValue ? r >= 9.2233720368547758e18 : r > max))
         {
             throw new ArgumentException($"{path}: voxel {index} stores as {v}, which does not fit in {type} ({min}..{max}); choose another data type or scaling.");
         }
@@ -158,6 +171,18 @@ public static class NiftiWriter
             else
             {
                 BinaryPrimitives.WriteInt16LittleEndian(bytes.AsSpan(at), v);
+            }
+        }
+
+        public void Int64(int at, long v)
+        {
+            if (bigEndian)
+            {
+                BinaryPrimitives.WriteInt64BigEndian(bytes.AsSpan(at), v);
+            }
+            else
+            {
+                BinaryPrimitives.WriteInt64LittleEndian(bytes.AsSpan(at), v);
             }
         }
 
