@@ -166,14 +166,18 @@ public sealed class GradCam
         return (alpha * gradient.Relu()).Sum(spatial, keepDim: true);
     }
 
-    // Each sample's map scaled to [0, 1] (min to 0, max to 1; a constant map becomes 0).
+    // Each sample's map scaled to [0, 1] (min to 0, max to 1). A constant map becomes 0 — also one that is constant only
+    // up to float rounding (a range within 1e-5 of its magnitude: e.g. a 1×1 map upsampled by an interpolation kernel
+    // whose weights do not sum to exactly 1), which scaling would otherwise blow up into noise spanning [0, 1].
     internal static Tensor NormalizePerSample(Tensor map)
     {
         var dims = Enumerable.Range(1, map.Dim - 1).Select(d => (long)d).ToArray();
         var min = map.Amin(dims, keepDim: true);
-        var range = map.Amax(dims, keepDim: true) - min;
-        var safe = Tensors.Where(range > 0, range, Tensors.OnesLike(range));
-        return (map - min) / safe;
+        var max = map.Amax(dims, keepDim: true);
+        var range = max - min;
+        var varies = range > min.Abs().Maximum(max.Abs()) * 1e-5;
+        var safe = Tensors.Where(varies, range, Tensors.OnesLike(range));
+        return (map - min) / safe * varies.To(map.ScalarType);
     }
 
     /// <summary>Holds the target layer's output of the calling thread's forward pass.</summary>

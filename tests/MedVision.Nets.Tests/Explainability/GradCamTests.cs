@@ -113,6 +113,25 @@ public class GradCamTests
     }
 
     [Fact]
+    public void Normalisation_TreatsRoundingNoiseAsConstant_ButScalesSmallRealRanges()
+    {
+        using var scope = Tensors.NewDisposeScope();
+        // Sample 0: 0.5 with float rounding noise (what an interpolated 1×1 map can look like); sample 1: a real but small
+        // range (1e-3 to 2e-3); sample 2: exactly constant; sample 3: zeros.
+        var maps = Tensors.FromArray(new float[]
+        {
+            0.5f, 0.50000006f, 0.49999997f, 0.5f,
+            1e-3f, 1.5e-3f, 2e-3f, 1e-3f,
+            3f, 3f, 3f, 3f,
+            0f, 0f, 0f, 0f,
+        }, 4, 1, 2, 2);
+        var normalised = GradCam.NormalizePerSample(maps).ToArray<float>();
+        normalised[..4].Should().AllSatisfy(v => v.Should().Be(0));
+        normalised[4..8].Should().Equal(new[] { 0f, 0.5f, 1f, 0f }, (a, e) => Math.Abs(a - e) < 1e-5);
+        normalised[8..].Should().AllSatisfy(v => v.Should().Be(0));
+    }
+
+    [Fact]
     public void ConstantMaps_NormaliseToZero()
     {
         Tensors.ManualSeed(5);
