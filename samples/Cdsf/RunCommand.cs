@@ -75,7 +75,7 @@ internal static class RunCommand
         ArgumentOutOfRangeException.ThrowIfLessThan(s.Epochs, 1, "--epochs");
         ArgumentOutOfRangeException.ThrowIfLessThan(s.Batch, 2, "--batch");
         Tensors.NumThreads = s.Threads;
-        AnsiConsole.MarkupLine($"[bold]MedVision.Nets[/] · libtorch {Tensors.Version} · {Tensors.NumThreads} threads · device {s.Device}");
+        AnsiConsole.MarkupLine(SampleCommandLine.Banner(s.Device));
 
         IReadOnlyList<Subject> all;
         if (s.Data is not null)

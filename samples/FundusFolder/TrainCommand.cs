@@ -92,7 +92,7 @@ internal static class TrainCommand
         int world = s.Distributed.WorldSize;
         if (s.Batch % world != 0) throw new ArgumentException($"--batch {s.Batch} does not split evenly over {world} processes.");
         Tensors.NumThreads = s.Threads;
-        AnsiConsole.MarkupLine($"[bold]MedVision.Nets[/] · libtorch {Tensors.Version} · {Tensors.NumThreads} threads · device {s.Device}" +
+        AnsiConsole.MarkupLine(SampleCommandLine.Banner(s.Device) +
             (group is null ? "" : $" · data-parallel: {world} processes, {s.Batch / world} images each per step"));
         var train = ImageFolderDataset.FromFileNames(s.TrainFolder, FileNameLabelRule.PathologicMyopia);
         var val = ImageFolderDataset.FromCsv(s.ValFolder, s.ValCsv, new CsvLabelOptions { FileNameColumn = s.NameColumn, LabelColumn = s.LabelColumn, ClassNames = FileNameLabelRule.PathologicMyopia.ClassNames });

@@ -66,7 +66,7 @@ internal static class TrainCommand
         var data = LoadDataset(s.Dataset, s.DataFile);
         var info = data.Info!; // LoadDataset always names the dataset, so the loader checked the file against it
         if (info.Is3D) throw new ArgumentException($"{info.Name} is a 3D dataset; this sample trains 2D ResNets.");
-        AnsiConsole.MarkupLine($"[bold]MedVision.Nets[/] · libtorch {Tensors.Version} · {Tensors.NumThreads} threads · device {s.Device}" +
+        AnsiConsole.MarkupLine(SampleCommandLine.Banner(s.Device) +
             (group is null ? "" : $" · data-parallel: {world} processes ({group.Backend}, {s.Batch / world} images each per step{(s.SyncBatchNorm ? ", synchronised batch norm" : "")})"));
         AnsiConsole.MarkupLine($"Dataset [green]{info.Name}[/] ({info.Task}, {info.ClassCount} classes, {info.Channels} channel(s)): train {data.Train.Count}, val {data.Validation.Count}, test {data.Test.Count} · licence {info.License}");
 

@@ -78,7 +78,7 @@ internal static class CompareCommand
         var data = LoadRetinaMnist(s.DataFile);
         var info = data.Info ?? MedMnistCatalog.RetinaMnist;
         var imageSize = data.Train.SampleShape[0];
-        AnsiConsole.MarkupLine($"[bold]MedVision.Nets[/] · libtorch {Tensors.Version} · {Tensors.NumThreads} threads · device {s.Device}");
+        AnsiConsole.MarkupLine(SampleCommandLine.Banner(s.Device));
         AnsiConsole.MarkupLine($"RetinaMNIST ({imageSize}×{imageSize}, {info.ClassCount} grades): train {data.Train.Count}, val {data.Validation.Count}, test {data.Test.Count}");
         AnsiConsole.MarkupLine(string.Create(CultureInfo.InvariantCulture,
             $"ResNet-{s.Depth} ({s.Stem} stem) · Adam {s.LearningRate:G3} · batch {s.Batch} · {s.Epochs} epochs (×0.1 at epochs {(int)(0.5 * s.Epochs) + 1} and {(int)(0.75 * s.Epochs) + 1}) · no augmentation · λ = {s.Lambda} · seeds {string.Join(",", s.Seeds)}"));

@@ -34,6 +34,14 @@ internal static class SampleCommandLine
         }
     }
 
+    /// <summary>
+    /// The first line every sample prints (markup): library, libtorch version, threads and device — and a warning when
+    /// this libtorch's oneDNN failed MedVision.Torch's gradient check and was turned off (docs/troubleshooting.md).
+    /// </summary>
+    public static string Banner(Device device) =>
+        $"[bold]MedVision.Nets[/] · libtorch {Tensors.Version} · {Tensors.NumThreads} threads · device {device}" +
+        (Tensors.OneDnnSelfCheck == OneDnnCheckResult.Failed ? " · [yellow]oneDNN off: this libtorch's oneDNN failed the convolution-gradient check (docs/troubleshooting.md)[/]" : "");
+
     private static InvocationConfiguration Configuration => new() { EnableDefaultExceptionHandler = false };
 
     private static bool IsUserError(Exception e) =>

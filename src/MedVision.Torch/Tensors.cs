@@ -17,8 +17,45 @@ public static partial class Tensors
     public static bool HasOneDnn => NativeMethods.mvt_has_mkldnn() == 1;
 
     /// <summary>
+    /// Whether libtorch may use oneDNN (MKL-DNN) at all — PyTorch's <c>torch.backends.mkldnn.enabled</c>. True by
+    /// default, unless the <see cref="OneDnnSelfCheck"/> failed; the environment variable <c>MEDVISION_ONEDNN=0</c> at
+    /// process start makes it false, <c>MEDVISION_ONEDNN=1</c> keeps it true without the check. When false, no
+    /// convolution is routed to oneDNN (whatever <see cref="RouteConvolutionsThroughOneDnn"/> says), weights are not
+    /// pre-packed, and libtorch's own kernels choose other paths (slower on CPU, but correct).
+    /// </summary>
+    public static bool OneDnnEnabled
+    {
+        get
+        {
+            int enabled = NativeMethods.mvt_get_onednn_enabled();
+            Tensor.Check(enabled);
+            return enabled == 1;
+        }
+        set => Tensor.Check(NativeMethods.mvt_set_onednn_enabled(value ? 1 : 0));
+    }
+
+    /// <summary>
+    /// The result of the once-per-process check of oneDNN's convolution gradients (run before the first convolution,
+    /// or when this property or <see cref="OneDnnEnabled"/> is first read): oneDNN's gradients of a small convolution
+    /// against a float64 computation, 16 times. <see cref="OneDnnCheckResult.Failed"/> means this libtorch's oneDNN
+    /// computes wrong gradients and has been turned off — as on Debian 13, whose libtorch 2.6 with oneDNN 3.7.2 returns
+    /// NaN or wrong convolution gradients in over half of the backward passes, in Python PyTorch too
+    /// (docs/troubleshooting.md). Samples print it when it failed.
+    /// </summary>
+    public static OneDnnCheckResult OneDnnSelfCheck
+    {
+        get
+        {
+            int result = NativeMethods.mvt_onednn_self_check();
+            Tensor.Check(result);
+            return (OneDnnCheckResult)result;
+        }
+    }
+
+    /// <summary>
     /// When true (the default), every float32 CPU convolution, forward and backward, runs through oneDNN; libtorch
     /// 1.13's own heuristic otherwise sends batch-1 convolutions on small maps to a much slower reference path.
+    /// Has no effect while <see cref="OneDnnEnabled"/> is false.
     /// </summary>
     public static bool RouteConvolutionsThroughOneDnn
     {

@@ -23,6 +23,17 @@ string Arg(string name, string fallback)
 bool Flag(string name) => Array.IndexOf(args, name) >= 0;
 
 Tensors.NumThreads = 1;
+if (args.FirstOrDefault() == "onednn")
+{
+    // Not distributed: reports the oneDNN self-check and state of this process (ConvolutionRoutingTests), after a
+    // convolution (which triggers the check when nothing asked for it before).
+    using (var x = Tensors.Ones(1, 2, 5, 5))
+    using (var w = Tensors.Ones(3, 2, 3, 3))
+    using (var y = MedVision.Torch.Nn.Functional.Convolution(x, w, null, 2)) { }
+    Console.WriteLine($"check={Tensors.OneDnnSelfCheck} enabled={Tensors.OneDnnEnabled}");
+    return 0;
+}
+
 if (args.FirstOrDefault() == "cpu-memory")
 {
     // Not distributed: reports how the CPU allocator was set up from this process's environment (CpuMemoryTests).

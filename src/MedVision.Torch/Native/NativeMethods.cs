@@ -21,6 +21,9 @@ internal static unsafe class NativeMethods
     [DllImport(Lib, ExactSpelling = true)] internal static extern IntPtr mvt_rng_get_state();
     [DllImport(Lib, ExactSpelling = true)] internal static extern int mvt_rng_set_state(IntPtr state);
     [DllImport(Lib, ExactSpelling = true)] internal static extern int mvt_set_conv_routing(int mode);
+    [DllImport(Lib, ExactSpelling = true)] internal static extern int mvt_set_onednn_enabled(int enabled);
+    [DllImport(Lib, ExactSpelling = true)] internal static extern int mvt_get_onednn_enabled();
+    [DllImport(Lib, ExactSpelling = true)] internal static extern int mvt_onednn_self_check();
     [DllImport(Lib, ExactSpelling = true)] internal static extern int mvt_get_conv_routing();
 
     [DllImport(Lib, ExactSpelling = true)] internal static extern void mvt_free(IntPtr t);

@@ -49,6 +49,84 @@ public class ConvolutionRoutingTests
     }
 
     [Fact]
+    public void OneDnnSelfCheck_RunsOnce_AndConvolutionGradientsAreRightWhateverItFound()
+    {
+        var result = Tensors.OneDnnSelfCheck;
+        Tensors.OneDnnSelfCheck.Should().Be(result, "the check runs once per process");
+        if (!Tensors.HasOneDnn) result.Should().Be(OneDnnCheckResult.Skipped);
+        if (result == OneDnnCheckResult.Failed) Tensors.OneDnnEnabled.Should().BeFalse("a oneDNN that failed the check is turned off");
+        if (result == OneDnnCheckResult.Passed) Tensors.OneDnnEnabled.Should().BeTrue();
+
+        // Whichever path convolutions now take, their float32 gradients agree with float64 (16 random problems, the
+        // check's own size: what Debian 13's libtorch 2.6 gets wrong in most of them with oneDNN on).
+        var random = new Random(3);
+        for (int trial = 0; trial < 16; trial++)
+        {
+            using var scope = Tensors.NewDisposeScope();
+            double[] Values(int n, double scale) => Enumerable.Range(0, n).Select(_ => (random.NextDouble() * 2 - 1) * scale).ToArray();
+            var x = Values(16 * 6 * 8 * 8, 1); var w = Values(6 * 6 * 3 * 3, 0.3); var gy = Values(16 * 6 * 8 * 8, 1);
+            (double[] Gx, double[] Gw) Gradients(ScalarType type)
+            {
+                var xt = Tensors.FromArray(x, 16, 6, 8, 8).To(type).RequiresGradInPlace();
+                var wt = Tensors.FromArray(w, 6, 6, 3, 3).To(type).RequiresGradInPlace();
+                F.Convolution(xt, wt, null, 2, null, new long[] { 1 }).Backward(Tensors.FromArray(gy, 16, 6, 8, 8).To(type));
+                return (H.ToDoubles(xt.Grad!), H.ToDoubles(wt.Grad!));
+            }
+            var single = Gradients(ScalarType.Float32);
+            var reference = Gradients(ScalarType.Float64);
+            H.Close(single.Gx, reference.Gx, 1e-4, 1e-4, $"input gradient, problem {trial}");
+            H.Close(single.Gw, reference.Gw, 1e-3, 1e-3, $"weight gradient, problem {trial}");
+        }
+    }
+
+    [Fact]
+    public void OneDnnOff_StopsRoutingAndPacking_AndConvolutionsStayTheSame()
+    {
+        var saved = Tensors.OneDnnEnabled;
+        var x = H.Uniform(2 * 3 * 9 * 9, 51, -1, 1);
+        var w = H.Uniform(4 * 3 * 3 * 3, 52, -0.3, 0.3);
+        var b = H.Uniform(4, 53);
+        var gy = H.Uniform(2 * 4 * 9 * 9, 54);
+        var on = Run(true, x, new long[] { 2, 3, 9, 9 }, w, new long[] { 4, 3, 3, 3 }, b, gy, 2, 1);
+        try
+        {
+            Tensors.OneDnnEnabled = false;
+            Tensors.OneDnnEnabled.Should().BeFalse();
+            var off = Run(true, x, new long[] { 2, 3, 9, 9 }, w, new long[] { 4, 3, 3, 3 }, b, gy, 2, 1);
+            H.Close(off.Y, on.Y, 1e-4, 1e-4, "forward");
+            H.Close(off.Gx, on.Gx, 1e-4, 1e-4, "input gradient");
+            H.Close(off.Gw, on.Gw, 1e-4, 1e-4, "weight gradient");
+
+            using var conv = new MedVision.Torch.Nn.Conv2d(3, 4, 3, padding: 1);
+            conv.Eval();
+            using (Tensors.NoGrad())
+            using (var input = H.F32(x, 2, 3, 9, 9))
+            using (var y = conv.Call(input)) { }
+            conv.HoldsPackedWeight.Should().BeFalse("no oneDNN-layout copy is made while oneDNN is off");
+        }
+        finally { Tensors.OneDnnEnabled = saved; }
+        Tensors.OneDnnEnabled.Should().Be(saved);
+    }
+
+    [Theory]
+    [InlineData("0", "check=Skipped enabled=False")]
+    [InlineData("1", "check=Skipped enabled=True")]
+    public void MedvisionOneDnn_SetsTheStateOfANewProcess_WithoutTheCheck(string value, string expected)
+    {
+        if (!Tensors.HasOneDnn) return; // nothing to turn on or off
+        var info = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "DistributedWorker.dll"));
+        info.ArgumentList.Add("onednn");
+        info.Environment["MEDVISION_ONEDNN"] = value;
+        using var p = System.Diagnostics.Process.Start(info)!;
+        var stdout = p.StandardOutput.ReadToEnd();
+        var stderr = p.StandardError.ReadToEnd();
+        p.WaitForExit();
+        p.ExitCode.Should().Be(0, stderr);
+        stdout.Trim().Should().Be(expected);
+    }
+
+    [Fact]
     public void RoutingFlag_RoundTrips()
     {
         var saved = Tensors.RouteConvolutionsThroughOneDnn;

@@ -33,7 +33,7 @@ internal sealed class PackedConvolutionWeight : IDisposable
     /// </summary>
     internal unsafe Tensor? Acquire(Tensor input, Tensor weight, Tensor? bias, int spatialDims, long stride, long padding, long dilation, long groups)
     {
-        if (!Tensors.PrepackConvolutionWeights || spatialDims is not (2 or 3) || !HasOneDnn.Value || !Tensors.RouteConvolutionsThroughOneDnn) return null;
+        if (!Tensors.PrepackConvolutionWeights || spatialDims is not (2 or 3) || !HasOneDnn.Value || !Tensors.RouteConvolutionsThroughOneDnn || !Tensors.OneDnnEnabled) return null;
         if (Tensors.IsGradEnabled && (weight.RequiresGrad || input.RequiresGrad || (bias?.RequiresGrad ?? false))) return null;
         if (input.Dim != spatialDims + 2 || weight.ScalarType != ScalarType.Float32 || input.ScalarType != ScalarType.Float32
             || weight.Device.Type != DeviceType.Cpu || input.Device.Type != DeviceType.Cpu)

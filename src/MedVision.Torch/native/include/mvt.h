@@ -37,6 +37,13 @@ MVT_API mvt_tensor mvt_rng_get_state(void);
 MVT_API int32_t mvt_rng_set_state(mvt_tensor state);
 MVT_API int32_t mvt_set_conv_routing(int32_t mode);
 MVT_API int32_t mvt_get_conv_routing(void);
+/* libtorch's use of oneDNN (torch.backends.mkldnn.enabled): 1 on, 0 off (then no convolution is routed to oneDNN). */
+MVT_API int32_t mvt_set_onednn_enabled(int32_t enabled);
+MVT_API int32_t mvt_get_onednn_enabled(void);
+/* Runs (once per process, also before the first convolution) a check of oneDNN's convolution gradients against a
+   float64 reference; on a mismatch oneDNN is turned off. 1 passed, 0 failed (oneDNN now off), 2 skipped
+   (MEDVISION_ONEDNN set, oneDNN absent or already off), -1 error. */
+MVT_API int32_t mvt_onednn_self_check(void);
 
 /* CPU memory: the caching allocator for large CPU tensors (memory.cpp) */
 typedef struct {

@@ -18,6 +18,10 @@ struct DistributedError : std::runtime_error {
 
 void set_error(int32_t kind, const char* message);
 void clear_error();
+
+// Runs the oneDNN self-check once per process (nn.cpp; see mvt_onednn_self_check); entry points that may reach a
+// convolution call it first.
+void EnsureOneDnnChecked();
 extern std::atomic<int64_t> g_live;
 
 // Torch.NumThreads is process-wide for callers, but with libtorch's OpenMP backend at::set_num_threads only changes

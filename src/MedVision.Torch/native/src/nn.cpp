@@ -1,6 +1,12 @@
 // Neural-network functional ops and losses.
 #include "common.h"
 
+#include <ATen/CPUGeneratorImpl.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <mutex>
+
 using mvt::T;
 using mvt::Opt;
 using mvt::wrap;
@@ -13,8 +19,71 @@ namespace {
 // same result (to float rounding) an order of magnitude faster there. 0: leave the choice to libtorch.
 std::atomic<int32_t> g_conv_routing{1};
 
+// MEDVISION_ONEDNN=0 at process start turns libtorch's use of oneDNN off (as torch.backends.mkldnn.enabled = False),
+// for libtorch builds whose oneDNN computes wrong results (see docs/troubleshooting.md).
+bool ApplyOneDnnEnvironment() {
+  const char* env = std::getenv("MEDVISION_ONEDNN");
+  if (env != nullptr && std::strcmp(env, "0") == 0) at::globalContext().setUserEnabledMkldnn(false);
+  return true;
+}
+const bool g_onednn_environment = ApplyOneDnnEnvironment();
+
+// The oneDNN self-check. Some libtorch builds pair libtorch with a oneDNN that computes wrong convolution gradients —
+// Debian 13's libtorch 2.6 with its system oneDNN 3.7.2 returns NaN or wrong values in over half of the backward
+// passes, in Python PyTorch too — so before the first convolution, oneDNN's gradients of a small convolution are
+// compared with a float64 computation (which never uses oneDNN) 16 times; on any mismatch oneDNN is turned off.
+std::once_flag g_onednn_once;
+std::atomic<int32_t> g_onednn_check{-1};
+
+bool OneDnnGradientsAgree() {
+  torch::AutoGradMode grad_mode(true);
+  auto gen = at::make_generator<at::CPUGeneratorImpl>(20261202);
+  const std::vector<int64_t> one{1, 1};
+  for (int trial = 0; trial < 16; ++trial) {
+    auto x = at::randn({16, 6, 8, 8}, gen, at::TensorOptions().dtype(at::kFloat));
+    auto w = at::randn({6, 6, 3, 3}, gen, at::TensorOptions().dtype(at::kFloat)).mul_(0.2);
+    auto g = at::randn({16, 6, 8, 8}, gen, at::TensorOptions().dtype(at::kFloat));
+    auto xf = x.clone().requires_grad_(true), wf = w.clone().requires_grad_(true);
+    auto y = at::mkldnn_convolution(xf, wf, c10::nullopt, one, one, one, 1);
+    auto got = torch::autograd::grad({y}, {xf, wf}, {g});
+    auto xd = x.to(at::kDouble).requires_grad_(true), wd = w.to(at::kDouble).requires_grad_(true);
+    auto yd = at::conv2d(xd, wd, {}, one, one);
+    auto want = torch::autograd::grad({yd}, {xd, wd}, {g.to(at::kDouble)});
+    for (size_t i = 0; i < 2; ++i) {
+      const double diff = (got[i].to(at::kDouble) - want[i]).abs().max().item<double>();
+      const double scale = want[i].abs().max().item<double>();
+      if (!(diff <= 1e-3 * scale)) return false;  // NaN fails too
+    }
+  }
+  return true;
+}
+}  // namespace
+
+namespace mvt {
+void EnsureOneDnnChecked() {
+  std::call_once(g_onednn_once, [] {
+    const char* env = std::getenv("MEDVISION_ONEDNN");
+    if ((env != nullptr && (std::strcmp(env, "0") == 0 || std::strcmp(env, "1") == 0)) || !at::hasMKLDNN() ||
+        !at::globalContext().userEnabledMkldnn()) {
+      g_onednn_check.store(2);
+      return;
+    }
+    bool agree = false;
+    try {
+      agree = OneDnnGradientsAgree();
+    } catch (const std::exception&) {
+      agree = false;  // a oneDNN that throws on a plain convolution is no better
+    }
+    if (!agree) at::globalContext().setUserEnabledMkldnn(false);
+    g_onednn_check.store(agree ? 1 : 0);
+  });
+}
+}  // namespace mvt
+
+namespace {
+
 bool use_onednn(const at::Tensor& x, const at::Tensor& w) {
-  return g_conv_routing.load(std::memory_order_relaxed) == 1 && at::hasMKLDNN() && x.device().is_cpu() &&
+  return g_conv_routing.load(std::memory_order_relaxed) == 1 && at::hasMKLDNN() && at::globalContext().userEnabledMkldnn() && x.device().is_cpu() &&
          x.layout() == at::kStrided && x.scalar_type() == at::kFloat && w.scalar_type() == at::kFloat &&
          (x.dim() == 4 || x.dim() == 5) && x.dim() == w.dim() && x.size(1) > 0 && x.size(0) > 0;
 }
@@ -29,9 +98,30 @@ MVT_API int32_t mvt_set_conv_routing(int32_t mode) {
 }
 MVT_API int32_t mvt_get_conv_routing(void) { return g_conv_routing.load(); }
 
+MVT_API int32_t mvt_set_onednn_enabled(int32_t enabled) {
+  MVT_GUARD_BEGIN
+  if (enabled != 0 && enabled != 1) throw std::invalid_argument("oneDNN use must be 0 (off) or 1 (on)");
+  at::globalContext().setUserEnabledMkldnn(enabled == 1);
+  return 0;
+  MVT_GUARD_END(-1)
+}
+MVT_API int32_t mvt_get_onednn_enabled(void) {
+  MVT_GUARD_BEGIN
+  mvt::EnsureOneDnnChecked();
+  return at::globalContext().userEnabledMkldnn() ? 1 : 0;
+  MVT_GUARD_END(-1)
+}
+MVT_API int32_t mvt_onednn_self_check(void) {
+  MVT_GUARD_BEGIN
+  mvt::EnsureOneDnnChecked();
+  return g_onednn_check.load();
+  MVT_GUARD_END(-1)
+}
+
 MVT_API mvt_tensor mvt_conv(mvt_tensor xh, mvt_tensor wh, mvt_tensor bh, const int64_t* stride, const int64_t* padding,
                             const int64_t* dilation, int32_t nspatial, int64_t groups) {
   MVT_GUARD_BEGIN
+  mvt::EnsureOneDnnChecked();
   const at::Tensor& x = T(xh);
   const at::Tensor& w = T(wh);
   auto s = Ints(stride, nspatial), p = Ints(padding, nspatial), d = Ints(dilation, nspatial);
@@ -78,6 +168,7 @@ MVT_API mvt_tensor mvt_onednn_pack_conv_weight(mvt_tensor wh, const int64_t* str
 MVT_API mvt_tensor mvt_conv_transpose(mvt_tensor xh, mvt_tensor wh, mvt_tensor bh, const int64_t* stride, const int64_t* padding,
                                       const int64_t* output_padding, const int64_t* dilation, int32_t nspatial, int64_t groups) {
   MVT_GUARD_BEGIN
+  mvt::EnsureOneDnnChecked();
   const at::Tensor& x = T(xh);
   const at::Tensor& w = T(wh);
   auto s = Ints(stride, nspatial), p = Ints(padding, nspatial), op = Ints(output_padding, nspatial), d = Ints(dilation, nspatial);
