@@ -13,9 +13,10 @@ namespace MedVision.Nets.Data.Dicom;
 /// </summary>
 /// <remarks>
 /// <para>
-/// Transfer syntaxes: Implicit and Explicit VR Little Endian, Deflated Explicit VR Little Endian, RLE Lossless and
-/// JPEG Baseline (8-bit, decoded by libjpeg-turbo). Others (JPEG Lossless, JPEG-LS, JPEG 2000, big endian) are refused
-/// with a <see cref="NotSupportedException"/> that names them; convert such files first (e.g. <c>gdcmconv --raw</c>).
+/// Transfer syntaxes: Implicit and Explicit VR Little Endian, Deflated Explicit VR Little Endian, RLE Lossless,
+/// JPEG Baseline (8-bit, decoded by libjpeg-turbo) and JPEG Lossless (process 14, 2–16 bits, any predictor). Others
+/// (JPEG-LS, JPEG 2000, big endian) are refused with a <see cref="NotSupportedException"/> that names them; convert such
+/// files first (e.g. <c>gdcmconv --raw</c>).
 /// Files without the 128-byte preamble are read as Implicit VR Little Endian data sets, as DICOM allows.
 /// </para>
 /// <para>
@@ -168,6 +169,7 @@ public sealed class DicomFile
         return TransferSyntaxUid switch
         {
             DicomTransferSyntax.JpegBaseline or DicomTransferSyntax.JpegExtended => JpegFrame(frame),
+            DicomTransferSyntax.JpegLossless or DicomTransferSyntax.JpegLosslessFirstOrder => LosslessJpegFrame(frame),
             DicomTransferSyntax.RleLossless => NativeFrame(RleFrame(frame), 0, planar: SamplesPerPixel == 3),
             _ => NativeFrame(_nativePixels!, frame, planar: GetUShort(0x0028, 0x0006) == 1),
         };
@@ -234,6 +236,31 @@ public sealed class DicomFile
         int at = 0;
         foreach (var p in parts) { p.CopyTo(result, at); at += p.Length; }
         return result;
+    }
+
+    // Lossless JPEG decodes to the stored values; they are laid out as native little-endian pixels so the bit masking,
+    // sign extension and rescaling are those of uncompressed data.
+    private float[] LosslessJpegFrame(int frame)
+    {
+        if (BitsAllocated is not (8 or 16)) throw new NotSupportedException($"{SourceName}: lossless JPEG with {BitsAllocated} bits allocated per sample is not supported (8 or 16).");
+        LosslessJpeg.Image image;
+        try
+        {
+            image = LosslessJpeg.Decode(FrameFragments(frame), $"{SourceName} frame {frame + 1}");
+        }
+        catch (DataFormatException e)
+        {
+            throw new DataFormatException(SourceName, $"frame {frame + 1}: {e.Problem}", e);
+        }
+        if (image.Width != Columns || image.Height != Rows || image.Components != SamplesPerPixel)
+            throw new DataFormatException(SourceName, $"frame {frame + 1} decodes to {image.Width}×{image.Height} with {image.Components} component(s), but the header says {Columns}×{Rows} with {SamplesPerPixel}.");
+        var bytes = new byte[image.Samples.Length * (BitsAllocated / 8)];
+        for (int i = 0; i < image.Samples.Length; i++)
+        {
+            if (BitsAllocated == 8) bytes[i] = (byte)image.Samples[i];
+            else BinaryPrimitives.WriteUInt16LittleEndian(bytes.AsSpan(i * 2), image.Samples[i]);
+        }
+        return NativeFrame(bytes, 0, planar: false);
     }
 
     private float[] JpegFrame(int frame)

@@ -21,6 +21,12 @@ public static class DicomTransferSyntax
     /// <summary>JPEG Extended (processes 2 and 4): read when the samples are 8-bit.</summary>
     public const string JpegExtended = "1.2.840.10008.1.2.4.51";
 
+    /// <summary>JPEG Lossless (process 14, any predictor).</summary>
+    public const string JpegLossless = "1.2.840.10008.1.2.4.57";
+
+    /// <summary>JPEG Lossless, first-order prediction (process 14, selection value 1): the usual lossless JPEG of DICOM archives.</summary>
+    public const string JpegLosslessFirstOrder = "1.2.840.10008.1.2.4.70";
+
     /// <summary>RLE Lossless.</summary>
     public const string RleLossless = "1.2.840.10008.1.2.5";
 
@@ -32,8 +38,8 @@ public static class DicomTransferSyntax
         [ExplicitVrBigEndian] = "Explicit VR Big Endian (retired)",
         [JpegBaseline] = "JPEG Baseline",
         [JpegExtended] = "JPEG Extended",
-        ["1.2.840.10008.1.2.4.57"] = "JPEG Lossless",
-        ["1.2.840.10008.1.2.4.70"] = "JPEG Lossless, first-order prediction",
+        [JpegLossless] = "JPEG Lossless",
+        [JpegLosslessFirstOrder] = "JPEG Lossless, first-order prediction",
         ["1.2.840.10008.1.2.4.80"] = "JPEG-LS Lossless",
         ["1.2.840.10008.1.2.4.81"] = "JPEG-LS Near-Lossless",
         ["1.2.840.10008.1.2.4.90"] = "JPEG 2000 Lossless",
@@ -45,7 +51,7 @@ public static class DicomTransferSyntax
 
     private static readonly HashSet<string> Supported = new()
     {
-        ImplicitVrLittleEndian, ExplicitVrLittleEndian, DeflatedExplicitVrLittleEndian, JpegBaseline, JpegExtended, RleLossless,
+        ImplicitVrLittleEndian, ExplicitVrLittleEndian, DeflatedExplicitVrLittleEndian, JpegBaseline, JpegExtended, JpegLossless, JpegLosslessFirstOrder, RleLossless,
     };
 
     /// <summary>True when <see cref="DicomFile"/> reads files in this transfer syntax.</summary>
