@@ -114,16 +114,7 @@ public class ConvolutionRoutingTests
     public void MedvisionOneDnn_SetsTheStateOfANewProcess_WithoutTheCheck(string value, string expected)
     {
         if (!Tensors.HasOneDnn) return; // nothing to turn on or off
-        var info = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "DistributedWorker.dll"));
-        info.ArgumentList.Add("onednn");
-        info.Environment["MEDVISION_ONEDNN"] = value;
-        using var p = System.Diagnostics.Process.Start(info)!;
-        var stdout = p.StandardOutput.ReadToEnd();
-        var stderr = p.StandardError.ReadToEnd();
-        p.WaitForExit();
-        p.ExitCode.Should().Be(0, stderr);
-        stdout.Trim().Should().Be(expected);
+        Distributed.WorkerRunner.RunSingle("onednn", ("MEDVISION_ONEDNN", value)).Should().Be(expected);
     }
 
     [Fact]

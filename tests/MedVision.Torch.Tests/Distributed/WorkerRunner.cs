@@ -8,6 +8,26 @@ internal static class WorkerRunner
 {
     public static string WorkerPath => Path.Combine(AppContext.BaseDirectory, "DistributedWorker.dll");
 
+    /// <summary>
+    /// Runs one non-distributed worker command (e.g. "cpu-memory", "onednn") in a new process whose environment has the
+    /// MedVision variables <paramref name="cleared"/> removed and <paramref name="variable"/> set; returns its trimmed
+    /// standard output after checking that it exited with 0.
+    /// </summary>
+    public static string RunSingle(string command, (string Name, string? Value)? variable, params string[] cleared)
+    {
+        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        info.ArgumentList.Add(WorkerPath);
+        info.ArgumentList.Add(command);
+        foreach (var name in cleared) info.Environment.Remove(name);
+        if (variable is { } v) info.Environment[v.Name] = v.Value;
+        using var p = Process.Start(info)!;
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = p.StandardError.ReadToEnd();
+        p.WaitForExit();
+        p.ExitCode.Should().Be(0, stderr);
+        return stdout.Result.Trim();
+    }
+
     /// <summary>Runs <paramref name="world"/> ranks through <see cref="LocalLauncher"/>; returns the result and each rank's lines.</summary>
     public static async Task<(LaunchResult Result, Dictionary<int, List<string>> Lines, string All)> Launch(int world, int timeoutMs, bool stopOthers, params string[] args)
     {

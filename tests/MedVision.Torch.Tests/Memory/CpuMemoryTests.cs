@@ -208,18 +208,8 @@ public class CpuMemoryTests
     [InlineData("MALLOC_MMAP_THRESHOLD_", "131072", "installed=True limit=* cached=2097152 drift=0")]
     public void EnvironmentVariables_ConfigureTheAllocatorOfANewProcess(string? name, string? value, string expected)
     {
-        var info = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "DistributedWorker.dll"));
-        info.ArgumentList.Add("cpu-memory");
-        info.Environment.Remove("MEDVISION_CPU_CACHE_LIMIT");
-        info.Environment.Remove("MEDVISION_CPU_ALLOCATOR");
-        if (name is not null) info.Environment[name] = value;
-        using var p = System.Diagnostics.Process.Start(info)!;
-        var stdout = p.StandardOutput.ReadToEnd();
-        var stderr = p.StandardError.ReadToEnd();
-        p.WaitForExit();
-        p.ExitCode.Should().Be(0, stderr);
-        stdout.Trim().Should().Match(expected);
+        var stdout = Distributed.WorkerRunner.RunSingle("cpu-memory", name is null ? null : (name, value), "MEDVISION_CPU_CACHE_LIMIT", "MEDVISION_CPU_ALLOCATOR");
+        stdout.Should().Match(expected);
     }
 
     [Fact]
