@@ -26,7 +26,24 @@ Tensors.NumThreads = 1;
 if (args.FirstOrDefault() == "onednn")
 {
     // Not distributed: reports the oneDNN self-check and state of this process (ConvolutionRoutingTests), after a
-    // convolution (which triggers the check when nothing asked for it before).
+    // convolution (which triggers the check when nothing asked for it before). With --time: how long the check takes
+    // and then a first 16×6×8×8 convolution forward and backward (docs/troubleshooting.md).
+    if (args.Contains("--time"))
+    {
+        using (var warm = Tensors.Ones(2, 2)) { }  // libtorch and the shim loaded
+        var timer = System.Diagnostics.Stopwatch.StartNew();
+        var result = Tensors.OneDnnSelfCheck;
+        double checkMs = timer.Elapsed.TotalMilliseconds;
+        timer.Restart();
+        using (var scope = Tensors.NewDisposeScope())
+        {
+            var x = Tensors.Randn(16, 6, 8, 8).RequiresGradInPlace();
+            var w = Tensors.Randn(6, 6, 3, 3).RequiresGradInPlace();
+            MedVision.Torch.Nn.Functional.Convolution(x, w, null, 2, null, new long[] { 1 }).Sum().Backward();
+        }
+        Console.WriteLine(string.Create(inv, $"check={result} check_ms={checkMs:F1} first_conv_ms={timer.Elapsed.TotalMilliseconds:F1} threads={Tensors.NumThreads}"));
+        return 0;
+    }
     using (var x = Tensors.Ones(1, 2, 5, 5))
     using (var w = Tensors.Ones(3, 2, 3, 3))
     using (var y = MedVision.Torch.Nn.Functional.Convolution(x, w, null, 2)) { }
