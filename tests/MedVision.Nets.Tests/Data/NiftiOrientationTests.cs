@@ -198,9 +198,15 @@ public sealed class NiftiOrientationTests : IDisposable
         File.WriteAllBytes(codePath, badCode);
         FluentActions.Invoking(() => NiftiReader.Read(codePath)).Should().Throw<DataFormatException>().WithMessage("*badcode.nii*sform_code 9*");
 
+        // sform_code set but srow_* zero: the file's qform is used; without a qform it is an error.
         var singular = (byte[])bytes.Clone();
         BitConverter.GetBytes((short)1).CopyTo(singular, 254);
         Array.Clear(singular, 280, 48);
+        var fallbackPath = _temp.File("fallback.nii");
+        File.WriteAllBytes(fallbackPath, singular);
+        var fallback = NiftiReader.Read(fallbackPath);
+        fallback.Affine.Should().Be(NiftiReader.Read(Path.Combine(Dir, "orient_qform_lps.nii")).Affine, "the qform stands in for the singular sform");
+        BitConverter.GetBytes((short)0).CopyTo(singular, 252);
         var singularPath = _temp.File("singular.nii");
         File.WriteAllBytes(singularPath, singular);
         FluentActions.Invoking(() => NiftiReader.Read(singularPath)).Should().Throw<DataFormatException>().WithMessage("*singular.nii*sform*singular*");

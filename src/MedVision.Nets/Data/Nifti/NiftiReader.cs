@@ -151,7 +151,9 @@ public static class NiftiReader
         return new NiftiImage(voxels, dims, spacing, dataType, affine, affineCode);
     }
 
-    // The sform when sform_code > 0, else the qform when qform_code > 0 (nibabel's get_best_affine), else none.
+    // The sform when sform_code > 0, else the qform when qform_code > 0 (nibabel's get_best_affine), else none. A
+    // singular sform (some tools set sform_code but leave srow_* zero) gives way to a valid qform; with no qform to fall
+    // back on, it is an error.
     private static (NiftiAffine? Affine, NiftiXformCode Code) ReadAffine(HeaderReader h, float[] spacing, string path)
     {
         short qformCode = h.Int16(252), sformCode = h.Int16(254);
@@ -171,7 +173,14 @@ public static class NiftiReader
                 for (int r = 0; r < 3; r++)
                     for (int c = 0; c < 4; c++)
                         m[r, c] = h.Single(280 + (16 * r) + (4 * c));
-                return (new NiftiAffine(m), (NiftiXformCode)sformCode);
+                try
+                {
+                    return (new NiftiAffine(m), (NiftiXformCode)sformCode);
+                }
+                catch (ArgumentException) when (qformCode > 0)
+                {
+                    sformCode = 0; // use the qform below
+                }
             }
 
             if (qformCode > 0)
