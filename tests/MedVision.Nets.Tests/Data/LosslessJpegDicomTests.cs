@@ -65,6 +65,11 @@ public sealed class LosslessJpegDicomTests
         noFrame[sof + 1] = 0xC1;
         FluentActions.Invoking(() => DicomFile.Read(noFrame, "sof1.dcm").GetFrame())
             .Should().Throw<NotSupportedException>().WithMessage("*sof1.dcm*not lossless*");
+        // A frame whose size disagrees with the DICOM header is refused before anything is allocated for it.
+        var tall = (byte[])bytes.Clone();
+        tall[sof + 5] = 0x7F; // height (bytes sof+5, sof+6) becomes ≥ 32512 rows
+        FluentActions.Invoking(() => DicomFile.Read(tall, "tall.dcm").GetFrame())
+            .Should().Throw<DataFormatException>().WithMessage("*tall.dcm*the header says 40×24*");
     }
 
     private static int IndexOf(byte[] data, byte[] pattern)

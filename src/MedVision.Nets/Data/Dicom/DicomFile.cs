@@ -246,14 +246,12 @@ public sealed class DicomFile
         LosslessJpeg.Image image;
         try
         {
-            image = LosslessJpeg.Decode(FrameFragments(frame), $"{SourceName} frame {frame + 1}");
+            image = LosslessJpeg.Decode(FrameFragments(frame), $"{SourceName} frame {frame + 1}", Columns, Rows, SamplesPerPixel);
         }
         catch (DataFormatException e)
         {
             throw new DataFormatException(SourceName, $"frame {frame + 1}: {e.Problem}", e);
         }
-        if (image.Width != Columns || image.Height != Rows || image.Components != SamplesPerPixel)
-            throw new DataFormatException(SourceName, $"frame {frame + 1} decodes to {image.Width}×{image.Height} with {image.Components} component(s), but the header says {Columns}×{Rows} with {SamplesPerPixel}.");
         var bytes = new byte[image.Samples.Length * (BitsAllocated / 8)];
         for (int i = 0; i < image.Samples.Length; i++)
         {

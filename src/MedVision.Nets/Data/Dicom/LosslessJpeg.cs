@@ -28,14 +28,14 @@ internal static class LosslessJpeg
         public byte[] Values = [];
     }
 
-    /// <summary>Decodes one lossless JPEG image.</summary>
-    /// <exception cref="DataFormatException">The stream is corrupt or truncated.</exception>
+    /// <summary>Decodes one lossless JPEG image, which must have the size and component count the container says.</summary>
+    /// <exception cref="DataFormatException">The stream is corrupt or truncated, or its frame is not width × height × components.</exception>
     /// <exception cref="NotSupportedException">The stream uses a JPEG process other than lossless Huffman (e.g. baseline, arithmetic, hierarchical).</exception>
-    public static Image Decode(byte[] data, string sourceName)
+    public static Image Decode(byte[] data, string sourceName, int expectedWidth, int expectedHeight, int expectedComponents)
     {
         if (data.Length < 4 || data[0] != 0xFF || data[1] != 0xD8) throw new DataFormatException(sourceName, "the JPEG stream does not start with an SOI marker.");
         var tables = new HuffmanTable?[4];
-        Component[]? components = null;
+        Component[]? frame = null;
         int precision = 0, width = 0, height = 0, restartInterval = 0;
         ushort[]? samples = null;
         int at = 2;
@@ -60,8 +60,10 @@ internal static class LosslessJpeg
                     int count = data[body + 5];
                     if (precision is < 2 or > 16) throw new DataFormatException(sourceName, $"lossless JPEG precision {precision} is outside 2–16 bits.");
                     if (width < 1 || height < 1 || count is < 1 or > 4) throw new DataFormatException(sourceName, $"invalid JPEG frame: {width}×{height}, {count} component(s).");
+                    if (width != expectedWidth || height != expectedHeight || count != expectedComponents)
+                        throw new DataFormatException(sourceName, $"the JPEG frame is {width}×{height} with {count} component(s), but the header says {expectedWidth}×{expectedHeight} with {expectedComponents}.");
                     if (length < 8 + (3 * count)) throw new DataFormatException(sourceName, "the JPEG frame header is truncated.");
-                    components = new Component[count];
+                    var components = new Component[count];
                     for (int i = 0; i < count; i++)
                     {
                         int c = body + 6 + (3 * i);
@@ -69,6 +71,7 @@ internal static class LosslessJpeg
                         if (components[i].H != components[0].H || components[i].V != components[0].V)
                             throw new NotSupportedException($"{sourceName}: lossless JPEG with subsampled components is not supported.");
                     }
+                    frame = components;
                     samples = new ushort[(long)width * height * count];
                     break;
                 case 0xC0 or 0xC1 or 0xC2 or 0xC5 or 0xC6 or 0xC7 or 0xC9 or 0xCA or 0xCB or 0xCD or 0xCE or 0xCF:
@@ -81,8 +84,9 @@ internal static class LosslessJpeg
                     restartInterval = (data[body] << 8) | data[body + 1];
                     break;
                 case 0xDA: // SOS
-                    if (components is null || samples is null) throw new DataFormatException(sourceName, "the JPEG scan comes before its frame header (SOF3).");
-                    at = DecodeScan(data, body, end, components, tables, samples, width, height, precision, restartInterval, sourceName);
+                    if (frame is null || samples is null) throw new DataFormatException(sourceName, "the JPEG scan comes before its frame header (SOF3).");
+                    if (length < 3) throw new DataFormatException(sourceName, "the JPEG scan header is truncated.");
+                    at = DecodeScan(data, body, end, frame, tables, samples, width, height, precision, restartInterval, sourceName);
                     continue;
             }
 
@@ -90,7 +94,7 @@ internal static class LosslessJpeg
         }
 
         if (samples is null) throw new DataFormatException(sourceName, "the JPEG stream has no frame (SOF3).");
-        return new Image(samples, width, height, components!.Length, precision);
+        return new Image(samples, width, height, frame!.Length, precision);
     }
 
     private static int Segment(byte[] data, int at, string sourceName)
