@@ -78,17 +78,28 @@ public sealed class Predictor : IDisposable
     /// </summary>
     public bool CanExplain => _model is ResNet;
 
-    /// <summary>Predicts one image file (JPEG or PNG).</summary>
-    public Prediction PredictFile(string path) => Predict(FromRaster(ImageCodec.DecodeFile(path)));
+    /// <summary>
+    /// Predicts one file: for a 2-D model an image (JPEG, PNG or DICOM); for a 3-D model a volume — a NIfTI file
+    /// (<c>.nii</c>, <c>.nii.gz</c>) or a folder holding a DICOM series — prepared as <see cref="PredictVolume"/> does.
+    /// </summary>
+    public Prediction PredictFile(string path) => Predict(FromFile(path));
 
-    /// <summary>Predicts image files as one batch per <paramref name="batchSize"/> files.</summary>
+    /// <summary>Predicts files (see <see cref="PredictFile"/>) as one batch per <paramref name="batchSize"/> files.</summary>
     public IReadOnlyList<Prediction> PredictFiles(IEnumerable<string> paths, int batchSize = 32)
     {
         ArgumentNullException.ThrowIfNull(paths);
         ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
         var results = new List<Prediction>();
-        foreach (var chunk in paths.Chunk(batchSize)) results.AddRange(Predict(chunk.Select(p => FromRaster(ImageCodec.DecodeFile(p))).ToList()));
+        foreach (var chunk in paths.Chunk(batchSize)) results.AddRange(Predict(chunk.Select(FromFile).ToList()));
         return results;
+    }
+
+    private FloatImage FromFile(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        return Card.Preprocessing.InputSize.Count == 3
+            ? FromVolume(Data.Loading.VolumeFolderSource.ReadVolumeAt(path))
+            : FromRaster(ImageCodec.DecodeFile(path));
     }
 
     /// <summary>Predicts an encoded image (JPEG or PNG) read from a stream.</summary>
@@ -108,12 +119,15 @@ public sealed class Predictor : IDisposable
     /// Predicts a 3-D volume (for 3-D models): reoriented to the model's <see cref="PreprocessingCard.Orientation"/>
     /// when it records one, intensities min–max scaled to [0, 1], then resized and normalised.
     /// </summary>
-    public Prediction PredictVolume(NiftiImage volume)
+    public Prediction PredictVolume(NiftiImage volume) => Predict(FromVolume(volume));
+
+    // A volume as the model's (1, D, H, W) input before resizing: reoriented as the card says, min–max scaled to [0, 1].
+    private FloatImage FromVolume(NiftiImage volume)
     {
         ArgumentNullException.ThrowIfNull(volume);
         if (Card.Preprocessing.InputSize.Count != 3) throw new InvalidOperationException("This model takes 2-D images, not volumes.");
         if (Card.Preprocessing.Orientation is { } orientation) volume = volume.Reorient(orientation);
-        return Predict(new ScaleIntensity().Apply(volume.ToFloatImage(), new Random(0)));
+        return new ScaleIntensity().Apply(volume.ToFloatImage(), new Random(0));
     }
 
     /// <summary>Predicts one preprocessed-to-[0, 1] image or volume (C, H, W) / (C, D, H, W); resizing and normalisation are applied here.</summary>

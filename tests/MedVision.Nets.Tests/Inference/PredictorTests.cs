@@ -346,6 +346,20 @@ public sealed class PredictorTests : IDisposable
             fromRas.Probabilities.Should().Equal(probabilities.ToArray<float>(), (a, e) => Math.Abs(a - e) < 1e-5);
         }
 
+        // Files: a NIfTI file (stored LPS) and a DICOM series folder predict as the volumes they hold, alone or batched.
+        var niftiPath = Path.Combine(_dir, "lps.nii.gz");
+        MedVision.Nets.Data.Nifti.NiftiWriter.Write(niftiPath, lps);
+        predictor.PredictFile(niftiPath).Probabilities.Should().Equal(fromRas.Probabilities, (a, e) => Math.Abs(a - e) < 1e-6);
+        var seriesFolder = Path.Combine(AppContext.BaseDirectory, "Fixtures", "dicom", "series");
+        var series = MedVision.Nets.Data.Dicom.DicomSeries.ReadFolder(seriesFolder)[0].ToVolume();
+        var fromSeries = predictor.PredictVolume(series);
+        predictor.PredictFile(seriesFolder).Probabilities.Should().Equal(fromSeries.Probabilities);
+        var batch = predictor.PredictFiles(new[] { niftiPath, seriesFolder });
+        batch.Select(p => p.Label).Should().Equal(fromRas.Label, fromSeries.Label);
+        batch[1].Probabilities.Should().Equal(fromSeries.Probabilities, (a, e) => Math.Abs(a - e) < 1e-5);
+        var missing = () => predictor.PredictFile(Path.Combine(_dir, "nothere.nii.gz"));
+        missing.Should().Throw<Exception>().WithMessage("*nothere.nii.gz*");
+
         // Without an orientation in the card, volumes are used as stored.
         preprocessing.Orientation = null;
         var asStored = Path.Combine(_dir, "as-stored.safetensors");

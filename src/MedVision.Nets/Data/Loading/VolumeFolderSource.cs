@@ -91,7 +91,12 @@ public sealed class VolumeFolderSource : ILabeledImageSource
     {
         ArgumentOutOfRangeException.ThrowIfNegative(index);
         ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(index, Samples.Count);
-        var path = Samples[index].Path;
+        return ReadVolumeAt(Samples[index].Path);
+    }
+
+    /// <summary>A volume as stored: a NIfTI file, or a folder holding a DICOM series (its largest series).</summary>
+    internal static NiftiImage ReadVolumeAt(string path)
+    {
         if (Directory.Exists(path))
         {
             var series = DicomSeries.ReadFolder(path);
