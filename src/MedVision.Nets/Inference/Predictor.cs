@@ -98,7 +98,7 @@ public sealed class Predictor : IDisposable
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         return Card.Preprocessing.InputSize.Count == 3
-            ? FromVolume(Data.Loading.VolumeFolderSource.ReadVolumeAt(path))
+            ? FromVolume(Data.Loading.VolumeFolderSource.ReadVolumeAt(path), owned: true)
             : FromRaster(ImageCodec.DecodeFile(path));
     }
 
@@ -119,15 +119,17 @@ public sealed class Predictor : IDisposable
     /// Predicts a 3-D volume (for 3-D models): reoriented to the model's <see cref="PreprocessingCard.Orientation"/>
     /// when it records one, intensities min–max scaled to [0, 1], then resized and normalised.
     /// </summary>
-    public Prediction PredictVolume(NiftiImage volume) => Predict(FromVolume(volume));
+    public Prediction PredictVolume(NiftiImage volume) => Predict(FromVolume(volume, owned: false));
 
-    // A volume as the model's (1, D, H, W) input before resizing: reoriented as the card says, min–max scaled to [0, 1].
-    private FloatImage FromVolume(NiftiImage volume)
+    // A volume as the model's (1, D, H, W) input before resizing: reoriented as the card says, min–max scaled to [0, 1]
+    // (in place, so on a copy unless the volume is this call's own: read from a file, or made by Reorient).
+    private FloatImage FromVolume(NiftiImage volume, bool owned)
     {
         ArgumentNullException.ThrowIfNull(volume);
         if (Card.Preprocessing.InputSize.Count != 3) throw new InvalidOperationException("This model takes 2-D images, not volumes.");
-        if (Card.Preprocessing.Orientation is { } orientation) volume = volume.Reorient(orientation);
-        return new ScaleIntensity().Apply(volume.ToFloatImage(), new Random(0));
+        var prepared = Card.Preprocessing.Orientation is { } orientation ? volume.Reorient(orientation) : volume;
+        var image = owned || !ReferenceEquals(prepared, volume) ? prepared.AsFloatImage() : prepared.ToFloatImage();
+        return new ScaleIntensity().Apply(image, new Random(0));
     }
 
     /// <summary>Predicts one preprocessed-to-[0, 1] image or volume (C, H, W) / (C, D, H, W); resizing and normalisation are applied here.</summary>

@@ -226,8 +226,8 @@ public abstract class Module : IDisposable
 
     /// <summary>
     /// Called on each module after <see cref="To(Device)"/> or <see cref="To(ScalarType)"/> converted its own
-    /// parameters and buffers. A module that keeps something derived from them (a convolution's pre-packed weight) or
-    /// a copy elsewhere (a TorchScript module's slots) overrides this to drop or update it.
+    /// parameters and buffers. A module that keeps something derived from them (a convolution's pre-packed weight)
+    /// overrides this to drop or update it. (A TorchScript module needs nothing: its slots hold the converted tensors.)
     /// </summary>
     protected virtual void OnTensorsConverted()
     {

@@ -12,7 +12,7 @@ public abstract class Optimizer : IDisposable
     private bool _disposed;
 
     /// <summary>Creates an optimizer over one or more parameter groups.</summary>
-    /// <exception cref="ArgumentException">There are no groups or no parameters, a group is null, or or a parameter appears in more than one group.</exception>
+    /// <exception cref="ArgumentException">There are no groups or no parameters, a group is null, or a parameter appears in more than one group.</exception>
     protected Optimizer(IEnumerable<ParameterGroup> groups)
     {
         ArgumentNullException.ThrowIfNull(groups);

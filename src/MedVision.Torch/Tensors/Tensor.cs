@@ -40,7 +40,6 @@ public sealed partial class Tensor : IDisposable
 
     internal static IntPtr HandleOrZero(Tensor? t) => t is null ? IntPtr.Zero : t.Handle;
 
-    /// <summary>Wraps a native result, throwing the native error when the handle is null.</summary>
     /// <summary>True when this handle and <paramref name="other"/> are handles to one libtorch tensor.</summary>
     internal bool IsSameTensor(Tensor other) => NativeMethods.mvt_tensor_identity(Handle) == NativeMethods.mvt_tensor_identity(other.Handle);
 
@@ -50,6 +49,7 @@ public sealed partial class Tensor : IDisposable
     /// </summary>
     internal void SetData(Tensor data) => Check(NativeMethods.mvt_set_data(Handle, data.Handle));
 
+    /// <summary>Wraps a native result, throwing the native error when the handle is null.</summary>
     internal static Tensor Wrap(IntPtr handle) => handle == IntPtr.Zero ? throw TorchException.FromNative() : new Tensor(handle);
 
     internal static void Check(int status)

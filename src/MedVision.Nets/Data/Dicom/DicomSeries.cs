@@ -109,7 +109,7 @@ public sealed class DicomSeries
             foreach (var f in files)
                 if (f.ImageOrientationPatient!.Zip(o, (a, b) => Math.Abs(a - b)).Max() > 1e-4)
                     throw new DataFormatException(f.SourceName, $"its orientation differs from {first.SourceName}'s: the slices of series {uid} do not form one volume.");
-            double nx = o[1] * o[5] - o[2] * o[4], ny = o[2] * o[3] - o[0] * o[5], nz = o[0] * o[4] - o[1] * o[3];
+            var (nx, ny, nz) = SliceNormal(o);
             double Along(DicomFile f) => f.ImagePositionPatient![0] * nx + f.ImagePositionPatient[1] * ny + f.ImagePositionPatient[2] * nz;
             var ordered = files.OrderBy(Along).ToList();
             var steps = ordered.Zip(ordered.Skip(1), (a, b) => (A: a, B: b, Step: Along(b) - Along(a))).ToList();
@@ -140,10 +140,12 @@ public sealed class DicomSeries
             var values = FramesAreSlices ? Slices[0].GetFrame(k) : Slices[k].GetFrame(0);
             Array.Copy(values, 0, voxels, (long)k * plane, plane);
         }
-        var spacing = Spacing.Select(s => (float)s).ToArray();
-        var affine = PatientAffine();
-        return affine is null ? new NiftiImage(voxels, new[] { x, y, z }, spacing) : new NiftiImage(voxels, new[] { x, y, z }, spacing, affine: affine);
+        return new NiftiImage(voxels, new[] { x, y, z }, Spacing.Select(s => (float)s).ToArray(), affine: PatientAffine());
     }
+
+    // The slice normal: the cross product of ImageOrientationPatient's row and column directions.
+    private static (double X, double Y, double Z) SliceNormal(IReadOnlyList<double> o) =>
+        ((o[1] * o[5]) - (o[2] * o[4]), (o[2] * o[3]) - (o[0] * o[5]), (o[0] * o[4]) - (o[1] * o[3]));
 
     /// <summary>
     /// The voxel-to-world affine in NIfTI's RAS+ convention from ImageOrientationPatient and ImagePositionPatient
@@ -162,7 +164,7 @@ public sealed class DicomSeries
         }
         else
         {
-            double nx = (o[1] * o[5]) - (o[2] * o[4]), ny = (o[2] * o[3]) - (o[0] * o[5]), nz = (o[0] * o[4]) - (o[1] * o[3]);
+            var (nx, ny, nz) = SliceNormal(o);
             step = [nx * Spacing[2], ny * Spacing[2], nz * Spacing[2]];
         }
 

@@ -64,8 +64,7 @@ public sealed class VolumeFolderSource : ILabeledImageSource
     /// <exception cref="DataFormatException">No class folder, or no volume in any of them.</exception>
     public static VolumeFolderSource FromSubfolders(string root, int depth, int height, int width, (double Center, double Width)? window = null, string? orientation = "RAS")
     {
-        if (orientation is not null && !NiftiAffine.IsValidAxisCodes(orientation))
-            throw new ArgumentException($"'{orientation}' is not an orientation: three letters, one of R/L, one of A/P and one of S/I (e.g. RAS).", nameof(orientation));
+        if (orientation is not null) NiftiAffine.ParseAxisCodes(orientation, nameof(orientation));
         ArgumentException.ThrowIfNullOrEmpty(root);
         if (depth < 1 || height < 1 || width < 1) throw new ArgumentOutOfRangeException(nameof(depth), $"Volume sizes must be positive: {depth}×{height}×{width}.");
         if (window is { } w && !(w.Width > 0)) throw new ArgumentOutOfRangeException(nameof(window), w.Width, "The window width must be positive.");

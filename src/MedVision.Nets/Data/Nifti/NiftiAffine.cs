@@ -152,6 +152,17 @@ public sealed class NiftiAffine : IEquatable<NiftiAffine>
     /// <summary>Whether <paramref name="axisCodes"/> names an orientation: three letters, one of R/L, one of A/P and one of S/I, in any order (case-insensitive).</summary>
     public static bool IsValidAxisCodes(string? axisCodes) => TryParseAxisCodes(axisCodes, out _, out _);
 
+    /// <summary>Throws an <see cref="ArgumentException"/> for <paramref name="parameterName"/> unless <paramref name="axisCodes"/> names an orientation.</summary>
+    internal static (int[] World, bool[] Negative) ParseAxisCodes(string? axisCodes, string parameterName)
+    {
+        if (!TryParseAxisCodes(axisCodes, out var world, out var negative))
+        {
+            throw new ArgumentException($"'{axisCodes}' is not an orientation: give three letters, one of R/L, one of A/P and one of S/I (e.g. \"RAS\" or \"LPS\").", parameterName);
+        }
+
+        return (world, negative);
+    }
+
     internal static bool TryParseAxisCodes(string? axisCodes, out int[] world, out bool[] negative)
     {
         world = new int[3];

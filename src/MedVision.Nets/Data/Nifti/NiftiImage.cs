@@ -47,7 +47,7 @@ public sealed class NiftiImage
         SourceDataType = sourceDataType;
         if (affine is not null && !Enum.IsDefined(affineCode))
         {
-            throw new ArgumentOutOfRangeException(nameof(affineCode), affineCode, "Not a NIfTI xform code (0–4).");
+            throw new ArgumentOutOfRangeException(nameof(affineCode), affineCode, "Not a NIfTI xform code (0–5).");
         }
 
         Affine = affine ?? NiftiAffine.FromSpacing(_spacing.Select(s => s > 0 && float.IsFinite(s) ? s : 1f).ToArray());
@@ -124,7 +124,8 @@ public sealed class NiftiImage
     /// <exception cref="ArgumentException"><paramref name="axisCodes"/> is not three letters naming each anatomical axis once.</exception>
     public NiftiImage Reorient(string axisCodes = "RAS")
     {
-        var (targetWorld, targetNegative) = ParseAxisCodes(axisCodes);
+        ArgumentNullException.ThrowIfNull(axisCodes);
+        var (targetWorld, targetNegative) = NiftiAffine.ParseAxisCodes(axisCodes, nameof(axisCodes));
         var (worldOf, negative) = Affine.ClosestAxes();
         var source = new int[3];
         var flip = new bool[3];
@@ -159,16 +160,5 @@ public sealed class NiftiImage
 
         return new NiftiImage(voxels, newShape, [_spacing[source[0]], _spacing[source[1]], _spacing[source[2]]], SourceDataType,
             Affine.Reindexed(source, flip, _shape), AffineCode);
-    }
-
-    private static (int[] World, bool[] Negative) ParseAxisCodes(string axisCodes)
-    {
-        ArgumentNullException.ThrowIfNull(axisCodes);
-        if (!NiftiAffine.TryParseAxisCodes(axisCodes, out var world, out var negative))
-        {
-            throw new ArgumentException($"'{axisCodes}' is not an orientation: give three letters, one of R/L, one of A/P and one of S/I (e.g. \"RAS\" or \"LPS\").", nameof(axisCodes));
-        }
-
-        return (world, negative);
     }
 }

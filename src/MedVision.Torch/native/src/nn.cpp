@@ -19,11 +19,17 @@ namespace {
 // same result (to float rounding) an order of magnitude faster there. 0: leave the choice to libtorch.
 std::atomic<int32_t> g_conv_routing{1};
 
-// MEDVISION_ONEDNN=0 at process start turns libtorch's use of oneDNN off (as torch.backends.mkldnn.enabled = False),
-// for libtorch builds whose oneDNN computes wrong results (see docs/troubleshooting.md).
-bool ApplyOneDnnEnvironment() {
+// MEDVISION_ONEDNN at process start: "0" turns libtorch's use of oneDNN off (as torch.backends.mkldnn.enabled = False),
+// for libtorch builds whose oneDNN computes wrong results (see docs/troubleshooting.md); "0" and "1" both skip the
+// self-check below. -1 when unset or anything else.
+int OneDnnEnvironment() {
   const char* env = std::getenv("MEDVISION_ONEDNN");
-  if (env != nullptr && std::strcmp(env, "0") == 0) at::globalContext().setUserEnabledMkldnn(false);
+  if (env != nullptr && std::strcmp(env, "0") == 0) return 0;
+  if (env != nullptr && std::strcmp(env, "1") == 0) return 1;
+  return -1;
+}
+bool ApplyOneDnnEnvironment() {
+  if (OneDnnEnvironment() == 0) at::globalContext().setUserEnabledMkldnn(false);
   return true;
 }
 const bool g_onednn_environment = ApplyOneDnnEnvironment();
@@ -62,9 +68,7 @@ bool OneDnnGradientsAgree() {
 namespace mvt {
 void EnsureOneDnnChecked() {
   std::call_once(g_onednn_once, [] {
-    const char* env = std::getenv("MEDVISION_ONEDNN");
-    if ((env != nullptr && (std::strcmp(env, "0") == 0 || std::strcmp(env, "1") == 0)) || !at::hasMKLDNN() ||
-        !at::globalContext().userEnabledMkldnn()) {
+    if (OneDnnEnvironment() >= 0 || !at::hasMKLDNN() || !at::globalContext().userEnabledMkldnn()) {
       g_onednn_check.store(2);
       return;
     }
