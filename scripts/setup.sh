@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Installs what MedVision.Nets needs on a fresh Debian/Ubuntu machine that has the .NET SDK:
 # libtorch (CPU, Debian's libtorch-dev), CMake and g++ for the native shim, and OpenBLAS so that libtorch's
-# BLAS calls do not fall back to the reference BLAS. Installs only what is missing; uses sudo when not root.
+# BLAS calls do not fall back to the reference BLAS; the image codecs the data loaders call (libjpeg-turbo, libpng,
+# CharLS for JPEG-LS and OpenJPEG for JPEG 2000 DICOM files). Installs only what is missing; uses sudo when not root.
 set -euo pipefail
 
 # "a|b": either package will do (Debian 13 and Ubuntu 24.04 renamed some libraries for the 64-bit time_t transition).
-packages=(libtorch-dev libgloo-dev cmake g++ make libopenblas0-pthread libturbojpeg0 "libpng16-16t64|libpng16-16" patchelf librsvg2-bin)
+# Debian 13's CUDA build of libtorch (contrib: libtorch-cuda-dev) conflicts with libtorch-dev and serves as well.
+packages=("libtorch-dev|libtorch-cuda-dev" libgloo-dev cmake g++ make libopenblas0-pthread libturbojpeg0 "libpng16-16t64|libpng16-16" libcharls2 libopenjp2-7 patchelf librsvg2-bin)
 installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
 missing=()
 for entry in "${packages[@]}"; do

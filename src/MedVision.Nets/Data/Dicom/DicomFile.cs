@@ -9,14 +9,15 @@ namespace MedVision.Nets.Data.Dicom;
 
 /// <summary>
 /// One DICOM Part 10 file (a CT/MR/PET slice, a radiograph, a fundus photograph): the attributes imaging pipelines
-/// need and the pixel data of every frame, read without any external package.
+/// need and the pixel data of every frame, read without any DICOM toolkit.
 /// </summary>
 /// <remarks>
 /// <para>
 /// Transfer syntaxes: Implicit and Explicit VR Little Endian, Deflated Explicit VR Little Endian, RLE Lossless,
-/// JPEG Baseline (8-bit, decoded by libjpeg-turbo) and JPEG Lossless (process 14, 2–16 bits, any predictor). Others
-/// (JPEG-LS, JPEG 2000, big endian) are refused with a <see cref="NotSupportedException"/> that names them; convert such
-/// files first (e.g. <c>gdcmconv --raw</c>).
+/// JPEG Baseline (8-bit, decoded by libjpeg-turbo), JPEG Lossless (process 14, 2–16 bits, any predictor), JPEG-LS
+/// lossless and near-lossless (decoded by CharLS, <c>libcharls2</c>) and JPEG 2000 lossless and lossy (decoded by
+/// OpenJPEG, <c>libopenjp2-7</c>). Others (High-Throughput JPEG 2000, big endian) are refused with a
+/// <see cref="NotSupportedException"/> that names them; convert such files first (e.g. <c>gdcmconv --raw</c>).
 /// Files without the 128-byte preamble are read as Implicit VR Little Endian data sets, as DICOM allows.
 /// </para>
 /// <para>
@@ -170,17 +171,21 @@ public sealed class DicomFile
         {
             DicomTransferSyntax.JpegBaseline or DicomTransferSyntax.JpegExtended => JpegFrame(frame),
             DicomTransferSyntax.JpegLossless or DicomTransferSyntax.JpegLosslessFirstOrder => LosslessJpegFrame(frame),
+            DicomTransferSyntax.JpegLsLossless or DicomTransferSyntax.JpegLsNearLossless => CodecFrame(frame, JpegLs.Decode, "JPEG-LS"),
+            DicomTransferSyntax.Jpeg2000Lossless or DicomTransferSyntax.Jpeg2000 => CodecFrame(frame, Jpeg2000.Decode, "JPEG 2000"),
             DicomTransferSyntax.RleLossless => NativeFrame(RleFrame(frame), 0, planar: SamplesPerPixel == 3),
             _ => NativeFrame(_nativePixels!, frame, planar: GetUShort(0x0028, 0x0006) == 1),
         };
     }
 
-    private float[] NativeFrame(byte[] pixels, int frame, bool planar)
+    // decodedToRgb: the codec has already undone the colour transform its photometric interpretation names (JPEG 2000's
+    // YBR_RCT and YBR_ICT decode to RGB).
+    private float[] NativeFrame(byte[] pixels, int frame, bool planar, bool decodedToRgb = false)
     {
         if (BitsAllocated is not (8 or 16 or 32)) throw new NotSupportedException($"{SourceName}: {BitsAllocated} bits allocated per sample are not supported (8, 16 or 32).");
         if (BitsStored < 1 || BitsStored > BitsAllocated) throw new DataFormatException(SourceName, $"{BitsStored} bits stored in {BitsAllocated} allocated.");
-        if (SamplesPerPixel == 3 && PhotometricInterpretation != "RGB")
-            throw new NotSupportedException($"{SourceName}: uncompressed colour in {PhotometricInterpretation} is not supported (RGB).");
+        if (SamplesPerPixel == 3 && PhotometricInterpretation != "RGB" && !(decodedToRgb && PhotometricInterpretation is "YBR_RCT" or "YBR_ICT"))
+            throw new NotSupportedException($"{SourceName}: colour in {PhotometricInterpretation} is not supported here (RGB{(decodedToRgb ? ", YBR_RCT or YBR_ICT" : "")}).");
         int bytes = BitsAllocated / 8, samples = SamplesPerPixel, pixelsPerFrame = Rows * Columns;
         long frameBytes = (long)pixelsPerFrame * samples * bytes;
         long start = frame * frameBytes;
@@ -259,6 +264,42 @@ public sealed class DicomFile
             else BinaryPrimitives.WriteUInt16LittleEndian(bytes.AsSpan(i * 2), image.Samples[i]);
         }
         return NativeFrame(bytes, 0, planar: false);
+    }
+
+    private delegate CodecFrame FrameDecoder(ReadOnlySpan<byte> data, string sourceName);
+
+    // JPEG-LS and JPEG 2000 decode to the stored values; as with lossless JPEG they are laid out as native little-endian
+    // pixels (two's complement in BitsAllocated bits when signed) so that masking, sign extension and rescaling are
+    // those of uncompressed data.
+    private float[] CodecFrame(int frame, FrameDecoder decode, string codec)
+    {
+        if (BitsAllocated is not (8 or 16 or 32)) throw new NotSupportedException($"{SourceName}: {codec} with {BitsAllocated} bits allocated per sample is not supported (8, 16 or 32).");
+        CodecFrame image;
+        try
+        {
+            image = decode(FrameFragments(frame), $"{SourceName} frame {frame + 1}");
+        }
+        catch (DataFormatException e)
+        {
+            throw new DataFormatException(SourceName, $"frame {frame + 1}: {e.Problem}", e);
+        }
+        if (image.Width != Columns || image.Height != Rows || image.Components != SamplesPerPixel)
+            throw new DataFormatException(SourceName, $"frame {frame + 1} decodes to {image.Width}×{image.Height} with {image.Components} sample(s) per pixel, but the header says {Columns}×{Rows} with {SamplesPerPixel}.");
+        if (image.Precision > BitsAllocated)
+            throw new DataFormatException(SourceName, $"frame {frame + 1} holds {image.Precision}-bit samples, more than the {BitsAllocated} bits allocated.");
+        int width = BitsAllocated / 8;
+        var bytes = new byte[image.Samples.Length * width];
+        for (int i = 0; i < image.Samples.Length; i++)
+        {
+            int value = image.Samples[i];
+            switch (width)
+            {
+                case 1: bytes[i] = (byte)value; break;
+                case 2: BinaryPrimitives.WriteUInt16LittleEndian(bytes.AsSpan(i * 2), (ushort)value); break;
+                default: BinaryPrimitives.WriteInt32LittleEndian(bytes.AsSpan(i * 4), value); break;
+            }
+        }
+        return NativeFrame(bytes, 0, planar: false, decodedToRgb: codec == "JPEG 2000");
     }
 
     private float[] JpegFrame(int frame)

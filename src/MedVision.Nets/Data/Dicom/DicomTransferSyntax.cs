@@ -27,6 +27,18 @@ public static class DicomTransferSyntax
     /// <summary>JPEG Lossless, first-order prediction (process 14, selection value 1): the usual lossless JPEG of DICOM archives.</summary>
     public const string JpegLosslessFirstOrder = "1.2.840.10008.1.2.4.70";
 
+    /// <summary>JPEG-LS Lossless (decoded by CharLS).</summary>
+    public const string JpegLsLossless = "1.2.840.10008.1.2.4.80";
+
+    /// <summary>JPEG-LS Near-Lossless: each sample within a bound set by the encoder (decoded by CharLS).</summary>
+    public const string JpegLsNearLossless = "1.2.840.10008.1.2.4.81";
+
+    /// <summary>JPEG 2000 Image Compression, Lossless Only (decoded by OpenJPEG).</summary>
+    public const string Jpeg2000Lossless = "1.2.840.10008.1.2.4.90";
+
+    /// <summary>JPEG 2000 Image Compression, lossless or lossy (decoded by OpenJPEG).</summary>
+    public const string Jpeg2000 = "1.2.840.10008.1.2.4.91";
+
     /// <summary>RLE Lossless.</summary>
     public const string RleLossless = "1.2.840.10008.1.2.5";
 
@@ -40,10 +52,10 @@ public static class DicomTransferSyntax
         [JpegExtended] = "JPEG Extended",
         [JpegLossless] = "JPEG Lossless",
         [JpegLosslessFirstOrder] = "JPEG Lossless, first-order prediction",
-        ["1.2.840.10008.1.2.4.80"] = "JPEG-LS Lossless",
-        ["1.2.840.10008.1.2.4.81"] = "JPEG-LS Near-Lossless",
-        ["1.2.840.10008.1.2.4.90"] = "JPEG 2000 Lossless",
-        ["1.2.840.10008.1.2.4.91"] = "JPEG 2000",
+        [JpegLsLossless] = "JPEG-LS Lossless",
+        [JpegLsNearLossless] = "JPEG-LS Near-Lossless",
+        [Jpeg2000Lossless] = "JPEG 2000 Lossless",
+        [Jpeg2000] = "JPEG 2000",
         ["1.2.840.10008.1.2.4.201"] = "High-Throughput JPEG 2000 Lossless",
         ["1.2.840.10008.1.2.4.203"] = "High-Throughput JPEG 2000",
         [RleLossless] = "RLE Lossless",
@@ -51,7 +63,8 @@ public static class DicomTransferSyntax
 
     private static readonly HashSet<string> Supported = new()
     {
-        ImplicitVrLittleEndian, ExplicitVrLittleEndian, DeflatedExplicitVrLittleEndian, JpegBaseline, JpegExtended, JpegLossless, JpegLosslessFirstOrder, RleLossless,
+        ImplicitVrLittleEndian, ExplicitVrLittleEndian, DeflatedExplicitVrLittleEndian, JpegBaseline, JpegExtended, JpegLossless, JpegLosslessFirstOrder,
+        JpegLsLossless, JpegLsNearLossless, Jpeg2000Lossless, Jpeg2000, RleLossless,
     };
 
     /// <summary>True when <see cref="DicomFile"/> reads files in this transfer syntax.</summary>

@@ -15,7 +15,8 @@ Writes (all tiny; patient data are invented):
   ct_rle.dcm           the CT slice's pixels, RLE Lossless
   rgb_jpeg.dcm         an RGB fundus-like photograph, JPEG baseline (encapsulated, YBR_FULL_422)
   ct_deflate.dcm       the CT slice, Deflated Explicit VR Little Endian
-  jpeg2000.dcm         a header declaring JPEG 2000 (unsupported: the reader must say so)
+  jpeg2000.dcm         JPEG 2000 cut off after its SIZ marker (the decoder must say so)
+  htj2k.dcm            the same under High-Throughput JPEG 2000 (unsupported: the reader must say so)
   series/              four CT slices of one series (file names not in slice order, positions 2.5 mm apart along an
                        oblique normal) and one slice of another series
   dicom_fixtures.json  what pydicom reads: shape, values (after rescale) and key attributes
@@ -162,14 +163,20 @@ mono(ds, ct, 12, True)
 ds.RescaleIntercept, ds.RescaleSlope = "-1024", "1"
 record("ct_deflate.dcm", ds)
 
-# JPEG 2000: only the header matters (the reader refuses the syntax before decoding)
-ds = base("j2k", "1.2.840.10008.5.1.4.1.1.2", JPEG2000Lossless, "CT")
-ds.SamplesPerPixel, ds.PhotometricInterpretation, ds.Rows, ds.Columns = 1, "MONOCHROME2", 2, 2
-ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 16, 15, 0
-ds.PixelData = encapsulate([b"\xff\x4f\xff\x51" + b"\0" * 12])
-ds["PixelData"].is_undefined_length = True
-ds["PixelData"].VR = "OB"
-ds.save_as(os.path.join(here, "jpeg2000.dcm"), write_like_original=False)
+# JPEG 2000 whose codestream is cut off after its SIZ marker (the decoder must say so), and the same header under
+# High-Throughput JPEG 2000 (unsupported: the reader must refuse the syntax before decoding)
+# (pydicom 2.3 does not know the HTJ2K UID: register it as a compressed transfer syntax)
+import pydicom._uid_dict
+pydicom._uid_dict.UID_dictionary.setdefault("1.2.840.10008.1.2.4.201", (
+    "High-Throughput JPEG 2000 Image Compression (Lossless Only)", "Transfer Syntax", "", "", "HTJ2KLossless"))
+for name, syntax in (("jpeg2000.dcm", JPEG2000Lossless), ("htj2k.dcm", "1.2.840.10008.1.2.4.201")):
+    ds = base("j2k", "1.2.840.10008.5.1.4.1.1.2", syntax, "CT")
+    ds.SamplesPerPixel, ds.PhotometricInterpretation, ds.Rows, ds.Columns = 1, "MONOCHROME2", 2, 2
+    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 16, 15, 0
+    ds.PixelData = encapsulate([b"\xff\x4f\xff\x51" + b"\0" * 12])
+    ds["PixelData"].is_undefined_length = True
+    ds["PixelData"].VR = "OB"
+    ds.save_as(os.path.join(here, name), write_like_original=False)
 
 # A series of four oblique slices, 2.5 mm apart along the normal, written in shuffled order, plus another series
 os.makedirs(os.path.join(here, "series"), exist_ok=True)

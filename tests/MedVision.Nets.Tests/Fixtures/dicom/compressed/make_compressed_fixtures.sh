@@ -1,0 +1,125 @@
+#!/usr/bin/env bash
+# JPEG-LS and JPEG 2000 DICOM fixtures, each with the uncompressed reference another decoder makes from it
+# (*.raw.dcm): JPEG-LS encoded by DCMTK's dcmcjpls and GDCM's gdcmconv, decoded by DCMTK's dcmdjpls; JPEG 2000 encoded
+# and decoded by GDCM's gdcmconv, and (colour transforms, which gdcmconv does not write, and a JP2 file) by OpenJPEG's
+# opj_compress/opj_decompress wrapped into DICOM with pydicom. The lossless ones must also give back their sources'
+# values (the tests check both). The sources (*.source.dcm → mr16.dcm, ct12.dcm, mr12_2f.dcm, rgb.dcm) stay beside them.
+# Needs Debian's dcmtk, libgdcm-tools, libopenjp2-tools and python3-pydicom. Run in this folder:
+#   bash make_compressed_fixtures.sh
+set -euo pipefail
+cd "$(dirname "$0")"
+src=..
+/usr/bin/python3 - <<'PY'
+# Sources: gdcmconv's JPEG 2000 encoder crashes on images smaller than 16×16, and a 16-bit image larger than one 64×64
+# code block exercises more of the codec: a 16-bit unsigned 130×70 MR-like image using the whole range (gradient,
+# noise, a 0 → 65535 edge), a signed 12-bit 40×33 CT-like image with a rescale, a two-frame 12-bit 24×20 image and a
+# 72×40 RGB photograph-like image.
+import numpy as np
+from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+
+rng = np.random.default_rng(11)
+
+
+def save(name, image, photometric, bits, signed=False, frames=1, sop="1.2.840.10008.5.1.4.1.1.4", modality="MR"):
+    meta = FileMetaDataset()
+    meta.MediaStorageSOPClassUID = sop
+    meta.MediaStorageSOPInstanceUID = generate_uid()
+    meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds = Dataset()
+    ds.file_meta = meta
+    ds.is_little_endian, ds.is_implicit_VR = True, False
+    ds.SOPClassUID, ds.SOPInstanceUID = sop, meta.MediaStorageSOPInstanceUID
+    ds.Modality = modality
+    shape = image.shape[1:] if frames > 1 else image.shape
+    ds.Rows, ds.Columns = shape[:2]
+    if frames > 1:
+        ds.NumberOfFrames = frames
+    ds.SamplesPerPixel = 1 if len(shape) == 2 else shape[2]
+    ds.PhotometricInterpretation = photometric
+    if ds.SamplesPerPixel == 3:
+        ds.PlanarConfiguration = 0
+    allocated = 8 if bits <= 8 else 16
+    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = allocated, bits, bits - 1, int(signed)
+    if modality == "CT":
+        ds.RescaleIntercept, ds.RescaleSlope = "-1024", "1"
+    ds.PixelData = image.tobytes()
+    ds.save_as(name, write_like_original=False)
+
+
+y, x = np.mgrid[0:70, 0:130]
+mr = (x * 400 + y * 150 + rng.normal(0, 1500, size=x.shape)).clip(0, 65535).astype(np.uint16)
+mr[30:40, 60] = 0
+mr[30:40, 61] = 65535
+save("mr16.source.dcm", mr, "MONOCHROME2", 16)
+y, x = np.mgrid[0:33, 0:40]
+ct = (np.hypot(x - 20, y - 16) < 12) * 1000 - 900 + rng.normal(0, 40, size=x.shape)
+ct[5, 5], ct[5, 6] = -2048, 2047
+save("ct12.source.dcm", ct.clip(-2048, 2047).astype(np.int16), "MONOCHROME2", 12, signed=True, sop="1.2.840.10008.5.1.4.1.1.2", modality="CT")
+frames = rng.integers(0, 4096, size=(2, 20, 24)).astype(np.uint16)
+save("mr12_2f.source.dcm", frames, "MONOCHROME2", 12, frames=2)
+y, x = np.mgrid[0:40, 0:72]
+rgb = (np.stack([x * 3 + y, 200 - y * 4, (x * y) % 256], axis=-1) + rng.normal(0, 6, size=(40, 72, 3))).clip(0, 255).astype(np.uint8)
+save("rgb.source.dcm", rgb, "RGB", 8, sop="1.2.840.10008.5.1.4.1.1.7", modality="OT")
+with open("rgb.ppm", "wb") as f:  # for opj_compress, which wants the header on three lines
+    f.write(b"P6\n72 40\n255\n" + rgb.tobytes())
+PY
+jls() { # name dcmcjpls-options... source
+  local name=$1; shift
+  dcmcjpls "$@" "$name.dcm"
+  dcmdjpls "$name.dcm" "$name.raw.dcm"
+}
+jls ls_ct "$src/ct_explicit.dcm"                        # 12-bit signed, rescaled
+jls ls_mr_2f "$src/mr_implicit_2f.dcm"                  # two frames
+jls ls_mono1 "$src/mono1.dcm"                           # 8-bit
+jls ls_mr16 mr16.source.dcm                             # 16 bits, the whole range
+jls ls_rgb_line +il rgb.source.dcm                      # colour, each interleave mode
+jls ls_rgb_sample +is rgb.source.dcm
+jls ls_rgb_none +in rgb.source.dcm
+jls ls_near +en +md 3 mr16.source.dcm                   # near-lossless: every sample within 3 of the source
+gdcmconv --jpegls mr16.source.dcm ls_gdcm.dcm           # another encoder
+dcmdjpls ls_gdcm.dcm ls_gdcm.raw.dcm
+j2k() { # name source gdcmconv-options...
+  local name=$1 source=$2; shift 2
+  gdcmconv --j2k "$@" "$source" "$name.dcm"
+  gdcmconv --raw "$name.dcm" "$name.raw.dcm"
+}
+j2k j2k_ct ct12.source.dcm                              # 12-bit signed, rescaled
+j2k j2k_mr_2f mr12_2f.source.dcm                        # two frames
+j2k j2k_mr16 mr16.source.dcm                            # 16 bits, several code blocks
+j2k j2k_rgb rgb.source.dcm                              # colour without a colour transform (RGB)
+j2k j2k_mr16_lossy mr16.source.dcm --lossy --irreversible -q 40 >/dev/null # lossy (9/7 wavelet, PSNR 40 dB)
+# Colour through the reversible (YBR_RCT, lossless) and irreversible (YBR_ICT, lossy) component transforms, and a JP2
+# file rather than a bare codestream, from OpenJPEG; the lossy reference is what opj_decompress makes of it.
+opj_compress -i rgb.ppm -o rct.j2k -mct 1 >/dev/null
+opj_compress -i rgb.ppm -o ict.j2k -mct 1 -I -r 8 >/dev/null
+opj_compress -i rgb.ppm -o rgb.jp2 >/dev/null
+opj_decompress -i ict.j2k -o ict.ppm >/dev/null
+/usr/bin/python3 - <<'PY'
+import numpy as np, pydicom
+from pydicom.encaps import encapsulate
+from pydicom.uid import JPEG2000Lossless, JPEG2000, ExplicitVRLittleEndian, generate_uid
+
+
+def wrap(name, data, syntax, photometric):
+    ds = pydicom.dcmread("rgb.source.dcm")
+    ds.file_meta.TransferSyntaxUID = syntax
+    ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID = generate_uid()
+    ds.PhotometricInterpretation = photometric
+    ds.PixelData = encapsulate([data])
+    ds["PixelData"].is_undefined_length = True
+    ds["PixelData"].VR = "OB"
+    ds.save_as(name, write_like_original=False)
+
+
+wrap("j2k_rgb_rct.dcm", open("rct.j2k", "rb").read(), JPEG2000Lossless, "YBR_RCT")
+wrap("j2k_rgb_ict.dcm", open("ict.j2k", "rb").read(), JPEG2000, "YBR_ICT")
+wrap("j2k_rgb_jp2.dcm", open("rgb.jp2", "rb").read(), JPEG2000Lossless, "RGB")
+ppm = open("ict.ppm", "rb").read()
+ds = pydicom.dcmread("rgb.source.dcm")
+ds.PixelData = np.frombuffer(ppm[-72 * 40 * 3:], np.uint8).tobytes()
+ds.save_as("j2k_rgb_ict.raw.dcm", write_like_original=False)
+PY
+rm rgb.ppm rct.j2k ict.j2k rgb.jp2 ict.ppm
+for f in *.source.dcm; do mv "$f" "${f%.source.dcm}.dcm"; done
+for f in *.dcm; do printf '%-24s %s\n' "$f" "$(dcmdump -q +P 0002,0010 +P 0028,0004 "$f" | awk '{print $3}' | tr '\n' ' ')"; done
