@@ -6,9 +6,12 @@
 set -euo pipefail
 
 # "a|b": either package will do (Debian 13 and Ubuntu 24.04 renamed some libraries for the 64-bit time_t transition).
-# Debian 13's CUDA build of libtorch (contrib: libtorch-cuda-dev) conflicts with libtorch-dev and serves as well.
-packages=("libtorch-dev|libtorch-cuda-dev" libgloo-dev cmake g++ make libopenblas0-pthread libturbojpeg0 "libpng16-16t64|libpng16-16" libcharls2 libopenjp2-7 patchelf librsvg2-bin)
+# Debian 13's CUDA build of libtorch (contrib: libtorch-cuda-dev, with libgloo-cuda-dev) conflicts with libtorch-dev
+# and libgloo-dev and serves as well.
+packages=("libtorch-dev|libtorch-cuda-dev" "libgloo-dev|libgloo-cuda-dev" cmake g++ make libopenblas0-pthread libturbojpeg0 "libpng16-16t64|libpng16-16" libcharls2 libopenjp2-7 patchelf librsvg2-bin)
 installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
+# With the CUDA libtorch, Gloo's headers must come from its CUDA build too (libgloo-dev's library conflicts with it).
+if installed libtorch-cuda-dev; then packages[1]="libgloo-cuda-dev|libgloo-dev"; fi
 missing=()
 for entry in "${packages[@]}"; do
   IFS='|' read -r -a choices <<<"$entry"
@@ -27,7 +30,8 @@ if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
   export DEBIAN_FRONTEND=noninteractive
   $SUDO apt-get update -qq
-  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # --no-remove: never take away what is installed (such as a CUDA libtorch) to make room; fail and say so instead.
+  $SUDO apt-get install -y -qq --no-install-recommends --no-remove "${missing[@]}" >/dev/null
 fi
 if ! command -v dotnet >/dev/null; then
   echo "setup: the .NET SDK (10.0 or later) is required: https://learn.microsoft.com/dotnet/core/install/linux" >&2
