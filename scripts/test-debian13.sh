@@ -5,16 +5,28 @@
 # .NET SDK, NuGet cache and CA certificates through bind mounts, clones the current commit into it and runs
 # scripts/test.sh there (which installs what is missing with apt-get, as on any fresh machine).
 # Needs root (debootstrap, chroot, mount) and the network (deb.debian.org, NuGet). Not part of scripts/test.sh.
-# Usage: sudo bash scripts/test-debian13.sh
+# Usage: sudo bash scripts/test-debian13.sh [--cuda]
+#
+# --cuda: the same on Debian 13's CUDA build of libtorch (contrib: libtorch-cuda-dev 2.6 with CUDA 12.4, NCCL and
+# libgloo-cuda-dev), in its own root (default /srv/trixie-cuda): the shim is configured, compiled and linked against
+# it with both distributed backends (Gloo and NCCL), and the suite runs on a machine without a GPU — CUDA reported
+# unavailable, the CUDA tests skipped, everything else on the CPU side of the CUDA build. cuDNN is not in Debian (its
+# nvidia-cudnn package downloads it from NVIDIA at install time), so a placeholder package satisfies the dependency
+# and a stand-in libcudnn.so.9, whose functions all return CUDNN_STATUS_NOT_INITIALIZED, lets libtorch_cuda load;
+# nothing on the CPU calls it. On a machine with a GPU install NVIDIA's cuDNN instead.
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-target="${MEDVISION_TRIXIE_ROOT:-/srv/trixie}"
+cuda=0
+[ "${1:-}" = "--cuda" ] && cuda=1
+if [ $cuda -eq 1 ]; then target="${MEDVISION_TRIXIE_CUDA_ROOT:-/srv/trixie-cuda}"; else target="${MEDVISION_TRIXIE_ROOT:-/srv/trixie}"; fi
 dotnet_dir="$(dirname "$(readlink -f "$(command -v dotnet)")")"
 [ "$(id -u)" -eq 0 ] || { echo "error: run as root (debootstrap, chroot and mount need it)"; exit 1; }
 if [ ! -x "$target/usr/bin/g++" ]; then
   command -v debootstrap >/dev/null || apt-get install -y -qq debootstrap >/dev/null
+  torch=libtorch-dev,libgloo-dev,
+  [ $cuda -eq 1 ] && torch=""  # the CUDA packages come from contrib and non-free, below
   debootstrap --variant=minbase \
-    --include=libtorch-dev,cmake,g++,make,libgloo-dev,libopenblas0-pthread,libpng16-16t64,libicu76,libssl3t64,ca-certificates,git \
+    --include=${torch}cmake,g++,make,libopenblas0-pthread,libpng16-16t64,libicu76,libssl3t64,ca-certificates,git \
     trixie "$target" http://deb.debian.org/debian
 fi
 mkdir -p "$target/usr/local/share/ca-certificates" "$target$dotnet_dir" "$target/root/.nuget" "$target/work"
@@ -22,6 +34,26 @@ cp /usr/local/share/ca-certificates/*.crt "$target/usr/local/share/ca-certificat
 cp /etc/resolv.conf "$target/etc/resolv.conf"
 cp /etc/hosts "$target/etc/hosts"
 chroot "$target" update-ca-certificates >/dev/null
+if [ $cuda -eq 1 ] && [ ! -e "$target/usr/include/torch/csrc/cuda/CUDAGuard.h" ]; then
+  echo 'deb http://deb.debian.org/debian trixie main contrib non-free non-free-firmware' >"$target/etc/apt/sources.list"
+  chroot "$target" /bin/bash -euo pipefail -c '
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends equivs binutils >/dev/null
+    cd /root
+    printf "%s\n" "Section: misc" "Priority: optional" "Standards-Version: 4.6.2" "Package: nvidia-cudnn" \
+      "Version: 9.0.0.312~cuda12" "Description: placeholder for NVIDIA cuDNN (see scripts/test-debian13.sh)" \
+      " Lets libtorch-cuda-2.6 install without downloading cuDNN; provides no library." >nvidia-cudnn.ctl
+    equivs-build nvidia-cudnn.ctl >/dev/null
+    dpkg -i nvidia-cudnn_*.deb >/dev/null
+    apt-get install -y -qq --no-install-recommends libtorch-cuda-dev libgloo-cuda-dev libnccl-dev nvidia-cuda-toolkit >/dev/null
+    # The stand-in libcudnn.so.9: every function libtorch imports from it (with its symbol version) returns 1001.
+    objdump -T /usr/lib/x86_64-linux-gnu/libtorch*.so.* | grep "(libcudnn.so.9)" | awk "{print \$NF}" | sort -u \
+      | awk "{print \"int \" \$1 \"(void) { return 1001; }\"}" >stub-cudnn.c
+    echo "libcudnn.so.9 { global: *; };" >stub-cudnn.map
+    gcc -shared -fPIC -o /usr/local/lib/libcudnn.so.9 -Wl,-soname,libcudnn.so.9 -Wl,--version-script=stub-cudnn.map stub-cudnn.c
+    ldconfig'
+fi
 mounted=()
 bind() { mountpoint -q "$target$2" || { mount --bind "$1" "$target$2"; mounted=("$target$2" "${mounted[@]}"); }; }
 cleanup() { for m in "${mounted[@]}"; do umount "$m" || true; done; }
@@ -31,7 +63,7 @@ bind "$dotnet_dir" "$dotnet_dir"
 bind /root/.nuget /root/.nuget
 rm -rf "$target/work/medvision"
 git clone -q "$repo" "$target/work/medvision"
-chroot "$target" dpkg-query -W -f='${Package} ${Version}\n' libtorch-dev
+chroot "$target" dpkg-query -W -f='${Package} ${Version}\n' "$([ $cuda -eq 1 ] && echo libtorch-cuda-dev || echo libtorch-dev)"
 chroot "$target" /usr/bin/env -i PATH="$dotnet_dir:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" HOME=/root \
   DOTNET_ROOT="$dotnet_dir" NUGET_CERT_REVOCATION_MODE="${NUGET_CERT_REVOCATION_MODE:-online}" TERM=dumb \
   /bin/bash -c 'cd /work/medvision && bash scripts/test.sh; status=$?; dotnet build-server shutdown >/dev/null 2>&1; exit $status'

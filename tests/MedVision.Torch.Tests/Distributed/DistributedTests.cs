@@ -17,11 +17,15 @@ public sealed class DistributedCollection
 public class DistributedTests
 {
     [Fact]
-    public void The_shim_is_built_with_gloo_and_reports_nccl_only_for_cuda_builds()
+    public void The_shim_is_built_with_gloo_and_offers_nccl_only_with_a_cuda_libtorch()
     {
         // scripts/setup.sh installs libgloo-dev, so the Gloo backend is part of every build made by the README's commands.
         ProcessGroup.IsAvailable(DistributedBackend.Gloo).Should().BeTrue();
-        if (!Tensors.Cuda.IsAvailable) ProcessGroup.IsAvailable(DistributedBackend.Nccl).Should().BeFalse();
+        // NCCL comes with a CUDA build of libtorch (libtorch_cuda loaded), whether or not this machine has a GPU — as
+        // torch.distributed.is_nccl_available() in PyTorch. With a CPU-only libtorch it cannot be there.
+        bool cudaLibtorch = File.ReadAllText("/proc/self/maps").Contains("libtorch_cuda", StringComparison.Ordinal);
+        if (!cudaLibtorch) ProcessGroup.IsAvailable(DistributedBackend.Nccl).Should().BeFalse();
+        if (Tensors.Cuda.IsAvailable) cudaLibtorch.Should().BeTrue();
     }
 
     [Fact]
