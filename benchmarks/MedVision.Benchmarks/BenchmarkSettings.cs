@@ -25,6 +25,8 @@ public static class BenchmarkSettings
         bool Wanted(string name) => wanted is null || wanted.Length == 0 || wanted.Contains(name, StringComparer.OrdinalIgnoreCase);
         if (Wanted("cpu")) yield return "cpu";
         if (Wanted("cuda") && Tensors.Cuda.IsAvailable) yield return "cuda";
+        else if (wanted is { Length: > 0 } && Wanted("cuda"))
+            Console.Error.WriteLine($"warning: MEDVISION_BENCH_DEVICES asks for cuda, which is skipped: {Tensors.Cuda.UnavailableReason}");
     }
 
     /// <summary>Seeds libtorch and sets the thread count.</summary>

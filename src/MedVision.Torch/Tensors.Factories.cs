@@ -28,7 +28,7 @@ public static partial class Tensors
     public static unsafe Tensor FromSpan<T>(ReadOnlySpan<T> data, long[]? shape = null, Device? device = null, bool requiresGrad = false) where T : unmanaged
     {
         var dims = ShapeOrVector(shape, data.Length);
-        var dev = device ?? Device.Cpu;
+        var dev = UsableDevice(device);
         var type = ScalarTypeExtensions.For<T>();
         if (requiresGrad && !type.IsFloatingPoint()) throw new ArgumentException($"Only floating-point tensors can require gradients, not {type}.", nameof(requiresGrad));
         fixed (T* p = data)
@@ -59,7 +59,7 @@ public static partial class Tensors
     public static unsafe Tensor Empty(long[] shape, ScalarType dtype = ScalarType.Float32, Device? device = null, bool requiresGrad = false)
     {
         CheckShape(shape);
-        var dev = device ?? Device.Cpu;
+        var dev = UsableDevice(device);
         fixed (long* s = shape) return Tensor.Wrap(NativeMethods.mvt_empty(s, shape.Length, (int)dtype, (int)dev.Type, dev.Index, requiresGrad ? 1 : 0));
     }
 
@@ -67,7 +67,7 @@ public static partial class Tensors
     public static unsafe Tensor Full(long[] shape, double value, ScalarType dtype = ScalarType.Float32, Device? device = null, bool requiresGrad = false)
     {
         CheckShape(shape);
-        var dev = device ?? Device.Cpu;
+        var dev = UsableDevice(device);
         fixed (long* s = shape) return Tensor.Wrap(NativeMethods.mvt_full(s, shape.Length, value, (int)dtype, (int)dev.Type, dev.Index, requiresGrad ? 1 : 0));
     }
 
@@ -96,7 +96,7 @@ public static partial class Tensors
     {
         if (step == 0) throw new ArgumentOutOfRangeException(nameof(step), "step must be non-zero");
         if ((end - start) / step < 0) throw new ArgumentException($"arange({start}, {end}, {step}) has the wrong sign of step for its bounds.");
-        var dev = device ?? Device.Cpu;
+        var dev = UsableDevice(device);
         var isInt = start == Math.Floor(start) && end == Math.Floor(end) && step == Math.Floor(step);
         var type = dtype ?? (isInt ? ScalarType.Int64 : ScalarType.Float32);
         return Tensor.Wrap(NativeMethods.mvt_arange(start, end, step, (int)type, (int)dev.Type, dev.Index, 0));
@@ -109,7 +109,7 @@ public static partial class Tensors
     public static Tensor Linspace(double start, double end, long steps, ScalarType dtype = ScalarType.Float32, Device? device = null)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(steps);
-        var dev = device ?? Device.Cpu;
+        var dev = UsableDevice(device);
         return Tensor.Wrap(NativeMethods.mvt_linspace(start, end, steps, (int)dtype, (int)dev.Type, dev.Index, 0));
     }
 
@@ -117,7 +117,7 @@ public static partial class Tensors
     public static unsafe Tensor Rand(long[] shape, ScalarType dtype = ScalarType.Float32, Device? device = null, bool requiresGrad = false)
     {
         CheckShape(shape);
-        var dev = device ?? Device.Cpu;
+        var dev = UsableDevice(device);
         fixed (long* s = shape) return Tensor.Wrap(NativeMethods.mvt_rand(s, shape.Length, 0, (int)dtype, (int)dev.Type, dev.Index, requiresGrad ? 1 : 0));
     }
 
@@ -128,7 +128,7 @@ public static partial class Tensors
     public static unsafe Tensor Randn(long[] shape, ScalarType dtype = ScalarType.Float32, Device? device = null, bool requiresGrad = false)
     {
         CheckShape(shape);
-        var dev = device ?? Device.Cpu;
+        var dev = UsableDevice(device);
         fixed (long* s = shape) return Tensor.Wrap(NativeMethods.mvt_rand(s, shape.Length, 1, (int)dtype, (int)dev.Type, dev.Index, requiresGrad ? 1 : 0));
     }
 
@@ -140,7 +140,7 @@ public static partial class Tensors
     {
         CheckShape(shape);
         if (high <= low) throw new ArgumentException($"RandInt needs low < high, got [{low}, {high}).");
-        var dev = device ?? Device.Cpu;
+        var dev = UsableDevice(device);
         fixed (long* s = shape) return Tensor.Wrap(NativeMethods.mvt_randint(low, high, s, shape.Length, (int)dtype, (int)dev.Type, dev.Index));
     }
 
@@ -148,7 +148,7 @@ public static partial class Tensors
     public static Tensor RandPerm(long n, Device? device = null)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(n);
-        var dev = device ?? Device.Cpu;
+        var dev = UsableDevice(device);
         return Tensor.Wrap(NativeMethods.mvt_randperm(n, (int)dev.Type, dev.Index));
     }
 
@@ -169,4 +169,12 @@ public static partial class Tensors
 
     /// <summary>Elementwise choice: <paramref name="x"/> where <paramref name="condition"/> is true, else <paramref name="y"/>.</summary>
     public static Tensor Where(Tensor condition, Tensor x, Tensor y) => Tensor.Wrap(NativeMethods.mvt_where(condition.Handle, x.Handle, y.Handle));
+
+    // The device a factory creates on: the CPU by default; a CUDA device only where CUDA is usable (else a clear error).
+    private static Device UsableDevice(Device? device)
+    {
+        var d = device ?? Device.Cpu;
+        Cuda.EnsureUsable(d);
+        return d;
+    }
 }

@@ -128,13 +128,50 @@ public static partial class Tensors
         /// <summary>True when libtorch was built with CUDA and a GPU is present.</summary>
         public static bool IsAvailable => NativeMethods.mvt_cuda_is_available() == 1;
 
+        /// <summary>
+        /// True when libtorch is a CUDA build, whether or not this machine has a usable GPU (PyTorch's
+        /// <c>torch.backends.cuda.is_built()</c>).
+        /// </summary>
+        public static bool IsBuilt => NativeMethods.mvt_cuda_compiled_version() > 0;
+
+        /// <summary>
+        /// The CUDA runtime version libtorch was compiled against (e.g. 12.4), or null for a CPU-only libtorch (PyTorch's
+        /// <c>torch.version.cuda</c>).
+        /// </summary>
+        public static Version? CompiledVersion
+        {
+            get
+            {
+                int v = NativeMethods.mvt_cuda_compiled_version(); // major × 1000 + minor × 10
+                return v > 0 ? new Version(v / 1000, v % 1000 / 10) : null;
+            }
+        }
+
+        /// <summary>Throws when <paramref name="device"/> is a CUDA device and CUDA cannot be used, saying why.</summary>
+        /// <param name="device">The device asked for.</param>
+        /// <param name="what">What it was asked for (e.g. "the model"), for the message; null for nothing.</param>
+        /// <exception cref="InvalidOperationException">CUDA was asked for and libtorch is CPU-only or finds no usable GPU.</exception>
+        public static void EnsureUsable(Device device, string? what = null)
+        {
+            if (!device.IsCuda || IsAvailable) return;
+            throw new InvalidOperationException($"CUDA was requested ({device}{(what is null ? "" : " for " + what)}) but is not available: {UnavailableReason}");
+        }
+
+        /// <summary>
+        /// Why CUDA cannot be used here — a CPU-only libtorch, or a CUDA build that finds no usable GPU — as a sentence
+        /// for error messages; null when <see cref="IsAvailable"/>.
+        /// </summary>
+        public static string? UnavailableReason => IsAvailable ? null : CompiledVersion is { } cuda
+            ? $"this libtorch ({Tensors.Version}) is built with CUDA {cuda} but finds no usable GPU (no device, or the NVIDIA driver is missing or too old for CUDA {cuda}; nvidia-smi shows what the driver sees)."
+            : $"this libtorch ({Tensors.Version}) is a CPU-only build; build the shim against a CUDA libtorch (MEDVISION_LIBTORCH=/path/to/libtorch dotnet build) to use a GPU.";
+
         /// <summary>Number of visible CUDA devices (0 on a CPU-only build).</summary>
         public static int DeviceCount => Math.Max(0, NativeMethods.mvt_cuda_device_count());
 
         /// <summary>Waits for all work on a CUDA device to finish.</summary>
         public static void Synchronize(int device = 0)
         {
-            if (!IsAvailable) throw new InvalidOperationException("CUDA is not available in this libtorch build or on this machine.");
+            EnsureUsable(Device.Cuda(device));
             Tensor.Check(NativeMethods.mvt_cuda_synchronize(device));
         }
     }

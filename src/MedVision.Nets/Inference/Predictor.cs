@@ -42,7 +42,7 @@ public sealed class Predictor : IDisposable
     public static Predictor Load(string path, Device? device = null, TestTimeFlips flips = TestTimeFlips.None)
     {
         var dev = device ?? Device.Cpu;
-        if (dev.IsCuda && !Tensors.Cuda.IsAvailable) throw new ArgumentException($"{dev} was requested but CUDA is not available.", nameof(device));
+        if (dev.IsCuda && !Tensors.Cuda.IsAvailable) throw new ArgumentException($"{dev} was requested but CUDA is not available: {Tensors.Cuda.UnavailableReason}", nameof(device));
         if ((flips & ~(TestTimeFlips.Horizontal | TestTimeFlips.Vertical | TestTimeFlips.Depth)) != 0)
             throw new ArgumentOutOfRangeException(nameof(flips), flips, "Unknown flips.");
         var (model, card) = ModelFile.Load(path);

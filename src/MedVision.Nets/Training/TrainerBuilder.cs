@@ -94,7 +94,7 @@ public sealed class TrainerBuilder
     /// <summary>The device the model is moved to (batches must be created there too: set the loaders' device).</summary>
     public TrainerBuilder OnDevice(Device device)
     {
-        if (device.IsCuda && !Tensors.Cuda.IsAvailable) throw new ArgumentException($"{device} was requested but CUDA is not available in this libtorch build or on this machine.", nameof(device));
+        if (device.IsCuda && !Tensors.Cuda.IsAvailable) throw new ArgumentException($"{device} was requested but CUDA is not available: {Tensors.Cuda.UnavailableReason}", nameof(device));
         if (device.IsCuda && device.Index >= Tensors.Cuda.DeviceCount)
             throw new ArgumentException($"{device} was requested but this machine has {Tensors.Cuda.DeviceCount} CUDA device(s).", nameof(device));
         return Set(() => _device = device);

@@ -78,8 +78,7 @@ public sealed class ScriptModule : Module<Tensor, Tensor>
         string full = Path.GetFullPath(path);
         if (!File.Exists(full)) throw new FileNotFoundException($"The TorchScript file '{full}' does not exist.", full);
         var d = device ?? Device.Cpu;
-        if (d.IsCuda && !Tensors.Cuda.IsAvailable)
-            throw new InvalidOperationException($"CUDA was requested ({d}) for '{full}' but is not available: this libtorch ({Tensors.Version}) has no CUDA support or no GPU is present.");
+        Tensors.Cuda.EnsureUsable(d, $"'{full}'");
         var handle = NativeMethods.mvt_jit_load(full, device is null ? 0 : 1, (int)d.Type, d.Index);
         if (handle == IntPtr.Zero)
         {

@@ -13,6 +13,7 @@ internal static unsafe class NativeMethods
     [DllImport(Lib, ExactSpelling = true)] internal static extern int mvt_abi_version();
     [DllImport(Lib, ExactSpelling = true)] internal static extern int mvt_has_mkldnn();
     [DllImport(Lib, ExactSpelling = true)] internal static extern int mvt_cuda_is_available();
+    [DllImport(Lib, ExactSpelling = true)] internal static extern int mvt_cuda_compiled_version();
     [DllImport(Lib, ExactSpelling = true)] internal static extern int mvt_cuda_device_count();
     [DllImport(Lib, ExactSpelling = true)] internal static extern int mvt_cuda_synchronize(int deviceIndex);
     [DllImport(Lib, ExactSpelling = true)] internal static extern int mvt_get_num_threads();

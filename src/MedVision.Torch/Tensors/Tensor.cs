@@ -247,8 +247,7 @@ public sealed partial class Tensor : IDisposable
     /// <summary>Converts element type and device at once.</summary>
     public Tensor To(ScalarType type, Device device, bool nonBlocking = false, bool copy = false)
     {
-        if (device.IsCuda && !Tensors.Cuda.IsAvailable)
-            throw new InvalidOperationException($"CUDA was requested ({device}) but is not available: this libtorch ({Tensors.Version}) has no CUDA support or no GPU is present.");
+        Tensors.Cuda.EnsureUsable(device);
         return Wrap(NativeMethods.mvt_to(Handle, (int)type, (int)device.Type, device.Index, nonBlocking ? 1 : 0, copy ? 1 : 0));
     }
 

@@ -86,6 +86,11 @@ public sealed class PredictorTests : IDisposable
         var weightsOnly = Path.Combine(_dir, "weights.safetensors");
         SafeTensors.Save(weightsOnly, model.StateDict());
         FluentActions.Invoking(() => Predictor.Load(weightsOnly)).Should().Throw<ModelFormatException>().WithMessage("*no model card*");
+        if (!Tensors.Cuda.IsAvailable)
+        {
+            FluentActions.Invoking(() => Predictor.Load(path, Device.Cuda())).Should().Throw<ArgumentException>()
+                .Which.Message.Should().Contain("cuda:0 was requested").And.Contain(Tensors.Cuda.UnavailableReason!);
+        }
 
         var card = ModelFile.ReadCard(path);
         card.FormatVersion = 99;

@@ -121,6 +121,12 @@ public sealed class TrainerTests : IDisposable
         FluentActions.Invoking(() => Trainer.Create(task).ForEpochs(0)).Should().Throw<ArgumentOutOfRangeException>();
         // one past the last device: CUDA missing on a CPU machine, a bad index on a GPU machine
         FluentActions.Invoking(() => Trainer.Create(task).OnDevice(Device.Cuda(Tensors.Cuda.DeviceCount))).Should().Throw<ArgumentException>().WithMessage("*CUDA*");
+        if (!Tensors.Cuda.IsAvailable)
+        {
+            // and the message says why: a CPU-only libtorch, or a CUDA build without a usable GPU
+            FluentActions.Invoking(() => Trainer.Create(task).OnDevice(Device.Cuda())).Should().Throw<ArgumentException>()
+                .Which.Message.Should().Contain(Tensors.Cuda.UnavailableReason!);
+        }
         var builder = Trainer.Create(task).TrainOn(Loader(Retina.Value.Train, 16, true)).UseAdam();
         builder.Build();
         builder.Invoking(b => b.Build()).Should().Throw<InvalidOperationException>().WithMessage("*already built*");

@@ -39,8 +39,41 @@ public class DeviceTests
         ((Action)(() => t.To(Device.Cuda()).Dispose())).Should().Throw<InvalidOperationException>().WithMessage("*CUDA*");
         ((Action)(() => t.Cuda().Dispose())).Should().Throw<InvalidOperationException>().WithMessage("*CUDA*");
         ((Action)(() => Tensors.Cuda.Synchronize())).Should().Throw<InvalidOperationException>().WithMessage("*CUDA*");
-        ((Action)(() => Tensors.Zeros(new long[] { 2 }, device: Device.Cuda()).Dispose())).Should().Throw<TorchException>().WithMessage("*CUDA*");
+        ((Action)(() => Tensors.Zeros(new long[] { 2 }, device: Device.Cuda()).Dispose())).Should().Throw<InvalidOperationException>().WithMessage("*CUDA*");
         t.ToArray<float>().Should().Equal(1, 1);
+    }
+
+    [CpuBuildFact]
+    public void WithoutCuda_TheErrorsSayWhy_ACpuOnlyLibtorchOrNoUsableGpu()
+    {
+        // Whether libtorch is a CUDA build, told by the library and, independently, by libtorch_cuda being loaded.
+        bool cudaLibtorch = File.ReadAllText("/proc/self/maps").Contains("libtorch_cuda", StringComparison.Ordinal);
+        Tensors.Cuda.IsBuilt.Should().Be(cudaLibtorch);
+        Tensors.Cuda.IsAvailable.Should().BeFalse();
+        string reason = Tensors.Cuda.UnavailableReason!;
+        if (cudaLibtorch)
+        {
+            Tensors.Cuda.CompiledVersion.Should().NotBeNull();
+            Tensors.Cuda.CompiledVersion!.Major.Should().BeInRange(10, 20);
+            reason.Should().Contain($"built with CUDA {Tensors.Cuda.CompiledVersion}").And.Contain("no usable GPU");
+        }
+        else
+        {
+            Tensors.Cuda.CompiledVersion.Should().BeNull();
+            reason.Should().Contain("CPU-only build").And.Contain("MEDVISION_LIBTORCH");
+        }
+        reason.Should().Contain(Tensors.Version);
+        using var t = Tensors.Ones(2);
+        foreach (var act in new Action[]
+                 {
+                     () => t.To(Device.Cuda()).Dispose(),
+                     () => Tensors.Randn(new long[] { 2 }, device: Device.Cuda(1)).Dispose(),
+                     () => Tensors.Cuda.Synchronize(),
+                 })
+        {
+            act.Should().Throw<InvalidOperationException>().WithMessage("CUDA was requested (cuda:*) but is not available: " + reason);
+        }
+        Tensors.Cuda.EnsureUsable(Device.Cpu); // the CPU is always usable
     }
 
     [Fact]

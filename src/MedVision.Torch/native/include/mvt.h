@@ -29,6 +29,8 @@ MVT_API int32_t mvt_abi_version(void);
 MVT_API int32_t mvt_has_mkldnn(void);
 MVT_API int32_t mvt_cuda_is_available(void);
 MVT_API int32_t mvt_cuda_device_count(void);
+// The CUDA runtime version libtorch was compiled against (e.g. 12040 for 12.4); 0 for a CPU-only libtorch.
+MVT_API int32_t mvt_cuda_compiled_version(void);
 MVT_API int32_t mvt_cuda_synchronize(int32_t device_index);
 MVT_API int32_t mvt_get_num_threads(void);
 MVT_API int32_t mvt_set_num_threads(int32_t n);

@@ -4,6 +4,7 @@
 #include <ATen/Parallel.h>
 #include <ATen/Version.h>
 #include <ATen/CPUGeneratorImpl.h>
+#include <ATen/detail/CUDAHooksInterface.h>
 #include <cstring>
 
 namespace mvt {
@@ -62,6 +63,14 @@ MVT_API int32_t mvt_cuda_is_available(void) {
 }
 MVT_API int32_t mvt_cuda_device_count(void) {
   MVT_GUARD_BEGIN return static_cast<int32_t>(torch::cuda::device_count()); MVT_GUARD_END(-1)
+}
+MVT_API int32_t mvt_cuda_compiled_version(void) {
+  // A CPU-only libtorch has no CUDA hooks registered: the default hooks refuse the question.
+  try {
+    return static_cast<int32_t>(at::detail::getCUDAHooks().versionCUDART());
+  } catch (...) {
+    return 0;
+  }
 }
 MVT_API int32_t mvt_cuda_synchronize(int32_t device_index) {
   MVT_STATUS_OP(torch::cuda::synchronize(device_index))
@@ -207,7 +216,9 @@ MVT_API mvt_tensor mvt_to(mvt_tensor t, int32_t dtype, int32_t device_type, int3
   MVT_GUARD_BEGIN
   at::Device dev(static_cast<c10::DeviceType>(device_type), static_cast<c10::DeviceIndex>(device_index));
   if (dev.is_cuda() && !torch::cuda::is_available())
-    throw std::invalid_argument("CUDA was requested but is not available (this libtorch build has no CUDA support or no GPU is present)");
+    throw std::invalid_argument(mvt_cuda_compiled_version() == 0
+      ? "CUDA was requested but this libtorch is a CPU-only build"
+      : "CUDA was requested but this CUDA build of libtorch finds no usable GPU (no device, or the NVIDIA driver is missing or too old)");
   return wrap(T(t).to(dev, static_cast<at::ScalarType>(dtype), non_blocking != 0, copy != 0));
   MVT_GUARD_END(nullptr)
 }
