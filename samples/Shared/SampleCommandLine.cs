@@ -35,11 +35,12 @@ internal static class SampleCommandLine
     }
 
     /// <summary>
-    /// The first line every sample prints (markup): library, libtorch version, threads and device — and a warning when
-    /// this libtorch's oneDNN failed MedVision.Torch's gradient check and was turned off (docs/troubleshooting.md).
+    /// The first line every sample prints (markup): library, libtorch version (and the CUDA it was built with), threads
+    /// and device — and a warning when this libtorch's oneDNN failed MedVision.Torch's gradient check and was turned off
+    /// (docs/troubleshooting.md).
     /// </summary>
     public static string Banner(Device device) =>
-        $"[bold]MedVision.Nets[/] · libtorch {Tensors.Version} · {Tensors.NumThreads} threads · device {device}" +
+        $"[bold]MedVision.Nets[/] · libtorch {Tensors.Version}{(Tensors.Cuda.CompiledVersion is { } cuda ? $" (CUDA {cuda})" : "")} · {Tensors.NumThreads} threads · device {device}" +
         (Tensors.OneDnnSelfCheck == OneDnnCheckResult.Failed ? " · [yellow]oneDNN off: this libtorch's oneDNN failed the convolution-gradient check (docs/troubleshooting.md)[/]" : "");
 
     private static InvocationConfiguration Configuration => new() { EnableDefaultExceptionHandler = false };

@@ -41,6 +41,9 @@ public sealed class MedMnistSampleTests(MedMnistTrainedRun run) : IClassFixture<
         D(result["test_auc"]).Should().BeInRange(0, 1);
         D(result["test_acc"]).Should().BeInRange(0, 1);
         run.Train.Text.Should().Contain("train 48, val 16, test 16");
+        // The banner names the libtorch, with the CUDA it was built with for a CUDA build.
+        var cuda = MedVision.Torch.Tensors.Cuda.CompiledVersion;
+        run.Train.Text.Should().Contain($"libtorch {MedVision.Torch.Tensors.Version}{(cuda is null ? "" : $" (CUDA {cuda})")} · ");
         // The banner warns exactly when this libtorch's oneDNN failed the gradient check (e.g. Debian 13's libtorch 2.6).
         run.Train.Text.Contains("oneDNN off", StringComparison.Ordinal).Should().Be(
             MedVision.Torch.Tensors.OneDnnSelfCheck == MedVision.Torch.OneDnnCheckResult.Failed, run.Train.Text[..Math.Min(300, run.Train.Text.Length)]);
