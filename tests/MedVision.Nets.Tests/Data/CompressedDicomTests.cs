@@ -4,9 +4,10 @@ using MedVision.Nets.Data.Dicom;
 namespace MedVision.Nets.Tests.Data;
 
 /// <summary>
-/// JPEG-LS (DCMTK's dcmcjpls, GDCM's gdcmconv) and JPEG 2000 (gdcmconv, OpenJPEG's opj_compress) DICOM files, each
-/// against the uncompressed file another decoder made from it (dcmdjpls, gdcmconv --raw, opj_decompress), and the
-/// lossless ones against their sources (Fixtures/dicom/compressed/make_compressed_fixtures.sh).
+/// JPEG-LS (DCMTK's dcmcjpls, GDCM's gdcmconv), JPEG 2000 (gdcmconv, OpenJPEG's opj_compress) and High-Throughput
+/// JPEG 2000 (OpenJPH's ojph_compress) DICOM files, each against the uncompressed file another decoder made from it
+/// (dcmdjpls, gdcmconv --raw, opj_decompress, ojph_expand), and the lossless ones against their sources
+/// (Fixtures/dicom/compressed/make_compressed_fixtures.sh).
 /// </summary>
 public sealed class CompressedDicomTests
 {
@@ -58,6 +59,8 @@ public sealed class CompressedDicomTests
     [InlineData("j2k_rgb", "rgb")]
     [InlineData("j2k_rgb_rct", "rgb")]
     [InlineData("j2k_rgb_jp2", "rgb")]
+    [InlineData("ht_mr16", "mr16")]
+    [InlineData("ht_rgb", "rgb")]
     public void LosslessFiles_GiveBackTheirSourcesValues(string name, string source)
     {
         var compressed = Read(name + ".dcm");
@@ -103,6 +106,17 @@ public sealed class CompressedDicomTests
         double mse = lossy.Zip(source, (a, b) => (double)(a - b) * (a - b)).Average();
         double psnr = 10 * Math.Log10(65535.0 * 65535.0 / mse);
         psnr.Should().BeInRange(35, 60);
+        // Irreversible High-Throughput JPEG 2000 (quantisation step 0.002 of the range): close, not equal.
+        var ht = Read("ht_lossy.dcm").GetFrame();
+        double htMse = ht.Zip(source, (a, b) => (double)(a - b) * (a - b)).Average();
+        (10 * Math.Log10(65535.0 * 65535.0 / htMse)).Should().BeInRange(45, 90);
+        ht.Should().NotEqual(source);
+        // OpenJPH's own decoder rounds the irreversible wavelet differently in places: within two stored values (the
+        // quantisation step is ≈131).
+        var htReference = Read("ht_lossy.raw.dcm").GetFrame();
+        var htDifferences = ht.Zip(htReference, (a, b) => Math.Abs(a - b)).ToArray();
+        htDifferences.Max().Should().BeLessThanOrEqualTo(2);
+        htDifferences.Count(d => d == 0).Should().BeGreaterThan(htDifferences.Length * 9 / 10);
         var rgb = Read("j2k_rgb_ict.dcm");
         rgb.PhotometricInterpretation.Should().Be("YBR_ICT");
         var rgbErrors = rgb.GetFrame().Zip(Read("rgb.dcm").GetFrame(), (a, b) => Math.Abs(a - b)).ToArray();
@@ -112,6 +126,8 @@ public sealed class CompressedDicomTests
     [Fact]
     public void CodecFiles_FeedTheImagePipelines()
     {
+        Read("ht_rgb.dcm").TransferSyntaxUid.Should().Be(DicomTransferSyntax.HighThroughputJpeg2000Lossless);
+        Read("ht_rgb.dcm").PhotometricInterpretation.Should().Be("YBR_RCT");
         var raster = Read("j2k_rgb_rct.dcm").ToRasterImage();
         raster.Channels.Should().Be(3);
         raster.Pixels.Should().Equal(Read("rgb.dcm").ToRasterImage().Pixels);
@@ -122,7 +138,7 @@ public sealed class CompressedDicomTests
     [Fact]
     public void ACorruptOrTruncatedStream_IsNamed()
     {
-        foreach (var name in new[] { "ls_mr16.dcm", "j2k_mr16.dcm" })
+        foreach (var name in new[] { "ls_mr16.dcm", "j2k_mr16.dcm", "ht_mr16.dcm" })
         {
             var bytes = File.ReadAllBytes(Path.Combine(Dir, name));
             // Cut the file inside the coded data (the pixel data are the last element).
@@ -145,7 +161,7 @@ public sealed class CompressedDicomTests
     [Fact]
     public void AFrameOfAnotherSizeThanTheHeaderSays_IsRefused()
     {
-        foreach (var name in new[] { "ls_mr16.dcm", "j2k_mr16.dcm" })
+        foreach (var name in new[] { "ls_mr16.dcm", "j2k_mr16.dcm", "ht_mr16.dcm" })
         {
             var bytes = File.ReadAllBytes(Path.Combine(Dir, name));
             // Rows (0028,0010) US 70 → 69: the codestream still holds 130×70.

@@ -262,8 +262,8 @@ public sealed class DicomTests : IDisposable
     [Fact]
     public void BadFiles_GiveClearExceptionsNamingThem()
     {
-        var htj2k = () => DicomFile.Read(File("htj2k.dcm"));
-        htj2k.Should().Throw<NotSupportedException>().WithMessage("*htj2k.dcm*1.2.840.10008.1.2.4.201*High-Throughput JPEG 2000 Lossless*");
+        var video = () => DicomFile.Read(File("mpeg2.dcm"));
+        video.Should().Throw<NotSupportedException>().WithMessage("*mpeg2.dcm*1.2.840.10008.1.2.4.100*MPEG2*");
 
         var bytes = System.IO.File.ReadAllBytes(File("ct_explicit.dcm"));
         var truncated = Path.Combine(_temp, "truncated.dcm");

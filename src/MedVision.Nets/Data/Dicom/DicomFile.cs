@@ -16,8 +16,8 @@ namespace MedVision.Nets.Data.Dicom;
 /// Transfer syntaxes: Implicit and Explicit VR Little Endian, Deflated Explicit VR Little Endian, RLE Lossless,
 /// JPEG Baseline (8-bit, decoded by libjpeg-turbo), JPEG Lossless (process 14, 2–16 bits, any predictor), JPEG-LS
 /// lossless and near-lossless (decoded by CharLS, <c>libcharls2</c>) and JPEG 2000 lossless and lossy (decoded by
-/// OpenJPEG, <c>libopenjp2-7</c>). Others (High-Throughput JPEG 2000, big endian) are refused with a
-/// <see cref="NotSupportedException"/> that names them; convert such files first (e.g. <c>gdcmconv --raw</c>).
+/// OpenJPEG, <c>libopenjp2-7</c>), High-Throughput JPEG 2000 (OpenJPEG 2.5 or later). Others (big endian, video) are
+/// refused with a <see cref="NotSupportedException"/> that names them; convert such files first (e.g. <c>gdcmconv --raw</c>).
 /// Files without the 128-byte preamble are read as Implicit VR Little Endian data sets, as DICOM allows.
 /// </para>
 /// <para>
@@ -173,6 +173,8 @@ public sealed class DicomFile
             DicomTransferSyntax.JpegLossless or DicomTransferSyntax.JpegLosslessFirstOrder => LosslessJpegFrame(frame),
             DicomTransferSyntax.JpegLsLossless or DicomTransferSyntax.JpegLsNearLossless => CodecFrame(frame, JpegLs.Decode, "JPEG-LS"),
             DicomTransferSyntax.Jpeg2000Lossless or DicomTransferSyntax.Jpeg2000 => CodecFrame(frame, Jpeg2000.Decode, "JPEG 2000"),
+            DicomTransferSyntax.HighThroughputJpeg2000Lossless or DicomTransferSyntax.HighThroughputJpeg2000RpclLossless or DicomTransferSyntax.HighThroughputJpeg2000
+                => CodecFrame(frame, Jpeg2000.DecodeHighThroughput, "High-Throughput JPEG 2000"),
             DicomTransferSyntax.RleLossless => NativeFrame(RleFrame(frame), 0, planar: SamplesPerPixel == 3),
             _ => NativeFrame(_nativePixels!, frame, planar: GetUShort(0x0028, 0x0006) == 1),
         };
@@ -299,7 +301,7 @@ public sealed class DicomFile
                 default: BinaryPrimitives.WriteInt32LittleEndian(bytes.AsSpan(i * 4), value); break;
             }
         }
-        return NativeFrame(bytes, 0, planar: false, decodedToRgb: codec == "JPEG 2000");
+        return NativeFrame(bytes, 0, planar: false, decodedToRgb: codec.EndsWith("JPEG 2000", StringComparison.Ordinal));
     }
 
     private float[] JpegFrame(int frame)

@@ -39,6 +39,15 @@ public static class DicomTransferSyntax
     /// <summary>JPEG 2000 Image Compression, lossless or lossy (decoded by OpenJPEG).</summary>
     public const string Jpeg2000 = "1.2.840.10008.1.2.4.91";
 
+    /// <summary>High-Throughput JPEG 2000 (ISO/IEC 15444-15), Lossless Only (decoded by OpenJPEG 2.5 or later).</summary>
+    public const string HighThroughputJpeg2000Lossless = "1.2.840.10008.1.2.4.201";
+
+    /// <summary>High-Throughput JPEG 2000 with RPCL Options, Lossless Only (decoded by OpenJPEG 2.5 or later).</summary>
+    public const string HighThroughputJpeg2000RpclLossless = "1.2.840.10008.1.2.4.202";
+
+    /// <summary>High-Throughput JPEG 2000, lossless or lossy (decoded by OpenJPEG 2.5 or later).</summary>
+    public const string HighThroughputJpeg2000 = "1.2.840.10008.1.2.4.203";
+
     /// <summary>RLE Lossless.</summary>
     public const string RleLossless = "1.2.840.10008.1.2.5";
 
@@ -56,15 +65,20 @@ public static class DicomTransferSyntax
         [JpegLsNearLossless] = "JPEG-LS Near-Lossless",
         [Jpeg2000Lossless] = "JPEG 2000 Lossless",
         [Jpeg2000] = "JPEG 2000",
-        ["1.2.840.10008.1.2.4.201"] = "High-Throughput JPEG 2000 Lossless",
-        ["1.2.840.10008.1.2.4.203"] = "High-Throughput JPEG 2000",
+        [HighThroughputJpeg2000Lossless] = "High-Throughput JPEG 2000 Lossless",
+        [HighThroughputJpeg2000RpclLossless] = "High-Throughput JPEG 2000 with RPCL Options, Lossless",
+        [HighThroughputJpeg2000] = "High-Throughput JPEG 2000",
+        ["1.2.840.10008.1.2.4.100"] = "MPEG2 Main Profile / Main Level (video)",
+        ["1.2.840.10008.1.2.4.102"] = "MPEG-4 AVC/H.264 High Profile (video)",
+        ["1.2.840.10008.1.2.4.110"] = "MPEG-4 AVC/H.264 High Profile for 2D video",
         [RleLossless] = "RLE Lossless",
     };
 
     private static readonly HashSet<string> Supported = new()
     {
         ImplicitVrLittleEndian, ExplicitVrLittleEndian, DeflatedExplicitVrLittleEndian, JpegBaseline, JpegExtended, JpegLossless, JpegLosslessFirstOrder,
-        JpegLsLossless, JpegLsNearLossless, Jpeg2000Lossless, Jpeg2000, RleLossless,
+        JpegLsLossless, JpegLsNearLossless, Jpeg2000Lossless, Jpeg2000,
+        HighThroughputJpeg2000Lossless, HighThroughputJpeg2000RpclLossless, HighThroughputJpeg2000, RleLossless,
     };
 
     /// <summary>True when <see cref="DicomFile"/> reads files in this transfer syntax.</summary>

@@ -6,8 +6,9 @@ namespace MedVision.Nets.Data.Dicom;
 
 /// <summary>
 /// JPEG 2000 (ITU-T T.800) decoding through OpenJPEG 2.x (<c>libopenjp2.so.7</c>): the "JPEG 2000" transfer syntaxes
-/// of DICOM (1.2.840.10008.1.2.4.90 lossless and .91), raw codestreams or JP2 files. The inverse colour transform
-/// (RCT/ICT) is OpenJPEG's; truncated codestreams are errors, not partly decoded images.
+/// of DICOM (1.2.840.10008.1.2.4.90 lossless and .91), raw codestreams or JP2 files, and High-Throughput JPEG 2000
+/// (ISO/IEC 15444-15; .201–.203), which OpenJPEG decodes from 2.5.0 on. The inverse colour transform (RCT/ICT) is
+/// OpenJPEG's; truncated codestreams are errors, not partly decoded images.
 /// </summary>
 internal static unsafe class Jpeg2000
 {
@@ -48,6 +49,19 @@ internal static unsafe class Jpeg2000
     }
 
     private static readonly Lazy<Api> Functions = new(LoadApi, LazyThreadSafetyMode.ExecutionAndPublication);
+
+    /// <summary>The OpenJPEG version, e.g. "2.5.0".</summary>
+    internal static string Version => Marshal.PtrToStringUTF8((nint)Functions.Value.Version()) ?? "unknown";
+
+    /// <summary>Decodes one High-Throughput JPEG 2000 codestream, after checking that OpenJPEG can (2.5.0 or later).</summary>
+    /// <exception cref="NotSupportedException">OpenJPEG is older than 2.5.0.</exception>
+    internal static CodecFrame DecodeHighThroughput(ReadOnlySpan<byte> data, string sourceName)
+    {
+        string version = Version;
+        if (!System.Version.TryParse(version.Split('-', '+')[0], out var parsed) || parsed < new System.Version(2, 5))
+            throw new NotSupportedException($"{sourceName}: High-Throughput JPEG 2000 needs OpenJPEG 2.5.0 or later to decode; this is OpenJPEG {version}. Convert the file first (e.g. gdcmconv --raw with a newer GDCM).");
+        return Decode(data, sourceName);
+    }
 
     /// <summary>Decodes one JPEG 2000 codestream (or JP2 file).</summary>
     /// <exception cref="DataFormatException">The stream is corrupt or truncated, or its components differ in size.</exception>
@@ -183,6 +197,7 @@ internal static unsafe class Jpeg2000
         nint Export(string name) => NativeImageLibrary.Export(lib, name, Name);
         return new Api
         {
+            Version = (delegate* unmanaged<byte*>)Export("opj_version"),
             CreateDecompress = (delegate* unmanaged<int, nint>)Export("opj_create_decompress"),
             DestroyCodec = (delegate* unmanaged<nint, void>)Export("opj_destroy_codec"),
             SetDefaultDecoderParameters = (delegate* unmanaged<byte*, void>)Export("opj_set_default_decoder_parameters"),
@@ -206,6 +221,7 @@ internal static unsafe class Jpeg2000
 
     private sealed class Api
     {
+        public delegate* unmanaged<byte*> Version;
         public delegate* unmanaged<int, nint> CreateDecompress;
         public delegate* unmanaged<nint, void> DestroyCodec;
         public delegate* unmanaged<byte*, void> SetDefaultDecoderParameters;

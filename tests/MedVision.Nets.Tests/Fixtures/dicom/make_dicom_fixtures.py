@@ -16,7 +16,7 @@ Writes (all tiny; patient data are invented):
   rgb_jpeg.dcm         an RGB fundus-like photograph, JPEG baseline (encapsulated, YBR_FULL_422)
   ct_deflate.dcm       the CT slice, Deflated Explicit VR Little Endian
   jpeg2000.dcm         JPEG 2000 cut off after its SIZ marker (the decoder must say so)
-  htj2k.dcm            the same under High-Throughput JPEG 2000 (unsupported: the reader must say so)
+  mpeg2.dcm            the same header under MPEG2 video (unsupported: the reader must say so)
   series/              four CT slices of one series (file names not in slice order, positions 2.5 mm apart along an
                        oblique normal) and one slice of another series
   dicom_fixtures.json  what pydicom reads: shape, values (after rescale) and key attributes
@@ -163,13 +163,9 @@ mono(ds, ct, 12, True)
 ds.RescaleIntercept, ds.RescaleSlope = "-1024", "1"
 record("ct_deflate.dcm", ds)
 
-# JPEG 2000 whose codestream is cut off after its SIZ marker (the decoder must say so), and the same header under
-# High-Throughput JPEG 2000 (unsupported: the reader must refuse the syntax before decoding)
-# (pydicom 2.3 does not know the HTJ2K UID: register it as a compressed transfer syntax)
-import pydicom._uid_dict
-pydicom._uid_dict.UID_dictionary.setdefault("1.2.840.10008.1.2.4.201", (
-    "High-Throughput JPEG 2000 Image Compression (Lossless Only)", "Transfer Syntax", "", "", "HTJ2KLossless"))
-for name, syntax in (("jpeg2000.dcm", JPEG2000Lossless), ("htj2k.dcm", "1.2.840.10008.1.2.4.201")):
+# JPEG 2000 whose codestream is cut off after its SIZ marker (the decoder must say so), and the same header under a
+# video transfer syntax, MPEG2 (unsupported: the reader must refuse the syntax before decoding)
+for name, syntax in (("jpeg2000.dcm", JPEG2000Lossless), ("mpeg2.dcm", "1.2.840.10008.1.2.4.100")):
     ds = base("j2k", "1.2.840.10008.5.1.4.1.1.2", syntax, "CT")
     ds.SamplesPerPixel, ds.PhotometricInterpretation, ds.Rows, ds.Columns = 1, "MONOCHROME2", 2, 2
     ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 16, 15, 0

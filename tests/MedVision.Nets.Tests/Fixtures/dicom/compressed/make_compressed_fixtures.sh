@@ -2,9 +2,11 @@
 # JPEG-LS and JPEG 2000 DICOM fixtures, each with the uncompressed reference another decoder makes from it
 # (*.raw.dcm): JPEG-LS encoded by DCMTK's dcmcjpls and GDCM's gdcmconv, decoded by DCMTK's dcmdjpls; JPEG 2000 encoded
 # and decoded by GDCM's gdcmconv, and (colour transforms, which gdcmconv does not write, and a JP2 file) by OpenJPEG's
-# opj_compress/opj_decompress wrapped into DICOM with pydicom. The lossless ones must also give back their sources'
-# values (the tests check both). The sources (*.source.dcm → mr16.dcm, ct12.dcm, mr12_2f.dcm, rgb.dcm) stay beside them.
-# Needs Debian's dcmtk, libgdcm-tools, libopenjp2-tools and python3-pydicom. Run in this folder:
+# opj_compress/opj_decompress wrapped into DICOM with pydicom; High-Throughput JPEG 2000 encoded by OpenJPH's
+# ojph_compress and decoded by its ojph_expand (an independent implementation). The lossless ones must also give back
+# their sources' values (the tests check both). The sources (*.source.dcm → mr16.dcm, ct12.dcm, mr12_2f.dcm, rgb.dcm)
+# stay beside them. Needs Debian's dcmtk, libgdcm-tools, libopenjp2-tools, openjph-tools and python3-pydicom. Run in
+# this folder:
 #   bash make_compressed_fixtures.sh
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -63,6 +65,8 @@ rgb = (np.stack([x * 3 + y, 200 - y * 4, (x * y) % 256], axis=-1) + rng.normal(0
 save("rgb.source.dcm", rgb, "RGB", 8, sop="1.2.840.10008.5.1.4.1.1.7", modality="OT")
 with open("rgb.ppm", "wb") as f:  # for opj_compress, which wants the header on three lines
     f.write(b"P6\n72 40\n255\n" + rgb.tobytes())
+with open("mr16.pgm", "wb") as f:  # for ojph_compress: 16-bit PGM samples are big-endian
+    f.write(b"P5\n130 70\n65535\n" + mr.astype(">u2").tobytes())
 PY
 jls() { # name dcmcjpls-options... source
   local name=$1; shift
@@ -120,6 +124,42 @@ ds = pydicom.dcmread("rgb.source.dcm")
 ds.PixelData = np.frombuffer(ppm[-72 * 40 * 3:], np.uint8).tobytes()
 ds.save_as("j2k_rgb_ict.raw.dcm", write_like_original=False)
 PY
-rm rgb.ppm rct.j2k ict.j2k rgb.jp2 ict.ppm
+rm rct.j2k ict.j2k rgb.jp2 ict.ppm
+# High-Throughput JPEG 2000: lossless grey and colour (reversible colour transform), and lossy grey.
+ojph_compress -i mr16.pgm -o ht_mr16.j2c -reversible true >/dev/null
+ojph_compress -i rgb.ppm -o ht_rgb.j2c -reversible true >/dev/null
+ojph_compress -i mr16.pgm -o ht_lossy.j2c -qstep 0.002 >/dev/null
+ojph_expand -i ht_lossy.j2c -o ht_lossy.pgm >/dev/null
+/usr/bin/python3 - <<'PY'
+import numpy as np, pydicom
+import pydicom._uid_dict
+from pydicom.encaps import encapsulate
+from pydicom.uid import generate_uid
+
+# pydicom 2.3 does not know the HTJ2K UIDs: register them as compressed transfer syntaxes.
+for uid, name in (("1.2.840.10008.1.2.4.201", "HTJ2KLossless"), ("1.2.840.10008.1.2.4.203", "HTJ2K")):
+    pydicom._uid_dict.UID_dictionary.setdefault(uid, (name, "Transfer Syntax", "", "", name))
+
+
+def wrap(name, source, data, syntax, photometric):
+    ds = pydicom.dcmread(source)
+    ds.file_meta.TransferSyntaxUID = syntax
+    ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID = generate_uid()
+    ds.PhotometricInterpretation = photometric
+    ds.PixelData = encapsulate([data])
+    ds["PixelData"].is_undefined_length = True
+    ds["PixelData"].VR = "OB"
+    ds.save_as(name, write_like_original=False)
+
+
+wrap("ht_mr16.dcm", "mr16.source.dcm", open("ht_mr16.j2c", "rb").read(), "1.2.840.10008.1.2.4.201", "MONOCHROME2")
+wrap("ht_rgb.dcm", "rgb.source.dcm", open("ht_rgb.j2c", "rb").read(), "1.2.840.10008.1.2.4.201", "YBR_RCT")
+wrap("ht_lossy.dcm", "mr16.source.dcm", open("ht_lossy.j2c", "rb").read(), "1.2.840.10008.1.2.4.203", "MONOCHROME2")
+pgm = open("ht_lossy.pgm", "rb").read()
+ds = pydicom.dcmread("mr16.source.dcm")
+ds.PixelData = np.frombuffer(pgm[-130 * 70 * 2:], ">u2").astype("<u2").tobytes()
+ds.save_as("ht_lossy.raw.dcm", write_like_original=False)
+PY
+rm rgb.ppm mr16.pgm ht_mr16.j2c ht_rgb.j2c ht_lossy.j2c ht_lossy.pgm
 for f in *.source.dcm; do mv "$f" "${f%.source.dcm}.dcm"; done
 for f in *.dcm; do printf '%-24s %s\n' "$f" "$(dcmdump -q +P 0002,0010 +P 0028,0004 "$f" | awk '{print $3}' | tr '\n' ' ')"; done
