@@ -99,67 +99,52 @@ opj_compress -i rgb.ppm -o rct.j2k -mct 1 >/dev/null
 opj_compress -i rgb.ppm -o ict.j2k -mct 1 -I -r 8 >/dev/null
 opj_compress -i rgb.ppm -o rgb.jp2 >/dev/null
 opj_decompress -i ict.j2k -o ict.ppm >/dev/null
-/usr/bin/python3 - <<'PY'
-import numpy as np, pydicom
-from pydicom.encaps import encapsulate
-from pydicom.uid import JPEG2000Lossless, JPEG2000, ExplicitVRLittleEndian, generate_uid
-
-
-def wrap(name, data, syntax, photometric):
-    ds = pydicom.dcmread("rgb.source.dcm")
-    ds.file_meta.TransferSyntaxUID = syntax
-    ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID = generate_uid()
-    ds.PhotometricInterpretation = photometric
-    ds.PixelData = encapsulate([data])
-    ds["PixelData"].is_undefined_length = True
-    ds["PixelData"].VR = "OB"
-    ds.save_as(name, write_like_original=False)
-
-
-wrap("j2k_rgb_rct.dcm", open("rct.j2k", "rb").read(), JPEG2000Lossless, "YBR_RCT")
-wrap("j2k_rgb_ict.dcm", open("ict.j2k", "rb").read(), JPEG2000, "YBR_ICT")
-wrap("j2k_rgb_jp2.dcm", open("rgb.jp2", "rb").read(), JPEG2000Lossless, "RGB")
-ppm = open("ict.ppm", "rb").read()
-ds = pydicom.dcmread("rgb.source.dcm")
-ds.PixelData = np.frombuffer(ppm[-72 * 40 * 3:], np.uint8).tobytes()
-ds.save_as("j2k_rgb_ict.raw.dcm", write_like_original=False)
-PY
-rm rct.j2k ict.j2k rgb.jp2 ict.ppm
-# High-Throughput JPEG 2000: lossless grey and colour (reversible colour transform), and lossy grey.
+# High-Throughput JPEG 2000 from OpenJPH: lossless grey and colour (reversible colour transform), and lossy grey, whose
+# reference is what ojph_expand makes of it.
 ojph_compress -i mr16.pgm -o ht_mr16.j2c -reversible true >/dev/null
 ojph_compress -i rgb.ppm -o ht_rgb.j2c -reversible true >/dev/null
 ojph_compress -i mr16.pgm -o ht_lossy.j2c -qstep 0.002 >/dev/null
 ojph_expand -i ht_lossy.j2c -o ht_lossy.pgm >/dev/null
 /usr/bin/python3 - <<'PY'
+# Wraps the codestreams into DICOM files with the sources' attributes, and the decoders' lossy outputs into references.
 import numpy as np, pydicom
 import pydicom._uid_dict
 from pydicom.encaps import encapsulate
-from pydicom.uid import generate_uid
+from pydicom.uid import JPEG2000Lossless, JPEG2000, generate_uid
 
 # pydicom 2.3 does not know the HTJ2K UIDs: register them as compressed transfer syntaxes.
-for uid, name in (("1.2.840.10008.1.2.4.201", "HTJ2KLossless"), ("1.2.840.10008.1.2.4.203", "HTJ2K")):
+HTJ2KLossless, HTJ2K = "1.2.840.10008.1.2.4.201", "1.2.840.10008.1.2.4.203"
+for uid, name in ((HTJ2KLossless, "HTJ2KLossless"), (HTJ2K, "HTJ2K")):
     pydicom._uid_dict.UID_dictionary.setdefault(uid, (name, "Transfer Syntax", "", "", name))
 
 
-def wrap(name, source, data, syntax, photometric):
+def wrap(name, source, codestream, syntax, photometric):
     ds = pydicom.dcmread(source)
     ds.file_meta.TransferSyntaxUID = syntax
     ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID = generate_uid()
     ds.PhotometricInterpretation = photometric
-    ds.PixelData = encapsulate([data])
+    ds.PixelData = encapsulate([open(codestream, "rb").read()])
     ds["PixelData"].is_undefined_length = True
     ds["PixelData"].VR = "OB"
     ds.save_as(name, write_like_original=False)
 
 
-wrap("ht_mr16.dcm", "mr16.source.dcm", open("ht_mr16.j2c", "rb").read(), "1.2.840.10008.1.2.4.201", "MONOCHROME2")
-wrap("ht_rgb.dcm", "rgb.source.dcm", open("ht_rgb.j2c", "rb").read(), "1.2.840.10008.1.2.4.201", "YBR_RCT")
-wrap("ht_lossy.dcm", "mr16.source.dcm", open("ht_lossy.j2c", "rb").read(), "1.2.840.10008.1.2.4.203", "MONOCHROME2")
-pgm = open("ht_lossy.pgm", "rb").read()
-ds = pydicom.dcmread("mr16.source.dcm")
-ds.PixelData = np.frombuffer(pgm[-130 * 70 * 2:], ">u2").astype("<u2").tobytes()
-ds.save_as("ht_lossy.raw.dcm", write_like_original=False)
+def reference(name, source, decoded, dtype):
+    ds = pydicom.dcmread(source)
+    size = ds.Rows * ds.Columns * ds.SamplesPerPixel * np.dtype(dtype).itemsize
+    ds.PixelData = np.frombuffer(open(decoded, "rb").read()[-size:], dtype).astype(dtype.replace(">", "<")).tobytes()
+    ds.save_as(name, write_like_original=False)
+
+
+wrap("j2k_rgb_rct.dcm", "rgb.source.dcm", "rct.j2k", JPEG2000Lossless, "YBR_RCT")
+wrap("j2k_rgb_ict.dcm", "rgb.source.dcm", "ict.j2k", JPEG2000, "YBR_ICT")
+wrap("j2k_rgb_jp2.dcm", "rgb.source.dcm", "rgb.jp2", JPEG2000Lossless, "RGB")
+reference("j2k_rgb_ict.raw.dcm", "rgb.source.dcm", "ict.ppm", "u1")
+wrap("ht_mr16.dcm", "mr16.source.dcm", "ht_mr16.j2c", HTJ2KLossless, "MONOCHROME2")
+wrap("ht_rgb.dcm", "rgb.source.dcm", "ht_rgb.j2c", HTJ2KLossless, "YBR_RCT")
+wrap("ht_lossy.dcm", "mr16.source.dcm", "ht_lossy.j2c", HTJ2K, "MONOCHROME2")
+reference("ht_lossy.raw.dcm", "mr16.source.dcm", "ht_lossy.pgm", ">u2")  # 16-bit PGM samples are big-endian
 PY
-rm rgb.ppm mr16.pgm ht_mr16.j2c ht_rgb.j2c ht_lossy.j2c ht_lossy.pgm
+rm rgb.ppm mr16.pgm rct.j2k ict.j2k rgb.jp2 ict.ppm ht_mr16.j2c ht_rgb.j2c ht_lossy.j2c ht_lossy.pgm
 for f in *.source.dcm; do mv "$f" "${f%.source.dcm}.dcm"; done
 for f in *.dcm; do printf '%-24s %s\n' "$f" "$(dcmdump -q +P 0002,0010 +P 0028,0004 "$f" | awk '{print $3}' | tr '\n' ' ')"; done
