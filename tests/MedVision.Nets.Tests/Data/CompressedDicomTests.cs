@@ -136,6 +136,23 @@ public sealed class CompressedDicomTests
     }
 
     [Fact]
+    public void ManyThreadsDecodingAtOnce_GetWhatOneThreadGets()
+    {
+        // Data loaders decode on several threads: each call has its own CharLS/OpenJPEG decoder and stream.
+        var names = new[] { "ls_mr16", "ls_rgb_none", "j2k_mr16", "j2k_rgb_ict", "ht_mr16", "ht_rgb" };
+        var files = names.Select(n => File.ReadAllBytes(Path.Combine(Dir, n + ".dcm"))).ToArray();
+        var expected = names.Select(n => Read(n + ".dcm").GetFrame()).ToArray();
+        var mismatches = new System.Collections.Concurrent.ConcurrentBag<string>();
+        Parallel.For(0, 96, new ParallelOptions { MaxDegreeOfParallelism = 8 }, i =>
+        {
+            int k = i % names.Length;
+            var frame = DicomFile.Read(files[k], names[k]).GetFrame();
+            if (!frame.AsSpan().SequenceEqual(expected[k])) mismatches.Add($"{names[k]} (call {i})");
+        });
+        mismatches.Should().BeEmpty();
+    }
+
+    [Fact]
     public void ACorruptOrTruncatedStream_IsNamed()
     {
         foreach (var name in new[] { "ls_mr16.dcm", "j2k_mr16.dcm", "ht_mr16.dcm" })
