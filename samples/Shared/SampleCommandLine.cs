@@ -45,8 +45,11 @@ internal static class SampleCommandLine
 
     private static InvocationConfiguration Configuration => new() { EnableDefaultExceptionHandler = false };
 
+    // What bad input or a machine without a needed library causes (an unsupported DICOM encoding, libcharls missing):
+    // reported in one line with exit code 2, not as a crash with a stack trace.
     private static bool IsUserError(Exception e) =>
-        e is ArgumentException or IOException or InvalidDataException or UnauthorizedAccessException or TorchException or FormatException;
+        e is ArgumentException or IOException or InvalidDataException or UnauthorizedAccessException or TorchException or FormatException
+            or NotSupportedException or DllNotFoundException or EntryPointNotFoundException;
 
     private static int Report(Exception e)
     {

@@ -85,4 +85,24 @@ public sealed class CdsfSampleTests : IDisposable
         volume.Voxels.Should().Equal(dicom.Voxels);
         File.Exists(_folder["nifti/subj01_pet.nii.gz"]).Should().BeFalse("the subject has no PT series");
     }
+
+    [Fact]
+    public async Task Convert_ReadsJpeg2000Series_AndNamesAnUnsupportedOne()
+    {
+        var fixtures = Path.Combine(AppContext.BaseDirectory, "Fixtures");
+        Directory.CreateDirectory(_folder["dicom/subj01/series1"]);
+        File.Copy(Path.Combine(fixtures, "j2k_mr_2f.dcm"), _folder["dicom/subj01/series1/image.dcm"]);
+        var run = await SampleApp.RunAsync("cdsf", _folder.Path, "convert", "--dicom", _folder["dicom"], "--output", _folder["nifti"]);
+        run.ExitCode.Should().Be(0, run.ToString());
+        var volume = NiftiReader.Read(_folder["nifti/subj01_mri.nii.gz"]);
+        volume.Voxels.Should().Equal(DicomSeries.ReadFolder(_folder["dicom/subj01"], recursive: true).Single().ToVolume().Voxels);
+        volume.Voxels.Should().Contain(v => v != 0);
+
+        Directory.CreateDirectory(_folder["video/subj02/series1"]);
+        File.Copy(Path.Combine(fixtures, "mpeg2.dcm"), _folder["video/subj02/series1/video.dcm"]);
+        var refused = await SampleApp.RunAsync("cdsf", _folder.Path, "convert", "--dicom", _folder["video"], "--output", _folder["nifti2"]);
+        refused.ExitCode.Should().Be(2, refused.ToString());
+        refused.Error.Should().StartWith("error: ").And.Contain("video.dcm").And.Contain("MPEG2");
+        refused.Error.Should().NotContain("   at ", "a user error gets one line, not a stack trace");
+    }
 }
