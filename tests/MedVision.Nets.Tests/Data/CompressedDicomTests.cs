@@ -164,7 +164,8 @@ public sealed class CompressedDicomTests
                 .Should().Throw<DataFormatException>().WithMessage("*cut.dcm*", name);
             // Garbage in place of the codestream's first bytes.
             var garbage = (byte[])bytes.Clone();
-            int start = IndexOf(garbage, name.StartsWith("ls", StringComparison.Ordinal) ? [0xFF, 0xD8, 0xFF] : [0xFF, 0x4F, 0xFF, 0x51]);
+            byte[] marker = name.StartsWith("ls", StringComparison.Ordinal) ? [0xFF, 0xD8, 0xFF] : [0xFF, 0x4F, 0xFF, 0x51];
+            int start = garbage.AsSpan().IndexOf(marker);
             start.Should().BePositive();
             garbage.AsSpan(start, 16).Fill(0x5A);
             FluentActions.Invoking(() => DicomFile.Read(garbage, "garbage.dcm").GetFrame())
@@ -182,18 +183,11 @@ public sealed class CompressedDicomTests
         {
             var bytes = File.ReadAllBytes(Path.Combine(Dir, name));
             // Rows (0028,0010) US 70 → 69: the codestream still holds 130×70.
-            int rows = IndexOf(bytes, [0x28, 0x00, 0x10, 0x00, (byte)'U', (byte)'S', 0x02, 0x00, 70, 0]);
+            int rows = bytes.AsSpan().IndexOf(new byte[] { 0x28, 0x00, 0x10, 0x00, (byte)'U', (byte)'S', 0x02, 0x00, 70, 0 });
             rows.Should().BePositive();
             bytes[rows + 8] = 69;
             FluentActions.Invoking(() => DicomFile.Read(bytes, "rows.dcm").GetFrame())
                 .Should().Throw<DataFormatException>().WithMessage("*rows.dcm*decodes to 130×70*header says 130×69*", name);
         }
-    }
-
-    private static int IndexOf(byte[] data, byte[] pattern)
-    {
-        for (int i = 0; i + pattern.Length <= data.Length; i++)
-            if (data.AsSpan(i, pattern.Length).SequenceEqual(pattern)) return i;
-        return -1;
     }
 }

@@ -60,7 +60,7 @@ public sealed class LosslessJpegDicomTests
             .Should().Throw<DataFormatException>().WithMessage("*cut.dcm*");
         // Overwrite the SOF3 marker: the stream is no longer a lossless JPEG frame.
         var noFrame = (byte[])bytes.Clone();
-        int sof = IndexOf(noFrame, [0xFF, 0xC3]);
+        int sof = noFrame.AsSpan().IndexOf(new byte[] { 0xFF, 0xC3 });
         sof.Should().BePositive();
         noFrame[sof + 1] = 0xC1;
         FluentActions.Invoking(() => DicomFile.Read(noFrame, "sof1.dcm").GetFrame())
@@ -70,12 +70,5 @@ public sealed class LosslessJpegDicomTests
         tall[sof + 5] = 0x7F; // height (bytes sof+5, sof+6) becomes ≥ 32512 rows
         FluentActions.Invoking(() => DicomFile.Read(tall, "tall.dcm").GetFrame())
             .Should().Throw<DataFormatException>().WithMessage("*tall.dcm*the header says 40×24*");
-    }
-
-    private static int IndexOf(byte[] data, byte[] pattern)
-    {
-        for (int i = 0; i + pattern.Length <= data.Length; i++)
-            if (data.AsSpan(i, pattern.Length).SequenceEqual(pattern)) return i;
-        return -1;
     }
 }
