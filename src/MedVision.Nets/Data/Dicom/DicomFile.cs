@@ -171,10 +171,10 @@ public sealed class DicomFile
         {
             DicomTransferSyntax.JpegBaseline or DicomTransferSyntax.JpegExtended => JpegFrame(frame),
             DicomTransferSyntax.JpegLossless or DicomTransferSyntax.JpegLosslessFirstOrder => LosslessJpegFrame(frame),
-            DicomTransferSyntax.JpegLsLossless or DicomTransferSyntax.JpegLsNearLossless => CodecFrame(frame, JpegLs.Decode, "JPEG-LS"),
-            DicomTransferSyntax.Jpeg2000Lossless or DicomTransferSyntax.Jpeg2000 => CodecFrame(frame, Jpeg2000.Decode, "JPEG 2000"),
+            DicomTransferSyntax.JpegLsLossless or DicomTransferSyntax.JpegLsNearLossless => CodecFrame(frame, JpegLs.Decode, "JPEG-LS", decodedToRgb: false),
+            DicomTransferSyntax.Jpeg2000Lossless or DicomTransferSyntax.Jpeg2000 => CodecFrame(frame, Jpeg2000.Decode, "JPEG 2000", decodedToRgb: true),
             DicomTransferSyntax.HighThroughputJpeg2000Lossless or DicomTransferSyntax.HighThroughputJpeg2000RpclLossless or DicomTransferSyntax.HighThroughputJpeg2000
-                => CodecFrame(frame, Jpeg2000.DecodeHighThroughput, "High-Throughput JPEG 2000"),
+                => CodecFrame(frame, Jpeg2000.DecodeHighThroughput, "High-Throughput JPEG 2000", decodedToRgb: true),
             DicomTransferSyntax.RleLossless => NativeFrame(RleFrame(frame), 0, planar: SamplesPerPixel == 3),
             _ => NativeFrame(_nativePixels!, frame, planar: GetUShort(0x0028, 0x0006) == 1),
         };
@@ -273,7 +273,7 @@ public sealed class DicomFile
     // JPEG-LS and JPEG 2000 decode to the stored values; as with lossless JPEG they are laid out as native little-endian
     // pixels (two's complement in BitsAllocated bits when signed) so that masking, sign extension and rescaling are
     // those of uncompressed data.
-    private float[] CodecFrame(int frame, FrameDecoder decode, string codec)
+    private float[] CodecFrame(int frame, FrameDecoder decode, string codec, bool decodedToRgb)
     {
         if (BitsAllocated is not (8 or 16 or 32)) throw new NotSupportedException($"{SourceName}: {codec} with {BitsAllocated} bits allocated per sample is not supported (8, 16 or 32).");
         CodecFrame image;
@@ -301,7 +301,7 @@ public sealed class DicomFile
                 default: BinaryPrimitives.WriteInt32LittleEndian(bytes.AsSpan(i * 4), value); break;
             }
         }
-        return NativeFrame(bytes, 0, planar: false, decodedToRgb: codec.EndsWith("JPEG 2000", StringComparison.Ordinal));
+        return NativeFrame(bytes, 0, planar: false, decodedToRgb);
     }
 
     private float[] JpegFrame(int frame)
