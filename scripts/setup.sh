@@ -8,7 +8,7 @@ set -euo pipefail
 # "a|b": either package will do (Debian 13 and Ubuntu 24.04 renamed some libraries for the 64-bit time_t transition).
 # Debian 13's CUDA build of libtorch (contrib: libtorch-cuda-dev, with libgloo-cuda-dev) conflicts with libtorch-dev
 # and libgloo-dev and serves as well.
-packages=("libtorch-dev|libtorch-cuda-dev" "libgloo-dev|libgloo-cuda-dev" cmake g++ make libopenblas0-pthread libturbojpeg0 "libpng16-16t64|libpng16-16" libcharls2 libopenjp2-7 patchelf librsvg2-bin)
+packages=("libtorch-dev|libtorch-cuda-dev" "libgloo-dev|libgloo-cuda-dev" cmake g++ make libopenblas0-pthread libturbojpeg0 "libpng16-16t64|libpng16-16" libcharls2 libopenjp2-7 patchelf zip unzip librsvg2-bin)
 installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
 # With the CUDA libtorch, Gloo's headers must come from its CUDA build too (libgloo-dev's library conflicts with it).
 if installed libtorch-cuda-dev; then packages[1]="libgloo-cuda-dev|libgloo-dev"; fi

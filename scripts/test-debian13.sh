@@ -5,7 +5,12 @@
 # .NET SDK, NuGet cache and CA certificates through bind mounts, clones the current commit into it and runs
 # scripts/test.sh there (which installs what is missing with apt-get, as on any fresh machine).
 # Needs root (debootstrap, chroot, mount) and the network (deb.debian.org, NuGet). Not part of scripts/test.sh.
-# Usage: sudo bash scripts/test-debian13.sh [--cuda]
+# Usage: sudo bash scripts/test-debian13.sh [--cuda | --host-packages]
+#
+# --host-packages: a NuGet user's case instead of the test suite. Packs MedVision.Torch and MedVision.Nets here (their
+# shim built against this machine's libtorch, Debian 12's 1.13), then, in the trixie root (libtorch 2.6), builds and runs
+# tests/PackageConsumer against those packages: the consumer's build must find that the packaged shim needs
+# libtorch 1.13, build the shim from the package's source against 2.6 and run with it.
 #
 # --cuda: the same on Debian 13's CUDA build of libtorch (contrib: libtorch-cuda-dev 2.6 with CUDA 12.4, NCCL and
 # libgloo-cuda-dev), in its own root (default /srv/trixie-cuda): the shim is configured, compiled and linked against
@@ -16,8 +21,9 @@
 # nothing on the CPU calls it. On a machine with a GPU install NVIDIA's cuDNN instead.
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-cuda=0
+cuda=0; host_packages=0
 [ "${1:-}" = "--cuda" ] && cuda=1
+[ "${1:-}" = "--host-packages" ] && host_packages=1
 if [ $cuda -eq 1 ]; then target="${MEDVISION_TRIXIE_CUDA_ROOT:-/srv/trixie-cuda}"; else target="${MEDVISION_TRIXIE_ROOT:-/srv/trixie}"; fi
 dotnet_dir="$(dirname "$(readlink -f "$(command -v dotnet)")")"
 [ "$(id -u)" -eq 0 ] || { echo "error: run as root (debootstrap, chroot and mount need it)"; exit 1; }
@@ -64,6 +70,24 @@ bind /root/.nuget /root/.nuget
 rm -rf "$target/work/medvision"
 git clone -q "$repo" "$target/work/medvision"
 chroot "$target" dpkg-query -W -f='${Package} ${Version}\n' "$([ $cuda -eq 1 ] && echo libtorch-cuda-dev || echo libtorch-dev)"
-chroot "$target" /usr/bin/env -i PATH="$dotnet_dir:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" HOME=/root \
-  DOTNET_ROOT="$dotnet_dir" NUGET_CERT_REVOCATION_MODE="${NUGET_CERT_REVOCATION_MODE:-online}" TERM=dumb \
-  /bin/bash -c 'cd /work/medvision && bash scripts/test.sh; status=$?; dotnet build-server shutdown >/dev/null 2>&1; exit $status'
+in_chroot() {
+  chroot "$target" /usr/bin/env -i PATH="$dotnet_dir:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" HOME=/root \
+    DOTNET_ROOT="$dotnet_dir" NUGET_CERT_REVOCATION_MODE="${NUGET_CERT_REVOCATION_MODE:-online}" TERM=dumb /bin/bash -c "$1"
+}
+if [ $host_packages -eq 1 ]; then
+  version="0.1.0-host.$(date +%s)"
+  feed="$target/work/host-feed"; rm -rf "$feed"; mkdir -p "$feed"
+  (cd "$repo" && for p in MedVision.Torch MedVision.Nets; do
+     dotnet pack "src/$p/$p.csproj" -c Release -nologo -v q -p:Version="$version" -o "$feed"; done)
+  echo "packed here against libtorch $(dpkg-query -W -f='${Version}' libtorch-dev): $(ls "$feed")"
+  in_chroot "set -euo pipefail; cd /work/medvision && bash scripts/setup.sh >/dev/null
+    rm -rf /root/host-packages /root/.cache/medvision/native
+    dotnet build tests/PackageConsumer -c Release -nologo -p:MedVisionVersion=$version \
+      -p:RestorePackagesPath=/root/host-packages -p:RestoreAdditionalProjectSources=/work/host-feed 2>&1 | tee /work/host-build.log
+    grep -E -q \"building the native shim from the package's source against this machine's libtorch \\(the packaged shim needs lib(torch|c10)[a-z_]*[.]so[.]1[.]13,\" /work/host-build.log
+    grep -q '^ *0 Warning(s)' /work/host-build.log
+    dotnet run --project tests/PackageConsumer -c Release --no-build -p:MedVisionVersion=$version
+    dotnet build-server shutdown >/dev/null 2>&1"
+  exit $?
+fi
+in_chroot 'cd /work/medvision && bash scripts/test.sh; status=$?; dotnet build-server shutdown >/dev/null 2>&1; exit $status'

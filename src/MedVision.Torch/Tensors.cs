@@ -13,6 +13,13 @@ public static partial class Tensors
     /// <summary>The libtorch version the native shim was built against, e.g. "1.13.1".</summary>
     public static string Version => Marshal.PtrToStringUTF8(NativeMethods.mvt_torch_version()) ?? "unknown";
 
+    /// <summary>
+    /// The full path of the native shim (libmedvision_torch.so) this process loaded: from MEDVISION_NATIVE_LIB, from
+    /// beside the assembly (runtimes/linux-x64/native/, where builds and the NuGet package put it), or — for a package
+    /// consumer whose libtorch differs from the packager's — the one built from the package's source.
+    /// </summary>
+    public static string NativeLibraryPath => NativeLibraryLoader.LoadedPath;
+
     /// <summary>True when libtorch was built with oneDNN (MKL-DNN).</summary>
     public static bool HasOneDnn => NativeMethods.mvt_has_mkldnn() == 1;
 

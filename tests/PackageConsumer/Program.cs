@@ -10,6 +10,7 @@ var logits = model.Call(x);
 var loss = logits.LogSoftmax(1).Mean().Neg();
 loss.Backward();
 var gradNorm = model.Parameters().Select(p => { using var g = p.Grad!; using var n = g.Norm(); return n.Item(); }).Sum();
+Console.WriteLine($"native shim {Tensors.NativeLibraryPath}");
 Console.WriteLine($"libtorch {Tensors.Version}; logits [{string.Join(", ", logits.Shape)}]; loss {loss.Item():F4}; parameters {model.ParameterCount():N0}; sum of gradient norms {gradNorm:F4}");
 if (!logits.Shape.SequenceEqual(new long[] { 4, 5 }) || !(gradNorm > 0) || double.IsNaN(loss.Item()))
 {

@@ -15,6 +15,17 @@ internal static class NativeLibraryLoader
     private static readonly object Gate = new();
     private static IntPtr _handle;
     private static Exception? _failure;
+    private static string? _loadedPath;
+
+    /// <summary>The full path of the loaded shim; loads it first when it is not loaded yet.</summary>
+    internal static string LoadedPath
+    {
+        get
+        {
+            Load();
+            return _loadedPath!;
+        }
+    }
 
 #pragma warning disable CA2255 // a library must register its resolver before the first P/Invoke
     [ModuleInitializer]
@@ -43,7 +54,9 @@ internal static class NativeLibraryLoader
             }
             try
             {
-                _handle = NativeLibrary.Load(path);
+                var full = Path.GetFullPath(path);
+                _handle = NativeLibrary.Load(full);
+                _loadedPath = full;
                 return _handle;
             }
             catch (DllNotFoundException e)
@@ -54,16 +67,56 @@ internal static class NativeLibraryLoader
         }
     }
 
-    internal static string Explain(string path, string loaderMessage)
+    internal static string Explain(string path, string loaderMessage) => Explain(path, loaderMessage, LibraryFolders());
+
+    /// <summary>
+    /// The message for a shim that would not load. When the loader names a libtorch library (libtorch_cpu.so.1.13, ...)
+    /// and one of <paramref name="libraryFolders"/> holds another version of it, the shim was built against another
+    /// libtorch than this machine's, and installing libtorch-dev would not help: say so and how to rebuild it.
+    /// </summary>
+    internal static string Explain(string path, string loaderMessage, IEnumerable<string> libraryFolders)
     {
-        string? missing = null;
-        foreach (var lib in new[] { "libtorch_cpu.so", "libtorch.so", "libc10.so", "libtorch_cuda.so", "libc10_cuda.so" })
-            if (loaderMessage.Contains(lib, StringComparison.Ordinal)) { missing = lib; break; }
-        return missing is not null
-            ? $"libtorch is missing: loading {path} needs {missing}, which the system cannot find ({loaderMessage}). " +
-              "Install it with: sudo apt-get install -y libtorch-dev libopenblas0-pthread (or, for another libtorch, add its lib folder to LD_LIBRARY_PATH)."
-            : $"The MedVision.Torch native shim at {path} could not be loaded: {loaderMessage}. " +
-              "If a library it needs is missing, install libtorch with: sudo apt-get install -y libtorch-dev libopenblas0-pthread.";
+        var match = System.Text.RegularExpressions.Regex.Match(loaderMessage, @"\b(libtorch_cpu|libtorch_cuda|libtorch|libc10_cuda|libc10)\.so(\.[0-9][0-9.]*)?");
+        if (!match.Success)
+            return $"The MedVision.Torch native shim at {path} could not be loaded: {loaderMessage}. " +
+                   "If a library it needs is missing, install libtorch with: sudo apt-get install -y libtorch-dev libopenblas0-pthread.";
+        string missing = match.Value.TrimEnd('.');
+        string stem = match.Groups[1].Value + ".so";
+        if (match.Groups[2].Success)
+        {
+            var present = libraryFolders.Where(Directory.Exists)
+                .SelectMany(d => SafeFiles(d, stem + ".*"))
+                .Select(Path.GetFileName)
+                .OfType<string>()
+                .Where(f => f != missing && System.Text.RegularExpressions.Regex.IsMatch(f, @"\.so\.[0-9]+\.[0-9]+$"))
+                .Distinct()
+                .OrderBy(f => f, StringComparer.Ordinal)
+                .ToList();
+            if (present.Count > 0)
+                return $"The MedVision.Torch native shim at {path} was built against another libtorch: it needs {missing}, and this machine has " +
+                       $"{string.Join(", ", present)} ({loaderMessage}). A shim works only with the libtorch version it was built against. " +
+                       "Rebuild it against this machine's libtorch: a project that references the MedVision.Torch package does that when it is built " +
+                       "(needs cmake, g++ and libtorch's headers: sudo apt-get install -y cmake g++ libtorch-dev; see the package's buildTransitive/MedVision.Torch.targets), " +
+                       "and in the MedVision.Nets repository `dotnet build` does it; or build one with the package's native/build.sh and set MEDVISION_NATIVE_LIB to it.";
+        }
+        return $"libtorch is missing: loading {path} needs {missing}, which the system cannot find ({loaderMessage}). " +
+               "Install it with: sudo apt-get install -y libtorch-dev libopenblas0-pthread (or, for another libtorch, add its lib folder to LD_LIBRARY_PATH).";
+    }
+
+    private static IEnumerable<string> SafeFiles(string folder, string pattern)
+    {
+        try { return Directory.GetFiles(folder, pattern); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return Array.Empty<string>(); }
+    }
+
+    /// <summary>Where the dynamic loader looks for libraries: LD_LIBRARY_PATH, then the usual system folders.</summary>
+    private static IEnumerable<string> LibraryFolders()
+    {
+        var env = Environment.GetEnvironmentVariable("LD_LIBRARY_PATH");
+        if (!string.IsNullOrEmpty(env))
+            foreach (var d in env.Split(':', StringSplitOptions.RemoveEmptyEntries)) yield return d;
+        foreach (var d in new[] { "/usr/lib/x86_64-linux-gnu", "/usr/lib/aarch64-linux-gnu", "/lib/x86_64-linux-gnu", "/usr/lib64", "/usr/lib", "/usr/local/lib" })
+            yield return d;
     }
 
     private static IEnumerable<string> Candidates()
