@@ -21,6 +21,11 @@ namespace MedVision.Nets.Data.Dicom;
 /// Files without the 128-byte preamble are read as Implicit VR Little Endian data sets, as DICOM allows.
 /// </para>
 /// <para>
+/// Colour frames come out as RGB: from RGB, YBR_FULL (any of the syntaxes above that keep it), uncompressed
+/// YBR_FULL_422, and the YCbCr and colour transforms the JPEG and JPEG 2000 codecs undo themselves. YCbCr is converted
+/// with the equations of DICOM PS3.3 C.7.6.3.1.2 (chroma centred at half the range), rounded and clamped.
+/// </para>
+/// <para>
 /// <see cref="GetFrame"/> returns modality values (stored values × RescaleSlope + RescaleIntercept: Hounsfield units for
 /// CT); <see cref="ToFloatImage"/> and <see cref="ToRasterImage"/> map a frame to display intensities (window, or the
 /// frame's range; MONOCHROME1 inverted so that high is bright) for the image pipelines.
@@ -176,8 +181,48 @@ public sealed class DicomFile
             DicomTransferSyntax.HighThroughputJpeg2000Lossless or DicomTransferSyntax.HighThroughputJpeg2000RpclLossless or DicomTransferSyntax.HighThroughputJpeg2000
                 => CodecFrame(frame, Jpeg2000.DecodeHighThroughput, "High-Throughput JPEG 2000", decodedToRgb: true),
             DicomTransferSyntax.RleLossless => NativeFrame(RleFrame(frame), 0, planar: SamplesPerPixel == 3),
+            _ when SamplesPerPixel == 3 && PhotometricInterpretation == "YBR_FULL_422" => NativeFrame(ExpandYbrFull422(frame), 0, planar: false),
             _ => NativeFrame(_nativePixels!, frame, planar: GetUShort(0x0028, 0x0006) == 1),
         };
+    }
+
+    // Uncompressed YBR_FULL_422 (PS3.3 C.7.6.3.1.2): each horizontal pair of pixels is stored as Y1 Y2 Cb Cr,
+    // the pair sharing its chroma. Expanded to interleaved full-resolution Y Cb Cr, which NativeFrame converts to RGB.
+    private byte[] ExpandYbrFull422(int frame)
+    {
+        if (BitsAllocated != 8) throw new NotSupportedException($"{SourceName}: YBR_FULL_422 with {BitsAllocated} bits allocated per sample is not supported (8).");
+        if (Columns % 2 != 0) throw new DataFormatException(SourceName, $"YBR_FULL_422 needs an even number of columns; the header says {Columns}.");
+        if (GetUShort(0x0028, 0x0006) == 1) throw new DataFormatException(SourceName, "YBR_FULL_422 pixel data are interleaved by definition, but the planar configuration is 1.");
+        var pixels = _nativePixels!;
+        long pairBytes = 4, frameBytes = (long)Rows * Columns / 2 * pairBytes, start = frame * frameBytes;
+        if (start + frameBytes > pixels.LongLength)
+            throw new DataFormatException(SourceName, $"the pixel data hold {pixels.LongLength} bytes, too few for frame {frame + 1} of {NumberOfFrames} ({Columns}×{Rows} YBR_FULL_422, 2 bytes per pixel).");
+        var result = new byte[Rows * Columns * 3];
+        var source = pixels.AsSpan((int)start, (int)frameBytes);
+        for (int pair = 0, pairs = Rows * Columns / 2; pair < pairs; pair++)
+        {
+            byte y1 = source[4 * pair], y2 = source[4 * pair + 1], cb = source[4 * pair + 2], cr = source[4 * pair + 3];
+            int o = 6 * pair;
+            result[o] = y1; result[o + 1] = cb; result[o + 2] = cr;
+            result[o + 3] = y2; result[o + 4] = cb; result[o + 5] = cr;
+        }
+        return result;
+    }
+
+    private bool TransferSyntaxIsUncompressed => _fragments is null;
+
+    // YBR_FULL (and expanded YBR_FULL_422) to RGB with the equations of PS3.3 C.7.6.3.1.2, for samples of BitsStored bits
+    // (chroma centred on half the range), rounded and clamped to the sample range, as decoders that write RGB do.
+    private static void YbrFullToRgb(float[] planes, int pixels, int bitsStored)
+    {
+        double half = 1 << (bitsStored - 1), max = (1L << bitsStored) - 1;
+        for (int p = 0; p < pixels; p++)
+        {
+            double y = planes[p], cb = planes[pixels + p] - half, cr = planes[2 * pixels + p] - half;
+            planes[p] = (float)Math.Clamp(Math.Round(y + 1.402 * cr), 0, max);
+            planes[pixels + p] = (float)Math.Clamp(Math.Round(y - 0.344136 * cb - 0.714136 * cr), 0, max);
+            planes[2 * pixels + p] = (float)Math.Clamp(Math.Round(y + 1.772 * cb), 0, max);
+        }
     }
 
     // decodedToRgb: the codec has already undone the colour transform its photometric interpretation names (JPEG 2000's
@@ -186,8 +231,11 @@ public sealed class DicomFile
     {
         if (BitsAllocated is not (8 or 16 or 32)) throw new NotSupportedException($"{SourceName}: {BitsAllocated} bits allocated per sample are not supported (8, 16 or 32).");
         if (BitsStored < 1 || BitsStored > BitsAllocated) throw new DataFormatException(SourceName, $"{BitsStored} bits stored in {BitsAllocated} allocated.");
-        if (SamplesPerPixel == 3 && PhotometricInterpretation != "RGB" && !(decodedToRgb && PhotometricInterpretation is "YBR_RCT" or "YBR_ICT"))
-            throw new NotSupportedException($"{SourceName}: colour in {PhotometricInterpretation} is not supported here (RGB{(decodedToRgb ? ", YBR_RCT or YBR_ICT" : "")}).");
+        // YBR_FULL_422 arrives here expanded by ExpandYbrFull422 (uncompressed data only; compressed 4:2:2 is the codec's to upsample).
+        bool ybr = SamplesPerPixel == 3 && (PhotometricInterpretation == "YBR_FULL" || PhotometricInterpretation == "YBR_FULL_422" && TransferSyntaxIsUncompressed);
+        if (SamplesPerPixel == 3 && !ybr && PhotometricInterpretation != "RGB" && !(decodedToRgb && PhotometricInterpretation is "YBR_RCT" or "YBR_ICT"))
+            throw new NotSupportedException($"{SourceName}: colour in {PhotometricInterpretation} is not supported here (RGB, YBR_FULL{(TransferSyntaxIsUncompressed ? ", YBR_FULL_422" : "")}{(decodedToRgb ? ", YBR_RCT or YBR_ICT" : "")}).");
+        if (ybr && IsSigned) throw new DataFormatException(SourceName, $"{PhotometricInterpretation} samples must be unsigned (pixel representation 0).");
         int bytes = BitsAllocated / 8, samples = SamplesPerPixel, pixelsPerFrame = Rows * Columns;
         long frameBytes = (long)pixelsPerFrame * samples * bytes;
         long start = frame * frameBytes;
@@ -212,6 +260,7 @@ public sealed class DicomFile
                 if (rescale) value = value * RescaleSlope + RescaleIntercept;
                 result[c * pixelsPerFrame + p] = (float)value;
             }
+        if (ybr) YbrFullToRgb(result, pixelsPerFrame, BitsStored);
         return result;
     }
 
