@@ -102,6 +102,13 @@ public sealed class ScriptModule : Module<Tensor, Tensor>
     /// </summary>
     public bool OptimizedExecution { get; set; } = true;
 
+    /// <summary>
+    /// A layer table: the script's output shape for <paramref name="inputShape"/> (one forward pass on zeros, see
+    /// <see cref="ModelSummary.Create{TOutput}"/>), then its submodules with their parameters (their calls run inside
+    /// libtorch: no output shapes or mult-adds).
+    /// </summary>
+    public ModelSummary Summary(params long[] inputShape) => ModelSummary.Create(this, inputShape);
+
     /// <summary>The names of the module's methods ("forward" and those exported with @torch.jit.export).</summary>
     public IReadOnlyList<string> MethodNames => _methodNames.Value;
 

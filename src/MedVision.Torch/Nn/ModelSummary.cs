@@ -35,7 +35,10 @@ public sealed class ModelSummary
     public string ModelName { get; }
     /// <summary>The input shape used.</summary>
     public IReadOnlyList<long> InputShape { get; }
-    /// <summary>One row per module call, in call order.</summary>
+    /// <summary>
+    /// One row per module call, in call order; a TorchScript module's row is followed by its submodules (not called
+    /// through the summary, <see cref="ModelSummaryRow.Called"/> false: parameters only).
+    /// </summary>
     public IReadOnlyList<ModelSummaryRow> Rows { get; }
     /// <summary>All parameter elements.</summary>
     public long TotalParameters { get; }
@@ -81,7 +84,7 @@ public sealed class ModelSummary
     {
         var ci = CultureInfo.InvariantCulture;
         var lines = Rows.Select(r => (Layer: new string(' ', 2 * r.Depth) + (r.Name.Length > 0 ? $"{r.Name} ({r.TypeName})" : r.TypeName),
-                                      Shape: "[" + string.Join(", ", r.OutputShape) + "]",
+                                      Shape: r.Called ? "[" + string.Join(", ", r.OutputShape) + "]" : "--",
                                       Params: r.Parameters.ToString("N0", ci),
                                       Macs: r.MultiplyAccumulates == 0 ? "--" : r.MultiplyAccumulates.ToString("N0", ci))).ToList();
         int w1 = Math.Max(20, lines.Count == 0 ? 0 : lines.Max(l => l.Layer.Length)) + 2;
@@ -130,6 +133,15 @@ public sealed class ModelSummary
                 _ => Array.Empty<long>(),
             };
             Rows[row] = Rows[row] with { OutputShape = shape, MultiplyAccumulates = CountMultiplyAccumulates(module, input, output) };
+            // A TorchScript module runs its whole forward inside libtorch: no call of its submodules reaches Call. List
+            // them under it, as a tree with their own parameters, so the summary still shows the model's layers.
+            if (module is Jit.ScriptModule)
+                foreach (var (relative, child) in module.NamedModules().Skip(1))
+                {
+                    var own = child.NamedParameters(recurse: false).Sum(p => p.Parameter.NumElements);
+                    int depth = Rows[row].Depth + 1 + relative.Count(c => c == '.');
+                    Rows.Add(new ModelSummaryRow(depth, _names.TryGetValue(child, out var n) ? n : relative, child.TypeName, Array.Empty<long>(), own, 0, Called: false));
+                }
         }
 
         private static long CountMultiplyAccumulates(Module module, object? input, object? output) => (module, input, output) switch

@@ -1,6 +1,6 @@
 namespace MedVision.Torch.Nn;
 
-/// <summary>One module call in a <see cref="ModelSummary"/>.</summary>
+/// <summary>One module call in a <see cref="ModelSummary"/> (or one submodule of a TorchScript module, see <paramref name="Called"/>).</summary>
 /// <param name="Depth">Nesting depth (0 for the model itself).</param>
 /// <param name="Name">The module's dotted name in the model ("" for the model).</param>
 /// <param name="TypeName">The module type.</param>
@@ -11,4 +11,8 @@ namespace MedVision.Torch.Nn;
 /// (bias additions not counted; 0 for every other module, containers included). See
 /// <see cref="ModelSummary.TotalMultiplyAccumulates"/>.
 /// </param>
-public sealed record ModelSummaryRow(int Depth, string Name, string TypeName, IReadOnlyList<long> OutputShape, long Parameters, long MultiplyAccumulates = 0);
+/// <param name="Called">
+/// True for a module call the summary recorded. False for a submodule of a TorchScript module: its forward runs inside
+/// libtorch, so the summary lists it (under its parent, for its parameters) with no output shape and no mult-adds.
+/// </param>
+public sealed record ModelSummaryRow(int Depth, string Name, string TypeName, IReadOnlyList<long> OutputShape, long Parameters, long MultiplyAccumulates = 0, bool Called = true);

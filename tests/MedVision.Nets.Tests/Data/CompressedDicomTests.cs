@@ -190,4 +190,21 @@ public sealed class CompressedDicomTests
                 .Should().Throw<DataFormatException>().WithMessage("*rows.dcm*decodes to 130×70*header says 130×69*", name);
         }
     }
+
+    [Theory]
+    [InlineData("2.4.0", false)]
+    [InlineData("2.3.1", false)]
+    [InlineData("1.5.2", false)]
+    [InlineData("unknown", false)]
+    [InlineData("2.5.0", true)]
+    [InlineData("2.5.3", true)]
+    [InlineData("2.5.3-dev", true)]
+    [InlineData("3.0.0", true)]
+    public void HighThroughputJpeg2000_NeedsOpenJpeg25(string version, bool decodes)
+    {
+        // Debian 12 and 13 ship OpenJPEG 2.5.0 and 2.5.3, so the refusal is checked on the version test itself.
+        var check = () => Jpeg2000.EnsureHighThroughput(version, "ht.dcm frame 1");
+        if (decodes) check.Should().NotThrow();
+        else check.Should().Throw<NotSupportedException>().WithMessage($"ht.dcm frame 1: High-Throughput JPEG 2000 needs OpenJPEG 2.5.0 or later*this is OpenJPEG {version}*gdcmconv --raw*");
+    }
 }

@@ -51,6 +51,27 @@ public class ScriptModuleTests : IDisposable
     }
 
     [Fact]
+    public void ModelSummary_ListsTheScriptedLayersUnderTheCalledRoot()
+    {
+        using var net = ScriptModule.Load(NetPath);
+        var summary = net.Summary(2, 3, 8, 8);
+        var root = summary.Rows[0];
+        (root.Depth, root.Name, root.TypeName, root.Called).Should().Be((0, "", "TinyScriptedNet", true));
+        root.OutputShape.Should().Equal(2, 2);
+        summary.Rows.Skip(1).Select(r => (r.Depth, r.Name, r.TypeName, r.Called)).Should().Equal(
+            (1, "features", "Sequential", false), (2, "features.0", "Conv2d", false), (2, "features.1", "BatchNorm2d", false),
+            (2, "features.2", "ReLU", false), (1, "pool", "AdaptiveAvgPool2d", false), (1, "head", "Linear", false));
+        summary.Rows.Single(r => r.Name == "features.0").Parameters.Should().Be(4 * 3 * 3 * 3 + 4);
+        summary.Rows.Single(r => r.Name == "features.1").Parameters.Should().Be(4 + 4);
+        summary.Rows.Single(r => r.Name == "head").Parameters.Should().Be(4 * 2 + 2);
+        summary.Rows.Sum(r => r.Parameters).Should().Be(net.ParameterCount()).And.Be(summary.TotalParameters);
+        summary.Rows.Where(r => !r.Called).Should().OnlyContain(r => r.OutputShape.Count == 0 && r.MultiplyAccumulates == 0);
+        var text = summary.ToString();
+        text.Should().Contain("features.0 (Conv2d)").And.Contain("[2, 2]");
+        text.Split('\n').Single(l => l.Contains("head (Linear)")).Should().Contain("--").And.Contain("10");
+    }
+
+    [Fact]
     public void ForwardAndExportedMethods_EqualPyTorch()
     {
         using var scope = Tensors.NewDisposeScope();

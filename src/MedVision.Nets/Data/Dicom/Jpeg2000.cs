@@ -57,10 +57,17 @@ internal static unsafe class Jpeg2000
     /// <exception cref="NotSupportedException">OpenJPEG is older than 2.5.0.</exception>
     internal static CodecFrame DecodeHighThroughput(ReadOnlySpan<byte> data, string sourceName)
     {
-        string version = Version;
+        EnsureHighThroughput(Version, sourceName);
+        return Decode(data, sourceName);
+    }
+
+    /// <summary>Throws unless OpenJPEG <paramref name="version"/> (as <c>opj_version()</c> gives it, e.g. "2.5.0" or
+    /// "2.5.3-dev") decodes High-Throughput JPEG 2000, which it does from 2.5.0 on.</summary>
+    /// <exception cref="NotSupportedException">The version is older than 2.5.0, or not a version number.</exception>
+    internal static void EnsureHighThroughput(string version, string sourceName)
+    {
         if (!System.Version.TryParse(version.Split('-', '+')[0], out var parsed) || parsed < new System.Version(2, 5))
             throw new NotSupportedException($"{sourceName}: High-Throughput JPEG 2000 needs OpenJPEG 2.5.0 or later to decode; this is OpenJPEG {version}. Convert the file first (e.g. gdcmconv --raw with a newer GDCM).");
-        return Decode(data, sourceName);
     }
 
     /// <summary>Decodes one JPEG 2000 codestream (or JP2 file).</summary>
