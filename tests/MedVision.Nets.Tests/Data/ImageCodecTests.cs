@@ -44,6 +44,73 @@ public class ImageCodecTests
         image[12, 6, channels - 1].Should().Be(pixels[^1]);
     }
 
+    private static byte[] BigEndian16(ushort[] values)
+    {
+        var bytes = new byte[values.Length * 2];
+        for (int i = 0; i < values.Length; i++) System.Buffers.Binary.BinaryPrimitives.WriteUInt16BigEndian(bytes.AsSpan(2 * i), values[i]);
+        return bytes;
+    }
+
+    private static readonly ushort[] Ramp16 = { 0, 4096, 16384, 32768, 49152, 65535, 257, 128, 1000, 60000, 12345, 40000 };
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Sixteen_bit_grey_png_maps_the_stored_values_linearly_to_8_bits(bool withGammaChunk)
+    {
+        // 16-bit radiographs: value v becomes round(v / 257), as PIL/OpenCV-style readers scale, not libpng's
+        // linear-light-to-sRGB re-encoding (4096 → 72) nor its gAMA correction.
+        var chunks = withGammaChunk ? new[] { MinimalPng.Gamma(1 / 2.2) } : Array.Empty<(string, byte[])>();
+        byte[] png = MinimalPng.EncodeSamples(6, 2, 16, 0, BigEndian16(Ramp16), chunks);
+        RasterImage image = ImageCodec.Decode(png, "xray16.png");
+        (image.Width, image.Height, image.Channels).Should().Be((6, 2, 1));
+        image.Pixels.Should().Equal(Ramp16.Select(v => (byte)Math.Round(v / 257.0)));
+        image.Pixels[1].Should().Be(16);
+    }
+
+    [Fact]
+    public void Sixteen_bit_rgb_png_maps_each_sample_linearly()
+    {
+        byte[] png = MinimalPng.EncodeSamples(2, 2, 16, 2, BigEndian16(Ramp16));
+        RasterImage image = ImageCodec.Decode(png, "rgb16.png");
+        (image.Width, image.Height, image.Channels).Should().Be((2, 2, 3));
+        image.Pixels.Should().Equal(Ramp16.Select(v => (byte)Math.Round(v / 257.0)));
+    }
+
+    [Fact]
+    public void Eight_bit_png_keeps_its_stored_values_whatever_its_gamma_and_colour_chunks()
+    {
+        byte[] pixels = RandomPixels(3, 5 * 4 * 3);
+        var srgb = ("sRGB", new byte[] { 0 });
+        var chrm = ("cHRM", new byte[32]);
+        foreach (var chunks in new[] { new[] { MinimalPng.Gamma(1.0) }, new[] { MinimalPng.Gamma(0.8), chrm }, new[] { srgb, MinimalPng.Gamma(1 / 2.2) } })
+        {
+            var png = MinimalPng.EncodeSamples(5, 4, 8, 2, pixels, chunks);
+            ImageCodec.Decode(png, "gamma.png").Pixels.Should().Equal(pixels, $"chunks {string.Join(", ", chunks.Select(c => c.Item1))}");
+        }
+    }
+
+    [Fact]
+    public void Eight_bit_alpha_is_dropped_keeping_the_stored_colour()
+    {
+        // RGBA: opaque, half and fully transparent pixels keep their RGB (as PIL's convert("RGB")); grey + alpha alike.
+        byte[] rgba = { 200, 100, 50, 255, 200, 100, 50, 128, 10, 20, 30, 0 };
+        ImageCodec.Decode(MinimalPng.EncodeSamples(3, 1, 8, 6, rgba), "rgba.png").Pixels.Should().Equal(200, 100, 50, 200, 100, 50, 10, 20, 30);
+        byte[] greyAlpha = { 90, 255, 90, 64, 7, 0 };
+        var grey = ImageCodec.Decode(MinimalPng.EncodeSamples(3, 1, 8, 4, greyAlpha), "ga.png");
+        grey.Channels.Should().Be(1);
+        grey.Pixels.Should().Equal(90, 90, 7);
+    }
+
+    [Fact]
+    public void A_colour_chunk_running_past_the_end_is_a_clear_error()
+    {
+        byte[] png = MinimalPng.EncodeSamples(2, 2, 8, 0, new byte[4], MinimalPng.Gamma(1.0));
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(png.AsSpan(8 + 25), 1_000_000); // the gAMA chunk's length
+        var act = () => ImageCodec.Decode(png, "broken.png");
+        act.Should().Throw<DataFormatException>().WithMessage("*broken.png*");
+    }
+
     [Fact]
     public void Png_encoder_round_trips()
     {

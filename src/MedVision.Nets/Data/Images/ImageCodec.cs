@@ -2,7 +2,7 @@ using MedVision.Torch.Serialization;
 namespace MedVision.Nets.Data.Images;
 
 /// <summary>
-/// Decodes and encodes 8-bit JPEG and PNG images through native libraries: libjpeg-turbo's TurboJPEG API
+/// Decodes JPEG and PNG images (PNG: 8- and 16-bit, mapped to 8 bits) and encodes 8-bit ones through native libraries: libjpeg-turbo's TurboJPEG API
 /// (<c>libturbojpeg.so.0</c>, Debian package <c>libturbojpeg0</c>) and libpng's simplified API
 /// (<c>libpng16.so.16</c>, package <c>libpng16-16</c>). The libraries are loaded on first use.
 /// </summary>
@@ -15,7 +15,11 @@ public static class ImageCodec
     /// </summary>
     /// <param name="data">The encoded file content.</param>
     /// <param name="sourceName">The file name used in error messages.</param>
-    /// <returns>The image; colour images have 3 channels, grey images 1 (PNG alpha is composited onto black).</returns>
+    /// <returns>
+    /// The image; colour images have 3 channels, grey images 1. PNGs give their stored values, as PIL, OpenCV and
+    /// torchvision read them: 16-bit samples mapped linearly to 8 bits (round(v / 257)), gamma and colour-space chunks
+    /// ignored, an 8-bit alpha channel dropped (16-bit colour with alpha is composited onto black).
+    /// </returns>
     /// <exception cref="DataFormatException">The data is neither JPEG, PNG nor DICOM, or is truncated or corrupt.</exception>
     /// <exception cref="DllNotFoundException">The native decoder is not installed.</exception>
     /// <exception cref="NotSupportedException">A DICOM file in a transfer syntax that is not supported.</exception>

@@ -8,14 +8,25 @@ internal static unsafe class LibPng
 {
     private const uint FormatFlagAlpha = 0x01;
     private const uint FormatFlagColor = 0x02;
+    private const uint FormatFlagLinear = 0x04;
     private const uint Version = 1;
 
     private static readonly Lazy<Api> Functions = new(LoadApi, LazyThreadSafetyMode.ExecutionAndPublication);
 
+    /// <summary>
+    /// Decodes a PNG to 8-bit grey or RGB with the file's stored values, as PIL, OpenCV and torchvision read them:
+    /// colour-management chunks (gAMA, cHRM, sRGB, iCCP) are ignored, 16-bit samples are mapped linearly to 8 bits
+    /// (round(v × 255 / 65535)), and an 8-bit alpha channel is dropped (16-bit colour with alpha comes composited onto
+    /// black). libpng's simplified API would otherwise apply the file's gamma, composite alpha onto black, and treat
+    /// 16-bit samples as linear light that it re-encodes with the sRGB curve for 8-bit output (a 16-bit 4096 would
+    /// become 72 instead of 16).
+    /// </summary>
     internal static RasterImage Decode(ReadOnlySpan<byte> png, string sourceName)
     {
         Api api = Functions.Value;
         var image = new PngImage { Version = Version };
+        byte[]? withoutColourChunks = WithoutColourManagementChunks(png);
+        if (withoutColourChunks is not null) png = withoutColourChunks;
         fixed (byte* src = png)
         {
             if (api.BeginReadFromMemory(&image, src, (nuint)png.Length) == 0)
@@ -26,13 +37,22 @@ internal static unsafe class LibPng
             }
 
             int channels = (image.Format & FormatFlagColor) != 0 ? 3 : 1;
+            bool sixteenBit = (image.Format & FormatFlagLinear) != 0; // set for files with 16-bit samples
+            // 8-bit alpha is read and dropped (the stored colour, as PIL's convert("RGB")); libpng returns 16-bit data
+            // with alpha premultiplied, i.e. composited onto black, so there it is not asked for.
+            bool readAlpha = (image.Format & FormatFlagAlpha) != 0 && !sixteenBit;
             int width = checked((int)image.Width);
             int height = checked((int)image.Height);
-            image.Format = channels == 3 ? FormatFlagColor : 0;
-            var pixels = new byte[checked(width * height * channels)];
-            fixed (byte* dst = pixels)
+            int stride = channels + (readAlpha ? 1 : 0);
+            image.Format = (channels == 3 ? FormatFlagColor : 0) | (sixteenBit ? FormatFlagLinear : 0) | (readAlpha ? FormatFlagAlpha : 0);
+            int pixelCount = checked(width * height);
+            var read8 = sixteenBit ? null : new byte[checked(pixelCount * stride)];
+            var read16 = sixteenBit ? new ushort[checked(pixelCount * stride)] : null;
+            fixed (byte* narrow = read8)
+            fixed (ushort* wide = read16)
             {
-                if (api.FinishRead(&image, null, dst, width * channels, null) == 0)
+                // the row stride is counted in samples (components), not bytes
+                if (api.FinishRead(&image, null, sixteenBit ? wide : narrow, width * stride, null) == 0)
                 {
                     string message = Message(&image);
                     api.Free(&image);
@@ -40,8 +60,58 @@ internal static unsafe class LibPng
                 }
             }
 
+            byte[] pixels;
+            if (read16 is not null)
+            {
+                pixels = new byte[read16.Length];
+                for (int i = 0; i < pixels.Length; i++) pixels[i] = (byte)((read16[i] * 255 + 32767) / 65535);
+            }
+            else if (readAlpha)
+            {
+                pixels = new byte[checked(pixelCount * channels)];
+                for (int p = 0; p < pixelCount; p++)
+                    for (int c = 0; c < channels; c++) pixels[p * channels + c] = read8![p * stride + c];
+            }
+            else
+            {
+                pixels = read8!;
+            }
+
             return new RasterImage(width, height, channels, pixels);
         }
+    }
+
+    /// <summary>
+    /// A copy of <paramref name="png"/> without its gAMA, cHRM, sRGB and iCCP chunks, or null when it has none (or its
+    /// chunk structure is broken before the first IDAT, which libpng then reports).
+    /// </summary>
+    internal static byte[]? WithoutColourManagementChunks(ReadOnlySpan<byte> png)
+    {
+        const int Signature = 8;
+        var drop = new List<(int Start, int Length)>();
+        int at = Signature;
+        while (at + 8 <= png.Length)
+        {
+            long length = System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(png.Slice(at, 4));
+            var type = png.Slice(at + 4, 4);
+            long total = 12 + length;
+            if (at + total > png.Length) return null;
+            if (type.SequenceEqual("IDAT"u8) || type.SequenceEqual("IEND"u8)) break;
+            if (type.SequenceEqual("gAMA"u8) || type.SequenceEqual("cHRM"u8) || type.SequenceEqual("sRGB"u8) || type.SequenceEqual("iCCP"u8))
+                drop.Add((at, (int)total));
+            at += (int)total;
+        }
+        if (drop.Count == 0) return null;
+        var result = new byte[png.Length - drop.Sum(d => d.Length)];
+        int from = 0, to = 0;
+        foreach (var (start, length) in drop)
+        {
+            png[from..start].CopyTo(result.AsSpan(to));
+            to += start - from;
+            from = start + length;
+        }
+        png[from..].CopyTo(result.AsSpan(to));
+        return result;
     }
 
     internal static byte[] Encode(RasterImage raster)
@@ -94,7 +164,7 @@ internal static unsafe class LibPng
         return new Api
         {
             BeginReadFromMemory = (delegate* unmanaged<PngImage*, byte*, nuint, int>)NativeImageLibrary.Export(lib, "png_image_begin_read_from_memory", Name),
-            FinishRead = (delegate* unmanaged<PngImage*, void*, byte*, int, void*, int>)NativeImageLibrary.Export(lib, "png_image_finish_read", Name),
+            FinishRead = (delegate* unmanaged<PngImage*, void*, void*, int, void*, int>)NativeImageLibrary.Export(lib, "png_image_finish_read", Name),
             Free = (delegate* unmanaged<PngImage*, void>)NativeImageLibrary.Export(lib, "png_image_free", Name),
             WriteToMemory = (delegate* unmanaged<PngImage*, byte*, nuint*, int, byte*, int, void*, int>)NativeImageLibrary.Export(lib, "png_image_write_to_memory", Name),
         };
@@ -117,7 +187,7 @@ internal static unsafe class LibPng
     private sealed class Api
     {
         public delegate* unmanaged<PngImage*, byte*, nuint, int> BeginReadFromMemory;
-        public delegate* unmanaged<PngImage*, void*, byte*, int, void*, int> FinishRead;
+        public delegate* unmanaged<PngImage*, void*, void*, int, void*, int> FinishRead;
         public delegate* unmanaged<PngImage*, void> Free;
         public delegate* unmanaged<PngImage*, byte*, nuint*, int, byte*, int, void*, int> WriteToMemory;
     }
