@@ -112,6 +112,15 @@ public class ImageCodecTests
     }
 
     [Fact]
+    public void Cmyk_jpeg_is_refused_by_name_not_called_corrupt()
+    {
+        // Fixtures/images/make_image_fixtures.py (Pillow): a valid CMYK JPEG, which TurboJPEG cannot turn into RGB.
+        string path = Path.Combine(AppContext.BaseDirectory, "Fixtures", "images", "cmyk.jpg");
+        var act = () => ImageCodec.DecodeFile(path);
+        act.Should().Throw<NotSupportedException>().WithMessage($"{path}: CMYK JPEG (CMYK colour space*not supported; convert it to RGB first*");
+    }
+
+    [Fact]
     public void Png_encoder_round_trips()
     {
         var source = new RasterImage(9, 5, 3, RandomPixels(3, 9 * 5 * 3));

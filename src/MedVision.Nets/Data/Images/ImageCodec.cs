@@ -22,7 +22,7 @@ public static class ImageCodec
     /// </returns>
     /// <exception cref="DataFormatException">The data is neither JPEG, PNG nor DICOM, or is truncated or corrupt.</exception>
     /// <exception cref="DllNotFoundException">The native decoder is not installed.</exception>
-    /// <exception cref="NotSupportedException">A DICOM file in a transfer syntax that is not supported.</exception>
+    /// <exception cref="NotSupportedException">A DICOM file in a transfer syntax that is not supported, or a CMYK JPEG.</exception>
     public static RasterImage Decode(ReadOnlySpan<byte> data, string sourceName)
     {
         ArgumentNullException.ThrowIfNull(sourceName);

@@ -10,6 +10,8 @@ internal static unsafe class TurboJpeg
     private const int Subsampling444 = 0;
     private const int SubsamplingGray = 3;
     private const int ColorspaceGray = 2;
+    private const int ColorspaceCmyk = 3;
+    private const int ColorspaceYcck = 4;
     private const int FlagStopOnWarning = 8192;
     private const int FlagAccurateDct = 4096;
 
@@ -32,6 +34,11 @@ internal static unsafe class TurboJpeg
                 if (api.DecompressHeader3(handle, src, new CULong((nuint)jpeg.Length), &width, &height, &subsampling, &colorspace) != 0)
                 {
                     throw new DataFormatException(sourceName, $"corrupt JPEG header: {Error(api, handle)}");
+                }
+
+                if (colorspace is ColorspaceCmyk or ColorspaceYcck)
+                {
+                    throw new NotSupportedException($"{sourceName}: CMYK JPEG ({(colorspace == ColorspaceCmyk ? "CMYK" : "YCCK")} colour space, from print or prepress workflows) is not supported; convert it to RGB first (e.g. convert in.jpg -colorspace sRGB out.jpg).");
                 }
 
                 int channels = colorspace == ColorspaceGray ? 1 : 3;
