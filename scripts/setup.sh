@@ -12,24 +12,31 @@ packages=("libtorch-dev|libtorch-cuda-dev" "libgloo-dev|libgloo-cuda-dev" cmake 
 installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
 # With the CUDA libtorch, Gloo's headers must come from its CUDA build too (libgloo-dev's library conflicts with it).
 if installed libtorch-cuda-dev; then packages[1]="libgloo-cuda-dev|libgloo-dev"; fi
-missing=()
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+# Which entries have none of their packages installed.
+absent=()
 for entry in "${packages[@]}"; do
   IFS='|' read -r -a choices <<<"$entry"
   found=""
   for p in "${choices[@]}"; do installed "$p" && found="$p" && break; done
-  [ -n "$found" ] && continue
-  pick="${choices[-1]}"
-  for p in "${choices[@]}"; do
-    if apt-cache show "$p" >/dev/null 2>&1; then pick="$p"; break; fi
-  done
-  missing+=("$pick")
+  [ -n "$found" ] || absent+=("$entry")
 done
-if [ ${#missing[@]} -gt 0 ]; then
-  echo "setup: installing ${missing[*]}"
-  SUDO=""
-  if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
-  export DEBIAN_FRONTEND=noninteractive
+if [ ${#absent[@]} -gt 0 ]; then
+  # The package lists first: on a fresh machine they are empty and apt-cache knows no package at all.
   $SUDO apt-get update -qq
+  missing=()
+  for entry in "${absent[@]}"; do
+    IFS='|' read -r -a choices <<<"$entry"
+    # The first choice this machine's sources offer; if none is offered, the first, so apt-get names it as missing.
+    pick=""
+    for p in "${choices[@]}"; do
+      if [ -n "$(apt-cache policy "$p" 2>/dev/null | sed -n 's/^ *Candidate: *//p' | grep -v '(none)')" ]; then pick="$p"; break; fi
+    done
+    missing+=("${pick:-${choices[0]}}")
+  done
+  echo "setup: installing ${missing[*]}"
   # --no-remove: never take away what is installed (such as a CUDA libtorch) to make room; fail and say so instead.
   $SUDO apt-get install -y -qq --no-install-recommends --no-remove "${missing[@]}" >/dev/null
 fi
