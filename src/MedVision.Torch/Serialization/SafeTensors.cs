@@ -242,6 +242,10 @@ public static class SafeTensors
 
     private static (List<Header> Headers, IReadOnlyDictionary<string, string> Metadata) ParseHeader(byte[] headerBytes, long bufferLength, string source)
     {
+        // JsonDocument checks UTF-8 only where a string is read, so a corrupt byte inside a name would surface later as
+        // an InvalidOperationException of System.Text.Json.
+        if (!System.Text.Unicode.Utf8.IsValid(headerBytes))
+            throw Error(source, "the header is not valid UTF-8 (a corrupt file?).");
         JsonDocument doc;
         try
         {

@@ -230,6 +230,21 @@ public sealed class SafeTensorsTests : IDisposable
     }
 
     [Fact]
+    public void Load_HeaderWithInvalidUtf8_Throws()
+    {
+        // A corrupt byte inside a tensor name or a metadata value: System.Text.Json itself would throw
+        // InvalidOperationException only when the string is read.
+        foreach (var header in new[] { "{\"x\u00e9\": {\"dtype\": \"F32\", \"shape\": [1], \"data_offsets\": [0, 4]}}", "{\"__metadata__\": {\"format\": \"p\u00e9\"}}" })
+        {
+            var bytes = Build(header, new byte[4]);
+            int at = bytes.AsSpan().IndexOf((byte)0xC3);
+            at.Should().BePositive();
+            bytes[at] = 0xFF; // no UTF-8 sequence starts with 0xFF
+            LoadCorrupt(bytes).Message.Should().Contain("not valid UTF-8");
+        }
+    }
+
+    [Fact]
     public void Load_UnknownDtype_Throws()
     {
         LoadCorrupt(Build("{\"x\": {\"dtype\": \"F128\", \"shape\": [1], \"data_offsets\": [0, 16]}}", new byte[16]))
