@@ -303,4 +303,23 @@ public sealed class DicomTests : IDisposable
         var decode = () => DicomFile.Read(badRle).GetFrame();
         decode.Should().Throw<DataFormatException>().WithMessage($"*{badRle}*3 RLE segments*");
     }
+
+    [Fact]
+    public void PixelDataWhoseFormDisagreesWithTheTransferSyntax_IsAFormatError()
+    {
+        // Uncompressed pixel data (defined length) labelled RLE Lossless: both UIDs take 20 bytes with their padding.
+        var native = System.IO.File.ReadAllBytes(File("ct_explicit.dcm"));
+        var explicitUid = System.Text.Encoding.ASCII.GetBytes("1.2.840.10008.1.2.1\0");
+        int at = IndexOf(native, explicitUid);
+        System.Text.Encoding.ASCII.GetBytes("1.2.840.10008.1.2.5\0").CopyTo(native, at);
+        var act = () => DicomFile.Read(native, "labelled-rle.dcm");
+        act.Should().Throw<DataFormatException>().WithMessage("*labelled-rle.dcm*RLE Lossless*defined length*");
+
+        // Encapsulated JPEG fragments labelled Explicit VR Little Endian (22 bytes: the UID, NULs after it).
+        var jpeg = System.IO.File.ReadAllBytes(File("rgb_jpeg.dcm"));
+        at = IndexOf(jpeg, System.Text.Encoding.ASCII.GetBytes("1.2.840.10008.1.2.4.50"));
+        System.Text.Encoding.ASCII.GetBytes("1.2.840.10008.1.2.1\0\0\0").CopyTo(jpeg, at);
+        act = () => DicomFile.Read(jpeg, "labelled-native.dcm");
+        act.Should().Throw<DataFormatException>().WithMessage("*labelled-native.dcm*encapsulated*Explicit VR Little Endian*");
+    }
 }

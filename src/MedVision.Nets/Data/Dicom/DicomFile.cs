@@ -522,6 +522,11 @@ public sealed class DicomFile
                 var (tag, value) = reader.Next();
                 if (value is not null) elements[tag] = value;
             }
+            // The pixel data's form must be the one the transfer syntax prescribes (a corrupt or mislabelled file otherwise).
+            if (native is not null && DicomTransferSyntax.IsEncapsulated(syntax))
+                throw new DataFormatException(sourceName, $"the transfer syntax is {DicomTransferSyntax.Describe(syntax)} ({syntax}), whose pixel data are encapsulated fragments, but the pixel data element has a defined length (uncompressed data).");
+            if (fragments is not null && !DicomTransferSyntax.IsEncapsulated(syntax))
+                throw new DataFormatException(sourceName, $"the pixel data are encapsulated fragments, but the transfer syntax is {DicomTransferSyntax.Describe(syntax)} ({syntax}), which stores them uncompressed.");
             return new DicomFile(sourceName, syntax, elements, native, fragments, offsets);
         }
         catch (InvalidDataException e)
