@@ -169,6 +169,14 @@ public class NiftiTests
         Expect("fourd.nii", HandMade(false, 2, 8, [2, 2, 2, 3], [1f, 1f, 1f, 1f], 0f, 0f, new byte[24]), "only 3D");
         Expect("zero-dim.nii", HandMade(false, 2, 8, [2, 0, 2], [1f, 1f, 1f, 1f], 0f, 0f, new byte[4]), "dim[2] = 0");
 
+        // A vox_offset of 1e21 saturates to long.MaxValue as an integer: offset + size would wrap around.
+        byte[] farOffset = (byte[])good.Clone();
+        BinaryPrimitives.WriteSingleLittleEndian(farOffset.AsSpan(108), 1e21f);
+        Expect("far-offset.nii", farOffset, "truncated");
+
+        // No orientation and a voxel size of 1e-38 mm: diag(pixdim) describes no volume.
+        Expect("tiny-voxels.nii", HandMade(false, 4, 16, [4, 4, 4], [1f, 1f, 1e-38f, 1f], 0f, 0f, new byte[128]), "voxel size (pixdim)");
+
         var gz = new MemoryStream();
         using (var z = new GZipStream(gz, CompressionLevel.Fastest, leaveOpen: true))
         {

@@ -123,7 +123,13 @@ public static class NiftiReader
 
         long count = (long)dims[0] * dims[1] * dims[2];
         long needed = count * elementSize;
-        if (offset < 0 || offset + needed > data.LongLength)
+        if (offset > data.LongLength)
+        {
+            throw new DataFormatException(dataPath, $"file is truncated: the voxels start at vox_offset {voxOffset}, beyond the end of the file ({data.LongLength} bytes).");
+        }
+
+        // offset > length - needed, not offset + needed > length: a vox_offset of 1e21 saturates to long.MaxValue.
+        if (offset < 0 || needed > data.LongLength || offset > data.LongLength - needed)
         {
             throw new DataFormatException(dataPath, $"file is truncated: {dims[0]}×{dims[1]}×{dims[2]} {dataType} voxels need {needed} bytes from offset {offset}, but only {Math.Max(0, data.LongLength - offset)} are present.");
         }
@@ -165,6 +171,7 @@ public static class NiftiReader
             }
         }
 
+        string part = "sform (srow_x, srow_y, srow_z)";
         try
         {
             if (sformCode > 0)
@@ -179,23 +186,26 @@ public static class NiftiReader
                 }
                 catch (ArgumentException) when (qformCode > 0)
                 {
-                    sformCode = 0; // use the qform below
+                    // use the qform below
                 }
             }
 
             if (qformCode > 0)
             {
+                part = "qform (quatern_b/c/d, qoffset, pixdim)";
                 float qfac = h.Single(76);
                 return (NiftiAffine.FromQuaternion(h.Single(256), h.Single(260), h.Single(264), (h.Single(268), h.Single(272), h.Single(276)), spacing, qfac < 0 ? -1 : 1),
                     (NiftiXformCode)qformCode);
             }
+
+            // No orientation: diag(spacing), which must still describe a voxel volume (a pixdim of 1e-38 does not).
+            part = "voxel size (pixdim)";
+            return (NiftiAffine.FromSpacing(spacing), NiftiXformCode.Unknown);
         }
         catch (ArgumentException e)
         {
-            throw new DataFormatException(path, $"invalid {(sformCode > 0 ? "sform (srow_x, srow_y, srow_z)" : "qform (quatern_b/c/d, qoffset)")}: {e.Message}", e);
+            throw new DataFormatException(path, $"invalid {part}: {e.Message}", e);
         }
-
-        return (null, NiftiXformCode.Unknown);
     }
 
     internal static int ElementSize(NiftiDataType type) => type switch
