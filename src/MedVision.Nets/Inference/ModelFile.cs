@@ -1,6 +1,6 @@
-
 using AssemblyInformationalVersionAttribute = System.Reflection.AssemblyInformationalVersionAttribute;
 using CustomAttributeExtensions = System.Reflection.CustomAttributeExtensions;
+using System.Globalization;
 using System.Text.Json;
 using MedVision.Nets.Blocks;
 using MedVision.Nets.Metrics;
@@ -118,6 +118,7 @@ public static class ModelFile
         if (IsTorchScriptFile(path)) return LoadTorchScript(path);
         using var file = SafeTensors.Load(path);
         var card = CardOf(path, file.Metadata);
+        CheckCardAgainstWeights(card, file, path);
         var model = Build(card, path);
         try
         {
@@ -238,11 +239,38 @@ public static class ModelFile
     private static void Validate(ModelCard card, string source)
     {
         if (card.FormatVersion > ModelCard.CurrentFormatVersion)
-            throw new ModelFormatException($"{source} was written in model-card format {card.FormatVersion} by a newer MedVision.Nets ({card.LibraryVersion}); this version ({LibraryVersion}) reads format {ModelCard.CurrentFormatVersion}. Update the library.");
+            throw new ModelFormatException($"{source} was written in model-card format {card.FormatVersion} by a newer MedVision.Nets ({card.LibraryVersion ?? "unknown version"}); this version ({LibraryVersion}) reads format {ModelCard.CurrentFormatVersion}. Update the library.");
         if (card.FormatVersion < 1) throw new ModelFormatException($"{source} has an invalid model-card format version {card.FormatVersion}.");
+        // JSON null where the card types hold non-nullable values (System.Text.Json assigns it regardless).
+        var nulls = new List<string>();
+        void Require(object? value, string name)
+        {
+            if (value is null) nulls.Add(name);
+        }
+        Require(card.Architecture, "architecture");
+        Require(card.Task, "task");
+        Require(card.ClassNames, "class_names");
+        if (HasNullEntry(card.ClassNames)) nulls.Add("an entry of class_names");
+        Require(card.Preprocessing, "preprocessing");
+        if (card.Preprocessing is { } pre)
+        {
+            Require(pre.InputSize, "preprocessing.input_size");
+            Require(pre.Mean, "preprocessing.mean");
+            Require(pre.Std, "preprocessing.std");
+            Require(pre.Resize, "preprocessing.resize");
+        }
+        if (card.ResNet is { } res)
+        {
+            Require(res.Block, "resnet.block");
+            Require(res.Layers, "resnet.layers");
+            Require(res.Widths, "resnet.widths");
+            Require(res.Stem, "resnet.stem");
+        }
+        if (nulls.Count > 0) throw new ModelFormatException($"{source}: the model card has null values for {string.Join(", ", nulls)}.");
+        card.LibraryVersion ??= "";
+        card.Metrics ??= new();
         if (!Enum.TryParse<MedMnistTask>(card.Task, ignoreCase: true, out _)) throw new ModelFormatException($"{source} has an unknown task '{card.Task}'.");
         var p = card.Preprocessing;
-        if (p is null) throw new ModelFormatException($"{source} has no 'preprocessing' section.");
         if (IsTorchScript(card))
         {
             if (card.ClassNames.Count == 0) throw new ModelFormatException($"{source} lists no class names.");
@@ -270,6 +298,37 @@ public static class ModelFile
         if (card.Temperature != 1 && string.Equals(card.Task, nameof(MedMnistTask.MultiLabel), StringComparison.OrdinalIgnoreCase))
             throw new ModelFormatException($"{source}: a softmax temperature applies to single-label tasks, not to multi-label ones.");
     }
+
+    // Before anything is built: the stages, blocks per stage, widths and input channels the card describes must be those
+    // of the weights. A corrupt card (layers [1000000, 2, 2, 2], widths of 10^6) would otherwise build a model of that
+    // size, for minutes or until memory runs out, only for the strict load to refuse it.
+    private static void CheckCardAgainstWeights(ModelCard card, SafeTensorDictionary weights, string source)
+    {
+        var r = card.ResNet!;
+        string Problem(string what) => $"The weights in {source} do not fit the {card.Architecture} its card describes: {what}";
+        var blocks = new Dictionary<int, int>();
+        foreach (var key in weights.Keys)
+        {
+            var parts = key.Split('.');
+            if (parts.Length < 3 || !parts[0].StartsWith("layer", StringComparison.Ordinal)
+                || !int.TryParse(parts[0].AsSpan(5), NumberStyles.None, CultureInfo.InvariantCulture, out int stage)
+                || !int.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out int block)) continue;
+            blocks[stage] = Math.Max(blocks.GetValueOrDefault(stage), block + 1);
+        }
+        if (blocks.Count != r.Layers.Count || blocks.Keys.Any(stage => stage < 1 || stage > r.Layers.Count))
+            throw new ModelFormatException(Problem($"the card has {r.Layers.Count} stages, the weights {blocks.Count} (layer1, layer2, …)."));
+        for (int stage = 1; stage <= r.Layers.Count; stage++)
+        {
+            if (blocks[stage] != r.Layers[stage - 1])
+                throw new ModelFormatException(Problem($"the card has {r.Layers[stage - 1]} blocks in layer{stage}, the weights {blocks[stage]}."));
+            if (stage <= r.Widths.Count && weights.TryGetValue($"layer{stage}.0.conv1.weight", out var conv) && conv.Shape.Length > 0 && conv.Shape[0] != r.Widths[stage - 1])
+                throw new ModelFormatException(Problem($"the card gives layer{stage} a width of {r.Widths[stage - 1]}, the weights {conv.Shape[0]}."));
+        }
+        if (weights.TryGetValue("conv1.weight", out var stem) && stem.Shape.Length > 1 && (stem.Shape[1] != r.InChannels || stem.Shape.Length != r.SpatialDims + 2))
+            throw new ModelFormatException(Problem($"the card describes a {r.SpatialDims}-D model of {r.InChannels} input channel(s), the first convolution's weight is [{string.Join(", ", stem.Shape)}]."));
+    }
+
+    private static bool HasNullEntry(IEnumerable<string?>? items) => items?.Any(i => i is null) == true;
 
     private static ResNet Build(ModelCard card, string source)
     {

@@ -105,10 +105,58 @@ public sealed class PredictorTests : IDisposable
         FluentActions.Invoking(() => Predictor.Load(unknown)).Should().Throw<ModelFormatException>().WithMessage("*'vit'*");
 
         card = ModelFile.ReadCard(path);
-        card.ResNet!.Widths = new() { 8, 16, 32, 128 };
+        card.ClassNames.Add("grade 5");
+        card.ResNet!.NumClasses = card.ClassNames.Count;
         var mismatch = Path.Combine(_dir, "mismatch.safetensors");
         SafeTensors.Save(mismatch, model.StateDict(), new Dictionary<string, string> { [ModelFile.MetadataKey] = JsonSerializer.Serialize(card) });
         FluentActions.Invoking(() => Predictor.Load(mismatch)).Should().Throw<ModelFormatException>().WithMessage("*do not fit*shape mismatches*");
+    }
+
+    [Fact]
+    public void CardsThatDoNotFitTheWeights_AreRefusedBeforeAnythingIsBuilt()
+    {
+        var path = SaveTiny(out var model);
+        using var _ = model;
+        string Save(string name, Action<ModelCard> change)
+        {
+            var card = ModelFile.ReadCard(path);
+            change(card);
+            var file = Path.Combine(_dir, name);
+            SafeTensors.Save(file, model.StateDict(), new Dictionary<string, string> { [ModelFile.MetadataKey] = JsonSerializer.Serialize(card) });
+            return file;
+        }
+
+        // A million blocks would take minutes (and gigabytes) to build before the strict load could refuse them.
+        var huge = Save("huge.safetensors", c => c.ResNet!.Layers = new() { 1_000_000, 2, 2, 2 });
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        FluentActions.Invoking(() => Predictor.Load(huge)).Should().Throw<ModelFormatException>().WithMessage($"*{huge}*do not fit*1000000 blocks in layer1, the weights 2*");
+        watch.Elapsed.Should().BeLessThan(TimeSpan.FromSeconds(10), "nothing is built");
+        FluentActions.Invoking(() => Predictor.Load(Save("stages.safetensors", c => c.ResNet!.Layers = new() { 2, 2, 2 })))
+            .Should().Throw<ModelFormatException>().WithMessage("*3 stages, the weights 4*");
+        FluentActions.Invoking(() => Predictor.Load(Save("width.safetensors", c => c.ResNet!.Widths = new() { 8, 16, 32, 128 })))
+            .Should().Throw<ModelFormatException>().WithMessage("*layer4 a width of 128, the weights 64*");
+        FluentActions.Invoking(() => Predictor.Load(Save("channels.safetensors", c => { c.ResNet!.InChannels = 1; c.Preprocessing.Channels = 1; })))
+            .Should().Throw<ModelFormatException>().WithMessage("*1 input channel(s)*[8, 3, 3, 3]*");
+    }
+
+    [Theory]
+    [InlineData("class_names", "class_names")]
+    [InlineData("preprocessing", "preprocessing")]
+    [InlineData("resnet.layers", "resnet.layers")]
+    [InlineData("preprocessing.mean", "preprocessing.mean")]
+    [InlineData("class_names.1", "an entry of class_names")]
+    public void NullValuesInTheCard_AreNamed(string pointer, string named)
+    {
+        var path = SaveTiny(out var model);
+        using var _ = model;
+        var card = System.Text.Json.Nodes.JsonNode.Parse(JsonSerializer.Serialize(ModelFile.ReadCard(path)))!;
+        var parts = pointer.Split('.');
+        var parent = parts[..^1].Aggregate(card, (node, part) => node[part]!);
+        if (int.TryParse(parts[^1], out int index)) parent[index] = null;
+        else parent[parts[^1]] = null;
+        var file = Path.Combine(_dir, "nulls.safetensors");
+        SafeTensors.Save(file, model.StateDict(), new Dictionary<string, string> { [ModelFile.MetadataKey] = card.ToJsonString() });
+        FluentActions.Invoking(() => Predictor.Load(file)).Should().Throw<ModelFormatException>().WithMessage($"*{file}*null values for {named}*");
     }
 
     [Fact]
