@@ -1,0 +1,407 @@
+// Mutation fuzzer for the file readers: every corrupt file must give a clear .NET exception naming the file — never a
+// native crash, a hang, an unrelated runtime exception (IndexOutOfRange, NullReference, Overflow, …) or a silent result
+// built from garbage that later fails somewhere else.
+//   FormatFuzzer <format> --seed S --iterations N [--report K] seed-file...
+//   FormatFuzzer check <format> file        (reads one file, e.g. a kept failing case, and prints the outcome)
+//   FormatFuzzer make-seeds DIR             (writes small valid files of the formats that have no test fixture)
+// format: image (JPEG/PNG), dicom, nifti, npy, npz, safetensors, model (model files), card (model files with mutated
+// cards), torchscript, optimizer.
+// Each iteration takes a seed file, applies 1–4 random mutations (bit flips, interesting integers, truncation,
+// insertion, deletion, chunk duplication), reads the result, and — when it reads — uses it (decodes every frame,
+// converts every array, …). Exit code 0 when every failure was an accepted exception; 1 with a report otherwise.
+// Prints "FUZZ format=… iterations=… accepted=… read=… bad=…" and, for each bad outcome kind, one example.
+using System.Diagnostics;
+using System.Globalization;
+using System.IO.Compression;
+using MedVision.Nets.Data;
+using MedVision.Nets.Data.Dicom;
+using MedVision.Nets.Data.Images;
+using MedVision.Nets.Data.MedMnist;
+using MedVision.Nets.Data.Nifti;
+using MedVision.Nets.Data.Npy;
+using MedVision.Nets.Inference;
+using MedVision.Nets.Metrics;
+using MedVision.Torch;
+using MedVision.Torch.Jit;
+using MedVision.Torch.Optim;
+using MedVision.Torch.Serialization;
+
+if (args.Length < 1) { Console.Error.WriteLine("usage: FormatFuzzer <format> --seed S --iterations N seed-file... | FormatFuzzer make-seeds DIR"); return 2; }
+string format = args[0];
+if (format == "make-seeds")
+{
+    MakeSeeds(args[1]);
+    return 0;
+}
+if (format == "check")
+{
+    // Reads one file (e.g. a kept failing case) without mutating it and prints what happened in full.
+    try
+    {
+        Exercise(args[1], args[2], File.ReadAllBytes(args[2]));
+        Console.WriteLine("read");
+    }
+    catch (Exception e)
+    {
+        Console.WriteLine($"{(Accepted(e, args[2]) ? "accepted" : "BAD")}: {e}");
+    }
+    return 0;
+}
+int seed = 1, iterations = 200, report = 5;
+var seeds = new List<string>();
+for (int a = 1; a < args.Length; a++)
+{
+    switch (args[a])
+    {
+        case "--seed": seed = int.Parse(args[++a], CultureInfo.InvariantCulture); break;
+        case "--iterations": iterations = int.Parse(args[++a], CultureInfo.InvariantCulture); break;
+        case "--report": report = int.Parse(args[++a], CultureInfo.InvariantCulture); break;
+        default: seeds.Add(args[a]); break;
+    }
+}
+if (seeds.Count == 0) { Console.Error.WriteLine("no seed files"); return 2; }
+Tensors.NumThreads = 1;
+var rng = new Random(seed);
+var work = Directory.CreateTempSubdirectory("mvfuzz-");
+var seedBytes = seeds.Select(File.ReadAllBytes).ToArray();
+// "card": structured mutations of a model file's card (JSON values replaced by null, negative, huge, wrongly typed
+// ones), written back with the seed's weights; byte mutations almost never produce such cards.
+long liveAtStart = Tensors.LiveTensors;
+SafeTensorDictionary? cardWeights = format == "card" ? SafeTensors.Load(seeds[0]) : null;
+int accepted = 0, read = 0;
+var bad = new Dictionary<string, (int Count, string Example)>();
+bool trace = Environment.GetEnvironmentVariable("FUZZ_TRACE") == "1"; // names each case on stderr before reading it
+try
+{
+    for (int it = 0; it < iterations; it++)
+    {
+        int which = rng.Next(seeds.Count);
+        byte[] data = cardWeights is null ? Mutate(seedBytes[which], rng) : MutateCard(cardWeights, rng);
+        string ext = Path.GetExtension(seeds[which]);
+        if (seeds[which].EndsWith(".nii.gz", StringComparison.Ordinal)) ext = ".nii.gz";
+        // Compressed containers: mutate the content, then compress it again (else nearly every mutation is a CRC error).
+        if (ext == ".nii.gz") data = Gzip(Mutate(Gunzip(seedBytes[which]), rng));
+        string path = Path.Combine(work.FullName, $"case{it}{ext}");
+        File.WriteAllBytes(path, data);
+        if (trace) Console.Error.WriteLine($"case {it}: {path}");
+        var watch = Stopwatch.StartNew();
+        try
+        {
+            Exercise(format, path, data);
+            read++;
+        }
+        catch (Exception e) when (Accepted(e, path))
+        {
+            accepted++;
+        }
+        catch (Exception e)
+        {
+            string kind = $"{e.GetType().Name} at {TopFrame(e)}";
+            string example = $"case {it} (seed file {seeds[which]}, kept as {Keep(path, it)}): {e.GetType().FullName}: {e.Message}";
+            bad[kind] = bad.TryGetValue(kind, out var b) ? (b.Count + 1, b.Example) : (1, example);
+        }
+        if (watch.Elapsed > TimeSpan.FromSeconds(20))
+        {
+            string kind = "slow (over 20 s)";
+            bad[kind] = bad.TryGetValue(kind, out var b) ? (b.Count + 1, b.Example) : (1, $"case {it}, kept as {Keep(path, it)}: {watch.Elapsed.TotalSeconds:F1} s");
+        }
+        File.Delete(path);
+    }
+}
+finally
+{
+    work.Delete(recursive: true);
+    cardWeights?.Dispose();
+}
+long leaked = Tensors.LiveTensors - liveAtStart;
+if (leaked != 0) bad["leaked tensors"] = ((int)leaked, $"{leaked} tensors alive after the run");
+Console.WriteLine($"FUZZ format={format} seed={seed} iterations={iterations} accepted={accepted} read={read} bad={bad.Values.Sum(b => b.Count)}");
+foreach (var (kind, (count, example)) in bad.OrderByDescending(b => b.Value.Count).Take(report))
+{
+    Console.WriteLine($"BAD {count}× {kind}");
+    Console.WriteLine($"    {example}");
+}
+return bad.Count == 0 ? 0 : 1;
+
+// Reads the file as a user of the format would, and uses what it read.
+static void Exercise(string format, string path, byte[] data)
+{
+    switch (format)
+    {
+        case "image":
+            {
+                var image = ImageCodec.Decode(data, path);
+                _ = image.WithChannels(3).Resize(7, 5);
+                break;
+            }
+        case "dicom":
+            {
+                var file = DicomFile.Read(data, path);
+                _ = (file.Modality, file.PixelSpacing, file.ImagePositionPatient, file.ImageOrientationPatient, file.Window, file.InstanceNumber);
+                for (int f = 0; f < file.NumberOfFrames; f++) _ = file.GetFrame(f);
+                _ = file.ToRasterImage();
+                break;
+            }
+        case "nifti":
+            {
+                var image = NiftiReader.Read(path);
+                _ = image.Reorient("RAS");
+                break;
+            }
+        case "npy":
+            {
+                using var stream = new MemoryStream(data);
+                Use(NpyFormat.Read(stream, path));
+                break;
+            }
+        case "npz":
+            {
+                using (var archive = NpzArchive.Open(path))
+                {
+                    foreach (var name in new[] { "train_images", "train_labels", "val_images", "val_labels", "test_images", "test_labels" })
+                    {
+                        if (archive.Contains(name)) Use(archive.Read(name));
+                    }
+                }
+                var dataset = MedMnistDataset.Load(path, new MedMnistLoadOptions { Info = MedMnistCatalog.RetinaMnist });
+                foreach (var split in new[] { MedMnistSplit.Train, MedMnistSplit.Validation, MedMnistSplit.Test })
+                {
+                    var s = dataset.GetSplit(split);
+                    if (s.Count > 0) _ = s.GetImage(s.Count - 1);
+                }
+                break;
+            }
+        case "safetensors":
+            {
+                using var dict = SafeTensors.Load(data);
+                foreach (var (_, t) in dict)
+                {
+                    using var sum = t.Sum();
+                    _ = sum.Item<double>();
+                }
+                break;
+            }
+        case "model" or "card":
+            {
+                var (model, card) = ModelFile.Load(path);
+                using (model) { _ = card.Architecture; }
+                using var predictor = Predictor.Load(path);
+                break;
+            }
+        case "torchscript":
+            {
+                using var module = ScriptModule.Load(path);
+                _ = ScriptModule.ReadExtraFiles(path);
+                break;
+            }
+        case "optimizer":
+            {
+                using var state = OptimizerState.Load(path);
+                break;
+            }
+        default:
+            throw new ArgumentException($"unknown format '{format}'");
+    }
+}
+
+// Small valid files of the formats the tests have no fixture for: JPEG/PNG (grey and RGB), a MedMNIST-like npz (stored,
+// so that mutations reach the npy headers), safetensors, a model file and an optimizer state.
+static void MakeSeeds(string dir)
+{
+    Directory.CreateDirectory(dir);
+    var rng = new Random(3);
+    byte[] Pixels(int n) { var b = new byte[n]; rng.NextBytes(b); return b; }
+    var grey = new RasterImage(12, 9, 1, Pixels(12 * 9));
+    var rgb = new RasterImage(10, 8, 3, Pixels(10 * 8 * 3));
+    File.WriteAllBytes(Path.Combine(dir, "grey.jpg"), ImageCodec.EncodeJpeg(grey));
+    File.WriteAllBytes(Path.Combine(dir, "rgb.jpg"), ImageCodec.EncodeJpeg(rgb, quality: 70));
+    File.WriteAllBytes(Path.Combine(dir, "grey.png"), ImageCodec.EncodePng(grey));
+    File.WriteAllBytes(Path.Combine(dir, "rgb.png"), ImageCodec.EncodePng(rgb));
+    NpyArray Images(int n) => NpyArray.FromBytes(Pixels(n * 4 * 4 * 3), n, 4, 4, 3);
+    NpyArray Labels(int n) => NpyArray.FromInt64(Enumerable.Range(0, n).Select(i => (long)(i % 5)).ToArray(), n, 1);
+    NpzArchive.Write(Path.Combine(dir, "retinamnist.npz"), new Dictionary<string, NpyArray>
+    {
+        ["train_images"] = Images(3), ["train_labels"] = Labels(3),
+        ["val_images"] = Images(2), ["val_labels"] = Labels(2),
+        ["test_images"] = Images(2), ["test_labels"] = Labels(2),
+    }, compress: false);
+    foreach (var (name, array) in new[] { ("f4.npy", NpyArray.FromSingle(new[] { 1f, 2f, 3f, 4f, 5f, 6f }, 2, 3)), ("i8.npy", Labels(4)), ("u1.npy", Images(1)) })
+    {
+        using var file = File.Create(Path.Combine(dir, name));
+        NpyFormat.Write(file, array);
+    }
+    using (var a = Tensors.FromArray(new float[] { 1, 2, 3, 4, 5, 6 }, new long[] { 2, 3 }))
+    using (var b = Tensors.FromArray(new long[] { 7, 8 }, new long[] { 2 }))
+    {
+        SafeTensors.Save(Path.Combine(dir, "tensors.safetensors"), new Dictionary<string, Tensor> { ["a"] = a, ["b.c"] = b }, new Dictionary<string, string> { ["format"] = "pt" });
+    }
+    Tensors.ManualSeed(4);
+    using (var model = MedVision.Nets.Models.ResNet.Builder().WithDepth(18).WithWidths(2, 2, 2, 2).ForInput(channels: 1).WithSmallInputStem().WithClasses(3).Build())
+    {
+        var card = ModelFile.Describe(model, new PreprocessingCard { InputSize = new() { 8, 8 }, Channels = 1, Mean = new() { 0.5f }, Std = new() { 0.5f }, Resize = "linear" },
+            new[] { "a", "b", "c" }, MedMnistTask.MultiClass, new Dictionary<string, double> { ["val_auc"] = 0.5 });
+        ModelFile.Save(Path.Combine(dir, "model.safetensors"), model, card);
+        using var optimizer = new Adam(model.Parameters().Take(2).ToList(), learningRate: 0.01);
+        using (var x = Tensors.Randn(2, 1, 8, 8))
+        using (var loss = model.Forward(x).Sum())
+        {
+            loss.Backward();
+        }
+        optimizer.Step();
+        using var state = optimizer.GetState();
+        state.Save(Path.Combine(dir, "optimizer.safetensors"));
+    }
+}
+
+static void Use(NpyArray array)
+{
+    switch (array.DType)
+    {
+        case NpyDType.Float32 or NpyDType.Float64: _ = array.ToSingleArray(); _ = array.ToDoubleArray(); break;
+        default:
+            // Narrowing conversions refuse values outside the target range (documented); that is the caller's data, not a
+            // corrupt file.
+            try { _ = array.ToInt32Array(); } catch (InvalidOperationException e) when (e.Message.Contains("outside the", StringComparison.Ordinal)) { }
+            try { _ = array.ToByteArray(); } catch (InvalidOperationException e) when (e.Message.Contains("outside the", StringComparison.Ordinal)) { }
+            break;
+    }
+}
+
+// Accepted: the library's format exceptions (and NotSupportedException for valid files of an unsupported kind) whose
+// message names the file.
+static bool Accepted(Exception e, string path)
+{
+    bool kind = e is DataFormatException or SafeTensorsFormatException or ModelFormatException or NotSupportedException or TorchException or InvalidDataException;
+    if (!kind) return false;
+    // In-memory inputs (safetensors from bytes, npy from a stream) have no file name to give.
+    return e is SafeTensorsFormatException || e.Message.Contains(Path.GetFileName(path), StringComparison.Ordinal);
+}
+
+static string TopFrame(Exception e)
+{
+    var frames = new StackTrace(e, false).GetFrames()
+        .Select(f => f.GetMethod())
+        .Where(m => m?.DeclaringType?.Namespace?.StartsWith("MedVision", StringComparison.Ordinal) == true)
+        .Select(m => $"{m!.DeclaringType!.Name}.{m.Name}")
+        .Take(3)
+        .ToList();
+    return frames.Count == 0 ? "?" : string.Join(" < ", frames);
+}
+
+static string Keep(string path, int it)
+{
+    string kept = Path.Combine(Path.GetTempPath(), $"mvfuzz-case{it}-{Path.GetFileName(path)}");
+    File.Copy(path, kept, overwrite: true);
+    return kept;
+}
+
+static byte[] Mutate(byte[] source, Random rng)
+{
+    var data = new List<byte>(source);
+    int count = 1 + rng.Next(4);
+    for (int m = 0; m < count && data.Count > 0; m++)
+    {
+        int at = rng.Next(data.Count);
+        switch (rng.Next(7))
+        {
+            case 0: // bit flips
+                for (int k = 1 + rng.Next(8); k > 0; k--) { int i = rng.Next(data.Count); data[i] ^= (byte)(1 << rng.Next(8)); }
+                break;
+            case 1: // an interesting byte
+                data[at] = new byte[] { 0, 1, 0x7F, 0x80, 0xFF, (byte)'<', (byte)'{', (byte)'"' }[rng.Next(8)];
+                break;
+            case 2: // an interesting integer of 2, 4 or 8 bytes, either byte order
+                {
+                    long[] values = { 0, -1, 1, 0x7F, 0x80, 0xFF, 0x7FFF, 0x8000, 0xFFFF, 0x7FFFFFFF, unchecked((int)0x80000000), 0x100000, 1L << 40, long.MaxValue, long.MinValue };
+                    long v = values[rng.Next(values.Length)];
+                    int size = new[] { 2, 4, 8 }[rng.Next(3)];
+                    bool big = rng.Next(2) == 0;
+                    for (int i = 0; i < size && at + i < data.Count; i++)
+                    {
+                        int shift = 8 * (big ? size - 1 - i : i);
+                        data[at + i] = (byte)(v >> shift);
+                    }
+                    break;
+                }
+            case 3: // truncation
+                data.RemoveRange(at, data.Count - at);
+                break;
+            case 4: // insertion of random bytes
+                {
+                    var bytes = new byte[1 + rng.Next(16)];
+                    rng.NextBytes(bytes);
+                    data.InsertRange(at, bytes);
+                    break;
+                }
+            case 5: // deletion
+                data.RemoveRange(at, Math.Min(data.Count - at, 1 + rng.Next(16)));
+                break;
+            default: // duplicate a chunk elsewhere
+                {
+                    int len = Math.Min(data.Count - at, 1 + rng.Next(64));
+                    var chunk = data.GetRange(at, len);
+                    data.InsertRange(rng.Next(data.Count), chunk);
+                    break;
+                }
+        }
+    }
+    return data.ToArray();
+}
+
+static byte[] MutateCard(SafeTensorDictionary weights, Random rng)
+{
+    var card = System.Text.Json.Nodes.JsonNode.Parse(weights.Metadata[ModelFile.MetadataKey])!;
+    for (int m = 1 + rng.Next(2); m > 0; m--)
+    {
+        // every value in the card, with the object or array holding it
+        var slots = new List<(System.Text.Json.Nodes.JsonNode Parent, object Key)>();
+        void Collect(System.Text.Json.Nodes.JsonNode node)
+        {
+            if (node is System.Text.Json.Nodes.JsonObject o)
+                foreach (var (k, v) in o.ToList()) { slots.Add((o, k)); if (v is not null) Collect(v); }
+            else if (node is System.Text.Json.Nodes.JsonArray a)
+                for (int i = 0; i < a.Count; i++) { slots.Add((a, i)); if (a[i] is { } v) Collect(v); }
+        }
+        Collect(card);
+        var (parent, key) = slots[rng.Next(slots.Count)];
+        System.Text.Json.Nodes.JsonNode? value = rng.Next(12) switch
+        {
+            0 => null,
+            1 => -1,
+            2 => 0,
+            3 => 1_000_000,
+            4 => int.MaxValue,
+            5 => 1e300,
+            6 => double.NaN.ToString(CultureInfo.InvariantCulture),
+            7 => "",
+            8 => new System.Text.Json.Nodes.JsonArray(),
+            9 => new System.Text.Json.Nodes.JsonObject(),
+            10 => "resnet",
+            _ => 3,
+        };
+        if (key is string k)
+        {
+            if (rng.Next(8) == 0) ((System.Text.Json.Nodes.JsonObject)parent).Remove(k);
+            else parent[k] = value;
+        }
+        else parent[(int)key] = value;
+    }
+    var metadata = weights.Metadata.ToDictionary(p => p.Key, p => p.Value);
+    metadata[ModelFile.MetadataKey] = card.ToJsonString();
+    return SafeTensors.ToBytes(weights, metadata);
+}
+
+static byte[] Gunzip(byte[] data)
+{
+    using var input = new GZipStream(new MemoryStream(data), CompressionMode.Decompress);
+    using var output = new MemoryStream();
+    input.CopyTo(output);
+    return output.ToArray();
+}
+
+static byte[] Gzip(byte[] data)
+{
+    using var output = new MemoryStream();
+    using (var gz = new GZipStream(output, CompressionLevel.Fastest)) gz.Write(data);
+    return output.ToArray();
+}
