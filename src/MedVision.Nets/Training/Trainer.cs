@@ -362,8 +362,21 @@ public sealed class Trainer
     private (int StartEpoch, int BestEpoch, double BestAuc, int SinceBest) RestoreCheckpoint(Module model, Optimizer optimizer, LearningRateScheduler? scheduler, List<EpochRecord> history)
     {
         var dir = _s.OutputDirectory!;
-        var checkpoint = JsonSerializer.Deserialize<CheckpointState>(File.ReadAllText(Path.Combine(dir, LastStateFile)), JsonOptions)
-                         ?? throw new InvalidDataException($"{Path.Combine(dir, LastStateFile)} holds no checkpoint.");
+        var statePath = Path.Combine(dir, LastStateFile);
+        CheckpointState checkpoint;
+        byte[] rngState;
+        try
+        {
+            checkpoint = JsonSerializer.Deserialize<CheckpointState>(File.ReadAllText(statePath), JsonOptions)
+                         ?? throw new InvalidDataException($"{statePath} holds no checkpoint.");
+            rngState = Convert.FromBase64String(checkpoint.RngState ?? throw new InvalidDataException($"{statePath} has no RNG state."));
+            if (checkpoint.History is null || checkpoint.History.Any(h => h is null || h.Terms is null) || checkpoint.Epoch < 0 || checkpoint.Epoch != checkpoint.History.Count - 1)
+                throw new InvalidDataException($"{statePath}: epoch {checkpoint.Epoch} does not match its history of {checkpoint.History?.Count ?? 0} epoch(s).");
+        }
+        catch (Exception e) when (e is JsonException or FormatException)
+        {
+            throw new InvalidDataException($"{statePath} is not a valid checkpoint: {e.Message}", e);
+        }
         if (checkpoint.Seed != _s.Seed)
             throw new InvalidOperationException($"The checkpoint in {dir} was made with seed {checkpoint.Seed}, not {_s.Seed}; resuming would not continue the same run.");
         using (var weights = SafeTensors.Load(Path.Combine(dir, LastModelFile))) model.LoadStateDict(weights);
@@ -376,7 +389,14 @@ public sealed class Trainer
             using var averaged = SafeTensors.Load(Path.Combine(dir, LastAverageFile));
             _ema.LoadState(averaged, updates);
         }
-        Tensors.SetRngState(Convert.FromBase64String(checkpoint.RngState));
+        try
+        {
+            Tensors.SetRngState(rngState);
+        }
+        catch (ArgumentException e)
+        {
+            throw new InvalidDataException($"{statePath}: the RNG state is invalid ({e.Message}).", e);
+        }
         history.AddRange(checkpoint.History.Select(h => h.ToRecord()));
         _log.LogInformation("resumed from {Dir} after epoch {Epoch}", dir, checkpoint.Epoch + 1);
         return (checkpoint.Epoch + 1, checkpoint.BestEpoch, checkpoint.BestValidationAuc, checkpoint.EpochsSinceBest);

@@ -95,4 +95,8 @@ public sealed class FormatFuzzTests : IClassFixture<FormatFuzzTests.Seeds>
         Fuzz("card", 2000, _seeds["model.safetensors"]);
         Fuzz("optimizer", 1000, _seeds["optimizer.safetensors"]);
     }
+
+    [Fact]
+    public void Corrupt_torchscript_files() =>
+        Fuzz("torchscript", 1000, Fixture("tiny_torchscript_classifier.pt"));
 }

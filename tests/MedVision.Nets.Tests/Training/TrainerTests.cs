@@ -78,6 +78,39 @@ public sealed class TrainerTests : IDisposable
     }
 
     [Fact]
+    public void ResumingFromACorruptCheckpoint_NamesTheFile()
+    {
+        Tensors.ManualSeed(1);
+        using (var model = TinyCnn()) Build(model, "corrupt", 2).Run();
+        var state = Path.Combine(_root, "corrupt", "last.json");
+        var good = File.ReadAllText(state);
+        var json = System.Text.Json.Nodes.JsonNode.Parse(good)!;
+        var cases = new (string Json, string Problem)[]
+        {
+            (good[..(good.Length / 2)], "not a valid checkpoint"),
+            (WithProperty(json, "RngState", "not base64!"), "not a valid checkpoint"),
+            (WithProperty(json, "RngState", Convert.ToBase64String(new byte[] { 1, 2, 3 })), "RNG state is invalid"),
+            (WithProperty(json, "History", null), "history of 0 epoch(s)"),
+            (WithProperty(json, "Epoch", 7), "epoch 7 does not match its history of 2"),
+        };
+        foreach (var (text, problem) in cases)
+        {
+            File.WriteAllText(state, text);
+            using var model = TinyCnn();
+            var trainer = Build(model, "corrupt", 4);
+            FluentActions.Invoking(() => trainer.Run(resume: true)).Should().Throw<InvalidDataException>()
+                .WithMessage($"*{state}*{problem}*");
+        }
+    }
+
+    private static string WithProperty(System.Text.Json.Nodes.JsonNode json, string name, System.Text.Json.Nodes.JsonNode? value)
+    {
+        var copy = System.Text.Json.Nodes.JsonNode.Parse(json.ToJsonString())!;
+        copy[name] = value;
+        return copy.ToJsonString();
+    }
+
+    [Fact]
     public void RunWritesHistoryCheckpointsAndSelectsTheBestValidationAuc()
     {
         Tensors.ManualSeed(2);
