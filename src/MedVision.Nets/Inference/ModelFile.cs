@@ -166,7 +166,7 @@ public static class ModelFile
         {
             model = ScriptModule.Load(path);
         }
-        catch (TorchException e)
+        catch (Exception e) when (e is TorchException or InvalidDataException)
         {
             throw new ModelFormatException(e.Message, e);
         }

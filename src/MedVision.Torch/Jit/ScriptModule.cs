@@ -70,7 +70,9 @@ public sealed class ScriptModule : Module<Tensor, Tensor>
     /// loading; otherwise where they were saved.
     /// </summary>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
-    /// <exception cref="TorchException">The file is not a TorchScript archive libtorch can read.</exception>
+    /// <exception cref="InvalidDataException">The file is not a zip archive, not a TorchScript one, or damaged (an entry's
+    /// CRC-32 or length differs from the archive's record: libtorch itself does not check them).</exception>
+    /// <exception cref="TorchException">The archive is intact but libtorch cannot load it (e.g. made by a newer PyTorch).</exception>
     /// <exception cref="InvalidOperationException">A CUDA device was asked for and CUDA is not available.</exception>
     public static ScriptModule Load(string path, Device? device = null)
     {
@@ -79,6 +81,7 @@ public sealed class ScriptModule : Module<Tensor, Tensor>
         if (!File.Exists(full)) throw new FileNotFoundException($"The TorchScript file '{full}' does not exist.", full);
         var d = device ?? Device.Cpu;
         Tensors.Cuda.EnsureUsable(d, $"'{full}'");
+        VerifyArchive(full);
         var handle = NativeMethods.mvt_jit_load(full, device is null ? 0 : 1, (int)d.Type, d.Index);
         if (handle == IntPtr.Zero)
         {
@@ -201,6 +204,46 @@ public sealed class ScriptModule : Module<Tensor, Tensor>
                 foreach (var p in strings) Marshal.FreeCoTaskMem(p);
             }
         });
+    }
+
+    // libtorch reads a TorchScript archive without checking its entries' CRC-32 (PyTorch builds miniz with
+    // MINIZ_DISABLE_ZIP_READER_CRC32_CHECKS), and its TorchScript parser can crash the process on a damaged code file
+    // (found by tests/FormatFuzzer: a segmentation fault in ScriptTypeParser::parseClassConstant, one load in six). So
+    // every entry is decompressed and checked here first: a damaged file is an InvalidDataException, not a crash.
+    // (A file crafted with valid checksums is not caught: TorchScript files are programs; load trusted ones only.)
+    private static void VerifyArchive(string full)
+    {
+        try
+        {
+            using var zip = ZipFile.OpenRead(full);
+            if (!zip.Entries.Any(e => e.FullName.EndsWith("/data.pkl", StringComparison.Ordinal) || e.FullName.EndsWith("/constants.pkl", StringComparison.Ordinal)))
+                throw new InvalidDataException($"'{full}' is a zip file but not a TorchScript archive (it has no data.pkl).");
+            var buffer = new byte[1 << 16];
+            foreach (var entry in zip.Entries)
+            {
+                var crc = new System.IO.Hashing.Crc32();
+                long length = 0;
+                using (var stream = entry.Open())
+                {
+                    int n;
+                    while ((n = stream.Read(buffer, 0, buffer.Length)) > 0)
+                    {
+                        crc.Append(buffer.AsSpan(0, n));
+                        length += n;
+                    }
+                }
+                uint actual = crc.GetCurrentHashAsUInt32();
+                if (actual != entry.Crc32 || length != entry.Length)
+                    throw new InvalidDataException($"'{full}' is damaged: its entry '{entry.FullName}' has CRC-32 {actual:x8} and {length} bytes, the archive records {entry.Crc32:x8} and {entry.Length}.");
+            }
+        }
+        catch (InvalidDataException e) when (e.Message.IndexOf(full, StringComparison.Ordinal) < 0)
+        {
+            throw new InvalidDataException(
+                $"'{full}' is not a readable TorchScript archive: {e.Message} (TorchScript files come from torch.jit.save of a " +
+                "torch.jit.script or torch.jit.trace module; a torch.save file holds only weights: save its state dict as " +
+                "safetensors and load that into a model instead)", e);
+        }
     }
 
     /// <summary>

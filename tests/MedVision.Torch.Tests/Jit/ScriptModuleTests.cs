@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using System.Text.Json;
 using MedVision.Torch;
 using MedVision.Torch.Jit;
@@ -280,12 +281,23 @@ public class ScriptModuleTests : IDisposable
         var bytes = File.ReadAllBytes(NetPath);
         File.WriteAllBytes(truncated, bytes[..(bytes.Length / 2)]);
         act = () => ScriptModule.Load(truncated);
-        act.Should().Throw<TorchException>().Which.Message.Should().Contain(truncated).And.Contain("TorchScript");
+        act.Should().Throw<InvalidDataException>().Which.Message.Should().Contain(truncated).And.Contain("TorchScript");
 
         var safetensors = Path.Combine(_temp, "weights.safetensors");
         using (var t = Tensors.Ones(2)) SafeTensors.Save(safetensors, new Dictionary<string, Tensor> { ["w"] = t });
         act = () => ScriptModule.Load(safetensors);
-        act.Should().Throw<TorchException>().Which.Message.Should().Contain(safetensors);
+        act.Should().Throw<InvalidDataException>().Which.Message.Should().Contain(safetensors).And.Contain("torch.save");
+
+        // One byte changed inside a stored entry (data.pkl): libtorch does not check CRC-32s, the loader does.
+        var damaged = Path.Combine(_temp, "damaged.pt");
+        var copy = (byte[])bytes.Clone();
+        int name = copy.AsSpan().IndexOf("/data.pkl"u8) + 1;
+        int header = copy.AsSpan(0, name).LastIndexOf("PK\x03\x04"u8); // its local file header
+        int data = header + 30 + BinaryPrimitives.ReadUInt16LittleEndian(copy.AsSpan(header + 26)) + BinaryPrimitives.ReadUInt16LittleEndian(copy.AsSpan(header + 28));
+        copy[data + 20] ^= 0x10;
+        File.WriteAllBytes(damaged, copy);
+        act = () => ScriptModule.Load(damaged);
+        act.Should().Throw<InvalidDataException>().Which.Message.Should().Contain(damaged).And.Contain("damaged").And.Contain("data.pkl");
 
         if (!Tensors.Cuda.IsAvailable)
         {
