@@ -206,6 +206,18 @@ public sealed class ScriptModule : Module<Tensor, Tensor>
         });
     }
 
+    // The file as a zip archive that holds a TorchScript module's pickles.
+    private static ZipArchive OpenArchive(string full)
+    {
+        var zip = ZipFile.OpenRead(full);
+        if (!zip.Entries.Any(e => e.FullName.EndsWith("/data.pkl", StringComparison.Ordinal) || e.FullName.EndsWith("/constants.pkl", StringComparison.Ordinal)))
+        {
+            zip.Dispose();
+            throw new InvalidDataException($"'{full}' is a zip file but not a TorchScript archive (it has no data.pkl).");
+        }
+        return zip;
+    }
+
     // libtorch reads a TorchScript archive without checking its entries' CRC-32 (PyTorch builds miniz with
     // MINIZ_DISABLE_ZIP_READER_CRC32_CHECKS), and its TorchScript parser can crash the process on a damaged code file
     // (found by tests/FormatFuzzer: a segmentation fault in ScriptTypeParser::parseClassConstant, one load in six). So
@@ -215,9 +227,7 @@ public sealed class ScriptModule : Module<Tensor, Tensor>
     {
         try
         {
-            using var zip = ZipFile.OpenRead(full);
-            if (!zip.Entries.Any(e => e.FullName.EndsWith("/data.pkl", StringComparison.Ordinal) || e.FullName.EndsWith("/constants.pkl", StringComparison.Ordinal)))
-                throw new InvalidDataException($"'{full}' is a zip file but not a TorchScript archive (it has no data.pkl).");
+            using var zip = OpenArchive(full);
             var buffer = new byte[1 << 16];
             foreach (var entry in zip.Entries)
             {
@@ -260,9 +270,7 @@ public sealed class ScriptModule : Module<Tensor, Tensor>
         var result = new Dictionary<string, string>();
         try
         {
-            using var zip = ZipFile.OpenRead(full);
-            if (!zip.Entries.Any(e => e.FullName.EndsWith("/data.pkl", StringComparison.Ordinal) || e.FullName.EndsWith("/constants.pkl", StringComparison.Ordinal)))
-                throw new InvalidDataException($"'{full}' is a zip file but not a TorchScript archive (it has no data.pkl).");
+            using var zip = OpenArchive(full);
             foreach (var entry in zip.Entries)
             {
                 // <archive>/extra/<name>
