@@ -126,11 +126,10 @@ public sealed class PredictorTests : IDisposable
             return file;
         }
 
-        // A million blocks would take minutes (and gigabytes) to build before the strict load could refuse them.
+        // A million blocks would take minutes (and gigabytes) to build before the strict load could refuse them; this
+        // message comes only from the comparison made before anything is built (the strict load names missing keys).
         var huge = Save("huge.safetensors", c => c.ResNet!.Layers = new() { 1_000_000, 2, 2, 2 });
-        var watch = System.Diagnostics.Stopwatch.StartNew();
         FluentActions.Invoking(() => Predictor.Load(huge)).Should().Throw<ModelFormatException>().WithMessage($"*{huge}*do not fit*1000000 blocks in layer1, the weights 2*");
-        watch.Elapsed.Should().BeLessThan(TimeSpan.FromSeconds(10), "nothing is built");
         FluentActions.Invoking(() => Predictor.Load(Save("stages.safetensors", c => c.ResNet!.Layers = new() { 2, 2, 2 })))
             .Should().Throw<ModelFormatException>().WithMessage("*3 stages, the weights 4*");
         FluentActions.Invoking(() => Predictor.Load(Save("width.safetensors", c => c.ResNet!.Widths = new() { 8, 16, 32, 128 })))
