@@ -59,6 +59,7 @@ for (int a = 1; a < args.Length; a++)
         default: seeds.Add(args[a]); break;
     }
 }
+if (format == "ops") return RunOps(seed, iterations, report);
 if (seeds.Count == 0) { Console.Error.WriteLine("no seed files"); return 2; }
 Tensors.NumThreads = 1;
 var rng = new Random(seed);
@@ -122,6 +123,44 @@ foreach (var (kind, (count, example)) in bad.OrderByDescending(b => b.Value.Coun
     Console.WriteLine($"    {example}");
 }
 return bad.Count == 0 ? 0 : 1;
+
+// "ops": random tensor operations with random arguments (OpsFuzz), in place of files.
+static int RunOps(int seed, int iterations, int report)
+{
+    Tensors.NumThreads = 1;
+    var rng = new Random(seed);
+    long liveAtStart = Tensors.LiveTensors;
+    int accepted = 0, ran = 0;
+    var bad = new Dictionary<string, (int Count, string Example)>();
+    bool trace = Environment.GetEnvironmentVariable("FUZZ_TRACE") == "1";
+    for (int it = 0; it < iterations; it++)
+    {
+        if (trace) Console.Error.WriteLine($"case {it}");
+        try
+        {
+            OpsFuzz.Step(rng);
+            ran++;
+        }
+        catch (Exception e) when (e is TorchException or ArgumentException or InvalidOperationException or NotSupportedException or IndexOutOfRangeException)
+        {
+            accepted++;
+        }
+        catch (Exception e)
+        {
+            string kind = $"{e.GetType().Name} at {TopFrame(e)}";
+            bad[kind] = bad.TryGetValue(kind, out var b) ? (b.Count + 1, b.Example) : (1, $"case {it} (replay: --seed {seed} --iterations {it + 1}): {e.GetType().FullName}: {e.Message}");
+        }
+    }
+    long leaked = Tensors.LiveTensors - liveAtStart;
+    if (leaked != 0) bad["leaked tensors"] = ((int)leaked, $"{leaked} tensors alive after the run");
+    Console.WriteLine($"FUZZ format=ops seed={seed} iterations={iterations} accepted={accepted} read={ran} bad={bad.Values.Sum(b => b.Count)}");
+    foreach (var (kind, (count, example)) in bad.OrderByDescending(b => b.Value.Count).Take(report))
+    {
+        Console.WriteLine($"BAD {count}× {kind}");
+        Console.WriteLine($"    {example}");
+    }
+    return bad.Count == 0 ? 0 : 1;
+}
 
 // Reads the file as a user of the format would, and uses what it read.
 static void Exercise(string format, string path, byte[] data)

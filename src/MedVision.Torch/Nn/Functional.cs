@@ -31,7 +31,7 @@ public static partial class Functional
         if (spatialDims is < 1 or > 3) throw new ArgumentOutOfRangeException(nameof(spatialDims), spatialDims, "convolution supports 1, 2 or 3 spatial dimensions");
         RequireRank(input, spatialDims + 2, $"conv{spatialDims}d", spatialDims switch { 1 => "(N, C, L)", 2 => "(N, C, H, W)", _ => "(N, C, D, H, W)" });
         ArgumentNullException.ThrowIfNull(weight);
-        if (groups < 1) throw new ArgumentOutOfRangeException(nameof(groups), groups, "groups must be at least 1");
+        CheckGroups(groups);
         var s = Expand(stride, spatialDims, 1, nameof(stride));
         var p = Expand(padding, spatialDims, 0, nameof(padding));
         var d = Expand(dilation, spatialDims, 1, nameof(dilation));
@@ -41,6 +41,14 @@ public static partial class Functional
             if (h == IntPtr.Zero) throw new ArgumentException(TorchException.FromNative($"conv{spatialDims}d").Message);
             return Tensor.Wrap(h);
         }
+    }
+
+    // libtorch truncates groups to a 32-bit int on some paths and divides by it (2^32 ends the process with SIGFPE); the
+    // shim checks too, for the callers that do not come through here.
+    private static void CheckGroups(long groups)
+    {
+        if (groups is < 1 or > int.MaxValue)
+            throw new ArgumentOutOfRangeException(nameof(groups), groups, $"groups must be a positive number of channel groups, got {groups}");
     }
 
     /// <summary>1-D convolution of (N, C_in, L) by a (C_out, C_in/groups, k) weight.</summary>
@@ -65,6 +73,7 @@ public static partial class Functional
         var p = Expand(padding, spatialDims, 0, nameof(padding));
         var op = Expand(outputPadding, spatialDims, 0, nameof(outputPadding));
         var d = Expand(dilation, spatialDims, 1, nameof(dilation));
+        CheckGroups(groups);
         fixed (long* ps = s, pp = p, pop = op, pd = d)
         {
             var h = NativeMethods.mvt_conv_transpose(input.Handle, weight.Handle, Tensor.HandleOrZero(bias), ps, pp, pop, pd, spatialDims, groups);

@@ -96,6 +96,11 @@ public sealed class FormatFuzzTests : IClassFixture<FormatFuzzTests.Seeds>
         Fuzz("optimizer", 1000, _seeds["optimizer.safetensors"]);
     }
 
+    // Not files but calls: random tensor operations (views, indexing, reductions, convolutions, pooling, losses, …)
+    // with random, mostly invalid arguments must throw .NET exceptions, never crash (found: SIGFPE from groups = 2^32).
+    [Fact]
+    public void Random_tensor_operations_with_invalid_arguments() => Fuzz("ops", 6000);
+
     [Fact]
     public void Corrupt_torchscript_files() =>
         Fuzz("torchscript", 1000, Fixture("tiny_torchscript_classifier.pt"));

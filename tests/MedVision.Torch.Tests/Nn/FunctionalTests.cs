@@ -11,6 +11,38 @@ public class FunctionalTests
     private static readonly long[] One3 = { 1, 1, 1 };
 
     [Theory]
+    [InlineData(0)]
+    [InlineData(-2)]
+    [InlineData(1L << 32)] // libtorch truncates this to a 32-bit 0 and divides by it: SIGFPE, in Python's PyTorch 1.13 too
+    [InlineData(1L << 40)]
+    public void Convolutions_RefuseGroupsOutsideThePositiveIntRange_InsteadOfCrashing(long groups)
+    {
+        using var scope = Tensors.NewDisposeScope();
+        var x = Tensors.Zeros(1, 4, 5, 5);
+        var w = Tensors.Zeros(4, 2, 3, 3);
+        foreach (var act in new Action[]
+        {
+            () => F.Conv2d(x, w, groups: groups),
+            () => F.ConvTranspose2d(x, w, groups: groups),
+            () => F.Conv3d(x.Unsqueeze(2), w.Unsqueeze(2), groups: groups),
+        })
+        {
+            act.Should().Throw<ArgumentOutOfRangeException>().Which.Message.Should().Contain($"groups must be a positive number of channel groups, got {groups}");
+        }
+
+        // The shim checks as well, for callers that do not come through Functional (the packed-weight path).
+        unsafe
+        {
+            long[] ones = { 1, 1 }, zeros = { 0, 0 };
+            fixed (long* s = ones, p = zeros)
+            {
+                MedVision.Torch.Native.NativeMethods.mvt_conv(x.Handle, w.Handle, IntPtr.Zero, s, p, s, 2, groups).Should().Be(IntPtr.Zero);
+                TorchException.FromNative("conv2d").Message.Should().Contain($"groups must be a positive number of channel groups, got {groups}");
+            }
+        }
+    }
+
+    [Theory]
     [InlineData(1, 0, 1, 1)]
     [InlineData(2, 1, 1, 1)]
     [InlineData(1, 2, 2, 1)]

@@ -5,6 +5,7 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <limits>
 #include <mutex>
 
 using mvt::T;
@@ -122,10 +123,18 @@ MVT_API int32_t mvt_onednn_self_check(void) {
   MVT_GUARD_END(-1)
 }
 
+// libtorch (1.13 and Python's PyTorch alike) truncates groups to a 32-bit int on some paths and divides by it: a groups
+// of 2^32 ends the process with SIGFPE instead of an error (found by tests/FormatFuzzer's "ops" mode).
+static void CheckGroups(int64_t groups, const char* op) {
+  if (groups < 1 || groups > std::numeric_limits<int32_t>::max())
+    throw std::invalid_argument(std::string(op) + ": groups must be a positive number of channel groups, got " + std::to_string(groups));
+}
+
 MVT_API mvt_tensor mvt_conv(mvt_tensor xh, mvt_tensor wh, mvt_tensor bh, const int64_t* stride, const int64_t* padding,
                             const int64_t* dilation, int32_t nspatial, int64_t groups) {
   MVT_GUARD_BEGIN
   mvt::EnsureOneDnnChecked();
+  CheckGroups(groups, "convolution");
   const at::Tensor& x = T(xh);
   const at::Tensor& w = T(wh);
   auto s = Ints(stride, nspatial), p = Ints(padding, nspatial), d = Ints(dilation, nspatial);
@@ -156,6 +165,7 @@ MVT_API mvt_tensor mvt_conv(mvt_tensor xh, mvt_tensor wh, mvt_tensor bh, const i
 MVT_API mvt_tensor mvt_onednn_pack_conv_weight(mvt_tensor wh, const int64_t* stride, const int64_t* padding,
                                                const int64_t* dilation, int32_t nspatial, int64_t groups) {
   MVT_GUARD_BEGIN
+  CheckGroups(groups, "convolution weight packing");
   const at::Tensor& w = T(wh);
   if (!at::hasMKLDNN()) throw std::invalid_argument("this libtorch build has no oneDNN, so convolution weights cannot be pre-packed");
   if (nspatial != 2 && nspatial != 3) throw std::invalid_argument("only 2-D and 3-D convolution weights can be pre-packed");
@@ -175,6 +185,7 @@ MVT_API mvt_tensor mvt_conv_transpose(mvt_tensor xh, mvt_tensor wh, mvt_tensor b
   mvt::EnsureOneDnnChecked();
   const at::Tensor& x = T(xh);
   const at::Tensor& w = T(wh);
+  CheckGroups(groups, "transposed convolution");
   auto s = Ints(stride, nspatial), p = Ints(padding, nspatial), op = Ints(output_padding, nspatial), d = Ints(dilation, nspatial);
   switch (nspatial) {
     case 1: return wrap(at::conv_transpose1d(x, w, Opt(bh), s, p, op, groups, d));
