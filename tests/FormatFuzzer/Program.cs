@@ -114,15 +114,7 @@ finally
     work.Delete(recursive: true);
     cardWeights?.Dispose();
 }
-long leaked = Tensors.LiveTensors - liveAtStart;
-if (leaked != 0) bad["leaked tensors"] = ((int)leaked, $"{leaked} tensors alive after the run");
-Console.WriteLine($"FUZZ format={format} seed={seed} iterations={iterations} accepted={accepted} read={read} bad={bad.Values.Sum(b => b.Count)}");
-foreach (var (kind, (count, example)) in bad.OrderByDescending(b => b.Value.Count).Take(report))
-{
-    Console.WriteLine($"BAD {count}× {kind}");
-    Console.WriteLine($"    {example}");
-}
-return bad.Count == 0 ? 0 : 1;
+return Report(format, seed, iterations, accepted, read, bad, liveAtStart, report);
 
 // "ops": random tensor operations with random arguments (OpsFuzz), in place of files.
 static int RunOps(int seed, int iterations, int report)
@@ -151,9 +143,16 @@ static int RunOps(int seed, int iterations, int report)
             bad[kind] = bad.TryGetValue(kind, out var b) ? (b.Count + 1, b.Example) : (1, $"case {it} (replay: --seed {seed} --iterations {it + 1}): {e.GetType().FullName}: {e.Message}");
         }
     }
+    return Report("ops", seed, iterations, accepted, ran, bad, liveAtStart, report);
+}
+
+// The summary line the tests read ("FUZZ format=… accepted=… read=… bad=…"), then one example of each bad outcome; the
+// exit code: 0 when nothing was bad (leaked tensors count as bad).
+static int Report(string format, int seed, int iterations, int accepted, int read, Dictionary<string, (int Count, string Example)> bad, long liveAtStart, int report)
+{
     long leaked = Tensors.LiveTensors - liveAtStart;
     if (leaked != 0) bad["leaked tensors"] = ((int)leaked, $"{leaked} tensors alive after the run");
-    Console.WriteLine($"FUZZ format=ops seed={seed} iterations={iterations} accepted={accepted} read={ran} bad={bad.Values.Sum(b => b.Count)}");
+    Console.WriteLine($"FUZZ format={format} seed={seed} iterations={iterations} accepted={accepted} read={read} bad={bad.Values.Sum(b => b.Count)}");
     foreach (var (kind, (count, example)) in bad.OrderByDescending(b => b.Value.Count).Take(report))
     {
         Console.WriteLine($"BAD {count}× {kind}");
