@@ -42,8 +42,8 @@ internal static class OpsFuzz
 
     private static long[] Args(Random rng, int max) => Enumerable.Range(0, rng.Next(0, max + 1)).Select(_ => Arg(rng)).ToArray();
 
-    // One random operation; returns its name.
-    public static string Step(Random rng)
+    // One random operation on random tensors (the operation and its arguments go to stderr when tracing).
+    public static void Step(Random rng)
     {
         using var scope = Tensors.NewDisposeScope();
         var a = Random(rng);
@@ -123,6 +123,5 @@ internal static class OpsFuzz
             using var c = r.Contiguous();
             if (c.NumElements > 0 && c.NumElements < 1_000_000) _ = c.To(ScalarType.Float64).ToArray<double>();
         }
-        return $"op {op}";
     }
 }
