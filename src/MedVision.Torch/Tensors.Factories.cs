@@ -59,6 +59,7 @@ public static partial class Tensors
     public static unsafe Tensor Empty(long[] shape, ScalarType dtype = ScalarType.Float32, Device? device = null, bool requiresGrad = false)
     {
         CheckShape(shape);
+        Guard.Defined(dtype);
         var dev = UsableDevice(device);
         fixed (long* s = shape) return Tensor.Wrap(NativeMethods.mvt_empty(s, shape.Length, (int)dtype, (int)dev.Type, dev.Index, requiresGrad ? 1 : 0));
     }
@@ -67,6 +68,7 @@ public static partial class Tensors
     public static unsafe Tensor Full(long[] shape, double value, ScalarType dtype = ScalarType.Float32, Device? device = null, bool requiresGrad = false)
     {
         CheckShape(shape);
+        Guard.Defined(dtype);
         var dev = UsableDevice(device);
         fixed (long* s = shape) return Tensor.Wrap(NativeMethods.mvt_full(s, shape.Length, value, (int)dtype, (int)dev.Type, dev.Index, requiresGrad ? 1 : 0));
     }
@@ -98,7 +100,7 @@ public static partial class Tensors
         if ((end - start) / step < 0) throw new ArgumentException($"arange({start}, {end}, {step}) has the wrong sign of step for its bounds.");
         var dev = UsableDevice(device);
         var isInt = start == Math.Floor(start) && end == Math.Floor(end) && step == Math.Floor(step);
-        var type = dtype ?? (isInt ? ScalarType.Int64 : ScalarType.Float32);
+        var type = Guard.Defined(dtype ?? (isInt ? ScalarType.Int64 : ScalarType.Float32), nameof(dtype));
         return Tensor.Wrap(NativeMethods.mvt_arange(start, end, step, (int)type, (int)dev.Type, dev.Index, 0));
     }
 
@@ -109,6 +111,7 @@ public static partial class Tensors
     public static Tensor Linspace(double start, double end, long steps, ScalarType dtype = ScalarType.Float32, Device? device = null)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(steps);
+        Guard.Defined(dtype);
         var dev = UsableDevice(device);
         return Tensor.Wrap(NativeMethods.mvt_linspace(start, end, steps, (int)dtype, (int)dev.Type, dev.Index, 0));
     }
@@ -117,6 +120,7 @@ public static partial class Tensors
     public static unsafe Tensor Rand(long[] shape, ScalarType dtype = ScalarType.Float32, Device? device = null, bool requiresGrad = false)
     {
         CheckShape(shape);
+        Guard.Defined(dtype);
         var dev = UsableDevice(device);
         fixed (long* s = shape) return Tensor.Wrap(NativeMethods.mvt_rand(s, shape.Length, 0, (int)dtype, (int)dev.Type, dev.Index, requiresGrad ? 1 : 0));
     }
@@ -128,6 +132,7 @@ public static partial class Tensors
     public static unsafe Tensor Randn(long[] shape, ScalarType dtype = ScalarType.Float32, Device? device = null, bool requiresGrad = false)
     {
         CheckShape(shape);
+        Guard.Defined(dtype);
         var dev = UsableDevice(device);
         fixed (long* s = shape) return Tensor.Wrap(NativeMethods.mvt_rand(s, shape.Length, 1, (int)dtype, (int)dev.Type, dev.Index, requiresGrad ? 1 : 0));
     }

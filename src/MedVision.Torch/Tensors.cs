@@ -160,6 +160,7 @@ public static partial class Tensors
         /// <exception cref="InvalidOperationException">CUDA was asked for and libtorch is CPU-only or finds no usable GPU.</exception>
         public static void EnsureUsable(Device device, string? what = null)
         {
+            Guard.Valid(device);
             if (!device.IsCuda || IsAvailable) return;
             throw new InvalidOperationException($"CUDA was requested ({device}{(what is null ? "" : " for " + what)}) but is not available: {UnavailableReason}");
         }

@@ -236,7 +236,7 @@ public static partial class Functional
         if (size.Any(s => s <= 0)) throw new ArgumentException($"Output size [{string.Join(", ", size)}] must be positive.", nameof(size));
         if (input.Dim != size.Length + 2)
             throw new ArgumentException($"Interpolate to {size.Length} spatial sizes expects a {size.Length + 2}-D input, got shape [{string.Join(", ", input.CachedShape)}].", nameof(input));
-        fixed (long* p = size) return Tensor.Wrap(NativeMethods.mvt_interpolate(input.Handle, p, size.Length, (int)mode, alignCorners ? 1 : 0));
+        fixed (long* p = size) return Tensor.Wrap(NativeMethods.mvt_interpolate(input.Handle, p, size.Length, (int)Guard.Defined(mode), alignCorners ? 1 : 0));
     }
 
     /// <summary>Pads the last dimensions; <paramref name="pad"/> lists (before, after) pairs starting from the last dimension.</summary>
@@ -245,7 +245,7 @@ public static partial class Functional
         ArgumentNullException.ThrowIfNull(input);
         ArgumentNullException.ThrowIfNull(pad);
         if (pad.Length % 2 != 0) throw new ArgumentException("Padding needs (before, after) pairs: an even number of values.", nameof(pad));
-        fixed (long* p = pad) return Tensor.Wrap(NativeMethods.mvt_pad(input.Handle, p, pad.Length, (int)mode, value));
+        fixed (long* p = pad) return Tensor.Wrap(NativeMethods.mvt_pad(input.Handle, p, pad.Length, (int)Guard.Defined(mode), value));
     }
 
     /// <summary>Sampling grid for an affine transform: theta (N, 2, 3) for 2-D or (N, 3, 4) for 3-D, size (N, C, H, W) or (N, C, D, H, W).</summary>

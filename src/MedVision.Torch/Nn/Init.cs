@@ -95,7 +95,7 @@ public static class Init
     private static long Fan(Tensor tensor, FanMode mode)
     {
         var (fanIn, fanOut) = CalculateFanInAndFanOut(tensor);
-        var fan = mode == FanMode.FanIn ? fanIn : fanOut;
+        var fan = Guard.Defined(mode) == FanMode.FanIn ? fanIn : fanOut;
         if (fan == 0) throw new ArgumentException("Cannot initialise a tensor with a zero-sized fan.", nameof(tensor));
         return fan;
     }

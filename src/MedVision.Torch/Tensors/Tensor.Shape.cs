@@ -97,7 +97,9 @@ public sealed partial class Tensor
         if (sizes.Length == 1)
         {
             // one size must cover the whole dimension, as torch.split_with_sizes requires
-            var size = Size(checked((int)dim));
+            if (dim < -Dim || dim >= Dim)
+                throw new ArgumentOutOfRangeException(nameof(dim), dim, $"dimension out of range for a {Dim}-D tensor");
+            var size = Size((int)dim);
             if (sizes[0] != size) throw new ArgumentException($"Split sizes [{sizes[0]}] must sum to the size of dimension {dim} ({size}).", nameof(sizes));
             return new[] { Narrow(dim, 0, sizes[0]) };
         }

@@ -228,7 +228,14 @@ public sealed partial class Tensor : IDisposable
         {
             long v;
             if (NativeMethods.mvt_item_long(Handle, &v) < 0) throw new InvalidOperationException(TorchException.FromNative("Item() needs a one-element tensor").Message);
-            return (T)Convert.ChangeType(v, typeof(T), System.Globalization.CultureInfo.InvariantCulture);
+            try
+            {
+                return (T)Convert.ChangeType(v, typeof(T), System.Globalization.CultureInfo.InvariantCulture);
+            }
+            catch (OverflowException)
+            {
+                throw new OverflowException($"Item<{typeof(T).Name}>(): the tensor's value {v} does not fit in {typeof(T).Name}.");
+            }
         }
         var d = Item();
         if (typeof(T) == typeof(bool)) return (T)(object)(d != 0);
@@ -247,6 +254,7 @@ public sealed partial class Tensor : IDisposable
     /// <summary>Converts element type and device at once.</summary>
     public Tensor To(ScalarType type, Device device, bool nonBlocking = false, bool copy = false)
     {
+        Guard.Defined(type);
         Tensors.Cuda.EnsureUsable(device);
         return Wrap(NativeMethods.mvt_to(Handle, (int)type, (int)device.Type, device.Index, nonBlocking ? 1 : 0, copy ? 1 : 0));
     }

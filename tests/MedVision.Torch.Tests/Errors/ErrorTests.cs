@@ -78,6 +78,15 @@ public class ErrorTests
         ["single Split size not covering the dimension"] = new(() => Scoped(_ => Tensors.Zeros(5).Split(new long[] { 2 })), typeof(ArgumentException), "Split sizes [2] must sum to the size of dimension 0 (5)*"),
         ["label smoothing out of range"] = new(() => Scoped(_ => F.CrossEntropy(Tensors.Zeros(2, 2), Tensors.FromArray(new long[] { 0, 1 }), labelSmoothing: 1.5)), typeof(ArgumentOutOfRangeException), "*label smoothing*"),
         ["RandInt empty range"] = new(() => Scoped(_ => Tensors.RandInt(3, 3, new long[] { 2 })), typeof(ArgumentException), "*low < high*"),
+        // Found by the API fuzzer (tests/FormatFuzzer api): enum values outside their enum reached libtorch as integers.
+        ["undefined ScalarType (crashed the process)"] = new(() => Scoped(_ => Tensors.Ones(new long[] { 2 }, (ScalarType)99)), typeof(ArgumentOutOfRangeException), "*99 is not a ScalarType*Float32*(Parameter 'dtype')*"),
+        ["undefined ScalarType in To"] = new(() => Scoped(_ => Tensors.Ones(2).To((ScalarType)(-1))), typeof(ArgumentOutOfRangeException), "*-1 is not a ScalarType*(Parameter 'type')*"),
+        ["undefined Reduction (computed something else)"] = new(() => Scoped(_ => F.HuberLoss(Tensors.Zeros(2), Tensors.Ones(2), (Reduction)99)), typeof(ArgumentOutOfRangeException), "*99 is not a Reduction*(Parameter 'reduction')*"),
+        ["undefined interpolation mode"] = new(() => Scoped(_ => F.Interpolate(Tensors.Zeros(1, 1, 2, 2), new long[] { 4, 4 }, (InterpolationMode)7)), typeof(ArgumentOutOfRangeException), "*7 is not a InterpolationMode*(Parameter 'mode')*"),
+        ["undefined FanMode (silently used fan-out)"] = new(() => Scoped(_ => Init.KaimingNormal(Tensors.Zeros(3, 2), mode: (FanMode)5)), typeof(ArgumentOutOfRangeException), "*5 is not a FanMode*(Parameter 'mode')*"),
+        ["undefined device type"] = new(() => Scoped(_ => Tensors.Zeros(new long[] { 2 }, device: new Device((DeviceType)7, 0))), typeof(ArgumentOutOfRangeException), "*(7, 0) is not a device*"),
+        ["Split dim beyond int range"] = new(() => Scoped(_ => Tensors.Zeros(4).Split(new long[] { 4 }, 1L << 40)), typeof(ArgumentOutOfRangeException), "*dimension out of range for a 1-D tensor*"),
+        ["Item<byte> of a value that does not fit"] = new(() => Scoped(_ => Tensors.FromArray(new long[] { 300 }).Item<byte>()), typeof(OverflowException), "Item<Byte>(): the tensor's value 300 does not fit in Byte."),
         ["scopes disposed out of order"] = new(() =>
         {
             var outer = Tensors.NewDisposeScope();
@@ -108,6 +117,33 @@ public class ErrorTests
         y.Backward();
         x.Grad!.Shape.Should().Equal(2, 2);
         DisposeScope.Current.Should().BeSameAs(scope);
+    }
+
+    [Theory]
+    [InlineData(99, 0, 0)] // dtype
+    [InlineData(-1, 0, 0)]
+    [InlineData(6, 7, 0)] // device type
+    [InlineData(6, 0, 1000)] // device index
+    [InlineData(6, 0, 0, 99)] // reduction
+    public unsafe void TheShim_RefusesUndefinedEnumCodes_ForCallersThatSkipTheManagedChecks(int dtype, int deviceType, int deviceIndex, int reduction = 1)
+    {
+        using var scope = Tensors.NewDisposeScope();
+        long[] shape = { 2 };
+        IntPtr handle;
+        if (reduction != 1)
+        {
+            var a = Tensors.Zeros(2);
+            handle = MedVision.Torch.Native.NativeMethods.mvt_regression_loss(3, a.Handle, a.Handle, reduction, 1.0);
+        }
+        else
+        {
+            fixed (long* s = shape) handle = MedVision.Torch.Native.NativeMethods.mvt_full(s, 1, 1.0, dtype, deviceType, deviceIndex, 0);
+        }
+        handle.Should().Be(IntPtr.Zero);
+        var error = TorchException.FromNative();
+        error.Kind.Should().Be(TorchErrorKind.Value);
+        error.Message.Should().MatchRegex("unknown (dtype|device type|reduction) code|device index out of range");
+        (Tensors.Ones(2) * 2).ToArray<float>().Should().Equal(2, 2);
     }
 
     [Fact]

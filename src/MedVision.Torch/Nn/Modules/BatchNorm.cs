@@ -12,9 +12,8 @@ public class BatchNorm : NormBase
 
     /// <summary>Creates the layer for inputs of the given ranks (e.g. 4 for (N, C, H, W)).</summary>
     protected BatchNorm(string typeName, int[] acceptedRanks, long numFeatures, double eps, double? momentum, bool affine, bool trackRunningStats)
-        : base(numFeatures, eps, affine, trackRunningStats)
+        : base(numFeatures, eps, momentum, affine, trackRunningStats)
     {
-        if (momentum is < 0 or > 1) throw new ArgumentOutOfRangeException(nameof(momentum), momentum, "momentum must lie in [0, 1] (or be null for a cumulative average)");
         _ranks = acceptedRanks;
         TypeNameValue = typeName;
         Momentum = momentum;

@@ -11,7 +11,7 @@ public sealed class GroupNorm : Module<Tensor, Tensor>
         ArgumentOutOfRangeException.ThrowIfLessThan(numGroups, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(numChannels, 1);
         if (numChannels % numGroups != 0) throw new ArgumentException($"num_channels ({numChannels}) must be divisible by num_groups ({numGroups}).");
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(eps);
+        Guard.PositiveFinite(eps);
         NumGroups = numGroups;
         NumChannels = numChannels;
         Eps = eps;

@@ -12,10 +12,13 @@ public class InstanceNorm : NormBase
 
     /// <summary>Creates the layer.</summary>
     public InstanceNorm(int spatialDims, long numFeatures, double eps = 1e-5, double momentum = 0.1, bool affine = false, bool trackRunningStats = false)
-        : base(numFeatures, eps, affine, trackRunningStats)
+        : base(numFeatures, eps, momentum, affine, trackRunningStats)
     {
-        if (spatialDims is < 1 or > 3) throw new ArgumentOutOfRangeException(nameof(spatialDims));
-        if (momentum is < 0 or > 1) throw new ArgumentOutOfRangeException(nameof(momentum), momentum, "momentum must lie in [0, 1]");
+        if (spatialDims is < 1 or > 3)
+        {
+            Dispose(); // the base constructor registered the tensors
+            throw new ArgumentOutOfRangeException(nameof(spatialDims), spatialDims, "spatialDims must be 1, 2 or 3");
+        }
         _spatialDims = spatialDims;
         Momentum = momentum;
     }

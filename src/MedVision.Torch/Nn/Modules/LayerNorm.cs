@@ -12,7 +12,7 @@ public sealed class LayerNorm : Module<Tensor, Tensor>
     {
         ArgumentNullException.ThrowIfNull(normalizedShape);
         if (normalizedShape.Length == 0 || normalizedShape.Any(s => s < 1)) throw new ArgumentException("normalized_shape needs positive sizes.", nameof(normalizedShape));
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(eps);
+        Guard.PositiveFinite(eps);
         _shape = (long[])normalizedShape.Clone();
         Eps = eps;
         RegisterParameter("weight", elementwiseAffine ? Tensors.Ones(_shape) : null);

@@ -14,20 +14,44 @@ public abstract class NormBase : Module<Tensor, Tensor>
     /// <param name="affine">Whether to learn a per-channel scale and shift.</param>
     /// <param name="trackRunningStats">Whether to keep running statistics (used in evaluation mode).</param>
     protected NormBase(long numFeatures, double eps, bool affine, bool trackRunningStats)
+        : this(numFeatures, eps, momentum: null, affine, trackRunningStats)
+    {
+    }
+
+    /// <summary>
+    /// Validates the options, <paramref name="momentum"/> included, before anything is allocated (a layer whose
+    /// constructor throws is never disposed), then registers the parameters and buffers.
+    /// </summary>
+    /// <param name="numFeatures">Channels (C of (N, C, ...)); at least 1.</param>
+    /// <param name="eps">Added to the variance; positive and finite.</param>
+    /// <param name="momentum">Running-statistics update factor in [0, 1], or null (a cumulative average).</param>
+    /// <param name="affine">Whether to learn a per-channel scale and shift.</param>
+    /// <param name="trackRunningStats">Whether to keep running statistics (used in evaluation mode).</param>
+    protected NormBase(long numFeatures, double eps, double? momentum, bool affine, bool trackRunningStats)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(numFeatures, 1);
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(eps);
+        Guard.PositiveFinite(eps);
+        if (momentum is { } m && !(m is >= 0 and <= 1))
+            throw new ArgumentOutOfRangeException(nameof(momentum), momentum, "momentum must lie in [0, 1] (or be null for a cumulative average)");
         NumFeatures = numFeatures;
         Eps = eps;
         Affine = affine;
         TrackRunningStats = trackRunningStats;
-        RegisterParameter("weight", affine ? Tensors.Ones(new[] { numFeatures }) : null);
-        RegisterParameter("bias", affine ? Tensors.Zeros(new[] { numFeatures }) : null);
-        if (trackRunningStats)
+        try
         {
-            RegisterBuffer("running_mean", Tensors.Zeros(new[] { numFeatures }));
-            RegisterBuffer("running_var", Tensors.Ones(new[] { numFeatures }));
-            RegisterBuffer("num_batches_tracked", Tensors.Zeros(Array.Empty<long>(), ScalarType.Int64));
+            RegisterParameter("weight", affine ? Tensors.Ones(new[] { numFeatures }) : null);
+            RegisterParameter("bias", affine ? Tensors.Zeros(new[] { numFeatures }) : null);
+            if (trackRunningStats)
+            {
+                RegisterBuffer("running_mean", Tensors.Zeros(new[] { numFeatures }));
+                RegisterBuffer("running_var", Tensors.Ones(new[] { numFeatures }));
+                RegisterBuffer("num_batches_tracked", Tensors.Zeros(Array.Empty<long>(), ScalarType.Int64));
+            }
+        }
+        catch
+        {
+            Dispose(); // e.g. out of memory for a huge numFeatures: free what was registered
+            throw;
         }
     }
 

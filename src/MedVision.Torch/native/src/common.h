@@ -58,10 +58,27 @@ inline mvt_tensor wrap(const at::Tensor& t) {
   return p;
 }
 inline at::IntArrayRef Ints(const int64_t* p, int32_t n) { return at::IntArrayRef(p, static_cast<size_t>(n)); }
+// Enum codes from the managed side are checked before libtorch sees them: libtorch trusts a ScalarType, and an
+// undefined one crashed the process (at::empty with dtype 99). The managed layer checks too; this is the backstop.
+inline at::ScalarType Dtype(int32_t code) {
+  if (code < 0 || code >= static_cast<int32_t>(at::ScalarType::Undefined))
+    throw std::invalid_argument("unknown dtype code " + std::to_string(code));
+  return static_cast<at::ScalarType>(code);
+}
+inline at::Device DeviceOf(int32_t device_type, int32_t device_index) {
+  if (device_type != static_cast<int32_t>(c10::DeviceType::CPU) && device_type != static_cast<int32_t>(c10::DeviceType::CUDA))
+    throw std::invalid_argument("unknown device type code " + std::to_string(device_type));
+  if (device_index < -1 || device_index > 127) throw std::invalid_argument("device index out of range: " + std::to_string(device_index));
+  return at::Device(static_cast<c10::DeviceType>(device_type), static_cast<c10::DeviceIndex>(device_index));
+}
+inline int64_t ReductionCode(int32_t code) {
+  if (code < 0 || code > 2) throw std::invalid_argument("unknown reduction code " + std::to_string(code));
+  return code;
+}
 inline at::TensorOptions Options(int32_t dtype, int32_t device_type, int32_t device_index, bool requires_grad = false) {
   return at::TensorOptions()
-      .dtype(static_cast<at::ScalarType>(dtype))
-      .device(at::Device(static_cast<c10::DeviceType>(device_type), static_cast<c10::DeviceIndex>(device_index)))
+      .dtype(Dtype(dtype))
+      .device(DeviceOf(device_type, device_index))
       .requires_grad(requires_grad);
 }
 std::vector<at::Tensor> TensorList(const mvt_tensor* hs, int32_t n);

@@ -48,6 +48,8 @@ using mvt::T;
 using mvt::wrap;
 using mvt::Ints;
 using mvt::Options;
+using mvt::Dtype;
+using mvt::DeviceOf;
 
 MVT_API const char* mvt_last_error(void) { return mvt::t_error.c_str(); }
 MVT_API int32_t mvt_last_error_kind(void) { return mvt::t_error_kind; }
@@ -122,13 +124,13 @@ MVT_API int64_t mvt_live_tensors(void) { return mvt::g_live.load(std::memory_ord
 MVT_API mvt_tensor mvt_from_data(const void* data, const int64_t* shape, int32_t ndim, int32_t dtype, int32_t device_type,
                                  int32_t device_index, int32_t requires_grad) {
   MVT_GUARD_BEGIN
-  auto cpu = at::empty(Ints(shape, ndim), at::TensorOptions().dtype(static_cast<at::ScalarType>(dtype)));
+  auto cpu = at::empty(Ints(shape, ndim), at::TensorOptions().dtype(Dtype(dtype)));
   const auto nbytes = cpu.numel() * static_cast<int64_t>(cpu.element_size());
   if (nbytes > 0) {
     if (data == nullptr) throw std::invalid_argument("null data pointer");
     std::memcpy(cpu.data_ptr(), data, static_cast<size_t>(nbytes));
   }
-  at::Device dev(static_cast<c10::DeviceType>(device_type), static_cast<c10::DeviceIndex>(device_index));
+  at::Device dev = DeviceOf(device_type, device_index);
   at::Tensor result = dev.is_cpu() ? cpu : cpu.to(dev);
   if (requires_grad) result.set_requires_grad(true);
   return wrap(std::move(result));
@@ -214,12 +216,12 @@ MVT_API int32_t mvt_item(mvt_tensor t, double* out) { MVT_GUARD_BEGIN *out = T(t
 MVT_API int32_t mvt_item_long(mvt_tensor t, int64_t* out) { MVT_GUARD_BEGIN *out = T(t).item<int64_t>(); return 0; MVT_GUARD_END(-1) }
 MVT_API mvt_tensor mvt_to(mvt_tensor t, int32_t dtype, int32_t device_type, int32_t device_index, int32_t non_blocking, int32_t copy) {
   MVT_GUARD_BEGIN
-  at::Device dev(static_cast<c10::DeviceType>(device_type), static_cast<c10::DeviceIndex>(device_index));
+  at::Device dev = DeviceOf(device_type, device_index);
   if (dev.is_cuda() && !torch::cuda::is_available())
     throw std::invalid_argument(mvt_cuda_compiled_version() == 0
       ? "CUDA was requested but this libtorch is a CPU-only build"
       : "CUDA was requested but this CUDA build of libtorch finds no usable GPU (no device, or the NVIDIA driver is missing or too old)");
-  return wrap(T(t).to(dev, static_cast<at::ScalarType>(dtype), non_blocking != 0, copy != 0));
+  return wrap(T(t).to(dev, Dtype(dtype), non_blocking != 0, copy != 0));
   MVT_GUARD_END(nullptr)
 }
 MVT_API mvt_tensor mvt_pin_memory(mvt_tensor t) { MVT_TENSOR_OP(T(t).pin_memory()) }

@@ -6,6 +6,7 @@
 
 using mvt::T;
 using mvt::wrap;
+using mvt::DeviceOf;
 
 namespace {
 
@@ -62,7 +63,7 @@ MVT_API mvt_script_module mvt_jit_load(const char* path, int32_t has_device, int
   MVT_GUARD_BEGIN
   c10::optional<c10::Device> device;
   if (has_device != 0)
-    device = c10::Device(static_cast<c10::DeviceType>(device_type), static_cast<c10::DeviceIndex>(device_index));
+    device = DeviceOf(device_type, device_index);
   torch::jit::Module module = torch::jit::load(Str(path, "path"), device);
   return new torch::jit::Module(std::move(module));
   MVT_GUARD_END(nullptr)

@@ -12,6 +12,7 @@ using mvt::T;
 using mvt::Opt;
 using mvt::wrap;
 using mvt::Ints;
+using mvt::ReductionCode;
 namespace F = torch::nn::functional;
 
 namespace {
@@ -333,25 +334,25 @@ MVT_API mvt_tensor mvt_activation(int32_t op, mvt_tensor xh, double a, double b)
 
 MVT_API mvt_tensor mvt_cross_entropy(mvt_tensor logits, mvt_tensor target, mvt_tensor weight, int32_t reduction, int64_t ignore_index,
                                      double label_smoothing) {
-  MVT_TENSOR_OP(at::cross_entropy_loss(T(logits), T(target), Opt(weight), reduction, ignore_index, label_smoothing))
+  MVT_TENSOR_OP(at::cross_entropy_loss(T(logits), T(target), Opt(weight), ReductionCode(reduction), ignore_index, label_smoothing))
 }
 MVT_API mvt_tensor mvt_nll_loss(mvt_tensor logp, mvt_tensor target, mvt_tensor weight, int32_t reduction, int64_t ignore_index) {
-  MVT_TENSOR_OP(at::nll_loss_nd(T(logp), T(target), Opt(weight), reduction, ignore_index))
+  MVT_TENSOR_OP(at::nll_loss_nd(T(logp), T(target), Opt(weight), ReductionCode(reduction), ignore_index))
 }
 MVT_API mvt_tensor mvt_bce_with_logits(mvt_tensor logits, mvt_tensor target, mvt_tensor weight, mvt_tensor pos_weight, int32_t reduction) {
-  MVT_TENSOR_OP(at::binary_cross_entropy_with_logits(T(logits), T(target), Opt(weight), Opt(pos_weight), reduction))
+  MVT_TENSOR_OP(at::binary_cross_entropy_with_logits(T(logits), T(target), Opt(weight), Opt(pos_weight), ReductionCode(reduction)))
 }
 MVT_API mvt_tensor mvt_bce(mvt_tensor probs, mvt_tensor target, mvt_tensor weight, int32_t reduction) {
-  MVT_TENSOR_OP(at::binary_cross_entropy(T(probs), T(target), Opt(weight), reduction))
+  MVT_TENSOR_OP(at::binary_cross_entropy(T(probs), T(target), Opt(weight), ReductionCode(reduction)))
 }
 // Regression losses: 0 MSE, 1 L1, 2 smooth L1 (beta), 3 Huber (delta = beta).
 MVT_API mvt_tensor mvt_regression_loss(int32_t kind, mvt_tensor x, mvt_tensor y, int32_t reduction, double beta) {
   MVT_GUARD_BEGIN
   switch (kind) {
-    case 0: return wrap(at::mse_loss(T(x), T(y), reduction));
-    case 1: return wrap(at::l1_loss(T(x), T(y), reduction));
-    case 2: return wrap(at::smooth_l1_loss(T(x), T(y), reduction, beta));
-    case 3: return wrap(at::huber_loss(T(x), T(y), reduction, beta));
+    case 0: return wrap(at::mse_loss(T(x), T(y), ReductionCode(reduction)));
+    case 1: return wrap(at::l1_loss(T(x), T(y), ReductionCode(reduction)));
+    case 2: return wrap(at::smooth_l1_loss(T(x), T(y), ReductionCode(reduction), beta));
+    case 3: return wrap(at::huber_loss(T(x), T(y), ReductionCode(reduction), beta));
     default: throw std::invalid_argument("unknown regression loss code " + std::to_string(kind));
   }
   MVT_GUARD_END(nullptr)
