@@ -19,6 +19,9 @@ public static class Calibration
     /// <summary>The default number of bins (15, as Guo et al. and torchmetrics use).</summary>
     public const int DefaultBins = 15;
 
+    /// <summary>The most bins accepted (far more than any reliability diagram shows; a larger count is a mistake).</summary>
+    public const int MaxBins = 100_000;
+
     private const double Tolerance = 1e-4;
 
     /// <summary>Evaluates the calibration of single-label probabilities.</summary>
@@ -27,7 +30,7 @@ public static class Calibration
     /// <param name="probabilities">
     /// N×K probabilities (softmax output; rows sum to 1), or for binary tasks N×1 or N×2 with the positive class last.
     /// </param>
-    /// <param name="bins">Equal-width confidence bins, at least 1.</param>
+    /// <param name="bins">Equal-width confidence bins, 1 to <see cref="MaxBins"/>.</param>
     /// <exception cref="ArgumentException">The task is multi-label, the shapes disagree, a label is out of range, or the scores are not probabilities.</exception>
     public static CalibrationResult Evaluate(MedMnistTask task, int[] labels, double[,] probabilities, int bins = DefaultBins)
     {
@@ -45,7 +48,8 @@ public static class Calibration
 
     private static void CheckArguments(MedMnistTask task, int bins)
     {
-        ArgumentOutOfRangeException.ThrowIfLessThan(bins, 1);
+        if (bins is < 1 or > MaxBins)
+            throw new ArgumentOutOfRangeException(nameof(bins), bins, "The number of bins must lie in [1, 100,000].");
         if (task == MedMnistTask.MultiLabel)
             throw new ArgumentException("Calibration is evaluated for single-label tasks; for multi-label outputs evaluate each label as a binary task.", nameof(task));
     }

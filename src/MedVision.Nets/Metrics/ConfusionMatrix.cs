@@ -6,6 +6,12 @@ namespace MedVision.Nets.Metrics;
 /// </summary>
 public sealed class ConfusionMatrix
 {
+    /// <summary>
+    /// The most classes accepted: the K×K counts of 10,000 classes take 800 MB, and no imaging task has that many
+    /// (a larger count is a mistake, e.g. a label value passed as the count).
+    /// </summary>
+    public const int MaxClassCount = 10_000;
+
     private readonly long[,] _counts;
 
     private ConfusionMatrix(long[,] counts)
@@ -50,16 +56,16 @@ public sealed class ConfusionMatrix
     /// <summary>Builds the confusion matrix of predictions against targets.</summary>
     /// <param name="actual">True class indices in [0, <paramref name="classCount"/>).</param>
     /// <param name="predicted">Predicted class indices in [0, <paramref name="classCount"/>).</param>
-    /// <param name="classCount">The number of classes K (at least 1).</param>
+    /// <param name="classCount">The number of classes K (1 to <see cref="MaxClassCount"/>).</param>
     /// <returns>The matrix.</returns>
     /// <exception cref="ArgumentException">Empty input, length mismatch or a class index outside [0, K).</exception>
     public static ConfusionMatrix FromPredictions(int[] actual, int[] predicted, int classCount)
     {
         ArgumentNullException.ThrowIfNull(actual);
         ArgumentNullException.ThrowIfNull(predicted);
-        if (classCount < 1)
+        if (classCount is < 1 or > MaxClassCount)
         {
-            throw new ArgumentOutOfRangeException(nameof(classCount), classCount, "Class count must be at least 1.");
+            throw new ArgumentOutOfRangeException(nameof(classCount), classCount, "Class count must lie in [1, 10,000].");
         }
 
         if (actual.Length == 0)

@@ -17,6 +17,21 @@ public class InputValidationTests
         cm.Should().Throw<ArgumentException>().WithMessage("*Length mismatch*");
     }
 
+    // Found by the metrics fuzzer: a class count or bin count of int.MaxValue allocated (or tried to) a K×K or M-sized
+    // array and failed with OutOfMemoryException ("Array dimensions exceeded supported range"), naming nothing.
+    [Fact]
+    public void HugeClassAndBinCounts_AreRefusedNamingTheParameter_NotAttemptedAsAllocations()
+    {
+        var cm = () => ConfusionMatrix.FromPredictions(new[] { 0, 1 }, new[] { 1, 1 }, int.MaxValue);
+        cm.Should().Throw<ArgumentOutOfRangeException>().WithMessage("Class count must lie in [1, 10,000].*").Which.ParamName.Should().Be("classCount");
+        var metrics = () => ClassificationMetrics.Compute(new[] { 0, 1 }, new[] { 1, 1 }, ConfusionMatrix.MaxClassCount + 1);
+        metrics.Should().Throw<ArgumentOutOfRangeException>().Which.ParamName.Should().Be("classCount");
+        ConfusionMatrix.FromPredictions(new[] { 0, 1 }, new[] { 1, 1 }, 1_000).ClassCount.Should().Be(1_000);
+        var calibration = () => Calibration.Evaluate(MedMnistTask.Binary, new[] { 0, 1 }, new double[,] { { 0.2 }, { 0.7 } }, bins: int.MaxValue);
+        calibration.Should().Throw<ArgumentOutOfRangeException>().WithMessage("The number of bins must lie in [1, 100,000].*").Which.ParamName.Should().Be("bins");
+        Calibration.Evaluate(MedMnistTask.Binary, new[] { 0, 1 }, new double[,] { { 0.2 }, { 0.7 } }, bins: Calibration.MaxBins).Bins.Should().NotBeEmpty();
+    }
+
     [Theory]
     [InlineData(-1)]
     [InlineData(3)]
