@@ -23,6 +23,7 @@ using MedVision.Nets.Inference;
 using MedVision.Nets.Metrics;
 using MedVision.Torch;
 using MedVision.Torch.Jit;
+using MedVision.Torch.Nn;
 using MedVision.Torch.Optim;
 using MedVision.Torch.Serialization;
 
@@ -59,7 +60,11 @@ for (int a = 1; a < args.Length; a++)
         default: seeds.Add(args[a]); break;
     }
 }
-if (format == "ops") return RunOps(seed, iterations, report);
+if (format == "ops") return RunOps("ops", OpsFuzz.Step, seed, iterations, report);
+if (format == "api") return RunOps("api", ApiFuzz.Step, seed, iterations, report);
+if (format == "layers") return RunOps("layers", ApiFuzz.LayerStep, seed, iterations, report);
+if (format == "metrics") return RunOps("metrics", ApiFuzz.MetricStep, seed, iterations, report);
+if (format == "api-list") { ApiFuzz.List(); return 0; }
 if (seeds.Count == 0) { Console.Error.WriteLine("no seed files"); return 2; }
 Tensors.NumThreads = 1;
 var rng = new Random(seed);
@@ -116,8 +121,10 @@ finally
 }
 return Report(format, seed, iterations, accepted, read, bad, liveAtStart, report);
 
-// "ops": random tensor operations with random arguments (OpsFuzz), in place of files.
-static int RunOps(int seed, int iterations, int report)
+// "ops": random tensor operations with random arguments (OpsFuzz), in place of files; "api": every public method of
+// the tensor API with random arguments (ApiFuzz.Step); "layers": every layer built with random arguments and used
+// (ApiFuzz.LayerStep).
+static int RunOps(string format, Action<Random> step, int seed, int iterations, int report)
 {
     Tensors.NumThreads = 1;
     var rng = new Random(seed);
@@ -128,22 +135,33 @@ static int RunOps(int seed, int iterations, int report)
     for (int it = 0; it < iterations; it++)
     {
         if (trace) Console.Error.WriteLine($"case {it}");
+        long liveBefore = Tensors.LiveTensors;
         try
         {
-            OpsFuzz.Step(rng);
+            step(rng);
             ran++;
         }
-        catch (Exception e) when (e is TorchException or ArgumentException or InvalidOperationException or NotSupportedException or IndexOutOfRangeException)
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException or NotSupportedException
+                                  || (format != "metrics" && e is TorchException or IndexOutOfRangeException or StateDictMismatchException) // the tensor indexer, as arrays
+                                  || (e is OverflowException && e.Message.Contains("does not fit in", StringComparison.Ordinal))) // Item<byte>() of 300
         {
             accepted++;
+            if (trace) Console.Error.WriteLine($"  accepted {e.GetType().Name}: {e.Message.Split('\n')[0]}");
         }
         catch (Exception e)
         {
             string kind = $"{e.GetType().Name} at {TopFrame(e)}";
             bad[kind] = bad.TryGetValue(kind, out var b) ? (b.Count + 1, b.Example) : (1, $"case {it} (replay: --seed {seed} --iterations {it + 1}): {e.GetType().FullName}: {e.Message}");
         }
+        // Every tensor of a step lives in its scope or its module, so each step must end where it began.
+        if (Tensors.LiveTensors != liveBefore)
+        {
+            string kind = $"leaked tensors in a step ({(format == "ops" ? "op" : ApiFuzz.Last)})";
+            string example = $"case {it} (replay: --seed {seed} --iterations {it + 1}): {Tensors.LiveTensors - liveBefore} tensors";
+            bad[kind] = bad.TryGetValue(kind, out var b) ? (b.Count + 1, b.Example) : (1, example);
+        }
     }
-    return Report("ops", seed, iterations, accepted, ran, bad, liveAtStart, report);
+    return Report(format, seed, iterations, accepted, ran, bad, liveAtStart, report);
 }
 
 // The summary line the tests read ("FUZZ format=… accepted=… read=… bad=…"), then one example of each bad outcome; the

@@ -64,6 +64,12 @@ public sealed class FormatFuzzTests : IClassFixture<FormatFuzzTests.Seeds>
         var summary = output.Split('\n').Single(l => l.StartsWith("FUZZ ", StringComparison.Ordinal));
         int accepted = int.Parse(summary.Split(' ').Single(p => p.StartsWith("accepted=", StringComparison.Ordinal))[9..], System.Globalization.CultureInfo.InvariantCulture);
         accepted.Should().BeGreaterThan(iterations / 10, summary);
+        if (seedFiles.Length == 0)
+        {
+            // Calls, not files: a good share must also get through and return a result.
+            int ran = int.Parse(summary.Split(' ').Single(p => p.StartsWith("read=", StringComparison.Ordinal))[5..], System.Globalization.CultureInfo.InvariantCulture);
+            ran.Should().BeGreaterThan(iterations / 20, summary);
+        }
     }
 
     [Fact]
@@ -100,6 +106,24 @@ public sealed class FormatFuzzTests : IClassFixture<FormatFuzzTests.Seeds>
     // with random, mostly invalid arguments must throw .NET exceptions, never crash (found: SIGFPE from groups = 2^32).
     [Fact]
     public void Random_tensor_operations_with_invalid_arguments() => Fuzz("ops", 6000);
+
+    // Every public method of the tensor API (Tensor, Tensors, Functional, Init, GradientClipping, Gradients; found by
+    // reflection, so a new op is fuzzed without being listed) with random arguments: undefined enum values, extreme
+    // integers, NaN and infinite doubles, disposed tensors. Found: an undefined ScalarType crashed the process, an
+    // undefined Reduction silently computed something else, an undefined FanMode silently used fan-out, and
+    // OverflowExceptions from Split (dim beyond the int range) and Item<byte>() (an unclear message).
+    [Fact]
+    public void Every_public_tensor_method_with_random_arguments() => Fuzz("api", 20000);
+
+    // Every layer built with random arguments, then trained, called, converted, its state dict reloaded. Found: BatchNorm
+    // and InstanceNorm constructors that refused their momentum after registering tensors (which nobody could dispose).
+    [Fact]
+    public void Every_layer_with_random_arguments() => Fuzz("layers", 8000);
+
+    // The metrics with random labels and scores, with an oracle: proportions (AUC, accuracy, sensitivity, …) must lie in
+    // [0, 1] or be NaN. Found: OutOfMemoryException for a class count or bin count of 2^31 − 1.
+    [Fact]
+    public void Every_metric_with_random_labels_and_scores() => Fuzz("metrics", 20000);
 
     [Fact]
     public void Corrupt_torchscript_files() =>

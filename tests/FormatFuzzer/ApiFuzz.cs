@@ -1,0 +1,446 @@
+// Every public method of the tensor API, found by reflection and called with random arguments: Tensor (instance
+// methods, operators, property setters), Tensors (factories, Cuda), Functional (ops and losses), Init,
+// GradientClipping and Gradients. Each call must return a usable result or throw a .NET exception (TorchException from
+// libtorch's checks, ArgumentException, InvalidOperationException incl. ObjectDisposedException, NotSupportedException,
+// IndexOutOfRangeException from the indexer) — never crash the process, throw NullReference/Overflow/… or leak tensors.
+// Unlike OpsFuzz (a hand-picked list), this one grows with the API: a new public op is fuzzed without being listed.
+using System.Reflection;
+using MedVision.Torch;
+using MedVision.Torch.Autograd;
+using MedVision.Torch.Nn;
+
+internal static class ApiFuzz
+{
+    private static readonly bool Trace = Environment.GetEnvironmentVariable("FUZZ_TRACE") == "1";
+
+    private static readonly ScalarType[] Types = { ScalarType.Float32, ScalarType.Float64, ScalarType.Int64, ScalarType.Int32, ScalarType.Byte, ScalarType.Bool, ScalarType.Float16, ScalarType.BFloat16 };
+
+    private static readonly Type[] ElementTypes = { typeof(float), typeof(double), typeof(long), typeof(int), typeof(byte), typeof(bool), typeof(short) };
+
+    // Not called: scope and lifetime management (the harness owns it), and global settings a call would leave behind.
+    private static readonly HashSet<string> Excluded = new(StringComparer.Ordinal)
+    {
+        "Dispose", "MoveToOuter", "GetType", "GetHashCode", "Equals", "Finalize", "MemberwiseClone",
+        "set_NumThreads", "set_NumInteropThreads", "set_RouteConvolutionsThroughOneDnn", "set_PrepackConvolutionWeights",
+        "set_DeterministicAlgorithms", "set_CacheLimit",
+    };
+
+    private static readonly Type[] Declaring =
+    {
+        typeof(Tensor), typeof(Tensors), typeof(Tensors.Cuda), typeof(Functional), typeof(Init), typeof(GradientClipping), typeof(Gradients),
+    };
+
+    // The metrics (MedVision.Nets.Metrics): AUC, accuracy, curves, calibration, bootstrap, confusion matrices, image
+    // quality — static entry points fed random labels and scores (NaN, infinities, empty and ragged arrays included).
+    private static readonly Type[] MetricTypes = typeof(MedVision.Nets.Metrics.MedMnistEvaluator).Assembly.GetExportedTypes()
+        .Where(t => t.Namespace == "MedVision.Nets.Metrics" && t.GetMethods(BindingFlags.Public | BindingFlags.Static | BindingFlags.DeclaredOnly).Length > 0)
+        .OrderBy(t => t.Name, StringComparer.Ordinal).ToArray();
+
+    /// <summary>The methods fuzzed, in a stable order (so a seed replays), and the ones skipped with the reason.</summary>
+    public static (MethodInfo[] Methods, List<string> Skipped) Discover() => Discover(Declaring);
+
+    private static (MethodInfo[] Methods, List<string> Skipped) Discover(IEnumerable<Type> declaring)
+    {
+        var methods = new List<MethodInfo>();
+        var skipped = new List<string>();
+        foreach (var type in declaring)
+        {
+            var flags = BindingFlags.Public | BindingFlags.Static | BindingFlags.DeclaredOnly | (type == typeof(Tensor) ? BindingFlags.Instance : 0);
+            foreach (var m in type.GetMethods(flags))
+            {
+                if (Excluded.Contains(m.Name) || (m.IsSpecialName && m.Name.StartsWith("get_", StringComparison.Ordinal) && m.GetParameters().Length == 0 && m.IsStatic))
+                    continue;
+                string? why = m.GetParameters().Where(p => !NullByDefault(p)).Select(p => Unsupported(p.ParameterType)).FirstOrDefault(w => w is not null);
+                if (why is not null) skipped.Add($"{Name(m)}: {why}");
+                else methods.Add(m);
+            }
+        }
+        return (methods.OrderBy(Name, StringComparer.Ordinal).ToArray(), skipped);
+    }
+
+    // An optional parameter of a type without a generator (BootstrapOptions? = null) is passed its default, null.
+    private static bool NullByDefault(ParameterInfo p) => p.HasDefaultValue && p.DefaultValue is null && !p.ParameterType.IsValueType;
+
+    private static string? Unsupported(Type t)
+    {
+        if (t.IsByRef || t.IsByRefLike || t.IsPointer) return $"{t.Name} (by-ref or span: reflection cannot pass it)";
+        if (t == typeof(string) || t == typeof(IntPtr) || t == typeof(object)) return $"{t.Name} (paths and handles are not fuzzed here)";
+        if (t.IsGenericParameter) return null;
+        if (Nullable.GetUnderlyingType(t) is { } u) return Unsupported(u);
+        if (t == typeof(Tensor) || t == typeof(Device) || t == typeof(TensorIndex) || t.IsEnum || t.IsPrimitive) return null;
+        if (t.IsArray) return Unsupported(t.GetElementType()!);
+        if (t.IsGenericType && t.GetGenericArguments().Length == 1
+            && (t.GetGenericTypeDefinition() == typeof(IEnumerable<>) || t.GetGenericTypeDefinition() == typeof(IReadOnlyList<>) || t.GetGenericTypeDefinition() == typeof(IReadOnlyCollection<>) || t.GetGenericTypeDefinition() == typeof(IList<>)))
+            return Unsupported(t.GetGenericArguments()[0]);
+        return $"{t.Name} (no generator)";
+    }
+
+    public static string Name(MethodInfo m) =>
+        $"{m.DeclaringType!.Name}.{m.Name}({string.Join(", ", m.GetParameters().Select(p => p.ParameterType.Name))})";
+
+    private static readonly (MethodInfo[] Methods, List<string> Skipped) Api = Discover();
+
+    private static readonly (MethodInfo[] Methods, List<string> Skipped) Metrics = Discover(MetricTypes);
+
+    /// <summary>Public constructors of the layers (every public Module&lt;Tensor, Tensor&gt; of MedVision.Torch), stable order.</summary>
+    public static (ConstructorInfo[] Constructors, List<string> Skipped) DiscoverLayers()
+    {
+        var constructors = new List<ConstructorInfo>();
+        var skipped = new List<string>();
+        foreach (var type in typeof(Module<Tensor, Tensor>).Assembly.GetExportedTypes().Where(t => !t.IsAbstract && !t.ContainsGenericParameters && typeof(Module<Tensor, Tensor>).IsAssignableFrom(t)))
+        {
+            foreach (var c in type.GetConstructors())
+            {
+                string? why = c.GetParameters().Select(p => Unsupported(p.ParameterType)).FirstOrDefault(w => w is not null);
+                if (why is not null) skipped.Add($"new {type.Name}({string.Join(", ", c.GetParameters().Select(p => p.ParameterType.Name))}): {why}");
+                else constructors.Add(c);
+            }
+        }
+        return (constructors.OrderBy(c => $"{c.DeclaringType!.Name}({string.Join(", ", c.GetParameters().Select(p => p.ParameterType.Name))})", StringComparer.Ordinal).ToArray(), skipped);
+    }
+
+    private static readonly (ConstructorInfo[] Constructors, List<string> Skipped) Layers = DiscoverLayers();
+
+    // A small integer argument, sometimes an extreme one (none a size that could really be allocated, see OpsFuzz).
+    private static long Long(Random rng) => rng.Next(20) switch
+    {
+        0 => long.MaxValue,
+        1 => long.MinValue,
+        2 => 1L << 40,
+        3 => -1_000_000_000,
+        4 => 1L << 62,
+        _ => rng.Next(-3, 6),
+    };
+
+    private static int Int(Random rng) => rng.Next(20) switch
+    {
+        0 => int.MaxValue,
+        1 => int.MinValue,
+        2 => -1_000_000_000,
+        _ => rng.Next(-3, 6),
+    };
+
+    private static double Double(Random rng) => rng.Next(16) switch
+    {
+        0 => double.NaN,
+        1 => double.PositiveInfinity,
+        2 => double.NegativeInfinity,
+        3 => 1e300,
+        4 => -1e300,
+        5 => 1e-300,
+        6 => 0,
+        7 => 1,
+        8 => -1,
+        _ => Math.Round(rng.NextDouble() * 6 - 2, 2),
+    };
+
+    private static Tensor RandomTensor(Random rng)
+    {
+        var shape = new long[rng.Next(0, 5)];
+        for (int i = 0; i < shape.Length; i++) shape[i] = rng.Next(0, 4);
+        var type = Types[rng.Next(Types.Length)];
+        Tensor t;
+        using (var x = Tensors.Randn(shape))
+        using (var scaled = x * 3.0)
+            t = scaled.To(type);
+        if (rng.Next(6) == 0 && t.Dim >= 2) { var tt = t.Transpose(0, 1); t.Dispose(); t = tt; } // non-contiguous
+        if (rng.Next(5) == 0 && (type == ScalarType.Float32 || type == ScalarType.Float64)) t.RequiresGrad = true;
+        if (rng.Next(40) == 0) t.Dispose(); // use after dispose
+        return t;
+    }
+
+    private static object? Value(Type t, Random rng, Type element)
+    {
+        if (_coherent is var (n, k) && rng.Next(4) != 0 && Coherent(t, rng, n, k) is { } coherent) return coherent;
+        if (t.IsGenericParameter) t = element;
+        if (Nullable.GetUnderlyingType(t) is { } u) return rng.Next(3) == 0 ? null : Value(u, rng, element);
+        if (t == typeof(Tensor)) return RandomTensor(rng);
+        if (t == typeof(long)) return Long(rng);
+        if (t == typeof(int)) return Int(rng);
+        if (t == typeof(ulong)) return (ulong)rng.NextInt64();
+        if (t == typeof(double)) return Double(rng);
+        if (t == typeof(float)) return (float)Double(rng);
+        if (t == typeof(bool)) return rng.Next(2) == 0;
+        if (t == typeof(byte)) return (byte)rng.Next(256);
+        if (t == typeof(short)) return (short)rng.Next(-5, 6);
+        if (t == typeof(Device))
+        {
+            return rng.Next(12) switch
+            {
+                0 => Device.Cuda(rng.Next(0, 2)),
+                1 => new Device((DeviceType)rng.Next(-1, 9), rng.Next(-3, 3)), // not a device: must be refused, not passed on
+                _ => Device.Cpu,
+            };
+        }
+        if (t == typeof(TensorIndex))
+        {
+            return rng.Next(5) switch
+            {
+                0 => TensorIndex.Ellipsis,
+                1 => TensorIndex.NewAxis,
+                2 => TensorIndex.Slice(rng.Next(2) == 0 ? null : Long(rng), rng.Next(2) == 0 ? null : Long(rng), Long(rng)),
+                _ => TensorIndex.Single(Long(rng)),
+            };
+        }
+        if (t.IsEnum)
+        {
+            var values = Enum.GetValues(t);
+            return rng.Next(12) == 0 ? Enum.ToObject(t, rng.Next(2) == 0 ? 99 : -1) : values.GetValue(rng.Next(values.Length));
+        }
+        if (t.IsArray)
+        {
+            var e = t.GetElementType()!;
+            if (e.IsGenericParameter) e = element;
+            if (t.GetArrayRank() == 2)
+            {
+                var array2 = Array.CreateInstance(e, rng.Next(0, 4), rng.Next(0, 4));
+                for (int i = 0; i < array2.GetLength(0); i++)
+                    for (int j = 0; j < array2.GetLength(1); j++)
+                        array2.SetValue(Value(e, rng, element), i, j);
+                return array2;
+            }
+            int length = e == typeof(Tensor) ? rng.Next(0, 4) : e == typeof(byte) && rng.Next(2) == 0 ? rng.Next(0, 6000) : rng.Next(0, 5);
+            var array = Array.CreateInstance(e, length);
+            for (int i = 0; i < length; i++) array.SetValue(Value(e, rng, element), i);
+            return array;
+        }
+        if (t.IsGenericType) return Value(t.GetGenericArguments()[0].MakeArrayType(), rng, element); // IEnumerable<T>, IReadOnlyList<T>, …
+        throw new InvalidOperationException($"no generator for {t}");
+    }
+
+    /// <summary>What the last step called (the method, or the layer type), for reports.</summary>
+    public static string Last { get; private set; } = "";
+
+    /// <summary>One call of a random public method with random arguments.</summary>
+    public static void Step(Random rng) => _ = Call(Api.Methods, rng);
+
+    /// <summary>
+    /// One call of a random metric (MedVision.Nets.Metrics) with random labels, scores and options. Three arguments in
+    /// four agree with each other (n samples, k classes: labels in [0, k), scores n×k), so that most calls get past the
+    /// argument checks into the arithmetic; the scores are sometimes tied, constant, NaN or infinite.
+    /// </summary>
+    public static void MetricStep(Random rng)
+    {
+        _coherent = (rng.Next(1, 25), rng.Next(1, 6));
+        try
+        {
+            var result = Call(Metrics.Methods, rng);
+            CheckBounded(result, Last, 0);
+        }
+        finally
+        {
+            _coherent = null;
+        }
+    }
+
+    private static (int N, int K)? _coherent;
+
+    // An oracle for the metrics: proportions (AUC, accuracy, sensitivity, …) lie in [0, 1] or are NaN (undefined, e.g.
+    // AUC with one class present); a value outside is a wrong result, reported as an exception the harness does not accept.
+    private static readonly HashSet<string> Proportions = new(StringComparer.Ordinal)
+    {
+        "Accuracy", "BalancedAccuracy", "MacroSensitivity", "MacroSpecificity", "MacroPrecision", "MacroF1",
+        "WeightedSensitivity", "WeightedSpecificity", "WeightedPrecision", "WeightedF1", "ExpectedCalibrationError",
+        "MaximumCalibrationError", "Sensitivity", "Specificity", "Precision", "F1", "Recall",
+    };
+
+    private static void CheckBounded(object? result, string where, int depth)
+    {
+        if (result is null || depth > 2) return;
+        if (result is double d && depth == 0 && where.Contains("GetAcc", StringComparison.Ordinal)) Bounded(d, "accuracy", where);
+        var type = result.GetType();
+        if (result is MedVision.Nets.Metrics.AucResult auc) Bounded(auc.Value, "AUC", where);
+        if (result is MedVision.Nets.Metrics.MetricEntry entry && !entry.Name.Contains("kappa", StringComparison.OrdinalIgnoreCase)
+            && !entry.Name.Contains("error", StringComparison.OrdinalIgnoreCase))
+            Bounded(entry.Value, entry.Name, where);
+        if (type.IsPrimitive || result is string || type.Namespace?.StartsWith("MedVision", StringComparison.Ordinal) != true) return;
+        foreach (var property in type.GetProperties(BindingFlags.Public | BindingFlags.Instance).Where(p => p.GetIndexParameters().Length == 0))
+        {
+            var value = property.GetValue(result);
+            if (Proportions.Contains(property.Name))
+            {
+                if (value is double v) Bounded(v, property.Name, where);
+                else if (value is IEnumerable<double> values) foreach (var x in values) Bounded(x, property.Name, where);
+            }
+            else if (value is System.Collections.IEnumerable items and not string)
+            {
+                foreach (var item in items.Cast<object?>().Take(50)) CheckBounded(item, where, depth + 1);
+            }
+            else CheckBounded(value, where, depth + 1);
+        }
+    }
+
+    private static void Bounded(double value, string name, string where)
+    {
+        if (!double.IsNaN(value) && (value < 0 || value > 1 + 1e-12))
+            throw new ArithmeticException($"{where}: {name} = {value}, outside [0, 1]");
+    }
+
+    private static object? Coherent(Type t, Random rng, int n, int k)
+    {
+        double Score() => rng.Next(400) switch { 0 => double.NaN, 1 => double.PositiveInfinity, < 40 => 0.5, _ => Math.Round(rng.NextDouble(), rng.Next(1, 4)) };
+        if (t == typeof(int[])) return Enumerable.Range(0, n).Select(_ => rng.Next(k)).ToArray();
+        if (t == typeof(double[])) return Enumerable.Range(0, n).Select(_ => Score()).ToArray();
+        if (t == typeof(int[][])) return Enumerable.Range(0, n).Select(_ => Enumerable.Range(0, k).Select(_ => rng.Next(2)).ToArray()).ToArray();
+        if (t == typeof(int[,]) || t == typeof(double[,]) || t == typeof(float[,]))
+        {
+            var a = Array.CreateInstance(t.GetElementType()!, n, k);
+            for (int i = 0; i < n; i++)
+                for (int j = 0; j < k; j++)
+                    a.SetValue(t == typeof(int[,]) ? rng.Next(2) : t == typeof(double[,]) ? Score() : (object)(float)Score(), i, j);
+            return a;
+        }
+        if (t == typeof(int)) return k;
+        if (t == typeof(double)) return Math.Round(rng.NextDouble(), 2);
+        return null;
+    }
+
+    private static object? Call(MethodInfo[] methods, Random rng)
+    {
+        var method = methods[rng.Next(methods.Length)];
+        var element = ElementTypes[rng.Next(ElementTypes.Length)];
+        Last = Name(method);
+        if (method.IsGenericMethodDefinition) method = method.MakeGenericMethod(method.GetGenericArguments().Select(_ => element).ToArray());
+        using var scope = Tensors.NewDisposeScope();
+        object? target = method.IsStatic ? null : RandomTensor(rng);
+        var parameters = method.GetParameters();
+        var args = new object?[parameters.Length];
+        for (int p = 0; p < parameters.Length; p++)
+        {
+            // Optional parameters keep their default now and then, as most callers leave them.
+            args[p] = (parameters[p].HasDefaultValue && rng.Next(3) == 0) || NullByDefault(parameters[p]) ? parameters[p].DefaultValue : Value(parameters[p].ParameterType, rng, element);
+        }
+        if (Trace) Console.Error.WriteLine($"  {Name(method)} on {Describe(target)} with ({string.Join(", ", args.Select(Describe))})");
+        object? result;
+        try
+        {
+            result = method.Invoke(target, args);
+        }
+        catch (TargetInvocationException e) when (e.InnerException is not null)
+        {
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e.InnerException).Throw();
+            throw;
+        }
+        Use(result);
+        return result;
+    }
+
+    /// <summary>
+    /// One layer built with random arguments, then used: train or eval, maybe converted to another dtype, called on
+    /// random inputs (some shaped to fit: a batch with the constructor's first size as channels or features), backward
+    /// through the output, its state dict loaded back with random tensors put in.
+    /// </summary>
+    public static void LayerStep(Random rng)
+    {
+        var constructor = Layers.Constructors[rng.Next(Layers.Constructors.Length)];
+        Last = $"new {constructor.DeclaringType!.Name}";
+        using var scope = Tensors.NewDisposeScope();
+        var parameters = constructor.GetParameters();
+        var args = new object?[parameters.Length];
+        // Sizes (1…4) and rates (0.01…0.51: eps, momentum, p, slope) are valid three times in four, so that most layers
+        // get built and called.
+        for (int p = 0; p < parameters.Length; p++)
+        {
+            var type = parameters[p].ParameterType;
+            args[p] = parameters[p].HasDefaultValue && rng.Next(3) == 0 ? parameters[p].DefaultValue
+                : (type == typeof(long) || type == typeof(int)) && rng.Next(4) != 0 ? Convert.ChangeType(rng.Next(1, 5), type, System.Globalization.CultureInfo.InvariantCulture)
+                : (type == typeof(double) || type == typeof(double?)) && rng.Next(4) != 0 ? 0.01 + Math.Round(rng.NextDouble() * 0.5, 2)
+                : Value(type, rng, typeof(float));
+        }
+        if (Trace) Console.Error.WriteLine($"  new {constructor.DeclaringType!.Name}({string.Join(", ", args.Select(Describe))})");
+        Module<Tensor, Tensor> layer;
+        try
+        {
+            layer = (Module<Tensor, Tensor>)constructor.Invoke(args);
+        }
+        catch (TargetInvocationException e) when (e.InnerException is not null)
+        {
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e.InnerException).Throw();
+            throw;
+        }
+        using (layer)
+        {
+            _ = layer.ToString();
+            _ = layer.ParameterCount();
+            layer.Train(rng.Next(2) == 0);
+            if (rng.Next(6) == 0)
+            {
+                var type = (ScalarType)Value(typeof(ScalarType), rng, typeof(float))!;
+                if (Trace) Console.Error.WriteLine($"  To({type})");
+                layer.To(type);
+            }
+            for (int call = 0; call < 2; call++)
+            {
+                Tensor input;
+                if (rng.Next(2) == 0 && args.FirstOrDefault(a => a is long) is long size && size is > 0 and < 6)
+                {
+                    var shape = new long[rng.Next(2, 6)];
+                    shape[0] = rng.Next(1, 3);
+                    shape[1] = size;
+                    for (int i = 2; i < shape.Length; i++) shape[i] = rng.Next(1, 6);
+                    if (rng.Next(3) == 0) (shape[1], shape[^1]) = (shape[^1], shape[1]); // features last (Linear, LayerNorm)
+                    input = Tensors.Randn(shape);
+                }
+                else input = RandomTensor(rng);
+                if (Trace) Console.Error.WriteLine($"  call on {Describe(input)}");
+                var output = layer.Call(input);
+                Use(output);
+                if (output.RequiresGrad && rng.Next(2) == 0)
+                {
+                    using var sum = output.Sum();
+                    sum.Backward();
+                }
+            }
+            layer.ZeroGrad();
+            var state = layer.StateDict().ToDictionary(kv => kv.Key, kv => rng.Next(4) == 0 ? RandomTensor(rng) : kv.Value);
+            if (rng.Next(4) == 0) state["unexpected"] = RandomTensor(rng);
+            if (Trace) Console.Error.WriteLine($"  LoadStateDict({string.Join(", ", state.Select(kv => $"{kv.Key}: {Describe(kv.Value)}"))})");
+            _ = layer.LoadStateDict(state, strict: rng.Next(2) == 0);
+        }
+    }
+
+    private static void Use(object? result)
+    {
+        switch (result)
+        {
+            case Tensor t:
+                _ = t.Shape;
+                using (var c = t.Contiguous())
+                    if (c.NumElements > 0 && c.NumElements < 1_000_000) _ = c.To(ScalarType.Float64).ToArray<double>();
+                _ = t.ToString();
+                break;
+            case System.Collections.IEnumerable items and not string:
+                foreach (var item in items) Use(item);
+                break;
+            case System.Runtime.CompilerServices.ITuple tuple:
+                for (int i = 0; i < tuple.Length; i++) Use(tuple[i]);
+                break;
+            case IDisposable d:
+                d.Dispose();
+                break;
+        }
+    }
+
+    private static string Describe(object? value) => value switch
+    {
+        null => "null",
+        Tensor t when t.IsDisposed => "disposed tensor",
+        Tensor t => $"{t.ScalarType}[{string.Join(", ", t.Shape)}]{(t.RequiresGrad ? " grad" : "")}",
+        Array a => $"{a.GetType().GetElementType()!.Name}[{string.Join(", ", a.Cast<object?>().Take(8).Select(Describe))}{(a.Length > 8 ? $", … ({a.Length})" : "")}]",
+        _ => Convert.ToString(value, System.Globalization.CultureInfo.InvariantCulture) ?? "?",
+    };
+
+    /// <summary>Prints the methods fuzzed and those skipped (with why).</summary>
+    public static void List()
+    {
+        foreach (var m in Api.Methods) Console.WriteLine(Name(m));
+        foreach (var s in Api.Skipped) Console.WriteLine($"skipped {s}");
+        Console.WriteLine($"{Api.Methods.Length} methods fuzzed, {Api.Skipped.Count} skipped");
+        foreach (var m in Metrics.Methods) Console.WriteLine(Name(m));
+        foreach (var s in Metrics.Skipped) Console.WriteLine($"skipped {s}");
+        Console.WriteLine($"{Metrics.Methods.Length} metric methods fuzzed, {Metrics.Skipped.Count} skipped");
+        foreach (var c in Layers.Constructors) Console.WriteLine($"new {c.DeclaringType!.Name}({string.Join(", ", c.GetParameters().Select(p => p.ParameterType.Name))})");
+        foreach (var s in Layers.Skipped) Console.WriteLine($"skipped {s}");
+        Console.WriteLine($"{Layers.Constructors.Length} layer constructors fuzzed, {Layers.Skipped.Count} skipped");
+    }
+}
