@@ -10,7 +10,9 @@ public sealed class ColorJitter : ITransform
     /// <summary>Creates the transform.</summary>
     public ColorJitter(double brightness = 0, double contrast = 0, double saturation = 0)
     {
-        if (brightness < 0 || contrast < 0 || saturation < 0) throw new ArgumentOutOfRangeException(nameof(brightness), "jitter strengths must be non-negative");
+        Check(brightness, nameof(brightness));
+        Check(contrast, nameof(contrast));
+        Check(saturation, nameof(saturation));
         Brightness = brightness;
         Contrast = contrast;
         Saturation = saturation;
@@ -63,4 +65,9 @@ public sealed class ColorJitter : ITransform
     // ITU-R 601-2 luma, as torchvision's rgb_to_grayscale.
     private static float Grey(float[] d, int i, int plane, int channels)
         => channels == 3 ? 0.299f * d[i] + 0.587f * d[plane + i] + 0.114f * d[2 * plane + i] : d[i];
+
+    private static void Check(double strength, string name)
+    {
+        if (!(strength >= 0) || !double.IsFinite(strength)) throw new ArgumentOutOfRangeException(name, strength, "jitter strengths must be non-negative and finite");
+    }
 }

@@ -6,7 +6,8 @@ public sealed class Crop : ITransform
     /// <summary>Creates the transform.</summary>
     public Crop(int height, int width, bool random, int padding = 0)
     {
-        if (height <= 0 || width <= 0) throw new ArgumentOutOfRangeException(nameof(height), "crop sizes must be positive");
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(height);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(width);
         ArgumentOutOfRangeException.ThrowIfNegative(padding);
         Height = height;
         Width = width;
@@ -27,23 +28,28 @@ public sealed class Crop : ITransform
     public FloatImage Apply(FloatImage image, Random random)
     {
         if (image.IsVolume) throw new ArgumentException("Crop works on 2-D images (C, H, W).");
-        int c = image.Channels, h = image.Height + 2 * Padding, w = image.Width + 2 * Padding;
-        if (Height > h || Width > w) throw new ArgumentException($"Cannot crop {Height}×{Width} from a {h}×{w} image.");
-        int top = IsRandom ? random.Next(h - Height + 1) : (int)Math.Round((h - Height) / 2.0);
-        int left = IsRandom ? random.Next(w - Width + 1) : (int)Math.Round((w - Width) / 2.0);
-        var dst = new float[c * Height * Width];
+        long ph = image.Height + 2L * Padding, pw = image.Width + 2L * Padding;
+        if (Height > ph || Width > pw) throw new ArgumentException($"Cannot crop {Height}×{Width} from a {ph}×{pw} image.");
+        int c = image.Channels;
+        // Positions in the padded image (long: the padding may be large).
+        long top = IsRandom ? Draw(random, ph - Height + 1) : (long)Math.Round((ph - Height) / 2.0);
+        long left = IsRandom ? Draw(random, pw - Width + 1) : (long)Math.Round((pw - Width) / 2.0);
+        var dst = FloatImage.Allocate("Crop", c, Height, Width);
         for (int ch = 0; ch < c; ch++)
             for (int y = 0; y < Height; y++)
             {
-                int sy = top + y - Padding;
+                long sy = top + y - Padding;
                 if (sy < 0 || sy >= image.Height) continue;
                 for (int x = 0; x < Width; x++)
                 {
-                    int sx = left + x - Padding;
+                    long sx = left + x - Padding;
                     if (sx < 0 || sx >= image.Width) continue;
                     dst[(ch * Height + y) * Width + x] = image.Data[(ch * image.Height + sy) * image.Width + sx];
                 }
             }
         return new FloatImage(dst, c, Height, Width);
     }
+
+    // Random.Next for every range an int holds (the draws seeded pipelines have always made), NextInt64 beyond.
+    private static long Draw(Random random, long range) => range <= int.MaxValue ? random.Next((int)range) : random.NextInt64(range);
 }

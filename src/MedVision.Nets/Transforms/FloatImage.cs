@@ -23,6 +23,19 @@ public sealed class FloatImage
         Shape = shape;
     }
 
+    /// <summary>
+    /// A zeroed buffer for an image of <paramref name="shape"/>; a shape whose size overflows an array is refused with
+    /// an ArgumentException naming it (rather than an int overflow into a wrong size or an OutOfMemoryException).
+    /// </summary>
+    internal static float[] Allocate(string what, params int[] shape)
+    {
+        long n = 1;
+        foreach (var s in shape) n = s <= 0 ? 0 : Math.Min(n * s, long.MaxValue / int.MaxValue);
+        if (n > Array.MaxLength)
+            throw new ArgumentException($"{what}: an image of shape [{string.Join(", ", shape)}] would hold more values than an array can ({Array.MaxLength:N0}).");
+        return new float[n];
+    }
+
     /// <summary>The values, channels first.</summary>
     public float[] Data { get; }
     /// <summary>(C, H, W) or (C, D, H, W).</summary>
@@ -68,7 +81,7 @@ public sealed class FloatImage
     public FloatImage GreyToRgb()
     {
         if (Channels != 1) throw new InvalidOperationException($"Only a 1-channel image can be repeated to RGB; this one has {Channels} channels.");
-        var rgb = new float[Data.Length * 3];
+        var rgb = Allocate("GreyToRgb", 3, Data.Length);
         for (int c = 0; c < 3; c++) Array.Copy(Data, 0, rgb, c * Data.Length, Data.Length);
         var shape = (int[])Shape.Clone();
         shape[0] = 3;

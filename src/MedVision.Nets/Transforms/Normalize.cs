@@ -12,7 +12,8 @@ public sealed class Normalize : ITransform
         ArgumentNullException.ThrowIfNull(mean);
         ArgumentNullException.ThrowIfNull(std);
         if (mean.Length == 0 || mean.Length != std.Length) throw new ArgumentException("Normalize needs as many standard deviations as means (at least one).");
-        if (std.Any(s => !(s > 0))) throw new ArgumentOutOfRangeException(nameof(std), "standard deviations must be positive");
+        if (mean.Any(m => !float.IsFinite(m))) throw new ArgumentOutOfRangeException(nameof(mean), "means must be finite numbers");
+        if (std.Any(s => !(s > 0) || !float.IsFinite(s))) throw new ArgumentOutOfRangeException(nameof(std), "standard deviations must be positive and finite");
         _mean = mean;
         _std = std;
     }

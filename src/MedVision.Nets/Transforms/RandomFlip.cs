@@ -7,6 +7,7 @@ public sealed class RandomFlip : ITransform
     public RandomFlip(SpatialAxis axis, double probability = 0.5)
     {
         if (probability is < 0 or > 1 || double.IsNaN(probability)) throw new ArgumentOutOfRangeException(nameof(probability), probability, "probability must lie in [0, 1]");
+        if (!Enum.IsDefined(axis)) throw new ArgumentOutOfRangeException(nameof(axis), axis, $"{axis} is not a SpatialAxis.");
         Axis = axis;
         Probability = probability;
     }

@@ -6,8 +6,8 @@ public sealed class RandomIntensityScale : ITransform
     /// <summary>Creates the transform.</summary>
     public RandomIntensityScale(double strength, double probability = 1.0)
     {
-        if (strength < 0 || double.IsNaN(strength)) throw new ArgumentOutOfRangeException(nameof(strength), strength, "strength must be non-negative");
-        if (probability is < 0 or > 1) throw new ArgumentOutOfRangeException(nameof(probability), probability, "probability must lie in [0, 1]");
+        if (!(strength >= 0) || !double.IsFinite(strength)) throw new ArgumentOutOfRangeException(nameof(strength), strength, "strength must be non-negative and finite");
+        if (!(probability is >= 0 and <= 1)) throw new ArgumentOutOfRangeException(nameof(probability), probability, "probability must lie in [0, 1]");
         Strength = strength;
         Probability = probability;
     }

@@ -6,7 +6,8 @@ public sealed class RandomRotation : ITransform
     /// <summary>Creates the transform.</summary>
     public RandomRotation(double degrees, float fill = 0f)
     {
-        if (degrees < 0 || double.IsNaN(degrees)) throw new ArgumentOutOfRangeException(nameof(degrees), degrees, "degrees must be non-negative");
+        if (!(degrees >= 0) || !double.IsFinite(degrees)) throw new ArgumentOutOfRangeException(nameof(degrees), degrees, "degrees must be non-negative and finite");
+        if (!float.IsFinite(fill)) throw new ArgumentOutOfRangeException(nameof(fill), fill, "the fill value must be a finite number");
         Degrees = degrees;
         Fill = fill;
     }

@@ -9,7 +9,10 @@ public sealed class Resize : ITransform
     /// <summary>Resizes volumes to (depth, height, width); depth 0 means a 2-D resize.</summary>
     public Resize(int depth, int height, int width, ResizeMode mode)
     {
-        if (depth < 0 || height <= 0 || width <= 0) throw new ArgumentOutOfRangeException(nameof(height), "sizes must be positive");
+        ArgumentOutOfRangeException.ThrowIfNegative(depth);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(height);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(width);
+        if (!Enum.IsDefined(mode)) throw new ArgumentOutOfRangeException(nameof(mode), mode, $"{mode} is not a ResizeMode.");
         Depth = depth;
         Height = height;
         Width = width;
@@ -33,7 +36,7 @@ public sealed class Resize : ITransform
         int c = image.Channels, id = image.Depth, ih = image.Height, iw = image.Width;
         if (od == id && Height == ih && Width == iw) return image;
         var src = image.Data;
-        var dst = new float[c * od * Height * Width];
+        var dst = FloatImage.Allocate("Resize", c, od, Height, Width);
         for (int ch = 0; ch < c; ch++)
             for (int z = 0; z < od; z++)
                 for (int y = 0; y < Height; y++)

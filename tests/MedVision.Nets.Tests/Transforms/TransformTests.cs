@@ -168,3 +168,64 @@ public class ScaleIntensityTests
         volume[2, 1, 1].Should().Be(1f, "scaling the shared image in place scales the volume");
     }
 }
+
+/// <summary>
+/// Arguments that would silently produce NaN, infinity or a wrongly sized image are refused when the transform is
+/// built. Found by the transform fuzzer (tests/FormatFuzzer transforms), which applies random pipelines to random images.
+/// </summary>
+public class TransformArgumentTests
+{
+    public static IEnumerable<object[]> NonFinite() => new[]
+    {
+        new object[] { "Normalize mean NaN", (Action)(() => _ = new Normalize(new[] { float.NaN }, new[] { 0.5f })), "mean" },
+        new object[] { "Normalize std infinite", (Action)(() => _ = new Normalize(new[] { 0.5f }, new[] { float.PositiveInfinity })), "std" },
+        new object[] { "RandomRotation degrees infinite", (Action)(() => _ = new RandomRotation(double.PositiveInfinity)), "degrees" },
+        new object[] { "RandomRotation fill -infinity", (Action)(() => _ = new RandomRotation(10, float.NegativeInfinity)), "fill" },
+        new object[] { "ColorJitter contrast NaN", (Action)(() => _ = new ColorJitter(0.1, double.NaN, 0)), "contrast" },
+        new object[] { "ColorJitter saturation -1", (Action)(() => _ = new ColorJitter(0, 0, -1)), "saturation" },
+        new object[] { "RandomIntensityScale probability NaN", (Action)(() => _ = new RandomIntensityScale(0.1, double.NaN)), "probability" },
+        new object[] { "RandomIntensityScale strength infinite", (Action)(() => _ = new RandomIntensityScale(double.PositiveInfinity)), "strength" },
+        new object[] { "RandomFlip undefined axis", (Action)(() => _ = new RandomFlip((SpatialAxis)9)), "axis" },
+        new object[] { "Resize undefined mode", (Action)(() => _ = new Resize(4, 4, (ResizeMode)9)), "mode" },
+        new object[] { "Resize zero width", (Action)(() => _ = new Resize(4, 0)), "width" },
+        new object[] { "Crop zero width", (Action)(() => _ = new Crop(4, 0, random: true)), "width" },
+    };
+
+    [Theory]
+    [MemberData(nameof(NonFinite))]
+    public void BadArguments_AreRefusedNamingTheParameter(string name, Action create, string parameter)
+    {
+        create.Should().Throw<ArgumentOutOfRangeException>(name).Which.ParamName.Should().Be(parameter);
+    }
+
+    [Fact]
+    public void AResizeTooLargeForAnArray_IsRefusedByName_InsteadOfOverflowingIntoAWrongSize()
+    {
+        // 3 × 5 × 2,147,483,647 values: the int product wrapped to a negative or small size before.
+        var image = new FloatImage(new float[3 * 2 * 11], 3, 2, 11);
+        var act = () => new Resize(5, int.MaxValue).Apply(image, new Random(0));
+        act.Should().Throw<ArgumentException>().WithMessage("Resize: an image of shape [3, 1, 5, 2147483647] would hold more values than an array can*");
+    }
+
+    [Fact]
+    public void ARandomCropWithHugePadding_CropsZeros_InsteadOfOverflowing()
+    {
+        var image = new FloatImage(Enumerable.Range(1, 4).Select(i => (float)i).ToArray(), 1, 2, 2);
+        var crop = new Crop(2, 2, random: true, padding: int.MaxValue).Apply(image, new Random(0));
+        crop.Shape.Should().Equal(1, 2, 2);
+        crop.Data.Should().OnlyContain(v => v == 0, "a 2×2 window in ~2^32 of zero padding misses the 2×2 image");
+    }
+
+    [Fact]
+    public void ARandomCropWithSmallPadding_DrawsItsPositionAsBefore()
+    {
+        // Seeded pipelines must reproduce: the position comes from Random.Next(range) as it always did.
+        var image = new FloatImage(Enumerable.Range(0, 36).Select(i => (float)i).ToArray(), 1, 6, 6);
+        var crop = new Crop(3, 3, random: true, padding: 2).Apply(image, new Random(3));
+        crop.Shape.Should().Equal(1, 3, 3);
+        var expected = new Random(3);
+        int t = expected.Next(8), l = expected.Next(8); // (6 + 2·2 − 3 + 1) positions each way
+        float At(int y, int x) => y - 2 is >= 0 and < 6 && x - 2 is >= 0 and < 6 ? (y - 2) * 6 + (x - 2) : 0;
+        crop.Data.Should().Equal(Enumerable.Range(0, 9).Select(i => At(t + i / 3, l + i % 3)));
+    }
+}
