@@ -28,13 +28,26 @@ public static class CoralLoss
     {
         ArgumentNullException.ThrowIfNull(grades);
         ArgumentOutOfRangeException.ThrowIfLessThan(numClasses, 2);
-        var g = grades.To(ScalarType.Int64).ToArray<long>();
+        long count = grades.NumElements;
+        if (count > 0 && numClasses - 1 > Array.MaxLength / count)
+            throw new ArgumentOutOfRangeException(nameof(numClasses), numClasses, $"{count} grades × {numClasses - 1} thresholds would hold more values than an array can.");
+        if (grades.ScalarType.IsFloatingPoint())
+        {
+            // Grades are whole numbers: a fractional one would silently be truncated by the conversion to int64.
+            using var asDouble = grades.To(ScalarType.Float64, Device.Cpu);
+            foreach (var v in asDouble.ToArray<double>())
+                if (v != Math.Floor(v)) throw new ArgumentException($"grades must be whole numbers, got {v}.", nameof(grades));
+        }
+        long[] g;
+        using (var asLong = grades.To(ScalarType.Int64, Device.Cpu)) g = asLong.ToArray<long>();
         foreach (var v in g)
             if (v < 0 || v >= numClasses) throw new ArgumentOutOfRangeException(nameof(grades), v, $"grades must lie in [0, {numClasses - 1}]");
         var levels = new float[g.Length * (numClasses - 1)];
         for (int i = 0; i < g.Length; i++)
             for (int k = 0; k < numClasses - 1; k++)
                 levels[i * (numClasses - 1) + k] = g[i] > k ? 1f : 0f;
-        return Tensors.FromArray(levels, g.Length, numClasses - 1).To(grades.Device);
+        if (!grades.Device.IsCuda) return Tensors.FromArray(levels, g.Length, numClasses - 1);
+        using var host = Tensors.FromArray(levels, g.Length, numClasses - 1);
+        return host.To(grades.Device);
     }
 }

@@ -66,6 +66,12 @@ public class LossCompositeTests
         var expected = ((Bce(1, 1) + Bce(0, 0) + Bce(-1, 0)) + (Bce(2, 1) + Bce(1, 1) + Bce(0, 1))) / 2;
         CoralLoss.Compute(logits, grades).Item().Should().BeApproximately(expected, 1e-6);
         FluentActions.Invoking(() => CoralLoss.Compute(logits, Tensors.FromArray(new long[] { 0, 4 }))).Should().Throw<ArgumentOutOfRangeException>();
+        // Found by the API fuzzer: fractional grades were truncated silently, a huge class count overflowed.
+        FluentActions.Invoking(() => CoralLoss.CumulativeLabels(Tensors.FromArray(new[] { 0f, 1.5f }), 4))
+            .Should().Throw<ArgumentException>().WithMessage("grades must be whole numbers, got 1.5*");
+        FluentActions.Invoking(() => CoralLoss.CumulativeLabels(Tensors.FromArray(new[] { 0L, 1L }), long.MaxValue))
+            .Should().Throw<ArgumentOutOfRangeException>().WithMessage("2 grades × 9223372036854775806 thresholds*").Which.ParamName.Should().Be("numClasses");
+        CoralLoss.CumulativeLabels(Tensors.FromArray(new[] { 0f, 2f }), 3).ToArray<float>().Should().Equal(0f, 0f, 1f, 1f);
     }
 
     [Fact]
