@@ -25,10 +25,13 @@ internal static class ApiFuzz
         "set_DeterministicAlgorithms", "set_CacheLimit",
     };
 
-    private static readonly Type[] Declaring =
+    // The tensor API, and the static loss functions of MedVision.Nets (focal, CORAL, ordinal decoding), which take tensors.
+    private static readonly Type[] Declaring = new[]
     {
         typeof(Tensor), typeof(Tensors), typeof(Tensors.Cuda), typeof(Functional), typeof(Init), typeof(GradientClipping), typeof(Gradients),
-    };
+    }.Concat(typeof(MedVision.Nets.Losses.FocalLoss).Assembly.GetExportedTypes()
+        .Where(t => t.Namespace == "MedVision.Nets.Losses" && t.IsAbstract && t.IsSealed) // static classes
+        .OrderBy(t => t.Name, StringComparer.Ordinal)).ToArray();
 
     // The metrics (MedVision.Nets.Metrics): AUC, accuracy, curves, calibration, bootstrap, confusion matrices, image
     // quality — static entry points fed random labels and scores (NaN, infinities, empty and ragged arrays included).
@@ -396,6 +399,69 @@ internal static class ApiFuzz
             if (rng.Next(4) == 0) state["unexpected"] = RandomTensor(rng);
             if (Trace) Console.Error.WriteLine($"  LoadStateDict({string.Join(", ", state.Select(kv => $"{kv.Key}: {Describe(kv.Value)}"))})");
             _ = layer.LoadStateDict(state, strict: rng.Next(2) == 0);
+        }
+    }
+
+    private static readonly MethodInfo[] BuilderSteps = typeof(MedVision.Nets.Transforms.TransformPipelineBuilder)
+        .GetMethods(BindingFlags.Public | BindingFlags.Instance | BindingFlags.DeclaredOnly)
+        .Where(m => m.ReturnType == typeof(MedVision.Nets.Transforms.TransformPipelineBuilder) && m.Name != "Add")
+        .OrderBy(Name, StringComparer.Ordinal).ToArray();
+
+    /// <summary>
+    /// A transform pipeline of 1–4 random builder steps with random arguments (sizes valid three times in four), applied
+    /// to a random 2D (C, H, W) or 3D (C, D, H, W) image. The result must be a consistent image: positive sizes, as many
+    /// values as its shape says, and no NaN or infinity that the input did not have.
+    /// </summary>
+    public static void TransformStep(Random rng)
+    {
+        var builder = MedVision.Nets.Transforms.TransformPipeline.Create();
+        var steps = new List<string>();
+        for (int i = rng.Next(1, 5); i > 0; i--)
+        {
+            var method = BuilderSteps[rng.Next(BuilderSteps.Length)];
+            var parameters = method.GetParameters();
+            var args = new object?[parameters.Length];
+            for (int p = 0; p < parameters.Length; p++)
+            {
+                var type = parameters[p].ParameterType;
+                args[p] = parameters[p].HasDefaultValue && rng.Next(3) == 0 ? parameters[p].DefaultValue
+                    : type == typeof(int) && rng.Next(4) != 0 ? rng.Next(1, 9)
+                    : type == typeof(double) && rng.Next(4) != 0 ? Math.Round(rng.NextDouble(), 2)
+                    : type == typeof(float) && rng.Next(4) != 0 ? (float)Math.Round(rng.NextDouble(), 2)
+                    : type == typeof(float[]) && rng.Next(4) != 0 ? Enumerable.Range(0, rng.Next(1, 4)).Select(_ => (float)Math.Round(rng.NextDouble() + 0.1, 2)).ToArray()
+                    : Value(type, rng, typeof(float));
+            }
+            Last = method.Name;
+            steps.Add($"{method.Name}({string.Join(", ", args.Select(Describe))})");
+            if (Trace) Console.Error.WriteLine($"  .{steps[^1]}");
+            Invoke(method, builder, args);
+        }
+        var pipeline = builder.Build();
+        bool volume = rng.Next(3) == 0;
+        var shape = (volume ? new int[4] : new int[3]).Select((_, d) => d == 0 ? rng.Next(1, 4) : rng.Next(1, 12)).ToArray();
+        var data = new float[shape.Aggregate(1, (a, b) => a * b)];
+        for (int i = 0; i < data.Length; i++) data[i] = (float)Math.Round(rng.NextDouble() * 2 - 0.5, 3);
+        var image = new MedVision.Nets.Transforms.FloatImage(data, shape);
+        if (Trace) Console.Error.WriteLine($"  apply to [{string.Join(", ", shape)}]");
+        var output = pipeline.Apply(image, new Random(rng.Next()));
+        if (output.Shape.Any(d => d < 1) || output.Data.Length != output.Shape.Aggregate(1L, (a, b) => a * b) || output.Shape.Length != shape.Length)
+            throw new ArithmeticException($"{string.Join(" → ", steps)} on [{string.Join(", ", shape)}] gave shape [{string.Join(", ", output.Shape)}] with {output.Data.Length} values");
+        // Non-finite arguments must be refused when the pipeline is built, so non-finite output is wrong — unless an
+        // argument is astronomically large but finite (a jitter strength of 1e300 overflows float, as it should).
+        if (output.Data.Any(v => !float.IsFinite(v)) && !steps.Any(s => s.Contains("E+", StringComparison.Ordinal)))
+            throw new ArithmeticException($"{string.Join(" → ", steps)} on [{string.Join(", ", shape)}] produced NaN or infinity from finite input");
+    }
+
+    private static object? Invoke(MethodBase method, object? target, object?[] args)
+    {
+        try
+        {
+            return method.Invoke(target, args);
+        }
+        catch (TargetInvocationException e) when (e.InnerException is not null)
+        {
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e.InnerException).Throw();
+            throw;
         }
     }
 

@@ -64,6 +64,7 @@ if (format == "ops") return RunOps("ops", OpsFuzz.Step, seed, iterations, report
 if (format == "api") return RunOps("api", ApiFuzz.Step, seed, iterations, report);
 if (format == "layers") return RunOps("layers", ApiFuzz.LayerStep, seed, iterations, report);
 if (format == "metrics") return RunOps("metrics", ApiFuzz.MetricStep, seed, iterations, report);
+if (format == "transforms") return RunOps("transforms", ApiFuzz.TransformStep, seed, iterations, report);
 if (format == "api-list") { ApiFuzz.List(); return 0; }
 if (seeds.Count == 0) { Console.Error.WriteLine("no seed files"); return 2; }
 Tensors.NumThreads = 1;
@@ -142,7 +143,7 @@ static int RunOps(string format, Action<Random> step, int seed, int iterations, 
             ran++;
         }
         catch (Exception e) when (e is ArgumentException or InvalidOperationException or NotSupportedException
-                                  || (format != "metrics" && e is TorchException or IndexOutOfRangeException or StateDictMismatchException) // the tensor indexer, as arrays
+                                  || (format is not "metrics" and not "transforms" && e is TorchException or IndexOutOfRangeException or StateDictMismatchException) // the tensor indexer, as arrays
                                   || (e is OverflowException && e.Message.Contains("does not fit in", StringComparison.Ordinal))) // Item<byte>() of 300
         {
             accepted++;

@@ -107,11 +107,12 @@ public sealed class FormatFuzzTests : IClassFixture<FormatFuzzTests.Seeds>
     [Fact]
     public void Random_tensor_operations_with_invalid_arguments() => Fuzz("ops", 6000);
 
-    // Every public method of the tensor API (Tensor, Tensors, Functional, Init, GradientClipping, Gradients; found by
-    // reflection, so a new op is fuzzed without being listed) with random arguments: undefined enum values, extreme
-    // integers, NaN and infinite doubles, disposed tensors. Found: an undefined ScalarType crashed the process, an
-    // undefined Reduction silently computed something else, an undefined FanMode silently used fan-out, and
-    // OverflowExceptions from Split (dim beyond the int range) and Item<byte>() (an unclear message).
+    // Every public method of the tensor API (Tensor, Tensors, Functional, Init, GradientClipping, Gradients, and the
+    // static losses of MedVision.Nets; found by reflection, so a new op is fuzzed without being listed) with random
+    // arguments: undefined enum values, extreme integers, NaN and infinite doubles, disposed tensors. Found: an undefined
+    // ScalarType crashed the process, an undefined Reduction silently computed something else, an undefined FanMode
+    // silently used fan-out, OverflowExceptions from Split (dim beyond the int range), Item<byte>() (an unclear message)
+    // and CoralLoss.CumulativeLabels (a huge class count), which also truncated fractional grades silently.
     [Fact]
     public void Every_public_tensor_method_with_random_arguments() => Fuzz("api", 20000);
 
@@ -124,6 +125,13 @@ public sealed class FormatFuzzTests : IClassFixture<FormatFuzzTests.Seeds>
     // [0, 1] or be NaN. Found: OutOfMemoryException for a class count or bin count of 2^31 − 1.
     [Fact]
     public void Every_metric_with_random_labels_and_scores() => Fuzz("metrics", 20000);
+
+    // Random transform pipelines (random builder steps and arguments) applied to random images and volumes, with an
+    // oracle: a consistent image comes out, without NaN or infinity. Found: Resize and Crop sizes whose int product
+    // overflowed (OverflowException, IndexOutOfRangeException, OutOfMemoryException), and NaN or infinite means,
+    // strengths, angles and fill values that were accepted and turned every pixel into NaN.
+    [Fact]
+    public void Random_transform_pipelines_on_random_images() => Fuzz("transforms", 10000);
 
     [Fact]
     public void Corrupt_torchscript_files() =>
