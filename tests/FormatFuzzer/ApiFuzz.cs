@@ -452,11 +452,110 @@ internal static class ApiFuzz
             throw new ArithmeticException($"{string.Join(" → ", steps)} on [{string.Join(", ", shape)}] produced NaN or infinity from finite input");
     }
 
+    private static readonly ConstructorInfo[] OptimizerConstructors = typeof(MedVision.Torch.Optim.Optimizer).Assembly.GetExportedTypes()
+        .Where(t => !t.IsAbstract && typeof(MedVision.Torch.Optim.Optimizer).IsAssignableFrom(t))
+        .SelectMany(t => t.GetConstructors())
+        .Where(c => c.GetParameters()[0].ParameterType == typeof(IEnumerable<Tensor>))
+        .OrderBy(c => c.DeclaringType!.Name, StringComparer.Ordinal).ToArray();
+
+    private static readonly ConstructorInfo[] SchedulerConstructors = typeof(MedVision.Torch.Optim.Optimizer).Assembly.GetExportedTypes()
+        .Where(t => !t.IsAbstract && t.Name.EndsWith("LR", StringComparison.Ordinal) || t.Name == "ReduceLROnPlateau")
+        .SelectMany(t => t.GetConstructors())
+        .Where(c => c.GetParameters().Length > 0 && c.GetParameters()[0].ParameterType == typeof(MedVision.Torch.Optim.Optimizer))
+        .OrderBy(c => c.DeclaringType!.Name, StringComparer.Ordinal).ToArray();
+
+    // Hyper-parameters: valid (sizes 1…5, rates in [0, 0.9]) three times in four, else anything (NaN, ±∞, 1e300, −1, …).
+    private static object? Hyper(ParameterInfo p, Random rng)
+    {
+        var type = Nullable.GetUnderlyingType(p.ParameterType) ?? p.ParameterType;
+        if (p.HasDefaultValue && rng.Next(3) == 0) return p.DefaultValue;
+        if (rng.Next(4) != 0)
+        {
+            if (type == typeof(double)) return Math.Round(rng.NextDouble() * 0.9, 3);
+            if (type == typeof(int)) return rng.Next(1, 6);
+            if (type == typeof(IEnumerable<int>)) return Enumerable.Range(0, rng.Next(0, 4)).Select(_ => rng.Next(1, 8)).ToArray();
+            if (type == typeof(IReadOnlyList<double>)) return rng.Next(2) == 0 ? null : new[] { 0.001 };
+        }
+        if (type == typeof(IEnumerable<int>)) return Value(typeof(int[]), rng, typeof(int));
+        if (type == typeof(IReadOnlyList<double>)) return Value(typeof(double[]), rng, typeof(double));
+        return Value(p.ParameterType, rng, typeof(float));
+    }
+
+    /// <summary>
+    /// An optimizer (SGD, Adam, AdamW) with random hyper-parameters over 1–3 random parameters (sometimes the same
+    /// tensor twice, an integer, non-leaf or disposed one), maybe a learning-rate scheduler with random arguments, three
+    /// steps with random gradients, and a state round trip. Oracle: learning rates stay finite and ≥ 0, and with finite
+    /// arguments the parameters stay finite.
+    /// </summary>
+    public static void OptimStep(Random rng)
+    {
+        using var scope = Tensors.NewDisposeScope();
+        var parameters = new List<Tensor>();
+        for (int i = rng.Next(1, 4); i > 0; i--)
+        {
+            parameters.Add(rng.Next(6) switch
+            {
+                0 => RandomTensor(rng),
+                1 when parameters.Count > 0 => parameters[0],
+                _ => Tensors.Randn(new long[] { rng.Next(1, 4), rng.Next(1, 4) }, requiresGrad: true),
+            });
+        }
+        var constructor = OptimizerConstructors[rng.Next(OptimizerConstructors.Length)];
+        var args = constructor.GetParameters().Select((p, i) => i == 0 ? parameters : Hyper(p, rng)).ToArray();
+        Last = $"new {constructor.DeclaringType!.Name}";
+        var steps = new List<string> { $"new {constructor.DeclaringType!.Name}([{string.Join(", ", parameters.Select(Describe))}], {string.Join(", ", args.Skip(1).Select(Describe))})" };
+        if (Trace) Console.Error.WriteLine($"  {steps[^1]}");
+        using var optimizer = (MedVision.Torch.Optim.Optimizer)Invoke(constructor, null, args)!;
+        object? scheduler = null;
+        if (rng.Next(2) == 0)
+        {
+            var sc = SchedulerConstructors[rng.Next(SchedulerConstructors.Length)];
+            var sargs = sc.GetParameters().Select((p, i) => i == 0 ? optimizer : Hyper(p, rng)).ToArray();
+            Last = $"new {sc.DeclaringType!.Name}";
+            steps.Add($"new {sc.DeclaringType!.Name}({string.Join(", ", sargs.Skip(1).Select(Describe))})");
+            if (Trace) Console.Error.WriteLine($"  {steps[^1]}");
+            scheduler = Invoke(sc, null, sargs);
+        }
+        // Extreme arguments void the finiteness oracle: 1e300 overflows, and 1e-300 is 0 in float32, so an eps or beta2 of
+        // 1e-300 divides by zero (as in PyTorch, whose Adam accepts eps = 0).
+        // So does eps = 0 (allowed, as in PyTorch): an element whose gradient was zero since its first step divides 0 by 0.
+        bool epsZero = constructor.GetParameters().Select((p, i) => (p, i)).Any(x => x.p.Name!.Contains("eps", StringComparison.OrdinalIgnoreCase) && args[x.i] is double e && e == 0);
+        bool finiteArguments = !epsZero && !steps.Any(s => s.Contains("NaN", StringComparison.Ordinal) || s.Contains("Infinity", StringComparison.Ordinal) || s.Contains("E+", StringComparison.Ordinal) || s.Contains("E-", StringComparison.Ordinal));
+        for (int step = 0; step < 3; step++)
+        {
+            foreach (var p in parameters.Distinct())
+            {
+                if (p.IsDisposed || !p.RequiresGrad || rng.Next(4) == 0) continue;
+                using var square = p * p;
+                using var loss = square.Sum();
+                loss.Backward();
+            }
+            Last = "Step";
+            optimizer.Step();
+            switch (scheduler)
+            {
+                case MedVision.Torch.Optim.ReduceLROnPlateau plateau: plateau.Step(Math.Round(rng.NextDouble(), 2)); break;
+                case MedVision.Torch.Optim.LearningRateScheduler s: s.Step(); break;
+            }
+            foreach (var group in optimizer.ParameterGroups)
+                if (!(group.LearningRate >= 0) || double.IsInfinity(group.LearningRate))
+                    throw new ArithmeticException($"{string.Join(" → ", steps)}: learning rate {group.LearningRate} after step {step}");
+            if (finiteArguments)
+                foreach (var p in optimizer.Parameters.Where(p => !p.IsDisposed && p.ScalarType.IsFloatingPoint()))
+                    using (var finite = p.IsFinite().All())
+                        if (finite.Item() == 0) throw new ArithmeticException($"{string.Join(" → ", steps)}: a parameter became NaN or infinite at step {step}");
+            optimizer.ZeroGrad(setToNone: rng.Next(2) == 0);
+        }
+        Last = "GetState";
+        using var state = optimizer.GetState();
+        optimizer.LoadState(state);
+    }
+
     private static object? Invoke(MethodBase method, object? target, object?[] args)
     {
         try
         {
-            return method.Invoke(target, args);
+            return method is ConstructorInfo constructor ? constructor.Invoke(args) : method.Invoke(target, args);
         }
         catch (TargetInvocationException e) when (e.InnerException is not null)
         {

@@ -133,6 +133,12 @@ public sealed class FormatFuzzTests : IClassFixture<FormatFuzzTests.Seeds>
     [Fact]
     public void Random_transform_pipelines_on_random_images() => Fuzz("transforms", 10000);
 
+    // SGD, Adam and AdamW with random hyper-parameters over random parameters, maybe with a random scheduler, three
+    // steps with random gradients and a state round trip; oracle: learning rates stay finite and ≥ 0, parameters stay
+    // finite when every argument is. Nothing found (the hyper-parameter checks hold).
+    [Fact]
+    public void Optimizers_and_schedulers_with_random_hyperparameters() => Fuzz("optim", 20000);
+
     [Fact]
     public void Corrupt_torchscript_files() =>
         Fuzz("torchscript", 1000, Fixture("tiny_torchscript_classifier.pt"));
