@@ -27,11 +27,19 @@ public sealed class BasicBlock : ResidualBlock
     public BasicBlock(int spatialDims, long inChannels, long planes, long stride = 1)
         : base(spatialDims, inChannels, planes, stride, Expansion)
     {
-        _conv1 = RegisterModule("conv1", Layers.Conv3x3(spatialDims, inChannels, planes, stride));
-        _bn1 = RegisterModule("bn1", Layers.BatchNorm(spatialDims, planes));
-        _conv2 = RegisterModule("conv2", Layers.Conv3x3(spatialDims, planes, planes));
-        _bn2 = RegisterModule("bn2", Layers.BatchNorm(spatialDims, planes));
-        RegisterShortcut();
+        try
+        {
+            _conv1 = RegisterModule("conv1", Layers.Conv3x3(spatialDims, inChannels, planes, stride));
+            _bn1 = RegisterModule("bn1", Layers.BatchNorm(spatialDims, planes));
+            _conv2 = RegisterModule("conv2", Layers.Conv3x3(spatialDims, planes, planes));
+            _bn2 = RegisterModule("bn2", Layers.BatchNorm(spatialDims, planes));
+            RegisterShortcut();
+        }
+        catch
+        {
+            Dispose(); // e.g. out of memory for a huge width: free the layers already built
+            throw;
+        }
     }
 
     /// <inheritdoc />

@@ -31,13 +31,21 @@ public sealed class Bottleneck : ResidualBlock
     public Bottleneck(int spatialDims, long inChannels, long planes, long stride = 1)
         : base(spatialDims, inChannels, planes, stride, Expansion)
     {
-        _conv1 = RegisterModule("conv1", Layers.Conv1x1(spatialDims, inChannels, planes));
-        _bn1 = RegisterModule("bn1", Layers.BatchNorm(spatialDims, planes));
-        _conv2 = RegisterModule("conv2", Layers.Conv3x3(spatialDims, planes, planes, stride));
-        _bn2 = RegisterModule("bn2", Layers.BatchNorm(spatialDims, planes));
-        _conv3 = RegisterModule("conv3", Layers.Conv1x1(spatialDims, planes, planes * Expansion));
-        _bn3 = RegisterModule("bn3", Layers.BatchNorm(spatialDims, planes * Expansion));
-        RegisterShortcut();
+        try
+        {
+            _conv1 = RegisterModule("conv1", Layers.Conv1x1(spatialDims, inChannels, planes));
+            _bn1 = RegisterModule("bn1", Layers.BatchNorm(spatialDims, planes));
+            _conv2 = RegisterModule("conv2", Layers.Conv3x3(spatialDims, planes, planes, stride));
+            _bn2 = RegisterModule("bn2", Layers.BatchNorm(spatialDims, planes));
+            _conv3 = RegisterModule("conv3", Layers.Conv1x1(spatialDims, planes, planes * Expansion));
+            _bn3 = RegisterModule("bn3", Layers.BatchNorm(spatialDims, planes * Expansion));
+            RegisterShortcut();
+        }
+        catch
+        {
+            Dispose(); // e.g. out of memory for a huge width: free the layers already built
+            throw;
+        }
     }
 
     /// <inheritdoc />

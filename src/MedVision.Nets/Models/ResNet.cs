@@ -36,40 +36,53 @@ public sealed class ResNet : Module<Tensor, Tensor>
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
         _options = options.Clone();
-        int dims = _options.SpatialDims;
-        long width = _options.Widths[0];
-        bool imageNet = _options.Stem == ResNetStem.ImageNet;
-        // The ImageNet stem quarters the resolution (7×7 stride-2 conv, then a stride-2 max-pool); the small-input stem
-        // keeps it, which is what 28×28 MedMNIST images need.
-        _conv1 = RegisterModule("conv1", imageNet
-            ? Layers.Conv(dims, _options.InChannels, width, 7, 2, 3)
-            : Layers.Conv(dims, _options.InChannels, width, 3, 1, 1));
-        _bn1 = RegisterModule("bn1", Layers.BatchNorm(dims, width));
-        _relu = RegisterModule("relu", new ReLU(inPlace: true));
-        _maxPool = imageNet ? RegisterModule("maxpool", Layers.MaxPool(dims, 3, 2, 1)) : null;
+        // A constructor that throws (out of memory for huge widths) frees what it built: nobody else can dispose it.
+        Module<Tensor, Tensor>?[]? pending = null; // blocks of the stage being built, not yet registered
+        try
+        {
+            int dims = _options.SpatialDims;
+            long width = _options.Widths[0];
+            bool imageNet = _options.Stem == ResNetStem.ImageNet;
+            // The ImageNet stem quarters the resolution (7×7 stride-2 conv, then a stride-2 max-pool); the small-input stem
+            // keeps it, which is what 28×28 MedMNIST images need.
+            _conv1 = RegisterModule("conv1", imageNet
+                ? Layers.Conv(dims, _options.InChannels, width, 7, 2, 3)
+                : Layers.Conv(dims, _options.InChannels, width, 3, 1, 1));
+            _bn1 = RegisterModule("bn1", Layers.BatchNorm(dims, width));
+            _relu = RegisterModule("relu", new ReLU(inPlace: true));
+            _maxPool = imageNet ? RegisterModule("maxpool", Layers.MaxPool(dims, 3, 2, 1)) : null;
 
-        long inChannels = width;
-        for (int i = 0; i < _options.Layers.Count; i++)
-        {
-            // The first block of every stage but the first halves the resolution and carries the projection shortcut.
-            long stride = i == 0 ? 1 : 2;
-            var blocks = new Module<Tensor, Tensor>[_options.Layers[i]];
-            for (int b = 0; b < blocks.Length; b++)
+            long inChannels = width;
+            for (int i = 0; i < _options.Layers.Count; i++)
             {
-                var block = ResidualBlock.Create(_options.Block, dims, inChannels, _options.Widths[i], b == 0 ? stride : 1);
-                inChannels = block.OutChannels;
-                blocks[b] = block;
+                // The first block of every stage but the first halves the resolution and carries the projection shortcut.
+                long stride = i == 0 ? 1 : 2;
+                var blocks = new Module<Tensor, Tensor>[_options.Layers[i]];
+                pending = blocks;
+                for (int b = 0; b < blocks.Length; b++)
+                {
+                    var block = ResidualBlock.Create(_options.Block, dims, inChannels, _options.Widths[i], b == 0 ? stride : 1);
+                    inChannels = block.OutChannels;
+                    blocks[b] = block;
+                }
+                _stages.Add(RegisterModule($"layer{i + 1}", new Sequential(blocks)));
+                pending = null;
             }
-            _stages.Add(RegisterModule($"layer{i + 1}", new Sequential(blocks)));
+            FeatureCount = inChannels;
+            _avgPool = RegisterModule("avgpool", Layers.GlobalAvgPool(dims));
+            if (!_options.FeaturesOnly)
+            {
+                _dropout = _options.DropoutRate > 0 ? RegisterModule("dropout", new Dropout(_options.DropoutRate)) : null;
+                _fc = RegisterModule("fc", new Linear(FeatureCount, _options.NumClasses));
+            }
+            InitializeWeights();
         }
-        FeatureCount = inChannels;
-        _avgPool = RegisterModule("avgpool", Layers.GlobalAvgPool(dims));
-        if (!_options.FeaturesOnly)
+        catch
         {
-            _dropout = _options.DropoutRate > 0 ? RegisterModule("dropout", new Dropout(_options.DropoutRate)) : null;
-            _fc = RegisterModule("fc", new Linear(FeatureCount, _options.NumClasses));
+            foreach (var block in pending ?? Array.Empty<Module<Tensor, Tensor>?>()) block?.Dispose();
+            Dispose();
+            throw;
         }
-        InitializeWeights();
     }
 
     /// <summary>A copy of the options this network was built from.</summary>

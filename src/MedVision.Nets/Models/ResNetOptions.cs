@@ -12,7 +12,13 @@ public sealed class ResNetOptions
     /// <summary>The residual block of every stage. Default <see cref="ResidualBlockKind.Basic"/>.</summary>
     public ResidualBlockKind Block { get; set; } = ResidualBlockKind.Basic;
 
-    /// <summary>Blocks per stage; the stages are named layer1, layer2, …. Default [2, 2, 2, 2] (ResNet-18).</summary>
+    /// <summary>
+    /// The most blocks a stage may have: far more than any published ResNet (ResNet-152 has 36 in a stage, the CIFAR
+    /// ResNet-1202 200); a larger count is a mistake that would otherwise build for minutes or run out of memory.
+    /// </summary>
+    public const int MaxBlocksPerStage = 1000;
+
+    /// <summary>Blocks per stage (1 to <see cref="MaxBlocksPerStage"/>); the stages are named layer1, layer2, …. Default [2, 2, 2, 2] (ResNet-18).</summary>
     public IReadOnlyList<int> Layers { get; set; } = new[] { 2, 2, 2, 2 };
 
     /// <summary>Planes (base width) of each stage, one per entry of <see cref="Layers"/>; the stem has Widths[0] channels. Default [64, 128, 256, 512].</summary>
@@ -45,6 +51,7 @@ public sealed class ResNetOptions
         if (!Enum.IsDefined(Block)) throw new ArgumentException($"Unknown block kind {Block}.", nameof(Block));
         if (Layers is null || Layers.Count == 0) throw new ArgumentException("At least one stage is needed.", nameof(Layers));
         if (Layers.Any(n => n < 1)) throw new ArgumentException($"Every stage needs at least one block, got [{string.Join(", ", Layers)}].", nameof(Layers));
+        if (Layers.Any(n => n > MaxBlocksPerStage)) throw new ArgumentException($"At most {MaxBlocksPerStage} blocks per stage, got [{string.Join(", ", Layers)}].", nameof(Layers));
         if (Widths is null || Widths.Count != Layers.Count) throw new ArgumentException($"One width per stage is needed: {Layers.Count} stages, {Widths?.Count ?? 0} widths.", nameof(Widths));
         if (Widths.Any(w => w < 1)) throw new ArgumentException($"Widths must be positive, got [{string.Join(", ", Widths)}].", nameof(Widths));
         if (InChannels < 1) throw new ArgumentException($"Input channels must be positive, got {InChannels}.", nameof(InChannels));
