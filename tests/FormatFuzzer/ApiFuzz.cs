@@ -551,6 +551,70 @@ internal static class ApiFuzz
         optimizer.LoadState(state);
     }
 
+    private static readonly MethodInfo[] ResNetBuilderSteps = typeof(MedVision.Nets.Models.ResNetBuilder)
+        .GetMethods(BindingFlags.Public | BindingFlags.Instance | BindingFlags.DeclaredOnly)
+        .Where(m => m.ReturnType == typeof(MedVision.Nets.Models.ResNetBuilder))
+        .OrderBy(Name, StringComparer.Ordinal).ToArray();
+
+    /// <summary>
+    /// A ResNet from 1–5 random builder steps with random arguments (valid and small three times in four: depths 18 and
+    /// 34, 1–2 blocks per stage, widths 2–8, 1–3 channels, 1–5 classes), then, when it builds, one training-mode call on an
+    /// input shaped to fit (2D 8–32 pixels, 3D 8–12 voxels a side) and a backward pass. Oracle: a finite output with
+    /// one row per sample, and the model's tensors freed when it is disposed (or when its construction fails).
+    /// </summary>
+    public static void ModelStep(Random rng)
+    {
+        using var scope = Tensors.NewDisposeScope();
+        var builder = MedVision.Nets.Models.ResNet.Builder();
+        int channels = 3, dims = 2;
+        var steps = new List<string>();
+        for (int i = rng.Next(1, 6); i > 0; i--)
+        {
+            var method = ResNetBuilderSteps[rng.Next(ResNetBuilderSteps.Length)];
+            var parameters = method.GetParameters();
+            var args = new object?[parameters.Length];
+            bool friendly = rng.Next(4) != 0;
+            for (int p = 0; p < parameters.Length; p++)
+            {
+                var name = parameters[p].Name!;
+                var type = parameters[p].ParameterType;
+                args[p] = !friendly ? Value(type, rng, typeof(int))
+                    : name == "depth" ? (rng.Next(2) == 0 ? 18 : 34)
+                    : name == "blocksPerStage" ? Enumerable.Range(0, rng.Next(1, 5)).Select(_ => rng.Next(1, 3)).ToArray()
+                    : name == "widths" ? Enumerable.Range(0, rng.Next(1, 5)).Select(_ => rng.Next(2, 9)).ToArray()
+                    : name == "baseWidth" ? rng.Next(2, 9)
+                    : name == "channels" ? rng.Next(1, 4)
+                    : name == "spatialDims" ? rng.Next(2, 4)
+                    : name == "numClasses" ? rng.Next(1, 6)
+                    : name == "rate" ? Math.Round(rng.NextDouble() * 0.9, 2)
+                    : Value(type, rng, typeof(int));
+            }
+            steps.Add($"{method.Name}({string.Join(", ", args.Select(Describe))})");
+            if (Trace) Console.Error.WriteLine($"  .{steps[^1]}");
+            Last = method.Name;
+            Invoke(method, builder, args);
+            if (method.Name == "ForInput") { channels = (int)args[0]!; dims = (int)args[1]!; }
+        }
+        Last = "Build";
+        // Depth 18/34 with full widths is ~11–21 M parameters: fine, but keep most models narrow.
+        if (!steps.Any(s => s.StartsWith("WithWidths", StringComparison.Ordinal) || s.StartsWith("WithBaseWidth", StringComparison.Ordinal)) && rng.Next(4) != 0)
+            builder.WithBaseWidth(rng.Next(2, 9));
+        using var model = builder.Build();
+        _ = model.ParameterCount();
+        var shape = new long[2 + dims];
+        shape[0] = rng.Next(1, 3);
+        shape[1] = channels;
+        for (int d = 2; d < shape.Length; d++) shape[d] = dims == 2 ? rng.Next(8, 33) : rng.Next(8, 13);
+        if (Trace) Console.Error.WriteLine($"  call on [{string.Join(", ", shape)}]");
+        Last = "Call";
+        var input = Tensors.Randn(shape);
+        var output = model.Call(input);
+        if (output.Size(0) != shape[0]) throw new ArithmeticException($"{string.Join(" → ", steps)}: output [{string.Join(", ", output.Shape)}] for input [{string.Join(", ", shape)}]");
+        using (var finite = output.IsFinite().All())
+            if (finite.Item() == 0) throw new ArithmeticException($"{string.Join(" → ", steps)}: non-finite output for input [{string.Join(", ", shape)}]");
+        output.Sum().Backward();
+    }
+
     private static object? Invoke(MethodBase method, object? target, object?[] args)
     {
         try

@@ -66,6 +66,7 @@ if (format == "layers") return RunOps("layers", ApiFuzz.LayerStep, seed, iterati
 if (format == "metrics") return RunOps("metrics", ApiFuzz.MetricStep, seed, iterations, report);
 if (format == "transforms") return RunOps("transforms", ApiFuzz.TransformStep, seed, iterations, report);
 if (format == "optim") return RunOps("optim", ApiFuzz.OptimStep, seed, iterations, report);
+if (format == "models") return RunOps("models", ApiFuzz.ModelStep, seed, iterations, report);
 if (format == "api-list") { ApiFuzz.List(); return 0; }
 if (seeds.Count == 0) { Console.Error.WriteLine("no seed files"); return 2; }
 Tensors.NumThreads = 1;

@@ -139,6 +139,13 @@ public sealed class FormatFuzzTests : IClassFixture<FormatFuzzTests.Seeds>
     [Fact]
     public void Optimizers_and_schedulers_with_random_hyperparameters() => Fuzz("optim", 20000);
 
+    // ResNets from random builder steps and arguments, built, called on fitting inputs and backpropagated; oracle: one
+    // finite output row per sample, and every tensor freed. Found: a ResNet whose construction ran out of memory (a huge
+    // stage width) left the layers it had built to the finalizer; a stage of int.MaxValue blocks gave
+    // OutOfMemoryException (now at most 1,000 blocks per stage).
+    [Fact]
+    public void ResNets_from_random_builder_steps() => Fuzz("models", 250);
+
     [Fact]
     public void Corrupt_torchscript_files() =>
         Fuzz("torchscript", 1000, Fixture("tiny_torchscript_classifier.pt"));
