@@ -314,16 +314,7 @@ internal static class ApiFuzz
             args[p] = (parameters[p].HasDefaultValue && rng.Next(3) == 0) || NullByDefault(parameters[p]) ? parameters[p].DefaultValue : Value(parameters[p].ParameterType, rng, element);
         }
         if (Trace) Console.Error.WriteLine($"  {Name(method)} on {Describe(target)} with ({string.Join(", ", args.Select(Describe))})");
-        object? result;
-        try
-        {
-            result = method.Invoke(target, args);
-        }
-        catch (TargetInvocationException e) when (e.InnerException is not null)
-        {
-            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e.InnerException).Throw();
-            throw;
-        }
+        var result = Invoke(method, target, args);
         Use(result);
         return result;
     }
@@ -351,16 +342,7 @@ internal static class ApiFuzz
                 : Value(type, rng, typeof(float));
         }
         if (Trace) Console.Error.WriteLine($"  new {constructor.DeclaringType!.Name}({string.Join(", ", args.Select(Describe))})");
-        Module<Tensor, Tensor> layer;
-        try
-        {
-            layer = (Module<Tensor, Tensor>)constructor.Invoke(args);
-        }
-        catch (TargetInvocationException e) when (e.InnerException is not null)
-        {
-            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e.InnerException).Throw();
-            throw;
-        }
+        var layer = (Module<Tensor, Tensor>)Invoke(constructor, null, args)!;
         using (layer)
         {
             _ = layer.ToString();
