@@ -24,7 +24,15 @@ public sealed class Cdsf : Module<Tensor, Tensor>
         options.Validate();
         _options = options.Clone();
         Synthesis = RegisterModule("ism", new Ism(_options.SynthesisNormalization, _options.ResidualBlocks));
-        Diagnosis = RegisterModule("mdm", new Mdm(_options.VolumeSize!, _options.NumClasses, _options.DiagnosisNormalization));
+        try
+        {
+            Diagnosis = RegisterModule("mdm", new Mdm(_options.VolumeSize!, _options.NumClasses, _options.DiagnosisNormalization));
+        }
+        catch
+        {
+            Dispose(); // free the synthesis module already built
+            throw;
+        }
     }
 
     /// <summary>The image synthesis module (MRI → PET).</summary>

@@ -26,37 +26,53 @@ public sealed class Ism : Module<Tensor, Tensor>
     public Ism(NormalizationKind normalization = NormalizationKind.Instance, int residualBlocks = 6)
     {
         if (!Enum.IsDefined(normalization)) throw new ArgumentException($"Unknown normalisation {normalization}.", nameof(normalization));
-        if (residualBlocks < 1) throw new ArgumentException($"At least one residual block is needed, got {residualBlocks}.", nameof(residualBlocks));
+        if (residualBlocks is < 1 or > MaxResidualBlocks) throw new ArgumentException($"Between 1 and {MaxResidualBlocks} residual blocks are needed, got {residualBlocks}.", nameof(residualBlocks));
         Normalization = normalization;
         ResidualBlocks = residualBlocks;
-        const int dims = 3;
-        _encoder = RegisterModule("encoder", new Sequential(new (string, Module<Tensor, Tensor>)[]
+        // A constructor that throws (out of memory) frees what it built: nobody else can dispose it.
+        Module<Tensor, Tensor>?[]? pending = null; // residual blocks built but not yet registered
+        try
         {
-            ("conv1", Layers.Conv(dims, 1, 8, 7, 1, 3, bias: true)),
-            ("norm1", Layers.Norm(normalization, dims, 8)),
-            ("relu1", new ReLU()),
-            ("conv2", Layers.Conv(dims, 8, 16, 3, 2, 1, bias: true)),
-            ("norm2", Layers.Norm(normalization, dims, 16)),
-            ("relu2", new ReLU()),
-            ("conv3", Layers.Conv(dims, 16, 32, 3, 2, 1, bias: true)),
-            ("norm3", Layers.Norm(normalization, dims, 32)),
-            ("relu3", new ReLU()),
-        }));
-        var blocks = new Module<Tensor, Tensor>[residualBlocks];
-        for (int i = 0; i < blocks.Length; i++) blocks[i] = new GeneratorResidualBlock(dims, 32, normalization);
-        _transfer = RegisterModule("transfer", new Sequential(blocks));
-        _decoder = RegisterModule("decoder", new Sequential(new (string, Module<Tensor, Tensor>)[]
+            const int dims = 3;
+            _encoder = RegisterModule("encoder", new Sequential(new (string, Module<Tensor, Tensor>)[]
+            {
+                ("conv1", Layers.Conv(dims, 1, 8, 7, 1, 3, bias: true)),
+                ("norm1", Layers.Norm(normalization, dims, 8)),
+                ("relu1", new ReLU()),
+                ("conv2", Layers.Conv(dims, 8, 16, 3, 2, 1, bias: true)),
+                ("norm2", Layers.Norm(normalization, dims, 16)),
+                ("relu2", new ReLU()),
+                ("conv3", Layers.Conv(dims, 16, 32, 3, 2, 1, bias: true)),
+                ("norm3", Layers.Norm(normalization, dims, 32)),
+                ("relu3", new ReLU()),
+            }));
+            var blocks = new Module<Tensor, Tensor>[residualBlocks];
+            pending = blocks;
+            for (int i = 0; i < blocks.Length; i++) blocks[i] = new GeneratorResidualBlock(dims, 32, normalization);
+            _transfer = RegisterModule("transfer", new Sequential(blocks));
+            pending = null;
+            _decoder = RegisterModule("decoder", new Sequential(new (string, Module<Tensor, Tensor>)[]
+            {
+                ("deconv1", Layers.ConvTranspose(dims, 32, 32, 3, 2, 1, 1)),
+                ("norm1", Layers.Norm(normalization, dims, 32)),
+                ("relu1", new ReLU()),
+                ("deconv2", Layers.ConvTranspose(dims, 32, 16, 3, 2, 1, 1)),
+                ("norm2", Layers.Norm(normalization, dims, 16)),
+                ("relu2", new ReLU()),
+                ("conv", Layers.Conv(dims, 16, 1, 7, 1, 3, bias: true)),
+                ("tanh", new Tanh()),
+            }));
+        }
+        catch
         {
-            ("deconv1", Layers.ConvTranspose(dims, 32, 32, 3, 2, 1, 1)),
-            ("norm1", Layers.Norm(normalization, dims, 32)),
-            ("relu1", new ReLU()),
-            ("deconv2", Layers.ConvTranspose(dims, 32, 16, 3, 2, 1, 1)),
-            ("norm2", Layers.Norm(normalization, dims, 16)),
-            ("relu2", new ReLU()),
-            ("conv", Layers.Conv(dims, 16, 1, 7, 1, 3, bias: true)),
-            ("tanh", new Tanh()),
-        }));
+            foreach (var block in pending ?? Array.Empty<Module<Tensor, Tensor>?>()) block?.Dispose();
+            Dispose();
+            throw;
+        }
     }
+
+    /// <summary>The most residual blocks accepted (the paper uses 6; a far larger count is a mistake).</summary>
+    public const int MaxResidualBlocks = 1000;
 
     /// <summary>The normalisation after each layer but the last.</summary>
     public NormalizationKind Normalization { get; }

@@ -39,27 +39,46 @@ public sealed class Mdm : Module<Tensor, Tensor>
         NumClasses = numClasses;
         Normalization = normalization;
         InputChannels = inputChannels;
-        const int dims = 3;
-        var layers = new List<(string, Module<Tensor, Tensor>)>();
-        long inChannels = inputChannels;
-        for (int i = 0; i < Channels.Length; i++)
-        {
-            bool last = i == Channels.Length - 1;
-            layers.Add(($"conv{i + 1}", Layers.Conv(dims, inChannels, Channels[i], 3, 1, 1, bias: true)));
-            layers.Add(($"norm{i + 1}", Layers.Norm(normalization, dims, Channels[i])));
-            layers.Add(($"relu{i + 1}", new ReLU()));
-            layers.Add(($"pool{i + 1}", last ? Layers.AvgPool(dims, 3, 2, 1) : Layers.MaxPool(dims, 3, 2, 1)));
-            inChannels = Channels[i];
-        }
-        _features = RegisterModule("features", new Sequential(layers));
         // Each pool (k3, s2, p1) maps a size n to ⌊(n − 1) / 2⌋ + 1. Average pooling, unlike max pooling, needs at
         // least a full 3-wide window (as in PyTorch), so every size must reach 3 after the four max-pools: at least 33.
+        // Checked before anything is built (a constructor that throws leaves its layers to nobody).
         var beforeAvgPool = _volume.Select(n => Enumerable.Range(0, Channels.Length - 1).Aggregate(n, (size, _) => (size - 1) / 2 + 1)).ToArray();
         if (beforeAvgPool.Any(n => n < 3))
             throw new ArgumentException($"Every volume size must be at least {MinimumVolumeSize} (the final average pool needs a 3-wide map after four stride-2 max-pools), got [{string.Join(", ", _volume)}].", nameof(volumeSize));
-        Positions = beforeAvgPool.Select(n => (n - 1) / 2 + 1).Aggregate(1L, (a, b) => a * b);
-        FeatureCount = Channels[^1] * Positions;
-        _classifier = RegisterModule("classifier", new Linear(FeatureCount, numClasses));
+        try
+        {
+            Positions = beforeAvgPool.Select(n => (n - 1) / 2 + 1).Aggregate(1L, (a, b) => checked(a * b));
+            FeatureCount = checked(Channels[^1] * Positions);
+        }
+        catch (OverflowException)
+        {
+            throw new ArgumentException($"The volume size [{string.Join(", ", _volume)}] is too large: its feature count overflows.", nameof(volumeSize));
+        }
+        const int dims = 3;
+        var layers = new List<(string, Module<Tensor, Tensor>)>();
+        try
+        {
+            long inChannels = inputChannels;
+            for (int i = 0; i < Channels.Length; i++)
+            {
+                bool last = i == Channels.Length - 1;
+                layers.Add(($"conv{i + 1}", Layers.Conv(dims, inChannels, Channels[i], 3, 1, 1, bias: true)));
+                layers.Add(($"norm{i + 1}", Layers.Norm(normalization, dims, Channels[i])));
+                layers.Add(($"relu{i + 1}", new ReLU()));
+                layers.Add(($"pool{i + 1}", last ? Layers.AvgPool(dims, 3, 2, 1) : Layers.MaxPool(dims, 3, 2, 1)));
+                inChannels = Channels[i];
+            }
+            _features = RegisterModule("features", new Sequential(layers));
+            layers.Clear();
+            _classifier = RegisterModule("classifier", new Linear(FeatureCount, numClasses));
+        }
+        catch
+        {
+            // e.g. out of memory for a huge classifier: free what was built
+            foreach (var (_, layer) in layers) layer.Dispose();
+            Dispose();
+            throw;
+        }
     }
 
     /// <summary>The smallest size along each axis the MDM accepts (33).</summary>

@@ -30,8 +30,16 @@ public sealed class Mtcsnn : Module<Tensor, Tensor>
         _options = options.Clone();
         _options.Backbone.FeaturesOnly = true;
         _backbone = RegisterModule("backbone", new ResNet(_options.Backbone));
-        _fc = RegisterModule("fc", new Linear(_backbone.FeatureCount, _options.NumClasses));
-        _score = RegisterModule("score", new Linear(_backbone.FeatureCount, 1));
+        try
+        {
+            _fc = RegisterModule("fc", new Linear(_backbone.FeatureCount, _options.NumClasses));
+            _score = RegisterModule("score", new Linear(_backbone.FeatureCount, 1));
+        }
+        catch
+        {
+            Dispose(); // e.g. out of memory for a huge class count: free the backbone
+            throw;
+        }
     }
 
     /// <summary>A copy of the options.</summary>
