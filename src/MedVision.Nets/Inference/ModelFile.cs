@@ -288,8 +288,10 @@ public static class ModelFile
             if (p.InputSize.Count != card.ResNet.SpatialDims || p.InputSize.Any(s => s < 1))
                 throw new ModelFormatException($"{source}: input size [{string.Join(", ", p.InputSize)}] does not fit a {card.ResNet.SpatialDims}-D model.");
         }
-        if (p.Mean.Count == 0 || p.Mean.Count != p.Std.Count || p.Std.Any(s => !(s > 0)))
-            throw new ModelFormatException($"{source}: normalisation needs as many positive standard deviations as means.");
+        if (p.Mean.Count == 0 || p.Mean.Count != p.Std.Count || p.Std.Any(s => !(s > 0) || !float.IsFinite(s)))
+            throw new ModelFormatException($"{source}: normalisation needs as many positive, finite standard deviations as means.");
+        if (p.Mean.Any(m => !float.IsFinite(m)))
+            throw new ModelFormatException($"{source}: normalisation means must be finite numbers, got [{string.Join(", ", p.Mean)}].");
         if (p.Resize is not ("nearest" or "linear")) throw new ModelFormatException($"{source}: resize must be 'nearest' or 'linear', not '{p.Resize}'.");
         if (p.Orientation is { } orientation && (p.InputSize.Count != 3 || !Data.Nifti.NiftiAffine.IsValidAxisCodes(orientation)))
             throw new ModelFormatException($"{source}: orientation '{orientation}' must be three axis codes (e.g. RAS) of a 3-D model.");
