@@ -30,7 +30,7 @@ public sealed class DataLoader
     public ILabeledImageSource Source => _source;
 
     /// <summary>Batches per epoch.</summary>
-    public int BatchesPerEpoch => Options.DropLast ? SamplesPerEpoch / Options.BatchSize : (SamplesPerEpoch + Options.BatchSize - 1) / Options.BatchSize;
+    public int BatchesPerEpoch => Options.DropLast ? SamplesPerEpoch / Options.BatchSize : (int)(((long)SamplesPerEpoch + Options.BatchSize - 1) / Options.BatchSize); // long: a batch size of int.MaxValue overflowed to 0 batches
 
     /// <summary>Samples this loader yields per epoch (this rank's shard when <see cref="DataLoaderOptions.Sampler"/> is set).</summary>
     public int SamplesPerEpoch => Options.Sampler?.ShardSize(EpochSize) ?? EpochSize;

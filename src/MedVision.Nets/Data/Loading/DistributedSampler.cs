@@ -37,7 +37,7 @@ public sealed class DistributedSampler
     public int ShardSize(int datasetSize)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(datasetSize);
-        if (PadToEqualShards) return (datasetSize + WorldSize - 1) / WorldSize;
+        if (PadToEqualShards) return (int)(((long)datasetSize + WorldSize - 1) / WorldSize); // long: int.MaxValue replicas overflowed
         return datasetSize / WorldSize + (Rank < datasetSize % WorldSize ? 1 : 0);
     }
 

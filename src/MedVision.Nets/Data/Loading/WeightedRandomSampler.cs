@@ -36,8 +36,11 @@ public sealed class WeightedRandomSampler
             _cumulative[i] = total;
         }
         if (total <= 0) throw new ArgumentException("All weights are zero: no sample could be drawn.", nameof(weights));
+        if (double.IsInfinity(total)) throw new ArgumentException("The weights sum to more than a double holds; scale them down.", nameof(weights));
         NumSamples = numSamples ?? _weights.Length;
         ArgumentOutOfRangeException.ThrowIfLessThan(NumSamples, 1, nameof(numSamples));
+        if (NumSamples > Array.MaxLength)
+            throw new ArgumentOutOfRangeException(nameof(numSamples), NumSamples, $"At most {Array.MaxLength} samples per epoch (the epoch's order is an array).");
         Replacement = replacement;
         int positive = _weights.Count(w => w > 0);
         if (!replacement && NumSamples > positive)

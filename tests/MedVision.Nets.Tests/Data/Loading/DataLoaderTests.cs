@@ -29,6 +29,28 @@ public class DataLoaderTests
         seen.Should().HaveCount(1080).And.OnlyHaveUniqueItems();
     }
 
+    // Found by the loader fuzzer (tests/FormatFuzzer loader): BatchesPerEpoch computed (n + batch − 1) / batch in int,
+    // so a batch size of int.MaxValue ("everything in one batch") gave an epoch of no batches at all; the distributed
+    // sampler's shard size overflowed the same way for a huge world size.
+    [Fact]
+    public void AHugeBatchSize_GivesOneBatchOfEverything_NotAnEmptyEpoch()
+    {
+        var split = Retina.Value.Validation;
+        var loader = new DataLoader(new MedMnistImageSource(split), new DataLoaderOptions { BatchSize = int.MaxValue, Prefetch = 0 });
+        loader.BatchesPerEpoch.Should().Be(1);
+        var batches = loader.Epoch().ToList();
+        try
+        {
+            batches.Should().ContainSingle().Which.Count.Should().Be(split.Count);
+        }
+        finally
+        {
+            foreach (var b in batches) b.Dispose();
+        }
+        new DistributedSampler(0, int.MaxValue).ShardSize(split.Count).Should().Be(1);
+        new DistributedSampler(5, 8).ShardSize(int.MaxValue).Should().Be(268_435_456);
+    }
+
     [Fact]
     public void PixelsMatchTheSplitAndDropLastWorks()
     {

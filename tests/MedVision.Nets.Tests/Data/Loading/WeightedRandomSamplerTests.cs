@@ -102,4 +102,15 @@ public class WeightedRandomSamplerTests
             .Should().Throw<InvalidOperationException>().WithMessage("ValidateOn: *visit every sample once*");
         FluentActions.Invoking(() => MedVision.Nets.Training.Trainer.Create(task).TrainOn(weighted).ValidateOn(plain).UseAdam().Build()).Should().NotThrow("training may draw by weight");
     }
+
+    [Fact]
+    public void WeightsSummingToInfinity_AndEpochsLongerThanAnArray_AreRefused()
+    {
+        // Found by the loader fuzzer: weights of 1e308 summed to infinity and every draw picked the first sample that
+        // reached it; int.MaxValue samples failed with OutOfMemoryException when the epoch's order was drawn.
+        var inf = () => new WeightedRandomSampler(new[] { 1e308, 1e308, 1e308 });
+        inf.Should().Throw<ArgumentException>().WithMessage("The weights sum to more than a double holds*").Which.ParamName.Should().Be("weights");
+        var huge = () => new WeightedRandomSampler(new[] { 1.0, 2.0 }, numSamples: int.MaxValue);
+        huge.Should().Throw<ArgumentOutOfRangeException>().Which.ParamName.Should().Be("numSamples");
+    }
 }
