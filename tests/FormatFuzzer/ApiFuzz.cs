@@ -597,6 +597,77 @@ internal static class ApiFuzz
         output.Sum().Backward();
     }
 
+    private sealed class MemorySource : MedVision.Nets.Data.Loading.ILabeledImageSource
+    {
+        private readonly int[] _labels;
+        public MemorySource(int count, Random rng) => _labels = Enumerable.Range(0, count).Select(_ => rng.Next(3)).ToArray();
+        public int Count => _labels.Length;
+        public int LabelColumns => 1;
+        public (MedVision.Nets.Transforms.FloatImage Image, int[] Labels) Load(int index) =>
+            (new MedVision.Nets.Transforms.FloatImage(Enumerable.Repeat((float)index, 16).ToArray(), 1, 4, 4), new[] { _labels[index] });
+    }
+
+    private static int LoaderInt(Random rng) => rng.Next(4) != 0 ? rng.Next(1, 9) : (int)Value(typeof(int), rng, typeof(int))!;
+
+    /// <summary>
+    /// A DataLoader over 1–20 in-memory images with random options (batch size, shuffle, drop-last, seed, prefetch, a
+    /// weighted sampler with random weights and sample count, a distributed sampler with random rank and world size),
+    /// iterated for one epoch. Oracle: as many batches as <c>BatchesPerEpoch</c> says, as many samples as
+    /// <c>SamplesPerEpoch</c>, every batch no larger than the batch size, every index one of the source's.
+    /// </summary>
+    public static void LoaderStep(Random rng)
+    {
+        using var scope = Tensors.NewDisposeScope();
+        var source = new MemorySource(rng.Next(1, 21), rng);
+        var options = new MedVision.Nets.Data.Loading.DataLoaderOptions();
+        var steps = new List<string> { $"source of {source.Count}" };
+        Last = "options";
+        options.BatchSize = LoaderInt(rng);
+        options.Shuffle = rng.Next(2) == 0;
+        options.DropLast = rng.Next(3) == 0;
+        options.Seed = rng.Next();
+        options.Prefetch = rng.Next(4) != 0 ? rng.Next(0, 4) : LoaderInt(rng);
+        if (rng.Next(8) == 0) options.LabelKind = (MedVision.Nets.Data.Loading.LabelKind)Value(typeof(MedVision.Nets.Data.Loading.LabelKind), rng, typeof(int))!;
+        steps.Add($"batch {options.BatchSize}, shuffle {options.Shuffle}, drop-last {options.DropLast}, prefetch {options.Prefetch}, labels {options.LabelKind}");
+        if (rng.Next(3) == 0)
+        {
+            Last = "new WeightedRandomSampler";
+            var weights = Enumerable.Range(0, rng.Next(4) == 0 ? rng.Next(0, 25) : source.Count).Select(_ => rng.Next(10) == 0 ? Double(rng) : rng.NextDouble()).ToArray();
+            int? numSamples = rng.Next(3) == 0 ? null : LoaderInt(rng);
+            bool replacement = rng.Next(3) != 0;
+            steps.Add($"weighted [{string.Join(", ", weights.Select(w => w.ToString("G3", System.Globalization.CultureInfo.InvariantCulture)))}], {numSamples?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "null"}, replacement {replacement}");
+            options.WeightedSampler = new MedVision.Nets.Data.Loading.WeightedRandomSampler(weights, numSamples, replacement);
+        }
+        if (rng.Next(3) == 0)
+        {
+            Last = "new DistributedSampler";
+            int world = LoaderInt(rng), rank = rng.Next(4) != 0 && world > 0 ? rng.Next(world) : LoaderInt(rng);
+            bool pad = rng.Next(2) == 0;
+            steps.Add($"distributed rank {rank} of {world}, pad {pad}");
+            options.Sampler = new MedVision.Nets.Data.Loading.DistributedSampler(rank, world, pad);
+        }
+        if (Trace) Console.Error.WriteLine($"  {string.Join("; ", steps)}");
+        Last = "new DataLoader";
+        var loader = new MedVision.Nets.Data.Loading.DataLoader(source, options);
+        Last = "Epoch";
+        int expectedBatches = loader.BatchesPerEpoch, expectedSamples = loader.SamplesPerEpoch;
+        if (expectedBatches < 0 || expectedSamples < 0)
+            throw new ArithmeticException($"{string.Join("; ", steps)}: {expectedBatches} batches, {expectedSamples} samples per epoch");
+        int batches = 0, samples = 0;
+        foreach (var batch in loader.Epoch(rng.Next(3)))
+        {
+            using (batch)
+            {
+                batches++;
+                samples += batch.Count;
+                if (batch.Count > options.BatchSize || batch.Count == 0 || batch.Images.Size(0) != batch.Count || batch.Indices.Any(i => i < 0 || i >= source.Count))
+                    throw new ArithmeticException($"{string.Join("; ", steps)}: batch {batches} of {batch.Count} samples, images [{string.Join(", ", batch.Images.Shape)}], indices [{string.Join(", ", batch.Indices)}]");
+            }
+        }
+        if (batches != expectedBatches || (options.DropLast ? samples > expectedSamples : samples != expectedSamples))
+            throw new ArithmeticException($"{string.Join("; ", steps)}: {batches} batches of {samples} samples, but BatchesPerEpoch {expectedBatches}, SamplesPerEpoch {expectedSamples}");
+    }
+
     private static object? Invoke(MethodBase method, object? target, object?[] args)
     {
         try

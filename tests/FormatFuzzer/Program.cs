@@ -67,6 +67,7 @@ if (format == "metrics") return RunOps("metrics", ApiFuzz.MetricStep, seed, iter
 if (format == "transforms") return RunOps("transforms", ApiFuzz.TransformStep, seed, iterations, report);
 if (format == "optim") return RunOps("optim", ApiFuzz.OptimStep, seed, iterations, report);
 if (format == "models") return RunOps("models", ApiFuzz.ModelStep, seed, iterations, report);
+if (format == "loader") return RunOps("loader", ApiFuzz.LoaderStep, seed, iterations, report);
 if (format == "api-list") { ApiFuzz.List(); return 0; }
 if (seeds.Count == 0) { Console.Error.WriteLine("no seed files"); return 2; }
 Tensors.NumThreads = 1;
@@ -145,7 +146,7 @@ static int RunOps(string format, Action<Random> step, int seed, int iterations, 
             ran++;
         }
         catch (Exception e) when (e is ArgumentException or InvalidOperationException or NotSupportedException
-                                  || (format is not "metrics" and not "transforms" && e is TorchException or IndexOutOfRangeException or StateDictMismatchException) // the tensor indexer, as arrays
+                                  || (format is not "metrics" and not "transforms" and not "loader" && e is TorchException or IndexOutOfRangeException or StateDictMismatchException) // the tensor indexer, as arrays
                                   || (e is OverflowException && e.Message.Contains("does not fit in", StringComparison.Ordinal))) // Item<byte>() of 300
         {
             accepted++;

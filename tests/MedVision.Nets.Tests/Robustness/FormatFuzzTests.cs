@@ -146,6 +146,13 @@ public sealed class FormatFuzzTests : IClassFixture<FormatFuzzTests.Seeds>
     [Fact]
     public void ResNets_from_random_builder_steps() => Fuzz("models", 250);
 
+    // DataLoaders with random options and samplers over small in-memory sources, iterated for an epoch; oracle: the
+    // batch and sample counts the loader announces. Found: a batch size of int.MaxValue gave an epoch of no batches
+    // (an int overflow), weights summing to infinity were accepted, and int.MaxValue samples per epoch gave
+    // OutOfMemoryException.
+    [Fact]
+    public void Data_loaders_with_random_options() => Fuzz("loader", 10000);
+
     [Fact]
     public void Corrupt_torchscript_files() =>
         Fuzz("torchscript", 1000, Fixture("tiny_torchscript_classifier.pt"));
