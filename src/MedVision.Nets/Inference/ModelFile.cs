@@ -291,7 +291,7 @@ public static class ModelFile
         if (p.Mean.Count == 0 || p.Mean.Count != p.Std.Count || p.Std.Any(s => !(s > 0) || !float.IsFinite(s)))
             throw new ModelFormatException($"{source}: normalisation needs as many positive, finite standard deviations as means.");
         if (p.Mean.Any(m => !float.IsFinite(m)))
-            throw new ModelFormatException($"{source}: normalisation means must be finite numbers, got [{string.Join(", ", p.Mean)}].");
+            throw new ModelFormatException($"{source}: normalisation means must be finite numbers, got [{string.Join(", ", p.Mean.Select(m => m.ToString(System.Globalization.CultureInfo.InvariantCulture)))}].");
         if (p.Resize is not ("nearest" or "linear")) throw new ModelFormatException($"{source}: resize must be 'nearest' or 'linear', not '{p.Resize}'.");
         if (p.Orientation is { } orientation && (p.InputSize.Count != 3 || !Data.Nifti.NiftiAffine.IsValidAxisCodes(orientation)))
             throw new ModelFormatException($"{source}: orientation '{orientation}' must be three axis codes (e.g. RAS) of a 3-D model.");
