@@ -31,17 +31,18 @@ public static class CoralLoss
         long count = grades.NumElements;
         if (count > 0 && numClasses - 1 > Array.MaxLength / count)
             throw new ArgumentOutOfRangeException(nameof(numClasses), numClasses, $"{count} grades × {numClasses - 1} thresholds would hold more values than an array can.");
-        if (grades.ScalarType.IsFloatingPoint())
+        // One copy to the host as float64: grades are whole numbers (a fractional one would silently be truncated by a
+        // conversion to int64) in [0, K). Every grade in range is exact in a double.
+        double[] values;
+        using (var asDouble = grades.To(ScalarType.Float64, Device.Cpu)) values = asDouble.ToArray<double>();
+        var g = new long[values.Length];
+        for (int i = 0; i < values.Length; i++)
         {
-            // Grades are whole numbers: a fractional one would silently be truncated by the conversion to int64.
-            using var asDouble = grades.To(ScalarType.Float64, Device.Cpu);
-            foreach (var v in asDouble.ToArray<double>())
-                if (v != Math.Floor(v)) throw new ArgumentException($"grades must be whole numbers, got {v}.", nameof(grades));
+            double v = values[i];
+            if (v != Math.Floor(v)) throw new ArgumentException($"grades must be whole numbers, got {v}.", nameof(grades));
+            if (v < 0 || v >= numClasses) throw new ArgumentOutOfRangeException(nameof(grades), (long)v, $"grades must lie in [0, {numClasses - 1}]");
+            g[i] = (long)v;
         }
-        long[] g;
-        using (var asLong = grades.To(ScalarType.Int64, Device.Cpu)) g = asLong.ToArray<long>();
-        foreach (var v in g)
-            if (v < 0 || v >= numClasses) throw new ArgumentOutOfRangeException(nameof(grades), v, $"grades must lie in [0, {numClasses - 1}]");
         var levels = new float[g.Length * (numClasses - 1)];
         for (int i = 0; i < g.Length; i++)
             for (int k = 0; k < numClasses - 1; k++)

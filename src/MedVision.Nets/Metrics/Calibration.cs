@@ -49,7 +49,7 @@ public static class Calibration
     private static void CheckArguments(MedMnistTask task, int bins)
     {
         if (bins is < 1 or > MaxBins)
-            throw new ArgumentOutOfRangeException(nameof(bins), bins, "The number of bins must lie in [1, 100,000].");
+            throw new ArgumentOutOfRangeException(nameof(bins), bins, string.Create(CultureInfo.InvariantCulture, $"The number of bins must lie in [1, {MaxBins:N0}]."));
         if (task == MedMnistTask.MultiLabel)
             throw new ArgumentException("Calibration is evaluated for single-label tasks; for multi-label outputs evaluate each label as a binary task.", nameof(task));
     }

@@ -1,3 +1,5 @@
+using System.Globalization;
+
 namespace MedVision.Nets.Metrics;
 
 /// <summary>
@@ -65,7 +67,7 @@ public sealed class ConfusionMatrix
         ArgumentNullException.ThrowIfNull(predicted);
         if (classCount is < 1 or > MaxClassCount)
         {
-            throw new ArgumentOutOfRangeException(nameof(classCount), classCount, "Class count must lie in [1, 10,000].");
+            throw new ArgumentOutOfRangeException(nameof(classCount), classCount, string.Create(CultureInfo.InvariantCulture, $"Class count must lie in [1, {MaxClassCount:N0}]."));
         }
 
         if (actual.Length == 0)

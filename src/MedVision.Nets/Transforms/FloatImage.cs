@@ -30,7 +30,8 @@ public sealed class FloatImage
     internal static float[] Allocate(string what, params int[] shape)
     {
         long n = 1;
-        foreach (var s in shape) n = s <= 0 ? 0 : Math.Min(n * s, long.MaxValue / int.MaxValue);
+        // Saturates just above the limit, so that the product of int sizes cannot overflow a long.
+        foreach (var s in shape) n = s <= 0 ? 0 : Math.Min(n * s, (long)Array.MaxLength + 1);
         if (n > Array.MaxLength)
             throw new ArgumentException($"{what}: an image of shape [{string.Join(", ", shape)}] would hold more values than an array can ({Array.MaxLength:N0}).");
         return new float[n];

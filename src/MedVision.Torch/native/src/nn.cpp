@@ -348,11 +348,12 @@ MVT_API mvt_tensor mvt_bce(mvt_tensor probs, mvt_tensor target, mvt_tensor weigh
 // Regression losses: 0 MSE, 1 L1, 2 smooth L1 (beta), 3 Huber (delta = beta).
 MVT_API mvt_tensor mvt_regression_loss(int32_t kind, mvt_tensor x, mvt_tensor y, int32_t reduction, double beta) {
   MVT_GUARD_BEGIN
+  const int64_t r = ReductionCode(reduction);
   switch (kind) {
-    case 0: return wrap(at::mse_loss(T(x), T(y), ReductionCode(reduction)));
-    case 1: return wrap(at::l1_loss(T(x), T(y), ReductionCode(reduction)));
-    case 2: return wrap(at::smooth_l1_loss(T(x), T(y), ReductionCode(reduction), beta));
-    case 3: return wrap(at::huber_loss(T(x), T(y), ReductionCode(reduction), beta));
+    case 0: return wrap(at::mse_loss(T(x), T(y), r));
+    case 1: return wrap(at::l1_loss(T(x), T(y), r));
+    case 2: return wrap(at::smooth_l1_loss(T(x), T(y), r, beta));
+    case 3: return wrap(at::huber_loss(T(x), T(y), r, beta));
     default: throw std::invalid_argument("unknown regression loss code " + std::to_string(kind));
   }
   MVT_GUARD_END(nullptr)
