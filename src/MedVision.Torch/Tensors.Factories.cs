@@ -24,7 +24,7 @@ public static partial class Tensors
             if (s < 0) throw new ArgumentException($"Shape [{string.Join(", ", shape)}] has a negative size.", nameof(shape));
     }
 
-    /// <summary>Creates a tensor holding a copy of <paramref name="data"/> with the given shape (1-D when omitted).</summary>
+    /// <summary>Creates a tensor holding a copy of <paramref name="data"/> with the given shape (1-D when omitted or null).</summary>
     public static unsafe Tensor FromSpan<T>(ReadOnlySpan<T> data, long[]? shape = null, Device? device = null, bool requiresGrad = false) where T : unmanaged
     {
         var dims = ShapeOrVector(shape, data.Length);
@@ -36,8 +36,8 @@ public static partial class Tensors
             return Tensor.Wrap(NativeMethods.mvt_from_data(p, s, dims.Length, (int)type, (int)dev.Type, dev.Index, requiresGrad ? 1 : 0));
     }
 
-    /// <summary>Creates a tensor holding a copy of <paramref name="data"/> with the given shape (1-D when omitted).</summary>
-    public static Tensor FromArray<T>(T[] data, params long[] shape) where T : unmanaged
+    /// <summary>Creates a tensor holding a copy of <paramref name="data"/> with the given shape (1-D when omitted or null).</summary>
+    public static Tensor FromArray<T>(T[] data, params long[]? shape) where T : unmanaged
     {
         ArgumentNullException.ThrowIfNull(data);
         return FromSpan<T>(data, shape);
@@ -88,10 +88,10 @@ public static partial class Tensors
     public static Tensor Ones(params long[] shape) => Full(shape, 1);
 
     /// <summary>Zeros with the shape, dtype and device of <paramref name="like"/>.</summary>
-    public static Tensor ZerosLike(Tensor like) => Full(like.CachedShape, 0, like.ScalarType, like.Device);
+    public static Tensor ZerosLike(Tensor like) => Full(Tensor.NotNull(like).CachedShape, 0, like.ScalarType, like.Device);
 
     /// <summary>Ones with the shape, dtype and device of <paramref name="like"/>.</summary>
-    public static Tensor OnesLike(Tensor like) => Full(like.CachedShape, 1, like.ScalarType, like.Device);
+    public static Tensor OnesLike(Tensor like) => Full(Tensor.NotNull(like).CachedShape, 1, like.ScalarType, like.Device);
 
     /// <summary>Values start, start+step, … below end (torch.arange). Integer arguments give int64 unless a dtype is given.</summary>
     public static Tensor Arange(double start, double end, double step = 1, ScalarType? dtype = null, Device? device = null)
@@ -173,7 +173,7 @@ public static partial class Tensors
     }
 
     /// <summary>Elementwise choice: <paramref name="x"/> where <paramref name="condition"/> is true, else <paramref name="y"/>.</summary>
-    public static Tensor Where(Tensor condition, Tensor x, Tensor y) => Tensor.Wrap(NativeMethods.mvt_where(condition.Handle, x.Handle, y.Handle));
+    public static Tensor Where(Tensor condition, Tensor x, Tensor y) => Tensor.Wrap(NativeMethods.mvt_where(Tensor.NotNull(condition).Handle, Tensor.NotNull(x).Handle, Tensor.NotNull(y).Handle));
 
     // The device a factory creates on: the CPU by default; a CUDA device only where CUDA is usable (else a clear error).
     private static Device UsableDevice(Device? device)

@@ -7,7 +7,7 @@ namespace MedVision.Torch;
 public class TorchException : Exception
 {
     /// <summary>Creates the exception.</summary>
-    public TorchException(string message, TorchErrorKind kind = TorchErrorKind.Generic) : base(message) => Kind = kind;
+    public TorchException(string? message, TorchErrorKind kind = TorchErrorKind.Generic) : base(message) => Kind = kind;
 
     /// <summary>The category of the error.</summary>
     public TorchErrorKind Kind { get; }
@@ -45,5 +45,5 @@ public class TorchException : Exception
 public sealed class TorchOutOfMemoryException : TorchException
 {
     /// <summary>Creates the exception.</summary>
-    public TorchOutOfMemoryException(string message) : base(message, TorchErrorKind.OutOfMemory) { }
+    public TorchOutOfMemoryException(string? message) : base(message, TorchErrorKind.OutOfMemory) { }
 }

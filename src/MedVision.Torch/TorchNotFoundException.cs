@@ -7,8 +7,8 @@ namespace MedVision.Torch;
 public sealed class TorchNotFoundException : DllNotFoundException
 {
     /// <summary>Creates the exception with a message.</summary>
-    public TorchNotFoundException(string message) : base(message) { }
+    public TorchNotFoundException(string? message) : base(message) { }
 
     /// <summary>Creates the exception with a message and the loader's exception.</summary>
-    public TorchNotFoundException(string message, Exception inner) : base(message, inner) { }
+    public TorchNotFoundException(string? message, Exception? inner) : base(message, inner) { }
 }

@@ -10,7 +10,7 @@ public sealed class ChecksumMismatchException : DataFormatException
     /// <param name="expectedMd5">The expected MD5, lower-case hex.</param>
     /// <param name="actualMd5">The MD5 actually computed, lower-case hex.</param>
     public ChecksumMismatchException(string filePath, string expectedMd5, string actualMd5)
-        : base(filePath, $"MD5 mismatch: expected {expectedMd5} but the data has {actualMd5}; the file was discarded.")
+        : base(filePath, $"MD5 mismatch: expected {expectedMd5 ?? throw new ArgumentNullException(nameof(expectedMd5))} but the data has {actualMd5 ?? throw new ArgumentNullException(nameof(actualMd5))}; the file was discarded.")
     {
         ExpectedMd5 = expectedMd5;
         ActualMd5 = actualMd5;

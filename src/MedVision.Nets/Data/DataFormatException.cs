@@ -10,7 +10,7 @@ public class DataFormatException : IOException
     /// <param name="filePath">The file (or resource name) that holds the bad data.</param>
     /// <param name="problem">A description of what is wrong.</param>
     public DataFormatException(string filePath, string problem)
-        : base($"{filePath}: {problem}")
+        : base($"{filePath ?? throw new ArgumentNullException(nameof(filePath))}: {problem ?? throw new ArgumentNullException(nameof(problem))}")
     {
         FilePath = filePath;
         Problem = problem;
@@ -21,7 +21,7 @@ public class DataFormatException : IOException
     /// <param name="problem">A description of what is wrong.</param>
     /// <param name="innerException">The exception that revealed the problem.</param>
     public DataFormatException(string filePath, string problem, Exception? innerException)
-        : base($"{filePath}: {problem}", innerException)
+        : base($"{filePath ?? throw new ArgumentNullException(nameof(filePath))}: {problem ?? throw new ArgumentNullException(nameof(problem))}", innerException)
     {
         FilePath = filePath;
         Problem = problem;

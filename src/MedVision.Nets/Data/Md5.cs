@@ -27,7 +27,13 @@ public static class Md5
     /// <param name="path">The file to hash.</param>
     /// <param name="cancellationToken">Cancels the computation.</param>
     /// <returns>32 lower-case hexadecimal characters.</returns>
-    public static async Task<string> OfFileAsync(string path, CancellationToken cancellationToken = default)
+    public static Task<string> OfFileAsync(string path, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path); // here, not from the returned task
+        return HashFileAsync(path, cancellationToken);
+    }
+
+    private static async Task<string> HashFileAsync(string path, CancellationToken cancellationToken)
     {
         await using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan | FileOptions.Asynchronous);
         byte[] hash = await MD5.HashDataAsync(stream, cancellationToken).ConfigureAwait(false);
@@ -41,6 +47,7 @@ public static class Md5
     /// <exception cref="ArgumentException">The value is not a 32-character hexadecimal string.</exception>
     public static string Normalize(string md5, string parameterName = "md5")
     {
+        ArgumentNullException.ThrowIfNull(parameterName);
         ArgumentNullException.ThrowIfNull(md5, parameterName);
         string trimmed = md5.Trim();
         if (trimmed.Length != 32 || !trimmed.All(Uri.IsHexDigit))

@@ -11,6 +11,18 @@ namespace MedVision.Nets.Inference;
 /// <param name="MapShape">(H, W) for images, (D, H, W) for volumes.</param>
 public sealed record Explanation(Prediction Prediction, int TargetClass, string TargetClassName, float[] Map, IReadOnlyList<int> MapShape)
 {
+    /// <summary>The prediction for the input.</summary>
+    public Prediction Prediction { get; init; } = Prediction ?? throw new ArgumentNullException(nameof(Prediction));
+
+    /// <summary>That class's name.</summary>
+    public string TargetClassName { get; init; } = TargetClassName ?? throw new ArgumentNullException(nameof(TargetClassName));
+
+    /// <summary>The map at the model's input size, row-major over <see cref="MapShape"/>, values in [0, 1].</summary>
+    public float[] Map { get; init; } = Map ?? throw new ArgumentNullException(nameof(Map));
+
+    /// <summary>(H, W) for images, (D, H, W) for volumes.</summary>
+    public IReadOnlyList<int> MapShape { get; init; } = MapShape ?? throw new ArgumentNullException(nameof(MapShape));
+
     /// <summary>
     /// Blends the map over <paramref name="image"/> (typically the original photograph, at any size; see
     /// <see cref="Heatmap.Overlay"/>). Images only.

@@ -87,6 +87,7 @@ public static class ModelFile
     /// </summary>
     public static void Save(string path, Module model, ModelCard card)
     {
+        ArgumentException.ThrowIfNullOrEmpty(path);
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(card);
         Validate(card, path);

@@ -4,5 +4,5 @@ namespace MedVision.Nets.Inference;
 public sealed class ModelFormatException : Exception
 {
     /// <summary>Creates the exception.</summary>
-    public ModelFormatException(string message, Exception? inner = null) : base(message, inner) { }
+    public ModelFormatException(string? message, Exception? inner = null) : base(message, inner) { }
 }

@@ -133,13 +133,15 @@ public sealed class Predictor : IDisposable
     }
 
     /// <summary>Predicts one preprocessed-to-[0, 1] image or volume (C, H, W) / (C, D, H, W); resizing and normalisation are applied here.</summary>
-    public Prediction Predict(FloatImage image) => Predict(new[] { image })[0];
+    public Prediction Predict(FloatImage image) => Predict(new[] { image ?? throw new ArgumentNullException(nameof(image)) })[0];
 
     /// <summary>Predicts a batch of [0, 1] images or volumes.</summary>
     public IReadOnlyList<Prediction> Predict(IReadOnlyList<FloatImage> images)
     {
         ArgumentNullException.ThrowIfNull(images);
         if (images.Count == 0) return Array.Empty<Prediction>();
+        for (int i = 0; i < images.Count; i++)
+            if (images[i] is null) throw new ArgumentException($"Image {i} of {images.Count} is null.", nameof(images));
         using var scope = Tensors.NewDisposeScope();
         return PredictTensor(Prepare(images));
     }

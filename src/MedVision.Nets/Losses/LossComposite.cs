@@ -24,6 +24,7 @@ public sealed class LossComposite<TContext>
     /// <summary>The current weight of a term.</summary>
     public double WeightOf(string name)
     {
+        ArgumentNullException.ThrowIfNull(name);
         var term = _terms.FirstOrDefault(t => t.Name == name) ?? throw new KeyNotFoundException($"No loss term is named '{name}'.");
         return term.WeightAt(Epoch);
     }

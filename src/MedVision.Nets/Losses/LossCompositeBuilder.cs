@@ -12,6 +12,8 @@ public sealed class LossCompositeBuilder<TContext>
     /// <summary>Adds a term with a constant weight.</summary>
     public LossCompositeBuilder<TContext> Add(string name, Func<TContext, Tensor> term, double weight = 1.0)
     {
+        ArgumentNullException.ThrowIfNull(name);
+        ArgumentNullException.ThrowIfNull(term);
         if (double.IsNaN(weight) || double.IsInfinity(weight) || weight < 0)
             throw new ArgumentOutOfRangeException(nameof(weight), weight, "a loss weight must be finite and non-negative");
         return Add(name, term, _ => weight);
@@ -21,6 +23,7 @@ public sealed class LossCompositeBuilder<TContext>
     public LossCompositeBuilder<TContext> Add(string name, Func<TContext, Tensor> term, Func<int, double> weightSchedule)
     {
         ThrowIfBuilt();
+        ArgumentNullException.ThrowIfNull(name);
         if (string.IsNullOrWhiteSpace(name)) throw new ArgumentException("A loss term needs a name.", nameof(name));
         ArgumentNullException.ThrowIfNull(term);
         ArgumentNullException.ThrowIfNull(weightSchedule);
@@ -32,6 +35,8 @@ public sealed class LossCompositeBuilder<TContext>
     /// <summary>Adds a term whose weight rises linearly from 0 to <paramref name="weight"/> over <paramref name="warmUpEpochs"/> epochs.</summary>
     public LossCompositeBuilder<TContext> AddWithWarmUp(string name, Func<TContext, Tensor> term, double weight, int warmUpEpochs)
     {
+        ArgumentNullException.ThrowIfNull(name);
+        ArgumentNullException.ThrowIfNull(term);
         ArgumentOutOfRangeException.ThrowIfNegative(warmUpEpochs);
         if (double.IsNaN(weight) || weight < 0) throw new ArgumentOutOfRangeException(nameof(weight), weight, "a loss weight must be non-negative");
         return Add(name, term, epoch => warmUpEpochs == 0 ? weight : weight * Math.Min(1.0, (epoch + 1) / (double)warmUpEpochs));

@@ -11,11 +11,11 @@ public sealed class BootstrapResult
     /// <param name="warnings">Warnings.</param>
     public BootstrapResult(ConfidenceInterval auc, ConfidenceInterval acc, int requested, int skipped, IReadOnlyList<string> warnings)
     {
-        Auc = auc;
-        Acc = acc;
+        Auc = auc ?? throw new ArgumentNullException(nameof(auc));
+        Acc = acc ?? throw new ArgumentNullException(nameof(acc));
         RequestedResamples = requested;
         SkippedResamples = skipped;
-        Warnings = warnings;
+        Warnings = warnings ?? throw new ArgumentNullException(nameof(warnings));
     }
 
     /// <summary>Percentile interval of the AUC.</summary>

@@ -34,6 +34,8 @@ public static class Calibration
     /// <exception cref="ArgumentException">The task is multi-label, the shapes disagree, a label is out of range, or the scores are not probabilities.</exception>
     public static CalibrationResult Evaluate(MedMnistTask task, int[] labels, double[,] probabilities, int bins = DefaultBins)
     {
+        ArgumentNullException.ThrowIfNull(labels);
+        ArgumentNullException.ThrowIfNull(probabilities);
         CheckArguments(task, bins);
         return Evaluate(PredictionSet.Create(task, labels, probabilities), bins);
     }
@@ -42,6 +44,8 @@ public static class Calibration
     /// <inheritdoc cref="Evaluate(MedMnistTask, int[], double[,], int)"/>
     public static CalibrationResult Evaluate(MedMnistTask task, int[,] labels, double[,] probabilities, int bins = DefaultBins)
     {
+        ArgumentNullException.ThrowIfNull(labels);
+        ArgumentNullException.ThrowIfNull(probabilities);
         CheckArguments(task, bins);
         return Evaluate(PredictionSet.Create(task, labels, probabilities), bins);
     }

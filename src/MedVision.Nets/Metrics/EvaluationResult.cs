@@ -77,12 +77,12 @@ public sealed class EvaluationResult
     /// <param name="name">The metric name, for example <c>AUC</c>.</param>
     /// <exception cref="KeyNotFoundException">No metric has that name.</exception>
     public MetricEntry this[string name] =>
-        _byName.TryGetValue(name, out var entry) ? entry : throw new KeyNotFoundException($"No metric named '{name}'.");
+        _byName.TryGetValue(name ?? throw new ArgumentNullException(nameof(name)), out var entry) ? entry : throw new KeyNotFoundException($"No metric named '{name}'.");
 
     /// <summary>Whether a metric with the given name exists.</summary>
     /// <param name="name">The metric name.</param>
     /// <returns><see langword="true"/> if it exists.</returns>
-    public bool Contains(string name) => _byName.ContainsKey(name);
+    public bool Contains(string name) => _byName.ContainsKey(name ?? throw new ArgumentNullException(nameof(name)));
 
     /// <summary>Formats the metrics as an aligned text table (metric, value, CI lower, CI upper).</summary>
     /// <param name="decimals">Decimal places of the numbers (0 to 15).</param>

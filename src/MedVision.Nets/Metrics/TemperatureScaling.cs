@@ -80,7 +80,11 @@ public sealed class TemperatureScaling
     public static TemperatureScaling FitFromProbabilities(int[] labels, double[,] probabilities) => Fit(labels, LogOf(probabilities));
 
     /// <summary>Fits T from an N × 1 label matrix (MedMNIST's layout) and softmax probabilities.</summary>
-    public static TemperatureScaling FitFromProbabilities(int[,] labels, double[,] probabilities) => FitFromProbabilities(PredictionSet.LabelVector(labels, "Temperature scaling", nameof(labels)), probabilities);
+    public static TemperatureScaling FitFromProbabilities(int[,] labels, double[,] probabilities)
+    {
+        ArgumentNullException.ThrowIfNull(probabilities);
+        return FitFromProbabilities(PredictionSet.LabelVector(labels, "Temperature scaling", nameof(labels)), probabilities);
+    }
 
     /// <summary>softmax(logits / T) for each row.</summary>
     public double[,] Apply(double[,] logits)

@@ -58,7 +58,7 @@ public sealed class Cdsf : Module<Tensor, Tensor>
     }
 
     /// <summary>Synthetic PET (N, 1, D, H, W) for MRI (N, 1, D, H, W).</summary>
-    public Tensor Synthesize(Tensor mri) => Synthesis.Call(mri);
+    public Tensor Synthesize(Tensor mri) => Synthesis.Call(mri ?? throw new ArgumentNullException(nameof(mri)));
 
     /// <summary>Logits (N, classes) from (MRI, synthetic PET): the diagnosis of subjects without PET.</summary>
     public override Tensor Forward(Tensor input)

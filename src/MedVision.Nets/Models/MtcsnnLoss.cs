@@ -14,6 +14,18 @@ namespace MedVision.Nets.Models;
 /// <param name="PairCount">Number of pairs the difference term averaged over (⌊N / 2⌋).</param>
 public sealed record MtcsnnLoss(Tensor Total, Tensor Classification, Tensor Difference, Tensor Logits, long PairCount) : IDisposable
 {
+    /// <summary>Scalar total loss (with gradient).</summary>
+    public Tensor Total { get; init; } = Total ?? throw new ArgumentNullException(nameof(Total));
+
+    /// <summary>Scalar cross-entropy over all images.</summary>
+    public Tensor Classification { get; init; } = Classification ?? throw new ArgumentNullException(nameof(Classification));
+
+    /// <summary>Scalar MSE of the difference task (0 when the batch has fewer than two images).</summary>
+    public Tensor Difference { get; init; } = Difference ?? throw new ArgumentNullException(nameof(Difference));
+
+    /// <summary>Classification logits (N, K) of the batch, for metrics.</summary>
+    public Tensor Logits { get; init; } = Logits ?? throw new ArgumentNullException(nameof(Logits));
+
     /// <summary>Disposes the tensors.</summary>
     public void Dispose()
     {

@@ -7,7 +7,7 @@ namespace MedVision.Nets.Models;
 public sealed class MtcsnnOptions
 {
     /// <summary>The shared backbone; it is always built features-only. Default ResNet-18.</summary>
-    public ResNetOptions Backbone { get; set; } = new();
+    public ResNetOptions Backbone { get; set => field = value ?? throw new ArgumentNullException(nameof(Backbone)); } = new();
 
     /// <summary>Classes of the classification head. Default 5.</summary>
     public int NumClasses { get; set; } = 5;

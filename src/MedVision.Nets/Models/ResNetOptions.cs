@@ -19,10 +19,10 @@ public sealed class ResNetOptions
     public const int MaxBlocksPerStage = 1000;
 
     /// <summary>Blocks per stage (1 to <see cref="MaxBlocksPerStage"/>); the stages are named layer1, layer2, …. Default [2, 2, 2, 2] (ResNet-18).</summary>
-    public IReadOnlyList<int> Layers { get; set; } = new[] { 2, 2, 2, 2 };
+    public IReadOnlyList<int> Layers { get; set => field = value ?? throw new ArgumentNullException(nameof(Layers)); } = new[] { 2, 2, 2, 2 };
 
     /// <summary>Planes (base width) of each stage, one per entry of <see cref="Layers"/>; the stem has Widths[0] channels. Default [64, 128, 256, 512].</summary>
-    public IReadOnlyList<int> Widths { get; set; } = new[] { 64, 128, 256, 512 };
+    public IReadOnlyList<int> Widths { get; set => field = value ?? throw new ArgumentNullException(nameof(Widths)); } = new[] { 64, 128, 256, 512 };
 
     /// <summary>Input channels (3 for RGB, 1 for grey-scale or CT/MRI). Default 3.</summary>
     public int InChannels { get; set; } = 3;

@@ -20,7 +20,7 @@ public sealed class ConfusionMatrixChart : SvgChart
     /// <param name="classNames">One name per class, or null for "class 0", "class 1", …</param>
     /// <param name="title">Chart title.</param>
     /// <exception cref="ArgumentException">The number of names differs from the number of classes.</exception>
-    public ConfusionMatrixChart(ConfusionMatrix matrix, IReadOnlyList<string>? classNames = null, string title = "Confusion matrix")
+    public ConfusionMatrixChart(ConfusionMatrix matrix, IReadOnlyList<string>? classNames = null, string? title = "Confusion matrix")
         : base(title)
     {
         ArgumentNullException.ThrowIfNull(matrix);

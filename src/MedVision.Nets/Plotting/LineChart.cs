@@ -22,7 +22,7 @@ public sealed class LineChart : SvgChart
     private readonly List<PlotSeries> _series = new();
 
     /// <summary>Creates an empty chart.</summary>
-    public LineChart(string title, string xLabel, string yLabel)
+    public LineChart(string? title, string? xLabel, string? yLabel)
         : base(title)
     {
         XLabel = xLabel ?? "";
@@ -54,7 +54,13 @@ public sealed class LineChart : SvgChart
     }
 
     /// <summary>Adds a series from values; returns the chart.</summary>
-    public LineChart Add(string name, IReadOnlyList<double> x, IReadOnlyList<double> y, bool dashed = false) => Add(new PlotSeries(name, x, y, dashed));
+    public LineChart Add(string name, IReadOnlyList<double> x, IReadOnlyList<double> y, bool dashed = false)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        ArgumentNullException.ThrowIfNull(x);
+        ArgumentNullException.ThrowIfNull(y);
+        return Add(new PlotSeries(name, x, y, dashed));
+    }
 
     /// <inheritdoc />
     public override string ToSvg()

@@ -11,7 +11,7 @@ namespace MedVision.Nets.Plotting;
 public abstract class SvgChart
 {
     /// <summary>Creates a chart with a title.</summary>
-    protected SvgChart(string title) => Title = title ?? "";
+    protected SvgChart(string? title) => Title = title ?? "";
 
     /// <summary>Chart title.</summary>
     public string Title { get; }

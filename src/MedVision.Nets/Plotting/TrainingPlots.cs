@@ -7,7 +7,7 @@ namespace MedVision.Nets.Plotting;
 public static class TrainingPlots
 {
     /// <summary>Training loss and validation AUC/ACC per epoch.</summary>
-    public static LineChart TrainingCurves(IReadOnlyList<EpochRecord> history, string title = "Training curves")
+    public static LineChart TrainingCurves(IReadOnlyList<EpochRecord> history, string? title = "Training curves")
     {
         ArgumentNullException.ThrowIfNull(history);
         var epochs = history.Select(h => (double)(h.Epoch + 1)).ToArray();
@@ -20,7 +20,7 @@ public static class TrainingPlots
 
     /// <summary>The ROC curve of a binary problem (0/1 labels, one score per sample: higher means positive), with the chance diagonal.</summary>
     /// <remarks>Labels with only one outcome give no curve.</remarks>
-    public static LineChart RocCurve(int[] labels, double[] scores, string positiveName = "positive class", string title = "ROC curve")
+    public static LineChart RocCurve(int[] labels, double[] scores, string? positiveName = "positive class", string? title = "ROC curve")
     {
         var targets = BinaryTargets.FromBinary(labels, scores);
         return RocChart(title, 1, _ => targets, _ => positiveName ?? "positive class");
@@ -31,7 +31,7 @@ public static class TrainingPlots
     /// non-empty bin, beside the diagonal of perfect calibration (points below it are over-confident). The legend
     /// gives the ECE.
     /// </summary>
-    public static LineChart ReliabilityDiagram(CalibrationResult calibration, string title = "Reliability diagram")
+    public static LineChart ReliabilityDiagram(CalibrationResult calibration, string? title = "Reliability diagram")
     {
         ArgumentNullException.ThrowIfNull(calibration);
         var bins = calibration.Bins.Where(b => b.Count > 0).ToArray();
@@ -44,7 +44,7 @@ public static class TrainingPlots
 
     /// <summary>One-vs-rest ROC curve per class (labels 0 … K−1, scores N × K), with the chance diagonal.</summary>
     /// <remarks>A class that is absent from the labels, or is all of them, has no curve.</remarks>
-    public static LineChart RocCurves(int[] labels, double[,] scores, IReadOnlyList<string>? classNames = null, string title = "ROC curves (one vs rest)")
+    public static LineChart RocCurves(int[] labels, double[,] scores, IReadOnlyList<string>? classNames = null, string? title = "ROC curves (one vs rest)")
     {
         ArgumentNullException.ThrowIfNull(labels);
         ArgumentNullException.ThrowIfNull(scores);
@@ -56,7 +56,7 @@ public static class TrainingPlots
     /// ROC curve of every label of a multi-label problem (N × K 0/1 targets, scores N × K), with the chance diagonal.
     /// </summary>
     /// <remarks>A label that no sample has, or that every sample has, has no curve.</remarks>
-    public static LineChart PerLabelRocCurves(int[,] labels, double[,] scores, IReadOnlyList<string>? labelNames = null, string title = "ROC curves (per label)")
+    public static LineChart PerLabelRocCurves(int[,] labels, double[,] scores, IReadOnlyList<string>? labelNames = null, string? title = "ROC curves (per label)")
     {
         ArgumentNullException.ThrowIfNull(labels);
         ArgumentNullException.ThrowIfNull(scores);
@@ -71,7 +71,7 @@ public static class TrainingPlots
     /// </summary>
     /// <exception cref="ArgumentException">A multi-label task, or labels and scores that do not fit each other.</exception>
     public static ConfusionMatrixChart ConfusionMatrix(MedMnistTask task, int[] labels, double[,] scores, IReadOnlyList<string>? classNames = null,
-        string title = "Confusion matrix", double threshold = MedMnistEvaluator.DefaultThreshold)
+        string? title = "Confusion matrix", double threshold = MedMnistEvaluator.DefaultThreshold)
     {
         ArgumentNullException.ThrowIfNull(labels);
         ArgumentNullException.ThrowIfNull(scores);
@@ -84,7 +84,7 @@ public static class TrainingPlots
 
     // One curve per score column whose targets hold both outcomes; each column is validated, copied and ranked once
     // for its curve and its AUC.
-    private static LineChart RocChart(string title, int columns, Func<int, BinaryTargets> targetsOf, Func<int, string> name)
+    private static LineChart RocChart(string? title, int columns, Func<int, BinaryTargets> targetsOf, Func<int, string> name)
     {
         var chart = new LineChart(title, "false positive rate", "true positive rate") { XRange = (0, 1), YRange = (0, 1) };
         for (int c = 0; c < columns; c++)

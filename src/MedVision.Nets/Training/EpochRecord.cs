@@ -7,4 +7,11 @@ namespace MedVision.Nets.Training;
 /// <param name="LearningRate">Learning rate of the first parameter group during the epoch.</param>
 /// <param name="Validation">Validation metrics after the epoch.</param>
 /// <param name="Seconds">Wall time of the epoch including validation.</param>
-public sealed record EpochRecord(int Epoch, double TrainLoss, IReadOnlyDictionary<string, double> TrainLossTerms, double LearningRate, SplitMetrics Validation, double Seconds);
+public sealed record EpochRecord(int Epoch, double TrainLoss, IReadOnlyDictionary<string, double> TrainLossTerms, double LearningRate, SplitMetrics Validation, double Seconds)
+{
+    /// <summary>Mean of each loss term.</summary>
+    public IReadOnlyDictionary<string, double> TrainLossTerms { get; init; } = TrainLossTerms ?? throw new ArgumentNullException(nameof(TrainLossTerms));
+
+    /// <summary>Validation metrics after the epoch.</summary>
+    public SplitMetrics Validation { get; init; } = Validation ?? throw new ArgumentNullException(nameof(Validation));
+}

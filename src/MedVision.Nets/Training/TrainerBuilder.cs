@@ -144,6 +144,7 @@ public sealed class TrainerBuilder
     /// <summary>Writes checkpoints (last and best), history (CSV and JSON) and the result to <paramref name="directory"/>.</summary>
     public TrainerBuilder SaveTo(string directory)
     {
+        ArgumentNullException.ThrowIfNull(directory);
         if (string.IsNullOrWhiteSpace(directory)) throw new ArgumentException("Give an output directory.", nameof(directory));
         return Set(() => _output = Path.GetFullPath(directory));
     }

@@ -5,7 +5,7 @@ public sealed class TrainingDivergedException : Exception
 {
     /// <summary>Creates the exception.</summary>
     public TrainingDivergedException(int epoch, int step, double loss, IReadOnlyDictionary<string, double> terms)
-        : base($"The loss became {loss} at epoch {epoch}, step {step} (terms: {string.Join(", ", terms.Select(t => $"{t.Key}={t.Value}"))}). Lower the learning rate or check the inputs.")
+        : base($"The loss became {loss} at epoch {epoch}, step {step} (terms: {string.Join(", ", (terms ?? throw new ArgumentNullException(nameof(terms))).Select(t => $"{t.Key}={t.Value}"))}). Lower the learning rate or check the inputs.")
     {
         Epoch = epoch;
         Step = step;

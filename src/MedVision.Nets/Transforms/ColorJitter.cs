@@ -28,6 +28,8 @@ public sealed class ColorJitter : ITransform
     /// <inheritdoc />
     public FloatImage Apply(FloatImage image, Random random)
     {
+        ArgumentNullException.ThrowIfNull(image);
+        ArgumentNullException.ThrowIfNull(random);
         var d = image.Data;
         int plane = image.PlaneSize;
         var order = new[] { 0, 1, 2 }.OrderBy(_ => random.Next()).ToArray();

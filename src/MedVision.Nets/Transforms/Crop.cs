@@ -27,6 +27,8 @@ public sealed class Crop : ITransform
     /// <inheritdoc />
     public FloatImage Apply(FloatImage image, Random random)
     {
+        ArgumentNullException.ThrowIfNull(image);
+        ArgumentNullException.ThrowIfNull(random);
         if (image.IsVolume) throw new ArgumentException("Crop works on 2-D images (C, H, W).");
         long ph = image.Height + 2L * Padding, pw = image.Width + 2L * Padding;
         if (Height > ph || Width > pw) throw new ArgumentException($"Cannot crop {Height}×{Width} from a {ph}×{pw} image.");

@@ -21,6 +21,8 @@ public sealed class Normalize : ITransform
     /// <inheritdoc />
     public FloatImage Apply(FloatImage image, Random random)
     {
+        ArgumentNullException.ThrowIfNull(image);
+        ArgumentNullException.ThrowIfNull(random);
         if (_mean.Length != 1 && _mean.Length != image.Channels)
             throw new ArgumentException($"Normalize has {_mean.Length} means but the image has {image.Channels} channels.");
         int plane = image.PlaneSize;

@@ -20,6 +20,8 @@ public sealed class RandomFlip : ITransform
     /// <inheritdoc />
     public FloatImage Apply(FloatImage image, Random random)
     {
+        ArgumentNullException.ThrowIfNull(image);
+        ArgumentNullException.ThrowIfNull(random);
         if (random.NextDouble() >= Probability) return image;
         if (Axis == SpatialAxis.Depth && !image.IsVolume) throw new ArgumentException("A depth flip needs a (C, D, H, W) volume.");
         int c = image.Channels, dd = image.Depth, h = image.Height, w = image.Width;

@@ -20,6 +20,8 @@ public sealed class RandomIntensityScale : ITransform
     /// <inheritdoc />
     public FloatImage Apply(FloatImage image, Random random)
     {
+        ArgumentNullException.ThrowIfNull(image);
+        ArgumentNullException.ThrowIfNull(random);
         if (random.NextDouble() >= Probability) return image;
         float f = (float)(1 + (random.NextDouble() * 2 - 1) * Strength);
         var d = image.Data;

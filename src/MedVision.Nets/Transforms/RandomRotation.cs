@@ -20,6 +20,8 @@ public sealed class RandomRotation : ITransform
     /// <inheritdoc />
     public FloatImage Apply(FloatImage image, Random random)
     {
+        ArgumentNullException.ThrowIfNull(image);
+        ArgumentNullException.ThrowIfNull(random);
         if (image.IsVolume) throw new ArgumentException("RandomRotation works on 2-D images (C, H, W).");
         double angle = (random.NextDouble() * 2 - 1) * Degrees * Math.PI / 180;
         if (angle == 0) return image;

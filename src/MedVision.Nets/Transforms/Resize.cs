@@ -31,6 +31,8 @@ public sealed class Resize : ITransform
     /// <inheritdoc />
     public FloatImage Apply(FloatImage image, Random random)
     {
+        ArgumentNullException.ThrowIfNull(image);
+        ArgumentNullException.ThrowIfNull(random);
         int od = image.IsVolume ? (Depth == 0 ? image.Depth : Depth) : 1;
         if (!image.IsVolume && Depth > 1) throw new ArgumentException("A 3-D resize needs a (C, D, H, W) volume.");
         int c = image.Channels, id = image.Depth, ih = image.Height, iw = image.Width;

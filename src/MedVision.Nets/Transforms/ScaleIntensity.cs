@@ -39,6 +39,7 @@ public sealed class ScaleIntensity : ITransform
     public FloatImage Apply(FloatImage image, Random random)
     {
         ArgumentNullException.ThrowIfNull(image);
+        ArgumentNullException.ThrowIfNull(random);
         IntensityWindow.MapToUnitRange(image.Data, WindowCenter is { } c && WindowWidth is { } w ? (c, w) : null);
         return image;
     }

@@ -7,7 +7,7 @@ namespace MedVision.Torch.Distributed;
 public sealed class DistributedException : TorchException
 {
     /// <summary>Creates the exception.</summary>
-    public DistributedException(string message, TorchErrorKind kind = TorchErrorKind.Distributed) : base(message, kind) { }
+    public DistributedException(string? message, TorchErrorKind kind = TorchErrorKind.Distributed) : base(message, kind) { }
 
     internal static DistributedException FromNative()
     {

@@ -13,7 +13,7 @@ public sealed record DistributedOptions
     public const int DefaultPort = 29500;
 
     /// <summary>Host name or address of rank 0 (default 127.0.0.1).</summary>
-    public string MasterAddress { get; init; } = "127.0.0.1";
+    public string MasterAddress { get; init => field = value ?? throw new ArgumentNullException(nameof(MasterAddress)); } = "127.0.0.1";
 
     /// <summary>TCP port of the rendezvous store on rank 0 (default 29500).</summary>
     public int MasterPort { get; init; } = DefaultPort;

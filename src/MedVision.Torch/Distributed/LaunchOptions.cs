@@ -4,10 +4,10 @@ namespace MedVision.Torch.Distributed;
 public sealed record LaunchOptions
 {
     /// <summary>The program to start (e.g. "dotnet" or an app's path).</summary>
-    public required string FileName { get; init; }
+    public required string FileName { get; init => field = value ?? throw new ArgumentNullException(nameof(FileName)); }
 
     /// <summary>Its arguments (identical for every rank; each rank reads its rank from the environment).</summary>
-    public IReadOnlyList<string> Arguments { get; init; } = Array.Empty<string>();
+    public IReadOnlyList<string> Arguments { get; init => field = value ?? throw new ArgumentNullException(nameof(Arguments)); } = Array.Empty<string>();
 
     /// <summary>Processes on this machine (torchrun's <c>--nproc-per-node</c>).</summary>
     public int ProcessesPerNode { get; init; } = 1;
@@ -19,7 +19,7 @@ public sealed record LaunchOptions
     public int NodeRank { get; init; }
 
     /// <summary>Address of node 0 as the other machines reach it (default 127.0.0.1 for one machine).</summary>
-    public string MasterAddress { get; init; } = "127.0.0.1";
+    public string MasterAddress { get; init => field = value ?? throw new ArgumentNullException(nameof(MasterAddress)); } = "127.0.0.1";
 
     /// <summary>Rendezvous port; 0 picks a free port (single machine only).</summary>
     public int MasterPort { get; init; } = DistributedOptions.DefaultPort;
@@ -28,7 +28,7 @@ public sealed record LaunchOptions
     public int? ThreadsPerProcess { get; init; }
 
     /// <summary>Extra environment variables for every process.</summary>
-    public IReadOnlyDictionary<string, string> Environment { get; init; } = new Dictionary<string, string>();
+    public IReadOnlyDictionary<string, string> Environment { get; init => field = value ?? throw new ArgumentNullException(nameof(Environment)); } = new Dictionary<string, string>();
 
     /// <summary>Stop the other processes as soon as one fails (torchrun's behaviour; default true). When false they run on and meet the failure themselves (within their timeout).</summary>
     public bool StopOthersOnFailure { get; init; } = true;

@@ -6,6 +6,9 @@ namespace MedVision.Torch.Distributed;
 /// <param name="Elapsed">Wall time from start to the last exit.</param>
 public sealed record LaunchResult(IReadOnlyList<int> ExitCodes, int? FirstFailedRank, TimeSpan Elapsed)
 {
+    /// <summary>Exit code of each local process, by local rank (a process stopped by the launcher after another failed reports its own code).</summary>
+    public IReadOnlyList<int> ExitCodes { get; init; } = ExitCodes ?? throw new ArgumentNullException(nameof(ExitCodes));
+
     /// <summary>True when every process exited with code 0.</summary>
     public bool Succeeded => FirstFailedRank is null;
 

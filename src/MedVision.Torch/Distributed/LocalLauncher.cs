@@ -17,10 +17,16 @@ public static class LocalLauncher
     /// <param name="options">What to start.</param>
     /// <param name="output">Where prefixed output lines go (null: the console).</param>
     /// <param name="cancellationToken">Stops every process when cancelled.</param>
-    public static async Task<LaunchResult> RunAsync(LaunchOptions options, TextWriter? output = null, CancellationToken cancellationToken = default)
+    public static Task<LaunchResult> RunAsync(LaunchOptions options, TextWriter? output = null, CancellationToken cancellationToken = default)
     {
+        // Bad options throw here, when the call is made, not from the returned task.
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
+        return RunCoreAsync(options, output, cancellationToken);
+    }
+
+    private static async Task<LaunchResult> RunCoreAsync(LaunchOptions options, TextWriter? output, CancellationToken cancellationToken)
+    {
         output ??= Console.Out;
         var writer = TextWriter.Synchronized(output);
         int port = options.MasterPort == 0 ? FreePort() : options.MasterPort;

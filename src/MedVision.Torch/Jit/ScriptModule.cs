@@ -116,10 +116,10 @@ public sealed class ScriptModule : Module<Tensor, Tensor>
     public IReadOnlyList<string> MethodNames => _methodNames.Value;
 
     /// <summary>True when the module has a method named <paramref name="name"/>.</summary>
-    public bool HasMethod(string name) => MethodNames.Contains(name);
+    public bool HasMethod(string name) => MethodNames.Contains(name ?? throw new ArgumentNullException(nameof(name)));
 
     /// <summary>Runs the module's forward method on one tensor.</summary>
-    public override Tensor Forward(Tensor input) => Invoke("forward", input);
+    public override Tensor Forward(Tensor input) => Invoke("forward", Tensor.NotNull(input));
 
     /// <summary>Runs the module's forward method on several tensors (a Siamese pair, an image and its mask).</summary>
     public Tensor Forward(params Tensor[] inputs) => Invoke("forward", inputs);

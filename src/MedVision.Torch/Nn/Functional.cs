@@ -29,15 +29,15 @@ public static partial class Functional
     public static unsafe Tensor Convolution(Tensor input, Tensor weight, Tensor? bias, int spatialDims, long[]? stride = null, long[]? padding = null, long[]? dilation = null, long groups = 1)
     {
         if (spatialDims is < 1 or > 3) throw new ArgumentOutOfRangeException(nameof(spatialDims), spatialDims, "convolution supports 1, 2 or 3 spatial dimensions");
-        RequireRank(input, spatialDims + 2, $"conv{spatialDims}d", spatialDims switch { 1 => "(N, C, L)", 2 => "(N, C, H, W)", _ => "(N, C, D, H, W)" });
         ArgumentNullException.ThrowIfNull(weight);
+        RequireRank(input, spatialDims + 2, $"conv{spatialDims}d", spatialDims switch { 1 => "(N, C, L)", 2 => "(N, C, H, W)", _ => "(N, C, D, H, W)" });
         CheckGroups(groups);
         var s = Expand(stride, spatialDims, 1, nameof(stride));
         var p = Expand(padding, spatialDims, 0, nameof(padding));
         var d = Expand(dilation, spatialDims, 1, nameof(dilation));
         fixed (long* ps = s, pp = p, pd = d)
         {
-            var h = NativeMethods.mvt_conv(input.Handle, weight.Handle, Tensor.HandleOrZero(bias), ps, pp, pd, spatialDims, groups);
+            var h = NativeMethods.mvt_conv(Tensor.NotNull(input).Handle, Tensor.NotNull(weight).Handle, Tensor.HandleOrZero(bias), ps, pp, pd, spatialDims, groups);
             if (h == IntPtr.Zero) throw new ArgumentException(TorchException.FromNative($"conv{spatialDims}d").Message);
             return Tensor.Wrap(h);
         }
@@ -67,8 +67,8 @@ public static partial class Functional
     public static unsafe Tensor ConvTranspose(Tensor input, Tensor weight, Tensor? bias, int spatialDims, long[]? stride = null, long[]? padding = null, long[]? outputPadding = null, long groups = 1, long[]? dilation = null)
     {
         if (spatialDims is < 1 or > 3) throw new ArgumentOutOfRangeException(nameof(spatialDims), spatialDims, "transposed convolution supports 1, 2 or 3 spatial dimensions");
-        RequireRank(input, spatialDims + 2, $"conv_transpose{spatialDims}d", "(N, C, …)");
         ArgumentNullException.ThrowIfNull(weight);
+        RequireRank(input, spatialDims + 2, $"conv_transpose{spatialDims}d", "(N, C, …)");
         var s = Expand(stride, spatialDims, 1, nameof(stride));
         var p = Expand(padding, spatialDims, 0, nameof(padding));
         var op = Expand(outputPadding, spatialDims, 0, nameof(outputPadding));
@@ -76,7 +76,7 @@ public static partial class Functional
         CheckGroups(groups);
         fixed (long* ps = s, pp = p, pop = op, pd = d)
         {
-            var h = NativeMethods.mvt_conv_transpose(input.Handle, weight.Handle, Tensor.HandleOrZero(bias), ps, pp, pop, pd, spatialDims, groups);
+            var h = NativeMethods.mvt_conv_transpose(Tensor.NotNull(input).Handle, Tensor.NotNull(weight).Handle, Tensor.HandleOrZero(bias), ps, pp, pop, pd, spatialDims, groups);
             if (h == IntPtr.Zero) throw new ArgumentException(TorchException.FromNative($"conv_transpose{spatialDims}d").Message);
             return Tensor.Wrap(h);
         }
@@ -95,7 +95,7 @@ public static partial class Functional
     {
         ArgumentNullException.ThrowIfNull(input);
         ArgumentNullException.ThrowIfNull(weight);
-        var h = NativeMethods.mvt_linear(input.Handle, weight.Handle, Tensor.HandleOrZero(bias));
+        var h = NativeMethods.mvt_linear(Tensor.NotNull(input).Handle, Tensor.NotNull(weight).Handle, Tensor.HandleOrZero(bias));
         if (h == IntPtr.Zero) throw new ArgumentException(TorchException.FromNative(() => $"linear: input [{string.Join(", ", input.CachedShape)}] against weight [{string.Join(", ", weight.CachedShape)}]").Message);
         return Tensor.Wrap(h);
     }
@@ -110,21 +110,21 @@ public static partial class Functional
     {
         ArgumentNullException.ThrowIfNull(input);
         if (!training && (runningMean is null || runningVar is null)) throw new ArgumentException("BatchNorm in evaluation mode needs running statistics.");
-        return Tensor.Wrap(NativeMethods.mvt_batch_norm(input.Handle, Tensor.HandleOrZero(weight), Tensor.HandleOrZero(bias), Tensor.HandleOrZero(runningMean), Tensor.HandleOrZero(runningVar), training ? 1 : 0, momentum, eps));
+        return Tensor.Wrap(NativeMethods.mvt_batch_norm(Tensor.NotNull(input).Handle, Tensor.HandleOrZero(weight), Tensor.HandleOrZero(bias), Tensor.HandleOrZero(runningMean), Tensor.HandleOrZero(runningVar), training ? 1 : 0, momentum, eps));
     }
 
     /// <summary>Instance normalisation: per-sample, per-channel statistics over the spatial dimensions.</summary>
     public static Tensor InstanceNorm(Tensor input, Tensor? runningMean = null, Tensor? runningVar = null, Tensor? weight = null, Tensor? bias = null, bool useInputStats = true, double momentum = 0.1, double eps = 1e-5)
     {
         ArgumentNullException.ThrowIfNull(input);
-        return Tensor.Wrap(NativeMethods.mvt_instance_norm(input.Handle, Tensor.HandleOrZero(weight), Tensor.HandleOrZero(bias), Tensor.HandleOrZero(runningMean), Tensor.HandleOrZero(runningVar), useInputStats ? 1 : 0, momentum, eps));
+        return Tensor.Wrap(NativeMethods.mvt_instance_norm(Tensor.NotNull(input).Handle, Tensor.HandleOrZero(weight), Tensor.HandleOrZero(bias), Tensor.HandleOrZero(runningMean), Tensor.HandleOrZero(runningVar), useInputStats ? 1 : 0, momentum, eps));
     }
 
     /// <summary>Group normalisation over <paramref name="numGroups"/> groups of channels.</summary>
     public static Tensor GroupNorm(Tensor input, long numGroups, Tensor? weight = null, Tensor? bias = null, double eps = 1e-5)
     {
         ArgumentNullException.ThrowIfNull(input);
-        return Tensor.Wrap(NativeMethods.mvt_group_norm(input.Handle, numGroups, Tensor.HandleOrZero(weight), Tensor.HandleOrZero(bias), eps));
+        return Tensor.Wrap(NativeMethods.mvt_group_norm(Tensor.NotNull(input).Handle, numGroups, Tensor.HandleOrZero(weight), Tensor.HandleOrZero(bias), eps));
     }
 
     /// <summary>Layer normalisation over the trailing <paramref name="normalizedShape"/> dimensions.</summary>
@@ -133,7 +133,7 @@ public static partial class Functional
         ArgumentNullException.ThrowIfNull(input);
         ArgumentNullException.ThrowIfNull(normalizedShape);
         fixed (long* p = normalizedShape)
-            return Tensor.Wrap(NativeMethods.mvt_layer_norm(input.Handle, p, normalizedShape.Length, Tensor.HandleOrZero(weight), Tensor.HandleOrZero(bias), eps));
+            return Tensor.Wrap(NativeMethods.mvt_layer_norm(Tensor.NotNull(input).Handle, p, normalizedShape.Length, Tensor.HandleOrZero(weight), Tensor.HandleOrZero(bias), eps));
     }
 
     // ---------------------------------------------------------------- pooling
@@ -141,13 +141,14 @@ public static partial class Functional
     /// <summary>Max pooling over 1, 2 or 3 spatial dimensions (stride defaults to the kernel size).</summary>
     public static unsafe Tensor MaxPool(Tensor input, int spatialDims, long[] kernelSize, long[]? stride = null, long[]? padding = null, long[]? dilation = null, bool ceilMode = false)
     {
+        ArgumentNullException.ThrowIfNull(kernelSize);
         RequireRank(input, spatialDims + 2, $"max_pool{spatialDims}d", "(N, C, …)");
         var k = Expand(kernelSize, spatialDims, 1, nameof(kernelSize));
         var s = stride is null || stride.Length == 0 ? k : Expand(stride, spatialDims, 1, nameof(stride));
         var p = Expand(padding, spatialDims, 0, nameof(padding));
         var d = Expand(dilation, spatialDims, 1, nameof(dilation));
         fixed (long* pk = k, ps = s, pp = p, pd = d)
-            return Tensor.Wrap(NativeMethods.mvt_max_pool(input.Handle, pk, ps, pp, pd, spatialDims, ceilMode ? 1 : 0));
+            return Tensor.Wrap(NativeMethods.mvt_max_pool(Tensor.NotNull(input).Handle, pk, ps, pp, pd, spatialDims, ceilMode ? 1 : 0));
     }
 
     /// <summary>2-D max pooling.</summary>
@@ -161,12 +162,13 @@ public static partial class Functional
     /// <summary>Average pooling over 1, 2 or 3 spatial dimensions (stride defaults to the kernel size).</summary>
     public static unsafe Tensor AvgPool(Tensor input, int spatialDims, long[] kernelSize, long[]? stride = null, long[]? padding = null, bool ceilMode = false, bool countIncludePad = true)
     {
+        ArgumentNullException.ThrowIfNull(kernelSize);
         RequireRank(input, spatialDims + 2, $"avg_pool{spatialDims}d", "(N, C, …)");
         var k = Expand(kernelSize, spatialDims, 1, nameof(kernelSize));
         var s = stride is null || stride.Length == 0 ? k : Expand(stride, spatialDims, 1, nameof(stride));
         var p = Expand(padding, spatialDims, 0, nameof(padding));
         fixed (long* pk = k, ps = s, pp = p)
-            return Tensor.Wrap(NativeMethods.mvt_avg_pool(input.Handle, pk, ps, pp, spatialDims, ceilMode ? 1 : 0, countIncludePad ? 1 : 0));
+            return Tensor.Wrap(NativeMethods.mvt_avg_pool(Tensor.NotNull(input).Handle, pk, ps, pp, spatialDims, ceilMode ? 1 : 0, countIncludePad ? 1 : 0));
     }
 
     /// <summary>2-D average pooling.</summary>
@@ -180,17 +182,19 @@ public static partial class Functional
     /// <summary>Adaptive average pooling to a fixed output size over 1, 2 or 3 spatial dimensions.</summary>
     public static unsafe Tensor AdaptiveAvgPool(Tensor input, int spatialDims, long[] outputSize)
     {
+        ArgumentNullException.ThrowIfNull(outputSize);
         RequireRank(input, spatialDims + 2, $"adaptive_avg_pool{spatialDims}d", "(N, C, …)");
         var o = Expand(outputSize, spatialDims, 1, nameof(outputSize));
-        fixed (long* p = o) return Tensor.Wrap(NativeMethods.mvt_adaptive_pool(input.Handle, p, spatialDims, 0));
+        fixed (long* p = o) return Tensor.Wrap(NativeMethods.mvt_adaptive_pool(Tensor.NotNull(input).Handle, p, spatialDims, 0));
     }
 
     /// <summary>Adaptive max pooling to a fixed output size over 1, 2 or 3 spatial dimensions.</summary>
     public static unsafe Tensor AdaptiveMaxPool(Tensor input, int spatialDims, long[] outputSize)
     {
+        ArgumentNullException.ThrowIfNull(outputSize);
         RequireRank(input, spatialDims + 2, $"adaptive_max_pool{spatialDims}d", "(N, C, …)");
         var o = Expand(outputSize, spatialDims, 1, nameof(outputSize));
-        fixed (long* p = o) return Tensor.Wrap(NativeMethods.mvt_adaptive_pool(input.Handle, p, spatialDims, 1));
+        fixed (long* p = o) return Tensor.Wrap(NativeMethods.mvt_adaptive_pool(Tensor.NotNull(input).Handle, p, spatialDims, 1));
     }
 
     /// <summary>2-D adaptive average pooling to (outH, outW).</summary>
@@ -205,27 +209,27 @@ public static partial class Functional
     public static Tensor Dropout(Tensor input, double p = 0.5, bool training = true)
     {
         if (p is < 0 or > 1 || double.IsNaN(p)) throw new ArgumentOutOfRangeException(nameof(p), p, "dropout probability must lie in [0, 1]");
-        return Tensor.Wrap(NativeMethods.mvt_dropout(input.Handle, p, training ? 1 : 0, 0));
+        return Tensor.Wrap(NativeMethods.mvt_dropout(Tensor.NotNull(input).Handle, p, training ? 1 : 0, 0));
     }
 
     /// <summary>Zeroes whole channels with probability p during training (Dropout2d/3d).</summary>
     public static Tensor FeatureDropout(Tensor input, double p = 0.5, bool training = true)
     {
         if (p is < 0 or > 1 || double.IsNaN(p)) throw new ArgumentOutOfRangeException(nameof(p), p, "dropout probability must lie in [0, 1]");
-        return Tensor.Wrap(NativeMethods.mvt_dropout(input.Handle, p, training ? 1 : 0, 1));
+        return Tensor.Wrap(NativeMethods.mvt_dropout(Tensor.NotNull(input).Handle, p, training ? 1 : 0, 1));
     }
 
     /// <summary>‖x1 − x2 + eps‖_p along the last dimension.</summary>
     public static Tensor PairwiseDistance(Tensor x1, Tensor x2, double p = 2.0, double eps = 1e-6, bool keepDim = false)
-        => Tensor.Wrap(NativeMethods.mvt_pairwise_distance(x1.Handle, x2.Handle, p, eps, keepDim ? 1 : 0));
+        => Tensor.Wrap(NativeMethods.mvt_pairwise_distance(Tensor.NotNull(x1).Handle, Tensor.NotNull(x2).Handle, p, eps, keepDim ? 1 : 0));
 
     /// <summary>Cosine similarity along <paramref name="dim"/>.</summary>
     public static Tensor CosineSimilarity(Tensor x1, Tensor x2, long dim = 1, double eps = 1e-8)
-        => Tensor.Wrap(NativeMethods.mvt_cosine_similarity(x1.Handle, x2.Handle, dim, eps));
+        => Tensor.Wrap(NativeMethods.mvt_cosine_similarity(Tensor.NotNull(x1).Handle, Tensor.NotNull(x2).Handle, dim, eps));
 
     /// <summary>Divides by the L_p norm along <paramref name="dim"/> (clamped below by eps).</summary>
     public static Tensor Normalize(Tensor input, double p = 2.0, long dim = 1, double eps = 1e-12)
-        => Tensor.Wrap(NativeMethods.mvt_normalize(input.Handle, p, dim, eps));
+        => Tensor.Wrap(NativeMethods.mvt_normalize(Tensor.NotNull(input).Handle, p, dim, eps));
 
     /// <summary>Resizes the spatial dimensions to <paramref name="size"/> (one entry per spatial dimension).</summary>
     public static unsafe Tensor Interpolate(Tensor input, long[] size, InterpolationMode mode = InterpolationMode.Nearest, bool alignCorners = false)
@@ -236,7 +240,7 @@ public static partial class Functional
         if (size.Any(s => s <= 0)) throw new ArgumentException($"Output size [{string.Join(", ", size)}] must be positive.", nameof(size));
         if (input.Dim != size.Length + 2)
             throw new ArgumentException($"Interpolate to {size.Length} spatial sizes expects a {size.Length + 2}-D input, got shape [{string.Join(", ", input.CachedShape)}].", nameof(input));
-        fixed (long* p = size) return Tensor.Wrap(NativeMethods.mvt_interpolate(input.Handle, p, size.Length, (int)Guard.Defined(mode), alignCorners ? 1 : 0));
+        fixed (long* p = size) return Tensor.Wrap(NativeMethods.mvt_interpolate(Tensor.NotNull(input).Handle, p, size.Length, (int)Guard.Defined(mode), alignCorners ? 1 : 0));
     }
 
     /// <summary>Pads the last dimensions; <paramref name="pad"/> lists (before, after) pairs starting from the last dimension.</summary>
@@ -245,36 +249,36 @@ public static partial class Functional
         ArgumentNullException.ThrowIfNull(input);
         ArgumentNullException.ThrowIfNull(pad);
         if (pad.Length % 2 != 0) throw new ArgumentException("Padding needs (before, after) pairs: an even number of values.", nameof(pad));
-        fixed (long* p = pad) return Tensor.Wrap(NativeMethods.mvt_pad(input.Handle, p, pad.Length, (int)Guard.Defined(mode), value));
+        fixed (long* p = pad) return Tensor.Wrap(NativeMethods.mvt_pad(Tensor.NotNull(input).Handle, p, pad.Length, (int)Guard.Defined(mode), value));
     }
 
     /// <summary>Sampling grid for an affine transform: theta (N, 2, 3) for 2-D or (N, 3, 4) for 3-D, size (N, C, H, W) or (N, C, D, H, W).</summary>
     public static unsafe Tensor AffineGrid(Tensor theta, long[] size, bool alignCorners = false)
     {
         ArgumentNullException.ThrowIfNull(size);
-        fixed (long* p = size) return Tensor.Wrap(NativeMethods.mvt_affine_grid(theta.Handle, p, size.Length, alignCorners ? 1 : 0));
+        fixed (long* p = size) return Tensor.Wrap(NativeMethods.mvt_affine_grid(Tensor.NotNull(theta).Handle, p, size.Length, alignCorners ? 1 : 0));
     }
 
     /// <summary>Samples <paramref name="input"/> at grid locations (bilinear = mode 0, nearest = 1; padding zeros = 0, border = 1, reflection = 2).</summary>
     public static Tensor GridSample(Tensor input, Tensor grid, bool nearest = false, int paddingMode = 0, bool alignCorners = false)
-        => Tensor.Wrap(NativeMethods.mvt_grid_sample(input.Handle, grid.Handle, nearest ? 1 : 0, paddingMode, alignCorners ? 1 : 0));
+        => Tensor.Wrap(NativeMethods.mvt_grid_sample(Tensor.NotNull(input).Handle, Tensor.NotNull(grid).Handle, nearest ? 1 : 0, paddingMode, alignCorners ? 1 : 0));
 
     /// <summary>ELU activation.</summary>
-    public static Tensor Elu(Tensor input, double alpha = 1.0) => Tensor.Wrap(NativeMethods.mvt_activation((int)ActivationOp.Elu, input.Handle, alpha, 0));
+    public static Tensor Elu(Tensor input, double alpha = 1.0) => Tensor.Wrap(NativeMethods.mvt_activation((int)ActivationOp.Elu, Tensor.NotNull(input).Handle, alpha, 0));
     /// <summary>GELU activation (exact erf form).</summary>
-    public static Tensor Gelu(Tensor input) => Tensor.Wrap(NativeMethods.mvt_activation((int)ActivationOp.Gelu, input.Handle, 0, 0));
+    public static Tensor Gelu(Tensor input) => Tensor.Wrap(NativeMethods.mvt_activation((int)ActivationOp.Gelu, Tensor.NotNull(input).Handle, 0, 0));
     /// <summary>SiLU (swish) activation.</summary>
-    public static Tensor Silu(Tensor input) => Tensor.Wrap(NativeMethods.mvt_activation((int)ActivationOp.Silu, input.Handle, 0, 0));
+    public static Tensor Silu(Tensor input) => Tensor.Wrap(NativeMethods.mvt_activation((int)ActivationOp.Silu, Tensor.NotNull(input).Handle, 0, 0));
     /// <summary>Softplus activation.</summary>
-    public static Tensor Softplus(Tensor input, double beta = 1, double threshold = 20) => Tensor.Wrap(NativeMethods.mvt_activation((int)ActivationOp.Softplus, input.Handle, beta, threshold));
+    public static Tensor Softplus(Tensor input, double beta = 1, double threshold = 20) => Tensor.Wrap(NativeMethods.mvt_activation((int)ActivationOp.Softplus, Tensor.NotNull(input).Handle, beta, threshold));
     /// <summary>log(sigmoid(x)), computed stably.</summary>
-    public static Tensor LogSigmoid(Tensor input) => Tensor.Wrap(NativeMethods.mvt_activation((int)ActivationOp.LogSigmoid, input.Handle, 0, 0));
+    public static Tensor LogSigmoid(Tensor input) => Tensor.Wrap(NativeMethods.mvt_activation((int)ActivationOp.LogSigmoid, Tensor.NotNull(input).Handle, 0, 0));
     /// <summary>Leaky ReLU.</summary>
-    public static Tensor LeakyRelu(Tensor input, double negativeSlope = 0.01) => input.LeakyRelu(negativeSlope);
+    public static Tensor LeakyRelu(Tensor input, double negativeSlope = 0.01) => Tensor.NotNull(input).LeakyRelu(negativeSlope);
     /// <summary>ReLU.</summary>
-    public static Tensor Relu(Tensor input) => input.Relu();
+    public static Tensor Relu(Tensor input) => Tensor.NotNull(input).Relu();
     /// <summary>Softmax along a dimension.</summary>
-    public static Tensor Softmax(Tensor input, long dim) => input.Softmax(dim);
+    public static Tensor Softmax(Tensor input, long dim) => Tensor.NotNull(input).Softmax(dim);
     /// <summary>Log-softmax along a dimension.</summary>
-    public static Tensor LogSoftmax(Tensor input, long dim) => input.LogSoftmax(dim);
+    public static Tensor LogSoftmax(Tensor input, long dim) => Tensor.NotNull(input).LogSoftmax(dim);
 }

@@ -15,4 +15,14 @@ namespace MedVision.Torch.Nn;
 /// True for a module call the summary recorded. False for a submodule of a TorchScript module: its forward runs inside
 /// libtorch, so the summary lists it (under its parent, for its parameters) with no output shape and no mult-adds.
 /// </param>
-public sealed record ModelSummaryRow(int Depth, string Name, string TypeName, IReadOnlyList<long> OutputShape, long Parameters, long MultiplyAccumulates = 0, bool Called = true);
+public sealed record ModelSummaryRow(int Depth, string Name, string TypeName, IReadOnlyList<long> OutputShape, long Parameters, long MultiplyAccumulates = 0, bool Called = true)
+{
+    /// <summary>The module's dotted name in the model ("" for the model).</summary>
+    public string Name { get; init; } = Name ?? throw new ArgumentNullException(nameof(Name));
+
+    /// <summary>The module type.</summary>
+    public string TypeName { get; init; } = TypeName ?? throw new ArgumentNullException(nameof(TypeName));
+
+    /// <summary>The shape of its output (of the first element for tuple outputs).</summary>
+    public IReadOnlyList<long> OutputShape { get; init; } = OutputShape ?? throw new ArgumentNullException(nameof(OutputShape));
+}

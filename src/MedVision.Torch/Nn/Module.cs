@@ -83,6 +83,7 @@ public abstract class Module : IDisposable
 
     private void ValidateName(string name)
     {
+        ArgumentNullException.ThrowIfNull(name);
         if (string.IsNullOrEmpty(name) || name.Contains('.'))
             throw new ArgumentException($"'{name}' is not a valid name: names are non-empty and contain no dots.", nameof(name));
         ObjectDisposedException.ThrowIf(_disposed, this);
@@ -103,8 +104,14 @@ public abstract class Module : IDisposable
     /// </summary>
     public IEnumerable<(string Name, Module Module)> NamedModules(string prefix = "", bool removeDuplicate = true)
     {
+        ArgumentNullException.ThrowIfNull(prefix); // here, not when the result is first enumerated
+        return Enumerate();
+
         // a fresh set for each enumeration of the result
-        foreach (var x in Walk(prefix, removeDuplicate ? new HashSet<Module>(ReferenceEqualityComparer.Instance) : null)) yield return x;
+        IEnumerable<(string Name, Module Module)> Enumerate()
+        {
+            foreach (var x in Walk(prefix, removeDuplicate ? new HashSet<Module>(ReferenceEqualityComparer.Instance) : null)) yield return x;
+        }
     }
 
     private IEnumerable<(string Name, Module Module)> Walk(string prefix, HashSet<Module>? seen)

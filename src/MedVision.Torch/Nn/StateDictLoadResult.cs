@@ -6,6 +6,15 @@ namespace MedVision.Torch.Nn;
 /// <param name="ShapeMismatches">"key: expected [..], got [..]" for each key whose shapes differ.</param>
 public sealed record StateDictLoadResult(IReadOnlyList<string> MissingKeys, IReadOnlyList<string> UnexpectedKeys, IReadOnlyList<string> ShapeMismatches)
 {
+    /// <summary>Keys of the module that the state dict lacks.</summary>
+    public IReadOnlyList<string> MissingKeys { get; init; } = MissingKeys ?? throw new ArgumentNullException(nameof(MissingKeys));
+
+    /// <summary>Keys of the state dict that the module lacks.</summary>
+    public IReadOnlyList<string> UnexpectedKeys { get; init; } = UnexpectedKeys ?? throw new ArgumentNullException(nameof(UnexpectedKeys));
+
+    /// <summary>"key: expected [..], got [..]" for each key whose shapes differ.</summary>
+    public IReadOnlyList<string> ShapeMismatches { get; init; } = ShapeMismatches ?? throw new ArgumentNullException(nameof(ShapeMismatches));
+
     /// <summary>True when every key matched by name and shape.</summary>
     public bool IsExactMatch => MissingKeys.Count == 0 && UnexpectedKeys.Count == 0 && ShapeMismatches.Count == 0;
 

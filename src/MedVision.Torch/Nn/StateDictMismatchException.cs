@@ -5,7 +5,7 @@ public sealed class StateDictMismatchException : Exception
 {
     /// <summary>Creates the exception from a load result.</summary>
     public StateDictMismatchException(StateDictLoadResult result)
-        : base($"The state dict does not match the module: {result}.") => Result = result;
+        : base($"The state dict does not match the module: {result ?? throw new ArgumentNullException(nameof(result))}.") => Result = result;
 
     /// <summary>The details, key by key.</summary>
     public StateDictLoadResult Result { get; }

@@ -4,12 +4,12 @@ namespace MedVision.Torch.Serialization;
 public sealed class SafeTensorsFormatException : Exception
 {
     /// <summary>Creates the exception with a message.</summary>
-    public SafeTensorsFormatException(string message) : base(message)
+    public SafeTensorsFormatException(string? message) : base(message)
     {
     }
 
     /// <summary>Creates the exception with a message and the error that caused it.</summary>
-    public SafeTensorsFormatException(string message, Exception innerException) : base(message, innerException)
+    public SafeTensorsFormatException(string? message, Exception? innerException) : base(message, innerException)
     {
     }
 

@@ -4,9 +4,9 @@ namespace MedVision.Torch;
 
 public sealed partial class Tensor
 {
-    private Tensor InPlace(InPlaceOp op, Tensor other, double alpha = 1.0)
+    private Tensor InPlace(InPlaceOp op, Tensor other, double alpha = 1.0, [System.Runtime.CompilerServices.CallerArgumentExpression(nameof(other))] string? otherName = null)
     {
-        ArgumentNullException.ThrowIfNull(other);
+        ArgumentNullException.ThrowIfNull(other, otherName);
         Check(NativeMethods.mvt_inplace_binary((int)op, Handle, other.Handle, alpha));
         return this;
     }
@@ -58,21 +58,21 @@ public sealed partial class Tensor
     /// <summary>In place: this += value·t1·t2 (torch addcmul_).</summary>
     public Tensor AddcmulInPlace(Tensor tensor1, Tensor tensor2, double value = 1.0)
     {
-        Check(NativeMethods.mvt_addcmul_(Handle, tensor1.Handle, tensor2.Handle, value, 0));
+        Check(NativeMethods.mvt_addcmul_(Handle, NotNull(tensor1).Handle, NotNull(tensor2).Handle, value, 0));
         return this;
     }
 
     /// <summary>In place: this += value·t1/t2 (torch addcdiv_).</summary>
     public Tensor AddcdivInPlace(Tensor tensor1, Tensor tensor2, double value = 1.0)
     {
-        Check(NativeMethods.mvt_addcmul_(Handle, tensor1.Handle, tensor2.Handle, value, 1));
+        Check(NativeMethods.mvt_addcmul_(Handle, NotNull(tensor1).Handle, NotNull(tensor2).Handle, value, 1));
         return this;
     }
 
     /// <summary>In place: this += weight·(end − this) (torch lerp_).</summary>
     public Tensor LerpInPlace(Tensor end, double weight)
     {
-        Check(NativeMethods.mvt_lerp_(Handle, end.Handle, weight));
+        Check(NativeMethods.mvt_lerp_(Handle, NotNull(end).Handle, weight));
         return this;
     }
 }

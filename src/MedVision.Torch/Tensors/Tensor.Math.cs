@@ -6,10 +6,13 @@ public sealed partial class Tensor
 {
     private Tensor Unary(UnaryOp op) => Wrap(NativeMethods.mvt_unary((int)op, Handle));
     private Tensor Scalar(ScalarOp op, double s) => Wrap(NativeMethods.mvt_unary_scalar((int)op, Handle, s));
-    private static Tensor Binary(BinaryOp op, Tensor a, Tensor b)
+    // The names are the caller's argument expressions: "a"/"b" from an operator, "other" from Div(other).
+    private static Tensor Binary(BinaryOp op, Tensor a, Tensor b,
+        [System.Runtime.CompilerServices.CallerArgumentExpression(nameof(a))] string? aName = null,
+        [System.Runtime.CompilerServices.CallerArgumentExpression(nameof(b))] string? bName = null)
     {
-        ArgumentNullException.ThrowIfNull(a);
-        ArgumentNullException.ThrowIfNull(b);
+        ArgumentNullException.ThrowIfNull(a, aName);
+        ArgumentNullException.ThrowIfNull(b, bName);
         return Wrap(NativeMethods.mvt_binary((int)op, a.Handle, b.Handle));
     }
 
@@ -18,29 +21,29 @@ public sealed partial class Tensor
     /// <summary>Elementwise sum with broadcasting.</summary>
     public static Tensor operator +(Tensor a, Tensor b) => Binary(BinaryOp.Add, a, b);
     /// <summary>Adds a scalar.</summary>
-    public static Tensor operator +(Tensor a, double s) => a.Scalar(ScalarOp.Add, s);
+    public static Tensor operator +(Tensor a, double s) => NotNull(a).Scalar(ScalarOp.Add, s);
     /// <summary>Adds a scalar.</summary>
-    public static Tensor operator +(double s, Tensor a) => a.Scalar(ScalarOp.Add, s);
+    public static Tensor operator +(double s, Tensor a) => NotNull(a).Scalar(ScalarOp.Add, s);
     /// <summary>Elementwise difference with broadcasting.</summary>
     public static Tensor operator -(Tensor a, Tensor b) => Binary(BinaryOp.Sub, a, b);
     /// <summary>Subtracts a scalar.</summary>
-    public static Tensor operator -(Tensor a, double s) => a.Scalar(ScalarOp.Sub, s);
+    public static Tensor operator -(Tensor a, double s) => NotNull(a).Scalar(ScalarOp.Sub, s);
     /// <summary>A scalar minus each element.</summary>
-    public static Tensor operator -(double s, Tensor a) => a.Scalar(ScalarOp.RSub, s);
+    public static Tensor operator -(double s, Tensor a) => NotNull(a).Scalar(ScalarOp.RSub, s);
     /// <summary>Elementwise product with broadcasting.</summary>
     public static Tensor operator *(Tensor a, Tensor b) => Binary(BinaryOp.Mul, a, b);
     /// <summary>Multiplies by a scalar.</summary>
-    public static Tensor operator *(Tensor a, double s) => a.Scalar(ScalarOp.Mul, s);
+    public static Tensor operator *(Tensor a, double s) => NotNull(a).Scalar(ScalarOp.Mul, s);
     /// <summary>Multiplies by a scalar.</summary>
-    public static Tensor operator *(double s, Tensor a) => a.Scalar(ScalarOp.Mul, s);
+    public static Tensor operator *(double s, Tensor a) => NotNull(a).Scalar(ScalarOp.Mul, s);
     /// <summary>Elementwise true division with broadcasting.</summary>
     public static Tensor operator /(Tensor a, Tensor b) => Binary(BinaryOp.Div, a, b);
     /// <summary>Divides by a scalar.</summary>
-    public static Tensor operator /(Tensor a, double s) => a.Scalar(ScalarOp.Div, s);
+    public static Tensor operator /(Tensor a, double s) => NotNull(a).Scalar(ScalarOp.Div, s);
     /// <summary>A scalar divided by each element.</summary>
-    public static Tensor operator /(double s, Tensor a) => a.Scalar(ScalarOp.RDiv, s);
+    public static Tensor operator /(double s, Tensor a) => NotNull(a).Scalar(ScalarOp.RDiv, s);
     /// <summary>Negation.</summary>
-    public static Tensor operator -(Tensor a) => a.Unary(UnaryOp.Neg);
+    public static Tensor operator -(Tensor a) => NotNull(a).Unary(UnaryOp.Neg);
     /// <summary>Elementwise a &lt; b (bool tensor).</summary>
     public static Tensor operator <(Tensor a, Tensor b) => Binary(BinaryOp.Lt, a, b);
     /// <summary>Elementwise a &gt; b (bool tensor).</summary>
@@ -50,24 +53,24 @@ public sealed partial class Tensor
     /// <summary>Elementwise a &gt;= b (bool tensor).</summary>
     public static Tensor operator >=(Tensor a, Tensor b) => Binary(BinaryOp.Ge, a, b);
     /// <summary>Elementwise a &lt; s (bool tensor).</summary>
-    public static Tensor operator <(Tensor a, double s) => a.Scalar(ScalarOp.Lt, s);
+    public static Tensor operator <(Tensor a, double s) => NotNull(a).Scalar(ScalarOp.Lt, s);
     /// <summary>Elementwise a &gt; s (bool tensor).</summary>
-    public static Tensor operator >(Tensor a, double s) => a.Scalar(ScalarOp.Gt, s);
+    public static Tensor operator >(Tensor a, double s) => NotNull(a).Scalar(ScalarOp.Gt, s);
     /// <summary>Elementwise a &lt;= s (bool tensor).</summary>
-    public static Tensor operator <=(Tensor a, double s) => a.Scalar(ScalarOp.Le, s);
+    public static Tensor operator <=(Tensor a, double s) => NotNull(a).Scalar(ScalarOp.Le, s);
     /// <summary>Elementwise a &gt;= s (bool tensor).</summary>
-    public static Tensor operator >=(Tensor a, double s) => a.Scalar(ScalarOp.Ge, s);
+    public static Tensor operator >=(Tensor a, double s) => NotNull(a).Scalar(ScalarOp.Ge, s);
     /// <summary>Logical and of two bool tensors.</summary>
     public static Tensor operator &(Tensor a, Tensor b) => Binary(BinaryOp.LogicalAnd, a, b);
     /// <summary>Logical or of two bool tensors.</summary>
     public static Tensor operator |(Tensor a, Tensor b) => Binary(BinaryOp.LogicalOr, a, b);
     /// <summary>Logical not of a bool tensor.</summary>
-    public static Tensor operator !(Tensor a) => a.Unary(UnaryOp.LogicalNot);
+    public static Tensor operator !(Tensor a) => NotNull(a).Unary(UnaryOp.LogicalNot);
 
     /// <summary>a + alpha·b (torch.add with alpha).</summary>
-    public Tensor Add(Tensor other, double alpha = 1.0) => Wrap(NativeMethods.mvt_add_scaled(Handle, other.Handle, alpha));
+    public Tensor Add(Tensor other, double alpha = 1.0) => Wrap(NativeMethods.mvt_add_scaled(Handle, NotNull(other).Handle, alpha));
     /// <summary>a − alpha·b.</summary>
-    public Tensor Sub(Tensor other, double alpha = 1.0) => Wrap(NativeMethods.mvt_add_scaled(Handle, other.Handle, -alpha));
+    public Tensor Sub(Tensor other, double alpha = 1.0) => Wrap(NativeMethods.mvt_add_scaled(Handle, NotNull(other).Handle, -alpha));
     /// <summary>Elementwise product.</summary>
     public Tensor Mul(Tensor other) => Binary(BinaryOp.Mul, this, other);
     /// <summary>Elementwise true division.</summary>
@@ -105,7 +108,7 @@ public sealed partial class Tensor
     /// <summary>True when every element is within atol + rtol·|other| of <paramref name="other"/>.</summary>
     public bool AllClose(Tensor other, double rtol = 1e-5, double atol = 1e-8)
     {
-        using var r = Wrap(NativeMethods.mvt_allclose(Handle, other.Handle, rtol, atol));
+        using var r = Wrap(NativeMethods.mvt_allclose(Handle, NotNull(other).Handle, rtol, atol));
         return r.Item() != 0;
     }
 

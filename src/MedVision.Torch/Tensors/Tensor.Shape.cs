@@ -75,16 +75,16 @@ public sealed partial class Tensor
     public Tensor Select(long dim, long index) => Wrap(NativeMethods.mvt_select(Handle, dim, index));
 
     /// <summary>Picks entries of dimension <paramref name="dim"/> by an int64 index tensor.</summary>
-    public Tensor IndexSelect(long dim, Tensor index) => Wrap(NativeMethods.mvt_index_select(Handle, dim, index.Handle));
+    public Tensor IndexSelect(long dim, Tensor index) => Wrap(NativeMethods.mvt_index_select(Handle, dim, NotNull(index).Handle));
 
     /// <summary>Gathers values along <paramref name="dim"/> (torch.gather).</summary>
-    public Tensor Gather(long dim, Tensor index) => Wrap(NativeMethods.mvt_gather(Handle, dim, index.Handle));
+    public Tensor Gather(long dim, Tensor index) => Wrap(NativeMethods.mvt_gather(Handle, dim, NotNull(index).Handle));
 
     /// <summary>Replaces the elements where <paramref name="mask"/> is true with <paramref name="value"/>.</summary>
-    public Tensor MaskedFill(Tensor mask, double value) => Wrap(NativeMethods.mvt_masked_fill(Handle, mask.Handle, value));
+    public Tensor MaskedFill(Tensor mask, double value) => Wrap(NativeMethods.mvt_masked_fill(Handle, NotNull(mask).Handle, value));
 
     /// <summary>The elements where <paramref name="mask"/> is true, as a 1-D tensor.</summary>
-    public Tensor MaskedSelect(Tensor mask) => Wrap(NativeMethods.mvt_masked_select(Handle, mask.Handle));
+    public Tensor MaskedSelect(Tensor mask) => Wrap(NativeMethods.mvt_masked_select(Handle, NotNull(mask).Handle));
 
     /// <summary>Splits into pieces of <paramref name="splitSize"/> along <paramref name="dim"/> (the last may be smaller).</summary>
     public Tensor[] Split(long splitSize, long dim = 0) => SplitCore(new[] { splitSize }, dim);

@@ -40,8 +40,12 @@ public sealed partial class Tensor : IDisposable
 
     internal static IntPtr HandleOrZero(Tensor? t) => t is null ? IntPtr.Zero : t.Handle;
 
+    /// <summary>The tensor, or an ArgumentNullException naming the argument it was passed as.</summary>
+    internal static Tensor NotNull([System.Diagnostics.CodeAnalysis.NotNull] Tensor? tensor, [System.Runtime.CompilerServices.CallerArgumentExpression(nameof(tensor))] string? name = null) =>
+        tensor ?? throw new ArgumentNullException(name);
+
     /// <summary>True when this handle and <paramref name="other"/> are handles to one libtorch tensor.</summary>
-    internal bool IsSameTensor(Tensor other) => NativeMethods.mvt_tensor_identity(Handle) == NativeMethods.mvt_tensor_identity(other.Handle);
+    internal bool IsSameTensor(Tensor other) => NativeMethods.mvt_tensor_identity(Handle) == NativeMethods.mvt_tensor_identity(NotNull(other).Handle);
 
     /// <summary>
     /// Gives this tensor <paramref name="data"/>'s storage, dtype and device while it stays the same tensor (PyTorch's

@@ -82,15 +82,15 @@ public static class DicomTransferSyntax
     };
 
     /// <summary>True when <see cref="DicomFile"/> reads files in this transfer syntax.</summary>
-    public static bool IsSupported(string uid) => Supported.Contains(uid);
+    public static bool IsSupported(string uid) => Supported.Contains(uid ?? throw new ArgumentNullException(nameof(uid)));
 
     /// <summary>
     /// True when pixel data in this transfer syntax are encapsulated (compressed, stored as fragments): every supported
     /// syntax except the three uncompressed ones.
     /// </summary>
     public static bool IsEncapsulated(string uid) =>
-        uid is not (ImplicitVrLittleEndian or ExplicitVrLittleEndian or DeflatedExplicitVrLittleEndian or ExplicitVrBigEndian);
+        (uid ?? throw new ArgumentNullException(nameof(uid))) is not (ImplicitVrLittleEndian or ExplicitVrLittleEndian or DeflatedExplicitVrLittleEndian or ExplicitVrBigEndian);
 
     /// <summary>The transfer syntax's name, or "unknown transfer syntax".</summary>
-    public static string Describe(string uid) => Names.TryGetValue(uid, out var name) ? name : "unknown transfer syntax";
+    public static string Describe(string uid) => Names.TryGetValue(uid ?? throw new ArgumentNullException(nameof(uid)), out var name) ? name : "unknown transfer syntax";
 }

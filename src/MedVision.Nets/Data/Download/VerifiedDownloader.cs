@@ -39,8 +39,9 @@ public sealed class VerifiedDownloader
     /// <exception cref="ChecksumMismatchException">The downloaded data has a different MD5; nothing is left behind.</exception>
     /// <exception cref="HttpRequestException">The server refused the request.</exception>
     /// <exception cref="IOException">The transfer was interrupted; call again to resume.</exception>
-    public async Task DownloadAsync(Uri source, string destinationPath, string? expectedMd5, IProgress<DownloadProgress>? progress = null, CancellationToken cancellationToken = default)
+    public Task DownloadAsync(Uri source, string destinationPath, string? expectedMd5, IProgress<DownloadProgress>? progress = null, CancellationToken cancellationToken = default)
     {
+        // Bad arguments throw here, when the call is made, not from the returned task.
         ArgumentNullException.ThrowIfNull(source);
         ArgumentException.ThrowIfNullOrEmpty(destinationPath);
         if (!source.IsAbsoluteUri || source.Scheme is not ("http" or "https" or "file"))
@@ -50,6 +51,11 @@ public sealed class VerifiedDownloader
 
         string? md5 = expectedMd5 is null ? null : Md5.Normalize(expectedMd5, nameof(expectedMd5));
         string destination = Path.GetFullPath(destinationPath);
+        return DownloadCoreAsync(source, destination, md5, progress, cancellationToken);
+    }
+
+    private async Task DownloadCoreAsync(Uri source, string destination, string? md5, IProgress<DownloadProgress>? progress, CancellationToken cancellationToken)
+    {
         Directory.CreateDirectory(Path.GetDirectoryName(destination)!);
         string partial = destination + PartialSuffix;
 

@@ -4,10 +4,10 @@ namespace MedVision.Nets.Data.Images;
 public sealed class CsvLabelOptions
 {
     /// <summary>The header of the column holding image file names (default <c>imgName</c>).</summary>
-    public string FileNameColumn { get; init; } = "imgName";
+    public string FileNameColumn { get; init => field = value ?? throw new ArgumentNullException(nameof(FileNameColumn)); } = "imgName";
 
     /// <summary>The header of the column holding integer labels (default <c>Label</c>).</summary>
-    public string LabelColumn { get; init; } = "Label";
+    public string LabelColumn { get; init => field = value ?? throw new ArgumentNullException(nameof(LabelColumn)); } = "Label";
 
     /// <summary>The field separator (default comma). Fields may be double-quoted.</summary>
     public char Delimiter { get; init; } = ',';

@@ -82,6 +82,7 @@ public static class ImageCodec
     public static void Save(string path, RasterImage image, int jpegQuality = 90)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
+        ArgumentNullException.ThrowIfNull(image);
         string ext = Path.GetExtension(path).ToLowerInvariant();
         byte[] bytes = ext switch
         {

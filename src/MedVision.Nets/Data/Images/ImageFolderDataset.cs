@@ -61,8 +61,8 @@ public sealed class ImageFolderDataset
     /// <exception cref="DataFormatException">A file name matches no label, or the rule gives a label outside the classes.</exception>
     public static ImageFolderDataset FromFileNames(string folder, FileNameLabelRule rule)
     {
-        CheckFolder(folder);
         ArgumentNullException.ThrowIfNull(rule);
+        CheckFolder(folder);
         var samples = new List<ImageSample>();
         foreach (string file in ImageFiles(folder, SearchOption.TopDirectoryOnly))
         {
@@ -105,8 +105,8 @@ public sealed class ImageFolderDataset
     /// </exception>
     public static ImageFolderDataset FromCsv(string imageFolder, string csvPath, CsvLabelOptions? options = null)
     {
-        CheckFolder(imageFolder);
         ArgumentException.ThrowIfNullOrEmpty(csvPath);
+        CheckFolder(imageFolder);
         options ??= new CsvLabelOptions();
         string[] lines = File.ReadAllLines(csvPath, Encoding.UTF8);
         if (lines.Length == 0)
@@ -214,9 +214,9 @@ public sealed class ImageFolderDataset
         return false;
     }
 
-    private static void CheckFolder(string folder)
+    private static void CheckFolder(string folder, [System.Runtime.CompilerServices.CallerArgumentExpression(nameof(folder))] string? name = null)
     {
-        ArgumentException.ThrowIfNullOrEmpty(folder);
+        ArgumentException.ThrowIfNullOrEmpty(folder, name);
         if (!Directory.Exists(folder))
         {
             throw new DirectoryNotFoundException($"{folder}: the folder does not exist.");

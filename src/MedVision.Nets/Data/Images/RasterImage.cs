@@ -12,6 +12,7 @@ public sealed class RasterImage
     /// <param name="pixels">H·W·C bytes, row-major, channels interleaved.</param>
     public RasterImage(int width, int height, int channels, byte[] pixels)
     {
+        ArgumentNullException.ThrowIfNull(pixels);
         ArgumentOutOfRangeException.ThrowIfLessThan(width, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(height, 1);
         if (channels is not (1 or 3))
@@ -19,7 +20,6 @@ public sealed class RasterImage
             throw new ArgumentOutOfRangeException(nameof(channels), channels, "Images have 1 (grey) or 3 (RGB) channels.");
         }
 
-        ArgumentNullException.ThrowIfNull(pixels);
         if (pixels.LongLength != (long)width * height * channels)
         {
             throw new ArgumentException($"{pixels.Length} bytes do not match {height}×{width}×{channels}.", nameof(pixels));

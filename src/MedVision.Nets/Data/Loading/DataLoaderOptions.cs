@@ -39,7 +39,7 @@ public sealed class DataLoaderOptions
     public DataLoaderOptions Clone() => (DataLoaderOptions)MemberwiseClone();
 
     /// <summary>Per-sample transforms (default: none).</summary>
-    public ITransform Transform { get; set; } = TransformPipeline.Identity;
+    public ITransform Transform { get; set => field = value ?? throw new ArgumentNullException(nameof(Transform)); } = TransformPipeline.Identity;
 
     /// <summary>How labels are encoded (default class indices).</summary>
     public LabelKind LabelKind { get; set; } = LabelKind.ClassIndex;

@@ -96,7 +96,7 @@ public static class MedMnistCatalog
     /// <param name="name">The dataset flag.</param>
     /// <param name="info">The metadata when found.</param>
     /// <returns><see langword="true"/> if found.</returns>
-    public static bool TryGet(string name, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out MedMnistInfo? info) =>
+    public static bool TryGet(string? name, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out MedMnistInfo? info) =>
         ByName.TryGetValue(name ?? string.Empty, out info);
 
     /// <summary>
@@ -106,7 +106,7 @@ public static class MedMnistCatalog
     /// <param name="info">The dataset when recognised.</param>
     /// <param name="size">The image size encoded in the name (28 when none).</param>
     /// <returns><see langword="true"/> if the name is a MedMNIST file name.</returns>
-    public static bool TryParseFileName(string path, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out MedMnistInfo? info, out int size)
+    public static bool TryParseFileName(string? path, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out MedMnistInfo? info, out int size)
     {
         size = 28;
         info = null;

@@ -37,7 +37,7 @@ public sealed class MedMnistDownloader
     }
 
     /// <summary>The cache folder. Defaults to <see cref="GetDefaultCacheDirectory"/>.</summary>
-    public string CacheDirectory { get; set; }
+    public string CacheDirectory { get; set => field = value ?? throw new ArgumentNullException(nameof(CacheDirectory)); }
 
     /// <summary>
     /// A base address that replaces the official Zenodo addresses: the file <c>name[_size].npz</c> is fetched from
@@ -67,7 +67,21 @@ public sealed class MedMnistDownloader
     /// <param name="size">The image size, e.g. 28 or 64.</param>
     /// <returns>The cache path.</returns>
     public string GetCachePath(string dataset, int size = 28) =>
-        Path.Combine(CacheDirectory, MedMnistCatalog.Get(dataset).GetFileName(size));
+        Path.Combine(CacheDirectory, Info(dataset).GetFileName(size));
+
+    // The catalogue entry, or ArgumentNullException / ArgumentException naming the dataset argument.
+    private static MedMnistInfo Info(string dataset)
+    {
+        ArgumentNullException.ThrowIfNull(dataset);
+        try
+        {
+            return MedMnistCatalog.Get(dataset);
+        }
+        catch (ArgumentException e)
+        {
+            throw new ArgumentException(e.Message.Replace(" (Parameter 'name')", "", StringComparison.Ordinal), nameof(dataset));
+        }
+    }
 
     /// <summary>The address a dataset file is downloaded from.</summary>
     /// <param name="dataset">The dataset flag.</param>
@@ -75,7 +89,7 @@ public sealed class MedMnistDownloader
     /// <returns>The address.</returns>
     public Uri GetSourceUri(string dataset, int size = 28)
     {
-        MedMnistInfo info = MedMnistCatalog.Get(dataset);
+        MedMnistInfo info = Info(dataset);
         if (BaseUri is null)
         {
             return info.GetDownloadUri(size);
@@ -98,7 +112,7 @@ public sealed class MedMnistDownloader
     /// <returns>The path of the verified file in the cache.</returns>
     /// <exception cref="InvalidOperationException">No MD5 is known or given and <paramref name="allowUnverified"/> is false.</exception>
     /// <exception cref="ChecksumMismatchException">The downloaded data does not match the MD5; nothing is left in the cache.</exception>
-    public async Task<string> DownloadAsync(
+    public Task<string> DownloadAsync(
         string dataset,
         int size = 28,
         string? expectedMd5 = null,
@@ -106,7 +120,8 @@ public sealed class MedMnistDownloader
         IProgress<DownloadProgress>? progress = null,
         CancellationToken cancellationToken = default)
     {
-        MedMnistInfo info = MedMnistCatalog.Get(dataset);
+        // Bad arguments throw here, when the call is made, not from the returned task.
+        MedMnistInfo info = Info(dataset);
         string fileName = info.GetFileName(size);
         string? md5 = expectedMd5 is not null ? Md5.Normalize(expectedMd5, nameof(expectedMd5)) : info.GetMd5(size);
         if (md5 is null && !allowUnverified)
@@ -114,7 +129,11 @@ public sealed class MedMnistDownloader
             throw new InvalidOperationException(
                 $"No official MD5 is known for {fileName}; pass expectedMd5 to verify it, or allowUnverified: true to accept it without verification.");
         }
+        return DownloadCoreAsync(dataset, size, fileName, md5, progress, cancellationToken);
+    }
 
+    private async Task<string> DownloadCoreAsync(string dataset, int size, string fileName, string? md5, IProgress<DownloadProgress>? progress, CancellationToken cancellationToken)
+    {
         string path = Path.Combine(CacheDirectory, fileName);
         if (File.Exists(path))
         {
@@ -142,7 +161,13 @@ public sealed class MedMnistDownloader
     /// <param name="progress">Receives download progress; may be <see langword="null"/>.</param>
     /// <param name="cancellationToken">Cancels the download.</param>
     /// <returns>The dataset.</returns>
-    public async Task<MedMnistDataset> LoadAsync(string dataset, int size = 28, MedMnistLoadOptions? options = null, IProgress<DownloadProgress>? progress = null, CancellationToken cancellationToken = default)
+    public Task<MedMnistDataset> LoadAsync(string dataset, int size = 28, MedMnistLoadOptions? options = null, IProgress<DownloadProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        _ = Info(dataset); // bad names throw here, not from the returned task
+        return LoadCoreAsync(dataset, size, options, progress, cancellationToken);
+    }
+
+    private async Task<MedMnistDataset> LoadCoreAsync(string dataset, int size, MedMnistLoadOptions? options, IProgress<DownloadProgress>? progress, CancellationToken cancellationToken)
     {
         string path = await DownloadAsync(dataset, size, progress: progress, cancellationToken: cancellationToken).ConfigureAwait(false);
         var effective = new MedMnistLoadOptions

@@ -13,13 +13,13 @@ public sealed class PairedModalityOptions
     public const string DefaultPattern = @"^(?<subject>.+)_(?<modality>[A-Za-z0-9]+)\.nii(?:\.gz)?$";
 
     /// <summary>The modalities to collect (case-insensitive); files of other modalities are ignored. Default: <c>mri</c>, <c>pet</c>.</summary>
-    public IReadOnlyList<string> Modalities { get; init; } = ["mri", "pet"];
+    public IReadOnlyList<string> Modalities { get; init => field = value ?? throw new ArgumentNullException(nameof(Modalities)); } = ["mri", "pet"];
 
     /// <summary>
     /// A regular expression matched against each file name (not the folder); it must define the named groups
     /// <c>subject</c> and <c>modality</c>. Files that do not match are ignored.
     /// </summary>
-    public string FileNamePattern { get; init; } = DefaultPattern;
+    public string FileNamePattern { get; init => field = value ?? throw new ArgumentNullException(nameof(FileNamePattern)); } = DefaultPattern;
 
     /// <summary>Also search sub-folders (default <see langword="false"/>).</summary>
     public bool Recursive { get; init; }

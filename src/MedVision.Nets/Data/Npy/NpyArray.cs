@@ -51,7 +51,7 @@ public sealed class NpyArray
     /// <param name="values">The elements.</param>
     /// <param name="shape">The shape.</param>
     /// <returns>The array.</returns>
-    public static NpyArray FromBytes(byte[] values, params int[] shape) => new(NpyDType.UInt8, shape, values);
+    public static NpyArray FromBytes(byte[] values, params int[] shape) => new(NpyDType.UInt8, shape, values ?? throw new ArgumentNullException(nameof(values)));
 
     /// <summary>Creates a <see cref="NpyDType.Int64"/> array from <paramref name="values"/>.</summary>
     /// <param name="values">The elements.</param>

@@ -96,7 +96,7 @@ public sealed class NpzArchive : IDisposable
     /// <summary>Whether the archive holds an array called <paramref name="name"/>.</summary>
     /// <param name="name">The array name, without <c>.npy</c>.</param>
     /// <returns><see langword="true"/> if present.</returns>
-    public bool Contains(string name) => _entries.ContainsKey(name);
+    public bool Contains(string name) => _entries.ContainsKey(name ?? throw new ArgumentNullException(nameof(name)));
 
     /// <summary>Reads the array called <paramref name="name"/>.</summary>
     /// <param name="name">The array name, without <c>.npy</c>.</param>

@@ -12,6 +12,12 @@ namespace MedVision.Nets.Data.Synthetic;
 /// <param name="Lesion">Where the lesion is (label 1), the ground truth for localisation checks; null for label 0.</param>
 public sealed record PhantomSubject(int Index, float[] Mri, float[] Pet, int Size, int Label, PhantomLesion? Lesion = null)
 {
+    /// <summary>The structural volume, D·H·W values.</summary>
+    public float[] Mri { get; init; } = Mri ?? throw new ArgumentNullException(nameof(Mri));
+
+    /// <summary>The functional volume, D·H·W values.</summary>
+    public float[] Pet { get; init; } = Pet ?? throw new ArgumentNullException(nameof(Pet));
+
     /// <summary>
     /// The voxels (D·H·W, C order) within <paramref name="radiusScale"/> lesion radii of its centre: 1 is the region
     /// darkened in the MRI, 1.5 the region of reduced PET uptake. All false without a lesion.

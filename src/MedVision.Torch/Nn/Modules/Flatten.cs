@@ -16,5 +16,5 @@ public sealed class Flatten : Module<Tensor, Tensor>
     public long EndDim { get; }
 
     /// <inheritdoc />
-    public override Tensor Forward(Tensor input) => input.Flatten(StartDim, EndDim);
+    public override Tensor Forward(Tensor input) => Tensor.NotNull(input).Flatten(StartDim, EndDim);
 }

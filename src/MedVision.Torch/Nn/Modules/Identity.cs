@@ -5,5 +5,5 @@ public sealed class Identity : Module<Tensor, Tensor>
 {
 
     /// <inheritdoc />
-    public override Tensor Forward(Tensor input) => input.Alias();
+    public override Tensor Forward(Tensor input) => Tensor.NotNull(input).Alias();
 }

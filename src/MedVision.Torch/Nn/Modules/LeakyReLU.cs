@@ -10,5 +10,5 @@ public sealed class LeakyReLU : Module<Tensor, Tensor>
     public double NegativeSlope { get; }
 
     /// <inheritdoc />
-    public override Tensor Forward(Tensor input) => input.LeakyRelu(NegativeSlope);
+    public override Tensor Forward(Tensor input) => Tensor.NotNull(input).LeakyRelu(NegativeSlope);
 }

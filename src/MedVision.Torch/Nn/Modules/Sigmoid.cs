@@ -5,5 +5,5 @@ public sealed class Sigmoid : Module<Tensor, Tensor>
 {
 
     /// <inheritdoc />
-    public override Tensor Forward(Tensor input) => input.Sigmoid();
+    public override Tensor Forward(Tensor input) => Tensor.NotNull(input).Sigmoid();
 }

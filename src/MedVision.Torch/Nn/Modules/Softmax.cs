@@ -10,5 +10,5 @@ public sealed class Softmax : Module<Tensor, Tensor>
     public long Dim { get; }
 
     /// <inheritdoc />
-    public override Tensor Forward(Tensor input) => input.Softmax(Dim);
+    public override Tensor Forward(Tensor input) => Tensor.NotNull(input).Softmax(Dim);
 }

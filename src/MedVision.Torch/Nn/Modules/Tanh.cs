@@ -5,5 +5,5 @@ public sealed class Tanh : Module<Tensor, Tensor>
 {
 
     /// <inheritdoc />
-    public override Tensor Forward(Tensor input) => input.Tanh();
+    public override Tensor Forward(Tensor input) => Tensor.NotNull(input).Tanh();
 }
