@@ -312,11 +312,23 @@ internal static class ApiFuzz
         {
             // Optional parameters keep their default now and then, as most callers leave them.
             args[p] = (parameters[p].HasDefaultValue && rng.Next(3) == 0) || NullByDefault(parameters[p]) ? parameters[p].DefaultValue : Value(parameters[p].ParameterType, rng, element);
+            args[p] = NullNowAndThen(parameters[p], args[p], rng);
         }
         if (Trace) Console.Error.WriteLine($"  {Name(method)} on {Describe(target)} with ({string.Join(", ", args.Select(Describe))})");
         var result = Invoke(method, target, args);
         Use(result);
         return result;
+    }
+
+    // A reference argument (tensor, array, sequence) is null now and then, and so is an element of a tensor array: where
+    // the parameter is not annotated nullable the call must throw ArgumentNullException (an ArgumentException) naming it,
+    // never a NullReferenceException from inside; where it is annotated nullable, null must be a working value.
+    private static object? NullNowAndThen(ParameterInfo parameter, object? value, Random rng)
+    {
+        if (parameter.ParameterType.IsValueType || value is null) return value;
+        if (rng.Next(25) == 0) return null;
+        if (value is Tensor?[] tensors && tensors.Length > 0 && rng.Next(25) == 0) tensors[rng.Next(tensors.Length)] = null;
+        return value;
     }
 
     /// <summary>
@@ -340,6 +352,7 @@ internal static class ApiFuzz
                 : (type == typeof(long) || type == typeof(int)) && rng.Next(4) != 0 ? Convert.ChangeType(rng.Next(1, 5), type, System.Globalization.CultureInfo.InvariantCulture)
                 : (type == typeof(double) || type == typeof(double?)) && rng.Next(4) != 0 ? 0.01 + Math.Round(rng.NextDouble() * 0.5, 2)
                 : Value(type, rng, typeof(float));
+            args[p] = NullNowAndThen(parameters[p], args[p], rng);
         }
         if (Trace) Console.Error.WriteLine($"  new {constructor.DeclaringType!.Name}({string.Join(", ", args.Select(Describe))})");
         var layer = (Module<Tensor, Tensor>)Invoke(constructor, null, args)!;

@@ -69,6 +69,8 @@ if (format == "optim") return RunOps("optim", ApiFuzz.OptimStep, seed, iteration
 if (format == "models") return RunOps("models", ApiFuzz.ModelStep, seed, iterations, report);
 if (format == "loader") return RunOps("loader", ApiFuzz.LoaderStep, seed, iterations, report);
 if (format == "api-list") { ApiFuzz.List(); return 0; }
+if (format == "nulls") return NullFuzz.Run(ScriptArgument(args));
+if (format == "nulls-list") return NullFuzz.List(ScriptArgument(args));
 if (seeds.Count == 0) { Console.Error.WriteLine("no seed files"); return 2; }
 Tensors.NumThreads = 1;
 var rng = new Random(seed);
@@ -335,6 +337,12 @@ static bool Accepted(Exception e, string path)
     if (!kind) return false;
     // In-memory inputs (safetensors from bytes, npy from a stream) have no file name to give.
     return e is SafeTensorsFormatException || e.Message.Contains(Path.GetFileName(path), StringComparison.Ordinal);
+}
+
+static string? ScriptArgument(string[] args)
+{
+    int at = Array.IndexOf(args, "--script");
+    return at >= 0 && at + 1 < args.Length ? args[at + 1] : null;
 }
 
 static string TopFrame(Exception e)
