@@ -561,8 +561,26 @@ internal static class ApiFuzz
     {
         using var scope = Tensors.NewDisposeScope();
         var builder = MedVision.Nets.Models.ResNet.Builder();
-        int channels = 3, dims = 2;
         var steps = new List<string>();
+        var (channels, dims) = ConfigureResNet(builder, rng, steps);
+        Last = "Build";
+        using var model = builder.Build();
+        _ = model.ParameterCount();
+        var shape = InputShape(rng, channels, dims);
+        if (Trace) Console.Error.WriteLine($"  call on [{string.Join(", ", shape)}]");
+        Last = "Call";
+        var input = Tensors.Randn(shape);
+        var output = model.Call(input);
+        if (output.Size(0) != shape[0]) throw new ArithmeticException($"{string.Join(" → ", steps)}: output [{string.Join(", ", output.Shape)}] for input [{string.Join(", ", shape)}]");
+        RequireFinite(output, steps, $"output for input [{string.Join(", ", shape)}]");
+        output.Sum().Backward();
+    }
+
+    // 1–5 random ResNetBuilder steps with random arguments (small and valid three times in four), and a narrow base
+    // width unless a step chose widths: returns the input channels and spatial dimensions the steps asked for.
+    private static (int Channels, int Dims) ConfigureResNet(MedVision.Nets.Models.ResNetBuilder builder, Random rng, List<string> steps)
+    {
+        int channels = 3, dims = 2;
         for (int i = rng.Next(1, 6); i > 0; i--)
         {
             var method = ResNetBuilderSteps[rng.Next(ResNetBuilderSteps.Length)];
@@ -590,24 +608,144 @@ internal static class ApiFuzz
             Invoke(method, builder, args);
             if (method.Name == "ForInput") { channels = (int)args[0]!; dims = (int)args[1]!; }
         }
-        Last = "Build";
         // Depth 18/34 with full widths is ~11–21 M parameters: fine, but keep most models narrow.
         if (!steps.Any(s => s.StartsWith("WithWidths", StringComparison.Ordinal) || s.StartsWith("WithBaseWidth", StringComparison.Ordinal)) && rng.Next(4) != 0)
             builder.WithBaseWidth(rng.Next(2, 9));
-        using var model = builder.Build();
-        _ = model.ParameterCount();
+        return (channels, dims);
+    }
+
+    private static long[] InputShape(Random rng, int channels, int dims)
+    {
         var shape = new long[2 + dims];
-        shape[0] = rng.Next(1, 3);
+        shape[0] = rng.Next(1, 4);
         shape[1] = channels;
         for (int d = 2; d < shape.Length; d++) shape[d] = dims == 2 ? rng.Next(8, 33) : rng.Next(8, 13);
-        if (Trace) Console.Error.WriteLine($"  call on [{string.Join(", ", shape)}]");
-        Last = "Call";
-        var input = Tensors.Randn(shape);
-        var output = model.Call(input);
-        if (output.Size(0) != shape[0]) throw new ArithmeticException($"{string.Join(" → ", steps)}: output [{string.Join(", ", output.Shape)}] for input [{string.Join(", ", shape)}]");
-        using (var finite = output.IsFinite().All())
-            if (finite.Item() == 0) throw new ArithmeticException($"{string.Join(" → ", steps)}: non-finite output for input [{string.Join(", ", shape)}]");
-        output.Sum().Backward();
+        return shape;
+    }
+
+    private static void RequireFinite(Tensor t, List<string> steps, string what)
+    {
+        using var finite = t.IsFinite().All();
+        if (finite.Item() == 0) throw new ArithmeticException($"{string.Join(" → ", steps)}: non-finite {what}");
+    }
+
+    /// <summary>
+    /// One of the composite networks, built with random options (valid three times in four) and used:
+    /// <list type="bullet">
+    /// <item>MTCSNN (random backbone, classes, difference weight, signedness): <c>ComputeLoss</c> on a batch of 1–5 with
+    /// random grades (now and then out of range or of another dtype), then backward. Oracle: PairCount = ⌊N/2⌋, the
+    /// terms finite, Total = Classification + λ·Difference, Difference 0 for a batch of one.</item>
+    /// <item>Siamese ResNet (random backbone and distance): a pair of batches (now and then of different shapes).
+    /// Oracle: distances (N), finite, ≥ 0 (cosine ≤ 2), equal to <c>Measure</c> of the two embeddings.</item>
+    /// <item>CDSF / MDM (random volume size around the minimum of 33, classes, normalisations, residual blocks): a
+    /// diagnosis of a batch of 1–2 from (MRI, PET) and from MRI alone. Oracle: logits (N, classes), finite.</item>
+    /// </list>
+    /// </summary>
+    public static void NetworkStep(Random rng)
+    {
+        using var scope = Tensors.NewDisposeScope();
+        var steps = new List<string>();
+        switch (rng.Next(3))
+        {
+            case 0: MtcsnnStep(rng, steps); break;
+            case 1: SiameseStep(rng, steps); break;
+            default: CdsfStep(rng, steps); break;
+        }
+    }
+
+    private static T Friendly<T>(Random rng, Func<T> valid) => rng.Next(4) != 0 ? valid() : (T)Value(typeof(T), rng, typeof(int))!;
+
+    private static void MtcsnnStep(Random rng, List<string> steps)
+    {
+        Last = "Mtcsnn.Builder";
+        int channels = 3, dims = 2;
+        var builder = MedVision.Nets.Models.Mtcsnn.Builder().WithBackbone(b => (channels, dims) = ConfigureResNet(b, rng, steps));
+        int classes = Friendly(rng, () => rng.Next(2, 6));
+        double weight = Friendly(rng, () => Math.Round(rng.NextDouble() * 2, 2));
+        bool signed = rng.Next(2) == 0;
+        steps.Add($"Mtcsnn classes {classes}, λ {weight}, signed {signed}");
+        if (Trace) Console.Error.WriteLine($"  {steps[^1]}");
+        builder.WithClasses(classes).WithDifferenceWeight(weight).WithSignedDifference(signed);
+        Last = "Mtcsnn.Build";
+        using var model = builder.Build();
+        var shape = InputShape(rng, channels, dims);
+        shape[0] = rng.Next(1, 6);
+        var images = Tensors.Randn(shape);
+        var grades = Enumerable.Range(0, (int)shape[0]).Select(_ => (long)rng.Next(classes)).ToArray();
+        bool validLabels = true;
+        if (rng.Next(8) == 0) { grades[rng.Next(grades.Length)] = rng.Next(2) == 0 ? -1 : classes; validLabels = false; }
+        var labels = Tensors.FromArray(grades);
+        if (rng.Next(8) == 0) { labels = labels.To(ScalarType.Float32); validLabels = false; }
+        if (Trace) Console.Error.WriteLine($"  ComputeLoss on [{string.Join(", ", shape)}], grades [{string.Join(", ", grades)}] {labels.ScalarType}");
+        Last = "Mtcsnn.ComputeLoss";
+        using var loss = model.ComputeLoss(images, labels);
+        if (!validLabels) throw new ArithmeticException($"{string.Join(" → ", steps)}: grades [{string.Join(", ", grades)}] ({labels.ScalarType}) of {classes} classes were accepted");
+        if (loss.PairCount != shape[0] / 2) throw new ArithmeticException($"{string.Join(" → ", steps)}: {loss.PairCount} pairs in a batch of {shape[0]}");
+        double total = loss.Total.Item(), classification = loss.Classification.Item(), difference = loss.Difference.Item();
+        // A weight beyond float32's range (1e300 is accepted, as by PyTorch) overflows the float32 total; check the
+        // total's finiteness for ordinary weights only.
+        if ((!double.IsFinite(total) && weight <= 1e6) || !double.IsFinite(classification) || !double.IsFinite(difference))
+            throw new ArithmeticException($"{string.Join(" → ", steps)}: loss terms {total}, {classification}, {difference}");
+        if (weight <= 1e6 && Math.Abs(total - (classification + weight * difference)) > 1e-4 * (1 + Math.Abs(total)))
+            throw new ArithmeticException($"{string.Join(" → ", steps)}: total {total} ≠ {classification} + {weight}·{difference}");
+        if (shape[0] == 1 && difference != 0) throw new ArithmeticException($"{string.Join(" → ", steps)}: difference {difference} for a batch of one");
+        loss.Total.Backward();
+    }
+
+    private static void SiameseStep(Random rng, List<string> steps)
+    {
+        Last = "SiameseResNet.Builder";
+        int channels = 3, dims = 2;
+        var distance = (MedVision.Nets.Models.EmbeddingDistance)Value(typeof(MedVision.Nets.Models.EmbeddingDistance), rng, typeof(int))!;
+        steps.Add($"distance {distance}");
+        var builder = MedVision.Nets.Models.SiameseResNet.Builder().WithBackbone(b => (channels, dims) = ConfigureResNet(b, rng, steps)).WithDistance(distance);
+        Last = "SiameseResNet.Build";
+        using var model = builder.Build();
+        var shape = InputShape(rng, channels, dims);
+        var other = (long[])shape.Clone();
+        bool mismatched = rng.Next(8) == 0;
+        if (mismatched) other[0] += 1;
+        if (Trace) Console.Error.WriteLine($"  pair [{string.Join(", ", shape)}], [{string.Join(", ", other)}]");
+        Last = "SiameseResNet.Call";
+        var first = Tensors.Randn(shape);
+        var second = rng.Next(4) == 0 ? first : Tensors.Randn(other);
+        using var output = model.Call((first, second));
+        if (mismatched && !ReferenceEquals(first, second)) throw new ArithmeticException($"{string.Join(" → ", steps)}: batches of {shape[0]} and {other[0]} were paired");
+        if (output.Distance.Dim != 1 || output.Distance.Size(0) != shape[0]) throw new ArithmeticException($"{string.Join(" → ", steps)}: distances [{string.Join(", ", output.Distance.Shape)}] for {shape[0]} pairs");
+        RequireFinite(output.Distance, steps, "distance");
+        var d = output.Distance.To(ScalarType.Float64).ToArray<double>();
+        double upper = distance == MedVision.Nets.Models.EmbeddingDistance.Cosine ? 2 + 1e-5 : double.PositiveInfinity;
+        if (d.Any(v => v < -1e-5 || v > upper)) throw new ArithmeticException($"{string.Join(" → ", steps)}: distances [{string.Join(", ", d)}]");
+        using var measured = model.Measure(output.First, output.Second);
+        if (!measured.AllClose(output.Distance, 1e-4, 1e-5)) throw new ArithmeticException($"{string.Join(" → ", steps)}: Measure differs from the forward distance");
+        output.Distance.Sum().Backward();
+    }
+
+    private static void CdsfStep(Random rng, List<string> steps)
+    {
+        Last = "Cdsf.Builder";
+        long Size() => Friendly(rng, () => (long)(32 + 4 * rng.Next(1, 3))); // 36 or 40: CDSF needs multiples of 4, at least 33
+        long depth = Size(), height = Size(), width = Size();
+        int classes = Friendly(rng, () => rng.Next(2, 4));
+        int blocks = Friendly(rng, () => rng.Next(1, 3));
+        var synthesis = (MedVision.Nets.Blocks.NormalizationKind)Value(typeof(MedVision.Nets.Blocks.NormalizationKind), rng, typeof(int))!;
+        var diagnosis = (MedVision.Nets.Blocks.NormalizationKind)Value(typeof(MedVision.Nets.Blocks.NormalizationKind), rng, typeof(int))!;
+        steps.Add($"Cdsf volume [{depth}, {height}, {width}], {classes} classes, {blocks} blocks, {synthesis}/{diagnosis}");
+        if (Trace) Console.Error.WriteLine($"  {steps[^1]}");
+        Last = "Cdsf.Build";
+        using var model = MedVision.Nets.Models.Cdsf.Builder().ForVolume(depth, height, width).WithClasses(classes).WithResidualBlocks(blocks)
+            .WithSynthesisNormalization(synthesis).WithDiagnosisNormalization(diagnosis).Build();
+        var shape = new long[] { rng.Next(1, 3), 1, depth, height, width };
+        var mri = Tensors.Rand(shape);
+        var pet = Tensors.Rand(shape);
+        model.Train(rng.Next(2) == 0);
+        Last = "Cdsf.Diagnose";
+        foreach (var logits in new[] { model.Diagnose(mri, pet), model.Diagnose(mri) })
+        {
+            if (logits.Dim != 2 || logits.Size(0) != shape[0] || logits.Size(1) != classes)
+                throw new ArithmeticException($"{string.Join(" → ", steps)}: logits [{string.Join(", ", logits.Shape)}]");
+            RequireFinite(logits, steps, "logits");
+        }
     }
 
     private sealed class MemorySource : MedVision.Nets.Data.Loading.ILabeledImageSource

@@ -146,6 +146,13 @@ public sealed class FormatFuzzTests : IClassFixture<FormatFuzzTests.Seeds>
     [Fact]
     public void ResNets_from_random_builder_steps() => Fuzz("models", 250);
 
+    // MTCSNN, Siamese ResNets and CDSF built with random options and used (a loss on random grades, a pair of batches,
+    // a diagnosis with and without PET); oracles: the loss terms add up (Total = Classification + λ·Difference, zero
+    // difference for a batch of one, ⌊N/2⌋ pairs), distances finite, non-negative and equal to Measure, logits of the
+    // right shape and finite. Nothing found (seeds 1–7 × 1,000 steps).
+    [Fact]
+    public void Composite_networks_with_random_options() => Fuzz("networks", 200);
+
     // DataLoaders with random options and samplers over small in-memory sources, iterated for an epoch; oracle: the
     // batch and sample counts the loader announces. Found: a batch size of int.MaxValue gave an epoch of no batches
     // (an int overflow), weights summing to infinity were accepted, and int.MaxValue samples per epoch gave
