@@ -748,6 +748,142 @@ internal static class ApiFuzz
         }
     }
 
+    /// <summary>
+    /// A predictor over a model file written for the step (a narrow ResNet-18 with a random task, class count, input
+    /// size, channel count, normalisation and test-time flips, 2-D or 3-D), then 1–4 random calls: raw pixels of random
+    /// size and channel count (now and then a wrong byte count), images of random shape (grey for an RGB model, or a
+    /// channel count the model cannot take), batches of 0–3 images, explanations of a random class by a random method,
+    /// volumes. Oracle: one probability per class, each in [0, 1] and (softmax tasks) summing to 1; the label is the most
+    /// probable class and its name the card's; for ordinal tasks the grade is the label and the expected grade Σ k·p_k;
+    /// explanation maps in [0, 1] of the card's input size, explaining the class asked for (or the predicted one).
+    /// </summary>
+    public static void PredictorStep(Random rng)
+    {
+        using var scope = Tensors.NewDisposeScope();
+        var steps = new List<string>();
+        bool volume = rng.Next(5) == 0;
+        int channels = rng.Next(2) == 0 ? 1 : 3;
+        var tasks = Enum.GetValues<MedVision.Nets.Metrics.MedMnistTask>();
+        var task = tasks[rng.Next(tasks.Length)];
+        int classes = task == MedVision.Nets.Metrics.MedMnistTask.Binary ? 2 : rng.Next(2, 6);
+        var size = Enumerable.Range(0, volume ? 3 : 2).Select(_ => volume ? rng.Next(8, 14) : rng.Next(8, 33)).ToList();
+        int statistics = rng.Next(2) == 0 ? 1 : channels; // one mean and std for all channels, or one per channel
+        var card = new MedVision.Nets.Inference.PreprocessingCard
+        {
+            InputSize = size, Channels = channels,
+            Mean = Enumerable.Range(0, statistics).Select(_ => (float)Math.Round(rng.NextDouble(), 2)).ToList(),
+            Std = Enumerable.Range(0, statistics).Select(_ => (float)Math.Round(0.1 + rng.NextDouble(), 2)).ToList(),
+            Resize = rng.Next(2) == 0 ? "linear" : "nearest",
+        };
+        var flips = (MedVision.Nets.Inference.TestTimeFlips)rng.Next(volume ? 8 : 4);
+        var names = Enumerable.Range(0, classes).Select(i => $"class{i}").ToArray();
+        steps.Add($"{task} model, {classes} classes, {channels} channel(s), input [{string.Join(", ", size)}], mean [{string.Join(", ", card.Mean)}], std [{string.Join(", ", card.Std)}], {card.Resize}, flips {flips}");
+        if (Trace) Console.Error.WriteLine($"  {steps[^1]}");
+        string path = Path.Combine(Path.GetTempPath(), $"mvfuzz-predictor-{Environment.ProcessId}.safetensors");
+        Last = "ModelFile.Save";
+        using (var model = MedVision.Nets.Models.ResNet.Builder().WithDepth(18).WithWidths(2, 2, 2, 2).ForInput(channels, volume ? 3 : 2).WithSmallInputStem().WithClasses(classes).Build())
+            MedVision.Nets.Inference.ModelFile.Save(path, model, MedVision.Nets.Inference.ModelFile.Describe(model, card, names, task));
+        MedVision.Nets.Inference.Predictor predictor;
+        try
+        {
+            Last = "Predictor.Load";
+            predictor = MedVision.Nets.Inference.Predictor.Load(path, flips: flips);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+        using (predictor)
+        {
+            for (int call = rng.Next(1, 5); call > 0; call--)
+            {
+                int c = rng.Next(6) == 0 ? rng.Next(-1, 5) : rng.Next(2) == 0 ? 1 : channels;
+                int h = rng.Next(4) == 0 ? (int)Value(typeof(int), rng, typeof(int))! : rng.Next(1, 40), w = rng.Next(1, 40);
+                switch (rng.Next(volume ? 5 : 4))
+                {
+                    case 0 when !volume:
+                        {
+                            long bytes = (long)Math.Max(0, h) * w * Math.Max(0, c);
+                            var pixels = new byte[rng.Next(8) == 0 || bytes > 1 << 20 ? rng.Next(0, 100) : (int)bytes];
+                            rng.NextBytes(pixels);
+                            steps.Add($"PredictPixels({pixels.Length} bytes, w {w}, h {h}, c {c})");
+                            if (Trace) Console.Error.WriteLine($"  {steps[^1]}");
+                            Last = "PredictPixels";
+                            CheckPrediction(predictor.PredictPixels(pixels, w, h, c), task, names, steps);
+                            break;
+                        }
+                    case 1:
+                    case 2:
+                        {
+                            var images = Enumerable.Range(0, rng.Next(1, 4)).Select(_ => RandomImage(rng, c, volume, size)).ToList();
+                            steps.Add($"Predict([{string.Join("; ", images.Select(i => string.Join("×", i.Shape)))}])");
+                            if (Trace) Console.Error.WriteLine($"  {steps[^1]}");
+                            Last = "Predict";
+                            var predictions = predictor.Predict(images);
+                            if (predictions.Count != images.Count) throw new ArithmeticException($"{string.Join(" → ", steps)}: {predictions.Count} predictions");
+                            foreach (var p in predictions) CheckPrediction(p, task, names, steps);
+                            break;
+                        }
+                    case 3:
+                        {
+                            var image = RandomImage(rng, c, volume, size);
+                            var method = (MedVision.Nets.Explainability.CamMethod)Value(typeof(MedVision.Nets.Explainability.CamMethod), rng, typeof(int))!;
+                            int? target = rng.Next(3) == 0 ? null : rng.Next(4) == 0 ? (int)Value(typeof(int), rng, typeof(int))! : rng.Next(classes);
+                            steps.Add($"Explain({string.Join("×", image.Shape)}, {method}, class {target?.ToString() ?? "predicted"})");
+                            if (Trace) Console.Error.WriteLine($"  {steps[^1]}");
+                            Last = "Explain";
+                            var explanation = predictor.Explain(image, method, target);
+                            CheckPrediction(explanation.Prediction, task, names, steps);
+                            if (target is { } t && explanation.TargetClass != t || target is null && explanation.TargetClass != explanation.Prediction.Label)
+                                throw new ArithmeticException($"{string.Join(" → ", steps)}: the map explains class {explanation.TargetClass}");
+                            if (!explanation.MapShape.SequenceEqual(size) || explanation.Map.Length != size.Aggregate(1, (a, b) => a * b)
+                                || explanation.Map.Any(v => !(v >= 0 && v <= 1)))
+                                throw new ArithmeticException($"{string.Join(" → ", steps)}: a map of shape [{string.Join(", ", explanation.MapShape)}] with values outside [0, 1]");
+                            break;
+                        }
+                    default:
+                        {
+                            var image = RandomImage(rng, 1, true, size);
+                            var nifti = new MedVision.Nets.Data.Nifti.NiftiImage(image.Data, new[] { image.Shape[3], image.Shape[2], image.Shape[1] });
+                            steps.Add($"PredictVolume({string.Join("×", nifti.Shape)})");
+                            if (Trace) Console.Error.WriteLine($"  {steps[^1]}");
+                            Last = "PredictVolume";
+                            CheckPrediction(predictor.PredictVolume(nifti), task, names, steps);
+                            break;
+                        }
+                }
+            }
+        }
+    }
+
+    // A [0, 1] image (C, H, W) or volume (C, D, H, W) of a random size, now and then with the card's exact size, and now
+    // and then holding NaN or infinity.
+    private static MedVision.Nets.Transforms.FloatImage RandomImage(Random rng, int channels, bool volume, List<int> size)
+    {
+        var shape = new List<int> { Math.Max(1, channels) };
+        if (rng.Next(3) == 0) shape.AddRange(size);
+        else shape.AddRange(Enumerable.Range(0, volume ? 3 : 2).Select(_ => rng.Next(1, volume ? 14 : 40)));
+        var data = new float[shape.Aggregate(1, (a, b) => a * b)];
+        for (int i = 0; i < data.Length; i++) data[i] = (float)rng.NextDouble();
+        if (rng.Next(10) == 0) data[rng.Next(data.Length)] = rng.Next(2) == 0 ? float.NaN : float.PositiveInfinity;
+        return new MedVision.Nets.Transforms.FloatImage(data, shape.ToArray());
+    }
+
+    private static void CheckPrediction(MedVision.Nets.Inference.Prediction p, MedVision.Nets.Metrics.MedMnistTask task, string[] names, List<string> steps)
+    {
+        string where = string.Join(" → ", steps);
+        if (p.Probabilities.Count != names.Length || p.Probabilities.Any(q => !(q >= 0 && q <= 1)))
+            throw new ArithmeticException($"{where}: probabilities [{string.Join(", ", p.Probabilities)}]");
+        if (task != MedVision.Nets.Metrics.MedMnistTask.MultiLabel && Math.Abs(p.Probabilities.Sum() - 1) > 1e-4)
+            throw new ArithmeticException($"{where}: probabilities [{string.Join(", ", p.Probabilities)}] sum to {p.Probabilities.Sum()}");
+        if (p.Probabilities[p.Label] != p.Probabilities.Max() || p.LabelName != names[p.Label])
+            throw new ArithmeticException($"{where}: label {p.Label} ({p.LabelName}) for [{string.Join(", ", p.Probabilities)}]");
+        bool ordinal = task == MedVision.Nets.Metrics.MedMnistTask.OrdinalRegression;
+        double expected = p.Probabilities.Select((q, k) => (double)q * k).Sum();
+        if (ordinal != (p.Grade is not null) || ordinal && (p.Grade != p.Label || Math.Abs(p.ExpectedGrade!.Value - expected) > 1e-6))
+            throw new ArithmeticException($"{where}: grade {p.Grade}, expected grade {p.ExpectedGrade} for [{string.Join(", ", p.Probabilities)}]");
+    }
+
     private sealed class MemorySource : MedVision.Nets.Data.Loading.ILabeledImageSource
     {
         private readonly int[] _labels;

@@ -140,8 +140,7 @@ public sealed class Predictor : IDisposable
     {
         ArgumentNullException.ThrowIfNull(images);
         if (images.Count == 0) return Array.Empty<Prediction>();
-        for (int i = 0; i < images.Count; i++)
-            if (images[i] is null) throw new ArgumentException($"Image {i} of {images.Count} is null.", nameof(images));
+        CheckImages(images, nameof(images));
         using var scope = Tensors.NewDisposeScope();
         return PredictTensor(Prepare(images));
     }
@@ -168,6 +167,7 @@ public sealed class Predictor : IDisposable
             throw new ArgumentOutOfRangeException(nameof(targetClass), t, $"The model has {Card.ClassNames.Count} classes.");
         if (_model is not ResNet resnet)
             throw new NotSupportedException($"Explanations need a ResNet; this model is a {_model.GetType().Name} ({Card.Architecture}). Check CanExplain first.");
+        CheckImages(new[] { image }, nameof(image));
         using var scope = Tensors.NewDisposeScope();
         var batch = Prepare(new[] { image });
         var prediction = PredictTensor(batch)[0];
@@ -183,6 +183,22 @@ public sealed class Predictor : IDisposable
         }
         var shape = batch.Shape.Skip(2).Select(d => (int)d).ToArray();
         return new Explanation(prediction, (int)target, Card.ClassNames[(int)target], map.ToArray<float>(), shape);
+    }
+
+    // No null image, and no NaN or infinity: the network would turn it into NaN probabilities, and the argmax of those
+    // into class 0, a confident-looking answer. (Nearest resizing could even drop the bad pixel; so look before it.)
+    private static void CheckImages(IReadOnlyList<FloatImage> images, string parameterName)
+    {
+        for (int i = 0; i < images.Count; i++)
+        {
+            if (images[i] is null) throw new ArgumentException($"Image {i} of {images.Count} is null.", parameterName);
+            var data = images[i].Data;
+            for (int j = 0; j < data.Length; j++)
+            {
+                if (!float.IsFinite(data[j]))
+                    throw new ArgumentException($"Image {i} of {images.Count} holds {data[j].ToString(System.Globalization.CultureInfo.InvariantCulture)} at element {j}; the model cannot predict from NaN or infinite values.", parameterName);
+            }
+        }
     }
 
     // Resizes, normalises and stacks [0, 1] images into one batch on the model's device (in the current scope).
@@ -207,6 +223,12 @@ public sealed class Predictor : IDisposable
         using (Tensors.NoGrad())
         {
             var input = batch.Device == Device ? batch : batch.To(Device);
+            if (input.Dim >= 1 && input.NumElements > 0 && input.ScalarType is ScalarType.Float32 or ScalarType.Float64 or ScalarType.Float16 or ScalarType.BFloat16)
+            {
+                var finite = input.IsFinite().To(ScalarType.Int64).Reshape(input.Size(0), -1).Amin(new long[] { 1 }).To(ScalarType.Int64, Device.Cpu).ToArray<long>();
+                int bad = Array.IndexOf(finite, 0L);
+                if (bad >= 0) throw new ArgumentException($"Sample {bad} of the batch holds NaN or infinite values; the model cannot predict from them.", nameof(batch));
+            }
             var scores = Scores(input);
             foreach (var dims in FlipCombinations(input.Dim)) scores = scores + Scores(input.Flip(dims));
             scores = scores / (1 << FlipCount);

@@ -112,6 +112,32 @@ public sealed class PredictorTests : IDisposable
         FluentActions.Invoking(() => Predictor.Load(mismatch)).Should().Throw<ModelFormatException>().WithMessage("*do not fit*shape mismatches*");
     }
 
+    // NaN in, NaN probabilities out, and the argmax of NaNs is class 0: a confident-looking "grade 0" for a corrupt
+    // image. Found by the FormatFuzzer predictor mode; refused now, naming the image and the element, on every path.
+    [Fact]
+    public void NonFiniteInputsAreRefusedNotPredictedAsClassZero()
+    {
+        var path = SaveTiny(out var model);
+        model.Dispose();
+        using var predictor = Predictor.Load(path);
+        long live = Tensors.LiveTensors;
+        var clean = new FloatImage(Enumerable.Range(0, 3 * 28 * 28).Select(i => (i % 17) / 17f).ToArray(), 3, 28, 28);
+        var bad = new FloatImage((float[])clean.Data.Clone(), 3, 28, 28);
+        bad.Data[100] = float.NaN;
+        FluentActions.Invoking(() => predictor.Predict(bad)).Should().Throw<ArgumentException>().WithMessage("*Image 0 of 1 holds NaN at element 100*");
+        FluentActions.Invoking(() => predictor.Predict(new[] { clean, bad })).Should().Throw<ArgumentException>().WithMessage("*Image 1 of 2*");
+        bad.Data[100] = float.PositiveInfinity;
+        FluentActions.Invoking(() => predictor.Explain(bad)).Should().Throw<ArgumentException>().WithMessage("*holds Infinity at element 100*");
+        using (var scope = Tensors.NewDisposeScope())
+        {
+            var batch = Tensors.Zeros(2, 3, 28, 28);
+            batch[1, 0, 5, 5].FillInPlace(double.NaN);
+            FluentActions.Invoking(() => predictor.PredictTensor(batch)).Should().Throw<ArgumentException>().WithMessage("*Sample 1 of the batch*");
+        }
+        Tensors.LiveTensors.Should().Be(live, "a refused call leaves nothing behind");
+        predictor.Predict(clean).Probabilities.Should().OnlyContain(p => float.IsFinite(p));
+    }
+
     [Fact]
     public void CardsThatDoNotFitTheWeights_AreRefusedBeforeAnythingIsBuilt()
     {

@@ -153,6 +153,14 @@ public sealed class FormatFuzzTests : IClassFixture<FormatFuzzTests.Seeds>
     [Fact]
     public void Composite_networks_with_random_options() => Fuzz("networks", 200);
 
+    // A Predictor over a model file with a random task, class count, input size, channels, normalisation and
+    // test-time flips, called on raw pixels, images and volumes of random sizes and channel counts, and asked for
+    // explanations; oracles: probabilities in [0, 1] (summing to 1 for softmax tasks), label the argmax with the card's
+    // name, ordinal grades, maps in [0, 1] of the input size. Found: an image holding NaN or infinity was predicted as
+    // class 0 (the argmax of NaN probabilities); it is refused now.
+    [Fact]
+    public void Predictors_with_random_cards_and_inputs() => Fuzz("predictor", 300);
+
     // DataLoaders with random options and samplers over small in-memory sources, iterated for an epoch; oracle: the
     // batch and sample counts the loader announces. Found: a batch size of int.MaxValue gave an epoch of no batches
     // (an int overflow), weights summing to infinity were accepted, and int.MaxValue samples per epoch gave
