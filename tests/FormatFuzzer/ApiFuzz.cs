@@ -8,6 +8,7 @@ using System.Reflection;
 using MedVision.Torch;
 using MedVision.Torch.Autograd;
 using MedVision.Torch.Nn;
+using DataLoader = MedVision.Nets.Data.Loading.DataLoader;
 
 internal static class ApiFuzz
 {
@@ -882,6 +883,155 @@ internal static class ApiFuzz
         double expected = p.Probabilities.Select((q, k) => (double)q * k).Sum();
         if (ordinal != (p.Grade is not null) || ordinal && (p.Grade != p.Label || Math.Abs(p.ExpectedGrade!.Value - expected) > 1e-6))
             throw new ArithmeticException($"{where}: grade {p.Grade}, expected grade {p.ExpectedGrade} for [{string.Join(", ", p.Probabilities)}]");
+    }
+
+    /// <summary>
+    /// A Trainer with random options over a tiny classifier (Flatten → Linear) and 4–24 in-memory images: optimizer
+    /// (Adam or SGD with random hyper-parameters), multi-step schedule, 1–4 epochs, early stopping, gradient clipping
+    /// and accumulation, weight averaging, batch mixing, label smoothing, validation/test/train-evaluation loaders,
+    /// checkpoints (then a resumed run for more epochs). Each number is an ordinary one nine times in ten. Oracle: one history
+    /// record per epoch run (all of them unless it stopped early), epochs numbered in order, the best epoch among them,
+    /// finite losses and learning rates, metrics in [0, 1] or NaN (not evaluated, or one class present), progress
+    /// reports for every step, and, with a folder, a resumed run that continues where the first one ended.
+    /// </summary>
+    public static void TrainerStep(Random rng)
+    {
+        using var scope = Tensors.NewDisposeScope();
+        var steps = new List<string>();
+        bool ordinary = true; // false once an argument is outside the everyday range (divergence is then accepted)
+        double Number(double low, double high)
+        {
+            if (rng.Next(10) != 0) return Math.Round(low + rng.NextDouble() * (high - low), 3);
+            ordinary = false;
+            return Double(rng);
+        }
+        int Count(int low, int high)
+        {
+            if (rng.Next(10) != 0) return rng.Next(low, high + 1);
+            ordinary = false;
+            return Int(rng);
+        }
+        var source = new MemorySource(rng.Next(4, 25), rng);
+        DataLoader Loader(bool shuffle) => new(source, new MedVision.Nets.Data.Loading.DataLoaderOptions { BatchSize = rng.Next(1, 9), Shuffle = shuffle, Seed = rng.Next(100) });
+        using var model = new MedVision.Torch.Nn.Sequential(new MedVision.Torch.Nn.Flatten(), new MedVision.Torch.Nn.Linear(16, 3));
+        double smoothing = rng.Next(3) == 0 ? Number(0, 0.3) : 0;
+        var task = new MedVision.Nets.Training.ClassificationTask(model, MedVision.Nets.Metrics.MedMnistTask.MultiClass, labelSmoothing: smoothing);
+        steps.Add($"{source.Count} images, label smoothing {smoothing}");
+        if (rng.Next(4) == 0)
+        {
+            var mixing = rng.Next(2) == 0 ? MedVision.Nets.Training.BatchMixing.Mixup(Number(0.1, 1), Number(0, 1)) : MedVision.Nets.Training.BatchMixing.CutMix(Number(0.1, 1), Number(0, 1));
+            task.WithBatchMixing(mixing);
+            steps.Add($"{mixing}");
+        }
+        // Every configuration step is kept, so that a resumed run can be configured as the first one was.
+        var builder = MedVision.Nets.Training.Trainer.Create(task);
+        var config = new List<Action<MedVision.Nets.Training.TrainerBuilder>>();
+        void Apply(Action<MedVision.Nets.Training.TrainerBuilder> step) { config.Add(step); step(builder); }
+        var train = Loader(true);
+        Apply(b => b.TrainOn(train));
+        bool validation = rng.Next(3) != 0;
+        if (validation) { var loader = Loader(false); Apply(b => b.ValidateOn(loader)); }
+        if (rng.Next(3) == 0) { var loader = Loader(false); Apply(b => b.TestOn(loader)); steps.Add("test"); }
+        if (rng.Next(3) == 0) { var loader = Loader(false); Apply(b => b.EvaluateTrainingOn(loader)); steps.Add("train evaluation"); }
+        int epochs = Count(1, 4);
+        if (epochs > 4)
+        {
+            // Accepted (a run of 2^31 epochs is legal, only long): check that much, then run four.
+            builder.ForEpochs(epochs);
+            epochs = 4;
+        }
+        int seed = rng.Next(100);
+        int? patience = null;
+        string? folder = null;
+        var progress = new List<MedVision.Nets.Training.TrainingProgress>();
+        try
+        {
+            foreach (var option in Enumerable.Range(0, 8).Where(_ => rng.Next(2) == 0))
+            {
+                switch (option)
+                {
+                    case 0: { double lr = Number(1e-4, 0.1), wd = rng.Next(2) == 0 ? 0 : Number(0, 0.1); steps.Add($"UseAdam({lr}, {wd})"); Apply(b => b.UseAdam(lr, wd)); break; }
+                    case 1: { double lr = Number(1e-3, 0.5), m = Number(0, 0.99), wd = rng.Next(2) == 0 ? 0 : Number(0, 0.1); bool n = rng.Next(2) == 0; steps.Add($"UseSgd({lr}, {m}, {wd}, {n})"); Apply(b => b.UseSgd(lr, m, wd, n)); break; }
+                    case 2: { double a = Number(0.1, 0.6), b = Number(0.6, 0.9), g = Number(0.05, 0.5); steps.Add($"WithMultiStepSchedule({a}, {b}, {g})"); Apply(t => t.WithMultiStepSchedule(a, b, g)); break; }
+                    case 3: { patience = Count(1, 2); steps.Add($"StopEarlyAfter({patience})"); Apply(b => b.StopEarlyAfter(patience.Value)); break; }
+                    case 4: { double c = Number(0.1, 5); steps.Add($"ClipGradientsTo({c})"); Apply(b => b.ClipGradientsTo(c)); break; }
+                    case 5: { int a = Count(1, 3); steps.Add($"AccumulateGradients({a})"); Apply(b => b.AccumulateGradients(a)); break; }
+                    case 6: { double d = Number(0, 0.99); steps.Add($"AverageWeights({d})"); Apply(b => b.AverageWeights(d)); break; }
+                    default: { folder = Directory.CreateTempSubdirectory("mvfuzz-trainer-").FullName; steps.Add("SaveTo(folder)"); Apply(b => b.SaveTo(folder)); break; }
+                }
+            }
+            if (!steps.Any(s => s.StartsWith("Use", StringComparison.Ordinal))) Apply(b => b.UseAdam(0.01));
+            steps.Add($"ForEpochs({epochs})");
+            if (Trace) Console.Error.WriteLine($"  {string.Join(" → ", steps)}");
+            Last = "ForEpochs";
+            Apply(b => b.WithSeed(seed));
+            builder.ForEpochs(epochs).ReportProgressTo(new SyncProgress(progress));
+            Last = "Build";
+            var trainer = builder.Build();
+            Last = "Run";
+            var result = Diverges(() => trainer.Run(), ordinary, steps);
+            CheckRun(result, epochs, patience, validation, steps);
+            int stepsPerEpoch = progress.Count == 0 ? 0 : progress[0].StepsPerEpoch;
+            if (progress.Count(p => p.Completed is null) != result.History.Count * stepsPerEpoch || progress.Count(p => p.Completed is not null) != result.History.Count)
+                throw new ArithmeticException($"{string.Join(" → ", steps)}: {progress.Count} progress reports for {result.History.Count} epochs of {stepsPerEpoch} steps");
+            if (folder is not null && !result.StoppedEarly)
+            {
+                // The same configuration for more epochs, resumed: the history continues from the saved one.
+                int more = epochs + rng.Next(1, 3);
+                Last = "Resume";
+                var again = MedVision.Nets.Training.Trainer.Create(task);
+                foreach (var step in config) step(again);
+                again.ForEpochs(more);
+                var resumed = Diverges(() => again.Build().Run(resume: true), ordinary, steps);
+                if ((resumed.StoppedEarly ? resumed.History.Count > more || resumed.History.Count <= result.History.Count : resumed.History.Count != more) || !resumed.History.Take(result.History.Count).Select(h => h.TrainLoss).SequenceEqual(result.History.Select(h => h.TrainLoss)))
+                    throw new ArithmeticException($"{string.Join(" → ", steps)}: resumed for {more} epochs, the history has {resumed.History.Count} records or rewrote the first {result.History.Count}");
+            }
+        }
+        finally
+        {
+            if (folder is not null) Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    private sealed class SyncProgress : IProgress<MedVision.Nets.Training.TrainingProgress>
+    {
+        private readonly List<MedVision.Nets.Training.TrainingProgress> _reports;
+        public SyncProgress(List<MedVision.Nets.Training.TrainingProgress> reports) => _reports = reports;
+        public void Report(MedVision.Nets.Training.TrainingProgress value) { lock (_reports) _reports.Add(value); }
+    }
+
+    // A run that diverges (NaN or infinite loss) is an accepted outcome when an argument was extraordinary (a learning
+    // rate of 1e300), and a finding otherwise.
+    private static MedVision.Nets.Training.TrainingResult Diverges(Func<MedVision.Nets.Training.TrainingResult> run, bool ordinary, List<string> steps)
+    {
+        try
+        {
+            return run();
+        }
+        catch (MedVision.Nets.Training.TrainingDivergedException e)
+        {
+            if (ordinary) throw new ArithmeticException($"{string.Join(" → ", steps)}: diverged with ordinary options: {e.Message}");
+            throw new InvalidOperationException($"accepted: {e.Message}", e);
+        }
+    }
+
+    private static void CheckRun(MedVision.Nets.Training.TrainingResult result, int epochs, int? patience, bool validation, List<string> steps)
+    {
+        string where = string.Join(" → ", steps);
+        var history = result.History;
+        if (history.Count == 0 || history.Count > epochs || (history.Count < epochs) != result.StoppedEarly || (result.StoppedEarly && patience is null))
+            throw new ArithmeticException($"{where}: {history.Count} of {epochs} epochs, stopped early {result.StoppedEarly}");
+        if (history.Select(h => h.Epoch).Where((e, i) => e != i).Any() || result.BestEpoch < 0 || result.BestEpoch >= history.Count)
+            throw new ArithmeticException($"{where}: epochs [{string.Join(", ", history.Select(h => h.Epoch))}], best {result.BestEpoch}");
+        foreach (var h in history)
+        {
+            if (!double.IsFinite(h.TrainLoss) || !(h.LearningRate >= 0) || !double.IsFinite(h.LearningRate) || h.TrainLossTerms.Values.Any(v => !double.IsFinite(v)))
+                throw new ArithmeticException($"{where}: epoch {h.Epoch} loss {h.TrainLoss}, learning rate {h.LearningRate}");
+            if (validation && double.IsNaN(h.Validation.Acc)) throw new ArithmeticException($"{where}: epoch {h.Epoch} was not validated");
+        }
+        foreach (var m in history.Select(h => h.Validation).Append(result.Train).Append(result.Validation).Append(result.Test))
+            if (!(double.IsNaN(m.Auc) || m.Auc is >= 0 and <= 1) || !(double.IsNaN(m.Acc) || m.Acc is >= 0 and <= 1))
+                throw new ArithmeticException($"{where}: metrics AUC {m.Auc}, ACC {m.Acc}");
     }
 
     private sealed class MemorySource : MedVision.Nets.Data.Loading.ILabeledImageSource

@@ -70,6 +70,7 @@ if (format == "models") return RunOps("models", ApiFuzz.ModelStep, seed, iterati
 if (format == "loader") return RunOps("loader", ApiFuzz.LoaderStep, seed, iterations, report);
 if (format == "networks") return RunOps("networks", ApiFuzz.NetworkStep, seed, iterations, report);
 if (format == "predictor") return RunOps("predictor", ApiFuzz.PredictorStep, seed, iterations, report);
+if (format == "trainer") return RunOps("trainer", ApiFuzz.TrainerStep, seed, iterations, report);
 if (format == "api-list") { ApiFuzz.List(); return 0; }
 if (format == "nulls") return NullFuzz.Run(ScriptArgument(args));
 if (format == "nulls-list") return NullFuzz.List(ScriptArgument(args));

@@ -118,7 +118,8 @@ public sealed class Trainer
 
                 if (WriteDirectory is not null) SaveCheckpoint(model, optimizer, scheduler, history, epoch, bestEpoch, bestAuc, sinceBest);
                 WriteHistory(history);
-                if (_s.EarlyStoppingPatience is int patience && sinceBest >= patience)
+                // Only when epochs remain: patience running out at the last epoch ends nothing early.
+                if (_s.EarlyStoppingPatience is int patience && sinceBest >= patience && epoch + 1 < _s.Epochs)
                 {
                     _log.LogInformation("early stopping after epoch {Epoch}: no validation AUC improvement for {Patience} epochs", epoch + 1, patience);
                     stoppedEarly = true;

@@ -57,14 +57,27 @@ public sealed class TrainerBuilder
     /// <summary>Adam (the MedMNIST recipe uses learning rate 1e-3).</summary>
     public TrainerBuilder UseAdam(double learningRate = 1e-3, double weightDecay = 0)
     {
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(learningRate);
+        // Checked here, not when Run builds the optimizer.
+        RequireFinite(learningRate, nameof(learningRate), positive: true);
+        RequireFinite(weightDecay, nameof(weightDecay), positive: false);
         return UseOptimizer(p => new Adam(p, learningRate, weightDecay: weightDecay));
+    }
+
+    // Finite and > 0 (positive) or ≥ 0; written so that every NaN fails (ThrowIfNegativeOrZero lets a NaN with a
+    // clear sign bit through).
+    private static void RequireFinite(double value, string name, bool positive)
+    {
+        if (!double.IsFinite(value) || (positive ? !(value > 0) : !(value >= 0)))
+            throw new ArgumentOutOfRangeException(name, value, $"{name} must be {(positive ? "positive" : "non-negative")} and finite.");
     }
 
     /// <summary>SGD with momentum.</summary>
     public TrainerBuilder UseSgd(double learningRate, double momentum = 0.9, double weightDecay = 0, bool nesterov = false)
     {
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(learningRate);
+        RequireFinite(learningRate, nameof(learningRate), positive: true);
+        RequireFinite(momentum, nameof(momentum), positive: false);
+        RequireFinite(weightDecay, nameof(weightDecay), positive: false);
+        if (nesterov && momentum == 0) throw new ArgumentException("Nesterov momentum needs a momentum above 0.", nameof(nesterov));
         return UseOptimizer(p => new Sgd(p, learningRate, momentum, weightDecay: weightDecay, nesterov: nesterov));
     }
 
@@ -113,7 +126,8 @@ public sealed class TrainerBuilder
     /// <summary>Clips the global gradient norm before each step.</summary>
     public TrainerBuilder ClipGradientsTo(double maxNorm)
     {
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxNorm);
+        // !(> 0) refuses every NaN (ThrowIfNegativeOrZero lets a NaN with a clear sign bit through).
+        if (!(maxNorm > 0)) throw new ArgumentOutOfRangeException(nameof(maxNorm), maxNorm, "The largest gradient norm must be positive (∞ turns clipping off).");
         return Set(() => _clip = maxNorm);
     }
 

@@ -161,6 +161,14 @@ public sealed class FormatFuzzTests : IClassFixture<FormatFuzzTests.Seeds>
     [Fact]
     public void Predictors_with_random_cards_and_inputs() => Fuzz("predictor", 300);
 
+    // Trainers with random options (optimizer, schedule, epochs, early stopping, clipping, accumulation, averaging,
+    // batch mixing, label smoothing, evaluation loaders, checkpoints and a resumed run) over a tiny classifier; oracles:
+    // one history record per epoch run, all of them unless stopped early, the best epoch among them, finite losses and
+    // learning rates, metrics in [0, 1] or NaN, a progress report per step, a resumed history that continues the saved
+    // one. Found: patience running out at the last epoch was reported as an early stop.
+    [Fact]
+    public void Trainers_with_random_options() => Fuzz("trainer", 300);
+
     // DataLoaders with random options and samplers over small in-memory sources, iterated for an epoch; oracle: the
     // batch and sample counts the loader announces. Found: a batch size of int.MaxValue gave an epoch of no batches
     // (an int overflow), weights summing to infinity were accepted, and int.MaxValue samples per epoch gave

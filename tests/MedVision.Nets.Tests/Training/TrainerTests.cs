@@ -61,6 +61,54 @@ public sealed class TrainerTests : IDisposable
         return state.OrderBy(kv => kv.Key, StringComparer.Ordinal).SelectMany(kv => kv.Value.To(ScalarType.Float32).ToArray<float>()).ToArray();
     }
 
+    // Patience running out at the last epoch used to be reported as an early stop (found by the FormatFuzzer trainer
+    // mode): every epoch had run, yet StoppedEarly was true and the log said "early stopping after epoch 3".
+    [Fact]
+    public void EarlyStoppingEndsTheRunAfterPatienceEpochs_AndIsNotReportedWhenNoEpochWasLeft()
+    {
+        TrainingResult Run(int epochs)
+        {
+            // A step of 1e-30 leaves every float32 weight as it is, so validation AUC never improves after epoch 0.
+            using var model = new Sequential(new Flatten(), new Linear(3 * 28 * 28, 5));
+            return Trainer.Create(new ClassificationTask(model, MedMnistTask.OrdinalRegression))
+                .TrainOn(Loader(Retina.Value.Train, 32, shuffle: true))
+                .ValidateOn(Loader(Retina.Value.Validation, 32, shuffle: false))
+                .UseSgd(1e-30, momentum: 0)
+                .StopEarlyAfter(2)
+                .ForEpochs(epochs)
+                .WithSeed(9)
+                .Build()
+                .Run();
+        }
+
+        var stopped = Run(5);
+        stopped.History.Should().HaveCount(3, "epochs 1 and 2 brought no improvement over epoch 0");
+        stopped.StoppedEarly.Should().BeTrue();
+        stopped.BestEpoch.Should().Be(0);
+        stopped.History.Select(h => h.Validation.Auc).Distinct().Should().HaveCount(1);
+
+        var complete = Run(3);
+        complete.History.Should().HaveCount(3);
+        complete.StoppedEarly.Should().BeFalse("all three epochs ran; nothing was cut short");
+    }
+
+    [Fact]
+    public void ClippingAndOptimizerArgumentsAreCheckedWhenGiven()
+    {
+        using var model = new Sequential(new Flatten(), new Linear(4, 2));
+        var builder = Trainer.Create(new ClassificationTask(model, MedMnistTask.MultiClass));
+        // A NaN with a clear sign bit (what some computations give) as well as the usual one.
+        foreach (var bad in new[] { 0, -1, double.NaN, BitConverter.Int64BitsToDouble(0x7FF8_0000_0000_0000) })
+            FluentActions.Invoking(() => builder.ClipGradientsTo(bad)).Should().Throw<ArgumentOutOfRangeException>().Which.ParamName.Should().Be("maxNorm");
+        builder.ClipGradientsTo(double.PositiveInfinity).Should().BeSameAs(builder, "∞ is a norm no gradient exceeds: clipping off");
+        // The optimizer's arguments are checked when given, not when Run builds the optimizer.
+        var positiveNaN = BitConverter.Int64BitsToDouble(0x7FF8_0000_0000_0000);
+        FluentActions.Invoking(() => builder.UseAdam(positiveNaN)).Should().Throw<ArgumentOutOfRangeException>().Which.ParamName.Should().Be("learningRate");
+        FluentActions.Invoking(() => builder.UseAdam(1e-3, double.NaN)).Should().Throw<ArgumentOutOfRangeException>().Which.ParamName.Should().Be("weightDecay");
+        FluentActions.Invoking(() => builder.UseSgd(0.1, momentum: -0.5)).Should().Throw<ArgumentOutOfRangeException>().Which.ParamName.Should().Be("momentum");
+        FluentActions.Invoking(() => builder.UseSgd(0.1, momentum: 0, nesterov: true)).Should().Throw<ArgumentException>().Which.ParamName.Should().Be("nesterov");
+    }
+
     [Fact]
     public void ResumingAfterTwoEpochsGivesTheSameWeightsAsFourStraight()
     {
