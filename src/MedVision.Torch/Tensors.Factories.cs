@@ -93,6 +93,9 @@ public static partial class Tensors
     /// <summary>Ones with the shape, dtype and device of <paramref name="like"/>.</summary>
     public static Tensor OnesLike(Tensor like) => Full(Tensor.NotNull(like).CachedShape, 1, like.ScalarType, like.Device);
 
+    /// <summary><paramref name="value"/> everywhere, with the shape, dtype and device of <paramref name="like"/> (torch.full_like).</summary>
+    public static Tensor FullLike(Tensor like, double value) => Full(Tensor.NotNull(like).CachedShape, value, like.ScalarType, like.Device);
+
     /// <summary>Values start, start+step, … below end (torch.arange). Integer arguments give int64 unless a dtype is given.</summary>
     public static Tensor Arange(double start, double end, double step = 1, ScalarType? dtype = null, Device? device = null)
     {

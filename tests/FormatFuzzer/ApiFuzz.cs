@@ -10,7 +10,7 @@ using MedVision.Torch.Autograd;
 using MedVision.Torch.Nn;
 using DataLoader = MedVision.Nets.Data.Loading.DataLoader;
 
-internal static class ApiFuzz
+internal static partial class ApiFuzz
 {
     private static readonly bool Trace = Environment.GetEnvironmentVariable("FUZZ_TRACE") == "1";
 

@@ -71,6 +71,7 @@ if (format == "loader") return RunOps("loader", ApiFuzz.LoaderStep, seed, iterat
 if (format == "networks") return RunOps("networks", ApiFuzz.NetworkStep, seed, iterations, report);
 if (format == "predictor") return RunOps("predictor", ApiFuzz.PredictorStep, seed, iterations, report);
 if (format == "trainer") return RunOps("trainer", ApiFuzz.TrainerStep, seed, iterations, report);
+if (format == "explain") return RunOps("explain", ApiFuzz.ExplainStep, seed, iterations, report);
 if (format == "api-list") { ApiFuzz.List(); return 0; }
 if (format == "nulls") return NullFuzz.Run(ScriptArgument(args));
 if (format == "nulls-list") return NullFuzz.List(ScriptArgument(args));
@@ -151,8 +152,9 @@ static int RunOps(string format, Action<Random> step, int seed, int iterations, 
             ran++;
         }
         catch (Exception e) when (e is ArgumentException or InvalidOperationException or NotSupportedException
-                                  || (format is not "metrics" and not "transforms" and not "loader" && e is TorchException or IndexOutOfRangeException or StateDictMismatchException) // the tensor indexer, as arrays
-                                  || (e is OverflowException && e.Message.Contains("does not fit in", StringComparison.Ordinal))) // Item<byte>() of 300
+                                  || (format is not "metrics" and not "transforms" and not "loader" and not "explain" && e is TorchException or IndexOutOfRangeException or StateDictMismatchException) // the tensor indexer, as arrays
+                                  || (e is OverflowException && e.Message.Contains("does not fit in", StringComparison.Ordinal)) // Item<byte>() of 300
+                                  || e is TorchOutOfMemoryException) // a window or patch of a billion elements
         {
             accepted++;
             if (trace) Console.Error.WriteLine($"  accepted {e.GetType().Name}: {e.Message.Split('\n')[0]}");

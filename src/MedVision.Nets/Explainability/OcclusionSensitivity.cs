@@ -76,6 +76,8 @@ public sealed class OcclusionSensitivity
         int dims = PatchSize.Count;
         if (input.Dim != dims + 2)
             throw new ArgumentException($"A {dims}-D patch needs a batch (N, C, {(dims == 2 ? "H, W" : "D, H, W")}); got shape [{string.Join(", ", input.Shape)}].", nameof(input));
+        if (!input.ScalarType.CanHold(FillValue))
+            throw new ArgumentException($"The fill value {FillValue} is not a value of the input's type, {input.ScalarType}.", nameof(input));
         if (_model?.Training ?? false)
             throw new InvalidOperationException("OcclusionSensitivity needs the model in evaluation mode (call model.Eval()).");
         long n = input.Size(0);
@@ -141,7 +143,7 @@ public sealed class OcclusionSensitivity
         {
             int size = spatial[d], patch = Math.Min(PatchSize[d], size);
             var starts = new List<int>();
-            for (int s = 0; s + patch <= size; s += Stride[d]) starts.Add(s);
+            for (long s = 0; s + patch <= size; s += Stride[d]) starts.Add((int)s); // long: a stride near int.MaxValue must not wrap
             if (starts[^1] + patch < size) starts.Add(size - patch);
             perDim.Add(starts.ToArray());
         }

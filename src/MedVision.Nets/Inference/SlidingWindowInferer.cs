@@ -12,7 +12,8 @@ public enum WindowBlending
 
     /// <summary>
     /// Voxels near a window's centre count more (a Gaussian with standard deviation <c>sigmaScale × window size</c> per
-    /// axis), which hides the seams that border effects of a network leave between windows.
+    /// axis; weights below 0.001 are raised to it, as MONAI does), which hides the seams that border effects of a
+    /// network leave between windows.
     /// </summary>
     Gaussian,
 }
@@ -38,7 +39,7 @@ public sealed class SlidingWindowInferer
     /// <param name="windowBatchSize">How many windows one network call takes.</param>
     /// <param name="blending">How overlapping outputs are weighted.</param>
     /// <param name="sigmaScale">The Gaussian's standard deviation as a fraction of the window size (Gaussian blending).</param>
-    /// <param name="padding">How inputs smaller than the window are padded.</param>
+    /// <param name="padding">How inputs smaller than the window are padded (reflection adds at most an axis's size − 1 on a side, wrap-around at most its size).</param>
     /// <param name="padValue">The value of constant padding.</param>
     public SlidingWindowInferer(IReadOnlyList<int> windowSize, double overlap = 0.25, int windowBatchSize = 1,
         WindowBlending blending = WindowBlending.Constant, double sigmaScale = 0.125, PaddingMode padding = PaddingMode.Constant, double padValue = 0)
@@ -50,6 +51,7 @@ public sealed class SlidingWindowInferer
         if (windowBatchSize < 1) throw new ArgumentOutOfRangeException(nameof(windowBatchSize), windowBatchSize, "At least one window per network call.");
         if (!Enum.IsDefined(blending)) throw new ArgumentOutOfRangeException(nameof(blending), blending, "Unknown blending.");
         if (!(sigmaScale > 0) || double.IsInfinity(sigmaScale)) throw new ArgumentOutOfRangeException(nameof(sigmaScale), sigmaScale, "The Gaussian's scale must be positive.");
+        if (!Enum.IsDefined(padding)) throw new ArgumentOutOfRangeException(nameof(padding), padding, "Unknown padding mode.");
         if (!double.IsFinite(padValue)) throw new ArgumentOutOfRangeException(nameof(padValue), padValue, "The padding value must be finite.");
         WindowSize = windowSize.ToArray();
         Overlap = overlap;
@@ -115,7 +117,15 @@ public sealed class SlidingWindowInferer
             // F.Pad takes (before, after) pairs from the last axis backwards
             pads[2 * (dims - 1 - d)] = before[d];
             pads[2 * (dims - 1 - d) + 1] = missing - before[d];
+            // Reflection cannot reach further than the axis minus its edge, wrapping not more than once around it.
+            int reach = Padding == PaddingMode.Reflect ? spatial[d] - 1 : Padding == PaddingMode.Circular ? spatial[d] : int.MaxValue;
+            if (missing - before[d] > reach)
+                throw new ArgumentException(
+                    $"{Padding} padding of axis {d} (size {spatial[d]}) to the window's {WindowSize[d]} needs {missing - before[d]} values on one side; it can add at most {reach}. Use constant or replicate padding, or a smaller window.",
+                    nameof(input));
         }
+        if (Padding == PaddingMode.Constant && pads.Any(p => p > 0) && !input.ScalarType.CanHold(PadValue))
+            throw new ArgumentException($"The padding value {PadValue} is not a value of the input's type, {input.ScalarType}.", nameof(input));
         var starts = WindowStarts(padded, WindowSize, Overlap);
 
         using var scope = Tensors.NewDisposeScope();
@@ -172,31 +182,32 @@ public sealed class SlidingWindowInferer
         return w;
     }
 
-    // (1, 1, *window) weights: ones, or a separable Gaussian scaled to a maximum of 1 whose zeros (underflow far from
-    // the centre) are raised to its smallest positive value so that every voxel keeps a weight.
+    // Weights of a Gaussian window are raised to at least this (as MONAI does): far from the centre of a narrow Gaussian
+    // they underflow, and a weight near float32's smallest value makes output × weight lose all its digits.
+    private const double MinimumWeight = 1e-3;
+
+    // (1, 1, *window) weights: ones, or a separable Gaussian scaled to a maximum of 1, raised to MinimumWeight.
     private Tensor ImportanceMap(ScalarType type, Device device)
     {
         var shape = new long[] { 1, 1 }.Concat(WindowSize.Select(s => (long)s)).ToArray();
         if (Blending == WindowBlending.Constant) return Tensors.Ones(shape, type, device);
-        var axes = WindowSize.Select(size =>
+        // One Gaussian per axis, scaled to a maximum of 1; the window's weights are their outer product. A σ so small
+        // that every weight of an axis underflows is a spike on the centre (the limit of σ → 0).
+        using var scope = Tensors.NewDisposeScope();
+        Tensor? product = null;
+        for (int d = 0; d < WindowSize.Count; d++)
         {
+            int size = WindowSize[d];
             double centre = (size - 1) / 2.0, sigma = SigmaScale * size;
-            return Enumerable.Range(0, size).Select(i => Math.Exp(-(i - centre) * (i - centre) / (2 * sigma * sigma))).ToArray();
-        }).ToArray();
-        int total = WindowSize.Aggregate(1, (a, b) => a * b);
-        var values = new double[total];
-        for (int index = 0; index < total; index++)
-        {
-            double v = 1;
-            for (int d = WindowSize.Count - 1, rest = index; d >= 0; rest /= WindowSize[d], d--) v *= axes[d][rest % WindowSize[d]];
-            values[index] = v;
+            var axis = Enumerable.Range(0, size).Select(i => Math.Exp(-0.5 * Math.Pow((i - centre) / sigma, 2))).ToArray();
+            double max = axis.Max();
+            for (int i = 0; i < size; i++) axis[i] = max > 0 ? axis[i] / max : Math.Abs(i - centre) <= 0.5 ? 1 : 0;
+            var axisShape = Enumerable.Repeat(1L, WindowSize.Count + 2).ToArray();
+            axisShape[d + 2] = size;
+            var weights = Tensors.FromArray(axis, axisShape);
+            product = product is null ? weights : product * weights;
         }
-        double max = values.Max();
-        for (int i = 0; i < total; i++) values[i] /= max;
-        double minPositive = values.Where(v => v > 0 && (float)v > 0).DefaultIfEmpty(1).Min();
-        for (int i = 0; i < total; i++) if ((float)values[i] <= 0) values[i] = minPositive;
-        using var map = Tensors.FromArray(values, shape);
-        return map.To(type, device);
+        return scope.MoveToOuter(product!.Clamp(min: MinimumWeight).To(type, device));
     }
 
     /// <summary>
@@ -219,10 +230,9 @@ public sealed class SlidingWindowInferer
                 throw new ArgumentException($"Axis {d}: the window ({window}) must be positive and no larger than the image ({image}); pad the image first.", nameof(windowSize));
             int interval = window == image ? window : Math.Max((int)(window * (1 - overlap)), 1);
             var axisStarts = new List<int>();
-            for (int i = 0; ; i++)
+            for (long start = 0; ; start += interval) // long: near int.MaxValue, start + window must not wrap
             {
-                int start = i * interval;
-                axisStarts.Add(Math.Min(start, image - window));
+                axisStarts.Add((int)Math.Min(start, image - window));
                 if (start + window >= image) break;
             }
             perAxis.Add(axisStarts.ToArray());

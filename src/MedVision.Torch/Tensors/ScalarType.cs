@@ -42,6 +42,32 @@ public static class ScalarTypeExtensions
     public static bool IsFloatingPoint(this ScalarType type)
         => type is ScalarType.Float16 or ScalarType.Float32 or ScalarType.Float64 or ScalarType.BFloat16;
 
+    /// <summary>
+    /// True when <paramref name="value"/> is a value of <paramref name="type"/>, so that filling or padding a tensor of
+    /// that type with it neither overflows (libtorch refuses that) nor silently changes it: for floating-point types
+    /// NaN, an infinity or a finite value within the type's range (which may round to the nearest representable one);
+    /// for integer types a whole number within range; for <see cref="ScalarType.Bool"/> 0 or 1.
+    /// </summary>
+    public static bool CanHold(this ScalarType type, double value)
+    {
+        if (type.IsFloatingPoint() && !double.IsFinite(value)) return true;
+        (double Min, double Max) range = type switch
+        {
+            ScalarType.Float64 => (double.MinValue, double.MaxValue),
+            ScalarType.Float32 => (float.MinValue, float.MaxValue),
+            ScalarType.BFloat16 => (-3.3895313892515355e38, 3.3895313892515355e38),
+            ScalarType.Float16 => (-65504, 65504),
+            ScalarType.Byte => (byte.MinValue, byte.MaxValue),
+            ScalarType.Int8 => (sbyte.MinValue, sbyte.MaxValue),
+            ScalarType.Int16 => (short.MinValue, short.MaxValue),
+            ScalarType.Int32 => (int.MinValue, int.MaxValue),
+            ScalarType.Int64 => (long.MinValue, 9223372036854774784.0), // the largest double below 2^63
+            ScalarType.Bool => (0, 1),
+            _ => throw new ArgumentOutOfRangeException(nameof(type), type, "unknown scalar type"),
+        };
+        return value >= range.Min && value <= range.Max && (type.IsFloatingPoint() || value == Math.Floor(value));
+    }
+
     /// <summary>The scalar type matching a .NET element type.</summary>
     public static ScalarType For<T>() where T : unmanaged
     {

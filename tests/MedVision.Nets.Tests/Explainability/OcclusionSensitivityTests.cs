@@ -96,5 +96,26 @@ public class OcclusionSensitivityTests
         FluentActions.Invoking(() => new OcclusionSensitivity(model, new[] { 2, 2, 2 }).Compute(input)).Should().Throw<ArgumentException>().WithMessage("*(N, C, D, H, W)*");
         FluentActions.Invoking(() => new OcclusionSensitivity(model, new[] { 2, 2 }).Compute(input, new long[] { 2 })).Should().Throw<ArgumentOutOfRangeException>().WithMessage("*class 2 of sample 0*");
         FluentActions.Invoking(() => new OcclusionSensitivity(model, new[] { 2, 2 }, fillValue: double.NaN)).Should().Throw<ArgumentOutOfRangeException>();
+        // Found by FormatFuzzer's explain mode: libtorch refused the fill only when filling the first patch, without naming it.
+        FluentActions.Invoking(() => new OcclusionSensitivity(model, new[] { 2, 2 }, fillValue: 1e300).Compute(input)).Should().Throw<ArgumentException>()
+            .WithMessage("*fill value 1E+300*Float32*").Which.ParamName.Should().Be("input");
+        using var wide = new OcclusionSensitivity(model, new[] { 2, 2 }, fillValue: 1e300).Compute(input.To(ScalarType.Float64));
+        wide.Maps.Shape.Should().Equal(1, 1, 8, 8);
+    }
+
+    [Fact]
+    public void AStrideNearIntMaxValue_IsOneWindowPerAxis_NotAnOverflow()
+    {
+        // Found by FormatFuzzer's explain mode: the window offsets were summed in int and wrapped to negative offsets.
+        using var model = new SquareDetector();
+        model.Eval();
+        using var scope = Tensors.NewDisposeScope();
+        var input = Tensors.Rand(1, 1, 8, 8);
+        using var huge = new OcclusionSensitivity(model, new[] { 3, int.MaxValue }, new[] { int.MaxValue - 1, int.MaxValue }).Compute(input);
+        using var plain = new OcclusionSensitivity(model, new[] { 3, 8 }, new[] { 100, 100 }).Compute(input);
+        huge.ToArray(0).Should().Equal(plain.ToArray(0));
+        // one window at row 0 and the flush one at row 5: rows 3 and 4 are covered by neither
+        huge.ToArray(0).Skip(3 * 8).Take(2 * 8).Should().AllBeEquivalentTo(0f);
+        huge.ToArray(0).Take(3 * 8).Should().Contain(v => v != 0f);
     }
 }

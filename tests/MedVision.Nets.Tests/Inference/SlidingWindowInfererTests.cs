@@ -118,6 +118,63 @@ public sealed class SlidingWindowInfererTests
     }
 
     [Fact]
+    public void NarrowGaussians_RaiseFarWeightsToOneThousandth_AsMonaiDoes()
+    {
+        // Found by FormatFuzzer's explain mode: with σ = 0.01 · window the far weights were float32's smallest values,
+        // and output × weight kept none of the output's digits (a pointwise network came out wrong by up to 0.5);
+        // with σ = 1e-300 every weight underflowed and the result was NaN.
+        using var scope = Tensors.NewDisposeScope();
+        var image = Tensors.Zeros(1, 1, 1, 6);
+        Tensor Constant(Tensor x, ref int k) => Tensors.Full(x.Shape, 10 + k++);
+        int k = 0;
+        var narrow = new SlidingWindowInferer(new[] { 1, 4 }, overlap: 0.5, blending: WindowBlending.Gaussian, sigmaScale: 0.01)
+            .Infer(image, x => Constant(x, ref k)).ToArray<float>();
+        // x = 2 is 0.5 from window 0's centre (weight 1) and 1.5 from window 1's (weight e^-7000, raised to 0.001)
+        narrow[2].Should().BeApproximately((float)((10 + (11 * 1e-3)) / (1 + 1e-3)), 1e-5f);
+        narrow[3].Should().BeApproximately((float)(((10 * 1e-3) + 11) / (1 + 1e-3)), 1e-5f);
+
+        var input = Tensors.Randn(1, 2, 9, 7);
+        foreach (double sigma in new[] { 1e-300, 0.01, 1e300 })
+        {
+            var identity = new SlidingWindowInferer(new[] { 4, 3 }, overlap: 0.25, blending: WindowBlending.Gaussian, sigmaScale: sigma).Infer(input, x => x * 1);
+            identity.AllClose(input, 1e-5, 1e-6).Should().BeTrue($"σ scale {sigma} blends a pointwise network's outputs into the same values");
+        }
+    }
+
+    [Fact]
+    public void PaddingThatCannotBeDone_IsRefusedByName_BeforeAnyWindowRuns()
+    {
+        // Found by FormatFuzzer's explain mode: libtorch's "Padding size should be less than the corresponding input
+        // dimension" and "value cannot be converted to type float without overflow" surfaced from F.Pad.
+        using var scope = Tensors.NewDisposeScope();
+        var image = Tensors.Randn(1, 1, 3, 3);
+        int calls = 0;
+        Tensor Count(Tensor x) { calls++; return x; }
+        FluentActions.Invoking(() => new SlidingWindowInferer(new[] { 8, 3 }, padding: PaddingMode.Reflect).Infer(image, Count))
+            .Should().Throw<ArgumentException>().WithMessage("Reflect padding of axis 0 (size 3) to the window's 8 needs 3 values on one side; it can add at most 2*");
+        FluentActions.Invoking(() => new SlidingWindowInferer(new[] { 3, 10 }, padding: PaddingMode.Circular).Infer(image, Count))
+            .Should().Throw<ArgumentException>().WithMessage("Circular padding of axis 1*at most 3*");
+        FluentActions.Invoking(() => new SlidingWindowInferer(new[] { 4, 4 }, padValue: 1e300).Infer(image, Count))
+            .Should().Throw<ArgumentException>().WithMessage("*padding value 1E+300*Float32*").Which.ParamName.Should().Be("input");
+        FluentActions.Invoking(() => new SlidingWindowInferer(new[] { 4, 4 }, padding: (PaddingMode)9))
+            .Should().Throw<ArgumentOutOfRangeException>().Which.ParamName.Should().Be("padding");
+        calls.Should().Be(0);
+
+        // what can be done is done: reflection as far as it reaches, wrap-around once, a huge value for float64
+        new SlidingWindowInferer(new[] { 5, 3 }, padding: PaddingMode.Reflect).Infer(image, x => x).AllClose(image).Should().BeTrue();
+        new SlidingWindowInferer(new[] { 3, 9 }, padding: PaddingMode.Circular).Infer(image, x => x).AllClose(image).Should().BeTrue();
+        var wide = image.To(ScalarType.Float64);
+        new SlidingWindowInferer(new[] { 4, 4 }, padValue: 1e300).Infer(wide, x => x).AllClose(wide).Should().BeTrue();
+    }
+
+    [Fact]
+    public void WindowStarts_NearIntMaxValue_DoNotWrap()
+    {
+        SlidingWindowInferer.WindowStarts(new[] { 2_000_000_000 }, new[] { 1_500_000_000 }, 0).Select(s => s[0]).Should().Equal(0, 500_000_000);
+        SlidingWindowInferer.WindowStarts(new[] { int.MaxValue }, new[] { int.MaxValue - 1 }, 0.5).Select(s => s[0]).Should().Equal(0, 1);
+    }
+
+    [Fact]
     public void BadSettingsAndNetworks_GiveClearExceptions_AndNothingLeaks()
     {
         var window = () => new SlidingWindowInferer(new[] { 4 });

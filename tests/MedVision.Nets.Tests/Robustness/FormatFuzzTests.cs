@@ -169,6 +169,16 @@ public sealed class FormatFuzzTests : IClassFixture<FormatFuzzTests.Seeds>
     [Fact]
     public void Trainers_with_random_options() => Fuzz("trainer", 300);
 
+    // Sliding-window inference, occlusion sensitivity and Grad-CAM called directly with random settings (windows,
+    // overlaps, blendings, σ, padding modes and values; patches, strides, fill values; ResNet stages, methods, target
+    // classes); oracles: the blended result of a pointwise network equals the network on the whole input, windows cover
+    // every position; maps of the right shape, finite, in [0, 1] when normalised, zero for a model that ignores its
+    // input, explaining the classes asked for with their scores; no gradient left on the model. Found: narrow Gaussian
+    // blending lost all digits (σ = 0.01·window) or gave NaN (σ = 1e-300); reflect/circular padding beyond what the
+    // input allows and pad/fill values beyond float32 surfaced as libtorch errors; a stride near int.MaxValue wrapped.
+    [Fact]
+    public void Explainers_and_sliding_windows_with_random_settings() => Fuzz("explain", 1000);
+
     // DataLoaders with random options and samplers over small in-memory sources, iterated for an epoch; oracle: the
     // batch and sample counts the loader announces. Found: a batch size of int.MaxValue gave an epoch of no batches
     // (an int overflow), weights summing to infinity were accepted, and int.MaxValue samples per epoch gave

@@ -92,6 +92,38 @@ public class TensorCreationTests
         Tensors.ZerosLike(z).Shape.Should().Equal(2, 3);
         Tensors.OnesLike(full).ScalarType.Should().Be(ScalarType.Int32);
         Tensors.OnesLike(full).ToArray<int>().Should().Equal(1, 1, 1);
+        Tensors.FullLike(full, 7).ToArray<int>().Should().Equal(7, 7, 7);
+        Tensors.FullLike(z, -2.5).ToArray<double>().Should().Equal(-2.5, -2.5, -2.5, -2.5, -2.5, -2.5);
+    }
+
+    [Fact]
+    public void CanHold_AgreesWithWhatLibtorchAcceptsAndKeeps()
+    {
+        using var scope = Tensors.NewDisposeScope();
+        var cases = new (ScalarType Type, double Value, bool Holds)[]
+        {
+            (ScalarType.Float32, 1e300, false), (ScalarType.Float32, -3.4e38, true), (ScalarType.Float32, double.NaN, true),
+            (ScalarType.Float32, double.NegativeInfinity, true), (ScalarType.Float64, 1e300, true), (ScalarType.Float16, 65504, true),
+            (ScalarType.Float16, 70000, false), (ScalarType.BFloat16, 3e38, true), (ScalarType.BFloat16, 3.4e38, false),
+            (ScalarType.Byte, 255, true), (ScalarType.Byte, 256, false), (ScalarType.Byte, -1, false), (ScalarType.Byte, 0.5, false),
+            (ScalarType.Int8, -128, true), (ScalarType.Int16, 40000, false), (ScalarType.Int32, -2147483648, true),
+            (ScalarType.Int32, 2147483648, false), (ScalarType.Int64, 1e18, true), (ScalarType.Int64, 1e19, false),
+            (ScalarType.Int64, double.NaN, false), (ScalarType.Bool, 1, true), (ScalarType.Bool, 2, false),
+        };
+        foreach (var (type, value, holds) in cases)
+        {
+            type.CanHold(value).Should().Be(holds, $"{value} in {type}");
+            var t = Tensors.Zeros(new long[] { 1 }, type);
+            if (holds)
+            {
+                FluentActions.Invoking(() => t.FillInPlace(value)).Should().NotThrow($"{value} fits {type}");
+                if (!type.IsFloatingPoint()) t.To(ScalarType.Float64).Item().Should().Be(value, "an integer value is kept exactly");
+            }
+            // a fraction or NaN in an integer type, −1 in a byte (it wraps to 255) and 2 as a bool are not refused by
+            // libtorch, only changed
+            else if (value == Math.Floor(value) && value >= 0 && type != ScalarType.Bool)
+                FluentActions.Invoking(() => t.FillInPlace(value)).Should().Throw<TorchException>($"libtorch refuses {value} for {type}");
+        }
     }
 
     [Fact]

@@ -1,0 +1,241 @@
+// The "explain" mode: sliding-window inference, occlusion sensitivity and Grad-CAM called directly (the predictor mode
+// reaches them only through Predictor.Explain, with a card's well-formed settings).
+using MedVision.Nets.Explainability;
+using MedVision.Nets.Inference;
+using MedVision.Torch;
+using MedVision.Torch.Nn;
+
+internal static partial class ApiFuzz
+{
+    /// <summary>
+    /// One of:
+    /// <list type="bullet">
+    /// <item><see cref="SlidingWindowInferer"/> with random settings (window, overlap, window batch, blending, σ, padding
+    /// mode and value; each ordinary three times in four) over a random image or volume, smaller or larger than the
+    /// window, with a pointwise network (a 1×1 convolution with any output channel count) — now and then one that
+    /// changes the spatial size. Oracle: the blended result equals the network applied to the whole input (a pointwise
+    /// network gives every window the same value at a position, whatever the weights), and the window starts cover every
+    /// position, each window inside the padded image, the last one flush with its edge.</item>
+    /// <item><see cref="OcclusionSensitivity"/> with random patch, stride, fill value and batch size over a small
+    /// classifier, an input-ignoring one, or one left in training mode. Oracle: maps (N, 1, *spatial), finite; the target
+    /// classes those asked for or the predicted ones, the scores their unoccluded probabilities; an input-ignoring model
+    /// gives zero maps, and a patch spanning the input a constant map equal to the probability drop of the filled input.</item>
+    /// <item><see cref="GradCam"/> on a narrow ResNet (2-D or 3-D; random stage, method, target classes, resizing,
+    /// normalisation; parameters now and then frozen). Oracle: maps (N, 1, …) of the input's size when resized, finite,
+    /// in [0, 1] when normalised and ≥ 0 otherwise; the scores the logits of the target classes; no gradient left on any
+    /// parameter.</item>
+    /// </list>
+    /// </summary>
+    public static void ExplainStep(Random rng)
+    {
+        using var scope = Tensors.NewDisposeScope();
+        var steps = new List<string>();
+        _oddValues = rng.Next(3) == 0; // two steps in three use ordinary settings throughout
+        switch (rng.Next(3))
+        {
+            case 0: SlidingWindowStep(rng, steps); break;
+            case 1: OcclusionStep(rng, steps); break;
+            default: GradCamStep(rng, steps); break;
+        }
+    }
+
+    private static bool _oddValues;
+
+    // An ordinary value, or — in a step that tries odd ones — now and then any value of the type.
+    private static T Setting<T>(Random rng, Func<T> valid) => _oddValues ? Friendly(rng, valid) : valid();
+
+    // An axis or element count: the ordinary one, or now and then one more or less, or none.
+    private static int Count(Random rng, int valid) => !_oddValues || rng.Next(4) != 0 ? valid : Math.Max(0, valid + rng.Next(-2, 3));
+
+    private static string Where(List<string> steps) => string.Join(" → ", steps);
+
+    private static void Note(List<string> steps, string step)
+    {
+        steps.Add(step);
+        if (Trace) Console.Error.WriteLine($"  {step}");
+    }
+
+    private static void SlidingWindowStep(Random rng, List<string> steps)
+    {
+        int dims = rng.Next(2, 4);
+        int maxSize = dims == 2 ? 24 : 10;
+        var window = Enumerable.Range(0, Count(rng, dims)).Select(_ => Setting(rng, () => rng.Next(1, maxSize))).ToArray();
+        double overlap = Setting(rng, () => rng.Next(4) switch { 0 => 0, 1 => 0.5, 2 => 0.99, _ => Math.Round(rng.NextDouble() * 0.95, 2) });
+        int batch = Setting(rng, () => rng.Next(1, 5));
+        var blending = Setting(rng, () => (WindowBlending)rng.Next(2));
+        double sigma = Setting(rng, () => rng.Next(4) == 0 ? 0.01 : Math.Round(0.05 + rng.NextDouble(), 2));
+        var padding = Setting(rng, () => (PaddingMode)rng.Next(4));
+        double padValue = Setting(rng, () => Math.Round(rng.NextDouble() * 4 - 2, 2));
+        Note(steps, $"SlidingWindowInferer([{string.Join(", ", window)}], overlap {overlap}, batch {batch}, {blending}, σ {sigma}, {padding} {padValue})");
+        Last = "new SlidingWindowInferer";
+        var inferer = new SlidingWindowInferer(window, overlap, batch, blending, sigma, padding, padValue);
+
+        int channels = rng.Next(1, 4), outChannels = rng.Next(1, 4);
+        var shape = new long[] { rng.Next(1, 3), channels }.Concat(Enumerable.Range(0, dims).Select(_ => (long)rng.Next(1, maxSize + 4))).ToArray();
+        var input = Tensors.Randn(shape);
+        bool changesSize = rng.Next(10) == 0;
+        using Module<Tensor, Tensor> network = dims == 2
+            ? new Conv2d(channels, outChannels, changesSize ? 2 : 1)
+            : new Conv3d(channels, outChannels, changesSize ? 2 : 1);
+        Note(steps, $"Infer([{string.Join(", ", shape)}]) with a {(changesSize ? "2×2" : "1×1")} convolution to {outChannels} channels");
+        Last = "SlidingWindowInferer.Infer";
+        Tensor result;
+        using (Tensors.NoGrad())
+            result = inferer.Infer(input, network);
+        if (changesSize && window.Any(w => w > 1)) throw new ArithmeticException($"{Where(steps)}: a network that shrinks the windows was accepted");
+        Tensor expected;
+        using (Tensors.NoGrad())
+            expected = network.Call(input);
+        if (!result.Shape.SequenceEqual(expected.Shape))
+            throw new ArithmeticException($"{Where(steps)}: result [{string.Join(", ", result.Shape)}], expected [{string.Join(", ", expected.Shape)}]");
+        if (!result.AllClose(expected, 1e-4, 1e-5))
+        {
+            double worst = (result - expected).Abs().Max().Item();
+            throw new ArithmeticException($"{Where(steps)}: the blended result differs from the network on the whole input by up to {worst}");
+        }
+
+        var padded = shape.Skip(2).Select((s, d) => Math.Max((int)s, window[d])).ToArray();
+        Last = "SlidingWindowInferer.WindowStarts";
+        var starts = SlidingWindowInferer.WindowStarts(padded, window, overlap);
+        var covered = new bool[padded.Aggregate(1, (a, b) => a * b)];
+        foreach (var start in starts)
+        {
+            if (start.Length != dims || start.Select((s, d) => s < 0 || s + window[d] > padded[d]).Any(b => b))
+                throw new ArithmeticException($"{Where(steps)}: window start [{string.Join(", ", start)}] outside the padded image [{string.Join(", ", padded)}]");
+            MarkWindow(covered, padded, window, start);
+        }
+        if (covered.Any(c => !c)) throw new ArithmeticException($"{Where(steps)}: the windows leave positions of [{string.Join(", ", padded)}] uncovered");
+        for (int d = 0; d < dims; d++)
+            if (starts.Max(s => s[d]) != padded[d] - window[d]) throw new ArithmeticException($"{Where(steps)}: no window ends at the edge of axis {d}");
+    }
+
+    private static void MarkWindow(bool[] covered, int[] size, int[] window, int[] start)
+    {
+        int dims = size.Length;
+        var index = new int[dims];
+        while (true)
+        {
+            int flat = 0;
+            for (int d = 0; d < dims; d++) flat = (flat * size[d]) + start[d] + index[d];
+            covered[flat] = true;
+            int k = dims - 1;
+            while (k >= 0 && ++index[k] == window[k]) index[k--] = 0;
+            if (k < 0) return;
+        }
+    }
+
+    private static void OcclusionStep(Random rng, List<string> steps)
+    {
+        int dims = rng.Next(2, 4), classes = rng.Next(1, 5), channels = rng.Next(1, 3);
+        var shape = new long[] { rng.Next(1, 3), channels }.Concat(Enumerable.Range(0, dims).Select(_ => (long)(dims == 2 ? rng.Next(1, 13) : rng.Next(1, 7)))).ToArray();
+        var spatial = shape.Skip(2).Select(s => (int)s).ToArray();
+        bool spanning = rng.Next(5) == 0;
+        var patch = Enumerable.Range(0, Count(rng, dims)).Select(d => Setting(rng, () => spanning ? spatial[d % dims] + rng.Next(3) : rng.Next(1, 6))).ToArray();
+        int[]? stride = rng.Next(3) == 0 ? null : Enumerable.Range(0, Count(rng, patch.Length)).Select(_ => Setting(rng, () => rng.Next(1, 5))).ToArray();
+        double fill = Setting(rng, () => Math.Round(rng.NextDouble() * 2 - 1, 2));
+        int batch = Setting(rng, () => rng.Next(1, 9));
+        int kind = rng.Next(4); // 0: ignores its input, 3: left in training mode, else a small convolutional classifier
+        Note(steps, $"OcclusionSensitivity(patch [{string.Join(", ", patch)}], stride [{(stride is null ? "default" : string.Join(", ", stride))}], fill {fill}, batch {batch}) over a {(kind == 0 ? "constant" : kind == 3 ? "training-mode" : "convolutional")} {classes}-class model");
+        using var model = new Sequential(
+            dims == 2 ? new Conv2d(channels, 4, 3, padding: 1) : new Conv3d(channels, 4, 3, padding: 1),
+            new ReLU(),
+            dims == 2 ? new AdaptiveAvgPool2d(1) : new AdaptiveAvgPool3d(1),
+            new Flatten(),
+            new Linear(4, classes));
+        model.Train(kind == 3);
+        var constant = Tensors.Randn(1, classes);
+        Func<Tensor, Tensor> constantForward = x => constant.Expand(x.Size(0), classes);
+        Last = "new OcclusionSensitivity";
+        var occlusion = kind == 0 ? new OcclusionSensitivity(constantForward, patch, stride, fill, batch) : new OcclusionSensitivity(model, patch, stride, fill, batch);
+        var input = Tensors.Randn(shape);
+        IReadOnlyList<long>? targets = rng.Next(3) == 0 ? null
+            : Enumerable.Range(0, Count(rng, (int)shape[0])).Select(_ => _oddValues && rng.Next(6) == 0 ? (long)Value(typeof(long), rng, typeof(int))! : rng.Next(classes)).ToArray();
+        Note(steps, $"Compute([{string.Join(", ", shape)}], targets [{(targets is null ? "predicted" : string.Join(", ", targets))}])");
+        Last = "OcclusionSensitivity.Compute";
+        using var maps = occlusion.Compute(input, targets);
+        if (kind == 3) throw new ArithmeticException($"{Where(steps)}: a model in training mode was accepted");
+        if (!maps.Maps.Shape.SequenceEqual(new long[] { shape[0], 1 }.Concat(shape.Skip(2))) || maps.Maps.ScalarType != ScalarType.Float32)
+            throw new ArithmeticException($"{Where(steps)}: maps [{string.Join(", ", maps.Maps.Shape)}] {maps.Maps.ScalarType}");
+        RequireFinite(maps.Maps, steps, "occlusion map");
+        Tensor probabilities;
+        using (Tensors.NoGrad())
+            probabilities = (kind == 0 ? constantForward(input) : model.Call(input)).Softmax(1);
+        CheckTargets(maps, probabilities, targets, steps);
+        if (kind == 0 && maps.Maps.Abs().Max().Item() != 0)
+            throw new ArithmeticException($"{Where(steps)}: a model that ignores its input has a non-zero occlusion map");
+        if (kind != 0 && patch.Length == dims && patch.Select((p, d) => p >= spatial[d]).All(b => b))
+        {
+            // One window covering everything: every position holds the same drop, that of the input filled completely.
+            Tensor filled;
+            using (Tensors.NoGrad())
+                filled = model.Call(Tensors.FullLike(input, fill)).Softmax(1);
+            for (int i = 0; i < shape[0]; i++)
+            {
+                long target = maps.TargetClasses[i];
+                double drop = maps.Scores[i] - filled[i, target].Item();
+                var map = maps.ToArray(i);
+                if (map.Any(v => Math.Abs(v - drop) > 1e-5))
+                    throw new ArithmeticException($"{Where(steps)}: sample {i}'s map spans [{map.Min()}, {map.Max()}], the whole-input drop is {drop}");
+            }
+        }
+    }
+
+    // Target classes as asked for (or the arg-max of the probabilities), scores the probabilities of those classes.
+    private static void CheckTargets(ClassActivationMaps maps, Tensor scores, IReadOnlyList<long>? targets, List<string> steps)
+    {
+        var values = scores.To(ScalarType.Float64).ToArray<double>();
+        long n = scores.Size(0), k = scores.Size(1);
+        if (maps.TargetClasses.Count != n || maps.Scores.Count != n) throw new ArithmeticException($"{Where(steps)}: {maps.TargetClasses.Count} targets and {maps.Scores.Count} scores for {n} samples");
+        for (int i = 0; i < n; i++)
+        {
+            var row = values.Skip((int)(i * k)).Take((int)k).ToArray();
+            long expected = targets?[i] ?? Array.IndexOf(row, row.Max());
+            if (maps.TargetClasses[i] != expected)
+                throw new ArithmeticException($"{Where(steps)}: sample {i} explains class {maps.TargetClasses[i]}, not {expected} (scores [{string.Join(", ", row)}])");
+            if (Math.Abs(maps.Scores[i] - row[expected]) > 1e-4 * (1 + Math.Abs(row[expected])))
+                throw new ArithmeticException($"{Where(steps)}: sample {i}'s score {maps.Scores[i]}, expected {row[expected]}");
+        }
+    }
+
+    private static void GradCamStep(Random rng, List<string> steps)
+    {
+        int dims = rng.Next(4) == 0 ? 3 : 2, classes = rng.Next(2, 5), channels = rng.Next(1, 4);
+        int stages = rng.Next(1, 5);
+        Last = "ResNet.Build";
+        using var model = MedVision.Nets.Models.ResNet.Builder()
+            .WithBlocks(MedVision.Nets.Blocks.ResidualBlockKind.Basic, Enumerable.Range(0, stages).Select(_ => rng.Next(1, 3)).ToArray())
+            .WithWidths(Enumerable.Range(0, stages).Select(_ => rng.Next(2, 5)).ToArray())
+            .ForInput(channels, dims).WithSmallInputStem().WithClasses(classes).Build();
+        bool training = rng.Next(10) == 0, frozen = rng.Next(4) == 0;
+        model.Train(training);
+        if (frozen) model.RequiresGrad(false);
+        var method = Setting(rng, () => (CamMethod)rng.Next(2));
+        int? stage = rng.Next(3) == 0 ? null : Setting(rng, () => rng.Next(stages));
+        Note(steps, $"GradCam.ForResNet({stages}-stage {dims}-D ResNet, {classes} classes, {channels} channel(s){(training ? ", training mode" : "")}{(frozen ? ", frozen" : "")}, {method}, stage {stage?.ToString() ?? "last"})");
+        Last = "GradCam.ForResNet";
+        var cam = GradCam.ForResNet(model, method, stage);
+        var shape = new long[] { rng.Next(1, 4), channels }.Concat(Enumerable.Range(0, dims).Select(_ => (long)(dims == 2 ? rng.Next(4, 33) : rng.Next(4, 13)))).ToArray();
+        var input = Tensors.Randn(shape);
+        if (rng.Next(8) == 0) input = input * 1000; // large activations and logits
+        IReadOnlyList<long>? targets = rng.Next(3) == 0 ? null
+            : Enumerable.Range(0, Count(rng, (int)shape[0])).Select(_ => _oddValues && rng.Next(6) == 0 ? (long)Value(typeof(long), rng, typeof(int))! : rng.Next(classes)).ToArray();
+        bool resize = rng.Next(4) != 0, normalize = rng.Next(4) != 0;
+        Note(steps, $"Compute([{string.Join(", ", shape)}], targets [{(targets is null ? "predicted" : string.Join(", ", targets))}], resize {resize}, normalize {normalize})");
+        Last = "GradCam.Compute";
+        using var maps = cam.Compute(input, targets, resize, normalize);
+        if (training) throw new ArithmeticException($"{Where(steps)}: a model in training mode was accepted");
+        var mapShape = maps.Maps.Shape;
+        if (mapShape.Length != shape.Length || mapShape[0] != shape[0] || mapShape[1] != 1 || (resize && !mapShape.Skip(2).SequenceEqual(shape.Skip(2))))
+            throw new ArithmeticException($"{Where(steps)}: maps [{string.Join(", ", mapShape)}] for input [{string.Join(", ", shape)}]");
+        RequireFinite(maps.Maps, steps, "Grad-CAM map");
+        double min = maps.Maps.Min().Item(), max = maps.Maps.Max().Item();
+        if (min < 0 || (normalize && max > 1 + 1e-6))
+            throw new ArithmeticException($"{Where(steps)}: map values in [{min}, {max}]");
+        Tensor logits;
+        using (Tensors.NoGrad())
+            logits = model.Call(input);
+        CheckTargets(maps, logits, targets, steps);
+        foreach (var (name, parameter) in model.NamedParameters())
+            if (parameter.Grad is not null) throw new ArithmeticException($"{Where(steps)}: Grad-CAM left a gradient on {name}");
+    }
+}
