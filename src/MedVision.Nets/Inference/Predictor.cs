@@ -187,11 +187,18 @@ public sealed class Predictor : IDisposable
 
     // No null image, and no NaN or infinity: the network would turn it into NaN probabilities, and the argmax of those
     // into class 0, a confident-looking answer. (Nearest resizing could even drop the bad pixel; so look before it.)
-    private static void CheckImages(IReadOnlyList<FloatImage> images, string parameterName)
+    // Also the image's rank and channel count: the model's (a grey image is turned to RGB for an RGB model).
+    private void CheckImages(IReadOnlyList<FloatImage> images, string parameterName)
     {
+        int rank = Card.Preprocessing.InputSize.Count, channels = Card.Preprocessing.Channels;
         for (int i = 0; i < images.Count; i++)
         {
             if (images[i] is null) throw new ArgumentException($"Image {i} of {images.Count} is null.", parameterName);
+            var shape = images[i].Shape;
+            if (shape.Length - 1 != rank)
+                throw new ArgumentException($"Image {i} of {images.Count} has shape [{string.Join(", ", shape)}]; the model takes {(rank == 3 ? "volumes (C, D, H, W)" : "images (C, H, W)")}.", parameterName);
+            if (shape[0] != channels && !(shape[0] == 1 && channels == 3))
+                throw new ArgumentException($"Image {i} of {images.Count} has {shape[0]} channel(s); the model expects {channels}{(channels == 3 ? " (or 1, repeated)" : "")}.", parameterName);
             var data = images[i].Data;
             for (int j = 0; j < data.Length; j++)
             {

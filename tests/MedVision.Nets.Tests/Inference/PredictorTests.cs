@@ -139,6 +139,22 @@ public sealed class PredictorTests : IDisposable
     }
 
     [Fact]
+    public void ImagesOfTheWrongChannelCountOrRank_AreRefusedNamingTheArgument()
+    {
+        var path = SaveTiny(out var model);
+        model.Dispose();
+        using var predictor = Predictor.Load(path);
+        var two = new FloatImage(new float[2 * 28 * 28], 2, 28, 28);
+        FluentActions.Invoking(() => predictor.Predict(two)).Should().Throw<ArgumentException>()
+            .WithMessage("Image 0 of 1 has 2 channel(s); the model expects 3 (or 1, repeated).*").Which.ParamName.Should().Be("images");
+        FluentActions.Invoking(() => predictor.Explain(two)).Should().Throw<ArgumentException>().Which.ParamName.Should().Be("image");
+        var volume = new FloatImage(new float[3 * 4 * 28 * 28], 3, 4, 28, 28);
+        FluentActions.Invoking(() => predictor.Predict(volume)).Should().Throw<ArgumentException>()
+            .WithMessage("Image 0 of 1 has shape [3, 4, 28, 28]; the model takes images (C, H, W).*");
+        predictor.Predict(new FloatImage(new float[28 * 28], 1, 28, 28)).Probabilities.Should().HaveCount(5, "a grey image is repeated to RGB");
+    }
+
+    [Fact]
     public void CardsThatDoNotFitTheWeights_AreRefusedBeforeAnythingIsBuilt()
     {
         var path = SaveTiny(out var model);
