@@ -28,22 +28,22 @@ internal static class RunCommand
         var labels = new Option<string?>("--labels") { Description = "Labels CSV for --data (default: <data>/labels.csv)." };
         var idColumn = new Option<string>("--id-column") { Description = "Subject column of the labels CSV.", DefaultValueFactory = _ => "subject" };
         var labelColumn = new Option<string>("--label-column") { Description = "Label column (class index) of the labels CSV.", DefaultValueFactory = _ => "label" };
-        var subjects = new Option<int>("--subjects") { Description = "Phantom subjects to generate (without --data).", DefaultValueFactory = _ => 100 };
-        var missing = new Option<double>("--missing-pet") { Description = "Fraction of phantom subjects whose PET is withheld (without --data).", DefaultValueFactory = _ => 0.25 };
-        var size = new Option<int>("--size") { Description = "Edge of the cubic volumes (divisible by 4, at least 36); NIfTI volumes are resampled to it.", DefaultValueFactory = _ => 36 };
-        var testFraction = new Option<double>("--test-fraction") { Description = "Fraction of each class held out for evaluation.", DefaultValueFactory = _ => 0.34 };
-        var epochs = new Option<int>("--epochs") { Description = "Training epochs.", DefaultValueFactory = _ => 20 };
-        var batch = new Option<int>("--batch") { Description = "Subjects per step.", DefaultValueFactory = _ => 4 };
-        var blocks = new Option<int>("--residual-blocks") { Description = "Residual blocks in the synthesis module (the paper: 6).", DefaultValueFactory = _ => 6 };
+        var subjects = new Option<int>("--subjects") { Description = "Phantom subjects to generate (without --data).", DefaultValueFactory = _ => 100 }.AtLeast(8);
+        var missing = new Option<double>("--missing-pet") { Description = "Fraction of phantom subjects whose PET is withheld (without --data).", DefaultValueFactory = _ => 0.25 }.Fraction(allowZero: true);
+        var size = new Option<int>("--size") { Description = "Edge of the cubic volumes (divisible by 4, at least 36); NIfTI volumes are resampled to it.", DefaultValueFactory = _ => 36 }.Must(v => v % 4 == 0 && v >= Mdm.MinimumVolumeSize, $"divisible by 4 and at least {Mdm.MinimumVolumeSize} (e.g. 36)");
+        var testFraction = new Option<double>("--test-fraction") { Description = "Fraction of each class held out for evaluation.", DefaultValueFactory = _ => 0.34 }.Fraction(allowZero: false);
+        var epochs = new Option<int>("--epochs") { Description = "Training epochs.", DefaultValueFactory = _ => 20 }.AtLeast(1);
+        var batch = new Option<int>("--batch") { Description = "Subjects per step.", DefaultValueFactory = _ => 4 }.AtLeast(2, "batch normalisation needs two subjects");
+        var blocks = new Option<int>("--residual-blocks") { Description = "Residual blocks in the synthesis module (the paper: 6).", DefaultValueFactory = _ => 6 }.Between(1, 1000);
         var defaults = new CdsfTrainingOptions();
-        var synthesisLr = new Option<double>("--synthesis-lr") { Description = "Adam learning rate of the synthesis module (ISM).", DefaultValueFactory = _ => defaults.SynthesisLearningRate };
-        var diagnosisLr = new Option<double>("--diagnosis-lr") { Description = "Adam learning rate of the diagnosis modules (CDSF's MDM and the baseline).", DefaultValueFactory = _ => defaults.DiagnosisLearningRate };
-        var voxelWeight = new Option<double>("--voxel-weight") { Description = "Weight of the ISM's voxel-wise L1 to the real PET.", DefaultValueFactory = _ => defaults.VoxelWeight };
-        var featureWeight = new Option<double>("--feature-weight") { Description = "Weight of the ISM's feature-consistency term (MDM features of the real vs the synthetic pair).", DefaultValueFactory = _ => defaults.FeatureWeight };
-        var classificationWeight = new Option<double>("--classification-weight") { Description = "Weight of the MDM's cross-entropy on the synthetic pair in the ISM's loss.", DefaultValueFactory = _ => defaults.ClassificationWeight };
+        var synthesisLr = new Option<double>("--synthesis-lr") { Description = "Adam learning rate of the synthesis module (ISM).", DefaultValueFactory = _ => defaults.SynthesisLearningRate }.Positive();
+        var diagnosisLr = new Option<double>("--diagnosis-lr") { Description = "Adam learning rate of the diagnosis modules (CDSF's MDM and the baseline).", DefaultValueFactory = _ => defaults.DiagnosisLearningRate }.Positive();
+        var voxelWeight = new Option<double>("--voxel-weight") { Description = "Weight of the ISM's voxel-wise L1 to the real PET.", DefaultValueFactory = _ => defaults.VoxelWeight }.NonNegative();
+        var featureWeight = new Option<double>("--feature-weight") { Description = "Weight of the ISM's feature-consistency term (MDM features of the real vs the synthetic pair).", DefaultValueFactory = _ => defaults.FeatureWeight }.NonNegative();
+        var classificationWeight = new Option<double>("--classification-weight") { Description = "Weight of the MDM's cross-entropy on the synthetic pair in the ISM's loss.", DefaultValueFactory = _ => defaults.ClassificationWeight }.NonNegative();
         var seed = new Option<int>("--seed") { Description = "Seed of the phantoms, the split, the weights and the order.", DefaultValueFactory = _ => 0 };
-        var device = new Option<string>("--device") { Description = "cpu, cuda or cuda:N.", DefaultValueFactory = _ => "cpu" };
-        var threads = new Option<int>("--threads") { Description = "libtorch intra-op threads (default: the number of processors).", DefaultValueFactory = _ => Environment.ProcessorCount };
+        var device = new Option<string>("--device") { Description = "cpu, cuda or cuda:N.", DefaultValueFactory = _ => "cpu" }.IsDevice();
+        var threads = new Option<int>("--threads") { Description = "libtorch intra-op threads (default: the number of processors).", DefaultValueFactory = _ => Environment.ProcessorCount }.AtLeast(1);
         var output = new Option<string>("--output") { Description = "Folder for results.csv.", DefaultValueFactory = _ => "runs/cdsf" };
         var command = new Command("run", "Train CDSF, a diagnosis-only baseline and an MRI-only baseline and evaluate diagnosis and synthesis on held-out subjects.")
         {
@@ -69,11 +69,6 @@ internal static class RunCommand
 
     private static int Run(Settings s)
     {
-        if (s.Size % 4 != 0 || s.Size < Mdm.MinimumVolumeSize) throw new ArgumentException($"--size must be divisible by 4 and at least {Mdm.MinimumVolumeSize} (e.g. 36).");
-        if (s.TestFraction is <= 0 or >= 1) throw new ArgumentException("--test-fraction must lie in (0, 1).");
-        if (s.MissingPet is < 0 or >= 1) throw new ArgumentException("--missing-pet must lie in [0, 1).");
-        ArgumentOutOfRangeException.ThrowIfLessThan(s.Epochs, 1, "--epochs");
-        ArgumentOutOfRangeException.ThrowIfLessThan(s.Batch, 2, "--batch");
         Tensors.NumThreads = s.Threads;
         AnsiConsole.MarkupLine(SampleCommandLine.Banner(s.Device));
 
@@ -85,7 +80,6 @@ internal static class RunCommand
         }
         else
         {
-            ArgumentOutOfRangeException.ThrowIfLessThan(s.Subjects, 8, "--subjects");
             all = SubjectLoader.FromPhantoms(s.Subjects, s.Size, s.Seed, s.MissingPet);
             AnsiConsole.MarkupLine($"No --data: {all.Count} synthetic phantoms ({s.Size}³, seed {s.Seed}; label 1 = lesion darkening MRI and reducing PET uptake), PET withheld from {all.Count(x => x.Pet is null)}");
         }

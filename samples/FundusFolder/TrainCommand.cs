@@ -39,22 +39,22 @@ internal static class TrainCommand
         var valCsv = new Option<string?>("--val-csv") { Description = "Validation labels CSV." };
         var nameColumn = new Option<string>("--name-column") { Description = "Image-name column of the CSV.", DefaultValueFactory = _ => "imgName" };
         var labelColumn = new Option<string>("--label-column") { Description = "Label column of the CSV (0 or 1).", DefaultValueFactory = _ => "Label" };
-        var depth = new Option<int>("--depth") { Description = "ResNet depth (18, 34, 50, 101, 152).", DefaultValueFactory = _ => 50 };
-        var size = new Option<int>("--size") { Description = "Images are resized to size×size.", DefaultValueFactory = _ => 224 };
-        var epochs = new Option<int>("--epochs") { Description = "Training epochs (×0.1 at 50% and 75%).", DefaultValueFactory = _ => 30 };
-        var batch = new Option<int>("--batch") { Description = "Batch size (global: split evenly over the processes in data-parallel training).", DefaultValueFactory = _ => 16 };
-        var lr = new Option<double>("--lr") { Description = "Adam learning rate.", DefaultValueFactory = _ => 1e-4 };
+        var depth = new Option<int>("--depth") { Description = "ResNet depth (18, 34, 50, 101, 152).", DefaultValueFactory = _ => 50 }.OneOf(18, 34, 50, 101, 152);
+        var size = new Option<int>("--size") { Description = "Images are resized to size×size.", DefaultValueFactory = _ => 224 }.AtLeast(1);
+        var epochs = new Option<int>("--epochs") { Description = "Training epochs (×0.1 at 50% and 75%).", DefaultValueFactory = _ => 30 }.AtLeast(1);
+        var batch = new Option<int>("--batch") { Description = "Batch size (global: split evenly over the processes in data-parallel training).", DefaultValueFactory = _ => 16 }.AtLeast(1);
+        var lr = new Option<double>("--lr") { Description = "Adam learning rate.", DefaultValueFactory = _ => 1e-4 }.Positive();
         var seed = new Option<int>("--seed") { Description = "Seed of weights, shuffling and augmentation.", DefaultValueFactory = _ => 0 };
         var demo = new Option<bool>("--demo") { Description = "Write a tiny generated folder to a temporary directory and run it (pipeline check; not fundus data): ResNet-18, 64×64, 1 epoch, batch 8, unless --depth, --size, --epochs or --batch say otherwise." };
-        var device = new Option<string>("--device") { Description = "cpu, cuda or cuda:N.", DefaultValueFactory = _ => "cpu" };
-        var threads = new Option<int>("--threads") { Description = "libtorch intra-op threads per process (default: MEDVISION_THREADS, else the number of processors).", DefaultValueFactory = _ => DistributedCommandLine.DefaultThreads };
+        var device = new Option<string>("--device") { Description = "cpu, cuda or cuda:N.", DefaultValueFactory = _ => "cpu" }.IsDevice();
+        var threads = new Option<int>("--threads") { Description = "libtorch intra-op threads per process (default: MEDVISION_THREADS, else the number of processors).", DefaultValueFactory = _ => DistributedCommandLine.DefaultThreads }.AtLeast(1);
         var distributed = new DistributedCommandLine();
         var output = new Option<string>("--output") { Description = "Folder for checkpoints, history and the validation report.", DefaultValueFactory = _ => "runs/fundus" };
         var command = new Command("train", "Train and evaluate a pathologic-myopia classifier on fundus image folders.")
         {
             trainFolder, valFolder, valCsv, nameColumn, labelColumn, depth, size, epochs, batch, lr, seed, demo, device, threads, output,
         };
-        foreach (var option in distributed.All) command.Options.Add(option);
+        distributed.AddTo(command); // the batch is checked against the world size in Run: --demo changes its default
         command.SetAction(r =>
         {
             // --demo changes the defaults of depth, size, epochs and batch, never a value the user gave.
@@ -73,6 +73,8 @@ internal static class TrainCommand
 
     private static int Run(Settings s)
     {
+        int world = s.Distributed.WorldSize;
+        if (s.Batch % world != 0) throw new ArgumentException($"--batch {s.Batch} must split evenly over the {world} processes of --world-size.");
         // Data-parallel training: every process runs this same program; rank 0 prints and writes the files.
         using var group = s.Distributed.IsDistributed ? ProcessGroup.Initialize(s.Distributed) : null;
         if (group is { IsMaster: false }) AnsiConsole.Console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(TextWriter.Null) });
@@ -89,8 +91,6 @@ internal static class TrainCommand
             Console.Error.WriteLine(Layout);
             return 2;
         }
-        int world = s.Distributed.WorldSize;
-        if (s.Batch % world != 0) throw new ArgumentException($"--batch {s.Batch} does not split evenly over {world} processes.");
         Tensors.NumThreads = s.Threads;
         AnsiConsole.MarkupLine(SampleCommandLine.Banner(s.Device) +
             (group is null ? "" : $" · data-parallel: {world} processes, {s.Batch / world} images each per step"));

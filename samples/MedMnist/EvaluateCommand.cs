@@ -20,9 +20,9 @@ internal static class EvaluateCommand
         var model = ModelOptions.Model();
         var dataset = new Option<string?>("--dataset") { Description = "MedMNIST dataset name (default retinamnist, which is shipped)." };
         var dataFile = new Option<string?>("--data-file") { Description = "Read the dataset from this .npz file." };
-        var device = new Option<string>("--device") { Description = "cpu, cuda or cuda:N.", DefaultValueFactory = _ => "cpu" };
+        var device = new Option<string>("--device") { Description = "cpu, cuda or cuda:N.", DefaultValueFactory = _ => "cpu" }.IsDevice();
         var flips = ModelOptions.Flips();
-        var threads = new Option<int>("--threads") { Description = "libtorch intra-op threads.", DefaultValueFactory = _ => Environment.ProcessorCount };
+        var threads = new Option<int>("--threads") { Description = "libtorch intra-op threads.", DefaultValueFactory = _ => Environment.ProcessorCount }.AtLeast(1);
         var output = new Option<string>("--output") { Description = "Folder for the reliability diagram and the Grad-CAM grid.", DefaultValueFactory = _ => "runs/evaluate" };
         var command = new Command("evaluate", "Evaluate a model file on the validation and test splits: AUC, ACC and calibration (before and after temperature scaling).")
         {

@@ -14,9 +14,9 @@ internal static class ModelOptions
     };
 
     /// <summary>--flips: test-time augmentation.</summary>
-    public static Option<TestTimeFlips> Flips() => new("--flips")
+    public static Option<TestTimeFlips> Flips() => new Option<TestTimeFlips>("--flips")
     {
         Description = "Test-time augmentation: average over flipped copies (None, Horizontal, Vertical, or \"Horizontal, Vertical\").",
         DefaultValueFactory = _ => TestTimeFlips.None,
-    };
+    }.Known();
 }

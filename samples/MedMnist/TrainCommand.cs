@@ -20,26 +20,27 @@ internal static class TrainCommand
     {
         var dataset = new Option<string?>("--dataset") { Description = "MedMNIST dataset name (default retinamnist, which is shipped; others are downloaded from Zenodo into the cache)." };
         var dataFile = new Option<string?>("--data-file") { Description = "Read the dataset from this .npz file instead of the shipped copy or the cache; which dataset it holds comes from its name (pathmnist_64.npz) or from --dataset." };
-        var model = new Option<string>("--model") { Description = "resnet18 or resnet50.", DefaultValueFactory = _ => "resnet18" };
-        var resolution = new Option<int>("--resolution") { Description = "28: small-input stem on 28×28; 224: ImageNet stem on images upsampled to 224×224 with nearest neighbour.", DefaultValueFactory = _ => 28 };
-        var epochs = new Option<int>("--epochs") { Description = "Training epochs (the recipe: 100).", DefaultValueFactory = _ => 100 };
-        var batch = new Option<int>("--batch") { Description = "Batch size (global: split evenly over the processes in data-parallel training).", DefaultValueFactory = _ => 128 };
-        var lr = new Option<double>("--lr") { Description = "Adam learning rate.", DefaultValueFactory = _ => 1e-3 };
+        var model = new Option<string>("--model") { Description = "resnet18 or resnet50.", DefaultValueFactory = _ => "resnet18" }.OneOf("resnet18", "resnet50");
+        var resolution = new Option<int>("--resolution") { Description = "28: small-input stem on 28×28; 224: ImageNet stem on images upsampled to 224×224 with nearest neighbour.", DefaultValueFactory = _ => 28 }.OneOf(28, 224);
+        var epochs = new Option<int>("--epochs") { Description = "Training epochs (the recipe: 100).", DefaultValueFactory = _ => 100 }.AtLeast(1);
+        var batch = new Option<int>("--batch") { Description = "Batch size (global: split evenly over the processes in data-parallel training).", DefaultValueFactory = _ => 128 }.AtLeast(1);
+        var lr = new Option<double>("--lr") { Description = "Adam learning rate.", DefaultValueFactory = _ => 1e-3 }.Positive();
         var seed = new Option<int>("--seed") { Description = "Seed of weights, shuffling and augmentation.", DefaultValueFactory = _ => 0 };
-        var device = new Option<string>("--device") { Description = "cpu, cuda or cuda:N.", DefaultValueFactory = _ => "cpu" };
-        var threads = new Option<int>("--threads") { Description = "libtorch intra-op threads per process (default: MEDVISION_THREADS, else the number of processors).", DefaultValueFactory = _ => DistributedCommandLine.DefaultThreads };
+        var device = new Option<string>("--device") { Description = "cpu, cuda or cuda:N.", DefaultValueFactory = _ => "cpu" }.IsDevice();
+        var threads = new Option<int>("--threads") { Description = "libtorch intra-op threads per process (default: MEDVISION_THREADS, else the number of processors).", DefaultValueFactory = _ => DistributedCommandLine.DefaultThreads }.AtLeast(1);
         var distributed = new DistributedCommandLine();
         var output = new Option<string>("--output") { Description = "Folder for checkpoints, history, evaluation and plots.", DefaultValueFactory = _ => "runs/medmnist" };
         var resume = new Option<bool>("--resume") { Description = "Continue the run in --output from its last checkpoint." };
         var calibrate = new Option<bool>("--calibrate") { Description = "Store the temperature fitted on the validation split in model.safetensors, so that predict reports calibrated probabilities (single-label datasets)." };
-        var mixup = new Option<double?>("--mixup") { Description = "mixup the training batches with λ ~ Beta(ALPHA, ALPHA), e.g. 0.2 (not part of the MedMNIST recipe)." };
-        var cutmix = new Option<double?>("--cutmix") { Description = "CutMix the training batches with λ ~ Beta(ALPHA, ALPHA), e.g. 1.0 (not part of the MedMNIST recipe)." };
+        var mixup = new Option<double?>("--mixup") { Description = "mixup the training batches with λ ~ Beta(ALPHA, ALPHA), e.g. 0.2 (not part of the MedMNIST recipe)." }.Positive();
+        var cutmix = new Option<double?>("--cutmix") { Description = "CutMix the training batches with λ ~ Beta(ALPHA, ALPHA), e.g. 1.0 (not part of the MedMNIST recipe)." }.Positive();
         var balance = new Option<bool>("--balance-classes") { Description = "Draw training images with probability 1/(count of their class) instead of shuffling (a WeightedRandomSampler; not part of the MedMNIST recipe)." };
         var command = new Command("train", "Train a ResNet with the MedMNIST v2 recipe and evaluate the model selected by validation AUC.")
         {
             dataset, dataFile, model, resolution, epochs, batch, lr, seed, device, threads, output, resume, balance, mixup, cutmix, calibrate,
         };
-        foreach (var option in distributed.All) command.Options.Add(option);
+        distributed.AddTo(command, batch);
+        command.Check(r => r.GetValue(mixup) is not null && r.GetValue(cutmix) is not null ? "Choose --mixup or --cutmix, not both." : null);
         command.SetAction(r => Run(new TrainSettings(
             r.GetValue(dataset), r.GetValue(dataFile), r.GetValue(model)!, r.GetValue(resolution), r.GetValue(epochs), r.GetValue(batch),
             r.GetValue(lr), r.GetValue(seed), Device.Parse(r.GetValue(device)!), r.GetValue(threads), r.GetValue(output)!, r.GetValue(resume),
@@ -52,12 +53,7 @@ internal static class TrainCommand
 
     private static int Run(TrainSettings s)
     {
-        if (s.Resolution is not (28 or 224)) throw new ArgumentException("--resolution must be 28 or 224.");
-        if (s.Epochs < 1) throw new ArgumentException($"--epochs must be at least 1, got {s.Epochs}.");
-        if (s.Batch < 1) throw new ArgumentException($"--batch must be at least 1, got {s.Batch}.");
-        if (!(s.LearningRate > 0) || !double.IsFinite(s.LearningRate)) throw new ArgumentException($"--lr must be a positive number, got {s.LearningRate.ToString(CultureInfo.InvariantCulture)}.");
         int world = s.Distributed.WorldSize;
-        if (s.Batch % world != 0) throw new ArgumentException($"--batch {s.Batch} does not split evenly over {world} processes.");
         Tensors.NumThreads = s.Threads;
         // Data-parallel training: every process runs this same program; rank 0 prints, plots and writes the files.
         using var group = s.Distributed.IsDistributed ? ProcessGroup.Initialize(s.Distributed) : null;
@@ -86,14 +82,13 @@ internal static class TrainCommand
             new DataLoaderOptions { BatchSize = shuffle ? s.Batch / world : s.Batch, Shuffle = shuffle, Seed = s.Seed, Transform = transform, LabelKind = labelKind, Device = s.Device });
 
         Tensors.ManualSeed((ulong)s.Seed);
-        var depth = s.Model.ToLowerInvariant() switch { "resnet18" => 18, "resnet50" => 50, _ => throw new ArgumentException("--model must be resnet18 or resnet50.") };
+        var depth = s.Model.ToLowerInvariant() switch { "resnet18" => 18, "resnet50" => 50, _ => throw new InvalidOperationException("--model was checked while parsing.") };
         var builder = ResNet.Builder().WithDepth(depth).ForInput(channels: info.Channels).WithClasses(info.ClassCount);
         using var network = (s.Resolution == 28 ? builder.WithSmallInputStem() : builder.WithImageNetStem()).Build();
         var macs = network.Summary(1, info.Channels, s.Resolution, s.Resolution).TotalMultiplyAccumulates;
         AnsiConsole.MarkupLine($"Model {s.Model} ({(s.Resolution == 28 ? "small-input stem, 28×28" : "ImageNet stem, 224×224")}): {network.ParameterCount():N0} parameters, {macs / 1e9:0.000} G mult-adds per image");
 
         var task = new ClassificationTask(network, info.Task);
-        if (s.Mixup is not null && s.CutMix is not null) throw new ArgumentException("Choose --mixup or --cutmix, not both.");
         if ((s.Mixup ?? s.CutMix) is double alpha)
         {
             task = task.WithBatchMixing(s.Mixup is not null ? BatchMixing.Mixup(alpha) : BatchMixing.CutMix(alpha));

@@ -24,15 +24,15 @@ internal static class CompareCommand
 {
     public static Command Create()
     {
-        var epochs = new Option<int>("--epochs") { Description = "Training epochs (the reference run: 20). The learning rate is multiplied by 0.1 at 50% and 75% of them.", DefaultValueFactory = _ => 20 };
-        var batch = new Option<int>("--batch") { Description = "Batch size (MTCSNN pairs image i with image i + N/2 of each shuffled batch; global: split evenly over the processes in data-parallel training).", DefaultValueFactory = _ => 36 };
-        var seeds = new Option<string>("--seeds") { Description = "Comma-separated seeds; each trains both models.", DefaultValueFactory = _ => "0,1,2" };
-        var depth = new Option<int>("--depth") { Description = "ResNet depth of both models: 18, 34, 50, 101 or 152.", DefaultValueFactory = _ => 34 };
-        var stem = new Option<string>("--stem") { Description = "imagenet (7×7 conv + max pool, as the reference run on 28×28) or small (3×3 conv, no pool).", DefaultValueFactory = _ => "imagenet" };
-        var lambda = new Option<double>("--lambda") { Description = "λ, the weight of MTCSNN's difference term.", DefaultValueFactory = _ => 0.5 };
-        var lr = new Option<double>("--lr") { Description = "Adam learning rate.", DefaultValueFactory = _ => 1e-3 };
-        var device = new Option<string>("--device") { Description = "cpu, cuda or cuda:N.", DefaultValueFactory = _ => "cpu" };
-        var threads = new Option<int>("--threads") { Description = "libtorch intra-op threads per process (default: MEDVISION_THREADS, else the number of processors).", DefaultValueFactory = _ => DistributedCommandLine.DefaultThreads };
+        var epochs = new Option<int>("--epochs") { Description = "Training epochs (the reference run: 20). The learning rate is multiplied by 0.1 at 50% and 75% of them.", DefaultValueFactory = _ => 20 }.AtLeast(1);
+        var batch = new Option<int>("--batch") { Description = "Batch size (MTCSNN pairs image i with image i + N/2 of each shuffled batch; global: split evenly over the processes in data-parallel training).", DefaultValueFactory = _ => 36 }.AtLeast(2, "MTCSNN pairs the images of a batch");
+        var seeds = new Option<string>("--seeds") { Description = "Comma-separated seeds; each trains both models.", DefaultValueFactory = _ => "0,1,2" }.Must(v => TryParseSeeds(v) is not null, "comma-separated integers");
+        var depth = new Option<int>("--depth") { Description = "ResNet depth of both models: 18, 34, 50, 101 or 152.", DefaultValueFactory = _ => 34 }.OneOf(18, 34, 50, 101, 152);
+        var stem = new Option<string>("--stem") { Description = "imagenet (7×7 conv + max pool, as the reference run on 28×28) or small (3×3 conv, no pool).", DefaultValueFactory = _ => "imagenet" }.OneOf("imagenet", "small");
+        var lambda = new Option<double>("--lambda") { Description = "λ, the weight of MTCSNN's difference term.", DefaultValueFactory = _ => 0.5 }.NonNegative();
+        var lr = new Option<double>("--lr") { Description = "Adam learning rate.", DefaultValueFactory = _ => 1e-3 }.Positive();
+        var device = new Option<string>("--device") { Description = "cpu, cuda or cuda:N.", DefaultValueFactory = _ => "cpu" }.IsDevice();
+        var threads = new Option<int>("--threads") { Description = "libtorch intra-op threads per process (default: MEDVISION_THREADS, else the number of processors).", DefaultValueFactory = _ => DistributedCommandLine.DefaultThreads }.AtLeast(1);
         var distributed = new DistributedCommandLine();
         var output = new Option<string>("--output") { Description = "Folder for checkpoints and histories (one subfolder per seed and model) and results.csv.", DefaultValueFactory = _ => "runs/mtcsnn" };
         var dataFile = new Option<string?>("--data-file") { Description = "Read RetinaMNIST from this .npz file (e.g. retinamnist_224.npz, or a subset in the same format) instead of the shipped 28×28 copy." };
@@ -40,9 +40,9 @@ internal static class CompareCommand
         {
             epochs, batch, seeds, depth, stem, lambda, lr, device, threads, output, dataFile,
         };
-        foreach (var option in distributed.All) command.Options.Add(option);
+        distributed.AddTo(command, batch, perProcess: 2);
         command.SetAction(r => Run(new Settings(
-            r.GetValue(epochs), r.GetValue(batch), ParseSeeds(r.GetValue(seeds)!), r.GetValue(depth), r.GetValue(stem)!, r.GetValue(lambda),
+            r.GetValue(epochs), r.GetValue(batch), ParseSeeds(r.GetValue(seeds)!), r.GetValue(depth), r.GetValue(stem)!.ToLowerInvariant(), r.GetValue(lambda),
             r.GetValue(lr), Device.Parse(r.GetValue(device)!), r.GetValue(threads), r.GetValue(output)!, r.GetValue(dataFile), distributed.Read(r), r.GetValue(distributed.SyncBatchNorm))));
         return command;
     }
@@ -50,27 +50,23 @@ internal static class CompareCommand
     private sealed record Settings(int Epochs, int Batch, int[] Seeds, int Depth, string Stem, double Lambda, double LearningRate, Device Device, int Threads, string Output,
         string? DataFile, DistributedOptions Distributed, bool SyncBatchNorm);
 
-    private static int[] ParseSeeds(string text)
+    private static int[] ParseSeeds(string text) => TryParseSeeds(text) ?? throw new InvalidOperationException("--seeds was checked while parsing.");
+
+    private static int[]? TryParseSeeds(string? text)
     {
-        try
+        var parts = text?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) ?? [];
+        var seeds = new List<int>();
+        foreach (var part in parts)
         {
-            var seeds = text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray();
-            if (seeds.Length == 0) throw new FormatException();
-            return seeds;
+            if (!int.TryParse(part, NumberStyles.Integer, CultureInfo.InvariantCulture, out int seed)) return null;
+            seeds.Add(seed);
         }
-        catch (FormatException)
-        {
-            throw new ArgumentException($"--seeds must be comma-separated integers, got '{text}'.");
-        }
+        return seeds.Count > 0 ? seeds.ToArray() : null;
     }
 
     private static int Run(Settings s)
     {
-        if (s.Stem is not ("imagenet" or "small")) throw new ArgumentException("--stem must be imagenet or small.");
-        if (s.Batch < 2) throw new ArgumentException("--batch must be at least 2 (MTCSNN pairs the images of a batch).");
-        ArgumentOutOfRangeException.ThrowIfLessThan(s.Epochs, 1, "--epochs");
         int world = s.Distributed.WorldSize;
-        if (s.Batch % world != 0 || s.Batch / world < 2) throw new ArgumentException($"--batch {s.Batch} must split evenly over {world} processes, at least 2 images each.");
         Tensors.NumThreads = s.Threads;
         // Data-parallel training: every process runs this same program; rank 0 prints and writes the files.
         using var group = s.Distributed.IsDistributed ? ProcessGroup.Initialize(s.Distributed) : null;

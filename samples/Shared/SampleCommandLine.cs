@@ -1,12 +1,14 @@
 using System.CommandLine;
+using System.CommandLine.Parsing;
 using MedVision.Torch;
 
 namespace MedVision.Samples;
 
 /// <summary>
-/// Runs a sample's command line. Bad input (an invalid option value, a missing or malformed file, an error reported by
-/// libtorch) ends the program with a one-line message naming the problem and exit code 2, not a stack trace; any other
-/// exception is a bug and keeps its stack trace.
+/// Runs a sample's command line. Bad input (an unknown option, an option value that does not parse or is out of range,
+/// a missing or malformed file, an error reported by libtorch) ends the program with a message naming the problem and
+/// exit code 2, not a stack trace; any other exception is a bug and keeps its stack trace. Option values are checked
+/// while parsing (<see cref="OptionRules"/>), before anything is loaded.
 /// </summary>
 internal static class SampleCommandLine
 {
@@ -14,7 +16,8 @@ internal static class SampleCommandLine
     {
         try
         {
-            return root.Parse(args).Invoke(Configuration);
+            var parsed = root.Parse(args);
+            return OptionRules.Problems(parsed) is { Count: > 0 } problems ? ReportProblems(parsed, problems) : parsed.Invoke(Configuration);
         }
         catch (Exception e) when (IsUserError(e))
         {
@@ -26,7 +29,8 @@ internal static class SampleCommandLine
     {
         try
         {
-            return await root.Parse(args).InvokeAsync(Configuration);
+            var parsed = root.Parse(args);
+            return OptionRules.Problems(parsed) is { Count: > 0 } problems ? ReportProblems(parsed, problems) : await parsed.InvokeAsync(Configuration);
         }
         catch (Exception e) when (IsUserError(e))
         {
@@ -50,6 +54,17 @@ internal static class SampleCommandLine
     private static bool IsUserError(Exception e) =>
         e is ArgumentException or IOException or InvalidDataException or UnauthorizedAccessException or TorchException or FormatException
             or NotSupportedException or DllNotFoundException or EntryPointNotFoundException;
+
+    // Unknown options, values that do not parse, values the option rules refuse: every problem on a line of its own,
+    // then where the options are described; exit code 2, as for other bad input.
+    private static int ReportProblems(ParseResult parsed, IReadOnlyList<string> problems)
+    {
+        foreach (var problem in problems) Console.Error.WriteLine($"error: {problem}");
+        var names = new List<string>();
+        for (SymbolResult? r = parsed.CommandResult; r is CommandResult c; r = c.Parent) names.Insert(0, c.Command.Name);
+        Console.Error.WriteLine($"Run '{string.Join(' ', names)} --help' for the options.");
+        return 2;
+    }
 
     private static int Report(Exception e)
     {
