@@ -34,7 +34,7 @@ public sealed class LossComposite<TContext>
     {
         var values = new Dictionary<string, double>(_terms.Count);
         var weights = new Dictionary<string, double>(_terms.Count);
-        Tensor? total = null;
+        Tensor? total = null, first = null;
         using (var scope = Tensors.NewDisposeScope())
         {
             foreach (var term in _terms)
@@ -49,11 +49,14 @@ public sealed class LossComposite<TContext>
                     using var detached = value.Detach();
                     values[term.Name] = detached.Item();
                 }
+                first ??= value;
                 if (weight == 0) continue;
                 var weighted = weight == 1 ? value : value * weight;
                 total = total is null ? weighted : total + weighted;
             }
-            total ??= Tensors.Scalar(0);
+            // Every weight 0 (a term switched on later, say): zero, but still a function of the terms, as 0 · loss is in
+            // PyTorch, so that backward runs (giving zero gradients) instead of failing on a constant.
+            total ??= first! * 0;
             scope.MoveToOuter(total);
         }
         return new LossValue(total, values, weights);

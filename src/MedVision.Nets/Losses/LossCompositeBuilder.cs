@@ -38,7 +38,7 @@ public sealed class LossCompositeBuilder<TContext>
         ArgumentNullException.ThrowIfNull(name);
         ArgumentNullException.ThrowIfNull(term);
         ArgumentOutOfRangeException.ThrowIfNegative(warmUpEpochs);
-        if (double.IsNaN(weight) || weight < 0) throw new ArgumentOutOfRangeException(nameof(weight), weight, "a loss weight must be non-negative");
+        if (!double.IsFinite(weight) || weight < 0) throw new ArgumentOutOfRangeException(nameof(weight), weight, "a loss weight must be finite and non-negative");
         return Add(name, term, epoch => warmUpEpochs == 0 ? weight : weight * Math.Min(1.0, (epoch + 1) / (double)warmUpEpochs));
     }
 

@@ -45,11 +45,36 @@ public class LossCompositeTests
     }
 
     [Fact]
+    public void AllWeightsZero_GiveAZeroTotalThatStillBackpropagates()
+    {
+        // A term switched on at a later epoch, the other weighted 0: the total is 0 · loss, as in PyTorch, so the
+        // training step's backward gives zero gradients instead of failing on a constant.
+        using var scope = Tensors.NewDisposeScope();
+        var w = Tensors.FromArray(new[] { 2f, -1f }).RequiresGradInPlace();
+        var composite = LossComposite.For<Tensor>()
+            .Add("off", x => (x * x).Sum(), weight: 0)
+            .Add("later", x => x.Sum(), epoch => epoch < 5 ? 0 : 1)
+            .Build();
+        var loss = composite.Compute(w);
+        loss.Total.Item().Should().Be(0);
+        loss.Terms["off"].Should().Be(5);
+        loss.Total.RequiresGrad.Should().BeTrue();
+        loss.Total.Backward();
+        w.Grad!.ToArray<float>().Should().Equal(0f, 0f);
+        composite.Epoch = 5;
+        w.Grad = null;
+        composite.Compute(w).Total.Backward();
+        w.Grad!.ToArray<float>().Should().Equal(1f, 1f);
+    }
+
+    [Fact]
     public void Builder_RejectsBadInputAndReuse()
     {
         var builder = LossComposite.For<int>().Add("a", _ => Tensors.Scalar(1));
         builder.Invoking(b => b.Add("a", _ => Tensors.Scalar(1))).Should().Throw<ArgumentException>().WithMessage("*already*");
         builder.Invoking(b => b.Add("c", _ => Tensors.Scalar(1), weight: -1)).Should().Throw<ArgumentOutOfRangeException>();
+        builder.Invoking(b => b.AddWithWarmUp("c", _ => Tensors.Scalar(1), double.PositiveInfinity, 3)).Should().Throw<ArgumentOutOfRangeException>()
+            .Which.ParamName.Should().Be("weight", "an infinite weight is refused when given, not at the first Compute");
         builder.Build();
         builder.Invoking(b => b.Build()).Should().Throw<InvalidOperationException>().WithMessage("*already built*");
         LossComposite.For<int>().Invoking(b => b.Build()).Should().Throw<InvalidOperationException>();
