@@ -161,6 +161,18 @@ public sealed class MedMnistSampleInputTests : IDisposable
     }
 
     [Fact]
+    public async Task ADivergingRun_EndsWithExitCode2AndSaysWhereTheLossBecameNaN()
+    {
+        var data = _folder["retinamnist.npz"];
+        TinyRetinaMnist.Write(data, train: 32, val: 8, test: 8);
+        var run = await SampleApp.RunAsync("medmnist", _folder.Path,
+            "train", "--data-file", data, "--lr", "1e30", "--epochs", "1", "--batch", "8", "--threads", "1", "--output", _folder["diverged"]);
+        run.ExitCode.Should().Be(2, run.ToString());
+        run.Error.Should().MatchRegex(@"^error: The loss became (NaN|∞|-∞|Infinity|-Infinity) at epoch 0, step \d+ \(terms: cross_entropy=.*\)\. Lower the learning rate or check the inputs\.");
+        run.Error.Should().NotContain("   at ", "a diverged run is reported, not a crash");
+    }
+
+    [Fact]
     public async Task ACorruptDataFile_IsNamedAndNothingIsWritten()
     {
         var data = _folder["retinamnist.npz"];

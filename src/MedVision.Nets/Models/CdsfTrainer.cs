@@ -1,9 +1,9 @@
+using MedVision.Nets.Training;
 using MedVision.Torch;
 using MedVision.Torch.Nn;
 using MedVision.Torch.Optim;
 
 namespace MedVision.Nets.Models;
-
 
 /// <summary>
 /// One collaborative CDSF training step (Pan et al., MICCAI 2021), owning one Adam optimizer per module.
@@ -39,10 +39,17 @@ public sealed class CdsfTrainer : IDisposable
     /// <summary>The model being trained.</summary>
     public Cdsf Model => _model;
 
+    /// <summary>The steps taken so far (the step a <see cref="TrainingDivergedException"/> names).</summary>
+    public long StepCount { get; private set; }
+
     /// <summary>A copy of the hyper-parameters.</summary>
     public CdsfTrainingOptions Options => _options.Clone();
 
-    /// <summary>Updates both modules on one batch of subjects with both modalities.</summary>
+    /// <summary>
+    /// Updates both modules on one batch of subjects with both modalities. Volumes holding NaN or infinity are refused
+    /// (<see cref="ArgumentException"/>) before anything runs; a NaN or infinite loss stops with
+    /// <see cref="TrainingDivergedException"/> before the module it belongs to is updated, instead of training through it.
+    /// </summary>
     /// <param name="mri">MRI (N, 1, D, H, W).</param>
     /// <param name="pet">Real PET (N, 1, D, H, W), scaled to the ISM's tanh range [−1, 1].</param>
     /// <param name="labels">Class indices (N), int64.</param>
@@ -53,8 +60,12 @@ public sealed class CdsfTrainer : IDisposable
         ArgumentNullException.ThrowIfNull(labels);
         if (labels.Dim != 1 || labels.Size(0) != mri.Size(0))
             throw new ArgumentException($"Labels must be (N) with N = {mri.Size(0)}, got [{string.Join(", ", labels.Shape)}].", nameof(labels));
-        _model.Train();
         using var scope = Tensors.NewDisposeScope();
+        // A NaN or infinite voxel would reach batch normalisation's running statistics in the first forward pass, before
+        // any loss could be checked, and spoil the model for good; refuse such volumes up front.
+        RequireFinite(mri, nameof(mri));
+        RequireFinite(pet, nameof(pet));
+        _model.Train();
         var realPair = Cdsf.Pair(mri, pet);
         long n = mri.Size(0);
 
@@ -69,6 +80,9 @@ public sealed class CdsfTrainer : IDisposable
         var realLoss = Functional.CrossEntropy(logits.Narrow(0, 0, n), labels);
         var syntheticLoss = Functional.CrossEntropy(logits.Narrow(0, n, n), labels);
         var diagnosisLoss = realLoss + syntheticLoss;
+        double real = realLoss.Item(), syntheticValue = syntheticLoss.Item();
+        if (!double.IsFinite(real + syntheticValue))
+            throw new TrainingDivergedException(StepCount, real + syntheticValue, new Dictionary<string, double> { ["diagnosis_real"] = real, ["diagnosis_synthetic"] = syntheticValue });
         diagnosisLoss.Backward();
         _diagnosisOptimizer.Step();
 
@@ -96,12 +110,29 @@ public sealed class CdsfTrainer : IDisposable
         var weightedFeature = featureLoss * _options.FeatureWeight;
         var weightedClassification = classificationLoss * _options.ClassificationWeight;
         var synthesisLoss = weightedVoxel + weightedFeature + weightedClassification;
+        double voxel = voxelLoss.Item(), feature = featureLoss.Item(), classification = classificationLoss.Item(), synthesis = synthesisLoss.Item();
+        if (!double.IsFinite(synthesis))
+        {
+            // The diagnosis module took this step's update already; the synthesis module keeps its weights.
+            _diagnosisOptimizer.ZeroGrad();
+            throw new TrainingDivergedException(StepCount, synthesis, new Dictionary<string, double>
+            {
+                ["synthesis_voxel"] = voxel, ["synthesis_feature"] = feature, ["synthesis_classification"] = classification,
+            });
+        }
         synthesisLoss.Backward();
         _synthesisOptimizer.Step();
         // The ISM's loss also reached the MDM's parameters; those gradients belong to no update.
         _diagnosisOptimizer.ZeroGrad();
 
-        return new CdsfStepLosses(realLoss.Item(), syntheticLoss.Item(), voxelLoss.Item(), featureLoss.Item(), classificationLoss.Item(), synthesisLoss.Item());
+        StepCount++;
+        return new CdsfStepLosses(real, syntheticValue, voxel, feature, classification, synthesis);
+    }
+
+    private static void RequireFinite(Tensor volume, string parameterName)
+    {
+        if (volume.IsFinite().All().Item() == 0)
+            throw new ArgumentException($"{parameterName} holds NaN or infinite values ({volume.IsNan().Sum().Item()} NaN of {volume.NumElements}); fix or drop the subject before training.", parameterName);
     }
 
     /// <summary>Disposes the optimizers' state (not the model).</summary>

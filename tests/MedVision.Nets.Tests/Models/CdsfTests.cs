@@ -203,6 +203,53 @@ public class CdsfTests
     private const int StepsToLearnPhantoms = 30;
 
     [Fact]
+    public void ANonFiniteLoss_StopsBeforeTheModuleItBelongsToIsUpdated()
+    {
+        Tensors.ManualSeed(12);
+        using var model = Cdsf.Builder().ForVolume(36, 36, 36).WithResidualBlocks(1).Build();
+        using var scope = Tensors.NewDisposeScope();
+        var (mri, pet, labels) = SyntheticSubjects(2);
+        Tensor Ism() => model.StateDict()["ism.encoder.conv1.weight"].Clone();
+        Tensor Mdm() => model.StateDict()["mdm.classifier.weight"].Clone();
+
+        // A voxel weight beyond float32 makes only the synthesis loss infinite: the diagnosis module takes its step, the
+        // synthesis module keeps its weights (before, it stepped through the infinite loss's gradients into NaN weights).
+        using (var overflowing = CdsfTrainer.For(model).WithLossWeights(voxel: 1e308, feature: 0.5, classification: 0.1).Build())
+        {
+            var ismBefore = Ism();
+            var mdmBefore = Mdm();
+            overflowing.Invoking(t => t.Step(mri, pet, labels)).Should().Throw<MedVision.Nets.Training.TrainingDivergedException>()
+                .WithMessage("The loss became * at step 0 (terms: synthesis_voxel=*, synthesis_feature=*, synthesis_classification=*)*").Which.Epoch.Should().Be(-1);
+            Ism().AllClose(ismBefore, 0, 0).Should().BeTrue();
+            Mdm().AllClose(mdmBefore).Should().BeFalse();
+            model.Parameters().Should().OnlyContain(p => p.IsFinite().All().Item() == 1);
+        }
+        var mdmAfterFirstStep = Mdm();
+
+        // A NaN in a volume is refused before the first forward pass, which would have written it into batch
+        // normalisation's running statistics (found writing this test: the next good step then gave NaN losses).
+        using var trainer = CdsfTrainer.For(model).Build();
+        var badMri = mri.Clone();
+        badMri[1, 0, 0, 0, 0].FillInPlace(double.NaN);
+        var buffers = model.StateDict().Where(p => p.Key.Contains("running_", StringComparison.Ordinal)).ToDictionary(p => p.Key, p => p.Value.Clone());
+        buffers.Should().NotBeEmpty();
+        trainer.Invoking(t => t.Step(badMri, pet, labels)).Should().Throw<ArgumentException>().WithMessage("mri holds NaN or infinite values (1 NaN of *").Which.ParamName.Should().Be("mri");
+        foreach (var (name, before) in buffers) model.StateDict()[name].AllClose(before, 0, 0).Should().BeTrue(name);
+
+        // Logits beyond float32 make the diagnosis loss NaN: neither module is updated.
+        using (Tensors.NoGrad()) model.StateDict()["mdm.classifier.weight"].FillInPlace(3e38);
+        var ism = Ism();
+        var mdm = Mdm();
+        trainer.Invoking(t => t.Step(mri, pet, labels)).Should().Throw<MedVision.Nets.Training.TrainingDivergedException>().WithMessage("*diagnosis_real=NaN*");
+        Mdm().AllClose(mdm, 0, 0).Should().BeTrue();
+        Ism().AllClose(ism, 0, 0).Should().BeTrue();
+        using (Tensors.NoGrad()) model.StateDict()["mdm.classifier.weight"].CopyInPlace(mdmAfterFirstStep);
+
+        trainer.Step(mri, pet, labels).SynthesisTotal.Should().BeGreaterThan(0, "the trainer goes on with good data");
+        trainer.StepCount.Should().Be(1);
+    }
+
+    [Fact]
     public void BadOptions_FailNamingTheOption()
     {
         Cdsf.Builder().Invoking(b => b.ForVolume(36, 38, 36)).Should().Throw<ArgumentException>().Which.ParamName.Should().Be("depth");
