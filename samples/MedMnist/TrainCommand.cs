@@ -18,7 +18,7 @@ internal static class TrainCommand
 {
     public static Command Create()
     {
-        var dataset = new Option<string?>("--dataset") { Description = "MedMNIST dataset name (default retinamnist, which is shipped; others are downloaded from Zenodo into the cache)." };
+        var dataset = ModelOptions.Dataset("MedMNIST dataset name (default retinamnist, which is shipped; others are downloaded from Zenodo into the cache).", twoDimensional: true);
         var dataFile = new Option<string?>("--data-file") { Description = "Read the dataset from this .npz file instead of the shipped copy or the cache; which dataset it holds comes from its name (pathmnist_64.npz) or from --dataset." };
         var model = new Option<string>("--model") { Description = "resnet18 or resnet50.", DefaultValueFactory = _ => "resnet18" }.OneOf("resnet18", "resnet50");
         var resolution = new Option<int>("--resolution") { Description = "28: small-input stem on 28×28; 224: ImageNet stem on images upsampled to 224×224 with nearest neighbour.", DefaultValueFactory = _ => 28 }.OneOf(28, 224);

@@ -71,7 +71,18 @@ internal static class SampleCommandLine
 
     private static int Report(Exception e)
     {
-        Console.Error.WriteLine($"error: {e.Message}");
+        Console.Error.WriteLine($"error: {Message(e)}");
         return 2;
+    }
+
+    // The message without what .NET appends for developers: " (Parameter 'x')" and "Actual value was …".
+    internal static string Message(Exception e)
+    {
+        var message = e.Message;
+        if (e is ArgumentOutOfRangeException { ActualValue: not null } range)
+            message = message.Replace($"{Environment.NewLine}Actual value was {range.ActualValue}.", "", StringComparison.Ordinal);
+        if (e is ArgumentException { ParamName: { } name })
+            message = message.Replace($" (Parameter '{name}')", "", StringComparison.Ordinal);
+        return message.Trim();
     }
 }

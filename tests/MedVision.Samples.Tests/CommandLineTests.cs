@@ -135,6 +135,28 @@ public class CommandLineTests
     }
 
     [Fact]
+    public void DatasetNames_AreCheckedAgainstTheCatalogue()
+    {
+        Problems("medmnist", CommandOf("medmnist", "train"), "--dataset", "organmnist3d").Should().ContainSingle()
+            .Which.Should().StartWith("--dataset must be a 2-D MedMNIST dataset (pathmnist, chestmnist, ").And.EndWith(", got organmnist3d.");
+        Problems("medmnist", CommandOf("medmnist", "evaluate"), "--dataset", "organmnist3d", "--model", "m.safetensors").Should().BeEmpty();
+        Problems("medmnist", CommandOf("medmnist", "evaluate"), "--dataset", "nosuchmnist", "--model", "m.safetensors").Should().ContainSingle()
+            .Which.Should().Contain("organmnist3d").And.EndWith("got nosuchmnist.");
+        Problems("medmnist", CommandOf("medmnist", "train"), "--dataset", "BloodMNIST").Should().BeEmpty("names are matched ignoring case");
+    }
+
+    [Fact]
+    public void RuntimeErrors_LoseWhatDotNetAppendsForDevelopers()
+    {
+        var message = Assembly.Load("medmnist").GetType("MedVision.Samples.SampleCommandLine", throwOnError: true)!
+            .GetMethod("Message", BindingFlags.Static | BindingFlags.NonPublic)!;
+        string Of(Exception e) => (string)message.Invoke(null, [e])!;
+        Of(new ArgumentOutOfRangeException("alpha", -1.0, "α must be positive.")).Should().Be("α must be positive.");
+        Of(new ArgumentException("The model has 3 classes.", "model")).Should().Be("The model has 3 classes.");
+        Of(new IOException("Disk full.")).Should().Be("Disk full.");
+    }
+
+    [Fact]
     public async Task AUserSeesEveryProblemOnALine_AndNothingStarts()
     {
         using var folder = new TempFolder();
