@@ -98,12 +98,20 @@ public sealed partial class Tensor
     public Tensor Ne(double s) => Scalar(ScalarOp.Ne, s);
     /// <summary>Elementwise less-than.</summary>
     public Tensor Lt(Tensor other) => Binary(BinaryOp.Lt, this, other);
+    /// <summary>Elementwise less-than with a scalar.</summary>
+    public Tensor Lt(double s) => Scalar(ScalarOp.Lt, s);
     /// <summary>Elementwise less-or-equal.</summary>
     public Tensor Le(Tensor other) => Binary(BinaryOp.Le, this, other);
+    /// <summary>Elementwise less-or-equal with a scalar.</summary>
+    public Tensor Le(double s) => Scalar(ScalarOp.Le, s);
     /// <summary>Elementwise greater-than.</summary>
     public Tensor Gt(Tensor other) => Binary(BinaryOp.Gt, this, other);
+    /// <summary>Elementwise greater-than with a scalar.</summary>
+    public Tensor Gt(double s) => Scalar(ScalarOp.Gt, s);
     /// <summary>Elementwise greater-or-equal.</summary>
     public Tensor Ge(Tensor other) => Binary(BinaryOp.Ge, this, other);
+    /// <summary>Elementwise greater-or-equal with a scalar.</summary>
+    public Tensor Ge(double s) => Scalar(ScalarOp.Ge, s);
 
     /// <summary>True when every element is within atol + rtol·|other| of <paramref name="other"/>.</summary>
     public bool AllClose(Tensor other, double rtol = 1e-5, double atol = 1e-8)
@@ -223,6 +231,8 @@ public sealed partial class Tensor
     public Tensor Amin(long[] dims, bool keepDim = false) => Reduce(ReduceOp.Amin, RequireDims(dims), keepDim);
     /// <summary>Product of all elements.</summary>
     public Tensor Prod() => Reduce(ReduceOp.Prod, null, false);
+    /// <summary>Product over one dimension (torch.prod(dim)).</summary>
+    public Tensor Prod(long dim, bool keepDim = false) => Reduce(ReduceOp.Prod, new[] { dim }, keepDim);
     /// <summary>log Σ exp over dimensions.</summary>
     public Tensor LogSumExp(long dim, bool keepDim = false) => Reduce(ReduceOp.LogSumExp, new[] { dim }, keepDim);
     /// <summary>Euclidean (L2) norm of all elements.</summary>
@@ -231,8 +241,12 @@ public sealed partial class Tensor
     public Tensor Norm(long[] dims, bool keepDim = false) => Reduce(ReduceOp.Norm, RequireDims(dims), keepDim);
     /// <summary>True when any element is true (non-zero).</summary>
     public Tensor Any() => Reduce(ReduceOp.Any, null, false);
+    /// <summary>True where any element along a dimension is true (torch.any(dim)); a bool tensor.</summary>
+    public Tensor Any(long dim, bool keepDim = false) => Reduce(ReduceOp.Any, new[] { dim }, keepDim);
     /// <summary>True when all elements are true (non-zero).</summary>
     public Tensor All() => Reduce(ReduceOp.All, null, false);
+    /// <summary>True where all elements along a dimension are true (torch.all(dim)); a bool tensor.</summary>
+    public Tensor All(long dim, bool keepDim = false) => Reduce(ReduceOp.All, new[] { dim }, keepDim);
 
     private static long[] RequireDims(long[] dims)
     {

@@ -192,6 +192,42 @@ public sealed class TrainerTests : IDisposable
         trainer.Invoking(t => t.Run()).Should().Throw<TrainingDivergedException>().Where(e => e.Epoch == 0 && e.Step == 0).WithMessage("*NaN*");
     }
 
+    // A source whose samples 5 and 9 hold a NaN and an infinity, as a badly converted scan would.
+    private sealed class PoisonedSource(ILabeledImageSource inner) : ILabeledImageSource
+    {
+        public int Count => inner.Count;
+        public int LabelColumns => inner.LabelColumns;
+        public (FloatImage Image, int[] Labels) Load(int index)
+        {
+            var (image, labels) = inner.Load(index);
+            if (index == 5) image.Data[17] = float.NaN;
+            if (index == 9) image.Data[0] = float.PositiveInfinity;
+            return (image, labels);
+        }
+    }
+
+    [Fact]
+    public void ImagesHoldingNaN_AreRefusedByName_BeforeBatchNormSeesThem()
+    {
+        Tensors.ManualSeed(3);
+        using var model = TinyCnn();
+        var loader = new DataLoader(new PoisonedSource(new SubsetSource(new MedMnistImageSource(Retina.Value.Train), Enumerable.Range(0, 32).ToArray())),
+            new DataLoaderOptions { BatchSize = 16, Shuffle = false });
+        var before = model.CloneStateDict();
+        try
+        {
+            var trainer = Trainer.Create(new ClassificationTask(model, MedMnistTask.OrdinalRegression)).TrainOn(loader).UseAdam().Build();
+            trainer.Invoking(t => t.Run()).Should().Throw<InvalidDataException>()
+                .WithMessage("Training batch 0 of epoch 0 holds NaN or infinite values in 2 of its 16 images (samples 5, 9 of the training source)*");
+            foreach (var (name, tensor) in model.StateDict())
+                tensor.AllClose(before[name], rtol: 0, atol: 0).Should().BeTrue($"{name} (weights and running statistics) must be untouched");
+        }
+        finally
+        {
+            foreach (var t in before.Values) t.Dispose();
+        }
+    }
+
     [Fact]
     public void BuilderValidatesItsOptions()
     {

@@ -185,6 +185,25 @@ public class TensorMathTests
     }
 
     [Fact]
+    public void ProdAnyAll_OverOneDimension_CountFromEitherEnd()
+    {
+        using var scope = Tensors.NewDisposeScope();
+        // x (2, 3): [[1, 2, 0], [3, 4, 5]]
+        var x = H.F64(new double[] { 1, 2, 0, 3, 4, 5 }, 2, 3);
+        H.Close(x.Prod(1), new double[] { 0, 60 }, 0);
+        H.Close(x.Prod(-2), new double[] { 3, 8, 0 }, 0);
+        x.Prod(0, keepDim: true).Shape.Should().Equal(1, 3);
+        var nonZero = x.Ne(0);
+        nonZero.All(1).ToArray<bool>().Should().Equal(false, true);
+        nonZero.All(-2).ToArray<bool>().Should().Equal(true, true, false);
+        nonZero.All(0, keepDim: true).Shape.Should().Equal(1, 3);
+        x.Gt(4).Any(-1).ToArray<bool>().Should().Equal(false, true);
+        x.Gt(4).Any(0).ToArray<bool>().Should().Equal(false, false, true);
+        x.Invoking(t => t.All(2)).Should().Throw<TorchException>().WithMessage("*range*");
+        x.Invoking(t => t.Prod(-3)).Should().Throw<TorchException>().WithMessage("*range*");
+    }
+
+    [Fact]
     public void StdAndVar_AreUnbiasedByDefault()
     {
         using var scope = Tensors.NewDisposeScope();

@@ -121,6 +121,16 @@ MVT_API mvt_tensor mvt_allclose(mvt_tensor a, mvt_tensor b, double rtol, double 
 }
 
 // Reduction codes: 0 sum, 1 mean, 2 amax, 3 amin, 4 prod, 5 logsumexp, 6 L2 norm, 7 any, 8 all.
+// Reductions that libtorch offers over one dimension at a time, applied over several: the dimensions made
+// non-negative (checked against the rank) and taken from the last, so that reducing one does not shift the others.
+static std::vector<int64_t> descending_dims(const at::Tensor& t, std::vector<int64_t> d) {
+  for (auto& dim : d) dim = c10::maybe_wrap_dim(dim, t.dim());
+  std::sort(d.begin(), d.end(), [](int64_t x, int64_t y) { return x > y; });
+  if (std::adjacent_find(d.begin(), d.end()) != d.end())
+    throw std::invalid_argument("dimension " + std::to_string(*std::adjacent_find(d.begin(), d.end())) + " appears more than once in the reduction dimensions");
+  return d;
+}
+
 MVT_API mvt_tensor mvt_reduce(int32_t op, mvt_tensor th, const int64_t* dims, int32_t ndims, int32_t keepdim) {
   MVT_GUARD_BEGIN
   const at::Tensor& t = T(th);
@@ -135,8 +145,7 @@ MVT_API mvt_tensor mvt_reduce(int32_t op, mvt_tensor th, const int64_t* dims, in
     case 4: {
       if (whole && !kd) return wrap(at::prod(t));
       at::Tensor r = t;
-      std::sort(d.begin(), d.end(), [](int64_t x, int64_t y) { return x > y; });
-      for (auto dim : d) r = at::prod(r, dim < 0 ? dim : dim, kd);
+      for (auto dim : descending_dims(t, d)) r = at::prod(r, dim, kd);
       return wrap(std::move(r));
     }
     case 5: return wrap(at::logsumexp(t, d, kd));
@@ -144,15 +153,13 @@ MVT_API mvt_tensor mvt_reduce(int32_t op, mvt_tensor th, const int64_t* dims, in
     case 7: {
       if (whole && !kd) return wrap(at::any(t));
       at::Tensor r = t;
-      std::sort(d.begin(), d.end(), [](int64_t x, int64_t y) { return x > y; });
-      for (auto dim : d) r = at::any(r, dim, kd);
+      for (auto dim : descending_dims(t, d)) r = at::any(r, dim, kd);
       return wrap(std::move(r));
     }
     case 8: {
       if (whole && !kd) return wrap(at::all(t));
       at::Tensor r = t;
-      std::sort(d.begin(), d.end(), [](int64_t x, int64_t y) { return x > y; });
-      for (auto dim : d) r = at::all(r, dim, kd);
+      for (auto dim : descending_dims(t, d)) r = at::all(r, dim, kd);
       return wrap(std::move(r));
     }
     default: throw std::invalid_argument("unknown reduction code " + std::to_string(op));
