@@ -113,7 +113,7 @@ internal static class OpsFuzz
             54 => Functional.Linear(a, b, i),
             55 => Functional.PairwiseDistance(a, b),
             56 => Functional.Normalize(a, 2.0, n[0]),
-            57 => Functional.GridSample(a, b),
+            57 => Functional.GridSample(a, b, (GridSampleMode)rng.Next(-1, 4), (GridPaddingMode)rng.Next(-1, 4), rng.Next(2) == 0),
             58 => Functional.Dropout(a, rng.NextDouble() * 3 - 1),
             _ => Tensors.Zeros(Args(rng, 4)),
         };

@@ -259,9 +259,22 @@ public static partial class Functional
         fixed (long* p = size) return Tensor.Wrap(NativeMethods.mvt_affine_grid(Tensor.NotNull(theta).Handle, p, size.Length, alignCorners ? 1 : 0));
     }
 
-    /// <summary>Samples <paramref name="input"/> at grid locations (bilinear = mode 0, nearest = 1; padding zeros = 0, border = 1, reflection = 2).</summary>
-    public static Tensor GridSample(Tensor input, Tensor grid, bool nearest = false, int paddingMode = 0, bool alignCorners = false)
-        => Tensor.Wrap(NativeMethods.mvt_grid_sample(Tensor.NotNull(input).Handle, Tensor.NotNull(grid).Handle, nearest ? 1 : 0, paddingMode, alignCorners ? 1 : 0));
+    /// <summary>
+    /// Samples <paramref name="input"/> (N, C, H, W) or (N, C, D, H, W) at the locations of <paramref name="grid"/>
+    /// (N, H', W', 2) or (N, D', H', W', 3), in normalised coordinates [−1, 1] (torch.nn.functional.grid_sample).
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">A mode that is not a defined value (libtorch would silently use some other sampling).</exception>
+    /// <exception cref="ArgumentException"><see cref="GridSampleMode.Bicubic"/> with a 3-D input.</exception>
+    public static Tensor GridSample(Tensor input, Tensor grid, GridSampleMode mode = GridSampleMode.Bilinear, GridPaddingMode paddingMode = GridPaddingMode.Zeros, bool alignCorners = false)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        ArgumentNullException.ThrowIfNull(grid);
+        Guard.Defined(mode);
+        Guard.Defined(paddingMode);
+        if (mode == GridSampleMode.Bicubic && input.Dim == 5)
+            throw new ArgumentException("Bicubic grid sampling supports 2-D inputs (N, C, H, W) only; use Bilinear for volumes.", nameof(mode));
+        return Tensor.Wrap(NativeMethods.mvt_grid_sample(input.Handle, grid.Handle, (int)mode, (int)paddingMode, alignCorners ? 1 : 0));
+    }
 
     /// <summary>ELU activation.</summary>
     public static Tensor Elu(Tensor input, double alpha = 1.0) => Tensor.Wrap(NativeMethods.mvt_activation((int)ActivationOp.Elu, Tensor.NotNull(input).Handle, alpha, 0));

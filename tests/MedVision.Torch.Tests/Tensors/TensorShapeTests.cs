@@ -228,6 +228,12 @@ public class TensorShapeTests
         t.CopyInPlace(Tensors.FromArray(new long[] { 4, 5, 6, 7, 8, 9 }, 2, 3)); // converting copy
         t.ToArray<double>().Should().Equal(4, 5, 6, 7, 8, 9);
         t.ClampInPlace(5, 8).ToArray<double>().Should().Equal(5, 5, 6, 7, 8, 8);
+        t.MaximumInPlace(H.F64(new double[] { 7, 0, 9 }, 3)).ToArray<double>().Should().Equal(7, 5, 9, 7, 8, 9);
+        // like add_, an in-place maximum keeps the tensor's shape: a larger broadcast is refused, not a silent resize
+        var column = H.F64(new double[] { 1, 2 }, 2, 1);
+        column.Invoking(x => x.MaximumInPlace(H.F64(a, 2, 3))).Should().Throw<TorchException>().WithMessage("*[2, 1]*broadcast shape [2, 3]*");
+        column.Shape.Should().Equal(2, 1);
+        column.ToArray<double>().Should().Equal(1, 2);
 
         // in-place ops on a view write through to the base
         var baseT = H.F64(a, 2, 3);

@@ -263,7 +263,16 @@ MVT_API int32_t mvt_inplace_binary(int32_t op, mvt_tensor th, mvt_tensor oh, dou
     case 2: t.mul_(o); break;
     case 3: t.div_(o); break;
     case 4: t.copy_(o); break;
-    case 5: at::maximum_out(t, t, o); break;
+    case 5: {
+      // maximum_out resizes its output to the broadcast shape (with only a warning); an in-place op must keep self's
+      // shape, as add_/mul_ do, so a larger broadcast is an error here.
+      const auto shape = at::infer_size(t.sizes(), o.sizes());
+      if (at::IntArrayRef(shape) != t.sizes())
+        throw std::invalid_argument("output with shape " + c10::str(t.sizes()) + " doesn't match the broadcast shape " +
+                                    c10::str(at::IntArrayRef(shape)));
+      at::maximum_out(t, t, o);
+      break;
+    }
     default: throw std::invalid_argument("unknown in-place op code " + std::to_string(op));
   }
   return 0;
