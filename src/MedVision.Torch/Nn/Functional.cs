@@ -8,7 +8,7 @@ namespace MedVision.Torch.Nn;
 /// </summary>
 public static partial class Functional
 {
-    private static long[] Expand(long[]? values, int n, long fallback, string name)
+    internal static long[] Expand(long[]? values, int n, long fallback, string name)
     {
         if (values is null || values.Length == 0) return Enumerable.Repeat(fallback, n).ToArray();
         if (values.Length == 1) return Enumerable.Repeat(values[0], n).ToArray();
@@ -243,6 +243,33 @@ public static partial class Functional
         fixed (long* p = size) return Tensor.Wrap(NativeMethods.mvt_interpolate(Tensor.NotNull(input).Handle, p, size.Length, (int)Guard.Defined(mode), alignCorners ? 1 : 0));
     }
 
+    /// <summary>
+    /// Resizes the spatial dimensions by <paramref name="scaleFactor"/> (one factor per spatial dimension, or one for
+    /// all): the output size is ⌊input · factor⌋, and the resampling uses the factors themselves, as
+    /// <c>F.interpolate(x, scale_factor=…)</c> does (with <paramref name="recomputeScaleFactor"/>, the ratio of the sizes,
+    /// as <c>recompute_scale_factor=True</c>).
+    /// </summary>
+    public static unsafe Tensor Interpolate(Tensor input, double[] scaleFactor, InterpolationMode mode = InterpolationMode.Nearest, bool alignCorners = false, bool recomputeScaleFactor = false)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        ArgumentNullException.ThrowIfNull(scaleFactor);
+        int n = input.Dim - 2;
+        if (n is < 1 or > 3) throw new ArgumentException($"Interpolate takes (N, C, L), (N, C, H, W) or (N, C, D, H, W) inputs, got shape [{string.Join(", ", input.CachedShape)}].", nameof(input));
+        if (scaleFactor.Length != 1 && scaleFactor.Length != n)
+            throw new ArgumentException($"scaleFactor needs 1 or {n} values for a {input.Dim}-D input, got {scaleFactor.Length}.", nameof(scaleFactor));
+        if (scaleFactor.Any(f => !(f > 0) || !double.IsFinite(f)))
+            throw new ArgumentOutOfRangeException(nameof(scaleFactor), $"Scale factors must be positive and finite, got [{string.Join(", ", scaleFactor)}].");
+        var factors = scaleFactor.Length == n ? scaleFactor : Enumerable.Repeat(scaleFactor[0], n).ToArray();
+        for (int i = 0; i < n; i++)
+        {
+            double size = Math.Floor(input.CachedShape[i + 2] * factors[i]);
+            if (size < 1 || size > long.MaxValue / 2)
+                throw new ArgumentOutOfRangeException(nameof(scaleFactor), $"Scale factor {factors[i]} gives an output size of {size} along spatial dimension {i} (input {input.CachedShape[i + 2]}).");
+        }
+        fixed (double* p = factors)
+            return Tensor.Wrap(NativeMethods.mvt_interpolate_scale(input.Handle, p, n, (int)Guard.Defined(mode), alignCorners ? 1 : 0, recomputeScaleFactor ? 1 : 0));
+    }
+
     /// <summary>Pads the last dimensions; <paramref name="pad"/> lists (before, after) pairs starting from the last dimension.</summary>
     public static unsafe Tensor Pad(Tensor input, long[] pad, PaddingMode mode = PaddingMode.Constant, double value = 0)
     {
@@ -286,6 +313,38 @@ public static partial class Functional
     public static Tensor Softplus(Tensor input, double beta = 1, double threshold = 20) => Tensor.Wrap(NativeMethods.mvt_activation((int)ActivationOp.Softplus, Tensor.NotNull(input).Handle, beta, threshold));
     /// <summary>log(sigmoid(x)), computed stably.</summary>
     public static Tensor LogSigmoid(Tensor input) => Tensor.Wrap(NativeMethods.mvt_activation((int)ActivationOp.LogSigmoid, Tensor.NotNull(input).Handle, 0, 0));
+    /// <summary>Hardtanh: the input clamped to [<paramref name="minValue"/>, <paramref name="maxValue"/>] (F.hardtanh).</summary>
+    public static Tensor Hardtanh(Tensor input, double minValue = -1, double maxValue = 1)
+    {
+        if (!(minValue <= maxValue)) throw new ArgumentException($"minValue ({minValue}) must not exceed maxValue ({maxValue}).", nameof(minValue));
+        return Tensor.Wrap(NativeMethods.mvt_activation((int)ActivationOp.Hardtanh, Tensor.NotNull(input).Handle, minValue, maxValue));
+    }
+    /// <summary>ReLU6: min(max(0, x), 6) (F.relu6).</summary>
+    public static Tensor Relu6(Tensor input) => Tensor.Wrap(NativeMethods.mvt_activation((int)ActivationOp.Relu6, Tensor.NotNull(input).Handle, 0, 0));
+    /// <summary>
+    /// PReLU: x where x ≥ 0, weight · x elsewhere (F.prelu); <paramref name="weight"/> holds one slope, or one per channel
+    /// (dimension 1 of the input).
+    /// </summary>
+    public static Tensor PRelu(Tensor input, Tensor weight)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        ArgumentNullException.ThrowIfNull(weight);
+        if (weight.Dim != 1) throw new ArgumentException($"The PReLU weight must be 1-D (one slope, or one per channel), got shape [{string.Join(", ", weight.CachedShape)}].", nameof(weight));
+        long slopes = weight.CachedShape[0];
+        using var scope = Tensors.NewDisposeScope();
+        Tensor w = weight;
+        if (slopes != 1)
+        {
+            if (input.Dim < 2 || input.CachedShape[1] != slopes)
+                throw new ArgumentException($"The PReLU weight has {slopes} slopes but the input has {(input.Dim < 2 ? "no channel dimension" : $"{input.CachedShape[1]} channels")} (shape [{string.Join(", ", input.CachedShape)}]).", nameof(input));
+            var shape = Enumerable.Repeat(1L, (int)input.Dim).ToArray();
+            shape[1] = slopes;
+            w = weight.View(shape);
+        }
+        // x > 0 chooses x, as PyTorch's prelu (whose gradient at 0 is the slope's)
+        using var positive = input.Gt(0);
+        return scope.MoveToOuter(Tensors.Where(positive, input, w * input));
+    }
     /// <summary>Leaky ReLU.</summary>
     public static Tensor LeakyRelu(Tensor input, double negativeSlope = 0.01) => Tensor.NotNull(input).LeakyRelu(negativeSlope);
     /// <summary>ReLU.</summary>

@@ -37,10 +37,10 @@ public class ResidualBlockTests
     {
         using var block = new Bottleneck(spatialDims, 16, 4, stride: 2);
         var convs = block.NamedChildren().Where(c => c.Module is Convolution).ToDictionary(c => c.Name, c => (Convolution)c.Module);
-        convs["conv1"].Stride.Should().Be(1);
-        convs["conv1"].KernelSize.Should().Be(1);
-        convs["conv2"].Stride.Should().Be(2);
-        convs["conv2"].KernelSize.Should().Be(3);
+        convs["conv1"].Stride.Should().Equal(Enumerable.Repeat(1L, spatialDims));
+        convs["conv1"].KernelSize.Should().Equal(Enumerable.Repeat(1L, spatialDims));
+        convs["conv2"].Stride.Should().Equal(Enumerable.Repeat(2L, spatialDims));
+        convs["conv2"].KernelSize.Should().Equal(Enumerable.Repeat(3L, spatialDims));
         convs["conv3"].OutChannels.Should().Be(4 * Bottleneck.Expansion);
         block.Downsample.Should().NotBeNull();
         block.StateDict().Keys.Should().Equal(ExpectedKeys("conv1", "bn1", "conv2", "bn2", "conv3", "bn3").Concat(new[] { "downsample.0.weight" }).Concat(Bn("downsample.1")));

@@ -139,6 +139,11 @@ public static class OpTable
         ["interpolate nearest bilinear"] = i => F.Interpolate(i.X, new long[] { 9, 5 }) + F.Interpolate(i.Y, new long[] { 9, 5 }, InterpolationMode.Linear),
         ["interpolate trilinear"] = i => F.Interpolate(i.X3, new long[] { 7, 4, 6 }, InterpolationMode.Linear),
         ["pad"] = i => F.Pad(i.X, new long[] { 1, 2, 0, 1 }, value: 0.5),
+        ["pad reflect replicate circular"] = i => F.Pad(i.X, [1, 2, 2, 1], PaddingMode.Reflect) + F.Pad(i.Y, [1, 2, 2, 1], PaddingMode.Replicate) + F.Pad(i.X, [1, 2, 2, 1], PaddingMode.Circular),
+        ["interpolate by scale factors"] = i => F.Interpolate(i.X, [1.7]) + F.Interpolate(i.Y, [1.7, 1.7], InterpolationMode.Linear),
+        ["grid sample"] = i => F.GridSample(i.X, i.Y.Narrow(1, 0, 2).Permute(0, 2, 3, 1).Tanh(), GridSampleMode.Bilinear, GridPaddingMode.Border)
+            + F.GridSample(i.Y, i.X.Narrow(1, 1, 2).Permute(0, 2, 3, 1).Tanh(), GridSampleMode.Nearest, GridPaddingMode.Reflection, alignCorners: true),
+        ["prelu hardtanh relu6"] = i => F.PRelu(i.X, i.B.Narrow(0, 0, 3)) + F.Hardtanh(i.Y, -0.5, 0.5) + F.Relu6(i.X * 8),
         ["cross entropy weights smoothing ignore"] = i => F.CrossEntropy(i.Logits, i.Labels, i.ClassWeight, ignoreIndex: 2, labelSmoothing: 0.1),
         ["nll loss"] = i => F.NllLoss(i.Logits.LogSoftmax(1), i.Labels, reduction: Reduction.Sum),
         ["bce with logits pos weight"] = i => F.BinaryCrossEntropyWithLogits(i.Logits, i.Targets01, posWeight: i.ClassWeight),

@@ -20,7 +20,7 @@ public class PackedConvolutionWeightTests
     {
         using var scope = Tensors.NewDisposeScope();
         using var noGrad = Tensors.NoGrad();
-        return Functional.Convolution(x, conv.Weight, conv.Bias, conv.SpatialDims, new[] { conv.Stride }, new[] { conv.Padding }, new[] { conv.Dilation }, conv.Groups)
+        return Functional.Convolution(x, conv.Weight, conv.Bias, conv.SpatialDims, conv.Stride.ToArray(), conv.Padding.ToArray(), conv.Dilation.ToArray(), conv.Groups)
             .ToArray<float>();
     }
 

@@ -3,7 +3,14 @@ namespace MedVision.Torch.Nn;
 /// <summary>1-D convolution (torch.nn.Conv1d).</summary>
 public sealed class Conv1d : Convolution
 {
-    /// <summary>Creates the layer; arguments in PyTorch's order.</summary>
-    public Conv1d(long inChannels, long outChannels, long kernelSize, long stride = 1, long padding = 0, long dilation = 1, long groups = 1, bool bias = true)
-        : base(1, inChannels, outChannels, kernelSize, stride, padding, dilation, groups, bias) { }
+    /// <summary>Creates the layer; arguments in PyTorch's order, the same size along every spatial dimension.</summary>
+    public Conv1d(long inChannels, long outChannels, long kernelSize, long stride = 1, long padding = 0, long dilation = 1, long groups = 1, bool bias = true, PaddingMode paddingMode = PaddingMode.Constant)
+        : base(1, inChannels, outChannels, kernelSize, stride, padding, dilation, groups, bias, paddingMode) { }
+
+    /// <summary>
+    /// Creates the layer with per-dimension sizes, as PyTorch's tuples (<c>new Conv1d(1, 8, kernelSize: [5], padding: [2])</c>): each
+    /// array holds 1 value or one for all; null keeps the default (stride 1, padding 0, dilation 1).
+    /// </summary>
+    public Conv1d(long inChannels, long outChannels, long[] kernelSize, long[]? stride = null, long[]? padding = null, long[]? dilation = null, long groups = 1, bool bias = true, PaddingMode paddingMode = PaddingMode.Constant)
+        : base(1, inChannels, outChannels, kernelSize, stride, padding, dilation, groups, bias, paddingMode) { }
 }

@@ -31,7 +31,7 @@ internal sealed class PackedConvolutionWeight : IDisposable
     /// the call cannot use one (a gradient is needed for the input, weight or bias; not float32 CPU; 1-D; routing or
     /// packing off). The caller disposes it.
     /// </summary>
-    internal unsafe Tensor? Acquire(Tensor input, Tensor weight, Tensor? bias, int spatialDims, long stride, long padding, long dilation, long groups)
+    internal unsafe Tensor? Acquire(Tensor input, Tensor weight, Tensor? bias, int spatialDims, long[] stride, long[] padding, long[] dilation, long groups)
     {
         if (!Tensors.PrepackConvolutionWeights || spatialDims is not (2 or 3) || !HasOneDnn.Value || !Tensors.RouteConvolutionsThroughOneDnn || !Tensors.OneDnnEnabled) return null;
         if (Tensors.IsGradEnabled && (weight.RequiresGrad || input.RequiresGrad || (bias?.RequiresGrad ?? false))) return null;
@@ -48,9 +48,9 @@ internal sealed class PackedConvolutionWeight : IDisposable
             {
                 _packed?.Dispose();
                 _packed = null;
-                var s = Enumerable.Repeat(stride, spatialDims).ToArray();
-                var p = Enumerable.Repeat(padding, spatialDims).ToArray();
-                var d = Enumerable.Repeat(dilation, spatialDims).ToArray();
+                var s = Functional.Expand(stride, spatialDims, 1, nameof(stride));
+                var p = Functional.Expand(padding, spatialDims, 0, nameof(padding));
+                var d = Functional.Expand(dilation, spatialDims, 1, nameof(dilation));
                 IntPtr h;
                 fixed (long* ps = s, pp = p, pd = d)
                     h = NativeMethods.mvt_onednn_pack_conv_weight(weight.Handle, ps, pp, pd, spatialDims, groups);

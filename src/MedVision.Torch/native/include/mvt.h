@@ -187,6 +187,7 @@ MVT_API mvt_tensor mvt_pairwise_distance(mvt_tensor a, mvt_tensor b, double p, d
 MVT_API mvt_tensor mvt_cosine_similarity(mvt_tensor a, mvt_tensor b, int64_t dim, double eps);
 MVT_API mvt_tensor mvt_normalize(mvt_tensor x, double p, int64_t dim, double eps);
 MVT_API mvt_tensor mvt_interpolate(mvt_tensor x, const int64_t* size, int32_t nspatial, int32_t mode, int32_t align_corners);
+MVT_API mvt_tensor mvt_interpolate_scale(mvt_tensor x, const double* scales, int32_t nspatial, int32_t mode, int32_t align_corners, int32_t recompute);
 MVT_API mvt_tensor mvt_pad(mvt_tensor x, const int64_t* pads, int32_t npads, int32_t mode, double value);
 MVT_API mvt_tensor mvt_affine_grid(mvt_tensor theta, const int64_t* size, int32_t ndim, int32_t align_corners);
 MVT_API mvt_tensor mvt_grid_sample(mvt_tensor x, mvt_tensor grid, int32_t mode, int32_t padding_mode, int32_t align_corners);

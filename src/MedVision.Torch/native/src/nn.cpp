@@ -272,9 +272,7 @@ MVT_API mvt_tensor mvt_normalize(mvt_tensor x, double p, int64_t dim, double eps
   MVT_TENSOR_OP(F::normalize(T(x), F::NormalizeFuncOptions().p(p).dim(dim).eps(eps)))
 }
 // Interpolation modes: 0 nearest, 1 (bi/tri)linear by spatial rank, 2 bicubic, 3 area.
-MVT_API mvt_tensor mvt_interpolate(mvt_tensor x, const int64_t* size, int32_t nspatial, int32_t mode, int32_t align_corners) {
-  MVT_GUARD_BEGIN
-  auto o = F::InterpolateFuncOptions().size(std::vector<int64_t>(size, size + nspatial));
+static void set_interpolation_mode(F::InterpolateFuncOptions& o, int32_t nspatial, int32_t mode, int32_t align_corners) {
   switch (mode) {
     case 0: o.mode(torch::kNearest); break;
     case 1:
@@ -287,8 +285,25 @@ MVT_API mvt_tensor mvt_interpolate(mvt_tensor x, const int64_t* size, int32_t ns
     case 3: o.mode(torch::kArea); break;
     default: throw std::invalid_argument("unknown interpolation mode " + std::to_string(mode));
   }
+}
+MVT_API mvt_tensor mvt_interpolate(mvt_tensor x, const int64_t* size, int32_t nspatial, int32_t mode, int32_t align_corners) {
+  MVT_GUARD_BEGIN
+  auto o = F::InterpolateFuncOptions().size(std::vector<int64_t>(size, size + nspatial));
+  set_interpolation_mode(o, nspatial, mode, align_corners);
   if (T(x).dim() != nspatial + 2)
     throw std::invalid_argument("interpolate to " + std::to_string(nspatial) + " spatial sizes expects a " +
+                                std::to_string(nspatial + 2) + "-D input, got shape " + c10::str(T(x).sizes()));
+  return wrap(F::interpolate(T(x), o));
+  MVT_GUARD_END(nullptr)
+}
+// By scale factors (F.interpolate(scale_factor=…)): the output size is floor(input · scale), and unless recompute is
+// set the kernels map coordinates with the scale factors themselves, as PyTorch does.
+MVT_API mvt_tensor mvt_interpolate_scale(mvt_tensor x, const double* scales, int32_t nspatial, int32_t mode, int32_t align_corners, int32_t recompute) {
+  MVT_GUARD_BEGIN
+  auto o = F::InterpolateFuncOptions().scale_factor(std::vector<double>(scales, scales + nspatial)).recompute_scale_factor(recompute != 0);
+  set_interpolation_mode(o, nspatial, mode, align_corners);
+  if (T(x).dim() != nspatial + 2)
+    throw std::invalid_argument("interpolate by " + std::to_string(nspatial) + " scale factors expects a " +
                                 std::to_string(nspatial + 2) + "-D input, got shape " + c10::str(T(x).sizes()));
   return wrap(F::interpolate(T(x), o));
   MVT_GUARD_END(nullptr)
