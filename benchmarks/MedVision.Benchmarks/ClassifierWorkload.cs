@@ -15,10 +15,16 @@ public sealed class ClassifierWorkload : IDisposable
     private readonly Tensor _inputs;
     private readonly Tensor _labels;
     private readonly Device _device;
+    private readonly bool _mixedPrecision;
 
-    /// <summary>Moves <paramref name="model"/> to <paramref name="device"/> and draws inputs of <paramref name="inputShape"/> and labels below <paramref name="classes"/>.</summary>
-    public ClassifierWorkload(Module<Tensor, Tensor> model, long[] inputShape, int classes, Device device)
+    /// <summary>
+    /// Moves <paramref name="model"/> to <paramref name="device"/> and draws inputs of <paramref name="inputShape"/> and
+    /// labels below <paramref name="classes"/>; with <paramref name="mixedPrecision"/> the forward passes (and the loss)
+    /// run under bfloat16 autocast.
+    /// </summary>
+    public ClassifierWorkload(Module<Tensor, Tensor> model, long[] inputShape, int classes, Device device, bool mixedPrecision = false)
     {
+        _mixedPrecision = mixedPrecision;
         _model = model;
         _device = device;
         _model.To(device);
@@ -33,6 +39,7 @@ public sealed class ClassifierWorkload : IDisposable
         _model.Eval();
         using var scope = Tensors.NewDisposeScope();
         using var noGrad = Tensors.NoGrad();
+        using var autocast = Autocast();
         var logits = _model.Call(_inputs);
         BenchmarkSettings.Synchronize(_device);
         return logits.Size(0);
@@ -44,11 +51,14 @@ public sealed class ClassifierWorkload : IDisposable
         _model.Train();
         using var scope = Tensors.NewDisposeScope();
         _optimizer.ZeroGrad();
-        var loss = Functional.CrossEntropy(_model.Call(_inputs), _labels);
+        Tensor loss;
+        using (Autocast()) loss = Functional.CrossEntropy(_model.Call(_inputs), _labels);
         loss.Backward();
         _optimizer.Step();
         return loss.Item();
     }
+
+    private AutocastScope? Autocast() => _mixedPrecision ? Tensors.Autocast(_device.Type, ScalarType.BFloat16) : null;
 
     /// <summary>Frees the model, optimizer state and tensors.</summary>
     public void Dispose()

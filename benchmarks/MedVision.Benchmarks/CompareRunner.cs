@@ -18,13 +18,17 @@ public static class CompareRunner
 
     private static readonly System.Text.RegularExpressions.Regex WorkloadPattern = new(@"^r(18|50)_(28|224)_(train|infer)_b([1-9][0-9]*)$");
 
+    private static bool Amp;
+
     public static int Run(string[] args)
     {
         // --no-onednn: leave convolutions to libtorch's own choice (Tensors.RouteConvolutionsThroughOneDnn = false).
         if (args.Contains("--no-onednn")) Tensors.RouteConvolutionsThroughOneDnn = false;
         // --no-prepack: reorder convolution weights on every inference call (Tensors.PrepackConvolutionWeights = false).
         if (args.Contains("--no-prepack")) Tensors.PrepackConvolutionWeights = false;
-        args = args.Where(a => a is not ("--no-onednn" or "--no-prepack")).ToArray();
+        // --amp: forward passes and the loss under Tensors.Autocast() (bfloat16 on the CPU), as compare.py --amp.
+        Amp = args.Contains("--amp");
+        args = args.Where(a => a is not ("--no-onednn" or "--no-prepack" or "--amp")).ToArray();
         var selected = args.Length == 0 ? Workloads : args;
         var unknown = selected.FirstOrDefault(n => n != "add_4x4" && !WorkloadPattern.IsMatch(n));
         if (unknown is not null)
@@ -32,7 +36,7 @@ public static class CompareRunner
             Console.Error.WriteLine($"error: unknown workload '{unknown}'; known: add_4x4 and r{{18|50}}_{{28|224}}_{{train|infer}}_b{{batch}}, e.g. {string.Join(", ", Workloads)}.");
             return 2;
         }
-        Console.WriteLine($"MedVision.Torch over libtorch {Tensors.Version}, oneDNN routing {Tensors.RouteConvolutionsThroughOneDnn}, pre-packed weights {Tensors.PrepackConvolutionWeights}");
+        Console.WriteLine($"MedVision.Torch over libtorch {Tensors.Version}, oneDNN routing {Tensors.RouteConvolutionsThroughOneDnn}, pre-packed weights {Tensors.PrepackConvolutionWeights}, autocast bfloat16 {Amp}");
         foreach (var name in selected)
         {
             Tensors.ManualSeed(0);
@@ -72,7 +76,8 @@ public static class CompareRunner
         {
             using var scope = Tensors.NewDisposeScope();
             optimizer.ZeroGrad();
-            var loss = Functional.CrossEntropy(model.Call(images), labels);
+            Tensor loss;
+            using (Tensors.Autocast(enabled: Amp)) loss = Functional.CrossEntropy(model.Call(images), labels);
             loss.Backward();
             optimizer.Step();
             _ = loss.Item();
@@ -90,6 +95,7 @@ public static class CompareRunner
         {
             using var scope = Tensors.NewDisposeScope();
             using var noGrad = Tensors.NoGrad();
+            using var autocast = Tensors.Autocast(enabled: Amp);
             _ = model.Call(images).Size(0);
         });
         return (seconds, batch);

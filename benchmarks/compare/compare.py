@@ -24,6 +24,8 @@ import torch.nn.functional as F
 import torchvision
 
 THREADS = 2
+# --amp: forward passes (and the loss) under torch.autocast("cpu", dtype=torch.bfloat16), as MedVision's --amp.
+AMP = False
 WORKLOADS = ["r18_28_train_b128", "r18_28_infer_b128", "r18_28_infer_b1", "add_4x4"]
 
 
@@ -55,7 +57,8 @@ def training(depth, size, batch, warmup, repeat):
 
     def step():
         optimizer.zero_grad(set_to_none=True)
-        loss = F.cross_entropy(model(images), labels)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=AMP):
+            loss = F.cross_entropy(model(images), labels)
         loss.backward()
         optimizer.step()
         loss.item()
@@ -69,7 +72,7 @@ def inference(depth, size, batch, warmup, repeat):
     images = torch.randn(batch, 3, size, size)
 
     def forward():
-        with torch.no_grad():
+        with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=AMP):
             model(images).size(0)
 
     return median(warmup, repeat, forward), batch
@@ -90,7 +93,10 @@ def add_overhead():
 
 
 def main(names):
-    print(f"torch {torch.__version__}, torchvision {torchvision.__version__}")
+    global AMP
+    AMP = "--amp" in names
+    names = [n for n in names if n != "--amp"]
+    print(f"torch {torch.__version__}, torchvision {torchvision.__version__}, autocast bfloat16 {AMP}")
     for name in names or WORKLOADS:
         torch.manual_seed(0)
         m = re.fullmatch(r"r(18|50)_(28|224)_(train|infer)_b([1-9][0-9]*)", name)

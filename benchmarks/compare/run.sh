@@ -4,14 +4,20 @@
 # so a change in machine load hits both sides alike. Prints the median over rounds of each side's median time.
 #   bash benchmarks/compare/run.sh                       # all workloads, ~10 minutes on 2 cores
 #   ROUNDS=1 bash benchmarks/compare/run.sh add_4x4      # a subset
+#   AMP=1 bash benchmarks/compare/run.sh r18_28_train_b128   # both sides under bfloat16 autocast
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 rounds="${ROUNDS:-3}"
+amp=(); if [ "${AMP:-0}" = 1 ]; then amp=(--amp); fi
 python=/usr/bin/python3
 workloads=("$@")
 if [ ${#workloads[@]} -eq 0 ]; then workloads=(r18_28_train_b128 r18_28_infer_b128 r18_28_infer_b1 add_4x4); fi
 
+if ! "$python" -c 'import torch, torchvision' 2>/dev/null; then
+  echo "installing Debian's python3-torch and python3-torchvision for the Python side" >&2
+  if [ "$(id -u)" -eq 0 ]; then apt-get install -y python3-torch python3-torchvision >&2; else sudo apt-get install -y python3-torch python3-torchvision >&2; fi
+fi
 dotnet build "$root/benchmarks/MedVision.Benchmarks" -c Release -v quiet -nologo >/dev/null
 app="$root/benchmarks/MedVision.Benchmarks/bin/Release/net10.0/MedVision.Benchmarks.dll"
 log="$(mktemp)"
@@ -20,8 +26,8 @@ trap 'rm -f "$log"' EXIT
 for ((r = 1; r <= rounds; r++)); do
   for w in "${workloads[@]}"; do
     echo "round $r/$rounds: $w" >&2
-    "$python" "$here/compare.py" "$w" | sed -n 's/^RESULT /python /p' >>"$log"
-    dotnet "$app" --compare "$w" | sed -n 's/^RESULT /medvision /p' >>"$log"
+    "$python" "$here/compare.py" "$w" ${amp[@]+"${amp[@]}"} | sed -n 's/^RESULT /python /p' >>"$log"
+    dotnet "$app" --compare "$w" ${amp[@]+"${amp[@]}"} | sed -n 's/^RESULT /medvision /p' >>"$log"
   done
 done
 

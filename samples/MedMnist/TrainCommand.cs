@@ -34,22 +34,23 @@ internal static class TrainCommand
         var calibrate = new Option<bool>("--calibrate") { Description = "Store the temperature fitted on the validation split in model.safetensors, so that predict reports calibrated probabilities (single-label datasets)." };
         var mixup = new Option<double?>("--mixup") { Description = "mixup the training batches with λ ~ Beta(ALPHA, ALPHA), e.g. 0.2 (not part of the MedMNIST recipe)." }.Positive();
         var cutmix = new Option<double?>("--cutmix") { Description = "CutMix the training batches with λ ~ Beta(ALPHA, ALPHA), e.g. 1.0 (not part of the MedMNIST recipe)." }.Positive();
+        var mixedPrecision = new Option<bool>("--mixed-precision") { Description = "Forward passes in bfloat16 autocast (weights and optimizer stay float32): about 2× faster on CPUs with AVX-512 BF16 or AMX; not part of the MedMNIST recipe." };
         var balance = new Option<bool>("--balance-classes") { Description = "Draw training images with probability 1/(count of their class) instead of shuffling (a WeightedRandomSampler; not part of the MedMNIST recipe)." };
         var command = new Command("train", "Train a ResNet with the MedMNIST v2 recipe and evaluate the model selected by validation AUC.")
         {
-            dataset, dataFile, model, resolution, epochs, batch, lr, seed, device, threads, output, resume, balance, mixup, cutmix, calibrate,
+            dataset, dataFile, model, resolution, epochs, batch, lr, seed, device, threads, output, resume, balance, mixup, cutmix, calibrate, mixedPrecision,
         };
         distributed.AddTo(command, batch);
         command.Check(r => r.GetValue(mixup) is not null && r.GetValue(cutmix) is not null ? "Choose --mixup or --cutmix, not both." : null);
         command.SetAction(r => Run(new TrainSettings(
             r.GetValue(dataset), r.GetValue(dataFile), r.GetValue(model)!, r.GetValue(resolution), r.GetValue(epochs), r.GetValue(batch),
             r.GetValue(lr), r.GetValue(seed), Device.Parse(r.GetValue(device)!), r.GetValue(threads), r.GetValue(output)!, r.GetValue(resume),
-            r.GetValue(balance), r.GetValue(mixup), r.GetValue(cutmix), r.GetValue(calibrate), distributed.Read(r), r.GetValue(distributed.SyncBatchNorm))));
+            r.GetValue(balance), r.GetValue(mixup), r.GetValue(cutmix), r.GetValue(calibrate), distributed.Read(r), r.GetValue(distributed.SyncBatchNorm), r.GetValue(mixedPrecision))));
         return command;
     }
 
     private sealed record TrainSettings(string? Dataset, string? DataFile, string Model, int Resolution, int Epochs, int Batch, double LearningRate, int Seed, Device Device, int Threads, string Output, bool Resume,
-        bool BalanceClasses, double? Mixup, double? CutMix, bool Calibrate, DistributedOptions Distributed, bool SyncBatchNorm);
+        bool BalanceClasses, double? Mixup, double? CutMix, bool Calibrate, DistributedOptions Distributed, bool SyncBatchNorm, bool MixedPrecision);
 
     private static int Run(TrainSettings s)
     {
@@ -114,6 +115,11 @@ internal static class TrainCommand
             .WithSeed(s.Seed)
             .SaveTo(s.Output);
         if (group is not null) trainer = trainer.DistributeOver(group, new DataParallelOptions { SyncBatchNorm = s.SyncBatchNorm });
+        if (s.MixedPrecision)
+        {
+            trainer = trainer.UseMixedPrecision();
+            AnsiConsole.MarkupLine("Mixed precision: forward passes in bfloat16 autocast, weights and optimizer in float32.");
+        }
 
         TrainingResult result = null!;
         AnsiConsole.Progress()

@@ -126,6 +126,45 @@ public static partial class Tensors
     /// <summary>Enables gradient recording on this thread until the returned object is disposed.</summary>
     public static GradModeScope EnableGrad() => new(true);
 
+    /// <summary>
+    /// Begins a region of automatic mixed precision on this thread (torch.autocast): until the returned scope is
+    /// disposed, convolutions, matrix products and linear layers on <paramref name="device"/> compute in
+    /// <paramref name="dtype"/> — by default bfloat16 on the CPU and float16 on CUDA — and everything numerically
+    /// sensitive stays float32. Wrap the forward pass and the loss; call <c>Backward</c> after the region.
+    /// With float16 on CUDA, scale the loss with <see cref="Optim.GradScaler"/> so small gradients do not underflow;
+    /// bfloat16 has float32's range and needs no scaling.
+    /// </summary>
+    /// <param name="device">The device type whose operations are cast.</param>
+    /// <param name="dtype">The lower precision: <see cref="ScalarType.BFloat16"/> on the CPU; <see cref="ScalarType.Float16"/>
+    /// or <see cref="ScalarType.BFloat16"/> on CUDA; null for the device's default.</param>
+    /// <param name="enabled">False begins a region without casting (to compute part of a model in float32 inside an outer region).</param>
+    /// <exception cref="ArgumentException">A precision the device's autocast does not support.</exception>
+    /// <exception cref="InvalidOperationException">CUDA was asked for and cannot be used.</exception>
+    public static AutocastScope Autocast(DeviceType device = DeviceType.Cpu, ScalarType? dtype = null, bool enabled = true)
+    {
+        Guard.Defined(device);
+        var type = dtype ?? (device == DeviceType.Cuda ? ScalarType.Float16 : ScalarType.BFloat16);
+        if (device == DeviceType.Cpu && type != ScalarType.BFloat16)
+            throw new ArgumentException($"CPU autocast computes in BFloat16, not {type}.", nameof(dtype));
+        if (device == DeviceType.Cuda)
+        {
+            if (type is not (ScalarType.Float16 or ScalarType.BFloat16))
+                throw new ArgumentException($"CUDA autocast computes in Float16 or BFloat16, not {type}.", nameof(dtype));
+            if (enabled) Cuda.EnsureUsable(Device.Cuda(), "autocast");
+        }
+        return new AutocastScope(device, type, enabled);
+    }
+
+    /// <summary>Whether an autocast region for <paramref name="device"/> is in force on this thread, and its precision.</summary>
+    public static unsafe (bool Enabled, ScalarType ScalarType) AutocastState(DeviceType device = DeviceType.Cpu)
+    {
+        Guard.Defined(device);
+        int dtype;
+        int enabled = NativeMethods.mvt_autocast_state(device == DeviceType.Cuda ? 1 : 0, &dtype);
+        if (enabled < 0) throw TorchException.FromNative("Reading the autocast state");
+        return (enabled == 1, (ScalarType)dtype);
+    }
+
     /// <summary>Whether gradient recording is enabled on this thread.</summary>
     public static bool IsGradEnabled => NativeMethods.mvt_grad_enabled() == 1;
 

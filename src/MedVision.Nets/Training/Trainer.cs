@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Json;
 using MedVision.Nets.Data;
 using MedVision.Nets.Data.Loading;
+using MedVision.Nets.Losses;
 using MedVision.Nets.Metrics;
 using MedVision.Torch;
 using MedVision.Torch.Distributed;
@@ -161,7 +162,9 @@ public sealed class Trainer
             if (step == groupStart) optimizer.ZeroGrad();
             RequireFiniteImages(batch, epoch, step);
             _sync?.PrepareForward();
-            using var loss = _s.Task.ComputeLoss(batch, epoch);
+            LossValue loss;
+            using (MixedPrecisionRegion()) loss = _s.Task.ComputeLoss(batch, epoch);
+            using var lossOwner = loss;
             var value = loss.Total.Item();
             var terms = loss.Terms;
             if (Group is { } group) (value, terms) = GlobalMean(group, value, terms);
@@ -183,6 +186,9 @@ public sealed class Trainer
         if (step == 0) throw new InvalidOperationException("The training loader produced no batch.");
         return (lossSum / step, termSums.ToDictionary(kv => kv.Key, kv => kv.Value / step));
     }
+
+    // Forward passes under bfloat16 autocast when the run asks for mixed precision (UseMixedPrecision); null otherwise.
+    private AutocastScope? MixedPrecisionRegion() => _s.MixedPrecision ? Tensors.Autocast(_s.Device.Type, ScalarType.BFloat16) : null;
 
     // A NaN or infinite pixel would reach batch normalisation's running statistics in the forward pass, before the loss
     // could be checked, and spoil the model for good (and every later batch with it); refuse such a batch up front and
@@ -218,7 +224,10 @@ public sealed class Trainer
     public SplitMetrics Evaluate(DataLoader loader)
     {
         ArgumentNullException.ThrowIfNull(loader);
-        var (labels, scores) = Group is { } group ? PredictDistributed(_s.Task, loader, group) : Predict(_s.Task, loader);
+        int[,] labels;
+        double[,] scores;
+        using (MixedPrecisionRegion())
+            (labels, scores) = Group is { } group ? PredictDistributed(_s.Task, loader, group) : Predict(_s.Task, loader);
         return new SplitMetrics(MedMnistEvaluator.GetAuc(_s.Task.TaskType, labels, scores).Value, MedMnistEvaluator.GetAcc(_s.Task.TaskType, labels, scores));
     }
 

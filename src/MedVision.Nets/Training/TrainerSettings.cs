@@ -26,4 +26,5 @@ internal sealed record TrainerSettings(
     ProcessGroup? Group = null,
     DataParallelOptions? DataParallel = null,
     int AccumulationSteps = 1,
-    double? WeightAveragingDecay = null);
+    double? WeightAveragingDecay = null,
+    bool MixedPrecision = false);

@@ -137,6 +137,9 @@ internal static unsafe class NativeMethods
     [DllImport(Lib, ExactSpelling = true)] internal static extern IntPtr mvt_normalize(IntPtr x, double p, long dim, double eps);
     [DllImport(Lib, ExactSpelling = true)] internal static extern IntPtr mvt_interpolate(IntPtr x, long* size, int nspatial, int mode, int alignCorners);
     [DllImport(Lib, ExactSpelling = true)] internal static extern IntPtr mvt_interpolate_scale(IntPtr x, double* scales, int nspatial, int mode, int alignCorners, int recompute);
+    [DllImport(Lib, ExactSpelling = true)] internal static extern int mvt_autocast_enter(int device, int enabled, int dtype, int* prevEnabled, int* prevDtype);
+    [DllImport(Lib, ExactSpelling = true)] internal static extern int mvt_autocast_exit(int device, int prevEnabled, int prevDtype);
+    [DllImport(Lib, ExactSpelling = true)] internal static extern int mvt_autocast_state(int device, int* dtype);
     [DllImport(Lib, ExactSpelling = true)] internal static extern IntPtr mvt_pad(IntPtr x, long* pads, int npads, int mode, double value);
     [DllImport(Lib, ExactSpelling = true)] internal static extern IntPtr mvt_affine_grid(IntPtr theta, long* size, int ndim, int alignCorners);
     [DllImport(Lib, ExactSpelling = true)] internal static extern IntPtr mvt_grid_sample(IntPtr x, IntPtr grid, int mode, int paddingMode, int alignCorners);

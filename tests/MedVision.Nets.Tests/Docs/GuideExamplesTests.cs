@@ -17,6 +17,7 @@ using MedVision.Nets.Transforms;
 using MedVision.Torch;
 using MedVision.Torch.Distributed;
 using MedVision.Torch.Nn;
+using MedVision.Torch.Optim;
 
 namespace MedVision.Nets.Tests.Docs;
 
@@ -139,6 +140,29 @@ public sealed class GuideExamplesTests
         value.Terms["mse"].Should().BeApproximately(0.25, 1e-6);
         value.Weights["mse"].Should().Be(0.25);
         value.Total.Item().Should().BeApproximately(value.Terms["cross_entropy"] + value.Weights["mse"] * 0.25, 1e-5);
+    }
+
+    [Fact]
+    public void AutocastExample()
+    {
+        // snippet: autocast
+        using var scope = Tensors.NewDisposeScope();
+        Tensors.ManualSeed(0);
+        using var model = ResNet.Builder().WithDepth(18).WithWidths(8, 16, 32, 64).ForInput(channels: 3).WithSmallInputStem().WithClasses(5).Build();
+        using var optimizer = new Adam(model.Parameters(), 1e-3);
+        var images = Tensors.Randn(16, 3, 28, 28);
+        var labels = Tensors.RandInt(0, 5, new long[] { 16 });
+        Tensor loss;
+        using (Tensors.Autocast())         // bfloat16 on the CPU; Tensors.Autocast(DeviceType.Cuda) on a GPU
+            loss = Functional.CrossEntropy(model.Call(images), labels);
+        loss.Backward();                   // after the region; gradients are float32, like the weights
+        optimizer.Step();
+        Console.WriteLine($"loss {loss.Item():F3} ({loss.ScalarType}); weights {model.Parameters().First().ScalarType}");
+        // end snippet
+        loss.ScalarType.Should().Be(ScalarType.Float32);
+        double.IsFinite(loss.Item()).Should().BeTrue();
+        model.Parameters().Should().OnlyContain(p => p.ScalarType == ScalarType.Float32);
+        Tensors.AutocastState().Enabled.Should().BeFalse();
     }
 
     [Fact]
@@ -342,7 +366,7 @@ public sealed class GuideExamplesTests
         var source = File.ReadAllText(Path.Combine(root, "tests", "MedVision.Nets.Tests", "Docs", "GuideExamplesTests.cs"));
         var guide = File.ReadAllText(Path.Combine(root, "docs", "guide.md")).ReplaceLineEndings("\n");
         var snippets = Regex.Matches(source.ReplaceLineEndings("\n"), @"// snippet: (?<name>[a-z-]+)\n(?<code>.*?)\n[ ]*// end snippet", RegexOptions.Singleline);
-        snippets.Should().HaveCount(11);
+        snippets.Should().HaveCount(12);
         foreach (Match snippet in snippets)
         {
             var code = Dedent(snippet.Groups["code"].Value);

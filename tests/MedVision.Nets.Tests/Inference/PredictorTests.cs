@@ -63,6 +63,29 @@ public sealed class PredictorTests : IDisposable
     }
 
     [Fact]
+    public void MixedPrecision_GivesFloat32ProbabilitiesCloseToFullPrecision()
+    {
+        var path = SaveTiny(out var original);
+        original.Dispose();
+        using var full = Predictor.Load(path);
+        using var mixed = Predictor.Load(path, mixedPrecision: true);
+        mixed.MixedPrecision.Should().BeTrue();
+        full.MixedPrecision.Should().BeFalse();
+        var split = MedMnistDataset.LoadEmbeddedRetinaMnist().Test;
+        double largest = 0;
+        for (int i = 0; i < 8; i++)
+        {
+            var pixels = split.GetImage(i).ToArray();
+            var a = full.PredictPixels(pixels, 28, 28, 3).Probabilities;
+            var b = mixed.PredictPixels(pixels, 28, 28, 3).Probabilities;
+            b.Sum().Should().BeApproximately(1f, 1e-5f, "softmax runs in float32");
+            largest = Math.Max(largest, a.Zip(b, (x, y) => Math.Abs(x - y)).Max());
+        }
+        largest.Should().BeGreaterThan(0, "the network ran in bfloat16").And.BeLessThan(0.03);
+        Tensors.AutocastState().Enabled.Should().BeFalse();
+    }
+
+    [Fact]
     public void PredictsFromEncodedFilesAndStreams()
     {
         var path = SaveTiny(out var original);

@@ -192,6 +192,37 @@ public sealed class TrainerTests : IDisposable
         trainer.Invoking(t => t.Run()).Should().Throw<TrainingDivergedException>().Where(e => e.Epoch == 0 && e.Step == 0).WithMessage("*NaN*");
     }
 
+    [Fact]
+    public void MixedPrecision_TrainsInBFloat16_KeepsFloat32Weights_AndStaysCloseToFloat32()
+    {
+        TrainingResult Train(bool mixed, string dir)
+        {
+            Tensors.ManualSeed(4);
+            using var model = TinyCnn();
+            var builder = Trainer.Create(new ClassificationTask(model, MedMnistTask.OrdinalRegression))
+                .TrainOn(Loader(Retina.Value.Train, 64, shuffle: true))
+                .ValidateOn(Loader(Retina.Value.Validation, 32, shuffle: false))
+                .UseAdam(1e-2)
+                .ForEpochs(2)
+                .WithSeed(9)
+                .SaveTo(Path.Combine(_root, dir));
+            if (mixed) builder.UseMixedPrecision();
+            var result = builder.Build().Run();
+            model.Parameters().Should().OnlyContain(p => p.ScalarType == ScalarType.Float32);
+            return result;
+        }
+        var full = Train(false, "fp32");
+        var mixed = Train(true, "bf16");
+        Tensors.AutocastState().Enabled.Should().BeFalse("the trainer ends every autocast region it begins");
+        mixed.History.Should().HaveCount(2);
+        mixed.History.Select(h => h.TrainLoss).Should().OnlyContain(l => double.IsFinite(l));
+        mixed.History[0].TrainLoss.Should().NotBe(full.History[0].TrainLoss, "the forward passes ran in bfloat16");
+        mixed.History[0].TrainLoss.Should().BeApproximately(full.History[0].TrainLoss, 0.05 * full.History[0].TrainLoss);
+        mixed.Validation.Auc.Should().BeInRange(0, 1);
+        using var saved = SafeTensors.Load(Path.Combine(_root, "bf16", "last.safetensors"));
+        saved.Values.Where(t => t.ScalarType.IsFloatingPoint()).Should().OnlyContain(t => t.ScalarType == ScalarType.Float32, "checkpoints hold float32 weights");
+    }
+
     // A source whose samples 5 and 9 hold a NaN and an infinity, as a badly converted scan would.
     private sealed class PoisonedSource(ILabeledImageSource inner) : ILabeledImageSource
     {

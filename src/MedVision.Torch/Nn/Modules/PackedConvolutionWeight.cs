@@ -35,6 +35,8 @@ internal sealed class PackedConvolutionWeight : IDisposable
     {
         if (!Tensors.PrepackConvolutionWeights || spatialDims is not (2 or 3) || !HasOneDnn.Value || !Tensors.RouteConvolutionsThroughOneDnn || !Tensors.OneDnnEnabled) return null;
         if (Tensors.IsGradEnabled && (weight.RequiresGrad || input.RequiresGrad || (bias?.RequiresGrad ?? false))) return null;
+        // Under CPU autocast the convolution runs in bfloat16 through libtorch's autocast rule, not with this float32 copy.
+        if (Tensors.AutocastState(DeviceType.Cpu).Enabled) return null;
         if (input.Dim != spatialDims + 2 || weight.ScalarType != ScalarType.Float32 || input.ScalarType != ScalarType.Float32
             || weight.Device.Type != DeviceType.Cpu || input.Device.Type != DeviceType.Cpu)
         {

@@ -188,6 +188,11 @@ MVT_API mvt_tensor mvt_cosine_similarity(mvt_tensor a, mvt_tensor b, int64_t dim
 MVT_API mvt_tensor mvt_normalize(mvt_tensor x, double p, int64_t dim, double eps);
 MVT_API mvt_tensor mvt_interpolate(mvt_tensor x, const int64_t* size, int32_t nspatial, int32_t mode, int32_t align_corners);
 MVT_API mvt_tensor mvt_interpolate_scale(mvt_tensor x, const double* scales, int32_t nspatial, int32_t mode, int32_t align_corners, int32_t recompute);
+/* Autocast (torch.autocast) on this thread; device 0 CPU, 1 CUDA; dtype a c10::ScalarType code. Enter saves the previous
+ * state into prev_enabled and prev_dtype for the matching exit; state returns 1 when enabled (its dtype in dtype). */
+MVT_API int32_t mvt_autocast_enter(int32_t device, int32_t enabled, int32_t dtype, int32_t* prev_enabled, int32_t* prev_dtype);
+MVT_API int32_t mvt_autocast_exit(int32_t device, int32_t prev_enabled, int32_t prev_dtype);
+MVT_API int32_t mvt_autocast_state(int32_t device, int32_t* dtype);
 MVT_API mvt_tensor mvt_pad(mvt_tensor x, const int64_t* pads, int32_t npads, int32_t mode, double value);
 MVT_API mvt_tensor mvt_affine_grid(mvt_tensor theta, const int64_t* size, int32_t ndim, int32_t align_corners);
 MVT_API mvt_tensor mvt_grid_sample(mvt_tensor x, mvt_tensor grid, int32_t mode, int32_t padding_mode, int32_t align_corners);

@@ -2,6 +2,8 @@
 #include "common.h"
 
 #include <ATen/CPUGeneratorImpl.h>
+#include <ATen/autocast_mode.h>
+#include <torch/version.h>
 
 #include <cstdlib>
 #include <cstring>
@@ -88,12 +90,60 @@ void EnsureOneDnnChecked() {
 
 namespace {
 
+// Autocast state of this thread (PyTorch 2.4 replaced the per-backend functions by ones taking a device type).
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+bool autocast_enabled(bool cuda) { return at::autocast::is_autocast_enabled(cuda ? at::kCUDA : at::kCPU); }
+void set_autocast_enabled(bool cuda, bool on) { at::autocast::set_autocast_enabled(cuda ? at::kCUDA : at::kCPU, on); }
+at::ScalarType autocast_dtype(bool cuda) { return at::autocast::get_autocast_dtype(cuda ? at::kCUDA : at::kCPU); }
+void set_autocast_dtype(bool cuda, at::ScalarType t) { at::autocast::set_autocast_dtype(cuda ? at::kCUDA : at::kCPU, t); }
+#else
+bool autocast_enabled(bool cuda) { return cuda ? at::autocast::is_enabled() : at::autocast::is_cpu_enabled(); }
+void set_autocast_enabled(bool cuda, bool on) { if (cuda) at::autocast::set_enabled(on); else at::autocast::set_cpu_enabled(on); }
+at::ScalarType autocast_dtype(bool cuda) { return cuda ? at::autocast::get_autocast_gpu_dtype() : at::autocast::get_autocast_cpu_dtype(); }
+void set_autocast_dtype(bool cuda, at::ScalarType t) { if (cuda) at::autocast::set_autocast_gpu_dtype(t); else at::autocast::set_autocast_cpu_dtype(t); }
+#endif
+
 bool use_onednn(const at::Tensor& x, const at::Tensor& w) {
+  // Under CPU autocast the convolution goes through at::conv*d, whose autocast rule casts it to the lower precision
+  // (oneDNN then computes in bfloat16); the float32 routing below would bypass that rule.
   return g_conv_routing.load(std::memory_order_relaxed) == 1 && at::hasMKLDNN() && at::globalContext().userEnabledMkldnn() && x.device().is_cpu() &&
+         !autocast_enabled(false) &&
          x.layout() == at::kStrided && x.scalar_type() == at::kFloat && w.scalar_type() == at::kFloat &&
          (x.dim() == 4 || x.dim() == 5) && x.dim() == w.dim() && x.size(1) > 0 && x.size(0) > 0;
 }
 }  // namespace
+
+// Autocast (torch.autocast): device 0 CPU, 1 CUDA. Enter saves the previous state in *prev_enabled/*prev_dtype, sets
+// the new one and counts the nesting; exit restores it and, leaving the outermost region, frees the cast cache.
+MVT_API int32_t mvt_autocast_enter(int32_t device, int32_t enabled, int32_t dtype, int32_t* prev_enabled, int32_t* prev_dtype) {
+  MVT_GUARD_BEGIN
+  if (device != 0 && device != 1) throw std::invalid_argument("autocast device must be 0 (CPU) or 1 (CUDA)");
+  const bool cuda = device == 1;
+  *prev_enabled = autocast_enabled(cuda) ? 1 : 0;
+  *prev_dtype = static_cast<int32_t>(autocast_dtype(cuda));
+  set_autocast_dtype(cuda, static_cast<at::ScalarType>(dtype));
+  set_autocast_enabled(cuda, enabled != 0);
+  at::autocast::increment_nesting();
+  return 0;
+  MVT_GUARD_END(-1)
+}
+MVT_API int32_t mvt_autocast_exit(int32_t device, int32_t prev_enabled, int32_t prev_dtype) {
+  MVT_GUARD_BEGIN
+  if (device != 0 && device != 1) throw std::invalid_argument("autocast device must be 0 (CPU) or 1 (CUDA)");
+  const bool cuda = device == 1;
+  if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
+  set_autocast_enabled(cuda, prev_enabled != 0);
+  set_autocast_dtype(cuda, static_cast<at::ScalarType>(prev_dtype));
+  return 0;
+  MVT_GUARD_END(-1)
+}
+MVT_API int32_t mvt_autocast_state(int32_t device, int32_t* dtype) {
+  MVT_GUARD_BEGIN
+  if (device != 0 && device != 1) throw std::invalid_argument("autocast device must be 0 (CPU) or 1 (CUDA)");
+  *dtype = static_cast<int32_t>(autocast_dtype(device == 1));
+  return autocast_enabled(device == 1) ? 1 : 0;
+  MVT_GUARD_END(-1)
+}
 
 MVT_API int32_t mvt_set_conv_routing(int32_t mode) {
   MVT_GUARD_BEGIN
