@@ -17,10 +17,11 @@ The tests only read the .safetensors file; Python is not needed to run them.
 """
 import json
 import os
-import struct
 
 import torch
 import torch.nn as nn
+
+from fixture_io import write_safetensors
 
 torch.manual_seed(20261205)
 CASES = []
@@ -110,25 +111,6 @@ case("group_norm", nn.GroupNorm(2, 4), (2, 4, 3, 3))
 
 
 # ---------------------------------------------------------------- write
-DTYPES = {torch.float64: ("F64", "d"), torch.float32: ("F32", "f"), torch.int64: ("I64", "q")}
-
-
-def write_safetensors(path, tensors, metadata):
-    header, chunks, offset = {"__metadata__": metadata}, [], 0
-    for name in sorted(tensors):
-        t = tensors[name].contiguous()
-        code, fmt = DTYPES[t.dtype]
-        data = struct.pack("<%d%s" % (t.numel(), fmt), *t.reshape(-1).tolist())
-        header[name] = {"dtype": code, "shape": list(t.shape), "data_offsets": [offset, offset + len(data)]}
-        chunks.append(data)
-        offset += len(data)
-    raw = json.dumps(header, separators=(",", ":")).encode()
-    raw += b" " * (-len(raw) % 8)
-    with open(path + ".tmp", "wb") as f:
-        f.write(struct.pack("<Q", len(raw)) + raw + b"".join(chunks))
-    os.replace(path + ".tmp", path)
-
-
 out = os.path.join(os.path.dirname(os.path.abspath(__file__)), "module_reference.safetensors")
 write_safetensors(out, TENSORS, {"generator": "make_module_reference.py", "torch": torch.__version__, "cases": json.dumps(CASES)})
 print(f"{len(CASES)} cases, {len(TENSORS)} tensors -> {out} ({os.path.getsize(out)} bytes)")

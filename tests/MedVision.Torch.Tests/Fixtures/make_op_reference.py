@@ -14,10 +14,11 @@ inputs with gradients, tolerances) is JSON in the file's metadata under "cases".
 """
 import json
 import os
-import struct
 
 import torch
 import torch.nn.functional as F
+
+from fixture_io import write_safetensors
 
 torch.manual_seed(20261203)
 torch.set_default_dtype(torch.float64)
@@ -218,25 +219,6 @@ case("huber_delta_sum", [randn(4, 3) * 2, randn(4, 3)], lambda a, b: F.huber_los
 
 
 # ---------------------------------------------------------------- write
-DTYPES = {torch.float64: ("F64", "<d"), torch.float32: ("F32", "<f"), torch.int64: ("I64", "<q"), torch.bool: ("BOOL", "<?")}
-
-
-def write_safetensors(path, tensors, metadata):
-    header, chunks, offset = {"__metadata__": metadata}, [], 0
-    for name in sorted(tensors):
-        t = tensors[name].contiguous()
-        code, fmt = DTYPES[t.dtype]
-        data = struct.pack("<%d%s" % (t.numel(), fmt[1]), *t.reshape(-1).tolist())
-        header[name] = {"dtype": code, "shape": list(t.shape), "data_offsets": [offset, offset + len(data)]}
-        chunks.append(data)
-        offset += len(data)
-    raw = json.dumps(header, separators=(",", ":")).encode()
-    raw += b" " * (-len(raw) % 8)
-    with open(path + ".tmp", "wb") as f:
-        f.write(struct.pack("<Q", len(raw)) + raw + b"".join(chunks))
-    os.replace(path + ".tmp", path)
-
-
 out = os.path.join(os.path.dirname(os.path.abspath(__file__)), "op_reference.safetensors")
 write_safetensors(out, TENSORS, {"generator": "make_op_reference.py", "torch": torch.__version__, "cases": json.dumps(CASES)})
 print(f"{len(CASES)} cases, {len(TENSORS)} tensors -> {out} ({os.path.getsize(out)} bytes)")

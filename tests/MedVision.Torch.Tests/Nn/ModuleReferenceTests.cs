@@ -1,6 +1,7 @@
 using System.Text.Json;
 using MedVision.Torch.Nn;
 using MedVision.Torch.Serialization;
+using MedVision.Torch.Tests.Support;
 
 namespace MedVision.Torch.Tests.Nn;
 
@@ -183,15 +184,5 @@ public sealed class ModuleReferenceTests
         => reference.Keys.Where(k => k.StartsWith(prefix, StringComparison.Ordinal)).ToDictionary(k => k[prefix.Length..], k => reference[k]);
 
     private static void Close(Tensor actual, Tensor expected, Spec spec, string what)
-    {
-        actual.Shape.Should().Equal(expected.Shape, $"{spec.Name}: {what} has PyTorch's shape");
-        var a = actual.Detach().To(ScalarType.Float64).ToArray<double>();
-        var e = expected.To(ScalarType.Float64).ToArray<double>();
-        for (int k = 0; k < e.Length; k++)
-        {
-            double tolerance = spec.Atol + spec.Rtol * Math.Abs(e[k]);
-            if (!(Math.Abs(a[k] - e[k]) <= tolerance))
-                throw new Xunit.Sdk.XunitException($"{spec.Name}: {what} element {k} is {a[k]:R}, PyTorch gives {e[k]:R} (tolerance {tolerance:G3}).");
-        }
-    }
+        => ReferenceAssert.Close(actual, expected, spec.Rtol, spec.Atol, $"{spec.Name}: {what}");
 }

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using MedVision.Torch.Nn;
 using MedVision.Torch.Serialization;
+using MedVision.Torch.Tests.Support;
 using F = MedVision.Torch.Nn.Functional;
 
 namespace MedVision.Torch.Tests.Nn;
@@ -249,13 +250,6 @@ public sealed class OpReferenceTests
             actual.To(ScalarType.Int64).ToArray<long>().Should().Equal(expected.To(ScalarType.Int64).ToArray<long>(), what);
             return;
         }
-        var a = actual.Detach().To(ScalarType.Float64).ToArray<double>();
-        var e = expected.To(ScalarType.Float64).ToArray<double>();
-        for (int k = 0; k < e.Length; k++)
-        {
-            double tolerance = spec.Atol + spec.Rtol * Math.Abs(e[k]);
-            if (!(Math.Abs(a[k] - e[k]) <= tolerance))
-                throw new Xunit.Sdk.XunitException($"{spec.Name}: {what} element {k} is {a[k]:R}, PyTorch gives {e[k]:R} (tolerance {tolerance:G3}).");
-        }
+        ReferenceAssert.Close(actual, expected, spec.Rtol, spec.Atol, $"{spec.Name}: {what}");
     }
 }

@@ -1,34 +1,11 @@
 namespace MedVision.Torch.Nn;
 
 /// <summary>2-D adaptive max pooling to a fixed output size (torch.nn.AdaptiveMaxPool2d).</summary>
-public sealed class AdaptiveMaxPool2d : Module<Tensor, Tensor>
+public sealed class AdaptiveMaxPool2d : AdaptivePooling
 {
-    private readonly long[] _output;
-
-    /// <summary>Creates the layer with the same output size along every spatial dimension (1 gives global pooling).</summary>
-    public AdaptiveMaxPool2d(long outputSize) : this(Enumerable.Repeat(outputSize, 2).ToArray(), nameof(outputSize))
-    {
-    }
+    /// <summary>Creates the layer with the same output size along both spatial dimensions (1 gives global pooling).</summary>
+    public AdaptiveMaxPool2d(long outputSize) : base(true, new[] { outputSize, outputSize }, nameof(outputSize)) { }
 
     /// <summary>Creates the layer with output size (H, W) (PyTorch's tuple).</summary>
-    public AdaptiveMaxPool2d(long outputHeight, long outputWidth) : this(new[] { outputHeight, outputWidth }, null)
-    {
-    }
-
-    private AdaptiveMaxPool2d(long[] output, string? name)
-    {
-        string[] names = { "outputHeight", "outputWidth" };
-        for (int i = 0; i < output.Length; i++)
-            if (output[i] < 1) throw new ArgumentOutOfRangeException(name ?? names[i], output[i], "output sizes must be at least 1");
-        _output = output;
-    }
-
-    /// <summary>Output size per spatial dimension.</summary>
-    public IReadOnlyList<long> OutputSize => _output;
-
-    /// <inheritdoc />
-    public override Tensor Forward(Tensor input) => Functional.AdaptiveMaxPool(input, 2, _output);
-
-    /// <inheritdoc />
-    protected override string ExtraRepr() => $"output_size=({string.Join(", ", _output)})";
+    public AdaptiveMaxPool2d(long outputHeight, long outputWidth) : base(true, new[] { outputHeight, outputWidth }, null) { }
 }
