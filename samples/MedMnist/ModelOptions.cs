@@ -23,6 +23,9 @@ internal static class ModelOptions
                 $"{(twoDimensional ? "a 2-D" : "a")} MedMNIST dataset ({string.Join(", ", names)})");
     }
 
+    /// <summary>--mixed-precision: the network under bfloat16 autocast.</summary>
+    public static Option<bool> MixedPrecision(string description) => new("--mixed-precision") { Description = description };
+
     /// <summary>--flips: test-time augmentation.</summary>
     public static Option<TestTimeFlips> Flips() => new Option<TestTimeFlips>("--flips")
     {

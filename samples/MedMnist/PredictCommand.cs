@@ -17,16 +17,17 @@ internal static class PredictCommand
         var device = new Option<string>("--device") { Description = "cpu, cuda or cuda:N.", DefaultValueFactory = _ => "cpu" }.IsDevice();
         var heatmaps = new Option<string?>("--heatmaps") { Description = "Also write, into this folder, each image with the class-activation map of its prediction blended over it (NAME-gradcam.png)." };
         var flips = ModelOptions.Flips();
+        var mixedPrecision = ModelOptions.MixedPrecision("Run the network under bfloat16 autocast (for large batches of files; single images are usually faster in float32).");
         var cam = new Option<CamMethod>("--cam") { Description = "The map for --heatmaps: GradCam or GradCamPlusPlus.", DefaultValueFactory = _ => CamMethod.GradCam }.Known();
         var images = new Argument<string[]>("images") { Description = "JPEG or PNG files to classify.", Arity = ArgumentArity.OneOrMore };
-        var command = new Command("predict", "Classify image files with a saved model file.") { model, device, flips, heatmaps, cam, images };
-        command.SetAction(r => Run(r.GetValue(model)!, Device.Parse(r.GetValue(device)!), r.GetValue(flips), r.GetValue(images)!, r.GetValue(heatmaps), r.GetValue(cam)));
+        var command = new Command("predict", "Classify image files with a saved model file.") { model, device, flips, mixedPrecision, heatmaps, cam, images };
+        command.SetAction(r => Run(r.GetValue(model)!, Device.Parse(r.GetValue(device)!), r.GetValue(flips), r.GetValue(mixedPrecision), r.GetValue(images)!, r.GetValue(heatmaps), r.GetValue(cam)));
         return command;
     }
 
-    private static int Run(string modelPath, Device device, TestTimeFlips flips, string[] images, string? heatmaps, CamMethod cam)
+    private static int Run(string modelPath, Device device, TestTimeFlips flips, bool mixedPrecision, string[] images, string? heatmaps, CamMethod cam)
     {
-        using var predictor = Predictor.Load(modelPath, device, flips);
+        using var predictor = Predictor.Load(modelPath, device, flips, mixedPrecision);
         if (heatmaps is not null && !predictor.CanExplain)
             throw new ArgumentException($"--heatmaps needs a ResNet model file; {Path.GetFileName(modelPath)} holds a {predictor.Card.Architecture} model.");
         var card = predictor.Card;

@@ -173,6 +173,25 @@ public sealed class MedMnistSampleInputTests : IDisposable
     }
 
     [Fact]
+    public async Task MixedPrecision_TrainsAndEvaluatesUnderBFloat16Autocast()
+    {
+        var data = _folder["retinamnist.npz"];
+        TinyRetinaMnist.Write(data, train: 32, val: 16, test: 16);
+        var train = await SampleApp.RunAsync("medmnist", _folder.Path,
+            "train", "--data-file", data, "--mixed-precision", "--epochs", "1", "--batch", "16", "--threads", "1", "--output", _folder["amp"]);
+        train.ExitCode.Should().Be(0, train.ToString());
+        train.Text.Should().Contain("Mixed precision: forward passes in bfloat16 autocast");
+        var result = train.Lines().Single();
+        double.Parse(result["test_auc"], CultureInfo.InvariantCulture).Should().BeInRange(0, 1);
+        var evaluate = await SampleApp.RunAsync("medmnist", _folder.Path,
+            "evaluate", "--model", _folder["amp/model.safetensors"], "--data-file", data, "--dataset", "retinamnist", "--mixed-precision", "--output", _folder["amp-eval"]);
+        evaluate.ExitCode.Should().Be(0, evaluate.ToString());
+        evaluate.Text.Should().Contain("bfloat16 autocast");
+        // the same weights and the same autocast evaluation as the end of training
+        evaluate.Lines("EVALUATION").Should().ContainSingle().Which["test_auc"].Should().Be(result["test_auc"]);
+    }
+
+    [Fact]
     public async Task ACorruptDataFile_IsNamedAndNothingIsWritten()
     {
         var data = _folder["retinamnist.npz"];

@@ -99,8 +99,13 @@ public sealed class ClassificationTask : ITrainingTask
     {
         ArgumentNullException.ThrowIfNull(batch);
         using var scope = Tensors.NewDisposeScope();
-        var logits = _model.Call(batch.Images);
+        // under mixed precision the logits are bfloat16: softmax/sigmoid in float32, as the predictor computes them
+        var logits = FullPrecision(_model.Call(batch.Images));
         var scores = TaskType == MedMnistTask.MultiLabel ? logits.Sigmoid() : logits.Softmax(1);
         return scope.MoveToOuter(scores);
     }
+
+    /// <summary>Float16/bfloat16 logits (from a forward pass under autocast) as float32; others unchanged.</summary>
+    internal static Tensor FullPrecision(Tensor logits)
+        => logits.ScalarType is ScalarType.BFloat16 or ScalarType.Float16 ? logits.To(ScalarType.Float32) : logits;
 }

@@ -67,7 +67,7 @@ public sealed class MtcsnnTask : ITrainingTask
     {
         ArgumentNullException.ThrowIfNull(batch);
         using var scope = Tensors.NewDisposeScope();
-        var logits = _model.Call(batch.Images);
+        var logits = ClassificationTask.FullPrecision(_model.Call(batch.Images));
         var scores = logits.Softmax(1);
         return scope.MoveToOuter(scores);
     }
