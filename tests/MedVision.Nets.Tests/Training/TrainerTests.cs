@@ -32,11 +32,12 @@ public sealed class TrainerTests : IDisposable
             Transform = shuffle ? TransformPipeline.Create().RandomHorizontalFlip().Normalize(0.5f, 0.5f).Build() : TransformPipeline.Create().Normalize(0.5f, 0.5f).Build(),
         });
 
-    private Trainer Build(Sequential model, string dir, int epochs, double? averagingDecay = null, BatchMixing? mixing = null)
+    private Trainer Build(Sequential model, string dir, int epochs, double? averagingDecay = null, BatchMixing? mixing = null, bool mixedPrecision = false)
     {
         var task = new ClassificationTask(model, MedMnistTask.OrdinalRegression);
         var builder = Trainer.Create(mixing is null ? task : task.WithBatchMixing(mixing));
         if (averagingDecay is double decay) builder.AverageWeights(decay);
+        if (mixedPrecision) builder.UseMixedPrecision();
         return builder
             .TrainOn(Loader(Retina.Value.Train, 64, shuffle: true))
             .ValidateOn(Loader(Retina.Value.Validation, 32, shuffle: false))
@@ -109,16 +110,18 @@ public sealed class TrainerTests : IDisposable
         FluentActions.Invoking(() => builder.UseSgd(0.1, momentum: 0, nesterov: true)).Should().Throw<ArgumentException>().Which.ParamName.Should().Be("nesterov");
     }
 
-    [Fact]
-    public void ResumingAfterTwoEpochsGivesTheSameWeightsAsFourStraight()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void ResumingAfterTwoEpochsGivesTheSameWeightsAsFourStraight(bool mixedPrecision)
     {
         Tensors.ManualSeed(1);
-        using (var model = TinyCnn()) Build(model, "straight", 4).Run();
+        using (var model = TinyCnn()) Build(model, "straight", 4, mixedPrecision: mixedPrecision).Run();
         Tensors.ManualSeed(1);
-        using (var model = TinyCnn()) Build(model, "resumed", 2).Run();
+        using (var model = TinyCnn()) Build(model, "resumed", 2, mixedPrecision: mixedPrecision).Run();
         Tensors.ManualSeed(123); // a different initialisation: resume must overwrite it
         TrainingResult resumed;
-        using (var model = TinyCnn()) resumed = Build(model, "resumed", 4).Run(resume: true);
+        using (var model = TinyCnn()) resumed = Build(model, "resumed", 4, mixedPrecision: mixedPrecision).Run(resume: true);
 
         LastWeights(Path.Combine(_root, "resumed")).Should().Equal(LastWeights(Path.Combine(_root, "straight")));
         resumed.History.Should().HaveCount(4);
