@@ -105,6 +105,22 @@ public sealed class AutocastTests
     }
 
     [Fact]
+    public void TorchScriptModules_FollowTheRegionToo()
+    {
+        using var scope = Tensors.NewDisposeScope();
+        using var net = MedVision.Torch.Jit.ScriptModule.Load(Path.Combine(AppContext.BaseDirectory, "Fixtures", "tiny_scripted_net.pt"));
+        net.Eval();
+        var x = Tensors.Randn(2, 3, 8, 8);
+        using var noGrad = Tensors.NoGrad();
+        var full = net.Call(x);
+        Tensor mixed;
+        using (Tensors.Autocast()) mixed = net.Call(x);
+        full.ScalarType.Should().Be(ScalarType.Float32);
+        mixed.ScalarType.Should().Be(ScalarType.BFloat16, "the script's convolution and linear layer ran under the region");
+        (mixed.To(ScalarType.Float32) - full).Abs().Max().Item().Should().BeLessThan(0.05 * (full.Abs().Max().Item() + 1));
+    }
+
+    [Fact]
     public void UnsupportedPrecisions_Devices_AndThreads_AreRefused()
     {
         FluentActions.Invoking(() => Tensors.Autocast(DeviceType.Cpu, ScalarType.Float16)).Should().Throw<ArgumentException>().WithMessage("*BFloat16*");
