@@ -23,6 +23,14 @@ internal static class Layers
         _ => throw new ArgumentOutOfRangeException(nameof(spatialDims), spatialDims, "convolutions are resolved for 2 or 3 spatial dimensions"),
     };
 
+    /// <summary>A convolution with a size per spatial dimension (kernel, stride, padding; one value each), without bias by default.</summary>
+    public static Convolution Conv(int spatialDims, long inChannels, long outChannels, long[] kernelSize, long[] stride, long[] padding, bool bias = false) => spatialDims switch
+    {
+        2 => new Conv2d(inChannels, outChannels, kernelSize, stride, padding, bias: bias),
+        3 => new Conv3d(inChannels, outChannels, kernelSize, stride, padding, bias: bias),
+        _ => throw new ArgumentOutOfRangeException(nameof(spatialDims), spatialDims, "convolutions are resolved for 2 or 3 spatial dimensions"),
+    };
+
     /// <summary>A 3×3 (or 3×3×3) convolution with padding 1 and no bias (torchvision's conv3x3).</summary>
     public static Convolution Conv3x3(int spatialDims, long inChannels, long outChannels, long stride = 1)
         => Conv(spatialDims, inChannels, outChannels, 3, stride, 1);

@@ -52,6 +52,7 @@ public static class ModelFile
                 Block = o.Block == ResidualBlockKind.Bottleneck ? "bottleneck" : "basic",
                 Layers = o.Layers.ToList(), Widths = o.Widths.ToList(), InChannels = o.InChannels, SpatialDims = o.SpatialDims,
                 Stem = o.Stem == ResNetStem.SmallInput ? "small_input" : "imagenet", NumClasses = o.NumClasses, Dropout = o.DropoutRate,
+                StemKernelSize = o.StemKernelSize?.ToList(), StemStride = o.StemStride?.ToList(),
             },
             Preprocessing = preprocessing,
             ClassNames = classNames.ToList(),
@@ -354,6 +355,8 @@ public static class ModelFile
                 "small_input" => ResNetStem.SmallInput,
                 _ => throw new ModelFormatException($"{source}: unknown ResNet stem '{r.Stem}' (imagenet or small_input)."),
             },
+            StemKernelSize = r.StemKernelSize?.ToArray(),
+            StemStride = r.StemStride?.ToArray(),
             NumClasses = r.NumClasses,
             DropoutRate = r.Dropout,
         };

@@ -17,6 +17,14 @@ public sealed class ResNetCard
     [JsonPropertyName("spatial_dims")] public int SpatialDims { get; set; } = 2;
     /// <summary>"imagenet" or "small_input".</summary>
     [JsonPropertyName("stem")] public string Stem { get; set; } = "imagenet";
+    /// <summary>The stem convolution's kernel size per spatial dimension; absent for the stem's own.</summary>
+    [JsonPropertyName("stem_kernel_size")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public List<int>? StemKernelSize { get; set; }
+    /// <summary>The stem convolution's stride per spatial dimension; absent for the stem's own.</summary>
+    [JsonPropertyName("stem_stride")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public List<int>? StemStride { get; set; }
     /// <summary>Number of classes.</summary>
     [JsonPropertyName("num_classes")] public int NumClasses { get; set; } = 1000;
     /// <summary>Dropout before the classifier.</summary>

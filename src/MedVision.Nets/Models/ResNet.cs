@@ -45,9 +45,10 @@ public sealed class ResNet : Module<Tensor, Tensor>
             bool imageNet = _options.Stem == ResNetStem.ImageNet;
             // The ImageNet stem quarters the resolution (7×7 stride-2 conv, then a stride-2 max-pool); the small-input stem
             // keeps it, which is what 28×28 MedMNIST images need.
-            _conv1 = RegisterModule("conv1", imageNet
-                ? Layers.Conv(dims, _options.InChannels, width, 7, 2, 3)
-                : Layers.Conv(dims, _options.InChannels, width, 3, 1, 1));
+            // A stem kernel or stride given per axis (anisotropic volumes) replaces the stem's own, padded by half the kernel.
+            var stemKernel = (_options.StemKernelSize ?? Enumerable.Repeat(imageNet ? 7 : 3, dims).ToArray()).Select(k => (long)k).ToArray();
+            var stemStride = (_options.StemStride ?? Enumerable.Repeat(imageNet ? 2 : 1, dims).ToArray()).Select(v => (long)v).ToArray();
+            _conv1 = RegisterModule("conv1", Layers.Conv(dims, _options.InChannels, width, stemKernel, stemStride, stemKernel.Select(k => k / 2).ToArray()));
             _bn1 = RegisterModule("bn1", Layers.BatchNorm(dims, width));
             _relu = RegisterModule("relu", new ReLU(inPlace: true));
             _maxPool = imageNet ? RegisterModule("maxpool", Layers.MaxPool(dims, 3, 2, 1)) : null;

@@ -85,6 +85,34 @@ public sealed class ResNetBuilder
     /// <summary>The small-input stem: 3×3 stride-1 convolution, BN, ReLU, no max-pool (for 28×28 MedMNIST images).</summary>
     public ResNetBuilder WithSmallInputStem() => WithStem(ResNetStem.SmallInput);
 
+    /// <summary>
+    /// The stem convolution's kernel size per spatial dimension, for anisotropic volumes (MONAI's <c>conv1_t_size</c>):
+    /// <c>.ForInput(1, spatialDims: 3).WithStemKernel(7, 7, 3)</c>. Padded by half the kernel along each dimension.
+    /// </summary>
+    public ResNetBuilder WithStemKernel(params int[] kernelSize)
+    {
+        EnsureUsable();
+        ArgumentNullException.ThrowIfNull(kernelSize);
+        if (kernelSize.Length is < 2 or > 3 || kernelSize.Any(k => k is < 1 or > 15))
+            throw new ArgumentException($"Give 2 or 3 kernel sizes from 1 to 15, one per spatial dimension, got [{string.Join(", ", kernelSize)}].", nameof(kernelSize));
+        _options.StemKernelSize = kernelSize.ToArray();
+        return this;
+    }
+
+    /// <summary>
+    /// The stem convolution's stride per spatial dimension (MONAI's <c>conv1_t_stride</c>), e.g. <c>.WithStemStride(2, 2, 1)</c>
+    /// to keep the number of slices of a thick-slice volume.
+    /// </summary>
+    public ResNetBuilder WithStemStride(params int[] stride)
+    {
+        EnsureUsable();
+        ArgumentNullException.ThrowIfNull(stride);
+        if (stride.Length is < 2 or > 3 || stride.Any(v => v is < 1 or > 8))
+            throw new ArgumentException($"Give 2 or 3 strides from 1 to 8, one per spatial dimension, got [{string.Join(", ", stride)}].", nameof(stride));
+        _options.StemStride = stride.ToArray();
+        return this;
+    }
+
     /// <summary>The number of classes of the classifier.</summary>
     public ResNetBuilder WithClasses(int numClasses)
     {

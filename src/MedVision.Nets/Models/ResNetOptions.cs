@@ -33,6 +33,20 @@ public sealed class ResNetOptions
     /// <summary>The stem. Default <see cref="ResNetStem.ImageNet"/>.</summary>
     public ResNetStem Stem { get; set; } = ResNetStem.ImageNet;
 
+    /// <summary>
+    /// Kernel size of the stem convolution, one per spatial dimension (MONAI's <c>conv1_t_size</c>), e.g. [7, 7, 3] for
+    /// volumes with thick slices; null for the stem's own (7 for <see cref="ResNetStem.ImageNet"/>, 3 for
+    /// <see cref="ResNetStem.SmallInput"/>). The padding is half the kernel size along each dimension. Default null.
+    /// </summary>
+    public IReadOnlyList<int>? StemKernelSize { get; set; }
+
+    /// <summary>
+    /// Stride of the stem convolution, one per spatial dimension (MONAI's <c>conv1_t_stride</c>), e.g. [2, 2, 1] to keep
+    /// the slice count; null for the stem's own (2 for <see cref="ResNetStem.ImageNet"/>, 1 for
+    /// <see cref="ResNetStem.SmallInput"/>). Default null.
+    /// </summary>
+    public IReadOnlyList<int>? StemStride { get; set; }
+
     /// <summary>Classes of the final linear layer <c>fc</c> (ignored when <see cref="FeaturesOnly"/>). Default 1000.</summary>
     public int NumClasses { get; set; } = 1000;
 
@@ -57,6 +71,10 @@ public sealed class ResNetOptions
         if (InChannels < 1) throw new ArgumentException($"Input channels must be positive, got {InChannels}.", nameof(InChannels));
         if (SpatialDims is not (2 or 3)) throw new ArgumentException($"Spatial dimensions must be 2 or 3, got {SpatialDims}.", nameof(SpatialDims));
         if (!Enum.IsDefined(Stem)) throw new ArgumentException($"Unknown stem {Stem}.", nameof(Stem));
+        if (StemKernelSize is { } k && (k.Count != SpatialDims || k.Any(v => v is < 1 or > 15)))
+            throw new ArgumentException($"The stem kernel size needs {SpatialDims} sizes from 1 to 15, one per spatial dimension, got [{string.Join(", ", k)}].", nameof(StemKernelSize));
+        if (StemStride is { } st && (st.Count != SpatialDims || st.Any(v => v is < 1 or > 8)))
+            throw new ArgumentException($"The stem stride needs {SpatialDims} strides from 1 to 8, one per spatial dimension, got [{string.Join(", ", st)}].", nameof(StemStride));
         if (!FeaturesOnly && NumClasses < 1) throw new ArgumentException($"The number of classes must be positive, got {NumClasses}.", nameof(NumClasses));
         if (DropoutRate is < 0 or >= 1 || double.IsNaN(DropoutRate)) throw new ArgumentException($"The dropout rate must lie in [0, 1), got {DropoutRate}.", nameof(DropoutRate));
     }
@@ -70,6 +88,8 @@ public sealed class ResNetOptions
         InChannels = InChannels,
         SpatialDims = SpatialDims,
         Stem = Stem,
+        StemKernelSize = StemKernelSize?.ToArray(),
+        StemStride = StemStride?.ToArray(),
         NumClasses = NumClasses,
         ZeroInitResidual = ZeroInitResidual,
         DropoutRate = DropoutRate,

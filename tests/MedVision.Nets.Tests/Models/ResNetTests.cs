@@ -94,6 +94,58 @@ public class ResNetTests
         y.Shape.Should().Equal(1, 3);
     }
 
+    [Fact]
+    public void AnisotropicStem_ForThickSliceVolumes_KeepsTheSlices_AndRoundTripsThroughAModelFile()
+    {
+        using var model = ResNet.Builder().WithDepth(18).WithWidths(8, 16, 32, 64).ForInput(channels: 1, spatialDims: 3)
+            .WithImageNetStem().WithStemKernel(7, 7, 3).WithStemStride(2, 2, 1).WithClasses(2).Build();
+        var conv1 = model.NamedChildren().Single(c => c.Name == "conv1").Module.Should().BeAssignableTo<Convolution>().Subject;
+        conv1.KernelSize.Should().Equal(7, 7, 3);
+        conv1.Stride.Should().Equal(2, 2, 1);
+        conv1.Padding.Should().Equal(3, 3, 1);
+        conv1.Weight.Shape.Should().Equal(8, 1, 7, 7, 3);
+        using var scope = Tensors.NewDisposeScope();
+        model.Eval();
+        using var noGrad = Tensors.NoGrad();
+        // (D, H, W) = (32, 32, 8): the stem halves D and H only, so the 8 slices survive to the max-pool (8 → 4)
+        var x = Tensors.Randn(2, 1, 32, 32, 8);
+        model.Call(x).Shape.Should().Equal(2, 2);
+
+        var dir = Directory.CreateTempSubdirectory("resnet-stem");
+        try
+        {
+            var path = Path.Combine(dir.FullName, "stem.safetensors");
+            var preprocessing = new MedVision.Nets.Inference.PreprocessingCard { InputSize = new() { 32, 32, 8 }, Channels = 1, Mean = new() { 0f }, Std = new() { 1f }, Resize = "linear" };
+            MedVision.Nets.Inference.ModelFile.Save(path, model, MedVision.Nets.Inference.ModelFile.Describe(model, preprocessing, new[] { "a", "b" }, MedVision.Nets.Metrics.MedMnistTask.Binary));
+            var (loaded, card) = MedVision.Nets.Inference.ModelFile.Load(path);
+            using (loaded)
+            {
+                card.ResNet!.StemKernelSize.Should().Equal(7, 7, 3);
+                card.ResNet.StemStride.Should().Equal(2, 2, 1);
+                loaded.Eval();
+                loaded.Call(x).AllClose(model.Call(x), rtol: 0, atol: 0).Should().BeTrue();
+            }
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
+
+        // and the default stems keep their own sizes, with nothing extra in the card
+        using var plain = ResNet.ResNet18(2, 1, 3);
+        plain.Options.StemKernelSize.Should().BeNull();
+        plain.NamedChildren().Single(c => c.Name == "conv1").Module.Should().BeAssignableTo<Convolution>().Which.KernelSize.Should().Equal(7, 7, 7);
+    }
+
+    [Fact]
+    public void StemSizes_AreCheckedWhenSet_AndAgainstTheSpatialDimensions()
+    {
+        FluentActions.Invoking(() => ResNet.Builder().WithStemKernel(7, 0, 3)).Should().Throw<ArgumentException>().Which.ParamName.Should().Be("kernelSize");
+        FluentActions.Invoking(() => ResNet.Builder().WithStemStride(2)).Should().Throw<ArgumentException>().Which.ParamName.Should().Be("stride");
+        FluentActions.Invoking(() => ResNet.Builder().ForInput(3, spatialDims: 2).WithStemKernel(7, 7, 3).Build())
+            .Should().Throw<ArgumentException>().WithMessage("*2 sizes*[7, 7, 3]*");
+    }
+
     [Theory]
     [InlineData(2, ResidualBlockKind.Basic)]
     [InlineData(2, ResidualBlockKind.Bottleneck)]
