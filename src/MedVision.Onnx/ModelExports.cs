@@ -1,0 +1,93 @@
+using MedVision.Nets.Blocks;
+using MedVision.Nets.Heads;
+using MedVision.Nets.Models;
+using MedVision.Torch;
+using MedVision.Torch.Nn;
+using static MedVision.Onnx.OnnxAttribute;
+
+namespace MedVision.Onnx;
+
+/// <summary>The exporters of MedVision.Nets' blocks and models.</summary>
+internal static partial class BuiltInExports
+{
+    private static void RegisterModels(OnnxExporter exporter) => exporter
+        .Register<ResNet>(ExportResNet)
+        .Register<BasicBlock>(ExportResidualBlock)
+        .Register<Bottleneck>(ExportResidualBlock)
+        .Register<GeneratorResidualBlock>(ExportGeneratorBlock)
+        .Register<Mtcsnn>((c, m, x) => c.Call(m.ClassificationHead, c.Call(m.Backbone, x)))
+        .Register<CoralHead>(ExportCoralHead)
+        .Register<Ism>((c, m, x) => c.Call(OnnxExportContext.RequiredChild(m, "decoder"), c.Call(OnnxExportContext.RequiredChild(m, "transfer"), c.Call(OnnxExportContext.RequiredChild(m, "encoder"), x))))
+        .Register<Mdm>(ExportMdm)
+        .Register<Cdsf>(ExportCdsf);
+
+    private static OnnxValue ExportResNet(OnnxExportContext context, ResNet model, OnnxValue x)
+    {
+        // torchvision's forward: conv1 → bn1 → relu → [maxpool] → layer1… → avgpool → flatten → [dropout] → [fc]
+        foreach (var name in new[] { "conv1", "bn1", "relu", "maxpool" })
+            if (OnnxExportContext.Child(model, name) is { } stem) x = context.Call(stem, x);
+        for (int i = 1; OnnxExportContext.Child(model, $"layer{i}") is { } stage; i++) x = context.Call(stage, x);
+        x = context.Flatten(context.Call(OnnxExportContext.RequiredChild(model, "avgpool"), x), 1);
+        if (OnnxExportContext.Child(model, "dropout") is { } dropout) x = context.Call(dropout, x);
+        return OnnxExportContext.Child(model, "fc") is { } fc ? context.Call(fc, x) : x;
+    }
+
+    private static OnnxValue ExportResidualBlock(OnnxExportContext context, ResidualBlock block, OnnxValue input)
+    {
+        // conv → bn → relu for every stage of the branch but the last (conv → bn), + shortcut, relu.
+        var x = input;
+        for (int i = 1; OnnxExportContext.Child(block, $"conv{i}") is { } conv; i++)
+        {
+            x = context.Call(OnnxExportContext.RequiredChild(block, $"bn{i}"), context.Call(conv, x));
+            if (OnnxExportContext.Child(block, $"conv{i + 1}") is not null) x = context.Relu(x);
+        }
+        var identity = block.Downsample is { } downsample ? context.Call(downsample, input) : input;
+        return context.Relu(context.Add(x, identity));
+    }
+
+    private static OnnxValue ExportGeneratorBlock(OnnxExportContext context, GeneratorResidualBlock block, OnnxValue input)
+    {
+        var x = context.Call(OnnxExportContext.RequiredChild(block, "conv1"), input);
+        x = context.Relu(context.Call(OnnxExportContext.RequiredChild(block, "norm1"), x));
+        x = context.Call(OnnxExportContext.RequiredChild(block, "conv2"), x);
+        x = context.Call(OnnxExportContext.RequiredChild(block, "norm2"), x);
+        return context.Add(input, x);
+    }
+
+    private static OnnxValue ExportCoralHead(OnnxExportContext context, CoralHead head, OnnxValue x)
+    {
+        // One shared score (N, 1) plus K − 1 ordered biases.
+        var output = head.Call(x.Sample);
+        var weight = context.Parameter(head, "weight");
+        var score = context.AddNode("Gemm", new[] { x, weight }, Functional.Linear(x.Sample, weight.Sample, null), Int("transB", 1));
+        return context.AddNode("Add", new[] { score, context.Parameter(head, "bias") }, output);
+    }
+
+    private static OnnxValue ExportMdm(OnnxExportContext context, Mdm model, OnnxValue x)
+    {
+        // features → L2-normalise over channels → flatten → L2-normalise the whole representation → classifier.
+        var maps = context.Call(OnnxExportContext.RequiredChild(model, "features"), x);
+        var channelNormalised = L2Normalize(context, maps);
+        var features = L2Normalize(context, context.Flatten(channelNormalised, 1));
+        return context.Call(OnnxExportContext.RequiredChild(model, "classifier"), features);
+    }
+
+    /// <summary>F.normalize(x, p=2, dim=1): x / max(‖x‖₂, 1e-12) along dimension 1.</summary>
+    private static OnnxValue L2Normalize(OnnxExportContext context, OnnxValue x)
+    {
+        const double Eps = 1e-12;
+        var output = Functional.Normalize(x.Sample, 2, 1, Eps);
+        var normSample = x.Sample.Norm(new long[] { 1 }, keepDim: true);
+        var norm = context.AddNode("ReduceL2", new[] { x }, normSample, Ints("axes", new long[] { 1 }), Int("keepdims", 1));
+        var clamped = context.AddNode("Max", new[] { norm, context.Constant("eps", new[] { (float)Eps }) }, normSample.Clamp(min: Eps));
+        return context.AddNode("Div", new[] { x, clamped }, output);
+    }
+
+    private static OnnxValue ExportCdsf(OnnxExportContext context, Cdsf model, OnnxValue mri)
+    {
+        // Diagnosis from MRI alone: the ISM synthesises PET, the MDM classifies the (MRI, PET) pair.
+        var pet = context.Call(model.Synthesis, mri);
+        var pair = context.Concat(new[] { mri, pet }, 1);
+        return context.Call(model.Diagnosis, pair);
+    }
+}

@@ -1,0 +1,46 @@
+namespace MedVision.Onnx;
+
+/// <summary>Names and metadata of an exported ONNX model (torch.onnx.export's input_names, output_names, dynamic_axes).</summary>
+public sealed class OnnxExportOptions
+{
+    /// <summary>The graph input's name. Default <c>input</c>.</summary>
+    public string InputName { get; set; } = "input";
+
+    /// <summary>The graph output's name. Default <c>output</c>.</summary>
+    public string OutputName { get; set; } = "output";
+
+    /// <summary>Whether the batch dimension (dimension 0) is dynamic, so one file serves any batch size. Default true.</summary>
+    public bool DynamicBatch { get; set; } = true;
+
+    /// <summary>The symbolic name of the dynamic batch dimension. Default <c>batch</c>.</summary>
+    public string BatchDimensionName { get; set; } = "batch";
+
+    /// <summary>The graph's name. Default <c>MedVision</c>.</summary>
+    public string GraphName { get; set; } = "MedVision";
+
+    /// <summary>A description stored in the model (ModelProto.doc_string), or null.</summary>
+    public string? Description { get; set; }
+
+    /// <summary>The model version (ModelProto.model_version). Default 1.</summary>
+    public long ModelVersion { get; set; } = 1;
+
+    /// <summary>Key-value metadata stored in the model (ModelProto.metadata_props), read back by ONNX Runtime's ModelMetadata.CustomMetadataMap.</summary>
+    public IDictionary<string, string> Metadata { get; } = new Dictionary<string, string>(StringComparer.Ordinal);
+
+    /// <summary>
+    /// The largest difference allowed between the exported graph's reference evaluation and the model's own forward pass
+    /// on the example input, relative to the output's largest magnitude (default 1e-4). The check catches an exporter
+    /// that composes its module differently from the module's forward.
+    /// </summary>
+    public double VerificationTolerance { get; set; } = 1e-4;
+
+    internal void Validate()
+    {
+        foreach (var (value, name) in new[] { (InputName, nameof(InputName)), (OutputName, nameof(OutputName)), (BatchDimensionName, nameof(BatchDimensionName)), (GraphName, nameof(GraphName)) })
+            if (string.IsNullOrWhiteSpace(value)) throw new ArgumentException($"{name} must not be empty.", name);
+        if (InputName == OutputName) throw new ArgumentException($"The input and the output need different names, both are '{InputName}'.", nameof(OutputName));
+        if (!(VerificationTolerance >= 0)) throw new ArgumentException($"The verification tolerance must be non-negative, got {VerificationTolerance}.", nameof(VerificationTolerance));
+        foreach (var (key, value) in Metadata)
+            if (string.IsNullOrEmpty(key) || value is null) throw new ArgumentException("Metadata keys must be non-empty and values non-null.", nameof(Metadata));
+    }
+}

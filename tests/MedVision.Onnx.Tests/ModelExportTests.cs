@@ -1,0 +1,39 @@
+using MedVision.Nets.Blocks;
+using MedVision.Nets.Heads;
+using MedVision.Nets.Models;
+using MedVision.Torch;
+using MedVision.Torch.Nn;
+
+namespace MedVision.Onnx.Tests;
+
+/// <summary>MedVision.Nets' models exported and run in ONNX Runtime, against libtorch.</summary>
+public sealed class ModelExportTests
+{
+    private static readonly Dictionary<string, (Func<Module<Tensor, Tensor>> Create, long[] Shape)> Cases = new()
+    {
+        ["ResNet-18 small-input stem 28×28 RGB"] = (() => ResNet.Builder().WithDepth(18).ForInput(3).WithSmallInputStem().WithClasses(5).Build(), new long[] { 1, 3, 28, 28 }),
+        ["ResNet-50 ImageNet stem 64×64 with dropout"] = (() => ResNet.Builder().WithDepth(50).ForInput(3).WithImageNetStem().WithDropout(0.2).WithClasses(3).Build(), new long[] { 1, 3, 64, 64 }),
+        ["ResNet-10 3D 16³"] = (() => ResNet.Builder().WithBlocks(ResidualBlockKind.Basic, 1, 1, 1, 1).ForInput(1, spatialDims: 3).WithImageNetStem().WithClasses(2).Build(), new long[] { 1, 1, 16, 16, 16 }),
+        ["ResNet anisotropic 3D stem"] = (() => ResNet.Builder().WithBlocks(ResidualBlockKind.Bottleneck, 1, 1).WithWidths(8, 16).ForInput(2, spatialDims: 3).WithImageNetStem().WithStemKernel(7, 7, 3).WithStemStride(2, 2, 1).WithClasses(4).Build(), new long[] { 1, 2, 16, 16, 6 }),
+        ["ResNet-18 backbone (features only)"] = (() => ResNet.Builder().WithDepth(18).ForInput(1).WithSmallInputStem().AsBackbone().Build(), new long[] { 1, 1, 28, 28 }),
+        ["MTCSNN (ResNet-18 backbone)"] = (() => Mtcsnn.Builder().WithBackbone(b => b.WithDepth(18).WithSmallInputStem()).WithClasses(5).Build(), new long[] { 1, 3, 28, 28 }),
+        ["CORAL head"] = (() => new CoralHead(16, 5), new long[] { 1, 16 }),
+        ["ISM (instance norm) 16³"] = (() => new Ism(NormalizationKind.Instance, residualBlocks: 2), new long[] { 1, 1, 16, 16, 16 }),
+        ["ISM (batch norm) 8×12×16"] = (() => new Ism(NormalizationKind.Batch, residualBlocks: 1), new long[] { 1, 1, 8, 12, 16 }),
+        ["MDM 33³"] = (() => new Mdm(new long[] { 33, 33, 33 }, numClasses: 3), new long[] { 1, 2, 33, 33, 33 }),
+        ["CDSF 36³"] = (() => Cdsf.Builder().ForVolume(36, 36, 36).WithClasses(2).WithResidualBlocks(1).Build(), new long[] { 1, 1, 36, 36, 36 }),
+    };
+
+    public static TheoryData<string> CaseNames() => new(Cases.Keys);
+
+    [Theory]
+    [MemberData(nameof(CaseNames))]
+    public void OnnxRuntimeMatchesLibtorch(string name)
+    {
+        var (create, shape) = Cases[name];
+        using var model = create();
+        OnnxRuntimeCheck.Randomise(model);
+        var runShape = shape.Select((s, i) => i == 0 ? 2 : s).ToArray();
+        OnnxRuntimeCheck.ExportAndCompare(model, shape, runShape);
+    }
+}
