@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Packs MedVision.Torch and MedVision.Nets with a unique version into a local folder feed, then builds and runs
+# Packs MedVision.Torch, MedVision.Nets and MedVision.Onnx with a unique version into a local folder feed, then builds and runs
 # tests/PackageConsumer against those packages only (isolated package cache), as a user's project would:
 #  1. as packed: the packaged native shim matches this machine's libtorch and is used as it is;
 #  2. as a package made on a machine with another libtorch: the same packages with the shim's libtorch_cpu dependency
@@ -17,6 +17,7 @@ consumer="$PWD/tests/PackageConsumer"
 rm -rf "$cache" "$work"; mkdir -p "$feed" "$work/feed"
 [ -n "${MEDVISION_KEEP_PACKAGE_TEST:-}" ] || trap 'rm -f "$feed"/MedVision.*."$version".*nupkg; rm -rf "$work"' EXIT
 dotnet pack src/MedVision.Nets/MedVision.Nets.csproj -c Release -nologo -v q -p:Version="$version" -o "$feed"
+dotnet pack src/MedVision.Onnx/MedVision.Onnx.csproj -c Release -nologo -v q -p:Version="$version" -o "$feed"
 dotnet pack src/MedVision.Torch/MedVision.Torch.csproj -c Release -nologo -v q -p:Version="$version" -o "$feed"
 for f in "$feed"/MedVision.*."$version".nupkg; do
   printf '%s: %s KiB\n' "$(basename "$f")" "$(( $(stat -c %s "$f") / 1024 ))"
@@ -39,7 +40,7 @@ grep -q "^native shim $consumer/bin/Release/net10.0/runtimes/linux-x64/native/li
   || { echo "package consumer: the shim was not loaded from the build output" >&2; exit 1; }
 
 echo "-- 2. the packages as if made against another libtorch (shim needs libtorch_cpu.so.1.99)"
-cp "$feed/MedVision.Nets.$version.nupkg" "$work/feed/"
+cp "$feed/MedVision.Nets.$version.nupkg" "$feed/MedVision.Onnx.$version.nupkg" "$work/feed/"
 mkdir "$work/unpacked"
 (cd "$work/unpacked" && unzip -q "$feed/MedVision.Torch.$version.nupkg")
 shim="$work/unpacked/runtimes/linux-x64/native/libmedvision_torch.so"

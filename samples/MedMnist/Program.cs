@@ -7,4 +7,5 @@ var root = new RootCommand("Train and evaluate ResNets on MedMNIST with MedVisio
 root.Subcommands.Add(TrainCommand.Create());
 root.Subcommands.Add(PredictCommand.Create());
 root.Subcommands.Add(EvaluateCommand.Create());
+root.Subcommands.Add(ExportCommand.Create());
 return MedVision.Samples.SampleCommandLine.Invoke(root, args);

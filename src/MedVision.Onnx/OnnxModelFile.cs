@@ -24,8 +24,15 @@ public static class OnnxModelFile
     /// <summary>Exports <paramref name="modelPath"/> to <paramref name="onnxPath"/> (written atomically) and returns the model's card.</summary>
     /// <exception cref="ModelFormatException">The model file is invalid.</exception>
     /// <exception cref="NotSupportedException">The model cannot be exported (a TorchScript model file, for one: its graph is opaque here).</exception>
-    public static ModelCard Export(string modelPath, string onnxPath, OnnxExportOptions? options = null)
+    public static ModelCard Export(string modelPath, string onnxPath, OnnxExportOptions? options = null) => Export(modelPath, onnxPath, options, batchSize: 1);
+
+    /// <summary>
+    /// Exports <paramref name="modelPath"/> to <paramref name="onnxPath"/> with an example batch of
+    /// <paramref name="batchSize"/> (the size the graph declares when <see cref="OnnxExportOptions.DynamicBatch"/> is off).
+    /// </summary>
+    public static ModelCard Export(string modelPath, string onnxPath, OnnxExportOptions? options, int batchSize)
     {
+        ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
         ArgumentException.ThrowIfNullOrWhiteSpace(modelPath);
         ArgumentException.ThrowIfNullOrWhiteSpace(onnxPath);
         var card = ModelFile.ReadCard(modelPath);
@@ -42,14 +49,14 @@ public static class OnnxModelFile
                 DynamicBatch = options.DynamicBatch,
                 BatchDimensionName = options.BatchDimensionName,
                 GraphName = options.GraphName,
-                Description = options.Description ?? $"{loadedCard.Architecture} for {string.Join(", ", loadedCard.ClassNames)} ({loadedCard.Task}); input {InputName} (N, {loadedCard.Preprocessing.Channels}, {string.Join(", ", loadedCard.Preprocessing.InputSize)}) normalised with mean [{string.Join(", ", loadedCard.Preprocessing.Mean)}] and std [{string.Join(", ", loadedCard.Preprocessing.Std)}].",
+                Description = options.Description ?? $"{loadedCard.Architecture} for {string.Join(", ", loadedCard.ClassNames)} ({loadedCard.Task}); input {InputName} (N, {loadedCard.Preprocessing.Channels}, {string.Join(", ", loadedCard.Preprocessing.InputSize)}) normalised with mean [{string.Join(", ", loadedCard.Preprocessing.Mean.Select(v => v.ToString(System.Globalization.CultureInfo.InvariantCulture)))}] and std [{string.Join(", ", loadedCard.Preprocessing.Std.Select(v => v.ToString(System.Globalization.CultureInfo.InvariantCulture)))}].",
                 ModelVersion = options.ModelVersion,
                 VerificationTolerance = options.VerificationTolerance,
             };
             foreach (var (key, value) in options.Metadata) effective.Metadata[key] = value;
             effective.Metadata[ModelFile.MetadataKey] = JsonSerializer.Serialize(loadedCard);
             effective.Metadata["medvision.class_names"] = JsonSerializer.Serialize(loadedCard.ClassNames);
-            var shape = new long[] { 1, loadedCard.Preprocessing.Channels }.Concat(loadedCard.Preprocessing.InputSize.Select(s => (long)s)).ToArray();
+            var shape = new long[] { batchSize, loadedCard.Preprocessing.Channels }.Concat(loadedCard.Preprocessing.InputSize.Select(s => (long)s)).ToArray();
             bool multiLabel = Enum.TryParse<MedMnistTask>(loadedCard.Task, ignoreCase: true, out var task) && task == MedMnistTask.MultiLabel;
             double temperature = loadedCard.Temperature;
             var writer = new OnnxExporter().Build(model, shape, effective, (context, logits) =>

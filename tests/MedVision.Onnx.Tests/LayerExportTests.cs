@@ -86,7 +86,7 @@ public sealed class LayerExportTests
         OnnxRuntimeCheck.Randomise(module);
         // Exported for batch 1, run at batch 3: the batch dimension must be dynamic.
         var runShape = shape.Select((s, i) => i == 0 ? 3 : s).ToArray();
-        OnnxRuntimeCheck.ExportAndCompare(module, shape, runShape);
+        OnnxRuntimeCheck.ExportAndCompare(module, shape, runShape, caseName: name);
     }
 
     [Fact]

@@ -34,6 +34,6 @@ public sealed class ModelExportTests
         using var model = create();
         OnnxRuntimeCheck.Randomise(model);
         var runShape = shape.Select((s, i) => i == 0 ? 2 : s).ToArray();
-        OnnxRuntimeCheck.ExportAndCompare(model, shape, runShape);
+        OnnxRuntimeCheck.ExportAndCompare(model, shape, runShape, caseName: name);
     }
 }

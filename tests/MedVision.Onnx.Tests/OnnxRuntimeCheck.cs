@@ -25,9 +25,10 @@ internal static class OnnxRuntimeCheck
     /// inputs of <paramref name="runShape"/> (another batch size checks the dynamic batch) and compares with
     /// libtorch's forward pass in evaluation mode; returns the largest absolute difference.
     /// </summary>
-    public static double ExportAndCompare(Module<Tensor, Tensor> model, long[] exportShape, long[]? runShape = null, double tolerance = 1e-4, OnnxExporter? exporter = null)
+    public static double ExportAndCompare(Module<Tensor, Tensor> model, long[] exportShape, long[]? runShape = null, double tolerance = 1e-4, OnnxExporter? exporter = null, string? caseName = null)
     {
         var bytes = (exporter ?? new OnnxExporter()).ExportToBytes(model, exportShape);
+        Dump(bytes, caseName);
         using var scope = Tensors.NewDisposeScope();
         var input = RandomInput(runShape ?? exportShape, seed: 7);
         bool training = model.Training;
@@ -43,6 +44,19 @@ internal static class OnnxRuntimeCheck
         for (int i = 0; i < reference.Length; i++) worst = Math.Max(worst, Math.Abs(reference[i] - actual[i]));
         worst.Should().BeLessThanOrEqualTo(tolerance * scale, "ONNX Runtime must compute what libtorch computes");
         return worst;
+    }
+
+    /// <summary>
+    /// With MEDVISION_ONNX_DUMP set to a folder, keeps each exported graph there for checks outside the tests
+    /// (<c>check_with_onnx.py</c> runs ONNX's own checker with full shape inference over them).
+    /// </summary>
+    private static void Dump(byte[] bytes, string? caseName)
+    {
+        var folder = Environment.GetEnvironmentVariable("MEDVISION_ONNX_DUMP");
+        if (string.IsNullOrEmpty(folder) || caseName is null) return;
+        Directory.CreateDirectory(folder);
+        var safe = new string(caseName.Select(c => char.IsAsciiLetterOrDigit(c) ? c : '_').ToArray());
+        File.WriteAllBytes(Path.Combine(folder, safe + ".onnx"), bytes);
     }
 
     /// <summary>Uniform values in [−2, 2) from a private generator (not the global one).</summary>

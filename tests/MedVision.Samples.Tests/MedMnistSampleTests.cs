@@ -81,6 +81,26 @@ public sealed class MedMnistSampleTests(MedMnistTrainedRun run) : IClassFixture<
     }
 
     [Fact]
+    public async Task Export_WritesAnOnnxFileCarryingTheModelCard()
+    {
+        var target = run.Folder["exported/model.onnx"];
+        var export = await SampleApp.RunAsync("medmnist", run.Folder.Path, "export", "--model", Path.Combine(run.RunFolder, "model.safetensors"), "--output", target);
+        export.ExitCode.Should().Be(0, export.ToString());
+        export.Text.Should().Contain("input (N, 3, 28, 28)").And.Contain("outputs logits and probabilities over 5 classes (OrdinalRegression)");
+        var bytes = File.ReadAllBytes(target);
+        bytes.Length.Should().BeGreaterThan((int)new FileInfo(Path.Combine(run.RunFolder, "model.safetensors")).Length / 2, "the weights are in the graph");
+        System.Text.Encoding.UTF8.GetString(bytes).Should().Contain("medvision.model_card").And.Contain("probabilities");
+        Directory.EnumerateFiles(Path.GetDirectoryName(target)!).Should().Equal(target);
+
+        var fixedBatch = await SampleApp.RunAsync("medmnist", run.Folder.Path, "export", "--model", Path.Combine(run.RunFolder, "model.safetensors"), "--output", target, "--fixed-batch", "8");
+        fixedBatch.ExitCode.Should().Be(0, fixedBatch.ToString());
+        fixedBatch.Text.Should().Contain("input (8, 3, 28, 28)");
+        var bad = await SampleApp.RunAsync("medmnist", run.Folder.Path, "export", "--model", Path.Combine(run.RunFolder, "model.safetensors"), "--fixed-batch", "0");
+        bad.ExitCode.Should().Be(2, bad.ToString());
+        bad.Error.Should().Contain("--fixed-batch must be at least 1, got 0.");
+    }
+
+    [Fact]
     public async Task Evaluate_ReproducesTheTestMetricsPrintedByTrain()
     {
         var evaluate = await SampleApp.RunAsync("medmnist", run.Folder.Path,

@@ -1,4 +1,5 @@
 using MedVision.Nets.Models;
+using MedVision.Onnx;
 using MedVision.Torch;
 
 // Forward and backward pass of a ResNet-18 on a random batch, using only the packed NuGet packages.
@@ -12,7 +13,10 @@ loss.Backward();
 var gradNorm = model.Parameters().Select(p => { using var g = p.Grad!; using var n = g.Norm(); return n.Item(); }).Sum();
 Console.WriteLine($"native shim {Tensors.NativeLibraryPath}");
 Console.WriteLine($"libtorch {Tensors.Version}; logits [{string.Join(", ", logits.Shape)}]; loss {loss.Item():F4}; parameters {model.ParameterCount():N0}; sum of gradient norms {gradNorm:F4}");
-if (!logits.Shape.SequenceEqual(new long[] { 4, 5 }) || !(gradNorm > 0) || double.IsNaN(loss.Item()))
+// The ONNX export package: the graph carries every weight as float32.
+var onnx = new OnnxExporter().ExportToBytes(model, new long[] { 1, 3, 28, 28 });
+Console.WriteLine($"ONNX export: {onnx.Length:N0} bytes");
+if (!logits.Shape.SequenceEqual(new long[] { 4, 5 }) || !(gradNorm > 0) || double.IsNaN(loss.Item()) || onnx.Length < model.ParameterCount() * 4)
 {
     Console.Error.WriteLine("package consumer: unexpected result");
     return 1;

@@ -1,0 +1,30 @@
+using System.CommandLine;
+using MedVision.Onnx;
+using Spectre.Console;
+
+namespace MedVision.Samples.MedMnist;
+
+/// <summary>The <c>export</c> command: converts a saved model file to ONNX for ONNX Runtime, ML.NET, OpenVINO or TensorRT.</summary>
+internal static class ExportCommand
+{
+    public static Command Create()
+    {
+        var model = ModelOptions.Model();
+        var output = new Option<string>("--output", "-o") { Description = "The ONNX file to write (default: the model file's name with .onnx).", };
+        var fixedBatch = new Option<int?>("--fixed-batch") { Description = "Fix the batch size in the graph (default: dynamic)." };
+        var command = new Command("export", "Export a saved model file to ONNX (opset 17): input 'input', outputs 'logits' and 'probabilities', the model card in the metadata.") { model, output, fixedBatch };
+        command.SetAction(r => Run(r.GetValue(model)!, r.GetValue(output), r.GetValue(fixedBatch)));
+        return command;
+    }
+
+    private static int Run(string modelPath, string? output, int? fixedBatch)
+    {
+        if (fixedBatch is < 1) throw new ArgumentException($"--fixed-batch must be at least 1, got {fixedBatch}.");
+        var target = output ?? Path.ChangeExtension(modelPath, ".onnx");
+        var options = new OnnxExportOptions { DynamicBatch = fixedBatch is null };
+        var card = fixedBatch is null ? OnnxModelFile.Export(modelPath, target, options) : OnnxModelFile.Export(modelPath, target, options, fixedBatch.Value);
+        var inputShape = $"({(fixedBatch?.ToString() ?? "N")}, {card.Preprocessing.Channels}, {string.Join(", ", card.Preprocessing.InputSize)})";
+        AnsiConsole.WriteLine($"Wrote {Path.GetFullPath(target)} ({new FileInfo(target).Length / 1024} KiB): input {inputShape}, normalised with mean [{string.Join(", ", card.Preprocessing.Mean.Select(v => v.ToString(System.Globalization.CultureInfo.InvariantCulture)))}] and std [{string.Join(", ", card.Preprocessing.Std.Select(v => v.ToString(System.Globalization.CultureInfo.InvariantCulture)))}]; outputs logits and probabilities over {card.ClassNames.Count} classes ({card.Task}).");
+        return 0;
+    }
+}
