@@ -189,6 +189,8 @@ internal static partial class BuiltInExports
         if (outputSize.All(s => s == 1))
             return context.AddNode(pool.IsMax ? "GlobalMaxPool" : "GlobalAveragePool", new[] { x }, output);
         // ONNX has no adaptive pooling; when every input size is a multiple of the output size, its windows are a plain pool's.
+        if (context.DynamicSpatialSize)
+            throw new NotSupportedException($"{context.Describe(pool)} pools to [{string.Join(", ", outputSize)}], which ONNX can only express for the example's input size; export with fixed spatial sizes (DynamicSpatialSize off).");
         if (inputSize.Zip(outputSize).Any(p => p.First % p.Second != 0))
             throw new NotSupportedException($"{context.Describe(pool)} pools [{string.Join(", ", inputSize)}] to [{string.Join(", ", outputSize)}]: ONNX has no adaptive pooling, and only output sizes of 1 or exact divisors of the input size become a plain pool.");
         var kernel = inputSize.Zip(outputSize, (i, o) => i / o).ToArray();
@@ -200,6 +202,8 @@ internal static partial class BuiltInExports
         var end = flatten.EndDim < 0 ? flatten.EndDim + x.Rank : flatten.EndDim;
         var start = flatten.StartDim < 0 ? flatten.StartDim + x.Rank : flatten.StartDim;
         if (end == x.Rank - 1) return context.Flatten(x, (int)start);
+        if (context.DynamicSpatialSize)
+            throw new NotSupportedException($"{context.Describe(flatten)} keeps dimensions after the flattened ones, whose sizes the graph would fix; export with fixed spatial sizes (DynamicSpatialSize off).");
         var output = flatten.Call(x.Sample);
         var shape = output.Shape.Select((s, i) => i == 0 ? 0 : s).ToArray();
         if (start == 0) shape[0] = -1;

@@ -19,9 +19,10 @@ public sealed class OnnxExportContext
     private readonly Dictionary<string, int> _counters = new(StringComparer.Ordinal);
     private readonly Stack<Module> _callStack = new();
 
-    internal OnnxExportContext(OnnxExporter exporter, Module root, IEnumerable<string> reservedNames)
+    internal OnnxExportContext(OnnxExporter exporter, Module root, IEnumerable<string> reservedNames, bool dynamicSpatialSize = false)
     {
         _exporter = exporter;
+        DynamicSpatialSize = dynamicSpatialSize;
         foreach (var (name, module) in root.NamedModules()) _paths.TryAdd(module, name);
         foreach (var name in reservedNames) _names.Add(name);
     }
@@ -29,6 +30,12 @@ public sealed class OnnxExportContext
     internal List<OnnxNodeRecord> Nodes { get; } = new();
     internal List<OnnxInitializerRecord> Initializers { get; } = new();
     internal HashSet<string> GraphInputs { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// Whether the graph's spatial dimensions are dynamic (<see cref="OnnxExportOptions.DynamicSpatialSize"/>): an
+    /// exporter must then not bake the example's spatial sizes into the graph, or must refuse.
+    /// </summary>
+    public bool DynamicSpatialSize { get; }
 
     /// <summary>The dotted path of the module being exported (<c>layer1.0.conv1</c>; empty for the root).</summary>
     public string CurrentPath => _callStack.Count == 0 ? "" : PathOf(_callStack.Peek());

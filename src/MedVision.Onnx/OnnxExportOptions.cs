@@ -12,6 +12,15 @@ public sealed class OnnxExportOptions
     /// <summary>Whether the batch dimension (dimension 0) is dynamic, so one file serves any batch size. Default true.</summary>
     public bool DynamicBatch { get; set; } = true;
 
+    /// <summary>
+    /// Whether the spatial dimensions (2 and beyond) are dynamic too, named <c>depth</c>, <c>height</c> and <c>width</c>,
+    /// so a fully convolutional network (a ResNet, the ISM) takes images of any size. Default false. Layers whose ONNX
+    /// form depends on the example's size (adaptive pooling to sizes other than 1, flattening that keeps spatial
+    /// dimensions) are then refused; a fully connected layer over spatial positions (the MDM's) still needs inputs of
+    /// the example's size, and ONNX Runtime reports a shape error otherwise.
+    /// </summary>
+    public bool DynamicSpatialSize { get; set; }
+
     /// <summary>The symbolic name of the dynamic batch dimension. Default <c>batch</c>.</summary>
     public string BatchDimensionName { get; set; } = "batch";
 

@@ -98,7 +98,7 @@ public sealed class OnnxExporter
             using var noGrad = Tensors.NoGrad();
             using var scope = Tensors.NewDisposeScope();
             heads ??= (_, output) => new[] { (options.OutputName, output) };
-            var context = new OnnxExportContext(this, model, new[] { options.InputName, options.OutputName, "logits", "probabilities" });
+            var context = new OnnxExportContext(this, model, new[] { options.InputName, options.OutputName, "logits", "probabilities" }, options.DynamicSpatialSize);
             // A fixed pseudo-random example (not the global generator, which belongs to the caller's runs).
             var random = new Random(20_21);
             var count = checked((int)inputShape.Aggregate(1L, (a, b) => checked(a * b)));
@@ -115,13 +115,16 @@ public sealed class OnnxExporter
                 throw new ArgumentException($"The graph's outputs need distinct names other than the input's, got [{string.Join(", ", outputs.Select(o => o.Name))}].");
             foreach (var (name, value) in outputs) NameOutput(context, value, name);
 
-            long?[] Dims(long[] shape) => shape.Select((s, i) => i == 0 && options.DynamicBatch ? (long?)null : s).ToArray();
+            string?[] DimNames(long[] shape, string? prefix) => shape.Select((_, i) =>
+                i == 0 ? (options.DynamicBatch ? options.BatchDimensionName : null)
+                : i >= 2 && options.DynamicSpatialSize ? prefix + SpatialDimensionName(i - 2, shape.Length - 2)
+                : null).ToArray();
             var metadata = new Dictionary<string, string>(options.Metadata, StringComparer.Ordinal);
             metadata.TryAdd("medvision.example_input_shape", string.Join(",", inputShape));
             return OnnxModelWriter.Write(
                 options.GraphName, options.Description, OpsetVersion, ProducerVersion, options.ModelVersion,
-                new[] { new OnnxIoRecord(options.InputName, Dims(inputShape), options.BatchDimensionName) },
-                outputs.Select(o => new OnnxIoRecord(o.Name, Dims(o.Value.Shape), options.BatchDimensionName)).ToArray(),
+                new[] { new OnnxIoRecord(options.InputName, inputShape, DimNames(inputShape, null)) },
+                outputs.Select(o => new OnnxIoRecord(o.Name, o.Value.Shape, DimNames(o.Value.Shape, o.Name + "_"))).ToArray(),
                 context.Nodes, context.Initializers, metadata);
         }
         finally
@@ -156,6 +159,15 @@ public sealed class OnnxExporter
             for (int i = 0; i < node.Inputs.Length; i++) if (node.Inputs[i] == old) node.Inputs[i] = name;
         output.Name = name;
     }
+
+    /// <summary>depth, height, width (or length for 1-D inputs) for spatial dimension <paramref name="index"/> of <paramref name="count"/>.</summary>
+    private static string SpatialDimensionName(int index, int count) => count switch
+    {
+        1 => "length",
+        2 => index == 0 ? "height" : "width",
+        3 => index switch { 0 => "depth", 1 => "height", _ => "width" },
+        _ => $"dim{index + 2}",
+    };
 
     private static string ProducerVersion => System.Reflection.CustomAttributeExtensions.GetCustomAttribute<System.Reflection.AssemblyInformationalVersionAttribute>(typeof(OnnxExporter).Assembly)?.InformationalVersion ?? "0.0.0";
 }

@@ -47,6 +47,7 @@ public static class OnnxModelFile
                 InputName = InputName,
                 OutputName = LogitsName,
                 DynamicBatch = options.DynamicBatch,
+                DynamicSpatialSize = options.DynamicSpatialSize,
                 BatchDimensionName = options.BatchDimensionName,
                 GraphName = options.GraphName,
                 Description = options.Description ?? $"{loadedCard.Architecture} for {string.Join(", ", loadedCard.ClassNames)} ({loadedCard.Task}); input {InputName} (N, {loadedCard.Preprocessing.Channels}, {string.Join(", ", loadedCard.Preprocessing.InputSize)}) normalised with mean [{string.Join(", ", loadedCard.Preprocessing.Mean.Select(v => v.ToString(System.Globalization.CultureInfo.InvariantCulture)))}] and std [{string.Join(", ", loadedCard.Preprocessing.Std.Select(v => v.ToString(System.Globalization.CultureInfo.InvariantCulture)))}].",

@@ -36,4 +36,47 @@ public sealed class ModelExportTests
         var runShape = shape.Select((s, i) => i == 0 ? 2 : s).ToArray();
         OnnxRuntimeCheck.ExportAndCompare(model, shape, runShape, caseName: name);
     }
+
+    public static TheoryData<string, long[], long[]> DynamicSizeCases() => new()
+    {
+        { "ResNet-18 small-input stem 28×28 RGB", new long[] { 1, 3, 28, 28 }, new long[] { 2, 3, 32, 40 } },
+        { "ResNet-50 ImageNet stem 64×64 with dropout", new long[] { 1, 3, 64, 64 }, new long[] { 1, 3, 96, 80 } },
+        { "ResNet-10 3D 16³", new long[] { 1, 1, 16, 16, 16 }, new long[] { 2, 1, 24, 16, 20 } },
+        { "ISM (instance norm) 16³", new long[] { 1, 1, 16, 16, 16 }, new long[] { 1, 1, 8, 12, 16 } },
+    };
+
+    [Theory]
+    [MemberData(nameof(DynamicSizeCases))]
+    public void WithDynamicSpatialSizes_OneGraphServesOtherImageSizes(string name, long[] exportShape, long[] runShape)
+    {
+        using var model = Cases[name].Create();
+        OnnxRuntimeCheck.Randomise(model);
+        OnnxRuntimeCheck.ExportAndCompare(model, exportShape, runShape, options: new OnnxExportOptions { DynamicSpatialSize = true });
+    }
+
+    [Fact]
+    public void DynamicSpatialSizes_AreDeclaredInTheGraph()
+    {
+        using var model = new Ism(NormalizationKind.Instance, residualBlocks: 1);
+        var bytes = new OnnxExporter().ExportToBytes(model, new long[] { 1, 1, 8, 8, 8 }, new OnnxExportOptions { DynamicSpatialSize = true, OutputName = "pet" });
+        using var session = new Microsoft.ML.OnnxRuntime.InferenceSession(bytes);
+        session.InputMetadata["input"].SymbolicDimensions.Should().Equal("batch", "", "depth", "height", "width");
+        session.InputMetadata["input"].Dimensions.Should().Equal(-1, 1, -1, -1, -1);
+        session.OutputMetadata["pet"].SymbolicDimensions.Should().Equal("batch", "", "pet_depth", "pet_height", "pet_width");
+    }
+
+    [Fact]
+    public void DynamicSpatialSizes_RefuseLayersWhoseGraphWouldFixTheSize()
+    {
+        var options = new OnnxExportOptions { DynamicSpatialSize = true };
+        using var adaptive = new Sequential(new Conv2d(1, 2, 1), new AdaptiveAvgPool2d(2));
+        FluentActions.Invoking(() => new OnnxExporter().ExportToBytes(adaptive, new long[] { 1, 1, 8, 8 }, options))
+            .Should().Throw<NotSupportedException>().WithMessage("*AdaptiveAvgPool2d '1'*only express for the example's input size*");
+        using var flatten = new Sequential(new Conv2d(1, 2, 1), new Flatten(1, 2));
+        FluentActions.Invoking(() => new OnnxExporter().ExportToBytes(flatten, new long[] { 1, 1, 8, 8 }, options))
+            .Should().Throw<NotSupportedException>().WithMessage("*Flatten '1'*fixed spatial sizes*");
+        // Global pooling stays size-free.
+        using var global = new Sequential(new Conv2d(1, 2, 1), new AdaptiveMaxPool2d(1), new Flatten());
+        OnnxRuntimeCheck.ExportAndCompare(global, new long[] { 1, 1, 8, 8 }, new long[] { 2, 1, 5, 7 }, options: options);
+    }
 }

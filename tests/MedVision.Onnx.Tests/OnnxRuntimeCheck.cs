@@ -25,9 +25,9 @@ internal static class OnnxRuntimeCheck
     /// inputs of <paramref name="runShape"/> (another batch size checks the dynamic batch) and compares with
     /// libtorch's forward pass in evaluation mode; returns the largest absolute difference.
     /// </summary>
-    public static double ExportAndCompare(Module<Tensor, Tensor> model, long[] exportShape, long[]? runShape = null, double tolerance = 1e-4, OnnxExporter? exporter = null, string? caseName = null)
+    public static double ExportAndCompare(Module<Tensor, Tensor> model, long[] exportShape, long[]? runShape = null, double tolerance = 1e-4, OnnxExporter? exporter = null, string? caseName = null, OnnxExportOptions? options = null)
     {
-        var bytes = (exporter ?? new OnnxExporter()).ExportToBytes(model, exportShape);
+        var bytes = (exporter ?? new OnnxExporter()).ExportToBytes(model, exportShape, options);
         Dump(bytes, caseName);
         using var scope = Tensors.NewDisposeScope();
         var input = RandomInput(runShape ?? exportShape, seed: 7);

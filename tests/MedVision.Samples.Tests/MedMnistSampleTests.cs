@@ -95,6 +95,9 @@ public sealed class MedMnistSampleTests(MedMnistTrainedRun run) : IClassFixture<
         var fixedBatch = await SampleApp.RunAsync("medmnist", run.Folder.Path, "export", "--model", Path.Combine(run.RunFolder, "model.safetensors"), "--output", target, "--fixed-batch", "8");
         fixedBatch.ExitCode.Should().Be(0, fixedBatch.ToString());
         fixedBatch.Text.Should().Contain("input (8, 3, 28, 28)");
+        var dynamicSize = await SampleApp.RunAsync("medmnist", run.Folder.Path, "export", "--model", Path.Combine(run.RunFolder, "model.safetensors"), "--output", target, "--dynamic-size");
+        dynamicSize.ExitCode.Should().Be(0, dynamicSize.ToString());
+        dynamicSize.Text.Should().Contain("input (N, 3, H, W)");
         var bad = await SampleApp.RunAsync("medmnist", run.Folder.Path, "export", "--model", Path.Combine(run.RunFolder, "model.safetensors"), "--fixed-batch", "0");
         bad.ExitCode.Should().Be(2, bad.ToString());
         bad.Error.Should().Contain("--fixed-batch must be at least 1, got 0.");

@@ -21,8 +21,8 @@ internal sealed class OnnxInitializerRecord
     public long[]? Longs { get; init; }
 }
 
-/// <summary>A graph input or output: name, element type (float32) and dimensions, where null is the dynamic batch.</summary>
-internal sealed record OnnxIoRecord(string Name, long?[] Dims, string DynamicName);
+/// <summary>A graph input or output: name, element type (float32), dimensions, and the symbolic name of each dynamic one (null where fixed).</summary>
+internal sealed record OnnxIoRecord(string Name, long[] Dims, string?[] DimNames);
 
 /// <summary>Writes an ONNX ModelProto (onnx.proto, IR version 8) with the protobuf wire format.</summary>
 internal static class OnnxModelWriter
@@ -131,12 +131,15 @@ internal static class OnnxModelWriter
             tensorType.Int64(TensorTypeElemType, DataTypeFloat);
             tensorType.Message(TensorTypeShape, shape =>
             {
-                foreach (var dim in value.Dims)
+                for (int i = 0; i < value.Dims.Length; i++)
+                {
+                    var (size, name) = (value.Dims[i], value.DimNames[i]);
                     shape.Message(ShapeDim, d =>
                     {
-                        if (dim is { } size) d.Int64(DimValue, size);
-                        else d.String(DimParam, value.DynamicName);
+                        if (name is null) d.Int64(DimValue, size);
+                        else d.String(DimParam, name);
                     });
+                }
             });
         }));
     }
