@@ -7,7 +7,7 @@ public sealed class OnnxAttribute
 {
     private OnnxAttribute(string name, OnnxAttributeKind kind, long integer = 0, float real = 0, string? text = null, long[]? integers = null, float[]? reals = null)
     {
-        if (string.IsNullOrWhiteSpace(name)) throw new ArgumentException("An attribute needs a name.", nameof(name));
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
         Name = name;
         Kind = kind;
         IntValue = integer;
@@ -45,13 +45,28 @@ public sealed class OnnxAttribute
     public static OnnxAttribute Float(string name, double value) => new(name, OnnxAttributeKind.Float, real: (float)value);
 
     /// <summary>A string attribute.</summary>
-    public static OnnxAttribute String(string name, string value) => new(name, OnnxAttributeKind.String, text: value ?? throw new ArgumentNullException(nameof(value)));
+    public static OnnxAttribute String(string name, string value)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        ArgumentNullException.ThrowIfNull(value);
+        return new(name, OnnxAttributeKind.String, text: value);
+    }
 
     /// <summary>A list-of-integers attribute.</summary>
-    public static OnnxAttribute Ints(string name, IEnumerable<long> values) => new(name, OnnxAttributeKind.Ints, integers: (values ?? throw new ArgumentNullException(nameof(values))).ToArray());
+    public static OnnxAttribute Ints(string name, IEnumerable<long> values)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        ArgumentNullException.ThrowIfNull(values);
+        return new(name, OnnxAttributeKind.Ints, integers: values.ToArray());
+    }
 
     /// <summary>A list-of-floats attribute.</summary>
-    public static OnnxAttribute Floats(string name, IEnumerable<double> values) => new(name, OnnxAttributeKind.Floats, reals: (values ?? throw new ArgumentNullException(nameof(values))).Select(v => (float)v).ToArray());
+    public static OnnxAttribute Floats(string name, IEnumerable<double> values)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        ArgumentNullException.ThrowIfNull(values);
+        return new(name, OnnxAttributeKind.Floats, reals: values.Select(v => (float)v).ToArray());
+    }
 
     /// <inheritdoc />
     public override string ToString() => Kind switch

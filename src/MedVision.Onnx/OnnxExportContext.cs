@@ -72,6 +72,7 @@ public sealed class OnnxExportContext
     public static Module? Child(Module module, string name)
     {
         ArgumentNullException.ThrowIfNull(module);
+        ArgumentNullException.ThrowIfNull(name);
         foreach (var (childName, child) in module.NamedChildren())
             if (childName == name) return child;
         return null;

@@ -4,10 +4,20 @@ namespace MedVision.Onnx;
 public sealed class OnnxExportOptions
 {
     /// <summary>The graph input's name. Default <c>input</c>.</summary>
-    public string InputName { get; set; } = "input";
+    public string InputName
+    {
+        get => _inputName;
+        set => _inputName = value ?? throw new ArgumentNullException(nameof(InputName));
+    }
+    private string _inputName = "input";
 
     /// <summary>The graph output's name. Default <c>output</c>.</summary>
-    public string OutputName { get; set; } = "output";
+    public string OutputName
+    {
+        get => _outputName;
+        set => _outputName = value ?? throw new ArgumentNullException(nameof(OutputName));
+    }
+    private string _outputName = "output";
 
     /// <summary>Whether the batch dimension (dimension 0) is dynamic, so one file serves any batch size. Default true.</summary>
     public bool DynamicBatch { get; set; } = true;
@@ -22,10 +32,20 @@ public sealed class OnnxExportOptions
     public bool DynamicSpatialSize { get; set; }
 
     /// <summary>The symbolic name of the dynamic batch dimension. Default <c>batch</c>.</summary>
-    public string BatchDimensionName { get; set; } = "batch";
+    public string BatchDimensionName
+    {
+        get => _batchDimensionName;
+        set => _batchDimensionName = value ?? throw new ArgumentNullException(nameof(BatchDimensionName));
+    }
+    private string _batchDimensionName = "batch";
 
     /// <summary>The graph's name. Default <c>MedVision</c>.</summary>
-    public string GraphName { get; set; } = "MedVision";
+    public string GraphName
+    {
+        get => _graphName;
+        set => _graphName = value ?? throw new ArgumentNullException(nameof(GraphName));
+    }
+    private string _graphName = "MedVision";
 
     /// <summary>A description stored in the model (ModelProto.doc_string), or null.</summary>
     public string? Description { get; set; }

@@ -1,5 +1,5 @@
-// Null arguments, checked exhaustively (not at random): every public constructor and method of MedVision.Torch and
-// MedVision.Nets, once for each reference parameter that is not annotated nullable, with null there and plausible
+// Null arguments, checked exhaustively (not at random): every public constructor and method of MedVision.Torch,
+// MedVision.Nets and MedVision.Onnx, once for each reference parameter that is not annotated nullable, with null there and plausible
 // values elsewhere. The call must throw ArgumentNullException naming that parameter (a property setter may name the
 // property) before it does anything else, also for iterators and async methods (eagerly, as the .NET design
 // guidelines ask): never a NullReferenceException from inside, another exception, a native crash, or a silent success.
@@ -15,7 +15,7 @@ internal static class NullFuzz
 {
     private static readonly NullabilityInfoContext Nullability = new();
 
-    private static readonly Assembly[] Assemblies = { typeof(Tensor).Assembly, typeof(MedVision.Nets.Losses.FocalLoss).Assembly };
+    private static readonly Assembly[] Assemblies = { typeof(Tensor).Assembly, typeof(MedVision.Nets.Losses.FocalLoss).Assembly, typeof(MedVision.Onnx.OnnxExporter).Assembly };
 
     // Members whose call would change the process for the rest of the run, or that are not argument-taking API.
     private static readonly HashSet<string> Excluded = new(StringComparer.Ordinal) { "Equals", "GetHashCode", "GetType", "ToString", "Dispose", "Deconstruct", "<Clone>$" };

@@ -187,7 +187,7 @@ public sealed class FormatFuzzTests : IClassFixture<FormatFuzzTests.Seeds>
     public void Data_loaders_with_random_options() => Fuzz("loader", 10000);
 
     // Null for every reference parameter not annotated nullable, one at a time, over every public constructor and
-    // method of both libraries (not random: all of them); oracle: ArgumentNullException naming that parameter, thrown
+    // method of the three libraries (not random: all of them); oracle: ArgumentNullException naming that parameter, thrown
     // by the call itself (not later by the task or the sequence it returns). Found: ~80 NullReferenceExceptions (tensor
     // operators and in-place ops, functional ops, activation layers, transforms, the predictor, LineChart), ~40
     // exceptions naming another parameter or thrown by a check that ran first, async methods and an iterator that
