@@ -172,8 +172,8 @@ public sealed class OnnxExportContext
         if (startDim < 0 || startDim >= x.Rank) throw new ArgumentOutOfRangeException(nameof(startDim), startDim, $"Flatten of a rank-{x.Rank} value.");
         if (startDim == x.Rank - 1) return x;
         var sample = x.Sample.Flatten(startDim);
-        // ONNX Flatten always gives a matrix; that is torch.flatten only from dimension 1 (or 0).
-        if (startDim <= 1) return AddNode("Flatten", new[] { x }, sample, OnnxAttribute.Int("axis", startDim == 0 ? 0 : 1));
+        // ONNX Flatten always gives a matrix: torch.flatten from dimension 1 (from 0 it gives a vector, a Reshape to [-1]).
+        if (startDim == 1) return AddNode("Flatten", new[] { x }, sample, OnnxAttribute.Int("axis", 1));
         var shape = Enumerable.Repeat(0L, startDim).Append(-1).ToArray();
         return AddNode("Reshape", new[] { x, Int64Constant("shape", shape) }, sample);
     }

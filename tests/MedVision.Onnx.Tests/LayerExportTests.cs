@@ -48,6 +48,7 @@ public sealed class LayerExportTests
         ["AdaptiveMaxPool3d 1"] = (() => new AdaptiveMaxPool3d(1), new long[] { 1, 3, 4, 4, 4 }),
         ["Flatten"] = (() => new Flatten(), new long[] { 1, 3, 4, 5 }),
         ["Flatten from 2"] = (() => new Flatten(2), new long[] { 1, 3, 4, 5 }),
+        ["Flatten from 0"] = (() => new Flatten(0), new long[] { 1, 3, 4 }),
         ["Flatten 1..2"] = (() => new Flatten(1, 2), new long[] { 1, 3, 4, 5 }),
         ["Upsample nearest ×2"] = (() => new Upsample(2.0), new long[] { 1, 2, 4, 5 }),
         ["Upsample nearest ×1.5"] = (() => new Upsample(1.5), new long[] { 1, 2, 4, 6 }),

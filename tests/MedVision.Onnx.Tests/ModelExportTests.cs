@@ -51,7 +51,7 @@ public sealed class ModelExportTests
     {
         using var model = Cases[name].Create();
         OnnxRuntimeCheck.Randomise(model);
-        OnnxRuntimeCheck.ExportAndCompare(model, exportShape, runShape, options: new OnnxExportOptions { DynamicSpatialSize = true });
+        OnnxRuntimeCheck.ExportAndCompare(model, exportShape, runShape, caseName: name + " dynamic size", options: new OnnxExportOptions { DynamicSpatialSize = true });
     }
 
     [Fact]

@@ -130,4 +130,18 @@ public sealed class NetsCudaTests : IDisposable
         using var r3d = ResNet.Builder().WithDepth(18).WithWidths(8, 16, 32, 64).ForInput(1, spatialDims: 3).WithSmallInputStem().WithClasses(2).Build();
         Compare(r3d, new long[] { 1, 1, 16, 16, 16 }, "3D ResNet-18");
     }
+
+    [CudaFact]
+    public void OnnxExport_OfACudaModel_IsTheCpuExport()
+    {
+        Tensors.ManualSeed(8);
+        using var model = ResNet.Builder().WithDepth(18).ForInput(3).WithSmallInputStem().WithClasses(5).Build();
+        var shape = new long[] { 1, 3, 28, 28 };
+        var cpu = new MedVision.Onnx.OnnxExporter().ExportToBytes(model, shape);
+        model.To(Device.Cuda());
+        // The example runs on the GPU (the graph is checked against the model's CUDA forward); the weights come back to the file.
+        var cuda = new MedVision.Onnx.OnnxExporter().ExportToBytes(model, shape);
+        cuda.Should().Equal(cpu, "the same weights and the same graph make the same file");
+        model.Parameters().Should().OnlyContain(p => p.Device.IsCuda, "exporting leaves the model where it was");
+    }
 }
