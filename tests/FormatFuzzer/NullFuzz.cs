@@ -163,6 +163,7 @@ internal static class NullFuzz
         [typeof(MedVision.Nets.Data.Loading.ILabeledImageSource)] = () => new MedVision.Nets.Data.Loading.MedMnistImageSource(MedVision.Nets.Data.MedMnist.MedMnistDataset.LoadEmbeddedRetinaMnist().Test),
         [typeof(MedVision.Nets.Losses.LossComposite<(Tensor Logits, Tensor Labels)>)] = () => MedVision.Nets.Losses.LossComposite.For<(Tensor Logits, Tensor Labels)>().Add("ce", c => Functional.CrossEntropy(c.Logits, c.Labels)).Build(),
         [typeof(MedVision.Nets.Data.Loading.DistributedSampler)] = () => new MedVision.Nets.Data.Loading.DistributedSampler(0, 1),
+        [typeof(MedVision.Nets.Inference.IPredictorNetwork)] = () => new ZeroLogitsNetwork(),
         [typeof(MedVision.Nets.Data.Npy.NpzArchive)] = () => MedVision.Nets.Data.Npy.NpzArchive.Open(MedVision.Nets.Data.MedMnist.MedMnistDataset.OpenEmbeddedRetinaMnistStream(), "retinamnist.npz"),
         [typeof(MedVision.Torch.Serialization.SafeTensorDictionary)] = () =>
         {
@@ -390,4 +391,14 @@ internal static class NullFuzz
         bool setter = member is MethodInfo { IsSpecialName: true } && member.Name.StartsWith("set_", StringComparison.Ordinal);
         return ane.ParamName == name || (setter && ane.ParamName == member.Name[4..]) ? null : $"ArgumentNullException names '{ane.ParamName}'";
     }
+}
+
+/// <summary>A predictor network that gives zero logits for five classes (an IPredictorNetwork to pass where one is needed).</summary>
+internal sealed class ZeroLogitsNetwork : MedVision.Nets.Inference.IPredictorNetwork
+{
+    public Device Device => Device.Cpu;
+
+    public Tensor Logits(Tensor batch) => Tensors.Zeros(batch.Size(0), 5);
+
+    public void Dispose() { }
 }

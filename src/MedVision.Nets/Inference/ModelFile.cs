@@ -224,6 +224,18 @@ public static class ModelFile
                     : $"{path} carries no model card (no '{MetadataKey}' in its header) and has no sidecar {source}; it holds weights only.");
             json = File.ReadAllText(source);
         }
+        return ParseCard(json, source);
+    }
+
+    /// <summary>
+    /// Reads and validates a model card from its JSON (as stored under <see cref="MetadataKey"/>, e.g. in an ONNX file's
+    /// metadata); <paramref name="source"/> names where it came from in messages.
+    /// </summary>
+    /// <exception cref="ModelFormatException">The JSON is not a valid card, or it is from a newer format.</exception>
+    public static ModelCard ParseCard(string json, string source)
+    {
+        ArgumentNullException.ThrowIfNull(json);
+        ArgumentNullException.ThrowIfNull(source);
         ModelCard? card;
         try
         {
@@ -238,7 +250,7 @@ public static class ModelFile
         return card;
     }
 
-    private static void Validate(ModelCard card, string source)
+    internal static void Validate(ModelCard card, string source)
     {
         if (card.FormatVersion > ModelCard.CurrentFormatVersion)
             throw new ModelFormatException($"{source} was written in model-card format {card.FormatVersion} by a newer MedVision.Nets ({card.LibraryVersion ?? "unknown version"}); this version ({LibraryVersion}) reads format {ModelCard.CurrentFormatVersion}. Update the library.");

@@ -16,16 +16,18 @@ namespace MedVision.Nets.Inference;
 /// </summary>
 public sealed class Predictor : IDisposable
 {
-    private readonly Module<Tensor, Tensor> _model;
+    private readonly Module<Tensor, Tensor>? _model;
+    private readonly IPredictorNetwork? _network;
     private readonly Transforms.Resize _resize;
     private readonly Normalize _normalize;
     private readonly MedMnistTask _task;
     private bool _disposed;
 
-    private Predictor(Module<Tensor, Tensor> model, ModelCard card, Device device, TestTimeFlips flips, bool mixedPrecision)
+    private Predictor(Module<Tensor, Tensor>? model, IPredictorNetwork? network, ModelCard card, Device device, TestTimeFlips flips, bool mixedPrecision)
     {
         MixedPrecision = mixedPrecision;
         _model = model;
+        _network = network;
         Card = card;
         Device = device;
         Flips = flips;
@@ -58,13 +60,32 @@ public sealed class Predictor : IDisposable
             if (flips.HasFlag(TestTimeFlips.Depth) && card.Preprocessing.InputSize.Count != 3)
                 throw new ArgumentException("Depth flips need a 3-D model; this one takes 2-D images.", nameof(flips));
             model.To(dev);
-            return new Predictor(model, card, dev, flips, mixedPrecision);
+            return new Predictor(model, null, card, dev, flips, mixedPrecision);
         }
         catch
         {
             model.Dispose();
             throw;
         }
+    }
+
+    /// <summary>
+    /// A predictor over another engine's network (e.g. ONNX Runtime running an exported graph, see MedVision.Onnx.Runtime):
+    /// the card gives the preprocessing, classes and task, <paramref name="network"/> computes the logits; everything
+    /// else — decoding, resizing, normalising, test-time flips, probabilities, labels, grades, thread safety — is this
+    /// class's. The predictor owns the network and disposes it. Explanations need a ResNet model file (<see cref="CanExplain"/>).
+    /// </summary>
+    /// <exception cref="ArgumentException">The card is invalid or the flips do not suit it.</exception>
+    public static Predictor Create(ModelCard card, IPredictorNetwork network, TestTimeFlips flips = TestTimeFlips.None)
+    {
+        ArgumentNullException.ThrowIfNull(card);
+        ArgumentNullException.ThrowIfNull(network);
+        if ((flips & ~(TestTimeFlips.Horizontal | TestTimeFlips.Vertical | TestTimeFlips.Depth)) != 0)
+            throw new ArgumentOutOfRangeException(nameof(flips), flips, "Unknown flips.");
+        ModelFile.Validate(card, "the card");
+        if (flips.HasFlag(TestTimeFlips.Depth) && card.Preprocessing.InputSize.Count != 3)
+            throw new ArgumentException("Depth flips need a 3-D model; this one takes 2-D images.", nameof(flips));
+        return new Predictor(null, network, card, network.Device, flips, mixedPrecision: false);
     }
 
     /// <summary>The model's card: classes, preprocessing, task, metrics.</summary>
@@ -176,7 +197,7 @@ public sealed class Predictor : IDisposable
         if (targetClass is { } t && (t < 0 || t >= Card.ClassNames.Count))
             throw new ArgumentOutOfRangeException(nameof(targetClass), t, $"The model has {Card.ClassNames.Count} classes.");
         if (_model is not ResNet resnet)
-            throw new NotSupportedException($"Explanations need a ResNet; this model is a {_model.GetType().Name} ({Card.Architecture}). Check CanExplain first.");
+            throw new NotSupportedException($"Explanations need a ResNet; this model is a {(_model?.GetType().Name ?? _network!.GetType().Name)} ({Card.Architecture}). Check CanExplain first.");
         CheckImages(new[] { image }, nameof(image));
         using var scope = Tensors.NewDisposeScope();
         var batch = Prepare(new[] { image });
@@ -267,7 +288,10 @@ public sealed class Predictor : IDisposable
     private Tensor Scores(Tensor input)
     {
         Tensor logits;
-        using (MixedPrecision ? Tensors.Autocast(Device.Type, ScalarType.BFloat16) : null) logits = _model.Forward(input);
+        if (_network is not null) logits = _network.Logits(input);
+        else using (MixedPrecision ? Tensors.Autocast(Device.Type, ScalarType.BFloat16) : null) logits = _model!.Forward(input);
+        if (logits.Dim != 2 || logits.Size(0) != input.Size(0) || logits.Size(1) != Card.ClassNames.Count)
+            throw new InvalidOperationException($"The network gave logits of shape [{string.Join(", ", logits.Shape)}] for a batch of {input.Size(0)}; the card names {Card.ClassNames.Count} classes.");
         if (logits.ScalarType != ScalarType.Float32) logits = logits.To(ScalarType.Float32);
         return _task == MedMnistTask.MultiLabel ? logits.Sigmoid() : (Card.Temperature == 1 ? logits : logits / Card.Temperature).Softmax(1);
     }
@@ -306,6 +330,7 @@ public sealed class Predictor : IDisposable
     {
         if (_disposed) return;
         _disposed = true;
-        _model.Dispose();
+        _model?.Dispose();
+        _network?.Dispose();
     }
 }

@@ -1,0 +1,65 @@
+using MedVision.Nets.Inference;
+using Microsoft.ML.OnnxRuntime;
+
+namespace MedVision.Onnx.Runtime;
+
+/// <summary>
+/// Loads a model file exported to ONNX (<c>OnnxModelFile.Export</c> in MedVision.Onnx, or <c>medmnist export</c>) as a
+/// <see cref="Predictor"/> whose network ONNX Runtime runs: the same calls (<see cref="Predictor.PredictFile"/>,
+/// <see cref="Predictor.PredictPixels"/>, batches, volumes, test-time flips), the same preprocessing and probabilities
+/// from the model card in the file's metadata, no libtorch forward pass. On CPUs ONNX Runtime runs these graphs faster
+/// than libtorch runs the model (docs/benchmarks.md, "Serving the exported ONNX graph").
+/// </summary>
+/// <example><code>
+/// using var predictor = OnnxRuntimePredictor.Load("model.onnx");
+/// var prediction = predictor.PredictFile("fundus.jpg");
+/// </code></example>
+public static class OnnxRuntimePredictor
+{
+    /// <summary>Loads <paramref name="path"/> with ONNX Runtime's default session options (all graph optimisations).</summary>
+    /// <exception cref="FileNotFoundException">There is no such file.</exception>
+    /// <exception cref="ModelFormatException">The file is not an ONNX model, or not one with a MedVision model card.</exception>
+    public static Predictor Load(string path, TestTimeFlips flips = TestTimeFlips.None) => Load(path, options: null, flips);
+
+    /// <summary>Loads <paramref name="path"/> with the given session options (threads, execution providers such as CUDA).</summary>
+    public static Predictor Load(string path, SessionOptions? options, TestTimeFlips flips = TestTimeFlips.None)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        if (!File.Exists(path)) throw new FileNotFoundException($"No ONNX model at {path}.", path);
+        InferenceSession session;
+        try
+        {
+            session = options is null ? new InferenceSession(path) : new InferenceSession(path, options);
+        }
+        catch (OnnxRuntimeException e)
+        {
+            throw new ModelFormatException($"{path} is not an ONNX model ONNX Runtime can load: {e.Message}", e);
+        }
+        try
+        {
+            if (!session.ModelMetadata.CustomMetadataMap.TryGetValue(ModelFile.MetadataKey, out var json))
+                throw new ModelFormatException($"{path} carries no model card (no '{ModelFile.MetadataKey}' in its metadata): export model files with OnnxModelFile.Export (or `medmnist export`), which records the preprocessing and classes a predictor needs.");
+            var card = ModelFile.ParseCard(json, path);
+            CheckGraph(session, card, path);
+            return Predictor.Create(card, new OnnxRuntimeNetwork(session, "input", "logits"), flips);
+        }
+        catch
+        {
+            session.Dispose();
+            throw;
+        }
+    }
+
+    // The graph must take the card's channels and give one logit per class name.
+    private static void CheckGraph(InferenceSession session, ModelCard card, string path)
+    {
+        if (!session.InputMetadata.TryGetValue("input", out var input) || !session.OutputMetadata.TryGetValue("logits", out var logits))
+            throw new ModelFormatException($"{path} has inputs [{string.Join(", ", session.InputMetadata.Keys)}] and outputs [{string.Join(", ", session.OutputMetadata.Keys)}]; an exported model file has the input 'input' and the output 'logits'.");
+        var dims = input.Dimensions;
+        if (dims.Length != card.Preprocessing.InputSize.Count + 2 || dims[1] != card.Preprocessing.Channels)
+            throw new ModelFormatException($"{path}: the graph's input [{string.Join(", ", dims)}] does not take the card's {card.Preprocessing.Channels}-channel {string.Join("×", card.Preprocessing.InputSize)} images.");
+        var outputs = logits.Dimensions;
+        if (outputs.Length != 2 || outputs[1] != card.ClassNames.Count)
+            throw new ModelFormatException($"{path}: the graph's logits [{string.Join(", ", outputs)}] do not give one score for each of the card's {card.ClassNames.Count} classes.");
+    }
+}

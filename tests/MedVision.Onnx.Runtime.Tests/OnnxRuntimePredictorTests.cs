@@ -1,0 +1,134 @@
+using MedVision.Nets.Blocks;
+using MedVision.Nets.Data.Images;
+using MedVision.Nets.Inference;
+using MedVision.Nets.Metrics;
+using MedVision.Nets.Models;
+using MedVision.Torch;
+
+namespace MedVision.Onnx.Runtime.Tests;
+
+/// <summary>The ONNX Runtime predictor against the libtorch predictor on the same model file.</summary>
+public sealed class OnnxRuntimePredictorTests : IDisposable
+{
+    private static readonly string[] Grades = { "0", "1", "2", "3", "4" };
+    private readonly string _folder = Directory.CreateTempSubdirectory("medvision-ort-").FullName;
+
+    public void Dispose() => Directory.Delete(_folder, recursive: true);
+
+    /// <summary>A small RGB ResNet with non-trivial batch-norm statistics, saved as a model file and exported to ONNX.</summary>
+    private (string ModelFile, string OnnxFile) Export(MedMnistTask task = MedMnistTask.OrdinalRegression, double temperature = 1.3, bool dynamicSize = false)
+    {
+        Tensors.ManualSeed(4);
+        using var model = ResNet.Builder().WithBlocks(ResidualBlockKind.Basic, 1, 1).WithWidths(8, 16).ForInput(3).WithSmallInputStem().WithClasses(5).Build();
+        using (Tensors.NoGrad())
+            foreach (var (name, buffer) in model.NamedBuffers())
+                if (name.EndsWith("running_var", StringComparison.Ordinal)) buffer.FillInPlace(1.7);
+                else if (name.EndsWith("running_mean", StringComparison.Ordinal)) buffer.FillInPlace(0.2);
+        var card = ModelFile.Describe(model, new PreprocessingCard { InputSize = new() { 28, 28 }, Channels = 3, Mean = new() { 0.4f, 0.5f, 0.6f }, Std = new() { 0.2f, 0.25f, 0.3f } }, Grades, task);
+        card.Temperature = temperature;
+        var modelFile = Path.Combine(_folder, $"{task}.safetensors");
+        ModelFile.Save(modelFile, model, card);
+        var onnxFile = Path.Combine(_folder, $"{task}.onnx");
+        OnnxModelFile.Export(modelFile, onnxFile, new OnnxExportOptions { DynamicSpatialSize = dynamicSize });
+        return (modelFile, onnxFile);
+    }
+
+    private string[] WritePngs(int count, int size = 28)
+    {
+        var random = new Random(9);
+        return Enumerable.Range(0, count).Select(i =>
+        {
+            var pixels = new byte[size * size * 3];
+            random.NextBytes(pixels);
+            var path = Path.Combine(_folder, $"image{i}.png");
+            ImageCodec.Save(path, new RasterImage(size, size, 3, pixels));
+            return path;
+        }).ToArray();
+    }
+
+    private static void ShouldMatch(IReadOnlyList<Prediction> actual, IReadOnlyList<Prediction> expected)
+    {
+        actual.Should().HaveSameCount(expected);
+        for (int i = 0; i < expected.Count; i++)
+        {
+            actual[i].Label.Should().Be(expected[i].Label);
+            actual[i].LabelName.Should().Be(expected[i].LabelName);
+            actual[i].Grade.Should().Be(expected[i].Grade);
+            actual[i].Probabilities.Select(p => (double)p).Should().Equal(expected[i].Probabilities.Select(p => (double)p), (a, b) => Math.Abs(a - b) <= 2e-5);
+            if (expected[i].ExpectedGrade is { } grade) actual[i].ExpectedGrade!.Value.Should().BeApproximately(grade, 1e-4);
+        }
+    }
+
+    [Fact]
+    public void PredictsImageFilesPixelsAndStreamsAsTheLibtorchPredictorDoes()
+    {
+        var (modelFile, onnxFile) = Export();
+        using var libtorch = Predictor.Load(modelFile);
+        using var onnx = OnnxRuntimePredictor.Load(onnxFile);
+        onnx.Card.ClassNames.Should().Equal(Grades);
+        onnx.Card.Temperature.Should().Be(1.3);
+        onnx.CanExplain.Should().BeFalse();
+
+        var files = WritePngs(5);
+        ShouldMatch(onnx.PredictFiles(files, batchSize: 3), libtorch.PredictFiles(files));
+        // Another size is resized to the card's 28×28 first; a grey image becomes RGB.
+        var large = WritePngs(1, size: 40)[0];
+        ShouldMatch(new[] { onnx.PredictFile(large) }, new[] { libtorch.PredictFile(large) });
+        var grey = Enumerable.Range(0, 28 * 28).Select(i => (byte)(i % 251)).ToArray();
+        ShouldMatch(new[] { onnx.PredictPixels(grey, 28, 28, 1) }, new[] { libtorch.PredictPixels(grey, 28, 28, 1) });
+        using (var stream = File.OpenRead(files[0])) ShouldMatch(new[] { onnx.Predict(stream, "first") }, new[] { libtorch.PredictFile(files[0]) });
+
+        FluentActions.Invoking(() => onnx.ExplainFile(files[0])).Should().Throw<NotSupportedException>().WithMessage("*ResNet*OnnxRuntimeNetwork*");
+    }
+
+    [Fact]
+    public void TestTimeFlips_MultiLabelTasks_AndGraphsOfAnySize_AgreeToo()
+    {
+        var files = WritePngs(3);
+        var (modelFile, onnxFile) = Export(MedMnistTask.MultiLabel, temperature: 1, dynamicSize: true);
+        using (var libtorch = Predictor.Load(modelFile, flips: TestTimeFlips.Horizontal | TestTimeFlips.Vertical))
+        using (var onnx = OnnxRuntimePredictor.Load(onnxFile, TestTimeFlips.Horizontal | TestTimeFlips.Vertical))
+            ShouldMatch(onnx.PredictFiles(files), libtorch.PredictFiles(files));
+    }
+
+    [Fact]
+    public void IsSafeToCallFromManyThreads()
+    {
+        var (_, onnxFile) = Export();
+        var files = WritePngs(4);
+        using var onnx = OnnxRuntimePredictor.Load(onnxFile);
+        var serial = files.Select(onnx.PredictFile).ToArray();
+        var results = new Prediction[8][];
+        Parallel.For(0, 8, new ParallelOptions { MaxDegreeOfParallelism = 8 }, t =>
+            results[t] = Enumerable.Range(0, 40).Select(i => onnx.PredictFile(files[(t + i) % files.Length])).ToArray());
+        for (int t = 0; t < 8; t++)
+            for (int i = 0; i < 40; i++)
+                results[t][i].Probabilities.Should().Equal(serial[(t + i) % files.Length].Probabilities, "concurrent calls give the serial result");
+    }
+
+    [Fact]
+    public void FilesItCannotServeAreRefusedWithTheReason()
+    {
+        var missing = Path.Combine(_folder, "missing.onnx");
+        FluentActions.Invoking(() => OnnxRuntimePredictor.Load(missing)).Should().Throw<FileNotFoundException>().WithMessage($"*{missing}*");
+
+        var notOnnx = Path.Combine(_folder, "text.onnx");
+        File.WriteAllText(notOnnx, "not a model");
+        FluentActions.Invoking(() => OnnxRuntimePredictor.Load(notOnnx)).Should().Throw<ModelFormatException>().WithMessage($"*{notOnnx} is not an ONNX model*");
+
+        // A graph exported without a model file has no card.
+        using var bare = ResNet.Builder().WithBlocks(ResidualBlockKind.Basic, 1).WithWidths(8).ForInput(3).WithSmallInputStem().WithClasses(5).Build();
+        var bareFile = Path.Combine(_folder, "bare.onnx");
+        bare.ExportOnnx(bareFile, new long[] { 1, 3, 28, 28 });
+        FluentActions.Invoking(() => OnnxRuntimePredictor.Load(bareFile)).Should().Throw<ModelFormatException>().WithMessage("*carries no model card*OnnxModelFile.Export*");
+
+        // A card whose classes do not fit the graph.
+        var named = Path.Combine(_folder, "named.onnx");
+        var options = new OnnxExportOptions { OutputName = "logits" };
+        using var six = ResNet.Builder().WithBlocks(ResidualBlockKind.Basic, 1).WithWidths(8).ForInput(3).WithSmallInputStem().WithClasses(6).Build();
+        var card = ModelFile.Describe(six, new PreprocessingCard { Channels = 3 }, Grades.Append("extra").ToArray(), MedMnistTask.MultiClass);
+        options.Metadata[ModelFile.MetadataKey] = System.Text.Json.JsonSerializer.Serialize(card);
+        bare.ExportOnnx(named, new long[] { 1, 3, 28, 28 }, options);
+        FluentActions.Invoking(() => OnnxRuntimePredictor.Load(named)).Should().Throw<ModelFormatException>().WithMessage("*logits [-1, 5]*6 classes*");
+    }
+}
