@@ -16,6 +16,12 @@ public delegate OnnxValue OnnxModuleExport<in TModule>(OnnxExportContext context
 /// has an exporter; <see cref="Register{TModule}"/> adds one for a module of your own. The model is exported in
 /// evaluation mode (batch norm uses its running statistics, dropout is off) and its training flags are restored.
 /// </summary>
+/// <remarks>
+/// Exporting switches the model to evaluation mode for its duration: do not export a model that other threads are
+/// training or running at the same time. An enclosing <see cref="Tensors.Autocast"/> region is suspended during the
+/// export (the graph is float32). One exporter may serve several exports in turn; its registrations are not meant to
+/// change while it exports.
+/// </remarks>
 /// <example><code>
 /// using var model = ResNet.Builder().WithDepth(18).ForInput(channels: 3, spatialDims: 2).WithSmallInputStem().WithClasses(5).Build();
 /// new OnnxExporter().Export(model, "resnet18.onnx", inputShape: new long[] { 1, 3, 28, 28 });
@@ -96,6 +102,8 @@ public sealed class OnnxExporter
         try
         {
             using var noGrad = Tensors.NoGrad();
+            // The graph is float32: an enclosing autocast region must not turn the reference run into bfloat16.
+            using var fullPrecision = Tensors.Autocast(device.Type, enabled: false);
             using var scope = Tensors.NewDisposeScope();
             heads ??= (_, output) => new[] { (options.OutputName, output) };
             var context = new OnnxExportContext(this, model, new[] { options.InputName, options.OutputName, "logits", "probabilities" }, options.DynamicSpatialSize);

@@ -149,6 +149,26 @@ public sealed class ExportBehaviourTests : IDisposable
     }
 
     [Fact]
+    public void AnEnclosingAutocastRegionIsSuspendedWhileExporting()
+    {
+        using var model = new Sequential(new Linear(4, 5), new Affine(5));
+        bool? autocastSeen = null;
+        var exporter = new OnnxExporter().Register<Affine>((context, module, x) =>
+        {
+            autocastSeen = Tensors.AutocastState(DeviceType.Cpu).Enabled;
+            var doubled = context.AddNode("Mul", new[] { x, context.Constant("two", new[] { 2f }) }, x.Sample * 2.0);
+            return context.AddNode("Add", new[] { doubled, context.Parameter(module, "weight") }, module.Call(x.Sample));
+        });
+        var plain = exporter.ExportToBytes(model, new long[] { 1, 4 });
+        using (Tensors.Autocast(DeviceType.Cpu, ScalarType.BFloat16))
+        {
+            exporter.ExportToBytes(model, new long[] { 1, 4 }).Should().Equal(plain);
+            autocastSeen.Should().BeFalse("the graph and its reference run are float32");
+            Tensors.AutocastState(DeviceType.Cpu).Enabled.Should().BeTrue("the caller's region is back after the export");
+        }
+    }
+
+    [Fact]
     public void AModelFileExportsWithItsCardAndGivesThePredictorsProbabilities()
     {
         using var model = SmallResNet(channels: 3, classes: 5);
