@@ -11,7 +11,7 @@ internal static class ExportCommand
     {
         var model = ModelOptions.Model();
         var output = new Option<string>("--output", "-o") { Description = "The ONNX file to write (default: the model file's name with .onnx).", };
-        var fixedBatch = new Option<int?>("--fixed-batch") { Description = "Fix the batch size in the graph (default: dynamic)." };
+        var fixedBatch = new Option<int?>("--fixed-batch") { Description = "Fix the batch size in the graph (default: dynamic)." }.AtLeast(1);
         var dynamicSize = new Option<bool>("--dynamic-size") { Description = "Let the graph take images of any size (height and width dynamic), not just the model's input size." };
         var command = new Command("export", "Export a saved model file to ONNX (opset 17): input 'input', outputs 'logits' and 'probabilities', the model card in the metadata.") { model, output, fixedBatch, dynamicSize };
         command.SetAction(r => Run(r.GetValue(model)!, r.GetValue(output), r.GetValue(fixedBatch), r.GetValue(dynamicSize)));
@@ -20,7 +20,6 @@ internal static class ExportCommand
 
     private static int Run(string modelPath, string? output, int? fixedBatch, bool dynamicSize)
     {
-        if (fixedBatch is < 1) throw new ArgumentException($"--fixed-batch must be at least 1, got {fixedBatch}.");
         var target = output ?? Path.ChangeExtension(modelPath, ".onnx");
         var options = new OnnxExportOptions { DynamicBatch = fixedBatch is null, DynamicSpatialSize = dynamicSize };
         var card = fixedBatch is null ? OnnxModelFile.Export(modelPath, target, options) : OnnxModelFile.Export(modelPath, target, options, fixedBatch.Value);
