@@ -27,6 +27,11 @@ public sealed class OnnxExportContext
         foreach (var name in reservedNames) _names.Add(name);
     }
 
+    private long _initializerBytes;
+
+    /// <summary>The most weight data one file holds: protobuf's 2 GiB message limit, less room for the graph itself.</summary>
+    internal static long MaxInitializerBytes { get; set; } = (2L << 30) - (64L << 20);
+
     internal List<OnnxNodeRecord> Nodes { get; } = new();
     internal List<OnnxInitializerRecord> Initializers { get; } = new();
     internal HashSet<string> GraphInputs { get; } = new(StringComparer.Ordinal);
@@ -201,6 +206,9 @@ public sealed class OnnxExportContext
     {
         if (!source.ScalarType.IsFloatingPoint())
             throw new NotSupportedException($"'{name}' is a {source.ScalarType} tensor; the exporter writes float32 weights only.");
+        _initializerBytes += source.NumElements * 4;
+        if (_initializerBytes > MaxInitializerBytes)
+            throw new NotSupportedException($"The model's weights exceed {MaxInitializerBytes / (1 << 20)} MiB by '{name}': a protobuf message is limited to 2 GiB, and ONNX's external-data format for larger models is not supported.");
         float[] data;
         using (var scope = Tensors.NewDisposeScope())
             data = source.Detach().To(ScalarType.Float32, Device.Cpu).Contiguous().ToArray<float>();

@@ -72,6 +72,24 @@ public sealed class ExportBehaviourTests : IDisposable
     }
 
     [Fact]
+    public void WeightsBeyondTheProtobufLimitAreRefused()
+    {
+        var limit = OnnxExportContext.MaxInitializerBytes;
+        try
+        {
+            // The real limit is 2 GiB less 64 MiB; a small stand-in keeps the test light.
+            OnnxExportContext.MaxInitializerBytes = 1000;
+            using var model = new Sequential(new Linear(10, 20), new Linear(20, 30));
+            FluentActions.Invoking(() => new OnnxExporter().ExportToBytes(model, new long[] { 1, 10 }))
+                .Should().Throw<NotSupportedException>().WithMessage("*exceed*by '1.weight'*2 GiB*external-data*");
+        }
+        finally
+        {
+            OnnxExportContext.MaxInitializerBytes = limit;
+        }
+    }
+
+    [Fact]
     public void BadArgumentsAreRefusedBeforeAnythingIsWritten()
     {
         using var model = SmallResNet();
