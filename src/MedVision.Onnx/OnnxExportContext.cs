@@ -16,6 +16,7 @@ public sealed class OnnxExportContext
     private readonly Dictionary<Module, string> _paths = new(ReferenceEqualityComparer.Instance);
     private readonly Dictionary<string, OnnxValue> _initializerValues = new(StringComparer.Ordinal);
     private readonly HashSet<string> _names = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _reserved = new(StringComparer.Ordinal);
     private readonly Dictionary<string, int> _counters = new(StringComparer.Ordinal);
     private readonly Stack<Module> _callStack = new();
 
@@ -24,7 +25,11 @@ public sealed class OnnxExportContext
         _exporter = exporter;
         DynamicSpatialSize = dynamicSpatialSize;
         foreach (var (name, module) in root.NamedModules()) _paths.TryAdd(module, name);
-        foreach (var name in reservedNames) _names.Add(name);
+        foreach (var name in reservedNames)
+        {
+            _names.Add(name);
+            _reserved.Add(name);
+        }
     }
 
     private long _initializerBytes;
@@ -225,11 +230,11 @@ public sealed class OnnxExportContext
         return new OnnxValue(name, sample);
     }
 
-    private string Scoped(string hint)
-    {
-        var path = CurrentPath;
-        return path.Length == 0 ? hint : $"{path}/{hint}";
-    }
+    // Generated names carry a '/' ("layer1.0.conv1/Conv", "/Gemm" at the root), so a plain output name never meets one.
+    private string Scoped(string hint) => $"{CurrentPath}/{hint}";
+
+    /// <summary>Whether a value of the graph (input, node output or weight) already has <paramref name="name"/>.</summary>
+    internal bool IsValueName(string name) => _names.Contains(name) && !_reserved.Contains(name);
 
     private string UniqueName(string baseName)
     {

@@ -5,6 +5,12 @@ using MedVision.Torch.Nn;
 
 namespace MedVision.Onnx;
 
+/// <summary>
+/// Turns the model's output into the graph's named outputs: e.g. the logits and their softmax, each emitted with
+/// <see cref="OnnxExportContext.AddNode"/>. The names must differ from each other and from the input's.
+/// </summary>
+public delegate IReadOnlyList<(string Name, OnnxValue Value)> OnnxGraphOutputs(OnnxExportContext context, OnnxValue modelOutput);
+
 /// <summary>Exports one module type: emits the nodes that compute <paramref name="module"/> applied to <paramref name="input"/>.</summary>
 /// <typeparam name="TModule">The module type.</typeparam>
 public delegate OnnxValue OnnxModuleExport<in TModule>(OnnxExportContext context, TModule module, OnnxValue input) where TModule : Module;
@@ -70,6 +76,24 @@ public sealed class OnnxExporter
     public byte[] ExportToBytes(Module<Tensor, Tensor> model, long[] inputShape, OnnxExportOptions? options = null)
         => Build(model, inputShape, options ?? new OnnxExportOptions()).ToArray();
 
+    /// <summary>
+    /// Exports <paramref name="model"/> with several graph outputs made from its output by <paramref name="outputs"/>
+    /// (e.g. logits and probabilities), to a file, atomically. <see cref="OnnxExportOptions.OutputName"/> is not used.
+    /// </summary>
+    public void Export(Module<Tensor, Tensor> model, string path, long[] inputShape, OnnxExportOptions? options, OnnxGraphOutputs outputs)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        ArgumentNullException.ThrowIfNull(outputs);
+        OnnxFiles.WriteAtomically(path, Build(model, inputShape, options ?? new OnnxExportOptions(), outputs));
+    }
+
+    /// <summary>The model exported with several graph outputs (see <see cref="Export(Module{Tensor, Tensor}, string, long[], OnnxExportOptions?, OnnxGraphOutputs)"/>) as bytes.</summary>
+    public byte[] ExportToBytes(Module<Tensor, Tensor> model, long[] inputShape, OnnxExportOptions? options, OnnxGraphOutputs outputs)
+    {
+        ArgumentNullException.ThrowIfNull(outputs);
+        return Build(model, inputShape, options ?? new OnnxExportOptions(), outputs).ToArray();
+    }
+
     internal Func<OnnxExportContext, Module, OnnxValue, OnnxValue>? Find(Type type)
     {
         for (var t = type; t is not null && t != typeof(object); t = t.BaseType)
@@ -82,7 +106,7 @@ public sealed class OnnxExporter
     /// <see cref="OnnxExportOptions.OutputName"/>) turns the model's output into the graph's named outputs.
     /// </summary>
     internal ProtoWriter Build(Module<Tensor, Tensor> model, long[] inputShape, OnnxExportOptions options,
-        Func<OnnxExportContext, OnnxValue, IReadOnlyList<(string Name, OnnxValue Value)>>? heads = null)
+        OnnxGraphOutputs? heads = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(inputShape);
@@ -118,10 +142,17 @@ public sealed class OnnxExporter
             var input = context.Input(options.InputName, example);
             var output = context.Call(model, input);
             Verify(expected, output, options.VerificationTolerance);
-            var outputs = heads(context, output);
-            if (outputs.Count == 0 || outputs.Select(o => o.Name).Distinct().Count() != outputs.Count || outputs.Any(o => o.Name == options.InputName))
-                throw new ArgumentException($"The graph's outputs need distinct names other than the input's, got [{string.Join(", ", outputs.Select(o => o.Name))}].");
-            foreach (var (name, value) in outputs) NameOutput(context, value, name);
+            var outputs = heads(context, output) ?? throw new InvalidOperationException("The graph outputs callback returned null.");
+            if (outputs.Count == 0 || outputs.Any(o => string.IsNullOrWhiteSpace(o.Name) || o.Value is null) || outputs.Select(o => o.Name).Distinct().Count() != outputs.Count || outputs.Any(o => o.Name == options.InputName))
+                throw new ArgumentException($"The graph's outputs need values and distinct names other than the input's, got [{string.Join(", ", outputs.Select(o => o.Name))}].");
+            var named = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var (name, value) in outputs)
+            {
+                // A value that is already an output gets its second name through an Identity node.
+                if (named.Contains(value.Name)) context.Nodes.Add(new OnnxNodeRecord { Name = "/" + name, OpType = "Identity", Inputs = new[] { value.Name }, Outputs = new[] { name }, Attributes = Array.Empty<OnnxAttribute>() });
+                else NameOutput(context, value, name);
+                named.Add(name);
+            }
 
             string?[] DimNames(long[] shape, string? prefix) => shape.Select((_, i) =>
                 i == 0 ? (options.DynamicBatch ? options.BatchDimensionName : null)
@@ -154,6 +185,9 @@ public sealed class OnnxExporter
 
     private static void NameOutput(OnnxExportContext context, OnnxValue output, string name)
     {
+        if (output.Name == name) return;
+        if (context.IsValueName(name))
+            throw new ArgumentException($"The output name '{name}' is already the name of a value in the graph (a weight or the input); choose another.");
         var producer = context.Nodes.FirstOrDefault(n => n.Outputs.Contains(output.Name));
         if (producer is null)
         {

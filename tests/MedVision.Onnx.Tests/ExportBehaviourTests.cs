@@ -72,6 +72,36 @@ public sealed class ExportBehaviourTests : IDisposable
     }
 
     [Fact]
+    public void SeveralGraphOutputsComeFromTheModelsOutput()
+    {
+        using var model = SmallResNet(channels: 1, classes: 4);
+        OnnxRuntimeCheck.Randomise(model);
+        var bytes = new OnnxExporter().ExportToBytes(model, new long[] { 1, 1, 28, 28 }, null, (context, logits) => new[]
+        {
+            ("logits", logits),
+            ("probabilities", context.AddNode("Softmax", new[] { logits }, logits.Sample.Softmax(1), OnnxAttribute.Int("axis", 1))),
+            ("scores", logits),
+        });
+        using var session = new InferenceSession(bytes);
+        session.OutputMetadata.Keys.Should().Equal("logits", "probabilities", "scores");
+        var input = new DenseTensor<float>(Enumerable.Range(0, 2 * 28 * 28).Select(i => (float)Math.Cos(i * 0.1)).ToArray(), new[] { 2, 1, 28, 28 });
+        using var results = session.Run(new[] { NamedOnnxValue.CreateFromTensor("input", input) });
+        var logits = results.Single(r => r.Name == "logits").AsTensor<float>();
+        var probabilities = results.Single(r => r.Name == "probabilities").AsTensor<float>();
+        results.Single(r => r.Name == "scores").AsTensor<float>().ToArray().Should().Equal(logits.ToArray(), "one value may be two outputs");
+        for (int n = 0; n < 2; n++)
+        {
+            var row = Enumerable.Range(0, 4).Select(k => Math.Exp(logits[n, k])).ToArray();
+            for (int k = 0; k < 4; k++) probabilities[n, k].Should().BeApproximately((float)(row[k] / row.Sum()), 1e-5f);
+        }
+
+        FluentActions.Invoking(() => new OnnxExporter().ExportToBytes(model, new long[] { 1, 1, 28, 28 }, null, (_, logits) => new[] { ("fc.weight", logits) }))
+            .Should().Throw<ArgumentException>().WithMessage("*'fc.weight' is already the name of a value*");
+        FluentActions.Invoking(() => new OnnxExporter().ExportToBytes(model, new long[] { 1, 1, 28, 28 }, null, (_, logits) => new[] { ("a", logits), ("a", logits) }))
+            .Should().Throw<ArgumentException>().WithMessage("*distinct names*");
+    }
+
+    [Fact]
     public void WeightsBeyondTheProtobufLimitAreRefused()
     {
         var limit = OnnxExportContext.MaxInitializerBytes;
