@@ -92,6 +92,24 @@ public sealed class OnnxRuntimePredictorTests : IDisposable
     }
 
     [Fact]
+    public void PredictsVolumesWithA3DModelAsTheLibtorchPredictorDoes()
+    {
+        Tensors.ManualSeed(5);
+        using var model = ResNet.Builder().WithBlocks(ResidualBlockKind.Basic, 1, 1).WithWidths(4, 8).ForInput(1, spatialDims: 3).WithSmallInputStem().WithClasses(2).Build();
+        var card = ModelFile.Describe(model, new PreprocessingCard { InputSize = new() { 12, 16, 16 }, Channels = 1 }, new[] { "control", "disease" }, MedMnistTask.Binary);
+        var modelFile = Path.Combine(_folder, "volume.safetensors");
+        ModelFile.Save(modelFile, model, card);
+        var onnxFile = Path.Combine(_folder, "volume.onnx");
+        OnnxModelFile.Export(modelFile, onnxFile);
+        using var libtorch = Predictor.Load(modelFile, flips: TestTimeFlips.Depth);
+        using var onnx = OnnxRuntimePredictor.Load(onnxFile, TestTimeFlips.Depth);
+        var random = new Random(2);
+        // A volume of another size: min–max scaled and resized to the card's 12×16×16 first.
+        var volume = new MedVision.Nets.Data.Nifti.NiftiImage(Enumerable.Range(0, 10 * 20 * 18).Select(_ => (float)random.NextDouble() * 300).ToArray(), new[] { 18, 20, 10 });
+        ShouldMatch(new[] { onnx.PredictVolume(volume) }, new[] { libtorch.PredictVolume(volume) });
+    }
+
+    [Fact]
     public void IsSafeToCallFromManyThreads()
     {
         var (_, onnxFile) = Export();
