@@ -250,7 +250,9 @@ public static class ModelFile
         return card;
     }
 
-    internal static void Validate(ModelCard card, string source)
+    // anyArchitecture: the card of a network another engine runs (Predictor.Create): any architecture name, checked as a
+    // TorchScript card is (classes, input size, channels), a ResNet's own options checked when it has them.
+    internal static void Validate(ModelCard card, string source, bool anyArchitecture = false)
     {
         if (card.FormatVersion > ModelCard.CurrentFormatVersion)
             throw new ModelFormatException($"{source} was written in model-card format {card.FormatVersion} by a newer MedVision.Nets ({card.LibraryVersion ?? "unknown version"}); this version ({LibraryVersion}) reads format {ModelCard.CurrentFormatVersion}. Update the library.");
@@ -285,7 +287,8 @@ public static class ModelFile
         card.Metrics ??= new();
         if (!Enum.TryParse<MedMnistTask>(card.Task, ignoreCase: true, out _)) throw new ModelFormatException($"{source} has an unknown task '{card.Task}'.");
         var p = card.Preprocessing;
-        if (IsTorchScript(card))
+        bool describesResNet = string.Equals(card.Architecture, "resnet", StringComparison.OrdinalIgnoreCase) && card.ResNet is not null;
+        if (IsTorchScript(card) || (anyArchitecture && !describesResNet))
         {
             if (card.ClassNames.Count == 0) throw new ModelFormatException($"{source} lists no class names.");
             if (p.InputSize.Count is not (2 or 3) || p.InputSize.Any(s => s < 1))

@@ -75,14 +75,15 @@ public sealed class Predictor : IDisposable
     /// else — decoding, resizing, normalising, test-time flips, probabilities, labels, grades, thread safety — is this
     /// class's. The predictor owns the network and disposes it. Explanations need a ResNet model file (<see cref="CanExplain"/>).
     /// </summary>
-    /// <exception cref="ArgumentException">The card is invalid or the flips do not suit it.</exception>
+    /// <exception cref="ModelFormatException">The card is invalid: its task, class names, preprocessing or temperature (any architecture name is accepted; a ResNet's options are checked when present).</exception>
+    /// <exception cref="ArgumentException">The flips do not suit the card's input.</exception>
     public static Predictor Create(ModelCard card, IPredictorNetwork network, TestTimeFlips flips = TestTimeFlips.None)
     {
         ArgumentNullException.ThrowIfNull(card);
         ArgumentNullException.ThrowIfNull(network);
         if ((flips & ~(TestTimeFlips.Horizontal | TestTimeFlips.Vertical | TestTimeFlips.Depth)) != 0)
             throw new ArgumentOutOfRangeException(nameof(flips), flips, "Unknown flips.");
-        ModelFile.Validate(card, "the card");
+        ModelFile.Validate(card, "the card", anyArchitecture: true);
         if (flips.HasFlag(TestTimeFlips.Depth) && card.Preprocessing.InputSize.Count != 3)
             throw new ArgumentException("Depth flips need a 3-D model; this one takes 2-D images.", nameof(flips));
         return new Predictor(null, network, card, network.Device, flips, mixedPrecision: false);

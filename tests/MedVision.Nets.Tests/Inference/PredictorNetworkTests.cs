@@ -1,0 +1,75 @@
+using MedVision.Nets.Inference;
+using MedVision.Nets.Metrics;
+using MedVision.Torch;
+
+namespace MedVision.Nets.Tests.Inference;
+
+/// <summary><see cref="Predictor.Create"/> over a network of another engine.</summary>
+public sealed class PredictorNetworkTests
+{
+    /// <summary>Logits that rise with the class index by the batch's mean value; counts its calls and disposal.</summary>
+    private sealed class RampNetwork : IPredictorNetwork
+    {
+        private readonly int _classes;
+        public RampNetwork(int classes) => _classes = classes;
+        public int Calls;
+        public bool Disposed;
+        public Device Device => Device.Cpu;
+
+        public Tensor Logits(Tensor batch)
+        {
+            Interlocked.Increment(ref Calls);
+            using var scope = Tensors.NewDisposeScope();
+            var means = batch.Flatten(1).Mean(new long[] { 1 }, keepDim: true);
+            var ramp = Tensors.Arange(0, _classes).To(ScalarType.Float32).Unsqueeze(0);
+            return scope.MoveToOuter(means * ramp);
+        }
+
+        public void Dispose() => Disposed = true;
+    }
+
+    private static ModelCard Card(MedMnistTask task = MedMnistTask.MultiClass, double temperature = 1) => new()
+    {
+        Architecture = "external",
+        Preprocessing = new PreprocessingCard { InputSize = new() { 4, 4 }, Channels = 1, Mean = new() { 0f }, Std = new() { 1f } },
+        ClassNames = new() { "a", "b", "c" },
+        Task = task.ToString(),
+        Temperature = temperature,
+    };
+
+    [Fact]
+    public void PreprocessesCallsTheNetworkAndTurnsItsLogitsIntoPredictions()
+    {
+        var network = new RampNetwork(3);
+        using (var predictor = Predictor.Create(Card(temperature: 2), network, TestTimeFlips.Horizontal))
+        {
+            predictor.CanExplain.Should().BeFalse();
+            var white = Enumerable.Repeat((byte)255, 16).ToArray();
+            var prediction = predictor.PredictPixels(white, 4, 4, 1);
+            network.Calls.Should().Be(2, "the image and its horizontal flip");
+            // Pixels 255 → 1.0 after scaling, normalised with mean 0 and std 1: logits (0, 1, 2), divided by the temperature 2.
+            var expected = new[] { 0.0, 0.5, 1.0 }.Select(Math.Exp).ToArray();
+            prediction.Probabilities.Select(p => (double)p).Should().Equal(expected.Select(e => e / expected.Sum()), (a, b) => Math.Abs(a - b) < 1e-6);
+            prediction.LabelName.Should().Be("c");
+            FluentActions.Invoking(() => predictor.Explain(new MedVision.Nets.Transforms.FloatImage(new float[16], 1, 4, 4))).Should().Throw<NotSupportedException>().WithMessage("*RampNetwork*");
+        }
+        network.Disposed.Should().BeTrue("the predictor owns its network");
+    }
+
+    [Fact]
+    public void ANetworkWhoseLogitsDoNotFitTheCardIsAClearError()
+    {
+        using var predictor = Predictor.Create(Card(), new RampNetwork(4));
+        FluentActions.Invoking(() => predictor.PredictPixels(new byte[16], 4, 4, 1))
+            .Should().Throw<InvalidOperationException>().WithMessage("*logits of shape [1, 4]*3 classes*");
+    }
+
+    [Fact]
+    public void AnInvalidCardOrFlipsAreRefused()
+    {
+        var card = Card();
+        card.Task = "Regression";
+        FluentActions.Invoking(() => Predictor.Create(card, new RampNetwork(3))).Should().Throw<ModelFormatException>().WithMessage("*unknown task 'Regression'*");
+        FluentActions.Invoking(() => Predictor.Create(Card(), new RampNetwork(3), TestTimeFlips.Depth)).Should().Throw<ArgumentException>().WithMessage("*Depth flips need a 3-D model*");
+    }
+}
