@@ -13,19 +13,23 @@ internal static class ExportCommand
         var output = new Option<string>("--output", "-o") { Description = "The ONNX file to write (default: the model file's name with .onnx).", };
         var fixedBatch = new Option<int?>("--fixed-batch") { Description = "Fix the batch size in the graph (default: dynamic)." }.AtLeast(1);
         var dynamicSize = new Option<bool>("--dynamic-size") { Description = "Let the graph take images of any size (height and width dynamic), not just the model's input size." };
-        var command = new Command("export", "Export a saved model file to ONNX (opset 17): input 'input', outputs 'logits' and 'probabilities', the model card in the metadata.") { model, output, fixedBatch, dynamicSize };
-        command.SetAction(r => Run(r.GetValue(model)!, r.GetValue(output), r.GetValue(fixedBatch), r.GetValue(dynamicSize)));
+        var normalize = new Option<bool>("--normalize-in-graph") { Description = "The graph normalises with the card's mean and std itself: it takes pixels scaled to [0, 1] (for ML.NET's ExtractPixels)." };
+        var command = new Command("export", "Export a saved model file to ONNX (opset 17): input 'input', outputs 'logits' and 'probabilities', the model card in the metadata.") { model, output, fixedBatch, dynamicSize, normalize };
+        command.SetAction(r => Run(r.GetValue(model)!, r.GetValue(output), r.GetValue(fixedBatch), r.GetValue(dynamicSize), r.GetValue(normalize)));
         return command;
     }
 
-    private static int Run(string modelPath, string? output, int? fixedBatch, bool dynamicSize)
+    private static int Run(string modelPath, string? output, int? fixedBatch, bool dynamicSize, bool normalizeInGraph)
     {
         var target = output ?? Path.ChangeExtension(modelPath, ".onnx");
-        var options = new OnnxExportOptions { DynamicBatch = fixedBatch is null, DynamicSpatialSize = dynamicSize };
-        var card = fixedBatch is null ? OnnxModelFile.Export(modelPath, target, options) : OnnxModelFile.Export(modelPath, target, options, fixedBatch.Value);
+        var options = new OnnxModelFileOptions { DynamicBatch = fixedBatch is null, BatchSize = fixedBatch ?? 1, DynamicSpatialSize = dynamicSize, NormalizeInGraph = normalizeInGraph };
+        var card = OnnxModelFile.Export(modelPath, target, options);
         var spatial = dynamicSize ? string.Join(", ", card.Preprocessing.InputSize.Count == 3 ? new[] { "D", "H", "W" } : new[] { "H", "W" }) : string.Join(", ", card.Preprocessing.InputSize);
         var inputShape = $"({(fixedBatch?.ToString() ?? "N")}, {card.Preprocessing.Channels}, {spatial})";
-        AnsiConsole.WriteLine($"Wrote {Path.GetFullPath(target)} ({new FileInfo(target).Length / 1024} KiB): input {inputShape}, normalised with mean [{string.Join(", ", card.Preprocessing.Mean.Select(v => v.ToString(System.Globalization.CultureInfo.InvariantCulture)))}] and std [{string.Join(", ", card.Preprocessing.Std.Select(v => v.ToString(System.Globalization.CultureInfo.InvariantCulture)))}]; outputs logits and probabilities over {card.ClassNames.Count} classes ({card.Task}).");
+        var input = normalizeInGraph
+            ? "pixels scaled to [0, 1] (the graph normalises them)"
+            : $"normalised with mean [{string.Join(", ", card.Preprocessing.Mean.Select(v => v.ToString(System.Globalization.CultureInfo.InvariantCulture)))}] and std [{string.Join(", ", card.Preprocessing.Std.Select(v => v.ToString(System.Globalization.CultureInfo.InvariantCulture)))}]";
+        AnsiConsole.WriteLine($"Wrote {Path.GetFullPath(target)} ({new FileInfo(target).Length / 1024} KiB): input {inputShape}, {input}; outputs logits and probabilities over {card.ClassNames.Count} classes ({card.Task}).");
         return 0;
     }
 }

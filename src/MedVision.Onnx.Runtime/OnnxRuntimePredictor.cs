@@ -7,7 +7,9 @@ namespace MedVision.Onnx.Runtime;
 /// Loads a model file exported to ONNX (<c>OnnxModelFile.Export</c> in MedVision.Onnx, or <c>medmnist export</c>) as a
 /// <see cref="Predictor"/> whose network ONNX Runtime runs: the same calls (<see cref="Predictor.PredictFile"/>,
 /// <see cref="Predictor.PredictPixels"/>, batches, volumes, test-time flips), the same preprocessing and probabilities
-/// from the model card in the file's metadata, no libtorch forward pass. On CPUs ONNX Runtime runs these graphs faster
+/// from the model card in the file's metadata, no libtorch forward pass. When the graph normalises its input itself
+/// (exported with <c>NormalizeInGraph</c>), the predictor's card shows mean 0 and standard deviation 1: the
+/// normalisation it applies. On CPUs ONNX Runtime runs these graphs faster
 /// than libtorch runs the model (docs/benchmarks.md, "Serving the exported ONNX graph").
 /// </summary>
 /// <example><code>
@@ -16,6 +18,9 @@ namespace MedVision.Onnx.Runtime;
 /// </code></example>
 public static class OnnxRuntimePredictor
 {
+    // MedVision.Onnx's OnnxModelFile.InputKindKey (this package does not depend on the exporter).
+    private const string InputKindKey = "medvision.input";
+
     /// <summary>Loads <paramref name="path"/> with ONNX Runtime's default session options (all graph optimisations).</summary>
     /// <exception cref="FileNotFoundException">There is no such file.</exception>
     /// <exception cref="ModelFormatException">The file is not an ONNX model, or not one with a MedVision model card.</exception>
@@ -41,6 +46,14 @@ public static class OnnxRuntimePredictor
                 throw new ModelFormatException($"{path} carries no model card (no '{ModelFile.MetadataKey}' in its metadata): export model files with OnnxModelFile.Export (or `medmnist export`), which records the preprocessing and classes a predictor needs.");
             var card = ModelFile.ParseCard(json, path);
             CheckGraph(session, card, path);
+            if (session.ModelMetadata.CustomMetadataMap.TryGetValue(InputKindKey, out var kind) && kind == "unit_range")
+            {
+                // The graph normalises its input itself: the predictor only scales pixels to [0, 1].
+                card.Preprocessing.Mean = new() { 0f };
+                card.Preprocessing.Std = new() { 1f };
+            }
+            else if (kind is not (null or "normalized"))
+                throw new ModelFormatException($"{path} declares its input as '{kind}' ({InputKindKey}); this version knows 'normalized' and 'unit_range'.");
             return Predictor.Create(card, new OnnxRuntimeNetwork(session, "input", "logits"), flips);
         }
         catch

@@ -11,6 +11,9 @@ namespace MedVision.Onnx;
 /// </summary>
 public delegate IReadOnlyList<(string Name, OnnxValue Value)> OnnxGraphOutputs(OnnxExportContext context, OnnxValue modelOutput);
 
+/// <summary>Turns the graph's input into the model's input (e.g. normalises pixels) before the model's own nodes.</summary>
+internal delegate OnnxValue OnnxInputPrelude(OnnxExportContext context, OnnxValue graphInput);
+
 /// <summary>Exports one module type: emits the nodes that compute <paramref name="module"/> applied to <paramref name="input"/>.</summary>
 /// <typeparam name="TModule">The module type.</typeparam>
 public delegate OnnxValue OnnxModuleExport<in TModule>(OnnxExportContext context, TModule module, OnnxValue input) where TModule : Module;
@@ -106,7 +109,7 @@ public sealed class OnnxExporter
     /// <see cref="OnnxExportOptions.OutputName"/>) turns the model's output into the graph's named outputs.
     /// </summary>
     internal ProtoWriter Build(Module<Tensor, Tensor> model, long[] inputShape, OnnxExportOptions options,
-        OnnxGraphOutputs? heads = null)
+        OnnxGraphOutputs? heads = null, OnnxInputPrelude? prelude = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(inputShape);
@@ -137,10 +140,11 @@ public sealed class OnnxExporter
             var values = new float[count];
             for (int i = 0; i < values.Length; i++) values[i] = (float)(random.NextDouble() * 2 - 1);
             var example = Tensors.FromArray(values).Reshape(inputShape).To(device);
-            // The model's own forward first: it checks the input with its own messages, and is the reference for the graph.
-            var expected = model.Call(example);
             var input = context.Input(options.InputName, example);
-            var output = context.Call(model, input);
+            var modelInput = prelude is null ? input : prelude(context, input);
+            // The model's own forward first: it checks the input with its own messages, and is the reference for the graph.
+            var expected = model.Call(modelInput.Sample);
+            var output = context.Call(model, modelInput);
             Verify(expected, output, options.VerificationTolerance);
             var outputs = heads(context, output) ?? throw new InvalidOperationException("The graph outputs callback returned null.");
             if (outputs.Count == 0 || outputs.Any(o => string.IsNullOrWhiteSpace(o.Name) || o.Value is null) || outputs.Select(o => o.Name).Distinct().Count() != outputs.Count || outputs.Any(o => o.Name == options.InputName))

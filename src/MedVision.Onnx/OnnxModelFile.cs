@@ -21,18 +21,14 @@ public static class OnnxModelFile
     /// <summary>The probabilities output's name.</summary>
     public const string ProbabilitiesName = "probabilities";
 
+    /// <summary>The metadata key that says what the graph's input is: <c>normalized</c> or <c>unit_range</c> (see <see cref="OnnxModelFileOptions.NormalizeInGraph"/>).</summary>
+    public const string InputKindKey = "medvision.input";
+
     /// <summary>Exports <paramref name="modelPath"/> to <paramref name="onnxPath"/> (written atomically) and returns the model's card.</summary>
     /// <exception cref="ModelFormatException">The model file is invalid.</exception>
     /// <exception cref="NotSupportedException">The model cannot be exported (a TorchScript model file, for one: its graph is opaque here).</exception>
-    public static ModelCard Export(string modelPath, string onnxPath, OnnxExportOptions? options = null) => Export(modelPath, onnxPath, options, batchSize: 1);
-
-    /// <summary>
-    /// Exports <paramref name="modelPath"/> to <paramref name="onnxPath"/> with an example batch of
-    /// <paramref name="batchSize"/> (the size the graph declares when <see cref="OnnxExportOptions.DynamicBatch"/> is off).
-    /// </summary>
-    public static ModelCard Export(string modelPath, string onnxPath, OnnxExportOptions? options, int batchSize)
+    public static ModelCard Export(string modelPath, string onnxPath, OnnxModelFileOptions? options = null)
     {
-        ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
         ArgumentException.ThrowIfNullOrWhiteSpace(modelPath);
         ArgumentException.ThrowIfNullOrWhiteSpace(onnxPath);
         var card = ModelFile.ReadCard(modelPath);
@@ -41,26 +37,27 @@ public static class OnnxModelFile
         var (model, loadedCard) = ModelFile.Load(modelPath);
         using (model)
         {
-            options ??= new OnnxExportOptions();
+            options ??= new OnnxModelFileOptions();
+            var pre = loadedCard.Preprocessing;
             var effective = new OnnxExportOptions
             {
                 InputName = InputName,
                 OutputName = LogitsName,
                 DynamicBatch = options.DynamicBatch,
                 DynamicSpatialSize = options.DynamicSpatialSize,
-                BatchDimensionName = options.BatchDimensionName,
-                GraphName = options.GraphName,
-                Description = options.Description ?? $"{loadedCard.Architecture} for {string.Join(", ", loadedCard.ClassNames)} ({loadedCard.Task}); input {InputName} (N, {loadedCard.Preprocessing.Channels}, {string.Join(", ", loadedCard.Preprocessing.InputSize)}) normalised with mean [{string.Join(", ", loadedCard.Preprocessing.Mean.Select(v => v.ToString(System.Globalization.CultureInfo.InvariantCulture)))}] and std [{string.Join(", ", loadedCard.Preprocessing.Std.Select(v => v.ToString(System.Globalization.CultureInfo.InvariantCulture)))}].",
+                Description = options.Description ?? $"{loadedCard.Architecture} for {string.Join(", ", loadedCard.ClassNames)} ({loadedCard.Task}); input {InputName} (N, {pre.Channels}, {string.Join(", ", pre.InputSize)}): "
+                    + (options.NormalizeInGraph ? "pixels scaled to [0, 1] (the graph normalises them)." : $"pixels scaled to [0, 1], then normalised with mean [{Join(pre.Mean)}] and std [{Join(pre.Std)}]."),
                 ModelVersion = options.ModelVersion,
-                VerificationTolerance = options.VerificationTolerance,
             };
             foreach (var (key, value) in options.Metadata) effective.Metadata[key] = value;
             effective.Metadata[ModelFile.MetadataKey] = JsonSerializer.Serialize(loadedCard);
             effective.Metadata["medvision.class_names"] = JsonSerializer.Serialize(loadedCard.ClassNames);
-            var shape = new long[] { batchSize, loadedCard.Preprocessing.Channels }.Concat(loadedCard.Preprocessing.InputSize.Select(s => (long)s)).ToArray();
+            effective.Metadata[InputKindKey] = options.NormalizeInGraph ? "unit_range" : "normalized";
+            var shape = new long[] { options.BatchSize, pre.Channels }.Concat(loadedCard.Preprocessing.InputSize.Select(s => (long)s)).ToArray();
             bool multiLabel = Enum.TryParse<MedMnistTask>(loadedCard.Task, ignoreCase: true, out var task) && task == MedMnistTask.MultiLabel;
             double temperature = loadedCard.Temperature;
-            var writer = new OnnxExporter().Build(model, shape, effective, (context, logits) =>
+            OnnxInputPrelude? prelude = options.NormalizeInGraph ? (context, pixels) => Normalize(context, pixels, pre) : null;
+            var writer = new OnnxExporter().Build(model, shape, effective, prelude: prelude, heads: (context, logits) =>
             {
                 OnnxValue probabilities;
                 if (multiLabel) probabilities = context.AddNode("Sigmoid", new[] { logits }, logits.Sample.Sigmoid());
@@ -77,4 +74,17 @@ public static class OnnxModelFile
             return card;
         }
     }
+
+    // (x − mean) / std per channel, with the card's one or C values broadcast over (N, C, …).
+    private static OnnxValue Normalize(OnnxExportContext context, OnnxValue pixels, PreprocessingCard pre)
+    {
+        var channels = pre.Mean.Count == 1 ? 1 : pre.Channels;
+        var shape = new long[] { 1, channels }.Concat(Enumerable.Repeat(1L, pixels.Rank - 2)).ToArray();
+        var mean = context.Constant("mean", pre.Mean.Select(m => m).ToArray(), shape);
+        var std = context.Constant("std", pre.Std.Select(v => v).ToArray(), shape);
+        var centred = context.AddNode("Sub", new[] { pixels, mean }, pixels.Sample - mean.Sample);
+        return context.AddNode("Div", new[] { centred, std }, centred.Sample / std.Sample);
+    }
+
+    private static string Join(IEnumerable<float> values) => string.Join(", ", values.Select(v => v.ToString(System.Globalization.CultureInfo.InvariantCulture)));
 }

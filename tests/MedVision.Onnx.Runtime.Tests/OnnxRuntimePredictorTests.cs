@@ -16,7 +16,7 @@ public sealed class OnnxRuntimePredictorTests : IDisposable
     public void Dispose() => Directory.Delete(_folder, recursive: true);
 
     /// <summary>A small RGB ResNet with non-trivial batch-norm statistics, saved as a model file and exported to ONNX.</summary>
-    private (string ModelFile, string OnnxFile) Export(MedMnistTask task = MedMnistTask.OrdinalRegression, double temperature = 1.3, bool dynamicSize = false)
+    private (string ModelFile, string OnnxFile) Export(MedMnistTask task = MedMnistTask.OrdinalRegression, double temperature = 1.3, bool dynamicSize = false, bool normalizeInGraph = false)
     {
         Tensors.ManualSeed(4);
         using var model = ResNet.Builder().WithBlocks(ResidualBlockKind.Basic, 1, 1).WithWidths(8, 16).ForInput(3).WithSmallInputStem().WithClasses(5).Build();
@@ -29,7 +29,7 @@ public sealed class OnnxRuntimePredictorTests : IDisposable
         var modelFile = Path.Combine(_folder, $"{task}.safetensors");
         ModelFile.Save(modelFile, model, card);
         var onnxFile = Path.Combine(_folder, $"{task}.onnx");
-        OnnxModelFile.Export(modelFile, onnxFile, new OnnxExportOptions { DynamicSpatialSize = dynamicSize });
+        OnnxModelFile.Export(modelFile, onnxFile, new OnnxModelFileOptions { DynamicSpatialSize = dynamicSize, NormalizeInGraph = normalizeInGraph });
         return (modelFile, onnxFile);
     }
 
@@ -107,6 +107,29 @@ public sealed class OnnxRuntimePredictorTests : IDisposable
         // A volume of another size: min–max scaled and resized to the card's 12×16×16 first.
         var volume = new MedVision.Nets.Data.Nifti.NiftiImage(Enumerable.Range(0, 10 * 20 * 18).Select(_ => (float)random.NextDouble() * 300).ToArray(), new[] { 18, 20, 10 });
         ShouldMatch(new[] { onnx.PredictVolume(volume) }, new[] { libtorch.PredictVolume(volume) });
+    }
+
+    [Fact]
+    public void AGraphThatNormalisesItsInputServesTheSamePredictions()
+    {
+        var files = WritePngs(3);
+        var (modelFile, onnxFile) = Export(normalizeInGraph: true);
+        using var libtorch = Predictor.Load(modelFile);
+        using var onnx = OnnxRuntimePredictor.Load(onnxFile);
+        onnx.Card.Preprocessing.Mean.Should().Equal(0f);
+        onnx.Card.Preprocessing.Std.Should().Equal(1f);
+        ShouldMatch(onnx.PredictFiles(files), libtorch.PredictFiles(files));
+
+        // Raw ONNX Runtime: pixels / 255, channels first, no normalisation by the caller.
+        var raster = ImageCodec.DecodeFile(files[0]);
+        var pixels = new float[3 * 28 * 28];
+        for (int c = 0; c < 3; c++)
+            for (int i = 0; i < 28 * 28; i++) pixels[c * 28 * 28 + i] = raster.Pixels[i * 3 + c] / 255f;
+        using var session = new Microsoft.ML.OnnxRuntime.InferenceSession(onnxFile);
+        session.ModelMetadata.CustomMetadataMap[OnnxModelFile.InputKindKey].Should().Be("unit_range");
+        using var results = session.Run(new[] { Microsoft.ML.OnnxRuntime.NamedOnnxValue.CreateFromTensor("input", new Microsoft.ML.OnnxRuntime.Tensors.DenseTensor<float>(pixels, new[] { 1, 3, 28, 28 })) });
+        var probabilities = results.Single(r => r.Name == "probabilities").AsEnumerable<float>().ToArray();
+        probabilities.Select(p => (double)p).Should().Equal(libtorch.PredictFile(files[0]).Probabilities.Select(p => (double)p), (a, b) => Math.Abs(a - b) <= 2e-5);
     }
 
     [Fact]

@@ -98,6 +98,10 @@ public sealed class MedMnistSampleTests(MedMnistTrainedRun run) : IClassFixture<
         var dynamicSize = await SampleApp.RunAsync("medmnist", run.Folder.Path, "export", "--model", Path.Combine(run.RunFolder, "model.safetensors"), "--output", target, "--dynamic-size");
         dynamicSize.ExitCode.Should().Be(0, dynamicSize.ToString());
         dynamicSize.Text.Should().Contain("input (N, 3, H, W)");
+        var normalized = await SampleApp.RunAsync("medmnist", run.Folder.Path, "export", "--model", Path.Combine(run.RunFolder, "model.safetensors"), "--output", target, "--normalize-in-graph");
+        normalized.ExitCode.Should().Be(0, normalized.ToString());
+        normalized.Text.Should().Contain("pixels scaled to [0, 1] (the graph normalises them)");
+        System.Text.Encoding.UTF8.GetString(File.ReadAllBytes(target)).Should().Contain("unit_range");
         var bad = await SampleApp.RunAsync("medmnist", run.Folder.Path, "export", "--model", Path.Combine(run.RunFolder, "model.safetensors"), "--fixed-batch", "0");
         bad.ExitCode.Should().Be(2, bad.ToString());
         bad.Error.Should().Contain("--fixed-batch must be at least 1, got 0.");
