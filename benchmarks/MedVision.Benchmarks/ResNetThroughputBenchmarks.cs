@@ -11,11 +11,8 @@ namespace MedVision.Benchmarks;
 /// The default set runs in minutes on 2 cores; MEDVISION_BENCH_FULL=1 adds the rest (ResNet-50 and 224×224 at large
 /// batches take several seconds to a minute per training step on 2 cores).
 /// </summary>
-[MemoryDiagnoser]
-public class ResNetThroughputBenchmarks
+public class ResNetThroughputBenchmarks : ClassifierBenchmark
 {
-    private ClassifierWorkload _workload = null!;
-
     /// <summary>The workloads measured by default, and all of them with MEDVISION_BENCH_FULL=1.</summary>
     public static IEnumerable<string> Workloads()
     {
@@ -28,34 +25,14 @@ public class ResNetThroughputBenchmarks
     [ParamsSource(nameof(Workloads))]
     public string Workload { get; set; } = "R18-28-b32";
 
-    /// <summary>cpu, and cuda when available.</summary>
-    [ParamsSource(nameof(DeviceNames))]
-    public string Device { get; set; } = "cpu";
-
-    public static IEnumerable<string> DeviceNames() => BenchmarkSettings.Devices();
-
-    [GlobalSetup]
-    public void Setup()
+    protected override ClassifierWorkload CreateWorkload(Device device)
     {
-        BenchmarkSettings.Initialize();
         var parts = Workload.Split('-');
         int depth = BenchmarkSettings.ParseInt(parts[0][1..]);
         int size = BenchmarkSettings.ParseInt(parts[1]);
         int batch = BenchmarkSettings.ParseInt(parts[2][1..]);
         var stem = size < 64 ? ResNetStem.SmallInput : ResNetStem.ImageNet;
-        var device = BenchmarkSettings.ToDevice(Device);
         var model = depth == 50 ? ResNet.ResNet50(10, 3, 2, stem) : ResNet.ResNet18(10, 3, 2, stem);
-        _workload = new ClassifierWorkload(model, new long[] { batch, 3, size, size }, 10, device);
+        return new(model, new long[] { batch, 3, size, size }, 10, device);
     }
-
-    [GlobalCleanup]
-    public void Cleanup() => _workload.Dispose();
-
-    /// <summary>Forward pass in eval mode without gradients.</summary>
-    [Benchmark(Baseline = true)]
-    public long Inference() => _workload.Inference();
-
-    /// <summary>Forward, cross-entropy, backward and one Adam step.</summary>
-    [Benchmark]
-    public double TrainingStep() => _workload.TrainingStep();
 }
