@@ -18,8 +18,6 @@ namespace MedVision.Onnx.Runtime;
 /// </code></example>
 public static class OnnxRuntimePredictor
 {
-    // MedVision.Onnx's OnnxModelFile.InputKindKey (this package does not depend on the exporter).
-    private const string InputKindKey = "medvision.input";
 
     /// <summary>Loads <paramref name="path"/> with ONNX Runtime's default session options (all graph optimisations).</summary>
     /// <exception cref="FileNotFoundException">There is no such file.</exception>
@@ -46,15 +44,15 @@ public static class OnnxRuntimePredictor
                 throw new ModelFormatException($"{path} carries no model card (no '{ModelFile.MetadataKey}' in its metadata): export model files with OnnxModelFile.Export (or `medmnist export`), which records the preprocessing and classes a predictor needs.");
             var card = ModelFile.ParseCard(json, path);
             CheckGraph(session, card, path);
-            if (session.ModelMetadata.CustomMetadataMap.TryGetValue(InputKindKey, out var kind) && kind == "unit_range")
+            if (session.ModelMetadata.CustomMetadataMap.TryGetValue(OnnxModelFile.InputKindKey, out var kind) && kind == OnnxModelFile.UnitRangeInput)
             {
                 // The graph normalises its input itself: the predictor only scales pixels to [0, 1].
                 card.Preprocessing.Mean = new() { 0f };
                 card.Preprocessing.Std = new() { 1f };
             }
-            else if (kind is not (null or "normalized"))
-                throw new ModelFormatException($"{path} declares its input as '{kind}' ({InputKindKey}); this version knows 'normalized' and 'unit_range'.");
-            return Predictor.Create(card, new OnnxRuntimeNetwork(session, "input", "logits"), flips);
+            else if (kind is not null && kind != OnnxModelFile.NormalizedInput)
+                throw new ModelFormatException($"{path} declares its input as '{kind}' ({OnnxModelFile.InputKindKey}); this version knows '{OnnxModelFile.NormalizedInput}' and '{OnnxModelFile.UnitRangeInput}'.");
+            return Predictor.Create(card, new OnnxRuntimeNetwork(session, OnnxModelFile.InputName, OnnxModelFile.LogitsName), flips);
         }
         catch
         {
@@ -66,7 +64,7 @@ public static class OnnxRuntimePredictor
     // The graph must take the card's channels and give one logit per class name.
     private static void CheckGraph(InferenceSession session, ModelCard card, string path)
     {
-        if (!session.InputMetadata.TryGetValue("input", out var input) || !session.OutputMetadata.TryGetValue("logits", out var logits))
+        if (!session.InputMetadata.TryGetValue(OnnxModelFile.InputName, out var input) || !session.OutputMetadata.TryGetValue(OnnxModelFile.LogitsName, out var logits))
             throw new ModelFormatException($"{path} has inputs [{string.Join(", ", session.InputMetadata.Keys)}] and outputs [{string.Join(", ", session.OutputMetadata.Keys)}]; an exported model file has the input 'input' and the output 'logits'.");
         var dims = input.Dimensions;
         if (dims.Length != card.Preprocessing.InputSize.Count + 2 || dims[1] != card.Preprocessing.Channels)

@@ -16,20 +16,14 @@ public sealed class OnnxExportContext
     private readonly Dictionary<Module, string> _paths = new(ReferenceEqualityComparer.Instance);
     private readonly Dictionary<string, OnnxValue> _initializerValues = new(StringComparer.Ordinal);
     private readonly HashSet<string> _names = new(StringComparer.Ordinal);
-    private readonly HashSet<string> _reserved = new(StringComparer.Ordinal);
     private readonly Dictionary<string, int> _counters = new(StringComparer.Ordinal);
     private readonly Stack<Module> _callStack = new();
 
-    internal OnnxExportContext(OnnxExporter exporter, Module root, IEnumerable<string> reservedNames, bool dynamicSpatialSize = false)
+    internal OnnxExportContext(OnnxExporter exporter, Module root, bool dynamicSpatialSize = false)
     {
         _exporter = exporter;
         DynamicSpatialSize = dynamicSpatialSize;
         foreach (var (name, module) in root.NamedModules()) _paths.TryAdd(module, name);
-        foreach (var name in reservedNames)
-        {
-            _names.Add(name);
-            _reserved.Add(name);
-        }
     }
 
     private long _initializerBytes;
@@ -39,7 +33,6 @@ public sealed class OnnxExportContext
 
     internal List<OnnxNodeRecord> Nodes { get; } = new();
     internal List<OnnxInitializerRecord> Initializers { get; } = new();
-    internal HashSet<string> GraphInputs { get; } = new(StringComparer.Ordinal);
 
     /// <summary>
     /// Whether the graph's spatial dimensions are dynamic (<see cref="OnnxExportOptions.DynamicSpatialSize"/>): an
@@ -124,9 +117,7 @@ public sealed class OnnxExportContext
         if (values.LongLength != dims.Aggregate(1L, (a, b) => a * b))
             throw new ArgumentException($"{values.Length} values do not fill a tensor of shape [{string.Join(", ", dims)}].", nameof(values));
         var sample = Tensors.FromArray(values).Reshape(dims);
-        var name = UniqueName(Scoped(nameHint));
-        Initializers.Add(new OnnxInitializerRecord { Name = name, Dims = dims, Floats = (float[])values.Clone() });
-        return Register(name, sample);
+        return AddInitializer(UniqueName(Scoped(nameHint)), sample, sample);
     }
 
     /// <summary>A 1-D int64 constant (shapes, axes, pads).</summary>
@@ -203,8 +194,7 @@ public sealed class OnnxExportContext
 
     internal OnnxValue Input(string name, Tensor sample)
     {
-        GraphInputs.Add(name);
-        return new OnnxValue(name, sample);
+        return Register(name, sample);
     }
 
     private OnnxValue AddInitializer(string name, Tensor source, Tensor sample)
@@ -217,11 +207,8 @@ public sealed class OnnxExportContext
         float[] data;
         using (var scope = Tensors.NewDisposeScope())
             data = source.Detach().To(ScalarType.Float32, Device.Cpu).Contiguous().ToArray<float>();
-        _names.Add(name);
         Initializers.Add(new OnnxInitializerRecord { Name = name, Dims = source.Shape, Floats = data });
-        var value = new OnnxValue(name, sample);
-        _initializerValues[name] = value;
-        return value;
+        return _initializerValues[name] = Register(name, sample);
     }
 
     private OnnxValue Register(string name, Tensor sample)
@@ -234,7 +221,7 @@ public sealed class OnnxExportContext
     private string Scoped(string hint) => $"{CurrentPath}/{hint}";
 
     /// <summary>Whether a value of the graph (input, node output or weight) already has <paramref name="name"/>.</summary>
-    internal bool IsValueName(string name) => _names.Contains(name) && !_reserved.Contains(name);
+    internal bool IsValueName(string name) => _names.Contains(name);
 
     private string UniqueName(string baseName)
     {

@@ -133,7 +133,7 @@ public sealed class OnnxExporter
             using var fullPrecision = Tensors.Autocast(device.Type, enabled: false);
             using var scope = Tensors.NewDisposeScope();
             heads ??= (_, output) => new[] { (options.OutputName, output) };
-            var context = new OnnxExportContext(this, model, new[] { options.InputName, options.OutputName, "logits", "probabilities" }, options.DynamicSpatialSize);
+            var context = new OnnxExportContext(this, model, options.DynamicSpatialSize);
             // A fixed pseudo-random example (not the global generator, which belongs to the caller's runs).
             var random = new Random(20_21);
             var count = checked((int)inputShape.Aggregate(1L, (a, b) => checked(a * b)));
@@ -153,7 +153,7 @@ public sealed class OnnxExporter
             foreach (var (name, value) in outputs)
             {
                 // A value that is already an output gets its second name through an Identity node.
-                if (named.Contains(value.Name)) context.Nodes.Add(new OnnxNodeRecord { Name = "/" + name, OpType = "Identity", Inputs = new[] { value.Name }, Outputs = new[] { name }, Attributes = Array.Empty<OnnxAttribute>() });
+                if (named.Contains(value.Name)) AddIdentity(context, value.Name, name);
                 else NameOutput(context, value, name);
                 named.Add(name);
             }
@@ -187,6 +187,9 @@ public sealed class OnnxExporter
             throw new InvalidOperationException($"The exported graph's reference evaluation differs from the model's forward by {difference:G3} (allowed {tolerance * scale:G3}): an exporter does not match its module.");
     }
 
+    private static void AddIdentity(OnnxExportContext context, string source, string name)
+        => context.Nodes.Add(new OnnxNodeRecord { Name = "/" + name, OpType = "Identity", Inputs = new[] { source }, Outputs = new[] { name }, Attributes = Array.Empty<OnnxAttribute>() });
+
     private static void NameOutput(OnnxExportContext context, OnnxValue output, string name)
     {
         if (output.Name == name) return;
@@ -196,7 +199,7 @@ public sealed class OnnxExporter
         if (producer is null)
         {
             // The output is the input or a constant: ONNX needs a node to give it another name.
-            context.Nodes.Add(new OnnxNodeRecord { Name = name, OpType = "Identity", Inputs = new[] { output.Name }, Outputs = new[] { name }, Attributes = Array.Empty<OnnxAttribute>() });
+            AddIdentity(context, output.Name, name);
             return;
         }
         var old = output.Name;

@@ -23,6 +23,10 @@ public static class OnnxModelFile
 
     /// <summary>The metadata key that says what the graph's input is: <c>normalized</c> or <c>unit_range</c> (see <see cref="OnnxModelFileOptions.NormalizeInGraph"/>).</summary>
     public const string InputKindKey = "medvision.input";
+    /// <summary>The <see cref="InputKindKey"/> value of a graph that takes normalised input.</summary>
+    public const string NormalizedInput = "normalized";
+    /// <summary>The <see cref="InputKindKey"/> value of a graph that takes pixels scaled to [0, 1] and normalises them itself.</summary>
+    public const string UnitRangeInput = "unit_range";
 
     /// <summary>Exports <paramref name="modelPath"/> to <paramref name="onnxPath"/> (written atomically) and returns the model's card.</summary>
     /// <exception cref="ModelFormatException">The model file is invalid.</exception>
@@ -31,12 +35,11 @@ public static class OnnxModelFile
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(modelPath);
         ArgumentException.ThrowIfNullOrWhiteSpace(onnxPath);
-        var card = ModelFile.ReadCard(modelPath);
-        if (string.Equals(card.Architecture, "torchscript", StringComparison.OrdinalIgnoreCase))
-            throw new NotSupportedException($"{modelPath} holds a TorchScript module, whose graph cannot be exported to ONNX here; export it from Python with torch.onnx.export.");
         var (model, loadedCard) = ModelFile.Load(modelPath);
         using (model)
         {
+            if (string.Equals(loadedCard.Architecture, "torchscript", StringComparison.OrdinalIgnoreCase))
+                throw new NotSupportedException($"{modelPath} holds a TorchScript module, whose graph cannot be exported to ONNX here; export it from Python with torch.onnx.export.");
             options ??= new OnnxModelFileOptions();
             var pre = loadedCard.Preprocessing;
             var effective = new OnnxExportOptions
@@ -52,7 +55,7 @@ public static class OnnxModelFile
             foreach (var (key, value) in options.Metadata) effective.Metadata[key] = value;
             effective.Metadata[ModelFile.MetadataKey] = JsonSerializer.Serialize(loadedCard);
             effective.Metadata["medvision.class_names"] = JsonSerializer.Serialize(loadedCard.ClassNames);
-            effective.Metadata[InputKindKey] = options.NormalizeInGraph ? "unit_range" : "normalized";
+            effective.Metadata[InputKindKey] = options.NormalizeInGraph ? UnitRangeInput : NormalizedInput;
             var shape = new long[] { options.BatchSize, pre.Channels }.Concat(loadedCard.Preprocessing.InputSize.Select(s => (long)s)).ToArray();
             bool multiLabel = Enum.TryParse<MedMnistTask>(loadedCard.Task, ignoreCase: true, out var task) && task == MedMnistTask.MultiLabel;
             double temperature = loadedCard.Temperature;
@@ -71,7 +74,7 @@ public static class OnnxModelFile
                 return new[] { (LogitsName, logits), (ProbabilitiesName, probabilities) };
             });
             OnnxFiles.WriteAtomically(onnxPath, writer);
-            return card;
+            return loadedCard;
         }
     }
 
@@ -80,8 +83,8 @@ public static class OnnxModelFile
     {
         var channels = pre.Mean.Count == 1 ? 1 : pre.Channels;
         var shape = new long[] { 1, channels }.Concat(Enumerable.Repeat(1L, pixels.Rank - 2)).ToArray();
-        var mean = context.Constant("mean", pre.Mean.Select(m => m).ToArray(), shape);
-        var std = context.Constant("std", pre.Std.Select(v => v).ToArray(), shape);
+        var mean = context.Constant("mean", pre.Mean.ToArray(), shape);
+        var std = context.Constant("std", pre.Std.ToArray(), shape);
         var centred = context.AddNode("Sub", new[] { pixels, mean }, pixels.Sample - mean.Sample);
         return context.AddNode("Div", new[] { centred, std }, centred.Sample / std.Sample);
     }
