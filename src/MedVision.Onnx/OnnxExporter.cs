@@ -11,6 +11,32 @@ namespace MedVision.Onnx;
 /// </summary>
 public delegate IReadOnlyList<(string Name, OnnxValue Value)> OnnxGraphOutputs(OnnxExportContext context, OnnxValue modelOutput);
 
+/// <summary>
+/// Emits a whole graph for <see cref="OnnxExporter.ExportGraph"/>: from the graph's inputs (in the order given) to its
+/// named outputs, calling the model's modules with <see cref="OnnxExportContext.Call"/>. The names must differ from
+/// each other and from the inputs'.
+/// </summary>
+public delegate IReadOnlyList<(string Name, OnnxValue Value)> OnnxGraphDefinition(OnnxExportContext context, IReadOnlyList<OnnxValue> inputs);
+
+/// <summary>
+/// The model's own computation of a graph's outputs, in the same order, from the example inputs (e.g.
+/// <c>xs =&gt; { var o = siamese.Call((xs[0], xs[1])); return new[] { o.First, o.Second, o.Distance }; }</c>): the
+/// reference every exported graph is checked against. It runs without gradients inside the export's dispose scope.
+/// </summary>
+public delegate IReadOnlyList<Tensor> OnnxGraphReference(IReadOnlyList<Tensor> inputs);
+
+/// <summary>An input of a graph exported with <see cref="OnnxExporter.ExportGraph"/>: its name and the example's shape.</summary>
+/// <param name="Name">The input's name in the graph.</param>
+/// <param name="Shape">The example's shape, e.g. 1, 3, 28, 28 (the batch dimension stays dynamic).</param>
+public sealed record OnnxGraphInput(string Name, long[] Shape)
+{
+    /// <summary>The input's name in the graph.</summary>
+    public string Name { get; init; } = Name ?? throw new ArgumentNullException(nameof(Name));
+
+    /// <summary>The example's shape (the batch dimension stays dynamic).</summary>
+    public long[] Shape { get; init; } = Shape ?? throw new ArgumentNullException(nameof(Shape));
+}
+
 /// <summary>Turns the graph's input into the model's input (e.g. normalises pixels) before the model's own nodes.</summary>
 internal delegate OnnxValue OnnxInputPrelude(OnnxExportContext context, OnnxValue graphInput);
 
@@ -105,6 +131,55 @@ public sealed class OnnxExporter
     }
 
     /// <summary>
+    /// Exports a graph with any number of inputs and outputs that <paramref name="graph"/> composes from
+    /// <paramref name="model"/>'s modules — e.g. a Siamese pair (two inputs, both embeddings and their distance), or a
+    /// model's logits together with the output of another head — to a file, atomically. The graph's outputs are checked
+    /// against <paramref name="reference"/>, the model's own computation of them on the same example inputs.
+    /// <see cref="OnnxExportOptions.InputName"/> and <see cref="OnnxExportOptions.OutputName"/> are not used (the
+    /// inputs and the graph's outputs carry their own names).
+    /// </summary>
+    /// <param name="model">The model whose modules the graph uses (its weights become the graph's initializers).</param>
+    /// <param name="path">The .onnx file to write.</param>
+    /// <param name="inputs">The graph's inputs: names and example shapes (the batch dimension stays dynamic).</param>
+    /// <param name="graph">Emits the graph's nodes from its inputs (with <see cref="OnnxExportContext.Call"/> and
+    /// <see cref="OnnxExportContext.AddNode"/>) and names its outputs.</param>
+    /// <param name="reference">The model's own code for the same outputs, in the same order, from the example inputs.</param>
+    /// <param name="options">Dynamic sizes, names of the graph and the batch dimension, metadata.</param>
+    /// <exception cref="ArgumentException">Inputs or outputs are unnamed, named twice or empty, or a shape is not positive.</exception>
+    /// <exception cref="InvalidOperationException">The graph's outputs differ from the reference's (count, shape or values).</exception>
+    /// <exception cref="NotSupportedException">A module cannot be exported (the message names it and why).</exception>
+    public void ExportGraph(Module model, string path, IReadOnlyList<OnnxGraphInput> inputs, OnnxGraphDefinition graph, OnnxGraphReference reference, OnnxExportOptions? options = null)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        OnnxFiles.WriteAtomically(path, BuildGraph(model, inputs, graph, reference, options ?? new OnnxExportOptions()));
+    }
+
+    /// <summary>The graph of <see cref="ExportGraph"/> as bytes (e.g. for <c>new InferenceSession(bytes)</c>).</summary>
+    public byte[] ExportGraphToBytes(Module model, IReadOnlyList<OnnxGraphInput> inputs, OnnxGraphDefinition graph, OnnxGraphReference reference, OnnxExportOptions? options = null)
+        => BuildGraph(model, inputs, graph, reference, options ?? new OnnxExportOptions()).ToArray();
+
+    private ProtoWriter BuildGraph(Module model, IReadOnlyList<OnnxGraphInput> inputs, OnnxGraphDefinition graph, OnnxGraphReference reference, OnnxExportOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(graph);
+        ArgumentNullException.ThrowIfNull(reference);
+        return Write(model, inputs, options, (context, values) =>
+        {
+            var outputs = graph(context, values) ?? throw new InvalidOperationException("The graph definition returned null.");
+            var expected = reference(values.Select(v => v.Sample).ToArray())
+                ?? throw new InvalidOperationException("The graph reference returned null.");
+            if (expected.Count != outputs.Count)
+                throw new InvalidOperationException($"The graph has {outputs.Count} outputs but its reference computes {expected.Count}: they must correspond one to one, in order.");
+            for (int i = 0; i < outputs.Count; i++)
+            {
+                if (outputs[i].Value is null || expected[i] is null)
+                    throw new ArgumentException($"Output {i} ('{outputs[i].Name}') has no value in the graph or in the reference.");
+                Verify(expected[i], outputs[i].Value, options.VerificationTolerance, outputs[i].Name);
+            }
+            return outputs;
+        });
+    }
+
+    /// <summary>
     /// Builds the graph of <paramref name="model"/>; <paramref name="heads"/> (default: the model's output, named
     /// <see cref="OnnxExportOptions.OutputName"/>) turns the model's output into the graph's named outputs.
     /// </summary>
@@ -113,9 +188,36 @@ public sealed class OnnxExporter
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(inputShape);
+        heads ??= (_, output) => new[] { (options.OutputName, output) };
+        return Write(model, new[] { new OnnxGraphInput(options.InputName, inputShape) }, options, (context, inputs) =>
+        {
+            var modelInput = prelude is null ? inputs[0] : prelude(context, inputs[0]);
+            // The model's own forward first: it checks the input with its own messages, and is the reference for the graph.
+            var expected = model.Call(modelInput.Sample);
+            var output = context.Call(model, modelInput);
+            Verify(expected, output, options.VerificationTolerance, null);
+            return heads(context, output) ?? throw new InvalidOperationException("The graph outputs callback returned null.");
+        });
+    }
+
+    /// <summary>The export itself: evaluation mode, example inputs, the graph from <paramref name="build"/>, its outputs named, the model written.</summary>
+    private ProtoWriter Write(Module model, IReadOnlyList<OnnxGraphInput> inputs, OnnxExportOptions options,
+        Func<OnnxExportContext, IReadOnlyList<OnnxValue>, IReadOnlyList<(string Name, OnnxValue Value)>> build)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(inputs);
         options.Validate();
-        if (inputShape.Length < 1 || inputShape.Any(s => s < 1))
-            throw new ArgumentException($"The example input shape must have positive sizes, got [{string.Join(", ", inputShape)}].", nameof(inputShape));
+        if (inputs.Count == 0 || inputs.Any(i => i is null))
+            throw new ArgumentException("The graph needs at least one input, and no null entries.", nameof(inputs));
+        foreach (var input in inputs)
+        {
+            if (string.IsNullOrWhiteSpace(input.Name))
+                throw new ArgumentException("Every graph input needs a name.", nameof(inputs));
+            if (input.Shape is null || input.Shape.Length < 1 || input.Shape.Any(s => s < 1))
+                throw new ArgumentException($"The example shape of input '{input.Name}' must have positive sizes, got [{string.Join(", ", input.Shape ?? Array.Empty<long>())}].", nameof(inputs));
+        }
+        if (inputs.Select(i => i.Name).Distinct(StringComparer.Ordinal).Count() != inputs.Count)
+            throw new ArgumentException($"The graph's inputs need distinct names, got [{string.Join(", ", inputs.Select(i => i.Name))}].", nameof(inputs));
         var device = Device.Cpu;
         foreach (var (name, tensor) in model.NamedParameters().Concat(model.NamedBuffers()))
         {
@@ -132,23 +234,13 @@ public sealed class OnnxExporter
             // The graph is float32: an enclosing autocast region must not turn the reference run into bfloat16.
             using var fullPrecision = Tensors.Autocast(device.Type, enabled: false);
             using var scope = Tensors.NewDisposeScope();
-            heads ??= (_, output) => new[] { (options.OutputName, output) };
             var context = new OnnxExportContext(this, model, options.DynamicSpatialSize);
-            // A fixed pseudo-random example (not the global generator, which belongs to the caller's runs).
+            // Fixed pseudo-random examples (not the global generator, which belongs to the caller's runs).
             var random = new Random(20_21);
-            var count = checked((int)inputShape.Aggregate(1L, (a, b) => checked(a * b)));
-            var values = new float[count];
-            for (int i = 0; i < values.Length; i++) values[i] = (float)(random.NextDouble() * 2 - 1);
-            var example = Tensors.FromArray(values).Reshape(inputShape).To(device);
-            var input = context.Input(options.InputName, example);
-            var modelInput = prelude is null ? input : prelude(context, input);
-            // The model's own forward first: it checks the input with its own messages, and is the reference for the graph.
-            var expected = model.Call(modelInput.Sample);
-            var output = context.Call(model, modelInput);
-            Verify(expected, output, options.VerificationTolerance);
-            var outputs = heads(context, output) ?? throw new InvalidOperationException("The graph outputs callback returned null.");
-            if (outputs.Count == 0 || outputs.Any(o => string.IsNullOrWhiteSpace(o.Name) || o.Value is null) || outputs.Select(o => o.Name).Distinct().Count() != outputs.Count || outputs.Any(o => o.Name == options.InputName))
-                throw new ArgumentException($"The graph's outputs need values and distinct names other than the input's, got [{string.Join(", ", outputs.Select(o => o.Name))}].");
+            var values = inputs.Select(i => context.Input(i.Name, Example(random, i.Shape).To(device))).ToArray();
+            var outputs = build(context, values);
+            if (outputs.Count == 0 || outputs.Any(o => string.IsNullOrWhiteSpace(o.Name) || o.Value is null) || outputs.Select(o => o.Name).Distinct().Count() != outputs.Count || outputs.Any(o => inputs.Any(i => i.Name == o.Name)))
+                throw new ArgumentException($"The graph's outputs need values and distinct names other than the inputs', got [{string.Join(", ", outputs.Select(o => o.Name))}].");
             var named = new HashSet<string>(StringComparer.Ordinal);
             foreach (var (name, value) in outputs)
             {
@@ -163,10 +255,12 @@ public sealed class OnnxExporter
                 : i >= 2 && options.DynamicSpatialSize ? prefix + SpatialDimensionName(i - 2, shape.Length - 2)
                 : null).ToArray();
             var metadata = new Dictionary<string, string>(options.Metadata, StringComparer.Ordinal);
-            metadata.TryAdd("medvision.example_input_shape", string.Join(",", inputShape));
+            // "1,3,28,28" for one input; "first=1,3,28,28;second=1,3,28,28" for several.
+            metadata.TryAdd("medvision.example_input_shape", inputs.Count == 1 ? string.Join(",", inputs[0].Shape)
+                : string.Join(";", inputs.Select(i => $"{i.Name}={string.Join(",", i.Shape)}")));
             return OnnxModelWriter.Write(
                 options.GraphName, options.Description, OpsetVersion, ProducerVersion, options.ModelVersion,
-                new[] { new OnnxIoRecord(options.InputName, inputShape, DimNames(inputShape, null)) },
+                inputs.Select((input, i) => new OnnxIoRecord(input.Name, input.Shape, DimNames(input.Shape, inputs.Count == 1 ? null : input.Name + "_"))).ToArray(),
                 outputs.Select(o => new OnnxIoRecord(o.Name, o.Value.Shape, DimNames(o.Value.Shape, o.Name + "_"))).ToArray(),
                 context.Nodes, context.Initializers, metadata);
         }
@@ -177,14 +271,29 @@ public sealed class OnnxExporter
         }
     }
 
-    private static void Verify(Tensor expected, OnnxValue exported, double tolerance)
+    /// <summary>Uniform values in [−1, 1) of <paramref name="shape"/> from <paramref name="random"/>.</summary>
+    private static Tensor Example(Random random, long[] shape)
     {
+        var count = checked((int)shape.Aggregate(1L, (a, b) => checked(a * b)));
+        var values = new float[count];
+        for (int i = 0; i < values.Length; i++) values[i] = (float)(random.NextDouble() * 2 - 1);
+        return Tensors.FromArray(values).Reshape(shape);
+    }
+
+    private static void Verify(Tensor expected, OnnxValue exported, double tolerance, string? outputName)
+    {
+        var what = outputName is null ? "The exported graph" : $"The graph's output '{outputName}'";
         if (!expected.Shape.SequenceEqual(exported.Shape))
-            throw new InvalidOperationException($"The exported graph gives shape [{string.Join(", ", exported.Shape)}] but the model's forward gives [{string.Join(", ", expected.Shape)}]: an exporter does not match its module.");
-        var scale = Math.Max(1.0, expected.Abs().Max().Item());
-        var difference = (expected - exported.Sample).Abs().Max().Item();
+            throw new InvalidOperationException($"{what} has shape [{string.Join(", ", exported.Shape)}] but the model's forward gives [{string.Join(", ", expected.Shape)}]: an exporter does not match its module.");
+        if (expected.ScalarType != exported.Sample.ScalarType)
+            throw new InvalidOperationException($"{what} is {exported.Sample.ScalarType} but the model's forward gives {expected.ScalarType}.");
+        if (expected.NumElements == 0) return;
+        using var scope = Tensors.NewDisposeScope();
+        var expectedFloat = expected.To(ScalarType.Float64);
+        var scale = Math.Max(1.0, expectedFloat.Abs().Max().Item());
+        var difference = (expectedFloat - exported.Sample.To(ScalarType.Float64)).Abs().Max().Item();
         if (!(difference <= tolerance * scale))
-            throw new InvalidOperationException($"The exported graph's reference evaluation differs from the model's forward by {difference:G3} (allowed {tolerance * scale:G3}): an exporter does not match its module.");
+            throw new InvalidOperationException($"{what}'s reference evaluation differs from the model's forward by {difference:G3} (allowed {tolerance * scale:G3}): an exporter does not match its module.");
     }
 
     private static void AddIdentity(OnnxExportContext context, string source, string name)

@@ -50,7 +50,7 @@ internal static class OnnxRuntimeCheck
     /// With MEDVISION_ONNX_DUMP set to a folder, keeps each exported graph there for checks outside the tests
     /// (<c>check_with_onnx.py</c> runs ONNX's own checker with full shape inference over them).
     /// </summary>
-    private static void Dump(byte[] bytes, string? caseName)
+    public static void Dump(byte[] bytes, string? caseName)
     {
         var folder = Environment.GetEnvironmentVariable("MEDVISION_ONNX_DUMP");
         if (string.IsNullOrEmpty(folder) || caseName is null) return;
