@@ -28,10 +28,18 @@ public sealed class GeneratorResidualBlock : Module<Tensor, Tensor>
         SpatialDims = spatialDims;
         Channels = channels;
         Normalization = normalization;
-        _conv1 = RegisterModule("conv1", Layers.Conv(spatialDims, channels, channels, 3, 1, 1, bias: true));
-        _norm1 = RegisterModule("norm1", Layers.Norm(normalization, spatialDims, channels));
-        _conv2 = RegisterModule("conv2", Layers.Conv(spatialDims, channels, channels, 3, 1, 1, bias: true));
-        _norm2 = RegisterModule("norm2", Layers.Norm(normalization, spatialDims, channels));
+        try
+        {
+            _conv1 = RegisterModule("conv1", Layers.Conv(spatialDims, channels, channels, 3, 1, 1, bias: true));
+            _norm1 = RegisterModule("norm1", Layers.Norm(normalization, spatialDims, channels));
+            _conv2 = RegisterModule("conv2", Layers.Conv(spatialDims, channels, channels, 3, 1, 1, bias: true));
+            _norm2 = RegisterModule("norm2", Layers.Norm(normalization, spatialDims, channels));
+        }
+        catch
+        {
+            Dispose(); // e.g. out of memory for the second convolution: free the first
+            throw;
+        }
     }
 
     /// <summary>2 or 3.</summary>

@@ -18,12 +18,15 @@ public sealed class CoralHead : Module<Tensor, Tensor>
         ArgumentOutOfRangeException.ThrowIfLessThan(numClasses, 2);
         InFeatures = inFeatures;
         NumClasses = numClasses;
-        var w = RegisterParameter("weight", Tensors.Empty(new[] { 1, inFeatures }))!;
-        var bound = 1.0 / Math.Sqrt(inFeatures);
-        Init.Uniform(w, -bound, bound);
-        // Biases start ordered and decreasing (P(grade > k) falls with k), as CORAL initialises them.
-        var biases = Enumerable.Range(0, numClasses - 1).Select(k => (float)((numClasses - 1 - 2.0 * k) / (numClasses - 1))).ToArray();
-        RegisterParameter("bias", Tensors.FromArray(biases));
+        DisposeIfThrows(() =>
+        {
+            var w = RegisterParameter("weight", Tensors.Empty(new[] { 1, inFeatures }))!;
+            var bound = 1.0 / Math.Sqrt(inFeatures);
+            Init.Uniform(w, -bound, bound);
+            // Biases start ordered and decreasing (P(grade > k) falls with k), as CORAL initialises them.
+            var biases = Enumerable.Range(0, numClasses - 1).Select(k => (float)((numClasses - 1 - 2.0 * k) / (numClasses - 1))).ToArray();
+            RegisterParameter("bias", Tensors.FromArray(biases));
+        });
     }
 
     /// <summary>Input features.</summary>

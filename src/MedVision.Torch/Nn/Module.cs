@@ -47,6 +47,25 @@ public abstract class Module : IDisposable
         return buffer;
     }
 
+    /// <summary>
+    /// Runs <paramref name="register"/>, the part of a constructor that allocates and registers tensors; if it throws
+    /// (e.g. out of memory for the bias after the weight fitted, or an initialiser failing), everything registered so
+    /// far is disposed before the exception leaves the constructor, so no native memory waits for a finalizer.
+    /// </summary>
+    protected void DisposeIfThrows(Action register)
+    {
+        ArgumentNullException.ThrowIfNull(register);
+        try
+        {
+            register();
+        }
+        catch
+        {
+            Dispose();
+            throw;
+        }
+    }
+
     /// <summary>Registers a submodule under <paramref name="name"/>; its parameters are prefixed with "name.".</summary>
     protected T RegisterModule<T>(string name, T module) where T : Module
     {

@@ -45,4 +45,25 @@ public class LayerConstructorTests
         }
         Tensors.LiveTensors.Should().Be(before);
     }
+
+    /// <summary>A layer whose second allocation fails, as an out-of-memory bias after a weight that fitted would.</summary>
+    private sealed class FailsAfterItsWeight : Module
+    {
+        public FailsAfterItsWeight() => DisposeIfThrows(() =>
+        {
+            RegisterParameter("weight", Tensors.Ones(new long[] { 4, 4 }));
+            RegisterBuffer("running", Tensors.Zeros(new long[] { 4 }));
+            throw new InsufficientExecutionStackException("simulated allocation failure");
+        });
+    }
+
+    [Fact]
+    public void AConstructorFailingAfterItsFirstTensors_DisposesThem_BeforeTheExceptionLeaves()
+    {
+        // Linear, the convolutions, GroupNorm, LayerNorm, the norm layers and CoralHead register their tensors this way.
+        long before = Tensors.LiveTensors;
+        var act = () => new FailsAfterItsWeight();
+        act.Should().Throw<InsufficientExecutionStackException>().WithMessage("simulated allocation failure");
+        Tensors.LiveTensors.Should().Be(before, "the weight and the buffer registered before the failure are freed at once, not by a finalizer");
+    }
 }

@@ -46,9 +46,12 @@ public abstract class ConvolutionBase : Module<Tensor, Tensor>
         shape[0] = transposed ? inChannels : outChannels;
         shape[1] = transposed ? outChannels / groups : inChannels / groups;
         for (int i = 2; i < shape.Length; i++) shape[i] = _kernelSize[i - 2];
-        var w = RegisterParameter("weight", Tensors.Empty(shape))!;
-        var b = RegisterParameter("bias", bias ? Tensors.Empty(new[] { outChannels }) : null);
-        Init.DefaultLinearOrConv(w, b);
+        DisposeIfThrows(() =>
+        {
+            var w = RegisterParameter("weight", Tensors.Empty(shape))!;
+            var b = RegisterParameter("bias", bias ? Tensors.Empty(new[] { outChannels }) : null);
+            Init.DefaultLinearOrConv(w, b);
+        });
     }
 
     // One value per spatial dimension: null or empty gives the default, one value is used along every dimension.

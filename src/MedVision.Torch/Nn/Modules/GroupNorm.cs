@@ -15,8 +15,11 @@ public sealed class GroupNorm : Module<Tensor, Tensor>
         NumGroups = numGroups;
         NumChannels = numChannels;
         Eps = eps;
-        RegisterParameter("weight", affine ? Tensors.Ones(new[] { numChannels }) : null);
-        RegisterParameter("bias", affine ? Tensors.Zeros(new[] { numChannels }) : null);
+        DisposeIfThrows(() =>
+        {
+            RegisterParameter("weight", affine ? Tensors.Ones(new[] { numChannels }) : null);
+            RegisterParameter("bias", affine ? Tensors.Zeros(new[] { numChannels }) : null);
+        });
     }
 
     /// <summary>Number of groups.</summary>

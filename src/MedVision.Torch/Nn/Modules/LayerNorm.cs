@@ -15,8 +15,11 @@ public sealed class LayerNorm : Module<Tensor, Tensor>
         Guard.PositiveFinite(eps);
         _shape = (long[])normalizedShape.Clone();
         Eps = eps;
-        RegisterParameter("weight", elementwiseAffine ? Tensors.Ones(_shape) : null);
-        RegisterParameter("bias", elementwiseAffine ? Tensors.Zeros(_shape) : null);
+        DisposeIfThrows(() =>
+        {
+            RegisterParameter("weight", elementwiseAffine ? Tensors.Ones(_shape) : null);
+            RegisterParameter("bias", elementwiseAffine ? Tensors.Zeros(_shape) : null);
+        });
     }
 
     /// <summary>Creates the layer over one trailing dimension.</summary>

@@ -12,9 +12,12 @@ public sealed class Linear : Module<Tensor, Tensor>
         ArgumentOutOfRangeException.ThrowIfLessThan(outFeatures, 1);
         InFeatures = inFeatures;
         OutFeatures = outFeatures;
-        var w = RegisterParameter("weight", Tensors.Empty(new[] { outFeatures, inFeatures }))!;
-        var b = RegisterParameter("bias", bias ? Tensors.Empty(new[] { outFeatures }) : null);
-        Init.DefaultLinearOrConv(w, b);
+        DisposeIfThrows(() =>
+        {
+            var w = RegisterParameter("weight", Tensors.Empty(new[] { outFeatures, inFeatures }))!;
+            var b = RegisterParameter("bias", bias ? Tensors.Empty(new[] { outFeatures }) : null);
+            Init.DefaultLinearOrConv(w, b);
+        });
     }
 
     /// <summary>Input features.</summary>

@@ -37,7 +37,7 @@ public abstract class NormBase : Module<Tensor, Tensor>
         Eps = eps;
         Affine = affine;
         TrackRunningStats = trackRunningStats;
-        try
+        DisposeIfThrows(() =>
         {
             RegisterParameter("weight", affine ? Tensors.Ones(new[] { numFeatures }) : null);
             RegisterParameter("bias", affine ? Tensors.Zeros(new[] { numFeatures }) : null);
@@ -47,12 +47,7 @@ public abstract class NormBase : Module<Tensor, Tensor>
                 RegisterBuffer("running_var", Tensors.Ones(new[] { numFeatures }));
                 RegisterBuffer("num_batches_tracked", Tensors.Zeros(Array.Empty<long>(), ScalarType.Int64));
             }
-        }
-        catch
-        {
-            Dispose(); // e.g. out of memory for a huge numFeatures: free what was registered
-            throw;
-        }
+        });
     }
 
     /// <summary>Channels.</summary>
