@@ -97,6 +97,9 @@ try
         if (seeds[which].EndsWith(".nii.gz", StringComparison.Ordinal)) ext = ".nii.gz";
         // Compressed containers: mutate the content, then compress it again (else nearly every mutation is a CRC error).
         if (ext == ".nii.gz") data = Gzip(Mutate(Gunzip(seedBytes[which]), rng));
+        // torch.save archives: every other case mutates the pickle inside and zips it again with valid CRC-32s, so the
+        // pickle reader itself meets the damage (a raw mutation of it is caught by the checksum).
+        if (ext == ".pth" && it % 2 == 0) data = MutatePickle(seedBytes[which], rng);
         string path = Path.Combine(work.FullName, $"case{it}{ext}");
         File.WriteAllBytes(path, data);
         if (trace) Console.Error.WriteLine($"case {it}: {path}");
@@ -266,6 +269,14 @@ static void Exercise(string format, string path, byte[] data)
                 using var state = OptimizerState.Load(path);
                 break;
             }
+        case "pth":
+            {
+                using var dict = PyTorchFile.LoadStateDict(path);
+                using (var scope = Tensors.NewDisposeScope())
+                    foreach (var (_, t) in dict) _ = t.To(ScalarType.Float64).Sum().Item<double>();
+                _ = dict.Metadata.Count;
+                break;
+            }
         default:
             throw new ArgumentException($"unknown format '{format}'");
     }
@@ -338,7 +349,7 @@ static void Use(NpyArray array)
 // message names the file.
 static bool Accepted(Exception e, string path)
 {
-    bool kind = e is DataFormatException or SafeTensorsFormatException or ModelFormatException or NotSupportedException or TorchException or InvalidDataException;
+    bool kind = e is DataFormatException or SafeTensorsFormatException or ModelFormatException or PyTorchFormatException or NotSupportedException or TorchException or InvalidDataException;
     if (!kind) return false;
     // In-memory inputs (safetensors from bytes, npy from a stream) have no file name to give.
     return e is SafeTensorsFormatException || e.Message.Contains(Path.GetFileName(path), StringComparison.Ordinal);
@@ -462,6 +473,24 @@ static byte[] MutateCard(SafeTensorDictionary weights, Random rng)
     var metadata = weights.Metadata.ToDictionary(p => p.Key, p => p.Value);
     metadata[ModelFile.MetadataKey] = card.ToJsonString();
     return SafeTensors.ToBytes(weights, metadata);
+}
+
+// A torch.save archive whose data.pkl is mutated, written again as torch.save writes it (entries stored, not compressed).
+static byte[] MutatePickle(byte[] archive, Random rng)
+{
+    using var input = new ZipArchive(new MemoryStream(archive), ZipArchiveMode.Read);
+    using var output = new MemoryStream();
+    using (var zip = new ZipArchive(output, ZipArchiveMode.Create, leaveOpen: true))
+        foreach (var entry in input.Entries)
+        {
+            using var source = entry.Open();
+            using var content = new MemoryStream();
+            source.CopyTo(content);
+            var bytes = entry.FullName.EndsWith("/data.pkl", StringComparison.Ordinal) ? Mutate(content.ToArray(), rng) : content.ToArray();
+            using var target = zip.CreateEntry(entry.FullName, CompressionLevel.NoCompression).Open();
+            target.Write(bytes);
+        }
+    return output.ToArray();
 }
 
 static byte[] Gunzip(byte[] data)

@@ -333,7 +333,7 @@ public static class SafeTensors
         return e.ValueKind == JsonValueKind.Number && e.TryGetInt64(out value);
     }
 
-    private static Tensor Create(ScalarType type, long[] shape, byte[] data)
+    internal static Tensor Create(ScalarType type, long[] shape, byte[] data)
     {
         if (type == ScalarType.BFloat16)
         {

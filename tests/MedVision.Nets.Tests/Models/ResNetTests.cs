@@ -237,6 +237,23 @@ public class ResNetTests
     }
 
     [Fact]
+    public void ATorchSaveCheckpointOfTorchvisionWeights_LoadsWithoutPython_AndComputesTheSame()
+    {
+        // resnet_tiny_basic_small.pth: {"epoch": 12, "arch": ..., "state_dict": DataParallel keys "module.*"}, written by torch.save.
+        using var weights = PyTorchFile.LoadStateDict(TestFixtures.PathOf("resnet_tiny_basic_small.pth"), entry: "state_dict", removePrefix: "module.");
+        using var reference = SafeTensors.Load(TestFixtures.PathOf("resnet_tiny_basic_small.safetensors"));
+        using var model = ResNet.Builder().WithBlocks(ResidualBlockKind.Basic, 1, 1, 1, 1).WithBaseWidth(8).ForInput(3).WithSmallInputStem().WithClasses(5).Build();
+        model.LoadStateDict(weights, strict: true).IsExactMatch.Should().BeTrue();
+        model.Eval();
+        using var scope = Tensors.NewDisposeScope();
+        using var noGrad = Tensors.NoGrad();
+        var output = model.Call(reference["input"]);
+        (output - reference["expected"]).Abs().Max().Item().Should().BeLessThan(1e-4, "torchvision's forward pass on the same weights");
+        using var checkpoint = PyTorchFile.LoadStateDict(TestFixtures.PathOf("resnet_tiny_basic_small.pth"));
+        checkpoint.Metadata.Should().Contain("epoch", "12").And.Contain("arch", "resnet-tiny");
+    }
+
+    [Fact]
     public void Summary_ListsTheStagesAndCountsParameters()
     {
         using var model = ResNet.Builder().WithDepth(18).ForInput(3).WithSmallInputStem().WithClasses(5).Build();

@@ -208,6 +208,10 @@ public sealed class FormatFuzzTests : IClassFixture<FormatFuzzTests.Seeds>
     }
 
     [Fact]
+    public void Corrupt_torch_save_files() =>
+        Fuzz("pth", 2000, Fixture("resnet_tiny_basic_small.pth"));
+
+    [Fact]
     public void Corrupt_torchscript_files() =>
         Fuzz("torchscript", 1000, Fixture("tiny_torchscript_classifier.pt"));
 }

@@ -1,0 +1,312 @@
+using System.Globalization;
+using System.IO.Compression;
+using System.Numerics;
+using System.Text;
+
+namespace MedVision.Torch.Serialization;
+
+/// <summary>
+/// Reads the tensors of files written by PyTorch's <c>torch.save</c> (<c>.pt</c>, <c>.pth</c>, <c>.ckpt</c>; the zip
+/// format of PyTorch 1.6 and later): a state dict (<c>torch.save(model.state_dict(), "model.pth")</c>), the
+/// pretrained-weight files of torchvision, timm or MedicalNet, or a training checkpoint dictionary that holds one
+/// (<c>{"epoch": 7, "state_dict": ...}</c>). No Python is needed, and, like <c>torch.load(weights_only=True)</c>, no
+/// code from the file is run: the pickle inside is read by a restricted reader that accepts dictionaries, lists,
+/// tuples, numbers, strings and dense tensors only, and refuses anything else (a pickled model object) by name.
+/// </summary>
+/// <remarks>
+/// Tensors come back on the CPU, contiguous, with their dtype (float16/32/64, bfloat16, int8/16/32/64, uint8, bool),
+/// keyed by their path in the file's dictionaries (<c>layer1.0.conv1.weight</c>; nested dictionaries and lists join
+/// with dots). Numbers and strings beside them (a checkpoint's <c>epoch</c>) come back as
+/// <see cref="SafeTensorDictionary.Metadata"/> in their invariant text form. Every archive entry read is checked
+/// against its CRC-32. Files in PyTorch's legacy format (before 1.6, or <c>_use_new_zipfile_serialization=False</c>)
+/// and TorchScript archives are refused with what to do instead.
+/// </remarks>
+/// <example><code>
+/// // torchvision's ImageNet weights, without Python:
+/// using var weights = PyTorchFile.LoadStateDict("resnet18-f37072fd.pth");
+/// using var model = ResNet.Builder().WithDepth(18).ForInput(3).WithImageNetStem().WithClasses(1000).Build();
+/// model.LoadStateDict(weights);
+/// // A checkpoint of a DataParallel model: the state dict under "state_dict", its keys prefixed "module.":
+/// using var checkpoint = PyTorchFile.LoadStateDict("checkpoint.pth", entry: "state_dict", removePrefix: "module.");
+/// </code></example>
+public static class PyTorchFile
+{
+    /// <summary>
+    /// Loads the tensors of the torch.save file at <paramref name="path"/>; the caller disposes the result.
+    /// </summary>
+    /// <param name="path">The file.</param>
+    /// <param name="entry">The key of the dictionary inside the file to read (e.g. <c>"state_dict"</c>,
+    /// <c>"model"</c>; nested keys with dots: <c>"model.ema"</c>); null reads the whole file.</param>
+    /// <param name="removePrefix">A prefix removed from the keys that start with it (<c>"module."</c>, which
+    /// <c>nn.DataParallel</c> and DistributedDataParallel add); null keeps the keys.</param>
+    /// <exception cref="FileNotFoundException">The file does not exist.</exception>
+    /// <exception cref="PyTorchFormatException">The file is not a readable torch.save archive; the message says why.</exception>
+    /// <exception cref="ArgumentException"><paramref name="entry"/> is not in the file, or removing the prefix makes two keys equal.</exception>
+    /// <exception cref="NotSupportedException">A tensor is larger than a .NET array can hold, or the archive is big-endian.</exception>
+    public static SafeTensorDictionary LoadStateDict(string path, string? entry = null, string? removePrefix = null)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        var full = Path.GetFullPath(path);
+        if (!File.Exists(full)) throw new FileNotFoundException($"The PyTorch file '{full}' does not exist.", full);
+        using var stream = new FileStream(full, FileMode.Open, FileAccess.Read, FileShare.Read);
+        return Load(stream, $"'{full}'", entry, removePrefix);
+    }
+
+    /// <summary>
+    /// Loads the tensors of torch.save data from <paramref name="stream"/> (a non-seekable stream is read fully
+    /// first; the stream is not closed); see <see cref="LoadStateDict(string, string?, string?)"/>.
+    /// </summary>
+    public static SafeTensorDictionary LoadStateDict(Stream stream, string? entry = null, string? removePrefix = null)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        if (!stream.CanRead) throw new ArgumentException("The stream is not readable.", nameof(stream));
+        if (stream.CanSeek) return Load(stream, "PyTorch stream", entry, removePrefix);
+        using var copy = new MemoryStream();
+        stream.CopyTo(copy);
+        copy.Position = 0;
+        return Load(copy, "PyTorch stream", entry, removePrefix);
+    }
+
+    private const string LegacyAdvice =
+        "it is in PyTorch's legacy format (torch.save before PyTorch 1.6, or _use_new_zipfile_serialization=False), " +
+        "which is not read: load it in Python and save it again with a current torch.save, or as safetensors.";
+
+    private static SafeTensorDictionary Load(Stream stream, string source, string? entry, string? removePrefix)
+    {
+        if (!BitConverter.IsLittleEndian) throw new PlatformNotSupportedException("PyTorch files are read on little-endian machines only.");
+        if (removePrefix is { Length: 0 }) throw new ArgumentException("The prefix to remove is empty; pass null to keep the keys.", nameof(removePrefix));
+        long start = stream.Position;
+        Span<byte> head = stackalloc byte[4];
+        int n = stream.ReadAtLeast(head, 4, throwOnEndOfStream: false);
+        stream.Position = start;
+        if (n < 4 || !(head[0] == (byte)'P' && head[1] == (byte)'K' && head[2] == 3 && head[3] == 4))
+            throw new PyTorchFormatException(n >= 2 && head[0] == 0x80 && head[1] <= 5
+                ? $"{source}: {LegacyAdvice}"
+                : $"{source}: it is not a torch.save archive (a zip file starting with 'PK'); the file starts with bytes {Convert.ToHexString(head[..n])}.");
+
+        ZipArchive zip;
+        try
+        {
+            zip = new ZipArchive(stream, ZipArchiveMode.Read, leaveOpen: true);
+            try
+            {
+                _ = zip.Entries; // the central directory is read here
+            }
+            catch
+            {
+                zip.Dispose();
+                throw;
+            }
+        }
+        catch (InvalidDataException e)
+        {
+            throw new PyTorchFormatException($"{source}: it starts like a zip file but its directory cannot be read (truncated or damaged?): {e.Message}", e);
+        }
+        using (zip)
+        {
+            var pickle = zip.Entries.FirstOrDefault(e => e.FullName.EndsWith("/data.pkl", StringComparison.Ordinal) && e.FullName.IndexOf('/') == e.FullName.Length - "/data.pkl".Length)
+                ?? throw new PyTorchFormatException($"{source}: it is a zip file but not a torch.save archive (it has no <archive>/data.pkl).");
+            var root = pickle.FullName[..^"data.pkl".Length]; // "archive/" or the file's stem
+            if (zip.GetEntry(root + "constants.pkl") is not null || zip.Entries.Any(e => e.FullName.StartsWith(root + "code/", StringComparison.Ordinal)))
+                throw new PyTorchFormatException($"{source}: it is a TorchScript archive (torch.jit.save), not a torch.save file: load it with ScriptModule.Load (or as a model file with ModelFile.Load).");
+            if (zip.GetEntry(root + "byteorder") is { } byteOrder)
+            {
+                var order = Encoding.ASCII.GetString(ReadEntry(byteOrder, source)).Trim();
+                if (order != "little") throw new NotSupportedException($"{source}: the archive's tensors are stored {order}-endian; only little-endian archives are read.");
+            }
+
+            var storages = new Dictionary<string, PickledStorage>(StringComparer.Ordinal);
+            object PersistentLoad(object? id)
+            {
+                if (id is not object?[] { Length: >= 5 } pid || pid[0] as string != "storage" || pid[2] is not string key || pid[4] is not long count)
+                    throw new PyTorchFormatException($"{source}: the pickle refers to a persistent object other than a tensor storage (corrupt data, or not a torch.save file).");
+                if (pid[1] is not PickledGlobal storageType) throw new PyTorchFormatException($"{source}: a storage's type is a {PickleReader.Describe(pid[1])} (corrupt data).");
+                var type = StorageType(storageType)
+                    ?? throw new NotSupportedException($"{source}: it holds a {storageType} (complex or quantized values?), which has no tensor type here.");
+                if (count < 0) throw new PyTorchFormatException($"{source}: storage '{key}' has a negative size (corrupt data).");
+                if (storages.TryGetValue(key, out var known)) return known;
+                return storages[key] = new PickledStorage(key, type, count);
+            }
+
+            var value = PickleReader.Read(ReadEntry(pickle, source), source, PersistentLoad);
+            if (entry is not null) value = Select(value, entry, source);
+
+            var found = new List<(string Key, PickledTensor Tensor)>();
+            var metadata = new Dictionary<string, string>(StringComparer.Ordinal);
+            Flatten(value, "", found, metadata, source);
+            if (value is PickledTensor && found.Count == 1) found[0] = (entry ?? "tensor", found[0].Tensor);
+            if (removePrefix is not null)
+            {
+                string Strip(string key) => key.StartsWith(removePrefix, StringComparison.Ordinal) ? key[removePrefix.Length..] : key;
+                found = found.Select(f => (Strip(f.Key), f.Tensor)).ToList();
+                metadata = metadata.ToDictionary(kv => Strip(kv.Key), kv => kv.Value, StringComparer.Ordinal);
+            }
+            var duplicate = found.GroupBy(f => f.Key).FirstOrDefault(g => g.Count() > 1);
+            if (duplicate is not null)
+                throw new ArgumentException($"{source}: the key '{duplicate.Key}' occurs twice{(removePrefix is null ? "" : $" once the prefix '{removePrefix}' is removed")}.", nameof(removePrefix));
+
+            var data = new Dictionary<string, byte[]>(StringComparer.Ordinal);
+            var tensors = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+            try
+            {
+                foreach (var (key, tensor) in found)
+                {
+                    if (!data.TryGetValue(tensor.Storage.Key, out var bytes))
+                        data[tensor.Storage.Key] = bytes = ReadStorage(zip, root, tensor.Storage, source);
+                    tensors.Add(key, DisposeScope.Detach(SafeTensors.Create(tensor.Storage.Type, tensor.Shape, Gather(tensor, bytes, key, source))));
+                }
+            }
+            catch
+            {
+                foreach (var t in tensors.Values) t.Dispose();
+                throw;
+            }
+            return new SafeTensorDictionary(tensors, metadata);
+        }
+    }
+
+    private static ScalarType? StorageType(PickledGlobal type) => type.Module != "torch" ? null : type.Name switch
+    {
+        "FloatStorage" => ScalarType.Float32,
+        "DoubleStorage" => ScalarType.Float64,
+        "HalfStorage" => ScalarType.Float16,
+        "BFloat16Storage" => ScalarType.BFloat16,
+        "LongStorage" => ScalarType.Int64,
+        "IntStorage" => ScalarType.Int32,
+        "ShortStorage" => ScalarType.Int16,
+        "CharStorage" => ScalarType.Int8,
+        "ByteStorage" => ScalarType.Byte,
+        "BoolStorage" => ScalarType.Bool,
+        _ => null,
+    };
+
+    private static object? Select(object? value, string entry, string source)
+    {
+        var remaining = entry;
+        while (true)
+        {
+            if (value is not PickledDict dict)
+                throw new ArgumentException($"{source}: the entry '{entry}' is not in the file: '{entry[..^remaining.Length].TrimEnd('.')}' is a {PickleReader.Describe(value)}, not a dict.", nameof(entry));
+            // String keys, and integer ones (an optimizer's state is keyed by parameter index) in their decimal form.
+            var keys = dict.Items.Where(kv => kv.Key is string or long)
+                .Select(kv => (kv.Key is long l ? l.ToString(CultureInfo.InvariantCulture) : (string)kv.Key!, kv.Value)).ToList();
+            var exact = keys.FirstOrDefault(kv => kv.Item1 == remaining);
+            if (exact.Item1 is not null) return exact.Value;
+            var step = keys.Where(kv => remaining.StartsWith(kv.Item1 + ".", StringComparison.Ordinal)).OrderByDescending(kv => kv.Item1.Length).FirstOrDefault();
+            if (step.Item1 is null)
+            {
+                var available = string.Join(", ", keys.Take(20).Select(k => $"'{k.Item1}'")) + (keys.Count > 20 ? ", …" : "");
+                throw new ArgumentException($"{source}: the entry '{entry}' is not in the file; {(entry == remaining ? "its top level" : $"'{entry[..^remaining.Length].TrimEnd('.')}'")} has the keys {available}.", nameof(entry));
+            }
+            value = step.Value;
+            remaining = remaining[(step.Item1.Length + 1)..];
+        }
+    }
+
+    private static void Flatten(object? value, string prefix, List<(string, PickledTensor)> tensors, Dictionary<string, string> metadata, string source)
+    {
+        string Join(string key) => prefix.Length == 0 ? key : prefix + "." + key;
+        switch (value)
+        {
+            case PickledTensor tensor:
+                tensors.Add((prefix, tensor));
+                break;
+            case PickledDict dict:
+                foreach (var (key, item) in dict.Items)
+                {
+                    var name = key switch
+                    {
+                        string s => s,
+                        long l => l.ToString(CultureInfo.InvariantCulture),
+                        _ => throw new PyTorchFormatException($"{source}: a dictionary key under '{prefix}' is a {PickleReader.Describe(key)}; only string and integer keys are read."),
+                    };
+                    Flatten(item, Join(name), tensors, metadata, source);
+                }
+                break;
+            case List<object?> list:
+                for (int i = 0; i < list.Count; i++) Flatten(list[i], Join(i.ToString(CultureInfo.InvariantCulture)), tensors, metadata, source);
+                break;
+            case object?[] tuple:
+                for (int i = 0; i < tuple.Length; i++) Flatten(tuple[i], Join(i.ToString(CultureInfo.InvariantCulture)), tensors, metadata, source);
+                break;
+            case string text: metadata[prefix] = text; break;
+            case long number: metadata[prefix] = number.ToString(CultureInfo.InvariantCulture); break;
+            case BigInteger big: metadata[prefix] = big.ToString(CultureInfo.InvariantCulture); break;
+            case double real: metadata[prefix] = real.ToString("R", CultureInfo.InvariantCulture); break;
+            case bool flag: metadata[prefix] = flag ? "True" : "False"; break;
+            case null: case byte[]: break; // None and bytes carry no tensor
+            case PickledGlobal global: throw new PyTorchFormatException($"{source}: {PickleReader.Refusal(global)}");
+            default: throw new PyTorchFormatException($"{source}: '{prefix}' holds a {PickleReader.Describe(value)}, which is not read.");
+        }
+    }
+
+    private static byte[] ReadStorage(ZipArchive zip, string root, PickledStorage storage, string source)
+    {
+        var entry = zip.GetEntry($"{root}data/{storage.Key}")
+            ?? throw new PyTorchFormatException($"{source}: the archive has no data for storage '{storage.Key}' ({root}data/{storage.Key}; truncated or damaged?).");
+        long needed = checked(storage.Count * storage.Type.ElementSize());
+        if (entry.Length < needed)
+            throw new PyTorchFormatException($"{source}: storage '{storage.Key}' holds {entry.Length} bytes, less than the {needed} its {storage.Count} {storage.Type} elements need (truncated or damaged?).");
+        return ReadEntry(entry, source);
+    }
+
+    // Reads an entry whole and checks it against the archive's CRC-32 and length.
+    private static byte[] ReadEntry(ZipArchiveEntry entry, string source)
+    {
+        if (entry.Length > Array.MaxLength)
+            throw new NotSupportedException($"{source}: the entry '{entry.FullName}' holds {entry.Length} bytes; entries larger than {Array.MaxLength} bytes cannot be read.");
+        var bytes = new byte[entry.Length];
+        try
+        {
+            using var stream = entry.Open();
+            stream.ReadExactly(bytes);
+        }
+        catch (Exception e) when (e is InvalidDataException or EndOfStreamException)
+        {
+            throw new PyTorchFormatException($"{source}: the entry '{entry.FullName}' cannot be read (truncated or damaged?): {e.Message}", e);
+        }
+        uint crc = System.IO.Hashing.Crc32.HashToUInt32(bytes);
+        if (crc != entry.Crc32)
+            throw new PyTorchFormatException($"{source}: it is damaged: the entry '{entry.FullName}' has CRC-32 {crc:x8}, the archive records {entry.Crc32:x8}.");
+        return bytes;
+    }
+
+    // The bytes of a strided view, contiguous.
+    private static byte[] Gather(PickledTensor tensor, byte[] storage, string key, string source)
+    {
+        int size = tensor.Storage.Type.ElementSize();
+        long count = tensor.Shape.Aggregate(1L, (a, b) => checked(a * b));
+        long total = checked(count * size);
+        if (total > Array.MaxLength)
+            throw new NotSupportedException($"{source}: the tensor '{key}' holds {total} bytes; tensors larger than {Array.MaxLength} bytes cannot be loaded.");
+        var result = new byte[total];
+        if (count == 0) return result;
+        int rank = tensor.Shape.Length;
+        bool contiguous = true;
+        long expected = 1;
+        for (int d = rank - 1; d >= 0; d--)
+        {
+            if (tensor.Shape[d] != 1 && tensor.Strides[d] != expected) contiguous = false;
+            expected *= tensor.Shape[d];
+        }
+        if (contiguous)
+        {
+            Buffer.BlockCopy(storage, checked((int)(tensor.Offset * size)), result, 0, (int)total);
+            return result;
+        }
+        var index = new long[rank];
+        long at = tensor.Offset;
+        for (long i = 0; i < count; i++)
+        {
+            Buffer.BlockCopy(storage, checked((int)(at * size)), result, checked((int)(i * size)), size);
+            for (int d = rank - 1; d >= 0; d--)
+            {
+                at += tensor.Strides[d];
+                if (++index[d] < tensor.Shape[d]) break;
+                at -= tensor.Strides[d] * tensor.Shape[d];
+                index[d] = 0;
+            }
+        }
+        return result;
+    }
+}

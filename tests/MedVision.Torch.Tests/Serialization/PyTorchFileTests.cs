@@ -1,0 +1,196 @@
+using System.Globalization;
+using System.IO.Compression;
+using System.Text.Json;
+using MedVision.Torch.Nn;
+using MedVision.Torch.Serialization;
+
+namespace MedVision.Torch.Tests.Serialization;
+
+/// <summary>
+/// torch.save files read without Python, against fixtures written by PyTorch 1.13 (Fixtures/make_pth_fixtures.py):
+/// every tensor and scalar of a checkpoint equals what PyTorch saved, and whatever is not data is refused by name.
+/// </summary>
+[Collection(NativeMemoryCollection.Name)]
+public sealed class PyTorchFileTests : IDisposable
+{
+    private readonly string _folder = Directory.CreateTempSubdirectory("medvision-pth-").FullName;
+
+    public void Dispose() => Directory.Delete(_folder, recursive: true);
+
+    private static string Fixture(string name) => Path.Combine(AppContext.BaseDirectory, "Fixtures", "pth", name);
+
+    private static void ShouldEqual(Tensor actual, Tensor expected, string key)
+    {
+        actual.Shape.Should().Equal(expected.Shape, key);
+        using var scope = Tensors.NewDisposeScope();
+        if (expected.ScalarType == ScalarType.Bool)
+            actual.ToArray<bool>().Should().Equal(expected.ToArray<bool>(), key);
+        else if (expected.ScalarType == ScalarType.Int64)
+            actual.To(ScalarType.Int64).ToArray<long>().Should().Equal(expected.ToArray<long>(), key);
+        else
+            actual.To(ScalarType.Float64).ToArray<double>().Should().Equal(expected.ToArray<double>(), key); // exact: the same bits widened
+    }
+
+    [Fact]
+    public void ACheckpoint_GivesEveryTensorWithItsDtypeAndValues_AndItsNumbersAndStrings()
+    {
+        using var expected = SafeTensors.Load(Fixture("expected.safetensors"));
+        var dtypes = JsonSerializer.Deserialize<Dictionary<string, string>>(expected.Metadata["dtypes"])!;
+        var scalars = JsonSerializer.Deserialize<Dictionary<string, string>>(expected.Metadata["scalars"])!;
+        long live = Tensors.LiveTensors;
+        using (var loaded = PyTorchFile.LoadStateDict(Fixture("checkpoint.pth")))
+        {
+            loaded.Keys.Should().BeEquivalentTo(expected.Keys);
+            foreach (var (key, tensor) in expected)
+            {
+                ShouldEqual(loaded[key], tensor, key);
+                var dtype = dtypes[key] switch
+                {
+                    "float32" => ScalarType.Float32, "float64" => ScalarType.Float64, "float16" => ScalarType.Float16,
+                    "bfloat16" => ScalarType.BFloat16, "int64" => ScalarType.Int64, "int32" => ScalarType.Int32,
+                    "int16" => ScalarType.Int16, "int8" => ScalarType.Int8, "uint8" => ScalarType.Byte, "bool" => ScalarType.Bool,
+                    var other => throw new InvalidOperationException(other),
+                };
+                loaded[key].ScalarType.Should().Be(dtype, key);
+                loaded[key].IsContiguous.Should().BeTrue("views are read as contiguous tensors");
+            }
+            loaded.Keys.Should().Contain(new[] { "views.transposed", "views.every_other", "dtypes.bfloat16", "optimizer.state.0.exp_avg", "state_dict.module.0.weight", "list.0", "tuple.0" });
+
+            loaded.Metadata.Keys.Should().BeEquivalentTo(scalars.Keys);
+            foreach (var (key, text) in scalars)
+                if (double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var number) && text.Contains('.') | text.Contains('e'))
+                    double.Parse(loaded.Metadata[key], CultureInfo.InvariantCulture).Should().Be(number, key);
+                else
+                    loaded.Metadata[key].Should().Be(text, key);
+            loaded.Metadata["epoch"].Should().Be("7");
+            loaded.Metadata["big"].Should().Be("1180591620717411303424", "integers beyond 64 bits keep their digits");
+            loaded.Metadata.Should().NotContainKey("nothing", "None carries nothing");
+        }
+        Tensors.LiveTensors.Should().Be(live, "disposing the dictionary frees every tensor");
+    }
+
+    [Fact]
+    public void AStateDict_LoadsIntoTheSameModel_BuiltInDotNet_AndComputesWhatPyTorchSaved()
+    {
+        using var weights = PyTorchFile.LoadStateDict(Fixture("state_dict.pth"));
+        weights.Keys.Should().Equal("0.weight", "0.bias", "1.weight", "1.bias", "1.running_mean", "1.running_var", "1.num_batches_tracked", "3.weight", "3.bias");
+        weights["1.num_batches_tracked"].ScalarType.Should().Be(ScalarType.Int64);
+        weights["1.num_batches_tracked"].Item<long>().Should().Be(11);
+        using var model = new Sequential(new Conv2d(1, 2, 3), new BatchNorm2d(2), new Flatten(), new Linear(8, 3));
+        var result = model.LoadStateDict(weights, strict: true);
+        result.IsExactMatch.Should().BeTrue(result.ToString());
+        using (var scope = Tensors.NewDisposeScope())
+            model.NamedBuffers().Single(b => b.Name == "1.running_var").Buffer.ToArray<float>().Should().Equal(weights["1.running_var"].ToArray<float>());
+
+        // The checkpoint holds the same weights under "state_dict", prefixed "module.".
+        using var checkpoint = PyTorchFile.LoadStateDict(Fixture("checkpoint.pth"), entry: "state_dict", removePrefix: "module.");
+        checkpoint.Keys.Should().Equal(weights.Keys);
+        using (var scope = Tensors.NewDisposeScope())
+            foreach (var (key, tensor) in weights) ShouldEqual(checkpoint[key], tensor.ScalarType.IsFloatingPoint() ? tensor.To(ScalarType.Float64) : tensor, key);
+        checkpoint.Metadata.Should().BeEmpty("the state dict holds tensors only");
+    }
+
+    [Fact]
+    public void NestedEntries_AndALoneTensor_AreReachable()
+    {
+        using var views = PyTorchFile.LoadStateDict(Fixture("checkpoint.pth"), entry: "views");
+        views.Keys.Should().BeEquivalentTo("transposed", "row", "narrow", "every_other", "tail", "scalar", "empty");
+        views["transposed"].Shape.Should().Equal(4, 3);
+        views["every_other"].ToArray<float>().Should().Equal(0, 2, 4, 6, 8);
+        views["tail"].ToArray<float>().Should().Equal(6, 7, 8, 9);
+        views["scalar"].Shape.Should().BeEmpty();
+        views["empty"].Shape.Should().Equal(0, 3);
+
+        using var moments = PyTorchFile.LoadStateDict(Fixture("checkpoint.pth"), entry: "optimizer.state.0");
+        moments.Keys.Should().BeEquivalentTo("step", "exp_avg", "exp_avg_sq");
+
+        using var single = PyTorchFile.LoadStateDict(Fixture("checkpoint.pth"), entry: "views.row");
+        single.Keys.Should().Equal("views.row");
+        using var lone = PyTorchFile.LoadStateDict(Fixture("tensor.pth"));
+        lone.Keys.Should().Equal("tensor");
+        lone["tensor"].ToArray<float>().Should().Equal(0, 1, 2, 3, 4, 5);
+
+        using var stream = new MemoryStream(File.ReadAllBytes(Fixture("tensor.pth")));
+        using var fromStream = PyTorchFile.LoadStateDict(stream);
+        fromStream["tensor"].Shape.Should().Equal(2, 3);
+    }
+
+    [Fact]
+    public void WhatIsNotAReadableStateDict_IsRefusedWithTheReason_AndNothingLeaks()
+    {
+        long live = Tensors.LiveTensors;
+        FluentActions.Invoking(() => PyTorchFile.LoadStateDict(Fixture("legacy.pth")))
+            .Should().Throw<PyTorchFormatException>().WithMessage("*legacy.pth*legacy format*save it again*");
+        FluentActions.Invoking(() => PyTorchFile.LoadStateDict(Fixture("model_object.pth")))
+            .Should().Throw<PyTorchFormatException>().WithMessage("*model_object.pth*pickled Python object of type torch.nn.modules.container.Sequential*state_dict()*");
+        FluentActions.Invoking(() => PyTorchFile.LoadStateDict(Fixture("numpy.pth")))
+            .Should().Throw<PyTorchFormatException>().WithMessage("*NumPy value (numpy.core.multiarray._reconstruct)*");
+        FluentActions.Invoking(() => PyTorchFile.LoadStateDict(Path.Combine(AppContext.BaseDirectory, "Fixtures", "tiny_scripted_net.pt")))
+            .Should().Throw<PyTorchFormatException>().WithMessage("*TorchScript archive*ScriptModule.Load*");
+        FluentActions.Invoking(() => PyTorchFile.LoadStateDict(Fixture("expected.safetensors")))
+            .Should().Throw<PyTorchFormatException>().WithMessage("*not a torch.save archive*");
+        FluentActions.Invoking(() => PyTorchFile.LoadStateDict(Path.Combine(_folder, "missing.pth")))
+            .Should().Throw<FileNotFoundException>().WithMessage("*missing.pth*");
+        FluentActions.Invoking(() => PyTorchFile.LoadStateDict(Fixture("checkpoint.pth"), entry: "model"))
+            .Should().Throw<ArgumentException>().WithMessage("*entry 'model' is not in the file*'epoch'*'state_dict'*").Which.ParamName.Should().Be("entry");
+        FluentActions.Invoking(() => PyTorchFile.LoadStateDict(Fixture("checkpoint.pth"), entry: "epoch.x"))
+            .Should().Throw<ArgumentException>().WithMessage("*'epoch' is a int, not a dict*");
+        FluentActions.Invoking(() => PyTorchFile.LoadStateDict(Fixture("checkpoint.pth"), entry: "views", removePrefix: ""))
+            .Should().Throw<ArgumentException>().Which.ParamName.Should().Be("removePrefix");
+        // A zip without data.pkl.
+        var zipPath = Path.Combine(_folder, "other.zip");
+        using (var zip = ZipFile.Open(zipPath, ZipArchiveMode.Create)) zip.CreateEntry("readme.txt");
+        FluentActions.Invoking(() => PyTorchFile.LoadStateDict(zipPath))
+            .Should().Throw<PyTorchFormatException>().WithMessage("*zip file but not a torch.save archive*");
+        Tensors.LiveTensors.Should().Be(live);
+    }
+
+    [Fact]
+    public void ADamagedOrTruncatedFile_IsAFormatError_NeverAnotherException()
+    {
+        var original = File.ReadAllBytes(Fixture("checkpoint.pth"));
+        var path = Path.Combine(_folder, "damaged.pth");
+
+        // A flipped bit inside the stored pickle: only the CRC-32 tells (torch.save stores entries uncompressed).
+        var flipped = (byte[])original.Clone();
+        int header = IndexOf(flipped, "/data.pkl"u8.ToArray());
+        while (!(flipped[header] == (byte)'P' && flipped[header + 1] == (byte)'K' && flipped[header + 2] == 3 && flipped[header + 3] == 4)) header--;
+        int dataAt = header + 30 + BitConverter.ToUInt16(flipped, header + 26) + BitConverter.ToUInt16(flipped, header + 28);
+        flipped[dataAt + 10] ^= 0x10;
+        File.WriteAllBytes(path, flipped);
+        FluentActions.Invoking(() => PyTorchFile.LoadStateDict(path)).Should().Throw<PyTorchFormatException>().WithMessage("*damaged*CRC-32*");
+
+        File.WriteAllBytes(path, original[..(original.Length / 2)]);
+        FluentActions.Invoking(() => PyTorchFile.LoadStateDict(path)).Should().Throw<PyTorchFormatException>().WithMessage("*damaged.pth*");
+
+        // Random damage, over and over: a format error, a successful read, or a refusal by the caller's arguments.
+        var random = new Random(7);
+        long live = Tensors.LiveTensors;
+        int refused = 0;
+        for (int round = 0; round < 300; round++)
+        {
+            var bytes = (byte[])original.Clone();
+            if (round % 3 == 0) bytes = bytes[..random.Next(1, bytes.Length)];
+            else for (int k = 0; k < 1 + round % 5; k++) bytes[random.Next(bytes.Length)] = (byte)random.Next(256);
+            try
+            {
+                using var stream = new MemoryStream(bytes);
+                using var loaded = PyTorchFile.LoadStateDict(stream);
+                loaded.Count.Should().BeGreaterThan(0);
+            }
+            catch (Exception e) when (e is PyTorchFormatException or NotSupportedException)
+            {
+                refused++;
+            }
+        }
+        refused.Should().BeGreaterThan(250, "almost every damage is detected (the CRC-32 covers every entry read)");
+        Tensors.LiveTensors.Should().Be(live, "a refused file leaves no tensor behind");
+    }
+
+    private static int IndexOf(byte[] haystack, byte[] needle)
+    {
+        for (int i = 0; i + needle.Length <= haystack.Length; i++)
+            if (haystack.AsSpan(i, needle.Length).SequenceEqual(needle)) return i;
+        throw new InvalidOperationException("not found");
+    }
+}
