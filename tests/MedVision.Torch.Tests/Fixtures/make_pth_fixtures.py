@@ -12,6 +12,9 @@ The tests only read the files; Python is not needed to run them.
   legacy.pth         the state dict in PyTorch's legacy (pre-1.6) format
   model_object.pth   torch.save(model): a pickled nn.Module, which a state-dict reader must refuse
   numpy.pth          a dict holding a NumPy array, refused likewise
+  checkpoint_2x_layout.pth  checkpoint.pth laid out as PyTorch 2.x writes archives: root folder "archive/", a
+                     "byteorder" record ("little"), ".data/serialization_id" (the pickle and data are the same)
+  big_endian.pth     the same with byteorder "big", which the reader refuses
   expected.safetensors  every tensor of checkpoint.pth under its flattened key (floats as float64, integers as
                      int64, bools as bool: the hand-written safetensors writer knows those); its metadata holds
                      "dtypes" (key -> torch dtype) and "scalars" (key -> the text a reader should give)
@@ -19,6 +22,7 @@ The tests only read the files; Python is not needed to run them.
 import collections
 import json
 import os
+import zipfile
 
 import numpy
 import torch
@@ -91,6 +95,21 @@ checkpoint = {
     "tuple": (torch.full((2,), 4.0),),
 }
 save(checkpoint, "checkpoint.pth")
+
+
+
+def relayout(source, target, byteorder):
+    """Rewrites a 1.13 archive ("checkpoint/...") with PyTorch 2.x's layout ("archive/...", byteorder, serialization id)."""
+    with zipfile.ZipFile(path(source)) as zin, zipfile.ZipFile(path(target) + ".tmp", "w", zipfile.ZIP_STORED) as zout:
+        for info in zin.infolist():
+            zout.writestr("archive/" + info.filename.split("/", 1)[1], zin.read(info))
+        zout.writestr("archive/byteorder", byteorder)
+        zout.writestr("archive/.data/serialization_id", "0123456789")
+    os.replace(path(target) + ".tmp", path(target))
+
+
+relayout("checkpoint.pth", "checkpoint_2x_layout.pth", "little")
+relayout("tensor.pth", "big_endian.pth", "big")
 
 expected, dtypes, scalars = {}, {}, {}
 

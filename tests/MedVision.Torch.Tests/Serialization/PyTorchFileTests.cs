@@ -91,6 +91,24 @@ public sealed class PyTorchFileTests : IDisposable
     }
 
     [Fact]
+    public void PyTorch2xArchiveLayout_ReadsTheSame_AndBigEndianArchivesAreRefused()
+    {
+        // "archive/" root, a byteorder record and .data/serialization_id, as PyTorch 2.x writes them.
+        using var original = PyTorchFile.LoadStateDict(Fixture("checkpoint.pth"));
+        using var relaid = PyTorchFile.LoadStateDict(Fixture("checkpoint_2x_layout.pth"));
+        relaid.Keys.Should().BeEquivalentTo(original.Keys);
+        foreach (var (key, tensor) in original)
+        {
+            relaid[key].ScalarType.Should().Be(tensor.ScalarType, key);
+            using var scope = Tensors.NewDisposeScope();
+            ShouldEqual(relaid[key], tensor.ScalarType == ScalarType.Bool ? tensor : tensor.ScalarType.IsFloatingPoint() ? tensor.To(ScalarType.Float64) : tensor.To(ScalarType.Int64), key);
+        }
+        relaid.Metadata.Should().Equal(original.Metadata);
+        FluentActions.Invoking(() => PyTorchFile.LoadStateDict(Fixture("big_endian.pth")))
+            .Should().Throw<NotSupportedException>().WithMessage("*big_endian.pth*big-endian*");
+    }
+
+    [Fact]
     public void NestedEntries_AndALoneTensor_AreReachable()
     {
         using var views = PyTorchFile.LoadStateDict(Fixture("checkpoint.pth"), entry: "views");
