@@ -137,6 +137,28 @@ public sealed class MedMnistSampleTests(MedMnistTrainedRun run) : IClassFixture<
     }
 
     [Fact]
+    public async Task InitWeights_StartsANewRunFromAStateDict_AndRefusesOneThatDoesNotFit()
+    {
+        var started = await SampleApp.RunAsync("medmnist", run.Folder.Path,
+            "train", "--data-file", run.DataFile, "--epochs", "1", "--batch", "16", "--threads", "1", "--output", run.Folder["initialised"],
+            "--init-weights", Path.Combine(run.RunFolder, "model.safetensors"));
+        started.ExitCode.Should().Be(0, started.ToString());
+        started.Text.Should().MatchRegex(@"Initial weights from .*model\.safetensors: (\d+) of \1 tensors\s+copied\.");
+
+        // A torch.save checkpoint of a much narrower torchvision ResNet: the key and DataParallel's prefix are found,
+        // but no weight fits, which is refused rather than trained from scratch in silence.
+        var narrow = Path.Combine(AppContext.BaseDirectory, "Fixtures", "resnet_tiny_basic_small.pth");
+        var refused = await SampleApp.RunAsync("medmnist", run.Folder.Path,
+            "train", "--data-file", run.DataFile, "--epochs", "1", "--threads", "1", "--output", run.Folder["refused"], "--init-weights", narrow, "--init-entry", "state_dict");
+        refused.ExitCode.Should().Be(2, refused.ToString());
+        refused.Error.Should().Contain("only 1 of the model's 102 weight tensors have a counterpart of the same shape among the 74 tensors in").And.Contain("resnet_tiny_basic_small.pth").And.Contain("first keys: conv1.weight");
+        var both = await SampleApp.RunAsync("medmnist", run.Folder.Path,
+            "train", "--data-file", run.DataFile, "--output", run.Folder["both"], "--init-weights", narrow, "--resume");
+        both.ExitCode.Should().NotBe(0);
+        both.Error.Should().Contain("--init-weights starts a new run and --resume continues one");
+    }
+
+    [Fact]
     public async Task PredictingAFileThatIsNotAnImage_NamesTheFile()
     {
         var predict = await SampleApp.RunAsync("medmnist", run.Folder.Path, "predict", "--model", Path.Combine(run.RunFolder, "model.safetensors"), run.DataFile);
