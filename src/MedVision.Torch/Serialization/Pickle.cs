@@ -305,3 +305,74 @@ internal sealed class PickleReader
         _ => value.GetType().Name,
     };
 }
+
+/// <summary>Writes the protocol-2 pickle opcodes torch.save uses for a state dict (no memo: every value is written once).</summary>
+internal sealed class PickleWriter
+{
+    private readonly MemoryStream _buffer = new();
+
+    public PickleWriter() => _buffer.Write(stackalloc byte[] { 0x80, 2 }); // PROTO 2
+
+    private PickleWriter Op(byte opcode)
+    {
+        _buffer.WriteByte(opcode);
+        return this;
+    }
+
+    public PickleWriter Mark() => Op((byte)'(');
+    public PickleWriter Tuple() => Op((byte)'t');
+    public PickleWriter EmptyTuple() => Op((byte)')');
+    public PickleWriter Reduce() => Op((byte)'R');
+    public PickleWriter SetItems() => Op((byte)'u');
+    public PickleWriter PersistentId() => Op((byte)'Q');
+    public PickleWriter Bool(bool value) => Op(value ? (byte)0x88 : (byte)0x89);
+    public PickleWriter Stop() => Op((byte)'.');
+
+    public PickleWriter Global(string module, string name)
+    {
+        _buffer.WriteByte((byte)'c');
+        _buffer.Write(Encoding.ASCII.GetBytes($"{module}\n{name}\n"));
+        return this;
+    }
+
+    public PickleWriter String(string value)
+    {
+        var bytes = Encoding.UTF8.GetBytes(value);
+        Span<byte> length = stackalloc byte[4];
+        BinaryPrimitives.WriteInt32LittleEndian(length, bytes.Length);
+        _buffer.WriteByte((byte)'X'); // BINUNICODE
+        _buffer.Write(length);
+        _buffer.Write(bytes);
+        return this;
+    }
+
+    public PickleWriter Int(long value)
+    {
+        if (value is >= 0 and < 256) return Op((byte)'K').Op((byte)value); // BININT1
+        if (value is >= int.MinValue and <= int.MaxValue)
+        {
+            Span<byte> bytes = stackalloc byte[4];
+            BinaryPrimitives.WriteInt32LittleEndian(bytes, (int)value);
+            _buffer.WriteByte((byte)'J'); // BININT
+            _buffer.Write(bytes);
+            return this;
+        }
+        Span<byte> wide = stackalloc byte[8];
+        BinaryPrimitives.WriteInt64LittleEndian(wide, value);
+        _buffer.WriteByte(0x8a); // LONG1, 8 bytes two's complement
+        _buffer.WriteByte(8);
+        _buffer.Write(wide);
+        return this;
+    }
+
+    /// <summary>A tuple of integers (a size or a stride).</summary>
+    public PickleWriter Ints(long[] values)
+    {
+        if (values.Length == 0) return EmptyTuple();
+        Mark();
+        foreach (var v in values) Int(v);
+        return Tuple();
+    }
+
+    public byte[] ToArray() => _buffer.ToArray();
+}

@@ -67,6 +67,87 @@ public static class PyTorchFile
         return Load(copy, "PyTorch stream", entry, removePrefix);
     }
 
+    /// <summary>
+    /// Writes <paramref name="tensors"/> as PyTorch's <c>torch.save(state_dict)</c> does (an OrderedDict of tensors in
+    /// the zip format, in the dictionary's order), so that Python loads it with <c>torch.load(path)</c> — also with
+    /// <c>weights_only=True</c> — and <c>model.load_state_dict(...)</c>, no extra package needed. Tensors on any device
+    /// are written from CPU copies, contiguous, without gradients. The file is written atomically: a temporary file in
+    /// the same folder replaces the destination only when complete.
+    /// </summary>
+    /// <example><code>PyTorchFile.SaveStateDict("model.pth", model.StateDict());   // Python: model.load_state_dict(torch.load("model.pth"))</code></example>
+    /// <exception cref="ArgumentException">A key is empty, or a tensor is null or disposed.</exception>
+    /// <exception cref="DirectoryNotFoundException">The destination folder does not exist.</exception>
+    public static void SaveStateDict(string path, IReadOnlyDictionary<string, Tensor> tensors)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        var full = Path.GetFullPath(path);
+        var folder = Path.GetDirectoryName(full) ?? throw new ArgumentException($"'{path}' has no parent folder.", nameof(path));
+        if (!Directory.Exists(folder)) throw new DirectoryNotFoundException($"Cannot write '{full}': the folder '{folder}' does not exist.");
+        var entries = SafeTensors.Prepare(tensors, null, sort: false);
+        AtomicFile.Write(full, stream => Write(stream, entries));
+    }
+
+    /// <summary>Writes <paramref name="tensors"/> in torch.save's format to <paramref name="stream"/> (left open); see <see cref="SaveStateDict(string, IReadOnlyDictionary{string, Tensor})"/>.</summary>
+    public static void SaveStateDict(Stream stream, IReadOnlyDictionary<string, Tensor> tensors)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        if (!stream.CanWrite) throw new ArgumentException("The stream is not writable.", nameof(stream));
+        Write(stream, SafeTensors.Prepare(tensors, null, sort: false));
+    }
+
+    private static void Write(Stream stream, List<SafeTensors.Entry> entries)
+    {
+        if (!BitConverter.IsLittleEndian) throw new PlatformNotSupportedException("PyTorch files are written on little-endian machines only.");
+        const string Root = "archive/";
+        using var zip = new ZipArchive(stream, ZipArchiveMode.Create, leaveOpen: true, Encoding.UTF8);
+        void Add(string name, ReadOnlySpan<byte> content)
+        {
+            using var entry = zip.CreateEntry(Root + name, CompressionLevel.NoCompression).Open();
+            entry.Write(content);
+        }
+        // The pickle: OrderedDict([(key, _rebuild_tensor_v2(storage, 0, size, stride, False, OrderedDict())), ...]).
+        var pickle = new PickleWriter();
+        pickle.Global("collections", "OrderedDict").EmptyTuple().Reduce().Mark();
+        for (int i = 0; i < entries.Count; i++)
+        {
+            var e = entries[i];
+            long count = e.Shape.Aggregate(1L, (a, b) => a * b);
+            var strides = new long[e.Shape.Length];
+            long stride = 1;
+            for (int d = e.Shape.Length - 1; d >= 0; d--) { strides[d] = stride; stride *= Math.Max(1, e.Shape[d]); }
+            pickle.String(e.Name).Global("torch._utils", "_rebuild_tensor_v2").Mark()
+                .Mark().String("storage").Global("torch", StorageName(e.Type)).String(i.ToString(CultureInfo.InvariantCulture)).String("cpu").Int(count).Tuple()
+                .PersistentId().Int(0).Ints(e.Shape).Ints(strides).Bool(false).Global("collections", "OrderedDict").EmptyTuple().Reduce()
+                .Tuple().Reduce();
+        }
+        pickle.SetItems().Stop();
+        Add("data.pkl", pickle.ToArray());
+        for (int i = 0; i < entries.Count; i++)
+        {
+            var e = entries[i];
+            if (e.ByteLength > Array.MaxLength)
+                throw new NotSupportedException($"The tensor '{e.Name}' holds {e.ByteLength} bytes; tensors larger than {Array.MaxLength} bytes cannot be written.");
+            Add($"data/{i}", e.ByteLength == 0 ? ReadOnlySpan<byte>.Empty : SafeTensors.GetBytes(e));
+        }
+        Add("version", "3\n"u8);
+        Add("byteorder", "little"u8);
+    }
+
+    private static string StorageName(ScalarType type) => type switch
+    {
+        ScalarType.Float32 => "FloatStorage",
+        ScalarType.Float64 => "DoubleStorage",
+        ScalarType.Float16 => "HalfStorage",
+        ScalarType.BFloat16 => "BFloat16Storage",
+        ScalarType.Int64 => "LongStorage",
+        ScalarType.Int32 => "IntStorage",
+        ScalarType.Int16 => "ShortStorage",
+        ScalarType.Int8 => "CharStorage",
+        ScalarType.Byte => "ByteStorage",
+        ScalarType.Bool => "BoolStorage",
+        _ => throw new NotSupportedException($"{type} tensors have no torch storage type."),
+    };
+
     private const string LegacyAdvice =
         "it is in PyTorch's legacy format (torch.save before PyTorch 1.6, or _use_new_zipfile_serialization=False), " +
         "which is not read: load it in Python and save it again with a current torch.save, or as safetensors.";

@@ -54,9 +54,9 @@ public static class SafeTensors
         return ms.ToArray();
     }
 
-    private sealed record Entry(string Name, Tensor Tensor, ScalarType Type, string DType, long[] Shape, long ByteLength);
+    internal sealed record Entry(string Name, Tensor Tensor, ScalarType Type, string DType, long[] Shape, long ByteLength);
 
-    private static List<Entry> Prepare(IReadOnlyDictionary<string, Tensor> tensors, IReadOnlyDictionary<string, string>? metadata)
+    internal static List<Entry> Prepare(IReadOnlyDictionary<string, Tensor> tensors, IReadOnlyDictionary<string, string>? metadata, bool sort = true)
     {
         RequireLittleEndian();
         ArgumentNullException.ThrowIfNull(tensors);
@@ -80,7 +80,7 @@ public static class SafeTensors
             entries.Add(new Entry(name, tensor, type, DTypeName(type), shape, bytes));
         }
         // Larger elements first keeps every tensor naturally aligned; names give a deterministic order.
-        entries.Sort((a, b) =>
+        if (sort) entries.Sort((a, b) =>
         {
             var c = b.Type.ElementSize().CompareTo(a.Type.ElementSize());
             return c != 0 ? c : string.CompareOrdinal(a.Name, b.Name);
@@ -132,7 +132,7 @@ public static class SafeTensors
         }
     }
 
-    private static byte[] GetBytes(Entry e)
+    internal static byte[] GetBytes(Entry e)
     {
         var bytes = new byte[e.ByteLength];
         using var noGrad = Tensors.NoGrad();

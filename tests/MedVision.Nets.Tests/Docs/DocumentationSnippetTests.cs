@@ -14,6 +14,7 @@ public sealed class DocumentationSnippetTests
         ["README.md"] = "",
         ["docs/interop.md"] = """
             Tensor batch = Tensors.Zeros(1, 3, 28, 28), labels = Tensors.Zeros([1], ScalarType.Int64);
+            Module<Tensor, Tensor> model = null!;
             Optimizer optimizer = null!;
             string json = "{}";
             """,

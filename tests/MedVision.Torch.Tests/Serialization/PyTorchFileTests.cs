@@ -205,6 +205,100 @@ public sealed class PyTorchFileTests : IDisposable
         Tensors.LiveTensors.Should().Be(live, "a refused file leaves no tensor behind");
     }
 
+    [Fact]
+    public void SaveStateDict_WritesWhatTorchLoadReads_InTheDictionarysOrder_AndReadsBackExactly()
+    {
+        using var scope = Tensors.NewDisposeScope();
+        var grid = Tensors.Arange(0, 12).Reshape(3, 4).To(ScalarType.Float32);
+        var tensors = new Dictionary<string, Tensor>
+        {
+            ["conv.weight"] = Tensors.Randn(4, 3, 3, 3),
+            ["transposed"] = grid.T(),
+            ["float64"] = grid.To(ScalarType.Float64) / 7.0,
+            ["float16"] = (grid / 3.0).To(ScalarType.Float16),
+            ["bfloat16"] = (grid / 3.0).To(ScalarType.BFloat16),
+            ["int64"] = Tensors.FromArray(new[] { long.MinValue, -1, 0, long.MaxValue }),
+            ["int32"] = Tensors.FromArray(new[] { int.MinValue, 5 }),
+            ["int16"] = Tensors.FromArray(new short[] { -3, 300 }),
+            ["int8"] = Tensors.FromArray(new sbyte[] { -128, 127 }),
+            ["uint8"] = Tensors.FromArray(new byte[] { 0, 255 }),
+            ["bool"] = Tensors.FromArray(new[] { true, false, true }),
+            ["scalar"] = Tensors.Full(Array.Empty<long>(), 2.5),
+            ["empty"] = Tensors.Zeros(0, 3),
+            ["bn.num_batches_tracked"] = Tensors.Full(Array.Empty<long>(), 3_000_000_000L, ScalarType.Int64),
+            ["ünïcode"] = Tensors.Ones(2),
+        };
+        var path = Path.Combine(_folder, "state.pth");
+        PyTorchFile.SaveStateDict(path, tensors);
+        Directory.GetFiles(_folder).Should().Equal(new[] { path }, "the temporary file is renamed, not left beside it");
+
+        using var loaded = PyTorchFile.LoadStateDict(path);
+        loaded.Keys.Should().Equal(tensors.Keys, "the dictionary's order is the OrderedDict's");
+        foreach (var (key, tensor) in tensors)
+        {
+            loaded[key].ScalarType.Should().Be(tensor.ScalarType, key);
+            var expected = tensor.ScalarType == ScalarType.Bool ? tensor : tensor.ScalarType.IsFloatingPoint() ? tensor.To(ScalarType.Float64) : tensor.To(ScalarType.Int64);
+            ShouldEqual(loaded[key], expected.Contiguous(), key);
+        }
+        loaded.Metadata.Should().BeEmpty();
+        Dump(path, tensors);
+
+        // A module's state dict goes into the same module built again.
+        using var model = new Sequential(new Conv2d(1, 2, 3), new BatchNorm2d(2), new Flatten(), new Linear(8, 3));
+        var modelPath = Path.Combine(_folder, "model.pth");
+        PyTorchFile.SaveStateDict(modelPath, model.StateDict());
+        using var copy = new Sequential(new Conv2d(1, 2, 3), new BatchNorm2d(2), new Flatten(), new Linear(8, 3));
+        using (var weights = PyTorchFile.LoadStateDict(modelPath)) copy.LoadStateDict(weights).IsExactMatch.Should().BeTrue();
+        copy.StateDict()["3.weight"].ToArray<float>().Should().Equal(model.StateDict()["3.weight"].ToArray<float>());
+        Dump(modelPath, model.StateDict());
+    }
+
+    [Fact]
+    public void SaveStateDict_RefusesBadInput_AndLeavesTheDestinationUntouched()
+    {
+        var path = Path.Combine(_folder, "kept.pth");
+        File.WriteAllText(path, "the old file");
+        using var disposed = Tensors.Ones(2);
+        disposed.Dispose();
+        using var fine = Tensors.Ones(2);
+        FluentActions.Invoking(() => PyTorchFile.SaveStateDict(path, new Dictionary<string, Tensor> { ["a"] = fine, ["b"] = disposed }))
+            .Should().Throw<ArgumentException>().WithMessage("*'b' has been disposed*");
+        FluentActions.Invoking(() => PyTorchFile.SaveStateDict(path, new Dictionary<string, Tensor> { [""] = fine }))
+            .Should().Throw<ArgumentException>().WithMessage("*empty*");
+        FluentActions.Invoking(() => PyTorchFile.SaveStateDict(Path.Combine(_folder, "no", "such", "x.pth"), new Dictionary<string, Tensor> { ["a"] = fine }))
+            .Should().Throw<DirectoryNotFoundException>();
+        File.ReadAllText(path).Should().Be("the old file");
+        Directory.GetFiles(_folder).Should().Equal(path);
+    }
+
+    /// <summary>
+    /// With MEDVISION_PTH_DUMP set to a folder, keeps a written file there with a JSON of what it holds, for
+    /// <c>Fixtures/check_dotnet_pth.py</c>, which loads it with PyTorch itself (not part of the suite).
+    /// </summary>
+    private static void Dump(string path, IReadOnlyDictionary<string, Tensor> tensors)
+    {
+        var folder = Environment.GetEnvironmentVariable("MEDVISION_PTH_DUMP");
+        if (string.IsNullOrEmpty(folder)) return;
+        Directory.CreateDirectory(folder);
+        var target = Path.Combine(folder, Path.GetFileName(path));
+        File.Copy(path, target, overwrite: true);
+        using var scope = Tensors.NewDisposeScope();
+        var description = tensors.ToDictionary(kv => kv.Key, kv => new object[]
+        {
+            kv.Value.ScalarType switch
+            {
+                ScalarType.Float32 => "float32", ScalarType.Float64 => "float64", ScalarType.Float16 => "float16", ScalarType.BFloat16 => "bfloat16",
+                ScalarType.Int64 => "int64", ScalarType.Int32 => "int32", ScalarType.Int16 => "int16", ScalarType.Int8 => "int8",
+                ScalarType.Byte => "uint8", ScalarType.Bool => "bool", var other => other.ToString(),
+            },
+            kv.Value.Shape,
+            kv.Value.ScalarType == ScalarType.Bool ? kv.Value.Contiguous().ToArray<bool>().Cast<object>().ToArray()
+                : kv.Value.ScalarType.IsFloatingPoint() ? kv.Value.To(ScalarType.Float64).Contiguous().ToArray<double>().Cast<object>().ToArray()
+                : kv.Value.To(ScalarType.Int64).Contiguous().ToArray<long>().Cast<object>().ToArray(),
+        });
+        File.WriteAllText(Path.ChangeExtension(target, ".json"), JsonSerializer.Serialize(description));
+    }
+
     private static int IndexOf(byte[] haystack, byte[] needle)
     {
         for (int i = 0; i + needle.Length <= haystack.Length; i++)
