@@ -109,6 +109,7 @@ public static class ModelFile
     /// <summary>Reads a model file's card (from its header or TorchScript extra file, or from the sidecar JSON).</summary>
     public static ModelCard ReadCard(string path)
     {
+        if (IsTorchScriptFile(path) && PyTorchFile.IsTorchSaveFile(path)) return CardOf(path, new Dictionary<string, string>(), pickled: true);
         if (IsTorchScriptFile(path)) return CardOf(path, ScriptModule.ReadExtraFiles(path), torchScript: true);
         using var file = SafeTensors.Load(path);
         return CardOf(path, file.Metadata);
@@ -117,9 +118,12 @@ public static class ModelFile
     /// <summary>Rebuilds the model described by the file and loads its weights (strictly). The caller disposes the model.</summary>
     public static (Module<Tensor, Tensor> Model, ModelCard Card) Load(string path)
     {
-        if (IsTorchScriptFile(path)) return LoadTorchScript(path);
-        using var file = SafeTensors.Load(path);
-        var card = CardOf(path, file.Metadata);
+        bool zip = IsTorchScriptFile(path);
+        if (zip && !PyTorchFile.IsTorchSaveFile(path)) return LoadTorchScript(path);
+        // A torch.save state dict (Python's torch.save(model.state_dict(), "model.pth")) takes its card from the sidecar;
+        // the "module." prefix of a DataParallel model is removed when every key has it.
+        using var file = zip ? LoadPickled(path) : SafeTensors.Load(path);
+        var card = CardOf(path, file.Metadata, pickled: zip);
         CheckCardAgainstWeights(card, file, path);
         var model = Build(card, path);
         try
@@ -206,7 +210,22 @@ public static class ModelFile
             throw new ModelFormatException($"{source}: the TorchScript model maps an input of the card's shape [{string.Join(", ", shape)}] to [{string.Join(", ", output)}], not to [1, {card.ClassNames.Count}] (one score per class name).");
     }
 
-    private static ModelCard CardOf(string path, IReadOnlyDictionary<string, string> metadata, bool torchScript = false)
+    private static SafeTensorDictionary LoadPickled(string path)
+    {
+        try
+        {
+            var file = PyTorchFile.LoadStateDict(path);
+            if (file.Count == 0 || !file.Keys.All(k => k.StartsWith("module.", StringComparison.Ordinal))) return file;
+            file.Dispose();
+            return PyTorchFile.LoadStateDict(path, removePrefix: "module.");
+        }
+        catch (PyTorchFormatException e)
+        {
+            throw new ModelFormatException(e.Message, e);
+        }
+    }
+
+    private static ModelCard CardOf(string path, IReadOnlyDictionary<string, string> metadata, bool torchScript = false, bool pickled = false)
     {
         string json;
         string source;
@@ -221,6 +240,8 @@ public static class ModelFile
             if (!File.Exists(source))
                 throw new ModelFormatException(torchScript
                     ? $"{path} is a TorchScript file without a model card (no extra file '{MetadataKey}') and has no sidecar {source}: save it with torch.jit.save(model, path, _extra_files={{\"{MetadataKey}\": card_json}}) or write the sidecar."
+                    : pickled
+                    ? $"{path} is a torch.save state dict, which holds weights only, and has no sidecar model card {source}: write the card (architecture, preprocessing, class names) there."
                     : $"{path} carries no model card (no '{MetadataKey}' in its header) and has no sidecar {source}; it holds weights only.");
             json = File.ReadAllText(source);
         }

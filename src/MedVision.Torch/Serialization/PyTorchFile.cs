@@ -68,6 +68,35 @@ public static class PyTorchFile
     }
 
     /// <summary>
+    /// Whether <paramref name="path"/> is a torch.save archive (a zip file with <c>&lt;archive&gt;/data.pkl</c>) and
+    /// not a TorchScript one; reads the zip directory only. False for a missing or unreadable file.
+    /// </summary>
+    public static bool IsTorchSaveFile(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        try
+        {
+            using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read);
+            Span<byte> head = stackalloc byte[4];
+            if (stream.ReadAtLeast(head, 4, throwOnEndOfStream: false) < 4 || !(head[0] == (byte)'P' && head[1] == (byte)'K' && head[2] == 3 && head[3] == 4)) return false;
+            stream.Position = 0;
+            using var zip = new ZipArchive(stream, ZipArchiveMode.Read);
+            var pickle = FindPickle(zip);
+            return pickle is not null && !IsTorchScript(zip, pickle.FullName[..^"data.pkl".Length]);
+        }
+        catch (Exception e) when (e is IOException or InvalidDataException or UnauthorizedAccessException)
+        {
+            return false;
+        }
+    }
+
+    private static ZipArchiveEntry? FindPickle(ZipArchive zip) =>
+        zip.Entries.FirstOrDefault(e => e.FullName.EndsWith("/data.pkl", StringComparison.Ordinal) && e.FullName.IndexOf('/') == e.FullName.Length - "/data.pkl".Length);
+
+    private static bool IsTorchScript(ZipArchive zip, string root) =>
+        zip.GetEntry(root + "constants.pkl") is not null || zip.Entries.Any(e => e.FullName.StartsWith(root + "code/", StringComparison.Ordinal));
+
+    /// <summary>
     /// Writes <paramref name="tensors"/> as PyTorch's <c>torch.save(state_dict)</c> does (an OrderedDict of tensors in
     /// the zip format, in the dictionary's order), so that Python loads it with <c>torch.load(path)</c> — also with
     /// <c>weights_only=True</c> — and <c>model.load_state_dict(...)</c>, no extra package needed. Tensors on any device
@@ -185,10 +214,10 @@ public static class PyTorchFile
         }
         using (zip)
         {
-            var pickle = zip.Entries.FirstOrDefault(e => e.FullName.EndsWith("/data.pkl", StringComparison.Ordinal) && e.FullName.IndexOf('/') == e.FullName.Length - "/data.pkl".Length)
+            var pickle = FindPickle(zip)
                 ?? throw new PyTorchFormatException($"{source}: it is a zip file but not a torch.save archive (it has no <archive>/data.pkl).");
             var root = pickle.FullName[..^"data.pkl".Length]; // "archive/" or the file's stem
-            if (zip.GetEntry(root + "constants.pkl") is not null || zip.Entries.Any(e => e.FullName.StartsWith(root + "code/", StringComparison.Ordinal)))
+            if (IsTorchScript(zip, root))
                 throw new PyTorchFormatException($"{source}: it is a TorchScript archive (torch.jit.save), not a torch.save file: load it with ScriptModule.Load (or as a model file with ModelFile.Load).");
             if (zip.GetEntry(root + "byteorder") is { } byteOrder)
             {

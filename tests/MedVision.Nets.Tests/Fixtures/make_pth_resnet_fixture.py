@@ -7,6 +7,9 @@ as a training checkpoint that torch.save wrote, the way Python code usually leav
 with the keys of an nn.DataParallel-wrapped model ("module.conv1.weight", ...). The ResNet tests read it with
 PyTorchFile.LoadStateDict(path, entry: "state_dict", removePrefix: "module.") and compare the forward pass with the
 safetensors fixture's "expected". Run with /usr/bin/python3 (torch 1.13) from this folder.
+
+Also writes resnet_tiny_basic_small_plain.pth: the same weights as torch.save(model.state_dict()) writes them (plain
+torchvision keys), which ModelFile/Predictor load with a sidecar card (PredictorTests).
 """
 import collections
 import json
@@ -30,4 +33,7 @@ for name, info in header.items():
     state["module." + name] = tensor.clone()
 torch.save({"epoch": 12, "arch": "resnet-tiny", "state_dict": state}, "resnet_tiny_basic_small.pth.tmp")
 os.replace("resnet_tiny_basic_small.pth.tmp", "resnet_tiny_basic_small.pth")
+plain = collections.OrderedDict((k[len("module."):], v) for k, v in state.items())
+torch.save(plain, "resnet_tiny_basic_small_plain.pth.tmp")
+os.replace("resnet_tiny_basic_small_plain.pth.tmp", "resnet_tiny_basic_small_plain.pth")
 print(f"{len(state)} tensors")

@@ -264,6 +264,47 @@ public sealed class PredictorTests : IDisposable
             for (int j = 0; j < k; j++) predictions[i].Probabilities[j].Should().BeApproximately(expected[i * k + j], 1e-4f);
     }
 
+    [Fact]
+    public void ATorchSaveStateDictWithASidecarCard_LoadsAndMatchesPython()
+    {
+        // Python's torch.save(model.state_dict(), path) of the torchvision network above (make_pth_resnet_fixture.py).
+        var fixture = Path.Combine(AppContext.BaseDirectory, "Fixtures", "resnet_tiny_basic_small.safetensors");
+        if (!File.Exists(fixture)) fixture = FindUp("tests/MedVision.Nets.Tests/Fixtures/resnet_tiny_basic_small.safetensors");
+        var pth = Path.Combine(_dir, "torchvision.pth");
+        File.Copy(Path.Combine(Path.GetDirectoryName(fixture)!, "resnet_tiny_basic_small_plain.pth"), pth);
+        var card = new ModelCard
+        {
+            ResNet = new ResNetCard { Block = "basic", Layers = new() { 1, 1, 1, 1 }, Widths = new() { 8, 16, 32, 64 }, InChannels = 3, Stem = "small_input", NumClasses = 5 },
+            Preprocessing = Preprocessing28,
+            ClassNames = Grades.ToList(),
+            Task = "MultiClass",
+        };
+        var refuse = () => Predictor.Load(pth);
+        refuse.Should().Throw<ModelFormatException>().WithMessage("*torchvision.pth is a torch.save state dict*no sidecar model card*torchvision.json*");
+        File.WriteAllText(Path.ChangeExtension(pth, ".json"), JsonSerializer.Serialize(card));
+
+        using var file = SafeTensors.Load(fixture);
+        using var scope = Tensors.NewDisposeScope();
+        var expected = file["expected"].Softmax(1).ToArray<float>();
+        using (var predictor = Predictor.Load(pth))
+        {
+            var predictions = predictor.PredictTensor(file["input"]);
+            for (int i = 0; i < predictions.Count; i++)
+                for (int j = 0; j < 5; j++) predictions[i].Probabilities[j].Should().BeApproximately(expected[i * 5 + j], 1e-4f);
+        }
+        ModelFile.ReadCard(pth).ResNet!.Widths.Should().Equal(8, 16, 32, 64);
+
+        // The same weights with DataParallel's "module." prefix load too.
+        var prefixed = Path.Combine(_dir, "parallel.pth");
+        using (var weights = PyTorchFile.LoadStateDict(pth))
+            PyTorchFile.SaveStateDict(prefixed, weights.ToDictionary(kv => "module." + kv.Key, kv => kv.Value));
+        File.WriteAllText(Path.ChangeExtension(prefixed, ".json"), JsonSerializer.Serialize(card));
+        var (model, _) = ModelFile.Load(prefixed);
+        using (model)
+        using (var noGrad = Tensors.NoGrad())
+            (model.Call(file["input"]).Softmax(1) - file["expected"].Softmax(1)).Abs().Max().Item().Should().BeLessThan(1e-4);
+    }
+
     private static string FindUp(string relative)
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
