@@ -99,7 +99,8 @@ try
         if (ext == ".nii.gz") data = Gzip(Mutate(Gunzip(seedBytes[which]), rng));
         // torch.save archives: every other case mutates the pickle inside and zips it again with valid CRC-32s, so the
         // pickle reader itself meets the damage (a raw mutation of it is caught by the checksum).
-        if (ext == ".pth" && it % 2 == 0) data = MutatePickle(seedBytes[which], rng);
+        // (Legacy-format files are one stream of pickles without checksums: the raw mutation reaches the reader already.)
+        if (ext == ".pth" && it % 2 == 0 && seedBytes[which] is [(byte)'P', (byte)'K', ..]) data = MutatePickle(seedBytes[which], rng);
         string path = Path.Combine(work.FullName, $"case{it}{ext}");
         File.WriteAllBytes(path, data);
         if (trace) Console.Error.WriteLine($"case {it}: {path}");

@@ -39,9 +39,10 @@ internal sealed class PickleReader
     private readonly Dictionary<long, object?> _memo = new();
     private int _position;
 
-    private PickleReader(byte[] data, string source, Func<object?, object> persistentLoad)
+    private PickleReader(byte[] data, int start, string source, Func<object?, object> persistentLoad)
     {
         _data = data;
+        _position = start;
         _source = source;
         _persistentLoad = persistentLoad;
     }
@@ -49,7 +50,16 @@ internal sealed class PickleReader
     /// <summary>Reads one pickled value; <paramref name="persistentLoad"/> resolves persistent ids (torch.save's storages).</summary>
     /// <exception cref="PyTorchFormatException">The pickle is malformed or names something other than data.</exception>
     public static object? Read(byte[] data, string source, Func<object?, object> persistentLoad)
-        => new PickleReader(data, source, persistentLoad).Run();
+        => new PickleReader(data, 0, source, persistentLoad).Run();
+
+    /// <summary>Reads the pickle that starts at <paramref name="position"/> and moves it past the pickle's STOP (files of several pickles).</summary>
+    public static object? Read(byte[] data, ref int position, string source, Func<object?, object> persistentLoad)
+    {
+        var reader = new PickleReader(data, position, source, persistentLoad);
+        var value = reader.Run();
+        position = reader._position;
+        return value;
+    }
 
     private PyTorchFormatException Error(string problem) => new($"{_source}: {problem}");
 

@@ -7,7 +7,8 @@ namespace MedVision.Torch.Serialization;
 
 /// <summary>
 /// Reads the tensors of files written by PyTorch's <c>torch.save</c> (<c>.pt</c>, <c>.pth</c>, <c>.ckpt</c>; the zip
-/// format of PyTorch 1.6 and later): a state dict (<c>torch.save(model.state_dict(), "model.pth")</c>), the
+/// format of PyTorch 1.6 and later, and the legacy format of earlier versions): a state dict
+/// (<c>torch.save(model.state_dict(), "model.pth")</c>), the
 /// pretrained-weight files of torchvision, timm or MedicalNet, or a training checkpoint dictionary that holds one
 /// (<c>{"epoch": 7, "state_dict": ...}</c>). No Python is needed, and, like <c>torch.load(weights_only=True)</c>, no
 /// code from the file is run: the pickle inside is read by a restricted reader that accepts dictionaries, lists,
@@ -18,8 +19,7 @@ namespace MedVision.Torch.Serialization;
 /// keyed by their path in the file's dictionaries (<c>layer1.0.conv1.weight</c>; nested dictionaries and lists join
 /// with dots). Numbers and strings beside them (a checkpoint's <c>epoch</c>) come back as
 /// <see cref="SafeTensorDictionary.Metadata"/> in their invariant text form. Every archive entry read is checked
-/// against its CRC-32. Files in PyTorch's legacy format (before 1.6, or <c>_use_new_zipfile_serialization=False</c>)
-/// and TorchScript archives are refused with what to do instead.
+/// against its CRC-32. TorchScript archives are refused with what to do instead.
 /// </remarks>
 /// <example><code>
 /// // torchvision's ImageNet weights, without Python:
@@ -177,10 +177,6 @@ public static class PyTorchFile
         _ => throw new NotSupportedException($"{type} tensors have no torch storage type."),
     };
 
-    private const string LegacyAdvice =
-        "it is in PyTorch's legacy format (torch.save before PyTorch 1.6, or _use_new_zipfile_serialization=False), " +
-        "which is not read: load it in Python and save it again with a current torch.save, or as safetensors.";
-
     private static SafeTensorDictionary Load(Stream stream, string source, string? entry, string? removePrefix)
     {
         if (!BitConverter.IsLittleEndian) throw new PlatformNotSupportedException("PyTorch files are read on little-endian machines only.");
@@ -189,10 +185,9 @@ public static class PyTorchFile
         Span<byte> head = stackalloc byte[4];
         int n = stream.ReadAtLeast(head, 4, throwOnEndOfStream: false);
         stream.Position = start;
+        if (n >= 2 && head[0] == 0x80 && head[1] <= 5) return LoadLegacy(stream, source, entry, removePrefix);
         if (n < 4 || !(head[0] == (byte)'P' && head[1] == (byte)'K' && head[2] == 3 && head[3] == 4))
-            throw new PyTorchFormatException(n >= 2 && head[0] == 0x80 && head[1] <= 5
-                ? $"{source}: {LegacyAdvice}"
-                : $"{source}: it is not a torch.save archive (a zip file starting with 'PK'); the file starts with bytes {Convert.ToHexString(head[..n])}.");
+            throw new PyTorchFormatException($"{source}: it is neither a torch.save archive (a zip file starting with 'PK') nor a file in torch.save's legacy format (a pickle); the file starts with bytes {Convert.ToHexString(head[..n])}.");
 
         ZipArchive zip;
         try
@@ -239,40 +234,126 @@ public static class PyTorchFile
             }
 
             var value = PickleReader.Read(ReadEntry(pickle, source), source, PersistentLoad);
-            if (entry is not null) value = Select(value, entry, source);
-
-            var found = new List<(string Key, PickledTensor Tensor)>();
-            var metadata = new Dictionary<string, string>(StringComparer.Ordinal);
-            Flatten(value, "", found, metadata, source);
-            if (value is PickledTensor && found.Count == 1) found[0] = (entry ?? "tensor", found[0].Tensor);
-            if (removePrefix is not null)
-            {
-                string Strip(string key) => key.StartsWith(removePrefix, StringComparison.Ordinal) ? key[removePrefix.Length..] : key;
-                found = found.Select(f => (Strip(f.Key), f.Tensor)).ToList();
-                metadata = metadata.ToDictionary(kv => Strip(kv.Key), kv => kv.Value, StringComparer.Ordinal);
-            }
-            var duplicate = found.GroupBy(f => f.Key).FirstOrDefault(g => g.Count() > 1);
-            if (duplicate is not null)
-                throw new ArgumentException($"{source}: the key '{duplicate.Key}' occurs twice{(removePrefix is null ? "" : $" once the prefix '{removePrefix}' is removed")}.", nameof(removePrefix));
-
-            var data = new Dictionary<string, byte[]>(StringComparer.Ordinal);
-            var tensors = new Dictionary<string, Tensor>(StringComparer.Ordinal);
-            try
-            {
-                foreach (var (key, tensor) in found)
-                {
-                    if (!data.TryGetValue(tensor.Storage.Key, out var bytes))
-                        data[tensor.Storage.Key] = bytes = ReadStorage(zip, root, tensor.Storage, source);
-                    tensors.Add(key, DisposeScope.Detach(SafeTensors.Create(tensor.Storage.Type, tensor.Shape, Gather(tensor, bytes, key, source))));
-                }
-            }
-            catch
-            {
-                foreach (var t in tensors.Values) t.Dispose();
-                throw;
-            }
-            return new SafeTensorDictionary(tensors, metadata);
+            return Materialize(value, entry, removePrefix, source, storage => ReadStorage(zip, root, storage, source));
         }
+    }
+
+    /// <summary>
+    /// Files in torch.save's legacy format (PyTorch before 1.6, or <c>_use_new_zipfile_serialization=False</c>; e.g.
+    /// MedicalNet's weights): four pickles (magic number, protocol version, system information, the object) and the
+    /// list of storage keys, then each storage as its element count (int64) and its bytes.
+    /// </summary>
+    private static SafeTensorDictionary LoadLegacy(Stream stream, string source, string? entry, string? removePrefix)
+    {
+        long length = stream.Length - stream.Position;
+        if (length > Array.MaxLength) throw new NotSupportedException($"{source}: legacy-format files larger than {Array.MaxLength} bytes cannot be read.");
+        var data = new byte[length];
+        stream.ReadExactly(data);
+        int position = 0;
+        object NoPersistent(object? id) => throw new PyTorchFormatException($"{source}: the legacy header refers to a persistent object (corrupt data).");
+        var magic = PickleReader.Read(data, ref position, source, NoPersistent);
+        if (!(magic is BigInteger big && big == LegacyMagic))
+            throw new PyTorchFormatException($"{source}: it is a pickle but not a torch.save file (no torch.save magic number){(magic is PickledDict or List<object?> ? "; plain pickles are not read" : "")}.");
+        if (PickleReader.Read(data, ref position, source, NoPersistent) is not long protocol || protocol != 1001)
+            throw new PyTorchFormatException($"{source}: its legacy protocol version is not 1001 (corrupt, or from an unknown PyTorch).");
+        if (PickleReader.Read(data, ref position, source, NoPersistent) is PickledDict info)
+            foreach (var (key, item) in info.Items)
+                if (key as string == "little_endian" && item is false)
+                    throw new NotSupportedException($"{source}: the file was written on a big-endian machine; only little-endian files are read.");
+
+        // Storages: (storage, type, key, location, count[, view]) persistent ids; a view (PyTorch < 0.4) is a window of its root storage.
+        var storages = new Dictionary<string, PickledStorage>(StringComparer.Ordinal);
+        var views = new Dictionary<PickledStorage, (PickledStorage Root, long Offset)>(ReferenceEqualityComparer.Instance);
+        object PersistentLoad(object? id)
+        {
+            if (id is not object?[] { Length: >= 5 } pid || pid[0] as string != "storage" || pid[2] is not string key || pid[4] is not long count || pid[1] is not PickledGlobal storageType)
+                throw new PyTorchFormatException($"{source}: the pickle refers to a persistent object other than a tensor storage (corrupt data, or a module class saved whole).");
+            var type = StorageType(storageType) ?? throw new NotSupportedException($"{source}: it holds a {storageType} (complex or quantized values?), which has no tensor type here.");
+            if (count < 0) throw new PyTorchFormatException($"{source}: storage '{key}' has a negative size (corrupt data).");
+            if (!storages.TryGetValue(key, out var root)) storages[key] = root = new PickledStorage(key, type, count);
+            if (pid.Length >= 6 && pid[5] is object?[] { Length: 3 } view && view[0] is string viewKey && view[1] is long offset && view[2] is long viewCount)
+            {
+                if (offset < 0 || viewCount < 0 || offset + viewCount > root.Count)
+                    throw new PyTorchFormatException($"{source}: a view of storage '{key}' reaches past its {root.Count} elements (corrupt data).");
+                var window = new PickledStorage(viewKey, type, viewCount);
+                views[window] = (root, offset);
+                return window;
+            }
+            return root;
+        }
+        var value = PickleReader.Read(data, ref position, source, PersistentLoad);
+        if (PickleReader.Read(data, ref position, source, NoPersistent) is not List<object?> keys || keys.Any(k => k is not string))
+            throw new PyTorchFormatException($"{source}: the list of storage keys after the object is missing (truncated or corrupt?).");
+
+        // The storages follow in the order of that list: an int64 element count, then the elements.
+        var bytes = new Dictionary<string, byte[]>(StringComparer.Ordinal);
+        foreach (string key in keys.Cast<string>())
+        {
+            if (position > data.Length - 8) throw new PyTorchFormatException($"{source}: the file ends before storage '{key}' (truncated?).");
+            long count = BitConverter.ToInt64(data, position);
+            position += 8;
+            if (!storages.TryGetValue(key, out var storage))
+                throw new PyTorchFormatException($"{source}: storage '{key}' is stored but no tensor uses it (corrupt data).");
+            if (count != storage.Count)
+                throw new PyTorchFormatException($"{source}: storage '{key}' is stored with {count} elements, its tensors expect {storage.Count} (corrupt data).");
+            long size = checked(count * storage.Type.ElementSize());
+            if (size > data.Length - position) throw new PyTorchFormatException($"{source}: the file ends inside storage '{key}' ({size} bytes; truncated?).");
+            bytes[key] = data.AsSpan(position, (int)size).ToArray();
+            position += (int)size;
+        }
+        return Materialize(value, entry, removePrefix, source, storage =>
+        {
+            if (views.TryGetValue(storage, out var view))
+            {
+                var rootBytes = bytes.TryGetValue(view.Root.Key, out var b) ? b : throw new PyTorchFormatException($"{source}: storage '{view.Root.Key}' is not in the file (truncated?).");
+                int size = view.Root.Type.ElementSize();
+                return rootBytes.AsSpan(checked((int)(view.Offset * size)), checked((int)(storage.Count * size))).ToArray();
+            }
+            return bytes.TryGetValue(storage.Key, out var own) ? own : throw new PyTorchFormatException($"{source}: storage '{storage.Key}' is not in the file (truncated?).");
+        });
+    }
+
+    /// <summary>0x1950a86a20f9469cfc6c, the first pickle of a legacy torch.save file.</summary>
+    private static readonly BigInteger LegacyMagic = BigInteger.Parse("1950a86a20f9469cfc6c", NumberStyles.HexNumber);
+
+    /// <summary>Selects <paramref name="entry"/>, flattens it, removes the prefix and reads every tensor's data.</summary>
+    private static SafeTensorDictionary Materialize(object? value, string? entry, string? removePrefix, string source, Func<PickledStorage, byte[]> storageBytes)
+    {
+        if (entry is not null) value = Select(value, entry, source);
+
+        var found = new List<(string Key, PickledTensor Tensor)>();
+        var metadata = new Dictionary<string, string>(StringComparer.Ordinal);
+        Flatten(value, "", found, metadata, source);
+        if (value is PickledTensor && found.Count == 1) found[0] = (entry ?? "tensor", found[0].Tensor);
+        // Different paths that join to the same dotted key ({"a.b": x, "a": {"b": y}}) are ambiguous.
+        if (found.GroupBy(f => f.Key).FirstOrDefault(g => g.Count() > 1) is { } collision)
+            throw new PyTorchFormatException($"{source}: two tensors of the file take the key '{collision.Key}' when nested keys are joined with dots; read one of them with entry.");
+        if (removePrefix is not null)
+        {
+            string Strip(string key) => key.StartsWith(removePrefix, StringComparison.Ordinal) ? key[removePrefix.Length..] : key;
+            found = found.Select(f => (Strip(f.Key), f.Tensor)).ToList();
+            metadata = metadata.ToDictionary(kv => Strip(kv.Key), kv => kv.Value, StringComparer.Ordinal);
+            if (found.GroupBy(f => f.Key).FirstOrDefault(g => g.Count() > 1) is { } duplicate)
+                throw new ArgumentException($"{source}: the key '{duplicate.Key}' occurs twice once the prefix '{removePrefix}' is removed.", nameof(removePrefix));
+        }
+
+        var data = new Dictionary<string, byte[]>(StringComparer.Ordinal);
+        var tensors = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+        try
+        {
+            foreach (var (key, tensor) in found)
+            {
+                if (!data.TryGetValue(tensor.Storage.Key, out var bytes))
+                    data[tensor.Storage.Key] = bytes = storageBytes(tensor.Storage);
+                tensors.Add(key, DisposeScope.Detach(SafeTensors.Create(tensor.Storage.Type, tensor.Shape, Gather(tensor, bytes, key, source))));
+            }
+        }
+        catch
+        {
+            foreach (var t in tensors.Values) t.Dispose();
+            throw;
+        }
+        return new SafeTensorDictionary(tensors, metadata);
     }
 
     private static ScalarType? StorageType(PickledGlobal type) => type.Module != "torch" ? null : type.Name switch
@@ -322,7 +403,10 @@ public static class PyTorchFile
                 tensors.Add((prefix, tensor));
                 break;
             case PickledDict dict:
-                foreach (var (key, item) in dict.Items)
+                // As in Python, a key set twice in one dict keeps its last value.
+                var last = new Dictionary<object, int>();
+                for (int i = 0; i < dict.Items.Count; i++) if (dict.Items[i].Key is { } k) last[k] = i;
+                foreach (var (key, item) in dict.Items.Where((kv, i) => kv.Key is null || last[kv.Key] == i))
                 {
                     var name = key switch
                     {

@@ -209,7 +209,7 @@ public sealed class FormatFuzzTests : IClassFixture<FormatFuzzTests.Seeds>
 
     [Fact]
     public void Corrupt_torch_save_files() =>
-        Fuzz("pth", 2000, Fixture("resnet_tiny_basic_small.pth"));
+        Fuzz("pth", 3000, Fixture("resnet_tiny_basic_small.pth"), Fixture("checkpoint_legacy.pth"));
 
     [Fact]
     public void Corrupt_torchscript_files() =>

@@ -10,6 +10,9 @@ The tests only read the files; Python is not needed to run them.
                      a list and a tuple
   tensor.pth         torch.save(one tensor)
   legacy.pth         the state dict in PyTorch's legacy (pre-1.6) format
+  checkpoint_legacy.pth  checkpoint.pth in the legacy format
+  plain_pickle.pkl   a plain pickle (no torch.save magic number), refused
+  collision.pth      {"a.b": tensor, "a": {"b": tensor}}: two tensors under one dotted key, refused
   model_object.pth   torch.save(model): a pickled nn.Module, which a state-dict reader must refuse
   numpy.pth          a dict holding a NumPy array, refused likewise
   checkpoint_2x_layout.pth  checkpoint.pth laid out as PyTorch 2.x writes archives: root folder "archive/", a
@@ -95,6 +98,11 @@ checkpoint = {
     "tuple": (torch.full((2,), 4.0),),
 }
 save(checkpoint, "checkpoint.pth")
+save(checkpoint, "checkpoint_legacy.pth", _use_new_zipfile_serialization=False)
+save({"a.b": torch.ones(1), "a": {"b": torch.zeros(1)}}, "collision.pth")
+with open(path("plain_pickle.pkl"), "wb") as f:
+    import pickle
+    pickle.dump({"epoch": 3}, f, protocol=2)
 
 
 

@@ -31,14 +31,17 @@ public sealed class PyTorchFileTests : IDisposable
             actual.To(ScalarType.Float64).ToArray<double>().Should().Equal(expected.ToArray<double>(), key); // exact: the same bits widened
     }
 
-    [Fact]
-    public void ACheckpoint_GivesEveryTensorWithItsDtypeAndValues_AndItsNumbersAndStrings()
+    [Theory]
+    [InlineData("checkpoint.pth")] // PyTorch 1.13's zip format
+    [InlineData("checkpoint_2x_layout.pth")] // the same pickle and data in PyTorch 2.x's archive layout
+    [InlineData("checkpoint_legacy.pth")] // the legacy format of PyTorch < 1.6 (_use_new_zipfile_serialization=False)
+    public void ACheckpoint_GivesEveryTensorWithItsDtypeAndValues_AndItsNumbersAndStrings(string file)
     {
         using var expected = SafeTensors.Load(Fixture("expected.safetensors"));
         var dtypes = JsonSerializer.Deserialize<Dictionary<string, string>>(expected.Metadata["dtypes"])!;
         var scalars = JsonSerializer.Deserialize<Dictionary<string, string>>(expected.Metadata["scalars"])!;
         long live = Tensors.LiveTensors;
-        using (var loaded = PyTorchFile.LoadStateDict(Fixture("checkpoint.pth")))
+        using (var loaded = PyTorchFile.LoadStateDict(Fixture(file)))
         {
             loaded.Keys.Should().BeEquivalentTo(expected.Keys);
             foreach (var (key, tensor) in expected)
@@ -91,19 +94,17 @@ public sealed class PyTorchFileTests : IDisposable
     }
 
     [Fact]
-    public void PyTorch2xArchiveLayout_ReadsTheSame_AndBigEndianArchivesAreRefused()
+    public void ALegacyFormatStateDict_EqualsTheZipOne_AndBigEndianArchivesAreRefused()
     {
-        // "archive/" root, a byteorder record and .data/serialization_id, as PyTorch 2.x writes them.
-        using var original = PyTorchFile.LoadStateDict(Fixture("checkpoint.pth"));
-        using var relaid = PyTorchFile.LoadStateDict(Fixture("checkpoint_2x_layout.pth"));
-        relaid.Keys.Should().BeEquivalentTo(original.Keys);
-        foreach (var (key, tensor) in original)
+        using var zip = PyTorchFile.LoadStateDict(Fixture("state_dict.pth"));
+        using var legacy = PyTorchFile.LoadStateDict(Fixture("legacy.pth"));
+        legacy.Keys.Should().Equal(zip.Keys);
+        foreach (var (key, tensor) in zip)
         {
-            relaid[key].ScalarType.Should().Be(tensor.ScalarType, key);
             using var scope = Tensors.NewDisposeScope();
-            ShouldEqual(relaid[key], tensor.ScalarType == ScalarType.Bool ? tensor : tensor.ScalarType.IsFloatingPoint() ? tensor.To(ScalarType.Float64) : tensor.To(ScalarType.Int64), key);
+            legacy[key].ScalarType.Should().Be(tensor.ScalarType, key);
+            ShouldEqual(legacy[key], tensor.ScalarType.IsFloatingPoint() ? tensor.To(ScalarType.Float64) : tensor, key);
         }
-        relaid.Metadata.Should().Equal(original.Metadata);
         FluentActions.Invoking(() => PyTorchFile.LoadStateDict(Fixture("big_endian.pth")))
             .Should().Throw<NotSupportedException>().WithMessage("*big_endian.pth*big-endian*");
     }
@@ -137,8 +138,11 @@ public sealed class PyTorchFileTests : IDisposable
     public void WhatIsNotAReadableStateDict_IsRefusedWithTheReason_AndNothingLeaks()
     {
         long live = Tensors.LiveTensors;
-        FluentActions.Invoking(() => PyTorchFile.LoadStateDict(Fixture("legacy.pth")))
-            .Should().Throw<PyTorchFormatException>().WithMessage("*legacy.pth*legacy format*save it again*");
+        FluentActions.Invoking(() => PyTorchFile.LoadStateDict(Fixture("collision.pth")))
+            .Should().Throw<PyTorchFormatException>().WithMessage("*two tensors of the file take the key 'a.b'*entry*");
+        using (var one = PyTorchFile.LoadStateDict(Fixture("collision.pth"), entry: "a")) one.Keys.Should().Equal("b");
+        FluentActions.Invoking(() => PyTorchFile.LoadStateDict(Fixture("plain_pickle.pkl")))
+            .Should().Throw<PyTorchFormatException>().WithMessage("*plain_pickle.pkl*a pickle but not a torch.save file*");
         FluentActions.Invoking(() => PyTorchFile.LoadStateDict(Fixture("model_object.pth")))
             .Should().Throw<PyTorchFormatException>().WithMessage("*model_object.pth*pickled Python object of type torch.nn.modules.container.Sequential*state_dict()*");
         FluentActions.Invoking(() => PyTorchFile.LoadStateDict(Fixture("numpy.pth")))
@@ -146,7 +150,7 @@ public sealed class PyTorchFileTests : IDisposable
         FluentActions.Invoking(() => PyTorchFile.LoadStateDict(Path.Combine(AppContext.BaseDirectory, "Fixtures", "tiny_scripted_net.pt")))
             .Should().Throw<PyTorchFormatException>().WithMessage("*TorchScript archive*ScriptModule.Load*");
         FluentActions.Invoking(() => PyTorchFile.LoadStateDict(Fixture("expected.safetensors")))
-            .Should().Throw<PyTorchFormatException>().WithMessage("*not a torch.save archive*");
+            .Should().Throw<PyTorchFormatException>().WithMessage("*neither a torch.save archive*nor*legacy format*");
         FluentActions.Invoking(() => PyTorchFile.LoadStateDict(Path.Combine(_folder, "missing.pth")))
             .Should().Throw<FileNotFoundException>().WithMessage("*missing.pth*");
         FluentActions.Invoking(() => PyTorchFile.LoadStateDict(Fixture("checkpoint.pth"), entry: "model"))
