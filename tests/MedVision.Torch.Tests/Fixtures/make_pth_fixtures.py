@@ -13,6 +13,8 @@ The tests only read the files; Python is not needed to run them.
   checkpoint_legacy.pth  checkpoint.pth in the legacy format
   plain_pickle.pkl   a plain pickle (no torch.save magic number), refused
   collision.pth      {"a.b": tensor, "a": {"b": tensor}}: two tensors under one dotted key, refused
+  legacy_view.pth    a legacy file whose tensor lies on a storage view (as PyTorch < 0.4 wrote them; crafted here, since
+                     1.13 never writes views): {"window": elements 2..5 of the storage arange(10)}
   model_object.pth   torch.save(model): a pickled nn.Module, which a state-dict reader must refuse
   numpy.pth          a dict holding a NumPy array, refused likewise
   checkpoint_2x_layout.pth  checkpoint.pth laid out as PyTorch 2.x writes archives: root folder "archive/", a
@@ -118,6 +120,40 @@ def relayout(source, target, byteorder):
 
 relayout("checkpoint.pth", "checkpoint_2x_layout.pth", "little")
 relayout("tensor.pth", "big_endian.pth", "big")
+
+
+
+def legacy_view(name):
+    """A legacy torch.save file with a storage view in its persistent id, written field by field as torch 0.3 did."""
+    import io
+    import pickle
+
+    class StorageView:
+        pass
+
+    view = StorageView()
+
+    class Rebuild:
+        def __reduce__(self):
+            return torch._utils._rebuild_tensor_v2, (view, 0, (4,), (1,), False, collections.OrderedDict())
+
+    class Pickler(pickle.Pickler):
+        def persistent_id(self, obj):
+            return ("storage", torch.FloatStorage, "root", "cpu", 10, ("window", 2, 4)) if obj is view else None
+
+    out = io.BytesIO()
+    for header in (0x1950a86a20f9469cfc6c, 1001, {"protocol_version": 1001, "little_endian": True, "type_sizes": {"short": 2, "int": 4, "long": 4}}):
+        pickle.dump(header, out, protocol=2)
+    Pickler(out, protocol=2).dump({"window": Rebuild()})
+    pickle.dump(["root"], out, protocol=2)
+    out.write((10).to_bytes(8, "little") + torch.arange(10, dtype=torch.float32).numpy().tobytes())
+    with open(path(name) + ".tmp", "wb") as f:
+        f.write(out.getvalue())
+    os.replace(path(name) + ".tmp", path(name))
+    assert torch.load(path(name))["window"].tolist() == [2.0, 3.0, 4.0, 5.0]
+
+
+legacy_view("legacy_view.pth")
 
 expected, dtypes, scalars = {}, {}, {}
 

@@ -105,6 +105,8 @@ public sealed class PyTorchFileTests : IDisposable
             legacy[key].ScalarType.Should().Be(tensor.ScalarType, key);
             ShouldEqual(legacy[key], tensor.ScalarType.IsFloatingPoint() ? tensor.To(ScalarType.Float64) : tensor, key);
         }
+        // PyTorch < 0.4 stored views of storages: elements 2..5 of arange(10) (torch.load gives [2, 3, 4, 5]).
+        using (var view = PyTorchFile.LoadStateDict(Fixture("legacy_view.pth"))) view["window"].ToArray<float>().Should().Equal(2, 3, 4, 5);
         FluentActions.Invoking(() => PyTorchFile.LoadStateDict(Fixture("big_endian.pth")))
             .Should().Throw<NotSupportedException>().WithMessage("*big_endian.pth*big-endian*");
     }
