@@ -36,7 +36,7 @@ internal static class TrainCommand
         var mixup = new Option<double?>("--mixup") { Description = "mixup the training batches with λ ~ Beta(ALPHA, ALPHA), e.g. 0.2 (not part of the MedMNIST recipe)." }.Positive();
         var cutmix = new Option<double?>("--cutmix") { Description = "CutMix the training batches with λ ~ Beta(ALPHA, ALPHA), e.g. 1.0 (not part of the MedMNIST recipe)." }.Positive();
         var mixedPrecision = ModelOptions.MixedPrecision("Forward passes in bfloat16 autocast (weights and optimizer stay float32): about 1.8× faster on CPUs with AVX-512 BF16 or AMX; not part of the MedMNIST recipe.");
-        var initWeights = new Option<string?>("--init-weights") { Description = "Start from the weights in this file instead of a random initialisation: a state dict as .safetensors or as a torch.save .pth/.pt file (e.g. torchvision's ImageNet weights resnet18-f37072fd.pth, with --resolution 224). Tensors whose shapes differ from the model's (the classifier, a small-input stem) keep their random initialisation and are listed." };
+        var initWeights = new Option<string?>("--init-weights") { Description = "Start from these weights instead of a random initialisation: 'imagenet' for torchvision's ImageNet weights of the --model (downloaded once into $MEDVISION_DATA/weights or ~/.medvision/weights, SHA-256-checked; best with --resolution 224), or a state dict file, .safetensors or torch.save .pth/.pt. Tensors whose shapes differ from the model's (the classifier, a small-input stem) keep their random initialisation and are listed." };
         var initEntry = new Option<string?>("--init-entry") { Description = "For --init-weights from a training checkpoint: the key of its state dict (e.g. state_dict or model; nested keys with dots)." };
         var balance = new Option<bool>("--balance-classes") { Description = "Draw training images with probability 1/(count of their class) instead of shuffling (a WeightedRandomSampler; not part of the MedMNIST recipe)." };
         var command = new Command("train", "Train a ResNet with the MedMNIST v2 recipe and evaluate the model selected by validation AUC.")
@@ -131,7 +131,18 @@ internal static class TrainCommand
         using var network = (s.Resolution == 28 ? builder.WithSmallInputStem() : builder.WithImageNetStem()).Build();
         var macs = network.Summary(1, info.Channels, s.Resolution, s.Resolution).TotalMultiplyAccumulates;
         AnsiConsole.MarkupLine($"Model {s.Model} ({(s.Resolution == 28 ? "small-input stem, 28×28" : "ImageNet stem, 224×224")}): {network.ParameterCount():N0} parameters, {macs / 1e9:0.000} G mult-adds per image");
-        if (s.InitWeights is not null) InitialiseFrom(network, s.InitWeights, s.InitEntry);
+        if (s.InitWeights is not null)
+        {
+            var file = s.InitWeights;
+            if (string.Equals(file, "imagenet", StringComparison.OrdinalIgnoreCase))
+            {
+                if (s.InitEntry is not null) throw new ArgumentException("--init-entry applies to checkpoint files, not to --init-weights imagenet.");
+                var pretrained = PretrainedWeights.Default(depth);
+                AnsiConsole.MarkupLine(Markup.Escape($"torchvision's {pretrained.Name} (ImageNet top-1 {pretrained.ImageNetTop1.ToString(CultureInfo.InvariantCulture)}%): {pretrained.Source}"));
+                file = pretrained.DownloadAsync().GetAwaiter().GetResult();
+            }
+            InitialiseFrom(network, file, s.InitEntry);
+        }
 
         var task = new ClassificationTask(network, info.Task);
         if ((s.Mixup ?? s.CutMix) is double alpha)

@@ -108,6 +108,7 @@ internal static class NullFuzz
         if (t == typeof(TimeSpan)) return TimeSpan.FromSeconds(1);
         if (t == typeof(CancellationToken)) return CancellationToken.None;
         if (t == typeof(Uri)) return new Uri("file:///nonexistent");
+        if (t == typeof(MedVision.Nets.Data.Download.FileChecksum)) return MedVision.Nets.Data.Download.FileChecksum.Sha256("f37072fd");
         if (t.IsArray)
         {
             var e = t.GetElementType()!;

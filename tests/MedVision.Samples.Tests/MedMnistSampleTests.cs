@@ -159,6 +159,24 @@ public sealed class MedMnistSampleTests(MedMnistTrainedRun run) : IClassFixture<
     }
 
     [Fact]
+    public async Task InitWeightsImageNet_TakesTorchvisionsWeightsFromTheCache()
+    {
+        // The cache already holds torchvision's file name (planted here: a ResNet-18 with 1000 classes written as
+        // torch.save writes it), so no network is needed; a real run downloads it once from download.pytorch.org.
+        var data = run.Folder["weights-cache"];
+        Directory.CreateDirectory(Path.Combine(data, "weights"));
+        using (var imagenet = MedVision.Nets.Models.ResNet.Builder().WithDepth(18).ForInput(3).WithImageNetStem().WithClasses(1000).Build())
+            MedVision.Torch.Serialization.PyTorchFile.SaveStateDict(Path.Combine(data, "weights", "resnet18-f37072fd.pth"), imagenet.StateDict());
+        var started = await SampleApp.RunAsync("medmnist", run.Folder.Path, new Dictionary<string, string> { ["MEDVISION_DATA"] = data },
+            "train", "--data-file", run.DataFile, "--epochs", "1", "--batch", "16", "--threads", "1", "--output", run.Folder["imagenet"], "--init-weights", "imagenet");
+        started.ExitCode.Should().Be(0, started.ToString());
+        started.Text.Should().Contain("ResNet18_Weights.IMAGENET1K_V1").And.Contain("https://download.pytorch.org/models/resnet18-f37072fd.pth");
+        // The small-input stem's 3×3 conv1 and the 5-class fc keep their initialisation; everything else is copied.
+        System.Text.RegularExpressions.Regex.Replace(started.Text, @"\s+", " ").Should()
+            .Contain("119 of 122 tensors copied; kept initialised: conv1.weight: expected [64, 3, 3, 3], got [64, 3, 7, 7]; fc.weight");
+    }
+
+    [Fact]
     public async Task PredictingAFileThatIsNotAnImage_NamesTheFile()
     {
         var predict = await SampleApp.RunAsync("medmnist", run.Folder.Path, "predict", "--model", Path.Combine(run.RunFolder, "model.safetensors"), run.DataFile);

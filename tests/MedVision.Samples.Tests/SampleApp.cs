@@ -31,7 +31,11 @@ public sealed record SampleRun(int ExitCode, string Output, string Error)
 public static class SampleApp
 {
     /// <summary>Runs <paramref name="app"/> (e.g. "medmnist") with <paramref name="arguments"/> in <paramref name="workingDirectory"/>.</summary>
-    public static async Task<SampleRun> RunAsync(string app, string workingDirectory, params string[] arguments)
+    public static Task<SampleRun> RunAsync(string app, string workingDirectory, params string[] arguments)
+        => RunAsync(app, workingDirectory, new Dictionary<string, string>(), arguments);
+
+    /// <summary>Runs <paramref name="app"/> with extra environment variables (e.g. MEDVISION_DATA for a cache of its own).</summary>
+    public static async Task<SampleRun> RunAsync(string app, string workingDirectory, IReadOnlyDictionary<string, string> environment, params string[] arguments)
     {
         var info = new ProcessStartInfo("dotnet")
         {
@@ -45,6 +49,7 @@ public static class SampleApp
         info.Environment["NO_COLOR"] = "1";
         info.Environment["MEDVISION_THREADS"] = "1";
         info.Environment["OMP_NUM_THREADS"] = "1";
+        foreach (var (name, value) in environment) info.Environment[name] = value;
         using var process = Process.Start(info) ?? throw new InvalidOperationException("dotnet did not start.");
         var output = process.StandardOutput.ReadToEndAsync();
         var error = process.StandardError.ReadToEndAsync();

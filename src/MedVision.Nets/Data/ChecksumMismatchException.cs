@@ -1,7 +1,7 @@
 namespace MedVision.Nets.Data;
 
 /// <summary>
-/// Thrown when a file's MD5 checksum differs from the expected value. The bad file has already been removed.
+/// Thrown when a file's checksum (MD5 or SHA-256) differs from the expected value. The bad file has already been removed.
 /// </summary>
 public sealed class ChecksumMismatchException : DataFormatException
 {
@@ -10,15 +10,29 @@ public sealed class ChecksumMismatchException : DataFormatException
     /// <param name="expectedMd5">The expected MD5, lower-case hex.</param>
     /// <param name="actualMd5">The MD5 actually computed, lower-case hex.</param>
     public ChecksumMismatchException(string filePath, string expectedMd5, string actualMd5)
-        : base(filePath, $"MD5 mismatch: expected {expectedMd5 ?? throw new ArgumentNullException(nameof(expectedMd5))} but the data has {actualMd5 ?? throw new ArgumentNullException(nameof(actualMd5))}; the file was discarded.")
+        : this(filePath, "MD5", expectedMd5 ?? throw new ArgumentNullException(nameof(expectedMd5)), actualMd5 ?? throw new ArgumentNullException(nameof(actualMd5)))
     {
-        ExpectedMd5 = expectedMd5;
-        ActualMd5 = actualMd5;
     }
 
-    /// <summary>The expected MD5, lower-case hex.</summary>
+    /// <summary>Creates the exception for a checksum of any algorithm.</summary>
+    /// <param name="filePath">The file (or source) whose checksum is wrong.</param>
+    /// <param name="algorithm">"MD5" or "SHA-256".</param>
+    /// <param name="expected">The expected hash (or its leading digits), lower-case hex.</param>
+    /// <param name="actual">The hash actually computed, lower-case hex.</param>
+    public ChecksumMismatchException(string filePath, string algorithm, string expected, string actual)
+        : base(filePath, $"{algorithm ?? throw new ArgumentNullException(nameof(algorithm))} mismatch: expected {expected ?? throw new ArgumentNullException(nameof(expected))} but the data has {actual ?? throw new ArgumentNullException(nameof(actual))}; the file was discarded.")
+    {
+        Algorithm = algorithm;
+        ExpectedMd5 = expected;
+        ActualMd5 = actual;
+    }
+
+    /// <summary>The checksum's algorithm: "MD5" or "SHA-256".</summary>
+    public string Algorithm { get; }
+
+    /// <summary>The expected hash, lower-case hex (an MD5 for MedMNIST's files; see <see cref="Algorithm"/>).</summary>
     public string ExpectedMd5 { get; }
 
-    /// <summary>The MD5 actually computed, lower-case hex.</summary>
+    /// <summary>The hash actually computed, lower-case hex (see <see cref="Algorithm"/>).</summary>
     public string ActualMd5 { get; }
 }

@@ -32,7 +32,7 @@ internal static class SnippetCompiler
             string.Join('\n', Namespaces.Concat(libraryNamespaces).Select(n => $"using {n};")) + "\n" +
             "using F = MedVision.Torch.Nn.Functional;\n" +
             string.Join('\n', directives) + "\n" +
-            "internal static class Snippet\n{\n    internal static void Run()\n    {\n" + given + "\n#line 1\n" + body + "\n    }\n}\n";
+            "internal static class Snippet\n{\n    internal static async System.Threading.Tasks.Task Run()\n    {\n" + given + "\n#line 1\n" + body + "\n    }\n}\n";
         var compilation = CSharpCompilation.Create(
             "Snippet",
             [CSharpSyntaxTree.ParseText(source, new CSharpParseOptions(LanguageVersion.Latest), path: $"{page}#{block}")],

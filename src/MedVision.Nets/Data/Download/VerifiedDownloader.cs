@@ -5,7 +5,7 @@ namespace MedVision.Nets.Data.Download;
 
 /// <summary>
 /// Downloads a file over HTTP(S) or copies it from a <c>file://</c> source into a destination path, verifying its
-/// MD5. Data is written to <c>&lt;destination&gt;.partial</c> in the destination folder and renamed to the destination
+/// MD5 or SHA-256 (<see cref="FileChecksum"/>). Data is written to <c>&lt;destination&gt;.partial</c> in the destination folder and renamed to the destination
 /// only after verification, so the destination is never half-written. An interrupted transfer leaves the
 /// <c>.partial</c> file, and the next call resumes it with an HTTP <c>Range</c> request; when the server ignores
 /// ranges, or the resumed file fails verification, the download restarts from the beginning.
@@ -49,12 +49,31 @@ public sealed class VerifiedDownloader
             throw new ArgumentException($"'{source}' is not an absolute http, https or file address.", nameof(source));
         }
 
-        string? md5 = expectedMd5 is null ? null : Md5.Normalize(expectedMd5, nameof(expectedMd5));
-        string destination = Path.GetFullPath(destinationPath);
-        return DownloadCoreAsync(source, destination, md5, progress, cancellationToken);
+        var checksum = expectedMd5 is null ? null : FileChecksum.Md5(Md5.Normalize(expectedMd5, nameof(expectedMd5)));
+        return DownloadCoreAsync(source, Path.GetFullPath(destinationPath), checksum, progress, cancellationToken);
     }
 
-    private async Task DownloadCoreAsync(Uri source, string destination, string? md5, IProgress<DownloadProgress>? progress, CancellationToken cancellationToken)
+    /// <summary>
+    /// Downloads <paramref name="source"/> to <paramref name="destinationPath"/>, verifying <paramref name="checksum"/>
+    /// (MD5, SHA-256, or a SHA-256 prefix such as torchvision's file names carry).
+    /// </summary>
+    /// <exception cref="ChecksumMismatchException">The downloaded data has another hash; nothing is left behind.</exception>
+    /// <exception cref="HttpRequestException">The server refused the request.</exception>
+    /// <exception cref="IOException">The transfer was interrupted; call again to resume.</exception>
+    public Task DownloadAndVerifyAsync(Uri source, string destinationPath, FileChecksum checksum, IProgress<DownloadProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        ArgumentException.ThrowIfNullOrEmpty(destinationPath);
+        ArgumentNullException.ThrowIfNull(checksum);
+        if (!source.IsAbsoluteUri || source.Scheme is not ("http" or "https" or "file"))
+        {
+            throw new ArgumentException($"'{source}' is not an absolute http, https or file address.", nameof(source));
+        }
+
+        return DownloadCoreAsync(source, Path.GetFullPath(destinationPath), checksum, progress, cancellationToken);
+    }
+
+    private async Task DownloadCoreAsync(Uri source, string destination, FileChecksum? checksum, IProgress<DownloadProgress>? progress, CancellationToken cancellationToken)
     {
         Directory.CreateDirectory(Path.GetDirectoryName(destination)!);
         string partial = destination + PartialSuffix;
@@ -66,10 +85,10 @@ public sealed class VerifiedDownloader
                 ? await CopyFileAsync(source, partial, existing, progress, cancellationToken).ConfigureAwait(false)
                 : await FetchHttpAsync(source, partial, existing, progress, cancellationToken).ConfigureAwait(false);
 
-            if (md5 is not null)
+            if (checksum is not null)
             {
-                string actual = await Md5.OfFileAsync(partial, cancellationToken).ConfigureAwait(false);
-                if (actual != md5)
+                string actual = await checksum.ComputeAsync(partial, cancellationToken).ConfigureAwait(false);
+                if (!checksum.Matches(actual))
                 {
                     File.Delete(partial);
                     if (resumed && attempt == 0)
@@ -77,7 +96,7 @@ public sealed class VerifiedDownloader
                         continue; // The kept partial data was bad: start again from the beginning.
                     }
 
-                    throw new ChecksumMismatchException($"{source} -> {destination}", md5, actual);
+                    throw new ChecksumMismatchException($"{source} -> {destination}", checksum.Algorithm, checksum.Expected, actual);
                 }
             }
 
