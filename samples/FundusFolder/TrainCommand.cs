@@ -50,10 +50,13 @@ internal static class TrainCommand
         var threads = new Option<int>("--threads") { Description = "libtorch intra-op threads per process (default: MEDVISION_THREADS, else the number of processors).", DefaultValueFactory = _ => DistributedCommandLine.DefaultThreads }.AtLeast(1);
         var distributed = new DistributedCommandLine();
         var output = new Option<string>("--output") { Description = "Folder for checkpoints, history and the validation report.", DefaultValueFactory = _ => "runs/fundus" };
+        var initWeights = InitialWeights.WeightsOption("the --depth", "the usual start for fundus photographs");
+        var initEntry = InitialWeights.EntryOption();
         var command = new Command("train", "Train and evaluate a pathologic-myopia classifier on fundus image folders.")
         {
-            trainFolder, valFolder, valCsv, nameColumn, labelColumn, depth, size, epochs, batch, lr, seed, demo, device, threads, output,
+            trainFolder, valFolder, valCsv, nameColumn, labelColumn, depth, size, epochs, batch, lr, seed, demo, device, threads, output, initWeights, initEntry,
         };
+        InitialWeights.Check(command, initWeights, initEntry);
         distributed.AddTo(command); // the batch is checked against the world size in Run: --demo changes its default
         command.SetAction(r =>
         {
@@ -62,14 +65,14 @@ internal static class TrainCommand
             return Run(new Settings(r.GetValue(trainFolder), r.GetValue(valFolder), r.GetValue(valCsv), r.GetValue(nameColumn)!, r.GetValue(labelColumn)!,
                 Value(depth, 18), Value(size, 64), Value(epochs, 1), Value(batch, 8), r.GetValue(lr), r.GetValue(seed), r.GetValue(demo),
                 Device.Parse(r.GetValue(device)!), r.GetValue(threads), r.GetValue(output)!,
-                distributed.Read(r), r.GetValue(distributed.SyncBatchNorm)));
+                distributed.Read(r), r.GetValue(distributed.SyncBatchNorm), r.GetValue(initWeights), r.GetValue(initEntry)));
         });
         return command;
     }
 
     private sealed record Settings(string? TrainFolder, string? ValFolder, string? ValCsv, string NameColumn, string LabelColumn, int Depth, int Size,
         int Epochs, int Batch, double LearningRate, int Seed, bool Demo, Device Device, int Threads, string Output,
-        DistributedOptions Distributed, bool SyncBatchNorm);
+        DistributedOptions Distributed, bool SyncBatchNorm, string? InitWeights, string? InitEntry);
 
     private static int Run(Settings s)
     {
@@ -109,6 +112,7 @@ internal static class TrainCommand
         Tensors.ManualSeed((ulong)s.Seed);
         using var network = ResNet.Builder().WithDepth(s.Depth).ForInput(channels: 3).WithImageNetStem().WithClasses(2).Build();
         AnsiConsole.MarkupLine($"ResNet-{s.Depth} (ImageNet stem, {s.Size}×{s.Size}): {network.ParameterCount():N0} parameters · Adam {s.LearningRate.ToString("G3", CultureInfo.InvariantCulture)} · batch {s.Batch} · {s.Epochs} epoch(s)");
+        if (s.InitWeights is not null) InitialWeights.Apply(network, s.Depth, s.InitWeights, s.InitEntry);
         var task = new ClassificationTask(network, MedMnistTask.Binary);
         var progress = new SynchronousProgress<TrainingProgress>(p =>
         {

@@ -36,8 +36,8 @@ internal static class TrainCommand
         var mixup = new Option<double?>("--mixup") { Description = "mixup the training batches with λ ~ Beta(ALPHA, ALPHA), e.g. 0.2 (not part of the MedMNIST recipe)." }.Positive();
         var cutmix = new Option<double?>("--cutmix") { Description = "CutMix the training batches with λ ~ Beta(ALPHA, ALPHA), e.g. 1.0 (not part of the MedMNIST recipe)." }.Positive();
         var mixedPrecision = ModelOptions.MixedPrecision("Forward passes in bfloat16 autocast (weights and optimizer stay float32): about 1.8× faster on CPUs with AVX-512 BF16 or AMX; not part of the MedMNIST recipe.");
-        var initWeights = new Option<string?>("--init-weights") { Description = "Start from these weights instead of a random initialisation: 'imagenet' for torchvision's ImageNet weights of the --model (downloaded once into $MEDVISION_DATA/weights or ~/.medvision/weights, SHA-256-checked; best with --resolution 224), or a state dict file, .safetensors or torch.save .pth/.pt. Tensors whose shapes differ from the model's (the classifier, a small-input stem) keep their random initialisation and are listed." };
-        var initEntry = new Option<string?>("--init-entry") { Description = "For --init-weights from a training checkpoint: the key of its state dict (e.g. state_dict or model; nested keys with dots)." };
+        var initWeights = InitialWeights.WeightsOption("the --model", "best with --resolution 224");
+        var initEntry = InitialWeights.EntryOption();
         var balance = new Option<bool>("--balance-classes") { Description = "Draw training images with probability 1/(count of their class) instead of shuffling (a WeightedRandomSampler; not part of the MedMNIST recipe)." };
         var command = new Command("train", "Train a ResNet with the MedMNIST v2 recipe and evaluate the model selected by validation AUC.")
         {
@@ -46,7 +46,7 @@ internal static class TrainCommand
         distributed.AddTo(command, batch);
         command.Check(r => r.GetValue(mixup) is not null && r.GetValue(cutmix) is not null ? "Choose --mixup or --cutmix, not both." : null);
         command.Check(r => r.GetValue(initWeights) is not null && r.GetValue(resume) ? "--init-weights starts a new run and --resume continues one: choose one." : null);
-        command.Check(r => r.GetValue(initEntry) is not null && r.GetValue(initWeights) is null ? "--init-entry needs --init-weights." : null);
+        InitialWeights.Check(command, initWeights, initEntry);
         command.SetAction(r => Run(new TrainSettings(
             r.GetValue(dataset), r.GetValue(dataFile), r.GetValue(model)!, r.GetValue(resolution), r.GetValue(epochs), r.GetValue(batch),
             r.GetValue(lr), r.GetValue(seed), Device.Parse(r.GetValue(device)!), r.GetValue(threads), r.GetValue(output)!, r.GetValue(resume),
@@ -58,42 +58,6 @@ internal static class TrainCommand
     private sealed record TrainSettings(string? Dataset, string? DataFile, string Model, int Resolution, int Epochs, int Batch, double LearningRate, int Seed, Device Device, int Threads, string Output, bool Resume,
         bool BalanceClasses, double? Mixup, double? CutMix, bool Calibrate, DistributedOptions Distributed, bool SyncBatchNorm, bool MixedPrecision,
         string? InitWeights, string? InitEntry);
-
-    /// <summary>
-    /// Copies the tensors of <paramref name="path"/> (safetensors, or a torch.save file) that fit the network into it;
-    /// the others keep their initialisation and are listed. DataParallel's "module." prefix is removed when every key has it.
-    /// </summary>
-    private static void InitialiseFrom(ResNet network, string path, string? entry)
-    {
-        if (!File.Exists(path)) throw new FileNotFoundException($"--init-weights: '{path}' does not exist.", path);
-        bool pickled = IsZip(path);
-        if (!pickled && entry is not null) throw new ArgumentException("--init-entry applies to torch.save checkpoints; a safetensors file holds one state dict.");
-        using var loaded = pickled ? PyTorchFile.LoadStateDict(path, entry) : SafeTensors.Load(path);
-        // The tensors stay owned by `loaded`; this only renames them.
-        IReadOnlyDictionary<string, Tensor> weights = loaded.Count > 0 && loaded.Keys.All(k => k.StartsWith("module.", StringComparison.Ordinal))
-            ? loaded.ToDictionary(kv => kv.Key["module.".Length..], kv => kv.Value, StringComparer.Ordinal)
-            : loaded;
-        var result = network.LoadStateDict(weights, strict: false);
-        var own = network.StateDict();
-        int total = own.Count;
-        int copied = total - result.MissingKeys.Count - result.ShapeMismatches.Count;
-        // Batch norm's step counters (int64 scalars) fit any ResNet, and a classifier's bias may fit by chance: the file
-        // fits when most weights and statistics do.
-        var skipped = result.MissingKeys.Concat(result.ShapeMismatches.Select(m => m[..m.IndexOf(':')])).ToHashSet(StringComparer.Ordinal);
-        var floating = own.Where(kv => kv.Value.ScalarType.IsFloatingPoint()).Select(kv => kv.Key).ToList();
-        int fitting = floating.Count(k => !skipped.Contains(k));
-        if (2 * fitting < floating.Count)
-            throw new ArgumentException($"--init-weights: only {fitting} of the model's {floating.Count} weight tensors have a counterpart of the same shape among the {weights.Count} tensors in '{path}' (first keys: {string.Join(", ", weights.Keys.Take(3))}); is it a state dict of this ResNet{(pickled && entry is null ? ", or does the checkpoint keep it under a key (--init-entry)" : "")}?");
-        AnsiConsole.MarkupLine(Markup.Escape($"Initial weights from {path}: {copied} of {total} tensors copied") +
-            (result.IsExactMatch ? "." : Markup.Escape($"; kept initialised: {string.Join("; ", result.ShapeMismatches.Concat(result.MissingKeys))}{(result.UnexpectedKeys.Count > 0 ? $"; not used: {result.UnexpectedKeys.Count} tensors" : "")}.")));
-    }
-
-    private static bool IsZip(string path)
-    {
-        Span<byte> head = stackalloc byte[4];
-        using var stream = File.OpenRead(path);
-        return stream.ReadAtLeast(head, 4, throwOnEndOfStream: false) == 4 && head[0] == (byte)'P' && head[1] == (byte)'K' && head[2] == 3 && head[3] == 4;
-    }
 
     private static int Run(TrainSettings s)
     {
@@ -131,18 +95,7 @@ internal static class TrainCommand
         using var network = (s.Resolution == 28 ? builder.WithSmallInputStem() : builder.WithImageNetStem()).Build();
         var macs = network.Summary(1, info.Channels, s.Resolution, s.Resolution).TotalMultiplyAccumulates;
         AnsiConsole.MarkupLine($"Model {s.Model} ({(s.Resolution == 28 ? "small-input stem, 28×28" : "ImageNet stem, 224×224")}): {network.ParameterCount():N0} parameters, {macs / 1e9:0.000} G mult-adds per image");
-        if (s.InitWeights is not null)
-        {
-            var file = s.InitWeights;
-            if (string.Equals(file, "imagenet", StringComparison.OrdinalIgnoreCase))
-            {
-                if (s.InitEntry is not null) throw new ArgumentException("--init-entry applies to checkpoint files, not to --init-weights imagenet.");
-                var pretrained = PretrainedWeights.Default(depth);
-                AnsiConsole.MarkupLine(Markup.Escape($"torchvision's {pretrained.Name} (ImageNet top-1 {pretrained.ImageNetTop1.ToString(CultureInfo.InvariantCulture)}%): {pretrained.Source}"));
-                file = pretrained.DownloadAsync().GetAwaiter().GetResult();
-            }
-            InitialiseFrom(network, file, s.InitEntry);
-        }
+        if (s.InitWeights is not null) InitialWeights.Apply(network, depth, s.InitWeights, s.InitEntry);
 
         var task = new ClassificationTask(network, info.Task);
         if ((s.Mixup ?? s.CutMix) is double alpha)

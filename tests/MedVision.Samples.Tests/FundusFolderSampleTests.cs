@@ -21,6 +21,25 @@ public sealed class FundusFolderSampleTests : IDisposable
     }
 
     [Fact]
+    public async Task Demo_StartsFromImageNetWeights_WithTheirClassifierReplaced()
+    {
+        // torchvision's file name planted in the cache (a ResNet-18 with 1000 classes written as torch.save writes it).
+        var data = _folder["weights-cache"];
+        Directory.CreateDirectory(Path.Combine(data, "weights"));
+        using (var imagenet = MedVision.Nets.Models.ResNet.Builder().WithDepth(18).ForInput(3).WithImageNetStem().WithClasses(1000).Build())
+            MedVision.Torch.Serialization.PyTorchFile.SaveStateDict(Path.Combine(data, "weights", "resnet18-f37072fd.pth"), imagenet.StateDict());
+        var run = await SampleApp.RunAsync("fundus-folder", _folder.Path, new Dictionary<string, string> { ["MEDVISION_DATA"] = data },
+            "train", "--demo", "--size", "32", "--batch", "4", "--threads", "1", "--output", _folder["pretrained"], "--init-weights", "imagenet");
+        run.ExitCode.Should().Be(0, run.ToString());
+        System.Text.RegularExpressions.Regex.Replace(run.Text, @"\s+", " ").Should()
+            .Contain("ResNet18_Weights.IMAGENET1K_V1")
+            .And.Contain("120 of 122 tensors copied; kept initialised: fc.weight: expected [2, 512], got [1000, 512]; fc.bias");
+        var refused = await SampleApp.RunAsync("fundus-folder", _folder.Path, "train", "--demo", "--init-weights", "imagenet", "--init-entry", "state_dict");
+        refused.ExitCode.Should().NotBe(0);
+        refused.Error.Should().Contain("--init-entry applies to checkpoint files");
+    }
+
+    [Fact]
     public async Task Train_OnAnIChallengeLayout_LabelsByFileNameAndCsv()
     {
         // iChallenge-PM layout: training labels from file names (P = pathologic myopia), validation labels from a CSV.
