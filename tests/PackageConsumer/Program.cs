@@ -1,6 +1,7 @@
 using MedVision.Nets.Models;
 using MedVision.Onnx;
 using MedVision.Torch;
+using MedVision.Torch.Serialization;
 
 // Forward and backward pass of a ResNet-18 on a random batch, using only the packed NuGet packages.
 using var scope = Tensors.NewDisposeScope();
@@ -16,7 +17,14 @@ Console.WriteLine($"libtorch {Tensors.Version}; logits [{string.Join(", ", logit
 // The ONNX export package: the graph carries every weight as float32.
 var onnx = new OnnxExporter().ExportToBytes(model, new long[] { 1, 3, 28, 28 });
 Console.WriteLine($"ONNX export: {onnx.Length:N0} bytes");
-if (!logits.Shape.SequenceEqual(new long[] { 4, 5 }) || !(gradNorm > 0) || double.IsNaN(loss.Item()) || onnx.Length < model.ParameterCount() * 4)
+// The state dict through torch.save's format and back (the pickle reader and writer of MedVision.Torch).
+using var pth = new MemoryStream();
+PyTorchFile.SaveStateDict(pth, model.StateDict());
+pth.Position = 0;
+using var reloaded = PyTorchFile.LoadStateDict(pth);
+bool sameWeights = reloaded.Count == model.StateDict().Count && model.LoadStateDict(reloaded).IsExactMatch;
+Console.WriteLine($"torch.save round trip: {pth.Length:N0} bytes, {reloaded.Count} tensors");
+if (!logits.Shape.SequenceEqual(new long[] { 4, 5 }) || !(gradNorm > 0) || double.IsNaN(loss.Item()) || onnx.Length < model.ParameterCount() * 4 || !sameWeights)
 {
     Console.Error.WriteLine("package consumer: unexpected result");
     return 1;
