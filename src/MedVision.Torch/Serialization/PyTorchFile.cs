@@ -323,7 +323,7 @@ public static class PyTorchFile
 
         var found = new List<(string Key, PickledTensor Tensor)>();
         var metadata = new Dictionary<string, string>(StringComparer.Ordinal);
-        Flatten(value, "", found, metadata, source);
+        Flatten(value, "", found, metadata, source, new FlattenGuard());
         if (value is PickledTensor && found.Count == 1) found[0] = (entry ?? "tensor", found[0].Tensor);
         // Different paths that join to the same dotted key ({"a.b": x, "a": {"b": y}}) are ambiguous.
         if (found.GroupBy(f => f.Key).FirstOrDefault(g => g.Count() > 1) is { } collision)
@@ -394,9 +394,35 @@ public static class PyTorchFile
         }
     }
 
-    private static void Flatten(object? value, string prefix, List<(string, PickledTensor)> tensors, Dictionary<string, string> metadata, string source)
+    /// <summary>
+    /// What keeps a crafted pickle from exhausting the stack or the processor while it is flattened: a container that
+    /// contains itself (possible through the pickle's memo), nesting deeper than any checkpoint, or containers shared so
+    /// often that their paths multiply (a "billion laughs" of lists).
+    /// </summary>
+    private sealed class FlattenGuard
+    {
+        private const int MaxDepth = 500;
+        private const int MaxContainers = 1_000_000;
+        private readonly HashSet<object> _path = new(ReferenceEqualityComparer.Instance);
+        private int _containers;
+
+        public void Enter(object container, string prefix, string source)
+        {
+            if (!_path.Add(container))
+                throw new PyTorchFormatException($"{source}: '{prefix}' contains itself (a self-referencing pickle is not data).");
+            if (_path.Count > MaxDepth)
+                throw new PyTorchFormatException($"{source}: its containers nest more than {MaxDepth} deep.");
+            if (++_containers > MaxContainers)
+                throw new PyTorchFormatException($"{source}: it holds more than {MaxContainers:N0} dictionaries, lists and tuples once shared ones are counted at each place they occur.");
+        }
+
+        public void Leave(object container) => _path.Remove(container);
+    }
+
+    private static void Flatten(object? value, string prefix, List<(string, PickledTensor)> tensors, Dictionary<string, string> metadata, string source, FlattenGuard guard)
     {
         string Join(string key) => prefix.Length == 0 ? key : prefix + "." + key;
+        if (value is PickledDict or List<object?> or object?[]) guard.Enter(value, prefix, source);
         switch (value)
         {
             case PickledTensor tensor:
@@ -414,14 +440,14 @@ public static class PyTorchFile
                         long l => l.ToString(CultureInfo.InvariantCulture),
                         _ => throw new PyTorchFormatException($"{source}: a dictionary key under '{prefix}' is a {PickleReader.Describe(key)}; only string and integer keys are read."),
                     };
-                    Flatten(item, Join(name), tensors, metadata, source);
+                    Flatten(item, Join(name), tensors, metadata, source, guard);
                 }
                 break;
             case List<object?> list:
-                for (int i = 0; i < list.Count; i++) Flatten(list[i], Join(i.ToString(CultureInfo.InvariantCulture)), tensors, metadata, source);
+                for (int i = 0; i < list.Count; i++) Flatten(list[i], Join(i.ToString(CultureInfo.InvariantCulture)), tensors, metadata, source, guard);
                 break;
             case object?[] tuple:
-                for (int i = 0; i < tuple.Length; i++) Flatten(tuple[i], Join(i.ToString(CultureInfo.InvariantCulture)), tensors, metadata, source);
+                for (int i = 0; i < tuple.Length; i++) Flatten(tuple[i], Join(i.ToString(CultureInfo.InvariantCulture)), tensors, metadata, source, guard);
                 break;
             case string text: metadata[prefix] = text; break;
             case long number: metadata[prefix] = number.ToString(CultureInfo.InvariantCulture); break;
@@ -432,6 +458,7 @@ public static class PyTorchFile
             case PickledGlobal global: throw new PyTorchFormatException($"{source}: {PickleReader.Refusal(global)}");
             default: throw new PyTorchFormatException($"{source}: '{prefix}' holds a {PickleReader.Describe(value)}, which is not read.");
         }
+        if (value is PickledDict or List<object?> or object?[]) guard.Leave(value);
     }
 
     private static byte[] ReadStorage(ZipArchive zip, string root, PickledStorage storage, string source)

@@ -313,6 +313,46 @@ public sealed class PyTorchFileTests : IDisposable
         File.WriteAllText(Path.ChangeExtension(target, ".json"), JsonSerializer.Serialize(description));
     }
 
+    /// <summary>A torch.save-like archive around a hand-made pickle (protocol 2 opcodes).</summary>
+    private static MemoryStream ArchiveOf(byte[] pickle)
+    {
+        var stream = new MemoryStream();
+        using (var zip = new ZipArchive(stream, ZipArchiveMode.Create, leaveOpen: true))
+        {
+            using (var entry = zip.CreateEntry("archive/data.pkl", CompressionLevel.NoCompression).Open()) entry.Write(pickle);
+            using (var version = zip.CreateEntry("archive/version").Open()) version.Write("3\n"u8);
+        }
+        stream.Position = 0;
+        return stream;
+    }
+
+    [Fact]
+    public void CraftedPickles_ThatReferToThemselvesOrMultiply_AreRefused_NotAStackOverflowOrAHang()
+    {
+        // A list that contains itself: EMPTY_LIST, BINPUT 0, BINGET 0, APPEND, STOP.
+        var cycle = new byte[] { 0x80, 2, (byte)']', (byte)'q', 0, (byte)'h', 0, (byte)'a', (byte)'.' };
+        FluentActions.Invoking(() => PyTorchFile.LoadStateDict(ArchiveOf(cycle)))
+            .Should().Throw<PyTorchFormatException>().WithMessage("*contains itself*");
+
+        // 40 levels of [previous, previous] (POP the previous level, build the next from two memo references): 2^40
+        // paths to the innermost list.
+        var laughs = new List<byte> { 0x80, 2, (byte)']', (byte)'q', 0 };
+        for (byte level = 1; level <= 40; level++)
+            laughs.AddRange(new byte[] { (byte)'0', (byte)']', (byte)'(', (byte)'h', (byte)(level - 1), (byte)'h', (byte)(level - 1), (byte)'e', (byte)'q', level });
+        laughs.Add((byte)'.');
+        FluentActions.Invoking(() => PyTorchFile.LoadStateDict(ArchiveOf(laughs.ToArray())))
+            .Should().Throw<PyTorchFormatException>().WithMessage("*more than 1,000,000 dictionaries, lists and tuples*");
+
+        // 600 nested lists.
+        var deep = new List<byte> { 0x80, 2 };
+        for (int i = 0; i < 600; i++) deep.AddRange(new byte[] { (byte)']', (byte)'(' });
+        for (int i = 0; i < 600; i++) deep.Add((byte)'e');
+        deep.Add((byte)'.');
+        // (MARK then APPENDS closes each list into the one before it.)
+        FluentActions.Invoking(() => PyTorchFile.LoadStateDict(ArchiveOf(deep.ToArray())))
+            .Should().Throw<PyTorchFormatException>().WithMessage("*nest more than 500 deep*");
+    }
+
     private static int IndexOf(byte[] haystack, byte[] needle)
     {
         for (int i = 0; i + needle.Length <= haystack.Length; i++)
