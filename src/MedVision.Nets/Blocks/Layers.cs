@@ -31,9 +31,13 @@ internal static class Layers
         _ => throw new ArgumentOutOfRangeException(nameof(spatialDims), spatialDims, "convolutions are resolved for 2 or 3 spatial dimensions"),
     };
 
-    /// <summary>A 3×3 (or 3×3×3) convolution with padding 1 and no bias (torchvision's conv3x3).</summary>
-    public static Convolution Conv3x3(int spatialDims, long inChannels, long outChannels, long stride = 1)
-        => Conv(spatialDims, inChannels, outChannels, 3, stride, 1);
+    /// <summary>A 3×3 (or 3×3×3) convolution with padding = dilation and no bias (torchvision's conv3x3).</summary>
+    public static Convolution Conv3x3(int spatialDims, long inChannels, long outChannels, long stride = 1, long dilation = 1) => spatialDims switch
+    {
+        2 => new Conv2d(inChannels, outChannels, 3, stride, padding: dilation, dilation: dilation, bias: false),
+        3 => new Conv3d(inChannels, outChannels, 3, stride, padding: dilation, dilation: dilation, bias: false),
+        _ => throw new ArgumentOutOfRangeException(nameof(spatialDims), spatialDims, "convolutions are resolved for 2 or 3 spatial dimensions"),
+    };
 
     /// <summary>A 1×1 (or 1×1×1) convolution with no bias (torchvision's conv1x1).</summary>
     public static Convolution Conv1x1(int spatialDims, long inChannels, long outChannels, long stride = 1)

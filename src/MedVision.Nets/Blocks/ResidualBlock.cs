@@ -56,10 +56,12 @@ public abstract class ResidualBlock : Module<Tensor, Tensor>
     protected Tensor Shortcut(Tensor input) => Downsample is null ? input : Downsample.Call(input);
 
     /// <summary>Creates a block of the given kind.</summary>
-    public static ResidualBlock Create(ResidualBlockKind kind, int spatialDims, long inChannels, long planes, long stride = 1) => kind switch
+    /// <exception cref="ArgumentException">A dilation above 1 for a <see cref="BasicBlock"/> (as torchvision, which supports it in bottlenecks only).</exception>
+    public static ResidualBlock Create(ResidualBlockKind kind, int spatialDims, long inChannels, long planes, long stride = 1, long dilation = 1) => kind switch
     {
-        ResidualBlockKind.Basic => new BasicBlock(spatialDims, inChannels, planes, stride),
-        ResidualBlockKind.Bottleneck => new Bottleneck(spatialDims, inChannels, planes, stride),
+        ResidualBlockKind.Basic => dilation == 1 ? new BasicBlock(spatialDims, inChannels, planes, stride)
+            : throw new ArgumentException($"Dilation {dilation} needs bottleneck blocks: as in torchvision, a basic block has no dilated form.", nameof(dilation)),
+        ResidualBlockKind.Bottleneck => new Bottleneck(spatialDims, inChannels, planes, stride, dilation),
         _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "unknown residual block kind"),
     };
 

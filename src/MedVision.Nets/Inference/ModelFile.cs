@@ -53,6 +53,7 @@ public static class ModelFile
                 Layers = o.Layers.ToList(), Widths = o.Widths.ToList(), InChannels = o.InChannels, SpatialDims = o.SpatialDims,
                 Stem = o.Stem == ResNetStem.SmallInput ? "small_input" : "imagenet", NumClasses = o.NumClasses, Dropout = o.DropoutRate,
                 StemKernelSize = o.StemKernelSize?.ToList(), StemStride = o.StemStride?.ToList(),
+                ReplaceStrideWithDilation = o.ReplaceStrideWithDilation is { } replace && replace.Any(r => r) ? replace.ToList() : null,
             },
             Preprocessing = preprocessing,
             ClassNames = classNames.ToList(),
@@ -393,6 +394,7 @@ public static class ModelFile
             },
             StemKernelSize = r.StemKernelSize?.ToArray(),
             StemStride = r.StemStride?.ToArray(),
+            ReplaceStrideWithDilation = r.ReplaceStrideWithDilation?.ToArray(),
             NumClasses = r.NumClasses,
             DropoutRate = r.Dropout,
         };

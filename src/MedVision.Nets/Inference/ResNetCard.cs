@@ -25,6 +25,10 @@ public sealed class ResNetCard
     [JsonPropertyName("stem_stride")]
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public List<int>? StemStride { get; set; }
+    /// <summary>torchvision's replace_stride_with_dilation, one flag per stage after the first; absent when nothing is replaced.</summary>
+    [JsonPropertyName("replace_stride_with_dilation")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public List<bool>? ReplaceStrideWithDilation { get; set; }
     /// <summary>Number of classes.</summary>
     [JsonPropertyName("num_classes")] public int NumClasses { get; set; } = 1000;
     /// <summary>Dropout before the classifier.</summary>

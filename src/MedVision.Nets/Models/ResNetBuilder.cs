@@ -100,6 +100,18 @@ public sealed class ResNetBuilder
     }
 
     /// <summary>
+    /// torchvision's <c>replace_stride_with_dilation</c>, one flag per stage after the first (layer2, layer3, layer4 for
+    /// the standard depths): <c>.ReplaceStrideWithDilation(false, true, true)</c> keeps layer3 and layer4 at layer2's
+    /// resolution with dilated 3×3 convolutions (output stride 8). Bottleneck blocks (ResNet-50 and deeper) only.
+    /// </summary>
+    public ResNetBuilder ReplaceStrideWithDilation(params bool[] perStage)
+    {
+        ArgumentNullException.ThrowIfNull(perStage);
+        _options.ReplaceStrideWithDilation = perStage.ToArray();
+        return this;
+    }
+
+    /// <summary>
     /// The stem convolution's stride per spatial dimension (MONAI's <c>conv1_t_stride</c>), e.g. <c>.WithStemStride(2, 2, 1)</c>
     /// to keep the number of slices of a thick-slice volume.
     /// </summary>

@@ -47,6 +47,15 @@ public sealed class ResNetOptions
     /// </summary>
     public IReadOnlyList<int>? StemStride { get; set; }
 
+    /// <summary>
+    /// torchvision's <c>replace_stride_with_dilation</c>: one flag per stage after the first (layer2, layer3, …); a set
+    /// flag keeps that stage at the resolution of the one before and dilates its 3×3 convolutions instead (×2 per
+    /// replaced stride; the stage's first block keeps the dilation before it, as in torchvision). [false, true, true]
+    /// gives a network of output stride 8 (DeepLab's backbone; finer class-activation maps). Bottleneck blocks only.
+    /// Null (the default) replaces nothing.
+    /// </summary>
+    public IReadOnlyList<bool>? ReplaceStrideWithDilation { get; set; }
+
     /// <summary>Classes of the final linear layer <c>fc</c> (ignored when <see cref="FeaturesOnly"/>). Default 1000.</summary>
     public int NumClasses { get; set; } = 1000;
 
@@ -75,6 +84,13 @@ public sealed class ResNetOptions
             throw new ArgumentException($"The stem kernel size needs {SpatialDims} sizes from 1 to 15, one per spatial dimension, got [{string.Join(", ", k)}].", nameof(StemKernelSize));
         if (StemStride is { } st && (st.Count != SpatialDims || st.Any(v => v is < 1 or > 8)))
             throw new ArgumentException($"The stem stride needs {SpatialDims} strides from 1 to 8, one per spatial dimension, got [{string.Join(", ", st)}].", nameof(StemStride));
+        if (ReplaceStrideWithDilation is { } replace)
+        {
+            if (replace.Count != Layers.Count - 1)
+                throw new ArgumentException($"replace_stride_with_dilation needs one flag per stage after the first: {Layers.Count - 1}, got {replace.Count}.", nameof(ReplaceStrideWithDilation));
+            if (replace.Any(r => r) && Block != ResidualBlockKind.Bottleneck)
+                throw new ArgumentException("Replacing strides with dilation needs bottleneck blocks: as in torchvision, a basic block has no dilated form.", nameof(ReplaceStrideWithDilation));
+        }
         if (!FeaturesOnly && NumClasses < 1) throw new ArgumentException($"The number of classes must be positive, got {NumClasses}.", nameof(NumClasses));
         if (DropoutRate is < 0 or >= 1 || double.IsNaN(DropoutRate)) throw new ArgumentException($"The dropout rate must lie in [0, 1), got {DropoutRate}.", nameof(DropoutRate));
     }
@@ -90,6 +106,7 @@ public sealed class ResNetOptions
         Stem = Stem,
         StemKernelSize = StemKernelSize?.ToArray(),
         StemStride = StemStride?.ToArray(),
+        ReplaceStrideWithDilation = ReplaceStrideWithDilation?.ToArray(),
         NumClasses = NumClasses,
         ZeroInitResidual = ZeroInitResidual,
         DropoutRate = DropoutRate,

@@ -11,6 +11,8 @@ Writes
   resnet_tiny_basic_imagenet.safetensors    BasicBlock [1, 1, 1, 1], widths 8/16/32/64, ImageNet stem, 5 classes
   resnet_tiny_basic_small.safetensors       the same with the small-input stem (3x3 stride-1 conv1, maxpool = Identity)
   resnet_tiny_bottleneck_imagenet.safetensors  Bottleneck [1, 1, 1, 1], widths 4/8/16/32, ImageNet stem, 5 classes
+  resnet_tiny_bottleneck_dilated.safetensors   Bottleneck [1, 2, 2, 2], the same widths, replace_stride_with_dilation
+                                               [False, True, True] (output stride 8), 5 classes
 
 torchvision's ResNet class has fixed widths 64..512 (45 MB of weights for resnet18), so the fixtures use a
 reduced-width network assembled from torchvision's own BasicBlock/Bottleneck classes by a make_layer that
@@ -33,9 +35,11 @@ from torchvision.models.resnet import BasicBlock, Bottleneck, conv1x1
 class TinyResNet(nn.Module):
     """torchvision.models.resnet.ResNet with configurable widths (same module names, so the same state-dict keys)."""
 
-    def __init__(self, block, layers, widths, num_classes, in_channels=3, small_input=False):
+    def __init__(self, block, layers, widths, num_classes, in_channels=3, small_input=False, replace_stride_with_dilation=None):
         super().__init__()
         self.inplanes = widths[0]
+        self.dilation = 1
+        replace_stride_with_dilation = replace_stride_with_dilation or [False, False, False]
         if small_input:
             self.conv1 = nn.Conv2d(in_channels, self.inplanes, kernel_size=3, stride=1, padding=1, bias=False)
         else:
@@ -44,21 +48,27 @@ class TinyResNet(nn.Module):
         self.relu = nn.ReLU(inplace=True)
         self.maxpool = nn.Identity() if small_input else nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
         self.layer1 = self._make_layer(block, widths[0], layers[0])
-        self.layer2 = self._make_layer(block, widths[1], layers[1], stride=2)
-        self.layer3 = self._make_layer(block, widths[2], layers[2], stride=2)
-        self.layer4 = self._make_layer(block, widths[3], layers[3], stride=2)
+        self.layer2 = self._make_layer(block, widths[1], layers[1], stride=2, dilate=replace_stride_with_dilation[0])
+        self.layer3 = self._make_layer(block, widths[2], layers[2], stride=2, dilate=replace_stride_with_dilation[1])
+        self.layer4 = self._make_layer(block, widths[3], layers[3], stride=2, dilate=replace_stride_with_dilation[2])
         self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
         self.fc = nn.Linear(widths[3] * block.expansion, num_classes)
 
-    def _make_layer(self, block, planes, blocks, stride=1):
+    def _make_layer(self, block, planes, blocks, stride=1, dilate=False):
+        # torchvision's _make_layer, dilation included: a replaced stride doubles the dilation of the stage's later
+        # blocks; its first block keeps the previous dilation.
         downsample = None
+        previous_dilation = self.dilation
+        if dilate:
+            self.dilation *= stride
+            stride = 1
         if stride != 1 or self.inplanes != planes * block.expansion:
             downsample = nn.Sequential(conv1x1(self.inplanes, planes * block.expansion, stride),
                                        nn.BatchNorm2d(planes * block.expansion))
-        layers = [block(self.inplanes, planes, stride, downsample)]
+        layers = [block(self.inplanes, planes, stride, downsample, dilation=previous_dilation)]
         self.inplanes = planes * block.expansion
         for _ in range(1, blocks):
-            layers.append(block(self.inplanes, planes))
+            layers.append(block(self.inplanes, planes, dilation=self.dilation))
         return nn.Sequential(*layers)
 
     def forward(self, x):
@@ -97,9 +107,10 @@ def write_safetensors(path, tensors):
             f.write(b)
 
 
-def make_fixture(path, seed, block, widths, small_input, input_size):
+def make_fixture(path, seed, block, widths, small_input, input_size, layers=(1, 1, 1, 1), replace_stride_with_dilation=None):
     torch.manual_seed(seed)
-    model = TinyResNet(block, [1, 1, 1, 1], widths, num_classes=5, small_input=small_input)
+    model = TinyResNet(block, list(layers), widths, num_classes=5, small_input=small_input,
+                       replace_stride_with_dilation=replace_stride_with_dilation)
     randomise_batch_norms(model)
     model.eval()
     x = torch.randn(2, 3, input_size, input_size)
@@ -123,6 +134,8 @@ def main():
     make_fixture("resnet_tiny_basic_imagenet.safetensors", 1, BasicBlock, [8, 16, 32, 64], False, 32)
     make_fixture("resnet_tiny_basic_small.safetensors", 2, BasicBlock, [8, 16, 32, 64], True, 28)
     make_fixture("resnet_tiny_bottleneck_imagenet.safetensors", 3, Bottleneck, [4, 8, 16, 32], False, 32)
+    make_fixture("resnet_tiny_bottleneck_dilated.safetensors", 4, Bottleneck, [4, 8, 16, 32], False, 32,
+                 layers=(1, 2, 2, 2), replace_stride_with_dilation=[False, True, True])
 
 
 if __name__ == "__main__":

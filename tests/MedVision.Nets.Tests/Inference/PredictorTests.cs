@@ -1,3 +1,4 @@
+using MedVision.Nets.Blocks;
 using System.Diagnostics;
 using System.Text.Json;
 using MedVision.Nets.Data.Images;
@@ -32,6 +33,31 @@ public sealed class PredictorTests : IDisposable
         var path = Path.Combine(_dir, "tiny.safetensors");
         ModelFile.Save(path, model, card);
         return path;
+    }
+
+    [Fact]
+    public void ADilatedResNet_RebuildsFromItsModelFile_WithItsDilation()
+    {
+        using var model = ResNet.Builder().WithBlocks(ResidualBlockKind.Bottleneck, 1, 2, 2).WithWidths(4, 8, 16).ForInput(3).WithSmallInputStem()
+            .ReplaceStrideWithDilation(false, true).WithClasses(5).Build();
+        var card = ModelFile.Describe(model, Preprocessing28, Grades, MedMnistTask.MultiClass);
+        card.ResNet!.ReplaceStrideWithDilation.Should().Equal(false, true);
+        var path = Path.Combine(_dir, "dilated.safetensors");
+        ModelFile.Save(path, model, card);
+        var (loaded, _) = ModelFile.Load(path);
+        using (loaded)
+        {
+            ((ResNet)loaded).Options.ReplaceStrideWithDilation.Should().Equal(false, true);
+            model.Eval();
+            using var scope = Tensors.NewDisposeScope();
+            using var noGrad = Tensors.NoGrad();
+            var x = Tensors.Randn(2, 3, 28, 28);
+            (loaded.Call(x) - model.Call(x)).Abs().Max().Item().Should().Be(0);
+        }
+        // A card of a plain network does not mention the option.
+        using var plain = TinyResNet();
+        File.ReadAllText(Path.Combine(_dir, "dilated.safetensors")).Should().Contain("replace_stride_with_dilation");
+        JsonSerializer.Serialize(ModelFile.Describe(plain, Preprocessing28, Grades, MedMnistTask.MultiClass)).Should().NotContain("replace_stride_with_dilation");
     }
 
     [Fact]

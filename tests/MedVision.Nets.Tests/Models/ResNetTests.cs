@@ -237,6 +237,48 @@ public class ResNetTests
     }
 
     [Fact]
+    public void ReplacingStridesWithDilation_IsTorchvisionsNetwork_AtOutputStride8()
+    {
+        // torchvision's _make_layer with replace_stride_with_dilation=[False, True, True], two blocks per dilated stage
+        // (its first block keeps the dilation before it): make_resnet_fixture.py.
+        using var tensors = SafeTensors.Load(TestFixtures.PathOf("resnet_tiny_bottleneck_dilated.safetensors"));
+        using var model = ResNet.Builder().WithBlocks(ResidualBlockKind.Bottleneck, 1, 2, 2, 2).WithBaseWidth(4).ForInput(3).WithImageNetStem()
+            .ReplaceStrideWithDilation(false, true, true).WithClasses(5).Build();
+        var weights = tensors.Where(kv => kv.Key is not ("input" or "expected")).ToDictionary(kv => kv.Key, kv => kv.Value);
+        model.LoadStateDict(weights, strict: true);
+        model.Eval();
+        using (var scope = Tensors.NewDisposeScope())
+        using (var noGrad = Tensors.NoGrad())
+            (model.Call(tensors["input"]) - tensors["expected"]).Abs().Max().Item().Should().BeLessThan(1e-4, "torchvision's forward pass on the same weights");
+
+        model.Stages.Select(stage => Enumerable.Range(0, stage.Count).Select(i => ((Bottleneck)stage[i]).Dilation).ToArray()).Should().BeEquivalentTo(
+            new[] { new long[] { 1 }, new long[] { 1, 1 }, new long[] { 1, 2 }, new long[] { 2, 4 } }, o => o.WithStrictOrdering());
+        var summary = model.Summary(1, 3, 32, 32);
+        summary.Rows.Single(r => r.Name == "layer2").OutputShape.Should().Equal(1, 32, 4, 4);
+        summary.Rows.Single(r => r.Name == "layer4").OutputShape.Should().Equal(new long[] { 1, 128, 4, 4 }, "output stride 8: layer3 and layer4 keep layer2's resolution");
+
+        // 3-D too, and the flags survive a clone and a model file's card.
+        using var volume = ResNet.Builder().WithDepth(50).WithWidths(4, 8, 16, 32).ForInput(1, spatialDims: 3).ReplaceStrideWithDilation(false, false, true).WithClasses(2).Build();
+        volume.Summary(1, 1, 32, 32, 32).Rows.Single(r => r.Name == "layer4").OutputShape.Should().Equal(1, 128, 2, 2, 2);
+        volume.Options.ReplaceStrideWithDilation.Should().Equal(false, false, true);
+    }
+
+    [Fact]
+    public void ReplacingStridesWithDilation_IsRefusedWhereTorchvisionRefusesIt()
+    {
+        var basic = () => ResNet.Builder().WithDepth(18).ReplaceStrideWithDilation(false, true, true).Build();
+        basic.Should().Throw<ArgumentException>().WithMessage("*needs bottleneck blocks*").Which.ParamName.Should().Be("ReplaceStrideWithDilation");
+        var count = () => ResNet.Builder().WithDepth(50).ReplaceStrideWithDilation(true, true).Build();
+        count.Should().Throw<ArgumentException>().WithMessage("*one flag per stage after the first: 3, got 2*");
+        var block = () => ResidualBlock.Create(ResidualBlockKind.Basic, 2, 8, 8, 1, dilation: 2);
+        block.Should().Throw<ArgumentException>().Which.ParamName.Should().Be("dilation");
+        // No dilation at all is the plain network, basic blocks included.
+        using var plain = ResNet.Builder().WithDepth(18).ReplaceStrideWithDilation(false, false, false).WithClasses(2).Build();
+        using var reference = ResNet.Builder().WithDepth(18).WithClasses(2).Build();
+        plain.ParameterCount().Should().Be(reference.ParameterCount());
+    }
+
+    [Fact]
     public void ATorchSaveCheckpointOfTorchvisionWeights_LoadsWithoutPython_AndComputesTheSame()
     {
         // resnet_tiny_basic_small.pth: {"epoch": 12, "arch": ..., "state_dict": DataParallel keys "module.*"}, written by torch.save.
