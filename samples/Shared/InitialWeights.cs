@@ -36,7 +36,7 @@ internal static class InitialWeights
         if (string.Equals(weights, "imagenet", StringComparison.OrdinalIgnoreCase))
         {
             var pretrained = PretrainedWeights.Default(depth);
-            AnsiConsole.MarkupLine(Markup.Escape($"torchvision's {pretrained.Name} (ImageNet top-1 {pretrained.ImageNetTop1.ToString(CultureInfo.InvariantCulture)}%): {pretrained.Source}"));
+            AnsiConsole.MarkupLine(Markup.Escape($"torchvision's {pretrained.Name} ({pretrained.Dataset} top-1 {pretrained.Top1Accuracy.ToString(CultureInfo.InvariantCulture)}%): {pretrained.Source}"));
             path = pretrained.DownloadAsync().GetAwaiter().GetResult();
         }
         InitialiseFrom(network, path, entry);

@@ -6,20 +6,22 @@ using MedVision.Torch.Serialization;
 namespace MedVision.Nets.Models;
 
 /// <summary>
-/// torchvision's ImageNet-1K weights for its ResNets (<c>torchvision.models.ResNet18_Weights.IMAGENET1K_V1</c> and
-/// the others), downloaded from download.pytorch.org into a cache, verified by the SHA-256 prefix in their file names
-/// as <c>torch.hub</c> verifies them, and read without Python (<see cref="PyTorchFile"/>). They fit
-/// <c>ResNet.Builder().WithDepth(d).ForInput(3).WithImageNetStem().WithClasses(1000)</c> key for key; for transfer
-/// learning load them non-strictly into a model with your own class count (the classifier keeps its initialisation).
+/// torchvision's pretrained weights for the ResNets this library builds: the ImageNet-1K weights of its 2-D ResNets
+/// (<c>torchvision.models.ResNet18_Weights.IMAGENET1K_V1</c> and the others) and the Kinetics-400 weights of its 3-D
+/// R3D-18 (<c>torchvision.models.video.R3D_18_Weights.KINETICS400_V1</c>, a 3-D ResNet-18 for clips or volumes),
+/// downloaded from download.pytorch.org into a cache, verified by the SHA-256 prefix in their file names as
+/// <c>torch.hub</c> verifies them, and read without Python (<see cref="PyTorchFile"/>), under this library's parameter
+/// names. <see cref="CreateBuilder"/> gives the matching network; change its class count for transfer learning and load
+/// the weights non-strictly (the classifier keeps its initialisation).
 /// </summary>
 /// <example><code>
 /// using var weights = await PretrainedWeights.ResNet18ImageNet1KV1.LoadStateDictAsync();
-/// using var model = ResNet.Builder().WithDepth(18).ForInput(3).WithImageNetStem().WithClasses(5).Build();
+/// using var model = PretrainedWeights.ResNet18ImageNet1KV1.CreateBuilder().WithClasses(5).Build();
 /// model.LoadStateDict(weights, strict: false);   // fc.weight and fc.bias differ in shape: reported, not copied
 /// </code></example>
 /// <remarks>
-/// The weights were trained on ImageNet-1K with its normalisation (<see cref="Mean"/>, <see cref="Std"/>) on 224×224
-/// crops. Check the terms under which you may use them (torchvision's model documentation) for your application.
+/// Inputs are expected normalised with <see cref="Mean"/> and <see cref="Std"/> of the data the weights were trained
+/// on. Check the terms under which you may use them (torchvision's model documentation) for your application.
 /// Downloads resume after an interruption and are renamed into the cache only when verified; a file already in the
 /// cache is used without the network.
 /// </remarks>
@@ -28,11 +30,17 @@ public sealed record PretrainedWeights
     /// <summary>The environment variable that moves the cache: <c>$MEDVISION_DATA/weights</c> (as MedMNIST's <c>$MEDVISION_DATA/medmnist</c>).</summary>
     public const string DataEnvironmentVariable = "MEDVISION_DATA";
 
+    private static readonly float[] ImageNetMean = { 0.485f, 0.456f, 0.406f };
+    private static readonly float[] ImageNetStd = { 0.229f, 0.224f, 0.225f };
+
     /// <summary>torchvision's name, e.g. <c>ResNet18_Weights.IMAGENET1K_V1</c>.</summary>
     public required string Name { get; init => field = value ?? throw new ArgumentNullException(nameof(Name)); }
 
     /// <summary>The ResNet depth the weights belong to (18, 34, 50, 101 or 152).</summary>
     public required int Depth { get; init; }
+
+    /// <summary>2 for images (the ImageNet weights), 3 for clips and volumes (R3D-18).</summary>
+    public int SpatialDims { get; init; } = 2;
 
     /// <summary>Where the file is downloaded from (an http(s) or file address; a mirror may replace it with <c>with</c>).</summary>
     public required Uri Source { get; init => field = value ?? throw new ArgumentNullException(nameof(Source)); }
@@ -43,26 +51,32 @@ public sealed record PretrainedWeights
     /// <summary>The number of parameters (torchvision's <c>meta["num_params"]</c>).</summary>
     public required long ParameterCount { get; init; }
 
-    /// <summary>ImageNet-1K validation top-1 accuracy in percent, as torchvision reports it.</summary>
-    public required double ImageNetTop1 { get; init; }
+    /// <summary>The data set the weights were trained on: "ImageNet-1K" or "Kinetics-400".</summary>
+    public string Dataset { get; init => field = value ?? throw new ArgumentNullException(nameof(Dataset)); } = "ImageNet-1K";
 
-    /// <summary>ImageNet-1K validation top-5 accuracy in percent, as torchvision reports it.</summary>
-    public required double ImageNetTop5 { get; init; }
+    /// <summary>Classes of the classifier (1000 for ImageNet-1K, 400 for Kinetics-400).</summary>
+    public int NumClasses { get; init; } = 1000;
 
-    /// <summary>The resize before the 224×224 centre crop in torchvision's evaluation transform (256, or 232 for the V2 weights).</summary>
-    public required int ResizeSize { get; init; }
+    /// <summary>Top-1 accuracy in percent on <see cref="Dataset"/>'s validation split, as torchvision reports it.</summary>
+    public required double Top1Accuracy { get; init; }
 
-    /// <summary>The centre crop of torchvision's evaluation transform.</summary>
-    public int CropSize => 224;
+    /// <summary>Top-5 accuracy in percent, as torchvision reports it.</summary>
+    public required double Top5Accuracy { get; init; }
 
-    /// <summary>Classes of the classifier (ImageNet-1K).</summary>
-    public int NumClasses => 1000;
+    /// <summary>
+    /// The resize of torchvision's evaluation transform: one number resizes the shorter side (256, or 232 for the V2
+    /// weights), two give height and width (128 × 171 for video frames).
+    /// </summary>
+    public required IReadOnlyList<int> ResizeSize { get; init => field = value ?? throw new ArgumentNullException(nameof(ResizeSize)); }
 
-    /// <summary>ImageNet's per-channel mean (RGB) the weights expect inputs normalised with.</summary>
-    public static IReadOnlyList<float> Mean { get; } = new[] { 0.485f, 0.456f, 0.406f };
+    /// <summary>The centre crop (height, width) of torchvision's evaluation transform: 224 × 224, or 112 × 112 for video.</summary>
+    public IReadOnlyList<int> CropSize { get; init => field = value ?? throw new ArgumentNullException(nameof(CropSize)); } = new[] { 224, 224 };
 
-    /// <summary>ImageNet's per-channel standard deviation (RGB).</summary>
-    public static IReadOnlyList<float> Std { get; } = new[] { 0.229f, 0.224f, 0.225f };
+    /// <summary>The per-channel mean (RGB) inputs are normalised with (ImageNet's, or Kinetics-400's for R3D-18).</summary>
+    public IReadOnlyList<float> Mean { get; init => field = value ?? throw new ArgumentNullException(nameof(Mean)); } = ImageNetMean;
+
+    /// <summary>The per-channel standard deviation (RGB).</summary>
+    public IReadOnlyList<float> Std { get; init => field = value ?? throw new ArgumentNullException(nameof(Std)); } = ImageNetStd;
 
     /// <summary>The file's name (<c>resnet18-f37072fd.pth</c>), also its name in the cache.</summary>
     public string FileName => Path.GetFileName(Source.AbsolutePath);
@@ -74,9 +88,9 @@ public sealed record PretrainedWeights
         Source = new Uri("https://download.pytorch.org/models/" + file),
         Checksum = FileChecksum.Sha256(file[(file.LastIndexOf('-') + 1)..file.LastIndexOf('.')]),
         ParameterCount = parameters,
-        ImageNetTop1 = top1,
-        ImageNetTop5 = top5,
-        ResizeSize = resize,
+        Top1Accuracy = top1,
+        Top5Accuracy = top5,
+        ResizeSize = new[] { resize },
     };
 
     /// <summary>ResNet-18, <c>IMAGENET1K_V1</c> (top-1 69.758%).</summary>
@@ -103,14 +117,29 @@ public sealed record PretrainedWeights
     /// <summary>ResNet-152, <c>IMAGENET1K_V2</c> (top-1 82.284%; torchvision's default).</summary>
     public static PretrainedWeights ResNet152ImageNet1KV2 { get; } = Torchvision("ResNet152_Weights.IMAGENET1K_V2", 152, "resnet152-f82ba261.pth", 60_192_808, 82.284, 96.002, 232);
 
+    /// <summary>
+    /// R3D-18, <c>KINETICS400_V1</c> (top-1 63.2% on Kinetics-400 clips): a 3-D ResNet-18 with a 3×7×7 stride-(1, 2, 2)
+    /// stem and no max pool, whose inputs are (N, 3, T, H, W) RGB clips — a common start for 3-D medical volumes.
+    /// </summary>
+    public static PretrainedWeights R3D18Kinetics400V1 { get; } = Torchvision("R3D_18_Weights.KINETICS400_V1", 18, "r3d_18-b3b3357e.pth", 33_371_472, 63.2, 83.479, 0) with
+    {
+        SpatialDims = 3,
+        Dataset = "Kinetics-400",
+        NumClasses = 400,
+        ResizeSize = new[] { 128, 171 },
+        CropSize = new[] { 112, 112 },
+        Mean = new[] { 0.43216f, 0.394666f, 0.37645f },
+        Std = new[] { 0.22803f, 0.22145f, 0.216989f },
+    };
+
     /// <summary>Every set of weights above.</summary>
     public static IReadOnlyList<PretrainedWeights> All { get; } = new[]
     {
         ResNet18ImageNet1KV1, ResNet34ImageNet1KV1, ResNet50ImageNet1KV1, ResNet50ImageNet1KV2,
-        ResNet101ImageNet1KV1, ResNet101ImageNet1KV2, ResNet152ImageNet1KV1, ResNet152ImageNet1KV2,
+        ResNet101ImageNet1KV1, ResNet101ImageNet1KV2, ResNet152ImageNet1KV1, ResNet152ImageNet1KV2, R3D18Kinetics400V1,
     };
 
-    /// <summary>torchvision's <c>DEFAULT</c> weights for a depth: V1 for ResNet-18/34, V2 for ResNet-50/101/152.</summary>
+    /// <summary>torchvision's <c>DEFAULT</c> ImageNet weights for a depth: V1 for ResNet-18/34, V2 for ResNet-50/101/152.</summary>
     /// <exception cref="ArgumentOutOfRangeException">The depth is not 18, 34, 50, 101 or 152.</exception>
     public static PretrainedWeights Default(int depth) => depth switch
     {
@@ -121,6 +150,36 @@ public sealed record PretrainedWeights
         152 => ResNet152ImageNet1KV2,
         _ => throw new ArgumentOutOfRangeException(nameof(depth), depth, "torchvision has ImageNet weights for ResNet-18, 34, 50, 101 and 152."),
     };
+
+    /// <summary>
+    /// A builder of the network the weights belong to (3 input channels, <see cref="NumClasses"/> classes): the
+    /// ImageNet stem for the 2-D ResNets; for R3D-18 a 3-D ResNet-18 with a 3×7×7, stride (1, 2, 2) stem and no max pool.
+    /// Change what you need (classes, backbone mode) before <c>Build()</c>.
+    /// </summary>
+    public ResNetBuilder CreateBuilder()
+    {
+        var builder = ResNet.Builder().WithDepth(Depth).ForInput(3, SpatialDims).WithClasses(NumClasses);
+        return SpatialDims == 3
+            ? builder.WithSmallInputStem().WithStemKernel(3, 7, 7).WithStemStride(1, 2, 2)
+            : builder.WithImageNetStem();
+    }
+
+    /// <summary>
+    /// torchvision's video ResNets name the stem <c>stem.0</c>/<c>stem.1</c> and wrap each block's convolution and batch
+    /// norm in a Sequential (<c>layer1.0.conv1.0</c>, <c>layer1.0.conv1.1</c>); this library's names are torchvision's
+    /// 2-D ones (<c>conv1</c>, <c>bn1</c>, <c>layer1.0.conv1</c>, <c>layer1.0.bn1</c>).
+    /// </summary>
+    private static string VideoKey(string key)
+    {
+        if (key.StartsWith("stem.0.", StringComparison.Ordinal)) return "conv1." + key["stem.0.".Length..];
+        if (key.StartsWith("stem.1.", StringComparison.Ordinal)) return "bn1." + key["stem.1.".Length..];
+        foreach (var (from, to) in new[] { (".conv1.0.", ".conv1."), (".conv1.1.", ".bn1."), (".conv2.0.", ".conv2."), (".conv2.1.", ".bn2.") })
+        {
+            int at = key.IndexOf(from, StringComparison.Ordinal);
+            if (at >= 0 && key.StartsWith("layer", StringComparison.Ordinal)) return key[..at] + to + key[(at + from.Length)..];
+        }
+        return key;
+    }
 
     /// <summary>The default cache folder: <c>$MEDVISION_DATA/weights</c> when the variable is set, otherwise <c>~/.medvision/weights</c>.</summary>
     public static string GetDefaultCacheDirectory()
@@ -150,21 +209,23 @@ public sealed record PretrainedWeights
         return path;
     }
 
-    /// <summary>The weights as a state dict (downloaded first when needed); the caller disposes it.</summary>
+    /// <summary>The weights as a state dict under this library's parameter names (downloaded first when needed); the caller disposes it.</summary>
     public async Task<SafeTensorDictionary> LoadStateDictAsync(string? cacheDirectory = null, IProgress<DownloadProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         var path = await DownloadAsync(cacheDirectory, progress, cancellationToken).ConfigureAwait(false);
-        return PyTorchFile.LoadStateDict(path);
+        var weights = PyTorchFile.LoadStateDict(path);
+        if (SpatialDims == 3) weights.RenameKeys(VideoKey);
+        return weights;
     }
 
     /// <summary>
-    /// The ResNet these weights belong to (ImageNet stem, 3 channels, 1000 classes) with the weights loaded strictly,
-    /// in evaluation mode; the caller disposes it.
+    /// The ResNet these weights belong to (<see cref="CreateBuilder"/>) with the weights loaded strictly, in evaluation
+    /// mode; the caller disposes it.
     /// </summary>
     public async Task<ResNet> CreateModelAsync(string? cacheDirectory = null, IProgress<DownloadProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         using var weights = await LoadStateDictAsync(cacheDirectory, progress, cancellationToken).ConfigureAwait(false);
-        var model = ResNet.Builder().WithDepth(Depth).ForInput(3).WithImageNetStem().WithClasses(NumClasses).Build();
+        var model = CreateBuilder().Build();
         try
         {
             model.LoadStateDict(weights, strict: true);
@@ -179,5 +240,5 @@ public sealed record PretrainedWeights
     }
 
     /// <inheritdoc />
-    public override string ToString() => string.Create(CultureInfo.InvariantCulture, $"{Name} ({FileName}, top-1 {ImageNetTop1}%)");
+    public override string ToString() => string.Create(CultureInfo.InvariantCulture, $"{Name} ({FileName}, {Dataset} top-1 {Top1Accuracy}%)");
 }

@@ -60,6 +60,28 @@ public sealed class SafeTensorDictionary : IReadOnlyDictionary<string, Tensor>, 
         return t;
     }
 
+    /// <summary>
+    /// Renames the tensors in place (e.g. another library's parameter names to this one's); <paramref name="rename"/>
+    /// returns the new name of each key (or the key itself). The order of the tensors is kept.
+    /// </summary>
+    /// <exception cref="ArgumentException">Two keys get the same new name, or a new name is null or empty; nothing is renamed.</exception>
+    public void RenameKeys(Func<string, string> rename)
+    {
+        ArgumentNullException.ThrowIfNull(rename);
+        ThrowIfDisposed();
+        var renamed = new List<KeyValuePair<string, Tensor>>(_tensors.Count);
+        var seen = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var (key, tensor) in _tensors)
+        {
+            var name = rename(key);
+            if (string.IsNullOrEmpty(name)) throw new ArgumentException($"The new name of '{key}' is null or empty.", nameof(rename));
+            if (!seen.TryAdd(name, key)) throw new ArgumentException($"'{seen[name]}' and '{key}' would both be named '{name}'.", nameof(rename));
+            renamed.Add(new(name, tensor));
+        }
+        _tensors.Clear();
+        foreach (var (name, tensor) in renamed) _tensors.Add(name, tensor);
+    }
+
     /// <summary>Enumerates name–tensor pairs.</summary>
     public IEnumerator<KeyValuePair<string, Tensor>> GetEnumerator()
     {

@@ -1,29 +1,40 @@
 #!/usr/bin/python3
-"""Writes torchvision_weights.json: torchvision's own metadata of its ResNet ImageNet weights (name, URL, parameter
-count, accuracies, evaluation resize), which PretrainedWeightsTests compares with MedVision's table.
+"""Writes torchvision_weights.json: torchvision's own metadata of the ResNet weights that PretrainedWeights lists (name,
+URL, parameter count, data set, classes, accuracies, evaluation resize and crop), which PretrainedWeightsTests compares
+with MedVision's table; and r3d_18_state_dict_shapes.txt, the keys and shapes of torchvision's R3D-18 state dict.
 
 Run with /usr/bin/python3 (torchvision 0.14) from this folder. Needs no network: the metadata ships with torchvision.
 """
 import json
 import os
 
+import torchvision
 from torchvision.models import resnet
+from torchvision.models.video import resnet as video
 
 rows = []
-for enum_name in ("ResNet18_Weights", "ResNet34_Weights", "ResNet50_Weights", "ResNet101_Weights", "ResNet152_Weights"):
-    weights = getattr(resnet, enum_name)
+for module, enum_name in [(resnet, n) for n in ("ResNet18_Weights", "ResNet34_Weights", "ResNet50_Weights", "ResNet101_Weights", "ResNet152_Weights")] + [(video, "R3D_18_Weights")]:
+    weights = getattr(module, enum_name)
     for w in weights:
+        (dataset, metrics), = w.meta["_metrics"].items()
+        resize = w.transforms.keywords.get("resize_size", 256)
+        crop = w.transforms.keywords["crop_size"]
         rows.append({
             "name": f"{enum_name}.{w.name}",
             "url": w.url,
             "num_params": w.meta["num_params"],
-            "acc1": w.meta["_metrics"]["ImageNet-1K"]["acc@1"],
-            "acc5": w.meta["_metrics"]["ImageNet-1K"]["acc@5"],
-            "resize": w.transforms.keywords.get("resize_size", 256),
-            "crop": w.transforms.keywords["crop_size"],
+            "dataset": dataset,
+            "num_classes": len(w.meta["categories"]),
+            "acc1": metrics["acc@1"],
+            "acc5": metrics["acc@5"],
+            "resize": list(resize) if isinstance(resize, (tuple, list)) else [resize],
+            "crop": list(crop) if isinstance(crop, (tuple, list)) else [crop, crop],
             "default": weights.DEFAULT == w,
         })
 with open("torchvision_weights.json.tmp", "w") as f:
     json.dump(rows, f, indent=1)
 os.replace("torchvision_weights.json.tmp", "torchvision_weights.json")
+with open("r3d_18_state_dict_shapes.txt", "w") as f:
+    for key, value in torchvision.models.video.r3d_18().state_dict().items():
+        f.write(key + " " + ",".join(str(d) for d in value.shape) + "\n")
 print(len(rows), "weights")

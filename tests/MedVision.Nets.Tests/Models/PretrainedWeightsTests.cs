@@ -20,7 +20,7 @@ public sealed class PretrainedWeightsTests : IDisposable
 
     public void Dispose() => Directory.Delete(_folder, recursive: true);
 
-    private sealed record TorchvisionRow(string name, string url, long num_params, double acc1, double acc5, int resize, int crop, bool @default);
+    private sealed record TorchvisionRow(string name, string url, long num_params, string dataset, int num_classes, double acc1, double acc5, int[] resize, int[] crop, bool @default);
 
     [Fact]
     public void TheTable_IsTorchvisionsMetadata_AndEachArchitectureHasThatManyParameters()
@@ -31,22 +31,54 @@ public sealed class PretrainedWeightsTests : IDisposable
         {
             weights.Source.ToString().Should().Be(row.url);
             weights.ParameterCount.Should().Be(row.num_params, weights.Name);
-            weights.ImageNetTop1.Should().Be(row.acc1);
-            weights.ImageNetTop5.Should().Be(row.acc5);
-            weights.ResizeSize.Should().Be(row.resize, weights.Name);
-            weights.CropSize.Should().Be(row.crop);
-            (PretrainedWeights.Default(weights.Depth) == weights).Should().Be(row.@default, $"{weights.Name} is{(row.@default ? "" : " not")} torchvision's DEFAULT");
+            weights.Dataset.Should().Be(row.dataset);
+            weights.NumClasses.Should().Be(row.num_classes);
+            weights.Top1Accuracy.Should().Be(row.acc1);
+            weights.Top5Accuracy.Should().Be(row.acc5);
+            weights.ResizeSize.Should().Equal(row.resize, weights.Name);
+            weights.CropSize.Should().Equal(row.crop);
+            if (weights.SpatialDims == 2)
+                (PretrainedWeights.Default(weights.Depth) == weights).Should().Be(row.@default, $"{weights.Name} is{(row.@default ? "" : " not")} torchvision's DEFAULT");
             // torch.hub checks the SHA-256 prefix that the file name carries.
             weights.Checksum.Algorithm.Should().Be("SHA-256");
-            weights.FileName.Should().Be($"resnet{weights.Depth}-{weights.Checksum.Expected}.pth");
-        }
-        // The architecture the weights belong to has exactly torchvision's parameter count.
-        foreach (var depth in new[] { 18, 34, 50, 101, 152 })
-        {
-            using var model = ResNet.Builder().WithDepth(depth).ForInput(3).WithImageNetStem().WithClasses(1000).Build();
-            model.ParameterCount().Should().Be(PretrainedWeights.Default(depth).ParameterCount, $"ResNet-{depth}");
+            weights.FileName.Should().EndWith($"-{weights.Checksum.Expected}.pth");
+            // The architecture the weights belong to has exactly torchvision's parameter count.
+            using var model = weights.CreateBuilder().Build();
+            model.ParameterCount().Should().Be(weights.ParameterCount, weights.Name);
         }
         FluentActions.Invoking(() => PretrainedWeights.Default(20)).Should().Throw<ArgumentOutOfRangeException>().Which.ParamName.Should().Be("depth");
+    }
+
+    [Fact]
+    public async Task R3D18Weights_TakeThisLibrarysNames_AndFitTheir3DResNetKeyForKey()
+    {
+        // torchvision's r3d_18 state dict (keys and shapes from make_torchvision_weights_fixture.py), written as torch.save
+        // writes it: stem.0/stem.1 and layer1.0.conv1.0/conv1.1 must become conv1/bn1 and layer1.0.conv1/bn1.
+        var rows = File.ReadAllLines(TestFixtures.PathOf("r3d_18_state_dict_shapes.txt")).Select(l => l.Split(' ')).ToList();
+        var file = Path.Combine(_folder, "r3d.pth");
+        using (var scope = Tensors.NewDisposeScope())
+        {
+            var random = new Random(3);
+            var tensors = rows.ToDictionary(r => r[0], r =>
+            {
+                var shape = r.Length > 1 && r[1].Length > 0 ? r[1].Split(',').Select(long.Parse).ToArray() : Array.Empty<long>();
+                return r[0].EndsWith("num_batches_tracked", StringComparison.Ordinal)
+                    ? Tensors.Zeros(shape, ScalarType.Int64)
+                    : Tensors.Full(shape, random.NextDouble());
+            });
+            PyTorchFile.SaveStateDict(file, tensors);
+        }
+        var prefix = Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(file)))[..8].ToLowerInvariant();
+        var mirrored = PretrainedWeights.R3D18Kinetics400V1 with { Source = new Uri(file), Checksum = FileChecksum.Sha256(prefix) };
+        using var weights = await mirrored.LoadStateDictAsync(Path.Combine(_folder, "cache"));
+        weights.Keys.Should().Contain(new[] { "conv1.weight", "bn1.running_var", "layer1.0.conv1.weight", "layer1.0.bn1.weight", "layer1.1.bn2.bias", "layer4.0.downsample.1.running_mean", "fc.weight" });
+        weights.Keys.Should().NotContain(k => k.StartsWith("stem.", StringComparison.Ordinal) || k.Contains(".conv1.0.", StringComparison.Ordinal) || k.Contains(".conv2.1.", StringComparison.Ordinal));
+        using var model = mirrored.CreateBuilder().Build();
+        model.LoadStateDict(weights, strict: true).IsExactMatch.Should().BeTrue();
+        model.SpatialDims.Should().Be(3);
+        // Transfer to one-channel volumes and two classes: everything but the stem and the classifier fits.
+        using var mri = mirrored.CreateBuilder().ForInput(1, spatialDims: 3).WithClasses(2).Build();
+        mri.LoadStateDict(weights, strict: false).ShapeMismatches.Select(m => m[..m.IndexOf(':')]).Should().BeEquivalentTo("conv1.weight", "fc.weight", "fc.bias");
     }
 
     [Fact]

@@ -283,4 +283,20 @@ public sealed class SafeTensorsTests : IDisposable
         using var loaded = SafeTensors.Load(bytes);
         loaded["m"].ToArray<bool>().Should().Equal(false, true, true);
     }
+
+    [Fact]
+    public void RenameKeys_RenamesInPlace_KeepsTheOrder_AndRefusesCollisionsWithoutChangingAnything()
+    {
+        using var a = Tensors.Ones(2);
+        using var b = Tensors.Zeros(3);
+        using var c = Tensors.Full(new long[] { 1 }, 7.0);
+        using var dict = SafeTensors.Load(SafeTensors.ToBytes(new Dictionary<string, Tensor> { ["stem.0.weight"] = a, ["stem.1.bias"] = b, ["fc.weight"] = c }));
+        var order = dict.Keys.ToList();
+        dict.RenameKeys(k => k.Replace("stem.0.", "conv1.", StringComparison.Ordinal).Replace("stem.1.", "bn1.", StringComparison.Ordinal));
+        dict.Keys.Should().Equal(order.Select(k => k.Replace("stem.0.", "conv1.").Replace("stem.1.", "bn1.")));
+        dict["bn1.bias"].ToArray<float>().Should().Equal(0, 0, 0);
+        FluentActions.Invoking(() => dict.RenameKeys(_ => "same")).Should().Throw<ArgumentException>().WithMessage("*would both be named 'same'*");
+        FluentActions.Invoking(() => dict.RenameKeys(_ => "")).Should().Throw<ArgumentException>().WithMessage("*null or empty*");
+        dict.Keys.Should().Contain("conv1.weight", "a refused renaming changes nothing");
+    }
 }
