@@ -112,7 +112,8 @@ internal static class TrainCommand
         Tensors.ManualSeed((ulong)s.Seed);
         using var network = ResNet.Builder().WithDepth(s.Depth).ForInput(channels: 3).WithImageNetStem().WithClasses(2).Build();
         AnsiConsole.MarkupLine($"ResNet-{s.Depth} (ImageNet stem, {s.Size}×{s.Size}): {network.ParameterCount():N0} parameters · Adam {s.LearningRate.ToString("G3", CultureInfo.InvariantCulture)} · batch {s.Batch} · {s.Epochs} epoch(s)");
-        if (s.InitWeights is not null) InitialWeights.Apply(network, s.Depth, s.InitWeights, s.InitEntry);
+        // In data-parallel training rank 0's weights are copied to every process: only rank 0 reads (or downloads) them.
+        if (s.InitWeights is not null && group is not { IsMaster: false }) InitialWeights.Apply(network, s.Depth, s.InitWeights, s.InitEntry);
         var task = new ClassificationTask(network, MedMnistTask.Binary);
         var progress = new SynchronousProgress<TrainingProgress>(p =>
         {

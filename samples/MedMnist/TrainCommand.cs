@@ -9,7 +9,6 @@ using MedVision.Nets.Training;
 using MedVision.Nets.Transforms;
 using MedVision.Torch;
 using MedVision.Torch.Distributed;
-using MedVision.Torch.Serialization;
 using Spectre.Console;
 
 namespace MedVision.Samples.MedMnist;
@@ -95,7 +94,8 @@ internal static class TrainCommand
         using var network = (s.Resolution == 28 ? builder.WithSmallInputStem() : builder.WithImageNetStem()).Build();
         var macs = network.Summary(1, info.Channels, s.Resolution, s.Resolution).TotalMultiplyAccumulates;
         AnsiConsole.MarkupLine($"Model {s.Model} ({(s.Resolution == 28 ? "small-input stem, 28×28" : "ImageNet stem, 224×224")}): {network.ParameterCount():N0} parameters, {macs / 1e9:0.000} G mult-adds per image");
-        if (s.InitWeights is not null) InitialWeights.Apply(network, depth, s.InitWeights, s.InitEntry);
+        // In data-parallel training rank 0's weights are copied to every process: only rank 0 reads (or downloads) them.
+        if (s.InitWeights is not null && master) InitialWeights.Apply(network, depth, s.InitWeights, s.InitEntry);
 
         var task = new ClassificationTask(network, info.Task);
         if ((s.Mixup ?? s.CutMix) is double alpha)
