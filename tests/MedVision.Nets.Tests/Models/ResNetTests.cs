@@ -264,6 +264,23 @@ public class ResNetTests
     }
 
     [Fact]
+    public void ADilatedResNet_GivesGradCamMapsOfFourTimesTheResolutionPerAxis()
+    {
+        Tensors.ManualSeed(5);
+        using var plain = ResNet.Builder().WithBlocks(ResidualBlockKind.Bottleneck, 1, 1, 1, 1).WithWidths(4, 8, 8, 8).ForInput(3).WithImageNetStem().WithClasses(3).Build();
+        using var dilated = ResNet.Builder().WithBlocks(ResidualBlockKind.Bottleneck, 1, 1, 1, 1).WithWidths(4, 8, 8, 8).ForInput(3).WithImageNetStem()
+            .ReplaceStrideWithDilation(false, true, true).WithClasses(3).Build();
+        plain.Eval();
+        dilated.Eval();
+        using var scope = Tensors.NewDisposeScope();
+        var image = Tensors.Randn(1, 3, 64, 64);
+        using var coarse = MedVision.Nets.Explainability.GradCam.ForResNet(plain).Compute(image, resizeToInput: false);
+        using var fine = MedVision.Nets.Explainability.GradCam.ForResNet(dilated).Compute(image, resizeToInput: false);
+        coarse.Maps.Shape[^2..].Should().Equal(2, 2);
+        fine.Maps.Shape[^2..].Should().Equal(new long[] { 8, 8 }, "output stride 8 instead of 32");
+    }
+
+    [Fact]
     public void ReplacingStridesWithDilation_IsRefusedWhereTorchvisionRefusesIt()
     {
         var basic = () => ResNet.Builder().WithDepth(18).ReplaceStrideWithDilation(false, true, true).Build();
