@@ -51,11 +51,8 @@ internal static class InitialWeights
         if (!File.Exists(path)) throw new FileNotFoundException($"--init-weights: '{path}' does not exist.", path);
         bool safetensors = IsSafeTensors(path);
         if (safetensors && entry is not null) throw new ArgumentException("--init-entry applies to torch.save checkpoints; a safetensors file holds one state dict.");
-        using var loaded = safetensors ? SafeTensors.Load(path) : PyTorchFile.LoadStateDict(path, entry);
-        // The tensors stay owned by `loaded`; this only renames them.
-        IReadOnlyDictionary<string, Tensor> weights = loaded.Count > 0 && loaded.Keys.All(k => k.StartsWith("module.", StringComparison.Ordinal))
-            ? loaded.ToDictionary(kv => kv.Key["module.".Length..], kv => kv.Value, StringComparer.Ordinal)
-            : loaded;
+        using var weights = safetensors ? SafeTensors.Load(path) : PyTorchFile.LoadStateDict(path, entry);
+        if (weights.Count > 0 && weights.Keys.All(k => k.StartsWith("module.", StringComparison.Ordinal))) weights.RenameKeys(k => k["module.".Length..]);
         var result = network.LoadStateDict(weights, strict: false);
         var own = network.StateDict();
         int total = own.Count;

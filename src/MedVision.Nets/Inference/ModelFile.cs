@@ -216,9 +216,8 @@ public static class ModelFile
         try
         {
             var file = PyTorchFile.LoadStateDict(path);
-            if (file.Count == 0 || !file.Keys.All(k => k.StartsWith("module.", StringComparison.Ordinal))) return file;
-            file.Dispose();
-            return PyTorchFile.LoadStateDict(path, removePrefix: "module.");
+            if (file.Count > 0 && file.Keys.All(k => k.StartsWith("module.", StringComparison.Ordinal))) file.RenameKeys(k => k["module.".Length..]);
+            return file;
         }
         catch (PyTorchFormatException e)
         {

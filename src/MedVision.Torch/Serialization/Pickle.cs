@@ -50,7 +50,10 @@ internal sealed class PickleReader
     /// <summary>Reads one pickled value; <paramref name="persistentLoad"/> resolves persistent ids (torch.save's storages).</summary>
     /// <exception cref="PyTorchFormatException">The pickle is malformed or names something other than data.</exception>
     public static object? Read(byte[] data, string source, Func<object?, object> persistentLoad)
-        => new PickleReader(data, 0, source, persistentLoad).Run();
+    {
+        int position = 0;
+        return Read(data, ref position, source, persistentLoad);
+    }
 
     /// <summary>Reads the pickle that starts at <paramref name="position"/> and moves it past the pickle's STOP (files of several pickles).</summary>
     public static object? Read(byte[] data, ref int position, string source, Func<object?, object> persistentLoad)

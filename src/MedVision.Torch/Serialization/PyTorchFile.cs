@@ -221,19 +221,7 @@ public static class PyTorchFile
             }
 
             var storages = new Dictionary<string, PickledStorage>(StringComparer.Ordinal);
-            object PersistentLoad(object? id)
-            {
-                if (id is not object?[] { Length: >= 5 } pid || pid[0] as string != "storage" || pid[2] is not string key || pid[4] is not long count)
-                    throw new PyTorchFormatException($"{source}: the pickle refers to a persistent object other than a tensor storage (corrupt data, or not a torch.save file).");
-                if (pid[1] is not PickledGlobal storageType) throw new PyTorchFormatException($"{source}: a storage's type is a {PickleReader.Describe(pid[1])} (corrupt data).");
-                var type = StorageType(storageType)
-                    ?? throw new NotSupportedException($"{source}: it holds a {storageType} (complex or quantized values?), which has no tensor type here.");
-                if (count < 0) throw new PyTorchFormatException($"{source}: storage '{key}' has a negative size (corrupt data).");
-                if (storages.TryGetValue(key, out var known)) return known;
-                return storages[key] = new PickledStorage(key, type, count);
-            }
-
-            var value = PickleReader.Read(ReadEntry(pickle, source), source, PersistentLoad);
+            var value = PickleReader.Read(ReadEntry(pickle, source), source, id => RootStorage(id, storages, source, out _));
             return Materialize(value, entry, removePrefix, source, storage => ReadStorage(zip, root, storage, source));
         }
     }
@@ -266,16 +254,12 @@ public static class PyTorchFile
         var views = new Dictionary<PickledStorage, (PickledStorage Root, long Offset)>(ReferenceEqualityComparer.Instance);
         object PersistentLoad(object? id)
         {
-            if (id is not object?[] { Length: >= 5 } pid || pid[0] as string != "storage" || pid[2] is not string key || pid[4] is not long count || pid[1] is not PickledGlobal storageType)
-                throw new PyTorchFormatException($"{source}: the pickle refers to a persistent object other than a tensor storage (corrupt data, or a module class saved whole).");
-            var type = StorageType(storageType) ?? throw new NotSupportedException($"{source}: it holds a {storageType} (complex or quantized values?), which has no tensor type here.");
-            if (count < 0) throw new PyTorchFormatException($"{source}: storage '{key}' has a negative size (corrupt data).");
-            if (!storages.TryGetValue(key, out var root)) storages[key] = root = new PickledStorage(key, type, count);
+            var root = RootStorage(id, storages, source, out var pid);
             if (pid.Length >= 6 && pid[5] is object?[] { Length: 3 } view && view[0] is string viewKey && view[1] is long offset && view[2] is long viewCount)
             {
                 if (offset < 0 || viewCount < 0 || offset + viewCount > root.Count)
-                    throw new PyTorchFormatException($"{source}: a view of storage '{key}' reaches past its {root.Count} elements (corrupt data).");
-                var window = new PickledStorage(viewKey, type, viewCount);
+                    throw new PyTorchFormatException($"{source}: a view of storage '{root.Key}' reaches past its {root.Count} elements (corrupt data).");
+                var window = new PickledStorage(viewKey, root.Type, viewCount);
                 views[window] = (root, offset);
                 return window;
             }
@@ -286,7 +270,7 @@ public static class PyTorchFile
             throw new PyTorchFormatException($"{source}: the list of storage keys after the object is missing (truncated or corrupt?).");
 
         // The storages follow in the order of that list: an int64 element count, then the elements.
-        var bytes = new Dictionary<string, byte[]>(StringComparer.Ordinal);
+        var bytes = new Dictionary<string, ReadOnlyMemory<byte>>(StringComparer.Ordinal); // windows of the file's bytes, not copies
         foreach (string key in keys.Cast<string>())
         {
             if (position > data.Length - 8) throw new PyTorchFormatException($"{source}: the file ends before storage '{key}' (truncated?).");
@@ -298,7 +282,7 @@ public static class PyTorchFile
                 throw new PyTorchFormatException($"{source}: storage '{key}' is stored with {count} elements, its tensors expect {storage.Count} (corrupt data).");
             long size = checked(count * storage.Type.ElementSize());
             if (size > data.Length - position) throw new PyTorchFormatException($"{source}: the file ends inside storage '{key}' ({size} bytes; truncated?).");
-            bytes[key] = data.AsSpan(position, (int)size).ToArray();
+            bytes[key] = data.AsMemory(position, (int)size);
             position += (int)size;
         }
         return Materialize(value, entry, removePrefix, source, storage =>
@@ -307,7 +291,7 @@ public static class PyTorchFile
             {
                 var rootBytes = bytes.TryGetValue(view.Root.Key, out var b) ? b : throw new PyTorchFormatException($"{source}: storage '{view.Root.Key}' is not in the file (truncated?).");
                 int size = view.Root.Type.ElementSize();
-                return rootBytes.AsSpan(checked((int)(view.Offset * size)), checked((int)(storage.Count * size))).ToArray();
+                return rootBytes.Slice(checked((int)(view.Offset * size)), checked((int)(storage.Count * size)));
             }
             return bytes.TryGetValue(storage.Key, out var own) ? own : throw new PyTorchFormatException($"{source}: storage '{storage.Key}' is not in the file (truncated?).");
         });
@@ -317,7 +301,7 @@ public static class PyTorchFile
     private static readonly BigInteger LegacyMagic = BigInteger.Parse("1950a86a20f9469cfc6c", NumberStyles.HexNumber);
 
     /// <summary>Selects <paramref name="entry"/>, flattens it, removes the prefix and reads every tensor's data.</summary>
-    private static SafeTensorDictionary Materialize(object? value, string? entry, string? removePrefix, string source, Func<PickledStorage, byte[]> storageBytes)
+    private static SafeTensorDictionary Materialize(object? value, string? entry, string? removePrefix, string source, Func<PickledStorage, ReadOnlyMemory<byte>> storageBytes)
     {
         if (entry is not null) value = Select(value, entry, source);
 
@@ -337,7 +321,7 @@ public static class PyTorchFile
                 throw new ArgumentException($"{source}: the key '{duplicate.Key}' occurs twice once the prefix '{removePrefix}' is removed.", nameof(removePrefix));
         }
 
-        var data = new Dictionary<string, byte[]>(StringComparer.Ordinal);
+        var data = new Dictionary<string, ReadOnlyMemory<byte>>(StringComparer.Ordinal);
         var tensors = new Dictionary<string, Tensor>(StringComparer.Ordinal);
         try
         {
@@ -354,6 +338,23 @@ public static class PyTorchFile
             throw;
         }
         return new SafeTensorDictionary(tensors, metadata);
+    }
+
+    /// <summary>
+    /// The storage a persistent id <c>('storage', type, key, location, count[, view])</c> names — one object per key,
+    /// so that views of one storage share it — as both formats of torch.save write them.
+    /// </summary>
+    private static PickledStorage RootStorage(object? id, Dictionary<string, PickledStorage> storages, string source, out object?[] pid)
+    {
+        if (id is not object?[] { Length: >= 5 } tuple || tuple[0] as string != "storage" || tuple[2] is not string key || tuple[4] is not long count)
+            throw new PyTorchFormatException($"{source}: the pickle refers to a persistent object other than a tensor storage (corrupt data, or not a torch.save file).");
+        if (tuple[1] is not PickledGlobal storageType) throw new PyTorchFormatException($"{source}: a storage's type is a {PickleReader.Describe(tuple[1])} (corrupt data).");
+        var type = StorageType(storageType)
+            ?? throw new NotSupportedException($"{source}: it holds a {storageType} (complex or quantized values?), which has no tensor type here.");
+        if (count < 0) throw new PyTorchFormatException($"{source}: storage '{key}' has a negative size (corrupt data).");
+        pid = tuple;
+        if (!storages.TryGetValue(key, out var storage)) storages[key] = storage = new PickledStorage(key, type, count);
+        return storage;
     }
 
     private static ScalarType? StorageType(PickledGlobal type) => type.Module != "torch" ? null : type.Name switch
@@ -492,16 +493,15 @@ public static class PyTorchFile
         return bytes;
     }
 
-    // The bytes of a strided view, contiguous.
-    private static byte[] Gather(PickledTensor tensor, byte[] storage, string key, string source)
+    // The bytes of a strided view, contiguous (the storage's own array when the view is all of it).
+    private static byte[] Gather(PickledTensor tensor, ReadOnlyMemory<byte> storage, string key, string source)
     {
         int size = tensor.Storage.Type.ElementSize();
         long count = tensor.Shape.Aggregate(1L, (a, b) => checked(a * b));
         long total = checked(count * size);
         if (total > Array.MaxLength)
             throw new NotSupportedException($"{source}: the tensor '{key}' holds {total} bytes; tensors larger than {Array.MaxLength} bytes cannot be loaded.");
-        var result = new byte[total];
-        if (count == 0) return result;
+        if (count == 0) return Array.Empty<byte>();
         int rank = tensor.Shape.Length;
         bool contiguous = true;
         long expected = 1;
@@ -510,16 +510,20 @@ public static class PyTorchFile
             if (tensor.Shape[d] != 1 && tensor.Strides[d] != expected) contiguous = false;
             expected *= tensor.Shape[d];
         }
+        var bytes = storage.Span;
         if (contiguous)
         {
-            Buffer.BlockCopy(storage, checked((int)(tensor.Offset * size)), result, 0, (int)total);
-            return result;
+            var window = storage.Slice(checked((int)(tensor.Offset * size)), (int)total);
+            return System.Runtime.InteropServices.MemoryMarshal.TryGetArray(window, out var segment) && segment.Offset == 0 && segment.Count == segment.Array!.Length
+                ? segment.Array
+                : window.ToArray();
         }
+        var result = new byte[total];
         var index = new long[rank];
         long at = tensor.Offset;
         for (long i = 0; i < count; i++)
         {
-            Buffer.BlockCopy(storage, checked((int)(at * size)), result, checked((int)(i * size)), size);
+            bytes.Slice(checked((int)(at * size)), size).CopyTo(result.AsSpan(checked((int)(i * size)), size));
             for (int d = rank - 1; d >= 0; d--)
             {
                 at += tensor.Strides[d];
