@@ -46,16 +46,8 @@ public class Adam : Optimizer
     protected sealed override void Update(ParameterGroup group, Tensor parameter, Tensor gradient, ParameterState state)
     {
         var g = (AdamParameterGroup)group;
-        if (!state.TryGetTensor(ExpAvgName, out var expAvg))
-        {
-            expAvg = Tensors.ZerosLike(parameter);
-            state.SetTensor(ExpAvgName, expAvg);
-        }
-        if (!state.TryGetTensor(ExpAvgSqName, out var expAvgSq))
-        {
-            expAvgSq = Tensors.ZerosLike(parameter);
-            state.SetTensor(ExpAvgSqName, expAvgSq);
-        }
+        var expAvg = state.GetOrAddZeros(ExpAvgName, parameter);
+        var expAvgSq = state.GetOrAddZeros(ExpAvgSqName, parameter);
         state.Step++;
         var step = state.Step;
 
@@ -77,11 +69,7 @@ public class Adam : Optimizer
         var second = expAvgSq;
         if (g.AmsGrad)
         {
-            if (!state.TryGetTensor(MaxExpAvgSqName, out var maxExpAvgSq))
-            {
-                maxExpAvgSq = Tensors.ZerosLike(parameter);
-                state.SetTensor(MaxExpAvgSqName, maxExpAvgSq);
-            }
+            var maxExpAvgSq = state.GetOrAddZeros(MaxExpAvgSqName, parameter);
             maxExpAvgSq.MaximumInPlace(expAvgSq);
             second = maxExpAvgSq;
         }

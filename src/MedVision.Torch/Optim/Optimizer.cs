@@ -155,7 +155,7 @@ public abstract class Optimizer : IDisposable
 
     /// <summary>
     /// Restores a state exported by <see cref="GetState"/> (of an optimizer of the same type over parameters of the same
-    /// shapes): hyper-parameters, step counts and copies of the state tensors, cast to each parameter's dtype and device.
+    /// shapes): hyper-parameters, step counts and copies of the state tensors, cast to each parameter's dtype and device (0-dim scalars such as NAdam's mu_product keep their dtype, on the CPU).
     /// Everything is validated before anything changes.
     /// </summary>
     /// <exception cref="ArgumentException">The state belongs to another optimizer type or does not match the groups or parameter shapes.</exception>
@@ -197,7 +197,8 @@ public abstract class Optimizer : IDisposable
                 throw new ArgumentException($"The state tensor '{key}' belongs to parameter {index}, but the optimizer has {flat.Count} parameters.", nameof(state));
             var want = flat[index].Parameter.Shape;
             var have = tensor.Shape;
-            if (!want.AsSpan().SequenceEqual(have))
+            // A 0-dim state tensor is a per-parameter scalar (NAdam's mu_product), not a buffer shaped like the parameter.
+            if (have.Length != 0 && !want.AsSpan().SequenceEqual(have))
                 throw new ArgumentException($"The state tensor '{key}' has shape [{string.Join(", ", have)}] but parameter {index} has shape [{string.Join(", ", want)}].", nameof(state));
             parsed.Add((index, name, tensor));
         }
@@ -210,8 +211,11 @@ public abstract class Optimizer : IDisposable
             foreach (var (index, name, tensor) in parsed)
             {
                 var p = flat[index].Parameter;
-                var type = tensor.ScalarType.IsFloatingPoint() ? p.ScalarType : tensor.ScalarType;
-                copies.Add((index, name, DisposeScope.Detach(tensor.To(type, p.Device, copy: true))));
+                // Buffers take the parameter's dtype and device; scalars keep their dtype and stay on the CPU.
+                var copy = tensor.Dim == 0
+                    ? tensor.To(tensor.ScalarType, Device.Cpu, copy: true)
+                    : tensor.To(tensor.ScalarType.IsFloatingPoint() ? p.ScalarType : tensor.ScalarType, p.Device, copy: true);
+                copies.Add((index, name, DisposeScope.Detach(copy)));
             }
         }
         catch

@@ -122,4 +122,11 @@ public abstract class ParameterGroup
             throw new ArgumentOutOfRangeException(name, value, $"{name} must be a finite value ≥ 0.");
         return value;
     }
+
+    /// <summary>Returns <paramref name="value"/> or throws when it is outside [0, 1) (a decay rate such as Adam's betas).</summary>
+    protected static double RequireBeta(double value, string name)
+    {
+        if (!(value >= 0 && value < 1)) throw new ArgumentOutOfRangeException(name, value, $"{name} must be in [0, 1).");
+        return value;
+    }
 }

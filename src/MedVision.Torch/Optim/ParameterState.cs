@@ -36,6 +36,20 @@ public sealed class ParameterState
         => TryGetTensor(name, out var t) ? t : throw new KeyNotFoundException($"The parameter has no state tensor '{name}' (it has: {string.Join(", ", _tensors.Keys)}).");
 
     /// <summary>
+    /// The state tensor <paramref name="name"/>, created first as zeros of <paramref name="like"/>'s shape, dtype and
+    /// device when the parameter has none yet (how PyTorch's optimizers initialise their buffers). Owned by the
+    /// optimizer: do not dispose it.
+    /// </summary>
+    public Tensor GetOrAddZeros(string name, Tensor like)
+    {
+        ArgumentNullException.ThrowIfNull(like);
+        if (TryGetTensor(name, out var existing)) return existing;
+        var zeros = Tensors.ZerosLike(like);
+        SetTensor(name, zeros);
+        return zeros;
+    }
+
+    /// <summary>
     /// Stores <paramref name="tensor"/> under <paramref name="name"/>, taking ownership of it (it is removed from any
     /// dispose scope); a tensor previously stored under that name is disposed.
     /// </summary>

@@ -14,8 +14,9 @@ import math
 import os
 
 import torch
-from torch.optim import SGD, Adam, AdamW
-from torch.optim.lr_scheduler import CosineAnnealingLR, LinearLR, MultiStepLR, SequentialLR, StepLR
+from torch.optim import SGD, Adagrad, Adam, AdamW, NAdam, RAdam, RMSprop
+from torch.optim.lr_scheduler import (CosineAnnealingLR, CosineAnnealingWarmRestarts, ExponentialLR, LambdaLR, LinearLR,
+                                      MultiStepLR, OneCycleLR, PolynomialLR, SequentialLR, StepLR)
 
 torch.manual_seed(20261204)
 torch.set_default_dtype(torch.float64)
@@ -41,7 +42,10 @@ def run(name, make_optimizer, make_scheduler=None, clip=None, steps=STEPS):
         opt.step()
         if sched:
             sched.step()
-        trajectory.append({"w": flat(w), "b": flat(b), "lr": [g["lr"] for g in opt.param_groups], "norm": norm})
+        entry = {"w": flat(w), "b": flat(b), "lr": [g["lr"] for g in opt.param_groups], "norm": norm}
+        # The momentum a schedule may cycle: SGD's and RMSprop's momentum, the Adam family's beta1.
+        entry["momentum"] = [g["betas"][0] if "betas" in g else g.get("momentum", 0.0) for g in opt.param_groups]
+        trajectory.append(entry)
     CASES[name] = {"trajectory": trajectory}
 
 
@@ -62,6 +66,32 @@ run("adamw_cosine", lambda w, b: AdamW([w, b], lr=0.05), lambda o: CosineAnneali
 run("sgd_warmup_cosine", lambda w, b: SGD([w, b], lr=0.01, momentum=0.5),
     lambda o: SequentialLR(o, [LinearLR(o, start_factor=1 / 3, total_iters=3), CosineAnnealingLR(o, T_max=4)], milestones=[3]), steps=10)
 run("adam_groups_step_lr", lambda w, b: Adam([{"params": [w], "lr": 0.01}, {"params": [b], "lr": 0.05}]), lambda o: StepLR(o, step_size=3, gamma=0.1))
+run("rmsprop", lambda w, b: RMSprop([w, b], lr=0.01))
+run("rmsprop_centered_momentum_decay", lambda w, b: RMSprop([w, b], lr=0.005, alpha=0.9, eps=1e-6, weight_decay=0.01, momentum=0.8, centered=True))
+run("adagrad", lambda w, b: Adagrad([w, b], lr=0.1))
+run("adagrad_decay_accumulator", lambda w, b: Adagrad([w, b], lr=0.1, lr_decay=0.05, weight_decay=0.01, initial_accumulator_value=0.5, eps=1e-8))
+run("nadam", lambda w, b: NAdam([w, b], lr=0.01))
+run("nadam_decay", lambda w, b: NAdam([w, b], lr=0.02, betas=(0.8, 0.95), eps=1e-6, weight_decay=0.01, momentum_decay=0.01))
+# beta2 = 0.999: the rectified step starts after 6 steps (SGD with momentum before); beta2 = 0.9 from step 3.
+run("radam", lambda w, b: RAdam([w, b], lr=0.01), steps=12)
+run("radam_decay_betas", lambda w, b: RAdam([w, b], lr=0.02, betas=(0.8, 0.9), eps=1e-6, weight_decay=0.01))
+run("sgd_exponential_lr", lambda w, b: SGD([w, b], lr=0.01), lambda o: ExponentialLR(o, gamma=0.8))
+run("adam_linear_lr", lambda w, b: Adam([w, b], lr=0.02), lambda o: LinearLR(o, start_factor=0.25, end_factor=0.5, total_iters=5))
+run("sgd_polynomial_lr", lambda w, b: SGD([w, b], lr=0.01, momentum=0.9), lambda o: PolynomialLR(o, total_iters=6, power=0.9), steps=10)
+run("adam_lambda_lr", lambda w, b: Adam([w, b], lr=0.02), lambda o: LambdaLR(o, lambda e: 1.0 / (1 + e) ** 0.5))
+run("sgd_warm_restarts", lambda w, b: SGD([w, b], lr=0.01), lambda o: CosineAnnealingWarmRestarts(o, T_0=2, T_mult=2, eta_min=0.001), steps=16)
+run("adamw_warm_restarts", lambda w, b: AdamW([w, b], lr=0.02), lambda o: CosineAnnealingWarmRestarts(o, T_0=3), steps=10)
+run("sgd_sequential_linear_exponential", lambda w, b: SGD([w, b], lr=0.01, momentum=0.5),
+    lambda o: SequentialLR(o, [LinearLR(o, start_factor=0.1, total_iters=3), ExponentialLR(o, gamma=0.7)], milestones=[3]), steps=10)
+run("adam_sequential_three", lambda w, b: Adam([w, b], lr=0.02),
+    lambda o: SequentialLR(o, [LinearLR(o, start_factor=0.5, total_iters=2), StepLR(o, step_size=2, gamma=0.5), PolynomialLR(o, total_iters=3)], milestones=[2, 6]), steps=12)
+run("sgd_one_cycle", lambda w, b: SGD([w, b], lr=0.01, momentum=0.9), lambda o: OneCycleLR(o, max_lr=0.05, total_steps=10), steps=10)
+run("adam_one_cycle_three_phase_linear", lambda w, b: Adam([w, b], lr=0.01),
+    lambda o: OneCycleLR(o, max_lr=0.03, total_steps=12, pct_start=0.25, anneal_strategy="linear", three_phase=True, div_factor=10.0, final_div_factor=100.0), steps=12)
+run("rmsprop_one_cycle_groups", lambda w, b: RMSprop([{"params": [w]}, {"params": [b], "momentum": 0.5}], lr=0.01, momentum=0.9),
+    lambda o: OneCycleLR(o, max_lr=[0.02, 0.005], total_steps=9, pct_start=0.4, base_momentum=0.8, max_momentum=0.9), steps=9)
+run("adamw_one_cycle_no_momentum", lambda w, b: AdamW([w, b], lr=0.01),
+    lambda o: OneCycleLR(o, max_lr=0.04, total_steps=8, cycle_momentum=False), steps=8)
 
 doc = {
     "generator": "make_optim_reference.py",

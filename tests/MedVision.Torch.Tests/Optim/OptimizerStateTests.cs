@@ -46,13 +46,18 @@ public class OptimizerStateTests
         }
     }
 
-    public static TheoryData<string> OptimizerKinds => new() { "sgd", "adam", "adamw" };
+    public static TheoryData<string> OptimizerKinds => new() { "sgd", "adam", "adamw", "rmsprop", "adagrad", "nadam", "radam" };
 
     private static Optimizer Create(string kind, Tensor a, Tensor b) => kind switch
     {
         "sgd" => new Sgd(new[] { new SgdParameterGroup(new[] { a }, 0.1, momentum: 0.9, nesterov: true), new SgdParameterGroup(new[] { b }, 0.05, momentum: 0.5, dampening: 0.1, weightDecay: 0.01) }),
         "adam" => new Adam(new[] { new AdamParameterGroup(new[] { a }, 0.1, amsGrad: true), new AdamParameterGroup(new[] { b }, 0.01, beta1: 0.8, weightDecay: 0.1) }),
-        _ => new AdamW(new[] { new AdamParameterGroup(new[] { a }, 0.1, weightDecay: 0.1), new AdamParameterGroup(new[] { b }, 0.01, amsGrad: true) }),
+        "adamw" => new AdamW(new[] { new AdamParameterGroup(new[] { a }, 0.1, weightDecay: 0.1), new AdamParameterGroup(new[] { b }, 0.01, amsGrad: true) }),
+        "rmsprop" => new RmsProp(new[] { new RmsPropParameterGroup(new[] { a }, 0.1, momentum: 0.9, centered: true), new RmsPropParameterGroup(new[] { b }, 0.05, alpha: 0.9, weightDecay: 0.01) }),
+        "adagrad" => new Adagrad(new[] { new AdagradParameterGroup(new[] { a }, 0.1, learningRateDecay: 0.1, initialAccumulatorValue: 0.1), new AdagradParameterGroup(new[] { b }, 0.05, weightDecay: 0.01) }),
+        "nadam" => new NAdam(new[] { new NAdamParameterGroup(new[] { a }, 0.1), new NAdamParameterGroup(new[] { b }, 0.01, beta1: 0.8, weightDecay: 0.1, momentumDecay: 0.01) }),
+        "radam" => new RAdam(new[] { new RAdamParameterGroup(new[] { a }, 0.1, beta2: 0.9), new RAdamParameterGroup(new[] { b }, 0.01, weightDecay: 0.01) }),
+        _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, null),
     };
 
     [Theory]
@@ -85,6 +90,73 @@ public class OptimizerStateTests
         }
         a2.ShouldBe(a1.ToArray<double>(), 0);
         b2.ShouldBe(b1.ToArray<double>(), 0);
+    }
+
+    [Theory]
+    [MemberData(nameof(OptimizerKinds))]
+    public void StateSavedToAFile_ResumesExactly(string kind)
+    {
+        using var scope = Tensors.NewDisposeScope();
+        var a1 = Parameter(1, -2, 3);
+        var b1 = Parameter(0.5, 0.25);
+        using var reference = Create(kind, a1, b1);
+        RunSteps(reference, new[] { a1, b1 }, 0, 4);
+
+        var a2 = Parameter(1, -2, 3);
+        var b2 = Parameter(0.5, 0.25);
+        var path = Path.Combine(Path.GetTempPath(), $"optim-{kind}-{Guid.NewGuid():N}.safetensors");
+        try
+        {
+            using (var opt = Create(kind, a2, b2))
+            {
+                RunSteps(opt, new[] { a2, b2 }, 0, 2);
+                using var state = opt.GetState();
+                state.OptimizerType.Should().Be(opt.GetType().Name);
+                state.Save(path);
+            }
+            using var loaded = OptimizerState.Load(path);
+            using var resumed = Create(kind, a2, b2);
+            resumed.LoadState(loaded);
+            if (kind == "nadam")
+            {
+                // NAdam's running product of the momentum schedule is a float64 scalar on the CPU, whatever the parameter.
+                var muProduct = resumed.GetParameterState(0, 0).GetTensor(NAdam.MuProductName);
+                muProduct.Shape.Should().BeEmpty();
+                muProduct.ScalarType.Should().Be(ScalarType.Float64);
+            }
+            RunSteps(resumed, new[] { a2, b2 }, 2, 4);
+            a2.ShouldBe(a1.ToArray<double>(), 0);
+            b2.ShouldBe(b1.ToArray<double>(), 0);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
+    public void NAdam_KeepsItsMomentumProductInFloat64_ForFloat32Parameters()
+    {
+        using var scope = Tensors.NewDisposeScope();
+        var p = Tensors.FromArray(new[] { 1f, -2f }).RequiresGradInPlace();
+        using var nadam = new NAdam(new[] { p }, learningRate: 0.1);
+        for (int step = 0; step < 2; step++)
+        {
+            using var stepScope = Tensors.NewDisposeScope();
+            nadam.ZeroGrad();
+            (p * p).Sum().Backward();
+            nadam.Step();
+        }
+        using var state = nadam.GetState();
+        using var resumed = new NAdam(new[] { p }, learningRate: 0.1);
+        resumed.LoadState(state);
+        var muProduct = resumed.GetParameterState(0, 0).GetTensor(NAdam.MuProductName);
+        muProduct.ScalarType.Should().Be(ScalarType.Float64);
+        muProduct.Shape.Should().BeEmpty();
+        // μ1·μ2 with β1 = 0.9 and ψ = 0.004.
+        double Mu(int t) => 0.9 * (1 - 0.5 * Math.Pow(0.96, t * 0.004));
+        muProduct.Item<double>().Should().Be(Mu(1) * Mu(2));
+        resumed.GetParameterState(0, 0).GetTensor(Adam.ExpAvgName).ScalarType.Should().Be(ScalarType.Float32);
     }
 
     [Fact]

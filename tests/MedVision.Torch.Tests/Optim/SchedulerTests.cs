@@ -172,4 +172,105 @@ public class SchedulerTests
         FluentActions.Invoking(() => new CosineAnnealingLR(sgd, 0)).Should().Throw<ArgumentOutOfRangeException>().WithMessage("*tMax*");
         FluentActions.Invoking(() => new CosineAnnealingLR(sgd, 5, warmupEpochs: 2, warmupStartFactor: 0)).Should().Throw<ArgumentOutOfRangeException>().WithMessage("*warmupStartFactor*");
     }
+
+    [Fact]
+    public void CosineAnnealingWarmRestarts_RestartsAfterGrowingCycles()
+    {
+        using var scope = Tensors.NewDisposeScope();
+        using var sgd = new Sgd(new[] { Parameter(0) }, learningRate: 1.0);
+        var scheduler = new CosineAnnealingWarmRestarts(sgd, t0: 2, tMult: 2);
+        // Cycles of 2, 4 and 8 epochs: restarts at epochs 2 and 6.
+        scheduler.CycleAt(1).Should().Be((1L, 2L));
+        scheduler.CycleAt(2).Should().Be((0L, 4L));
+        scheduler.CycleAt(5).Should().Be((3L, 4L));
+        scheduler.CycleAt(6).Should().Be((0L, 8L));
+        double H(double t, double T) => (1 + Math.Cos(Math.PI * t / T)) / 2;
+        ShouldEqual(Sequence(scheduler, 6), 1, H(1, 2), 1, H(1, 4), H(2, 4), H(3, 4), 1);
+        new CosineAnnealingWarmRestarts(sgd, t0: 3).CycleAt(int.MaxValue).Should().Be(((long)int.MaxValue % 3, 3L));
+    }
+
+    [Fact]
+    public void SequentialLR_HandsOverAtMilestones_AndChecksItsParts()
+    {
+        using var scope = Tensors.NewDisposeScope();
+        using var sgd = new Sgd(new[] { Parameter(0) }, learningRate: 1.0);
+        var warmup = new LinearLR(sgd, startFactor: 0.25, totalIterations: 2);
+        var decay = new ExponentialLR(sgd, gamma: 0.5);
+        var scheduler = new SequentialLR(sgd, [warmup, decay], [2]);
+        ShouldEqual(Sequence(scheduler, 4), 0.25, 0.625, 1, 0.5, 0.25);
+        scheduler.PhaseAt(3).Should().Be(((LearningRateScheduler)decay, 1));
+
+        using var other = new Sgd(new[] { Parameter(0) }, learningRate: 1.0);
+        FluentActions.Invoking(() => new SequentialLR(sgd, [warmup, new ExponentialLR(other, 0.5)], [2]))
+            .Should().Throw<ArgumentException>().WithMessage("*Schedule 1*another optimizer*");
+        FluentActions.Invoking(() => new SequentialLR(sgd, [warmup, decay], [])).Should().Throw<ArgumentException>().WithMessage("*2 schedules need 1 milestones*");
+        FluentActions.Invoking(() => new SequentialLR(sgd, [warmup, decay, warmup], [3, 3])).Should().Throw<ArgumentException>().WithMessage("*increasing*");
+        FluentActions.Invoking(() => new SequentialLR(sgd, [], [])).Should().Throw<ArgumentException>().WithMessage("*at least one*");
+    }
+
+    [Fact]
+    public void LambdaLR_RefusesANegativeFactor_NamingTheEpoch()
+    {
+        using var scope = Tensors.NewDisposeScope();
+        using var sgd = new Sgd(new[] { Parameter(0) }, learningRate: 0.5);
+        var scheduler = new LambdaLR(sgd, e => 1 - 0.5 * e);
+        ShouldEqual(Sequence(scheduler, 2), 0.5, 0.25, 0);
+        FluentActions.Invoking(scheduler.Step).Should().Throw<ArgumentOutOfRangeException>().WithMessage("*returned -0.5 for epoch 3*");
+        sgd.ParameterGroups[0].LearningRate.Should().Be(0, "a refused step changes nothing");
+        scheduler.LastEpoch.Should().Be(2);
+    }
+
+    [Fact]
+    public void PolynomialAndLinearLR_StayAtTheirEndValue()
+    {
+        using var scope = Tensors.NewDisposeScope();
+        using var sgd = new Sgd(new[] { Parameter(0) }, learningRate: 1.0);
+        ShouldEqual(Sequence(new PolynomialLR(sgd, totalIterations: 2, power: 2), 3), 1, 0.25, 0, 0);
+        ShouldEqual(Sequence(new LinearLR(sgd, startFactor: 0.5, endFactor: 0.1, totalIterations: 2), 3), 0.5, 0.3, 0.1, 0.1);
+        FluentActions.Invoking(() => new LinearLR(sgd, startFactor: 0)).Should().Throw<ArgumentOutOfRangeException>().WithMessage("*startFactor*");
+        FluentActions.Invoking(() => new PolynomialLR(sgd, totalIterations: 0)).Should().Throw<ArgumentOutOfRangeException>().WithMessage("*totalIterations*");
+    }
+
+    [Fact]
+    public void OneCycleLR_SetsTheInitialRate_CyclesMomentum_AndStopsAtTheEnd()
+    {
+        using var scope = Tensors.NewDisposeScope();
+        using var sgd = new Sgd(new[] { Parameter(0) }, learningRate: 123, momentum: 0.5);
+        var scheduler = new OneCycleLR(sgd, maxLearningRate: 1.0, totalSteps: 4, warmupFraction: 0.5, annealStrategy: AnnealStrategy.Linear, divFactor: 4, finalDivFactor: 2);
+        var group = (SgdParameterGroup)sgd.ParameterGroups[0];
+        group.InitialLearningRate.Should().Be(0.25);
+        // Phases end at steps 1 and 3: 0.25 → 1 → 0.125, momentum 0.95 → 0.85 → 0.95; step 4 (after the last optimizer step) holds the end.
+        ShouldEqual(Sequence(scheduler, 4), 0.25, 1, 1 - 0.875 / 2, 0.125, 0.125);
+        group.Momentum.Should().BeApproximately(0.95, 1e-15);
+        scheduler.MomentumAt(1).Should().BeApproximately(0.85, 1e-15);
+        FluentActions.Invoking(scheduler.Step).Should().Throw<InvalidOperationException>().WithMessage("*stepped 5 times*created for 4 steps*");
+
+        var state = scheduler.GetState();
+        using var sgd2 = new Sgd(new[] { Parameter(0) }, learningRate: 123, momentum: 0.5);
+        var resumed = new OneCycleLR(sgd2, maxLearningRate: 1.0, totalSteps: 4, warmupFraction: 0.5, annealStrategy: AnnealStrategy.Linear, divFactor: 4, finalDivFactor: 2);
+        resumed.LoadState(state);
+        resumed.LastEpoch.Should().Be(4);
+    }
+
+    [Fact]
+    public void OneCycleLR_RefusesWhatItCannotCycle_LeavingTheOptimizerAsItWas()
+    {
+        using var scope = Tensors.NewDisposeScope();
+        using var adagrad = new Adagrad(new[] { Parameter(0) }, learningRate: 0.1);
+        FluentActions.Invoking(() => new OneCycleLR(adagrad, 1.0, totalSteps: 10)).Should().Throw<ArgumentException>().WithMessage("*AdagradParameterGroup*no momentum*cycleMomentum: false*");
+        adagrad.ParameterGroups[0].InitialLearningRate.Should().Be(0.1);
+        new OneCycleLR(adagrad, 1.0, totalSteps: 10, cycleMomentum: false).LastLearningRates[0].Should().BeApproximately(0.04, 1e-15);
+
+        using var adam = new Adam(new[] { Parameter(0) }, learningRate: 0.1);
+        FluentActions.Invoking(() => new OneCycleLR(adam, 1.0, totalSteps: 10, maxMomentum: 1.0)).Should().Throw<ArgumentOutOfRangeException>().WithMessage("*β1*below 1*");
+        FluentActions.Invoking(() => new OneCycleLR(adam, [1.0, 2.0], totalSteps: 10)).Should().Throw<ArgumentException>().WithMessage("*1 parameter groups but 2 maximum*");
+        FluentActions.Invoking(() => new OneCycleLR(adam, 1.0, totalSteps: 0)).Should().Throw<ArgumentOutOfRangeException>().WithMessage("*totalSteps*");
+        FluentActions.Invoking(() => new OneCycleLR(adam, 1.0, totalSteps: 10, warmupFraction: 1.5)).Should().Throw<ArgumentOutOfRangeException>().WithMessage("*warmupFraction*");
+        adam.ParameterGroups[0].InitialLearningRate.Should().Be(0.1);
+        ((AdamParameterGroup)adam.ParameterGroups[0]).Beta1.Should().Be(0.9);
+
+        // A warm-up of exactly one step: PyTorch divides by zero there; here the phase is at its end value.
+        using var sgd = new Sgd(new[] { Parameter(0) }, learningRate: 0.1, momentum: 0.9);
+        new OneCycleLR(sgd, 1.0, totalSteps: 10, warmupFraction: 0.1).LastLearningRates[0].Should().Be(1.0);
+    }
 }

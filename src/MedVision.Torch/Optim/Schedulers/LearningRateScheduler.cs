@@ -6,7 +6,10 @@ namespace MedVision.Torch.Optim;
 /// Base of the epoch-based learning-rate schedulers (torch.optim.lr_scheduler._LRScheduler) whose learning rate is a
 /// closed-form function of the epoch and each group's initial learning rate
 /// (<see cref="ParameterGroup.InitialLearningRate"/>). Creating a scheduler sets the epoch-0 learning rates (like
-/// PyTorch's constructor); call <see cref="Step"/> once per epoch, after the optimizer's steps.
+/// PyTorch's constructor); call <see cref="Step"/> once per epoch, after the optimizer's steps — or, for schedules
+/// counted in optimizer steps such as <see cref="OneCycleLR"/>, after every optimizer step ("epoch" then means step).
+/// Closed forms make the learning rate at any epoch independent of how it was reached, so a restored state
+/// (<see cref="LoadState"/>) continues exactly.
 /// </summary>
 public abstract class LearningRateScheduler
 {
@@ -37,6 +40,22 @@ public abstract class LearningRateScheduler
     /// <summary>The learning rate of a group with base learning rate <paramref name="baseLearningRate"/> at <paramref name="epoch"/> (≥ 0).</summary>
     public abstract double GetLearningRate(double baseLearningRate, int epoch);
 
+    /// <summary>
+    /// The learning rate of group <paramref name="groupIndex"/> at <paramref name="epoch"/>; by default
+    /// <see cref="GetLearningRate(double, int)"/> of its base learning rate. Schedules with per-group settings override it.
+    /// </summary>
+    protected virtual double GetLearningRate(int groupIndex, double baseLearningRate, int epoch) => GetLearningRate(baseLearningRate, epoch);
+
+    /// <summary>Called after the learning rates of <paramref name="epoch"/> were set (schedules that also set momentum override it).</summary>
+    protected virtual void OnLearningRatesSet(int epoch)
+    {
+    }
+
+    // For schedules made of other schedules (SequentialLR), which may not call the protected members of another instance.
+    internal double LearningRateOf(int groupIndex, double baseLearningRate, int epoch) => GetLearningRate(groupIndex, baseLearningRate, epoch);
+
+    internal void NotifyLearningRatesSet(int epoch) => OnLearningRatesSet(epoch);
+
     /// <summary>Sets the epoch-0 learning rates; derived constructors call it once their settings are stored.</summary>
     protected void Start() => Apply(0);
 
@@ -45,10 +64,12 @@ public abstract class LearningRateScheduler
 
     private void Apply(int epoch)
     {
-        var lrs = _baseLearningRates.Select(b => GetLearningRate(b, epoch)).ToArray();
+        var lrs = new double[_baseLearningRates.Length];
+        for (int g = 0; g < lrs.Length; g++) lrs[g] = GetLearningRate(g, _baseLearningRates[g], epoch);
         for (int g = 0; g < lrs.Length; g++) Optimizer.ParameterGroups[g].LearningRate = lrs[g];
         LastEpoch = epoch;
         _lastLearningRates = lrs;
+        OnLearningRatesSet(epoch);
     }
 
     /// <summary>Exports the epoch, base and last learning rates.</summary>
