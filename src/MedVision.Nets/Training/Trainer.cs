@@ -68,7 +68,10 @@ public sealed class Trainer
         }
         using var syncOwner = _sync;
         using var optimizer = _s.OptimizerFactory(model.Parameters().ToList());
-        var scheduler = _s.SchedulerFactory?.Invoke(optimizer);
+        // Optimizer steps per epoch: one per group of AccumulationSteps batches (the last group of an epoch may be shorter).
+        int stepsPerEpoch = (_s.Train.BatchesPerEpoch + _s.AccumulationSteps - 1) / _s.AccumulationSteps;
+        var scheduler = _s.SchedulerFactory?.Invoke(optimizer, stepsPerEpoch);
+        var stepScheduler = _s.SchedulePerStep ? scheduler : null;
         var history = new List<EpochRecord>();
         int startEpoch = 0, bestEpoch = -1, sinceBest = 0;
         double bestAuc = double.NegativeInfinity;
@@ -90,7 +93,7 @@ public sealed class Trainer
                 cancellationToken.ThrowIfCancellationRequested();
                 var watch = Stopwatch.StartNew();
                 var lr = optimizer.ParameterGroups[0].LearningRate;
-                var (trainLoss, terms) = TrainEpoch(optimizer, epoch, cancellationToken);
+                var (trainLoss, terms) = TrainEpoch(optimizer, stepScheduler, epoch, cancellationToken);
                 SplitMetrics validation;
                 // With weight averaging, the averaged weights are the ones evaluated and selected.
                 using (ema?.ApplyTo(model))
@@ -110,7 +113,7 @@ public sealed class Trainer
                     }
                     else sinceBest++;
                 }
-                scheduler?.Step();
+                if (!_s.SchedulePerStep) scheduler?.Step();
                 var record = new EpochRecord(epoch, trainLoss, terms, lr, validation, watch.Elapsed.TotalSeconds);
                 history.Add(record);
                 _log.LogInformation("epoch {Epoch}/{Epochs}: loss {Loss:F4}, val AUC {Auc:F4}, val ACC {Acc:F4}, lr {Lr:G3}, {Seconds:F1} s",
@@ -145,7 +148,7 @@ public sealed class Trainer
         }
     }
 
-    private (double Loss, IReadOnlyDictionary<string, double> Terms) TrainEpoch(Optimizer optimizer, int epoch, CancellationToken cancellationToken)
+    private (double Loss, IReadOnlyDictionary<string, double> Terms) TrainEpoch(Optimizer optimizer, LearningRateScheduler? stepScheduler, int epoch, CancellationToken cancellationToken)
     {
         var model = _s.Task.Model;
         model.Train();
@@ -176,6 +179,7 @@ public sealed class Trainer
             {
                 if (_s.GradientClipNorm is double maxNorm) GradientClipping.ClipGradNorm(model.Parameters(), maxNorm);
                 optimizer.Step();
+                stepScheduler?.Step();
                 _ema?.Update(model);
             }
             lossSum += value;

@@ -17,8 +17,10 @@ public sealed class TrainerBuilder
     private readonly ITrainingTask _task;
     private DataLoader? _train, _validation, _trainEvaluation, _test;
     private Func<IReadOnlyList<Tensor>, Optimizer>? _optimizer;
-    private Func<Optimizer, LearningRateScheduler>? _scheduler;
-    private Func<int, Func<Optimizer, LearningRateScheduler>>? _schedulerForEpochs;
+    // A schedule from the epochs, the optimizer steps per epoch (known once the run starts) and the optimizer.
+    private Func<int, int, Optimizer, LearningRateScheduler>? _schedule;
+    private bool _schedulePerStep;
+    private int _scheduleWarmupEpochs;
     private int _epochs = 1;
     private Device _device = Device.Cpu;
     private int _seed;
@@ -82,20 +84,66 @@ public sealed class TrainerBuilder
         return UseOptimizer(p => new Sgd(p, learningRate, momentum, weightDecay: weightDecay, nesterov: nesterov));
     }
 
-    /// <summary>Any epoch-based learning-rate schedule.</summary>
-    public TrainerBuilder WithSchedule(Func<Optimizer, LearningRateScheduler> factory) => Set(() => { _scheduler = factory ?? throw new ArgumentNullException(nameof(factory)); _schedulerForEpochs = null; });
+    /// <summary>Any epoch-based learning-rate schedule, stepped after every epoch.</summary>
+    public TrainerBuilder WithSchedule(Func<Optimizer, LearningRateScheduler> factory)
+    {
+        ArgumentNullException.ThrowIfNull(factory);
+        return Set(() => (_schedule, _schedulePerStep, _scheduleWarmupEpochs) = ((_, _, o) => factory(o), false, 0));
+    }
+
+    /// <summary>
+    /// Any schedule counted in optimizer steps, stepped after every optimizer step (after each group of batches with
+    /// gradient accumulation). The factory gets the optimizer and the run's total number of optimizer steps (epochs ×
+    /// steps per epoch), e.g. <c>(o, total) =&gt; new PolynomialLR(o, total, 0.9)</c>.
+    /// </summary>
+    public TrainerBuilder WithStepSchedule(Func<Optimizer, int, LearningRateScheduler> factory)
+    {
+        ArgumentNullException.ThrowIfNull(factory);
+        return Set(() => (_schedule, _schedulePerStep, _scheduleWarmupEpochs) = ((epochs, steps, o) => factory(o, checked(epochs * steps)), true, 0));
+    }
 
     /// <summary>Multiplies the learning rate by <paramref name="gamma"/> at the given fractions of the epochs (MedMNIST: 0.5 and 0.75, γ = 0.1).</summary>
     public TrainerBuilder WithMultiStepSchedule(double firstFraction = 0.5, double secondFraction = 0.75, double gamma = 0.1)
     {
         if (firstFraction is <= 0 or >= 1 || secondFraction is <= 0 or >= 1 || secondFraction < firstFraction)
             throw new ArgumentOutOfRangeException(nameof(firstFraction), "milestone fractions must satisfy 0 < first ≤ second < 1");
+        // Milestones at floor(fraction · epochs), at least epoch 1 (a milestone at or past the last epoch never fires).
+        return Set(() => (_schedule, _schedulePerStep, _scheduleWarmupEpochs) = ((epochs, _, o) => new MultiStepLR(o, new[] { Math.Max(1, (int)(firstFraction * epochs)), Math.Max(1, (int)(secondFraction * epochs)) }.Distinct(), gamma), false, 0));
+    }
+
+    /// <summary>
+    /// Cosine annealing over the epochs after an optional linear warm-up (<see cref="CosineAnnealingLR"/> with T_max the
+    /// epochs after the warm-up): the learning rate falls from the optimizer's towards <paramref name="minLearningRate"/>,
+    /// reached as the run ends.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">The warm-up is negative or the minimum is negative or not finite.</exception>
+    /// <exception cref="InvalidOperationException">(From <see cref="Build"/>) the warm-up leaves no epoch to anneal over.</exception>
+    public TrainerBuilder WithCosineSchedule(int warmupEpochs = 0, double minLearningRate = 0)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(warmupEpochs);
+        RequireFinite(minLearningRate, nameof(minLearningRate), positive: false);
         return Set(() =>
         {
-            _scheduler = null;
-            // Milestones at floor(fraction · epochs), at least epoch 1 (a milestone at or past the last epoch never fires).
-            _schedulerForEpochs = epochs => o => new MultiStepLR(o, new[] { Math.Max(1, (int)(firstFraction * epochs)), Math.Max(1, (int)(secondFraction * epochs)) }.Distinct(), gamma);
+            (_schedule, _schedulePerStep) = ((epochs, _, o) => new CosineAnnealingLR(o, epochs - warmupEpochs, minLearningRate, warmupEpochs), false);
+            _scheduleWarmupEpochs = warmupEpochs;
         });
+    }
+
+    /// <summary>
+    /// The 1cycle policy over the whole run, stepped after every optimizer step (<see cref="OneCycleLR"/>): the learning
+    /// rate rises from <paramref name="maxLearningRate"/>/25 to <paramref name="maxLearningRate"/> over the first
+    /// <paramref name="warmupFraction"/> of the steps, then anneals to 1/10⁴ of its start; momentum (SGD's, or Adam's
+    /// β1) cycles between 0.95 and 0.85 the other way unless <paramref name="cycleMomentum"/> is false. The optimizer's
+    /// own learning rate is replaced.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">The maximum is negative or not finite, or the fraction is outside [0, 1].</exception>
+    public TrainerBuilder WithOneCycleSchedule(double maxLearningRate, double warmupFraction = 0.3, AnnealStrategy annealStrategy = AnnealStrategy.Cosine, bool cycleMomentum = true)
+    {
+        RequireFinite(maxLearningRate, nameof(maxLearningRate), positive: true);
+        if (!(warmupFraction >= 0 && warmupFraction <= 1))
+            throw new ArgumentOutOfRangeException(nameof(warmupFraction), warmupFraction, "warmupFraction must be in [0, 1].");
+        if (!Enum.IsDefined(annealStrategy)) throw new ArgumentOutOfRangeException(nameof(annealStrategy), annealStrategy, "Unknown anneal strategy.");
+        return WithStepSchedule((o, total) => new OneCycleLR(o, maxLearningRate, total, warmupFraction, annealStrategy, cycleMomentum));
     }
 
     /// <summary>Number of epochs (at least 1).</summary>
@@ -203,9 +251,16 @@ public sealed class TrainerBuilder
             if (loader?.Options.WeightedSampler is not null) throw new InvalidOperationException($"{name}: {Trainer.WeightedEvaluationLoader}");
         if (_group is { WorldSize: > 1 } g && _train.Options.Sampler is { } sampler && (sampler.Rank != g.Rank || sampler.WorldSize != g.WorldSize))
             throw new InvalidOperationException($"The training loader's {sampler} does not match the process group (rank {g.Rank} of {g.WorldSize}).");
+        if (_scheduleWarmupEpochs >= _epochs)
+            throw new InvalidOperationException($"WithCosineSchedule: {_scheduleWarmupEpochs} warm-up epochs leave none of the {_epochs} epochs to anneal over.");
         _built = true;
-        var scheduler = _scheduler ?? _schedulerForEpochs?.Invoke(_epochs);
-        return new Trainer(new TrainerSettings(_task, _train, _validation, _trainEvaluation, _test, _optimizer, scheduler, _epochs, _device, _seed, _patience, _clip, _output, _logger, _progress, _group, _dataParallel, _accumulation, _averagingDecay, _mixedPrecision));
+        Func<Optimizer, int, LearningRateScheduler>? scheduler = null;
+        if (_schedule is { } schedule)
+        {
+            int epochs = _epochs;
+            scheduler = (o, stepsPerEpoch) => schedule(epochs, stepsPerEpoch, o);
+        }
+        return new Trainer(new TrainerSettings(_task, _train, _validation, _trainEvaluation, _test, _optimizer, scheduler, _schedulePerStep, _epochs, _device, _seed, _patience, _clip, _output, _logger, _progress, _group, _dataParallel, _accumulation, _averagingDecay, _mixedPrecision));
     }
 
     private TrainerBuilder Set(Action set)

@@ -14,7 +14,8 @@ internal sealed record TrainerSettings(
     DataLoader? TrainEvaluation,
     DataLoader? Test,
     Func<IReadOnlyList<Tensor>, Optimizer> OptimizerFactory,
-    Func<Optimizer, LearningRateScheduler>? SchedulerFactory,
+    Func<Optimizer, int, LearningRateScheduler>? SchedulerFactory, // (optimizer, optimizer steps per epoch)
+    bool SchedulePerStep,
     int Epochs,
     Device Device,
     int Seed,

@@ -407,4 +407,88 @@ public sealed class TrainerTests : IDisposable
             FluentActions.Invoking(() => Build(model, "plain", 2, averagingDecay: 0.9).Run(resume: true))
                 .Should().Throw<InvalidOperationException>().WithMessage("*without weight averaging*");
     }
+
+    private sealed class CancelAfterEpoch(CancellationTokenSource source, int epoch) : IProgress<TrainingProgress>
+    {
+        // Synchronous (Progress<T> posts to the thread pool): the run sees the cancellation at the next epoch's start.
+        public void Report(TrainingProgress value)
+        {
+            if (value.Completed?.Epoch == epoch) source.Cancel();
+        }
+    }
+
+    private Trainer BuildOneCycle(Sequential model, string dir, int accumulation = 1, IProgress<TrainingProgress>? progress = null)
+    {
+        var builder = Trainer.Create(new ClassificationTask(model, MedMnistTask.OrdinalRegression))
+            .TrainOn(Loader(Retina.Value.Train, 64, shuffle: true))
+            .ValidateOn(Loader(Retina.Value.Validation, 32, shuffle: false))
+            .UseSgd(0.5, momentum: 0.9)
+            .WithOneCycleSchedule(0.05, warmupFraction: 0.25)
+            .AccumulateGradients(accumulation)
+            .ForEpochs(3)
+            .WithSeed(9)
+            .SaveTo(Path.Combine(_root, dir));
+        if (progress is not null) builder.ReportProgressTo(progress);
+        return builder.Build();
+    }
+
+    private double SchedulerSteps(string dir)
+        => System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(_root, dir, "last.json")))!["Scheduler"]!["last_epoch"]!.GetValue<double>();
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(3)]
+    public void OneCycleSchedule_StepsAfterEveryOptimizerStep_OverTheWholeRun(int accumulation)
+    {
+        // 64 samples in batches of 16: 4 batches, so 4 optimizer steps per epoch (2 when accumulating 3 batches).
+        int stepsPerEpoch = accumulation == 1 ? 4 : 2, total = 3 * stepsPerEpoch;
+        Tensors.ManualSeed(1);
+        TrainingResult result;
+        using (var model = TinyCnn()) result = BuildOneCycle(model, "one-cycle-" + accumulation, accumulation).Run();
+
+        using var scope = Tensors.NewDisposeScope();
+        using var reference = new Sgd(new[] { Tensors.Zeros(1).RequiresGradInPlace() }, learningRate: 0.5, momentum: 0.9);
+        var schedule = new OneCycleLR(reference, 0.05, total, warmupFraction: 0.25);
+        // Each epoch starts where the previous one's optimizer steps left the schedule.
+        result.History.Select(h => h.LearningRate).Should().Equal(
+            Enumerable.Range(0, 3).Select(e => schedule.GetLearningRate(0.05 / 25, e * stepsPerEpoch)));
+        result.History[0].LearningRate.Should().BeApproximately(0.002, 1e-15, "the 1cycle start is max_lr / 25, whatever the optimizer was given");
+        SchedulerSteps("one-cycle-" + accumulation).Should().Be(total, "the schedule was stepped once per optimizer step, and no more");
+    }
+
+    [Fact]
+    public void OneCycleSchedule_ResumesMidRunExactly()
+    {
+        Tensors.ManualSeed(1);
+        using (var model = TinyCnn()) BuildOneCycle(model, "one-cycle-straight").Run();
+        Tensors.ManualSeed(1);
+        using var cancel = new CancellationTokenSource();
+        using (var model = TinyCnn())
+            FluentActions.Invoking(() => BuildOneCycle(model, "one-cycle-resumed", progress: new CancelAfterEpoch(cancel, 0)).Run(cancellationToken: cancel.Token))
+                .Should().Throw<OperationCanceledException>();
+        SchedulerSteps("one-cycle-resumed").Should().Be(4, "the run was stopped after its first epoch");
+        Tensors.ManualSeed(123);
+        using (var model = TinyCnn()) BuildOneCycle(model, "one-cycle-resumed").Run(resume: true);
+        LastWeights(Path.Combine(_root, "one-cycle-resumed")).Should().Equal(LastWeights(Path.Combine(_root, "one-cycle-straight")));
+        SchedulerSteps("one-cycle-resumed").Should().Be(12);
+    }
+
+    [Fact]
+    public void CosineSchedule_AnnealsOverTheEpochsAfterTheWarmup_AndNeedsAnEpochToAnnealOver()
+    {
+        Tensors.ManualSeed(1);
+        using var model = new Sequential(new Flatten(), new Linear(3 * 28 * 28, 5));
+        var task = new ClassificationTask(model, MedMnistTask.OrdinalRegression);
+        var result = Trainer.Create(task).TrainOn(Loader(Retina.Value.Train, 16, shuffle: true)).UseAdam(1e-2)
+            .WithCosineSchedule(warmupEpochs: 1, minLearningRate: 1e-4).ForEpochs(3).Build().Run();
+        // Warm-up from a third of the rate, then cosine over T_max = 2 epochs.
+        var expected = new[] { 1e-2 / 3, 1e-2, 1e-4 + (1e-2 - 1e-4) / 2 };
+        result.History.Should().HaveCount(3);
+        for (int e = 0; e < 3; e++) result.History[e].LearningRate.Should().BeApproximately(expected[e], 1e-15, $"epoch {e}");
+
+        FluentActions.Invoking(() => Trainer.Create(task).TrainOn(Loader(Retina.Value.Train, 16, shuffle: true)).UseAdam()
+            .WithCosineSchedule(warmupEpochs: 3).ForEpochs(3).Build()).Should().Throw<InvalidOperationException>().WithMessage("*3 warm-up epochs leave none of the 3 epochs*");
+        FluentActions.Invoking(() => Trainer.Create(task).WithOneCycleSchedule(-1)).Should().Throw<ArgumentOutOfRangeException>().Which.ParamName.Should().Be("maxLearningRate");
+        FluentActions.Invoking(() => Trainer.Create(task).WithOneCycleSchedule(0.1, warmupFraction: 2)).Should().Throw<ArgumentOutOfRangeException>().Which.ParamName.Should().Be("warmupFraction");
+    }
 }
