@@ -41,9 +41,10 @@ internal static class TrainCommand
         var labelColumn = new Option<string>("--label-column") { Description = "Label column of the CSV (0 or 1).", DefaultValueFactory = _ => "Label" };
         var depth = new Option<int>("--depth") { Description = "ResNet depth (18, 34, 50, 101, 152).", DefaultValueFactory = _ => 50 }.OneOf(18, 34, 50, 101, 152);
         var size = new Option<int>("--size") { Description = "Images are resized to size×size.", DefaultValueFactory = _ => 224 }.AtLeast(1);
-        var epochs = new Option<int>("--epochs") { Description = "Training epochs (×0.1 at 50% and 75%).", DefaultValueFactory = _ => 30 }.AtLeast(1);
+        var epochs = new Option<int>("--epochs") { Description = "Training epochs.", DefaultValueFactory = _ => 30 }.AtLeast(1);
         var batch = new Option<int>("--batch") { Description = "Batch size (global: split evenly over the processes in data-parallel training).", DefaultValueFactory = _ => 16 }.AtLeast(1);
-        var lr = new Option<double>("--lr") { Description = "Adam learning rate.", DefaultValueFactory = _ => 1e-4 }.Positive();
+        var lr = new Option<double>("--lr") { Description = "Learning rate (the peak with --schedule onecycle).", DefaultValueFactory = _ => 1e-4 }.Positive();
+        var optimization = new OptimizationCommandLine();
         var seed = new Option<int>("--seed") { Description = "Seed of weights, shuffling and augmentation.", DefaultValueFactory = _ => 0 };
         var demo = new Option<bool>("--demo") { Description = "Write a tiny generated folder to a temporary directory and run it (pipeline check; not fundus data): ResNet-18, 64×64, 1 epoch, batch 8, unless --depth, --size, --epochs or --batch say otherwise." };
         var device = new Option<string>("--device") { Description = "cpu, cuda or cuda:N.", DefaultValueFactory = _ => "cpu" }.IsDevice();
@@ -57,6 +58,7 @@ internal static class TrainCommand
             trainFolder, valFolder, valCsv, nameColumn, labelColumn, depth, size, epochs, batch, lr, seed, demo, device, threads, output, initWeights, initEntry,
         };
         InitialWeights.Check(command, initWeights, initEntry);
+        optimization.AddTo(command, epochs);
         distributed.AddTo(command); // the batch is checked against the world size in Run: --demo changes its default
         command.SetAction(r =>
         {
@@ -65,14 +67,14 @@ internal static class TrainCommand
             return Run(new Settings(r.GetValue(trainFolder), r.GetValue(valFolder), r.GetValue(valCsv), r.GetValue(nameColumn)!, r.GetValue(labelColumn)!,
                 Value(depth, 18), Value(size, 64), Value(epochs, 1), Value(batch, 8), r.GetValue(lr), r.GetValue(seed), r.GetValue(demo),
                 Device.Parse(r.GetValue(device)!), r.GetValue(threads), r.GetValue(output)!,
-                distributed.Read(r), r.GetValue(distributed.SyncBatchNorm), r.GetValue(initWeights), r.GetValue(initEntry)));
+                distributed.Read(r), r.GetValue(distributed.SyncBatchNorm), r.GetValue(initWeights), r.GetValue(initEntry), optimization.Read(r)));
         });
         return command;
     }
 
     private sealed record Settings(string? TrainFolder, string? ValFolder, string? ValCsv, string NameColumn, string LabelColumn, int Depth, int Size,
         int Epochs, int Batch, double LearningRate, int Seed, bool Demo, Device Device, int Threads, string Output,
-        DistributedOptions Distributed, bool SyncBatchNorm, string? InitWeights, string? InitEntry);
+        DistributedOptions Distributed, bool SyncBatchNorm, string? InitWeights, string? InitEntry, OptimizationRecipe Optimization);
 
     private static int Run(Settings s)
     {
@@ -122,12 +124,12 @@ internal static class TrainCommand
                     $"epoch {e.Epoch + 1,3}: train loss {e.TrainLoss:F4} · val AUC {e.Validation.Auc:F4} · val ACC {e.Validation.Acc:F4} · lr {e.LearningRate:G3} · {e.Seconds:F1} s"));
         });
         var builder = Trainer.Create(task);
-        builder.WithMultiStepSchedule(0.5, 0.75, 0.1);
+        s.Optimization.ApplyTo(builder, s.LearningRate);
+        AnsiConsole.MarkupLine(Markup.Escape("Optimization: " + s.Optimization.Describe(s.LearningRate)));
         if (group is not null) builder.DistributeOver(group, new DataParallelOptions { SyncBatchNorm = s.SyncBatchNorm });
         var result = builder
             .TrainOn(Loader(train, training: true))
             .ValidateOn(Loader(val, training: false))
-            .UseAdam(s.LearningRate)
             .ForEpochs(s.Epochs)
             .OnDevice(s.Device)
             .WithSeed(s.Seed)

@@ -13,7 +13,10 @@ using Spectre.Console;
 
 namespace MedVision.Samples.MedMnist;
 
-/// <summary>The <c>train</c> command: the MedMNIST v2 recipe (Adam 1e-3, batch 128, ×0.1 at 50% and 75% of the epochs, best validation AUC).</summary>
+/// <summary>
+/// The <c>train</c> command: the MedMNIST v2 recipe (Adam 1e-3, batch 128, ×0.1 at 50% and 75% of the epochs, best
+/// validation AUC) by default; --optimizer and --schedule choose others.
+/// </summary>
 internal static class TrainCommand
 {
     public static Command Create()
@@ -24,7 +27,8 @@ internal static class TrainCommand
         var resolution = new Option<int>("--resolution") { Description = "28: small-input stem on 28×28; 224: ImageNet stem on images upsampled to 224×224 with nearest neighbour.", DefaultValueFactory = _ => 28 }.OneOf(28, 224);
         var epochs = new Option<int>("--epochs") { Description = "Training epochs (the recipe: 100).", DefaultValueFactory = _ => 100 }.AtLeast(1);
         var batch = new Option<int>("--batch") { Description = "Batch size (global: split evenly over the processes in data-parallel training).", DefaultValueFactory = _ => 128 }.AtLeast(1);
-        var lr = new Option<double>("--lr") { Description = "Adam learning rate.", DefaultValueFactory = _ => 1e-3 }.Positive();
+        var lr = new Option<double>("--lr") { Description = "Learning rate (the peak with --schedule onecycle).", DefaultValueFactory = _ => 1e-3 }.Positive();
+        var optimization = new OptimizationCommandLine();
         var seed = new Option<int>("--seed") { Description = "Seed of weights, shuffling and augmentation.", DefaultValueFactory = _ => 0 };
         var device = new Option<string>("--device") { Description = "cpu, cuda or cuda:N.", DefaultValueFactory = _ => "cpu" }.IsDevice();
         var threads = new Option<int>("--threads") { Description = "libtorch intra-op threads per process (default: MEDVISION_THREADS, else the number of processors).", DefaultValueFactory = _ => DistributedCommandLine.DefaultThreads }.AtLeast(1);
@@ -43,6 +47,7 @@ internal static class TrainCommand
             dataset, dataFile, model, resolution, epochs, batch, lr, seed, device, threads, output, resume, initWeights, initEntry, balance, mixup, cutmix, calibrate, mixedPrecision,
         };
         distributed.AddTo(command, batch);
+        optimization.AddTo(command, epochs);
         command.Check(r => r.GetValue(mixup) is not null && r.GetValue(cutmix) is not null ? "Choose --mixup or --cutmix, not both." : null);
         command.Check(r => r.GetValue(initWeights) is not null && r.GetValue(resume) ? "--init-weights starts a new run and --resume continues one: choose one." : null);
         InitialWeights.Check(command, initWeights, initEntry);
@@ -50,13 +55,13 @@ internal static class TrainCommand
             r.GetValue(dataset), r.GetValue(dataFile), r.GetValue(model)!, r.GetValue(resolution), r.GetValue(epochs), r.GetValue(batch),
             r.GetValue(lr), r.GetValue(seed), Device.Parse(r.GetValue(device)!), r.GetValue(threads), r.GetValue(output)!, r.GetValue(resume),
             r.GetValue(balance), r.GetValue(mixup), r.GetValue(cutmix), r.GetValue(calibrate), distributed.Read(r), r.GetValue(distributed.SyncBatchNorm), r.GetValue(mixedPrecision),
-            r.GetValue(initWeights), r.GetValue(initEntry))));
+            r.GetValue(initWeights), r.GetValue(initEntry), optimization.Read(r))));
         return command;
     }
 
     private sealed record TrainSettings(string? Dataset, string? DataFile, string Model, int Resolution, int Epochs, int Batch, double LearningRate, int Seed, Device Device, int Threads, string Output, bool Resume,
         bool BalanceClasses, double? Mixup, double? CutMix, bool Calibrate, DistributedOptions Distributed, bool SyncBatchNorm, bool MixedPrecision,
-        string? InitWeights, string? InitEntry);
+        string? InitWeights, string? InitEntry, OptimizationRecipe Optimization);
 
     private static int Run(TrainSettings s)
     {
@@ -116,12 +121,12 @@ internal static class TrainCommand
             .TrainOn(trainLoader)
             .ValidateOn(Loader(data.Validation, shuffle: false))
             .EvaluateTrainingOn(Loader(data.Train, shuffle: false))
-            .UseAdam(s.LearningRate)
-            .WithMultiStepSchedule(0.5, 0.75, 0.1)
             .ForEpochs(s.Epochs)
             .OnDevice(s.Device)
             .WithSeed(s.Seed)
             .SaveTo(s.Output);
+        s.Optimization.ApplyTo(trainer, s.LearningRate);
+        AnsiConsole.MarkupLine(Markup.Escape("Optimization: " + s.Optimization.Describe(s.LearningRate)));
         if (group is not null) trainer = trainer.DistributeOver(group, new DataParallelOptions { SyncBatchNorm = s.SyncBatchNorm });
         if (s.MixedPrecision)
         {

@@ -44,6 +44,10 @@ internal static class OptionRules
     public static Option<double> NonNegative(this Option<double> option) =>
         option.Check(v => v >= 0 && double.IsFinite(v), "a finite number ≥ 0");
 
+    /// <summary>The value, when given, must be a finite number, zero or more.</summary>
+    public static Option<double?> NonNegative(this Option<double?> option) =>
+        option.Check(v => v is not { } x || (x >= 0 && double.IsFinite(x)), "a finite number ≥ 0");
+
     /// <summary>The value must be a fraction: in [0, 1) or, without zero, in (0, 1).</summary>
     public static Option<double> Fraction(this Option<double> option, bool allowZero) =>
         option.Check(v => (allowZero ? v >= 0 : v > 0) && v < 1, allowZero ? "in [0, 1)" : "in (0, 1)");

@@ -137,6 +137,33 @@ public sealed class MedMnistSampleTests(MedMnistTrainedRun run) : IClassFixture<
     }
 
     [Fact]
+    public async Task OptimizerAndSchedule_AreChosenOnTheCommandLine()
+    {
+        // 48 training images in batches of 16: 3 optimizer steps per epoch, 6 in the run.
+        var trained = await SampleApp.RunAsync("medmnist", run.Folder.Path,
+            "train", "--data-file", run.DataFile, "--epochs", "2", "--batch", "16", "--threads", "1", "--output", run.Folder["one-cycle"],
+            "--optimizer", "sgd", "--weight-decay", "1e-4", "--schedule", "onecycle", "--lr", "0.01");
+        trained.ExitCode.Should().Be(0, trained.ToString());
+        trained.Text.Should().Contain("Optimization: SGD (momentum 0.9), lr 0.01, weight decay 0.0001, 1cycle over every optimizer step");
+        var history = File.ReadAllLines(Path.Combine(run.Folder["one-cycle"], "history.csv"));
+        int column = Array.IndexOf(history[0].Split(','), "learning_rate");
+        var lrs = history.Skip(1).Select(line => D(line.Split(',')[column])).ToArray();
+        using (var scope = MedVision.Torch.Tensors.NewDisposeScope())
+        using (var sgd = new MedVision.Torch.Optim.Sgd([MedVision.Torch.Tensors.Zeros(1).RequiresGradInPlace()], 0.01, momentum: 0.9))
+        {
+            var oneCycle = new MedVision.Torch.Optim.OneCycleLR(sgd, 0.01, totalSteps: 6);
+            lrs.Should().HaveCount(2);
+            lrs[0].Should().BeApproximately(0.01 / 25, 1e-9, "each epoch records the rate it started with");
+            lrs[1].Should().BeApproximately(oneCycle.GetLearningRate(0.01 / 25, 3), 1e-9);
+        }
+
+        var refused = await SampleApp.RunAsync("medmnist", run.Folder.Path,
+            "train", "--data-file", run.DataFile, "--epochs", "2", "--output", run.Folder["warmup"], "--warmup-epochs", "1");
+        refused.ExitCode.Should().NotBe(0);
+        refused.Error.Should().Contain("--warmup-epochs applies to --schedule cosine.");
+    }
+
+    [Fact]
     public async Task InitWeights_StartsANewRunFromAStateDict_AndRefusesOneThatDoesNotFit()
     {
         var started = await SampleApp.RunAsync("medmnist", run.Folder.Path,

@@ -1,0 +1,97 @@
+using System.CommandLine;
+using System.Globalization;
+using MedVision.Nets.Training;
+using MedVision.Torch.Optim;
+
+namespace MedVision.Samples;
+
+/// <summary>
+/// --optimizer, --weight-decay, --schedule and --warmup-epochs of the training samples: the optimizer and the
+/// learning-rate schedule, defaulting to each sample's published recipe (Adam, ×0.1 at 50% and 75% of the epochs).
+/// </summary>
+internal sealed class OptimizationCommandLine
+{
+    public Option<string> Optimizer { get; } = new Option<string>("--optimizer")
+    {
+        Description = "adam (the recipe), adamw, sgd (momentum 0.9), rmsprop, nadam or radam, with PyTorch's defaults besides --lr and --weight-decay.",
+        DefaultValueFactory = _ => "adam",
+    }.OneOf("adam", "adamw", "sgd", "rmsprop", "nadam", "radam");
+
+    public Option<double?> WeightDecay { get; } = new Option<double?>("--weight-decay")
+    {
+        Description = "Weight decay: an L2 term added to the gradient, or decoupled for adamw (default 0; 0.01 for adamw).",
+    }.NonNegative();
+
+    public Option<string> Schedule { get; } = new Option<string>("--schedule")
+    {
+        Description = "multistep (×0.1 at 50% and 75% of the epochs: the recipe), cosine (cosine annealing over the epochs), onecycle (the 1cycle policy over every optimizer step; --lr is its peak and momentum is cycled) or constant.",
+        DefaultValueFactory = _ => "multistep",
+    }.OneOf("multistep", "cosine", "onecycle", "constant");
+
+    public Option<int> WarmupEpochs { get; } = new Option<int>("--warmup-epochs")
+    {
+        Description = "Linear warm-up epochs (from a third of --lr) before --schedule cosine anneals.",
+        DefaultValueFactory = _ => 0,
+    }.AtLeast(0);
+
+    /// <summary>Adds the options to <paramref name="command"/>, with the checks that involve <paramref name="epochs"/>.</summary>
+    public void AddTo(Command command, Option<int> epochs)
+    {
+        command.Options.Add(Optimizer);
+        command.Options.Add(WeightDecay);
+        command.Options.Add(Schedule);
+        command.Options.Add(WarmupEpochs);
+        command.Check(r => r.GetValue(WarmupEpochs) > 0 && r.GetValue(Schedule) != "cosine" ? "--warmup-epochs applies to --schedule cosine." : null);
+        command.Check(r => r.GetValue(Schedule) == "cosine" && r.GetValue(WarmupEpochs) >= r.GetValue(epochs)
+            ? $"--warmup-epochs {r.GetValue(WarmupEpochs)} leaves none of the {r.GetValue(epochs)} epochs for the cosine schedule." : null);
+    }
+
+    public OptimizationRecipe Read(ParseResult result) => new(result.GetValue(Optimizer)!, result.GetValue(WeightDecay), result.GetValue(Schedule)!, result.GetValue(WarmupEpochs));
+}
+
+/// <summary>The optimizer and schedule a training sample was asked for.</summary>
+internal sealed record OptimizationRecipe(string Optimizer, double? WeightDecay, string Schedule, int WarmupEpochs)
+{
+    private double Decay => WeightDecay ?? (Optimizer == "adamw" ? 1e-2 : 0);
+
+    /// <summary>Sets the optimizer and the schedule of <paramref name="builder"/>.</summary>
+    public TrainerBuilder ApplyTo(TrainerBuilder builder, double learningRate)
+    {
+        double decay = Decay;
+        _ = Optimizer switch
+        {
+            "adam" => builder.UseAdam(learningRate, decay),
+            "sgd" => builder.UseSgd(learningRate, momentum: 0.9, weightDecay: decay),
+            "adamw" => builder.UseOptimizer(p => new AdamW(p, learningRate, weightDecay: decay)),
+            "rmsprop" => builder.UseOptimizer(p => new RmsProp(p, learningRate, weightDecay: decay)),
+            "nadam" => builder.UseOptimizer(p => new NAdam(p, learningRate, weightDecay: decay)),
+            "radam" => builder.UseOptimizer(p => new RAdam(p, learningRate, weightDecay: decay)),
+            _ => throw new InvalidOperationException($"--optimizer {Optimizer} was checked while parsing."),
+        };
+        _ = Schedule switch
+        {
+            "multistep" => builder.WithMultiStepSchedule(0.5, 0.75, 0.1),
+            "cosine" => builder.WithCosineSchedule(WarmupEpochs),
+            "onecycle" => builder.WithOneCycleSchedule(learningRate),
+            "constant" => builder,
+            _ => throw new InvalidOperationException($"--schedule {Schedule} was checked while parsing."),
+        };
+        return builder;
+    }
+
+    /// <summary>One line for the console, e.g. "Adam, lr 0.001, ×0.1 at 50% and 75% of the epochs".</summary>
+    public string Describe(double learningRate)
+    {
+        var lr = learningRate.ToString("G3", CultureInfo.InvariantCulture);
+        var decay = Decay == 0 ? "" : ", weight decay " + Decay.ToString("G3", CultureInfo.InvariantCulture);
+        var schedule = Schedule switch
+        {
+            "multistep" => "×0.1 at 50% and 75% of the epochs",
+            "cosine" => WarmupEpochs > 0 ? $"{WarmupEpochs} warm-up epochs, then cosine annealing" : "cosine annealing over the epochs",
+            "onecycle" => "1cycle over every optimizer step (peak at 30%, momentum cycled)",
+            _ => "constant learning rate",
+        };
+        var name = Optimizer switch { "adam" => "Adam", "adamw" => "AdamW", "sgd" => "SGD (momentum 0.9)", "rmsprop" => "RMSprop", "nadam" => "NAdam", _ => "RAdam" };
+        return $"{name}, lr {lr}{decay}, {schedule}";
+    }
+}
