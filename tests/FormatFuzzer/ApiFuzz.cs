@@ -455,7 +455,7 @@ internal static partial class ApiFuzz
         .OrderBy(c => c.DeclaringType!.Name, StringComparer.Ordinal).ToArray();
 
     private static readonly ConstructorInfo[] SchedulerConstructors = typeof(MedVision.Torch.Optim.Optimizer).Assembly.GetExportedTypes()
-        .Where(t => !t.IsAbstract && t.Name.EndsWith("LR", StringComparison.Ordinal) || t.Name == "ReduceLROnPlateau")
+        .Where(t => !t.IsAbstract && (typeof(MedVision.Torch.Optim.LearningRateScheduler).IsAssignableFrom(t) || t.Name == "ReduceLROnPlateau"))
         .SelectMany(t => t.GetConstructors())
         .Where(c => c.GetParameters().Length > 0 && c.GetParameters()[0].ParameterType == typeof(MedVision.Torch.Optim.Optimizer))
         .OrderBy(c => c.DeclaringType!.Name, StringComparer.Ordinal).ToArray();
@@ -471,14 +471,36 @@ internal static partial class ApiFuzz
             if (type == typeof(int)) return rng.Next(1, 6);
             if (type == typeof(IEnumerable<int>)) return Enumerable.Range(0, rng.Next(0, 4)).Select(_ => rng.Next(1, 8)).ToArray();
             if (type == typeof(IReadOnlyList<double>)) return rng.Next(2) == 0 ? null : new[] { 0.001 };
+            if (type == typeof(IEnumerable<double>)) return Enumerable.Range(0, rng.Next(0, 3)).Select(_ => Math.Round(rng.NextDouble(), 3)).ToArray();
+        }
+        if (type == typeof(Func<int, double>))
+        {
+            // A LambdaLR factor: ordinary three times in four, else negative, NaN or throwing.
+            return rng.Next(8) switch
+            {
+                0 => (Func<int, double>)(e => -1),
+                1 => (Func<int, double>)(e => double.NaN),
+                _ => (Func<int, double>)(e => Math.Pow(0.9, e)),
+            };
         }
         if (type == typeof(IEnumerable<int>)) return Value(typeof(int[]), rng, typeof(int));
         if (type == typeof(IReadOnlyList<double>)) return Value(typeof(double[]), rng, typeof(double));
         return Value(p.ParameterType, rng, typeof(float));
     }
 
+    // The parts of a SequentialLR: 0–3 simple schedules, now and then one of another optimizer or a null.
+    private static MedVision.Torch.Optim.LearningRateScheduler?[] Schedules(MedVision.Torch.Optim.Optimizer optimizer, Random rng)
+        => Enumerable.Range(0, rng.Next(0, 4)).Select(_ => rng.Next(10) switch
+        {
+            0 => null,
+            1 => new MedVision.Torch.Optim.StepLR(new MedVision.Torch.Optim.Sgd(new[] { Tensors.Zeros(1).RequiresGradInPlace() }, 0.1), 2),
+            < 5 => new MedVision.Torch.Optim.ExponentialLR(optimizer, Math.Round(rng.NextDouble(), 2)),
+            < 8 => new MedVision.Torch.Optim.LinearLR(optimizer, 0.5, totalIterations: rng.Next(1, 4)),
+            _ => (MedVision.Torch.Optim.LearningRateScheduler)new MedVision.Torch.Optim.OneCycleLR(optimizer, 0.1, rng.Next(1, 5), cycleMomentum: false),
+        }).ToArray();
+
     /// <summary>
-    /// An optimizer (SGD, Adam, AdamW) with random hyper-parameters over 1–3 random parameters (sometimes the same
+    /// An optimizer (SGD, Adam, AdamW, RMSprop, Adagrad, NAdam, RAdam) with random hyper-parameters over 1–3 random parameters (sometimes the same
     /// tensor twice, an integer, non-leaf or disposed one), maybe a learning-rate scheduler with random arguments, three
     /// steps with random gradients, and a state round trip. Oracle: learning rates stay finite and ≥ 0, and with finite
     /// arguments the parameters stay finite.
@@ -506,7 +528,9 @@ internal static partial class ApiFuzz
         if (rng.Next(2) == 0)
         {
             var sc = SchedulerConstructors[rng.Next(SchedulerConstructors.Length)];
-            var sargs = sc.GetParameters().Select((p, i) => i == 0 ? optimizer : Hyper(p, rng)).ToArray();
+            var sargs = sc.GetParameters().Select((p, i) => i == 0 ? optimizer
+                : p.ParameterType == typeof(IEnumerable<MedVision.Torch.Optim.LearningRateScheduler>) ? Schedules(optimizer, rng)
+                : Hyper(p, rng)).ToArray();
             Last = $"new {sc.DeclaringType!.Name}";
             steps.Add($"new {sc.DeclaringType!.Name}({string.Join(", ", sargs.Skip(1).Select(Describe))})");
             if (Trace) Console.Error.WriteLine($"  {steps[^1]}");
@@ -887,7 +911,7 @@ internal static partial class ApiFuzz
 
     /// <summary>
     /// A Trainer with random options over a tiny classifier (Flatten → Linear) and 4–24 in-memory images: optimizer
-    /// (Adam or SGD with random hyper-parameters), multi-step schedule, 1–4 epochs, early stopping, gradient clipping
+    /// (Adam or SGD with random hyper-parameters, or RMSprop, Adagrad, NAdam, RAdam), multi-step, cosine or 1cycle schedule, 1–4 epochs, early stopping, gradient clipping
     /// and accumulation, weight averaging, batch mixing, label smoothing, validation/test/train-evaluation loaders,
     /// checkpoints (then a resumed run for more epochs). Each number is an ordinary one nine times in ten. Oracle: one history
     /// record per epoch run (all of them unless it stopped early), epochs numbered in order, the best epoch among them,
@@ -946,7 +970,7 @@ internal static partial class ApiFuzz
         var progress = new List<MedVision.Nets.Training.TrainingProgress>();
         try
         {
-            foreach (var option in Enumerable.Range(0, 8).Where(_ => rng.Next(2) == 0))
+            foreach (var option in Enumerable.Range(0, 11).Where(_ => rng.Next(2) == 0))
             {
                 switch (option)
                 {
@@ -957,6 +981,22 @@ internal static partial class ApiFuzz
                     case 4: { double c = Number(0.1, 5); steps.Add($"ClipGradientsTo({c})"); Apply(b => b.ClipGradientsTo(c)); break; }
                     case 5: { int a = Count(1, 3); steps.Add($"AccumulateGradients({a})"); Apply(b => b.AccumulateGradients(a)); break; }
                     case 6: { double d = Number(0, 0.99); steps.Add($"AverageWeights({d})"); Apply(b => b.AverageWeights(d)); break; }
+                    case 8: { double m = Number(1e-3, 0.1), f = Number(0, 1); bool c = rng.Next(2) == 0; steps.Add($"WithOneCycleSchedule({m}, {f}, cycleMomentum: {c})"); Apply(b => b.WithOneCycleSchedule(m, f, cycleMomentum: c)); break; }
+                    case 9: { int w = Count(0, 2); double m = Number(0, 1e-3); steps.Add($"WithCosineSchedule({w}, {m})"); Apply(b => b.WithCosineSchedule(w, m)); break; }
+                    case 10:
+                    {
+                        double lr = Number(1e-4, 0.05);
+                        int which = rng.Next(4);
+                        steps.Add($"UseOptimizer({new[] { "RmsProp", "Adagrad", "NAdam", "RAdam" }[which]}({lr}))");
+                        Apply(b => b.UseOptimizer(p => which switch
+                        {
+                            0 => new MedVision.Torch.Optim.RmsProp(p, lr, momentum: 0.5),
+                            1 => new MedVision.Torch.Optim.Adagrad(p, lr),
+                            2 => new MedVision.Torch.Optim.NAdam(p, lr),
+                            _ => (MedVision.Torch.Optim.Optimizer)new MedVision.Torch.Optim.RAdam(p, lr),
+                        }));
+                        break;
+                    }
                     default: { folder = Directory.CreateTempSubdirectory("mvfuzz-trainer-").FullName; steps.Add("SaveTo(folder)"); Apply(b => b.SaveTo(folder)); break; }
                 }
             }

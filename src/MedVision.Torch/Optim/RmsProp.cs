@@ -6,7 +6,7 @@ namespace MedVision.Torch.Optim;
 /// <code>
 /// g = g + weight_decay·p                     (when weight_decay ≠ 0)
 /// v = α·v + (1 − α)·g²
-/// ḡ = α·ḡ + (1 − α)·g;  avg = √(v − ḡ²) + eps   (centred)
+/// ḡ = α·ḡ + (1 − α)·g;  avg = √max(v − ḡ², 0) + eps   (centred; PyTorch omits the max and gives NaN when rounding makes v − ḡ² negative)
 /// avg = √v + eps                              (otherwise)
 /// b = momentum·b + g / avg;  p = p − lr·b      (momentum &gt; 0)
 /// p = p − lr·g / avg                          (otherwise)
@@ -53,7 +53,10 @@ public sealed class RmsProp : Optimizer
         {
             var gradAvg = state.GetOrAddZeros(GradAvgName, parameter);
             gradAvg.MulInPlace(g.Alpha).AddInPlace(grad, 1 - g.Alpha);
-            avg = squareAvg.Clone().AddcmulInPlace(gradAvg, gradAvg, -1).SqrtInPlace();
+            // v − ḡ² ≥ 0 in exact arithmetic, but rounding can take it just below zero when the gradient barely varies
+            // (with α = 0 it is g² − g², computed with a fused multiply-add); PyTorch's square root then gives NaN and
+            // spoils the parameter. Clamping at zero changes nothing else.
+            avg = squareAvg.Clone().AddcmulInPlace(gradAvg, gradAvg, -1).ClampInPlace(min: 0).SqrtInPlace();
         }
         else
         {
