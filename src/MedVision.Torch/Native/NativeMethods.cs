@@ -150,6 +150,7 @@ internal static unsafe class NativeMethods
     [DllImport(Lib, ExactSpelling = true)] internal static extern IntPtr mvt_bce_with_logits(IntPtr logits, IntPtr target, IntPtr weight, IntPtr posWeight, int reduction);
     [DllImport(Lib, ExactSpelling = true)] internal static extern IntPtr mvt_bce(IntPtr probs, IntPtr target, IntPtr weight, int reduction);
     [DllImport(Lib, ExactSpelling = true)] internal static extern IntPtr mvt_regression_loss(int kind, IntPtr x, IntPtr y, int reduction, double beta);
+    [DllImport(Lib, ExactSpelling = true)] internal static extern IntPtr mvt_pair_loss(int kind, IntPtr a, IntPtr b, IntPtr c, int reduction, double margin, double p, double eps, int flag);
 
     [DllImport(Lib, ExactSpelling = true)] internal static extern int mvt_dist_backend_available(int backend);
     [DllImport(Lib, ExactSpelling = true)] internal static extern IntPtr mvt_dist_init(int backend, [MarshalAs(UnmanagedType.LPUTF8Str)] string masterAddr, int masterPort, int worldSize, int rank, long timeoutMs);

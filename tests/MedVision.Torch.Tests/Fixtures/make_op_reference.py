@@ -218,6 +218,26 @@ case("smooth_l1_beta", [randn(4, 3), randn(4, 3)], lambda a, b: F.smooth_l1_loss
 case("huber_delta_sum", [randn(4, 3) * 2, randn(4, 3)], lambda a, b: F.huber_loss(a, b, reduction="sum", delta=0.7))
 
 
+# ---------------------------------------------------------------- pair and triplet losses (added 3 December 2026)
+log_p = randn(4, 5).log_softmax(1)
+q = randn(4, 5).softmax(1)
+case("kl_div_mean", [log_p, q], lambda a, b: F.kl_div(a, b))
+case("kl_div_batchmean", [log_p, q], lambda a, b: F.kl_div(a, b, reduction="batchmean"))
+case("kl_div_log_target_sum", [log_p, q.log()], lambda a, b: F.kl_div(a, b, reduction="sum", log_target=True))
+case("kl_div_none", [log_p, q], lambda a, b: F.kl_div(a, b, reduction="none"))
+sign = torch.tensor([1.0, -1.0, 1.0, -1.0, -1.0, 1.0])
+case("margin_ranking", [randn(6), randn(6), sign], lambda a, b, y: F.margin_ranking_loss(a, b, y, margin=0.3), grad=[0, 1])
+case("margin_ranking_none", [randn(6), randn(6), sign], lambda a, b, y: F.margin_ranking_loss(a, b, y, reduction="none"), grad=[0, 1])
+case("cosine_embedding", [randn(6, 4), randn(6, 4), sign], lambda a, b, y: F.cosine_embedding_loss(a, b, y, margin=0.2), grad=[0, 1])
+case("cosine_embedding_sum", [randn(6, 4), randn(6, 4), sign], lambda a, b, y: F.cosine_embedding_loss(a, b, y, reduction="sum"), grad=[0, 1])
+case("triplet_margin", [randn(5, 4), randn(5, 4), randn(5, 4)], lambda a, p, n: F.triplet_margin_loss(a, p, n))
+case("triplet_margin_p1_swap_none", [randn(5, 4), randn(5, 4), randn(5, 4)],
+     lambda a, p, n: F.triplet_margin_loss(a, p, n, margin=0.5, p=1, swap=True, reduction="none"))
+case("triplet_margin_eps_sum", [randn(5, 4), randn(5, 4), randn(5, 4)], lambda a, p, n: F.triplet_margin_loss(a, p, n, margin=2.0, eps=1e-3, reduction="sum"))
+case("hinge_embedding", [positive(6) * 1.5, sign], lambda a, y: F.hinge_embedding_loss(a, y, margin=1.2), grad=[0])
+case("soft_margin_sum", [randn(6), sign], lambda a, y: F.soft_margin_loss(a, y, reduction="sum"), grad=[0])
+
+
 # ---------------------------------------------------------------- write
 out = os.path.join(os.path.dirname(os.path.abspath(__file__)), "op_reference.safetensors")
 write_safetensors(out, TENSORS, {"generator": "make_op_reference.py", "torch": torch.__version__, "cases": json.dumps(CASES)})

@@ -111,4 +111,26 @@ public class LossTests
         }
         F.SmoothL1Loss(xt, yt, beta: 0).Item().Should().BeApproximately(d.Average(Math.Abs), 1e-12, "beta 0 is plain L1");
     }
+
+    [Fact]
+    public void PairAndTripletLosses_RefuseBadArguments_NamingThem()
+    {
+        using var scope = Tensors.NewDisposeScope();
+        var a = Tensors.Randn(new long[] { 4, 3 });
+        var b = Tensors.Randn(new long[] { 4, 3 });
+        var y = Tensors.FromArray(new[] { 1.0, -1.0, 1.0, 1.0 }).To(ScalarType.Float32);
+        FluentActions.Invoking(() => F.TripletMarginLoss(a, b, Tensors.Randn(new long[] { 3 }))).Should().Throw<ArgumentException>()
+            .WithMessage("*same number of dimensions; got 2, 2 and 1*");
+        FluentActions.Invoking(() => F.TripletMarginLoss(a, b, b, p: 0)).Should().Throw<ArgumentOutOfRangeException>().Which.ParamName.Should().Be("p");
+        FluentActions.Invoking(() => F.TripletMarginLoss(a, b, b, margin: double.NaN)).Should().Throw<ArgumentOutOfRangeException>().Which.ParamName.Should().Be("margin");
+        FluentActions.Invoking(() => F.TripletMarginLoss(a, null!, b)).Should().Throw<ArgumentNullException>().Which.ParamName.Should().Be("positive");
+        FluentActions.Invoking(() => F.MarginRankingLoss(a, b, y)).Should().Throw<ArgumentException>().WithMessage("*same number of dimensions; got 2, 2 and 1 (target)*");
+        FluentActions.Invoking(() => F.CosineEmbeddingLoss(a, Tensors.Randn(new long[] { 4, 5 }), y)).Should().Throw<ArgumentException>().WithMessage("cosine_embedding_loss: inputs [4, 3] (Float32), [4, 5] (Float32), [4] (Float32)*");
+        FluentActions.Invoking(() => F.KlDiv(a, b, (KlDivReduction)7)).Should().Throw<ArgumentOutOfRangeException>();
+
+        // batchmean: the sum over the batch divided by its size; for identical distributions the divergence is 0.
+        var logP = a.LogSoftmax(1);
+        F.KlDiv(logP, logP.Exp(), KlDivReduction.BatchMean).Item().Should().BeApproximately(0, 1e-6);
+        F.KlDiv(logP, b.Softmax(1), KlDivReduction.BatchMean).Item().Should().BeApproximately(F.KlDiv(logP, b.Softmax(1), KlDivReduction.Sum).Item() / 4, 1e-6);
+    }
 }

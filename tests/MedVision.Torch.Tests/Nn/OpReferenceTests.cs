@@ -167,6 +167,19 @@ public sealed class OpReferenceTests
         ["l1_none"] = x => F.L1Loss(x[0], x[1], Reduction.None),
         ["smooth_l1_beta"] = x => F.SmoothL1Loss(x[0], x[1], beta: 0.5),
         ["huber_delta_sum"] = x => F.HuberLoss(x[0], x[1], Reduction.Sum, delta: 0.7),
+        ["kl_div_mean"] = x => F.KlDiv(x[0], x[1]),
+        ["kl_div_batchmean"] = x => F.KlDiv(x[0], x[1], KlDivReduction.BatchMean),
+        ["kl_div_log_target_sum"] = x => F.KlDiv(x[0], x[1], KlDivReduction.Sum, logTarget: true),
+        ["kl_div_none"] = x => F.KlDiv(x[0], x[1], KlDivReduction.None),
+        ["margin_ranking"] = x => F.MarginRankingLoss(x[0], x[1], x[2], margin: 0.3),
+        ["margin_ranking_none"] = x => F.MarginRankingLoss(x[0], x[1], x[2], reduction: Reduction.None),
+        ["cosine_embedding"] = x => F.CosineEmbeddingLoss(x[0], x[1], x[2], margin: 0.2),
+        ["cosine_embedding_sum"] = x => F.CosineEmbeddingLoss(x[0], x[1], x[2], reduction: Reduction.Sum),
+        ["triplet_margin"] = x => F.TripletMarginLoss(x[0], x[1], x[2]),
+        ["triplet_margin_p1_swap_none"] = x => F.TripletMarginLoss(x[0], x[1], x[2], margin: 0.5, p: 1, swap: true, reduction: Reduction.None),
+        ["triplet_margin_eps_sum"] = x => F.TripletMarginLoss(x[0], x[1], x[2], margin: 2.0, eps: 1e-3, reduction: Reduction.Sum),
+        ["hinge_embedding"] = x => F.HingeEmbeddingLoss(x[0], x[1], margin: 1.2),
+        ["soft_margin_sum"] = x => F.SoftMarginLoss(x[0], x[1], Reduction.Sum),
     };
 
     private static Tensor MaxValues(Tensor x, long dim)

@@ -205,6 +205,7 @@ MVT_API mvt_tensor mvt_nll_loss(mvt_tensor logp, mvt_tensor target, mvt_tensor w
 MVT_API mvt_tensor mvt_bce_with_logits(mvt_tensor logits, mvt_tensor target, mvt_tensor weight, mvt_tensor pos_weight, int32_t reduction);
 MVT_API mvt_tensor mvt_bce(mvt_tensor probs, mvt_tensor target, mvt_tensor weight, int32_t reduction);
 MVT_API mvt_tensor mvt_regression_loss(int32_t kind, mvt_tensor x, mvt_tensor y, int32_t reduction, double beta);
+MVT_API mvt_tensor mvt_pair_loss(int32_t kind, mvt_tensor a, mvt_tensor b, mvt_tensor c, int32_t reduction, double margin, double p, double eps, int32_t flag);
 
 /* distributed (c10d). Built with Gloo when its headers were found at configure time, with NCCL when libtorch is a
  * CUDA build and nccl.h was found; mvt_dist_backend_available says which. A process group handle owns its store. */

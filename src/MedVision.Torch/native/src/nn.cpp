@@ -423,3 +423,20 @@ MVT_API mvt_tensor mvt_regression_loss(int32_t kind, mvt_tensor x, mvt_tensor y,
   }
   MVT_GUARD_END(nullptr)
 }
+// Losses over pairs and triplets: 0 KL divergence (a input, b target; flag: log target), 1 margin ranking (a, b, c
+// target ±1), 2 cosine embedding (a, b, c target ±1), 3 triplet margin (a anchor, b positive, c negative; p, eps,
+// flag: swap), 4 hinge embedding (a input, b target ±1), 5 soft margin (a input, b target ±1).
+MVT_API mvt_tensor mvt_pair_loss(int32_t kind, mvt_tensor a, mvt_tensor b, mvt_tensor c, int32_t reduction, double margin, double p, double eps, int32_t flag) {
+  MVT_GUARD_BEGIN
+  const int64_t r = ReductionCode(reduction);
+  switch (kind) {
+    case 0: return wrap(at::kl_div(T(a), T(b), r, flag != 0));
+    case 1: return wrap(at::margin_ranking_loss(T(a), T(b), T(c), margin, r));
+    case 2: return wrap(at::cosine_embedding_loss(T(a), T(b), T(c), margin, r));
+    case 3: return wrap(at::triplet_margin_loss(T(a), T(b), T(c), margin, p, eps, flag != 0, r));
+    case 4: return wrap(at::hinge_embedding_loss(T(a), T(b), margin, r));
+    case 5: return wrap(at::soft_margin_loss(T(a), T(b), r));
+    default: throw std::invalid_argument("unknown pair loss code " + std::to_string(kind));
+  }
+  MVT_GUARD_END(nullptr)
+}
