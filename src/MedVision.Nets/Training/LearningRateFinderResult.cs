@@ -1,0 +1,81 @@
+using MedVision.Nets.Plotting;
+
+namespace MedVision.Nets.Training;
+
+/// <summary>The curve of a <see cref="LearningRateFinder"/> sweep and the learning rates it suggests.</summary>
+public sealed class LearningRateFinderResult
+{
+    internal LearningRateFinderResult(double[] learningRates, double[] losses, double[] smoothedLosses, bool diverged, int skipStart, int skipEnd)
+    {
+        LearningRates = learningRates;
+        Losses = losses;
+        SmoothedLosses = smoothedLosses;
+        Diverged = diverged;
+        int best = 0;
+        for (int i = 1; i < smoothedLosses.Length; i++)
+            if (smoothedLosses[i] < smoothedLosses[best]) best = i;
+        MinimumLossLearningRate = learningRates[best];
+        SuggestedLearningRate = SteepestDescent(learningRates, smoothedLosses, skipStart, skipEnd);
+    }
+
+    /// <summary>The learning rate of each step taken.</summary>
+    public IReadOnlyList<double> LearningRates { get; }
+
+    /// <summary>The training loss of each step (of its batch, before the step's update).</summary>
+    public IReadOnlyList<double> Losses { get; }
+
+    /// <summary>The exponential moving average of <see cref="Losses"/>, which the suggestions and the stop look at.</summary>
+    public IReadOnlyList<double> SmoothedLosses { get; }
+
+    /// <summary>Whether the sweep stopped early because the smoothed loss diverged (or a loss was not finite).</summary>
+    public bool Diverged { get; }
+
+    /// <summary>The learning rate with the lowest smoothed loss (fast.ai suggests a tenth of it).</summary>
+    public double MinimumLossLearningRate { get; }
+
+    /// <summary>
+    /// The learning rate where the smoothed loss falls fastest (the steepest negative slope against the step, the
+    /// suggestion of pytorch-lr-finder), the ends of the curve left out; null when the curve is too short (&lt; 3 points
+    /// once the ends are left out) or never falls.
+    /// </summary>
+    public double? SuggestedLearningRate { get; }
+
+    /// <summary>The smoothed loss against log₁₀ of the learning rate, with the suggestion marked, for an SVG file.</summary>
+    public LineChart ToChart(string? title = "Learning-rate range test")
+    {
+        var x = LearningRates.Select(Math.Log10).ToArray();
+        var chart = new LineChart(title, "log₁₀ learning rate", "training loss (smoothed)")
+            .Add("smoothed loss", x, SmoothedLosses.ToArray())
+            .Add("loss", x, Losses.ToArray(), dashed: true);
+        if (SuggestedLearningRate is double s)
+        {
+            double low = SmoothedLosses.Where(double.IsFinite).DefaultIfEmpty(0).Min(), high = SmoothedLosses.Where(double.IsFinite).DefaultIfEmpty(1).Max();
+            chart.Add("suggestion", new[] { Math.Log10(s), Math.Log10(s) }, new[] { low, high }, dashed: true);
+        }
+        return chart;
+    }
+
+    // numpy.gradient over the trimmed curve (central differences inside, one-sided at the ends) and its minimum.
+    private static double? SteepestDescent(double[] lrs, double[] losses, int skipStart, int skipEnd)
+    {
+        int n = losses.Length;
+        // Short curves keep at least three points: the skips shrink before the suggestion is given up.
+        while (n - skipStart - skipEnd < 3 && (skipStart > 0 || skipEnd > 0))
+        {
+            if (skipStart >= skipEnd && skipStart > 0) skipStart--;
+            else skipEnd--;
+        }
+        int from = skipStart, to = n - skipEnd;
+        if (to - from < 3) return null;
+        int best = -1;
+        double steepest = 0;
+        for (int i = from; i < to; i++)
+        {
+            double g = i == from ? losses[i + 1] - losses[i]
+                : i == to - 1 ? losses[i] - losses[i - 1]
+                : (losses[i + 1] - losses[i - 1]) / 2;
+            if (g < steepest) (steepest, best) = (g, i);
+        }
+        return best < 0 ? null : lrs[best];
+    }
+}
