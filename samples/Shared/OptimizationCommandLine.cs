@@ -34,11 +34,17 @@ internal sealed class OptimizationCommandLine
         DefaultValueFactory = _ => 0,
     }.AtLeast(0);
 
-    /// <summary>Adds the options to <paramref name="command"/>, with the checks that involve <paramref name="epochs"/>.</summary>
-    public void AddTo(Command command, Option<int> epochs)
+    /// <summary>Adds --optimizer and --weight-decay only (for commands that do not schedule).</summary>
+    public void AddOptimizerTo(Command command)
     {
         command.Options.Add(Optimizer);
         command.Options.Add(WeightDecay);
+    }
+
+    /// <summary>Adds the options to <paramref name="command"/>, with the checks that involve <paramref name="epochs"/>.</summary>
+    public void AddTo(Command command, Option<int> epochs)
+    {
+        AddOptimizerTo(command);
         command.Options.Add(Schedule);
         command.Options.Add(WarmupEpochs);
         command.Check(r => r.GetValue(WarmupEpochs) > 0 && r.GetValue(Schedule) != "cosine" ? "--warmup-epochs applies to --schedule cosine." : null);
@@ -54,20 +60,26 @@ internal sealed record OptimizationRecipe(string Optimizer, double? WeightDecay,
 {
     private double Decay => WeightDecay ?? (Optimizer == "adamw" ? 1e-2 : 0);
 
+    /// <summary>Creates the optimizer of --optimizer and --weight-decay with <paramref name="learningRate"/>.</summary>
+    public Func<IReadOnlyList<MedVision.Torch.Tensor>, Optimizer> OptimizerFactory(double learningRate)
+    {
+        double decay = Decay;
+        return Optimizer switch
+        {
+            "adam" => p => new Adam(p, learningRate, weightDecay: decay),
+            "sgd" => p => new Sgd(p, learningRate, momentum: 0.9, weightDecay: decay),
+            "adamw" => p => new AdamW(p, learningRate, weightDecay: decay),
+            "rmsprop" => p => new RmsProp(p, learningRate, weightDecay: decay),
+            "nadam" => p => new NAdam(p, learningRate, weightDecay: decay),
+            "radam" => p => new RAdam(p, learningRate, weightDecay: decay),
+            _ => throw new InvalidOperationException($"--optimizer {Optimizer} was checked while parsing."),
+        };
+    }
+
     /// <summary>Sets the optimizer and the schedule of <paramref name="builder"/>.</summary>
     public TrainerBuilder ApplyTo(TrainerBuilder builder, double learningRate)
     {
-        double decay = Decay;
-        _ = Optimizer switch
-        {
-            "adam" => builder.UseAdam(learningRate, decay),
-            "sgd" => builder.UseSgd(learningRate, momentum: 0.9, weightDecay: decay),
-            "adamw" => builder.UseOptimizer(p => new AdamW(p, learningRate, weightDecay: decay)),
-            "rmsprop" => builder.UseOptimizer(p => new RmsProp(p, learningRate, weightDecay: decay)),
-            "nadam" => builder.UseOptimizer(p => new NAdam(p, learningRate, weightDecay: decay)),
-            "radam" => builder.UseOptimizer(p => new RAdam(p, learningRate, weightDecay: decay)),
-            _ => throw new InvalidOperationException($"--optimizer {Optimizer} was checked while parsing."),
-        };
+        builder.UseOptimizer(OptimizerFactory(learningRate));
         _ = Schedule switch
         {
             "multistep" => builder.WithMultiStepSchedule(0.5, 0.75, 0.1),
@@ -79,11 +91,17 @@ internal sealed record OptimizationRecipe(string Optimizer, double? WeightDecay,
         return builder;
     }
 
+    /// <summary>The optimizer's name and weight decay, e.g. "SGD (momentum 0.9), weight decay 0.0001".</summary>
+    public string DescribeOptimizer()
+    {
+        var decay = Decay == 0 ? "" : ", weight decay " + Decay.ToString("G3", CultureInfo.InvariantCulture);
+        var name = Optimizer switch { "adam" => "Adam", "adamw" => "AdamW", "sgd" => "SGD (momentum 0.9)", "rmsprop" => "RMSprop", "nadam" => "NAdam", _ => "RAdam" };
+        return name + decay;
+    }
+
     /// <summary>One line for the console, e.g. "Adam, lr 0.001, ×0.1 at 50% and 75% of the epochs".</summary>
     public string Describe(double learningRate)
     {
-        var lr = learningRate.ToString("G3", CultureInfo.InvariantCulture);
-        var decay = Decay == 0 ? "" : ", weight decay " + Decay.ToString("G3", CultureInfo.InvariantCulture);
         var schedule = Schedule switch
         {
             "multistep" => "×0.1 at 50% and 75% of the epochs",
@@ -91,7 +109,6 @@ internal sealed record OptimizationRecipe(string Optimizer, double? WeightDecay,
             "onecycle" => "1cycle over every optimizer step (peak at 30%, momentum cycled)",
             _ => "constant learning rate",
         };
-        var name = Optimizer switch { "adam" => "Adam", "adamw" => "AdamW", "sgd" => "SGD (momentum 0.9)", "rmsprop" => "RMSprop", "nadam" => "NAdam", _ => "RAdam" };
-        return $"{name}, lr {lr}{decay}, {schedule}";
+        return $"{DescribeOptimizer()}, lr {learningRate.ToString("G3", CultureInfo.InvariantCulture)}, {schedule}";
     }
 }

@@ -144,7 +144,7 @@ public sealed class MedMnistSampleTests(MedMnistTrainedRun run) : IClassFixture<
             "train", "--data-file", run.DataFile, "--epochs", "2", "--batch", "16", "--threads", "1", "--output", run.Folder["one-cycle"],
             "--optimizer", "sgd", "--weight-decay", "1e-4", "--schedule", "onecycle", "--lr", "0.01");
         trained.ExitCode.Should().Be(0, trained.ToString());
-        trained.Text.Should().Contain("Optimization: SGD (momentum 0.9), lr 0.01, weight decay 0.0001, 1cycle over every optimizer step");
+        trained.Text.Should().Contain("Optimization: SGD (momentum 0.9), weight decay 0.0001, lr 0.01, 1cycle over every optimizer step");
         var history = File.ReadAllLines(Path.Combine(run.Folder["one-cycle"], "history.csv"));
         int column = Array.IndexOf(history[0].Split(','), "learning_rate");
         var lrs = history.Skip(1).Select(line => D(line.Split(',')[column])).ToArray();
@@ -161,6 +161,31 @@ public sealed class MedMnistSampleTests(MedMnistTrainedRun run) : IClassFixture<
             "train", "--data-file", run.DataFile, "--epochs", "2", "--output", run.Folder["warmup"], "--warmup-epochs", "1");
         refused.ExitCode.Should().NotBe(0);
         refused.Error.Should().Contain("--warmup-epochs applies to --schedule cosine.");
+    }
+
+    [Fact]
+    public async Task FindLr_SweepsTheLearningRate_WritesTheCurve_AndLeavesNoModelBehind()
+    {
+        var output = run.Folder["find-lr"];
+        var sweep = await SampleApp.RunAsync("medmnist", run.Folder.Path,
+            "find-lr", "--data-file", run.DataFile, "--batch", "16", "--threads", "1", "--steps", "12", "--start", "1e-4", "--end", "1", "--optimizer", "sgd", "--output", output);
+        sweep.ExitCode.Should().Be(0, sweep.ToString());
+        var result = sweep.Lines().Should().ContainSingle().Subject;
+        result["#0"].Should().Be("find-lr");
+        int steps = int.Parse(result["steps"], CultureInfo.InvariantCulture);
+        steps.Should().BeInRange(2, 12);
+        var csv = File.ReadAllLines(Path.Combine(output, "lr-finder.csv"));
+        csv[0].Should().Be("step,learning_rate,loss,smoothed_loss");
+        csv.Should().HaveCount(steps + 1);
+        D(csv[1].Split(',')[1]).Should().BeApproximately(1e-4, 1e-15);
+        if (steps == 12) D(csv[12].Split(',')[1]).Should().BeApproximately(1, 1e-12, "12 geometric steps from 1e-4 end at 1");
+        csv.Skip(1).Select(line => D(line.Split(',')[2])).Should().OnlyContain(l => double.IsFinite(l));
+        File.ReadAllText(Path.Combine(output, "lr-finder.svg")).Should().StartWith("<svg");
+        Directory.EnumerateFiles(output).Select(Path.GetFileName).Should().BeEquivalentTo("lr-finder.csv", "lr-finder.svg");
+
+        var bad = await SampleApp.RunAsync("medmnist", run.Folder.Path, "find-lr", "--data-file", run.DataFile, "--start", "1", "--end", "0.1");
+        bad.ExitCode.Should().NotBe(0);
+        bad.Error.Should().Contain("--end 0.1 must be above --start 1.");
     }
 
     [Fact]

@@ -88,7 +88,7 @@ public static class LearningRateFinder
             if (wasTraining) model.Train(); else model.Eval();
             model.ZeroGrad();
         }
-        return new LearningRateFinderResult(lrs.ToArray(), losses.ToArray(), smoothed.ToArray(), diverged, options.SkipStart, options.SkipEnd);
+        return new LearningRateFinderResult(lrs.ToArray(), losses.ToArray(), smoothed.ToArray(), diverged, options.SkipStart);
     }
 
     /// <summary>The learning rate of step <paramref name="step"/> of a sweep with <paramref name="options"/>.</summary>

@@ -24,9 +24,6 @@ public sealed class LearningRateFinderOptions
     /// <summary>Steps left out at the start of the curve when looking for the steepest descent (default 10; fewer when the curve is short).</summary>
     public int SkipStart { get; init; } = 10;
 
-    /// <summary>Steps left out at the end of the curve when looking for the steepest descent (default 5; fewer when the curve is short).</summary>
-    public int SkipEnd { get; init; } = 5;
-
     internal void Validate()
     {
         if (!(StartLearningRate > 0) || !double.IsFinite(StartLearningRate))
@@ -38,6 +35,5 @@ public sealed class LearningRateFinderOptions
         if (!(DivergenceFactor > 1) || double.IsNaN(DivergenceFactor))
             throw new ArgumentOutOfRangeException(nameof(DivergenceFactor), DivergenceFactor, "DivergenceFactor must be above 1 (∞: never stop early).");
         if (SkipStart < 0) throw new ArgumentOutOfRangeException(nameof(SkipStart), SkipStart, "SkipStart must be ≥ 0.");
-        if (SkipEnd < 0) throw new ArgumentOutOfRangeException(nameof(SkipEnd), SkipEnd, "SkipEnd must be ≥ 0.");
     }
 }

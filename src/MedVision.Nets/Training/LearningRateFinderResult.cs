@@ -5,7 +5,7 @@ namespace MedVision.Nets.Training;
 /// <summary>The curve of a <see cref="LearningRateFinder"/> sweep and the learning rates it suggests.</summary>
 public sealed class LearningRateFinderResult
 {
-    internal LearningRateFinderResult(double[] learningRates, double[] losses, double[] smoothedLosses, bool diverged, int skipStart, int skipEnd)
+    internal LearningRateFinderResult(double[] learningRates, double[] losses, double[] smoothedLosses, bool diverged, int skipStart)
     {
         LearningRates = learningRates;
         Losses = losses;
@@ -15,7 +15,7 @@ public sealed class LearningRateFinderResult
         for (int i = 1; i < smoothedLosses.Length; i++)
             if (smoothedLosses[i] < smoothedLosses[best]) best = i;
         MinimumLossLearningRate = learningRates[best];
-        SuggestedLearningRate = SteepestDescent(learningRates, smoothedLosses, skipStart, skipEnd);
+        SuggestedLearningRate = SteepestDescent(learningRates, smoothedLosses, best, skipStart);
     }
 
     /// <summary>The learning rate of each step taken.</summary>
@@ -34,9 +34,10 @@ public sealed class LearningRateFinderResult
     public double MinimumLossLearningRate { get; }
 
     /// <summary>
-    /// The learning rate where the smoothed loss falls fastest (the steepest negative slope against the step, the
-    /// suggestion of pytorch-lr-finder), the ends of the curve left out; null when the curve is too short (&lt; 3 points
-    /// once the ends are left out) or never falls.
+    /// The learning rate where the smoothed loss falls fastest on its way down to its minimum (the steepest negative
+    /// slope against the step, as pytorch-lr-finder suggests, but looked for only up to the minimum: past it, a loss that
+    /// spikes and drops again while diverging would win), the first steps left out; null when that part of the curve is
+    /// too short (&lt; 3 points) or never falls.
     /// </summary>
     public double? SuggestedLearningRate { get; }
 
@@ -55,17 +56,11 @@ public sealed class LearningRateFinderResult
         return chart;
     }
 
-    // numpy.gradient over the trimmed curve (central differences inside, one-sided at the ends) and its minimum.
-    private static double? SteepestDescent(double[] lrs, double[] losses, int skipStart, int skipEnd)
+    // numpy.gradient over the curve from skipStart to its minimum (central differences inside, one-sided at the ends)
+    // and its most negative value; a short curve keeps at least three points by skipping fewer.
+    private static double? SteepestDescent(double[] lrs, double[] losses, int minimum, int skipStart)
     {
-        int n = losses.Length;
-        // Short curves keep at least three points: the skips shrink before the suggestion is given up.
-        while (n - skipStart - skipEnd < 3 && (skipStart > 0 || skipEnd > 0))
-        {
-            if (skipStart >= skipEnd && skipStart > 0) skipStart--;
-            else skipEnd--;
-        }
-        int from = skipStart, to = n - skipEnd;
+        int to = minimum + 1, from = Math.Max(0, Math.Min(skipStart, to - 3));
         if (to - from < 3) return null;
         int best = -1;
         double steepest = 0;

@@ -84,7 +84,7 @@ public sealed class LearningRateFinderTests
     }
 
     [Fact]
-    public void Options_AreChecked_AndShortCurvesStillGetASuggestion()
+    public void Options_AreChecked_AndLinearSweepsStepEvenly()
     {
         using var model = new Sequential(new Flatten(), new Linear(3 * 28 * 28, 5));
         var task = new ClassificationTask(model, MedMnistTask.OrdinalRegression);
@@ -96,13 +96,12 @@ public sealed class LearningRateFinderTests
             (new() { Steps = 1 }, "Steps"),
             (new() { Smoothing = 0 }, "Smoothing"),
             (new() { DivergenceFactor = 1 }, "DivergenceFactor"),
-            (new() { SkipEnd = -1 }, "SkipEnd"),
+            (new() { SkipStart = -1 }, "SkipStart"),
         })
         {
             FluentActions.Invoking(() => LearningRateFinder.Run(task, Loader(16), Sgd, bad)).Should().Throw<ArgumentOutOfRangeException>().Which.ParamName.Should().Be(name);
         }
 
-        // 4 linear steps with the default skips (10 and 5) would leave nothing: they shrink to keep three points.
         var linear = new LearningRateFinderOptions { StartLearningRate = 1e-4, EndLearningRate = 4e-4, Steps = 4, Linear = true, Smoothing = 1, DivergenceFactor = double.PositiveInfinity };
         var sweep = LearningRateFinder.Run(task, Loader(32), Sgd, linear);
         sweep.LearningRates.Should().HaveCount(4);
