@@ -203,6 +203,40 @@ public sealed class GuideExamplesTests
     }
 
     [Fact]
+    public void LearningRateFinderExample()
+    {
+        // snippet: lr-finder
+        var data = MedMnistDataset.LoadEmbeddedRetinaMnist();
+        var train = new DataLoader(new MedMnistImageSource(data.Train), new DataLoaderOptions
+        {
+            BatchSize = 64, Shuffle = true, Seed = 0, Transform = TransformPipeline.Create().Normalize(0.5f, 0.5f).Build(),
+        });
+        Tensors.ManualSeed(0);
+        using var model = ResNet.Builder().WithBlocks(ResidualBlockKind.Basic, 1, 1).WithWidths(8, 16)
+            .ForInput(channels: 3).WithSmallInputStem().WithClasses(5).Build();
+        var task = new ClassificationTask(model, MedMnistTask.OrdinalRegression);
+
+        // Train a few dozen steps while the learning rate grows from 1e-5 to 10; the model is restored afterwards.
+        var sweep = LearningRateFinder.Run(task, train, p => new Sgd(p, 1e-3, momentum: 0.9),
+            new LearningRateFinderOptions { StartLearningRate = 1e-5, EndLearningRate = 10, Steps = 40 });
+        double peak = sweep.SuggestedLearningRate ?? sweep.MinimumLossLearningRate / 10;
+        File.WriteAllText("lr-finder.svg", sweep.ToChart().ToSvg());
+
+        // Then train with the 1cycle policy up to that rate.
+        var result = Trainer.Create(task).TrainOn(train)
+            .UseSgd(peak, momentum: 0.9)
+            .WithOneCycleSchedule(peak)
+            .ForEpochs(1)
+            .Build()
+            .Run();
+        Console.WriteLine($"peak {peak:G2}: loss {result.History[0].TrainLoss:F3}");
+        // end snippet
+        File.Delete("lr-finder.svg");
+        sweep.LearningRates.Should().Contain(peak == sweep.SuggestedLearningRate ? peak : sweep.MinimumLossLearningRate);
+        double.IsFinite(result.History[0].TrainLoss).Should().BeTrue();
+    }
+
+    [Fact]
     public void DistributedTrainerExample()
     {
         var output = Path.Combine(Path.GetTempPath(), "mvn-guide-ddp-" + Guid.NewGuid().ToString("N"));
@@ -366,7 +400,7 @@ public sealed class GuideExamplesTests
         var source = File.ReadAllText(Path.Combine(root, "tests", "MedVision.Nets.Tests", "Docs", "GuideExamplesTests.cs"));
         var guide = File.ReadAllText(Path.Combine(root, "docs", "guide.md")).ReplaceLineEndings("\n");
         var snippets = Regex.Matches(source.ReplaceLineEndings("\n"), @"// snippet: (?<name>[a-z-]+)\n(?<code>.*?)\n[ ]*// end snippet", RegexOptions.Singleline);
-        snippets.Should().HaveCount(12);
+        snippets.Should().HaveCount(13);
         foreach (Match snippet in snippets)
         {
             var code = Dedent(snippet.Groups["code"].Value);
