@@ -3,9 +3,7 @@ using System.Globalization;
 using System.Text;
 using MedVision.Nets.Data.Loading;
 using MedVision.Nets.Data.MedMnist;
-using MedVision.Nets.Models;
 using MedVision.Nets.Training;
-using MedVision.Nets.Transforms;
 using MedVision.Torch;
 using MedVision.Torch.Serialization;
 using Spectre.Console;
@@ -55,17 +53,13 @@ internal static class FindLrCommand
         AnsiConsole.MarkupLine(SampleCommandLine.Banner(device));
 
         // The preprocessing and model of train.
-        var pipeline = TransformPipeline.Create();
-        int imageSize = data.Train.SampleShape[0];
-        if (imageSize != resolution) pipeline.Resize(resolution, resolution, imageSize < resolution ? ResizeMode.Nearest : ResizeMode.Linear);
         var loader = new DataLoader(new MedMnistImageSource(data.Train), new DataLoaderOptions
         {
-            BatchSize = batch, Shuffle = true, Seed = seed, Transform = pipeline.Normalize(0.5f, 0.5f).Build(),
+            BatchSize = batch, Shuffle = true, Seed = seed, Transform = TrainCommand.Preprocessing(data.Train.SampleShape[0], resolution),
             LabelKind = info.Task == MedVision.Nets.Metrics.MedMnistTask.MultiLabel ? LabelKind.MultiLabel : LabelKind.ClassIndex, Device = device,
         });
         Tensors.ManualSeed((ulong)seed);
-        var builder = ResNet.Builder().WithDepth(modelName == "resnet50" ? 50 : 18).ForInput(channels: info.Channels).WithClasses(info.ClassCount);
-        using var network = (resolution == 28 ? builder.WithSmallInputStem() : builder.WithImageNetStem()).Build();
+        using var network = TrainCommand.CreateNetwork(TrainCommand.Depth(modelName), resolution, info);
         network.To(device);
         var task = new ClassificationTask(network, info.Task);
         AnsiConsole.MarkupLine(Markup.Escape(string.Create(CultureInfo.InvariantCulture,

@@ -81,22 +81,17 @@ internal static class TrainCommand
         // Images scaled to [−1, 1] (MedMNIST: Normalize(mean=.5, std=.5)); 28×28 images upsampled with nearest neighbour for the 224 recipe.
         // Images of another size (a MedMNIST+ file) are resized to --resolution too, so the model trains at the input
         // size its model file records (and the predictor resizes to): nearest neighbour up, bilinear down.
-        var pipeline = TransformPipeline.Create();
         int imageSize = data.Train.SampleShape[0];
         if (imageSize != s.Resolution)
-        {
-            pipeline.Resize(s.Resolution, s.Resolution, imageSize < s.Resolution ? ResizeMode.Nearest : ResizeMode.Linear);
             AnsiConsole.MarkupLine($"Images {imageSize}×{imageSize} are resized to {s.Resolution}×{s.Resolution} ({(imageSize < s.Resolution ? "nearest neighbour" : "bilinear")}).");
-        }
-        var transform = pipeline.Normalize(0.5f, 0.5f).Build();
+        var transform = Preprocessing(imageSize, s.Resolution);
         var labelKind = info.Task == MedMnistTask.MultiLabel ? LabelKind.MultiLabel : LabelKind.ClassIndex;
         DataLoader Loader(MedMnistSplitData split, bool shuffle) => new(new MedMnistImageSource(split),
             new DataLoaderOptions { BatchSize = shuffle ? s.Batch / world : s.Batch, Shuffle = shuffle, Seed = s.Seed, Transform = transform, LabelKind = labelKind, Device = s.Device });
 
         Tensors.ManualSeed((ulong)s.Seed);
-        var depth = s.Model.ToLowerInvariant() switch { "resnet18" => 18, "resnet50" => 50, _ => throw new InvalidOperationException("--model was checked while parsing.") };
-        var builder = ResNet.Builder().WithDepth(depth).ForInput(channels: info.Channels).WithClasses(info.ClassCount);
-        using var network = (s.Resolution == 28 ? builder.WithSmallInputStem() : builder.WithImageNetStem()).Build();
+        var depth = Depth(s.Model);
+        using var network = CreateNetwork(depth, s.Resolution, info);
         var macs = network.Summary(1, info.Channels, s.Resolution, s.Resolution).TotalMultiplyAccumulates;
         AnsiConsole.MarkupLine($"Model {s.Model} ({(s.Resolution == 28 ? "small-input stem, 28×28" : "ImageNet stem, 224×224")}): {network.ParameterCount():N0} parameters, {macs / 1e9:0.000} G mult-adds per image");
         // In data-parallel training rank 0's weights are copied to every process: only rank 0 reads (or downloads) them.
@@ -202,6 +197,29 @@ internal static class TrainCommand
         AnsiConsole.MarkupLine($"Checkpoints: {full}/best.safetensors, {full}/last.safetensors · history: {full}/history.csv · plots: {full}/training-curves.svg, {full}/test-roc.svg{(confusion ? $", {full}/test-confusion.svg" : "")}{(calibration is not null ? $", {full}/test-reliability.svg" : "")}{(gradCam ? $", {full}/test-gradcam.png (Grad-CAM of test images 1–8)" : "")} · test report: {full}/test-evaluation.csv");
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"RESULT {s.Model} {info.Name} seed={s.Seed} epochs={s.Epochs} best_epoch={result.BestEpoch + 1} test_auc={testAuc:F4} test_acc={testAcc:F4}"));
         return 0;
+    }
+
+    /// <summary>The preprocessing of the recipe: [−1, 1] scaling, after resizing images of another size to the resolution (nearest neighbour up, bilinear down).</summary>
+    internal static TransformPipeline Preprocessing(int imageSize, int resolution)
+    {
+        var pipeline = TransformPipeline.Create();
+        if (imageSize != resolution) pipeline.Resize(resolution, resolution, imageSize < resolution ? ResizeMode.Nearest : ResizeMode.Linear);
+        return pipeline.Normalize(0.5f, 0.5f).Build();
+    }
+
+    /// <summary>The depth of --model (resnet18 or resnet50).</summary>
+    internal static int Depth(string model) => model.ToLowerInvariant() switch
+    {
+        "resnet18" => 18,
+        "resnet50" => 50,
+        _ => throw new InvalidOperationException("--model was checked while parsing."),
+    };
+
+    /// <summary>The ResNet of the recipe: the small-input stem at 28×28, the ImageNet stem otherwise.</summary>
+    internal static ResNet CreateNetwork(int depth, int resolution, MedMnistInfo info)
+    {
+        var builder = ResNet.Builder().WithDepth(depth).ForInput(channels: info.Channels).WithClasses(info.ClassCount);
+        return (resolution == 28 ? builder.WithSmallInputStem() : builder.WithImageNetStem()).Build();
     }
 
     /// <summary>The dataset of --dataset / --data-file: the shipped RetinaMNIST by default, others from the cache or Zenodo.</summary>
