@@ -24,9 +24,9 @@ internal sealed class OptimizationCommandLine
 
     public Option<string> Schedule { get; } = new Option<string>("--schedule")
     {
-        Description = "multistep (×0.1 at 50% and 75% of the epochs: the recipe), cosine (cosine annealing over the epochs), onecycle (the 1cycle policy over every optimizer step; --lr is its peak and momentum is cycled) or constant.",
+        Description = "multistep (×0.1 at 50% and 75% of the epochs: the recipe), cosine (cosine annealing over the epochs), onecycle (the 1cycle policy over every optimizer step; --lr is its peak and momentum is cycled), plateau (×0.1 when the validation AUC has not improved for 10 epochs) or constant.",
         DefaultValueFactory = _ => "multistep",
-    }.OneOf("multistep", "cosine", "onecycle", "constant");
+    }.OneOf("multistep", "cosine", "onecycle", "plateau", "constant");
 
     public Option<int> WarmupEpochs { get; } = new Option<int>("--warmup-epochs")
     {
@@ -85,6 +85,7 @@ internal sealed record OptimizationRecipe(string Optimizer, double? WeightDecay,
             "multistep" => builder.WithMultiStepSchedule(0.5, 0.75, 0.1),
             "cosine" => builder.WithCosineSchedule(WarmupEpochs),
             "onecycle" => builder.WithOneCycleSchedule(learningRate),
+            "plateau" => builder.WithPlateauSchedule(),
             "constant" => builder,
             _ => throw new InvalidOperationException($"--schedule {Schedule} was checked while parsing."),
         };
@@ -107,6 +108,7 @@ internal sealed record OptimizationRecipe(string Optimizer, double? WeightDecay,
             "multistep" => "×0.1 at 50% and 75% of the epochs",
             "cosine" => WarmupEpochs > 0 ? $"{WarmupEpochs} warm-up epochs, then cosine annealing" : "cosine annealing over the epochs",
             "onecycle" => "1cycle over every optimizer step (peak at 30%, momentum cycled)",
+            "plateau" => "×0.1 after 10 epochs without a better validation AUC",
             _ => "constant learning rate",
         };
         return $"{DescribeOptimizer()}, lr {learningRate.ToString("G3", CultureInfo.InvariantCulture)}, {schedule}";

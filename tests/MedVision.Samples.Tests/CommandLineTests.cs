@@ -75,7 +75,7 @@ public class CommandLineTests
     [InlineData("medmnist", "train", "--threads 0", "--threads must be at least 1, got 0.")]
     [InlineData("medmnist", "train", "--epochs abc", "Cannot parse argument 'abc' for option '--epochs' as expected type 'System.Int32'.")]
     [InlineData("medmnist", "train", "--optimizer lbfgs", "--optimizer must be adam, adamw, sgd, rmsprop, nadam or radam, got lbfgs.")]
-    [InlineData("medmnist", "train", "--schedule cyclic", "--schedule must be multistep, cosine, onecycle or constant, got cyclic.")]
+    [InlineData("medmnist", "train", "--schedule cyclic", "--schedule must be multistep, cosine, onecycle, plateau or constant, got cyclic.")]
     [InlineData("medmnist", "train", "--weight-decay -1", "--weight-decay must be a finite number ≥ 0, got -1.")]
     [InlineData("medmnist", "train", "--schedule cosine --warmup-epochs 5 --epochs 5", "--warmup-epochs 5 leaves none of the 5 epochs for the cosine schedule.")]
     [InlineData("fundus-folder", "train", "--warmup-epochs 2", "--warmup-epochs applies to --schedule cosine.")]

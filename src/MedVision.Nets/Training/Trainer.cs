@@ -72,6 +72,10 @@ public sealed class Trainer
         int stepsPerEpoch = (_s.Train.BatchesPerEpoch + _s.AccumulationSteps - 1) / _s.AccumulationSteps;
         var scheduler = _s.SchedulerFactory?.Invoke(optimizer, stepsPerEpoch);
         var stepScheduler = _s.SchedulePerStep ? scheduler : null;
+        // On a validation-AUC plateau (WithPlateauSchedule), stepped with each epoch's validation AUC.
+        var plateau = _s.PlateauFactory?.Invoke(optimizer);
+        Func<SchedulerState>? schedulerState = scheduler is not null ? scheduler.GetState : plateau is not null ? plateau.GetState : null;
+        Action<SchedulerState>? loadScheduler = scheduler is not null ? scheduler.LoadState : plateau is not null ? plateau.LoadState : null;
         var history = new List<EpochRecord>();
         int startEpoch = 0, bestEpoch = -1, sinceBest = 0;
         double bestAuc = double.NegativeInfinity;
@@ -80,7 +84,7 @@ public sealed class Trainer
         using var ema = _s.WeightAveragingDecay is double decay ? new ExponentialMovingAverage(model, decay) : null;
         _ema = ema;
         if (resume && _s.OutputDirectory is not null && File.Exists(Path.Combine(_s.OutputDirectory, LastStateFile)))
-            (startEpoch, bestEpoch, bestAuc, sinceBest) = RestoreCheckpoint(model, optimizer, scheduler, history);
+            (startEpoch, bestEpoch, bestAuc, sinceBest) = RestoreCheckpoint(model, optimizer, loadScheduler, history);
         else
             Tensors.ManualSeed((ulong)_s.Seed);
 
@@ -114,13 +118,14 @@ public sealed class Trainer
                     else sinceBest++;
                 }
                 if (!_s.SchedulePerStep) scheduler?.Step();
+                plateau?.Step(validation.Auc);
                 var record = new EpochRecord(epoch, trainLoss, terms, lr, validation, watch.Elapsed.TotalSeconds);
                 history.Add(record);
                 _log.LogInformation("epoch {Epoch}/{Epochs}: loss {Loss:F4}, val AUC {Auc:F4}, val ACC {Acc:F4}, lr {Lr:G3}, {Seconds:F1} s",
                     epoch + 1, _s.Epochs, trainLoss, validation.Auc, validation.Acc, lr, record.Seconds);
                 _progress?.Report(new TrainingProgress(epoch, _s.Epochs, _s.Train.BatchesPerEpoch, _s.Train.BatchesPerEpoch, trainLoss, record));
 
-                if (WriteDirectory is not null) SaveCheckpoint(model, optimizer, scheduler, history, epoch, bestEpoch, bestAuc, sinceBest);
+                if (WriteDirectory is not null) SaveCheckpoint(model, optimizer, schedulerState?.Invoke(), history, epoch, bestEpoch, bestAuc, sinceBest);
                 WriteHistory(history);
                 // Only when epochs remain: patience running out at the last epoch ends nothing early.
                 if (_s.EarlyStoppingPatience is int patience && sinceBest >= patience && epoch + 1 < _s.Epochs)
@@ -368,7 +373,7 @@ public sealed class Trainer
             ["val_acc"] = validation.Acc.ToString("R", CultureInfo.InvariantCulture),
         });
 
-    private void SaveCheckpoint(Module model, Optimizer optimizer, LearningRateScheduler? scheduler, List<EpochRecord> history, int epoch, int bestEpoch, double bestAuc, int sinceBest)
+    private void SaveCheckpoint(Module model, Optimizer optimizer, SchedulerState? scheduler, List<EpochRecord> history, int epoch, int bestEpoch, double bestAuc, int sinceBest)
     {
         var dir = WriteDirectory!;
         SaveWeights(model, Path.Combine(dir, LastModelFile), epoch, history[^1].Validation);
@@ -383,15 +388,15 @@ public sealed class Trainer
             EpochsSinceBest = sinceBest,
             Seed = _s.Seed,
             RngState = Convert.ToBase64String(Tensors.GetRngState()),
-            Scheduler = scheduler?.GetState().Values.ToDictionary(kv => kv.Key, kv => kv.Value),
-            SchedulerType = scheduler?.GetState().SchedulerType,
+            Scheduler = scheduler?.Values.ToDictionary(kv => kv.Key, kv => kv.Value),
+            SchedulerType = scheduler?.SchedulerType,
             History = history.Select(HistoryEntry.From).ToList(),
         };
         // The JSON is written last: it names the epoch the other two files belong to.
         AtomicFile.Write(Path.Combine(dir, LastStateFile), s => JsonSerializer.Serialize(s, checkpoint, JsonOptions));
     }
 
-    private (int StartEpoch, int BestEpoch, double BestAuc, int SinceBest) RestoreCheckpoint(Module model, Optimizer optimizer, LearningRateScheduler? scheduler, List<EpochRecord> history)
+    private (int StartEpoch, int BestEpoch, double BestAuc, int SinceBest) RestoreCheckpoint(Module model, Optimizer optimizer, Action<SchedulerState>? loadScheduler, List<EpochRecord> history)
     {
         var dir = _s.OutputDirectory!;
         var statePath = Path.Combine(dir, LastStateFile);
@@ -413,7 +418,7 @@ public sealed class Trainer
             throw new InvalidOperationException($"The checkpoint in {dir} was made with seed {checkpoint.Seed}, not {_s.Seed}; resuming would not continue the same run.");
         using (var weights = SafeTensors.Load(Path.Combine(dir, LastModelFile))) model.LoadStateDict(weights);
         using (var state = OptimizerState.Load(Path.Combine(dir, LastOptimizerFile))) optimizer.LoadState(state);
-        if (scheduler is not null && checkpoint.Scheduler is not null) scheduler.LoadState(new SchedulerState(checkpoint.SchedulerType ?? "", checkpoint.Scheduler));
+        if (loadScheduler is not null && checkpoint.Scheduler is not null) loadScheduler(new SchedulerState(checkpoint.SchedulerType ?? "", checkpoint.Scheduler));
         if (_ema is not null)
         {
             if (checkpoint.AverageUpdates is not long updates || !File.Exists(Path.Combine(dir, LastAverageFile)))

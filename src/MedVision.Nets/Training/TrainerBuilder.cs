@@ -21,6 +21,7 @@ public sealed class TrainerBuilder
     private Func<int, int, Optimizer, LearningRateScheduler>? _schedule;
     private bool _schedulePerStep;
     private int _scheduleWarmupEpochs;
+    private Func<Optimizer, ReduceLROnPlateau>? _plateau;
     private int _epochs = 1;
     private Device _device = Device.Cpu;
     private int _seed;
@@ -88,7 +89,7 @@ public sealed class TrainerBuilder
     public TrainerBuilder WithSchedule(Func<Optimizer, LearningRateScheduler> factory)
     {
         ArgumentNullException.ThrowIfNull(factory);
-        return Set(() => (_schedule, _schedulePerStep, _scheduleWarmupEpochs) = ((_, _, o) => factory(o), false, 0));
+        return Set(() => (_schedule, _schedulePerStep, _scheduleWarmupEpochs, _plateau) = ((_, _, o) => factory(o), false, 0, null));
     }
 
     /// <summary>
@@ -99,7 +100,7 @@ public sealed class TrainerBuilder
     public TrainerBuilder WithStepSchedule(Func<Optimizer, int, LearningRateScheduler> factory)
     {
         ArgumentNullException.ThrowIfNull(factory);
-        return Set(() => (_schedule, _schedulePerStep, _scheduleWarmupEpochs) = ((epochs, steps, o) => factory(o, checked(epochs * steps)), true, 0));
+        return Set(() => (_schedule, _schedulePerStep, _scheduleWarmupEpochs, _plateau) = ((epochs, steps, o) => factory(o, checked(epochs * steps)), true, 0, null));
     }
 
     /// <summary>Multiplies the learning rate by <paramref name="gamma"/> at the given fractions of the epochs (MedMNIST: 0.5 and 0.75, γ = 0.1).</summary>
@@ -108,7 +109,7 @@ public sealed class TrainerBuilder
         if (firstFraction is <= 0 or >= 1 || secondFraction is <= 0 or >= 1 || secondFraction < firstFraction)
             throw new ArgumentOutOfRangeException(nameof(firstFraction), "milestone fractions must satisfy 0 < first ≤ second < 1");
         // Milestones at floor(fraction · epochs), at least epoch 1 (a milestone at or past the last epoch never fires).
-        return Set(() => (_schedule, _schedulePerStep, _scheduleWarmupEpochs) = ((epochs, _, o) => new MultiStepLR(o, new[] { Math.Max(1, (int)(firstFraction * epochs)), Math.Max(1, (int)(secondFraction * epochs)) }.Distinct(), gamma), false, 0));
+        return Set(() => (_schedule, _schedulePerStep, _scheduleWarmupEpochs, _plateau) = ((epochs, _, o) => new MultiStepLR(o, new[] { Math.Max(1, (int)(firstFraction * epochs)), Math.Max(1, (int)(secondFraction * epochs)) }.Distinct(), gamma), false, 0, null));
     }
 
     /// <summary>
@@ -124,9 +125,27 @@ public sealed class TrainerBuilder
         RequireFinite(minLearningRate, nameof(minLearningRate), positive: false);
         return Set(() =>
         {
-            (_schedule, _schedulePerStep) = ((epochs, _, o) => new CosineAnnealingLR(o, epochs - warmupEpochs, minLearningRate, warmupEpochs), false);
+            (_schedule, _schedulePerStep, _plateau) = ((epochs, _, o) => new CosineAnnealingLR(o, epochs - warmupEpochs, minLearningRate, warmupEpochs), false, null);
             _scheduleWarmupEpochs = warmupEpochs;
         });
+    }
+
+    /// <summary>
+    /// Reduces the learning rate by <paramref name="factor"/> when the validation AUC (the model-selection metric) has
+    /// not improved by a relative <paramref name="threshold"/> for more than <paramref name="patience"/> epochs
+    /// (<see cref="ReduceLROnPlateau"/> in max mode), waiting <paramref name="cooldown"/> epochs after each reduction and
+    /// never going below <paramref name="minLearningRate"/>. Needs <see cref="ValidateOn"/>.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">An argument is out of its range.</exception>
+    public TrainerBuilder WithPlateauSchedule(double factor = 0.1, int patience = 10, double threshold = 1e-4, int cooldown = 0, double minLearningRate = 0)
+    {
+        if (!(factor >= 0 && factor < 1)) throw new ArgumentOutOfRangeException(nameof(factor), factor, "factor must be in [0, 1).");
+        ArgumentOutOfRangeException.ThrowIfNegative(patience);
+        ArgumentOutOfRangeException.ThrowIfNegative(cooldown);
+        RequireFinite(threshold, nameof(threshold), positive: false);
+        RequireFinite(minLearningRate, nameof(minLearningRate), positive: false);
+        return Set(() => (_schedule, _schedulePerStep, _scheduleWarmupEpochs, _plateau) =
+            (null, false, 0, o => new ReduceLROnPlateau(o, PlateauMode.Max, factor, patience, threshold, cooldown: cooldown, minLearningRate: minLearningRate)));
     }
 
     /// <summary>
@@ -245,6 +264,7 @@ public sealed class TrainerBuilder
         if (_train is null) throw new InvalidOperationException("Say what to train on: TrainOn(loader).");
         if (_optimizer is null) throw new InvalidOperationException("Choose an optimizer: UseAdam(), UseSgd() or UseOptimizer().");
         if (_patience is not null && _validation is null) throw new InvalidOperationException("Early stopping needs a validation set: ValidateOn(loader).");
+        if (_plateau is not null && _validation is null) throw new InvalidOperationException("WithPlateauSchedule watches the validation AUC: ValidateOn(loader).");
         if (_accumulation > 1 && _group is { WorldSize: > 1 })
             throw new InvalidOperationException("Gradient accumulation is not supported with DistributeOver: every backward pass all-reduces the gradients. Use a larger per-rank batch or more ranks.");
         foreach (var (loader, name) in new[] { (_validation, "ValidateOn"), (_trainEvaluation, "EvaluateTrainingOn"), (_test, "TestOn") })
@@ -260,7 +280,7 @@ public sealed class TrainerBuilder
             int epochs = _epochs;
             scheduler = (o, stepsPerEpoch) => schedule(epochs, stepsPerEpoch, o);
         }
-        return new Trainer(new TrainerSettings(_task, _train, _validation, _trainEvaluation, _test, _optimizer, scheduler, _schedulePerStep, _epochs, _device, _seed, _patience, _clip, _output, _logger, _progress, _group, _dataParallel, _accumulation, _averagingDecay, _mixedPrecision));
+        return new Trainer(new TrainerSettings(_task, _train, _validation, _trainEvaluation, _test, _optimizer, scheduler, _schedulePerStep, _plateau, _epochs, _device, _seed, _patience, _clip, _output, _logger, _progress, _group, _dataParallel, _accumulation, _averagingDecay, _mixedPrecision));
     }
 
     private TrainerBuilder Set(Action set)

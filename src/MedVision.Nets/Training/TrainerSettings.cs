@@ -16,6 +16,7 @@ internal sealed record TrainerSettings(
     Func<IReadOnlyList<Tensor>, Optimizer> OptimizerFactory,
     Func<Optimizer, int, LearningRateScheduler>? SchedulerFactory, // (optimizer, optimizer steps per epoch)
     bool SchedulePerStep,
+    Func<Optimizer, ReduceLROnPlateau>? PlateauFactory,
     int Epochs,
     Device Device,
     int Seed,

@@ -491,4 +491,43 @@ public sealed class TrainerTests : IDisposable
         FluentActions.Invoking(() => Trainer.Create(task).WithOneCycleSchedule(-1)).Should().Throw<ArgumentOutOfRangeException>().Which.ParamName.Should().Be("maxLearningRate");
         FluentActions.Invoking(() => Trainer.Create(task).WithOneCycleSchedule(0.1, warmupFraction: 2)).Should().Throw<ArgumentOutOfRangeException>().Which.ParamName.Should().Be("warmupFraction");
     }
+
+    [Fact]
+    public void PlateauSchedule_ReducesTheRateWhenValidationAucStalls_AndResumesExactly()
+    {
+        // A validation split of one grade has no AUC (NaN), so no epoch improves on the last: with patience 1 the rate
+        // halves after every second epoch.
+        var validation = Retina.Value.Validation;
+        var oneGrade = Enumerable.Range(0, validation.Count).Where(i => validation.Labels[i, 0] == 0).Take(16).ToArray();
+        static Sequential Linear() => new(new Flatten(), new Linear(3 * 28 * 28, 5));
+        Trainer Build(Sequential model, string dir, int epochs) => Trainer.Create(new ClassificationTask(model, MedMnistTask.OrdinalRegression))
+            .TrainOn(Loader(Retina.Value.Train, 32, shuffle: true))
+            .ValidateOn(new DataLoader(new SubsetSource(new MedMnistImageSource(validation), oneGrade), new DataLoaderOptions { BatchSize = 16 }))
+            .UseSgd(0.01, momentum: 0.9)
+            .WithPlateauSchedule(factor: 0.5, patience: 1)
+            .ForEpochs(epochs)
+            .WithSeed(4)
+            .SaveTo(Path.Combine(_root, dir))
+            .Build();
+
+        Tensors.ManualSeed(1);
+        TrainingResult straight;
+        using (var model = Linear()) straight = Build(model, "plateau-straight", 5).Run();
+        straight.History.Select(h => h.LearningRate).Should().Equal(0.01, 0.01, 0.005, 0.005, 0.0025);
+        straight.History.Should().OnlyContain(h => double.IsNaN(h.Validation.Auc));
+
+        Tensors.ManualSeed(1);
+        using (var model = Linear()) Build(model, "plateau-resumed", 3).Run();
+        TrainingResult resumed;
+        using (var model = Linear()) resumed = Build(model, "plateau-resumed", 5).Run(resume: true);
+        resumed.History.Select(h => h.LearningRate).Should().Equal(straight.History.Select(h => h.LearningRate));
+        LastWeights(Path.Combine(_root, "plateau-resumed")).Should().Equal(LastWeights(Path.Combine(_root, "plateau-straight")));
+
+        using var tiny = TinyCnn();
+        FluentActions.Invoking(() => Trainer.Create(new ClassificationTask(tiny, MedMnistTask.OrdinalRegression))
+            .TrainOn(Loader(Retina.Value.Train, 16, shuffle: true)).UseAdam().WithPlateauSchedule().Build())
+            .Should().Throw<InvalidOperationException>().WithMessage("*validation AUC: ValidateOn(loader)*");
+        FluentActions.Invoking(() => Trainer.Create(new ClassificationTask(tiny, MedMnistTask.OrdinalRegression)).WithPlateauSchedule(factor: 1))
+            .Should().Throw<ArgumentOutOfRangeException>().Which.ParamName.Should().Be("factor");
+    }
 }
