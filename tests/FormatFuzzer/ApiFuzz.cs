@@ -911,7 +911,7 @@ internal static partial class ApiFuzz
 
     /// <summary>
     /// A Trainer with random options over a tiny classifier (Flatten → Linear) and 4–24 in-memory images: optimizer
-    /// (Adam or SGD with random hyper-parameters, or RMSprop, Adagrad, NAdam, RAdam), multi-step, cosine or 1cycle schedule, 1–4 epochs, early stopping, gradient clipping
+    /// (Adam or SGD with random hyper-parameters, or RMSprop, Adagrad, NAdam, RAdam), multi-step, cosine, 1cycle or plateau schedule, 1–4 epochs, early stopping, gradient clipping
     /// and accumulation, weight averaging, batch mixing, label smoothing, validation/test/train-evaluation loaders,
     /// checkpoints (then a resumed run for more epochs). Each number is an ordinary one nine times in ten. Oracle: one history
     /// record per epoch run (all of them unless it stopped early), epochs numbered in order, the best epoch among them,
@@ -970,7 +970,7 @@ internal static partial class ApiFuzz
         var progress = new List<MedVision.Nets.Training.TrainingProgress>();
         try
         {
-            foreach (var option in Enumerable.Range(0, 11).Where(_ => rng.Next(2) == 0))
+            foreach (var option in Enumerable.Range(0, 12).Where(_ => rng.Next(2) == 0))
             {
                 switch (option)
                 {
@@ -982,6 +982,7 @@ internal static partial class ApiFuzz
                     case 5: { int a = Count(1, 3); steps.Add($"AccumulateGradients({a})"); Apply(b => b.AccumulateGradients(a)); break; }
                     case 6: { double d = Number(0, 0.99); steps.Add($"AverageWeights({d})"); Apply(b => b.AverageWeights(d)); break; }
                     case 8: { double m = Number(1e-3, 0.1), f = Number(0, 1); bool c = rng.Next(2) == 0; steps.Add($"WithOneCycleSchedule({m}, {f}, cycleMomentum: {c})"); Apply(b => b.WithOneCycleSchedule(m, f, cycleMomentum: c)); break; }
+                    case 11: { double f = Number(0, 0.9); int p = Count(0, 2); steps.Add($"WithPlateauSchedule({f}, {p})"); Apply(b => b.WithPlateauSchedule(f, p)); break; }
                     case 9: { int w = Count(0, 2); double m = Number(0, 1e-3); steps.Add($"WithCosineSchedule({w}, {m})"); Apply(b => b.WithCosineSchedule(w, m)); break; }
                     case 10:
                     {
