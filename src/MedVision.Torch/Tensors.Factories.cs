@@ -175,6 +175,42 @@ public static partial class Tensors
         fixed (IntPtr* p = handles) return Tensor.Wrap(NativeMethods.mvt_cat(p, handles.Length, dim, stack ? 1 : 0));
     }
 
+    /// <summary>An identity matrix of <paramref name="n"/> rows and <paramref name="m"/> columns (<paramref name="n"/> when not given; torch.eye).</summary>
+    public static Tensor Eye(long n, long? m = null, ScalarType dtype = ScalarType.Float32, Device? device = null)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(n);
+        if (m is < 0) throw new ArgumentOutOfRangeException(nameof(m), m, "m must be ≥ 0.");
+        Guard.Defined(dtype);
+        var dev = UsableDevice(device);
+        return Tensor.Wrap(NativeMethods.mvt_eye(n, m ?? n, (int)dtype, (int)dev.Type, dev.Index));
+    }
+
+    /// <summary>
+    /// Einstein summation (torch.einsum): <paramref name="equation"/> names the dimensions of each operand and of the
+    /// result, e.g. <c>"bij,bjk-&gt;bik"</c> (batched matrix product) or <c>"bchw,bc-&gt;bhw"</c> (a weighted sum of channels).
+    /// </summary>
+    public static unsafe Tensor Einsum(string equation, params Tensor[] operands)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(equation);
+        ArgumentNullException.ThrowIfNull(operands);
+        if (operands.Length == 0) throw new ArgumentException("Einsum needs at least one operand.", nameof(operands));
+        var handles = new IntPtr[operands.Length];
+        for (int i = 0; i < handles.Length; i++) handles[i] = (operands[i] ?? throw new ArgumentNullException(nameof(operands), $"operand {i} is null")).Handle;
+        fixed (IntPtr* p = handles) return Tensor.Wrap(NativeMethods.mvt_einsum(equation, p, handles.Length));
+    }
+
+    /// <summary>
+    /// The p-norm distances between every row of <paramref name="x1"/> (…, P, M) and every row of <paramref name="x2"/>
+    /// (…, R, M), as a (…, P, R) tensor (torch.cdist; embeddings of a Siamese network against a gallery).
+    /// </summary>
+    public static Tensor Cdist(Tensor x1, Tensor x2, double p = 2)
+    {
+        ArgumentNullException.ThrowIfNull(x1);
+        ArgumentNullException.ThrowIfNull(x2);
+        if (!(p >= 0) || double.IsNaN(p)) throw new ArgumentOutOfRangeException(nameof(p), p, "p must be ≥ 0 (∞ for the maximum norm).");
+        return Tensor.Wrap(NativeMethods.mvt_cdist(x1.Handle, x2.Handle, p));
+    }
+
     /// <summary>Elementwise choice: <paramref name="x"/> where <paramref name="condition"/> is true, else <paramref name="y"/>.</summary>
     public static Tensor Where(Tensor condition, Tensor x, Tensor y) => Tensor.Wrap(NativeMethods.mvt_where(Tensor.NotNull(condition).Handle, Tensor.NotNull(x).Handle, Tensor.NotNull(y).Handle));
 

@@ -151,6 +151,20 @@ internal static unsafe class NativeMethods
     [DllImport(Lib, ExactSpelling = true)] internal static extern IntPtr mvt_bce(IntPtr probs, IntPtr target, IntPtr weight, int reduction);
     [DllImport(Lib, ExactSpelling = true)] internal static extern IntPtr mvt_regression_loss(int kind, IntPtr x, IntPtr y, int reduction, double beta);
     [DllImport(Lib, ExactSpelling = true)] internal static extern IntPtr mvt_pair_loss(int kind, IntPtr a, IntPtr b, IntPtr c, int reduction, double margin, double p, double eps, int flag);
+    [DllImport(Lib, ExactSpelling = true)] internal static extern IntPtr mvt_scatter(int op, IntPtr t, long dim, IntPtr index, IntPtr src, int includeSelf);
+    [DllImport(Lib, ExactSpelling = true)] internal static extern IntPtr mvt_tri(IntPtr t, long diagonal, int upper);
+    [DllImport(Lib, ExactSpelling = true)] internal static extern IntPtr mvt_roll(IntPtr t, long* shifts, int nshifts, long* dims, int ndims);
+    [DllImport(Lib, ExactSpelling = true)] internal static extern IntPtr mvt_nonzero(IntPtr t);
+    [DllImport(Lib, ExactSpelling = true)] internal static extern int mvt_unique(IntPtr t, int sorted, int returnInverse, int returnCounts, IntPtr* values, IntPtr* inverse, IntPtr* counts);
+    [DllImport(Lib, ExactSpelling = true)] internal static extern IntPtr mvt_unfold(IntPtr t, long dim, long size, long step);
+    [DllImport(Lib, ExactSpelling = true)] internal static extern IntPtr mvt_einsum([MarshalAs(UnmanagedType.LPUTF8Str)] string equation, IntPtr* ts, int n);
+    [DllImport(Lib, ExactSpelling = true)] internal static extern IntPtr mvt_cdist(IntPtr a, IntPtr b, double p);
+    [DllImport(Lib, ExactSpelling = true)] internal static extern IntPtr mvt_eye(long n, long m, int dtype, int deviceType, int deviceIndex);
+    [DllImport(Lib, ExactSpelling = true)] internal static extern IntPtr mvt_cumprod(IntPtr t, long dim);
+    [DllImport(Lib, ExactSpelling = true)] internal static extern IntPtr mvt_logit(IntPtr t, int hasEps, double eps);
+    [DllImport(Lib, ExactSpelling = true)] internal static extern IntPtr mvt_bincount(IntPtr t, IntPtr weights, long minlength);
+    [DllImport(Lib, ExactSpelling = true)] internal static extern int mvt_median(IntPtr t, int hasDim, long dim, int keepdim, IntPtr* values, IntPtr* indices);
+    [DllImport(Lib, ExactSpelling = true)] internal static extern IntPtr mvt_quantile(IntPtr t, IntPtr q, int hasDim, long dim, int keepdim, int interpolation);
 
     [DllImport(Lib, ExactSpelling = true)] internal static extern int mvt_dist_backend_available(int backend);
     [DllImport(Lib, ExactSpelling = true)] internal static extern IntPtr mvt_dist_init(int backend, [MarshalAs(UnmanagedType.LPUTF8Str)] string masterAddr, int masterPort, int worldSize, int rank, long timeoutMs);

@@ -207,6 +207,22 @@ MVT_API mvt_tensor mvt_bce(mvt_tensor probs, mvt_tensor target, mvt_tensor weigh
 MVT_API mvt_tensor mvt_regression_loss(int32_t kind, mvt_tensor x, mvt_tensor y, int32_t reduction, double beta);
 MVT_API mvt_tensor mvt_pair_loss(int32_t kind, mvt_tensor a, mvt_tensor b, mvt_tensor c, int32_t reduction, double margin, double p, double eps, int32_t flag);
 
+/* indexing.cpp: scatter, triangular parts, roll, nonzero, unique, unfold, einsum, cdist, eye, cumprod, logit, bincount, median, quantile */
+MVT_API mvt_tensor mvt_scatter(int32_t op, mvt_tensor t, int64_t dim, mvt_tensor index, mvt_tensor src, int32_t include_self);
+MVT_API mvt_tensor mvt_tri(mvt_tensor t, int64_t diagonal, int32_t upper);
+MVT_API mvt_tensor mvt_roll(mvt_tensor t, const int64_t* shifts, int32_t nshifts, const int64_t* dims, int32_t ndims);
+MVT_API mvt_tensor mvt_nonzero(mvt_tensor t);
+MVT_API int32_t mvt_unique(mvt_tensor t, int32_t sorted, int32_t return_inverse, int32_t return_counts, mvt_tensor* values, mvt_tensor* inverse, mvt_tensor* counts);
+MVT_API mvt_tensor mvt_unfold(mvt_tensor t, int64_t dim, int64_t size, int64_t step);
+MVT_API mvt_tensor mvt_einsum(const char* equation, const mvt_tensor* ts, int32_t n);
+MVT_API mvt_tensor mvt_cdist(mvt_tensor a, mvt_tensor b, double p);
+MVT_API mvt_tensor mvt_eye(int64_t n, int64_t m, int32_t dtype, int32_t device_type, int32_t device_index);
+MVT_API mvt_tensor mvt_cumprod(mvt_tensor t, int64_t dim);
+MVT_API mvt_tensor mvt_logit(mvt_tensor t, int32_t has_eps, double eps);
+MVT_API mvt_tensor mvt_bincount(mvt_tensor t, mvt_tensor weights, int64_t minlength);
+MVT_API int32_t mvt_median(mvt_tensor t, int32_t has_dim, int64_t dim, int32_t keepdim, mvt_tensor* values, mvt_tensor* indices);
+MVT_API mvt_tensor mvt_quantile(mvt_tensor t, mvt_tensor q, int32_t has_dim, int64_t dim, int32_t keepdim, int32_t interpolation);
+
 /* distributed (c10d). Built with Gloo when its headers were found at configure time, with NCCL when libtorch is a
  * CUDA build and nccl.h was found; mvt_dist_backend_available says which. A process group handle owns its store. */
 typedef void* mvt_process_group;
