@@ -95,6 +95,9 @@ public sealed class LineChart : SvgChart
             sb.AppendLine(ci, $"<text x=\"{F(left - 8)}\" y=\"{F(Py(t) + 4)}\" text-anchor=\"end\">{Label(t)}</text>");
         }
         sb.AppendLine(ci, $"<rect x=\"{F(left)}\" y=\"{F(top)}\" width=\"{F(plotW)}\" height=\"{F(plotH)}\" fill=\"none\" stroke=\"#333\"/>");
+        // Lines stop at the plot's frame when a fixed range leaves points outside it.
+        bool clip = XRange is not null || YRange is not null;
+        if (clip) sb.AppendLine(ci, $"<clipPath id=\"plot-area\"><rect x=\"{F(left)}\" y=\"{F(top)}\" width=\"{F(plotW)}\" height=\"{F(plotH)}\"/></clipPath>");
         sb.AppendLine(ci, $"<text x=\"{F(left + plotW / 2)}\" y=\"{F(Height - 12)}\" text-anchor=\"middle\">{Escape(XLabel)}</text>");
         sb.AppendLine(ci, $"<text transform=\"translate(18 {F(top + plotH / 2)}) rotate(-90)\" text-anchor=\"middle\">{Escape(YLabel)}</text>");
         for (int i = 0; i < _series.Count; i++)
@@ -110,7 +113,7 @@ public sealed class LineChart : SvgChart
                 penDown = true;
             }
             if (path.Length > 0)
-                sb.AppendLine(ci, $"<path d=\"{path.ToString().Trim()}\" fill=\"none\" stroke=\"{colour}\" stroke-width=\"2\"{(s.Dashed ? " stroke-dasharray=\"6 4\"" : "")}/>");
+                sb.AppendLine(ci, $"<path d=\"{path.ToString().Trim()}\" fill=\"none\" stroke=\"{colour}\" stroke-width=\"2\"{(s.Dashed ? " stroke-dasharray=\"6 4\"" : "")}{(clip ? " clip-path=\"url(#plot-area)\"" : "")}/>");
             double ly = top + 14 + i * legendStep;
             sb.AppendLine(ci, $"<line x1=\"{F(left + plotW + 12)}\" y1=\"{F(ly - 4)}\" x2=\"{F(left + plotW + 36)}\" y2=\"{F(ly - 4)}\" stroke=\"{colour}\" stroke-width=\"2\"{(s.Dashed ? " stroke-dasharray=\"6 4\"" : "")}/>");
             sb.AppendLine(ci, $"<text x=\"{F(left + plotW + 42)}\" y=\"{F(ly)}\">{Escape(s.Name)}</text>");

@@ -41,18 +41,23 @@ public sealed class LearningRateFinderResult
     /// </summary>
     public double? SuggestedLearningRate { get; }
 
-    /// <summary>The smoothed loss against log₁₀ of the learning rate, with the suggestion marked, for an SVG file.</summary>
+    /// <summary>
+    /// The smoothed and raw losses against log₁₀ of the learning rate, with the suggestion marked, for an SVG file. The
+    /// loss axis spans the curve up to its minimum (from a little below the lowest loss to a quarter above the highest
+    /// smoothed loss before the minimum), so that the diverging end does not flatten the part that matters; what lies
+    /// above is cut at the frame.
+    /// </summary>
     public LineChart ToChart(string? title = "Learning-rate range test")
     {
         var x = LearningRates.Select(Math.Log10).ToArray();
-        var chart = new LineChart(title, "log₁₀ learning rate", "training loss (smoothed)")
+        var chart = new LineChart(title, "log₁₀ learning rate", "training loss")
             .Add("smoothed loss", x, SmoothedLosses.ToArray())
             .Add("loss", x, Losses.ToArray(), dashed: true);
+        int best = SmoothedLosses.ToList().IndexOf(SmoothedLosses.Min());
+        double low = 0.9 * Math.Min(Losses.Min(), SmoothedLosses.Min()), high = 1.25 * SmoothedLosses.Take(best + 1).Max();
+        if (high > low) chart.YRange = (low, high);
         if (SuggestedLearningRate is double s)
-        {
-            double low = SmoothedLosses.Where(double.IsFinite).DefaultIfEmpty(0).Min(), high = SmoothedLosses.Where(double.IsFinite).DefaultIfEmpty(1).Max();
-            chart.Add("suggestion", new[] { Math.Log10(s), Math.Log10(s) }, new[] { low, high }, dashed: true);
-        }
+            chart.Add("suggestion", new[] { Math.Log10(s), Math.Log10(s) }, new[] { chart.YRange?.Min ?? low, chart.YRange?.Max ?? high }, dashed: true);
         return chart;
     }
 

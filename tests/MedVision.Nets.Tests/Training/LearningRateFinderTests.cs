@@ -80,7 +80,10 @@ public sealed class LearningRateFinderTests
         at.Should().BeGreaterThan(0);
         sweep.SmoothedLosses[at + 1].Should().BeLessThan(sweep.SmoothedLosses[at - 1]);
         suggested.Should().BeLessThan(sweep.MinimumLossLearningRate);
-        sweep.ToChart().ToSvg().Should().Contain("suggestion");
+        var chart = sweep.ToChart();
+        chart.YRange!.Value.Max.Should().BeLessThan(sweep.SmoothedLosses[^1], "the diverging end is cut at the frame, not given the axis");
+        chart.YRange!.Value.Min.Should().BeLessThan(lowest);
+        chart.ToSvg().Should().Contain("suggestion").And.Contain("clip-path=\"url(#plot-area)\"");
     }
 
     [Fact]
