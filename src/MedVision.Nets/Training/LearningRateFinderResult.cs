@@ -5,17 +5,17 @@ namespace MedVision.Nets.Training;
 /// <summary>The curve of a <see cref="LearningRateFinder"/> sweep and the learning rates it suggests.</summary>
 public sealed class LearningRateFinderResult
 {
+    private readonly int _minimum; // the step with the lowest smoothed loss
     internal LearningRateFinderResult(double[] learningRates, double[] losses, double[] smoothedLosses, bool diverged, int skipStart)
     {
         LearningRates = learningRates;
         Losses = losses;
         SmoothedLosses = smoothedLosses;
         Diverged = diverged;
-        int best = 0;
         for (int i = 1; i < smoothedLosses.Length; i++)
-            if (smoothedLosses[i] < smoothedLosses[best]) best = i;
-        MinimumLossLearningRate = learningRates[best];
-        SuggestedLearningRate = SteepestDescent(learningRates, smoothedLosses, best, skipStart);
+            if (smoothedLosses[i] < smoothedLosses[_minimum]) _minimum = i;
+        MinimumLossLearningRate = learningRates[_minimum];
+        SuggestedLearningRate = SteepestDescent(learningRates, smoothedLosses, _minimum, skipStart);
     }
 
     /// <summary>The learning rate of each step taken.</summary>
@@ -53,8 +53,7 @@ public sealed class LearningRateFinderResult
         var chart = new LineChart(title, "log₁₀ learning rate", "training loss")
             .Add("smoothed loss", x, SmoothedLosses.ToArray())
             .Add("loss", x, Losses.ToArray(), dashed: true);
-        int best = SmoothedLosses.ToList().IndexOf(SmoothedLosses.Min());
-        double low = 0.9 * Math.Min(Losses.Min(), SmoothedLosses.Min()), high = 1.25 * SmoothedLosses.Take(best + 1).Max();
+        double low = 0.9 * Math.Min(Losses.Min(), SmoothedLosses[_minimum]), high = 1.25 * SmoothedLosses.Take(_minimum + 1).Max();
         if (high > low) chart.YRange = (low, high);
         if (SuggestedLearningRate is double s)
             chart.Add("suggestion", new[] { Math.Log10(s), Math.Log10(s) }, new[] { chart.YRange?.Min ?? low, chart.YRange?.Max ?? high }, dashed: true);

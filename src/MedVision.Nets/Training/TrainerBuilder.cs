@@ -18,10 +18,7 @@ public sealed class TrainerBuilder
     private DataLoader? _train, _validation, _trainEvaluation, _test;
     private Func<IReadOnlyList<Tensor>, Optimizer>? _optimizer;
     // A schedule from the epochs, the optimizer steps per epoch (known once the run starts) and the optimizer.
-    private Func<int, int, Optimizer, LearningRateScheduler>? _schedule;
-    private bool _schedulePerStep;
-    private int _scheduleWarmupEpochs;
-    private Func<Optimizer, ReduceLROnPlateau>? _plateau;
+    private Schedule? _schedule;
     private int _epochs = 1;
     private Device _device = Device.Cpu;
     private int _seed;
@@ -89,7 +86,7 @@ public sealed class TrainerBuilder
     public TrainerBuilder WithSchedule(Func<Optimizer, LearningRateScheduler> factory)
     {
         ArgumentNullException.ThrowIfNull(factory);
-        return Set(() => (_schedule, _schedulePerStep, _scheduleWarmupEpochs, _plateau) = ((_, _, o) => factory(o), false, 0, null));
+        return Set(() => _schedule = new Schedule((_, _, o) => factory(o)));
     }
 
     /// <summary>
@@ -100,7 +97,7 @@ public sealed class TrainerBuilder
     public TrainerBuilder WithStepSchedule(Func<Optimizer, int, LearningRateScheduler> factory)
     {
         ArgumentNullException.ThrowIfNull(factory);
-        return Set(() => (_schedule, _schedulePerStep, _scheduleWarmupEpochs, _plateau) = ((epochs, steps, o) => factory(o, checked(epochs * steps)), true, 0, null));
+        return Set(() => _schedule = new Schedule((epochs, steps, o) => factory(o, checked(epochs * steps)), PerStep: true));
     }
 
     /// <summary>Multiplies the learning rate by <paramref name="gamma"/> at the given fractions of the epochs (MedMNIST: 0.5 and 0.75, γ = 0.1).</summary>
@@ -109,7 +106,7 @@ public sealed class TrainerBuilder
         if (firstFraction is <= 0 or >= 1 || secondFraction is <= 0 or >= 1 || secondFraction < firstFraction)
             throw new ArgumentOutOfRangeException(nameof(firstFraction), "milestone fractions must satisfy 0 < first ≤ second < 1");
         // Milestones at floor(fraction · epochs), at least epoch 1 (a milestone at or past the last epoch never fires).
-        return Set(() => (_schedule, _schedulePerStep, _scheduleWarmupEpochs, _plateau) = ((epochs, _, o) => new MultiStepLR(o, new[] { Math.Max(1, (int)(firstFraction * epochs)), Math.Max(1, (int)(secondFraction * epochs)) }.Distinct(), gamma), false, 0, null));
+        return Set(() => _schedule = new Schedule((epochs, _, o) => new MultiStepLR(o, new[] { Math.Max(1, (int)(firstFraction * epochs)), Math.Max(1, (int)(secondFraction * epochs)) }.Distinct(), gamma)));
     }
 
     /// <summary>
@@ -123,11 +120,7 @@ public sealed class TrainerBuilder
     {
         ArgumentOutOfRangeException.ThrowIfNegative(warmupEpochs);
         RequireFinite(minLearningRate, nameof(minLearningRate), positive: false);
-        return Set(() =>
-        {
-            (_schedule, _schedulePerStep, _plateau) = ((epochs, _, o) => new CosineAnnealingLR(o, epochs - warmupEpochs, minLearningRate, warmupEpochs), false, null);
-            _scheduleWarmupEpochs = warmupEpochs;
-        });
+        return Set(() => _schedule = new Schedule((epochs, _, o) => new CosineAnnealingLR(o, epochs - warmupEpochs, minLearningRate, warmupEpochs), WarmupEpochs: warmupEpochs));
     }
 
     /// <summary>
@@ -144,8 +137,7 @@ public sealed class TrainerBuilder
         ArgumentOutOfRangeException.ThrowIfNegative(cooldown);
         RequireFinite(threshold, nameof(threshold), positive: false);
         RequireFinite(minLearningRate, nameof(minLearningRate), positive: false);
-        return Set(() => (_schedule, _schedulePerStep, _scheduleWarmupEpochs, _plateau) =
-            (null, false, 0, o => new ReduceLROnPlateau(o, PlateauMode.Max, factor, patience, threshold, cooldown: cooldown, minLearningRate: minLearningRate)));
+        return Set(() => _schedule = new Schedule(null, Plateau: o => new ReduceLROnPlateau(o, PlateauMode.Max, factor, patience, threshold, cooldown: cooldown, minLearningRate: minLearningRate)));
     }
 
     /// <summary>
@@ -264,23 +256,23 @@ public sealed class TrainerBuilder
         if (_train is null) throw new InvalidOperationException("Say what to train on: TrainOn(loader).");
         if (_optimizer is null) throw new InvalidOperationException("Choose an optimizer: UseAdam(), UseSgd() or UseOptimizer().");
         if (_patience is not null && _validation is null) throw new InvalidOperationException("Early stopping needs a validation set: ValidateOn(loader).");
-        if (_plateau is not null && _validation is null) throw new InvalidOperationException("WithPlateauSchedule watches the validation AUC: ValidateOn(loader).");
+        if (_schedule?.Plateau is not null && _validation is null) throw new InvalidOperationException("WithPlateauSchedule watches the validation AUC: ValidateOn(loader).");
         if (_accumulation > 1 && _group is { WorldSize: > 1 })
             throw new InvalidOperationException("Gradient accumulation is not supported with DistributeOver: every backward pass all-reduces the gradients. Use a larger per-rank batch or more ranks.");
         foreach (var (loader, name) in new[] { (_validation, "ValidateOn"), (_trainEvaluation, "EvaluateTrainingOn"), (_test, "TestOn") })
             if (loader?.Options.WeightedSampler is not null) throw new InvalidOperationException($"{name}: {Trainer.WeightedEvaluationLoader}");
         if (_group is { WorldSize: > 1 } g && _train.Options.Sampler is { } sampler && (sampler.Rank != g.Rank || sampler.WorldSize != g.WorldSize))
             throw new InvalidOperationException($"The training loader's {sampler} does not match the process group (rank {g.Rank} of {g.WorldSize}).");
-        if (_scheduleWarmupEpochs >= _epochs)
-            throw new InvalidOperationException($"WithCosineSchedule: {_scheduleWarmupEpochs} warm-up epochs leave none of the {_epochs} epochs to anneal over.");
+        if (_schedule is { WarmupEpochs: > 0 } && _schedule.WarmupEpochs >= _epochs)
+            throw new InvalidOperationException($"WithCosineSchedule: {_schedule.WarmupEpochs} warm-up epochs leave none of the {_epochs} epochs to anneal over.");
         _built = true;
         Func<Optimizer, int, LearningRateScheduler>? scheduler = null;
-        if (_schedule is { } schedule)
+        if (_schedule?.Scheduler is { } create)
         {
             int epochs = _epochs;
-            scheduler = (o, stepsPerEpoch) => schedule(epochs, stepsPerEpoch, o);
+            scheduler = (o, stepsPerEpoch) => create(epochs, stepsPerEpoch, o);
         }
-        return new Trainer(new TrainerSettings(_task, _train, _validation, _trainEvaluation, _test, _optimizer, scheduler, _schedulePerStep, _plateau, _epochs, _device, _seed, _patience, _clip, _output, _logger, _progress, _group, _dataParallel, _accumulation, _averagingDecay, _mixedPrecision));
+        return new Trainer(new TrainerSettings(_task, _train, _validation, _trainEvaluation, _test, _optimizer, scheduler, _schedule?.PerStep ?? false, _schedule?.Plateau, _epochs, _device, _seed, _patience, _clip, _output, _logger, _progress, _group, _dataParallel, _accumulation, _averagingDecay, _mixedPrecision));
     }
 
     private TrainerBuilder Set(Action set)
@@ -294,4 +286,15 @@ public sealed class TrainerBuilder
     {
         if (_built) throw new InvalidOperationException("This builder has already built its trainer; start again with Trainer.Create(task).");
     }
+
+    /// <summary>
+    /// The chosen learning-rate schedule (each With…Schedule replaces the previous one whole): a scheduler created from
+    /// the epochs, the optimizer steps per epoch and the optimizer, stepped after every optimizer step or every epoch;
+    /// or a plateau schedule stepped with the validation AUC. WarmupEpochs is what Build checks against the epochs.
+    /// </summary>
+    private sealed record Schedule(
+        Func<int, int, Optimizer, LearningRateScheduler>? Scheduler,
+        bool PerStep = false,
+        int WarmupEpochs = 0,
+        Func<Optimizer, ReduceLROnPlateau>? Plateau = null);
 }
