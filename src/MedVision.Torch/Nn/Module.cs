@@ -133,6 +133,9 @@ public abstract class Module : IDisposable
         }
     }
 
+    /// <summary>This module and all descendants, each once, depth first in registration order (PyTorch's <c>modules()</c>).</summary>
+    public IEnumerable<Module> Modules() => NamedModules().Select(m => m.Module);
+
     private IEnumerable<(string Name, Module Module)> Walk(string prefix, HashSet<Module>? seen)
     {
         if (seen is not null && !seen.Add(this)) yield break;

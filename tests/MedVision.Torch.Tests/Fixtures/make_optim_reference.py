@@ -5,6 +5,7 @@ Each case starts from the same float64 parameters w (3, 4) and b (4) and takes 8
     loss = sum(c * (x @ w + b - y)^2) + 0.1 * sum(w^4)
 (zero_grad, backward, optional clip_grad_norm_, optimizer.step, optional scheduler.step), recording the parameters and
 every group's learning rate after each step. The C# test repeats the steps with MedVision.Torch and compares.
+"swa" records an AveragedModel's average along one run; "update_bn" the batch-norm statistics update_bn computes.
 
 Run with the system Python (torch 1.13):  /usr/bin/python3 make_optim_reference.py
 The tests only read the JSON; Python is not needed to run them.
@@ -15,6 +16,7 @@ import os
 
 import torch
 from torch.optim import SGD, Adagrad, Adam, AdamW, NAdam, RAdam, RMSprop
+from torch.optim.swa_utils import SWALR, AveragedModel, update_bn
 from torch.optim.lr_scheduler import (CosineAnnealingLR, CosineAnnealingWarmRestarts, ExponentialLR, LambdaLR, LinearLR,
                                       MultiStepLR, OneCycleLR, PolynomialLR, SequentialLR, StepLR)
 
@@ -29,10 +31,13 @@ def flat(t):
     return [float(v) for v in t.detach().reshape(-1).tolist()]
 
 
-def run(name, make_optimizer, make_scheduler=None, clip=None, steps=STEPS):
+def run(name, make_optimizer, make_scheduler=None, clip=None, steps=STEPS, swa_from=None):
     w, b = w0.clone().requires_grad_(), b0.clone().requires_grad_()
     opt = make_optimizer(w, b)
     sched = make_scheduler(opt) if make_scheduler else None
+    holder = torch.nn.Module()
+    holder.w, holder.b = torch.nn.Parameter(w.detach()), torch.nn.Parameter(b.detach())  # shares w and b's storage
+    swa = AveragedModel(holder) if swa_from is not None else None
     trajectory = []
     for _ in range(steps):
         opt.zero_grad()
@@ -45,6 +50,9 @@ def run(name, make_optimizer, make_scheduler=None, clip=None, steps=STEPS):
         entry = {"w": flat(w), "b": flat(b), "lr": [g["lr"] for g in opt.param_groups], "norm": norm}
         # The momentum a schedule may cycle: SGD's and RMSprop's momentum, the Adam family's beta1.
         entry["momentum"] = [g["betas"][0] if "betas" in g else g.get("momentum", 0.0) for g in opt.param_groups]
+        if swa is not None and len(trajectory) >= swa_from:
+            swa.update_parameters(holder)
+            entry["swa_w"], entry["swa_b"] = flat(swa.module.w), flat(swa.module.b)
         trajectory.append(entry)
     CASES[name] = {"trajectory": trajectory}
 
@@ -92,12 +100,43 @@ run("rmsprop_one_cycle_groups", lambda w, b: RMSprop([{"params": [w]}, {"params"
     lambda o: OneCycleLR(o, max_lr=[0.02, 0.005], total_steps=9, pct_start=0.4, base_momentum=0.8, max_momentum=0.9), steps=9)
 run("adamw_one_cycle_no_momentum", lambda w, b: AdamW([w, b], lr=0.01),
     lambda o: OneCycleLR(o, max_lr=0.04, total_steps=8, cycle_momentum=False), steps=8)
+run("sgd_swalr", lambda w, b: SGD([w, b], lr=0.05, momentum=0.9), lambda o: SWALR(o, swa_lr=0.01, anneal_epochs=3), swa_from=2)
+run("adam_groups_swalr_linear", lambda w, b: Adam([{"params": [w], "lr": 0.02}, {"params": [b], "lr": 0.05}]),
+    lambda o: SWALR(o, swa_lr=[0.005, 0.01], anneal_epochs=4, anneal_strategy="linear"), steps=10, swa_from=0)
+run("sgd_swalr_no_anneal", lambda w, b: SGD([w, b], lr=0.05), lambda o: SWALR(o, swa_lr=0.02, anneal_epochs=0))
+
+
+def update_bn_case():
+    """update_bn on a small float64 network whose batch-norm statistics start away from their defaults."""
+    net = torch.nn.Sequential(torch.nn.Conv2d(2, 3, 3), torch.nn.BatchNorm2d(3), torch.nn.ReLU(), torch.nn.Conv2d(3, 2, 1),
+                              torch.nn.BatchNorm2d(2, momentum=0.3))
+    with torch.no_grad():
+        for m in net.modules():
+            if isinstance(m, torch.nn.BatchNorm2d):
+                m.running_mean.uniform_(-1, 1)
+                m.running_var.uniform_(0.5, 2)
+                m.num_batches_tracked.fill_(7)
+                m.weight.uniform_(0.5, 1.5)
+                m.bias.uniform_(-0.5, 0.5)
+    state = {k: {"shape": list(v.shape), "values": flat(v)} for k, v in net.state_dict().items()}
+    batches = [torch.randn(n, 2, 6, 6) * 2 + 1 for n in (4, 3, 5)]
+    net.eval()
+    update_bn(batches, net)
+    return {
+        "state": state,
+        "batches": [{"shape": list(t.shape), "values": flat(t)} for t in batches],
+        "expected": {k: flat(v) for k, v in net.state_dict().items() if "running" in k or "num_batches" in k},
+        "training_after": net.training,
+        "momentum_after": [m.momentum for m in net.modules() if isinstance(m, torch.nn.BatchNorm2d)],
+    }
+
 
 doc = {
     "generator": "make_optim_reference.py",
     "torch": torch.__version__,
     "x": flat(x), "y": flat(y), "c": flat(c), "w0": flat(w0), "b0": flat(b0),
     "cases": CASES,
+    "update_bn": update_bn_case(),
 }
 out = os.path.join(os.path.dirname(os.path.abspath(__file__)), "optim_reference.json")
 with open(out + ".tmp", "w") as f:

@@ -8,7 +8,8 @@ namespace MedVision.Torch.Tests.Optim;
 /// Trajectories against PyTorch 1.13: Fixtures/optim_reference.json (written by Fixtures/make_optim_reference.py, run
 /// once with the system Python) holds the parameters and learning rates after each of 8–12 steps of torch.optim
 /// optimizers, parameter groups, gradient clipping and schedulers on a small float64 least-squares problem. The same
-/// steps through MedVision.Torch must give the same numbers (to 1e-12 relative).
+/// steps through MedVision.Torch must give the same numbers (to 1e-12 relative); so must a stochastic weight average
+/// along three of the runs and the batch-norm statistics update_bn recomputes.
 /// </summary>
 public sealed class OptimReferenceTests
 {
@@ -56,6 +57,9 @@ public sealed class OptimReferenceTests
         ["adam_one_cycle_three_phase_linear"] = (w, b) => new Adam([w, b], learningRate: 0.01),
         ["rmsprop_one_cycle_groups"] = (w, b) => new RmsProp([new RmsPropParameterGroup([w], 0.01, momentum: 0.9), new RmsPropParameterGroup([b], 0.01, momentum: 0.5)]),
         ["adamw_one_cycle_no_momentum"] = (w, b) => new AdamW([w, b], learningRate: 0.01),
+        ["sgd_swalr"] = (w, b) => new Sgd([w, b], learningRate: 0.05, momentum: 0.9),
+        ["adam_groups_swalr_linear"] = (w, b) => new Adam([new AdamParameterGroup([w], 0.02), new AdamParameterGroup([b], 0.05)]),
+        ["sgd_swalr_no_anneal"] = (w, b) => new Sgd([w, b], learningRate: 0.05),
     };
 
     private static readonly Dictionary<string, Func<Optimizer, LearningRateScheduler>> Schedulers = new()
@@ -80,7 +84,23 @@ public sealed class OptimReferenceTests
             annealStrategy: AnnealStrategy.Linear, threePhase: true, divFactor: 10, finalDivFactor: 100),
         ["rmsprop_one_cycle_groups"] = o => new OneCycleLR(o, [0.02, 0.005], totalSteps: 9, warmupFraction: 0.4, baseMomentum: 0.8, maxMomentum: 0.9),
         ["adamw_one_cycle_no_momentum"] = o => new OneCycleLR(o, maxLearningRate: 0.04, totalSteps: 8, cycleMomentum: false),
+        ["sgd_swalr"] = o => new SwaLR(o, swaLearningRate: 0.01, annealEpochs: 3),
+        ["adam_groups_swalr_linear"] = o => new SwaLR(o, [0.005, 0.01], annealEpochs: 4, annealStrategy: AnnealStrategy.Linear),
+        ["sgd_swalr_no_anneal"] = o => new SwaLR(o, swaLearningRate: 0.02, annealEpochs: 0),
     };
+
+    // torch.optim.swa_utils.AveragedModel over (w, b), updated after every step from this one on (0-based).
+    private static readonly Dictionary<string, int> SwaFrom = new() { ["sgd_swalr"] = 2, ["adam_groups_swalr_linear"] = 0 };
+
+    // Holds the trajectory's tensors as parameters "w" and "b", so that a weight average can follow them.
+    private sealed class Holder : Module
+    {
+        public Holder(Tensor w, Tensor b)
+        {
+            RegisterParameter("w", w);
+            RegisterParameter("b", b);
+        }
+    }
 
     private static readonly Dictionary<string, double> Clipping = new() { ["sgd_clip"] = 0.5 };
 
@@ -112,6 +132,8 @@ public sealed class OptimReferenceTests
         var b = Tensors.FromArray(Array("b0"), 4).RequiresGradInPlace();
         using var optimizer = Optimizers[name](w, b);
         var scheduler = Schedulers.TryGetValue(name, out var make) ? make(optimizer) : null;
+        using var holder = SwaFrom.ContainsKey(name) ? new Holder(w, b) : null;
+        using var swa = holder is not null ? new StochasticWeightAverage(holder) : null;
 
         int step = 0;
         foreach (var expected in Reference.Value.RootElement.GetProperty("cases").GetProperty(name).GetProperty("trajectory").EnumerateArray())
@@ -141,9 +163,45 @@ public sealed class OptimReferenceTests
             }
             Close(optimizer.ParameterGroups.Select(g => g.LearningRate).ToArray(), lrs, $"{name}: learning rates after step {step}");
             Close(optimizer.ParameterGroups.Select(Momentum).ToArray(), momenta, $"{name}: momentum after step {step}");
+            if (swa is not null && step >= SwaFrom[name])
+            {
+                swa.Update(holder!);
+                Close(swa.StateDict["w"].ToArray<double>(), Array(expected.GetProperty("swa_w")), $"{name}: averaged w after step {step}");
+                Close(swa.StateDict["b"].ToArray<double>(), Array(expected.GetProperty("swa_b")), $"{name}: averaged b after step {step}");
+            }
+            else expected.TryGetProperty("swa_w", out _).Should().BeFalse("the fixture averages only from step {0} on", SwaFrom.GetValueOrDefault(name));
             step++;
         }
         step.Should().BeGreaterThanOrEqualTo(8);
+    }
+
+    [Fact]
+    public void UpdateBatchNorm_RecomputesTheStatisticsLikeUpdateBn()
+    {
+        var fixture = Reference.Value.RootElement.GetProperty("update_bn");
+        using var scope = Tensors.NewDisposeScope();
+        using var net = new Sequential(new Conv2d(2, 3, 3), new BatchNorm2d(3), new ReLU(), new Conv2d(3, 2, 1), new BatchNorm2d(2, momentum: 0.3));
+        net.To(ScalarType.Float64);
+        static Tensor Read(JsonElement e)
+        {
+            var values = Array(e.GetProperty("values"));
+            return Tensors.FromArray(values, values.Length).Reshape(e.GetProperty("shape").EnumerateArray().Select(d => d.GetInt64()).ToArray());
+        }
+        net.LoadStateDict(fixture.GetProperty("state").EnumerateObject().ToDictionary(p => p.Name, p => Read(p.Value)));
+        var batches = fixture.GetProperty("batches").EnumerateArray().Select(Read).ToList();
+        var weightsBefore = net.Parameters().Select(p => p.ToArray<double>()).ToList();
+        net.Eval();
+
+        StochasticWeightAverage.UpdateBatchNorm(net, batches).Should().Be(3);
+
+        foreach (var entry in fixture.GetProperty("expected").EnumerateObject())
+        {
+            var actual = net.StateDict()[entry.Name];
+            Close(actual.To(ScalarType.Float64).ToArray<double>(), Array(entry.Value), $"{entry.Name} after UpdateBatchNorm");
+        }
+        net.Training.Should().Be(fixture.GetProperty("training_after").GetBoolean(), "the model's mode comes back");
+        net.Modules().OfType<BatchNorm>().Select(b => b.Momentum).Should().Equal(Array(fixture.GetProperty("momentum_after")).Select(m => (double?)m));
+        net.Parameters().Select(p => p.ToArray<double>()).Should().BeEquivalentTo(weightsBefore, o => o.WithStrictOrdering(), "only the statistics change");
     }
 
     // The momentum a schedule may cycle, as the fixture records it (0 for an optimizer without one).

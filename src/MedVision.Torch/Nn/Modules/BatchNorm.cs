@@ -20,8 +20,25 @@ public class BatchNorm : NormBase
     }
 
     private string TypeNameValue { get; }
-    /// <summary>Running-statistics update factor, or null for a cumulative moving average.</summary>
-    public double? Momentum { get; }
+
+    /// <summary>
+    /// Running-statistics update factor in [0, 1], or null for a cumulative moving average (PyTorch's
+    /// <c>momentum=None</c>). Settable, as in PyTorch (e.g. <see cref="Optim.StochasticWeightAverage.UpdateBatchNorm(Module{Tensor, Tensor}, IEnumerable{Tensor})"/>
+    /// sets it to null while it recomputes the statistics).
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">The value is outside [0, 1] or NaN.</exception>
+    public double? Momentum
+    {
+        get => _momentum;
+        set
+        {
+            if (value is { } m && !(m is >= 0 and <= 1))
+                throw new ArgumentOutOfRangeException(nameof(value), value, "momentum must lie in [0, 1] (or be null for a cumulative average)");
+            _momentum = value;
+        }
+    }
+
+    private double? _momentum;
 
     /// <inheritdoc />
     public override string TypeName => SyncGroup is null ? TypeNameValue : "Sync" + TypeNameValue;

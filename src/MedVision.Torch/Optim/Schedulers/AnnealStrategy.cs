@@ -1,6 +1,6 @@
 namespace MedVision.Torch.Optim;
 
-/// <summary>How <see cref="OneCycleLR"/> moves between two values within a phase (PyTorch's anneal_strategy).</summary>
+/// <summary>How <see cref="OneCycleLR"/> and <see cref="SwaLR"/> move between two values (PyTorch's anneal_strategy).</summary>
 public enum AnnealStrategy
 {
     /// <summary>Half a cosine period: slow at both ends ("cos", PyTorch's default).</summary>

@@ -17,11 +17,20 @@ public abstract class LearningRateScheduler
     private double[] _lastLearningRates;
 
     /// <summary>Creates a scheduler for every parameter group of <paramref name="optimizer"/>.</summary>
-    protected LearningRateScheduler(Optimizer optimizer)
+    protected LearningRateScheduler(Optimizer optimizer) : this(optimizer, fromCurrentLearningRates: false)
+    {
+    }
+
+    /// <summary>
+    /// Creates a scheduler whose base learning rates are each group's initial learning rate or, when
+    /// <paramref name="fromCurrentLearningRates"/>, its current one (for schedules that take over from another, such as
+    /// <see cref="SwaLR"/>).
+    /// </summary>
+    protected LearningRateScheduler(Optimizer optimizer, bool fromCurrentLearningRates)
     {
         ArgumentNullException.ThrowIfNull(optimizer);
         Optimizer = optimizer;
-        _baseLearningRates = optimizer.ParameterGroups.Select(g => g.InitialLearningRate).ToArray();
+        _baseLearningRates = optimizer.ParameterGroups.Select(g => fromCurrentLearningRates ? g.LearningRate : g.InitialLearningRate).ToArray();
         _lastLearningRates = optimizer.ParameterGroups.Select(g => g.LearningRate).ToArray();
     }
 
