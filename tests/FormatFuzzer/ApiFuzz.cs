@@ -970,7 +970,7 @@ internal static partial class ApiFuzz
         var progress = new List<MedVision.Nets.Training.TrainingProgress>();
         try
         {
-            foreach (var option in Enumerable.Range(0, 12).Where(_ => rng.Next(2) == 0))
+            foreach (var option in Enumerable.Range(0, 13).Where(_ => rng.Next(2) == 0))
             {
                 switch (option)
                 {
@@ -984,6 +984,7 @@ internal static partial class ApiFuzz
                     case 8: { double m = Number(1e-3, 0.1), f = Number(0, 1); bool c = rng.Next(2) == 0; steps.Add($"WithOneCycleSchedule({m}, {f}, cycleMomentum: {c})"); Apply(b => b.WithOneCycleSchedule(m, f, cycleMomentum: c)); break; }
                     case 11: { double f = Number(0, 0.9); int p = Count(0, 2); steps.Add($"WithPlateauSchedule({f}, {p})"); Apply(b => b.WithPlateauSchedule(f, p)); break; }
                     case 9: { int w = Count(0, 2); double m = Number(0, 1e-3); steps.Add($"WithCosineSchedule({w}, {m})"); Apply(b => b.WithCosineSchedule(w, m)); break; }
+                    case 12: { double lr = Number(1e-4, 0.05), f = Number(0, 0.99); int a = Count(0, 3); steps.Add($"WithStochasticWeightAveraging({lr}, {f}, {a})"); Apply(b => b.WithStochasticWeightAveraging(lr, f, a)); break; }
                     case 10:
                     {
                         double lr = Number(1e-4, 0.05);
@@ -1062,7 +1063,7 @@ internal static partial class ApiFuzz
         var history = result.History;
         if (history.Count == 0 || history.Count > epochs || (history.Count < epochs) != result.StoppedEarly || (result.StoppedEarly && patience is null))
             throw new ArithmeticException($"{where}: {history.Count} of {epochs} epochs, stopped early {result.StoppedEarly}");
-        if (history.Select(h => h.Epoch).Where((e, i) => e != i).Any() || result.BestEpoch < 0 || result.BestEpoch >= history.Count)
+        if (history.Select(h => h.Epoch).Where((e, i) => e != i).Any() || result.BestEpoch < 0 || result.BestEpoch >= history.Count || (!validation && result.BestEpoch != history.Count - 1))
             throw new ArithmeticException($"{where}: epochs [{string.Join(", ", history.Select(h => h.Epoch))}], best {result.BestEpoch}");
         foreach (var h in history)
         {

@@ -4,6 +4,8 @@
 //   --single         one process, batch 2 × 16, no process group
 //   --accumulate N   Trainer.AccumulateGradients(N) (refused with DistributeOver over more than one rank)
 //   --average DECAY  Trainer.AverageWeights(DECAY) (the averaged weights are evaluated, selected and checkpointed)
+//   --swa LR         Trainer.WithStochasticWeightAveraging(LR) over epochs 2 and 3
+//   --local-bn       batch norm keeps per-rank statistics (no SyncBatchNorm)
 // Output lines: "VAL auc acc", "TEST auc acc", "LOSS l1,l2,..." and on rank 0 "SINGLE auc acc" (the selected model
 // evaluated on the whole validation split by this process alone).
 using System.Globalization;
@@ -49,7 +51,9 @@ try
     if (accumulate >= 0) builder = builder.AccumulateGradients(int.Parse(args[accumulate + 1], inv));
     int average = Array.IndexOf(args, "--average");
     if (average >= 0) builder = builder.AverageWeights(double.Parse(args[average + 1], inv));
-    if (group is not null) builder = builder.DistributeOver(group, new DataParallelOptions { SyncBatchNorm = true });
+    int swa = Array.IndexOf(args, "--swa");
+    if (swa >= 0) builder = builder.WithStochasticWeightAveraging(double.Parse(args[swa + 1], inv), startFraction: 0.34, annealEpochs: 1);
+    if (group is not null) builder = builder.DistributeOver(group, new DataParallelOptions { SyncBatchNorm = !args.Contains("--local-bn") });
     var validation = Loader(retina.Validation, 45, train: false);
     var result = builder.Build().Run();
     Console.WriteLine(string.Create(inv, $"VAL {result.Validation.Auc:R} {result.Validation.Acc:R}"));

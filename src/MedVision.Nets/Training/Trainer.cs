@@ -35,6 +35,7 @@ public sealed class Trainer
     private readonly IProgress<TrainingProgress>? _progress;
     private GradientSynchronizer? _sync;
     private ExponentialMovingAverage? _ema;
+    private WeightAverage? _average;
 
     internal Trainer(TrainerSettings settings)
     {
@@ -74,17 +75,29 @@ public sealed class Trainer
         var stepScheduler = _s.SchedulePerStep ? scheduler : null;
         // On a validation-AUC plateau (WithPlateauSchedule), stepped with each epoch's validation AUC.
         var plateau = _s.PlateauFactory?.Invoke(optimizer);
-        Func<SchedulerState>? schedulerState = scheduler is not null ? scheduler.GetState : plateau is not null ? plateau.GetState : null;
-        Action<SchedulerState>? loadScheduler = scheduler is not null ? scheduler.LoadState : plateau is not null ? plateau.LoadState : null;
+        Func<SchedulerState>? mainSchedulerState = scheduler is not null ? scheduler.GetState : plateau is not null ? plateau.GetState : null;
+        Action<SchedulerState>? loadMainScheduler = scheduler is not null ? scheduler.LoadState : plateau is not null ? plateau.LoadState : null;
+        // Stochastic weight averaging: from its start epoch on, SwaLR replaces the schedule (and is what checkpoints hold).
+        var swaSettings = _s.Swa;
+        SwaLR? swaScheduler = null;
+        SwaLR NewSwaScheduler() => new(optimizer, swaSettings!.LearningRate, swaSettings.AnnealEpochs, swaSettings.Strategy);
+        SchedulerState? SchedulerStateNow() => swaScheduler is not null ? swaScheduler.GetState() : mainSchedulerState?.Invoke();
+        void LoadScheduler(SchedulerState state)
+        {
+            if (swaSettings is not null && state.SchedulerType == nameof(SwaLR)) (swaScheduler = NewSwaScheduler()).LoadState(state);
+            else loadMainScheduler?.Invoke(state);
+        }
         var history = new List<EpochRecord>();
         int startEpoch = 0, bestEpoch = -1, sinceBest = 0;
         double bestAuc = double.NegativeInfinity;
         Dictionary<string, Tensor>? bestWeights = null;
         if (WriteDirectory is not null) Directory.CreateDirectory(WriteDirectory);
         using var ema = _s.WeightAveragingDecay is double decay ? new ExponentialMovingAverage(model, decay) : null;
+        using var swa = swaSettings is not null ? new StochasticWeightAverage(model) : null;
         _ema = ema;
+        _average = (WeightAverage?)ema ?? swa;
         if (resume && _s.OutputDirectory is not null && File.Exists(Path.Combine(_s.OutputDirectory, LastStateFile)))
-            (startEpoch, bestEpoch, bestAuc, sinceBest) = RestoreCheckpoint(model, optimizer, loadScheduler, history);
+            (startEpoch, bestEpoch, bestAuc, sinceBest) = RestoreCheckpoint(model, optimizer, LoadScheduler, history);
         else
             Tensors.ManualSeed((ulong)_s.Seed);
 
@@ -97,16 +110,20 @@ public sealed class Trainer
                 cancellationToken.ThrowIfCancellationRequested();
                 var watch = Stopwatch.StartNew();
                 var lr = optimizer.ParameterGroups[0].LearningRate;
-                var (trainLoss, terms) = TrainEpoch(optimizer, stepScheduler, epoch, cancellationToken);
+                bool averaging = swa is not null && epoch >= swaSettings!.StartEpoch;
+                var (trainLoss, terms) = TrainEpoch(optimizer, averaging ? null : stepScheduler, epoch, cancellationToken);
+                if (averaging) swa!.Update(model);
                 SplitMetrics validation;
                 // With weight averaging, the averaged weights are the ones evaluated and selected.
-                using (ema?.ApplyTo(model))
+                using (averaging ? swa!.ApplyTo(model) : ema?.ApplyTo(model))
                 {
+                    if (averaging) RecomputeBatchNorm(model, epoch, cancellationToken);
                     validation = _s.Validation is null ? SplitMetrics.NotEvaluated : Evaluate(_s.Validation);
 
-                    // Model selection on the validation split only (MedMNIST: best validation AUC; first epoch on ties).
+                    // Model selection on the validation split only (MedMNIST: best validation AUC; first epoch on ties);
+                    // without a validation split, the last epoch's model.
                     double score = double.IsNaN(validation.Auc) ? double.NegativeInfinity : validation.Auc;
-                    if (bestEpoch < 0 || score > bestAuc)
+                    if (bestEpoch < 0 || score > bestAuc || _s.Validation is null)
                     {
                         bestAuc = score;
                         bestEpoch = epoch;
@@ -117,15 +134,23 @@ public sealed class Trainer
                     }
                     else sinceBest++;
                 }
-                if (!_s.SchedulePerStep) scheduler?.Step();
-                plateau?.Step(validation.Auc);
+                if (averaging)
+                {
+                    swaScheduler ??= NewSwaScheduler();
+                    swaScheduler.Step();
+                }
+                else
+                {
+                    if (!_s.SchedulePerStep) scheduler?.Step();
+                    plateau?.Step(validation.Auc);
+                }
                 var record = new EpochRecord(epoch, trainLoss, terms, lr, validation, watch.Elapsed.TotalSeconds);
                 history.Add(record);
                 _log.LogInformation("epoch {Epoch}/{Epochs}: loss {Loss:F4}, val AUC {Auc:F4}, val ACC {Acc:F4}, lr {Lr:G3}, {Seconds:F1} s",
                     epoch + 1, _s.Epochs, trainLoss, validation.Auc, validation.Acc, lr, record.Seconds);
                 _progress?.Report(new TrainingProgress(epoch, _s.Epochs, _s.Train.BatchesPerEpoch, _s.Train.BatchesPerEpoch, trainLoss, record));
 
-                if (WriteDirectory is not null) SaveCheckpoint(model, optimizer, schedulerState?.Invoke(), history, epoch, bestEpoch, bestAuc, sinceBest);
+                if (WriteDirectory is not null) SaveCheckpoint(model, optimizer, SchedulerStateNow(), history, epoch, bestEpoch, bestAuc, sinceBest);
                 WriteHistory(history);
                 // Only when epochs remain: patience running out at the last epoch ends nothing early.
                 if (_s.EarlyStoppingPatience is int patience && sinceBest >= patience && epoch + 1 < _s.Epochs)
@@ -150,6 +175,7 @@ public sealed class Trainer
             DisposeAll(bestWeights);
             _sync = null;
             _ema = null;
+            _average = null;
         }
     }
 
@@ -194,6 +220,28 @@ public sealed class Trainer
         }
         if (step == 0) throw new InvalidOperationException("The training loader produced no batch.");
         return (lossSum / step, termSums.ToDictionary(kv => kv.Key, kv => kv.Value / step));
+    }
+
+    // Stochastic weight averaging: the averaged weights need batch-norm statistics of their own, from one forward pass
+    // over this epoch's training batches (the loader gives the same batches again: its shuffling and augmentation are
+    // seeded by epoch and sample). Ranks of a data-parallel run each see their shard; their statistics are averaged
+    // (unless the layers synchronise their statistics already), so that every rank evaluates the same model.
+    private void RecomputeBatchNorm(Module model, int epoch, CancellationToken cancellationToken)
+    {
+        using (MixedPrecisionRegion())
+        {
+            StochasticWeightAverage.UpdateBatchNorm(model, _s.Train.Epoch(epoch, cancellationToken), batch =>
+            {
+                using (batch) _s.Task.PredictScores(batch);
+            });
+        }
+        if (Group is not { } group) return;
+        using var noGrad = Tensors.NoGrad();
+        foreach (var bn in model.Modules().OfType<BatchNorm>().Where(b => b.TrackRunningStats && b.SyncGroup is null))
+        {
+            group.AllReduce(bn.RunningMean!, Torch.Distributed.ReduceOp.Mean);
+            group.AllReduce(bn.RunningVar!, Torch.Distributed.ReduceOp.Mean);
+        }
     }
 
     // Forward passes under bfloat16 autocast when the run asks for mixed precision (UseMixedPrecision); null otherwise.
@@ -378,10 +426,11 @@ public sealed class Trainer
         var dir = WriteDirectory!;
         SaveWeights(model, Path.Combine(dir, LastModelFile), epoch, history[^1].Validation);
         using (var state = optimizer.GetState()) state.Save(Path.Combine(dir, LastOptimizerFile));
-        if (_ema is not null) SafeTensors.Save(Path.Combine(dir, LastAverageFile), _ema.StateDict);
+        if (_average is not null) SafeTensors.Save(Path.Combine(dir, LastAverageFile), _average.StateDict);
         var checkpoint = new CheckpointState
         {
-            AverageUpdates = _ema?.Updates,
+            AverageUpdates = _average?.Updates,
+            AverageType = _average?.GetType().Name,
             Epoch = epoch,
             BestEpoch = bestEpoch,
             BestValidationAuc = bestAuc,
@@ -416,15 +465,20 @@ public sealed class Trainer
         }
         if (checkpoint.Seed != _s.Seed)
             throw new InvalidOperationException($"The checkpoint in {dir} was made with seed {checkpoint.Seed}, not {_s.Seed}; resuming would not continue the same run.");
+        // The kind of weight averaging must match before anything is loaded. Checkpoints from before the kind was
+        // recorded hold an exponential moving average.
+        var averageKind = checkpoint.AverageUpdates is null ? null : checkpoint.AverageType ?? nameof(ExponentialMovingAverage);
+        if (_average is not null && (averageKind is null || !File.Exists(Path.Combine(dir, LastAverageFile))))
+            throw new InvalidOperationException($"The checkpoint in {dir} was written without weight averaging; resume it with the settings it was started with.");
+        if (averageKind is not null && averageKind != _average?.GetType().Name)
+            throw new InvalidOperationException($"The checkpoint in {dir} holds a {averageKind}, not {(_average is null ? "a run without weight averaging" : "a " + _average.GetType().Name)}; resume it with the settings it was started with.");
         using (var weights = SafeTensors.Load(Path.Combine(dir, LastModelFile))) model.LoadStateDict(weights);
         using (var state = OptimizerState.Load(Path.Combine(dir, LastOptimizerFile))) optimizer.LoadState(state);
         if (loadScheduler is not null && checkpoint.Scheduler is not null) loadScheduler(new SchedulerState(checkpoint.SchedulerType ?? "", checkpoint.Scheduler));
-        if (_ema is not null)
+        if (_average is not null)
         {
-            if (checkpoint.AverageUpdates is not long updates || !File.Exists(Path.Combine(dir, LastAverageFile)))
-                throw new InvalidOperationException($"The checkpoint in {dir} was written without weight averaging; resume it with the settings it was started with.");
             using var averaged = SafeTensors.Load(Path.Combine(dir, LastAverageFile));
-            _ema.LoadState(averaged, updates);
+            _average.LoadState(averaged, checkpoint.AverageUpdates!.Value);
         }
         try
         {
@@ -457,6 +511,7 @@ public sealed class Trainer
         public string? SchedulerType { get; set; }
         public List<HistoryEntry> History { get; set; } = new();
         public long? AverageUpdates { get; set; }
+        public string? AverageType { get; set; }
     }
 
     private sealed class HistoryEntry

@@ -26,6 +26,7 @@ public sealed class TrainerBuilder
     private double? _clip;
     private int _accumulation = 1;
     private double? _averagingDecay;
+    private (double StartFraction, double LearningRate, int AnnealEpochs, AnnealStrategy Strategy)? _swa;
     private bool _mixedPrecision;
     private string? _output;
     private ILogger? _logger;
@@ -216,6 +217,31 @@ public sealed class TrainerBuilder
     }
 
     /// <summary>
+    /// Stochastic weight averaging (Izmailov et al., 2018; the recipe of torch.optim.swa_utils and of PyTorch Lightning's
+    /// StochasticWeightAveraging callback). From epoch ⌊<paramref name="startFraction"/> · epochs⌋ (0-based) on, the
+    /// schedule gives way to <see cref="SwaLR"/>, which anneals the learning rate to <paramref name="swaLearningRate"/>
+    /// over <paramref name="annealEpochs"/> epochs and holds it; the weights at the end of each of those epochs are
+    /// averaged with equal weight (<see cref="StochasticWeightAverage"/>). After each of them the averaged model — its
+    /// batch-norm statistics recomputed with one forward pass over that epoch's training batches
+    /// (<see cref="StochasticWeightAverage.UpdateBatchNorm(Torch.Nn.Module{Tensor, Tensor}, IEnumerable{Tensor})"/>, about a third of
+    /// an epoch's time) — is the one evaluated and selected, as any epoch's model is. The average and the SWA schedule
+    /// are checkpointed, so resuming stays exact. Not with <see cref="AverageWeights"/>.
+    /// </summary>
+    /// <param name="swaLearningRate">The learning rate the SWA epochs run at (PyTorch's swa_lr), positive and finite.</param>
+    /// <param name="startFraction">The fraction of the epochs before averaging starts, in [0, 1) (Lightning's default 0.8).</param>
+    /// <param name="annealEpochs">Epochs over which the learning rate moves to <paramref name="swaLearningRate"/>, ≥ 0.</param>
+    /// <param name="annealStrategy">Cosine (the default) or linear movement.</param>
+    /// <exception cref="ArgumentOutOfRangeException">An argument is out of its range.</exception>
+    public TrainerBuilder WithStochasticWeightAveraging(double swaLearningRate, double startFraction = 0.8, int annealEpochs = 10, AnnealStrategy annealStrategy = AnnealStrategy.Cosine)
+    {
+        RequireFinite(swaLearningRate, nameof(swaLearningRate), positive: true);
+        if (!(startFraction >= 0 && startFraction < 1)) throw new ArgumentOutOfRangeException(nameof(startFraction), startFraction, "startFraction must be in [0, 1).");
+        ArgumentOutOfRangeException.ThrowIfNegative(annealEpochs);
+        if (!Enum.IsDefined(annealStrategy)) throw new ArgumentOutOfRangeException(nameof(annealStrategy), annealStrategy, "Unknown anneal strategy.");
+        return Set(() => _swa = (startFraction, swaLearningRate, annealEpochs, annealStrategy));
+    }
+
+    /// <summary>
     /// Runs forward passes and losses (training and evaluation) under bfloat16 autocast (<see cref="Tensors.Autocast"/>)
     /// on the trainer's device: convolutions and matrix products compute in bfloat16, everything else in float32, and
     /// the weights, gradients, optimizer state and checkpoints stay float32. On processors with bfloat16 instructions
@@ -265,14 +291,17 @@ public sealed class TrainerBuilder
             throw new InvalidOperationException($"The training loader's {sampler} does not match the process group (rank {g.Rank} of {g.WorldSize}).");
         if (_schedule is { WarmupEpochs: > 0 } && _schedule.WarmupEpochs >= _epochs)
             throw new InvalidOperationException($"WithCosineSchedule: {_schedule.WarmupEpochs} warm-up epochs leave none of the {_epochs} epochs to anneal over.");
+        if (_swa is not null && _averagingDecay is not null)
+            throw new InvalidOperationException("Choose one kind of weight averaging: AverageWeights (an exponential moving average) or WithStochasticWeightAveraging.");
         _built = true;
+        var swa = _swa is { } w ? new StochasticWeightAveragingSettings((int)Math.Floor(w.StartFraction * _epochs), w.LearningRate, w.AnnealEpochs, w.Strategy) : null;
         Func<Optimizer, int, LearningRateScheduler>? scheduler = null;
         if (_schedule?.Scheduler is { } create)
         {
             int epochs = _epochs;
             scheduler = (o, stepsPerEpoch) => create(epochs, stepsPerEpoch, o);
         }
-        return new Trainer(new TrainerSettings(_task, _train, _validation, _trainEvaluation, _test, _optimizer, scheduler, _schedule?.PerStep ?? false, _schedule?.Plateau, _epochs, _device, _seed, _patience, _clip, _output, _logger, _progress, _group, _dataParallel, _accumulation, _averagingDecay, _mixedPrecision));
+        return new Trainer(new TrainerSettings(_task, _train, _validation, _trainEvaluation, _test, _optimizer, scheduler, _schedule?.PerStep ?? false, _schedule?.Plateau, _epochs, _device, _seed, _patience, _clip, _output, _logger, _progress, _group, _dataParallel, _accumulation, _averagingDecay, _mixedPrecision, swa));
     }
 
     private TrainerBuilder Set(Action set)

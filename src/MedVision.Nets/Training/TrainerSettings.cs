@@ -29,4 +29,8 @@ internal sealed record TrainerSettings(
     DataParallelOptions? DataParallel = null,
     int AccumulationSteps = 1,
     double? WeightAveragingDecay = null,
-    bool MixedPrecision = false);
+    bool MixedPrecision = false,
+    StochasticWeightAveragingSettings? Swa = null);
+
+/// <summary>Stochastic weight averaging from <see cref="StartEpoch"/> (0-based) on, with <see cref="SwaLR"/>'s settings.</summary>
+internal sealed record StochasticWeightAveragingSettings(int StartEpoch, double LearningRate, int AnnealEpochs, AnnealStrategy Strategy);

@@ -2,7 +2,7 @@ namespace MedVision.Nets.Training;
 
 /// <summary>The outcome of a training run: the history and the model selected by validation AUC, evaluated on every split.</summary>
 /// <param name="History">One record per epoch (including epochs of an earlier run that was resumed).</param>
-/// <param name="BestEpoch">The selected epoch (highest validation AUC; the first on ties).</param>
+/// <param name="BestEpoch">The selected epoch (highest validation AUC; the first on ties; the last epoch when there is no validation split).</param>
 /// <param name="Train">Selected model on the training split (NaN when no training evaluation set was given).</param>
 /// <param name="Validation">Selected model on the validation split.</param>
 /// <param name="Test">Selected model on the test split (NaN when no test set was given). Touched once, at the end.</param>

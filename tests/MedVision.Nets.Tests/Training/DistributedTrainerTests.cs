@@ -89,6 +89,38 @@ public sealed class DistributedTrainerTests : IDisposable
     }
 
     [Fact]
+    public async Task Stochastic_weight_averaging_over_two_ranks_evaluates_one_model_on_every_rank()
+    {
+        // Synchronised batch norm: the recomputed statistics are those of the whole epoch, as in one process.
+        var (result, output) = await Run(2, "--swa", "0.005", "--out", Path.Combine(_root, "sync"));
+        result.Succeeded.Should().BeTrue(output);
+        var (single, singleOutput) = await Run(1, "--single", "--swa", "0.005", "--out", Path.Combine(_root, "sync"));
+        single.Succeeded.Should().BeTrue(singleOutput);
+        Line(output, 0, "VAL").Should().Equal(Line(output, 1, "VAL"));
+        D(Line(output, 0, "VAL")[0]).Should().BeApproximately(D(Line(singleOutput, 0, "VAL")[0]), 5e-3);
+        using (var a = SafeTensors.Load(Path.Combine(_root, "sync", "rank0", "last.average.safetensors")))
+        using (var b = SafeTensors.Load(Path.Combine(_root, "sync", "single", "last.average.safetensors")))
+        {
+            a.Keys.Should().BeEquivalentTo(b.Keys).And.NotContain(k => k.Contains("running", StringComparison.Ordinal), "parameters only are averaged");
+            foreach (var key in b.Keys)
+            {
+                var x = a[key].To(ScalarType.Float64).Flatten().ToArray<double>();
+                var y = b[key].To(ScalarType.Float64).Flatten().ToArray<double>();
+                for (int i = 0; i < x.Length; i++) x[i].Should().BeApproximately(y[i], 1e-4, $"{key}[{i}]");
+            }
+        }
+
+        // Per-rank batch norm: each rank recomputes statistics on its shard, then they are averaged, so both ranks hold
+        // the same model: rank 0 alone scores the validation split exactly as the two ranks together did.
+        (result, output) = await Run(2, "--swa", "0.005", "--local-bn", "--out", Path.Combine(_root, "local"));
+        result.Succeeded.Should().BeTrue(output);
+        Line(output, 0, "VAL").Should().Equal(Line(output, 1, "VAL"));
+        var alone = Line(output, 0, "SINGLE");
+        D(alone[0]).Should().Be(D(Line(output, 0, "VAL")[0]));
+        D(alone[1]).Should().Be(D(Line(output, 0, "VAL")[1]));
+    }
+
+    [Fact]
     public async Task Weight_averaging_over_two_ranks_equals_one_process_and_only_rank_0_writes_the_average()
     {
         var (result, output) = await Run(2, "--average", "0.5", "--out", _root);

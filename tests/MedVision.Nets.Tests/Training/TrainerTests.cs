@@ -408,6 +408,102 @@ public sealed class TrainerTests : IDisposable
                 .Should().Throw<InvalidOperationException>().WithMessage("*without weight averaging*");
     }
 
+    // Records the training weights (parameters, by name) at the end of every epoch, and cancels after one if asked.
+    private sealed class EpochWeights(Module model, CancellationTokenSource? cancel = null, int cancelAfter = -1) : IProgress<TrainingProgress>
+    {
+        public Dictionary<int, float[]> Parameters { get; } = new();
+
+        public void Report(TrainingProgress value)
+        {
+            if (value.Completed is not { } record) return;
+            using var scope = Tensors.NewDisposeScope();
+            Parameters[record.Epoch] = model.NamedParameters().OrderBy(p => p.Name, StringComparer.Ordinal).SelectMany(p => p.Parameter.ToArray<float>()).ToArray();
+            if (record.Epoch == cancelAfter) cancel!.Cancel();
+        }
+    }
+
+    private Trainer BuildSwa(Sequential model, string dir, IProgress<TrainingProgress> progress, bool exponential = false)
+    {
+        var builder = Trainer.Create(new ClassificationTask(model, MedMnistTask.OrdinalRegression))
+            .TrainOn(Loader(Retina.Value.Train, 64, shuffle: true))
+            .UseSgd(0.05, momentum: 0.9)
+            .WithMultiStepSchedule(0.25, 0.25, gamma: 0.5)
+            .ForEpochs(4)
+            .WithSeed(9)
+            .ReportProgressTo(progress)
+            .SaveTo(Path.Combine(_root, dir));
+        if (exponential) builder.AverageWeights(0.9);
+        else builder.WithStochasticWeightAveraging(0.01, startFraction: 0.5, annealEpochs: 1, annealStrategy: AnnealStrategy.Linear);
+        return builder.Build();
+    }
+
+    [Fact]
+    public void StochasticWeightAveraging_AveragesTheLastEpochs_UnderItsSchedule_AndResumesExactly()
+    {
+        Tensors.ManualSeed(1);
+        TrainingResult result;
+        float[] trainedParameters, averageFile;
+        Dictionary<int, float[]> epochs;
+        using (var model = TinyCnn())
+        {
+            var weights = new EpochWeights(model);
+            result = BuildSwa(model, "swa-straight", weights).Run();
+            epochs = weights.Parameters;
+            using var scope = Tensors.NewDisposeScope();
+            trainedParameters = model.NamedParameters().OrderBy(p => p.Name, StringComparer.Ordinal).SelectMany(p => p.Parameter.ToArray<float>()).ToArray();
+            var bn = (BatchNorm2d)model[1];
+            bn.NumBatchesTracked!.Item<long>().Should().Be(4, "the statistics were recomputed over one epoch's 4 batches");
+        }
+        string straight = Path.Combine(_root, "swa-straight");
+        // Multi-step halving after epoch 1, then from epoch 2 (⌊0.5 · 4⌋) SwaLR: linear to 0.01 in one epoch.
+        result.History.Select(h => h.LearningRate).Should().Equal(0.05, 0.025, 0.025, 0.01);
+        averageFile = LastWeights(straight, "last.average.safetensors");
+        var mean = epochs[2].Zip(epochs[3], (a, b) => a + (b - a) / 2).ToArray();
+        averageFile.Should().HaveCount(mean.Length);
+        for (int i = 0; i < mean.Length; i++) averageFile[i].Should().BeApproximately(mean[i], 1e-6f, "the average of the weights after epochs 2 and 3");
+        // Without a validation split the last epoch is selected: the averaged model, with its own batch-norm statistics.
+        result.BestEpoch.Should().Be(3);
+        trainedParameters.Should().Equal(averageFile);
+        LastWeights(straight, "best.safetensors").Should().NotEqual(LastWeights(straight), "the selected model is the average, not the last step's weights");
+
+        // Stopped after epoch 2 (the first averaged one, SwaLR stepped once) and resumed: the same run.
+        Tensors.ManualSeed(1);
+        using var cancel = new CancellationTokenSource();
+        using (var model = TinyCnn())
+            FluentActions.Invoking(() => BuildSwa(model, "swa-resumed", new EpochWeights(model, cancel, 2)).Run(cancellationToken: cancel.Token))
+                .Should().Throw<OperationCanceledException>();
+        Tensors.ManualSeed(123);
+        using (var model = TinyCnn())
+        {
+            var resumed = BuildSwa(model, "swa-resumed", new EpochWeights(model)).Run(resume: true);
+            resumed.History.Select(h => h.LearningRate).Should().Equal(0.05, 0.025, 0.025, 0.01);
+        }
+        string again = Path.Combine(_root, "swa-resumed");
+        LastWeights(again).Should().Equal(LastWeights(straight));
+        LastWeights(again, "last.average.safetensors").Should().Equal(averageFile);
+        LastWeights(again, "best.safetensors").Should().Equal(LastWeights(straight, "best.safetensors"));
+
+        // An exponential moving average cannot take over a stochastic weight average's checkpoint, nor the other way round.
+        using (var model = TinyCnn())
+            FluentActions.Invoking(() => BuildSwa(model, "swa-resumed", new EpochWeights(model), exponential: true).Run(resume: true))
+                .Should().Throw<InvalidOperationException>().WithMessage("*holds a StochasticWeightAverage, not a ExponentialMovingAverage*");
+        using (var model = TinyCnn())
+            FluentActions.Invoking(() => Build(model, "swa-resumed", 5).Run(resume: true))
+                .Should().Throw<InvalidOperationException>().WithMessage("*holds a StochasticWeightAverage, not a run without weight averaging*");
+    }
+
+    [Fact]
+    public void StochasticWeightAveraging_ChecksItsArguments_AndExcludesTheMovingAverage()
+    {
+        using var model = TinyCnn();
+        var task = new ClassificationTask(model, MedMnistTask.OrdinalRegression);
+        FluentActions.Invoking(() => Trainer.Create(task).WithStochasticWeightAveraging(0)).Should().Throw<ArgumentOutOfRangeException>().Which.ParamName.Should().Be("swaLearningRate");
+        FluentActions.Invoking(() => Trainer.Create(task).WithStochasticWeightAveraging(0.1, startFraction: 1)).Should().Throw<ArgumentOutOfRangeException>().Which.ParamName.Should().Be("startFraction");
+        FluentActions.Invoking(() => Trainer.Create(task).WithStochasticWeightAveraging(0.1, annealEpochs: -1)).Should().Throw<ArgumentOutOfRangeException>().Which.ParamName.Should().Be("annealEpochs");
+        FluentActions.Invoking(() => Trainer.Create(task).TrainOn(Loader(Retina.Value.Train, 16, shuffle: true)).UseAdam()
+            .WithStochasticWeightAveraging(0.1).AverageWeights(0.99).Build()).Should().Throw<InvalidOperationException>().WithMessage("*one kind of weight averaging*");
+    }
+
     private sealed class CancelAfterEpoch(CancellationTokenSource source, int epoch) : IProgress<TrainingProgress>
     {
         // Synchronous (Progress<T> posts to the thread pool): the run sees the cancellation at the next epoch's start.
