@@ -6,8 +6,9 @@ using MedVision.Torch.Optim;
 namespace MedVision.Samples;
 
 /// <summary>
-/// --optimizer, --weight-decay, --schedule and --warmup-epochs of the training samples: the optimizer and the
-/// learning-rate schedule, defaulting to each sample's published recipe (Adam, ×0.1 at 50% and 75% of the epochs).
+/// --optimizer, --weight-decay, --schedule, --warmup-epochs and --swa-lr (with --swa-start, --swa-anneal-epochs) of the
+/// training samples: the optimizer, the learning-rate schedule and stochastic weight averaging, defaulting to each
+/// sample's published recipe (Adam, ×0.1 at 50% and 75% of the epochs, no averaging).
 /// </summary>
 internal sealed class OptimizationCommandLine
 {
@@ -34,6 +35,23 @@ internal sealed class OptimizationCommandLine
         DefaultValueFactory = _ => 0,
     }.AtLeast(0);
 
+    public Option<double?> SwaLearningRate { get; } = new Option<double?>("--swa-lr")
+    {
+        Description = "Stochastic weight averaging: from --swa-start of the epochs on, the learning rate anneals to this value over --swa-anneal-epochs and each epoch's weights are averaged; the average, with batch-norm statistics recomputed, is evaluated and selected like any epoch's model.",
+    }.Positive();
+
+    public Option<double> SwaStart { get; } = new Option<double>("--swa-start")
+    {
+        Description = "With --swa-lr: the fraction of the epochs before averaging starts.",
+        DefaultValueFactory = _ => 0.8,
+    }.Fraction(allowZero: true);
+
+    public Option<int> SwaAnnealEpochs { get; } = new Option<int>("--swa-anneal-epochs")
+    {
+        Description = "With --swa-lr: the epochs over which the learning rate moves (cosine) to --swa-lr.",
+        DefaultValueFactory = _ => 10,
+    }.AtLeast(0);
+
     /// <summary>Adds --optimizer and --weight-decay only (for commands that do not schedule).</summary>
     public void AddOptimizerTo(Command command)
     {
@@ -47,17 +65,33 @@ internal sealed class OptimizationCommandLine
         AddOptimizerTo(command);
         command.Options.Add(Schedule);
         command.Options.Add(WarmupEpochs);
+        command.Options.Add(SwaLearningRate);
+        command.Options.Add(SwaStart);
+        command.Options.Add(SwaAnnealEpochs);
+        command.Check(r => r.GetValue(SwaLearningRate) is null && (Given(r, SwaStart) || Given(r, SwaAnnealEpochs))
+            ? "--swa-start and --swa-anneal-epochs apply to stochastic weight averaging: give --swa-lr too." : null);
         command.Check(r => r.GetValue(WarmupEpochs) > 0 && r.GetValue(Schedule) != "cosine" ? "--warmup-epochs applies to --schedule cosine." : null);
         command.Check(r => r.GetValue(Schedule) == "cosine" && r.GetValue(WarmupEpochs) >= r.GetValue(epochs)
             ? $"--warmup-epochs {r.GetValue(WarmupEpochs)} leaves none of the {r.GetValue(epochs)} epochs for the cosine schedule." : null);
     }
 
-    public OptimizationRecipe Read(ParseResult result) => new(result.GetValue(Optimizer)!, result.GetValue(WeightDecay), result.GetValue(Schedule)!, result.GetValue(WarmupEpochs));
+    private static bool Given<T>(ParseResult result, Option<T> option) => result.GetResult(option) is { Implicit: false };
+
+    public OptimizationRecipe Read(ParseResult result) => new(result.GetValue(Optimizer)!, result.GetValue(WeightDecay), result.GetValue(Schedule)!, result.GetValue(WarmupEpochs))
+    {
+        Swa = result.GetValue(SwaLearningRate) is double lr ? new SwaRecipe(lr, result.GetValue(SwaStart), result.GetValue(SwaAnnealEpochs)) : null,
+    };
 }
+
+/// <summary>Stochastic weight averaging as the command line asked for it.</summary>
+internal sealed record SwaRecipe(double LearningRate, double StartFraction, int AnnealEpochs);
 
 /// <summary>The optimizer and schedule a training sample was asked for.</summary>
 internal sealed record OptimizationRecipe(string Optimizer, double? WeightDecay, string Schedule, int WarmupEpochs)
 {
+    /// <summary>Stochastic weight averaging, or null (--swa-lr not given).</summary>
+    public SwaRecipe? Swa { get; init; }
+
     private double Decay => WeightDecay ?? (Optimizer == "adamw" ? 1e-2 : 0);
 
     /// <summary>Creates the optimizer of --optimizer and --weight-decay with <paramref name="learningRate"/>.</summary>
@@ -89,6 +123,7 @@ internal sealed record OptimizationRecipe(string Optimizer, double? WeightDecay,
             "constant" => builder,
             _ => throw new InvalidOperationException($"--schedule {Schedule} was checked while parsing."),
         };
+        if (Swa is { } swa) builder.WithStochasticWeightAveraging(swa.LearningRate, swa.StartFraction, swa.AnnealEpochs);
         return builder;
     }
 
@@ -111,6 +146,9 @@ internal sealed record OptimizationRecipe(string Optimizer, double? WeightDecay,
             "plateau" => "×0.1 after 10 epochs without a better validation AUC",
             _ => "constant learning rate",
         };
-        return $"{DescribeOptimizer()}, lr {learningRate.ToString("G3", CultureInfo.InvariantCulture)}, {schedule}";
+        var swa = Swa is { } w
+            ? string.Create(CultureInfo.InvariantCulture, $"; weights averaged from {w.StartFraction * 100:0.#}% of the epochs at lr {w.LearningRate:G3} (reached in {w.AnnealEpochs} epochs)")
+            : "";
+        return $"{DescribeOptimizer()}, lr {learningRate.ToString("G3", CultureInfo.InvariantCulture)}, {schedule}{swa}";
     }
 }

@@ -164,6 +164,25 @@ public sealed class MedMnistSampleTests(MedMnistTrainedRun run) : IClassFixture<
     }
 
     [Fact]
+    public async Task StochasticWeightAveraging_IsChosenOnTheCommandLine()
+    {
+        // Three epochs, averaging from the second (⌊0.5 · 3⌋ = 1), the rate moving (by cosine, in one epoch) to 0.002.
+        var output = run.Folder["swa"];
+        var trained = await SampleApp.RunAsync("medmnist", run.Folder.Path,
+            "train", "--data-file", run.DataFile, "--epochs", "3", "--batch", "16", "--threads", "1", "--output", output,
+            "--optimizer", "sgd", "--lr", "0.01", "--schedule", "constant", "--swa-lr", "0.002", "--swa-start", "0.5", "--swa-anneal-epochs", "1");
+        trained.ExitCode.Should().Be(0, trained.ToString());
+        trained.Text.Should().Contain("Optimization: SGD (momentum 0.9), lr 0.01, constant learning rate; weights averaged from 50% of the epochs at lr 0.002 (reached in 1 epochs)");
+        var history = File.ReadAllLines(Path.Combine(output, "history.csv"));
+        int column = Array.IndexOf(history[0].Split(','), "learning_rate");
+        history.Skip(1).Select(line => D(line.Split(',')[column])).Should().Equal(0.01, 0.01, 0.002);
+        File.Exists(Path.Combine(output, "last.average.safetensors")).Should().BeTrue();
+        using var average = MedVision.Torch.Serialization.SafeTensors.Load(Path.Combine(output, "last.average.safetensors"));
+        average.Keys.Should().NotBeEmpty().And.NotContain(k => k.Contains("running_", StringComparison.Ordinal), "parameters are averaged, statistics recomputed");
+        System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(output, "last.json")))!["AverageUpdates"]!.GetValue<long>().Should().Be(2);
+    }
+
+    [Fact]
     public async Task FindLr_SweepsTheLearningRate_WritesTheCurve_AndLeavesNoModelBehind()
     {
         var output = run.Folder["find-lr"];
