@@ -237,6 +237,54 @@ public sealed class GuideExamplesTests
     }
 
     [Fact]
+    public void StochasticWeightAveragingExample()
+    {
+        // snippet: swa
+        var data = MedMnistDataset.LoadEmbeddedRetinaMnist();
+        var train = new DataLoader(new MedMnistImageSource(data.Train), new DataLoaderOptions
+        {
+            BatchSize = 64, Shuffle = true, Seed = 0, Transform = TransformPipeline.Create().Normalize(0.5f, 0.5f).Build(),
+        });
+        Tensors.ManualSeed(0);
+        using var model = ResNet.Builder().WithBlocks(ResidualBlockKind.Basic, 1, 1).WithWidths(8, 16)
+            .ForInput(channels: 3).WithSmallInputStem().WithClasses(5).Build();
+
+        // With the trainer: from half of the epochs on, anneal to lr 5e-4 and average the weights of every epoch.
+        var result = Trainer.Create(new ClassificationTask(model, MedMnistTask.OrdinalRegression))
+            .TrainOn(train)
+            .UseAdam(1e-3)
+            .ForEpochs(2)
+            .WithStochasticWeightAveraging(swaLearningRate: 5e-4, startFraction: 0.5, annealEpochs: 1)
+            .Build()
+            .Run();
+
+        // By hand, as with torch.optim.swa_utils: average, SWA schedule, then batch-norm statistics for the average.
+        using var optimizer = new Adam(model.Parameters(), 1e-3);
+        using var swa = new StochasticWeightAverage(model);
+        var swaSchedule = new SwaLR(optimizer, swaLearningRate: 5e-4, annealEpochs: 1);
+        for (int epoch = 0; epoch < 2; epoch++)
+        {
+            foreach (var batch in train.Epoch(epoch))
+            {
+                using var scope = Tensors.NewDisposeScope();
+                using var owner = batch;
+                optimizer.ZeroGrad();
+                Functional.CrossEntropy(model.Call(batch.Images), batch.Labels).Backward();
+                optimizer.Step();
+            }
+            swa.Update(model);
+            swaSchedule.Step();
+        }
+        swa.CopyTo(model);
+        StochasticWeightAverage.UpdateBatchNorm(model, train.Epoch(0), batch => { using (batch) model.Call(batch.Images); });
+        Console.WriteLine($"{swa.Updates} epochs averaged; lr now {optimizer.ParameterGroups[0].LearningRate:G2}");
+        // end snippet
+        result.History.Select(h => h.LearningRate).Should().Equal(1e-3, 1e-3);
+        swa.Updates.Should().Be(2);
+        optimizer.ParameterGroups[0].LearningRate.Should().BeApproximately(5e-4, 1e-15);
+    }
+
+    [Fact]
     public void DistributedTrainerExample()
     {
         var output = Path.Combine(Path.GetTempPath(), "mvn-guide-ddp-" + Guid.NewGuid().ToString("N"));
@@ -400,7 +448,7 @@ public sealed class GuideExamplesTests
         var source = File.ReadAllText(Path.Combine(root, "tests", "MedVision.Nets.Tests", "Docs", "GuideExamplesTests.cs"));
         var guide = File.ReadAllText(Path.Combine(root, "docs", "guide.md")).ReplaceLineEndings("\n");
         var snippets = Regex.Matches(source.ReplaceLineEndings("\n"), @"// snippet: (?<name>[a-z-]+)\n(?<code>.*?)\n[ ]*// end snippet", RegexOptions.Singleline);
-        snippets.Should().HaveCount(13);
+        snippets.Should().HaveCount(14);
         foreach (Match snippet in snippets)
         {
             var code = Dedent(snippet.Groups["code"].Value);
