@@ -1,36 +1,17 @@
 using MedVision.Torch;
 using MedVision.Torch.Nn;
 using MedVision.Torch.Optim;
+using Net = MedVision.Torch.Tests.Optim.WeightAverageNet;
 
 namespace MedVision.Torch.Tests.Optim;
 
 public class ExponentialMovingAverageTests
 {
-    private sealed class Net : Module<Tensor, Tensor>
-    {
-        public readonly Linear Fc;
-        public readonly BatchNorm1d Bn;
-
-        public Net()
-        {
-            Fc = RegisterModule("fc", new Linear(2, 2));
-            Bn = RegisterModule("bn", new BatchNorm1d(2));
-        }
-
-        public override Tensor Forward(Tensor input) => Bn.Call(Fc.Call(input));
-    }
-
-    private static float[] Values(Tensor t)
-    {
-        using var scope = Tensors.NewDisposeScope();
-        return t.To(ScalarType.Float32).ToArray<float>();
-    }
-
     [Fact]
     public void Update_MovesFloatEntriesByOneMinusDecay_AndCopiesIntegerOnes()
     {
         using var net = new Net();
-        var w0 = Values(net.Fc.Weight);
+        var w0 = WeightAverageNet.Values(net.Fc.Weight);
         using var ema = new ExponentialMovingAverage(net, decay: 0.75);
         using (var scope = Tensors.NewDisposeScope())
         using (Tensors.NoGrad())
@@ -41,13 +22,13 @@ public class ExponentialMovingAverageTests
         }
         ema.Update(net);
         ema.Updates.Should().Be(1);
-        Values(ema.StateDict["fc.weight"]).Should().Equal(w0.Select(w => (0.75f * w) + 0.25f), (a, e) => Math.Abs(a - e) < 1e-6);
-        var runningMean = Values(net.StateDict()["bn.running_mean"]);
-        Values(ema.StateDict["bn.running_mean"]).Should().Equal(runningMean.Select(m => 0.25f * m), (a, e) => Math.Abs(a - e) < 1e-6, "buffers are averaged too (from 0)");
+        WeightAverageNet.Values(ema.StateDict["fc.weight"]).Should().Equal(w0.Select(w => (0.75f * w) + 0.25f), (a, e) => Math.Abs(a - e) < 1e-6);
+        var runningMean = WeightAverageNet.Values(net.StateDict()["bn.running_mean"]);
+        WeightAverageNet.Values(ema.StateDict["bn.running_mean"]).Should().Equal(runningMean.Select(m => 0.25f * m), (a, e) => Math.Abs(a - e) < 1e-6, "buffers are averaged too (from 0)");
         ema.StateDict["bn.num_batches_tracked"].Item<long>().Should().Be(1, "integer entries are copied");
 
         ema.Update(net);
-        Values(ema.StateDict["fc.weight"]).Should().Equal(w0.Select(w => (0.5625f * w) + 0.4375f), (a, e) => Math.Abs(a - e) < 1e-6);
+        WeightAverageNet.Values(ema.StateDict["fc.weight"]).Should().Equal(w0.Select(w => (0.5625f * w) + 0.4375f), (a, e) => Math.Abs(a - e) < 1e-6);
     }
 
     [Fact]
@@ -55,20 +36,20 @@ public class ExponentialMovingAverageTests
     {
         using var net = new Net();
         using var ema = new ExponentialMovingAverage(net, decay: 0.5);
-        var original = Values(net.Fc.Weight);
+        var original = WeightAverageNet.Values(net.Fc.Weight);
         using (Tensors.NoGrad()) net.Fc.Weight.FillInPlace(3);
         ema.Update(net);
         using (ema.ApplyTo(net))
-            Values(net.Fc.Weight).Should().Equal(original.Select(w => (0.5f * w) + 1.5f), (a, e) => Math.Abs(a - e) < 1e-6);
-        Values(net.Fc.Weight).Should().OnlyContain(w => w == 3f);
+            WeightAverageNet.Values(net.Fc.Weight).Should().Equal(original.Select(w => (0.5f * w) + 1.5f), (a, e) => Math.Abs(a - e) < 1e-6);
+        WeightAverageNet.Values(net.Fc.Weight).Should().OnlyContain(w => w == 3f);
 
         using var other = new Net();
         ema.CopyTo(other);
-        Values(other.Fc.Weight).Should().Equal(Values(ema.StateDict["fc.weight"]));
+        WeightAverageNet.Values(other.Fc.Weight).Should().Equal(WeightAverageNet.Values(ema.StateDict["fc.weight"]));
         using var fresh = new ExponentialMovingAverage(other, decay: 0.5);
         fresh.LoadState(ema.StateDict, ema.Updates);
         fresh.Updates.Should().Be(1);
-        Values(fresh.StateDict["fc.bias"]).Should().Equal(Values(ema.StateDict["fc.bias"]));
+        WeightAverageNet.Values(fresh.StateDict["fc.bias"]).Should().Equal(WeightAverageNet.Values(ema.StateDict["fc.bias"]));
     }
 
     [Fact]

@@ -1,31 +1,12 @@
 using MedVision.Torch;
 using MedVision.Torch.Nn;
 using MedVision.Torch.Optim;
+using Net = MedVision.Torch.Tests.Optim.WeightAverageNet;
 
 namespace MedVision.Torch.Tests.Optim;
 
 public class StochasticWeightAverageTests
 {
-    private sealed class Net : Module<Tensor, Tensor>
-    {
-        public readonly Linear Fc;
-        public readonly BatchNorm1d Bn;
-
-        public Net()
-        {
-            Fc = RegisterModule("fc", new Linear(2, 2));
-            Bn = RegisterModule("bn", new BatchNorm1d(2));
-        }
-
-        public override Tensor Forward(Tensor input) => Bn.Call(Fc.Call(input));
-    }
-
-    private static float[] Values(Tensor t)
-    {
-        using var scope = Tensors.NewDisposeScope();
-        return t.To(ScalarType.Float32).ToArray<float>();
-    }
-
     private static void Fill(Net net, float value)
     {
         using var noGrad = Tensors.NoGrad();
@@ -43,7 +24,7 @@ public class StochasticWeightAverageTests
         {
             Fill(net, value);
             swa.Update(net);
-            Values(swa.StateDict["fc.weight"]).Should().AllBeEquivalentTo(mean);
+            WeightAverageNet.Values(swa.StateDict["fc.weight"]).Should().AllBeEquivalentTo(mean);
         }
         swa.Updates.Should().Be(3);
         swa.StateDict.Keys.Should().BeEquivalentTo("fc.weight", "fc.bias", "bn.weight", "bn.bias");
@@ -77,10 +58,10 @@ public class StochasticWeightAverageTests
         using (Tensors.NoGrad()) net.Bn.RunningMean!.FillInPlace(-1);
 
         parametersOnly.CopyTo(net);
-        Values(net.Fc.Weight).Should().AllBeEquivalentTo(3f);
-        Values(net.Bn.RunningMean!).Should().AllBeEquivalentTo(-1f, "buffers are not part of a parameters-only average");
+        WeightAverageNet.Values(net.Fc.Weight).Should().AllBeEquivalentTo(3f);
+        WeightAverageNet.Values(net.Bn.RunningMean!).Should().AllBeEquivalentTo(-1f, "buffers are not part of a parameters-only average");
         withBuffers.CopyTo(net);
-        Values(net.Bn.RunningMean!).Should().AllBeEquivalentTo(5f);
+        WeightAverageNet.Values(net.Bn.RunningMean!).Should().AllBeEquivalentTo(5f);
     }
 
     [Fact]
@@ -93,17 +74,17 @@ public class StochasticWeightAverageTests
         Fill(net, 2);
         swa.Update(net);
         Fill(net, 7);
-        var meanBefore = Values(net.Bn.RunningMean!);
+        var meanBefore = WeightAverageNet.Values(net.Bn.RunningMean!);
         var batches = new[] { Tensors.Randn(8, 2) * 3 + 1, Tensors.Randn(8, 2) };
         using (swa.ApplyTo(net))
         {
-            Values(net.Fc.Weight).Should().AllBeEquivalentTo(2f);
+            WeightAverageNet.Values(net.Fc.Weight).Should().AllBeEquivalentTo(2f);
             StochasticWeightAverage.UpdateBatchNorm(net, batches).Should().Be(2);
-            Values(net.Bn.RunningMean!).Should().NotEqual(meanBefore);
+            WeightAverageNet.Values(net.Bn.RunningMean!).Should().NotEqual(meanBefore);
             net.Bn.NumBatchesTracked!.Item<long>().Should().Be(2);
         }
-        Values(net.Fc.Weight).Should().AllBeEquivalentTo(7f);
-        Values(net.Bn.RunningMean!).Should().Equal(meanBefore);
+        WeightAverageNet.Values(net.Fc.Weight).Should().AllBeEquivalentTo(7f);
+        WeightAverageNet.Values(net.Bn.RunningMean!).Should().Equal(meanBefore);
     }
 
     [Fact]
@@ -132,8 +113,8 @@ public class StochasticWeightAverageTests
         Fill(net, 9);
         first.Update(net);
         resumed.Update(net);
-        Values(resumed.StateDict["fc.weight"]).Should().Equal(Values(first.StateDict["fc.weight"]));
-        Values(resumed.StateDict["fc.weight"]).Should().AllBeEquivalentTo(5f);
+        WeightAverageNet.Values(resumed.StateDict["fc.weight"]).Should().Equal(WeightAverageNet.Values(first.StateDict["fc.weight"]));
+        WeightAverageNet.Values(resumed.StateDict["fc.weight"]).Should().AllBeEquivalentTo(5f);
     }
 
     [Fact]
@@ -159,7 +140,7 @@ public class StochasticWeightAverageTests
         var bad = () => StochasticWeightAverage.UpdateBatchNorm(net, new[] { good, Tensors.Randn(4, 3) });
         bad.Should().Throw<Exception>().WithMessage("*shapes cannot be multiplied*");
 
-        Values(net.Bn.RunningVar!).Should().AllBeEquivalentTo(4f);
+        WeightAverageNet.Values(net.Bn.RunningVar!).Should().AllBeEquivalentTo(4f);
         net.Bn.NumBatchesTracked!.Item<long>().Should().Be(0);
         net.Bn.Momentum.Should().Be(0.1);
         net.Training.Should().BeFalse();
