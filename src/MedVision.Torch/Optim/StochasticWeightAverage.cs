@@ -61,6 +61,7 @@ public sealed class StochasticWeightAverage : WeightAverage
     public static int UpdateBatchNorm(Module<Tensor, Tensor> model, IEnumerable<Tensor> inputs)
     {
         ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(inputs);
         return UpdateBatchNorm(model, inputs, input => model.Call(input));
     }
 
