@@ -368,13 +368,14 @@ public sealed class PredictorTests : IDisposable
         mismatches.Should().Be(0);
         SettledLiveTensors().Should().Be(liveBefore);
 
-        // 10,000 predictions in all: live tensors and native memory stay flat after warm-up. One leaked 3x28x28 input a
-        // prediction would hold 7.6 MB after the 8,200 below; malloc's in-use bytes (unlike the resident set, which also
-        // moves with the allocator's free lists) measure that without noise.
+        // 10,000 predictions in all: live tensors and native memory stay flat after warm-up. One leaked 3x28x28 float input
+        // a prediction would hold 77 MB after the 8,200 below; malloc's in-use bytes (unlike the resident set, which also
+        // moves with the allocator's free lists) measure that with little noise — the bound leaves room for a one-off
+        // allocation elsewhere in the process (3.9 MB was seen once).
         long warmHeap = NativeHeap.InUseBytes(), warmRss = NativeHeap.ResidentBytes();
         for (int i = 0; i < 10_000 - threads * perThread; i++) predictor.PredictPixels(inputs[i % inputs.Length], 28, 28, 3);
         SettledLiveTensors().Should().Be(liveBefore);
-        (NativeHeap.InUseBytes() - warmHeap).Should().BeLessThan(4L << 20, "native memory in use must not grow with the number of predictions");
+        (NativeHeap.InUseBytes() - warmHeap).Should().BeLessThan(16L << 20, "native memory in use must not grow with the number of predictions");
         (NativeHeap.ResidentBytes() - warmRss).Should().BeLessThan(32L << 20, "resident memory must not grow with the number of predictions");
     }
 

@@ -29,7 +29,8 @@ public class MemoryTests
         var initial = model.Parameters().Select(H.ToDoubles).ToList();
         FullGc();
         var start = Tensors.LiveTensors;
-        long rss200 = 0, rss1000 = 0, heap200 = 0, heap1000 = 0;
+        long rss200 = 0, rss1000 = 0;
+        var heap = new List<long>();  // malloc's in-use bytes at steps 200, 400, …, 1000
         double firstLoss = 0, lastLoss = 0;
         var sw = Stopwatch.StartNew();
         for (int step = 1; step <= 1000; step++)
@@ -53,23 +54,32 @@ public class MemoryTests
                 if (step > 950) lastLoss += value / 50;
             }
             if (step % 100 == 0) Tensors.LiveTensors.Should().Be(start, "step {0} must free everything it created", step);
-            if (step == 200) (heap200, rss200) = (NativeHeap.InUseBytes(), NativeHeap.ResidentBytes());
-            if (step == 1000) (heap1000, rss1000) = (NativeHeap.InUseBytes(), NativeHeap.ResidentBytes());
+            if (step >= 200 && step % 200 == 0) heap.Add(NativeHeap.InUseBytes());
+            if (step == 200) rss200 = NativeHeap.ResidentBytes();
+            if (step == 1000) rss1000 = NativeHeap.ResidentBytes();
         }
         sw.Stop();
-        _output.WriteLine($"1000 steps in {sw.Elapsed.TotalSeconds:F1} s; malloc in use step 200 {heap200 >> 10} KiB, step 1000 {heap1000 >> 10} KiB " +
-                          $"(growth {(heap1000 - heap200) / 1024} KiB); RSS step 200 {rss200 >> 20} MiB, step 1000 {rss1000 >> 20} MiB " +
+        var windows = heap.Zip(heap.Skip(1), (a, b) => b - a).ToList();
+        _output.WriteLine($"1000 steps in {sw.Elapsed.TotalSeconds:F1} s; malloc in use at steps 200…1000: {string.Join(", ", heap.Select(h => $"{h >> 10} KiB"))} " +
+                          $"(growth per 200 steps: {string.Join(", ", windows.Select(w => $"{w / 1024} KiB"))}); RSS step 200 {rss200 >> 20} MiB, step 1000 {rss1000 >> 20} MiB " +
                           $"(growth {(rss1000 - rss200) / 1024} KiB); mean loss first 50 {firstLoss:F3}, last 50 {lastLoss:F3}");
         Tensors.LiveTensors.Should().Be(start);
-        // One step's autograd graph holds about 80 KB of activations, so keeping one graph a step would add 64 MB over
-        // 800 steps, and one leaked 8-sample input batch a step 3.7 MB (InUseBytes_SeesALeakOfOneInputBatchAStep). Measured without a leak: under 0.5 MB of malloc growth;
-        // the resident set, which also moves with the allocator's free lists, grew by up to 10 MB in a full suite run.
-        (heap1000 - heap200).Should().BeLessThan(2L << 20, "native memory in use must stay flat (malloc's in-use bytes grew {0:N0} between steps 200 and 1000)", heap1000 - heap200);
+        // A leak grows with the steps: one step's autograd graph holds about 80 KB of activations, and even one leaked
+        // 8-sample input batch a step adds about 0.9 MB every 200 steps (InUseBytes_SeesALeakOfOneInputBatchAStep). So
+        // three of the four 200-step windows must grow by less than 768 KB: a one-off allocation elsewhere in the
+        // process (one CI run saw malloc's in-use bytes jump by 3.9 MB once) moves one window only. Measured without a
+        // leak: 0–290 KB a window (warm-up: the JIT and caches still allocate a few hundred KB in the first thousands of
+        // steps, then nothing). The resident set, which also moves with the allocator's free lists (it grew 10 MB in
+        // one suite run), is only checked coarsely.
+        windows.Count(w => w < LeakWindowBound).Should().BeGreaterThanOrEqualTo(3,
+            "native memory in use must stay flat (malloc's in-use bytes grew {0} over the 200-step windows)", string.Join(", ", windows.Select(w => w.ToString("N0", System.Globalization.CultureInfo.InvariantCulture))));
         (rss1000 - rss200).Should().BeLessThan(32L << 20, "resident memory must stay flat (grew {0:N0} bytes between steps 200 and 1000)", rss1000 - rss200);
         lastLoss.Should().BeLessThan(firstLoss, "the manual SGD updates train the model");
         model.Parameters().Select(H.ToDoubles).Zip(initial).Should().OnlyContain(p => !p.First.SequenceEqual(p.Second));
         ((BatchNorm2d)model[1]).NumBatchesTracked!.Item<long>().Should().Be(1000);
     }
+
+    private const long LeakWindowBound = 768L << 10;
 
     [Fact]
     public void InUseBytes_SeesALeakOfOneInputBatchAStep()
@@ -78,10 +88,16 @@ public class MemoryTests
         var leaked = new List<Tensor>();
         try
         {
-            for (int step = 0; step < 800; step++) leaked.Add(Tensors.Randn(8, 1, 12, 12));
-            var grown = NativeHeap.InUseBytes() - before;
-            _output.WriteLine($"800 batches of 8x1x12x12 floats held: malloc in use grew {grown / 1024} KiB");
-            grown.Should().BeGreaterThan(800L * 8 * 144 * sizeof(float), "the leak test's bound must be able to see this leak");
+            var windows = new List<long>();
+            for (int window = 0; window < 4; window++)
+            {
+                var start = NativeHeap.InUseBytes();
+                for (int step = 0; step < 200; step++) leaked.Add(Tensors.Randn(8, 1, 12, 12));
+                windows.Add(NativeHeap.InUseBytes() - start);
+            }
+            _output.WriteLine($"200 batches of 8x1x12x12 floats held per window: malloc in use grew {string.Join(", ", windows.Select(w => $"{w / 1024} KiB"))}");
+            windows.Should().OnlyContain(w => w > 200L * 8 * 144 * sizeof(float), "every window holds 200 more batches");
+            windows.Should().OnlyContain(w => w >= LeakWindowBound, "the leak test's bound must see this leak in every window");
         }
         finally
         {
