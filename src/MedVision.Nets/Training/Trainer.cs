@@ -34,7 +34,7 @@ public sealed class Trainer
     private readonly bool _master;
     private readonly IProgress<TrainingProgress>? _progress;
     private GradientSynchronizer? _sync;
-    private ExponentialMovingAverage? _ema;
+    // The run's weight average (an ExponentialMovingAverage is also updated after every optimizer step), or null.
     private WeightAverage? _average;
 
     internal Trainer(TrainerSettings settings)
@@ -94,7 +94,6 @@ public sealed class Trainer
         if (WriteDirectory is not null) Directory.CreateDirectory(WriteDirectory);
         using var ema = _s.WeightAveragingDecay is double decay ? new ExponentialMovingAverage(model, decay) : null;
         using var swa = swaSettings is not null ? new StochasticWeightAverage(model) : null;
-        _ema = ema;
         _average = (WeightAverage?)ema ?? swa;
         if (resume && _s.OutputDirectory is not null && File.Exists(Path.Combine(_s.OutputDirectory, LastStateFile)))
             (startEpoch, bestEpoch, bestAuc, sinceBest) = RestoreCheckpoint(model, optimizer, LoadScheduler, history);
@@ -174,7 +173,6 @@ public sealed class Trainer
         {
             DisposeAll(bestWeights);
             _sync = null;
-            _ema = null;
             _average = null;
         }
     }
@@ -211,7 +209,7 @@ public sealed class Trainer
                 if (_s.GradientClipNorm is double maxNorm) GradientClipping.ClipGradNorm(model.Parameters(), maxNorm);
                 optimizer.Step();
                 stepScheduler?.Step();
-                _ema?.Update(model);
+                (_average as ExponentialMovingAverage)?.Update(model);
             }
             lossSum += value;
             foreach (var (name, v) in terms) termSums[name] = termSums.GetValueOrDefault(name) + v;

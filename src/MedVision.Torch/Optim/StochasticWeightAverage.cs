@@ -105,8 +105,6 @@ public sealed class StochasticWeightAverage : WeightAverage
                 count++;
             }
             if (count == 0) throw new ArgumentException("There are no batches to compute the batch-norm statistics from.", nameof(batches));
-            foreach (var s in saved) { s.Mean.Dispose(); s.Var.Dispose(); s.Count.Dispose(); }
-            saved.Clear();
             return count;
         }
         catch

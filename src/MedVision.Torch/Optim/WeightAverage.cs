@@ -84,7 +84,11 @@ public abstract class WeightAverage : IDisposable
         ArgumentNullException.ThrowIfNull(model);
         ObjectDisposedException.ThrowIf(_disposed, this);
         RequireUsable();
-        var target = Matching(SelectEntries(model));
+        CopyInto(Matching(SelectEntries(model)));
+    }
+
+    private void CopyInto(IReadOnlyDictionary<string, Tensor> target)
+    {
         using var noGrad = Tensors.NoGrad();
         foreach (var (name, average) in _shadow) target[name].CopyInPlace(average);
     }
@@ -99,9 +103,9 @@ public abstract class WeightAverage : IDisposable
         ArgumentNullException.ThrowIfNull(model);
         ObjectDisposedException.ThrowIf(_disposed, this);
         RequireUsable();
-        Matching(SelectEntries(model));
+        var target = Matching(SelectEntries(model));
         var saved = model.CloneStateDict();
-        CopyTo(model);
+        CopyInto(target);
         return new Restore(model, saved);
     }
 

@@ -352,7 +352,7 @@ public sealed class PredictorTests : IDisposable
         var serial = inputs.Select(p => predictor.PredictPixels(p, 28, 28, 3).Probabilities.ToArray()).ToArray();
 
         // Let finalizers of garbage from earlier tests run first, so only this test's tensors move the count.
-        static long SettledLiveTensors() { GC.Collect(); GC.WaitForPendingFinalizers(); GC.Collect(); return Tensors.LiveTensors; }
+        static long SettledLiveTensors() { NativeHeap.Settle(); return Tensors.LiveTensors; }
         var liveBefore = SettledLiveTensors();
         const int threads = 6, perThread = 300;
         var mismatches = 0;

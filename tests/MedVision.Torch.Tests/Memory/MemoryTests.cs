@@ -14,12 +14,7 @@ public class MemoryTests
     private readonly ITestOutputHelper _output;
     public MemoryTests(ITestOutputHelper output) => _output = output;
 
-    private static void FullGc()
-    {
-        GC.Collect();
-        GC.WaitForPendingFinalizers();
-        GC.Collect();
-    }
+    private static void FullGc() => NativeHeap.Settle();
 
     [Fact]
     public void ThousandTrainingSteps_LeakNeitherTensorsNorMemory()
