@@ -30,14 +30,15 @@ public static class Md5
     public static Task<string> OfFileAsync(string path, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(path); // here, not from the returned task
-        return HashFileAsync(path, cancellationToken);
+        return HashFileAsync(path, MD5.HashDataAsync, cancellationToken);
     }
 
-    private static async Task<string> HashFileAsync(string path, CancellationToken cancellationToken)
+    /// <summary>Hashes a file asynchronously with <paramref name="hash"/> (MD5, SHA-256) and returns lower-case hexadecimal.</summary>
+    internal static async Task<string> HashFileAsync(string path, Func<Stream, CancellationToken, ValueTask<byte[]>> hash, CancellationToken cancellationToken)
     {
         await using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan | FileOptions.Asynchronous);
-        byte[] hash = await MD5.HashDataAsync(stream, cancellationToken).ConfigureAwait(false);
-        return Convert.ToHexString(hash).ToLowerInvariant();
+        byte[] digest = await hash(stream, cancellationToken).ConfigureAwait(false);
+        return Convert.ToHexString(digest).ToLowerInvariant();
     }
 
     /// <summary>Checks that <paramref name="md5"/> is 32 hexadecimal characters and returns it in lower case.</summary>

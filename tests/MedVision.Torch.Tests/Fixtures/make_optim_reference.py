@@ -5,7 +5,8 @@ Each case starts from the same float64 parameters w (3, 4) and b (4) and takes 8
     loss = sum(c * (x @ w + b - y)^2) + 0.1 * sum(w^4)
 (zero_grad, backward, optional clip_grad_norm_, optimizer.step, optional scheduler.step), recording the parameters and
 every group's learning rate after each step. The C# test repeats the steps with MedVision.Torch and compares.
-"swa" records an AveragedModel's average along one run; "update_bn" the batch-norm statistics update_bn computes.
+"swa" records an AveragedModel's average along one run; "update_bn" the batch-norm statistics update_bn computes;
+"warm_restarts_fractional" the learning rates of CosineAnnealingWarmRestarts stepped to fractional epochs.
 
 Run with the system Python (torch 1.13):  /usr/bin/python3 make_optim_reference.py
 The tests only read the JSON; Python is not needed to run them.
@@ -131,12 +132,35 @@ def update_bn_case():
     }
 
 
+def warm_restarts_fractional():
+    """CosineAnnealingWarmRestarts stepped to fractional epochs (step(epoch)) and on from there with step()."""
+    cases = []
+    for t0, t_mult, eta_min, calls in [
+        (2, 2, 0.001, [0.25, 0.5, 1.75, 2.0, 2.5, None, None, 5.9, 6.0, 6.1, 13.99, 14.0, None, 3.3, 29.5]),
+        (3, 1, 0.0, [0.5, 2.999, 3.0, 4.5, None, None, 100.25, 1.0]),
+        (1, 3, 0.0, [0.5, 1.5, 3.9, 4.0, 12.5, 13.0, 121.0, 120.5]),
+    ]:
+        p = torch.nn.Parameter(torch.zeros(1))
+        opt = SGD([p], lr=0.01)
+        sched = CosineAnnealingWarmRestarts(opt, T_0=t0, T_mult=t_mult, eta_min=eta_min)
+        steps = []
+        for e in calls:
+            if e is None:
+                sched.step()
+            else:
+                sched.step(e)
+            steps.append({"epoch": e, "lr": opt.param_groups[0]["lr"], "last_epoch": sched.last_epoch})
+        cases.append({"t0": t0, "t_mult": t_mult, "eta_min": eta_min, "base_lr": 0.01, "steps": steps})
+    return cases
+
+
 doc = {
     "generator": "make_optim_reference.py",
     "torch": torch.__version__,
     "x": flat(x), "y": flat(y), "c": flat(c), "w0": flat(w0), "b0": flat(b0),
     "cases": CASES,
     "update_bn": update_bn_case(),
+    "warm_restarts_fractional": warm_restarts_fractional(),
 }
 out = os.path.join(os.path.dirname(os.path.abspath(__file__)), "optim_reference.json")
 with open(out + ".tmp", "w") as f:

@@ -204,6 +204,40 @@ public sealed class OptimReferenceTests
         net.Parameters().Select(p => p.ToArray<double>()).Should().BeEquivalentTo(weightsBefore, o => o.WithStrictOrdering(), "only the statistics change");
     }
 
+    [Fact]
+    public void CosineAnnealingWarmRestarts_SteppedToFractionalEpochs_FollowsPyTorch()
+    {
+        int compared = 0;
+        foreach (var c in Reference.Value.RootElement.GetProperty("warm_restarts_fractional").EnumerateArray())
+        {
+            int t0 = c.GetProperty("t0").GetInt32(), tMult = c.GetProperty("t_mult").GetInt32();
+            double etaMin = c.GetProperty("eta_min").GetDouble(), baseLr = c.GetProperty("base_lr").GetDouble();
+            using var scope = Tensors.NewDisposeScope();
+            using var sgd = new Sgd([Tensors.Zeros(1).RequiresGradInPlace()], learningRate: baseLr);
+            var scheduler = new CosineAnnealingWarmRestarts(sgd, t0, tMult, etaMin);
+            foreach (var step in c.GetProperty("steps").EnumerateArray())
+            {
+                var epoch = step.GetProperty("epoch");
+                string what = $"T_0 {t0}, T_mult {tMult}, step({(epoch.ValueKind == JsonValueKind.Null ? "" : epoch.GetDouble().ToString("R", System.Globalization.CultureInfo.InvariantCulture))})";
+                if (epoch.ValueKind == JsonValueKind.Null) scheduler.Step();
+                else scheduler.Step(epoch.GetDouble());
+                scheduler.LastEpoch.Should().Be(step.GetProperty("last_epoch").GetInt32(), what);
+                double expected = step.GetProperty("lr").GetDouble();
+                if (tMult == 3 && epoch.ValueKind == JsonValueKind.Number && epoch.GetDouble() == 121)
+                {
+                    // PyTorch's log(121 / 1 · 2 + 1, 3) rounds to 4.999…, placing the restart at the end of the previous
+                    // cycle (eta_min); 121 = 1 + 3 + 9 + 27 + 81 is the start of a cycle, where the rate is the base.
+                    expected.Should().Be(etaMin, "the fixture records PyTorch's rounding");
+                    expected = baseLr;
+                }
+                sgd.ParameterGroups[0].LearningRate.Should().BeApproximately(expected, 1e-15, what);
+                scheduler.LastLearningRates[0].Should().Be(sgd.ParameterGroups[0].LearningRate);
+                compared++;
+            }
+        }
+        compared.Should().Be(31);
+    }
+
     // The momentum a schedule may cycle, as the fixture records it (0 for an optimizer without one).
     private static double Momentum(ParameterGroup group) => group switch
     {

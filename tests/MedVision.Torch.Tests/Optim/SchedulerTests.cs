@@ -190,6 +190,45 @@ public class SchedulerTests
     }
 
     [Fact]
+    public void CosineAnnealingWarmRestarts_FractionalEpochs_SurviveAStateRoundTrip_AndRefuseBadEpochs()
+    {
+        using var scope = Tensors.NewDisposeScope();
+        using var sgd = new Sgd(new[] { Parameter(0) }, learningRate: 1.0);
+        var scheduler = new CosineAnnealingWarmRestarts(sgd, t0: 2, tMult: 2);
+        scheduler.CycleAt(5.5).Should().Be((3.5, 4L));
+        scheduler.CycleAt(6.0).Should().Be((0.0, 8L));
+        scheduler.GetLearningRate(1.0, 2.0).Should().Be(scheduler.GetLearningRate(1.0, 2));
+        scheduler.Step(4.25);
+        var state = scheduler.GetState();
+        state.Values["epoch_fraction"].Should().Be(0.25);
+
+        var restored = new CosineAnnealingWarmRestarts(sgd, t0: 2, tMult: 2);
+        restored.LoadState(state);
+        restored.LastEpoch.Should().Be(4);
+        scheduler.Step();
+        restored.Step();
+        restored.LastLearningRates[0].Should().Be(scheduler.LastLearningRates[0]).And.Be((1 + Math.Cos(Math.PI * 3.25 / 4)) / 2, "one epoch on from 4.25");
+
+        // A state saved before fractional epochs existed has no fraction: the epoch was whole.
+        var whole = new Dictionary<string, double>(state.Values);
+        whole.Remove("epoch_fraction");
+        restored.LoadState(new SchedulerState(state.SchedulerType, whole));
+        restored.Step();
+        restored.LastLearningRates[0].Should().Be((1 + Math.Cos(Math.PI * 3 / 4)) / 2);
+        whole["epoch_fraction"] = 1.5;
+        FluentActions.Invoking(() => restored.LoadState(new SchedulerState(state.SchedulerType, whole)))
+            .Should().Throw<ArgumentException>().WithMessage("*epoch_fraction must be in [0, 1)*");
+        restored.LastEpoch.Should().Be(5, "a refused state changes nothing");
+
+        foreach (var bad in new[] { -0.5, double.NaN, double.PositiveInfinity, 3e9 })
+        {
+            FluentActions.Invoking(() => scheduler.Step(bad)).Should().Throw<ArgumentOutOfRangeException>().WithParameterName("epoch");
+            FluentActions.Invoking(() => scheduler.CycleAt(bad)).Should().Throw<ArgumentOutOfRangeException>().WithParameterName("epoch");
+        }
+        scheduler.LastEpoch.Should().Be(5);
+    }
+
+    [Fact]
     public void SequentialLR_HandsOverAtMilestones_AndChecksItsParts()
     {
         using var scope = Tensors.NewDisposeScope();

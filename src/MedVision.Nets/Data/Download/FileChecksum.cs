@@ -39,11 +39,10 @@ public sealed class FileChecksum
     }
 
     /// <summary>The file's hash in lower-case hexadecimal.</summary>
-    public async Task<string> ComputeAsync(string path, CancellationToken cancellationToken = default)
+    public Task<string> ComputeAsync(string path, CancellationToken cancellationToken = default)
     {
-        ArgumentException.ThrowIfNullOrEmpty(path);
-        await using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan | FileOptions.Asynchronous);
-        return Convert.ToHexString(await _hash(stream, cancellationToken).ConfigureAwait(false)).ToLowerInvariant();
+        ArgumentException.ThrowIfNullOrEmpty(path); // here, not from the returned task
+        return Data.Md5.HashFileAsync(path, _hash, cancellationToken);
     }
 
     /// <summary>Whether <paramref name="actual"/> (a full hash in hexadecimal) is the expected one (starts with the expected prefix).</summary>

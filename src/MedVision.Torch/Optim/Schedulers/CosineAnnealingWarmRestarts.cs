@@ -5,9 +5,16 @@ namespace MedVision.Torch.Optim;
 /// the learning rate anneals from the base to <see cref="EtaMin"/> over a cycle of T_i epochs, then restarts; the first
 /// cycle lasts T_0 epochs and each next one T_mult times longer.
 /// <code>lr(epoch) = eta_min + (base_lr − eta_min)·(1 + cos(π·T_cur / T_i)) / 2</code>
-/// with T_cur the epochs since the latest restart. Stepped once per epoch as here, it gives PyTorch's values for
-/// integer epochs (PyTorch's fractional <c>step(epoch + i / iters)</c> is not offered).
+/// with T_cur the epochs since the latest restart. Step it once per epoch with <see cref="LearningRateScheduler.Step()"/>,
+/// or after every batch with <see cref="Step(double)"/> and a fractional epoch (PyTorch's
+/// <c>scheduler.step(epoch + i / iters)</c>); a plain <see cref="LearningRateScheduler.Step()"/> after a fractional step
+/// moves one epoch on from there, as PyTorch's <c>step()</c> does.
 /// </summary>
+/// <remarks>
+/// PyTorch finds the cycle of a fractional epoch with a logarithm when T_mult &gt; 1, which can round below a restart
+/// (T_0 = 1, T_mult = 3, epoch 121: PyTorch gives eta_min, the end of the previous cycle); this class counts the cycles
+/// exactly and gives the restart's base learning rate there. Elsewhere the two agree to rounding.
+/// </remarks>
 public sealed class CosineAnnealingWarmRestarts : LearningRateScheduler
 {
     /// <summary>Creates the scheduler and sets the epoch-0 learning rates.</summary>
@@ -25,6 +32,9 @@ public sealed class CosineAnnealingWarmRestarts : LearningRateScheduler
         EtaMin = RequireNonNegative(etaMin, nameof(etaMin));
         Start();
     }
+
+    // The fractional part of the current epoch (PyTorch's T_cur carries it); LastEpoch is its integer part.
+    private double _fraction;
 
     /// <summary>Length of the first cycle in epochs.</summary>
     public int T0 { get; }
@@ -49,10 +59,75 @@ public sealed class CosineAnnealingWarmRestarts : LearningRateScheduler
         return (current, length);
     }
 
+    /// <summary>
+    /// The epochs since the latest restart (T_cur, fractional) and the length of the current cycle (T_i) at a
+    /// fractional <paramref name="epoch"/>.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="epoch"/> is negative, not finite, or beyond <see cref="int.MaxValue"/>.</exception>
+    public (double SinceRestart, long CycleLength) CycleAt(double epoch)
+    {
+        RequireEpoch(epoch);
+        if (TMult == 1) return (epoch % T0, T0);
+        double current = epoch;
+        long length = T0;
+        while (current >= length)
+        {
+            current -= length;
+            length *= TMult;
+        }
+        return (current, length);
+    }
+
     /// <inheritdoc />
     public override double GetLearningRate(double baseLearningRate, int epoch)
     {
         var (current, length) = CycleAt(epoch);
-        return EtaMin + (baseLearningRate - EtaMin) * (1 + Math.Cos(Math.PI * current / length)) / 2;
+        return Anneal(baseLearningRate, current, length);
+    }
+
+    /// <summary>The learning rate of a group with base learning rate <paramref name="baseLearningRate"/> at a fractional <paramref name="epoch"/>.</summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="epoch"/> is negative, not finite, or beyond <see cref="int.MaxValue"/>.</exception>
+    public double GetLearningRate(double baseLearningRate, double epoch)
+    {
+        var (current, length) = CycleAt(epoch);
+        return Anneal(baseLearningRate, current, length);
+    }
+
+    /// <summary>
+    /// Moves to a fractional <paramref name="epoch"/> and sets every group's learning rate — PyTorch's
+    /// <c>scheduler.step(epoch)</c>, called after every batch as <c>Step(epoch + batch / (double)batchesPerEpoch)</c>.
+    /// <see cref="LearningRateScheduler.LastEpoch"/> becomes its integer part. Epochs may go back (PyTorch allows it).
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="epoch"/> is negative, not finite, or beyond <see cref="int.MaxValue"/>.</exception>
+    public void Step(double epoch)
+    {
+        RequireEpoch(epoch);
+        double whole = Math.Floor(epoch);
+        _fraction = epoch - whole;
+        StepTo((int)whole);
+    }
+
+    /// <inheritdoc />
+    protected override double GetLearningRate(int groupIndex, double baseLearningRate, int epoch)
+        => _fraction == 0 ? GetLearningRate(baseLearningRate, epoch) : GetLearningRate(baseLearningRate, epoch + _fraction);
+
+    private protected override void WriteState(Dictionary<string, double> values) => values["epoch_fraction"] = _fraction;
+
+    private protected override void ReadState(SchedulerState state)
+    {
+        // States written before fractional epochs were offered have no fraction: the epoch was whole.
+        double fraction = state.Values.TryGetValue("epoch_fraction", out var f) ? f : 0;
+        if (!(fraction >= 0 && fraction < 1))
+            throw new ArgumentException($"epoch_fraction must be in [0, 1), not {fraction}.", nameof(state));
+        _fraction = fraction;
+    }
+
+    private double Anneal(double baseLearningRate, double sinceRestart, long cycleLength)
+        => EtaMin + (baseLearningRate - EtaMin) * (1 + Math.Cos(Math.PI * sinceRestart / cycleLength)) / 2;
+
+    private static void RequireEpoch(double epoch)
+    {
+        if (!double.IsFinite(epoch) || epoch < 0 || epoch >= (double)int.MaxValue + 1)
+            throw new ArgumentOutOfRangeException(nameof(epoch), epoch, "The epoch must be a finite value in [0, int.MaxValue].");
     }
 }

@@ -71,6 +71,19 @@ public abstract class LearningRateScheduler
     /// <summary>Advances one epoch and sets every group's learning rate.</summary>
     public void Step() => Apply(checked(LastEpoch + 1));
 
+    /// <summary>Moves to <paramref name="epoch"/> and sets every group's learning rate (for schedules stepped to a given epoch).</summary>
+    private protected void StepTo(int epoch) => Apply(epoch);
+
+    /// <summary>Adds a schedule's own counters to the exported state.</summary>
+    private protected virtual void WriteState(Dictionary<string, double> values)
+    {
+    }
+
+    /// <summary>Reads a schedule's own counters from a state being loaded (already checked to be of this type).</summary>
+    private protected virtual void ReadState(SchedulerState state)
+    {
+    }
+
     private void Apply(int epoch)
     {
         var lrs = new double[_baseLearningRates.Length];
@@ -90,6 +103,7 @@ public abstract class LearningRateScheduler
             values["base_lr." + g.ToString(CultureInfo.InvariantCulture)] = _baseLearningRates[g];
             values["last_lr." + g.ToString(CultureInfo.InvariantCulture)] = _lastLearningRates[g];
         }
+        WriteState(values);
         return new SchedulerState(GetType().Name, values);
     }
 
@@ -116,6 +130,7 @@ public abstract class LearningRateScheduler
             bases[g] = state.Get("base_lr." + g.ToString(CultureInfo.InvariantCulture));
             lasts[g] = state.Get("last_lr." + g.ToString(CultureInfo.InvariantCulture));
         }
+        ReadState(state);
         LastEpoch = (int)epoch;
         _baseLearningRates = bases;
         _lastLearningRates = lasts;

@@ -121,7 +121,7 @@ public sealed class OneCycleLR : LearningRateScheduler
             for (int g = 0; g < optimizer.ParameterGroups.Count; g++)
             {
                 var group = optimizer.ParameterGroups[g];
-                if (group is not (SgdParameterGroup or RmsPropParameterGroup or AdaptiveMomentParameterGroup))
+                if (!SetMomentum(group, null))
                     throw new ArgumentException($"Group {g} ({group.GetType().Name}) has no momentum to cycle; create the OneCycleLR with cycleMomentum: false.", nameof(cycleMomentum));
                 if (group is AdaptiveMomentParameterGroup && (baseMomentum >= 1 || maxMomentum >= 1))
                     throw new ArgumentOutOfRangeException(nameof(maxMomentum), $"Group {g} cycles β1, which must stay below 1; got base momentum {baseMomentum} and max momentum {maxMomentum}.");
@@ -158,14 +158,21 @@ public sealed class OneCycleLR : LearningRateScheduler
     {
         if (!CycleMomentum) return;
         var momentum = MomentumAt(epoch);
-        foreach (var group in Optimizer.ParameterGroups)
+        foreach (var group in Optimizer.ParameterGroups) SetMomentum(group, momentum);
+    }
+
+    /// <summary>
+    /// Sets the momentum OneCycleLR cycles (SGD's and RMSprop's momentum, the Adam family's β1) to <paramref name="momentum"/>
+    /// when it is given; returns whether the group has one.
+    /// </summary>
+    private static bool SetMomentum(ParameterGroup group, double? momentum)
+    {
+        switch (group)
         {
-            switch (group)
-            {
-                case SgdParameterGroup sgd: sgd.Momentum = momentum; break;
-                case RmsPropParameterGroup rms: rms.Momentum = momentum; break;
-                case AdaptiveMomentParameterGroup adam: adam.Beta1 = momentum; break;
-            }
+            case SgdParameterGroup sgd: if (momentum is { } m) sgd.Momentum = m; return true;
+            case RmsPropParameterGroup rms: if (momentum is { } r) rms.Momentum = r; return true;
+            case AdaptiveMomentParameterGroup adam: if (momentum is { } b) adam.Beta1 = b; return true;
+            default: return false;
         }
     }
 
