@@ -102,6 +102,51 @@ public class ImageCodecTests
         grey.Pixels.Should().Equal(90, 90, 7);
     }
 
+    [Theory]
+    [InlineData("rgba16.png", 4)]
+    [InlineData("rgba16-adam7.png", 4)]
+    [InlineData("ga16.png", 2)]
+    [InlineData("ga16-adam7.png", 2)]
+    public void Sixteen_bit_alpha_is_dropped_keeping_the_stored_colour(string file, int channels)
+    {
+        // Fixtures/images/make_png16_alpha_fixtures.py: ImageMagick (libpng, adaptive row filters, plain and Adam7) wrote
+        // the samples of the .raw file; alpha runs through 0, 1, 300, 32768 and 65535. libpng's simplified API returns such
+        // data premultiplied (transparent pixels black); the stored colour, mapped linearly to 8 bits, is expected.
+        string folder = Path.Combine(AppContext.BaseDirectory, "Fixtures", "images");
+        byte[] raw = File.ReadAllBytes(Path.Combine(folder, file.StartsWith("rgba", StringComparison.Ordinal) ? "rgba16.raw" : "ga16.raw"));
+        var samples = Enumerable.Range(0, raw.Length / 2).Select(i => System.Buffers.Binary.BinaryPrimitives.ReadUInt16BigEndian(raw.AsSpan(2 * i))).ToArray();
+        var expected = samples.Where((_, i) => i % channels != channels - 1).Select(v => (byte)Math.Round(v / 257.0)).ToArray();
+        samples.Where((_, i) => i % channels == channels - 1).Count(a => a == 0).Should().BeGreaterThan(10, "the fixture has transparent pixels");
+
+        RasterImage image = ImageCodec.DecodeFile(Path.Combine(folder, file));
+
+        (image.Width, image.Height, image.Channels).Should().Be((13, 7, channels - 1));
+        image.Pixels.Should().Equal(expected);
+    }
+
+    [Fact]
+    public void Sixteen_bit_rgb_with_a_transparent_colour_keeps_that_colour()
+    {
+        // tRNS names one 16-bit RGB value transparent: its pixels keep their stored colour like any other.
+        var trns = new byte[6];
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt16BigEndian(trns, 4096);
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt16BigEndian(trns.AsSpan(2), 16384);
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt16BigEndian(trns.AsSpan(4), 32768);
+        byte[] png = MinimalPng.EncodeSamples(2, 2, 16, 2, BigEndian16(Ramp16), ("tRNS", trns));
+        RasterImage image = ImageCodec.Decode(png, "trns16.png");
+        (image.Width, image.Height, image.Channels).Should().Be((2, 2, 3));
+        image.Pixels.Should().Equal(Ramp16.Select(v => (byte)Math.Round(v / 257.0)));
+        image.Pixels[1].Should().Be(16, "the first pixel is the transparent colour and keeps it");
+    }
+
+    [Fact]
+    public void A_sixteen_bit_alpha_png_cut_short_is_a_clear_error()
+    {
+        byte[] png = File.ReadAllBytes(Path.Combine(AppContext.BaseDirectory, "Fixtures", "images", "rgba16.png"));
+        var act = () => ImageCodec.Decode(png.AsSpan(0, png.Length / 2).ToArray(), "cut16.png");
+        act.Should().Throw<DataFormatException>().WithMessage("*cut16.png*");
+    }
+
     [Fact]
     public void A_colour_chunk_running_past_the_end_is_a_clear_error()
     {

@@ -16,10 +16,11 @@ internal static unsafe class LibPng
     /// <summary>
     /// Decodes a PNG to 8-bit grey or RGB with the file's stored values, as PIL, OpenCV and torchvision read them:
     /// colour-management chunks (gAMA, cHRM, sRGB, iCCP) are ignored, 16-bit samples are mapped linearly to 8 bits
-    /// (round(v × 255 / 65535)), and an 8-bit alpha channel is dropped (16-bit colour with alpha comes composited onto
-    /// black). libpng's simplified API would otherwise apply the file's gamma, composite alpha onto black, and treat
+    /// (round(v × 255 / 65535)), and alpha is dropped (as PIL's <c>convert("RGB")</c>: transparent pixels keep their stored
+    /// colour). libpng's simplified API would otherwise apply the file's gamma, composite alpha onto black, and treat
     /// 16-bit samples as linear light that it re-encodes with the sRGB curve for 8-bit output (a 16-bit 4096 would
-    /// become 72 instead of 16).
+    /// become 72 instead of 16). It returns 16-bit data with alpha only premultiplied, so those files, once libpng has
+    /// read them without error, have their samples read by <see cref="PngSamples"/>.
     /// </summary>
     internal static RasterImage Decode(ReadOnlySpan<byte> png, string sourceName)
     {
@@ -39,7 +40,8 @@ internal static unsafe class LibPng
             int channels = (image.Format & FormatFlagColor) != 0 ? 3 : 1;
             bool sixteenBit = (image.Format & FormatFlagLinear) != 0; // set for files with 16-bit samples
             // 8-bit alpha is read and dropped (the stored colour, as PIL's convert("RGB")); libpng returns 16-bit data
-            // with alpha premultiplied, i.e. composited onto black, so there it is not asked for.
+            // with alpha premultiplied, i.e. composited onto black: those samples are read again below.
+            bool sixteenBitAlpha = sixteenBit && (image.Format & FormatFlagAlpha) != 0;
             bool readAlpha = (image.Format & FormatFlagAlpha) != 0 && !sixteenBit;
             int width = checked((int)image.Width);
             int height = checked((int)image.Height);
@@ -59,6 +61,8 @@ internal static unsafe class LibPng
                     throw new DataFormatException(sourceName, $"truncated or corrupt PNG data: {message}");
                 }
             }
+
+            if (sixteenBitAlpha) return PngSamples.DecodeSixteenBit(png, sourceName);
 
             byte[] pixels;
             if (read16 is not null)
