@@ -38,7 +38,7 @@ internal static class EvaluateCommand
         Tensors.NumThreads = threads;
         var data = TrainCommand.LoadDataset(datasetName, dataFile);
         var info = data.Info!;
-        using var predictor = Predictor.Load(modelPath, device, flips, mixedPrecision);
+        using var predictor = ModelOptions.LoadPredictor(modelPath, device, flips, mixedPrecision);
         if (predictor.ClassNames.Count != info.ClassCount)
             throw new ArgumentException($"The model has {predictor.ClassNames.Count} classes but {info.Name} has {info.ClassCount}.");
         AnsiConsole.MarkupLine($"Model {Markup.Escape(modelPath)} (temperature {predictor.Card.Temperature.ToString("G4", CultureInfo.InvariantCulture)}, flips {flips}{(mixedPrecision ? ", bfloat16 autocast" : "")}) on {info.Name}");

@@ -1,6 +1,8 @@
 using System.CommandLine;
 using MedVision.Nets.Data.MedMnist;
 using MedVision.Nets.Inference;
+using MedVision.Onnx.Runtime;
+using MedVision.Torch;
 
 namespace MedVision.Samples.MedMnist;
 
@@ -10,9 +12,24 @@ internal static class ModelOptions
     /// <summary>--model FILE (required).</summary>
     public static Option<string> Model() => new("--model")
     {
-        Description = "A model file written by the train command (model.safetensors), or a TorchScript file with a model card.",
+        Description = "A model file written by the train command (model.safetensors), a TorchScript file with a model card, or an ONNX file written by the export command (model.onnx, run by ONNX Runtime on the CPU).",
         Required = true,
     };
+
+    /// <summary>
+    /// Loads the --model file: an ONNX file (.onnx) through ONNX Runtime on the CPU, anything else through libtorch on
+    /// <paramref name="device"/>.
+    /// </summary>
+    /// <exception cref="ArgumentException">An ONNX file with --device other than cpu, or with --mixed-precision.</exception>
+    public static Predictor LoadPredictor(string path, Device device, TestTimeFlips flips, bool mixedPrecision)
+    {
+        if (!path.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase)) return Predictor.Load(path, device, flips, mixedPrecision);
+        if (device.Type != DeviceType.Cpu)
+            throw new ArgumentException($"--device {device}: {Path.GetFileName(path)} is an ONNX model file, which the samples run with ONNX Runtime on the CPU; leave --device out, or predict with the model.safetensors it was exported from.");
+        if (mixedPrecision)
+            throw new ArgumentException($"--mixed-precision is libtorch's bfloat16 autocast; {Path.GetFileName(path)} is an ONNX model file, which ONNX Runtime runs in float32.");
+        return OnnxRuntimePredictor.Load(path, flips);
+    }
 
     /// <summary>--dataset NAME, checked against the catalogue while parsing (only 2-D datasets when <paramref name="twoDimensional"/>).</summary>
     public static Option<string?> Dataset(string description, bool twoDimensional)

@@ -8,7 +8,10 @@ using Spectre.Console;
 
 namespace MedVision.Samples.MedMnist;
 
-/// <summary>The <c>predict</c> command: classifies image files with a saved model file and prints a table.</summary>
+/// <summary>
+/// The <c>predict</c> command: classifies image files with a saved model file (libtorch) or an exported ONNX file
+/// (ONNX Runtime) and prints a table.
+/// </summary>
 internal static class PredictCommand
 {
     public static Command Create()
@@ -27,9 +30,11 @@ internal static class PredictCommand
 
     private static int Run(string modelPath, Device device, TestTimeFlips flips, bool mixedPrecision, string[] images, string? heatmaps, CamMethod cam)
     {
-        using var predictor = Predictor.Load(modelPath, device, flips, mixedPrecision);
+        using var predictor = ModelOptions.LoadPredictor(modelPath, device, flips, mixedPrecision);
         if (heatmaps is not null && !predictor.CanExplain)
-            throw new ArgumentException($"--heatmaps needs a ResNet model file; {Path.GetFileName(modelPath)} holds a {predictor.Card.Architecture} model.");
+            throw new ArgumentException(modelPath.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase)
+                ? $"--heatmaps needs the network's layers, which ONNX Runtime does not expose; explain with the model.safetensors {Path.GetFileName(modelPath)} was exported from."
+                : $"--heatmaps needs a ResNet model file; {Path.GetFileName(modelPath)} holds a {predictor.Card.Architecture} model.");
         var card = predictor.Card;
         AnsiConsole.MarkupLine($"Model {Markup.Escape(Path.GetFileName(modelPath))}: {card.Architecture} {card.ResNet?.Block} {string.Join("-", card.ResNet?.Layers ?? new())}, task {card.Task}, classes {card.ClassNames.Count}, input {string.Join("×", card.Preprocessing.InputSize)}");
         var table = new Table().AddColumn("image").AddColumn("prediction").AddColumn(new TableColumn("probability").RightAligned());

@@ -108,6 +108,49 @@ public sealed class MedMnistSampleTests(MedMnistTrainedRun run) : IClassFixture<
     }
 
     [Fact]
+    public async Task PredictAndEvaluate_RunAnExportedOnnxFile_WithONNXRuntime()
+    {
+        var onnx = run.Folder["onnx/model.onnx"];
+        var modelFile = Path.Combine(run.RunFolder, "model.safetensors");
+        var export = await SampleApp.RunAsync("medmnist", run.Folder.Path, "export", "--model", modelFile, "--output", onnx);
+        export.ExitCode.Should().Be(0, export.ToString());
+
+        var names = TinyRetinaMnist.WritePngs(run.Folder.Path, 3);
+        var predict = await SampleApp.RunAsync("medmnist", run.Folder.Path, ["predict", "--model", onnx, .. names]);
+        predict.ExitCode.Should().Be(0, predict.ToString());
+        predict.Text.Should().Contain("Model model.onnx").And.Contain("task OrdinalRegression, classes 5, input 28×28");
+        using var predictor = Predictor.Load(modelFile);
+        var rows = predict.Output.Split('\n');
+        foreach (var name in names)
+        {
+            // ONNX Runtime and libtorch agree to about 1e-6: the same label, the probability to the printed digits.
+            var expected = predictor.PredictFile(Path.Combine(run.Folder.Path, name));
+            var row = rows.Should().ContainSingle(r => r.Contains(name)).Subject;
+            row.Should().Contain($"{expected.Label}: {expected.LabelName}");
+            var printed = System.Text.RegularExpressions.Regex.Matches(row, @"\d\.\d{3}").Select(m => D(m.Value)).ToList();
+            printed.Should().Contain(p => Math.Abs(p - expected.Probabilities[expected.Label]) <= 0.0011, row);
+        }
+
+        var evaluate = await SampleApp.RunAsync("medmnist", run.Folder.Path,
+            "evaluate", "--model", onnx, "--dataset", "retinamnist", "--data-file", run.DataFile, "--output", run.Folder["evaluation-onnx"]);
+        evaluate.ExitCode.Should().Be(0, evaluate.ToString());
+        var line = evaluate.Lines("EVALUATION").Should().ContainSingle().Subject;
+        var result = run.Train.Lines().Single();
+        D(line["test_auc"]).Should().BeApproximately(D(result["test_auc"]), 0.00011);
+        line["test_acc"].Should().Be(result["test_acc"]);
+
+        var cuda = await SampleApp.RunAsync("medmnist", run.Folder.Path, ["predict", "--model", onnx, "--device", "cuda", .. names]);
+        cuda.ExitCode.Should().Be(2, cuda.ToString());
+        cuda.Error.Should().Contain("--device cuda").And.Contain("ONNX Runtime on the CPU");
+        var bf16 = await SampleApp.RunAsync("medmnist", run.Folder.Path, ["predict", "--model", onnx, "--mixed-precision", .. names]);
+        bf16.ExitCode.Should().Be(2, bf16.ToString());
+        bf16.Error.Should().Contain("--mixed-precision").And.Contain("ONNX model file");
+        var heatmaps = await SampleApp.RunAsync("medmnist", run.Folder.Path, ["predict", "--model", onnx, "--heatmaps", run.Folder["maps"], .. names]);
+        heatmaps.ExitCode.Should().Be(2, heatmaps.ToString());
+        heatmaps.Error.Should().Contain("--heatmaps needs the network's layers");
+    }
+
+    [Fact]
     public async Task Evaluate_ReproducesTheTestMetricsPrintedByTrain()
     {
         var evaluate = await SampleApp.RunAsync("medmnist", run.Folder.Path,
