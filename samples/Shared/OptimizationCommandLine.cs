@@ -6,7 +6,7 @@ using MedVision.Torch.Optim;
 namespace MedVision.Samples;
 
 /// <summary>
-/// --optimizer, --weight-decay, --schedule, --warmup-epochs and --swa-lr (with --swa-start, --swa-anneal-epochs) of the
+/// --optimizer, --weight-decay, --schedule, --warmup-epochs, --restart-epochs, --restart-mult and --swa-lr (with --swa-start, --swa-anneal-epochs) of the
 /// training samples: the optimizer, the learning-rate schedule and stochastic weight averaging, defaulting to each
 /// sample's published recipe (Adam, ×0.1 at 50% and 75% of the epochs, no averaging).
 /// </summary>
@@ -25,9 +25,21 @@ internal sealed class OptimizationCommandLine
 
     public Option<string> Schedule { get; } = new Option<string>("--schedule")
     {
-        Description = "multistep (×0.1 at 50% and 75% of the epochs: the recipe), cosine (cosine annealing over the epochs), onecycle (the 1cycle policy over every optimizer step; --lr is its peak and momentum is cycled), plateau (×0.1 when the validation AUC has not improved for 10 epochs) or constant.",
+        Description = "multistep (×0.1 at 50% and 75% of the epochs: the recipe), cosine (cosine annealing over the epochs), onecycle (the 1cycle policy over every optimizer step; --lr is its peak and momentum is cycled), warm-restarts (SGDR: cosine annealing to 0 over --restart-epochs, then restarting at --lr, stepped after every optimizer step), plateau (×0.1 when the validation AUC has not improved for 10 epochs) or constant.",
         DefaultValueFactory = _ => "multistep",
-    }.OneOf("multistep", "cosine", "onecycle", "plateau", "constant");
+    }.OneOf("multistep", "cosine", "onecycle", "warm-restarts", "plateau", "constant");
+
+    public Option<int> RestartEpochs { get; } = new Option<int>("--restart-epochs")
+    {
+        Description = "With --schedule warm-restarts: the epochs of the first cycle (SGDR's T_0).",
+        DefaultValueFactory = _ => 10,
+    }.AtLeast(1);
+
+    public Option<int> RestartMultiplier { get; } = new Option<int>("--restart-mult")
+    {
+        Description = "With --schedule warm-restarts: each next cycle is this many times longer (SGDR's T_mult).",
+        DefaultValueFactory = _ => 1,
+    }.AtLeast(1);
 
     public Option<int> WarmupEpochs { get; } = new Option<int>("--warmup-epochs")
     {
@@ -65,12 +77,16 @@ internal sealed class OptimizationCommandLine
         AddOptimizerTo(command);
         command.Options.Add(Schedule);
         command.Options.Add(WarmupEpochs);
+        command.Options.Add(RestartEpochs);
+        command.Options.Add(RestartMultiplier);
         command.Options.Add(SwaLearningRate);
         command.Options.Add(SwaStart);
         command.Options.Add(SwaAnnealEpochs);
         command.Check(r => r.GetValue(SwaLearningRate) is null && (Given(r, SwaStart) || Given(r, SwaAnnealEpochs))
             ? "--swa-start and --swa-anneal-epochs apply to stochastic weight averaging: give --swa-lr too." : null);
         command.Check(r => r.GetValue(WarmupEpochs) > 0 && r.GetValue(Schedule) != "cosine" ? "--warmup-epochs applies to --schedule cosine." : null);
+        command.Check(r => (Given(r, RestartEpochs) || Given(r, RestartMultiplier)) && r.GetValue(Schedule) != "warm-restarts"
+            ? "--restart-epochs and --restart-mult apply to --schedule warm-restarts." : null);
         command.Check(r => r.GetValue(Schedule) == "cosine" && r.GetValue(WarmupEpochs) >= r.GetValue(epochs)
             ? $"--warmup-epochs {r.GetValue(WarmupEpochs)} leaves none of the {r.GetValue(epochs)} epochs for the cosine schedule." : null);
     }
@@ -79,6 +95,8 @@ internal sealed class OptimizationCommandLine
 
     public OptimizationRecipe Read(ParseResult result) => new(result.GetValue(Optimizer)!, result.GetValue(WeightDecay), result.GetValue(Schedule)!, result.GetValue(WarmupEpochs))
     {
+        RestartEpochs = result.GetValue(RestartEpochs),
+        RestartMultiplier = result.GetValue(RestartMultiplier),
         Swa = result.GetValue(SwaLearningRate) is double lr ? new SwaRecipe(lr, result.GetValue(SwaStart), result.GetValue(SwaAnnealEpochs)) : null,
     };
 }
@@ -91,6 +109,12 @@ internal sealed record OptimizationRecipe(string Optimizer, double? WeightDecay,
 {
     /// <summary>Stochastic weight averaging, or null (--swa-lr not given).</summary>
     public SwaRecipe? Swa { get; init; }
+
+    /// <summary>--restart-epochs: the first warm-restart cycle's epochs.</summary>
+    public int RestartEpochs { get; init; } = 10;
+
+    /// <summary>--restart-mult: the growth of each next warm-restart cycle.</summary>
+    public int RestartMultiplier { get; init; } = 1;
 
     private double Decay => WeightDecay ?? (Optimizer == "adamw" ? 1e-2 : 0);
 
@@ -119,6 +143,7 @@ internal sealed record OptimizationRecipe(string Optimizer, double? WeightDecay,
             "multistep" => builder.WithMultiStepSchedule(0.5, 0.75, 0.1),
             "cosine" => builder.WithCosineSchedule(WarmupEpochs),
             "onecycle" => builder.WithOneCycleSchedule(learningRate),
+            "warm-restarts" => builder.WithWarmRestartsSchedule(RestartEpochs, RestartMultiplier),
             "plateau" => builder.WithPlateauSchedule(),
             "constant" => builder,
             _ => throw new InvalidOperationException($"--schedule {Schedule} was checked while parsing."),
@@ -143,6 +168,9 @@ internal sealed record OptimizationRecipe(string Optimizer, double? WeightDecay,
             "multistep" => "×0.1 at 50% and 75% of the epochs",
             "cosine" => WarmupEpochs > 0 ? $"{WarmupEpochs} warm-up epochs, then cosine annealing" : "cosine annealing over the epochs",
             "onecycle" => "1cycle over every optimizer step (peak at 30%, momentum cycled)",
+            "warm-restarts" => RestartMultiplier == 1
+                ? $"cosine annealing with warm restarts every {(RestartEpochs == 1 ? "epoch" : $"{RestartEpochs} epochs")}, stepped after every optimizer step"
+                : $"cosine annealing with warm restarts, the first cycle {RestartEpochs} epochs, each next {RestartMultiplier}× longer, stepped after every optimizer step",
             "plateau" => "×0.1 after 10 epochs without a better validation AUC",
             _ => "constant learning rate",
         };

@@ -200,6 +200,17 @@ public sealed class MedMnistSampleTests(MedMnistTrainedRun run) : IClassFixture<
             lrs[1].Should().BeApproximately(oneCycle.GetLearningRate(0.01 / 25, 3), 1e-9);
         }
 
+        // Warm restarts after every epoch (3 steps each): every epoch starts at --lr.
+        var restarts = await SampleApp.RunAsync("medmnist", run.Folder.Path,
+            "train", "--data-file", run.DataFile, "--epochs", "2", "--batch", "16", "--threads", "1", "--output", run.Folder["warm-restarts"],
+            "--optimizer", "sgd", "--schedule", "warm-restarts", "--restart-epochs", "1", "--lr", "0.01");
+        restarts.ExitCode.Should().Be(0, restarts.ToString());
+        restarts.Text.Should().Contain("cosine annealing with warm restarts every epoch, stepped after every optimizer step");
+        var restartHistory = File.ReadAllLines(Path.Combine(run.Folder["warm-restarts"], "history.csv"));
+        restartHistory.Skip(1).Select(line => D(line.Split(',')[column])).Should().Equal(0.01, 0.01);
+        System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(run.Folder["warm-restarts"], "last.json")))!["Scheduler"]!["last_epoch"]!
+            .GetValue<double>().Should().Be(6, "stepped after each of the 6 optimizer steps");
+
         var refused = await SampleApp.RunAsync("medmnist", run.Folder.Path,
             "train", "--data-file", run.DataFile, "--epochs", "2", "--output", run.Folder["warmup"], "--warmup-epochs", "1");
         refused.ExitCode.Should().NotBe(0);

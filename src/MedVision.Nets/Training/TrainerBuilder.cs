@@ -125,6 +125,24 @@ public sealed class TrainerBuilder
     }
 
     /// <summary>
+    /// Cosine annealing with warm restarts (SGDR, <see cref="CosineAnnealingWarmRestarts"/>) stepped after every optimizer
+    /// step, so that the learning rate falls smoothly within each epoch as PyTorch's
+    /// <c>scheduler.step(epoch + i / iters)</c> makes it: from the optimizer's rate towards
+    /// <paramref name="minLearningRate"/> over a first cycle of <paramref name="firstCycleEpochs"/> epochs, then back to
+    /// the optimizer's rate, each next cycle <paramref name="cycleMultiplier"/> times longer (restarts at epochs T₀,
+    /// T₀ + T₀·m, …). The schedule counts optimizer steps, cycles of T₀ × steps-per-epoch of them.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">A cycle length or multiplier below 1, or a minimum that is negative or not finite.</exception>
+    public TrainerBuilder WithWarmRestartsSchedule(int firstCycleEpochs, int cycleMultiplier = 1, double minLearningRate = 0)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(firstCycleEpochs, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(cycleMultiplier, 1);
+        RequireFinite(minLearningRate, nameof(minLearningRate), positive: false);
+        return Set(() => _schedule = new Schedule(
+            (_, steps, o) => new CosineAnnealingWarmRestarts(o, checked(firstCycleEpochs * steps), cycleMultiplier, minLearningRate), PerStep: true));
+    }
+
+    /// <summary>
     /// Reduces the learning rate by <paramref name="factor"/> when the validation AUC (the model-selection metric) has
     /// not improved by a relative <paramref name="threshold"/> for more than <paramref name="patience"/> epochs
     /// (<see cref="ReduceLROnPlateau"/> in max mode), waiting <paramref name="cooldown"/> epochs after each reduction and

@@ -569,6 +569,52 @@ public sealed class TrainerTests : IDisposable
         SchedulerSteps("one-cycle-resumed").Should().Be(12);
     }
 
+    // Records the optimizer's learning rate after every batch (synchronously, as the trainer reports).
+    private sealed class RateAfterEachBatch(Func<Optimizer?> optimizer) : IProgress<TrainingProgress>
+    {
+        public List<double> Rates { get; } = new();
+
+        public void Report(TrainingProgress value)
+        {
+            if (value.Completed is null) Rates.Add(optimizer()!.ParameterGroups[0].LearningRate);
+        }
+    }
+
+    [Fact]
+    public void WarmRestartsSchedule_FallsWithinEachEpoch_AndRestartsAtCycleEnds()
+    {
+        // 4 optimizer steps per epoch, a first cycle of 1 epoch and a second of 2: restarts at epochs 1 and 3. After step k
+        // the rate is SGDR's at the fractional epoch k / 4, as PyTorch's scheduler.step(epoch + i / iters) sets it.
+        Optimizer? optimizer = null;
+        var recorder = new RateAfterEachBatch(() => optimizer);
+        Tensors.ManualSeed(1);
+        TrainingResult result;
+        using (var model = TinyCnn())
+            result = Trainer.Create(new ClassificationTask(model, MedMnistTask.OrdinalRegression))
+                .TrainOn(Loader(Retina.Value.Train, 64, shuffle: true))
+                .UseOptimizer(p => optimizer = new Sgd(p, 0.5, momentum: 0.9))
+                .WithWarmRestartsSchedule(firstCycleEpochs: 1, cycleMultiplier: 2, minLearningRate: 0.001)
+                .ForEpochs(4)
+                .ReportProgressTo(recorder)
+                .SaveTo(Path.Combine(_root, "warm-restarts"))
+                .Build().Run();
+
+        using var scope = Tensors.NewDisposeScope();
+        using var reference = new Sgd(new[] { Tensors.Zeros(1).RequiresGradInPlace() }, learningRate: 0.5);
+        var sgdr = new CosineAnnealingWarmRestarts(reference, t0: 1, tMult: 2, etaMin: 0.001);
+        recorder.Rates.Should().HaveCount(16);
+        for (int k = 0; k < 16; k++)
+            recorder.Rates[k].Should().BeApproximately(sgdr.GetLearningRate(0.5, (k + 1) / 4.0), 1e-12, $"after optimizer step {k + 1}");
+        result.History.Select(h => h.LearningRate).Should().Equal(0.5, 0.5, sgdr.GetLearningRate(0.5, 2.0), 0.5);
+        recorder.Rates[2].Should().BeLessThan(recorder.Rates[1], "the rate falls within the epoch");
+        SchedulerSteps("warm-restarts").Should().Be(16, "the schedule was stepped once per optimizer step");
+
+        var task = new ClassificationTask(new Sequential(new Flatten()), MedMnistTask.OrdinalRegression);
+        FluentActions.Invoking(() => Trainer.Create(task).WithWarmRestartsSchedule(0)).Should().Throw<ArgumentOutOfRangeException>().Which.ParamName.Should().Be("firstCycleEpochs");
+        FluentActions.Invoking(() => Trainer.Create(task).WithWarmRestartsSchedule(2, 0)).Should().Throw<ArgumentOutOfRangeException>().Which.ParamName.Should().Be("cycleMultiplier");
+        FluentActions.Invoking(() => Trainer.Create(task).WithWarmRestartsSchedule(2, minLearningRate: double.NaN)).Should().Throw<ArgumentOutOfRangeException>().Which.ParamName.Should().Be("minLearningRate");
+    }
+
     [Fact]
     public void CosineSchedule_AnnealsOverTheEpochsAfterTheWarmup_AndNeedsAnEpochToAnnealOver()
     {
