@@ -555,6 +555,16 @@ internal static partial class ApiFuzz
             switch (scheduler)
             {
                 case MedVision.Torch.Optim.ReduceLROnPlateau plateau: plateau.Step(Math.Round(rng.NextDouble(), 2)); break;
+                case MedVision.Torch.Optim.CosineAnnealingWarmRestarts restarts when rng.Next(2) == 0:
+                {
+                    // PyTorch's step(epoch + i / iters): any epoch, forwards or back; now and then an invalid one.
+                    double e = rng.Next(8) == 0 ? new[] { -0.5, double.NaN, double.PositiveInfinity, 3e9 }[rng.Next(4)] : Math.Round(rng.NextDouble() * 40, 3);
+                    steps.Add($"Step({e})");
+                    if (Trace) Console.Error.WriteLine($"  .Step({e})");
+                    Last = "Step(double)";
+                    restarts.Step(e);
+                    break;
+                }
                 case MedVision.Torch.Optim.LearningRateScheduler s: s.Step(); break;
             }
             foreach (var group in optimizer.ParameterGroups)
@@ -569,6 +579,14 @@ internal static partial class ApiFuzz
         Last = "GetState";
         using var state = optimizer.GetState();
         optimizer.LoadState(state);
+        if (scheduler is MedVision.Torch.Optim.LearningRateScheduler schedule)
+        {
+            Last = "scheduler GetState";
+            var before = schedule.LastLearningRates.ToArray();
+            schedule.LoadState(schedule.GetState());
+            if (!schedule.LastLearningRates.SequenceEqual(before))
+                throw new ArithmeticException($"{string.Join(" → ", steps)}: the scheduler's state did not round-trip");
+        }
     }
 
     private static readonly MethodInfo[] ResNetBuilderSteps = typeof(MedVision.Nets.Models.ResNetBuilder)
@@ -970,7 +988,7 @@ internal static partial class ApiFuzz
         var progress = new List<MedVision.Nets.Training.TrainingProgress>();
         try
         {
-            foreach (var option in Enumerable.Range(0, 13).Where(_ => rng.Next(2) == 0))
+            foreach (var option in Enumerable.Range(0, 14).Where(_ => rng.Next(2) == 0))
             {
                 switch (option)
                 {
@@ -984,6 +1002,7 @@ internal static partial class ApiFuzz
                     case 8: { double m = Number(1e-3, 0.1), f = Number(0, 1); bool c = rng.Next(2) == 0; steps.Add($"WithOneCycleSchedule({m}, {f}, cycleMomentum: {c})"); Apply(b => b.WithOneCycleSchedule(m, f, cycleMomentum: c)); break; }
                     case 11: { double f = Number(0, 0.9); int p = Count(0, 2); steps.Add($"WithPlateauSchedule({f}, {p})"); Apply(b => b.WithPlateauSchedule(f, p)); break; }
                     case 9: { int w = Count(0, 2); double m = Number(0, 1e-3); steps.Add($"WithCosineSchedule({w}, {m})"); Apply(b => b.WithCosineSchedule(w, m)); break; }
+                    case 13: { int t = Count(1, 2), m = Count(1, 3); double e = Number(0, 1e-3); steps.Add($"WithWarmRestartsSchedule({t}, {m}, {e})"); Apply(b => b.WithWarmRestartsSchedule(t, m, e)); break; }
                     case 12: { double lr = Number(1e-4, 0.05), f = Number(0, 0.99); int a = Count(0, 3); steps.Add($"WithStochasticWeightAveraging({lr}, {f}, {a})"); Apply(b => b.WithStochasticWeightAveraging(lr, f, a)); break; }
                     case 10:
                     {
