@@ -237,6 +237,32 @@ public sealed class GuideExamplesTests
     }
 
     [Fact]
+    public void WarmRestartsExample()
+    {
+        // snippet: warm-restarts
+        using var scope = Tensors.NewDisposeScope();
+        var weight = Tensors.Randn(10, 3).RequiresGradInPlace();
+        using var optimizer = new Sgd([weight], learningRate: 0.1, momentum: 0.9);
+        var schedule = new CosineAnnealingWarmRestarts(optimizer, t0: 2, tMult: 2, etaMin: 1e-4);
+        int batchesPerEpoch = 5;
+        for (int epoch = 0; epoch < 6; epoch++)
+        {
+            for (int i = 0; i < batchesPerEpoch; i++)
+            {
+                optimizer.ZeroGrad();
+                (weight * weight).Sum().Backward();
+                optimizer.Step();
+                schedule.Step(epoch + i / (double)batchesPerEpoch);   // PyTorch: scheduler.step(epoch + i / iters)
+            }
+        }
+        // The trainer does the same with .WithWarmRestartsSchedule(firstCycleEpochs: 2, cycleMultiplier: 2).
+        // end snippet
+        schedule.LastEpoch.Should().Be(5);
+        // Epoch 5.8 lies in the second cycle (epochs 2–6), 3.8 of its 4 epochs in.
+        optimizer.ParameterGroups[0].LearningRate.Should().BeApproximately(1e-4 + (0.1 - 1e-4) * (1 + Math.Cos(Math.PI * 3.8 / 4)) / 2, 1e-12);
+    }
+
+    [Fact]
     public void StochasticWeightAveragingExample()
     {
         // snippet: swa
@@ -448,7 +474,7 @@ public sealed class GuideExamplesTests
         var source = File.ReadAllText(Path.Combine(root, "tests", "MedVision.Nets.Tests", "Docs", "GuideExamplesTests.cs"));
         var guide = File.ReadAllText(Path.Combine(root, "docs", "guide.md")).ReplaceLineEndings("\n");
         var snippets = Regex.Matches(source.ReplaceLineEndings("\n"), @"// snippet: (?<name>[a-z-]+)\n(?<code>.*?)\n[ ]*// end snippet", RegexOptions.Singleline);
-        snippets.Should().HaveCount(14);
+        snippets.Should().HaveCount(15);
         foreach (Match snippet in snippets)
         {
             var code = Dedent(snippet.Groups["code"].Value);
