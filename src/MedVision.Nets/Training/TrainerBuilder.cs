@@ -98,7 +98,8 @@ public sealed class TrainerBuilder
     public TrainerBuilder WithStepSchedule(Func<Optimizer, int, LearningRateScheduler> factory)
     {
         ArgumentNullException.ThrowIfNull(factory);
-        return Set(() => _schedule = new Schedule((epochs, steps, o) => factory(o, checked(epochs * steps)), PerStep: true));
+        return Set(() => _schedule = new Schedule(
+            (epochs, steps, o) => factory(o, OptimizerSteps((long)epochs * steps, $"The run ({epochs} epochs of {steps} optimizer steps)")), PerStep: true));
     }
 
     /// <summary>Multiplies the learning rate by <paramref name="gamma"/> at the given fractions of the epochs (MedMNIST: 0.5 and 0.75, γ = 0.1).</summary>
@@ -139,8 +140,14 @@ public sealed class TrainerBuilder
         ArgumentOutOfRangeException.ThrowIfLessThan(cycleMultiplier, 1);
         RequireFinite(minLearningRate, nameof(minLearningRate), positive: false);
         return Set(() => _schedule = new Schedule(
-            (_, steps, o) => new CosineAnnealingWarmRestarts(o, checked(firstCycleEpochs * steps), cycleMultiplier, minLearningRate), PerStep: true));
+            (_, steps, o) => new CosineAnnealingWarmRestarts(o,
+                OptimizerSteps((long)firstCycleEpochs * steps, $"The first warm-restart cycle ({firstCycleEpochs} epochs of {steps} optimizer steps)"),
+                cycleMultiplier, minLearningRate), PerStep: true));
     }
+
+    // A number of optimizer steps a schedule counts (an int, as LastEpoch); more is refused by name, not an overflow.
+    private static int OptimizerSteps(long steps, string what) => steps <= int.MaxValue ? (int)steps
+        : throw new InvalidOperationException($"{what} is {steps.ToString("N0", System.Globalization.CultureInfo.InvariantCulture)} optimizer steps, more than a learning-rate schedule counts ({int.MaxValue.ToString("N0", System.Globalization.CultureInfo.InvariantCulture)}).");
 
     /// <summary>
     /// Reduces the learning rate by <paramref name="factor"/> when the validation AUC (the model-selection metric) has

@@ -613,6 +613,15 @@ public sealed class TrainerTests : IDisposable
         FluentActions.Invoking(() => Trainer.Create(task).WithWarmRestartsSchedule(0)).Should().Throw<ArgumentOutOfRangeException>().Which.ParamName.Should().Be("firstCycleEpochs");
         FluentActions.Invoking(() => Trainer.Create(task).WithWarmRestartsSchedule(2, 0)).Should().Throw<ArgumentOutOfRangeException>().Which.ParamName.Should().Be("cycleMultiplier");
         FluentActions.Invoking(() => Trainer.Create(task).WithWarmRestartsSchedule(2, minLearningRate: double.NaN)).Should().Throw<ArgumentOutOfRangeException>().Which.ParamName.Should().Be("minLearningRate");
+
+        // A cycle longer than a schedule can count (int.MaxValue steps) is refused by name (the fuzzer found an overflow).
+        using var tiny = TinyCnn();
+        FluentActions.Invoking(() => Trainer.Create(new ClassificationTask(tiny, MedMnistTask.OrdinalRegression))
+                .TrainOn(Loader(Retina.Value.Train, 64, shuffle: true)).UseAdam().WithWarmRestartsSchedule(int.MaxValue).ForEpochs(1).Build().Run())
+            .Should().Throw<InvalidOperationException>().WithMessage("The first warm-restart cycle (2147483647 epochs of 4 optimizer steps) is 8,589,934,588 optimizer steps, more than a learning-rate schedule counts (2,147,483,647).");
+        FluentActions.Invoking(() => Trainer.Create(new ClassificationTask(tiny, MedMnistTask.OrdinalRegression))
+                .TrainOn(Loader(Retina.Value.Train, 64, shuffle: true)).UseAdam().WithOneCycleSchedule(0.01).ForEpochs(int.MaxValue).Build().Run())
+            .Should().Throw<InvalidOperationException>().WithMessage("The run (2147483647 epochs of 4 optimizer steps) is *");
     }
 
     [Fact]
