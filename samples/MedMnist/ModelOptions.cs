@@ -23,13 +23,16 @@ internal static class ModelOptions
     /// <exception cref="ArgumentException">An ONNX file with --device other than cpu, or with --mixed-precision.</exception>
     public static Predictor LoadPredictor(string path, Device device, TestTimeFlips flips, bool mixedPrecision)
     {
-        if (!path.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase)) return Predictor.Load(path, device, flips, mixedPrecision);
+        if (!IsOnnxFile(path)) return Predictor.Load(path, device, flips, mixedPrecision);
         if (device.Type != DeviceType.Cpu)
             throw new ArgumentException($"--device {device}: {Path.GetFileName(path)} is an ONNX model file, which the samples run with ONNX Runtime on the CPU; leave --device out, or predict with the model.safetensors it was exported from.");
         if (mixedPrecision)
             throw new ArgumentException($"--mixed-precision is libtorch's bfloat16 autocast; {Path.GetFileName(path)} is an ONNX model file, which ONNX Runtime runs in float32.");
         return OnnxRuntimePredictor.Load(path, flips);
     }
+
+    /// <summary>Whether --model names an exported ONNX file (run with ONNX Runtime) rather than a libtorch model file.</summary>
+    public static bool IsOnnxFile(string path) => path.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase);
 
     /// <summary>--dataset NAME, checked against the catalogue while parsing (only 2-D datasets when <paramref name="twoDimensional"/>).</summary>
     public static Option<string?> Dataset(string description, bool twoDimensional)

@@ -32,7 +32,7 @@ internal static class PredictCommand
     {
         using var predictor = ModelOptions.LoadPredictor(modelPath, device, flips, mixedPrecision);
         if (heatmaps is not null && !predictor.CanExplain)
-            throw new ArgumentException(modelPath.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase)
+            throw new ArgumentException(ModelOptions.IsOnnxFile(modelPath)
                 ? $"--heatmaps needs the network's layers, which ONNX Runtime does not expose; explain with the model.safetensors {Path.GetFileName(modelPath)} was exported from."
                 : $"--heatmaps needs a ResNet model file; {Path.GetFileName(modelPath)} holds a {predictor.Card.Architecture} model.");
         var card = predictor.Card;

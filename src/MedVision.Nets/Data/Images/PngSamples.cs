@@ -5,9 +5,10 @@ namespace MedVision.Nets.Data.Images;
 
 /// <summary>
 /// Reads the stored samples of a 16-bit PNG with alpha (grey + alpha, RGBA, or grey/RGB with a tRNS transparent colour),
-/// which libpng's simplified API only returns premultiplied — composited onto black, the colour of transparent pixels lost. Used after libpng has read the same file
-/// successfully (so its chunk CRCs and zlib stream are known to be sound): inflates the IDAT data, undoes the five row
-/// filters and Adam7 interlacing (PNG specification, clauses 9 and 8.2) and keeps the colour samples.
+/// which libpng's simplified API only returns premultiplied — composited onto black, the colour of transparent pixels
+/// lost. Used after libpng has read the same file successfully (so its chunk CRCs and zlib stream are known to be
+/// sound): inflates the IDAT data, undoes the five row filters and Adam7 interlacing (PNG specification, clauses 9 and
+/// 8.2) and keeps the colour samples.
 /// </summary>
 internal static class PngSamples
 {
@@ -68,7 +69,8 @@ internal static class PngSamples
 
         int pixelBytes = 2 * channels;
         long rawLength = 0;
-        foreach (var (pw, ph) in Passes(width, height, interlace == 1)) rawLength += (long)ph * (1 + (long)pw * pixelBytes);
+        var passes = Passes(width, height, interlace == 1);
+        foreach (var pass in passes) rawLength += (long)pass.Height * (1 + (long)pass.Width * pixelBytes);
         byte[] raw = new byte[checked((int)rawLength)];
         compressed.Position = 0;
         using (var inflater = new ZLibStream(compressed, CompressionMode.Decompress))
@@ -86,11 +88,8 @@ internal static class PngSamples
         int colour = colourType >= 4 ? channels - 1 : channels;
         var pixels = new byte[checked(width * height * colour)];
         int offset = 0;
-        var passes = interlace == 1 ? Adam7 : [(0, 0, 1, 1)];
-        foreach (var (x0, y0, dx, dy) in passes)
+        foreach (var (x0, y0, dx, dy, passWidth, passHeight) in passes)
         {
-            int passWidth = (width - x0 + dx - 1) / dx, passHeight = (height - y0 + dy - 1) / dy;
-            if (passWidth <= 0 || passHeight <= 0) continue;
             int rowBytes = passWidth * pixelBytes;
             Span<byte> previous = new byte[rowBytes]; // the row above the first one is zeros
             for (int r = 0; r < passHeight; r++)
@@ -115,13 +114,17 @@ internal static class PngSamples
         return new RasterImage(width, height, colour, pixels);
     }
 
-    private static IEnumerable<(int Width, int Height)> Passes(int width, int height, bool interlaced)
+    // The passes that hold pixels (all seven of Adam7 unless the image is small; one without interlacing): where each
+    // starts, its steps, and its size in pixels.
+    private static List<(int X, int Y, int Dx, int Dy, int Width, int Height)> Passes(int width, int height, bool interlaced)
     {
+        var passes = new List<(int, int, int, int, int, int)>();
         foreach (var (x0, y0, dx, dy) in interlaced ? Adam7 : [(0, 0, 1, 1)])
         {
             int w = (width - x0 + dx - 1) / dx, h = (height - y0 + dy - 1) / dy;
-            if (w > 0 && h > 0) yield return (w, h);
+            if (w > 0 && h > 0) passes.Add((x0, y0, dx, dy, w, h));
         }
+        return passes;
     }
 
     private static void Unfilter(byte filter, Span<byte> row, ReadOnlySpan<byte> previous, int pixelBytes, string sourceName)

@@ -48,15 +48,8 @@ public sealed class CosineAnnealingWarmRestarts : LearningRateScheduler
     /// <summary>The epochs since the latest restart (T_cur) and the length of the current cycle (T_i) at <paramref name="epoch"/>.</summary>
     public (long SinceRestart, long CycleLength) CycleAt(int epoch)
     {
-        ArgumentOutOfRangeException.ThrowIfNegative(epoch);
-        long current = epoch, length = T0;
-        if (TMult == 1) return (current % length, length);
-        while (current >= length)
-        {
-            current -= length;
-            length *= TMult;
-        }
-        return (current, length);
+        var (current, length) = CycleAt((double)epoch); // exact: whole epochs stay whole in double arithmetic
+        return ((long)current, length);
     }
 
     /// <summary>
@@ -79,18 +72,14 @@ public sealed class CosineAnnealingWarmRestarts : LearningRateScheduler
     }
 
     /// <inheritdoc />
-    public override double GetLearningRate(double baseLearningRate, int epoch)
-    {
-        var (current, length) = CycleAt(epoch);
-        return Anneal(baseLearningRate, current, length);
-    }
+    public override double GetLearningRate(double baseLearningRate, int epoch) => GetLearningRate(baseLearningRate, (double)epoch);
 
     /// <summary>The learning rate of a group with base learning rate <paramref name="baseLearningRate"/> at a fractional <paramref name="epoch"/>.</summary>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="epoch"/> is negative, not finite, or beyond <see cref="int.MaxValue"/>.</exception>
     public double GetLearningRate(double baseLearningRate, double epoch)
     {
         var (current, length) = CycleAt(epoch);
-        return Anneal(baseLearningRate, current, length);
+        return EtaMin + (baseLearningRate - EtaMin) * (1 + Math.Cos(Math.PI * current / length)) / 2;
     }
 
     /// <summary>
@@ -109,7 +98,7 @@ public sealed class CosineAnnealingWarmRestarts : LearningRateScheduler
 
     /// <inheritdoc />
     protected override double GetLearningRate(int groupIndex, double baseLearningRate, int epoch)
-        => _fraction == 0 ? GetLearningRate(baseLearningRate, epoch) : GetLearningRate(baseLearningRate, epoch + _fraction);
+        => GetLearningRate(baseLearningRate, epoch + _fraction);
 
     private protected override void WriteState(Dictionary<string, double> values) => values["epoch_fraction"] = _fraction;
 
@@ -121,9 +110,6 @@ public sealed class CosineAnnealingWarmRestarts : LearningRateScheduler
             throw new ArgumentException($"epoch_fraction must be in [0, 1), not {fraction}.", nameof(state));
         _fraction = fraction;
     }
-
-    private double Anneal(double baseLearningRate, double sinceRestart, long cycleLength)
-        => EtaMin + (baseLearningRate - EtaMin) * (1 + Math.Cos(Math.PI * sinceRestart / cycleLength)) / 2;
 
     private static void RequireEpoch(double epoch)
     {
