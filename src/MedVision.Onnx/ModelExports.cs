@@ -41,8 +41,39 @@ internal static partial class BuiltInExports
             x = context.Call(OnnxExportContext.RequiredChild(block, $"bn{i}"), context.Call(conv, x));
             if (OnnxExportContext.Child(block, $"conv{i + 1}") is not null) x = context.Relu(x);
         }
-        var identity = block.Downsample is { } downsample ? context.Call(downsample, input) : input;
+        var identity = block.Downsample is { } downsample ? context.Call(downsample, input)
+            : block.ChangesShape ? ZeroPaddingShortcut(context, block, input) : input;
         return context.Relu(context.Add(x, identity));
+    }
+
+    private static OnnxValue ZeroPaddingShortcut(OnnxExportContext context, ResidualBlock block, OnnxValue input)
+    {
+        // Every stride-th position of each spatial axis (Slice with steps), then zero channels appended (Pad at the end
+        // of axis 1); both follow the input's sizes, so the graph works with dynamic spatial sizes too.
+        int rank = (int)input.Sample.Dim;
+        var x = input;
+        if (block.Stride != 1)
+        {
+            var spatial = Enumerable.Range(2, rank - 2).Select(a => (long)a).ToArray();
+            var strided = input.Sample;
+            foreach (var axis in spatial)
+            {
+                var next = strided.Slice(axis, 0, strided.Size((int)axis), block.Stride);
+                if (!ReferenceEquals(strided, input.Sample)) strided.Dispose();
+                strided = next;
+            }
+            x = context.AddNode("Slice", new[]
+            {
+                input,
+                context.Int64Constant("starts", new long[spatial.Length]),
+                context.Int64Constant("ends", spatial.Select(_ => long.MaxValue).ToArray()),
+                context.Int64Constant("axes", spatial),
+                context.Int64Constant("steps", spatial.Select(_ => block.Stride).ToArray()),
+            }, strided);
+        }
+        var pads = new long[2 * rank];                      // ONNX: all begins, then all ends
+        pads[rank + 1] = block.OutChannels - block.InChannels;
+        return context.AddNode("Pad", new[] { x, context.Int64Constant("pads", pads) }, block.Shortcut(input.Sample), String("mode", "constant"));
     }
 
     private static OnnxValue ExportGeneratorBlock(OnnxExportContext context, GeneratorResidualBlock block, OnnxValue input)

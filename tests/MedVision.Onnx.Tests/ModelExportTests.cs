@@ -16,6 +16,7 @@ public sealed class ModelExportTests
         ["ResNet-10 3D 16³"] = (() => ResNet.Builder().WithBlocks(ResidualBlockKind.Basic, 1, 1, 1, 1).ForInput(1, spatialDims: 3).WithImageNetStem().WithClasses(2).Build(), new long[] { 1, 1, 16, 16, 16 }),
         ["ResNet anisotropic 3D stem"] = (() => ResNet.Builder().WithBlocks(ResidualBlockKind.Bottleneck, 1, 1).WithWidths(8, 16).ForInput(2, spatialDims: 3).WithImageNetStem().WithStemKernel(7, 7, 3).WithStemStride(2, 2, 1).WithClasses(4).Build(), new long[] { 1, 2, 16, 16, 6 }),
         ["ResNet bottleneck, strides replaced by dilation"] = (() => ResNet.Builder().WithBlocks(ResidualBlockKind.Bottleneck, 1, 2, 2).WithWidths(4, 8, 16).ForInput(3).WithImageNetStem().ReplaceStrideWithDilation(true, true).WithClasses(3).Build(), new long[] { 1, 3, 32, 32 }),
+        ["MedicalNet ResNet-18 layout (dilated, zero-padding shortcut) 20³"] = (() => MedicalNet.CreateBuilder(18).WithWidths(4, 8, 16, 32).WithClasses(2).Build(), new long[] { 1, 1, 20, 20, 20 }),
         ["ResNet-18 backbone (features only)"] = (() => ResNet.Builder().WithDepth(18).ForInput(1).WithSmallInputStem().AsBackbone().Build(), new long[] { 1, 1, 28, 28 }),
         ["MTCSNN (ResNet-18 backbone)"] = (() => Mtcsnn.Builder().WithBackbone(b => b.WithDepth(18).WithSmallInputStem()).WithClasses(5).Build(), new long[] { 1, 3, 28, 28 }),
         ["CORAL head"] = (() => new CoralHead(16, 5), new long[] { 1, 16 }),
@@ -44,6 +45,7 @@ public sealed class ModelExportTests
         { "ResNet-50 ImageNet stem 64×64 with dropout", new long[] { 1, 3, 64, 64 }, new long[] { 1, 3, 96, 80 } },
         { "ResNet-10 3D 16³", new long[] { 1, 1, 16, 16, 16 }, new long[] { 2, 1, 24, 16, 20 } },
         { "ISM (instance norm) 16³", new long[] { 1, 1, 16, 16, 16 }, new long[] { 1, 1, 8, 12, 16 } },
+        { "MedicalNet ResNet-18 layout (dilated, zero-padding shortcut) 20³", new long[] { 1, 1, 20, 20, 20 }, new long[] { 2, 1, 17, 24, 15 } },
     };
 
     [Theory]

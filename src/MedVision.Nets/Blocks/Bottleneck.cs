@@ -23,20 +23,17 @@ public sealed class Bottleneck : ResidualBlock
     private readonly Convolution _conv3;
     private readonly BatchNorm _bn3;
 
-    /// <summary>Dilation of the 3×3 convolution (1 unless the stage's stride was replaced by dilation).</summary>
-    public long Dilation { get; }
-
     /// <summary>Creates the block; a projection shortcut is added when <paramref name="stride"/> ≠ 1 or the width changes.</summary>
     /// <param name="spatialDims">2 or 3.</param>
     /// <param name="inChannels">Input channels.</param>
     /// <param name="planes">Width of the 1×1 and 3×3 convolutions; the output has 4 × planes channels.</param>
     /// <param name="stride">Stride of the 3×3 convolution and of the shortcut.</param>
     /// <param name="dilation">Dilation (and padding) of the 3×3 convolution (torchvision's <c>dilation</c>; 1 by default).</param>
-    public Bottleneck(int spatialDims, long inChannels, long planes, long stride = 1, long dilation = 1)
-        : base(spatialDims, inChannels, planes, stride, Expansion)
+    /// <param name="shortcut">The shortcut when the stride or the width changes (the projection by default).</param>
+    /// <exception cref="ArgumentException">A zero-padding shortcut with fewer output than input channels.</exception>
+    public Bottleneck(int spatialDims, long inChannels, long planes, long stride = 1, long dilation = 1, ResidualShortcut shortcut = ResidualShortcut.Projection)
+        : base(spatialDims, inChannels, planes, stride, Expansion, dilation, shortcut)
     {
-        ArgumentOutOfRangeException.ThrowIfLessThan(dilation, 1);
-        Dilation = dilation;
         try
         {
             _conv1 = RegisterModule("conv1", Layers.Conv1x1(spatialDims, inChannels, planes));

@@ -9,11 +9,15 @@ namespace MedVision.Nets.Inference;
 /// </summary>
 public sealed class ModelCard
 {
-    /// <summary>The format version this library writes and reads.</summary>
-    public const int CurrentFormatVersion = 1;
+    /// <summary>
+    /// The newest format version this library reads. It writes the oldest version that describes a model, so older
+    /// readers keep reading what they can rebuild: 1, or 2 for a ResNet with stage strides, stage dilations or the
+    /// zero-padding shortcut (MedicalNet's layout), which a version-1 reader would silently build without.
+    /// </summary>
+    public const int CurrentFormatVersion = 2;
 
-    /// <summary>Format version of the card (readers refuse newer ones).</summary>
-    [JsonPropertyName("format_version")] public int FormatVersion { get; set; } = CurrentFormatVersion;
+    /// <summary>Format version of the card: the oldest that describes it (1 unless it needs 2); readers refuse newer ones than theirs.</summary>
+    [JsonPropertyName("format_version")] public int FormatVersion { get; set; } = 1;
     /// <summary>
     /// Architecture name: "resnet" (rebuilt from <see cref="ResNet"/> and safetensors weights) or "torchscript" (the
     /// network is the TorchScript file itself).

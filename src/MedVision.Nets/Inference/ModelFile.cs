@@ -44,17 +44,23 @@ public static class ModelFile
         var o = model.Options;
         if (o.FeaturesOnly) throw new ArgumentException("A features-only ResNet has no classifier to predict with.", nameof(model));
         if (classNames.Count != o.NumClasses) throw new ArgumentException($"The model has {o.NumClasses} classes but {classNames.Count} class names were given.", nameof(classNames));
+        var resnet = new ResNetCard
+        {
+            Block = o.Block == ResidualBlockKind.Bottleneck ? "bottleneck" : "basic",
+            Layers = o.Layers.ToList(), Widths = o.Widths.ToList(), InChannels = o.InChannels, SpatialDims = o.SpatialDims,
+            Stem = o.Stem == ResNetStem.SmallInput ? "small_input" : "imagenet", NumClasses = o.NumClasses, Dropout = o.DropoutRate,
+            StemKernelSize = o.StemKernelSize?.ToList(), StemStride = o.StemStride?.ToList(),
+            ReplaceStrideWithDilation = o.ReplaceStrideWithDilation is { } replace && replace.Any(r => r) ? replace.ToList() : null,
+            StageStrides = o.StageStrides?.ToList(),
+            StageDilations = o.StageDilations?.ToList(),
+            Shortcut = o.Shortcut == ResidualShortcut.ZeroPadding ? "zero_padding" : null,
+        };
         return new ModelCard
         {
+            // Version 2 only where version 1 readers would ignore an option and build another network.
+            FormatVersion = resnet.StageStrides is null && resnet.StageDilations is null && resnet.Shortcut is null ? 1 : 2,
             Architecture = "resnet",
-            ResNet = new ResNetCard
-            {
-                Block = o.Block == ResidualBlockKind.Bottleneck ? "bottleneck" : "basic",
-                Layers = o.Layers.ToList(), Widths = o.Widths.ToList(), InChannels = o.InChannels, SpatialDims = o.SpatialDims,
-                Stem = o.Stem == ResNetStem.SmallInput ? "small_input" : "imagenet", NumClasses = o.NumClasses, Dropout = o.DropoutRate,
-                StemKernelSize = o.StemKernelSize?.ToList(), StemStride = o.StemStride?.ToList(),
-                ReplaceStrideWithDilation = o.ReplaceStrideWithDilation is { } replace && replace.Any(r => r) ? replace.ToList() : null,
-            },
+            ResNet = resnet,
             Preprocessing = preprocessing,
             ClassNames = classNames.ToList(),
             Task = task.ToString(),
@@ -394,6 +400,14 @@ public static class ModelFile
             StemKernelSize = r.StemKernelSize?.ToArray(),
             StemStride = r.StemStride?.ToArray(),
             ReplaceStrideWithDilation = r.ReplaceStrideWithDilation?.ToArray(),
+            StageStrides = r.StageStrides?.ToArray(),
+            StageDilations = r.StageDilations?.ToArray(),
+            Shortcut = r.Shortcut?.ToLowerInvariant() switch
+            {
+                null or "projection" => ResidualShortcut.Projection,
+                "zero_padding" => ResidualShortcut.ZeroPadding,
+                _ => throw new ModelFormatException($"{source}: unknown ResNet shortcut '{r.Shortcut}' (projection or zero_padding)."),
+            },
             NumClasses = r.NumClasses,
             DropoutRate = r.Dropout,
         };

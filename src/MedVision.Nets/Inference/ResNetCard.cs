@@ -29,6 +29,18 @@ public sealed class ResNetCard
     [JsonPropertyName("replace_stride_with_dilation")]
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public List<bool>? ReplaceStrideWithDilation { get; set; }
+    /// <summary>The stride of each stage's first block; absent for torchvision's [1, 2, 2, 2]. Needs card format 2.</summary>
+    [JsonPropertyName("stage_strides")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public List<int>? StageStrides { get; set; }
+    /// <summary>The dilation of every 3×3 convolution of each stage; absent for none. Needs card format 2.</summary>
+    [JsonPropertyName("stage_dilations")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public List<int>? StageDilations { get; set; }
+    /// <summary>"projection" (1×1 convolution + BN) or "zero_padding"; absent for the projection. Needs card format 2.</summary>
+    [JsonPropertyName("shortcut")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? Shortcut { get; set; }
     /// <summary>Number of classes.</summary>
     [JsonPropertyName("num_classes")] public int NumClasses { get; set; } = 1000;
     /// <summary>Dropout before the classifier.</summary>

@@ -57,21 +57,31 @@ public sealed class ResNet : Module<Tensor, Tensor>
             long dilation = 1;
             for (int i = 0; i < _options.Layers.Count; i++)
             {
-                // The first block of every stage but the first halves the resolution and carries the projection shortcut;
-                // with the stride replaced by dilation (torchvision's _make_layer) the stage keeps the resolution, its
-                // first block the dilation before it, the others the doubled one.
+                // The first block of every stage but the first halves the resolution and carries the shortcut; with the
+                // stride replaced by dilation (torchvision's _make_layer) the stage keeps the resolution, its first block
+                // the dilation before it, the others the doubled one. Explicit stage strides and dilations (MedicalNet's
+                // layout) apply the stage's dilation to all its blocks.
                 long stride = i == 0 ? 1 : 2;
-                long previousDilation = dilation;
-                if (i > 0 && _options.ReplaceStrideWithDilation is { } replace && replace[i - 1])
+                long firstDilation;
+                if (_options.StageStrides is not null || _options.StageDilations is not null)
                 {
-                    dilation *= stride;
-                    stride = 1;
+                    stride = _options.StageStrides?[i] ?? stride;
+                    dilation = firstDilation = _options.StageDilations?[i] ?? 1;
+                }
+                else
+                {
+                    firstDilation = dilation;
+                    if (i > 0 && _options.ReplaceStrideWithDilation is { } replace && replace[i - 1])
+                    {
+                        dilation *= stride;
+                        stride = 1;
+                    }
                 }
                 var blocks = new Module<Tensor, Tensor>[_options.Layers[i]];
                 pending = blocks;
                 for (int b = 0; b < blocks.Length; b++)
                 {
-                    var block = ResidualBlock.Create(_options.Block, dims, inChannels, _options.Widths[i], b == 0 ? stride : 1, b == 0 ? previousDilation : dilation);
+                    var block = ResidualBlock.Create(_options.Block, dims, inChannels, _options.Widths[i], b == 0 ? stride : 1, b == 0 ? firstDilation : dilation, _options.Shortcut);
                     inChannels = block.OutChannels;
                     blocks[b] = block;
                 }

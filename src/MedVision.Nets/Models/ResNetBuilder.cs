@@ -17,7 +17,7 @@ public sealed class ResNetBuilder
 
     internal ResNetBuilder() { }
 
-    /// <summary>A standard depth: 18 or 34 (basic blocks), 50, 101 or 152 (bottlenecks).</summary>
+    /// <summary>A standard depth: 10, 18 or 34 (basic blocks), 50, 101, 152 or 200 (bottlenecks).</summary>
     public ResNetBuilder WithDepth(int depth)
     {
         var (block, layers) = ResNetOptions.StandardDepth(depth);
@@ -106,10 +106,67 @@ public sealed class ResNetBuilder
     /// </summary>
     public ResNetBuilder ReplaceStrideWithDilation(params bool[] perStage)
     {
+        EnsureUsable();
         ArgumentNullException.ThrowIfNull(perStage);
         _options.ReplaceStrideWithDilation = perStage.ToArray();
         return this;
     }
+
+    /// <summary>
+    /// The stride of each stage's first block, one per stage (1 to 4; torchvision's are 1, 2, 2, 2), e.g.
+    /// <c>.WithStageStrides(1, 2, 1, 1)</c> for MedicalNet's output stride 8. Checked against the stages in <see cref="Build"/>.
+    /// </summary>
+    public ResNetBuilder WithStageStrides(params int[] strides)
+    {
+        EnsureUsable();
+        ArgumentNullException.ThrowIfNull(strides);
+        if (strides.Length == 0 || strides.Any(v => v is < 1 or > 4))
+            throw new ArgumentException($"Give one stride from 1 to 4 per stage, got [{string.Join(", ", strides)}].", nameof(strides));
+        _options.StageStrides = strides.ToArray();
+        return this;
+    }
+
+    /// <summary>
+    /// The dilation of every 3×3 convolution of each stage, one per stage (1 to 16), e.g. <c>.WithStageDilations(1, 1, 2, 4)</c>
+    /// (MedicalNet's); unlike <see cref="ReplaceStrideWithDilation"/>, a stage's first block is dilated too.
+    /// </summary>
+    public ResNetBuilder WithStageDilations(params int[] dilations)
+    {
+        EnsureUsable();
+        ArgumentNullException.ThrowIfNull(dilations);
+        if (dilations.Length == 0 || dilations.Any(v => v is < 1 or > 16))
+            throw new ArgumentException($"Give one dilation from 1 to 16 per stage, got [{string.Join(", ", dilations)}].", nameof(dilations));
+        _options.StageDilations = dilations.ToArray();
+        return this;
+    }
+
+    /// <summary>
+    /// The shortcut of blocks that change stride or width: <see cref="ResidualShortcut.Projection"/> (1×1 convolution and
+    /// batch norm; the default) or the parameter-free <see cref="ResidualShortcut.ZeroPadding"/>.
+    /// </summary>
+    public ResNetBuilder WithShortcut(ResidualShortcut shortcut)
+    {
+        EnsureUsable();
+        if (!Enum.IsDefined(shortcut)) throw new ArgumentException($"Unknown shortcut {shortcut}.", nameof(shortcut));
+        _options.Shortcut = shortcut;
+        return this;
+    }
+
+    /// <summary>
+    /// MedicalNet's 3-D ResNet of a depth (10, 18, 34, 50, 101, 152 or 200; <see cref="MedicalNet"/>): one input channel,
+    /// 3-D, the 7×7×7 stride-2 stem with max pool, stage strides [1, 2, 1, 1] and dilations [1, 1, 2, 4], the
+    /// zero-padding shortcut for depths 18 and 34 and the projection for the others. Its <c>state_dict</c> keys are
+    /// MedicalNet's without <c>module.</c> and <c>conv_seg</c>; set the classes (or <see cref="AsBackbone"/>) next.
+    /// </summary>
+    public ResNetBuilder LikeMedicalNet(int depth) => WithDepth(MedicalNet.RequireDepth(depth))
+        .WithMedicalNetLayout()
+        .WithShortcut(MedicalNet.ShortcutOf(depth));
+
+    /// <summary>MedicalNet's input, stem, stage strides and dilations, for any blocks per stage.</summary>
+    internal ResNetBuilder WithMedicalNetLayout() => ForInput(1, spatialDims: 3)
+        .WithImageNetStem()
+        .WithStageStrides(1, 2, 1, 1)
+        .WithStageDilations(1, 1, 2, 4);
 
     /// <summary>
     /// The stem convolution's stride per spatial dimension (MONAI's <c>conv1_t_stride</c>), e.g. <c>.WithStemStride(2, 2, 1)</c>

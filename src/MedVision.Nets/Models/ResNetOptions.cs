@@ -56,6 +56,26 @@ public sealed class ResNetOptions
     /// </summary>
     public IReadOnlyList<bool>? ReplaceStrideWithDilation { get; set; }
 
+    /// <summary>
+    /// The stride of each stage's first block, one per stage (1 to 4); null for torchvision's [1, 2, 2, …]. MedicalNet's
+    /// 3-D ResNets use [1, 2, 1, 1]. Cannot be combined with <see cref="ReplaceStrideWithDilation"/>. Default null.
+    /// </summary>
+    public IReadOnlyList<int>? StageStrides { get; set; }
+
+    /// <summary>
+    /// The dilation of every 3×3 convolution of each stage, one per stage (1 to 16), the stage's first block included;
+    /// null for none. MedicalNet's 3-D ResNets use [1, 1, 2, 4] (with <see cref="StageStrides"/> [1, 2, 1, 1]: output
+    /// stride 8). Basic blocks and bottlenecks alike. Cannot be combined with <see cref="ReplaceStrideWithDilation"/>,
+    /// whose first block of a stage keeps the previous dilation. Default null.
+    /// </summary>
+    public IReadOnlyList<int>? StageDilations { get; set; }
+
+    /// <summary>
+    /// The shortcut of blocks that change stride or width: the 1×1 projection (torchvision's; the default) or the
+    /// parameter-free zero padding (MedicalNet's ResNet-18/34).
+    /// </summary>
+    public ResidualShortcut Shortcut { get; set; } = ResidualShortcut.Projection;
+
     /// <summary>Classes of the final linear layer <c>fc</c> (ignored when <see cref="FeaturesOnly"/>). Default 1000.</summary>
     public int NumClasses { get; set; } = 1000;
 
@@ -91,6 +111,26 @@ public sealed class ResNetOptions
             if (replace.Any(r => r) && Block != ResidualBlockKind.Bottleneck)
                 throw new ArgumentException("Replacing strides with dilation needs bottleneck blocks: as in torchvision, a basic block has no dilated form.", nameof(ReplaceStrideWithDilation));
         }
+        if (StageStrides is { } strides && (strides.Count != Layers.Count || strides.Any(v => v is < 1 or > 4)))
+            throw new ArgumentException($"The stage strides need {Layers.Count} strides from 1 to 4, one per stage, got [{string.Join(", ", strides)}].", nameof(StageStrides));
+        if (StageDilations is { } dilations && (dilations.Count != Layers.Count || dilations.Any(v => v is < 1 or > 16)))
+            throw new ArgumentException($"The stage dilations need {Layers.Count} dilations from 1 to 16, one per stage, got [{string.Join(", ", dilations)}].", nameof(StageDilations));
+        if ((StageStrides is not null || StageDilations is not null) && ReplaceStrideWithDilation?.Any(r => r) == true)
+            throw new ArgumentException("Give either replace_stride_with_dilation or stage strides and dilations, not both.", nameof(ReplaceStrideWithDilation));
+        if (!Enum.IsDefined(Shortcut)) throw new ArgumentException($"Unknown shortcut {Shortcut}.", nameof(Shortcut));
+        if (Shortcut == ResidualShortcut.ZeroPadding)
+        {
+            // Every stage's first block receives the channels of the block before (the stem's Widths[0] for the first).
+            long channels = Widths[0];
+            int expansion = ResidualBlock.ExpansionOf(Block);
+            for (int i = 0; i < Widths.Count; i++)
+            {
+                long output = (long)Widths[i] * expansion;
+                if (output < channels)
+                    throw new ArgumentException($"A zero-padding shortcut can only add channels, but layer{i + 1} goes from {channels} to {output} channels.", nameof(Shortcut));
+                channels = output;
+            }
+        }
         if (!FeaturesOnly && NumClasses < 1) throw new ArgumentException($"The number of classes must be positive, got {NumClasses}.", nameof(NumClasses));
         if (DropoutRate is < 0 or >= 1 || double.IsNaN(DropoutRate)) throw new ArgumentException($"The dropout rate must lie in [0, 1), got {DropoutRate}.", nameof(DropoutRate));
     }
@@ -107,20 +147,28 @@ public sealed class ResNetOptions
         StemKernelSize = StemKernelSize?.ToArray(),
         StemStride = StemStride?.ToArray(),
         ReplaceStrideWithDilation = ReplaceStrideWithDilation?.ToArray(),
+        StageStrides = StageStrides?.ToArray(),
+        StageDilations = StageDilations?.ToArray(),
+        Shortcut = Shortcut,
         NumClasses = NumClasses,
         ZeroInitResidual = ZeroInitResidual,
         DropoutRate = DropoutRate,
         FeaturesOnly = FeaturesOnly,
     };
 
-    /// <summary>The block kind and stage depths of a standard depth (18, 34, 50, 101 or 152).</summary>
+    /// <summary>
+    /// The block kind and stage depths of a standard depth: 18, 34, 50, 101 or 152 (torchvision's), 10 or 200 (MONAI's
+    /// and MedicalNet's additions).
+    /// </summary>
     public static (ResidualBlockKind Block, int[] Layers) StandardDepth(int depth) => depth switch
     {
+        10 => (ResidualBlockKind.Basic, new[] { 1, 1, 1, 1 }),
         18 => (ResidualBlockKind.Basic, new[] { 2, 2, 2, 2 }),
         34 => (ResidualBlockKind.Basic, new[] { 3, 4, 6, 3 }),
         50 => (ResidualBlockKind.Bottleneck, new[] { 3, 4, 6, 3 }),
         101 => (ResidualBlockKind.Bottleneck, new[] { 3, 4, 23, 3 }),
         152 => (ResidualBlockKind.Bottleneck, new[] { 3, 8, 36, 3 }),
-        _ => throw new ArgumentException($"ResNet depth must be 18, 34, 50, 101 or 152, got {depth}.", nameof(depth)),
+        200 => (ResidualBlockKind.Bottleneck, new[] { 3, 24, 36, 3 }),
+        _ => throw new ArgumentException($"ResNet depth must be 10, 18, 34, 50, 101, 152 or 200, got {depth}.", nameof(depth)),
     };
 }

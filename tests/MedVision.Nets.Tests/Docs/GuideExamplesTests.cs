@@ -48,6 +48,23 @@ public sealed class GuideExamplesTests
     }
 
     [Fact]
+    public void MedicalNetExample()
+    {
+        // A small checkpoint written as MedicalNet's training writes them (Fixtures/make_medicalnet_fixture.py).
+        var medicalNetFile = MedVision.Nets.Tests.Models.TestFixtures.PathOf("medicalnet_tiny_resnet18a.pth");
+        // snippet: medicalnet
+        using var scope = Tensors.NewDisposeScope();
+        // resnet_18_23dataset.pth and the others from MedicalNet's release; depth, widths and shortcut come from the file.
+        using var model = MedicalNet.CreateModel(medicalNetFile, numClasses: 2);
+        Console.WriteLine(model.Summary(1, 1, 32, 32, 32));
+        // Or the architecture alone, e.g. to train from scratch with MedicalNet's layout:
+        using var fresh = MedicalNet.CreateBuilder(depth: 50).WithClasses(2).Build();
+        // end snippet
+        model.Options.Shortcut.Should().Be(ResidualShortcut.ZeroPadding);
+        fresh.Options.StageDilations.Should().Equal(1, 1, 2, 4);
+    }
+
+    [Fact]
     public void MtcsnnBuilderExample()
     {
         // snippet: mtcsnn-builder
@@ -474,7 +491,7 @@ public sealed class GuideExamplesTests
         var source = File.ReadAllText(Path.Combine(root, "tests", "MedVision.Nets.Tests", "Docs", "GuideExamplesTests.cs"));
         var guide = File.ReadAllText(Path.Combine(root, "docs", "guide.md")).ReplaceLineEndings("\n");
         var snippets = Regex.Matches(source.ReplaceLineEndings("\n"), @"// snippet: (?<name>[a-z-]+)\n(?<code>.*?)\n[ ]*// end snippet", RegexOptions.Singleline);
-        snippets.Should().HaveCount(15);
+        snippets.Should().HaveCount(16);
         foreach (Match snippet in snippets)
         {
             var code = Dedent(snippet.Groups["code"].Value);

@@ -61,6 +61,41 @@ public sealed class PredictorTests : IDisposable
     }
 
     [Fact]
+    public void AMedicalNetLayout_RebuildsFromItsModelFile_InCardFormat2()
+    {
+        // Stage strides, dilated basic blocks and the zero-padding shortcut: options a format-1 reader would not know, so
+        // the card says format 2 (a plain network's card stays at 1 for older readers).
+        using var model = MedicalNet.CreateBuilder(18).WithWidths(4, 8, 16, 32).WithClasses(2).Build();
+        var preprocessing = new PreprocessingCard { InputSize = new() { 20, 20, 20 }, Channels = 1, Mean = new() { 0f }, Std = new() { 1f }, Resize = "linear" };
+        var card = ModelFile.Describe(model, preprocessing, new[] { "healthy", "lesion" }, MedMnistTask.MultiClass);
+        card.FormatVersion.Should().Be(2);
+        card.ResNet!.StageStrides.Should().Equal(1, 2, 1, 1);
+        card.ResNet.StageDilations.Should().Equal(1, 1, 2, 4);
+        card.ResNet.Shortcut.Should().Be("zero_padding");
+        var path = Path.Combine(_dir, "medicalnet.safetensors");
+        ModelFile.Save(path, model, card);
+        var (loaded, _) = ModelFile.Load(path);
+        using (loaded)
+        {
+            var options = ((ResNet)loaded).Options;
+            options.Shortcut.Should().Be(ResidualShortcut.ZeroPadding);
+            options.StageDilations.Should().Equal(1, 1, 2, 4);
+            model.Eval();
+            using var scope = Tensors.NewDisposeScope();
+            using var noGrad = Tensors.NoGrad();
+            var x = Tensors.Randn(2, 1, 20, 20, 20);
+            (loaded.Call(x) - model.Call(x)).Abs().Max().Item().Should().Be(0);
+        }
+        using (var plain = TinyResNet())
+            ModelFile.Describe(plain, Preprocessing28, Grades, MedMnistTask.MultiClass).FormatVersion.Should().Be(1);
+
+        card.ResNet.Shortcut = "mirror";
+        var unknown = Path.Combine(_dir, "mirror.safetensors");
+        SafeTensors.Save(unknown, model.StateDict(), new Dictionary<string, string> { [ModelFile.MetadataKey] = JsonSerializer.Serialize(card) });
+        FluentActions.Invoking(() => ModelFile.Load(unknown)).Should().Throw<ModelFormatException>().WithMessage("*unknown ResNet shortcut 'mirror'*");
+    }
+
+    [Fact]
     public void SavedModelRebuildsFromTheFileAloneAndPredictsLikeTheOriginal()
     {
         var path = SaveTiny(out var original);
