@@ -22,7 +22,8 @@ namespace MedVision.Nets.Models;
 /// and a new classifier <c>fc</c> (or returns the pooled features as a backbone).</para>
 /// <para>The weights are not downloaded by this library: MedicalNet publishes them through links in its README (no
 /// checksums to verify them against). Inputs should be prepared as MedicalNet's training prepared them: each volume
-/// normalised to mean 0 and standard deviation 1 over its non-zero voxels.</para>
+/// normalised to mean 0 and standard deviation 1 over its non-zero voxels
+/// (<see cref="Transforms.TransformPipelineBuilder.NormalizeIntensity"/> with <c>nonZero: true</c>).</para>
 /// <para>One difference from MedicalNet's code, for training only: its zero-padding shortcut concatenates
 /// <c>out.data</c>, so no gradient flows through the shortcut of the blocks that use it; here it flows as through any
 /// identity shortcut (He et al.'s option A). Forward values are the same (tested against a PyTorch reference).</para>

@@ -19,6 +19,11 @@ public sealed class TransformPipelineBuilder
     public TransformPipelineBuilder Normalize(float mean, float std) => Add(new Normalize(new[] { mean }, new[] { std }));
     /// <summary>Normalises per channel.</summary>
     public TransformPipelineBuilder Normalize(float[] mean, float[] std) => Add(new Normalize(mean, std));
+    /// <summary>
+    /// Normalises each image by its own mean and standard deviation (MONAI's <c>NormalizeIntensity</c>): over its non-zero
+    /// values only when <paramref name="nonZero"/> (MedicalNet's preparation of MRI), per channel when <paramref name="channelWise"/>.
+    /// </summary>
+    public TransformPipelineBuilder NormalizeIntensity(bool nonZero = false, bool channelWise = false) => Add(new NormalizeIntensity(nonZero, channelWise));
     /// <summary>Flips left–right with probability p.</summary>
     public TransformPipelineBuilder RandomHorizontalFlip(double probability = 0.5) => Add(new RandomFlip(SpatialAxis.Width, probability));
     /// <summary>Flips top–bottom with probability p.</summary>

@@ -229,3 +229,40 @@ public class TransformArgumentTests
         crop.Data.Should().Equal(Enumerable.Range(0, 9).Select(i => At(t + i / 3, l + i % 3)));
     }
 }
+
+public class NormalizeIntensityTests
+{
+    [Fact]
+    public void OverTheWholeImage_GivesMeanZeroAndPopulationStandardDeviationOne()
+    {
+        // [1, 2, 3, 4]: mean 2.5, population sd √1.25.
+        var image = new FloatImage(new[] { 1f, 2f, 3f, 4f }, 1, 2, 2);
+        new NormalizeIntensity().Apply(image, new Random(0)).Data.Should().Equal(
+            new[] { -1.5f, -0.5f, 0.5f, 1.5f }.Select(v => (float)(v / Math.Sqrt(1.25))), (a, b) => Math.Abs(a - b) < 1e-6f);
+    }
+
+    [Fact]
+    public void OverNonZeroVoxels_LeavesTheBackgroundAtZero()
+    {
+        // A volume (1, 1, 2, 3) with background 0: the statistics of [2, 4, 6] only (mean 4, sd √(8/3)).
+        var volume = new FloatImage(new[] { 0f, 2f, 0f, 4f, 0f, 6f }, 1, 1, 2, 3);
+        var sd = (float)Math.Sqrt(8.0 / 3);
+        new NormalizeIntensity(nonZero: true).Apply(volume, new Random(0)).Data.Should().Equal(
+            new[] { 0f, -2f / sd, 0f, 0f, 0f, 2f / sd }, (a, b) => Math.Abs(a - b) < 1e-6f);
+    }
+
+    [Fact]
+    public void ChannelWise_UsesEachChannelsStatistics_AndOnlyCentresAConstantChannel()
+    {
+        var image = new FloatImage(new[] { 10f, 30f, 5f, 5f }, 2, 1, 2);
+        var pipeline = TransformPipeline.Create().NormalizeIntensity(channelWise: true).Build();
+        pipeline.Apply(image, new Random(0)).Data.Should().Equal(-1f, 1f, 0f, 0f);
+        // All channels together: mean 12.5, sd √(106.25).
+        var together = new NormalizeIntensity().Apply(new FloatImage(new[] { 10f, 30f, 5f, 5f }, 2, 1, 2), new Random(0)).Data;
+        together[1].Should().BeApproximately((float)(17.5 / Math.Sqrt(106.25)), 1e-6f);
+        // Nothing non-zero: unchanged. A NaN: refused by name.
+        new NormalizeIntensity(nonZero: true).Apply(new FloatImage(new float[4], 1, 2, 2), new Random(0)).Data.Should().OnlyContain(v => v == 0);
+        var nan = () => new NormalizeIntensity().Apply(new FloatImage(new[] { 1f, float.NaN }, 1, 1, 2), new Random(0));
+        nan.Should().Throw<ArgumentException>().WithMessage("*NaN*");
+    }
+}
