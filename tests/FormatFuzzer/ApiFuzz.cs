@@ -596,7 +596,7 @@ internal static partial class ApiFuzz
 
     /// <summary>
     /// A ResNet from 1–5 random builder steps with random arguments (valid and small three times in four: depths 18 and
-    /// 34, 1–2 blocks per stage, widths 2–8, 1–3 channels, 1–5 classes), then, when it builds, one training-mode call on an
+    /// 34, 1–2 blocks per stage, widths 2–8, 1–3 channels, 1–5 classes, stage strides 1–2, dilations 1–3), then, when it builds, one training-mode call on an
     /// input shaped to fit (2D 8–32 pixels, 3D 8–12 voxels a side) and a backward pass. Oracle: a finite output with
     /// one row per sample, and the model's tensors freed when it is disposed (or when its construction fails).
     /// </summary>
@@ -643,6 +643,8 @@ internal static partial class ApiFuzz
                     : name == "spatialDims" ? rng.Next(2, 4)
                     : name == "numClasses" ? rng.Next(1, 6)
                     : name == "rate" ? Math.Round(rng.NextDouble() * 0.9, 2)
+                    : name == "strides" ? Enumerable.Range(0, rng.Next(1, 5)).Select(_ => rng.Next(1, 3)).ToArray()
+                    : name == "dilations" ? Enumerable.Range(0, rng.Next(1, 5)).Select(_ => rng.Next(1, 4)).ToArray()
                     : Value(type, rng, typeof(int));
             }
             steps.Add($"{method.Name}({string.Join(", ", args.Select(Describe))})");
