@@ -18,7 +18,7 @@ internal static class EvaluateCommand
     public static Command Create()
     {
         var model = ModelOptions.Model();
-        var dataset = ModelOptions.Dataset("MedMNIST dataset name (default retinamnist, which is shipped).", twoDimensional: false);
+        var dataset = ModelOptions.Dataset("MedMNIST dataset name (default retinamnist, which is shipped).");
         var dataFile = new Option<string?>("--data-file") { Description = "Read the dataset from this .npz file." };
         var device = new Option<string>("--device") { Description = "cpu, cuda or cuda:N.", DefaultValueFactory = _ => "cpu" }.IsDevice();
         var flips = ModelOptions.Flips();

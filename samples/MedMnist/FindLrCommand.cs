@@ -18,10 +18,10 @@ internal static class FindLrCommand
 {
     public static Command Create()
     {
-        var dataset = ModelOptions.Dataset("MedMNIST dataset name (default retinamnist, which is shipped).", twoDimensional: true);
+        var dataset = ModelOptions.Dataset("MedMNIST dataset name (default retinamnist, which is shipped); 3-D ones too.");
         var dataFile = new Option<string?>("--data-file") { Description = "Read the dataset from this .npz file (as train does)." };
         var model = new Option<string>("--model") { Description = "resnet18 or resnet50.", DefaultValueFactory = _ => "resnet18" }.OneOf("resnet18", "resnet50");
-        var resolution = new Option<int>("--resolution") { Description = "28 (small-input stem) or 224 (ImageNet stem on upsampled images).", DefaultValueFactory = _ => 28 }.OneOf(28, 224);
+        var resolution = new Option<int>("--resolution") { Description = "28 (small-input stem) or 224 (ImageNet stem on upsampled images); 2-D images only (volumes at their own size).", DefaultValueFactory = _ => 28 }.OneOf(28, 224);
         var batch = new Option<int>("--batch") { Description = "Batch size.", DefaultValueFactory = _ => 128 }.AtLeast(1);
         var start = new Option<double>("--start") { Description = "Learning rate of the first step.", DefaultValueFactory = _ => 1e-7 }.Positive();
         var end = new Option<double>("--end") { Description = "Learning rate of the last step.", DefaultValueFactory = _ => 10 }.Positive();
@@ -37,25 +37,25 @@ internal static class FindLrCommand
         };
         optimization.AddOptimizerTo(command);
         command.Check(r => r.GetValue(end) <= r.GetValue(start) ? $"--end {r.GetValue(end)} must be above --start {r.GetValue(start)}." : null);
-        command.SetAction(r => Run(r.GetValue(dataset), r.GetValue(dataFile), r.GetValue(model)!, r.GetValue(resolution), r.GetValue(batch),
+        command.SetAction(r => Run(r.GetValue(dataset), r.GetValue(dataFile), r.GetValue(model)!, r.GetValue(resolution), r.GetResult(resolution) is { Implicit: false }, r.GetValue(batch),
             new LearningRateFinderOptions { StartLearningRate = r.GetValue(start), EndLearningRate = r.GetValue(end), Steps = r.GetValue(steps) },
             r.GetValue(seed), Device.Parse(r.GetValue(device)!), r.GetValue(threads), r.GetValue(output)!, optimization.Read(r)));
         return command;
     }
 
-    private static int Run(string? datasetName, string? dataFile, string modelName, int resolution, int batch, LearningRateFinderOptions options,
+    private static int Run(string? datasetName, string? dataFile, string modelName, int resolution, bool resolutionGiven, int batch, LearningRateFinderOptions options,
         int seed, Device device, int threads, string output, OptimizationRecipe optimization)
     {
         Tensors.NumThreads = threads;
         var data = TrainCommand.LoadDataset(datasetName, dataFile);
         var info = data.Info!;
-        if (info.Is3D) throw new ArgumentException($"{info.Name} is a 3D dataset; this sample trains 2D ResNets.");
+        resolution = TrainCommand.Resolution(info, data.Train, resolution, resolutionGiven);
         AnsiConsole.MarkupLine(SampleCommandLine.Banner(device));
 
         // The preprocessing and model of train.
         var loader = new DataLoader(new MedMnistImageSource(data.Train), new DataLoaderOptions
         {
-            BatchSize = batch, Shuffle = true, Seed = seed, Transform = TrainCommand.Preprocessing(data.Train.SampleShape[0], resolution),
+            BatchSize = batch, Shuffle = true, Seed = seed, Transform = TrainCommand.Preprocessing(data.Train.SampleShape[0], resolution, info.Is3D),
             LabelKind = info.Task == MedVision.Nets.Metrics.MedMnistTask.MultiLabel ? LabelKind.MultiLabel : LabelKind.ClassIndex, Device = device,
         });
         Tensors.ManualSeed((ulong)seed);

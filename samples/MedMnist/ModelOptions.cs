@@ -34,13 +34,12 @@ internal static class ModelOptions
     /// <summary>Whether --model names an exported ONNX file (run with ONNX Runtime) rather than a libtorch model file.</summary>
     public static bool IsOnnxFile(string path) => path.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase);
 
-    /// <summary>--dataset NAME, checked against the catalogue while parsing (only 2-D datasets when <paramref name="twoDimensional"/>).</summary>
-    public static Option<string?> Dataset(string description, bool twoDimensional)
+    /// <summary>--dataset NAME, checked against the catalogue while parsing (2-D and 3-D datasets, names matched ignoring case).</summary>
+    public static Option<string?> Dataset(string description)
     {
-        var names = MedMnistCatalog.All.Where(d => !twoDimensional || !d.Is3D).Select(d => d.Name).ToList();
+        var names = MedMnistCatalog.All.Select(d => d.Name).ToList();
         return new Option<string?>("--dataset") { Description = description }
-            .Must(v => v is null || (MedMnistCatalog.TryGet(v, out var info) && (!twoDimensional || !info.Is3D)),
-                $"{(twoDimensional ? "a 2-D" : "a")} MedMNIST dataset ({string.Join(", ", names)})");
+            .Must(v => v is null || MedMnistCatalog.TryGet(v, out _), $"a MedMNIST dataset ({string.Join(", ", names)})");
     }
 
     /// <summary>--mixed-precision: the network under bfloat16 autocast.</summary>

@@ -22,7 +22,7 @@ internal static class PredictCommand
         var flips = ModelOptions.Flips();
         var mixedPrecision = ModelOptions.MixedPrecision("Run the network under bfloat16 autocast (for large batches of files; single images are usually faster in float32).");
         var cam = new Option<CamMethod>("--cam") { Description = "The map for --heatmaps: GradCam or GradCamPlusPlus.", DefaultValueFactory = _ => CamMethod.GradCam }.Known();
-        var images = new Argument<string[]>("images") { Description = "JPEG or PNG files to classify.", Arity = ArgumentArity.OneOrMore };
+        var images = new Argument<string[]>("images") { Description = "JPEG or PNG files to classify; for a model of 3-D volumes, NIfTI files (.nii, .nii.gz) or folders of a DICOM series.", Arity = ArgumentArity.OneOrMore };
         var command = new Command("predict", "Classify image files with a saved model file.") { model, device, flips, mixedPrecision, heatmaps, cam, images };
         command.SetAction(r => Run(r.GetValue(model)!, Device.Parse(r.GetValue(device)!), r.GetValue(flips), r.GetValue(mixedPrecision), r.GetValue(images)!, r.GetValue(heatmaps), r.GetValue(cam)));
         return command;
@@ -35,6 +35,8 @@ internal static class PredictCommand
             throw new ArgumentException(ModelOptions.IsOnnxFile(modelPath)
                 ? $"--heatmaps needs the network's layers, which ONNX Runtime does not expose; explain with the model.safetensors {Path.GetFileName(modelPath)} was exported from."
                 : $"--heatmaps needs a ResNet model file; {Path.GetFileName(modelPath)} holds a {predictor.Card.Architecture} model.");
+        if (heatmaps is not null && predictor.Card.Preprocessing.InputSize.Count == 3)
+            throw new ArgumentException("--heatmaps overlays the maps on 2-D images; this model takes 3-D volumes.");
         var card = predictor.Card;
         AnsiConsole.MarkupLine($"Model {Markup.Escape(Path.GetFileName(modelPath))}: {card.Architecture} {card.ResNet?.Block} {string.Join("-", card.ResNet?.Layers ?? new())}, task {card.Task}, classes {card.ClassNames.Count}, input {string.Join("×", card.Preprocessing.InputSize)}");
         var table = new Table().AddColumn("image").AddColumn("prediction").AddColumn(new TableColumn("probability").RightAligned());

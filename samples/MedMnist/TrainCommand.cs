@@ -15,16 +15,17 @@ namespace MedVision.Samples.MedMnist;
 
 /// <summary>
 /// The <c>train</c> command: the MedMNIST v2 recipe (Adam 1e-3, batch 128, ×0.1 at 50% and 75% of the epochs, best
-/// validation AUC) by default; --optimizer and --schedule choose others.
+/// validation AUC) by default; --optimizer and --schedule choose others. The 3-D datasets train a 3-D ResNet with the
+/// small-input stem on their volumes as they are (intensities in [0, 1]), as MedMNIST's 3-D experiments do.
 /// </summary>
 internal static class TrainCommand
 {
     public static Command Create()
     {
-        var dataset = ModelOptions.Dataset("MedMNIST dataset name (default retinamnist, which is shipped; others are downloaded from Zenodo into the cache).", twoDimensional: true);
+        var dataset = ModelOptions.Dataset("MedMNIST dataset name (default retinamnist, which is shipped; others are downloaded from Zenodo into the cache). The 3-D ones (organmnist3d, nodulemnist3d, …) train a 3-D ResNet.");
         var dataFile = new Option<string?>("--data-file") { Description = "Read the dataset from this .npz file instead of the shipped copy or the cache; which dataset it holds comes from its name (pathmnist_64.npz) or from --dataset." };
         var model = new Option<string>("--model") { Description = "resnet18 or resnet50.", DefaultValueFactory = _ => "resnet18" }.OneOf("resnet18", "resnet50");
-        var resolution = new Option<int>("--resolution") { Description = "28: small-input stem on 28×28; 224: ImageNet stem on images upsampled to 224×224 with nearest neighbour.", DefaultValueFactory = _ => 28 }.OneOf(28, 224);
+        var resolution = new Option<int>("--resolution") { Description = "28: small-input stem on 28×28; 224: ImageNet stem on images upsampled to 224×224 with nearest neighbour. 2-D images only: 3-D volumes train at their own size (28³ or 64³) with the small-input stem.", DefaultValueFactory = _ => 28 }.OneOf(28, 224);
         var epochs = new Option<int>("--epochs") { Description = "Training epochs (the recipe: 100).", DefaultValueFactory = _ => 100 }.AtLeast(1);
         var batch = new Option<int>("--batch") { Description = "Batch size (global: split evenly over the processes in data-parallel training).", DefaultValueFactory = _ => 128 }.AtLeast(1);
         var lr = new Option<double>("--lr") { Description = "Learning rate (the peak with --schedule onecycle).", DefaultValueFactory = _ => 1e-3 }.Positive();
@@ -52,14 +53,14 @@ internal static class TrainCommand
         command.Check(r => r.GetValue(initWeights) is not null && r.GetValue(resume) ? "--init-weights starts a new run and --resume continues one: choose one." : null);
         InitialWeights.Check(command, initWeights, initEntry);
         command.SetAction(r => Run(new TrainSettings(
-            r.GetValue(dataset), r.GetValue(dataFile), r.GetValue(model)!, r.GetValue(resolution), r.GetValue(epochs), r.GetValue(batch),
+            r.GetValue(dataset), r.GetValue(dataFile), r.GetValue(model)!, r.GetValue(resolution), r.GetResult(resolution) is { Implicit: false }, r.GetValue(epochs), r.GetValue(batch),
             r.GetValue(lr), r.GetValue(seed), Device.Parse(r.GetValue(device)!), r.GetValue(threads), r.GetValue(output)!, r.GetValue(resume),
             r.GetValue(balance), r.GetValue(mixup), r.GetValue(cutmix), r.GetValue(calibrate), distributed.Read(r), r.GetValue(distributed.SyncBatchNorm), r.GetValue(mixedPrecision),
             r.GetValue(initWeights), r.GetValue(initEntry), optimization.Read(r))));
         return command;
     }
 
-    private sealed record TrainSettings(string? Dataset, string? DataFile, string Model, int Resolution, int Epochs, int Batch, double LearningRate, int Seed, Device Device, int Threads, string Output, bool Resume,
+    private sealed record TrainSettings(string? Dataset, string? DataFile, string Model, int Resolution, bool ResolutionGiven, int Epochs, int Batch, double LearningRate, int Seed, Device Device, int Threads, string Output, bool Resume,
         bool BalanceClasses, double? Mixup, double? CutMix, bool Calibrate, DistributedOptions Distributed, bool SyncBatchNorm, bool MixedPrecision,
         string? InitWeights, string? InitEntry, OptimizationRecipe Optimization);
 
@@ -73,7 +74,7 @@ internal static class TrainCommand
         if (!master) AnsiConsole.Console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(TextWriter.Null) });
         var data = LoadDataset(s.Dataset, s.DataFile);
         var info = data.Info!; // LoadDataset always names the dataset, so the loader checked the file against it
-        if (info.Is3D) throw new ArgumentException($"{info.Name} is a 3D dataset; this sample trains 2D ResNets.");
+        int resolution = Resolution(info, data.Train, s.Resolution, s.ResolutionGiven);
         AnsiConsole.MarkupLine(SampleCommandLine.Banner(s.Device) +
             (group is null ? "" : $" · data-parallel: {world} processes ({group.Backend}, {s.Batch / world} images each per step{(s.SyncBatchNorm ? ", synchronised batch norm" : "")})"));
         AnsiConsole.MarkupLine($"Dataset [green]{info.Name}[/] ({info.Task}, {info.ClassCount} classes, {info.Channels} channel(s)): train {data.Train.Count}, val {data.Validation.Count}, test {data.Test.Count} · licence {info.License}");
@@ -82,19 +83,21 @@ internal static class TrainCommand
         // Images of another size (a MedMNIST+ file) are resized to --resolution too, so the model trains at the input
         // size its model file records (and the predictor resizes to): nearest neighbour up, bilinear down.
         int imageSize = data.Train.SampleShape[0];
-        if (imageSize != s.Resolution)
-            AnsiConsole.MarkupLine($"Images {imageSize}×{imageSize} are resized to {s.Resolution}×{s.Resolution} ({(imageSize < s.Resolution ? "nearest neighbour" : "bilinear")}).");
-        var transform = Preprocessing(imageSize, s.Resolution);
+        if (imageSize != resolution)
+            AnsiConsole.MarkupLine($"Images {imageSize}×{imageSize} are resized to {resolution}×{resolution} ({(imageSize < resolution ? "nearest neighbour" : "bilinear")}).");
+        var transform = Preprocessing(imageSize, resolution, info.Is3D);
         var labelKind = info.Task == MedMnistTask.MultiLabel ? LabelKind.MultiLabel : LabelKind.ClassIndex;
         DataLoader Loader(MedMnistSplitData split, bool shuffle) => new(new MedMnistImageSource(split),
             new DataLoaderOptions { BatchSize = shuffle ? s.Batch / world : s.Batch, Shuffle = shuffle, Seed = s.Seed, Transform = transform, LabelKind = labelKind, Device = s.Device });
 
         Tensors.ManualSeed((ulong)s.Seed);
         var depth = Depth(s.Model);
-        using var network = CreateNetwork(depth, s.Resolution, info);
-        var macs = network.Summary(1, info.Channels, s.Resolution, s.Resolution).TotalMultiplyAccumulates;
-        AnsiConsole.MarkupLine($"Model {s.Model} ({(s.Resolution == 28 ? "small-input stem, 28×28" : "ImageNet stem, 224×224")}): {network.ParameterCount():N0} parameters, {macs / 1e9:0.000} G mult-adds per image");
+        using var network = CreateNetwork(depth, resolution, info);
+        var macs = network.Summary(InputShape(info, resolution)).TotalMultiplyAccumulates;
+        AnsiConsole.MarkupLine($"Model {s.Model} ({(info.Is3D ? $"3-D, small-input stem, {resolution}³ volumes" : resolution == 28 ? "small-input stem, 28×28" : "ImageNet stem, 224×224")}): {network.ParameterCount():N0} parameters, {macs / 1e9:0.000} G mult-adds per {(info.Is3D ? "volume" : "image")}");
         // In data-parallel training rank 0's weights are copied to every process: only rank 0 reads (or downloads) them.
+        if (s.InitWeights is not null && info.Is3D && string.Equals(s.InitWeights, "imagenet", StringComparison.OrdinalIgnoreCase))
+            throw new ArgumentException($"--init-weights imagenet holds torchvision's 2-D weights; {info.Name} trains a 3-D ResNet. Give a state dict file of a 3-D ResNet of the same layout instead.");
         if (s.InitWeights is not null && master) InitialWeights.Apply(network, depth, s.InitWeights, s.InitEntry);
 
         var task = new ClassificationTask(network, info.Task);
@@ -160,11 +163,13 @@ internal static class TrainCommand
         var testAcc = MedMnistEvaluator.GetAcc(info.Task, testLabels, testScores);
         Plots.WriteTrainingCurves(result.History, Path.Combine(s.Output, "training-curves.svg"));
         // A self-describing model file for deployment (see the predict command and MedVision.Nets.Inference.Predictor).
-        var preprocessing = new PreprocessingCard
-        {
-            InputSize = new() { s.Resolution, s.Resolution }, Channels = info.Channels, Mean = new() { 0.5f }, Std = new() { 0.5f },
-            Resize = s.Resolution == 224 ? "nearest" : "linear",
-        };
+        var preprocessing = info.Is3D
+            ? new PreprocessingCard { InputSize = new() { resolution, resolution, resolution }, Channels = info.Channels, Mean = new() { 0f }, Std = new() { 1f }, Resize = "linear" }
+            : new PreprocessingCard
+            {
+                InputSize = new() { resolution, resolution }, Channels = info.Channels, Mean = new() { 0.5f }, Std = new() { 0.5f },
+                Resize = resolution == 224 ? "nearest" : "linear",
+            };
         var metrics = new Dictionary<string, double> { ["best_epoch"] = result.BestEpoch + 1, ["val_auc"] = result.Validation.Auc, ["val_acc"] = result.Validation.Acc, ["test_auc"] = testAuc, ["test_acc"] = testAcc };
         // Post-hoc temperature scaling, fitted on the validation split only (single-label tasks); predictions do not change.
         TemperatureScaling? scaling = null;
@@ -199,10 +204,14 @@ internal static class TrainCommand
         return 0;
     }
 
-    /// <summary>The preprocessing of the recipe: [−1, 1] scaling, after resizing images of another size to the resolution (nearest neighbour up, bilinear down).</summary>
-    internal static TransformPipeline Preprocessing(int imageSize, int resolution)
+    /// <summary>
+    /// The preprocessing of the recipe: [−1, 1] scaling, after resizing images of another size to the resolution (nearest
+    /// neighbour up, bilinear down); volumes as they are, in [0, 1] (MedMNIST's 3-D experiments).
+    /// </summary>
+    internal static TransformPipeline Preprocessing(int imageSize, int resolution, bool volume)
     {
         var pipeline = TransformPipeline.Create();
+        if (volume) return pipeline.Build();
         if (imageSize != resolution) pipeline.Resize(resolution, resolution, imageSize < resolution ? ResizeMode.Nearest : ResizeMode.Linear);
         return pipeline.Normalize(0.5f, 0.5f).Build();
     }
@@ -215,12 +224,33 @@ internal static class TrainCommand
         _ => throw new InvalidOperationException("--model was checked while parsing."),
     };
 
-    /// <summary>The ResNet of the recipe: the small-input stem at 28×28, the ImageNet stem otherwise.</summary>
+    /// <summary>
+    /// The ResNet of the recipe: the small-input stem at 28×28, the ImageNet stem otherwise; for the 3-D datasets a 3-D
+    /// ResNet with the small-input stem (MedMNIST's "ResNet-18 + 3D": its 2-D network with 3-D convolutions).
+    /// </summary>
     internal static ResNet CreateNetwork(int depth, int resolution, MedMnistInfo info)
     {
-        var builder = ResNet.Builder().WithDepth(depth).ForInput(channels: info.Channels).WithClasses(info.ClassCount);
-        return (resolution == 28 ? builder.WithSmallInputStem() : builder.WithImageNetStem()).Build();
+        var builder = ResNet.Builder().WithDepth(depth).ForInput(channels: info.Channels, spatialDims: info.Is3D ? 3 : 2).WithClasses(info.ClassCount);
+        return (resolution == 28 || info.Is3D ? builder.WithSmallInputStem() : builder.WithImageNetStem()).Build();
     }
+
+    /// <summary>
+    /// The input size the network trains at: --resolution for 2-D images; a 3-D dataset's own volume size (resizing
+    /// volumes is not part of the recipe, so a --resolution given for them must equal it).
+    /// </summary>
+    internal static int Resolution(MedMnistInfo info, MedMnistSplitData train, int resolution, bool given)
+    {
+        if (!info.Is3D) return resolution;
+        int size = train.SampleShape[0];
+        if (given && resolution != size)
+            throw new ArgumentException($"{info.Name} holds {size}³ volumes, which train at their own size; --resolution {resolution} applies to 2-D images (leave it out).");
+        return size;
+    }
+
+    /// <summary>One input of the network: (1, C, R, R), or (1, C, R, R, R) for volumes.</summary>
+    internal static long[] InputShape(MedMnistInfo info, int resolution) => info.Is3D
+        ? new long[] { 1, info.Channels, resolution, resolution, resolution }
+        : new long[] { 1, info.Channels, resolution, resolution };
 
     /// <summary>The dataset of --dataset / --data-file: the shipped RetinaMNIST by default, others from the cache or Zenodo.</summary>
     internal static MedMnistDataset LoadDataset(string? dataset, string? dataFile)

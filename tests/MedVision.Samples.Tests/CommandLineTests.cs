@@ -153,8 +153,9 @@ public class CommandLineTests
     [Fact]
     public void DatasetNames_AreCheckedAgainstTheCatalogue()
     {
-        Problems("medmnist", CommandOf("medmnist", "train"), "--dataset", "organmnist3d").Should().ContainSingle()
-            .Which.Should().StartWith("--dataset must be a 2-D MedMNIST dataset (pathmnist, chestmnist, ").And.EndWith(", got organmnist3d.");
+        Problems("medmnist", CommandOf("medmnist", "train"), "--dataset", "organmnist3d").Should().BeEmpty("3-D datasets train 3-D ResNets");
+        Problems("medmnist", CommandOf("medmnist", "train"), "--dataset", "organmnist4d").Should().ContainSingle()
+            .Which.Should().StartWith("--dataset must be a MedMNIST dataset (pathmnist, chestmnist, ").And.EndWith(", got organmnist4d.");
         Problems("medmnist", CommandOf("medmnist", "evaluate"), "--dataset", "organmnist3d", "--model", "m.safetensors").Should().BeEmpty();
         Problems("medmnist", CommandOf("medmnist", "evaluate"), "--dataset", "nosuchmnist", "--model", "m.safetensors").Should().ContainSingle()
             .Which.Should().Contain("organmnist3d").And.EndWith("got nosuchmnist.");
