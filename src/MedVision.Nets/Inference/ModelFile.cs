@@ -55,10 +55,8 @@ public static class ModelFile
             StageDilations = o.StageDilations?.ToList(),
             Shortcut = o.Shortcut == ResidualShortcut.ZeroPadding ? "zero_padding" : null,
         };
-        return new ModelCard
+        var card = new ModelCard
         {
-            // Version 2 only where version 1 readers would ignore an option and build another network.
-            FormatVersion = resnet.StageStrides is null && resnet.StageDilations is null && resnet.Shortcut is null ? 1 : 2,
             Architecture = "resnet",
             ResNet = resnet,
             Preprocessing = preprocessing,
@@ -67,6 +65,8 @@ public static class ModelFile
             LibraryVersion = LibraryVersion,
             Metrics = metrics?.ToDictionary(kv => kv.Key, kv => kv.Value) ?? new(),
         };
+        card.FormatVersion = RequiredFormatVersion(card);
+        return card;
     }
 
     /// <summary>
@@ -78,7 +78,7 @@ public static class ModelFile
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(preprocessing);
         ArgumentNullException.ThrowIfNull(classNames);
-        return new ModelCard
+        var card = new ModelCard
         {
             Architecture = TorchScriptArchitecture,
             Preprocessing = preprocessing,
@@ -87,11 +87,26 @@ public static class ModelFile
             LibraryVersion = LibraryVersion,
             Metrics = metrics?.ToDictionary(kv => kv.Key, kv => kv.Value) ?? new(),
         };
+        card.FormatVersion = RequiredFormatVersion(card);
+        return card;
+    }
+
+    /// <summary>
+    /// The oldest card format that describes <paramref name="card"/>: 2 when it uses a field a version-1 reader would
+    /// ignore and so predict differently (a ResNet's stage strides, stage dilations or zero-padding shortcut; a volume's
+    /// intensity window), else 1.
+    /// </summary>
+    public static int RequiredFormatVersion(ModelCard card)
+    {
+        ArgumentNullException.ThrowIfNull(card);
+        bool resnet2 = card.ResNet is { } r && (r.StageStrides is not null || r.StageDilations is not null || (r.Shortcut is not null && r.Shortcut != "projection"));
+        return resnet2 || card.Preprocessing?.IntensityWindow is not null ? 2 : 1;
     }
 
     /// <summary>
     /// Writes a model file atomically: a ResNet's weights and card to one safetensors file, or a
-    /// <see cref="ScriptModule"/> with its card (architecture "torchscript") to one TorchScript file.
+    /// <see cref="ScriptModule"/> with its card (architecture "torchscript") to one TorchScript file. The card's format
+    /// version is raised to <see cref="RequiredFormatVersion"/> when it is below it.
     /// </summary>
     public static void Save(string path, Module model, ModelCard card)
     {
@@ -99,6 +114,7 @@ public static class ModelFile
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(card);
         Validate(card, path);
+        card.FormatVersion = Math.Max(card.FormatVersion, RequiredFormatVersion(card));
         bool script = IsTorchScript(card);
         if (script != model is ScriptModule)
             throw new ArgumentException(script ? "A 'torchscript' card needs a ScriptModule." : $"A '{card.Architecture}' card cannot describe a ScriptModule; use a 'torchscript' card.", nameof(card));
@@ -339,6 +355,8 @@ public static class ModelFile
         if (p.Resize is not ("nearest" or "linear")) throw new ModelFormatException($"{source}: resize must be 'nearest' or 'linear', not '{p.Resize}'.");
         if (p.Orientation is { } orientation && (p.InputSize.Count != 3 || !Data.Nifti.NiftiAffine.IsValidAxisCodes(orientation)))
             throw new ModelFormatException($"{source}: orientation '{orientation}' must be three axis codes (e.g. RAS) of a 3-D model.");
+        if (p.IntensityWindow is { } window && (p.InputSize.Count != 3 || window.Count != 2 || !double.IsFinite(window[0]) || !(window[1] > 0) || !double.IsFinite(window[1])))
+            throw new ModelFormatException($"{source}: the intensity window [{string.Join(", ", window.Select(v => v.ToString(System.Globalization.CultureInfo.InvariantCulture)))}] must be (center, width) with a finite center and a positive, finite width, for a 3-D model.");
         if (!double.IsFinite(card.Temperature) || card.Temperature <= 0)
             throw new ModelFormatException($"{source}: the temperature must be a finite positive number, not {card.Temperature}.");
         if (card.Temperature != 1 && string.Equals(card.Task, nameof(MedMnistTask.MultiLabel), StringComparison.OrdinalIgnoreCase))

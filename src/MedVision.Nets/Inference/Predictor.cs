@@ -149,11 +149,13 @@ public sealed class Predictor : IDisposable
 
     /// <summary>
     /// Predicts a 3-D volume (for 3-D models): reoriented to the model's <see cref="PreprocessingCard.Orientation"/>
-    /// when it records one, intensities min–max scaled to [0, 1], then resized and normalised.
+    /// when it records one, resized, intensities mapped to [0, 1] (through the card's
+    /// <see cref="PreprocessingCard.IntensityWindow"/>, else by the volume's minimum and maximum) and normalised — as
+    /// <see cref="Data.Loading.VolumeFolderSource"/> prepares training volumes.
     /// </summary>
     public Prediction PredictVolume(NiftiImage volume) => Predict(FromVolume(volume, owned: false));
 
-    // A volume as the model's (1, D, H, W) input before resizing: reoriented as the card says, min–max scaled to [0, 1]
+    // A volume as the model's (1, D, H, W) input: reoriented as the card says, resized, scaled to [0, 1] (window or min–max)
     // (in place, so on a copy unless the volume is this call's own: read from a file, or made by Reorient).
     private FloatImage FromVolume(NiftiImage volume, bool owned)
     {
@@ -161,7 +163,11 @@ public sealed class Predictor : IDisposable
         if (Card.Preprocessing.InputSize.Count != 3) throw new InvalidOperationException("This model takes 2-D images, not volumes.");
         var prepared = Card.Preprocessing.Orientation is { } orientation ? volume.Reorient(orientation) : volume;
         var image = owned || !ReferenceEquals(prepared, volume) ? prepared.AsFloatImage() : prepared.ToFloatImage();
-        return new ScaleIntensity().Apply(image, new Random(0));
+        // Resized before the intensities are mapped, as VolumeFolderSource prepares training volumes (a min–max scaling
+        // or a clamping window does not commute with interpolation).
+        image = _resize.Apply(image, new Random(0));
+        var scale = Card.Preprocessing.IntensityWindow is [var center, var width] ? new ScaleIntensity(center, width) : new ScaleIntensity();
+        return scale.Apply(image, new Random(0));
     }
 
     /// <summary>Predicts one preprocessed-to-[0, 1] image or volume (C, H, W) / (C, D, H, W); resizing and normalisation are applied here.</summary>

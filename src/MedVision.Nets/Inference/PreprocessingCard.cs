@@ -2,7 +2,10 @@ using System.Text.Json.Serialization;
 
 namespace MedVision.Nets.Inference;
 
-/// <summary>Preprocessing in a <see cref="ModelCard"/>: resize to <see cref="InputSize"/>, scale to [0, 1], then (x − mean) / std per channel.</summary>
+/// <summary>
+/// Preprocessing in a <see cref="ModelCard"/>: scale to [0, 1] (volumes: by their minimum and maximum, or through
+/// <see cref="IntensityWindow"/>), resize to <see cref="InputSize"/>, then (x − mean) / std per channel.
+/// </summary>
 public sealed class PreprocessingCard
 {
     /// <summary>(H, W) or (D, H, W).</summary>
@@ -22,4 +25,13 @@ public sealed class PreprocessingCard
     [JsonPropertyName("orientation")]
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public string? Orientation { get; set; }
+
+    /// <summary>
+    /// For 3-D models: the window (center, width) that maps volume values to [0, 1], clamped outside it — a CT window in
+    /// Hounsfield units, as <see cref="Data.Loading.VolumeFolderSource"/>'s window in training; <see langword="null"/>:
+    /// each volume's own minimum and maximum. A card that has one is written in format 2.
+    /// </summary>
+    [JsonPropertyName("intensity_window")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public List<double>? IntensityWindow { get; set; }
 }

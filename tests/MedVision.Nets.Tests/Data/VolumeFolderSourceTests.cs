@@ -1,6 +1,9 @@
 using MedVision.Nets.Data;
 using MedVision.Nets.Data.Loading;
 using MedVision.Nets.Data.Nifti;
+using MedVision.Nets.Inference;
+using MedVision.Nets.Metrics;
+using MedVision.Nets.Transforms;
 using MedVision.Nets.Models;
 using MedVision.Torch;
 
@@ -113,5 +116,48 @@ public sealed class VolumeFolderSourceTests : IDisposable
         noVolumes.Should().Throw<DataFormatException>().WithMessage("*no NIfTI files or DICOM series*");
         var size = () => VolumeFolderSource.FromSubfolders(_root, 0, 4, 4);
         size.Should().Throw<ArgumentOutOfRangeException>();
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void AModelFileOfTheSource_PredictsFromTheFiles_AsTrainingPreparedThem(bool window)
+    {
+        // Volumes resized (5×3×4 → 8×6×10) and scaled through a CT window or by min–max: the card records the window, and
+        // the predictor prepares a file as the source does (orientation, resize, then the intensity mapping).
+        var lps = Ramp().Reorient("LPS");
+        NiftiWriter.Write(Path.Combine(Class("a"), "v1.nii.gz"), lps);
+        NiftiWriter.Write(Path.Combine(Class("b"), "v2.nii.gz"), Ramp());
+        var source = VolumeFolderSource.FromSubfolders(_root, 8, 6, 10, window: window ? (100, 200) : null);
+        if (window) source.Window!.Value.Should().Be((100d, 200d));
+        else source.Window.Should().BeNull();
+        source.Size.Should().Be((8, 6, 10));
+        Tensors.ManualSeed(3);
+        using var model = ResNet.Builder().WithDepth(10).WithWidths(2, 2, 4, 4).ForInput(1, spatialDims: 3).WithSmallInputStem().WithClasses(2).Build();
+        var preprocessing = new PreprocessingCard
+        {
+            InputSize = new() { 8, 6, 10 }, Channels = 1, Mean = new() { 0.3f }, Std = new() { 0.2f }, Orientation = source.Orientation,
+            IntensityWindow = source.Window is { } w ? new() { w.Center, w.Width } : null,
+        };
+        var card = ModelFile.Describe(model, preprocessing, source.ClassNames, MedMnistTask.Binary);
+        card.FormatVersion.Should().Be(window ? 2 : 1, "a version-1 reader would scale by min–max instead of the window");
+        var path = Path.Combine(_root, "model.safetensors");
+        ModelFile.Save(path, model, card);
+        using var predictor = Predictor.Load(path);
+        var normalize = TransformPipeline.Create().Normalize(0.3f, 0.2f).Build();
+        model.Eval();
+        for (int i = 0; i < source.Count; i++)
+        {
+            var image = normalize.Apply(source.Load(i).Image, new Random(0));
+            using var scope = Tensors.NewDisposeScope();
+            using var noGrad = Tensors.NoGrad();
+            var expected = model.Call(Tensors.FromArray(image.Data, 1, 1, 8, 6, 10)).Softmax(1).ToArray<float>();
+            predictor.PredictFile(source.Samples[i].Path).Probabilities.Should().Equal(expected, (a, e) => Math.Abs(a - e) < 1e-6);
+        }
+
+        // A window that cannot map anything is refused by name.
+        preprocessing.IntensityWindow = new() { 40, 0 };
+        FluentActions.Invoking(() => ModelFile.Save(Path.Combine(_root, "bad.safetensors"), model, ModelFile.Describe(model, preprocessing, source.ClassNames, MedMnistTask.Binary)))
+            .Should().Throw<ModelFormatException>().WithMessage("*intensity window [40, 0]*");
     }
 }

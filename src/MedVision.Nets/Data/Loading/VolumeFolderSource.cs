@@ -24,7 +24,17 @@ public sealed class VolumeFolderSource : ILabeledImageSource
         Samples = samples;
         _size = size;
         _scale = window is { } w ? new ScaleIntensity(w.Item1, w.Item2) : new ScaleIntensity();
+        Window = window;
     }
+
+    /// <summary>
+    /// The intensity window (center, width) every volume is mapped to [0, 1] through; <see langword="null"/>: each
+    /// volume's own minimum and maximum. A model card records it as <see cref="Inference.PreprocessingCard.IntensityWindow"/>.
+    /// </summary>
+    public (double Center, double Width)? Window { get; }
+
+    /// <summary>The (D, H, W) every volume is resampled to.</summary>
+    public (int Depth, int Height, int Width) Size => _size;
 
     /// <summary>The axis codes every volume is reoriented to before resampling (e.g. "RAS"); <see langword="null"/>: as stored. A model card records it as <see cref="Inference.PreprocessingCard.Orientation"/>.</summary>
     public string? Orientation { get; }
