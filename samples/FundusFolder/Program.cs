@@ -1,4 +1,5 @@
 using System.CommandLine;
+using MedVision.Samples;
 using MedVision.Samples.FundusFolder;
 
 // Fundus-folder sample: pathologic-myopia classification on fundus photographs in the iChallenge-PM / PALM layout.
@@ -7,5 +8,6 @@ var root = new RootCommand("Train ResNet-50 on fundus photographs in folders (iC
 var train = TrainCommand.Create();
 root.Subcommands.Add(train);
 foreach (var option in train.Options) root.Options.Add(option);
+root.WithChecksOf(train); // the command's cross-option checks hold without "train" too
 root.Action = train.Action;
 return MedVision.Samples.SampleCommandLine.Invoke(root, args);

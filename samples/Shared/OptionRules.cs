@@ -65,6 +65,16 @@ internal static class OptionRules
     }
 
     /// <summary>
+    /// Makes the cross-option checks of <paramref name="command"/> apply to <paramref name="alias"/> too: a root command
+    /// that shares the command's options and runs it when its name is left out.
+    /// </summary>
+    public static Command WithChecksOf(this Command alias, Command command)
+    {
+        if (CrossChecks.TryGetValue(command, out var checks)) CrossChecks.GetOrCreateValue(alias).AddRange(checks);
+        return alias;
+    }
+
+    /// <summary>
     /// Every problem of a parsed command line: System.CommandLine's (unknown options, values that do not parse, values
     /// the option rules refuse), or else those of the cross-option checks of the command run and its parents.
     /// </summary>

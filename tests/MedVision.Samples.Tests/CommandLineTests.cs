@@ -10,7 +10,7 @@ namespace MedVision.Samples.Tests;
 /// </summary>
 public class CommandLineTests
 {
-    private static readonly string[] Apps = ["medmnist", "mtcsnn", "cdsf", "fundus-folder", "mvlaunch"];
+    private static readonly string[] Apps = ["medmnist", "mtcsnn", "cdsf", "fundus-folder", "volume-folder", "mvlaunch"];
 
     // Options whose every value is meaningful.
     private static readonly HashSet<string> Unconstrained = ["--seed"];

@@ -82,4 +82,13 @@ public sealed class FundusFolderSampleTests : IDisposable
         run.ExitCode.Should().Be(2, run.ToString());
         run.Error.Should().Contain("--train-folder").And.Contain("imgName,Label");
     }
+
+    [Fact]
+    public async Task WithoutTheTrainCommandName_TheCommandsChecksStillApply()
+    {
+        // "fundus-folder OPTIONS" runs train: its checks across options must hold there too, not only under "train".
+        var run = await SampleApp.RunAsync("fundus-folder", _folder.Path, "--schedule", "cosine", "--restart-mult", "2", "--output", _folder["out"]);
+        run.ExitCode.Should().NotBe(0, run.ToString());
+        run.Error.Should().Contain("--restart-epochs and --restart-mult apply to --schedule warm-restarts.");
+    }
 }

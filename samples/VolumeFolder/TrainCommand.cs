@@ -1,0 +1,204 @@
+using System.CommandLine;
+using System.Globalization;
+using MedVision.Nets.Data.Loading;
+using MedVision.Nets.Inference;
+using MedVision.Nets.Metrics;
+using MedVision.Nets.Models;
+using MedVision.Nets.Training;
+using MedVision.Nets.Transforms;
+using MedVision.Torch;
+using Spectre.Console;
+
+namespace MedVision.Samples.VolumeFolder;
+
+/// <summary>
+/// The <c>train</c> command (also the default): volumes from class folders, reoriented, resampled and mapped to [0, 1]
+/// (<see cref="VolumeFolderSource"/>), normalised by the training volumes' mean and standard deviation, split into
+/// training and validation by class (stratified); MedicalNet's 3-D ResNet from scratch or from its pretrained weights
+/// (<see cref="MedicalNet"/>); the model selected by validation AUC is saved as a model file that the predictor runs on
+/// NIfTI files and DICOM series folders.
+/// </summary>
+internal static class TrainCommand
+{
+    private const string Layout = """
+        Expected layout: one sub-folder per class, holding NIfTI files (.nii, .nii.gz) or folders of one DICOM series each:
+          DATA/AD/sub-001.nii.gz
+          DATA/AD/sub-002/ (DICOM files)
+          DATA/CN/sub-003.nii.gz
+        The sorted folder names are the classes. Or run with --demo to exercise the pipeline on a tiny generated folder.
+        """;
+
+    public static Command Create()
+    {
+        var data = new Option<string?>("--data") { Description = "The folder whose sub-folders are the classes." };
+        var size = new Option<int[]>("--size")
+        {
+            Description = "D H W every volume is resampled to (trilinear).",
+            AllowMultipleArgumentsPerToken = true,
+            Arity = new ArgumentArity(3, 3),
+            DefaultValueFactory = _ => [64, 64, 64],
+        }.Must(v => v.Length == 3 && v.All(x => x is >= 8 and <= 512), "three sizes from 8 to 512");
+        var window = new Option<double[]?>("--window")
+        {
+            Description = "CENTER WIDTH of a fixed intensity window mapped to [0, 1] (e.g. 40 400 for CT soft tissue, in HU); default: each volume's own minimum and maximum.",
+            AllowMultipleArgumentsPerToken = true,
+            Arity = new ArgumentArity(2, 2),
+        }.Must(v => v is null || v.Length == 0 || (v.Length == 2 && double.IsFinite(v[0]) && v[1] > 0 && double.IsFinite(v[1])), "a finite center and a positive width");
+        var orientation = new Option<string>("--orientation") { Description = "Axis codes volumes are reoriented to first (RAS, LPS, …), or 'none' to use them as stored.", DefaultValueFactory = _ => "RAS" }
+            .Must(v => v == "none" || MedVision.Nets.Data.Nifti.NiftiAffine.IsValidAxisCodes(v), "three axis codes such as RAS, or none");
+        var depth = new Option<int>("--depth") { Description = "Depth of MedicalNet's 3-D ResNet trained from scratch (10, 18, 34, 50, 101, 152, 200); with --init-weights the file decides.", DefaultValueFactory = _ => 18 }.OneOf(10, 18, 34, 50, 101, 152, 200);
+        var initWeights = new Option<string?>("--init-weights") { Description = "A MedicalNet weights file (resnet_18_23dataset.pth, …, from MedicalNet's release): the network is rebuilt from it and fine-tuned with a new classifier." };
+        var valFraction = new Option<double>("--val-fraction") { Description = "Share of each class held out for validation (stratified).", DefaultValueFactory = _ => 0.25 }.Fraction(allowZero: false);
+        var epochs = new Option<int>("--epochs") { Description = "Training epochs.", DefaultValueFactory = _ => 20 }.AtLeast(1);
+        var batch = new Option<int>("--batch") { Description = "Batch size.", DefaultValueFactory = _ => 4 }.AtLeast(1);
+        var lr = new Option<double>("--lr") { Description = "Learning rate (the peak with --schedule onecycle).", DefaultValueFactory = _ => 1e-4 }.Positive();
+        var optimization = new OptimizationCommandLine();
+        var seed = new Option<int>("--seed") { Description = "Seed of the split, weights, shuffling and augmentation.", DefaultValueFactory = _ => 0 };
+        var demo = new Option<bool>("--demo") { Description = "Write a tiny generated folder (the library's brain phantoms; not patient data) to a temporary directory and train on it: ResNet-10, 32³, 2 epochs, unless --depth, --size or --epochs say otherwise." };
+        var device = new Option<string>("--device") { Description = "cpu, cuda or cuda:N.", DefaultValueFactory = _ => "cpu" }.IsDevice();
+        var threads = new Option<int>("--threads") { Description = "libtorch intra-op threads.", DefaultValueFactory = _ => Environment.ProcessorCount }.AtLeast(1);
+        var output = new Option<string>("--output") { Description = "Folder for checkpoints, history, the validation report and model.safetensors.", DefaultValueFactory = _ => "runs/volumes" };
+        var command = new Command("train", "Train and evaluate a 3-D classifier on volumes in class folders.")
+        {
+            data, size, window, orientation, depth, initWeights, valFraction, epochs, batch, lr, seed, demo, device, threads, output,
+        };
+        optimization.AddTo(command, epochs);
+        command.Check(r => r.GetValue(initWeights) is not null && r.GetResult(depth) is { Implicit: false }
+            ? "--depth builds a network from scratch; with --init-weights the weights file decides the depth: choose one." : null);
+        command.SetAction(r =>
+        {
+            // --demo changes the defaults of depth, size and epochs, never a value the user gave.
+            bool Default(Option option) => r.GetValue(demo) && r.GetResult(option) is null or { Implicit: true };
+            var windowValue = r.GetValue(window);
+            return Run(new Settings(r.GetValue(data), Default(size) ? [32, 32, 32] : r.GetValue(size)!, windowValue is { Length: 2 } ? (windowValue[0], windowValue[1]) : null,
+                r.GetValue(orientation) == "none" ? null : r.GetValue(orientation), Default(depth) ? 10 : r.GetValue(depth), r.GetValue(initWeights),
+                r.GetValue(valFraction), Default(epochs) ? 2 : r.GetValue(epochs), r.GetValue(batch), r.GetValue(lr), r.GetValue(seed), r.GetValue(demo),
+                Device.Parse(r.GetValue(device)!), r.GetValue(threads), r.GetValue(output)!, optimization.Read(r)));
+        });
+        return command;
+    }
+
+    private sealed record Settings(string? Data, int[] Size, (double Center, double Width)? Window, string? Orientation, int Depth, string? InitWeights,
+        double ValidationFraction, int Epochs, int Batch, double LearningRate, int Seed, bool Demo, Device Device, int Threads, string Output,
+        OptimizationRecipe Optimization);
+
+    private static int Run(Settings s)
+    {
+        if (s.Demo)
+        {
+            var root = Path.Combine(Path.GetTempPath(), "medvision-volumes-demo-" + Guid.NewGuid().ToString("N")[..8]);
+            DemoFolder.Write(root, subjects: 16, s.Seed);
+            AnsiConsole.MarkupLine($"[yellow]Demo:[/] wrote 16 generated phantom volumes (not patient data) to {root}");
+            s = s with { Data = root };
+        }
+        if (s.Data is null)
+        {
+            Console.Error.WriteLine("No data: give --data. This sample does not generate patient data.");
+            Console.Error.WriteLine(Layout);
+            return 2;
+        }
+        Tensors.NumThreads = s.Threads;
+        AnsiConsole.MarkupLine(SampleCommandLine.Banner(s.Device));
+        var source = VolumeFolderSource.FromSubfolders(s.Data, s.Size[0], s.Size[1], s.Size[2], s.Window, s.Orientation);
+        if (source.ClassNames.Count < 2) throw new ArgumentException($"--data {s.Data} has one class folder ({source.ClassNames[0]}); a classifier needs at least two.");
+        var labels = source.Samples.Select(x => x.Label).ToArray();
+        var (trainIndices, valIndices) = DataSplits.StratifiedHoldout(labels, s.ValidationFraction, s.Seed);
+        if (trainIndices.Length == 0 || valIndices.Length == 0)
+            throw new ArgumentException($"{source.Count} volumes give {trainIndices.Length} for training and {valIndices.Length} for validation at --val-fraction {s.ValidationFraction.ToString(CultureInfo.InvariantCulture)}; add volumes or change the fraction.");
+        var train = new SubsetSource(source, trainIndices);
+        var validation = new SubsetSource(source, valIndices);
+        string Counts(IEnumerable<int> indices) => string.Join(", ", source.ClassNames.Select((name, k) => $"{indices.Count(i => labels[i] == k)} {name}"));
+        AnsiConsole.MarkupLine(Markup.Escape($"{source.Count} volumes in {source.ClassNames.Count} classes, {string.Join("×", s.Size)} after resampling{(s.Orientation is null ? "" : $", reoriented to {s.Orientation}")}, intensities {(s.Window is { } w ? $"through the window {w.Center.ToString(CultureInfo.InvariantCulture)} ± {(w.Width / 2).ToString(CultureInfo.InvariantCulture)}" : "by each volume's minimum and maximum")}: training {Counts(trainIndices)} · validation {Counts(valIndices)}"));
+
+        // One pass over the training volumes for their mean and standard deviation (the normalisation the model file records).
+        var (mean, std) = MeanAndStd(train);
+        var normalize = TransformPipeline.Create().Normalize((float)mean, (float)std).Build();
+        var augment = TransformPipeline.Create().RandomHorizontalFlip().Normalize((float)mean, (float)std).Build();
+        DataLoader Loader(ILabeledImageSource part, bool training) => new(part,
+            new DataLoaderOptions { BatchSize = s.Batch, Shuffle = training, Seed = s.Seed, Transform = training ? augment : normalize, Device = s.Device });
+
+        Tensors.ManualSeed((ulong)s.Seed);
+        using var network = s.InitWeights is null
+            ? MedicalNet.CreateBuilder(s.Depth).WithClasses(source.ClassNames.Count).Build()
+            : MedicalNet.CreateModel(s.InitWeights, source.ClassNames.Count);
+        var options = network.Options;
+        if (options.InChannels != 1) throw new ArgumentException($"--init-weights {s.InitWeights} takes {options.InChannels} input channels; these volumes have one.");
+        AnsiConsole.MarkupLine(Markup.Escape(string.Create(CultureInfo.InvariantCulture,
+            $"MedicalNet 3-D ResNet ({options.Block.ToString().ToLowerInvariant()} blocks [{string.Join(", ", options.Layers)}], {(options.Shortcut == MedVision.Nets.Blocks.ResidualShortcut.ZeroPadding ? "zero-padding" : "projection")} shortcut, dilations 1, 1, 2, 4){(s.InitWeights is null ? ", from scratch" : $", pretrained weights from {s.InitWeights}")}: {network.ParameterCount():N0} parameters · normalised by the training volumes' mean {mean:F4} and sd {std:F4}")));
+
+        var task = new ClassificationTask(network, source.ClassNames.Count == 2 ? MedMnistTask.Binary : MedMnistTask.MultiClass);
+        var progress = new SynchronousProgress<TrainingProgress>(p =>
+        {
+            if (p.Completed is { } e)
+                AnsiConsole.MarkupLine(string.Create(CultureInfo.InvariantCulture,
+                    $"epoch {e.Epoch + 1,3}: train loss {e.TrainLoss:F4} · val AUC {e.Validation.Auc:F4} · val ACC {e.Validation.Acc:F4} · lr {e.LearningRate:G3} · {e.Seconds:F1} s"));
+        });
+        var builder = Trainer.Create(task);
+        s.Optimization.ApplyTo(builder, s.LearningRate);
+        AnsiConsole.MarkupLine(Markup.Escape("Optimization: " + s.Optimization.Describe(s.LearningRate)));
+        var result = builder
+            .TrainOn(Loader(train, training: true))
+            .ValidateOn(Loader(validation, training: false))
+            .ForEpochs(s.Epochs)
+            .OnDevice(s.Device)
+            .WithSeed(s.Seed)
+            .SaveTo(s.Output)
+            .ReportProgressTo(progress)
+            .Build()
+            .Run();
+
+        // The selected model (best validation AUC) on the validation volumes; there is no separate test split here.
+        var (valLabels, valScores) = Trainer.Predict(task, Loader(validation, training: false));
+        var auc = MedMnistEvaluator.GetAuc(task.TaskType, valLabels, valScores).Value;
+        var acc = MedMnistEvaluator.GetAcc(task.TaskType, valLabels, valScores);
+        var report = ModelEvaluator.Evaluate(task.TaskType, valLabels, valScores);
+        report.WriteCsv(Path.Combine(s.Output, "validation-evaluation.csv"));
+
+        // A self-describing model file: Predictor.Load(...).PredictFile("scan.nii.gz") prepares volumes as training did.
+        var preprocessing = new PreprocessingCard
+        {
+            InputSize = s.Size.ToList(), Channels = 1, Mean = new() { (float)mean }, Std = new() { (float)std }, Resize = "linear",
+            Orientation = source.Orientation, IntensityWindow = source.Window is { } win ? new() { win.Center, win.Width } : null,
+        };
+        var metrics = new Dictionary<string, double> { ["best_epoch"] = result.BestEpoch + 1, ["val_auc"] = auc, ["val_acc"] = acc };
+        var modelFile = Path.Combine(s.Output, "model.safetensors");
+        ModelFile.Save(modelFile, network, ModelFile.Describe(network, preprocessing, source.ClassNames, task.TaskType, metrics));
+
+        string F(double v) => v.ToString("F4", CultureInfo.InvariantCulture);
+        var table = new Table().Title($"selected epoch {result.BestEpoch + 1} (best validation AUC), validation volumes")
+            .AddColumn(new TableColumn("AUC").RightAligned()).AddColumn(new TableColumn("ACC").RightAligned());
+        table.AddRow(F(auc), F(acc));
+        AnsiConsole.Write(table);
+        AnsiConsole.WriteLine(report.Format(classNames: source.ClassNames));
+        var full = Path.GetFullPath(s.Output);
+        AnsiConsole.MarkupLine(Markup.Escape($"Model file: {full}/model.safetensors (Predictor.Load(...).PredictFile(\"scan.nii.gz\"), or: medmnist predict --model {full}/model.safetensors VOLUMES…) · checkpoints: {full}/best.safetensors · history: {full}/history.csv · report: {full}/validation-evaluation.csv"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"RESULT medicalnet-resnet{Depth(options)} volumes{(s.Demo ? "-demo" : "")} pretrained={(s.InitWeights is null ? "no" : "yes")} size={string.Join("x", s.Size)} seed={s.Seed} epochs={s.Epochs} best_epoch={result.BestEpoch + 1} val_auc={F(auc)} val_acc={F(acc)}"));
+        return 0;
+    }
+
+    // The depth of a standard block layout (MedicalNet's seven), or the total of its blocks for another one.
+    private static int Depth(ResNetOptions options) =>
+        MedicalNet.Depths.FirstOrDefault(d => ResNetOptions.StandardDepth(d) is var (k, layers) && k == options.Block && layers.SequenceEqual(options.Layers),
+            2 + options.Layers.Sum() * (options.Block == MedVision.Nets.Blocks.ResidualBlockKind.Basic ? 2 : 3));
+
+    // Mean and population standard deviation of every voxel of the training volumes after the source's preparation.
+    private static (double Mean, double Std) MeanAndStd(ILabeledImageSource train)
+    {
+        double sum = 0, squares = 0;
+        long count = 0;
+        for (int i = 0; i < train.Count; i++)
+        {
+            var voxels = train.Load(i).Image.Data;
+            foreach (var v in voxels)
+            {
+                sum += v;
+                squares += (double)v * v;
+            }
+            count += voxels.Length;
+        }
+        double mean = sum / count;
+        double std = Math.Sqrt(Math.Max(squares / count - mean * mean, 0));
+        return (mean, std > 1e-6 ? std : 1);
+    }
+}

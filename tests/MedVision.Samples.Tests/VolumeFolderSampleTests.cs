@@ -1,0 +1,91 @@
+using MedVision.Nets.Data.Nifti;
+using MedVision.Nets.Data.Synthetic;
+using MedVision.Nets.Inference;
+
+namespace MedVision.Samples.Tests;
+
+/// <summary>
+/// The volume-folder sample on NIfTI volumes in class folders (the library's brain phantoms): MedicalNet's network from
+/// scratch and fine-tuned from a MedicalNet checkpoint (a small one written as MedicalNet's training writes them), the
+/// model file it leaves for the predictor, and its refusals.
+/// </summary>
+public sealed class VolumeFolderSampleTests : IDisposable
+{
+    private readonly TempFolder _folder = new();
+
+    public void Dispose() => _folder.Dispose();
+
+    private string WriteVolumes(int subjects)
+    {
+        var root = _folder["volumes"];
+        foreach (var subject in new PhantomGenerator(size: 28, seed: 3).Generate(0, subjects))
+        {
+            var folder = Directory.CreateDirectory(Path.Combine(root, subject.Label == 1 ? "lesion" : "healthy")).FullName;
+            NiftiWriter.Write(Path.Combine(folder, $"s{subject.Index:D2}.nii.gz"), new NiftiImage(subject.Mri, new[] { 28, 28, 28 }));
+        }
+        return root;
+    }
+
+    [Fact]
+    public async Task FromScratchAndFromMedicalNetWeights_TrainsAndLeavesAModelFileForThePredictor()
+    {
+        var data = WriteVolumes(12);
+        var run = _folder["scratch"];
+        var scratch = await SampleApp.RunAsync("volume-folder", _folder.Path,
+            "--data", data, "--size", "24", "24", "24", "--depth", "10", "--epochs", "1", "--batch", "3", "--threads", "2", "--output", run);
+        scratch.ExitCode.Should().Be(0, scratch.ToString());
+        scratch.Text.Should().Contain("12 volumes in 2 classes, 24×24×24 after resampling, reoriented to RAS").And.Contain("training 4 healthy, 4 lesion · validation 2 healthy, 2 lesion")
+            .And.Contain("from scratch");
+        var result = scratch.Lines().Should().ContainSingle().Subject;
+        result["#0"].Should().Be("medicalnet-resnet10");
+        result["pretrained"].Should().Be("no");
+
+        var modelFile = Path.Combine(run, "model.safetensors");
+        var card = ModelFile.ReadCard(modelFile);
+        card.FormatVersion.Should().Be(2, "MedicalNet's layout needs format 2");
+        card.Preprocessing.InputSize.Should().Equal(24, 24, 24);
+        card.Preprocessing.Orientation.Should().Be("RAS");
+        card.Preprocessing.IntensityWindow.Should().BeNull();
+        card.ClassNames.Should().Equal("healthy", "lesion");
+        using (var predictor = Predictor.Load(modelFile))
+        {
+            var prediction = predictor.PredictFile(Path.Combine(data, "lesion", "s01.nii.gz"));
+            prediction.Probabilities.Sum().Should().BeApproximately(1f, 1e-5f);
+        }
+
+        // Fine-tuning a MedicalNet checkpoint (ResNet-18 layout, zero-padding shortcut, widths 3–24) through a CT-like window.
+        var checkpoint = Path.Combine(AppContext.BaseDirectory, "Fixtures", "medicalnet_tiny_resnet18a.pth");
+        var tuned = await SampleApp.RunAsync("volume-folder", _folder.Path,
+            "--data", data, "--size", "24", "24", "24", "--init-weights", checkpoint, "--window", "0.5", "1", "--epochs", "1", "--batch", "3", "--threads", "2", "--output", _folder["tuned"]);
+        tuned.ExitCode.Should().Be(0, tuned.ToString());
+        tuned.Text.Should().Contain("zero-padding shortcut").And.Contain("pretrained weights from").And.Contain("through the window 0.5 ± 0.5");
+        tuned.Lines().Should().ContainSingle().Which["pretrained"].Should().Be("yes");
+        var tunedCard = ModelFile.ReadCard(Path.Combine(_folder["tuned"], "model.safetensors"));
+        tunedCard.ResNet!.Widths.Should().Equal(3, 6, 12, 24);
+        tunedCard.ResNet.Shortcut.Should().Be("zero_padding");
+        tunedCard.Preprocessing.IntensityWindow.Should().Equal(0.5, 1);
+    }
+
+    [Fact]
+    public async Task Demo_RunsOnGeneratedVolumes_AndMistakesAreRefusedByName()
+    {
+        var demo = await SampleApp.RunAsync("volume-folder", _folder.Path, "--demo", "--epochs", "1", "--threads", "2", "--output", _folder["demo"]);
+        demo.ExitCode.Should().Be(0, demo.ToString());
+        demo.Lines().Should().ContainSingle().Which["#1"].Should().Be("volumes-demo");
+
+        var noData = await SampleApp.RunAsync("volume-folder", _folder.Path, "--output", _folder["none"]);
+        noData.ExitCode.Should().Be(2);
+        noData.Error.Should().Contain("No data: give --data").And.Contain("one sub-folder per class");
+        var both = await SampleApp.RunAsync("volume-folder", _folder.Path, "--data", _folder.Path, "--depth", "50", "--init-weights", "w.pth");
+        both.ExitCode.Should().NotBe(0);
+        both.Error.Should().Contain("with --init-weights the weights file decides the depth");
+        var window = await SampleApp.RunAsync("volume-folder", _folder.Path, "--data", _folder.Path, "--window", "40", "0");
+        window.ExitCode.Should().NotBe(0);
+        window.Error.Should().Contain("--window must be a finite center and a positive width");
+        Directory.CreateDirectory(_folder["one-class/only"]);
+        NiftiWriter.Write(_folder["one-class/only/v.nii.gz"], new NiftiImage(new float[27], new[] { 3, 3, 3 }));
+        var oneClass = await SampleApp.RunAsync("volume-folder", _folder.Path, "--data", _folder["one-class"], "--output", _folder["one"]);
+        oneClass.ExitCode.Should().NotBe(0);
+        oneClass.Error.Should().Contain("one class folder (only)");
+    }
+}
