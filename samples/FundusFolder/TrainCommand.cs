@@ -117,12 +117,7 @@ internal static class TrainCommand
         // In data-parallel training rank 0's weights are copied to every process: only rank 0 reads (or downloads) them.
         if (s.InitWeights is not null && group is not { IsMaster: false }) InitialWeights.Apply(network, s.Depth, s.InitWeights, s.InitEntry);
         var task = new ClassificationTask(network, MedMnistTask.Binary);
-        var progress = new SynchronousProgress<TrainingProgress>(p =>
-        {
-            if (p.Completed is { } e)
-                AnsiConsole.MarkupLine(string.Create(CultureInfo.InvariantCulture,
-                    $"epoch {e.Epoch + 1,3}: train loss {e.TrainLoss:F4} · val AUC {e.Validation.Auc:F4} · val ACC {e.Validation.Acc:F4} · lr {e.LearningRate:G3} · {e.Seconds:F1} s"));
-        });
+        var progress = TrainingConsole.EpochLines();
         var builder = Trainer.Create(task);
         s.Optimization.ApplyTo(builder, s.LearningRate);
         AnsiConsole.MarkupLine(Markup.Escape("Optimization: " + s.Optimization.Describe(s.LearningRate)));

@@ -142,9 +142,7 @@ internal static class TrainCommand
                 {
                     bar.Value = (double)p.Epoch * p.StepsPerEpoch + p.Step;
                     bar.Description = string.Create(CultureInfo.InvariantCulture, $"epoch {p.Epoch + 1}/{p.Epochs} loss {p.Loss:F4}");
-                    if (p.Completed is { } e)
-                        AnsiConsole.MarkupLine(string.Create(CultureInfo.InvariantCulture,
-                            $"epoch {e.Epoch + 1,3}: train loss {e.TrainLoss:F4} · val AUC {e.Validation.Auc:F4} · val ACC {e.Validation.Acc:F4} · lr {e.LearningRate:G3} · {e.Seconds:F1} s"));
+                    if (p.Completed is { } e) AnsiConsole.MarkupLine(TrainingConsole.EpochLine(e));
                 });
                 result = trainer.ReportProgressTo(progress).Build().Run(s.Resume);
             });
@@ -276,11 +274,5 @@ internal static class TrainCommand
         var downloader = new MedMnistDownloader();
         AnsiConsole.MarkupLine($"Fetching {named.Name} into {downloader.CacheDirectory} (verified by MD5)…");
         return downloader.LoadAsync(named.Name).GetAwaiter().GetResult();
-    }
-
-    /// <summary>Reports on the calling thread (Progress&lt;T&gt; would post to the thread pool).</summary>
-    private sealed class SynchronousProgress<T>(Action<T> report) : IProgress<T>
-    {
-        public void Report(T value) => report(value);
     }
 }

@@ -127,12 +127,7 @@ internal static class TrainCommand
             $"MedicalNet 3-D ResNet ({options.Block.ToString().ToLowerInvariant()} blocks [{string.Join(", ", options.Layers)}], {(options.Shortcut == MedVision.Nets.Blocks.ResidualShortcut.ZeroPadding ? "zero-padding" : "projection")} shortcut, dilations 1, 1, 2, 4){(s.InitWeights is null ? ", from scratch" : $", pretrained weights from {s.InitWeights}")}: {network.ParameterCount():N0} parameters · normalised by the training volumes' mean {mean:F4} and sd {std:F4}")));
 
         var task = new ClassificationTask(network, source.ClassNames.Count == 2 ? MedMnistTask.Binary : MedMnistTask.MultiClass);
-        var progress = new SynchronousProgress<TrainingProgress>(p =>
-        {
-            if (p.Completed is { } e)
-                AnsiConsole.MarkupLine(string.Create(CultureInfo.InvariantCulture,
-                    $"epoch {e.Epoch + 1,3}: train loss {e.TrainLoss:F4} · val AUC {e.Validation.Auc:F4} · val ACC {e.Validation.Acc:F4} · lr {e.LearningRate:G3} · {e.Seconds:F1} s"));
-        });
+        var progress = TrainingConsole.EpochLines();
         var builder = Trainer.Create(task);
         s.Optimization.ApplyTo(builder, s.LearningRate);
         AnsiConsole.MarkupLine(Markup.Escape("Optimization: " + s.Optimization.Describe(s.LearningRate)));
