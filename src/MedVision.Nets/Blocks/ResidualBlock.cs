@@ -75,6 +75,7 @@ public abstract class ResidualBlock : Module<Tensor, Tensor>
     /// </summary>
     public Tensor Shortcut(Tensor input)
     {
+        ArgumentNullException.ThrowIfNull(input);
         if (Downsample is not null) return Downsample.Call(input);
         if (!ChangesShape) return input;
         using var scope = Tensors.NewDisposeScope();

@@ -52,8 +52,8 @@ public static partial class MedicalNet
 
     /// <summary>
     /// Reads a MedicalNet weights file (<c>resnet_10.pth</c>, <c>resnet_50_23dataset.pth</c>, …, or a checkpoint that
-    /// MedicalNet's training wrote): the state dict under <c>state_dict</c> (or the whole file when it is a plain state
-    /// dict), with the <c>module.</c> prefix of PyTorch's DataParallel removed and the segmentation head <c>conv_seg</c>
+    /// MedicalNet's training wrote, with its optimizer's state beside the model's): the state dict under
+    /// <c>state_dict</c> (or the whole file when it is a plain state dict), with the <c>module.</c> prefix of PyTorch's DataParallel removed and the segmentation head <c>conv_seg</c>
     /// dropped, so the keys are those of <see cref="CreateBuilder(int)"/>'s network. The caller disposes the result.
     /// </summary>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
@@ -64,6 +64,10 @@ public static partial class MedicalNet
         var weights = PyTorchFile.LoadStateDict(path);
         try
         {
+            // A training checkpoint holds the model under "state_dict" beside the optimizer's state ("optimizer.…"): keep
+            // the model's tensors only. A plain state dict is taken whole.
+            if (weights.Keys.Any(k => k.StartsWith("state_dict.", StringComparison.Ordinal)))
+                foreach (var key in weights.Keys.Where(k => !k.StartsWith("state_dict.", StringComparison.Ordinal)).ToList()) weights.Take(key).Dispose();
             weights.RenameKeys(key => StripPrefix(StripPrefix(key, "state_dict."), "module."));
             foreach (var key in weights.Keys.Where(k => k.StartsWith("conv_seg.", StringComparison.Ordinal)).ToList()) weights.Take(key).Dispose();
             if (!weights.TryGetValue("conv1.weight", out var stem) || stem.Dim != 5)

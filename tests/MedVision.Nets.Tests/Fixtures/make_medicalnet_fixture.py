@@ -22,9 +22,9 @@ Writes
   medicalnet_tiny_resnet10.pth        widths 4/8/16/32, basic blocks [1, 1, 1, 1], projection shortcut
   medicalnet_tiny_resnet18a.pth       widths 3/6/12/24, basic blocks [2, 2, 2, 2], zero-padding shortcut (A)
   medicalnet_tiny_resnet50.pth        widths 2/4/8/16, bottlenecks [1, 1, 1, 1], projection shortcut
-      each as MedicalNet's training leaves its checkpoints: torch.save({"epoch", "state_dict"}) of an
-      nn.DataParallel model ("module." before every key, conv_seg included), in the legacy (non-zip) format that the
-      published files (PyTorch 0.4) have
+      each as MedicalNet's train.py leaves its checkpoints: torch.save({"ecpoch" (sic), "batch_id", "state_dict" and,
+      for resnet10, "optimizer"}) of an nn.DataParallel model ("module." before every key, conv_seg included; the
+      optimizer state after one SGD step), in the legacy (non-zip) format that the published files (PyTorch 0.4) have
   medicalnet_tiny_expected.safetensors  per model: "<name>.input" (2, 1, 20, 20, 20), "<name>.features" (eval-mode
       layer4 output averaged over D, H, W: the pooled embedding of a MedVision backbone), "<name>.weights" (random
       (2, C)) and "<name>.input_grad", the gradient of sum(features * weights) with respect to the input
@@ -188,6 +188,11 @@ def main():
         torch.manual_seed(seed)
         model = MedicalNetResNet(block, layers, widths, shortcut)
         randomise_batch_norms(model)
+        # One step of MedicalNet's optimizer (SGD, momentum 0.9, weight decay 1e-3) first, so that the ResNet-10 checkpoint
+        # carries an optimizer state as MedicalNet's train.py saves it (the other two leave it out, to keep them small).
+        optimizer = torch.optim.SGD(model.parameters(), lr=1e-3, momentum=0.9, weight_decay=1e-3)
+        model(torch.randn(2, 1, 20, 20, 20)).mean().backward()
+        optimizer.step()
         model.eval()
         x = torch.randn(2, 1, 20, 20, 20, requires_grad=True)
         features = model.backbone(x).mean(dim=(2, 3, 4))
@@ -199,7 +204,10 @@ def main():
         expected[f"{name}.input_grad"] = x.grad
         state = collections.OrderedDict(("module." + k, v) for k, v in model.medicalnet_state_dict().items())
         path = f"medicalnet_tiny_{name}.pth"
-        torch.save({"epoch": 7, "state_dict": state}, path + ".tmp", _use_new_zipfile_serialization=False)
+        checkpoint = {"ecpoch": 7, "batch_id": 0, "state_dict": state}
+        if name == "resnet10":
+            checkpoint["optimizer"] = optimizer.state_dict()
+        torch.save(checkpoint, path + ".tmp", _use_new_zipfile_serialization=False)
         os.replace(path + ".tmp", path)
         print(path, sum(p.numel() for p in model.parameters()), "parameters, features", tuple(features.shape))
     write_safetensors("medicalnet_tiny_expected.safetensors", expected)

@@ -73,11 +73,15 @@ public sealed class MedicalNetTests : IDisposable
     }
 
     [Fact]
-    public void LoadStateDict_DropsTheDataParallelPrefixAndTheSegmentationHead()
+    public void LoadStateDict_DropsTheDataParallelPrefixTheSegmentationHeadAndTheOptimizer()
     {
+        // medicalnet_tiny_resnet10.pth is a checkpoint as MedicalNet's train.py saves it, optimizer state included.
+        using (var whole = PyTorchFile.LoadStateDict(TestFixtures.PathOf("medicalnet_tiny_resnet10.pth")))
+            whole.Keys.Should().Contain(k => k.StartsWith("optimizer.state.", StringComparison.Ordinal));
         using var weights = MedicalNet.LoadStateDict(TestFixtures.PathOf("medicalnet_tiny_resnet10.pth"));
         weights.Keys.Should().Contain(new[] { "conv1.weight", "bn1.running_mean", "layer1.0.conv1.weight", "layer2.0.downsample.0.weight", "layer4.0.bn2.num_batches_tracked" });
-        weights.Keys.Should().NotContain(k => k.StartsWith("module.", StringComparison.Ordinal) || k.StartsWith("state_dict.", StringComparison.Ordinal) || k.StartsWith("conv_seg.", StringComparison.Ordinal));
+        weights.Keys.Should().NotContain(k => k.StartsWith("module.", StringComparison.Ordinal) || k.StartsWith("state_dict.", StringComparison.Ordinal)
+            || k.StartsWith("conv_seg.", StringComparison.Ordinal) || k.StartsWith("optimizer.", StringComparison.Ordinal));
         using var model = MedicalNet.CreateBuilder(10).WithWidths(4, 8, 16, 32).AsBackbone().Build();
         model.LoadStateDict(weights, strict: true).IsExactMatch.Should().BeTrue();
         // The same keys read from a plain state dict (no "state_dict" entry, no prefix).
