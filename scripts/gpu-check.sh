@@ -35,7 +35,7 @@ fi
 if [ "$what" = bench ] || [ "$what" = all ]; then
   cd "$work/bench"
   MEDVISION_BENCH_DEVICES=cuda dotnet MedVision.Benchmarks.dll --inProcess --job short \
-    --filter '*ResNetThroughput*' '*MixedPrecision*' '*VolumetricResNet*' '*CdsfBenchmarks*' '*RetinopathyModel*' 2>&1 | tee "$out/bench.log" | grep -E '^\|' || true
+    --filter '*ResNetThroughput*' '*MixedPrecision*' '*VolumetricResNet*' '*MedicalNet*' '*CdsfBenchmarks*' '*RetinopathyModel*' 2>&1 | tee "$out/bench.log" | grep -E '^\|' || true
   cp BenchmarkDotNet.Artifacts/results/*.md "$out/" 2>/dev/null || true
 fi
 exit "$status"
