@@ -8,6 +8,7 @@ using MedVision.Samples.VolumeFolder;
 var root = new RootCommand("Train a 3-D ResNet (MedicalNet's layout, optionally its pretrained weights) on NIfTI volumes or DICOM series in class folders and report validation AUC/ACC.");
 var train = TrainCommand.Create();
 root.Subcommands.Add(train);
+root.Subcommands.Add(PredictCommand.Create());
 foreach (var option in train.Options) root.Options.Add(option);
 root.WithChecksOf(train); // the command's cross-option checks hold without "train" too
 root.Action = train.Action;

@@ -166,7 +166,7 @@ internal static class TrainCommand
         AnsiConsole.Write(table);
         AnsiConsole.WriteLine(report.Format(classNames: source.ClassNames));
         var full = Path.GetFullPath(s.Output);
-        AnsiConsole.MarkupLine(Markup.Escape($"Model file: {full}/model.safetensors (Predictor.Load(...).PredictFile(\"scan.nii.gz\"), or: medmnist predict --model {full}/model.safetensors VOLUMES…) · checkpoints: {full}/best.safetensors · history: {full}/history.csv · report: {full}/validation-evaluation.csv"));
+        AnsiConsole.MarkupLine(Markup.Escape($"Model file: {full}/model.safetensors (use: volume-folder predict --model {full}/model.safetensors SCANS…, or Predictor.Load(...).PredictFile(\"scan.nii.gz\")) · checkpoints: {full}/best.safetensors · history: {full}/history.csv · report: {full}/validation-evaluation.csv"));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"RESULT medicalnet-resnet{Depth(options)} volumes{(s.Demo ? "-demo" : "")} pretrained={(s.InitWeights is null ? "no" : "yes")} size={string.Join("x", s.Size)} seed={s.Seed} epochs={s.Epochs} best_epoch={result.BestEpoch + 1} val_auc={F(auc)} val_acc={F(acc)}"));
         return 0;

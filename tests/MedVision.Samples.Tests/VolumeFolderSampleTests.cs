@@ -47,10 +47,20 @@ public sealed class VolumeFolderSampleTests : IDisposable
         card.Preprocessing.Orientation.Should().Be("RAS");
         card.Preprocessing.IntensityWindow.Should().BeNull();
         card.ClassNames.Should().Equal("healthy", "lesion");
+        // predict prints what the predictor gives for each scan.
+        var scans = new[] { "volumes/lesion/s01.nii.gz", "volumes/healthy/s02.nii.gz" };   // relative: short table rows
+        var predict = await SampleApp.RunAsync("volume-folder", _folder.Path, ["predict", "--model", modelFile, .. scans]);
+        predict.ExitCode.Should().Be(0, predict.ToString());
+        predict.Text.Should().Contain("classes healthy, lesion, input 24×24×24, reoriented to RAS");
         using (var predictor = Predictor.Load(modelFile))
         {
-            var prediction = predictor.PredictFile(Path.Combine(data, "lesion", "s01.nii.gz"));
-            prediction.Probabilities.Sum().Should().BeApproximately(1f, 1e-5f);
+            foreach (var scan in scans)
+            {
+                var expected = predictor.PredictFile(Path.Combine(_folder.Path, scan));
+                expected.Probabilities.Sum().Should().BeApproximately(1f, 1e-5f);
+                predict.Output.Split('\n').Should().ContainSingle(r => r.Contains(Path.GetFileName(scan))).Which.Should()
+                    .Contain($"{expected.Label}: {expected.LabelName}").And.Contain(expected.Probabilities[expected.Label].ToString("F3", System.Globalization.CultureInfo.InvariantCulture));
+            }
         }
 
         // Fine-tuning a MedicalNet checkpoint (ResNet-18 layout, zero-padding shortcut, widths 3–24) through a CT-like window.
