@@ -134,10 +134,42 @@ internal sealed record OptimizationRecipe(string Optimizer, double? WeightDecay,
         };
     }
 
-    /// <summary>Sets the optimizer and the schedule of <paramref name="builder"/>.</summary>
-    public TrainerBuilder ApplyTo(TrainerBuilder builder, double learningRate)
+    /// <summary>
+    /// The optimizer of --optimizer with two parameter groups: the parameters <paramref name="isHead"/> picks (a new
+    /// classifier) at <paramref name="headMultiplier"/> × <paramref name="learningRate"/>, the others at it (MedicalNet
+    /// fine-tunes its new layers at 100×). The schedules scale each group from its own rate.
+    /// </summary>
+    public Func<IReadOnlyList<MedVision.Torch.Tensor>, Optimizer> OptimizerFactory(double learningRate, Func<MedVision.Torch.Tensor, bool> isHead, double headMultiplier)
     {
-        builder.UseOptimizer(OptimizerFactory(learningRate));
+        ArgumentNullException.ThrowIfNull(isHead);
+        var single = OptimizerFactory(learningRate);
+        if (headMultiplier == 1) return single;
+        double decay = Decay, head = learningRate * headMultiplier;
+        return p =>
+        {
+            var rest = p.Where(t => !isHead(t)).ToList();
+            var top = p.Where(isHead).ToList();
+            if (rest.Count == 0 || top.Count == 0) return single(p);
+            return Optimizer switch
+            {
+                "adam" => new Adam(new[] { new AdamParameterGroup(rest, learningRate, weightDecay: decay), new AdamParameterGroup(top, head, weightDecay: decay) }),
+                "adamw" => new AdamW(new[] { new AdamParameterGroup(rest, learningRate, weightDecay: decay), new AdamParameterGroup(top, head, weightDecay: decay) }),
+                "sgd" => new Sgd(new[] { new SgdParameterGroup(rest, learningRate, momentum: 0.9, weightDecay: decay), new SgdParameterGroup(top, head, momentum: 0.9, weightDecay: decay) }),
+                "rmsprop" => new RmsProp(new[] { new RmsPropParameterGroup(rest, learningRate, weightDecay: decay), new RmsPropParameterGroup(top, head, weightDecay: decay) }),
+                "nadam" => new NAdam(new[] { new NAdamParameterGroup(rest, learningRate, weightDecay: decay), new NAdamParameterGroup(top, head, weightDecay: decay) }),
+                "radam" => new RAdam(new[] { new RAdamParameterGroup(rest, learningRate, weightDecay: decay), new RAdamParameterGroup(top, head, weightDecay: decay) }),
+                _ => throw new InvalidOperationException($"--optimizer {Optimizer} was checked while parsing."),
+            };
+        };
+    }
+
+    /// <summary>Sets the optimizer and the schedule of <paramref name="builder"/>.</summary>
+    public TrainerBuilder ApplyTo(TrainerBuilder builder, double learningRate) => ApplyTo(builder, learningRate, OptimizerFactory(learningRate));
+
+    /// <summary>Sets the optimizer <paramref name="optimizer"/> creates and the schedule of <paramref name="builder"/>.</summary>
+    public TrainerBuilder ApplyTo(TrainerBuilder builder, double learningRate, Func<IReadOnlyList<MedVision.Torch.Tensor>, Optimizer> optimizer)
+    {
+        builder.UseOptimizer(optimizer);
         _ = Schedule switch
         {
             "multistep" => builder.WithMultiStepSchedule(0.5, 0.75, 0.1),

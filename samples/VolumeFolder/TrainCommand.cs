@@ -52,6 +52,7 @@ internal static class TrainCommand
         var epochs = new Option<int>("--epochs") { Description = "Training epochs.", DefaultValueFactory = _ => 20 }.AtLeast(1);
         var batch = new Option<int>("--batch") { Description = "Batch size.", DefaultValueFactory = _ => 4 }.AtLeast(1);
         var lr = new Option<double>("--lr") { Description = "Learning rate (the peak with --schedule onecycle).", DefaultValueFactory = _ => 1e-4 }.Positive();
+        var headLr = new Option<double>("--head-lr-mult") { Description = "The new classifier learns at this multiple of --lr, the rest of the network at --lr (MedicalNet fine-tunes its new layers at 100× with SGD); 1: one rate for all.", DefaultValueFactory = _ => 1 }.Positive();
         var optimization = new OptimizationCommandLine();
         var seed = new Option<int>("--seed") { Description = "Seed of the split, weights, shuffling and augmentation.", DefaultValueFactory = _ => 0 };
         var demo = new Option<bool>("--demo") { Description = "Write a tiny generated folder (the library's brain phantoms; not patient data) to a temporary directory and train on it: ResNet-10, 32³, 2 epochs, unless --depth, --size or --epochs say otherwise." };
@@ -60,9 +61,11 @@ internal static class TrainCommand
         var output = new Option<string>("--output") { Description = "Folder for checkpoints, history, the validation report and model.safetensors.", DefaultValueFactory = _ => "runs/volumes" };
         var command = new Command("train", "Train and evaluate a 3-D classifier on volumes in class folders.")
         {
-            data, size, window, orientation, depth, initWeights, valFraction, epochs, batch, lr, seed, demo, device, threads, output,
+            data, size, window, orientation, depth, initWeights, valFraction, epochs, batch, lr, headLr, seed, demo, device, threads, output,
         };
         optimization.AddTo(command, epochs);
+        command.Check(r => r.GetValue(headLr) != 1 && (r.GetValue(optimization.Schedule) == "onecycle" || r.GetValue(optimization.SwaLearningRate) is not null)
+            ? "--head-lr-mult needs a schedule that scales each rate (1cycle and weight averaging set one rate for all): leave out --schedule onecycle and --swa-lr." : null);
         command.Check(r => r.GetValue(initWeights) is not null && r.GetResult(depth) is { Implicit: false }
             ? "--depth builds a network from scratch; with --init-weights the weights file decides the depth: choose one." : null);
         command.SetAction(r =>
@@ -72,14 +75,14 @@ internal static class TrainCommand
             var windowValue = r.GetValue(window);
             return Run(new Settings(r.GetValue(data), Default(size) ? [32, 32, 32] : r.GetValue(size)!, windowValue is { Length: 2 } ? (windowValue[0], windowValue[1]) : null,
                 r.GetValue(orientation) == "none" ? null : r.GetValue(orientation), Default(depth) ? 10 : r.GetValue(depth), r.GetValue(initWeights),
-                r.GetValue(valFraction), Default(epochs) ? 2 : r.GetValue(epochs), r.GetValue(batch), r.GetValue(lr), r.GetValue(seed), r.GetValue(demo),
+                r.GetValue(valFraction), Default(epochs) ? 2 : r.GetValue(epochs), r.GetValue(batch), r.GetValue(lr), r.GetValue(headLr), r.GetValue(seed), r.GetValue(demo),
                 Device.Parse(r.GetValue(device)!), r.GetValue(threads), r.GetValue(output)!, optimization.Read(r)));
         });
         return command;
     }
 
     private sealed record Settings(string? Data, int[] Size, (double Center, double Width)? Window, string? Orientation, int Depth, string? InitWeights,
-        double ValidationFraction, int Epochs, int Batch, double LearningRate, int Seed, bool Demo, Device Device, int Threads, string Output,
+        double ValidationFraction, int Epochs, int Batch, double LearningRate, double HeadMultiplier, int Seed, bool Demo, Device Device, int Threads, string Output,
         OptimizationRecipe Optimization);
 
     private static int Run(Settings s)
@@ -129,8 +132,11 @@ internal static class TrainCommand
         var task = new ClassificationTask(network, source.ClassNames.Count == 2 ? MedMnistTask.Binary : MedMnistTask.MultiClass);
         var progress = TrainingConsole.EpochLines();
         var builder = Trainer.Create(task);
-        s.Optimization.ApplyTo(builder, s.LearningRate);
-        AnsiConsole.MarkupLine(Markup.Escape("Optimization: " + s.Optimization.Describe(s.LearningRate)));
+        var head = network.Classifier!;
+        s.Optimization.ApplyTo(builder, s.LearningRate,
+            s.Optimization.OptimizerFactory(s.LearningRate, t => ReferenceEquals(t, head.Weight) || ReferenceEquals(t, head.Bias), s.HeadMultiplier));
+        AnsiConsole.MarkupLine(Markup.Escape("Optimization: " + s.Optimization.Describe(s.LearningRate)
+            + (s.HeadMultiplier == 1 ? "" : string.Create(CultureInfo.InvariantCulture, $"; the new classifier at {s.HeadMultiplier:G3}× (lr {s.LearningRate * s.HeadMultiplier:G3})"))));
         var result = builder
             .TrainOn(Loader(train, training: true))
             .ValidateOn(Loader(validation, training: false))

@@ -66,7 +66,7 @@ public sealed class VolumeFolderSampleTests : IDisposable
         // Fine-tuning a MedicalNet checkpoint (ResNet-18 layout, zero-padding shortcut, widths 3–24) through a CT-like window.
         var checkpoint = Path.Combine(AppContext.BaseDirectory, "Fixtures", "medicalnet_tiny_resnet18a.pth");
         var tuned = await SampleApp.RunAsync("volume-folder", _folder.Path,
-            "--data", data, "--size", "24", "24", "24", "--init-weights", checkpoint, "--window", "0.5", "1", "--epochs", "1", "--batch", "3", "--threads", "2", "--output", _folder["tuned"]);
+            "--data", data, "--size", "24", "24", "24", "--init-weights", checkpoint, "--window", "0.5", "1", "--head-lr-mult", "10", "--epochs", "1", "--batch", "3", "--threads", "2", "--output", _folder["tuned"]);
         tuned.ExitCode.Should().Be(0, tuned.ToString());
         tuned.Text.Should().Contain("zero-padding shortcut").And.Contain("pretrained weights from").And.Contain("through the window 0.5 ± 0.5");
         tuned.Lines().Should().ContainSingle().Which["pretrained"].Should().Be("yes");
@@ -74,6 +74,11 @@ public sealed class VolumeFolderSampleTests : IDisposable
         tunedCard.ResNet!.Widths.Should().Equal(3, 6, 12, 24);
         tunedCard.ResNet.Shortcut.Should().Be("zero_padding");
         tunedCard.Preprocessing.IntensityWindow.Should().Equal(0.5, 1);
+        // The new classifier (fc.weight, fc.bias) in a group of its own at 10× the rate of the pretrained network.
+        tuned.Text.Should().Contain("the new classifier at 10× (lr 0.001)");
+        var optimizer = MedVision.Torch.Optim.OptimizerState.Load(Path.Combine(_folder["tuned"], "last.optimizer.safetensors"));
+        optimizer.GroupSizes.Should().HaveCount(2).And.EndWith(2);
+        optimizer.Groups[1]["initial_lr"].Should().BeApproximately(10 * optimizer.Groups[0]["initial_lr"], 1e-12);
     }
 
     [Fact]
@@ -89,6 +94,9 @@ public sealed class VolumeFolderSampleTests : IDisposable
         var both = await SampleApp.RunAsync("volume-folder", _folder.Path, "--data", _folder.Path, "--depth", "50", "--init-weights", "w.pth");
         both.ExitCode.Should().NotBe(0);
         both.Error.Should().Contain("with --init-weights the weights file decides the depth");
+        var oneCycle = await SampleApp.RunAsync("volume-folder", _folder.Path, "--data", _folder.Path, "--head-lr-mult", "100", "--schedule", "onecycle");
+        oneCycle.ExitCode.Should().NotBe(0);
+        oneCycle.Error.Should().Contain("--head-lr-mult needs a schedule that scales each rate");
         var window = await SampleApp.RunAsync("volume-folder", _folder.Path, "--data", _folder.Path, "--window", "40", "0");
         window.ExitCode.Should().NotBe(0);
         window.Error.Should().Contain("--window must be a finite center and a positive width");
