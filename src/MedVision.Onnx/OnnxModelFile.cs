@@ -49,7 +49,8 @@ public static class OnnxModelFile
                 DynamicBatch = options.DynamicBatch,
                 DynamicSpatialSize = options.DynamicSpatialSize,
                 Description = options.Description ?? $"{loadedCard.Architecture} for {string.Join(", ", loadedCard.ClassNames)} ({loadedCard.Task}); input {InputName} (N, {pre.Channels}, {string.Join(", ", pre.InputSize)}): "
-                    + (options.NormalizeInGraph ? "pixels scaled to [0, 1] (the graph normalises them)." : $"pixels scaled to [0, 1], then normalised with mean [{Join(pre.Mean)}] and std [{Join(pre.Std)}]."),
+                    + "pixels scaled to [0, 1]" + PerInput(pre)
+                    + (options.NormalizeInGraph ? " (the graph normalises them)." : $", then normalised with mean [{Join(pre.Mean)}] and std [{Join(pre.Std)}]."),
                 ModelVersion = options.ModelVersion,
             };
             foreach (var (key, value) in options.Metadata) effective.Metadata[key] = value;
@@ -88,6 +89,11 @@ public static class OnnxModelFile
         var centred = context.AddNode("Sub", new[] { pixels, mean }, pixels.Sample - mean.Sample);
         return context.AddNode("Div", new[] { centred, std }, centred.Sample / std.Sample);
     }
+
+    // The card's per-input normalisation, which the graph leaves to its caller (as the predictors apply it).
+    private static string PerInput(PreprocessingCard pre) => pre.IntensityNormalization is { } n
+        ? $", each input normalised by its own mean and sd{(n.NonZero ? " over its non-zero values (zeros kept)" : "")}{(n.ChannelWise ? ", per channel" : "")}"
+        : "";
 
     private static string Join(IEnumerable<float> values) => string.Join(", ", values.Select(v => v.ToString(System.Globalization.CultureInfo.InvariantCulture)));
 }

@@ -91,16 +91,32 @@ public sealed class OnnxRuntimePredictorTests : IDisposable
             ShouldMatch(onnx.PredictFiles(files), libtorch.PredictFiles(files));
     }
 
-    [Fact]
-    public void PredictsVolumesWithA3DModelAsTheLibtorchPredictorDoes()
+    [Theory]
+    [InlineData(false, false)]
+    [InlineData(true, false)]
+    [InlineData(true, true)]
+    public void PredictsVolumesWithA3DModelAsTheLibtorchPredictorDoes(bool perVolume, bool normalizeInGraph)
     {
+        // perVolume: each volume normalised over its non-zero voxels (card format 3), which the predictor applies before
+        // the graph whether or not the graph does the card's mean and sd itself.
         Tensors.ManualSeed(5);
         using var model = ResNet.Builder().WithBlocks(ResidualBlockKind.Basic, 1, 1).WithWidths(4, 8).ForInput(1, spatialDims: 3).WithSmallInputStem().WithClasses(2).Build();
-        var card = ModelFile.Describe(model, new PreprocessingCard { InputSize = new() { 12, 16, 16 }, Channels = 1 }, new[] { "control", "disease" }, MedMnistTask.Binary);
+        var preprocessing = new PreprocessingCard
+        {
+            InputSize = new() { 12, 16, 16 }, Channels = 1, Mean = new() { 0.1f }, Std = new() { 0.9f },
+            IntensityNormalization = perVolume ? new IntensityNormalizationCard { NonZero = true } : null,
+        };
+        var card = ModelFile.Describe(model, preprocessing, new[] { "control", "disease" }, MedMnistTask.Binary);
         var modelFile = Path.Combine(_folder, "volume.safetensors");
         ModelFile.Save(modelFile, model, card);
         var onnxFile = Path.Combine(_folder, "volume.onnx");
-        OnnxModelFile.Export(modelFile, onnxFile);
+        OnnxModelFile.Export(modelFile, onnxFile, new OnnxModelFileOptions { NormalizeInGraph = normalizeInGraph });
+        using (var session = new Microsoft.ML.OnnxRuntime.InferenceSession(onnxFile))
+        {
+            var description = session.ModelMetadata.Description;
+            if (perVolume) description.Should().Contain("each input normalised by its own mean and sd over its non-zero values (zeros kept)");
+            else description.Should().NotContain("its own mean");
+        }
         using var libtorch = Predictor.Load(modelFile, flips: TestTimeFlips.Depth);
         using var onnx = OnnxRuntimePredictor.Load(onnxFile, TestTimeFlips.Depth);
         var random = new Random(2);

@@ -11,12 +11,14 @@ public sealed class ModelCard
 {
     /// <summary>
     /// The newest format version this library reads. It writes the oldest version that describes a model, so older
-    /// readers keep reading what they can rebuild: 1, or 2 for a ResNet with stage strides, stage dilations or the
-    /// zero-padding shortcut (MedicalNet's layout), which a version-1 reader would silently build without.
+    /// readers keep reading what they can rebuild: 1; 2 for a ResNet with a stem kernel or stride of its own, torchvision's
+    /// replace_stride_with_dilation, stage strides, stage dilations or the zero-padding shortcut (MedicalNet's layout),
+    /// or a volume intensity window, which a version-1 reader would silently build or scale without; 3 for a per-input
+    /// <see cref="PreprocessingCard.IntensityNormalization"/>, which a version-2 reader would skip.
     /// </summary>
-    public const int CurrentFormatVersion = 2;
+    public const int CurrentFormatVersion = 3;
 
-    /// <summary>Format version of the card: the oldest that describes it (1 unless it needs 2); readers refuse newer ones than theirs.</summary>
+    /// <summary>Format version of the card: the oldest that describes it (see <see cref="ModelFile.RequiredFormatVersion"/>); readers refuse newer ones than theirs.</summary>
     [JsonPropertyName("format_version")] public int FormatVersion { get; set; } = 1;
     /// <summary>
     /// Architecture name: "resnet" (rebuilt from <see cref="ResNet"/> and safetensors weights) or "torchscript" (the

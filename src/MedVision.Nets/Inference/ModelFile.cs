@@ -92,14 +92,19 @@ public static class ModelFile
     }
 
     /// <summary>
-    /// The oldest card format that describes <paramref name="card"/>: 2 when it uses a field a version-1 reader would
-    /// ignore and so predict differently (a ResNet's stage strides, stage dilations or zero-padding shortcut; a volume's
-    /// intensity window), else 1.
+    /// The oldest card format that describes <paramref name="card"/>, so that a reader which would ignore one of its
+    /// fields, and so predict differently, refuses the file instead: 3 with a per-input
+    /// <see cref="PreprocessingCard.IntensityNormalization"/>; 2 with a ResNet's own stem kernel or stride,
+    /// replace_stride_with_dilation, stage strides, stage dilations or zero-padding shortcut, or a volume's intensity
+    /// window; else 1.
     /// </summary>
     public static int RequiredFormatVersion(ModelCard card)
     {
         ArgumentNullException.ThrowIfNull(card);
-        bool resnet2 = card.ResNet is { } r && (r.StageStrides is not null || r.StageDilations is not null || (r.Shortcut is not null && r.Shortcut != "projection"));
+        if (card.Preprocessing?.IntensityNormalization is not null) return 3;
+        bool resnet2 = card.ResNet is { } r
+            && (r.StemKernelSize is not null || r.StemStride is not null || (r.ReplaceStrideWithDilation?.Contains(true) ?? false)
+                || r.StageStrides is not null || r.StageDilations is not null || (r.Shortcut is not null && r.Shortcut != "projection"));
         return resnet2 || card.Preprocessing?.IntensityWindow is not null ? 2 : 1;
     }
 

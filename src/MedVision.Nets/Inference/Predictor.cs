@@ -20,6 +20,7 @@ public sealed class Predictor : IDisposable
     private readonly IPredictorNetwork? _network;
     private readonly Transforms.Resize _resize;
     private readonly Normalize _normalize;
+    private readonly NormalizeIntensity? _intensity;
     private readonly MedMnistTask _task;
     private bool _disposed;
 
@@ -36,6 +37,7 @@ public sealed class Predictor : IDisposable
         var mode = card.Preprocessing.Resize == "nearest" ? ResizeMode.Nearest : ResizeMode.Linear;
         _resize = size.Count == 3 ? new Transforms.Resize(size[0], size[1], size[2], mode) : new Transforms.Resize(size[0], size[1], mode);
         _normalize = new Normalize(card.Preprocessing.Mean.ToArray(), card.Preprocessing.Std.ToArray());
+        if (card.Preprocessing.IntensityNormalization is { } n) _intensity = new NormalizeIntensity(n.NonZero, n.ChannelWise);
     }
 
     /// <summary>
@@ -150,8 +152,9 @@ public sealed class Predictor : IDisposable
     /// <summary>
     /// Predicts a 3-D volume (for 3-D models): reoriented to the model's <see cref="PreprocessingCard.Orientation"/>
     /// when it records one, resized, intensities mapped to [0, 1] (through the card's
-    /// <see cref="PreprocessingCard.IntensityWindow"/>, else by the volume's minimum and maximum) and normalised — as
-    /// <see cref="Data.Loading.VolumeFolderSource"/> prepares training volumes.
+    /// <see cref="PreprocessingCard.IntensityWindow"/>, else by the volume's minimum and maximum) and normalised (by its
+    /// own statistics when the card has an <see cref="PreprocessingCard.IntensityNormalization"/>, then by the card's mean
+    /// and sd) — as <see cref="Data.Loading.VolumeFolderSource"/> and the training pipeline prepared training volumes.
     /// </summary>
     public Prediction PredictVolume(NiftiImage volume) => Predict(FromVolume(volume, owned: false));
 
@@ -170,7 +173,10 @@ public sealed class Predictor : IDisposable
         return scale.Apply(image, new Random(0));
     }
 
-    /// <summary>Predicts one preprocessed-to-[0, 1] image or volume (C, H, W) / (C, D, H, W); resizing and normalisation are applied here.</summary>
+    /// <summary>
+    /// Predicts one preprocessed-to-[0, 1] image or volume (C, H, W) / (C, D, H, W); resizing and normalisation (the
+    /// card's per-input <see cref="PreprocessingCard.IntensityNormalization"/>, then its mean and sd) are applied here.
+    /// </summary>
     public Prediction Predict(FloatImage image) => Predict(new[] { image ?? throw new ArgumentNullException(nameof(image)) })[0];
 
     /// <summary>Predicts a batch of [0, 1] images or volumes.</summary>
@@ -250,7 +256,11 @@ public sealed class Predictor : IDisposable
     private Tensor Prepare(IReadOnlyList<FloatImage> images)
     {
         var rng = new Random(0);
-        var prepared = images.Select(i => _normalize.Apply(_resize.Apply(Channels(i.Clone()), rng), rng)).ToList();
+        var prepared = images.Select(i =>
+        {
+            var resized = _resize.Apply(Channels(i.Clone()), rng);
+            return _normalize.Apply(_intensity?.Apply(resized, rng) ?? resized, rng);
+        }).ToList();
         var shape = new long[] { prepared.Count }.Concat(prepared[0].Shape.Select(s => (long)s)).ToArray();
         var data = new float[prepared.Sum(p => p.Data.Length)];
         for (int i = 0, offset = 0; i < prepared.Count; offset += prepared[i].Data.Length, i++) Array.Copy(prepared[i].Data, 0, data, offset, prepared[i].Data.Length);

@@ -4,7 +4,8 @@ namespace MedVision.Nets.Inference;
 
 /// <summary>
 /// Preprocessing in a <see cref="ModelCard"/>: scale to [0, 1] (volumes: by their minimum and maximum, or through
-/// <see cref="IntensityWindow"/>), resize to <see cref="InputSize"/>, then (x − mean) / std per channel.
+/// <see cref="IntensityWindow"/>), resize to <see cref="InputSize"/>, normalise each input by its own statistics when
+/// <see cref="IntensityNormalization"/> says so, then (x − mean) / std per channel.
 /// </summary>
 public sealed class PreprocessingCard
 {
@@ -34,4 +35,29 @@ public sealed class PreprocessingCard
     [JsonPropertyName("intensity_window")]
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public List<double>? IntensityWindow { get; set; }
+
+    /// <summary>
+    /// Normalisation of each input by its own mean and standard deviation (<see cref="Transforms.NormalizeIntensity"/>),
+    /// after resizing and before (x − mean) / std — as MedicalNet prepared volumes for its pretrained 3-D ResNets (then
+    /// <see cref="Mean"/> 0 and <see cref="Std"/> 1); <see langword="null"/>: none. A card that has one is written in format 3.
+    /// </summary>
+    [JsonPropertyName("intensity_normalization")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public IntensityNormalizationCard? IntensityNormalization { get; set; }
+}
+
+/// <summary>
+/// How a <see cref="PreprocessingCard"/> normalises each input by its own statistics (the options of
+/// <see cref="Transforms.NormalizeIntensity"/>, MONAI's <c>NormalizeIntensity</c>).
+/// </summary>
+public sealed class IntensityNormalizationCard
+{
+    /// <summary>
+    /// Statistics over the non-zero values only, which are the only ones changed (MedicalNet's choice; after the scaling to
+    /// [0, 1], the zeros are the values at a volume's minimum, or at or below its window).
+    /// </summary>
+    [JsonPropertyName("non_zero")] public bool NonZero { get; set; }
+
+    /// <summary>Statistics of each channel by itself instead of the whole input.</summary>
+    [JsonPropertyName("channel_wise")] public bool ChannelWise { get; set; }
 }

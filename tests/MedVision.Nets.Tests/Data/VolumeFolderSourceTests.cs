@@ -119,12 +119,16 @@ public sealed class VolumeFolderSourceTests : IDisposable
     }
 
     [Theory]
-    [InlineData(true)]
-    [InlineData(false)]
-    public void AModelFileOfTheSource_PredictsFromTheFiles_AsTrainingPreparedThem(bool window)
+    [InlineData(true, null)]
+    [InlineData(false, null)]
+    [InlineData(false, true)]
+    [InlineData(true, false)]
+    public void AModelFileOfTheSource_PredictsFromTheFiles_AsTrainingPreparedThem(bool window, bool? perVolumeNonZero)
     {
         // Volumes resized (5×3×4 → 8×6×10) and scaled through a CT window or by min–max: the card records the window, and
-        // the predictor prepares a file as the source does (orientation, resize, then the intensity mapping).
+        // the predictor prepares a file as the source does (orientation, resize, then the intensity mapping); then, when
+        // the card says so, each volume normalised by its own statistics (over its non-zero voxels or all), then by the
+        // card's mean and sd, as the training pipeline did.
         var lps = Ramp().Reorient("LPS");
         NiftiWriter.Write(Path.Combine(Class("a"), "v1.nii.gz"), lps);
         NiftiWriter.Write(Path.Combine(Class("b"), "v2.nii.gz"), Ramp());
@@ -138,17 +142,22 @@ public sealed class VolumeFolderSourceTests : IDisposable
         {
             InputSize = new() { 8, 6, 10 }, Channels = 1, Mean = new() { 0.3f }, Std = new() { 0.2f }, Orientation = source.Orientation,
             IntensityWindow = source.Window is { } w ? new() { w.Center, w.Width } : null,
+            IntensityNormalization = perVolumeNonZero is { } nz ? new IntensityNormalizationCard { NonZero = nz } : null,
         };
         var card = ModelFile.Describe(model, preprocessing, source.ClassNames, MedMnistTask.Binary);
-        card.FormatVersion.Should().Be(window ? 2 : 1, "a version-1 reader would scale by min–max instead of the window");
+        if (perVolumeNonZero is null) card.FormatVersion.Should().Be(window ? 2 : 1, "a version-1 reader would scale by min–max instead of the window");
+        else card.FormatVersion.Should().Be(3, "a version-2 reader would skip the per-volume normalisation");
         var path = Path.Combine(_root, "model.safetensors");
         ModelFile.Save(path, model, card);
         using var predictor = Predictor.Load(path);
-        var normalize = TransformPipeline.Create().Normalize(0.3f, 0.2f).Build();
+        var pipeline = TransformPipeline.Create();
+        if (perVolumeNonZero is { } nonZero) pipeline = pipeline.NormalizeIntensity(nonZero);
+        var normalize = pipeline.Normalize(0.3f, 0.2f).Build();
         model.Eval();
         for (int i = 0; i < source.Count; i++)
         {
             var image = normalize.Apply(source.Load(i).Image, new Random(0));
+            if (perVolumeNonZero is true) image.Data.Should().Contain(v => Math.Abs(v + 1.5f) < 1e-5f, "the volume's zeros stay zero before (x − 0.3) / 0.2");
             using var scope = Tensors.NewDisposeScope();
             using var noGrad = Tensors.NoGrad();
             var expected = model.Call(Tensors.FromArray(image.Data, 1, 1, 8, 6, 10)).Softmax(1).ToArray<float>();

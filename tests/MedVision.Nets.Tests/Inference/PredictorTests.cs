@@ -42,6 +42,7 @@ public sealed class PredictorTests : IDisposable
             .ReplaceStrideWithDilation(false, true).WithClasses(5).Build();
         var card = ModelFile.Describe(model, Preprocessing28, Grades, MedMnistTask.MultiClass);
         card.ResNet!.ReplaceStrideWithDilation.Should().Equal(false, true);
+        card.FormatVersion.Should().Be(2, "a format-1 reader would build the network without the dilation");
         var path = Path.Combine(_dir, "dilated.safetensors");
         ModelFile.Save(path, model, card);
         var (loaded, _) = ModelFile.Load(path);
@@ -54,8 +55,9 @@ public sealed class PredictorTests : IDisposable
             var x = Tensors.Randn(2, 3, 28, 28);
             (loaded.Call(x) - model.Call(x)).Abs().Max().Item().Should().Be(0);
         }
-        // A card of a plain network does not mention the option.
+        // A card of a plain network does not mention the option (nor does an all-false list raise the format).
         using var plain = TinyResNet();
+        ModelFile.RequiredFormatVersion(new ModelCard { ResNet = new ResNetCard { ReplaceStrideWithDilation = new() { false, false } } }).Should().Be(1);
         File.ReadAllText(Path.Combine(_dir, "dilated.safetensors")).Should().Contain("replace_stride_with_dilation");
         JsonSerializer.Serialize(ModelFile.Describe(plain, Preprocessing28, Grades, MedMnistTask.MultiClass)).Should().NotContain("replace_stride_with_dilation");
     }

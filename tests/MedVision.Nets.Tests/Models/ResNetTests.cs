@@ -122,6 +122,7 @@ public class ResNetTests
             {
                 card.ResNet!.StemKernelSize.Should().Equal(7, 7, 3);
                 card.ResNet.StemStride.Should().Equal(2, 2, 1);
+                card.FormatVersion.Should().Be(2, "a format-1 reader would build the stem's own 7×7×7 kernel");
                 loaded.Eval();
                 loaded.Call(x).AllClose(model.Call(x), rtol: 0, atol: 0).Should().BeTrue();
             }
