@@ -83,13 +83,23 @@ internal static class TrainCommand
         // Data-parallel training: every process runs this same program; rank 0 prints and writes the files.
         using var group = s.Distributed.IsDistributed ? ProcessGroup.Initialize(s.Distributed) : null;
         if (group is { IsMaster: false }) AnsiConsole.Console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(TextWriter.Null) });
-        if (s.Demo)
+        if (!s.Demo) return Train(s, group);
+        var root = Path.Combine(Path.GetTempPath(), "medvision-fundus-demo-" + Guid.NewGuid().ToString("N")[..8]);
+        try
         {
-            var root = Path.Combine(Path.GetTempPath(), "medvision-fundus-demo-" + Guid.NewGuid().ToString("N")[..8]);
             var (training, validation, csv) = DemoFolder.Write(root, perClass: 6, size: 96, s.Seed);
-            AnsiConsole.MarkupLine($"[yellow]Demo:[/] wrote 12 training and 12 validation generated images (not fundus data) to {root}");
-            s = s with { TrainFolder = training, ValFolder = validation, ValCsv = csv, NameColumn = "imgName", LabelColumn = "Label" };
+            AnsiConsole.MarkupLine($"[yellow]Demo:[/] wrote 12 training and 12 validation generated images (not fundus data) to {root} (removed at the end)");
+            return Train(s with { TrainFolder = training, ValFolder = validation, ValCsv = csv, NameColumn = "imgName", LabelColumn = "Label" }, group);
         }
+        finally
+        {
+            if (Directory.Exists(root)) Directory.Delete(root, recursive: true);
+        }
+    }
+
+    private static int Train(Settings s, ProcessGroup? group)
+    {
+        int world = s.Distributed.WorldSize;
         if (s.TrainFolder is null || s.ValFolder is null || s.ValCsv is null)
         {
             Console.Error.WriteLine("No data: give --train-folder, --val-folder and --val-csv. This sample does not generate fundus data.");

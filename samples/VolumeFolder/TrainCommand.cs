@@ -13,7 +13,8 @@ namespace MedVision.Samples.VolumeFolder;
 
 /// <summary>
 /// The <c>train</c> command (also the default): volumes from class folders, reoriented, resampled and mapped to [0, 1]
-/// (<see cref="VolumeFolderSource"/>), normalised by the training volumes' mean and standard deviation, split into
+/// (<see cref="VolumeFolderSource"/>), normalised by the training volumes' mean and standard deviation or each volume by
+/// its own (MedicalNet's preparation, the default when fine-tuning MedicalNet's weights), split into
 /// training and validation by class (stratified); MedicalNet's 3-D ResNet from scratch or from its pretrained weights
 /// (<see cref="MedicalNet"/>); the model selected by validation AUC is saved as a model file that the predictor runs on
 /// NIfTI files and DICOM series folders.
@@ -52,6 +53,11 @@ internal static class TrainCommand
         var epochs = new Option<int>("--epochs") { Description = "Training epochs.", DefaultValueFactory = _ => 20 }.AtLeast(1);
         var batch = new Option<int>("--batch") { Description = "Batch size.", DefaultValueFactory = _ => 4 }.AtLeast(1);
         var lr = new Option<double>("--lr") { Description = "Learning rate (the peak with --schedule onecycle).", DefaultValueFactory = _ => 1e-4 }.Positive();
+        var normalization = new Option<string?>("--normalize")
+        {
+            Description = "How volumes are normalised after the scaling to [0, 1]: dataset (by the training volumes' mean and sd), volume (each by its own), "
+                + "volume-nonzero (each by its own non-zero voxels, zeros kept: MedicalNet's preparation). Default: volume-nonzero with --init-weights, else dataset.",
+        }.Must(v => v is null or "dataset" or "volume" or "volume-nonzero", "dataset, volume or volume-nonzero");
         var headLr = new Option<double>("--head-lr-mult") { Description = "The new classifier learns at this multiple of --lr, the rest of the network at --lr (MedicalNet fine-tunes its new layers at 100× with SGD); 1: one rate for all.", DefaultValueFactory = _ => 1 }.Positive();
         var optimization = new OptimizationCommandLine();
         var seed = new Option<int>("--seed") { Description = "Seed of the split, weights, shuffling and augmentation.", DefaultValueFactory = _ => 0 };
@@ -61,7 +67,7 @@ internal static class TrainCommand
         var output = new Option<string>("--output") { Description = "Folder for checkpoints, history, the validation report and model.safetensors.", DefaultValueFactory = _ => "runs/volumes" };
         var command = new Command("train", "Train and evaluate a 3-D classifier on volumes in class folders.")
         {
-            data, size, window, orientation, depth, initWeights, valFraction, epochs, batch, lr, headLr, seed, demo, device, threads, output,
+            data, size, window, orientation, normalization, depth, initWeights, valFraction, epochs, batch, lr, headLr, seed, demo, device, threads, output,
         };
         optimization.AddTo(command, epochs);
         command.Check(r => r.GetValue(headLr) != 1 && (r.GetValue(optimization.Schedule) == "onecycle" || r.GetValue(optimization.SwaLearningRate) is not null)
@@ -74,26 +80,35 @@ internal static class TrainCommand
             bool Default(Option option) => r.GetValue(demo) && r.GetResult(option) is null or { Implicit: true };
             var windowValue = r.GetValue(window);
             return Run(new Settings(r.GetValue(data), Default(size) ? [32, 32, 32] : r.GetValue(size)!, windowValue is { Length: 2 } ? (windowValue[0], windowValue[1]) : null,
-                r.GetValue(orientation) == "none" ? null : r.GetValue(orientation), Default(depth) ? 10 : r.GetValue(depth), r.GetValue(initWeights),
+                r.GetValue(orientation) == "none" ? null : r.GetValue(orientation), r.GetValue(normalization) ?? (r.GetValue(initWeights) is null ? "dataset" : "volume-nonzero"), Default(depth) ? 10 : r.GetValue(depth), r.GetValue(initWeights),
                 r.GetValue(valFraction), Default(epochs) ? 2 : r.GetValue(epochs), r.GetValue(batch), r.GetValue(lr), r.GetValue(headLr), r.GetValue(seed), r.GetValue(demo),
                 Device.Parse(r.GetValue(device)!), r.GetValue(threads), r.GetValue(output)!, optimization.Read(r)));
         });
         return command;
     }
 
-    private sealed record Settings(string? Data, int[] Size, (double Center, double Width)? Window, string? Orientation, int Depth, string? InitWeights,
+    private sealed record Settings(string? Data, int[] Size, (double Center, double Width)? Window, string? Orientation, string Normalization, int Depth, string? InitWeights,
         double ValidationFraction, int Epochs, int Batch, double LearningRate, double HeadMultiplier, int Seed, bool Demo, Device Device, int Threads, string Output,
         OptimizationRecipe Optimization);
 
     private static int Run(Settings s)
     {
-        if (s.Demo)
+        if (!s.Demo) return Train(s);
+        var root = Path.Combine(Path.GetTempPath(), "medvision-volumes-demo-" + Guid.NewGuid().ToString("N")[..8]);
+        try
         {
-            var root = Path.Combine(Path.GetTempPath(), "medvision-volumes-demo-" + Guid.NewGuid().ToString("N")[..8]);
             DemoFolder.Write(root, subjects: 16, s.Seed);
-            AnsiConsole.MarkupLine($"[yellow]Demo:[/] wrote 16 generated phantom volumes (not patient data) to {root}");
-            s = s with { Data = root };
+            AnsiConsole.MarkupLine($"[yellow]Demo:[/] wrote 16 generated phantom volumes (not patient data) to {root} (removed at the end)");
+            return Train(s with { Data = root });
         }
+        finally
+        {
+            if (Directory.Exists(root)) Directory.Delete(root, recursive: true);
+        }
+    }
+
+    private static int Train(Settings s)
+    {
         if (s.Data is null)
         {
             Console.Error.WriteLine("No data: give --data. This sample does not generate patient data.");
@@ -113,10 +128,18 @@ internal static class TrainCommand
         string Counts(IEnumerable<int> indices) => string.Join(", ", source.ClassNames.Select((name, k) => $"{indices.Count(i => labels[i] == k)} {name}"));
         AnsiConsole.MarkupLine(Markup.Escape($"{source.Count} volumes in {source.ClassNames.Count} classes, {string.Join("×", s.Size)} after resampling{(s.Orientation is null ? "" : $", reoriented to {s.Orientation}")}, intensities {(s.Window is { } w ? $"through the window {w.Center.ToString(CultureInfo.InvariantCulture)} ± {(w.Width / 2).ToString(CultureInfo.InvariantCulture)}" : "by each volume's minimum and maximum")}: training {Counts(trainIndices)} · validation {Counts(valIndices)}"));
 
-        // One pass over the training volumes for their mean and standard deviation (the normalisation the model file records).
-        var (mean, std) = MeanAndStd(train);
-        var normalize = TransformPipeline.Create().Normalize((float)mean, (float)std).Build();
-        var augment = TransformPipeline.Create().RandomHorizontalFlip().Normalize((float)mean, (float)std).Build();
+        // Dataset: one pass over the training volumes for their mean and standard deviation (the normalisation the model
+        // file records). Per volume: each volume's own statistics, recorded as the card's intensity normalisation.
+        var perVolume = s.Normalization == "dataset" ? null : new IntensityNormalizationCard { NonZero = s.Normalization == "volume-nonzero" };
+        var (mean, std) = perVolume is null ? MeanAndStd(train) : (0.0, 1.0);
+        TransformPipelineBuilder Normalization(TransformPipelineBuilder pipeline) => perVolume is null
+            ? pipeline.Normalize((float)mean, (float)std)
+            : pipeline.NormalizeIntensity(perVolume.NonZero);
+        var normalize = Normalization(TransformPipeline.Create()).Build();
+        var augment = Normalization(TransformPipeline.Create().RandomHorizontalFlip()).Build();
+        var normalizationText = perVolume is null
+            ? string.Create(CultureInfo.InvariantCulture, $"normalised by the training volumes' mean {mean:F4} and sd {std:F4}")
+            : perVolume.NonZero ? "each volume normalised over its non-zero voxels" : "each volume normalised by its own mean and sd";
         DataLoader Loader(ILabeledImageSource part, bool training) => new(part,
             new DataLoaderOptions { BatchSize = s.Batch, Shuffle = training, Seed = s.Seed, Transform = training ? augment : normalize, Device = s.Device });
 
@@ -127,7 +150,7 @@ internal static class TrainCommand
         var options = network.Options;
         if (options.InChannels != 1) throw new ArgumentException($"--init-weights {s.InitWeights} takes {options.InChannels} input channels; these volumes have one.");
         AnsiConsole.MarkupLine(Markup.Escape(string.Create(CultureInfo.InvariantCulture,
-            $"MedicalNet 3-D ResNet ({options.Block.ToString().ToLowerInvariant()} blocks [{string.Join(", ", options.Layers)}], {(options.Shortcut == MedVision.Nets.Blocks.ResidualShortcut.ZeroPadding ? "zero-padding" : "projection")} shortcut, dilations 1, 1, 2, 4){(s.InitWeights is null ? ", from scratch" : $", pretrained weights from {s.InitWeights}")}: {network.ParameterCount():N0} parameters · normalised by the training volumes' mean {mean:F4} and sd {std:F4}")));
+            $"MedicalNet 3-D ResNet ({options.Block.ToString().ToLowerInvariant()} blocks [{string.Join(", ", options.Layers)}], {(options.Shortcut == MedVision.Nets.Blocks.ResidualShortcut.ZeroPadding ? "zero-padding" : "projection")} shortcut, dilations 1, 1, 2, 4){(s.InitWeights is null ? ", from scratch" : $", pretrained weights from {s.InitWeights}")}: {network.ParameterCount():N0} parameters · {normalizationText}")));
 
         var task = new ClassificationTask(network, source.ClassNames.Count == 2 ? MedMnistTask.Binary : MedMnistTask.MultiClass);
         var progress = TrainingConsole.EpochLines();
@@ -160,6 +183,7 @@ internal static class TrainCommand
         {
             InputSize = s.Size.ToList(), Channels = 1, Mean = new() { (float)mean }, Std = new() { (float)std }, Resize = "linear",
             Orientation = source.Orientation, IntensityWindow = source.Window is { } win ? new() { win.Center, win.Width } : null,
+            IntensityNormalization = perVolume,
         };
         var metrics = new Dictionary<string, double> { ["best_epoch"] = result.BestEpoch + 1, ["val_auc"] = auc, ["val_acc"] = acc };
         var modelFile = Path.Combine(s.Output, "model.safetensors");

@@ -12,12 +12,17 @@ public sealed class FundusFolderSampleTests : IDisposable
     [Fact]
     public async Task Demo_KeepsTheOptionsTheUserGave()
     {
-        var run = await SampleApp.RunAsync("fundus-folder", _folder.Path, "train", "--demo", "--size", "32", "--batch", "4", "--threads", "1", "--output", _folder["out"]);
+        var temp = Directory.CreateDirectory(_folder["tmp"]).FullName;
+        var run = await SampleApp.RunAsync("fundus-folder", _folder.Path, new Dictionary<string, string> { ["TMPDIR"] = temp },
+            "train", "--demo", "--size", "32", "--batch", "4", "--threads", "1", "--output", _folder["out"]);
         run.ExitCode.Should().Be(0, run.ToString());
         var result = run.Lines().Should().ContainSingle().Subject;
         result["size"].Should().Be("32", "--size was given");
         result["epochs"].Should().Be("1", "the demo's default");
         result["#0"].Should().Be("resnet18", "the demo's default depth");
+        // The generated folder (in the temporary directory) is removed when the run ends.
+        run.Text.Should().Contain($"(not fundus data) to {Path.Combine(temp, "medvision-fundus-demo-")}");
+        Directory.GetDirectories(temp, "medvision-fundus-demo-*").Should().BeEmpty();
     }
 
     [Fact]

@@ -35,7 +35,7 @@ public sealed class VolumeFolderSampleTests : IDisposable
             "--data", data, "--size", "24", "24", "24", "--depth", "10", "--epochs", "1", "--batch", "3", "--threads", "2", "--output", run);
         scratch.ExitCode.Should().Be(0, scratch.ToString());
         scratch.Text.Should().Contain("12 volumes in 2 classes, 24×24×24 after resampling, reoriented to RAS").And.Contain("training 4 healthy, 4 lesion · validation 2 healthy, 2 lesion")
-            .And.Contain("from scratch");
+            .And.Contain("from scratch").And.Contain("normalised by the training volumes' mean");
         var result = scratch.Lines().Should().ContainSingle().Subject;
         result["#0"].Should().Be("medicalnet-resnet10");
         result["pretrained"].Should().Be("no");
@@ -46,6 +46,8 @@ public sealed class VolumeFolderSampleTests : IDisposable
         card.Preprocessing.InputSize.Should().Equal(24, 24, 24);
         card.Preprocessing.Orientation.Should().Be("RAS");
         card.Preprocessing.IntensityWindow.Should().BeNull();
+        card.Preprocessing.IntensityNormalization.Should().BeNull("from scratch, volumes are normalised by the training set's statistics");
+        card.Preprocessing.Std.Single().Should().BeLessThan(1f).And.BeGreaterThan(0f);
         card.ClassNames.Should().Equal("healthy", "lesion");
         // predict prints what the predictor gives for each scan.
         var scans = new[] { "volumes/lesion/s01.nii.gz", "volumes/healthy/s02.nii.gz" };   // relative: short table rows
@@ -74,6 +76,21 @@ public sealed class VolumeFolderSampleTests : IDisposable
         tunedCard.ResNet!.Widths.Should().Equal(3, 6, 12, 24);
         tunedCard.ResNet.Shortcut.Should().Be("zero_padding");
         tunedCard.Preprocessing.IntensityWindow.Should().Equal(0.5, 1);
+        // MedicalNet's preparation by default when fine-tuning its weights: each volume over its own non-zero voxels.
+        tuned.Text.Should().Contain("each volume normalised over its non-zero voxels");
+        tunedCard.Preprocessing.IntensityNormalization.Should().BeEquivalentTo(new IntensityNormalizationCard { NonZero = true });
+        tunedCard.Preprocessing.Mean.Should().Equal(0f);
+        tunedCard.Preprocessing.Std.Should().Equal(1f);
+        tunedCard.FormatVersion.Should().Be(3);
+        var tunedModel = Path.Combine(_folder["tuned"], "model.safetensors");
+        var tunedPredict = await SampleApp.RunAsync("volume-folder", _folder.Path, "predict", "--model", tunedModel, scans[0]);
+        tunedPredict.ExitCode.Should().Be(0, tunedPredict.ToString());
+        tunedPredict.Text.Should().Contain("window 0.5 ± 0.5, each volume normalised over its non-zero voxels");
+        using (var predictor = Predictor.Load(tunedModel))
+        {
+            var expected = predictor.PredictFile(Path.Combine(_folder.Path, scans[0]));
+            tunedPredict.Text.Should().Contain($"{expected.Label}: {expected.LabelName}").And.Contain(expected.Probabilities[expected.Label].ToString("F3", System.Globalization.CultureInfo.InvariantCulture));
+        }
         // The new classifier (fc.weight, fc.bias) in a group of its own at 10× the rate of the pretrained network.
         tuned.Text.Should().Contain("the new classifier at 10× (lr 0.001)");
         var optimizer = MedVision.Torch.Optim.OptimizerState.Load(Path.Combine(_folder["tuned"], "last.optimizer.safetensors"));
@@ -84,9 +101,17 @@ public sealed class VolumeFolderSampleTests : IDisposable
     [Fact]
     public async Task Demo_RunsOnGeneratedVolumes_AndMistakesAreRefusedByName()
     {
-        var demo = await SampleApp.RunAsync("volume-folder", _folder.Path, "--demo", "--epochs", "1", "--threads", "2", "--output", _folder["demo"]);
+        var temp = Directory.CreateDirectory(_folder["tmp"]).FullName;
+        var demo = await SampleApp.RunAsync("volume-folder", _folder.Path, new Dictionary<string, string> { ["TMPDIR"] = temp },
+            "--demo", "--normalize", "volume", "--epochs", "1", "--threads", "2", "--output", _folder["demo"]);
         demo.ExitCode.Should().Be(0, demo.ToString());
         demo.Lines().Should().ContainSingle().Which["#1"].Should().Be("volumes-demo");
+        demo.Text.Should().Contain("each volume normalised by its own mean and sd");
+        ModelFile.ReadCard(Path.Combine(_folder["demo"], "model.safetensors")).Preprocessing.IntensityNormalization
+            .Should().BeEquivalentTo(new IntensityNormalizationCard { NonZero = false });
+        // The generated folder (in the temporary directory) is removed when the run ends.
+        demo.Text.Should().Contain($"phantom volumes (not patient data) to {Path.Combine(temp, "medvision-volumes-demo-")}");
+        Directory.GetDirectories(temp, "medvision-volumes-demo-*").Should().BeEmpty();
 
         var noData = await SampleApp.RunAsync("volume-folder", _folder.Path, "--output", _folder["none"]);
         noData.ExitCode.Should().Be(2);
@@ -97,6 +122,9 @@ public sealed class VolumeFolderSampleTests : IDisposable
         var oneCycle = await SampleApp.RunAsync("volume-folder", _folder.Path, "--data", _folder.Path, "--head-lr-mult", "100", "--schedule", "onecycle");
         oneCycle.ExitCode.Should().NotBe(0);
         oneCycle.Error.Should().Contain("--head-lr-mult needs a schedule that scales each rate");
+        var normalize = await SampleApp.RunAsync("volume-folder", _folder.Path, "--data", _folder.Path, "--normalize", "zscore");
+        normalize.ExitCode.Should().NotBe(0);
+        normalize.Error.Should().Contain("--normalize must be dataset, volume or volume-nonzero");
         var window = await SampleApp.RunAsync("volume-folder", _folder.Path, "--data", _folder.Path, "--window", "40", "0");
         window.ExitCode.Should().NotBe(0);
         window.Error.Should().Contain("--window must be a finite center and a positive width");
