@@ -59,6 +59,7 @@ internal static class TrainCommand
         };
         InitialWeights.Check(command, initWeights, initEntry);
         optimization.AddTo(command, epochs);
+        optimization.AddHeadMultiplierTo(command, initWeights);
         distributed.AddTo(command); // the batch is checked against the world size in Run: --demo changes its default
         command.SetAction(r =>
         {
@@ -123,13 +124,13 @@ internal static class TrainCommand
 
         Tensors.ManualSeed((ulong)s.Seed);
         using var network = ResNet.Builder().WithDepth(s.Depth).ForInput(channels: 3).WithImageNetStem().WithClasses(2).Build();
-        AnsiConsole.MarkupLine($"ResNet-{s.Depth} (ImageNet stem, {s.Size}×{s.Size}): {network.ParameterCount():N0} parameters · Adam {s.LearningRate.ToString("G3", CultureInfo.InvariantCulture)} · batch {s.Batch} · {s.Epochs} epoch(s)");
+        AnsiConsole.MarkupLine($"ResNet-{s.Depth} (ImageNet stem, {s.Size}×{s.Size}): {network.ParameterCount():N0} parameters · batch {s.Batch} · {s.Epochs} epoch(s)");
         // In data-parallel training rank 0's weights are copied to every process: only rank 0 reads (or downloads) them.
         if (s.InitWeights is not null && group is not { IsMaster: false }) InitialWeights.Apply(network, s.Depth, s.InitWeights, s.InitEntry);
         var task = new ClassificationTask(network, MedMnistTask.Binary);
         var progress = TrainingConsole.EpochLines();
         var builder = Trainer.Create(task);
-        s.Optimization.ApplyTo(builder, s.LearningRate);
+        s.Optimization.ApplyTo(builder, s.LearningRate, network.Classifier!);
         AnsiConsole.MarkupLine(Markup.Escape("Optimization: " + s.Optimization.Describe(s.LearningRate)));
         if (group is not null) builder.DistributeOver(group, new DataParallelOptions { SyncBatchNorm = s.SyncBatchNorm });
         var result = builder

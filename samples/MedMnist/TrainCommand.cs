@@ -52,6 +52,7 @@ internal static class TrainCommand
         command.Check(r => r.GetValue(mixup) is not null && r.GetValue(cutmix) is not null ? "Choose --mixup or --cutmix, not both." : null);
         command.Check(r => r.GetValue(initWeights) is not null && r.GetValue(resume) ? "--init-weights starts a new run and --resume continues one: choose one." : null);
         InitialWeights.Check(command, initWeights, initEntry);
+        optimization.AddHeadMultiplierTo(command, initWeights, resume);
         command.SetAction(r => Run(new TrainSettings(
             r.GetValue(dataset), r.GetValue(dataFile), r.GetValue(model)!, r.GetValue(resolution), r.GetResult(resolution) is { Implicit: false }, r.GetValue(epochs), r.GetValue(batch),
             r.GetValue(lr), r.GetValue(seed), Device.Parse(r.GetValue(device)!), r.GetValue(threads), r.GetValue(output)!, r.GetValue(resume),
@@ -123,7 +124,7 @@ internal static class TrainCommand
             .OnDevice(s.Device)
             .WithSeed(s.Seed)
             .SaveTo(s.Output);
-        s.Optimization.ApplyTo(trainer, s.LearningRate);
+        s.Optimization.ApplyTo(trainer, s.LearningRate, network.Classifier!);
         AnsiConsole.MarkupLine(Markup.Escape("Optimization: " + s.Optimization.Describe(s.LearningRate)));
         if (group is not null) trainer = trainer.DistributeOver(group, new DataParallelOptions { SyncBatchNorm = s.SyncBatchNorm });
         if (s.MixedPrecision)

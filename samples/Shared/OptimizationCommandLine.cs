@@ -64,6 +64,14 @@ internal sealed class OptimizationCommandLine
         DefaultValueFactory = _ => 10,
     }.AtLeast(0);
 
+    public Option<double> HeadLearningRateMultiplier { get; } = new Option<double>("--head-lr-mult")
+    {
+        Description = "With --init-weights: the new classifier learns at this multiple of --lr, the pretrained layers at --lr (MedicalNet fine-tunes its new layers at 100× with SGD); 1: one rate for all.",
+        DefaultValueFactory = _ => 1,
+    }.Positive();
+
+    private bool _headMultiplier;
+
     /// <summary>Adds --optimizer and --weight-decay only (for commands that do not schedule).</summary>
     public void AddOptimizerTo(Command command)
     {
@@ -91,6 +99,21 @@ internal sealed class OptimizationCommandLine
             ? $"--warmup-epochs {r.GetValue(WarmupEpochs)} leaves none of the {r.GetValue(epochs)} epochs for the cosine schedule." : null);
     }
 
+    /// <summary>
+    /// Adds --head-lr-mult (after <see cref="AddTo"/>) to a command that fine-tunes pretrained weights with a new
+    /// classifier: refused without <paramref name="initWeights"/> (unless <paramref name="resume"/> continues such a run)
+    /// and with the schedules that set one rate for every parameter group.
+    /// </summary>
+    public void AddHeadMultiplierTo(Command command, Option<string?> initWeights, Option<bool>? resume = null)
+    {
+        _headMultiplier = true;
+        command.Options.Add(HeadLearningRateMultiplier);
+        command.Check(r => r.GetValue(HeadLearningRateMultiplier) != 1 && (r.GetValue(Schedule) == "onecycle" || r.GetValue(SwaLearningRate) is not null)
+            ? "--head-lr-mult needs a schedule that scales each rate (1cycle and weight averaging set one rate for all): leave out --schedule onecycle and --swa-lr." : null);
+        command.Check(r => r.GetValue(HeadLearningRateMultiplier) != 1 && r.GetValue(initWeights) is null && !(resume is not null && r.GetValue(resume))
+            ? "--head-lr-mult sets the rate of the classifier that replaces a pretrained one: give --init-weights (or --resume the run that had them)." : null);
+    }
+
     private static bool Given<T>(ParseResult result, Option<T> option) => result.GetResult(option) is { Implicit: false };
 
     public OptimizationRecipe Read(ParseResult result) => new(result.GetValue(Optimizer)!, result.GetValue(WeightDecay), result.GetValue(Schedule)!, result.GetValue(WarmupEpochs))
@@ -98,6 +121,7 @@ internal sealed class OptimizationCommandLine
         RestartEpochs = result.GetValue(RestartEpochs),
         RestartMultiplier = result.GetValue(RestartMultiplier),
         Swa = result.GetValue(SwaLearningRate) is double lr ? new SwaRecipe(lr, result.GetValue(SwaStart), result.GetValue(SwaAnnealEpochs)) : null,
+        HeadMultiplier = _headMultiplier ? result.GetValue(HeadLearningRateMultiplier) : 1,
     };
 }
 
@@ -112,6 +136,9 @@ internal sealed record OptimizationRecipe(string Optimizer, double? WeightDecay,
 
     /// <summary>--restart-epochs: the first warm-restart cycle's epochs.</summary>
     public int RestartEpochs { get; init; } = 10;
+
+    /// <summary>--head-lr-mult: the new classifier's rate as a multiple of the others' (1: one rate).</summary>
+    public double HeadMultiplier { get; init; } = 1;
 
     /// <summary>--restart-mult: the growth of each next warm-restart cycle.</summary>
     public int RestartMultiplier { get; init; } = 1;
@@ -166,6 +193,16 @@ internal sealed record OptimizationRecipe(string Optimizer, double? WeightDecay,
     /// <summary>Sets the optimizer and the schedule of <paramref name="builder"/>.</summary>
     public TrainerBuilder ApplyTo(TrainerBuilder builder, double learningRate) => ApplyTo(builder, learningRate, OptimizerFactory(learningRate));
 
+    /// <summary>
+    /// Sets the optimizer and the schedule of <paramref name="builder"/>, the parameters of <paramref name="head"/> (a new
+    /// classifier) in a group of their own at <see cref="HeadMultiplier"/> × <paramref name="learningRate"/>.
+    /// </summary>
+    public TrainerBuilder ApplyTo(TrainerBuilder builder, double learningRate, MedVision.Torch.Nn.Linear head)
+    {
+        ArgumentNullException.ThrowIfNull(head);
+        return ApplyTo(builder, learningRate, OptimizerFactory(learningRate, t => ReferenceEquals(t, head.Weight) || ReferenceEquals(t, head.Bias), HeadMultiplier));
+    }
+
     /// <summary>Sets the optimizer <paramref name="optimizer"/> creates and the schedule of <paramref name="builder"/>.</summary>
     public TrainerBuilder ApplyTo(TrainerBuilder builder, double learningRate, Func<IReadOnlyList<MedVision.Torch.Tensor>, Optimizer> optimizer)
     {
@@ -209,6 +246,7 @@ internal sealed record OptimizationRecipe(string Optimizer, double? WeightDecay,
         var swa = Swa is { } w
             ? string.Create(CultureInfo.InvariantCulture, $"; weights averaged from {w.StartFraction * 100:0.#}% of the epochs at lr {w.LearningRate:G3} (reached in {w.AnnealEpochs} epochs)")
             : "";
-        return $"{DescribeOptimizer()}, lr {learningRate.ToString("G3", CultureInfo.InvariantCulture)}, {schedule}{swa}";
+        var head = HeadMultiplier == 1 ? "" : string.Create(CultureInfo.InvariantCulture, $"; the new classifier at {HeadMultiplier:G3}× (lr {learningRate * HeadMultiplier:G3})");
+        return $"{DescribeOptimizer()}, lr {learningRate.ToString("G3", CultureInfo.InvariantCulture)}, {schedule}{swa}{head}";
     }
 }

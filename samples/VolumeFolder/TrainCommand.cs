@@ -58,7 +58,6 @@ internal static class TrainCommand
             Description = "How volumes are normalised after the scaling to [0, 1]: dataset (by the training volumes' mean and sd), volume (each by its own), "
                 + "volume-nonzero (each by its own non-zero voxels, zeros kept: MedicalNet's preparation). Default: volume-nonzero with --init-weights, else dataset.",
         }.Must(v => v is null or "dataset" or "volume" or "volume-nonzero", "dataset, volume or volume-nonzero");
-        var headLr = new Option<double>("--head-lr-mult") { Description = "The new classifier learns at this multiple of --lr, the rest of the network at --lr (MedicalNet fine-tunes its new layers at 100× with SGD); 1: one rate for all.", DefaultValueFactory = _ => 1 }.Positive();
         var optimization = new OptimizationCommandLine();
         var seed = new Option<int>("--seed") { Description = "Seed of the split, weights, shuffling and augmentation.", DefaultValueFactory = _ => 0 };
         var demo = new Option<bool>("--demo") { Description = "Write a tiny generated folder (the library's brain phantoms; not patient data) to a temporary directory and train on it: ResNet-10, 32³, 2 epochs, unless --depth, --size or --epochs say otherwise." };
@@ -67,11 +66,10 @@ internal static class TrainCommand
         var output = new Option<string>("--output") { Description = "Folder for checkpoints, history, the validation report and model.safetensors.", DefaultValueFactory = _ => "runs/volumes" };
         var command = new Command("train", "Train and evaluate a 3-D classifier on volumes in class folders.")
         {
-            data, size, window, orientation, normalization, depth, initWeights, valFraction, epochs, batch, lr, headLr, seed, demo, device, threads, output,
+            data, size, window, orientation, normalization, depth, initWeights, valFraction, epochs, batch, lr, seed, demo, device, threads, output,
         };
         optimization.AddTo(command, epochs);
-        command.Check(r => r.GetValue(headLr) != 1 && (r.GetValue(optimization.Schedule) == "onecycle" || r.GetValue(optimization.SwaLearningRate) is not null)
-            ? "--head-lr-mult needs a schedule that scales each rate (1cycle and weight averaging set one rate for all): leave out --schedule onecycle and --swa-lr." : null);
+        optimization.AddHeadMultiplierTo(command, initWeights);
         command.Check(r => r.GetValue(initWeights) is not null && r.GetResult(depth) is { Implicit: false }
             ? "--depth builds a network from scratch; with --init-weights the weights file decides the depth: choose one." : null);
         command.SetAction(r =>
@@ -81,14 +79,14 @@ internal static class TrainCommand
             var windowValue = r.GetValue(window);
             return Run(new Settings(r.GetValue(data), Default(size) ? [32, 32, 32] : r.GetValue(size)!, windowValue is { Length: 2 } ? (windowValue[0], windowValue[1]) : null,
                 r.GetValue(orientation) == "none" ? null : r.GetValue(orientation), r.GetValue(normalization) ?? (r.GetValue(initWeights) is null ? "dataset" : "volume-nonzero"), Default(depth) ? 10 : r.GetValue(depth), r.GetValue(initWeights),
-                r.GetValue(valFraction), Default(epochs) ? 2 : r.GetValue(epochs), r.GetValue(batch), r.GetValue(lr), r.GetValue(headLr), r.GetValue(seed), r.GetValue(demo),
+                r.GetValue(valFraction), Default(epochs) ? 2 : r.GetValue(epochs), r.GetValue(batch), r.GetValue(lr), r.GetValue(seed), r.GetValue(demo),
                 Device.Parse(r.GetValue(device)!), r.GetValue(threads), r.GetValue(output)!, optimization.Read(r)));
         });
         return command;
     }
 
     private sealed record Settings(string? Data, int[] Size, (double Center, double Width)? Window, string? Orientation, string Normalization, int Depth, string? InitWeights,
-        double ValidationFraction, int Epochs, int Batch, double LearningRate, double HeadMultiplier, int Seed, bool Demo, Device Device, int Threads, string Output,
+        double ValidationFraction, int Epochs, int Batch, double LearningRate, int Seed, bool Demo, Device Device, int Threads, string Output,
         OptimizationRecipe Optimization);
 
     private static int Run(Settings s)
@@ -155,11 +153,8 @@ internal static class TrainCommand
         var task = new ClassificationTask(network, source.ClassNames.Count == 2 ? MedMnistTask.Binary : MedMnistTask.MultiClass);
         var progress = TrainingConsole.EpochLines();
         var builder = Trainer.Create(task);
-        var head = network.Classifier!;
-        s.Optimization.ApplyTo(builder, s.LearningRate,
-            s.Optimization.OptimizerFactory(s.LearningRate, t => ReferenceEquals(t, head.Weight) || ReferenceEquals(t, head.Bias), s.HeadMultiplier));
-        AnsiConsole.MarkupLine(Markup.Escape("Optimization: " + s.Optimization.Describe(s.LearningRate)
-            + (s.HeadMultiplier == 1 ? "" : string.Create(CultureInfo.InvariantCulture, $"; the new classifier at {s.HeadMultiplier:G3}× (lr {s.LearningRate * s.HeadMultiplier:G3})"))));
+        s.Optimization.ApplyTo(builder, s.LearningRate, network.Classifier!);
+        AnsiConsole.MarkupLine(Markup.Escape("Optimization: " + s.Optimization.Describe(s.LearningRate)));
         var result = builder
             .TrainOn(Loader(train, training: true))
             .ValidateOn(Loader(validation, training: false))

@@ -34,14 +34,19 @@ public sealed class FundusFolderSampleTests : IDisposable
         using (var imagenet = MedVision.Nets.Models.ResNet.Builder().WithDepth(18).ForInput(3).WithImageNetStem().WithClasses(1000).Build())
             MedVision.Torch.Serialization.PyTorchFile.SaveStateDict(Path.Combine(data, "weights", "resnet18-f37072fd.pth"), imagenet.StateDict());
         var run = await SampleApp.RunAsync("fundus-folder", _folder.Path, new Dictionary<string, string> { ["MEDVISION_DATA"] = data },
-            "train", "--demo", "--size", "32", "--batch", "4", "--threads", "1", "--output", _folder["pretrained"], "--init-weights", "imagenet");
+            "train", "--demo", "--size", "32", "--batch", "4", "--threads", "1", "--output", _folder["pretrained"], "--init-weights", "imagenet", "--head-lr-mult", "5");
         run.ExitCode.Should().Be(0, run.ToString());
+        run.Text.Should().Contain("the new classifier at 5× (lr 0.0005)");
+        MedVision.Torch.Optim.OptimizerState.Load(Path.Combine(_folder["pretrained"], "last.optimizer.safetensors")).GroupSizes.Should().HaveCount(2).And.EndWith(2);
         System.Text.RegularExpressions.Regex.Replace(run.Text, @"\s+", " ").Should()
             .Contain("ResNet18_Weights.IMAGENET1K_V1")
             .And.Contain("120 of 122 tensors copied; kept initialised: fc.weight: expected [2, 512], got [1000, 512]; fc.bias");
         var refused = await SampleApp.RunAsync("fundus-folder", _folder.Path, "train", "--demo", "--init-weights", "imagenet", "--init-entry", "state_dict");
         refused.ExitCode.Should().NotBe(0);
         refused.Error.Should().Contain("--init-entry applies to checkpoint files");
+        var alone = await SampleApp.RunAsync("fundus-folder", _folder.Path, "--demo", "--head-lr-mult", "5");   // without "train": the root's checks too
+        alone.ExitCode.Should().NotBe(0);
+        alone.Error.Should().Contain("--head-lr-mult sets the rate of the classifier that replaces a pretrained one");
     }
 
     [Fact]

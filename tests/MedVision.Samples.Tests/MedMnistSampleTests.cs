@@ -293,12 +293,26 @@ public sealed class MedMnistSampleTests(MedMnistTrainedRun run) : IClassFixture<
         using (var imagenet = MedVision.Nets.Models.ResNet.Builder().WithDepth(18).ForInput(3).WithImageNetStem().WithClasses(1000).Build())
             MedVision.Torch.Serialization.PyTorchFile.SaveStateDict(Path.Combine(data, "weights", "resnet18-f37072fd.pth"), imagenet.StateDict());
         var started = await SampleApp.RunAsync("medmnist", run.Folder.Path, new Dictionary<string, string> { ["MEDVISION_DATA"] = data },
-            "train", "--data-file", run.DataFile, "--epochs", "1", "--batch", "16", "--threads", "1", "--output", run.Folder["imagenet"], "--init-weights", "imagenet");
+            "train", "--data-file", run.DataFile, "--epochs", "1", "--batch", "16", "--threads", "1", "--output", run.Folder["imagenet"], "--init-weights", "imagenet",
+            "--optimizer", "sgd", "--head-lr-mult", "10");
         started.ExitCode.Should().Be(0, started.ToString());
         started.Text.Should().Contain("ResNet18_Weights.IMAGENET1K_V1").And.Contain("https://download.pytorch.org/models/resnet18-f37072fd.pth");
         // The small-input stem's 3×3 conv1 and the 5-class fc keep their initialisation; everything else is copied.
         System.Text.RegularExpressions.Regex.Replace(started.Text, @"\s+", " ").Should()
             .Contain("119 of 122 tensors copied; kept initialised: conv1.weight: expected [64, 3, 3, 3], got [64, 3, 7, 7]; fc.weight");
+        // --head-lr-mult: the new classifier (fc.weight, fc.bias) in a parameter group of its own at 10× the rate.
+        started.Text.Should().Contain("SGD (momentum 0.9), lr 0.001, ×0.1 at 50% and 75% of the epochs; the new classifier at 10× (lr 0.01)");
+        var optimizer = MedVision.Torch.Optim.OptimizerState.Load(Path.Combine(run.Folder["imagenet"], "last.optimizer.safetensors"));
+        optimizer.GroupSizes.Should().HaveCount(2).And.EndWith(2);
+        optimizer.Groups[1]["initial_lr"].Should().BeApproximately(10 * optimizer.Groups[0]["initial_lr"], 1e-12);
+
+        // It sets the rate of a classifier that replaces a pretrained one, so it needs --init-weights (or --resume).
+        var alone = await SampleApp.RunAsync("medmnist", run.Folder.Path, "train", "--data-file", run.DataFile, "--head-lr-mult", "10");
+        alone.ExitCode.Should().NotBe(0);
+        alone.Error.Should().Contain("--head-lr-mult sets the rate of the classifier that replaces a pretrained one: give --init-weights");
+        var oneCycle = await SampleApp.RunAsync("medmnist", run.Folder.Path, "train", "--data-file", run.DataFile, "--init-weights", "imagenet", "--head-lr-mult", "10", "--schedule", "onecycle");
+        oneCycle.ExitCode.Should().NotBe(0);
+        oneCycle.Error.Should().Contain("--head-lr-mult needs a schedule that scales each rate");
     }
 
     [Fact]

@@ -471,7 +471,17 @@ public sealed class Trainer
         if (averageKind is not null && averageKind != _average?.GetType().Name)
             throw new InvalidOperationException($"The checkpoint in {dir} holds a {averageKind}, not {(_average is null ? "a run without weight averaging" : "a " + _average.GetType().Name)}; resume it with the settings it was started with.");
         using (var weights = SafeTensors.Load(Path.Combine(dir, LastModelFile))) model.LoadStateDict(weights);
-        using (var state = OptimizerState.Load(Path.Combine(dir, LastOptimizerFile))) optimizer.LoadState(state);
+        using (var state = OptimizerState.Load(Path.Combine(dir, LastOptimizerFile)))
+        {
+            try
+            {
+                optimizer.LoadState(state);
+            }
+            catch (ArgumentException e)
+            {
+                throw new InvalidOperationException($"The optimizer state in {dir} does not fit this run's optimizer: {e.Message} Resume it with the settings it was started with (the optimizer and its parameter groups, such as a classifier's own learning rate).", e);
+            }
+        }
         if (loadScheduler is not null && checkpoint.Scheduler is not null) loadScheduler(new SchedulerState(checkpoint.SchedulerType ?? "", checkpoint.Scheduler));
         if (_average is not null)
         {

@@ -32,7 +32,8 @@ public sealed class TrainerTests : IDisposable
             Transform = shuffle ? TransformPipeline.Create().RandomHorizontalFlip().Normalize(0.5f, 0.5f).Build() : TransformPipeline.Create().Normalize(0.5f, 0.5f).Build(),
         });
 
-    private Trainer Build(Sequential model, string dir, int epochs, double? averagingDecay = null, BatchMixing? mixing = null, bool mixedPrecision = false)
+    private Trainer Build(Sequential model, string dir, int epochs, double? averagingDecay = null, BatchMixing? mixing = null, bool mixedPrecision = false,
+        Func<IReadOnlyList<Tensor>, Optimizer>? optimizer = null)
     {
         var task = new ClassificationTask(model, MedMnistTask.OrdinalRegression);
         var builder = Trainer.Create(mixing is null ? task : task.WithBatchMixing(mixing));
@@ -42,7 +43,7 @@ public sealed class TrainerTests : IDisposable
             .TrainOn(Loader(Retina.Value.Train, 64, shuffle: true))
             .ValidateOn(Loader(Retina.Value.Validation, 32, shuffle: false))
             .TestOn(Loader(Retina.Value.Test, 32, shuffle: false))
-            .UseAdam(1e-2)
+            .UseOptimizer(optimizer ?? (p => new Adam(p, 1e-2)))
             .WithSchedule(o => new MultiStepLR(o, new[] { 1, 3 }, 0.5))
             .ForEpochs(epochs)
             .WithSeed(9)
@@ -406,6 +407,13 @@ public sealed class TrainerTests : IDisposable
         using (var model = TinyCnn())
             FluentActions.Invoking(() => Build(model, "plain", 2, averagingDecay: 0.9).Run(resume: true))
                 .Should().Throw<InvalidOperationException>().WithMessage("*without weight averaging*");
+        // Nor with another optimizer, or other parameter groups (a classifier at a rate of its own).
+        using (var model = TinyCnn())
+            FluentActions.Invoking(() => Build(model, "plain", 2, optimizer: p => new Sgd(p, 1e-2)).Run(resume: true))
+                .Should().Throw<InvalidOperationException>().WithMessage("*optimizer state in*plain does not fit this run's optimizer: The state was exported by*Adam*Resume it with the settings it was started with*");
+        using (var model = TinyCnn())
+            FluentActions.Invoking(() => Build(model, "plain", 2, optimizer: p => new Adam(new[] { new AdamParameterGroup(p.Take(1).ToList(), 1e-2), new AdamParameterGroup(p.Skip(1).ToList(), 1e-1) })).Run(resume: true))
+                .Should().Throw<InvalidOperationException>().WithMessage("*does not fit this run's optimizer: The state has 1 parameter groups but the optimizer has 2.*");
     }
 
     // Records the training weights (parameters, by name) at the end of every epoch, and cancels after one if asked.
