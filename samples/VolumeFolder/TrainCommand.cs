@@ -53,6 +53,12 @@ internal static class TrainCommand
         var epochs = new Option<int>("--epochs") { Description = "Training epochs.", DefaultValueFactory = _ => 20 }.AtLeast(1);
         var batch = new Option<int>("--batch") { Description = "Batch size.", DefaultValueFactory = _ => 4 }.AtLeast(1);
         var lr = new Option<double>("--lr") { Description = "Learning rate (the peak with --schedule onecycle).", DefaultValueFactory = _ => 1e-4 }.Positive();
+        var crop = new Option<double[]?>("--crop-foreground")
+        {
+            Description = "THRESHOLD [MARGIN]: crop every volume to the box of its stored values above THRESHOLD (plus MARGIN voxels) before resampling, e.g. 0 for skull-stripped MRI (MedicalNet's preparation) or -500 for the body in CT (HU); default: no crop.",
+            AllowMultipleArgumentsPerToken = true,
+            Arity = new ArgumentArity(1, 2),
+        }.Must(v => v is null || v.Length == 0 || (double.IsFinite(v[0]) && (v.Length == 1 || (v[1] >= 0 && v[1] <= 10_000 && v[1] == Math.Floor(v[1])))), "a finite threshold and a whole margin of at least 0");
         var normalization = new Option<string?>("--normalize")
         {
             Description = "How volumes are normalised after the scaling to [0, 1]: dataset (by the training volumes' mean and sd), volume (each by its own), "
@@ -66,7 +72,7 @@ internal static class TrainCommand
         var output = new Option<string>("--output") { Description = "Folder for checkpoints, history, the validation report and model.safetensors.", DefaultValueFactory = _ => "runs/volumes" };
         var command = new Command("train", "Train and evaluate a 3-D classifier on volumes in class folders.")
         {
-            data, size, window, orientation, normalization, depth, initWeights, valFraction, epochs, batch, lr, seed, demo, device, threads, output,
+            data, size, window, orientation, crop, normalization, depth, initWeights, valFraction, epochs, batch, lr, seed, demo, device, threads, output,
         };
         optimization.AddTo(command, epochs);
         optimization.AddHeadMultiplierTo(command, initWeights);
@@ -77,15 +83,17 @@ internal static class TrainCommand
             // --demo changes the defaults of depth, size and epochs, never a value the user gave.
             bool Default(Option option) => r.GetValue(demo) && r.GetResult(option) is null or { Implicit: true };
             var windowValue = r.GetValue(window);
+            var cropValue = r.GetValue(crop);
             return Run(new Settings(r.GetValue(data), Default(size) ? [32, 32, 32] : r.GetValue(size)!, windowValue is { Length: 2 } ? (windowValue[0], windowValue[1]) : null,
-                r.GetValue(orientation) == "none" ? null : r.GetValue(orientation), r.GetValue(normalization) ?? (r.GetValue(initWeights) is null ? "dataset" : "volume-nonzero"), Default(depth) ? 10 : r.GetValue(depth), r.GetValue(initWeights),
+                r.GetValue(orientation) == "none" ? null : r.GetValue(orientation),
+                cropValue is { Length: > 0 } ? new CropForeground((float)cropValue[0], cropValue.Length > 1 ? (int)cropValue[1] : 0) : null, r.GetValue(normalization) ?? (r.GetValue(initWeights) is null ? "dataset" : "volume-nonzero"), Default(depth) ? 10 : r.GetValue(depth), r.GetValue(initWeights),
                 r.GetValue(valFraction), Default(epochs) ? 2 : r.GetValue(epochs), r.GetValue(batch), r.GetValue(lr), r.GetValue(seed), r.GetValue(demo),
                 Device.Parse(r.GetValue(device)!), r.GetValue(threads), r.GetValue(output)!, optimization.Read(r)));
         });
         return command;
     }
 
-    private sealed record Settings(string? Data, int[] Size, (double Center, double Width)? Window, string? Orientation, string Normalization, int Depth, string? InitWeights,
+    private sealed record Settings(string? Data, int[] Size, (double Center, double Width)? Window, string? Orientation, CropForeground? Crop, string Normalization, int Depth, string? InitWeights,
         double ValidationFraction, int Epochs, int Batch, double LearningRate, int Seed, bool Demo, Device Device, int Threads, string Output,
         OptimizationRecipe Optimization);
 
@@ -115,7 +123,7 @@ internal static class TrainCommand
         }
         Tensors.NumThreads = s.Threads;
         AnsiConsole.MarkupLine(SampleCommandLine.Banner(s.Device));
-        var source = VolumeFolderSource.FromSubfolders(s.Data, s.Size[0], s.Size[1], s.Size[2], s.Window, s.Orientation);
+        var source = VolumeFolderSource.FromSubfolders(s.Data, s.Size[0], s.Size[1], s.Size[2], s.Window, s.Orientation, s.Crop);
         if (source.ClassNames.Count < 2) throw new ArgumentException($"--data {s.Data} has one class folder ({source.ClassNames[0]}); a classifier needs at least two.");
         var labels = source.Samples.Select(x => x.Label).ToArray();
         var (trainIndices, valIndices) = DataSplits.StratifiedHoldout(labels, s.ValidationFraction, s.Seed);
@@ -124,7 +132,7 @@ internal static class TrainCommand
         var train = new SubsetSource(source, trainIndices);
         var validation = new SubsetSource(source, valIndices);
         string Counts(IEnumerable<int> indices) => string.Join(", ", source.ClassNames.Select((name, k) => $"{indices.Count(i => labels[i] == k)} {name}"));
-        AnsiConsole.MarkupLine(Markup.Escape($"{source.Count} volumes in {source.ClassNames.Count} classes, {string.Join("×", s.Size)} after resampling{(s.Orientation is null ? "" : $", reoriented to {s.Orientation}")}, intensities {(s.Window is { } w ? $"through the window {w.Center.ToString(CultureInfo.InvariantCulture)} ± {(w.Width / 2).ToString(CultureInfo.InvariantCulture)}" : "by each volume's minimum and maximum")}: training {Counts(trainIndices)} · validation {Counts(valIndices)}"));
+        AnsiConsole.MarkupLine(Markup.Escape($"{source.Count} volumes in {source.ClassNames.Count} classes, {string.Join("×", s.Size)} after resampling{(s.Orientation is null ? "" : $", reoriented to {s.Orientation}")}{(s.Crop is { } c ? string.Create(CultureInfo.InvariantCulture, $", cropped to values above {c.Threshold}{(c.Margin > 0 ? $" (margin {c.Margin})" : "")}") : "")}, intensities {(s.Window is { } w ? $"through the window {w.Center.ToString(CultureInfo.InvariantCulture)} ± {(w.Width / 2).ToString(CultureInfo.InvariantCulture)}" : "by each volume's minimum and maximum")}: training {Counts(trainIndices)} · validation {Counts(valIndices)}"));
 
         // Dataset: one pass over the training volumes for their mean and standard deviation (the normalisation the model
         // file records). Per volume: each volume's own statistics, recorded as the card's intensity normalisation.
@@ -179,6 +187,7 @@ internal static class TrainCommand
             InputSize = s.Size.ToList(), Channels = 1, Mean = new() { (float)mean }, Std = new() { (float)std }, Resize = "linear",
             Orientation = source.Orientation, IntensityWindow = source.Window is { } win ? new() { win.Center, win.Width } : null,
             IntensityNormalization = perVolume,
+            CropForeground = source.ForegroundCrop is { } f ? new ForegroundCropCard { Threshold = f.Threshold, Margin = f.Margin } : null,
         };
         var metrics = new Dictionary<string, double> { ["best_epoch"] = result.BestEpoch + 1, ["val_auc"] = auc, ["val_acc"] = acc };
         var modelFile = Path.Combine(s.Output, "model.safetensors");

@@ -68,9 +68,9 @@ public sealed class VolumeFolderSampleTests : IDisposable
         // Fine-tuning a MedicalNet checkpoint (ResNet-18 layout, zero-padding shortcut, widths 3–24) through a CT-like window.
         var checkpoint = Path.Combine(AppContext.BaseDirectory, "Fixtures", "medicalnet_tiny_resnet18a.pth");
         var tuned = await SampleApp.RunAsync("volume-folder", _folder.Path,
-            "--data", data, "--size", "24", "24", "24", "--init-weights", checkpoint, "--window", "0.5", "1", "--head-lr-mult", "10", "--epochs", "1", "--batch", "3", "--threads", "2", "--output", _folder["tuned"]);
+            "--data", data, "--size", "24", "24", "24", "--init-weights", checkpoint, "--window", "0.5", "1", "--crop-foreground", "0", "1", "--head-lr-mult", "10", "--epochs", "1", "--batch", "3", "--threads", "2", "--output", _folder["tuned"]);
         tuned.ExitCode.Should().Be(0, tuned.ToString());
-        tuned.Text.Should().Contain("zero-padding shortcut").And.Contain("pretrained weights from").And.Contain("through the window 0.5 ± 0.5");
+        tuned.Text.Should().Contain("zero-padding shortcut").And.Contain("pretrained weights from").And.Contain("cropped to values above 0 (margin 1), intensities through the window 0.5 ± 0.5");
         tuned.Lines().Should().ContainSingle().Which["pretrained"].Should().Be("yes");
         var tunedCard = ModelFile.ReadCard(Path.Combine(_folder["tuned"], "model.safetensors"));
         tunedCard.ResNet!.Widths.Should().Equal(3, 6, 12, 24);
@@ -82,10 +82,11 @@ public sealed class VolumeFolderSampleTests : IDisposable
         tunedCard.Preprocessing.Mean.Should().Equal(0f);
         tunedCard.Preprocessing.Std.Should().Equal(1f);
         tunedCard.FormatVersion.Should().Be(3);
+        tunedCard.Preprocessing.CropForeground.Should().BeEquivalentTo(new ForegroundCropCard { Threshold = 0, Margin = 1 });
         var tunedModel = Path.Combine(_folder["tuned"], "model.safetensors");
         var tunedPredict = await SampleApp.RunAsync("volume-folder", _folder.Path, "predict", "--model", tunedModel, scans[0]);
         tunedPredict.ExitCode.Should().Be(0, tunedPredict.ToString());
-        tunedPredict.Text.Should().Contain("window 0.5 ± 0.5, each volume normalised over its non-zero voxels");
+        tunedPredict.Text.Should().Contain("cropped to values above 0 (margin 1), window 0.5 ± 0.5, each volume normalised over its non-zero voxels");
         using (var predictor = Predictor.Load(tunedModel))
         {
             var expected = predictor.PredictFile(Path.Combine(_folder.Path, scans[0]));
@@ -125,6 +126,9 @@ public sealed class VolumeFolderSampleTests : IDisposable
         var normalize = await SampleApp.RunAsync("volume-folder", _folder.Path, "--data", _folder.Path, "--normalize", "zscore");
         normalize.ExitCode.Should().NotBe(0);
         normalize.Error.Should().Contain("--normalize must be dataset, volume or volume-nonzero");
+        var crop = await SampleApp.RunAsync("volume-folder", _folder.Path, "--data", _folder.Path, "--crop-foreground", "0", "1.5");
+        crop.ExitCode.Should().NotBe(0);
+        crop.Error.Should().Contain("--crop-foreground must be a finite threshold and a whole margin of at least 0");
         var window = await SampleApp.RunAsync("volume-folder", _folder.Path, "--data", _folder.Path, "--window", "40", "0");
         window.ExitCode.Should().NotBe(0);
         window.Error.Should().Contain("--window must be a finite center and a positive width");

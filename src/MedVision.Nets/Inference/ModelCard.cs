@@ -14,7 +14,8 @@ public sealed class ModelCard
     /// readers keep reading what they can rebuild: 1; 2 for a ResNet with a stem kernel or stride of its own, torchvision's
     /// replace_stride_with_dilation, stage strides, stage dilations or the zero-padding shortcut (MedicalNet's layout),
     /// or a volume intensity window, which a version-1 reader would silently build or scale without; 3 for a per-input
-    /// <see cref="PreprocessingCard.IntensityNormalization"/>, which a version-2 reader would skip.
+    /// <see cref="PreprocessingCard.IntensityNormalization"/> or a volume's <see cref="PreprocessingCard.CropForeground"/>,
+    /// which a version-2 reader would skip.
     /// </summary>
     public const int CurrentFormatVersion = 3;
 

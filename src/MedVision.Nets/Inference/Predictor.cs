@@ -21,6 +21,7 @@ public sealed class Predictor : IDisposable
     private readonly Transforms.Resize _resize;
     private readonly Normalize _normalize;
     private readonly NormalizeIntensity? _intensity;
+    private readonly CropForeground? _crop;
     private readonly MedMnistTask _task;
     private bool _disposed;
 
@@ -38,6 +39,7 @@ public sealed class Predictor : IDisposable
         _resize = size.Count == 3 ? new Transforms.Resize(size[0], size[1], size[2], mode) : new Transforms.Resize(size[0], size[1], mode);
         _normalize = new Normalize(card.Preprocessing.Mean.ToArray(), card.Preprocessing.Std.ToArray());
         if (card.Preprocessing.IntensityNormalization is { } n) _intensity = new NormalizeIntensity(n.NonZero, n.ChannelWise);
+        if (card.Preprocessing.CropForeground is { } crop) _crop = new CropForeground(crop.Threshold, crop.Margin);
     }
 
     /// <summary>
@@ -151,14 +153,14 @@ public sealed class Predictor : IDisposable
 
     /// <summary>
     /// Predicts a 3-D volume (for 3-D models): reoriented to the model's <see cref="PreprocessingCard.Orientation"/>
-    /// when it records one, resized, intensities mapped to [0, 1] (through the card's
+    /// when it records one, cropped to its foreground when the card has a <see cref="PreprocessingCard.CropForeground"/>, resized, intensities mapped to [0, 1] (through the card's
     /// <see cref="PreprocessingCard.IntensityWindow"/>, else by the volume's minimum and maximum) and normalised (by its
     /// own statistics when the card has an <see cref="PreprocessingCard.IntensityNormalization"/>, then by the card's mean
     /// and sd) — as <see cref="Data.Loading.VolumeFolderSource"/> and the training pipeline prepared training volumes.
     /// </summary>
     public Prediction PredictVolume(NiftiImage volume) => Predict(FromVolume(volume, owned: false));
 
-    // A volume as the model's (1, D, H, W) input: reoriented as the card says, resized, scaled to [0, 1] (window or min–max)
+    // A volume as the model's (1, D, H, W) input: reoriented and cropped to the foreground as the card says, resized, scaled to [0, 1] (window or min–max)
     // (in place, so on a copy unless the volume is this call's own: read from a file, or made by Reorient).
     private FloatImage FromVolume(NiftiImage volume, bool owned)
     {
@@ -166,6 +168,7 @@ public sealed class Predictor : IDisposable
         if (Card.Preprocessing.InputSize.Count != 3) throw new InvalidOperationException("This model takes 2-D images, not volumes.");
         var prepared = Card.Preprocessing.Orientation is { } orientation ? volume.Reorient(orientation) : volume;
         var image = owned || !ReferenceEquals(prepared, volume) ? prepared.AsFloatImage() : prepared.ToFloatImage();
+        if (_crop is not null) image = _crop.Apply(image, new Random(0));
         // Resized before the intensities are mapped, as VolumeFolderSource prepares training volumes (a min–max scaling
         // or a clamping window does not commute with interpolation).
         image = _resize.Apply(image, new Random(0));

@@ -4,7 +4,7 @@ namespace MedVision.Nets.Inference;
 
 /// <summary>
 /// Preprocessing in a <see cref="ModelCard"/>: scale to [0, 1] (volumes: by their minimum and maximum, or through
-/// <see cref="IntensityWindow"/>), resize to <see cref="InputSize"/>, normalise each input by its own statistics when
+/// <see cref="IntensityWindow"/>; volumes cropped to their foreground first when <see cref="CropForeground"/> says so), resize to <see cref="InputSize"/>, normalise each input by its own statistics when
 /// <see cref="IntensityNormalization"/> says so, then (x − mean) / std per channel.
 /// </summary>
 public sealed class PreprocessingCard
@@ -44,6 +44,25 @@ public sealed class PreprocessingCard
     [JsonPropertyName("intensity_normalization")]
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public IntensityNormalizationCard? IntensityNormalization { get; set; }
+
+    /// <summary>
+    /// For 3-D models: the crop to the foreground of the stored values (<see cref="Transforms.CropForeground"/>) after
+    /// reorienting and before resizing, as <see cref="Data.Loading.VolumeFolderSource"/> prepared training volumes;
+    /// <see langword="null"/>: none. A card that has one is written in format 3.
+    /// </summary>
+    [JsonPropertyName("crop_foreground")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public ForegroundCropCard? CropForeground { get; set; }
+}
+
+/// <summary>The crop to the foreground in a <see cref="PreprocessingCard"/> (the options of <see cref="Transforms.CropForeground"/>).</summary>
+public sealed class ForegroundCropCard
+{
+    /// <summary>Values above it (in any channel) are foreground.</summary>
+    [JsonPropertyName("threshold")] public float Threshold { get; set; }
+
+    /// <summary>Voxels kept around the foreground on every side.</summary>
+    [JsonPropertyName("margin")] public int Margin { get; set; }
 }
 
 /// <summary>

@@ -24,6 +24,11 @@ public sealed class TransformPipelineBuilder
     /// values only when <paramref name="nonZero"/> (MedicalNet's preparation of MRI), per channel when <paramref name="channelWise"/>.
     /// </summary>
     public TransformPipelineBuilder NormalizeIntensity(bool nonZero = false, bool channelWise = false) => Add(new NormalizeIntensity(nonZero, channelWise));
+    /// <summary>
+    /// Crops to the bounding box of the values above <paramref name="threshold"/> plus <paramref name="margin"/>
+    /// (MONAI's <c>CropForeground</c>); follow it with a <see cref="Resize(int, int, int, ResizeMode)"/>, as the size varies.
+    /// </summary>
+    public TransformPipelineBuilder CropForeground(float threshold = 0, int margin = 0) => Add(new CropForeground(threshold, margin));
     /// <summary>Flips left–right with probability p.</summary>
     public TransformPipelineBuilder RandomHorizontalFlip(double probability = 0.5) => Add(new RandomFlip(SpatialAxis.Width, probability));
     /// <summary>Flips top–bottom with probability p.</summary>

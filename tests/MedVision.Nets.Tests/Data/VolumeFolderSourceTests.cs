@@ -119,20 +119,28 @@ public sealed class VolumeFolderSourceTests : IDisposable
     }
 
     [Theory]
-    [InlineData(true, null)]
-    [InlineData(false, null)]
-    [InlineData(false, true)]
-    [InlineData(true, false)]
-    public void AModelFileOfTheSource_PredictsFromTheFiles_AsTrainingPreparedThem(bool window, bool? perVolumeNonZero)
+    [InlineData(true, null, false)]
+    [InlineData(false, null, false)]
+    [InlineData(false, true, false)]
+    [InlineData(true, false, true)]
+    [InlineData(false, null, true)]
+    public void AModelFileOfTheSource_PredictsFromTheFiles_AsTrainingPreparedThem(bool window, bool? perVolumeNonZero, bool crop)
     {
         // Volumes resized (5×3×4 → 8×6×10) and scaled through a CT window or by min–max: the card records the window, and
         // the predictor prepares a file as the source does (orientation, resize, then the intensity mapping); then, when
         // the card says so, each volume normalised by its own statistics (over its non-zero voxels or all), then by the
-        // card's mean and sd, as the training pipeline did.
+        // card's mean and sd, as the training pipeline did. With crop, each volume is first cropped to its values above 150
+        // (the last two of its four slices along the stored slowest axis, wherever reorienting puts them).
         var lps = Ramp().Reorient("LPS");
         NiftiWriter.Write(Path.Combine(Class("a"), "v1.nii.gz"), lps);
         NiftiWriter.Write(Path.Combine(Class("b"), "v2.nii.gz"), Ramp());
-        var source = VolumeFolderSource.FromSubfolders(_root, 8, 6, 10, window: window ? (100, 200) : null);
+        var source = VolumeFolderSource.FromSubfolders(_root, 8, 6, 10, window: window ? (100, 200) : null, cropForeground: crop ? new CropForeground(150) : null);
+        if (crop)
+        {
+            source.ForegroundCrop!.Threshold.Should().Be(150);
+            var plain = VolumeFolderSource.FromSubfolders(_root, 8, 6, 10, window: window ? (100, 200) : null);
+            source.Load(1).Image.Data.Should().NotEqual(plain.Load(1).Image.Data, "the crop changes what is resampled");
+        }
         if (window) source.Window!.Value.Should().Be((100d, 200d));
         else source.Window.Should().BeNull();
         source.Size.Should().Be((8, 6, 10));
@@ -143,10 +151,11 @@ public sealed class VolumeFolderSourceTests : IDisposable
             InputSize = new() { 8, 6, 10 }, Channels = 1, Mean = new() { 0.3f }, Std = new() { 0.2f }, Orientation = source.Orientation,
             IntensityWindow = source.Window is { } w ? new() { w.Center, w.Width } : null,
             IntensityNormalization = perVolumeNonZero is { } nz ? new IntensityNormalizationCard { NonZero = nz } : null,
+            CropForeground = source.ForegroundCrop is { } f ? new ForegroundCropCard { Threshold = f.Threshold, Margin = f.Margin } : null,
         };
         var card = ModelFile.Describe(model, preprocessing, source.ClassNames, MedMnistTask.Binary);
-        if (perVolumeNonZero is null) card.FormatVersion.Should().Be(window ? 2 : 1, "a version-1 reader would scale by min–max instead of the window");
-        else card.FormatVersion.Should().Be(3, "a version-2 reader would skip the per-volume normalisation");
+        if (perVolumeNonZero is null && !crop) card.FormatVersion.Should().Be(window ? 2 : 1, "a version-1 reader would scale by min–max instead of the window");
+        else card.FormatVersion.Should().Be(3, "a version-2 reader would skip the per-volume normalisation and the crop");
         var path = Path.Combine(_root, "model.safetensors");
         ModelFile.Save(path, model, card);
         using var predictor = Predictor.Load(path);
@@ -164,7 +173,11 @@ public sealed class VolumeFolderSourceTests : IDisposable
             predictor.PredictFile(source.Samples[i].Path).Probabilities.Should().Equal(expected, (a, e) => Math.Abs(a - e) < 1e-6);
         }
 
-        // A window that cannot map anything is refused by name.
+        // A window that cannot map anything, or a crop that cannot be made, is refused by name.
+        preprocessing.CropForeground = new ForegroundCropCard { Threshold = 0, Margin = -1 };
+        FluentActions.Invoking(() => ModelFile.Save(Path.Combine(_root, "bad.safetensors"), model, ModelFile.Describe(model, preprocessing, source.ClassNames, MedMnistTask.Binary)))
+            .Should().Throw<ModelFormatException>().WithMessage("*foreground crop (threshold 0, margin -1)*");
+        preprocessing.CropForeground = null;
         preprocessing.IntensityWindow = new() { 40, 0 };
         FluentActions.Invoking(() => ModelFile.Save(Path.Combine(_root, "bad.safetensors"), model, ModelFile.Describe(model, preprocessing, source.ClassNames, MedMnistTask.Binary)))
             .Should().Throw<ModelFormatException>().WithMessage("*intensity window [40, 0]*");

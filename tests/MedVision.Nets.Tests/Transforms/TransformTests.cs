@@ -266,3 +266,59 @@ public class NormalizeIntensityTests
         nan.Should().Throw<ArgumentException>().WithMessage("*NaN*");
     }
 }
+
+public class CropForegroundTests
+{
+    [Fact]
+    public void AVolume_IsCroppedToTheBoxOfItsValuesAboveTheThreshold_InEveryChannel()
+    {
+        // (2, 4, 5, 6): channel 0 has foreground at (1, 1, 2) and (2, 3, 3); channel 1 at (1, 2, 4). The box is the union:
+        // D 1–2, H 1–3, W 2–4 (inclusive), so the crop is (2, 2, 3, 3) and keeps the values at their places.
+        var data = new float[2 * 4 * 5 * 6];
+        int At(int c, int z, int y, int x) => ((c * 4 + z) * 5 + y) * 6 + x;
+        data[At(0, 1, 1, 2)] = 5;
+        data[At(0, 2, 3, 3)] = 7;
+        data[At(1, 1, 2, 4)] = 9;
+        data[At(1, 0, 0, 0)] = -3;   // at or below the threshold: background
+        var volume = new FloatImage(data, 2, 4, 5, 6);
+        var transform = new CropForeground();
+        transform.FindBox(volume)!.Value.Start.Should().Equal(1, 1, 2);
+        transform.FindBox(volume)!.Value.End.Should().Equal(3, 4, 5);
+        var cropped = transform.Apply(volume, new Random(0));
+        cropped.Shape.Should().Equal(2, 2, 3, 3);
+        int Cropped(int c, int z, int y, int x) => ((c * 2 + z) * 3 + y) * 3 + x;
+        cropped.Data[Cropped(0, 0, 0, 0)].Should().Be(5);
+        cropped.Data[Cropped(0, 1, 2, 1)].Should().Be(7);
+        cropped.Data[Cropped(1, 0, 1, 2)].Should().Be(9);
+        cropped.Data.Count(v => v != 0).Should().Be(3);
+
+        // A margin widens the box on every side, clipped at the borders: D 0–3, H 0–4, W 0–5 with margin 2 → the whole
+        // volume's D and H, W 0–5 (6 wide: the whole width), so the image comes back as it is.
+        new CropForeground(margin: 2).Apply(volume, new Random(0)).Should().BeSameAs(volume);
+        var one = new CropForeground(margin: 1).Apply(volume, new Random(0));
+        one.Shape.Should().Equal(2, 4, 5, 5);   // D 0–3, H 0–4, W 1–5
+        // A higher threshold keeps only the 9.
+        new CropForeground(threshold: 8).Apply(volume, new Random(0)).Data.Should().Equal(0f, 9f);
+    }
+
+    [Fact]
+    public void A2DImage_IsCroppedInHeightAndWidth_AndAnImageWithoutForegroundIsKept()
+    {
+        // (1, 3, 4) with CT-like values: the body (> −500) in rows 1–2, columns 1–2.
+        var image = new FloatImage(new[] { -1000f, -1000, -1000, -1000, -1000, 40, -200, -1000, -1000, 60, 30, -1000 }, 1, 3, 4);
+        var cropped = TransformPipeline.Create().CropForeground(threshold: -500).Build().Apply(image, new Random(0));
+        cropped.Shape.Should().Equal(1, 2, 2);
+        cropped.Data.Should().Equal(40f, -200f, 60f, 30f);
+        new CropForeground(-500).FindBox(image)!.Value.Start.Should().Equal(0, 1, 1);
+        var air = new FloatImage(Enumerable.Repeat(-1000f, 12).ToArray(), 1, 3, 4);
+        new CropForeground(-500).FindBox(air).Should().BeNull();
+        new CropForeground(-500).Apply(air, new Random(0)).Should().BeSameAs(air);
+        // NaN is not above any threshold.
+        new CropForeground().FindBox(new FloatImage(new[] { float.NaN, 0f }, 1, 1, 2)).Should().BeNull();
+
+        var nan = () => new CropForeground(float.NaN);
+        nan.Should().Throw<ArgumentOutOfRangeException>().WithMessage("*finite*");
+        var negative = () => new CropForeground(0, -1);
+        negative.Should().Throw<ArgumentOutOfRangeException>();
+    }
+}

@@ -8,7 +8,8 @@ namespace MedVision.Nets.Data.Loading;
 /// Labelled 3-D volumes for classification from a folder of class sub-folders (<c>root/AD/…</c>, <c>root/CN/…</c>; the
 /// sorted folder names are the classes): every NIfTI file (<c>.nii</c>, <c>.nii.gz</c>) and every folder that holds
 /// <c>.dcm</c> files (one DICOM series) below a class folder is one sample. Each volume is reoriented (by default to
-/// RAS, so that NIfTI files and DICOM series stored in different orientations agree), resampled (trilinear) to the
+/// RAS, so that NIfTI files and DICOM series stored in different orientations agree), optionally cropped to its
+/// foreground (<see cref="CropForeground"/>, on the stored values), resampled (trilinear) to the
 /// requested (D, H, W) and its intensities mapped to [0, 1] — by its own minimum and maximum, or through a fixed
 /// window (a CT window in Hounsfield units) — giving (1, D, H, W) images for 3-D networks and the <see cref="DataLoader"/>.
 /// </summary>
@@ -17,8 +18,10 @@ public sealed class VolumeFolderSource : ILabeledImageSource
     private readonly (int Depth, int Height, int Width) _size;
     private readonly ScaleIntensity _scale;
 
-    private VolumeFolderSource(IReadOnlyList<string> classes, IReadOnlyList<(string Path, int Label)> samples, (int, int, int) size, (double, double)? window, string? orientation)
+    private VolumeFolderSource(IReadOnlyList<string> classes, IReadOnlyList<(string Path, int Label)> samples, (int, int, int) size, (double, double)? window, string? orientation,
+        CropForeground? cropForeground)
     {
+        ForegroundCrop = cropForeground;
         Orientation = orientation;
         ClassNames = classes;
         Samples = samples;
@@ -32,6 +35,12 @@ public sealed class VolumeFolderSource : ILabeledImageSource
     /// volume's own minimum and maximum. A model card records it as <see cref="Inference.PreprocessingCard.IntensityWindow"/>.
     /// </summary>
     public (double Center, double Width)? Window { get; }
+
+    /// <summary>
+    /// The crop to the foreground every volume gets after reorienting and before resampling; <see langword="null"/>:
+    /// none. A model card records it as <see cref="Inference.PreprocessingCard.CropForeground"/>.
+    /// </summary>
+    public CropForeground? ForegroundCrop { get; }
 
     /// <summary>The (D, H, W) every volume is resampled to.</summary>
     public (int Depth, int Height, int Width) Size => _size;
@@ -70,9 +79,12 @@ public sealed class VolumeFolderSource : ILabeledImageSource
     /// <param name="window">(center, width) mapping intensities to [0, 1] for every volume (e.g. (40, 400) for a CT
     /// soft-tissue window); null: each volume's own minimum–maximum.</param>
     /// <param name="orientation">Axis codes every volume is reoriented to first (see <see cref="NiftiImage.Reorient"/>); null: as stored.</param>
+    /// <param name="cropForeground">A crop to the foreground of the stored values, after reorienting and before
+    /// resampling (e.g. <c>new CropForeground(0)</c> for skull-stripped MRI, as MedicalNet prepared volumes); null: none.</param>
     /// <exception cref="DirectoryNotFoundException">The folder does not exist.</exception>
     /// <exception cref="DataFormatException">No class folder, or no volume in any of them.</exception>
-    public static VolumeFolderSource FromSubfolders(string root, int depth, int height, int width, (double Center, double Width)? window = null, string? orientation = "RAS")
+    public static VolumeFolderSource FromSubfolders(string root, int depth, int height, int width, (double Center, double Width)? window = null, string? orientation = "RAS",
+        CropForeground? cropForeground = null)
     {
         if (orientation is not null) NiftiAffine.ParseAxisCodes(orientation, nameof(orientation));
         ArgumentException.ThrowIfNullOrEmpty(root);
@@ -92,7 +104,7 @@ public sealed class VolumeFolderSource : ILabeledImageSource
                 if (Directory.EnumerateFiles(directory, "*.dcm").Any()) samples.Add((directory, label));
         }
         if (samples.Count == 0) throw new DataFormatException(root, $"no NIfTI files or DICOM series folders in the class folders ({string.Join(", ", classes)}).");
-        return new VolumeFolderSource(classes, samples.OrderBy(s => s.Item2).ThenBy(s => s.Item1, StringComparer.Ordinal).ToList(), (depth, height, width), window, orientation);
+        return new VolumeFolderSource(classes, samples.OrderBy(s => s.Item2).ThenBy(s => s.Item1, StringComparer.Ordinal).ToList(), (depth, height, width), window, orientation, cropForeground);
     }
 
     /// <summary>Reads sample <paramref name="index"/>'s volume as it is stored (modality values; DICOM series: the largest one in its folder).</summary>
@@ -121,6 +133,7 @@ public sealed class VolumeFolderSource : ILabeledImageSource
         var volume = ReadVolume(index);
         if (Orientation is { } orientation) volume = volume.Reorient(orientation);
         var image = volume.AsFloatImage(); // read for this call only: no copy needed
+        if (ForegroundCrop is not null) image = ForegroundCrop.Apply(image, new Random(0));
         var (d, h, w) = _size;
         if (image.Depth != d || image.Height != h || image.Width != w)
             image = new Transforms.Resize(d, h, w, ResizeMode.Linear).Apply(image, new Random(0));
