@@ -1,6 +1,9 @@
 namespace MedVision.Nets.Transforms;
 
-/// <summary>Rotates a 2-D image about its centre by an angle drawn uniformly from [−degrees, degrees], bilinear, filling outside with <see cref="Fill"/>.</summary>
+/// <summary>
+/// Rotates a 2-D image about its centre by an angle drawn uniformly from [−degrees, degrees], bilinear, filling outside
+/// with <see cref="Fill"/>; a volume rotates about its depth axis (every (H, W) slice by the same angle).
+/// </summary>
 public sealed class RandomRotation : ITransform
 {
     /// <summary>Creates the transform.</summary>
@@ -22,10 +25,9 @@ public sealed class RandomRotation : ITransform
     {
         ArgumentNullException.ThrowIfNull(image);
         ArgumentNullException.ThrowIfNull(random);
-        if (image.IsVolume) throw new ArgumentException("RandomRotation works on 2-D images (C, H, W).");
         double angle = (random.NextDouble() * 2 - 1) * Degrees * Math.PI / 180;
         if (angle == 0) return image;
-        int c = image.Channels, h = image.Height, w = image.Width;
+        int planes = image.Channels * image.Depth, h = image.Height, w = image.Width;   // each (c, z) slice as a plane
         double cy = (h - 1) / 2.0, cx = (w - 1) / 2.0, cos = Math.Cos(angle), sin = Math.Sin(angle);
         var src = image.Data;
         var dst = new float[src.Length];
@@ -35,8 +37,8 @@ public sealed class RandomRotation : ITransform
                 // Inverse mapping: the source point that lands on (x, y).
                 double sx = cos * (x - cx) + sin * (y - cy) + cx;
                 double sy = -sin * (x - cx) + cos * (y - cy) + cy;
-                for (int ch = 0; ch < c; ch++)
-                    dst[(ch * h + y) * w + x] = Bilinear(src, ch, h, w, sy, sx, Fill);
+                for (int plane = 0; plane < planes; plane++)
+                    dst[(plane * h + y) * w + x] = Bilinear(src, plane, h, w, sy, sx, Fill);
             }
         return new FloatImage(dst, image.Shape);
     }

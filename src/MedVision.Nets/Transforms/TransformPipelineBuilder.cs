@@ -47,6 +47,15 @@ public sealed class TransformPipelineBuilder
     public TransformPipelineBuilder RandomCrop(int height, int width, int padding = 0) => Add(new Crop(height, width, random: true, padding));
     /// <summary>Crops the centre.</summary>
     public TransformPipelineBuilder CenterCrop(int height, int width) => Add(new Crop(height, width, random: false));
+    /// <summary>
+    /// Crops volumes to (depth, height, width) at a random position after optional zero padding (MONAI's RandSpatialCrop
+    /// with a fixed size). Named apart from <see cref="RandomCrop(int, int, int)"/>, whose third argument is the padding.
+    /// </summary>
+    public TransformPipelineBuilder RandomVolumeCrop(int depth, int height, int width, int padding = 0) => Add(new Crop(depth, height, width, random: true, padding));
+    /// <summary>Crops the centre of volumes to (depth, height, width) (MONAI's CenterSpatialCrop).</summary>
+    public TransformPipelineBuilder CenterVolumeCrop(int depth, int height, int width) => Add(new Crop(depth, height, width, random: false));
+    /// <summary>Adds Gaussian noise N(mean, std²) with the given probability (MONAI's RandGaussianNoise).</summary>
+    public TransformPipelineBuilder RandomGaussianNoise(double probability = 0.1, double mean = 0, double std = 0.1) => Add(new RandomGaussianNoise(probability, mean, std));
     /// <summary>Scales intensities by a random factor in [1 − s, 1 + s].</summary>
     public TransformPipelineBuilder RandomIntensityScale(double strength, double probability = 1.0) => Add(new RandomIntensityScale(strength, probability));
     /// <summary>Maps intensities to [0, 1] by each image's own minimum and maximum.</summary>

@@ -322,3 +322,87 @@ public class CropForegroundTests
         negative.Should().Throw<ArgumentOutOfRangeException>();
     }
 }
+
+public class VolumeAugmentationTests
+{
+    private static FloatImage Ramp(params int[] shape)
+    {
+        int n = shape.Aggregate(1, (a, b) => a * b);
+        return new FloatImage(Enumerable.Range(0, n).Select(i => (float)i).ToArray(), shape);
+    }
+
+    [Fact]
+    public void VolumeCrops_TakeTheCentreOrASeededPosition_AndRefuseTheOtherRank()
+    {
+        // (1, 4, 5, 6) holding its own indices: the centre 2×3×2 starts at (1, 1, 2).
+        var volume = Ramp(1, 4, 5, 6);
+        var centre = TransformPipeline.Create().CenterVolumeCrop(2, 3, 2).Build().Apply(volume, new Random(0));
+        centre.Shape.Should().Equal(1, 2, 3, 2);
+        centre.Data.Should().Equal(new[] { 38f, 39, 44, 45, 50, 51, 68, 69, 74, 75, 80, 81 });
+
+        // A random crop is a contiguous block of the volume, the same for the same seed, different for another.
+        var crop = new Crop(2, 3, 2, random: true);
+        var a = crop.Apply(volume, new Random(3));
+        crop.Apply(volume, new Random(3)).Data.Should().Equal(a.Data);
+        Enumerable.Range(0, 20).Select(seed => crop.Apply(volume, new Random(seed)).Data[0]).Distinct().Should().HaveCountGreaterThan(3);
+        float first = a.Data[0];
+        int z = (int)first / 30, y = (int)first % 30 / 6, x = (int)first % 6;
+        a.Data.Should().Equal(from dz in Enumerable.Range(0, 2) from dy in Enumerable.Range(0, 3) from dx in Enumerable.Range(0, 2)
+                              select (float)((z + dz) * 30 + (y + dy) * 6 + x + dx));
+
+        // With padding, the crop may reach into zeros on every axis, the depth included; a crop of the padded size keeps
+        // the volume in its middle.
+        var padded = TransformPipeline.Create().RandomVolumeCrop(6, 7, 8, padding: 1).Build().Apply(volume, new Random(0));
+        padded.Shape.Should().Equal(1, 6, 7, 8);
+        padded.Data.Count(v => v != 0).Should().Be(4 * 5 * 6 - 1, "the whole volume (whose first value is 0) inside a zero border");
+
+        var flat = () => new Crop(2, 2, random: false).Apply(volume, new Random(0));
+        flat.Should().Throw<ArgumentException>().WithMessage("*works on 2-D images*give a volume a (depth, height, width) crop*");
+        var deep = () => new Crop(2, 2, 2, random: false).Apply(Ramp(1, 4, 4), new Random(0));
+        deep.Should().Throw<ArgumentException>().WithMessage("*crop works on volumes*");
+        var large = () => new Crop(5, 2, 2, random: false).Apply(volume, new Random(0));
+        large.Should().Throw<ArgumentException>().WithMessage("Cannot crop 5×2×2 from a 4×5×6 volume.");
+    }
+
+    [Fact]
+    public void RotatingAVolume_RotatesEverySliceAsA2DImageByTheSameAngle()
+    {
+        var volume = Ramp(2, 3, 7, 7);
+        var rotated = new RandomRotation(40).Apply(volume.Clone(), new Random(11));
+        rotated.Shape.Should().Equal(2, 3, 7, 7);
+        rotated.Data.Should().NotEqual(volume.Data);
+        for (int plane = 0; plane < 6; plane++)
+        {
+            var slice = new FloatImage(volume.Data.Skip(plane * 49).Take(49).ToArray(), 1, 7, 7);
+            var expected = new RandomRotation(40).Apply(slice, new Random(11)).Data;
+            rotated.Data.Skip(plane * 49).Take(49).Should().Equal(expected);
+        }
+    }
+
+    [Fact]
+    public void GaussianNoise_HasTheAskedMeanAndSd_IsSeeded_AndHonoursItsProbability()
+    {
+        var zeros = new FloatImage(new float[3 * 40 * 50 * 50], 3, 40, 50, 50);   // 300,000 values, an odd count of pairs covered
+        var noisy = TransformPipeline.Create().RandomGaussianNoise(probability: 1, mean: 0.5, std: 0.2).Build().Apply(zeros, new Random(4));
+        double mean = noisy.Data.Average(v => (double)v);
+        double sd = Math.Sqrt(noisy.Data.Average(v => (v - mean) * (v - mean)));
+        mean.Should().BeApproximately(0.5, 0.002);   // the standard error is 0.2 / √300,000 ≈ 0.0004
+        sd.Should().BeApproximately(0.2, 0.002);
+        noisy.Data.Count(v => Math.Abs(v - 0.5) > 0.4).Should().BeInRange(13_300, 14_000, "4.55% of 300,000 lie beyond 2 sd (13,650 ± 114)");
+
+        var odd = new RandomGaussianNoise(1, 0, 1).Apply(new FloatImage(new float[3], 1, 1, 3), new Random(1));
+        odd.Data.Should().OnlyContain(v => v != 0 && float.IsFinite(v));
+        new RandomGaussianNoise(1, 0, 1).Apply(new FloatImage(new float[3], 1, 1, 3), new Random(1)).Data.Should().Equal(odd.Data);
+
+        // The default probability is MONAI's 0.1: about one image in ten gets noise.
+        var transform = new RandomGaussianNoise();
+        int changed = Enumerable.Range(0, 2000).Count(seed => transform.Apply(new FloatImage(new float[4], 1, 2, 2), new Random(seed)).Data.Any(v => v != 0));
+        changed.Should().BeInRange(150, 250);
+        new RandomGaussianNoise(probability: 0).Apply(new FloatImage(new float[4], 1, 2, 2), new Random(0)).Data.Should().OnlyContain(v => v == 0);
+
+        var badProbability = () => new RandomGaussianNoise(probability: 1.5);
+        badProbability.Should().Throw<ArgumentOutOfRangeException>().WithMessage("*probability*");
+        var badStd = () => new RandomGaussianNoise(std: double.NaN);
+        badStd.Should().Throw<ArgumentOutOfRangeException>().WithMessage("*standard deviation*");
+    }
+}
