@@ -49,7 +49,7 @@ public static class OnnxModelFile
                 DynamicBatch = options.DynamicBatch,
                 DynamicSpatialSize = options.DynamicSpatialSize,
                 Description = options.Description ?? $"{loadedCard.Architecture} for {string.Join(", ", loadedCard.ClassNames)} ({loadedCard.Task}); input {InputName} (N, {pre.Channels}, {string.Join(", ", pre.InputSize)}): "
-                    + "pixels scaled to [0, 1]" + PerInput(pre)
+                    + Cropped(pre) + "pixels scaled to [0, 1]" + PerInput(pre)
                     + (options.NormalizeInGraph ? " (the graph normalises them)." : $", then normalised with mean [{Join(pre.Mean)}] and std [{Join(pre.Std)}]."),
                 ModelVersion = options.ModelVersion,
             };
@@ -89,6 +89,11 @@ public static class OnnxModelFile
         var centred = context.AddNode("Sub", new[] { pixels, mean }, pixels.Sample - mean.Sample);
         return context.AddNode("Div", new[] { centred, std }, centred.Sample / std.Sample);
     }
+
+    // The card's crop to the foreground (volumes), done before resizing by the predictors, not by the graph.
+    private static string Cropped(PreprocessingCard pre) => pre.CropForeground is { } c
+        ? string.Create(System.Globalization.CultureInfo.InvariantCulture, $"volumes cropped to their stored values above {c.Threshold}{(c.Margin > 0 ? $" (margin {c.Margin})" : "")} before resizing, ")
+        : "";
 
     // The card's per-input normalisation, which the graph leaves to its caller (as the predictors apply it).
     private static string PerInput(PreprocessingCard pre) => pre.IntensityNormalization is { } n

@@ -97,14 +97,15 @@ public sealed class OnnxRuntimePredictorTests : IDisposable
     [InlineData(true, true)]
     public void PredictsVolumesWithA3DModelAsTheLibtorchPredictorDoes(bool perVolume, bool normalizeInGraph)
     {
-        // perVolume: each volume normalised over its non-zero voxels (card format 3), which the predictor applies before
-        // the graph whether or not the graph does the card's mean and sd itself.
+        // perVolume: each volume cropped to its values above 100 and normalised over its non-zero voxels (card format 3),
+        // which the predictor does before the graph whether or not the graph does the card's mean and sd itself.
         Tensors.ManualSeed(5);
         using var model = ResNet.Builder().WithBlocks(ResidualBlockKind.Basic, 1, 1).WithWidths(4, 8).ForInput(1, spatialDims: 3).WithSmallInputStem().WithClasses(2).Build();
         var preprocessing = new PreprocessingCard
         {
             InputSize = new() { 12, 16, 16 }, Channels = 1, Mean = new() { 0.1f }, Std = new() { 0.9f },
             IntensityNormalization = perVolume ? new IntensityNormalizationCard { NonZero = true } : null,
+            CropForeground = perVolume ? new ForegroundCropCard { Threshold = 100, Margin = 1 } : null,
         };
         var card = ModelFile.Describe(model, preprocessing, new[] { "control", "disease" }, MedMnistTask.Binary);
         var modelFile = Path.Combine(_folder, "volume.safetensors");
@@ -114,14 +115,20 @@ public sealed class OnnxRuntimePredictorTests : IDisposable
         using (var session = new Microsoft.ML.OnnxRuntime.InferenceSession(onnxFile))
         {
             var description = session.ModelMetadata.Description;
-            if (perVolume) description.Should().Contain("each input normalised by its own mean and sd over its non-zero values (zeros kept)");
+            if (perVolume)
+                description.Should().Contain("volumes cropped to their stored values above 100 (margin 1) before resizing, pixels scaled to [0, 1], each input normalised by its own mean and sd over its non-zero values (zeros kept)");
             else description.Should().NotContain("its own mean");
         }
         using var libtorch = Predictor.Load(modelFile, flips: TestTimeFlips.Depth);
         using var onnx = OnnxRuntimePredictor.Load(onnxFile, TestTimeFlips.Depth);
         var random = new Random(2);
-        // A volume of another size: min–max scaled and resized to the card's 12×16×16 first.
-        var volume = new MedVision.Nets.Data.Nifti.NiftiImage(Enumerable.Range(0, 10 * 20 * 18).Select(_ => (float)random.NextDouble() * 300).ToArray(), new[] { 18, 20, 10 });
+        // A volume of another size (min–max scaled and resized to the card's 12×16×16 first) whose values lie inside a
+        // zero border, which the crop removes.
+        var voxels = new float[10 * 20 * 18];
+        for (int z = 2; z < 8; z++)
+            for (int y = 4; y < 16; y++)
+                for (int x = 3; x < 15; x++) voxels[(z * 20 + y) * 18 + x] = (float)random.NextDouble() * 300;
+        var volume = new MedVision.Nets.Data.Nifti.NiftiImage(voxels, new[] { 18, 20, 10 });
         ShouldMatch(new[] { onnx.PredictVolume(volume) }, new[] { libtorch.PredictVolume(volume) });
     }
 
