@@ -65,6 +65,10 @@ internal static class TrainCommand
                 + "volume-nonzero (each by its own non-zero voxels, zeros kept: MedicalNet's preparation). Default: volume-nonzero with --init-weights, else dataset.",
         }.Must(v => v is null or "dataset" or "volume" or "volume-nonzero", "dataset, volume or volume-nonzero");
         var optimization = new OptimizationCommandLine();
+        var rotate = new Option<double>("--rotate") { Description = "Training augmentation: rotate each volume about its depth axis by up to ± this many degrees (besides the left–right flips); 0: none.", DefaultValueFactory = _ => 0 }
+            .Must(v => v is >= 0 and <= 180, "between 0 and 180 degrees");
+        var noise = new Option<double>("--noise") { Description = "Training augmentation: add Gaussian noise of this sd to one volume in ten, after normalisation (MONAI's RandGaussianNoise); 0: none.", DefaultValueFactory = _ => 0 }
+            .Must(v => v is >= 0 and <= 10, "between 0 and 10");
         var seed = new Option<int>("--seed") { Description = "Seed of the split, weights, shuffling and augmentation.", DefaultValueFactory = _ => 0 };
         var demo = new Option<bool>("--demo") { Description = "Write a tiny generated folder (the library's brain phantoms; not patient data) to a temporary directory and train on it: ResNet-10, 32³, 2 epochs, unless --depth, --size or --epochs say otherwise." };
         var device = new Option<string>("--device") { Description = "cpu, cuda or cuda:N.", DefaultValueFactory = _ => "cpu" }.IsDevice();
@@ -72,7 +76,7 @@ internal static class TrainCommand
         var output = new Option<string>("--output") { Description = "Folder for checkpoints, history, the validation report and model.safetensors.", DefaultValueFactory = _ => "runs/volumes" };
         var command = new Command("train", "Train and evaluate a 3-D classifier on volumes in class folders.")
         {
-            data, size, window, orientation, crop, normalization, depth, initWeights, valFraction, epochs, batch, lr, seed, demo, device, threads, output,
+            data, size, window, orientation, crop, normalization, depth, initWeights, valFraction, epochs, batch, lr, rotate, noise, seed, demo, device, threads, output,
         };
         optimization.AddTo(command, epochs);
         optimization.AddHeadMultiplierTo(command, initWeights);
@@ -87,14 +91,14 @@ internal static class TrainCommand
             return Run(new Settings(r.GetValue(data), Default(size) ? [32, 32, 32] : r.GetValue(size)!, windowValue is { Length: 2 } ? (windowValue[0], windowValue[1]) : null,
                 r.GetValue(orientation) == "none" ? null : r.GetValue(orientation),
                 cropValue is { Length: > 0 } ? new CropForeground((float)cropValue[0], cropValue.Length > 1 ? (int)cropValue[1] : 0) : null, r.GetValue(normalization) ?? (r.GetValue(initWeights) is null ? "dataset" : "volume-nonzero"), Default(depth) ? 10 : r.GetValue(depth), r.GetValue(initWeights),
-                r.GetValue(valFraction), Default(epochs) ? 2 : r.GetValue(epochs), r.GetValue(batch), r.GetValue(lr), r.GetValue(seed), r.GetValue(demo),
+                r.GetValue(valFraction), Default(epochs) ? 2 : r.GetValue(epochs), r.GetValue(batch), r.GetValue(lr), r.GetValue(rotate), r.GetValue(noise), r.GetValue(seed), r.GetValue(demo),
                 Device.Parse(r.GetValue(device)!), r.GetValue(threads), r.GetValue(output)!, optimization.Read(r)));
         });
         return command;
     }
 
     private sealed record Settings(string? Data, int[] Size, (double Center, double Width)? Window, string? Orientation, CropForeground? Crop, string Normalization, int Depth, string? InitWeights,
-        double ValidationFraction, int Epochs, int Batch, double LearningRate, int Seed, bool Demo, Device Device, int Threads, string Output,
+        double ValidationFraction, int Epochs, int Batch, double LearningRate, double Rotate, double Noise, int Seed, bool Demo, Device Device, int Threads, string Output,
         OptimizationRecipe Optimization);
 
     private static int Run(Settings s)
@@ -142,7 +146,13 @@ internal static class TrainCommand
             ? pipeline.Normalize((float)mean, (float)std)
             : pipeline.NormalizeIntensity(perVolume.NonZero);
         var normalize = Normalization(TransformPipeline.Create()).Build();
-        var augment = Normalization(TransformPipeline.Create().RandomHorizontalFlip()).Build();
+        var augmentation = TransformPipeline.Create().RandomHorizontalFlip();
+        if (s.Rotate > 0) augmentation = augmentation.RandomRotation(s.Rotate);
+        augmentation = Normalization(augmentation);
+        if (s.Noise > 0) augmentation = augmentation.RandomGaussianNoise(probability: 0.1, std: s.Noise);
+        var augment = augmentation.Build();
+        AnsiConsole.MarkupLine(Markup.Escape(string.Create(CultureInfo.InvariantCulture,
+            $"Training augmentation: left–right flips{(s.Rotate > 0 ? $", rotation about the depth axis ±{s.Rotate:G4}°" : "")}{(s.Noise > 0 ? $", Gaussian noise (sd {s.Noise:G4}) on one volume in ten" : "")}")));
         var normalizationText = perVolume is null
             ? string.Create(CultureInfo.InvariantCulture, $"normalised by the training volumes' mean {mean:F4} and sd {std:F4}")
             : perVolume.NonZero ? "each volume normalised over its non-zero voxels" : "each volume normalised by its own mean and sd";

@@ -104,10 +104,11 @@ public sealed class VolumeFolderSampleTests : IDisposable
     {
         var temp = Directory.CreateDirectory(_folder["tmp"]).FullName;
         var demo = await SampleApp.RunAsync("volume-folder", _folder.Path, new Dictionary<string, string> { ["TMPDIR"] = temp },
-            "--demo", "--normalize", "volume", "--epochs", "1", "--threads", "2", "--output", _folder["demo"]);
+            "--demo", "--normalize", "volume", "--rotate", "10", "--noise", "0.1", "--epochs", "1", "--threads", "2", "--output", _folder["demo"]);
         demo.ExitCode.Should().Be(0, demo.ToString());
         demo.Lines().Should().ContainSingle().Which["#1"].Should().Be("volumes-demo");
-        demo.Text.Should().Contain("each volume normalised by its own mean and sd");
+        demo.Text.Should().Contain("each volume normalised by its own mean and sd")
+            .And.Contain("Training augmentation: left–right flips, rotation about the depth axis ±10°, Gaussian noise (sd 0.1) on one volume in ten");
         ModelFile.ReadCard(Path.Combine(_folder["demo"], "model.safetensors")).Preprocessing.IntensityNormalization
             .Should().BeEquivalentTo(new IntensityNormalizationCard { NonZero = false });
         // The generated folder (in the temporary directory) is removed when the run ends.
