@@ -821,10 +821,12 @@ internal static partial class ApiFuzz
             Resize = rng.Next(2) == 0 ? "linear" : "nearest",
             // Now and then each input normalised by its own statistics first (card format 3).
             IntensityNormalization = rng.Next(4) == 0 ? new MedVision.Nets.Inference.IntensityNormalizationCard { NonZero = rng.Next(2) == 0, ChannelWise = rng.Next(2) == 0 } : null,
+            // Volumes now and then cropped to their foreground first (a threshold inside or outside their range, a margin).
+            CropForeground = volume && rng.Next(3) == 0 ? new MedVision.Nets.Inference.ForegroundCropCard { Threshold = (float)Math.Round(rng.NextDouble() * 2 - 0.5, 2), Margin = rng.Next(4) } : null,
         };
         var flips = (MedVision.Nets.Inference.TestTimeFlips)rng.Next(volume ? 8 : 4);
         var names = Enumerable.Range(0, classes).Select(i => $"class{i}").ToArray();
-        steps.Add($"{task} model, {classes} classes, {channels} channel(s), input [{string.Join(", ", size)}], mean [{string.Join(", ", card.Mean)}], std [{string.Join(", ", card.Std)}], {card.Resize}{(card.IntensityNormalization is { } n ? $", per-input normalisation (non-zero {n.NonZero}, channel-wise {n.ChannelWise})" : "")}, flips {flips}");
+        steps.Add($"{task} model, {classes} classes, {channels} channel(s), input [{string.Join(", ", size)}], mean [{string.Join(", ", card.Mean)}], std [{string.Join(", ", card.Std)}], {card.Resize}{(card.IntensityNormalization is { } n ? $", per-input normalisation (non-zero {n.NonZero}, channel-wise {n.ChannelWise})" : "")}{(card.CropForeground is { } f ? $", crop above {f.Threshold} (margin {f.Margin})" : "")}, flips {flips}");
         if (Trace) Console.Error.WriteLine($"  {steps[^1]}");
         string path = Path.Combine(Path.GetTempPath(), $"mvfuzz-predictor-{Environment.ProcessId}.safetensors");
         Last = "ModelFile.Save";

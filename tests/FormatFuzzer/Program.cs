@@ -330,14 +330,15 @@ static void MakeSeeds(string dir)
         using var state = optimizer.GetState();
         state.Save(Path.Combine(dir, "optimizer.safetensors"));
     }
-    // A card of format 3 (MedicalNet's layout: stage strides and dilations, zero-padding shortcut; each volume normalised
-    // over its non-zero voxels) for the card fuzzer.
+    // A card of format 3 (MedicalNet's layout: stage strides and dilations, zero-padding shortcut; each volume cropped to
+    // its foreground and normalised over its non-zero voxels) for the card fuzzer.
     using (var model = MedVision.Nets.Models.MedicalNet.CreateBuilder(18).WithWidths(2, 2, 4, 4).WithClasses(2).Build())
     {
         var card = ModelFile.Describe(model, new PreprocessingCard
             {
                 InputSize = new() { 8, 8, 8 }, Channels = 1, Mean = new() { 0f }, Std = new() { 1f }, Resize = "linear",
                 IntensityNormalization = new IntensityNormalizationCard { NonZero = true },
+                CropForeground = new ForegroundCropCard { Threshold = 0, Margin = 2 },
             },
             new[] { "a", "b" }, MedMnistTask.MultiClass);
         ModelFile.Save(Path.Combine(dir, "model-medicalnet.safetensors"), model, card);
