@@ -65,6 +65,57 @@ public sealed class GuideExamplesTests
     }
 
     [Fact]
+    public void MedicalNetPreparationExample()
+    {
+        // Class folders of the library's brain phantoms without noise (a zero background outside the head).
+        var output = Directory.CreateTempSubdirectory("mvn-guide-volumes-").FullName;
+        try
+        {
+            var volumeFolder = Path.Combine(output, "volumes");
+            foreach (var subject in new PhantomGenerator(size: 24, seed: 1, noise: 0).Generate(0, 4))
+            {
+                var folder = Directory.CreateDirectory(Path.Combine(volumeFolder, subject.Label == 1 ? "lesion" : "healthy")).FullName;
+                NiftiWriter.Write(Path.Combine(folder, $"s{subject.Index}.nii.gz"), new NiftiImage(subject.Mri, new[] { 24, 24, 24 }));
+            }
+            var medicalNetFile = MedVision.Nets.Tests.Models.TestFixtures.PathOf("medicalnet_tiny_resnet18a.pth");
+            var modelPath = Path.Combine(output, "model.safetensors");
+            // snippet: medicalnet-preparation
+            // Each volume cropped to its non-zero voxels, resampled to 32³ and mapped to [0, 1], then normalised over its
+            // non-zero voxels: MedicalNet's preparation of its training volumes.
+            var source = VolumeFolderSource.FromSubfolders(volumeFolder, 32, 32, 32, cropForeground: new CropForeground(threshold: 0));
+            var normalize = TransformPipeline.Create().NormalizeIntensity(nonZero: true).Build();
+            var loader = new DataLoader(source, new DataLoaderOptions { BatchSize = 2, Shuffle = true, Transform = normalize });
+            using var model = MedicalNet.CreateModel(medicalNetFile, numClasses: source.ClassNames.Count);
+            // … fine-tune with Trainer.Create(new ClassificationTask(model, MedMnistTask.Binary)).TrainOn(loader) …
+            var preprocessing = new PreprocessingCard
+            {
+                InputSize = new() { 32, 32, 32 }, Channels = 1, Mean = new() { 0f }, Std = new() { 1f }, Orientation = source.Orientation,
+                CropForeground = new ForegroundCropCard { Threshold = 0 },                       // as the source
+                IntensityNormalization = new IntensityNormalizationCard { NonZero = true },      // as the transform
+            };
+            ModelFile.Save(modelPath, model, ModelFile.Describe(model, preprocessing, source.ClassNames, MedMnistTask.Binary));
+            using var predictor = Predictor.Load(modelPath);                  // prepares scans as training did
+            var prediction = predictor.PredictFile(source.Samples[0].Path);   // a .nii.gz file or a DICOM series folder
+            // end snippet
+            ModelFile.ReadCard(modelPath).FormatVersion.Should().Be(3);
+            loader.Options.BatchSize.Should().Be(2);
+            var box = new CropForeground(0).FindBox(source.ReadVolume(0).ToFloatImage())!.Value;
+            Enumerable.Range(0, 3).Select(axis => box.End[axis] - box.Start[axis]).Should().Contain(n => n < 24, "the phantom's zero background is cropped away");
+            var (image, _) = source.Load(0);
+            image.Shape.Should().Equal(1, 32, 32, 32);
+            model.Eval();
+            using var scope = Tensors.NewDisposeScope();
+            using var noGrad = Tensors.NoGrad();
+            var expected = model.Call(Tensors.FromArray(normalize.Apply(image, new Random(0)).Data, 1, 1, 32, 32, 32)).Softmax(1).ToArray<float>();
+            prediction.Probabilities.Should().Equal(expected, (a, e) => Math.Abs(a - e) < 1e-5);
+        }
+        finally
+        {
+            Directory.Delete(output, recursive: true);
+        }
+    }
+
+    [Fact]
     public void MtcsnnBuilderExample()
     {
         // snippet: mtcsnn-builder
@@ -491,7 +542,7 @@ public sealed class GuideExamplesTests
         var source = File.ReadAllText(Path.Combine(root, "tests", "MedVision.Nets.Tests", "Docs", "GuideExamplesTests.cs"));
         var guide = File.ReadAllText(Path.Combine(root, "docs", "guide.md")).ReplaceLineEndings("\n");
         var snippets = Regex.Matches(source.ReplaceLineEndings("\n"), @"// snippet: (?<name>[a-z-]+)\n(?<code>.*?)\n[ ]*// end snippet", RegexOptions.Singleline);
-        snippets.Should().HaveCount(16);
+        snippets.Should().HaveCount(17);
         foreach (Match snippet in snippets)
         {
             var code = Dedent(snippet.Groups["code"].Value);
