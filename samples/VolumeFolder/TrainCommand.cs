@@ -58,7 +58,7 @@ internal static class TrainCommand
             Description = "THRESHOLD [MARGIN]: crop every volume to the box of its stored values above THRESHOLD (plus MARGIN voxels) before resampling, e.g. 0 for skull-stripped MRI (MedicalNet's preparation) or -500 for the body in CT (HU); default: no crop.",
             AllowMultipleArgumentsPerToken = true,
             Arity = new ArgumentArity(1, 2),
-        }.Must(v => v is null || v.Length == 0 || (double.IsFinite(v[0]) && (v.Length == 1 || (v[1] >= 0 && v[1] <= 10_000 && v[1] == Math.Floor(v[1])))), "a finite threshold and a whole margin of at least 0");
+        }.Must(v => v is null || v.Length == 0 || (double.IsFinite(v[0]) && Math.Abs(v[0]) <= float.MaxValue && (v.Length == 1 || (v[1] >= 0 && v[1] <= 10_000 && v[1] == Math.Floor(v[1])))), "a finite threshold and a whole margin of at least 0");
         var normalization = new Option<string?>("--normalize")
         {
             Description = "How volumes are normalised after the scaling to [0, 1]: dataset (by the training volumes' mean and sd), volume (each by its own), "
