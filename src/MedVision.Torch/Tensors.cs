@@ -61,14 +61,24 @@ public static partial class Tensors
 
     /// <summary>
     /// When true (the default), every float32 CPU convolution, forward and backward, runs through oneDNN; libtorch
-    /// 1.13's own heuristic otherwise sends batch-1 convolutions on small maps to a much slower reference path.
-    /// Has no effect while <see cref="OneDnnEnabled"/> is false.
+    /// 1.13's own heuristic otherwise sends batch-1 convolutions on small maps to a much slower reference path, in the
+    /// forward pass and again in the backward pass (the backward on oneDNN needs
+    /// <see cref="OneDnnConvolutionBackwardAvailable"/>). Has no effect while <see cref="OneDnnEnabled"/> is false.
     /// </summary>
     public static bool RouteConvolutionsThroughOneDnn
     {
         get => NativeMethods.mvt_get_conv_routing() == 1;
         set => Tensor.Check(NativeMethods.mvt_set_conv_routing(value ? 1 : 0));
     }
+
+    /// <summary>
+    /// Whether routed convolutions (<see cref="RouteConvolutionsThroughOneDnn"/>) compute their backward pass on oneDNN
+    /// too: true when the native shim was built against a libtorch that exports oneDNN's convolution backward entry
+    /// point (Debian's 1.13 and PyTorch 2.x on x86-64); otherwise libtorch chooses the backward kernel by its own
+    /// heuristic, slower for batch-1 convolutions on small maps (e.g. a 3-D ResNet trained one volume at a time).
+    /// Gradients recorded for higher-order derivatives (<c>createGraph</c>) always take libtorch's differentiable path.
+    /// </summary>
+    public static bool OneDnnConvolutionBackwardAvailable => NativeMethods.mvt_onednn_conv_backward_available() == 1;
 
     private static volatile bool _prepackConvolutionWeights = true;
 

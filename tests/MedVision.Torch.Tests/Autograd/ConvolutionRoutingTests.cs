@@ -133,4 +133,85 @@ public class ConvolutionRoutingTests
 
     [Fact]
     public void Conv3d_SameBothRoutes() => Compare(new long[] { 1, 4, 5, 6, 6 }, new long[] { 6, 4, 3, 3, 3 }, 3, 1, new long[] { 1, 6, 5, 6, 6 });
+
+    // Forward and every gradient of one convolution, routed through oneDNN or left to libtorch.
+    private static double[][] Gradients(bool oneDnn, long[] xs, long[] ws, bool bias, long stride, long padding, long dilation, long groups)
+    {
+        var saved = Tensors.RouteConvolutionsThroughOneDnn;
+        Tensors.RouteConvolutionsThroughOneDnn = oneDnn;
+        try
+        {
+            using var scope = Tensors.NewDisposeScope();
+            int dims = xs.Length - 2;
+            var xt = H.F32(H.Uniform((int)H.Prod(xs), 61), xs).RequiresGradInPlace();
+            var wt = H.F32(H.Uniform((int)H.Prod(ws), 62, -0.3, 0.3), ws).RequiresGradInPlace();
+            var bt = bias ? H.F32(H.Uniform((int)ws[0], 63), ws[0]).RequiresGradInPlace() : null;
+            var y = F.Convolution(xt, wt, bt, dims, new[] { stride }, new[] { padding }, new[] { dilation }, groups);
+            if (oneDnn && Tensors.OneDnnEnabled && Tensors.OneDnnConvolutionBackwardAvailable)
+                y.GradFnName.Should().Contain("OneDnnConvolution", "the backward pass runs on oneDNN too");
+            y.Backward(H.F32(H.Uniform((int)H.Prod(y.Shape), 64), y.Shape));
+            var result = new List<double[]> { H.ToDoubles(y), H.ToDoubles(xt.Grad!), H.ToDoubles(wt.Grad!) };
+            if (bt is not null) result.Add(H.ToDoubles(bt.Grad!));
+            return result.ToArray();
+        }
+        finally { Tensors.RouteConvolutionsThroughOneDnn = saved; }
+    }
+
+    [Theory]
+    [InlineData(1, 2, true, 1, 1, 1, 1)]      // 2-D, batch 1: the case libtorch's heuristic sends to its slow kernels
+    [InlineData(2, 2, false, 2, 1, 1, 1)]     // strided, no bias
+    [InlineData(1, 3, true, 1, 2, 2, 1)]      // 3-D dilated (MedicalNet's layer3)
+    [InlineData(2, 3, true, 2, 1, 1, 2)]      // 3-D strided, grouped
+    [InlineData(1, 3, false, 2, 3, 1, 1)]     // 3-D, batch 1, strided (MedicalNet's stem shape)
+    public void TheBackwardPassOnOneDnn_GivesLibtorchsGradients(int batch, int dims, bool bias, long stride, long padding, long dilation, long groups)
+    {
+        long[] xs = dims == 2 ? new long[] { batch, 4, 9, 8 } : new long[] { batch, 4, 7, 6, 8 };
+        long[] ws = dims == 2 ? new long[] { 6, 4 / groups, 3, 3 } : new long[] { 6, 4 / groups, 3, 3, 3 };
+        var routed = Gradients(true, xs, ws, bias, stride, padding, dilation, groups);
+        var libtorch = Gradients(false, xs, ws, bias, stride, padding, dilation, groups);
+        string[] names = { "forward", "input gradient", "weight gradient", "bias gradient" };
+        routed.Should().HaveSameCount(libtorch);
+        for (int i = 0; i < routed.Length; i++) H.Close(routed[i], libtorch[i], 1e-4, 1e-4, names[i]);
+    }
+
+    [Fact]
+    public void SecondOrderGradients_ThroughARoutedConvolution_AreLibtorchs()
+    {
+        // A gradient penalty: ‖∂(Σ conv(x))/∂x‖² differentiated with respect to the weight, batch 1 (create_graph takes
+        // libtorch's differentiable backward; oneDNN's kernel records no history and must not be used for it).
+        double[] Penalty(bool oneDnn)
+        {
+            var saved = Tensors.RouteConvolutionsThroughOneDnn;
+            Tensors.RouteConvolutionsThroughOneDnn = oneDnn;
+            try
+            {
+                using var scope = Tensors.NewDisposeScope();
+                var x = H.F32(H.Uniform(1 * 3 * 6 * 6, 71), 1, 3, 6, 6).RequiresGradInPlace();
+                var w = H.F32(H.Uniform(4 * 3 * 3 * 3, 72, -0.3, 0.3), 4, 3, 3, 3).RequiresGradInPlace();
+                var y = F.Convolution(x, w, null, 2, null, new long[] { 1 });
+                var gx = MedVision.Torch.Autograd.Gradients.Compute((y * y).Sum(), x, createGraph: true);
+                (gx * gx).Sum().Backward();
+                return H.ToDoubles(w.Grad!);
+            }
+            finally { Tensors.RouteConvolutionsThroughOneDnn = saved; }
+        }
+        var routed = Penalty(true);
+        routed.Should().Contain(v => v != 0);
+        H.Close(routed, Penalty(false), 1e-4, 1e-4, "weight gradient of the penalty");
+    }
+
+    [Fact]
+    public void TheOneDnnBackwardPass_IsBuiltWhereLibtorchExportsIt()
+    {
+        // Debian's libtorch 1.13 on x86-64 (this project's default) exports oneDNN's convolution backward entry point.
+        bool debianX64 = System.Runtime.InteropServices.RuntimeInformation.ProcessArchitecture == System.Runtime.InteropServices.Architecture.X64
+            && File.Exists("/usr/lib/x86_64-linux-gnu/libtorch_cpu.so") && Environment.GetEnvironmentVariable("MEDVISION_LIBTORCH") is null or "";
+        if (debianX64) Tensors.OneDnnConvolutionBackwardAvailable.Should().BeTrue();
+        using var scope = Tensors.NewDisposeScope();
+        using (Tensors.NoGrad())
+        {
+            var y = F.Convolution(Tensors.Randn(1, 2, 5, 5), Tensors.Randn(3, 2, 3, 3), null, 2);
+            y.GradFnName.Should().BeEmpty("an inference call records nothing");
+        }
+    }
 }

@@ -22,6 +22,12 @@ void clear_error();
 // Runs the oneDNN self-check once per process (nn.cpp; see mvt_onednn_self_check); entry points that may reach a
 // convolution call it first.
 void EnsureOneDnnChecked();
+
+// A float32 CPU convolution on oneDNN whose backward pass is oneDNN's too (onednn_conv.cpp); without the
+// oneDNN backward entry point in this libtorch, at::mkldnn_convolution (backward by libtorch's heuristic).
+at::Tensor OneDnnConvolution(const at::Tensor& x, const at::Tensor& w, const c10::optional<at::Tensor>& b,
+                             at::IntArrayRef padding, at::IntArrayRef stride, at::IntArrayRef dilation, int64_t groups);
+bool OneDnnConvolutionBackwardAvailable();
 extern std::atomic<int64_t> g_live;
 
 // Torch.NumThreads is process-wide for callers, but with libtorch's OpenMP backend at::set_num_threads only changes

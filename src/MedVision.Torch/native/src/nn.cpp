@@ -18,9 +18,10 @@ using mvt::ReductionCode;
 namespace F = torch::nn::functional;
 
 namespace {
-// 1: route every float32 CPU convolution (2D and 3D, forward and backward) through oneDNN. libtorch 1.13's own
-// heuristic sends batch-1 convolutions on small feature maps to a much slower reference path; oneDNN computes the
-// same result (to float rounding) an order of magnitude faster there. 0: leave the choice to libtorch.
+// 1: route every float32 CPU convolution (2D and 3D, forward and backward: onednn_conv.cpp) through oneDNN. libtorch
+// 1.13's own heuristic sends batch-1 convolutions on small feature maps to a much slower reference path, in the forward
+// pass and again in the backward pass; oneDNN computes the same result (to float rounding) faster there. 0: leave the
+// choice to libtorch.
 std::atomic<int32_t> g_conv_routing{1};
 
 // MEDVISION_ONEDNN at process start: "0" turns libtorch's use of oneDNN off (as torch.backends.mkldnn.enabled = False),
@@ -54,7 +55,7 @@ bool OneDnnGradientsAgree() {
     auto w = at::randn({6, 6, 3, 3}, gen, at::TensorOptions().dtype(at::kFloat)).mul_(0.2);
     auto g = at::randn({16, 6, 8, 8}, gen, at::TensorOptions().dtype(at::kFloat));
     auto xf = x.clone().requires_grad_(true), wf = w.clone().requires_grad_(true);
-    auto y = at::mkldnn_convolution(xf, wf, c10::nullopt, one, one, one, 1);
+    auto y = mvt::OneDnnConvolution(xf, wf, c10::nullopt, one, one, one, 1);   // the backward pass routed convolutions use
     auto got = torch::autograd::grad({y}, {xf, wf}, {g});
     auto xd = x.to(at::kDouble).requires_grad_(true), wd = w.to(at::kDouble).requires_grad_(true);
     auto yd = at::conv2d(xd, wd, {}, one, one);
@@ -153,6 +154,7 @@ MVT_API int32_t mvt_set_conv_routing(int32_t mode) {
   MVT_GUARD_END(-1)
 }
 MVT_API int32_t mvt_get_conv_routing(void) { return g_conv_routing.load(); }
+MVT_API int32_t mvt_onednn_conv_backward_available(void) { return mvt::OneDnnConvolutionBackwardAvailable() ? 1 : 0; }
 
 MVT_API int32_t mvt_set_onednn_enabled(int32_t enabled) {
   MVT_GUARD_BEGIN
@@ -204,7 +206,8 @@ MVT_API mvt_tensor mvt_conv(mvt_tensor xh, mvt_tensor wh, mvt_tensor bh, const i
     if (at::GradMode::is_enabled() && (x.requires_grad() || (bh != nullptr && T(bh).requires_grad())))
       throw std::invalid_argument("a pre-packed oneDNN weight cannot record gradients; call it under no-grad");
   }
-  if (w.is_mkldnn() || use_onednn(x, w)) return wrap(at::mkldnn_convolution(x.contiguous(), w, Opt(bh), p, s, d, groups));
+  if (w.is_mkldnn()) return wrap(at::mkldnn_convolution(x.contiguous(), w, Opt(bh), p, s, d, groups));
+  if (use_onednn(x, w)) return wrap(mvt::OneDnnConvolution(x.contiguous(), w, Opt(bh), p, s, d, groups));
   switch (nspatial) {
     case 1: return wrap(at::conv1d(x, w, Opt(bh), s, p, d, groups));
     case 2: return wrap(at::conv2d(x, w, Opt(bh), s, p, d, groups));
