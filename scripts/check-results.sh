@@ -7,7 +7,7 @@
 # for a seed and a thread count on one CPU; another CPU behind the same model name can round differently (oneDNN picks
 # its kernels by instruction set), which is what a DIFF on an otherwise unchanged tree points to (docs/results.md,
 # "Reproducibility": on 2026-12-03, 21 of the 23 runs were SAME; ResNet-50 (28) seeds 0 and 1, made on another CPU, DIFF;
-# seed 0 has since been re-run here).
+# both have since been re-run here: 2026-12-03 and 12-04).
 # The CDSF runs (cdsf-seed0..2) compare the first epoch's losses printed by samples/Cdsf with the committed log.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
