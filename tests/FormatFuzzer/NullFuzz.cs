@@ -141,6 +141,24 @@ internal static class NullFuzz
 
     private static readonly Dictionary<Type, object?> Instances = new();
 
+    // A bare Implicit VR Little Endian data set: modality, a 2×2 8-bit grey image.
+    private static byte[] TinyDicom()
+    {
+        var bytes = new List<byte>();
+        void Element(ushort group, ushort element, byte[] value)
+        {
+            bytes.AddRange(BitConverter.GetBytes(group));
+            bytes.AddRange(BitConverter.GetBytes(element));
+            bytes.AddRange(BitConverter.GetBytes((uint)value.Length));
+            bytes.AddRange(value);
+        }
+        Element(0x0008, 0x0060, "OT"u8.ToArray());
+        Element(0x0028, 0x0010, [2, 0]);
+        Element(0x0028, 0x0011, [2, 0]);
+        Element(0x7FE0, 0x0010, [1, 2, 3, 4]);
+        return bytes.ToArray();
+    }
+
     // Types that plausible constructor arguments do not make (sizes must agree, a model file must exist, a builder
     // comes from a factory method).
     private static readonly Dictionary<Type, Func<object?>> Made = new()
@@ -148,6 +166,7 @@ internal static class NullFuzz
         [typeof(MedVision.Nets.Transforms.FloatImage)] = () => new MedVision.Nets.Transforms.FloatImage(new float[12], 3, 2, 2),
         [typeof(MedVision.Nets.Data.Images.RasterImage)] = () => new MedVision.Nets.Data.Images.RasterImage(2, 2, 1, new byte[4]),
         [typeof(MedVision.Nets.Data.Nifti.NiftiImage)] = () => new MedVision.Nets.Data.Nifti.NiftiImage(new float[8], new[] { 2, 2, 2 }),
+        [typeof(MedVision.Nets.Data.Dicom.DicomFile)] = () => MedVision.Nets.Data.Dicom.DicomFile.Read(TinyDicom(), "tiny.dcm"),
         [typeof(MedVision.Nets.Models.ResNetBuilder)] = () => MedVision.Nets.Models.ResNet.Builder(),
         [typeof(MedVision.Nets.Models.SiameseResNetBuilder)] = () => MedVision.Nets.Models.SiameseResNet.Builder(),
         [typeof(MedVision.Nets.Models.MtcsnnBuilder)] = () => MedVision.Nets.Models.Mtcsnn.Builder(),

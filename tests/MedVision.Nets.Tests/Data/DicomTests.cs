@@ -61,8 +61,11 @@ public sealed class DicomTests : IDisposable
         file.SliceThickness.Should().Be(2.5);
         file.Window.Should().Be((40.0, 400.0));
         file.SeriesInstanceUid.Should().Be("1.2.826.0.1.3680043.8.498.1");
-        file.Contains(0x0008, 0x2218).Should().BeFalse("sequences are skipped, not kept");
+        file.Contains(0x0008, 0x2218).Should().BeTrue("sequences are kept");
         file.Contains(0x0008, 0x0100).Should().BeFalse("the nested items' attributes are not top-level attributes");
+        var region = file.GetSequence(0x0008, 0x2218)!.Single();
+        region.GetString(0x0008, 0x0100).Should().Be("T-A0100");
+        region.GetSequence(0x0040, 0xA043)!.Single().GetString(0x0008, 0x0104).Should().Be("nested");
     }
 
     [Fact]
@@ -223,7 +226,7 @@ public sealed class DicomTests : IDisposable
     }
 
     [Fact]
-    public void AnUnknownSequenceOfUndefinedLength_IsSkippedAsImplicitVr()
+    public void AnUnknownSequenceOfUndefinedLength_IsReadAsImplicitVr()
     {
         // Explicit VR file with a private (0009,1010) UN element of undefined length whose item holds implicit-VR
         // elements (as PS3.5 §6.2.2 requires), then a 2×2 uint8 image.
@@ -255,7 +258,8 @@ public sealed class DicomTests : IDisposable
 
         var dicom = DicomFile.Read(file, "private-un.dcm");
         dicom.Modality.Should().Be("OT");
-        dicom.Contains(0x0009, 0x1011).Should().BeFalse("the nested element belongs to the skipped sequence");
+        dicom.Contains(0x0009, 0x1011).Should().BeFalse("the nested element belongs to the sequence, not the top level");
+        dicom.GetSequence(0x0009, 0x1010)!.Single().GetString(0x0009, 0x1011).Should().Be("ABCD", "its item is read as Implicit VR");
         dicom.GetFrame().Should().Equal(1f, 2f, 3f, 4f);
     }
 

@@ -512,6 +512,21 @@ public sealed class GuideExamplesTests
     }
 
     [Fact]
+    public void EnhancedDicomExample()
+    {
+        var path = Path.Combine(AppContext.BaseDirectory, "Fixtures", "dicom", "enhanced", "enhanced_mr.dcm"); // 2 time points × 3 slices
+        // snippet: enhanced-dicom
+        var file = DicomFile.Read(path);                                // an Enhanced MR file: 2 time points × 30 slices
+        var first = Enumerable.Range(0, file.NumberOfFrames).Where(f => file.GetFrameInfo(f).TemporalPositionIndex == 1);
+        var volume = DicomSeries.FromFrames(file, first).ToVolume();    // 30 slices in spatial order, with their affine
+        // end snippet
+        volume.Shape.Should().Equal(5, 3, 3);
+        volume.Spacing.Should().Equal(1.5f, 1.25f, 3.5f);
+        var slice0 = Enumerable.Range(0, file.NumberOfFrames).Single(f => file.GetFrameInfo(f).TemporalPositionIndex == 1 && file.GetFrameInfo(f).InStackPositionNumber == 1);
+        volume.Voxels.Take(15).Should().Equal(file.GetFrame(slice0), "the first slice of the volume is the first in space");
+    }
+
+    [Fact]
     public void SlidingWindowExample()
     {
         // snippet: sliding-window
@@ -542,7 +557,7 @@ public sealed class GuideExamplesTests
         var source = File.ReadAllText(Path.Combine(root, "tests", "MedVision.Nets.Tests", "Docs", "GuideExamplesTests.cs"));
         var guide = File.ReadAllText(Path.Combine(root, "docs", "guide.md")).ReplaceLineEndings("\n");
         var snippets = Regex.Matches(source.ReplaceLineEndings("\n"), @"// snippet: (?<name>[a-z-]+)\n(?<code>.*?)\n[ ]*// end snippet", RegexOptions.Singleline);
-        snippets.Should().HaveCount(17);
+        snippets.Should().HaveCount(18);
         foreach (Match snippet in snippets)
         {
             var code = Dedent(snippet.Groups["code"].Value);

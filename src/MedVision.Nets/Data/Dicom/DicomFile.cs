@@ -16,7 +16,8 @@ namespace MedVision.Nets.Data.Dicom;
 /// Transfer syntaxes: Implicit and Explicit VR Little Endian, Deflated Explicit VR Little Endian, RLE Lossless,
 /// JPEG Baseline (8-bit, decoded by libjpeg-turbo), JPEG Lossless (process 14, 2–16 bits, any predictor), JPEG-LS
 /// lossless and near-lossless (decoded by CharLS, <c>libcharls2</c>) and JPEG 2000 lossless and lossy (decoded by
-/// OpenJPEG, <c>libopenjp2-7</c>), High-Throughput JPEG 2000 (OpenJPEG 2.5 or later). Others (big endian, video) are
+/// OpenJPEG, <c>libopenjp2-7</c>), High-Throughput JPEG 2000 (OpenJPEG 2.5.1 or later, or 2.5.0 with
+/// <see cref="AllowHighThroughputJpeg2000OnOpenJpeg250"/>). Others (big endian, video) are
 /// refused with a <see cref="NotSupportedException"/> that names them; convert such files first (e.g. <c>gdcmconv --raw</c>).
 /// Files without the 128-byte preamble are read as Implicit VR Little Endian data sets, as DICOM allows.
 /// </para>
@@ -29,15 +30,27 @@ namespace MedVision.Nets.Data.Dicom;
 /// <see cref="GetFrame"/> returns modality values (stored values × RescaleSlope + RescaleIntercept: Hounsfield units for
 /// CT); <see cref="ToFloatImage"/> and <see cref="ToRasterImage"/> map a frame to display intensities (window, or the
 /// frame's range; MONOCHROME1 inverted so that high is bright) for the image pipelines.
-/// Nested sequences are skipped; only top-level attributes are kept.
+/// </para>
+/// <para>
+/// Enhanced multi-frame files (Enhanced CT, MR, PET, …) keep each frame's geometry, rescaling and window in their
+/// functional groups; <see cref="GetFrameInfo"/> reads them (per frame, then shared, then top level), <see cref="GetFrame"/>
+/// rescales every frame with its own slope and intercept, and <see cref="DicomSeries"/> orders the frames in space.
+/// Sequences are kept as <see cref="DicomDataSet"/> items (<see cref="GetSequence"/>), nested at most 16 deep.
 /// </para>
 /// </remarks>
 public sealed class DicomFile
 {
-    private readonly Dictionary<uint, byte[]> _elements;
     private readonly List<byte[]>? _fragments; // encapsulated pixel data: every item after the basic offset table
     private readonly uint[]? _offsets;         // the basic offset table (null when empty)
     private readonly byte[]? _nativePixels;
+
+    /// <summary>
+    /// Lets High-Throughput JPEG 2000 frames be decoded with OpenJPEG 2.5.0 (Debian 12's <c>libopenjp2-7</c>), which
+    /// aborts the whole process — no exception can be caught — on some corrupt HTJ2K codestreams (an <c>assert</c> in its
+    /// block decoder, removed in 2.5.1). Off by default: such frames then give a <see cref="NotSupportedException"/> that
+    /// says what to do. Set it only when the files come from a trusted source; OpenJPEG 2.5.1 and later need no setting.
+    /// </summary>
+    public static bool AllowHighThroughputJpeg2000OnOpenJpeg250 { get; set; }
 
     /// <summary>The file's transfer syntax UID.</summary>
     public string TransferSyntaxUid { get; }
@@ -69,11 +82,25 @@ public sealed class DicomFile
     /// <summary>True when stored values are signed (PixelRepresentation 1).</summary>
     public bool IsSigned { get; }
 
-    /// <summary>RescaleSlope (1 when absent).</summary>
+    /// <summary>
+    /// RescaleSlope (1 when absent): the top-level attribute, or in an enhanced file the shared functional groups' one.
+    /// A frame's own value: <see cref="GetFrameInfo"/>.
+    /// </summary>
     public double RescaleSlope { get; }
 
-    /// <summary>RescaleIntercept (0 when absent).</summary>
+    /// <summary>
+    /// RescaleIntercept (0 when absent): the top-level attribute, or in an enhanced file the shared functional groups'
+    /// one. A frame's own value: <see cref="GetFrameInfo"/>.
+    /// </summary>
     public double RescaleIntercept { get; }
+
+    /// <summary>The top-level data set: every attribute of the file, sequences included.</summary>
+    public DicomDataSet DataSet { get; }
+
+    /// <summary>
+    /// True for an enhanced multi-frame file: one whose frames describe themselves in functional groups (PS3.3 C.7.6.16).
+    /// </summary>
+    public bool HasFunctionalGroups => _shared is not null || _perFrame is not null;
 
     /// <summary>Modality (CT, MR, PT, CR, OP, …), or empty.</summary>
     public string Modality => GetString(0x0008, 0x0060) ?? "";
@@ -84,33 +111,40 @@ public sealed class DicomFile
     /// <summary>InstanceNumber, when present.</summary>
     public int? InstanceNumber => GetDecimals(0x0020, 0x0013) is [var n, ..] ? (int)n : null;
 
-    /// <summary>PixelSpacing (row spacing, column spacing) in mm, when present.</summary>
+    // Geometry at the top level; an enhanced file keeps it in its functional groups instead (GetFrameInfo reads both).
+
+    /// <summary>Top-level PixelSpacing (row spacing, column spacing) in mm, when present (any frame's: <see cref="GetFrameInfo"/>).</summary>
     public IReadOnlyList<double>? PixelSpacing => GetDecimals(0x0028, 0x0030) is { Length: 2 } s ? s : null;
 
-    /// <summary>SliceThickness in mm, when present.</summary>
+    /// <summary>Top-level SliceThickness in mm, when present (any frame's: <see cref="GetFrameInfo"/>).</summary>
     public double? SliceThickness => GetDecimals(0x0018, 0x0050) is [var t, ..] ? t : null;
 
-    /// <summary>SpacingBetweenSlices in mm, when present.</summary>
+    /// <summary>Top-level SpacingBetweenSlices in mm, when present (any frame's: <see cref="GetFrameInfo"/>).</summary>
     public double? SpacingBetweenSlices => GetDecimals(0x0018, 0x0088) is [var t, ..] ? t : null;
 
-    /// <summary>ImagePositionPatient (x, y, z of the first voxel, mm), when present.</summary>
+    /// <summary>Top-level ImagePositionPatient (x, y, z of the first voxel, mm), when present (any frame's: <see cref="GetFrameInfo"/>).</summary>
     public IReadOnlyList<double>? ImagePositionPatient => GetDecimals(0x0020, 0x0032) is { Length: 3 } p ? p : null;
 
-    /// <summary>ImageOrientationPatient (row direction cosines, then column direction cosines), when present.</summary>
+    /// <summary>Top-level ImageOrientationPatient (row direction cosines, then column direction cosines), when present (any frame's: <see cref="GetFrameInfo"/>).</summary>
     public IReadOnlyList<double>? ImageOrientationPatient => GetDecimals(0x0020, 0x0037) is { Length: 6 } o ? o : null;
 
-    /// <summary>The first WindowCenter/WindowWidth pair, when present.</summary>
-    public (double Center, double Width)? Window =>
-        GetDecimals(0x0028, 0x1050) is [var c, ..] && GetDecimals(0x0028, 0x1051) is [var w, ..] && w > 0 ? (c, w) : null;
+    /// <summary>
+    /// The first WindowCenter/WindowWidth pair, when present: the top-level attributes, or in an enhanced file the shared
+    /// functional groups' (a frame's own window: <see cref="GetFrameInfo"/>).
+    /// </summary>
+    public (double Center, double Width)? Window => WindowOf(DataSet) ?? (_shared?.GetSequence(0x0028, 0x9132) is [var voi, ..] ? WindowOf(voi) : null);
+
+    private static (double Center, double Width)? WindowOf(DicomDataSet set) =>
+        set.GetDecimals(0x0028, 0x1050) is [var c, ..] && set.GetDecimals(0x0028, 0x1051) is [var w, ..] && w > 0 ? (c, w) : null;
 
     /// <summary>True when the file has pixel data.</summary>
     public bool HasPixelData => _nativePixels is not null || _fragments is not null;
 
-    private DicomFile(string source, string syntax, Dictionary<uint, byte[]> elements, byte[]? native, List<byte[]>? fragments, uint[]? offsets)
+    private DicomFile(string source, string syntax, DicomDataSet dataSet, byte[]? native, List<byte[]>? fragments, uint[]? offsets)
     {
         SourceName = source;
         TransferSyntaxUid = syntax;
-        _elements = elements;
+        DataSet = dataSet;
         _nativePixels = native;
         _fragments = fragments;
         _offsets = offsets;
@@ -122,46 +156,100 @@ public sealed class DicomFile
         BitsStored = GetUShort(0x0028, 0x0101) ?? BitsAllocated;
         IsSigned = GetUShort(0x0028, 0x0103) == 1;
         NumberOfFrames = GetDecimals(0x0028, 0x0008) is [var f, ..] && f >= 1 ? (int)f : 1;
-        RescaleSlope = GetDecimals(0x0028, 0x1053) is [var slope, ..] && slope != 0 ? slope : 1;
-        RescaleIntercept = GetDecimals(0x0028, 0x1052) is [var intercept, ..] ? intercept : 0;
+        _shared = dataSet.GetSequence(0x5200, 0x9229) is [var shared, ..] ? shared : null;
+        _perFrame = dataSet.GetSequence(0x5200, 0x9230);
+        var transform = _shared?.GetSequence(0x0028, 0x9145) is [var pvt, ..] ? pvt : null;
+        RescaleSlope = Slope(dataSet) ?? (transform is null ? null : Slope(transform)) ?? 1;
+        RescaleIntercept = Intercept(dataSet) ?? (transform is null ? null : Intercept(transform)) ?? 0;
+        _frameInfos = new Lazy<DicomFrameInfo[]>(ReadFrameInfos);
+    }
+
+    private static double? Slope(DicomDataSet set) => set.GetDecimals(0x0028, 0x1053) is [var slope, ..] && slope != 0 ? slope : null;
+
+    private static double? Intercept(DicomDataSet set) => set.GetDecimals(0x0028, 0x1052) is [var intercept, ..] ? intercept : null;
+
+    private readonly DicomDataSet? _shared;
+    private readonly IReadOnlyList<DicomDataSet>? _perFrame;
+    private readonly Lazy<DicomFrameInfo[]> _frameInfos;
+
+    // ------------------------------------------------------------------ frames
+
+    /// <summary>
+    /// What frame <paramref name="frame"/> says about itself: position, orientation, spacing, rescaling, window, stack
+    /// and time point. In an enhanced file each attribute comes from the frame's functional groups, else the shared ones,
+    /// else the top level (see <see cref="DicomFrameInfo"/>); in other files every frame has the top-level attributes.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">There is no such frame.</exception>
+    /// <exception cref="DataFormatException">The functional groups do not match the number of frames, or hold malformed values.</exception>
+    public DicomFrameInfo GetFrameInfo(int frame = 0)
+    {
+        if (frame < 0 || frame >= NumberOfFrames) throw new ArgumentOutOfRangeException(nameof(frame), frame, $"{SourceName} has {NumberOfFrames} frame(s).");
+        return _frameInfos.Value[frame];
+    }
+
+    private DicomFrameInfo[] ReadFrameInfos()
+    {
+        if (_perFrame is not null && _perFrame.Count != NumberOfFrames)
+            throw new DataFormatException(SourceName, $"the Per-frame Functional Groups Sequence (5200,9230) holds {_perFrame.Count} item(s) for {NumberOfFrames} frame(s).");
+        var infos = new DicomFrameInfo[NumberOfFrames];
+        for (int f = 0; f < infos.Length; f++)
+        {
+            var own = _perFrame?[f];
+            // A functional group macro sits in the frame's item or in the shared item (PS3.3 C.7.6.16); an attribute
+            // missing from it is looked up at the top level (where classic files, and some converters, keep it).
+            DicomDataSet[] Sources(ushort group, ushort element)
+                => (own?.GetSequence(group, element) ?? _shared?.GetSequence(group, element)) is [var macro, ..] ? [macro, DataSet] : [DataSet];
+            static T? First<T>(DicomDataSet[] sources, Func<DicomDataSet, T?> read) where T : class
+                => sources.Select(read).FirstOrDefault(v => v is not null);
+            static double? FirstNumber(DicomDataSet[] sources, Func<DicomDataSet, double?> read)
+                => sources.Select(read).FirstOrDefault(v => v is not null);
+            var measures = Sources(0x0028, 0x9110);
+            var transform = Sources(0x0028, 0x9145);
+            var content = own?.GetSequence(0x0020, 0x9111) is [var fc, ..] ? fc : null;
+            infos[f] = new DicomFrameInfo
+            {
+                // Without per-frame groups the top-level position is the first frame's; the others' are unknown.
+                ImagePositionPatient = _perFrame is null && f > 0 ? null : First(Sources(0x0020, 0x9113), s => s.GetDecimals(0x0020, 0x0032) is { Length: 3 } p ? p : null),
+                ImageOrientationPatient = First(Sources(0x0020, 0x9116), s => s.GetDecimals(0x0020, 0x0037) is { Length: 6 } o ? o : null),
+                PixelSpacing = First(measures, s => s.GetDecimals(0x0028, 0x0030) is { Length: 2 } p ? p : null),
+                SliceThickness = FirstNumber(measures, s => s.GetDecimals(0x0018, 0x0050) is [var t, ..] ? t : null),
+                SpacingBetweenSlices = FirstNumber(measures, s => s.GetDecimals(0x0018, 0x0088) is [var t, ..] ? t : null),
+                RescaleSlope = FirstNumber(transform, Slope) ?? 1,
+                RescaleIntercept = FirstNumber(transform, Intercept) ?? 0,
+                Window = Sources(0x0028, 0x9132).Select(WindowOf).FirstOrDefault(w => w is not null),
+                StackId = content?.GetString(0x0020, 0x9056),
+                InStackPositionNumber = content?.GetULongs(0x0020, 0x9057) is [var position, ..] ? position : null,
+                TemporalPositionIndex = content?.GetULongs(0x0020, 0x9128) is [var time, ..] ? time : null,
+                DimensionIndexValues = content?.GetULongs(0x0020, 0x9157),
+            };
+        }
+        return infos;
     }
 
     // ------------------------------------------------------------------ attributes
 
     /// <summary>The text of a top-level attribute (trailing spaces and NULs removed; several values joined by '\'), or null.</summary>
-    public string? GetString(ushort group, ushort element)
-        => _elements.TryGetValue(Tag(group, element), out var v) ? Encoding.UTF8.GetString(v).TrimEnd(' ', '\0').TrimStart(' ') : null;
+    public string? GetString(ushort group, ushort element) => DataSet.GetString(group, element);
 
     /// <summary>The values of a top-level decimal or integer string attribute (DS, IS), or null when absent or empty.</summary>
-    public double[]? GetDecimals(ushort group, ushort element)
-    {
-        var text = GetString(group, element);
-        if (string.IsNullOrWhiteSpace(text)) return null;
-        var parts = text.Split('\\');
-        var values = new double[parts.Length];
-        for (int i = 0; i < parts.Length; i++)
-            if (!double.TryParse(parts[i].Trim(), NumberStyles.Float, CultureInfo.InvariantCulture, out values[i]))
-                throw new DataFormatException(SourceName, $"attribute ({group:X4},{element:X4}) holds '{text}', which is not a list of numbers.");
-        return values;
-    }
+    public double[]? GetDecimals(ushort group, ushort element) => DataSet.GetDecimals(group, element);
 
     /// <summary>A top-level unsigned short (US) attribute, or null.</summary>
-    public int? GetUShort(ushort group, ushort element)
-    {
-        if (!_elements.TryGetValue(Tag(group, element), out var v) || v.Length < 2) return null;
-        return BinaryPrimitives.ReadUInt16LittleEndian(v);
-    }
+    public int? GetUShort(ushort group, ushort element) => DataSet.GetUShort(group, element);
+
+    /// <summary>The items of a top-level sequence attribute, or null when the file has no such sequence.</summary>
+    public IReadOnlyList<DicomDataSet>? GetSequence(ushort group, ushort element) => DataSet.GetSequence(group, element);
 
     /// <summary>True when the top-level data set holds the attribute.</summary>
-    public bool Contains(ushort group, ushort element) => _elements.ContainsKey(Tag(group, element));
+    public bool Contains(ushort group, ushort element) => DataSet.Contains(group, element);
 
-    private static uint Tag(ushort group, ushort element) => (uint)group << 16 | element;
+    private static uint Tag(ushort group, ushort element) => DicomDataSet.Tag(group, element);
 
     // ------------------------------------------------------------------ pixels
 
     /// <summary>
     /// The modality values of frame <paramref name="frame"/>, channel-first (C, H, W): stored values × slope + intercept
-    /// for grey images, 0–255 RGB for colour images.
+    /// (the frame's own, <see cref="GetFrameInfo"/>) for grey images, 0–255 RGB for colour images.
     /// </summary>
     /// <exception cref="ArgumentOutOfRangeException">There is no such frame.</exception>
     /// <exception cref="DataFormatException">The pixel data are missing, truncated or inconsistent with the header.</exception>
@@ -180,9 +268,9 @@ public sealed class DicomFile
             DicomTransferSyntax.Jpeg2000Lossless or DicomTransferSyntax.Jpeg2000 => CodecFrame(frame, Jpeg2000.Decode, "JPEG 2000", decodedToRgb: true),
             DicomTransferSyntax.HighThroughputJpeg2000Lossless or DicomTransferSyntax.HighThroughputJpeg2000RpclLossless or DicomTransferSyntax.HighThroughputJpeg2000
                 => CodecFrame(frame, Jpeg2000.DecodeHighThroughput, "High-Throughput JPEG 2000", decodedToRgb: true),
-            DicomTransferSyntax.RleLossless => NativeFrame(RleFrame(frame), 0, planar: SamplesPerPixel == 3),
-            _ when SamplesPerPixel == 3 && PhotometricInterpretation == "YBR_FULL_422" => NativeFrame(ExpandYbrFull422(frame), 0, planar: false),
-            _ => NativeFrame(_nativePixels!, frame, planar: GetUShort(0x0028, 0x0006) == 1),
+            DicomTransferSyntax.RleLossless => NativeFrame(RleFrame(frame), frame, slot: 0, planar: SamplesPerPixel == 3),
+            _ when SamplesPerPixel == 3 && PhotometricInterpretation == "YBR_FULL_422" => NativeFrame(ExpandYbrFull422(frame), frame, slot: 0, planar: false),
+            _ => NativeFrame(_nativePixels!, frame, slot: frame, planar: GetUShort(0x0028, 0x0006) == 1),
         };
     }
 
@@ -225,9 +313,10 @@ public sealed class DicomFile
         }
     }
 
-    // decodedToRgb: the codec has already undone the colour transform its photometric interpretation names (JPEG 2000's
-    // YBR_RCT and YBR_ICT decode to RGB).
-    private float[] NativeFrame(byte[] pixels, int frame, bool planar, bool decodedToRgb = false)
+    // Frame `frame`'s samples, stored at position `slot` of `pixels` (the frame itself for uncompressed data, 0 for the
+    // output of a codec), as modality values with the frame's own rescaling. decodedToRgb: the codec has already undone
+    // the colour transform its photometric interpretation names (JPEG 2000's YBR_RCT and YBR_ICT decode to RGB).
+    private float[] NativeFrame(byte[] pixels, int frame, int slot, bool planar, bool decodedToRgb = false)
     {
         if (BitsAllocated is not (8 or 16 or 32)) throw new NotSupportedException($"{SourceName}: {BitsAllocated} bits allocated per sample are not supported (8, 16 or 32).");
         if (BitsStored < 1 || BitsStored > BitsAllocated) throw new DataFormatException(SourceName, $"{BitsStored} bits stored in {BitsAllocated} allocated.");
@@ -238,13 +327,15 @@ public sealed class DicomFile
         if (ybr && IsSigned) throw new DataFormatException(SourceName, $"{PhotometricInterpretation} samples must be unsigned (pixel representation 0).");
         int bytes = BitsAllocated / 8, samples = SamplesPerPixel, pixelsPerFrame = Rows * Columns;
         long frameBytes = (long)pixelsPerFrame * samples * bytes;
-        long start = frame * frameBytes;
+        long start = slot * frameBytes;
         if (start + frameBytes > pixels.LongLength)
             throw new DataFormatException(SourceName, $"the pixel data hold {pixels.LongLength} bytes, too few for frame {frame + 1} of {NumberOfFrames} ({Columns}×{Rows}, {samples} sample(s) of {BitsAllocated} bits).");
         var result = new float[pixelsPerFrame * samples];
         uint mask = BitsStored >= 32 ? uint.MaxValue : (1u << BitsStored) - 1;
         int shift = 32 - BitsStored;
-        bool rescale = samples == 1 && (RescaleSlope != 1 || RescaleIntercept != 0);
+        var info = GetFrameInfo(frame);
+        double slope = info.RescaleSlope, intercept = info.RescaleIntercept;
+        bool rescale = samples == 1 && (slope != 1 || intercept != 0);
         var span = pixels.AsSpan((int)start, (int)frameBytes);
         for (int p = 0; p < pixelsPerFrame; p++)
             for (int c = 0; c < samples; c++)
@@ -257,7 +348,7 @@ public sealed class DicomFile
                     _ => BinaryPrimitives.ReadUInt32LittleEndian(span.Slice(index * 4, 4)),
                 } & mask;
                 double value = IsSigned ? (int)(raw << shift) >> shift : raw; // sign-extend from BitsStored
-                if (rescale) value = value * RescaleSlope + RescaleIntercept;
+                if (rescale) value = value * slope + intercept;
                 result[c * pixelsPerFrame + p] = (float)value;
             }
         if (ybr) YbrFullToRgb(result, pixelsPerFrame, BitsStored);
@@ -314,7 +405,7 @@ public sealed class DicomFile
             if (BitsAllocated == 8) bytes[i] = (byte)image.Samples[i];
             else BinaryPrimitives.WriteUInt16LittleEndian(bytes.AsSpan(i * 2), image.Samples[i]);
         }
-        return NativeFrame(bytes, 0, planar: false);
+        return NativeFrame(bytes, frame, slot: 0, planar: false);
     }
 
     private delegate CodecFrame FrameDecoder(ReadOnlySpan<byte> data, string sourceName);
@@ -350,7 +441,7 @@ public sealed class DicomFile
                 default: BinaryPrimitives.WriteInt32LittleEndian(bytes.AsSpan(i * 4), value); break;
             }
         }
-        return NativeFrame(bytes, 0, planar: false, decodedToRgb);
+        return NativeFrame(bytes, frame, slot: 0, planar: false, decodedToRgb);
     }
 
     private float[] JpegFrame(int frame)
@@ -370,12 +461,13 @@ public sealed class DicomFile
             throw new DataFormatException(SourceName, $"frame {frame + 1} decodes to {image.Width}×{image.Height}, but the header says {Columns}×{Rows}.");
         if (image.Channels != SamplesPerPixel) image = image.WithChannels(SamplesPerPixel);
         int n = Rows * Columns, channels = image.Channels;
+        var info = GetFrameInfo(frame);
         var result = new float[n * channels];
         for (int p = 0; p < n; p++)
             for (int c = 0; c < channels; c++)
             {
                 double v = image.Pixels[p * channels + c];
-                result[c * n + p] = (float)(channels == 1 ? v * RescaleSlope + RescaleIntercept : v);
+                result[c * n + p] = (float)(channels == 1 ? v * info.RescaleSlope + info.RescaleIntercept : v);
             }
         return result;
     }
@@ -422,7 +514,8 @@ public sealed class DicomFile
 
     /// <summary>
     /// Frame <paramref name="frame"/> as a [0, 1] image (C, H, W) for the image pipelines: grey values through
-    /// <paramref name="window"/> (center, width; default: the file's window, else the frame's minimum–maximum),
+    /// <paramref name="window"/> (center, width; default: the frame's window — in an enhanced file its own Frame VOI LUT —
+    /// else the frame's minimum–maximum),
     /// MONOCHROME1 inverted; colour values divided by 255.
     /// </summary>
     public FloatImage ToFloatImage(int frame = 0, (double Center, double Width)? window = null)
@@ -433,7 +526,7 @@ public sealed class DicomFile
             for (int i = 0; i < values.Length; i++) values[i] /= 255f;
             return new FloatImage(values, 3, Rows, Columns);
         }
-        var chosen = window ?? Window;
+        var chosen = window ?? GetFrameInfo(frame).Window;
         if (chosen is { } w && !(w.Width > 0)) throw new ArgumentOutOfRangeException(nameof(window), w.Width, "The window width must be positive.");
         IntensityWindow.MapToUnitRange(values, chosen, invert: PhotometricInterpretation == "MONOCHROME1");
         return new FloatImage(values, 1, Rows, Columns);
@@ -473,6 +566,7 @@ public sealed class DicomFile
         ArgumentNullException.ThrowIfNull(data);
         ArgumentNullException.ThrowIfNull(sourceName);
         var elements = new Dictionary<uint, byte[]>();
+        var sequences = new Dictionary<uint, IReadOnlyList<DicomDataSet>>();
         string syntax = DicomTransferSyntax.ImplicitVrLittleEndian;
         int position = 0;
         try
@@ -484,7 +578,7 @@ public sealed class DicomFile
                 var meta = new Reader(data, position, explicitVr: true, sourceName);
                 while (meta.Position + 4 <= data.Length && BinaryPrimitives.ReadUInt16LittleEndian(data.AsSpan(meta.Position)) == 0x0002)
                 {
-                    var (tag, value) = meta.Next();
+                    var (tag, value, _) = meta.Next();
                     if (value is not null) elements[tag] = value;
                 }
                 position = meta.Position;
@@ -519,15 +613,16 @@ public sealed class DicomFile
                     }
                     break; // nothing after the pixel data matters for imaging (trailing padding, signatures)
                 }
-                var (tag, value) = reader.Next();
+                var (tag, value, items) = reader.Next();
                 if (value is not null) elements[tag] = value;
+                if (items is not null) sequences[tag] = items;
             }
             // The pixel data's form must be the one the transfer syntax prescribes (a corrupt or mislabelled file otherwise).
             if (native is not null && DicomTransferSyntax.IsEncapsulated(syntax))
                 throw new DataFormatException(sourceName, $"the transfer syntax is {DicomTransferSyntax.Describe(syntax)} ({syntax}), whose pixel data are encapsulated fragments, but the pixel data element has a defined length (uncompressed data).");
             if (fragments is not null && !DicomTransferSyntax.IsEncapsulated(syntax))
                 throw new DataFormatException(sourceName, $"the pixel data are encapsulated fragments, but the transfer syntax is {DicomTransferSyntax.Describe(syntax)} ({syntax}), which stores them uncompressed.");
-            return new DicomFile(sourceName, syntax, elements, native, fragments, offsets);
+            return new DicomFile(sourceName, syntax, new DicomDataSet(sourceName, elements, sequences), native, fragments, offsets);
         }
         catch (InvalidDataException e)
         {
@@ -539,11 +634,23 @@ public sealed class DicomFile
         }
     }
 
-    // A cursor over a data set: element headers, values, sequences skipped (their contents are not kept).
-    private sealed class Reader(byte[] data, int position, bool explicitVr, string source)
+    // A cursor over a data set: element headers, values, and the items of sequences (read as nested data sets).
+    private sealed class Reader(byte[] data, int position, bool explicitVr, string source, int depth = 0)
     {
         private static readonly HashSet<string> LongVrs = new() { "OB", "OD", "OF", "OL", "OV", "OW", "SQ", "UC", "UN", "UR", "UT", "SV", "UV" };
         private const uint Undefined = 0xFFFFFFFF;
+        private const uint PixelDataTag = 0x7FE00010;
+        private const int MaxDepth = 16;
+
+        // Sequences an Implicit VR reader must recognise from their tag alone when their length is counted: the
+        // functional groups and the macros GetFrameInfo reads (PS3.6 gives them VR SQ).
+        private static readonly HashSet<uint> ImplicitSequences = new()
+        {
+            0x52009229, 0x52009230, // Shared / Per-frame Functional Groups Sequence
+            0x00289110, 0x00209113, 0x00209116, 0x00289145, 0x00289132, 0x00209111, // pixel measures, plane position and
+            // orientation, pixel value transformation, frame VOI LUT, frame content
+            0x00209222, 0x00209221, // Dimension Index / Dimension Organization Sequence
+        };
 
         public int Position { get; private set; } = position;
 
@@ -590,28 +697,69 @@ public sealed class DicomFile
             return (tag, vr, shortLength);
         }
 
-        // The next element: its value, or null for a sequence (skipped).
-        public (uint Tag, byte[]? Value) Next()
+        // The next element: its value, or the items of a sequence (both null for encapsulated data nested in an item,
+        // which is skipped).
+        public (uint Tag, byte[]? Value, List<DicomDataSet>? Items) Next()
         {
             var (tag, vr, length) = Header();
             if (vr == "UN" && length == Undefined)
             {
                 // a sequence of unknown type: its items are encoded in Implicit VR Little Endian (PS3.5 §6.2.2)
-                var nested = new Reader(data, Position, explicitVr: false, source);
-                nested.SkipSequence(Undefined);
+                var nested = new Reader(data, Position, explicitVr: false, source, depth);
+                var items = nested.Items(Undefined);
                 Position = nested.Position;
-                return (tag, null);
+                return (tag, null, items);
             }
-            if (vr == "SQ" || length == Undefined)
+            if (vr == "SQ" || (vr == "" && (length == Undefined || ImplicitSequences.Contains(tag))) && tag != PixelDataTag)
+                return (tag, null, Items(length));
+            if (length == Undefined)
             {
-                SkipSequence(length);
-                return (tag, null);
+                SkipSequence(length); // encapsulated pixel data inside an item (an icon): fragments, not data sets
+                return (tag, null, null);
             }
             if (Position + (long)length > data.Length)
                 throw new DataFormatException(source, $"element ({tag >> 16:X4},{tag & 0xFFFF:X4}) claims {length} bytes but the file ends after {data.Length - Position}: it is truncated.");
             var value = data.AsSpan(Position, (int)length).ToArray();
             Position += (int)length;
-            return (tag, value);
+            return (tag, value, null);
+        }
+
+        // The items of a sequence whose value starts here: counted (length bytes) or delimited (Undefined).
+        private List<DicomDataSet> Items(uint length)
+        {
+            if (depth >= MaxDepth) throw new DataFormatException(source, $"sequences are nested more than {MaxDepth} deep at byte {Position}: the data set is corrupt.");
+            long end = length == Undefined ? long.MaxValue : Position + (long)length;
+            if (end != long.MaxValue && end > data.Length) throw Truncated();
+            var items = new List<DicomDataSet>();
+            while (Position < end)
+            {
+                var (tag, _, itemLength) = Header();
+                if (tag == 0xFFFEE0DD) return items; // sequence delimitation
+                if (tag != 0xFFFEE000) throw new DataFormatException(source, $"expected a sequence item at byte {Position - 8}, found ({tag >> 16:X4},{tag & 0xFFFF:X4}).");
+                items.Add(DataSet(itemLength));
+            }
+            if (Position != end) throw new DataFormatException(source, $"a sequence item runs past the end of its sequence (byte {Position}, the sequence ends at {end}).");
+            return items;
+        }
+
+        // One item's data set: counted (length bytes) or delimited (Undefined).
+        private DicomDataSet DataSet(uint length)
+        {
+            var nested = new Reader(data, Position, explicitVr, source, depth + 1);
+            var elements = new Dictionary<uint, byte[]>();
+            var sequences = new Dictionary<uint, IReadOnlyList<DicomDataSet>>();
+            long end = length == Undefined ? long.MaxValue : Position + (long)length;
+            if (end != long.MaxValue && end > data.Length) throw Truncated();
+            while (length == Undefined ? nested.PeekTag() != 0xFFFEE00D : nested.Position < end)
+            {
+                var (tag, value, items) = nested.Next();
+                if (value is not null) elements[tag] = value;
+                if (items is not null) sequences[tag] = items;
+            }
+            if (length == Undefined) nested.Header(); // item delimitation
+            else if (nested.Position != end) throw new DataFormatException(source, $"an element runs past the end of its sequence item (byte {nested.Position}, the item ends at {end}).");
+            Position = nested.Position;
+            return new DicomDataSet(source, elements, sequences);
         }
 
         private void SkipSequence(uint length)
@@ -626,15 +774,9 @@ public sealed class DicomFile
             {
                 var (tag, _, itemLength) = Header();
                 if (tag == 0xFFFEE0DD) return; // sequence delimitation
-                if (tag != 0xFFFEE000) throw new DataFormatException(source, $"expected a sequence item at byte {Position - 8}, found ({tag >> 16:X4},{tag & 0xFFFF:X4}).");
-                if (itemLength != Undefined)
-                {
-                    if (Position + (long)itemLength > data.Length) throw Truncated();
-                    Position += (int)itemLength;
-                    continue;
-                }
-                while (PeekTag() != 0xFFFEE00D) Next();
-                Header(); // item delimitation
+                if (tag != 0xFFFEE000 || itemLength == Undefined) throw new DataFormatException(source, $"expected a fragment item at byte {Position - 8}, found ({tag >> 16:X4},{tag & 0xFFFF:X4}).");
+                if (Position + (long)itemLength > data.Length) throw Truncated();
+                Position += (int)itemLength;
             }
         }
 

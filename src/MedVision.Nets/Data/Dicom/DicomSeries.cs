@@ -10,14 +10,28 @@ namespace MedVision.Nets.Data.Dicom;
 /// Slices are ordered along the slice normal (the cross product of ImageOrientationPatient's row and column directions)
 /// by the projection of ImagePositionPatient, as DICOM geometry requires; without positions, by InstanceNumber, and
 /// without those, by file name. The slice spacing comes from the positions (which must be evenly spaced and distinct);
-/// without positions, from SpacingBetweenSlices or SliceThickness. A single multi-frame file is a series of its frames.
+/// without positions, from SpacingBetweenSlices or SliceThickness. A single multi-frame file is a series of its frames:
+/// an enhanced file's frames (Enhanced CT, MR, PET) are ordered by the positions in their functional groups like files,
+/// each rescaled with its own slope and intercept; a file whose frames repeat positions (several echoes, time points or
+/// stacks) is refused with the frames' time points and stacks named, and <see cref="FromFrames"/> builds the volume of
+/// the frames chosen.
 /// </remarks>
 public sealed class DicomSeries
 {
-    private DicomSeries(string uid, IReadOnlyList<DicomFile> slices, bool framesAreSlices, double[] spacing)
+    private readonly IReadOnlyList<Plane> _planes;
+
+    // One slice of the volume: a frame of a file, with what the frame says about itself.
+    private readonly record struct Plane(DicomFile File, int Frame, DicomFrameInfo Info)
+    {
+        public string Name => File.NumberOfFrames > 1 ? $"{File.SourceName} (frame {Frame + 1})" : File.SourceName;
+    }
+
+    private DicomSeries(string uid, IReadOnlyList<Plane> planes, bool framesAreSlices, double[] spacing)
     {
         SeriesInstanceUid = uid;
-        Slices = slices;
+        _planes = planes;
+        Slices = framesAreSlices ? [planes[0].File] : planes.Select(p => p.File).ToList();
+        Frames = planes.Select(p => p.Frame).ToList();
         FramesAreSlices = framesAreSlices;
         Spacing = spacing;
     }
@@ -28,6 +42,12 @@ public sealed class DicomSeries
     /// <summary>The files in spatial order (one multi-frame file when <see cref="FramesAreSlices"/>).</summary>
     public IReadOnlyList<DicomFile> Slices { get; }
 
+    /// <summary>
+    /// The frame that is each slice, in spatial order: the multi-frame file's frame numbers (0-based) when
+    /// <see cref="FramesAreSlices"/>, else 0 for every file of <see cref="Slices"/>.
+    /// </summary>
+    public IReadOnlyList<int> Frames { get; }
+
     /// <summary>True when the series is one multi-frame file whose frames are the slices.</summary>
     public bool FramesAreSlices { get; }
 
@@ -35,7 +55,10 @@ public sealed class DicomSeries
     public IReadOnlyList<double> Spacing { get; }
 
     /// <summary>Columns, rows and slices (X, Y, Z).</summary>
-    public (int X, int Y, int Z) Size => (Slices[0].Columns, Slices[0].Rows, FramesAreSlices ? Slices[0].NumberOfFrames : Slices.Count);
+    public (int X, int Y, int Z) Size => (Slices[0].Columns, Slices[0].Rows, _planes.Count);
+
+    /// <summary>What each slice says about itself (position, orientation, rescaling, window), in spatial order.</summary>
+    public IReadOnlyList<DicomFrameInfo> SliceInfos => _planes.Select(p => p.Info).ToList();
 
     /// <summary>
     /// Reads every DICOM file (Part 10, with the 'DICM' preamble) with pixel data in <paramref name="folder"/> and
@@ -86,44 +109,95 @@ public sealed class DicomSeries
     private static string Describe(IReadOnlyList<DicomSeries> all)
         => all.Count == 0 ? "no series" : string.Join(", ", all.Select(s => $"{(s.SeriesInstanceUid.Length > 0 ? s.SeriesInstanceUid : "(no UID)")} ({s.Size.Z} slices)"));
 
+    /// <summary>
+    /// The volume of some frames of a multi-frame file, in spatial order: one echo, time point or stack of an enhanced
+    /// MR or PET file whose frames as a whole do not form one volume, e.g.
+    /// <c>FromFrames(file, Enumerable.Range(0, file.NumberOfFrames).Where(f =&gt; file.GetFrameInfo(f).TemporalPositionIndex == 1))</c>.
+    /// </summary>
+    /// <exception cref="ArgumentException">No frames, a frame out of range, or a frame named twice.</exception>
+    /// <exception cref="DataFormatException">The chosen frames do not form one volume (positions repeated, uneven, or orientations differ).</exception>
+    public static DicomSeries FromFrames(DicomFile file, IEnumerable<int> frames)
+    {
+        ArgumentNullException.ThrowIfNull(file);
+        ArgumentNullException.ThrowIfNull(frames);
+        var chosen = frames.ToList();
+        if (chosen.Count == 0) throw new ArgumentException("Choose at least one frame.", nameof(frames));
+        foreach (var f in chosen)
+            if (f < 0 || f >= file.NumberOfFrames)
+                throw new ArgumentException($"Frame {f} does not exist: {file.SourceName} has {file.NumberOfFrames} frame(s), numbered from 0.", nameof(frames));
+        if (chosen.Distinct().Count() != chosen.Count) throw new ArgumentException("A frame is named more than once.", nameof(frames));
+        if (!file.HasPixelData) throw new DataFormatException(file.SourceName, "the file has no pixel data (7FE0,0010).");
+        return Assemble(file.SeriesInstanceUid, chosen.Select(f => new Plane(file, f, file.GetFrameInfo(f))).ToList(), framesAreSlices: true);
+    }
+
     private static DicomSeries Assemble(string uid, List<DicomFile> files)
     {
-        var first = files[0];
-        foreach (var f in files)
+        if (files.Count == 1 && files[0].NumberOfFrames > 1)
+            return Assemble(uid, Enumerable.Range(0, files[0].NumberOfFrames).Select(f => new Plane(files[0], f, files[0].GetFrameInfo(f))).ToList(), framesAreSlices: true);
+        if (files.Count > 1 && files.FirstOrDefault(f => f.NumberOfFrames > 1) is { } multi)
+            throw new DataFormatException(multi.SourceName, $"a multi-frame file ({multi.NumberOfFrames} frames) among the {files.Count} files of series {uid}.");
+        return Assemble(uid, files.Select(f => new Plane(f, 0, f.GetFrameInfo(0))).ToList(), framesAreSlices: false);
+    }
+
+    private static DicomSeries Assemble(string uid, List<Plane> planes, bool framesAreSlices)
+    {
+        var first = planes[0];
+        foreach (var f in planes.Select(p => p.File).Distinct())
         {
-            if (f.Rows != first.Rows || f.Columns != first.Columns)
-                throw new DataFormatException(f.SourceName, $"its {f.Columns}×{f.Rows} images do not match the {first.Columns}×{first.Rows} of {first.SourceName} in series {uid}.");
+            if (f.Rows != first.File.Rows || f.Columns != first.File.Columns)
+                throw new DataFormatException(f.SourceName, $"its {f.Columns}×{f.Rows} images do not match the {first.File.Columns}×{first.File.Rows} of {first.File.SourceName} in series {uid}.");
             if (f.SamplesPerPixel != 1)
                 throw new DataFormatException(f.SourceName, $"a volume is built from grey images; this one has {f.SamplesPerPixel} samples per pixel.");
         }
-        double columnSpacing = first.PixelSpacing?[1] ?? 1, rowSpacing = first.PixelSpacing?[0] ?? 1;
-        double fallback = first.SpacingBetweenSlices ?? first.SliceThickness ?? 1;
-        if (files.Count == 1)
-            return new DicomSeries(uid, files, framesAreSlices: first.NumberOfFrames > 1, new[] { columnSpacing, rowSpacing, fallback });
-        if (files.FirstOrDefault(f => f.NumberOfFrames > 1) is { } multi)
-            throw new DataFormatException(multi.SourceName, $"a multi-frame file ({multi.NumberOfFrames} frames) among the {files.Count} files of series {uid}.");
+        if (first.Info.PixelSpacing is { } ps && !ps.All(v => double.IsFinite(v) && v > 0))
+            throw new DataFormatException(first.File.SourceName, $"the pixel spacing of {first.Name} is {string.Join("\\", ps)}: spacings must be positive.");
+        double columnSpacing = first.Info.PixelSpacing?[1] ?? 1, rowSpacing = first.Info.PixelSpacing?[0] ?? 1;
+        double fallback = new[] { first.Info.SpacingBetweenSlices, first.Info.SliceThickness }.FirstOrDefault(v => v is > 0 && double.IsFinite(v.Value)) ?? 1;
+        foreach (var p in planes)
+            if ((p.Info.ImagePositionPatient ?? []).Concat(p.Info.ImageOrientationPatient ?? []).Any(v => !double.IsFinite(v)))
+                throw new DataFormatException(p.File.SourceName, $"the position or orientation of {p.Name} is not a finite number.");
+        if (planes.Count == 1)
+            return new DicomSeries(uid, planes, framesAreSlices, [columnSpacing, rowSpacing, fallback]);
 
-        if (files.All(f => f.ImagePositionPatient is not null && f.ImageOrientationPatient is not null))
+        if (planes.All(p => p.Info.ImagePositionPatient is not null && p.Info.ImageOrientationPatient is not null))
         {
-            var o = first.ImageOrientationPatient!;
-            foreach (var f in files)
-                if (f.ImageOrientationPatient!.Zip(o, (a, b) => Math.Abs(a - b)).Max() > 1e-4)
-                    throw new DataFormatException(f.SourceName, $"its orientation differs from {first.SourceName}'s: the slices of series {uid} do not form one volume.");
+            var o = first.Info.ImageOrientationPatient!;
+            foreach (var p in planes)
+                if (p.Info.ImageOrientationPatient!.Zip(o, (a, b) => Math.Abs(a - b)).Max() > 1e-4)
+                    throw new DataFormatException(p.File.SourceName, $"the orientation of {p.Name} differs from {first.Name}'s: the slices of series {uid} do not form one volume.");
             var (nx, ny, nz) = SliceNormal(o);
-            double Along(DicomFile f) => f.ImagePositionPatient![0] * nx + f.ImagePositionPatient[1] * ny + f.ImagePositionPatient[2] * nz;
-            var ordered = files.OrderBy(Along).ToList();
+            double Along(Plane p) => p.Info.ImagePositionPatient![0] * nx + p.Info.ImagePositionPatient[1] * ny + p.Info.ImagePositionPatient[2] * nz;
+            var ordered = planes.OrderBy(Along).ToList();
             var steps = ordered.Zip(ordered.Skip(1), (a, b) => (A: a, B: b, Step: Along(b) - Along(a))).ToList();
-            if (steps.FirstOrDefault(s => s.Step < 1e-4) is { A: not null } duplicate)
-                throw new DataFormatException(duplicate.B.SourceName, $"it lies at the same position as {duplicate.A.SourceName} (series {uid}): repeated acquisitions or echoes must be separated first.");
+            if (steps.FirstOrDefault(s => s.Step < 1e-4) is { A.File: not null } duplicate)
+                throw new DataFormatException(duplicate.B.File.SourceName, framesAreSlices
+                    ? $"{duplicate.B.Name} lies at the same position as frame {duplicate.A.Frame + 1}: {RepeatedPositions(ordered)}"
+                    : $"it lies at the same position as {duplicate.A.Name} (series {uid}): repeated acquisitions or echoes must be separated first.");
             double mean = steps.Average(s => s.Step);
             if (steps.Any(s => Math.Abs(s.Step - mean) > 0.01 * mean + 1e-3))
-                throw new DataFormatException(ordered[0].SourceName, $"the slices of series {uid} are not evenly spaced ({steps.Min(s => s.Step):G4}–{steps.Max(s => s.Step):G4} mm apart): missing slices or a variable-spacing acquisition.");
-            return new DicomSeries(uid, ordered, false, new[] { columnSpacing, rowSpacing, mean });
+                throw new DataFormatException(ordered[0].File.SourceName, $"the slices of series {uid} are not evenly spaced ({steps.Min(s => s.Step):G4}–{steps.Max(s => s.Step):G4} mm apart): missing slices or a variable-spacing acquisition.");
+            return new DicomSeries(uid, ordered, framesAreSlices, [columnSpacing, rowSpacing, mean]);
         }
-        var byNumber = files.All(f => f.InstanceNumber is not null)
-            ? files.OrderBy(f => f.InstanceNumber).ToList()
-            : files.OrderBy(f => f.SourceName, StringComparer.Ordinal).ToList();
-        return new DicomSeries(uid, byNumber, false, new[] { columnSpacing, rowSpacing, fallback });
+        var byNumber = framesAreSlices
+            ? planes.All(p => p.Info.InStackPositionNumber is not null) && planes.Select(p => p.Info.StackId).Distinct().Count() == 1
+                ? planes.OrderBy(p => p.Info.InStackPositionNumber).ToList()
+                : planes
+            : planes.All(p => p.File.InstanceNumber is not null)
+                ? planes.OrderBy(p => p.File.InstanceNumber).ToList()
+                : planes.OrderBy(p => p.File.SourceName, StringComparer.Ordinal).ToList();
+        return new DicomSeries(uid, byNumber, framesAreSlices, [columnSpacing, rowSpacing, fallback]);
+    }
+
+    // Why the frames of one file repeat positions, as far as their frame content says, and what to do about it.
+    private static string RepeatedPositions(List<Plane> planes)
+    {
+        var parts = new List<string>();
+        var times = planes.Select(p => p.Info.TemporalPositionIndex).Where(t => t is not null).Distinct().Count();
+        var stacks = planes.Select(p => p.Info.StackId).Where(s => s is not null).Distinct().Count();
+        if (times > 1) parts.Add($"{times} temporal positions");
+        if (stacks > 1) parts.Add($"{stacks} stacks");
+        string held = parts.Count > 0 ? $"it holds {string.Join(" and ", parts)}" : "it holds several volumes (echoes, time points or stacks)";
+        return $"the file's {planes.Count} frames are not one volume ({held}); build one volume at a time with DicomSeries.FromFrames, choosing frames by their GetFrameInfo.";
     }
 
     /// <summary>
@@ -137,7 +211,7 @@ public sealed class DicomSeries
         var voxels = new float[(long)plane * z];
         for (int k = 0; k < z; k++)
         {
-            var values = FramesAreSlices ? Slices[0].GetFrame(k) : Slices[k].GetFrame(0);
+            var values = _planes[k].File.GetFrame(_planes[k].Frame);
             Array.Copy(values, 0, voxels, (long)k * plane, plane);
         }
         return new NiftiImage(voxels, new[] { x, y, z }, Spacing.Select(s => (float)s).ToArray(), affine: PatientAffine());
@@ -150,17 +224,18 @@ public sealed class DicomSeries
     /// <summary>
     /// The voxel-to-world affine in NIfTI's RAS+ convention from ImageOrientationPatient and ImagePositionPatient
     /// (DICOM's patient coordinates are LPS+, so x and y change sign); the slice axis steps from the first slice's
-    /// position to the last's (which follows a gantry tilt), or along the slice normal for one file.
+    /// position to the last's (which follows a gantry tilt), or along the slice normal for one slice.
     /// <see langword="null"/> when the files carry no orientation or position.
     /// </summary>
     public NiftiAffine? PatientAffine()
     {
-        var first = Slices[0];
-        if (first.ImageOrientationPatient is not { } o || first.ImagePositionPatient is not { } p) return null;
+        var first = _planes[0];
+        if (first.Info.ImageOrientationPatient is not { } o || first.Info.ImagePositionPatient is not { } p) return null;
         double[] step;
-        if (!FramesAreSlices && Slices.Count > 1 && Slices[^1].ImagePositionPatient is { } last)
+        int n = _planes.Count;
+        if (n > 1 && _planes[^1].Info.ImagePositionPatient is { } last)
         {
-            step = [(last[0] - p[0]) / (Slices.Count - 1), (last[1] - p[1]) / (Slices.Count - 1), (last[2] - p[2]) / (Slices.Count - 1)];
+            step = [(last[0] - p[0]) / (n - 1), (last[1] - p[1]) / (n - 1), (last[2] - p[2]) / (n - 1)];
         }
         else
         {
@@ -179,7 +254,7 @@ public sealed class DicomSeries
         }
         catch (ArgumentException e)
         {
-            throw new DataFormatException(first.SourceName, $"its ImageOrientationPatient ({string.Join(", ", o)}) and positions do not span a volume: {e.Message}", e);
+            throw new DataFormatException(first.File.SourceName, $"its ImageOrientationPatient ({string.Join(", ", o)}) and positions do not span a volume: {e.Message}", e);
         }
     }
 }

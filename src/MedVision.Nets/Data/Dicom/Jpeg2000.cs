@@ -53,21 +53,28 @@ internal static unsafe class Jpeg2000
     /// <summary>The OpenJPEG version, e.g. "2.5.0".</summary>
     internal static string Version => Marshal.PtrToStringUTF8((nint)Functions.Value.Version()) ?? "unknown";
 
-    /// <summary>Decodes one High-Throughput JPEG 2000 codestream, after checking that OpenJPEG can (2.5.0 or later).</summary>
-    /// <exception cref="NotSupportedException">OpenJPEG is older than 2.5.0.</exception>
+    /// <summary>
+    /// Decodes one High-Throughput JPEG 2000 codestream, after checking that OpenJPEG can (2.5.0 or later) and may
+    /// (2.5.1 or later, or 2.5.0 when <see cref="DicomFile.AllowHighThroughputJpeg2000OnOpenJpeg250"/> is set).
+    /// </summary>
+    /// <exception cref="NotSupportedException">OpenJPEG is older than 2.5.0, or is 2.5.0 and not allowed.</exception>
     internal static CodecFrame DecodeHighThroughput(ReadOnlySpan<byte> data, string sourceName)
     {
-        EnsureHighThroughput(Version, sourceName);
+        EnsureHighThroughput(Version, sourceName, DicomFile.AllowHighThroughputJpeg2000OnOpenJpeg250);
         return Decode(data, sourceName);
     }
 
     /// <summary>Throws unless OpenJPEG <paramref name="version"/> (as <c>opj_version()</c> gives it, e.g. "2.5.0" or
-    /// "2.5.3-dev") decodes High-Throughput JPEG 2000, which it does from 2.5.0 on.</summary>
-    /// <exception cref="NotSupportedException">The version is older than 2.5.0, or not a version number.</exception>
-    internal static void EnsureHighThroughput(string version, string sourceName)
+    /// "2.5.3-dev") decodes High-Throughput JPEG 2000 — from 2.5.0 on — without aborting the process on corrupt
+    /// codestreams: 2.5.0 asserts on some (its MEL decoder's <c>assert</c>, made an error return by upstream pull request
+    /// #1436 for 2.5.1), so it is used only when <paramref name="allowOpenJpeg250"/> says the data are trusted.</summary>
+    /// <exception cref="NotSupportedException">The version is older than 2.5.0 or not a version number, or 2.5.0 and not allowed.</exception>
+    internal static void EnsureHighThroughput(string version, string sourceName, bool allowOpenJpeg250)
     {
         if (!System.Version.TryParse(version.Split('-', '+')[0], out var parsed) || parsed < new System.Version(2, 5))
             throw new NotSupportedException($"{sourceName}: High-Throughput JPEG 2000 needs OpenJPEG 2.5.0 or later to decode; this is OpenJPEG {version}. Convert the file first (e.g. gdcmconv --raw with a newer GDCM).");
+        if (parsed < new System.Version(2, 5, 1) && !allowOpenJpeg250)
+            throw new NotSupportedException($"{sourceName}: High-Throughput JPEG 2000 is not decoded with OpenJPEG {version}, which aborts the whole process on some corrupt codestreams (fixed in 2.5.1). Install OpenJPEG 2.5.1 or later, convert the file first (e.g. gdcmconv --raw), or, for files from a trusted source, set DicomFile.AllowHighThroughputJpeg2000OnOpenJpeg250 = true.");
     }
 
     /// <summary>Decodes one JPEG 2000 codestream (or JP2 file).</summary>
