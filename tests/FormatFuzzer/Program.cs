@@ -211,7 +211,7 @@ static void Exercise(string format, string path, byte[] data)
                 _ = (file.Modality, file.PixelSpacing, file.ImagePositionPatient, file.ImageOrientationPatient, file.Window, file.InstanceNumber);
                 for (int f = 0; f < file.NumberOfFrames; f++) _ = (file.GetFrameInfo(f), file.GetFrame(f));
                 _ = file.ToRasterImage();
-                if (file.SamplesPerPixel == 1)
+                if (file.Channels == 1)
                 {
                     // the frames as a volume: ordered by their positions, with spacing and the patient affine
                     var series = DicomSeries.FromFrames(file, Enumerable.Range(0, file.NumberOfFrames));

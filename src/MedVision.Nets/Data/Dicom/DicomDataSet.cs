@@ -74,7 +74,7 @@ public sealed class DicomDataSet
 
     /// <summary>The raw bytes of an attribute's value, or null.</summary>
     public ReadOnlyMemory<byte>? GetBytes(ushort group, ushort element)
-        => _elements.TryGetValue(Tag(group, element), out var v) ? v : null;
+        => _elements.TryGetValue(Tag(group, element), out var v) ? new ReadOnlyMemory<byte>(v) : (ReadOnlyMemory<byte>?)null;
 
     internal static uint Tag(ushort group, ushort element) => (uint)group << 16 | element;
 }

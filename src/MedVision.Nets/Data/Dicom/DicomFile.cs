@@ -24,7 +24,8 @@ namespace MedVision.Nets.Data.Dicom;
 /// <para>
 /// Colour frames come out as RGB: from RGB, YBR_FULL (any of the syntaxes above that keep it), uncompressed
 /// YBR_FULL_422, and the YCbCr and colour transforms the JPEG and JPEG 2000 codecs undo themselves. YCbCr is converted
-/// with the equations of DICOM PS3.3 C.7.6.3.1.2 (chroma centred at half the range), rounded and clamped.
+/// with the equations of DICOM PS3.3 C.7.6.3.1.2 (chroma centred at half the range), rounded and clamped. PALETTE COLOR
+/// images are mapped through their red, green and blue palettes (plain or segmented) to RGB.
 /// </para>
 /// <para>
 /// <see cref="GetFrame"/> returns modality values (stored values × RescaleSlope + RescaleIntercept: Hounsfield units for
@@ -70,8 +71,17 @@ public sealed class DicomFile
     /// <summary>Frames in the file (1 for a plain slice).</summary>
     public int NumberOfFrames { get; }
 
-    /// <summary>Photometric interpretation, e.g. MONOCHROME2, MONOCHROME1, RGB, YBR_FULL_422.</summary>
+    /// <summary>Photometric interpretation, e.g. MONOCHROME2, MONOCHROME1, RGB, YBR_FULL_422, PALETTE COLOR.</summary>
     public string PhotometricInterpretation { get; }
+
+    /// <summary>
+    /// True for a PALETTE COLOR image (ultrasound, some secondary captures): one stored index per pixel, which
+    /// <see cref="GetFrame"/> maps to RGB through the file's red, green and blue palettes.
+    /// </summary>
+    public bool IsPaletteColor => SamplesPerPixel == 1 && PhotometricInterpretation == "PALETTE COLOR";
+
+    /// <summary>Channels of the frames <see cref="GetFrame"/> returns: 3 for colour (RGB, YBR, PALETTE COLOR), 1 for grey.</summary>
+    public int Channels => IsPaletteColor ? 3 : SamplesPerPixel;
 
     /// <summary>Bits allocated per sample (8, 16 or 32).</summary>
     public int BitsAllocated { get; }
@@ -162,7 +172,10 @@ public sealed class DicomFile
         RescaleSlope = Slope(dataSet) ?? (transform is null ? null : Slope(transform)) ?? 1;
         RescaleIntercept = Intercept(dataSet) ?? (transform is null ? null : Intercept(transform)) ?? 0;
         _frameInfos = new Lazy<DicomFrameInfo[]>(ReadFrameInfos);
+        _palette = new Lazy<DicomPalette>(() => DicomPalette.Read(this));
     }
+
+    private readonly Lazy<DicomPalette> _palette;
 
     private static double? Slope(DicomDataSet set) => set.GetDecimals(0x0028, 0x1053) is [var slope, ..] && slope != 0 ? slope : null;
 
@@ -249,7 +262,8 @@ public sealed class DicomFile
 
     /// <summary>
     /// The modality values of frame <paramref name="frame"/>, channel-first (C, H, W): stored values × slope + intercept
-    /// (the frame's own, <see cref="GetFrameInfo"/>) for grey images, 0–255 RGB for colour images.
+    /// (the frame's own, <see cref="GetFrameInfo"/>) for grey images, 0–255 RGB for colour images (PALETTE COLOR ones
+    /// through their palettes; 16-bit palette entries as round(v / 257)): <see cref="Channels"/> planes.
     /// </summary>
     /// <exception cref="ArgumentOutOfRangeException">There is no such frame.</exception>
     /// <exception cref="DataFormatException">The pixel data are missing, truncated or inconsistent with the header.</exception>
@@ -260,7 +274,7 @@ public sealed class DicomFile
         if (!HasPixelData) throw new DataFormatException(SourceName, "the file has no pixel data (7FE0,0010).");
         if (Rows < 1 || Columns < 1) throw new DataFormatException(SourceName, $"invalid image size {Columns}×{Rows}.");
         if (SamplesPerPixel is not (1 or 3)) throw new NotSupportedException($"{SourceName}: {SamplesPerPixel} samples per pixel are not supported (1 or 3).");
-        return TransferSyntaxUid switch
+        var values = TransferSyntaxUid switch
         {
             DicomTransferSyntax.JpegBaseline or DicomTransferSyntax.JpegExtended => JpegFrame(frame),
             DicomTransferSyntax.JpegLossless or DicomTransferSyntax.JpegLosslessFirstOrder => LosslessJpegFrame(frame),
@@ -272,6 +286,7 @@ public sealed class DicomFile
             _ when SamplesPerPixel == 3 && PhotometricInterpretation == "YBR_FULL_422" => NativeFrame(ExpandYbrFull422(frame), frame, slot: 0, planar: false),
             _ => NativeFrame(_nativePixels!, frame, slot: frame, planar: GetUShort(0x0028, 0x0006) == 1),
         };
+        return IsPaletteColor ? _palette.Value.Apply(values) : values;
     }
 
     // Uncompressed YBR_FULL_422 (PS3.3 C.7.6.3.1.2): each horizontal pair of pixels is stored as Y1 Y2 Cb Cr,
@@ -335,7 +350,7 @@ public sealed class DicomFile
         int shift = 32 - BitsStored;
         var info = GetFrameInfo(frame);
         double slope = info.RescaleSlope, intercept = info.RescaleIntercept;
-        bool rescale = samples == 1 && (slope != 1 || intercept != 0);
+        bool rescale = samples == 1 && !IsPaletteColor && (slope != 1 || intercept != 0); // palette indices are not rescaled
         var span = pixels.AsSpan((int)start, (int)frameBytes);
         for (int p = 0; p < pixelsPerFrame; p++)
             for (int c = 0; c < samples; c++)
@@ -467,7 +482,7 @@ public sealed class DicomFile
             for (int c = 0; c < channels; c++)
             {
                 double v = image.Pixels[p * channels + c];
-                result[c * n + p] = (float)(channels == 1 ? v * info.RescaleSlope + info.RescaleIntercept : v);
+                result[c * n + p] = (float)(channels == 1 && !IsPaletteColor ? v * info.RescaleSlope + info.RescaleIntercept : v);
             }
         return result;
     }
@@ -521,7 +536,7 @@ public sealed class DicomFile
     public FloatImage ToFloatImage(int frame = 0, (double Center, double Width)? window = null)
     {
         var values = GetFrame(frame);
-        if (SamplesPerPixel == 3)
+        if (Channels == 3)
         {
             for (int i = 0; i < values.Length; i++) values[i] /= 255f;
             return new FloatImage(values, 3, Rows, Columns);

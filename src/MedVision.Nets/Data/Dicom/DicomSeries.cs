@@ -146,8 +146,8 @@ public sealed class DicomSeries
         {
             if (f.Rows != first.File.Rows || f.Columns != first.File.Columns)
                 throw new DataFormatException(f.SourceName, $"its {f.Columns}×{f.Rows} images do not match the {first.File.Columns}×{first.File.Rows} of {first.File.SourceName} in series {uid}.");
-            if (f.SamplesPerPixel != 1)
-                throw new DataFormatException(f.SourceName, $"a volume is built from grey images; this one has {f.SamplesPerPixel} samples per pixel.");
+            if (f.Channels != 1)
+                throw new DataFormatException(f.SourceName, $"a volume is built from grey images; this one is {f.PhotometricInterpretation} ({f.Channels} channels).");
         }
         if (first.Info.PixelSpacing is { } ps && !ps.All(v => double.IsFinite(v) && v > 0))
             throw new DataFormatException(first.File.SourceName, $"the pixel spacing of {first.Name} is {string.Join("\\", ps)}: spacings must be positive.");
