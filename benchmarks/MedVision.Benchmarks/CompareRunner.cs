@@ -48,8 +48,8 @@ public static class CompareRunner
 
     /// <summary>
     /// r{18|50}_{28|224}_{train|infer}_b{batch}: ResNet-18/50, 10 classes, small-input stem at 28×28 or ImageNet stem
-    /// at 224×224 (as compare.py builds them from torchvision); median of 3 training steps after 1, of 10 inference
-    /// batches after 2, or of 300 single images after 20.
+    /// at 224×224 (as compare.py builds them from torchvision); median of 3 training steps after 1 (of 15 after 3 at
+    /// batch 1), of 10 inference batches after 2, or of 300 single images after 20.
     /// </summary>
     private static (double, long) ResNetWorkload(string name)
     {
@@ -60,7 +60,7 @@ public static class CompareRunner
         var stem = size == 28 ? ResNetStem.SmallInput : ResNetStem.ImageNet;
         ResNet Build() => ResNet.Builder().WithDepth(depth).ForInput(3).WithStem(stem).WithClasses(10).Build();
         return m.Groups[3].Value == "train"
-            ? ResNetTraining(Build, size, batch, warmup: 1, repeat: 3)
+            ? ResNetTraining(Build, size, batch, warmup: batch == 1 ? 3 : 1, repeat: batch == 1 ? 15 : 3)
             : ResNetInference(Build, size, batch, warmup: batch == 1 ? 20 : 2, repeat: batch == 1 ? 300 : 10);
     }
 

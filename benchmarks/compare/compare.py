@@ -10,8 +10,8 @@ The same workloads as the C# CompareRunner (benchmarks/MedVision.Benchmarks/Comp
   r18_28_infer_b1    the same, batch 1 (latency)
   add_4x4            20,000 4x4 float32 adds per timed call, one thread (as tensor_overhead.py)
 and, generally, r{18|50}_{28|224}_{train|infer}_b{batch}: torchvision resnet18/resnet50 with 10 classes, the
-small-input stem at 28x28 or torchvision's own (ImageNet) stem at 224x224; training: median of 3 steps after 1,
-inference: median of 10 batches after 2 (300 after 20 at batch 1). The first three names above are instances.
+small-input stem at 28x28 or torchvision's own (ImageNet) stem at 224x224; training: median of 3 steps after 1 (15
+after 3 at batch 1), inference: median of 10 batches after 2 (300 after 20 at batch 1). The first three names above are instances.
 Two intra-op threads except for add_4x4.
 """
 import re
@@ -103,7 +103,8 @@ def main(names):
         if name == "add_4x4":
             seconds, items = add_overhead()
         elif m and m.group(3) == "train":
-            seconds, items = training(int(m.group(1)), int(m.group(2)), int(m.group(4)), 1, 3)
+            batch = int(m.group(4))
+            seconds, items = training(int(m.group(1)), int(m.group(2)), batch, 3 if batch == 1 else 1, 15 if batch == 1 else 3)
         elif m:
             batch = int(m.group(4))
             seconds, items = inference(int(m.group(1)), int(m.group(2)), batch, 20 if batch == 1 else 2, 300 if batch == 1 else 10)
