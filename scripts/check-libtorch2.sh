@@ -38,11 +38,15 @@ for s in "${suites[@]}"; do
   torch_std="$(sed -n 's/^ *CXX_STANDARD \([0-9]*\).*/\1/p' "$cache"/root/usr/lib/*/cmake/Torch/TorchConfig.cmake | head -1)"
   std=17; [ -n "$torch_std" ] && [ "$torch_std" -gt 17 ] && std="$torch_std"
   echo "Debian $s: libtorch-dev $version, g++ $(g++ -dumpversion), -std=c++$std${defs[1]:+, with Gloo}"
-  for src in "$native"/src/*.cpp; do
-    name="$(basename "$src")"
-    deps="$cache/$name.d"
+  # onednn_conv.cpp twice: as CMake builds it when its check links (the oneDNN backward pass, with the x86-64 kernel
+  # set), and without it (the fallback).
+  for unit in "$native"/src/*.cpp "$native/src/onednn_conv.cpp:backward"; do
+    src="${unit%%:*}"
+    extra=(); [ "$unit" != "$src" ] && extra=(-DMVT_HAVE_ONEDNN_CONV_BACKWARD=1 -DHAVE_AVX512_CPU_DEFINITION -DHAVE_AVX2_CPU_DEFINITION)
+    name="$(basename "$src")${extra[0]:+ (oneDNN backward)}"
+    deps="$cache/$(basename "$src").d"
     start=$(date +%s)
-    if g++ -std=c++"$std" -fsyntax-only -Wall -Wno-unused-parameter -Werror "${defs[@]}" -I"$native/include" -I"$inc" \
+    if g++ -std=c++"$std" -fsyntax-only -Wall -Wno-unused-parameter -Werror "${defs[@]}" ${extra[@]+"${extra[@]}"} -I"$native/include" -I"$inc" \
          -I"$inc/torch/csrc/api/include" -MD -MF "$deps" "$src"; then
       stray="$(tr ' \\' '\n\n' < "$deps" | grep -E '^/usr/include/(ATen|c10|torch|caffe2)/' || true)"
       if [ -n "$stray" ]; then
