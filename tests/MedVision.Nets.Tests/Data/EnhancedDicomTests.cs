@@ -136,10 +136,50 @@ public sealed class EnhancedDicomTests : IDisposable
     }
 
     [Fact]
-    public void EnhancedMr_WithTwoTimePointsAtEachPosition_IsRefusedAsOneVolume_WithTheWayOut()
+    public void EnhancedMr_WithTwoTimePointsAtEachPosition_IsNotOneVolume()
     {
-        var act = () => DicomSeries.Read(FolderWith("enhanced_mr.dcm"));
+        var file = Mr();
+        var act = () => DicomSeries.FromFrames(file, Enumerable.Range(0, file.NumberOfFrames));
         act.Should().Throw<DataFormatException>().WithMessage("*enhanced_mr.dcm*same position*2 temporal positions*DicomSeries.FromFrames*");
+    }
+
+    [Fact]
+    public void EnhancedMr_ReadFolder_GivesOneVolumePerTimePoint_ToldApartByTheDimensionIndex()
+    {
+        var folder = FolderWith("enhanced_mr.dcm");
+        var all = DicomSeries.ReadFolder(folder);
+        all.Should().HaveCount(2);
+        all.Select(s => s.Subset).Should().Equal(@"dimension index values 1\1\*", @"dimension index values 1\2\*");
+        all.Select(s => s.SeriesInstanceUid).Distinct().Should().ContainSingle();
+        for (int t = 1; t <= 2; t++)
+        {
+            var expected = Fixture("enhanced_mr.dcm").GetProperty("volumes").GetProperty(t.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            all[t - 1].Frames.Should().Equal(Ints(expected.GetProperty("order")));
+            all[t - 1].ToVolume().Voxels.Select(v => (double)v).Should().Equal(Doubles(expected.GetProperty("values")));
+        }
+
+        var one = () => DicomSeries.Read(folder);
+        one.Should().Throw<DataFormatException>().WithMessage("*holds 2 volumes*dimension index values 1\\1\\**pick one from DicomSeries.ReadFolder*");
+        var byUid = () => DicomSeries.Read(folder, all[0].SeriesInstanceUid);
+        byUid.Should().Throw<DataFormatException>().WithMessage("*holds 2 volumes*");
+
+        // A volume folder of such files serves the first volume (VolumeFolderSource reads the folder's first series).
+        DicomSeries.ReadFolder(folder)[0].ToVolume().Voxels.Should().Equal(all[0].ToVolume().Voxels);
+        DicomSeries.Read(FolderWith("enhanced_ct.dcm")).Subset.Should().BeNull("a file that is one volume is not split");
+    }
+
+    [Fact]
+    public void AFileWhoseFrameContentCannotTellItsVolumesApart_IsStillRefused()
+    {
+        // The MR file with its frame content (0020,9111) renamed in every per-frame item: nothing tells the time points apart.
+        var bytes = File.ReadAllBytes(Path.Combine(Dir, "enhanced_mr.dcm"));
+        var pattern = new byte[] { 0x20, 0x00, 0x11, 0x91 };
+        for (int i = 0; i + 4 <= bytes.Length; i++)
+            if (bytes.AsSpan(i, 4).SequenceEqual(pattern)) bytes[i + 3] = 0x90; // (0020,9011): not a frame content sequence
+        var folder = Directory.CreateDirectory(Path.Combine(_temp, "no-content")).FullName;
+        File.WriteAllBytes(Path.Combine(folder, "mr.dcm"), bytes);
+        var act = () => DicomSeries.ReadFolder(folder);
+        act.Should().Throw<DataFormatException>().WithMessage("*mr.dcm*same position*several volumes*FromFrames*");
     }
 
     [Theory]

@@ -26,9 +26,10 @@ public sealed class DicomSeries
         public string Name => File.NumberOfFrames > 1 ? $"{File.SourceName} (frame {Frame + 1})" : File.SourceName;
     }
 
-    private DicomSeries(string uid, IReadOnlyList<Plane> planes, bool framesAreSlices, double[] spacing)
+    private DicomSeries(string uid, IReadOnlyList<Plane> planes, bool framesAreSlices, double[] spacing, string? subset = null)
     {
         SeriesInstanceUid = uid;
+        Subset = subset;
         _planes = planes;
         Slices = framesAreSlices ? [planes[0].File] : planes.Select(p => p.File).ToList();
         Frames = planes.Select(p => p.Frame).ToList();
@@ -38,6 +39,12 @@ public sealed class DicomSeries
 
     /// <summary>The SeriesInstanceUID ("" when the files have none).</summary>
     public string SeriesInstanceUid { get; }
+
+    /// <summary>
+    /// Which frames of a multi-frame file this volume holds when the file holds several volumes (echoes, time points,
+    /// b-values, stacks), e.g. "dimension index values 1\2\*"; <see langword="null"/> for a whole series.
+    /// </summary>
+    public string? Subset { get; }
 
     /// <summary>The files in spatial order (one multi-frame file when <see cref="FramesAreSlices"/>).</summary>
     public IReadOnlyList<DicomFile> Slices { get; }
@@ -63,7 +70,10 @@ public sealed class DicomSeries
     /// <summary>
     /// Reads every DICOM file (Part 10, with the 'DICM' preamble) with pixel data in <paramref name="folder"/> and
     /// groups them into series, largest first. Other files (text, DICOMDIR, structured reports) are skipped; a DICOM
-    /// file that cannot be read stops the reading with an exception naming it.
+    /// file that cannot be read stops the reading with an exception naming it. An enhanced multi-frame file that holds
+    /// several volumes (its frames repeat positions) gives one series per volume when its frame content tells them apart
+    /// (<see cref="Subset"/>): by the DimensionIndexValues with the in-stack dimension left out, or else by stack and
+    /// temporal position.
     /// </summary>
     /// <exception cref="DirectoryNotFoundException">The folder does not exist.</exception>
     /// <exception cref="DataFormatException">A file is corrupt, or a series' slices do not form a volume.</exception>
@@ -82,8 +92,8 @@ public sealed class DicomSeries
             if (file.HasPixelData) files.Add(file);
         }
         return files.GroupBy(f => f.SeriesInstanceUid)
-            .Select(g => Assemble(g.Key, g.ToList()))
-            .OrderByDescending(s => s.Size.Z).ThenBy(s => s.SeriesInstanceUid, StringComparer.Ordinal)
+            .SelectMany(g => AssembleAll(g.Key, g.ToList()))
+            .OrderByDescending(s => s.Size.Z).ThenBy(s => s.SeriesInstanceUid, StringComparer.Ordinal) // stable: a file's volumes keep their order
             .ToList();
     }
 
@@ -96,18 +106,27 @@ public sealed class DicomSeries
     {
         var all = ReadFolder(folder);
         if (seriesInstanceUid is not null)
-            return all.FirstOrDefault(s => s.SeriesInstanceUid == seriesInstanceUid)
-                ?? throw new DataFormatException(folder, $"no series {seriesInstanceUid}; the folder holds: {Describe(all)}.");
+        {
+            var chosen = all.Where(s => s.SeriesInstanceUid == seriesInstanceUid).ToList();
+            return chosen.Count switch
+            {
+                0 => throw new DataFormatException(folder, $"no series {seriesInstanceUid}; the folder holds: {Describe(all)}."),
+                1 => chosen[0],
+                _ => throw new DataFormatException(folder, $"series {seriesInstanceUid} holds {chosen.Count} volumes ({Describe(chosen)}); pick one from DicomSeries.ReadFolder."),
+            };
+        }
         return all.Count switch
         {
             0 => throw new DataFormatException(folder, "the folder holds no DICOM images."),
             1 => all[0],
+            _ when all.Select(s => s.SeriesInstanceUid).Distinct().Count() == 1
+                => throw new DataFormatException(folder, $"series {all[0].SeriesInstanceUid} holds {all.Count} volumes ({Describe(all)}); pick one from DicomSeries.ReadFolder."),
             _ => throw new DataFormatException(folder, $"the folder holds {all.Count} series ({Describe(all)}); name the one to read."),
         };
     }
 
     private static string Describe(IReadOnlyList<DicomSeries> all)
-        => all.Count == 0 ? "no series" : string.Join(", ", all.Select(s => $"{(s.SeriesInstanceUid.Length > 0 ? s.SeriesInstanceUid : "(no UID)")} ({s.Size.Z} slices)"));
+        => all.Count == 0 ? "no series" : string.Join(", ", all.Select(s => $"{(s.SeriesInstanceUid.Length > 0 ? s.SeriesInstanceUid : "(no UID)")} ({s.Size.Z} slices{(s.Subset is null ? "" : $", {s.Subset}")})"));
 
     /// <summary>
     /// The volume of some frames of a multi-frame file, in spatial order: one echo, time point or stack of an enhanced
@@ -128,6 +147,56 @@ public sealed class DicomSeries
         if (chosen.Distinct().Count() != chosen.Count) throw new ArgumentException("A frame is named more than once.", nameof(frames));
         if (!file.HasPixelData) throw new DataFormatException(file.SourceName, "the file has no pixel data (7FE0,0010).");
         return Assemble(file.SeriesInstanceUid, chosen.Select(f => new Plane(file, f, file.GetFrameInfo(f))).ToList(), framesAreSlices: true);
+    }
+
+    // A group's series: one, or, for one multi-frame file holding several volumes, one per volume.
+    private static IEnumerable<DicomSeries> AssembleAll(string uid, List<DicomFile> files)
+    {
+        try
+        {
+            return [Assemble(uid, files)];
+        }
+        catch (DataFormatException) when (files.Count == 1 && files[0].NumberOfFrames > 1 && Split(uid, files[0]) is { } parts)
+        {
+            return parts;
+        }
+    }
+
+    // The volumes of a multi-frame file whose frames repeat positions, told apart by their frame content, or null. First
+    // the DimensionIndexValues without one index (the in-stack position), tried index by index; then (StackID,
+    // TemporalPositionIndex). A split counts when every part forms a volume with at least two slices.
+    private static List<DicomSeries>? Split(string uid, DicomFile file)
+    {
+        var planes = Enumerable.Range(0, file.NumberOfFrames).Select(f => new Plane(file, f, file.GetFrameInfo(f))).ToList();
+        var keys = new List<(Func<Plane, string> Key, Func<Plane, string> Label)>();
+        if (planes.All(p => p.Info.DimensionIndexValues is { Count: > 1 }) && planes.Select(p => p.Info.DimensionIndexValues!.Count).Distinct().Count() == 1)
+        {
+            int dimensions = planes[0].Info.DimensionIndexValues!.Count;
+            for (int left = 0; left < dimensions; left++)
+            {
+                int skipped = left;
+                string Values(Plane p) => string.Join("\\", p.Info.DimensionIndexValues!.Select((v, i) => i == skipped ? "*" : v.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+                keys.Add((Values, p => $"dimension index values {Values(p)}"));
+            }
+        }
+        if (planes.Any(p => p.Info.StackId is not null || p.Info.TemporalPositionIndex is not null))
+            keys.Add((p => $"{p.Info.StackId}|{p.Info.TemporalPositionIndex}",
+                      p => string.Join(", ", new[] { p.Info.StackId is { } stack ? $"stack {stack}" : null, p.Info.TemporalPositionIndex is { } time ? $"temporal position {time}" : null }.Where(t => t is not null))));
+        foreach (var (key, label) in keys)
+        {
+            var groups = planes.GroupBy(key).ToList();
+            if (groups.Count < 2 || groups.Any(g => g.Count() < 2)) continue;
+            try
+            {
+                var parts = groups.Select(g => Assemble(uid, g.ToList(), framesAreSlices: true)).ToList();
+                return parts.Select((part, i) => new DicomSeries(uid, part._planes, true, [.. part.Spacing], label(groups[i].First()))).ToList();
+            }
+            catch (DataFormatException)
+            {
+                // not this way: try the next key
+            }
+        }
+        return null;
     }
 
     private static DicomSeries Assemble(string uid, List<DicomFile> files)
