@@ -107,11 +107,14 @@ public sealed class DicomTests : IDisposable
     {
         var ct = DicomFile.Read(File("ct_explicit.dcm"));
         var hu = ct.GetFrame();
-        var windowed = ct.ToFloatImage(); // the file's window: 40 ± 200 HU
+        // DICOM's LINEAR window (PS3.3 C.11.2.1.2.1): (x − (c − ½)) / (w − 1) + ½, clamped
+        static float Linear(double x, double c, double w) => (float)Math.Clamp((x - (c - 0.5)) / (w - 1) + 0.5, 0, 1);
+        var windowed = ct.ToFloatImage(); // the file's window: 40, width 400 HU
         for (int i = 0; i < hu.Length; i++)
-            windowed.Data[i].Should().BeApproximately((float)Math.Clamp((hu[i] - (40 - 200)) / 400.0, 0, 1), 1e-6f);
+            windowed.Data[i].Should().BeApproximately(Linear(hu[i], 40, 400), 1e-6f);
         var bone = ct.ToFloatImage(window: (300, 1000));
-        bone.Data[0].Should().BeApproximately((float)Math.Clamp((hu[0] + 200) / 1000.0, 0, 1), 1e-6f);
+        for (int i = 0; i < hu.Length; i++)
+            bone.Data[i].Should().BeApproximately(Linear(hu[i], 300, 1000), 1e-6f);
 
         var mono1 = DicomFile.Read(File("mono1.dcm"));
         mono1.PhotometricInterpretation.Should().Be("MONOCHROME1");

@@ -1,7 +1,6 @@
 using System.Text.Json;
 using MedVision.Nets.Data;
 using MedVision.Nets.Data.Dicom;
-using MedVision.Nets.Transforms;
 
 namespace MedVision.Nets.Tests.Data;
 
@@ -90,9 +89,10 @@ public sealed class EnhancedDicomTests : IDisposable
         var file = Ct();
         for (int f = 0; f < 5; f++)
         {
-            var expected = file.GetFrame(f);
-            IntensityWindow.MapToUnitRange(expected, file.GetFrameInfo(f).Window, invert: false);
-            file.ToFloatImage(f).Data.Should().Equal(expected);
+            // DICOM's LINEAR window (PS3.3 C.11.2.1.2.1) with the frame's own center and width
+            var (c, w) = file.GetFrameInfo(f).Window!.Value;
+            var expected = file.GetFrame(f).Select(x => (float)Math.Clamp((x - (c - 0.5)) / (w - 1) + 0.5, 0, 1));
+            file.ToFloatImage(f).Data.Should().Equal(expected, (a, b) => Math.Abs(a - b) < 1e-6f);
         }
         file.GetFrameInfo(0).Window.Should().NotBe(file.GetFrameInfo(1).Window);
     }

@@ -84,7 +84,8 @@ public sealed class FormatFuzzTests : IClassFixture<FormatFuzzTests.Seeds>
             Fixture("dicom/rgb_jpeg.dcm"), Fixture("dicom/lossless/ct_sv1.dcm"), Fixture("dicom/compressed/ls_ct.dcm"), Fixture("dicom/compressed/j2k_ct.dcm"),
             Fixture("dicom/compressed/ht_mr16.dcm"), Fixture("dicom/ybr/ybr_full_422.dcm"), Fixture("dicom/mono1.dcm"),
             Fixture("dicom/enhanced/enhanced_ct.dcm"), Fixture("dicom/enhanced/enhanced_mr.dcm"),
-            Fixture("dicom/palette/us_palette16.dcm"), Fixture("dicom/palette/palette_segmented.dcm"));
+            Fixture("dicom/palette/us_palette16.dcm"), Fixture("dicom/palette/palette_segmented.dcm"),
+            Fixture("dicom/voi/dx_voilut.dcm"), Fixture("dicom/voi/dx_sigmoid.dcm"));
 
     [Fact]
     public void Corrupt_nifti_files() =>

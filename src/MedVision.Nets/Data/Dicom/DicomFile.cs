@@ -29,8 +29,9 @@ namespace MedVision.Nets.Data.Dicom;
 /// </para>
 /// <para>
 /// <see cref="GetFrame"/> returns modality values (stored values × RescaleSlope + RescaleIntercept: Hounsfield units for
-/// CT); <see cref="ToFloatImage"/> and <see cref="ToRasterImage"/> map a frame to display intensities (window, or the
-/// frame's range; MONOCHROME1 inverted so that high is bright) for the image pipelines.
+/// CT); <see cref="ToFloatImage"/> and <see cref="ToRasterImage"/> map a frame to display intensities (a window with
+/// its VOI LUT Function, a VOI LUT, or the frame's range; MONOCHROME1 inverted so that high is bright) for the image
+/// pipelines.
 /// </para>
 /// <para>
 /// Enhanced multi-frame files (Enhanced CT, MR, PET, …) keep each frame's geometry, rescaling and window in their
@@ -173,7 +174,13 @@ public sealed class DicomFile
         RescaleIntercept = Intercept(dataSet) ?? (transform is null ? null : Intercept(transform)) ?? 0;
         _frameInfos = new Lazy<DicomFrameInfo[]>(ReadFrameInfos);
         _palette = new Lazy<DicomPalette>(() => DicomPalette.Read(this));
+        _voiLut = new Lazy<DicomVoi.Lut?>(() => DicomVoi.Lut.Read(DataSet, IsSigned));
     }
+
+    private readonly Lazy<DicomVoi.Lut?> _voiLut;
+
+    /// <summary>True when the file has a VOI LUT Sequence (0028,3010), which <see cref="ToFloatImage"/> uses when the frame has no window.</summary>
+    public bool HasVoiLut => DataSet.GetSequence(0x0028, 0x3010) is { Count: > 0 };
 
     private readonly Lazy<DicomPalette> _palette;
 
@@ -230,6 +237,7 @@ public sealed class DicomFile
                 RescaleSlope = FirstNumber(transform, Slope) ?? 1,
                 RescaleIntercept = FirstNumber(transform, Intercept) ?? 0,
                 Window = Sources(0x0028, 0x9132).Select(WindowOf).FirstOrDefault(w => w is not null),
+                VoiLutFunction = First(Sources(0x0028, 0x9132), s => s.GetString(0x0028, 0x1056) is { Length: > 0 } name ? name.ToUpperInvariant() : null) ?? "LINEAR",
                 StackId = content?.GetString(0x0020, 0x9056),
                 InStackPositionNumber = content?.GetULongs(0x0020, 0x9057) is [var position, ..] ? position : null,
                 TemporalPositionIndex = content?.GetULongs(0x0020, 0x9128) is [var time, ..] ? time : null,
@@ -528,11 +536,14 @@ public sealed class DicomFile
     }
 
     /// <summary>
-    /// Frame <paramref name="frame"/> as a [0, 1] image (C, H, W) for the image pipelines: grey values through
-    /// <paramref name="window"/> (center, width; default: the frame's window — in an enhanced file its own Frame VOI LUT —
-    /// else the frame's minimum–maximum),
-    /// MONOCHROME1 inverted; colour values divided by 255.
+    /// Frame <paramref name="frame"/> as a [0, 1] image (C, H, W) for the image pipelines, grey values mapped as a DICOM
+    /// viewer maps them (PS3.3 C.11.2): through <paramref name="window"/> (center, width) when given, else the frame's
+    /// own window with its VOI LUT Function (LINEAR, LINEAR_EXACT or SIGMOID; an enhanced file's Frame VOI LUT), else
+    /// the file's VOI LUT (radiographs and mammograms often carry one instead of a window), else the frame's
+    /// minimum–maximum; MONOCHROME1 inverted. Colour values are divided by 255.
     /// </summary>
+    /// <param name="frame">The frame (0-based).</param>
+    /// <param name="window">A window to use instead of the file's: LINEAR, or LINEAR_EXACT for a width under 1.</param>
     public FloatImage ToFloatImage(int frame = 0, (double Center, double Width)? window = null)
     {
         var values = GetFrame(frame);
@@ -541,9 +552,14 @@ public sealed class DicomFile
             for (int i = 0; i < values.Length; i++) values[i] /= 255f;
             return new FloatImage(values, 3, Rows, Columns);
         }
-        var chosen = window ?? GetFrameInfo(frame).Window;
-        if (chosen is { } w && !(w.Width > 0)) throw new ArgumentOutOfRangeException(nameof(window), w.Width, "The window width must be positive.");
-        IntensityWindow.MapToUnitRange(values, chosen, invert: PhotometricInterpretation == "MONOCHROME1");
+        if (window is { } given && !(given.Width > 0)) throw new ArgumentOutOfRangeException(nameof(window), given.Width, "The window width must be positive.");
+        var info = GetFrameInfo(frame);
+        if (window is { } w) DicomVoi.Window(values, w.Center, w.Width, w.Width >= 1 ? "LINEAR" : "LINEAR_EXACT", SourceName);
+        else if (info.Window is { } own) DicomVoi.Window(values, own.Center, own.Width, own.Width < 1 && info.VoiLutFunction == "LINEAR" ? "LINEAR_EXACT" : info.VoiLutFunction, SourceName);
+        else if (_voiLut.Value is { } lut) lut.Apply(values);
+        else IntensityWindow.MapToUnitRange(values, null);
+        if (PhotometricInterpretation == "MONOCHROME1")
+            for (int i = 0; i < values.Length; i++) values[i] = 1 - values[i];
         return new FloatImage(values, 1, Rows, Columns);
     }
 

@@ -38,6 +38,9 @@ public sealed class DicomFrameInfo
     /// <summary>The frame's first WindowCenter/WindowWidth pair, when present.</summary>
     public (double Center, double Width)? Window { get; init; }
 
+    /// <summary>The VOI LUT Function that applies <see cref="Window"/>: LINEAR (the default), LINEAR_EXACT or SIGMOID.</summary>
+    public string VoiLutFunction { get; init => field = value ?? throw new ArgumentNullException(nameof(VoiLutFunction)); } = "LINEAR";
+
     /// <summary>StackID (FrameContentSequence): which stack of an enhanced file the frame belongs to, when given.</summary>
     public string? StackId { get; init; }
 

@@ -1,0 +1,70 @@
+using System.Text.Json;
+using MedVision.Nets.Data;
+using MedVision.Nets.Data.Dicom;
+
+namespace MedVision.Nets.Tests.Data;
+
+/// <summary>
+/// Display mapping of grey DICOM images as DICOM viewers do it (PS3.3 C.11.2), against pydicom's apply_voi_lut on files
+/// it wrote (Fixtures/dicom/voi/make_voi_fixtures.py): VOI LUTs (OW and US data, a first mapped value), and windows with
+/// the LINEAR, LINEAR_EXACT and SIGMOID VOI LUT Functions. The tests need no Python.
+/// </summary>
+public sealed class VoiDicomTests
+{
+    private static readonly string Dir = Path.Combine(AppContext.BaseDirectory, "Fixtures", "dicom", "voi");
+    private static readonly Lazy<JsonElement> Expected = new(() =>
+    {
+        using var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(Dir, "voi_fixtures.json")));
+        return doc.RootElement.GetProperty("files").Clone();
+    });
+
+    private static DicomFile Read(string name) => DicomFile.Read(Path.Combine(Dir, name));
+
+    [Theory]
+    [InlineData("dx_voilut.dcm", "LINEAR", true)]
+    [InlineData("dx_voilut_us.dcm", "LINEAR", true)]
+    [InlineData("dx_sigmoid.dcm", "SIGMOID", false)]
+    [InlineData("ct_linear.dcm", "LINEAR", false)]
+    [InlineData("ct_linear_exact.dcm", "LINEAR_EXACT", false)]
+    public void DisplayImages_MatchPydicomsVoiTransform(string name, string function, bool lut)
+    {
+        var file = Read(name);
+        file.HasVoiLut.Should().Be(lut);
+        file.GetFrameInfo().VoiLutFunction.Should().Be(function);
+        var expected = Expected.Value.GetProperty(name).GetProperty("unit").EnumerateArray().Select(v => v.GetDouble()).ToArray();
+        var image = file.ToFloatImage();
+        image.Data.Select(v => (double)v).Should().Equal(expected, (a, b) => Math.Abs(a - b) < 1e-6);
+        expected.Distinct().Count().Should().BeGreaterThan(5, "the fixture spreads over the mapping, not only its ends");
+    }
+
+    [Fact]
+    public void AGivenWindow_OverridesTheFilesLut_AndItsFunction()
+    {
+        var file = Read("dx_sigmoid.dcm");
+        var values = file.GetFrame();
+        var linear = file.ToFloatImage(window: (1000, 900)).Data;
+        for (int i = 0; i < values.Length; i++)
+            linear[i].Should().BeApproximately((float)Math.Clamp((values[i] - 999.5) / 899 + 0.5, 0, 1), 1e-6f);
+        linear.Should().NotEqual(file.ToFloatImage().Data, "the file's own window is a sigmoid");
+
+        var withLut = Read("dx_voilut.dcm");
+        withLut.ToFloatImage(window: (1000, 900)).Data.Should().Equal(linear, "a given window replaces the VOI LUT");
+    }
+
+    [Fact]
+    public void ABrokenVoiLut_IsAFormatError()
+    {
+        // The LUT descriptor (0028,3002) inside the sequence: 1,024 entries from 500, 12 bits. Claim 2,000 entries.
+        var bytes = File.ReadAllBytes(Path.Combine(Dir, "dx_voilut.dcm"));
+        var pattern = new byte[] { 0x28, 0x00, 0x02, 0x30, (byte)'U', (byte)'S', 6, 0 };
+        int at = Enumerable.Range(0, bytes.Length - pattern.Length).First(i => bytes.AsSpan(i, pattern.Length).SequenceEqual(pattern)) + 8;
+        bytes[at] = 0xD0; bytes[at + 1] = 0x07; // 2000
+        var act = () => DicomFile.Read(bytes, "long-lut.dcm").ToFloatImage();
+        act.Should().Throw<DataFormatException>().WithMessage("*long-lut.dcm*VOI LUT Data hold 2048 bytes for 2000 16-bit entries*");
+
+        bytes[at] = 0x00; bytes[at + 1] = 0x04; // back to 1,024
+        bytes[at + 4] = 20; // 20 bits per entry
+        act = () => DicomFile.Read(bytes, "wide-lut.dcm").ToFloatImage();
+        act.Should().Throw<DataFormatException>().WithMessage("*wide-lut.dcm*20 bits per entry*");
+    }
+}
