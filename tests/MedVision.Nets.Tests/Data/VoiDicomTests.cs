@@ -5,9 +5,10 @@ using MedVision.Nets.Data.Dicom;
 namespace MedVision.Nets.Tests.Data;
 
 /// <summary>
-/// Display mapping of grey DICOM images as DICOM viewers do it (PS3.3 C.11.2), against pydicom's apply_voi_lut on files
-/// it wrote (Fixtures/dicom/voi/make_voi_fixtures.py): VOI LUTs (OW and US data, a first mapped value), and windows with
-/// the LINEAR, LINEAR_EXACT and SIGMOID VOI LUT Functions. The tests need no Python.
+/// Modality and display mapping of grey DICOM images as DICOM viewers do it (PS3.3 C.11), against pydicom's
+/// apply_modality_lut and apply_voi_lut on files it wrote (Fixtures/dicom/voi/make_voi_fixtures.py): a Modality LUT,
+/// VOI LUTs (OW and US data, a first mapped value), and windows with the LINEAR, LINEAR_EXACT and SIGMOID VOI LUT
+/// Functions. The tests need no Python.
 /// </summary>
 public sealed class VoiDicomTests
 {
@@ -49,6 +50,18 @@ public sealed class VoiDicomTests
 
         var withLut = Read("dx_voilut.dcm");
         withLut.ToFloatImage(window: (1000, 900)).Data.Should().Equal(linear, "a given window replaces the VOI LUT");
+    }
+
+    [Fact]
+    public void AModalityLut_GivesTheModalityValues_InsteadOfARescale()
+    {
+        var file = Read("xa_modality_lut.dcm");
+        file.HasModalityLut.Should().BeTrue();
+        var expected = Expected.Value.GetProperty("xa_modality_lut.dcm").GetProperty("modality").EnumerateArray().Select(v => v.GetDouble()).ToArray();
+        file.GetFrame().Select(v => (double)v).Should().Equal(expected);
+        expected.Max().Should().Be(60000, "stored values past the LUT's end take its last entry");
+        expected.Min().Should().Be(0, "stored values below its first mapped value take its first entry");
+        Read("dx_voilut.dcm").HasModalityLut.Should().BeFalse();
     }
 
     [Fact]

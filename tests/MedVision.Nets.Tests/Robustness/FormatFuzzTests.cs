@@ -85,7 +85,7 @@ public sealed class FormatFuzzTests : IClassFixture<FormatFuzzTests.Seeds>
             Fixture("dicom/compressed/ht_mr16.dcm"), Fixture("dicom/ybr/ybr_full_422.dcm"), Fixture("dicom/mono1.dcm"),
             Fixture("dicom/enhanced/enhanced_ct.dcm"), Fixture("dicom/enhanced/enhanced_mr.dcm"),
             Fixture("dicom/palette/us_palette16.dcm"), Fixture("dicom/palette/palette_segmented.dcm"),
-            Fixture("dicom/voi/dx_voilut.dcm"), Fixture("dicom/voi/dx_sigmoid.dcm"));
+            Fixture("dicom/voi/dx_voilut.dcm"), Fixture("dicom/voi/dx_sigmoid.dcm"), Fixture("dicom/voi/xa_modality_lut.dcm"));
 
     [Fact]
     public void Corrupt_nifti_files() =>

@@ -29,7 +29,7 @@ namespace MedVision.Nets.Data.Dicom;
 /// </para>
 /// <para>
 /// <see cref="GetFrame"/> returns modality values (stored values × RescaleSlope + RescaleIntercept: Hounsfield units for
-/// CT); <see cref="ToFloatImage"/> and <see cref="ToRasterImage"/> map a frame to display intensities (a window with
+/// CT; or the stored values through a Modality LUT Sequence); <see cref="ToFloatImage"/> and <see cref="ToRasterImage"/> map a frame to display intensities (a window with
 /// its VOI LUT Function, a VOI LUT, or the frame's range; MONOCHROME1 inverted so that high is bright) for the image
 /// pipelines.
 /// </para>
@@ -174,10 +174,21 @@ public sealed class DicomFile
         RescaleIntercept = Intercept(dataSet) ?? (transform is null ? null : Intercept(transform)) ?? 0;
         _frameInfos = new Lazy<DicomFrameInfo[]>(ReadFrameInfos);
         _palette = new Lazy<DicomPalette>(() => DicomPalette.Read(this));
-        _voiLut = new Lazy<DicomVoi.Lut?>(() => DicomVoi.Lut.Read(DataSet, IsSigned));
+        // A VOI LUT maps modality values: its first mapped value is signed (VR SS) when they can be negative.
+        _voiLut = new Lazy<DicomLut?>(() => DicomLut.Read(DataSet, 0x0028, 0x3010, "VOI LUT", !HasModalityLut && (IsSigned || RescaleIntercept < 0), unitRange: true));
+        _modalityLut = new Lazy<DicomLut?>(() => DicomLut.Read(DataSet, 0x0028, 0x3000, "Modality LUT", IsSigned, unitRange: false));
+        HasModalityLut = SamplesPerPixel == 1 && !IsPaletteColor && dataSet.GetSequence(0x0028, 0x3000) is { Count: > 0 };
     }
 
-    private readonly Lazy<DicomVoi.Lut?> _voiLut;
+    private readonly Lazy<DicomLut?> _voiLut;
+    private readonly Lazy<DicomLut?> _modalityLut;
+
+    /// <summary>
+    /// True when a grey image's modality values come from a Modality LUT Sequence (0028,3000) instead of RescaleSlope
+    /// and RescaleIntercept (some XA, radiography and ultrasound files): <see cref="GetFrame"/> maps stored values
+    /// through it.
+    /// </summary>
+    public bool HasModalityLut { get; }
 
     /// <summary>True when the file has a VOI LUT Sequence (0028,3010), which <see cref="ToFloatImage"/> uses when the frame has no window.</summary>
     public bool HasVoiLut => DataSet.GetSequence(0x0028, 0x3010) is { Count: > 0 };
@@ -294,7 +305,9 @@ public sealed class DicomFile
             _ when SamplesPerPixel == 3 && PhotometricInterpretation == "YBR_FULL_422" => NativeFrame(ExpandYbrFull422(frame), frame, slot: 0, planar: false),
             _ => NativeFrame(_nativePixels!, frame, slot: frame, planar: GetUShort(0x0028, 0x0006) == 1),
         };
-        return IsPaletteColor ? _palette.Value.Apply(values) : values;
+        if (IsPaletteColor) return _palette.Value.Apply(values);
+        if (HasModalityLut) _modalityLut.Value!.Apply(values);
+        return values;
     }
 
     // Uncompressed YBR_FULL_422 (PS3.3 C.7.6.3.1.2): each horizontal pair of pixels is stored as Y1 Y2 Cb Cr,
@@ -358,7 +371,8 @@ public sealed class DicomFile
         int shift = 32 - BitsStored;
         var info = GetFrameInfo(frame);
         double slope = info.RescaleSlope, intercept = info.RescaleIntercept;
-        bool rescale = samples == 1 && !IsPaletteColor && (slope != 1 || intercept != 0); // palette indices are not rescaled
+        // palette indices are not rescaled; a modality LUT replaces the rescale (GetFrame applies it)
+        bool rescale = samples == 1 && !IsPaletteColor && !HasModalityLut && (slope != 1 || intercept != 0);
         var span = pixels.AsSpan((int)start, (int)frameBytes);
         for (int p = 0; p < pixelsPerFrame; p++)
             for (int c = 0; c < samples; c++)
@@ -490,7 +504,7 @@ public sealed class DicomFile
             for (int c = 0; c < channels; c++)
             {
                 double v = image.Pixels[p * channels + c];
-                result[c * n + p] = (float)(channels == 1 && !IsPaletteColor ? v * info.RescaleSlope + info.RescaleIntercept : v);
+                result[c * n + p] = (float)(channels == 1 && !IsPaletteColor && !HasModalityLut ? v * info.RescaleSlope + info.RescaleIntercept : v);
             }
         return result;
     }

@@ -15,6 +15,8 @@ Writes (tiny; content invented):
   dx_sigmoid.dcm      12-bit DX with a window and VOI LUT Function SIGMOID (as digital mammography uses)
   ct_linear.dcm       signed CT slice, rescale -1024, window 40/400 with the default LINEAR function
   ct_linear_exact.dcm the same with LINEAR_EXACT
+  xa_modality_lut.dcm 10-bit XA whose modality values come from a Modality LUT Sequence (512 entries from stored
+                      value 100, 16-bit output) instead of a rescale: pydicom's apply_modality_lut, under "modality"
   voi_fixtures.json   per file: pydicom's output scaled to [0, 1] — LUTs by 2^bits - 1 of their descriptor, windows by
                       the (y_min, y_max) range pydicom maps them into (the stored range, rescaled) — shape (H, W)
 """
@@ -132,6 +134,22 @@ for name, function in (("ct_linear.dcm", None), ("ct_linear_exact.dcm", "LINEAR_
     if function:
         ds.VOILUTFunction = function
     record(name, ds, window_scale)
+
+# XA with a Modality LUT Sequence instead of a rescale: 512 entries from stored value 100, 16-bit output (US data).
+xa = rng.integers(0, 700, size=(5, 6)).astype(np.uint16)
+ds = base("1.2.840.10008.5.1.4.1.1.12.1", "XA", xa, 10, False)
+item = Dataset()
+item.LUTDescriptor = [512, 100, 16]
+item.LUTData = [int(v) for v in np.round(60000 * np.log1p(np.arange(512)) / np.log1p(511))]
+item["LUTData"].VR = "US"
+item.ModalityLUTType = "US"  # unspecified units
+ds.ModalityLUTSequence = Sequence([item])
+path = os.path.join(here, "xa_modality_lut.dcm")
+ds.save_as(path, write_like_original=False)
+back = pydicom.dcmread(path)
+modality = apply_modality_lut(back.pixel_array, back)
+assert (back.pixel_array < 100).any() and (back.pixel_array > 611).any(), "the file must reach both ends of the LUT"
+out["xa_modality_lut.dcm"] = {"shape": list(modality.shape), "modality": np.asarray(modality, dtype=np.float64).reshape(-1).tolist()}
 
 with open(os.path.join(here, "voi_fixtures.json"), "w") as f:
     json.dump({"pydicom": pydicom.__version__, "files": out}, f, indent=0)
