@@ -162,8 +162,11 @@ public class NiftiTests
         Expect("magic.nii", badMagic, "magic");
 
         byte[] badSize = (byte[])good.Clone();
-        BinaryPrimitives.WriteInt32LittleEndian(badSize, 540);
-        Expect("nifti2.nii", badSize, "sizeof_hdr");
+        BinaryPrimitives.WriteInt32LittleEndian(badSize, 999);
+        Expect("other.nii", badSize, "sizeof_hdr is 999, expected 348 (NIfTI-1) or 540 (NIfTI-2)");
+        byte[] shortTwo = (byte[])good.Clone();
+        BinaryPrimitives.WriteInt32LittleEndian(shortTwo, 540);
+        Expect("short-nifti2.nii", shortTwo, "shorter than the 540-byte NIfTI-2 header");
 
         Expect("complex.nii", HandMade(false, 32, 64, [1, 1, 1], [1f, 1f, 1f, 1f], 0f, 0f, new byte[8]), "datatype code 32");
         Expect("fourd.nii", HandMade(false, 2, 8, [2, 2, 2, 3], [1f, 1f, 1f, 1f], 0f, 0f, new byte[24]), "only 3D");

@@ -4,15 +4,37 @@ using System.IO.Compression;
 namespace MedVision.Nets.Data.Nifti;
 
 /// <summary>
-/// Reads NIfTI-1 volumes: single files (<c>.nii</c>, magic <c>n+1</c>), gzip-compressed single files
-/// (<c>.nii.gz</c>) and header/image pairs (<c>.hdr</c>/<c>.img</c>, magic <c>ni1</c>); little- or big-endian;
-/// data types int8, uint8, int16, uint16, int32, uint32, int64, float32 and float64; up to three non-singleton dimensions.
+/// Reads NIfTI-1 and NIfTI-2 volumes: single files (<c>.nii</c>, magic <c>n+1</c> or <c>n+2</c>), gzip-compressed single
+/// files (<c>.nii.gz</c>) and header/image pairs (<c>.hdr</c>/<c>.img</c>, magic <c>ni1</c> or <c>ni2</c>); little- or
+/// big-endian; data types int8, uint8, int16, uint16, int32, uint32, int64, float32 and float64; up to three
+/// non-singleton dimensions.
 /// </summary>
 public static class NiftiReader
 {
     internal const int HeaderSize = 348;
+    private const int Nifti2HeaderSize = 540;
 
-    /// <summary>Reads a NIfTI-1 file.</summary>
+    // The fields of a NIfTI-1 (348-byte, 32-bit) or NIfTI-2 (540-byte, 64-bit) header that the reader uses.
+    private sealed class Header
+    {
+        public required int Version { get; init; }
+        public required bool BigEndian { get; init; }
+        public required bool Pair { get; init; }
+        public required long[] Dim { get; init; }      // dim[0..7]
+        public required short DataType { get; init; }
+        public required short BitPix { get; init; }
+        public required double[] PixDim { get; init; } // pixdim[0..7]; pixdim[0] is qfac
+        public required double VoxOffset { get; init; }
+        public required double Slope { get; init; }
+        public required double Inter { get; init; }
+        public required int QformCode { get; init; }
+        public required int SformCode { get; init; }
+        public required double[] Quatern { get; init; } // b, c, d, qoffset x, y, z
+        public required double[,] Srow { get; init; }
+        public int MinimumVoxOffset => Version == 1 ? 352 : 544; // header plus the 4-byte extension flag
+    }
+
+    /// <summary>Reads a NIfTI-1 or NIfTI-2 file.</summary>
     /// <param name="path">A <c>.nii</c>, <c>.nii.gz</c> or <c>.hdr</c> file.</param>
     /// <returns>The volume, with values scaled by <c>scl_slope</c>/<c>scl_inter</c> when the slope is non-zero.</returns>
     /// <exception cref="DataFormatException">The file is truncated, corrupt or uses an unsupported feature.</exception>
@@ -20,35 +42,11 @@ public static class NiftiReader
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         byte[] bytes = ReadMaybeGzip(path);
-        if (bytes.Length < HeaderSize)
-        {
-            throw new DataFormatException(path, $"file is truncated: {bytes.Length} bytes, shorter than the 348-byte NIfTI-1 header.");
-        }
+        var header = ReadHeader(bytes, path);
+        int version = header.Version;
+        bool bigEndian = header.BigEndian, pair = header.Pair;
 
-        bool bigEndian;
-        int sizeofHdr = BinaryPrimitives.ReadInt32LittleEndian(bytes);
-        if (sizeofHdr == HeaderSize)
-        {
-            bigEndian = false;
-        }
-        else if (BinaryPrimitives.ReverseEndianness(sizeofHdr) == HeaderSize)
-        {
-            bigEndian = true;
-        }
-        else
-        {
-            throw new DataFormatException(path, $"not a NIfTI-1 file: sizeof_hdr is {sizeofHdr}, expected 348 (NIfTI-2 and other formats are not supported).");
-        }
-
-        var h = new HeaderReader(bytes, bigEndian);
-        string magic = System.Text.Encoding.ASCII.GetString(bytes, 344, 3);
-        bool pair = magic == "ni1";
-        if ((magic != "n+1" && !pair) || bytes[347] != 0)
-        {
-            throw new DataFormatException(path, $"invalid NIfTI-1 magic '{System.Text.Encoding.ASCII.GetString(bytes, 344, 4).TrimEnd('\0')}' (expected 'n+1' or 'ni1').");
-        }
-
-        short rank = h.Int16(40);
+        long rank = header.Dim[0];
         if (rank is < 1 or > 7)
         {
             throw new DataFormatException(path, $"invalid dim[0] = {rank}; must be 1..7.");
@@ -57,7 +55,7 @@ public static class NiftiReader
         var dims = new int[3] { 1, 1, 1 };
         for (int i = 1; i <= rank; i++)
         {
-            short extent = h.Int16(40 + (2 * i));
+            long extent = header.Dim[i];
             if (extent < 1)
             {
                 throw new DataFormatException(path, $"invalid dim[{i}] = {extent}; dimensions must be positive.");
@@ -65,7 +63,12 @@ public static class NiftiReader
 
             if (i <= 3)
             {
-                dims[i - 1] = extent;
+                if (extent > int.MaxValue)
+                {
+                    throw new DataFormatException(path, $"dim[{i}] = {extent} is larger than a volume here can be ({int.MaxValue}).");
+                }
+
+                dims[i - 1] = (int)extent;
             }
             else if (extent != 1)
             {
@@ -73,7 +76,7 @@ public static class NiftiReader
             }
         }
 
-        short code = h.Int16(70);
+        short code = header.DataType;
         if (!Enum.IsDefined(typeof(NiftiDataType), code))
         {
             throw new DataFormatException(path, $"unsupported NIfTI datatype code {code} (supported: uint8=2, int16=4, int32=8, float32=16, float64=64, int8=256, uint16=512, uint32=768, int64=1024).");
@@ -81,13 +84,13 @@ public static class NiftiReader
 
         var dataType = (NiftiDataType)code;
         int elementSize = ElementSize(dataType);
-        short bitpix = h.Int16(72);
+        short bitpix = header.BitPix;
         if (bitpix != elementSize * 8)
         {
             throw new DataFormatException(path, $"bitpix is {bitpix} but datatype {dataType} has {elementSize * 8} bits per voxel.");
         }
 
-        float[] spacing = [Math.Abs(h.Single(80)), Math.Abs(h.Single(84)), Math.Abs(h.Single(88))];
+        float[] spacing = [Math.Abs((float)header.PixDim[1]), Math.Abs((float)header.PixDim[2]), Math.Abs((float)header.PixDim[3])];
         for (int i = 0; i < 3; i++)
         {
             if (!float.IsFinite(spacing[i]) || spacing[i] == 0f)
@@ -96,29 +99,34 @@ public static class NiftiReader
             }
         }
 
-        var (affine, affineCode) = ReadAffine(h, spacing, path);
-        float voxOffset = h.Single(108);
-        float slope = h.Single(112);
-        float inter = h.Single(116);
-        bool scale = float.IsFinite(slope) && slope != 0f && (slope != 1f || (float.IsFinite(inter) && inter != 0f));
+        var (affine, affineCode) = ReadAffine(header, spacing, path);
+        double voxOffset = header.VoxOffset;
+        double slope = header.Slope;
+        double inter = header.Inter;
+        bool scale = double.IsFinite(slope) && slope != 0 && (slope != 1 || (double.IsFinite(inter) && inter != 0));
 
         byte[] data = bytes;
         string dataPath = path;
         long offset;
         if (pair)
         {
-            dataPath = ImagePathFor(path);
+            dataPath = ImagePathFor(path, version);
             data = ReadMaybeGzip(dataPath);
+            if (!double.IsFinite(voxOffset) || voxOffset < 0 || voxOffset > long.MaxValue)
+            {
+                throw new DataFormatException(path, $"invalid vox_offset {voxOffset}.");
+            }
+
             offset = (long)voxOffset;
         }
         else
         {
-            if (!float.IsFinite(voxOffset) || voxOffset < 352 || voxOffset != MathF.Floor(voxOffset))
+            if (!double.IsFinite(voxOffset) || voxOffset < header.MinimumVoxOffset || voxOffset != Math.Floor(voxOffset))
             {
-                throw new DataFormatException(path, $"invalid vox_offset {voxOffset}; a single-file NIfTI needs an integer offset of at least 352.");
+                throw new DataFormatException(path, $"invalid vox_offset {voxOffset}; a single-file NIfTI-{version} needs an integer offset of at least {header.MinimumVoxOffset}.");
             }
 
-            offset = (long)voxOffset;
+            offset = voxOffset > long.MaxValue ? long.MaxValue : (long)voxOffset;
         }
 
         long count = (long)dims[0] * dims[1] * dims[2];
@@ -132,6 +140,11 @@ public static class NiftiReader
         if (offset < 0 || needed > data.LongLength || offset > data.LongLength - needed)
         {
             throw new DataFormatException(dataPath, $"file is truncated: {dims[0]}×{dims[1]}×{dims[2]} {dataType} voxels need {needed} bytes from offset {offset}, but only {Math.Max(0, data.LongLength - offset)} are present.");
+        }
+
+        if (count > Array.MaxLength)
+        {
+            throw new DataFormatException(path, $"{dims[0]}×{dims[1]}×{dims[2]} voxels are more than one array can hold ({Array.MaxLength}).");
         }
 
         var voxels = new float[count];
@@ -160,9 +173,9 @@ public static class NiftiReader
     // The sform when sform_code > 0, else the qform when qform_code > 0 (nibabel's get_best_affine), else none. A
     // singular sform (some tools set sform_code but leave srow_* zero) gives way to a valid qform; with no qform to fall
     // back on, it is an error.
-    private static (NiftiAffine? Affine, NiftiXformCode Code) ReadAffine(HeaderReader h, float[] spacing, string path)
+    private static (NiftiAffine? Affine, NiftiXformCode Code) ReadAffine(Header h, float[] spacing, string path)
     {
-        short qformCode = h.Int16(252), sformCode = h.Int16(254);
+        int qformCode = h.QformCode, sformCode = h.SformCode;
         foreach (var (name, value) in new[] { ("qform_code", qformCode), ("sform_code", sformCode) })
         {
             if (!Enum.IsDefined((NiftiXformCode)value))
@@ -176,13 +189,9 @@ public static class NiftiReader
         {
             if (sformCode > 0)
             {
-                var m = new double[3, 4];
-                for (int r = 0; r < 3; r++)
-                    for (int c = 0; c < 4; c++)
-                        m[r, c] = h.Single(280 + (16 * r) + (4 * c));
                 try
                 {
-                    return (new NiftiAffine(m), (NiftiXformCode)sformCode);
+                    return (new NiftiAffine((double[,])h.Srow.Clone()), (NiftiXformCode)sformCode);
                 }
                 catch (ArgumentException) when (qformCode > 0)
                 {
@@ -193,8 +202,8 @@ public static class NiftiReader
             if (qformCode > 0)
             {
                 part = "qform (quatern_b/c/d, qoffset, pixdim)";
-                float qfac = h.Single(76);
-                return (NiftiAffine.FromQuaternion(h.Single(256), h.Single(260), h.Single(264), (h.Single(268), h.Single(272), h.Single(276)), spacing, qfac < 0 ? -1 : 1),
+                var q = h.Quatern;
+                return (NiftiAffine.FromQuaternion(q[0], q[1], q[2], (q[3], q[4], q[5]), spacing, h.PixDim[0] < 0 ? -1 : 1),
                     (NiftiXformCode)qformCode);
             }
 
@@ -208,6 +217,97 @@ public static class NiftiReader
         }
     }
 
+    // The header's version and byte order from sizeof_hdr (348 or 540, either byte order), its magic, and its fields.
+    private static Header ReadHeader(byte[] bytes, string path)
+    {
+        if (bytes.Length < HeaderSize)
+        {
+            throw new DataFormatException(path, $"file is truncated: {bytes.Length} bytes, shorter than the 348-byte NIfTI-1 header.");
+        }
+
+        int sizeofHdr = BinaryPrimitives.ReadInt32LittleEndian(bytes);
+        int swapped = BinaryPrimitives.ReverseEndianness(sizeofHdr);
+        bool bigEndian = sizeofHdr is not (HeaderSize or Nifti2HeaderSize) && swapped is HeaderSize or Nifti2HeaderSize;
+        int size = bigEndian ? swapped : sizeofHdr;
+        if (size is not (HeaderSize or Nifti2HeaderSize))
+        {
+            throw new DataFormatException(path, $"not a NIfTI file: sizeof_hdr is {sizeofHdr}, expected 348 (NIfTI-1) or 540 (NIfTI-2).");
+        }
+
+        var h = new HeaderReader(bytes, bigEndian);
+        if (size == HeaderSize)
+        {
+            string magic = System.Text.Encoding.ASCII.GetString(bytes, 344, 3);
+            bool pair1 = magic == "ni1";
+            if ((magic != "n+1" && !pair1) || bytes[347] != 0)
+            {
+                throw new DataFormatException(path, $"invalid NIfTI-1 magic '{System.Text.Encoding.ASCII.GetString(bytes, 344, 4).TrimEnd('\0')}' (expected 'n+1' or 'ni1').");
+            }
+
+            var srow1 = new double[3, 4];
+            for (int r = 0; r < 3; r++)
+                for (int c = 0; c < 4; c++)
+                    srow1[r, c] = h.Single(280 + (16 * r) + (4 * c));
+            return new Header
+            {
+                Version = 1,
+                BigEndian = bigEndian,
+                Pair = pair1,
+                Dim = Enumerable.Range(0, 8).Select(i => (long)h.Int16(40 + (2 * i))).ToArray(),
+                DataType = h.Int16(70),
+                BitPix = h.Int16(72),
+                PixDim = Enumerable.Range(0, 8).Select(i => (double)h.Single(76 + (4 * i))).ToArray(),
+                VoxOffset = h.Single(108),
+                Slope = h.Single(112),
+                Inter = h.Single(116),
+                QformCode = h.Int16(252),
+                SformCode = h.Int16(254),
+                Quatern = Enumerable.Range(0, 6).Select(i => (double)h.Single(256 + (4 * i))).ToArray(),
+                Srow = srow1,
+            };
+        }
+
+        if (bytes.Length < Nifti2HeaderSize)
+        {
+            throw new DataFormatException(path, $"file is truncated: {bytes.Length} bytes, shorter than the 540-byte NIfTI-2 header.");
+        }
+
+        // NIfTI-2 magic: "n+2" or "ni2", a NUL, then \r\n\x1a\n, which a transfer in text mode would have altered.
+        string magic2 = System.Text.Encoding.ASCII.GetString(bytes, 4, 3);
+        bool pair2 = magic2 == "ni2";
+        if ((magic2 != "n+2" && !pair2) || bytes[7] != 0)
+        {
+            throw new DataFormatException(path, $"invalid NIfTI-2 magic '{System.Text.Encoding.ASCII.GetString(bytes, 4, 4).TrimEnd('\0')}' (expected 'n+2' or 'ni2').");
+        }
+
+        if (bytes[8] != 0x0D || bytes[9] != 0x0A || bytes[10] != 0x1A || bytes[11] != 0x0A)
+        {
+            throw new DataFormatException(path, "the NIfTI-2 signature after the magic is not \\r\\n\\x1a\\n: the file was altered in transfer (e.g. copied in text mode).");
+        }
+
+        var srow2 = new double[3, 4];
+        for (int r = 0; r < 3; r++)
+            for (int c = 0; c < 4; c++)
+                srow2[r, c] = h.Double(400 + (32 * r) + (8 * c));
+        return new Header
+        {
+            Version = 2,
+            BigEndian = bigEndian,
+            Pair = pair2,
+            Dim = Enumerable.Range(0, 8).Select(i => h.Int64(16 + (8 * i))).ToArray(),
+            DataType = h.Int16(12),
+            BitPix = h.Int16(14),
+            PixDim = Enumerable.Range(0, 8).Select(i => h.Double(104 + (8 * i))).ToArray(),
+            VoxOffset = h.Int64(168),
+            Slope = h.Double(176),
+            Inter = h.Double(184),
+            QformCode = h.Int32(344),
+            SformCode = h.Int32(348),
+            Quatern = Enumerable.Range(0, 6).Select(i => h.Double(352 + (8 * i))).ToArray(),
+            Srow = srow2,
+        };
+    }
+
     internal static int ElementSize(NiftiDataType type) => type switch
     {
         NiftiDataType.UInt8 or NiftiDataType.Int8 => 1,
@@ -217,12 +317,12 @@ public static class NiftiReader
         _ => throw new ArgumentOutOfRangeException(nameof(type), type, null),
     };
 
-    private static string ImagePathFor(string headerPath)
+    private static string ImagePathFor(string headerPath, int version)
     {
         string p = headerPath.EndsWith(".gz", StringComparison.OrdinalIgnoreCase) ? headerPath[..^3] : headerPath;
         if (!p.EndsWith(".hdr", StringComparison.OrdinalIgnoreCase))
         {
-            throw new DataFormatException(headerPath, "magic 'ni1' marks a header/image pair, but the file is not a .hdr header.");
+            throw new DataFormatException(headerPath, $"magic 'ni{version}' marks a header/image pair, but the file is not a .hdr header.");
         }
 
         string img = p[..^4] + ".img";
