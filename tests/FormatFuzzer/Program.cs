@@ -221,8 +221,7 @@ static void Exercise(string format, string path, byte[] data)
             }
         case "nifti":
             {
-                var image = NiftiReader.Read(path);
-                _ = image.Reorient("RAS");
+                foreach (var image in NiftiReader.ReadVolumes(path)) _ = image.Reorient("RAS");
                 break;
             }
         case "npy":

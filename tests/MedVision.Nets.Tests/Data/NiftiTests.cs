@@ -169,7 +169,7 @@ public class NiftiTests
         Expect("short-nifti2.nii", shortTwo, "shorter than the 540-byte NIfTI-2 header");
 
         Expect("complex.nii", HandMade(false, 32, 64, [1, 1, 1], [1f, 1f, 1f, 1f], 0f, 0f, new byte[8]), "datatype code 32");
-        Expect("fourd.nii", HandMade(false, 2, 8, [2, 2, 2, 3], [1f, 1f, 1f, 1f], 0f, 0f, new byte[24]), "only 3D");
+        Expect("fourd.nii", HandMade(false, 2, 8, [2, 2, 2, 3], [1f, 1f, 1f, 1f], 0f, 0f, new byte[24]), "holds 3 volumes");
         Expect("zero-dim.nii", HandMade(false, 2, 8, [2, 0, 2], [1f, 1f, 1f, 1f], 0f, 0f, new byte[4]), "dim[2] = 0");
 
         // A vox_offset of 1e21 saturates to long.MaxValue as an integer: offset + size would wrap around.

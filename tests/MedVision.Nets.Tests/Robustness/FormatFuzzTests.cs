@@ -90,7 +90,7 @@ public sealed class FormatFuzzTests : IClassFixture<FormatFuzzTests.Seeds>
     [Fact]
     public void Corrupt_nifti_files() =>
         Fuzz("nifti", 8000, Fixture("nifti/orient_both.nii"), Fixture("nifti/orient_qform_qfac.nii"), Fixture("nifti/dtype_int64.nii"), Fixture("nifti/dtype_uint16.nii"),
-            Fixture("nifti/nifti2_sform.nii"), Fixture("nifti/nifti2_bigendian.nii"));
+            Fixture("nifti/nifti2_sform.nii"), Fixture("nifti/nifti2_bigendian.nii"), Fixture("nifti/multi_5d.nii"));
 
     [Fact]
     public void Corrupt_npy_and_npz_files()

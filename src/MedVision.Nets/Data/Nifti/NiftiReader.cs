@@ -34,13 +34,44 @@ public static class NiftiReader
         public int MinimumVoxOffset => Version == 1 ? 352 : 544; // header plus the 4-byte extension flag
     }
 
-    /// <summary>Reads a NIfTI-1 or NIfTI-2 file.</summary>
+    /// <summary>Reads a NIfTI-1 or NIfTI-2 file holding one 3-D volume.</summary>
     /// <param name="path">A <c>.nii</c>, <c>.nii.gz</c> or <c>.hdr</c> file.</param>
     /// <returns>The volume, with values scaled by <c>scl_slope</c>/<c>scl_inter</c> when the slope is non-zero.</returns>
-    /// <exception cref="DataFormatException">The file is truncated, corrupt or uses an unsupported feature.</exception>
+    /// <exception cref="DataFormatException">
+    /// The file is truncated, corrupt or uses an unsupported feature, or holds several volumes (a 4-D file: read them
+    /// with <see cref="Read(string, int)"/> or <see cref="ReadVolumes"/>).
+    /// </exception>
     public static NiftiImage Read(string path)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
+        return ReadCore(path, volume: -1)[0];
+    }
+
+    /// <summary>
+    /// Reads volume <paramref name="volume"/> (0-based) of a file whose dimensions 4 to 7 hold several 3-D volumes: the
+    /// modalities of a multi-channel file (e.g. the Medical Segmentation Decathlon's four MRI contrasts), or the time
+    /// points of a 4-D series. Each volume has the file's spacing and affine.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">The file has no such volume.</exception>
+    /// <exception cref="DataFormatException">The file is truncated, corrupt or uses an unsupported feature.</exception>
+    public static NiftiImage Read(string path, int volume)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        ArgumentOutOfRangeException.ThrowIfNegative(volume);
+        return ReadCore(path, volume)[0];
+    }
+
+    /// <summary>Reads every 3-D volume of a file (one for a 3-D file), in the order of dimensions 4 to 7 (4 fastest).</summary>
+    /// <exception cref="DataFormatException">The file is truncated, corrupt or uses an unsupported feature.</exception>
+    public static IReadOnlyList<NiftiImage> ReadVolumes(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        return ReadCore(path, volume: null);
+    }
+
+    // volume: -1 for the only volume (several are an error), an index for that one, null for all.
+    private static NiftiImage[] ReadCore(string path, int? volume)
+    {
         byte[] bytes = ReadMaybeGzip(path);
         var header = ReadHeader(bytes, path);
         int version = header.Version;
@@ -53,6 +84,7 @@ public static class NiftiReader
         }
 
         var dims = new int[3] { 1, 1, 1 };
+        long volumes = 1;
         for (int i = 1; i <= rank; i++)
         {
             long extent = header.Dim[i];
@@ -70,9 +102,13 @@ public static class NiftiReader
 
                 dims[i - 1] = (int)extent;
             }
-            else if (extent != 1)
+            else
             {
-                throw new DataFormatException(path, $"dim[{i}] = {extent}: only 3D volumes are supported (dimensions 4..7 must be 1).");
+                volumes *= extent;
+                if (volumes > int.MaxValue)
+                {
+                    throw new DataFormatException(path, $"dimensions 4..{rank} hold more than {int.MaxValue} volumes.");
+                }
             }
         }
 
@@ -129,8 +165,19 @@ public static class NiftiReader
             offset = voxOffset > long.MaxValue ? long.MaxValue : (long)voxOffset;
         }
 
+        if (volume == -1 && volumes > 1)
+        {
+            throw new DataFormatException(path, $"the file holds {volumes} volumes (dim[4..{rank}] = {string.Join("×", header.Dim.Skip(4).Take((int)rank - 3))}), not one: read one with NiftiReader.Read(path, volume) or all with NiftiReader.ReadVolumes(path).");
+        }
+
+        if (volume >= volumes)
+        {
+            throw new ArgumentOutOfRangeException(nameof(volume), volume, $"{path} holds {volumes} volume(s), numbered from 0.");
+        }
+
+        int firstVolume = volume is { } v0 && v0 >= 0 ? v0 : 0, lastVolume = volume is null ? (int)volumes - 1 : firstVolume;
         long count = (long)dims[0] * dims[1] * dims[2];
-        long needed = count * elementSize;
+        long needed = count * elementSize * (lastVolume + 1);
         if (offset > data.LongLength)
         {
             throw new DataFormatException(dataPath, $"file is truncated: the voxels start at vox_offset {voxOffset}, beyond the end of the file ({data.LongLength} bytes).");
@@ -139,7 +186,7 @@ public static class NiftiReader
         // offset > length - needed, not offset + needed > length: a vox_offset of 1e21 saturates to long.MaxValue.
         if (offset < 0 || needed > data.LongLength || offset > data.LongLength - needed)
         {
-            throw new DataFormatException(dataPath, $"file is truncated: {dims[0]}×{dims[1]}×{dims[2]} {dataType} voxels need {needed} bytes from offset {offset}, but only {Math.Max(0, data.LongLength - offset)} are present.");
+            throw new DataFormatException(dataPath, $"file is truncated: {(lastVolume > 0 ? $"{lastVolume + 1} volumes of " : "")}{dims[0]}×{dims[1]}×{dims[2]} {dataType} voxels need {needed} bytes from offset {offset}, but only {Math.Max(0, data.LongLength - offset)} are present.");
         }
 
         if (count > Array.MaxLength)
@@ -147,27 +194,38 @@ public static class NiftiReader
             throw new DataFormatException(path, $"{dims[0]}×{dims[1]}×{dims[2]} voxels are more than one array can hold ({Array.MaxLength}).");
         }
 
-        var voxels = new float[count];
         var d = new HeaderReader(data, bigEndian);
-        for (long i = 0; i < count; i++)
+        var images = new NiftiImage[lastVolume - firstVolume + 1];
+        for (int k = firstVolume; k <= lastVolume; k++)
         {
-            int at = checked((int)(offset + (i * elementSize)));
-            double v = dataType switch
-            {
-                NiftiDataType.UInt8 => data[at],
-                NiftiDataType.Int8 => (sbyte)data[at],
-                NiftiDataType.Int16 => d.Int16(at),
-                NiftiDataType.UInt16 => (ushort)d.Int16(at),
-                NiftiDataType.Int32 => d.Int32(at),
-                NiftiDataType.UInt32 => (uint)d.Int32(at),
-                NiftiDataType.Int64 => d.Int64(at),
-                NiftiDataType.Float32 => d.Single(at),
-                _ => d.Double(at),
-            };
-            voxels[i] = scale ? (float)((v * slope) + inter) : (float)v;
+            images[k - firstVolume] = new NiftiImage(ReadVoxels(offset + (k * count * elementSize)), dims, spacing, dataType, affine, affineCode);
         }
 
-        return new NiftiImage(voxels, dims, spacing, dataType, affine, affineCode);
+        return images;
+
+        float[] ReadVoxels(long start)
+        {
+            var voxels = new float[count];
+            for (long i = 0; i < count; i++)
+            {
+                int at = checked((int)(start + (i * elementSize)));
+                double v = dataType switch
+                {
+                    NiftiDataType.UInt8 => data[at],
+                    NiftiDataType.Int8 => (sbyte)data[at],
+                    NiftiDataType.Int16 => d.Int16(at),
+                    NiftiDataType.UInt16 => (ushort)d.Int16(at),
+                    NiftiDataType.Int32 => d.Int32(at),
+                    NiftiDataType.UInt32 => (uint)d.Int32(at),
+                    NiftiDataType.Int64 => d.Int64(at),
+                    NiftiDataType.Float32 => d.Single(at),
+                    _ => d.Double(at),
+                };
+                voxels[i] = scale ? (float)((v * slope) + inter) : (float)v;
+            }
+
+            return voxels;
+        }
     }
 
     // The sform when sform_code > 0, else the qform when qform_code > 0 (nibabel's get_best_affine), else none. A

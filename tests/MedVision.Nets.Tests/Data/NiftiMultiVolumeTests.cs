@@ -1,0 +1,68 @@
+using System.Text.Json;
+using MedVision.Nets.Data;
+using MedVision.Nets.Data.Nifti;
+
+namespace MedVision.Nets.Tests.Data;
+
+/// <summary>
+/// NIfTI files with several 3-D volumes (dimensions 4 to 7), written by nibabel 5.0
+/// (Fixtures/nifti/make_multivolume_fixtures.py), against each volume as nibabel reads it. The tests need no Python.
+/// </summary>
+public sealed class NiftiMultiVolumeTests
+{
+    private static readonly string Dir = Path.Combine(AppContext.BaseDirectory, "Fixtures", "nifti");
+    private static readonly Lazy<JsonElement> Expected = new(() =>
+    {
+        using var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(Dir, "multivolume_fixtures.json")));
+        return doc.RootElement.GetProperty("cases").Clone();
+    });
+
+    [Theory]
+    [InlineData("multi_4d.nii.gz", 3)]
+    [InlineData("multi_5d.nii", 4)]
+    public void EveryVolume_IsNibabelsVolume_WithTheFilesGeometry(string name, int count)
+    {
+        var expected = Expected.Value.GetProperty(name);
+        var path = Path.Combine(Dir, name);
+        var volumes = NiftiReader.ReadVolumes(path);
+        volumes.Should().HaveCount(count);
+        var rows = expected.GetProperty("affine").EnumerateArray().Select(r => r.EnumerateArray().Select(v => v.GetDouble()).ToArray()).ToArray();
+        var values = expected.GetProperty("volumes").EnumerateArray().ToArray();
+        for (int k = 0; k < count; k++)
+        {
+            var want = values[k].EnumerateArray().Select(v => v.GetDouble()).ToArray();
+            volumes[k].Shape.Should().Equal(expected.GetProperty("shape").EnumerateArray().Select(v => v.GetInt32()));
+            volumes[k].Voxels.Select(v => (double)v).Should().Equal(want, (a, b) => Math.Abs(a - b) <= 1e-6 * Math.Max(1, Math.Abs(b)), $"volume {k}");
+            NiftiReader.Read(path, k).Voxels.Should().Equal(volumes[k].Voxels);
+            for (int r = 0; r < 3; r++)
+                for (int c = 0; c < 4; c++)
+                    volumes[k].Affine[r, c].Should().BeApproximately(rows[r][c], 1e-6);
+        }
+        volumes[0].Voxels.Should().NotEqual(volumes[1].Voxels);
+    }
+
+    [Fact]
+    public void AMultiVolumeFile_IsNotReadAsOneVolume_AndVolumesOutOfRangeAreRefused()
+    {
+        var path = Path.Combine(Dir, "multi_4d.nii.gz");
+        var one = () => NiftiReader.Read(path);
+        one.Should().Throw<DataFormatException>().WithMessage("*holds 3 volumes (dim[4..4] = 3)*NiftiReader.Read(path, volume)*NiftiReader.ReadVolumes(path)*");
+        var past = () => NiftiReader.Read(path, 3);
+        past.Should().Throw<ArgumentOutOfRangeException>().WithMessage("*holds 3 volume(s)*");
+        var negative = () => NiftiReader.Read(path, -1);
+        negative.Should().Throw<ArgumentOutOfRangeException>();
+        NiftiReader.ReadVolumes(Path.Combine(Dir, "nifti2_sform.nii")).Should().ContainSingle("a 3-D file is one volume");
+    }
+
+    [Fact]
+    public void ATruncatedMultiVolumeFile_SaysHowMuchItsVolumesNeed()
+    {
+        using var temp = new TempFolder();
+        var bytes = File.ReadAllBytes(Path.Combine(Dir, "multi_5d.nii"));
+        var path = temp.File("cut.nii");
+        File.WriteAllBytes(path, bytes[..^20]);
+        NiftiReader.Read(path, 0).Voxels.Should().HaveCount(12, "the first volume is complete");
+        var all = () => NiftiReader.ReadVolumes(path);
+        all.Should().Throw<DataFormatException>().WithMessage("*cut.nii*truncated: 4 volumes of 2×3×2*");
+    }
+}
