@@ -65,6 +65,31 @@ public sealed class VoiDicomTests
     }
 
     [Fact]
+    public void PresentationLutShapeInverse_InvertsAMonochrome2Image_AndAMonochrome1OneOnlyOnce()
+    {
+        static byte[] WithShape(byte[] file, string shape)
+        {
+            // (2050,0020) CS inserted before the pixel data (7FE0,0010), keeping the tags in order.
+            var pixelData = new byte[] { 0xE0, 0x7F, 0x10, 0x00 };
+            int at = Enumerable.Range(0, file.Length - 4).Last(i => file.AsSpan(i, 4).SequenceEqual(pixelData));
+            var value = System.Text.Encoding.ASCII.GetBytes(shape.Length % 2 == 0 ? shape : shape + " ");
+            var element = new byte[] { 0x50, 0x20, 0x20, 0x00, (byte)'C', (byte)'S', (byte)value.Length, 0 }.Concat(value);
+            return file[..at].Concat(element).Concat(file[at..]).ToArray();
+        }
+
+        var plain = File.ReadAllBytes(Path.Combine(Dir, "dx_sigmoid.dcm"));
+        var identity = DicomFile.Read(plain, "dx.dcm").ToFloatImage().Data;
+        var inverse = DicomFile.Read(WithShape(plain, "INVERSE"), "dx-inverse.dcm");
+        inverse.PresentationLutShape.Should().Be("INVERSE");
+        inverse.ToFloatImage().Data.Should().Equal(identity.Select(v => 1 - v));
+        DicomFile.Read(WithShape(plain, "IDENTITY"), "dx-identity.dcm").ToFloatImage().Data.Should().Equal(identity);
+
+        var mono1 = File.ReadAllBytes(Path.Combine(AppContext.BaseDirectory, "Fixtures", "dicom", "mono1.dcm"));
+        DicomFile.Read(WithShape(mono1, "INVERSE"), "mono1-inverse.dcm").ToFloatImage().Data
+            .Should().Equal(DicomFile.Read(mono1, "mono1.dcm").ToFloatImage().Data, "MONOCHROME1 with INVERSE (as DX requires) is inverted once");
+    }
+
+    [Fact]
     public void ABrokenVoiLut_IsAFormatError()
     {
         // The LUT descriptor (0028,3002) inside the sequence: 1,024 entries from 500, 12 bits. Claim 2,000 entries.

@@ -190,6 +190,13 @@ public sealed class DicomFile
     /// </summary>
     public bool HasModalityLut { get; }
 
+    /// <summary>
+    /// Presentation LUT Shape (2050,0020): IDENTITY, or INVERSE for images to be shown inverted (some radiographs and
+    /// mammograms stored as MONOCHROME2); empty when absent. <see cref="ToFloatImage"/> inverts MONOCHROME1 and INVERSE
+    /// images once.
+    /// </summary>
+    public string PresentationLutShape => (GetString(0x2050, 0x0020) ?? "").ToUpperInvariant();
+
     /// <summary>True when the file has a VOI LUT Sequence (0028,3010), which <see cref="ToFloatImage"/> uses when the frame has no window.</summary>
     public bool HasVoiLut => DataSet.GetSequence(0x0028, 0x3010) is { Count: > 0 };
 
@@ -554,7 +561,8 @@ public sealed class DicomFile
     /// viewer maps them (PS3.3 C.11.2): through <paramref name="window"/> (center, width) when given, else the frame's
     /// own window with its VOI LUT Function (LINEAR, LINEAR_EXACT or SIGMOID; an enhanced file's Frame VOI LUT), else
     /// the file's VOI LUT (radiographs and mammograms often carry one instead of a window), else the frame's
-    /// minimum–maximum; MONOCHROME1 inverted. Colour values are divided by 255.
+    /// minimum–maximum; MONOCHROME1 images, and those whose Presentation LUT Shape is INVERSE, inverted (once) so that
+    /// bright is high. Colour values are divided by 255.
     /// </summary>
     /// <param name="frame">The frame (0-based).</param>
     /// <param name="window">A window to use instead of the file's: LINEAR, or LINEAR_EXACT for a width under 1.</param>
@@ -572,7 +580,7 @@ public sealed class DicomFile
         else if (info.Window is { } own) DicomVoi.Window(values, own.Center, own.Width, own.Width < 1 && info.VoiLutFunction == "LINEAR" ? "LINEAR_EXACT" : info.VoiLutFunction, SourceName);
         else if (_voiLut.Value is { } lut) lut.Apply(values);
         else IntensityWindow.MapToUnitRange(values, null);
-        if (PhotometricInterpretation == "MONOCHROME1")
+        if (PhotometricInterpretation == "MONOCHROME1" || PresentationLutShape == "INVERSE")
             for (int i = 0; i < values.Length; i++) values[i] = 1 - values[i];
         return new FloatImage(values, 1, Rows, Columns);
     }
