@@ -169,6 +169,25 @@ public sealed class EnhancedDicomTests : IDisposable
     }
 
     [Fact]
+    public void WithoutDimensionIndexValues_StackAndTimePointTellTheVolumesApart()
+    {
+        // The MR file with DimensionIndexValues (0020,9157) renamed in every frame content item: the split falls back
+        // to StackID and TemporalPositionIndex.
+        var bytes = File.ReadAllBytes(Path.Combine(Dir, "enhanced_mr.dcm"));
+        var pattern = new byte[] { 0x20, 0x00, 0x57, 0x91, 12, 0, 0, 0 }; // implicit VR: tag, then a 12-byte length (3 ULs)
+        int renamed = 0;
+        for (int i = 0; i + pattern.Length <= bytes.Length; i++)
+            if (bytes.AsSpan(i, pattern.Length).SequenceEqual(pattern)) { bytes[i + 3] = 0x90; renamed++; }
+        renamed.Should().Be(6, "one per frame");
+        var folder = Directory.CreateDirectory(Path.Combine(_temp, "no-index")).FullName;
+        File.WriteAllBytes(Path.Combine(folder, "mr.dcm"), bytes);
+        var all = DicomSeries.ReadFolder(folder);
+        all.Select(s => s.Subset).Should().Equal("stack 1, temporal position 1", "stack 1, temporal position 2");
+        var expected = Fixture("enhanced_mr.dcm").GetProperty("volumes");
+        all[1].ToVolume().Voxels.Select(v => (double)v).Should().Equal(Doubles(expected.GetProperty("2").GetProperty("values")));
+    }
+
+    [Fact]
     public void AFileWhoseFrameContentCannotTellItsVolumesApart_IsStillRefused()
     {
         // The MR file with its frame content (0020,9111) renamed in every per-frame item: nothing tells the time points apart.

@@ -107,7 +107,11 @@ public sealed class VolumeFolderSource : ILabeledImageSource
         return new VolumeFolderSource(classes, samples.OrderBy(s => s.Item2).ThenBy(s => s.Item1, StringComparer.Ordinal).ToList(), (depth, height, width), window, orientation, cropForeground);
     }
 
-    /// <summary>Reads sample <paramref name="index"/>'s volume as it is stored (modality values; DICOM series: the largest one in its folder).</summary>
+    /// <summary>
+    /// Reads sample <paramref name="index"/>'s volume as it is stored (modality values; DICOM series: the largest one in
+    /// its folder, and of an enhanced file holding several volumes — echoes, time points — the first, see
+    /// <see cref="DicomSeries.ReadFolder"/>).
+    /// </summary>
     public NiftiImage ReadVolume(int index)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(index);
