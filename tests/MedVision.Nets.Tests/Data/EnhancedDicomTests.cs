@@ -11,12 +11,8 @@ namespace MedVision.Nets.Tests.Data;
 /// </summary>
 public sealed class EnhancedDicomTests : IDisposable
 {
-    private static readonly string Dir = Path.Combine(AppContext.BaseDirectory, "Fixtures", "dicom", "enhanced");
-    private static readonly Lazy<JsonElement> Expected = new(() =>
-    {
-        using var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(Dir, "enhanced_fixtures.json")));
-        return doc.RootElement.GetProperty("files").Clone();
-    });
+    private static readonly string Dir = FixtureJson.Folder("dicom/enhanced");
+    private static readonly Lazy<JsonElement> Expected = FixtureJson.Lazy(Dir, "enhanced_fixtures.json", "files");
 
     private readonly string _temp = Directory.CreateTempSubdirectory("mvn-enhanced-").FullName;
 

@@ -12,12 +12,8 @@ namespace MedVision.Nets.Tests.Data;
 /// </summary>
 public sealed class Nifti2Tests
 {
-    private static readonly string Dir = Path.Combine(AppContext.BaseDirectory, "Fixtures", "nifti");
-    private static readonly Lazy<JsonElement> Expected = new(() =>
-    {
-        using var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(Dir, "nifti2_fixtures.json")));
-        return doc.RootElement.GetProperty("cases").Clone();
-    });
+    private static readonly string Dir = FixtureJson.Folder("nifti");
+    private static readonly Lazy<JsonElement> Expected = FixtureJson.Lazy(Dir, "nifti2_fixtures.json", "cases");
 
     private static double[] Doubles(JsonElement e) => e.EnumerateArray().Select(v => v.GetDouble()).ToArray();
 

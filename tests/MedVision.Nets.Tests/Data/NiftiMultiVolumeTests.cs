@@ -10,12 +10,8 @@ namespace MedVision.Nets.Tests.Data;
 /// </summary>
 public sealed class NiftiMultiVolumeTests
 {
-    private static readonly string Dir = Path.Combine(AppContext.BaseDirectory, "Fixtures", "nifti");
-    private static readonly Lazy<JsonElement> Expected = new(() =>
-    {
-        using var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(Dir, "multivolume_fixtures.json")));
-        return doc.RootElement.GetProperty("cases").Clone();
-    });
+    private static readonly string Dir = FixtureJson.Folder("nifti");
+    private static readonly Lazy<JsonElement> Expected = FixtureJson.Lazy(Dir, "multivolume_fixtures.json", "cases");
 
     [Theory]
     [InlineData("multi_4d.nii.gz", 3)]

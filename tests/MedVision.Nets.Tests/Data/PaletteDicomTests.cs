@@ -11,12 +11,8 @@ namespace MedVision.Nets.Tests.Data;
 /// </summary>
 public sealed class PaletteDicomTests
 {
-    private static readonly string Dir = Path.Combine(AppContext.BaseDirectory, "Fixtures", "dicom", "palette");
-    private static readonly Lazy<JsonElement> Expected = new(() =>
-    {
-        using var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(Dir, "palette_fixtures.json")));
-        return doc.RootElement.GetProperty("files").Clone();
-    });
+    private static readonly string Dir = FixtureJson.Folder("dicom/palette");
+    private static readonly Lazy<JsonElement> Expected = FixtureJson.Lazy(Dir, "palette_fixtures.json", "files");
 
     private static DicomFile Read(string name) => DicomFile.Read(Path.Combine(Dir, name));
 

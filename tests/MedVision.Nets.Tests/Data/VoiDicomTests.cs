@@ -12,12 +12,8 @@ namespace MedVision.Nets.Tests.Data;
 /// </summary>
 public sealed class VoiDicomTests
 {
-    private static readonly string Dir = Path.Combine(AppContext.BaseDirectory, "Fixtures", "dicom", "voi");
-    private static readonly Lazy<JsonElement> Expected = new(() =>
-    {
-        using var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(Dir, "voi_fixtures.json")));
-        return doc.RootElement.GetProperty("files").Clone();
-    });
+    private static readonly string Dir = FixtureJson.Folder("dicom/voi");
+    private static readonly Lazy<JsonElement> Expected = FixtureJson.Lazy(Dir, "voi_fixtures.json", "files");
 
     private static DicomFile Read(string name) => DicomFile.Read(Path.Combine(Dir, name));
 
