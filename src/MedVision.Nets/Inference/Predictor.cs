@@ -134,7 +134,7 @@ public sealed class Predictor : IDisposable
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         return Card.Preprocessing.InputSize.Count == 3
-            ? FromVolume(Data.Loading.VolumeFolderSource.ReadVolumeAt(path), owned: true)
+            ? FromVolumes(Data.Loading.VolumeFolderSource.ReadVolumesAt(path), owned: true, path)
             : FromRaster(ImageCodec.DecodeFile(path));
     }
 
@@ -158,16 +158,36 @@ public sealed class Predictor : IDisposable
     /// own statistics when the card has an <see cref="PreprocessingCard.IntensityNormalization"/>, then by the card's mean
     /// and sd) — as <see cref="Data.Loading.VolumeFolderSource"/> and the training pipeline prepared training volumes.
     /// </summary>
-    public Prediction PredictVolume(NiftiImage volume) => Predict(FromVolume(volume, owned: false));
-
-    // A volume as the model's (1, D, H, W) input: reoriented and cropped to the foreground as the card says, resized, scaled to [0, 1] (window or min–max)
-    // (in place, so on a copy unless the volume is this call's own: read from a file, or made by Reorient).
-    private FloatImage FromVolume(NiftiImage volume, bool owned)
+    public Prediction PredictVolume(NiftiImage volume)
     {
         ArgumentNullException.ThrowIfNull(volume);
+        return Predict(FromVolumes([volume], owned: false, "volume"));
+    }
+
+    /// <summary>
+    /// Predicts a multi-channel volume given as its channels (e.g. the MRI contrasts of one subject, in the order the
+    /// model was trained on, as a multi-volume NIfTI file or <see cref="Data.Loading.VolumeFolderSource"/> gives them),
+    /// each prepared as <see cref="PredictVolume"/> prepares a volume; the crop and the [0, 1] scaling span all channels.
+    /// </summary>
+    /// <exception cref="ArgumentException">No channels, a null one, or channels of different shapes.</exception>
+    public Prediction PredictVolumes(IReadOnlyList<NiftiImage> channels)
+    {
+        ArgumentNullException.ThrowIfNull(channels);
+        if (channels.Count == 0) throw new ArgumentException("Give at least one channel.", nameof(channels));
+        if (channels.Any(c => c is null)) throw new ArgumentException("A channel is null.", nameof(channels));
+        if (channels.Any(c => !c.Shape.SequenceEqual(channels[0].Shape)))
+            throw new ArgumentException($"The channels have different shapes ({string.Join(", ", channels.Select(c => string.Join("×", c.Shape)))}).", nameof(channels));
+        return Predict(FromVolumes(channels, owned: false, "channels"));
+    }
+
+    // Volumes as the model's (C, D, H, W) input: reoriented and cropped to the foreground as the card says, resized, scaled to [0, 1] (window or min–max)
+    // (in place, so on a copy unless the volume is this call's own: read from a file, or made by Reorient or by stacking channels).
+    private FloatImage FromVolumes(IReadOnlyList<NiftiImage> volumes, bool owned, string source)
+    {
         if (Card.Preprocessing.InputSize.Count != 3) throw new InvalidOperationException("This model takes 2-D images, not volumes.");
-        var prepared = Card.Preprocessing.Orientation is { } orientation ? volume.Reorient(orientation) : volume;
-        var image = owned || !ReferenceEquals(prepared, volume) ? prepared.AsFloatImage() : prepared.ToFloatImage();
+        var stacked = Data.Loading.VolumeFolderSource.Stack(volumes, Card.Preprocessing.Orientation, source);
+        bool shared = volumes.Count == 1 && ReferenceEquals(stacked.Data, volumes[0].Voxels); // not reoriented, one channel
+        var image = shared && !owned ? new FloatImage((float[])stacked.Data.Clone(), stacked.Shape.ToArray()) : stacked;
         if (_crop is not null) image = _crop.Apply(image, new Random(0));
         // Resized before the intensities are mapped, as VolumeFolderSource prepares training volumes (a min–max scaling
         // or a clamping window does not commute with interpolation).
@@ -244,8 +264,9 @@ public sealed class Predictor : IDisposable
             var shape = images[i].Shape;
             if (shape.Length - 1 != rank)
                 throw new ArgumentException($"Image {i} of {images.Count} has shape [{string.Join(", ", shape)}]; the model takes {(rank == 3 ? "volumes (C, D, H, W)" : "images (C, H, W)")}.", parameterName);
-            if (shape[0] != channels && !(shape[0] == 1 && channels == 3))
-                throw new ArgumentException($"Image {i} of {images.Count} has {shape[0]} channel(s); the model expects {channels}{(channels == 3 ? " (or 1, repeated)" : "")}.", parameterName);
+            // A grey image is repeated for a 3-channel (RGB) 2-D model; a volume's channels are contrasts, never repeated.
+            if (shape[0] != channels && !(shape[0] == 1 && channels == 3 && rank == 2))
+                throw new ArgumentException($"Image {i} of {images.Count} has {shape[0]} channel(s); the model expects {channels}{(channels == 3 && rank == 2 ? " (or 1, repeated)" : "")}.", parameterName);
             var data = images[i].Data;
             for (int j = 0; j < data.Length; j++)
             {

@@ -182,4 +182,38 @@ public sealed class VolumeFolderSourceTests : IDisposable
         FluentActions.Invoking(() => ModelFile.Save(Path.Combine(_root, "bad.safetensors"), model, ModelFile.Describe(model, preprocessing, source.ClassNames, MedMnistTask.Binary)))
             .Should().Throw<ModelFormatException>().WithMessage("*intensity window [40, 0]*");
     }
+
+    [Fact]
+    public void MultiContrastNiftiFiles_AreSamplesWithOneChannelPerVolume()
+    {
+        var multi = Path.Combine(AppContext.BaseDirectory, "Fixtures", "nifti", "multi_4d.nii.gz");
+        var root = Directory.CreateTempSubdirectory("mvn-multi-").FullName;
+        try
+        {
+            foreach (var (name, label) in new[] { ("a", "HGG"), ("b", "LGG") })
+            {
+                Directory.CreateDirectory(Path.Combine(root, label));
+                File.Copy(multi, Path.Combine(root, label, name + ".nii.gz"));
+            }
+            var source = VolumeFolderSource.FromSubfolders(root, 2, 4, 3, orientation: null);
+            source.Channels.Should().Be(3);
+            var (image, labels) = source.Load(1);
+            labels.Should().Equal(1);
+            image.Shape.Should().Equal(3, 2, 4, 3);
+            // the volumes stacked as channels and scaled together to [0, 1] by their joint minimum and maximum
+            var stacked = MedVision.Nets.Data.Nifti.NiftiReader.ReadVolumes(multi).SelectMany(v => v.Voxels).ToArray();
+            float min = stacked.Min(), max = stacked.Max();
+            image.Data.Should().Equal(stacked.Select(v => (v - min) / (max - min)), (a, b) => Math.Abs(a - b) < 1e-6f);
+
+            // a sample with another number of channels is refused by name
+            MedVision.Nets.Data.Nifti.NiftiWriter.Write(Path.Combine(root, "LGG", "c.nii.gz"), new MedVision.Nets.Data.Nifti.NiftiImage(new float[24], new[] { 3, 4, 2 }));
+            var mixed = VolumeFolderSource.FromSubfolders(root, 2, 4, 3, orientation: null);
+            var act = () => mixed.Load(2);
+            act.Should().Throw<DataFormatException>().WithMessage("*c.nii.gz*1 volume(s), but the first sample*holds 3*");
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
+    }
 }

@@ -610,4 +610,40 @@ public sealed class PredictorTests : IDisposable
         FluentActions.Invoking(() => ModelFile.Save(Path.Combine(_dir, "bad.safetensors"), model, ModelFile.Describe(model, preprocessing, new[] { "CN", "AD" }, MedMnistTask.MultiClass)))
             .Should().Throw<ModelFormatException>().WithMessage("*orientation 'RAX'*");
     }
+
+    [Fact]
+    public void MultiContrastVolumes_PredictFromTheirFile_AsFromTheirChannels_AsTheModelOnTheStackedVolume()
+    {
+        // The nibabel fixture with three volumes of 3×4×2 voxels (X, Y, Z): (C, D, H, W) = (3, 2, 4, 3).
+        var file = Path.Combine(AppContext.BaseDirectory, "Fixtures", "nifti", "multi_4d.nii.gz");
+        var channels = MedVision.Nets.Data.Nifti.NiftiReader.ReadVolumes(file);
+        Tensors.ManualSeed(8);
+        using var model = ResNet.Builder().WithDepth(18).WithWidths(4, 4, 4, 4).ForInput(channels: 3, spatialDims: 3).WithClasses(2).Build();
+        var preprocessing = new PreprocessingCard { InputSize = new() { 2, 4, 3 }, Channels = 3, Mean = new() { 0.5f, 0.5f, 0.5f }, Std = new() { 0.5f, 0.5f, 0.5f } };
+        var path = Path.Combine(_dir, "multi.safetensors");
+        ModelFile.Save(path, model, ModelFile.Describe(model, preprocessing, new[] { "LGG", "HGG" }, MedMnistTask.MultiClass));
+        using var predictor = Predictor.Load(path);
+        var fromFile = predictor.PredictFile(file);
+        predictor.PredictVolumes(channels).Probabilities.Should().Equal(fromFile.Probabilities);
+
+        // By hand: the three volumes stacked as channels, min–max over all of them, normalised, the model.
+        var stacked = channels.SelectMany(c => c.Voxels).ToArray();
+        float min = stacked.Min(), max = stacked.Max();
+        var input = stacked.Select(v => ((v - min) / (max - min) - 0.5f) / 0.5f).ToArray();
+        model.Eval();
+        using (Tensors.NoGrad())
+        using (var x = Tensors.FromArray(input, 1, 3, 2, 4, 3))
+        using (var logits = model.Call(x))
+        using (var probabilities = logits.Softmax(1))
+        {
+            fromFile.Probabilities.Should().Equal(probabilities.ToArray<float>(), (a, e) => Math.Abs(a - e) < 1e-5);
+        }
+
+        var one = () => predictor.PredictVolume(channels[0]);
+        one.Should().Throw<ArgumentException>().WithMessage("*1 channel(s); the model expects 3*");
+        var uneven = () => predictor.PredictVolumes(new[] { channels[0], new MedVision.Nets.Data.Nifti.NiftiImage(new float[8], new[] { 2, 2, 2 }) });
+        uneven.Should().Throw<ArgumentException>().WithMessage("*different shapes*");
+        var none = () => predictor.PredictVolumes(Array.Empty<MedVision.Nets.Data.Nifti.NiftiImage>());
+        none.Should().Throw<ArgumentException>().WithMessage("*at least one channel*");
+    }
 }

@@ -28,6 +28,7 @@ public sealed class VolumeFolderSource : ILabeledImageSource
         _size = size;
         _scale = window is { } w ? new ScaleIntensity(w.Item1, w.Item2) : new ScaleIntensity();
         Window = window;
+        _channels = new Lazy<int>(() => ReadVolumes(0).Count);
     }
 
     /// <summary>
@@ -119,24 +120,62 @@ public sealed class VolumeFolderSource : ILabeledImageSource
         return ReadVolumeAt(Samples[index].Path);
     }
 
-    /// <summary>A volume as stored: a NIfTI file, or a folder holding a DICOM series (its largest series).</summary>
-    internal static NiftiImage ReadVolumeAt(string path)
+    /// <summary>
+    /// Reads sample <paramref name="index"/>'s channels as stored: the volumes of a NIfTI file with several (dimensions
+    /// 4 to 7: a multi-contrast MRI file), else its one volume (see <see cref="ReadVolume"/>).
+    /// </summary>
+    public IReadOnlyList<NiftiImage> ReadVolumes(int index)
     {
-        if (Directory.Exists(path))
-        {
-            var series = DicomSeries.ReadFolder(path);
-            if (series.Count == 0) throw new DataFormatException(path, "the folder holds no DICOM images.");
-            return series[0].ToVolume();
-        }
-        return NiftiReader.Read(path);
+        ArgumentOutOfRangeException.ThrowIfNegative(index);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(index, Samples.Count);
+        return ReadVolumesAt(Samples[index].Path);
+    }
+
+    /// <summary>
+    /// Channels of every sample: the number of volumes in the first sample's file (1 for 3-D files and DICOM series;
+    /// the contrasts of a multi-contrast NIfTI file). Every sample must have as many (<see cref="Load"/> checks).
+    /// </summary>
+    public int Channels => _channels.Value;
+
+    private readonly Lazy<int> _channels;
+
+    /// <summary>A volume as stored: a NIfTI file, or a folder holding a DICOM series (its largest series).</summary>
+    internal static NiftiImage ReadVolumeAt(string path) => Directory.Exists(path) ? ReadSeriesAt(path) : NiftiReader.Read(path);
+
+    /// <summary>The channels of a sample as stored: every volume of a NIfTI file, or the folder's DICOM series.</summary>
+    internal static IReadOnlyList<NiftiImage> ReadVolumesAt(string path) => Directory.Exists(path) ? [ReadSeriesAt(path)] : NiftiReader.ReadVolumes(path);
+
+    private static NiftiImage ReadSeriesAt(string path)
+    {
+        var series = DicomSeries.ReadFolder(path);
+        if (series.Count == 0) throw new DataFormatException(path, "the folder holds no DICOM images.");
+        return series[0].ToVolume();
+    }
+
+    /// <summary>
+    /// Volumes as one (C, D, H, W) image, each reoriented first when <paramref name="orientation"/> is given: the
+    /// channels of a multi-contrast sample, as <see cref="Load"/> and the predictor prepare them.
+    /// </summary>
+    internal static FloatImage Stack(IReadOnlyList<NiftiImage> volumes, string? orientation, string source)
+    {
+        var oriented = volumes.Select(v => orientation is null ? v : v.Reorient(orientation)).ToList();
+        if (oriented.Count == 1) return oriented[0].AsFloatImage();
+        var shape = oriented[0].Shape;
+        if (oriented.Any(v => !v.Shape.SequenceEqual(shape)))
+            throw new DataFormatException(source, $"its volumes have different shapes after reorienting ({string.Join(", ", oriented.Select(v => string.Join("×", v.Shape)))}).");
+        int n = oriented[0].Voxels.Length;
+        var data = new float[(long)n * oriented.Count];
+        for (int c = 0; c < oriented.Count; c++) Array.Copy(oriented[c].Voxels, 0, data, (long)c * n, n);
+        return new FloatImage(data, oriented.Count, shape[2], shape[1], shape[0]);
     }
 
     /// <inheritdoc />
     public (FloatImage Image, int[] Labels) Load(int index)
     {
-        var volume = ReadVolume(index);
-        if (Orientation is { } orientation) volume = volume.Reorient(orientation);
-        var image = volume.AsFloatImage(); // read for this call only: no copy needed
+        var volumes = ReadVolumes(index);
+        if (volumes.Count != Channels)
+            throw new DataFormatException(Samples[index].Path, $"it holds {volumes.Count} volume(s), but the first sample ({Samples[0].Path}) holds {Channels}: every sample needs the same channels.");
+        var image = Stack(volumes, Orientation, Samples[index].Path); // read for this call only: no copy needed
         if (ForegroundCrop is not null) image = ForegroundCrop.Apply(image, new Random(0));
         var (d, h, w) = _size;
         if (image.Depth != d || image.Height != h || image.Width != w)
