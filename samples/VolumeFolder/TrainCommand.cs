@@ -160,11 +160,16 @@ internal static class TrainCommand
             new DataLoaderOptions { BatchSize = s.Batch, Shuffle = training, Seed = s.Seed, Transform = training ? augment : normalize, Device = s.Device });
 
         Tensors.ManualSeed((ulong)s.Seed);
+        // Multi-contrast NIfTI files (several volumes each) are samples with one channel per volume.
+        int channels = source.Channels;
+        if (s.InitWeights is not null && channels != 1)
+            throw new ArgumentException($"--init-weights {s.InitWeights}: MedicalNet's weights take one channel, and these samples have {channels} (one per volume of {source.Samples[0].Path}); train them from scratch.");
         using var network = s.InitWeights is null
-            ? MedicalNet.CreateBuilder(s.Depth).WithClasses(source.ClassNames.Count).Build()
+            ? MedicalNet.CreateBuilder(s.Depth).ForInput(channels, spatialDims: 3).WithClasses(source.ClassNames.Count).Build()
             : MedicalNet.CreateModel(s.InitWeights, source.ClassNames.Count);
         var options = network.Options;
-        if (options.InChannels != 1) throw new ArgumentException($"--init-weights {s.InitWeights} takes {options.InChannels} input channels; these volumes have one.");
+        if (options.InChannels != channels) throw new ArgumentException($"--init-weights {s.InitWeights} takes {options.InChannels} input channels; these volumes have {channels}.");
+        if (channels > 1) AnsiConsole.MarkupLine(Markup.Escape($"{channels} channels per sample: the volumes of each multi-contrast file, in file order."));
         AnsiConsole.MarkupLine(Markup.Escape(string.Create(CultureInfo.InvariantCulture,
             $"MedicalNet 3-D ResNet ({options.Block.ToString().ToLowerInvariant()} blocks [{string.Join(", ", options.Layers)}], {(options.Shortcut == MedVision.Nets.Blocks.ResidualShortcut.ZeroPadding ? "zero-padding" : "projection")} shortcut, dilations 1, 1, 2, 4){(s.InitWeights is null ? ", from scratch" : $", pretrained weights from {s.InitWeights}")}: {network.ParameterCount():N0} parameters · {normalizationText}")));
 
@@ -194,7 +199,7 @@ internal static class TrainCommand
         // A self-describing model file: Predictor.Load(...).PredictFile("scan.nii.gz") prepares volumes as training did.
         var preprocessing = new PreprocessingCard
         {
-            InputSize = s.Size.ToList(), Channels = 1, Mean = new() { (float)mean }, Std = new() { (float)std }, Resize = "linear",
+            InputSize = s.Size.ToList(), Channels = channels, Mean = Enumerable.Repeat((float)mean, channels).ToList(), Std = Enumerable.Repeat((float)std, channels).ToList(), Resize = "linear",
             Orientation = source.Orientation, IntensityWindow = source.Window is { } win ? new() { win.Center, win.Width } : null,
             IntensityNormalization = perVolume,
             CropForeground = source.ForegroundCrop is { } f ? new ForegroundCropCard { Threshold = f.Threshold, Margin = f.Margin } : null,

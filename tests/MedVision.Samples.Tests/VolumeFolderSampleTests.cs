@@ -27,6 +27,41 @@ public sealed class VolumeFolderSampleTests : IDisposable
     }
 
     [Fact]
+    public async Task MultiContrastFiles_TrainAsOneChannelPerVolume()
+    {
+        // The nibabel fixture holding three volumes, as eight subjects' files in two classes.
+        var multi = Path.Combine(AppContext.BaseDirectory, "Fixtures", "multi_4d.nii.gz");
+        var data = _folder["contrasts"];
+        for (int i = 0; i < 8; i++)
+        {
+            var folder = Directory.CreateDirectory(Path.Combine(data, i % 2 == 0 ? "hgg" : "lgg")).FullName;
+            File.Copy(multi, Path.Combine(folder, $"s{i}.nii.gz"));
+        }
+        var run = _folder["contrasts-run"];
+        var train = await SampleApp.RunAsync("volume-folder", _folder.Path,
+            "--data", data, "--size", "16", "16", "16", "--depth", "10", "--epochs", "1", "--batch", "2", "--threads", "2", "--output", run);
+        train.ExitCode.Should().Be(0, train.ToString());
+        train.Text.Should().Contain("3 channels per sample");
+        var card = ModelFile.ReadCard(Path.Combine(run, "model.safetensors"));
+        card.Preprocessing.Channels.Should().Be(3);
+        card.Preprocessing.Mean.Should().HaveCount(3);
+        card.ResNet!.InChannels.Should().Be(3);
+        var predict = await SampleApp.RunAsync("volume-folder", _folder.Path, "predict", "--model", Path.Combine(run, "model.safetensors"), Path.Combine(data, "hgg", "s0.nii.gz"));
+        predict.ExitCode.Should().Be(0, predict.ToString());
+        using (var predictor = Predictor.Load(Path.Combine(run, "model.safetensors")))
+        {
+            var expected = predictor.PredictFile(Path.Combine(data, "hgg", "s0.nii.gz"));
+            predict.Text.Should().Contain($"{expected.Label}: {expected.LabelName}");
+        }
+
+        var checkpoint = Path.Combine(AppContext.BaseDirectory, "Fixtures", "medicalnet_tiny_resnet18a.pth");
+        var refused = await SampleApp.RunAsync("volume-folder", _folder.Path,
+            "--data", data, "--size", "16", "16", "16", "--init-weights", checkpoint, "--epochs", "1", "--output", _folder["refused"]);
+        refused.ExitCode.Should().NotBe(0);
+        refused.Error.Should().Contain("MedicalNet's weights take one channel, and these samples have 3");
+    }
+
+    [Fact]
     public async Task FromScratchAndFromMedicalNetWeights_TrainsAndLeavesAModelFileForThePredictor()
     {
         var data = WriteVolumes(12);
