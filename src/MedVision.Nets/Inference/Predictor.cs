@@ -167,16 +167,15 @@ public sealed class Predictor : IDisposable
     /// <summary>
     /// Predicts a multi-channel volume given as its channels (e.g. the MRI contrasts of one subject, in the order the
     /// model was trained on, as a multi-volume NIfTI file or <see cref="Data.Loading.VolumeFolderSource"/> gives them),
-    /// each prepared as <see cref="PredictVolume"/> prepares a volume; the crop and the [0, 1] scaling span all channels.
+    /// each prepared as <see cref="PredictVolume"/> prepares a volume: channels on one grid cropped and resized together,
+    /// channels on different grids (modalities acquired apart) each on its own; the [0, 1] scaling spans all channels.
     /// </summary>
-    /// <exception cref="ArgumentException">No channels, a null one, or channels of different shapes.</exception>
+    /// <exception cref="ArgumentException">No channels, or a null one.</exception>
     public Prediction PredictVolumes(IReadOnlyList<NiftiImage> channels)
     {
         ArgumentNullException.ThrowIfNull(channels);
         if (channels.Count == 0) throw new ArgumentException("Give at least one channel.", nameof(channels));
         if (channels.Any(c => c is null)) throw new ArgumentException("A channel is null.", nameof(channels));
-        if (channels.Any(c => !c.Shape.SequenceEqual(channels[0].Shape)))
-            throw new ArgumentException($"The channels have different shapes ({string.Join(", ", channels.Select(c => string.Join("×", c.Shape)))}).", nameof(channels));
         return Predict(FromVolumes(channels, owned: false, "channels"));
     }
 
@@ -185,13 +184,9 @@ public sealed class Predictor : IDisposable
     private FloatImage FromVolumes(IReadOnlyList<NiftiImage> volumes, bool owned, string source)
     {
         if (Card.Preprocessing.InputSize.Count != 3) throw new InvalidOperationException("This model takes 2-D images, not volumes.");
-        var stacked = Data.Loading.VolumeFolderSource.Stack(volumes, Card.Preprocessing.Orientation, source);
-        bool shared = volumes.Count == 1 && ReferenceEquals(stacked.Data, volumes[0].Voxels); // not reoriented, one channel
-        var image = shared && !owned ? new FloatImage((float[])stacked.Data.Clone(), stacked.Shape.ToArray()) : stacked;
-        if (_crop is not null) image = _crop.Apply(image, new Random(0));
-        // Resized before the intensities are mapped, as VolumeFolderSource prepares training volumes (a min–max scaling
-        // or a clamping window does not commute with interpolation).
-        image = _resize.Apply(image, new Random(0));
+        // Reoriented, cropped and resized as VolumeFolderSource prepares training volumes: resized before the intensities
+        // are mapped (a min–max scaling or a clamping window does not commute with interpolation).
+        var image = Data.Loading.VolumeFolderSource.Prepare(volumes, Card.Preprocessing.Orientation, _crop, _resize, owned, source);
         var scale = Card.Preprocessing.IntensityWindow is [var center, var width] ? new ScaleIntensity(center, width) : new ScaleIntensity();
         return scale.Apply(image, new Random(0));
     }

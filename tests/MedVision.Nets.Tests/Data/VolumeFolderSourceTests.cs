@@ -216,4 +216,62 @@ public sealed class VolumeFolderSourceTests : IDisposable
             Directory.Delete(root, recursive: true);
         }
     }
+
+    [Fact]
+    public void SubjectFolders_WithNamedModalities_AreSamplesOfOneChannelPerModality()
+    {
+        var root = Directory.CreateTempSubdirectory("mvn-subjects-").FullName;
+        try
+        {
+            var random = new Random(9);
+            NiftiImage Volume(params int[] shape) => new(Enumerable.Range(0, shape[0] * shape[1] * shape[2]).Select(_ => (float)random.NextDouble() * 100).ToArray(), shape);
+            var written = new Dictionary<string, NiftiImage>();
+            void Subject(string label, string name, bool withT1Ce = true)
+            {
+                var folder = Directory.CreateDirectory(Path.Combine(root, label, name)).FullName;
+                foreach (var (modality, volume) in new[] { ("flair", Volume(3, 4, 2)), ("t1", Volume(3, 4, 2)), ("t1ce", Volume(6, 8, 4)) })
+                {
+                    if (modality == "t1ce" && !withT1Ce) continue;
+                    var path = Path.Combine(folder, $"{name}_{modality}.nii.gz");
+                    NiftiWriter.Write(path, volume);
+                    written[path] = volume;
+                }
+                File.WriteAllText(Path.Combine(folder, "notes.txt"), "not a volume");
+            }
+            Subject("HGG", "BraTS_001");
+            Subject("LGG", "BraTS_002");
+            var modalities = new[] { "t1ce", "FLAIR", "t1" }; // channel order as given, names case-insensitive; t1 is not t1ce
+            var source = VolumeFolderSource.FromSubfolders(root, 2, 4, 3, orientation: null, modalities: modalities);
+            source.Modalities.Should().Equal(modalities);
+            source.Channels.Should().Be(3);
+            source.Samples.Select(s => Path.GetFileName(s.Path)).Should().Equal("BraTS_001", "BraTS_002");
+            var (image, labels) = source.Load(1);
+            labels.Should().Equal(1);
+            image.Shape.Should().Equal(3, 2, 4, 3);
+            // the modalities lie on different grids (t1ce is finer): each resized on its own, then scaled together
+            var resize = new Resize(2, 4, 3, ResizeMode.Linear);
+            var channels = new[] { "t1ce", "flair", "t1" }.Select(m => resize.Apply(written[Path.Combine(root, "LGG", "BraTS_002", $"BraTS_002_{m}.nii.gz")].ToFloatImage(), new Random(0)).Data).SelectMany(v => v).ToArray();
+            float min = channels.Min(), max = channels.Max();
+            image.Data.Should().Equal(channels.Select(v => (v - min) / (max - min)), (a, b) => Math.Abs(a - b) < 1e-5f);
+            var one = () => source.ReadVolume(0);
+            one.Should().Throw<InvalidOperationException>().WithMessage("*subject folders of 3 modalities*ReadVolumes*");
+
+            // a subject without one of them, or with one twice, is refused by name
+            Subject("LGG", "BraTS_003", withT1Ce: false);
+            var missing = () => VolumeFolderSource.FromSubfolders(root, 2, 4, 3, orientation: null, modalities: modalities);
+            missing.Should().Throw<DataFormatException>().WithMessage("*BraTS_003*has no t1ce*BraTS_003_flair.nii.gz*");
+            Directory.Delete(Path.Combine(root, "LGG", "BraTS_003"), recursive: true);
+            NiftiWriter.Write(Path.Combine(root, "LGG", "BraTS_002", "t1.nii.gz"), Volume(3, 4, 2));
+            var twice = () => VolumeFolderSource.FromSubfolders(root, 2, 4, 3, orientation: null, modalities: modalities);
+            twice.Should().Throw<DataFormatException>().WithMessage("*BraTS_002*holds t1 more than once*");
+            FluentActions.Invoking(() => VolumeFolderSource.FromSubfolders(root, 2, 4, 3, modalities: new[] { "t1", "T1" }))
+                .Should().Throw<ArgumentException>().WithMessage("*named twice*");
+            FluentActions.Invoking(() => VolumeFolderSource.FromSubfolders(root, 2, 4, 3, modalities: Array.Empty<string>()))
+                .Should().Throw<ArgumentException>().WithMessage("*at least one modality*");
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
+    }
 }

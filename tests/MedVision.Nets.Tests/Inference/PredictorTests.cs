@@ -641,8 +641,19 @@ public sealed class PredictorTests : IDisposable
 
         var one = () => predictor.PredictVolume(channels[0]);
         one.Should().Throw<ArgumentException>().WithMessage("*1 channel(s); the model expects 3*");
-        var uneven = () => predictor.PredictVolumes(new[] { channels[0], new MedVision.Nets.Data.Nifti.NiftiImage(new float[8], new[] { 2, 2, 2 }) });
-        uneven.Should().Throw<ArgumentException>().WithMessage("*different shapes*");
+        // Channels on different grids (modalities acquired apart): each resized to the input size on its own, then
+        // stacked and scaled together — as the model sees them through Predict(FloatImage) on that stack.
+        var random = new Random(4);
+        var finer = new MedVision.Nets.Data.Nifti.NiftiImage(Enumerable.Range(0, 6 * 8 * 4).Select(_ => (float)random.NextDouble() * 300).ToArray(), new[] { 6, 8, 4 });
+        var uneven = new[] { channels[0], finer, channels[2] };
+        var finerBefore = (float[])finer.Voxels.Clone();
+        var resize = new Resize(2, 4, 3, ResizeMode.Linear);
+        var parts = uneven.Select(v => resize.Apply(v.ToFloatImage(), new Random(0)).Data).ToArray();
+        var joint = parts.SelectMany(p => p).ToArray();
+        float lo = joint.Min(), hi = joint.Max();
+        var expectedImage = new FloatImage(joint.Select(v => (v - lo) / (hi - lo)).ToArray(), 3, 2, 4, 3);
+        predictor.PredictVolumes(uneven).Probabilities.Should().Equal(predictor.Predict(expectedImage).Probabilities, (a, e) => Math.Abs(a - e) < 1e-6);
+        finer.Voxels.Should().Equal(finerBefore, "the caller's volumes are left as they were");
         var none = () => predictor.PredictVolumes(Array.Empty<MedVision.Nets.Data.Nifti.NiftiImage>());
         none.Should().Throw<ArgumentException>().WithMessage("*at least one channel*");
     }

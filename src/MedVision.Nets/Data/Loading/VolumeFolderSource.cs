@@ -19,8 +19,9 @@ public sealed class VolumeFolderSource : ILabeledImageSource
     private readonly ScaleIntensity _scale;
 
     private VolumeFolderSource(IReadOnlyList<string> classes, IReadOnlyList<(string Path, int Label)> samples, (int, int, int) size, (double, double)? window, string? orientation,
-        CropForeground? cropForeground)
+        CropForeground? cropForeground, IReadOnlyList<string>? modalities)
     {
+        Modalities = modalities;
         ForegroundCrop = cropForeground;
         Orientation = orientation;
         ClassNames = classes;
@@ -28,8 +29,14 @@ public sealed class VolumeFolderSource : ILabeledImageSource
         _size = size;
         _scale = window is { } w ? new ScaleIntensity(w.Item1, w.Item2) : new ScaleIntensity();
         Window = window;
-        _channels = new Lazy<int>(() => ReadVolumes(0).Count);
+        _channels = new Lazy<int>(() => modalities?.Count ?? ReadVolumes(0).Count);
     }
+
+    /// <summary>
+    /// The modalities each sample holds, in channel order, when samples are subject folders (see
+    /// <see cref="FromSubfolders"/>); <see langword="null"/> when samples are files and series folders.
+    /// </summary>
+    public IReadOnlyList<string>? Modalities { get; }
 
     /// <summary>
     /// The intensity window (center, width) every volume is mapped to [0, 1] through; <see langword="null"/>: each
@@ -82,11 +89,26 @@ public sealed class VolumeFolderSource : ILabeledImageSource
     /// <param name="orientation">Axis codes every volume is reoriented to first (see <see cref="NiftiImage.Reorient"/>); null: as stored.</param>
     /// <param name="cropForeground">A crop to the foreground of the stored values, after reorienting and before
     /// resampling (e.g. <c>new CropForeground(0)</c> for skull-stripped MRI, as MedicalNet prepared volumes); null: none.</param>
+    /// <param name="modalities">
+    /// Null: every NIfTI file and DICOM series folder is a sample. Otherwise the modalities of a subject, in channel
+    /// order (e.g. <c>["flair", "t1", "t1ce", "t2"]</c>): every folder under a class folder that holds one entry per
+    /// modality — a NIfTI file or a DICOM series folder named after it (<c>FLAIR/</c>, <c>t1.nii.gz</c>) or ending in
+    /// <c>_</c>, <c>-</c> or <c>.</c> and its name (<c>BraTS2021_00000_t1ce.nii.gz</c>), case-insensitive — is a sample of as
+    /// many channels, as BraTS and the RSNA-MICCAI radiogenomic challenge distribute them.
+    /// </param>
     /// <exception cref="DirectoryNotFoundException">The folder does not exist.</exception>
-    /// <exception cref="DataFormatException">No class folder, or no volume in any of them.</exception>
+    /// <exception cref="DataFormatException">No class folder, no volume in any of them, or a subject folder that lacks a modality or holds it twice.</exception>
     public static VolumeFolderSource FromSubfolders(string root, int depth, int height, int width, (double Center, double Width)? window = null, string? orientation = "RAS",
-        CropForeground? cropForeground = null)
+        CropForeground? cropForeground = null, IReadOnlyList<string>? modalities = null)
     {
+        if (modalities is not null)
+        {
+            if (modalities.Count == 0 || modalities.Any(string.IsNullOrWhiteSpace))
+                throw new ArgumentException("Give at least one modality name, none of them empty.", nameof(modalities));
+            if (modalities.Distinct(StringComparer.OrdinalIgnoreCase).Count() != modalities.Count)
+                throw new ArgumentException($"A modality is named twice: {string.Join(", ", modalities)}.", nameof(modalities));
+            modalities = modalities.ToArray();
+        }
         if (orientation is not null) NiftiAffine.ParseAxisCodes(orientation, nameof(orientation));
         ArgumentException.ThrowIfNullOrEmpty(root);
         if (depth < 1 || height < 1 || width < 1) throw new ArgumentOutOfRangeException(nameof(depth), $"Volume sizes must be positive: {depth}×{height}×{width}.");
@@ -98,14 +120,55 @@ public sealed class VolumeFolderSource : ILabeledImageSource
         for (int label = 0; label < classes.Length; label++)
         {
             var folder = Path.Combine(root, classes[label]);
+            if (modalities is not null)
+            {
+                foreach (var directory in Directory.EnumerateDirectories(folder, "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal))
+                    if (ModalityPaths(directory, modalities) is not null) samples.Add((directory, label));
+                continue;
+            }
             foreach (var file in Directory.EnumerateFiles(folder, "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal))
-                if (file.EndsWith(".nii", StringComparison.OrdinalIgnoreCase) || file.EndsWith(".nii.gz", StringComparison.OrdinalIgnoreCase))
-                    samples.Add((file, label));
+                if (IsNifti(file)) samples.Add((file, label));
             foreach (var directory in Directory.EnumerateDirectories(folder, "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal))
                 if (Directory.EnumerateFiles(directory, "*.dcm").Any()) samples.Add((directory, label));
         }
-        if (samples.Count == 0) throw new DataFormatException(root, $"no NIfTI files or DICOM series folders in the class folders ({string.Join(", ", classes)}).");
-        return new VolumeFolderSource(classes, samples.OrderBy(s => s.Item2).ThenBy(s => s.Item1, StringComparer.Ordinal).ToList(), (depth, height, width), window, orientation, cropForeground);
+        if (samples.Count == 0)
+            throw new DataFormatException(root, modalities is null
+                ? $"no NIfTI files or DICOM series folders in the class folders ({string.Join(", ", classes)})."
+                : $"no subject folder with the modalities {string.Join(", ", modalities)} in the class folders ({string.Join(", ", classes)}).");
+        return new VolumeFolderSource(classes, samples.OrderBy(s => s.Item2).ThenBy(s => s.Item1, StringComparer.Ordinal).ToList(), (depth, height, width), window, orientation, cropForeground, modalities);
+    }
+
+    private static bool IsNifti(string path) => path.EndsWith(".nii", StringComparison.OrdinalIgnoreCase) || path.EndsWith(".nii.gz", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>
+    /// The entry (a NIfTI file or a DICOM series folder) of each modality in subject folder <paramref name="folder"/>,
+    /// in the modalities' order; <see langword="null"/> when the folder holds none of them (not a subject).
+    /// </summary>
+    /// <exception cref="DataFormatException">The folder holds some modalities but not all, or one of them twice.</exception>
+    internal static IReadOnlyList<string>? ModalityPaths(string folder, IReadOnlyList<string> modalities)
+    {
+        var entries = Directory.EnumerateFiles(folder).Where(IsNifti)
+            .Concat(Directory.EnumerateDirectories(folder).Where(d => Directory.EnumerateFiles(d, "*.dcm").Any()))
+            .Order(StringComparer.Ordinal).ToList();
+        static string Stem(string path)
+        {
+            var name = Path.GetFileName(path);
+            foreach (var extension in new[] { ".nii.gz", ".nii" })
+                if (name.EndsWith(extension, StringComparison.OrdinalIgnoreCase)) return name[..^extension.Length];
+            return name;
+        }
+        static bool Names(string stem, string modality) => stem.Equals(modality, StringComparison.OrdinalIgnoreCase)
+            || (stem.Length > modality.Length && stem.EndsWith(modality, StringComparison.OrdinalIgnoreCase) && stem[^(modality.Length + 1)] is '_' or '-' or '.');
+        var found = modalities.Select(m => entries.Where(e => Names(Stem(e), m)).ToList()).ToList();
+        if (found.All(f => f.Count == 0)) return null;
+        for (int i = 0; i < modalities.Count; i++)
+        {
+            if (found[i].Count == 0)
+                throw new DataFormatException(folder, $"the subject folder has no {modalities[i]} (a NIfTI file or DICOM series folder named {modalities[i]} or ending in _{modalities[i]}); it holds: {string.Join(", ", entries.Select(Path.GetFileName))}.");
+            if (found[i].Count > 1)
+                throw new DataFormatException(folder, $"the subject folder holds {modalities[i]} more than once ({string.Join(", ", found[i].Select(Path.GetFileName))}).");
+        }
+        return found.Select(f => f[0]).ToList();
     }
 
     /// <summary>
@@ -113,27 +176,41 @@ public sealed class VolumeFolderSource : ILabeledImageSource
     /// its folder, and of an enhanced file holding several volumes — echoes, time points — the first, see
     /// <see cref="DicomSeries.ReadFolder"/>).
     /// </summary>
+    /// <exception cref="InvalidOperationException">The samples are subject folders of several modalities (use <see cref="ReadVolumes"/>).</exception>
     public NiftiImage ReadVolume(int index)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(index);
         ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(index, Samples.Count);
+        if (Modalities is not null) throw new InvalidOperationException($"The samples are subject folders of {Modalities.Count} modalities ({string.Join(", ", Modalities)}); read them with ReadVolumes.");
         return ReadVolumeAt(Samples[index].Path);
     }
 
     /// <summary>
-    /// Reads sample <paramref name="index"/>'s channels as stored: the volumes of a NIfTI file with several (dimensions
-    /// 4 to 7: a multi-contrast MRI file), else its one volume (see <see cref="ReadVolume"/>).
+    /// Reads sample <paramref name="index"/>'s channels as stored: a subject folder's modalities (see
+    /// <see cref="Modalities"/>), the volumes of a NIfTI file with several (dimensions 4 to 7: a multi-contrast MRI
+    /// file), else its one volume (see <see cref="ReadVolume"/>).
     /// </summary>
     public IReadOnlyList<NiftiImage> ReadVolumes(int index)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(index);
         ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(index, Samples.Count);
-        return ReadVolumesAt(Samples[index].Path);
+        return Modalities is null ? ReadVolumesAt(Samples[index].Path) : ReadSubjectAt(Samples[index].Path, Modalities);
+    }
+
+    /// <summary>A subject folder's modalities as stored, one volume each, in the modalities' order.</summary>
+    /// <exception cref="DataFormatException">The folder lacks a modality, or a modality's file holds several volumes.</exception>
+    internal static IReadOnlyList<NiftiImage> ReadSubjectAt(string folder, IReadOnlyList<string> modalities)
+    {
+        if (!Directory.Exists(folder)) throw new DirectoryNotFoundException($"The subject folder '{folder}' does not exist.");
+        var paths = ModalityPaths(folder, modalities)
+            ?? throw new DataFormatException(folder, $"the folder holds none of the modalities {string.Join(", ", modalities)}.");
+        return paths.Select(ReadVolumeAt).ToList();
     }
 
     /// <summary>
-    /// Channels of every sample: the number of volumes in the first sample's file (1 for 3-D files and DICOM series;
-    /// the contrasts of a multi-contrast NIfTI file). Every sample must have as many (<see cref="Load"/> checks).
+    /// Channels of every sample: the number of <see cref="Modalities"/>, else of volumes in the first sample's file (1
+    /// for 3-D files and DICOM series; the contrasts of a multi-contrast NIfTI file). Every sample must have as many
+    /// (<see cref="Load"/> checks).
     /// </summary>
     public int Channels => _channels.Value;
 
@@ -153,20 +230,52 @@ public sealed class VolumeFolderSource : ILabeledImageSource
     }
 
     /// <summary>
-    /// Volumes as one (C, D, H, W) image, each reoriented first when <paramref name="orientation"/> is given: the
-    /// channels of a multi-contrast sample, as <see cref="Load"/> and the predictor prepare them.
+    /// Channels (volumes) as one (C, D, H, W) image at the size <paramref name="resize"/> gives, as <see cref="Load"/>
+    /// and the predictor prepare them: each reoriented to <paramref name="orientation"/> when given; volumes on one grid
+    /// stacked, then cropped to their joint foreground and resized together; volumes on different grids (modalities
+    /// acquired apart, e.g. separate DICOM series) cropped and resized each on its own, then stacked. The voxels of
+    /// <paramref name="volumes"/> are never changed when <paramref name="owned"/> is false.
     /// </summary>
-    internal static FloatImage Stack(IReadOnlyList<NiftiImage> volumes, string? orientation, string source)
+    internal static FloatImage Prepare(IReadOnlyList<NiftiImage> volumes, string? orientation, CropForeground? crop, ITransform resize, bool owned, string source)
     {
         var oriented = volumes.Select(v => orientation is null ? v : v.Reorient(orientation)).ToList();
-        if (oriented.Count == 1) return oriented[0].AsFloatImage();
+        // A volume's own voxels may be used in place when this call owns them or Reorient made a copy.
+        FloatImage Own(int i) => owned || !ReferenceEquals(oriented[i], volumes[i]) ? oriented[i].AsFloatImage() : oriented[i].ToFloatImage();
         var shape = oriented[0].Shape;
-        if (oriented.Any(v => !v.Shape.SequenceEqual(shape)))
-            throw new DataFormatException(source, $"its volumes have different shapes after reorienting ({string.Join(", ", oriented.Select(v => string.Join("×", v.Shape)))}).");
-        int n = oriented[0].Voxels.Length;
-        var data = new float[(long)n * oriented.Count];
-        for (int c = 0; c < oriented.Count; c++) Array.Copy(oriented[c].Voxels, 0, data, (long)c * n, n);
-        return new FloatImage(data, oriented.Count, shape[2], shape[1], shape[0]);
+        if (oriented.All(v => v.Shape.SequenceEqual(shape)))
+        {
+            FloatImage image;
+            if (oriented.Count == 1)
+            {
+                image = Own(0);
+            }
+            else
+            {
+                int n = oriented[0].Voxels.Length;
+                var data = new float[(long)n * oriented.Count];
+                for (int c = 0; c < oriented.Count; c++) Array.Copy(oriented[c].Voxels, 0, data, (long)c * n, n);
+                image = new FloatImage(data, oriented.Count, shape[2], shape[1], shape[0]);
+            }
+            if (crop is not null) image = crop.Apply(image, new Random(0));
+            return resize.Apply(image, new Random(0));
+        }
+        var parts = Enumerable.Range(0, oriented.Count).Select(i =>
+        {
+            var part = Own(i);
+            if (crop is not null) part = crop.Apply(part, new Random(0));
+            return resize.Apply(part, new Random(0));
+        }).ToList();
+        if (parts.Any(p => !p.Shape.SequenceEqual(parts[0].Shape)))
+            throw new DataFormatException(source, $"its volumes have different shapes after resizing ({string.Join(", ", parts.Select(p => string.Join("×", p.Shape)))}).");
+        var stacked = new float[parts.Sum(p => (long)p.Data.Length)];
+        long at = 0;
+        foreach (var part in parts)
+        {
+            Array.Copy(part.Data, 0, stacked, at, part.Data.Length);
+            at += part.Data.Length;
+        }
+        var one = parts[0].Shape;
+        return new FloatImage(stacked, parts.Count, one[1], one[2], one[3]);
     }
 
     /// <inheritdoc />
@@ -175,11 +284,9 @@ public sealed class VolumeFolderSource : ILabeledImageSource
         var volumes = ReadVolumes(index);
         if (volumes.Count != Channels)
             throw new DataFormatException(Samples[index].Path, $"it holds {volumes.Count} volume(s), but the first sample ({Samples[0].Path}) holds {Channels}: every sample needs the same channels.");
-        var image = Stack(volumes, Orientation, Samples[index].Path); // read for this call only: no copy needed
-        if (ForegroundCrop is not null) image = ForegroundCrop.Apply(image, new Random(0));
         var (d, h, w) = _size;
-        if (image.Depth != d || image.Height != h || image.Width != w)
-            image = new Transforms.Resize(d, h, w, ResizeMode.Linear).Apply(image, new Random(0));
+        // read for this call only: no copy needed
+        var image = Prepare(volumes, Orientation, ForegroundCrop, new Transforms.Resize(d, h, w, ResizeMode.Linear), owned: true, Samples[index].Path);
         image = _scale.Apply(image, new Random(0));
         return (image, new[] { Samples[index].Label });
     }
