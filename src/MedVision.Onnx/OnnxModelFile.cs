@@ -48,7 +48,7 @@ public static class OnnxModelFile
                 OutputName = LogitsName,
                 DynamicBatch = options.DynamicBatch,
                 DynamicSpatialSize = options.DynamicSpatialSize,
-                Description = options.Description ?? $"{loadedCard.Architecture} for {string.Join(", ", loadedCard.ClassNames)} ({loadedCard.Task}); input {InputName} (N, {pre.Channels}, {string.Join(", ", pre.InputSize)}): "
+                Description = options.Description ?? $"{loadedCard.Architecture} for {string.Join(", ", loadedCard.ClassNames)} ({loadedCard.Task}); input {InputName} (N, {pre.Channels}, {string.Join(", ", pre.InputSize)}){(pre.Modalities is { } m ? $", channels {string.Join(", ", m)}" : "")}: "
                     + Cropped(pre) + "pixels scaled to [0, 1]" + PerInput(pre)
                     + (options.NormalizeInGraph ? " (the graph normalises them)." : $", then normalised with mean [{Join(pre.Mean)}] and std [{Join(pre.Std)}]."),
                 ModelVersion = options.ModelVersion,

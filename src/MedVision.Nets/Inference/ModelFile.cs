@@ -93,7 +93,7 @@ public static class ModelFile
 
     /// <summary>
     /// The oldest card format that describes <paramref name="card"/>, so that a reader which would ignore one of its
-    /// fields, and so predict differently, refuses the file instead: 3 with a per-input
+    /// fields, and so predict differently, refuses the file instead: 4 with <see cref="PreprocessingCard.Modalities"/>; 3 with a per-input
     /// <see cref="PreprocessingCard.IntensityNormalization"/> or a volume's <see cref="PreprocessingCard.CropForeground"/>; 2 with a ResNet's own stem kernel or stride,
     /// replace_stride_with_dilation, stage strides, stage dilations or zero-padding shortcut, or a volume's intensity
     /// window; else 1.
@@ -101,6 +101,7 @@ public static class ModelFile
     public static int RequiredFormatVersion(ModelCard card)
     {
         ArgumentNullException.ThrowIfNull(card);
+        if (card.Preprocessing is { Modalities: not null }) return 4;
         if (card.Preprocessing is { } pre && (pre.IntensityNormalization is not null || pre.CropForeground is not null)) return 3;
         bool resnet2 = card.ResNet is { } r
             && (r.StemKernelSize is not null || r.StemStride is not null || (r.ReplaceStrideWithDilation?.Contains(true) ?? false)
@@ -364,6 +365,9 @@ public static class ModelFile
             throw new ModelFormatException($"{source}: the intensity window [{string.Join(", ", window.Select(v => v.ToString(System.Globalization.CultureInfo.InvariantCulture)))}] must be (center, width) with a finite center and a positive, finite width, for a 3-D model.");
         if (p.CropForeground is { } crop && (p.InputSize.Count != 3 || !float.IsFinite(crop.Threshold) || crop.Margin < 0))
             throw new ModelFormatException($"{source}: the foreground crop (threshold {crop.Threshold.ToString(System.Globalization.CultureInfo.InvariantCulture)}, margin {crop.Margin}) needs a finite threshold and a margin of at least 0, for a 3-D model.");
+        if (p.Modalities is { } modalities && (p.InputSize.Count != 3 || modalities.Count != p.Channels || modalities.Any(string.IsNullOrWhiteSpace)
+                || modalities.Distinct(StringComparer.OrdinalIgnoreCase).Count() != modalities.Count))
+            throw new ModelFormatException($"{source}: the modalities [{string.Join(", ", modalities)}] must name each of the {p.Channels} input channels of a 3-D model once.");
         if (!double.IsFinite(card.Temperature) || card.Temperature <= 0)
             throw new ModelFormatException($"{source}: the temperature must be a finite positive number, not {card.Temperature}.");
         if (card.Temperature != 1 && string.Equals(card.Task, nameof(MedMnistTask.MultiLabel), StringComparison.OrdinalIgnoreCase))

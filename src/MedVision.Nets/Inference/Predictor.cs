@@ -116,7 +116,9 @@ public sealed class Predictor : IDisposable
 
     /// <summary>
     /// Predicts one file: for a 2-D model an image (JPEG, PNG or DICOM); for a 3-D model a volume — a NIfTI file
-    /// (<c>.nii</c>, <c>.nii.gz</c>) or a folder holding a DICOM series — prepared as <see cref="PredictVolume"/> does.
+    /// (<c>.nii</c>, <c>.nii.gz</c>; a multi-contrast file's volumes as channels) or a folder holding a DICOM series —
+    /// prepared as <see cref="PredictVolume"/> does, or, when the card names <see cref="PreprocessingCard.Modalities"/>,
+    /// a subject folder holding one file or series per modality.
     /// </summary>
     public Prediction PredictFile(string path) => Predict(FromFile(path));
 
@@ -133,9 +135,14 @@ public sealed class Predictor : IDisposable
     private FloatImage FromFile(string path)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
-        return Card.Preprocessing.InputSize.Count == 3
-            ? FromVolumes(Data.Loading.VolumeFolderSource.ReadVolumesAt(path), owned: true, path)
-            : FromRaster(ImageCodec.DecodeFile(path));
+        if (Card.Preprocessing.InputSize.Count != 3) return FromRaster(ImageCodec.DecodeFile(path));
+        if (Card.Preprocessing.Modalities is { } modalities)
+        {
+            if (!Directory.Exists(path))
+                throw new ArgumentException($"This model takes subject folders holding {string.Join(", ", modalities)} (one NIfTI file or DICOM series folder each); '{path}' is not a folder.", nameof(path));
+            return FromVolumes(Data.Loading.VolumeFolderSource.ReadSubjectAt(path, modalities), owned: true, path);
+        }
+        return FromVolumes(Data.Loading.VolumeFolderSource.ReadVolumesAt(path), owned: true, path);
     }
 
     /// <summary>Predicts an encoded image (JPEG or PNG) read from a stream.</summary>

@@ -53,6 +53,15 @@ public sealed class PreprocessingCard
     [JsonPropertyName("crop_foreground")]
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public ForegroundCropCard? CropForeground { get; set; }
+
+    /// <summary>
+    /// For 3-D models trained on subject folders (<see cref="Data.Loading.VolumeFolderSource.Modalities"/>): the
+    /// modality of each input channel, in order (e.g. flair, t1, t1ce, t2), so that the predictor reads a subject
+    /// folder's files into the right channels; <see langword="null"/>: none. A card that has them is written in format 4.
+    /// </summary>
+    [JsonPropertyName("modalities")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public List<string>? Modalities { get; set; }
 }
 
 /// <summary>The crop to the foreground in a <see cref="PreprocessingCard"/> (the options of <see cref="Transforms.CropForeground"/>).</summary>

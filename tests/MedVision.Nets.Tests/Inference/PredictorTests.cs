@@ -657,4 +657,33 @@ public sealed class PredictorTests : IDisposable
         var none = () => predictor.PredictVolumes(Array.Empty<MedVision.Nets.Data.Nifti.NiftiImage>());
         none.Should().Throw<ArgumentException>().WithMessage("*at least one channel*");
     }
+
+    [Fact]
+    public void SubjectFolderModels_RecordTheirModalities_InFormat4_AndPredictFromSubjectFolders()
+    {
+        var subject = Directory.CreateDirectory(Path.Combine(_dir, "BraTS_007")).FullName;
+        var random = new Random(5);
+        MedVision.Nets.Data.Nifti.NiftiImage Volume() => new(Enumerable.Range(0, 24).Select(_ => (float)random.NextDouble() * 50).ToArray(), new[] { 3, 4, 2 });
+        var volumes = new Dictionary<string, MedVision.Nets.Data.Nifti.NiftiImage> { ["t2"] = Volume(), ["flair"] = Volume() };
+        foreach (var (name, volume) in volumes) MedVision.Nets.Data.Nifti.NiftiWriter.Write(Path.Combine(subject, $"BraTS_007_{name}.nii.gz"), volume);
+
+        Tensors.ManualSeed(9);
+        using var model = ResNet.Builder().WithDepth(18).WithWidths(4, 4, 4, 4).ForInput(channels: 2, spatialDims: 3).WithClasses(2).Build();
+        var preprocessing = new PreprocessingCard { InputSize = new() { 2, 4, 3 }, Channels = 2, Mean = new() { 0.5f, 0.5f }, Std = new() { 0.5f, 0.5f }, Modalities = new() { "flair", "t2" } };
+        var card = ModelFile.Describe(model, preprocessing, new[] { "LGG", "HGG" }, MedMnistTask.MultiClass);
+        card.FormatVersion.Should().Be(4, "a reader that ignored the modalities would put the files in the wrong channels");
+        var path = Path.Combine(_dir, "subjects.safetensors");
+        ModelFile.Save(path, model, card);
+        ModelFile.ReadCard(path).Preprocessing.Modalities.Should().Equal("flair", "t2");
+
+        using var predictor = Predictor.Load(path);
+        predictor.PredictFile(subject).Probabilities.Should().Equal(predictor.PredictVolumes(new[] { volumes["flair"], volumes["t2"] }).Probabilities);
+        predictor.PredictFile(subject).Probabilities.Should().NotEqual(predictor.PredictVolumes(new[] { volumes["t2"], volumes["flair"] }).Probabilities, "the channel order matters");
+        var file = () => predictor.PredictFile(Path.Combine(subject, "BraTS_007_t2.nii.gz"));
+        file.Should().Throw<ArgumentException>().WithMessage("*subject folders holding flair, t2*not a folder*");
+
+        preprocessing.Modalities = new() { "flair" };
+        FluentActions.Invoking(() => ModelFile.Save(Path.Combine(_dir, "bad.safetensors"), model, ModelFile.Describe(model, preprocessing, new[] { "LGG", "HGG" }, MedMnistTask.MultiClass)))
+            .Should().Throw<ModelFormatException>().WithMessage("*modalities [flair] must name each of the 2 input channels*");
+    }
 }

@@ -101,6 +101,8 @@ public sealed class VolumeFolderSource : ILabeledImageSource
     public static VolumeFolderSource FromSubfolders(string root, int depth, int height, int width, (double Center, double Width)? window = null, string? orientation = "RAS",
         CropForeground? cropForeground = null, IReadOnlyList<string>? modalities = null)
     {
+        if (orientation is not null) NiftiAffine.ParseAxisCodes(orientation, nameof(orientation));
+        ArgumentException.ThrowIfNullOrEmpty(root);
         if (modalities is not null)
         {
             if (modalities.Count == 0 || modalities.Any(string.IsNullOrWhiteSpace))
@@ -109,8 +111,6 @@ public sealed class VolumeFolderSource : ILabeledImageSource
                 throw new ArgumentException($"A modality is named twice: {string.Join(", ", modalities)}.", nameof(modalities));
             modalities = modalities.ToArray();
         }
-        if (orientation is not null) NiftiAffine.ParseAxisCodes(orientation, nameof(orientation));
-        ArgumentException.ThrowIfNullOrEmpty(root);
         if (depth < 1 || height < 1 || width < 1) throw new ArgumentOutOfRangeException(nameof(depth), $"Volume sizes must be positive: {depth}×{height}×{width}.");
         if (window is { } w && !(w.Width > 0)) throw new ArgumentOutOfRangeException(nameof(window), w.Width, "The window width must be positive.");
         if (!Directory.Exists(root)) throw new DirectoryNotFoundException($"The volume folder '{root}' does not exist.");
