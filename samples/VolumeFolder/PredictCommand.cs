@@ -31,7 +31,7 @@ internal static class PredictCommand
         var window = card.Preprocessing.IntensityWindow is [var center, var width] ? string.Create(CultureInfo.InvariantCulture, $", window {center} ± {width / 2}") : "";
         var crop = card.Preprocessing.CropForeground is { } c ? string.Create(CultureInfo.InvariantCulture, $", cropped to values above {c.Threshold}{(c.Margin > 0 ? $" (margin {c.Margin})" : "")}") : "";
         var normalization = card.Preprocessing.IntensityNormalization is { } n ? $", each volume normalised over its {(n.NonZero ? "non-zero voxels" : "voxels")}" : "";
-        AnsiConsole.MarkupLine(Markup.Escape($"Model {Path.GetFileName(modelPath)}: classes {string.Join(", ", card.ClassNames)}, input {string.Join("×", card.Preprocessing.InputSize)}{(card.Preprocessing.Orientation is { } o ? $", reoriented to {o}" : "")}{crop}{window}{normalization}"));
+        AnsiConsole.MarkupLine(Markup.Escape($"Model {Path.GetFileName(modelPath)}: classes {string.Join(", ", card.ClassNames)}, input {string.Join("×", card.Preprocessing.InputSize)}{(card.Preprocessing.Modalities is { } m ? $", subject folders of {string.Join(", ", m)}" : "")}{(card.Preprocessing.Orientation is { } o ? $", reoriented to {o}" : "")}{crop}{window}{normalization}"));
         var table = new Table().AddColumn("scan").AddColumn("prediction").AddColumn(new TableColumn("probability").RightAligned());
         var predictions = predictor.PredictFiles(scans);
         for (int i = 0; i < scans.Length; i++)

@@ -26,7 +26,9 @@ internal static class TrainCommand
           DATA/AD/sub-001.nii.gz
           DATA/AD/sub-002/ (DICOM files)
           DATA/CN/sub-003.nii.gz
-        The sorted folder names are the classes. Or run with --demo to exercise the pipeline on a tiny generated folder.
+        The sorted folder names are the classes. With --modalities flair t1 t1ce t2, the samples are subject folders
+        holding one NIfTI file or DICOM series folder per modality (DATA/HGG/BraTS_001/BraTS_001_flair.nii.gz, …, or
+        DATA/1/00012/FLAIR/, T1w/, …), one channel each. Or run with --demo to exercise the pipeline on a tiny generated folder.
         """;
 
     public static Command Create()
@@ -69,6 +71,12 @@ internal static class TrainCommand
             .Must(v => v is >= 0 and <= 180, "between 0 and 180 degrees");
         var noise = new Option<double>("--noise") { Description = "Training augmentation: add Gaussian noise of this sd to one volume in ten, after normalisation (MONAI's RandGaussianNoise); 0: none.", DefaultValueFactory = _ => 0 }
             .Must(v => v is >= 0 and <= 10, "between 0 and 10");
+        var modalities = new Option<string[]?>("--modalities")
+        {
+            Description = "NAME…: samples are subject folders holding one NIfTI file or DICOM series folder per modality (named NAME, or ending in _NAME, case-insensitive), one input channel each in this order; e.g. flair t1 t1ce t2 (BraTS) or FLAIR T1w T1wCE T2w (RSNA-MICCAI).",
+            AllowMultipleArgumentsPerToken = true,
+            Arity = ArgumentArity.OneOrMore,
+        }.Must(v => v is null || v.Length == 0 || (v.All(m => !string.IsNullOrWhiteSpace(m)) && v.Distinct(StringComparer.OrdinalIgnoreCase).Count() == v.Length), "distinct, non-empty names");
         var seed = new Option<int>("--seed") { Description = "Seed of the split, weights, shuffling and augmentation.", DefaultValueFactory = _ => 0 };
         var demo = new Option<bool>("--demo") { Description = "Write a tiny generated folder (the library's brain phantoms; not patient data) to a temporary directory and train on it: ResNet-10, 32³, 2 epochs, unless --depth, --size or --epochs say otherwise." };
         var device = new Option<string>("--device") { Description = "cpu, cuda or cuda:N.", DefaultValueFactory = _ => "cpu" }.IsDevice();
@@ -76,7 +84,7 @@ internal static class TrainCommand
         var output = new Option<string>("--output") { Description = "Folder for checkpoints, history, the validation report and model.safetensors.", DefaultValueFactory = _ => "runs/volumes" };
         var command = new Command("train", "Train and evaluate a 3-D classifier on volumes in class folders.")
         {
-            data, size, window, orientation, crop, normalization, depth, initWeights, valFraction, epochs, batch, lr, rotate, noise, seed, demo, device, threads, output,
+            data, size, window, orientation, crop, normalization, modalities, depth, initWeights, valFraction, epochs, batch, lr, rotate, noise, seed, demo, device, threads, output,
         };
         optimization.AddTo(command, epochs);
         optimization.AddHeadMultiplierTo(command, initWeights);
@@ -90,14 +98,15 @@ internal static class TrainCommand
             var cropValue = r.GetValue(crop);
             return Run(new Settings(r.GetValue(data), Default(size) ? [32, 32, 32] : r.GetValue(size)!, windowValue is { Length: 2 } ? (windowValue[0], windowValue[1]) : null,
                 r.GetValue(orientation) == "none" ? null : r.GetValue(orientation),
-                cropValue is { Length: > 0 } ? new CropForeground((float)cropValue[0], cropValue.Length > 1 ? (int)cropValue[1] : 0) : null, r.GetValue(normalization) ?? (r.GetValue(initWeights) is null ? "dataset" : "volume-nonzero"), Default(depth) ? 10 : r.GetValue(depth), r.GetValue(initWeights),
+                cropValue is { Length: > 0 } ? new CropForeground((float)cropValue[0], cropValue.Length > 1 ? (int)cropValue[1] : 0) : null, r.GetValue(normalization) ?? (r.GetValue(initWeights) is null ? "dataset" : "volume-nonzero"),
+                r.GetValue(modalities) is { Length: > 0 } names ? names : null, Default(depth) ? 10 : r.GetValue(depth), r.GetValue(initWeights),
                 r.GetValue(valFraction), Default(epochs) ? 2 : r.GetValue(epochs), r.GetValue(batch), r.GetValue(lr), r.GetValue(rotate), r.GetValue(noise), r.GetValue(seed), r.GetValue(demo),
                 Device.Parse(r.GetValue(device)!), r.GetValue(threads), r.GetValue(output)!, optimization.Read(r)));
         });
         return command;
     }
 
-    private sealed record Settings(string? Data, int[] Size, (double Center, double Width)? Window, string? Orientation, CropForeground? Crop, string Normalization, int Depth, string? InitWeights,
+    private sealed record Settings(string? Data, int[] Size, (double Center, double Width)? Window, string? Orientation, CropForeground? Crop, string Normalization, string[]? Modalities, int Depth, string? InitWeights,
         double ValidationFraction, int Epochs, int Batch, double LearningRate, double Rotate, double Noise, int Seed, bool Demo, Device Device, int Threads, string Output,
         OptimizationRecipe Optimization);
 
@@ -127,7 +136,7 @@ internal static class TrainCommand
         }
         Tensors.NumThreads = s.Threads;
         AnsiConsole.MarkupLine(SampleCommandLine.Banner(s.Device));
-        var source = VolumeFolderSource.FromSubfolders(s.Data, s.Size[0], s.Size[1], s.Size[2], s.Window, s.Orientation, s.Crop);
+        var source = VolumeFolderSource.FromSubfolders(s.Data, s.Size[0], s.Size[1], s.Size[2], s.Window, s.Orientation, s.Crop, s.Modalities);
         if (source.ClassNames.Count < 2) throw new ArgumentException($"--data {s.Data} has one class folder ({source.ClassNames[0]}); a classifier needs at least two.");
         var labels = source.Samples.Select(x => x.Label).ToArray();
         var (trainIndices, valIndices) = DataSplits.StratifiedHoldout(labels, s.ValidationFraction, s.Seed);
@@ -136,7 +145,7 @@ internal static class TrainCommand
         var train = new SubsetSource(source, trainIndices);
         var validation = new SubsetSource(source, valIndices);
         string Counts(IEnumerable<int> indices) => string.Join(", ", source.ClassNames.Select((name, k) => $"{indices.Count(i => labels[i] == k)} {name}"));
-        AnsiConsole.MarkupLine(Markup.Escape($"{source.Count} volumes in {source.ClassNames.Count} classes, {string.Join("×", s.Size)} after resampling{(s.Orientation is null ? "" : $", reoriented to {s.Orientation}")}{(s.Crop is { } c ? string.Create(CultureInfo.InvariantCulture, $", cropped to values above {c.Threshold}{(c.Margin > 0 ? $" (margin {c.Margin})" : "")}") : "")}, intensities {(s.Window is { } w ? $"through the window {w.Center.ToString(CultureInfo.InvariantCulture)} ± {(w.Width / 2).ToString(CultureInfo.InvariantCulture)}" : "by each volume's minimum and maximum")}: training {Counts(trainIndices)} · validation {Counts(valIndices)}"));
+        AnsiConsole.MarkupLine(Markup.Escape($"{source.Count} {(source.Modalities is null ? "volumes" : "subjects")} in {source.ClassNames.Count} classes, {string.Join("×", s.Size)} after resampling{(s.Orientation is null ? "" : $", reoriented to {s.Orientation}")}{(s.Crop is { } c ? string.Create(CultureInfo.InvariantCulture, $", cropped to values above {c.Threshold}{(c.Margin > 0 ? $" (margin {c.Margin})" : "")}") : "")}, intensities {(s.Window is { } w ? $"through the window {w.Center.ToString(CultureInfo.InvariantCulture)} ± {(w.Width / 2).ToString(CultureInfo.InvariantCulture)}" : "by each volume's minimum and maximum")}: training {Counts(trainIndices)} · validation {Counts(valIndices)}"));
 
         // Dataset: one pass over the training volumes for their mean and standard deviation (the normalisation the model
         // file records). Per volume: each volume's own statistics, recorded as the card's intensity normalisation.
@@ -160,16 +169,19 @@ internal static class TrainCommand
             new DataLoaderOptions { BatchSize = s.Batch, Shuffle = training, Seed = s.Seed, Transform = training ? augment : normalize, Device = s.Device });
 
         Tensors.ManualSeed((ulong)s.Seed);
-        // Multi-contrast NIfTI files (several volumes each) are samples with one channel per volume.
+        // Subject folders (--modalities) and multi-contrast NIfTI files (several volumes each): one channel per modality or volume.
         int channels = source.Channels;
         if (s.InitWeights is not null && channels != 1)
-            throw new ArgumentException($"--init-weights {s.InitWeights}: MedicalNet's weights take one channel, and these samples have {channels} (one per volume of {source.Samples[0].Path}); train them from scratch.");
+            throw new ArgumentException($"--init-weights {s.InitWeights}: MedicalNet's weights take one channel, and these samples have {channels} ({(source.Modalities is { } m ? $"the modalities {string.Join(", ", m)}" : $"one per volume of {source.Samples[0].Path}")}); train them from scratch.");
         using var network = s.InitWeights is null
             ? MedicalNet.CreateBuilder(s.Depth).ForInput(channels, spatialDims: 3).WithClasses(source.ClassNames.Count).Build()
             : MedicalNet.CreateModel(s.InitWeights, source.ClassNames.Count);
         var options = network.Options;
         if (options.InChannels != channels) throw new ArgumentException($"--init-weights {s.InitWeights} takes {options.InChannels} input channels; these volumes have {channels}.");
-        if (channels > 1) AnsiConsole.MarkupLine(Markup.Escape($"{channels} channels per sample: the volumes of each multi-contrast file, in file order."));
+        if (channels > 1)
+            AnsiConsole.MarkupLine(Markup.Escape(source.Modalities is { } named
+                ? $"{channels} channels per sample: the subject folder's {string.Join(", ", named)}."
+                : $"{channels} channels per sample: the volumes of each multi-contrast file, in file order."));
         AnsiConsole.MarkupLine(Markup.Escape(string.Create(CultureInfo.InvariantCulture,
             $"MedicalNet 3-D ResNet ({options.Block.ToString().ToLowerInvariant()} blocks [{string.Join(", ", options.Layers)}], {(options.Shortcut == MedVision.Nets.Blocks.ResidualShortcut.ZeroPadding ? "zero-padding" : "projection")} shortcut, dilations 1, 1, 2, 4){(s.InitWeights is null ? ", from scratch" : $", pretrained weights from {s.InitWeights}")}: {network.ParameterCount():N0} parameters · {normalizationText}")));
 
@@ -202,6 +214,7 @@ internal static class TrainCommand
             InputSize = s.Size.ToList(), Channels = channels, Mean = Enumerable.Repeat((float)mean, channels).ToList(), Std = Enumerable.Repeat((float)std, channels).ToList(), Resize = "linear",
             Orientation = source.Orientation, IntensityWindow = source.Window is { } win ? new() { win.Center, win.Width } : null,
             IntensityNormalization = perVolume,
+            Modalities = source.Modalities?.ToList(),
             CropForeground = source.ForegroundCrop is { } f ? new ForegroundCropCard { Threshold = f.Threshold, Margin = f.Margin } : null,
         };
         var metrics = new Dictionary<string, double> { ["best_epoch"] = result.BestEpoch + 1, ["val_auc"] = auc, ["val_acc"] = acc };

@@ -62,6 +62,37 @@ public sealed class VolumeFolderSampleTests : IDisposable
     }
 
     [Fact]
+    public async Task SubjectFoldersWithModalities_TrainAndPredictFromSubjectFolders()
+    {
+        // BraTS-like subject folders: one file per modality, named <subject>_<modality>.nii.gz, in two classes.
+        var data = _folder["subjects"];
+        var random = new Random(11);
+        for (int i = 0; i < 8; i++)
+        {
+            var folder = Directory.CreateDirectory(Path.Combine(data, i % 2 == 0 ? "hgg" : "lgg", $"BraTS_{i:D3}")).FullName;
+            foreach (var modality in new[] { "flair", "t1" })
+                NiftiWriter.Write(Path.Combine(folder, $"BraTS_{i:D3}_{modality}.nii.gz"),
+                    new NiftiImage(Enumerable.Range(0, 6 * 6 * 6).Select(_ => (float)random.NextDouble() * (i % 2 + 1)).ToArray(), new[] { 6, 6, 6 }));
+        }
+        var run = _folder["subjects-run"];
+        var train = await SampleApp.RunAsync("volume-folder", _folder.Path,
+            "--data", data, "--modalities", "flair", "t1", "--size", "16", "16", "16", "--depth", "10", "--epochs", "1", "--batch", "2", "--threads", "2", "--output", run);
+        train.ExitCode.Should().Be(0, train.ToString());
+        train.Text.Should().Contain("8 subjects in 2 classes").And.Contain("2 channels per sample: the subject folder's flair, t1");
+        var modelFile = Path.Combine(run, "model.safetensors");
+        var card = ModelFile.ReadCard(modelFile);
+        card.FormatVersion.Should().Be(4);
+        card.Preprocessing.Modalities.Should().Equal("flair", "t1");
+        var subject = Path.Combine(data, "lgg", "BraTS_001");
+        var predict = await SampleApp.RunAsync("volume-folder", _folder.Path, "predict", "--model", modelFile, subject);
+        predict.ExitCode.Should().Be(0, predict.ToString());
+        predict.Text.Should().Contain("subject folders of flair, t1");
+        using var predictor = Predictor.Load(modelFile);
+        var expected = predictor.PredictFile(subject);
+        predict.Text.Should().Contain($"{expected.Label}: {expected.LabelName}");
+    }
+
+    [Fact]
     public async Task FromScratchAndFromMedicalNetWeights_TrainsAndLeavesAModelFileForThePredictor()
     {
         var data = WriteVolumes(12);
