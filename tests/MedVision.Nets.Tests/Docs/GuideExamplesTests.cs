@@ -116,6 +116,49 @@ public sealed class GuideExamplesTests
     }
 
     [Fact]
+    public void SubjectFoldersExample()
+    {
+        // BraTS-like subject folders of the library's brain phantoms: <class>/<subject>/<subject>_<modality>.nii.gz.
+        var output = Directory.CreateTempSubdirectory("mvn-guide-subjects-").FullName;
+        try
+        {
+            var root = Path.Combine(output, "subjects");
+            foreach (var subject in new PhantomGenerator(size: 16, seed: 2).Generate(0, 4))
+            {
+                string name = $"BraTS_{subject.Index:D3}", label = subject.Label == 1 ? "hgg" : "lgg";
+                var folder = Directory.CreateDirectory(Path.Combine(root, label, name)).FullName;
+                NiftiWriter.Write(Path.Combine(folder, $"{name}_flair.nii.gz"), new NiftiImage(subject.Mri, new[] { 16, 16, 16 }));
+                NiftiWriter.Write(Path.Combine(folder, $"{name}_t1.nii.gz"), new NiftiImage(subject.Pet, new[] { 16, 16, 16 }));
+            }
+            var modelPath = Path.Combine(output, "model.safetensors");
+            // snippet: subject-folders
+            // One sample per subject folder, one channel per modality (a file or DICOM series each), in this order.
+            var source = VolumeFolderSource.FromSubfolders(root, 16, 16, 16, modalities: new[] { "flair", "t1" });
+            using var model = ResNet.Builder().WithDepth(18).ForInput(channels: source.Channels, spatialDims: 3)
+                .WithClasses(source.ClassNames.Count).Build();
+            // … train on new DataLoader(source, …) …
+            var preprocessing = new PreprocessingCard
+            {
+                InputSize = new() { 16, 16, 16 }, Channels = source.Channels, Mean = new() { 0.5f, 0.5f }, Std = new() { 0.5f, 0.5f },
+                Orientation = source.Orientation, Modalities = source.Modalities!.ToList(),   // the channels' order
+            };
+            ModelFile.Save(modelPath, model, ModelFile.Describe(model, preprocessing, source.ClassNames, MedMnistTask.Binary));
+            using var predictor = Predictor.Load(modelPath);
+            var prediction = predictor.PredictFile(source.Samples[0].Path);   // a subject folder
+            // end snippet
+            source.Channels.Should().Be(2);
+            ModelFile.ReadCard(modelPath).FormatVersion.Should().Be(4);
+            var (image, _) = source.Load(0);
+            image.Shape.Should().Equal(2, 16, 16, 16);
+            prediction.Probabilities.Should().Equal(predictor.Predict(image).Probabilities, (a, e) => Math.Abs(a - e) < 1e-5);
+        }
+        finally
+        {
+            Directory.Delete(output, recursive: true);
+        }
+    }
+
+    [Fact]
     public void MtcsnnBuilderExample()
     {
         // snippet: mtcsnn-builder
@@ -557,7 +600,7 @@ public sealed class GuideExamplesTests
         var source = File.ReadAllText(Path.Combine(root, "tests", "MedVision.Nets.Tests", "Docs", "GuideExamplesTests.cs"));
         var guide = File.ReadAllText(Path.Combine(root, "docs", "guide.md")).ReplaceLineEndings("\n");
         var snippets = Regex.Matches(source.ReplaceLineEndings("\n"), @"// snippet: (?<name>[a-z-]+)\n(?<code>.*?)\n[ ]*// end snippet", RegexOptions.Singleline);
-        snippets.Should().HaveCount(18);
+        snippets.Should().HaveCount(19);
         foreach (Match snippet in snippets)
         {
             var code = Dedent(snippet.Groups["code"].Value);
