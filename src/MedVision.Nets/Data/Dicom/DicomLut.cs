@@ -30,12 +30,7 @@ internal sealed class DicomLut
         string source = set.SourceName;
         var raw = item.GetBytes(0x0028, 0x3002)
             ?? throw new DataFormatException(source, $"the {name} Sequence's item has no LUT Descriptor (0028,3002).");
-        if (raw.Length != 6) throw new DataFormatException(source, $"the {name} Descriptor holds {raw.Length} bytes, not three 16-bit values.");
-        var d = raw.Span;
-        int entries = BinaryPrimitives.ReadUInt16LittleEndian(d);
-        if (entries == 0) entries = 65536;
-        int first = signed ? BinaryPrimitives.ReadInt16LittleEndian(d[2..]) : BinaryPrimitives.ReadUInt16LittleEndian(d[2..]);
-        int bits = BinaryPrimitives.ReadUInt16LittleEndian(d[4..]);
+        var (entries, first, bits) = ReadDescriptor(raw, signed, source, $"{name} Descriptor");
         if (bits is < 8 or > 16) throw new DataFormatException(source, $"the {name} has {bits} bits per entry (8 to 16).");
         var data = item.GetBytes(0x0028, 0x3006)
             ?? throw new DataFormatException(source, $"the {name} Sequence's item has no LUT Data (0028,3006).");
@@ -50,6 +45,20 @@ internal sealed class DicomLut
             table[i] = unitRange ? (float)(v / max) : v;
         }
         return new DicomLut(table, first);
+    }
+
+    /// <summary>
+    /// A LUT descriptor (PS3.3 C.7.6.3.1.5, C.11.1.1): entries (0 meaning 65,536), the first mapped value (signed when
+    /// <paramref name="signed"/>) and bits per entry, three 16-bit values; <paramref name="what"/> names it in messages.
+    /// </summary>
+    /// <exception cref="DataFormatException">The value is not three 16-bit values.</exception>
+    public static (int Entries, int First, int Bits) ReadDescriptor(ReadOnlyMemory<byte> raw, bool signed, string source, string what)
+    {
+        if (raw.Length != 6) throw new DataFormatException(source, $"the {what} holds {raw.Length} bytes, not three 16-bit values.");
+        var d = raw.Span;
+        int entries = BinaryPrimitives.ReadUInt16LittleEndian(d);
+        int first = signed ? BinaryPrimitives.ReadInt16LittleEndian(d[2..]) : BinaryPrimitives.ReadUInt16LittleEndian(d[2..]);
+        return (entries == 0 ? 65536 : entries, first, BinaryPrimitives.ReadUInt16LittleEndian(d[4..]));
     }
 
     /// <summary>Maps values in place through the table.</summary>

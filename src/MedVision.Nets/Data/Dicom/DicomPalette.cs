@@ -35,12 +35,8 @@ internal sealed class DicomPalette
             ushort element = (ushort)(0x1101 + c);
             var raw = set.GetBytes(0x0028, element)
                 ?? throw new DataFormatException(source, $"a PALETTE COLOR image without its {Channel(c)} palette descriptor (0028,{element:X4}).");
-            if (raw.Length != 6) throw new DataFormatException(source, $"the {Channel(c)} palette descriptor (0028,{element:X4}) holds {raw.Length} bytes, not three 16-bit values.");
-            var span = raw.Span;
-            int entries = BinaryPrimitives.ReadUInt16LittleEndian(span);
-            int first = file.IsSigned ? BinaryPrimitives.ReadInt16LittleEndian(span[2..]) : BinaryPrimitives.ReadUInt16LittleEndian(span[2..]);
-            int bits = BinaryPrimitives.ReadUInt16LittleEndian(span[4..]);
-            descriptors[c] = (entries == 0 ? 65536 : entries, first, bits);
+            descriptors[c] = DicomLut.ReadDescriptor(raw, file.IsSigned, source, $"{Channel(c)} palette descriptor (0028,{element:X4})");
+            int bits = descriptors[c].Bits;
             if (bits is not (8 or 16)) throw new DataFormatException(source, $"the {Channel(c)} palette has {bits} bits per entry (8 or 16).");
         }
         if (descriptors[1] != descriptors[0] || descriptors[2] != descriptors[0])
