@@ -129,7 +129,7 @@ public sealed class VolumeFolderSource : ILabeledImageSource
             foreach (var file in Directory.EnumerateFiles(folder, "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal))
                 if (IsNifti(file)) samples.Add((file, label));
             foreach (var directory in Directory.EnumerateDirectories(folder, "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal))
-                if (Directory.EnumerateFiles(directory, "*.dcm").Any()) samples.Add((directory, label));
+                if (IsSeriesFolder(directory)) samples.Add((directory, label));
         }
         if (samples.Count == 0)
             throw new DataFormatException(root, modalities is null
@@ -140,6 +140,8 @@ public sealed class VolumeFolderSource : ILabeledImageSource
 
     private static bool IsNifti(string path) => path.EndsWith(".nii", StringComparison.OrdinalIgnoreCase) || path.EndsWith(".nii.gz", StringComparison.OrdinalIgnoreCase);
 
+    private static bool IsSeriesFolder(string directory) => Directory.EnumerateFiles(directory, "*.dcm").Any();
+
     /// <summary>
     /// The entry (a NIfTI file or a DICOM series folder) of each modality in subject folder <paramref name="folder"/>,
     /// in the modalities' order; <see langword="null"/> when the folder holds none of them (not a subject).
@@ -148,7 +150,7 @@ public sealed class VolumeFolderSource : ILabeledImageSource
     internal static IReadOnlyList<string>? ModalityPaths(string folder, IReadOnlyList<string> modalities)
     {
         var entries = Directory.EnumerateFiles(folder).Where(IsNifti)
-            .Concat(Directory.EnumerateDirectories(folder).Where(d => Directory.EnumerateFiles(d, "*.dcm").Any()))
+            .Concat(Directory.EnumerateDirectories(folder).Where(IsSeriesFolder))
             .Order(StringComparer.Ordinal).ToList();
         static string Stem(string path)
         {
