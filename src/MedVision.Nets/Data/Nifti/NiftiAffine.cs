@@ -286,6 +286,47 @@ public sealed class NiftiAffine : IEquatable<NiftiAffine>
         return (b, c, d, qfac, columns.Select(x => x.Length).ToArray());
     }
 
+    /// <summary>
+    /// The map from the voxel indices of a volume with affine <paramref name="target"/> to this affine's voxel indices
+    /// (this⁻¹ · target), as its first three rows, row-major: what a resampling onto <paramref name="target"/>'s grid
+    /// evaluates for every output voxel.
+    /// </summary>
+    internal double[] IndexMapFrom(NiftiAffine target)
+    {
+        // Inverse of the 3×3 part by cofactors, then of the translation.
+        double[] m = _m;
+        double det = Determinant3(m);
+        var inv = new double[9]
+        {
+            ((m[5] * m[10]) - (m[6] * m[9])) / det, ((m[2] * m[9]) - (m[1] * m[10])) / det, ((m[1] * m[6]) - (m[2] * m[5])) / det,
+            ((m[6] * m[8]) - (m[4] * m[10])) / det, ((m[0] * m[10]) - (m[2] * m[8])) / det, ((m[2] * m[4]) - (m[0] * m[6])) / det,
+            ((m[4] * m[9]) - (m[5] * m[8])) / det, ((m[1] * m[8]) - (m[0] * m[9])) / det, ((m[0] * m[5]) - (m[1] * m[4])) / det,
+        };
+        var t = target._m;
+        var result = new double[12];
+        for (int r = 0; r < 3; r++)
+        {
+            for (int c = 0; c < 4; c++)
+            {
+                double v = 0;
+                for (int n = 0; n < 3; n++) v += inv[(r * 3) + n] * (t[(n * 4) + c] - (c == 3 ? m[(n * 4) + 3] : 0));
+                result[(r * 4) + c] = v;
+            }
+        }
+
+        return result;
+    }
+
+    /// <summary>This affine with its voxel axes rescaled: column c multiplied by <paramref name="factors"/>[c], the origin (voxel (0, 0, 0)) kept.</summary>
+    internal NiftiAffine WithColumnsScaled(IReadOnlyList<double> factors)
+    {
+        var m = (double[])_m.Clone();
+        for (int r = 0; r < 3; r++)
+            for (int c = 0; c < 3; c++)
+                m[(r * 4) + c] *= factors[c];
+        return new NiftiAffine(m);
+    }
+
     private (double X, double Y, double Z, double Length) Column(int c)
     {
         double x = _m[c], y = _m[4 + c], z = _m[8 + c];

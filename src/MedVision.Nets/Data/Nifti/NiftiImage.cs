@@ -8,7 +8,7 @@ namespace MedVision.Nets.Data.Nifti;
 /// Voxels are stored x-fastest, as in the file: index = x + X·(y + Y·z). <see cref="Reorient"/> brings volumes stored
 /// in different orientations (e.g. an MRI in LPS and a PET in RAS) to one.
 /// </summary>
-public sealed class NiftiImage
+public sealed partial class NiftiImage
 {
     private readonly int[] _shape;
     private readonly float[] _spacing;
