@@ -61,6 +61,18 @@ internal static class TrainCommand
             AllowMultipleArgumentsPerToken = true,
             Arity = new ArgumentArity(1, 2),
         }.Must(v => v is null || v.Length == 0 || (double.IsFinite(v[0]) && Math.Abs(v[0]) <= float.MaxValue && (v.Length == 1 || (v[1] >= 0 && v[1] <= 10_000 && v[1] == Math.Floor(v[1])))), "a finite threshold and a whole margin of at least 0");
+        var spacing = new Option<double[]?>("--spacing")
+        {
+            Description = "MM or X Y Z: resample every volume to this voxel size in millimetres after reorienting and before cropping and resizing (MONAI's Spacing), e.g. 1 for 1 mm isotropic; default: none (volumes are only resized).",
+            AllowMultipleArgumentsPerToken = true,
+            Arity = new ArgumentArity(1, 3),
+        }.Must(v => v is null || v.Length == 0 || ((v.Length is 1 or 3) && v.All(x => x is > 0.01 and <= 100)), "one or three voxel sizes from 0.01 to 100 mm");
+        var fit = new Option<string>("--fit")
+        {
+            Description = "How volumes are brought to --size: resize (trilinear, the whole field of view) or crop-or-pad (center crop and pad with each volume's minimum, keeping the voxel size; with --spacing one voxel is the same size in every volume).",
+            DefaultValueFactory = _ => "resize",
+        }.Must(v => v is "resize" or "crop-or-pad", "resize or crop-or-pad");
+        var align = new Option<bool>("--align-modalities") { Description = "With --modalities: resample the modalities of a subject that lie on other grids (series acquired apart) onto the first modality's grid through their orientation, so that a voxel is one place in the body in every channel." };
         var normalization = new Option<string?>("--normalize")
         {
             Description = "How volumes are normalised after the scaling to [0, 1]: dataset (by the training volumes' mean and sd), volume (each by its own), "
@@ -84,10 +96,11 @@ internal static class TrainCommand
         var output = new Option<string>("--output") { Description = "Folder for checkpoints, history, the validation report and model.safetensors.", DefaultValueFactory = _ => "runs/volumes" };
         var command = new Command("train", "Train and evaluate a 3-D classifier on volumes in class folders.")
         {
-            data, size, window, orientation, crop, normalization, modalities, depth, initWeights, valFraction, epochs, batch, lr, rotate, noise, seed, demo, device, threads, output,
+            data, size, window, orientation, spacing, fit, crop, normalization, modalities, align, depth, initWeights, valFraction, epochs, batch, lr, rotate, noise, seed, demo, device, threads, output,
         };
         optimization.AddTo(command, epochs);
         optimization.AddHeadMultiplierTo(command, initWeights);
+        command.Check(r => r.GetValue(align) && r.GetValue(modalities) is not { Length: > 0 } ? "--align-modalities aligns the modalities of subject folders: give --modalities too." : null);
         command.Check(r => r.GetValue(initWeights) is not null && r.GetResult(depth) is { Implicit: false }
             ? "--depth builds a network from scratch; with --init-weights the weights file decides the depth: choose one." : null);
         command.SetAction(r =>
@@ -96,17 +109,18 @@ internal static class TrainCommand
             bool Default(Option option) => r.GetValue(demo) && r.GetResult(option) is null or { Implicit: true };
             var windowValue = r.GetValue(window);
             var cropValue = r.GetValue(crop);
+            var spacingValue = r.GetValue(spacing) is { Length: > 0 } mm ? (mm.Length == 1 ? [mm[0], mm[0], mm[0]] : mm).Select(v => (float)v).ToArray() : null;
             return Run(new Settings(r.GetValue(data), Default(size) ? [32, 32, 32] : r.GetValue(size)!, windowValue is { Length: 2 } ? (windowValue[0], windowValue[1]) : null,
                 r.GetValue(orientation) == "none" ? null : r.GetValue(orientation),
                 cropValue is { Length: > 0 } ? new CropForeground((float)cropValue[0], cropValue.Length > 1 ? (int)cropValue[1] : 0) : null, r.GetValue(normalization) ?? (r.GetValue(initWeights) is null ? "dataset" : "volume-nonzero"),
-                r.GetValue(modalities) is { Length: > 0 } names ? names : null, Default(depth) ? 10 : r.GetValue(depth), r.GetValue(initWeights),
+                r.GetValue(modalities) is { Length: > 0 } names ? names : null, spacingValue, r.GetValue(align), r.GetValue(fit) == "crop-or-pad" ? VolumeFit.CropOrPad : VolumeFit.Resize, Default(depth) ? 10 : r.GetValue(depth), r.GetValue(initWeights),
                 r.GetValue(valFraction), Default(epochs) ? 2 : r.GetValue(epochs), r.GetValue(batch), r.GetValue(lr), r.GetValue(rotate), r.GetValue(noise), r.GetValue(seed), r.GetValue(demo),
                 Device.Parse(r.GetValue(device)!), r.GetValue(threads), r.GetValue(output)!, optimization.Read(r)));
         });
         return command;
     }
 
-    private sealed record Settings(string? Data, int[] Size, (double Center, double Width)? Window, string? Orientation, CropForeground? Crop, string Normalization, string[]? Modalities, int Depth, string? InitWeights,
+    private sealed record Settings(string? Data, int[] Size, (double Center, double Width)? Window, string? Orientation, CropForeground? Crop, string Normalization, string[]? Modalities, float[]? Spacing, bool AlignModalities, VolumeFit Fit, int Depth, string? InitWeights,
         double ValidationFraction, int Epochs, int Batch, double LearningRate, double Rotate, double Noise, int Seed, bool Demo, Device Device, int Threads, string Output,
         OptimizationRecipe Optimization);
 
@@ -136,7 +150,7 @@ internal static class TrainCommand
         }
         Tensors.NumThreads = s.Threads;
         AnsiConsole.MarkupLine(SampleCommandLine.Banner(s.Device));
-        var source = VolumeFolderSource.FromSubfolders(s.Data, s.Size[0], s.Size[1], s.Size[2], s.Window, s.Orientation, s.Crop, s.Modalities);
+        var source = VolumeFolderSource.FromSubfolders(s.Data, s.Size[0], s.Size[1], s.Size[2], s.Window, s.Orientation, s.Crop, s.Modalities, s.Spacing, s.AlignModalities, s.Fit);
         if (source.ClassNames.Count < 2) throw new ArgumentException($"--data {s.Data} has one class folder ({source.ClassNames[0]}); a classifier needs at least two.");
         var labels = source.Samples.Select(x => x.Label).ToArray();
         var (trainIndices, valIndices) = DataSplits.StratifiedHoldout(labels, s.ValidationFraction, s.Seed);
@@ -145,7 +159,7 @@ internal static class TrainCommand
         var train = new SubsetSource(source, trainIndices);
         var validation = new SubsetSource(source, valIndices);
         string Counts(IEnumerable<int> indices) => string.Join(", ", source.ClassNames.Select((name, k) => $"{indices.Count(i => labels[i] == k)} {name}"));
-        AnsiConsole.MarkupLine(Markup.Escape($"{source.Count} {(source.Modalities is null ? "volumes" : "subjects")} in {source.ClassNames.Count} classes, {string.Join("×", s.Size)} after resampling{(s.Orientation is null ? "" : $", reoriented to {s.Orientation}")}{(s.Crop is { } c ? string.Create(CultureInfo.InvariantCulture, $", cropped to values above {c.Threshold}{(c.Margin > 0 ? $" (margin {c.Margin})" : "")}") : "")}, intensities {(s.Window is { } w ? $"through the window {w.Center.ToString(CultureInfo.InvariantCulture)} ± {(w.Width / 2).ToString(CultureInfo.InvariantCulture)}" : "by each volume's minimum and maximum")}: training {Counts(trainIndices)} · validation {Counts(valIndices)}"));
+        AnsiConsole.MarkupLine(Markup.Escape($"{source.Count} {(source.Modalities is null ? "volumes" : "subjects")} in {source.ClassNames.Count} classes, {string.Join("×", s.Size)} after {(s.Fit == VolumeFit.CropOrPad ? "cropping or padding" : "resizing")}{(s.Orientation is null ? "" : $", reoriented to {s.Orientation}")}{(s.Spacing is { } mm ? $", {string.Join(" × ", mm.Select(v => v.ToString(CultureInfo.InvariantCulture)))} mm voxels" : "")}{(s.AlignModalities ? ", modalities aligned on the first's grid" : "")}{(s.Crop is { } c ? string.Create(CultureInfo.InvariantCulture, $", cropped to values above {c.Threshold}{(c.Margin > 0 ? $" (margin {c.Margin})" : "")}") : "")}, intensities {(s.Window is { } w ? $"through the window {w.Center.ToString(CultureInfo.InvariantCulture)} ± {(w.Width / 2).ToString(CultureInfo.InvariantCulture)}" : "by each volume's minimum and maximum")}: training {Counts(trainIndices)} · validation {Counts(valIndices)}"));
 
         // Dataset: one pass over the training volumes for their mean and standard deviation (the normalisation the model
         // file records). Per volume: each volume's own statistics, recorded as the card's intensity normalisation.
@@ -216,6 +230,9 @@ internal static class TrainCommand
             IntensityNormalization = perVolume,
             Modalities = source.Modalities?.ToList(),
             CropForeground = source.ForegroundCrop is { } f ? new ForegroundCropCard { Threshold = f.Threshold, Margin = f.Margin } : null,
+            Spacing = source.Spacing?.ToList(),
+            AlignModalities = source.AlignModalities ? true : null,
+            Fit = source.Fit == VolumeFit.CropOrPad ? "crop_or_pad" : null,
         };
         var metrics = new Dictionary<string, double> { ["best_epoch"] = result.BestEpoch + 1, ["val_auc"] = auc, ["val_acc"] = acc };
         var modelFile = Path.Combine(s.Output, "model.safetensors");

@@ -49,7 +49,7 @@ public static class OnnxModelFile
                 DynamicBatch = options.DynamicBatch,
                 DynamicSpatialSize = options.DynamicSpatialSize,
                 Description = options.Description ?? $"{loadedCard.Architecture} for {string.Join(", ", loadedCard.ClassNames)} ({loadedCard.Task}); input {InputName} (N, {pre.Channels}, {string.Join(", ", pre.InputSize)}){(pre.Modalities is { } m ? $", channels {string.Join(", ", m)}" : "")}: "
-                    + Cropped(pre) + "pixels scaled to [0, 1]" + PerInput(pre)
+                    + Geometry(pre) + "pixels scaled to [0, 1]" + PerInput(pre)
                     + (options.NormalizeInGraph ? " (the graph normalises them)." : $", then normalised with mean [{Join(pre.Mean)}] and std [{Join(pre.Std)}]."),
                 ModelVersion = options.ModelVersion,
             };
@@ -90,10 +90,18 @@ public static class OnnxModelFile
         return context.AddNode("Div", new[] { centred, std }, centred.Sample / std.Sample);
     }
 
-    // The card's crop to the foreground (volumes), done before resizing by the predictors, not by the graph.
-    private static string Cropped(PreprocessingCard pre) => pre.CropForeground is { } c
-        ? string.Create(System.Globalization.CultureInfo.InvariantCulture, $"volumes cropped to their stored values above {c.Threshold}{(c.Margin > 0 ? $" (margin {c.Margin})" : "")} before resizing, ")
-        : "";
+    // The card's resampling to a voxel size, alignment of channels and crop to the foreground (volumes), done before
+    // resizing by the predictors, not by the graph.
+    private static string Geometry(PreprocessingCard pre)
+    {
+        var steps = new List<string>();
+        if (pre.Spacing is { } spacing) steps.Add($"resampled to {string.Join(" × ", spacing.Select(v => v.ToString(System.Globalization.CultureInfo.InvariantCulture)))} mm voxels");
+        if (pre.AlignModalities == true) steps.Add("channels on other grids resampled onto the first channel's grid");
+        if (pre.CropForeground is { } c)
+            steps.Add(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"cropped to their stored values above {c.Threshold}{(c.Margin > 0 ? $" (margin {c.Margin})" : "")}"));
+        if (pre.Fit == "crop_or_pad") steps.Add("center-cropped or padded (with their minimum) to the input size instead of resized");
+        return steps.Count == 0 ? "" : $"volumes {string.Join(", ", steps)} before resizing, ";
+    }
 
     // The card's per-input normalisation, which the graph leaves to its caller (as the predictors apply it).
     private static string PerInput(PreprocessingCard pre) => pre.IntensityNormalization is { } n

@@ -17,7 +17,7 @@ public sealed class ModelCard
     /// <see cref="PreprocessingCard.IntensityNormalization"/> or a volume's <see cref="PreprocessingCard.CropForeground"/>,
     /// which a version-2 reader would skip.
     /// </summary>
-    public const int CurrentFormatVersion = 4;
+    public const int CurrentFormatVersion = 5;
 
     /// <summary>Format version of the card: the oldest that describes it (see <see cref="ModelFile.RequiredFormatVersion"/>); readers refuse newer ones than theirs.</summary>
     [JsonPropertyName("format_version")] public int FormatVersion { get; set; } = 1;

@@ -18,10 +18,10 @@ public sealed class Predictor : IDisposable
 {
     private readonly Module<Tensor, Tensor>? _model;
     private readonly IPredictorNetwork? _network;
-    private readonly Transforms.Resize _resize;
+    private readonly ITransform _resize; // to the input size: a Resize, or for volumes of a crop_or_pad card a ResizeWithPadOrCrop
     private readonly Normalize _normalize;
     private readonly NormalizeIntensity? _intensity;
-    private readonly CropForeground? _crop;
+    private readonly Data.Loading.VolumeGeometry _geometry;
     private readonly MedMnistTask _task;
     private bool _disposed;
 
@@ -36,10 +36,14 @@ public sealed class Predictor : IDisposable
         _task = Enum.Parse<MedMnistTask>(card.Task, ignoreCase: true);
         var size = card.Preprocessing.InputSize;
         var mode = card.Preprocessing.Resize == "nearest" ? ResizeMode.Nearest : ResizeMode.Linear;
-        _resize = size.Count == 3 ? new Transforms.Resize(size[0], size[1], size[2], mode) : new Transforms.Resize(size[0], size[1], mode);
+        _resize = size.Count != 3 ? new Transforms.Resize(size[0], size[1], mode)
+            : card.Preprocessing.Fit == "crop_or_pad" ? new ResizeWithPadOrCrop(size[0], size[1], size[2])
+            : new Transforms.Resize(size[0], size[1], size[2], mode);
         _normalize = new Normalize(card.Preprocessing.Mean.ToArray(), card.Preprocessing.Std.ToArray());
         if (card.Preprocessing.IntensityNormalization is { } n) _intensity = new NormalizeIntensity(n.NonZero, n.ChannelWise);
-        if (card.Preprocessing.CropForeground is { } crop) _crop = new CropForeground(crop.Threshold, crop.Margin);
+        var pre = card.Preprocessing;
+        _geometry = new(pre.Orientation, pre.Spacing?.ToArray(), pre.AlignModalities == true,
+            pre.CropForeground is { } crop ? new CropForeground(crop.Threshold, crop.Margin) : null);
     }
 
     /// <summary>
@@ -160,7 +164,8 @@ public sealed class Predictor : IDisposable
 
     /// <summary>
     /// Predicts a 3-D volume (for 3-D models): reoriented to the model's <see cref="PreprocessingCard.Orientation"/>
-    /// when it records one, cropped to its foreground when the card has a <see cref="PreprocessingCard.CropForeground"/>, resized, intensities mapped to [0, 1] (through the card's
+    /// when it records one, resampled to its <see cref="PreprocessingCard.Spacing"/> when it records one, cropped to its
+    /// foreground when the card has a <see cref="PreprocessingCard.CropForeground"/>, resized, intensities mapped to [0, 1] (through the card's
     /// <see cref="PreprocessingCard.IntensityWindow"/>, else by the volume's minimum and maximum) and normalised (by its
     /// own statistics when the card has an <see cref="PreprocessingCard.IntensityNormalization"/>, then by the card's mean
     /// and sd) — as <see cref="Data.Loading.VolumeFolderSource"/> and the training pipeline prepared training volumes.
@@ -175,7 +180,9 @@ public sealed class Predictor : IDisposable
     /// Predicts a multi-channel volume given as its channels (e.g. the MRI contrasts of one subject, in the order the
     /// model was trained on, as a multi-volume NIfTI file or <see cref="Data.Loading.VolumeFolderSource"/> gives them),
     /// each prepared as <see cref="PredictVolume"/> prepares a volume: channels on one grid cropped and resized together,
-    /// channels on different grids (modalities acquired apart) each on its own; the [0, 1] scaling spans all channels.
+    /// channels on different grids (modalities acquired apart) resampled onto the first channel's grid when the card says
+    /// <see cref="PreprocessingCard.AlignModalities"/>, else each cropped and resized on its own; the [0, 1] scaling spans
+    /// all channels.
     /// </summary>
     /// <exception cref="ArgumentException">No channels, or a null one.</exception>
     public Prediction PredictVolumes(IReadOnlyList<NiftiImage> channels)
@@ -193,7 +200,7 @@ public sealed class Predictor : IDisposable
         if (Card.Preprocessing.InputSize.Count != 3) throw new InvalidOperationException("This model takes 2-D images, not volumes.");
         // Reoriented, cropped and resized as VolumeFolderSource prepares training volumes: resized before the intensities
         // are mapped (a min–max scaling or a clamping window does not commute with interpolation).
-        var image = Data.Loading.VolumeFolderSource.Prepare(volumes, Card.Preprocessing.Orientation, _crop, _resize, owned, source);
+        var image = Data.Loading.VolumeFolderSource.Prepare(volumes, _geometry, _resize, owned, source);
         var scale = Card.Preprocessing.IntensityWindow is [var center, var width] ? new ScaleIntensity(center, width) : new ScaleIntensity();
         return scale.Apply(image, new Random(0));
     }

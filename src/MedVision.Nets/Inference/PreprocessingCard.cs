@@ -62,6 +62,35 @@ public sealed class PreprocessingCard
     [JsonPropertyName("modalities")]
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public List<string>? Modalities { get; set; }
+
+    /// <summary>
+    /// For 3-D models: the voxel size (i, j, k, in millimetres, after reorienting) volumes are resampled to before
+    /// cropping and resizing (<see cref="Data.Nifti.NiftiImage.Resample"/>), as
+    /// <see cref="Data.Loading.VolumeFolderSource.Spacing"/> prepared training volumes; <see langword="null"/>: none. A
+    /// card that has one is written in format 5.
+    /// </summary>
+    [JsonPropertyName("spacing")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public List<float>? Spacing { get; set; }
+
+    /// <summary>
+    /// For 3-D models: whether input channels on different grids are resampled onto the first channel's grid through
+    /// their affines before cropping and resizing (<see cref="Data.Loading.VolumeFolderSource.AlignModalities"/>);
+    /// <see langword="null"/> or false: each is cropped and resized on its own. A card where it is true is written in format 5.
+    /// </summary>
+    [JsonPropertyName("align_modalities")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public bool? AlignModalities { get; set; }
+
+    /// <summary>
+    /// For 3-D models: how prepared volumes are brought to <see cref="InputSize"/> — "resize" (<see langword="null"/>,
+    /// the default: resized as <see cref="Resize"/> says) or "crop_or_pad" (center-cropped and padded with each volume's
+    /// minimum, keeping the voxel size: <see cref="Data.Loading.VolumeFit.CropOrPad"/>). A card with "crop_or_pad" is
+    /// written in format 5.
+    /// </summary>
+    [JsonPropertyName("fit")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? Fit { get; set; }
 }
 
 /// <summary>The crop to the foreground in a <see cref="PreprocessingCard"/> (the options of <see cref="Transforms.CropForeground"/>).</summary>

@@ -1,6 +1,6 @@
 namespace MedVision.Nets.Transforms;
 
-/// <summary>Resampling of <see cref="Resize"/>.</summary>
+/// <summary>Interpolation of <see cref="Resize"/> and of <see cref="Data.Nifti.NiftiImage.Resample"/>/<c>ResampleTo</c>.</summary>
 public enum ResizeMode
 {
     /// <summary>Nearest neighbour (PyTorch's "nearest": source index floor(dst · in / out)).</summary>

@@ -54,6 +54,10 @@ public sealed class TransformPipelineBuilder
     public TransformPipelineBuilder RandomVolumeCrop(int depth, int height, int width, int padding = 0) => Add(new Crop(depth, height, width, random: true, padding));
     /// <summary>Crops the centre of volumes to (depth, height, width) (MONAI's CenterSpatialCrop).</summary>
     public TransformPipelineBuilder CenterVolumeCrop(int depth, int height, int width) => Add(new Crop(depth, height, width, random: false));
+    /// <summary>Center-crops or pads 2-D images to (height, width) without resampling (MONAI's ResizeWithPadOrCrop); padding: each channel's minimum unless <paramref name="padValue"/> is given.</summary>
+    public TransformPipelineBuilder ResizeWithPadOrCrop(int height, int width, float? padValue = null) => Add(new ResizeWithPadOrCrop(height, width, padValue));
+    /// <summary>Center-crops or pads volumes to (depth, height, width) without resampling (MONAI's ResizeWithPadOrCrop), keeping their voxel size; padding: each channel's minimum unless <paramref name="padValue"/> is given.</summary>
+    public TransformPipelineBuilder ResizeWithPadOrCrop(int depth, int height, int width, float? padValue = null) => Add(new ResizeWithPadOrCrop(depth, height, width, padValue));
     /// <summary>Adds Gaussian noise N(mean, std²) with the given probability (MONAI's RandGaussianNoise).</summary>
     public TransformPipelineBuilder RandomGaussianNoise(double probability = 0.1, double mean = 0, double std = 0.1) => Add(new RandomGaussianNoise(probability, mean, std));
     /// <summary>Scales intensities by a random factor in [1 − s, 1 + s].</summary>

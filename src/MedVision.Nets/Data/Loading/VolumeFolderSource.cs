@@ -8,7 +8,9 @@ namespace MedVision.Nets.Data.Loading;
 /// Labelled 3-D volumes for classification from a folder of class sub-folders (<c>root/AD/…</c>, <c>root/CN/…</c>; the
 /// sorted folder names are the classes): every NIfTI file (<c>.nii</c>, <c>.nii.gz</c>) and every folder that holds
 /// <c>.dcm</c> files (one DICOM series) below a class folder is one sample. Each volume is reoriented (by default to
-/// RAS, so that NIfTI files and DICOM series stored in different orientations agree), optionally cropped to its
+/// RAS, so that NIfTI files and DICOM series stored in different orientations agree), optionally resampled to a voxel
+/// size in millimetres (<see cref="Spacing"/>, MONAI's <c>Spacing</c>) and, for modalities acquired apart, onto one
+/// another's grid (<see cref="AlignModalities"/>), optionally cropped to its
 /// foreground (<see cref="CropForeground"/>, on the stored values), resampled (trilinear) to the
 /// requested (D, H, W) and its intensities mapped to [0, 1] — by its own minimum and maximum, or through a fixed
 /// window (a CT window in Hounsfield units) — giving (1, D, H, W) images for 3-D networks and the <see cref="DataLoader"/>.
@@ -19,8 +21,11 @@ public sealed class VolumeFolderSource : ILabeledImageSource
     private readonly ScaleIntensity _scale;
 
     private VolumeFolderSource(IReadOnlyList<string> classes, IReadOnlyList<(string Path, int Label)> samples, (int, int, int) size, (double, double)? window, string? orientation,
-        CropForeground? cropForeground, IReadOnlyList<string>? modalities)
+        CropForeground? cropForeground, IReadOnlyList<string>? modalities, IReadOnlyList<float>? spacing, bool alignModalities, VolumeFit fit)
     {
+        Fit = fit;
+        Spacing = spacing;
+        AlignModalities = alignModalities;
         Modalities = modalities;
         ForegroundCrop = cropForeground;
         Orientation = orientation;
@@ -50,7 +55,35 @@ public sealed class VolumeFolderSource : ILabeledImageSource
     /// </summary>
     public CropForeground? ForegroundCrop { get; }
 
-    /// <summary>The (D, H, W) every volume is resampled to.</summary>
+    /// <summary>
+    /// The voxel size (i, j, k, in millimetres, after reorienting) every volume is resampled to before cropping and
+    /// resizing (<see cref="NiftiImage.Resample"/>, trilinear, border padding), so that scans of different resolutions
+    /// show anatomy at one scale; <see langword="null"/>: none. A model card records it as
+    /// <see cref="Inference.PreprocessingCard.Spacing"/>.
+    /// </summary>
+    public IReadOnlyList<float>? Spacing { get; }
+
+    /// <summary>
+    /// Whether the channels of a sample that lie on different grids (modalities of a subject acquired as separate series,
+    /// at other resolutions or fields of view) are resampled onto the first channel's grid through their affines
+    /// (<see cref="NiftiImage.ResampleTo(NiftiImage, ResizeMode, Nifti.VolumePadding)"/>), so that a voxel means one
+    /// place in the body in every channel; otherwise each is cropped and resized on its own. A model card records it as
+    /// <see cref="Inference.PreprocessingCard.AlignModalities"/>.
+    /// </summary>
+    public bool AlignModalities { get; }
+
+    /// <summary>
+    /// How every prepared volume is brought to <see cref="Size"/>: resized (the default) or center-cropped and padded
+    /// without resampling. A model card records <see cref="VolumeFit.CropOrPad"/> as <see cref="Inference.PreprocessingCard.Fit"/>.
+    /// </summary>
+    public VolumeFit Fit { get; }
+
+    /// <summary>The transform that brings a prepared volume to <see cref="Size"/> as <see cref="Fit"/> says.</summary>
+    internal ITransform FitTransform => Fit == VolumeFit.CropOrPad
+        ? new ResizeWithPadOrCrop(_size.Depth, _size.Height, _size.Width)
+        : new Transforms.Resize(_size.Depth, _size.Height, _size.Width, ResizeMode.Linear);
+
+    /// <summary>The (D, H, W) every volume is brought to (see <see cref="Fit"/>).</summary>
     public (int Depth, int Height, int Width) Size => _size;
 
     /// <summary>The axis codes every volume is reoriented to before resampling (e.g. "RAS"); <see langword="null"/>: as stored. A model card records it as <see cref="Inference.PreprocessingCard.Orientation"/>.</summary>
@@ -96,12 +129,25 @@ public sealed class VolumeFolderSource : ILabeledImageSource
     /// <c>_</c>, <c>-</c> or <c>.</c> and its name (<c>BraTS2021_00000_t1ce.nii.gz</c>), case-insensitive — is a sample of as
     /// many channels, as BraTS and the RSNA-MICCAI radiogenomic challenge distribute them.
     /// </param>
+    /// <param name="spacing">Voxel size (i, j, k) in millimetres every volume is resampled to after reorienting (e.g.
+    /// <c>[1, 1, 1]</c>; MONAI's <c>Spacing(pixdim=…)</c>); null: none. See <see cref="Spacing"/>.</param>
+    /// <param name="alignModalities">Resample channels on different grids onto the first channel's grid through their
+    /// affines (every such volume needs an orientation in its header); see <see cref="AlignModalities"/>.</param>
+    /// <param name="fit">How prepared volumes are brought to (depth, height, width): resized (default), or center-cropped
+    /// and padded keeping their voxel size (with <paramref name="spacing"/>, as MONAI pipelines do); see <see cref="Fit"/>.</param>
     /// <exception cref="DirectoryNotFoundException">The folder does not exist.</exception>
     /// <exception cref="DataFormatException">No class folder, no volume in any of them, or a subject folder that lacks a modality or holds it twice.</exception>
     public static VolumeFolderSource FromSubfolders(string root, int depth, int height, int width, (double Center, double Width)? window = null, string? orientation = "RAS",
-        CropForeground? cropForeground = null, IReadOnlyList<string>? modalities = null)
+        CropForeground? cropForeground = null, IReadOnlyList<string>? modalities = null, IReadOnlyList<float>? spacing = null, bool alignModalities = false, VolumeFit fit = VolumeFit.Resize)
     {
+        if (!Enum.IsDefined(fit)) throw new ArgumentOutOfRangeException(nameof(fit), fit, "Not a volume fit.");
         if (orientation is not null) NiftiAffine.ParseAxisCodes(orientation, nameof(orientation));
+        if (spacing is not null)
+        {
+            if (spacing.Count != 3 || spacing.Any(v => !(v > 0) || !float.IsFinite(v)))
+                throw new ArgumentException($"The spacing must be three positive finite voxel sizes (i, j, k), not [{string.Join(", ", spacing)}].", nameof(spacing));
+            spacing = spacing.ToArray();
+        }
         ArgumentException.ThrowIfNullOrEmpty(root);
         if (modalities is not null)
         {
@@ -135,7 +181,7 @@ public sealed class VolumeFolderSource : ILabeledImageSource
             throw new DataFormatException(root, modalities is null
                 ? $"no NIfTI files or DICOM series folders in the class folders ({string.Join(", ", classes)})."
                 : $"no subject folder with the modalities {string.Join(", ", modalities)} in the class folders ({string.Join(", ", classes)}).");
-        return new VolumeFolderSource(classes, samples.OrderBy(s => s.Item2).ThenBy(s => s.Item1, StringComparer.Ordinal).ToList(), (depth, height, width), window, orientation, cropForeground, modalities);
+        return new VolumeFolderSource(classes, samples.OrderBy(s => s.Item2).ThenBy(s => s.Item1, StringComparer.Ordinal).ToList(), (depth, height, width), window, orientation, cropForeground, modalities, spacing, alignModalities, fit);
     }
 
     private static bool IsNifti(string path) => path.EndsWith(".nii", StringComparison.OrdinalIgnoreCase) || path.EndsWith(".nii.gz", StringComparison.OrdinalIgnoreCase);
@@ -231,17 +277,42 @@ public sealed class VolumeFolderSource : ILabeledImageSource
         return series[0].ToVolume();
     }
 
+    /// <summary>How this source prepares the geometry of its volumes, for <see cref="Prepare"/>.</summary>
+    internal VolumeGeometry Geometry => new(Orientation, Spacing, AlignModalities, ForegroundCrop);
+
     /// <summary>
     /// Channels (volumes) as one (C, D, H, W) image at the size <paramref name="resize"/> gives, as <see cref="Load"/>
-    /// and the predictor prepare them: each reoriented to <paramref name="orientation"/> when given; volumes on one grid
-    /// stacked, then cropped to their joint foreground and resized together; volumes on different grids (modalities
-    /// acquired apart, e.g. separate DICOM series) cropped and resized each on its own, then stacked. The voxels of
-    /// <paramref name="volumes"/> are never changed when <paramref name="owned"/> is false.
+    /// and the predictor prepare them: each reoriented to the geometry's orientation when given and resampled to its
+    /// spacing when given; channels on other grids than the first resampled onto the first's grid when the geometry aligns
+    /// modalities; volumes on one grid then stacked, cropped to their joint foreground and resized together; volumes still
+    /// on different grids (modalities acquired apart, not aligned) cropped and resized each on its own, then stacked. The
+    /// voxels of <paramref name="volumes"/> are never changed when <paramref name="owned"/> is false.
     /// </summary>
-    internal static FloatImage Prepare(IReadOnlyList<NiftiImage> volumes, string? orientation, CropForeground? crop, ITransform resize, bool owned, string source)
+    internal static FloatImage Prepare(IReadOnlyList<NiftiImage> volumes, VolumeGeometry geometry, ITransform resize, bool owned, string source)
     {
-        var oriented = volumes.Select(v => orientation is null ? v : v.Reorient(orientation)).ToList();
-        // A volume's own voxels may be used in place when this call owns them or Reorient made a copy.
+        var (orientation, spacing, align, crop) = geometry;
+        var reoriented = volumes.Select(v => orientation is null ? v : v.Reorient(orientation)).ToList();
+        var first = spacing is null ? reoriented[0] : reoriented[0].Resample(spacing);
+        var oriented = reoriented.Select((v, i) =>
+        {
+            if (i == 0) return first;
+            bool sameGrid = v.Shape.SequenceEqual(reoriented[0].Shape) && v.Affine.Equals(reoriented[0].Affine);
+            if (!align || sameGrid) return spacing is null ? v : v.Resample(spacing);
+            foreach (var (volume, index) in new[] { (reoriented[0], 0), (v, i) })
+            {
+                if (volume.AffineCode == NiftiXformCode.Unknown)
+                    throw new DataFormatException(source, $"channel {index + 1} of {reoriented.Count} records no orientation (NIfTI qform and sform codes 0), so the channels on different grids cannot be aligned in world coordinates; prepare them without aligning modalities, or give the files their orientation.");
+            }
+            try
+            {
+                return v.ResampleTo(first);
+            }
+            catch (ArgumentException e)
+            {
+                throw new DataFormatException(source, $"channel {i + 1} of {reoriented.Count} cannot be aligned with channel 1: {e.Message}");
+            }
+        }).ToList();
+        // A volume's own voxels may be used in place when this call owns them or they were made here (reoriented, resampled).
         FloatImage Own(int i) => owned || !ReferenceEquals(oriented[i], volumes[i]) ? oriented[i].AsFloatImage() : oriented[i].ToFloatImage();
         var shape = oriented[0].Shape;
         if (oriented.All(v => v.Shape.SequenceEqual(shape)))
@@ -286,9 +357,8 @@ public sealed class VolumeFolderSource : ILabeledImageSource
         var volumes = ReadVolumes(index);
         if (volumes.Count != Channels)
             throw new DataFormatException(Samples[index].Path, $"it holds {volumes.Count} volume(s), but the first sample ({Samples[0].Path}) holds {Channels}: every sample needs the same channels.");
-        var (d, h, w) = _size;
         // read for this call only: no copy needed
-        var image = Prepare(volumes, Orientation, ForegroundCrop, new Transforms.Resize(d, h, w, ResizeMode.Linear), owned: true, Samples[index].Path);
+        var image = Prepare(volumes, Geometry, FitTransform, owned: true, Samples[index].Path);
         image = _scale.Apply(image, new Random(0));
         return (image, new[] { Samples[index].Label });
     }

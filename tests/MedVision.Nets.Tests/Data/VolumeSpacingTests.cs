@@ -1,0 +1,202 @@
+using MedVision.Nets.Data;
+using MedVision.Nets.Data.Loading;
+using MedVision.Nets.Data.Nifti;
+using MedVision.Nets.Inference;
+using MedVision.Nets.Metrics;
+using MedVision.Nets.Models;
+using MedVision.Nets.Transforms;
+using MedVision.Torch;
+
+namespace MedVision.Nets.Tests.Data;
+
+/// <summary>
+/// Physical-scale preparation of volumes: <see cref="VolumeFolderSource"/> with a voxel size (spacing), crop-or-pad
+/// instead of resizing, and modalities aligned through their affines; model cards recording them (format 5) and the
+/// predictor preparing files as training did.
+/// </summary>
+public sealed class VolumeSpacingTests : IDisposable
+{
+    private readonly string _root = Directory.CreateTempSubdirectory("mvn-spacing-").FullName;
+
+    public void Dispose() => Directory.Delete(_root, recursive: true);
+
+    private string Folder(params string[] parts) => Directory.CreateDirectory(Path.Combine([_root, .. parts])).FullName;
+
+    // A volume sampling f at the voxel centres of the grid (shape, affine).
+    private static NiftiImage Sampled(int[] shape, double[,] affine, Func<double, double, double, float> f)
+    {
+        var a = new NiftiAffine(affine);
+        var voxels = new float[shape[0] * shape[1] * shape[2]];
+        for (int k = 0, at = 0; k < shape[2]; k++)
+            for (int j = 0; j < shape[1]; j++)
+                for (int i = 0; i < shape[0]; i++, at++)
+                {
+                    var (x, y, z) = a.Apply(i, j, k);
+                    voxels[at] = f(x, y, z);
+                }
+        return new NiftiImage(voxels, shape, a.VoxelSizes.Select(v => (float)v).ToArray(), NiftiDataType.Float32, a);
+    }
+
+    // A ball of radius 6 mm (value 100, an edge about 4 mm wide) centred at the world origin, on a background of 0.
+    private static float Ball(double x, double y, double z) => (float)(100 / (1 + Math.Exp(Math.Sqrt((x * x) + (y * y) + (z * z)) - 6)));
+
+    [Fact]
+    public void WithSpacingAndCropOrPad_ScansOfDifferentResolutionAndFieldOfView_ShowTheBallAtOneScale()
+    {
+        // The same ball scanned at 1 mm isotropic over 31 mm and at 0.5 × 0.5 × 2 mm over 42 × 42 × 42 mm (voxel centres
+        // from −21 to 21): resized to 20³ the ball fills different shares of the input; resampled to 1 mm (31³ and 43³
+        // voxels) and center-cropped to 20³ (both from −9 to 10 mm), the two inputs agree.
+        var fine = Sampled([31, 31, 31], new double[,] { { 1, 0, 0, -15 }, { 0, 1, 0, -15 }, { 0, 0, 1, -15 } }, Ball);
+        var coarse = Sampled([85, 85, 22], new double[,] { { 0.5, 0, 0, -21 }, { 0, 0.5, 0, -21 }, { 0, 0, 2, -21 } }, Ball);
+        NiftiWriter.Write(Path.Combine(Folder("a"), "fine.nii.gz"), fine);
+        NiftiWriter.Write(Path.Combine(Folder("b"), "coarse.nii.gz"), coarse);
+
+        var resized = VolumeFolderSource.FromSubfolders(_root, 20, 20, 20);
+        var scaled = VolumeFolderSource.FromSubfolders(_root, 20, 20, 20, spacing: [1f, 1f, 1f], fit: VolumeFit.CropOrPad);
+        scaled.Spacing.Should().Equal(1f, 1f, 1f);
+        scaled.Fit.Should().Be(VolumeFit.CropOrPad);
+        resized.Fit.Should().Be(VolumeFit.Resize);
+
+        static double Difference(FloatImage a, FloatImage b) => a.Data.Zip(b.Data, (p, q) => Math.Abs(p - q)).Average();
+        static double BallShare(FloatImage image) => image.Data.Count(v => v > 0.5f) / (double)image.Data.Length;
+        var (r0, r1) = (resized.Load(0).Image, resized.Load(1).Image);
+        var (s0, s1) = (scaled.Load(0).Image, scaled.Load(1).Image);
+        s0.Shape.Should().Equal(1, 20, 20, 20);
+        Difference(s0, s1).Should().BeLessThan(0.01, "at 1 mm and cropped about the same centre, both show the same ball");
+        Difference(r0, r1).Should().BeGreaterThan(5 * Difference(s0, s1), "resized, the ball fills different shares of the two inputs");
+        // The ball (4/3 π 6³ ≈ 905 mm³) in 20³ = 8000 one-millimetre voxels.
+        scaled.ReadVolume(1).Resample([1f, 1f, 1f]).Shape.Should().Equal(43, 43, 43);
+        BallShare(s0).Should().BeApproximately(905 / 8000.0, 0.02);
+        BallShare(s1).Should().BeApproximately(905 / 8000.0, 0.02);
+        BallShare(r0).Should().BeApproximately(905 / 29791.0, 0.02, "resizing 31 mm to 20 voxels keeps the ball's share of the field of view");
+    }
+
+    [Fact]
+    public void AlignModalities_ResamplesOtherGridsOntoTheFirstModality_ThroughTheirAffines()
+    {
+        // One subject: a T1 on a 1 mm RAS grid of 24³ mm centred on the ball and a PET on a 2 mm LPS grid covering 48³ mm
+        // (so four times as much volume, and flipped): aligned, the PET channel equals the T1 channel up to interpolation;
+        // each resized on its own, the PET shows the ball at half the size.
+        var subject = Folder("AD", "sub-01");
+        var t1 = Sampled([24, 24, 24], new double[,] { { 1, 0, 0, -11.5 }, { 0, 1, 0, -11.5 }, { 0, 0, 1, -11.5 } }, Ball);
+        var pet = Sampled([24, 24, 24], new double[,] { { -2, 0, 0, 23 }, { 0, -2, 0, 23 }, { 0, 0, 2, -23 } }, Ball);
+        pet.Orientation.Should().Be("LPS");
+        NiftiWriter.Write(Path.Combine(subject, "sub-01_t1.nii.gz"), t1);
+        NiftiWriter.Write(Path.Combine(subject, "sub-01_pet.nii.gz"), pet);
+        Folder("CN");
+        NiftiWriter.Write(Path.Combine(Folder("CN", "sub-02"), "t1.nii.gz"), t1);
+        NiftiWriter.Write(Path.Combine(Folder("CN", "sub-02"), "pet.nii.gz"), t1);
+
+        var aligned = VolumeFolderSource.FromSubfolders(_root, 16, 16, 16, modalities: ["t1", "pet"], alignModalities: true);
+        var apart = VolumeFolderSource.FromSubfolders(_root, 16, 16, 16, modalities: ["t1", "pet"]);
+        aligned.AlignModalities.Should().BeTrue();
+        static (float[] First, float[] Second) Channels(FloatImage image)
+        {
+            int n = image.PlaneSize;
+            return (image.Data[..n], image.Data[n..]);
+        }
+        var (a0, a1) = Channels(aligned.Load(0).Image);
+        var (p0, p1) = Channels(apart.Load(0).Image);
+        double Mean(float[] x, float[] y) => x.Zip(y, (p, q) => Math.Abs(p - q)).Average();
+        Mean(a0, a1).Should().BeLessThan(0.02, "aligned, both channels sample the ball at the same places");
+        Mean(p0, p1).Should().BeGreaterThan(0.05, "resized apart, the PET's larger field of view shrinks the ball");
+        p1.Count(v => v > 0.5f).Should().BeLessThan(p0.Count(v => v > 0.5f) / 4);
+
+        // Channels on other grids without an orientation cannot be aligned: refused with the way out.
+        var unknown = new NiftiImage(pet.Voxels, pet.Shape, [2f, 2f, 2f]);
+        unknown.AffineCode.Should().Be(NiftiXformCode.Unknown);
+        NiftiWriter.Write(Path.Combine(subject, "sub-01_pet.nii.gz"), unknown);
+        FluentActions.Invoking(() => aligned.Load(0)).Should().Throw<DataFormatException>()
+            .WithMessage("*sub-01*channel 2 of 2 records no orientation*without aligning modalities*");
+        apart.Load(0).Image.Shape.Should().Equal(2, 16, 16, 16);
+    }
+
+    [Fact]
+    public void ModelCards_RecordSpacingFitAndAlignment_InFormat5_AndThePredictorPreparesFilesAsTrainingDid()
+    {
+        var subject = Folder("AD", "sub-01");
+        var t1 = Sampled([20, 18, 16], new double[,] { { 1.2, 0, 0, -11 }, { 0, 1.1, 0, -9 }, { 0, 0, 1.5, -12 } }, Ball);
+        var pet = Sampled([14, 14, 12], new double[,] { { -2, 0, 0, 13 }, { 0, -2, 0, 13 }, { 0, 0, 2, -11 } }, (x, y, z) => Ball(x, y, z) * 3 + 10);
+        NiftiWriter.Write(Path.Combine(subject, "t1.nii.gz"), t1);
+        NiftiWriter.Write(Path.Combine(subject, "pet.nii.gz"), pet);
+        NiftiWriter.Write(Path.Combine(Folder("CN", "sub-02"), "t1.nii.gz"), pet);
+        NiftiWriter.Write(Path.Combine(Folder("CN", "sub-02"), "pet.nii.gz"), t1);
+        var source = VolumeFolderSource.FromSubfolders(_root, 12, 12, 12, modalities: ["t1", "pet"], spacing: [1.5f, 1.5f, 1.5f], alignModalities: true, fit: VolumeFit.CropOrPad);
+
+        Tensors.ManualSeed(4);
+        using var model = ResNet.Builder().WithDepth(10).WithWidths(2, 2, 4, 4).ForInput(2, spatialDims: 3).WithSmallInputStem().WithClasses(2).Build();
+        var preprocessing = new PreprocessingCard
+        {
+            InputSize = [12, 12, 12], Channels = 2, Mean = [0.2f], Std = [0.3f], Orientation = source.Orientation, Modalities = source.Modalities!.ToList(),
+            Spacing = source.Spacing!.ToList(), AlignModalities = true, Fit = "crop_or_pad",
+        };
+        var card = ModelFile.Describe(model, preprocessing, source.ClassNames, MedMnistTask.Binary);
+        card.FormatVersion.Should().Be(5, "a format-4 reader would resize without resampling, aligning or cropping");
+        var path = Path.Combine(_root, "model.safetensors");
+        ModelFile.Save(path, model, card);
+        var read = ModelFile.ReadCard(path).Preprocessing;
+        read.Spacing.Should().Equal(1.5f, 1.5f, 1.5f);
+        read.AlignModalities.Should().BeTrue();
+        read.Fit.Should().Be("crop_or_pad");
+
+        using var predictor = Predictor.Load(path);
+        var normalize = new Normalize([0.2f], [0.3f]);
+        model.Eval();
+        for (int i = 0; i < source.Count; i++)
+        {
+            var image = normalize.Apply(source.Load(i).Image, new Random(0));
+            using var scope = Tensors.NewDisposeScope();
+            using var noGrad = Tensors.NoGrad();
+            var expected = model.Call(Tensors.FromArray(image.Data, 1, 2, 12, 12, 12)).Softmax(1).ToArray<float>();
+            predictor.PredictFile(source.Samples[i].Path).Probabilities.Should().Equal(expected, (a, e) => Math.Abs(a - e) < 1e-6);
+        }
+        // The same card without the format-5 fields predicts differently: the fields are used, not just stored.
+        var plainCard = ModelFile.Describe(model, new PreprocessingCard { InputSize = [12, 12, 12], Channels = 2, Mean = [0.2f], Std = [0.3f], Orientation = "RAS", Modalities = ["t1", "pet"] }, source.ClassNames, MedMnistTask.Binary);
+        plainCard.FormatVersion.Should().Be(4);
+        ModelFile.Save(Path.Combine(_root, "plain.safetensors"), model, plainCard);
+        using (var plain = Predictor.Load(Path.Combine(_root, "plain.safetensors")))
+            plain.PredictFile(subject).Probabilities.Should().NotEqual(predictor.PredictFile(subject).Probabilities);
+
+        // Values a reader cannot use are refused by name.
+        foreach (var (change, message) in new (Action<PreprocessingCard>, string)[]
+        {
+            (p => p.Spacing = [1f, 0f, 1f], "*spacing [1, 0, 1] must be three positive, finite voxel sizes*"),
+            (p => p.Spacing = [1f, 1f], "*spacing [1, 1] must be three*"),
+            (p => p.Fit = "stretch", "*fit must be 'resize' or, for a 3-D model, 'crop_or_pad', not 'stretch'*"),
+        })
+        {
+            var bad = new PreprocessingCard { InputSize = [12, 12, 12], Channels = 2, Mean = [0.2f], Std = [0.3f] };
+            change(bad);
+            FluentActions.Invoking(() => ModelFile.Save(Path.Combine(_root, "bad.safetensors"), model, ModelFile.Describe(model, bad, source.ClassNames, MedMnistTask.Binary)))
+                .Should().Throw<ModelFormatException>().WithMessage(message);
+        }
+        File.Exists(Path.Combine(_root, "bad.safetensors")).Should().BeFalse();
+        FluentActions.Invoking(() => VolumeFolderSource.FromSubfolders(_root, 12, 12, 12, spacing: [1f, -1f, 1f])).Should().Throw<ArgumentException>().WithMessage("*three positive finite voxel sizes*");
+    }
+
+    [Fact]
+    public void ResizeWithPadOrCrop_CropsLongAxesAtTheCentre_AndPadsShortOnesWithTheMinimum()
+    {
+        // (C, D, H, W) = (2, 3, 5, 2): depth 3 → 5 padded (1 before, 1 after), height 5 → 2 cropped (start round(1.5) = 2),
+        // width 2 → 3 padded (0 before, 1 after), as MONAI's ResizeWithPadOrCrop (symmetric pad, centre crop).
+        var data = Enumerable.Range(0, 60).Select(i => (float)(i + 10)).ToArray();
+        data[35] = -7; // channel 1's minimum, which pads channel 1
+        var image = new FloatImage(data, 2, 3, 5, 2);
+        var output = new ResizeWithPadOrCrop(5, 2, 3).Apply(image, new Random(0));
+        output.Shape.Should().Equal(2, 5, 2, 3);
+        float At(int c, int z, int y, int x) => output.Data[(((c * 5) + z) * 2 + y) * 3 + x];
+        float Source(int c, int z, int y, int x) => data[(((c * 3) + z) * 5 + y) * 2 + x];
+        At(0, 0, 0, 0).Should().Be(10, "padding takes channel 0's minimum");
+        At(1, 4, 1, 2).Should().Be(-7, "padding takes channel 1's minimum");
+        At(0, 1, 0, 0).Should().Be(Source(0, 0, 2, 0));
+        At(1, 3, 1, 1).Should().Be(Source(1, 2, 3, 1));
+        At(0, 2, 1, 2).Should().Be(10, "width is padded after");
+        new ResizeWithPadOrCrop(5, 2, 3, padValue: 0).Apply(image, new Random(0)).Data[0].Should().Be(0);
+        new ResizeWithPadOrCrop(3, 5, 2).Apply(image, new Random(0)).Data.Should().Equal(data, "the input's own size leaves it as it is");
+        var flat = new FloatImage(Enumerable.Range(0, 12).Select(i => (float)i).ToArray(), 1, 3, 4);
+        new ResizeWithPadOrCrop(1, 6).Apply(flat, new Random(0)).Data.Should().Equal(0, 4, 5, 6, 7, 0);
+        FluentActions.Invoking(() => new ResizeWithPadOrCrop(2, 2).Apply(image, new Random(0))).Should().Throw<ArgumentException>().WithMessage("*works on 2-D images*");
+        FluentActions.Invoking(() => new ResizeWithPadOrCrop(2, 0, 2)).Should().Throw<ArgumentOutOfRangeException>();
+        FluentActions.Invoking(() => new ResizeWithPadOrCrop(2, 2, 2, float.NaN)).Should().Throw<ArgumentOutOfRangeException>();
+    }
+}
