@@ -1,6 +1,9 @@
 namespace MedVision.Nets.Data.Nifti;
 
-/// <summary>Options for <see cref="NiftiWriter.Write(string, NiftiImage, NiftiWriteOptions?)"/>.</summary>
+/// <summary>
+/// Options for <see cref="NiftiWriter.Write(string, NiftiImage, NiftiWriteOptions?)"/> and
+/// <see cref="NiftiWriter.WriteVolumes(string, IReadOnlyList{NiftiImage}, NiftiWriteOptions?)"/>.
+/// </summary>
 public sealed class NiftiWriteOptions
 {
     /// <summary>The stored voxel type (default <see cref="NiftiDataType.Float32"/>).</summary>
@@ -17,4 +20,11 @@ public sealed class NiftiWriteOptions
 
     /// <summary>Write a big-endian file instead of little-endian.</summary>
     public bool BigEndian { get; init; }
+
+    /// <summary>
+    /// The header format (default <see cref="NiftiFormat.Nifti1"/>). A NIfTI-1 header holds dimensions up to 32,767
+    /// (they are 16-bit): an image with a larger dimension — e.g. 40,000 × 1 × 1 voxels, or more than 32,767 volumes —
+    /// is written as <see cref="NiftiFormat.Nifti2"/> whatever this says.
+    /// </summary>
+    public NiftiFormat Format { get; init; } = NiftiFormat.Nifti1;
 }
