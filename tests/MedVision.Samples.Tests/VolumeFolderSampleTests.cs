@@ -93,6 +93,46 @@ public sealed class VolumeFolderSampleTests : IDisposable
     }
 
     [Fact]
+    public async Task SpacingAlignmentAndCropOrPad_AreAppliedAndRecordedInTheModelFile()
+    {
+        // A 1 mm flair and a 2 mm t1 over twice the field of view per subject (both with their orientation).
+        var data = _folder["spaced"];
+        var random = new Random(12);
+        var fine = new NiftiAffine(new double[,] { { 1, 0, 0, -4 }, { 0, 1, 0, -4 }, { 0, 0, 1, -4 } });
+        var coarse = new NiftiAffine(new double[,] { { 2, 0, 0, -8 }, { 0, 2, 0, -8 }, { 0, 0, 2, -8 } });
+        for (int i = 0; i < 8; i++)
+        {
+            var folder = Directory.CreateDirectory(Path.Combine(data, i % 2 == 0 ? "hgg" : "lgg", $"sub-{i:D2}")).FullName;
+            foreach (var (modality, affine) in new[] { ("flair", fine), ("t1", coarse) })
+                NiftiWriter.Write(Path.Combine(folder, $"{modality}.nii.gz"),
+                    new NiftiImage(Enumerable.Range(0, 9 * 9 * 9).Select(_ => (float)random.NextDouble() * (i % 2 + 1)).ToArray(), new[] { 9, 9, 9 }, null, NiftiDataType.Float32, affine));
+        }
+        var run = _folder["spaced-run"];
+        var train = await SampleApp.RunAsync("volume-folder", _folder.Path,
+            "--data", data, "--modalities", "flair", "t1", "--spacing", "1.5", "--align-modalities", "--fit", "crop-or-pad",
+            "--size", "8", "8", "8", "--depth", "10", "--epochs", "1", "--batch", "2", "--threads", "2", "--output", run);
+        train.ExitCode.Should().Be(0, train.ToString());
+        train.Text.Should().Contain("8×8×8 after cropping or padding, reoriented to RAS, 1.5 × 1.5 × 1.5 mm voxels, modalities aligned on the first's grid");
+        var modelFile = Path.Combine(run, "model.safetensors");
+        var card = ModelFile.ReadCard(modelFile);
+        card.FormatVersion.Should().Be(5);
+        card.Preprocessing.Spacing.Should().Equal(1.5f, 1.5f, 1.5f);
+        card.Preprocessing.AlignModalities.Should().BeTrue();
+        card.Preprocessing.Fit.Should().Be("crop_or_pad");
+        var subject = Path.Combine(data, "lgg", "sub-01");
+        var predict = await SampleApp.RunAsync("volume-folder", _folder.Path, "predict", "--model", modelFile, subject);
+        predict.ExitCode.Should().Be(0, predict.ToString());
+        predict.Text.Should().Contain("1.5 × 1.5 × 1.5 mm voxels, modalities aligned, cropped or padded to the input size");
+        using var predictor = Predictor.Load(modelFile);
+        var expected = predictor.PredictFile(subject);
+        predict.Text.Should().Contain($"{expected.Label}: {expected.LabelName}");
+
+        var refused = await SampleApp.RunAsync("volume-folder", _folder.Path, "--data", data, "--align-modalities", "--epochs", "1", "--output", run);
+        refused.ExitCode.Should().NotBe(0);
+        refused.Error.Should().Contain("--align-modalities aligns the modalities of subject folders: give --modalities too.");
+    }
+
+    [Fact]
     public async Task FromScratchAndFromMedicalNetWeights_TrainsAndLeavesAModelFileForThePredictor()
     {
         var data = WriteVolumes(12);
@@ -100,7 +140,7 @@ public sealed class VolumeFolderSampleTests : IDisposable
         var scratch = await SampleApp.RunAsync("volume-folder", _folder.Path,
             "--data", data, "--size", "24", "24", "24", "--depth", "10", "--epochs", "1", "--batch", "3", "--threads", "2", "--output", run);
         scratch.ExitCode.Should().Be(0, scratch.ToString());
-        scratch.Text.Should().Contain("12 volumes in 2 classes, 24×24×24 after resampling, reoriented to RAS").And.Contain("training 4 healthy, 4 lesion · validation 2 healthy, 2 lesion")
+        scratch.Text.Should().Contain("12 volumes in 2 classes, 24×24×24 after resizing, reoriented to RAS").And.Contain("training 4 healthy, 4 lesion · validation 2 healthy, 2 lesion")
             .And.Contain("from scratch").And.Contain("normalised by the training volumes' mean");
         var result = scratch.Lines().Should().ContainSingle().Subject;
         result["#0"].Should().Be("medicalnet-resnet10");

@@ -116,6 +116,54 @@ public sealed class GuideExamplesTests
     }
 
     [Fact]
+    public void PhysicalScaleExample()
+    {
+        // Subject folders whose two modalities lie on different grids: a 1 mm T1 and a 2 mm PET over twice the field of view.
+        var output = Directory.CreateTempSubdirectory("mvn-guide-spacing-").FullName;
+        try
+        {
+            var root = Path.Combine(output, "subjects");
+            var t1Affine = new NiftiAffine(new double[,] { { 1, 0, 0, -7.5 }, { 0, 1, 0, -7.5 }, { 0, 0, 1, -7.5 } });
+            var petAffine = new NiftiAffine(new double[,] { { 2, 0, 0, -15 }, { 0, 2, 0, -15 }, { 0, 0, 2, -15 } });
+            foreach (var subject in new PhantomGenerator(size: 16, seed: 3).Generate(0, 4))
+            {
+                string name = $"sub-{subject.Index:D2}", label = subject.Label == 1 ? "AD" : "CN";
+                var folder = Directory.CreateDirectory(Path.Combine(root, label, name)).FullName;
+                NiftiWriter.Write(Path.Combine(folder, "t1.nii.gz"), new NiftiImage(subject.Mri, new[] { 16, 16, 16 }, null, NiftiDataType.Float32, t1Affine));
+                NiftiWriter.Write(Path.Combine(folder, "pet.nii.gz"), new NiftiImage(subject.Pet, new[] { 16, 16, 16 }, null, NiftiDataType.Float32, petAffine));
+            }
+            // snippet: physical-scale
+            // 1.5 mm voxels, the PET resampled onto the T1's grid, center-cropped or padded to 12³ (no stretching).
+            var source = VolumeFolderSource.FromSubfolders(root, 12, 12, 12, modalities: ["t1", "pet"],
+                spacing: [1.5f, 1.5f, 1.5f], alignModalities: true, fit: VolumeFit.CropOrPad);
+            var preprocessing = new PreprocessingCard
+            {
+                InputSize = [12, 12, 12], Channels = 2, Mean = [0.5f], Std = [0.5f], Orientation = source.Orientation,
+                Modalities = source.Modalities!.ToList(), Spacing = source.Spacing!.ToList(), AlignModalities = true, Fit = "crop_or_pad",
+            };
+            // The same steps by hand, on volumes in memory:
+            var t1 = NiftiReader.Read(Path.Combine(source.Samples[0].Path, "t1.nii.gz")).Reorient("RAS").Resample([1.5f, 1.5f, 1.5f]);
+            var pet = NiftiReader.Read(Path.Combine(source.Samples[0].Path, "pet.nii.gz")).Reorient("RAS").ResampleTo(t1);
+            // end snippet
+            pet.Shape.Should().Equal(t1.Shape);
+            t1.Shape.Should().Equal(11, 11, 11);
+            var (image, _) = source.Load(0);
+            image.Shape.Should().Equal(2, 12, 12, 12);
+            var expected = new ResizeWithPadOrCrop(12, 12, 12).Apply(new FloatImage(t1.Voxels.Concat(pet.Voxels).ToArray(), 2, 11, 11, 11), new Random(0));
+            float lo = expected.Data.Min(), hi = expected.Data.Max();
+            image.Data.Should().Equal(expected.Data.Select(v => (v - lo) / (hi - lo)), (a, e) => Math.Abs(a - e) < 1e-5);
+            Tensors.ManualSeed(0);
+            using var model = ResNet.Builder().WithDepth(10).WithWidths(2, 2, 4, 4).ForInput(channels: 2, spatialDims: 3).WithClasses(2).Build();
+            var card = ModelFile.Describe(model, preprocessing, source.ClassNames, MedMnistTask.Binary);
+            card.FormatVersion.Should().Be(5);
+        }
+        finally
+        {
+            Directory.Delete(output, recursive: true);
+        }
+    }
+
+    [Fact]
     public void SubjectFoldersExample()
     {
         // BraTS-like subject folders of the library's brain phantoms: <class>/<subject>/<subject>_<modality>.nii.gz.
@@ -600,7 +648,7 @@ public sealed class GuideExamplesTests
         var source = File.ReadAllText(Path.Combine(root, "tests", "MedVision.Nets.Tests", "Docs", "GuideExamplesTests.cs"));
         var guide = File.ReadAllText(Path.Combine(root, "docs", "guide.md")).ReplaceLineEndings("\n");
         var snippets = Regex.Matches(source.ReplaceLineEndings("\n"), @"// snippet: (?<name>[a-z-]+)\n(?<code>.*?)\n[ ]*// end snippet", RegexOptions.Singleline);
-        snippets.Should().HaveCount(19);
+        snippets.Should().HaveCount(20);
         foreach (Match snippet in snippets)
         {
             var code = Dedent(snippet.Groups["code"].Value);
