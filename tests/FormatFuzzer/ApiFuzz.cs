@@ -823,10 +823,14 @@ internal static partial class ApiFuzz
             IntensityNormalization = rng.Next(4) == 0 ? new MedVision.Nets.Inference.IntensityNormalizationCard { NonZero = rng.Next(2) == 0, ChannelWise = rng.Next(2) == 0 } : null,
             // Volumes now and then cropped to their foreground first (a threshold inside or outside their range, a margin).
             CropForeground = volume && rng.Next(3) == 0 ? new MedVision.Nets.Inference.ForegroundCropCard { Threshold = (float)Math.Round(rng.NextDouble() * 2 - 0.5, 2), Margin = rng.Next(4) } : null,
+            // Volumes now and then resampled to a voxel size first, and brought to the input size by crop-or-pad (format 5).
+            Spacing = volume && rng.Next(3) == 0 ? Enumerable.Range(0, 3).Select(_ => (float)Math.Round(0.5 + (rng.NextDouble() * 2), 2)).ToList() : null,
+            Fit = volume && rng.Next(3) == 0 ? "crop_or_pad" : null,
+            AlignModalities = volume && rng.Next(4) == 0 ? true : null,
         };
         var flips = (MedVision.Nets.Inference.TestTimeFlips)rng.Next(volume ? 8 : 4);
         var names = Enumerable.Range(0, classes).Select(i => $"class{i}").ToArray();
-        steps.Add($"{task} model, {classes} classes, {channels} channel(s), input [{string.Join(", ", size)}], mean [{string.Join(", ", card.Mean)}], std [{string.Join(", ", card.Std)}], {card.Resize}{(card.IntensityNormalization is { } n ? $", per-input normalisation (non-zero {n.NonZero}, channel-wise {n.ChannelWise})" : "")}{(card.CropForeground is { } f ? $", crop above {f.Threshold} (margin {f.Margin})" : "")}, flips {flips}");
+        steps.Add($"{task} model, {classes} classes, {channels} channel(s), input [{string.Join(", ", size)}], mean [{string.Join(", ", card.Mean)}], std [{string.Join(", ", card.Std)}], {card.Resize}{(card.IntensityNormalization is { } n ? $", per-input normalisation (non-zero {n.NonZero}, channel-wise {n.ChannelWise})" : "")}{(card.CropForeground is { } f ? $", crop above {f.Threshold} (margin {f.Margin})" : "")}{(card.Spacing is { } sp ? $", spacing [{string.Join(", ", sp)}]" : "")}{(card.Fit is { } fit ? $", fit {fit}" : "")}{(card.AlignModalities == true ? ", aligned" : "")}, flips {flips}");
         if (Trace) Console.Error.WriteLine($"  {steps[^1]}");
         string path = Path.Combine(Path.GetTempPath(), $"mvfuzz-predictor-{Environment.ProcessId}.safetensors");
         Last = "ModelFile.Save";
@@ -893,7 +897,9 @@ internal static partial class ApiFuzz
                     default:
                         {
                             var image = RandomImage(rng, 1, true, size);
-                            var nifti = new MedVision.Nets.Data.Nifti.NiftiImage(image.Data, new[] { image.Shape[3], image.Shape[2], image.Shape[1] });
+                            // Now and then with voxel sizes, so that a card's spacing resamples it.
+                            var voxelSize = rng.Next(2) == 0 ? null : Enumerable.Range(0, 3).Select(_ => (float)Math.Round(0.3 + (rng.NextDouble() * 3), 2)).ToArray();
+                            var nifti = new MedVision.Nets.Data.Nifti.NiftiImage(image.Data, new[] { image.Shape[3], image.Shape[2], image.Shape[1] }, voxelSize);
                             steps.Add($"PredictVolume({string.Join("×", nifti.Shape)})");
                             if (Trace) Console.Error.WriteLine($"  {steps[^1]}");
                             Last = "PredictVolume";

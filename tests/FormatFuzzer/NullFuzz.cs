@@ -166,6 +166,7 @@ internal static class NullFuzz
         [typeof(MedVision.Nets.Transforms.FloatImage)] = () => new MedVision.Nets.Transforms.FloatImage(new float[12], 3, 2, 2),
         [typeof(MedVision.Nets.Data.Images.RasterImage)] = () => new MedVision.Nets.Data.Images.RasterImage(2, 2, 1, new byte[4]),
         [typeof(MedVision.Nets.Data.Nifti.NiftiImage)] = () => new MedVision.Nets.Data.Nifti.NiftiImage(new float[8], new[] { 2, 2, 2 }),
+        [typeof(MedVision.Nets.Data.Nifti.NiftiAffine)] = () => MedVision.Nets.Data.Nifti.NiftiAffine.FromSpacing([1f, 1f, 1f]),
         [typeof(MedVision.Nets.Data.Dicom.DicomFile)] = () => MedVision.Nets.Data.Dicom.DicomFile.Read(TinyDicom(), "tiny.dcm"),
         [typeof(MedVision.Nets.Models.ResNetBuilder)] = () => MedVision.Nets.Models.ResNet.Builder(),
         [typeof(MedVision.Nets.Models.SiameseResNetBuilder)] = () => MedVision.Nets.Models.SiameseResNet.Builder(),

@@ -72,6 +72,7 @@ if (format == "networks") return RunOps("networks", ApiFuzz.NetworkStep, seed, i
 if (format == "predictor") return RunOps("predictor", ApiFuzz.PredictorStep, seed, iterations, report);
 if (format == "trainer") return RunOps("trainer", ApiFuzz.TrainerStep, seed, iterations, report);
 if (format == "explain") return RunOps("explain", ApiFuzz.ExplainStep, seed, iterations, report);
+if (format == "resample") return RunOps("resample", ApiFuzz.ResampleStep, seed, iterations, report);
 if (format == "api-list") { ApiFuzz.List(); return 0; }
 if (format == "nulls") return NullFuzz.Run(ScriptArgument(args));
 if (format == "nulls-list") return NullFuzz.List(ScriptArgument(args));
@@ -335,8 +336,8 @@ static void MakeSeeds(string dir)
         using var state = optimizer.GetState();
         state.Save(Path.Combine(dir, "optimizer.safetensors"));
     }
-    // A card of format 3 (MedicalNet's layout: stage strides and dilations, zero-padding shortcut; each volume cropped to
-    // its foreground and normalised over its non-zero voxels) for the card fuzzer.
+    // A card of format 5 (MedicalNet's layout: stage strides and dilations, zero-padding shortcut; each volume resampled to
+    // a voxel size, cropped to its foreground, normalised over its non-zero voxels and cropped or padded) for the card fuzzer.
     using (var model = MedVision.Nets.Models.MedicalNet.CreateBuilder(18).WithWidths(2, 2, 4, 4).WithClasses(2).Build())
     {
         var card = ModelFile.Describe(model, new PreprocessingCard
@@ -344,6 +345,7 @@ static void MakeSeeds(string dir)
                 InputSize = new() { 8, 8, 8 }, Channels = 1, Mean = new() { 0f }, Std = new() { 1f }, Resize = "linear",
                 IntensityNormalization = new IntensityNormalizationCard { NonZero = true },
                 CropForeground = new ForegroundCropCard { Threshold = 0, Margin = 2 },
+                Spacing = new() { 1.5f, 1.5f, 2f }, AlignModalities = true, Fit = "crop_or_pad",
             },
             new[] { "a", "b" }, MedMnistTask.MultiClass);
         ModelFile.Save(Path.Combine(dir, "model-medicalnet.safetensors"), model, card);

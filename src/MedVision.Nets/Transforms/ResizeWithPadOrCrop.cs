@@ -51,6 +51,7 @@ public sealed class ResizeWithPadOrCrop : ITransform
     public FloatImage Apply(FloatImage image, Random random)
     {
         ArgumentNullException.ThrowIfNull(image);
+        ArgumentNullException.ThrowIfNull(random);
         bool volume = Depth > 0;
         if (image.IsVolume != volume)
             throw new ArgumentException(volume

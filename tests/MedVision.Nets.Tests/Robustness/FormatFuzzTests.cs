@@ -185,6 +185,12 @@ public sealed class FormatFuzzTests : IClassFixture<FormatFuzzTests.Seeds>
     [Fact]
     public void Explainers_and_sliding_windows_with_random_settings() => Fuzz("explain", 1000);
 
+    // NiftiImage.Resample/ResampleTo with random volumes, affines (rotations, flips, shears, far offsets), spacings and
+    // grids, trilinear or nearest, border or zero padding; oracles: bad spacings and grids that miss the volume refused
+    // by name, otherwise the grid's shape and affine with values inside the source's range (nearest: source values).
+    [Fact]
+    public void Resampling_onto_random_grids() => Fuzz("resample", 2000);
+
     // DataLoaders with random options and samplers over small in-memory sources, iterated for an epoch; oracle: the
     // batch and sample counts the loader announces. Found: a batch size of int.MaxValue gave an epoch of no batches
     // (an int overflow), weights summing to infinity were accepted, and int.MaxValue samples per epoch gave

@@ -140,6 +140,7 @@ public sealed class VolumeFolderSource : ILabeledImageSource
     public static VolumeFolderSource FromSubfolders(string root, int depth, int height, int width, (double Center, double Width)? window = null, string? orientation = "RAS",
         CropForeground? cropForeground = null, IReadOnlyList<string>? modalities = null, IReadOnlyList<float>? spacing = null, bool alignModalities = false, VolumeFit fit = VolumeFit.Resize)
     {
+        ArgumentException.ThrowIfNullOrEmpty(root);
         if (!Enum.IsDefined(fit)) throw new ArgumentOutOfRangeException(nameof(fit), fit, "Not a volume fit.");
         if (orientation is not null) NiftiAffine.ParseAxisCodes(orientation, nameof(orientation));
         if (spacing is not null)
@@ -148,7 +149,6 @@ public sealed class VolumeFolderSource : ILabeledImageSource
                 throw new ArgumentException($"The spacing must be three positive finite voxel sizes (i, j, k), not [{string.Join(", ", spacing)}].", nameof(spacing));
             spacing = spacing.ToArray();
         }
-        ArgumentException.ThrowIfNullOrEmpty(root);
         if (modalities is not null)
         {
             if (modalities.Count == 0 || modalities.Any(string.IsNullOrWhiteSpace))
