@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using MedVision.Nets.Data.Nifti;
 using MedVision.Nets.Inference;
 using MedVision.Torch;
 using Spectre.Console;
@@ -16,13 +17,14 @@ internal static class PredictCommand
     {
         var model = new Option<string>("--model") { Description = "The model file train wrote (model.safetensors).", Required = true };
         var device = new Option<string>("--device") { Description = "cpu, cuda or cuda:N.", DefaultValueFactory = _ => "cpu" }.IsDevice();
+        var explain = new Option<string?>("--explain") { Description = "FOLDER: also write each scan's Grad-CAM map of the predicted class as <scan>.cam.nii.gz on the scan's own grid (the first modality's for subject folders), to overlay in a viewer such as ITK-SNAP or 3D Slicer." };
         var scans = new Argument<string[]>("scans") { Description = "NIfTI files (.nii, .nii.gz) or folders holding one DICOM series each.", Arity = ArgumentArity.OneOrMore };
-        var command = new Command("predict", "Classify NIfTI files or DICOM series folders with a model file.") { model, device, scans };
-        command.SetAction(r => Run(r.GetValue(model)!, Device.Parse(r.GetValue(device)!), r.GetValue(scans)!));
+        var command = new Command("predict", "Classify NIfTI files or DICOM series folders with a model file.") { model, device, explain, scans };
+        command.SetAction(r => Run(r.GetValue(model)!, Device.Parse(r.GetValue(device)!), r.GetValue(scans)!, r.GetValue(explain)));
         return command;
     }
 
-    private static int Run(string modelPath, Device device, string[] scans)
+    private static int Run(string modelPath, Device device, string[] scans, string? explainFolder)
     {
         using var predictor = Predictor.Load(modelPath, device);
         var card = predictor.Card;
@@ -40,6 +42,19 @@ internal static class PredictCommand
             table.AddRow(Markup.Escape(scans[i]), Markup.Escape($"{p.Label}: {p.LabelName}"), p.Probabilities[p.Label].ToString("F3", CultureInfo.InvariantCulture));
         }
         AnsiConsole.Write(table);
+        if (explainFolder is null) return 0;
+        if (!predictor.CanExplain) throw new ArgumentException($"--explain needs a ResNet's layers; {Path.GetFileName(modelPath)} holds a {card.Architecture} model.");
+        Directory.CreateDirectory(explainFolder);
+        foreach (var scan in scans)
+        {
+            var explanation = predictor.ExplainFile(scan);
+            var name = Path.GetFileName(Path.TrimEndingDirectorySeparator(scan));
+            foreach (var extension in new[] { ".nii.gz", ".nii" })
+                if (name.EndsWith(extension, StringComparison.OrdinalIgnoreCase)) name = name[..^extension.Length];
+            var output = Path.Combine(explainFolder, name + ".cam.nii.gz");
+            NiftiWriter.Write(output, explanation.ToSourceVolume());
+            AnsiConsole.MarkupLine(Markup.Escape($"{scan}: Grad-CAM of {explanation.TargetClass}: {explanation.TargetClassName} → {output}"));
+        }
         return 0;
     }
 }

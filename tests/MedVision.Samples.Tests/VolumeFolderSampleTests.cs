@@ -120,9 +120,15 @@ public sealed class VolumeFolderSampleTests : IDisposable
         card.Preprocessing.AlignModalities.Should().BeTrue();
         card.Preprocessing.Fit.Should().Be("crop_or_pad");
         var subject = Path.Combine(data, "lgg", "sub-01");
-        var predict = await SampleApp.RunAsync("volume-folder", _folder.Path, "predict", "--model", modelFile, subject);
+        var maps = _folder["spaced-maps"];
+        var predict = await SampleApp.RunAsync("volume-folder", _folder.Path, "predict", "--model", modelFile, "--explain", maps, subject);
         predict.ExitCode.Should().Be(0, predict.ToString());
         predict.Text.Should().Contain("1.5 × 1.5 × 1.5 mm voxels, modalities aligned, cropped or padded to the input size");
+        // The map of the subject on its first modality's grid (the flair's), to overlay in a viewer.
+        var map = NiftiReader.Read(Path.Combine(maps, "sub-01.cam.nii.gz"));
+        map.Shape.Should().Equal(9, 9, 9);
+        map.Affine.Should().Be(NiftiReader.Read(Path.Combine(subject, "flair.nii.gz")).Affine);
+        predict.Text.Should().Contain("Grad-CAM of").And.Contain("sub-01.cam.nii.gz");
         using var predictor = Predictor.Load(modelFile);
         var expected = predictor.PredictFile(subject);
         predict.Text.Should().Contain($"{expected.Label}: {expected.LabelName}");

@@ -1,5 +1,8 @@
 using MedVision.Nets.Data.Images;
+using MedVision.Nets.Data.Loading;
+using MedVision.Nets.Data.Nifti;
 using MedVision.Nets.Explainability;
+using MedVision.Nets.Transforms;
 
 namespace MedVision.Nets.Inference;
 
@@ -31,5 +34,56 @@ public sealed record Explanation(Prediction Prediction, int TargetClass, string 
     {
         if (MapShape.Count != 2) throw new InvalidOperationException("Overlays are drawn for 2-D maps; this one is a volume.");
         return Heatmap.Overlay(image, Map, MapShape[1], MapShape[0], alpha, colormap);
+    }
+
+    /// <summary>The grid of the model input the map lies on, in the scans' world; known when a volume was explained (<see cref="Predictor.ExplainFile"/>, <see cref="Predictor.ExplainVolume"/>, <see cref="Predictor.ExplainVolumes"/>).</summary>
+    internal VolumeGrid? InputGrid { get; init; }
+
+    /// <summary>The grid of the (first) scan that was explained, as it was given.</summary>
+    internal VolumeGrid? SourceGrid { get; init; }
+
+    /// <summary>
+    /// The map of a volume as a <see cref="NiftiImage"/> on the model input's grid: (X, Y, Z) = (W, H, D), with the
+    /// world affine that preparation gave that grid (reorienting, resampling, cropping and resizing followed), so that
+    /// a viewer shows it where it belongs — or, for a map of a <see cref="FloatImage"/> given to
+    /// <see cref="Predictor.Explain(FloatImage, CamMethod, int?)"/>, whose world is unknown, with no orientation.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The map is 2-D.</exception>
+    public NiftiImage ToInputVolume()
+    {
+        if (MapShape.Count != 3) throw new InvalidOperationException("This map is 2-D (an image's); only volumes' maps are NIfTI volumes.");
+        int[] shape = [MapShape[2], MapShape[1], MapShape[0]];
+        var voxels = (float[])Map.Clone();
+        return InputGrid is { } grid
+            ? new NiftiImage(voxels, shape, grid.Affine.VoxelSizes.Select(v => (float)v).ToArray(), NiftiDataType.Float32, grid.Affine, grid.AffineCode)
+            : new NiftiImage(voxels, shape);
+    }
+
+    /// <summary>
+    /// The map resampled onto the grid of the scan that was explained (for several channels, the first), as it was
+    /// given — the file's own voxels, before any reorienting, resampling, cropping or resizing — so that it overlays
+    /// the scan in a viewer (ITK-SNAP, 3D Slicer) or on its slices; trilinear, zero outside what the model saw.
+    /// <c>NiftiWriter.Write(path, explanation.ToSourceVolume())</c> saves it beside the scan.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The map is 2-D, or it explains a <see cref="FloatImage"/>, whose source grid is unknown.</exception>
+    public NiftiImage ToSourceVolume()
+    {
+        var source = SourceGrid ?? throw new InvalidOperationException("This map explains an image given as pixels, whose scan is unknown: explain the volume with Predictor.ExplainFile, ExplainVolume or ExplainVolumes.");
+        return Placed(source.Shape, source.Affine, source.AffineCode);
+    }
+
+    /// <summary>The map resampled onto <paramref name="reference"/>'s grid through the world coordinates of both (trilinear, zero outside what the model saw): e.g. onto another series of the same session.</summary>
+    /// <exception cref="InvalidOperationException">The map is 2-D, or it explains a <see cref="FloatImage"/>, whose world is unknown.</exception>
+    public NiftiImage ToVolume(NiftiImage reference)
+    {
+        ArgumentNullException.ThrowIfNull(reference);
+        return Placed(reference.Shape, reference.Affine, reference.AffineCode);
+    }
+
+    private NiftiImage Placed(IReadOnlyList<int> shape, NiftiAffine affine, NiftiXformCode code)
+    {
+        if (InputGrid is null) throw new InvalidOperationException("This map explains an image given as pixels, whose place in the world is unknown: explain the volume with Predictor.ExplainFile, ExplainVolume or ExplainVolumes.");
+        var placed = ToInputVolume().ResampleTo(shape, affine, ResizeMode.Linear, VolumePadding.Zeros);
+        return new NiftiImage(placed.Voxels, placed.Shape, placed.Spacing, NiftiDataType.Float32, placed.Affine, code);
     }
 }

@@ -139,7 +139,12 @@ public sealed class Predictor : IDisposable
     private FloatImage FromFile(string path)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
-        if (Card.Preprocessing.InputSize.Count != 3) return FromRaster(ImageCodec.DecodeFile(path));
+        return Card.Preprocessing.InputSize.Count != 3 ? FromRaster(ImageCodec.DecodeFile(path)) : VolumesFromFile(path).Image;
+    }
+
+    // A 3-D model's input from a file or folder: a NIfTI file or DICOM series folder, or a subject folder of the card's modalities.
+    private Data.Loading.PreparedVolume VolumesFromFile(string path)
+    {
         if (Card.Preprocessing.Modalities is { } modalities)
         {
             if (!Directory.Exists(path))
@@ -173,7 +178,7 @@ public sealed class Predictor : IDisposable
     public Prediction PredictVolume(NiftiImage volume)
     {
         ArgumentNullException.ThrowIfNull(volume);
-        return Predict(FromVolumes([volume], owned: false, "volume"));
+        return Predict(FromVolumes([volume], owned: false, "volume").Image);
     }
 
     /// <summary>
@@ -187,22 +192,27 @@ public sealed class Predictor : IDisposable
     /// <exception cref="ArgumentException">No channels, or a null one.</exception>
     public Prediction PredictVolumes(IReadOnlyList<NiftiImage> channels)
     {
+        CheckChannels(channels);
+        return Predict(FromVolumes(channels, owned: false, "channels").Image);
+    }
+
+    private static void CheckChannels(IReadOnlyList<NiftiImage> channels)
+    {
         ArgumentNullException.ThrowIfNull(channels);
         if (channels.Count == 0) throw new ArgumentException("Give at least one channel.", nameof(channels));
         if (channels.Any(c => c is null)) throw new ArgumentException("A channel is null.", nameof(channels));
-        return Predict(FromVolumes(channels, owned: false, "channels"));
     }
 
     // Volumes as the model's (C, D, H, W) input: reoriented and cropped to the foreground as the card says, resized, scaled to [0, 1] (window or min–max)
     // (in place, so on a copy unless the volume is this call's own: read from a file, or made by Reorient or by stacking channels).
-    private FloatImage FromVolumes(IReadOnlyList<NiftiImage> volumes, bool owned, string source)
+    private Data.Loading.PreparedVolume FromVolumes(IReadOnlyList<NiftiImage> volumes, bool owned, string source)
     {
         if (Card.Preprocessing.InputSize.Count != 3) throw new InvalidOperationException("This model takes 2-D images, not volumes.");
         // Reoriented, cropped and resized as VolumeFolderSource prepares training volumes: resized before the intensities
         // are mapped (a min–max scaling or a clamping window does not commute with interpolation).
-        var image = Data.Loading.VolumeFolderSource.Prepare(volumes, _geometry, _resize, owned, source);
+        var prepared = Data.Loading.VolumeFolderSource.Prepare(volumes, _geometry, _resize, owned, source);
         var scale = Card.Preprocessing.IntensityWindow is [var center, var width] ? new ScaleIntensity(center, width) : new ScaleIntensity();
-        return scale.Apply(image, new Random(0));
+        return prepared with { Image = scale.Apply(prepared.Image, new Random(0)) };
     }
 
     /// <summary>
@@ -222,11 +232,44 @@ public sealed class Predictor : IDisposable
     }
 
     /// <summary>
-    /// Predicts one image file and explains the prediction with a class-activation map on the model's last stage
-    /// (see <see cref="GradCam"/>), or explains <paramref name="targetClass"/> instead of the predicted class.
+    /// Predicts one file and explains the prediction with a class-activation map on the model's last stage (see
+    /// <see cref="GradCam"/>), or explains <paramref name="targetClass"/> instead of the predicted class: for a 2-D model
+    /// an image file; for a 3-D model a volume as <see cref="PredictFile"/> reads it (a NIfTI file, a DICOM series
+    /// folder, or a subject folder of the card's modalities), whose explanation can be placed back on the scan
+    /// (<see cref="Explanation.ToSourceVolume"/>).
     /// </summary>
     public Explanation ExplainFile(string path, CamMethod method = CamMethod.GradCam, int? targetClass = null)
-        => Explain(FromRaster(ImageCodec.DecodeFile(path)), method, targetClass);
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        return Card.Preprocessing.InputSize.Count != 3
+            ? Explain(FromRaster(ImageCodec.DecodeFile(path)), method, targetClass)
+            : ExplainPrepared(VolumesFromFile(path), method, targetClass);
+    }
+
+    /// <summary>
+    /// Predicts a 3-D volume prepared as <see cref="PredictVolume"/> prepares it and explains the prediction (see
+    /// <see cref="Explain(FloatImage, CamMethod, int?)"/>); the explanation knows where its map lies in the volume's world
+    /// (<see cref="Explanation.ToSourceVolume"/>, <see cref="Explanation.ToVolume"/>).
+    /// </summary>
+    public Explanation ExplainVolume(NiftiImage volume, CamMethod method = CamMethod.GradCam, int? targetClass = null)
+    {
+        ArgumentNullException.ThrowIfNull(volume);
+        return ExplainPrepared(FromVolumes([volume], owned: false, "volume"), method, targetClass);
+    }
+
+    /// <summary>
+    /// Predicts a multi-channel volume given as its channels (see <see cref="PredictVolumes"/>) and explains the
+    /// prediction; the map is placed back on the first channel's grid by <see cref="Explanation.ToSourceVolume"/>.
+    /// </summary>
+    /// <exception cref="ArgumentException">No channels, or a null one.</exception>
+    public Explanation ExplainVolumes(IReadOnlyList<NiftiImage> channels, CamMethod method = CamMethod.GradCam, int? targetClass = null)
+    {
+        CheckChannels(channels);
+        return ExplainPrepared(FromVolumes(channels, owned: false, "channels"), method, targetClass);
+    }
+
+    private Explanation ExplainPrepared(Data.Loading.PreparedVolume prepared, CamMethod method, int? targetClass)
+        => Explain(prepared.Image, method, targetClass) with { InputGrid = prepared.Grid, SourceGrid = prepared.Source };
 
     /// <summary>
     /// Predicts one [0, 1] image or volume (C, H, W) / (C, D, H, W) and explains the prediction with a

@@ -32,7 +32,12 @@ public sealed class CropForeground : ITransform
     {
         ArgumentNullException.ThrowIfNull(image);
         ArgumentNullException.ThrowIfNull(random);
-        if (FindBox(image) is not var (start, end)) return image;
+        return FindBox(image) is var (start, end) ? Cut(image, start, end) : image;
+    }
+
+    /// <summary>The part of <paramref name="image"/> from <paramref name="start"/> up to <paramref name="end"/> ((D, H, W) bounds, as <see cref="FindBox"/> gives them); the image itself when that is all of it.</summary>
+    internal static FloatImage Cut(FloatImage image, int[] start, int[] end)
+    {
         int[] size = { end[0] - start[0], end[1] - start[1], end[2] - start[2] };
         if (size[0] == image.Depth && size[1] == image.Height && size[2] == image.Width) return image;
         int channels = image.Channels;

@@ -58,8 +58,6 @@ public sealed class ResizeWithPadOrCrop : ITransform
                 ? $"A {Depth}×{Height}×{Width} pad-or-crop works on volumes (C, D, H, W), not on a 2-D image of shape [{string.Join(", ", image.Shape)}]."
                 : $"A {Height}×{Width} pad-or-crop works on 2-D images (C, H, W); give a volume a (depth, height, width) size.");
         int depth = volume ? Depth : 1;
-        // Offset of output index 0 in the input: positive = crop start, negative = padding before.
-        static long Offset(int input, int output) => input >= output ? (long)Math.Round((input - output) / 2.0) : -((output - input) / 2);
         long oz = Offset(image.Depth, depth), oy = Offset(image.Height, Height), ox = Offset(image.Width, Width);
         int c = image.Channels;
         var shape = volume ? new[] { c, depth, Height, Width } : new[] { c, Height, Width };
@@ -89,6 +87,9 @@ public sealed class ResizeWithPadOrCrop : ITransform
 
         return new FloatImage(dst, shape);
     }
+
+    /// <summary>The input index of output index 0 along an axis of <paramref name="input"/> voxels brought to <paramref name="output"/>: the crop start, or minus the padding before.</summary>
+    internal static long Offset(int input, int output) => input >= output ? (long)Math.Round((input - output) / 2.0) : -((output - input) / 2);
 
     private static float Minimum(ReadOnlySpan<float> values)
     {

@@ -116,6 +116,39 @@ public sealed class GuideExamplesTests
     }
 
     [Fact]
+    public void VolumeExplanationExample()
+    {
+        var output = Directory.CreateTempSubdirectory("mvn-guide-cam-").FullName;
+        try
+        {
+            var subject = new PhantomGenerator(size: 16, seed: 4).Generate(0, 1)[0];
+            var affine = new NiftiAffine(new double[,] { { -1.5, 0, 0, 12 }, { 0, -1.5, 0, 12 }, { 0, 0, 1.5, -12 } });
+            var scanPath = Path.Combine(output, "sub-01.nii.gz");
+            NiftiWriter.Write(scanPath, new NiftiImage(subject.Mri, new[] { 16, 16, 16 }, null, NiftiDataType.Float32, affine));
+            Tensors.ManualSeed(1);
+            var modelPath = Path.Combine(output, "model.safetensors");
+            using (var model = ResNet.Builder().WithDepth(10).WithWidths(2, 2, 4, 4).ForInput(channels: 1, spatialDims: 3).WithClasses(2).Build())
+                ModelFile.Save(modelPath, model, ModelFile.Describe(model, new PreprocessingCard { InputSize = [8, 8, 8], Channels = 1, Mean = [0.5f], Std = [0.5f], Orientation = "RAS" }, ["CN", "AD"], MedMnistTask.Binary));
+            using var predictor = Predictor.Load(modelPath);
+            // snippet: volume-explanation
+            var explanation = predictor.ExplainFile(scanPath);   // a 3-D model's prediction and Grad-CAM of the predicted class
+            var map = explanation.ToSourceVolume();              // on the scan's own grid (shape and affine), values in [0, 1]
+            NiftiWriter.Write(Path.Combine(output, "sub-01.cam.nii.gz"), map);   // overlay it on the scan in a viewer
+            // end snippet
+            var written = NiftiReader.Read(Path.Combine(output, "sub-01.cam.nii.gz"));
+            written.Shape.Should().Equal(16, 16, 16);
+            written.Affine.Should().Be(NiftiReader.Read(scanPath).Affine);
+            written.Orientation.Should().Be("LPS", "the map lies on the scan's grid, not on the RAS input's");
+            explanation.ToInputVolume().Orientation.Should().Be("RAS");
+            written.Voxels.Should().OnlyContain(v => v >= 0 && v <= 1.000001f);
+        }
+        finally
+        {
+            Directory.Delete(output, recursive: true);
+        }
+    }
+
+    [Fact]
     public void PhysicalScaleExample()
     {
         // Subject folders whose two modalities lie on different grids: a 1 mm T1 and a 2 mm PET over twice the field of view.
@@ -648,7 +681,7 @@ public sealed class GuideExamplesTests
         var source = File.ReadAllText(Path.Combine(root, "tests", "MedVision.Nets.Tests", "Docs", "GuideExamplesTests.cs"));
         var guide = File.ReadAllText(Path.Combine(root, "docs", "guide.md")).ReplaceLineEndings("\n");
         var snippets = Regex.Matches(source.ReplaceLineEndings("\n"), @"// snippet: (?<name>[a-z-]+)\n(?<code>.*?)\n[ ]*// end snippet", RegexOptions.Singleline);
-        snippets.Should().HaveCount(20);
+        snippets.Should().HaveCount(21);
         foreach (Match snippet in snippets)
         {
             var code = Dedent(snippet.Groups["code"].Value);

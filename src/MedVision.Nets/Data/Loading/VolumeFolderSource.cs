@@ -286,9 +286,11 @@ public sealed class VolumeFolderSource : ILabeledImageSource
     /// spacing when given; channels on other grids than the first resampled onto the first's grid when the geometry aligns
     /// modalities; volumes on one grid then stacked, cropped to their joint foreground and resized together; volumes still
     /// on different grids (modalities acquired apart, not aligned) cropped and resized each on its own, then stacked. The
-    /// voxels of <paramref name="volumes"/> are never changed when <paramref name="owned"/> is false.
+    /// voxels of <paramref name="volumes"/> are never changed when <paramref name="owned"/> is false. The result carries the
+    /// world affine of its grid (the first channel's, followed through resampling, crop and fit), so that maps computed
+    /// on it (class activations) can be placed back on the scans.
     /// </summary>
-    internal static FloatImage Prepare(IReadOnlyList<NiftiImage> volumes, VolumeGeometry geometry, ITransform resize, bool owned, string source)
+    internal static PreparedVolume Prepare(IReadOnlyList<NiftiImage> volumes, VolumeGeometry geometry, ITransform resize, bool owned, string source)
     {
         var (orientation, spacing, align, crop) = geometry;
         var reoriented = volumes.Select(v => orientation is null ? v : v.Reorient(orientation)).ToList();
@@ -329,15 +331,11 @@ public sealed class VolumeFolderSource : ILabeledImageSource
                 for (int c = 0; c < oriented.Count; c++) Array.Copy(oriented[c].Voxels, 0, data, (long)c * n, n);
                 image = new FloatImage(data, oriented.Count, shape[2], shape[1], shape[0]);
             }
-            if (crop is not null) image = crop.Apply(image, new Random(0));
-            return resize.Apply(image, new Random(0));
+            var (fitted, affine) = CropAndFit(image, first.Affine, crop, resize);
+            return new PreparedVolume(fitted, new VolumeGrid([fitted.Width, fitted.Height, fitted.Depth], affine, first.AffineCode), VolumeGrid.Of(volumes[0]));
         }
-        var parts = Enumerable.Range(0, oriented.Count).Select(i =>
-        {
-            var part = Own(i);
-            if (crop is not null) part = crop.Apply(part, new Random(0));
-            return resize.Apply(part, new Random(0));
-        }).ToList();
+        var fits = Enumerable.Range(0, oriented.Count).Select(i => CropAndFit(Own(i), oriented[i].Affine, crop, resize)).ToList();
+        var parts = fits.Select(f => f.Image).ToList();
         if (parts.Any(p => !p.Shape.SequenceEqual(parts[0].Shape)))
             throw new DataFormatException(source, $"its volumes have different shapes after resizing ({string.Join(", ", parts.Select(p => string.Join("×", p.Shape)))}).");
         var stacked = new float[parts.Sum(p => (long)p.Data.Length)];
@@ -348,7 +346,36 @@ public sealed class VolumeFolderSource : ILabeledImageSource
             at += part.Data.Length;
         }
         var one = parts[0].Shape;
-        return new FloatImage(stacked, parts.Count, one[1], one[2], one[3]);
+        return new PreparedVolume(new FloatImage(stacked, parts.Count, one[1], one[2], one[3]), new VolumeGrid([one[3], one[2], one[1]], fits[0].Affine, first.AffineCode), VolumeGrid.Of(volumes[0]));
+    }
+
+    // Crops a (C, D, H, W) image on the grid `affine` to its foreground, brings it to the input size, and follows its
+    // voxels: the affine of the result, from the crop's start and the fit's crop start, padding or scale (a linear resize
+    // with half-voxel centres maps output index n to input index (n + 0.5) · in / out − 0.5).
+    private static (FloatImage Image, NiftiAffine Affine) CropAndFit(FloatImage image, NiftiAffine affine, CropForeground? crop, ITransform fit)
+    {
+        double[] scale = [1, 1, 1], offset = [0, 0, 0]; // x, y, z: W, H, D
+        if (crop?.FindBox(image) is var (start, end))
+        {
+            image = CropForeground.Cut(image, start, end);
+            offset = [start[2], start[1], start[0]];
+        }
+        int[] before = [image.Width, image.Height, image.Depth];
+        var fitted = fit.Apply(image, new Random(0));
+        int[] after = [fitted.Width, fitted.Height, fitted.Depth];
+        for (int n = 0; n < 3; n++)
+        {
+            if (fit is ResizeWithPadOrCrop)
+            {
+                offset[n] += ResizeWithPadOrCrop.Offset(before[n], after[n]);
+            }
+            else
+            {
+                scale[n] = before[n] / (double)after[n];
+                offset[n] += (0.5 * scale[n]) - 0.5;
+            }
+        }
+        return (fitted, affine.WithIndexMap(scale, offset));
     }
 
     /// <inheritdoc />
@@ -358,7 +385,7 @@ public sealed class VolumeFolderSource : ILabeledImageSource
         if (volumes.Count != Channels)
             throw new DataFormatException(Samples[index].Path, $"it holds {volumes.Count} volume(s), but the first sample ({Samples[0].Path}) holds {Channels}: every sample needs the same channels.");
         // read for this call only: no copy needed
-        var image = Prepare(volumes, Geometry, FitTransform, owned: true, Samples[index].Path);
+        var image = Prepare(volumes, Geometry, FitTransform, owned: true, Samples[index].Path).Image;
         image = _scale.Apply(image, new Random(0));
         return (image, new[] { Samples[index].Label });
     }

@@ -1,3 +1,4 @@
+using MedVision.Nets.Data.Nifti;
 using MedVision.Nets.Transforms;
 
 namespace MedVision.Nets.Data.Loading;
@@ -8,3 +9,17 @@ namespace MedVision.Nets.Data.Loading;
 /// reorient, resample to a voxel size, align channels on different grids, crop to the foreground.
 /// </summary>
 internal sealed record VolumeGeometry(string? Orientation, IReadOnlyList<float>? Spacing, bool AlignModalities, CropForeground? Crop);
+
+/// <summary>A grid of voxels in the world: its shape (X, Y, Z) and voxel-to-world affine with its code.</summary>
+internal sealed record VolumeGrid(IReadOnlyList<int> Shape, NiftiAffine Affine, NiftiXformCode AffineCode)
+{
+    /// <summary>The grid of <paramref name="volume"/>.</summary>
+    public static VolumeGrid Of(NiftiImage volume) => new(volume.Shape.ToArray(), volume.Affine, volume.AffineCode);
+}
+
+/// <summary>
+/// A volume prepared for a network, (C, D, H, W), with the grid it lies on in the world of the scans it was prepared
+/// from (voxel (x, y, z) = (W, H, D) index at <see cref="VolumeGrid.Affine"/> · (x, y, z, 1)), and the grid of the first
+/// of those scans as given (<see cref="Source"/>), where maps computed on the image are placed back.
+/// </summary>
+internal sealed record PreparedVolume(FloatImage Image, VolumeGrid Grid, VolumeGrid Source);

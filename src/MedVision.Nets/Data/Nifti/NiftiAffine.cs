@@ -327,6 +327,28 @@ public sealed class NiftiAffine : IEquatable<NiftiAffine>
         return new NiftiAffine(m);
     }
 
+    /// <summary>
+    /// The affine of a grid whose voxel (i, j, k) is this grid's voxel (scale[0]·i + offset[0], scale[1]·j + offset[1],
+    /// scale[2]·k + offset[2]): what cropping (offsets), padding (negative offsets) and resizing (scales) make of a grid.
+    /// </summary>
+    internal NiftiAffine WithIndexMap(IReadOnlyList<double> scale, IReadOnlyList<double> offset)
+    {
+        var m = new double[12];
+        for (int r = 0; r < 3; r++)
+        {
+            double t = _m[(r * 4) + 3];
+            for (int c = 0; c < 3; c++)
+            {
+                m[(r * 4) + c] = _m[(r * 4) + c] * scale[c];
+                t += _m[(r * 4) + c] * offset[c];
+            }
+
+            m[(r * 4) + 3] = t;
+        }
+
+        return new NiftiAffine(m);
+    }
+
     private (double X, double Y, double Z, double Length) Column(int c)
     {
         double x = _m[c], y = _m[4 + c], z = _m[8 + c];
