@@ -99,8 +99,9 @@ public static class OnnxModelFile
         if (pre.AlignModalities == true) steps.Add("channels on other grids resampled onto the first channel's grid");
         if (pre.CropForeground is { } c)
             steps.Add(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"cropped to their stored values above {c.Threshold}{(c.Margin > 0 ? $" (margin {c.Margin})" : "")}"));
-        if (pre.Fit == "crop_or_pad") steps.Add("center-cropped or padded (with their minimum) to the input size instead of resized");
-        return steps.Count == 0 ? "" : $"volumes {string.Join(", ", steps)} before resizing, ";
+        bool cropOrPad = pre.Fit == "crop_or_pad";
+        if (steps.Count == 0) return cropOrPad ? "volumes center-cropped or padded (with their minimum) to the input size instead of resized, " : "";
+        return $"volumes {string.Join(", ", steps)} before {(cropOrPad ? "being center-cropped or padded (with their minimum) to the input size" : "resizing")}, ";
     }
 
     // The card's per-input normalisation, which the graph leaves to its caller (as the predictors apply it).

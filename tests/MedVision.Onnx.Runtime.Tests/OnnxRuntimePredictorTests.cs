@@ -92,13 +92,16 @@ public sealed class OnnxRuntimePredictorTests : IDisposable
     }
 
     [Theory]
-    [InlineData(false, false)]
-    [InlineData(true, false)]
-    [InlineData(true, true)]
-    public void PredictsVolumesWithA3DModelAsTheLibtorchPredictorDoes(bool perVolume, bool normalizeInGraph)
+    [InlineData(false, false, false)]
+    [InlineData(true, false, false)]
+    [InlineData(true, true, false)]
+    [InlineData(true, false, true)]
+    public void PredictsVolumesWithA3DModelAsTheLibtorchPredictorDoes(bool perVolume, bool normalizeInGraph, bool physicalScale)
     {
         // perVolume: each volume cropped to its values above 100 and normalised over its non-zero voxels (card format 3),
-        // which the predictor does before the graph whether or not the graph does the card's mean and sd itself.
+        // which the predictor does before the graph whether or not the graph does the card's mean and sd itself;
+        // physicalScale: first resampled to 0.8 mm voxels, and cropped or padded to the input size instead of resized
+        // (format 5), which the ONNX Runtime predictor reads from the card in the graph's metadata as well.
         Tensors.ManualSeed(5);
         using var model = ResNet.Builder().WithBlocks(ResidualBlockKind.Basic, 1, 1).WithWidths(4, 8).ForInput(1, spatialDims: 3).WithSmallInputStem().WithClasses(2).Build();
         var preprocessing = new PreprocessingCard
@@ -106,6 +109,8 @@ public sealed class OnnxRuntimePredictorTests : IDisposable
             InputSize = new() { 12, 16, 16 }, Channels = 1, Mean = new() { 0.1f }, Std = new() { 0.9f },
             IntensityNormalization = perVolume ? new IntensityNormalizationCard { NonZero = true } : null,
             CropForeground = perVolume ? new ForegroundCropCard { Threshold = 100, Margin = 1 } : null,
+            Spacing = physicalScale ? new() { 0.8f, 0.8f, 0.8f } : null,
+            Fit = physicalScale ? "crop_or_pad" : null,
         };
         var card = ModelFile.Describe(model, preprocessing, new[] { "control", "disease" }, MedMnistTask.Binary);
         var modelFile = Path.Combine(_folder, "volume.safetensors");
@@ -115,7 +120,9 @@ public sealed class OnnxRuntimePredictorTests : IDisposable
         using (var session = new Microsoft.ML.OnnxRuntime.InferenceSession(onnxFile))
         {
             var description = session.ModelMetadata.Description;
-            if (perVolume)
+            if (physicalScale)
+                description.Should().Contain("volumes resampled to 0.8 × 0.8 × 0.8 mm voxels, cropped to their stored values above 100 (margin 1) before being center-cropped or padded (with their minimum) to the input size, pixels scaled to [0, 1]");
+            else if (perVolume)
                 description.Should().Contain("volumes cropped to their stored values above 100 (margin 1) before resizing, pixels scaled to [0, 1], each input normalised by its own mean and sd over its non-zero values (zeros kept)");
             else description.Should().NotContain("its own mean");
         }
@@ -130,6 +137,7 @@ public sealed class OnnxRuntimePredictorTests : IDisposable
                 for (int x = 3; x < 15; x++) voxels[(z * 20 + y) * 18 + x] = (float)random.NextDouble() * 300;
         var volume = new MedVision.Nets.Data.Nifti.NiftiImage(voxels, new[] { 18, 20, 10 });
         ShouldMatch(new[] { onnx.PredictVolume(volume) }, new[] { libtorch.PredictVolume(volume) });
+        onnx.Card.Preprocessing.Spacing.Should().Equal(preprocessing.Spacing);
     }
 
     [Fact]
