@@ -75,8 +75,11 @@ internal static class RunCommand
         IReadOnlyList<Subject> all;
         if (s.Data is not null)
         {
-            all = SubjectLoader.FromNifti(s.Data, s.Labels ?? Path.Combine(s.Data, "labels.csv"), s.IdColumn, s.LabelColumn, s.Size, out int skipped);
-            AnsiConsole.MarkupLine($"NIfTI folder {Path.GetFullPath(s.Data)}: {all.Count} subjects ({all.Count(x => x.Pet is null)} without PET), {skipped} skipped (no MRI or no label); resampled to {s.Size}³");
+            all = SubjectLoader.FromNifti(s.Data, s.Labels ?? Path.Combine(s.Data, "labels.csv"), s.IdColumn, s.LabelColumn, s.Size, out int skipped, out int aligned, out int unaligned);
+            AnsiConsole.MarkupLine(Markup.Escape($"NIfTI folder {Path.GetFullPath(s.Data)}: {all.Count} subjects ({all.Count(x => x.Pet is null)} without PET), {skipped} skipped (no MRI or no label); resampled to {s.Size}³"
+                + (aligned > 0 ? $"; {aligned} PET volume(s) on another grid resampled onto their MRI's first" : "")));
+            if (unaligned > 0)
+                AnsiConsole.MarkupLine(Markup.Escape($"warning: {unaligned} PET volume(s) lie on another grid than their MRI but their files record no orientation (qform/sform codes 0): each was resized on its own, so the pairs may not line up voxel for voxel."));
         }
         else
         {

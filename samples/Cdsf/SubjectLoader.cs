@@ -10,17 +10,21 @@ internal static class SubjectLoader
 {
     /// <summary>
     /// <c>&lt;subject&gt;_mri.nii[.gz]</c> and <c>&lt;subject&gt;_pet.nii[.gz]</c> in <paramref name="folder"/> (PET may be
-    /// missing), labels from a CSV with an id and a label column. Each volume is resampled (trilinear) to size³ and
-    /// min–max scaled to [0, 1]. Subjects without MRI or without a label are skipped, with a count.
+    /// missing), labels from a CSV with an id and a label column. A PET stored on another grid than its MRI (another
+    /// resolution or field of view) is first resampled onto the MRI's grid through the two files' affines, so that the
+    /// pair lines up voxel for voxel as CDSF's voxel-wise synthesis loss needs (<paramref name="aligned"/> counts them;
+    /// <paramref name="unaligned"/> counts such PETs whose files record no orientation, which are resized on their own).
+    /// Each volume is then resampled (trilinear) to size³ and min–max scaled to [0, 1]. Subjects without MRI or without
+    /// a label are skipped, with a count.
     /// </summary>
-    public static IReadOnlyList<Subject> FromNifti(string folder, string labelsCsv, string idColumn, string labelColumn, int size, out int skipped)
+    public static IReadOnlyList<Subject> FromNifti(string folder, string labelsCsv, string idColumn, string labelColumn, int size, out int skipped, out int aligned, out int unaligned)
     {
         if (!Directory.Exists(folder)) throw new DirectoryNotFoundException($"--data folder '{folder}' does not exist.");
         if (!File.Exists(labelsCsv)) throw new FileNotFoundException($"Labels CSV '{labelsCsv}' does not exist (give it with --labels).", labelsCsv);
         var labels = ReadLabels(labelsCsv, idColumn, labelColumn);
         var dataset = PairedModalityDataset.Scan(folder);
         var subjects = new List<Subject>();
-        skipped = 0;
+        skipped = aligned = unaligned = 0;
         foreach (var s in dataset.Subjects)
         {
             if (!s.Has("mri") || !labels.TryGetValue(s.SubjectId, out int label))
@@ -28,8 +32,28 @@ internal static class SubjectLoader
                 skipped++;
                 continue;
             }
+            var mri = s.Load("mri")!;
             var pet = s.Load("pet");
-            subjects.Add(new Subject(s.SubjectId, Prepare(s.Load("mri")!, size), pet is null ? null : Prepare(pet, size), label));
+            if (pet is not null && !(pet.Shape.SequenceEqual(mri.Shape) && pet.Affine.Equals(mri.Affine)))
+            {
+                if (pet.AffineCode == NiftiXformCode.Unknown || mri.AffineCode == NiftiXformCode.Unknown)
+                {
+                    unaligned++;
+                }
+                else
+                {
+                    try
+                    {
+                        pet = pet.ResampleTo(mri);
+                    }
+                    catch (ArgumentException e)
+                    {
+                        throw new InvalidDataException($"Subject {s.SubjectId}: its PET cannot be placed on its MRI's grid: {e.Message}", e);
+                    }
+                    aligned++;
+                }
+            }
+            subjects.Add(new Subject(s.SubjectId, Prepare(mri, size), pet is null ? null : Prepare(pet, size), label));
         }
         if (subjects.Count == 0) throw new InvalidDataException($"No subject in '{folder}' has both an MRI (<subject>_mri.nii.gz) and a label in '{labelsCsv}'.");
         return subjects;

@@ -40,7 +40,8 @@ public sealed class CdsfSampleTests : IDisposable
     public async Task Run_OnANiftiFolder_ResamplesEachVolumeAndSkipsUnlabelledSubjects()
     {
         // 10 labelled subjects as .nii.gz at 40³ (resampled to 36³ by the sample), PET missing for two, and one subject
-        // with no row in labels.csv.
+        // with no row in labels.csv. The MRI has 1.5 mm voxels and the PET 1 mm ones, without orientation (a warning);
+        // one subject's PET is stored with orientation on a 2 mm grid over the MRI's field of view, resampled onto it.
         var data = _folder["nifti"];
         Directory.CreateDirectory(data);
         var generator = new PhantomGenerator(size: 40, seed: 3);
@@ -49,7 +50,17 @@ public sealed class CdsfSampleTests : IDisposable
         {
             var id = $"s{p.Index:D2}";
             NiftiWriter.Write(Path.Combine(data, id + "_mri.nii.gz"), new NiftiImage(p.Mri, [40, 40, 40], [1.5f, 1.5f, 1.5f]));
-            if (p.Index is not (2 or 5)) NiftiWriter.Write(Path.Combine(data, id + "_pet.nii.gz"), new NiftiImage(p.Pet, [40, 40, 40]));
+            if (p.Index == 3)
+            {
+                // Oriented pair: the MRI at 1.5 mm from the origin, the PET at 2 mm covering the same 60 mm (30³ voxels).
+                var mriAffine = new NiftiAffine(new double[,] { { 1.5, 0, 0, 0 }, { 0, 1.5, 0, 0 }, { 0, 0, 1.5, 0 } });
+                var mri = new NiftiImage(p.Mri, [40, 40, 40], null, NiftiDataType.Float32, mriAffine);
+                NiftiWriter.Write(Path.Combine(data, id + "_mri.nii.gz"), mri);
+                var petAffine = new NiftiAffine(new double[,] { { 2, 0, 0, -0.25 }, { 0, 2, 0, -0.25 }, { 0, 0, 2, -0.25 } });
+                var pet = new NiftiImage(p.Pet, [40, 40, 40], null, NiftiDataType.Float32, mriAffine).ResampleTo([30, 30, 30], petAffine);
+                NiftiWriter.Write(Path.Combine(data, id + "_pet.nii.gz"), pet);
+            }
+            else if (p.Index is not (2 or 5)) NiftiWriter.Write(Path.Combine(data, id + "_pet.nii.gz"), new NiftiImage(p.Pet, [40, 40, 40]));
             if (p.Index != 10) labels.Add($"{id},{(p.Index % 2 == 0 ? 0 : 1)}");
         }
         File.WriteAllLines(Path.Combine(data, "labels.csv"), labels);
@@ -57,7 +68,8 @@ public sealed class CdsfSampleTests : IDisposable
         var run = await SampleApp.RunAsync("cdsf", _folder.Path,
             "run", "--data", data, "--size", "36", "--epochs", "1", "--residual-blocks", "1", "--threads", "1", "--output", _folder["out"]);
         run.ExitCode.Should().Be(0, run.ToString());
-        run.Text.Should().Contain("10 subjects (2 without PET), 1 skipped (no MRI or no label); resampled to 36³");
+        run.Text.Should().Contain("10 subjects (2 without PET), 1 skipped (no MRI or no label); resampled to 36³; 1 PET volume(s) on another grid resampled onto their MRI's first");
+        run.Text.Should().Contain("warning: 7 PET volume(s) lie on another grid than their MRI but their files record no orientation");
         run.Lines().Should().Contain(l => l["#0"] == "cdsf" && l["#1"] == "nifti");
     }
 
