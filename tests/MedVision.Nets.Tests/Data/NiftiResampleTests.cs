@@ -62,18 +62,6 @@ public sealed class NiftiResampleTests
     // wherever the new grid lies within the old one, whatever the two affines.
     private static float Plane(double x, double y, double z) => (float)((0.5 * x) - (1.25 * y) + (2 * z) + 3);
 
-    private static NiftiImage Sampled(int[] shape, NiftiAffine affine, Func<double, double, double, float> f)
-    {
-        var voxels = new float[shape[0] * shape[1] * shape[2]];
-        for (int k = 0, at = 0; k < shape[2]; k++)
-            for (int j = 0; j < shape[1]; j++)
-                for (int i = 0; i < shape[0]; i++, at++)
-                {
-                    var (x, y, z) = affine.Apply(i, j, k);
-                    voxels[at] = f(x, y, z);
-                }
-        return new NiftiImage(voxels, shape, null, NiftiDataType.Float32, affine);
-    }
 
     private static NiftiAffine Oblique(double degrees, double sx, double sy, double sz, double tx, double ty, double tz)
     {
@@ -84,7 +72,7 @@ public sealed class NiftiResampleTests
     [Fact]
     public void LinearResampling_ReproducesAFunctionLinearInWorldCoordinates()
     {
-        var source = Sampled([20, 18, 12], Oblique(25, 1.1, 0.8, 2.0, -10, -5, 3), Plane);
+        var source = WorldVolume.Sample([20, 18, 12], Oblique(25, 1.1, 0.8, 2.0, -10, -5, 3), Plane);
         var target = Oblique(-15, 0.6, 0.6, 0.6, -5, 2, 6);
         var resampled = source.ResampleTo([14, 12, 10], target, ResizeMode.Linear, VolumePadding.Zeros);
         int checkedVoxels = 0;
@@ -111,7 +99,7 @@ public sealed class NiftiResampleTests
     [Fact]
     public void NearestResampling_KeepsTheLabelsOfALabelMap()
     {
-        var labels = Sampled([12, 12, 8], Oblique(10, 1.5, 1.5, 3, 0, 0, 0), (x, y, z) => x < 4 ? 0 : y < 6 ? 1 : 7);
+        var labels = WorldVolume.Sample([12, 12, 8], Oblique(10, 1.5, 1.5, 3, 0, 0, 0), (x, y, z) => x < 4 ? 0 : y < 6 ? 1 : 7);
         var resampled = labels.Resample([1f, 1f, 1f], ResizeMode.Nearest);
         resampled.Voxels.Distinct().Order().Should().Equal(0f, 1f, 7f);
         resampled.SourceDataType.Should().Be(labels.SourceDataType, "nearest neighbour only copies stored values");
@@ -124,8 +112,8 @@ public sealed class NiftiResampleTests
         // One subject's "MRI" on a 1 mm RAS grid and its "PET" on a coarser, flipped (LPS), shifted grid: resampled onto
         // the MRI's grid, the PET agrees with the MRI wherever both sample the same smooth anatomy.
         static float Anatomy(double x, double y, double z) => (float)(100 * Math.Exp(-(((x - 2) * (x - 2)) + (y * y) + ((z + 1) * (z + 1))) / 800.0));
-        var mri = Sampled([32, 32, 24], new NiftiAffine(new double[,] { { 1, 0, 0, -16 }, { 0, 1, 0, -16 }, { 0, 0, 1, -12 } }), Anatomy);
-        var pet = Sampled([20, 20, 14], new NiftiAffine(new double[,] { { -2, 0, 0, 19 }, { 0, -2, 0, 20 }, { 0, 0, 2, -14 } }), Anatomy);
+        var mri = WorldVolume.Sample([32, 32, 24], new NiftiAffine(new double[,] { { 1, 0, 0, -16 }, { 0, 1, 0, -16 }, { 0, 0, 1, -12 } }), Anatomy);
+        var pet = WorldVolume.Sample([20, 20, 14], new NiftiAffine(new double[,] { { -2, 0, 0, 19 }, { 0, -2, 0, 20 }, { 0, 0, 2, -14 } }), Anatomy);
         pet.Orientation.Should().Be("LPS");
 
         var aligned = pet.ResampleTo(mri);
@@ -139,7 +127,7 @@ public sealed class NiftiResampleTests
     [Fact]
     public void Resample_ToItsOwnSpacing_ReturnsTheSameVolume()
     {
-        var volume = Sampled([4, 5, 6], Oblique(30, 1.2, 1.2, 2.5, 0, 0, 0), Plane);
+        var volume = WorldVolume.Sample([4, 5, 6], Oblique(30, 1.2, 1.2, 2.5, 0, 0, 0), Plane);
         volume.Resample([1.2f, 1.2f, 2.5f]).Should().BeSameAs(volume);
         volume.ResampleTo(volume).Voxels.Should().Equal(volume.Voxels, "resampling onto its own grid reads every voxel at its centre");
     }
@@ -147,7 +135,7 @@ public sealed class NiftiResampleTests
     [Fact]
     public void BadArguments_GiveClearErrors()
     {
-        var volume = Sampled([4, 5, 6], Oblique(0, 1, 1, 1, 0, 0, 0), Plane);
+        var volume = WorldVolume.Sample([4, 5, 6], Oblique(0, 1, 1, 1, 0, 0, 0), Plane);
         FluentActions.Invoking(() => volume.Resample([1f, 0f, 1f])).Should().Throw<ArgumentException>().WithMessage("*three positive finite voxel sizes*[1, 0, 1]*");
         FluentActions.Invoking(() => volume.Resample([1f, 1f])).Should().Throw<ArgumentException>().WithMessage("*three positive*");
         FluentActions.Invoking(() => volume.Resample([1f, float.NaN, 1f])).Should().Throw<ArgumentException>();

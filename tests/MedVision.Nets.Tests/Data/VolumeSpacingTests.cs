@@ -22,20 +22,6 @@ public sealed class VolumeSpacingTests : IDisposable
 
     private string Folder(params string[] parts) => Directory.CreateDirectory(Path.Combine([_root, .. parts])).FullName;
 
-    // A volume sampling f at the voxel centres of the grid (shape, affine).
-    private static NiftiImage Sampled(int[] shape, double[,] affine, Func<double, double, double, float> f)
-    {
-        var a = new NiftiAffine(affine);
-        var voxels = new float[shape[0] * shape[1] * shape[2]];
-        for (int k = 0, at = 0; k < shape[2]; k++)
-            for (int j = 0; j < shape[1]; j++)
-                for (int i = 0; i < shape[0]; i++, at++)
-                {
-                    var (x, y, z) = a.Apply(i, j, k);
-                    voxels[at] = f(x, y, z);
-                }
-        return new NiftiImage(voxels, shape, a.VoxelSizes.Select(v => (float)v).ToArray(), NiftiDataType.Float32, a);
-    }
 
     // A ball of radius 6 mm (value 100, an edge about 4 mm wide) centred at the world origin, on a background of 0.
     private static float Ball(double x, double y, double z) => (float)(100 / (1 + Math.Exp(Math.Sqrt((x * x) + (y * y) + (z * z)) - 6)));
@@ -46,8 +32,8 @@ public sealed class VolumeSpacingTests : IDisposable
         // The same ball scanned at 1 mm isotropic over 31 mm and at 0.5 × 0.5 × 2 mm over 42 × 42 × 42 mm (voxel centres
         // from −21 to 21): resized to 20³ the ball fills different shares of the input; resampled to 1 mm (31³ and 43³
         // voxels) and center-cropped to 20³ (both from −9 to 10 mm), the two inputs agree.
-        var fine = Sampled([31, 31, 31], new double[,] { { 1, 0, 0, -15 }, { 0, 1, 0, -15 }, { 0, 0, 1, -15 } }, Ball);
-        var coarse = Sampled([85, 85, 22], new double[,] { { 0.5, 0, 0, -21 }, { 0, 0.5, 0, -21 }, { 0, 0, 2, -21 } }, Ball);
+        var fine = WorldVolume.Sample([31, 31, 31], new double[,] { { 1, 0, 0, -15 }, { 0, 1, 0, -15 }, { 0, 0, 1, -15 } }, Ball);
+        var coarse = WorldVolume.Sample([85, 85, 22], new double[,] { { 0.5, 0, 0, -21 }, { 0, 0.5, 0, -21 }, { 0, 0, 2, -21 } }, Ball);
         NiftiWriter.Write(Path.Combine(Folder("a"), "fine.nii.gz"), fine);
         NiftiWriter.Write(Path.Combine(Folder("b"), "coarse.nii.gz"), coarse);
 
@@ -78,8 +64,8 @@ public sealed class VolumeSpacingTests : IDisposable
         // (so four times as much volume, and flipped): aligned, the PET channel equals the T1 channel up to interpolation;
         // each resized on its own, the PET shows the ball at half the size.
         var subject = Folder("AD", "sub-01");
-        var t1 = Sampled([24, 24, 24], new double[,] { { 1, 0, 0, -11.5 }, { 0, 1, 0, -11.5 }, { 0, 0, 1, -11.5 } }, Ball);
-        var pet = Sampled([24, 24, 24], new double[,] { { -2, 0, 0, 23 }, { 0, -2, 0, 23 }, { 0, 0, 2, -23 } }, Ball);
+        var t1 = WorldVolume.Sample([24, 24, 24], new double[,] { { 1, 0, 0, -11.5 }, { 0, 1, 0, -11.5 }, { 0, 0, 1, -11.5 } }, Ball);
+        var pet = WorldVolume.Sample([24, 24, 24], new double[,] { { -2, 0, 0, 23 }, { 0, -2, 0, 23 }, { 0, 0, 2, -23 } }, Ball);
         pet.Orientation.Should().Be("LPS");
         NiftiWriter.Write(Path.Combine(subject, "sub-01_t1.nii.gz"), t1);
         NiftiWriter.Write(Path.Combine(subject, "sub-01_pet.nii.gz"), pet);
@@ -115,8 +101,8 @@ public sealed class VolumeSpacingTests : IDisposable
     public void ModelCards_RecordSpacingFitAndAlignment_InFormat5_AndThePredictorPreparesFilesAsTrainingDid()
     {
         var subject = Folder("AD", "sub-01");
-        var t1 = Sampled([20, 18, 16], new double[,] { { 1.2, 0, 0, -11 }, { 0, 1.1, 0, -9 }, { 0, 0, 1.5, -12 } }, Ball);
-        var pet = Sampled([14, 14, 12], new double[,] { { -2, 0, 0, 13 }, { 0, -2, 0, 13 }, { 0, 0, 2, -11 } }, (x, y, z) => Ball(x, y, z) * 3 + 10);
+        var t1 = WorldVolume.Sample([20, 18, 16], new double[,] { { 1.2, 0, 0, -11 }, { 0, 1.1, 0, -9 }, { 0, 0, 1.5, -12 } }, Ball);
+        var pet = WorldVolume.Sample([14, 14, 12], new double[,] { { -2, 0, 0, 13 }, { 0, -2, 0, 13 }, { 0, 0, 2, -11 } }, (x, y, z) => Ball(x, y, z) * 3 + 10);
         NiftiWriter.Write(Path.Combine(subject, "t1.nii.gz"), t1);
         NiftiWriter.Write(Path.Combine(subject, "pet.nii.gz"), pet);
         NiftiWriter.Write(Path.Combine(Folder("CN", "sub-02"), "t1.nii.gz"), pet);

@@ -7,6 +7,8 @@ using MedVision.Nets.Models;
 using MedVision.Nets.Transforms;
 using MedVision.Torch;
 
+using MedVision.Nets.Tests.Data;
+
 namespace MedVision.Nets.Tests.Inference;
 
 /// <summary>
@@ -23,18 +25,6 @@ public sealed class VolumeExplanationTests : IDisposable
     // Positive and linear in world coordinates: every linear interpolation reproduces it away from the edges.
     private static float Field(double x, double y, double z) => (float)((0.5 * x) - y + (2 * z) + 100);
 
-    private static NiftiImage Sampled(int[] shape, NiftiAffine affine, Func<double, double, double, float> f)
-    {
-        var voxels = new float[shape[0] * shape[1] * shape[2]];
-        for (int k = 0, at = 0; k < shape[2]; k++)
-            for (int j = 0; j < shape[1]; j++)
-                for (int i = 0; i < shape[0]; i++, at++)
-                {
-                    var (x, y, z) = affine.Apply(i, j, k);
-                    voxels[at] = f(x, y, z);
-                }
-        return new NiftiImage(voxels, shape, affine.VoxelSizes.Select(v => (float)v).ToArray(), NiftiDataType.Float32, affine);
-    }
 
     // An oblique LPS-ish grid: 20° about z, x and y flipped, 1.1 × 0.9 × 2 mm.
     private static readonly NiftiAffine Oblique = new(new double[,]
@@ -54,7 +44,7 @@ public sealed class VolumeExplanationTests : IDisposable
         // Reoriented to RAS, resampled to 1.5 mm, cropped to where the field exceeds 110, then resized (or cropped and
         // padded) to 10 × 12 × 9: every voxel of the result away from the edges holds the field at the world position
         // the result's affine gives it.
-        var volume = Sampled([20, 18, 12], Oblique, Field);
+        var volume = WorldVolume.Sample([20, 18, 12], Oblique, Field);
         var geometry = new VolumeGeometry("RAS", [1.5f, 1.5f, 1.5f], false, crop ? new CropForeground(110) : null);
         ITransform fit = cropOrPad ? new ResizeWithPadOrCrop(9, 12, 10) : new Resize(9, 12, 10, ResizeMode.Linear);
         var prepared = VolumeFolderSource.Prepare([volume], geometry, fit, owned: false, "test");
@@ -113,7 +103,7 @@ public sealed class VolumeExplanationTests : IDisposable
     public void Explanations_OfAVolume_ArePlacedBackOnTheScanAsItWasStored()
     {
         using var predictor = Model(new PreprocessingCard { InputSize = [12, 12, 10], Channels = 1, Mean = [0.5f], Std = [0.5f], Orientation = "RAS", Spacing = [1.5f, 1.5f, 1.5f] });
-        var scan = Sampled([20, 18, 12], Oblique, Lesion);
+        var scan = WorldVolume.Sample([20, 18, 12], Oblique, Lesion);
         var path = Path.Combine(_dir, "scan.nii.gz");
         NiftiWriter.Write(path, scan);
 
