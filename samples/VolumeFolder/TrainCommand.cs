@@ -223,17 +223,7 @@ internal static class TrainCommand
         report.WriteCsv(Path.Combine(s.Output, "validation-evaluation.csv"));
 
         // A self-describing model file: Predictor.Load(...).PredictFile("scan.nii.gz") prepares volumes as training did.
-        var preprocessing = new PreprocessingCard
-        {
-            InputSize = s.Size.ToList(), Channels = channels, Mean = Enumerable.Repeat((float)mean, channels).ToList(), Std = Enumerable.Repeat((float)std, channels).ToList(), Resize = "linear",
-            Orientation = source.Orientation, IntensityWindow = source.Window is { } win ? new() { win.Center, win.Width } : null,
-            IntensityNormalization = perVolume,
-            Modalities = source.Modalities?.ToList(),
-            CropForeground = source.ForegroundCrop is { } f ? new ForegroundCropCard { Threshold = f.Threshold, Margin = f.Margin } : null,
-            Spacing = source.Spacing?.ToList(),
-            AlignModalities = source.AlignModalities ? true : null,
-            Fit = source.Fit == VolumeFit.CropOrPad ? "crop_or_pad" : null,
-        };
+        var preprocessing = source.DescribePreprocessing(Enumerable.Repeat((float)mean, channels).ToList(), Enumerable.Repeat((float)std, channels).ToList(), perVolume);
         var metrics = new Dictionary<string, double> { ["best_epoch"] = result.BestEpoch + 1, ["val_auc"] = auc, ["val_acc"] = acc };
         var modelFile = Path.Combine(s.Output, "model.safetensors");
         ModelFile.Save(modelFile, network, ModelFile.Describe(network, preprocessing, source.ClassNames, task.TaskType, metrics));

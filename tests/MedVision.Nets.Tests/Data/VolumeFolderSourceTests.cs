@@ -153,6 +153,7 @@ public sealed class VolumeFolderSourceTests : IDisposable
             IntensityNormalization = perVolumeNonZero is { } nz ? new IntensityNormalizationCard { NonZero = nz } : null,
             CropForeground = source.ForegroundCrop is { } f ? new ForegroundCropCard { Threshold = f.Threshold, Margin = f.Margin } : null,
         };
+        source.DescribePreprocessing([0.3f], [0.2f], preprocessing.IntensityNormalization).Should().BeEquivalentTo(preprocessing, "the source describes the card written by hand");
         var card = ModelFile.Describe(model, preprocessing, source.ClassNames, MedMnistTask.Binary);
         if (perVolumeNonZero is null && !crop) card.FormatVersion.Should().Be(window ? 2 : 1, "a version-1 reader would scale by min–max instead of the window");
         else card.FormatVersion.Should().Be(3, "a version-2 reader would skip the per-volume normalisation and the crop");

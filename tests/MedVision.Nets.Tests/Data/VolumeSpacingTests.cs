@@ -111,11 +111,13 @@ public sealed class VolumeSpacingTests : IDisposable
 
         Tensors.ManualSeed(4);
         using var model = ResNet.Builder().WithDepth(10).WithWidths(2, 2, 4, 4).ForInput(2, spatialDims: 3).WithSmallInputStem().WithClasses(2).Build();
-        var preprocessing = new PreprocessingCard
+        var preprocessing = source.DescribePreprocessing([0.2f], [0.3f]);
+        preprocessing.Should().BeEquivalentTo(new PreprocessingCard
         {
-            InputSize = [12, 12, 12], Channels = 2, Mean = [0.2f], Std = [0.3f], Orientation = source.Orientation, Modalities = source.Modalities!.ToList(),
-            Spacing = source.Spacing!.ToList(), AlignModalities = true, Fit = "crop_or_pad",
-        };
+            InputSize = [12, 12, 12], Channels = 2, Mean = [0.2f], Std = [0.3f], Resize = "linear", Orientation = "RAS", Modalities = ["t1", "pet"],
+            Spacing = [1.5f, 1.5f, 1.5f], AlignModalities = true, Fit = "crop_or_pad",
+        }, "the source describes every field its preparation depends on");
+        FluentActions.Invoking(() => source.DescribePreprocessing([0.2f, 0.1f], [0.3f])).Should().Throw<ArgumentException>().WithMessage("*got 2 and 1*");
         var card = ModelFile.Describe(model, preprocessing, source.ClassNames, MedMnistTask.Binary);
         card.FormatVersion.Should().Be(5, "a format-4 reader would resize without resampling, aligning or cropping");
         var path = Path.Combine(_root, "model.safetensors");

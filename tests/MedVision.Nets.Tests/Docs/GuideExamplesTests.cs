@@ -87,12 +87,9 @@ public sealed class GuideExamplesTests
             var loader = new DataLoader(source, new DataLoaderOptions { BatchSize = 2, Shuffle = true, Transform = normalize });
             using var model = MedicalNet.CreateModel(medicalNetFile, numClasses: source.ClassNames.Count);
             // … fine-tune with Trainer.Create(new ClassificationTask(model, MedMnistTask.Binary)).TrainOn(loader) …
-            var preprocessing = new PreprocessingCard
-            {
-                InputSize = new() { 32, 32, 32 }, Channels = 1, Mean = new() { 0f }, Std = new() { 1f }, Orientation = source.Orientation,
-                CropForeground = new ForegroundCropCard { Threshold = 0 },                       // as the source
-                IntensityNormalization = new IntensityNormalizationCard { NonZero = true },      // as the transform
-            };
+            // The source's size, orientation and crop, with the transform's normalisation: the predictor prepares scans alike.
+            var preprocessing = source.DescribePreprocessing(mean: [0f], std: [1f],
+                intensityNormalization: new IntensityNormalizationCard { NonZero = true });
             ModelFile.Save(modelPath, model, ModelFile.Describe(model, preprocessing, source.ClassNames, MedMnistTask.Binary));
             using var predictor = Predictor.Load(modelPath);                  // prepares scans as training did
             var prediction = predictor.PredictFile(source.Samples[0].Path);   // a .nii.gz file or a DICOM series folder
@@ -169,11 +166,7 @@ public sealed class GuideExamplesTests
             // 1.5 mm voxels, the PET resampled onto the T1's grid, center-cropped or padded to 12³ (no stretching).
             var source = VolumeFolderSource.FromSubfolders(root, 12, 12, 12, modalities: ["t1", "pet"],
                 spacing: [1.5f, 1.5f, 1.5f], alignModalities: true, fit: VolumeFit.CropOrPad);
-            var preprocessing = new PreprocessingCard
-            {
-                InputSize = [12, 12, 12], Channels = 2, Mean = [0.5f], Std = [0.5f], Orientation = source.Orientation,
-                Modalities = source.Modalities!.ToList(), Spacing = source.Spacing!.ToList(), AlignModalities = true, Fit = "crop_or_pad",
-            };
+            var preprocessing = source.DescribePreprocessing(mean: [0.5f], std: [0.5f]);   // spacing, alignment and fit included
             // The same steps by hand, on volumes in memory:
             var t1 = NiftiReader.Read(Path.Combine(source.Samples[0].Path, "t1.nii.gz")).Reorient("RAS").Resample([1.5f, 1.5f, 1.5f]);
             var pet = NiftiReader.Read(Path.Combine(source.Samples[0].Path, "pet.nii.gz")).Reorient("RAS").ResampleTo(t1);
@@ -218,11 +211,7 @@ public sealed class GuideExamplesTests
             using var model = ResNet.Builder().WithDepth(18).ForInput(channels: source.Channels, spatialDims: 3)
                 .WithClasses(source.ClassNames.Count).Build();
             // … train on new DataLoader(source, …) …
-            var preprocessing = new PreprocessingCard
-            {
-                InputSize = new() { 16, 16, 16 }, Channels = source.Channels, Mean = new() { 0.5f, 0.5f }, Std = new() { 0.5f, 0.5f },
-                Orientation = source.Orientation, Modalities = source.Modalities!.ToList(),   // the channels' order
-            };
+            var preprocessing = source.DescribePreprocessing(mean: [0.5f, 0.5f], std: [0.5f, 0.5f]);   // size, orientation, modalities (the channels' order)
             ModelFile.Save(modelPath, model, ModelFile.Describe(model, preprocessing, source.ClassNames, MedMnistTask.Binary));
             using var predictor = Predictor.Load(modelPath);
             var prediction = predictor.PredictFile(source.Samples[0].Path);   // a subject folder

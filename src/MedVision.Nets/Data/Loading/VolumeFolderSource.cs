@@ -277,6 +277,44 @@ public sealed class VolumeFolderSource : ILabeledImageSource
         return series[0].ToVolume();
     }
 
+    /// <summary>
+    /// The preprocessing a model card records for a network trained on this source, so that
+    /// <see cref="Inference.Predictor"/> prepares scans exactly as <see cref="Load"/> prepared the training volumes:
+    /// input size and channels, orientation, voxel size, alignment of modalities, crop to the foreground, fit,
+    /// intensity window and modalities as this source has them, with the normalisation the training pipeline applied
+    /// after <see cref="Load"/>. Copying those fields by hand risks a predictor that prepares scans differently from
+    /// training without any error; this cannot forget one.
+    /// </summary>
+    /// <param name="mean">The mean subtracted from each channel (one value for all, or one per channel), as the training pipeline's <see cref="Transforms.Normalize"/>.</param>
+    /// <param name="std">The standard deviations (as many as <paramref name="mean"/>).</param>
+    /// <param name="intensityNormalization">The per-volume normalisation the training pipeline applied before (x − mean) / std (<see cref="Transforms.NormalizeIntensity"/>), if any.</param>
+    /// <returns>A new card section, for <c>ModelFile.Describe(model, preprocessing, source.ClassNames, task)</c>.</returns>
+    /// <exception cref="ArgumentException">No means, or not as many standard deviations as means.</exception>
+    public Inference.PreprocessingCard DescribePreprocessing(IReadOnlyList<float> mean, IReadOnlyList<float> std, Inference.IntensityNormalizationCard? intensityNormalization = null)
+    {
+        ArgumentNullException.ThrowIfNull(mean);
+        ArgumentNullException.ThrowIfNull(std);
+        if (mean.Count == 0 || mean.Count != std.Count)
+            throw new ArgumentException($"Give one mean and one standard deviation for all channels or for each; got {mean.Count} and {std.Count}.", nameof(std));
+        var (depth, height, width) = _size;
+        return new Inference.PreprocessingCard
+        {
+            InputSize = [depth, height, width],
+            Channels = Channels,
+            Mean = mean.ToList(),
+            Std = std.ToList(),
+            Resize = "linear",
+            Orientation = Orientation,
+            IntensityWindow = Window is { } w ? [w.Center, w.Width] : null,
+            IntensityNormalization = intensityNormalization is null ? null : new() { NonZero = intensityNormalization.NonZero, ChannelWise = intensityNormalization.ChannelWise },
+            CropForeground = ForegroundCrop is { } crop ? new() { Threshold = crop.Threshold, Margin = crop.Margin } : null,
+            Modalities = Modalities?.ToList(),
+            Spacing = Spacing?.ToList(),
+            AlignModalities = AlignModalities ? true : null,
+            Fit = Fit == VolumeFit.CropOrPad ? "crop_or_pad" : null,
+        };
+    }
+
     /// <summary>How this source prepares the geometry of its volumes, for <see cref="Prepare"/>.</summary>
     internal VolumeGeometry Geometry => new(Orientation, Spacing, AlignModalities, ForegroundCrop);
 
