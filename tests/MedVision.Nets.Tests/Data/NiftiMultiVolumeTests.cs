@@ -61,4 +61,41 @@ public sealed class NiftiMultiVolumeTests
         var all = () => NiftiReader.ReadVolumes(path);
         all.Should().Throw<DataFormatException>().WithMessage("*cut.nii*truncated: 4 volumes of 2×3×2*");
     }
+
+    [Fact]
+    public void AVolumeOfAFileLargerThanAnArrayHolds_IsReadWithoutReadingTheWholeFile()
+    {
+        // 129 uint8 volumes of 512×512×64 (16 MiB each): 2.1 GB of voxels, more than one byte array holds. The file is
+        // sparse (only the header and the last volume's first bytes are written), so it costs little disk.
+        using var temp = new TempFolder();
+        var path = temp.File("long-series.nii");
+        NiftiWriter.Write(path, new NiftiImage(new float[512 * 512 * 64], [512, 512, 64]), new NiftiWriteOptions { DataType = NiftiDataType.UInt8 });
+        long volumeBytes = 512L * 512 * 64;
+        using (var file = new FileStream(path, FileMode.Open, FileAccess.ReadWrite))
+        {
+            Span<byte> dims = stackalloc byte[2];
+            System.Buffers.Binary.BinaryPrimitives.WriteInt16LittleEndian(dims, 4);
+            file.Position = 40; // dim[0]
+            file.Write(dims);
+            System.Buffers.Binary.BinaryPrimitives.WriteInt16LittleEndian(dims, 129);
+            file.Position = 48; // dim[4]
+            file.Write(dims);
+            file.SetLength(352 + (129 * volumeBytes));
+            file.Position = 352 + (128 * volumeBytes);
+            file.Write([7, 8, 9]);
+        }
+        new FileInfo(path).Length.Should().BeGreaterThan(int.MaxValue);
+
+        var last = NiftiReader.Read(path, 128);
+        last.Shape.Should().Equal(512, 512, 64);
+        last.Voxels[..4].Should().Equal(7f, 8f, 9f, 0f);
+        NiftiReader.Read(path, 0).Voxels.Should().OnlyContain(v => v == 0f);
+        FluentActions.Invoking(() => NiftiReader.Read(path, 129)).Should().Throw<ArgumentOutOfRangeException>().WithMessage("*holds 129 volume(s)*");
+
+        // Cut inside volume 100: volumes before it still read, the ones from it on are refused as truncated, by name.
+        using (var file = new FileStream(path, FileMode.Open, FileAccess.ReadWrite)) file.SetLength(352 + (100 * volumeBytes) + 5);
+        NiftiReader.Read(path, 99).Shape.Should().Equal(512, 512, 64);
+        FluentActions.Invoking(() => NiftiReader.Read(path, 100)).Should().Throw<DataFormatException>()
+            .WithMessage($"*long-series.nii*truncated: 101 volumes of 512×512×64 UInt8 voxels need {101 * volumeBytes} bytes from offset 352, but only {(100 * volumeBytes) + 5} are present*");
+    }
 }

@@ -72,8 +72,7 @@ public static class NiftiReader
     // volume: -1 for the only volume (several are an error), an index for that one, null for all.
     private static NiftiImage[] ReadCore(string path, int? volume)
     {
-        byte[] bytes = ReadMaybeGzip(path);
-        var header = ReadHeader(bytes, path);
+        var header = ReadHeader(ReadHeaderBytes(path), path);
         int version = header.Version;
         bool bigEndian = header.BigEndian, pair = header.Pair;
 
@@ -141,13 +140,11 @@ public static class NiftiReader
         double inter = header.Inter;
         bool scale = double.IsFinite(slope) && slope != 0 && (slope != 1 || (double.IsFinite(inter) && inter != 0));
 
-        byte[] data = bytes;
         string dataPath = path;
         long offset;
         if (pair)
         {
             dataPath = ImagePathFor(path, version);
-            data = ReadMaybeGzip(dataPath);
             if (!double.IsFinite(voxOffset) || voxOffset < 0 || voxOffset > long.MaxValue)
             {
                 throw new DataFormatException(path, $"invalid vox_offset {voxOffset}.");
@@ -162,7 +159,7 @@ public static class NiftiReader
                 throw new DataFormatException(path, $"invalid vox_offset {voxOffset}; a single-file NIfTI-{version} needs an integer offset of at least {header.MinimumVoxOffset}.");
             }
 
-            offset = voxOffset > long.MaxValue ? long.MaxValue : (long)voxOffset;
+            offset = voxOffset >= long.MaxValue ? long.MaxValue : (long)voxOffset;
         }
 
         if (volume == -1 && volumes > 1)
@@ -177,54 +174,77 @@ public static class NiftiReader
 
         int firstVolume = volume is { } v0 && v0 >= 0 ? v0 : 0, lastVolume = volume is null ? (int)volumes - 1 : firstVolume;
         long count = (long)dims[0] * dims[1] * dims[2];
-        long needed = count * elementSize * (lastVolume + 1);
-        if (offset > data.LongLength)
-        {
-            throw new DataFormatException(dataPath, $"file is truncated: the voxels start at vox_offset {voxOffset}, beyond the end of the file ({data.LongLength} bytes).");
-        }
-
-        // offset > length - needed, not offset + needed > length: a vox_offset of 1e21 saturates to long.MaxValue.
-        if (offset < 0 || needed > data.LongLength || offset > data.LongLength - needed)
-        {
-            throw new DataFormatException(dataPath, $"file is truncated: {(lastVolume > 0 ? $"{lastVolume + 1} volumes of " : "")}{dims[0]}×{dims[1]}×{dims[2]} {dataType} voxels need {needed} bytes from offset {offset}, but only {Math.Max(0, data.LongLength - offset)} are present.");
-        }
-
         if (count > Array.MaxLength)
         {
             throw new DataFormatException(path, $"{dims[0]}×{dims[1]}×{dims[2]} voxels are more than one array can hold ({Array.MaxLength}).");
         }
 
-        var d = new HeaderReader(data, bigEndian);
+        // The voxels are streamed from the (decompressed) file volume by volume, so a 4-D file larger than an array can
+        // hold reads as well as a small one, and a single volume of it is read without holding the others.
+        long volumeBytes = count * elementSize;
+        long needed = volumeBytes * (lastVolume + 1);
         var images = new NiftiImage[lastVolume - firstVolume + 1];
-        for (int k = firstVolume; k <= lastVolume; k++)
+        try
         {
-            images[k - firstVolume] = new NiftiImage(ReadVoxels(offset + (k * count * elementSize)), dims, spacing, dataType, affine, affineCode);
+            using var data = OpenMaybeGzip(dataPath);
+            long reached = Skip(data, offset);
+            if (reached < offset)
+            {
+                throw new DataFormatException(dataPath, $"file is truncated: the voxels start at vox_offset {voxOffset}, beyond the end of the file ({reached} bytes{(data is GZipStream ? " decompressed" : "")}).");
+            }
+
+            long present = Skip(data, firstVolume * volumeBytes); // bytes present from the offset on
+            var chunk = new byte[(int)Math.Min(volumeBytes, 1 << 20) / elementSize * elementSize];
+            for (int k = firstVolume; k <= lastVolume && present == k * volumeBytes; k++)
+            {
+                var voxels = new float[count];
+                present += ReadVoxels(data, chunk, voxels);
+                if (present == (k + 1) * volumeBytes) images[k - firstVolume] = new NiftiImage(voxels, dims, spacing, dataType, affine, affineCode);
+            }
+
+            if (present < needed)
+            {
+                throw new DataFormatException(dataPath, $"file is truncated: {(lastVolume > 0 ? $"{lastVolume + 1} volumes of " : "")}{dims[0]}×{dims[1]}×{dims[2]} {dataType} voxels need {needed} bytes from offset {offset}, but only {present} are present.");
+            }
+        }
+        catch (InvalidDataException ex)
+        {
+            throw new DataFormatException(dataPath, $"gzip data is corrupt ({ex.Message}).", ex);
         }
 
         return images;
 
-        float[] ReadVoxels(long start)
+        // Fills voxels from the stream a chunk at a time; the bytes read (fewer than the volume's at the end of the data).
+        long ReadVoxels(Stream stream, byte[] buffer, float[] voxels)
         {
-            var voxels = new float[count];
-            for (long i = 0; i < count; i++)
+            long done = 0, at = 0;
+            while (at < voxels.LongLength)
             {
-                int at = checked((int)(start + (i * elementSize)));
-                double v = dataType switch
+                int want = (int)Math.Min(buffer.Length, (voxels.LongLength - at) * elementSize);
+                int got = stream.ReadAtLeast(buffer.AsSpan(0, want), want, throwOnEndOfStream: false);
+                done += got;
+                var d = new HeaderReader(buffer, bigEndian);
+                for (int i = 0; i + elementSize <= got; i += elementSize, at++)
                 {
-                    NiftiDataType.UInt8 => data[at],
-                    NiftiDataType.Int8 => (sbyte)data[at],
-                    NiftiDataType.Int16 => d.Int16(at),
-                    NiftiDataType.UInt16 => (ushort)d.Int16(at),
-                    NiftiDataType.Int32 => d.Int32(at),
-                    NiftiDataType.UInt32 => (uint)d.Int32(at),
-                    NiftiDataType.Int64 => d.Int64(at),
-                    NiftiDataType.Float32 => d.Single(at),
-                    _ => d.Double(at),
-                };
-                voxels[i] = scale ? (float)((v * slope) + inter) : (float)v;
+                    double v = dataType switch
+                    {
+                        NiftiDataType.UInt8 => buffer[i],
+                        NiftiDataType.Int8 => (sbyte)buffer[i],
+                        NiftiDataType.Int16 => d.Int16(i),
+                        NiftiDataType.UInt16 => (ushort)d.Int16(i),
+                        NiftiDataType.Int32 => d.Int32(i),
+                        NiftiDataType.UInt32 => (uint)d.Int32(i),
+                        NiftiDataType.Int64 => d.Int64(i),
+                        NiftiDataType.Float32 => d.Single(i),
+                        _ => d.Double(i),
+                    };
+                    voxels[at] = scale ? (float)((v * slope) + inter) : (float)v;
+                }
+
+                if (got < want) break;
             }
 
-            return voxels;
+            return done;
         }
     }
 
@@ -397,25 +417,51 @@ public static class NiftiReader
         throw new DataFormatException(headerPath, $"the image file '{img}' of this header/image pair is missing.");
     }
 
-    private static byte[] ReadMaybeGzip(string path)
+    // The file as a stream of its (decompressed, when it starts with gzip's magic) bytes.
+    private static Stream OpenMaybeGzip(string path)
     {
-        byte[] raw = File.ReadAllBytes(path);
-        if (raw.Length < 2 || raw[0] != 0x1f || raw[1] != 0x8b)
-        {
-            return raw;
-        }
+        var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan);
+        int b0 = file.ReadByte(), b1 = file.ReadByte();
+        file.Position = 0;
+        return b0 == 0x1f && b1 == 0x8b ? new GZipStream(file, CompressionMode.Decompress) : file;
+    }
 
+    // The first bytes of the (decompressed) file: the header, or all there is when the file is shorter.
+    private static byte[] ReadHeaderBytes(string path)
+    {
         try
         {
-            using var gz = new GZipStream(new MemoryStream(raw), CompressionMode.Decompress);
-            using var ms = new MemoryStream();
-            gz.CopyTo(ms);
-            return ms.ToArray();
+            using var stream = OpenMaybeGzip(path);
+            var buffer = new byte[Nifti2HeaderSize];
+            int read = stream.ReadAtLeast(buffer, buffer.Length, throwOnEndOfStream: false);
+            return read == buffer.Length ? buffer : buffer[..read];
         }
         catch (InvalidDataException ex)
         {
             throw new DataFormatException(path, $"gzip data is corrupt ({ex.Message}).", ex);
         }
+    }
+
+    // Moves the stream count bytes on (seeking when it can); the bytes moved, fewer at the end of the data.
+    private static long Skip(Stream stream, long count)
+    {
+        if (stream.CanSeek)
+        {
+            long moved = Math.Min(count, Math.Max(0, stream.Length - stream.Position));
+            stream.Position += moved;
+            return moved;
+        }
+
+        var scratch = new byte[1 << 16];
+        long skipped = 0;
+        while (skipped < count)
+        {
+            int got = stream.Read(scratch, 0, (int)Math.Min(scratch.Length, count - skipped));
+            if (got == 0) break;
+            skipped += got;
+        }
+
+        return skipped;
     }
 
     private readonly struct HeaderReader(byte[] bytes, bool bigEndian)
