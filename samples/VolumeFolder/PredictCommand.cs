@@ -30,7 +30,8 @@ internal static class PredictCommand
         var card = predictor.Card;
         if (card.Preprocessing.InputSize.Count != 3)
             throw new ArgumentException($"{Path.GetFileName(modelPath)} takes 2-D images (input {string.Join("×", card.Preprocessing.InputSize)}); this sample predicts volumes.");
-        var window = card.Preprocessing.IntensityWindow is [var center, var width] ? string.Create(CultureInfo.InvariantCulture, $", window {center} ± {width / 2}") : "";
+        var window = card.Preprocessing.IntensityWindow is [var center, var width] ? string.Create(CultureInfo.InvariantCulture, $", window {center} ± {width / 2}")
+            : card.Preprocessing.IntensityPercentiles is [var lower, var upper] ? string.Create(CultureInfo.InvariantCulture, $", intensities by their percentiles {lower}–{upper}") : "";
         var crop = card.Preprocessing.CropForeground is { } c ? string.Create(CultureInfo.InvariantCulture, $", cropped to values above {c.Threshold}{(c.Margin > 0 ? $" (margin {c.Margin})" : "")}") : "";
         var normalization = card.Preprocessing.IntensityNormalization is { } n ? $", each volume normalised over its {(n.NonZero ? "non-zero voxels" : "voxels")}" : "";
         AnsiConsole.MarkupLine(Markup.Escape($"Model {Path.GetFileName(modelPath)}: classes {string.Join(", ", card.ClassNames)}, input {string.Join("×", card.Preprocessing.InputSize)}{(card.Preprocessing.Modalities is { } m ? $", subject folders of {string.Join(", ", m)}" : "")}{(card.Preprocessing.Orientation is { } o ? $", reoriented to {o}" : "")}{(card.Preprocessing.Spacing is { } mm ? $", {string.Join(" × ", mm.Select(v => v.ToString(CultureInfo.InvariantCulture)))} mm voxels" : "")}{(card.Preprocessing.AlignModalities == true ? ", modalities aligned" : "")}{(card.Preprocessing.Fit == "crop_or_pad" ? ", cropped or padded to the input size" : "")}{crop}{window}{normalization}"));

@@ -94,7 +94,8 @@ public static class ModelFile
     /// <summary>
     /// The oldest card format that describes <paramref name="card"/>, so that a reader which would ignore one of its
     /// fields, and so predict differently, refuses the file instead: 5 with a volume's <see cref="PreprocessingCard.Spacing"/>
-    /// or <see cref="PreprocessingCard.AlignModalities"/> or a crop-or-pad <see cref="PreprocessingCard.Fit"/>; 4 with <see cref="PreprocessingCard.Modalities"/>; 3 with a per-input
+    /// or <see cref="PreprocessingCard.AlignModalities"/> or a crop-or-pad <see cref="PreprocessingCard.Fit"/> or
+    /// <see cref="PreprocessingCard.IntensityPercentiles"/>; 4 with <see cref="PreprocessingCard.Modalities"/>; 3 with a per-input
     /// <see cref="PreprocessingCard.IntensityNormalization"/> or a volume's <see cref="PreprocessingCard.CropForeground"/>; 2 with a ResNet's own stem kernel or stride,
     /// replace_stride_with_dilation, stage strides, stage dilations or zero-padding shortcut, or a volume's intensity
     /// window; else 1.
@@ -102,7 +103,7 @@ public static class ModelFile
     public static int RequiredFormatVersion(ModelCard card)
     {
         ArgumentNullException.ThrowIfNull(card);
-        if (card.Preprocessing is { } volume && (volume.Spacing is not null || volume.AlignModalities == true || volume.Fit == "crop_or_pad")) return 5;
+        if (card.Preprocessing is { } volume && (volume.Spacing is not null || volume.AlignModalities == true || volume.Fit == "crop_or_pad" || volume.IntensityPercentiles is not null)) return 5;
         if (card.Preprocessing is { Modalities: not null }) return 4;
         if (card.Preprocessing is { } pre && (pre.IntensityNormalization is not null || pre.CropForeground is not null)) return 3;
         bool resnet2 = card.ResNet is { } r
@@ -372,6 +373,9 @@ public static class ModelFile
             throw new ModelFormatException($"{source}: the modalities [{string.Join(", ", modalities)}] must name each of the {p.Channels} input channels of a 3-D model once.");
         if (p.Spacing is { } spacing && (p.InputSize.Count != 3 || spacing.Count != 3 || spacing.Any(v => !(v > 0) || !float.IsFinite(v))))
             throw new ModelFormatException($"{source}: the spacing [{string.Join(", ", spacing.Select(v => v.ToString(System.Globalization.CultureInfo.InvariantCulture)))}] must be three positive, finite voxel sizes, for a 3-D model.");
+        if (p.IntensityPercentiles is { } percentiles && (p.InputSize.Count != 3 || p.IntensityWindow is not null || percentiles.Count != 2
+                || !(percentiles[0] >= 0 && percentiles[0] < percentiles[1] && percentiles[1] <= 100)))
+            throw new ModelFormatException($"{source}: the intensity percentiles [{string.Join(", ", percentiles.Select(v => v.ToString(System.Globalization.CultureInfo.InvariantCulture)))}] must be (lower, upper) with 0 ≤ lower < upper ≤ 100, for a 3-D model without an intensity window.");
         if (p.AlignModalities == true && p.InputSize.Count != 3)
             throw new ModelFormatException($"{source}: align_modalities applies to 3-D models only.");
         if (p.Fit is { } fit && (fit is not ("resize" or "crop_or_pad") || (fit == "crop_or_pad" && p.InputSize.Count != 3)))

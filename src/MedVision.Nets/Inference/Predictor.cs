@@ -171,7 +171,7 @@ public sealed class Predictor : IDisposable
     /// Predicts a 3-D volume (for 3-D models): reoriented to the model's <see cref="PreprocessingCard.Orientation"/>
     /// when it records one, resampled to its <see cref="PreprocessingCard.Spacing"/> when it records one, cropped to its
     /// foreground when the card has a <see cref="PreprocessingCard.CropForeground"/>, resized, intensities mapped to [0, 1] (through the card's
-    /// <see cref="PreprocessingCard.IntensityWindow"/>, else by the volume's minimum and maximum) and normalised (by its
+    /// <see cref="PreprocessingCard.IntensityWindow"/>, else by its <see cref="PreprocessingCard.IntensityPercentiles"/>, else by the volume's minimum and maximum) and normalised (by its
     /// own statistics when the card has an <see cref="PreprocessingCard.IntensityNormalization"/>, then by the card's mean
     /// and sd) — as <see cref="Data.Loading.VolumeFolderSource"/> and the training pipeline prepared training volumes.
     /// </summary>
@@ -211,7 +211,9 @@ public sealed class Predictor : IDisposable
         // Reoriented, cropped and resized as VolumeFolderSource prepares training volumes: resized before the intensities
         // are mapped (a min–max scaling or a clamping window does not commute with interpolation).
         var prepared = Data.Loading.VolumeFolderSource.Prepare(volumes, _geometry, _resize, owned, source);
-        var scale = Card.Preprocessing.IntensityWindow is [var center, var width] ? new ScaleIntensity(center, width) : new ScaleIntensity();
+        var scale = Card.Preprocessing.IntensityWindow is [var center, var width] ? new ScaleIntensity(center, width)
+            : Card.Preprocessing.IntensityPercentiles is [var lower, var upper] ? ScaleIntensity.FromPercentiles(lower, upper)
+            : new ScaleIntensity();
         return prepared with { Image = scale.Apply(prepared.Image, new Random(0)) };
     }
 

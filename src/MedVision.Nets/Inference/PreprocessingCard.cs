@@ -37,6 +37,16 @@ public sealed class PreprocessingCard
     public List<double>? IntensityWindow { get; set; }
 
     /// <summary>
+    /// For 3-D models without an <see cref="IntensityWindow"/>: the percentiles (lower, upper; 0–100) of each volume's
+    /// values mapped to 0 and 1, clamped (<see cref="Transforms.ScaleIntensity.FromPercentiles"/>), as
+    /// <see cref="Data.Loading.VolumeFolderSource.IntensityPercentiles"/> scaled training volumes; <see langword="null"/>:
+    /// the minimum and maximum. A card that has them is written in format 5.
+    /// </summary>
+    [JsonPropertyName("intensity_percentiles")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public List<double>? IntensityPercentiles { get; set; }
+
+    /// <summary>
     /// Normalisation of each input by its own mean and standard deviation (<see cref="Transforms.NormalizeIntensity"/>),
     /// after resizing and before (x − mean) / std — as MedicalNet prepared volumes for its pretrained 3-D ResNets (then
     /// <see cref="Mean"/> 0 and <see cref="Std"/> 1); <see langword="null"/>: none. A card that has one is written in format 3.

@@ -6,8 +6,10 @@ namespace MedVision.Nets.Transforms;
 /// Maps modality values (MR or PET intensities, Hounsfield units) to [0, 1], for 2-D or 3-D inputs: by the image's own
 /// minimum and maximum (MONAI's <c>ScaleIntensity</c>), or through a fixed window of <see cref="WindowCenter"/> and
 /// <see cref="WindowWidth"/> with values outside it clamped (MONAI's <c>ScaleIntensityRange</c> with <c>clip=True</c>;
-/// e.g. center 40, width 400 for a CT soft-tissue window). A constant image maps to 0. Deterministic: the random source
-/// is not used.
+/// e.g. center 40, width 400 for a CT soft-tissue window), or by two percentiles of the image's own values
+/// (<see cref="FromPercentiles"/>, MONAI's <c>ScaleIntensityRangePercentiles</c> with <c>clip=True</c>: robust to the
+/// few very bright voxels an MRI often has, which would squeeze a min–max scaling). A constant image maps to 0.
+/// Deterministic: the random source is not used.
 /// </summary>
 public sealed class ScaleIntensity : ITransform
 {
@@ -29,6 +31,35 @@ public sealed class ScaleIntensity : ITransform
         WindowWidth = width;
     }
 
+    private ScaleIntensity(double lowerPercentile, double upperPercentile, bool percentiles)
+    {
+        _ = percentiles;
+        LowerPercentile = lowerPercentile;
+        UpperPercentile = upperPercentile;
+    }
+
+    /// <summary>
+    /// Scales each image by two percentiles of its own values: the <paramref name="lower"/> percentile becomes 0 and the
+    /// <paramref name="upper"/> one 1, clamped — MONAI's <c>ScaleIntensityRangePercentiles(lower, upper, 0, 1, clip=True)</c>,
+    /// percentiles as NumPy's <c>np.percentile</c> computes them (linear interpolation between the sorted values), over
+    /// all channels together.
+    /// </summary>
+    /// <param name="lower">The percentile mapped to 0, from 0 to 100 (e.g. 0.5).</param>
+    /// <param name="upper">The percentile mapped to 1, above <paramref name="lower"/> and at most 100 (e.g. 99.5).</param>
+    /// <exception cref="ArgumentOutOfRangeException">The percentiles are not 0 ≤ lower &lt; upper ≤ 100.</exception>
+    public static ScaleIntensity FromPercentiles(double lower, double upper)
+    {
+        if (!(lower >= 0 && lower < 100)) throw new ArgumentOutOfRangeException(nameof(lower), lower, "The lower percentile must be from 0 to below 100.");
+        if (!(upper > lower && upper <= 100)) throw new ArgumentOutOfRangeException(nameof(upper), upper, $"The upper percentile must be above the lower one ({lower}) and at most 100.");
+        return new ScaleIntensity(lower, upper, percentiles: true);
+    }
+
+    /// <summary>The percentile mapped to 0 (<see cref="FromPercentiles"/>); <see langword="null"/> otherwise.</summary>
+    public double? LowerPercentile { get; }
+
+    /// <summary>The percentile mapped to 1 (<see cref="FromPercentiles"/>); <see langword="null"/> otherwise.</summary>
+    public double? UpperPercentile { get; }
+
     /// <summary>The window's centre; <see langword="null"/> when each image is scaled by its own minimum and maximum.</summary>
     public double? WindowCenter { get; }
 
@@ -40,6 +71,13 @@ public sealed class ScaleIntensity : ITransform
     {
         ArgumentNullException.ThrowIfNull(image);
         ArgumentNullException.ThrowIfNull(random);
+        if (LowerPercentile is { } lower && UpperPercentile is { } upper)
+        {
+            var (low, high) = IntensityWindow.Percentiles(image.Data, lower, upper);
+            IntensityWindow.MapToUnitRange(image.Data, low, high);
+            return image;
+        }
+
         IntensityWindow.MapToUnitRange(image.Data, WindowCenter is { } c && WindowWidth is { } w ? (c, w) : null);
         return image;
     }

@@ -66,6 +66,8 @@ public sealed class TransformPipelineBuilder
     public TransformPipelineBuilder ScaleIntensity() => Add(new ScaleIntensity());
     /// <summary>Maps intensities to [0, 1] through a fixed window (center, width), clamping values outside it.</summary>
     public TransformPipelineBuilder ScaleIntensity(double center, double width) => Add(new ScaleIntensity(center, width));
+    /// <summary>Maps intensities to [0, 1] by two percentiles (0–100) of each image's own values, clamping (MONAI's ScaleIntensityRangePercentiles).</summary>
+    public TransformPipelineBuilder ScaleIntensityPercentiles(double lower, double upper) => Add(Transforms.ScaleIntensity.FromPercentiles(lower, upper));
 
     /// <summary>Creates the pipeline; the builder cannot be used afterwards.</summary>
     public TransformPipeline Build()

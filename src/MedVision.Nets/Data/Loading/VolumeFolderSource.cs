@@ -21,9 +21,10 @@ public sealed class VolumeFolderSource : ILabeledImageSource
     private readonly ScaleIntensity _scale;
 
     private VolumeFolderSource(IReadOnlyList<string> classes, IReadOnlyList<(string Path, int Label)> samples, (int, int, int) size, (double, double)? window, string? orientation,
-        CropForeground? cropForeground, IReadOnlyList<string>? modalities, IReadOnlyList<float>? spacing, bool alignModalities, VolumeFit fit)
+        CropForeground? cropForeground, IReadOnlyList<string>? modalities, IReadOnlyList<float>? spacing, bool alignModalities, VolumeFit fit, (double, double)? percentiles)
     {
         Fit = fit;
+        IntensityPercentiles = percentiles;
         Spacing = spacing;
         AlignModalities = alignModalities;
         Modalities = modalities;
@@ -32,7 +33,7 @@ public sealed class VolumeFolderSource : ILabeledImageSource
         ClassNames = classes;
         Samples = samples;
         _size = size;
-        _scale = window is { } w ? new ScaleIntensity(w.Item1, w.Item2) : new ScaleIntensity();
+        _scale = window is { } w ? new ScaleIntensity(w.Item1, w.Item2) : percentiles is { } p ? ScaleIntensity.FromPercentiles(p.Item1, p.Item2) : new ScaleIntensity();
         Window = window;
         _channels = new Lazy<int>(() => modalities?.Count ?? ReadVolumes(0).Count);
     }
@@ -48,6 +49,13 @@ public sealed class VolumeFolderSource : ILabeledImageSource
     /// volume's own minimum and maximum. A model card records it as <see cref="Inference.PreprocessingCard.IntensityWindow"/>.
     /// </summary>
     public (double Center, double Width)? Window { get; }
+
+    /// <summary>
+    /// The percentiles (lower, upper; 0–100) of each volume's own values mapped to 0 and 1 (clamped) when there is no
+    /// <see cref="Window"/> (<see cref="ScaleIntensity.FromPercentiles"/>); <see langword="null"/>: each volume's minimum
+    /// and maximum. A model card records it as <see cref="Inference.PreprocessingCard.IntensityPercentiles"/>.
+    /// </summary>
+    public (double Lower, double Upper)? IntensityPercentiles { get; }
 
     /// <summary>
     /// The crop to the foreground every volume gets after reorienting and before resampling; <see langword="null"/>:
@@ -135,12 +143,21 @@ public sealed class VolumeFolderSource : ILabeledImageSource
     /// affines (every such volume needs an orientation in its header); see <see cref="AlignModalities"/>.</param>
     /// <param name="fit">How prepared volumes are brought to (depth, height, width): resized (default), or center-cropped
     /// and padded keeping their voxel size (with <paramref name="spacing"/>, as MONAI pipelines do); see <see cref="Fit"/>.</param>
+    /// <param name="intensityPercentiles">(lower, upper) percentiles of each volume's values mapped to 0 and 1 instead of
+    /// its minimum and maximum (e.g. (0.5, 99.5) for MRI, whose few very bright voxels squeeze a min–max scaling); not with
+    /// <paramref name="window"/>. See <see cref="IntensityPercentiles"/>.</param>
     /// <exception cref="DirectoryNotFoundException">The folder does not exist.</exception>
     /// <exception cref="DataFormatException">No class folder, no volume in any of them, or a subject folder that lacks a modality or holds it twice.</exception>
     public static VolumeFolderSource FromSubfolders(string root, int depth, int height, int width, (double Center, double Width)? window = null, string? orientation = "RAS",
-        CropForeground? cropForeground = null, IReadOnlyList<string>? modalities = null, IReadOnlyList<float>? spacing = null, bool alignModalities = false, VolumeFit fit = VolumeFit.Resize)
+        CropForeground? cropForeground = null, IReadOnlyList<string>? modalities = null, IReadOnlyList<float>? spacing = null, bool alignModalities = false, VolumeFit fit = VolumeFit.Resize,
+        (double Lower, double Upper)? intensityPercentiles = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(root);
+        if (intensityPercentiles is { } percentiles)
+        {
+            if (window is not null) throw new ArgumentException("Give an intensity window or intensity percentiles, not both.", nameof(intensityPercentiles));
+            _ = ScaleIntensity.FromPercentiles(percentiles.Lower, percentiles.Upper); // validates them
+        }
         if (!Enum.IsDefined(fit)) throw new ArgumentOutOfRangeException(nameof(fit), fit, "Not a volume fit.");
         if (orientation is not null) NiftiAffine.ParseAxisCodes(orientation, nameof(orientation));
         if (spacing is not null)
@@ -181,7 +198,7 @@ public sealed class VolumeFolderSource : ILabeledImageSource
             throw new DataFormatException(root, modalities is null
                 ? $"no NIfTI files or DICOM series folders in the class folders ({string.Join(", ", classes)})."
                 : $"no subject folder with the modalities {string.Join(", ", modalities)} in the class folders ({string.Join(", ", classes)}).");
-        return new VolumeFolderSource(classes, samples.OrderBy(s => s.Item2).ThenBy(s => s.Item1, StringComparer.Ordinal).ToList(), (depth, height, width), window, orientation, cropForeground, modalities, spacing, alignModalities, fit);
+        return new VolumeFolderSource(classes, samples.OrderBy(s => s.Item2).ThenBy(s => s.Item1, StringComparer.Ordinal).ToList(), (depth, height, width), window, orientation, cropForeground, modalities, spacing, alignModalities, fit, intensityPercentiles);
     }
 
     private static bool IsNifti(string path) => path.EndsWith(".nii", StringComparison.OrdinalIgnoreCase) || path.EndsWith(".nii.gz", StringComparison.OrdinalIgnoreCase);
@@ -306,6 +323,7 @@ public sealed class VolumeFolderSource : ILabeledImageSource
             Resize = "linear",
             Orientation = Orientation,
             IntensityWindow = Window is { } w ? [w.Center, w.Width] : null,
+            IntensityPercentiles = IntensityPercentiles is { } p ? [p.Lower, p.Upper] : null,
             IntensityNormalization = intensityNormalization is null ? null : new() { NonZero = intensityNormalization.NonZero, ChannelWise = intensityNormalization.ChannelWise },
             CropForeground = ForegroundCrop is { } crop ? new() { Threshold = crop.Threshold, Margin = crop.Margin } : null,
             Modalities = Modalities?.ToList(),
