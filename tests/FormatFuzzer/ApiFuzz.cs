@@ -827,10 +827,11 @@ internal static partial class ApiFuzz
             Spacing = volume && rng.Next(3) == 0 ? Enumerable.Range(0, 3).Select(_ => (float)Math.Round(0.5 + (rng.NextDouble() * 2), 2)).ToList() : null,
             Fit = volume && rng.Next(3) == 0 ? "crop_or_pad" : null,
             AlignModalities = volume && rng.Next(4) == 0 ? true : null,
+            IntensityPercentiles = volume && rng.Next(4) == 0 ? [Math.Round(rng.NextDouble() * 10, 1), Math.Round(90 + (rng.NextDouble() * 10), 1)] : null,
         };
         var flips = (MedVision.Nets.Inference.TestTimeFlips)rng.Next(volume ? 8 : 4);
         var names = Enumerable.Range(0, classes).Select(i => $"class{i}").ToArray();
-        steps.Add($"{task} model, {classes} classes, {channels} channel(s), input [{string.Join(", ", size)}], mean [{string.Join(", ", card.Mean)}], std [{string.Join(", ", card.Std)}], {card.Resize}{(card.IntensityNormalization is { } n ? $", per-input normalisation (non-zero {n.NonZero}, channel-wise {n.ChannelWise})" : "")}{(card.CropForeground is { } f ? $", crop above {f.Threshold} (margin {f.Margin})" : "")}{(card.Spacing is { } sp ? $", spacing [{string.Join(", ", sp)}]" : "")}{(card.Fit is { } fit ? $", fit {fit}" : "")}{(card.AlignModalities == true ? ", aligned" : "")}, flips {flips}");
+        steps.Add($"{task} model, {classes} classes, {channels} channel(s), input [{string.Join(", ", size)}], mean [{string.Join(", ", card.Mean)}], std [{string.Join(", ", card.Std)}], {card.Resize}{(card.IntensityNormalization is { } n ? $", per-input normalisation (non-zero {n.NonZero}, channel-wise {n.ChannelWise})" : "")}{(card.CropForeground is { } f ? $", crop above {f.Threshold} (margin {f.Margin})" : "")}{(card.Spacing is { } sp ? $", spacing [{string.Join(", ", sp)}]" : "")}{(card.Fit is { } fit ? $", fit {fit}" : "")}{(card.AlignModalities == true ? ", aligned" : "")}{(card.IntensityPercentiles is { } pc ? $", percentiles [{string.Join(", ", pc)}]" : "")}, flips {flips}");
         if (Trace) Console.Error.WriteLine($"  {steps[^1]}");
         string path = Path.Combine(Path.GetTempPath(), $"mvfuzz-predictor-{Environment.ProcessId}.safetensors");
         Last = "ModelFile.Save";

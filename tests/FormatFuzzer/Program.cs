@@ -345,7 +345,7 @@ static void MakeSeeds(string dir)
                 InputSize = new() { 8, 8, 8 }, Channels = 1, Mean = new() { 0f }, Std = new() { 1f }, Resize = "linear",
                 IntensityNormalization = new IntensityNormalizationCard { NonZero = true },
                 CropForeground = new ForegroundCropCard { Threshold = 0, Margin = 2 },
-                Spacing = new() { 1.5f, 1.5f, 2f }, AlignModalities = true, Fit = "crop_or_pad",
+                Spacing = new() { 1.5f, 1.5f, 2f }, AlignModalities = true, Fit = "crop_or_pad", IntensityPercentiles = new() { 0.5, 99.5 },
             },
             new[] { "a", "b" }, MedMnistTask.MultiClass);
         ModelFile.Save(Path.Combine(dir, "model-medicalnet.safetensors"), model, card);
