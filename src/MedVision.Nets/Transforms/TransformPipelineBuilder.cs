@@ -58,6 +58,12 @@ public sealed class TransformPipelineBuilder
     public TransformPipelineBuilder ResizeWithPadOrCrop(int height, int width, float? padValue = null) => Add(new ResizeWithPadOrCrop(height, width, padValue));
     /// <summary>Center-crops or pads volumes to (depth, height, width) without resampling (MONAI's ResizeWithPadOrCrop), keeping their voxel size; padding: each channel's minimum unless <paramref name="padValue"/> is given.</summary>
     public TransformPipelineBuilder ResizeWithPadOrCrop(int depth, int height, int width, float? padValue = null) => Add(new ResizeWithPadOrCrop(depth, height, width, padValue));
+    /// <summary>
+    /// Random rotation (about each axis of a volume, or in the plane of an image) by up to ± <paramref name="degrees"/>,
+    /// scaling of each axis by up to ± <paramref name="scale"/> and shift by up to ± <paramref name="translate"/> of its
+    /// size, with probability <paramref name="probability"/> (MONAI's RandAffine, torchvision's RandomAffine).
+    /// </summary>
+    public TransformPipelineBuilder RandomAffine(double degrees, double scale = 0, double translate = 0, double probability = 1) => Add(new RandomAffine(degrees, scale, translate, probability));
     /// <summary>Adds Gaussian noise N(mean, std²) with the given probability (MONAI's RandGaussianNoise).</summary>
     public TransformPipelineBuilder RandomGaussianNoise(double probability = 0.1, double mean = 0, double std = 0.1) => Add(new RandomGaussianNoise(probability, mean, std));
     /// <summary>Scales intensities by a random factor in [1 − s, 1 + s].</summary>
