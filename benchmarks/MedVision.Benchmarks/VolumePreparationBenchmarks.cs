@@ -10,7 +10,7 @@ namespace MedVision.Benchmarks;
 /// resampling to 1.5 mm (trilinear), resampling a second modality stored on a 2 mm grid onto the first's grid
 /// (<see cref="NiftiImage.ResampleTo(NiftiImage, ResizeMode, VolumePadding)"/>), and the whole MONAI-style chain —
 /// reorient, 1.5 mm, crop to the foreground, crop or pad to 128³ — against reorient + trilinear resize to 128³; and,
-/// for scale, reading the volume from a gzip-compressed int16 NIfTI file.
+/// for scale, reading the volume from a gzip-compressed int16 NIfTI file; and a random affine augmentation of a 128³ input.
 /// </summary>
 [MemoryDiagnoser]
 public class VolumePreparationBenchmarks
@@ -18,6 +18,8 @@ public class VolumePreparationBenchmarks
     private NiftiImage _mri = null!;
     private NiftiImage _coarse = null!;
     private string _file = null!;
+    private FloatImage _input128 = null!;
+    private readonly RandomAffine _affine = new(15, 0.1, 0.05);
 
     [GlobalSetup]
     public void Setup()
@@ -29,6 +31,7 @@ public class VolumePreparationBenchmarks
         _coarse = Head([122, 122, 79], coarse);
         _file = Path.Combine(Path.GetTempPath(), $"medvision-volume-bench-{Environment.ProcessId}.nii.gz");
         NiftiWriter.Write(_file, _mri, new NiftiWriteOptions { DataType = NiftiDataType.Int16 });
+        _input128 = new Resize(128, 128, 128, ResizeMode.Linear).Apply(_mri.Reorient("RAS").ToFloatImage(), new Random(0));
     }
 
     [GlobalCleanup]
@@ -72,6 +75,10 @@ public class VolumePreparationBenchmarks
         image = new CropForeground(0).Apply(image, new Random(0));
         return new ResizeWithPadOrCrop(128, 128, 128).Apply(image, new Random(0)).Width;
     }
+
+    /// <summary>Training augmentation of a prepared 128³ input: a random affine (±15° about each axis, scale ±0.1, shift ±0.05), applied.</summary>
+    [Benchmark]
+    public int RandomAffine128() => _affine.Apply(_input128, new Random(1)).Width;
 
     /// <summary>Reorient, trilinear resize to 128³ (the default fit, without a voxel size).</summary>
     [Benchmark]
