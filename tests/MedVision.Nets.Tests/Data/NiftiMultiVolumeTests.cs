@@ -98,4 +98,36 @@ public sealed class NiftiMultiVolumeTests
         FluentActions.Invoking(() => NiftiReader.Read(path, 100)).Should().Throw<DataFormatException>()
             .WithMessage($"*long-series.nii*truncated: 101 volumes of 512×512×64 UInt8 voxels need {101 * volumeBytes} bytes from offset 352, but only {(100 * volumeBytes) + 5} are present*");
     }
+
+    [Theory]
+    [InlineData("claims.nii")]
+    [InlineData("claims.nii.gz")]
+    public void HeadersClaimingFarMoreThanTheFileHolds_AreRefusedWithoutAllocatingWhatTheyClaim(string name)
+    {
+        // 1×1×1 with dims 4 and 5 of 32,767 (a billion volumes), and 1,290³ voxels in one volume (8.6 GB of floats): a
+        // few hundred bytes of file must give "truncated", not an attempt to allocate what the header claims.
+        using var temp = new TempFolder();
+        foreach (var (dims, label) in new[] { (new short[] { 5, 1, 1, 1, 32767, 32767 }, "volumes"), (new short[] { 3, 1290, 1290, 1290 }, "voxels") })
+        {
+            var plain = temp.File("plain.nii");
+            NiftiWriter.Write(plain, new NiftiImage(new float[8], [2, 2, 2]), new NiftiWriteOptions { DataType = NiftiDataType.UInt8 });
+            var bytes = File.ReadAllBytes(plain);
+            for (int i = 0; i < dims.Length; i++) System.Buffers.Binary.BinaryPrimitives.WriteInt16LittleEndian(bytes.AsSpan(40 + (2 * i)), dims[i]);
+            var path = temp.File(name);
+            if (name.EndsWith(".gz", StringComparison.Ordinal))
+            {
+                using var file = File.Create(path);
+                using var gz = new System.IO.Compression.GZipStream(file, System.IO.Compression.CompressionLevel.Fastest);
+                gz.Write(bytes);
+            }
+            else
+            {
+                File.WriteAllBytes(path, bytes);
+            }
+            long before = GC.GetTotalAllocatedBytes(precise: true);
+            Action read = () => NiftiReader.ReadVolumes(path);
+            read.Should().Throw<DataFormatException>().WithMessage("*truncated*", label);
+            (GC.GetTotalAllocatedBytes(precise: true) - before).Should().BeLessThan(64L << 20, $"{label}: what the header claims is not allocated");
+        }
+    }
 }

@@ -145,7 +145,8 @@ public static class NiftiReader
         if (pair)
         {
             dataPath = ImagePathFor(path, version);
-            if (!double.IsFinite(voxOffset) || voxOffset < 0 || voxOffset > long.MaxValue)
+            // (double)long.MaxValue is 2^63, which no long holds: >= refuses it too.
+            if (!double.IsFinite(voxOffset) || voxOffset < 0 || voxOffset >= long.MaxValue)
             {
                 throw new DataFormatException(path, $"invalid vox_offset {voxOffset}.");
             }
@@ -183,46 +184,53 @@ public static class NiftiReader
         // hold reads as well as a small one, and a single volume of it is read without holding the others.
         long volumeBytes = count * elementSize;
         long needed = volumeBytes * (lastVolume + 1);
-        var images = new NiftiImage[lastVolume - firstVolume + 1];
+        string Truncated(long present) => $"file is truncated: {(lastVolume > 0 ? $"{lastVolume + 1} volumes of " : "")}{dims[0]}×{dims[1]}×{dims[2]} {dataType} voxels need {needed} bytes from offset {offset}, but only {present} are present.";
+        var images = new List<NiftiImage>(Math.Min(lastVolume - firstVolume + 1, 1024));
         try
         {
             using var data = OpenMaybeGzip(dataPath);
-            long reached = Skip(data, offset);
-            if (reached < offset)
+            string End(long length) => $"file is truncated: the voxels start at vox_offset {voxOffset}, beyond the end of the file ({length} bytes{(data is GZipStream ? " decompressed" : "")}).";
+            if (data.CanSeek)
             {
-                throw new DataFormatException(dataPath, $"file is truncated: the voxels start at vox_offset {voxOffset}, beyond the end of the file ({reached} bytes{(data is GZipStream ? " decompressed" : "")}).");
+                // A plain file says how long it is: a header that asks for more than that is refused before anything is allocated.
+                long length = data.Length;
+                if (offset > length) throw new DataFormatException(dataPath, End(length));
+                if (needed > length - offset) throw new DataFormatException(dataPath, Truncated(length - offset));
             }
 
+            long reached = Skip(data, offset);
+            if (reached < offset) throw new DataFormatException(dataPath, End(reached));
             long present = Skip(data, firstVolume * volumeBytes); // bytes present from the offset on
             var chunk = new byte[(int)Math.Min(volumeBytes, 1 << 20) / elementSize * elementSize];
             for (int k = firstVolume; k <= lastVolume && present == k * volumeBytes; k++)
             {
-                var voxels = new float[count];
-                present += ReadVoxels(data, chunk, voxels);
-                if (present == (k + 1) * volumeBytes) images[k - firstVolume] = new NiftiImage(voxels, dims, spacing, dataType, affine, affineCode);
+                var (voxels, got) = ReadVolume(data, chunk, checkedLength: data.CanSeek);
+                present += got;
+                if (got == volumeBytes) images.Add(new NiftiImage(voxels, dims, spacing, dataType, affine, affineCode));
             }
 
-            if (present < needed)
-            {
-                throw new DataFormatException(dataPath, $"file is truncated: {(lastVolume > 0 ? $"{lastVolume + 1} volumes of " : "")}{dims[0]}×{dims[1]}×{dims[2]} {dataType} voxels need {needed} bytes from offset {offset}, but only {present} are present.");
-            }
+            if (present < needed) throw new DataFormatException(dataPath, Truncated(present));
         }
         catch (InvalidDataException ex)
         {
             throw new DataFormatException(dataPath, $"gzip data is corrupt ({ex.Message}).", ex);
         }
 
-        return images;
+        return images.ToArray();
 
-        // Fills voxels from the stream a chunk at a time; the bytes read (fewer than the volume's at the end of the data).
-        long ReadVoxels(Stream stream, byte[] buffer, float[] voxels)
+        // One volume's voxels from the stream, a chunk at a time, and the bytes read (fewer than a volume's at the end of
+        // the data). The array grows with the data read, so a compressed file whose header claims more than it holds
+        // costs memory for what it holds, not for what it claims (a plain file's length was checked: its array is made whole).
+        (float[] Voxels, long Bytes) ReadVolume(Stream stream, byte[] buffer, bool checkedLength)
         {
+            var voxels = new float[checkedLength ? count : Math.Min(count, 1 << 20)];
             long done = 0, at = 0;
-            while (at < voxels.LongLength)
+            while (at < count)
             {
-                int want = (int)Math.Min(buffer.Length, (voxels.LongLength - at) * elementSize);
+                int want = (int)Math.Min(buffer.Length, (count - at) * elementSize);
                 int got = stream.ReadAtLeast(buffer.AsSpan(0, want), want, throwOnEndOfStream: false);
                 done += got;
+                if (at + (got / elementSize) > voxels.LongLength) Array.Resize(ref voxels, (int)Math.Min(count, Math.Max(voxels.LongLength * 2, at + (got / elementSize))));
                 var d = new HeaderReader(buffer, bigEndian);
                 for (int i = 0; i + elementSize <= got; i += elementSize, at++)
                 {
@@ -244,8 +252,9 @@ public static class NiftiReader
                 if (got < want) break;
             }
 
-            return done;
+            return (voxels, done);
         }
+
     }
 
     // The sform when sform_code > 0, else the qform when qform_code > 0 (nibabel's get_best_affine), else none. A
