@@ -11,7 +11,17 @@ internal static class IntensityWindow
     {
         double low, high;
         if (window is { } w) (low, high) = (w.Center - w.Width / 2, w.Center + w.Width / 2);
-        else (low, high) = (values.Min(), values.Max());
+        else
+        {
+            // NaN (a background some tools write) is left out of the range and stays NaN.
+            (low, high) = (double.PositiveInfinity, double.NegativeInfinity);
+            foreach (var v in values)
+            {
+                if (v < low) low = v;
+                if (v > high) high = v;
+            }
+            if (low > high) (low, high) = (0, 0);
+        }
         MapToUnitRange(values, low, high, invert);
     }
 
@@ -27,21 +37,68 @@ internal static class IntensityWindow
     }
 
     /// <summary>
-    /// The <paramref name="lower"/> and <paramref name="upper"/> percentiles (0–100) of <paramref name="values"/> as
-    /// NumPy's <c>np.percentile</c> computes them: position p/100 · (n − 1) in the sorted values, interpolated linearly.
+    /// The <paramref name="lower"/> and <paramref name="upper"/> percentiles (0–100) of the values of
+    /// <paramref name="parts"/> taken together, as NumPy's <c>np.nanpercentile</c> computes them: position p/100 · (n − 1)
+    /// among the sorted values that are not NaN, interpolated linearly; (0, 0) when every value is NaN. Linear time
+    /// (selection, not sorting), on a copy.
     /// </summary>
-    public static (double Low, double High) Percentiles(float[] values, double lower, double upper)
+    public static (double Low, double High) Percentiles(IReadOnlyList<float[]> parts, double lower, double upper)
     {
-        var sorted = (float[])values.Clone();
-        Array.Sort(sorted);
-        double At(double p)
+        long total = parts.Sum(p => (long)p.Length);
+        if (total > Array.MaxLength) throw new ArgumentException($"{total} values are more than one array can hold.", nameof(parts));
+        var values = new float[total];
+        int n = 0;
+        foreach (var part in parts)
+            foreach (var v in part)
+                if (!float.IsNaN(v)) values[n++] = v;
+        if (n == 0) return (0, 0);
+        return (At(values, n, lower), At(values, n, upper));
+    }
+
+    // The p-th percentile of values[..n], which it reorders.
+    private static double At(float[] values, int n, double p)
+    {
+        double position = p / 100 * (n - 1);
+        int below = (int)Math.Floor(position);
+        if (below >= n - 1) return Select(values, n, n - 1);
+        double low = Select(values, n, below);
+        // After the selection everything right of `below` is at least its value: the next one is their minimum.
+        float next = float.PositiveInfinity;
+        for (int i = below + 1; i < n; i++)
+            if (values[i] < next) next = values[i];
+        return low + ((position - below) * ((double)next - low));
+    }
+
+    // The k-th smallest of values[..n] (0-based), moved to index k with smaller values left of it and larger right
+    // (Hoare's selection with a median-of-three pivot).
+    private static float Select(float[] values, int n, int k)
+    {
+        int left = 0, right = n - 1;
+        while (right > left)
         {
-            double position = p / 100 * (sorted.Length - 1);
-            int below = (int)Math.Floor(position);
-            if (below >= sorted.Length - 1) return sorted[^1];
-            double fraction = position - below;
-            return sorted[below] + (fraction * ((double)sorted[below + 1] - sorted[below]));
+            int mid = left + ((right - left) / 2);
+            if (values[mid] < values[left]) (values[mid], values[left]) = (values[left], values[mid]);
+            if (values[right] < values[left]) (values[right], values[left]) = (values[left], values[right]);
+            if (values[right] < values[mid]) (values[right], values[mid]) = (values[mid], values[right]);
+            float pivot = values[mid];
+            int i = left, j = right;
+            while (i <= j)
+            {
+                while (values[i] < pivot) i++;
+                while (values[j] > pivot) j--;
+                if (i <= j)
+                {
+                    (values[i], values[j]) = (values[j], values[i]);
+                    i++;
+                    j--;
+                }
+            }
+
+            if (k <= j) right = j;
+            else if (k >= i) left = i;
+            else break; // values[j + 1 .. i − 1] equal the pivot, k among them
         }
-        return (At(lower), At(upper));
+
+        return values[k];
     }
 }

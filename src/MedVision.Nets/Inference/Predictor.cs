@@ -43,7 +43,8 @@ public sealed class Predictor : IDisposable
         if (card.Preprocessing.IntensityNormalization is { } n) _intensity = new NormalizeIntensity(n.NonZero, n.ChannelWise);
         var pre = card.Preprocessing;
         _geometry = new(pre.Orientation, pre.Spacing?.ToArray(), pre.AlignModalities == true,
-            pre.CropForeground is { } crop ? new CropForeground(crop.Threshold, crop.Margin) : null);
+            pre.CropForeground is { } crop ? new CropForeground(crop.Threshold, crop.Margin) : null,
+            pre.IntensityWindow is null && pre.IntensityPercentiles is [var lower, var upper] ? (lower, upper) : null);
     }
 
     /// <summary>
@@ -211,10 +212,8 @@ public sealed class Predictor : IDisposable
         // Reoriented, cropped and resized as VolumeFolderSource prepares training volumes: resized before the intensities
         // are mapped (a min–max scaling or a clamping window does not commute with interpolation).
         var prepared = Data.Loading.VolumeFolderSource.Prepare(volumes, _geometry, _resize, owned, source);
-        var scale = Card.Preprocessing.IntensityWindow is [var center, var width] ? new ScaleIntensity(center, width)
-            : Card.Preprocessing.IntensityPercentiles is [var lower, var upper] ? ScaleIntensity.FromPercentiles(lower, upper)
-            : new ScaleIntensity();
-        return prepared with { Image = scale.Apply(prepared.Image, new Random(0)) };
+        prepared.ScaledToUnitRange(Card.Preprocessing.IntensityWindow is [var center, var width] ? (center, width) : null);
+        return prepared;
     }
 
     /// <summary>

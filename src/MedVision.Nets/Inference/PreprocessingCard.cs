@@ -37,8 +37,9 @@ public sealed class PreprocessingCard
     public List<double>? IntensityWindow { get; set; }
 
     /// <summary>
-    /// For 3-D models without an <see cref="IntensityWindow"/>: the percentiles (lower, upper; 0–100) of each volume's
-    /// values mapped to 0 and 1, clamped (<see cref="Transforms.ScaleIntensity.FromPercentiles"/>), as
+    /// For 3-D models without an <see cref="IntensityWindow"/>: the percentiles (lower, upper; 0–100) of each input's
+    /// values, taken after reorienting, resampling and aligning and before the crop and the fit, mapped to 0 and 1,
+    /// clamped (MONAI's <c>ScaleIntensityRangePercentiles</c>), as
     /// <see cref="Data.Loading.VolumeFolderSource.IntensityPercentiles"/> scaled training volumes; <see langword="null"/>:
     /// the minimum and maximum. A card that has them is written in format 5.
     /// </summary>

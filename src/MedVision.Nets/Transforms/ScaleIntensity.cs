@@ -41,8 +41,8 @@ public sealed class ScaleIntensity : ITransform
     /// <summary>
     /// Scales each image by two percentiles of its own values: the <paramref name="lower"/> percentile becomes 0 and the
     /// <paramref name="upper"/> one 1, clamped — MONAI's <c>ScaleIntensityRangePercentiles(lower, upper, 0, 1, clip=True)</c>,
-    /// percentiles as NumPy's <c>np.percentile</c> computes them (linear interpolation between the sorted values), over
-    /// all channels together.
+    /// percentiles as NumPy's <c>np.nanpercentile</c> computes them (linear interpolation between the sorted values, NaN
+    /// left out), over all channels together.
     /// </summary>
     /// <param name="lower">The percentile mapped to 0, from 0 to 100 (e.g. 0.5).</param>
     /// <param name="upper">The percentile mapped to 1, above <paramref name="lower"/> and at most 100 (e.g. 99.5).</param>
@@ -73,7 +73,7 @@ public sealed class ScaleIntensity : ITransform
         ArgumentNullException.ThrowIfNull(random);
         if (LowerPercentile is { } lower && UpperPercentile is { } upper)
         {
-            var (low, high) = IntensityWindow.Percentiles(image.Data, lower, upper);
+            var (low, high) = IntensityWindow.Percentiles([image.Data], lower, upper);
             IntensityWindow.MapToUnitRange(image.Data, low, high);
             return image;
         }

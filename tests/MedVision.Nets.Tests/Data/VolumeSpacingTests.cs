@@ -260,4 +260,46 @@ public sealed class IntensityPercentileTests : IDisposable
             .Should().Throw<ModelFormatException>().WithMessage("*intensity percentiles [50, 50] must be (lower, upper) with 0 ≤ lower < upper ≤ 100*");
         FluentActions.Invoking(() => ScaleIntensity.FromPercentiles(-1, 50)).Should().Throw<ArgumentOutOfRangeException>();
     }
+
+    [Fact]
+    public void Percentiles_BySelection_AreThoseOfTheSortedValues_WithNaNLeftOut()
+    {
+        var random = new Random(21);
+        foreach (int n in new[] { 1, 2, 3, 10, 257, 5000 })
+        {
+            // Many ties (values 0..9) and a NaN now and then.
+            var values = Enumerable.Range(0, n).Select(_ => random.Next(12) == 0 ? float.NaN : random.Next(10)).ToArray();
+            var sorted = values.Where(v => !float.IsNaN(v)).Order().ToArray();
+            foreach (var p in new[] { 0.0, 0.5, 1, 25, 50, 73.3, 99, 99.5, 100 })
+            {
+                var (low, _) = MedVision.Nets.Data.IntensityWindow.Percentiles([values, Array.Empty<float>()], p, 100);
+                if (sorted.Length == 0)
+                {
+                    low.Should().Be(0);
+                    continue;
+                }
+                double position = p / 100 * (sorted.Length - 1);
+                int below = (int)Math.Floor(position);
+                double expected = below >= sorted.Length - 1 ? sorted[^1] : sorted[below] + ((position - below) * (sorted[below + 1] - sorted[below]));
+                low.Should().BeApproximately(expected, 1e-9, $"n = {n}, p = {p}");
+            }
+        }
+    }
+
+    [Fact]
+    public void PercentilesOfASample_AreTakenBeforeTheFit_SoPaddingDoesNotMoveThem()
+    {
+        // A 6³ volume padded into 14³ (92% padding): scaled by the percentiles of its own voxels, not of the padded input.
+        var random = new Random(4);
+        var voxels = Enumerable.Range(0, 216).Select(_ => (float)(50 + (random.NextDouble() * 100))).ToArray();
+        NiftiWriter.Write(Path.Combine(Directory.CreateDirectory(Path.Combine(_root, "a")).FullName, "v.nii.gz"), new NiftiImage(voxels, [6, 6, 6]));
+        var source = VolumeFolderSource.FromSubfolders(_root, 14, 14, 14, fit: VolumeFit.CropOrPad, intensityPercentiles: (5, 95));
+        var image = source.Load(0).Image;
+        var expected = ScaleIntensity.FromPercentiles(5, 95).Apply(new NiftiImage((float[])voxels.Clone(), [6, 6, 6]).ToFloatImage(), new Random(0));
+        for (int z = 0; z < 6; z++)
+            for (int y = 0; y < 6; y++)
+                for (int x = 0; x < 6; x++)
+                    image.Data[(((z + 4) * 14) + y + 4) * 14 + x + 4].Should().BeApproximately(expected.Data[(((z * 6) + y) * 6) + x], 1e-5f);
+        image.Data[0].Should().Be(0, "padding holds the volume's minimum, below its 5th percentile");
+    }
 }

@@ -18,7 +18,6 @@ namespace MedVision.Nets.Data.Loading;
 public sealed class VolumeFolderSource : ILabeledImageSource
 {
     private readonly (int Depth, int Height, int Width) _size;
-    private readonly ScaleIntensity _scale;
 
     private VolumeFolderSource(IReadOnlyList<string> classes, IReadOnlyList<(string Path, int Label)> samples, (int, int, int) size, (double, double)? window, string? orientation,
         CropForeground? cropForeground, IReadOnlyList<string>? modalities, IReadOnlyList<float>? spacing, bool alignModalities, VolumeFit fit, (double, double)? percentiles)
@@ -33,7 +32,6 @@ public sealed class VolumeFolderSource : ILabeledImageSource
         ClassNames = classes;
         Samples = samples;
         _size = size;
-        _scale = window is { } w ? new ScaleIntensity(w.Item1, w.Item2) : percentiles is { } p ? ScaleIntensity.FromPercentiles(p.Item1, p.Item2) : new ScaleIntensity();
         Window = window;
         _channels = new Lazy<int>(() => modalities?.Count ?? ReadVolumes(0).Count);
     }
@@ -51,9 +49,10 @@ public sealed class VolumeFolderSource : ILabeledImageSource
     public (double Center, double Width)? Window { get; }
 
     /// <summary>
-    /// The percentiles (lower, upper; 0–100) of each volume's own values mapped to 0 and 1 (clamped) when there is no
-    /// <see cref="Window"/> (<see cref="ScaleIntensity.FromPercentiles"/>); <see langword="null"/>: each volume's minimum
-    /// and maximum. A model card records it as <see cref="Inference.PreprocessingCard.IntensityPercentiles"/>.
+    /// The percentiles (lower, upper; 0–100) of each sample's own values (all its channels, after reorienting, resampling
+    /// and aligning, before the crop and the fit, NaN left out) mapped to 0 and 1, clamped, when there is no
+    /// <see cref="Window"/> (MONAI's <c>ScaleIntensityRangePercentiles</c> placed before cropping, as its pipelines do);
+    /// <see langword="null"/>: each volume's minimum and maximum. A model card records it as <see cref="Inference.PreprocessingCard.IntensityPercentiles"/>.
     /// </summary>
     public (double Lower, double Upper)? IntensityPercentiles { get; }
 
@@ -334,7 +333,7 @@ public sealed class VolumeFolderSource : ILabeledImageSource
     }
 
     /// <summary>How this source prepares the geometry of its volumes, for <see cref="Prepare"/>.</summary>
-    internal VolumeGeometry Geometry => new(Orientation, Spacing, AlignModalities, ForegroundCrop);
+    internal VolumeGeometry Geometry => new(Orientation, Spacing, AlignModalities, ForegroundCrop, Window is null ? IntensityPercentiles : null);
 
     /// <summary>
     /// Channels (volumes) as one (C, D, H, W) image at the size <paramref name="resize"/> gives, as <see cref="Load"/>
@@ -348,7 +347,7 @@ public sealed class VolumeFolderSource : ILabeledImageSource
     /// </summary>
     internal static PreparedVolume Prepare(IReadOnlyList<NiftiImage> volumes, VolumeGeometry geometry, ITransform resize, bool owned, string source)
     {
-        var (orientation, spacing, align, crop) = geometry;
+        var (orientation, spacing, align, crop, percentiles) = geometry;
         var reoriented = volumes.Select(v => orientation is null ? v : v.Reorient(orientation)).ToList();
         var first = spacing is null ? reoriented[0] : reoriented[0].Resample(spacing);
         var oriented = reoriented.Select((v, i) =>
@@ -370,6 +369,7 @@ public sealed class VolumeFolderSource : ILabeledImageSource
                 throw new DataFormatException(source, $"channel {i + 1} of {reoriented.Count} cannot be aligned with channel 1: {e.Message}");
             }
         }).ToList();
+        (double, double)? range = percentiles is { } pc ? IntensityWindow.Percentiles(oriented.Select(v => v.Voxels).ToList(), pc.Lower, pc.Upper) : null;
         // A volume's own voxels may be used in place when this call owns them or they were made here (reoriented, resampled).
         FloatImage Own(int i) => owned || !ReferenceEquals(oriented[i], volumes[i]) ? oriented[i].AsFloatImage() : oriented[i].ToFloatImage();
         var shape = oriented[0].Shape;
@@ -388,7 +388,7 @@ public sealed class VolumeFolderSource : ILabeledImageSource
                 image = new FloatImage(data, oriented.Count, shape[2], shape[1], shape[0]);
             }
             var (fitted, affine) = CropAndFit(image, first.Affine, crop, resize);
-            return new PreparedVolume(fitted, new VolumeGrid([fitted.Width, fitted.Height, fitted.Depth], affine, first.AffineCode), VolumeGrid.Of(volumes[0]));
+            return new PreparedVolume(fitted, new VolumeGrid([fitted.Width, fitted.Height, fitted.Depth], affine, first.AffineCode), VolumeGrid.Of(volumes[0])) { PercentileRange = range };
         }
         var fits = Enumerable.Range(0, oriented.Count).Select(i => CropAndFit(Own(i), oriented[i].Affine, crop, resize)).ToList();
         var parts = fits.Select(f => f.Image).ToList();
@@ -402,7 +402,7 @@ public sealed class VolumeFolderSource : ILabeledImageSource
             at += part.Data.Length;
         }
         var one = parts[0].Shape;
-        return new PreparedVolume(new FloatImage(stacked, parts.Count, one[1], one[2], one[3]), new VolumeGrid([one[3], one[2], one[1]], fits[0].Affine, first.AffineCode), VolumeGrid.Of(volumes[0]));
+        return new PreparedVolume(new FloatImage(stacked, parts.Count, one[1], one[2], one[3]), new VolumeGrid([one[3], one[2], one[1]], fits[0].Affine, first.AffineCode), VolumeGrid.Of(volumes[0])) { PercentileRange = range };
     }
 
     // Crops a (C, D, H, W) image on the grid `affine` to its foreground, brings it to the input size, and follows its
@@ -441,8 +441,7 @@ public sealed class VolumeFolderSource : ILabeledImageSource
         if (volumes.Count != Channels)
             throw new DataFormatException(Samples[index].Path, $"it holds {volumes.Count} volume(s), but the first sample ({Samples[0].Path}) holds {Channels}: every sample needs the same channels.");
         // read for this call only: no copy needed
-        var image = Prepare(volumes, Geometry, FitTransform, owned: true, Samples[index].Path).Image;
-        image = _scale.Apply(image, new Random(0));
+        var image = Prepare(volumes, Geometry, FitTransform, owned: true, Samples[index].Path).ScaledToUnitRange(Window);
         return (image, new[] { Samples[index].Label });
     }
 }

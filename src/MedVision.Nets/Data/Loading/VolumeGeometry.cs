@@ -6,9 +6,12 @@ namespace MedVision.Nets.Data.Loading;
 /// <summary>
 /// The geometric preparation of volumes before they are resized to a network's input, shared by
 /// <see cref="VolumeFolderSource"/> and the predictor (which rebuilds it from a model card), in the order it is applied:
-/// reorient, resample to a voxel size, align channels on different grids, crop to the foreground.
+/// reorient, resample to a voxel size, align channels on different grids, crop to the foreground; and the intensity
+/// percentiles, when the volumes are scaled by them, taken of the volumes at that point (before the crop and the fit,
+/// which would count padding and leave out what the crop cut), as MONAI pipelines scale before cropping.
 /// </summary>
-internal sealed record VolumeGeometry(string? Orientation, IReadOnlyList<float>? Spacing, bool AlignModalities, CropForeground? Crop);
+internal sealed record VolumeGeometry(string? Orientation, IReadOnlyList<float>? Spacing, bool AlignModalities, CropForeground? Crop,
+    (double Lower, double Upper)? IntensityPercentiles = null);
 
 /// <summary>A grid of voxels in the world: its shape (X, Y, Z) and voxel-to-world affine with its code.</summary>
 internal sealed record VolumeGrid(IReadOnlyList<int> Shape, NiftiAffine Affine, NiftiXformCode AffineCode)
@@ -22,4 +25,19 @@ internal sealed record VolumeGrid(IReadOnlyList<int> Shape, NiftiAffine Affine, 
 /// from (voxel (x, y, z) = (W, H, D) index at <see cref="VolumeGrid.Affine"/> · (x, y, z, 1)), and the grid of the first
 /// of those scans as given (<see cref="Source"/>), where maps computed on the image are placed back.
 /// </summary>
-internal sealed record PreparedVolume(FloatImage Image, VolumeGrid Grid, VolumeGrid Source);
+internal sealed record PreparedVolume(FloatImage Image, VolumeGrid Grid, VolumeGrid Source)
+{
+    /// <summary>The values the geometry's intensity percentiles fell on (mapped to 0 and 1), when it has them.</summary>
+    public (double Low, double High)? PercentileRange { get; init; }
+
+    /// <summary>
+    /// <see cref="Image"/> with its values mapped to [0, 1], in place: through <paramref name="window"/> when given, else
+    /// from <see cref="PercentileRange"/> when known, else by the image's own minimum and maximum.
+    /// </summary>
+    public FloatImage ScaledToUnitRange((double Center, double Width)? window)
+    {
+        if (window is null && PercentileRange is { } range) IntensityWindow.MapToUnitRange(Image.Data, range.Low, range.High);
+        else IntensityWindow.MapToUnitRange(Image.Data, window);
+        return Image;
+    }
+}
