@@ -62,7 +62,9 @@ public sealed record Explanation(Prediction Prediction, int TargetClass, string 
     /// <summary>
     /// The map resampled onto the grid of the scan that was explained (for several channels, the first), as it was
     /// given — the file's own voxels, before any reorienting, resampling, cropping or resizing — so that it overlays
-    /// the scan in a viewer (ITK-SNAP, 3D Slicer) or on its slices; trilinear, zero outside what the model saw.
+    /// the scan in a viewer (ITK-SNAP, 3D Slicer) or on its slices; trilinear, the input's edge values out to half an
+    /// input voxel beyond its outer voxel centres (what its edge voxels summarise), zero beyond (what the model did not
+    /// see, e.g. what a foreground crop cut off).
     /// <c>NiftiWriter.Write(path, explanation.ToSourceVolume())</c> saves it beside the scan.
     /// </summary>
     /// <exception cref="InvalidOperationException">The map is 2-D, or it explains a <see cref="FloatImage"/>, whose source grid is unknown.</exception>
@@ -72,8 +74,9 @@ public sealed record Explanation(Prediction Prediction, int TargetClass, string 
         return Placed(source.Shape, source.Affine, source.AffineCode);
     }
 
-    /// <summary>The map resampled onto <paramref name="reference"/>'s grid through the world coordinates of both (trilinear, zero outside what the model saw): e.g. onto another series of the same session.</summary>
+    /// <summary>The map resampled onto <paramref name="reference"/>'s grid through the world coordinates of both (as <see cref="ToSourceVolume"/> places it): e.g. onto another series of the same session.</summary>
     /// <exception cref="InvalidOperationException">The map is 2-D, or it explains a <see cref="FloatImage"/>, whose world is unknown.</exception>
+    /// <exception cref="ArgumentException">The reference grid does not overlap the map's.</exception>
     public NiftiImage ToVolume(NiftiImage reference)
     {
         ArgumentNullException.ThrowIfNull(reference);
@@ -83,7 +86,22 @@ public sealed record Explanation(Prediction Prediction, int TargetClass, string 
     private NiftiImage Placed(IReadOnlyList<int> shape, NiftiAffine affine, NiftiXformCode code)
     {
         if (InputGrid is null) throw new InvalidOperationException("This map explains an image given as pixels, whose place in the world is unknown: explain the volume with Predictor.ExplainFile, ExplainVolume or ExplainVolumes.");
-        var placed = ToInputVolume().ResampleTo(shape, affine, ResizeMode.Linear, VolumePadding.Zeros);
-        return new NiftiImage(placed.Voxels, placed.Shape, placed.Spacing, NiftiDataType.Float32, placed.Affine, code);
+        // Border padding up to half an input voxel beyond the outer voxel centres (the input's edge voxels summarise the
+        // scan out to there), zero beyond: the scan's rim that the model saw gets the map's edge values, the rest 0.
+        var input = ToInputVolume();
+        var placed = input.ResampleTo(shape, affine, ResizeMode.Linear, VolumePadding.Border);
+        double[] map = input.Affine.IndexMapFrom(affine); // voxel of the target grid → voxel of the input grid
+        var voxels = placed.Voxels;
+        var size = input.Shape;
+        for (int k = 0, at = 0; k < shape[2]; k++)
+            for (int j = 0; j < shape[1]; j++)
+                for (int i = 0; i < shape[0]; i++, at++)
+                {
+                    double x = (map[0] * i) + (map[1] * j) + (map[2] * k) + map[3];
+                    double y = (map[4] * i) + (map[5] * j) + (map[6] * k) + map[7];
+                    double z = (map[8] * i) + (map[9] * j) + (map[10] * k) + map[11];
+                    if (x < -0.5 || x > size[0] - 0.5 || y < -0.5 || y > size[1] - 0.5 || z < -0.5 || z > size[2] - 0.5) voxels[at] = 0;
+                }
+        return new NiftiImage(voxels, placed.Shape, placed.Spacing, NiftiDataType.Float32, placed.Affine, code);
     }
 }

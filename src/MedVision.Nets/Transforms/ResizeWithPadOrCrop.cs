@@ -2,9 +2,10 @@ namespace MedVision.Nets.Transforms;
 
 /// <summary>
 /// Brings a 2-D image to (height, width) or a volume to (depth, height, width) without resampling (MONAI's
-/// <c>ResizeWithPadOrCrop</c>): every spatial axis longer than the size is cropped at its centre (the start rounded as
-/// <see cref="Crop"/> rounds it, torchvision's CenterCrop), every shorter one padded on both sides (half the difference,
-/// rounded down, before). Unlike <see cref="Resize"/> it keeps the physical scale — after
+/// <c>ResizeWithPadOrCrop</c>): every spatial axis longer than the size is cropped at its centre (starting at
+/// in / 2 − out / 2 in integer division, as MONAI's <c>CenterSpatialCrop</c>; <see cref="Crop"/> rounds torchvision's
+/// way instead), every shorter one padded on both sides (half the difference, rounded down, before). MONAI pads with 0;
+/// this pads with each channel's minimum by default (0 after a min–max scaling; air, not water, in CT), or a given value. Unlike <see cref="Resize"/> it keeps the physical scale — after
 /// <see cref="Data.Nifti.NiftiImage.Resample"/> to a voxel size, one voxel stays that many millimetres — at the price of
 /// cutting off what lies outside the field of view.
 /// </summary>
@@ -88,8 +89,12 @@ public sealed class ResizeWithPadOrCrop : ITransform
         return new FloatImage(dst, shape);
     }
 
-    /// <summary>The input index of output index 0 along an axis of <paramref name="input"/> voxels brought to <paramref name="output"/>: the crop start, or minus the padding before.</summary>
-    internal static long Offset(int input, int output) => input >= output ? (long)Math.Round((input - output) / 2.0) : -((output - input) / 2);
+    /// <summary>
+    /// The input index of output index 0 along an axis of <paramref name="input"/> voxels brought to
+    /// <paramref name="output"/>: the crop start input / 2 − output / 2 (MONAI's <c>CenterSpatialCrop</c>), or minus the
+    /// padding before, (output − input) / 2 (its symmetric <c>SpatialPad</c>), in integer division.
+    /// </summary>
+    internal static long Offset(int input, int output) => input >= output ? (input / 2) - (output / 2) : -((output - input) / 2);
 
     private static float Minimum(ReadOnlySpan<float> values)
     {

@@ -31,7 +31,7 @@ public sealed class VolumeSpacingTests : IDisposable
     {
         // The same ball scanned at 1 mm isotropic over 31 mm and at 0.5 × 0.5 × 2 mm over 42 × 42 × 42 mm (voxel centres
         // from −21 to 21): resized to 20³ the ball fills different shares of the input; resampled to 1 mm (31³ and 43³
-        // voxels) and center-cropped to 20³ (both from −9 to 10 mm), the two inputs agree.
+        // voxels) and center-cropped to 20³ (both from −10 to 9 mm), the two inputs agree.
         var fine = WorldVolume.Sample([31, 31, 31], new double[,] { { 1, 0, 0, -15 }, { 0, 1, 0, -15 }, { 0, 0, 1, -15 } }, Ball);
         var coarse = WorldVolume.Sample([85, 85, 22], new double[,] { { 0.5, 0, 0, -21 }, { 0, 0.5, 0, -21 }, { 0, 0, 2, -21 } }, Ball);
         NiftiWriter.Write(Path.Combine(Folder("a"), "fine.nii.gz"), fine);
@@ -165,8 +165,8 @@ public sealed class VolumeSpacingTests : IDisposable
     [Fact]
     public void ResizeWithPadOrCrop_CropsLongAxesAtTheCentre_AndPadsShortOnesWithTheMinimum()
     {
-        // (C, D, H, W) = (2, 3, 5, 2): depth 3 → 5 padded (1 before, 1 after), height 5 → 2 cropped (start round(1.5) = 2),
-        // width 2 → 3 padded (0 before, 1 after), as MONAI's ResizeWithPadOrCrop (symmetric pad, centre crop).
+        // (C, D, H, W) = (2, 3, 5, 2): depth 3 → 5 padded (1 before, 1 after), height 5 → 2 cropped (start 5 / 2 − 2 / 2 = 1),
+        // width 2 → 3 padded (0 before, 1 after), as MONAI's ResizeWithPadOrCrop (symmetric pad, CenterSpatialCrop).
         var data = Enumerable.Range(0, 60).Select(i => (float)(i + 10)).ToArray();
         data[35] = -7; // channel 1's minimum, which pads channel 1
         var image = new FloatImage(data, 2, 3, 5, 2);
@@ -176,13 +176,16 @@ public sealed class VolumeSpacingTests : IDisposable
         float Source(int c, int z, int y, int x) => data[(((c * 3) + z) * 5 + y) * 2 + x];
         At(0, 0, 0, 0).Should().Be(10, "padding takes channel 0's minimum");
         At(1, 4, 1, 2).Should().Be(-7, "padding takes channel 1's minimum");
-        At(0, 1, 0, 0).Should().Be(Source(0, 0, 2, 0));
-        At(1, 3, 1, 1).Should().Be(Source(1, 2, 3, 1));
+        At(0, 1, 0, 0).Should().Be(Source(0, 0, 1, 0));
+        At(1, 3, 1, 1).Should().Be(Source(1, 2, 2, 1));
+        // BraTS depth 155 → 128 starts at 155 / 2 − 128 / 2 = 13, where MONAI starts (round(13.5) would be 14).
+        var brats = new FloatImage(Enumerable.Range(0, 155).Select(i => (float)i).ToArray(), 1, 155, 1, 1);
+        new ResizeWithPadOrCrop(128, 1, 1).Apply(brats, new Random(0)).Data[0].Should().Be(13);
         At(0, 2, 1, 2).Should().Be(10, "width is padded after");
         new ResizeWithPadOrCrop(5, 2, 3, padValue: 0).Apply(image, new Random(0)).Data[0].Should().Be(0);
         new ResizeWithPadOrCrop(3, 5, 2).Apply(image, new Random(0)).Data.Should().Equal(data, "the input's own size leaves it as it is");
         var flat = new FloatImage(Enumerable.Range(0, 12).Select(i => (float)i).ToArray(), 1, 3, 4);
-        new ResizeWithPadOrCrop(1, 6).Apply(flat, new Random(0)).Data.Should().Equal(0, 4, 5, 6, 7, 0);
+        new ResizeWithPadOrCrop(1, 6).Apply(flat, new Random(0)).Data.Should().Equal(0, 4, 5, 6, 7, 0); // row 3 / 2 − 1 / 2 = 1
         FluentActions.Invoking(() => new ResizeWithPadOrCrop(2, 2).Apply(image, new Random(0))).Should().Throw<ArgumentException>().WithMessage("*works on 2-D images*");
         FluentActions.Invoking(() => new ResizeWithPadOrCrop(2, 0, 2)).Should().Throw<ArgumentOutOfRangeException>();
         FluentActions.Invoking(() => new ResizeWithPadOrCrop(2, 2, 2, float.NaN)).Should().Throw<ArgumentOutOfRangeException>();

@@ -407,7 +407,7 @@ public sealed class VolumeFolderSource : ILabeledImageSource
 
     // Crops a (C, D, H, W) image on the grid `affine` to its foreground, brings it to the input size, and follows its
     // voxels: the affine of the result, from the crop's start and the fit's crop start, padding or scale (a linear resize
-    // with half-voxel centres maps output index n to input index (n + 0.5) · in / out − 0.5).
+    // with half-voxel centres maps output index n to input index (n + 0.5) · in / out − 0.5, a nearest one to about n · in / out).
     private static (FloatImage Image, NiftiAffine Affine) CropAndFit(FloatImage image, NiftiAffine affine, CropForeground? crop, ITransform fit)
     {
         double[] scale = [1, 1, 1], offset = [0, 0, 0]; // x, y, z: W, H, D
@@ -427,8 +427,10 @@ public sealed class VolumeFolderSource : ILabeledImageSource
             }
             else
             {
+                // Linear: half-voxel centres, n → (n + 0.5) · s − 0.5; nearest (PyTorch's "nearest"): n → floor(n · s),
+                // whose nearest affine is n · s.
                 scale[n] = before[n] / (double)after[n];
-                offset[n] += (0.5 * scale[n]) - 0.5;
+                if (fit is not Transforms.Resize { Mode: ResizeMode.Nearest }) offset[n] += (0.5 * scale[n]) - 0.5;
             }
         }
         return (fitted, affine.WithIndexMap(scale, offset));
