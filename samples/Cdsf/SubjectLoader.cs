@@ -44,7 +44,7 @@ internal static class SubjectLoader
                 {
                     try
                     {
-                        pet = pet.ResampleTo(mri);
+                        pet = pet.ResampleTo(mri, ResizeMode.Linear, VolumePadding.Zeros); // PET's background is 0
                     }
                     catch (ArgumentException e)
                     {

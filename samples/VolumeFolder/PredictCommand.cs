@@ -46,13 +46,17 @@ internal static class PredictCommand
         if (explainFolder is null) return 0;
         if (!predictor.CanExplain) throw new ArgumentException($"--explain needs a ResNet's layers; {Path.GetFileName(modelPath)} holds a {card.Architecture} model.");
         Directory.CreateDirectory(explainFolder);
+        var written = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
         foreach (var scan in scans)
         {
             var explanation = predictor.ExplainFile(scan);
             var name = Path.GetFileName(Path.TrimEndingDirectorySeparator(scan));
             foreach (var extension in new[] { ".nii.gz", ".nii" })
                 if (name.EndsWith(extension, StringComparison.OrdinalIgnoreCase)) name = name[..^extension.Length];
-            var output = Path.Combine(explainFolder, name + ".cam.nii.gz");
+            // Scans of one name from different folders (a/scan.nii.gz, b/scan.nii.gz) get scan.cam.nii.gz, scan-2.cam.nii.gz, …
+            var unique = name;
+            for (int copy = 2; !written.Add(unique); copy++) unique = $"{name}-{copy}";
+            var output = Path.Combine(explainFolder, unique + ".cam.nii.gz");
             NiftiWriter.Write(output, explanation.ToSourceVolume());
             AnsiConsole.MarkupLine(Markup.Escape($"{scan}: Grad-CAM of {explanation.TargetClass}: {explanation.TargetClassName} → {output}"));
         }

@@ -72,7 +72,7 @@ internal static class TrainCommand
             Description = "MM or X Y Z: resample every volume to this voxel size in millimetres after reorienting and before cropping and resizing (MONAI's Spacing), e.g. 1 for 1 mm isotropic; default: none (volumes are only resized).",
             AllowMultipleArgumentsPerToken = true,
             Arity = new ArgumentArity(1, 3),
-        }.Must(v => v is null || v.Length == 0 || ((v.Length is 1 or 3) && v.All(x => x is > 0.01 and <= 100)), "one or three voxel sizes from 0.01 to 100 mm");
+        }.Must(v => v is null || v.Length == 0 || ((v.Length is 1 or 3) && v.All(x => x is >= 0.01 and <= 100)), "one or three voxel sizes from 0.01 to 100 mm");
         var fit = new Option<string>("--fit")
         {
             Description = "How volumes are brought to --size: resize (trilinear, the whole field of view) or crop-or-pad (center crop and pad with each volume's minimum, keeping the voxel size; with --spacing one voxel is the same size in every volume).",

@@ -124,7 +124,7 @@ public sealed class VolumeFolderSampleTests : IDisposable
         train.Text.Should().Contain("random affine on half the volumes (±10° about each axis, scale ±0.1, shift ±0.05)");
         var subject = Path.Combine(data, "lgg", "sub-01");
         var maps = _folder["spaced-maps"];
-        var predict = await SampleApp.RunAsync("volume-folder", _folder.Path, "predict", "--model", modelFile, "--explain", maps, subject);
+        var predict = await SampleApp.RunAsync("volume-folder", _folder.Path, "predict", "--model", modelFile, "--explain", maps, subject, subject);
         predict.ExitCode.Should().Be(0, predict.ToString());
         predict.Text.Should().Contain("1.5 × 1.5 × 1.5 mm voxels, modalities aligned, cropped or padded to the input size, intensities by their percentiles 1–99");
         // The map of the subject on its first modality's grid (the flair's), to overlay in a viewer.
@@ -132,6 +132,7 @@ public sealed class VolumeFolderSampleTests : IDisposable
         map.Shape.Should().Equal(9, 9, 9);
         map.Affine.Should().Be(NiftiReader.Read(Path.Combine(subject, "flair.nii.gz")).Affine);
         predict.Text.Should().Contain("Grad-CAM of").And.Contain("sub-01.cam.nii.gz");
+        File.Exists(Path.Combine(maps, "sub-01-2.cam.nii.gz")).Should().BeTrue("a second scan of the same name does not overwrite the first's map");
         using var predictor = Predictor.Load(modelFile);
         var expected = predictor.PredictFile(subject);
         predict.Text.Should().Contain($"{expected.Label}: {expected.LabelName}");

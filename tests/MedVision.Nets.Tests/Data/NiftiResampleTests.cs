@@ -141,7 +141,9 @@ public sealed class NiftiResampleTests
         FluentActions.Invoking(() => volume.Resample([1f, float.NaN, 1f])).Should().Throw<ArgumentException>();
         FluentActions.Invoking(() => volume.ResampleTo([4, 0, 6], volume.Affine)).Should().Throw<ArgumentException>().WithMessage("*three positive dimensions*");
         var far = new NiftiAffine(new double[,] { { 1, 0, 0, 500 }, { 0, 1, 0, 0 }, { 0, 0, 1, 0 } });
-        FluentActions.Invoking(() => volume.ResampleTo([4, 5, 6], far)).Should().Throw<ArgumentException>().WithMessage("*does not overlap*same world coordinates*");
+        FluentActions.Invoking(() => volume.ResampleTo([4, 5, 6], far)).Should().Throw<ArgumentException>().WithParameterName("affine").WithMessage("*does not overlap*same world coordinates*");
+        FluentActions.Invoking(() => volume.ResampleTo(new NiftiImage(new float[120], [4, 5, 6], null, NiftiDataType.Float32, far))).Should().Throw<ArgumentException>().WithParameterName("reference");
+        FluentActions.Invoking(() => volume.Resample([1e-5f, 1e-5f, 1e-5f])).Should().Throw<ArgumentException>().WithParameterName("spacing").WithMessage("*no usable affine*");
         FluentActions.Invoking(() => volume.Resample([1f, 1f, 0.5f], (ResizeMode)7)).Should().Throw<ArgumentOutOfRangeException>();
     }
 }

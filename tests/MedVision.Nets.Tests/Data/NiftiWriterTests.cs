@@ -302,4 +302,13 @@ public sealed class NiftiWriterTests
             back[1].Voxels.Should().Equal(volumes[1].Voxels);
         }
     }
+
+    [Fact]
+    public void AnUndefinedDataType_IsRefusedAsTheOptions()
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"mvn-writer-type-{Guid.NewGuid():N}.nii");
+        FluentActions.Invoking(() => NiftiWriter.Write(path, new NiftiImage(new float[8], [2, 2, 2]), new NiftiWriteOptions { DataType = (NiftiDataType)3 }))
+            .Should().Throw<ArgumentOutOfRangeException>().WithParameterName("options").WithMessage("*DataType 3*");
+        File.Exists(path).Should().BeFalse();
+    }
 }

@@ -257,7 +257,7 @@ public sealed class IntensityPercentileTests : IDisposable
 
         FluentActions.Invoking(() => VolumeFolderSource.FromSubfolders(_root, 6, 6, 6, window: (40, 400), intensityPercentiles: (1, 99)))
             .Should().Throw<ArgumentException>().WithMessage("*window or intensity percentiles, not both*");
-        FluentActions.Invoking(() => VolumeFolderSource.FromSubfolders(_root, 6, 6, 6, intensityPercentiles: (99, 1))).Should().Throw<ArgumentOutOfRangeException>();
+        FluentActions.Invoking(() => VolumeFolderSource.FromSubfolders(_root, 6, 6, 6, intensityPercentiles: (99, 1))).Should().Throw<ArgumentOutOfRangeException>().WithParameterName("intensityPercentiles");
         preprocessing.IntensityPercentiles = [50, 50];
         FluentActions.Invoking(() => ModelFile.Save(Path.Combine(_root, "bad.safetensors"), model, ModelFile.Describe(model, preprocessing, source.ClassNames, MedMnistTask.Binary)))
             .Should().Throw<ModelFormatException>().WithMessage("*intensity percentiles [50, 50] must be (lower, upper) with 0 ≤ lower < upper ≤ 100*");

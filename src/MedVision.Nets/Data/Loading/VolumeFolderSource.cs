@@ -73,8 +73,9 @@ public sealed class VolumeFolderSource : ILabeledImageSource
     /// <summary>
     /// Whether the channels of a sample that lie on different grids (modalities of a subject acquired as separate series,
     /// at other resolutions or fields of view) are resampled onto the first channel's grid through their affines
-    /// (<see cref="NiftiImage.ResampleTo(NiftiImage, ResizeMode, Nifti.VolumePadding)"/>), so that a voxel means one
-    /// place in the body in every channel; otherwise each is cropped and resized on its own. A model card records it as
+    /// (<see cref="NiftiImage.ResampleTo(NiftiImage, ResizeMode, Nifti.VolumePadding)"/>, trilinear, with border padding
+    /// as MONAI's <c>ResampleToMatch</c>: where a channel's field of view ends, its edge values continue), so that a voxel
+    /// means one place in the body in every channel; otherwise each is cropped and resized on its own. A model card records it as
     /// <see cref="Inference.PreprocessingCard.AlignModalities"/>.
     /// </summary>
     public bool AlignModalities { get; }
@@ -155,7 +156,8 @@ public sealed class VolumeFolderSource : ILabeledImageSource
         if (intensityPercentiles is { } percentiles)
         {
             if (window is not null) throw new ArgumentException("Give an intensity window or intensity percentiles, not both.", nameof(intensityPercentiles));
-            _ = ScaleIntensity.FromPercentiles(percentiles.Lower, percentiles.Upper); // validates them
+            if (!(percentiles.Lower >= 0 && percentiles.Lower < percentiles.Upper && percentiles.Upper <= 100))
+                throw new ArgumentOutOfRangeException(nameof(intensityPercentiles), percentiles, "The intensity percentiles must be (lower, upper) with 0 ≤ lower < upper ≤ 100.");
         }
         if (!Enum.IsDefined(fit)) throw new ArgumentOutOfRangeException(nameof(fit), fit, "Not a volume fit.");
         if (orientation is not null) NiftiAffine.ParseAxisCodes(orientation, nameof(orientation));

@@ -41,7 +41,17 @@ public sealed partial class NiftiImage
             shape[n] = Math.Max(1, (int)count);
         }
 
-        return Sampled(shape, Affine.WithColumnsScaled(factors), AffineCode, interpolation, padding);
+        NiftiAffine scaled;
+        try
+        {
+            scaled = Affine.WithColumnsScaled(factors);
+        }
+        catch (ArgumentException e)
+        {
+            throw new ArgumentException($"Voxels of [{string.Join(", ", spacing)}] give no usable affine: {e.Message}", nameof(spacing), e);
+        }
+
+        return Sampled(shape, scaled, AffineCode, interpolation, padding, nameof(spacing));
     }
 
     /// <summary>
@@ -59,7 +69,7 @@ public sealed partial class NiftiImage
     public NiftiImage ResampleTo(NiftiImage reference, ResizeMode interpolation = ResizeMode.Linear, VolumePadding padding = VolumePadding.Border)
     {
         ArgumentNullException.ThrowIfNull(reference);
-        return Sampled(reference._shape, reference.Affine, reference.AffineCode, interpolation, padding);
+        return Sampled(reference._shape, reference.Affine, reference.AffineCode, interpolation, padding, nameof(reference));
     }
 
     /// <summary>
@@ -81,15 +91,16 @@ public sealed partial class NiftiImage
             throw new ArgumentException($"The shape must be three positive dimensions (X, Y, Z), not [{string.Join(", ", shape)}].", nameof(shape));
         }
 
-        return Sampled(shape.ToArray(), affine, AffineCode, interpolation, padding);
+        return Sampled(shape.ToArray(), affine, AffineCode, interpolation, padding, nameof(affine));
     }
 
-    private NiftiImage Sampled(int[] shape, NiftiAffine affine, NiftiXformCode code, ResizeMode interpolation, VolumePadding padding)
+    // parameter: the caller's parameter that describes the grid, named by the exceptions.
+    private NiftiImage Sampled(int[] shape, NiftiAffine affine, NiftiXformCode code, ResizeMode interpolation, VolumePadding padding, string parameter)
     {
         if (!Enum.IsDefined(interpolation)) throw new ArgumentOutOfRangeException(nameof(interpolation), interpolation, "Not a resampling mode.");
         if (!Enum.IsDefined(padding)) throw new ArgumentOutOfRangeException(nameof(padding), padding, "Not a padding mode.");
         long count = (long)shape[0] * shape[1] * shape[2];
-        if (count > Array.MaxLength) throw new ArgumentException($"A {shape[0]}×{shape[1]}×{shape[2]} grid has more voxels than one array holds.", nameof(shape));
+        if (count > Array.MaxLength) throw new ArgumentException($"A {shape[0]}×{shape[1]}×{shape[2]} grid has more voxels than one array holds.", parameter);
 
         double[] map = Affine.IndexMapFrom(affine); // output voxel index → this volume's voxel index
         var voxels = new float[count];
@@ -117,7 +128,7 @@ public sealed partial class NiftiImage
         if (inside == 0)
         {
             throw new ArgumentException($"The grid {shape[0]}×{shape[1]}×{shape[2]} with affine {affine} does not overlap the volume ({_shape[0]}×{_shape[1]}×{_shape[2]}, affine {Affine}): "
-                + "no voxel of it lies within the volume. Are both affines in the same world coordinates?", nameof(affine));
+                + "no voxel of it lies within the volume. Are both affines in the same world coordinates?", parameter);
         }
 
         var dataType = interpolation == ResizeMode.Nearest ? SourceDataType : NiftiDataType.Float32;

@@ -39,7 +39,7 @@ public static class NiftiWriter
     /// </summary>
     /// <param name="path">A <c>.nii</c> or <c>.nii.gz</c> file.</param>
     /// <param name="volumes">The volumes: at least one, all of one shape, voxel size, affine and affine code (sizes and
-    /// affine entries equal within 1e-6, relatively); the first volume's are written.</param>
+    /// affine entries equal within 1e-6, relative to values above 1); the first volume's are written.</param>
     /// <param name="options">Data type, scaling, byte order and format; <see langword="null"/> for float32, unscaled, little-endian NIfTI-1.</param>
     /// <exception cref="ArgumentException">
     /// There are no volumes, one is <see langword="null"/>, one differs from the first in shape, voxel size, affine or
@@ -115,6 +115,7 @@ public static class NiftiWriter
         }
 
         var type = options.DataType;
+        if (!Enum.IsDefined(type)) throw new ArgumentOutOfRangeException(nameof(options), type, $"{path}: NiftiWriteOptions.DataType {(int)type} is not a NIfTI data type this writer supports.");
         int elementSize = NiftiReader.ElementSize(type);
         var first = volumes[0];
         long[] dim = [volumes.Count == 1 ? 3 : 4, first.Shape[0], first.Shape[1], first.Shape[2], volumes.Count, 1, 1, 1];
