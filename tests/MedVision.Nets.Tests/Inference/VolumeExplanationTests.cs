@@ -176,6 +176,15 @@ public sealed class VolumeExplanationTests : IDisposable
         var whole = Map([4, 4, 4], [1.5, 1.5, 1.5]).ToSourceVolume(); // (n + 0.5) · 4 − 0.5
         whole.Voxels.Should().OnlyContain(v => Math.Abs(v - 1) < 1e-6, "the rim of the scan was seen by the input's edge voxels");
 
+        // Onto another series of the same session (2 mm, RAS, reaching 4 mm beyond the scan's x = −21.5 edge): the same
+        // map placed by world coordinates, 0 where that series lies outside what the model saw.
+        var other = new NiftiImage(new float[16 * 16 * 16], [16, 16, 16], null, NiftiDataType.Float32,
+            new NiftiAffine(new double[,] { { 2, 0, 0, -25 }, { 0, 2, 0, -11 }, { 0, 0, 2, -5 } }));
+        var onOther = Map([4, 4, 4], [1.5, 1.5, 1.5]).ToVolume(other);
+        onOther.Shape.Should().Equal(16, 16, 16);
+        onOther.Affine.Should().Be(other.Affine);
+        for (int x = 0; x < 16; x++)
+            onOther[x, 8, 8].Should().Be(x < 2 ? 0f : 1f, $"world x = {(2 * x) - 25} mm ({(x < 2 ? "outside" : "inside")} the scan's −21.5 to 10.5 mm)");
         var cropped = Map([2, 4, 4], [8 + 0.5, 1.5, 1.5]).ToSourceVolume(); // x: 16 voxels from 8, resized to 8
         for (int x = 0; x < 32; x++)
             cropped[x, 16, 16].Should().Be(x is >= 8 and < 24 ? 1f : 0f, $"x = {x}");
