@@ -86,22 +86,8 @@ public sealed record Explanation(Prediction Prediction, int TargetClass, string 
     private NiftiImage Placed(IReadOnlyList<int> shape, NiftiAffine affine, NiftiXformCode code)
     {
         if (InputGrid is null) throw new InvalidOperationException("This map explains an image given as pixels, whose place in the world is unknown: explain the volume with Predictor.ExplainFile, ExplainVolume or ExplainVolumes.");
-        // Border padding up to half an input voxel beyond the outer voxel centres (the input's edge voxels summarise the
-        // scan out to there), zero beyond: the scan's rim that the model saw gets the map's edge values, the rest 0.
-        var input = ToInputVolume();
-        var placed = input.ResampleTo(shape, affine, ResizeMode.Linear, VolumePadding.Border);
-        double[] map = input.Affine.IndexMapFrom(affine); // voxel of the target grid → voxel of the input grid
-        var voxels = placed.Voxels;
-        var size = input.Shape;
-        for (int k = 0, at = 0; k < shape[2]; k++)
-            for (int j = 0; j < shape[1]; j++)
-                for (int i = 0; i < shape[0]; i++, at++)
-                {
-                    double x = (map[0] * i) + (map[1] * j) + (map[2] * k) + map[3];
-                    double y = (map[4] * i) + (map[5] * j) + (map[6] * k) + map[7];
-                    double z = (map[8] * i) + (map[9] * j) + (map[10] * k) + map[11];
-                    if (x < -0.5 || x > size[0] - 0.5 || y < -0.5 || y > size[1] - 0.5 || z < -0.5 || z > size[2] - 0.5) voxels[at] = 0;
-                }
-        return new NiftiImage(voxels, placed.Shape, placed.Spacing, NiftiDataType.Float32, placed.Affine, code);
+        // The input's edge voxels summarise the scan out to half a voxel beyond their centres: the scan's rim that the
+        // model saw gets the map's edge values, the rest 0.
+        return ToInputVolume().ResampleWithinReach(shape, affine, code);
     }
 }

@@ -94,8 +94,18 @@ public sealed partial class NiftiImage
         return Sampled(shape.ToArray(), affine, AffineCode, interpolation, padding, nameof(affine));
     }
 
-    // parameter: the caller's parameter that describes the grid, named by the exceptions.
-    private NiftiImage Sampled(int[] shape, NiftiAffine affine, NiftiXformCode code, ResizeMode interpolation, VolumePadding padding, string parameter)
+    /// <summary>
+    /// Trilinear onto the grid (<paramref name="shape"/>, <paramref name="affine"/>) with code <paramref name="code"/>,
+    /// border padding out to half a voxel beyond this volume's outer voxel centres (what its edge voxels stand for) and
+    /// zero beyond: how a map computed on a prepared input is placed back on a scan.
+    /// </summary>
+    internal NiftiImage ResampleWithinReach(IReadOnlyList<int> shape, NiftiAffine affine, NiftiXformCode code)
+        => Sampled(shape.ToArray(), affine, code, ResizeMode.Linear, VolumePadding.Border, nameof(affine), zeroBeyondReach: true);
+
+    // parameter: the caller's parameter that describes the grid, named by the exceptions. zeroBeyondReach: with border
+    // padding, points beyond half a voxel outside the outer voxel centres (not Covers) read 0.
+    private NiftiImage Sampled(int[] shape, NiftiAffine affine, NiftiXformCode code, ResizeMode interpolation, VolumePadding padding, string parameter,
+        bool zeroBeyondReach = false)
     {
         if (!Enum.IsDefined(interpolation)) throw new ArgumentOutOfRangeException(nameof(interpolation), interpolation, "Not a resampling mode.");
         if (!Enum.IsDefined(padding)) throw new ArgumentOutOfRangeException(nameof(padding), padding, "Not a padding mode.");
@@ -117,8 +127,10 @@ public sealed partial class NiftiImage
                 for (int i = 0; i < shape[0]; i++, at++)
                 {
                     double px = x + (map[0] * i), py = y + (map[4] * i), pz = z + (map[8] * i);
-                    if (sampler.Covers(px, py, pz)) local++;
-                    voxels[at] = interpolation == ResizeMode.Linear ? sampler.Linear(px, py, pz) : sampler.Nearest(px, py, pz);
+                    bool covered = sampler.Covers(px, py, pz);
+                    if (covered) local++;
+                    voxels[at] = zeroBeyondReach && !covered ? 0f
+                        : interpolation == ResizeMode.Linear ? sampler.Linear(px, py, pz) : sampler.Nearest(px, py, pz);
                 }
             }
 
