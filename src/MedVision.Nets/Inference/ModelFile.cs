@@ -371,10 +371,10 @@ public static class ModelFile
         if (p.Modalities is { } modalities && (p.InputSize.Count != 3 || modalities.Count != p.Channels || modalities.Any(string.IsNullOrWhiteSpace)
                 || modalities.Distinct(StringComparer.OrdinalIgnoreCase).Count() != modalities.Count))
             throw new ModelFormatException($"{source}: the modalities [{string.Join(", ", modalities)}] must name each of the {p.Channels} input channels of a 3-D model once.");
-        if (p.Spacing is { } spacing && (p.InputSize.Count != 3 || spacing.Count != 3 || spacing.Any(v => !(v > 0) || !float.IsFinite(v))))
+        if (p.Spacing is { } spacing && (p.InputSize.Count != 3 || !Data.Nifti.NiftiAffine.IsVoxelSize(spacing)))
             throw new ModelFormatException($"{source}: the spacing [{string.Join(", ", spacing.Select(v => v.ToString(System.Globalization.CultureInfo.InvariantCulture)))}] must be three positive, finite voxel sizes, for a 3-D model.");
         if (p.IntensityPercentiles is { } percentiles && (p.InputSize.Count != 3 || p.IntensityWindow is not null || percentiles.Count != 2
-                || !(percentiles[0] >= 0 && percentiles[0] < percentiles[1] && percentiles[1] <= 100)))
+                || !Transforms.ScaleIntensity.ArePercentiles(percentiles[0], percentiles[1])))
             throw new ModelFormatException($"{source}: the intensity percentiles [{string.Join(", ", percentiles.Select(v => v.ToString(System.Globalization.CultureInfo.InvariantCulture)))}] must be (lower, upper) with 0 ≤ lower < upper ≤ 100, for a 3-D model without an intensity window.");
         if (p.AlignModalities == true && p.InputSize.Count != 3)
             throw new ModelFormatException($"{source}: align_modalities applies to 3-D models only.");

@@ -31,13 +31,6 @@ public sealed class ScaleIntensity : ITransform
         WindowWidth = width;
     }
 
-    private ScaleIntensity(double lowerPercentile, double upperPercentile, bool percentiles)
-    {
-        _ = percentiles;
-        LowerPercentile = lowerPercentile;
-        UpperPercentile = upperPercentile;
-    }
-
     /// <summary>
     /// Scales each image by two percentiles of its own values: the <paramref name="lower"/> percentile becomes 0 and the
     /// <paramref name="upper"/> one 1, clamped — MONAI's <c>ScaleIntensityRangePercentiles(lower, upper, 0, 1, clip=True)</c>,
@@ -49,16 +42,22 @@ public sealed class ScaleIntensity : ITransform
     /// <exception cref="ArgumentOutOfRangeException">The percentiles are not 0 ≤ lower &lt; upper ≤ 100.</exception>
     public static ScaleIntensity FromPercentiles(double lower, double upper)
     {
-        if (!(lower >= 0 && lower < 100)) throw new ArgumentOutOfRangeException(nameof(lower), lower, "The lower percentile must be from 0 to below 100.");
-        if (!(upper > lower && upper <= 100)) throw new ArgumentOutOfRangeException(nameof(upper), upper, $"The upper percentile must be above the lower one ({lower}) and at most 100.");
-        return new ScaleIntensity(lower, upper, percentiles: true);
+        if (!ArePercentiles(lower, upper))
+        {
+            if (!(lower >= 0 && lower < 100)) throw new ArgumentOutOfRangeException(nameof(lower), lower, "The lower percentile must be from 0 to below 100.");
+            throw new ArgumentOutOfRangeException(nameof(upper), upper, $"The upper percentile must be above the lower one ({lower}) and at most 100.");
+        }
+        return new ScaleIntensity { LowerPercentile = lower, UpperPercentile = upper };
     }
 
+    /// <summary>Whether (<paramref name="lower"/>, <paramref name="upper"/>) are percentiles <see cref="FromPercentiles"/> takes: 0 ≤ lower &lt; upper ≤ 100.</summary>
+    internal static bool ArePercentiles(double lower, double upper) => lower >= 0 && lower < upper && upper <= 100;
+
     /// <summary>The percentile mapped to 0 (<see cref="FromPercentiles"/>); <see langword="null"/> otherwise.</summary>
-    public double? LowerPercentile { get; }
+    public double? LowerPercentile { get; private init; }
 
     /// <summary>The percentile mapped to 1 (<see cref="FromPercentiles"/>); <see langword="null"/> otherwise.</summary>
-    public double? UpperPercentile { get; }
+    public double? UpperPercentile { get; private init; }
 
     /// <summary>The window's centre; <see langword="null"/> when each image is scaled by its own minimum and maximum.</summary>
     public double? WindowCenter { get; }

@@ -156,15 +156,14 @@ public sealed class VolumeFolderSource : ILabeledImageSource
         if (intensityPercentiles is { } percentiles)
         {
             if (window is not null) throw new ArgumentException("Give an intensity window or intensity percentiles, not both.", nameof(intensityPercentiles));
-            if (!(percentiles.Lower >= 0 && percentiles.Lower < percentiles.Upper && percentiles.Upper <= 100))
+            if (!ScaleIntensity.ArePercentiles(percentiles.Lower, percentiles.Upper))
                 throw new ArgumentOutOfRangeException(nameof(intensityPercentiles), percentiles, "The intensity percentiles must be (lower, upper) with 0 ≤ lower < upper ≤ 100.");
         }
         if (!Enum.IsDefined(fit)) throw new ArgumentOutOfRangeException(nameof(fit), fit, "Not a volume fit.");
         if (orientation is not null) NiftiAffine.ParseAxisCodes(orientation, nameof(orientation));
         if (spacing is not null)
         {
-            if (spacing.Count != 3 || spacing.Any(v => !(v > 0) || !float.IsFinite(v)))
-                throw new ArgumentException($"The spacing must be three positive finite voxel sizes (i, j, k), not [{string.Join(", ", spacing)}].", nameof(spacing));
+            NiftiAffine.CheckVoxelSize(spacing, nameof(spacing));
             spacing = spacing.ToArray();
         }
         if (modalities is not null)
@@ -374,6 +373,9 @@ public sealed class VolumeFolderSource : ILabeledImageSource
         (double, double)? range = percentiles is { } pc ? IntensityWindow.Percentiles(oriented.Select(v => v.Voxels).ToList(), pc.Lower, pc.Upper) : null;
         // A volume's own voxels may be used in place when this call owns them or they were made here (reoriented, resampled).
         FloatImage Own(int i) => owned || !ReferenceEquals(oriented[i], volumes[i]) ? oriented[i].AsFloatImage() : oriented[i].ToFloatImage();
+        // The prepared image on the grid `affine` (of its (X, Y, Z) = (W, H, D) voxels), with the first scan's grid as given.
+        PreparedVolume Result(FloatImage image, NiftiAffine affine) =>
+            new(image, new VolumeGrid([image.Width, image.Height, image.Depth], affine, first.AffineCode), VolumeGrid.Of(volumes[0])) { PercentileRange = range };
         var shape = oriented[0].Shape;
         if (oriented.All(v => v.Shape.SequenceEqual(shape)))
         {
@@ -390,7 +392,7 @@ public sealed class VolumeFolderSource : ILabeledImageSource
                 image = new FloatImage(data, oriented.Count, shape[2], shape[1], shape[0]);
             }
             var (fitted, affine) = CropAndFit(image, first.Affine, crop, resize);
-            return new PreparedVolume(fitted, new VolumeGrid([fitted.Width, fitted.Height, fitted.Depth], affine, first.AffineCode), VolumeGrid.Of(volumes[0])) { PercentileRange = range };
+            return Result(fitted, affine);
         }
         var fits = Enumerable.Range(0, oriented.Count).Select(i => CropAndFit(Own(i), oriented[i].Affine, crop, resize)).ToList();
         var parts = fits.Select(f => f.Image).ToList();
@@ -404,7 +406,7 @@ public sealed class VolumeFolderSource : ILabeledImageSource
             at += part.Data.Length;
         }
         var one = parts[0].Shape;
-        return new PreparedVolume(new FloatImage(stacked, parts.Count, one[1], one[2], one[3]), new VolumeGrid([one[3], one[2], one[1]], fits[0].Affine, first.AffineCode), VolumeGrid.Of(volumes[0])) { PercentileRange = range };
+        return Result(new FloatImage(stacked, parts.Count, one[1], one[2], one[3]), fits[0].Affine);
     }
 
     // Crops a (C, D, H, W) image on the grid `affine` to its foreground, brings it to the input size, and follows its

@@ -59,12 +59,22 @@ public sealed class NiftiAffine : IEquatable<NiftiAffine>
     public static NiftiAffine FromSpacing(IReadOnlyList<float> spacing)
     {
         ArgumentNullException.ThrowIfNull(spacing);
-        if (spacing.Count != 3 || spacing.Any(s => !(s > 0) || !float.IsFinite(s)))
+        if (!IsVoxelSize(spacing))
         {
             throw new ArgumentException("The spacing must be three positive finite values.", nameof(spacing));
         }
 
         return new NiftiAffine([spacing[0], 0, 0, 0, 0, spacing[1], 0, 0, 0, 0, spacing[2], 0]);
+    }
+
+    /// <summary>Whether <paramref name="spacing"/> is a voxel size: three positive finite values (i, j, k).</summary>
+    internal static bool IsVoxelSize(IReadOnlyList<float> spacing) => spacing.Count == 3 && spacing.All(s => s > 0 && float.IsFinite(s));
+
+    /// <summary>Throws the <see cref="ArgumentException"/> of a <paramref name="spacing"/> that is not a voxel size (see <see cref="IsVoxelSize"/>), naming <paramref name="parameter"/>.</summary>
+    internal static void CheckVoxelSize(IReadOnlyList<float> spacing, string parameter)
+    {
+        if (!IsVoxelSize(spacing))
+            throw new ArgumentException($"The spacing must be three positive finite voxel sizes (i, j, k), not [{string.Join(", ", spacing)}].", parameter);
     }
 
     /// <summary>

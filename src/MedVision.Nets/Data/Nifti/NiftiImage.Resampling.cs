@@ -23,10 +23,7 @@ public sealed partial class NiftiImage
     public NiftiImage Resample(IReadOnlyList<float> spacing, ResizeMode interpolation = ResizeMode.Linear, VolumePadding padding = VolumePadding.Border)
     {
         ArgumentNullException.ThrowIfNull(spacing);
-        if (spacing.Count != 3 || spacing.Any(s => !(s > 0) || !float.IsFinite(s)))
-        {
-            throw new ArgumentException($"The spacing must be three positive finite voxel sizes (i, j, k), not [{string.Join(", ", spacing)}].", nameof(spacing));
-        }
+        NiftiAffine.CheckVoxelSize(spacing, nameof(spacing));
 
         var current = Affine.VoxelSizes;
         if (Enumerable.Range(0, 3).All(n => Math.Abs(current[n] - spacing[n]) <= 1e-6 * spacing[n])) return this;
