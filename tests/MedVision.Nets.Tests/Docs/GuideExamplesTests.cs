@@ -163,9 +163,14 @@ public sealed class GuideExamplesTests
                 NiftiWriter.Write(Path.Combine(folder, "pet.nii.gz"), new NiftiImage(subject.Pet, new[] { 16, 16, 16 }, null, NiftiDataType.Float32, petAffine));
             }
             // snippet: physical-scale
-            // 1.5 mm voxels, the PET resampled onto the T1's grid, center-cropped or padded to 12³ (no stretching).
-            var source = VolumeFolderSource.FromSubfolders(root, 12, 12, 12, modalities: ["t1", "pet"],
-                spacing: [1.5f, 1.5f, 1.5f], alignModalities: true, fit: VolumeFit.CropOrPad);
+            // Reoriented to RAS (the default), 1.5 mm voxels, the PET resampled onto the T1's grid, center-cropped or padded
+            // to 12³ (no stretching); FromSubfolders(root, 12, 12, 12, modalities: …, spacing: …) takes the same options.
+            var source = VolumeFolderSource.Builder(root)
+                .WithModalities("t1", "pet")
+                .ResampleToSpacing(1.5f, 1.5f, 1.5f)
+                .AlignModalities()
+                .CropOrPadTo(12, 12, 12)
+                .Build();
             var preprocessing = source.DescribePreprocessing(mean: [0.5f], std: [0.5f]);   // spacing, alignment and fit included
             // The same steps by hand, on volumes in memory:
             var t1 = NiftiReader.Read(Path.Combine(source.Samples[0].Path, "t1.nii.gz")).Reorient("RAS").Resample([1.5f, 1.5f, 1.5f]);

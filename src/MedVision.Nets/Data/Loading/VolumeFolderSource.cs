@@ -120,7 +120,14 @@ public sealed class VolumeFolderSource : ILabeledImageSource
         }
     }
 
-    /// <summary>Scans <paramref name="root"/>'s class sub-folders.</summary>
+    /// <summary>
+    /// A fluent builder that reads in the order the preparation steps are applied, e.g.
+    /// <c>VolumeFolderSource.Builder(root).WithModalities("t1", "pet").ResampleToSpacing(1.5f, 1.5f, 1.5f).AlignModalities().CropOrPadTo(96, 96, 96).Build()</c>.
+    /// </summary>
+    /// <param name="root">The folder whose sub-folders are the classes.</param>
+    public static VolumeFolderSourceBuilder Builder(string root) => new(root);
+
+    /// <summary>Scans <paramref name="root"/>'s class sub-folders (<see cref="Builder"/> sets the same options step by step).</summary>
     /// <param name="root">The folder whose sub-folders are the classes.</param>
     /// <param name="depth">D of the resampled volumes.</param>
     /// <param name="height">H of the resampled volumes.</param>
@@ -168,14 +175,12 @@ public sealed class VolumeFolderSource : ILabeledImageSource
         }
         if (modalities is not null)
         {
-            if (modalities.Count == 0 || modalities.Any(string.IsNullOrWhiteSpace))
-                throw new ArgumentException("Give at least one modality name, none of them empty.", nameof(modalities));
-            if (modalities.Distinct(StringComparer.OrdinalIgnoreCase).Count() != modalities.Count)
-                throw new ArgumentException($"A modality is named twice: {string.Join(", ", modalities)}.", nameof(modalities));
+            CheckModalities(modalities, nameof(modalities));
             modalities = modalities.ToArray();
         }
-        if (depth < 1 || height < 1 || width < 1) throw new ArgumentOutOfRangeException(nameof(depth), $"Volume sizes must be positive: {depth}×{height}×{width}.");
-        if (window is { } w && !(w.Width > 0)) throw new ArgumentOutOfRangeException(nameof(window), w.Width, "The window width must be positive.");
+        CheckSize(depth, height, width);
+        if (window is { } w && !(w.Width > 0 && double.IsFinite(w.Width) && double.IsFinite(w.Center)))
+            throw new ArgumentOutOfRangeException(nameof(window), w, "The window's center must be finite and its width positive and finite.");
         if (!Directory.Exists(root)) throw new DirectoryNotFoundException($"The volume folder '{root}' does not exist.");
         var classes = Directory.GetDirectories(root).Select(Path.GetFileName).OfType<string>().Order(StringComparer.Ordinal).ToArray();
         if (classes.Length == 0) throw new DataFormatException(root, "no class sub-folders.");
@@ -199,6 +204,21 @@ public sealed class VolumeFolderSource : ILabeledImageSource
                 ? $"no NIfTI files or DICOM series folders in the class folders ({string.Join(", ", classes)})."
                 : $"no subject folder with the modalities {string.Join(", ", modalities)} in the class folders ({string.Join(", ", classes)}).");
         return new VolumeFolderSource(classes, samples.OrderBy(s => s.Item2).ThenBy(s => s.Item1, StringComparer.Ordinal).ToList(), (depth, height, width), window, orientation, cropForeground, modalities, spacing, alignModalities, fit, intensityPercentiles);
+    }
+
+    /// <summary>Throws unless there is at least one modality, none empty and none named twice (case-insensitive).</summary>
+    internal static void CheckModalities(IReadOnlyList<string> modalities, string parameterName)
+    {
+        if (modalities.Count == 0 || modalities.Any(string.IsNullOrWhiteSpace))
+            throw new ArgumentException("Give at least one modality name, none of them empty.", parameterName);
+        if (modalities.Distinct(StringComparer.OrdinalIgnoreCase).Count() != modalities.Count)
+            throw new ArgumentException($"A modality is named twice: {string.Join(", ", modalities)}.", parameterName);
+    }
+
+    /// <summary>Throws unless every size of (D, H, W) is positive.</summary>
+    internal static void CheckSize(int depth, int height, int width)
+    {
+        if (depth < 1 || height < 1 || width < 1) throw new ArgumentOutOfRangeException(nameof(depth), $"Volume sizes must be positive: {depth}×{height}×{width}.");
     }
 
     private static bool IsNifti(string path) => path.EndsWith(".nii", StringComparison.OrdinalIgnoreCase) || path.EndsWith(".nii.gz", StringComparison.OrdinalIgnoreCase);
