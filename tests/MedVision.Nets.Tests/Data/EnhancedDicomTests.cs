@@ -159,9 +159,36 @@ public sealed class EnhancedDicomTests : IDisposable
         var byUid = () => DicomSeries.Read(folder, all[0].SeriesInstanceUid);
         byUid.Should().Throw<DataFormatException>().WithMessage("*holds 2 volumes*");
 
-        // A volume folder of such files serves the first volume (VolumeFolderSource reads the folder's first series).
-        DicomSeries.ReadFolder(folder)[0].ToVolume().Voxels.Should().Equal(all[0].ToVolume().Voxels);
         DicomSeries.Read(FolderWith("enhanced_ct.dcm")).Subset.Should().BeNull("a file that is one volume is not split");
+    }
+
+    [Fact]
+    public void AVolumeFolderSample_OfAnEnhancedFileWithTwoTimePoints_IsTwoChannels_AsA4DNiftiFileWouldBe()
+    {
+        // class folder "a" holds the MR series (two time points), class folder "b" the same file as a subject's modality.
+        var sample = Directory.CreateDirectory(Path.Combine(_temp, "volumes", "a", "mr")).FullName;
+        File.Copy(Path.Combine(Dir, "enhanced_mr.dcm"), Path.Combine(sample, "enhanced_mr.dcm"));
+        var all = DicomSeries.ReadFolder(sample);
+        var (x, y, z) = all[0].Size;
+        var source = MedVision.Nets.Data.Loading.VolumeFolderSource.Builder(Path.Combine(_temp, "volumes")).KeepStoredOrientation().ResizeTo(z, y, x).Build();
+        source.Channels.Should().Be(2, "each time point is a channel, in the file's order");
+        var channels = source.ReadVolumes(0);
+        channels.Select(c => c.Voxels).Should().BeEquivalentTo(all.Select(s => s.ToVolume().Voxels), o => o.WithStrictOrdering());
+        var (image, _) = source.Load(0);
+        image.Shape.Should().Equal(2, z, y, x);
+        float min = channels.Min(c => c.Voxels.Min()), max = channels.Max(c => c.Voxels.Max());
+        image.Data.Should().Equal(channels.SelectMany(c => c.Voxels).Select(v => (v - min) / (max - min)), (a, e) => Math.Abs(a - e) < 1e-6,
+            "both time points at the stored size, scaled across the channels");
+        source.Invoking(s => s.ReadVolume(0)).Should().Throw<DataFormatException>()
+            .WithMessage(@"*mr*holds 2 volumes (dimension index values 1\1\*, dimension index values 1\2\*)*ReadVolumes*");
+
+        // As one modality of a subject it is ambiguous: refused, not reduced to its first time point.
+        var subject = Directory.CreateDirectory(Path.Combine(_temp, "subjects", "b", "sub-01")).FullName;
+        Directory.CreateDirectory(Path.Combine(subject, "pet"));
+        File.Copy(Path.Combine(Dir, "enhanced_mr.dcm"), Path.Combine(subject, "pet", "enhanced_mr.dcm"));
+        File.Copy(Path.Combine(Dir, "enhanced_ct.dcm"), Path.Combine(Directory.CreateDirectory(Path.Combine(subject, "ct")).FullName, "enhanced_ct.dcm"));
+        var subjects = MedVision.Nets.Data.Loading.VolumeFolderSource.Builder(Path.Combine(_temp, "subjects")).WithModalities("ct", "pet").ResizeTo(4, 4, 4).Build();
+        subjects.Invoking(s => s.ReadVolumes(0)).Should().Throw<DataFormatException>().WithMessage("*pet*holds 2 volumes*one volume is expected*");
     }
 
     [Fact]

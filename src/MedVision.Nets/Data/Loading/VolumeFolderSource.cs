@@ -258,9 +258,10 @@ public sealed class VolumeFolderSource : ILabeledImageSource
 
     /// <summary>
     /// Reads sample <paramref name="index"/>'s volume as it is stored (modality values; DICOM series: the largest one in
-    /// its folder, and of an enhanced file holding several volumes — echoes, time points — the first, see
-    /// <see cref="DicomSeries.ReadFolder"/>).
+    /// its folder, see <see cref="DicomSeries.ReadFolder"/>).
     /// </summary>
+    /// <exception cref="DataFormatException">The sample holds several volumes: a 4-D NIfTI file, or an enhanced DICOM file
+    /// of several echoes or time points (read them as channels with <see cref="ReadVolumes"/>).</exception>
     /// <exception cref="InvalidOperationException">The samples are subject folders of several modalities (use <see cref="ReadVolumes"/>).</exception>
     public NiftiImage ReadVolume(int index)
     {
@@ -273,7 +274,8 @@ public sealed class VolumeFolderSource : ILabeledImageSource
     /// <summary>
     /// Reads sample <paramref name="index"/>'s channels as stored: a subject folder's modalities (see
     /// <see cref="Modalities"/>), the volumes of a NIfTI file with several (dimensions 4 to 7: a multi-contrast MRI
-    /// file), else its one volume (see <see cref="ReadVolume"/>).
+    /// file) or of an enhanced DICOM file with several (its echoes, time points or stacks, in the file's order, as
+    /// dcm2niix would write them into one 4-D file), else its one volume (see <see cref="ReadVolume"/>).
     /// </summary>
     public IReadOnlyList<NiftiImage> ReadVolumes(int index)
     {
@@ -294,24 +296,46 @@ public sealed class VolumeFolderSource : ILabeledImageSource
 
     /// <summary>
     /// Channels of every sample: the number of <see cref="Modalities"/>, else of volumes in the first sample's file (1
-    /// for 3-D files and DICOM series; the contrasts of a multi-contrast NIfTI file). Every sample must have as many
+    /// for 3-D files and DICOM series; the contrasts of a multi-contrast NIfTI file, the echoes or time points of an
+    /// enhanced DICOM file). Every sample must have as many
     /// (<see cref="Load"/> checks).
     /// </summary>
     public int Channels => _channels.Value;
 
     private readonly Lazy<int> _channels;
 
-    /// <summary>A volume as stored: a NIfTI file, or a folder holding a DICOM series (its largest series).</summary>
-    internal static NiftiImage ReadVolumeAt(string path) => Directory.Exists(path) ? ReadSeriesAt(path) : NiftiReader.Read(path);
+    /// <summary>
+    /// A volume as stored: a NIfTI file holding one, or a folder holding a DICOM series (its largest series).
+    /// </summary>
+    /// <exception cref="DataFormatException">The file or the series holds several volumes (read them with <see cref="ReadVolumesAt"/>).</exception>
+    internal static NiftiImage ReadVolumeAt(string path)
+    {
+        if (!Directory.Exists(path)) return NiftiReader.Read(path);
+        var volumes = ReadSeriesAt(path);
+        if (volumes.Count > 1)
+            throw new DataFormatException(path, $"its DICOM series holds {volumes.Count} volumes ({string.Join(", ", volumes.Select(v => v.Subset))}), where one volume is expected; as channels they are read by ReadVolumes, or pick one with DicomSeries.ReadFolder.");
+        return volumes[0].Volume;
+    }
 
-    /// <summary>The channels of a sample as stored: every volume of a NIfTI file, or the folder's DICOM series.</summary>
-    internal static IReadOnlyList<NiftiImage> ReadVolumesAt(string path) => Directory.Exists(path) ? [ReadSeriesAt(path)] : NiftiReader.ReadVolumes(path);
+    /// <summary>
+    /// The channels of a sample as stored: every volume of a NIfTI file, or every volume of the folder's DICOM series
+    /// (one, or the echoes, time points or stacks of an enhanced multi-frame file, as dcm2niix writes them into one 4-D
+    /// NIfTI file).
+    /// </summary>
+    internal static IReadOnlyList<NiftiImage> ReadVolumesAt(string path)
+        => Directory.Exists(path) ? ReadSeriesAt(path).Select(v => v.Volume).ToList() : NiftiReader.ReadVolumes(path);
 
-    private static NiftiImage ReadSeriesAt(string path)
+    // The folder's largest series; when it is one of the volumes of a multi-frame file that holds several (its frames
+    // repeat positions: echoes, time points, stacks), all of them in the file's order.
+    private static IReadOnlyList<(NiftiImage Volume, string? Subset)> ReadSeriesAt(string path)
     {
         var series = DicomSeries.ReadFolder(path);
         if (series.Count == 0) throw new DataFormatException(path, "the folder holds no DICOM images.");
-        return series[0].ToVolume();
+        var first = series[0];
+        // A file's volumes share its series UID (only a series of one file is split); its first frames come first.
+        IEnumerable<DicomSeries> volumes = first.Subset is null ? [first]
+            : series.Where(s => s.SeriesInstanceUid == first.SeriesInstanceUid && s.Subset is not null).OrderBy(s => s.Frames.Min());
+        return volumes.Select(v => (v.ToVolume(), v.Subset)).ToList();
     }
 
     /// <summary>
