@@ -295,4 +295,43 @@ public class InitTests
         Init.CalculateGain(Nonlinearity.LeakyRelu, 0.2).Should().BeApproximately(Math.Sqrt(2 / 1.04), 1e-12);
         Init.CalculateFanInAndFanOut(w).Should().Be((64L * 9, 256L * 9));
     }
+
+    [Fact]
+    public void Xavier_UniformStaysWithinItsBound_AndNormalHasItsStd()
+    {
+        using var scope = Tensors.NewDisposeScope();
+        Tensors.ManualSeed(3);
+        // fan_in = 30·5 = 150, fan_out = 200·5 = 1000: bound = gain·√(6 / 1150), std = gain·√(2 / 1150).
+        var w = Tensors.Empty(new long[] { 200, 30, 5 });
+        Init.XavierUniform(w, gain: 2);
+        var v = H.ToDoubles(w);
+        double bound = 2 * Math.Sqrt(6.0 / 1150);
+        v.Should().OnlyContain(x => Math.Abs(x) <= bound);
+        v.Max().Should().BeGreaterThan(0.99 * bound, "30,000 uniform draws come close to both ends");
+        v.Min().Should().BeLessThan(-0.99 * bound);
+        Math.Sqrt(v.Average(x => x * x)).Should().BeApproximately(bound / Math.Sqrt(3), 0.02 * bound);
+
+        Init.XavierNormal(w, gain: 2);
+        var n = H.ToDoubles(w);
+        double std = 2 * Math.Sqrt(2.0 / 1150);
+        Math.Sqrt(n.Average(x => x * x)).Should().BeApproximately(std, 0.02 * std);
+        n.Average().Should().BeApproximately(0, 6 * std / Math.Sqrt(n.Length));
+        FluentActions.Invoking(() => Init.XavierUniform(Tensors.Empty(new long[] { 5 }))).Should().Throw<ArgumentException>().WithMessage("*at least 2 dimensions*");
+    }
+
+    [Fact]
+    public void Constant_FillsAParameterInPlace_WithoutRecordingGradients()
+    {
+        using var scope = Tensors.NewDisposeScope();
+        var p = Tensors.Randn(3, 4).RequiresGradInPlace();
+        Init.Constant(p, 0.25).Should().BeSameAs(p);
+        H.ToDoubles(p).Should().OnlyContain(v => v == 0.25);
+        p.IsLeaf.Should().BeTrue("filling under no-grad keeps the parameter a leaf");
+        Init.Zeros(p);
+        H.ToDoubles(p).Should().OnlyContain(v => v == 0);
+        Init.Ones(p);
+        H.ToDoubles(p).Should().OnlyContain(v => v == 1);
+        (p * 3).Sum().Backward();
+        H.ToDoubles(p.Grad!).Should().OnlyContain(v => v == 3);
+    }
 }

@@ -61,6 +61,40 @@ public class SgdTests
     }
 
     [Fact]
+    public void GroupSettingsChangedBetweenSteps_ApplyFromTheNextStep()
+    {
+        using var scope = Tensors.NewDisposeScope();
+        var p = Parameter(1, -2, 3);
+        using var sgd = new Sgd(new[] { p }, learningRate: 0.1, momentum: 0.9);
+        var group = (SgdParameterGroup)sgd.ParameterGroups[0];
+
+        // Step 1: buf = g = [0.5, −1, 2]; p = p − 0.1·buf.
+        SetGrad(p, Grads[0]);
+        sgd.Step();
+        p.ShouldBe(new[] { 0.95, -1.9, 2.8 });
+
+        // Step 2 with dampening 0.5: buf = 0.9·[0.5, −1, 2] + 0.5·[−0.25, 0.5, 1] = [0.325, −0.65, 2.3].
+        group.Dampening = 0.5;
+        SetGrad(p, Grads[1]);
+        sgd.Step();
+        p.ShouldBe(new[] { 0.9175, -1.835, 2.57 });
+        group.GetHyperParameters()["dampening"].Should().Be(0.5);
+
+        // Nesterov needs zero dampening: refused while it is 0.5, accepted after. Step 3: buf = 0.9·[0.325, −0.65, 2.3] +
+        // [1, 1, −3] = [1.2925, 0.415, −0.93]; d = g + 0.9·buf = [2.16325, 1.3735, −3.837]; p = p − 0.1·d.
+        group.Invoking(g => g.Nesterov = true).Should().Throw<ArgumentException>().WithMessage("*Nesterov*zero dampening*");
+        group.Nesterov.Should().BeFalse();
+        group.Dampening = 0;
+        group.Nesterov = true;
+        group.Invoking(g => g.Dampening = 0.1).Should().Throw<ArgumentException>().WithMessage("*Nesterov*");
+        group.Invoking(g => g.Dampening = double.NaN).Should().Throw<ArgumentOutOfRangeException>();
+        SetGrad(p, Grads[2]);
+        sgd.Step();
+        p.ShouldBe(new[] { 0.701175, -1.97235, 2.9537 });
+        group.GetHyperParameters()["nesterov"].Should().Be(1);
+    }
+
+    [Fact]
     public void Step_PlainSgdWithBackward_DescendsTheGradient()
     {
         using var scope = Tensors.NewDisposeScope();
