@@ -174,6 +174,71 @@ public class DownloaderTests
     }
 
     [Fact]
+    public async Task A_file_source_resumes_a_partial_copy_and_restarts_when_the_partial_data_is_wrong()
+    {
+        using var source = new TempFolder();
+        using var cache = new TempFolder();
+        byte[] content = SyntheticMedMnist.NpzBytes(6, [28, 28], 3);
+        File.WriteAllBytes(source.File("pneumoniamnist.npz"), content);
+        var uri = new Uri(source.File("pneumoniamnist.npz"));
+        string destination = cache.File("pneumoniamnist.npz");
+        string partial = destination + VerifiedDownloader.PartialSuffix;
+        var downloader = new VerifiedDownloader();
+
+        File.WriteAllBytes(partial, content[..1000]);
+        var progress = new Recorder();
+        await downloader.DownloadAsync(uri, destination, Md5Of(content), progress);
+        File.ReadAllBytes(destination).Should().Equal(content);
+        progress.Reports.First().Should().Be(new DownloadProgress(1000, content.Length), "the copy continued after the kept bytes");
+        progress.Reports.Last().Should().Be(new DownloadProgress(content.Length, content.Length));
+
+        File.Delete(destination);
+        File.WriteAllBytes(partial, new byte[1000]);
+        await downloader.DownloadAsync(uri, destination, Md5Of(content));
+        File.ReadAllBytes(destination).Should().Equal(content, "the wrong kept bytes were discarded and the file copied again");
+        cache.ListFiles().Should().Equal("pneumoniamnist.npz");
+
+        var missing = new Uri(source.File("missing.npz"));
+        (await FluentActions.Awaiting(() => downloader.DownloadAsync(missing, cache.File("missing.npz"), Md5Of(content)))
+            .Should().ThrowAsync<FileNotFoundException>()).WithMessage("*missing.npz*does not exist*");
+        cache.ListFiles().Should().Equal("pneumoniamnist.npz");
+    }
+
+    [Fact]
+    public async Task Server_errors_wrong_ranges_and_unsupported_addresses_are_handled()
+    {
+        using var server = new LocalHttpServer();
+        using var cache = new TempFolder();
+        byte[] content = SyntheticMedMnist.NpzBytes(7, [28, 28], 2);
+        server.Files["bloodmnist.npz"] = content;
+        var downloader = new VerifiedDownloader();
+
+        // 404: the status is named and nothing is left in the cache.
+        var absent = new Uri(server.BaseUri, "dermamnist.npz");
+        (await FluentActions.Awaiting(() => downloader.DownloadAsync(absent, cache.File("dermamnist.npz"), Md5Of(content)))
+            .Should().ThrowAsync<HttpRequestException>()).Where(e => e.StatusCode == System.Net.HttpStatusCode.NotFound).WithMessage("*dermamnist.npz*404*");
+        cache.ListFiles().Should().BeEmpty();
+
+        // A 206 answer that starts elsewhere than the kept bytes end: they are discarded and the file fetched whole.
+        server.ServeWrongRange = true;
+        string destination = cache.File("bloodmnist.npz");
+        File.WriteAllBytes(destination + VerifiedDownloader.PartialSuffix, content[..300]);
+        await downloader.DownloadAsync(new Uri(server.BaseUri, "bloodmnist.npz"), destination, Md5Of(content));
+        File.ReadAllBytes(destination).Should().Equal(content);
+        server.RangeHeaders.Skip(1).Should().Equal("bytes=300-", null);
+        cache.ListFiles().Should().Equal("bloodmnist.npz");
+
+        foreach (var address in new[] { new Uri("ftp://example.org/a.npz"), new Uri("a.npz", UriKind.Relative) })
+        {
+            // Refused when the call is made, not from the returned task.
+            Action download = () => _ = downloader.DownloadAsync(address, destination, Md5Of(content));
+            download.Should().Throw<ArgumentException>().WithMessage("*not an absolute http, https or file address*").WithParameterName("source");
+            Action verified = () => _ = downloader.DownloadAndVerifyAsync(address, destination, FileChecksum.Md5(Md5Of(content)));
+            verified.Should().Throw<ArgumentException>().WithParameterName("source");
+        }
+    }
+
+    [Fact]
     public async Task Unknown_checksum_requires_an_explicit_choice()
     {
         using var server = new LocalHttpServer();

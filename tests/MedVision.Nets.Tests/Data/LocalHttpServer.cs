@@ -34,6 +34,9 @@ public sealed class LocalHttpServer : IDisposable
     /// <summary>When set, the next response closes the connection after this many body bytes.</summary>
     public int? CutNextResponseAfter { get; set; }
 
+    /// <summary>Answer a range request with the whole body as "206 Partial Content" from byte 0 (a range not asked for).</summary>
+    public bool ServeWrongRange { get; set; }
+
     /// <summary>Flip bytes of every served body.</summary>
     public bool ServeWrongBytes { get; set; }
 
@@ -101,6 +104,7 @@ public sealed class LocalHttpServer : IDisposable
                         return;
                     }
 
+                    if (ServeWrongRange) start = 0;
                     status = "206 Partial Content";
                     extra = $"Content-Range: bytes {start}-{content.Length - 1}/{content.Length}\r\n";
                 }
