@@ -11,6 +11,8 @@ The tests only read the files; Python is not needed to run them.
   tensor.pth         torch.save(one tensor)
   legacy.pth         the state dict in PyTorch's legacy (pre-1.6) format
   checkpoint_legacy.pth  checkpoint.pth in the legacy format
+  checkpoint_protocol4.pth, checkpoint_protocol5.pth  checkpoint.pth pickled with protocols 4 and 5
+                     (torch.save(..., pickle_protocol=4/5): frames, MEMOIZE, STACK_GLOBAL, short strings)
   plain_pickle.pkl   a plain pickle (no torch.save magic number), refused
   collision.pth      {"a.b": tensor, "a": {"b": tensor}}: two tensors under one dotted key, refused
   legacy_view.pth    a legacy file whose tensor lies on a storage view (as PyTorch < 0.4 wrote them; crafted here, since
@@ -101,6 +103,8 @@ checkpoint = {
 }
 save(checkpoint, "checkpoint.pth")
 save(checkpoint, "checkpoint_legacy.pth", _use_new_zipfile_serialization=False)
+save(checkpoint, "checkpoint_protocol4.pth", pickle_protocol=4)
+save(checkpoint, "checkpoint_protocol5.pth", pickle_protocol=5)
 save({"a.b": torch.ones(1), "a": {"b": torch.zeros(1)}}, "collision.pth")
 with open(path("plain_pickle.pkl"), "wb") as f:
     import pickle

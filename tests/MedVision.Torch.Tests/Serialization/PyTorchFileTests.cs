@@ -43,6 +43,8 @@ public sealed class PyTorchFileTests : IDisposable
     [InlineData("checkpoint.pth")] // PyTorch 1.13's zip format
     [InlineData("checkpoint_2x_layout.pth")] // the same pickle and data in PyTorch 2.x's archive layout
     [InlineData("checkpoint_legacy.pth")] // the legacy format of PyTorch < 1.6 (_use_new_zipfile_serialization=False)
+    [InlineData("checkpoint_protocol4.pth")] // pickle_protocol=4: frames, MEMOIZE, STACK_GLOBAL
+    [InlineData("checkpoint_protocol5.pth")] // pickle_protocol=5
     public void ACheckpoint_GivesEveryTensorWithItsDtypeAndValues_AndItsNumbersAndStrings(string file)
     {
         using var expected = SafeTensors.Load(Fixture("expected.safetensors"));
@@ -78,6 +80,43 @@ public sealed class PyTorchFileTests : IDisposable
             loaded.Metadata.Should().NotContainKey("nothing", "None carries nothing");
         }
         Tensors.LiveTensors.Should().Be(live, "disposing the dictionary frees every tensor");
+    }
+
+    [Fact]
+    public void AForwardOnlyStream_IsReadLikeTheFile_AndOnlyTorchSaveArchivesAreRecognised()
+    {
+        var bytes = File.ReadAllBytes(Fixture("state_dict.pth"));
+        using (var fromFile = PyTorchFile.LoadStateDict(Fixture("state_dict.pth")))
+        using (var fromStream = PyTorchFile.LoadStateDict(new ForwardOnlyStream(bytes)))
+        {
+            fromStream.Keys.Should().Equal(fromFile.Keys);
+            foreach (var key in fromFile.Keys) fromStream[key].To(ScalarType.Float64).ToArray<double>().Should().Equal(fromFile[key].To(ScalarType.Float64).ToArray<double>(), key);
+        }
+
+        PyTorchFile.IsTorchSaveFile(Fixture("state_dict.pth")).Should().BeTrue();
+        PyTorchFile.IsTorchSaveFile(Fixture("checkpoint_legacy.pth")).Should().BeFalse("the legacy format is not a zip archive");
+        PyTorchFile.IsTorchSaveFile(Path.Combine(AppContext.BaseDirectory, "Fixtures", "tiny_scripted_net.pt")).Should().BeFalse("a TorchScript archive");
+        PyTorchFile.IsTorchSaveFile(Path.Combine(_folder, "missing.pth")).Should().BeFalse();
+        var cut = Path.Combine(_folder, "cut.pth");
+        File.WriteAllBytes(cut, bytes[..(bytes.Length / 2)]);
+        PyTorchFile.IsTorchSaveFile(cut).Should().BeFalse("a zip file without its central directory cannot be read");
+        FluentActions.Invoking(() => PyTorchFile.IsTorchSaveFile("")).Should().Throw<ArgumentException>();
+    }
+
+    /// <summary>A stream that can only be read forward, as a network or decompression stream.</summary>
+    private sealed class ForwardOnlyStream(byte[] bytes) : Stream
+    {
+        private readonly MemoryStream _inner = new(bytes);
+        public override bool CanRead => true;
+        public override bool CanSeek => false;
+        public override bool CanWrite => false;
+        public override long Length => throw new NotSupportedException();
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+        public override int Read(byte[] buffer, int offset, int count) => _inner.Read(buffer, offset, count);
+        public override void Flush() { }
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 
     [Fact]
