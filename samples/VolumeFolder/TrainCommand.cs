@@ -95,6 +95,10 @@ internal static class TrainCommand
         }.Must(v => v is null || v.Length == 0 || (v[0] is >= 0 and <= 180 && (v.Length < 2 || v[1] is >= 0 and < 1) && (v.Length < 3 || v[2] is >= 0 and <= 1)), "DEGREES from 0 to 180, SCALE from 0 to below 1, SHIFT from 0 to 1");
         var noise = new Option<double>("--noise") { Description = "Training augmentation: add Gaussian noise of this sd to one volume in ten, after normalisation (MONAI's RandGaussianNoise); 0: none.", DefaultValueFactory = _ => 0 }
             .Must(v => v is >= 0 and <= 10, "between 0 and 10");
+        var intensityAugment = new Option<bool>("--intensity-augment")
+        {
+            Description = "Training augmentation of MRI-like intensities, each on one volume in ten (MONAI's defaults): a random bias field (RandBiasField), a gamma contrast change from 0.7 to 1.5 (RandAdjustContrast), Gaussian blur of sd 0.25–1.5 voxels (RandGaussianSmooth) and a shift by up to ± 0.1 (RandShiftIntensity), before normalisation.",
+        };
         var modalities = new Option<string[]?>("--modalities")
         {
             Description = "NAME…: samples are subject folders holding one NIfTI file or DICOM series folder per modality (named NAME, or ending in _NAME, case-insensitive), one input channel each in this order; e.g. flair t1 t1ce t2 (BraTS) or FLAIR T1w T1wCE T2w (RSNA-MICCAI).",
@@ -108,7 +112,7 @@ internal static class TrainCommand
         var output = new Option<string>("--output") { Description = "Folder for checkpoints, history, the validation report and model.safetensors.", DefaultValueFactory = _ => "runs/volumes" };
         var command = new Command("train", "Train and evaluate a 3-D classifier on volumes in class folders.")
         {
-            data, size, window, percentiles, orientation, spacing, fit, crop, normalization, modalities, align, depth, initWeights, valFraction, epochs, batch, lr, rotate, affine, noise, seed, demo, device, threads, output,
+            data, size, window, percentiles, orientation, spacing, fit, crop, normalization, modalities, align, depth, initWeights, valFraction, epochs, batch, lr, rotate, affine, intensityAugment, noise, seed, demo, device, threads, output,
         };
         optimization.AddTo(command, epochs);
         optimization.AddHeadMultiplierTo(command, initWeights);
@@ -128,14 +132,14 @@ internal static class TrainCommand
                 cropValue is { Length: > 0 } ? new CropForeground((float)cropValue[0], cropValue.Length > 1 ? (int)cropValue[1] : 0) : null, r.GetValue(normalization) ?? (r.GetValue(initWeights) is null ? "dataset" : "volume-nonzero"),
                 r.GetValue(modalities) is { Length: > 0 } names ? names : null, spacingValue, r.GetValue(align), r.GetValue(fit) == "crop-or-pad" ? VolumeFit.CropOrPad : VolumeFit.Resize,
                 r.GetValue(percentiles) is [var lower, var upper] ? (lower, upper) : null, Default(depth) ? 10 : r.GetValue(depth), r.GetValue(initWeights),
-                r.GetValue(valFraction), Default(epochs) ? 2 : r.GetValue(epochs), r.GetValue(batch), r.GetValue(lr), r.GetValue(rotate), r.GetValue(affine) is { Length: > 0 } af ? af : null, r.GetValue(noise), r.GetValue(seed), r.GetValue(demo),
+                r.GetValue(valFraction), Default(epochs) ? 2 : r.GetValue(epochs), r.GetValue(batch), r.GetValue(lr), r.GetValue(rotate), r.GetValue(affine) is { Length: > 0 } af ? af : null, r.GetValue(intensityAugment), r.GetValue(noise), r.GetValue(seed), r.GetValue(demo),
                 Device.Parse(r.GetValue(device)!), r.GetValue(threads), r.GetValue(output)!, optimization.Read(r)));
         });
         return command;
     }
 
     private sealed record Settings(string? Data, int[] Size, (double Center, double Width)? Window, string? Orientation, CropForeground? Crop, string Normalization, string[]? Modalities, float[]? Spacing, bool AlignModalities, VolumeFit Fit, (double Lower, double Upper)? Percentiles, int Depth, string? InitWeights,
-        double ValidationFraction, int Epochs, int Batch, double LearningRate, double Rotate, double[]? Affine, double Noise, int Seed, bool Demo, Device Device, int Threads, string Output,
+        double ValidationFraction, int Epochs, int Batch, double LearningRate, double Rotate, double[]? Affine, bool IntensityAugment, double Noise, int Seed, bool Demo, Device Device, int Threads, string Output,
         OptimizationRecipe Optimization);
 
     private static int Run(Settings s)
@@ -186,11 +190,13 @@ internal static class TrainCommand
         var augmentation = TransformPipeline.Create().RandomHorizontalFlip();
         if (s.Rotate > 0) augmentation = augmentation.RandomRotation(s.Rotate);
         if (s.Affine is { } af) augmentation = augmentation.RandomAffine(af[0], af.Length > 1 ? af[1] : 0, af.Length > 2 ? af[2] : 0, probability: 0.5);
+        if (s.IntensityAugment)
+            augmentation = augmentation.RandomBiasField().RandomAdjustContrast(gammaMin: 0.7, gammaMax: 1.5).RandomGaussianSmooth().RandomIntensityShift(0.1);
         augmentation = Normalization(augmentation);
         if (s.Noise > 0) augmentation = augmentation.RandomGaussianNoise(probability: 0.1, std: s.Noise);
         var augment = augmentation.Build();
         AnsiConsole.MarkupLine(Markup.Escape(string.Create(CultureInfo.InvariantCulture,
-            $"Training augmentation: left–right flips{(s.Rotate > 0 ? $", rotation about the depth axis ±{s.Rotate:G4}°" : "")}{(s.Affine is { } a ? string.Create(CultureInfo.InvariantCulture, $", random affine on half the volumes (±{a[0]:G4}° about each axis{(a.Length > 1 ? $", scale ±{a[1]:G4}" : "")}{(a.Length > 2 ? $", shift ±{a[2]:G4}" : "")})") : "")}{(s.Noise > 0 ? $", Gaussian noise (sd {s.Noise:G4}) on one volume in ten" : "")}")));
+            $"Training augmentation: left–right flips{(s.Rotate > 0 ? $", rotation about the depth axis ±{s.Rotate:G4}°" : "")}{(s.Affine is { } a ? string.Create(CultureInfo.InvariantCulture, $", random affine on half the volumes (±{a[0]:G4}° about each axis{(a.Length > 1 ? $", scale ±{a[1]:G4}" : "")}{(a.Length > 2 ? $", shift ±{a[2]:G4}" : "")})") : "")}{(s.IntensityAugment ? ", a bias field, a gamma contrast change, blur and an intensity shift each on one volume in ten" : "")}{(s.Noise > 0 ? $", Gaussian noise (sd {s.Noise:G4}) on one volume in ten" : "")}")));
         var normalizationText = perVolume is null
             ? string.Create(CultureInfo.InvariantCulture, $"normalised by the training volumes' mean {mean:F4} and sd {std:F4}")
             : perVolume.NonZero ? "each volume normalised over its non-zero voxels" : "each volume normalised by its own mean and sd";

@@ -68,6 +68,16 @@ public sealed class TransformPipelineBuilder
     public TransformPipelineBuilder RandomGaussianNoise(double probability = 0.1, double mean = 0, double std = 0.1) => Add(new RandomGaussianNoise(probability, mean, std));
     /// <summary>Scales intensities by a random factor in [1 − s, 1 + s].</summary>
     public TransformPipelineBuilder RandomIntensityScale(double strength, double probability = 1.0) => Add(new RandomIntensityScale(strength, probability));
+    /// <summary>Shifts intensities by a random offset in [−offset, offset] with the given probability (MONAI's RandShiftIntensity).</summary>
+    public TransformPipelineBuilder RandomIntensityShift(double offset, double probability = 0.1, bool channelWise = false) => Add(new RandomIntensityShift(offset, probability, channelWise));
+    /// <summary>Changes the contrast by a gamma curve, γ from [gammaMin, gammaMax], with the given probability (MONAI's RandAdjustContrast).</summary>
+    public TransformPipelineBuilder RandomAdjustContrast(double probability = 0.1, double gammaMin = 0.5, double gammaMax = 4.5) => Add(new RandomAdjustContrast(probability, gammaMin, gammaMax));
+    /// <summary>Multiplies by a smooth random MRI-like bias field of Legendre polynomials up to <paramref name="degree"/> (MONAI's RandBiasField).</summary>
+    public TransformPipelineBuilder RandomBiasField(int degree = 3, double coefficientMin = 0, double coefficientMax = 0.1, double probability = 0.1) => Add(new RandomBiasField(degree, coefficientMin, coefficientMax, probability));
+    /// <summary>Blurs with a Gaussian of a random standard deviation (voxels) per axis from [sigmaMin, sigmaMax] (MONAI's RandGaussianSmooth).</summary>
+    public TransformPipelineBuilder RandomGaussianSmooth(double sigmaMin = 0.25, double sigmaMax = 1.5, double probability = 0.1) => Add(new RandomGaussianSmooth(sigmaMin, sigmaMax, probability));
+    /// <summary>Rotates the (H, W) plane by 1 to <paramref name="maxTurns"/> quarter turns with the given probability (MONAI's RandRotate90).</summary>
+    public TransformPipelineBuilder RandomRotate90(double probability = 0.1, int maxTurns = 3) => Add(new RandomRotate90(probability, maxTurns));
     /// <summary>Maps intensities to [0, 1] by each image's own minimum and maximum.</summary>
     public TransformPipelineBuilder ScaleIntensity() => Add(new ScaleIntensity());
     /// <summary>Maps intensities to [0, 1] through a fixed window (center, width), clamping values outside it.</summary>

@@ -307,6 +307,25 @@ public sealed class GuideExamplesTests
     }
 
     [Fact]
+    public void MriAugmentationExample()
+    {
+        // snippet: mri-augmentation
+        var mriAugment = TransformPipeline.Create()
+            .RandomAffine(degrees: 10, scale: 0.1, probability: 0.5)
+            .RandomBiasField()                          // degree 3, coefficients from [0, 0.1], probability 0.1
+            .RandomAdjustContrast(gammaMin: 0.7, gammaMax: 1.5)
+            .RandomGaussianSmooth()
+            .RandomIntensityShift(0.1)
+            .RandomGaussianNoise()
+            .Build();
+        // end snippet
+        mriAugment.Steps.Should().HaveCount(6);
+        var volume = new FloatImage(Enumerable.Range(0, 8 * 8 * 8).Select(i => (i % 13) / 13f).ToArray(), 1, 8, 8, 8);
+        int changed = Enumerable.Range(0, 50).Count(i => !mriAugment.Apply(volume.Clone(), i, epoch: 0, index: 0).Data.SequenceEqual(volume.Data));
+        changed.Should().BeGreaterThan(25, "the affine step alone applies half of the time");
+    }
+
+    [Fact]
     public void LossCompositeExample()
     {
         // snippet: loss-composite
@@ -675,7 +694,7 @@ public sealed class GuideExamplesTests
         var source = File.ReadAllText(Path.Combine(root, "tests", "MedVision.Nets.Tests", "Docs", "GuideExamplesTests.cs"));
         var guide = File.ReadAllText(Path.Combine(root, "docs", "guide.md")).ReplaceLineEndings("\n");
         var snippets = Regex.Matches(source.ReplaceLineEndings("\n"), @"// snippet: (?<name>[a-z-]+)\n(?<code>.*?)\n[ ]*// end snippet", RegexOptions.Singleline);
-        snippets.Should().HaveCount(21);
+        snippets.Should().HaveCount(22);
         foreach (Match snippet in snippets)
         {
             var code = Dedent(snippet.Groups["code"].Value);

@@ -1,0 +1,100 @@
+"""Reference outputs of the intensity and orientation augmentations, computed with NumPy as MONAI 1.x computes them
+for the parameters its random transforms draw (gamma, bias-field coefficients, Gaussian sigmas, quarter turns), on a
+fixed 2-channel volume and a 1-channel image. The tests give the C# transforms the same parameters and compare; they
+need no Python. MONAI itself is not installed here: the formulas below follow MONAI's code, named at each function.
+
+Run with /usr/bin/python3 (NumPy 1.24) from this folder:  /usr/bin/python3 make_augment_fixtures.py
+"""
+import json
+import math
+
+import numpy as np
+
+rng = np.random.default_rng(20261204)
+volume = (rng.random((2, 5, 6, 7)) * 200 - 50).astype(np.float32)   # (C, D, H, W)
+image = (rng.random((1, 6, 7)) * 3).astype(np.float32)               # (C, H, W)
+
+
+def adjust_contrast(img, gamma):
+    """monai.transforms.AdjustContrast (invert_image=False, retain_stats=False), over all channels at once."""
+    epsilon = 1e-7
+    img_min = img.min()
+    img_range = img.max() - img_min
+    return ((img - img_min) / float(img_range + epsilon)) ** gamma * img_range + img_min
+
+
+def bias_field(spatial_shape, degree, coeff):
+    """monai.transforms.RandBiasField._generate_random_field: a sum of Legendre polynomials over [-1, 1] per axis."""
+    rank = len(spatial_shape)
+    coeff_mat = np.zeros((degree + 1,) * rank)
+    coords = [np.linspace(-1.0, 1.0, dim, dtype=np.float32) for dim in spatial_shape]
+    if rank == 2:
+        coeff_mat[np.tril_indices(degree + 1)] = coeff
+        return np.polynomial.legendre.leggrid2d(coords[0], coords[1], coeff_mat)
+    pts = [[0, 0, 0]]
+    for i in range(degree + 1):
+        for j in range(degree + 1 - i):
+            for k in range(degree + 1 - i - j):
+                pts.append([i, j, k])
+    pts = np.stack(pts[1:])
+    coeff_mat[pts[:, 0], pts[:, 1], pts[:, 2]] = coeff
+    return np.polynomial.legendre.leggrid3d(coords[0], coords[1], coords[2], coeff_mat)
+
+
+def n_coeff(degree, rank):
+    return int(np.prod([(degree + k) / k for k in range(1, rank + 1)]))
+
+
+def gaussian_1d(sigma, truncated=4.0):
+    """monai.networks.layers.convutils.gaussian_1d(approx="erf", normalize=False)."""
+    tail = int(max(float(sigma) * truncated, 0.5) + 0.5)
+    t = 0.70710678 / abs(sigma)
+    out = np.array([0.5 * (math.erf(t * (x + 0.5)) - math.erf(t * (x - 0.5))) for x in range(-tail, tail + 1)])
+    return np.clip(out, 0, None)
+
+
+def gaussian_smooth(img, sigmas):
+    """monai.transforms.GaussianSmooth: separable filtering with zero padding, one sigma per spatial axis (in order)."""
+    out = img.astype(np.float64)
+    for axis, sigma in enumerate(sigmas, start=1):
+        kernel = gaussian_1d(sigma)
+        tail = len(kernel) // 2
+        pad = [(0, 0)] * out.ndim
+        pad[axis] = (tail, tail)
+        padded = np.pad(out, pad)
+        result = np.zeros_like(out)
+        for i, w in enumerate(kernel):
+            result += w * np.take(padded, range(i, i + out.shape[axis]), axis=axis)
+        out = result
+    return out
+
+
+cases = {}
+for gamma in (0.7, 2.5):
+    cases[f"contrast_volume_{gamma}"] = {"gamma": gamma, "output": adjust_contrast(volume.astype(np.float64), gamma)}
+    cases[f"contrast_image_{gamma}"] = {"gamma": gamma, "output": adjust_contrast(image.astype(np.float64), gamma)}
+for degree in (2, 3):
+    c3 = rng.uniform(0, 0.1, n_coeff(degree, 3))
+    c2 = rng.uniform(0, 0.1, n_coeff(degree, 2))
+    cases[f"bias_volume_{degree}"] = {"degree": degree, "coefficients": c3, "output": volume * np.exp(bias_field(volume.shape[1:], degree, c3))}
+    cases[f"bias_image_{degree}"] = {"degree": degree, "coefficients": c2, "output": image * np.exp(bias_field(image.shape[1:], degree, c2))}
+cases["smooth_volume"] = {"sigmas": [0.8, 1.2, 0.5], "output": gaussian_smooth(volume, [0.8, 1.2, 0.5])}
+cases["smooth_image"] = {"sigmas": [1.5, 0.3], "output": gaussian_smooth(image, [1.5, 0.3])}
+for k in (1, 2, 3):
+    cases[f"rot90_volume_{k}"] = {"k": k, "output": np.rot90(volume, k, axes=(2, 3))}
+    cases[f"rot90_image_{k}"] = {"k": k, "output": np.rot90(image, k, axes=(1, 2))}
+
+
+def plain(value):
+    if isinstance(value, np.ndarray):
+        return {"shape": list(value.shape), "values": [float(v) for v in value.ravel()]}
+    return value
+
+
+with open("augment_fixture.json", "w") as f:
+    json.dump({
+        "numpy": np.__version__,
+        "volume": plain(volume), "image": plain(image),
+        "cases": {name: {k: (plain(v) if k == "output" else (v.tolist() if isinstance(v, np.ndarray) else v)) for k, v in case.items()} for name, case in cases.items()},
+    }, f)
+print(len(cases), "cases")

@@ -1,0 +1,170 @@
+using System.Text.Json;
+using MedVision.Nets.Tests.Data;
+using MedVision.Nets.Transforms;
+
+namespace MedVision.Nets.Tests.Transforms;
+
+/// <summary>
+/// The MONAI-style augmentations — contrast (gamma), bias field, Gaussian smoothing, quarter turns, intensity shift —
+/// against NumPy computations of MONAI's formulas (Fixtures/augment/make_augment_fixtures.py) for the parameters their
+/// random draws give, and their draws: ranges, probabilities, reproducibility under a seed.
+/// </summary>
+public sealed class IntensityAugmentationTests
+{
+    private static readonly Lazy<JsonElement> Fixture = FixtureJson.Lazy(FixtureJson.Folder("augment"), "augment_fixture.json", "cases");
+    private static readonly Lazy<(FloatImage Volume, FloatImage Image)> Inputs = new(() =>
+    {
+        using var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(FixtureJson.Folder("augment"), "augment_fixture.json")));
+        return (Read(doc.RootElement.GetProperty("volume")), Read(doc.RootElement.GetProperty("image")));
+    });
+
+    private static FloatImage Read(JsonElement array) => new(
+        array.GetProperty("values").EnumerateArray().Select(v => (float)v.GetDouble()).ToArray(),
+        array.GetProperty("shape").EnumerateArray().Select(v => v.GetInt32()).ToArray());
+
+    private static FloatImage Input(string name) => (name.Contains("volume") ? Inputs.Value.Volume : Inputs.Value.Image).Clone();
+
+    private static void ShouldMatch(FloatImage actual, JsonElement expected, double tolerance, string because)
+    {
+        var output = expected.GetProperty("output");
+        actual.Shape.Should().Equal(output.GetProperty("shape").EnumerateArray().Select(v => v.GetInt32()), because);
+        var values = output.GetProperty("values").EnumerateArray().Select(v => v.GetDouble()).ToArray();
+        for (int i = 0; i < values.Length; i++)
+            actual.Data[i].Should().BeApproximately((float)values[i], (float)(tolerance * Math.Max(1, Math.Abs(values[i]))), $"{because}, element {i}");
+    }
+
+    [Theory]
+    [InlineData("contrast_volume_0.7")]
+    [InlineData("contrast_volume_2.5")]
+    [InlineData("contrast_image_0.7")]
+    [InlineData("contrast_image_2.5")]
+    public void AdjustContrast_IsMonaisGammaCurve(string name)
+    {
+        var expected = Fixture.Value.GetProperty(name);
+        var input = Input(name);
+        float min = input.Data.Min(), max = input.Data.Max();
+        var output = RandomAdjustContrast.Adjust(input, expected.GetProperty("gamma").GetDouble());
+        ShouldMatch(output, expected, 1e-5, name);
+        output.Data.Min().Should().BeApproximately(min, 1e-4f * Math.Max(1, Math.Abs(min)), "the minimum stays");
+        output.Data.Max().Should().BeApproximately(max, 1e-4f * Math.Max(1, Math.Abs(max)), "the maximum stays (up to MONAI's epsilon)");
+    }
+
+    [Theory]
+    [InlineData("bias_volume_2")]
+    [InlineData("bias_volume_3")]
+    [InlineData("bias_image_2")]
+    [InlineData("bias_image_3")]
+    public void BiasField_IsMonaisLegendreField(string name)
+    {
+        var expected = Fixture.Value.GetProperty(name);
+        int degree = expected.GetProperty("degree").GetInt32();
+        var coefficients = expected.GetProperty("coefficients").EnumerateArray().Select(v => v.GetDouble()).ToArray();
+        var input = Input(name);
+        coefficients.Should().HaveCount(RandomBiasField.CoefficientCount(degree, input.IsVolume ? 3 : 2));
+        ShouldMatch(RandomBiasField.Multiply(input, degree, coefficients), expected, 1e-5, name);
+        FluentActions.Invoking(() => RandomBiasField.Field([4, 4], degree, coefficients[..^1])).Should().Throw<ArgumentException>().WithMessage("*coefficients*");
+    }
+
+    [Theory]
+    [InlineData("smooth_volume")]
+    [InlineData("smooth_image")]
+    public void GaussianSmooth_IsMonaisErfKernel_WithZeroPadding(string name)
+    {
+        var expected = Fixture.Value.GetProperty(name);
+        var sigmas = expected.GetProperty("sigmas").EnumerateArray().Select(v => v.GetDouble()).ToArray();
+        var input = Input(name);
+        var before = (float[])input.Data.Clone();
+        ShouldMatch(RandomGaussianSmooth.Smooth(input, sigmas), expected, 1e-5, name);
+        input.Data.Should().Equal(before, "smoothing returns a new image");
+        // The kernel: the Gaussian's mass over each voxel, 4σ each side, not renormalised.
+        var kernel = RandomGaussianSmooth.Kernel(1.0);
+        kernel.Should().HaveCount(9);
+        kernel.Sum().Should().BeApproximately(0.9999932047, 1e-9, "erf(4.5/√2), the mass within ±4.5 voxels");
+        kernel[4].Should().BeApproximately(0.3829249220, 1e-9, "erf(0.5/√2)");
+    }
+
+    [Theory]
+    [InlineData("rot90_volume_1")]
+    [InlineData("rot90_volume_2")]
+    [InlineData("rot90_volume_3")]
+    [InlineData("rot90_image_1")]
+    [InlineData("rot90_image_2")]
+    [InlineData("rot90_image_3")]
+    public void Rotate90_IsNumPysRot90_InTheHeightWidthPlane(string name)
+    {
+        var expected = Fixture.Value.GetProperty(name);
+        ShouldMatch(RandomRotate90.Rotate(Input(name), expected.GetProperty("k").GetInt32()), expected, 0, name);
+    }
+
+    [Fact]
+    public void RandomTransforms_DrawWithinTheirRanges_AtTheirProbability_AndRepeatUnderASeed()
+    {
+        var volume = Inputs.Value.Volume;
+        float min = volume.Data.Min(), max = volume.Data.Max();
+        ITransform[] transforms =
+        [
+            new RandomAdjustContrast(probability: 0.5, gammaMin: 0.8, gammaMax: 1.25), new RandomIntensityShift(0.5, probability: 0.5),
+            new RandomBiasField(probability: 0.5), new RandomGaussianSmooth(probability: 0.5), new RandomRotate90(probability: 0.5),
+        ];
+        foreach (var transform in transforms)
+        {
+            var random = new Random(11);
+            int changed = 0;
+            for (int i = 0; i < 400; i++)
+            {
+                var input = volume.Clone();
+                var output = transform.Apply(input, random);
+                if (!output.Shape.SequenceEqual(volume.Shape) || !output.Data.SequenceEqual(volume.Data)) changed++;
+            }
+            changed.Should().BeInRange(160, 240, $"{transform.GetType().Name} applies with probability 0.5 (400 draws)");
+            var again = transform.Apply(volume.Clone(), new Random(5));
+            transform.Apply(volume.Clone(), new Random(5)).Data.Should().Equal(again.Data, $"{transform.GetType().Name} repeats under a seed");
+        }
+
+        // Gamma from [0.8, 1.25] keeps the range; a shift of at most 0.5 moves every value by one offset.
+        var contrast = new RandomAdjustContrast(probability: 1, gammaMin: 0.8, gammaMax: 1.25).Apply(volume.Clone(), new Random(1));
+        contrast.Data.Min().Should().BeApproximately(min, 1e-3f);
+        contrast.Data.Max().Should().BeApproximately(max, 1e-3f);
+        var shifted = new RandomIntensityShift(0.5, probability: 1).Apply(volume.Clone(), new Random(2));
+        var offsets = shifted.Data.Zip(volume.Data, (a, b) => a - b).ToArray();
+        offsets.Should().OnlyContain(o => Math.Abs(o - offsets[0]) < 1e-4 && Math.Abs(o) <= 0.5 + 1e-4);
+        var perChannel = new RandomIntensityShift(0.5, probability: 1, channelWise: true).Apply(volume.Clone(), new Random(2));
+        int plane = volume.PlaneSize;
+        var first = perChannel.Data[0] - volume.Data[0];
+        var second = perChannel.Data[plane] - volume.Data[plane];
+        first.Should().NotBeApproximately(second, 1e-6f, "each channel has its own offset");
+        // A bias field of coefficients up to 0.1 over 20 terms scales by exp(±2) at most; one field for all channels.
+        var biased = new RandomBiasField(probability: 1).Apply(volume.Clone(), new Random(3));
+        var ratios = biased.Data.Zip(volume.Data, (a, b) => (double)a / b).ToArray();
+        ratios.Should().OnlyContain(r => r > Math.Exp(-2.01) && r < Math.Exp(2.01));
+        for (int i = 0; i < plane; i++) ratios[i].Should().BeApproximately(ratios[plane + i], 1e-4);
+        // Quarter turns of a 6 × 7 plane swap H and W for odd k.
+        var turned = new RandomRotate90(probability: 1, maxTurns: 1).Apply(volume.Clone(), new Random(4));
+        turned.Shape.Should().Equal(2, 5, 7, 6);
+    }
+
+    [Fact]
+    public void BadArguments_AreRefused_NamingThem()
+    {
+        FluentActions.Invoking(() => new RandomAdjustContrast(gammaMin: 0)).Should().Throw<ArgumentOutOfRangeException>().WithParameterName("gammaMin");
+        FluentActions.Invoking(() => new RandomAdjustContrast(gammaMin: 2, gammaMax: 1)).Should().Throw<ArgumentOutOfRangeException>().WithParameterName("gammaMax");
+        FluentActions.Invoking(() => new RandomAdjustContrast(probability: 1.5)).Should().Throw<ArgumentOutOfRangeException>().WithParameterName("probability");
+        FluentActions.Invoking(() => new RandomIntensityShift(double.NaN)).Should().Throw<ArgumentOutOfRangeException>().WithParameterName("offset");
+        FluentActions.Invoking(() => new RandomBiasField(degree: 0)).Should().Throw<ArgumentOutOfRangeException>().WithParameterName("degree");
+        FluentActions.Invoking(() => new RandomBiasField(coefficientMin: 0.2, coefficientMax: 0.1)).Should().Throw<ArgumentOutOfRangeException>().WithParameterName("coefficientMax");
+        FluentActions.Invoking(() => new RandomGaussianSmooth(sigmaMin: 0)).Should().Throw<ArgumentOutOfRangeException>().WithParameterName("sigmaMin");
+        FluentActions.Invoking(() => new RandomGaussianSmooth(sigmaMax: double.PositiveInfinity)).Should().Throw<ArgumentOutOfRangeException>().WithParameterName("sigmaMax");
+        FluentActions.Invoking(() => new RandomRotate90(maxTurns: 4)).Should().Throw<ArgumentOutOfRangeException>().WithParameterName("maxTurns");
+        FluentActions.Invoking(() => new RandomRotate90(probability: double.NaN)).Should().Throw<ArgumentOutOfRangeException>().WithParameterName("probability");
+    }
+
+    [Fact]
+    public void ThePipelineBuilder_AddsThemInOrder()
+    {
+        var pipeline = TransformPipeline.Create().RandomAdjustContrast().RandomIntensityShift(0.1).RandomBiasField().RandomGaussianSmooth().RandomRotate90().Build();
+        pipeline.Steps.Select(t => t.GetType()).Should().Equal(
+            typeof(RandomAdjustContrast), typeof(RandomIntensityShift), typeof(RandomBiasField), typeof(RandomGaussianSmooth), typeof(RandomRotate90));
+        var output = pipeline.Apply(Inputs.Value.Volume.Clone(), new Random(0));
+        output.Data.Should().OnlyContain(v => float.IsFinite(v));
+    }
+}
