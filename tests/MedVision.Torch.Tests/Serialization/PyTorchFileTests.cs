@@ -1,3 +1,4 @@
+using MedVision.Torch.Tests.Support;
 using System.Globalization;
 using System.IO.Compression;
 using System.Text.Json;
@@ -101,22 +102,6 @@ public sealed class PyTorchFileTests : IDisposable
         File.WriteAllBytes(cut, bytes[..(bytes.Length / 2)]);
         PyTorchFile.IsTorchSaveFile(cut).Should().BeFalse("a zip file without its central directory cannot be read");
         FluentActions.Invoking(() => PyTorchFile.IsTorchSaveFile("")).Should().Throw<ArgumentException>();
-    }
-
-    /// <summary>A stream that can only be read forward, as a network or decompression stream.</summary>
-    private sealed class ForwardOnlyStream(byte[] bytes) : Stream
-    {
-        private readonly MemoryStream _inner = new(bytes);
-        public override bool CanRead => true;
-        public override bool CanSeek => false;
-        public override bool CanWrite => false;
-        public override long Length => throw new NotSupportedException();
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-        public override int Read(byte[] buffer, int offset, int count) => _inner.Read(buffer, offset, count);
-        public override void Flush() { }
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 
     [Fact]

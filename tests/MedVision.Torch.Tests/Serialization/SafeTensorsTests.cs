@@ -1,3 +1,4 @@
+using MedVision.Torch.Tests.Support;
 using System.Buffers.Binary;
 using System.Text;
 using MedVision.Torch;
@@ -231,35 +232,19 @@ public sealed class SafeTensorsTests : IDisposable
         LoadCorrupt(Build("{\"__metadata__\": {\"a\": \"1\", \"a\": \"2\"}}", Array.Empty<byte>())).Message.Should().Contain("metadata names 'a' more than once");
     }
 
-    /// <summary>A stream that can only be read forward, as a network or decompression stream.</summary>
-    private sealed class ForwardOnlyStream(byte[] bytes) : Stream
-    {
-        private readonly MemoryStream _inner = new(bytes);
-        public override bool CanRead => true;
-        public override bool CanSeek => false;
-        public override bool CanWrite => false;
-        public override long Length => throw new NotSupportedException();
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-        public override int Read(byte[] buffer, int offset, int count) => _inner.Read(buffer, offset, Math.Min(count, 7)); // short reads
-        public override void Flush() { }
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-    }
-
     [Fact]
     public void Load_FromAForwardOnlyStream_ReadsWhatTheFileHolds()
     {
         using var scope = Tensors.NewDisposeScope();
         var tensors = new Dictionary<string, Tensor> { ["w"] = Tensors.Arange(6).To(ScalarType.Float32).Reshape(2, 3), ["b"] = Tensors.FromArray(new long[] { -4, 9 }) };
         var bytes = SafeTensors.ToBytes(tensors, new Dictionary<string, string> { ["format"] = "pt" });
-        using var loaded = SafeTensors.Load(new ForwardOnlyStream(bytes));
+        using var loaded = SafeTensors.Load(new ForwardOnlyStream(bytes, chunk: 7));
         loaded.Keys.Should().BeEquivalentTo("w", "b");
         loaded["w"].Shape.Should().Equal(2, 3);
         loaded["w"].ToArray<float>().Should().Equal(0, 1, 2, 3, 4, 5);
         loaded["b"].ToArray<long>().Should().Equal(-4, 9);
         loaded.Metadata["format"].Should().Be("pt");
-        var truncated = new ForwardOnlyStream(bytes[..^3]);
+        var truncated = new ForwardOnlyStream(bytes[..^3], chunk: 7);
         FluentActions.Invoking(() => SafeTensors.Load(truncated)).Should().Throw<SafeTensorsFormatException>().WithMessage("*safetensors stream*");
     }
 
