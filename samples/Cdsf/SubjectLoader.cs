@@ -34,7 +34,7 @@ internal static class SubjectLoader
             }
             var mri = s.Load("mri")!;
             var pet = s.Load("pet");
-            if (pet is not null && !(pet.Shape.SequenceEqual(mri.Shape) && pet.Affine.Equals(mri.Affine)))
+            if (pet is not null && !pet.IsOnGridOf(mri))
             {
                 if (pet.AffineCode == NiftiXformCode.Unknown || mri.AffineCode == NiftiXformCode.Unknown)
                 {

@@ -119,6 +119,11 @@ public sealed class NiftiResampleTests
         var aligned = pet.ResampleTo(mri);
         aligned.Shape.Should().Equal(mri.Shape);
         aligned.Affine.Should().Be(mri.Affine);
+        aligned.IsOnGridOf(mri).Should().BeTrue();
+        pet.IsOnGridOf(mri).Should().BeFalse();
+        mri.Reorient("LPS").IsOnGridOf(mri).Should().BeFalse("the same voxels in another order are another grid");
+        mri.Resample([1f, 1f, 2f]).IsOnGridOf(mri).Should().BeFalse();
+        FluentActions.Invoking(() => mri.IsOnGridOf(null!)).Should().Throw<ArgumentNullException>();
         double worst = 0;
         for (int i = 0; i < mri.Voxels.Length; i++) worst = Math.Max(worst, Math.Abs(aligned.Voxels[i] - mri.Voxels[i]));
         worst.Should().BeLessThan(0.4, "trilinear interpolation at 2 mm of a 100-unit Gaussian blob with σ = 20 mm errs by at most 3 · h²/8 · max|f″| = 0.375");

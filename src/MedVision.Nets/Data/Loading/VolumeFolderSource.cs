@@ -398,8 +398,7 @@ public sealed class VolumeFolderSource : ILabeledImageSource
         var oriented = reoriented.Select((v, i) =>
         {
             if (i == 0) return first;
-            bool sameGrid = v.Shape.SequenceEqual(reoriented[0].Shape) && v.Affine.Equals(reoriented[0].Affine);
-            if (!align || sameGrid) return spacing is null ? v : v.Resample(spacing);
+            if (!align || v.IsOnGridOf(reoriented[0])) return spacing is null ? v : v.Resample(spacing);
             foreach (var (volume, index) in new[] { (reoriented[0], 0), (v, i) })
             {
                 if (volume.AffineCode == NiftiXformCode.Unknown)

@@ -52,6 +52,17 @@ public sealed partial class NiftiImage
     }
 
     /// <summary>
+    /// Whether this volume lies on the grid of <paramref name="other"/>: the same shape and the same voxel-to-world affine
+    /// (a voxel means the same place in both), so that <see cref="ResampleTo(NiftiImage, ResizeMode, VolumePadding)"/>
+    /// would not change it.
+    /// </summary>
+    public bool IsOnGridOf(NiftiImage other)
+    {
+        ArgumentNullException.ThrowIfNull(other);
+        return Shape.SequenceEqual(other.Shape) && Affine.Equals(other.Affine);
+    }
+
+    /// <summary>
     /// The volume resampled onto the grid of <paramref name="reference"/> (its shape and affine) through the world
     /// coordinates of both affines: nibabel's <c>resample_from_to(self, reference)</c>, MONAI's <c>ResampleToMatch</c>.
     /// Brings a modality acquired apart (another series, resolution or field of view; a PET onto its MRI) voxel for voxel
