@@ -40,10 +40,10 @@ public sealed class RandomGaussianSmooth : ITransform
         return apply ? Smooth(image, sigmas) : image;
     }
 
-    /// <summary>MONAI's <c>gaussian_1d(sigma, truncated=4.0, approx="erf", normalize=False)</c>.</summary>
-    internal static double[] Kernel(double sigma)
+    /// <summary>MONAI's <c>gaussian_1d(sigma, truncated, approx="erf", normalize=False)</c> (<c>truncated</c> standard deviations each side).</summary>
+    internal static double[] Kernel(double sigma, double truncated = 4.0)
     {
-        int tail = (int)(Math.Max(sigma * 4.0, 0.5) + 0.5);
+        int tail = (int)(Math.Max(sigma * truncated, 0.5) + 0.5);
         double t = 0.70710678 / Math.Abs(sigma);
         // erf at the voxel edges t·(x ± 0.5), x = −tail … tail: the 2·tail + 2 edges −tail − 0.5 … tail + 0.5 (libtorch's erf, float64).
         var edges = Enumerable.Range(0, (2 * tail) + 2).Select(e => t * (e - tail - 0.5)).ToArray();
@@ -56,7 +56,7 @@ public sealed class RandomGaussianSmooth : ITransform
     }
 
     /// <summary>Filters every channel along each spatial axis (array order: D, H, W or H, W) with its sigma; a new image.</summary>
-    internal static FloatImage Smooth(FloatImage image, IReadOnlyList<double> sigmas)
+    internal static FloatImage Smooth(FloatImage image, IReadOnlyList<double> sigmas, double truncated = 4.0)
     {
         int[] spatial = image.IsVolume ? [image.Depth, image.Height, image.Width] : [image.Height, image.Width];
         if (sigmas.Count != spatial.Length) throw new ArgumentException($"Give one sigma per spatial axis ({spatial.Length}), not {sigmas.Count}.", nameof(sigmas));
@@ -65,25 +65,29 @@ public sealed class RandomGaussianSmooth : ITransform
         int plane = image.PlaneSize;
         for (int axis = 0; axis < spatial.Length; axis++)
         {
-            var kernel = Kernel(sigmas[axis]);
+            var kernel = Kernel(sigmas[axis], truncated);
             int tail = kernel.Length / 2, size = spatial[axis];
             int stride = 1;
             for (int a = axis + 1; a < spatial.Length; a++) stride *= spatial[a];
-            Array.Clear(next);
-            // Every line along the axis: start index of each line = (block · size · stride) + offset within the stride.
-            for (int c = 0; c < image.Channels; c++)
-                for (int block = 0; block < plane / (size * stride); block++)
-                    for (int offset = 0; offset < stride; offset++)
+            // Every line along the axis starts at (c · plane) + (block · size · stride) + offset, offset < stride; the
+            // (channel, block) pairs are independent, so they run in parallel.
+            int blocks = plane / (size * stride);
+            var (input, output) = (current, next);
+            Parallel.For(0, image.Channels * blocks, pair =>
+            {
+                int first = ((pair / blocks) * plane) + ((pair % blocks) * size * stride);
+                for (int offset = 0; offset < stride; offset++)
+                {
+                    int start = first + offset;
+                    for (int n = 0; n < size; n++)
                     {
-                        int start = (c * plane) + (block * size * stride) + offset;
-                        for (int n = 0; n < size; n++)
-                        {
-                            double sum = 0;
-                            int from = Math.Max(0, n - tail), to = Math.Min(size - 1, n + tail);
-                            for (int m = from; m <= to; m++) sum += kernel[m - n + tail] * current[start + (m * stride)];
-                            next[start + (n * stride)] = sum;
-                        }
+                        double sum = 0;
+                        int from = Math.Max(0, n - tail), to = Math.Min(size - 1, n + tail);
+                        for (int m = from; m <= to; m++) sum += kernel[m - n + tail] * input[start + (m * stride)];
+                        output[start + (n * stride)] = sum;
                     }
+                }
+            });
             (current, next) = (next, current);
         }
         return new FloatImage(Array.ConvertAll(current, v => (float)v), (int[])image.Shape.Clone());

@@ -76,6 +76,12 @@ public sealed class TransformPipelineBuilder
     public TransformPipelineBuilder RandomBiasField(int degree = 3, double coefficientMin = 0, double coefficientMax = 0.1, double probability = 0.1) => Add(new RandomBiasField(degree, coefficientMin, coefficientMax, probability));
     /// <summary>Blurs with a Gaussian of a random standard deviation (voxels) per axis from [sigmaMin, sigmaMax] (MONAI's RandGaussianSmooth).</summary>
     public TransformPipelineBuilder RandomGaussianSmooth(double sigmaMin = 0.25, double sigmaMax = 1.5, double probability = 0.1) => Add(new RandomGaussianSmooth(sigmaMin, sigmaMax, probability));
+    /// <summary>
+    /// Deforms elastically: uniform noise per voxel and axis smoothed by a Gaussian of σ from [sigmaMin, sigmaMax] voxels,
+    /// times a magnitude from [magnitudeMin, magnitudeMax], as displacements (MONAI's Rand3DElastic; e.g. σ 5–8, magnitude 100–200).
+    /// </summary>
+    public TransformPipelineBuilder RandomElasticDeformation(double sigmaMin, double sigmaMax, double magnitudeMin, double magnitudeMax, double probability = 0.1)
+        => Add(new RandomElasticDeformation(sigmaMin, sigmaMax, magnitudeMin, magnitudeMax, probability));
     /// <summary>Rotates the (H, W) plane by 1 to <paramref name="maxTurns"/> quarter turns with the given probability (MONAI's RandRotate90).</summary>
     public TransformPipelineBuilder RandomRotate90(double probability = 0.1, int maxTurns = 3) => Add(new RandomRotate90(probability, maxTurns));
     /// <summary>Maps intensities to [0, 1] by each image's own minimum and maximum.</summary>
