@@ -10,7 +10,8 @@ namespace MedVision.Benchmarks;
 /// resampling to 1.5 mm (trilinear), resampling a second modality stored on a 2 mm grid onto the first's grid
 /// (<see cref="NiftiImage.ResampleTo(NiftiImage, ResizeMode, VolumePadding)"/>), and the whole MONAI-style chain —
 /// reorient, 1.5 mm, crop to the foreground, crop or pad to 128³ — against reorient + trilinear resize to 128³; and,
-/// for scale, reading the volume from a gzip-compressed int16 NIfTI file; and a random affine augmentation of a 128³ input.
+/// for scale, reading the volume from a gzip-compressed int16 NIfTI file; and the augmentations of a 128³ input (a random
+/// affine, MONAI's bias field, gamma contrast, Gaussian smoothing and elastic deformation).
 /// </summary>
 [MemoryDiagnoser]
 public class VolumePreparationBenchmarks
@@ -79,6 +80,29 @@ public class VolumePreparationBenchmarks
     /// <summary>Training augmentation of a prepared 128³ input: a random affine (±15° about each axis, scale ±0.1, shift ±0.05), applied.</summary>
     [Benchmark]
     public int RandomAffine128() => _affine.Apply(_input128, new Random(1)).Width;
+
+    private readonly RandomBiasField _biasField = new(probability: 1);
+    private readonly RandomAdjustContrast _contrast = new(probability: 1, gammaMin: 0.7, gammaMax: 1.5);
+    private readonly RandomGaussianSmooth _smooth = new(probability: 1);
+    private readonly RandomElasticDeformation _elastic = new(5, 8, 100, 200, probability: 1);
+
+    // The intensity augmentations change their input in place: each works on a fresh copy (an 8 MB copy, included).
+
+    /// <summary>A bias field of degree 3 (MONAI's RandBiasField defaults), applied to a copy of the 128³ input.</summary>
+    [Benchmark]
+    public int RandomBiasField128() => _biasField.Apply(_input128.Clone(), new Random(1)).Width;
+
+    /// <summary>A gamma contrast change (γ from 0.7 to 1.5), applied to a copy of the 128³ input.</summary>
+    [Benchmark]
+    public int RandomAdjustContrast128() => _contrast.Apply(_input128.Clone(), new Random(1)).Width;
+
+    /// <summary>Gaussian smoothing with σ from 0.25 to 1.5 voxels per axis (MONAI's RandGaussianSmooth defaults) of the 128³ input.</summary>
+    [Benchmark]
+    public int RandomGaussianSmooth128() => _smooth.Apply(_input128, new Random(1)).Width;
+
+    /// <summary>An elastic deformation with σ from 5 to 8 voxels and magnitude 100–200 (MONAI's 3-D example) of the 128³ input.</summary>
+    [Benchmark]
+    public int RandomElastic128() => _elastic.Apply(_input128, new Random(1)).Width;
 
     /// <summary>Reorient, trilinear resize to 128³ (the default fit, without a voxel size).</summary>
     [Benchmark]

@@ -97,7 +97,7 @@ internal static class TrainCommand
             .Must(v => v is >= 0 and <= 10, "between 0 and 10");
         var intensityAugment = new Option<bool>("--intensity-augment")
         {
-            Description = "Training augmentation of MRI-like intensities, each on one volume in ten (MONAI's defaults): a random bias field (RandBiasField), a gamma contrast change from 0.7 to 1.5 (RandAdjustContrast), Gaussian blur of sd 0.25–1.5 voxels (RandGaussianSmooth) and a shift by up to ± 0.1 (RandShiftIntensity), before normalisation.",
+            Description = "Training augmentation of MRI-like intensities, each on one volume in ten (MONAI's defaults): a random bias field (RandBiasField), a gamma contrast change from 0.7 to 1.5 (RandAdjustContrast), Gaussian blur of sd 0.25–1.5 voxels (RandGaussianSmooth) and, with --normalize dataset, a shift by up to ± 0.1 (RandShiftIntensity), before normalisation.",
         };
         var modalities = new Option<string[]?>("--modalities")
         {
@@ -191,12 +191,17 @@ internal static class TrainCommand
         if (s.Rotate > 0) augmentation = augmentation.RandomRotation(s.Rotate);
         if (s.Affine is { } af) augmentation = augmentation.RandomAffine(af[0], af.Length > 1 ? af[1] : 0, af.Length > 2 ? af[2] : 0, probability: 0.5);
         if (s.IntensityAugment)
-            augmentation = augmentation.RandomBiasField().RandomAdjustContrast(gammaMin: 0.7, gammaMax: 1.5).RandomGaussianSmooth().RandomIntensityShift(0.1);
+        {
+            augmentation = augmentation.RandomBiasField().RandomAdjustContrast(gammaMin: 0.7, gammaMax: 1.5).RandomGaussianSmooth();
+            // A shift is undone by each volume's own mean, and would move the zero background that "volume-nonzero"
+            // normalisation leaves out: only with the dataset's statistics does it change what the network sees.
+            if (perVolume is null) augmentation = augmentation.RandomIntensityShift(0.1);
+        }
         augmentation = Normalization(augmentation);
         if (s.Noise > 0) augmentation = augmentation.RandomGaussianNoise(probability: 0.1, std: s.Noise);
         var augment = augmentation.Build();
         AnsiConsole.MarkupLine(Markup.Escape(string.Create(CultureInfo.InvariantCulture,
-            $"Training augmentation: left–right flips{(s.Rotate > 0 ? $", rotation about the depth axis ±{s.Rotate:G4}°" : "")}{(s.Affine is { } a ? string.Create(CultureInfo.InvariantCulture, $", random affine on half the volumes (±{a[0]:G4}° about each axis{(a.Length > 1 ? $", scale ±{a[1]:G4}" : "")}{(a.Length > 2 ? $", shift ±{a[2]:G4}" : "")})") : "")}{(s.IntensityAugment ? ", a bias field, a gamma contrast change, blur and an intensity shift each on one volume in ten" : "")}{(s.Noise > 0 ? $", Gaussian noise (sd {s.Noise:G4}) on one volume in ten" : "")}")));
+            $"Training augmentation: left–right flips{(s.Rotate > 0 ? $", rotation about the depth axis ±{s.Rotate:G4}°" : "")}{(s.Affine is { } a ? string.Create(CultureInfo.InvariantCulture, $", random affine on half the volumes (±{a[0]:G4}° about each axis{(a.Length > 1 ? $", scale ±{a[1]:G4}" : "")}{(a.Length > 2 ? $", shift ±{a[2]:G4}" : "")})") : "")}{(s.IntensityAugment ? $", a bias field, a gamma contrast change, blur{(perVolume is null ? " and an intensity shift" : "")} each on one volume in ten" : "")}{(s.Noise > 0 ? $", Gaussian noise (sd {s.Noise:G4}) on one volume in ten" : "")}")));
         var normalizationText = perVolume is null
             ? string.Create(CultureInfo.InvariantCulture, $"normalised by the training volumes' mean {mean:F4} and sd {std:F4}")
             : perVolume.NonZero ? "each volume normalised over its non-zero voxels" : "each volume normalised by its own mean and sd";

@@ -55,41 +55,57 @@ public sealed class RandomGaussianSmooth : ITransform
         return kernel;
     }
 
-    /// <summary>Filters every channel along each spatial axis (array order: D, H, W or H, W) with its sigma; a new image.</summary>
+    /// <summary>
+    /// Filters every channel along each spatial axis (array order: D, H, W or H, W) with its sigma, in float32 as MONAI's
+    /// convolutions do; a new image. Each tap is a scaled, vectorised add of a shifted row (or plane) onto the output, so
+    /// that the memory is read in order along every axis.
+    /// </summary>
     internal static FloatImage Smooth(FloatImage image, IReadOnlyList<double> sigmas, double truncated = 4.0)
     {
         int[] spatial = image.IsVolume ? [image.Depth, image.Height, image.Width] : [image.Height, image.Width];
         if (sigmas.Count != spatial.Length) throw new ArgumentException($"Give one sigma per spatial axis ({spatial.Length}), not {sigmas.Count}.", nameof(sigmas));
-        var current = Array.ConvertAll(image.Data, v => (double)v);
-        var next = new double[current.Length];
+        var current = (float[])image.Data.Clone();
+        var next = new float[current.Length];
         int plane = image.PlaneSize;
         for (int axis = 0; axis < spatial.Length; axis++)
         {
-            var kernel = Kernel(sigmas[axis], truncated);
+            var kernel = Array.ConvertAll(Kernel(sigmas[axis], truncated), k => (float)k);
             int tail = kernel.Length / 2, size = spatial[axis];
             int stride = 1;
             for (int a = axis + 1; a < spatial.Length; a++) stride *= spatial[a];
-            // Every line along the axis starts at (c · plane) + (block · size · stride) + offset, offset < stride; the
-            // (channel, block) pairs are independent, so they run in parallel.
+            // A block is one line along the axis for each of the `stride` positions after it: size · stride values from
+            // (c · plane) + (block · size · stride); the (channel, block) pairs are independent and run in parallel.
             int blocks = plane / (size * stride);
             var (input, output) = (current, next);
             Parallel.For(0, image.Channels * blocks, pair =>
             {
                 int first = ((pair / blocks) * plane) + ((pair % blocks) * size * stride);
-                for (int offset = 0; offset < stride; offset++)
+                var source = input.AsSpan(first, size * stride);
+                var target = output.AsSpan(first, size * stride);
+                target.Clear();
+                for (int t = 0; t < kernel.Length; t++)
                 {
-                    int start = first + offset;
-                    for (int n = 0; n < size; n++)
-                    {
-                        double sum = 0;
-                        int from = Math.Max(0, n - tail), to = Math.Min(size - 1, n + tail);
-                        for (int m = from; m <= to; m++) sum += kernel[m - n + tail] * input[start + (m * stride)];
-                        output[start + (n * stride)] = sum;
-                    }
+                    // out[n] += k[t] · in[n + t − tail] for the n whose neighbour lies inside the axis (zero outside).
+                    int shift = t - tail, from = Math.Max(0, -shift), to = Math.Min(size, size - shift);
+                    if (to > from) AddScaled(kernel[t], source.Slice((from + shift) * stride, (to - from) * stride), target.Slice(from * stride, (to - from) * stride));
                 }
             });
             (current, next) = (next, current);
         }
-        return new FloatImage(Array.ConvertAll(current, v => (float)v), (int[])image.Shape.Clone());
+        return new FloatImage(current, (int[])image.Shape.Clone());
+    }
+
+    // target += weight · source, element by element (same lengths).
+    private static void AddScaled(float weight, ReadOnlySpan<float> source, Span<float> target)
+    {
+        int i = 0;
+        if (System.Numerics.Vector.IsHardwareAccelerated)
+        {
+            var w = new System.Numerics.Vector<float>(weight);
+            int width = System.Numerics.Vector<float>.Count;
+            for (; i <= source.Length - width; i += width)
+                (new System.Numerics.Vector<float>(target[i..]) + (w * new System.Numerics.Vector<float>(source[i..]))).CopyTo(target[i..]);
+        }
+        for (; i < source.Length; i++) target[i] += weight * source[i];
     }
 }

@@ -2,8 +2,10 @@ namespace MedVision.Nets.Transforms;
 
 /// <summary>
 /// With probability <see cref="Probability"/>, rotates the (H, W) plane — of a 2-D image, or of every slice of a volume —
-/// by k quarter turns, k drawn from 1 to <see cref="MaxTurns"/> (MONAI's <c>RandRotate90</c> with its defaults; NumPy's
-/// <c>rot90(image, k, axes=(H, W))</c>: from the height axis towards the width axis). A turn by an odd k swaps H and W, so
+/// by k quarter turns, k drawn from 1 to <see cref="MaxTurns"/> (MONAI's <c>RandRotate90</c>, probability 0.1 and up to 3
+/// turns by default, in NumPy's sense of <c>rot90(image, k, axes=(H, W))</c>: from the height axis towards the width
+/// axis. MONAI's default plane is the first two spatial axes of its own layout, which for a volume read as (C, D, H, W)
+/// here would be (D, H); this transform always turns slices in their own plane). A turn by an odd k swaps H and W, so
 /// images that are not square change shape. Exact: no interpolation. Every call draws the same values whether or not it
 /// applies.
 /// </summary>

@@ -192,6 +192,25 @@ public sealed class EnhancedDicomTests : IDisposable
     }
 
     [Fact]
+    public void AFileOfTwoSlabs_GivesTwoVolumesOnDifferentGrids_WhichAVolumeFolderDoesNotStackAsChannels()
+    {
+        // enhanced_mr.dcm turned into two slabs of three slices, 20 mm apart (make_slab_fixture.py).
+        var folder = Directory.CreateDirectory(Path.Combine(_temp, "slabs", "a", "mr")).FullName;
+        File.Copy(Path.Combine(Dir, "enhanced_slabs.dcm"), Path.Combine(folder, "enhanced_slabs.dcm"));
+        var all = DicomSeries.ReadFolder(folder);
+        all.Select(s => s.Subset).Should().Equal(@"dimension index values 1\*", @"dimension index values 2\*");
+        all.Select(s => s.Size.Z).Should().Equal(3, 3);
+        var first = all[0].ToVolume();
+        var second = all[1].ToVolume();
+        second.Affine[2, 3].Should().BeApproximately(first.Affine[2, 3] + 20, 1e-6, "the second slab starts 20 mm further along z");
+        second.IsOnGridOf(first).Should().BeFalse();
+
+        var source = MedVision.Nets.Data.Loading.VolumeFolderSource.Builder(Path.Combine(_temp, "slabs")).ResizeTo(3, 3, 5).Build();
+        source.Invoking(s => s.ReadVolumes(0)).Should().Throw<DataFormatException>()
+            .WithMessage("*holds 2 volumes on different grids*stacks or slabs*not channels*DicomSeries.ReadFolder*");
+    }
+
+    [Fact]
     public void WithoutDimensionIndexValues_StackAndTimePointTellTheVolumesApart()
     {
         // The MR file with DimensionIndexValues (0020,9157) renamed in every frame content item: the split falls back

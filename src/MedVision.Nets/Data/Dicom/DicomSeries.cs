@@ -172,7 +172,10 @@ public sealed class DicomSeries
         if (planes.All(p => p.Info.DimensionIndexValues is { Count: > 1 }) && planes.Select(p => p.Info.DimensionIndexValues!.Count).Distinct().Count() == 1)
         {
             int dimensions = planes[0].Info.DimensionIndexValues!.Count;
-            for (int left = 0; left < dimensions; left++)
+            // The index that is every frame's InStackPositionNumber (the in-stack dimension) is the one to leave out: try
+            // it first, so that two slabs are not split into pairs of slices of the same in-stack position instead.
+            bool InStack(int d) => planes.All(p => p.Info.InStackPositionNumber is long n && p.Info.DimensionIndexValues![d] == n);
+            foreach (int left in Enumerable.Range(0, dimensions).OrderBy(d => InStack(d) ? 0 : 1))
             {
                 int skipped = left;
                 string Values(Plane p) => string.Join("\\", p.Info.DimensionIndexValues!.Select((v, i) => i == skipped ? "*" : v.ToString(System.Globalization.CultureInfo.InvariantCulture)));

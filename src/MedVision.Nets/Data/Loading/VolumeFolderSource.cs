@@ -333,9 +333,13 @@ public sealed class VolumeFolderSource : ILabeledImageSource
         if (series.Count == 0) throw new DataFormatException(path, "the folder holds no DICOM images.");
         var first = series[0];
         // A file's volumes share its series UID (only a series of one file is split); its first frames come first.
-        IEnumerable<DicomSeries> volumes = first.Subset is null ? [first]
+        IEnumerable<DicomSeries> parts = first.Subset is null ? [first]
             : series.Where(s => s.SeriesInstanceUid == first.SeriesInstanceUid && s.Subset is not null).OrderBy(s => s.Frames.Min());
-        return volumes.Select(v => (v.ToVolume(), v.Subset)).ToList();
+        var volumes = parts.Select(v => (Volume: v.ToVolume(), v.Subset)).ToList();
+        // Echoes and time points cover one region; stacks or slabs of one file cover different ones and are no channels.
+        if (volumes.Any(v => !v.Volume.IsOnGridOf(volumes[0].Volume)))
+            throw new DataFormatException(path, $"its enhanced DICOM file holds {volumes.Count} volumes on different grids ({string.Join(", ", volumes.Select(v => $"{v.Subset}: {string.Join("×", v.Volume.Shape)}"))}), such as stacks or slabs of different regions, which are not channels of one sample; pick one with DicomSeries.ReadFolder.");
+        return volumes;
     }
 
     /// <summary>

@@ -74,7 +74,7 @@ public sealed class VolumeFolderSourceBuilder
     /// Resamples every volume, after reorienting, to this voxel size (i, j, k) in millimetres (MONAI's
     /// <c>Spacing(pixdim=…)</c>; see <see cref="VolumeFolderSource.Spacing"/>).
     /// </summary>
-    /// <exception cref="ArgumentOutOfRangeException">A size that is not positive and finite.</exception>
+    /// <exception cref="ArgumentException">A size that is not positive and finite.</exception>
     public VolumeFolderSourceBuilder ResampleToSpacing(float i, float j, float k)
     {
         EnsureUsable();

@@ -53,8 +53,8 @@ public sealed partial class NiftiImage
 
     /// <summary>
     /// Whether this volume lies on the grid of <paramref name="other"/>: the same shape and the same voxel-to-world affine
-    /// (a voxel means the same place in both), so that <see cref="ResampleTo(NiftiImage, ResizeMode, VolumePadding)"/>
-    /// would not change it.
+    /// (a voxel means the same place in both), so that the two can be stacked voxel for voxel without
+    /// <see cref="ResampleTo(NiftiImage, ResizeMode, VolumePadding)"/>.
     /// </summary>
     public bool IsOnGridOf(NiftiImage other)
     {
