@@ -215,8 +215,19 @@ static void Exercise(string format, string path, byte[] data)
                 if (file.Channels == 1)
                 {
                     // the frames as a volume: ordered by their positions, with spacing and the patient affine
-                    var series = DicomSeries.FromFrames(file, Enumerable.Range(0, file.NumberOfFrames));
-                    _ = (series.ToVolume(), series.PatientAffine());
+                    try
+                    {
+                        var series = DicomSeries.FromFrames(file, Enumerable.Range(0, file.NumberOfFrames));
+                        _ = (series.ToVolume(), series.PatientAffine());
+                    }
+                    catch (DataFormatException) when (file.NumberOfFrames > 1)
+                    {
+                        // frames that are not one volume: the folder reader splits them into volumes (echoes, time
+                        // points, stacks) by their frame content, or refuses them
+                        var folder = Directory.CreateDirectory(path + ".series").FullName;
+                        File.Copy(path, Path.Combine(folder, Path.GetFileName(path)));
+                        foreach (var volume in DicomSeries.ReadFolder(folder)) _ = (volume.ToVolume(), volume.Subset);
+                    }
                 }
                 break;
             }

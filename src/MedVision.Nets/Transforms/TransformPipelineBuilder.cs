@@ -82,6 +82,9 @@ public sealed class TransformPipelineBuilder
     /// </summary>
     public TransformPipelineBuilder RandomElasticDeformation(double sigmaMin, double sigmaMax, double magnitudeMin, double magnitudeMax, double probability = 0.1)
         => Add(new RandomElasticDeformation(sigmaMin, sigmaMax, magnitudeMin, magnitudeMax, probability));
+    /// <summary>Blanks out holes (cutout) of <paramref name="size"/> to <paramref name="maxSize"/> voxels per axis with the given probability (MONAI's RandCoarseDropout).</summary>
+    public TransformPipelineBuilder RandomCoarseDropout(int holes, int size, int? maxHoles = null, int? maxSize = null, float? fillValue = null, double probability = 0.1)
+        => Add(new RandomCoarseDropout(holes, size, maxHoles, maxSize, fillValue, probability));
     /// <summary>Rotates the (H, W) plane by 1 to <paramref name="maxTurns"/> quarter turns with the given probability (MONAI's RandRotate90).</summary>
     public TransformPipelineBuilder RandomRotate90(double probability = 0.1, int maxTurns = 3) => Add(new RandomRotate90(probability, maxTurns));
     /// <summary>Maps intensities to [0, 1] by each image's own minimum and maximum.</summary>

@@ -83,7 +83,7 @@ public sealed class FormatFuzzTests : IClassFixture<FormatFuzzTests.Seeds>
         Fuzz("dicom", 8000, Fixture("dicom/ct_explicit.dcm"), Fixture("dicom/mr_implicit_2f.dcm"), Fixture("dicom/ct_rle.dcm"), Fixture("dicom/ct_deflate.dcm"),
             Fixture("dicom/rgb_jpeg.dcm"), Fixture("dicom/lossless/ct_sv1.dcm"), Fixture("dicom/compressed/ls_ct.dcm"), Fixture("dicom/compressed/j2k_ct.dcm"),
             Fixture("dicom/compressed/ht_mr16.dcm"), Fixture("dicom/ybr/ybr_full_422.dcm"), Fixture("dicom/mono1.dcm"),
-            Fixture("dicom/enhanced/enhanced_ct.dcm"), Fixture("dicom/enhanced/enhanced_mr.dcm"),
+            Fixture("dicom/enhanced/enhanced_ct.dcm"), Fixture("dicom/enhanced/enhanced_mr.dcm"), Fixture("dicom/enhanced/enhanced_slabs.dcm"),
             Fixture("dicom/palette/us_palette16.dcm"), Fixture("dicom/palette/palette_segmented.dcm"),
             Fixture("dicom/voi/dx_voilut.dcm"), Fixture("dicom/voi/dx_sigmoid.dcm"), Fixture("dicom/voi/xa_modality_lut.dcm"));
 
