@@ -51,11 +51,15 @@ internal static class TrainCommand
         var threads = new Option<int>("--threads") { Description = "libtorch intra-op threads per process (default: MEDVISION_THREADS, else the number of processors).", DefaultValueFactory = _ => DistributedCommandLine.DefaultThreads }.AtLeast(1);
         var distributed = new DistributedCommandLine();
         var output = new Option<string>("--output") { Description = "Folder for checkpoints, history and the validation report.", DefaultValueFactory = _ => "runs/fundus" };
+        var resizedCrop = new Option<double?>("--random-resized-crop")
+        {
+            Description = "MIN_SCALE: training augmentation by torchvision's RandomResizedCrop: a crop of MIN_SCALE to 1 of each image's area (aspect 3/4 to 4/3) at a random place, resized back to --size; e.g. 0.5. Default: none.",
+        }.Must(v => v is null || v is > 0 and <= 1, "above 0 and at most 1");
         var initWeights = InitialWeights.WeightsOption("the --depth", "the usual start for fundus photographs");
         var initEntry = InitialWeights.EntryOption();
         var command = new Command("train", "Train and evaluate a pathologic-myopia classifier on fundus image folders.")
         {
-            trainFolder, valFolder, valCsv, nameColumn, labelColumn, depth, size, epochs, batch, lr, seed, demo, device, threads, output, initWeights, initEntry,
+            trainFolder, valFolder, valCsv, nameColumn, labelColumn, depth, size, epochs, batch, lr, resizedCrop, seed, demo, device, threads, output, initWeights, initEntry,
         };
         InitialWeights.Check(command, initWeights, initEntry);
         optimization.AddTo(command, epochs);
@@ -68,14 +72,14 @@ internal static class TrainCommand
             return Run(new Settings(r.GetValue(trainFolder), r.GetValue(valFolder), r.GetValue(valCsv), r.GetValue(nameColumn)!, r.GetValue(labelColumn)!,
                 Value(depth, 18), Value(size, 64), Value(epochs, 1), Value(batch, 8), r.GetValue(lr), r.GetValue(seed), r.GetValue(demo),
                 Device.Parse(r.GetValue(device)!), r.GetValue(threads), r.GetValue(output)!,
-                distributed.Read(r), r.GetValue(distributed.SyncBatchNorm), r.GetValue(initWeights), r.GetValue(initEntry), optimization.Read(r)));
+                distributed.Read(r), r.GetValue(distributed.SyncBatchNorm), r.GetValue(initWeights), r.GetValue(initEntry), optimization.Read(r), r.GetValue(resizedCrop)));
         });
         return command;
     }
 
     private sealed record Settings(string? TrainFolder, string? ValFolder, string? ValCsv, string NameColumn, string LabelColumn, int Depth, int Size,
         int Epochs, int Batch, double LearningRate, int Seed, bool Demo, Device Device, int Threads, string Output,
-        DistributedOptions Distributed, bool SyncBatchNorm, string? InitWeights, string? InitEntry, OptimizationRecipe Optimization);
+        DistributedOptions Distributed, bool SyncBatchNorm, string? InitWeights, string? InitEntry, OptimizationRecipe Optimization, double? ResizedCropScale);
 
     private static int Run(Settings s)
     {
@@ -117,7 +121,11 @@ internal static class TrainCommand
 
         // ImageNet statistics; augmentation on training images only.
         float[] mean = [0.485f, 0.456f, 0.406f], std = [0.229f, 0.224f, 0.225f];
-        var augment = TransformPipeline.Create().RandomHorizontalFlip().RandomVerticalFlip().RandomRotation(15).ColorJitter(0.2, 0.2, 0.2).Normalize(mean, std).Build();
+        var augmentation = TransformPipeline.Create();
+        if (s.ResizedCropScale is double minScale) augmentation = augmentation.RandomResizedCrop(s.Size, s.Size, scaleMin: minScale);
+        var augment = augmentation.RandomHorizontalFlip().RandomVerticalFlip().RandomRotation(15).ColorJitter(0.2, 0.2, 0.2).Normalize(mean, std).Build();
+        AnsiConsole.MarkupLine(Markup.Escape(string.Create(CultureInfo.InvariantCulture,
+            $"Training augmentation: {(s.ResizedCropScale is double m ? $"random resized crops of {m:G4}–1 of the area, " : "")}horizontal and vertical flips, rotation ±15°, colour jitter 0.2")));
         var plain = TransformPipeline.Create().Normalize(mean, std).Build();
         DataLoader Loader(ImageFolderDataset d, bool training) => new(new ImageFolderSource(d, s.Size, s.Size),
             new DataLoaderOptions { BatchSize = training ? s.Batch / world : s.Batch, Shuffle = training, Seed = s.Seed, Transform = training ? augment : plain, Device = s.Device });

@@ -85,6 +85,9 @@ public sealed class TransformPipelineBuilder
     /// <summary>Blanks out holes (cutout) of <paramref name="size"/> to <paramref name="maxSize"/> voxels per axis with the given probability (MONAI's RandCoarseDropout).</summary>
     public TransformPipelineBuilder RandomCoarseDropout(int holes, int size, int? maxHoles = null, int? maxSize = null, float? fillValue = null, double probability = 0.1)
         => Add(new RandomCoarseDropout(holes, size, maxHoles, maxSize, fillValue, probability));
+    /// <summary>A crop of a random share of the area and aspect ratio, resized to (height, width) (torchvision's RandomResizedCrop, with its defaults).</summary>
+    public TransformPipelineBuilder RandomResizedCrop(int height, int width, double scaleMin = 0.08, double scaleMax = 1.0, double ratioMin = 3.0 / 4, double ratioMax = 4.0 / 3)
+        => Add(new RandomResizedCrop(height, width, scaleMin, scaleMax, ratioMin, ratioMax));
     /// <summary>Rotates the (H, W) plane by 1 to <paramref name="maxTurns"/> quarter turns with the given probability (MONAI's RandRotate90).</summary>
     public TransformPipelineBuilder RandomRotate90(double probability = 0.1, int maxTurns = 3) => Add(new RandomRotate90(probability, maxTurns));
     /// <summary>Maps intensities to [0, 1] by each image's own minimum and maximum.</summary>
