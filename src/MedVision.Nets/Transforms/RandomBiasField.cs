@@ -56,9 +56,17 @@ public sealed class RandomBiasField : ITransform
         int[] spatial = image.IsVolume ? [image.Depth, image.Height, image.Width] : [image.Height, image.Width];
         var field = Field(spatial, degree, coefficients);
         var data = image.Data;
-        int plane = image.PlaneSize;
-        for (int c = 0; c < image.Channels; c++)
-            for (int i = 0; i < plane; i++) data[(c * plane) + i] = (float)(data[(c * plane) + i] * Math.Exp(field[i]));
+        int plane = image.PlaneSize, channels = image.Channels;
+        // One exponential per voxel, shared by the channels.
+        Parallel.For(0, (plane + 65535) / 65536, chunk =>
+        {
+            int end = Math.Min(plane, (chunk + 1) * 65536);
+            for (int i = chunk * 65536; i < end; i++)
+            {
+                double factor = Math.Exp(field[i]);
+                for (int c = 0; c < channels; c++) data[(c * plane) + i] = (float)(data[(c * plane) + i] * factor);
+            }
+        });
         return image;
     }
 
@@ -102,26 +110,25 @@ public sealed class RandomBiasField : ITransform
         int count = spatial.Aggregate(1, (a, b) => a * b);
         var field = new double[count];
         int last = spatial[rank - 1];
-        for (int t = 0; t < terms.Count; t++)
+        // Row by row along the last axis (rows are independent): row r indexes the leading axes, (z, y) or y.
+        Parallel.For(0, count / last, row =>
         {
-            double c = coefficients[t];
-            if (c == 0) continue;
-            var term = terms[t];
-            var inner = legendre[rank - 1][term[rank - 1]];
-            for (int outer = 0; outer < count / last; outer++)
+            var target = field.AsSpan(row * last, last);
+            for (int t = 0; t < terms.Count; t++)
             {
-                // outer indexes the leading axes: (z, y) for a volume, y for an image.
-                double weight = c;
-                int rest = outer;
-                for (int a = rank - 2; a >= 0; a--)
+                var term = terms[t];
+                double weight = coefficients[t];
+                int rest = row;
+                for (int a = rank - 2; a >= 0 && weight != 0; a--)
                 {
                     weight *= legendre[a][term[a]][rest % spatial[a]];
                     rest /= spatial[a];
                 }
-                int at = outer * last;
-                for (int n = 0; n < last; n++) field[at + n] += weight * inner[n];
+                if (weight == 0) continue;
+                var inner = legendre[rank - 1][term[rank - 1]];
+                for (int n = 0; n < last; n++) target[n] += weight * inner[n];
             }
-        }
+        });
         return field;
     }
 
