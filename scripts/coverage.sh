@@ -2,7 +2,7 @@
 # Line coverage of the library sources by the unit tests (coverlet), per source assembly and the least covered files:
 #   bash scripts/coverage.sh [test-project-name...]   (default: MedVision.Torch.Tests MedVision.Nets.Tests)
 # Builds first (scripts/setup.sh does the machine set-up), writes Cobertura XML under artifacts/coverage/ and prints a
-# summary; a file counts a line as covered when any test project ran it. Not part of the test suite (it reruns it).
+# summary for the assemblies of those projects; a line counts as covered when any of the test projects ran it. Not part of the test suite (it reruns it).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 projects=("$@")
@@ -15,14 +15,15 @@ for p in "${projects[@]}"; do
   dotnet build "tests/$p" -c Release -nologo -v q
   dotnet test "tests/$p" -c Release --no-build -nologo --collect:"XPlat Code Coverage" --results-directory "$out/$p" >/dev/null || echo "($p: some tests failed; coverage still summarised)"
 done
-python3 - "$out" <<'PY'
+# Only the assemblies whose own test projects ran (MedVision.X.Tests → src/MedVision.X) are summarised.
+python3 - "$out" "${projects[@]%.Tests}" <<'PY'
 import collections, glob, sys
 import xml.etree.ElementTree as ET
 lines = collections.defaultdict(dict)
 for report in glob.glob(f"{sys.argv[1]}/*/*/coverage.cobertura.xml"):
     for cls in ET.parse(report).getroot().iter("class"):
         name = cls.get("filename")
-        if not name.startswith("src/"):
+        if not name.startswith("src/") or name.split("/")[1] not in sys.argv[2:]:
             continue
         for line in cls.iter("line"):
             n = int(line.get("number"))
