@@ -14,4 +14,9 @@ internal static class FixtureJson
         using var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(folder, file)));
         return doc.RootElement.GetProperty(property).Clone();
     });
+
+    /// <summary>A (C, H, W) or (C, D, H, W) image written by a fixture script as {"shape": [...], "values": [...]}.</summary>
+    public static MedVision.Nets.Transforms.FloatImage FloatImage(JsonElement array) => new(
+        array.GetProperty("values").EnumerateArray().Select(v => (float)v.GetDouble()).ToArray(),
+        array.GetProperty("shape").EnumerateArray().Select(v => v.GetInt32()).ToArray());
 }

@@ -13,19 +13,15 @@ public sealed class ElasticDeformationTests
 {
     private static readonly Lazy<JsonElement> Cases = FixtureJson.Lazy(FixtureJson.Folder("augment"), "elastic_fixture.json", "cases");
 
-    private static FloatImage Read(JsonElement array) => new(
-        array.GetProperty("values").EnumerateArray().Select(v => (float)v.GetDouble()).ToArray(),
-        array.GetProperty("shape").EnumerateArray().Select(v => v.GetInt32()).ToArray());
-
     [Theory]
     [InlineData("volume")]
     [InlineData("image")]
     public void Warp_IsGridSampleWithReflection(string name)
     {
         var fixture = Cases.Value.GetProperty(name);
-        var image = Read(fixture.GetProperty("image"));
-        var displacement = Read(fixture.GetProperty("displacement"));
-        var expected = Read(fixture.GetProperty("output"));
+        var image = FixtureJson.FloatImage(fixture.GetProperty("image"));
+        var displacement = FixtureJson.FloatImage(fixture.GetProperty("displacement"));
+        var expected = FixtureJson.FloatImage(fixture.GetProperty("output"));
         displacement.Data.Max(Math.Abs).Should().BeGreaterThan(2, "the fixture reaches beyond the border, where reflection decides");
         var warped = RandomElasticDeformation.Warp(image, displacement);
         warped.Shape.Should().Equal(expected.Shape);

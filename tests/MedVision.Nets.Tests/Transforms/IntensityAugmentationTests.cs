@@ -15,12 +15,8 @@ public sealed class IntensityAugmentationTests
     private static readonly Lazy<(FloatImage Volume, FloatImage Image)> Inputs = new(() =>
     {
         using var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(FixtureJson.Folder("augment"), "augment_fixture.json")));
-        return (Read(doc.RootElement.GetProperty("volume")), Read(doc.RootElement.GetProperty("image")));
+        return (FixtureJson.FloatImage(doc.RootElement.GetProperty("volume")), FixtureJson.FloatImage(doc.RootElement.GetProperty("image")));
     });
-
-    private static FloatImage Read(JsonElement array) => new(
-        array.GetProperty("values").EnumerateArray().Select(v => (float)v.GetDouble()).ToArray(),
-        array.GetProperty("shape").EnumerateArray().Select(v => v.GetInt32()).ToArray());
 
     private static FloatImage Input(string name) => (name.Contains("volume") ? Inputs.Value.Volume : Inputs.Value.Image).Clone();
 
