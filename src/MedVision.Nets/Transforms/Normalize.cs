@@ -14,9 +14,15 @@ public sealed class Normalize : ITransform
         if (mean.Length == 0 || mean.Length != std.Length) throw new ArgumentException("Normalize needs as many standard deviations as means (at least one).");
         if (mean.Any(m => !float.IsFinite(m))) throw new ArgumentOutOfRangeException(nameof(mean), "means must be finite numbers");
         if (std.Any(s => !(s > 0) || !float.IsFinite(s))) throw new ArgumentOutOfRangeException(nameof(std), "standard deviations must be positive and finite");
-        _mean = mean;
-        _std = std;
+        _mean = (float[])mean.Clone();
+        _std = (float[])std.Clone();
     }
+
+    /// <summary>The mean subtracted from each channel (one value: every channel).</summary>
+    public IReadOnlyList<float> Mean => _mean;
+
+    /// <summary>The standard deviation each channel is divided by (one value: every channel).</summary>
+    public IReadOnlyList<float> Std => _std;
 
     /// <inheritdoc />
     public FloatImage Apply(FloatImage image, Random random)
