@@ -14,15 +14,22 @@ internal static class IntensityWindow
         else
         {
             // NaN (a background some tools write) is left out of the range and stays NaN.
-            (low, high) = (double.PositiveInfinity, double.NegativeInfinity);
-            foreach (var v in values)
-            {
-                if (v < low) low = v;
-                if (v > high) high = v;
-            }
+            (low, high) = Range(values);
             if (low > high) (low, high) = (0, 0);
         }
         MapToUnitRange(values, low, high, invert);
+    }
+
+    /// <summary>The smallest and largest of <paramref name="values"/>, NaN left out; (+∞, −∞) when there is no other value.</summary>
+    public static (float Min, float Max) Range(ReadOnlySpan<float> values)
+    {
+        float min = float.PositiveInfinity, max = float.NegativeInfinity;
+        foreach (var v in values)
+        {
+            if (v < min) min = v;
+            if (v > max) max = v;
+        }
+        return (min, max);
     }
 
     /// <summary>Maps <paramref name="values"/> in place so that <paramref name="low"/> becomes 0 and <paramref name="high"/> 1, clamping to [0, 1] (with high ≤ low, values at or below low become 0).</summary>

@@ -364,7 +364,7 @@ public static class ModelFile
         if (p.Resize is not ("nearest" or "linear")) throw new ModelFormatException($"{source}: resize must be 'nearest' or 'linear', not '{p.Resize}'.");
         if (p.Orientation is { } orientation && (p.InputSize.Count != 3 || !Data.Nifti.NiftiAffine.IsValidAxisCodes(orientation)))
             throw new ModelFormatException($"{source}: orientation '{orientation}' must be three axis codes (e.g. RAS) of a 3-D model.");
-        if (p.IntensityWindow is { } window && (p.InputSize.Count != 3 || window.Count != 2 || !double.IsFinite(window[0]) || !(window[1] > 0) || !double.IsFinite(window[1])))
+        if (p.IntensityWindow is { } window && (p.InputSize.Count != 3 || window.Count != 2 || !Transforms.ScaleIntensity.IsWindow(window[0], window[1])))
             throw new ModelFormatException($"{source}: the intensity window [{string.Join(", ", window.Select(v => v.ToString(System.Globalization.CultureInfo.InvariantCulture)))}] must be (center, width) with a finite center and a positive, finite width, for a 3-D model.");
         if (p.CropForeground is { } crop && (p.InputSize.Count != 3 || !float.IsFinite(crop.Threshold) || crop.Margin < 0))
             throw new ModelFormatException($"{source}: the foreground crop (threshold {crop.Threshold.ToString(System.Globalization.CultureInfo.InvariantCulture)}, margin {crop.Margin}) needs a finite threshold and a margin of at least 0, for a 3-D model.");

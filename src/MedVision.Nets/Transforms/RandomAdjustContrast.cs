@@ -43,13 +43,7 @@ public sealed class RandomAdjustContrast : ITransform
     internal static FloatImage Adjust(FloatImage image, double gamma)
     {
         var data = image.Data;
-        if (data.Length == 0) return image;
-        float min = float.PositiveInfinity, max = float.NegativeInfinity;
-        foreach (var v in data)
-        {
-            if (v < min) min = v;
-            if (v > max) max = v;
-        }
+        var (min, max) = Data.IntensityWindow.Range(data);
         double range = (double)max - min, scale = range + 1e-7;
         for (int i = 0; i < data.Length; i++) data[i] = (float)((Math.Pow((data[i] - min) / scale, gamma) * range) + min);
         return image;

@@ -61,17 +61,7 @@ public sealed class RandomCoarseDropout : ITransform
         if (!apply) return image;
         var rng = new Random(holeSeed);
         int[] spatial = image.IsVolume ? [image.Depth, image.Height, image.Width] : [1, image.Height, image.Width];
-        float min = 0, max = 0;
-        if (FillValue is null)
-        {
-            min = float.PositiveInfinity;
-            max = float.NegativeInfinity;
-            foreach (var v in image.Data)
-            {
-                if (v < min) min = v;
-                if (v > max) max = v;
-            }
-        }
+        var (min, max) = FillValue is null ? Data.IntensityWindow.Range(image.Data) : (0f, 0f);
         var data = image.Data;
         int plane = image.PlaneSize, count = rng.Next(Holes, MaxHoles + 1);
         for (int h = 0; h < count; h++)

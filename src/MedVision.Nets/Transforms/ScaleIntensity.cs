@@ -25,8 +25,7 @@ public sealed class ScaleIntensity : ITransform
     /// <exception cref="ArgumentOutOfRangeException">The width is not positive, or either value is not finite.</exception>
     public ScaleIntensity(double center, double width)
     {
-        if (!double.IsFinite(center)) throw new ArgumentOutOfRangeException(nameof(center), center, "The window centre must be a finite number.");
-        if (!(width > 0) || !double.IsFinite(width)) throw new ArgumentOutOfRangeException(nameof(width), width, "The window width must be positive and finite.");
+        CheckWindow(center, width);
         WindowCenter = center;
         WindowWidth = width;
     }
@@ -48,6 +47,16 @@ public sealed class ScaleIntensity : ITransform
             throw new ArgumentOutOfRangeException(nameof(upper), upper, $"The upper percentile must be above the lower one ({lower}) and at most 100.");
         }
         return new ScaleIntensity { LowerPercentile = lower, UpperPercentile = upper };
+    }
+
+    /// <summary>Whether (<paramref name="center"/>, <paramref name="width"/>) is a window the constructor takes: a finite centre, a positive finite width.</summary>
+    internal static bool IsWindow(double center, double width) => double.IsFinite(center) && width > 0 && double.IsFinite(width);
+
+    /// <summary>Throws the constructor's <see cref="ArgumentOutOfRangeException"/> (naming <c>center</c> or <c>width</c>) unless <see cref="IsWindow"/>.</summary>
+    internal static void CheckWindow(double center, double width)
+    {
+        if (!double.IsFinite(center)) throw new ArgumentOutOfRangeException(nameof(center), center, "The window centre must be a finite number.");
+        if (!(width > 0) || !double.IsFinite(width)) throw new ArgumentOutOfRangeException(nameof(width), width, "The window width must be positive and finite.");
     }
 
     /// <summary>Whether (<paramref name="lower"/>, <paramref name="upper"/>) are percentiles <see cref="FromPercentiles"/> takes: 0 ≤ lower &lt; upper ≤ 100.</summary>

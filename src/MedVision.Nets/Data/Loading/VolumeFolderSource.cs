@@ -179,7 +179,7 @@ public sealed class VolumeFolderSource : ILabeledImageSource
             modalities = modalities.ToArray();
         }
         CheckSize(depth, height, width);
-        if (window is { } w && !(w.Width > 0 && double.IsFinite(w.Width) && double.IsFinite(w.Center)))
+        if (window is { } w && !ScaleIntensity.IsWindow(w.Center, w.Width))
             throw new ArgumentOutOfRangeException(nameof(window), w, "The window's center must be finite and its width positive and finite.");
         if (!Directory.Exists(root)) throw new DirectoryNotFoundException($"The volume folder '{root}' does not exist.");
         var classes = Directory.GetDirectories(root).Select(Path.GetFileName).OfType<string>().Order(StringComparer.Ordinal).ToArray();

@@ -117,8 +117,7 @@ public sealed class VolumeFolderSourceBuilder
     public VolumeFolderSourceBuilder ScaleIntensityByWindow(double center, double width)
     {
         EnsureUsable();
-        if (!double.IsFinite(center)) throw new ArgumentOutOfRangeException(nameof(center), center, "The window center must be finite.");
-        if (!(width > 0) || !double.IsFinite(width)) throw new ArgumentOutOfRangeException(nameof(width), width, "The window width must be positive and finite.");
+        ScaleIntensity.CheckWindow(center, width);
         if (_percentiles is not null) throw new InvalidOperationException("Intensities are already scaled by percentiles; choose a window or percentiles, not both.");
         _window = (center, width);
         return this;
