@@ -22,12 +22,11 @@ public sealed class RandomAffine : ITransform
         if (!(degrees >= 0 && degrees <= 180)) throw new ArgumentOutOfRangeException(nameof(degrees), degrees, "The rotation must be from 0 to 180 degrees.");
         if (!(scale >= 0 && scale < 1)) throw new ArgumentOutOfRangeException(nameof(scale), scale, "The scale change must be from 0 to below 1.");
         if (!(translate >= 0 && translate <= 1)) throw new ArgumentOutOfRangeException(nameof(translate), translate, "The shift must be from 0 to 1 of the size.");
-        if (!(probability >= 0 && probability <= 1)) throw new ArgumentOutOfRangeException(nameof(probability), probability, "The probability must be from 0 to 1.");
+        Probability = TransformArguments.Probability(probability);
         if (!float.IsFinite(fill)) throw new ArgumentOutOfRangeException(nameof(fill), fill, "The fill value must be finite.");
         Degrees = degrees;
         Scale = scale;
         Translate = translate;
-        Probability = probability;
         Fill = fill;
     }
 

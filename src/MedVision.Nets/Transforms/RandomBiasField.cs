@@ -15,14 +15,25 @@ public sealed class RandomBiasField : ITransform
     /// <param name="coefficientMin">Smallest coefficient.</param>
     /// <param name="coefficientMax">Largest coefficient (at least <paramref name="coefficientMin"/>).</param>
     /// <param name="probability">Chance that an image is changed (0 to 1).</param>
-    /// <exception cref="ArgumentOutOfRangeException">An argument is outside its range.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">An argument is outside its range, or the coefficients are so large
+    /// that the field could exceed <see cref="MaxExponent"/> (terms × largest |coefficient|, counting a volume's terms).</exception>
     public RandomBiasField(int degree = 3, double coefficientMin = 0, double coefficientMax = 0.1, double probability = 0.1)
     {
         if (degree is < 1 or > 10) throw new ArgumentOutOfRangeException(nameof(degree), degree, "The degree must be from 1 to 10.");
         Degree = degree;
         (CoefficientMin, CoefficientMax) = TransformArguments.Range(coefficientMin, coefficientMax, nameof(coefficientMin), nameof(coefficientMax), double.MinValue, exclusive: false, "coefficient");
+        // At a corner of the grid every Legendre polynomial is ±1, so the field reaches (terms × largest |coefficient|):
+        // beyond MaxExponent the factor exp(field) overflows float for ordinary intensities (and is no bias field).
+        int terms = CoefficientCount(degree, 3);
+        double largest = Math.Max(Math.Abs(coefficientMin), Math.Abs(coefficientMax));
+        if (terms * largest > MaxExponent)
+            throw new ArgumentOutOfRangeException(Math.Abs(coefficientMin) > Math.Abs(coefficientMax) ? nameof(coefficientMin) : nameof(coefficientMax), largest,
+                $"A field of degree {degree} sums up to {terms} terms (in 3-D); coefficients up to {largest} could multiply intensities by e^{terms * largest:0.#}, beyond float range. Keep every |coefficient| at or below {MaxExponent / terms:0.###} for this degree.");
         Probability = TransformArguments.Probability(probability);
     }
+
+    /// <summary>The largest exponent a field may reach: e^40 ≈ 2.4·10¹⁷, so intensities up to about 10²¹ stay within float range.</summary>
+    public const double MaxExponent = 40;
 
     /// <summary>Highest polynomial degree.</summary>
     public int Degree { get; }

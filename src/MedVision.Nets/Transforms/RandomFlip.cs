@@ -6,10 +6,9 @@ public sealed class RandomFlip : ITransform
     /// <summary>Creates the transform.</summary>
     public RandomFlip(SpatialAxis axis, double probability = 0.5)
     {
-        if (probability is < 0 or > 1 || double.IsNaN(probability)) throw new ArgumentOutOfRangeException(nameof(probability), probability, "probability must lie in [0, 1]");
+        Probability = TransformArguments.Probability(probability);
         if (!Enum.IsDefined(axis)) throw new ArgumentOutOfRangeException(nameof(axis), axis, $"{axis} is not a SpatialAxis.");
         Axis = axis;
-        Probability = probability;
     }
 
     /// <summary>The flipped axis.</summary>

@@ -14,10 +14,9 @@ public sealed class RandomGaussianNoise : ITransform
     /// <param name="std">Standard deviation of the noise.</param>
     public RandomGaussianNoise(double probability = 0.1, double mean = 0, double std = 0.1)
     {
-        if (!(probability is >= 0 and <= 1)) throw new ArgumentOutOfRangeException(nameof(probability), probability, "probability must lie in [0, 1]");
+        Probability = TransformArguments.Probability(probability);
         if (!double.IsFinite(mean)) throw new ArgumentOutOfRangeException(nameof(mean), mean, "the mean must be a finite number");
         if (!(std >= 0) || !double.IsFinite(std)) throw new ArgumentOutOfRangeException(nameof(std), std, "the standard deviation must be non-negative and finite");
-        Probability = probability;
         Mean = mean;
         Std = std;
     }

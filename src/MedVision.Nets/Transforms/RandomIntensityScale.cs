@@ -7,9 +7,8 @@ public sealed class RandomIntensityScale : ITransform
     public RandomIntensityScale(double strength, double probability = 1.0)
     {
         if (!(strength >= 0) || !double.IsFinite(strength)) throw new ArgumentOutOfRangeException(nameof(strength), strength, "strength must be non-negative and finite");
-        if (!(probability is >= 0 and <= 1)) throw new ArgumentOutOfRangeException(nameof(probability), probability, "probability must lie in [0, 1]");
+        Probability = TransformArguments.Probability(probability);
         Strength = strength;
-        Probability = probability;
     }
 
     /// <summary>Maximum relative change.</summary>

@@ -88,8 +88,12 @@ public sealed class TransformPipelineBuilder
     /// <summary>A crop of a random share of the area and aspect ratio, resized to (height, width) (torchvision's RandomResizedCrop, with its defaults).</summary>
     public TransformPipelineBuilder RandomResizedCrop(int height, int width, double scaleMin = 0.08, double scaleMax = 1.0, double ratioMin = 3.0 / 4, double ratioMax = 4.0 / 3)
         => Add(new RandomResizedCrop(height, width, scaleMin, scaleMax, ratioMin, ratioMax));
-    /// <summary>Rotates the (H, W) plane by 1 to <paramref name="maxTurns"/> quarter turns with the given probability (MONAI's RandRotate90).</summary>
-    public TransformPipelineBuilder RandomRotate90(double probability = 0.1, int maxTurns = 3) => Add(new RandomRotate90(probability, maxTurns));
+    /// <summary>
+    /// Rotates a plane — (H, W) unless <paramref name="fromAxis"/> and <paramref name="towardsAxis"/> name another — by 1
+    /// to <paramref name="maxTurns"/> quarter turns with the given probability (MONAI's RandRotate90).
+    /// </summary>
+    public TransformPipelineBuilder RandomRotate90(double probability = 0.1, int maxTurns = 3, SpatialAxis fromAxis = SpatialAxis.Height, SpatialAxis towardsAxis = SpatialAxis.Width)
+        => Add(new RandomRotate90(probability, maxTurns, fromAxis, towardsAxis));
     /// <summary>Maps intensities to [0, 1] by each image's own minimum and maximum.</summary>
     public TransformPipelineBuilder ScaleIntensity() => Add(new ScaleIntensity());
     /// <summary>Maps intensities to [0, 1] through a fixed window (center, width), clamping values outside it.</summary>

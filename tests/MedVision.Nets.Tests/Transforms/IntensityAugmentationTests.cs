@@ -92,6 +92,44 @@ public sealed class IntensityAugmentationTests
         ShouldMatch(RandomRotate90.Rotate(Input(name), expected.GetProperty("k").GetInt32()), expected, 0, name);
     }
 
+    [Theory]
+    [InlineData("rot90_volume_depth_height_1")]
+    [InlineData("rot90_volume_depth_height_2")]
+    [InlineData("rot90_volume_depth_height_3")]
+    [InlineData("rot90_volume_depth_width_1")]
+    [InlineData("rot90_volume_depth_width_2")]
+    [InlineData("rot90_volume_depth_width_3")]
+    [InlineData("rot90_volume_width_height_1")]
+    [InlineData("rot90_volume_width_height_3")]
+    [InlineData("rot90_image_width_height_1")]
+    [InlineData("rot90_image_width_height_3")]
+    public void Rotate90_IsNumPysRot90_InAnyPlane(string name)
+    {
+        var expected = Fixture.Value.GetProperty(name);
+        var axes = expected.GetProperty("axes").EnumerateArray().Select(a => Enum.Parse<SpatialAxis>(a.GetString()!)).ToArray();
+        int turns = expected.GetProperty("k").GetInt32();
+        ShouldMatch(RandomRotate90.Rotate(Input(name), turns, axes[0], axes[1]), expected, 0, name);
+        // Through the transform: one turn when drawn with maxTurns 1, in the plane it was given.
+        if (turns == 1)
+            ShouldMatch(new RandomRotate90(probability: 1, maxTurns: 1, fromAxis: axes[0], towardsAxis: axes[1]).Apply(Input(name), new Random(0)), expected, 0, name);
+    }
+
+    [Fact]
+    public void Rotate90_OutOfAPlaneWithDepth_IsRefusedFor2DImages_AndUndoneByTheOppositeTurn()
+    {
+        var image = Inputs.Value.Image;
+        var depthTurn = new RandomRotate90(probability: 1, fromAxis: SpatialAxis.Depth, towardsAxis: SpatialAxis.Height);
+        FluentActions.Invoking(() => depthTurn.Apply(image.Clone(), new Random(0))).Should().Throw<ArgumentException>()
+            .WithParameterName("image").WithMessage("*(Depth, Height) plane needs a (C, D, H, W) volume*");
+        var volume = Inputs.Value.Volume;
+        var there = RandomRotate90.Rotate(volume, 1, SpatialAxis.Depth, SpatialAxis.Width);
+        there.Shape.Should().Equal(volume.Shape[0], volume.Shape[3], volume.Shape[2], volume.Shape[1]);
+        var back = RandomRotate90.Rotate(there, 1, SpatialAxis.Width, SpatialAxis.Depth);
+        back.Shape.Should().Equal(volume.Shape);
+        back.Data.Should().Equal(volume.Data);
+        RandomRotate90.Rotate(volume, 4, SpatialAxis.Depth, SpatialAxis.Height).Should().BeSameAs(volume, "four turns are none");
+    }
+
     [Fact]
     public void RandomTransforms_DrawWithinTheirRanges_AtTheirProbability_AndRepeatUnderASeed()
     {
@@ -148,10 +186,18 @@ public sealed class IntensityAugmentationTests
         FluentActions.Invoking(() => new RandomIntensityShift(double.NaN)).Should().Throw<ArgumentOutOfRangeException>().WithParameterName("offset");
         FluentActions.Invoking(() => new RandomBiasField(degree: 0)).Should().Throw<ArgumentOutOfRangeException>().WithParameterName("degree");
         FluentActions.Invoking(() => new RandomBiasField(coefficientMin: 0.2, coefficientMax: 0.1)).Should().Throw<ArgumentOutOfRangeException>().WithParameterName("coefficientMax");
+        // 165 terms of degree 8 in 3-D: 0.93 each would reach e^153 at a corner (found by the transform fuzzer as infinities).
+        FluentActions.Invoking(() => new RandomBiasField(degree: 8, coefficientMin: 0.91, coefficientMax: 0.93)).Should().Throw<ArgumentOutOfRangeException>()
+            .WithParameterName("coefficientMax").WithMessage("*degree 8 sums up to 165 terms*e^15*at or below 0.242*");
+        FluentActions.Invoking(() => new RandomBiasField(degree: 3, coefficientMin: -2.5)).Should().Throw<ArgumentOutOfRangeException>().WithParameterName("coefficientMin");
+        new RandomBiasField(degree: 3, coefficientMin: -2, coefficientMax: 2).Degree.Should().Be(3, "20 terms × 2 = 40 is the limit itself");
         FluentActions.Invoking(() => new RandomGaussianSmooth(sigmaMin: 0)).Should().Throw<ArgumentOutOfRangeException>().WithParameterName("sigmaMin");
         FluentActions.Invoking(() => new RandomGaussianSmooth(sigmaMax: double.PositiveInfinity)).Should().Throw<ArgumentOutOfRangeException>().WithParameterName("sigmaMax");
         FluentActions.Invoking(() => new RandomRotate90(maxTurns: 4)).Should().Throw<ArgumentOutOfRangeException>().WithParameterName("maxTurns");
         FluentActions.Invoking(() => new RandomRotate90(probability: double.NaN)).Should().Throw<ArgumentOutOfRangeException>().WithParameterName("probability");
+        FluentActions.Invoking(() => new RandomRotate90(fromAxis: SpatialAxis.Width, towardsAxis: SpatialAxis.Width)).Should().Throw<ArgumentException>().WithParameterName("towardsAxis");
+        FluentActions.Invoking(() => new RandomRotate90(fromAxis: (SpatialAxis)7)).Should().Throw<ArgumentOutOfRangeException>().WithParameterName("fromAxis");
+        FluentActions.Invoking(() => new RandomRotate90(towardsAxis: (SpatialAxis)(-1))).Should().Throw<ArgumentOutOfRangeException>().WithParameterName("towardsAxis");
     }
 
     [Fact]

@@ -83,6 +83,11 @@ cases["smooth_image"] = {"sigmas": [1.5, 0.3], "output": gaussian_smooth(image, 
 for k in (1, 2, 3):
     cases[f"rot90_volume_{k}"] = {"k": k, "output": np.rot90(volume, k, axes=(2, 3))}
     cases[f"rot90_image_{k}"] = {"k": k, "output": np.rot90(image, k, axes=(1, 2))}
+    # Other planes of the (C, D, H, W) volume: (D, H), (D, W), and (W, H), the (H, W) plane turned the other way.
+    cases[f"rot90_volume_depth_height_{k}"] = {"k": k, "axes": ["Depth", "Height"], "output": np.rot90(volume, k, axes=(1, 2))}
+    cases[f"rot90_volume_depth_width_{k}"] = {"k": k, "axes": ["Depth", "Width"], "output": np.rot90(volume, k, axes=(1, 3))}
+    cases[f"rot90_volume_width_height_{k}"] = {"k": k, "axes": ["Width", "Height"], "output": np.rot90(volume, k, axes=(3, 2))}
+    cases[f"rot90_image_width_height_{k}"] = {"k": k, "axes": ["Width", "Height"], "output": np.rot90(image, k, axes=(2, 1))}
 
 
 def plain(value):
