@@ -29,6 +29,35 @@ public sealed class ExportBehaviourTests : IDisposable
     }
 
     [Fact]
+    public void Attributes_HoldTheirKindAndValue_DescribeThemselvesInvariantly_AndRefuseBadNames()
+    {
+        var ints = OnnxAttribute.Ints("kernel_shape", new long[] { 3, 3 });
+        ints.Kind.Should().Be(OnnxAttributeKind.Ints);
+        ints.IntValues.Should().Equal(3L, 3L);
+        ints.ToString().Should().Be("kernel_shape=[3, 3]");
+        var floats = OnnxAttribute.Floats("scales", new[] { 1.0, 2.5 });
+        floats.Kind.Should().Be(OnnxAttributeKind.Floats);
+        floats.FloatValues.Should().Equal(1f, 2.5f);
+        floats.ToString().Should().Be("scales=[1, 2.5]");
+        OnnxAttribute.Float("epsilon", 1e-5).ToString().Should().Be("epsilon=1E-05");
+        OnnxAttribute.String("mode", "linear").ToString().Should().Be("mode='linear'");
+        OnnxAttribute.Int("axis", -1).ToString().Should().Be("axis=-1");
+        var oldCulture = System.Globalization.CultureInfo.CurrentCulture;
+        try
+        {
+            System.Globalization.CultureInfo.CurrentCulture = new System.Globalization.CultureInfo("de-DE");
+            floats.ToString().Should().Be("scales=[1, 2.5]", "a decimal comma would make the description ambiguous");
+        }
+        finally
+        {
+            System.Globalization.CultureInfo.CurrentCulture = oldCulture;
+        }
+        FluentActions.Invoking(() => OnnxAttribute.Ints(" ", new long[] { 1 })).Should().Throw<ArgumentException>().WithParameterName("name");
+        FluentActions.Invoking(() => OnnxAttribute.Int("", 1)).Should().Throw<ArgumentException>().WithParameterName("name");
+        FluentActions.Invoking(() => OnnxAttribute.Floats("scales", null!)).Should().Throw<ArgumentNullException>().WithParameterName("values");
+    }
+
+    [Fact]
     public void AModuleWithoutAnExporterIsRefusedByPathAndType_AndARegisteredExporterMakesItWork()
     {
         using var model = new Sequential(new Linear(4, 5), new Affine(5));

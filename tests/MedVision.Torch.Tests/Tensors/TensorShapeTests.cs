@@ -240,4 +240,22 @@ public class TensorShapeTests
         baseT[1].MulInPlace(0);
         baseT.ToArray<double>().Should().Equal(a[0], a[1], a[2], 0, 0, 0);
     }
+
+    [Fact]
+    public void TensorIndex_DescribesItself_InPythonsSliceNotation_AndLongPositionsIndexAsInts()
+    {
+        ((TensorIndex)3L).ToString().Should().Be("3");
+        TensorIndex last = ^1;
+        last.ToString().Should().Be("-1");
+        ((TensorIndex)(1..^2)).ToString().Should().Be("1:^2:1");
+        ((TensorIndex)(^3..)).ToString().Should().Be("^3::1");
+        TensorIndex.Slice(-2, null, 2).ToString().Should().Be("-2::2");
+        TensorIndex.Ellipsis.ToString().Should().Be("...");
+        TensorIndex.NewAxis.ToString().Should().Be("None");
+        using var scope = Tensors.NewDisposeScope();
+        var x = Tensors.Arange(12).Reshape(3, 4);
+        x[2L, 1L].Item<long>().Should().Be(9);
+        x[^1, ^1].Item<long>().Should().Be(11);
+        x[TensorIndex.Slice(-2, null, 2)].Shape.Should().Equal(1, 4);
+    }
 }
