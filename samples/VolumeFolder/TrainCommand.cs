@@ -53,6 +53,10 @@ internal static class TrainCommand
             AllowMultipleArgumentsPerToken = true,
             Arity = new ArgumentArity(2, 2),
         }.Must(v => v is null || v.Length == 0 || (v.Length == 2 && v[0] >= 0 && v[0] < v[1] && v[1] <= 100), "0 ≤ LOWER < UPPER ≤ 100");
+        var channelWise = new Option<bool>("--channel-wise")
+        {
+            Description = "Scale each channel (modality) by its own minimum and maximum, or its own --percentiles, instead of all channels' together (MONAI's channel_wise; for contrasts or modalities of different ranges); not with --window.",
+        };
         var orientation = new Option<string>("--orientation") { Description = "Axis codes volumes are reoriented to first (RAS, LPS, …), or 'none' to use them as stored.", DefaultValueFactory = _ => "RAS" }
             .Must(v => v == "none" || MedVision.Nets.Data.Nifti.NiftiAffine.IsValidAxisCodes(v), "three axis codes such as RAS, or none");
         var depth = new Option<int>("--depth") { Description = "Depth of MedicalNet's 3-D ResNet trained from scratch (10, 18, 34, 50, 101, 152, 200); with --init-weights the file decides.", DefaultValueFactory = _ => 18 }.OneOf(10, 18, 34, 50, 101, 152, 200);
@@ -112,11 +116,12 @@ internal static class TrainCommand
         var output = new Option<string>("--output") { Description = "Folder for checkpoints, history, the validation report and model.safetensors.", DefaultValueFactory = _ => "runs/volumes" };
         var command = new Command("train", "Train and evaluate a 3-D classifier on volumes in class folders.")
         {
-            data, size, window, percentiles, orientation, spacing, fit, crop, normalization, modalities, align, depth, initWeights, valFraction, epochs, batch, lr, rotate, affine, intensityAugment, noise, seed, demo, device, threads, output,
+            data, size, window, percentiles, channelWise, orientation, spacing, fit, crop, normalization, modalities, align, depth, initWeights, valFraction, epochs, batch, lr, rotate, affine, intensityAugment, noise, seed, demo, device, threads, output,
         };
         optimization.AddTo(command, epochs);
         optimization.AddHeadMultiplierTo(command, initWeights);
         command.Check(r => r.GetValue(window) is { Length: > 0 } && r.GetValue(percentiles) is { Length: > 0 } ? "--window and --percentiles both set how intensities map to [0, 1]: choose one." : null);
+        command.Check(r => r.GetValue(window) is { Length: > 0 } && r.GetValue(channelWise) ? "--window maps every channel alike; --channel-wise applies to the minimum–maximum and --percentiles scalings." : null);
         command.Check(r => r.GetValue(align) && r.GetValue(modalities) is not { Length: > 0 } ? "--align-modalities aligns the modalities of subject folders: give --modalities too." : null);
         command.Check(r => r.GetValue(initWeights) is not null && r.GetResult(depth) is { Implicit: false }
             ? "--depth builds a network from scratch; with --init-weights the weights file decides the depth: choose one." : null);
@@ -131,14 +136,14 @@ internal static class TrainCommand
                 r.GetValue(orientation) == "none" ? null : r.GetValue(orientation),
                 cropValue is { Length: > 0 } ? new CropForeground((float)cropValue[0], cropValue.Length > 1 ? (int)cropValue[1] : 0) : null, r.GetValue(normalization) ?? (r.GetValue(initWeights) is null ? "dataset" : "volume-nonzero"),
                 r.GetValue(modalities) is { Length: > 0 } names ? names : null, spacingValue, r.GetValue(align), r.GetValue(fit) == "crop-or-pad" ? VolumeFit.CropOrPad : VolumeFit.Resize,
-                r.GetValue(percentiles) is [var lower, var upper] ? (lower, upper) : null, Default(depth) ? 10 : r.GetValue(depth), r.GetValue(initWeights),
+                r.GetValue(percentiles) is [var lower, var upper] ? (lower, upper) : null, r.GetValue(channelWise), Default(depth) ? 10 : r.GetValue(depth), r.GetValue(initWeights),
                 r.GetValue(valFraction), Default(epochs) ? 2 : r.GetValue(epochs), r.GetValue(batch), r.GetValue(lr), r.GetValue(rotate), r.GetValue(affine) is { Length: > 0 } af ? af : null, r.GetValue(intensityAugment), r.GetValue(noise), r.GetValue(seed), r.GetValue(demo),
                 Device.Parse(r.GetValue(device)!), r.GetValue(threads), r.GetValue(output)!, optimization.Read(r)));
         });
         return command;
     }
 
-    private sealed record Settings(string? Data, int[] Size, (double Center, double Width)? Window, string? Orientation, CropForeground? Crop, string Normalization, string[]? Modalities, float[]? Spacing, bool AlignModalities, VolumeFit Fit, (double Lower, double Upper)? Percentiles, int Depth, string? InitWeights,
+    private sealed record Settings(string? Data, int[] Size, (double Center, double Width)? Window, string? Orientation, CropForeground? Crop, string Normalization, string[]? Modalities, float[]? Spacing, bool AlignModalities, VolumeFit Fit, (double Lower, double Upper)? Percentiles, bool ChannelWise, int Depth, string? InitWeights,
         double ValidationFraction, int Epochs, int Batch, double LearningRate, double Rotate, double[]? Affine, bool IntensityAugment, double Noise, int Seed, bool Demo, Device Device, int Threads, string Output,
         OptimizationRecipe Optimization);
 
@@ -168,7 +173,7 @@ internal static class TrainCommand
         }
         Tensors.NumThreads = s.Threads;
         AnsiConsole.MarkupLine(SampleCommandLine.Banner(s.Device));
-        var source = VolumeFolderSource.FromSubfolders(s.Data, s.Size[0], s.Size[1], s.Size[2], s.Window, s.Orientation, s.Crop, s.Modalities, s.Spacing, s.AlignModalities, s.Fit, s.Percentiles);
+        var source = VolumeFolderSource.FromSubfolders(s.Data, s.Size[0], s.Size[1], s.Size[2], s.Window, s.Orientation, s.Crop, s.Modalities, s.Spacing, s.AlignModalities, s.Fit, s.Percentiles, s.ChannelWise);
         if (source.ClassNames.Count < 2) throw new ArgumentException($"--data {s.Data} has one class folder ({source.ClassNames[0]}); a classifier needs at least two.");
         var labels = source.Samples.Select(x => x.Label).ToArray();
         var (trainIndices, valIndices) = DataSplits.StratifiedHoldout(labels, s.ValidationFraction, s.Seed);
@@ -177,7 +182,7 @@ internal static class TrainCommand
         var train = new SubsetSource(source, trainIndices);
         var validation = new SubsetSource(source, valIndices);
         string Counts(IEnumerable<int> indices) => string.Join(", ", source.ClassNames.Select((name, k) => $"{indices.Count(i => labels[i] == k)} {name}"));
-        AnsiConsole.MarkupLine(Markup.Escape($"{source.Count} {(source.Modalities is null ? "volumes" : "subjects")} in {source.ClassNames.Count} classes, {string.Join("×", s.Size)} after {(s.Fit == VolumeFit.CropOrPad ? "cropping or padding" : "resizing")}{(s.Orientation is null ? "" : $", reoriented to {s.Orientation}")}{(s.Spacing is { } mm ? $", {string.Join(" × ", mm.Select(v => v.ToString(CultureInfo.InvariantCulture)))} mm voxels" : "")}{(s.AlignModalities ? ", modalities aligned on the first's grid" : "")}{(s.Crop is { } c ? string.Create(CultureInfo.InvariantCulture, $", cropped to values above {c.Threshold}{(c.Margin > 0 ? $" (margin {c.Margin})" : "")}") : "")}, intensities {(s.Window is { } w ? $"through the window {w.Center.ToString(CultureInfo.InvariantCulture)} ± {(w.Width / 2).ToString(CultureInfo.InvariantCulture)}" : s.Percentiles is { } pc ? string.Create(CultureInfo.InvariantCulture, $"by each volume's percentiles {pc.Lower}–{pc.Upper}") : "by each volume's minimum and maximum")}: training {Counts(trainIndices)} · validation {Counts(valIndices)}"));
+        AnsiConsole.MarkupLine(Markup.Escape($"{source.Count} {(source.Modalities is null ? "volumes" : "subjects")} in {source.ClassNames.Count} classes, {string.Join("×", s.Size)} after {(s.Fit == VolumeFit.CropOrPad ? "cropping or padding" : "resizing")}{(s.Orientation is null ? "" : $", reoriented to {s.Orientation}")}{(s.Spacing is { } mm ? $", {string.Join(" × ", mm.Select(v => v.ToString(CultureInfo.InvariantCulture)))} mm voxels" : "")}{(s.AlignModalities ? ", modalities aligned on the first's grid" : "")}{(s.Crop is { } c ? string.Create(CultureInfo.InvariantCulture, $", cropped to values above {c.Threshold}{(c.Margin > 0 ? $" (margin {c.Margin})" : "")}") : "")}, intensities {(s.Window is { } w ? $"through the window {w.Center.ToString(CultureInfo.InvariantCulture)} ± {(w.Width / 2).ToString(CultureInfo.InvariantCulture)}" : s.Percentiles is { } pc ? string.Create(CultureInfo.InvariantCulture, $"by {(s.ChannelWise ? "each channel's" : "each volume's")} percentiles {pc.Lower}–{pc.Upper}") : s.ChannelWise ? "by each channel's minimum and maximum" : "by each volume's minimum and maximum")}: training {Counts(trainIndices)} · validation {Counts(valIndices)}"));
 
         // Dataset: one pass over the training volumes for their mean and standard deviation (the normalisation the model
         // file records). Per volume: each volume's own statistics, recorded as the card's intensity normalisation.

@@ -109,24 +109,25 @@ public sealed class VolumeFolderSampleTests : IDisposable
         }
         var run = _folder["spaced-run"];
         var train = await SampleApp.RunAsync("volume-folder", _folder.Path,
-            "--data", data, "--modalities", "flair", "t1", "--spacing", "1.5", "--align-modalities", "--fit", "crop-or-pad", "--percentiles", "1", "99", "--affine", "10", "0.1", "0.05",
+            "--data", data, "--modalities", "flair", "t1", "--spacing", "1.5", "--align-modalities", "--fit", "crop-or-pad", "--percentiles", "1", "99", "--channel-wise", "--affine", "10", "0.1", "0.05",
             "--intensity-augment", "--size", "8", "8", "8", "--depth", "10", "--epochs", "1", "--batch", "2", "--threads", "2", "--output", run);
         train.ExitCode.Should().Be(0, train.ToString());
         train.Text.Should().Contain("8×8×8 after cropping or padding, reoriented to RAS, 1.5 × 1.5 × 1.5 mm voxels, modalities aligned on the first's grid");
         var modelFile = Path.Combine(run, "model.safetensors");
         var card = ModelFile.ReadCard(modelFile);
-        card.FormatVersion.Should().Be(5);
+        card.FormatVersion.Should().Be(6, "each modality is scaled by its own percentiles");
+        card.Preprocessing.IntensityChannelWise.Should().BeTrue();
         card.Preprocessing.Spacing.Should().Equal(1.5f, 1.5f, 1.5f);
         card.Preprocessing.AlignModalities.Should().BeTrue();
         card.Preprocessing.Fit.Should().Be("crop_or_pad");
         card.Preprocessing.IntensityPercentiles.Should().Equal(1d, 99d);
-        train.Text.Should().Contain("intensities by each volume's percentiles 1–99");
+        train.Text.Should().Contain("intensities by each channel's percentiles 1–99");
         train.Text.Should().Contain("random affine on half the volumes (±10° about each axis, scale ±0.1, shift ±0.05), a bias field, a gamma contrast change, blur and an intensity shift each on one volume in ten");
         var subject = Path.Combine(data, "lgg", "sub-01");
         var maps = _folder["spaced-maps"];
         var predict = await SampleApp.RunAsync("volume-folder", _folder.Path, "predict", "--model", modelFile, "--explain", maps, subject, subject);
         predict.ExitCode.Should().Be(0, predict.ToString());
-        predict.Text.Should().Contain("1.5 × 1.5 × 1.5 mm voxels, modalities aligned, cropped or padded to the input size, intensities by their percentiles 1–99");
+        predict.Text.Should().Contain("1.5 × 1.5 × 1.5 mm voxels, modalities aligned, cropped or padded to the input size, intensities by each channel's percentiles 1–99");
         // The map of the subject on its first modality's grid (the flair's), to overlay in a viewer.
         var map = NiftiReader.Read(Path.Combine(maps, "sub-01.cam.nii.gz"));
         map.Shape.Should().Equal(9, 9, 9);
@@ -143,6 +144,9 @@ public sealed class VolumeFolderSampleTests : IDisposable
         var both = await SampleApp.RunAsync("volume-folder", _folder.Path, "--data", data, "--window", "40", "400", "--percentiles", "1", "99", "--epochs", "1", "--output", run);
         both.ExitCode.Should().NotBe(0);
         both.Error.Should().Contain("--window and --percentiles both set how intensities map to [0, 1]: choose one.");
+        var windowed = await SampleApp.RunAsync("volume-folder", _folder.Path, "--data", data, "--window", "40", "400", "--channel-wise", "--epochs", "1", "--output", run);
+        windowed.ExitCode.Should().NotBe(0);
+        windowed.Error.Should().Contain("--window maps every channel alike; --channel-wise applies to the minimum–maximum and --percentiles scalings.");
     }
 
     [Fact]

@@ -7,7 +7,7 @@ internal static class IntensityWindow
     /// Maps <paramref name="values"/> in place through <paramref name="window"/> (center, width; a positive width), or
     /// through their own minimum–maximum when it is null, clamping to [0, 1]; <paramref name="invert"/> turns v into 1 − v.
     /// </summary>
-    public static void MapToUnitRange(float[] values, (double Center, double Width)? window, bool invert = false)
+    public static void MapToUnitRange(Span<float> values, (double Center, double Width)? window, bool invert = false)
     {
         double low, high;
         if (window is { } w) (low, high) = (w.Center - w.Width / 2, w.Center + w.Width / 2);
@@ -33,7 +33,7 @@ internal static class IntensityWindow
     }
 
     /// <summary>Maps <paramref name="values"/> in place so that <paramref name="low"/> becomes 0 and <paramref name="high"/> 1, clamping to [0, 1] (with high ≤ low, values at or below low become 0).</summary>
-    public static void MapToUnitRange(float[] values, double low, double high, bool invert = false)
+    public static void MapToUnitRange(Span<float> values, double low, double high, bool invert = false)
     {
         double range = high > low ? high - low : 1;
         for (int i = 0; i < values.Length; i++)
@@ -55,11 +55,44 @@ internal static class IntensityWindow
         if (total > Array.MaxLength) throw new ArgumentException($"{total} values are more than one array can hold.", nameof(parts));
         var values = new float[total];
         int n = 0;
-        foreach (var part in parts)
-            foreach (var v in part)
-                if (!float.IsNaN(v)) values[n++] = v;
-        if (n == 0) return (0, 0);
-        return (At(values, n, lower), At(values, n, upper));
+        foreach (var part in parts) n = CopyNumbers(part, values, n);
+        return n == 0 ? (0, 0) : (At(values, n, lower), At(values, n, upper));
+    }
+
+    /// <summary>The percentiles of <paramref name="values"/> alone (one channel of an image), as <see cref="Percentiles(IReadOnlyList{float[]}, double, double)"/> computes them.</summary>
+    public static (double Low, double High) Percentiles(ReadOnlySpan<float> values, double lower, double upper)
+    {
+        var copy = new float[values.Length];
+        int n = CopyNumbers(values, copy, 0);
+        return n == 0 ? (0, 0) : (At(copy, n, lower), At(copy, n, upper));
+    }
+
+    /// <summary>
+    /// Maps each of the <paramref name="channels"/> equal parts of <paramref name="values"/> to [0, 1] by its own
+    /// minimum and maximum, or by its own percentiles when <paramref name="percentiles"/> are given (MONAI's
+    /// <c>channel_wise=True</c>), in place.
+    /// </summary>
+    public static void MapChannelsToUnitRange(Span<float> values, int channels, (double Lower, double Upper)? percentiles)
+    {
+        int size = values.Length / channels;
+        for (int c = 0; c < channels; c++)
+        {
+            var channel = values.Slice(c * size, size);
+            if (percentiles is { } p)
+            {
+                var (low, high) = Percentiles(channel, p.Lower, p.Upper);
+                MapToUnitRange(channel, low, high);
+            }
+            else MapToUnitRange(channel, null);
+        }
+    }
+
+    // Copies the values that are not NaN to `into` from index `at`; returns the index after the last.
+    private static int CopyNumbers(ReadOnlySpan<float> values, float[] into, int at)
+    {
+        foreach (var v in values)
+            if (!float.IsNaN(v)) into[at++] = v;
+        return at;
     }
 
     // The p-th percentile of values[..n], which it reorders.

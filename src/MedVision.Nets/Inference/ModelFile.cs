@@ -93,7 +93,7 @@ public static class ModelFile
 
     /// <summary>
     /// The oldest card format that describes <paramref name="card"/>, so that a reader which would ignore one of its
-    /// fields, and so predict differently, refuses the file instead: 5 with a volume's <see cref="PreprocessingCard.Spacing"/>
+    /// fields, and so predict differently, refuses the file instead: 6 with <see cref="PreprocessingCard.IntensityChannelWise"/>; 5 with a volume's <see cref="PreprocessingCard.Spacing"/>
     /// or <see cref="PreprocessingCard.AlignModalities"/> or a crop-or-pad <see cref="PreprocessingCard.Fit"/> or
     /// <see cref="PreprocessingCard.IntensityPercentiles"/>; 4 with <see cref="PreprocessingCard.Modalities"/>; 3 with a per-input
     /// <see cref="PreprocessingCard.IntensityNormalization"/> or a volume's <see cref="PreprocessingCard.CropForeground"/>; 2 with a ResNet's own stem kernel or stride,
@@ -103,6 +103,7 @@ public static class ModelFile
     public static int RequiredFormatVersion(ModelCard card)
     {
         ArgumentNullException.ThrowIfNull(card);
+        if (card.Preprocessing is { IntensityChannelWise: true }) return 6;
         if (card.Preprocessing is { } volume && (volume.Spacing is not null || volume.AlignModalities == true || volume.Fit == "crop_or_pad" || volume.IntensityPercentiles is not null)) return 5;
         if (card.Preprocessing is { Modalities: not null }) return 4;
         if (card.Preprocessing is { } pre && (pre.IntensityNormalization is not null || pre.CropForeground is not null)) return 3;
@@ -376,6 +377,8 @@ public static class ModelFile
         if (p.IntensityPercentiles is { } percentiles && (p.InputSize.Count != 3 || p.IntensityWindow is not null || percentiles.Count != 2
                 || !Transforms.ScaleIntensity.ArePercentiles(percentiles[0], percentiles[1])))
             throw new ModelFormatException($"{source}: the intensity percentiles [{string.Join(", ", percentiles.Select(v => v.ToString(System.Globalization.CultureInfo.InvariantCulture)))}] must be (lower, upper) with 0 ≤ lower < upper ≤ 100, for a 3-D model without an intensity window.");
+        if (p.IntensityChannelWise == true && (p.InputSize.Count != 3 || p.IntensityWindow is not null))
+            throw new ModelFormatException($"{source}: intensity_channel_wise applies to 3-D models scaled by their minimum and maximum or percentiles, not through an intensity window.");
         if (p.AlignModalities == true && p.InputSize.Count != 3)
             throw new ModelFormatException($"{source}: align_modalities applies to 3-D models only.");
         if (p.Fit is { } fit && (fit is not ("resize" or "crop_or_pad") || (fit == "crop_or_pad" && p.InputSize.Count != 3)))

@@ -44,7 +44,8 @@ public sealed class Predictor : IDisposable
         var pre = card.Preprocessing;
         _geometry = new(pre.Orientation, pre.Spacing?.ToArray(), pre.AlignModalities == true,
             pre.CropForeground is { } crop ? new CropForeground(crop.Threshold, crop.Margin) : null,
-            pre.IntensityWindow is null && pre.IntensityPercentiles is [var lower, var upper] ? (lower, upper) : null);
+            pre.IntensityWindow is null && pre.IntensityPercentiles is [var lower, var upper] ? (lower, upper) : null,
+            pre.IntensityChannelWise == true);
     }
 
     /// <summary>
@@ -188,7 +189,7 @@ public sealed class Predictor : IDisposable
     /// each prepared as <see cref="PredictVolume"/> prepares a volume: channels on one grid cropped and resized together,
     /// channels on different grids (modalities acquired apart) resampled onto the first channel's grid when the card says
     /// <see cref="PreprocessingCard.AlignModalities"/>, else each cropped and resized on its own; the [0, 1] scaling spans
-    /// all channels.
+    /// all channels unless the card says <see cref="PreprocessingCard.IntensityChannelWise"/>.
     /// </summary>
     /// <exception cref="ArgumentException">No channels, or a null one.</exception>
     public Prediction PredictVolumes(IReadOnlyList<NiftiImage> channels)

@@ -48,6 +48,16 @@ public sealed class PreprocessingCard
     public List<double>? IntensityPercentiles { get; set; }
 
     /// <summary>
+    /// For 3-D models without an <see cref="IntensityWindow"/>: whether the scaling to [0, 1] (by the minimum and maximum,
+    /// or by <see cref="IntensityPercentiles"/>) takes each input channel's own values, as
+    /// <see cref="Data.Loading.VolumeFolderSource.ChannelWiseIntensity"/> scaled training volumes; <see langword="null"/>
+    /// or false: all channels' together. A card where it is true is written in format 6.
+    /// </summary>
+    [JsonPropertyName("intensity_channel_wise")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public bool? IntensityChannelWise { get; set; }
+
+    /// <summary>
     /// Normalisation of each input by its own mean and standard deviation (<see cref="Transforms.NormalizeIntensity"/>),
     /// after resizing and before (x − mean) / std — as MedicalNet prepared volumes for its pretrained 3-D ResNets (then
     /// <see cref="Mean"/> 0 and <see cref="Std"/> 1); <see langword="null"/>: none. A card that has one is written in format 3.

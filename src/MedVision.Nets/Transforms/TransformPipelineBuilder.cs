@@ -94,12 +94,12 @@ public sealed class TransformPipelineBuilder
     /// </summary>
     public TransformPipelineBuilder RandomRotate90(double probability = 0.1, int maxTurns = 3, SpatialAxis fromAxis = SpatialAxis.Height, SpatialAxis towardsAxis = SpatialAxis.Width)
         => Add(new RandomRotate90(probability, maxTurns, fromAxis, towardsAxis));
-    /// <summary>Maps intensities to [0, 1] by each image's own minimum and maximum.</summary>
-    public TransformPipelineBuilder ScaleIntensity() => Add(new ScaleIntensity());
+    /// <summary>Maps intensities to [0, 1] by each image's own minimum and maximum (each channel's own when <paramref name="channelWise"/>).</summary>
+    public TransformPipelineBuilder ScaleIntensity(bool channelWise = false) => Add(new ScaleIntensity(channelWise));
     /// <summary>Maps intensities to [0, 1] through a fixed window (center, width), clamping values outside it.</summary>
     public TransformPipelineBuilder ScaleIntensity(double center, double width) => Add(new ScaleIntensity(center, width));
-    /// <summary>Maps intensities to [0, 1] by two percentiles (0–100) of each image's own values, clamping (MONAI's ScaleIntensityRangePercentiles).</summary>
-    public TransformPipelineBuilder ScaleIntensityPercentiles(double lower, double upper) => Add(Transforms.ScaleIntensity.FromPercentiles(lower, upper));
+    /// <summary>Maps intensities to [0, 1] by two percentiles (0–100) of each image's own values (each channel's own when <paramref name="channelWise"/>), clamping (MONAI's ScaleIntensityRangePercentiles).</summary>
+    public TransformPipelineBuilder ScaleIntensityPercentiles(double lower, double upper, bool channelWise = false) => Add(Transforms.ScaleIntensity.FromPercentiles(lower, upper, channelWise));
 
     /// <summary>Creates the pipeline; the builder cannot be used afterwards.</summary>
     public TransformPipeline Build()

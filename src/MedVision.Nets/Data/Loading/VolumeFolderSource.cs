@@ -20,8 +20,10 @@ public sealed class VolumeFolderSource : ILabeledImageSource
     private readonly (int Depth, int Height, int Width) _size;
 
     private VolumeFolderSource(IReadOnlyList<string> classes, IReadOnlyList<(string Path, int Label)> samples, (int, int, int) size, (double, double)? window, string? orientation,
-        CropForeground? cropForeground, IReadOnlyList<string>? modalities, IReadOnlyList<float>? spacing, bool alignModalities, VolumeFit fit, (double, double)? percentiles)
+        CropForeground? cropForeground, IReadOnlyList<string>? modalities, IReadOnlyList<float>? spacing, bool alignModalities, VolumeFit fit, (double, double)? percentiles,
+        bool channelWise)
     {
+        ChannelWiseIntensity = channelWise;
         Fit = fit;
         IntensityPercentiles = percentiles;
         Spacing = spacing;
@@ -55,6 +57,14 @@ public sealed class VolumeFolderSource : ILabeledImageSource
     /// <see langword="null"/>: each volume's minimum and maximum. A model card records it as <see cref="Inference.PreprocessingCard.IntensityPercentiles"/>.
     /// </summary>
     public (double Lower, double Upper)? IntensityPercentiles { get; }
+
+    /// <summary>
+    /// Whether the scaling to [0, 1] — by the minimum and maximum, or by <see cref="IntensityPercentiles"/> — takes each
+    /// channel's own values (MONAI's <c>channel_wise=True</c>; for modalities of different ranges, such as MRI contrasts
+    /// or MRI and PET) instead of all channels' together; never with a <see cref="Window"/>. A model card records it as
+    /// <see cref="Inference.PreprocessingCard.IntensityChannelWise"/>.
+    /// </summary>
+    public bool ChannelWiseIntensity { get; }
 
     /// <summary>
     /// The crop to the foreground every volume gets after reorienting and before resampling; <see langword="null"/>:
@@ -153,13 +163,17 @@ public sealed class VolumeFolderSource : ILabeledImageSource
     /// <param name="intensityPercentiles">(lower, upper) percentiles of each volume's values mapped to 0 and 1 instead of
     /// its minimum and maximum (e.g. (0.5, 99.5) for MRI, whose few very bright voxels squeeze a min–max scaling); not with
     /// <paramref name="window"/>. See <see cref="IntensityPercentiles"/>.</param>
+    /// <param name="channelWiseIntensity">Scale each channel by its own minimum and maximum (or percentiles) instead of
+    /// all channels' together; not with <paramref name="window"/>. See <see cref="ChannelWiseIntensity"/>.</param>
     /// <exception cref="DirectoryNotFoundException">The folder does not exist.</exception>
     /// <exception cref="DataFormatException">No class folder, no volume in any of them, or a subject folder that lacks a modality or holds it twice.</exception>
     public static VolumeFolderSource FromSubfolders(string root, int depth, int height, int width, (double Center, double Width)? window = null, string? orientation = "RAS",
         CropForeground? cropForeground = null, IReadOnlyList<string>? modalities = null, IReadOnlyList<float>? spacing = null, bool alignModalities = false, VolumeFit fit = VolumeFit.Resize,
-        (double Lower, double Upper)? intensityPercentiles = null)
+        (double Lower, double Upper)? intensityPercentiles = null, bool channelWiseIntensity = false)
     {
         ArgumentException.ThrowIfNullOrEmpty(root);
+        if (channelWiseIntensity && window is not null)
+            throw new ArgumentException("An intensity window maps every channel alike; channel-wise scaling applies to the minimum–maximum and percentile scalings.", nameof(channelWiseIntensity));
         if (intensityPercentiles is { } percentiles)
         {
             if (window is not null) throw new ArgumentException("Give an intensity window or intensity percentiles, not both.", nameof(intensityPercentiles));
@@ -203,7 +217,7 @@ public sealed class VolumeFolderSource : ILabeledImageSource
             throw new DataFormatException(root, modalities is null
                 ? $"no NIfTI files or DICOM series folders in the class folders ({string.Join(", ", classes)})."
                 : $"no subject folder with the modalities {string.Join(", ", modalities)} in the class folders ({string.Join(", ", classes)}).");
-        return new VolumeFolderSource(classes, samples.OrderBy(s => s.Item2).ThenBy(s => s.Item1, StringComparer.Ordinal).ToList(), (depth, height, width), window, orientation, cropForeground, modalities, spacing, alignModalities, fit, intensityPercentiles);
+        return new VolumeFolderSource(classes, samples.OrderBy(s => s.Item2).ThenBy(s => s.Item1, StringComparer.Ordinal).ToList(), (depth, height, width), window, orientation, cropForeground, modalities, spacing, alignModalities, fit, intensityPercentiles, channelWiseIntensity);
     }
 
     /// <summary>Throws unless there is at least one modality, none empty and none named twice (case-insensitive).</summary>
@@ -372,6 +386,7 @@ public sealed class VolumeFolderSource : ILabeledImageSource
             Orientation = Orientation,
             IntensityWindow = Window is { } w ? [w.Center, w.Width] : null,
             IntensityPercentiles = IntensityPercentiles is { } p ? [p.Lower, p.Upper] : null,
+            IntensityChannelWise = ChannelWiseIntensity ? true : null,
             IntensityNormalization = intensityNormalization is null ? null : new() { NonZero = intensityNormalization.NonZero, ChannelWise = intensityNormalization.ChannelWise },
             CropForeground = ForegroundCrop is { } crop ? new() { Threshold = crop.Threshold, Margin = crop.Margin } : null,
             Modalities = Modalities?.ToList(),
@@ -382,7 +397,7 @@ public sealed class VolumeFolderSource : ILabeledImageSource
     }
 
     /// <summary>How this source prepares the geometry of its volumes, for <see cref="Prepare"/>.</summary>
-    internal VolumeGeometry Geometry => new(Orientation, Spacing, AlignModalities, ForegroundCrop, Window is null ? IntensityPercentiles : null);
+    internal VolumeGeometry Geometry => new(Orientation, Spacing, AlignModalities, ForegroundCrop, Window is null ? IntensityPercentiles : null, ChannelWiseIntensity);
 
     /// <summary>
     /// Channels (volumes) as one (C, D, H, W) image at the size <paramref name="resize"/> gives, as <see cref="Load"/>
@@ -396,7 +411,7 @@ public sealed class VolumeFolderSource : ILabeledImageSource
     /// </summary>
     internal static PreparedVolume Prepare(IReadOnlyList<NiftiImage> volumes, VolumeGeometry geometry, ITransform resize, bool owned, string source)
     {
-        var (orientation, spacing, align, crop, percentiles) = geometry;
+        var (orientation, spacing, align, crop, percentiles, channelWise) = geometry;
         var reoriented = volumes.Select(v => orientation is null ? v : v.Reorient(orientation)).ToList();
         var first = spacing is null ? reoriented[0] : reoriented[0].Resample(spacing);
         var oriented = reoriented.Select((v, i) =>
@@ -417,12 +432,15 @@ public sealed class VolumeFolderSource : ILabeledImageSource
                 throw new DataFormatException(source, $"channel {i + 1} of {reoriented.Count} cannot be aligned with channel 1: {e.Message}");
             }
         }).ToList();
-        (double, double)? range = percentiles is { } pc ? IntensityWindow.Percentiles(oriented.Select(v => v.Voxels).ToList(), pc.Lower, pc.Upper) : null;
+        // One range over all channels, or one for each channel's own values.
+        IReadOnlyList<(double, double)>? ranges = percentiles is not { } pc ? null
+            : channelWise ? oriented.Select(v => IntensityWindow.Percentiles(v.Voxels, pc.Lower, pc.Upper)).ToArray()
+            : [IntensityWindow.Percentiles(oriented.Select(v => v.Voxels).ToList(), pc.Lower, pc.Upper)];
         // A volume's own voxels may be used in place when this call owns them or they were made here (reoriented, resampled).
         FloatImage Own(int i) => owned || !ReferenceEquals(oriented[i], volumes[i]) ? oriented[i].AsFloatImage() : oriented[i].ToFloatImage();
         // The prepared image on the grid `affine` (of its (X, Y, Z) = (W, H, D) voxels), with the first scan's grid as given.
         PreparedVolume Result(FloatImage image, NiftiAffine affine) =>
-            new(image, new VolumeGrid([image.Width, image.Height, image.Depth], affine, first.AffineCode), VolumeGrid.Of(volumes[0])) { PercentileRange = range };
+            new(image, new VolumeGrid([image.Width, image.Height, image.Depth], affine, first.AffineCode), VolumeGrid.Of(volumes[0])) { PercentileRanges = ranges, ChannelWise = channelWise };
         var shape = oriented[0].Shape;
         if (oriented.All(v => v.Shape.SequenceEqual(shape)))
         {

@@ -28,6 +28,7 @@ public sealed class VolumeFolderSourceBuilder
     private CropForeground? _cropForeground;
     private (double Center, double Width)? _window;
     private (double Lower, double Upper)? _percentiles;
+    private bool _channelWise;
     private bool _built;
 
     internal VolumeFolderSourceBuilder(string root)
@@ -119,6 +120,7 @@ public sealed class VolumeFolderSourceBuilder
         EnsureUsable();
         ScaleIntensity.CheckWindow(center, width);
         if (_percentiles is not null) throw new InvalidOperationException("Intensities are already scaled by percentiles; choose a window or percentiles, not both.");
+        if (_channelWise) throw new InvalidOperationException("Intensities are already scaled channel by channel; a window maps every channel alike: choose one.");
         _window = (center, width);
         return this;
     }
@@ -137,6 +139,21 @@ public sealed class VolumeFolderSourceBuilder
             throw new ArgumentOutOfRangeException(nameof(upper), (lower, upper), "The intensity percentiles must be (lower, upper) with 0 ≤ lower < upper ≤ 100.");
         if (_window is not null) throw new InvalidOperationException("Intensities are already scaled through a window; choose a window or percentiles, not both.");
         _percentiles = (lower, upper);
+        return this;
+    }
+
+    /// <summary>
+    /// Scales each channel by its own values — its minimum and maximum, or its own percentiles with
+    /// <see cref="ScaleIntensityByPercentiles"/> — instead of all channels' together (MONAI's <c>channel_wise=True</c>),
+    /// for modalities whose values lie in different ranges (MRI contrasts, MRI and PET); see
+    /// <see cref="VolumeFolderSource.ChannelWiseIntensity"/>.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">An intensity window is already set (it maps every channel alike).</exception>
+    public VolumeFolderSourceBuilder ScaleIntensityChannelWise()
+    {
+        EnsureUsable();
+        if (_window is not null) throw new InvalidOperationException("Intensities are already scaled through a window, which maps every channel alike; channel-wise scaling applies to the minimum–maximum and percentile scalings.");
+        _channelWise = true;
         return this;
     }
 
@@ -170,7 +187,7 @@ public sealed class VolumeFolderSourceBuilder
         if (_size is not var (depth, height, width))
             throw new InvalidOperationException("Give the size every volume is brought to: ResizeTo(depth, height, width) or CropOrPadTo(depth, height, width).");
         var source = VolumeFolderSource.FromSubfolders(_root, depth, height, width, _window, _orientation, _cropForeground, _modalities, _spacing,
-            _alignModalities, _fit, _percentiles);
+            _alignModalities, _fit, _percentiles, _channelWise);
         _built = true;
         return source;
     }

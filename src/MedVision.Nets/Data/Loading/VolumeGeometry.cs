@@ -8,10 +8,11 @@ namespace MedVision.Nets.Data.Loading;
 /// <see cref="VolumeFolderSource"/> and the predictor (which rebuilds it from a model card), in the order it is applied:
 /// reorient, resample to a voxel size, align channels on different grids, crop to the foreground; and the intensity
 /// percentiles, when the volumes are scaled by them, taken of the volumes at that point (before the crop and the fit,
-/// which would count padding and leave out what the crop cut), as MONAI pipelines scale before cropping.
+/// which would count padding and leave out what the crop cut), as MONAI pipelines scale before cropping; with
+/// <see cref="ChannelWise"/>, the percentiles or the minimum and maximum of each channel by itself.
 /// </summary>
 internal sealed record VolumeGeometry(string? Orientation, IReadOnlyList<float>? Spacing, bool AlignModalities, CropForeground? Crop,
-    (double Lower, double Upper)? IntensityPercentiles = null);
+    (double Lower, double Upper)? IntensityPercentiles = null, bool ChannelWise = false);
 
 /// <summary>A grid of voxels in the world: its shape (X, Y, Z) and voxel-to-world affine with its code.</summary>
 internal sealed record VolumeGrid(IReadOnlyList<int> Shape, NiftiAffine Affine, NiftiXformCode AffineCode)
@@ -27,17 +28,32 @@ internal sealed record VolumeGrid(IReadOnlyList<int> Shape, NiftiAffine Affine, 
 /// </summary>
 internal sealed record PreparedVolume(FloatImage Image, VolumeGrid Grid, VolumeGrid Source)
 {
-    /// <summary>The values the geometry's intensity percentiles fell on (mapped to 0 and 1), when it has them.</summary>
-    public (double Low, double High)? PercentileRange { get; init; }
+    /// <summary>
+    /// The values the geometry's intensity percentiles fell on (mapped to 0 and 1), when it has them: one range for all
+    /// channels, or one per channel when <see cref="ChannelWise"/>.
+    /// </summary>
+    public IReadOnlyList<(double Low, double High)>? PercentileRanges { get; init; }
+
+    /// <summary>Whether each channel is scaled by its own range (percentiles, or minimum and maximum).</summary>
+    public bool ChannelWise { get; init; }
 
     /// <summary>
     /// <see cref="Image"/> with its values mapped to [0, 1], in place: through <paramref name="window"/> when given, else
-    /// from <see cref="PercentileRange"/> when known, else by the image's own minimum and maximum.
+    /// from <see cref="PercentileRanges"/> when known, else by the image's own minimum and maximum (each channel's own
+    /// when <see cref="ChannelWise"/>).
     /// </summary>
     public FloatImage ScaledToUnitRange((double Center, double Width)? window)
     {
-        if (window is null && PercentileRange is { } range) IntensityWindow.MapToUnitRange(Image.Data, range.Low, range.High);
-        else IntensityWindow.MapToUnitRange(Image.Data, window);
+        var data = Image.Data.AsSpan();
+        if (window is not null) IntensityWindow.MapToUnitRange(data, window);
+        else if (PercentileRanges is { Count: 1 } one) IntensityWindow.MapToUnitRange(data, one[0].Low, one[0].High);
+        else if (PercentileRanges is { } ranges)
+        {
+            int size = Image.PlaneSize;
+            for (int c = 0; c < Image.Channels; c++) IntensityWindow.MapToUnitRange(data.Slice(c * size, size), ranges[c].Low, ranges[c].High);
+        }
+        else if (ChannelWise) IntensityWindow.MapChannelsToUnitRange(data, Image.Channels, null);
+        else IntensityWindow.MapToUnitRange(data, null);
         return Image;
     }
 }
