@@ -828,10 +828,12 @@ internal static partial class ApiFuzz
             Fit = volume && rng.Next(3) == 0 ? "crop_or_pad" : null,
             AlignModalities = volume && rng.Next(4) == 0 ? true : null,
             IntensityPercentiles = volume && rng.Next(4) == 0 ? [Math.Round(rng.NextDouble() * 10, 1), Math.Round(90 + (rng.NextDouble() * 10), 1)] : null,
+            // Volumes now and then scaled channel by channel (format 6).
+            IntensityChannelWise = volume && rng.Next(3) == 0 ? true : null,
         };
         var flips = (MedVision.Nets.Inference.TestTimeFlips)rng.Next(volume ? 8 : 4);
         var names = Enumerable.Range(0, classes).Select(i => $"class{i}").ToArray();
-        steps.Add($"{task} model, {classes} classes, {channels} channel(s), input [{string.Join(", ", size)}], mean [{string.Join(", ", card.Mean)}], std [{string.Join(", ", card.Std)}], {card.Resize}{(card.IntensityNormalization is { } n ? $", per-input normalisation (non-zero {n.NonZero}, channel-wise {n.ChannelWise})" : "")}{(card.CropForeground is { } f ? $", crop above {f.Threshold} (margin {f.Margin})" : "")}{(card.Spacing is { } sp ? $", spacing [{string.Join(", ", sp)}]" : "")}{(card.Fit is { } fit ? $", fit {fit}" : "")}{(card.AlignModalities == true ? ", aligned" : "")}{(card.IntensityPercentiles is { } pc ? $", percentiles [{string.Join(", ", pc)}]" : "")}, flips {flips}");
+        steps.Add($"{task} model, {classes} classes, {channels} channel(s), input [{string.Join(", ", size)}], mean [{string.Join(", ", card.Mean)}], std [{string.Join(", ", card.Std)}], {card.Resize}{(card.IntensityNormalization is { } n ? $", per-input normalisation (non-zero {n.NonZero}, channel-wise {n.ChannelWise})" : "")}{(card.CropForeground is { } f ? $", crop above {f.Threshold} (margin {f.Margin})" : "")}{(card.Spacing is { } sp ? $", spacing [{string.Join(", ", sp)}]" : "")}{(card.Fit is { } fit ? $", fit {fit}" : "")}{(card.AlignModalities == true ? ", aligned" : "")}{(card.IntensityPercentiles is { } pc ? $", percentiles [{string.Join(", ", pc)}]" : "")}{(card.IntensityChannelWise == true ? ", channel-wise" : "")}, flips {flips}");
         if (Trace) Console.Error.WriteLine($"  {steps[^1]}");
         string path = Path.Combine(Path.GetTempPath(), $"mvfuzz-predictor-{Environment.ProcessId}.safetensors");
         Last = "ModelFile.Save";

@@ -94,6 +94,12 @@ public sealed class TransformPipelineBuilder
     /// </summary>
     public TransformPipelineBuilder RandomRotate90(double probability = 0.1, int maxTurns = 3, SpatialAxis fromAxis = SpatialAxis.Height, SpatialAxis towardsAxis = SpatialAxis.Width)
         => Add(new RandomRotate90(probability, maxTurns, fromAxis, towardsAxis));
+    /// <summary>Remaps intensities through a random monotone piecewise-linear curve of 3 or more control points with the given probability (MONAI's RandHistogramShift).</summary>
+    public TransformPipelineBuilder RandomHistogramShift(int controlPointsMin = 10, int controlPointsMax = 10, double probability = 0.1)
+        => Add(new RandomHistogramShift(controlPointsMin, controlPointsMax, probability));
+    /// <summary>Shrinks the image by a random zoom factor (nearest) and brings it back to its size (linear) with the given probability, simulating a lower resolution (MONAI's RandSimulateLowResolution).</summary>
+    public TransformPipelineBuilder RandomSimulateLowResolution(double zoomMin = 0.5, double zoomMax = 1.0, double probability = 0.1)
+        => Add(new RandomSimulateLowResolution(zoomMin, zoomMax, probability));
     /// <summary>Maps intensities to [0, 1] by each image's own minimum and maximum (each channel's own when <paramref name="channelWise"/>).</summary>
     public TransformPipelineBuilder ScaleIntensity(bool channelWise = false) => Add(new ScaleIntensity(channelWise));
     /// <summary>Maps intensities to [0, 1] through a fixed window (center, width), clamping values outside it.</summary>

@@ -18,6 +18,8 @@ public sealed class IntensityAugmentationTests
         return (FixtureJson.FloatImage(doc.RootElement.GetProperty("volume")), FixtureJson.FloatImage(doc.RootElement.GetProperty("image")));
     });
 
+    private static readonly Lazy<JsonElement> LowResolution = FixtureJson.Lazy(FixtureJson.Folder("augment"), "lowres_fixture.json", "cases");
+
     private static FloatImage Input(string name) => (name.Contains("volume") ? Inputs.Value.Volume : Inputs.Value.Image).Clone();
 
     private static void ShouldMatch(FloatImage actual, JsonElement expected, double tolerance, string because)
@@ -114,6 +116,50 @@ public sealed class IntensityAugmentationTests
             ShouldMatch(new RandomRotate90(probability: 1, maxTurns: 1, fromAxis: axes[0], towardsAxis: axes[1]).Apply(Input(name), new Random(0)), expected, 0, name);
     }
 
+    [Theory]
+    [InlineData("histogram_volume_3")]
+    [InlineData("histogram_volume_10")]
+    [InlineData("histogram_image_3")]
+    [InlineData("histogram_image_10")]
+    public void HistogramShift_IsNumPysInterp_BetweenTheMovedControlPoints(string name)
+    {
+        var expected = Fixture.Value.GetProperty(name);
+        var moved = expected.GetProperty("moved").EnumerateArray().Select(v => v.GetDouble()).ToArray();
+        var input = Input(name);
+        var (min, max) = (input.Data.Min(), input.Data.Max());
+        var shifted = RandomHistogramShift.Shift(input.Clone(), moved);
+        ShouldMatch(shifted, expected, 1e-5, name);
+        shifted.Data.Min().Should().BeApproximately(min, 1e-3f, "the ends stay");
+        shifted.Data.Max().Should().BeApproximately(max, 1e-3f, "the ends stay");
+        // Monotone: the order of values is kept.
+        var order = Enumerable.Range(0, input.Data.Length).OrderBy(i => input.Data[i]).ToArray();
+        for (int i = 1; i < order.Length; i++) shifted.Data[order[i]].Should().BeGreaterThanOrEqualTo(shifted.Data[order[i - 1]] - 1e-4f);
+    }
+
+    [Fact]
+    public void HistogramShift_LeavesConstantImagesAndNaNAsTheyAre()
+    {
+        var constant = new FloatImage([2f, 2f, 2f, 2f], 1, 2, 2);
+        RandomHistogramShift.Shift(constant, [0, 0.9, 1]).Data.Should().Equal(2f, 2f, 2f, 2f);
+        var withNaN = RandomHistogramShift.Shift(new FloatImage([0f, float.NaN, 1f, 0.5f], 1, 2, 2), [0, 0.75, 1]);
+        float.IsNaN(withNaN.Data[1]).Should().BeTrue();
+        withNaN.Data.Where(v => !float.IsNaN(v)).Should().Equal(0f, 1f, 0.75f);
+    }
+
+    [Theory]
+    [InlineData("lowres_volume_0.5")]
+    [InlineData("lowres_volume_0.6")]
+    [InlineData("lowres_volume_0.15")]
+    [InlineData("lowres_image_0.5")]
+    [InlineData("lowres_image_0.6")]
+    [InlineData("lowres_image_0.15")]
+    public void SimulateLowResolution_IsTorchsNearestDownThenLinearUp(string name)
+    {
+        var expected = LowResolution.Value.GetProperty(name);
+        // PyTorch interpolates in float32: the values (−50 to 150) agree to float32 rounding (a few 1e-5 absolute).
+        ShouldMatch(RandomSimulateLowResolution.Simulate(Input(name), expected.GetProperty("zoom").GetDouble()), expected, 1e-4, name);
+    }
+
     [Fact]
     public void Rotate90_OutOfAPlaneWithDepth_IsRefusedFor2DImages_AndUndoneByTheOppositeTurn()
     {
@@ -139,6 +185,7 @@ public sealed class IntensityAugmentationTests
         [
             new RandomAdjustContrast(probability: 0.5, gammaMin: 0.8, gammaMax: 1.25), new RandomIntensityShift(0.5, probability: 0.5),
             new RandomBiasField(probability: 0.5), new RandomGaussianSmooth(probability: 0.5), new RandomRotate90(probability: 0.5),
+            new RandomHistogramShift(3, 6, probability: 0.5), new RandomSimulateLowResolution(0.3, 0.6, probability: 0.5),
         ];
         foreach (var transform in transforms)
         {
@@ -195,6 +242,12 @@ public sealed class IntensityAugmentationTests
         FluentActions.Invoking(() => new RandomGaussianSmooth(sigmaMax: double.PositiveInfinity)).Should().Throw<ArgumentOutOfRangeException>().WithParameterName("sigmaMax");
         FluentActions.Invoking(() => new RandomRotate90(maxTurns: 4)).Should().Throw<ArgumentOutOfRangeException>().WithParameterName("maxTurns");
         FluentActions.Invoking(() => new RandomRotate90(probability: double.NaN)).Should().Throw<ArgumentOutOfRangeException>().WithParameterName("probability");
+        FluentActions.Invoking(() => new RandomHistogramShift(controlPointsMin: 2)).Should().Throw<ArgumentOutOfRangeException>().WithParameterName("controlPointsMin");
+        FluentActions.Invoking(() => new RandomHistogramShift(controlPointsMin: 5, controlPointsMax: 4)).Should().Throw<ArgumentOutOfRangeException>().WithParameterName("controlPointsMax");
+        FluentActions.Invoking(() => new RandomHistogramShift(probability: -0.1)).Should().Throw<ArgumentOutOfRangeException>().WithParameterName("probability");
+        FluentActions.Invoking(() => new RandomSimulateLowResolution(zoomMin: 0)).Should().Throw<ArgumentOutOfRangeException>().WithParameterName("zoomMin");
+        FluentActions.Invoking(() => new RandomSimulateLowResolution(zoomMin: 0.5, zoomMax: 1.5)).Should().Throw<ArgumentOutOfRangeException>().WithParameterName("zoomMax");
+        FluentActions.Invoking(() => new RandomSimulateLowResolution(zoomMin: 0.8, zoomMax: 0.7)).Should().Throw<ArgumentOutOfRangeException>().WithParameterName("zoomMax");
         FluentActions.Invoking(() => new RandomRotate90(fromAxis: SpatialAxis.Width, towardsAxis: SpatialAxis.Width)).Should().Throw<ArgumentException>().WithParameterName("towardsAxis");
         FluentActions.Invoking(() => new RandomRotate90(fromAxis: (SpatialAxis)7)).Should().Throw<ArgumentOutOfRangeException>().WithParameterName("fromAxis");
         FluentActions.Invoking(() => new RandomRotate90(towardsAxis: (SpatialAxis)(-1))).Should().Throw<ArgumentOutOfRangeException>().WithParameterName("towardsAxis");
@@ -203,9 +256,11 @@ public sealed class IntensityAugmentationTests
     [Fact]
     public void ThePipelineBuilder_AddsThemInOrder()
     {
-        var pipeline = TransformPipeline.Create().RandomAdjustContrast().RandomIntensityShift(0.1).RandomBiasField().RandomGaussianSmooth().RandomRotate90().Build();
+        var pipeline = TransformPipeline.Create().RandomAdjustContrast().RandomIntensityShift(0.1).RandomBiasField().RandomGaussianSmooth().RandomRotate90()
+            .RandomHistogramShift().RandomSimulateLowResolution().Build();
         pipeline.Steps.Select(t => t.GetType()).Should().Equal(
-            typeof(RandomAdjustContrast), typeof(RandomIntensityShift), typeof(RandomBiasField), typeof(RandomGaussianSmooth), typeof(RandomRotate90));
+            typeof(RandomAdjustContrast), typeof(RandomIntensityShift), typeof(RandomBiasField), typeof(RandomGaussianSmooth), typeof(RandomRotate90),
+            typeof(RandomHistogramShift), typeof(RandomSimulateLowResolution));
         var output = pipeline.Apply(Inputs.Value.Volume.Clone(), new Random(0));
         output.Data.Should().OnlyContain(v => float.IsFinite(v));
     }

@@ -90,6 +90,21 @@ for k in (1, 2, 3):
     cases[f"rot90_image_width_height_{k}"] = {"k": k, "axes": ["Width", "Height"], "output": np.rot90(image, k, axes=(2, 1))}
 
 
+def histogram_shift(img, moved):
+    # MONAI's RandHistogramShift: evenly spaced control points over [min, max] moved to `moved` (scaled alike), np.interp.
+    lo, hi = img.min(), img.max()
+    reference = np.linspace(0, 1, len(moved))
+    return np.interp(img, reference * (hi - lo) + lo, np.asarray(moved) * (hi - lo) + lo)
+
+
+for n in (3, 10):
+    for name, img in (("volume", volume), ("image", image)):
+        moved = np.linspace(0, 1, n)
+        for i in range(1, n - 1):   # as MONAI draws them: between the moved point before and the original point after
+            moved[i] = rng.uniform(moved[i - 1], moved[i + 1])
+        cases[f"histogram_{name}_{n}"] = {"moved": moved, "output": histogram_shift(img.astype(np.float64), moved)}
+
+
 def plain(value):
     if isinstance(value, np.ndarray):
         return {"shape": list(value.shape), "values": [float(v) for v in value.ravel()]}
