@@ -85,6 +85,10 @@ public class VolumePreparationBenchmarks
     private readonly RandomAdjustContrast _contrast = new(probability: 1, gammaMin: 0.7, gammaMax: 1.5);
     private readonly RandomGaussianSmooth _smooth = new(probability: 1);
     private readonly RandomElasticDeformation _elastic = new(5, 8, 100, 200, probability: 1);
+    private readonly RandomHistogramShift _histogram = new(probability: 1);
+    private readonly RandomSimulateLowResolution _lowResolution = new(probability: 1);
+    private readonly RandomRicianNoise _rician = new(probability: 1, std: 0.05);
+    private readonly RandomGibbsNoise _gibbs = new(probability: 1);
 
     // The intensity augmentations change their input in place: each works on a fresh copy (an 8 MB copy, included).
 
@@ -103,6 +107,22 @@ public class VolumePreparationBenchmarks
     /// <summary>An elastic deformation with σ from 5 to 8 voxels and magnitude 100–200 (MONAI's 3-D example) of the 128³ input.</summary>
     [Benchmark]
     public int RandomElastic128() => _elastic.Apply(_input128, new Random(1)).Width;
+
+    /// <summary>A histogram shift through 10 control points (MONAI's RandHistogramShift defaults), applied to a copy of the 128³ input.</summary>
+    [Benchmark]
+    public int RandomHistogramShift128() => _histogram.Apply(_input128.Clone(), new Random(1)).Width;
+
+    /// <summary>A simulated lower resolution (zoom 0.5–1, MONAI's RandSimulateLowResolution defaults) of the 128³ input.</summary>
+    [Benchmark]
+    public int RandomSimulateLowResolution128() => _lowResolution.Apply(_input128, new Random(1)).Width;
+
+    /// <summary>Rician noise (spread up to 0.05), applied to a copy of the 128³ input.</summary>
+    [Benchmark]
+    public int RandomRicianNoise128() => _rician.Apply(_input128.Clone(), new Random(1)).Width;
+
+    /// <summary>Gibbs ringing (α from 0 to 1, MONAI's RandGibbsNoise defaults): two 3-D Fourier transforms of the 128³ input.</summary>
+    [Benchmark]
+    public int RandomGibbsNoise128() => _gibbs.Apply(_input128, new Random(1)).Width;
 
     /// <summary>Reorient, trilinear resize to 128³ (the default fit, without a voxel size).</summary>
     [Benchmark]

@@ -100,6 +100,12 @@ public sealed class TransformPipelineBuilder
     /// <summary>Shrinks the image by a random zoom factor (nearest) and brings it back to its size (linear) with the given probability, simulating a lower resolution (MONAI's RandSimulateLowResolution).</summary>
     public TransformPipelineBuilder RandomSimulateLowResolution(double zoomMin = 0.5, double zoomMax = 1.0, double probability = 0.1)
         => Add(new RandomSimulateLowResolution(zoomMin, zoomMax, probability));
+    /// <summary>Adds Rician noise (the noise of magnitude MR images) with the given probability (MONAI's RandRicianNoise).</summary>
+    public TransformPipelineBuilder RandomRicianNoise(double probability = 0.1, double mean = 0, double std = 1, bool channelWise = false, bool relative = false, bool sampleStd = true)
+        => Add(new RandomRicianNoise(probability, mean, std, channelWise, relative, sampleStd));
+    /// <summary>Adds Gibbs ringing by cutting k-space short with the given probability (MONAI's RandGibbsNoise).</summary>
+    public TransformPipelineBuilder RandomGibbsNoise(double probability = 0.1, double alphaMin = 0, double alphaMax = 1)
+        => Add(new RandomGibbsNoise(probability, alphaMin, alphaMax));
     /// <summary>Maps intensities to [0, 1] by each image's own minimum and maximum (each channel's own when <paramref name="channelWise"/>).</summary>
     public TransformPipelineBuilder ScaleIntensity(bool channelWise = false) => Add(new ScaleIntensity(channelWise));
     /// <summary>Maps intensities to [0, 1] through a fixed window (center, width), clamping values outside it.</summary>

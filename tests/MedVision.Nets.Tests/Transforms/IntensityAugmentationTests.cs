@@ -160,6 +160,47 @@ public sealed class IntensityAugmentationTests
         ShouldMatch(RandomSimulateLowResolution.Simulate(Input(name), expected.GetProperty("zoom").GetDouble()), expected, 1e-4, name);
     }
 
+    [Theory]
+    [InlineData("gibbs_volume_0.0")]
+    [InlineData("gibbs_volume_0.3")]
+    [InlineData("gibbs_volume_0.8")]
+    [InlineData("gibbs_image_0.0")]
+    [InlineData("gibbs_image_0.3")]
+    [InlineData("gibbs_image_0.8")]
+    public void GibbsNoise_IsNumPysMaskedKSpace_RealPart(string name)
+    {
+        var expected = Fixture.Value.GetProperty(name);
+        var input = Input(name);
+        var ringed = RandomGibbsNoise.Ring(input, expected.GetProperty("alpha").GetDouble());
+        ringed.Should().NotBeSameAs(input);
+        ShouldMatch(ringed, expected, 1e-4, name);
+    }
+
+    [Fact]
+    public void RicianNoise_IsTheMagnitudeOfComplexGaussianNoise()
+    {
+        // On zeros the magnitude of N(0, s²) + i·N(0, s²) is Rayleigh: mean s·√(π/2), variance (4 − π)/2 · s².
+        var zeros = new float[200_000];
+        RandomRicianNoise.AddNoise(zeros, 0, 2, new Random(5));
+        zeros.Should().OnlyContain(v => v >= 0);
+        double mean = zeros.Average(v => (double)v), variance = zeros.Average(v => (v - mean) * (v - mean));
+        mean.Should().BeApproximately(2 * Math.Sqrt(Math.PI / 2), 0.02);
+        variance.Should().BeApproximately((4 - Math.PI) / 2 * 4, 0.03);
+        // Far above the noise it is nearly Gaussian about √(A² + s²).
+        var bright = Enumerable.Repeat(100f, 200_000).ToArray();
+        RandomRicianNoise.AddNoise(bright, 0, 2, new Random(6));
+        bright.Average(v => (double)v).Should().BeApproximately(Math.Sqrt((100 * 100) + 4), 0.03);
+        Math.Sqrt(bright.Average(v => (v - 100.02) * (v - 100.02))).Should().BeApproximately(2, 0.03);
+
+        // Relative and channel by channel: a constant channel (standard deviation 0) gets no noise, a varied one does.
+        var image = new FloatImage([.. Enumerable.Repeat(3f, 16), .. Enumerable.Range(0, 16).Select(i => (float)(i % 2 == 0 ? -1 : 1))], 2, 4, 4);
+        var perChannel = new RandomRicianNoise(probability: 1, std: 0.5, channelWise: true, relative: true, sampleStd: false).Apply(image.Clone(), new Random(1));
+        perChannel.Data.Take(16).Should().OnlyContain(v => v == 3f);
+        perChannel.Data.Skip(16).Should().NotEqual(image.Data.Skip(16).Select(Math.Abs));
+        var whole = new RandomRicianNoise(probability: 1, std: 0.5, relative: true, sampleStd: false).Apply(image.Clone(), new Random(1));
+        whole.Data.Take(16).Should().Contain(v => v != 3f, "the spread comes from the whole image's standard deviation");
+    }
+
     [Fact]
     public void Rotate90_OutOfAPlaneWithDepth_IsRefusedFor2DImages_AndUndoneByTheOppositeTurn()
     {
@@ -186,6 +227,7 @@ public sealed class IntensityAugmentationTests
             new RandomAdjustContrast(probability: 0.5, gammaMin: 0.8, gammaMax: 1.25), new RandomIntensityShift(0.5, probability: 0.5),
             new RandomBiasField(probability: 0.5), new RandomGaussianSmooth(probability: 0.5), new RandomRotate90(probability: 0.5),
             new RandomHistogramShift(3, 6, probability: 0.5), new RandomSimulateLowResolution(0.3, 0.6, probability: 0.5),
+            new RandomRicianNoise(probability: 0.5), new RandomGibbsNoise(probability: 0.5, alphaMin: 0.2, alphaMax: 0.9),
         ];
         foreach (var transform in transforms)
         {
@@ -248,6 +290,10 @@ public sealed class IntensityAugmentationTests
         FluentActions.Invoking(() => new RandomSimulateLowResolution(zoomMin: 0)).Should().Throw<ArgumentOutOfRangeException>().WithParameterName("zoomMin");
         FluentActions.Invoking(() => new RandomSimulateLowResolution(zoomMin: 0.5, zoomMax: 1.5)).Should().Throw<ArgumentOutOfRangeException>().WithParameterName("zoomMax");
         FluentActions.Invoking(() => new RandomSimulateLowResolution(zoomMin: 0.8, zoomMax: 0.7)).Should().Throw<ArgumentOutOfRangeException>().WithParameterName("zoomMax");
+        FluentActions.Invoking(() => new RandomRicianNoise(std: -1)).Should().Throw<ArgumentOutOfRangeException>().WithParameterName("std");
+        FluentActions.Invoking(() => new RandomRicianNoise(mean: double.NaN)).Should().Throw<ArgumentOutOfRangeException>().WithParameterName("mean");
+        FluentActions.Invoking(() => new RandomGibbsNoise(alphaMin: -0.1)).Should().Throw<ArgumentOutOfRangeException>().WithParameterName("alphaMin");
+        FluentActions.Invoking(() => new RandomGibbsNoise(alphaMax: 1.1)).Should().Throw<ArgumentOutOfRangeException>().WithParameterName("alphaMax");
         FluentActions.Invoking(() => new RandomRotate90(fromAxis: SpatialAxis.Width, towardsAxis: SpatialAxis.Width)).Should().Throw<ArgumentException>().WithParameterName("towardsAxis");
         FluentActions.Invoking(() => new RandomRotate90(fromAxis: (SpatialAxis)7)).Should().Throw<ArgumentOutOfRangeException>().WithParameterName("fromAxis");
         FluentActions.Invoking(() => new RandomRotate90(towardsAxis: (SpatialAxis)(-1))).Should().Throw<ArgumentOutOfRangeException>().WithParameterName("towardsAxis");
@@ -257,10 +303,10 @@ public sealed class IntensityAugmentationTests
     public void ThePipelineBuilder_AddsThemInOrder()
     {
         var pipeline = TransformPipeline.Create().RandomAdjustContrast().RandomIntensityShift(0.1).RandomBiasField().RandomGaussianSmooth().RandomRotate90()
-            .RandomHistogramShift().RandomSimulateLowResolution().Build();
+            .RandomHistogramShift().RandomSimulateLowResolution().RandomRicianNoise().RandomGibbsNoise().Build();
         pipeline.Steps.Select(t => t.GetType()).Should().Equal(
             typeof(RandomAdjustContrast), typeof(RandomIntensityShift), typeof(RandomBiasField), typeof(RandomGaussianSmooth), typeof(RandomRotate90),
-            typeof(RandomHistogramShift), typeof(RandomSimulateLowResolution));
+            typeof(RandomHistogramShift), typeof(RandomSimulateLowResolution), typeof(RandomRicianNoise), typeof(RandomGibbsNoise));
         var output = pipeline.Apply(Inputs.Value.Volume.Clone(), new Random(0));
         output.Data.Should().OnlyContain(v => float.IsFinite(v));
     }

@@ -1,5 +1,6 @@
 """Reference outputs of the intensity and orientation augmentations, computed with NumPy as MONAI 1.x computes them
-for the parameters its random transforms draw (gamma, bias-field coefficients, Gaussian sigmas, quarter turns), on a
+for the parameters its random transforms draw (gamma, bias-field coefficients, Gaussian sigmas, quarter turns, histogram
+control points, the Gibbs alpha), on a
 fixed 2-channel volume and a 1-channel image. The tests give the C# transforms the same parameters and compare; they
 need no Python. MONAI itself is not installed here: the formulas below follow MONAI's code, named at each function.
 
@@ -103,6 +104,25 @@ for n in (3, 10):
         for i in range(1, n - 1):   # as MONAI draws them: between the moved point before and the original point after
             moved[i] = rng.uniform(moved[i - 1], moved[i + 1])
         cases[f"histogram_{name}_{n}"] = {"moved": moved, "output": histogram_shift(img.astype(np.float64), moved)}
+
+
+def gibbs(img, alpha):
+    # MONAI's GibbsNoise: k-space of the spatial axes, zero frequency centred (fftshift), kept within a ball of radius
+    # (1 - alpha) * max(shape) * sqrt(2) / 2 about (shape - 1) / 2, back by the inverse transform, real part.
+    dims = tuple(range(1, img.ndim))
+    k = np.fft.fftshift(np.fft.fftn(img, axes=dims), axes=dims)
+    shape = k.shape[1:]
+    r = (1 - alpha) * np.max(shape) * np.sqrt(2) / 2.0
+    center = (np.array(shape) - 1) / 2
+    coords = np.ogrid[tuple(slice(0, i) for i in shape)]
+    mask = np.sqrt(sum((coord - c) ** 2 for coord, c in zip(coords, center))) <= r
+    k = k * mask[None]
+    return np.fft.ifftn(np.fft.ifftshift(k, axes=dims), axes=dims).real
+
+
+for alpha in (0.0, 0.3, 0.8):
+    cases[f"gibbs_volume_{alpha}"] = {"alpha": alpha, "output": gibbs(volume.astype(np.float64), alpha)}
+    cases[f"gibbs_image_{alpha}"] = {"alpha": alpha, "output": gibbs(image.astype(np.float64), alpha)}
 
 
 def plain(value):
