@@ -82,26 +82,26 @@ public sealed class RandomGibbsNoise : ITransform
     }
 
     // The n-dimensional discrete Fourier transform of `values` (row-major over `size`), axis by axis, in place; NumPy's
-    // conventions: e^(−2πi·fk/n) forward without scaling, e^(+2πi·fk/n) / n inverse.
+    // conventions: e^(−2πi·fk/n) forward without scaling, e^(+2πi·fk/n) / n inverse. The lines of an axis are
+    // independent: they are transformed on all cores, each thread with its own buffer.
     private static void Transform(Complex[] values, int[] size, bool inverse)
     {
         int stride = 1;
         for (int a = size.Length - 1; a >= 0; a--)
         {
-            int n = size[a];
+            int n = size[a], step = stride;
             if (n > 1)
             {
-                var line = new Complex[n];
-                int block = stride * n;
-                for (int start = 0; start < values.Length; start += block)
-                    for (int offset = 0; offset < stride; offset++)
-                    {
-                        int first = start + offset;
-                        for (int k = 0; k < n; k++) line[k] = values[first + (k * stride)];
-                        if (inverse) Fourier.Inverse(line, FourierOptions.Matlab);
-                        else Fourier.Forward(line, FourierOptions.Matlab);
-                        for (int k = 0; k < n; k++) values[first + (k * stride)] = line[k];
-                    }
+                int block = step * n, lines = values.Length / n;
+                Parallel.For(0, lines, () => new Complex[n], (l, _, line) =>
+                {
+                    int first = ((l / step) * block) + (l % step);
+                    for (int k = 0; k < n; k++) line[k] = values[first + (k * step)];
+                    if (inverse) Fourier.Inverse(line, FourierOptions.Matlab);
+                    else Fourier.Forward(line, FourierOptions.Matlab);
+                    for (int k = 0; k < n; k++) values[first + (k * step)] = line[k];
+                    return line;
+                }, _ => { });
             }
             stride *= n;
         }

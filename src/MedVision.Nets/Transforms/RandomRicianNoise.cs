@@ -71,8 +71,33 @@ public sealed class RandomRicianNoise : ITransform
         return image;
     }
 
-    /// <summary>v → √((v + n₁)² + n₂²) with n₁, n₂ ~ N(<paramref name="mean"/>, <paramref name="spread"/>²) from <paramref name="noise"/>, in place.</summary>
+    /// <summary>
+    /// v → √((v + n₁)² + n₂²) with n₁, n₂ ~ N(<paramref name="mean"/>, <paramref name="spread"/>²), in place: in chunks of
+    /// 65,536 values on all cores, each chunk's noise from a generator seeded by <paramref name="noise"/> in chunk order,
+    /// so that the result does not depend on the number of threads.
+    /// </summary>
     internal static void AddNoise(Span<float> values, double mean, double spread, Random noise)
+    {
+        const int Chunk = 65536;
+        int chunks = (values.Length + Chunk - 1) / Chunk;
+        var seeds = new int[chunks];
+        for (int c = 0; c < chunks; c++) seeds[c] = noise.Next();
+        unsafe
+        {
+            fixed (float* start = values)
+            {
+                float* at = start; // a pointer, since a span cannot enter the lambda
+                int length = values.Length;
+                Parallel.For(0, chunks, c =>
+                {
+                    int from = c * Chunk;
+                    AddNoiseSequentially(new Span<float>(at + from, Math.Min(Chunk, length - from)), mean, spread, new Random(seeds[c]));
+                });
+            }
+        }
+    }
+
+    private static void AddNoiseSequentially(Span<float> values, double mean, double spread, Random noise)
     {
         for (int i = 0; i < values.Length; i++)
         {
