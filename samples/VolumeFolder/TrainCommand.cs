@@ -103,6 +103,10 @@ internal static class TrainCommand
         {
             Description = "Training augmentation of MRI-like intensities, each on one volume in ten (MONAI's defaults): a random bias field (RandBiasField), a gamma contrast change from 0.7 to 1.5 (RandAdjustContrast), Gaussian blur of sd 0.25–1.5 voxels (RandGaussianSmooth) and, with --normalize dataset, a shift by up to ± 0.1 (RandShiftIntensity), before normalisation.",
         };
+        var mriArtifacts = new Option<bool>("--mri-artifacts")
+        {
+            Description = "Training augmentation by MR acquisition artefacts, each on one volume in ten, before normalisation: Rician noise of spread up to 0.05 (RandRicianNoise), Gibbs ringing with α from 0 to 0.6 (RandGibbsNoise) and a lower resolution, shrunk by 0.5–1 and brought back (RandSimulateLowResolution).",
+        };
         var modalities = new Option<string[]?>("--modalities")
         {
             Description = "NAME…: samples are subject folders holding one NIfTI file or DICOM series folder per modality (named NAME, or ending in _NAME, case-insensitive), one input channel each in this order; e.g. flair t1 t1ce t2 (BraTS) or FLAIR T1w T1wCE T2w (RSNA-MICCAI).",
@@ -116,7 +120,7 @@ internal static class TrainCommand
         var output = new Option<string>("--output") { Description = "Folder for checkpoints, history, the validation report and model.safetensors.", DefaultValueFactory = _ => "runs/volumes" };
         var command = new Command("train", "Train and evaluate a 3-D classifier on volumes in class folders.")
         {
-            data, size, window, percentiles, channelWise, orientation, spacing, fit, crop, normalization, modalities, align, depth, initWeights, valFraction, epochs, batch, lr, rotate, affine, intensityAugment, noise, seed, demo, device, threads, output,
+            data, size, window, percentiles, channelWise, orientation, spacing, fit, crop, normalization, modalities, align, depth, initWeights, valFraction, epochs, batch, lr, rotate, affine, intensityAugment, mriArtifacts, noise, seed, demo, device, threads, output,
         };
         optimization.AddTo(command, epochs);
         optimization.AddHeadMultiplierTo(command, initWeights);
@@ -137,14 +141,14 @@ internal static class TrainCommand
                 cropValue is { Length: > 0 } ? new CropForeground((float)cropValue[0], cropValue.Length > 1 ? (int)cropValue[1] : 0) : null, r.GetValue(normalization) ?? (r.GetValue(initWeights) is null ? "dataset" : "volume-nonzero"),
                 r.GetValue(modalities) is { Length: > 0 } names ? names : null, spacingValue, r.GetValue(align), r.GetValue(fit) == "crop-or-pad" ? VolumeFit.CropOrPad : VolumeFit.Resize,
                 r.GetValue(percentiles) is [var lower, var upper] ? (lower, upper) : null, r.GetValue(channelWise), Default(depth) ? 10 : r.GetValue(depth), r.GetValue(initWeights),
-                r.GetValue(valFraction), Default(epochs) ? 2 : r.GetValue(epochs), r.GetValue(batch), r.GetValue(lr), r.GetValue(rotate), r.GetValue(affine) is { Length: > 0 } af ? af : null, r.GetValue(intensityAugment), r.GetValue(noise), r.GetValue(seed), r.GetValue(demo),
+                r.GetValue(valFraction), Default(epochs) ? 2 : r.GetValue(epochs), r.GetValue(batch), r.GetValue(lr), r.GetValue(rotate), r.GetValue(affine) is { Length: > 0 } af ? af : null, r.GetValue(intensityAugment), r.GetValue(mriArtifacts), r.GetValue(noise), r.GetValue(seed), r.GetValue(demo),
                 Device.Parse(r.GetValue(device)!), r.GetValue(threads), r.GetValue(output)!, optimization.Read(r)));
         });
         return command;
     }
 
     private sealed record Settings(string? Data, int[] Size, (double Center, double Width)? Window, string? Orientation, CropForeground? Crop, string Normalization, string[]? Modalities, float[]? Spacing, bool AlignModalities, VolumeFit Fit, (double Lower, double Upper)? Percentiles, bool ChannelWise, int Depth, string? InitWeights,
-        double ValidationFraction, int Epochs, int Batch, double LearningRate, double Rotate, double[]? Affine, bool IntensityAugment, double Noise, int Seed, bool Demo, Device Device, int Threads, string Output,
+        double ValidationFraction, int Epochs, int Batch, double LearningRate, double Rotate, double[]? Affine, bool IntensityAugment, bool MriArtifacts, double Noise, int Seed, bool Demo, Device Device, int Threads, string Output,
         OptimizationRecipe Optimization);
 
     private static int Run(Settings s)
@@ -202,11 +206,12 @@ internal static class TrainCommand
             // normalisation leaves out: only with the dataset's statistics does it change what the network sees.
             if (perVolume is null) augmentation = augmentation.RandomIntensityShift(0.1);
         }
+        if (s.MriArtifacts) augmentation = augmentation.RandomRicianNoise(std: 0.05).RandomGibbsNoise(alphaMax: 0.6).RandomSimulateLowResolution();
         augmentation = Normalization(augmentation);
         if (s.Noise > 0) augmentation = augmentation.RandomGaussianNoise(probability: 0.1, std: s.Noise);
         var augment = augmentation.Build();
         AnsiConsole.MarkupLine(Markup.Escape(string.Create(CultureInfo.InvariantCulture,
-            $"Training augmentation: left–right flips{(s.Rotate > 0 ? $", rotation about the depth axis ±{s.Rotate:G4}°" : "")}{(s.Affine is { } a ? string.Create(CultureInfo.InvariantCulture, $", random affine on half the volumes (±{a[0]:G4}° about each axis{(a.Length > 1 ? $", scale ±{a[1]:G4}" : "")}{(a.Length > 2 ? $", shift ±{a[2]:G4}" : "")})") : "")}{(s.IntensityAugment ? $", a bias field, a gamma contrast change, blur{(perVolume is null ? " and an intensity shift" : "")} each on one volume in ten" : "")}{(s.Noise > 0 ? $", Gaussian noise (sd {s.Noise:G4}) on one volume in ten" : "")}")));
+            $"Training augmentation: left–right flips{(s.Rotate > 0 ? $", rotation about the depth axis ±{s.Rotate:G4}°" : "")}{(s.Affine is { } a ? string.Create(CultureInfo.InvariantCulture, $", random affine on half the volumes (±{a[0]:G4}° about each axis{(a.Length > 1 ? $", scale ±{a[1]:G4}" : "")}{(a.Length > 2 ? $", shift ±{a[2]:G4}" : "")})") : "")}{(s.IntensityAugment ? $", a bias field, a gamma contrast change, blur{(perVolume is null ? " and an intensity shift" : "")} each on one volume in ten" : "")}{(s.MriArtifacts ? ", Rician noise, Gibbs ringing and a lower resolution each on one volume in ten" : "")}{(s.Noise > 0 ? $", Gaussian noise (sd {s.Noise:G4}) on one volume in ten" : "")}")));
         var normalizationText = perVolume is null
             ? string.Create(CultureInfo.InvariantCulture, $"normalised by the training volumes' mean {mean:F4} and sd {std:F4}")
             : perVolume.NonZero ? "each volume normalised over its non-zero voxels" : "each volume normalised by its own mean and sd";

@@ -110,7 +110,7 @@ public sealed class VolumeFolderSampleTests : IDisposable
         var run = _folder["spaced-run"];
         var train = await SampleApp.RunAsync("volume-folder", _folder.Path,
             "--data", data, "--modalities", "flair", "t1", "--spacing", "1.5", "--align-modalities", "--fit", "crop-or-pad", "--percentiles", "1", "99", "--channel-wise", "--affine", "10", "0.1", "0.05",
-            "--intensity-augment", "--size", "8", "8", "8", "--depth", "10", "--epochs", "1", "--batch", "2", "--threads", "2", "--output", run);
+            "--intensity-augment", "--mri-artifacts", "--size", "8", "8", "8", "--depth", "10", "--epochs", "1", "--batch", "2", "--threads", "2", "--output", run);
         train.ExitCode.Should().Be(0, train.ToString());
         train.Text.Should().Contain("8×8×8 after cropping or padding, reoriented to RAS, 1.5 × 1.5 × 1.5 mm voxels, modalities aligned on the first's grid");
         var modelFile = Path.Combine(run, "model.safetensors");
@@ -122,7 +122,7 @@ public sealed class VolumeFolderSampleTests : IDisposable
         card.Preprocessing.Fit.Should().Be("crop_or_pad");
         card.Preprocessing.IntensityPercentiles.Should().Equal(1d, 99d);
         train.Text.Should().Contain("intensities by each channel's percentiles 1–99");
-        train.Text.Should().Contain("random affine on half the volumes (±10° about each axis, scale ±0.1, shift ±0.05), a bias field, a gamma contrast change, blur and an intensity shift each on one volume in ten");
+        train.Text.Should().Contain("random affine on half the volumes (±10° about each axis, scale ±0.1, shift ±0.05), a bias field, a gamma contrast change, blur and an intensity shift each on one volume in ten, Rician noise, Gibbs ringing and a lower resolution each on one volume in ten");
         var subject = Path.Combine(data, "lgg", "sub-01");
         var maps = _folder["spaced-maps"];
         var predict = await SampleApp.RunAsync("volume-folder", _folder.Path, "predict", "--model", modelFile, "--explain", maps, subject, subject);
