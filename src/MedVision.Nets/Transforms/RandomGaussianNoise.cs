@@ -35,13 +35,11 @@ public sealed class RandomGaussianNoise : ITransform
         ArgumentNullException.ThrowIfNull(random);
         if (random.NextDouble() >= Probability) return image;
         var data = image.Data;
-        // Box–Muller: two independent normal values from two uniform ones.
         for (int i = 0; i < data.Length; i += 2)
         {
-            double u1 = 1 - random.NextDouble(), u2 = random.NextDouble();   // u1 in (0, 1]: the log is finite
-            double radius = Math.Sqrt(-2 * Math.Log(u1)), angle = 2 * Math.PI * u2;
-            data[i] += (float)(Mean + Std * radius * Math.Cos(angle));
-            if (i + 1 < data.Length) data[i + 1] += (float)(Mean + Std * radius * Math.Sin(angle));
+            var (first, second) = TransformArguments.NormalPair(random);
+            data[i] += (float)(Mean + (Std * first));
+            if (i + 1 < data.Length) data[i + 1] += (float)(Mean + (Std * second));
         }
         return image;
     }

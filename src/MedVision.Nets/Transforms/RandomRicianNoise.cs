@@ -101,11 +101,9 @@ public sealed class RandomRicianNoise : ITransform
     {
         for (int i = 0; i < values.Length; i++)
         {
-            // Box–Muller: both normals of one pair of uniforms.
-            double u1 = 1 - noise.NextDouble(), u2 = noise.NextDouble();   // u1 in (0, 1]: the log is finite
-            double radius = Math.Sqrt(-2 * Math.Log(u1)), angle = 2 * Math.PI * u2;
-            double real = values[i] + mean + (spread * radius * Math.Cos(angle));
-            double imaginary = mean + (spread * radius * Math.Sin(angle));
+            var (first, second) = TransformArguments.NormalPair(noise);
+            double real = values[i] + mean + (spread * first);
+            double imaginary = mean + (spread * second);
             values[i] = (float)Math.Sqrt((real * real) + (imaginary * imaginary));
         }
     }

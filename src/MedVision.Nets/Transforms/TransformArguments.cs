@@ -17,6 +17,14 @@ internal static class TransformArguments
         return (min, max);
     }
 
+    /// <summary>Two independent standard normal values from two uniform ones (Box–Muller).</summary>
+    public static (double First, double Second) NormalPair(Random random)
+    {
+        double u1 = 1 - random.NextDouble(), u2 = random.NextDouble();   // u1 in (0, 1]: the log is finite
+        double radius = Math.Sqrt(-2 * Math.Log(u1)), angle = 2 * Math.PI * u2;
+        return (radius * Math.Cos(angle), radius * Math.Sin(angle));
+    }
+
     /// <summary>A value drawn uniformly from [<paramref name="min"/>, <paramref name="max"/>].</summary>
     public static double Uniform(Random random, double min, double max) => min + (random.NextDouble() * (max - min));
 }

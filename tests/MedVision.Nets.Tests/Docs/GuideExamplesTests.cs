@@ -316,10 +316,12 @@ public sealed class GuideExamplesTests
             .RandomAdjustContrast(gammaMin: 0.7, gammaMax: 1.5)
             .RandomGaussianSmooth()
             .RandomIntensityShift(0.1)
-            .RandomGaussianNoise()
+            .RandomRicianNoise(std: 0.05)               // magnitude MR images have Rician, not Gaussian, noise
+            .RandomGibbsNoise(alphaMax: 0.6)            // ringing of a truncated k-space
+            .RandomSimulateLowResolution()              // thicker slices: shrunk by 0.5–1, brought back
             .Build();
         // end snippet
-        mriAugment.Steps.Should().HaveCount(6);
+        mriAugment.Steps.Should().HaveCount(8);
         var volume = new FloatImage(Enumerable.Range(0, 8 * 8 * 8).Select(i => (i % 13) / 13f).ToArray(), 1, 8, 8, 8);
         int changed = Enumerable.Range(0, 50).Count(i => !mriAugment.Apply(volume.Clone(), i, epoch: 0, index: 0).Data.SequenceEqual(volume.Data));
         changed.Should().BeGreaterThan(25, "the affine step alone applies half of the time");
