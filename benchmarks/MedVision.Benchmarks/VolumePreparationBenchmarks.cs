@@ -89,6 +89,7 @@ public class VolumePreparationBenchmarks
     private readonly RandomSimulateLowResolution _lowResolution = new(probability: 1);
     private readonly RandomRicianNoise _rician = new(probability: 1, std: 0.05);
     private readonly RandomGibbsNoise _gibbs = new(probability: 1);
+    private readonly RandomKSpaceSpikeNoise _spike = new(probability: 1);
 
     // The intensity augmentations change their input in place: each works on a fresh copy (an 8 MB copy, included).
 
@@ -123,6 +124,10 @@ public class VolumePreparationBenchmarks
     /// <summary>Gibbs ringing (α from 0 to 1, MONAI's RandGibbsNoise defaults): two 3-D Fourier transforms of the 128³ input.</summary>
     [Benchmark]
     public int RandomGibbsNoise128() => _gibbs.Apply(_input128, new Random(1)).Width;
+
+    /// <summary>A k-space spike (MONAI's RandKSpaceSpikeNoise defaults, one per channel): two 3-D Fourier transforms of the 128³ input.</summary>
+    [Benchmark]
+    public int RandomKSpaceSpikeNoise128() => _spike.Apply(_input128, new Random(1)).Width;
 
     /// <summary>Reorient, trilinear resize to 128³ (the default fit, without a voxel size).</summary>
     [Benchmark]

@@ -1,5 +1,4 @@
 using System.Numerics;
-using MathNet.Numerics.IntegralTransforms;
 
 namespace MedVision.Nets.Transforms;
 
@@ -47,63 +46,29 @@ public sealed class RandomGibbsNoise : ITransform
     /// <summary>MONAI's <c>GibbsNoise(alpha)</c> of every channel: a new image.</summary>
     internal static FloatImage Ring(FloatImage image, double alpha)
     {
-        int[] size = image.IsVolume ? [image.Depth, image.Height, image.Width] : [image.Height, image.Width];
+        int[] size = KSpace.Size(image);
         int plane = image.PlaneSize;
         // Which frequencies stay. fftshift moves frequency index f of an axis of n to (f + n / 2) mod n; the ball is
         // centred at (n − 1) / 2 of the shifted axes, as MONAI builds its mask.
         double radius = (1 - alpha) * size.Max() * Math.Sqrt(2) / 2;
         var keep = new bool[plane];
-        var index = new int[size.Length];
         for (int i = 0; i < plane; i++)
         {
             int rest = i;
             double distance = 0;
             for (int a = size.Length - 1; a >= 0; a--)
             {
-                index[a] = rest % size[a];
+                int f = rest % size[a];
                 rest /= size[a];
-                double d = ((index[a] + (size[a] / 2)) % size[a]) - ((size[a] - 1) / 2.0);
+                double d = ((f + (size[a] / 2)) % size[a]) - ((size[a] - 1) / 2.0);
                 distance += d * d;
             }
             keep[i] = Math.Sqrt(distance) <= radius;
         }
-        var output = new float[image.Data.Length];
-        var spectrum = new Complex[plane];
-        for (int c = 0; c < image.Channels; c++)
+        return KSpace.Edit(image, (_, spectrum) =>
         {
-            for (int i = 0; i < plane; i++) spectrum[i] = image.Data[(c * plane) + i];
-            Transform(spectrum, size, inverse: false);
-            for (int i = 0; i < plane; i++)
+            for (int i = 0; i < spectrum.Length; i++)
                 if (!keep[i]) spectrum[i] = Complex.Zero;
-            Transform(spectrum, size, inverse: true);
-            for (int i = 0; i < plane; i++) output[(c * plane) + i] = (float)spectrum[i].Real;
-        }
-        return new FloatImage(output, (int[])image.Shape.Clone());
-    }
-
-    // The n-dimensional discrete Fourier transform of `values` (row-major over `size`), axis by axis, in place; NumPy's
-    // conventions: e^(−2πi·fk/n) forward without scaling, e^(+2πi·fk/n) / n inverse. The lines of an axis are
-    // independent: they are transformed on all cores, each thread with its own buffer.
-    private static void Transform(Complex[] values, int[] size, bool inverse)
-    {
-        int stride = 1;
-        for (int a = size.Length - 1; a >= 0; a--)
-        {
-            int n = size[a], step = stride;
-            if (n > 1)
-            {
-                int block = step * n, lines = values.Length / n;
-                Parallel.For(0, lines, () => new Complex[n], (l, _, line) =>
-                {
-                    int first = ((l / step) * block) + (l % step);
-                    for (int k = 0; k < n; k++) line[k] = values[first + (k * step)];
-                    if (inverse) Fourier.Inverse(line, FourierOptions.Matlab);
-                    else Fourier.Forward(line, FourierOptions.Matlab);
-                    for (int k = 0; k < n; k++) values[first + (k * step)] = line[k];
-                    return line;
-                }, _ => { });
-            }
-            stride *= n;
-        }
+        });
     }
 }

@@ -106,6 +106,9 @@ public sealed class TransformPipelineBuilder
     /// <summary>Adds Gibbs ringing by cutting k-space short with the given probability (MONAI's RandGibbsNoise).</summary>
     public TransformPipelineBuilder RandomGibbsNoise(double probability = 0.1, double alphaMin = 0, double alphaMax = 1)
         => Add(new RandomGibbsNoise(probability, alphaMin, alphaMax));
+    /// <summary>Adds a spike (herringbone) artefact by setting one k-space sample's magnitude with the given probability (MONAI's RandKSpaceSpikeNoise).</summary>
+    public TransformPipelineBuilder RandomKSpaceSpikeNoise(double probability = 0.1, (double Low, double High)? intensityRange = null, bool channelWise = true)
+        => Add(new RandomKSpaceSpikeNoise(probability, intensityRange, channelWise));
     /// <summary>Maps intensities to [0, 1] by each image's own minimum and maximum (each channel's own when <paramref name="channelWise"/>).</summary>
     public TransformPipelineBuilder ScaleIntensity(bool channelWise = false) => Add(new ScaleIntensity(channelWise));
     /// <summary>Maps intensities to [0, 1] through a fixed window (center, width), clamping values outside it.</summary>

@@ -176,6 +176,32 @@ public sealed class IntensityAugmentationTests
         ShouldMatch(ringed, expected, 1e-4, name);
     }
 
+    [Theory]
+    [InlineData("spike_volume_default")]
+    [InlineData("spike_volume_range")]
+    [InlineData("spike_image_default")]
+    public void KSpaceSpike_IsNumPysSpikedKSpace_RealPart(string name)
+    {
+        var expected = Fixture.Value.GetProperty(name);
+        var locations = expected.GetProperty("locations").EnumerateArray().Select(l => l.EnumerateArray().Select(v => v.GetInt32()).ToArray()).ToArray();
+        var fractions = expected.GetProperty("fractions").EnumerateArray().Select(v => v.GetDouble()).ToArray();
+        (double, double)? range = expected.GetProperty("range") is { ValueKind: JsonValueKind.Array } r ? (r[0].GetDouble(), r[1].GetDouble()) : null;
+        ShouldMatch(RandomKSpaceSpikeNoise.Spike(Input(name), locations, fractions, range), expected, 1e-4, name);
+    }
+
+    [Fact]
+    public void KSpaceSpike_SharesItsLocation_AcrossChannels_UnlessChannelWise()
+    {
+        // A spike of one frequency adds a plane wave: with one location for all channels, both channels change by
+        // waves of the same frequency; channel-wise, each channel has its own.
+        var volume = new FloatImage(new float[2 * 4 * 4 * 4], 2, 4, 4, 4);
+        FloatImage Spiked(bool channelWise, int seed) => new RandomKSpaceSpikeNoise(probability: 1, intensityRange: (3, 3), channelWise: channelWise).Apply(volume.Clone(), new Random(seed));
+        var shared = Spiked(false, 3);
+        shared.Data.Take(64).Should().Equal(shared.Data.Skip(64), "one location and one value for both channels");
+        Enumerable.Range(0, 20).Select(seed => Spiked(true, seed)).Should().Contain(s => !s.Data.Take(64).SequenceEqual(s.Data.Skip(64)), "channel-wise, the locations differ");
+        shared.Data.Should().Contain(v => Math.Abs(v) > 1e-3f, "a spike of magnitude e³ on a zero image shows");
+    }
+
     [Fact]
     public void RicianNoise_IsTheMagnitudeOfComplexGaussianNoise()
     {
@@ -227,7 +253,7 @@ public sealed class IntensityAugmentationTests
             new RandomAdjustContrast(probability: 0.5, gammaMin: 0.8, gammaMax: 1.25), new RandomIntensityShift(0.5, probability: 0.5),
             new RandomBiasField(probability: 0.5), new RandomGaussianSmooth(probability: 0.5), new RandomRotate90(probability: 0.5),
             new RandomHistogramShift(3, 6, probability: 0.5), new RandomSimulateLowResolution(0.3, 0.6, probability: 0.5),
-            new RandomRicianNoise(probability: 0.5), new RandomGibbsNoise(probability: 0.5, alphaMin: 0.2, alphaMax: 0.9),
+            new RandomRicianNoise(probability: 0.5), new RandomGibbsNoise(probability: 0.5, alphaMin: 0.2, alphaMax: 0.9), new RandomKSpaceSpikeNoise(probability: 0.5),
         ];
         foreach (var transform in transforms)
         {
@@ -292,6 +318,8 @@ public sealed class IntensityAugmentationTests
         FluentActions.Invoking(() => new RandomSimulateLowResolution(zoomMin: 0.8, zoomMax: 0.7)).Should().Throw<ArgumentOutOfRangeException>().WithParameterName("zoomMax");
         FluentActions.Invoking(() => new RandomRicianNoise(std: -1)).Should().Throw<ArgumentOutOfRangeException>().WithParameterName("std");
         FluentActions.Invoking(() => new RandomRicianNoise(mean: double.NaN)).Should().Throw<ArgumentOutOfRangeException>().WithParameterName("mean");
+        FluentActions.Invoking(() => new RandomKSpaceSpikeNoise(intensityRange: (12, 11))).Should().Throw<ArgumentOutOfRangeException>().WithParameterName("intensityRange");
+        FluentActions.Invoking(() => new RandomKSpaceSpikeNoise(intensityRange: (1, 200))).Should().Throw<ArgumentOutOfRangeException>().WithParameterName("intensityRange");
         FluentActions.Invoking(() => new RandomGibbsNoise(alphaMin: -0.1)).Should().Throw<ArgumentOutOfRangeException>().WithParameterName("alphaMin");
         FluentActions.Invoking(() => new RandomGibbsNoise(alphaMax: 1.1)).Should().Throw<ArgumentOutOfRangeException>().WithParameterName("alphaMax");
         FluentActions.Invoking(() => new RandomRotate90(fromAxis: SpatialAxis.Width, towardsAxis: SpatialAxis.Width)).Should().Throw<ArgumentException>().WithParameterName("towardsAxis");
@@ -303,10 +331,10 @@ public sealed class IntensityAugmentationTests
     public void ThePipelineBuilder_AddsThemInOrder()
     {
         var pipeline = TransformPipeline.Create().RandomAdjustContrast().RandomIntensityShift(0.1).RandomBiasField().RandomGaussianSmooth().RandomRotate90()
-            .RandomHistogramShift().RandomSimulateLowResolution().RandomRicianNoise().RandomGibbsNoise().Build();
+            .RandomHistogramShift().RandomSimulateLowResolution().RandomRicianNoise().RandomGibbsNoise().RandomKSpaceSpikeNoise().Build();
         pipeline.Steps.Select(t => t.GetType()).Should().Equal(
             typeof(RandomAdjustContrast), typeof(RandomIntensityShift), typeof(RandomBiasField), typeof(RandomGaussianSmooth), typeof(RandomRotate90),
-            typeof(RandomHistogramShift), typeof(RandomSimulateLowResolution), typeof(RandomRicianNoise), typeof(RandomGibbsNoise));
+            typeof(RandomHistogramShift), typeof(RandomSimulateLowResolution), typeof(RandomRicianNoise), typeof(RandomGibbsNoise), typeof(RandomKSpaceSpikeNoise));
         var output = pipeline.Apply(Inputs.Value.Volume.Clone(), new Random(0));
         output.Data.Should().OnlyContain(v => float.IsFinite(v));
     }

@@ -1,6 +1,6 @@
 """Reference outputs of the intensity and orientation augmentations, computed with NumPy as MONAI 1.x computes them
 for the parameters its random transforms draw (gamma, bias-field coefficients, Gaussian sigmas, quarter turns, histogram
-control points, the Gibbs alpha), on a
+control points, the Gibbs alpha, k-space spikes), on a
 fixed 2-channel volume and a 1-channel image. The tests give the C# transforms the same parameters and compare; they
 need no Python. MONAI itself is not installed here: the formulas below follow MONAI's code, named at each function.
 
@@ -123,6 +123,33 @@ def gibbs(img, alpha):
 for alpha in (0.0, 0.3, 0.8):
     cases[f"gibbs_volume_{alpha}"] = {"alpha": alpha, "output": gibbs(volume.astype(np.float64), alpha)}
     cases[f"gibbs_image_{alpha}"] = {"alpha": alpha, "output": gibbs(image.astype(np.float64), alpha)}
+
+
+def kspace_spike(img, locations, fractions, intensity_range=None):
+    # MONAI's RandKSpaceSpikeNoise for drawn locations (fftshift order, one per channel) and fractions of the range:
+    # the default range is 0.95 to 1.1 times 2.5 x the mean log-magnitude of each channel's k-space; KSpaceSpikeNoise
+    # sets log(|k| + 1e-10) at the location to the value, keeps the phase, and returns the real part of the inverse.
+    dims = tuple(range(1, img.ndim))
+    k = np.fft.fftshift(np.fft.fftn(img, axes=dims), axes=dims)
+    log_abs = np.log(np.abs(k) + 1e-10)
+    phase = np.angle(k)
+    means = np.mean(log_abs, axis=dims) * 2.5
+    values = []
+    for c, (loc, f) in enumerate(zip(locations, fractions)):
+        low, high = intensity_range if intensity_range is not None else (means[c] * 0.95, means[c] * 1.1)
+        value = low + f * (high - low)
+        log_abs[(c,) + tuple(loc)] = value
+        values.append(value)
+    k = np.exp(log_abs) * np.exp(1j * phase)
+    return np.fft.ifftn(np.fft.ifftshift(k, axes=dims), axes=dims).real
+
+
+cases["spike_volume_default"] = {"locations": [[1, 4, 2], [3, 0, 6]], "fractions": [0.25, 0.8], "range": None,
+                                 "output": kspace_spike(volume.astype(np.float64), [[1, 4, 2], [3, 0, 6]], [0.25, 0.8])}
+cases["spike_volume_range"] = {"locations": [[2, 3, 3], [2, 3, 3]], "fractions": [0.5, 0.5], "range": [9.0, 11.0],
+                               "output": kspace_spike(volume.astype(np.float64), [[2, 3, 3], [2, 3, 3]], [0.5, 0.5], (9.0, 11.0))}
+cases["spike_image_default"] = {"locations": [[5, 1]], "fractions": [0.6], "range": None,
+                                "output": kspace_spike(image.astype(np.float64), [[5, 1]], [0.6])}
 
 
 def plain(value):
