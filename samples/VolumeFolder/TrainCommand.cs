@@ -105,7 +105,7 @@ internal static class TrainCommand
         };
         var mriArtifacts = new Option<bool>("--mri-artifacts")
         {
-            Description = "Training augmentation by MR acquisition artefacts, each on one volume in ten, before normalisation: Rician noise of spread up to 0.05 (RandRicianNoise), Gibbs ringing with α from 0 to 0.6 (RandGibbsNoise) and a lower resolution, shrunk by 0.5–1 and brought back (RandSimulateLowResolution).",
+            Description = "Training augmentation by MR acquisition artefacts, each on one volume in ten, before normalisation: Rician noise of spread up to 0.05 (RandRicianNoise), Gibbs ringing with α from 0 to 0.6 (RandGibbsNoise) and a lower resolution, shrunk by 0.5–1 and brought back (RandSimulateLowResolution); with --normalize volume-nonzero the zero background stays 0.",
         };
         var modalities = new Option<string[]?>("--modalities")
         {
@@ -206,7 +206,13 @@ internal static class TrainCommand
             // normalisation leaves out: only with the dataset's statistics does it change what the network sees.
             if (perVolume is null) augmentation = augmentation.RandomIntensityShift(0.1);
         }
-        if (s.MriArtifacts) augmentation = augmentation.RandomRicianNoise(std: 0.05).RandomGibbsNoise(alphaMax: 0.6).RandomSimulateLowResolution();
+        if (s.MriArtifacts)
+        {
+            var artifacts = TransformPipeline.Create().RandomRicianNoise(std: 0.05).RandomGibbsNoise(alphaMax: 0.6).RandomSimulateLowResolution().Build();
+            // "volume-nonzero" normalisation takes zeros as the background it leaves out; noise and ringing would make
+            // them non-zero on augmented volumes only, so the background is kept at 0 there.
+            augmentation = augmentation.Add(perVolume is { NonZero: true } ? new ZeroBackgroundKept(artifacts) : artifacts);
+        }
         augmentation = Normalization(augmentation);
         if (s.Noise > 0) augmentation = augmentation.RandomGaussianNoise(probability: 0.1, std: s.Noise);
         var augment = augmentation.Build();
@@ -301,4 +307,20 @@ internal static class TrainCommand
         double std = Math.Sqrt(Math.Max(squares / count - mean * mean, 0));
         return (mean, std > 1e-6 ? std : 1);
     }
+}
+
+/// <summary>Applies <paramref name="inner"/> and sets the voxels that were exactly 0 before it back to 0 (the background a non-zero normalisation leaves out).</summary>
+public sealed class ZeroBackgroundKept(ITransform inner) : ITransform
+{
+    /// <summary>Applies the inner transform, keeping the zero voxels at 0.</summary>
+    public FloatImage Apply(FloatImage image, Random random)
+    {
+        ArgumentNullException.ThrowIfNull(image);
+        var background = Enumerable.Range(0, image.Data.Length).Where(i => image.Data[i] == 0).ToArray();
+        var output = inner.Apply(image, random);
+        foreach (int i in background) output.Data[i] = 0;
+        return output;
+    }
+
+    public override string ToString() => $"{inner} with the zero background kept";
 }

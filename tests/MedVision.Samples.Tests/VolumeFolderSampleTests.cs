@@ -1,6 +1,7 @@
 using MedVision.Nets.Data.Nifti;
 using MedVision.Nets.Data.Synthetic;
 using MedVision.Nets.Inference;
+using MedVision.Nets.Transforms;
 
 namespace MedVision.Samples.Tests;
 
@@ -261,5 +262,18 @@ public sealed class VolumeFolderSampleTests : IDisposable
         var oneClass = await SampleApp.RunAsync("volume-folder", _folder.Path, "--data", _folder["one-class"], "--output", _folder["one"]);
         oneClass.ExitCode.Should().NotBe(0);
         oneClass.Error.Should().Contain("one class folder (only)");
+    }
+
+    [Fact]
+    public void MriArtifacts_UnderNonZeroNormalisation_KeepTheZeroBackground()
+    {
+        // Rician noise makes every zero positive; wrapped, the zeros (the background "volume-nonzero" leaves out) stay.
+        var values = Enumerable.Range(0, 4 * 4 * 4).Select(i => i % 3 == 0 ? 0f : 0.5f + (i % 5) * 0.1f).ToArray();
+        var noise = new RandomRicianNoise(probability: 1, std: 0.05, sampleStd: false);
+        var plain = noise.Apply(new FloatImage((float[])values.Clone(), 1, 4, 4, 4), new Random(3));
+        plain.Data.Where((_, i) => values[i] == 0).Should().OnlyContain(v => v > 0, "noise lifts the background");
+        var kept = new MedVision.Samples.VolumeFolder.ZeroBackgroundKept(noise).Apply(new FloatImage((float[])values.Clone(), 1, 4, 4, 4), new Random(3));
+        kept.Data.Where((_, i) => values[i] == 0).Should().OnlyContain(v => v == 0);
+        kept.Data.Where((_, i) => values[i] != 0).Should().Equal(plain.Data.Where((_, i) => values[i] != 0), "the foreground gets the same noise");
     }
 }

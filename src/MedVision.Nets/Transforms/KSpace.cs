@@ -12,7 +12,9 @@ internal static class KSpace
     /// <summary>
     /// A new image: each channel transformed to k-space (unshifted: frequency index f of an axis of n at f, NumPy's
     /// <c>fftn</c>), changed by <paramref name="edit"/> (given the channel and its spectrum, row-major over the spatial
-    /// size), and transformed back, keeping the real part (NumPy's <c>ifftn(…).real</c>).
+    /// size), and transformed back, keeping the real part (NumPy's <c>ifftn(…).real</c>). NaN or infinite values (a NaN
+    /// background some tools write) enter the transform as 0 and are put back as they were, instead of spreading over
+    /// the whole channel.
     /// </summary>
     public static FloatImage Edit(FloatImage image, Action<int, Complex[]> edit)
     {
@@ -22,11 +24,19 @@ internal static class KSpace
         var spectrum = new Complex[plane];
         for (int c = 0; c < image.Channels; c++)
         {
-            for (int i = 0; i < plane; i++) spectrum[i] = image.Data[(c * plane) + i];
+            for (int i = 0; i < plane; i++)
+            {
+                float v = image.Data[(c * plane) + i];
+                spectrum[i] = float.IsFinite(v) ? v : 0;
+            }
             Transform(spectrum, size, inverse: false);
             edit(c, spectrum);
             Transform(spectrum, size, inverse: true);
-            for (int i = 0; i < plane; i++) output[(c * plane) + i] = (float)spectrum[i].Real;
+            for (int i = 0; i < plane; i++)
+            {
+                float v = image.Data[(c * plane) + i];
+                output[(c * plane) + i] = float.IsFinite(v) ? (float)spectrum[i].Real : v;
+            }
         }
         return new FloatImage(output, (int[])image.Shape.Clone());
     }

@@ -8,7 +8,9 @@ namespace MedVision.Nets.Transforms;
 /// transform over its spatial axes, zero frequency at the centre) is kept within a ball of radius
 /// (1 − α) · max(size) · √2 / 2 about the centre ((size − 1) / 2 per axis) and zeroed outside, and the image is the real part
 /// of the inverse transform; α is drawn from [<see cref="AlphaMin"/>, <see cref="AlphaMax"/>] (0 keeps nearly everything, 1
-/// keeps the centre only). 2-D images and volumes; a new image; every call draws the same values whether or not it applies.
+/// keeps the centre only). 2-D images and volumes; NaN or infinite values (a NaN
+/// background) enter the transform as 0 and stay as they were; a new image; every call draws the same values whether or not
+/// it applies.
 /// </summary>
 public sealed class RandomGibbsNoise : ITransform
 {

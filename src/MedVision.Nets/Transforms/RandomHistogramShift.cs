@@ -7,7 +7,8 @@ namespace MedVision.Nets.Transforms;
 /// and maximum over all channels) are moved to new positions — each inner point drawn uniformly between the new
 /// position of the point before it and the old position of the point after it, the ends kept — and every value is
 /// interpolated between them (NumPy's <c>interp</c>). Fewer points shift the histogram more. The minimum and maximum
-/// stay, the order of values is kept, a constant image is left as it is, NaN stays NaN. 2-D images and volumes; in place;
+/// stay, the order of values is kept, a constant image is left as it is, NaN and infinite values stay as they are (and
+/// are left out of the range). 2-D images and volumes; in place;
 /// every call draws the same values whether or not it applies.
 /// </summary>
 public sealed class RandomHistogramShift : ITransform
@@ -57,14 +58,21 @@ public sealed class RandomHistogramShift : ITransform
     internal static FloatImage Shift(FloatImage image, IReadOnlyList<double> moved)
     {
         var data = image.Data;
-        var (min, max) = Data.IntensityWindow.Range(data);
-        if (!(max > min)) return image; // constant (or all NaN): MONAI leaves it
+        // The range of the finite values: one infinite voxel would otherwise make every other one NaN (0 · ∞).
+        float min = float.PositiveInfinity, max = float.NegativeInfinity;
+        foreach (var v in data)
+        {
+            if (!float.IsFinite(v)) continue;
+            if (v < min) min = v;
+            if (v > max) max = v;
+        }
+        if (!(max > min)) return image; // constant (or no finite value): MONAI leaves it
         double range = (double)max - min;
         int segments = moved.Count - 1;
         for (int i = 0; i < data.Length; i++)
         {
             double v = data[i];
-            if (double.IsNaN(v)) continue;
+            if (!double.IsFinite(v)) continue;
             // The segment [k, k + 1] of the evenly spaced points that holds v, and v's place in it.
             double t = (v - min) / range * segments;
             int k = Math.Clamp((int)Math.Floor(t), 0, segments - 1);

@@ -9,7 +9,9 @@ namespace MedVision.Nets.Transforms;
 /// is set to e^v, keeping its phase, and the image is the real part of the inverse transform. v is drawn from
 /// <see cref="IntensityRange"/>, or, when it is <see langword="null"/>, from 0.95 to 1.1 times 2.5 × the mean log-magnitude
 /// of the channel's k-space (MONAI's default). One location per channel when <see cref="ChannelWise"/>, else one for all
-/// channels. 2-D images and volumes; a new image; every call draws the same values whether or not it applies.
+/// channels. 2-D images and volumes; NaN or infinite values (a NaN
+/// background) enter the transform as 0 and stay as they were; a new image; every call draws the same values whether or not
+/// it applies.
 /// </summary>
 public sealed class RandomKSpaceSpikeNoise : ITransform
 {

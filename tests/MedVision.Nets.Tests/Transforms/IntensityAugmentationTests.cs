@@ -190,6 +190,36 @@ public sealed class IntensityAugmentationTests
     }
 
     [Fact]
+    public void KSpaceTransforms_TakeNaNAndInfinityAsZero_AndKeepThem_WhileHistogramShiftLeavesThemOutOfItsRange()
+    {
+        var volume = Inputs.Value.Volume;
+        var withHoles = volume.Clone();
+        withHoles.Data[3] = float.NaN;
+        withHoles.Data[200] = float.PositiveInfinity;
+        var zeroed = volume.Clone();
+        zeroed.Data[3] = 0;
+        zeroed.Data[200] = 0;
+        foreach (var (holes, zeros) in new[]
+                 {
+                     (RandomGibbsNoise.Ring(withHoles, 0.4), RandomGibbsNoise.Ring(zeroed, 0.4)),
+                     (RandomKSpaceSpikeNoise.Spike(withHoles, [[1, 2, 3], [0, 0, 0]], [0.5, 0.5], (8, 8)), RandomKSpaceSpikeNoise.Spike(zeroed, [[1, 2, 3], [0, 0, 0]], [0.5, 0.5], (8, 8))),
+                 })
+        {
+            float.IsNaN(holes.Data[3]).Should().BeTrue();
+            holes.Data[200].Should().Be(float.PositiveInfinity);
+            holes.Data.Where((_, i) => i != 3 && i != 200).Should().Equal(zeros.Data.Where((_, i) => i != 3 && i != 200), "the other voxels are those of a volume with zeros there");
+        }
+        // An infinite voxel does not stretch the histogram shift's range: the finite voxels map as without it.
+        var shifted = RandomHistogramShift.Shift(withHoles.Clone(), [0, 0.8, 1]);
+        var finite = volume.Clone();
+        finite.Data[3] = finite.Data[4];
+        finite.Data[200] = finite.Data[201];
+        var expected = RandomHistogramShift.Shift(finite, [0, 0.8, 1]);
+        shifted.Data[200].Should().Be(float.PositiveInfinity);
+        shifted.Data.Where((_, i) => i != 3 && i != 200).Should().Equal(expected.Data.Where((_, i) => i != 3 && i != 200));
+    }
+
+    [Fact]
     public void KSpaceSpike_SharesItsLocation_AcrossChannels_UnlessChannelWise()
     {
         // A spike of one frequency adds a plane wave: with one location for all channels, both channels change by
