@@ -13,19 +13,23 @@ internal static class IntensityWindow
         if (window is { } w) (low, high) = (w.Center - w.Width / 2, w.Center + w.Width / 2);
         else
         {
-            // NaN (a background some tools write) is left out of the range and stays NaN.
+            // NaN (a background some tools write) is left out of the range and stays NaN; infinities are left out and clamp.
             (low, high) = Range(values);
             if (low > high) (low, high) = (0, 0);
         }
         MapToUnitRange(values, low, high, invert);
     }
 
-    /// <summary>The smallest and largest of <paramref name="values"/>, NaN left out; (+∞, −∞) when there is no other value.</summary>
+    /// <summary>
+    /// The smallest and largest of <paramref name="values"/>, NaN and infinities left out (one infinite voxel would
+    /// otherwise squeeze every other value to one end); (+∞, −∞) when there is no finite value.
+    /// </summary>
     public static (float Min, float Max) Range(ReadOnlySpan<float> values)
     {
         float min = float.PositiveInfinity, max = float.NegativeInfinity;
         foreach (var v in values)
         {
+            if (!float.IsFinite(v)) continue;
             if (v < min) min = v;
             if (v > max) max = v;
         }

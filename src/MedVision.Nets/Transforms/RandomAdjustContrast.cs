@@ -45,7 +45,8 @@ public sealed class RandomAdjustContrast : ITransform
         var data = image.Data;
         var (min, max) = Data.IntensityWindow.Range(data);
         double range = (double)max - min, scale = range + 1e-7;
-        for (int i = 0; i < data.Length; i++) data[i] = (float)((Math.Pow((data[i] - min) / scale, gamma) * range) + min);
+        for (int i = 0; i < data.Length; i++)
+            if (float.IsFinite(data[i])) data[i] = (float)((Math.Pow((data[i] - min) / scale, gamma) * range) + min); // NaN and ±∞ stay
         return image;
     }
 }

@@ -59,13 +59,7 @@ public sealed class RandomHistogramShift : ITransform
     {
         var data = image.Data;
         // The range of the finite values: one infinite voxel would otherwise make every other one NaN (0 · ∞).
-        float min = float.PositiveInfinity, max = float.NegativeInfinity;
-        foreach (var v in data)
-        {
-            if (!float.IsFinite(v)) continue;
-            if (v < min) min = v;
-            if (v > max) max = v;
-        }
+        var (min, max) = Data.IntensityWindow.Range(data);
         if (!(max > min)) return image; // constant (or no finite value): MONAI leaves it
         double range = (double)max - min;
         int segments = moved.Count - 1;

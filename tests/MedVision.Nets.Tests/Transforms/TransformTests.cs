@@ -127,6 +127,20 @@ public class ScaleIntensityTests
     }
 
     [Fact]
+    public void MinMaxScaling_LeavesNaNAndInfinitiesOutOfTheRange()
+    {
+        // One infinite voxel must not squeeze the others to 0: the range is that of the finite values, ±∞ clamp.
+        var img = new FloatImage(new[] { 0f, 1f, 2f, float.PositiveInfinity, float.NaN, float.NegativeInfinity }, 1, 1, 6);
+        var scaled = new ScaleIntensity().Apply(img, new Random(0)).Data;
+        scaled.Take(4).Should().Equal(0f, 0.5f, 1f, 1f);
+        float.IsNaN(scaled[4]).Should().BeTrue();
+        scaled[5].Should().Be(0f);
+        var contrast = RandomAdjustContrast.Adjust(new FloatImage(new[] { 0f, 1f, 2f, float.PositiveInfinity, float.NegativeInfinity }, 1, 1, 5), 2);
+        contrast.Data.Take(3).Should().Equal([0f, 0.5f, 2f], (a, e) => Math.Abs(a - e) < 1e-6f, "γ 2 over the finite range [0, 2] (MONAI's 1e-7 in the scale)");
+        contrast.Data.Skip(3).Should().Equal(float.PositiveInfinity, float.NegativeInfinity);
+    }
+
+    [Fact]
     public void ConstantImage_MapsToZero_NotNaN()
     {
         var img = new FloatImage(new[] { 7f, 7f, 7f }, 1, 1, 3);
