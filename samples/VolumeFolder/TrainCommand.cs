@@ -105,7 +105,7 @@ internal static class TrainCommand
         };
         var mriArtifacts = new Option<bool>("--mri-artifacts")
         {
-            Description = "Training augmentation by MR acquisition artefacts, each on one volume in ten, before normalisation: Rician noise of spread up to 0.05 (RandRicianNoise), Gibbs ringing with α from 0 to 0.6 (RandGibbsNoise) and a lower resolution, shrunk by 0.5–1 and brought back (RandSimulateLowResolution); with --normalize volume-nonzero the zero background stays 0.",
+            Description = "Training augmentation by MR acquisition artefacts, each on one volume in ten, before normalisation: Rician noise of spread up to 0.05 (RandRicianNoise), Gibbs ringing with α from 0 to 0.6 (RandGibbsNoise) and a lower resolution, shrunk by 0.5–1 and brought back (RandSimulateLowResolution); with --normalize volume-nonzero the zero background stays 0 (as with --intensity-augment).",
         };
         var modalities = new Option<string[]?>("--modalities")
         {
@@ -199,25 +199,28 @@ internal static class TrainCommand
         var augmentation = TransformPipeline.Create().RandomHorizontalFlip();
         if (s.Rotate > 0) augmentation = augmentation.RandomRotation(s.Rotate);
         if (s.Affine is { } af) augmentation = augmentation.RandomAffine(af[0], af.Length > 1 ? af[1] : 0, af.Length > 2 ? af[2] : 0, probability: 0.5);
+        var intensity = TransformPipeline.Create();
         if (s.IntensityAugment)
         {
-            augmentation = augmentation.RandomBiasField().RandomAdjustContrast(gammaMin: 0.7, gammaMax: 1.5).RandomGaussianSmooth();
+            intensity = intensity.RandomBiasField().RandomAdjustContrast(gammaMin: 0.7, gammaMax: 1.5).RandomGaussianSmooth();
             // A shift is undone by each volume's own mean, and would move the zero background that "volume-nonzero"
             // normalisation leaves out: only with the dataset's statistics does it change what the network sees.
-            if (perVolume is null) augmentation = augmentation.RandomIntensityShift(0.1);
+            if (perVolume is null) intensity = intensity.RandomIntensityShift(0.1);
         }
-        if (s.MriArtifacts)
+        if (s.MriArtifacts) intensity = intensity.RandomRicianNoise(std: 0.05).RandomGibbsNoise(alphaMax: 0.6).RandomSimulateLowResolution();
+        bool keepBackground = perVolume is { NonZero: true } && (s.IntensityAugment || s.MriArtifacts);
+        if (s.IntensityAugment || s.MriArtifacts)
         {
-            var artifacts = TransformPipeline.Create().RandomRicianNoise(std: 0.05).RandomGibbsNoise(alphaMax: 0.6).RandomSimulateLowResolution().Build();
-            // "volume-nonzero" normalisation takes zeros as the background it leaves out; noise and ringing would make
-            // them non-zero on augmented volumes only, so the background is kept at 0 there.
-            augmentation = augmentation.Add(perVolume is { NonZero: true } ? new ZeroBackgroundKept(artifacts) : artifacts);
+            // "volume-nonzero" normalisation takes zeros as the background it leaves out; blur, noise and ringing would
+            // make some of them non-zero on augmented volumes only, so the background is kept at 0 there.
+            var steps = intensity.Build();
+            augmentation = augmentation.Add(keepBackground ? new ZeroBackgroundKept(steps) : steps);
         }
         augmentation = Normalization(augmentation);
         if (s.Noise > 0) augmentation = augmentation.RandomGaussianNoise(probability: 0.1, std: s.Noise);
         var augment = augmentation.Build();
         AnsiConsole.MarkupLine(Markup.Escape(string.Create(CultureInfo.InvariantCulture,
-            $"Training augmentation: left–right flips{(s.Rotate > 0 ? $", rotation about the depth axis ±{s.Rotate:G4}°" : "")}{(s.Affine is { } a ? string.Create(CultureInfo.InvariantCulture, $", random affine on half the volumes (±{a[0]:G4}° about each axis{(a.Length > 1 ? $", scale ±{a[1]:G4}" : "")}{(a.Length > 2 ? $", shift ±{a[2]:G4}" : "")})") : "")}{(s.IntensityAugment ? $", a bias field, a gamma contrast change, blur{(perVolume is null ? " and an intensity shift" : "")} each on one volume in ten" : "")}{(s.MriArtifacts ? ", Rician noise, Gibbs ringing and a lower resolution each on one volume in ten" : "")}{(s.Noise > 0 ? $", Gaussian noise (sd {s.Noise:G4}) on one volume in ten" : "")}")));
+            $"Training augmentation: left–right flips{(s.Rotate > 0 ? $", rotation about the depth axis ±{s.Rotate:G4}°" : "")}{(s.Affine is { } a ? string.Create(CultureInfo.InvariantCulture, $", random affine on half the volumes (±{a[0]:G4}° about each axis{(a.Length > 1 ? $", scale ±{a[1]:G4}" : "")}{(a.Length > 2 ? $", shift ±{a[2]:G4}" : "")})") : "")}{(s.IntensityAugment ? $", a bias field, a gamma contrast change, blur{(perVolume is null ? " and an intensity shift" : "")} each on one volume in ten" : "")}{(s.MriArtifacts ? ", Rician noise, Gibbs ringing and a lower resolution each on one volume in ten" : "")}{(keepBackground ? " (the zero background kept at 0)" : "")}{(s.Noise > 0 ? $", Gaussian noise (sd {s.Noise:G4}) on one volume in ten" : "")}")));
         var normalizationText = perVolume is null
             ? string.Create(CultureInfo.InvariantCulture, $"normalised by the training volumes' mean {mean:F4} and sd {std:F4}")
             : perVolume.NonZero ? "each volume normalised over its non-zero voxels" : "each volume normalised by its own mean and sd";

@@ -192,7 +192,7 @@ public sealed class VolumeFolderSampleTests : IDisposable
         // Fine-tuning a MedicalNet checkpoint (ResNet-18 layout, zero-padding shortcut, widths 3–24) through a CT-like window.
         var checkpoint = Path.Combine(AppContext.BaseDirectory, "Fixtures", "medicalnet_tiny_resnet18a.pth");
         var tuned = await SampleApp.RunAsync("volume-folder", _folder.Path,
-            "--data", data, "--size", "24", "24", "24", "--init-weights", checkpoint, "--window", "0.5", "1", "--crop-foreground", "0", "1", "--head-lr-mult", "10", "--epochs", "1", "--batch", "3", "--threads", "2", "--output", _folder["tuned"]);
+            "--data", data, "--size", "24", "24", "24", "--init-weights", checkpoint, "--window", "0.5", "1", "--crop-foreground", "0", "1", "--head-lr-mult", "10", "--intensity-augment", "--epochs", "1", "--batch", "3", "--threads", "2", "--output", _folder["tuned"]);
         tuned.ExitCode.Should().Be(0, tuned.ToString());
         tuned.Text.Should().Contain("zero-padding shortcut").And.Contain("pretrained weights from").And.Contain("cropped to values above 0 (margin 1), intensities through the window 0.5 ± 0.5");
         tuned.Lines().Should().ContainSingle().Which["pretrained"].Should().Be("yes");
@@ -201,7 +201,8 @@ public sealed class VolumeFolderSampleTests : IDisposable
         tunedCard.ResNet.Shortcut.Should().Be("zero_padding");
         tunedCard.Preprocessing.IntensityWindow.Should().Equal(0.5, 1);
         // MedicalNet's preparation by default when fine-tuning its weights: each volume over its own non-zero voxels.
-        tuned.Text.Should().Contain("each volume normalised over its non-zero voxels");
+        tuned.Text.Should().Contain("each volume normalised over its non-zero voxels")
+            .And.Contain("a bias field, a gamma contrast change, blur each on one volume in ten (the zero background kept at 0)");
         tunedCard.Preprocessing.IntensityNormalization.Should().BeEquivalentTo(new IntensityNormalizationCard { NonZero = true });
         tunedCard.Preprocessing.Mean.Should().Equal(0f);
         tunedCard.Preprocessing.Std.Should().Equal(1f);
