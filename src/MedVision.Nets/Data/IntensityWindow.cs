@@ -74,7 +74,7 @@ internal static class IntensityWindow
     /// <summary>
     /// Maps each of the <paramref name="channels"/> equal parts of <paramref name="values"/> to [0, 1] by its own
     /// minimum and maximum, or by its own percentiles when <paramref name="percentiles"/> are given (MONAI's
-    /// <c>channel_wise=True</c>), in place.
+    /// <c>channel_wise=True</c>; 1 part: the whole image), in place.
     /// </summary>
     public static void MapChannelsToUnitRange(Span<float> values, int channels, (double Lower, double Upper)? percentiles)
     {

@@ -90,20 +90,13 @@ public sealed class ScaleIntensity : ITransform
     {
         ArgumentNullException.ThrowIfNull(image);
         ArgumentNullException.ThrowIfNull(random);
-        (double, double)? percentiles = LowerPercentile is { } l && UpperPercentile is { } u ? (l, u) : null;
-        if (ChannelWise && WindowCenter is null)
+        if (WindowCenter is { } c && WindowWidth is { } w) IntensityWindow.MapToUnitRange(image.Data, (c, w));
+        else
         {
-            IntensityWindow.MapChannelsToUnitRange(image.Data, image.Channels, percentiles);
-            return image;
+            // The whole image as one part, or each channel as its own.
+            (double, double)? percentiles = LowerPercentile is { } l && UpperPercentile is { } u ? (l, u) : null;
+            IntensityWindow.MapChannelsToUnitRange(image.Data, ChannelWise ? image.Channels : 1, percentiles);
         }
-        if (LowerPercentile is { } lower && UpperPercentile is { } upper)
-        {
-            var (low, high) = IntensityWindow.Percentiles([image.Data], lower, upper);
-            IntensityWindow.MapToUnitRange(image.Data, low, high);
-            return image;
-        }
-
-        IntensityWindow.MapToUnitRange(image.Data, WindowCenter is { } c && WindowWidth is { } w ? (c, w) : null);
         return image;
     }
 }

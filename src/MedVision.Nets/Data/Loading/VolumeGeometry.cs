@@ -46,14 +46,13 @@ internal sealed record PreparedVolume(FloatImage Image, VolumeGrid Grid, VolumeG
     {
         var data = Image.Data.AsSpan();
         if (window is not null) IntensityWindow.MapToUnitRange(data, window);
-        else if (PercentileRanges is { Count: 1 } one) IntensityWindow.MapToUnitRange(data, one[0].Low, one[0].High);
         else if (PercentileRanges is { } ranges)
         {
-            int size = Image.PlaneSize;
-            for (int c = 0; c < Image.Channels; c++) IntensityWindow.MapToUnitRange(data.Slice(c * size, size), ranges[c].Low, ranges[c].High);
+            // One range for the whole image, or one per channel: each for its equal part.
+            int size = data.Length / ranges.Count;
+            for (int p = 0; p < ranges.Count; p++) IntensityWindow.MapToUnitRange(data.Slice(p * size, size), ranges[p].Low, ranges[p].High);
         }
-        else if (ChannelWise) IntensityWindow.MapChannelsToUnitRange(data, Image.Channels, null);
-        else IntensityWindow.MapToUnitRange(data, null);
+        else IntensityWindow.MapChannelsToUnitRange(data, ChannelWise ? Image.Channels : 1, null);
         return Image;
     }
 }
