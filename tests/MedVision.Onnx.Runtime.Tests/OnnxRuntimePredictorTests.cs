@@ -82,6 +82,24 @@ public sealed class OnnxRuntimePredictorTests : IDisposable
     }
 
     [Fact]
+    public void JoinsAnEnsembleWithLibtorchMembers()
+    {
+        var (modelFile, onnxFile) = Export();
+        var files = WritePngs(4);
+        IReadOnlyList<Prediction> expected;
+        using (var libtorch = Predictor.Load(modelFile)) expected = libtorch.PredictFiles(files);
+        using var ensemble = EnsemblePredictor.Create(new[] { Predictor.Load(modelFile), OnnxRuntimePredictor.Load(onnxFile) });
+        var predictions = ensemble.PredictFiles(files);
+        ShouldMatch(predictions, expected);
+        foreach (var p in predictions)
+        {
+            p.Agreement.Should().Be(1, "both engines run the same network");
+            p.ProbabilitySpread.Should().OnlyContain(s => s < 2e-5f);
+            ShouldMatch(p.Members, new[] { p.Members[0], p.Members[0] });
+        }
+    }
+
+    [Fact]
     public void TestTimeFlips_MultiLabelTasks_AndGraphsOfAnySize_AgreeToo()
     {
         var files = WritePngs(3);

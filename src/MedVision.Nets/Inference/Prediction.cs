@@ -6,11 +6,22 @@ namespace MedVision.Nets.Inference;
 /// <param name="LabelName">The predicted class's name.</param>
 /// <param name="Grade">For ordinal tasks (disease grades): the predicted grade; null otherwise.</param>
 /// <param name="ExpectedGrade">For ordinal tasks: Σ k·p_k, the probability-weighted grade; null otherwise.</param>
-public sealed record Prediction(IReadOnlyList<float> Probabilities, int Label, string LabelName, int? Grade, double? ExpectedGrade)
+public record Prediction(IReadOnlyList<float> Probabilities, int Label, string LabelName, int? Grade, double? ExpectedGrade)
 {
     /// <summary>Per-class probabilities (softmax; sigmoid per label for multi-label models).</summary>
     public IReadOnlyList<float> Probabilities { get; init; } = Probabilities ?? throw new ArgumentNullException(nameof(Probabilities));
 
     /// <summary>The predicted class's name.</summary>
     public string LabelName { get; init; } = LabelName ?? throw new ArgumentNullException(nameof(LabelName));
+
+    // The prediction of per-class probabilities: the arg-max (the first of equal maxima) and its name; for an ordinal
+    // task also the grade and the probability-weighted grade Σ k·p_k.
+    internal static Prediction FromProbabilities(float[] probabilities, IReadOnlyList<string> classNames, bool ordinal)
+    {
+        int label = 0;
+        for (int k = 1; k < probabilities.Length; k++) if (probabilities[k] > probabilities[label]) label = k;
+        double expected = 0;
+        for (int k = 0; k < probabilities.Length; k++) expected += (double)probabilities[k] * k;
+        return new Prediction(probabilities, label, classNames[label], ordinal ? label : null, ordinal ? expected : null);
+    }
 }

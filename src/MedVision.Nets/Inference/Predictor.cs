@@ -46,6 +46,7 @@ public sealed class Predictor : IDisposable
             pre.CropForeground is { } crop ? new CropForeground(crop.Threshold, crop.Margin) : null,
             pre.IntensityWindow is null && pre.IntensityPercentiles is [var lower, var upper] ? (lower, upper) : null,
             pre.IntensityChannelWise == true);
+        InputKey = size.Count != 3 ? $"image:{pre.Channels}" : "volume:" + System.Text.Json.JsonSerializer.Serialize(pre);
     }
 
     /// <summary>
@@ -138,7 +139,8 @@ public sealed class Predictor : IDisposable
         return results;
     }
 
-    private FloatImage FromFile(string path)
+    // The model's [0, 1] input from a file (decoded, and for volumes prepared as the card says; resized and normalised later).
+    internal FloatImage FromFile(string path)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         return Card.Preprocessing.InputSize.Count != 3 ? FromRaster(ImageCodec.DecodeFile(path)) : VolumesFromFile(path).Image;
@@ -198,7 +200,21 @@ public sealed class Predictor : IDisposable
         return Predict(FromVolumes(channels, owned: false, "channels").Image);
     }
 
-    private static void CheckChannels(IReadOnlyList<NiftiImage> channels)
+    // The model's [0, 1] input from volumes (as PredictVolumes prepares them; the caller's volumes are not changed).
+    internal FloatImage FromVolumes(IReadOnlyList<NiftiImage> channels, string source)
+    {
+        CheckChannels(channels);
+        return FromVolumes(channels, owned: false, source).Image;
+    }
+
+    /// <summary>
+    /// Which predictors decode an input alike: those of equal keys turn the same file, stream, pixels or volumes into the
+    /// same [0, 1] image (2-D models: the channel count; 3-D models: the whole preprocessing), so an ensemble decodes
+    /// once per key.
+    /// </summary>
+    internal string InputKey { get; }
+
+    internal static void CheckChannels(IReadOnlyList<NiftiImage> channels)
     {
         ArgumentNullException.ThrowIfNull(channels);
         if (channels.Count == 0) throw new ArgumentException("Give at least one channel.", nameof(channels));
@@ -371,10 +387,7 @@ public sealed class Predictor : IDisposable
         var results = new Prediction[probabilities.Length / k];
         for (int i = 0; i < results.Length; i++)
         {
-            var p = probabilities.AsSpan(i * k, k).ToArray();
-            int label = Array.IndexOf(p, p.Max());
-            bool ordinal = _task == MedMnistTask.OrdinalRegression;
-            results[i] = new Prediction(p, label, Card.ClassNames[label], ordinal ? label : null, ordinal ? p.Select((q, j) => (double)q * j).Sum() : null);
+            results[i] = Prediction.FromProbabilities(probabilities.AsSpan(i * k, k).ToArray(), Card.ClassNames, _task == MedMnistTask.OrdinalRegression);
         }
         return results;
     }
@@ -404,7 +417,7 @@ public sealed class Predictor : IDisposable
             yield return axes.Where((_, i) => (mask & (1 << i)) != 0).ToArray();
     }
 
-    private FloatImage FromRaster(RasterImage raster)
+    internal FloatImage FromRaster(RasterImage raster)
     {
         if (Card.Preprocessing.InputSize.Count != 2) throw new InvalidOperationException("This model takes 3-D volumes; use PredictVolume.");
         var channels = Card.Preprocessing.Channels;

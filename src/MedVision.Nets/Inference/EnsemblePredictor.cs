@@ -1,0 +1,245 @@
+using MedVision.Nets.Data.Images;
+using MedVision.Nets.Metrics;
+using MedVision.Nets.Data.Nifti;
+using MedVision.Nets.Transforms;
+using MedVision.Torch;
+
+namespace MedVision.Nets.Inference;
+
+/// <summary>
+/// Several models as one: the models of a k-fold cross-validation, or of training runs with different seeds, each
+/// predicting the input through its own preprocessing, temperature and test-time flips, their probabilities averaged
+/// (soft voting, optionally weighted). Ensembles usually beat their members and are better calibrated; their
+/// disagreement (<see cref="EnsemblePrediction.Agreement"/>, <see cref="EnsemblePrediction.ProbabilitySpread"/>) flags
+/// inputs worth a second look. The members must share the task, the class names (in order) and the kind of input
+/// (2-D images or 3-D volumes); they may differ in architecture, input size, channels, preprocessing, device and engine
+/// (libtorch or ONNX Runtime). An input is decoded once for all members that prepare it alike. Like
+/// <see cref="Predictor"/>, one instance is safe to call from many threads at once.
+/// </summary>
+public sealed class EnsemblePredictor : IDisposable
+{
+    private readonly Predictor[] _members;
+    private readonly double[] _weights;
+    private readonly bool _ordinal;
+    private bool _disposed;
+
+    private EnsemblePredictor(Predictor[] members, double[] weights)
+    {
+        _members = members;
+        _weights = weights;
+        _ordinal = Enum.Parse<MedMnistTask>(members[0].Card.Task, ignoreCase: true) == MedMnistTask.OrdinalRegression;
+    }
+
+    /// <summary>
+    /// Loads model files (see <see cref="Predictor.Load"/>) as the members of an ensemble, each onto
+    /// <paramref name="device"/> with the same test-time flips and precision.
+    /// </summary>
+    /// <param name="paths">The model files, e.g. one per cross-validation fold.</param>
+    /// <param name="device">Where the models run (CPU by default).</param>
+    /// <param name="flips">Test-time flips averaged into each member's prediction.</param>
+    /// <param name="mixedPrecision">Run the networks under bfloat16 autocast.</param>
+    /// <param name="weights">Each member's weight in the average (non-negative, not all 0; normalised to sum to 1); equal weights when null.</param>
+    /// <exception cref="ArgumentException">No paths, a file listed twice, members that do not fit together, or bad weights.</exception>
+    /// <exception cref="ModelFormatException">A file is not a valid model file (the message names it).</exception>
+    public static EnsemblePredictor Load(IEnumerable<string> paths, Device? device = null, TestTimeFlips flips = TestTimeFlips.None, bool mixedPrecision = false, IReadOnlyList<double>? weights = null)
+    {
+        ArgumentNullException.ThrowIfNull(paths);
+        var list = paths.ToList();
+        if (list.Count == 0) throw new ArgumentException("Give at least one model file.", nameof(paths));
+        for (int i = 0; i < list.Count; i++)
+        {
+            if (string.IsNullOrEmpty(list[i])) throw new ArgumentException($"Model file {i} of {list.Count} is null or empty.", nameof(paths));
+            int first = list.FindIndex(p => string.Equals(Path.GetFullPath(p), Path.GetFullPath(list[i]), StringComparison.Ordinal));
+            if (first != i) throw new ArgumentException($"'{list[i]}' is listed twice (members {first} and {i}); each model counts once, give weights to count one more.", nameof(paths));
+        }
+        CheckWeights(weights, list.Count);
+        var members = new List<Predictor>();
+        try
+        {
+            foreach (var path in list) members.Add(Predictor.Load(path, device, flips, mixedPrecision));
+            return Create(members, weights);
+        }
+        catch
+        {
+            foreach (var member in members) member.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// An ensemble of predictors already made (libtorch model files, TorchScript, ONNX Runtime networks — any mix). The
+    /// ensemble owns them from here on and disposes them.
+    /// </summary>
+    /// <param name="members">The predictors, at least one, each once.</param>
+    /// <param name="weights">Each member's weight in the average (non-negative, not all 0; normalised to sum to 1); equal weights when null.</param>
+    /// <exception cref="ArgumentException">No members, a null or repeated one, members of different tasks, class names or input kinds, or bad weights.</exception>
+    public static EnsemblePredictor Create(IEnumerable<Predictor> members, IReadOnlyList<double>? weights = null)
+    {
+        ArgumentNullException.ThrowIfNull(members);
+        var list = members.ToArray();
+        if (list.Length == 0) throw new ArgumentException("Give at least one member.", nameof(members));
+        for (int i = 0; i < list.Length; i++)
+        {
+            if (list[i] is null) throw new ArgumentException($"Member {i} of {list.Length} is null.", nameof(members));
+            int first = Array.IndexOf(list, list[i]);
+            if (first != i) throw new ArgumentException($"Members {first} and {i} are the same predictor; each model counts once, give weights to count one more.", nameof(members));
+        }
+        CheckWeights(weights, list.Length);
+        var reference = list[0].Card;
+        var task = Enum.Parse<MedMnistTask>(reference.Task, ignoreCase: true);
+        int rank = reference.Preprocessing.InputSize.Count;
+        for (int i = 1; i < list.Length; i++)
+        {
+            var card = list[i].Card;
+            if (Enum.Parse<MedMnistTask>(card.Task, ignoreCase: true) != task)
+                throw new ArgumentException($"Member {i} is a {card.Task} model but member 0 is a {reference.Task} model; an ensemble's members share their task.", nameof(members));
+            if (!card.ClassNames.SequenceEqual(reference.ClassNames, StringComparer.Ordinal))
+                throw new ArgumentException($"Member {i} has the classes [{string.Join(", ", card.ClassNames)}] but member 0 has [{string.Join(", ", reference.ClassNames)}]; an ensemble's members share their class names, in the same order.", nameof(members));
+            if (card.Preprocessing.InputSize.Count != rank)
+                throw new ArgumentException($"Member {i} takes {Kind(card.Preprocessing.InputSize.Count)} but member 0 takes {Kind(rank)}; an ensemble's members take the same kind of input.", nameof(members));
+        }
+        double total = weights?.Sum() ?? list.Length;
+        return new EnsemblePredictor(list, weights?.Select(w => w / total).ToArray() ?? Enumerable.Repeat(1.0 / list.Length, list.Length).ToArray());
+    }
+
+    private static string Kind(int rank) => rank == 3 ? "3-D volumes" : "2-D images";
+
+    private static void CheckWeights(IReadOnlyList<double>? weights, int members)
+    {
+        if (weights is null) return;
+        if (weights.Count != members) throw new ArgumentException($"{weights.Count} weights were given for {members} members.", nameof(weights));
+        for (int i = 0; i < weights.Count; i++)
+        {
+            if (!double.IsFinite(weights[i]) || weights[i] < 0)
+                throw new ArgumentOutOfRangeException(nameof(weights), weights[i], $"Weight {i} must be finite and non-negative.");
+        }
+        if (weights.Sum() <= 0) throw new ArgumentException("The weights are all 0; at least one member must count.", nameof(weights));
+    }
+
+    /// <summary>The members, in order (owned by the ensemble).</summary>
+    public IReadOnlyList<Predictor> Members => _members;
+
+    /// <summary>Each member's weight in the average, summing to 1.</summary>
+    public IReadOnlyList<double> Weights => _weights;
+
+    /// <summary>Class names, index = class (the members').</summary>
+    public IReadOnlyList<string> ClassNames => _members[0].ClassNames;
+
+    /// <summary>The members' task type (a <see cref="MedMnistTask"/> name).</summary>
+    public string Task => _members[0].Card.Task;
+
+    /// <summary>Predicts one file: an image (JPEG, PNG or DICOM) for 2-D models, a volume for 3-D ones (see <see cref="Predictor.PredictFile"/>).</summary>
+    public EnsemblePrediction PredictFile(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        return PredictFiles(new[] { path })[0];
+    }
+
+    /// <summary>Predicts files (see <see cref="PredictFile"/>) as one batch per <paramref name="batchSize"/> files per member.</summary>
+    public IReadOnlyList<EnsemblePrediction> PredictFiles(IEnumerable<string> paths, int batchSize = 32)
+    {
+        ArgumentNullException.ThrowIfNull(paths);
+        ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
+        var results = new List<EnsemblePrediction>();
+        foreach (var chunk in paths.Chunk(batchSize))
+        {
+            foreach (var path in chunk) ArgumentException.ThrowIfNullOrEmpty(path, nameof(paths));
+            results.AddRange(Combine(m => chunk.Select(m.FromFile).ToList(), chunk.Length));
+        }
+        return results;
+    }
+
+    /// <summary>Predicts an encoded image (JPEG or PNG) read from a stream.</summary>
+    public EnsemblePrediction Predict(Stream stream, string sourceName = "stream")
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        using var buffer = new MemoryStream();
+        stream.CopyTo(buffer);
+        var raster = ImageCodec.Decode(buffer.GetBuffer().AsSpan(0, (int)buffer.Length), sourceName);
+        return Combine(m => new[] { m.FromRaster(raster) }, 1)[0];
+    }
+
+    /// <summary>Predicts raw 8-bit pixels (H, W, C) interleaved, C = 1 or 3.</summary>
+    public EnsemblePrediction PredictPixels(byte[] pixels, int width, int height, int channels)
+    {
+        var raster = new RasterImage(width, height, channels, pixels);
+        return Combine(m => new[] { m.FromRaster(raster) }, 1)[0];
+    }
+
+    /// <summary>Predicts a 3-D volume, prepared by each member as <see cref="Predictor.PredictVolume"/> prepares it.</summary>
+    public EnsemblePrediction PredictVolume(NiftiImage volume)
+    {
+        ArgumentNullException.ThrowIfNull(volume);
+        return PredictVolumes(new[] { volume });
+    }
+
+    /// <summary>Predicts a multi-channel volume given as its channels (see <see cref="Predictor.PredictVolumes"/>).</summary>
+    /// <exception cref="ArgumentException">No channels, or a null one.</exception>
+    public EnsemblePrediction PredictVolumes(IReadOnlyList<NiftiImage> channels)
+    {
+        Predictor.CheckChannels(channels);
+        return Combine(m => new[] { m.FromVolumes(channels, "channels") }, 1)[0];
+    }
+
+    /// <summary>Predicts one preprocessed-to-[0, 1] image or volume (see <see cref="Predictor.Predict(FloatImage)"/>).</summary>
+    public EnsemblePrediction Predict(FloatImage image) => Predict(new[] { image ?? throw new ArgumentNullException(nameof(image)) })[0];
+
+    /// <summary>
+    /// Predicts a batch of [0, 1] images or volumes; each member resizes and normalises them as its card says. The images
+    /// must suit every member (a grey image suits RGB and grey 2-D models alike; an RGB image only RGB ones).
+    /// </summary>
+    /// <exception cref="ArgumentException">An image does not suit a member (the message names the member), or holds NaN or infinite values.</exception>
+    public IReadOnlyList<EnsemblePrediction> Predict(IReadOnlyList<FloatImage> images)
+    {
+        ArgumentNullException.ThrowIfNull(images);
+        return images.Count == 0 ? Array.Empty<EnsemblePrediction>() : Combine(_ => images, images.Count);
+    }
+
+    // Every member's predictions of the inputs `decode` gives it — decoded once per group of members that decode alike
+    // (Predictor.InputKey) — averaged with the weights.
+    private EnsemblePrediction[] Combine(Func<Predictor, IReadOnlyList<FloatImage>> decode, int count)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        var decoded = new Dictionary<string, IReadOnlyList<FloatImage>>(StringComparer.Ordinal);
+        var perMember = new IReadOnlyList<Prediction>[_members.Length];
+        for (int m = 0; m < _members.Length; m++)
+        {
+            var member = _members[m];
+            if (!decoded.TryGetValue(member.InputKey, out var inputs)) decoded[member.InputKey] = inputs = decode(member);
+            try
+            {
+                perMember[m] = member.Predict(inputs);
+            }
+            catch (ArgumentException e) when (_members.Length > 1)
+            {
+                // the input does not suit this member (its channels, its kind, a NaN): say which member refused it
+                var message = e.ParamName is { } name && e.Message.EndsWith($" (Parameter '{name}')", StringComparison.Ordinal) ? e.Message[..^$" (Parameter '{name}')".Length] : e.Message;
+                throw new ArgumentException($"Member {m} of {_members.Length}: {message}", e.ParamName, e);
+            }
+            if (perMember[m].Count != count)
+                throw new InvalidOperationException($"Member {m} gave {perMember[m].Count} predictions for {count} inputs.");
+        }
+        var results = new EnsemblePrediction[count];
+        int classes = ClassNames.Count;
+        for (int i = 0; i < count; i++)
+        {
+            var average = new double[classes];
+            for (int m = 0; m < _members.Length; m++)
+            {
+                var p = perMember[m][i].Probabilities;
+                for (int k = 0; k < classes; k++) average[k] += _weights[m] * p[k];
+            }
+            var combined = Prediction.FromProbabilities(average.Select(v => (float)v).ToArray(), ClassNames, _ordinal);
+            results[i] = new EnsemblePrediction(combined, perMember.Select(p => p[i]).ToArray(), _weights);
+        }
+        return results;
+    }
+
+    /// <summary>Frees every member.</summary>
+    public void Dispose()
+    {
+        if (_disposed) return;
+        _disposed = true;
+        foreach (var member in _members) member.Dispose();
+    }
+}

@@ -1,0 +1,233 @@
+using MedVision.Nets.Data.Images;
+using MedVision.Nets.Data.MedMnist;
+using MedVision.Nets.Data.Nifti;
+using MedVision.Nets.Inference;
+using MedVision.Nets.Metrics;
+using MedVision.Nets.Models;
+using MedVision.Nets.Transforms;
+using MedVision.Torch;
+using MedVision.Torch.Tests.Support;
+
+namespace MedVision.Nets.Tests.Inference;
+
+[Collection(GlobalRandomStateCollection.Name)]
+public sealed class EnsemblePredictorTests : IDisposable
+{
+    private static readonly string[] Grades = { "grade 0", "grade 1", "grade 2", "grade 3", "grade 4" };
+    private readonly string _dir = Directory.CreateTempSubdirectory("mvn-ensemble-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    // A tiny 2-D ResNet model file: its seed, input size and channels, classes and task as given.
+    private string Save(string name, int seed, int size = 28, int channels = 3, IReadOnlyList<string>? classes = null, MedMnistTask task = MedMnistTask.OrdinalRegression)
+    {
+        classes ??= Grades;
+        Tensors.ManualSeed((ulong)seed);
+        using var model = ResNet.Builder().WithDepth(18).WithWidths(4, 8, 8, 8).ForInput(channels).WithSmallInputStem().WithClasses(classes.Count).Build();
+        var preprocessing = new PreprocessingCard { InputSize = new() { size, size }, Channels = channels, Mean = new() { 0.5f }, Std = new() { 0.25f }, Resize = "linear" };
+        var path = Path.Combine(_dir, name + ".safetensors");
+        ModelFile.Save(path, model, ModelFile.Describe(model, preprocessing, classes.ToArray(), task));
+        return path;
+    }
+
+    private static byte[][] Pixels(int count) => Enumerable.Range(0, count).Select(i => MedMnistDataset.LoadEmbeddedRetinaMnist().Test.GetImage(i).ToArray()).ToArray();
+
+    [Fact]
+    public void Probabilities_AreTheWeightedMeanOfTheMembers_WithTheirLabelsAgreementAndSpread()
+    {
+        var paths = new[] { Save("a", 1), Save("b", 2), Save("c", 3) };
+        var weights = new[] { 3.0, 1.0, 0.0 };
+        var pixels = Pixels(12);
+        var singles = paths.Select(p =>
+        {
+            using var predictor = Predictor.Load(p);
+            return pixels.Select(x => predictor.PredictPixels(x, 28, 28, 3)).ToArray();
+        }).ToArray();
+
+        using var ensemble = EnsemblePredictor.Load(paths, weights: weights);
+        ensemble.Weights.Should().Equal(0.75, 0.25, 0.0);
+        ensemble.ClassNames.Should().Equal(Grades);
+        ensemble.Task.Should().Be("OrdinalRegression");
+        ensemble.Members.Should().HaveCount(3);
+        bool disagreement = false;
+        for (int i = 0; i < pixels.Length; i++)
+        {
+            var p = ensemble.PredictPixels(pixels[i], 28, 28, 3);
+            var expected = Enumerable.Range(0, 5).Select(k => (0.75 * singles[0][i].Probabilities[k]) + (0.25 * singles[1][i].Probabilities[k])).ToArray();
+            p.Probabilities.Should().Equal(expected, (a, e) => Math.Abs(a - e) < 1e-6);
+            int label = Array.IndexOf(expected, expected.Max());
+            p.Label.Should().Be(label);
+            p.LabelName.Should().Be(Grades[label]);
+            p.Grade.Should().Be(label);
+            p.ExpectedGrade!.Value.Should().BeApproximately(expected.Select((q, k) => q * k).Sum(), 1e-5);
+            for (int m = 0; m < 3; m++) p.Members[m].Should().BeEquivalentTo(singles[m][i], o => o.WithStrictOrdering(), "each member's own prediction is kept, a zero-weight member's too");
+            p.Agreement.Should().BeApproximately(singles.Count(s => s[i].Label == label) / 3.0, 1e-12);
+            for (int k = 0; k < 5; k++)
+            {
+                double variance = (0.75 * Math.Pow(singles[0][i].Probabilities[k] - p.Probabilities[k], 2)) + (0.25 * Math.Pow(singles[1][i].Probabilities[k] - p.Probabilities[k], 2));
+                p.ProbabilitySpread[k].Should().BeApproximately((float)Math.Sqrt(variance), 1e-6f);
+            }
+            disagreement |= p.Agreement < 1;
+        }
+        disagreement.Should().BeTrue("untrained members of different seeds disagree somewhere, so the agreement is checked at values below 1 too");
+    }
+
+    [Fact]
+    public void OneMember_PredictsAsThePredictorAlone()
+    {
+        var path = Save("a", 4, task: MedMnistTask.MultiClass);
+        using var predictor = Predictor.Load(path);
+        using var ensemble = EnsemblePredictor.Load(new[] { path });
+        foreach (var x in Pixels(5))
+        {
+            var alone = predictor.PredictPixels(x, 28, 28, 3);
+            var p = ensemble.PredictPixels(x, 28, 28, 3);
+            p.Probabilities.Should().Equal(alone.Probabilities);
+            p.Label.Should().Be(alone.Label);
+            p.Grade.Should().BeNull("a multi-class task has no grades");
+            p.ExpectedGrade.Should().BeNull();
+            p.Agreement.Should().Be(1);
+            p.ProbabilitySpread.Should().OnlyContain(s => s == 0);
+        }
+    }
+
+    [Fact]
+    public void MembersOfDifferentSizesAndChannels_EachPrepareTheFileStreamAndImageTheirOwnWay()
+    {
+        var paths = new[] { Save("rgb28", 5), Save("grey32", 6, size: 32, channels: 1) };
+        var pixels = Pixels(3);
+        var files = new List<string>();
+        for (int i = 0; i < pixels.Length; i++)
+        {
+            files.Add(Path.Combine(_dir, $"image{i}.png"));
+            ImageCodec.Save(files[i], new RasterImage(28, 28, 3, pixels[i]));
+        }
+        var singles = paths.Select(p =>
+        {
+            using var predictor = Predictor.Load(p);
+            return predictor.PredictFiles(files).ToArray();
+        }).ToArray();
+        singles[0][0].Probabilities.Should().NotEqual(singles[1][0].Probabilities);
+
+        using var ensemble = EnsemblePredictor.Load(paths);
+        var fromFiles = ensemble.PredictFiles(files, batchSize: 2);
+        fromFiles.Should().HaveCount(3);
+        for (int i = 0; i < files.Count; i++)
+        {
+            fromFiles[i].Members[0].Should().BeEquivalentTo(singles[0][i], o => o.WithStrictOrdering());
+            fromFiles[i].Members[1].Should().BeEquivalentTo(singles[1][i], o => o.WithStrictOrdering());
+            fromFiles[i].Probabilities.Should().Equal(singles[0][i].Probabilities.Select((q, k) => (q + singles[1][i].Probabilities[k]) / 2), (a, e) => Math.Abs(a - e) < 1e-6);
+            using (var stream = File.OpenRead(files[i])) ensemble.Predict(stream).Should().BeEquivalentTo(ensemble.PredictFile(files[i]), o => o.WithStrictOrdering());
+            ensemble.PredictPixels(pixels[i], 28, 28, 3).Probabilities.Should().Equal(fromFiles[i].Probabilities);
+        }
+        // [0, 1] images: each member resizes and normalises (and turns grey to RGB) by its own card; an image that does
+        // not suit a member is refused, naming the member.
+        var grey = FloatImage.FromBytesHwc(pixels[0].Where((_, j) => j % 3 == 0).ToArray(), 28, 28, 1);
+        var fromImage = ensemble.Predict(grey);
+        using (var rgb = Predictor.Load(paths[0]))
+        using (var one = Predictor.Load(paths[1]))
+        {
+            fromImage.Members[0].Should().BeEquivalentTo(rgb.Predict(grey), o => o.WithStrictOrdering());
+            fromImage.Members[1].Should().BeEquivalentTo(one.Predict(grey), o => o.WithStrictOrdering());
+        }
+        FluentActions.Invoking(() => ensemble.Predict(FloatImage.FromBytesHwc(pixels[0], 28, 28, 3))).Should().Throw<ArgumentException>()
+            .WithMessage("Member 1 of 2: Image 0 of 1 has 3 channel(s); the model expects 1.*").Which.ParamName.Should().Be("images");
+        ensemble.Predict(Array.Empty<FloatImage>()).Should().BeEmpty();
+    }
+
+    [Fact]
+    public void VolumeMembers_PredictAsTheirPredictorsDo()
+    {
+        var paths = new List<string>();
+        foreach (var (seed, size) in new[] { (7, 6), (8, 8) })
+        {
+            Tensors.ManualSeed((ulong)seed);
+            using var model = ResNet.Builder().WithDepth(18).WithWidths(4, 4, 4, 4).ForInput(channels: 1, spatialDims: 3).WithClasses(2).Build();
+            var preprocessing = new PreprocessingCard { InputSize = new() { size, size, size }, Channels = 1, Mean = new() { 0.5f }, Std = new() { 0.5f } };
+            paths.Add(Path.Combine(_dir, $"volume{seed}.safetensors"));
+            ModelFile.Save(paths[^1], model, ModelFile.Describe(model, preprocessing, new[] { "CN", "AD" }, MedMnistTask.Binary));
+        }
+        var random = new Random(3);
+        var volume = new NiftiImage(Enumerable.Range(0, 7 * 5 * 6).Select(_ => (float)random.NextDouble() * 100).ToArray(), new[] { 7, 5, 6 });
+        var before = volume.Voxels.ToArray();
+        var singles = paths.Select(p => { using var predictor = Predictor.Load(p); return predictor.PredictVolume(volume); }).ToArray();
+
+        using var ensemble = EnsemblePredictor.Load(paths);
+        var p = ensemble.PredictVolume(volume);
+        p.Members.Should().BeEquivalentTo(singles, o => o.WithStrictOrdering());
+        p.Probabilities.Should().Equal(singles[0].Probabilities.Select((q, k) => (q + singles[1].Probabilities[k]) / 2), (a, e) => Math.Abs(a - e) < 1e-6);
+        ensemble.PredictVolumes(new[] { volume }).Should().BeEquivalentTo(p, o => o.WithStrictOrdering());
+        volume.Voxels.Should().Equal(before, "the caller's volume is not changed");
+        var file = Path.Combine(_dir, "volume.nii.gz");
+        NiftiWriter.Write(file, volume);
+        ensemble.PredictFile(file).Probabilities.Should().Equal(p.Probabilities, (a, e) => Math.Abs(a - e) < 1e-6);
+        FluentActions.Invoking(() => ensemble.PredictVolumes(Array.Empty<NiftiImage>())).Should().Throw<ArgumentException>().WithMessage("*at least one channel*");
+    }
+
+    [Fact]
+    public void MembersThatDoNotFitTogether_AndBadWeights_AreRefusedByName()
+    {
+        var a = Save("a", 1);
+        var other = Save("other", 2, classes: new[] { "no", "mild", "moderate", "severe", "proliferative" });
+        var multiClass = Save("multi", 3, task: MedMnistTask.MultiClass);
+        Tensors.ManualSeed(4);
+        using (var model = ResNet.Builder().WithDepth(18).WithWidths(4, 4, 4, 4).ForInput(channels: 1, spatialDims: 3).WithClasses(5).Build())
+            ModelFile.Save(Path.Combine(_dir, "volume.safetensors"), model, ModelFile.Describe(model, new PreprocessingCard { InputSize = new() { 6, 6, 6 }, Channels = 1, Mean = new() { 0.5f }, Std = new() { 0.5f } }, Grades, MedMnistTask.OrdinalRegression));
+        var volume = Path.Combine(_dir, "volume.safetensors");
+
+        long live = Tensors.LiveTensors;
+        FluentActions.Invoking(() => EnsemblePredictor.Load(new[] { a, other })).Should().Throw<ArgumentException>().WithMessage("*Member 1 has the classes [no, mild*but member 0 has [grade 0*");
+        FluentActions.Invoking(() => EnsemblePredictor.Load(new[] { a, multiClass })).Should().Throw<ArgumentException>().WithMessage("*Member 1 is a MultiClass model but member 0 is a OrdinalRegression model*");
+        FluentActions.Invoking(() => EnsemblePredictor.Load(new[] { a, volume })).Should().Throw<ArgumentException>().WithMessage("*Member 1 takes 3-D volumes but member 0 takes 2-D images*");
+        FluentActions.Invoking(() => EnsemblePredictor.Load(new[] { a, Path.Combine(_dir, "missing.safetensors") })).Should().Throw<Exception>().WithMessage("*missing.safetensors*");
+        Tensors.LiveTensors.Should().BeLessThanOrEqualTo(live, "the members loaded before a refusal are freed");
+
+        FluentActions.Invoking(() => EnsemblePredictor.Load(Array.Empty<string>())).Should().Throw<ArgumentException>().WithMessage("*at least one model file*");
+        FluentActions.Invoking(() => EnsemblePredictor.Load(new[] { a, "" })).Should().Throw<ArgumentException>().WithMessage("*Model file 1 of 2 is null or empty*");
+        FluentActions.Invoking(() => EnsemblePredictor.Load(new[] { a, Path.Combine(_dir, ".", "a.safetensors") })).Should().Throw<ArgumentException>().WithMessage("*listed twice (members 0 and 1)*");
+        FluentActions.Invoking(() => EnsemblePredictor.Load(new[] { a, a }, weights: new[] { 1.0 })).Should().Throw<ArgumentException>();
+        FluentActions.Invoking(() => EnsemblePredictor.Load(new[] { a }, weights: new[] { 1.0, 2.0 })).Should().Throw<ArgumentException>().WithMessage("*2 weights were given for 1 members*");
+        FluentActions.Invoking(() => EnsemblePredictor.Load(new[] { a }, weights: new[] { -1.0 })).Should().Throw<ArgumentOutOfRangeException>().WithMessage("*Weight 0 must be finite and non-negative*");
+        FluentActions.Invoking(() => EnsemblePredictor.Load(new[] { a }, weights: new[] { double.NaN })).Should().Throw<ArgumentOutOfRangeException>();
+        FluentActions.Invoking(() => EnsemblePredictor.Load(new[] { a }, weights: new[] { 0.0 })).Should().Throw<ArgumentException>().WithMessage("*all 0*");
+
+        using var one = Predictor.Load(a);
+        FluentActions.Invoking(() => EnsemblePredictor.Create(new[] { one, one })).Should().Throw<ArgumentException>().WithMessage("*Members 0 and 1 are the same predictor*");
+        FluentActions.Invoking(() => EnsemblePredictor.Create(new Predictor[] { one, null! })).Should().Throw<ArgumentException>().WithMessage("*Member 1 of 2 is null*");
+        FluentActions.Invoking(() => EnsemblePredictor.Create(Array.Empty<Predictor>())).Should().Throw<ArgumentException>().WithMessage("*at least one member*");
+    }
+
+    [Fact]
+    public void Dispose_FreesTheMembers_AndLaterCallsAreRefused()
+    {
+        var ensemble = EnsemblePredictor.Load(new[] { Save("a", 1), Save("b", 2) });
+        var member = ensemble.Members[0];
+        var pixels = Pixels(1)[0];
+        ensemble.PredictPixels(pixels, 28, 28, 3).Members.Should().HaveCount(2);
+        ensemble.Dispose();
+        ensemble.Dispose();
+        FluentActions.Invoking(() => ensemble.PredictPixels(pixels, 28, 28, 3)).Should().Throw<ObjectDisposedException>();
+        FluentActions.Invoking(() => member.PredictPixels(pixels, 28, 28, 3)).Should().Throw<ObjectDisposedException>("the ensemble owns its members");
+    }
+
+    [Fact]
+    public void ManyThreadsGetTheSerialResults()
+    {
+        using var ensemble = EnsemblePredictor.Load(new[] { Save("a", 1), Save("b", 2, size: 32) });
+        var inputs = Pixels(20);
+        var serial = inputs.Select(p => ensemble.PredictPixels(p, 28, 28, 3).Probabilities.ToArray()).ToArray();
+        static long SettledLiveTensors() { NativeHeap.Settle(); return Tensors.LiveTensors; }
+        var liveBefore = SettledLiveTensors();
+        int mismatches = 0;
+        Parallel.For(0, 4, new ParallelOptions { MaxDegreeOfParallelism = 4 }, t =>
+        {
+            for (int i = 0; i < 100; i++)
+            {
+                int index = ((t * 7) + i) % inputs.Length;
+                if (!ensemble.PredictPixels(inputs[index], 28, 28, 3).Probabilities.SequenceEqual(serial[index])) Interlocked.Increment(ref mismatches);
+            }
+        });
+        mismatches.Should().Be(0);
+        SettledLiveTensors().Should().Be(liveBefore);
+    }
+}
