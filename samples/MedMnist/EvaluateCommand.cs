@@ -17,7 +17,7 @@ internal static class EvaluateCommand
 {
     public static Command Create()
     {
-        var model = ModelOptions.Model();
+        var models = ModelOptions.Models();
         var dataset = ModelOptions.Dataset("MedMNIST dataset name (default retinamnist, which is shipped).");
         var dataFile = new Option<string?>("--data-file") { Description = "Read the dataset from this .npz file." };
         var device = new Option<string>("--device") { Description = "cpu, cuda or cuda:N.", DefaultValueFactory = _ => "cpu" }.IsDevice();
@@ -25,36 +25,50 @@ internal static class EvaluateCommand
         var mixedPrecision = ModelOptions.MixedPrecision("Run the network under bfloat16 autocast (faster on CPUs with bfloat16 instructions; probabilities differ from float32 by about 1e-2).");
         var threads = new Option<int>("--threads") { Description = "libtorch intra-op threads.", DefaultValueFactory = _ => Environment.ProcessorCount }.AtLeast(1);
         var output = new Option<string>("--output") { Description = "Folder for the reliability diagram and the Grad-CAM grid.", DefaultValueFactory = _ => "runs/evaluate" };
-        var command = new Command("evaluate", "Evaluate a model file on the validation and test splits: AUC, ACC and calibration (before and after temperature scaling).")
+        var command = new Command("evaluate", "Evaluate a model file, or several as an ensemble, on the validation and test splits: AUC, ACC and calibration (before and after temperature scaling).")
         {
-            model, dataset, dataFile, device, flips, mixedPrecision, threads, output,
+            models, dataset, dataFile, device, flips, mixedPrecision, threads, output,
         };
-        command.SetAction(r => Run(r.GetValue(model)!, r.GetValue(dataset), r.GetValue(dataFile), Device.Parse(r.GetValue(device)!), r.GetValue(flips), r.GetValue(mixedPrecision), r.GetValue(threads), r.GetValue(output)!));
+        command.SetAction(r => Run(r.GetValue(models)!, r.GetValue(dataset), r.GetValue(dataFile), Device.Parse(r.GetValue(device)!), r.GetValue(flips), r.GetValue(mixedPrecision), r.GetValue(threads), r.GetValue(output)!));
         return command;
     }
 
-    private static int Run(string modelPath, string? datasetName, string? dataFile, Device device, TestTimeFlips flips, bool mixedPrecision, int threads, string output)
+    private static int Run(string[] modelPaths, string? datasetName, string? dataFile, Device device, TestTimeFlips flips, bool mixedPrecision, int threads, string output)
     {
         Tensors.NumThreads = threads;
         var data = TrainCommand.LoadDataset(datasetName, dataFile);
         var info = data.Info!;
-        using var predictor = ModelOptions.LoadPredictor(modelPath, device, flips, mixedPrecision);
-        if (predictor.ClassNames.Count != info.ClassCount)
-            throw new ArgumentException($"The model has {predictor.ClassNames.Count} classes but {info.Name} has {info.ClassCount}.");
-        AnsiConsole.MarkupLine($"Model {Markup.Escape(modelPath)} (temperature {predictor.Card.Temperature.ToString("G4", CultureInfo.InvariantCulture)}, flips {flips}{(mixedPrecision ? ", bfloat16 autocast" : "")}) on {info.Name}");
+        // One model is an ensemble of one: the same probabilities, and its Grad-CAM grid below.
+        using var ensemble = ModelOptions.LoadEnsemble(modelPaths, device, flips, mixedPrecision);
+        if (ensemble.ClassNames.Count != info.ClassCount)
+            throw new ArgumentException($"The model has {ensemble.ClassNames.Count} classes but {info.Name} has {info.ClassCount}.");
+        string Settings(Predictor p) => $"temperature {p.Card.Temperature.ToString("G4", CultureInfo.InvariantCulture)}, flips {flips}{(mixedPrecision ? ", bfloat16 autocast" : "")}";
+        if (modelPaths.Length == 1) AnsiConsole.MarkupLine($"Model {Markup.Escape(modelPaths[0])} ({Settings(ensemble.Members[0])}) on {info.Name}");
+        else
+        {
+            AnsiConsole.MarkupLine($"Ensemble of {modelPaths.Length} models (probabilities averaged) on {info.Name}:");
+            for (int m = 0; m < modelPaths.Length; m++) AnsiConsole.MarkupLine($"  {m + 1}. {Markup.Escape(modelPaths[m])} ({Settings(ensemble.Members[m])})");
+        }
         Directory.CreateDirectory(output);
 
-        var (valLabels, valScores) = (data.Validation.Labels, Predict(predictor, data.Validation));
-        var (testLabels, testScores) = (data.Test.Labels, Predict(predictor, data.Test));
+        var (valLabels, (valScores, _)) = (data.Validation.Labels, Predict(ensemble, data.Validation));
+        var (testLabels, (testScores, memberTestScores)) = (data.Test.Labels, Predict(ensemble, data.Test));
         string F(double v) => v.ToString("F4", CultureInfo.InvariantCulture);
         var table = new Table().AddColumn("split").AddColumn(new TableColumn("AUC").RightAligned()).AddColumn(new TableColumn("ACC").RightAligned());
         table.AddRow("val", F(MedMnistEvaluator.GetAuc(info.Task, valLabels, valScores).Value), F(MedMnistEvaluator.GetAcc(info.Task, valLabels, valScores)));
         var testAuc = MedMnistEvaluator.GetAuc(info.Task, testLabels, testScores).Value;
         var testAcc = MedMnistEvaluator.GetAcc(info.Task, testLabels, testScores);
-        table.AddRow("test", F(testAuc), F(testAcc));
+        table.AddRow(modelPaths.Length == 1 ? "test" : "test (ensemble)", F(testAuc), F(testAcc));
+        var memberAucs = memberTestScores.Select(scores => MedMnistEvaluator.GetAuc(info.Task, testLabels, scores).Value).ToArray();
+        var memberAccs = memberTestScores.Select(scores => MedMnistEvaluator.GetAcc(info.Task, testLabels, scores)).ToArray();
+        if (modelPaths.Length > 1)
+            for (int m = 0; m < modelPaths.Length; m++) table.AddRow($"test, model {m + 1} alone", F(memberAucs[m]), F(memberAccs[m]));
         AnsiConsole.Write(table);
 
-        var line = string.Create(CultureInfo.InvariantCulture, $"EVALUATION {Path.GetFileName(Path.GetDirectoryName(Path.GetFullPath(modelPath)))} {info.Name} test_auc={testAuc:F4} test_acc={testAcc:F4}");
+        var name = modelPaths.Length == 1 ? RunName(modelPaths[0]) : "ensemble:" + string.Join(",", modelPaths.Select(RunName));
+        var line = string.Create(CultureInfo.InvariantCulture, $"EVALUATION {name} {info.Name} test_auc={testAuc:F4} test_acc={testAcc:F4}");
+        if (modelPaths.Length > 1)
+            line += string.Create(CultureInfo.InvariantCulture, $" members={modelPaths.Length} member_test_auc={string.Join(",", memberAucs.Select(F))} member_test_acc={string.Join(",", memberAccs.Select(F))}");
         var calibration = Plots.WriteReliabilityDiagram(info, testLabels, testScores, Path.Combine(output, "test-reliability.svg"));
         if (calibration is not null)
         {
@@ -63,7 +77,7 @@ internal static class EvaluateCommand
             line += string.Create(CultureInfo.InvariantCulture,
                 $" test_ece={calibration.ExpectedCalibrationError:F4} test_brier={calibration.BrierScore:F4} test_nll={calibration.NegativeLogLikelihood:F4} temperature={scaling.Temperature:F4} scaled_ece={scaled.ExpectedCalibrationError:F4} scaled_brier={scaled.BrierScore:F4} scaled_nll={scaled.NegativeLogLikelihood:F4}");
         }
-        bool gradCam = Plots.WriteGradCamGrid(predictor, data.Test, Path.Combine(output, "test-gradcam.png"));
+        bool gradCam = modelPaths.Length == 1 && Plots.WriteGradCamGrid(ensemble.Members[0], data.Test, Path.Combine(output, "test-gradcam.png"));
         var full = Path.GetFullPath(output);
         AnsiConsole.MarkupLine($"Written: {(calibration is not null ? $"{full}/test-reliability.svg" : "")}{(gradCam ? $" {full}/test-gradcam.png" : "")}");
         Console.WriteLine(line);
@@ -80,18 +94,28 @@ internal static class EvaluateCommand
         return scaled;
     }
 
-    // The split's probabilities through the predictor (the model file's preprocessing, temperature and flips).
-    private static double[,] Predict(Predictor predictor, MedMnistSplitData split)
+    // The run folder a model file lies in (the train command's --output), naming the model in the EVALUATION line.
+    private static string RunName(string modelPath) => Path.GetFileName(Path.GetDirectoryName(Path.GetFullPath(modelPath)))!;
+
+    // The split's probabilities through the ensemble (each model file's preprocessing, temperature and flips), and
+    // each member's own.
+    private static (double[,] Scores, double[][,] MemberScores) Predict(EnsemblePredictor ensemble, MedMnistSplitData split)
     {
         var source = new MedMnistImageSource(split);
-        var scores = new double[split.Count, predictor.ClassNames.Count];
+        int classes = ensemble.ClassNames.Count;
+        var scores = new double[split.Count, classes];
+        var members = ensemble.Members.Select(_ => new double[split.Count, classes]).ToArray();
         for (int start = 0; start < split.Count; start += 128)
         {
             var images = Enumerable.Range(start, Math.Min(128, split.Count - start)).Select(i => source.Load(i).Image).ToList();
-            var predictions = predictor.Predict(images);
+            var predictions = ensemble.Predict(images);
             for (int i = 0; i < predictions.Count; i++)
-                for (int k = 0; k < predictions[i].Probabilities.Count; k++) scores[start + i, k] = predictions[i].Probabilities[k];
+                for (int k = 0; k < classes; k++)
+                {
+                    scores[start + i, k] = predictions[i].Probabilities[k];
+                    for (int m = 0; m < members.Length; m++) members[m][start + i, k] = predictions[i].Members[m].Probabilities[k];
+                }
         }
-        return scores;
+        return (scores, members);
     }
 }

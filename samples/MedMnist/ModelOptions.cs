@@ -16,6 +16,37 @@ internal static class ModelOptions
         Required = true,
     };
 
+    /// <summary>--model FILE, once or more (required): more than once, the models predict as an ensemble.</summary>
+    public static Option<string[]> Models() => new("--model")
+    {
+        Description = "A model file written by the train command (model.safetensors), a TorchScript file with a model card, or an ONNX file written by the export command (model.onnx, run by ONNX Runtime on the CPU). Give --model more than once to predict with an ensemble: the models' probabilities averaged (e.g. runs of different seeds, or the folds of a cross-validation).",
+        Required = true,
+        Arity = ArgumentArity.OneOrMore,
+    };
+
+    /// <summary>
+    /// Loads the --model files as an ensemble (see <see cref="LoadPredictor"/> for each file); a file given twice is refused.
+    /// </summary>
+    public static EnsemblePredictor LoadEnsemble(IReadOnlyList<string> paths, Device device, TestTimeFlips flips, bool mixedPrecision)
+    {
+        for (int i = 0; i < paths.Count; i++)
+        {
+            int first = paths.ToList().FindIndex(p => Path.GetFullPath(p) == Path.GetFullPath(paths[i]));
+            if (first != i) throw new ArgumentException($"--model {paths[i]} is given twice; each model of an ensemble counts once.");
+        }
+        var members = new List<Predictor>();
+        try
+        {
+            foreach (var path in paths) members.Add(LoadPredictor(path, device, flips, mixedPrecision));
+            return EnsemblePredictor.Create(members);
+        }
+        catch
+        {
+            foreach (var member in members) member.Dispose();
+            throw;
+        }
+    }
+
     /// <summary>
     /// Loads the --model file: an ONNX file (.onnx) through ONNX Runtime on the CPU, anything else through libtorch on
     /// <paramref name="device"/>.

@@ -16,17 +16,23 @@ internal static class PredictCommand
 {
     public static Command Create()
     {
-        var model = ModelOptions.Model();
+        var models = ModelOptions.Models();
         var device = new Option<string>("--device") { Description = "cpu, cuda or cuda:N.", DefaultValueFactory = _ => "cpu" }.IsDevice();
         var heatmaps = new Option<string?>("--heatmaps") { Description = "Also write, into this folder, each image with the class-activation map of its prediction blended over it (NAME-gradcam.png)." };
         var flips = ModelOptions.Flips();
         var mixedPrecision = ModelOptions.MixedPrecision("Run the network under bfloat16 autocast (for large batches of files; single images are usually faster in float32).");
         var cam = new Option<CamMethod>("--cam") { Description = "The map for --heatmaps: GradCam or GradCamPlusPlus.", DefaultValueFactory = _ => CamMethod.GradCam }.Known();
         var images = new Argument<string[]>("images") { Description = "JPEG or PNG files to classify; for a model of 3-D volumes, NIfTI files (.nii, .nii.gz) or folders of a DICOM series.", Arity = ArgumentArity.OneOrMore };
-        var command = new Command("predict", "Classify image files with a saved model file.") { model, device, flips, mixedPrecision, heatmaps, cam, images };
-        command.SetAction(r => Run(r.GetValue(model)!, Device.Parse(r.GetValue(device)!), r.GetValue(flips), r.GetValue(mixedPrecision), r.GetValue(images)!, r.GetValue(heatmaps), r.GetValue(cam)));
+        var command = new Command("predict", "Classify image files with a saved model file, or with several as an ensemble.") { models, device, flips, mixedPrecision, heatmaps, cam, images };
+        command.SetAction(r => r.GetValue(models)! is [var one]
+            ? Run(one, Device.Parse(r.GetValue(device)!), r.GetValue(flips), r.GetValue(mixedPrecision), r.GetValue(images)!, r.GetValue(heatmaps), r.GetValue(cam))
+            : RunEnsemble(r.GetValue(models)!, Device.Parse(r.GetValue(device)!), r.GetValue(flips), r.GetValue(mixedPrecision), r.GetValue(images)!, r.GetValue(heatmaps)));
         return command;
     }
+
+    /// <summary>The model line of the banner: architecture, task, classes, input size.</summary>
+    internal static string Describe(string path, ModelCard card)
+        => $"{Markup.Escape(Path.GetFileName(path))}: {card.Architecture} {card.ResNet?.Block} {string.Join("-", card.ResNet?.Layers ?? new())}, task {card.Task}, classes {card.ClassNames.Count}, input {string.Join("×", card.Preprocessing.InputSize)}";
 
     private static int Run(string modelPath, Device device, TestTimeFlips flips, bool mixedPrecision, string[] images, string? heatmaps, CamMethod cam)
     {
@@ -38,21 +44,46 @@ internal static class PredictCommand
         if (heatmaps is not null && predictor.Card.Preprocessing.InputSize.Count == 3)
             throw new ArgumentException("--heatmaps overlays the maps on 2-D images; this model takes 3-D volumes.");
         var card = predictor.Card;
-        AnsiConsole.MarkupLine($"Model {Markup.Escape(Path.GetFileName(modelPath))}: {card.Architecture} {card.ResNet?.Block} {string.Join("-", card.ResNet?.Layers ?? new())}, task {card.Task}, classes {card.ClassNames.Count}, input {string.Join("×", card.Preprocessing.InputSize)}");
-        var table = new Table().AddColumn("image").AddColumn("prediction").AddColumn(new TableColumn("probability").RightAligned());
-        bool ordinal = card.Task.Equals("OrdinalRegression", StringComparison.OrdinalIgnoreCase);
-        if (ordinal) table.AddColumn(new TableColumn("expected grade").RightAligned());
+        AnsiConsole.MarkupLine($"Model {Describe(modelPath, card)}");
         var predictions = heatmaps is null ? predictor.PredictFiles(images) : WriteHeatmaps(predictor, images, heatmaps, cam);
+        bool ordinal = card.Task.Equals("OrdinalRegression", StringComparison.OrdinalIgnoreCase);
+        AnsiConsole.Write(Table(images, predictions, ordinal, ensemble: false));
+        if (heatmaps is not null) AnsiConsole.MarkupLine($"{cam} maps of the predicted classes: {Markup.Escape(Path.GetFullPath(heatmaps))}/*-gradcam.png");
+        return 0;
+    }
+
+    // Predicts with every --model and averages their probabilities; the table adds how many members agree with the
+    // ensemble's label and each member's own label.
+    private static int RunEnsemble(string[] modelPaths, Device device, TestTimeFlips flips, bool mixedPrecision, string[] images, string? heatmaps)
+    {
+        if (heatmaps is not null)
+            throw new ArgumentException($"--heatmaps explains one model's prediction; with {modelPaths.Length} --model files give one of them at a time.");
+        using var ensemble = ModelOptions.LoadEnsemble(modelPaths, device, flips, mixedPrecision);
+        AnsiConsole.MarkupLine($"Ensemble of {modelPaths.Length} models (probabilities averaged):");
+        for (int m = 0; m < modelPaths.Length; m++) AnsiConsole.MarkupLine($"  {m + 1}. {Describe(modelPaths[m], ensemble.Members[m].Card)}");
+        var predictions = ensemble.PredictFiles(images);
+        AnsiConsole.Write(Table(images, predictions, ensemble.Task.Equals("OrdinalRegression", StringComparison.OrdinalIgnoreCase), ensemble: true));
+        return 0;
+    }
+
+    private static Table Table(string[] images, IReadOnlyList<Prediction> predictions, bool ordinal, bool ensemble)
+    {
+        var table = new Table().AddColumn("image").AddColumn("prediction").AddColumn(new TableColumn("probability").RightAligned());
+        if (ordinal) table.AddColumn(new TableColumn("expected grade").RightAligned());
+        if (ensemble) table.AddColumn(new TableColumn("agreement").RightAligned()).AddColumn("members' labels");
         for (int i = 0; i < images.Length; i++)
         {
             var p = predictions[i];
             var row = new List<string> { Markup.Escape(images[i]), Markup.Escape($"{p.Label}: {p.LabelName}"), p.Probabilities[p.Label].ToString("F3", CultureInfo.InvariantCulture) };
             if (ordinal) row.Add(p.ExpectedGrade!.Value.ToString("F2", CultureInfo.InvariantCulture));
+            if (p is EnsemblePrediction e)
+            {
+                row.Add($"{e.Members.Count(m => m.Label == e.Label)}/{e.Members.Count}");
+                row.Add(string.Join(" ", e.Members.Select(m => m.Label)));
+            }
             table.AddRow(row.ToArray());
         }
-        AnsiConsole.Write(table);
-        if (heatmaps is not null) AnsiConsole.MarkupLine($"{cam} maps of the predicted classes: {Markup.Escape(Path.GetFullPath(heatmaps))}/*-gradcam.png");
-        return 0;
+        return table;
     }
 
     // Explains each image's prediction and writes the map blended over the original, at the original's size.

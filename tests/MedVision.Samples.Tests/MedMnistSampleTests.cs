@@ -81,6 +81,62 @@ public sealed class MedMnistSampleTests(MedMnistTrainedRun run) : IClassFixture<
     }
 
     [Fact]
+    public async Task PredictAndEvaluate_WithSeveralModels_AverageThemAsAnEnsemble()
+    {
+        var second = run.Folder["run-seed7"];
+        var train = await SampleApp.RunAsync("medmnist", run.Folder.Path,
+            "train", "--data-file", run.DataFile, "--epochs", "1", "--batch", "16", "--threads", "1", "--seed", "7", "--output", second);
+        train.ExitCode.Should().Be(0, train.ToString());
+        var models = new[] { Path.Combine(run.RunFolder, "model.safetensors"), Path.Combine(second, "model.safetensors") };
+
+        var names = TinyRetinaMnist.WritePngs(run.Folder.Path, 4);
+        var predict = await SampleApp.RunAsync("medmnist", run.Folder.Path, ["predict", "--model", models[0], "--model", models[1], .. names]);
+        predict.ExitCode.Should().Be(0, predict.ToString());
+        predict.Text.Should().Contain("Ensemble of 2 models").And.Contain("1. model.safetensors: resnet").And.Contain("agreement");
+        using (var ensemble = EnsemblePredictor.Load(models))
+        {
+            var rows = predict.Output.Split('\n');
+            foreach (var name in names)
+            {
+                var expected = ensemble.PredictFile(Path.Combine(run.Folder.Path, name));
+                rows.Should().ContainSingle(r => r.Contains(name)).Which.Should().Contain($"{expected.Label}: {expected.LabelName}")
+                    .And.Contain(expected.Probabilities[expected.Label].ToString("F3", CultureInfo.InvariantCulture))
+                    .And.Contain($"{expected.Members.Count(m => m.Label == expected.Label)}/2")
+                    .And.Contain($"{expected.Members[0].Label} {expected.Members[1].Label}");
+            }
+        }
+
+        var evaluate = await SampleApp.RunAsync("medmnist", run.Folder.Path,
+            "evaluate", "--model", models[0], "--model", models[1], "--dataset", "retinamnist", "--data-file", run.DataFile, "--output", run.Folder["evaluation-ensemble"]);
+        evaluate.ExitCode.Should().Be(0, evaluate.ToString());
+        evaluate.Text.Should().Contain("test (ensemble)").And.Contain("test, model 2 alone");
+        var line = evaluate.Lines("EVALUATION").Should().ContainSingle().Subject;
+        line["#0"].Should().Be("ensemble:run,run-seed7");
+        line["members"].Should().Be("2");
+        line["member_test_auc"].Should().Be($"{run.Train.Lines().Single()["test_auc"]},{train.Lines().Single()["test_auc"]}", "each member alone scores what its training run printed");
+        line["member_test_acc"].Should().Be($"{run.Train.Lines().Single()["test_acc"]},{train.Lines().Single()["test_acc"]}");
+        var test = MedVision.Nets.Data.MedMnist.MedMnistDataset.Load(run.DataFile).Test;
+        using (var ensemble = EnsemblePredictor.Load(models))
+        {
+            var source = new MedVision.Nets.Data.Loading.MedMnistImageSource(test);
+            var predictions = ensemble.Predict(Enumerable.Range(0, test.Count).Select(i => source.Load(i).Image).ToList());
+            var scores = new double[test.Count, 5];
+            for (int i = 0; i < test.Count; i++) for (int k = 0; k < 5; k++) scores[i, k] = predictions[i].Probabilities[k];
+            var auc = MedVision.Nets.Metrics.MedMnistEvaluator.GetAuc(MedVision.Nets.Metrics.MedMnistTask.OrdinalRegression, test.Labels, scores).Value;
+            line["test_auc"].Should().Be(auc.ToString("F4", CultureInfo.InvariantCulture));
+        }
+        File.Exists(run.Folder["evaluation-ensemble/test-reliability.svg"]).Should().BeTrue();
+        File.Exists(run.Folder["evaluation-ensemble/test-gradcam.png"]).Should().BeFalse("a Grad-CAM grid explains one model");
+
+        var heatmaps = await SampleApp.RunAsync("medmnist", run.Folder.Path, ["predict", "--model", models[0], "--model", models[1], "--heatmaps", run.Folder["maps-ensemble"], .. names]);
+        heatmaps.ExitCode.Should().Be(2, heatmaps.ToString());
+        heatmaps.Error.Should().Contain("--heatmaps explains one model's prediction");
+        var twice = await SampleApp.RunAsync("medmnist", run.Folder.Path, ["predict", "--model", models[0], "--model", models[0], .. names]);
+        twice.ExitCode.Should().Be(2, twice.ToString());
+        twice.Error.Should().Contain("is given twice");
+    }
+
+    [Fact]
     public async Task Export_WritesAnOnnxFileCarryingTheModelCard()
     {
         var target = run.Folder["exported/model.onnx"];
