@@ -666,6 +666,40 @@ public sealed class GuideExamplesTests
     }
 
     [Fact]
+    public void EnsembleExample()
+    {
+        var output = Directory.CreateTempSubdirectory("mvn-guide-ensemble-").FullName;
+        try
+        {
+            var foldPaths = new List<string>();
+            for (int fold = 0; fold < 3; fold++)
+            {
+                Tensors.ManualSeed((ulong)fold);
+                using var model = ResNet.Builder().WithDepth(18).WithWidths(4, 8, 8, 8).ForInput(channels: 3).WithSmallInputStem().WithClasses(5).Build();
+                foldPaths.Add(Path.Combine(output, $"fold{fold}.safetensors"));
+                ModelFile.Save(foldPaths[^1], model, ModelFile.Describe(model, new PreprocessingCard { InputSize = [28, 28], Channels = 3, Mean = [0.5f], Std = [0.5f] }, ["0", "1", "2", "3", "4"], MedMnistTask.OrdinalRegression));
+            }
+            var imagePath = Path.Combine(output, "fundus.png");
+            ImageCodec.Save(imagePath, new RasterImage(28, 28, 3, MedMnistDataset.LoadEmbeddedRetinaMnist().Test.GetImage(3).ToArray()));
+            // snippet: ensemble
+            // The models of a 3-fold cross-validation (DataSplits.StratifiedKFold), each saved by ModelFile.Save.
+            using var ensemble = EnsemblePredictor.Load(foldPaths);   // optional weights, e.g. each fold's validation AUC
+            var p = ensemble.PredictFile(imagePath);                  // each model prepares the image as its card says
+            Console.WriteLine($"grade {p.Grade}, expected {p.ExpectedGrade:F2}; {p.Agreement:P0} of the models agree ({string.Join(", ", p.Members.Select(m => m.Grade))})");
+            if (p.Agreement < 1) Console.WriteLine("the models disagree: a case for a second look");
+            // end snippet
+            p.Members.Should().HaveCount(3);
+            using var fold1 = Predictor.Load(foldPaths[1]);
+            p.Members[1].Probabilities.Should().Equal(fold1.PredictFile(imagePath).Probabilities);
+            p.Probabilities.Should().Equal(Enumerable.Range(0, 5).Select(k => p.Members.Average(m => m.Probabilities[k])), (a, e) => Math.Abs(a - e) < 1e-6);
+        }
+        finally
+        {
+            Directory.Delete(output, recursive: true);
+        }
+    }
+
+    [Fact]
     public void SlidingWindowExample()
     {
         // snippet: sliding-window
@@ -696,7 +730,7 @@ public sealed class GuideExamplesTests
         var source = File.ReadAllText(Path.Combine(root, "tests", "MedVision.Nets.Tests", "Docs", "GuideExamplesTests.cs"));
         var guide = File.ReadAllText(Path.Combine(root, "docs", "guide.md")).ReplaceLineEndings("\n");
         var snippets = Regex.Matches(source.ReplaceLineEndings("\n"), @"// snippet: (?<name>[a-z-]+)\n(?<code>.*?)\n[ ]*// end snippet", RegexOptions.Singleline);
-        snippets.Should().HaveCount(22);
+        snippets.Should().HaveCount(23);
         foreach (Match snippet in snippets)
         {
             var code = Dedent(snippet.Groups["code"].Value);
