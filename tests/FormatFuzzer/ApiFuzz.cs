@@ -812,25 +812,7 @@ internal static partial class ApiFuzz
         var task = tasks[rng.Next(tasks.Length)];
         int classes = task == MedVision.Nets.Metrics.MedMnistTask.Binary ? 2 : rng.Next(2, 6);
         var size = Enumerable.Range(0, volume ? 3 : 2).Select(_ => volume ? rng.Next(8, 14) : rng.Next(8, 33)).ToList();
-        int statistics = rng.Next(2) == 0 ? 1 : channels; // one mean and std for all channels, or one per channel
-        var card = new MedVision.Nets.Inference.PreprocessingCard
-        {
-            InputSize = size, Channels = channels,
-            Mean = Enumerable.Range(0, statistics).Select(_ => (float)Math.Round(rng.NextDouble(), 2)).ToList(),
-            Std = Enumerable.Range(0, statistics).Select(_ => (float)Math.Round(0.1 + rng.NextDouble(), 2)).ToList(),
-            Resize = rng.Next(2) == 0 ? "linear" : "nearest",
-            // Now and then each input normalised by its own statistics first (card format 3).
-            IntensityNormalization = rng.Next(4) == 0 ? new MedVision.Nets.Inference.IntensityNormalizationCard { NonZero = rng.Next(2) == 0, ChannelWise = rng.Next(2) == 0 } : null,
-            // Volumes now and then cropped to their foreground first (a threshold inside or outside their range, a margin).
-            CropForeground = volume && rng.Next(3) == 0 ? new MedVision.Nets.Inference.ForegroundCropCard { Threshold = (float)Math.Round(rng.NextDouble() * 2 - 0.5, 2), Margin = rng.Next(4) } : null,
-            // Volumes now and then resampled to a voxel size first, and brought to the input size by crop-or-pad (format 5).
-            Spacing = volume && rng.Next(3) == 0 ? Enumerable.Range(0, 3).Select(_ => (float)Math.Round(0.5 + (rng.NextDouble() * 2), 2)).ToList() : null,
-            Fit = volume && rng.Next(3) == 0 ? "crop_or_pad" : null,
-            AlignModalities = volume && rng.Next(4) == 0 ? true : null,
-            IntensityPercentiles = volume && rng.Next(4) == 0 ? [Math.Round(rng.NextDouble() * 10, 1), Math.Round(90 + (rng.NextDouble() * 10), 1)] : null,
-            // Volumes now and then scaled channel by channel (format 6).
-            IntensityChannelWise = volume && rng.Next(3) == 0 ? true : null,
-        };
+        var card = RandomCard(rng, volume, channels, size);
         var flips = (MedVision.Nets.Inference.TestTimeFlips)rng.Next(volume ? 8 : 4);
         var names = Enumerable.Range(0, classes).Select(i => $"class{i}").ToArray();
         steps.Add($"{task} model, {classes} classes, {channels} channel(s), input [{string.Join(", ", size)}], mean [{string.Join(", ", card.Mean)}], std [{string.Join(", ", card.Std)}], {card.Resize}{(card.IntensityNormalization is { } n ? $", per-input normalisation (non-zero {n.NonZero}, channel-wise {n.ChannelWise})" : "")}{(card.CropForeground is { } f ? $", crop above {f.Threshold} (margin {f.Margin})" : "")}{(card.Spacing is { } sp ? $", spacing [{string.Join(", ", sp)}]" : "")}{(card.Fit is { } fit ? $", fit {fit}" : "")}{(card.AlignModalities == true ? ", aligned" : "")}{(card.IntensityPercentiles is { } pc ? $", percentiles [{string.Join(", ", pc)}]" : "")}{(card.IntensityChannelWise == true ? ", channel-wise" : "")}, flips {flips}");
@@ -912,6 +894,157 @@ internal static partial class ApiFuzz
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// An ensemble of 1–3 predictors over model files written for the step: one task, class count and kind of input (2-D
+    /// or 3-D), each member with its own random input size, channel count, preprocessing and flips, and now and then
+    /// random weights (a negative or all-zero set among them); then 1–3 random calls: raw pixels, batches of images,
+    /// volumes. Oracle: every member's prediction and the ensemble's are well-formed (as in the predictor step); the
+    /// ensemble's probabilities are the weighted mean of the members', its agreement and spread follow from them; and a
+    /// member asked directly gives exactly the prediction the ensemble reports for it (inputs are decoded once per group
+    /// of members that prepare them alike, so this checks that grouping).
+    /// </summary>
+    public static void EnsembleStep(Random rng)
+    {
+        using var scope = Tensors.NewDisposeScope();
+        var steps = new List<string>();
+        bool volume = rng.Next(4) == 0;
+        var tasks = Enum.GetValues<MedVision.Nets.Metrics.MedMnistTask>();
+        var task = tasks[rng.Next(tasks.Length)];
+        int classes = task == MedVision.Nets.Metrics.MedMnistTask.Binary ? 2 : rng.Next(2, 6);
+        var names = Enumerable.Range(0, classes).Select(i => $"class{i}").ToArray();
+        var members = new List<MedVision.Nets.Inference.Predictor>();
+        MedVision.Nets.Inference.EnsemblePredictor ensemble;
+        double[]? weights;
+        try
+        {
+            for (int m = rng.Next(1, 4); m > 0; m--)
+            {
+                int channels = volume ? 1 : rng.Next(2) == 0 ? 1 : 3;
+                var size = Enumerable.Range(0, volume ? 3 : 2).Select(_ => volume ? rng.Next(8, 12) : rng.Next(8, 33)).ToList();
+                var card = RandomCard(rng, volume, channels, size);
+                var flips = (MedVision.Nets.Inference.TestTimeFlips)rng.Next(volume ? 8 : 4);
+                steps.Add($"member {members.Count}: {channels} channel(s), input [{string.Join(", ", size)}], {card.Resize}, flips {flips}");
+                if (Trace) Console.Error.WriteLine($"  {steps[^1]}");
+                string path = Path.Combine(Path.GetTempPath(), $"mvfuzz-ensemble-{Environment.ProcessId}.safetensors");
+                Last = "ModelFile.Save";
+                using (var model = MedVision.Nets.Models.ResNet.Builder().WithDepth(18).WithWidths(2, 2, 2, 2).ForInput(channels, volume ? 3 : 2).WithSmallInputStem().WithClasses(classes).Build())
+                    MedVision.Nets.Inference.ModelFile.Save(path, model, MedVision.Nets.Inference.ModelFile.Describe(model, card, names, task));
+                try
+                {
+                    Last = "Predictor.Load";
+                    members.Add(MedVision.Nets.Inference.Predictor.Load(path, flips: flips));
+                }
+                finally
+                {
+                    File.Delete(path);
+                }
+            }
+            weights = rng.Next(3) != 0 ? null : members.Select(_ => rng.Next(8) == 0 ? (rng.Next(2) == 0 ? -1.0 : 0.0) : Math.Round(rng.NextDouble() * 3, 2)).ToArray();
+            steps.Add($"weights {(weights is null ? "equal" : string.Join(", ", weights))}");
+            Last = "EnsemblePredictor.Create";
+            ensemble = MedVision.Nets.Inference.EnsemblePredictor.Create(members, weights);
+        }
+        catch
+        {
+            foreach (var member in members) member.Dispose(); // a refused Create leaves its members to the caller
+            throw;
+        }
+        using (ensemble)
+        {
+            if (Math.Abs(ensemble.Weights.Sum() - 1) > 1e-12 || ensemble.Weights.Any(w => !(w >= 0)))
+                throw new ArithmeticException($"{string.Join(" → ", steps)}: weights [{string.Join(", ", ensemble.Weights)}]");
+            for (int call = rng.Next(1, 4); call > 0; call--)
+            {
+                int c = rng.Next(2) == 0 ? 1 : 3;
+                int h = rng.Next(1, 40), w = rng.Next(1, 40);
+                IReadOnlyList<MedVision.Nets.Inference.EnsemblePrediction> predictions;
+                Func<MedVision.Nets.Inference.Predictor, IReadOnlyList<MedVision.Nets.Inference.Prediction>> direct;
+                switch (rng.Next(volume ? 3 : 2))
+                {
+                    case 0 when !volume:
+                        {
+                            var pixels = new byte[h * w * c];
+                            rng.NextBytes(pixels);
+                            steps.Add($"PredictPixels(w {w}, h {h}, c {c})");
+                            Last = "EnsemblePredictor.PredictPixels";
+                            predictions = new[] { ensemble.PredictPixels(pixels, w, h, c) };
+                            direct = p => new[] { p.PredictPixels(pixels, w, h, c) };
+                            break;
+                        }
+                    case 0:
+                    case 1:
+                        {
+                            var images = Enumerable.Range(0, rng.Next(1, 4)).Select(_ => RandomImage(rng, volume || rng.Next(4) != 0 ? 1 : 3, volume, new List<int>(ensemble.Members[0].Card.Preprocessing.InputSize))).ToList();
+                            steps.Add($"Predict([{string.Join("; ", images.Select(i => string.Join("×", i.Shape)))}])");
+                            Last = "EnsemblePredictor.Predict";
+                            predictions = ensemble.Predict(images);
+                            direct = p => p.Predict(images);
+                            break;
+                        }
+                    default:
+                        {
+                            var image = RandomImage(rng, 1, true, new List<int>(ensemble.Members[0].Card.Preprocessing.InputSize));
+                            var voxelSize = rng.Next(2) == 0 ? null : Enumerable.Range(0, 3).Select(_ => (float)Math.Round(0.3 + (rng.NextDouble() * 3), 2)).ToArray();
+                            var nifti = new MedVision.Nets.Data.Nifti.NiftiImage(image.Data, new[] { image.Shape[3], image.Shape[2], image.Shape[1] }, voxelSize);
+                            steps.Add($"PredictVolume({string.Join("×", nifti.Shape)})");
+                            Last = "EnsemblePredictor.PredictVolume";
+                            predictions = new[] { ensemble.PredictVolume(nifti) };
+                            direct = p => new[] { p.PredictVolume(nifti) };
+                            break;
+                        }
+                }
+                if (Trace) Console.Error.WriteLine($"  {steps[^1]}");
+                string where = string.Join(" → ", steps);
+                foreach (var p in predictions)
+                {
+                    CheckPrediction(p, task, names, steps);
+                    if (p.Members.Count != ensemble.Members.Count) throw new ArithmeticException($"{where}: {p.Members.Count} members' predictions");
+                    foreach (var m in p.Members) CheckPrediction(m, task, names, steps);
+                    for (int k = 0; k < classes; k++)
+                    {
+                        double mean = Enumerable.Range(0, p.Members.Count).Sum(m => ensemble.Weights[m] * p.Members[m].Probabilities[k]);
+                        double spread = Math.Sqrt(Enumerable.Range(0, p.Members.Count).Sum(m => ensemble.Weights[m] * Math.Pow(p.Members[m].Probabilities[k] - p.Probabilities[k], 2)));
+                        if (Math.Abs(mean - p.Probabilities[k]) > 1e-6 || Math.Abs(spread - p.ProbabilitySpread[k]) > 1e-5)
+                            throw new ArithmeticException($"{where}: class {k}: probability {p.Probabilities[k]} (members' mean {mean}), spread {p.ProbabilitySpread[k]} ({spread})");
+                    }
+                    if (Math.Abs(p.Agreement - (p.Members.Count(m => m.Label == p.Label) / (double)p.Members.Count)) > 1e-12)
+                        throw new ArithmeticException($"{where}: agreement {p.Agreement}");
+                }
+                int asked = rng.Next(ensemble.Members.Count);
+                Last = "Predictor (a member, directly)";
+                var alone = direct(ensemble.Members[asked]);
+                for (int i = 0; i < alone.Count; i++)
+                    if (!alone[i].Probabilities.SequenceEqual(predictions[i].Members[asked].Probabilities))
+                        throw new ArithmeticException($"{where}: member {asked} alone gives [{string.Join(", ", alone[i].Probabilities)}], in the ensemble [{string.Join(", ", predictions[i].Members[asked].Probabilities)}]");
+            }
+        }
+    }
+
+    // A model card's preprocessing for a model of `channels` and input `size`: random statistics, resizing, per-input
+    // normalisation, and for volumes foreground crops, spacing, crop-or-pad, alignment, percentiles and channel-wise scaling.
+    private static MedVision.Nets.Inference.PreprocessingCard RandomCard(Random rng, bool volume, int channels, List<int> size)
+    {
+        int statistics = rng.Next(2) == 0 ? 1 : channels; // one mean and std for all channels, or one per channel
+        return new MedVision.Nets.Inference.PreprocessingCard
+        {
+            InputSize = size, Channels = channels,
+            Mean = Enumerable.Range(0, statistics).Select(_ => (float)Math.Round(rng.NextDouble(), 2)).ToList(),
+            Std = Enumerable.Range(0, statistics).Select(_ => (float)Math.Round(0.1 + rng.NextDouble(), 2)).ToList(),
+            Resize = rng.Next(2) == 0 ? "linear" : "nearest",
+            // Now and then each input normalised by its own statistics first (card format 3).
+            IntensityNormalization = rng.Next(4) == 0 ? new MedVision.Nets.Inference.IntensityNormalizationCard { NonZero = rng.Next(2) == 0, ChannelWise = rng.Next(2) == 0 } : null,
+            // Volumes now and then cropped to their foreground first (a threshold inside or outside their range, a margin).
+            CropForeground = volume && rng.Next(3) == 0 ? new MedVision.Nets.Inference.ForegroundCropCard { Threshold = (float)Math.Round(rng.NextDouble() * 2 - 0.5, 2), Margin = rng.Next(4) } : null,
+            // Volumes now and then resampled to a voxel size first, and brought to the input size by crop-or-pad (format 5).
+            Spacing = volume && rng.Next(3) == 0 ? Enumerable.Range(0, 3).Select(_ => (float)Math.Round(0.5 + (rng.NextDouble() * 2), 2)).ToList() : null,
+            Fit = volume && rng.Next(3) == 0 ? "crop_or_pad" : null,
+            AlignModalities = volume && rng.Next(4) == 0 ? true : null,
+            IntensityPercentiles = volume && rng.Next(4) == 0 ? [Math.Round(rng.NextDouble() * 10, 1), Math.Round(90 + (rng.NextDouble() * 10), 1)] : null,
+            // Volumes now and then scaled channel by channel (format 6).
+            IntensityChannelWise = volume && rng.Next(3) == 0 ? true : null,
+        };
     }
 
     // A [0, 1] image (C, H, W) or volume (C, D, H, W) of a random size, now and then with the card's exact size, and now

@@ -217,23 +217,27 @@ internal static class NullFuzz
             listener.Stop();
             return MedVision.Torch.Distributed.ProcessGroup.Initialize(new MedVision.Torch.Distributed.DistributedOptions { MasterPort = port, WorldSize = 1 });
         },
-        [typeof(MedVision.Nets.Inference.Predictor)] = () =>
-        {
-            string path = Path.Combine(Path.GetTempPath(), $"mvfuzz-nulls-{Environment.ProcessId}.safetensors");
-            try
-            {
-                using var model = MedVision.Nets.Models.ResNet.Builder().WithDepth(18).WithWidths(2, 2, 2, 2).ForInput(channels: 1).WithSmallInputStem().WithClasses(2).Build();
-                var card = MedVision.Nets.Inference.ModelFile.Describe(model, new MedVision.Nets.Inference.PreprocessingCard { InputSize = new() { 8, 8 }, Channels = 1, Mean = new() { 0.5f }, Std = new() { 0.5f }, Resize = "linear" },
-                    new[] { "a", "b" }, MedVision.Nets.Metrics.MedMnistTask.MultiClass);
-                MedVision.Nets.Inference.ModelFile.Save(path, model, card);
-                return MedVision.Nets.Inference.Predictor.Load(path);
-            }
-            finally
-            {
-                File.Delete(path);
-            }
-        },
+        [typeof(MedVision.Nets.Inference.Predictor)] = TinyPredictor,
+        [typeof(MedVision.Nets.Inference.EnsemblePredictor)] = () => MedVision.Nets.Inference.EnsemblePredictor.Create(new[] { TinyPredictor(), TinyPredictor() }),
     };
+
+    // A predictor of a narrow ResNet-18 for 8×8 grey images and two classes.
+    private static MedVision.Nets.Inference.Predictor TinyPredictor()
+    {
+        string path = Path.Combine(Path.GetTempPath(), $"mvfuzz-nulls-{Environment.ProcessId}.safetensors");
+        try
+        {
+            using var model = MedVision.Nets.Models.ResNet.Builder().WithDepth(18).WithWidths(2, 2, 2, 2).ForInput(channels: 1).WithSmallInputStem().WithClasses(2).Build();
+            var card = MedVision.Nets.Inference.ModelFile.Describe(model, new MedVision.Nets.Inference.PreprocessingCard { InputSize = new() { 8, 8 }, Channels = 1, Mean = new() { 0.5f }, Std = new() { 0.5f }, Resize = "linear" },
+                new[] { "a", "b" }, MedVision.Nets.Metrics.MedMnistTask.MultiClass);
+            MedVision.Nets.Inference.ModelFile.Save(path, model, card);
+            return MedVision.Nets.Inference.Predictor.Load(path);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
 
     private static readonly Type[] Concrete = Assemblies.SelectMany(a => a.GetExportedTypes())
         .Where(t => !t.IsAbstract && !t.IsInterface && !t.ContainsGenericParameters)

@@ -68,7 +68,7 @@ public sealed class EnsemblePredictor : IDisposable
 
     /// <summary>
     /// An ensemble of predictors already made (libtorch model files, TorchScript, ONNX Runtime networks — any mix). The
-    /// ensemble owns them from here on and disposes them.
+    /// ensemble owns them from here on and disposes them; when this throws, they stay the caller's to dispose.
     /// </summary>
     /// <param name="members">The predictors, at least one, each once.</param>
     /// <param name="weights">Each member's weight in the average (non-negative, not all 0; normalised to sum to 1); equal weights when null.</param>
