@@ -26,7 +26,7 @@ internal static class PredictCommand
         var command = new Command("predict", "Classify image files with a saved model file, or with several as an ensemble.") { models, device, flips, mixedPrecision, heatmaps, cam, images };
         command.SetAction(r => r.GetValue(models)! is [var one]
             ? Run(one, Device.Parse(r.GetValue(device)!), r.GetValue(flips), r.GetValue(mixedPrecision), r.GetValue(images)!, r.GetValue(heatmaps), r.GetValue(cam))
-            : RunEnsemble(r.GetValue(models)!, Device.Parse(r.GetValue(device)!), r.GetValue(flips), r.GetValue(mixedPrecision), r.GetValue(images)!, r.GetValue(heatmaps)));
+            : RunEnsemble(r.GetValue(models)!, Device.Parse(r.GetValue(device)!), r.GetValue(flips), r.GetValue(mixedPrecision), r.GetValue(images)!, r.GetValue(heatmaps), r.GetValue(cam)));
         return command;
     }
 
@@ -45,7 +45,7 @@ internal static class PredictCommand
             throw new ArgumentException("--heatmaps overlays the maps on 2-D images; this model takes 3-D volumes.");
         var card = predictor.Card;
         AnsiConsole.MarkupLine($"Model {Describe(modelPath, card)}");
-        var predictions = heatmaps is null ? predictor.PredictFiles(images) : WriteHeatmaps(predictor, images, heatmaps, cam);
+        var predictions = heatmaps is null ? predictor.PredictFiles(images) : WriteHeatmaps(image => predictor.ExplainFile(image, cam), images, heatmaps);
         bool ordinal = card.Task.Equals("OrdinalRegression", StringComparison.OrdinalIgnoreCase);
         AnsiConsole.Write(Table(images, predictions, ordinal, ensemble: false));
         if (heatmaps is not null) AnsiConsole.MarkupLine($"{cam} maps of the predicted classes: {Markup.Escape(Path.GetFullPath(heatmaps))}/*-gradcam.png");
@@ -53,16 +53,22 @@ internal static class PredictCommand
     }
 
     // Predicts with every --model and averages their probabilities; the table adds how many members agree with the
-    // ensemble's label and each member's own label.
-    private static int RunEnsemble(string[] modelPaths, Device device, TestTimeFlips flips, bool mixedPrecision, string[] images, string? heatmaps)
+    // ensemble's label and each member's own label. --heatmaps: the members' maps of the ensemble's class, averaged.
+    private static int RunEnsemble(string[] modelPaths, Device device, TestTimeFlips flips, bool mixedPrecision, string[] images, string? heatmaps, CamMethod cam)
     {
-        if (heatmaps is not null)
-            throw new ArgumentException($"--heatmaps explains one model's prediction; with {modelPaths.Length} --model files give one of them at a time.");
         using var ensemble = ModelOptions.LoadEnsemble(modelPaths, device, flips, mixedPrecision);
+        if (heatmaps is not null && !ensemble.CanExplain)
+        {
+            int m = Enumerable.Range(0, modelPaths.Length).First(i => !ensemble.Members[i].CanExplain);
+            throw new ArgumentException($"--heatmaps needs every model's layers; {Path.GetFileName(modelPaths[m])} {(ModelOptions.IsOnnxFile(modelPaths[m]) ? "is an ONNX file, whose layers ONNX Runtime does not expose" : $"holds a {ensemble.Members[m].Card.Architecture} model")}.");
+        }
+        if (heatmaps is not null && ensemble.Members[0].Card.Preprocessing.InputSize.Count == 3)
+            throw new ArgumentException("--heatmaps overlays the maps on 2-D images; these models take 3-D volumes.");
         AnsiConsole.MarkupLine($"Ensemble of {modelPaths.Length} models (probabilities averaged):");
         for (int m = 0; m < modelPaths.Length; m++) AnsiConsole.MarkupLine($"  {m + 1}. {Describe(modelPaths[m], ensemble.Members[m].Card)}");
-        var predictions = ensemble.PredictFiles(images);
+        var predictions = heatmaps is null ? ensemble.PredictFiles(images) : WriteHeatmaps(image => ensemble.ExplainFile(image, cam), images, heatmaps);
         AnsiConsole.Write(Table(images, predictions, ensemble.Task.Equals("OrdinalRegression", StringComparison.OrdinalIgnoreCase), ensemble: true));
+        if (heatmaps is not null) AnsiConsole.MarkupLine($"{cam} maps of the ensemble's classes (the models' maps averaged): {Markup.Escape(Path.GetFullPath(heatmaps))}/*-gradcam.png");
         return 0;
     }
 
@@ -87,13 +93,13 @@ internal static class PredictCommand
     }
 
     // Explains each image's prediction and writes the map blended over the original, at the original's size.
-    private static IReadOnlyList<Prediction> WriteHeatmaps(Predictor predictor, string[] images, string folder, CamMethod cam)
+    private static IReadOnlyList<Prediction> WriteHeatmaps(Func<string, Explanation> explain, string[] images, string folder)
     {
         Directory.CreateDirectory(folder);
         var predictions = new List<Prediction>();
         foreach (var image in images)
         {
-            var explanation = predictor.ExplainFile(image, cam);
+            var explanation = explain(image);
             ImageCodec.Save(Path.Combine(folder, Path.GetFileNameWithoutExtension(image) + "-gradcam.png"), explanation.Overlay(ImageCodec.DecodeFile(image)));
             predictions.Add(explanation.Prediction);
         }

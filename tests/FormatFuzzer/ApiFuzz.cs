@@ -900,10 +900,11 @@ internal static partial class ApiFuzz
     /// An ensemble of 1–3 predictors over model files written for the step: one task, class count and kind of input (2-D
     /// or 3-D), each member with its own random input size, channel count, preprocessing and flips, and now and then
     /// random weights (a negative or all-zero set among them); then 1–3 random calls: raw pixels, batches of images,
-    /// volumes. Oracle: every member's prediction and the ensemble's are well-formed (as in the predictor step); the
+    /// volumes, explanations of a random class. Oracle: every member's prediction and the ensemble's are well-formed (as in the predictor step); the
     /// ensemble's probabilities are the weighted mean of the members', its agreement and spread follow from them; and a
     /// member asked directly gives exactly the prediction the ensemble reports for it (inputs are decoded once per group
-    /// of members that prepare them alike, so this checks that grouping).
+    /// of members that prepare them alike, so this checks that grouping); an explanation predicts as Predict does,
+    /// explains the class asked for (or the predicted one) and gives a map in [0, 1] of the largest member input size.
     /// </summary>
     public static void EnsembleStep(Random rng)
     {
@@ -961,6 +962,25 @@ internal static partial class ApiFuzz
                 int h = rng.Next(1, 40), w = rng.Next(1, 40);
                 IReadOnlyList<MedVision.Nets.Inference.EnsemblePrediction> predictions;
                 Func<MedVision.Nets.Inference.Predictor, IReadOnlyList<MedVision.Nets.Inference.Prediction>> direct;
+                if (rng.Next(4) == 0)
+                {
+                    // An explanation: the members' maps of the ensemble's class (or one asked for) on the largest input size.
+                    var image = RandomImage(rng, volume || rng.Next(4) != 0 ? 1 : 3, volume, new List<int>(ensemble.Members[0].Card.Preprocessing.InputSize));
+                    var method = rng.Next(2) == 0 ? MedVision.Nets.Explainability.CamMethod.GradCam : MedVision.Nets.Explainability.CamMethod.GradCamPlusPlus;
+                    int? target = rng.Next(2) == 0 ? null : rng.Next(-1, classes + 1);
+                    steps.Add($"Explain({string.Join("×", image.Shape)}, {method}, class {target?.ToString() ?? "predicted"})");
+                    if (Trace) Console.Error.WriteLine($"  {steps[^1]}");
+                    Last = "EnsemblePredictor.Explain";
+                    var explanation = ensemble.Explain(image, method, target);
+                    var shape = Enumerable.Range(0, volume ? 3 : 2).Select(d => ensemble.Members.Max(m => m.Card.Preprocessing.InputSize[d])).ToArray();
+                    CheckPrediction(explanation.Prediction, task, names, steps);
+                    if (!explanation.Prediction.Probabilities.SequenceEqual(ensemble.Predict(image).Probabilities)
+                        || explanation.TargetClass != (target ?? explanation.Prediction.Label)
+                        || !explanation.MapShape.SequenceEqual(shape) || explanation.Map.Length != shape.Aggregate(1, (a, b) => a * b)
+                        || explanation.Map.Any(v => !(v >= 0 && v <= 1)))
+                        throw new ArithmeticException($"{string.Join(" → ", steps)}: class {explanation.TargetClass}, a map of shape [{string.Join(", ", explanation.MapShape)}] (largest input [{string.Join(", ", shape)}]) in [{explanation.Map.Min()}, {explanation.Map.Max()}]");
+                    continue;
+                }
                 switch (rng.Next(volume ? 3 : 2))
                 {
                     case 0 when !volume:

@@ -97,6 +97,8 @@ public sealed class OnnxRuntimePredictorTests : IDisposable
             p.ProbabilitySpread.Should().OnlyContain(s => s < 2e-5f);
             ShouldMatch(p.Members, new[] { p.Members[0], p.Members[0] });
         }
+        ensemble.CanExplain.Should().BeFalse("ONNX Runtime does not expose the network's layers");
+        FluentActions.Invoking(() => ensemble.ExplainFile(files[0])).Should().Throw<NotSupportedException>().WithMessage("*member 1 is a resnet model on another engine*");
     }
 
     [Fact]

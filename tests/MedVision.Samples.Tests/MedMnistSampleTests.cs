@@ -128,9 +128,28 @@ public sealed class MedMnistSampleTests(MedMnistTrainedRun run) : IClassFixture<
         File.Exists(run.Folder["evaluation-ensemble/test-reliability.svg"]).Should().BeTrue();
         File.Exists(run.Folder["evaluation-ensemble/test-gradcam.png"]).Should().BeFalse("a Grad-CAM grid explains one model");
 
+        // --heatmaps: the models' maps of the ensemble's class, averaged, over each image.
         var heatmaps = await SampleApp.RunAsync("medmnist", run.Folder.Path, ["predict", "--model", models[0], "--model", models[1], "--heatmaps", run.Folder["maps-ensemble"], .. names]);
-        heatmaps.ExitCode.Should().Be(2, heatmaps.ToString());
-        heatmaps.Error.Should().Contain("--heatmaps explains one model's prediction");
+        heatmaps.ExitCode.Should().Be(0, heatmaps.ToString());
+        heatmaps.Text.Should().Contain("maps of the ensemble's classes");
+        using (var ensemble = EnsemblePredictor.Load(models))
+        {
+            var rows = heatmaps.Output.Split('\n');
+            foreach (var name in names)
+            {
+                var explanation = ensemble.ExplainFile(Path.Combine(run.Folder.Path, name));
+                rows.Should().ContainSingle(r => r.Contains(name)).Which.Should().Contain($"{explanation.Prediction.Label}: {explanation.Prediction.LabelName}");
+                var written = MedVision.Nets.Data.Images.ImageCodec.DecodeFile(run.Folder[$"maps-ensemble/{Path.GetFileNameWithoutExtension(name)}-gradcam.png"]);
+                written.Pixels.Should().Equal(explanation.Overlay(MedVision.Nets.Data.Images.ImageCodec.DecodeFile(Path.Combine(run.Folder.Path, name))).Pixels);
+            }
+        }
+        var onnx = run.Folder["ensemble-onnx/model.onnx"];
+        (await SampleApp.RunAsync("medmnist", run.Folder.Path, "export", "--model", models[1], "--output", onnx)).ExitCode.Should().Be(0);
+        var onnxMaps = await SampleApp.RunAsync("medmnist", run.Folder.Path, ["predict", "--model", models[0], "--model", onnx, "--heatmaps", run.Folder["maps-onnx"], .. names]);
+        onnxMaps.ExitCode.Should().Be(2, onnxMaps.ToString());
+        onnxMaps.Error.Should().Contain("--heatmaps needs every model's layers; model.onnx is an ONNX file");
+        var mixed = await SampleApp.RunAsync("medmnist", run.Folder.Path, ["predict", "--model", models[0], "--model", onnx, .. names]);
+        mixed.ExitCode.Should().Be(0, mixed.ToString());
         var twice = await SampleApp.RunAsync("medmnist", run.Folder.Path, ["predict", "--model", models[0], "--model", models[0], .. names]);
         twice.ExitCode.Should().Be(2, twice.ToString());
         twice.Error.Should().Contain("is given twice");

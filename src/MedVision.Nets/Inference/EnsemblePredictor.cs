@@ -1,6 +1,7 @@
 using MedVision.Nets.Data.Images;
 using MedVision.Nets.Metrics;
 using MedVision.Nets.Data.Nifti;
+using MedVision.Nets.Explainability;
 using MedVision.Nets.Transforms;
 using MedVision.Torch;
 
@@ -178,7 +179,7 @@ public sealed class EnsemblePredictor : IDisposable
     public EnsemblePrediction PredictVolumes(IReadOnlyList<NiftiImage> channels)
     {
         Predictor.CheckChannels(channels);
-        return Combine(m => new[] { m.FromVolumes(channels, "channels") }, 1)[0];
+        return Combine(m => new[] { m.FromVolumes(channels, owned: false, "channels").Image }, 1)[0];
     }
 
     /// <summary>Predicts one preprocessed-to-[0, 1] image or volume (see <see cref="Predictor.Predict(FloatImage)"/>).</summary>
@@ -197,24 +198,36 @@ public sealed class EnsemblePredictor : IDisposable
 
     // Every member's predictions of the inputs `decode` gives it — decoded once per group of members that decode alike
     // (Predictor.InputKey) — averaged with the weights.
-    private EnsemblePrediction[] Combine(Func<Predictor, IReadOnlyList<FloatImage>> decode, int count)
+    private EnsemblePrediction[] Combine(Func<Predictor, IReadOnlyList<FloatImage>> decode, int count) => Combine(Decode(decode), count);
+
+    // What `decode` gives each member, computed once per group of members that decode alike (Predictor.InputKey).
+    private T[] Decode<T>(Func<Predictor, T> decode)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        var decoded = new Dictionary<string, IReadOnlyList<FloatImage>>(StringComparer.Ordinal);
+        var decoded = new Dictionary<string, T>(StringComparer.Ordinal);
+        var perMember = new T[_members.Length];
+        for (int m = 0; m < _members.Length; m++)
+        {
+            if (!decoded.TryGetValue(_members[m].InputKey, out var value)) decoded[_members[m].InputKey] = value = decode(_members[m]);
+            perMember[m] = value;
+        }
+        return perMember;
+    }
+
+    // Every member's predictions of its inputs, averaged with the weights.
+    private EnsemblePrediction[] Combine(IReadOnlyList<FloatImage>[] inputs, int count)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
         var perMember = new IReadOnlyList<Prediction>[_members.Length];
         for (int m = 0; m < _members.Length; m++)
         {
-            var member = _members[m];
-            if (!decoded.TryGetValue(member.InputKey, out var inputs)) decoded[member.InputKey] = inputs = decode(member);
             try
             {
-                perMember[m] = member.Predict(inputs);
+                perMember[m] = _members[m].Predict(inputs[m]);
             }
             catch (ArgumentException e) when (_members.Length > 1)
             {
-                // the input does not suit this member (its channels, its kind, a NaN): say which member refused it
-                var message = e.ParamName is { } name && e.Message.EndsWith($" (Parameter '{name}')", StringComparison.Ordinal) ? e.Message[..^$" (Parameter '{name}')".Length] : e.Message;
-                throw new ArgumentException($"Member {m} of {_members.Length}: {message}", e.ParamName, e);
+                throw Naming(m, e);
             }
             if (perMember[m].Count != count)
                 throw new InvalidOperationException($"Member {m} gave {perMember[m].Count} predictions for {count} inputs.");
@@ -233,6 +246,129 @@ public sealed class EnsemblePredictor : IDisposable
             results[i] = new EnsemblePrediction(combined, perMember.Select(p => p[i]).ToArray(), _weights);
         }
         return results;
+    }
+
+    // The input does not suit member m (its channels, its kind, a NaN): the same exception, saying which member refused it.
+    private ArgumentException Naming(int m, ArgumentException e)
+    {
+        var suffix = e.ParamName is { } name ? $" (Parameter '{name}')" : null;
+        var message = suffix is not null && e.Message.EndsWith(suffix, StringComparison.Ordinal) ? e.Message[..^suffix.Length] : e.Message;
+        return new ArgumentException($"Member {m} of {_members.Length}: {message}", e.ParamName, e);
+    }
+
+    /// <summary>True when every member can explain its predictions (<see cref="Predictor.CanExplain"/>: ResNet model files).</summary>
+    public bool CanExplain => _members.All(m => m.CanExplain);
+
+    /// <summary>
+    /// Predicts one file (as <see cref="PredictFile"/>) and explains the ensemble's prediction — or
+    /// <paramref name="targetClass"/> — with every member's class-activation map of that class, averaged with the
+    /// weights and rescaled to [0, 1]. For 2-D models the members' maps are resized to the largest member input size
+    /// (every map covers the whole image; <see cref="Explanation.Overlay"/> draws it over the original). For 3-D
+    /// models each member's map is placed back on the scan as given (<see cref="Explanation.ToSourceVolume"/>; for
+    /// several channels or modalities, the first member's first one) and averaged there, so the ensemble's map lies on
+    /// the scan's own grid: its <see cref="Explanation.ToInputVolume"/> and <see cref="Explanation.ToSourceVolume"/>
+    /// are the same volume.
+    /// </summary>
+    /// <exception cref="NotSupportedException">A member cannot explain (see <see cref="CanExplain"/>).</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="targetClass"/> is not a class.</exception>
+    public Explanation ExplainFile(string path, CamMethod method = CamMethod.GradCam, int? targetClass = null)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        CheckExplain(targetClass);
+        return _members[0].Card.Preprocessing.InputSize.Count != 3
+            ? ExplainImage(Decode(m => m.FromFile(path)), method, targetClass)
+            : ExplainScan(Decode(m => m.VolumesFromFile(path)), method, targetClass);
+    }
+
+    /// <summary>Predicts a 3-D volume (as <see cref="PredictVolume"/>) and explains the ensemble's prediction on the volume's grid (see <see cref="ExplainFile"/>).</summary>
+    public Explanation ExplainVolume(NiftiImage volume, CamMethod method = CamMethod.GradCam, int? targetClass = null)
+    {
+        ArgumentNullException.ThrowIfNull(volume);
+        return ExplainVolumes(new[] { volume }, method, targetClass);
+    }
+
+    /// <summary>Predicts a multi-channel volume (as <see cref="PredictVolumes"/>) and explains the ensemble's prediction on the first channel's grid (see <see cref="ExplainFile"/>).</summary>
+    /// <exception cref="ArgumentException">No channels, or a null one.</exception>
+    public Explanation ExplainVolumes(IReadOnlyList<NiftiImage> channels, CamMethod method = CamMethod.GradCam, int? targetClass = null)
+    {
+        Predictor.CheckChannels(channels);
+        CheckExplain(targetClass);
+        return ExplainScan(Decode(m => m.FromVolumes(channels, owned: false, "channels")), method, targetClass);
+    }
+
+    /// <summary>
+    /// Predicts one [0, 1] image or volume (as <see cref="Predict(FloatImage)"/>) and explains the ensemble's
+    /// prediction: the members' maps resized to the largest member input size, averaged with the weights and rescaled
+    /// to [0, 1] (see <see cref="ExplainFile"/>).
+    /// </summary>
+    public Explanation Explain(FloatImage image, CamMethod method = CamMethod.GradCam, int? targetClass = null)
+    {
+        ArgumentNullException.ThrowIfNull(image);
+        CheckExplain(targetClass);
+        return ExplainImage(_members.Select(_ => image).ToArray(), method, targetClass);
+    }
+
+    private void CheckExplain(int? targetClass)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (targetClass is { } t && (t < 0 || t >= ClassNames.Count))
+            throw new ArgumentOutOfRangeException(nameof(targetClass), t, $"The models have {ClassNames.Count} classes.");
+        int cannot = Array.FindIndex(_members, m => !m.CanExplain);
+        if (cannot >= 0)
+            throw new NotSupportedException($"Explanations need every member to be a ResNet; member {cannot} is a {_members[cannot].Card.Architecture} model{(_members[cannot].Card.Architecture == "resnet" ? " on another engine" : "")}. Check CanExplain first.");
+    }
+
+    // Images (or volumes without a place in the world): the members' maps of the target class, resized to the largest
+    // member input size, averaged with the weights.
+    private Explanation ExplainImage(FloatImage[] inputs, CamMethod method, int? targetClass)
+    {
+        var prediction = Combine(inputs.Select(i => (IReadOnlyList<FloatImage>)new[] { i }).ToArray(), 1)[0];
+        int target = targetClass ?? prediction.Label;
+        var explanations = _members.Select((m, i) => m.Explain(inputs[i], method, target)).ToArray();
+        int rank = explanations[0].MapShape.Count;
+        var shape = Enumerable.Range(0, rank).Select(d => explanations.Max(e => e.MapShape[d])).ToArray();
+        var sum = new double[shape.Aggregate(1, (a, b) => a * b)];
+        var rng = new Random(0);
+        for (int m = 0; m < explanations.Length; m++)
+        {
+            var map = explanations[m].Map;
+            if (!explanations[m].MapShape.SequenceEqual(shape))
+            {
+                ITransform resize = rank == 2 ? new Transforms.Resize(shape[0], shape[1], ResizeMode.Linear) : new Transforms.Resize(shape[0], shape[1], shape[2], ResizeMode.Linear);
+                map = resize.Apply(new FloatImage(map, [1, .. explanations[m].MapShape]), rng).Data;
+            }
+            for (int j = 0; j < sum.Length; j++) sum[j] += _weights[m] * map[j];
+        }
+        return new Explanation(prediction, target, ClassNames[target], ToUnitRange(sum), shape);
+    }
+
+    // Scans: each member's map of the target class placed back on the scan as given (the first member's source grid),
+    // averaged there with the weights.
+    private Explanation ExplainScan(Data.Loading.PreparedVolume[] prepared, CamMethod method, int? targetClass)
+    {
+        var prediction = Combine(prepared.Select(p => (IReadOnlyList<FloatImage>)new[] { p.Image }).ToArray(), 1)[0];
+        int target = targetClass ?? prediction.Label;
+        var grid = prepared[0].Source;
+        var sum = new double[grid.Shape.Aggregate(1, (a, b) => a * b)];
+        for (int m = 0; m < _members.Length; m++)
+        {
+            var placed = _members[m].ExplainPrepared(prepared[m], method, target).PlacedOn(grid).Voxels;
+            for (int j = 0; j < sum.Length; j++) sum[j] += _weights[m] * placed[j];
+        }
+        // NIfTI voxels run x fastest: as a (D, H, W) = (z, y, x) map, row-major.
+        return new Explanation(prediction, target, ClassNames[target], ToUnitRange(sum), [grid.Shape[2], grid.Shape[1], grid.Shape[0]])
+        {
+            InputGrid = grid,
+            SourceGrid = grid,
+        };
+    }
+
+    // Min–max rescaling to [0, 1], as GradCam normalises a map; a flat map becomes 0.
+    private static float[] ToUnitRange(double[] values)
+    {
+        double min = values.Min(), max = values.Max(), range = max - min;
+        bool varies = range > Math.Max(Math.Abs(min), Math.Abs(max)) * 1e-5;
+        return values.Select(v => varies ? (float)((v - min) / range) : 0f).ToArray();
     }
 
     /// <summary>Frees every member.</summary>

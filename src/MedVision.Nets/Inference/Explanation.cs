@@ -83,6 +83,9 @@ public sealed record Explanation(Prediction Prediction, int TargetClass, string 
         return Placed(reference.Shape, reference.Affine, reference.AffineCode);
     }
 
+    /// <summary>The map resampled onto <paramref name="grid"/> (as <see cref="ToSourceVolume"/> places it on the source grid).</summary>
+    internal NiftiImage PlacedOn(VolumeGrid grid) => Placed(grid.Shape, grid.Affine, grid.AffineCode);
+
     private NiftiImage Placed(IReadOnlyList<int> shape, NiftiAffine affine, NiftiXformCode code)
     {
         if (InputGrid is null) throw new InvalidOperationException("This map explains an image given as pixels, whose place in the world is unknown: explain the volume with Predictor.ExplainFile, ExplainVolume or ExplainVolumes.");

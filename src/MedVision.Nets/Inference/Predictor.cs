@@ -147,7 +147,7 @@ public sealed class Predictor : IDisposable
     }
 
     // A 3-D model's input from a file or folder: a NIfTI file or DICOM series folder, or a subject folder of the card's modalities.
-    private Data.Loading.PreparedVolume VolumesFromFile(string path)
+    internal Data.Loading.PreparedVolume VolumesFromFile(string path)
     {
         if (Card.Preprocessing.Modalities is { } modalities)
         {
@@ -200,13 +200,6 @@ public sealed class Predictor : IDisposable
         return Predict(FromVolumes(channels, owned: false, "channels").Image);
     }
 
-    // The model's [0, 1] input from volumes (as PredictVolumes prepares them; the caller's volumes are not changed).
-    internal FloatImage FromVolumes(IReadOnlyList<NiftiImage> channels, string source)
-    {
-        CheckChannels(channels);
-        return FromVolumes(channels, owned: false, source).Image;
-    }
-
     /// <summary>
     /// Which predictors decode an input alike: those of equal keys turn the same file, stream, pixels or volumes into the
     /// same [0, 1] image (2-D models: the channel count; 3-D models: the whole preprocessing), so an ensemble decodes
@@ -223,7 +216,7 @@ public sealed class Predictor : IDisposable
 
     // Volumes as the model's (C, D, H, W) input: reoriented and cropped to the foreground as the card says, resized, scaled to [0, 1] (window or min–max)
     // (in place, so on a copy unless the volume is this call's own: read from a file, or made by Reorient or by stacking channels).
-    private Data.Loading.PreparedVolume FromVolumes(IReadOnlyList<NiftiImage> volumes, bool owned, string source)
+    internal Data.Loading.PreparedVolume FromVolumes(IReadOnlyList<NiftiImage> volumes, bool owned, string source)
     {
         if (Card.Preprocessing.InputSize.Count != 3) throw new InvalidOperationException("This model takes 2-D images, not volumes.");
         // Reoriented, cropped and resized as VolumeFolderSource prepares training volumes: resized before the intensities
@@ -286,7 +279,7 @@ public sealed class Predictor : IDisposable
         return ExplainPrepared(FromVolumes(channels, owned: false, "channels"), method, targetClass);
     }
 
-    private Explanation ExplainPrepared(Data.Loading.PreparedVolume prepared, CamMethod method, int? targetClass)
+    internal Explanation ExplainPrepared(Data.Loading.PreparedVolume prepared, CamMethod method, int? targetClass)
         => Explain(prepared.Image, method, targetClass) with { InputGrid = prepared.Grid, SourceGrid = prepared.Source };
 
     /// <summary>

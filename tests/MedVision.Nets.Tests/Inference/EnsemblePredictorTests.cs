@@ -1,6 +1,7 @@
 using MedVision.Nets.Data.Images;
 using MedVision.Nets.Data.MedMnist;
 using MedVision.Nets.Data.Nifti;
+using MedVision.Nets.Explainability;
 using MedVision.Nets.Inference;
 using MedVision.Nets.Metrics;
 using MedVision.Nets.Models;
@@ -164,6 +165,102 @@ public sealed class EnsemblePredictorTests : IDisposable
         FluentActions.Invoking(() => ensemble.PredictVolumes(Array.Empty<NiftiImage>())).Should().Throw<ArgumentException>().WithMessage("*at least one channel*");
     }
 
+    // Min–max to [0, 1], as the maps are normalised.
+    private static float[] UnitRange(double[] values)
+    {
+        double min = values.Min(), range = values.Max() - min;
+        return values.Select(v => (float)((v - min) / range)).ToArray();
+    }
+
+    [Fact]
+    public void Explain_AveragesTheMembersMapsOfTheEnsemblesClass()
+    {
+        var paths = new[] { Save("a", 1), Save("b", 2), Save("c", 3, size: 20) };
+        var file = Path.Combine(_dir, "fundus.png");
+        ImageCodec.Save(file, new RasterImage(28, 28, 3, Pixels(4)[3]));
+        using var a = Predictor.Load(paths[0]);
+        using var b = Predictor.Load(paths[1]);
+        using var c = Predictor.Load(paths[2]);
+
+        // Members of one input size: the weighted mean of their maps of the ensemble's class, rescaled to [0, 1].
+        using (var ensemble = EnsemblePredictor.Load(paths[..2], weights: new[] { 1.0, 3.0 }))
+        {
+            ensemble.CanExplain.Should().BeTrue();
+            var explanation = ensemble.ExplainFile(file);
+            var prediction = explanation.Prediction.Should().BeOfType<EnsemblePrediction>().Subject;
+            prediction.Probabilities.Should().Equal(ensemble.PredictFile(file).Probabilities);
+            explanation.TargetClass.Should().Be(prediction.Label);
+            explanation.TargetClassName.Should().Be(Grades[prediction.Label]);
+            explanation.MapShape.Should().Equal(28, 28);
+            var mapA = a.ExplainFile(file, targetClass: prediction.Label).Map;
+            var mapB = b.ExplainFile(file, targetClass: prediction.Label).Map;
+            explanation.Map.Should().Equal(UnitRange(mapA.Select((v, j) => (0.25 * v) + (0.75 * mapB[j])).ToArray()), (x, e) => Math.Abs(x - e) < 1e-5);
+            explanation.Map.Min().Should().Be(0);
+            explanation.Map.Max().Should().BeApproximately(1, 1e-6f);
+
+            // Another class on request, by Grad-CAM++ too.
+            int other = (prediction.Label + 1) % 5;
+            var asked = ensemble.ExplainFile(file, CamMethod.GradCamPlusPlus, other);
+            asked.TargetClass.Should().Be(other);
+            var plusA = a.ExplainFile(file, CamMethod.GradCamPlusPlus, other).Map;
+            var plusB = b.ExplainFile(file, CamMethod.GradCamPlusPlus, other).Map;
+            asked.Map.Should().Equal(UnitRange(plusA.Select((v, j) => (0.25 * v) + (0.75 * plusB[j])).ToArray()), (x, e) => Math.Abs(x - e) < 1e-5);
+            var image = FloatImage.FromBytesHwc(Pixels(4)[3], 28, 28, 3);
+            ensemble.Explain(image).Map.Should().Equal(explanation.Map, (x, e) => Math.Abs(x - e) < 1e-6);
+            explanation.Overlay(new RasterImage(56, 56, 3, new byte[56 * 56 * 3])).Width.Should().Be(56);
+            FluentActions.Invoking(() => ensemble.ExplainFile(file, targetClass: 5)).Should().Throw<ArgumentOutOfRangeException>().WithMessage("*5 classes*");
+        }
+
+        // Members of different input sizes: the maps are resized to the largest (28×28) before they are averaged.
+        using (var mixed = EnsemblePredictor.Load(new[] { paths[2], paths[0] }))
+        {
+            var explanation = mixed.ExplainFile(file, targetClass: 2);
+            explanation.MapShape.Should().Equal(28, 28);
+            var small = c.ExplainFile(file, targetClass: 2);
+            small.MapShape.Should().Equal(20, 20);
+            var resized = new MedVision.Nets.Transforms.Resize(28, 28, ResizeMode.Linear).Apply(new FloatImage(small.Map, [1, 20, 20]), new Random(0)).Data;
+            var large = a.ExplainFile(file, targetClass: 2).Map;
+            explanation.Map.Should().Equal(UnitRange(resized.Select((v, j) => (0.5 * v) + (0.5 * large[j])).ToArray()), (x, e) => Math.Abs(x - e) < 1e-5);
+        }
+    }
+
+    [Fact]
+    public void ExplainVolume_AveragesTheMembersMapsOnTheScansOwnGrid()
+    {
+        var paths = new List<string>();
+        foreach (var (seed, size, orientation) in new[] { (5, 12, (string?)"RAS"), (8, 16, null) })
+        {
+            Tensors.ManualSeed((ulong)seed);
+            using var model = ResNet.Builder().WithDepth(10).WithWidths(2, 2, 4, 4).ForInput(channels: 1, spatialDims: 3).WithSmallInputStem().WithClasses(2).Build();
+            var preprocessing = new PreprocessingCard { InputSize = new() { size, size, size }, Channels = 1, Mean = new() { 0.5f }, Std = new() { 0.5f }, Orientation = orientation };
+            paths.Add(Path.Combine(_dir, $"volume{seed}.safetensors"));
+            ModelFile.Save(paths[^1], model, ModelFile.Describe(model, preprocessing, new[] { "CN", "AD" }, MedMnistTask.Binary));
+        }
+        var random = new Random(5);
+        var affine = new NiftiAffine(new double[,] { { -1.5, 0, 0, 10 }, { 0, -1.2, 0, 8 }, { 0, 0, 2, -6 } });
+        var scan = new NiftiImage(Enumerable.Range(0, 14 * 12 * 10).Select(_ => (float)random.NextDouble() * 100).ToArray(), new[] { 14, 12, 10 }, null, NiftiDataType.Float32, affine);
+        using var ensemble = EnsemblePredictor.Load(paths, weights: new[] { 2.0, 1.0 });
+        var predicted = ensemble.ExplainVolume(scan);
+        predicted.Prediction.Probabilities.Should().Equal(ensemble.PredictVolume(scan).Probabilities);
+        predicted.TargetClass.Should().Be(predicted.Prediction.Label);
+
+        // The class whose members' maps both vary (an untrained network's map of a class can be all zero after the ReLU).
+        float[][] Placed(int target) => paths.Select(p => { using var member = Predictor.Load(p); return member.ExplainVolume(scan, targetClass: target).ToSourceVolume().Voxels; }).ToArray();
+        int target = Enumerable.Range(0, 2).First(t => Placed(t).All(m => m.Max() > m.Min()));
+        var placed = Placed(target);
+        var explanation = ensemble.ExplainVolume(scan, targetClass: target);
+        explanation.MapShape.Should().Equal(10, 12, 14);
+        var onScan = explanation.ToSourceVolume();
+        onScan.Shape.Should().Equal(14, 12, 10);
+        onScan.Affine.Should().Be(scan.Affine);
+        onScan.Voxels.Should().Equal(explanation.ToInputVolume().Voxels, (x, e) => Math.Abs(x - e) < 1e-6, "the ensemble's map already lies on the scan's grid");
+        explanation.Map.Should().Equal(UnitRange(placed[0].Select((v, j) => (2.0 / 3 * v) + (1.0 / 3 * placed[1][j])).ToArray()), (x, e) => Math.Abs(x - e) < 1e-5);
+        var file = Path.Combine(_dir, "scan.nii.gz");
+        NiftiWriter.Write(file, scan);
+        ensemble.ExplainFile(file, targetClass: target).Map.Should().Equal(explanation.Map, (x, e) => Math.Abs(x - e) < 1e-5);
+        ensemble.ExplainVolumes(new[] { scan }, targetClass: target).Map.Should().Equal(explanation.Map);
+    }
+
     [Fact]
     public void MembersThatDoNotFitTogether_AndBadWeights_AreRefusedByName()
     {
@@ -207,6 +304,7 @@ public sealed class EnsemblePredictorTests : IDisposable
         ensemble.Dispose();
         ensemble.Dispose();
         FluentActions.Invoking(() => ensemble.PredictPixels(pixels, 28, 28, 3)).Should().Throw<ObjectDisposedException>();
+        FluentActions.Invoking(() => ensemble.Explain(FloatImage.FromBytesHwc(pixels, 28, 28, 3))).Should().Throw<ObjectDisposedException>();
         FluentActions.Invoking(() => member.PredictPixels(pixels, 28, 28, 3)).Should().Throw<ObjectDisposedException>("the ensemble owns its members");
     }
 
