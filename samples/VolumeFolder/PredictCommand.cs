@@ -15,42 +15,52 @@ internal static class PredictCommand
 {
     public static Command Create()
     {
-        var model = new Option<string>("--model") { Description = "The model file train wrote (model.safetensors).", Required = true };
+        var model = new Option<string[]>("--model") { Description = "The model file train wrote (model.safetensors). Give --model more than once to predict with an ensemble (the models' probabilities averaged; --explain then averages their maps on each scan's grid).", Required = true, Arity = ArgumentArity.OneOrMore };
         var device = new Option<string>("--device") { Description = "cpu, cuda or cuda:N.", DefaultValueFactory = _ => "cpu" }.IsDevice();
         var explain = new Option<string?>("--explain") { Description = "FOLDER: also write each scan's Grad-CAM map of the predicted class as <scan>.cam.nii.gz on the scan's own grid (the first modality's for subject folders), to overlay in a viewer such as ITK-SNAP or 3D Slicer." };
         var scans = new Argument<string[]>("scans") { Description = "NIfTI files (.nii, .nii.gz) or folders holding one DICOM series each.", Arity = ArgumentArity.OneOrMore };
-        var command = new Command("predict", "Classify NIfTI files or DICOM series folders with a model file.") { model, device, explain, scans };
+        var command = new Command("predict", "Classify NIfTI files or DICOM series folders with a model file, or with several as an ensemble.") { model, device, explain, scans };
         command.SetAction(r => Run(r.GetValue(model)!, Device.Parse(r.GetValue(device)!), r.GetValue(scans)!, r.GetValue(explain)));
         return command;
     }
 
-    private static int Run(string modelPath, Device device, string[] scans, string? explainFolder)
+    private static int Run(string[] modelPaths, Device device, string[] scans, string? explainFolder)
     {
-        using var predictor = Predictor.Load(modelPath, device);
-        var card = predictor.Card;
-        if (card.Preprocessing.InputSize.Count != 3)
-            throw new ArgumentException($"{Path.GetFileName(modelPath)} takes 2-D images (input {string.Join("×", card.Preprocessing.InputSize)}); this sample predicts volumes.");
-        var window = card.Preprocessing.IntensityWindow is [var center, var width] ? string.Create(CultureInfo.InvariantCulture, $", window {center} ± {width / 2}")
-            : card.Preprocessing.IntensityPercentiles is [var lower, var upper] ? string.Create(CultureInfo.InvariantCulture, $", intensities by {(card.Preprocessing.IntensityChannelWise == true ? "each channel's" : "their")} percentiles {lower}–{upper}")
-            : card.Preprocessing.IntensityChannelWise == true ? ", intensities by each channel's minimum and maximum" : "";
-        var crop = card.Preprocessing.CropForeground is { } c ? string.Create(CultureInfo.InvariantCulture, $", cropped to values above {c.Threshold}{(c.Margin > 0 ? $" (margin {c.Margin})" : "")}") : "";
-        var normalization = card.Preprocessing.IntensityNormalization is { } n ? $", each volume normalised over its {(n.NonZero ? "non-zero voxels" : "voxels")}" : "";
-        AnsiConsole.MarkupLine(Markup.Escape($"Model {Path.GetFileName(modelPath)}: classes {string.Join(", ", card.ClassNames)}, input {string.Join("×", card.Preprocessing.InputSize)}{(card.Preprocessing.Modalities is { } m ? $", subject folders of {string.Join(", ", m)}" : "")}{(card.Preprocessing.Orientation is { } o ? $", reoriented to {o}" : "")}{(card.Preprocessing.Spacing is { } mm ? $", {string.Join(" × ", mm.Select(v => v.ToString(CultureInfo.InvariantCulture)))} mm voxels" : "")}{(card.Preprocessing.AlignModalities == true ? ", modalities aligned" : "")}{(card.Preprocessing.Fit == "crop_or_pad" ? ", cropped or padded to the input size" : "")}{crop}{window}{normalization}"));
+        for (int i = 0; i < modelPaths.Length; i++)
+            if (Array.FindIndex(modelPaths, p => Path.GetFullPath(p) == Path.GetFullPath(modelPaths[i])) != i)
+                throw new ArgumentException($"--model {modelPaths[i]} is given twice; each model of an ensemble counts once.");
+        // One model is an ensemble of one: the same probabilities and maps.
+        using var ensemble = EnsemblePredictor.Load(modelPaths, device);
+        for (int m = 0; m < modelPaths.Length; m++)
+        {
+            var card = ensemble.Members[m].Card;
+            if (card.Preprocessing.InputSize.Count != 3)
+                throw new ArgumentException($"{Path.GetFileName(modelPaths[m])} takes 2-D images (input {string.Join("×", card.Preprocessing.InputSize)}); this sample predicts volumes.");
+        }
+        if (modelPaths.Length > 1) AnsiConsole.MarkupLine($"Ensemble of {modelPaths.Length} models (probabilities averaged):");
+        for (int m = 0; m < modelPaths.Length; m++) AnsiConsole.MarkupLine(Markup.Escape((modelPaths.Length > 1 ? $"  {m + 1}. " : "Model ") + Describe(modelPaths[m], ensemble.Members[m].Card)));
         var table = new Table().AddColumn("scan").AddColumn("prediction").AddColumn(new TableColumn("probability").RightAligned());
-        var predictions = predictor.PredictFiles(scans);
+        if (modelPaths.Length > 1) table.AddColumn(new TableColumn("agreement").RightAligned()).AddColumn("models' labels");
+        var predictions = ensemble.PredictFiles(scans);
         for (int i = 0; i < scans.Length; i++)
         {
             var p = predictions[i];
-            table.AddRow(Markup.Escape(scans[i]), Markup.Escape($"{p.Label}: {p.LabelName}"), p.Probabilities[p.Label].ToString("F3", CultureInfo.InvariantCulture));
+            var row = new List<string> { Markup.Escape(scans[i]), Markup.Escape($"{p.Label}: {p.LabelName}"), p.Probabilities[p.Label].ToString("F3", CultureInfo.InvariantCulture) };
+            if (modelPaths.Length > 1) row.AddRange([$"{p.Members.Count(m => m.Label == p.Label)}/{p.Members.Count}", string.Join(" ", p.Members.Select(m => m.Label))]);
+            table.AddRow(row.ToArray());
         }
         AnsiConsole.Write(table);
         if (explainFolder is null) return 0;
-        if (!predictor.CanExplain) throw new ArgumentException($"--explain needs a ResNet's layers; {Path.GetFileName(modelPath)} holds a {card.Architecture} model.");
+        if (!ensemble.CanExplain)
+        {
+            int m = Enumerable.Range(0, modelPaths.Length).First(i => !ensemble.Members[i].CanExplain);
+            throw new ArgumentException($"--explain needs a ResNet's layers; {Path.GetFileName(modelPaths[m])} holds a {ensemble.Members[m].Card.Architecture} model.");
+        }
         Directory.CreateDirectory(explainFolder);
         var written = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
         foreach (var scan in scans)
         {
-            var explanation = predictor.ExplainFile(scan);
+            var explanation = ensemble.ExplainFile(scan);
             var name = Path.GetFileName(Path.TrimEndingDirectorySeparator(scan));
             foreach (var extension in new[] { ".nii.gz", ".nii" })
                 if (name.EndsWith(extension, StringComparison.OrdinalIgnoreCase)) name = name[..^extension.Length];
@@ -62,5 +72,16 @@ internal static class PredictCommand
             AnsiConsole.MarkupLine(Markup.Escape($"{scan}: Grad-CAM of {explanation.TargetClass}: {explanation.TargetClassName} → {output}"));
         }
         return 0;
+    }
+
+    // The model's line: classes, input size and how scans are prepared for it.
+    private static string Describe(string modelPath, ModelCard card)
+    {
+        var window = card.Preprocessing.IntensityWindow is [var center, var width] ? string.Create(CultureInfo.InvariantCulture, $", window {center} ± {width / 2}")
+            : card.Preprocessing.IntensityPercentiles is [var lower, var upper] ? string.Create(CultureInfo.InvariantCulture, $", intensities by {(card.Preprocessing.IntensityChannelWise == true ? "each channel's" : "their")} percentiles {lower}–{upper}")
+            : card.Preprocessing.IntensityChannelWise == true ? ", intensities by each channel's minimum and maximum" : "";
+        var crop = card.Preprocessing.CropForeground is { } c ? string.Create(CultureInfo.InvariantCulture, $", cropped to values above {c.Threshold}{(c.Margin > 0 ? $" (margin {c.Margin})" : "")}") : "";
+        var normalization = card.Preprocessing.IntensityNormalization is { } n ? $", each volume normalised over its {(n.NonZero ? "non-zero voxels" : "voxels")}" : "";
+        return $"{Path.GetFileName(modelPath)}: classes {string.Join(", ", card.ClassNames)}, input {string.Join("×", card.Preprocessing.InputSize)}{(card.Preprocessing.Modalities is { } m ? $", subject folders of {string.Join(", ", m)}" : "")}{(card.Preprocessing.Orientation is { } o ? $", reoriented to {o}" : "")}{(card.Preprocessing.Spacing is { } mm ? $", {string.Join(" × ", mm.Select(v => v.ToString(CultureInfo.InvariantCulture)))} mm voxels" : "")}{(card.Preprocessing.AlignModalities == true ? ", modalities aligned" : "")}{(card.Preprocessing.Fit == "crop_or_pad" ? ", cropped or padded to the input size" : "")}{crop}{window}{normalization}";
     }
 }

@@ -91,6 +91,26 @@ public sealed class VolumeFolderSampleTests : IDisposable
         using var predictor = Predictor.Load(modelFile);
         var expected = predictor.PredictFile(subject);
         predict.Text.Should().Contain($"{expected.Label}: {expected.LabelName}");
+
+        // A second model of another seed and input size: the two predict and explain as an ensemble.
+        var second = _folder["subjects-run-2"];
+        var train2 = await SampleApp.RunAsync("volume-folder", _folder.Path,
+            "--data", data, "--modalities", "flair", "t1", "--size", "12", "12", "12", "--depth", "10", "--epochs", "1", "--batch", "2", "--threads", "2", "--seed", "1", "--output", second);
+        train2.ExitCode.Should().Be(0, train2.ToString());
+        var models = new[] { modelFile, Path.Combine(second, "model.safetensors") };
+        var maps = _folder["subjects-maps"];
+        var ensemble = await SampleApp.RunAsync("volume-folder", _folder.Path, "predict", "--model", models[0], "--model", models[1], "--explain", maps, subject);
+        ensemble.ExitCode.Should().Be(0, ensemble.ToString());
+        ensemble.Text.Should().Contain("Ensemble of 2 models").And.Contain("2. model.safetensors: classes hgg, lgg, input 12×12×12").And.Contain("agreement");
+        using var both = EnsemblePredictor.Load(models);
+        var combined = both.ExplainFile(subject);
+        ensemble.Text.Should().Contain($"{combined.Prediction.Label}: {combined.Prediction.LabelName}").And.Contain($"Grad-CAM of {combined.TargetClass}: {combined.TargetClassName}");
+        var map = NiftiReader.Read(Path.Combine(maps, "BraTS_001.cam.nii.gz"));
+        map.Shape.Should().Equal(6, 6, 6);
+        map.Voxels.Should().Equal(combined.ToSourceVolume().Voxels, (a, e) => Math.Abs(a - e) < 1e-6);
+        var twice = await SampleApp.RunAsync("volume-folder", _folder.Path, "predict", "--model", models[0], "--model", models[0], subject);
+        twice.ExitCode.Should().Be(2, twice.ToString());
+        twice.Error.Should().Contain("is given twice");
     }
 
     [Fact]

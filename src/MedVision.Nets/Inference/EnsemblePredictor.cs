@@ -261,8 +261,9 @@ public sealed class EnsemblePredictor : IDisposable
 
     /// <summary>
     /// Predicts one file (as <see cref="PredictFile"/>) and explains the ensemble's prediction — or
-    /// <paramref name="targetClass"/> — with every member's class-activation map of that class, averaged with the
-    /// weights and rescaled to [0, 1]. For 2-D models the members' maps are resized to the largest member input size
+    /// <paramref name="targetClass"/> — with every member's class-activation map of that class (each in [0, 1]),
+    /// averaged with the weights: 1 where every member's map is 1, lower where they disagree, and for one member its own
+    /// map. For 2-D models the members' maps are resized to the largest member input size
     /// (every map covers the whole image; <see cref="Explanation.Overlay"/> draws it over the original). For 3-D
     /// models each member's map is placed back on the scan as given (<see cref="Explanation.ToSourceVolume"/>; for
     /// several channels or modalities, the first member's first one) and averaged there, so the ensemble's map lies on
@@ -298,8 +299,8 @@ public sealed class EnsemblePredictor : IDisposable
 
     /// <summary>
     /// Predicts one [0, 1] image or volume (as <see cref="Predict(FloatImage)"/>) and explains the ensemble's
-    /// prediction: the members' maps resized to the largest member input size, averaged with the weights and rescaled
-    /// to [0, 1] (see <see cref="ExplainFile"/>).
+    /// prediction: the members' maps resized to the largest member input size and averaged with the weights (see
+    /// <see cref="ExplainFile"/>).
     /// </summary>
     public Explanation Explain(FloatImage image, CamMethod method = CamMethod.GradCam, int? targetClass = null)
     {
@@ -339,7 +340,7 @@ public sealed class EnsemblePredictor : IDisposable
             }
             for (int j = 0; j < sum.Length; j++) sum[j] += _weights[m] * map[j];
         }
-        return new Explanation(prediction, target, ClassNames[target], ToUnitRange(sum), shape);
+        return new Explanation(prediction, target, ClassNames[target], ToMap(sum), shape);
     }
 
     // Scans: each member's map of the target class placed back on the scan as given (the first member's source grid),
@@ -356,20 +357,15 @@ public sealed class EnsemblePredictor : IDisposable
             for (int j = 0; j < sum.Length; j++) sum[j] += _weights[m] * placed[j];
         }
         // NIfTI voxels run x fastest: as a (D, H, W) = (z, y, x) map, row-major.
-        return new Explanation(prediction, target, ClassNames[target], ToUnitRange(sum), [grid.Shape[2], grid.Shape[1], grid.Shape[0]])
+        return new Explanation(prediction, target, ClassNames[target], ToMap(sum), [grid.Shape[2], grid.Shape[1], grid.Shape[0]])
         {
             InputGrid = grid,
             SourceGrid = grid,
         };
     }
 
-    // Min–max rescaling to [0, 1], as GradCam normalises a map; a flat map becomes 0.
-    private static float[] ToUnitRange(double[] values)
-    {
-        double min = values.Min(), max = values.Max(), range = max - min;
-        bool varies = range > Math.Max(Math.Abs(min), Math.Abs(max)) * 1e-5;
-        return values.Select(v => varies ? (float)((v - min) / range) : 0f).ToArray();
-    }
+    // The weighted mean of maps in [0, 1] as float, clamped against rounding.
+    private static float[] ToMap(double[] values) => values.Select(v => (float)Math.Clamp(v, 0, 1)).ToArray();
 
     /// <summary>Frees every member.</summary>
     public void Dispose()
