@@ -50,8 +50,9 @@ internal static class IntensityWindow
     /// <summary>
     /// The <paramref name="lower"/> and <paramref name="upper"/> percentiles (0–100) of the values of
     /// <paramref name="parts"/> taken together, as NumPy's <c>np.nanpercentile</c> computes them: position p/100 · (n − 1)
-    /// among the sorted values that are not NaN, interpolated linearly; (0, 0) when every value is NaN. Linear time
-    /// (selection, not sorting), on a copy.
+    /// among the sorted values that are not NaN, interpolated linearly — with infinities left out too, as
+    /// <see cref="Range"/> leaves them out (NumPy interpolates towards an infinity as NaN, which would turn the whole
+    /// scaled image into NaN); (0, 0) when no value is finite. Linear time (selection, not sorting), on a copy.
     /// </summary>
     public static (double Low, double High) Percentiles(IReadOnlyList<float[]> parts, double lower, double upper)
     {
@@ -91,11 +92,11 @@ internal static class IntensityWindow
         }
     }
 
-    // Copies the values that are not NaN to `into` from index `at`; returns the index after the last.
+    // Copies the finite values to `into` from index `at`; returns the index after the last.
     private static int CopyNumbers(ReadOnlySpan<float> values, float[] into, int at)
     {
         foreach (var v in values)
-            if (!float.IsNaN(v)) into[at++] = v;
+            if (float.IsFinite(v)) into[at++] = v;
         return at;
     }
 

@@ -218,6 +218,22 @@ public sealed class IntensityPercentileTests : IDisposable
     }
 
     [Fact]
+    public void InfiniteValues_AreLeftOutOfThePercentiles_AndClampToTheEnds()
+    {
+        // NumPy interpolates towards an infinity as NaN (np.percentile([1, 2, inf], 50) is NaN), which made every value
+        // of the scaled image NaN; the percentiles are now those of the finite values, as the minimum–maximum range is.
+        var values = new float[] { 1, 2, float.PositiveInfinity, 4, 5, float.NegativeInfinity, float.NaN, 3 };
+        var image = new FloatImage((float[])values.Clone(), [1, 1, values.Length]);
+        var scaled = ScaleIntensity.FromPercentiles(25, 75).Apply(image, new Random(0)).Data;
+        // The finite values 1…5: percentiles 2 and 4.
+        scaled.Should().Equal(new[] { 0f, 0f, 1f, 1f, 1f, 0f, float.NaN, 0.5f });
+        var channelWise = ScaleIntensity.FromPercentiles(0, 100, channelWise: true).Apply(new FloatImage(new float[] { float.PositiveInfinity, 0, 2, float.NegativeInfinity, 7, 9 }, [2, 1, 3]), new Random(0)).Data;
+        channelWise.Should().Equal(1f, 0f, 1f, 0f, 0f, 1f);
+        var none = ScaleIntensity.FromPercentiles(1, 99).Apply(new FloatImage(new[] { float.PositiveInfinity, float.NaN }, [1, 1, 2]), new Random(0)).Data;
+        none.Should().Equal(1f, float.NaN);
+    }
+
+    [Fact]
     public void VolumeSources_ScaledByPercentiles_AreRecordedAndPredictedAlike()
     {
         // Two volumes with a few very bright voxels: by min–max their tissue is squeezed near 0; by the 1st and 99th
