@@ -26,10 +26,7 @@ internal static class PredictCommand
 
     private static int Run(string[] modelPaths, Device device, string[] scans, string? explainFolder)
     {
-        for (int i = 0; i < modelPaths.Length; i++)
-            if (Array.FindIndex(modelPaths, p => Path.GetFullPath(p) == Path.GetFullPath(modelPaths[i])) != i)
-                throw new ArgumentException($"--model {modelPaths[i]} is given twice; each model of an ensemble counts once.");
-        // One model is an ensemble of one: the same probabilities and maps.
+        // One model is an ensemble of one: the same probabilities and maps. (A file given twice is refused by name.)
         using var ensemble = EnsemblePredictor.Load(modelPaths, device);
         for (int m = 0; m < modelPaths.Length; m++)
         {

@@ -110,7 +110,7 @@ public sealed class VolumeFolderSampleTests : IDisposable
         map.Voxels.Should().Equal(combined.ToSourceVolume().Voxels, (a, e) => Math.Abs(a - e) < 1e-6);
         var twice = await SampleApp.RunAsync("volume-folder", _folder.Path, "predict", "--model", models[0], "--model", models[0], subject);
         twice.ExitCode.Should().Be(2, twice.ToString());
-        twice.Error.Should().Contain("is given twice");
+        twice.Error.Should().Contain("is listed twice (members 0 and 1)");
     }
 
     [Fact]
