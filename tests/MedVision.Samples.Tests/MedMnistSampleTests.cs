@@ -124,6 +124,15 @@ public sealed class MedMnistSampleTests(MedMnistTrainedRun run) : IClassFixture<
             for (int i = 0; i < test.Count; i++) for (int k = 0; k < 5; k++) scores[i, k] = predictions[i].Probabilities[k];
             var auc = MedVision.Nets.Metrics.MedMnistEvaluator.GetAuc(MedVision.Nets.Metrics.MedMnistTask.OrdinalRegression, test.Labels, scores).Value;
             line["test_auc"].Should().Be(auc.ToString("F4", CultureInfo.InvariantCulture));
+            // Against each member: the paired bootstrap's difference and interval.
+            var member = new double[test.Count, 5];
+            for (int i = 0; i < test.Count; i++) for (int k = 0; k < 5; k++) member[i, k] = predictions[i].Members[1].Probabilities[k];
+            var comparison = MedVision.Nets.Metrics.BootstrapEstimator.Compare(MedVision.Nets.Metrics.MedMnistTask.OrdinalRegression, test.Labels, scores, member);
+            static string Signed(double v) => v.ToString("+0.0000;-0.0000;0.0000", CultureInfo.InvariantCulture);
+            var aucCell = $"{Signed(comparison.AucDifference)} [{Signed(comparison.AucDifferenceInterval.Lower)}, {Signed(comparison.AucDifferenceInterval.Upper)}]";
+            var accCell = $"{Signed(comparison.AccDifference)} [{Signed(comparison.AccDifferenceInterval.Lower)}, {Signed(comparison.AccDifferenceInterval.Upper)}]";
+            evaluate.Output.Split('\n').Should().ContainSingle(r => r.Contains("model 2") && r.Contains(aucCell)).Which.Should().Contain(accCell);
+            evaluate.Text.Should().Contain("paired bootstrap");
         }
         File.Exists(run.Folder["evaluation-ensemble/test-reliability.svg"]).Should().BeTrue();
         File.Exists(run.Folder["evaluation-ensemble/test-gradcam.png"]).Should().BeFalse("a Grad-CAM grid explains one model");

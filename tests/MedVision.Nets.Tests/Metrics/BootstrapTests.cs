@@ -21,6 +21,83 @@ public class BootstrapTests
         return (labels, scores);
     }
 
+    // The resamples the estimator draws for a seed, replayed (n draws of one sample index each; a resample is the
+    // samples drawn, with repeats), as an independent oracle: the metrics of a resample are then those of an ordinary
+    // data set holding the drawn samples.
+    private static IEnumerable<int[]> Resamples(int n, int count, int seed)
+    {
+        var random = new Random(seed);
+        for (int b = 0; b < count; b++)
+        {
+            var weights = new int[n];
+            for (int i = 0; i < n; i++) weights[random.Next(n)]++;
+            yield return Enumerable.Range(0, n).SelectMany(i => Enumerable.Repeat(i, weights[i])).ToArray();
+        }
+    }
+
+    private static double[,] Rows(double[,] scores, int[] rows)
+    {
+        var picked = new double[rows.Length, scores.GetLength(1)];
+        for (int r = 0; r < rows.Length; r++) for (int c = 0; c < scores.GetLength(1); c++) picked[r, c] = scores[rows[r], c];
+        return picked;
+    }
+
+    [Fact]
+    public void Compare_IsThePercentileIntervalOfThePairedDifferences()
+    {
+        var (labels, better) = Noisy(3, 80, 5, 0.4);
+        var rng = new Random(4);
+        var worse = new double[80, 5];
+        for (int i = 0; i < 80; i++) for (int j = 0; j < 5; j++) worse[i, j] = better[i, j] + (rng.NextDouble() * 0.3);
+        var options = new BootstrapOptions { Resamples = 300, Seed = 11 };
+        var comparison = BootstrapEstimator.Compare(MedMnistTask.OrdinalRegression, labels, better, worse, options);
+
+        double Auc(double[,] s, int[] rows) => MedMnistEvaluator.GetAuc(MedMnistTask.OrdinalRegression, rows.Select(r => labels[r]).ToArray(), Rows(s, rows)).Value;
+        double Acc(double[,] s, int[] rows) => MedMnistEvaluator.GetAcc(MedMnistTask.OrdinalRegression, rows.Select(r => labels[r]).ToArray(), Rows(s, rows));
+        var all = Enumerable.Range(0, 80).ToArray();
+        comparison.AucDifference.Should().BeApproximately(Auc(better, all) - Auc(worse, all), 1e-12);
+        comparison.AccDifference.Should().BeApproximately(Acc(better, all) - Acc(worse, all), 1e-12);
+        comparison.AucDifference.Should().BeGreaterThan(0, "noise added to a model's scores makes it worse");
+
+        // Replaying the draws: resamples that lose a class are skipped, the others give both models' metrics on the
+        // same samples, and the interval is the 2.5th and 97.5th percentiles of their differences.
+        var kept = Resamples(80, 300, 11).Where(rows => rows.Select(r => labels[r]).Distinct().Count() == labels.Distinct().Count()).ToList();
+        comparison.SkippedResamples.Should().Be(300 - kept.Count);
+        var auc = BootstrapEstimator.PercentileInterval(kept.Select(rows => Auc(better, rows) - Auc(worse, rows)), 0.95);
+        var acc = BootstrapEstimator.PercentileInterval(kept.Select(rows => Acc(better, rows) - Acc(worse, rows)), 0.95);
+        comparison.AucDifferenceInterval.Lower.Should().BeApproximately(auc.Lower, 1e-12);
+        comparison.AucDifferenceInterval.Upper.Should().BeApproximately(auc.Upper, 1e-12);
+        comparison.AccDifferenceInterval.Lower.Should().BeApproximately(acc.Lower, 1e-12);
+        comparison.AccDifferenceInterval.Upper.Should().BeApproximately(acc.Upper, 1e-12);
+
+        // Paired resampling cancels what both models share: the difference's interval is narrower than the
+        // difference of the two models' own intervals would suggest.
+        var alone = BootstrapEstimator.Estimate(MedMnistTask.OrdinalRegression, labels, better, options);
+        (comparison.AucDifferenceInterval.Upper - comparison.AucDifferenceInterval.Lower).Should().BeLessThan(alone.Auc.Upper - alone.Auc.Lower);
+    }
+
+    [Fact]
+    public void Compare_OfAModelWithItself_IsZero_AndMismatchedScoresAreRefused()
+    {
+        var (labels, scores) = Noisy(5, 50, 3, 0.5);
+        var same = BootstrapEstimator.Compare(MedMnistTask.MultiClass, labels, scores, (double[,])scores.Clone(), new BootstrapOptions { Resamples = 50 });
+        same.AucDifference.Should().Be(0);
+        same.AucDifferenceInterval.Lower.Should().Be(0);
+        same.AucDifferenceInterval.Upper.Should().Be(0);
+        same.AccDifferenceInterval.Upper.Should().Be(0);
+        same.UsedResamples.Should().Be(50);
+
+        var matrix = new int[50, 1];
+        for (int i = 0; i < 50; i++) matrix[i, 0] = labels[i];
+        BootstrapEstimator.Compare(MedMnistTask.MultiClass, matrix, scores, scores, new BootstrapOptions { Resamples = 20 }).AucDifference.Should().Be(0);
+        FluentActions.Invoking(() => BootstrapEstimator.Compare(MedMnistTask.MultiClass, labels, scores, new double[50, 4])).Should().Throw<ArgumentException>()
+            .WithMessage("scoresB is 50×4 but scoresA is 50×3*").Which.ParamName.Should().Be("scoresB");
+        FluentActions.Invoking(() => BootstrapEstimator.Compare(MedMnistTask.MultiClass, labels, scores, new double[49, 3])).Should().Throw<ArgumentException>();
+        var nan = (double[,])scores.Clone();
+        nan[3, 1] = double.NaN;
+        FluentActions.Invoking(() => BootstrapEstimator.Compare(MedMnistTask.MultiClass, labels, scores, nan)).Should().Throw<ArgumentException>();
+    }
+
     [Fact]
     public void SameSeedGivesSameIntervalsAndOtherSeedDiffers()
     {
