@@ -103,8 +103,8 @@ internal static class EvaluateCommand
     {
         static string Signed(double v) => v.ToString("+0.0000;-0.0000;0.0000", CultureInfo.InvariantCulture);
         static string Cell(double value, ConfidenceInterval ci) => Markup.Escape($"{Signed(value)} [{Signed(ci.Lower)}, {Signed(ci.Upper)}]");
-        var table = new Table().Title("test: ensemble − each model, 95% intervals by a paired bootstrap (1,000 resamples)")
-            .AddColumn("versus").AddColumn(new TableColumn(Markup.Escape("Δ AUC [95% CI]")).RightAligned()).AddColumn(new TableColumn(Markup.Escape("Δ ACC [95% CI]")).RightAligned());
+        var table = new Table().Caption("Δ = the ensemble's test metric − the model's; 95% intervals by a paired bootstrap (1,000 resamples of the test samples, the same for both)", new Style(decoration: Decoration.None))
+            .AddColumn("ensemble versus").AddColumn(new TableColumn(Markup.Escape("Δ AUC [95% CI]")).RightAligned()).AddColumn(new TableColumn(Markup.Escape("Δ ACC [95% CI]")).RightAligned());
         for (int m = 0; m < members.Length; m++)
         {
             var c = BootstrapEstimator.Compare(task, labels, ensemble, members[m]);
