@@ -1,7 +1,7 @@
 using MedVision.Nets.Data.Images;
-using MedVision.Nets.Metrics;
 using MedVision.Nets.Data.Nifti;
 using MedVision.Nets.Explainability;
+using MedVision.Nets.Metrics;
 using MedVision.Nets.Transforms;
 using MedVision.Torch;
 
