@@ -44,15 +44,7 @@ public sealed class EnsemblePredictor : IDisposable
     /// <exception cref="ModelFormatException">A file is not a valid model file (the message names it).</exception>
     public static EnsemblePredictor Load(IEnumerable<string> paths, Device? device = null, TestTimeFlips flips = TestTimeFlips.None, bool mixedPrecision = false, IReadOnlyList<double>? weights = null)
     {
-        ArgumentNullException.ThrowIfNull(paths);
-        var list = paths.ToList();
-        if (list.Count == 0) throw new ArgumentException("Give at least one model file.", nameof(paths));
-        for (int i = 0; i < list.Count; i++)
-        {
-            if (string.IsNullOrEmpty(list[i])) throw new ArgumentException($"Model file {i} of {list.Count} is null or empty.", nameof(paths));
-            int first = list.FindIndex(p => string.Equals(Path.GetFullPath(p), Path.GetFullPath(list[i]), StringComparison.Ordinal));
-            if (first != i) throw new ArgumentException($"'{list[i]}' is listed twice (members {first} and {i}); each model counts once, give weights to count one more.", nameof(paths));
-        }
+        var list = CheckPaths(paths, nameof(paths));
         CheckWeights(weights, list.Count);
         var members = new List<Predictor>();
         try
@@ -86,21 +78,152 @@ public sealed class EnsemblePredictor : IDisposable
             if (first != i) throw new ArgumentException($"Members {first} and {i} are the same predictor; each model counts once, give weights to count one more.", nameof(members));
         }
         CheckWeights(weights, list.Length);
-        var reference = list[0].Card;
-        var task = Enum.Parse<MedMnistTask>(reference.Task, ignoreCase: true);
-        int rank = reference.Preprocessing.InputSize.Count;
-        for (int i = 1; i < list.Length; i++)
-        {
-            var card = list[i].Card;
-            if (Enum.Parse<MedMnistTask>(card.Task, ignoreCase: true) != task)
-                throw new ArgumentException($"Member {i} is a {card.Task} model but member 0 is a {reference.Task} model; an ensemble's members share their task.", nameof(members));
-            if (!card.ClassNames.SequenceEqual(reference.ClassNames, StringComparer.Ordinal))
-                throw new ArgumentException($"Member {i} has the classes [{string.Join(", ", card.ClassNames)}] but member 0 has [{string.Join(", ", reference.ClassNames)}]; an ensemble's members share their class names, in the same order.", nameof(members));
-            if (card.Preprocessing.InputSize.Count != rank)
-                throw new ArgumentException($"Member {i} takes {Kind(card.Preprocessing.InputSize.Count)} but member 0 takes {Kind(rank)}; an ensemble's members take the same kind of input.", nameof(members));
-        }
+        CheckFit(list.Select(m => m.Card).ToArray(), nameof(members));
         double total = weights?.Sum() ?? list.Length;
         return new EnsemblePredictor(list, weights?.Select(w => w / total).ToArray() ?? Enumerable.Repeat(1.0 / list.Length, list.Length).ToArray());
+    }
+
+    /// <summary>The <c>format</c> of an ensemble manifest (<see cref="SaveManifest"/>).</summary>
+    public const string ManifestFormat = "medvision.ensemble";
+
+    /// <summary>The newest manifest format version this library reads (and the one it writes).</summary>
+    public const int ManifestFormatVersion = 1;
+
+    /// <summary>
+    /// Writes an ensemble manifest: a small JSON file listing model files (by paths relative to the manifest's folder,
+    /// so that the folder can be moved or copied whole) and their weights — one file to deploy and to
+    /// <see cref="LoadManifest"/>. The model files must exist and fit together (their cards are read and checked as
+    /// <see cref="Create"/> checks members). Written atomically (a temporary file, then a rename).
+    /// </summary>
+    /// <param name="path">The manifest file to write, e.g. <c>ensemble.json</c> beside the model files.</param>
+    /// <param name="modelPaths">The model files, at least one, each once.</param>
+    /// <param name="weights">Each member's weight (non-negative, not all 0); equal weights when null.</param>
+    /// <exception cref="ArgumentException">No model files, one listed twice, members that do not fit together, or bad weights.</exception>
+    /// <exception cref="FileNotFoundException">A model file does not exist.</exception>
+    public static void SaveManifest(string path, IReadOnlyList<string> modelPaths, IReadOnlyList<double>? weights = null)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        var list = CheckPaths(modelPaths, nameof(modelPaths));
+        CheckWeights(weights, list.Count);
+        var cards = list.Select(p => File.Exists(p) ? ModelFile.ReadCard(p) : throw new FileNotFoundException($"The model file '{p}' does not exist.", p)).ToArray();
+        CheckFit(cards, nameof(modelPaths));
+        var folder = Path.GetDirectoryName(Path.GetFullPath(path))!;
+        var manifest = new System.Text.Json.Nodes.JsonObject
+        {
+            ["format"] = ManifestFormat,
+            ["format_version"] = ManifestFormatVersion,
+            ["members"] = new System.Text.Json.Nodes.JsonArray(list.Select((p, i) => (System.Text.Json.Nodes.JsonNode)new System.Text.Json.Nodes.JsonObject
+            {
+                ["path"] = Path.GetRelativePath(folder, Path.GetFullPath(p)).Replace(Path.DirectorySeparatorChar, '/'),
+                ["weight"] = weights?[i] ?? 1.0,
+            }).ToArray()),
+        };
+        Directory.CreateDirectory(folder);
+        MedVision.Torch.Serialization.AtomicFile.WriteAllText(path, manifest.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }));
+    }
+
+    /// <summary>
+    /// Loads the ensemble a manifest lists (<see cref="SaveManifest"/>): its model files (paths relative to the
+    /// manifest's folder, or absolute) with its weights, as <see cref="Load"/> loads them.
+    /// </summary>
+    /// <exception cref="FileNotFoundException">The manifest or a model file it lists does not exist.</exception>
+    /// <exception cref="ModelFormatException">The manifest is not one (not JSON, another format, a newer version, no members, a bad entry or weight); the message names it.</exception>
+    public static EnsemblePredictor LoadManifest(string path, Device? device = null, TestTimeFlips flips = TestTimeFlips.None, bool mixedPrecision = false)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        if (!File.Exists(path)) throw new FileNotFoundException($"The ensemble manifest '{path}' does not exist.", path);
+        var (paths, weights) = ReadManifest(path);
+        try
+        {
+            // What the manifest says must hold up before anything is loaded: its entries, weights and members' cards.
+            CheckPaths(paths, nameof(paths));
+            CheckWeights(weights, paths.Count);
+            CheckFit(paths.Select(ModelFile.ReadCard).ToArray(), nameof(paths));
+        }
+        catch (ArgumentException e)
+        {
+            throw new ModelFormatException($"{path} is not a valid ensemble manifest: {PlainMessage(e)}", e);
+        }
+        return Load(paths, device, flips, mixedPrecision, weights);
+    }
+
+    // An exception's message without what .NET appends for developers (" (Parameter 'x')", "Actual value was …").
+    private static string PlainMessage(ArgumentException e)
+    {
+        var message = e.Message;
+        if (e is ArgumentOutOfRangeException { ActualValue: not null } range) message = message.Replace($"{Environment.NewLine}Actual value was {range.ActualValue}.", "", StringComparison.Ordinal);
+        if (e.ParamName is { } name) message = message.Replace($" (Parameter '{name}')", "", StringComparison.Ordinal);
+        return message.Trim();
+    }
+
+    private static (List<string> Paths, double[] Weights) ReadManifest(string path)
+    {
+        System.Text.Json.Nodes.JsonNode? root;
+        try
+        {
+            root = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(path));
+        }
+        catch (System.Text.Json.JsonException e)
+        {
+            throw new ModelFormatException($"{path} is not an ensemble manifest: it is not JSON ({e.Message}).", e);
+        }
+        string Bad(string what) => $"{path} is not a valid ensemble manifest: {what}.";
+        if (root is not System.Text.Json.Nodes.JsonObject manifest || manifest["format"]?.GetValueKind() != System.Text.Json.JsonValueKind.String || (string?)manifest["format"] != ManifestFormat)
+            throw new ModelFormatException(Bad($"its \"format\" is not \"{ManifestFormat}\""));
+        if (manifest["format_version"] is not System.Text.Json.Nodes.JsonValue version || !version.TryGetValue(out int v) || v < 1)
+            throw new ModelFormatException(Bad("it has no positive integer \"format_version\""));
+        if (v > ManifestFormatVersion)
+            throw new ModelFormatException($"{path} is an ensemble manifest of format version {v}; this library reads versions up to {ManifestFormatVersion}. Update MedVision.Nets.");
+        if (manifest["members"] is not System.Text.Json.Nodes.JsonArray members || members.Count == 0)
+            throw new ModelFormatException(Bad("\"members\" is not a non-empty list"));
+        var folder = Path.GetDirectoryName(Path.GetFullPath(path))!;
+        var paths = new List<string>();
+        var weights = new double[members.Count];
+        for (int i = 0; i < members.Count; i++)
+        {
+            if (members[i] is not System.Text.Json.Nodes.JsonObject member || member["path"] is not System.Text.Json.Nodes.JsonValue p || !p.TryGetValue(out string? relative) || string.IsNullOrEmpty(relative))
+                throw new ModelFormatException(Bad($"member {i} has no \"path\""));
+            double weight = 1;
+            if (member["weight"] is { } w && (w is not System.Text.Json.Nodes.JsonValue number || !number.TryGetValue(out weight)))
+                throw new ModelFormatException(Bad($"member {i}'s \"weight\" is not a number"));
+            var full = Path.GetFullPath(Path.Combine(folder, relative));
+            if (!File.Exists(full)) throw new FileNotFoundException($"{path} lists the model file '{relative}' (member {i}), which does not exist at {full}.", full);
+            paths.Add(full);
+            weights[i] = weight;
+        }
+        return (paths, weights);
+    }
+
+    private static List<string> CheckPaths(IEnumerable<string> paths, string parameter)
+    {
+        ArgumentNullException.ThrowIfNull(paths, parameter);
+        var list = paths.ToList();
+        if (list.Count == 0) throw new ArgumentException("Give at least one model file.", parameter);
+        for (int i = 0; i < list.Count; i++)
+        {
+            if (string.IsNullOrEmpty(list[i])) throw new ArgumentException($"Model file {i} of {list.Count} is null or empty.", parameter);
+            int first = list.FindIndex(p => string.Equals(Path.GetFullPath(p), Path.GetFullPath(list[i]), StringComparison.Ordinal));
+            if (first != i) throw new ArgumentException($"'{list[i]}' is listed twice (members {first} and {i}); each model counts once, give weights to count one more.", parameter);
+        }
+        return list;
+    }
+
+    // Members fit together when they share the task, the class names in order, and the kind of input.
+    private static void CheckFit(IReadOnlyList<ModelCard> cards, string parameter)
+    {
+        var reference = cards[0];
+        var task = Enum.Parse<MedMnistTask>(reference.Task, ignoreCase: true);
+        int rank = reference.Preprocessing.InputSize.Count;
+        for (int i = 1; i < cards.Count; i++)
+        {
+            var card = cards[i];
+            if (Enum.Parse<MedMnistTask>(card.Task, ignoreCase: true) != task)
+                throw new ArgumentException($"Member {i} is a {card.Task} model but member 0 is a {reference.Task} model; an ensemble's members share their task.", parameter);
+            if (!card.ClassNames.SequenceEqual(reference.ClassNames, StringComparer.Ordinal))
+                throw new ArgumentException($"Member {i} has the classes [{string.Join(", ", card.ClassNames)}] but member 0 has [{string.Join(", ", reference.ClassNames)}]; an ensemble's members share their class names, in the same order.", parameter);
+            if (card.Preprocessing.InputSize.Count != rank)
+                throw new ArgumentException($"Member {i} takes {Kind(card.Preprocessing.InputSize.Count)} but member 0 takes {Kind(rank)}; an ensemble's members take the same kind of input.", parameter);
+        }
     }
 
     private static string Kind(int rank) => rank == 3 ? "3-D volumes" : "2-D images";
@@ -250,11 +373,7 @@ public sealed class EnsemblePredictor : IDisposable
 
     // The input does not suit member m (its channels, its kind, a NaN): the same exception, saying which member refused it.
     private ArgumentException Naming(int m, ArgumentException e)
-    {
-        var suffix = e.ParamName is { } name ? $" (Parameter '{name}')" : null;
-        var message = suffix is not null && e.Message.EndsWith(suffix, StringComparison.Ordinal) ? e.Message[..^suffix.Length] : e.Message;
-        return new ArgumentException($"Member {m} of {_members.Length}: {message}", e.ParamName, e);
-    }
+        => new($"Member {m} of {_members.Length}: {PlainMessage(e)}", e.ParamName, e);
 
     /// <summary>True when every member can explain its predictions (<see cref="Predictor.CanExplain"/>: ResNet model files).</summary>
     public bool CanExplain => _members.All(m => m.CanExplain);

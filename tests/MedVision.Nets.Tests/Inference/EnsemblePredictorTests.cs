@@ -294,6 +294,76 @@ public sealed class EnsemblePredictorTests : IDisposable
     }
 
     [Fact]
+    public void AManifest_ListsTheModelsRelativeToItsFolder_AndLoadsAsTheirEnsemble()
+    {
+        var deploy = Directory.CreateDirectory(Path.Combine(_dir, "deploy")).FullName;
+        var folds = new[] { Save("fold0", 1), Save("fold1", 2, size: 32) }.Select((p, i) =>
+        {
+            var target = Path.Combine(deploy, $"fold{i}", "model.safetensors");
+            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+            File.Move(p, target);
+            return target;
+        }).ToArray();
+        var manifest = Path.Combine(deploy, "ensemble.json");
+        EnsemblePredictor.SaveManifest(manifest, folds, new[] { 2.0, 1.0 });
+        Directory.EnumerateFiles(deploy).Should().Equal(new[] { manifest }, "the manifest is written whole, no temporary file left");
+        var json = System.Text.Json.JsonDocument.Parse(File.ReadAllText(manifest)).RootElement;
+        json.GetProperty("format").GetString().Should().Be(EnsemblePredictor.ManifestFormat);
+        json.GetProperty("format_version").GetInt32().Should().Be(1);
+        json.GetProperty("members").EnumerateArray().Select(m => m.GetProperty("path").GetString()).Should().Equal("fold0/model.safetensors", "fold1/model.safetensors");
+        json.GetProperty("members").EnumerateArray().Select(m => m.GetProperty("weight").GetDouble()).Should().Equal(2.0, 1.0);
+
+        var pixels = Pixels(3);
+        using (var expected = EnsemblePredictor.Load(folds, weights: new[] { 2.0, 1.0 }))
+        {
+            // The folder moved elsewhere whole: the manifest still finds its models.
+            var moved = Path.Combine(_dir, "moved");
+            Directory.Move(deploy, moved);
+            using var loaded = EnsemblePredictor.LoadManifest(Path.Combine(moved, "ensemble.json"));
+            loaded.Weights.Should().Equal(expected.Weights);
+            foreach (var x in pixels)
+                loaded.PredictPixels(x, 28, 28, 3).Probabilities.Should().Equal(expected.PredictPixels(x, 28, 28, 3).Probabilities);
+        }
+    }
+
+    [Fact]
+    public void ManifestsThatAreNotRight_AreRefusedNamingTheFileAndTheProblem()
+    {
+        var a = Save("a", 1);
+        var other = Save("other", 2, classes: new[] { "no", "mild", "moderate", "severe", "proliferative" });
+        string Write(string name, string text)
+        {
+            var path = Path.Combine(_dir, name);
+            File.WriteAllText(path, text);
+            return path;
+        }
+        string Refusal(string text) => FluentActions.Invoking(() => EnsemblePredictor.LoadManifest(Write("m.json", text))).Should().Throw<ModelFormatException>().Which.Message;
+        const string Head = """{"format": "medvision.ensemble", "format_version": 1, "members": """;
+
+        Refusal("not json").Should().Contain("m.json is not an ensemble manifest: it is not JSON");
+        Refusal("""{"format": "something else", "format_version": 1, "members": []}""").Should().Contain("""its "format" is not "medvision.ensemble" """.TrimEnd());
+        Refusal("""{"format": "medvision.ensemble", "format_version": 2, "members": []}""").Should().Contain("format version 2; this library reads versions up to 1");
+        Refusal("""{"format": "medvision.ensemble", "format_version": "1", "members": []}""").Should().Contain("""no positive integer "format_version" """.TrimEnd());
+        Refusal(Head + "[]}").Should().Contain("""members" is not a non-empty list""");
+        Refusal(Head + """[{"weight": 1}]}""").Should().Contain("""member 0 has no "path" """.TrimEnd());
+        Refusal(Head + """[{"path": "a.safetensors", "weight": "high"}]}""").Should().Contain("""member 0's "weight" is not a number""");
+        Refusal(Head + """[{"path": "a.safetensors", "weight": -1}]}""").Should().Contain("Weight 0 must be finite and non-negative").And.NotContain("Parameter");
+        Refusal(Head + """[{"path": "a.safetensors"}, {"path": "other.safetensors"}]}""").Should().Contain("Member 1 has the classes [no, mild");
+        Refusal(Head + """[{"path": "a.safetensors"}, {"path": "./a.safetensors"}]}""").Should().Contain("listed twice");
+        FluentActions.Invoking(() => EnsemblePredictor.LoadManifest(Write("m.json", Head + """[{"path": "gone.safetensors"}]}""")))
+            .Should().Throw<FileNotFoundException>().WithMessage("*m.json lists the model file 'gone.safetensors' (member 0), which does not exist*");
+        FluentActions.Invoking(() => EnsemblePredictor.LoadManifest(Path.Combine(_dir, "none.json"))).Should().Throw<FileNotFoundException>().WithMessage("*none.json*");
+        using (var one = EnsemblePredictor.LoadManifest(Write("m.json", Head + """[{"path": "a.safetensors"}]}""")))
+            one.Weights.Should().Equal(1.0);
+
+        FluentActions.Invoking(() => EnsemblePredictor.SaveManifest(Path.Combine(_dir, "s.json"), new[] { a, other })).Should().Throw<ArgumentException>().WithMessage("*Member 1 has the classes*").Which.ParamName.Should().Be("modelPaths");
+        FluentActions.Invoking(() => EnsemblePredictor.SaveManifest(Path.Combine(_dir, "s.json"), new[] { a, Path.Combine(_dir, "gone.safetensors") })).Should().Throw<FileNotFoundException>().WithMessage("*gone.safetensors*");
+        FluentActions.Invoking(() => EnsemblePredictor.SaveManifest(Path.Combine(_dir, "s.json"), new[] { a, a })).Should().Throw<ArgumentException>().WithMessage("*listed twice*");
+        FluentActions.Invoking(() => EnsemblePredictor.SaveManifest(Path.Combine(_dir, "s.json"), new[] { a }, new[] { 0.0 })).Should().Throw<ArgumentException>().WithMessage("*all 0*");
+        File.Exists(Path.Combine(_dir, "s.json")).Should().BeFalse("nothing is written for a refused manifest");
+    }
+
+    [Fact]
     public void Dispose_FreesTheMembers_AndLaterCallsAreRefused()
     {
         var ensemble = EnsemblePredictor.Load(new[] { Save("a", 1), Save("b", 2) });
