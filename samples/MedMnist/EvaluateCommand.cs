@@ -33,20 +33,21 @@ internal static class EvaluateCommand
         return command;
     }
 
-    private static int Run(string[] modelPaths, string? datasetName, string? dataFile, Device device, TestTimeFlips flips, bool mixedPrecision, int threads, string output)
+    private static int Run(string[] models, string? datasetName, string? dataFile, Device device, TestTimeFlips flips, bool mixedPrecision, int threads, string output)
     {
         Tensors.NumThreads = threads;
         var data = TrainCommand.LoadDataset(datasetName, dataFile);
         var info = data.Info!;
         // One model is an ensemble of one: the same probabilities, and its Grad-CAM grid below.
-        using var ensemble = ModelOptions.LoadEnsemble(modelPaths, device, flips, mixedPrecision);
+        var (ensemble, modelPaths) = ModelOptions.LoadEnsemble(models, device, flips, mixedPrecision);
+        using var owned = ensemble;
         if (ensemble.ClassNames.Count != info.ClassCount)
             throw new ArgumentException($"The model has {ensemble.ClassNames.Count} classes but {info.Name} has {info.ClassCount}.");
         string Settings(Predictor p) => $"temperature {p.Card.Temperature.ToString("G4", CultureInfo.InvariantCulture)}, flips {flips}{(mixedPrecision ? ", bfloat16 autocast" : "")}";
         if (modelPaths.Length == 1) AnsiConsole.MarkupLine($"Model {Markup.Escape(modelPaths[0])} ({Settings(ensemble.Members[0])}) on {info.Name}");
         else
         {
-            AnsiConsole.MarkupLine($"Ensemble of {modelPaths.Length} models (probabilities averaged) on {info.Name}:");
+            AnsiConsole.MarkupLine($"Ensemble of {modelPaths.Length} models (probabilities averaged{(ensemble.Weights.Distinct().Count() > 1 ? $", weights {string.Join(", ", ensemble.Weights.Select(w => w.ToString("G3", CultureInfo.InvariantCulture)))}" : "")}) on {info.Name}:");
             for (int m = 0; m < modelPaths.Length; m++) AnsiConsole.MarkupLine($"  {m + 1}. {Markup.Escape(modelPaths[m])} ({Settings(ensemble.Members[m])})");
         }
         Directory.CreateDirectory(output);

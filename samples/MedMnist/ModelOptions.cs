@@ -19,16 +19,27 @@ internal static class ModelOptions
     /// <summary>--model FILE, once or more (required): more than once, the models predict as an ensemble.</summary>
     public static Option<string[]> Models() => new("--model")
     {
-        Description = "A model file written by the train command (model.safetensors), a TorchScript file with a model card, or an ONNX file written by the export command (model.onnx, run by ONNX Runtime on the CPU). Give --model more than once to predict with an ensemble: the models' probabilities averaged (e.g. runs of different seeds, or the folds of a cross-validation).",
+        Description = "A model file written by the train command (model.safetensors), a TorchScript file with a model card, or an ONNX file written by the export command (model.onnx, run by ONNX Runtime on the CPU). Give --model more than once to predict with an ensemble: the models' probabilities averaged (e.g. runs of different seeds, or the folds of a cross-validation); or give an ensemble manifest (a .json file written by EnsemblePredictor.SaveManifest) alone.",
         Required = true,
         Arity = ArgumentArity.OneOrMore,
     };
 
+    /// <summary>Whether --model names an ensemble manifest (a .json file written by <see cref="EnsemblePredictor.SaveManifest"/>).</summary>
+    public static bool IsManifest(string path) => path.EndsWith(".json", StringComparison.OrdinalIgnoreCase);
+
     /// <summary>
-    /// Loads the --model files as an ensemble (see <see cref="LoadPredictor"/> for each file); a file given twice is refused.
+    /// Loads the --model files as an ensemble (see <see cref="LoadPredictor"/> for each file; a file given twice is
+    /// refused), or the ensemble a manifest lists (given alone); returns it with its members' files, in order.
     /// </summary>
-    public static EnsemblePredictor LoadEnsemble(IReadOnlyList<string> paths, Device device, TestTimeFlips flips, bool mixedPrecision)
+    public static (EnsemblePredictor Ensemble, string[] Paths) LoadEnsemble(IReadOnlyList<string> paths, Device device, TestTimeFlips flips, bool mixedPrecision)
     {
+        if (paths.Any(IsManifest))
+        {
+            if (paths.Count != 1)
+                throw new ArgumentException($"--model {paths.First(IsManifest)} is an ensemble manifest, which lists the whole ensemble: give it as the only --model.");
+            var manifest = EnsemblePredictor.LoadManifest(paths[0], device, flips, mixedPrecision);
+            return (manifest, EnsemblePredictor.ReadManifest(paths[0]).ModelPaths.ToArray());
+        }
         for (int i = 0; i < paths.Count; i++)
         {
             int first = paths.ToList().FindIndex(p => Path.GetFullPath(p) == Path.GetFullPath(paths[i]));
@@ -38,7 +49,7 @@ internal static class ModelOptions
         try
         {
             foreach (var path in paths) members.Add(LoadPredictor(path, device, flips, mixedPrecision));
-            return EnsemblePredictor.Create(members);
+            return (EnsemblePredictor.Create(members), paths.ToArray());
         }
         catch
         {

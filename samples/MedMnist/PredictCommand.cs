@@ -24,7 +24,7 @@ internal static class PredictCommand
         var cam = new Option<CamMethod>("--cam") { Description = "The map for --heatmaps: GradCam or GradCamPlusPlus.", DefaultValueFactory = _ => CamMethod.GradCam }.Known();
         var images = new Argument<string[]>("images") { Description = "JPEG or PNG files to classify; for a model of 3-D volumes, NIfTI files (.nii, .nii.gz) or folders of a DICOM series.", Arity = ArgumentArity.OneOrMore };
         var command = new Command("predict", "Classify image files with a saved model file, or with several as an ensemble.") { models, device, flips, mixedPrecision, heatmaps, cam, images };
-        command.SetAction(r => r.GetValue(models)! is [var one]
+        command.SetAction(r => r.GetValue(models)! is [var one] && !ModelOptions.IsManifest(one)
             ? Run(one, Device.Parse(r.GetValue(device)!), r.GetValue(flips), r.GetValue(mixedPrecision), r.GetValue(images)!, r.GetValue(heatmaps), r.GetValue(cam))
             : RunEnsemble(r.GetValue(models)!, Device.Parse(r.GetValue(device)!), r.GetValue(flips), r.GetValue(mixedPrecision), r.GetValue(images)!, r.GetValue(heatmaps), r.GetValue(cam)));
         return command;
@@ -54,9 +54,10 @@ internal static class PredictCommand
 
     // Predicts with every --model and averages their probabilities; the table adds how many members agree with the
     // ensemble's label and each member's own label. --heatmaps: the members' maps of the ensemble's class, averaged.
-    private static int RunEnsemble(string[] modelPaths, Device device, TestTimeFlips flips, bool mixedPrecision, string[] images, string? heatmaps, CamMethod cam)
+    private static int RunEnsemble(string[] models, Device device, TestTimeFlips flips, bool mixedPrecision, string[] images, string? heatmaps, CamMethod cam)
     {
-        using var ensemble = ModelOptions.LoadEnsemble(modelPaths, device, flips, mixedPrecision);
+        var (ensemble, modelPaths) = ModelOptions.LoadEnsemble(models, device, flips, mixedPrecision);
+        using var owned = ensemble;
         if (heatmaps is not null && !ensemble.CanExplain)
         {
             int m = Enumerable.Range(0, modelPaths.Length).First(i => !ensemble.Members[i].CanExplain);
@@ -64,7 +65,7 @@ internal static class PredictCommand
         }
         if (heatmaps is not null && ensemble.Members[0].Card.Preprocessing.InputSize.Count == 3)
             throw new ArgumentException("--heatmaps overlays the maps on 2-D images; these models take 3-D volumes.");
-        AnsiConsole.MarkupLine($"Ensemble of {modelPaths.Length} models (probabilities averaged):");
+        AnsiConsole.MarkupLine($"Ensemble of {modelPaths.Length} models (probabilities averaged{(ensemble.Weights.Distinct().Count() > 1 ? $", weights {string.Join(", ", ensemble.Weights.Select(w => w.ToString("G3", CultureInfo.InvariantCulture)))}" : "")}):");
         for (int m = 0; m < modelPaths.Length; m++) AnsiConsole.MarkupLine($"  {m + 1}. {Describe(modelPaths[m], ensemble.Members[m].Card)}");
         var predictions = heatmaps is null ? ensemble.PredictFiles(images) : WriteHeatmaps(image => ensemble.ExplainFile(image, cam), images, heatmaps);
         AnsiConsole.Write(Table(images, predictions, ensemble.Task.Equals("OrdinalRegression", StringComparison.OrdinalIgnoreCase), ensemble: true));

@@ -15,7 +15,7 @@ internal static class PredictCommand
 {
     public static Command Create()
     {
-        var model = new Option<string[]>("--model") { Description = "The model file train wrote (model.safetensors). Give --model more than once to predict with an ensemble (the models' probabilities averaged; --explain then averages their maps on each scan's grid).", Required = true, Arity = ArgumentArity.OneOrMore };
+        var model = new Option<string[]>("--model") { Description = "The model file train wrote (model.safetensors). Give --model more than once to predict with an ensemble (the models' probabilities averaged; --explain then averages their maps on each scan's grid), or an ensemble manifest (a .json file written by EnsemblePredictor.SaveManifest).", Required = true, Arity = ArgumentArity.OneOrMore };
         var device = new Option<string>("--device") { Description = "cpu, cuda or cuda:N.", DefaultValueFactory = _ => "cpu" }.IsDevice();
         var explain = new Option<string?>("--explain") { Description = "FOLDER: also write each scan's Grad-CAM map of the predicted class as <scan>.cam.nii.gz on the scan's own grid (the first modality's for subject folders), to overlay in a viewer such as ITK-SNAP or 3D Slicer." };
         var scans = new Argument<string[]>("scans") { Description = "NIfTI files (.nii, .nii.gz) or folders holding one DICOM series each.", Arity = ArgumentArity.OneOrMore };
@@ -24,10 +24,15 @@ internal static class PredictCommand
         return command;
     }
 
-    private static int Run(string[] modelPaths, Device device, string[] scans, string? explainFolder)
+    private static int Run(string[] models, Device device, string[] scans, string? explainFolder)
     {
         // One model is an ensemble of one: the same probabilities and maps. (A file given twice is refused by name.)
-        using var ensemble = EnsemblePredictor.Load(modelPaths, device);
+        // An ensemble manifest (EnsemblePredictor.SaveManifest) lists the whole ensemble.
+        bool manifest = models.Any(m => m.EndsWith(".json", StringComparison.OrdinalIgnoreCase));
+        if (manifest && models.Length != 1)
+            throw new ArgumentException($"--model {models.First(m => m.EndsWith(".json", StringComparison.OrdinalIgnoreCase))} is an ensemble manifest, which lists the whole ensemble: give it as the only --model.");
+        var modelPaths = manifest ? EnsemblePredictor.ReadManifest(models[0]).ModelPaths.ToArray() : models;
+        using var ensemble = manifest ? EnsemblePredictor.LoadManifest(models[0], device) : EnsemblePredictor.Load(models, device);
         for (int m = 0; m < modelPaths.Length; m++)
         {
             var card = ensemble.Members[m].Card;

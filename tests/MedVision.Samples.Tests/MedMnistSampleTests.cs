@@ -137,6 +137,30 @@ public sealed class MedMnistSampleTests(MedMnistTrainedRun run) : IClassFixture<
         File.Exists(run.Folder["evaluation-ensemble/test-reliability.svg"]).Should().BeTrue();
         File.Exists(run.Folder["evaluation-ensemble/test-gradcam.png"]).Should().BeFalse("a Grad-CAM grid explains one model");
 
+        // The two runs as one deployable file: an ensemble manifest, weighted.
+        var manifest = run.Folder["ensemble.json"];
+        EnsemblePredictor.SaveManifest(manifest, models, new[] { 3.0, 1.0 });
+        var fromManifest = await SampleApp.RunAsync("medmnist", run.Folder.Path, ["predict", "--model", manifest, .. names]);
+        fromManifest.ExitCode.Should().Be(0, fromManifest.ToString());
+        fromManifest.Text.Should().Contain("Ensemble of 2 models (probabilities averaged, weights 0.75, 0.25)");
+        using (var weighted = EnsemblePredictor.LoadManifest(manifest))
+        {
+            var rows = fromManifest.Output.Split('\n');
+            foreach (var name in names)
+            {
+                var expected = weighted.PredictFile(Path.Combine(run.Folder.Path, name));
+                rows.Should().ContainSingle(r => r.Contains(name)).Which.Should().Contain($"{expected.Label}: {expected.LabelName}")
+                    .And.Contain(expected.Probabilities[expected.Label].ToString("F3", CultureInfo.InvariantCulture));
+            }
+        }
+        var evaluateManifest = await SampleApp.RunAsync("medmnist", run.Folder.Path,
+            "evaluate", "--model", manifest, "--dataset", "retinamnist", "--data-file", run.DataFile, "--output", run.Folder["evaluation-manifest"]);
+        evaluateManifest.ExitCode.Should().Be(0, evaluateManifest.ToString());
+        evaluateManifest.Lines("EVALUATION").Should().ContainSingle().Which["members"].Should().Be("2");
+        var manifestAndMore = await SampleApp.RunAsync("medmnist", run.Folder.Path, ["predict", "--model", manifest, "--model", models[0], .. names]);
+        manifestAndMore.ExitCode.Should().Be(2, manifestAndMore.ToString());
+        manifestAndMore.Error.Should().Contain("is an ensemble manifest, which lists the whole ensemble: give it as the only --model.");
+
         // --heatmaps: the models' maps of the ensemble's class, averaged, over each image.
         var heatmaps = await SampleApp.RunAsync("medmnist", run.Folder.Path, ["predict", "--model", models[0], "--model", models[1], "--heatmaps", run.Folder["maps-ensemble"], .. names]);
         heatmaps.ExitCode.Should().Be(0, heatmaps.ToString());

@@ -108,6 +108,11 @@ public sealed class VolumeFolderSampleTests : IDisposable
         var map = NiftiReader.Read(Path.Combine(maps, "BraTS_001.cam.nii.gz"));
         map.Shape.Should().Equal(6, 6, 6);
         map.Voxels.Should().Equal(combined.ToSourceVolume().Voxels, (a, e) => Math.Abs(a - e) < 1e-6);
+        var manifest = Path.Combine(_folder.Path, "ensemble.json");
+        EnsemblePredictor.SaveManifest(manifest, models);
+        var fromManifest = await SampleApp.RunAsync("volume-folder", _folder.Path, "predict", "--model", manifest, subject);
+        fromManifest.ExitCode.Should().Be(0, fromManifest.ToString());
+        fromManifest.Text.Should().Contain("Ensemble of 2 models").And.Contain($"{combined.Prediction.Label}: {combined.Prediction.LabelName}");
         var twice = await SampleApp.RunAsync("volume-folder", _folder.Path, "predict", "--model", models[0], "--model", models[0], subject);
         twice.ExitCode.Should().Be(2, twice.ToString());
         twice.Error.Should().Contain("is listed twice (members 0 and 1)");

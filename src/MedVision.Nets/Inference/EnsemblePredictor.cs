@@ -133,18 +133,19 @@ public sealed class EnsemblePredictor : IDisposable
         ArgumentException.ThrowIfNullOrEmpty(path);
         if (!File.Exists(path)) throw new FileNotFoundException($"The ensemble manifest '{path}' does not exist.", path);
         var (paths, weights) = ReadManifest(path);
+        var list = paths.ToList();
         try
         {
             // What the manifest says must hold up before anything is loaded: its entries, weights and members' cards.
-            CheckPaths(paths, nameof(paths));
-            CheckWeights(weights, paths.Count);
-            CheckFit(paths.Select(ModelFile.ReadCard).ToArray(), nameof(paths));
+            CheckPaths(list, nameof(paths));
+            CheckWeights(weights, list.Count);
+            CheckFit(list.Select(ModelFile.ReadCard).ToArray(), nameof(paths));
         }
         catch (ArgumentException e)
         {
             throw new ModelFormatException($"{path} is not a valid ensemble manifest: {PlainMessage(e)}", e);
         }
-        return Load(paths, device, flips, mixedPrecision, weights);
+        return Load(list, device, flips, mixedPrecision, weights);
     }
 
     // An exception's message without what .NET appends for developers (" (Parameter 'x')", "Actual value was …").
@@ -156,8 +157,16 @@ public sealed class EnsemblePredictor : IDisposable
         return message.Trim();
     }
 
-    private static (List<string> Paths, double[] Weights) ReadManifest(string path)
+    /// <summary>
+    /// Reads an ensemble manifest (<see cref="SaveManifest"/>) without loading its models: the model files' full paths
+    /// (resolved against the manifest's folder) and their weights as written.
+    /// </summary>
+    /// <exception cref="FileNotFoundException">The manifest or a model file it lists does not exist.</exception>
+    /// <exception cref="ModelFormatException">The manifest is not one (not JSON, another format, a newer version, no members, an entry without a path or with a weight that is not a number).</exception>
+    public static EnsembleManifest ReadManifest(string path)
     {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        if (!File.Exists(path)) throw new FileNotFoundException($"The ensemble manifest '{path}' does not exist.", path);
         System.Text.Json.Nodes.JsonNode? root;
         try
         {
@@ -191,7 +200,7 @@ public sealed class EnsemblePredictor : IDisposable
             paths.Add(full);
             weights[i] = weight;
         }
-        return (paths, weights);
+        return new EnsembleManifest(paths, weights);
     }
 
     private static List<string> CheckPaths(IEnumerable<string> paths, string parameter)
