@@ -3,4 +3,11 @@ namespace MedVision.Nets.Inference;
 /// <summary>What an ensemble manifest lists (see <see cref="EnsemblePredictor.ReadManifest"/>).</summary>
 /// <param name="ModelPaths">The model files' full paths, in member order.</param>
 /// <param name="Weights">Their weights as written (1 where the manifest gives none).</param>
-public sealed record EnsembleManifest(IReadOnlyList<string> ModelPaths, IReadOnlyList<double> Weights);
+public sealed record EnsembleManifest(IReadOnlyList<string> ModelPaths, IReadOnlyList<double> Weights)
+{
+    /// <summary>The model files' full paths, in member order.</summary>
+    public IReadOnlyList<string> ModelPaths { get; init; } = ModelPaths ?? throw new ArgumentNullException(nameof(ModelPaths));
+
+    /// <summary>Their weights as written (1 where the manifest gives none).</summary>
+    public IReadOnlyList<double> Weights { get; init; } = Weights ?? throw new ArgumentNullException(nameof(Weights));
+}

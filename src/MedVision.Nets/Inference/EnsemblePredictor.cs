@@ -130,8 +130,6 @@ public sealed class EnsemblePredictor : IDisposable
     /// <exception cref="ModelFormatException">The manifest is not one (not JSON, another format, a newer version, no members, a bad entry or weight); the message names it.</exception>
     public static EnsemblePredictor LoadManifest(string path, Device? device = null, TestTimeFlips flips = TestTimeFlips.None, bool mixedPrecision = false)
     {
-        ArgumentException.ThrowIfNullOrEmpty(path);
-        if (!File.Exists(path)) throw new FileNotFoundException($"The ensemble manifest '{path}' does not exist.", path);
         var (paths, weights) = ReadManifest(path);
         var list = paths.ToList();
         try
