@@ -47,7 +47,7 @@ internal static class EvaluateCommand
         if (modelPaths.Length == 1) AnsiConsole.MarkupLine($"Model {Markup.Escape(modelPaths[0])} ({Settings(ensemble.Members[0])}) on {info.Name}");
         else
         {
-            AnsiConsole.MarkupLine($"Ensemble of {modelPaths.Length} models (probabilities averaged{(ensemble.Weights.Distinct().Count() > 1 ? $", weights {string.Join(", ", ensemble.Weights.Select(w => w.ToString("G3", CultureInfo.InvariantCulture)))}" : "")}) on {info.Name}:");
+            AnsiConsole.MarkupLine($"{EnsembleModels.Banner(ensemble)} on {info.Name}:");
             for (int m = 0; m < modelPaths.Length; m++) AnsiConsole.MarkupLine($"  {m + 1}. {Markup.Escape(modelPaths[m])} ({Settings(ensemble.Members[m])})");
         }
         Directory.CreateDirectory(output);

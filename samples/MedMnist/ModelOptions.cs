@@ -24,22 +24,14 @@ internal static class ModelOptions
         Arity = ArgumentArity.OneOrMore,
     };
 
-    /// <summary>Whether --model names an ensemble manifest (a .json file written by <see cref="EnsemblePredictor.SaveManifest"/>).</summary>
-    public static bool IsManifest(string path) => path.EndsWith(".json", StringComparison.OrdinalIgnoreCase);
-
     /// <summary>
     /// Loads the --model files as an ensemble (see <see cref="LoadPredictor"/> for each file; a file given twice is
     /// refused), or the ensemble a manifest lists (given alone); returns it with its members' files, in order.
     /// </summary>
     public static (EnsemblePredictor Ensemble, string[] Paths) LoadEnsemble(IReadOnlyList<string> paths, Device device, TestTimeFlips flips, bool mixedPrecision)
     {
-        if (paths.Any(IsManifest))
-        {
-            if (paths.Count != 1)
-                throw new ArgumentException($"--model {paths.First(IsManifest)} is an ensemble manifest, which lists the whole ensemble: give it as the only --model.");
-            var manifest = EnsemblePredictor.LoadManifest(paths[0], device, flips, mixedPrecision);
-            return (manifest, EnsemblePredictor.ReadManifest(paths[0]).ModelPaths.ToArray());
-        }
+        if (EnsembleModels.ManifestAlone(paths) is { } manifest)
+            return (EnsemblePredictor.LoadManifest(manifest, device, flips, mixedPrecision), EnsemblePredictor.ReadManifest(manifest).ModelPaths.ToArray());
         for (int i = 0; i < paths.Count; i++)
         {
             int first = paths.ToList().FindIndex(p => Path.GetFullPath(p) == Path.GetFullPath(paths[i]));

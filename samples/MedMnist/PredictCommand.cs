@@ -24,7 +24,7 @@ internal static class PredictCommand
         var cam = new Option<CamMethod>("--cam") { Description = "The map for --heatmaps: GradCam or GradCamPlusPlus.", DefaultValueFactory = _ => CamMethod.GradCam }.Known();
         var images = new Argument<string[]>("images") { Description = "JPEG or PNG files to classify; for a model of 3-D volumes, NIfTI files (.nii, .nii.gz) or folders of a DICOM series.", Arity = ArgumentArity.OneOrMore };
         var command = new Command("predict", "Classify image files with a saved model file, or with several as an ensemble.") { models, device, flips, mixedPrecision, heatmaps, cam, images };
-        command.SetAction(r => r.GetValue(models)! is [var one] && !ModelOptions.IsManifest(one)
+        command.SetAction(r => r.GetValue(models)! is [var one] && !EnsembleModels.IsManifest(one)
             ? Run(one, Device.Parse(r.GetValue(device)!), r.GetValue(flips), r.GetValue(mixedPrecision), r.GetValue(images)!, r.GetValue(heatmaps), r.GetValue(cam))
             : RunEnsemble(r.GetValue(models)!, Device.Parse(r.GetValue(device)!), r.GetValue(flips), r.GetValue(mixedPrecision), r.GetValue(images)!, r.GetValue(heatmaps), r.GetValue(cam)));
         return command;
@@ -65,7 +65,7 @@ internal static class PredictCommand
         }
         if (heatmaps is not null && ensemble.Members[0].Card.Preprocessing.InputSize.Count == 3)
             throw new ArgumentException("--heatmaps overlays the maps on 2-D images; these models take 3-D volumes.");
-        AnsiConsole.MarkupLine($"Ensemble of {modelPaths.Length} models (probabilities averaged{(ensemble.Weights.Distinct().Count() > 1 ? $", weights {string.Join(", ", ensemble.Weights.Select(w => w.ToString("G3", CultureInfo.InvariantCulture)))}" : "")}):");
+        AnsiConsole.MarkupLine(EnsembleModels.Banner(ensemble) + ":");
         for (int m = 0; m < modelPaths.Length; m++) AnsiConsole.MarkupLine($"  {m + 1}. {Describe(modelPaths[m], ensemble.Members[m].Card)}");
         var predictions = heatmaps is null ? ensemble.PredictFiles(images) : WriteHeatmaps(image => ensemble.ExplainFile(image, cam), images, heatmaps);
         AnsiConsole.Write(Table(images, predictions, ensemble.Task.Equals("OrdinalRegression", StringComparison.OrdinalIgnoreCase), ensemble: true));
@@ -83,11 +83,7 @@ internal static class PredictCommand
             var p = predictions[i];
             var row = new List<string> { Markup.Escape(images[i]), Markup.Escape($"{p.Label}: {p.LabelName}"), p.Probabilities[p.Label].ToString("F3", CultureInfo.InvariantCulture) };
             if (ordinal) row.Add(p.ExpectedGrade!.Value.ToString("F2", CultureInfo.InvariantCulture));
-            if (p is EnsemblePrediction e)
-            {
-                row.Add($"{e.Members.Count(m => m.Label == e.Label)}/{e.Members.Count}");
-                row.Add(string.Join(" ", e.Members.Select(m => m.Label)));
-            }
+            if (p is EnsemblePrediction e) row.AddRange(EnsembleModels.AgreementCells(e));
             table.AddRow(row.ToArray());
         }
         return table;

@@ -28,18 +28,16 @@ internal static class PredictCommand
     {
         // One model is an ensemble of one: the same probabilities and maps. (A file given twice is refused by name.)
         // An ensemble manifest (EnsemblePredictor.SaveManifest) lists the whole ensemble.
-        bool manifest = models.Any(m => m.EndsWith(".json", StringComparison.OrdinalIgnoreCase));
-        if (manifest && models.Length != 1)
-            throw new ArgumentException($"--model {models.First(m => m.EndsWith(".json", StringComparison.OrdinalIgnoreCase))} is an ensemble manifest, which lists the whole ensemble: give it as the only --model.");
-        var modelPaths = manifest ? EnsemblePredictor.ReadManifest(models[0]).ModelPaths.ToArray() : models;
-        using var ensemble = manifest ? EnsemblePredictor.LoadManifest(models[0], device) : EnsemblePredictor.Load(models, device);
+        var manifest = EnsembleModels.ManifestAlone(models);
+        var modelPaths = manifest is not null ? EnsemblePredictor.ReadManifest(manifest).ModelPaths.ToArray() : models;
+        using var ensemble = manifest is not null ? EnsemblePredictor.LoadManifest(manifest, device) : EnsemblePredictor.Load(models, device);
         for (int m = 0; m < modelPaths.Length; m++)
         {
             var card = ensemble.Members[m].Card;
             if (card.Preprocessing.InputSize.Count != 3)
                 throw new ArgumentException($"{Path.GetFileName(modelPaths[m])} takes 2-D images (input {string.Join("×", card.Preprocessing.InputSize)}); this sample predicts volumes.");
         }
-        if (modelPaths.Length > 1) AnsiConsole.MarkupLine($"Ensemble of {modelPaths.Length} models (probabilities averaged):");
+        if (modelPaths.Length > 1) AnsiConsole.MarkupLine(EnsembleModels.Banner(ensemble) + ":");
         for (int m = 0; m < modelPaths.Length; m++) AnsiConsole.MarkupLine(Markup.Escape((modelPaths.Length > 1 ? $"  {m + 1}. " : "Model ") + Describe(modelPaths[m], ensemble.Members[m].Card)));
         var table = new Table().AddColumn("scan").AddColumn("prediction").AddColumn(new TableColumn("probability").RightAligned());
         if (modelPaths.Length > 1) table.AddColumn(new TableColumn("agreement").RightAligned()).AddColumn("models' labels");
@@ -48,7 +46,7 @@ internal static class PredictCommand
         {
             var p = predictions[i];
             var row = new List<string> { Markup.Escape(scans[i]), Markup.Escape($"{p.Label}: {p.LabelName}"), p.Probabilities[p.Label].ToString("F3", CultureInfo.InvariantCulture) };
-            if (modelPaths.Length > 1) row.AddRange([$"{p.Members.Count(m => m.Label == p.Label)}/{p.Members.Count}", string.Join(" ", p.Members.Select(m => m.Label))]);
+            if (modelPaths.Length > 1) row.AddRange(EnsembleModels.AgreementCells(p));
             table.AddRow(row.ToArray());
         }
         AnsiConsole.Write(table);

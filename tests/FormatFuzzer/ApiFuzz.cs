@@ -817,21 +817,7 @@ internal static partial class ApiFuzz
         var names = Enumerable.Range(0, classes).Select(i => $"class{i}").ToArray();
         steps.Add($"{task} model, {classes} classes, {channels} channel(s), input [{string.Join(", ", size)}], mean [{string.Join(", ", card.Mean)}], std [{string.Join(", ", card.Std)}], {card.Resize}{(card.IntensityNormalization is { } n ? $", per-input normalisation (non-zero {n.NonZero}, channel-wise {n.ChannelWise})" : "")}{(card.CropForeground is { } f ? $", crop above {f.Threshold} (margin {f.Margin})" : "")}{(card.Spacing is { } sp ? $", spacing [{string.Join(", ", sp)}]" : "")}{(card.Fit is { } fit ? $", fit {fit}" : "")}{(card.AlignModalities == true ? ", aligned" : "")}{(card.IntensityPercentiles is { } pc ? $", percentiles [{string.Join(", ", pc)}]" : "")}{(card.IntensityChannelWise == true ? ", channel-wise" : "")}, flips {flips}");
         if (Trace) Console.Error.WriteLine($"  {steps[^1]}");
-        string path = Path.Combine(Path.GetTempPath(), $"mvfuzz-predictor-{Environment.ProcessId}.safetensors");
-        Last = "ModelFile.Save";
-        using (var model = MedVision.Nets.Models.ResNet.Builder().WithDepth(18).WithWidths(2, 2, 2, 2).ForInput(channels, volume ? 3 : 2).WithSmallInputStem().WithClasses(classes).Build())
-            MedVision.Nets.Inference.ModelFile.Save(path, model, MedVision.Nets.Inference.ModelFile.Describe(model, card, names, task));
-        MedVision.Nets.Inference.Predictor predictor;
-        try
-        {
-            Last = "Predictor.Load";
-            predictor = MedVision.Nets.Inference.Predictor.Load(path, flips: flips);
-        }
-        finally
-        {
-            File.Delete(path);
-        }
-        using (predictor)
+        using (var predictor = TinyPredictor(channels, volume, card, names, task, flips))
         {
             for (int call = rng.Next(1, 5); call > 0; call--)
             {
@@ -928,19 +914,7 @@ internal static partial class ApiFuzz
                 var flips = (MedVision.Nets.Inference.TestTimeFlips)rng.Next(volume ? 8 : 4);
                 steps.Add($"member {members.Count}: {channels} channel(s), input [{string.Join(", ", size)}], {card.Resize}, flips {flips}");
                 if (Trace) Console.Error.WriteLine($"  {steps[^1]}");
-                string path = Path.Combine(Path.GetTempPath(), $"mvfuzz-ensemble-{Environment.ProcessId}.safetensors");
-                Last = "ModelFile.Save";
-                using (var model = MedVision.Nets.Models.ResNet.Builder().WithDepth(18).WithWidths(2, 2, 2, 2).ForInput(channels, volume ? 3 : 2).WithSmallInputStem().WithClasses(classes).Build())
-                    MedVision.Nets.Inference.ModelFile.Save(path, model, MedVision.Nets.Inference.ModelFile.Describe(model, card, names, task));
-                try
-                {
-                    Last = "Predictor.Load";
-                    members.Add(MedVision.Nets.Inference.Predictor.Load(path, flips: flips));
-                }
-                finally
-                {
-                    File.Delete(path);
-                }
+                members.Add(TinyPredictor(channels, volume, card, names, task, flips));
             }
             weights = rng.Next(3) != 0 ? null : members.Select(_ => rng.Next(8) == 0 ? (rng.Next(2) == 0 ? -1.0 : 0.0) : Math.Round(rng.NextDouble() * 3, 2)).ToArray();
             steps.Add($"weights {(weights is null ? "equal" : string.Join(", ", weights))}");
@@ -1039,6 +1013,26 @@ internal static partial class ApiFuzz
                     if (!alone[i].Probabilities.SequenceEqual(predictions[i].Members[asked].Probabilities))
                         throw new ArithmeticException($"{where}: member {asked} alone gives [{string.Join(", ", alone[i].Probabilities)}], in the ensemble [{string.Join(", ", predictions[i].Members[asked].Probabilities)}]");
             }
+        }
+    }
+
+    // A predictor over a model file written for the step (a narrow ResNet-18 with the card, classes and task given),
+    // the file deleted once loaded.
+    private static MedVision.Nets.Inference.Predictor TinyPredictor(int channels, bool volume, MedVision.Nets.Inference.PreprocessingCard card, string[] names,
+        MedVision.Nets.Metrics.MedMnistTask task, MedVision.Nets.Inference.TestTimeFlips flips)
+    {
+        string path = Path.Combine(Path.GetTempPath(), $"mvfuzz-predictor-{Environment.ProcessId}.safetensors");
+        Last = "ModelFile.Save";
+        using (var model = MedVision.Nets.Models.ResNet.Builder().WithDepth(18).WithWidths(2, 2, 2, 2).ForInput(channels, volume ? 3 : 2).WithSmallInputStem().WithClasses(names.Length).Build())
+            MedVision.Nets.Inference.ModelFile.Save(path, model, MedVision.Nets.Inference.ModelFile.Describe(model, card, names, task));
+        try
+        {
+            Last = "Predictor.Load";
+            return MedVision.Nets.Inference.Predictor.Load(path, flips: flips);
+        }
+        finally
+        {
+            File.Delete(path);
         }
     }
 
