@@ -287,6 +287,8 @@ public abstract class Module : IDisposable
     public Dictionary<string, Tensor> CloneStateDict()
     {
         using var noGrad = Tensors.NoGrad();
+        // The scope frees the detached views the copies are made from (they would hold the weights' storage until a GC).
+        using var scope = Tensors.NewDisposeScope();
         return StateDict().ToDictionary(kv => kv.Key, kv => DisposeScope.Detach(kv.Value.Detach().Clone()));
     }
 

@@ -21,6 +21,7 @@ public abstract class WeightAverage : IDisposable
         ArgumentNullException.ThrowIfNull(model);
         IncludeBuffers = includeBuffers;
         using var noGrad = Tensors.NoGrad();
+        using var scope = Tensors.NewDisposeScope(); // frees the detached views the copies are made from
         _shadow = SelectEntries(model).ToDictionary(kv => kv.Key, kv => DisposeScope.Detach(kv.Value.Detach().Clone()));
     }
 

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Xunit.Abstractions;
 using MedVision.Torch;
 using MedVision.Torch.Nn;
+using MedVision.Torch.Optim;
 using MedVision.Torch.Tests.Support;
 using F = MedVision.Torch.Nn.Functional;
 
@@ -148,6 +149,30 @@ public class MemoryTests
         Tensors.LiveTensors.Should().Be(start + 7, "conversion replaces tensors without leaking the old ones");
         bn.Dispose();
         lin.Dispose();
+        Tensors.LiveTensors.Should().Be(start);
+    }
+
+    // CloneStateDict and the weight averages copied each weight from a detached view that nothing disposed: the views
+    // (one per entry, holding the weights' storage) stayed alive until a garbage collection, so a trainer that cloned
+    // the best weights every improving epoch left a model's worth of handles behind per clone.
+    [Fact]
+    public void CloningWeights_LeavesOnlyTheCopies()
+    {
+        FullGc();
+        var start = Tensors.LiveTensors;
+        var net = new Sequential(new Linear(3, 4), new BatchNorm1d(4), new Linear(4, 2));
+        long own = Tensors.LiveTensors - start; // 2 + 5 + 2 parameters and buffers
+        own.Should().Be(9);
+        var copy = net.CloneStateDict();
+        Tensors.LiveTensors.Should().Be(start + own + copy.Count, "a clone adds its copies and nothing else");
+        foreach (var t in copy.Values) t.Dispose();
+        Tensors.LiveTensors.Should().Be(start + own);
+        using (var ema = new ExponentialMovingAverage(net, decay: 0.9))
+            Tensors.LiveTensors.Should().Be(start + own + 9, "the average holds one copy of every parameter and buffer");
+        using (var swa = new StochasticWeightAverage(net))
+            Tensors.LiveTensors.Should().Be(start + own + 6, "the stochastic average copies the parameters only");
+        Tensors.LiveTensors.Should().Be(start + own);
+        net.Dispose();
         Tensors.LiveTensors.Should().Be(start);
     }
 }
