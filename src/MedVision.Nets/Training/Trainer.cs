@@ -336,6 +336,12 @@ public sealed class Trainer
         return Tensors.FromArray(flat, a.GetLength(0), cols);
     }
 
+    // The task's model over a loader as this trainer evaluates it (under its autocast when it trains with mixed precision).
+    internal (int[,] Labels, double[,] Scores) PredictAsEvaluated(DataLoader loader)
+    {
+        using (MixedPrecisionRegion()) return Predict(_s.Task, loader);
+    }
+
     /// <summary>Runs a task's model over a loader and gathers labels (N, L) and scores (N, K).</summary>
     public static (int[,] Labels, double[,] Scores) Predict(ITrainingTask task, DataLoader loader)
     {

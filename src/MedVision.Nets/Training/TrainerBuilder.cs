@@ -41,6 +41,22 @@ public sealed class TrainerBuilder
         _task = task;
     }
 
+    // What a cross-validation needs to know of a builder it completes for one fold.
+    internal ITrainingTask Task => _task;
+
+    internal bool IsBuilt => _built;
+
+    // The calls a cross-validation makes itself for every fold (and so refuses from its caller), by name; empty when none was made.
+    internal IEnumerable<string> FoldSettingsMade()
+    {
+        if (_train is not null) yield return "TrainOn";
+        if (_validation is not null) yield return "ValidateOn";
+        if (_trainEvaluation is not null) yield return "EvaluateTrainingOn";
+        if (_test is not null) yield return "TestOn";
+        if (_output is not null) yield return "SaveTo";
+        if (_group is not null) yield return "DistributeOver";
+    }
+
     /// <summary>The training batches (shuffled and augmented as the loader says).</summary>
     public TrainerBuilder TrainOn(DataLoader loader) => Set(() => _train = loader ?? throw new ArgumentNullException(nameof(loader)));
 

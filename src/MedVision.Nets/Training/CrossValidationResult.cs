@@ -1,0 +1,144 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using MedVision.Nets.Metrics;
+using MedVision.Torch.Serialization;
+
+namespace MedVision.Nets.Training;
+
+/// <summary>
+/// The outcome of a cross-validation (<see cref="CrossValidation"/>): each fold, the metrics' spread over the folds,
+/// the out-of-fold predictions of every sample and, with a test split, the folds' soft-voting ensemble on it.
+/// </summary>
+public sealed class CrossValidationResult
+{
+    private readonly int[,] _oofLabels;
+    private readonly double[,] _oofScores;
+    private readonly int[] _oofFold;
+    private readonly int[,]? _testLabels;
+    private readonly double[,]? _ensembleScores;
+
+    internal CrossValidationResult(MedMnistTask taskType, IReadOnlyList<CrossValidationFold> folds, int[,] oofLabels, double[,] oofScores, int[] oofFold,
+        int[,]? testLabels, double[,]? ensembleScores, SplitMetrics outOfFold, SplitMetrics ensembleTest)
+    {
+        TaskType = taskType;
+        Folds = folds;
+        _oofLabels = oofLabels;
+        _oofScores = oofScores;
+        _oofFold = oofFold;
+        _testLabels = testLabels;
+        _ensembleScores = ensembleScores;
+        OutOfFold = outOfFold;
+        EnsembleTest = ensembleTest;
+        ValidationAuc = FoldStatistic.Of(folds.Select(f => f.Validation.Auc).ToArray());
+        ValidationAcc = FoldStatistic.Of(folds.Select(f => f.Validation.Acc).ToArray());
+        TestAuc = FoldStatistic.Of(folds.Select(f => f.Test.Auc).ToArray());
+        TestAcc = FoldStatistic.Of(folds.Select(f => f.Test.Acc).ToArray());
+    }
+
+    /// <summary>How predictions were scored.</summary>
+    public MedMnistTask TaskType { get; }
+
+    /// <summary>The folds, in order.</summary>
+    public IReadOnlyList<CrossValidationFold> Folds { get; }
+
+    /// <summary>AUC of the folds' models, each on its own fold.</summary>
+    public FoldStatistic ValidationAuc { get; }
+
+    /// <summary>ACC of the folds' models, each on its own fold.</summary>
+    public FoldStatistic ValidationAcc { get; }
+
+    /// <summary>AUC of the folds' models on the test split (NaN without one).</summary>
+    public FoldStatistic TestAuc { get; }
+
+    /// <summary>ACC of the folds' models on the test split (NaN without one).</summary>
+    public FoldStatistic TestAcc { get; }
+
+    /// <summary>
+    /// AUC and ACC of the pooled out-of-fold predictions (every sample predicted by the model of its fold):
+    /// scikit-learn's <c>cross_val_predict</c> followed by one evaluation.
+    /// </summary>
+    public SplitMetrics OutOfFold { get; }
+
+    /// <summary>The folds' models as one soft-voting ensemble (probabilities averaged) on the test split; NaN without one.</summary>
+    public SplitMetrics EnsembleTest { get; }
+
+    /// <summary>Whether a test split was predicted (<see cref="GetEnsembleTestPredictions"/> is available).</summary>
+    public bool HasTest => _ensembleScores is not null;
+
+    /// <summary>
+    /// The out-of-fold predictions in source order (copies): labels (N, L), scores (N, K) and the fold that predicted
+    /// each sample (0-based).
+    /// </summary>
+    public (int[,] Labels, double[,] Scores, int[] Folds) GetOutOfFoldPredictions()
+        => ((int[,])_oofLabels.Clone(), (double[,])_oofScores.Clone(), (int[])_oofFold.Clone());
+
+    /// <summary>The test labels (N, L) and the ensemble's averaged probabilities (N, K), copies.</summary>
+    /// <exception cref="InvalidOperationException">The cross-validation had no test split.</exception>
+    public (int[,] Labels, double[,] Scores) GetEnsembleTestPredictions()
+    {
+        if (_ensembleScores is null) throw new InvalidOperationException("The cross-validation had no test split (CrossValidationBuilder.TestOn).");
+        return ((int[,])_testLabels!.Clone(), (double[,])_ensembleScores.Clone());
+    }
+
+    /// <summary>Writes the summary (folds, spread, out-of-fold and ensemble metrics) as JSON, atomically.</summary>
+    public void WriteJson(string path)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        static object Pair(SplitMetrics m) => new { auc = m.Auc, acc = m.Acc };
+        static object Stat(FoldStatistic s) => new { mean = s.Mean, sd = s.StandardDeviation, min = s.Minimum, max = s.Maximum };
+        var summary = new Dictionary<string, object>
+        {
+            ["format"] = "medvision.cross-validation",
+            ["version"] = 1,
+            ["task"] = TaskType.ToString(),
+            ["folds"] = Folds.Select(f => new
+            {
+                fold = f.Index + 1,
+                train_samples = f.Split.TrainIndices.Count,
+                validation_samples = f.Split.ValidationIndices.Count,
+                best_epoch = f.Training.BestEpoch + 1,
+                epochs = f.Training.History.Count,
+                stopped_early = f.Training.StoppedEarly,
+                validation = Pair(f.Validation),
+                test = Pair(f.Test),
+                directory = f.Directory,
+            }).ToList(),
+            ["validation_auc"] = Stat(ValidationAuc),
+            ["validation_acc"] = Stat(ValidationAcc),
+            ["test_auc"] = Stat(TestAuc),
+            ["test_acc"] = Stat(TestAcc),
+            ["out_of_fold"] = Pair(OutOfFold),
+            ["ensemble_test"] = Pair(EnsembleTest),
+        };
+        var options = new JsonSerializerOptions { WriteIndented = true, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals };
+        AtomicFile.Write(path, s => JsonSerializer.Serialize(s, summary, options));
+    }
+
+    /// <summary>
+    /// Writes the out-of-fold predictions as CSV, atomically: one row per sample in source order with its index, fold
+    /// (1-based), label column(s) and per-class scores — e.g. to fit a calibration or a stacked model on them.
+    /// </summary>
+    public void WriteOutOfFoldCsv(string path)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        int labels = _oofLabels.GetLength(1), classes = _oofScores.GetLength(1);
+        var text = new StringBuilder();
+        text.Append("index,fold");
+        for (int j = 0; j < labels; j++) text.Append(labels == 1 ? ",label" : $",label_{j}");
+        for (int j = 0; j < classes; j++) text.Append(CultureInfo.InvariantCulture, $",score_{j}");
+        text.Append('\n');
+        for (int i = 0; i < _oofFold.Length; i++)
+        {
+            text.Append(CultureInfo.InvariantCulture, $"{i},{_oofFold[i] + 1}");
+            for (int j = 0; j < labels; j++) text.Append(CultureInfo.InvariantCulture, $",{_oofLabels[i, j]}");
+            for (int j = 0; j < classes; j++) text.Append(',').Append(_oofScores[i, j].ToString("R", CultureInfo.InvariantCulture));
+            text.Append('\n');
+        }
+        AtomicFile.Write(path, s =>
+        {
+            using var writer = new StreamWriter(s, new UTF8Encoding(false), leaveOpen: true);
+            writer.Write(text);
+        });
+    }
+}

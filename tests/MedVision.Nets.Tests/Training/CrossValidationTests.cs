@@ -1,0 +1,296 @@
+using System.Globalization;
+using System.Text.Json;
+using MedVision.Nets.Data.Loading;
+using MedVision.Nets.Data.MedMnist;
+using MedVision.Nets.Metrics;
+using MedVision.Nets.Training;
+using MedVision.Nets.Transforms;
+using MedVision.Torch;
+using MedVision.Torch.Nn;
+
+namespace MedVision.Nets.Tests.Training;
+
+[Collection(GlobalRandomStateCollection.Name)]
+public sealed class CrossValidationTests : IDisposable
+{
+    private static readonly Lazy<MedMnistDataset> Retina = new(() => MedMnistDataset.LoadEmbeddedRetinaMnist());
+    private readonly string _root = Path.Combine(Path.GetTempPath(), "mvn-cv-" + Guid.NewGuid().ToString("N"));
+
+    public void Dispose()
+    {
+        if (Directory.Exists(_root)) Directory.Delete(_root, recursive: true);
+    }
+
+    private static Sequential TinyCnn()
+        => new(new Conv2d(3, 4, 3, padding: 1), new BatchNorm2d(4), new ReLU(), new AdaptiveAvgPool2d(1), new Flatten(), new Linear(4, 5));
+
+    // 60 training images of the shipped RetinaMNIST (the pool the folds are cut from) and 24 test images.
+    private static SubsetSource Pool() => new(new MedMnistImageSource(Retina.Value.Train), Enumerable.Range(0, 60).ToArray());
+
+    private static SubsetSource TestSource() => new(new MedMnistImageSource(Retina.Value.Test), Enumerable.Range(0, 24).ToArray());
+
+    private static int[] PoolLabels() => Enumerable.Range(0, 60).Select(i => Retina.Value.Train.Labels[i, 0]).ToArray();
+
+    private static DataLoaderOptions TrainOptions() => new()
+    {
+        BatchSize = 16, Shuffle = true, Seed = 5, Transform = TransformPipeline.Create().RandomHorizontalFlip().Normalize(0.5f, 0.5f).Build(),
+    };
+
+    private static DataLoaderOptions EvaluationOptions() => new() { BatchSize = 7, Transform = TransformPipeline.Create().Normalize(0.5f, 0.5f).Build() };
+
+    // What every fold's trainer is, in the cross-validation and in the oracle below: the model's initial weights come
+    // from the global generator, so it is seeded before the model is created, as the trainer seeds before training.
+    private static TrainerBuilder Recipe(int fold, MedMnistTask taskType = MedMnistTask.OrdinalRegression)
+    {
+        Tensors.ManualSeed((ulong)(100 + fold));
+        return Trainer.Create(new ClassificationTask(TinyCnn(), taskType)).UseAdam(1e-2).ForEpochs(2).WithSeed(11 + fold);
+    }
+
+    private CrossValidationBuilder Configured(string? folder = "cv") => CrossValidation.Create(Pool(), MedMnistTask.OrdinalRegression)
+        .WithFolds(3)
+        .WithSeed(4)
+        .StratifyBy(PoolLabels())
+        .TrainWith(TrainOptions())
+        .EvaluateWith(EvaluationOptions())
+        .TestOn(TestSource())
+        .SaveTo(Path.Combine(_root, folder ?? "cv"));
+
+    private static CrossValidationResult RunTiny(CrossValidationBuilder builder, bool resume = false, CancellationToken cancellationToken = default)
+        => builder.Run(split => Recipe(split.Index), resume, cancellationToken);
+
+    [Fact]
+    public void EveryFoldIsTheTrainerRunOnItsSplit_AndTheOutOfFoldAndEnsemblePredictionsAreThoseOfTheFoldModels()
+    {
+        long live = Tensors.LiveTensors;
+        var foldModelsAlive = new List<bool>();
+        var result = Configured().OnFoldTrained((fold, task) =>
+        {
+            using var x = Tensors.Zeros(1, 3, 28, 28);
+            using var y = ((Sequential)task.Model).Forward(x);
+            foldModelsAlive.Add(y.Shape[1] == 5);
+        }).Run(split => Recipe(split.Index));
+        Tensors.LiveTensors.Should().Be(live, "the cross-validation disposes every fold's model");
+        foldModelsAlive.Should().Equal(true, true, true);
+
+        var expectedSplits = DataSplits.StratifiedKFold(PoolLabels(), 3, 4);
+        result.Folds.Should().HaveCount(3);
+        var (oofLabels, oofScores, oofFolds) = result.GetOutOfFoldPredictions();
+        var (testLabels, ensembleScores) = result.GetEnsembleTestPredictions();
+        var testSum = new double[24, 5];
+        for (int f = 0; f < 3; f++)
+        {
+            var fold = result.Folds[f];
+            fold.Split.TrainIndices.Should().Equal(expectedSplits[f].Train);
+            fold.Split.ValidationIndices.Should().Equal(expectedSplits[f].Validation);
+            fold.Directory.Should().Be(Path.Combine(_root, "cv", $"fold-{f + 1}"));
+            File.Exists(Path.Combine(fold.Directory!, "last.safetensors")).Should().BeTrue();
+
+            // The oracle: the same recipe run by hand on the fold's samples, then asked for its predictions.
+            var recipe = Recipe(f);
+            var task = recipe.Task;
+            using var model = task.Model;
+            var validation = new DataLoader(new SubsetSource(Pool(), expectedSplits[f].Validation), EvaluationOptions());
+            var alone = recipe.TrainOn(new DataLoader(new SubsetSource(Pool(), expectedSplits[f].Train), TrainOptions())).ValidateOn(validation).Build().Run();
+            var (labels, scores) = Trainer.Predict(task, validation);
+            var (_, testScores) = Trainer.Predict(task, new DataLoader(TestSource(), EvaluationOptions()));
+
+            fold.Training.BestEpoch.Should().Be(alone.BestEpoch);
+            fold.Training.History.Select(h => h.TrainLoss).Should().Equal(alone.History.Select(h => h.TrainLoss));
+            fold.Validation.Should().Be(alone.Validation);
+            fold.Test.Auc.Should().Be(MedMnistEvaluator.GetAuc(MedMnistTask.OrdinalRegression, testLabels, testScores).Value);
+            for (int i = 0; i < expectedSplits[f].Validation.Length; i++)
+            {
+                int row = expectedSplits[f].Validation[i];
+                oofFolds[row].Should().Be(f);
+                oofLabels[row, 0].Should().Be(labels[i, 0]).And.Be(PoolLabels()[row]);
+                for (int j = 0; j < 5; j++) oofScores[row, j].Should().Be(scores[i, j]);
+            }
+            for (int i = 0; i < 24; i++) for (int j = 0; j < 5; j++) testSum[i, j] += testScores[i, j];
+        }
+        for (int i = 0; i < 24; i++)
+        {
+            testLabels[i, 0].Should().Be(Retina.Value.Test.Labels[i, 0]);
+            for (int j = 0; j < 5; j++) ensembleScores[i, j].Should().BeApproximately(testSum[i, j] / 3, 1e-12);
+        }
+        result.OutOfFold.Auc.Should().Be(MedMnistEvaluator.GetAuc(MedMnistTask.OrdinalRegression, oofLabels, oofScores).Value);
+        result.OutOfFold.Acc.Should().Be(MedMnistEvaluator.GetAcc(MedMnistTask.OrdinalRegression, oofLabels, oofScores));
+        result.EnsembleTest.Auc.Should().Be(MedMnistEvaluator.GetAuc(MedMnistTask.OrdinalRegression, testLabels, ensembleScores).Value);
+
+        var aucs = result.Folds.Select(f => f.Validation.Auc).ToArray();
+        double mean = (aucs[0] + aucs[1] + aucs[2]) / 3;
+        result.ValidationAuc.Mean.Should().BeApproximately(mean, 1e-12);
+        result.ValidationAuc.StandardDeviation.Should().BeApproximately(Math.Sqrt(aucs.Sum(a => (a - mean) * (a - mean)) / 2), 1e-12);
+        result.ValidationAuc.Minimum.Should().Be(aucs.Min());
+        result.TestAcc.Maximum.Should().Be(result.Folds.Max(f => f.Test.Acc));
+
+        // The files: the summary, the out-of-fold predictions (every value read back) and the folds.
+        using (var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(_root, "cv", CrossValidationBuilder.ResultFileName))))
+        {
+            json.RootElement.GetProperty("format").GetString().Should().Be("medvision.cross-validation");
+            json.RootElement.GetProperty("folds").GetArrayLength().Should().Be(3);
+            json.RootElement.GetProperty("folds")[1].GetProperty("validation_samples").GetInt32().Should().Be(expectedSplits[1].Validation.Length);
+            json.RootElement.GetProperty("out_of_fold").GetProperty("auc").GetDouble().Should().Be(result.OutOfFold.Auc);
+            json.RootElement.GetProperty("ensemble_test").GetProperty("acc").GetDouble().Should().Be(result.EnsembleTest.Acc);
+            json.RootElement.GetProperty("validation_auc").GetProperty("sd").GetDouble().Should().Be(result.ValidationAuc.StandardDeviation);
+        }
+        var lines = File.ReadAllLines(Path.Combine(_root, "cv", CrossValidationBuilder.OutOfFoldFileName));
+        lines[0].Should().Be("index,fold,label,score_0,score_1,score_2,score_3,score_4");
+        lines.Should().HaveCount(61);
+        for (int i = 0; i < 60; i++)
+        {
+            var cells = lines[i + 1].Split(',');
+            cells[0].Should().Be(i.ToString(CultureInfo.InvariantCulture));
+            cells[1].Should().Be((oofFolds[i] + 1).ToString(CultureInfo.InvariantCulture));
+            cells[2].Should().Be(oofLabels[i, 0].ToString(CultureInfo.InvariantCulture));
+            for (int j = 0; j < 5; j++) double.Parse(cells[3 + j], CultureInfo.InvariantCulture).Should().Be(oofScores[i, j]);
+        }
+        File.Exists(Path.Combine(_root, "cv", CrossValidationBuilder.FoldsFileName)).Should().BeTrue();
+    }
+
+    [Fact]
+    public void AnInterruptedRunResumesToTheResultOfAnUninterruptedOne_AndRefusesOtherFolds()
+    {
+        var whole = RunTiny(Configured("whole"));
+
+        // Cancelled while fold 2 trains: fold 1 is finished, fold 2 has a checkpoint of its first epoch.
+        using var cancel = new CancellationTokenSource();
+        var interrupted = Configured("interrupted");
+        var act = () => interrupted.Run(split =>
+        {
+            var builder = Recipe(split.Index);
+            if (split.Index == 1) builder.ReportProgressTo(new CancelAfterAnEpoch(cancel));
+            return builder;
+        }, cancellationToken: cancel.Token);
+        act.Should().Throw<OperationCanceledException>();
+        File.Exists(Path.Combine(_root, "interrupted", CrossValidationBuilder.ResultFileName)).Should().BeFalse();
+
+        var resumed = RunTiny(Configured("interrupted"), resume: true);
+        resumed.OutOfFold.Should().Be(whole.OutOfFold);
+        resumed.EnsembleTest.Should().Be(whole.EnsembleTest);
+        resumed.Folds.Select(f => f.Validation).Should().Equal(whole.Folds.Select(f => f.Validation));
+        resumed.Folds.Select(f => f.Training.History.Count).Should().Equal(2, 2, 2);
+        resumed.GetOutOfFoldPredictions().Scores.Should().BeEquivalentTo(whole.GetOutOfFoldPredictions().Scores);
+
+        // Other folds over the saved run would validate on samples its folds trained on.
+        var otherSeed = () => RunTiny(Configured("interrupted").WithSeed(5), resume: true);
+        otherSeed.Should().Throw<InvalidOperationException>().WithMessage("*folds of this configuration differ*");
+        var otherCount = () => RunTiny(Configured("interrupted").WithFolds(4), resume: true);
+        otherCount.Should().Throw<InvalidOperationException>().WithMessage("*folds of this configuration differ*");
+    }
+
+    [Fact]
+    public void WithoutLabelsTheFoldsArePlainAndWithGroupsNoGroupIsSplit()
+    {
+        var plain = CrossValidation.Create(Pool(), MedMnistTask.OrdinalRegression).WithFolds(4).WithSeed(2).Folds();
+        plain.Select(f => f.Validation).Should().BeEquivalentTo(DataSplits.KFold(60, 4, 2).Select(f => f.Validation), o => o.WithStrictOrdering());
+        var groups = Enumerable.Range(0, 60).Select(i => $"patient-{i / 3}").ToArray();
+        var grouped = CrossValidation.Create(Pool(), MedMnistTask.OrdinalRegression).WithFolds(4).GroupBy(groups).Folds();
+        foreach (var (train, validation) in grouped)
+            validation.Select(i => groups[i]).Intersect(train.Select(i => groups[i])).Should().BeEmpty();
+    }
+
+    [Fact]
+    public void KFoldDealsShuffledSamplesAndGroupKFoldKeepsGroupsWholeAndFoldsBalanced()
+    {
+        var folds = DataSplits.KFold(10, 3, seed: 1);
+        folds.Select(f => f.Validation.Length).Should().Equal(4, 3, 3);
+        folds.SelectMany(f => f.Validation).Should().BeEquivalentTo(Enumerable.Range(0, 10));
+        folds.Select(f => f.Validation).Should().BeEquivalentTo(DataSplits.StratifiedKFold(new int[10], 3, 1).Select(f => f.Validation), o => o.WithStrictOrdering());
+        DataSplits.KFold(10, 3, seed: 2).Select(f => f.Validation).Should().NotBeEquivalentTo(folds.Select(f => f.Validation), o => o.WithStrictOrdering());
+
+        // Groups of sizes 5, 4, 3, 3, 2, 2, 1, 1, 1 (22 samples) into 3 folds: each group whole, every sample once.
+        int[] sizes = { 5, 4, 3, 3, 2, 2, 1, 1, 1 };
+        var groups = sizes.SelectMany((size, g) => Enumerable.Repeat("g" + g, size)).Reverse().ToArray();
+        foreach (int seed in new[] { 0, 1, 7 })
+        {
+            var grouped = DataSplits.GroupKFold(groups, 3, seed);
+            grouped.SelectMany(f => f.Validation).Should().BeEquivalentTo(Enumerable.Range(0, groups.Length));
+            foreach (var (train, validation) in grouped)
+            {
+                train.Concat(validation).Should().BeEquivalentTo(Enumerable.Range(0, groups.Length));
+                var inside = validation.Select(i => groups[i]).Distinct().ToList();
+                validation.Should().HaveCount(inside.Sum(g => groups.Count(x => x == g)), "a fold holds whole groups");
+            }
+            // Largest first, each into the lightest fold: 8, 7 and 7 samples whatever the seed.
+            var counts = grouped.Select(f => f.Validation.Length).OrderBy(c => c).ToArray();
+            (counts[^1] - counts[0]).Should().BeLessThanOrEqualTo(1);
+        }
+
+        var tooFew = () => DataSplits.GroupKFold(new[] { "a", "a", "b" }, 3);
+        tooFew.Should().Throw<ArgumentOutOfRangeException>().WithMessage("*3 folds need at least 3 distinct groups; there are 2*");
+        var nullGroup = () => DataSplits.GroupKFold(new[] { "a", null!, "b" }, 2);
+        nullGroup.Should().Throw<ArgumentException>().WithMessage("*group of sample 1 is null*");
+        var noSamples = () => DataSplits.KFold(0, 2);
+        noSamples.Should().Throw<ArgumentOutOfRangeException>();
+    }
+
+    [Fact]
+    public void BadConfigurationsAreRefusedByName()
+    {
+        CrossValidationBuilder Fresh() => CrossValidation.Create(Pool(), MedMnistTask.OrdinalRegression).WithFolds(3).TrainWith(TrainOptions()).EvaluateWith(EvaluationOptions());
+        TrainerBuilder Recipe0() => Recipe(0);
+        long live = Tensors.LiveTensors;
+
+        var setsData = () => Fresh().Run(_ => Recipe0().TestOn(new DataLoader(TestSource(), EvaluationOptions())).SaveTo(_root));
+        setsData.Should().Throw<InvalidOperationException>().WithMessage("*fold 1 calls TestOn, SaveTo; the cross-validation sets the data and the folder*");
+        var otherTask = () => Fresh().Run(_ => Recipe(0, MedMnistTask.MultiClass));
+        otherTask.Should().Throw<InvalidOperationException>().WithMessage("*task of fold 1 is MultiClass; the cross-validation scores OrdinalRegression*");
+        Tensors.LiveTensors.Should().Be(live, "a refused fold's model is disposed too");
+
+        var shared = new ClassificationTask(TinyCnn(), MedMnistTask.OrdinalRegression);
+        var reused = () => CrossValidation.Create(Pool(), MedMnistTask.OrdinalRegression).WithFolds(2).TrainWith(TrainOptions()).EvaluateWith(EvaluationOptions())
+            .Run(split => Trainer.Create(shared).UseAdam().ForEpochs(1));
+        reused.Should().Throw<InvalidOperationException>().WithMessage("*fold 2 returned the model of fold 1 again*create a new model for every fold*");
+
+        var noTraining = () => CrossValidation.Create(Pool(), MedMnistTask.OrdinalRegression).EvaluateWith(EvaluationOptions()).Run(_ => Recipe0());
+        noTraining.Should().Throw<InvalidOperationException>().WithMessage("*TrainWith(options)*");
+        var noEvaluation = () => CrossValidation.Create(Pool(), MedMnistTask.OrdinalRegression).TrainWith(TrainOptions()).Run(_ => Recipe0());
+        noEvaluation.Should().Throw<InvalidOperationException>().WithMessage("*EvaluateWith(options)*");
+        var shuffledEvaluation = () => Fresh().EvaluateWith(new DataLoaderOptions { Shuffle = true });
+        shuffledEvaluation.Should().Throw<ArgumentException>().WithMessage("*Shuffle and DropLast to false*");
+        var weighted = () => Fresh().TrainWith(new DataLoaderOptions { WeightedSampler = WeightedRandomSampler.BalanceClasses(new[] { 0, 1 }) });
+        weighted.Should().Throw<ArgumentException>().WithMessage("*WeightedSampler*");
+        var resumeWithoutFolder = () => Fresh().Run(_ => Recipe0(), resume: true);
+        resumeWithoutFolder.Should().Throw<InvalidOperationException>().WithMessage("*SaveTo(directory)*");
+        var wrongCount = () => Fresh().StratifyBy(new[] { 0, 1, 2 });
+        wrongCount.Should().Throw<ArgumentException>().WithMessage("3 values given for the source's 60 samples*");
+        var both = () => Fresh().StratifyBy(PoolLabels()).GroupBy(Enumerable.Range(0, 60).Select(i => i.ToString(CultureInfo.InvariantCulture)).ToArray()).Folds();
+        both.Should().Throw<InvalidOperationException>().WithMessage("Choose StratifyBy or GroupBy, not both.");
+        var tooManyFolds = () => Fresh().WithFolds(61);
+        tooManyFolds.Should().Throw<ArgumentOutOfRangeException>().WithMessage("*61 folds need at least 61 samples*");
+        var otherLabels = () => Fresh().TestOn(new TwoLabelColumns());
+        otherLabels.Should().Throw<ArgumentException>().WithMessage("*2 label column(s), the cross-validated source 1*");
+
+        int[] all = Enumerable.Range(0, 60).ToArray();
+        int[] Except(params int[][] parts) => all.Except(parts.SelectMany(p => p)).ToArray();
+        int[] a = Enumerable.Range(0, 30).ToArray(), b = Enumerable.Range(30, 30).ToArray();
+        var overlap = () => Fresh().WithSplits(new[] { (Except(a).Append(3).ToArray(), a), (Except(b), b) });
+        overlap.Should().Throw<ArgumentException>().WithMessage("*Fold 1 trains and validates on sample 3*");
+        var twice = () => Fresh().WithSplits(new[] { (Except(a), a), (Except(b).Where(i => i != 5).ToArray(), b.Append(5).ToArray()) });
+        twice.Should().Throw<ArgumentException>().WithMessage("*Sample 5 is validated by fold 1 and fold 2*");
+        var missing = () => Fresh().WithSplits(new[] { (Except(a), a), (Except(b), b.Skip(1).ToArray()) });
+        missing.Should().Throw<ArgumentException>().WithMessage("*Sample 30 is validated by no fold*");
+        var outside = () => Fresh().WithSplits(new[] { (Except(a), a), (Except(b), b.Append(60).ToArray()) });
+        outside.Should().Throw<ArgumentException>().WithMessage("*Fold 2 validates on sample 60, outside the source's 60 samples*");
+        var given = Fresh().WithSplits(new[] { (Except(a), a), (Except(b), b) }).Folds();
+        given.Select(f => f.Validation).Should().BeEquivalentTo(new[] { a, b }, o => o.WithStrictOrdering());
+        Tensors.LiveTensors.Should().Be(live);
+    }
+
+    private sealed class CancelAfterAnEpoch(CancellationTokenSource cancel) : IProgress<TrainingProgress>
+    {
+        public void Report(TrainingProgress value)
+        {
+            if (value.Completed is not null) cancel.Cancel();
+        }
+    }
+
+    private sealed class TwoLabelColumns : ILabeledImageSource
+    {
+        public int Count => 2;
+
+        public int LabelColumns => 2;
+
+        public (FloatImage Image, int[] Labels) Load(int index) => throw new NotSupportedException("Only the shape of this source is looked at.");
+    }
+}
