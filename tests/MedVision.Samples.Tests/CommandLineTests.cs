@@ -89,6 +89,7 @@ public class CommandLineTests
     [InlineData("medmnist", "predict", "--flips 99 --model m.safetensors x.png", "--flips must be None, Horizontal, Vertical or Depth (or several, comma-separated), got 99.")]
     [InlineData("medmnist", "predict", "--cam 7 --model m.safetensors x.png", "--cam must be GradCam or GradCamPlusPlus, got 7.")]
     [InlineData("medmnist", "evaluate", "--threads -1 --model m.safetensors", "--threads must be at least 1, got -1.")]
+    [InlineData("medmnist", "cross-validate", "--folds 1", "--folds must be at least 2, got 1.")]
     [InlineData("medmnist", "export", "--fixed-batch 0 --model m.safetensors", "--fixed-batch must be at least 1, got 0.")]
     [InlineData("mtcsnn", "compare", "--lambda -1", "--lambda must be a finite number ≥ 0, got -1.")]
     [InlineData("mtcsnn", "compare", "--seeds 1,x", "--seeds must be comma-separated integers, got 1,x.")]

@@ -81,6 +81,82 @@ public sealed class MedMnistSampleTests(MedMnistTrainedRun run) : IClassFixture<
     }
 
     [Fact]
+    public async Task CrossValidate_SavesEveryFoldsModel_TheirOutOfFoldPredictions_AndAManifestOfTheirEnsemble()
+    {
+        var folder = run.Folder["cv"];
+        string[] arguments = ["cross-validate", "--data-file", run.DataFile, "--folds", "3", "--epochs", "1", "--batch", "16", "--threads", "1", "--output", folder];
+        var cv = await SampleApp.RunAsync("medmnist", run.Folder.Path, arguments);
+        cv.ExitCode.Should().Be(0, cv.ToString());
+        cv.Text.Should().Contain("3-fold cross-validation of the 48 training and 16 validation images pooled (64)");
+        var line = cv.Lines().Should().ContainSingle().Subject;
+        line["folds"].Should().Be("3");
+        line["epochs"].Should().Be("1");
+
+        // Every out-of-fold score is the prediction of the model file of the sample's fold (an independent path:
+        // the deployable file through the Predictor) on the pooled image: training images first, then validation.
+        var data = MedVision.Nets.Data.MedMnist.MedMnistDataset.Load(run.DataFile);
+        var train = new MedVision.Nets.Data.Loading.MedMnistImageSource(data.Train);
+        var validation = new MedVision.Nets.Data.Loading.MedMnistImageSource(data.Validation);
+        var rows = File.ReadAllLines(Path.Combine(folder, "out-of-fold.csv")).Skip(1).Select(r => r.Split(',')).ToArray();
+        rows.Should().HaveCount(64);
+        var predictors = Enumerable.Range(1, 3).Select(f => Predictor.Load(Path.Combine(folder, $"fold-{f}", "model.safetensors"))).ToArray();
+        try
+        {
+            var oofScores = new double[64, 5];
+            var oofLabels = new int[64, 1];
+            for (int i = 0; i < 64; i++)
+            {
+                int fold = int.Parse(rows[i][1], CultureInfo.InvariantCulture);
+                var (image, labels) = i < 48 ? train.Load(i) : validation.Load(i - 48);
+                rows[i][2].Should().Be(labels[0].ToString(CultureInfo.InvariantCulture));
+                var expected = predictors[fold - 1].Predict(image);
+                for (int k = 0; k < 5; k++)
+                {
+                    oofScores[i, k] = D(rows[i][3 + k]);
+                    oofScores[i, k].Should().BeApproximately(expected.Probabilities[k], 1e-5, "sample {0}, fold {1}, class {2}", i, fold, k);
+                }
+                oofLabels[i, 0] = labels[0];
+            }
+            rows.Select(r => r[1]).Distinct().Should().BeEquivalentTo("1", "2", "3");
+            var oofAuc = MedVision.Nets.Metrics.MedMnistEvaluator.GetAuc(MedVision.Nets.Metrics.MedMnistTask.OrdinalRegression, oofLabels, oofScores).Value;
+            line["oof_auc"].Should().Be(oofAuc.ToString("F4", CultureInfo.InvariantCulture));
+        }
+        finally
+        {
+            foreach (var p in predictors) p.Dispose();
+        }
+
+        // The manifest lists the three fold models; as an ensemble they score on the test split what the run printed.
+        var manifest = Path.Combine(folder, "ensemble.json");
+        EnsemblePredictor.ReadManifest(manifest).ModelPaths.Select(Path.GetFullPath).Should()
+            .Equal(Enumerable.Range(1, 3).Select(f => Path.GetFullPath(Path.Combine(folder, $"fold-{f}", "model.safetensors"))));
+        var test = new MedVision.Nets.Data.Loading.MedMnistImageSource(data.Test);
+        using (var ensemble = EnsemblePredictor.LoadManifest(manifest))
+        {
+            var predictions = ensemble.Predict(Enumerable.Range(0, data.Test.Count).Select(i => test.Load(i).Image).ToList());
+            var scores = new double[data.Test.Count, 5];
+            for (int i = 0; i < data.Test.Count; i++) for (int k = 0; k < 5; k++) scores[i, k] = predictions[i].Probabilities[k];
+            var auc = MedVision.Nets.Metrics.MedMnistEvaluator.GetAuc(MedVision.Nets.Metrics.MedMnistTask.OrdinalRegression, data.Test.Labels, scores).Value;
+            D(line["ensemble_test_auc"]).Should().BeApproximately(auc, 1e-4 + 5e-5);
+        }
+        using (var summary = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(folder, "cross-validation.json"))))
+            summary.RootElement.GetProperty("ensemble_test").GetProperty("acc").GetDouble().ToString("F4", CultureInfo.InvariantCulture).Should().Be(line["ensemble_test_acc"]);
+
+        // Resumed, the finished folds are only re-predicted: the same result line.
+        var resumed = await SampleApp.RunAsync("medmnist", run.Folder.Path, [.. arguments, "--resume"]);
+        resumed.ExitCode.Should().Be(0, resumed.ToString());
+        resumed.Lines().Should().ContainSingle().Which.Should().BeEquivalentTo(line);
+        resumed.Text.Should().NotContain("epoch 1:", "no fold trains again");
+        var otherFolds = await SampleApp.RunAsync("medmnist", run.Folder.Path, [.. arguments, "--resume", "--seed", "3"]);
+        otherFolds.ExitCode.Should().NotBe(0);
+        otherFolds.Error.Should().Contain("folds of this configuration differ from those of the run in");
+        var tooMany = await SampleApp.RunAsync("medmnist", run.Folder.Path, "cross-validate", "--data-file", run.DataFile, "--folds", "65", "--output", run.Folder["cv-65"]);
+        tooMany.ExitCode.Should().NotBe(0);
+        tooMany.Error.Should().Contain("--folds 65 exceeds the 64 pooled training and validation images.");
+        Directory.Exists(run.Folder["cv-65"]).Should().BeFalse("nothing is written for a run that cannot start");
+    }
+
+    [Fact]
     public async Task PredictAndEvaluate_WithSeveralModels_AverageThemAsAnEnsemble()
     {
         var second = run.Folder["run-seed7"];

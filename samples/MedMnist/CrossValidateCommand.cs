@@ -1,0 +1,126 @@
+using System.CommandLine;
+using System.Globalization;
+using MedVision.Nets.Data.Loading;
+using MedVision.Nets.Data.MedMnist;
+using MedVision.Nets.Inference;
+using MedVision.Nets.Metrics;
+using MedVision.Nets.Models;
+using MedVision.Nets.Training;
+using MedVision.Torch;
+using Spectre.Console;
+
+namespace MedVision.Samples.MedMnist;
+
+/// <summary>
+/// The <c>cross-validate</c> command: k-fold cross-validation of the train command's recipe on the training and
+/// validation splits pooled (stratified by class), each fold's model selected on its own fold and tested on the
+/// official test split; the fold models are saved with an ensemble manifest that predict and evaluate take.
+/// </summary>
+internal static class CrossValidateCommand
+{
+    public static Command Create()
+    {
+        var dataset = ModelOptions.Dataset("MedMNIST dataset name (default retinamnist, which is shipped; others are downloaded from Zenodo into the cache).");
+        var dataFile = new Option<string?>("--data-file") { Description = "Read the dataset from this .npz file instead of the shipped copy or the cache; which dataset it holds comes from its name or from --dataset." };
+        var model = new Option<string>("--model") { Description = "resnet18 or resnet50.", DefaultValueFactory = _ => "resnet18" }.OneOf("resnet18", "resnet50");
+        var resolution = new Option<int>("--resolution") { Description = "28: small-input stem on 28×28; 224: ImageNet stem on images upsampled to 224×224 (2-D images only).", DefaultValueFactory = _ => 28 }.OneOf(28, 224);
+        var folds = new Option<int>("--folds") { Description = "Number of folds: each model trains on (k−1)/k of the pooled training and validation images and is selected on the rest.", DefaultValueFactory = _ => 5 }.AtLeast(2);
+        var epochs = new Option<int>("--epochs") { Description = "Training epochs of every fold (the recipe: 100).", DefaultValueFactory = _ => 100 }.AtLeast(1);
+        var batch = new Option<int>("--batch") { Description = "Batch size.", DefaultValueFactory = _ => 128 }.AtLeast(1);
+        var lr = new Option<double>("--lr") { Description = "Learning rate (the peak with --schedule onecycle).", DefaultValueFactory = _ => 1e-3 }.Positive();
+        var optimization = new OptimizationCommandLine();
+        var seed = new Option<int>("--seed") { Description = "Seed of the folds; fold f trains with seed SEED + f (weights, shuffling, augmentation).", DefaultValueFactory = _ => 0 };
+        var device = new Option<string>("--device") { Description = "cpu, cuda or cuda:N.", DefaultValueFactory = _ => "cpu" }.IsDevice();
+        var threads = new Option<int>("--threads") { Description = "libtorch intra-op threads (default: MEDVISION_THREADS, else the number of processors).", DefaultValueFactory = _ => DistributedCommandLine.DefaultThreads }.AtLeast(1);
+        var output = new Option<string>("--output") { Description = "Folder of the folds' runs (fold-1 … fold-k, each with its model.safetensors), the ensemble manifest and the summary.", DefaultValueFactory = _ => "runs/medmnist-cv" };
+        var resume = new Option<bool>("--resume") { Description = "Continue the cross-validation in --output: finished folds are re-predicted, the others continue from their last checkpoint." };
+        var command = new Command("cross-validate", "k-fold cross-validation of the MedMNIST recipe on the pooled training and validation splits: every fold's model, its out-of-fold predictions, the spread over the folds and the folds' ensemble on the test split.")
+        {
+            dataset, dataFile, model, resolution, folds, epochs, batch, lr, seed, device, threads, output, resume,
+        };
+        optimization.AddTo(command, epochs);
+        command.SetAction(r => Run(r.GetValue(dataset), r.GetValue(dataFile), r.GetValue(model)!, r.GetValue(resolution), r.GetResult(resolution) is { Implicit: false },
+            r.GetValue(folds), r.GetValue(epochs), r.GetValue(batch), r.GetValue(lr), optimization.Read(r), r.GetValue(seed), Device.Parse(r.GetValue(device)!),
+            r.GetValue(threads), r.GetValue(output)!, r.GetValue(resume)));
+        return command;
+    }
+
+    private static int Run(string? datasetName, string? dataFile, string modelName, int requestedResolution, bool resolutionGiven, int folds, int epochs, int batch,
+        double learningRate, OptimizationRecipe optimization, int seed, Device device, int threads, string output, bool resume)
+    {
+        Tensors.NumThreads = threads;
+        var data = TrainCommand.LoadDataset(datasetName, dataFile);
+        var info = data.Info!;
+        int resolution = TrainCommand.Resolution(info, data.Train, requestedResolution, resolutionGiven);
+        var pool = new ConcatSource(new MedMnistImageSource(data.Train), new MedMnistImageSource(data.Validation));
+        if (folds > pool.Count) throw new ArgumentException($"--folds {folds} exceeds the {pool.Count} pooled training and validation images.");
+        AnsiConsole.MarkupLine(SampleCommandLine.Banner(device));
+        AnsiConsole.MarkupLine($"Dataset [green]{info.Name}[/] ({info.Task}, {info.ClassCount} classes): {folds}-fold cross-validation of the {data.Train.Count} training and {data.Validation.Count} validation images pooled ({pool.Count}), each fold's model tested on the {data.Test.Count} test images · licence {info.License}");
+
+        var transform = TrainCommand.Preprocessing(data.Train.SampleShape[0], resolution, info.Is3D);
+        var labelKind = info.Task == MedMnistTask.MultiLabel ? LabelKind.MultiLabel : LabelKind.ClassIndex;
+        var depth = TrainCommand.Depth(modelName);
+        var preprocessing = info.Is3D
+            ? new PreprocessingCard { InputSize = new() { resolution, resolution, resolution }, Channels = info.Channels, Mean = new() { 0f }, Std = new() { 1f }, Resize = "linear" }
+            : new PreprocessingCard { InputSize = new() { resolution, resolution }, Channels = info.Channels, Mean = new() { 0.5f }, Std = new() { 0.5f }, Resize = resolution == 224 ? "nearest" : "linear" };
+        AnsiConsole.MarkupLine(Markup.Escape($"Model {modelName} per fold, {epochs} epochs, batch {batch}. Optimization: " + optimization.Describe(learningRate)));
+
+        var crossValidation = CrossValidation.Create(pool, info.Task)
+            .WithFolds(folds)
+            .WithSeed(seed)
+            .TrainWith(new DataLoaderOptions { BatchSize = batch, Shuffle = true, Seed = seed, Transform = transform, LabelKind = labelKind, Device = device })
+            .EvaluateWith(new DataLoaderOptions { BatchSize = batch, Transform = transform, LabelKind = labelKind, Device = device })
+            .TestOn(new MedMnistImageSource(data.Test))
+            .SaveTo(output)
+            .OnFoldTrained((fold, task) =>
+            {
+                // A self-describing model file per fold (what the train command writes), for the ensemble manifest.
+                var metrics = new Dictionary<string, double>
+                {
+                    ["fold"] = fold.Index + 1, ["best_epoch"] = fold.Training.BestEpoch + 1, ["val_auc"] = fold.Validation.Auc, ["val_acc"] = fold.Validation.Acc,
+                    ["test_auc"] = fold.Test.Auc, ["test_acc"] = fold.Test.Acc,
+                };
+                ModelFile.Save(ModelPath(fold.Directory!), (ResNet)task.Model, ModelFile.Describe((ResNet)task.Model, preprocessing, info.ClassNames, info.Task, metrics));
+                AnsiConsole.MarkupLine(Markup.Escape(fold.ToString()));
+            });
+        // Stratified by class (multi-label datasets: a plain shuffled k-fold).
+        if (info.Task != MedMnistTask.MultiLabel)
+            crossValidation.StratifyBy(Enumerable.Range(0, data.Train.Count).Select(i => data.Train.Labels[i, 0]).Concat(Enumerable.Range(0, data.Validation.Count).Select(i => data.Validation.Labels[i, 0])).ToArray());
+
+        var result = crossValidation.Run(split =>
+        {
+            AnsiConsole.MarkupLine($"[bold]Fold {split.Index + 1}/{split.FoldCount}[/]: training on {split.TrainIndices.Count} images, selecting on {split.ValidationIndices.Count}");
+            // The weights are drawn from the global generator: seeded per fold, as the trainer seeds its run.
+            Tensors.ManualSeed((ulong)(seed + split.Index));
+            var network = TrainCommand.CreateNetwork(depth, resolution, info);
+            var trainer = Trainer.Create(new ClassificationTask(network, info.Task)).ForEpochs(epochs).OnDevice(device).WithSeed(seed + split.Index)
+                .ReportProgressTo(TrainingConsole.EpochLines());
+            return optimization.ApplyTo(trainer, learningRate, network.Classifier!);
+        }, resume);
+
+        var modelPaths = result.Folds.Select(f => Path.GetFullPath(ModelPath(f.Directory!))).ToList();
+        var manifest = Path.Combine(output, "ensemble.json");
+        EnsemblePredictor.SaveManifest(manifest, modelPaths);
+
+        var table = new Table().Title($"{modelName} on {info.Name}: {folds}-fold cross-validation, {epochs} epochs")
+            .AddColumn("fold").AddColumn(new TableColumn("train").RightAligned()).AddColumn(new TableColumn("validate").RightAligned()).AddColumn(new TableColumn("best epoch").RightAligned())
+            .AddColumn(new TableColumn("val AUC").RightAligned()).AddColumn(new TableColumn("val ACC").RightAligned())
+            .AddColumn(new TableColumn("test AUC").RightAligned()).AddColumn(new TableColumn("test ACC").RightAligned());
+        static string F(double v) => v.ToString("F4", CultureInfo.InvariantCulture);
+        foreach (var f in result.Folds)
+            table.AddRow((f.Index + 1).ToString(CultureInfo.InvariantCulture), f.Split.TrainIndices.Count.ToString(CultureInfo.InvariantCulture), f.Split.ValidationIndices.Count.ToString(CultureInfo.InvariantCulture),
+                (f.Training.BestEpoch + 1).ToString(CultureInfo.InvariantCulture), F(f.Validation.Auc), F(f.Validation.Acc), F(f.Test.Auc), F(f.Test.Acc));
+        table.AddRow("mean ± sd", "", "", "", result.ValidationAuc.ToString(), result.ValidationAcc.ToString(), result.TestAuc.ToString(), result.TestAcc.ToString());
+        table.AddRow("out of fold (pooled)", "", pool.Count.ToString(CultureInfo.InvariantCulture), "", F(result.OutOfFold.Auc), F(result.OutOfFold.Acc), "", "");
+        table.AddRow($"ensemble of the {folds} folds", "", "", "", "", "", F(result.EnsembleTest.Auc), F(result.EnsembleTest.Acc));
+        AnsiConsole.Write(table);
+        var full = Path.GetFullPath(output);
+        AnsiConsole.MarkupLine($"Ensemble manifest: {full}/ensemble.json (use: medmnist predict --model {full}/ensemble.json IMAGES…, or medmnist evaluate --model {full}/ensemble.json)");
+        AnsiConsole.MarkupLine($"Fold models: {full}/fold-N/model.safetensors · summary: {full}/{CrossValidationBuilder.ResultFileName} · out-of-fold predictions: {full}/{CrossValidationBuilder.OutOfFoldFileName}");
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"RESULT cross-validation {modelName} {info.Name} folds={folds} seed={seed} epochs={epochs} val_auc={result.ValidationAuc.Mean:F4}±{result.ValidationAuc.StandardDeviation:F4} oof_auc={result.OutOfFold.Auc:F4} oof_acc={result.OutOfFold.Acc:F4} test_auc={result.TestAuc.Mean:F4}±{result.TestAuc.StandardDeviation:F4} ensemble_test_auc={result.EnsembleTest.Auc:F4} ensemble_test_acc={result.EnsembleTest.Acc:F4}"));
+        return 0;
+    }
+
+    private static string ModelPath(string foldDirectory) => Path.Combine(foldDirectory, "model.safetensors");
+}
