@@ -700,6 +700,55 @@ public sealed class GuideExamplesTests
     }
 
     [Fact]
+    public void CrossValidationExample()
+    {
+        var root = Directory.CreateTempSubdirectory("mvn-guide-cv-").FullName;
+        try
+        {
+            var output = Path.Combine(root, "cv");
+            var data = MedMnistDataset.LoadEmbeddedRetinaMnist();
+            ResNet NewResNet() => ResNet.Builder().WithDepth(18).WithWidths(4, 8, 8, 8).ForInput(channels: 3).WithSmallInputStem().WithClasses(5).Build();
+            // snippet: cross-validation
+            var pool = new ConcatSource(new MedMnistImageSource(data.Train), new MedMnistImageSource(data.Validation));
+            var labels = Enumerable.Range(0, data.Train.Count).Select(i => data.Train.Labels[i, 0]).Concat(Enumerable.Range(0, data.Validation.Count).Select(i => data.Validation.Labels[i, 0])).ToArray();
+            var preprocess = TransformPipeline.Create().Normalize(0.5f, 0.5f).Build();
+            var card = new PreprocessingCard { InputSize = [28, 28], Channels = 3, Mean = [0.5f], Std = [0.5f] };
+            var result = CrossValidation.Create(pool, MedMnistTask.OrdinalRegression)
+                .WithFolds(3)
+                .StratifyBy(labels)                              // or GroupBy(patientIds): a patient's images in one fold
+                .TrainWith(new DataLoaderOptions { BatchSize = 32, Shuffle = true, Transform = TransformPipeline.Create().RandomHorizontalFlip().Normalize(0.5f, 0.5f).Build() })
+                .EvaluateWith(new DataLoaderOptions { BatchSize = 64, Transform = preprocess })
+                .TestOn(new MedMnistImageSource(data.Test))
+                .SaveTo(output)                                  // fold-1 … fold-3, folds.json, cross-validation.json, out-of-fold.csv
+                .OnFoldTrained((fold, task) => ModelFile.Save(Path.Combine(fold.Directory!, "model.safetensors"), (ResNet)task.Model,
+                    ModelFile.Describe((ResNet)task.Model, card, ["0", "1", "2", "3", "4"], MedMnistTask.OrdinalRegression)))
+                .Run(split =>
+                {
+                    Tensors.ManualSeed((ulong)split.Index);      // a fresh model per fold (the cross-validation disposes it)
+                    return Trainer.Create(new ClassificationTask(NewResNet(), MedMnistTask.OrdinalRegression))
+                        .UseAdam(1e-3).WithMultiStepSchedule().ForEpochs(2).WithSeed(split.Index);   // the recipe: 100 epochs
+                });
+            Console.WriteLine($"validation AUC {result.ValidationAuc} over the folds, out of fold {result.OutOfFold.Auc:F4}, ensemble on test {result.EnsembleTest.Auc:F4}");
+            EnsemblePredictor.SaveManifest(Path.Combine(output, "ensemble.json"), result.Folds.Select(f => Path.Combine(f.Directory!, "model.safetensors")).ToList());
+            // end snippet
+            result.Folds.Should().HaveCount(3);
+            result.Folds.Sum(f => f.Split.ValidationIndices.Count).Should().Be(1200);
+            result.ValidationAuc.Mean.Should().BeApproximately(result.Folds.Average(f => f.Validation.Auc), 1e-12);
+            using var ensemble = EnsemblePredictor.LoadManifest(Path.Combine(output, "ensemble.json"));
+            var test = new MedMnistImageSource(data.Test);
+            var predictions = ensemble.Predict(Enumerable.Range(0, test.Count).Select(i => test.Load(i).Image).ToList());
+            var (testLabels, scores) = result.GetEnsembleTestPredictions();
+            for (int i = 0; i < test.Count; i++)
+                for (int k = 0; k < 5; k++) ((double)predictions[i].Probabilities[k]).Should().BeApproximately(scores[i, k], 1e-5, "the manifest's ensemble is the folds' average");
+            testLabels[5, 0].Should().Be(data.Test.Labels[5, 0]);
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
+    }
+
+    [Fact]
     public void SlidingWindowExample()
     {
         // snippet: sliding-window
@@ -730,7 +779,7 @@ public sealed class GuideExamplesTests
         var source = File.ReadAllText(Path.Combine(root, "tests", "MedVision.Nets.Tests", "Docs", "GuideExamplesTests.cs"));
         var guide = File.ReadAllText(Path.Combine(root, "docs", "guide.md")).ReplaceLineEndings("\n");
         var snippets = Regex.Matches(source.ReplaceLineEndings("\n"), @"// snippet: (?<name>[a-z-]+)\n(?<code>.*?)\n[ ]*// end snippet", RegexOptions.Singleline);
-        snippets.Should().HaveCount(23);
+        snippets.Should().HaveCount(24);
         foreach (Match snippet in snippets)
         {
             var code = Dedent(snippet.Groups["code"].Value);
