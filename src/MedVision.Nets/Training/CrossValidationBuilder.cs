@@ -28,7 +28,7 @@ public sealed class CrossValidationBuilder
     private IReadOnlyList<int>? _labels;
     private IReadOnlyList<string>? _groups;
     private IReadOnlyList<(int[] Train, int[] Validation)>? _splits;
-    private DataLoaderOptions? _train, _evaluation;
+    private Func<CrossValidationSplit, DataLoaderOptions>? _train, _evaluation;
     private ILabeledImageSource? _test;
     private string? _output;
     private Action<CrossValidationFold, ITrainingTask>? _onFoldTrained;
@@ -93,28 +93,64 @@ public sealed class CrossValidationBuilder
 
     /// <summary>
     /// How each fold's training loader reads its samples: batch size, shuffling, augmentation, device (a copy is taken
-    /// per fold). Required.
+    /// per fold). Required (this or the overload that chooses per fold).
     /// </summary>
     public CrossValidationBuilder TrainWith(DataLoaderOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        if (options.WeightedSampler is not null)
-            throw new ArgumentException("A WeightedSampler is built for one set of samples; the folds train on different ones. Leave it out of the cross-validation's training options.", nameof(options));
-        if (options.Sampler is not null)
-            throw new ArgumentException("A cross-validation runs in one process: leave the DistributedSampler out of the training options.", nameof(options));
-        return Set(() => _train = options.Clone());
+        if (TrainOptionsProblem(options) is { } problem) throw new ArgumentException(problem, nameof(options));
+        var copy = options.Clone();
+        return Set(() => _train = _ => copy);
     }
 
     /// <summary>
+    /// Chooses each fold's training options from its split — for preprocessing fitted on the fold's own training
+    /// samples (e.g. normalisation by their mean and standard deviation), so that nothing of the fold's validation
+    /// samples leaks into its training. Called once per fold, before the fold's trainer is configured.
+    /// </summary>
+    public CrossValidationBuilder TrainWith(Func<CrossValidationSplit, DataLoaderOptions> options)
+        => Set(() => _train = options ?? throw new ArgumentNullException(nameof(options)));
+
+    /// <summary>
     /// How the folds' validation and test loaders read their samples: the preprocessing without augmentation, batch
-    /// size, device. Every sample is predicted once, in order: no shuffling, no dropped last batch. Required.
+    /// size, device. Every sample is predicted once, in order: no shuffling, no dropped last batch. Required (this or
+    /// the overload that chooses per fold).
     /// </summary>
     public CrossValidationBuilder EvaluateWith(DataLoaderOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        if (options.Shuffle || options.DropLast || options.WeightedSampler is not null || options.Sampler is not null)
-            throw new ArgumentException("Evaluation loaders predict every sample once, in order: set Shuffle and DropLast to false and leave the samplers out.", nameof(options));
-        return Set(() => _evaluation = options.Clone());
+        if (EvaluationOptionsProblem(options) is { } problem) throw new ArgumentException(problem, nameof(options));
+        var copy = options.Clone();
+        return Set(() => _evaluation = _ => copy);
+    }
+
+    /// <summary>
+    /// Chooses each fold's evaluation options (its validation and test loaders) from its split: the preprocessing the
+    /// fold's training options use without their augmentation (see <see cref="TrainWith(Func{CrossValidationSplit, DataLoaderOptions})"/>).
+    /// </summary>
+    public CrossValidationBuilder EvaluateWith(Func<CrossValidationSplit, DataLoaderOptions> options)
+        => Set(() => _evaluation = options ?? throw new ArgumentNullException(nameof(options)));
+
+    private static string? TrainOptionsProblem(DataLoaderOptions options)
+    {
+        if (options.WeightedSampler is not null)
+            return "A WeightedSampler is built for one set of samples; the folds train on different ones. Leave it out of the cross-validation's training options.";
+        if (options.Sampler is not null)
+            return "A cross-validation runs in one process: leave the DistributedSampler out of the training options.";
+        return null;
+    }
+
+    private static string? EvaluationOptionsProblem(DataLoaderOptions options)
+        => options.Shuffle || options.DropLast || options.WeightedSampler is not null || options.Sampler is not null
+            ? "Evaluation loaders predict every sample once, in order: set Shuffle and DropLast to false and leave the samplers out."
+            : null;
+
+    // A fold's options from the chosen function, copied (the loaders must not share an instance the function may reuse) and checked.
+    private static DataLoaderOptions FoldOptions(Func<CrossValidationSplit, DataLoaderOptions> choose, CrossValidationSplit split, string kind, Func<DataLoaderOptions, string?> problem)
+    {
+        var options = choose(split) ?? throw new InvalidOperationException($"The {kind} options of fold {split.Index + 1} are null.");
+        if (problem(options) is { } message) throw new InvalidOperationException($"The {kind} options of fold {split.Index + 1}: {message}");
+        return options.Clone();
     }
 
     /// <summary>
@@ -200,21 +236,23 @@ public sealed class CrossValidationBuilder
             var validationSource = new SubsetSource(_source, validationIndices);
             var directory = _output is null ? null : Path.Combine(_output, $"fold-{f + 1}");
             var split = new CrossValidationSplit(f, k, trainIndices, validationIndices, trainSource, validationSource, directory);
+            var trainOptions = FoldOptions(_train, split, "training", TrainOptionsProblem);
+            var evaluationOptions = FoldOptions(_evaluation, split, "evaluation", EvaluationOptionsProblem);
             var builder = configure(split) ?? throw new InvalidOperationException($"The configuration of fold {f + 1} returned no trainer builder.");
-            if (builder.IsBuilt) throw new InvalidOperationException($"The configuration of fold {f + 1} returned a builder that has already built its trainer; return it unbuilt.");
             var task = builder.Task;
             var model = task.Model;
             if (ReferenceEquals(model, previous))
                 throw new InvalidOperationException($"The configuration of fold {f + 1} returned the model of fold {f} again (already trained and disposed); create a new model for every fold.");
             try
             {
+                if (builder.IsBuilt) throw new InvalidOperationException($"The configuration of fold {f + 1} returned a builder that has already built its trainer; return it unbuilt.");
                 var made = builder.FoldSettingsMade().ToList();
                 if (made.Count > 0)
                     throw new InvalidOperationException($"The configuration of fold {f + 1} calls {string.Join(", ", made)}; the cross-validation sets the data and the folder of every fold itself: leave {(made.Count == 1 ? "it" : "them")} out.");
                 if (task.TaskType != _taskType)
                     throw new InvalidOperationException($"The task of fold {f + 1} is {task.TaskType}; the cross-validation scores {_taskType}.");
-                var validationLoader = new DataLoader(validationSource, _evaluation.Clone());
-                builder.TrainOn(new DataLoader(trainSource, _train.Clone())).ValidateOn(validationLoader);
+                var validationLoader = new DataLoader(validationSource, evaluationOptions.Clone());
+                builder.TrainOn(new DataLoader(trainSource, trainOptions)).ValidateOn(validationLoader);
                 if (directory is not null) builder.SaveTo(directory);
                 var trainer = builder.Build();
                 var training = trainer.Run(resume, cancellationToken);
@@ -234,7 +272,7 @@ public sealed class CrossValidationBuilder
                 var test = SplitMetrics.NotEvaluated;
                 if (_test is not null)
                 {
-                    var (tl, ts) = trainer.PredictAsEvaluated(new DataLoader(_test, _evaluation.Clone()));
+                    var (tl, ts) = trainer.PredictAsEvaluated(new DataLoader(_test, evaluationOptions.Clone()));
                     testLabels ??= tl;
                     testSum ??= new double[ts.GetLength(0), ts.GetLength(1)];
                     for (int i = 0; i < ts.GetLength(0); i++)

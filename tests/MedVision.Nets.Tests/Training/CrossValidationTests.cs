@@ -178,6 +178,48 @@ public sealed class CrossValidationTests : IDisposable
         otherCount.Should().Throw<InvalidOperationException>().WithMessage("*folds of this configuration differ*");
     }
 
+    // Preprocessing fitted on each fold's own training samples (normalisation by their mean): the options chosen per
+    // fold reach that fold's loaders, and nothing else.
+    [Fact]
+    public void OptionsChosenPerFoldReachThatFoldsLoaders()
+    {
+        static float MeanOf(ILabeledImageSource part) => (float)Enumerable.Range(0, part.Count).SelectMany(i => part.Load(i).Image.Data).Average();
+        DataLoaderOptions Train(float mean) => new() { BatchSize = 16, Shuffle = true, Seed = 5, Transform = TransformPipeline.Create().RandomHorizontalFlip().Normalize(mean, 0.25f).Build() };
+        DataLoaderOptions Evaluate(float mean) => new() { BatchSize = 7, Transform = TransformPipeline.Create().Normalize(mean, 0.25f).Build() };
+        var chosen = new List<int>();
+        var result = CrossValidation.Create(Pool(), MedMnistTask.OrdinalRegression).WithFolds(2).WithSeed(1)
+            .TrainWith(split => { chosen.Add(split.Index); return Train(MeanOf(split.Train)); })
+            .EvaluateWith(split => Evaluate(MeanOf(split.Train)))
+            .TestOn(TestSource())
+            .Run(split => Recipe(split.Index));
+        chosen.Should().Equal(0, 1);
+
+        var splits = DataSplits.KFold(60, 2, 1);
+        for (int f = 0; f < 2; f++)
+        {
+            var recipe = Recipe(f);
+            using var model = recipe.Task.Model;
+            float mean = MeanOf(new SubsetSource(Pool(), splits[f].Train));
+            var validation = new DataLoader(new SubsetSource(Pool(), splits[f].Validation), Evaluate(mean));
+            var alone = recipe.TrainOn(new DataLoader(new SubsetSource(Pool(), splits[f].Train), Train(mean))).ValidateOn(validation).Build().Run();
+            result.Folds[f].Validation.Should().Be(alone.Validation);
+            var (labels, scores) = Trainer.Predict(recipe.Task, new DataLoader(TestSource(), Evaluate(mean)));
+            result.Folds[f].Test.Auc.Should().Be(MedMnistEvaluator.GetAuc(MedMnistTask.OrdinalRegression, labels, scores).Value, "the test split is read with the fold's own evaluation options");
+        }
+
+        long live = Tensors.LiveTensors;
+        var shuffled = () => CrossValidation.Create(Pool(), MedMnistTask.OrdinalRegression).WithFolds(2)
+            .TrainWith(TrainOptions()).EvaluateWith(split => new DataLoaderOptions { Shuffle = split.Index == 1 }).Run(split => Recipe(split.Index));
+        shuffled.Should().Throw<InvalidOperationException>().WithMessage("The evaluation options of fold 2: Evaluation loaders predict every sample once*");
+        var missing = () => CrossValidation.Create(Pool(), MedMnistTask.OrdinalRegression).WithFolds(2)
+            .TrainWith(_ => null!).EvaluateWith(EvaluationOptions()).Run(split => Recipe(split.Index));
+        missing.Should().Throw<InvalidOperationException>().WithMessage("The training options of fold 1 are null.");
+        var built = () => CrossValidation.Create(Pool(), MedMnistTask.OrdinalRegression).WithFolds(2).TrainWith(TrainOptions()).EvaluateWith(EvaluationOptions())
+            .Run(split => { var b = Recipe(split.Index).TrainOn(new DataLoader(Pool(), TrainOptions())); b.Build(); return b; });
+        built.Should().Throw<InvalidOperationException>().WithMessage("*returned a builder that has already built its trainer*");
+        Tensors.LiveTensors.Should().Be(live, "the models of refused folds are disposed");
+    }
+
     [Fact]
     public void WithoutLabelsTheFoldsArePlainAndWithGroupsNoGroupIsSplit()
     {
