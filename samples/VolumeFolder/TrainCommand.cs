@@ -62,6 +62,7 @@ internal static class TrainCommand
         var depth = new Option<int>("--depth") { Description = "Depth of MedicalNet's 3-D ResNet trained from scratch (10, 18, 34, 50, 101, 152, 200); with --init-weights the file decides.", DefaultValueFactory = _ => 18 }.OneOf(10, 18, 34, 50, 101, 152, 200);
         var initWeights = new Option<string?>("--init-weights") { Description = "A MedicalNet weights file (resnet_18_23dataset.pth, …, from MedicalNet's release): the network is rebuilt from it and fine-tuned with a new classifier." };
         var valFraction = new Option<double>("--val-fraction") { Description = "Share of each class held out for validation (stratified).", DefaultValueFactory = _ => 0.25 }.Fraction(allowZero: false);
+        var folds = new Option<int?>("--folds") { Description = "K: a stratified k-fold cross-validation instead of one held-out part: a model per fold (OUTPUT/fold-N/model.safetensors, each normalised by its own training volumes), the spread of the validation AUC over the folds, the pooled out-of-fold AUC and ACC, and an ensemble manifest of the fold models (OUTPUT/ensemble.json) for predict." }.AtLeast(2);
         var epochs = new Option<int>("--epochs") { Description = "Training epochs.", DefaultValueFactory = _ => 20 }.AtLeast(1);
         var batch = new Option<int>("--batch") { Description = "Batch size.", DefaultValueFactory = _ => 4 }.AtLeast(1);
         var lr = new Option<double>("--lr") { Description = "Learning rate (the peak with --schedule onecycle).", DefaultValueFactory = _ => 1e-4 }.Positive();
@@ -120,12 +121,13 @@ internal static class TrainCommand
         var output = new Option<string>("--output") { Description = "Folder for checkpoints, history, the validation report and model.safetensors.", DefaultValueFactory = _ => "runs/volumes" };
         var command = new Command("train", "Train and evaluate a 3-D classifier on volumes in class folders.")
         {
-            data, size, window, percentiles, channelWise, orientation, spacing, fit, crop, normalization, modalities, align, depth, initWeights, valFraction, epochs, batch, lr, rotate, affine, intensityAugment, mriArtifacts, noise, seed, demo, device, threads, output,
+            data, size, window, percentiles, channelWise, orientation, spacing, fit, crop, normalization, modalities, align, depth, initWeights, valFraction, folds, epochs, batch, lr, rotate, affine, intensityAugment, mriArtifacts, noise, seed, demo, device, threads, output,
         };
         optimization.AddTo(command, epochs);
         optimization.AddHeadMultiplierTo(command, initWeights);
         command.Check(r => r.GetValue(window) is { Length: > 0 } && r.GetValue(percentiles) is { Length: > 0 } ? "--window and --percentiles both set how intensities map to [0, 1]: choose one." : null);
         command.Check(r => r.GetValue(window) is { Length: > 0 } && r.GetValue(channelWise) ? "--window maps every channel alike; --channel-wise applies to the minimum–maximum and --percentiles scalings." : null);
+        command.Check(r => r.GetValue(folds) is not null && r.GetResult(valFraction) is { Implicit: false } ? "--folds validates every volume once, by its fold; --val-fraction holds one part out: choose one." : null);
         command.Check(r => r.GetValue(align) && r.GetValue(modalities) is not { Length: > 0 } ? "--align-modalities aligns the modalities of subject folders: give --modalities too." : null);
         command.Check(r => r.GetValue(initWeights) is not null && r.GetResult(depth) is { Implicit: false }
             ? "--depth builds a network from scratch; with --init-weights the weights file decides the depth: choose one." : null);
@@ -141,14 +143,14 @@ internal static class TrainCommand
                 cropValue is { Length: > 0 } ? new CropForeground((float)cropValue[0], cropValue.Length > 1 ? (int)cropValue[1] : 0) : null, r.GetValue(normalization) ?? (r.GetValue(initWeights) is null ? "dataset" : "volume-nonzero"),
                 r.GetValue(modalities) is { Length: > 0 } names ? names : null, spacingValue, r.GetValue(align), r.GetValue(fit) == "crop-or-pad" ? VolumeFit.CropOrPad : VolumeFit.Resize,
                 r.GetValue(percentiles) is [var lower, var upper] ? (lower, upper) : null, r.GetValue(channelWise), Default(depth) ? 10 : r.GetValue(depth), r.GetValue(initWeights),
-                r.GetValue(valFraction), Default(epochs) ? 2 : r.GetValue(epochs), r.GetValue(batch), r.GetValue(lr), r.GetValue(rotate), r.GetValue(affine) is { Length: > 0 } af ? af : null, r.GetValue(intensityAugment), r.GetValue(mriArtifacts), r.GetValue(noise), r.GetValue(seed), r.GetValue(demo),
+                r.GetValue(valFraction), r.GetValue(folds), Default(epochs) ? 2 : r.GetValue(epochs), r.GetValue(batch), r.GetValue(lr), r.GetValue(rotate), r.GetValue(affine) is { Length: > 0 } af ? af : null, r.GetValue(intensityAugment), r.GetValue(mriArtifacts), r.GetValue(noise), r.GetValue(seed), r.GetValue(demo),
                 Device.Parse(r.GetValue(device)!), r.GetValue(threads), r.GetValue(output)!, optimization.Read(r)));
         });
         return command;
     }
 
     private sealed record Settings(string? Data, int[] Size, (double Center, double Width)? Window, string? Orientation, CropForeground? Crop, string Normalization, string[]? Modalities, float[]? Spacing, bool AlignModalities, VolumeFit Fit, (double Lower, double Upper)? Percentiles, bool ChannelWise, int Depth, string? InitWeights,
-        double ValidationFraction, int Epochs, int Batch, double LearningRate, double Rotate, double[]? Affine, bool IntensityAugment, bool MriArtifacts, double Noise, int Seed, bool Demo, Device Device, int Threads, string Output,
+        double ValidationFraction, int? Folds, int Epochs, int Batch, double LearningRate, double Rotate, double[]? Affine, bool IntensityAugment, bool MriArtifacts, double Noise, int Seed, bool Demo, Device Device, int Threads, string Output,
         OptimizationRecipe Optimization);
 
     private static int Run(Settings s)
@@ -180,16 +182,158 @@ internal static class TrainCommand
         var source = VolumeFolderSource.FromSubfolders(s.Data, s.Size[0], s.Size[1], s.Size[2], s.Window, s.Orientation, s.Crop, s.Modalities, s.Spacing, s.AlignModalities, s.Fit, s.Percentiles, s.ChannelWise);
         if (source.ClassNames.Count < 2) throw new ArgumentException($"--data {s.Data} has one class folder ({source.ClassNames[0]}); a classifier needs at least two.");
         var labels = source.Samples.Select(x => x.Label).ToArray();
-        var (trainIndices, valIndices) = DataSplits.StratifiedHoldout(labels, s.ValidationFraction, s.Seed);
-        if (trainIndices.Length == 0 || valIndices.Length == 0)
-            throw new ArgumentException($"{source.Count} volumes give {trainIndices.Length} for training and {valIndices.Length} for validation at --val-fraction {s.ValidationFraction.ToString(CultureInfo.InvariantCulture)}; add volumes or change the fraction.");
+        string Counts(IEnumerable<int> indices) => string.Join(", ", source.ClassNames.Select((name, k) => $"{indices.Count(i => labels[i] == k)} {name}"));
+        string Described(string parts) => $"{source.Count} {(source.Modalities is null ? "volumes" : "subjects")} in {source.ClassNames.Count} classes, {string.Join("×", s.Size)} after {(s.Fit == VolumeFit.CropOrPad ? "cropping or padding" : "resizing")}{(s.Orientation is null ? "" : $", reoriented to {s.Orientation}")}{(s.Spacing is { } mm ? $", {string.Join(" × ", mm.Select(v => v.ToString(CultureInfo.InvariantCulture)))} mm voxels" : "")}{(s.AlignModalities ? ", modalities aligned on the first's grid" : "")}{(s.Crop is { } c ? string.Create(CultureInfo.InvariantCulture, $", cropped to values above {c.Threshold}{(c.Margin > 0 ? $" (margin {c.Margin})" : "")}") : "")}, intensities {(s.Window is { } w ? $"through the window {w.Center.ToString(CultureInfo.InvariantCulture)} ± {(w.Width / 2).ToString(CultureInfo.InvariantCulture)}" : s.Percentiles is { } pc ? string.Create(CultureInfo.InvariantCulture, $"by {(s.ChannelWise ? "each channel's" : "each volume's")} percentiles {pc.Lower}–{pc.Upper}") : s.ChannelWise ? "by each channel's minimum and maximum" : "by each volume's minimum and maximum")}: {parts}";
+        int[] trainIndices = [], valIndices = [];
+        if (s.Folds is int folds)
+        {
+            if (folds > source.Count) throw new ArgumentException($"--folds {folds} exceeds the {source.Count} samples of --data {s.Data}.");
+            AnsiConsole.MarkupLine(Markup.Escape(Described($"{Counts(Enumerable.Range(0, source.Count))}, {folds}-fold cross-validation (stratified)")));
+        }
+        else
+        {
+            (trainIndices, valIndices) = DataSplits.StratifiedHoldout(labels, s.ValidationFraction, s.Seed);
+            if (trainIndices.Length == 0 || valIndices.Length == 0)
+                throw new ArgumentException($"{source.Count} volumes give {trainIndices.Length} for training and {valIndices.Length} for validation at --val-fraction {s.ValidationFraction.ToString(CultureInfo.InvariantCulture)}; add volumes or change the fraction.");
+            AnsiConsole.MarkupLine(Markup.Escape(Described($"training {Counts(trainIndices)} · validation {Counts(valIndices)}")));
+        }
+        AnsiConsole.MarkupLine(Markup.Escape(AugmentationText(s)));
+
+        // Subject folders (--modalities) and multi-contrast NIfTI files (several volumes each): one channel per modality or volume.
+        int channels = source.Channels;
+        if (s.InitWeights is not null && channels != 1)
+            throw new ArgumentException($"--init-weights {s.InitWeights}: MedicalNet's weights take one channel, and these samples have {channels} ({(source.Modalities is { } m ? $"the modalities {string.Join(", ", m)}" : $"one per volume of {source.Samples[0].Path}")}); train them from scratch.");
+        ResNet NewNetwork(int seed)
+        {
+            Tensors.ManualSeed((ulong)seed);
+            var network = s.InitWeights is null
+                ? MedicalNet.CreateBuilder(s.Depth).ForInput(channels, spatialDims: 3).WithClasses(source.ClassNames.Count).Build()
+                : MedicalNet.CreateModel(s.InitWeights, source.ClassNames.Count);
+            if (network.Options.InChannels != channels)
+            {
+                network.Dispose();
+                throw new ArgumentException($"--init-weights {s.InitWeights} takes {network.Options.InChannels} input channels; these volumes have {channels}.");
+            }
+            return network;
+        }
+        var taskType = source.ClassNames.Count == 2 ? MedMnistTask.Binary : MedMnistTask.MultiClass;
+        TrainerBuilder Recipe(ResNet network, ClassificationTask task, int seed)
+        {
+            var builder = Trainer.Create(task).ForEpochs(s.Epochs).OnDevice(s.Device).WithSeed(seed).ReportProgressTo(TrainingConsole.EpochLines());
+            return s.Optimization.ApplyTo(builder, s.LearningRate, network.Classifier!);
+        }
+        void Describe(ResNet network)
+        {
+            var options = network.Options;
+            if (channels > 1)
+                AnsiConsole.MarkupLine(Markup.Escape(source.Modalities is { } named
+                    ? $"{channels} channels per sample: the subject folder's {string.Join(", ", named)}."
+                    : $"{channels} channels per sample: the volumes of each multi-contrast file, in file order."));
+            AnsiConsole.MarkupLine(Markup.Escape(string.Create(CultureInfo.InvariantCulture,
+                $"MedicalNet 3-D ResNet ({options.Block.ToString().ToLowerInvariant()} blocks [{string.Join(", ", options.Layers)}], {(options.Shortcut == MedVision.Nets.Blocks.ResidualShortcut.ZeroPadding ? "zero-padding" : "projection")} shortcut, dilations 1, 1, 2, 4){(s.InitWeights is null ? ", from scratch" : $", pretrained weights from {s.InitWeights}")}: {network.ParameterCount():N0} parameters")));
+            AnsiConsole.MarkupLine(Markup.Escape("Optimization: " + s.Optimization.Describe(s.LearningRate)));
+        }
+        DataLoaderOptions Options(ITransform transform, bool training) => new() { BatchSize = s.Batch, Shuffle = training, Seed = s.Seed, Transform = transform, Device = s.Device };
+        void SaveModel(string path, ResNet network, Preparation preparation, IReadOnlyDictionary<string, double> metrics)
+        {
+            // A self-describing model file: Predictor.Load(...).PredictFile("scan.nii.gz") prepares volumes as training did.
+            var preprocessing = source.DescribePreprocessing(Enumerable.Repeat((float)preparation.Mean, channels).ToList(), Enumerable.Repeat((float)preparation.Std, channels).ToList(), preparation.PerVolume);
+            ModelFile.Save(path, network, ModelFile.Describe(network, preprocessing, source.ClassNames, taskType, metrics));
+        }
+        string F(double v) => v.ToString("F4", CultureInfo.InvariantCulture);
+        var full = Path.GetFullPath(s.Output);
+
+        if (s.Folds is int k) return CrossValidate(s, source, labels, k, taskType, NewNetwork, Recipe, Describe, Options, SaveModel);
+
         var train = new SubsetSource(source, trainIndices);
         var validation = new SubsetSource(source, valIndices);
-        string Counts(IEnumerable<int> indices) => string.Join(", ", source.ClassNames.Select((name, k) => $"{indices.Count(i => labels[i] == k)} {name}"));
-        AnsiConsole.MarkupLine(Markup.Escape($"{source.Count} {(source.Modalities is null ? "volumes" : "subjects")} in {source.ClassNames.Count} classes, {string.Join("×", s.Size)} after {(s.Fit == VolumeFit.CropOrPad ? "cropping or padding" : "resizing")}{(s.Orientation is null ? "" : $", reoriented to {s.Orientation}")}{(s.Spacing is { } mm ? $", {string.Join(" × ", mm.Select(v => v.ToString(CultureInfo.InvariantCulture)))} mm voxels" : "")}{(s.AlignModalities ? ", modalities aligned on the first's grid" : "")}{(s.Crop is { } c ? string.Create(CultureInfo.InvariantCulture, $", cropped to values above {c.Threshold}{(c.Margin > 0 ? $" (margin {c.Margin})" : "")}") : "")}, intensities {(s.Window is { } w ? $"through the window {w.Center.ToString(CultureInfo.InvariantCulture)} ± {(w.Width / 2).ToString(CultureInfo.InvariantCulture)}" : s.Percentiles is { } pc ? string.Create(CultureInfo.InvariantCulture, $"by {(s.ChannelWise ? "each channel's" : "each volume's")} percentiles {pc.Lower}–{pc.Upper}") : s.ChannelWise ? "by each channel's minimum and maximum" : "by each volume's minimum and maximum")}: training {Counts(trainIndices)} · validation {Counts(valIndices)}"));
+        var preparation = Prepare(s, train);
+        AnsiConsole.MarkupLine(Markup.Escape(preparation.Text));
+        DataLoader Loader(ILabeledImageSource part, bool training) => new(part, Options(training ? preparation.Augment : preparation.Normalize, training));
+        using var network = NewNetwork(s.Seed);
+        Describe(network);
+        var task = new ClassificationTask(network, taskType);
+        var builder = Recipe(network, task, s.Seed);
+        var result = builder
+            .TrainOn(Loader(train, training: true))
+            .ValidateOn(Loader(validation, training: false))
+            .SaveTo(s.Output)
+            .Build()
+            .Run();
 
-        // Dataset: one pass over the training volumes for their mean and standard deviation (the normalisation the model
-        // file records). Per volume: each volume's own statistics, recorded as the card's intensity normalisation.
+        // The selected model (best validation AUC) on the validation volumes; there is no separate test split here.
+        var (valLabels, valScores) = Trainer.Predict(task, Loader(validation, training: false));
+        var auc = MedMnistEvaluator.GetAuc(task.TaskType, valLabels, valScores).Value;
+        var acc = MedMnistEvaluator.GetAcc(task.TaskType, valLabels, valScores);
+        var report = ModelEvaluator.Evaluate(task.TaskType, valLabels, valScores);
+        report.WriteCsv(Path.Combine(s.Output, "validation-evaluation.csv"));
+        SaveModel(Path.Combine(s.Output, "model.safetensors"), network, preparation, new Dictionary<string, double> { ["best_epoch"] = result.BestEpoch + 1, ["val_auc"] = auc, ["val_acc"] = acc });
+
+        var table = new Table().Title($"selected epoch {result.BestEpoch + 1} (best validation AUC), validation volumes")
+            .AddColumn(new TableColumn("AUC").RightAligned()).AddColumn(new TableColumn("ACC").RightAligned());
+        table.AddRow(F(auc), F(acc));
+        AnsiConsole.Write(table);
+        AnsiConsole.WriteLine(report.Format(classNames: source.ClassNames));
+        AnsiConsole.MarkupLine(Markup.Escape($"Model file: {full}/model.safetensors (use: volume-folder predict --model {full}/model.safetensors SCANS…, or Predictor.Load(...).PredictFile(\"scan.nii.gz\")) · checkpoints: {full}/best.safetensors · history: {full}/history.csv · report: {full}/validation-evaluation.csv"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"RESULT medicalnet-resnet{Depth(network.Options)} volumes{(s.Demo ? "-demo" : "")} pretrained={(s.InitWeights is null ? "no" : "yes")} size={string.Join("x", s.Size)} seed={s.Seed} epochs={s.Epochs} best_epoch={result.BestEpoch + 1} val_auc={F(auc)} val_acc={F(acc)}"));
+        return 0;
+    }
+
+    // --folds K: a stratified k-fold cross-validation; each fold's normalisation is fitted on its own training volumes
+    // (no statistics of its validation volumes reach its training), each fold's model file records its own.
+    private static int CrossValidate(Settings s, VolumeFolderSource source, int[] labels, int folds, MedMnistTask taskType, Func<int, ResNet> newNetwork,
+        Func<ResNet, ClassificationTask, int, TrainerBuilder> recipe, Action<ResNet> describe, Func<ITransform, bool, DataLoaderOptions> options,
+        Action<string, ResNet, Preparation, IReadOnlyDictionary<string, double>> saveModel)
+    {
+        var preparations = new Preparation[folds];
+        var result = CrossValidation.Create(source, taskType)
+            .WithFolds(folds)
+            .WithSeed(s.Seed)
+            .StratifyBy(labels)
+            .TrainWith(split =>
+            {
+                var preparation = preparations[split.Index] = Prepare(s, split.Train);
+                AnsiConsole.MarkupLine(Markup.Escape($"Fold {split.Index + 1}/{split.FoldCount}: training on {split.TrainIndices.Count} volumes, selecting on {split.ValidationIndices.Count} · {preparation.Text}"));
+                return options(preparation.Augment, true);
+            })
+            .EvaluateWith(split => options(preparations[split.Index].Normalize, false))
+            .SaveTo(s.Output)
+            .OnFoldTrained((fold, task) => saveModel(Path.Combine(fold.Directory!, "model.safetensors"), (ResNet)task.Model, preparations[fold.Index],
+                new Dictionary<string, double> { ["fold"] = fold.Index + 1, ["best_epoch"] = fold.Training.BestEpoch + 1, ["val_auc"] = fold.Validation.Auc, ["val_acc"] = fold.Validation.Acc }))
+            .Run(split =>
+            {
+                var network = newNetwork(s.Seed + split.Index);
+                if (split.Index == 0) describe(network);
+                return recipe(network, new ClassificationTask(network, taskType), s.Seed + split.Index);
+            });
+
+        var modelPaths = result.Folds.Select(f => Path.GetFullPath(Path.Combine(f.Directory!, "model.safetensors"))).ToList();
+        EnsemblePredictor.SaveManifest(Path.Combine(s.Output, "ensemble.json"), modelPaths);
+        static string F(double v) => v.ToString("F4", CultureInfo.InvariantCulture);
+        static string I(int v) => v.ToString(CultureInfo.InvariantCulture);
+        var table = new Table().Title($"{folds}-fold cross-validation: each fold's model selected on its own fold")
+            .AddColumn("fold").AddColumn(new TableColumn("train").RightAligned()).AddColumn(new TableColumn("validate").RightAligned()).AddColumn(new TableColumn("best epoch").RightAligned())
+            .AddColumn(new TableColumn("val AUC").RightAligned()).AddColumn(new TableColumn("val ACC").RightAligned());
+        foreach (var f in result.Folds)
+            table.AddRow(I(f.Index + 1), I(f.Split.TrainIndices.Count), I(f.Split.ValidationIndices.Count), I(f.Training.BestEpoch + 1), F(f.Validation.Auc), F(f.Validation.Acc));
+        table.AddRow("mean ± sd", "", "", "", result.ValidationAuc.ToString(), result.ValidationAcc.ToString());
+        table.AddRow("out of fold", "", I(source.Count), "", F(result.OutOfFold.Auc), F(result.OutOfFold.Acc));
+        AnsiConsole.Write(table);
+        var full = Path.GetFullPath(s.Output);
+        AnsiConsole.MarkupLine(Markup.Escape($"Fold models: {full}/fold-N/model.safetensors · ensemble manifest: {full}/ensemble.json (use: volume-folder predict --model {full}/ensemble.json SCANS…) · summary: {full}/{CrossValidationBuilder.ResultFileName} · out-of-fold predictions: {full}/{CrossValidationBuilder.OutOfFoldFileName} (rows in the order of the sorted class folders and files)"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"RESULT cross-validation volumes{(s.Demo ? "-demo" : "")} folds={folds} size={string.Join("x", s.Size)} seed={s.Seed} epochs={s.Epochs} val_auc={F(result.ValidationAuc.Mean)}±{F(result.ValidationAuc.StandardDeviation)} oof_auc={F(result.OutOfFold.Auc)} oof_acc={F(result.OutOfFold.Acc)}"));
+        return 0;
+    }
+
+    // How the training volumes of a run (or fold) are normalised and augmented. Dataset normalisation: one pass over
+    // them for their mean and standard deviation (what the model file records). Per volume: each volume's own
+    // statistics, recorded as the card's intensity normalisation.
+    private sealed record Preparation(double Mean, double Std, IntensityNormalizationCard? PerVolume, ITransform Normalize, ITransform Augment, string Text);
+
+    private static Preparation Prepare(Settings s, ILabeledImageSource train)
+    {
         var perVolume = s.Normalization == "dataset" ? null : new IntensityNormalizationCard { NonZero = s.Normalization == "volume-nonzero" };
         var (mean, std) = perVolume is null ? MeanAndStd(train) : (0.0, 1.0);
         TransformPipelineBuilder Normalization(TransformPipelineBuilder pipeline) => perVolume is null
@@ -208,83 +352,25 @@ internal static class TrainCommand
             if (perVolume is null) intensity = intensity.RandomIntensityShift(0.1);
         }
         if (s.MriArtifacts) intensity = intensity.RandomRicianNoise(std: 0.05).RandomGibbsNoise(alphaMax: 0.6).RandomSimulateLowResolution();
-        bool keepBackground = perVolume is { NonZero: true } && (s.IntensityAugment || s.MriArtifacts);
         if (s.IntensityAugment || s.MriArtifacts)
         {
             // "volume-nonzero" normalisation takes zeros as the background it leaves out; blur, noise and ringing would
             // make some of them non-zero on augmented volumes only, so the background is kept at 0 there.
             var steps = intensity.Build();
-            augmentation = augmentation.Add(keepBackground ? new ZeroBackgroundKept(steps) : steps);
+            augmentation = augmentation.Add(KeepsBackground(s) ? new ZeroBackgroundKept(steps) : steps);
         }
         augmentation = Normalization(augmentation);
         if (s.Noise > 0) augmentation = augmentation.RandomGaussianNoise(probability: 0.1, std: s.Noise);
-        var augment = augmentation.Build();
-        AnsiConsole.MarkupLine(Markup.Escape(string.Create(CultureInfo.InvariantCulture,
-            $"Training augmentation: left–right flips{(s.Rotate > 0 ? $", rotation about the depth axis ±{s.Rotate:G4}°" : "")}{(s.Affine is { } a ? string.Create(CultureInfo.InvariantCulture, $", random affine on half the volumes (±{a[0]:G4}° about each axis{(a.Length > 1 ? $", scale ±{a[1]:G4}" : "")}{(a.Length > 2 ? $", shift ±{a[2]:G4}" : "")})") : "")}{(s.IntensityAugment ? $", a bias field, a gamma contrast change, blur{(perVolume is null ? " and an intensity shift" : "")} each on one volume in ten" : "")}{(s.MriArtifacts ? ", Rician noise, Gibbs ringing and a lower resolution each on one volume in ten" : "")}{(keepBackground ? " (the zero background kept at 0)" : "")}{(s.Noise > 0 ? $", Gaussian noise (sd {s.Noise:G4}) on one volume in ten" : "")}")));
-        var normalizationText = perVolume is null
+        var text = perVolume is null
             ? string.Create(CultureInfo.InvariantCulture, $"normalised by the training volumes' mean {mean:F4} and sd {std:F4}")
             : perVolume.NonZero ? "each volume normalised over its non-zero voxels" : "each volume normalised by its own mean and sd";
-        DataLoader Loader(ILabeledImageSource part, bool training) => new(part,
-            new DataLoaderOptions { BatchSize = s.Batch, Shuffle = training, Seed = s.Seed, Transform = training ? augment : normalize, Device = s.Device });
-
-        Tensors.ManualSeed((ulong)s.Seed);
-        // Subject folders (--modalities) and multi-contrast NIfTI files (several volumes each): one channel per modality or volume.
-        int channels = source.Channels;
-        if (s.InitWeights is not null && channels != 1)
-            throw new ArgumentException($"--init-weights {s.InitWeights}: MedicalNet's weights take one channel, and these samples have {channels} ({(source.Modalities is { } m ? $"the modalities {string.Join(", ", m)}" : $"one per volume of {source.Samples[0].Path}")}); train them from scratch.");
-        using var network = s.InitWeights is null
-            ? MedicalNet.CreateBuilder(s.Depth).ForInput(channels, spatialDims: 3).WithClasses(source.ClassNames.Count).Build()
-            : MedicalNet.CreateModel(s.InitWeights, source.ClassNames.Count);
-        var options = network.Options;
-        if (options.InChannels != channels) throw new ArgumentException($"--init-weights {s.InitWeights} takes {options.InChannels} input channels; these volumes have {channels}.");
-        if (channels > 1)
-            AnsiConsole.MarkupLine(Markup.Escape(source.Modalities is { } named
-                ? $"{channels} channels per sample: the subject folder's {string.Join(", ", named)}."
-                : $"{channels} channels per sample: the volumes of each multi-contrast file, in file order."));
-        AnsiConsole.MarkupLine(Markup.Escape(string.Create(CultureInfo.InvariantCulture,
-            $"MedicalNet 3-D ResNet ({options.Block.ToString().ToLowerInvariant()} blocks [{string.Join(", ", options.Layers)}], {(options.Shortcut == MedVision.Nets.Blocks.ResidualShortcut.ZeroPadding ? "zero-padding" : "projection")} shortcut, dilations 1, 1, 2, 4){(s.InitWeights is null ? ", from scratch" : $", pretrained weights from {s.InitWeights}")}: {network.ParameterCount():N0} parameters · {normalizationText}")));
-
-        var task = new ClassificationTask(network, source.ClassNames.Count == 2 ? MedMnistTask.Binary : MedMnistTask.MultiClass);
-        var progress = TrainingConsole.EpochLines();
-        var builder = Trainer.Create(task);
-        s.Optimization.ApplyTo(builder, s.LearningRate, network.Classifier!);
-        AnsiConsole.MarkupLine(Markup.Escape("Optimization: " + s.Optimization.Describe(s.LearningRate)));
-        var result = builder
-            .TrainOn(Loader(train, training: true))
-            .ValidateOn(Loader(validation, training: false))
-            .ForEpochs(s.Epochs)
-            .OnDevice(s.Device)
-            .WithSeed(s.Seed)
-            .SaveTo(s.Output)
-            .ReportProgressTo(progress)
-            .Build()
-            .Run();
-
-        // The selected model (best validation AUC) on the validation volumes; there is no separate test split here.
-        var (valLabels, valScores) = Trainer.Predict(task, Loader(validation, training: false));
-        var auc = MedMnistEvaluator.GetAuc(task.TaskType, valLabels, valScores).Value;
-        var acc = MedMnistEvaluator.GetAcc(task.TaskType, valLabels, valScores);
-        var report = ModelEvaluator.Evaluate(task.TaskType, valLabels, valScores);
-        report.WriteCsv(Path.Combine(s.Output, "validation-evaluation.csv"));
-
-        // A self-describing model file: Predictor.Load(...).PredictFile("scan.nii.gz") prepares volumes as training did.
-        var preprocessing = source.DescribePreprocessing(Enumerable.Repeat((float)mean, channels).ToList(), Enumerable.Repeat((float)std, channels).ToList(), perVolume);
-        var metrics = new Dictionary<string, double> { ["best_epoch"] = result.BestEpoch + 1, ["val_auc"] = auc, ["val_acc"] = acc };
-        var modelFile = Path.Combine(s.Output, "model.safetensors");
-        ModelFile.Save(modelFile, network, ModelFile.Describe(network, preprocessing, source.ClassNames, task.TaskType, metrics));
-
-        string F(double v) => v.ToString("F4", CultureInfo.InvariantCulture);
-        var table = new Table().Title($"selected epoch {result.BestEpoch + 1} (best validation AUC), validation volumes")
-            .AddColumn(new TableColumn("AUC").RightAligned()).AddColumn(new TableColumn("ACC").RightAligned());
-        table.AddRow(F(auc), F(acc));
-        AnsiConsole.Write(table);
-        AnsiConsole.WriteLine(report.Format(classNames: source.ClassNames));
-        var full = Path.GetFullPath(s.Output);
-        AnsiConsole.MarkupLine(Markup.Escape($"Model file: {full}/model.safetensors (use: volume-folder predict --model {full}/model.safetensors SCANS…, or Predictor.Load(...).PredictFile(\"scan.nii.gz\")) · checkpoints: {full}/best.safetensors · history: {full}/history.csv · report: {full}/validation-evaluation.csv"));
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"RESULT medicalnet-resnet{Depth(options)} volumes{(s.Demo ? "-demo" : "")} pretrained={(s.InitWeights is null ? "no" : "yes")} size={string.Join("x", s.Size)} seed={s.Seed} epochs={s.Epochs} best_epoch={result.BestEpoch + 1} val_auc={F(auc)} val_acc={F(acc)}"));
-        return 0;
+        return new Preparation(mean, std, perVolume, normalize, augmentation.Build(), text);
     }
+
+    private static bool KeepsBackground(Settings s) => s.Normalization == "volume-nonzero" && (s.IntensityAugment || s.MriArtifacts);
+
+    private static string AugmentationText(Settings s) => string.Create(CultureInfo.InvariantCulture,
+        $"Training augmentation: left–right flips{(s.Rotate > 0 ? $", rotation about the depth axis ±{s.Rotate:G4}°" : "")}{(s.Affine is { } a ? string.Create(CultureInfo.InvariantCulture, $", random affine on half the volumes (±{a[0]:G4}° about each axis{(a.Length > 1 ? $", scale ±{a[1]:G4}" : "")}{(a.Length > 2 ? $", shift ±{a[2]:G4}" : "")})") : "")}{(s.IntensityAugment ? $", a bias field, a gamma contrast change, blur{(s.Normalization == "dataset" ? " and an intensity shift" : "")} each on one volume in ten" : "")}{(s.MriArtifacts ? ", Rician noise, Gibbs ringing and a lower resolution each on one volume in ten" : "")}{(KeepsBackground(s) ? " (the zero background kept at 0)" : "")}{(s.Noise > 0 ? $", Gaussian noise (sd {s.Noise:G4}) on one volume in ten" : "")}");
 
     // The depth of a standard block layout (MedicalNet's seven), or the total of its blocks for another one.
     private static int Depth(ResNetOptions options) =>

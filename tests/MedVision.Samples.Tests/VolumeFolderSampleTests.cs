@@ -176,6 +176,56 @@ public sealed class VolumeFolderSampleTests : IDisposable
     }
 
     [Fact]
+    public async Task Folds_CrossValidateWithEachFoldNormalisedByItsOwnTrainingVolumes()
+    {
+        var data = WriteVolumes(12);
+        var run = _folder["cv"];
+        var cv = await SampleApp.RunAsync("volume-folder", _folder.Path,
+            "--data", data, "--size", "16", "16", "16", "--depth", "10", "--folds", "3", "--epochs", "1", "--batch", "3", "--threads", "2", "--output", run);
+        cv.ExitCode.Should().Be(0, cv.ToString());
+        cv.Text.Should().Contain("6 healthy, 6 lesion, 3-fold cross-validation (stratified)").And.Contain("Fold 3/3: training on 8 volumes, selecting on 4");
+        var line = cv.Lines().Should().ContainSingle().Subject;
+        line["folds"].Should().Be("3");
+
+        // The folds are the library's stratified ones over the source in its order; each fold's model file records the
+        // mean of its own training volumes, and predicts from the scan file what the cross-validation's out-of-fold
+        // row says (the file through the Predictor: an independent path).
+        var source = MedVision.Nets.Data.Loading.VolumeFolderSource.FromSubfolders(data, 16, 16, 16);
+        var splits = MedVision.Nets.Data.Loading.DataSplits.StratifiedKFold(source.Samples.Select(x => x.Label).ToArray(), 3, seed: 0);
+        var rows = File.ReadAllLines(Path.Combine(run, "out-of-fold.csv")).Skip(1).Select(r => r.Split(',')).ToArray();
+        rows.Should().HaveCount(12);
+        var means = new List<float>();
+        for (int f = 0; f < 3; f++)
+        {
+            var modelFile = Path.Combine(run, $"fold-{f + 1}", "model.safetensors");
+            var card = ModelFile.ReadCard(modelFile);
+            double mean = splits[f].Train.SelectMany(i => source.Load(i).Image.Data).Average(v => (double)v);
+            card.Preprocessing.Mean.Single().Should().BeApproximately((float)mean, 1e-5f, "fold {0} is normalised by its own training volumes", f + 1);
+            means.Add(card.Preprocessing.Mean.Single());
+            using var predictor = Predictor.Load(modelFile);
+            foreach (var i in splits[f].Validation)
+            {
+                rows[i][1].Should().Be((f + 1).ToString(System.Globalization.CultureInfo.InvariantCulture));
+                var expected = predictor.PredictFile(source.Samples[i].Path);
+                for (int k = 0; k < 2; k++)
+                    double.Parse(rows[i][3 + k], System.Globalization.CultureInfo.InvariantCulture).Should().BeApproximately(expected.Probabilities[k], 1e-4, "volume {0}, class {1}", i, k);
+            }
+        }
+        means.Distinct().Should().HaveCount(3, "every fold has its own statistics");
+        EnsemblePredictor.ReadManifest(Path.Combine(run, "ensemble.json")).ModelPaths.Should().HaveCount(3);
+        var predict = await SampleApp.RunAsync("volume-folder", _folder.Path, "predict", "--model", Path.Combine(run, "ensemble.json"), source.Samples[0].Path);
+        predict.ExitCode.Should().Be(0, predict.ToString());
+        predict.Text.Should().Contain("Ensemble of 3 models");
+
+        var both = await SampleApp.RunAsync("volume-folder", _folder.Path, "--data", data, "--folds", "3", "--val-fraction", "0.3", "--output", _folder["both"]);
+        both.ExitCode.Should().Be(2);
+        both.Error.Should().Contain("--folds validates every volume once, by its fold; --val-fraction holds one part out: choose one.");
+        var tooMany = await SampleApp.RunAsync("volume-folder", _folder.Path, "--data", data, "--folds", "13", "--size", "16", "16", "16", "--output", _folder["too-many"]);
+        tooMany.ExitCode.Should().NotBe(0);
+        tooMany.Error.Should().Contain("--folds 13 exceeds the 12 samples of --data");
+    }
+
+    [Fact]
     public async Task FromScratchAndFromMedicalNetWeights_TrainsAndLeavesAModelFileForThePredictor()
     {
         var data = WriteVolumes(12);
