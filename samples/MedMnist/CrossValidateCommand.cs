@@ -21,17 +21,17 @@ internal static class CrossValidateCommand
     public static Command Create()
     {
         var dataset = ModelOptions.Dataset("MedMNIST dataset name (default retinamnist, which is shipped; others are downloaded from Zenodo into the cache).");
-        var dataFile = new Option<string?>("--data-file") { Description = "Read the dataset from this .npz file instead of the shipped copy or the cache; which dataset it holds comes from its name or from --dataset." };
-        var model = new Option<string>("--model") { Description = "resnet18 or resnet50.", DefaultValueFactory = _ => "resnet18" }.OneOf("resnet18", "resnet50");
-        var resolution = new Option<int>("--resolution") { Description = "28: small-input stem on 28×28; 224: ImageNet stem on images upsampled to 224×224 (2-D images only).", DefaultValueFactory = _ => 28 }.OneOf(28, 224);
+        var dataFile = ModelOptions.DataFile();
+        var model = ModelOptions.Architecture();
+        var resolution = ModelOptions.Resolution();
         var folds = new Option<int>("--folds") { Description = "Number of folds: each model trains on (k−1)/k of the pooled training and validation images and is selected on the rest.", DefaultValueFactory = _ => 5 }.AtLeast(2);
         var epochs = new Option<int>("--epochs") { Description = "Training epochs of every fold (the recipe: 100).", DefaultValueFactory = _ => 100 }.AtLeast(1);
         var batch = new Option<int>("--batch") { Description = "Batch size.", DefaultValueFactory = _ => 128 }.AtLeast(1);
-        var lr = new Option<double>("--lr") { Description = "Learning rate (the peak with --schedule onecycle).", DefaultValueFactory = _ => 1e-3 }.Positive();
+        var lr = ModelOptions.LearningRate();
         var optimization = new OptimizationCommandLine();
         var seed = new Option<int>("--seed") { Description = "Seed of the folds; fold f trains with seed SEED + f (weights, shuffling, augmentation).", DefaultValueFactory = _ => 0 };
-        var device = new Option<string>("--device") { Description = "cpu, cuda or cuda:N.", DefaultValueFactory = _ => "cpu" }.IsDevice();
-        var threads = new Option<int>("--threads") { Description = "libtorch intra-op threads (default: MEDVISION_THREADS, else the number of processors).", DefaultValueFactory = _ => DistributedCommandLine.DefaultThreads }.AtLeast(1);
+        var device = ModelOptions.DeviceChoice();
+        var threads = ModelOptions.Threads();
         var output = new Option<string>("--output") { Description = "Folder of the folds' runs (fold-1 … fold-k, each with its model.safetensors), the ensemble manifest and the summary.", DefaultValueFactory = _ => "runs/medmnist-cv" };
         var resume = new Option<bool>("--resume") { Description = "Continue the cross-validation in --output: finished folds are re-predicted, the others continue from their last checkpoint." };
         var command = new Command("cross-validate", "k-fold cross-validation of the MedMNIST recipe on the pooled training and validation splits: every fold's model, its out-of-fold predictions, the spread over the folds and the folds' ensemble on the test split.")
@@ -60,9 +60,7 @@ internal static class CrossValidateCommand
         var transform = TrainCommand.Preprocessing(data.Train.SampleShape[0], resolution, info.Is3D);
         var labelKind = info.Task == MedMnistTask.MultiLabel ? LabelKind.MultiLabel : LabelKind.ClassIndex;
         var depth = TrainCommand.Depth(modelName);
-        var preprocessing = info.Is3D
-            ? new PreprocessingCard { InputSize = new() { resolution, resolution, resolution }, Channels = info.Channels, Mean = new() { 0f }, Std = new() { 1f }, Resize = "linear" }
-            : new PreprocessingCard { InputSize = new() { resolution, resolution }, Channels = info.Channels, Mean = new() { 0.5f }, Std = new() { 0.5f }, Resize = resolution == 224 ? "nearest" : "linear" };
+        var preprocessing = TrainCommand.PreprocessingCard(info, resolution);
         AnsiConsole.MarkupLine(Markup.Escape($"Model {modelName} per fold, {epochs} epochs, batch {batch}. Optimization: " + optimization.Describe(learningRate)));
 
         var crossValidation = CrossValidation.Create(pool, info.Task)

@@ -77,6 +77,24 @@ internal static class ModelOptions
     }
 
     /// <summary>--mixed-precision: the network under bfloat16 autocast.</summary>
+    /// <summary>--data-file: an .npz read instead of the shipped copy or the cache.</summary>
+    public static Option<string?> DataFile() => new("--data-file") { Description = "Read the dataset from this .npz file instead of the shipped copy or the cache; which dataset it holds comes from its name (pathmnist_64.npz) or from --dataset." };
+
+    /// <summary>--model of the training commands: the ResNet trained.</summary>
+    public static Option<string> Architecture() => new Option<string>("--model") { Description = "resnet18 or resnet50.", DefaultValueFactory = _ => "resnet18" }.OneOf("resnet18", "resnet50");
+
+    /// <summary>--resolution of the training commands.</summary>
+    public static Option<int> Resolution() => new Option<int>("--resolution") { Description = "28: small-input stem on 28×28; 224: ImageNet stem on images upsampled to 224×224 with nearest neighbour. 2-D images only: 3-D volumes train at their own size (28³ or 64³) with the small-input stem.", DefaultValueFactory = _ => 28 }.OneOf(28, 224);
+
+    /// <summary>--lr of the training commands.</summary>
+    public static Option<double> LearningRate() => new Option<double>("--lr") { Description = "Learning rate (the peak with --schedule onecycle).", DefaultValueFactory = _ => 1e-3 }.Positive();
+
+    /// <summary>--device of the training commands.</summary>
+    public static Option<string> DeviceChoice() => new Option<string>("--device") { Description = "cpu, cuda or cuda:N.", DefaultValueFactory = _ => "cpu" }.IsDevice();
+
+    /// <summary>--threads of the training commands.</summary>
+    public static Option<int> Threads() => new Option<int>("--threads") { Description = "libtorch intra-op threads per process (default: MEDVISION_THREADS, else the number of processors).", DefaultValueFactory = _ => DistributedCommandLine.DefaultThreads }.AtLeast(1);
+
     public static Option<bool> MixedPrecision(string description) => new("--mixed-precision") { Description = description };
 
     /// <summary>--flips: test-time augmentation.</summary>

@@ -23,16 +23,16 @@ internal static class TrainCommand
     public static Command Create()
     {
         var dataset = ModelOptions.Dataset("MedMNIST dataset name (default retinamnist, which is shipped; others are downloaded from Zenodo into the cache). The 3-D ones (organmnist3d, nodulemnist3d, …) train a 3-D ResNet.");
-        var dataFile = new Option<string?>("--data-file") { Description = "Read the dataset from this .npz file instead of the shipped copy or the cache; which dataset it holds comes from its name (pathmnist_64.npz) or from --dataset." };
-        var model = new Option<string>("--model") { Description = "resnet18 or resnet50.", DefaultValueFactory = _ => "resnet18" }.OneOf("resnet18", "resnet50");
-        var resolution = new Option<int>("--resolution") { Description = "28: small-input stem on 28×28; 224: ImageNet stem on images upsampled to 224×224 with nearest neighbour. 2-D images only: 3-D volumes train at their own size (28³ or 64³) with the small-input stem.", DefaultValueFactory = _ => 28 }.OneOf(28, 224);
+        var dataFile = ModelOptions.DataFile();
+        var model = ModelOptions.Architecture();
+        var resolution = ModelOptions.Resolution();
         var epochs = new Option<int>("--epochs") { Description = "Training epochs (the recipe: 100).", DefaultValueFactory = _ => 100 }.AtLeast(1);
         var batch = new Option<int>("--batch") { Description = "Batch size (global: split evenly over the processes in data-parallel training).", DefaultValueFactory = _ => 128 }.AtLeast(1);
-        var lr = new Option<double>("--lr") { Description = "Learning rate (the peak with --schedule onecycle).", DefaultValueFactory = _ => 1e-3 }.Positive();
+        var lr = ModelOptions.LearningRate();
         var optimization = new OptimizationCommandLine();
         var seed = new Option<int>("--seed") { Description = "Seed of weights, shuffling and augmentation.", DefaultValueFactory = _ => 0 };
-        var device = new Option<string>("--device") { Description = "cpu, cuda or cuda:N.", DefaultValueFactory = _ => "cpu" }.IsDevice();
-        var threads = new Option<int>("--threads") { Description = "libtorch intra-op threads per process (default: MEDVISION_THREADS, else the number of processors).", DefaultValueFactory = _ => DistributedCommandLine.DefaultThreads }.AtLeast(1);
+        var device = ModelOptions.DeviceChoice();
+        var threads = ModelOptions.Threads();
         var distributed = new DistributedCommandLine();
         var output = new Option<string>("--output") { Description = "Folder for checkpoints, history, evaluation and plots.", DefaultValueFactory = _ => "runs/medmnist" };
         var resume = new Option<bool>("--resume") { Description = "Continue the run in --output from its last checkpoint." };
@@ -162,13 +162,7 @@ internal static class TrainCommand
         var testAcc = MedMnistEvaluator.GetAcc(info.Task, testLabels, testScores);
         Plots.WriteTrainingCurves(result.History, Path.Combine(s.Output, "training-curves.svg"));
         // A self-describing model file for deployment (see the predict command and MedVision.Nets.Inference.Predictor).
-        var preprocessing = info.Is3D
-            ? new PreprocessingCard { InputSize = new() { resolution, resolution, resolution }, Channels = info.Channels, Mean = new() { 0f }, Std = new() { 1f }, Resize = "linear" }
-            : new PreprocessingCard
-            {
-                InputSize = new() { resolution, resolution }, Channels = info.Channels, Mean = new() { 0.5f }, Std = new() { 0.5f },
-                Resize = resolution == 224 ? "nearest" : "linear",
-            };
+        var preprocessing = PreprocessingCard(info, resolution);
         var metrics = new Dictionary<string, double> { ["best_epoch"] = result.BestEpoch + 1, ["val_auc"] = result.Validation.Auc, ["val_acc"] = result.Validation.Acc, ["test_auc"] = testAuc, ["test_acc"] = testAcc };
         // Post-hoc temperature scaling, fitted on the validation split only (single-label tasks); predictions do not change.
         TemperatureScaling? scaling = null;
@@ -214,6 +208,15 @@ internal static class TrainCommand
         if (imageSize != resolution) pipeline.Resize(resolution, resolution, imageSize < resolution ? ResizeMode.Nearest : ResizeMode.Linear);
         return pipeline.Normalize(0.5f, 0.5f).Build();
     }
+
+    /// <summary>What the model file records of <see cref="Preprocessing"/>: input size, channels, [−1, 1] scaling (volumes: none), resize mode.</summary>
+    internal static PreprocessingCard PreprocessingCard(MedMnistInfo info, int resolution) => info.Is3D
+        ? new PreprocessingCard { InputSize = new() { resolution, resolution, resolution }, Channels = info.Channels, Mean = new() { 0f }, Std = new() { 1f }, Resize = "linear" }
+        : new PreprocessingCard
+        {
+            InputSize = new() { resolution, resolution }, Channels = info.Channels, Mean = new() { 0.5f }, Std = new() { 0.5f },
+            Resize = resolution == 224 ? "nearest" : "linear",
+        };
 
     /// <summary>The depth of --model (resnet18 or resnet50).</summary>
     internal static int Depth(string model) => model.ToLowerInvariant() switch
