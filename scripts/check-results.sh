@@ -22,6 +22,7 @@ cp -r samples/Mtcsnn/bin/Release/net10.0 "$work/mtcsnn"
 cp -r samples/Cdsf/bin/Release/net10.0 "$work/cdsf"
 results="$root/docs/results"
 medmnist=(dotnet "$work/medmnist/medmnist.dll" train --threads 2)
+medmnist_cv=(dotnet "$work/medmnist/medmnist.dll" cross-validate --threads 2)
 mtcsnn=(dotnet "$work/mtcsnn/mtcsnn.dll" --epochs 20 --threads 2)
 cdsf=(dotnet "$work/cdsf/cdsf.dll" --threads 2)
 failed=0
@@ -97,6 +98,10 @@ for s in 0 1 2; do
 done
 for s in 0 1 2 3 4; do
   check "r18-28-e20-plain-seed$s" history.csv "$results/r18-28-e20-plain-seed$s/history.csv" -- "${medmnist[@]}" --epochs 20 --seed $s
+done
+# The cross-validations: the first epoch of fold 1 (fold 1's training images, its model's initial weights).
+for s in 0 1; do
+  check "cv-r18-28-e20-seed$s" fold-1/history.csv "$results/cv-r18-28-e20-seed$s/fold-1/history.csv" -- "${medmnist_cv[@]}" --folds 5 --epochs 20 --seed $s
 done
 for s in 0 1 2; do
   check "r50-28-seed$s" history.csv "$results/r50-28-seed$s/history.csv" -- "${medmnist[@]}" --model resnet50 --epochs 100 --seed $s

@@ -221,6 +221,36 @@ public sealed class CrossValidationTests : IDisposable
     }
 
     [Fact]
+    public void WithoutATestSplitTheTestFiguresAreNaNAndTheEnsembleIsRefused()
+    {
+        var result = CrossValidation.Create(Pool(), MedMnistTask.OrdinalRegression).WithFolds(2).TrainWith(TrainOptions()).EvaluateWith(EvaluationOptions())
+            .SaveTo(Path.Combine(_root, "no-test")).Run(split => Recipe(split.Index));
+        result.HasTest.Should().BeFalse();
+        double.IsNaN(result.EnsembleTest.Auc).Should().BeTrue();
+        double.IsNaN(result.TestAuc.Mean).Should().BeTrue();
+        result.TestAuc.ToString().Should().Be("n/a");
+        result.Folds.Should().OnlyContain(f => double.IsNaN(f.Test.Auc) && !f.ToString().Contains("test"));
+        var ensemble = () => result.GetEnsembleTestPredictions();
+        ensemble.Should().Throw<InvalidOperationException>().WithMessage("*no test split*");
+        using var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(_root, "no-test", CrossValidationBuilder.ResultFileName)));
+        json.RootElement.GetProperty("ensemble_test").GetProperty("auc").GetString().Should().Be("NaN");
+        json.RootElement.GetProperty("out_of_fold").GetProperty("auc").GetDouble().Should().Be(result.OutOfFold.Auc);
+    }
+
+    [Fact]
+    public void FoldStatisticsAreMeanSampleDeviationAndRange()
+    {
+        var s = FoldStatistic.Of(new[] { 0.5, 0.7, 0.9 });
+        s.Mean.Should().BeApproximately(0.7, 1e-15);
+        s.StandardDeviation.Should().BeApproximately(0.2, 1e-15, "n − 1: sqrt((0.04 + 0 + 0.04) / 2)");
+        (s.Minimum, s.Maximum).Should().Be((0.5, 0.9));
+        s.ToString().Should().Be("0.7000 ± 0.2000");
+        FoldStatistic.Of(new[] { 0.25 }).Should().Be(new FoldStatistic(0.25, 0, 0.25, 0.25));
+        double.IsNaN(FoldStatistic.Of(new[] { 0.5, double.NaN }).Mean).Should().BeTrue("a fold without the metric leaves the statistic undefined");
+        double.IsNaN(FoldStatistic.Of(Array.Empty<double>()).StandardDeviation).Should().BeTrue();
+    }
+
+    [Fact]
     public void WithoutLabelsTheFoldsArePlainAndWithGroupsNoGroupIsSplit()
     {
         var plain = CrossValidation.Create(Pool(), MedMnistTask.OrdinalRegression).WithFolds(4).WithSeed(2).Folds();
