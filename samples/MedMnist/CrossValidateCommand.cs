@@ -33,24 +33,26 @@ internal static class CrossValidateCommand
         var device = ModelOptions.DeviceChoice();
         var threads = ModelOptions.Threads();
         var output = new Option<string>("--output") { Description = "Folder of the folds' runs (fold-1 … fold-k, each with its model.safetensors), the ensemble manifest and the summary.", DefaultValueFactory = _ => "runs/medmnist-cv" };
+        var calibrate = new Option<bool>("--calibrate") { Description = "Store in each fold's model file the temperature fitted on its own fold's predictions (held out for that model), so that predict and the ensemble report calibrated probabilities (single-label datasets)." };
         var resume = new Option<bool>("--resume") { Description = "Continue the cross-validation in --output: finished folds are re-predicted, the others continue from their last checkpoint." };
         var command = new Command("cross-validate", "k-fold cross-validation of the MedMNIST recipe on the pooled training and validation splits: every fold's model, its out-of-fold predictions, the spread over the folds and the folds' ensemble on the test split.")
         {
-            dataset, dataFile, model, resolution, folds, epochs, batch, lr, seed, device, threads, output, resume,
+            dataset, dataFile, model, resolution, folds, epochs, batch, lr, seed, device, threads, output, resume, calibrate,
         };
         optimization.AddTo(command, epochs);
         command.SetAction(r => Run(r.GetValue(dataset), r.GetValue(dataFile), r.GetValue(model)!, r.GetValue(resolution), r.GetResult(resolution) is { Implicit: false },
             r.GetValue(folds), r.GetValue(epochs), r.GetValue(batch), r.GetValue(lr), optimization.Read(r), r.GetValue(seed), Device.Parse(r.GetValue(device)!),
-            r.GetValue(threads), r.GetValue(output)!, r.GetValue(resume)));
+            r.GetValue(threads), r.GetValue(output)!, r.GetValue(resume), r.GetValue(calibrate)));
         return command;
     }
 
     private static int Run(string? datasetName, string? dataFile, string modelName, int requestedResolution, bool resolutionGiven, int folds, int epochs, int batch,
-        double learningRate, OptimizationRecipe optimization, int seed, Device device, int threads, string output, bool resume)
+        double learningRate, OptimizationRecipe optimization, int seed, Device device, int threads, string output, bool resume, bool calibrate)
     {
         Tensors.NumThreads = threads;
         var data = TrainCommand.LoadDataset(datasetName, dataFile);
         var info = data.Info!;
+        if (calibrate && info.Task == MedMnistTask.MultiLabel) throw new ArgumentException("--calibrate needs a single-label dataset (the temperature scales a softmax).");
         int resolution = TrainCommand.Resolution(info, data.Train, requestedResolution, resolutionGiven);
         var pool = new ConcatSource(new MedMnistImageSource(data.Train), new MedMnistImageSource(data.Validation));
         if (folds > pool.Count) throw new ArgumentException($"--folds {folds} exceeds the {pool.Count} pooled training and validation images.");
@@ -78,8 +80,15 @@ internal static class CrossValidateCommand
                     ["fold"] = fold.Index + 1, ["best_epoch"] = fold.Training.BestEpoch + 1, ["val_auc"] = fold.Validation.Auc, ["val_acc"] = fold.Validation.Acc,
                     ["test_auc"] = fold.Test.Auc, ["test_acc"] = fold.Test.Acc,
                 };
-                ModelFile.Save(ModelPath(fold.Directory!), (ResNet)task.Model, ModelFile.Describe((ResNet)task.Model, preprocessing, info.ClassNames, info.Task, metrics));
-                AnsiConsole.MarkupLine(Markup.Escape(fold.ToString()));
+                var card = ModelFile.Describe((ResNet)task.Model, preprocessing, info.ClassNames, info.Task, metrics);
+                if (calibrate)
+                {
+                    // Fitted on the fold's own validation images, which this model did not train on.
+                    var (labels, scores) = fold.GetValidationPredictions();
+                    card.Temperature = TemperatureScaling.FitFromProbabilities(labels, scores).Temperature;
+                }
+                ModelFile.Save(ModelPath(fold.Directory!), (ResNet)task.Model, card);
+                AnsiConsole.MarkupLine(Markup.Escape(fold.ToString() + (calibrate ? string.Create(CultureInfo.InvariantCulture, $", temperature {card.Temperature:F3}") : "")));
             });
         // Stratified by class (multi-label datasets: a plain shuffled k-fold).
         if (info.Task != MedMnistTask.MultiLabel)

@@ -51,12 +51,17 @@ internal static class EvaluateCommand
             for (int m = 0; m < modelPaths.Length; m++) AnsiConsole.MarkupLine($"  {m + 1}. {Markup.Escape(modelPaths[m])} ({Settings(ensemble.Members[m])})");
         }
         Directory.CreateDirectory(output);
+        // The fold models of "cross-validate" trained on the training and validation splits pooled (their cards name
+        // their fold): the validation split is not held out for them, so it neither scores nor calibrates them.
+        bool validationTrainedOn = ensemble.Members.Any(p => p.Card.Metrics.ContainsKey("fold"));
+        if (validationTrainedOn)
+            AnsiConsole.MarkupLine("[yellow]Note:[/] these models come from a cross-validation of the training and validation splits pooled: the val row is not held out, and no temperature is fitted on it (cross-validate --calibrate fits each fold's on its own fold).");
 
         var (valLabels, (valScores, _)) = (data.Validation.Labels, Predict(ensemble, data.Validation));
         var (testLabels, (testScores, memberTestScores)) = (data.Test.Labels, Predict(ensemble, data.Test));
         string F(double v) => v.ToString("F4", CultureInfo.InvariantCulture);
         var table = new Table().AddColumn("split").AddColumn(new TableColumn("AUC").RightAligned()).AddColumn(new TableColumn("ACC").RightAligned());
-        table.AddRow("val", F(MedMnistEvaluator.GetAuc(info.Task, valLabels, valScores).Value), F(MedMnistEvaluator.GetAcc(info.Task, valLabels, valScores)));
+        table.AddRow(validationTrainedOn ? "val (trained on)" : "val", F(MedMnistEvaluator.GetAuc(info.Task, valLabels, valScores).Value), F(MedMnistEvaluator.GetAcc(info.Task, valLabels, valScores)));
         var testAuc = MedMnistEvaluator.GetAuc(info.Task, testLabels, testScores).Value;
         var testAcc = MedMnistEvaluator.GetAcc(info.Task, testLabels, testScores);
         table.AddRow(modelPaths.Length == 1 ? "test" : "test (ensemble)", F(testAuc), F(testAcc));
@@ -72,7 +77,13 @@ internal static class EvaluateCommand
         if (modelPaths.Length > 1)
             line += string.Create(CultureInfo.InvariantCulture, $" members={modelPaths.Length} member_test_auc={string.Join(",", memberAucs.Select(F))} member_test_acc={string.Join(",", memberAccs.Select(F))}");
         var calibration = Plots.WriteReliabilityDiagram(info, testLabels, testScores, Path.Combine(output, "test-reliability.svg"));
-        if (calibration is not null)
+        if (calibration is not null && validationTrainedOn)
+        {
+            AnsiConsole.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"Test calibration: ECE {calibration.ExpectedCalibrationError:F4} · MCE {calibration.MaximumCalibrationError:F4} · Brier {calibration.BrierScore:F4} · NLL {calibration.NegativeLogLikelihood:F4} ({calibration.Bins.Count} bins)"));
+            line += string.Create(CultureInfo.InvariantCulture, $" test_ece={calibration.ExpectedCalibrationError:F4} test_brier={calibration.BrierScore:F4} test_nll={calibration.NegativeLogLikelihood:F4}");
+        }
+        else if (calibration is not null)
         {
             var scaling = TemperatureScaling.FitFromProbabilities(valLabels, valScores);
             var scaled = PrintCalibration(info, testLabels, testScores, calibration, scaling);

@@ -147,6 +147,28 @@ public sealed class MedMnistSampleTests(MedMnistTrainedRun run) : IClassFixture<
         resumed.ExitCode.Should().Be(0, resumed.ToString());
         resumed.Lines().Should().ContainSingle().Which.Should().BeEquivalentTo(line);
         resumed.Text.Should().NotContain("epoch 1:", "no fold trains again");
+        // --calibrate (here on resuming) stores in each fold's model file the temperature fitted on its own fold's
+        // out-of-fold rows; evaluate knows the fold models trained on the validation split and fits nothing on it.
+        var calibrated = await SampleApp.RunAsync("medmnist", run.Folder.Path, [.. arguments, "--resume", "--calibrate"]);
+        calibrated.ExitCode.Should().Be(0, calibrated.ToString());
+        for (int f = 1; f <= 3; f++)
+        {
+            var mine = rows.Where(r => r[1] == f.ToString(CultureInfo.InvariantCulture)).ToArray();
+            var labels = new int[mine.Length, 1];
+            var scores = new double[mine.Length, 5];
+            for (int i = 0; i < mine.Length; i++)
+            {
+                labels[i, 0] = int.Parse(mine[i][2], CultureInfo.InvariantCulture);
+                for (int k = 0; k < 5; k++) scores[i, k] = D(mine[i][3 + k]);
+            }
+            var expected = MedVision.Nets.Metrics.TemperatureScaling.FitFromProbabilities(labels, scores).Temperature;
+            ModelFile.ReadCard(Path.Combine(folder, $"fold-{f}", "model.safetensors")).Temperature.Should().BeApproximately(expected, 1e-6, "fold {0}", f);
+        }
+        var evaluate = await SampleApp.RunAsync("medmnist", run.Folder.Path, "evaluate", "--model", manifest, "--data-file", run.DataFile, "--output", run.Folder["cv-evaluation"]);
+        evaluate.ExitCode.Should().Be(0, evaluate.ToString());
+        evaluate.Text.Should().Contain("these models come from a cross-validation").And.Contain("val (trained on)").And.NotContain("after temperature scaling");
+        evaluate.Lines("EVALUATION").Should().ContainSingle().Which.Should().ContainKey("test_ece").And.NotContainKey("temperature");
+
         var otherFolds = await SampleApp.RunAsync("medmnist", run.Folder.Path, [.. arguments, "--resume", "--seed", "3"]);
         otherFolds.ExitCode.Should().NotBe(0);
         otherFolds.Error.Should().Contain("folds of this configuration differ from those of the run in");

@@ -279,7 +279,7 @@ public sealed class CrossValidationBuilder
                         for (int j = 0; j < ts.GetLength(1); j++) testSum[i, j] += ts[i, j];
                     test = Score(tl, ts);
                 }
-                var fold = new CrossValidationFold(split, training, Score(labels, scores), test);
+                var fold = new CrossValidationFold(split, training, labels, scores, Score(labels, scores), test);
                 _onFoldTrained?.Invoke(fold, task);
                 folds.Add(fold);
             }

@@ -3,8 +3,13 @@ namespace MedVision.Nets.Training;
 /// <summary>The outcome of one fold of a cross-validation.</summary>
 public sealed class CrossValidationFold
 {
-    internal CrossValidationFold(CrossValidationSplit split, TrainingResult training, SplitMetrics validation, SplitMetrics test)
+    private readonly int[,] _validationLabels;
+    private readonly double[,] _validationScores;
+
+    internal CrossValidationFold(CrossValidationSplit split, TrainingResult training, int[,] validationLabels, double[,] validationScores, SplitMetrics validation, SplitMetrics test)
     {
+        _validationLabels = validationLabels;
+        _validationScores = validationScores;
         Split = split;
         Training = training;
         Validation = validation;
@@ -28,6 +33,13 @@ public sealed class CrossValidationFold
 
     /// <summary>The selected model on the test split (NaN when the cross-validation has none).</summary>
     public SplitMetrics Test { get; }
+
+    /// <summary>
+    /// The selected model's predictions of the fold's validation samples (copies), in the order of
+    /// <see cref="CrossValidationSplit.ValidationIndices"/>: labels (n, L) and scores (n, K). Held out for this model, so
+    /// e.g. the place to fit its temperature (<see cref="Metrics.TemperatureScaling"/>).
+    /// </summary>
+    public (int[,] Labels, double[,] Scores) GetValidationPredictions() => ((int[,])_validationLabels.Clone(), (double[,])_validationScores.Clone());
 
     /// <inheritdoc />
     public override string ToString() => FormattableString.Invariant($"fold {Index + 1}: selected epoch {Training.BestEpoch + 1}, validation AUC {Validation.Auc:F4} ACC {Validation.Acc:F4}") +

@@ -104,6 +104,8 @@ public sealed class CrossValidationTests : IDisposable
                 oofFolds[row].Should().Be(f);
                 oofLabels[row, 0].Should().Be(labels[i, 0]).And.Be(PoolLabels()[row]);
                 for (int j = 0; j < 5; j++) oofScores[row, j].Should().Be(scores[i, j]);
+                fold.GetValidationPredictions().Scores[i, 4].Should().Be(scores[i, 4]);
+                fold.GetValidationPredictions().Labels[i, 0].Should().Be(labels[i, 0]);
             }
             for (int i = 0; i < 24; i++) for (int j = 0; j < 5; j++) testSum[i, j] += testScores[i, j];
         }
