@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Re-runs the first epoch of the training runs published in docs/results.md and compares it with the history committed
 # under docs/results/ (epoch, training loss, loss terms, learning rate, validation AUC and ACC, to every digit).
-#   bash scripts/check-results.sh            every run below (about 13 minutes on 2 cores)
+#   bash scripts/check-results.sh            every run below (about 13 minutes on 2 cores; the two cross-validations add about half a minute each)
 #   bash scripts/check-results.sh r18 mtcsnn only the runs whose name contains one of the words
 # Prints "SAME name" or "DIFF name: now [...] committed [...]" per run; exits 1 when any differs. Runs are deterministic
 # for a seed and a thread count on one CPU; another CPU behind the same model name can round differently (oneDNN picks
