@@ -307,8 +307,7 @@ public sealed class CrossValidationBuilder
         return result;
     }
 
-    private SplitMetrics Score(int[,] labels, double[,] scores)
-        => new(MedMnistEvaluator.GetAuc(_taskType, labels, scores).Value, MedMnistEvaluator.GetAcc(_taskType, labels, scores));
+    private SplitMetrics Score(int[,] labels, double[,] scores) => SplitMetrics.Of(_taskType, labels, scores);
 
     // The folds of a saved run, so that a resumed run trains every fold on the samples it trained on before.
     private void RecordFolds(IReadOnlyList<(int[] Train, int[] Validation)> splits, bool resume)

@@ -8,4 +8,8 @@ public sealed record SplitMetrics(double Auc, double Acc, double Loss = double.N
 {
     /// <summary>Metrics that were not measured.</summary>
     public static SplitMetrics NotEvaluated { get; } = new(double.NaN, double.NaN);
+
+    // The MedMNIST evaluator's AUC and ACC of labels (N, L) and scores (N, K).
+    internal static SplitMetrics Of(Metrics.MedMnistTask task, int[,] labels, double[,] scores)
+        => new(Metrics.MedMnistEvaluator.GetAuc(task, labels, scores).Value, Metrics.MedMnistEvaluator.GetAcc(task, labels, scores));
 }

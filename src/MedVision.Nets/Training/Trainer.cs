@@ -283,7 +283,7 @@ public sealed class Trainer
         double[,] scores;
         using (MixedPrecisionRegion())
             (labels, scores) = Group is { } group ? PredictDistributed(_s.Task, loader, group) : Predict(_s.Task, loader);
-        return new SplitMetrics(MedMnistEvaluator.GetAuc(_s.Task.TaskType, labels, scores).Value, MedMnistEvaluator.GetAcc(_s.Task.TaskType, labels, scores));
+        return SplitMetrics.Of(_s.Task.TaskType, labels, scores);
     }
 
     /// <summary>
