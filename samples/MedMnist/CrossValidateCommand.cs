@@ -87,7 +87,7 @@ internal static class CrossValidateCommand
                     var (labels, scores) = fold.GetValidationPredictions();
                     card.Temperature = TemperatureScaling.FitFromProbabilities(labels, scores).Temperature;
                 }
-                ModelFile.Save(ModelPath(fold.Directory!), (ResNet)task.Model, card);
+                ModelFile.Save(CrossValidationConsole.ModelPath(fold.Directory!), (ResNet)task.Model, card);
                 AnsiConsole.MarkupLine(Markup.Escape(fold.ToString() + (calibrate ? string.Create(CultureInfo.InvariantCulture, $", temperature {card.Temperature:F3}") : "")));
             });
         // Stratified by class (multi-label datasets: a plain shuffled k-fold).
@@ -105,29 +105,15 @@ internal static class CrossValidateCommand
             return optimization.ApplyTo(trainer, learningRate, network.Classifier!);
         }, resume);
 
-        var modelPaths = result.Folds.Select(f => Path.GetFullPath(ModelPath(f.Directory!))).ToList();
-        var manifest = Path.Combine(output, "ensemble.json");
-        EnsemblePredictor.SaveManifest(manifest, modelPaths);
-
-        var table = new Table().Title($"{modelName} on {info.Name}: {folds}-fold cross-validation, {epochs} epochs")
-            .AddColumn("fold").AddColumn(new TableColumn("train").RightAligned()).AddColumn(new TableColumn("validate").RightAligned()).AddColumn(new TableColumn("best epoch").RightAligned())
-            .AddColumn(new TableColumn("val AUC").RightAligned()).AddColumn(new TableColumn("val ACC").RightAligned())
-            .AddColumn(new TableColumn("test AUC").RightAligned()).AddColumn(new TableColumn("test ACC").RightAligned());
-        static string F(double v) => v.ToString("F4", CultureInfo.InvariantCulture);
-        foreach (var f in result.Folds)
-            table.AddRow((f.Index + 1).ToString(CultureInfo.InvariantCulture), f.Split.TrainIndices.Count.ToString(CultureInfo.InvariantCulture), f.Split.ValidationIndices.Count.ToString(CultureInfo.InvariantCulture),
-                (f.Training.BestEpoch + 1).ToString(CultureInfo.InvariantCulture), F(f.Validation.Auc), F(f.Validation.Acc), F(f.Test.Auc), F(f.Test.Acc));
-        table.AddRow("mean ± sd", "", "", "", result.ValidationAuc.ToString(), result.ValidationAcc.ToString(), result.TestAuc.ToString(), result.TestAcc.ToString());
-        table.AddRow("out of fold (pooled)", "", pool.Count.ToString(CultureInfo.InvariantCulture), "", F(result.OutOfFold.Auc), F(result.OutOfFold.Acc), "", "");
-        table.AddRow($"ensemble of the {folds} folds", "", "", "", "", "", F(result.EnsembleTest.Auc), F(result.EnsembleTest.Acc));
+        var manifest = CrossValidationConsole.SaveManifest(result, output);
+        var table = CrossValidationConsole.Table(result, $"{modelName} on {info.Name}: {folds}-fold cross-validation, {epochs} epochs", pool.Count);
         AnsiConsole.Write(table);
         var full = Path.GetFullPath(output);
-        AnsiConsole.MarkupLine($"Ensemble manifest: {full}/ensemble.json (use: medmnist predict --model {full}/ensemble.json IMAGES…, or medmnist evaluate --model {full}/ensemble.json)");
+        var m = Path.GetFullPath(manifest);
+        AnsiConsole.MarkupLine($"Ensemble manifest: {m} (use: medmnist predict --model {m} IMAGES…, or medmnist evaluate --model {m})");
         AnsiConsole.MarkupLine($"Fold models: {full}/fold-N/model.safetensors · summary: {full}/{CrossValidationBuilder.ResultFileName} · out-of-fold predictions: {full}/{CrossValidationBuilder.OutOfFoldFileName}");
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"RESULT cross-validation {modelName} {info.Name} folds={folds} seed={seed} epochs={epochs} val_auc={result.ValidationAuc.Mean:F4}±{result.ValidationAuc.StandardDeviation:F4} oof_auc={result.OutOfFold.Auc:F4} oof_acc={result.OutOfFold.Acc:F4} test_auc={result.TestAuc.Mean:F4}±{result.TestAuc.StandardDeviation:F4} ensemble_test_auc={result.EnsembleTest.Auc:F4} ensemble_test_acc={result.EnsembleTest.Acc:F4}"));
         return 0;
     }
-
-    private static string ModelPath(string foldDirectory) => Path.Combine(foldDirectory, "model.safetensors");
 }

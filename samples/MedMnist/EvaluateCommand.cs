@@ -77,18 +77,16 @@ internal static class EvaluateCommand
         if (modelPaths.Length > 1)
             line += string.Create(CultureInfo.InvariantCulture, $" members={modelPaths.Length} member_test_auc={string.Join(",", memberAucs.Select(F))} member_test_acc={string.Join(",", memberAccs.Select(F))}");
         var calibration = Plots.WriteReliabilityDiagram(info, testLabels, testScores, Path.Combine(output, "test-reliability.svg"));
-        if (calibration is not null && validationTrainedOn)
+        if (calibration is not null)
         {
-            AnsiConsole.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"Test calibration: ECE {calibration.ExpectedCalibrationError:F4} · MCE {calibration.MaximumCalibrationError:F4} · Brier {calibration.BrierScore:F4} · NLL {calibration.NegativeLogLikelihood:F4} ({calibration.Bins.Count} bins)"));
             line += string.Create(CultureInfo.InvariantCulture, $" test_ece={calibration.ExpectedCalibrationError:F4} test_brier={calibration.BrierScore:F4} test_nll={calibration.NegativeLogLikelihood:F4}");
-        }
-        else if (calibration is not null)
-        {
-            var scaling = TemperatureScaling.FitFromProbabilities(valLabels, valScores);
-            var scaled = PrintCalibration(info, testLabels, testScores, calibration, scaling);
-            line += string.Create(CultureInfo.InvariantCulture,
-                $" test_ece={calibration.ExpectedCalibrationError:F4} test_brier={calibration.BrierScore:F4} test_nll={calibration.NegativeLogLikelihood:F4} temperature={scaling.Temperature:F4} scaled_ece={scaled.ExpectedCalibrationError:F4} scaled_brier={scaled.BrierScore:F4} scaled_nll={scaled.NegativeLogLikelihood:F4}");
+            if (validationTrainedOn) AnsiConsole.MarkupLine(CalibrationLine("Test calibration", calibration));
+            else
+            {
+                var scaling = TemperatureScaling.FitFromProbabilities(valLabels, valScores);
+                var scaled = PrintCalibration(info, testLabels, testScores, calibration, scaling);
+                line += string.Create(CultureInfo.InvariantCulture, $" temperature={scaling.Temperature:F4} scaled_ece={scaled.ExpectedCalibrationError:F4} scaled_brier={scaled.BrierScore:F4} scaled_nll={scaled.NegativeLogLikelihood:F4}");
+            }
         }
         bool gradCam = modelPaths.Length == 1 && Plots.WriteGradCamGrid(ensemble.Members[0], data.Test, Path.Combine(output, "test-gradcam.png"));
         var full = Path.GetFullPath(output);
@@ -102,10 +100,13 @@ internal static class EvaluateCommand
     {
         var scaled = Calibration.Evaluate(info.Task, testLabels, scaling.ApplyToProbabilities(testScores));
         foreach (var (name, c) in new[] { ("Test calibration", calibration), ($"  after temperature scaling (T = {scaling.Temperature:F3}, fitted on val)", scaled) })
-            AnsiConsole.MarkupLine(string.Create(CultureInfo.InvariantCulture,
-                $"{name}: ECE {c.ExpectedCalibrationError:F4} · MCE {c.MaximumCalibrationError:F4} · Brier {c.BrierScore:F4} · NLL {c.NegativeLogLikelihood:F4} ({c.Bins.Count} bins)"));
+            AnsiConsole.MarkupLine(CalibrationLine(name, c));
         return scaled;
     }
+
+    // "NAME: ECE … · MCE … · Brier … · NLL … (N bins)".
+    private static string CalibrationLine(string name, CalibrationResult c) => string.Create(CultureInfo.InvariantCulture,
+        $"{name}: ECE {c.ExpectedCalibrationError:F4} · MCE {c.MaximumCalibrationError:F4} · Brier {c.BrierScore:F4} · NLL {c.NegativeLogLikelihood:F4} ({c.Bins.Count} bins)");
 
     /// <summary>
     /// The ensemble against each member on the test split: the AUC and ACC differences with their 95% intervals from a

@@ -243,7 +243,42 @@ internal static class TrainCommand
         string F(double v) => v.ToString("F4", CultureInfo.InvariantCulture);
         var full = Path.GetFullPath(s.Output);
 
-        if (s.Folds is int k) return CrossValidate(s, source, labels, k, taskType, NewNetwork, Recipe, Describe, Options, SaveModel);
+
+        // --folds K: a stratified k-fold cross-validation; each fold's normalisation is fitted on its own training volumes
+        // (no statistics of its validation volumes reach its training), each fold's model file records its own.
+        int CrossValidate(int folds)
+        {
+            var preparations = new Preparation[folds];
+            var result = CrossValidation.Create(source, taskType)
+                .WithFolds(folds)
+                .WithSeed(s.Seed)
+                .StratifyBy(labels)
+                .TrainWith(split =>
+                {
+                    var preparation = preparations[split.Index] = Prepare(s, split.Train);
+                    AnsiConsole.MarkupLine(Markup.Escape($"Fold {split.Index + 1}/{split.FoldCount}: training on {split.TrainIndices.Count} volumes, selecting on {split.ValidationIndices.Count} · {preparation.Text}"));
+                    return Options(preparation.Augment, true);
+                })
+                .EvaluateWith(split => Options(preparations[split.Index].Normalize, false))
+                .SaveTo(s.Output)
+                .OnFoldTrained((fold, task) => SaveModel(CrossValidationConsole.ModelPath(fold.Directory!), (ResNet)task.Model, preparations[fold.Index],
+                    new Dictionary<string, double> { ["fold"] = fold.Index + 1, ["best_epoch"] = fold.Training.BestEpoch + 1, ["val_auc"] = fold.Validation.Auc, ["val_acc"] = fold.Validation.Acc }))
+                .Run(split =>
+                {
+                    var network = NewNetwork(s.Seed + split.Index);
+                    if (split.Index == 0) Describe(network);
+                    return Recipe(network, new ClassificationTask(network, taskType), s.Seed + split.Index);
+                });
+
+            var manifest = Path.GetFullPath(CrossValidationConsole.SaveManifest(result, s.Output));
+            AnsiConsole.Write(CrossValidationConsole.Table(result, $"{folds}-fold cross-validation: each fold's model selected on its own fold", source.Count));
+            AnsiConsole.MarkupLine(Markup.Escape($"Fold models: {full}/fold-N/model.safetensors · ensemble manifest: {manifest} (use: volume-folder predict --model {manifest} SCANS…) · summary: {full}/{CrossValidationBuilder.ResultFileName} · out-of-fold predictions: {full}/{CrossValidationBuilder.OutOfFoldFileName} (rows in the order of the sorted class folders and files)"));
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"RESULT cross-validation volumes{(s.Demo ? "-demo" : "")} folds={folds} size={string.Join("x", s.Size)} seed={s.Seed} epochs={s.Epochs} val_auc={F(result.ValidationAuc.Mean)}±{F(result.ValidationAuc.StandardDeviation)} oof_auc={F(result.OutOfFold.Auc)} oof_acc={F(result.OutOfFold.Acc)}"));
+            return 0;
+        }
+
+        if (s.Folds is int k) return CrossValidate(k);
 
         var train = new SubsetSource(source, trainIndices);
         var validation = new SubsetSource(source, valIndices);
@@ -277,53 +312,6 @@ internal static class TrainCommand
         AnsiConsole.MarkupLine(Markup.Escape($"Model file: {full}/model.safetensors (use: volume-folder predict --model {full}/model.safetensors SCANS…, or Predictor.Load(...).PredictFile(\"scan.nii.gz\")) · checkpoints: {full}/best.safetensors · history: {full}/history.csv · report: {full}/validation-evaluation.csv"));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"RESULT medicalnet-resnet{Depth(network.Options)} volumes{(s.Demo ? "-demo" : "")} pretrained={(s.InitWeights is null ? "no" : "yes")} size={string.Join("x", s.Size)} seed={s.Seed} epochs={s.Epochs} best_epoch={result.BestEpoch + 1} val_auc={F(auc)} val_acc={F(acc)}"));
-        return 0;
-    }
-
-    // --folds K: a stratified k-fold cross-validation; each fold's normalisation is fitted on its own training volumes
-    // (no statistics of its validation volumes reach its training), each fold's model file records its own.
-    private static int CrossValidate(Settings s, VolumeFolderSource source, int[] labels, int folds, MedMnistTask taskType, Func<int, ResNet> newNetwork,
-        Func<ResNet, ClassificationTask, int, TrainerBuilder> recipe, Action<ResNet> describe, Func<ITransform, bool, DataLoaderOptions> options,
-        Action<string, ResNet, Preparation, IReadOnlyDictionary<string, double>> saveModel)
-    {
-        var preparations = new Preparation[folds];
-        var result = CrossValidation.Create(source, taskType)
-            .WithFolds(folds)
-            .WithSeed(s.Seed)
-            .StratifyBy(labels)
-            .TrainWith(split =>
-            {
-                var preparation = preparations[split.Index] = Prepare(s, split.Train);
-                AnsiConsole.MarkupLine(Markup.Escape($"Fold {split.Index + 1}/{split.FoldCount}: training on {split.TrainIndices.Count} volumes, selecting on {split.ValidationIndices.Count} · {preparation.Text}"));
-                return options(preparation.Augment, true);
-            })
-            .EvaluateWith(split => options(preparations[split.Index].Normalize, false))
-            .SaveTo(s.Output)
-            .OnFoldTrained((fold, task) => saveModel(Path.Combine(fold.Directory!, "model.safetensors"), (ResNet)task.Model, preparations[fold.Index],
-                new Dictionary<string, double> { ["fold"] = fold.Index + 1, ["best_epoch"] = fold.Training.BestEpoch + 1, ["val_auc"] = fold.Validation.Auc, ["val_acc"] = fold.Validation.Acc }))
-            .Run(split =>
-            {
-                var network = newNetwork(s.Seed + split.Index);
-                if (split.Index == 0) describe(network);
-                return recipe(network, new ClassificationTask(network, taskType), s.Seed + split.Index);
-            });
-
-        var modelPaths = result.Folds.Select(f => Path.GetFullPath(Path.Combine(f.Directory!, "model.safetensors"))).ToList();
-        EnsemblePredictor.SaveManifest(Path.Combine(s.Output, "ensemble.json"), modelPaths);
-        static string F(double v) => v.ToString("F4", CultureInfo.InvariantCulture);
-        static string I(int v) => v.ToString(CultureInfo.InvariantCulture);
-        var table = new Table().Title($"{folds}-fold cross-validation: each fold's model selected on its own fold")
-            .AddColumn("fold").AddColumn(new TableColumn("train").RightAligned()).AddColumn(new TableColumn("validate").RightAligned()).AddColumn(new TableColumn("best epoch").RightAligned())
-            .AddColumn(new TableColumn("val AUC").RightAligned()).AddColumn(new TableColumn("val ACC").RightAligned());
-        foreach (var f in result.Folds)
-            table.AddRow(I(f.Index + 1), I(f.Split.TrainIndices.Count), I(f.Split.ValidationIndices.Count), I(f.Training.BestEpoch + 1), F(f.Validation.Auc), F(f.Validation.Acc));
-        table.AddRow("mean ± sd", "", "", "", result.ValidationAuc.ToString(), result.ValidationAcc.ToString());
-        table.AddRow("out of fold", "", I(source.Count), "", F(result.OutOfFold.Auc), F(result.OutOfFold.Acc));
-        AnsiConsole.Write(table);
-        var full = Path.GetFullPath(s.Output);
-        AnsiConsole.MarkupLine(Markup.Escape($"Fold models: {full}/fold-N/model.safetensors · ensemble manifest: {full}/ensemble.json (use: volume-folder predict --model {full}/ensemble.json SCANS…) · summary: {full}/{CrossValidationBuilder.ResultFileName} · out-of-fold predictions: {full}/{CrossValidationBuilder.OutOfFoldFileName} (rows in the order of the sorted class folders and files)"));
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"RESULT cross-validation volumes{(s.Demo ? "-demo" : "")} folds={folds} size={string.Join("x", s.Size)} seed={s.Seed} epochs={s.Epochs} val_auc={F(result.ValidationAuc.Mean)}±{F(result.ValidationAuc.StandardDeviation)} oof_auc={F(result.OutOfFold.Auc)} oof_acc={F(result.OutOfFold.Acc)}"));
         return 0;
     }
 
