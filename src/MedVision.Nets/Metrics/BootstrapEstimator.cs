@@ -70,7 +70,7 @@ public static class BootstrapEstimator
         return Compare(new EvaluationCore(PredictionSet.Create(task, labels, scoresA), threshold), new EvaluationCore(PredictionSet.Create(task, labels, scoresB), threshold), options ?? new BootstrapOptions());
     }
 
-    private static void CheckSameShape(double[,] scoresA, double[,] scoresB)
+    internal static void CheckSameShape(double[,] scoresA, double[,] scoresB)
     {
         ArgumentNullException.ThrowIfNull(scoresA);
         ArgumentNullException.ThrowIfNull(scoresB);

@@ -138,6 +138,15 @@ internal sealed class EvaluationCore
 
     public IReadOnlyList<string> ComponentNames => _componentNames;
 
+    /// <summary>The score column ranked for AUC component <paramref name="component"/>.</summary>
+    public int ScoreColumn(int component) => _scoreColumns[component];
+
+    /// <summary>Per sample, 1 when it is a positive of AUC component <paramref name="component"/>.</summary>
+    public byte[] Positive(int component) => _positive[component];
+
+    /// <summary>Per sample, how many of its entries are predicted right (1 or 0; up to K for multi-label).</summary>
+    public ReadOnlySpan<byte> CorrectEntries => _correct;
+
     /// <summary>The ranked score column of each AUC component, sorted on first use (columns in parallel).</summary>
     private RankedColumn[] Columns
     {

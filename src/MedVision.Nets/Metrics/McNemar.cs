@@ -1,0 +1,120 @@
+using MathNet.Numerics.Distributions;
+
+namespace MedVision.Nets.Metrics;
+
+/// <summary>
+/// McNemar's exact test of two classifiers' accuracies on the same samples: only the samples on which exactly one of
+/// them is right carry information, and under equal accuracy each such sample is equally likely to favour either model,
+/// so the count favouring the first is Binomial(b + c, ½). The two-sided p-value is min(1, 2·P(X ≤ min(b, c)))
+/// (statsmodels' <c>mcnemar(exact=True)</c>). The counterpart of <see cref="DeLong"/> for ACC.
+/// </summary>
+public static class McNemar
+{
+    /// <summary>Compares two models' predicted classes against the true ones (first model against second).</summary>
+    /// <param name="labels">True class indices.</param>
+    /// <param name="predictedA">The first model's predicted class per sample.</param>
+    /// <param name="predictedB">The second model's.</param>
+    /// <returns>The 2×2 table of right and wrong answers and the test.</returns>
+    /// <exception cref="ArgumentException">Empty input or arrays of different lengths.</exception>
+    public static McNemarComparison Compare(int[] labels, int[] predictedA, int[] predictedB)
+    {
+        ArgumentNullException.ThrowIfNull(labels);
+        ArgumentNullException.ThrowIfNull(predictedA);
+        ArgumentNullException.ThrowIfNull(predictedB);
+        if (labels.Length == 0)
+        {
+            throw new ArgumentException("Labels are empty: at least one sample is required.", nameof(labels));
+        }
+
+        if (predictedA.Length != labels.Length || predictedB.Length != labels.Length)
+        {
+            throw new ArgumentException(
+                $"Length mismatch: labels has {labels.Length} entries, predictedA {predictedA.Length} and predictedB {predictedB.Length}; a paired test needs both models' predictions of the same samples.",
+                predictedA.Length != labels.Length ? nameof(predictedA) : nameof(predictedB));
+        }
+
+        var correctA = new bool[labels.Length];
+        var correctB = new bool[labels.Length];
+        for (int i = 0; i < labels.Length; i++)
+        {
+            correctA[i] = predictedA[i] == labels[i];
+            correctB[i] = predictedB[i] == labels[i];
+        }
+
+        return Of(correctA, correctB);
+    }
+
+    /// <summary>
+    /// Compares two models' MedMNIST predictions (see <see cref="MedMnistEvaluator.GetAcc(MedMnistTask, int[], double[,], double)"/>:
+    /// arg-max, or the last column above the threshold for a binary task) of the same samples.
+    /// </summary>
+    /// <param name="task">The task type; multi-label is refused (its ACC counts label entries, which are not independent samples).</param>
+    /// <param name="labels">Class indices in [0, K).</param>
+    /// <param name="scoresA">The first model's N×K finite scores.</param>
+    /// <param name="scoresB">The second model's, of the same shape.</param>
+    /// <param name="threshold">Decision threshold for binary tasks.</param>
+    /// <returns>The 2×2 table and the test.</returns>
+    /// <exception cref="ArgumentException">A multi-label task, bad input, or score matrices of different shapes.</exception>
+    public static McNemarComparison Compare(MedMnistTask task, int[] labels, double[,] scoresA, double[,] scoresB, double threshold = MedMnistEvaluator.DefaultThreshold)
+    {
+        if (task == MedMnistTask.MultiLabel)
+        {
+            throw new ArgumentException(
+                "McNemar's test compares which samples each model gets right; a multi-label ACC counts label entries, which are not independent samples. Compare one label at a time as a binary task.",
+                nameof(task));
+        }
+
+        BootstrapEstimator.CheckSameShape(scoresA, scoresB);
+        var a = new EvaluationCore(PredictionSet.Create(task, labels, scoresA), threshold);
+        var b = new EvaluationCore(PredictionSet.Create(task, labels, scoresB), threshold);
+        ReadOnlySpan<byte> rightA = a.CorrectEntries, rightB = b.CorrectEntries;
+        var correctA = new bool[rightA.Length];
+        var correctB = new bool[rightB.Length];
+        for (int i = 0; i < correctA.Length; i++)
+        {
+            correctA[i] = rightA[i] != 0;
+            correctB[i] = rightB[i] != 0;
+        }
+
+        return Of(correctA, correctB);
+    }
+
+    private static McNemarComparison Of(bool[] correctA, bool[] correctB)
+    {
+        int both = 0, onlyA = 0, onlyB = 0, neither = 0;
+        for (int i = 0; i < correctA.Length; i++)
+        {
+            if (correctA[i] && correctB[i])
+            {
+                both++;
+            }
+            else if (correctA[i])
+            {
+                onlyA++;
+            }
+            else if (correctB[i])
+            {
+                onlyB++;
+            }
+            else
+            {
+                neither++;
+            }
+        }
+
+        int discordant = onlyA + onlyB;
+        var warnings = new List<string>();
+        double p;
+        if (discordant == 0)
+        {
+            p = 1;
+            warnings.Add("The two models are right on exactly the same samples: no sample favours either, so the test has nothing to weigh (p = 1).");
+        }
+        else
+        {
+            p = Math.Min(1, 2 * Binomial.CDF(0.5, discordant, Math.Min(onlyA, onlyB)));
+        }
+
+        return new McNemarComparison(both, onlyA, onlyB, neither, p, warnings);
+    }
+}
