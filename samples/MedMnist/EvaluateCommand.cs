@@ -127,11 +127,11 @@ internal static class EvaluateCommand
     }
 
     // The run folder a model file lies in (the train command's --output), naming the model in the EVALUATION line.
-    private static string RunName(string modelPath) => Path.GetFileName(Path.GetDirectoryName(Path.GetFullPath(modelPath)))!;
+    internal static string RunName(string modelPath) => Path.GetFileName(Path.GetDirectoryName(Path.GetFullPath(modelPath)))!;
 
     // The split's probabilities through the ensemble (each model file's preprocessing, temperature and flips), and
     // each member's own.
-    private static (double[,] Scores, double[][,] MemberScores) Predict(EnsemblePredictor ensemble, MedMnistSplitData split)
+    internal static (double[,] Scores, double[][,] MemberScores) Predict(EnsemblePredictor ensemble, MedMnistSplitData split)
     {
         var source = new MedMnistImageSource(split);
         int classes = ensemble.ClassNames.Count;

@@ -76,7 +76,6 @@ internal static class ModelOptions
             .Must(v => v is null || MedMnistCatalog.TryGet(v, out _), $"a MedMNIST dataset ({string.Join(", ", names)})");
     }
 
-    /// <summary>--mixed-precision: the network under bfloat16 autocast.</summary>
     /// <summary>--data-file: an .npz read instead of the shipped copy or the cache.</summary>
     public static Option<string?> DataFile() => new("--data-file") { Description = "Read the dataset from this .npz file instead of the shipped copy or the cache; which dataset it holds comes from its name (pathmnist_64.npz) or from --dataset." };
 
@@ -95,6 +94,7 @@ internal static class ModelOptions
     /// <summary>--threads of the training commands.</summary>
     public static Option<int> Threads() => new Option<int>("--threads") { Description = "libtorch intra-op threads per process (default: MEDVISION_THREADS, else the number of processors).", DefaultValueFactory = _ => DistributedCommandLine.DefaultThreads }.AtLeast(1);
 
+    /// <summary>--mixed-precision: the network under bfloat16 autocast.</summary>
     public static Option<bool> MixedPrecision(string description) => new("--mixed-precision") { Description = description };
 
     /// <summary>--flips: test-time augmentation.</summary>

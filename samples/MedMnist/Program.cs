@@ -7,6 +7,7 @@ var root = new RootCommand("Train and evaluate ResNets on MedMNIST with MedVisio
 root.Subcommands.Add(TrainCommand.Create());
 root.Subcommands.Add(PredictCommand.Create());
 root.Subcommands.Add(EvaluateCommand.Create());
+root.Subcommands.Add(CompareCommand.Create());
 root.Subcommands.Add(CrossValidateCommand.Create());
 root.Subcommands.Add(ExportCommand.Create());
 root.Subcommands.Add(FindLrCommand.Create());

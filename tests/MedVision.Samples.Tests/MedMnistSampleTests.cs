@@ -287,6 +287,69 @@ public sealed class MedMnistSampleTests(MedMnistTrainedRun run) : IClassFixture<
     }
 
     [Fact]
+    public async Task Compare_TestsTwoModelsOnTheSameImages_WithDeLongMcNemarAndAPairedBootstrap()
+    {
+        var second = run.Folder["run-compare-seed3"];
+        var train = await SampleApp.RunAsync("medmnist", run.Folder.Path,
+            "train", "--data-file", run.DataFile, "--epochs", "1", "--batch", "16", "--threads", "1", "--seed", "3", "--output", second);
+        train.ExitCode.Should().Be(0, train.ToString());
+        string modelA = Path.Combine(run.RunFolder, "model.safetensors"), modelB = Path.Combine(second, "model.safetensors");
+
+        foreach (var split in new[] { "test", "val" })
+        {
+            var compare = await SampleApp.RunAsync("medmnist", run.Folder.Path,
+                "compare", "--model", modelA, "--against", modelB, "--split", split, "--data-file", run.DataFile, "--threads", "1");
+            compare.ExitCode.Should().Be(0, compare.ToString());
+            compare.Text.Should().Contain($"on the {split} split of retinamnist (16 images, OrdinalRegression)").And.Contain("DeLong's test per class");
+            var line = compare.Lines("COMPARISON").Should().ContainSingle().Subject;
+            line["#0"].Should().Be("run");
+            line["#1"].Should().Be("run-compare-seed3");
+            line["split"].Should().Be(split);
+
+            // The same numbers from the model files through the library, independently of the command.
+            var data = MedVision.Nets.Data.MedMnist.MedMnistDataset.Load(run.DataFile);
+            var images = split == "test" ? data.Test : data.Validation;
+            double[,] Scores(string file)
+            {
+                using var predictor = Predictor.Load(file);
+                var source = new MedVision.Nets.Data.Loading.MedMnistImageSource(images);
+                var predictions = predictor.Predict(Enumerable.Range(0, images.Count).Select(i => source.Load(i).Image).ToList());
+                var scores = new double[images.Count, 5];
+                for (int i = 0; i < images.Count; i++) for (int k = 0; k < 5; k++) scores[i, k] = predictions[i].Probabilities[k];
+                return scores;
+            }
+
+            var (a, b) = (Scores(modelA), Scores(modelB));
+            const MedVision.Nets.Metrics.MedMnistTask Task = MedVision.Nets.Metrics.MedMnistTask.OrdinalRegression;
+            var delong = MedVision.Nets.Metrics.DeLong.Compare(Task, images.Labels, a, b);
+            var mcnemar = MedVision.Nets.Metrics.McNemar.Compare(Task, images.Labels, a, b);
+            static string F(double v) => double.IsNaN(v) ? "n/a" : v.ToString("F4", CultureInfo.InvariantCulture);
+            line["auc_a"].Should().Be(F(delong.AucA));
+            line["auc_b"].Should().Be(F(delong.AucB));
+            line["auc_a"].Should().Be(F(MedVision.Nets.Metrics.MedMnistEvaluator.GetAuc(Task, images.Labels, a).Value));
+            line["auc_se"].Should().Be(F(delong.StandardError));
+            line["auc_p"].Should().Be(F(delong.PValue));
+            line["only_a"].Should().Be(mcnemar.OnlyACorrect.ToString(CultureInfo.InvariantCulture));
+            line["only_b"].Should().Be(mcnemar.OnlyBCorrect.ToString(CultureInfo.InvariantCulture));
+            line["mcnemar_p"].Should().Be(F(mcnemar.PValue));
+            line["acc_a"].Should().Be(F(mcnemar.AccuracyA));
+            if (split == "test")
+            {
+                line["auc_a"].Should().Be(run.Train.Lines().Single()["test_auc"], "model A scores what its training run printed");
+                line["auc_b"].Should().Be(train.Lines().Single()["test_auc"]);
+            }
+
+            // 16 images leave some grade with fewer than two images: its DeLong variance, and so the mean's p, is undefined and said so.
+            if (double.IsNaN(delong.PValue))
+                compare.Text.Should().Contain("has no DeLong variance");
+        }
+
+        var itself = await SampleApp.RunAsync("medmnist", run.Folder.Path, "compare", "--model", modelA, "--against", modelA, "--data-file", run.DataFile);
+        itself.ExitCode.Should().Be(2, itself.ToString());
+        itself.Error.Should().Contain("--model and --against name the same model files");
+    }
+
+    [Fact]
     public async Task Export_WritesAnOnnxFileCarryingTheModelCard()
     {
         var target = run.Folder["exported/model.onnx"];

@@ -57,16 +57,38 @@ public static class McNemar
     /// <exception cref="ArgumentException">A multi-label task, bad input, or score matrices of different shapes.</exception>
     public static McNemarComparison Compare(MedMnistTask task, int[] labels, double[,] scoresA, double[,] scoresB, double threshold = MedMnistEvaluator.DefaultThreshold)
     {
+        RefuseMultiLabel(task);
+        BootstrapEstimator.CheckSameShape(scoresA, scoresB);
+        return Of(new EvaluationCore(PredictionSet.Create(task, labels, scoresA), threshold), new EvaluationCore(PredictionSet.Create(task, labels, scoresB), threshold));
+    }
+
+    /// <summary>Compares two models' MedMNIST predictions, labels given as an N×1 matrix (as MedMNIST stores them).</summary>
+    /// <param name="task">The task type; multi-label is refused (its ACC counts label entries, which are not independent samples).</param>
+    /// <param name="labels">N×1 class indices in [0, K).</param>
+    /// <param name="scoresA">The first model's N×K finite scores.</param>
+    /// <param name="scoresB">The second model's, of the same shape.</param>
+    /// <param name="threshold">Decision threshold for binary tasks.</param>
+    /// <returns>The 2×2 table and the test.</returns>
+    /// <exception cref="ArgumentException">A multi-label task, bad input, or score matrices of different shapes.</exception>
+    public static McNemarComparison Compare(MedMnistTask task, int[,] labels, double[,] scoresA, double[,] scoresB, double threshold = MedMnistEvaluator.DefaultThreshold)
+    {
+        RefuseMultiLabel(task);
+        BootstrapEstimator.CheckSameShape(scoresA, scoresB);
+        return Of(new EvaluationCore(PredictionSet.Create(task, labels, scoresA), threshold), new EvaluationCore(PredictionSet.Create(task, labels, scoresB), threshold));
+    }
+
+    private static void RefuseMultiLabel(MedMnistTask task)
+    {
         if (task == MedMnistTask.MultiLabel)
         {
             throw new ArgumentException(
                 "McNemar's test compares which samples each model gets right; a multi-label ACC counts label entries, which are not independent samples. Compare one label at a time as a binary task.",
                 nameof(task));
         }
+    }
 
-        BootstrapEstimator.CheckSameShape(scoresA, scoresB);
-        var a = new EvaluationCore(PredictionSet.Create(task, labels, scoresA), threshold);
-        var b = new EvaluationCore(PredictionSet.Create(task, labels, scoresB), threshold);
+    private static McNemarComparison Of(EvaluationCore a, EvaluationCore b)
+    {
         ReadOnlySpan<byte> rightA = a.CorrectEntries, rightB = b.CorrectEntries;
         var correctA = new bool[rightA.Length];
         var correctB = new bool[rightB.Length];

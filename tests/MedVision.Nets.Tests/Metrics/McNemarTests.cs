@@ -47,6 +47,10 @@ public class McNemarTests
         var fromPredictions = McNemar.Compare(labels, ArgMax(sa), ArgMax(sb));
         fromScores.Should().BeEquivalentTo(fromPredictions);
         fromScores.AccuracyA.Should().Be(MedMnistEvaluator.GetAcc(MedMnistTask.MultiClass, labels, sa));
+        var column = new int[100, 1];
+        for (int i = 0; i < 100; i++) column[i, 0] = labels[i];
+        McNemar.Compare(MedMnistTask.MultiClass, column, sa, sb).Should().BeEquivalentTo(fromScores, "an N×1 label matrix is the same labels");
+        FluentActions.Invoking(() => McNemar.Compare(MedMnistTask.MultiLabel, column, sa, sb)).Should().Throw<ArgumentException>().WithParameterName("task");
     }
 
     [Fact]
