@@ -81,6 +81,95 @@ public sealed class CrossValidationResult
         return ((int[,])_testLabels!.Clone(), (double[,])_ensembleScores.Clone());
     }
 
+    /// <summary>
+    /// Compares this cross-validation's recipe (A) with another's (B) run on the same folds of the same samples: the
+    /// corrected resampled t-test of the folds' AUC and ACC differences (<see cref="ResampledTTest"/>), DeLong's and
+    /// McNemar's tests on the pooled out-of-fold predictions, and, when both predicted a test split, on their folds'
+    /// ensembles there. Differences are A − B.
+    /// </summary>
+    /// <param name="other">The other recipe's cross-validation, run with the same folds (the same splits, seed and stratification, or the same <see cref="CrossValidationBuilder.WithSplits"/>).</param>
+    /// <param name="level">Confidence level of the intervals, in (0, 1).</param>
+    /// <returns>The comparison.</returns>
+    /// <exception cref="ArgumentException">
+    /// The other cross-validation has another task, other folds, or other labels — a paired comparison needs both
+    /// recipes trained and scored on the same samples; or a level outside (0, 1).
+    /// </exception>
+    public CrossValidationComparison Compare(CrossValidationResult other, double level = DeLong.DefaultLevel)
+    {
+        ArgumentNullException.ThrowIfNull(other);
+        if (other.TaskType != TaskType)
+        {
+            throw new ArgumentException($"The other cross-validation scored a {other.TaskType} task, this one a {TaskType} task.", nameof(other));
+        }
+
+        if (other.Folds.Count != Folds.Count)
+        {
+            throw new ArgumentException($"The other cross-validation has {other.Folds.Count} folds, this one {Folds.Count}: a paired comparison needs the same folds.", nameof(other));
+        }
+
+        for (int f = 0; f < Folds.Count; f++)
+        {
+            if (!Folds[f].Split.ValidationIndices.Order().SequenceEqual(other.Folds[f].Split.ValidationIndices.Order()) ||
+                !Folds[f].Split.TrainIndices.Order().SequenceEqual(other.Folds[f].Split.TrainIndices.Order()))
+            {
+                throw new ArgumentException(
+                    string.Create(CultureInfo.InvariantCulture, $"Fold {f + 1} holds other samples in the other cross-validation: a paired comparison needs both recipes run on the same folds (the same seed, fold count and stratification, or the same WithSplits)."),
+                    nameof(other));
+            }
+        }
+
+        if (!SameLabels(_oofLabels, other._oofLabels))
+        {
+            throw new ArgumentException("The other cross-validation's samples have other labels: it was run on another data source.", nameof(other));
+        }
+
+        double trained = Folds.Sum(f => (double)f.Split.TrainIndices.Count);
+        double scored = Folds.Sum(f => (double)f.Split.ValidationIndices.Count);
+        double ratio = scored / trained;
+        ResampledTTestResult FoldTest(Func<CrossValidationFold, double> metric)
+        {
+            double[] differences = Folds.Select((f, i) => metric(f) - metric(other.Folds[i])).ToArray();
+            return differences.All(double.IsFinite)
+                ? ResampledTTest.Corrected(differences, ratio, level)
+                : ResampledTTest.Undefined(differences, level, "A fold's metric is undefined (NaN) for one of the recipes, so the folds' differences cannot be tested.");
+        }
+
+        var auc = FoldTest(f => f.Validation.Auc);
+        var acc = FoldTest(f => f.Validation.Acc);
+        var outOfFold = DeLong.Compare(TaskType, _oofLabels, _oofScores, other._oofScores, level);
+        McNemarComparison? outOfFoldAccuracy = TaskType == MedMnistTask.MultiLabel ? null : McNemar.Compare(TaskType, _oofLabels, _oofScores, other._oofScores);
+        DeLongComparison? ensemble = null;
+        McNemarComparison? ensembleAccuracy = null;
+        if (_ensembleScores is not null && other._ensembleScores is not null && SameLabels(_testLabels!, other._testLabels!))
+        {
+            ensemble = DeLong.Compare(TaskType, _testLabels!, _ensembleScores, other._ensembleScores, level);
+            ensembleAccuracy = TaskType == MedMnistTask.MultiLabel ? null : McNemar.Compare(TaskType, _testLabels!, _ensembleScores, other._ensembleScores);
+        }
+
+        return new CrossValidationComparison(ratio, auc, acc, outOfFold, outOfFoldAccuracy, ensemble, ensembleAccuracy);
+    }
+
+    private static bool SameLabels(int[,] a, int[,] b)
+    {
+        if (a.GetLength(0) != b.GetLength(0) || a.GetLength(1) != b.GetLength(1))
+        {
+            return false;
+        }
+
+        for (int i = 0; i < a.GetLength(0); i++)
+        {
+            for (int j = 0; j < a.GetLength(1); j++)
+            {
+                if (a[i, j] != b[i, j])
+                {
+                    return false;
+                }
+            }
+        }
+
+        return true;
+    }
+
     /// <summary>Writes the summary (folds, spread, out-of-fold and ensemble metrics) as JSON, atomically.</summary>
     public void WriteJson(string path)
     {

@@ -20,12 +20,15 @@ Writes delong_fixture.json beside this script. Computed independently of the C# 
   the intervals at 95%: estimate -/+ norm.ppf(0.975) * SE (an AUC's clipped to [0, 1]);
 * McNemar: statsmodels.stats.contingency_tables.mcnemar(table, exact=True) on the 2x2 table of right/wrong answers
   (arg-max for single-label, last column > 0.5 for binary).
+"resampled_ttest": Nadeau and Bengio's corrected resampled t-test of per-fold differences d (J folds, ratio
+n_test/n_train): t = mean(d) / sqrt((1/J + ratio) * var(d, ddof=1)), two-sided p = 2 * scipy.stats.t.sf(|t|, J - 1),
+interval mean -/+ t.ppf(0.975, J - 1) * SE.
 """
 import json
 import os
 
 import numpy as np
-from scipy.stats import norm
+from scipy.stats import norm, t as student_t
 from statsmodels.stats.contingency_tables import mcnemar
 
 
@@ -159,6 +162,23 @@ lb = 1.0 * y + 0.5 * la + rng.normal(0, 1, (80, 3))
 cases.append(case("multilabel_3", "multilabel", y, 1 / (1 + np.exp(-la)), 1 / (1 + np.exp(-lb))))
 
 
+def ttest(name, differences, ratio):
+    d = np.asarray(differences, dtype=np.float64)
+    j = len(d)
+    se = np.sqrt((1 / j + ratio) * np.var(d, ddof=1))
+    statistic = d.mean() / se
+    half = student_t.ppf(0.975, j - 1) * se
+    return {"name": name, "differences": d.tolist(), "ratio": ratio, "mean": d.mean(), "se": se, "t": statistic,
+            "p": 2 * student_t.sf(abs(statistic), j - 1), "interval": [d.mean() - half, d.mean() + half]}
+
+
+ttests = [
+    ttest("five_folds", [0.012, 0.031, -0.004, 0.027, 0.018], 0.25),
+    ttest("ten_folds_uncorrected", list(rng.normal(0.01, 0.02, 10)), 0.0),
+    ttest("three_folds_negative", [-0.05, -0.01, -0.035], 0.5),
+]
+
+
 def plain(o):
     if isinstance(o, dict):
         return {k: plain(v) for k, v in o.items()}
@@ -171,6 +191,6 @@ def plain(o):
 
 path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "delong_fixture.json")
 with open(path + ".tmp", "w") as f:
-    json.dump({"delong": plain(cases)}, f, indent=1)
+    json.dump({"delong": plain(cases), "resampled_ttest": plain(ttests)}, f, indent=1)
 os.replace(path + ".tmp", path)
 print(f"wrote {path}: {len(cases)} cases")

@@ -223,6 +223,46 @@ public sealed class CrossValidationTests : IDisposable
     }
 
     [Fact]
+    public void TwoRecipesOnTheSameFolds_AreComparedFoldByFold_OutOfFold_AndByTheirEnsembles()
+    {
+        var a = RunTiny(Configured("compare-a"));
+        // Recipe B: a ten times smaller learning rate, on the same folds.
+        var b = Configured("compare-b").Run(split =>
+        {
+            Tensors.ManualSeed((ulong)(100 + split.Index));
+            return Trainer.Create(new ClassificationTask(TinyCnn(), MedMnistTask.OrdinalRegression)).UseAdam(1e-3).ForEpochs(2).WithSeed(11 + split.Index);
+        });
+
+        var comparison = a.Compare(b);
+
+        comparison.TestToTrainRatio.Should().Be(0.5, "3 folds of 60 samples: 20 scored against 40 trained each");
+        var aucDifferences = a.Folds.Select((f, i) => f.Validation.Auc - b.Folds[i].Validation.Auc).ToArray();
+        comparison.Auc.Differences.Should().Equal(aucDifferences);
+        comparison.Auc.PValue.Should().Be(ResampledTTest.Corrected(aucDifferences, 0.5).PValue);
+        comparison.Acc.Differences.Should().Equal(a.Folds.Select((f, i) => f.Validation.Acc - b.Folds[i].Validation.Acc));
+        var (labels, oofA, _) = a.GetOutOfFoldPredictions();
+        var oofB = b.GetOutOfFoldPredictions().Scores;
+        comparison.OutOfFold.Should().BeEquivalentTo(DeLong.Compare(MedMnistTask.OrdinalRegression, labels, oofA, oofB));
+        comparison.OutOfFold.AucA.Should().Be(a.OutOfFold.Auc);
+        comparison.OutOfFoldAccuracy.Should().BeEquivalentTo(McNemar.Compare(MedMnistTask.OrdinalRegression, labels, oofA, oofB));
+        var (testLabels, ensembleA) = a.GetEnsembleTestPredictions();
+        comparison.EnsembleTest.Should().BeEquivalentTo(DeLong.Compare(MedMnistTask.OrdinalRegression, testLabels, ensembleA, b.GetEnsembleTestPredictions().Scores));
+        comparison.EnsembleTest!.AucA.Should().Be(a.EnsembleTest.Auc);
+        comparison.EnsembleTestAccuracy!.AccuracyB.Should().Be(b.EnsembleTest.Acc);
+
+        var itself = a.Compare(a);
+        itself.Auc.PValue.Should().Be(1);
+        itself.OutOfFold.PValue.Should().Be(1);
+
+        // Other folds, another fold count, another task: refused by name.
+        var otherFolds = Configured("compare-c").WithSeed(5).Run(split => Recipe(split.Index));
+        FluentActions.Invoking(() => a.Compare(otherFolds)).Should().Throw<ArgumentException>().WithMessage("Fold 1 holds other samples*same folds*").WithParameterName("other");
+        var twoFolds = Configured("compare-d").WithFolds(2).Run(split => Recipe(split.Index));
+        FluentActions.Invoking(() => a.Compare(twoFolds)).Should().Throw<ArgumentException>().WithMessage("*has 2 folds, this one 3*");
+        FluentActions.Invoking(() => a.Compare(null!)).Should().Throw<ArgumentNullException>();
+    }
+
+    [Fact]
     public void WithoutATestSplitTheTestFiguresAreNaNAndTheEnsembleIsRefused()
     {
         var result = CrossValidation.Create(Pool(), MedMnistTask.OrdinalRegression).WithFolds(2).TrainWith(TrainOptions()).EvaluateWith(EvaluationOptions())
