@@ -1,3 +1,4 @@
+using System.Globalization;
 using MedVision.Nets.Metrics;
 
 namespace MedVision.Nets.Training;
@@ -26,6 +27,116 @@ public sealed class CrossValidationComparison
         OutOfFoldAccuracy = outOfFoldAccuracy;
         EnsembleTest = ensembleTest;
         EnsembleTestAccuracy = ensembleTestAccuracy;
+    }
+
+    /// <summary>
+    /// Compares two recipes from their cross-validations' out-of-fold predictions alone (<see cref="CrossValidationResult.GetOutOfFoldPredictions"/>,
+    /// or the <see cref="CrossValidationBuilder.OutOfFoldFileName"/> files read back by <see cref="CrossValidationResult.ReadOutOfFoldCsv"/>):
+    /// each fold's metrics are those of its samples' rows, and each fold's model is taken to have trained on all the other
+    /// folds' samples (k-fold cross-validation), which sets the correction's n_test/n_train. <see cref="EnsembleTest"/> is <see langword="null"/>.
+    /// </summary>
+    /// <param name="task">How the predictions are scored.</param>
+    /// <param name="labels">The samples' labels (N, L), the same in both cross-validations.</param>
+    /// <param name="scoresA">Recipe A's out-of-fold scores (N, K).</param>
+    /// <param name="foldsA">The fold (0-based) of each sample in A's cross-validation.</param>
+    /// <param name="scoresB">Recipe B's out-of-fold scores (N, K).</param>
+    /// <param name="foldsB">The fold of each sample in B's; it must equal <paramref name="foldsA"/>.</param>
+    /// <param name="level">Confidence level of the intervals, in (0, 1).</param>
+    /// <returns>The comparison (A − B).</returns>
+    /// <exception cref="ArgumentException">
+    /// Shapes that disagree, a sample in different folds in the two cross-validations, fold numbers that are not
+    /// 0 … k − 1 with every fold used, fewer than two folds, bad scores or labels, or a level outside (0, 1).
+    /// </exception>
+    public static CrossValidationComparison FromOutOfFold(MedMnistTask task, int[,] labels, double[,] scoresA, int[] foldsA, double[,] scoresB, int[] foldsB, double level = DeLong.DefaultLevel)
+    {
+        ArgumentNullException.ThrowIfNull(labels);
+        ArgumentNullException.ThrowIfNull(foldsA);
+        ArgumentNullException.ThrowIfNull(foldsB);
+        BootstrapEstimator.CheckSameShape(scoresA, scoresB);
+        int n = labels.GetLength(0);
+        if (scoresA.GetLength(0) != n || foldsA.Length != n || foldsB.Length != n)
+        {
+            throw new ArgumentException(string.Create(CultureInfo.InvariantCulture,
+                $"labels has {n} rows, the scores {scoresA.GetLength(0)}, foldsA {foldsA.Length} and foldsB {foldsB.Length}: every array needs one entry per sample."), nameof(labels));
+        }
+
+        for (int i = 0; i < n; i++)
+        {
+            if (foldsA[i] != foldsB[i])
+            {
+                throw new ArgumentException(string.Create(CultureInfo.InvariantCulture,
+                    $"Sample {i} is in fold {foldsA[i] + 1} of A's cross-validation but in fold {foldsB[i] + 1} of B's: a paired comparison needs both recipes run on the same folds (the same seed, fold count and stratification)."), nameof(foldsB));
+            }
+        }
+
+        int k = foldsA.Length == 0 ? 0 : foldsA.Max() + 1;
+        var members = new List<int>[Math.Max(k, 0)];
+        for (int f = 0; f < members.Length; f++)
+        {
+            members[f] = new List<int>();
+        }
+
+        for (int i = 0; i < n; i++)
+        {
+            if (foldsA[i] < 0)
+            {
+                throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"Sample {i} has fold {foldsA[i]}; folds are numbered 0 … k − 1."), nameof(foldsA));
+            }
+
+            members[foldsA[i]].Add(i);
+        }
+
+        if (k < 2 || members.Any(m => m.Count == 0))
+        {
+            throw new ArgumentException(string.Create(CultureInfo.InvariantCulture,
+                $"The folds must be numbered 0 … k − 1 with k ≥ 2 and every fold holding samples; got {k} fold number(s) with {members.Count(m => m.Count == 0)} empty."), nameof(foldsA));
+        }
+
+        SplitMetrics Fold(double[,] scores, List<int> rows) => SplitMetrics.Of(task, Rows(labels, rows), Rows(scores, rows));
+        var foldMetricsA = members.Select(m => Fold(scoresA, m)).ToArray();
+        var foldMetricsB = members.Select(m => Fold(scoresB, m)).ToArray();
+        double ratio = (double)n / members.Sum(m => (double)(n - m.Count));
+        return Of(task, ratio, foldMetricsA, foldMetricsB, labels, scoresA, scoresB, null, level);
+    }
+
+    /// <summary>The comparison from the folds' metrics, the pooled out-of-fold predictions and, when given, the two ensembles' test predictions.</summary>
+    internal static CrossValidationComparison Of(
+        MedMnistTask task, double ratio, IReadOnlyList<SplitMetrics> foldsA, IReadOnlyList<SplitMetrics> foldsB, int[,] labels, double[,] scoresA, double[,] scoresB,
+        (int[,] Labels, double[,] A, double[,] B)? ensembles, double level)
+    {
+        ResampledTTestResult FoldTest(Func<SplitMetrics, double> metric)
+        {
+            double[] differences = foldsA.Select((f, i) => metric(f) - metric(foldsB[i])).ToArray();
+            return differences.All(double.IsFinite)
+                ? ResampledTTest.Corrected(differences, ratio, level)
+                : ResampledTTest.Undefined(differences, level, "A fold's metric is undefined (NaN) for one of the recipes, so the folds' differences cannot be tested.");
+        }
+
+        var outOfFold = DeLong.Compare(task, labels, scoresA, scoresB, level);
+        bool single = task != MedMnistTask.MultiLabel;
+        return new CrossValidationComparison(
+            ratio,
+            FoldTest(m => m.Auc),
+            FoldTest(m => m.Acc),
+            outOfFold,
+            single ? McNemar.Compare(task, labels, scoresA, scoresB) : null,
+            ensembles is { } e ? DeLong.Compare(task, e.Labels, e.A, e.B, level) : null,
+            ensembles is { } t && single ? McNemar.Compare(task, t.Labels, t.A, t.B) : null);
+    }
+
+    private static T[,] Rows<T>(T[,] matrix, List<int> rows)
+    {
+        int columns = matrix.GetLength(1);
+        var picked = new T[rows.Count, columns];
+        for (int r = 0; r < rows.Count; r++)
+        {
+            for (int c = 0; c < columns; c++)
+            {
+                picked[r, c] = matrix[rows[r], c];
+            }
+        }
+
+        return picked;
     }
 
     /// <summary>The folds' scored samples over their training samples, the correction's n_test/n_train.</summary>

@@ -125,28 +125,91 @@ public sealed class CrossValidationResult
 
         double trained = Folds.Sum(f => (double)f.Split.TrainIndices.Count);
         double scored = Folds.Sum(f => (double)f.Split.ValidationIndices.Count);
-        double ratio = scored / trained;
-        ResampledTTestResult FoldTest(Func<CrossValidationFold, double> metric)
+        var ensembles = _ensembleScores is not null && other._ensembleScores is not null && SameLabels(_testLabels!, other._testLabels!)
+            ? (_testLabels!, _ensembleScores, other._ensembleScores)
+            : default((int[,], double[,], double[,])?);
+        return CrossValidationComparison.Of(
+            TaskType, scored / trained, Folds.Select(f => f.Validation).ToArray(), other.Folds.Select(f => f.Validation).ToArray(), _oofLabels, _oofScores, other._oofScores, ensembles, level);
+    }
+
+    /// <summary>
+    /// Reads the out-of-fold predictions a cross-validation wrote (<see cref="CrossValidationBuilder.OutOfFoldFileName"/>,
+    /// <see cref="WriteOutOfFoldCsv"/>): labels (N, L), scores (N, K) and each sample's fold (0-based), in source order —
+    /// e.g. to compare two recipes' cross-validations later (<see cref="CrossValidationComparison.FromOutOfFold"/>).
+    /// </summary>
+    /// <param name="path">The CSV file.</param>
+    /// <returns>The predictions.</returns>
+    /// <exception cref="FileNotFoundException">No such file.</exception>
+    /// <exception cref="Data.DataFormatException">The file is not such a CSV: the message names the line and the problem.</exception>
+    public static (int[,] Labels, double[,] Scores, int[] Folds) ReadOutOfFoldCsv(string path)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        if (!File.Exists(path))
         {
-            double[] differences = Folds.Select((f, i) => metric(f) - metric(other.Folds[i])).ToArray();
-            return differences.All(double.IsFinite)
-                ? ResampledTTest.Corrected(differences, ratio, level)
-                : ResampledTTest.Undefined(differences, level, "A fold's metric is undefined (NaN) for one of the recipes, so the folds' differences cannot be tested.");
+            throw new FileNotFoundException($"No out-of-fold predictions at {path}.", path);
         }
 
-        var auc = FoldTest(f => f.Validation.Auc);
-        var acc = FoldTest(f => f.Validation.Acc);
-        var outOfFold = DeLong.Compare(TaskType, _oofLabels, _oofScores, other._oofScores, level);
-        McNemarComparison? outOfFoldAccuracy = TaskType == MedMnistTask.MultiLabel ? null : McNemar.Compare(TaskType, _oofLabels, _oofScores, other._oofScores);
-        DeLongComparison? ensemble = null;
-        McNemarComparison? ensembleAccuracy = null;
-        if (_ensembleScores is not null && other._ensembleScores is not null && SameLabels(_testLabels!, other._testLabels!))
+        string[] lines = File.ReadAllLines(path);
+        if (lines.Length < 2)
         {
-            ensemble = DeLong.Compare(TaskType, _testLabels!, _ensembleScores, other._ensembleScores, level);
-            ensembleAccuracy = TaskType == MedMnistTask.MultiLabel ? null : McNemar.Compare(TaskType, _testLabels!, _ensembleScores, other._ensembleScores);
+            throw new Data.DataFormatException(path, "expected a header and at least one row of out-of-fold predictions.");
         }
 
-        return new CrossValidationComparison(ratio, auc, acc, outOfFold, outOfFoldAccuracy, ensemble, ensembleAccuracy);
+        string[] header = lines[0].Split(',');
+        int labelColumns = header.Count(h => h == "label" || h.StartsWith("label_", StringComparison.Ordinal));
+        int scoreColumns = header.Count(h => h.StartsWith("score_", StringComparison.Ordinal));
+        bool wellFormed = header.Length >= 4 && header[0] == "index" && header[1] == "fold" && labelColumns >= 1 && scoreColumns >= 1 &&
+            labelColumns + scoreColumns + 2 == header.Length &&
+            header.Skip(2).Take(labelColumns).Select((h, j) => labelColumns == 1 ? h == "label" : h == $"label_{j}").All(ok => ok) &&
+            header.Skip(2 + labelColumns).Select((h, j) => h == $"score_{j}").All(ok => ok);
+        if (!wellFormed)
+        {
+            throw new Data.DataFormatException(path, $"line 1 is \"{lines[0]}\", not the header of out-of-fold predictions (index,fold,label[_j]…,score_0…).");
+        }
+
+        var rows = lines.Skip(1).Where(l => l.Length > 0).ToArray();
+        var labels = new int[rows.Length, labelColumns];
+        var scores = new double[rows.Length, scoreColumns];
+        var folds = new int[rows.Length];
+        for (int i = 0; i < rows.Length; i++)
+        {
+            string[] cells = rows[i].Split(',');
+            string Where() => string.Create(CultureInfo.InvariantCulture, $"line {i + 2}");
+            if (cells.Length != header.Length)
+            {
+                throw new Data.DataFormatException(path, $"{Where()} has {cells.Length} cells; the header has {header.Length}.");
+            }
+
+            if (!int.TryParse(cells[0], NumberStyles.None, CultureInfo.InvariantCulture, out int index) || index != i)
+            {
+                throw new Data.DataFormatException(path, $"{Where()} has index \"{cells[0]}\"; the rows must be the samples 0, 1, 2, … in order.");
+            }
+
+            if (!int.TryParse(cells[1], NumberStyles.None, CultureInfo.InvariantCulture, out int fold) || fold < 1)
+            {
+                throw new Data.DataFormatException(path, $"{Where()} has fold \"{cells[1]}\"; folds are numbered from 1.");
+            }
+
+            folds[i] = fold - 1;
+            for (int j = 0; j < labelColumns; j++)
+            {
+                if (!int.TryParse(cells[2 + j], NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out labels[i, j]))
+                {
+                    throw new Data.DataFormatException(path, $"{Where()} has label \"{cells[2 + j]}\", not an integer.");
+                }
+            }
+
+            for (int j = 0; j < scoreColumns; j++)
+            {
+                string cell = cells[2 + labelColumns + j];
+                if (!double.TryParse(cell, NumberStyles.Float, CultureInfo.InvariantCulture, out scores[i, j]) || !double.IsFinite(scores[i, j]))
+                {
+                    throw new Data.DataFormatException(path, $"{Where()} has score \"{cell}\", not a finite number.");
+                }
+            }
+        }
+
+        return (labels, scores, folds);
     }
 
     private static bool SameLabels(int[,] a, int[,] b)

@@ -250,6 +250,25 @@ public sealed class CrossValidationTests : IDisposable
         comparison.EnsembleTest!.AucA.Should().Be(a.EnsembleTest.Auc);
         comparison.EnsembleTestAccuracy!.AccuracyB.Should().Be(b.EnsembleTest.Acc);
 
+        // The same comparison from the out-of-fold files the two runs wrote, read back (no ensembles there).
+        var readA = CrossValidationResult.ReadOutOfFoldCsv(Path.Combine(_root, "compare-a", CrossValidationBuilder.OutOfFoldFileName));
+        var readB = CrossValidationResult.ReadOutOfFoldCsv(Path.Combine(_root, "compare-b", CrossValidationBuilder.OutOfFoldFileName));
+        readA.Labels.Should().BeEquivalentTo(labels);
+        readA.Scores.Should().BeEquivalentTo(oofA, "the file keeps every score's 17 digits");
+        readA.Folds.Should().Equal(a.GetOutOfFoldPredictions().Folds);
+        var fromFiles = CrossValidationComparison.FromOutOfFold(MedMnistTask.OrdinalRegression, readA.Labels, readA.Scores, readA.Folds, readB.Scores, readB.Folds);
+        fromFiles.Should().BeEquivalentTo(comparison, o => o.Excluding(c => c.EnsembleTest).Excluding(c => c.EnsembleTestAccuracy));
+        fromFiles.EnsembleTest.Should().BeNull();
+        var shifted = (int[])readB.Folds.Clone();
+        int other = Array.FindIndex(shifted, f => f != shifted[0]);
+        (shifted[0], shifted[other]) = (shifted[other], shifted[0]);
+        FluentActions.Invoking(() => CrossValidationComparison.FromOutOfFold(MedMnistTask.OrdinalRegression, readA.Labels, readA.Scores, readA.Folds, readB.Scores, shifted))
+            .Should().Throw<ArgumentException>().WithMessage("Sample 0 is in fold*same folds*");
+
+        var oneFold = new int[readA.Folds.Length];
+        FluentActions.Invoking(() => CrossValidationComparison.FromOutOfFold(MedMnistTask.OrdinalRegression, readA.Labels, readA.Scores, oneFold, readB.Scores, oneFold))
+            .Should().Throw<ArgumentException>().WithMessage("*k ≥ 2*");
+
         var itself = a.Compare(a);
         itself.Auc.PValue.Should().Be(1);
         itself.OutOfFold.PValue.Should().Be(1);
@@ -260,6 +279,36 @@ public sealed class CrossValidationTests : IDisposable
         var twoFolds = Configured("compare-d").WithFolds(2).Run(split => Recipe(split.Index));
         FluentActions.Invoking(() => a.Compare(twoFolds)).Should().Throw<ArgumentException>().WithMessage("*has 2 folds, this one 3*");
         FluentActions.Invoking(() => a.Compare(null!)).Should().Throw<ArgumentNullException>();
+    }
+
+    [Theory]
+    [InlineData("index,fold,label,score_0\n0,1,0,0.5\n", null)]
+    [InlineData("index,fold,label\n0,1,0\n", "line 1 is*not the header")]
+    [InlineData("index,fold,label,score_0,score_2\n0,1,0,0.5,0.5\n", "line 1 is*not the header")]
+    [InlineData("index,fold,label,score_0\n1,1,0,0.5\n", "line 2 has index \"1\"*in order")]
+    [InlineData("index,fold,label,score_0\n0,0,0,0.5\n", "line 2 has fold \"0\"*numbered from 1")]
+    [InlineData("index,fold,label,score_0\n0,1,0,NaN\n", "line 2 has score \"NaN\"*finite")]
+    [InlineData("index,fold,label,score_0\n0,1,0\n", "line 2 has 3 cells*header has 4")]
+    [InlineData("index,fold,label,score_0\n0,1,x,0.5\n", "line 2 has label \"x\"*")]
+    [InlineData("index,fold,label,score_0\n", "*at least one row*")]
+    public void OutOfFoldFiles_AreReadBack_OrRefusedWithTheLineAndProblem(string text, string? problem)
+    {
+        Directory.CreateDirectory(_root);
+        var path = Path.Combine(_root, "oof.csv");
+        File.WriteAllText(path, text);
+        var read = () => CrossValidationResult.ReadOutOfFoldCsv(path);
+        if (problem is null)
+        {
+            var (labels, scores, folds) = read();
+            (labels[0, 0], scores[0, 0], folds[0]).Should().Be((0, 0.5, 0));
+        }
+        else
+        {
+            read.Should().Throw<MedVision.Nets.Data.DataFormatException>().WithMessage("*" + problem + "*").Which.FilePath.Should().Be(path);
+        }
+
+        var missing = () => CrossValidationResult.ReadOutOfFoldCsv(Path.Combine(_root, "none.csv"));
+        missing.Should().Throw<FileNotFoundException>();
     }
 
     [Fact]
