@@ -3,6 +3,7 @@ using System.Globalization;
 using MedVision.Nets.Data.MedMnist;
 using MedVision.Nets.Inference;
 using MedVision.Nets.Metrics;
+using MedVision.Nets.Training;
 using MedVision.Torch;
 using Spectre.Console;
 
@@ -110,6 +111,9 @@ internal static class CompareCommand
         foreach (var warning in delong.Warnings.Concat(mcnemar?.Warnings ?? []).Concat(bootstrap.Warnings).Distinct())
             AnsiConsole.MarkupLine($"[yellow]Note:[/] {Markup.Escape(warning)}");
 
+        if (OutOfFoldBeside(first) is { } oofA && OutOfFoldBeside(second) is { } oofB)
+            CompareCrossValidations(info.Task, oofA, oofB);
+
         var line = string.Create(CultureInfo.InvariantCulture,
             $"COMPARISON {Name(pathsA)} {Name(pathsB)} {info.Name} split={splitName} auc_a={F(delong.AucA)} auc_b={F(delong.AucB)} auc_diff={Signed(delong.Difference)} auc_se={F(delong.StandardError)} auc_p={P(delong.PValue)} acc_a={F(accA)} acc_b={F(accB)} acc_diff={Signed(accA - accB)}");
         if (mcnemar is not null)
@@ -119,6 +123,54 @@ internal static class CompareCommand
     }
 
     // A model file's path; an ensemble's banner with its files, or with the manifest that lists them.
+    // The out-of-fold predictions of a cross-validation, when the side is its ensemble manifest (cross-validate writes
+    // both into its --output folder).
+    private static string? OutOfFoldBeside(string[] given)
+    {
+        if (given is not [var manifest] || !EnsembleModels.IsManifest(manifest)) return null;
+        var path = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(manifest))!, CrossValidationBuilder.OutOfFoldFileName);
+        return File.Exists(path) ? path : null;
+    }
+
+    /// <summary>
+    /// Both sides are cross-validations' fold ensembles: their recipes compared on the folds — each fold's AUC and ACC,
+    /// the corrected resampled t-test of the differences, and DeLong and McNemar on the pooled out-of-fold predictions.
+    /// </summary>
+    private static void CompareCrossValidations(MedMnistTask task, string oofA, string oofB)
+    {
+        var a = CrossValidationResult.ReadOutOfFoldCsv(oofA);
+        var b = CrossValidationResult.ReadOutOfFoldCsv(oofB);
+        // The ensembles' comparison above stands either way; the recipes' needs the same samples in the same folds.
+        string? problem = a.Labels.GetLength(0) != b.Labels.GetLength(0) || !a.Labels.Cast<int>().SequenceEqual(b.Labels.Cast<int>())
+            ? "their out-of-fold predictions are of different images"
+            : !a.Folds.SequenceEqual(b.Folds) ? "they cut different folds (run both with the same --seed and --folds)" : null;
+        if (problem is not null)
+        {
+            AnsiConsole.MarkupLine($"[yellow]Note:[/] both are cross-validations' fold ensembles, but {Markup.Escape(problem)}, so their recipes are not compared fold by fold.");
+            return;
+        }
+
+        var c = CrossValidationComparison.FromOutOfFold(task, a.Labels, a.Scores, a.Folds, b.Scores, b.Folds);
+        AnsiConsole.MarkupLine($"Both are the fold ensembles of cross-validations on the same {c.FoldsA.Count} folds ({a.Labels.GetLength(0)} pooled training and validation images): their recipes, fold by fold");
+        var folds = new Table().AddColumn("fold")
+            .AddColumn(new TableColumn("AUC A").RightAligned()).AddColumn(new TableColumn("AUC B").RightAligned()).AddColumn(new TableColumn(Markup.Escape("Δ AUC")).RightAligned())
+            .AddColumn(new TableColumn("ACC A").RightAligned()).AddColumn(new TableColumn("ACC B").RightAligned()).AddColumn(new TableColumn(Markup.Escape("Δ ACC")).RightAligned());
+        for (int f = 0; f < c.FoldsA.Count; f++)
+            folds.AddRow((f + 1).ToString(CultureInfo.InvariantCulture), F(c.FoldsA[f].Auc), F(c.FoldsB[f].Auc), Signed(c.Auc.Differences[f]), F(c.FoldsA[f].Acc), F(c.FoldsB[f].Acc), Signed(c.Acc.Differences[f]));
+        string Test(ResampledTTestResult t) => Markup.Escape($"{SignedWithInterval(t.MeanDifference, t.Interval)}, t({t.DegreesOfFreedom}) = {F(t.T)}, p = {P(t.PValue)}");
+        folds.AddRow(new Markup("corrected t-test"), new Markup(""), new Markup(""), new Markup(Test(c.Auc)), new Markup(""), new Markup(""), new Markup(Test(c.Acc)));
+        folds.AddRow("pooled out-of-fold", F(c.OutOfFold.AucA), F(c.OutOfFold.AucB), Markup.Escape($"{Signed(c.OutOfFold.Difference)}, DeLong p = {P(c.OutOfFold.PValue)}"),
+            c.OutOfFoldAccuracy is null ? "" : F(c.OutOfFoldAccuracy.AccuracyA), c.OutOfFoldAccuracy is null ? "" : F(c.OutOfFoldAccuracy.AccuracyB),
+            c.OutOfFoldAccuracy is null ? "" : Markup.Escape($"{Signed(c.OutOfFoldAccuracy.Difference)}, McNemar p = {P(c.OutOfFoldAccuracy.PValue)}"));
+        folds.Caption(string.Create(CultureInfo.InvariantCulture, $"Nadeau and Bengio's corrected resampled t-test: SE² = (1/k + n_test/n_train = {c.TestToTrainRatio:G3})·s² of the fold differences; the test asks about the recipes, DeLong and McNemar about these models"), new Style(decoration: Decoration.None));
+        AnsiConsole.Write(folds);
+        foreach (var warning in c.Auc.Warnings.Concat(c.Acc.Warnings).Concat(c.OutOfFold.Warnings).Distinct())
+            AnsiConsole.MarkupLine($"[yellow]Note:[/] {Markup.Escape(warning)}");
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"CROSS_VALIDATION_COMPARISON folds={c.FoldsA.Count} fold_auc_diff={Signed(c.Auc.MeanDifference)} fold_auc_t={F(c.Auc.T)} fold_auc_p={P(c.Auc.PValue)} fold_acc_diff={Signed(c.Acc.MeanDifference)} fold_acc_p={P(c.Acc.PValue)} oof_auc_a={F(c.OutOfFold.AucA)} oof_auc_b={F(c.OutOfFold.AucB)} oof_auc_p={P(c.OutOfFold.PValue)}") +
+            (c.OutOfFoldAccuracy is null ? "" : string.Create(CultureInfo.InvariantCulture, $" oof_mcnemar_p={P(c.OutOfFoldAccuracy.PValue)}")));
+    }
+
     private static string Describe(EnsemblePredictor ensemble, string[] given, string[] paths)
         => paths.Length == 1 ? Markup.Escape(paths[0]) : $"{EnsembleModels.Banner(ensemble)}: {Markup.Escape(string.Join(", ", given))}";
 

@@ -324,14 +324,15 @@ public sealed class MedMnistSampleTests(MedMnistTrainedRun run) : IClassFixture<
             var delong = MedVision.Nets.Metrics.DeLong.Compare(Task, images.Labels, a, b);
             var mcnemar = MedVision.Nets.Metrics.McNemar.Compare(Task, images.Labels, a, b);
             static string F(double v) => double.IsNaN(v) ? "n/a" : v.ToString("F4", CultureInfo.InvariantCulture);
+            static string P(double p) => double.IsNaN(p) ? "n/a" : p.ToString(p < 1e-4 ? "0.0E+0" : "0.0000", CultureInfo.InvariantCulture);
             line["auc_a"].Should().Be(F(delong.AucA));
             line["auc_b"].Should().Be(F(delong.AucB));
             line["auc_a"].Should().Be(F(MedVision.Nets.Metrics.MedMnistEvaluator.GetAuc(Task, images.Labels, a).Value));
             line["auc_se"].Should().Be(F(delong.StandardError));
-            line["auc_p"].Should().Be(F(delong.PValue));
+            line["auc_p"].Should().Be(P(delong.PValue));
             line["only_a"].Should().Be(mcnemar.OnlyACorrect.ToString(CultureInfo.InvariantCulture));
             line["only_b"].Should().Be(mcnemar.OnlyBCorrect.ToString(CultureInfo.InvariantCulture));
-            line["mcnemar_p"].Should().Be(F(mcnemar.PValue));
+            line["mcnemar_p"].Should().Be(P(mcnemar.PValue));
             line["acc_a"].Should().Be(F(mcnemar.AccuracyA));
             if (split == "test")
             {
@@ -347,6 +348,54 @@ public sealed class MedMnistSampleTests(MedMnistTrainedRun run) : IClassFixture<
         var itself = await SampleApp.RunAsync("medmnist", run.Folder.Path, "compare", "--model", modelA, "--against", modelA, "--data-file", run.DataFile);
         itself.ExitCode.Should().Be(2, itself.ToString());
         itself.Error.Should().Contain("--model and --against name the same model files");
+    }
+
+    [Fact]
+    public async Task Compare_TwoCrossValidationsOnTheSameFolds_ComparesTheirRecipesFoldByFold()
+    {
+        async Task<string> CrossValidate(string name, params string[] recipe)
+        {
+            var folder = run.Folder[name];
+            var cv = await SampleApp.RunAsync("medmnist", run.Folder.Path,
+                ["cross-validate", "--data-file", run.DataFile, "--folds", "3", "--epochs", "1", "--batch", "16", "--threads", "1", "--output", folder, .. recipe]);
+            cv.ExitCode.Should().Be(0, cv.ToString());
+            return Path.Combine(folder, "ensemble.json");
+        }
+
+        var a = await CrossValidate("cv-compare-a", "--lr", "0.01");
+        var b = await CrossValidate("cv-compare-b", "--lr", "0.001");
+        var compare = await SampleApp.RunAsync("medmnist", run.Folder.Path, "compare", "--model", a, "--against", b, "--data-file", run.DataFile, "--threads", "1");
+        compare.ExitCode.Should().Be(0, compare.ToString());
+        compare.Text.Should().Contain("cross-validations on the same 3 folds (64 pooled training and validation images)").And.Contain("Nadeau and Bengio").And.Contain("corrected").And.Contain("pooled");
+        var line = compare.Lines("CROSS_VALIDATION_COMPARISON").Should().ContainSingle().Subject;
+
+        // The same from the two out-of-fold files through the library.
+        var oofA = MedVision.Nets.Training.CrossValidationResult.ReadOutOfFoldCsv(Path.Combine(run.Folder["cv-compare-a"], "out-of-fold.csv"));
+        var oofB = MedVision.Nets.Training.CrossValidationResult.ReadOutOfFoldCsv(Path.Combine(run.Folder["cv-compare-b"], "out-of-fold.csv"));
+        var expected = MedVision.Nets.Training.CrossValidationComparison.FromOutOfFold(
+            MedVision.Nets.Metrics.MedMnistTask.OrdinalRegression, oofA.Labels, oofA.Scores, oofA.Folds, oofB.Scores, oofB.Folds);
+        static string F(double v) => double.IsNaN(v) ? "n/a" : v.ToString("F4", CultureInfo.InvariantCulture);
+        static string Signed(double v) => double.IsNaN(v) ? "n/a" : v.ToString("+0.0000;-0.0000;0.0000", CultureInfo.InvariantCulture);
+        static string P(double p) => double.IsNaN(p) ? "n/a" : p.ToString(p < 1e-4 ? "0.0E+0" : "0.0000", CultureInfo.InvariantCulture);
+        line["folds"].Should().Be("3");
+        line["fold_auc_diff"].Should().Be(Signed(expected.Auc.MeanDifference));
+        line["fold_auc_t"].Should().Be(F(expected.Auc.T));
+        line["fold_auc_p"].Should().Be(P(expected.Auc.PValue));
+        line["fold_acc_diff"].Should().Be(Signed(expected.Acc.MeanDifference));
+        line["oof_auc_a"].Should().Be(F(expected.OutOfFold.AucA));
+        line["oof_auc_p"].Should().Be(P(expected.OutOfFold.PValue));
+        line["oof_mcnemar_p"].Should().Be(P(expected.OutOfFoldAccuracy!.PValue));
+        // Each cross-validation's own out-of-fold AUC, as it printed it.
+        using (var summary = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(run.Folder["cv-compare-a"], "cross-validation.json"))))
+            line["oof_auc_a"].Should().Be(F(summary.RootElement.GetProperty("out_of_fold").GetProperty("auc").GetDouble()));
+
+        // Folds cut with another seed: the ensembles are still compared, the recipes not, and the reason is given.
+        var c = await CrossValidate("cv-compare-c", "--seed", "3");
+        var otherFolds = await SampleApp.RunAsync("medmnist", run.Folder.Path, "compare", "--model", a, "--against", c, "--data-file", run.DataFile, "--threads", "1");
+        otherFolds.ExitCode.Should().Be(0, otherFolds.ToString());
+        otherFolds.Lines("COMPARISON").Should().ContainSingle();
+        otherFolds.Lines("CROSS_VALIDATION_COMPARISON").Should().BeEmpty();
+        otherFolds.Text.Should().Contain("they cut different folds");
     }
 
     [Fact]

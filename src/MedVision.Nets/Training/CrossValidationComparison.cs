@@ -17,10 +17,12 @@ namespace MedVision.Nets.Training;
 public sealed class CrossValidationComparison
 {
     internal CrossValidationComparison(
-        double testToTrainRatio, ResampledTTestResult auc, ResampledTTestResult acc, DeLongComparison outOfFold, McNemarComparison? outOfFoldAccuracy,
+        double testToTrainRatio, IReadOnlyList<SplitMetrics> foldsA, IReadOnlyList<SplitMetrics> foldsB, ResampledTTestResult auc, ResampledTTestResult acc, DeLongComparison outOfFold, McNemarComparison? outOfFoldAccuracy,
         DeLongComparison? ensembleTest, McNemarComparison? ensembleTestAccuracy)
     {
         TestToTrainRatio = testToTrainRatio;
+        FoldsA = foldsA;
+        FoldsB = foldsB;
         Auc = auc;
         Acc = acc;
         OutOfFold = outOfFold;
@@ -116,6 +118,8 @@ public sealed class CrossValidationComparison
         bool single = task != MedMnistTask.MultiLabel;
         return new CrossValidationComparison(
             ratio,
+            foldsA,
+            foldsB,
             FoldTest(m => m.Auc),
             FoldTest(m => m.Acc),
             outOfFold,
@@ -141,6 +145,12 @@ public sealed class CrossValidationComparison
 
     /// <summary>The folds' scored samples over their training samples, the correction's n_test/n_train.</summary>
     public double TestToTrainRatio { get; }
+
+    /// <summary>Recipe A's metrics on each fold (its fold model on the fold's held-out samples), in fold order.</summary>
+    public IReadOnlyList<SplitMetrics> FoldsA { get; }
+
+    /// <summary>Recipe B's metrics on each fold.</summary>
+    public IReadOnlyList<SplitMetrics> FoldsB { get; }
 
     /// <summary>The corrected resampled t-test of the folds' validation AUC differences.</summary>
     public ResampledTTestResult Auc { get; }

@@ -238,6 +238,8 @@ public sealed class CrossValidationTests : IDisposable
         comparison.TestToTrainRatio.Should().Be(0.5, "3 folds of 60 samples: 20 scored against 40 trained each");
         var aucDifferences = a.Folds.Select((f, i) => f.Validation.Auc - b.Folds[i].Validation.Auc).ToArray();
         comparison.Auc.Differences.Should().Equal(aucDifferences);
+        comparison.FoldsA.Should().Equal(a.Folds.Select(f => f.Validation));
+        comparison.FoldsB.Should().Equal(b.Folds.Select(f => f.Validation));
         comparison.Auc.PValue.Should().Be(ResampledTTest.Corrected(aucDifferences, 0.5).PValue);
         comparison.Acc.Differences.Should().Equal(a.Folds.Select((f, i) => f.Validation.Acc - b.Folds[i].Validation.Acc));
         var (labels, oofA, _) = a.GetOutOfFoldPredictions();
