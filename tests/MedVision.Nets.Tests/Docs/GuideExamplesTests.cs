@@ -749,6 +749,73 @@ public sealed class GuideExamplesTests
     }
 
     [Fact]
+    public void ModelComparisonExample()
+    {
+        var root = Directory.CreateTempSubdirectory("mvn-guide-compare-").FullName;
+        try
+        {
+            // Two models' probabilities on the 400 test images (in the guide, from Predictor.Predict), and two
+            // cross-validations' out-of-fold files on 1,200 images in 5 folds, simulated: model A sees the grade better.
+            var data = MedMnistDataset.LoadEmbeddedRetinaMnist();
+            var random = new Random(5);
+            double[,] Probabilities(int[,] truth, double signal)
+            {
+                var p = new double[truth.GetLength(0), 5];
+                for (int i = 0; i < p.GetLength(0); i++)
+                {
+                    double sum = 0;
+                    for (int k = 0; k < 5; k++) sum += p[i, k] = Math.Exp((truth[i, 0] == k ? signal : 0) + random.NextDouble());
+                    for (int k = 0; k < 5; k++) p[i, k] /= sum;
+                }
+                return p;
+            }
+            var scoresA = Probabilities(data.Test.Labels, 1.5);
+            var scoresB = Probabilities(data.Test.Labels, 0.5);
+            var pooled = new int[1200, 1];
+            for (int i = 0; i < 1200; i++) pooled[i, 0] = i < 1080 ? data.Train.Labels[i, 0] : data.Validation.Labels[i - 1080, 0];
+            string WriteOutOfFold(string name, double signal)
+            {
+                var p = Probabilities(pooled, signal);
+                var lines = new List<string> { "index,fold,label,score_0,score_1,score_2,score_3,score_4" };
+                for (int i = 0; i < 1200; i++)
+                    lines.Add(string.Join(",", new[] { i.ToString(System.Globalization.CultureInfo.InvariantCulture), (i % 5 + 1).ToString(System.Globalization.CultureInfo.InvariantCulture), pooled[i, 0].ToString(System.Globalization.CultureInfo.InvariantCulture) }
+                        .Concat(Enumerable.Range(0, 5).Select(k => p[i, k].ToString("R", System.Globalization.CultureInfo.InvariantCulture)))));
+                Directory.CreateDirectory(Path.Combine(root, name));
+                File.WriteAllLines(Path.Combine(root, name, "out-of-fold.csv"), lines);
+                return Path.Combine(root, name);
+            }
+            string cvPlain = WriteOutOfFold("cv-plain", 0.5), cvSwa = WriteOutOfFold("cv-swa", 1.0);
+            // snippet: model-comparison
+            var labels = data.Test.Labels;                   // the same test images for both models
+            DeLongComparison auc = DeLong.Compare(MedMnistTask.OrdinalRegression, labels, scoresA, scoresB);
+            Console.WriteLine(auc);                          // mean of 5 AUCs: AUC … vs …, difference … [95% interval], z, p
+            foreach (var grade in auc.PerClass) Console.WriteLine($"  {grade}");
+            McNemarComparison acc = McNemar.Compare(MedMnistTask.OrdinalRegression, labels, scoresA, scoresB);
+            Console.WriteLine(acc);                          // ACC … vs … (only A right: b, only B right: c), p
+            AucEstimate a = DeLong.Estimate(MedMnistTask.OrdinalRegression, labels, scoresA);
+            Console.WriteLine($"model A: AUC {a.Value:F4}, 95% CI {a.Interval}");
+
+            // Two recipes, cross-validated on the same folds (the same --seed and --folds), from their out-of-fold files:
+            var plain = CrossValidationResult.ReadOutOfFoldCsv(Path.Combine(cvPlain, "out-of-fold.csv"));
+            var swa = CrossValidationResult.ReadOutOfFoldCsv(Path.Combine(cvSwa, "out-of-fold.csv"));
+            var recipes = CrossValidationComparison.FromOutOfFold(MedMnistTask.OrdinalRegression, plain.Labels, plain.Scores, plain.Folds, swa.Scores, swa.Folds);
+            Console.WriteLine($"fold AUC: {recipes.Auc}");  // corrected resampled t-test, t(4), p
+            Console.WriteLine($"pooled out-of-fold: {recipes.OutOfFold}");
+            // end snippet
+            auc.IsSignificant().Should().BeTrue("A's signal is three times B's");
+            auc.AucA.Should().Be(MedMnistEvaluator.GetAuc(MedMnistTask.OrdinalRegression, labels, scoresA).Value);
+            acc.Difference.Should().BeGreaterThan(0);
+            a.Interval.Contains(a.Value).Should().BeTrue();
+            recipes.Auc.Differences.Should().HaveCount(5).And.OnlyContain(d => d < 0, "the second recipe's signal is twice the first's");
+            recipes.TestToTrainRatio.Should().Be(0.25);
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
+    }
+
+    [Fact]
     public void SlidingWindowExample()
     {
         // snippet: sliding-window
@@ -779,7 +846,7 @@ public sealed class GuideExamplesTests
         var source = File.ReadAllText(Path.Combine(root, "tests", "MedVision.Nets.Tests", "Docs", "GuideExamplesTests.cs"));
         var guide = File.ReadAllText(Path.Combine(root, "docs", "guide.md")).ReplaceLineEndings("\n");
         var snippets = Regex.Matches(source.ReplaceLineEndings("\n"), @"// snippet: (?<name>[a-z-]+)\n(?<code>.*?)\n[ ]*// end snippet", RegexOptions.Singleline);
-        snippets.Should().HaveCount(24);
+        snippets.Should().HaveCount(25);
         foreach (Match snippet in snippets)
         {
             var code = Dedent(snippet.Groups["code"].Value);
