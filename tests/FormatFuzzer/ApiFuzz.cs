@@ -246,7 +246,40 @@ internal static partial class ApiFuzz
         "Accuracy", "BalancedAccuracy", "MacroSensitivity", "MacroSpecificity", "MacroPrecision", "MacroF1",
         "WeightedSensitivity", "WeightedSpecificity", "WeightedPrecision", "WeightedF1", "ExpectedCalibrationError",
         "MaximumCalibrationError", "Sensitivity", "Specificity", "Precision", "F1", "Recall",
+        "PValue", "AucA", "AucB", "AccuracyA", "AccuracyB",
     };
+
+    // The paired tests' own consistency: differences are A − B, intervals hold their estimate, standard errors ≥ 0,
+    // correlations in [−1, 1], a McNemar table's cells add up to its accuracies.
+    private static void CheckPairedTest(object result, string where)
+    {
+        void Fail(string what) => throw new ArithmeticException($"{where}: {what}");
+        static bool Holds(MedVision.Nets.Metrics.ConfidenceInterval ci, double value) => !ci.IsDefined || ci.Contains(value) || double.IsNaN(value);
+        switch (result)
+        {
+            case MedVision.Nets.Metrics.AucEstimate e:
+                Bounded(e.Value, "AUC", where);
+                if (e.StandardError < 0) Fail($"standard error {e.StandardError}");
+                if (!Holds(e.Interval, e.Value)) Fail($"interval {e.Interval} misses the AUC {e.Value}");
+                if (e.IsDefined && double.IsNaN(e.StandardError) && e.Warnings.Count == 0) Fail("a missing standard error without a reason");
+                break;
+            case MedVision.Nets.Metrics.DeLongComparison c:
+                if (!double.IsNaN(c.Difference) && Math.Abs(c.Difference - (c.AucA - c.AucB)) > 1e-12) Fail($"difference {c.Difference} is not {c.AucA} − {c.AucB}");
+                if (c.StandardError < 0) Fail($"standard error {c.StandardError}");
+                if (Math.Abs(c.Correlation) > 1) Fail($"correlation {c.Correlation}");
+                if (!Holds(c.DifferenceInterval, c.Difference)) Fail($"interval {c.DifferenceInterval} misses the difference {c.Difference}");
+                if (!double.IsNaN(c.AucA) && double.IsNaN(c.PValue) && c.Warnings.Count == 0) Fail("a missing p-value without a reason");
+                break;
+            case MedVision.Nets.Metrics.McNemarComparison m:
+                if (Math.Abs(m.Difference - (m.AccuracyA - m.AccuracyB)) > 1e-12) Fail($"difference {m.Difference} is not {m.AccuracyA} − {m.AccuracyB}");
+                if (m.BothCorrect < 0 || m.OnlyACorrect < 0 || m.OnlyBCorrect < 0 || m.NeitherCorrect < 0) Fail("a negative count");
+                break;
+            case MedVision.Nets.Metrics.ResampledTTestResult t:
+                if (t.StandardError < 0) Fail($"standard error {t.StandardError}");
+                if (!Holds(t.Interval, t.MeanDifference)) Fail($"interval {t.Interval} misses the mean difference {t.MeanDifference}");
+                break;
+        }
+    }
 
     private static void CheckBounded(object? result, string where, int depth)
     {
@@ -254,6 +287,7 @@ internal static partial class ApiFuzz
         if (result is double d && depth == 0 && where.Contains("GetAcc", StringComparison.Ordinal)) Bounded(d, "accuracy", where);
         var type = result.GetType();
         if (result is MedVision.Nets.Metrics.AucResult auc) Bounded(auc.Value, "AUC", where);
+        CheckPairedTest(result, where);
         if (result is MedVision.Nets.Metrics.MetricEntry entry && !entry.Name.Contains("kappa", StringComparison.OrdinalIgnoreCase)
             && !entry.Name.Contains("error", StringComparison.OrdinalIgnoreCase))
             Bounded(entry.Value, entry.Name, where);
@@ -284,7 +318,7 @@ internal static partial class ApiFuzz
     {
         double Score() => rng.Next(400) switch { 0 => double.NaN, 1 => double.PositiveInfinity, < 40 => 0.5, _ => Math.Round(rng.NextDouble(), rng.Next(1, 4)) };
         if (t == typeof(int[])) return Enumerable.Range(0, n).Select(_ => rng.Next(k)).ToArray();
-        if (t == typeof(double[])) return Enumerable.Range(0, n).Select(_ => Score()).ToArray();
+        if (t == typeof(double[]) || t == typeof(IReadOnlyList<double>)) return Enumerable.Range(0, n).Select(_ => Score()).ToArray();
         if (t == typeof(int[][])) return Enumerable.Range(0, n).Select(_ => Enumerable.Range(0, k).Select(_ => rng.Next(2)).ToArray()).ToArray();
         if (t == typeof(int[,]) || t == typeof(double[,]) || t == typeof(float[,]))
         {

@@ -15,7 +15,7 @@ public static class McNemar
     /// <param name="predictedA">The first model's predicted class per sample.</param>
     /// <param name="predictedB">The second model's.</param>
     /// <returns>The 2×2 table of right and wrong answers and the test.</returns>
-    /// <exception cref="ArgumentException">Empty input or arrays of different lengths.</exception>
+    /// <exception cref="ArgumentException">Empty input, arrays of different lengths, or a negative class index.</exception>
     public static McNemarComparison Compare(int[] labels, int[] predictedA, int[] predictedB)
     {
         ArgumentNullException.ThrowIfNull(labels);
@@ -31,6 +31,15 @@ public static class McNemar
             throw new ArgumentException(
                 $"Length mismatch: labels has {labels.Length} entries, predictedA {predictedA.Length} and predictedB {predictedB.Length}; a paired test needs both models' predictions of the same samples.",
                 predictedA.Length != labels.Length ? nameof(predictedA) : nameof(predictedB));
+        }
+
+        foreach (var (values, name) in new[] { (labels, nameof(labels)), (predictedA, nameof(predictedA)), (predictedB, nameof(predictedB)) })
+        {
+            int negative = Array.FindIndex(values, v => v < 0);
+            if (negative >= 0)
+            {
+                throw new ArgumentException($"{name}[{negative}] is {values[negative]}; class indices are 0 or more.", name);
+            }
         }
 
         var correctA = new bool[labels.Length];

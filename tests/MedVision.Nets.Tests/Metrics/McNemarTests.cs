@@ -76,6 +76,8 @@ public class McNemarTests
     {
         FluentActions.Invoking(() => McNemar.Compare(Array.Empty<int>(), Array.Empty<int>(), Array.Empty<int>())).Should().Throw<ArgumentException>().WithMessage("*empty*");
         FluentActions.Invoking(() => McNemar.Compare(new[] { 0, 1 }, new[] { 0 }, new[] { 0, 1 })).Should().Throw<ArgumentException>().WithParameterName("predictedA");
+        FluentActions.Invoking(() => McNemar.Compare(new[] { 0, 1 }, new[] { 0, 1 }, new[] { 0, -3 })).Should().Throw<ArgumentException>().WithMessage("predictedB[1] is -3*").WithParameterName("predictedB");
+        FluentActions.Invoking(() => McNemar.Compare(new[] { -1, 1 }, new[] { 0, 1 }, new[] { 0, 1 })).Should().Throw<ArgumentException>().WithParameterName("labels");
         FluentActions.Invoking(() => McNemar.Compare(MedMnistTask.MultiLabel, new[] { 0, 1 }, new double[2, 2], new double[2, 2]))
             .Should().Throw<ArgumentException>().WithMessage("*label entries*");
         FluentActions.Invoking(() => McNemar.Compare(MedMnistTask.MultiClass, new[] { 0, 1 }, new double[2, 2], new double[2, 3]))
