@@ -84,8 +84,11 @@ internal static class CompareCommand
             new DataLoaderOptions { BatchSize = shuffle ? s.Batch / world : s.Batch, Shuffle = shuffle, Seed = seed, Transform = transform, Device = s.Device });
 
         var outcomes = new List<Outcome>();
+        var pairedLines = new List<string>();
         foreach (var seed in s.Seeds)
         {
+            var testScores = new Dictionary<string, double[,]>();
+            int[,]? testLabels = null;
             foreach (var model in new[] { "resnet", "mtcsnn" })
             {
                 AnsiConsole.MarkupLine($"[bold]seed {seed} · {model}[/]");
@@ -123,11 +126,23 @@ internal static class CompareCommand
                 var actual = Enumerable.Range(0, labels.GetLength(0)).Select(i => labels[i, 0]).ToArray();
                 var predicted = MedMnistEvaluator.Predict(info.Task, scores);
                 var kappa = ConfusionMatrix.FromPredictions(actual, predicted, info.ClassCount).CohenKappa(KappaWeighting.Quadratic).Value;
+                (testScores[model], testLabels) = (scores, labels);
+                if (group is not { IsMaster: false })
+                    WritePredictions(Path.Combine(s.Output, $"seed{seed}", model, "test-predictions.csv"), labels, scores);
                 var outcome = new Outcome(model, seed, result.BestEpoch + 1, result.Validation.Auc, auc, acc, kappa);
                 outcomes.Add(outcome);
                 AnsiConsole.MarkupLine(string.Create(CultureInfo.InvariantCulture,
                     $"  selected epoch {outcome.BestEpoch} (val AUC {outcome.ValAuc:F4}) → test AUC {auc:F4} · ACC {acc:F4} · QWK {kappa:F4}"));
             }
+
+            // The two models of this seed on the same test images: DeLong's test of the AUCs, McNemar's of the accuracies.
+            var delong = DeLong.Compare(info.Task, testLabels!, testScores["mtcsnn"], testScores["resnet"]);
+            var mcnemar = McNemar.Compare(info.Task, testLabels!, testScores["mtcsnn"], testScores["resnet"]);
+            AnsiConsole.MarkupLine(string.Create(CultureInfo.InvariantCulture,
+                $"  MTCSNN − ResNet on the {testLabels!.GetLength(0)} test images: AUC {delong.Difference:+0.0000;-0.0000;0.0000} (DeLong p = {P(delong.PValue)}) · ACC {mcnemar.Difference:+0.0000;-0.0000;0.0000} (only MTCSNN right {mcnemar.OnlyACorrect}, only ResNet right {mcnemar.OnlyBCorrect}; McNemar p = {P(mcnemar.PValue)})"));
+            foreach (var warning in delong.Warnings.Concat(mcnemar.Warnings)) AnsiConsole.MarkupLine($"  [yellow]Note:[/] {Markup.Escape(warning)}");
+            pairedLines.Add(string.Create(CultureInfo.InvariantCulture,
+                $"RESULT paired retinamnist depth={s.Depth} stem={s.Stem} epochs={s.Epochs} seed={seed} auc_diff={delong.Difference:+0.0000;-0.0000;0.0000} auc_se={delong.StandardError:F4} delong_p={P(delong.PValue)} acc_diff={mcnemar.Difference:+0.0000;-0.0000;0.0000} only_mtcsnn={mcnemar.OnlyACorrect} only_resnet={mcnemar.OnlyBCorrect} mcnemar_p={P(mcnemar.PValue)}"));
         }
 
         if (group is { IsMaster: false }) return 0;
@@ -137,7 +152,26 @@ internal static class CompareCommand
         Results.PrintTable(outcomes, $"ResNet-{s.Depth} ({s.Stem} stem), {s.Epochs} epochs", $"ResNet-{s.Depth}", $"MTCSNN (ResNet-{s.Depth}, λ = {s.Lambda.ToString(CultureInfo.InvariantCulture)})");
         AnsiConsole.MarkupLine($"Per-seed results: {csv} · checkpoints and histories: {Path.GetFullPath(s.Output)}/seed<N>/<model>/");
         Results.PrintResultLines(outcomes, $"depth={s.Depth} stem={s.Stem} epochs={s.Epochs}", perSeed: true);
+        foreach (var line in pairedLines) Console.WriteLine(line);
         return 0;
+    }
+
+    private static string P(double p) => double.IsNaN(p) ? "n/a" : p.ToString(p < 1e-4 ? "0.0E+0" : "0.0000", CultureInfo.InvariantCulture);
+
+    // The selected model's test probabilities (index, grade, one score per grade), written atomically beside its
+    // checkpoints, for paired analyses later.
+    private static void WritePredictions(string path, int[,] labels, double[,] scores)
+    {
+        var text = new System.Text.StringBuilder("index,label");
+        for (int k = 0; k < scores.GetLength(1); k++) text.Append(CultureInfo.InvariantCulture, $",score_{k}");
+        text.Append('\n');
+        for (int i = 0; i < scores.GetLength(0); i++)
+        {
+            text.Append(CultureInfo.InvariantCulture, $"{i},{labels[i, 0]}");
+            for (int k = 0; k < scores.GetLength(1); k++) text.Append(',').Append(scores[i, k].ToString("R", CultureInfo.InvariantCulture));
+            text.Append('\n');
+        }
+        MedVision.Torch.Serialization.AtomicFile.WriteAllText(path, text.ToString());
     }
 
     /// <summary>The shipped RetinaMNIST, or the --data-file, which must be RetinaMNIST (checked against its metadata: one label column, grades 0–4, 3 channels).</summary>

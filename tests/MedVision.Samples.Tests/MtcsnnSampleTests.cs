@@ -19,7 +19,38 @@ public sealed class MtcsnnSampleTests : IDisposable
         compare.Text.Should().Contain("RetinaMNIST (28×28, 5 grades): train 32, val 16, test 16");
 
         var lines = compare.Lines();
-        lines.Where(l => l.ContainsKey("seed")).Select(l => (l["#0"], l["seed"])).Should().BeEquivalentTo(new[] { ("resnet", "0"), ("mtcsnn", "0"), ("resnet", "1"), ("mtcsnn", "1") });
+        lines.Where(l => l.ContainsKey("seed") && l["#0"] != "paired").Select(l => (l["#0"], l["seed"])).Should().BeEquivalentTo(new[] { ("resnet", "0"), ("mtcsnn", "0"), ("resnet", "1"), ("mtcsnn", "1") });
+
+        // Per seed, the two models tested against each other on the same test images, from the predictions each wrote.
+        var paired = lines.Where(l => l["#0"] == "paired").ToList();
+        paired.Select(l => l["seed"]).Should().Equal("0", "1");
+        foreach (var line in paired)
+        {
+            (int[,] Labels, double[,] Scores) Read(string model)
+            {
+                var rows = File.ReadAllLines(_folder[$"out/seed{line["seed"]}/{model}/test-predictions.csv"]).Skip(1).Where(r => r.Length > 0).Select(r => r.Split(',')).ToArray();
+                var labels = new int[rows.Length, 1];
+                var scores = new double[rows.Length, 5];
+                for (int i = 0; i < rows.Length; i++)
+                {
+                    labels[i, 0] = int.Parse(rows[i][1], CultureInfo.InvariantCulture);
+                    for (int k = 0; k < 5; k++) scores[i, k] = double.Parse(rows[i][2 + k], CultureInfo.InvariantCulture);
+                }
+                return (labels, scores);
+            }
+            var (labelsM, mtcsnn) = Read("mtcsnn");
+            var (labelsR, resnet) = Read("resnet");
+            labelsM.Should().BeEquivalentTo(labelsR);
+            var delong = MedVision.Nets.Metrics.DeLong.Compare(MedVision.Nets.Metrics.MedMnistTask.OrdinalRegression, labelsM, mtcsnn, resnet);
+            var mcnemar = MedVision.Nets.Metrics.McNemar.Compare(MedVision.Nets.Metrics.MedMnistTask.OrdinalRegression, labelsM, mtcsnn, resnet);
+            static string P(double p) => double.IsNaN(p) ? "n/a" : p.ToString(p < 1e-4 ? "0.0E+0" : "0.0000", CultureInfo.InvariantCulture);
+            line["auc_diff"].Should().Be(delong.Difference.ToString("+0.0000;-0.0000;0.0000", CultureInfo.InvariantCulture));
+            line["delong_p"].Should().Be(P(delong.PValue));
+            line["only_mtcsnn"].Should().Be(mcnemar.OnlyACorrect.ToString(CultureInfo.InvariantCulture));
+            line["mcnemar_p"].Should().Be(P(mcnemar.PValue));
+            var seedLines = lines.Where(l => l.ContainsKey("seed") && l["seed"] == line["seed"]).ToList();
+            seedLines.Single(l => l["#0"] == "mtcsnn")["test_auc"].Should().Be(delong.AucA.ToString("F4", CultureInfo.InvariantCulture), "the file holds the predictions the model was scored on");
+        }
         var summaries = lines.Where(l => l.ContainsKey("seeds")).ToList();
         summaries.Select(l => l["#0"]).Should().BeEquivalentTo("resnet", "mtcsnn");
         foreach (var summary in summaries)
