@@ -102,15 +102,7 @@ public static class DeLong
     /// <returns>The comparison.</returns>
     /// <exception cref="ArgumentException">Bad input, a level outside (0, 1), or score matrices of different shapes.</exception>
     public static DeLongComparison Compare(MedMnistTask task, int[] labels, double[,] scoresA, double[,] scoresB, double level = DefaultLevel)
-    {
-        double z = Quantile(level);
-        BootstrapEstimator.CheckSameShape(scoresA, scoresB);
-        return Compare(
-            new EvaluationCore(PredictionSet.Create(task, labels, scoresA), MedMnistEvaluator.DefaultThreshold),
-            new EvaluationCore(PredictionSet.Create(task, labels, scoresB), MedMnistEvaluator.DefaultThreshold),
-            z,
-            level);
-    }
+        => Compare(scores => PredictionSet.Create(task, labels, scores), scoresA, scoresB, level);
 
     /// <summary>DeLong's test of two models' MedMNIST AUCs, labels given as a matrix (N×K 0/1 for multi-label, N×1 otherwise).</summary>
     /// <param name="task">The task type.</param>
@@ -121,12 +113,16 @@ public static class DeLong
     /// <returns>The comparison.</returns>
     /// <exception cref="ArgumentException">Bad input, a level outside (0, 1), or score matrices of different shapes.</exception>
     public static DeLongComparison Compare(MedMnistTask task, int[,] labels, double[,] scoresA, double[,] scoresB, double level = DefaultLevel)
+        => Compare(scores => PredictionSet.Create(task, labels, scores), scoresA, scoresB, level);
+
+    // The validated prediction sets of both models (one labels array, two score matrices of one shape), then the test.
+    private static DeLongComparison Compare(Func<double[,], PredictionSet> predictions, double[,] scoresA, double[,] scoresB, double level)
     {
         double z = Quantile(level);
         BootstrapEstimator.CheckSameShape(scoresA, scoresB);
         return Compare(
-            new EvaluationCore(PredictionSet.Create(task, labels, scoresA), MedMnistEvaluator.DefaultThreshold),
-            new EvaluationCore(PredictionSet.Create(task, labels, scoresB), MedMnistEvaluator.DefaultThreshold),
+            new EvaluationCore(predictions(scoresA), MedMnistEvaluator.DefaultThreshold),
+            new EvaluationCore(predictions(scoresB), MedMnistEvaluator.DefaultThreshold),
             z,
             level);
     }
