@@ -70,7 +70,11 @@ internal static class EvaluateCommand
         if (modelPaths.Length > 1)
             for (int m = 0; m < modelPaths.Length; m++) table.AddRow($"test, model {m + 1} alone", F(memberAucs[m]), F(memberAccs[m]));
         AnsiConsole.Write(table);
-        if (modelPaths.Length > 1) AnsiConsole.Write(Comparisons(info.Task, testLabels, testScores, memberTestScores));
+        if (modelPaths.Length > 1)
+        {
+            AnsiConsole.Write(Comparisons(info.Task, testLabels, testScores, memberTestScores));
+            AnsiConsole.Write(PairedTests(info.Task, testLabels, testScores, memberTestScores));
+        }
 
         var name = modelPaths.Length == 1 ? RunName(modelPaths[0]) : "ensemble:" + string.Join(",", modelPaths.Select(RunName));
         var line = string.Create(CultureInfo.InvariantCulture, $"EVALUATION {name} {info.Name} test_auc={testAuc:F4} test_acc={testAcc:F4}");
@@ -110,7 +114,8 @@ internal static class EvaluateCommand
 
     /// <summary>
     /// The ensemble against each member on the test split: the AUC and ACC differences with their 95% intervals from a
-    /// paired bootstrap (1,000 resamples of the test samples, the same for both; <see cref="BootstrapEstimator.Compare(MedMnistTask, int[,], double[,], double[,], BootstrapOptions?, double)"/>).
+    /// paired bootstrap (1,000 resamples of the test samples, the same for both; <see cref="BootstrapEstimator.Compare(MedMnistTask, int[,], double[,], double[,], BootstrapOptions?, double)"/>),
+    /// and the p-values of DeLong's and McNemar's tests.
     /// </summary>
     internal static Table Comparisons(MedMnistTask task, int[,] labels, double[,] ensemble, double[][,] members)
     {
@@ -122,6 +127,22 @@ internal static class EvaluateCommand
         {
             var c = BootstrapEstimator.Compare(task, labels, ensemble, members[m]);
             table.AddRow($"model {m + 1}", Cell(c.AucDifference, c.AucDifferenceInterval), Cell(c.AccDifference, c.AccDifferenceInterval));
+        }
+        return table;
+    }
+
+    /// <summary>The ensemble against each member on the test split: DeLong's test of the AUCs, McNemar's exact test of the accuracies.</summary>
+    internal static Table PairedTests(MedMnistTask task, int[,] labels, double[,] ensemble, double[][,] members)
+    {
+        static string P(double p) => double.IsNaN(p) ? "n/a" : p.ToString(p < 1e-4 ? "0.0E+0" : "0.0000", CultureInfo.InvariantCulture);
+        bool mcnemar = task != MedMnistTask.MultiLabel;
+        var table = new Table().AddColumn("ensemble versus").AddColumn(new TableColumn("DeLong p (AUC)").RightAligned());
+        if (mcnemar) table.AddColumn(new TableColumn("McNemar p (ACC)").RightAligned());
+        for (int m = 0; m < members.Length; m++)
+        {
+            var row = new List<string> { $"model {m + 1}", P(DeLong.Compare(task, labels, ensemble, members[m]).PValue) };
+            if (mcnemar) row.Add(P(McNemar.Compare(task, labels, ensemble, members[m]).PValue));
+            table.AddRow(row.ToArray());
         }
         return table;
     }

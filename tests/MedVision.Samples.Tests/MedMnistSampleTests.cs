@@ -1,3 +1,4 @@
+using System.Text.RegularExpressions;
 using System.Globalization;
 using MedVision.Nets.Inference;
 
@@ -229,7 +230,11 @@ public sealed class MedMnistSampleTests(MedMnistTrainedRun run) : IClassFixture<
             static string Signed(double v) => v.ToString("+0.0000;-0.0000;0.0000", CultureInfo.InvariantCulture);
             var aucCell = $"{Signed(comparison.AucDifference)} [{Signed(comparison.AucDifferenceInterval.Lower)}, {Signed(comparison.AucDifferenceInterval.Upper)}]";
             var accCell = $"{Signed(comparison.AccDifference)} [{Signed(comparison.AccDifferenceInterval.Lower)}, {Signed(comparison.AccDifferenceInterval.Upper)}]";
+            static string P(double p) => double.IsNaN(p) ? "n/a" : p.ToString(p < 1e-4 ? "0.0E+0" : "0.0000", CultureInfo.InvariantCulture);
+            var delongP = P(MedVision.Nets.Metrics.DeLong.Compare(MedVision.Nets.Metrics.MedMnistTask.OrdinalRegression, test.Labels, scores, member).PValue);
+            var mcnemarP = P(MedVision.Nets.Metrics.McNemar.Compare(MedVision.Nets.Metrics.MedMnistTask.OrdinalRegression, test.Labels, scores, member).PValue);
             evaluate.Output.Split('\n').Should().ContainSingle(r => r.Contains("model 2") && r.Contains(aucCell)).Which.Should().Contain(accCell);
+            evaluate.Output.Split('\n').Should().ContainSingle(r => Regex.IsMatch(r, $"model 2 +│ +{Regex.Escape(delongP)} +│ +{Regex.Escape(mcnemarP)} +│"), "the paired tests' table");
             evaluate.Text.Should().Contain("paired bootstrap");
         }
         File.Exists(run.Folder["evaluation-ensemble/test-reliability.svg"]).Should().BeTrue();
