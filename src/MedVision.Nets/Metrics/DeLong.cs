@@ -172,6 +172,12 @@ public static class DeLong
             if (contributions.Reason is null)
             {
                 se = Math.Sqrt(SumOfSquares(contributions.Values!, null));
+                if (se == 0)
+                {
+                    warnings.Add(
+                        "DeLong's standard error is 0: every sample's placement equals the AUC (e.g. perfect separation), so the Wald interval " +
+                        "collapses to a point and understates the uncertainty of so small or so clean a sample.");
+                }
             }
             else
             {

@@ -326,6 +326,16 @@ public class DeLongTests
     }
 
     [Fact]
+    public void PerfectSeparation_HasAPointInterval_AndSaysItUnderstatesTheUncertainty()
+    {
+        var estimate = DeLong.Estimate(new[] { 0, 0, 1, 1 }, new[] { 0.1, 0.2, 0.8, 0.9 });
+        estimate.Value.Should().Be(1);
+        estimate.StandardError.Should().Be(0);
+        (estimate.Interval.Lower, estimate.Interval.Upper).Should().Be((1.0, 1.0));
+        estimate.Warnings.Should().ContainSingle().Which.Should().Contain("standard error is 0");
+    }
+
+    [Fact]
     public void OneClassOnly_IsUndefined_NotAZero()
     {
         var estimate = DeLong.Estimate(new[] { 1, 1, 1 }, new[] { 0.2, 0.5, 0.9 });
