@@ -182,7 +182,7 @@ internal static class CompareCommand
 
     private static string Signed(double v) => double.IsNaN(v) ? "n/a" : v.ToString("+0.0000;-0.0000;0.0000", CultureInfo.InvariantCulture);
 
-    private static string P(double p) => double.IsNaN(p) ? "n/a" : p.ToString(p < 1e-4 ? "0.0E+0" : "0.0000", CultureInfo.InvariantCulture);
+    private static string P(double p) => TrainingConsole.PValue(p);
 
     private static string WithInterval(double value, ConfidenceInterval ci)
         => ci.IsDefined ? $"{F(value)} [{F(ci.Lower)}, {F(ci.Upper)}]" : F(value);

@@ -134,7 +134,7 @@ internal static class EvaluateCommand
     /// <summary>The ensemble against each member on the test split: DeLong's test of the AUCs, McNemar's exact test of the accuracies.</summary>
     internal static Table PairedTests(MedMnistTask task, int[,] labels, double[,] ensemble, double[][,] members)
     {
-        static string P(double p) => double.IsNaN(p) ? "n/a" : p.ToString(p < 1e-4 ? "0.0E+0" : "0.0000", CultureInfo.InvariantCulture);
+        static string P(double p) => TrainingConsole.PValue(p);
         bool mcnemar = task != MedMnistTask.MultiLabel;
         var table = new Table().AddColumn("ensemble versus").AddColumn(new TableColumn("DeLong p (AUC)").RightAligned());
         if (mcnemar) table.AddColumn(new TableColumn("McNemar p (ACC)").RightAligned());

@@ -156,7 +156,7 @@ internal static class CompareCommand
         return 0;
     }
 
-    private static string P(double p) => double.IsNaN(p) ? "n/a" : p.ToString(p < 1e-4 ? "0.0E+0" : "0.0000", CultureInfo.InvariantCulture);
+    private static string P(double p) => TrainingConsole.PValue(p);
 
     // The selected model's test probabilities (index, grade, one score per grade), written atomically beside its
     // checkpoints, for paired analyses later.
