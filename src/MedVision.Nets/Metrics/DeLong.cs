@@ -59,10 +59,7 @@ public static class DeLong
     /// <returns>The estimate.</returns>
     /// <exception cref="ArgumentException">Bad shapes, empty input, labels out of range, non-finite scores, or a level outside (0, 1).</exception>
     public static AucEstimate Estimate(MedMnistTask task, int[] labels, double[,] scores, double level = DefaultLevel)
-    {
-        double z = Quantile(level);
-        return Estimate(new EvaluationCore(PredictionSet.Create(task, labels, scores), MedMnistEvaluator.DefaultThreshold), z, level);
-    }
+        => Estimate(() => PredictionSet.Create(task, labels, scores), level);
 
     /// <summary>
     /// The MedMNIST AUC from a label matrix (N×K 0/1 targets for <see cref="MedMnistTask.MultiLabel"/>, N×1 class indices
@@ -75,9 +72,13 @@ public static class DeLong
     /// <returns>The estimate.</returns>
     /// <exception cref="ArgumentException">Bad shapes, empty input, labels out of range, non-finite scores, or a level outside (0, 1).</exception>
     public static AucEstimate Estimate(MedMnistTask task, int[,] labels, double[,] scores, double level = DefaultLevel)
+        => Estimate(() => PredictionSet.Create(task, labels, scores), level);
+
+    // The level checked first, then the validated predictions and the estimate.
+    private static AucEstimate Estimate(Func<PredictionSet> predictions, double level)
     {
         double z = Quantile(level);
-        return Estimate(new EvaluationCore(PredictionSet.Create(task, labels, scores), MedMnistEvaluator.DefaultThreshold), z, level);
+        return Estimate(new EvaluationCore(predictions(), MedMnistEvaluator.DefaultThreshold), z, level);
     }
 
     /// <summary>DeLong's test of two models' AUCs on the same binary labels (first model minus second).</summary>

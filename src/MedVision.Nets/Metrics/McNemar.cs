@@ -42,15 +42,15 @@ public static class McNemar
             }
         }
 
-        var correctA = new bool[labels.Length];
-        var correctB = new bool[labels.Length];
+        var rightA = new byte[labels.Length];
+        var rightB = new byte[labels.Length];
         for (int i = 0; i < labels.Length; i++)
         {
-            correctA[i] = predictedA[i] == labels[i];
-            correctB[i] = predictedB[i] == labels[i];
+            rightA[i] = predictedA[i] == labels[i] ? (byte)1 : (byte)0;
+            rightB[i] = predictedB[i] == labels[i] ? (byte)1 : (byte)0;
         }
 
-        return Of(correctA, correctB);
+        return Of(rightA, rightB);
     }
 
     /// <summary>
@@ -65,11 +65,7 @@ public static class McNemar
     /// <returns>The 2×2 table and the test.</returns>
     /// <exception cref="ArgumentException">A multi-label task, bad input, or score matrices of different shapes.</exception>
     public static McNemarComparison Compare(MedMnistTask task, int[] labels, double[,] scoresA, double[,] scoresB, double threshold = MedMnistEvaluator.DefaultThreshold)
-    {
-        RefuseMultiLabel(task);
-        BootstrapEstimator.CheckSameShape(scoresA, scoresB);
-        return Of(new EvaluationCore(PredictionSet.Create(task, labels, scoresA), threshold), new EvaluationCore(PredictionSet.Create(task, labels, scoresB), threshold));
-    }
+        => Compare(task, scores => PredictionSet.Create(task, labels, scores), scoresA, scoresB, threshold);
 
     /// <summary>Compares two models' MedMNIST predictions, labels given as an N×1 matrix (as MedMNIST stores them).</summary>
     /// <param name="task">The task type; multi-label is refused (its ACC counts label entries, which are not independent samples).</param>
@@ -80,13 +76,11 @@ public static class McNemar
     /// <returns>The 2×2 table and the test.</returns>
     /// <exception cref="ArgumentException">A multi-label task, bad input, or score matrices of different shapes.</exception>
     public static McNemarComparison Compare(MedMnistTask task, int[,] labels, double[,] scoresA, double[,] scoresB, double threshold = MedMnistEvaluator.DefaultThreshold)
-    {
-        RefuseMultiLabel(task);
-        BootstrapEstimator.CheckSameShape(scoresA, scoresB);
-        return Of(new EvaluationCore(PredictionSet.Create(task, labels, scoresA), threshold), new EvaluationCore(PredictionSet.Create(task, labels, scoresB), threshold));
-    }
+        => Compare(task, scores => PredictionSet.Create(task, labels, scores), scoresA, scoresB, threshold);
 
-    private static void RefuseMultiLabel(MedMnistTask task)
+    // Both models' validated predictions (one labels array, two score matrices of one shape), then the test on which
+    // samples each gets right.
+    private static McNemarComparison Compare(MedMnistTask task, Func<double[,], PredictionSet> predictions, double[,] scoresA, double[,] scoresB, double threshold)
     {
         if (task == MedMnistTask.MultiLabel)
         {
@@ -94,36 +88,26 @@ public static class McNemar
                 "McNemar's test compares which samples each model gets right; a multi-label ACC counts label entries, which are not independent samples. Compare one label at a time as a binary task.",
                 nameof(task));
         }
+
+        BootstrapEstimator.CheckSameShape(scoresA, scoresB);
+        return Of(new EvaluationCore(predictions(scoresA), threshold).CorrectEntries, new EvaluationCore(predictions(scoresB), threshold).CorrectEntries);
     }
 
-    private static McNemarComparison Of(EvaluationCore a, EvaluationCore b)
-    {
-        ReadOnlySpan<byte> rightA = a.CorrectEntries, rightB = b.CorrectEntries;
-        var correctA = new bool[rightA.Length];
-        var correctB = new bool[rightB.Length];
-        for (int i = 0; i < correctA.Length; i++)
-        {
-            correctA[i] = rightA[i] != 0;
-            correctB[i] = rightB[i] != 0;
-        }
-
-        return Of(correctA, correctB);
-    }
-
-    private static McNemarComparison Of(bool[] correctA, bool[] correctB)
+    // The 2×2 table from each sample's rightness (1 right, 0 wrong) under each model, and the exact test.
+    private static McNemarComparison Of(ReadOnlySpan<byte> rightA, ReadOnlySpan<byte> rightB)
     {
         int both = 0, onlyA = 0, onlyB = 0, neither = 0;
-        for (int i = 0; i < correctA.Length; i++)
+        for (int i = 0; i < rightA.Length; i++)
         {
-            if (correctA[i] && correctB[i])
+            if (rightA[i] != 0 && rightB[i] != 0)
             {
                 both++;
             }
-            else if (correctA[i])
+            else if (rightA[i] != 0)
             {
                 onlyA++;
             }
-            else if (correctB[i])
+            else if (rightB[i] != 0)
             {
                 onlyB++;
             }

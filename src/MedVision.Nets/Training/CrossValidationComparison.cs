@@ -71,20 +71,16 @@ public sealed class CrossValidationComparison
             }
         }
 
-        int k = foldsA.Length == 0 ? 0 : foldsA.Max() + 1;
-        var members = new List<int>[Math.Max(k, 0)];
-        for (int f = 0; f < members.Length; f++)
+        int negative = Array.FindIndex(foldsA, f => f < 0);
+        if (negative >= 0)
         {
-            members[f] = new List<int>();
+            throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"Sample {negative} has fold {foldsA[negative]}; folds are numbered 0 … k − 1."), nameof(foldsA));
         }
 
+        int k = n == 0 ? 0 : foldsA.Max() + 1;
+        var members = Enumerable.Range(0, k).Select(_ => new List<int>()).ToArray();
         for (int i = 0; i < n; i++)
         {
-            if (foldsA[i] < 0)
-            {
-                throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"Sample {i} has fold {foldsA[i]}; folds are numbered 0 … k − 1."), nameof(foldsA));
-            }
-
             members[foldsA[i]].Add(i);
         }
 
