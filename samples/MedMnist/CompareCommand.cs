@@ -59,7 +59,7 @@ internal static class CompareCommand
             if (ensemble.ClassNames.Count != info.ClassCount)
                 throw new ArgumentException($"{option}: the model has {ensemble.ClassNames.Count} classes but {info.Name} has {info.ClassCount}.");
             // The fold models of "cross-validate" trained on the training and validation splits pooled.
-            if (splitName == "val" && ensemble.Members.Any(p => p.Card.Metrics.ContainsKey("fold")))
+            if (splitName == "val" && EnsembleModels.FromCrossValidation(ensemble))
                 throw new ArgumentException($"{option}: these models come from a cross-validation of the training and validation splits pooled, so the validation split is not held out for them; compare them on the test split.");
         }
 
@@ -180,7 +180,7 @@ internal static class CompareCommand
 
     private static string F(double v) => double.IsNaN(v) ? "n/a" : v.ToString("F4", CultureInfo.InvariantCulture);
 
-    private static string Signed(double v) => double.IsNaN(v) ? "n/a" : v.ToString("+0.0000;-0.0000;0.0000", CultureInfo.InvariantCulture);
+    private static string Signed(double v) => double.IsNaN(v) ? "n/a" : TrainingConsole.Signed(v);
 
     private static string P(double p) => TrainingConsole.PValue(p);
 

@@ -53,7 +53,7 @@ internal static class EvaluateCommand
         Directory.CreateDirectory(output);
         // The fold models of "cross-validate" trained on the training and validation splits pooled (their cards name
         // their fold): the validation split is not held out for them, so it neither scores nor calibrates them.
-        bool validationTrainedOn = ensemble.Members.Any(p => p.Card.Metrics.ContainsKey("fold"));
+        bool validationTrainedOn = EnsembleModels.FromCrossValidation(ensemble);
         if (validationTrainedOn)
             AnsiConsole.MarkupLine("[yellow]Note:[/] these models come from a cross-validation of the training and validation splits pooled: the val row is not held out, and no temperature is fitted on it (cross-validate --calibrate fits each fold's on its own fold).");
 
@@ -119,8 +119,7 @@ internal static class EvaluateCommand
     /// </summary>
     internal static Table Comparisons(MedMnistTask task, int[,] labels, double[,] ensemble, double[][,] members)
     {
-        static string Signed(double v) => v.ToString("+0.0000;-0.0000;0.0000", CultureInfo.InvariantCulture);
-        static string Cell(double value, ConfidenceInterval ci) => Markup.Escape($"{Signed(value)} [{Signed(ci.Lower)}, {Signed(ci.Upper)}]");
+        static string Cell(double value, ConfidenceInterval ci) => Markup.Escape($"{TrainingConsole.Signed(value)} [{TrainingConsole.Signed(ci.Lower)}, {TrainingConsole.Signed(ci.Upper)}]");
         var table = new Table().Caption("Δ = the ensemble's test metric − the model's; 95% intervals by a paired bootstrap (1,000 resamples of the test samples, the same for both)", new Style(decoration: Decoration.None))
             .AddColumn("ensemble versus").AddColumn(new TableColumn(Markup.Escape("Δ AUC [95% CI]")).RightAligned()).AddColumn(new TableColumn(Markup.Escape("Δ ACC [95% CI]")).RightAligned());
         for (int m = 0; m < members.Length; m++)

@@ -139,10 +139,10 @@ internal static class CompareCommand
             var delong = DeLong.Compare(info.Task, testLabels!, testScores["mtcsnn"], testScores["resnet"]);
             var mcnemar = McNemar.Compare(info.Task, testLabels!, testScores["mtcsnn"], testScores["resnet"]);
             AnsiConsole.MarkupLine(string.Create(CultureInfo.InvariantCulture,
-                $"  MTCSNN − ResNet on the {testLabels!.GetLength(0)} test images: AUC {delong.Difference:+0.0000;-0.0000;0.0000} (DeLong p = {P(delong.PValue)}) · ACC {mcnemar.Difference:+0.0000;-0.0000;0.0000} (only MTCSNN right {mcnemar.OnlyACorrect}, only ResNet right {mcnemar.OnlyBCorrect}; McNemar p = {P(mcnemar.PValue)})"));
+                $"  MTCSNN − ResNet on the {testLabels!.GetLength(0)} test images: AUC {TrainingConsole.Signed(delong.Difference)} (DeLong p = {P(delong.PValue)}) · ACC {TrainingConsole.Signed(mcnemar.Difference)} (only MTCSNN right {mcnemar.OnlyACorrect}, only ResNet right {mcnemar.OnlyBCorrect}; McNemar p = {P(mcnemar.PValue)})"));
             foreach (var warning in delong.Warnings.Concat(mcnemar.Warnings)) AnsiConsole.MarkupLine($"  [yellow]Note:[/] {Markup.Escape(warning)}");
             pairedLines.Add(string.Create(CultureInfo.InvariantCulture,
-                $"RESULT paired retinamnist depth={s.Depth} stem={s.Stem} epochs={s.Epochs} seed={seed} auc_diff={delong.Difference:+0.0000;-0.0000;0.0000} auc_se={delong.StandardError:F4} delong_p={P(delong.PValue)} acc_diff={mcnemar.Difference:+0.0000;-0.0000;0.0000} only_mtcsnn={mcnemar.OnlyACorrect} only_resnet={mcnemar.OnlyBCorrect} mcnemar_p={P(mcnemar.PValue)}"));
+                $"RESULT paired retinamnist depth={s.Depth} stem={s.Stem} epochs={s.Epochs} seed={seed} auc_diff={TrainingConsole.Signed(delong.Difference)} auc_se={delong.StandardError:F4} delong_p={P(delong.PValue)} acc_diff={TrainingConsole.Signed(mcnemar.Difference)} only_mtcsnn={mcnemar.OnlyACorrect} only_resnet={mcnemar.OnlyBCorrect} mcnemar_p={P(mcnemar.PValue)}"));
         }
 
         if (group is { IsMaster: false }) return 0;

@@ -19,6 +19,12 @@ internal static class EnsembleModels
         return manifest;
     }
 
+    /// <summary>
+    /// Whether the ensemble holds fold models of a cross-validation (their cards name their fold), which trained on the
+    /// training and validation splits pooled, so the validation split is not held out for them.
+    /// </summary>
+    public static bool FromCrossValidation(EnsemblePredictor ensemble) => ensemble.Members.Any(p => p.Card.Metrics.ContainsKey("fold"));
+
     /// <summary>"Ensemble of N models (probabilities averaged[, weights …])" — the weights when they differ.</summary>
     public static string Banner(EnsemblePredictor ensemble)
         => $"Ensemble of {ensemble.Members.Count} models (probabilities averaged{(ensemble.Weights.Distinct().Count() > 1 ? $", weights {string.Join(", ", ensemble.Weights.Select(w => w.ToString("G3", CultureInfo.InvariantCulture)))}" : "")})";
