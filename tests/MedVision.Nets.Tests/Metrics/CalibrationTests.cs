@@ -7,12 +7,7 @@ public class CalibrationTests
 {
     private static readonly Lazy<JsonElement[]> Fixture = new(() => FixtureJson.Load("calibration_fixture.json").GetProperty("calibration").EnumerateArray().ToArray());
 
-    public static TheoryData<string> Cases()
-    {
-        var data = new TheoryData<string>();
-        foreach (var c in Fixture.Value) data.Add(c.GetProperty("name").GetString()!);
-        return data;
-    }
+    public static TheoryData<string> Cases() => FixtureJson.Names(Fixture.Value);
 
     // Fixtures/make_calibration_fixture.py: scikit-learn's brier_score_loss, log_loss and calibration_curve.
     [Theory]

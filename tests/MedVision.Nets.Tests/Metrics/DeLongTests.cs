@@ -8,12 +8,7 @@ public class DeLongTests
 {
     private static readonly Lazy<JsonElement[]> Fixture = new(() => FixtureJson.Load("delong_fixture.json").GetProperty("delong").EnumerateArray().ToArray());
 
-    public static TheoryData<string> Cases()
-    {
-        var data = new TheoryData<string>();
-        foreach (var c in Fixture.Value) data.Add(c.GetProperty("name").GetString()!);
-        return data;
-    }
+    public static TheoryData<string> Cases() => FixtureJson.Names(Fixture.Value);
 
     private static MedMnistTask TaskOf(string task) => task switch
     {

@@ -8,6 +8,14 @@ internal static class FixtureJson
     public static JsonElement Load(string fileName) =>
         JsonDocument.Parse(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "Fixtures", fileName))).RootElement;
 
+    /// <summary>The "name" of each fixture case, as the data of a theory over the cases.</summary>
+    public static TheoryData<string> Names(IEnumerable<JsonElement> cases)
+    {
+        var data = new TheoryData<string>();
+        foreach (var c in cases) data.Add(c.GetProperty("name").GetString()!);
+        return data;
+    }
+
     /// <summary>A JSON array of equal-length number arrays as a matrix.</summary>
     public static double[,] Matrix(JsonElement rows)
     {

@@ -7,12 +7,7 @@ public class ResampledTTestTests
 {
     private static readonly Lazy<JsonElement[]> Fixture = new(() => FixtureJson.Load("delong_fixture.json").GetProperty("resampled_ttest").EnumerateArray().ToArray());
 
-    public static TheoryData<string> Cases()
-    {
-        var data = new TheoryData<string>();
-        foreach (var c in Fixture.Value) data.Add(c.GetProperty("name").GetString()!);
-        return data;
-    }
+    public static TheoryData<string> Cases() => FixtureJson.Names(Fixture.Value);
 
     // Fixtures/make_delong_fixture.py: numpy's variance and scipy's Student t.
     [Theory]
