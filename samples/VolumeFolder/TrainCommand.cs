@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Text.RegularExpressions;
 using System.Globalization;
 using MedVision.Nets.Data.Loading;
 using MedVision.Nets.Inference;
@@ -114,6 +115,11 @@ internal static class TrainCommand
             AllowMultipleArgumentsPerToken = true,
             Arity = ArgumentArity.OneOrMore,
         }.Must(v => v is null || v.Length == 0 || (v.All(m => !string.IsNullOrWhiteSpace(m)) && v.Distinct(StringComparer.OrdinalIgnoreCase).Count() == v.Length), "distinct, non-empty names");
+        var groupBy = new Option<string?>("--group-by")
+        {
+            Description = "REGEX: keep each patient's volumes on one side of the split (and in one fold with --folds): the patient is the regular expression's first capture group (else its whole match) in each volume's path below --data, e.g. '(sub-[0-9]+)_ses' for BIDS-like names. The split is then stratified by class as far as the patients allow.",
+            HelpName = "REGEX",
+        }.Must(v => v is null || IsRegex(v), "a valid .NET regular expression");
         var seed = new Option<int>("--seed") { Description = "Seed of the split, weights, shuffling and augmentation.", DefaultValueFactory = _ => 0 };
         var demo = new Option<bool>("--demo") { Description = "Write a tiny generated folder (the library's brain phantoms; not patient data) to a temporary directory and train on it: ResNet-10, 32³, 2 epochs, unless --depth, --size or --epochs say otherwise." };
         var device = new Option<string>("--device") { Description = "cpu, cuda or cuda:N.", DefaultValueFactory = _ => "cpu" }.IsDevice();
@@ -121,7 +127,7 @@ internal static class TrainCommand
         var output = new Option<string>("--output") { Description = "Folder for checkpoints, history, the validation report and model.safetensors.", DefaultValueFactory = _ => "runs/volumes" };
         var command = new Command("train", "Train and evaluate a 3-D classifier on volumes in class folders.")
         {
-            data, size, window, percentiles, channelWise, orientation, spacing, fit, crop, normalization, modalities, align, depth, initWeights, valFraction, folds, epochs, batch, lr, rotate, affine, intensityAugment, mriArtifacts, noise, seed, demo, device, threads, output,
+            data, size, window, percentiles, channelWise, orientation, spacing, fit, crop, normalization, modalities, align, depth, initWeights, valFraction, folds, groupBy, epochs, batch, lr, rotate, affine, intensityAugment, mriArtifacts, noise, seed, demo, device, threads, output,
         };
         optimization.AddTo(command, epochs);
         optimization.AddHeadMultiplierTo(command, initWeights);
@@ -143,14 +149,14 @@ internal static class TrainCommand
                 cropValue is { Length: > 0 } ? new CropForeground((float)cropValue[0], cropValue.Length > 1 ? (int)cropValue[1] : 0) : null, r.GetValue(normalization) ?? (r.GetValue(initWeights) is null ? "dataset" : "volume-nonzero"),
                 r.GetValue(modalities) is { Length: > 0 } names ? names : null, spacingValue, r.GetValue(align), r.GetValue(fit) == "crop-or-pad" ? VolumeFit.CropOrPad : VolumeFit.Resize,
                 r.GetValue(percentiles) is [var lower, var upper] ? (lower, upper) : null, r.GetValue(channelWise), Default(depth) ? 10 : r.GetValue(depth), r.GetValue(initWeights),
-                r.GetValue(valFraction), r.GetValue(folds), Default(epochs) ? 2 : r.GetValue(epochs), r.GetValue(batch), r.GetValue(lr), r.GetValue(rotate), r.GetValue(affine) is { Length: > 0 } af ? af : null, r.GetValue(intensityAugment), r.GetValue(mriArtifacts), r.GetValue(noise), r.GetValue(seed), r.GetValue(demo),
+                r.GetValue(valFraction), r.GetValue(folds), r.GetValue(groupBy), Default(epochs) ? 2 : r.GetValue(epochs), r.GetValue(batch), r.GetValue(lr), r.GetValue(rotate), r.GetValue(affine) is { Length: > 0 } af ? af : null, r.GetValue(intensityAugment), r.GetValue(mriArtifacts), r.GetValue(noise), r.GetValue(seed), r.GetValue(demo),
                 Device.Parse(r.GetValue(device)!), r.GetValue(threads), r.GetValue(output)!, optimization.Read(r)));
         });
         return command;
     }
 
     private sealed record Settings(string? Data, int[] Size, (double Center, double Width)? Window, string? Orientation, CropForeground? Crop, string Normalization, string[]? Modalities, float[]? Spacing, bool AlignModalities, VolumeFit Fit, (double Lower, double Upper)? Percentiles, bool ChannelWise, int Depth, string? InitWeights,
-        double ValidationFraction, int? Folds, int Epochs, int Batch, double LearningRate, double Rotate, double[]? Affine, bool IntensityAugment, bool MriArtifacts, double Noise, int Seed, bool Demo, Device Device, int Threads, string Output,
+        double ValidationFraction, int? Folds, string? GroupBy, int Epochs, int Batch, double LearningRate, double Rotate, double[]? Affine, bool IntensityAugment, bool MriArtifacts, double Noise, int Seed, bool Demo, Device Device, int Threads, string Output,
         OptimizationRecipe Optimization);
 
     private static int Run(Settings s)
@@ -184,18 +190,23 @@ internal static class TrainCommand
         var labels = source.Samples.Select(x => x.Label).ToArray();
         string Counts(IEnumerable<int> indices) => string.Join(", ", source.ClassNames.Select((name, k) => $"{indices.Count(i => labels[i] == k)} {name}"));
         string Described(string parts) => $"{source.Count} {(source.Modalities is null ? "volumes" : "subjects")} in {source.ClassNames.Count} classes, {string.Join("×", s.Size)} after {(s.Fit == VolumeFit.CropOrPad ? "cropping or padding" : "resizing")}{(s.Orientation is null ? "" : $", reoriented to {s.Orientation}")}{(s.Spacing is { } mm ? $", {string.Join(" × ", mm.Select(v => v.ToString(CultureInfo.InvariantCulture)))} mm voxels" : "")}{(s.AlignModalities ? ", modalities aligned on the first's grid" : "")}{(s.Crop is { } c ? string.Create(CultureInfo.InvariantCulture, $", cropped to values above {c.Threshold}{(c.Margin > 0 ? $" (margin {c.Margin})" : "")}") : "")}, intensities {(s.Window is { } w ? $"through the window {w.Center.ToString(CultureInfo.InvariantCulture)} ± {(w.Width / 2).ToString(CultureInfo.InvariantCulture)}" : s.Percentiles is { } pc ? string.Create(CultureInfo.InvariantCulture, $"by {(s.ChannelWise ? "each channel's" : "each volume's")} percentiles {pc.Lower}–{pc.Upper}") : s.ChannelWise ? "by each channel's minimum and maximum" : "by each volume's minimum and maximum")}: {parts}";
+        var groups = s.GroupBy is null ? null : Patients(source, s.Data, s.GroupBy);
+        string Grouping(IEnumerable<int> indices) => groups is null ? "" : $" ({indices.Select(i => groups[i]).Distinct().Count()} patients)";
         int[] trainIndices = [], valIndices = [];
         if (s.Folds is int folds)
         {
             if (folds > source.Count) throw new ArgumentException($"--folds {folds} exceeds the {source.Count} samples of --data {s.Data}.");
-            AnsiConsole.MarkupLine(Markup.Escape(Described($"{Counts(Enumerable.Range(0, source.Count))}, {folds}-fold cross-validation (stratified)")));
+            if (groups is not null && folds > groups.Distinct().Count())
+                throw new ArgumentException($"--folds {folds} exceeds the {groups.Distinct().Count()} patients --group-by {s.GroupBy} finds in --data {s.Data}.");
+            AnsiConsole.MarkupLine(Markup.Escape(Described($"{Counts(Enumerable.Range(0, source.Count))}{Grouping(Enumerable.Range(0, source.Count))}, {folds}-fold cross-validation (stratified{(groups is null ? "" : ", each patient in one fold")})")));
         }
         else
         {
-            (trainIndices, valIndices) = DataSplits.StratifiedHoldout(labels, s.ValidationFraction, s.Seed);
+            (trainIndices, valIndices) = groups is null ? DataSplits.StratifiedHoldout(labels, s.ValidationFraction, s.Seed) : DataSplits.StratifiedGroupHoldout(labels, groups, s.ValidationFraction, s.Seed);
             if (trainIndices.Length == 0 || valIndices.Length == 0)
                 throw new ArgumentException($"{source.Count} volumes give {trainIndices.Length} for training and {valIndices.Length} for validation at --val-fraction {s.ValidationFraction.ToString(CultureInfo.InvariantCulture)}; add volumes or change the fraction.");
-            AnsiConsole.MarkupLine(Markup.Escape(Described($"training {Counts(trainIndices)} · validation {Counts(valIndices)}")));
+            AnsiConsole.MarkupLine(Markup.Escape(Described($"training {Counts(trainIndices)}{Grouping(trainIndices)} · validation {Counts(valIndices)}{Grouping(valIndices)}")));
+            WriteSplit(Path.Combine(s.Output, "split.csv"), source, s.Data, groups, valIndices);
         }
         AnsiConsole.MarkupLine(Markup.Escape(AugmentationText(s)));
 
@@ -249,10 +260,9 @@ internal static class TrainCommand
         int CrossValidate(int folds)
         {
             var preparations = new Preparation[folds];
-            var result = CrossValidation.Create(source, taskType)
-                .WithFolds(folds)
-                .WithSeed(s.Seed)
-                .StratifyBy(labels)
+            var crossValidation = CrossValidation.Create(source, taskType).WithFolds(folds).WithSeed(s.Seed).StratifyBy(labels);
+            if (groups is not null) crossValidation.GroupBy(groups); // stratified, and each patient in one fold
+            var result = crossValidation
                 .TrainWith(split =>
                 {
                     var preparation = preparations[split.Index] = Prepare(s, split.Train);
@@ -309,7 +319,7 @@ internal static class TrainCommand
         table.AddRow(F(auc), F(acc));
         AnsiConsole.Write(table);
         AnsiConsole.WriteLine(report.Format(classNames: source.ClassNames));
-        AnsiConsole.MarkupLine(Markup.Escape($"Model file: {full}/model.safetensors (use: volume-folder predict --model {full}/model.safetensors SCANS…, or Predictor.Load(...).PredictFile(\"scan.nii.gz\")) · checkpoints: {full}/best.safetensors · history: {full}/history.csv · report: {full}/validation-evaluation.csv"));
+        AnsiConsole.MarkupLine(Markup.Escape($"Model file: {full}/model.safetensors (use: volume-folder predict --model {full}/model.safetensors SCANS…, or Predictor.Load(...).PredictFile(\"scan.nii.gz\")) · checkpoints: {full}/best.safetensors · history: {full}/history.csv · report: {full}/validation-evaluation.csv · split: {full}/split.csv"));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"RESULT medicalnet-resnet{Depth(network.Options)} volumes{(s.Demo ? "-demo" : "")} pretrained={(s.InitWeights is null ? "no" : "yes")} size={string.Join("x", s.Size)} seed={s.Seed} epochs={s.Epochs} best_epoch={result.BestEpoch + 1} val_auc={F(auc)} val_acc={F(acc)}"));
         return 0;
@@ -356,6 +366,49 @@ internal static class TrainCommand
     }
 
     private static bool KeepsBackground(Settings s) => s.Normalization == "volume-nonzero" && (s.IntensityAugment || s.MriArtifacts);
+
+    private static bool IsRegex(string pattern)
+    {
+        try
+        {
+            _ = new Regex(pattern, RegexOptions.CultureInvariant);
+            return true;
+        }
+        catch (ArgumentException)
+        {
+            return false;
+        }
+    }
+
+    // Each sample's patient: the first capture group (else the whole match) of --group-by in its path below --data
+    // ('/'-separated). A path it does not match is refused by name.
+    private static string[] Patients(VolumeFolderSource source, string data, string pattern)
+    {
+        var regex = new Regex(pattern, RegexOptions.CultureInvariant);
+        return source.Samples.Select(sample =>
+        {
+            var relative = Path.GetRelativePath(data, sample.Path).Replace(Path.DirectorySeparatorChar, '/');
+            var match = regex.Match(relative);
+            if (!match.Success)
+                throw new ArgumentException($"--group-by {pattern} does not match {relative}: every volume's path below --data must name its patient.");
+            var patient = match.Groups.Count > 1 && match.Groups[1].Success ? match.Groups[1].Value : match.Value;
+            if (patient.Length == 0) throw new ArgumentException($"--group-by {pattern} finds an empty patient in {relative}.");
+            return patient;
+        }).ToArray();
+    }
+
+    // The hold-out split, for the record: each volume's path below --data, its patient (with --group-by) and its side.
+    private static void WriteSplit(string path, VolumeFolderSource source, string data, string[]? groups, int[] validation)
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
+        var held = validation.ToHashSet();
+        var lines = source.Samples.Select((sample, i) => string.Join(',', Csv(Path.GetRelativePath(data, sample.Path).Replace(Path.DirectorySeparatorChar, '/')),
+            Csv(source.ClassNames[sample.Label]), Csv(groups?[i] ?? ""), held.Contains(i) ? "validation" : "train"));
+        var temporary = path + ".tmp";
+        File.WriteAllLines(temporary, lines.Prepend("path,class,patient,part"));
+        File.Move(temporary, path, overwrite: true);
+        static string Csv(string value) => value.IndexOfAny(new[] { ',', '"', '\n', '\r' }) < 0 ? value : '"' + value.Replace("\"", "\"\"") + '"';
+    }
 
     private static string AugmentationText(Settings s) => string.Create(CultureInfo.InvariantCulture,
         $"Training augmentation: left–right flips{(s.Rotate > 0 ? $", rotation about the depth axis ±{s.Rotate:G4}°" : "")}{(s.Affine is { } a ? string.Create(CultureInfo.InvariantCulture, $", random affine on half the volumes (±{a[0]:G4}° about each axis{(a.Length > 1 ? $", scale ±{a[1]:G4}" : "")}{(a.Length > 2 ? $", shift ±{a[2]:G4}" : "")})") : "")}{(s.IntensityAugment ? $", a bias field, a gamma contrast change, blur{(s.Normalization == "dataset" ? " and an intensity shift" : "")} each on one volume in ten" : "")}{(s.MriArtifacts ? ", Rician noise, Gibbs ringing and a lower resolution each on one volume in ten" : "")}{(KeepsBackground(s) ? " (the zero background kept at 0)" : "")}{(s.Noise > 0 ? $", Gaussian noise (sd {s.Noise:G4}) on one volume in ten" : "")}");

@@ -1,3 +1,4 @@
+using MedVision.Nets.Data.Loading;
 using MedVision.Nets.Data.Nifti;
 using MedVision.Nets.Data.Synthetic;
 using MedVision.Nets.Inference;
@@ -297,6 +298,51 @@ public sealed class VolumeFolderSampleTests : IDisposable
         var optimizer = MedVision.Torch.Optim.OptimizerState.Load(Path.Combine(_folder["tuned"], "last.optimizer.safetensors"));
         optimizer.GroupSizes.Should().HaveCount(2).And.EndWith(2);
         optimizer.Groups[1]["initial_lr"].Should().BeApproximately(10 * optimizer.Groups[0]["initial_lr"], 1e-12);
+    }
+
+    [Fact]
+    public async Task GroupBy_KeepsEachPatientsScansOnOneSideAndInOneFold()
+    {
+        // Seven patients with two scans each (BIDS-like names), the class folder by patient.
+        var data = _folder["patients"];
+        var generator = new PhantomGenerator(size: 12, seed: 5);
+        foreach (var subject in generator.Generate(0, 14))
+        {
+            int patient = subject.Index / 2;
+            var folder = Directory.CreateDirectory(Path.Combine(data, patient % 2 == 0 ? "healthy" : "lesion")).FullName;
+            NiftiWriter.Write(Path.Combine(folder, $"sub-{patient:D2}_ses-{subject.Index % 2 + 1}.nii.gz"), new NiftiImage(subject.Mri, new[] { 12, 12, 12 }));
+        }
+        string[] Common(string output) => ["--data", data, "--size", "12", "12", "12", "--depth", "10", "--epochs", "1", "--batch", "4", "--threads", "2", "--group-by", "(sub-[0-9]+)_ses", "--output", output];
+
+        var holdout = await SampleApp.RunAsync("volume-folder", _folder.Path, [.. Common(_folder["grouped"]), "--val-fraction", "0.3"]);
+        holdout.ExitCode.Should().Be(0, holdout.ToString());
+        var rows = File.ReadAllLines(Path.Combine(_folder["grouped"], "split.csv")).Skip(1).Select(l => l.Split(',')).ToArray();
+        rows.Should().HaveCount(14);
+        rows.Select(r => r[2]).Distinct().Should().HaveCount(7);
+        rows.GroupBy(r => r[2]).Should().OnlyContain(g => g.Select(r => r[3]).Distinct().Count() == 1, "a patient's two scans are on one side");
+        // The split is the library's stratified grouped hold-out, in the source's order (class folders, then files).
+        var labels = rows.Select(r => r[1] == "healthy" ? 0 : 1).ToArray();
+        var expected = DataSplits.StratifiedGroupHoldout(labels, rows.Select(r => r[2]).ToArray(), 0.3, seed: 0).Validation;
+        Enumerable.Range(0, 14).Where(i => rows[i][3] == "validation").Should().Equal(expected);
+        holdout.Text.Should().Contain($"validation {expected.Count(i => labels[i] == 0)} healthy, {expected.Count(i => labels[i] == 1)} lesion ({expected.Length / 2} patients)");
+
+        var folds = await SampleApp.RunAsync("volume-folder", _folder.Path, [.. Common(_folder["grouped-folds"]), "--folds", "3"]);
+        folds.ExitCode.Should().Be(0, folds.ToString());
+        folds.Text.Should().Contain("(7 patients), 3-fold cross-validation (stratified, each patient in one fold)");
+        using var record = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(_folder["grouped-folds"], "folds.json")));
+        var validation = record.RootElement.GetProperty("Validation").EnumerateArray().Select(f => f.EnumerateArray().Select(e => e.GetInt32()).ToArray()).ToArray();
+        validation.SelectMany(f => f).Order().Should().Equal(Enumerable.Range(0, 14));
+        validation.Should().OnlyContain(f => f.Select(i => rows[i][2]).Distinct().Count() * 2 == f.Length, "every fold holds both scans of its patients");
+
+        var unmatched = await SampleApp.RunAsync("volume-folder", _folder.Path, [.. Common(_folder["unmatched"])[..^4], "--group-by", "(patient-[0-9]+)", "--output", _folder["unmatched"]]);
+        unmatched.ExitCode.Should().NotBe(0);
+        unmatched.Error.Should().Contain("--group-by (patient-[0-9]+) does not match healthy/sub-00_ses-1.nii.gz");
+        var tooMany = await SampleApp.RunAsync("volume-folder", _folder.Path, [.. Common(_folder["too-many"]), "--folds", "8"]);
+        tooMany.ExitCode.Should().NotBe(0);
+        tooMany.Error.Should().Contain("--folds 8 exceeds the 7 patients --group-by (sub-[0-9]+)_ses finds");
+        var invalid = await SampleApp.RunAsync("volume-folder", _folder.Path, "--data", data, "--group-by", "(unclosed");
+        invalid.ExitCode.Should().NotBe(0);
+        invalid.Error.Should().Contain("--group-by must be a valid .NET regular expression");
     }
 
     [Fact]

@@ -56,7 +56,9 @@ public sealed class CrossValidationBuilder
 
     /// <summary>
     /// Stratifies the folds by class (<see cref="DataSplits.StratifiedKFold"/>): every class keeps its share in every
-    /// fold. Without it (or <see cref="GroupBy"/>, <see cref="WithSplits"/>) the folds are a plain shuffled k-fold.
+    /// fold. With <see cref="GroupBy"/> too, the folds keep groups whole and the class shares as close as the groups
+    /// allow (<see cref="DataSplits.StratifiedGroupKFold"/>). Without either (or <see cref="WithSplits"/>) the folds
+    /// are a plain shuffled k-fold.
     /// </summary>
     /// <param name="labels">Each sample's class, one per sample of the source, in source order.</param>
     public CrossValidationBuilder StratifyBy(IReadOnlyList<int> labels)
@@ -68,7 +70,8 @@ public sealed class CrossValidationBuilder
 
     /// <summary>
     /// Keeps the samples of a group — a patient's images, a subject's scans — in one fold
-    /// (<see cref="DataSplits.GroupKFold"/>), so that no patient is trained on and validated on at once.
+    /// (<see cref="DataSplits.GroupKFold"/>), so that no patient is trained on and validated on at once. With
+    /// <see cref="StratifyBy"/> too, the folds are also stratified (<see cref="DataSplits.StratifiedGroupKFold"/>).
     /// </summary>
     /// <param name="groups">Each sample's group, one per sample of the source, in source order.</param>
     public CrossValidationBuilder GroupBy(IReadOnlyList<string> groups)
@@ -187,12 +190,12 @@ public sealed class CrossValidationBuilder
     /// <summary>
     /// The folds this configuration gives, without training: the training and validation indices of each.
     /// </summary>
-    /// <exception cref="InvalidOperationException">Both StratifyBy and GroupBy were given, or either with WithSplits.</exception>
+    /// <exception cref="InvalidOperationException">StratifyBy or GroupBy was given with WithSplits.</exception>
     public IReadOnlyList<(int[] Train, int[] Validation)> Folds()
     {
-        if (_labels is not null && _groups is not null) throw new InvalidOperationException("Choose StratifyBy or GroupBy, not both.");
         if (_splits is not null && (_labels is not null || _groups is not null)) throw new InvalidOperationException("WithSplits gives the folds: leave out StratifyBy and GroupBy.");
-        var splits = _splits ?? (_groups is not null ? DataSplits.GroupKFold(_groups, _folds, _seed)
+        var splits = _splits ?? (_groups is not null && _labels is not null ? DataSplits.StratifiedGroupKFold(_labels, _groups, _folds, _seed)
+            : _groups is not null ? DataSplits.GroupKFold(_groups, _folds, _seed)
             : _labels is not null ? DataSplits.StratifiedKFold(_labels, _folds, _seed)
             : DataSplits.KFold(_source.Count, _folds, _seed));
         return splits.Select(s => (s.Train.ToArray(), s.Validation.ToArray())).ToArray();

@@ -352,6 +352,11 @@ public sealed class CrossValidationTests : IDisposable
         var grouped = CrossValidation.Create(Pool(), MedMnistTask.OrdinalRegression).WithFolds(4).GroupBy(groups).Folds();
         foreach (var (train, validation) in grouped)
             validation.Select(i => groups[i]).Intersect(train.Select(i => groups[i])).Should().BeEmpty();
+
+        // Both: the stratified grouped folds of DataSplits, with the builder's seed.
+        var both = CrossValidation.Create(Pool(), MedMnistTask.OrdinalRegression).WithFolds(4).WithSeed(3).StratifyBy(PoolLabels()).GroupBy(groups).Folds();
+        both.Select(f => f.Validation).Should().BeEquivalentTo(DataSplits.StratifiedGroupKFold(PoolLabels(), groups, 4, 3).Select(f => f.Validation), o => o.WithStrictOrdering());
+        both.Select(f => f.Validation).Should().NotBeEquivalentTo(grouped.Select(f => f.Validation), o => o.WithStrictOrdering(), "the class shares now decide too");
     }
 
     [Fact]
@@ -419,8 +424,8 @@ public sealed class CrossValidationTests : IDisposable
         resumeWithoutFolder.Should().Throw<InvalidOperationException>().WithMessage("*SaveTo(directory)*");
         var wrongCount = () => Fresh().StratifyBy(new[] { 0, 1, 2 });
         wrongCount.Should().Throw<ArgumentException>().WithMessage("3 values given for the source's 60 samples*");
-        var both = () => Fresh().StratifyBy(PoolLabels()).GroupBy(Enumerable.Range(0, 60).Select(i => i.ToString(CultureInfo.InvariantCulture)).ToArray()).Folds();
-        both.Should().Throw<InvalidOperationException>().WithMessage("Choose StratifyBy or GroupBy, not both.");
+        var withSplits = () => Fresh().StratifyBy(PoolLabels()).WithSplits(DataSplits.KFold(60, 3)).Folds();
+        withSplits.Should().Throw<InvalidOperationException>().WithMessage("WithSplits gives the folds: leave out StratifyBy and GroupBy.");
         var tooManyFolds = () => Fresh().WithFolds(61);
         tooManyFolds.Should().Throw<ArgumentOutOfRangeException>().WithMessage("*61 folds need at least 61 samples*");
         var otherLabels = () => Fresh().TestOn(new TwoLabelColumns());

@@ -4,7 +4,8 @@ namespace MedVision.Nets.Data.Loading;
 
 /// <summary>
 /// Seeded, stratified splits of a labelled dataset into index sets (use them with <see cref="SubsetSource"/>): a
-/// hold-out validation part and k-fold cross-validation (stratified, plain or grouped by patient; run one with
+/// hold-out validation part (stratified, grouped by patient, or both) and k-fold cross-validation (stratified, plain,
+/// grouped by patient, or stratified and grouped; run one with
 /// <see cref="MedVision.Nets.Training.CrossValidation"/>). Stratified means every class keeps (up to rounding) its share
 /// in every part, which matters for the small, imbalanced datasets of medical imaging.
 /// </summary>
@@ -123,6 +124,222 @@ public static class DataSplits
         return Enumerable.Range(0, folds)
             .Select(f => (Sorted(Enumerable.Range(0, folds).Where(h => h != f).SelectMany(h => assigned[h])), Sorted(assigned[f])))
             .ToArray();
+    }
+
+    /// <summary>
+    /// Stratified grouped k-fold cross-validation (scikit-learn's StratifiedGroupKFold): every group — a patient's
+    /// images, a subject's scans, a cluster of near-duplicate images — falls whole in one fold, and among such splits
+    /// the class shares of the folds are kept as close as the groups allow. The groups, shuffled, are taken in order of
+    /// decreasing spread of their class counts, and each is given to the fold that then minimises the mean over classes
+    /// of the standard deviation, across folds, of the fold's share of the class (ties, as numpy's <c>isclose</c>
+    /// judges them: the fold with fewer samples; then the lowest fold). Every sample is validated exactly once.
+    /// Indices are sorted.
+    /// </summary>
+    /// <remarks>
+    /// With the groups in ordinal order instead of shuffled, the folds are exactly scikit-learn's with
+    /// <c>shuffle=False</c>. (scikit-learn 1.2 and earlier, asked to shuffle, shuffle the groups' class counts apart
+    /// from the groups; here the groups themselves are shuffled.)
+    /// </remarks>
+    /// <param name="labels">Each sample's class (non-negative).</param>
+    /// <param name="groups">Each sample's group (any strings compared ordinally), one per label.</param>
+    /// <param name="folds">Number of folds, at least 2 and at most the number of distinct groups.</param>
+    /// <param name="seed">Seed of the shuffle of the groups (which decides between groups of the same spread).</param>
+    /// <exception cref="ArgumentException">Labels and groups differ in number, a label is negative, a group is null, or there are fewer distinct groups than folds.</exception>
+    public static IReadOnlyList<(int[] Train, int[] Validation)> StratifiedGroupKFold(IReadOnlyList<int> labels, IReadOnlyList<string> groups, int folds, int seed = 0)
+        => StratifiedGroupFolds(labels, groups, folds, seed, shuffle: true);
+
+    // shuffle: false keeps the groups in ordinal order (scikit-learn's shuffle=False), for the reference test.
+    internal static IReadOnlyList<(int[] Train, int[] Validation)> StratifiedGroupFolds(IReadOnlyList<int> labels, IReadOnlyList<string> groups, int folds, int seed, bool shuffle)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(folds, 2);
+        var table = GroupClassTable.Create(labels, groups, seed, shuffle);
+        if (table.Groups.Length < folds)
+            throw new ArgumentOutOfRangeException(nameof(folds), folds, $"{folds} folds need at least {folds} distinct groups; there are {table.Groups.Length}.");
+        int classes = table.ClassTotals.Length;
+        var foldCounts = new double[folds, classes];
+        var assigned = new List<int>[folds];
+        for (int f = 0; f < folds; f++) assigned[f] = new List<int>();
+        foreach (int g in table.BySpread())
+        {
+            var counts = table.Counts[g];
+            int best = -1;
+            double bestEval = double.PositiveInfinity, bestSize = double.PositiveInfinity;
+            for (int f = 0; f < folds; f++)
+            {
+                for (int c = 0; c < classes; c++) foldCounts[f, c] += counts[c];
+                double eval = 0;
+                for (int c = 0; c < classes; c++)
+                {
+                    double mean = 0, squares = 0;
+                    for (int h = 0; h < folds; h++) mean += foldCounts[h, c] / table.ClassTotals[c];
+                    mean /= folds;
+                    for (int h = 0; h < folds; h++)
+                    {
+                        double d = foldCounts[h, c] / table.ClassTotals[c] - mean;
+                        squares += d * d;
+                    }
+                    eval += Math.Sqrt(squares / folds);
+                }
+                eval /= classes;
+                for (int c = 0; c < classes; c++) foldCounts[f, c] -= counts[c];
+                double size = 0;
+                for (int c = 0; c < classes; c++) size += foldCounts[f, c];
+                if (eval < bestEval || (IsClose(eval, bestEval) && size < bestSize))
+                {
+                    (best, bestEval, bestSize) = (f, eval, size);
+                }
+            }
+            for (int c = 0; c < classes; c++) foldCounts[best, c] += counts[c];
+            assigned[best].AddRange(table.Members[g]);
+        }
+        return Enumerable.Range(0, folds)
+            .Select(f => (Sorted(Enumerable.Range(0, folds).Where(h => h != f).SelectMany(h => assigned[h])), Sorted(assigned[f])))
+            .ToArray();
+    }
+
+    /// <summary>
+    /// Splits the samples into training and validation indices by group — a patient's images all on one side — with
+    /// about <paramref name="validationFraction"/> of the samples in validation (scikit-learn's GroupShuffleSplit,
+    /// but by samples rather than by number of groups). The same as <see cref="StratifiedGroupHoldout"/> with every
+    /// sample in one class. Indices are sorted.
+    /// </summary>
+    /// <param name="groups">Each sample's group (any strings compared ordinally).</param>
+    /// <param name="validationFraction">The validation share of the samples, in (0, 1); groups make it approximate.</param>
+    /// <param name="seed">Seed of the shuffle of the groups.</param>
+    /// <exception cref="ArgumentException">A group is null, or there are fewer than two groups.</exception>
+    public static (int[] Train, int[] Validation) GroupHoldout(IReadOnlyList<string> groups, double validationFraction, int seed = 0)
+    {
+        ArgumentNullException.ThrowIfNull(groups);
+        return StratifiedGroupHoldout(new int[groups.Count], groups, validationFraction, seed);
+    }
+
+    /// <summary>
+    /// Splits the samples into training and validation indices by group — a patient's images all on one side — with
+    /// about <paramref name="validationFraction"/> of every class in validation as far as the groups allow. The groups,
+    /// shuffled, are taken largest first, and each goes to the side that keeps every class's count on both sides
+    /// closest to its share of what has been assigned so far (the sum over sides and classes of the squared
+    /// difference, relative to the class's size; ties, as numpy's <c>isclose</c> judges them: the side further below
+    /// its target size). Should one side end empty (two groups, say), the smallest group of the other moves to it.
+    /// Indices are sorted.
+    /// </summary>
+    /// <param name="labels">Each sample's class (non-negative).</param>
+    /// <param name="groups">Each sample's group (any strings compared ordinally), one per label.</param>
+    /// <param name="validationFraction">The validation share, in (0, 1); groups make it approximate.</param>
+    /// <param name="seed">Seed of the shuffle of the groups (which decides between groups of the same size).</param>
+    /// <exception cref="ArgumentException">Labels and groups differ in number, a label is negative, a group is null, or there are fewer than two groups.</exception>
+    public static (int[] Train, int[] Validation) StratifiedGroupHoldout(IReadOnlyList<int> labels, IReadOnlyList<string> groups, double validationFraction, int seed = 0)
+    {
+        if (!(validationFraction > 0 && validationFraction < 1))
+            throw new ArgumentOutOfRangeException(nameof(validationFraction), validationFraction, "The validation fraction must lie strictly between 0 and 1.");
+        var table = GroupClassTable.Create(labels, groups, seed, shuffle: true);
+        if (table.Groups.Length < 2)
+            throw new ArgumentException($"A grouped hold-out needs at least two distinct groups; there is {table.Groups.Length}.", nameof(groups));
+        int classes = table.ClassTotals.Length;
+        double[] share = { 1 - validationFraction, validationFraction };
+        var sideCounts = new double[2, classes];
+        var assignedCounts = new double[classes];
+        var sides = new[] { new List<int>(), new List<int>() };
+        double total = table.ClassTotals.Sum();
+        // Largest first; OrderByDescending is stable, so groups of one size keep their shuffled order.
+        foreach (int g in Enumerable.Range(0, table.Groups.Length).OrderByDescending(g => table.Members[g].Count))
+        {
+            var counts = table.Counts[g];
+            int best = -1;
+            double bestEval = double.PositiveInfinity, bestRoom = double.NegativeInfinity;
+            for (int side = 0; side < 2; side++)
+            {
+                double eval = 0;
+                for (int s = 0; s < 2; s++)
+                    for (int c = 0; c < classes; c++)
+                    {
+                        double d = (sideCounts[s, c] + (s == side ? counts[c] : 0) - share[s] * (assignedCounts[c] + counts[c])) / table.ClassTotals[c];
+                        eval += d * d;
+                    }
+                // Room: how far the side is below its target size before taking the group.
+                double room = share[side] * total - sides[side].Count;
+                bool close = IsClose(eval, bestEval);
+                if ((!close && eval < bestEval) || (close && room > bestRoom))
+                    (best, bestEval, bestRoom) = (side, eval, room);
+            }
+            for (int c = 0; c < classes; c++)
+            {
+                sideCounts[best, c] += counts[c];
+                assignedCounts[c] += counts[c];
+            }
+            sides[best].AddRange(table.Members[g]);
+        }
+        for (int empty = 0; empty < 2; empty++)
+        {
+            if (sides[empty].Count > 0) continue;
+            // The smallest group of the other side (the last of the largest-first order there) moves over.
+            var other = sides[1 - empty];
+            int smallest = Enumerable.Range(0, table.Groups.Length).Where(g => other.Contains(table.Members[g][0])).OrderBy(g => table.Members[g].Count).First();
+            sides[empty].AddRange(table.Members[smallest]);
+            other.RemoveAll(i => table.Members[smallest].Contains(i));
+        }
+        return (Sorted(sides[0]), Sorted(sides[1]));
+    }
+
+    // numpy's isclose with its default tolerances (rtol 1e-5, atol 1e-8), as scikit-learn compares fold evaluations.
+    private static bool IsClose(double a, double b) => !double.IsInfinity(b) && Math.Abs(a - b) <= 1e-8 + 1e-5 * Math.Abs(b);
+
+    // Each group's class counts: groups in ordinal order (or shuffled), classes the distinct labels in ascending order.
+    private sealed class GroupClassTable
+    {
+        public required string[] Groups { get; init; }
+        public required List<int>[] Members { get; init; }
+        public required double[][] Counts { get; init; }
+        public required double[] ClassTotals { get; init; }
+
+        public static GroupClassTable Create(IReadOnlyList<int> labels, IReadOnlyList<string> groups, int seed, bool shuffle)
+        {
+            ArgumentNullException.ThrowIfNull(labels);
+            ArgumentNullException.ThrowIfNull(groups);
+            if (labels.Count != groups.Count)
+                throw new ArgumentException($"There are {labels.Count} labels but {groups.Count} groups: give one of each per sample.", nameof(groups));
+            if (labels.Count == 0) throw new ArgumentException("At least one sample is needed.", nameof(labels));
+            var members = new Dictionary<string, List<int>>(StringComparer.Ordinal);
+            for (int i = 0; i < groups.Count; i++)
+            {
+                if (labels[i] < 0) throw new ArgumentException($"Label {labels[i]} of sample {i} is negative.", nameof(labels));
+                var g = groups[i] ?? throw new ArgumentException($"The group of sample {i} is null.", nameof(groups));
+                if (!members.TryGetValue(g, out var list)) members[g] = list = new List<int>();
+                list.Add(i);
+            }
+            var names = members.Keys.ToArray();
+            Array.Sort(names, StringComparer.Ordinal);
+            if (shuffle)
+            {
+                var rng = new Random(TransformPipeline.SampleSeed(seed, names.Length, -5));
+                for (int i = names.Length - 1; i > 0; i--)
+                {
+                    int j = rng.Next(i + 1);
+                    (names[i], names[j]) = (names[j], names[i]);
+                }
+            }
+            var classes = labels.Distinct().Order().ToArray();
+            var classIndex = classes.Select((c, i) => (c, i)).ToDictionary(x => x.c, x => x.i);
+            var counts = names.Select(n =>
+            {
+                var row = new double[classes.Length];
+                foreach (var i in members[n]) row[classIndex[labels[i]]]++;
+                return row;
+            }).ToArray();
+            var totals = new double[classes.Length];
+            foreach (var l in labels) totals[classIndex[l]]++;
+            return new GroupClassTable { Groups = names, Members = names.Select(n => members[n]).ToArray(), Counts = counts, ClassTotals = totals };
+        }
+
+        // Group positions by decreasing population standard deviation of their class counts; stable.
+        public IEnumerable<int> BySpread()
+        {
+            var spread = Counts.Select(row =>
+            {
+                double mean = row.Average();
+                return Math.Sqrt(row.Sum(x => (x - mean) * (x - mean)) / row.Length);
+            }).ToArray();
+            return Enumerable.Range(0, Groups.Length).OrderByDescending(g => spread[g]);
+        }
     }
 
     // The indices of each class (in class order), shuffled with one generator per (seed, class).
