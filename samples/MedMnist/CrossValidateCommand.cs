@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using MedVision.Nets.Data.Loading;
 using MedVision.Nets.Data.MedMnist;
+using MedVision.Nets.Data.Quality;
 using MedVision.Nets.Inference;
 using MedVision.Nets.Metrics;
 using MedVision.Nets.Models;
@@ -34,20 +35,25 @@ internal static class CrossValidateCommand
         var threads = ModelOptions.Threads();
         var output = new Option<string>("--output") { Description = "Folder of the folds' runs (fold-1 … fold-k, each with its model.safetensors), the ensemble manifest and the summary.", DefaultValueFactory = _ => "runs/medmnist-cv" };
         var calibrate = new Option<bool>("--calibrate") { Description = "Store in each fold's model file the temperature fitted on its own fold's predictions (held out for that model), so that predict and the ensemble report calibrated probabilities (single-label datasets)." };
+        var groupNearDuplicates = new Option<double?>("--group-near-duplicates")
+        {
+            Description = "MAX_DIFFERENCE: keep near-duplicate images (mean absolute difference of pixel values in [0, 1] at most this, e.g. 0.01; see the audit command) in one fold, so that no fold's model trains on a near-copy of an image it then validates; the folds stay stratified as far as the groups allow.",
+            HelpName = "MAX_DIFFERENCE",
+        }.Must(v => v is null || (v >= 0 && double.IsFinite(v.Value)), "finite and at least 0");
         var resume = new Option<bool>("--resume") { Description = "Continue the cross-validation in --output: finished folds are re-predicted, the others continue from their last checkpoint." };
         var command = new Command("cross-validate", "k-fold cross-validation of the MedMNIST recipe on the pooled training and validation splits: every fold's model, its out-of-fold predictions, the spread over the folds and the folds' ensemble on the test split.")
         {
-            dataset, dataFile, model, resolution, folds, epochs, batch, lr, seed, device, threads, output, resume, calibrate,
+            dataset, dataFile, model, resolution, folds, epochs, batch, lr, seed, device, threads, output, resume, calibrate, groupNearDuplicates,
         };
         optimization.AddTo(command, epochs);
         command.SetAction(r => Run(r.GetValue(dataset), r.GetValue(dataFile), r.GetValue(model)!, r.GetValue(resolution), r.GetResult(resolution) is { Implicit: false },
             r.GetValue(folds), r.GetValue(epochs), r.GetValue(batch), r.GetValue(lr), optimization.Read(r), r.GetValue(seed), Device.Parse(r.GetValue(device)!),
-            r.GetValue(threads), r.GetValue(output)!, r.GetValue(resume), r.GetValue(calibrate)));
+            r.GetValue(threads), r.GetValue(output)!, r.GetValue(resume), r.GetValue(calibrate), r.GetValue(groupNearDuplicates)));
         return command;
     }
 
     private static int Run(string? datasetName, string? dataFile, string modelName, int requestedResolution, bool resolutionGiven, int folds, int epochs, int batch,
-        double learningRate, OptimizationRecipe optimization, int seed, Device device, int threads, string output, bool resume, bool calibrate)
+        double learningRate, OptimizationRecipe optimization, int seed, Device device, int threads, string output, bool resume, bool calibrate, double? groupNearDuplicates)
     {
         Tensors.NumThreads = threads;
         var data = TrainCommand.LoadDataset(datasetName, dataFile);
@@ -93,6 +99,17 @@ internal static class CrossValidateCommand
         // Stratified by class (multi-label datasets: a plain shuffled k-fold).
         if (info.Task != MedMnistTask.MultiLabel)
             crossValidation.StratifyBy(Enumerable.Range(0, data.Train.Count).Select(i => data.Train.Labels[i, 0]).Concat(Enumerable.Range(0, data.Validation.Count).Select(i => data.Validation.Labels[i, 0])).ToArray());
+        if (groupNearDuplicates is double maxDifference)
+        {
+            // Each cluster of near-duplicates in one fold: stratified grouped folds (grouped folds for multi-label data).
+            var groups = NearDuplicates.Groups(pool, maxDifference);
+            var clusters = groups.Where(g => !g.StartsWith("image-", StringComparison.Ordinal)).ToArray();
+            if (clusters.Distinct().Count() + groups.Length - clusters.Length < folds)
+                throw new ArgumentException($"--folds {folds} exceeds the {clusters.Distinct().Count() + groups.Length - clusters.Length} groups of near-duplicates at --group-near-duplicates {maxDifference.ToString(CultureInfo.InvariantCulture)}.");
+            crossValidation.GroupBy(groups);
+            AnsiConsole.MarkupLine(Markup.Escape(string.Create(CultureInfo.InvariantCulture,
+                $"Near-duplicates (mean absolute difference ≤ {maxDifference:G4}) kept in one fold: {clusters.Length} of the {pool.Count} images in {clusters.Distinct().Count()} groups")));
+        }
 
         var result = crossValidation.Run(split =>
         {
@@ -113,7 +130,7 @@ internal static class CrossValidateCommand
         AnsiConsole.MarkupLine($"Ensemble manifest: {m} (use: medmnist predict --model {m} IMAGES…, or medmnist evaluate --model {m})");
         AnsiConsole.MarkupLine($"Fold models: {full}/fold-N/model.safetensors · summary: {full}/{CrossValidationBuilder.ResultFileName} · out-of-fold predictions: {full}/{CrossValidationBuilder.OutOfFoldFileName}");
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"RESULT cross-validation {modelName} {info.Name} folds={folds} seed={seed} epochs={epochs} val_auc={result.ValidationAuc.Mean:F4}±{result.ValidationAuc.StandardDeviation:F4} oof_auc={result.OutOfFold.Auc:F4} oof_acc={result.OutOfFold.Acc:F4} test_auc={result.TestAuc.Mean:F4}±{result.TestAuc.StandardDeviation:F4} ensemble_test_auc={result.EnsembleTest.Auc:F4} ensemble_test_acc={result.EnsembleTest.Acc:F4}"));
+            $"RESULT cross-validation {modelName} {info.Name} folds={folds} seed={seed} epochs={epochs} val_auc={result.ValidationAuc.Mean:F4}±{result.ValidationAuc.StandardDeviation:F4} oof_auc={result.OutOfFold.Auc:F4} oof_acc={result.OutOfFold.Acc:F4} test_auc={result.TestAuc.Mean:F4}±{result.TestAuc.StandardDeviation:F4} ensemble_test_auc={result.EnsembleTest.Auc:F4} ensemble_test_acc={result.EnsembleTest.Acc:F4}{(groupNearDuplicates is double g ? $" group_near_duplicates={g:G4}" : "")}"));
         return 0;
     }
 }

@@ -11,4 +11,5 @@ root.Subcommands.Add(CompareCommand.Create());
 root.Subcommands.Add(CrossValidateCommand.Create());
 root.Subcommands.Add(ExportCommand.Create());
 root.Subcommands.Add(FindLrCommand.Create());
+root.Subcommands.Add(AuditCommand.Create());
 return MedVision.Samples.SampleCommandLine.Invoke(root, args);

@@ -32,6 +32,26 @@ public static class TinyRetinaMnist
         NpzArchive.Write(path, arrays);
     }
 
+    /// <summary>
+    /// Writes an .npz whose splits hold the given images of the shipped RetinaMNIST (each named by its split and index
+    /// there, so an image may be copied into several splits), with their own labels unless <paramref name="label"/>
+    /// gives another for (split written, position).
+    /// </summary>
+    public static void WriteFrom(string path, (string Split, int Index)[] train, (string Split, int Index)[] val, (string Split, int Index)[] test, Func<string, int, int?>? label = null)
+    {
+        var data = MedMnistDataset.LoadEmbeddedRetinaMnist();
+        MedMnistSplitData Split(string name) => name switch { "train" => data.Train, "val" => data.Validation, "test" => data.Test, _ => throw new ArgumentException(name) };
+        var arrays = new Dictionary<string, NpyArray>();
+        foreach (var (prefix, items) in new[] { ("train", train), ("val", val), ("test", test) })
+        {
+            var pixels = items.SelectMany(x => Split(x.Split).GetImage(x.Index).ToArray()).ToArray();
+            var labels = items.Select((x, i) => (byte)(label?.Invoke(prefix, i) ?? Split(x.Split).Labels[x.Index, 0])).ToArray();
+            arrays[prefix + "_images"] = NpyArray.FromBytes(pixels, items.Length, 28, 28, 3);
+            arrays[prefix + "_labels"] = NpyArray.FromBytes(labels, items.Length, 1);
+        }
+        NpzArchive.Write(path, arrays);
+    }
+
     /// <summary>Writes test images <c>0..count-1</c> of the shipped RetinaMNIST as PNG files named <c>test{i}.png</c> into <paramref name="folder"/>.</summary>
     public static string[] WritePngs(string folder, int count)
     {
