@@ -1,5 +1,6 @@
 // The "crossval" mode: DataSplits' k-fold splits and CrossValidation's configuration (folds, stratification, groups,
 // given splits), now and then run end to end with a tiny classifier.
+using System.Globalization;
 using MedVision.Nets.Data.Loading;
 using MedVision.Nets.Metrics;
 using MedVision.Nets.Training;
@@ -8,12 +9,13 @@ using MedVision.Torch;
 internal static partial class ApiFuzz
 {
     /// <summary>
-    /// A source of 1–40 samples with random classes, split by a random choice of plain, stratified or grouped k-fold
-    /// (random fold counts, now and then out of range) or by given splits (valid ones, now and then damaged: a sample
-    /// validated twice or never, trained on by its own fold, out of range, an empty side). Oracles: computed folds
-    /// validate every sample exactly once, each fold's training set is the complement of its validation set, plain and
-    /// stratified fold sizes differ by at most one (stratified: every class's count too), grouped folds hold whole
-    /// groups; given splits are accepted exactly when an independent check finds them valid, and returned unchanged.
+    /// A source of 1–40 samples with random classes, split by a random choice of plain, stratified, grouped or
+    /// stratified grouped k-fold (random fold counts, now and then out of range) or by given splits (valid ones, now
+    /// and then damaged: a sample validated twice or never, trained on by its own fold, out of range, an empty side).
+    /// Oracles: computed folds validate every sample exactly once, each fold's training set is the complement of its
+    /// validation set, plain and stratified fold sizes differ by at most one (stratified: every class's count too),
+    /// grouped folds hold whole groups; given splits are accepted exactly when an independent check finds them valid,
+    /// and returned unchanged. Grouped cases also take a grouped hold-out half the time (see GroupHoldoutStep).
     /// One case in six runs the cross-validation for one epoch: one fold per split, the out-of-fold labels those of
     /// the source, each sample predicted by the fold that validates it, metrics in [0, 1] or NaN, files written.
     /// </summary>
@@ -27,7 +29,7 @@ internal static partial class ApiFuzz
         steps.Add($"{n} samples, {folds} folds");
         Last = "CrossValidation.Create";
         var builder = CrossValidation.Create(source, MedMnistTask.MultiClass);
-        int kind = rng.Next(4);
+        int kind = rng.Next(5);
         string[]? groups = null;
         (int[] Train, int[] Validation)[]? given = null;
         bool givenValid = true;
@@ -55,11 +57,16 @@ internal static partial class ApiFuzz
                 Last = "StratifyBy";
                 builder.StratifyBy(labels);
             }
-            else if (kind == 2)
+            else if (kind is 2 or 4)
             {
                 int distinct = rng.Next(1, n + 1);
                 groups = Enumerable.Range(0, n).Select(_ => $"p{rng.Next(distinct)}").ToArray();
-                steps.Add($"{groups.Distinct().Count()} groups");
+                steps.Add($"{groups.Distinct().Count()} groups{(kind == 4 ? ", stratified" : "")}");
+                if (kind == 4)
+                {
+                    Last = "StratifyBy";
+                    builder.StratifyBy(labels);
+                }
                 Last = "GroupBy";
                 builder.GroupBy(groups);
             }
@@ -90,6 +97,7 @@ internal static partial class ApiFuzz
                         throw new ArithmeticException($"{string.Join(" → ", steps)}: a group on both sides of a fold");
         }
 
+        if (groups is not null && rng.Next(2) == 0) GroupHoldoutStep(rng, labels, groups, steps);
         if (rng.Next(6) != 0) return;
         var folder = Directory.CreateTempSubdirectory("mvfuzz-cv-").FullName;
         try
@@ -121,6 +129,35 @@ internal static partial class ApiFuzz
         {
             Directory.Delete(folder, recursive: true);
         }
+    }
+
+    // A grouped hold-out (stratified or not) at a random fraction, now and then out of range. Oracle: refused exactly
+    // when the fraction is outside (0, 1) or there are fewer than two groups; otherwise a partition, sorted, both sides
+    // non-empty, no group on both sides, and the same split again for the same seed.
+    private static void GroupHoldoutStep(Random rng, int[] labels, string[] groups, List<string> steps)
+    {
+        double fraction = rng.Next(8) == 0 ? new[] { 0, 1, -0.5, 1.5, double.NaN }[rng.Next(5)] : rng.NextDouble();
+        bool stratified = rng.Next(2) == 0;
+        int holdoutSeed = rng.Next(100);
+        steps.Add(string.Create(CultureInfo.InvariantCulture, $"{(stratified ? "stratified " : "")}group hold-out of {fraction:G4}"));
+        bool valid = fraction > 0 && fraction < 1 && groups.Distinct().Count() >= 2;
+        (int[] Train, int[] Validation) Split() => stratified ? DataSplits.StratifiedGroupHoldout(labels, groups, fraction, holdoutSeed) : DataSplits.GroupHoldout(groups, fraction, holdoutSeed);
+        (int[] Train, int[] Validation) split;
+        Last = stratified ? "StratifiedGroupHoldout" : "GroupHoldout";
+        try
+        {
+            split = Split();
+        }
+        catch (ArgumentException) when (!valid)
+        {
+            return;
+        }
+        if (!valid) throw new ArithmeticException($"{string.Join(" → ", steps)}: accepted");
+        if (split.Train.Length == 0 || split.Validation.Length == 0) throw new ArithmeticException($"{string.Join(" → ", steps)}: an empty side");
+        if (!split.Train.Concat(split.Validation).Order().SequenceEqual(Enumerable.Range(0, labels.Length))) throw new ArithmeticException($"{string.Join(" → ", steps)}: the sides are not a partition");
+        if (!split.Train.SequenceEqual(split.Train.Order()) || !split.Validation.SequenceEqual(split.Validation.Order())) throw new ArithmeticException($"{string.Join(" → ", steps)}: unsorted");
+        if (split.Validation.Select(i => groups[i]).Intersect(split.Train.Select(i => groups[i])).Any()) throw new ArithmeticException($"{string.Join(" → ", steps)}: a group on both sides");
+        if (!Split().Validation.SequenceEqual(split.Validation)) throw new ArithmeticException($"{string.Join(" → ", steps)}: another split for the same seed");
     }
 
     // Every sample validated by exactly one fold; each fold's training set the complement of its validation set, sorted.

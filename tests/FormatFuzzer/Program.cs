@@ -72,6 +72,7 @@ if (format == "networks") return RunOps("networks", ApiFuzz.NetworkStep, seed, i
 if (format == "predictor") return RunOps("predictor", ApiFuzz.PredictorStep, seed, iterations, report);
 if (format == "ensemble") return RunOps("ensemble", ApiFuzz.EnsembleStep, seed, iterations, report);
 if (format == "crossval") return RunOps("crossval", ApiFuzz.CrossValidationStep, seed, iterations, report);
+if (format == "duplicates") return RunOps("duplicates", ApiFuzz.DuplicateStep, seed, iterations, report);
 if (format == "trainer") return RunOps("trainer", ApiFuzz.TrainerStep, seed, iterations, report);
 if (format == "explain") return RunOps("explain", ApiFuzz.ExplainStep, seed, iterations, report);
 if (format == "resample") return RunOps("resample", ApiFuzz.ResampleStep, seed, iterations, report);

@@ -5,6 +5,7 @@ using MedVision.Nets.Data.Images;
 using MedVision.Nets.Data.Loading;
 using MedVision.Nets.Data.MedMnist;
 using MedVision.Nets.Data.Nifti;
+using MedVision.Nets.Data.Quality;
 using MedVision.Nets.Data.Synthetic;
 using MedVision.Nets.Explainability;
 using MedVision.Nets.Inference;
@@ -749,6 +750,50 @@ public sealed class GuideExamplesTests
     }
 
     [Fact]
+    public void SplitAuditExample()
+    {
+        var root = Directory.CreateTempSubdirectory("mvn-guide-audit-").FullName;
+        try
+        {
+            var output = root;
+            var data = MedMnistDataset.LoadEmbeddedRetinaMnist();
+            var labels = Enumerable.Range(0, data.Train.Count).Select(i => data.Train.Labels[i, 0]).Concat(Enumerable.Range(0, data.Validation.Count).Select(i => data.Validation.Labels[i, 0])).ToArray();
+            // snippet: split-audit
+            var audit = SplitAudit.Create()
+                .AddSplit("train", new MedMnistImageSource(data.Train))    // AddSplit(name, source, patientIds) also checks patients
+                .AddSplit("val", new MedMnistImageSource(data.Validation))
+                .AddSplit("test", new MedMnistImageSource(data.Test))
+                .WithMaxDifference(NearDuplicates.DefaultMaxDifference)    // mean absolute difference of pixels in [0, 1]
+                .Run();
+            Console.WriteLine(audit);                                      // pairs within and between splits, label conflicts
+            audit.WriteCsv(Path.Combine(output, "near-duplicates.csv"));
+            var nearest = NearDuplicates.Nearest(new MedMnistImageSource(data.Test), new MedMnistImageSource(data.Train));
+            Console.WriteLine($"closest test image to the training split: {nearest.Min(n => n.Difference):F4}");
+
+            // Folds of the pooled splits with near-copies in one fold, stratified as far as the groups allow:
+            var pool = new ConcatSource(new MedMnistImageSource(data.Train), new MedMnistImageSource(data.Validation));
+            string[] groups = NearDuplicates.Groups(pool);                 // "near-duplicates-K", or "image-I" for the rest
+            var folds = DataSplits.StratifiedGroupKFold(labels, groups, folds: 5, seed: 0);   // CrossValidation: StratifyBy(labels).GroupBy(groups)
+            var (train, validation) = DataSplits.StratifiedGroupHoldout(labels, groups, validationFraction: 0.2);  // or by patient
+            // end snippet
+            audit.Duplicates.Should().HaveCount(26);
+            audit.CrossSplit.Should().BeEmpty();
+            audit.LabelConflicts.Should().BeEmpty();
+            File.ReadAllLines(Path.Combine(output, "near-duplicates.csv")).Should().HaveCount(27);
+            nearest.Min(n => n.Difference).Should().BeGreaterThan(NearDuplicates.DefaultMaxDifference);
+            groups.Where(g => g.StartsWith("near-duplicates-", StringComparison.Ordinal)).Should().HaveCount(2 * 23, "the 17 pairs of train and 6 of val");
+            foreach (var (foldTrain, foldValidation) in folds)
+                foldValidation.Select(i => groups[i]).Intersect(foldTrain.Select(i => groups[i])).Should().BeEmpty();
+            validation.Select(i => groups[i]).Intersect(train.Select(i => groups[i])).Should().BeEmpty();
+            ((double)validation.Length).Should().BeApproximately(240, 10);
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
+    }
+
+    [Fact]
     public void ModelComparisonExample()
     {
         var root = Directory.CreateTempSubdirectory("mvn-guide-compare-").FullName;
@@ -846,7 +891,7 @@ public sealed class GuideExamplesTests
         var source = File.ReadAllText(Path.Combine(root, "tests", "MedVision.Nets.Tests", "Docs", "GuideExamplesTests.cs"));
         var guide = File.ReadAllText(Path.Combine(root, "docs", "guide.md")).ReplaceLineEndings("\n");
         var snippets = Regex.Matches(source.ReplaceLineEndings("\n"), @"// snippet: (?<name>[a-z-]+)\n(?<code>.*?)\n[ ]*// end snippet", RegexOptions.Singleline);
-        snippets.Should().HaveCount(25);
+        snippets.Should().HaveCount(26);
         foreach (Match snippet in snippets)
         {
             var code = Dedent(snippet.Groups["code"].Value);

@@ -29,7 +29,7 @@ public static class NearDuplicates
 {
     /// <summary>
     /// The default threshold, 0.01: a mean absolute difference of 2.55 grey levels in 8-bit images. In RetinaMNIST the
-    /// pairs below it differ by 0.005–0.008, and the nearest other images by 0.02 and more.
+    /// 26 pairs below it differ by 0.0007–0.0076, and the next closest pairs by 0.0158 and more.
     /// </summary>
     public const double DefaultMaxDifference = 0.01;
 
