@@ -103,6 +103,18 @@ public sealed class SplitAuditBuilder
 /// <param name="SecondLabels">The second image's labels.</param>
 public sealed record SplitDuplicate(string FirstSplit, int FirstIndex, string SecondSplit, int SecondIndex, double Difference, IReadOnlyList<int> FirstLabels, IReadOnlyList<int> SecondLabels)
 {
+    /// <summary>The split of the first image (the earlier split in the audit's order).</summary>
+    public string FirstSplit { get; init; } = FirstSplit ?? throw new ArgumentNullException(nameof(FirstSplit));
+
+    /// <summary>The split of the second image.</summary>
+    public string SecondSplit { get; init; } = SecondSplit ?? throw new ArgumentNullException(nameof(SecondSplit));
+
+    /// <summary>The first image's labels.</summary>
+    public IReadOnlyList<int> FirstLabels { get; init; } = FirstLabels ?? throw new ArgumentNullException(nameof(FirstLabels));
+
+    /// <summary>The second image's labels.</summary>
+    public IReadOnlyList<int> SecondLabels { get; init; } = SecondLabels ?? throw new ArgumentNullException(nameof(SecondLabels));
+
     /// <summary>Whether the two images are in different splits (leakage between them).</summary>
     public bool IsCrossSplit => FirstSplit != SecondSplit;
 
@@ -113,7 +125,14 @@ public sealed record SplitDuplicate(string FirstSplit, int FirstIndex, string Se
 /// <summary>A group (patient) with samples in more than one split.</summary>
 /// <param name="Group">The group's name.</param>
 /// <param name="CountBySplit">How many of its samples each split holds.</param>
-public sealed record GroupOverlap(string Group, IReadOnlyDictionary<string, int> CountBySplit);
+public sealed record GroupOverlap(string Group, IReadOnlyDictionary<string, int> CountBySplit)
+{
+    /// <summary>The group's name.</summary>
+    public string Group { get; init; } = Group ?? throw new ArgumentNullException(nameof(Group));
+
+    /// <summary>How many of its samples each split holds.</summary>
+    public IReadOnlyDictionary<string, int> CountBySplit { get; init; } = CountBySplit ?? throw new ArgumentNullException(nameof(CountBySplit));
+}
 
 /// <summary>What a <see cref="SplitAudit"/> found.</summary>
 public sealed class SplitAuditResult
