@@ -98,13 +98,15 @@ internal static class CompareCommand
         {
             var perClass = new Table().AddColumn(info.Task == MedMnistTask.MultiLabel ? "label" : "class")
                 .AddColumn(new TableColumn("AUC A").RightAligned()).AddColumn(new TableColumn("AUC B").RightAligned())
-                .AddColumn(new TableColumn(Markup.Escape("Δ [95% CI]")).RightAligned()).AddColumn(new TableColumn("p").RightAligned());
+                .AddColumn(new TableColumn(Markup.Escape("Δ [95% CI]")).RightAligned()).AddColumn(new TableColumn("p").RightAligned())
+                .AddColumn(new TableColumn("p (Holm)").RightAligned());
+            var holm = delong.AdjustedPerClassPValues(MultipleTestingMethod.Holm);
             for (int k = 0; k < delong.PerClass.Count; k++)
             {
                 var c = delong.PerClass[k];
-                perClass.AddRow(Markup.Escape($"{k}: {info.ClassNames[k]}"), F(c.AucA), F(c.AucB), Markup.Escape(SignedWithInterval(c.Difference, c.DifferenceInterval)), P(c.PValue));
+                perClass.AddRow(Markup.Escape($"{k}: {info.ClassNames[k]}"), F(c.AucA), F(c.AucB), Markup.Escape(SignedWithInterval(c.Difference, c.DifferenceInterval)), P(c.PValue), P(holm[k]));
             }
-            perClass.Caption("one-vs-rest AUCs, DeLong's test per class (p-values not adjusted for the number of classes)", new Style(decoration: Decoration.None));
+            perClass.Caption($"one-vs-rest AUCs, DeLong's test per class; p (Holm): adjusted for the {holm.Count(p => !double.IsNaN(p))} classes tested", new Style(decoration: Decoration.None));
             AnsiConsole.Write(perClass);
         }
 

@@ -305,7 +305,7 @@ public sealed class MedMnistSampleTests(MedMnistTrainedRun run) : IClassFixture<
             var compare = await SampleApp.RunAsync("medmnist", run.Folder.Path,
                 "compare", "--model", modelA, "--against", modelB, "--split", split, "--data-file", run.DataFile, "--threads", "1");
             compare.ExitCode.Should().Be(0, compare.ToString());
-            compare.Text.Should().Contain($"on the {split} split of retinamnist (16 images, OrdinalRegression)").And.Contain("DeLong's test per class");
+            compare.Text.Should().Contain($"on the {split} split of retinamnist (16 images, OrdinalRegression)").And.Contain("DeLong's test per class").And.Contain("p (Holm): adjusted for the");
             var line = compare.Lines("COMPARISON").Should().ContainSingle().Subject;
             line["#0"].Should().Be("run");
             line["#1"].Should().Be("run-compare-seed3");

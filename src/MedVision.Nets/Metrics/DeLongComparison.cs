@@ -62,6 +62,14 @@ public sealed class DeLongComparison
     /// <summary>Why a value is undefined, and which classes the mean leaves out.</summary>
     public IReadOnlyList<string> Warnings { get; }
 
+    /// <summary>
+    /// The per-class p-values of <see cref="PerClass"/> adjusted for their number (<see cref="MultipleTesting.Adjust"/>;
+    /// Holm's by default): testing five grades at 5% each finds some "significant" difference by chance far more often
+    /// than 5%. A class without a variance keeps NaN and does not count.
+    /// </summary>
+    public double[] AdjustedPerClassPValues(MultipleTestingMethod method = MultipleTestingMethod.Holm) =>
+        MultipleTesting.Adjust(PerClass.Select(c => c.PValue).ToArray(), method);
+
     /// <summary>Whether the test is defined and rejects equal AUCs at significance level <paramref name="alpha"/>.</summary>
     /// <param name="alpha">The significance level, in (0, 1); 0.05 by convention.</param>
     /// <returns><see langword="true"/> when <see cref="PValue"/> &lt; <paramref name="alpha"/>.</returns>
