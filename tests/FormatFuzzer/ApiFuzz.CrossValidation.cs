@@ -148,10 +148,11 @@ internal static partial class ApiFuzz
         {
             split = Split();
         }
-        catch (ArgumentException) when (!valid)
+        catch (ArgumentException e) when (valid)
         {
-            return;
+            throw new ArithmeticException($"{string.Join(" → ", steps)}: refused a valid hold-out: {e.Message}");
         }
+        // (A refusal of a bad fraction or too few groups propagates: the harness counts it as accepted.)
         if (!valid) throw new ArithmeticException($"{string.Join(" → ", steps)}: accepted");
         if (split.Train.Length == 0 || split.Validation.Length == 0) throw new ArithmeticException($"{string.Join(" → ", steps)}: an empty side");
         if (!split.Train.Concat(split.Validation).Order().SequenceEqual(Enumerable.Range(0, labels.Length))) throw new ArithmeticException($"{string.Join(" → ", steps)}: the sides are not a partition");

@@ -65,7 +65,9 @@ internal static partial class ApiFuzz
         steps.Add($"shape ({string.Join(", ", shape)}), sources of {string.Join(", ", sets.Select(s => s.Count))}, threshold {threshold}{(badShape ? ", a misshapen image" : "")}{(badValue ? ", a non-finite value" : "")}");
         var sources = sets.Select((set, s) => (ILabeledImageSource)new ImageListSource(set.Select((d, i) => new FloatImage(d, shapes[s][i])).ToList(), rng)).ToArray();
         bool thresholdValid = threshold >= 0 && double.IsFinite(threshold);
-        bool valid = thresholdValid && !badShape && !badValue;
+        // Bad input is what the data is, not what was planted: a lone misshapen image has no other shape to clash with.
+        var allShapes = shapes.SelectMany(x => x).ToArray();
+        bool valid = thresholdValid && allShapes.All(x => x.SequenceEqual(allShapes[0])) && sets.All(set => set.All(d => d.All(float.IsFinite)));
 
         static double Brute(float[] a, float[] b)
         {
@@ -83,18 +85,19 @@ internal static partial class ApiFuzz
                     throw new ArithmeticException($"{string.Join(" → ", steps)}: {what}: pair ({a}, {b}) at {d} {(found.Contains((a, b)) ? "reported" : "missed")}");
         }
 
+        // A bad shape or value in another source than the first is not the first call's business.
+        bool firstBad = !thresholdValid || (sets[0].Count > 0 && (shapes[0].Any(s => !s.SequenceEqual(shapes[0][0])) || sets[0].Any(d => d.Any(v => !float.IsFinite(v)))));
         Last = "NearDuplicates.Find";
         IReadOnlyList<NearDuplicatePair> within;
         try
         {
             within = NearDuplicates.Find(sources[0], threshold);
         }
-        catch (ArgumentException) when (!valid)
+        catch (ArgumentException e) when (!firstBad)
         {
-            return;
+            throw new ArithmeticException($"{string.Join(" → ", steps)}: refused good input: {e.Message}");
         }
-        // A bad shape or value in another source than the first is not this call's business.
-        bool firstBad = !thresholdValid || (sets[0].Count > 0 && (shapes[0].Any(s => !s.SequenceEqual(shapes[0][0])) || sets[0].Any(d => d.Any(v => !float.IsFinite(v)))));
+        // (A refusal of bad input propagates: the harness counts it as accepted.)
         if (firstBad) throw new ArithmeticException($"{string.Join(" → ", steps)}: accepted");
         var first = sets[0];
         Expect("Find", within.Select(p => (p.First, p.Second)),
@@ -114,7 +117,16 @@ internal static partial class ApiFuzz
         foreach (var name in groups.Where(g => g.StartsWith("image-", StringComparison.Ordinal)))
             if (groups.Count(g => g == name) != 1) throw new ArithmeticException($"{string.Join(" → ", steps)}: {name} names several images");
 
-        if (sourceCount < 2 || !valid) return;
+        if (sourceCount < 2) return;
+        if (!valid)
+        {
+            // The bad shape or value is in another source: the audit of all of them refuses it.
+            Last = "SplitAudit (bad input)";
+            var refusing = SplitAudit.Create();
+            for (int s = 0; s < sourceCount; s++) refusing.AddSplit($"s{s}", sources[s]);
+            refusing.Run();
+            throw new ArithmeticException($"{string.Join(" → ", steps)}: the audit accepted a misshapen image or a non-finite value");
+        }
         var second = sets[1];
         Last = "NearDuplicates.Find(other)";
         var between = NearDuplicates.Find(sources[0], sources[1], threshold);
