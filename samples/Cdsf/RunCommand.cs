@@ -43,7 +43,7 @@ internal static class RunCommand
         var classificationWeight = new Option<double>("--classification-weight") { Description = "Weight of the MDM's cross-entropy on the synthetic pair in the ISM's loss.", DefaultValueFactory = _ => defaults.ClassificationWeight }.NonNegative();
         var seed = new Option<int>("--seed") { Description = "Seed of the phantoms, the split, the weights and the order.", DefaultValueFactory = _ => 0 };
         var device = new Option<string>("--device") { Description = "cpu, cuda or cuda:N.", DefaultValueFactory = _ => "cpu" }.IsDevice();
-        var threads = new Option<int>("--threads") { Description = "libtorch intra-op threads (default: the number of processors).", DefaultValueFactory = _ => Environment.ProcessorCount }.AtLeast(1);
+        var threads = SampleCommandLine.Threads();
         var output = new Option<string>("--output") { Description = "Folder for results.csv.", DefaultValueFactory = _ => "runs/cdsf" };
         var command = new Command("run", "Train CDSF, a diagnosis-only baseline and an MRI-only baseline and evaluate diagnosis and synthesis on held-out subjects.")
         {

@@ -30,7 +30,7 @@ internal static class CompareCommand
         var dataFile = ModelOptions.DataFile();
         var device = ModelOptions.DeviceChoice();
         var flips = ModelOptions.Flips();
-        var threads = new Option<int>("--threads") { Description = "libtorch intra-op threads.", DefaultValueFactory = _ => Environment.ProcessorCount }.AtLeast(1);
+        var threads = SampleCommandLine.Threads();
         var resamples = new Option<int>("--resamples") { Description = "Paired bootstrap resamples for the intervals of the differences.", DefaultValueFactory = _ => 1000 }.AtLeast(100);
         var command = new Command("compare", "Compare two models on the same split: DeLong's test of their AUCs (overall and per class), McNemar's exact test of their accuracies, and paired bootstrap intervals of both differences.")
         {

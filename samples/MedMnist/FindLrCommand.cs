@@ -28,7 +28,7 @@ internal static class FindLrCommand
         var steps = new Option<int>("--steps") { Description = "Training steps of the sweep (rates grow geometrically); it stops early once the smoothed loss exceeds 5× its lowest.", DefaultValueFactory = _ => 100 }.AtLeast(2);
         var seed = new Option<int>("--seed") { Description = "Seed of weights and shuffling.", DefaultValueFactory = _ => 0 };
         var device = new Option<string>("--device") { Description = "cpu, cuda or cuda:N.", DefaultValueFactory = _ => "cpu" }.IsDevice();
-        var threads = new Option<int>("--threads") { Description = "libtorch intra-op threads.", DefaultValueFactory = _ => Environment.ProcessorCount }.AtLeast(1);
+        var threads = SampleCommandLine.Threads();
         var output = new Option<string>("--output") { Description = "Folder for lr-finder.svg (the curve) and lr-finder.csv.", DefaultValueFactory = _ => "runs/find-lr" };
         var optimization = new OptimizationCommandLine();
         var command = new Command("find-lr", "Run the learning-rate range test (Smith; fast.ai's lr_find) and suggest --lr for train.")

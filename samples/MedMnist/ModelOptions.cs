@@ -92,7 +92,7 @@ internal static class ModelOptions
     public static Option<string> DeviceChoice() => new Option<string>("--device") { Description = "cpu, cuda or cuda:N.", DefaultValueFactory = _ => "cpu" }.IsDevice();
 
     /// <summary>--threads of the training commands.</summary>
-    public static Option<int> Threads() => new Option<int>("--threads") { Description = "libtorch intra-op threads per process (default: MEDVISION_THREADS, else the number of processors).", DefaultValueFactory = _ => DistributedCommandLine.DefaultThreads }.AtLeast(1);
+    public static Option<int> Threads() => SampleCommandLine.Threads();
 
     /// <summary>--mixed-precision: the network under bfloat16 autocast.</summary>
     public static Option<bool> MixedPrecision(string description) => new("--mixed-precision") { Description = description };

@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Globalization;
 using MedVision.Torch.Distributed;
 
 namespace MedVision.Samples;
@@ -50,6 +49,5 @@ internal sealed class DistributedCommandLine
     };
 
     /// <summary>Default intra-op threads: MEDVISION_THREADS (set by the launcher), else the number of processors.</summary>
-    public static int DefaultThreads =>
-        int.TryParse(Environment.GetEnvironmentVariable("MEDVISION_THREADS"), NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) && n > 0 ? n : Environment.ProcessorCount;
+    public static int DefaultThreads => SampleCommandLine.DefaultThreads;
 }

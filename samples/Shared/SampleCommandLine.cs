@@ -47,6 +47,20 @@ internal static class SampleCommandLine
         $"[bold]MedVision.Nets[/] · libtorch {Tensors.Version}{(Tensors.Cuda.CompiledVersion is { } cuda ? $" (CUDA {cuda})" : "")} · {Tensors.NumThreads} threads · device {device}" +
         (Tensors.OneDnnSelfCheck == OneDnnCheckResult.Failed ? " · [yellow]oneDNN off: this libtorch's oneDNN failed the convolution-gradient check (docs/troubleshooting.md)[/]" : "");
 
+    /// <summary>
+    /// The default of every command's --threads: MEDVISION_THREADS when it is a positive number (a launcher's share of
+    /// the cores for each of its processes), else the number of processors.
+    /// </summary>
+    public static int DefaultThreads =>
+        int.TryParse(Environment.GetEnvironmentVariable("MEDVISION_THREADS"), System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out var n) && n > 0 ? n : Environment.ProcessorCount;
+
+    /// <summary>--threads: libtorch intra-op threads per process, <see cref="DefaultThreads"/> by default.</summary>
+    public static Option<int> Threads() => new Option<int>("--threads")
+    {
+        Description = "libtorch intra-op threads per process (default: MEDVISION_THREADS, else the number of processors).",
+        DefaultValueFactory = _ => DefaultThreads,
+    }.AtLeast(1);
+
     private static InvocationConfiguration Configuration => new() { EnableDefaultExceptionHandler = false };
 
     // What bad input or a machine without a needed library causes (an unsupported DICOM encoding, libcharls missing):

@@ -48,6 +48,28 @@ public class CommandLineTests
     }
 
     [Fact]
+    public void EveryThreadsOption_DefaultsToMedvisionThreads_ElseTheProcessorCount()
+    {
+        var withThreads = Commands().Select(c => (c.App, c.Command, Option: c.Command.Options.SingleOrDefault(o => o.Name == "--threads") as Option<int>))
+            .Where(c => c.Option is not null).ToList();
+        withThreads.Should().HaveCountGreaterThan(8, "training, evaluation and comparison commands of every sample take --threads");
+        var saved = Environment.GetEnvironmentVariable("MEDVISION_THREADS");
+        try
+        {
+            foreach (var (value, expected) in new[] { ("3", 3), ("0", Environment.ProcessorCount), ("many", Environment.ProcessorCount) })
+            {
+                Environment.SetEnvironmentVariable("MEDVISION_THREADS", value);
+                foreach (var (app, command, option) in withThreads)
+                    command.Parse(Array.Empty<string>()).GetValue(option!).Should().Be(expected, $"{app} {command.Name} with MEDVISION_THREADS={value}");
+            }
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable("MEDVISION_THREADS", saved);
+        }
+    }
+
+    [Fact]
     public void EveryNumberAndEnumOption_IsCheckedWhileParsing()
     {
         var numeric = new[] { typeof(int), typeof(long), typeof(double), typeof(float) };
