@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using MedVision.Nets.Data.Images;
 using MedVision.Nets.Data.Loading;
+using MedVision.Nets.Data.Quality;
 using MedVision.Nets.Explainability;
 using MedVision.Nets.Metrics;
 using MedVision.Nets.Models;
@@ -118,6 +119,7 @@ internal static class TrainCommand
         var val = ImageFolderDataset.FromCsv(s.ValFolder, s.ValCsv, new CsvLabelOptions { FileNameColumn = s.NameColumn, LabelColumn = s.LabelColumn, ClassNames = FileNameLabelRule.PathologicMyopia.ClassNames });
         static string Counts(ImageFolderDataset d) => $"{d.Count} images ({d.Samples.Count(x => x.Label == 1)} pathologic)";
         AnsiConsole.MarkupLine($"Training {Counts(train)} · validation {Counts(val)}");
+        if (group is not { IsMaster: false }) AuditFolders(train, val, s.Output);
 
         // ImageNet statistics; augmentation on training images only.
         float[] mean = [0.485f, 0.456f, 0.406f], std = [0.229f, 0.224f, 0.225f];
@@ -190,6 +192,27 @@ internal static class TrainCommand
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"RESULT resnet{s.Depth} fundus{(s.Demo ? "-demo" : "")} size={s.Size} seed={s.Seed} epochs={s.Epochs} best_epoch={result.BestEpoch + 1} val_auc={F(auc)} val_acc={F(acc)} val_sensitivity={F(sensitivity)} val_specificity={F(specificity)}"));
         return 0;
+    }
+
+    // Before training: is any validation photograph a near-copy of a training one (the same picture saved twice, or
+    // re-encoded)? Compared as 64×64 thumbnails; the pairs go to OUTPUT/near-duplicates.csv, and a warning says that
+    // the validation metrics would count images the model trained on.
+    private static void AuditFolders(ImageFolderDataset train, ImageFolderDataset val, string output)
+    {
+        const int Thumbnail = 64;
+        var audit = SplitAudit.Create()
+            .AddSplit("train", new ImageFolderSource(train, Thumbnail, Thumbnail))
+            .AddSplit("val", new ImageFolderSource(val, Thumbnail, Thumbnail))
+            .Run();
+        var across = audit.Between("train", "val");
+        string Name(ImageFolderDataset d, int i) => Path.GetFileName(d.Samples[i].FilePath);
+        AnsiConsole.MarkupLine(Markup.Escape(string.Create(CultureInfo.InvariantCulture,
+            $"Split audit ({Thumbnail}×{Thumbnail} thumbnails, mean absolute difference ≤ {audit.MaxDifference:G4}): {across.Count} near-duplicate pair(s) between the training and validation folders, {audit.Between("train", "train").Count} within the training folder, {audit.LabelConflicts.Count} with different labels")));
+        if (across.Count == 0) return;
+        Directory.CreateDirectory(output);
+        audit.WriteCsv(Path.Combine(output, "near-duplicates.csv"));
+        AnsiConsole.MarkupLine("[yellow]Warning:[/] " + Markup.Escape(
+            $"validation photographs that are near-copies of training ones inflate the validation metrics: {string.Join(", ", across.Take(5).Select(d => $"{Name(val, d.SecondIndex)} ~ {Name(train, d.FirstIndex)}"))}{(across.Count > 5 ? ", …" : "")} (all pairs: {Path.GetFullPath(Path.Combine(output, "near-duplicates.csv"))})"));
     }
 
     // Grad-CAM (last stage) of the first validation photographs for the predicted class, blended over each

@@ -80,6 +80,19 @@ public sealed class FundusFolderSampleTests : IDisposable
             "--depth", "18", "--size", "32", "--epochs", "1", "--batch", "3", "--threads", "1", "--output", _folder["out"]);
         run.ExitCode.Should().Be(0, run.ToString());
         run.Text.Should().Contain("Training 6 images (3 pathologic) · validation 4 images (2 pathologic)");
+        run.Text.Should().Contain("0 near-duplicate pair(s) between the training and validation folders").And.NotContain("Warning:");
+
+        // A training photograph copied into the validation folder (as V0004.png, labelled not myopic) is reported.
+        ImageCodec.Save(_folder["val/V0004.png"], ImageCodec.DecodeFile(_folder["train/P0002.jpg"]));
+        File.AppendAllLines(_folder["labels.csv"], ["V0004.png,0"]);
+        var leaky = await SampleApp.RunAsync("fundus-folder", _folder.Path,
+            "train", "--train-folder", _folder["train"], "--val-folder", _folder["val"], "--val-csv", _folder["labels.csv"],
+            "--depth", "18", "--size", "32", "--epochs", "1", "--batch", "3", "--threads", "1", "--output", _folder["out-leaky"]);
+        leaky.ExitCode.Should().Be(0, leaky.ToString());
+        var text = System.Text.RegularExpressions.Regex.Replace(leaky.Text, @"\s+", " ");
+        text.Should().Contain("1 near-duplicate pair(s) between the training and validation folders, 0 within the training folder, 1 with different labels")
+            .And.Contain("Warning: validation photographs that are near-copies of training ones inflate the validation metrics: V0004.png ~ P0002.jpg");
+        File.ReadAllLines(_folder["out-leaky/near-duplicates.csv"]).Should().HaveCount(2).And.Contain(l => l.StartsWith("train,", StringComparison.Ordinal) && l.Contains(",val,4,", StringComparison.Ordinal));
         var result = run.Lines().Should().ContainSingle().Subject;
         double.Parse(result["val_auc"], CultureInfo.InvariantCulture).Should().BeInRange(0, 1);
         File.Exists(_folder["out/best.safetensors"]).Should().BeTrue();
