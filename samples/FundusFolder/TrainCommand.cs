@@ -209,7 +209,6 @@ internal static class TrainCommand
         AnsiConsole.MarkupLine(Markup.Escape(string.Create(CultureInfo.InvariantCulture,
             $"Split audit ({Thumbnail}×{Thumbnail} thumbnails, mean absolute difference ≤ {audit.MaxDifference:G4}): {across.Count} near-duplicate pair(s) between the training and validation folders, {audit.Between("train", "train").Count} within the training folder, {audit.LabelConflicts.Count} with different labels")));
         if (across.Count == 0) return;
-        Directory.CreateDirectory(output);
         audit.WriteCsv(Path.Combine(output, "near-duplicates.csv"));
         AnsiConsole.MarkupLine("[yellow]Warning:[/] " + Markup.Escape(
             $"validation photographs that are near-copies of training ones inflate the validation metrics: {string.Join(", ", across.Take(5).Select(d => $"{Name(val, d.SecondIndex)} ~ {Name(train, d.FirstIndex)}"))}{(across.Count > 5 ? ", …" : "")} (all pairs: {Path.GetFullPath(Path.Combine(output, "near-duplicates.csv"))})"));

@@ -3,6 +3,7 @@ using System.Globalization;
 using MedVision.Nets.Data.Loading;
 using MedVision.Nets.Data.MedMnist;
 using MedVision.Nets.Data.Quality;
+using MedVision.Torch.Serialization;
 using Spectre.Console;
 
 namespace MedVision.Samples.MedMnist;
@@ -82,7 +83,6 @@ internal static class AuditCommand
             AnsiConsole.Write(conflicts);
         }
 
-        Directory.CreateDirectory(output);
         var pairsFile = Path.Combine(output, "near-duplicates.csv");
         audit.WriteCsv(pairsFile);
         var nearestFile = Path.Combine(output, "nearest-training.csv");
@@ -106,8 +106,6 @@ internal static class AuditCommand
     private static void WriteNearest(string path, Dictionary<string, IReadOnlyList<NearestImage>> nearest)
     {
         var lines = nearest.SelectMany(kv => kv.Value.Select((n, i) => string.Create(CultureInfo.InvariantCulture, $"{kv.Key},{i},{n.Index},{n.Difference:R}")));
-        var temporary = path + ".tmp";
-        File.WriteAllLines(temporary, lines.Prepend("split,index,nearest_train_index,difference"));
-        File.Move(temporary, path, overwrite: true);
+        AtomicFile.WriteAllText(path, string.Join('\n', lines.Prepend("split,index,nearest_train_index,difference")) + "\n");
     }
 }

@@ -104,8 +104,9 @@ internal static class CrossValidateCommand
             // Each cluster of near-duplicates in one fold: stratified grouped folds (grouped folds for multi-label data).
             var groups = NearDuplicates.Groups(pool, maxDifference);
             var clusters = groups.Where(g => !g.StartsWith("image-", StringComparison.Ordinal)).ToArray();
-            if (clusters.Distinct().Count() + groups.Length - clusters.Length < folds)
-                throw new ArgumentException($"--folds {folds} exceeds the {clusters.Distinct().Count() + groups.Length - clusters.Length} groups of near-duplicates at --group-near-duplicates {maxDifference.ToString(CultureInfo.InvariantCulture)}.");
+            int groupCount = groups.Distinct().Count();
+            if (groupCount < folds)
+                throw new ArgumentException($"--folds {folds} exceeds the {groupCount} groups of near-duplicates at --group-near-duplicates {maxDifference.ToString(CultureInfo.InvariantCulture)}.");
             crossValidation.GroupBy(groups);
             AnsiConsole.MarkupLine(Markup.Escape(string.Create(CultureInfo.InvariantCulture,
                 $"Near-duplicates (mean absolute difference ≤ {maxDifference:G4}) kept in one fold: {clusters.Length} of the {pool.Count} images in {clusters.Distinct().Count()} groups")));

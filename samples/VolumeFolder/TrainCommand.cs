@@ -1,6 +1,6 @@
 using System.CommandLine;
-using System.Text.RegularExpressions;
 using System.Globalization;
+using System.Text.RegularExpressions;
 using MedVision.Nets.Data.Loading;
 using MedVision.Nets.Inference;
 using MedVision.Nets.Metrics;
@@ -8,6 +8,7 @@ using MedVision.Nets.Models;
 using MedVision.Nets.Training;
 using MedVision.Nets.Transforms;
 using MedVision.Torch;
+using MedVision.Torch.Serialization;
 using Spectre.Console;
 
 namespace MedVision.Samples.VolumeFolder;
@@ -387,7 +388,7 @@ internal static class TrainCommand
         var regex = new Regex(pattern, RegexOptions.CultureInvariant);
         return source.Samples.Select(sample =>
         {
-            var relative = Path.GetRelativePath(data, sample.Path).Replace(Path.DirectorySeparatorChar, '/');
+            var relative = RelativePath(data, sample.Path);
             var match = regex.Match(relative);
             if (!match.Success)
                 throw new ArgumentException($"--group-by {pattern} does not match {relative}: every volume's path below --data must name its patient.");
@@ -397,16 +398,16 @@ internal static class TrainCommand
         }).ToArray();
     }
 
+    // A volume's path below --data, '/'-separated.
+    private static string RelativePath(string data, string path) => Path.GetRelativePath(data, path).Replace(Path.DirectorySeparatorChar, '/');
+
     // The hold-out split, for the record: each volume's path below --data, its patient (with --group-by) and its side.
     private static void WriteSplit(string path, VolumeFolderSource source, string data, string[]? groups, int[] validation)
     {
-        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
         var held = validation.ToHashSet();
-        var lines = source.Samples.Select((sample, i) => string.Join(',', Csv(Path.GetRelativePath(data, sample.Path).Replace(Path.DirectorySeparatorChar, '/')),
+        var lines = source.Samples.Select((sample, i) => string.Join(',', Csv(RelativePath(data, sample.Path)),
             Csv(source.ClassNames[sample.Label]), Csv(groups?[i] ?? ""), held.Contains(i) ? "validation" : "train"));
-        var temporary = path + ".tmp";
-        File.WriteAllLines(temporary, lines.Prepend("path,class,patient,part"));
-        File.Move(temporary, path, overwrite: true);
+        AtomicFile.WriteAllText(path, string.Join('\n', lines.Prepend("path,class,patient,part")) + "\n");
         static string Csv(string value) => value.IndexOfAny(new[] { ',', '"', '\n', '\r' }) < 0 ? value : '"' + value.Replace("\"", "\"\"") + '"';
     }
 

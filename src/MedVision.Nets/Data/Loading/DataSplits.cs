@@ -238,7 +238,8 @@ public static class DataSplits
         double[] share = { 1 - validationFraction, validationFraction };
         var sideCounts = new double[2, classes];
         var assignedCounts = new double[classes];
-        var sides = new[] { new List<int>(), new List<int>() };
+        var sideOf = new int[table.Groups.Length];
+        var sizes = new int[2];
         double total = table.ClassTotals.Sum();
         // Largest first; OrderByDescending is stable, so groups of one size keep their shuffled order.
         foreach (int g in Enumerable.Range(0, table.Groups.Length).OrderByDescending(g => table.Members[g].Count))
@@ -256,7 +257,7 @@ public static class DataSplits
                         eval += d * d;
                     }
                 // Room: how far the side is below its target size before taking the group.
-                double room = share[side] * total - sides[side].Count;
+                double room = share[side] * total - sizes[side];
                 bool close = IsClose(eval, bestEval);
                 if ((!close && eval < bestEval) || (close && room > bestRoom))
                     (best, bestEval, bestRoom) = (side, eval, room);
@@ -266,18 +267,20 @@ public static class DataSplits
                 sideCounts[best, c] += counts[c];
                 assignedCounts[c] += counts[c];
             }
-            sides[best].AddRange(table.Members[g]);
+            sideOf[g] = best;
+            sizes[best] += table.Members[g].Count;
         }
         for (int empty = 0; empty < 2; empty++)
         {
-            if (sides[empty].Count > 0) continue;
-            // The smallest group of the other side (the last of the largest-first order there) moves over.
-            var other = sides[1 - empty];
-            int smallest = Enumerable.Range(0, table.Groups.Length).Where(g => other.Contains(table.Members[g][0])).OrderBy(g => table.Members[g].Count).First();
-            sides[empty].AddRange(table.Members[smallest]);
-            other.RemoveAll(i => table.Members[smallest].Contains(i));
+            if (sizes[empty] > 0) continue;
+            // The smallest group of the other side (the first in the table among equals) moves over.
+            int smallest = Enumerable.Range(0, table.Groups.Length).OrderBy(g => table.Members[g].Count).First();
+            sideOf[smallest] = empty;
+            sizes[empty] += table.Members[smallest].Count;
+            sizes[1 - empty] -= table.Members[smallest].Count;
         }
-        return (Sorted(sides[0]), Sorted(sides[1]));
+        int[] Side(int side) => Sorted(Enumerable.Range(0, table.Groups.Length).Where(g => sideOf[g] == side).SelectMany(g => table.Members[g]));
+        return (Side(0), Side(1));
     }
 
     // numpy's isclose with its default tolerances (rtol 1e-5, atol 1e-8), as scikit-learn compares fold evaluations.

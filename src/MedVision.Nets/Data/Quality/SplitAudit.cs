@@ -1,6 +1,8 @@
 using System.Globalization;
 using System.Text;
 using MedVision.Nets.Data.Loading;
+using MedVision.Nets.Metrics;
+using MedVision.Torch.Serialization;
 
 namespace MedVision.Nets.Data.Quality;
 
@@ -73,13 +75,11 @@ public sealed class SplitAuditBuilder
         if (_splits.Count == 0) throw new InvalidOperationException("Add at least one split with AddSplit.");
         var names = _splits.Select(s => s.Name).ToArray();
         var index = ImageIndex.Build(_splits.Select(s => s.Source).ToArray(), names, cancellationToken);
+        // Each pair with the earlier (split, index) first, then in that order.
         var pairs = index.Pairs(_maxDifference, (_, _) => true, cancellationToken)
-            .Select(p =>
-            {
-                var (a, b) = (p.A.Set, p.A.Index).CompareTo((p.B.Set, p.B.Index)) < 0 ? (p.A, p.B) : (p.B, p.A);
-                return new SplitDuplicate(names[a.Set], a.Index, names[b.Set], b.Index, p.Difference, a.Labels, b.Labels);
-            })
-            .OrderBy(d => Array.IndexOf(names, d.FirstSplit)).ThenBy(d => d.FirstIndex).ThenBy(d => Array.IndexOf(names, d.SecondSplit)).ThenBy(d => d.SecondIndex)
+            .Select(p => (p.A.Set, p.A.Index).CompareTo((p.B.Set, p.B.Index)) < 0 ? (First: p.A, Second: p.B, p.Difference) : (First: p.B, Second: p.A, p.Difference))
+            .OrderBy(p => (p.First.Set, p.First.Index, p.Second.Set, p.Second.Index))
+            .Select(p => new SplitDuplicate(names[p.First.Set], p.First.Index, names[p.Second.Set], p.Second.Index, p.Difference, p.First.Labels, p.Second.Labels))
             .ToArray();
         var overlaps = new List<GroupOverlap>();
         var grouped = _splits.Where(s => s.Groups is not null).ToArray();
@@ -201,19 +201,8 @@ public sealed class SplitAuditResult
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
         var text = new StringBuilder("first_split,first_index,second_split,second_index,difference,first_labels,second_labels,labels_agree\n");
         foreach (var d in Duplicates)
-            text.Append(CultureInfo.InvariantCulture, $"{Csv(d.FirstSplit)},{d.FirstIndex},{Csv(d.SecondSplit)},{d.SecondIndex},{d.Difference:R},{string.Join(';', d.FirstLabels)},{string.Join(';', d.SecondLabels)},{(d.LabelsAgree ? "true" : "false")}\n");
-        var full = Path.GetFullPath(path);
-        Directory.CreateDirectory(Path.GetDirectoryName(full)!);
-        var temporary = full + "." + Guid.NewGuid().ToString("N")[..8] + ".tmp";
-        try
-        {
-            File.WriteAllText(temporary, text.ToString());
-            File.Move(temporary, full, overwrite: true);
-        }
-        finally
-        {
-            if (File.Exists(temporary)) File.Delete(temporary);
-        }
+            text.Append(CultureInfo.InvariantCulture, $"{EvaluationResult.CsvField(d.FirstSplit)},{d.FirstIndex},{EvaluationResult.CsvField(d.SecondSplit)},{d.SecondIndex},{d.Difference:R},{string.Join(';', d.FirstLabels)},{string.Join(';', d.SecondLabels)},{(d.LabelsAgree ? "true" : "false")}\n");
+        AtomicFile.WriteAllText(path, text.ToString());
     }
 
     /// <summary>A summary: pairs within each split and between each two, label conflicts and group overlaps.</summary>
@@ -233,5 +222,4 @@ public sealed class SplitAuditResult
         return text.ToString();
     }
 
-    private static string Csv(string value) => value.IndexOfAny(new[] { ',', '"', '\n', '\r' }) < 0 ? value : '"' + value.Replace("\"", "\"\"", StringComparison.Ordinal) + '"';
 }
