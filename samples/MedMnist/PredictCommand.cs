@@ -48,6 +48,10 @@ internal static class PredictCommand
         var predictions = heatmaps is null ? predictor.PredictFiles(images) : WriteHeatmaps(image => predictor.ExplainFile(image, cam), images, heatmaps);
         bool ordinal = card.Task.Equals("OrdinalRegression", StringComparison.OrdinalIgnoreCase);
         AnsiConsole.Write(Table(images, predictions, ordinal, ensemble: false));
+        if (predictor.Conformal is { } conformal)
+            AnsiConsole.MarkupLine(Markup.Escape(string.Create(CultureInfo.InvariantCulture,
+                $"Conformal sets: {conformal.Score}{(conformal.IsClassConditional ? " per class" : "")}, calibrated on {conformal.CalibrationCount} images to hold the true class {conformal.Coverage:P0} of the time.")));
+        if (predictor.ConformalNote is { } note) AnsiConsole.MarkupLine($"[yellow]Note:[/] {Markup.Escape(note)}");
         if (heatmaps is not null) AnsiConsole.MarkupLine($"{cam} maps of the predicted classes: {Markup.Escape(Path.GetFullPath(heatmaps))}/*-gradcam.png");
         return 0;
     }
@@ -78,16 +82,24 @@ internal static class PredictCommand
         var table = new Table().AddColumn("image").AddColumn("prediction").AddColumn(new TableColumn("probability").RightAligned());
         if (ordinal) table.AddColumn(new TableColumn("expected grade").RightAligned());
         if (ensemble) table.AddColumn(new TableColumn("agreement").RightAligned()).AddColumn("members' labels");
+        // A model file with a conformal calibration (conformal --store): each image's set of plausible classes.
+        bool sets = predictions.Count > 0 && predictions[0].ConformalSet is not null;
+        if (sets) table.AddColumn(ordinal ? "conformal set (grades)" : "conformal set");
         for (int i = 0; i < images.Length; i++)
         {
             var p = predictions[i];
             var row = new List<string> { Markup.Escape(images[i]), Markup.Escape($"{p.Label}: {p.LabelName}"), p.Probabilities[p.Label].ToString("F3", CultureInfo.InvariantCulture) };
             if (ordinal) row.Add(p.ExpectedGrade!.Value.ToString("F2", CultureInfo.InvariantCulture));
             if (p is EnsemblePrediction e) row.AddRange(EnsembleModels.AgreementCells(e));
+            if (sets) row.Add(Markup.Escape(SetText(p.ConformalSetNames!, ordinal)));
             table.AddRow(row.ToArray());
         }
         return table;
     }
+
+    // "1–3" for an interval of grades, else the class names joined; "∅" for an empty set.
+    internal static string SetText(IReadOnlyList<string> names, bool ordinal) =>
+        names.Count == 0 ? "∅" : ordinal && names.Count > 2 ? $"{names[0]}–{names[^1]}" : string.Join(", ", names);
 
     // Explains each image's prediction and writes the map blended over the original, at the original's size.
     private static IReadOnlyList<Prediction> WriteHeatmaps(Func<string, Explanation> explain, string[] images, string folder)

@@ -12,4 +12,5 @@ root.Subcommands.Add(CrossValidateCommand.Create());
 root.Subcommands.Add(ExportCommand.Create());
 root.Subcommands.Add(FindLrCommand.Create());
 root.Subcommands.Add(AuditCommand.Create());
+root.Subcommands.Add(ConformalCommand.Create());
 return MedVision.Samples.SampleCommandLine.Invoke(root, args);

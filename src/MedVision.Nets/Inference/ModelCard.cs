@@ -43,6 +43,12 @@ public sealed class ModelCard
     /// calibrated; predictions (the arg-max) do not change. Single-label tasks only.
     /// </summary>
     [JsonPropertyName("temperature")] public double Temperature { get; set; } = 1;
+    /// <summary>
+    /// Conformal prediction sets calibrated on held-out images (<see cref="Metrics.Conformal.ConformalClassifier"/>), with
+    /// the predictor settings they hold for; null when there are none. Single-label tasks only. An older reader ignores it
+    /// and predicts as before, without sets.
+    /// </summary>
+    [JsonPropertyName("conformal")] public ConformalCard? Conformal { get; set; }
     /// <summary>Training metrics of the selected epoch (e.g. val_auc, val_acc, best_epoch).</summary>
     [JsonPropertyName("metrics")] public Dictionary<string, double> Metrics { get; set; } = new();
 }

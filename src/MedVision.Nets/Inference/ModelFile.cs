@@ -387,6 +387,15 @@ public static class ModelFile
             throw new ModelFormatException($"{source}: the temperature must be a finite positive number, not {card.Temperature}.");
         if (card.Temperature != 1 && string.Equals(card.Task, nameof(MedMnistTask.MultiLabel), StringComparison.OrdinalIgnoreCase))
             throw new ModelFormatException($"{source}: a softmax temperature applies to single-label tasks, not to multi-label ones.");
+        if (card.Conformal is { } conformal)
+        {
+            if (string.Equals(card.Task, nameof(MedMnistTask.MultiLabel), StringComparison.OrdinalIgnoreCase))
+                throw new ModelFormatException($"{source}: conformal prediction sets apply to single-label tasks, not to multi-label ones.");
+            conformal.ToClassifier(source, card.ClassNames.Count);
+            if (conformal.Temperature != card.Temperature)
+                throw new ModelFormatException(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                    $"{source}: the conformal thresholds were calibrated at temperature {conformal.Temperature} but the card's temperature is {card.Temperature}; the thresholds do not hold for these probabilities: calibrate again."));
+        }
     }
 
     // Before anything is built: the stages, blocks per stage, widths and input channels the card describes must be those

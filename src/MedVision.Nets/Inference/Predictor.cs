@@ -47,7 +47,24 @@ public sealed class Predictor : IDisposable
             pre.IntensityWindow is null && pre.IntensityPercentiles is [var lower, var upper] ? (lower, upper) : null,
             pre.IntensityChannelWise == true);
         InputKey = size.Count != 3 ? $"image:{pre.Channels}" : "volume:" + System.Text.Json.JsonSerializer.Serialize(pre);
+        if (card.Conformal is { } conformal)
+        {
+            var calibrated = conformal.CalibrationFlips;
+            if (calibrated != flips || conformal.MixedPrecision != mixedPrecision)
+                ConformalNote = $"The model file's conformal sets were calibrated with flips {calibrated}{(conformal.MixedPrecision ? " under bfloat16 autocast" : "")}; "
+                    + $"this predictor uses flips {flips}{(mixedPrecision ? " under bfloat16 autocast" : "")}, whose probabilities the thresholds do not hold for: predictions carry no sets. Load it with the calibration's settings, or calibrate again.";
+            else Conformal = conformal.ToClassifier();
+        }
     }
+
+    /// <summary>
+    /// The model file's conformal calibration, which gives every prediction its <see cref="Prediction.ConformalSet"/>;
+    /// null when the file has none or when this predictor's flips or precision differ from the calibration's.
+    /// </summary>
+    public Metrics.Conformal.ConformalClassifier? Conformal { get; }
+
+    /// <summary>Why predictions carry no conformal sets although the model file has a calibration; null otherwise.</summary>
+    public string? ConformalNote { get; }
 
     /// <summary>
     /// Loads a model file (see <see cref="ModelFile"/>) onto a device (CPU by default), optionally averaging each
@@ -380,7 +397,7 @@ public sealed class Predictor : IDisposable
         var results = new Prediction[probabilities.Length / k];
         for (int i = 0; i < results.Length; i++)
         {
-            results[i] = Prediction.FromProbabilities(probabilities.AsSpan(i * k, k).ToArray(), Card.ClassNames, _task == MedMnistTask.OrdinalRegression);
+            results[i] = Prediction.FromProbabilities(probabilities.AsSpan(i * k, k).ToArray(), Card.ClassNames, _task == MedMnistTask.OrdinalRegression, Conformal);
         }
         return results;
     }
