@@ -25,7 +25,8 @@ internal static class ConformalCommand
         var flips = ModelOptions.Flips();
         var mixedPrecision = ModelOptions.MixedPrecision("Predict under bfloat16 autocast (a stored calibration then holds only for predictors that do too).");
         var threads = SampleCommandLine.Threads();
-        var score = new Option<ConformalScore?>("--score") { Description = "The score shown in detail and stored: Lac, Aps, Raps or OrdinalAps (default OrdinalAps for ordinal datasets, else Aps)." };
+        var score = new Option<ConformalScore?>("--score") { Description = "The score shown in detail and stored: Lac, Aps, Raps or OrdinalAps (default OrdinalAps for ordinal datasets, else Aps)." }
+            .Must(v => v is not { } known || Enum.IsDefined(known), "Lac, Aps, Raps or OrdinalAps");
         var coverage = new Option<double>("--coverage") { Description = "The coverage asked for, 1 − α: the share of images whose set must hold the true class.", DefaultValueFactory = _ => ConformalClassifier.DefaultCoverage }
             .Must(v => v > 0 && v < 1, "strictly between 0 and 1");
         var classConditional = new Option<bool>("--class-conditional") { Description = "Per-class thresholds for the detailed and stored calibration (coverage holds for every class)." };

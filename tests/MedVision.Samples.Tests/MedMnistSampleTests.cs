@@ -648,6 +648,81 @@ public sealed class MedMnistSampleTests(MedMnistTrainedRun run) : IClassFixture<
         missing.ExitCode.Should().Be(2, missing.ToString());
         missing.Error.Should().Contain("nothere.safetensors");
     }
+
+    [Fact]
+    public async Task Conformal_PrintsTheLibrarysCoverageForEveryScore_StoresTheCalibration_AndPredictPrintsTheSets()
+    {
+        // A copy: --store rewrites the model file, which the other tests share.
+        var modelFile = run.Folder["conformal-model.safetensors"];
+        File.Copy(Path.Combine(run.RunFolder, "model.safetensors"), modelFile, overwrite: true);
+        var output = run.Folder["conformal"];
+        var conformal = await SampleApp.RunAsync("medmnist", run.Folder.Path,
+            "conformal", "--model", modelFile, "--data-file", run.DataFile, "--coverage", "0.8", "--trials", "40", "--threads", "1", "--store", "--output", output);
+        conformal.ExitCode.Should().Be(0, conformal.ToString());
+
+        // The same calibrations through the library, on the predictor's probabilities of the same splits.
+        var data = MedVision.Nets.Data.MedMnist.MedMnistDataset.Load(run.DataFile);
+        double[,] Probabilities(Predictor predictor, MedVision.Nets.Data.MedMnist.MedMnistSplitData split)
+        {
+            var source = new MedVision.Nets.Data.Loading.MedMnistImageSource(split);
+            var predictions = predictor.Predict(Enumerable.Range(0, split.Count).Select(i => source.Load(i).Image).ToList());
+            var m = new double[split.Count, 5];
+            for (int i = 0; i < split.Count; i++) for (int k = 0; k < 5; k++) m[i, k] = predictions[i].Probabilities[k];
+            return m;
+        }
+        double[,] val, test;
+        using (var predictor = Predictor.Load(Path.Combine(run.RunFolder, "model.safetensors")))
+            (val, test) = (Probabilities(predictor, data.Validation), Probabilities(predictor, data.Test));
+        var lines = conformal.Lines("CONFORMAL");
+        lines.Should().HaveCount(8, "four scores, marginal and per class");
+        foreach (var line in lines)
+        {
+            var name = line["#0"];
+            var score = Enum.Parse<MedVision.Nets.Metrics.Conformal.ConformalScore>(name.Replace("-per-class", ""));
+            var builder = MedVision.Nets.Metrics.Conformal.ConformalClassifier.Create().WithScore(score).WithCoverage(0.8).ClassConditional(name.EndsWith("-per-class"));
+            var expected = builder.Calibrate(data.Validation.Labels, val).Evaluate(data.Test.Labels, test);
+            D(line["test_coverage"]).Should().BeApproximately(expected.Coverage, 5e-5, name);
+            D(line["test_size"]).Should().BeApproximately(expected.MeanSetSize, 5e-5, name);
+            line["coverage_asked"].Should().Be("0.8");
+            D(line["splits_coverage"]).Should().BeInRange(0, 1);
+        }
+        var rows = File.ReadAllLines(Path.Combine(output, "test-sets.csv"));
+        rows[0].Should().Be("index,label,predicted,set,covered");
+        rows.Should().HaveCount(1 + data.Test.Count);
+        var ordinal = MedVision.Nets.Metrics.Conformal.ConformalClassifier.Create().WithScore(MedVision.Nets.Metrics.Conformal.ConformalScore.OrdinalAps).WithCoverage(0.8)
+            .Calibrate(data.Validation.Labels, val);
+        var sets = ordinal.PredictSets(test);
+        for (int i = 0; i < sets.Length; i++) rows[1 + i].Split(',')[3].Should().Be(string.Join(' ', sets[i]), $"test image {i}: ordinal APS is the default score of an ordinal dataset");
+
+        // The stored calibration: the predictor gives the same sets, and predict prints them.
+        using (var stored = Predictor.Load(modelFile))
+        {
+            stored.Conformal!.Score.Should().Be(MedVision.Nets.Metrics.Conformal.ConformalScore.OrdinalAps);
+            stored.Conformal.Thresholds.Should().Equal(ordinal.Thresholds);
+        }
+        var names = TinyRetinaMnist.WritePngs(run.Folder.Path, 3);
+        var predict = await SampleApp.RunAsync("medmnist", run.Folder.Path, ["predict", "--model", modelFile, .. names]);
+        predict.ExitCode.Should().Be(0, predict.ToString());
+        predict.Text.Should().Contain("conformal set").And.Contain("calibrated on 16 images to hold the true class 80 %");
+        using (var predictor = Predictor.Load(modelFile))
+            foreach (var name in names)
+            {
+                var set = predictor.PredictFile(Path.Combine(run.Folder.Path, name)).ConformalSetNames!;
+                string text = set.Count > 2 ? $"{set[0]}–{set[^1]}" : string.Join(", ", set);
+                predict.Output.Split('\n').Should().ContainSingle(r => r.Contains(name)).Which.Should().Contain($"│ {text} ");
+            }
+        var flipped = await SampleApp.RunAsync("medmnist", run.Folder.Path, ["predict", "--model", modelFile, "--flips", "Horizontal", .. names]);
+        flipped.ExitCode.Should().Be(0, flipped.ToString());
+        flipped.Text.Should().Contain("predictions carry no sets").And.NotContain("│ conformal set");
+
+        var two = await SampleApp.RunAsync("medmnist", run.Folder.Path,
+            "conformal", "--model", modelFile, "--model", Path.Combine(run.RunFolder, "model.safetensors"), "--data-file", run.DataFile, "--store");
+        two.ExitCode.Should().NotBe(0);
+        two.Error.Should().Contain("--store writes the calibration into one .safetensors model file");
+        var badCoverage = await SampleApp.RunAsync("medmnist", run.Folder.Path, "conformal", "--model", modelFile, "--data-file", run.DataFile, "--coverage", "1");
+        badCoverage.ExitCode.Should().Be(2, "a bad option value is a usage error");
+        badCoverage.Error.Should().Contain("--coverage").And.Contain("strictly between 0 and 1");
+    }
 }
 
 public sealed class MedMnistSampleInputTests : IDisposable
