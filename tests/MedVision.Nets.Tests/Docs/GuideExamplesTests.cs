@@ -11,6 +11,7 @@ using MedVision.Nets.Explainability;
 using MedVision.Nets.Inference;
 using MedVision.Nets.Losses;
 using MedVision.Nets.Metrics;
+using MedVision.Nets.Metrics.Conformal;
 using MedVision.Nets.Models;
 using MedVision.Nets.Plotting;
 using MedVision.Nets.Training;
@@ -885,13 +886,74 @@ public sealed class GuideExamplesTests
     }
 
     [Fact]
+    public void ConformalExample()
+    {
+        var root = Directory.CreateTempSubdirectory("mvn-guide-conformal-").FullName;
+        try
+        {
+            // Held-out probabilities of a model that is right about half the time, with labels drawn from them.
+            var random = new Random(12);
+            (int[] Labels, double[,] Probabilities) Draw(int n)
+            {
+                var labels = new int[n];
+                var p = new double[n, 5];
+                for (int i = 0; i < n; i++)
+                {
+                    int peak = random.Next(5);
+                    double sum = 0;
+                    for (int k = 0; k < 5; k++) sum += p[i, k] = Math.Exp(-Math.Abs(k - peak) * (0.5 + random.NextDouble()));
+                    for (int k = 0; k < 5; k++) p[i, k] /= sum;
+                    double u = random.NextDouble(), cumulative = 0;
+                    labels[i] = 4;
+                    for (int k = 0; k < 4; k++)
+                        if (u < (cumulative += p[i, k])) { labels[i] = k; break; }
+                }
+                return (labels, p);
+            }
+            var (validationLabels, validationProbabilities) = Draw(120);
+            var (testLabels, testProbabilities) = Draw(400);
+            Tensors.ManualSeed(1);
+            using var model = ResNet.Builder().WithDepth(18).WithWidths(8, 8, 8, 8).ForInput(channels: 3).WithSmallInputStem().WithClasses(5).Build();
+            var card = ModelFile.Describe(model, new PreprocessingCard { InputSize = new() { 28, 28 }, Channels = 3, Mean = new() { 0.5f }, Std = new() { 0.5f } },
+                new[] { "0", "1", "2", "3", "4" }, MedMnistTask.OrdinalRegression);
+            var path = Path.Combine(root, "model.safetensors");
+            var image = new FloatImage(Enumerable.Range(0, 3 * 28 * 28).Select(i => (i % 29) / 29f).ToArray(), 3, 28, 28);
+            // snippet: conformal
+            var conformal = ConformalClassifier.Create()
+                .WithScore(ConformalScore.OrdinalAps)          // intervals of grades; Lac, Aps or Raps for unordered classes
+                .WithCoverage(0.9)                             // P(true grade ∈ set) ≥ 0.9
+                .Calibrate(validationLabels, validationProbabilities);   // held out from training, as the predictor computes them
+            ConformalEvaluation test = conformal.Evaluate(testLabels, testProbabilities);
+            Console.WriteLine(test);                           // coverage with its 95% CI, set sizes, per grade, per set size
+            Console.WriteLine(conformal.CoverageDistribution(0.9));   // the spread 120 calibration images leave
+
+            card.Conformal = ConformalCard.From(conformal, card.Temperature);   // stored in the model file:
+            ModelFile.Save(path, model, card);
+            using var predictor = Predictor.Load(path);
+            Prediction prediction = predictor.Predict(image);
+            Console.WriteLine($"grade {prediction.Grade}; 90% set: grades {string.Join(", ", prediction.ConformalSetNames!)}");
+            // end snippet
+            test.Count.Should().Be(400);
+            test.Coverage.Should().BeInRange(0.85, 0.97);
+            test.MeanSetSize.Should().BeInRange(1.5, 4.5);
+            conformal.CoverageDistribution(0.9).Lower.Should().BeInRange(0.85, 0.86, "Beta(109, 12)'s 5% quantile");
+            prediction.ConformalSet.Should().Equal(conformal.PredictSet(prediction.Probabilities.ToArray().AsSpan()));
+            prediction.ConformalSet.Should().Contain(prediction.Label);
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
+    }
+
+    [Fact]
     public void GuideHoldsEverySnippetVerbatim()
     {
         var root = RepositoryRoot();
         var source = File.ReadAllText(Path.Combine(root, "tests", "MedVision.Nets.Tests", "Docs", "GuideExamplesTests.cs"));
         var guide = File.ReadAllText(Path.Combine(root, "docs", "guide.md")).ReplaceLineEndings("\n");
         var snippets = Regex.Matches(source.ReplaceLineEndings("\n"), @"// snippet: (?<name>[a-z-]+)\n(?<code>.*?)\n[ ]*// end snippet", RegexOptions.Singleline);
-        snippets.Should().HaveCount(26);
+        snippets.Should().HaveCount(27);
         foreach (Match snippet in snippets)
         {
             var code = Dedent(snippet.Groups["code"].Value);
