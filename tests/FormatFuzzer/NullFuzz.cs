@@ -172,6 +172,9 @@ internal static class NullFuzz
         [typeof(MedVision.Nets.Models.SiameseResNetBuilder)] = () => MedVision.Nets.Models.SiameseResNet.Builder(),
         [typeof(MedVision.Nets.Models.MtcsnnBuilder)] = () => MedVision.Nets.Models.Mtcsnn.Builder(),
         [typeof(MedVision.Nets.Metrics.TemperatureScaling)] = () => MedVision.Nets.Metrics.TemperatureScaling.WithTemperature(1.5),
+        [typeof(MedVision.Nets.Metrics.Conformal.ConformalClassifierBuilder)] = () => MedVision.Nets.Metrics.Conformal.ConformalClassifier.Create(),
+        [typeof(MedVision.Nets.Metrics.Conformal.ConformalClassifier)] = () => MedVision.Nets.Metrics.Conformal.ConformalClassifier.Create().WithCoverage(0.5)
+            .Calibrate(new[] { 0, 1, 1 }, new double[,] { { 0.8, 0.2 }, { 0.3, 0.7 }, { 0.6, 0.4 } }),
         [typeof(MedVision.Nets.Training.BatchMixing)] = () => MedVision.Nets.Training.BatchMixing.Mixup(),
         [typeof(MedVision.Nets.Transforms.TransformPipeline)] = () => MedVision.Nets.Transforms.TransformPipeline.Identity,
         [typeof(MedVision.Nets.Metrics.EvaluationResult)] = () => MedVision.Nets.Metrics.ModelEvaluator.Evaluate(MedVision.Nets.Metrics.MedMnistTask.MultiClass, new[] { 0, 1 }, new double[,] { { 0.8, 0.2 }, { 0.3, 0.7 } }),

@@ -73,6 +73,7 @@ if (format == "predictor") return RunOps("predictor", ApiFuzz.PredictorStep, see
 if (format == "ensemble") return RunOps("ensemble", ApiFuzz.EnsembleStep, seed, iterations, report);
 if (format == "crossval") return RunOps("crossval", ApiFuzz.CrossValidationStep, seed, iterations, report);
 if (format == "duplicates") return RunOps("duplicates", ApiFuzz.DuplicateStep, seed, iterations, report);
+if (format == "conformal") return RunOps("conformal", ApiFuzz.ConformalStep, seed, iterations, report);
 if (format == "trainer") return RunOps("trainer", ApiFuzz.TrainerStep, seed, iterations, report);
 if (format == "explain") return RunOps("explain", ApiFuzz.ExplainStep, seed, iterations, report);
 if (format == "resample") return RunOps("resample", ApiFuzz.ResampleStep, seed, iterations, report);

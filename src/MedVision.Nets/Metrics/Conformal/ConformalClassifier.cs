@@ -174,8 +174,11 @@ public sealed class ConformalClassifier
     /// <param name="labels">N × 1 true classes.</param>
     /// <param name="probabilities">N × K class probabilities.</param>
     /// <returns>See <see cref="Evaluate(int[], double[,])"/>.</returns>
-    public ConformalEvaluation Evaluate(int[,] labels, double[,] probabilities) =>
-        Evaluate(PredictionSet.LabelVector(labels, "Conformal prediction", nameof(labels)), probabilities);
+    public ConformalEvaluation Evaluate(int[,] labels, double[,] probabilities)
+    {
+        ArgumentNullException.ThrowIfNull(probabilities);
+        return Evaluate(PredictionSet.LabelVector(labels, "Conformal prediction", nameof(labels)), probabilities);
+    }
 
     /// <summary>
     /// Where the coverage of this calibration on new images lies over draws of the calibration set: with n calibration

@@ -120,8 +120,11 @@ public sealed class ConformalClassifierBuilder
     /// <param name="labels">N × 1 true classes.</param>
     /// <param name="probabilities">N × K class probabilities.</param>
     /// <returns>The calibrated classifier.</returns>
-    public ConformalClassifier Calibrate(int[,] labels, double[,] probabilities) =>
-        Calibrate(PredictionSet.LabelVector(labels, "Conformal calibration", nameof(labels)), probabilities);
+    public ConformalClassifier Calibrate(int[,] labels, double[,] probabilities)
+    {
+        ArgumentNullException.ThrowIfNull(probabilities);
+        return Calibrate(PredictionSet.LabelVector(labels, "Conformal calibration", nameof(labels)), probabilities);
+    }
 
     /// <summary>
     /// The standard check of a conformal method on one labelled pool: <paramref name="trials"/> times, split the images
@@ -170,8 +173,11 @@ public sealed class ConformalClassifierBuilder
     /// <param name="trials">Number of random splits.</param>
     /// <param name="seed">Seed of the splits.</param>
     /// <returns>The summary over trials.</returns>
-    public ConformalRandomSplits EvaluateOnRandomSplits(int[,] labels, double[,] probabilities, int calibrationCount, int trials = 1000, int seed = 0) =>
-        EvaluateOnRandomSplits(PredictionSet.LabelVector(labels, "Conformal evaluation", nameof(labels)), probabilities, calibrationCount, trials, seed);
+    public ConformalRandomSplits EvaluateOnRandomSplits(int[,] labels, double[,] probabilities, int calibrationCount, int trials = 1000, int seed = 0)
+    {
+        ArgumentNullException.ThrowIfNull(probabilities);
+        return EvaluateOnRandomSplits(PredictionSet.LabelVector(labels, "Conformal evaluation", nameof(labels)), probabilities, calibrationCount, trials, seed);
+    }
 
     private static (int[] Labels, double[,] Probabilities) Take(int[] labels, double[,] probabilities, int[] index, int start, int count)
     {
