@@ -1,0 +1,14 @@
+namespace MedVision.Nets.Metrics.Selective;
+
+/// <summary>How confident a classifier is in its prediction of one image, from its class probabilities.</summary>
+public enum ConfidenceScore
+{
+    /// <summary>The largest probability (softmax response; Geifman and El-Yaniv 2017).</summary>
+    MaxProbability,
+
+    /// <summary>The largest probability minus the second largest.</summary>
+    Margin,
+
+    /// <summary>Minus the entropy of the probabilities, Σ p log p (natural logarithm; 0 log 0 = 0).</summary>
+    NegativeEntropy,
+}

@@ -1,0 +1,78 @@
+using System.Globalization;
+
+namespace MedVision.Nets.Metrics.Selective;
+
+/// <summary>
+/// Selective prediction — let the model decide the images it is confident about and defer the others to a clinician:
+/// confidence scores, the risk–coverage curve and its area (<see cref="RiskCoverageCurve"/>), and a confidence threshold
+/// whose risk on accepted images is bounded with high probability (<see cref="SelectiveRiskControl"/>).
+/// </summary>
+public static class SelectivePrediction
+{
+    /// <summary>Each image's confidence in its prediction.</summary>
+    /// <param name="probabilities">N × K class probabilities (softmax), one row per image.</param>
+    /// <param name="score">The confidence score.</param>
+    /// <returns>One confidence per image; higher is more confident.</returns>
+    public static double[] Confidence(double[,] probabilities, ConfidenceScore score = ConfidenceScore.MaxProbability)
+    {
+        if (!Enum.IsDefined(score)) throw new ArgumentOutOfRangeException(nameof(score), score, "Unknown confidence score.");
+        Conformal.ConformalClassifier.ValidateMatrix(probabilities, -1, nameof(probabilities));
+        int n = probabilities.GetLength(0), k = probabilities.GetLength(1);
+        var confidence = new double[n];
+        for (int i = 0; i < n; i++)
+        {
+            double first = double.NegativeInfinity, second = double.NegativeInfinity, entropy = 0;
+            for (int j = 0; j < k; j++)
+            {
+                double p = probabilities[i, j];
+                if (p > first) { second = first; first = p; }
+                else if (p > second) second = p;
+                if (p > 0) entropy += p * Math.Log(p);
+            }
+            confidence[i] = score switch
+            {
+                ConfidenceScore.MaxProbability => first,
+                ConfidenceScore.Margin => first - second,
+                _ => entropy,
+            };
+        }
+        return confidence;
+    }
+
+    /// <summary>Whether each image's arg-max prediction (the first of equal maxima) is wrong: the 0/1 loss.</summary>
+    /// <param name="labels">True classes.</param>
+    /// <param name="probabilities">N × K class probabilities.</param>
+    /// <returns>1 for a wrong prediction, 0 for a right one.</returns>
+    public static double[] Errors(int[] labels, double[,] probabilities)
+    {
+        ArgumentNullException.ThrowIfNull(labels);
+        Conformal.ConformalClassifier.ValidateMatrix(probabilities, -1, nameof(probabilities));
+        Conformal.ConformalClassifier.ValidateLabels(labels, probabilities, probabilities.GetLength(1), nameof(labels));
+        var errors = new double[labels.Length];
+        for (int i = 0; i < labels.Length; i++)
+        {
+            int best = 0;
+            for (int j = 1; j < probabilities.GetLength(1); j++) if (probabilities[i, j] > probabilities[i, best]) best = j;
+            errors[i] = best == labels[i] ? 0 : 1;
+        }
+        return errors;
+    }
+
+    internal static void ValidatePairs(double[] confidence, double[] losses, bool zeroOne)
+    {
+        ArgumentNullException.ThrowIfNull(confidence);
+        ArgumentNullException.ThrowIfNull(losses);
+        if (confidence.Length == 0) throw new ArgumentException("No images: at least one confidence and loss are needed.", nameof(confidence));
+        if (confidence.Length != losses.Length)
+            throw new ArgumentException($"Length mismatch: {confidence.Length} confidences but {losses.Length} losses.", nameof(losses));
+        for (int i = 0; i < confidence.Length; i++)
+        {
+            if (!double.IsFinite(confidence[i]))
+                throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"Confidence {i} is {confidence[i]}: confidences must be finite."), nameof(confidence));
+            double l = losses[i];
+            if (!double.IsFinite(l) || l < 0 || (zeroOne && l != 0 && l != 1))
+                throw new ArgumentException(string.Create(CultureInfo.InvariantCulture,
+                    $"Loss {i} is {l}: {(zeroOne ? "risk control takes 0/1 errors (1 for a wrong prediction)" : "losses must be finite and at least 0")}."), nameof(losses));
+        }
+    }
+}
