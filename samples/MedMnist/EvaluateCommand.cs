@@ -4,6 +4,7 @@ using MedVision.Nets.Data.Loading;
 using MedVision.Nets.Data.MedMnist;
 using MedVision.Nets.Inference;
 using MedVision.Nets.Metrics;
+using MedVision.Nets.Metrics.Selective;
 using MedVision.Torch;
 using Spectre.Console;
 
@@ -25,15 +26,20 @@ internal static class EvaluateCommand
         var mixedPrecision = ModelOptions.MixedPrecision("Run the network under bfloat16 autocast (faster on CPUs with bfloat16 instructions; probabilities differ from float32 by about 1e-2).");
         var threads = SampleCommandLine.Threads();
         var output = new Option<string>("--output") { Description = "Folder for the reliability diagram and the Grad-CAM grid.", DefaultValueFactory = _ => "runs/evaluate" };
+        var targetRisk = new Option<double>("--target-risk") { Description = "Selective prediction: the error rate allowed on the images the model decides (the rest deferred), bounded by a confidence threshold fitted on the validation split (SGR).", DefaultValueFactory = _ => 0.2 }
+            .Must(v => v > 0 && v < 1, "strictly between 0 and 1");
+        var delta = new Option<double>("--delta") { Description = "Selective prediction: the probability that the bound fails.", DefaultValueFactory = _ => 0.05 }.Must(v => v > 0 && v < 1, "strictly between 0 and 1");
         var command = new Command("evaluate", "Evaluate a model file, or several as an ensemble, on the validation and test splits: AUC, ACC and calibration (before and after temperature scaling).")
         {
-            models, dataset, dataFile, device, flips, mixedPrecision, threads, output,
+            models, dataset, dataFile, device, flips, mixedPrecision, threads, output, targetRisk, delta,
         };
-        command.SetAction(r => Run(r.GetValue(models)!, r.GetValue(dataset), r.GetValue(dataFile), Device.Parse(r.GetValue(device)!), r.GetValue(flips), r.GetValue(mixedPrecision), r.GetValue(threads), r.GetValue(output)!));
+        command.SetAction(r => Run(r.GetValue(models)!, r.GetValue(dataset), r.GetValue(dataFile), Device.Parse(r.GetValue(device)!), r.GetValue(flips), r.GetValue(mixedPrecision), r.GetValue(threads), r.GetValue(output)!,
+            r.GetValue(targetRisk), r.GetValue(delta)));
         return command;
     }
 
-    private static int Run(string[] models, string? datasetName, string? dataFile, Device device, TestTimeFlips flips, bool mixedPrecision, int threads, string output)
+    private static int Run(string[] models, string? datasetName, string? dataFile, Device device, TestTimeFlips flips, bool mixedPrecision, int threads, string output,
+        double targetRisk, double delta)
     {
         Tensors.NumThreads = threads;
         var data = TrainCommand.LoadDataset(datasetName, dataFile);
@@ -92,11 +98,36 @@ internal static class EvaluateCommand
                 line += string.Create(CultureInfo.InvariantCulture, $" temperature={scaling.Temperature:F4} scaled_ece={scaled.ExpectedCalibrationError:F4} scaled_brier={scaled.BrierScore:F4} scaled_nll={scaled.NegativeLogLikelihood:F4}");
             }
         }
+        if (info.Task != MedMnistTask.MultiLabel) line += Selective(testLabels, testScores, validationTrainedOn ? null : (valLabels, valScores), targetRisk, delta);
         bool gradCam = modelPaths.Length == 1 && Plots.WriteGradCamGrid(ensemble.Members[0], data.Test, Path.Combine(output, "test-gradcam.png"));
         var full = Path.GetFullPath(output);
         AnsiConsole.MarkupLine($"Written: {(calibration is not null ? $"{full}/test-reliability.svg" : "")}{(gradCam ? $" {full}/test-gradcam.png" : "")}");
         Console.WriteLine(line);
         return 0;
+    }
+
+    // Selective prediction on the test split: the risk–coverage curve of the maximum probability, and a threshold fitted
+    // on the validation split (when it is held out) to bound the error rate of the images the model decides; returns the
+    // EVALUATION line's fields.
+    private static string Selective(int[,] testLabels, double[,] testScores, (int[,] Labels, double[,] Scores)? validation, double targetRisk, double delta)
+    {
+        var c = CultureInfo.InvariantCulture;
+        var curve = RiskCoverageCurve.Compute(testLabels, testScores);
+        string text = string.Create(c, $"Selective prediction (test, by maximum probability): AURC {curve.Aurc:F4}, E-AURC {curve.ExcessAurc:F4}; error rate {curve.FullCoverageRisk:F4} on every image, {curve.RiskAtCoverage(0.5):F4} on the most confident half");
+        string fields = string.Create(c, $" test_aurc={curve.Aurc:F4} test_eaurc={curve.ExcessAurc:F4} test_risk_half={curve.RiskAtCoverage(0.5):F4}");
+        if (validation is { } v)
+        {
+            var control = SelectiveRiskControl.Fit(SelectivePrediction.Confidence(v.Scores), SelectivePrediction.Errors(v.Labels, v.Scores), targetRisk, delta);
+            var test = control.Evaluate(SelectivePrediction.Confidence(testScores), SelectivePrediction.Errors(testLabels, testScores));
+            text += control.IsFeasible
+                ? string.Create(c, $". For an error rate ≤ {targetRisk:G4} (δ {delta:G4}) the validation split gives threshold {control.Threshold:F4} (validation: {control.Calibration.Accepted} of {control.Calibration.Count} decided, {control.Calibration.Errors} wrong, bound {control.RiskBound:F4}); on the test split it decides {test.Accepted} of {test.Count} ({test.Coverage:P1}) with error rate {test.Risk:F4}, deferring the rest.")
+                : string.Create(c, $". No threshold on the {control.Calibration.Count} validation images bounds the error rate below {targetRisk:G4} (δ {delta:G4}): every image would be deferred.");
+            fields += control.IsFeasible
+                ? string.Create(c, $" sgr_target={targetRisk:G4} sgr_threshold={control.Threshold:F4} sgr_val_coverage={control.Calibration.Coverage:F4} sgr_test_coverage={test.Coverage:F4} sgr_test_risk={test.Risk:F4}")
+                : string.Create(c, $" sgr_target={targetRisk:G4} sgr_threshold=none");
+        }
+        AnsiConsole.MarkupLine(Markup.Escape(text));
+        return fields;
     }
 
     /// <summary>Prints the test calibration before and after <paramref name="scaling"/>; returns the calibration after it.</summary>

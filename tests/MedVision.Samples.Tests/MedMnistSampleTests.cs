@@ -477,13 +477,41 @@ public sealed class MedMnistSampleTests(MedMnistTrainedRun run) : IClassFixture<
     public async Task Evaluate_ReproducesTheTestMetricsPrintedByTrain()
     {
         var evaluate = await SampleApp.RunAsync("medmnist", run.Folder.Path,
-            "evaluate", "--model", Path.Combine(run.RunFolder, "model.safetensors"), "--dataset", "retinamnist", "--data-file", run.DataFile, "--output", run.Folder["evaluation"]);
+            "evaluate", "--model", Path.Combine(run.RunFolder, "model.safetensors"), "--dataset", "retinamnist", "--data-file", run.DataFile, "--output", run.Folder["evaluation"],
+            "--target-risk", "0.9", "--delta", "0.2");
         evaluate.ExitCode.Should().Be(0, evaluate.ToString());
         var line = evaluate.Lines("EVALUATION").Should().ContainSingle().Subject;
         var result = run.Train.Lines().Single();
         line["test_auc"].Should().Be(result["test_auc"]);
         line["test_acc"].Should().Be(result["test_acc"]);
         File.Exists(run.Folder["evaluation/test-reliability.svg"]).Should().BeTrue();
+
+        // Selective prediction: the library's curve of the test split, and the threshold fitted on the validation split.
+        var data = MedVision.Nets.Data.MedMnist.MedMnistDataset.Load(run.DataFile);
+        double[,] val, test;
+        using (var predictor = Predictor.Load(Path.Combine(run.RunFolder, "model.safetensors")))
+            (val, test) = (Probabilities(predictor, data.Validation), Probabilities(predictor, data.Test));
+        var curve = MedVision.Nets.Metrics.Selective.RiskCoverageCurve.Compute(data.Test.Labels, test);
+        D(line["test_aurc"]).Should().BeApproximately(curve.Aurc, 5e-5);
+        D(line["test_eaurc"]).Should().BeApproximately(curve.ExcessAurc, 5e-5);
+        D(line["test_risk_half"]).Should().BeApproximately(curve.RiskAtCoverage(0.5), 5e-5);
+        var control = MedVision.Nets.Metrics.Selective.SelectiveRiskControl.Fit(MedVision.Nets.Metrics.Selective.SelectivePrediction.Confidence(val),
+            MedVision.Nets.Metrics.Selective.SelectivePrediction.Errors(data.Validation.Labels, val), 0.9, 0.2);
+        line["sgr_target"].Should().Be("0.9");
+        if (control.IsFeasible)
+        {
+            D(line["sgr_threshold"]).Should().BeApproximately(control.Threshold, 5e-5);
+            var outcome = control.Evaluate(MedVision.Nets.Metrics.Selective.SelectivePrediction.Confidence(test), MedVision.Nets.Metrics.Selective.SelectivePrediction.Errors(data.Test.Labels, test));
+            D(line["sgr_test_coverage"]).Should().BeApproximately(outcome.Coverage, 5e-5);
+            evaluate.Text.Should().Contain($"decides {outcome.Accepted} of 16");
+        }
+        else
+        {
+            // A model trained for one epoch on 48 images may be too poor for any threshold (the library's tests cover both).
+            line["sgr_threshold"].Should().Be("none");
+            evaluate.Text.Should().Contain("every image would be deferred");
+        }
+        evaluate.Text.Should().Contain("Selective prediction (test, by maximum probability): AURC");
     }
 
     [Fact]
@@ -649,6 +677,16 @@ public sealed class MedMnistSampleTests(MedMnistTrainedRun run) : IClassFixture<
         missing.Error.Should().Contain("nothere.safetensors");
     }
 
+    // A split's probabilities through a predictor, as the sample's evaluate and conformal commands compute them.
+    private static double[,] Probabilities(Predictor predictor, MedVision.Nets.Data.MedMnist.MedMnistSplitData split)
+    {
+        var source = new MedVision.Nets.Data.Loading.MedMnistImageSource(split);
+        var predictions = predictor.Predict(Enumerable.Range(0, split.Count).Select(i => source.Load(i).Image).ToList());
+        var m = new double[split.Count, 5];
+        for (int i = 0; i < split.Count; i++) for (int k = 0; k < 5; k++) m[i, k] = predictions[i].Probabilities[k];
+        return m;
+    }
+
     [Fact]
     public async Task Conformal_PrintsTheLibrarysCoverageForEveryScore_StoresTheCalibration_AndPredictPrintsTheSets()
     {
@@ -662,14 +700,6 @@ public sealed class MedMnistSampleTests(MedMnistTrainedRun run) : IClassFixture<
 
         // The same calibrations through the library, on the predictor's probabilities of the same splits.
         var data = MedVision.Nets.Data.MedMnist.MedMnistDataset.Load(run.DataFile);
-        double[,] Probabilities(Predictor predictor, MedVision.Nets.Data.MedMnist.MedMnistSplitData split)
-        {
-            var source = new MedVision.Nets.Data.Loading.MedMnistImageSource(split);
-            var predictions = predictor.Predict(Enumerable.Range(0, split.Count).Select(i => source.Load(i).Image).ToList());
-            var m = new double[split.Count, 5];
-            for (int i = 0; i < split.Count; i++) for (int k = 0; k < 5; k++) m[i, k] = predictions[i].Probabilities[k];
-            return m;
-        }
         double[,] val, test;
         using (var predictor = Predictor.Load(Path.Combine(run.RunFolder, "model.safetensors")))
             (val, test) = (Probabilities(predictor, data.Validation), Probabilities(predictor, data.Test));

@@ -70,6 +70,14 @@ public sealed class RiskCoverageCurve
     public static RiskCoverageCurve Compute(int[] labels, double[,] probabilities, ConfidenceScore score = ConfidenceScore.MaxProbability) =>
         Compute(SelectivePrediction.Confidence(probabilities, score), SelectivePrediction.Errors(labels, probabilities));
 
+    /// <summary>The curve of a classifier's arg-max predictions, labels as an N × 1 matrix (as MedMNIST stores them).</summary>
+    /// <param name="labels">N × 1 true classes.</param>
+    /// <param name="probabilities">N × K class probabilities.</param>
+    /// <param name="score">The confidence score.</param>
+    /// <returns>The curve.</returns>
+    public static RiskCoverageCurve Compute(int[,] labels, double[,] probabilities, ConfidenceScore score = ConfidenceScore.MaxProbability) =>
+        Compute(SelectivePrediction.Confidence(probabilities, score), SelectivePrediction.Errors(labels, probabilities));
+
     /// <summary>Images.</summary>
     public int Count { get; }
 

@@ -58,6 +58,16 @@ public static class SelectivePrediction
         return errors;
     }
 
+    /// <summary>The 0/1 loss of each image's arg-max prediction, labels as an N × 1 matrix (as MedMNIST stores them).</summary>
+    /// <param name="labels">N × 1 true classes.</param>
+    /// <param name="probabilities">N × K class probabilities.</param>
+    /// <returns>1 for a wrong prediction, 0 for a right one.</returns>
+    public static double[] Errors(int[,] labels, double[,] probabilities)
+    {
+        ArgumentNullException.ThrowIfNull(probabilities);
+        return Errors(PredictionSet.LabelVector(labels, "Selective prediction", nameof(labels)), probabilities);
+    }
+
     internal static void ValidatePairs(double[] confidence, double[] losses, bool zeroOne)
     {
         ArgumentNullException.ThrowIfNull(confidence);
