@@ -12,6 +12,7 @@ using MedVision.Nets.Inference;
 using MedVision.Nets.Losses;
 using MedVision.Nets.Metrics;
 using MedVision.Nets.Metrics.Conformal;
+using MedVision.Nets.Metrics.Selective;
 using MedVision.Nets.Models;
 using MedVision.Nets.Plotting;
 using MedVision.Nets.Training;
@@ -947,13 +948,54 @@ public sealed class GuideExamplesTests
     }
 
     [Fact]
+    public void SelectiveExample()
+    {
+        // A model whose confidence tracks its accuracy: wrong with probability 0.8 (1 − max p).
+        var random = new Random(5);
+        (int[] Labels, double[,] Probabilities) Draw(int n)
+        {
+            var labels = new int[n];
+            var p = new double[n, 3];
+            for (int i = 0; i < n; i++)
+            {
+                double top = 0.34 + (0.66 * random.NextDouble());
+                p[i, 0] = top;
+                p[i, 1] = p[i, 2] = (1 - top) / 2;
+                labels[i] = random.NextDouble() < 0.8 * (1 - top) ? 1 + random.Next(2) : 0;
+            }
+            return (labels, p);
+        }
+        var (validationLabels, validationProbabilities) = Draw(600);
+        var (testLabels, testProbabilities) = Draw(2000);
+        // snippet: selective
+        var curve = RiskCoverageCurve.Compute(testLabels, testProbabilities);   // confidence: the maximum probability
+        Console.WriteLine(curve);                                  // AURC, E-AURC, error rate with every image accepted
+        Console.WriteLine($"error rate of the most confident half: {curve.RiskAtCoverage(0.5):F3}");
+
+        // A threshold fitted on held-out images: with probability 0.95, at most 15% errors among the images it accepts.
+        var control = SelectiveRiskControl.Fit(
+            SelectivePrediction.Confidence(validationProbabilities),
+            SelectivePrediction.Errors(validationLabels, validationProbabilities),
+            targetRisk: 0.15, delta: 0.05);
+        SelectiveOutcome test = control.Evaluate(
+            SelectivePrediction.Confidence(testProbabilities), SelectivePrediction.Errors(testLabels, testProbabilities));
+        Console.WriteLine($"decided {test.Coverage:P0} of the test images with error rate {test.Risk:F3}; deferred the rest");
+        // end snippet
+        curve.FullCoverageRisk.Should().BeApproximately(0.27, 0.03);
+        curve.RiskAtCoverage(0.5).Should().BeLessThan(curve.FullCoverageRisk);
+        control.IsFeasible.Should().BeTrue();
+        test.Risk.Should().BeLessThan(0.17);
+        test.Coverage.Should().BeInRange(0.1, 0.6);
+    }
+
+    [Fact]
     public void GuideHoldsEverySnippetVerbatim()
     {
         var root = RepositoryRoot();
         var source = File.ReadAllText(Path.Combine(root, "tests", "MedVision.Nets.Tests", "Docs", "GuideExamplesTests.cs"));
         var guide = File.ReadAllText(Path.Combine(root, "docs", "guide.md")).ReplaceLineEndings("\n");
         var snippets = Regex.Matches(source.ReplaceLineEndings("\n"), @"// snippet: (?<name>[a-z-]+)\n(?<code>.*?)\n[ ]*// end snippet", RegexOptions.Singleline);
-        snippets.Should().HaveCount(27);
+        snippets.Should().HaveCount(28);
         foreach (Match snippet in snippets)
         {
             var code = Dedent(snippet.Groups["code"].Value);
