@@ -1,4 +1,4 @@
-// The "conformal" mode: ConformalClassifier against the definitions, by brute force over classes.
+// The "conformal" mode: ConformalClassifier against the definitions, by brute force over classes; and selective prediction.
 using MedVision.Nets.Inference;
 using MedVision.Nets.Metrics.Conformal;
 
@@ -153,6 +153,23 @@ internal static partial class ApiFuzz
         var again = card.ToClassifier().PredictSets(testP);
         for (int i = 0; i < nTest; i++)
             if (!again[i].SequenceEqual(sets[i])) throw new ArithmeticException($"{steps}: the card's calibration gives test image {i} another set");
+        // Selective prediction of the same images: the curve's area is the mean of its risks at every coverage m / N,
+        // never below the best ranking's; a threshold's bound lies between its calibration risk and the target.
+        Last = "RiskCoverageCurve";
+        var curve = MedVision.Nets.Metrics.Selective.RiskCoverageCurve.Compute(testY, testP, (MedVision.Nets.Metrics.Selective.ConfidenceScore)rng.Next(3));
+        double mean = Enumerable.Range(1, nTest).Average(m => curve.RiskAtCoverage((double)m / nTest));
+        if (Math.Abs(mean - curve.Aurc) > 1e-9 || curve.ExcessAurc < -1e-12 || curve.Coverages[^1] != 1
+                || curve.Coverages.Zip(curve.Coverages.Skip(1)).Any(x => x.Second <= x.First) || curve.Thresholds.Zip(curve.Thresholds.Skip(1)).Any(x => x.Second >= x.First))
+            throw new ArithmeticException($"{steps}: risk-coverage curve inconsistent (AURC {curve.Aurc}, mean risk {mean}, excess {curve.ExcessAurc})");
+        Last = "SelectiveRiskControl";
+        var confidence = MedVision.Nets.Metrics.Selective.SelectivePrediction.Confidence(calP);
+        var errors = MedVision.Nets.Metrics.Selective.SelectivePrediction.Errors(calY, calP);
+        double target = 0.05 + (rng.NextDouble() * 0.9);
+        var control = MedVision.Nets.Metrics.Selective.SelectiveRiskControl.Fit(confidence, errors, target, 0.01 + (rng.NextDouble() * 0.3));
+        if (control.IsFeasible && !(control.Calibration.Risk <= control.RiskBound && control.RiskBound < target && control.Evaluate(confidence, errors) == control.Calibration))
+            throw new ArithmeticException($"{steps}: selective threshold {control}");
+        if (!control.IsFeasible && (control.Calibration.Accepted != 0 || control.Accepts(confidence.Max())))
+            throw new ArithmeticException($"{steps}: an infeasible selective threshold accepts images");
         if (!conditional)
         {
             var spread = conformal.CoverageDistribution(0.9);

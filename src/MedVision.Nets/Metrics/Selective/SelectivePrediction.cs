@@ -68,13 +68,13 @@ public static class SelectivePrediction
         return Errors(PredictionSet.LabelVector(labels, "Selective prediction", nameof(labels)), probabilities);
     }
 
-    internal static void ValidatePairs(double[] confidence, double[] losses, bool zeroOne)
+    internal static void ValidatePairs(double[] confidence, double[] losses, bool zeroOne, string lossName = "losses")
     {
         ArgumentNullException.ThrowIfNull(confidence);
-        ArgumentNullException.ThrowIfNull(losses);
+        ArgumentNullException.ThrowIfNull(losses, lossName);
         if (confidence.Length == 0) throw new ArgumentException("No images: at least one confidence and loss are needed.", nameof(confidence));
         if (confidence.Length != losses.Length)
-            throw new ArgumentException($"Length mismatch: {confidence.Length} confidences but {losses.Length} losses.", nameof(losses));
+            throw new ArgumentException($"Length mismatch: {confidence.Length} confidences but {losses.Length} {(zeroOne ? "errors" : "losses")}.", lossName);
         for (int i = 0; i < confidence.Length; i++)
         {
             if (!double.IsFinite(confidence[i]))
@@ -82,7 +82,7 @@ public static class SelectivePrediction
             double l = losses[i];
             if (!double.IsFinite(l) || l < 0 || (zeroOne && l != 0 && l != 1))
                 throw new ArgumentException(string.Create(CultureInfo.InvariantCulture,
-                    $"Loss {i} is {l}: {(zeroOne ? "risk control takes 0/1 errors (1 for a wrong prediction)" : "losses must be finite and at least 0")}."), nameof(losses));
+                    $"{(zeroOne ? "Error" : "Loss")} {i} is {l}: {(zeroOne ? "risk control takes 0/1 errors (1 for a wrong prediction)" : "losses must be finite and at least 0")}."), lossName);
         }
     }
 }

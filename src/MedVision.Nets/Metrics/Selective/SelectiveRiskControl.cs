@@ -71,7 +71,7 @@ public sealed class SelectiveRiskControl
     /// <returns>The fitted threshold.</returns>
     public static SelectiveRiskControl Fit(double[] confidence, double[] errors, double targetRisk, double delta = 0.05)
     {
-        SelectivePrediction.ValidatePairs(confidence, errors, zeroOne: true);
+        SelectivePrediction.ValidatePairs(confidence, errors, zeroOne: true, nameof(errors));
         if (!(targetRisk > 0 && targetRisk < 1)) throw new ArgumentOutOfRangeException(nameof(targetRisk), targetRisk, "The target risk must lie strictly between 0 and 1.");
         if (!(delta > 0 && delta < 1)) throw new ArgumentOutOfRangeException(nameof(delta), delta, "δ must lie strictly between 0 and 1.");
         int n = confidence.Length;
@@ -108,7 +108,7 @@ public sealed class SelectiveRiskControl
     /// <returns>Images accepted and errors among them.</returns>
     public SelectiveOutcome Evaluate(double[] confidence, double[] errors)
     {
-        SelectivePrediction.ValidatePairs(confidence, errors, zeroOne: true);
+        SelectivePrediction.ValidatePairs(confidence, errors, zeroOne: true, nameof(errors));
         return Outcome(confidence, errors, Threshold);
     }
 
