@@ -82,6 +82,36 @@ public sealed class OnnxRuntimePredictorTests : IDisposable
     }
 
     [Fact]
+    public void AModelFilesConformalCalibrationTravelsToTheOnnxFile()
+    {
+        var (modelFile, _) = Export();
+        var files = WritePngs(12);
+        // Calibrate on the libtorch predictor's probabilities of six files with made-up grades, store, export again.
+        Nets.Metrics.Conformal.ConformalClassifier conformal;
+        using (var libtorch = Predictor.Load(modelFile))
+        {
+            var predictions = libtorch.PredictFiles(files.Take(6));
+            var p = new double[6, 5];
+            for (int i = 0; i < 6; i++) for (int k = 0; k < 5; k++) p[i, k] = predictions[i].Probabilities[k];
+            conformal = Nets.Metrics.Conformal.ConformalClassifier.Create().WithScore(Nets.Metrics.Conformal.ConformalScore.Lac).WithCoverage(0.7)
+                .Calibrate(new[] { 0, 1, 2, 3, 4, 2 }, p);
+        }
+        var (model, card) = ModelFile.Load(modelFile);
+        using (model)
+        {
+            card.Conformal = ConformalCard.From(conformal, card.Temperature);
+            ModelFile.Save(modelFile, model, card);
+        }
+        var onnxFile = Path.Combine(_folder, "conformal.onnx");
+        OnnxModelFile.Export(modelFile, onnxFile);
+        using var onnx = OnnxRuntimePredictor.Load(onnxFile);
+        onnx.Conformal.Should().NotBeNull();
+        onnx.Conformal!.Thresholds.Should().Equal(conformal.Thresholds);
+        foreach (var prediction in onnx.PredictFiles(files.Skip(6)))
+            prediction.ConformalSet.Should().Equal(conformal.PredictSet(prediction.Probabilities.ToArray().AsSpan()));
+    }
+
+    [Fact]
     public void JoinsAnEnsembleWithLibtorchMembers()
     {
         var (modelFile, onnxFile) = Export();
