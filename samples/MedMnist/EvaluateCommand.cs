@@ -4,6 +4,7 @@ using MedVision.Nets.Data.Loading;
 using MedVision.Nets.Data.MedMnist;
 using MedVision.Nets.Inference;
 using MedVision.Nets.Metrics;
+using MedVision.Nets.Metrics.Clinical;
 using MedVision.Nets.Metrics.Selective;
 using MedVision.Torch;
 using Spectre.Console;
@@ -29,17 +30,21 @@ internal static class EvaluateCommand
         var targetRisk = new Option<double>("--target-risk") { Description = "Selective prediction: the error rate allowed on the images the model decides (the rest deferred), bounded by a confidence threshold fitted on the validation split (SGR).", DefaultValueFactory = _ => 0.2 }
             .Must(v => v > 0 && v < 1, "strictly between 0 and 1");
         var delta = new Option<double>("--delta") { Description = "Selective prediction: the probability that the bound fails.", DefaultValueFactory = _ => 0.05 }.Must(v => v > 0 && v < 1, "strictly between 0 and 1");
+        var referableFrom = new Option<int?>("--referable-from") { Description = "Referral: the lowest grade (class) that is referred, for ordinal and binary datasets (default 2 for ordinal datasets, e.g. referable diabetic retinopathy; 1 for binary ones)." }
+            .Must(v => v is null or >= 1, "at least 1");
+        var minSensitivity = new Option<double>("--min-sensitivity") { Description = "Referral: the sensitivity the operating point fitted on the validation split must reach.", DefaultValueFactory = _ => 0.8 }
+            .Must(v => v > 0 && v <= 1, "in (0, 1]");
         var command = new Command("evaluate", "Evaluate a model file, or several as an ensemble, on the validation and test splits: AUC, ACC and calibration (before and after temperature scaling).")
         {
-            models, dataset, dataFile, device, flips, mixedPrecision, threads, output, targetRisk, delta,
+            models, dataset, dataFile, device, flips, mixedPrecision, threads, output, targetRisk, delta, referableFrom, minSensitivity,
         };
         command.SetAction(r => Run(r.GetValue(models)!, r.GetValue(dataset), r.GetValue(dataFile), Device.Parse(r.GetValue(device)!), r.GetValue(flips), r.GetValue(mixedPrecision), r.GetValue(threads), r.GetValue(output)!,
-            r.GetValue(targetRisk), r.GetValue(delta)));
+            r.GetValue(targetRisk), r.GetValue(delta), r.GetValue(referableFrom), r.GetValue(minSensitivity)));
         return command;
     }
 
     private static int Run(string[] models, string? datasetName, string? dataFile, Device device, TestTimeFlips flips, bool mixedPrecision, int threads, string output,
-        double targetRisk, double delta)
+        double targetRisk, double delta, int? referableFrom, double minSensitivity)
     {
         Tensors.NumThreads = threads;
         var data = TrainCommand.LoadDataset(datasetName, dataFile);
@@ -99,6 +104,10 @@ internal static class EvaluateCommand
             }
         }
         if (info.Task != MedMnistTask.MultiLabel) line += Selective(testLabels, testScores, validationTrainedOn ? null : (valLabels, valScores), targetRisk, delta);
+        if (referableFrom is { } from && (from >= info.ClassCount || info.Task is not (MedMnistTask.OrdinalRegression or MedMnistTask.Binary)))
+            throw new ArgumentException($"--referable-from {from} needs an ordinal or binary dataset with a grade {from} and a lower one; {info.Name} is {info.Task} with {info.ClassCount} classes.");
+        if (info.Task is MedMnistTask.OrdinalRegression or MedMnistTask.Binary)
+            line += Referral(testLabels, testScores, validationTrainedOn ? null : (valLabels, valScores), referableFrom ?? (info.Task == MedMnistTask.Binary ? 1 : Math.Min(2, info.ClassCount - 1)), minSensitivity);
         bool gradCam = modelPaths.Length == 1 && Plots.WriteGradCamGrid(ensemble.Members[0], data.Test, Path.Combine(output, "test-gradcam.png"));
         var full = Path.GetFullPath(output);
         AnsiConsole.MarkupLine($"Written: {(calibration is not null ? $"{full}/test-reliability.svg" : "")}{(gradCam ? $" {full}/test-gradcam.png" : "")}");
@@ -125,6 +134,40 @@ internal static class EvaluateCommand
             fields += control.IsFeasible
                 ? string.Create(c, $" sgr_target={targetRisk:G4} sgr_threshold={control.Threshold:F4} sgr_val_coverage={control.Calibration.Coverage:F4} sgr_test_coverage={test.Coverage:F4} sgr_test_risk={test.Risk:F4}")
                 : string.Create(c, $" sgr_target={targetRisk:G4} sgr_threshold=none");
+        }
+        AnsiConsole.MarkupLine(Markup.Escape(text));
+        return fields;
+    }
+
+    // Referral: grades at or above a cut-off are referred; the risk is their probability. The test split's AUC of that
+    // risk and its decision curve, and an operating point fitted on the validation split (when it is held out) for a
+    // minimum sensitivity, applied to the test split; returns the EVALUATION line's fields.
+    private static string Referral(int[,] testLabels, double[,] testScores, (int[,] Labels, double[,] Scores)? validation, int from, double minSensitivity)
+    {
+        var c = CultureInfo.InvariantCulture;
+        var (labels, risks) = MedVision.Nets.Metrics.Clinical.Referral.FromGrades(testLabels, testScores, from);
+        if (!labels.Contains(0) || !labels.Contains(1))
+        {
+            AnsiConsole.MarkupLine($"Referral (grade ≥ {from}): the test split holds only {(labels.Contains(1) ? "referable" : "non-referable")} images; no referral figures.");
+            return "";
+        }
+        double auc = RocAuc.Compute(labels, risks).Value;
+        var curve = DecisionCurve.Compute(labels, risks, new[] { 0.1, 0.2, 0.3 });
+        string text = string.Create(c, $"Referral (grade ≥ {from}; test prevalence {curve.Prevalence:P1}): AUC of P(grade ≥ {from}) {auc:F4}; net benefit at risk thresholds 0.1 / 0.2 / 0.3: ")
+            + string.Join(" / ", curve.NetBenefit.Select(v => v.ToString("F3", c)))
+            + " (refer all: " + string.Join(" / ", curve.ReferAll.Select(v => v.ToString("F3", c))) + ")";
+        string fields = string.Create(c, $" referable_from={from} referral_auc={auc:F4} net_benefit_0.1={curve.NetBenefit[0]:F4} net_benefit_0.2={curve.NetBenefit[1]:F4} net_benefit_0.3={curve.NetBenefit[2]:F4}");
+        if (validation is { } v)
+        {
+            var (valLabels, valRisks) = MedVision.Nets.Metrics.Clinical.Referral.FromGrades(v.Labels, v.Scores, from);
+            if (valLabels.Contains(0) && valLabels.Contains(1))
+            {
+                var point = OperatingPoint.AtSensitivity(valLabels, valRisks, minSensitivity);
+                var test = point.Evaluate(labels, risks);
+                text += string.Create(c,
+                    $". Operating point for sensitivity ≥ {minSensitivity:G4} on the validation split: refer when P ≥ {point.Threshold:F4} (validation sensitivity {point.Fitted!.Sensitivity:F3}, specificity {point.Fitted.Specificity:F3}); on the test split sensitivity {test.Sensitivity:F3} [{test.SensitivityInterval.Lower:F3}, {test.SensitivityInterval.Upper:F3}], specificity {test.Specificity:F3} [{test.SpecificityInterval.Lower:F3}, {test.SpecificityInterval.Upper:F3}], PPV {test.PositivePredictiveValue:F3}, NPV {test.NegativePredictiveValue:F3}, {test.ReferralRate:P1} referred.");
+                fields += string.Create(c, $" op_min_sensitivity={minSensitivity:G4} op_threshold={point.Threshold:F4} op_test_sensitivity={test.Sensitivity:F4} op_test_specificity={test.Specificity:F4} op_test_referred={test.ReferralRate:F4}");
+            }
         }
         AnsiConsole.MarkupLine(Markup.Escape(text));
         return fields;

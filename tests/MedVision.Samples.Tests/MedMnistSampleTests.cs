@@ -512,6 +512,21 @@ public sealed class MedMnistSampleTests(MedMnistTrainedRun run) : IClassFixture<
             evaluate.Text.Should().Contain("every image would be deferred");
         }
         evaluate.Text.Should().Contain("Selective prediction (test, by maximum probability): AURC");
+
+        // Referral of grades 2–4: the library's AUC, net benefit and validation-fitted operating point on the same probabilities.
+        var (referable, risk) = MedVision.Nets.Metrics.Clinical.Referral.FromGrades(data.Test.Labels, test, 2);
+        referable.Should().Contain(0).And.Contain(1, "the tiny test split holds both sides of grade 2");
+        D(line["referral_auc"]).Should().BeApproximately(MedVision.Nets.Metrics.RocAuc.Compute(referable, risk).Value, 5e-5);
+        D(line["net_benefit_0.2"]).Should().BeApproximately(MedVision.Nets.Metrics.Clinical.DecisionCurve.Compute(referable, risk, new[] { 0.2 }).NetBenefit[0], 5e-5);
+        var (valReferable, valRisk) = MedVision.Nets.Metrics.Clinical.Referral.FromGrades(data.Validation.Labels, val, 2);
+        var point = MedVision.Nets.Metrics.Clinical.OperatingPoint.AtSensitivity(valReferable, valRisk, 0.8);
+        D(line["op_threshold"]).Should().BeApproximately(point.Threshold, 5e-5);
+        D(line["op_test_sensitivity"]).Should().BeApproximately(point.Evaluate(referable, risk).Sensitivity, 5e-5);
+        evaluate.Text.Should().Contain("Referral (grade ≥ 2;");
+        var binaryOnly = await SampleApp.RunAsync("medmnist", run.Folder.Path,
+            "evaluate", "--model", Path.Combine(run.RunFolder, "model.safetensors"), "--data-file", run.DataFile, "--referable-from", "5", "--output", run.Folder["evaluation-5"]);
+        binaryOnly.ExitCode.Should().Be(2, "bad arguments are usage errors");
+        binaryOnly.Error.Should().Contain("--referable-from 5 needs an ordinal or binary dataset with a grade 5");
     }
 
     [Fact]
