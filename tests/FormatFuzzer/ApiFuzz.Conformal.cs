@@ -170,6 +170,28 @@ internal static partial class ApiFuzz
             throw new ArithmeticException($"{steps}: selective threshold {control}");
         if (!control.IsFeasible && (control.Calibration.Accepted != 0 || control.Accepts(confidence.Max())))
             throw new ArithmeticException($"{steps}: an infeasible selective threshold accepts images");
+        // Referral at a random cut-off grade: operating points meet their requirement, and no higher threshold (a
+        // distinct score) does for sensitivity, no lower one for specificity; net benefit within its bounds.
+        Last = "OperatingPoint";
+        int from = rng.Next(1, k);
+        var (refer, risk) = MedVision.Nets.Metrics.Clinical.Referral.FromGrades(testY, testP, from);
+        if (refer.Contains(0) && refer.Contains(1))
+        {
+            double minimum = rng.Next(4) == 0 ? 1 : 0.05 + (rng.NextDouble() * 0.95);
+            var bySensitivity = MedVision.Nets.Metrics.Clinical.OperatingPoint.AtSensitivity(refer, risk, minimum);
+            var bySpecificity = MedVision.Nets.Metrics.Clinical.OperatingPoint.AtSpecificity(refer, risk, minimum);
+            var youden = MedVision.Nets.Metrics.Clinical.OperatingPoint.Youden(refer, risk);
+            if (!(bySensitivity.Fitted!.Sensitivity >= minimum) || risk.Any(t => t > bySensitivity.Threshold && MedVision.Nets.Metrics.Clinical.OperatingPoint.AtThreshold(t).Evaluate(refer, risk).Sensitivity >= minimum))
+                throw new ArithmeticException($"{steps}: sensitivity point {bySensitivity} for {minimum}");
+            if (!(bySpecificity.Fitted!.Specificity >= minimum) || risk.Any(t => t < bySpecificity.Threshold && MedVision.Nets.Metrics.Clinical.OperatingPoint.AtThreshold(t).Evaluate(refer, risk).Specificity >= minimum))
+                throw new ArithmeticException($"{steps}: specificity point {bySpecificity} for {minimum}");
+            double j = youden.Fitted!.Sensitivity + youden.Fitted.Specificity - 1;
+            if (risk.Any(t => MedVision.Nets.Metrics.Clinical.OperatingPoint.AtThreshold(t).Evaluate(refer, risk) is var o && o.Sensitivity + o.Specificity - 1 > j + 1e-12))
+                throw new ArithmeticException($"{steps}: Youden point {youden} is not the best");
+            var decision = MedVision.Nets.Metrics.Clinical.DecisionCurve.Compute(refer, risk);
+            if (decision.NetBenefit.Any(b => b > decision.Prevalence + 1e-12))
+                throw new ArithmeticException($"{steps}: a net benefit above the prevalence");
+        }
         if (!conditional)
         {
             var spread = conformal.CoverageDistribution(0.9);

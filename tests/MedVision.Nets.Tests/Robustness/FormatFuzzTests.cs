@@ -195,7 +195,8 @@ public sealed class FormatFuzzTests : IClassFixture<FormatFuzzTests.Seeds>
     // count mismatches, coverages of 0, 1 or NaN); oracles: refused exactly when bad, thresholds, scores and sets those
     // of the definitions computed by brute force, evaluation counts those of the sets, the calibration unchanged through
     // a model card's JSON; and the same images' risk–coverage curve (area the mean risk over coverages, never below the
-    // best ranking's) and a selective threshold (bound between its calibration risk and the target). Nothing found
+    // best ranking's), a selective threshold (bound between its calibration risk and the target), and referral
+    // operating points (each meets its requirement and no other distinct threshold does better). Nothing found
     // (seeds 1–3, 9,000 steps); with ordinal APS's sets no longer keeping the top grade, seed 1 reports it in 198 steps
     // of 3,000.
     [Fact]
