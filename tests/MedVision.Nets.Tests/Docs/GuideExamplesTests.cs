@@ -11,6 +11,7 @@ using MedVision.Nets.Explainability;
 using MedVision.Nets.Inference;
 using MedVision.Nets.Losses;
 using MedVision.Nets.Metrics;
+using MedVision.Nets.Metrics.Clinical;
 using MedVision.Nets.Metrics.Conformal;
 using MedVision.Nets.Metrics.Selective;
 using MedVision.Nets.Models;
@@ -989,13 +990,54 @@ public sealed class GuideExamplesTests
     }
 
     [Fact]
+    public void ReferralExample()
+    {
+        // Five grades; a model whose probabilities centre on the true grade, blurred.
+        var random = new Random(21);
+        (int[] Grades, double[,] Probabilities) Draw(int n)
+        {
+            var grades = new int[n];
+            var p = new double[n, 5];
+            for (int i = 0; i < n; i++)
+            {
+                grades[i] = random.Next(5);
+                double centre = grades[i] + ((random.NextDouble() - 0.5) * 3), sum = 0;
+                for (int k = 0; k < 5; k++) sum += p[i, k] = Math.Exp(-(k - centre) * (k - centre));
+                for (int k = 0; k < 5; k++) p[i, k] /= sum;
+            }
+            return (grades, p);
+        }
+        var (validationGrades, validationProbabilities) = Draw(300);
+        var (testGrades, testProbabilities) = Draw(600);
+        // snippet: referral
+        // Referable diabetic retinopathy: grade 2 (moderate) or worse; the risk is P(grade ≥ 2).
+        var (validationReferable, validationRisk) = Referral.FromGrades(validationGrades, validationProbabilities, referableFrom: 2);
+        var (testReferable, testRisk) = Referral.FromGrades(testGrades, testProbabilities, referableFrom: 2);
+
+        var point = OperatingPoint.AtSensitivity(validationReferable, validationRisk, minimum: 0.9);   // or AtSpecificity, Youden
+        BinaryOutcome test = point.Evaluate(testReferable, testRisk);
+        Console.WriteLine($"refer when P ≥ {point.Threshold:F3}: sensitivity {test.Sensitivity:F3} {test.SensitivityInterval}, "
+            + $"specificity {test.Specificity:F3} {test.SpecificityInterval}, PPV {test.PositivePredictiveValue:F3}");
+
+        var decision = DecisionCurve.Compute(testReferable, testRisk);   // net benefit at risk thresholds 0.01 … 0.99
+        Console.WriteLine($"worth using at {decision.UsefulThresholds.Count} thresholds, e.g. net benefit {decision.NetBenefit[19]:F3} "
+            + $"at 0.2 against {decision.ReferAll[19]:F3} for referring everyone");
+        // end snippet
+        point.Fitted!.Sensitivity.Should().BeGreaterThanOrEqualTo(0.9);
+        test.Sensitivity.Should().BeInRange(0.84, 0.97);
+        decision.Thresholds[19].Should().BeApproximately(0.2, 1e-12);
+        decision.NetBenefit[19].Should().BeGreaterThan(decision.ReferAll[19]);
+        decision.UsefulThresholds.Should().HaveCountGreaterThan(50);
+    }
+
+    [Fact]
     public void GuideHoldsEverySnippetVerbatim()
     {
         var root = RepositoryRoot();
         var source = File.ReadAllText(Path.Combine(root, "tests", "MedVision.Nets.Tests", "Docs", "GuideExamplesTests.cs"));
         var guide = File.ReadAllText(Path.Combine(root, "docs", "guide.md")).ReplaceLineEndings("\n");
         var snippets = Regex.Matches(source.ReplaceLineEndings("\n"), @"// snippet: (?<name>[a-z-]+)\n(?<code>.*?)\n[ ]*// end snippet", RegexOptions.Singleline);
-        snippets.Should().HaveCount(28);
+        snippets.Should().HaveCount(29);
         foreach (Match snippet in snippets)
         {
             var code = Dedent(snippet.Groups["code"].Value);
