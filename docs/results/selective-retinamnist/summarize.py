@@ -26,3 +26,13 @@ for model, v in rows:
         print(f"| {v['sgr_target']} | {model} | none (every image deferred) | 0 | 0 | – |")
     else:
         print(f"| {v['sgr_target']} | {model} | {v['sgr_threshold']} | {v['sgr_val_coverage']} | {v['sgr_test_coverage']} | {v['sgr_test_risk']} |")
+
+print()
+print("| model | referral AUC (grade ≥ 2) | net benefit at 0.1 / 0.2 / 0.3 | operating point (val, sensitivity ≥ 0.8) | test sensitivity | test specificity | test referred |")
+print("| --- | ---: | --- | ---: | ---: | ---: | ---: |")
+seen = set()
+for model, v in rows:
+    if model in seen or "referral_auc" not in v:
+        continue
+    seen.add(model)
+    print(f"| {model} | {v['referral_auc']} | {v['net_benefit_0.1']} / {v['net_benefit_0.2']} / {v['net_benefit_0.3']} | {v['op_threshold']} | {v['op_test_sensitivity']} | {v['op_test_specificity']} | {v['op_test_referred']} |")
