@@ -54,8 +54,9 @@ internal static class ConformalCommand
         var data = TrainCommand.LoadDataset(s.Dataset, s.DataFile);
         var info = data.Info!;
         if (info.Task == MedMnistTask.MultiLabel) throw new ArgumentException($"{info.Name} is multi-label: conformal prediction sets here are for single-label datasets (one class per image).");
-        if (s.Store && (s.Models.Length != 1 || !s.Models[0].EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase)))
-            throw new ArgumentException("--store writes the calibration into one .safetensors model file; an ensemble's or another format's probabilities cannot carry it.");
+        bool manifest = EnsembleModels.ManifestAlone(s.Models) is not null;
+        if (s.Store && (s.Models.Length != 1 || !(manifest || s.Models[0].EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase))))
+            throw new ArgumentException("--store writes the calibration into one .safetensors model file or one ensemble manifest (.json); for several --model files, write a manifest (EnsemblePredictor.SaveManifest) and calibrate it.");
         var (ensemble, paths) = ModelOptions.LoadEnsemble(s.Models, s.Device, s.Flips, s.MixedPrecision);
         using var owned = ensemble;
         if (ensemble.ClassNames.Count != info.ClassCount)
@@ -145,7 +146,13 @@ internal static class ConformalCommand
         AtomicFile.WriteAllText(csvPath, string.Join('\n', csv) + "\n");
         AnsiConsole.MarkupLine($"Written: {Markup.Escape(Path.GetFullPath(csvPath))}");
 
-        if (s.Store)
+        if (s.Store && manifest)
+        {
+            var listed = EnsemblePredictor.ReadManifest(s.Models[0]);
+            EnsemblePredictor.SaveManifest(s.Models[0], listed.ModelPaths, listed.Weights, ConformalCard.From(selected, 1, s.Flips, s.MixedPrecision));
+            AnsiConsole.MarkupLine($"Stored the {chosen} calibration of the ensemble's probabilities in {Markup.Escape(s.Models[0])}: predict prints each image's set (with flips {s.Flips}{(s.MixedPrecision ? " and --mixed-precision" : "")}).");
+        }
+        else if (s.Store)
         {
             var (model, card) = ModelFile.Load(paths[0]);
             using (model)

@@ -48,10 +48,7 @@ internal static class PredictCommand
         var predictions = heatmaps is null ? predictor.PredictFiles(images) : WriteHeatmaps(image => predictor.ExplainFile(image, cam), images, heatmaps);
         bool ordinal = card.Task.Equals("OrdinalRegression", StringComparison.OrdinalIgnoreCase);
         AnsiConsole.Write(Table(images, predictions, ordinal, ensemble: false));
-        if (predictor.Conformal is { } conformal)
-            AnsiConsole.MarkupLine(Markup.Escape(string.Create(CultureInfo.InvariantCulture,
-                $"Conformal sets: {conformal.Score}{(conformal.IsClassConditional ? " per class" : "")}, calibrated on {conformal.CalibrationCount} images to hold the true class {conformal.Coverage:P0} of the time.")));
-        if (predictor.ConformalNote is { } note) AnsiConsole.MarkupLine($"[yellow]Note:[/] {Markup.Escape(note)}");
+        PrintConformal(predictor.Conformal, predictor.ConformalNote);
         if (heatmaps is not null) AnsiConsole.MarkupLine($"{cam} maps of the predicted classes: {Markup.Escape(Path.GetFullPath(heatmaps))}/*-gradcam.png");
         return 0;
     }
@@ -73,6 +70,7 @@ internal static class PredictCommand
         for (int m = 0; m < modelPaths.Length; m++) AnsiConsole.MarkupLine($"  {m + 1}. {Describe(modelPaths[m], ensemble.Members[m].Card)}");
         var predictions = heatmaps is null ? ensemble.PredictFiles(images) : WriteHeatmaps(image => ensemble.ExplainFile(image, cam), images, heatmaps);
         AnsiConsole.Write(Table(images, predictions, ensemble.Task.Equals("OrdinalRegression", StringComparison.OrdinalIgnoreCase), ensemble: true));
+        PrintConformal(ensemble.Conformal, ensemble.ConformalNote);
         if (heatmaps is not null) AnsiConsole.MarkupLine($"{cam} maps of the ensemble's classes (the models' maps averaged): {Markup.Escape(Path.GetFullPath(heatmaps))}/*-gradcam.png");
         return 0;
     }
@@ -95,6 +93,15 @@ internal static class PredictCommand
             table.AddRow(row.ToArray());
         }
         return table;
+    }
+
+    // What the sets below the table are, or why there are none.
+    private static void PrintConformal(MedVision.Nets.Metrics.Conformal.ConformalClassifier? conformal, string? note)
+    {
+        if (conformal is not null)
+            AnsiConsole.MarkupLine(Markup.Escape(string.Create(CultureInfo.InvariantCulture,
+                $"Conformal sets: {conformal.Score}{(conformal.IsClassConditional ? " per class" : "")}, calibrated on {conformal.CalibrationCount} images to hold the true class {conformal.Coverage:P0} of the time.")));
+        if (note is not null) AnsiConsole.MarkupLine($"[yellow]Note:[/] {Markup.Escape(note)}");
     }
 
     // "1–3" for an interval of grades, else the class names joined; "∅" for an empty set.

@@ -6,7 +6,7 @@ namespace MedVision.Samples;
 /// <summary>What the samples that predict with several models (--model given more than once, or a manifest) share.</summary>
 internal static class EnsembleModels
 {
-    /// <summary>Whether --model names an ensemble manifest (a .json file written by <see cref="EnsemblePredictor.SaveManifest"/>).</summary>
+    /// <summary>Whether --model names an ensemble manifest (a .json file written by <see cref="EnsemblePredictor.SaveManifest(string, IReadOnlyList{string}, IReadOnlyList{double}?)"/>).</summary>
     public static bool IsManifest(string path) => path.EndsWith(".json", StringComparison.OrdinalIgnoreCase);
 
     /// <summary>The manifest among the --model values, which must then be the only one; null when there is none.</summary>

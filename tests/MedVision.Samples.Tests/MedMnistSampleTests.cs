@@ -760,6 +760,18 @@ public sealed class MedMnistSampleTests(MedMnistTrainedRun run) : IClassFixture<
         flipped.ExitCode.Should().Be(0, flipped.ToString());
         flipped.Text.Should().Contain("predictions carry no sets").And.NotContain("│ conformal set");
 
+        // An ensemble manifest takes the calibration of its averaged probabilities; predict with it prints the sets.
+        var manifest = run.Folder["conformal-ensemble/ensemble.json"];
+        Directory.CreateDirectory(Path.GetDirectoryName(manifest)!);
+        EnsemblePredictor.SaveManifest(manifest, new[] { Path.Combine(run.RunFolder, "model.safetensors") });
+        var ensembleStore = await SampleApp.RunAsync("medmnist", run.Folder.Path,
+            "conformal", "--model", manifest, "--data-file", run.DataFile, "--coverage", "0.8", "--trials", "0", "--threads", "1", "--store", "--output", run.Folder["conformal-ensemble/out"]);
+        ensembleStore.ExitCode.Should().Be(0, ensembleStore.ToString());
+        EnsemblePredictor.ReadManifest(manifest).Conformal!.Thresholds.Should().Equal(ordinal.Thresholds.Select(t => (double?)t), "an ensemble of one averages nothing");
+        var ensemblePredict = await SampleApp.RunAsync("medmnist", run.Folder.Path, ["predict", "--model", manifest, .. names]);
+        ensemblePredict.ExitCode.Should().Be(0, ensemblePredict.ToString());
+        ensemblePredict.Text.Should().Contain("Conformal sets: OrdinalAps, calibrated on 16 images");
+
         var two = await SampleApp.RunAsync("medmnist", run.Folder.Path,
             "conformal", "--model", modelFile, "--model", Path.Combine(run.RunFolder, "model.safetensors"), "--data-file", run.DataFile, "--store");
         two.ExitCode.Should().NotBe(0);

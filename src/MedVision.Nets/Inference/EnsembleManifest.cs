@@ -10,4 +10,10 @@ public sealed record EnsembleManifest(IReadOnlyList<string> ModelPaths, IReadOnl
 
     /// <summary>Their weights as written (1 where the manifest gives none).</summary>
     public IReadOnlyList<double> Weights { get; init; } = Weights ?? throw new ArgumentNullException(nameof(Weights));
+
+    /// <summary>
+    /// A conformal calibration of the ensemble's averaged probabilities (<see cref="EnsemblePredictor.SaveManifest(string, IReadOnlyList{string}, IReadOnlyList{double}?, ConformalCard?)"/>),
+    /// or null.
+    /// </summary>
+    public ConformalCard? Conformal { get; init; }
 }

@@ -1,3 +1,4 @@
+using System.Text.Json;
 using MedVision.Nets.Data.Images;
 using MedVision.Nets.Data.Nifti;
 using MedVision.Nets.Explainability;
@@ -83,7 +84,7 @@ public sealed class EnsemblePredictor : IDisposable
         return new EnsemblePredictor(list, weights?.Select(w => w / total).ToArray() ?? Enumerable.Repeat(1.0 / list.Length, list.Length).ToArray());
     }
 
-    /// <summary>The <c>format</c> of an ensemble manifest (<see cref="SaveManifest"/>).</summary>
+    /// <summary>The <c>format</c> of an ensemble manifest (<see cref="SaveManifest(string, IReadOnlyList{string}, IReadOnlyList{double}?)"/>).</summary>
     public const string ManifestFormat = "medvision.ensemble";
 
     /// <summary>The newest manifest format version this library reads (and the one it writes).</summary>
@@ -100,13 +101,40 @@ public sealed class EnsemblePredictor : IDisposable
     /// <param name="weights">Each member's weight (non-negative, not all 0); equal weights when null.</param>
     /// <exception cref="ArgumentException">No model files, one listed twice, members that do not fit together, or bad weights.</exception>
     /// <exception cref="FileNotFoundException">A model file does not exist.</exception>
-    public static void SaveManifest(string path, IReadOnlyList<string> modelPaths, IReadOnlyList<double>? weights = null)
+    public static void SaveManifest(string path, IReadOnlyList<string> modelPaths, IReadOnlyList<double>? weights = null) =>
+        SaveManifest(path, modelPaths, weights, conformal: null);
+
+    /// <summary>
+    /// Writes an ensemble manifest (as <see cref="SaveManifest(string, IReadOnlyList{string}, IReadOnlyList{double}?)"/>)
+    /// with a conformal calibration of the ensemble's averaged probabilities (<see cref="ConformalCard.From"/> of a
+    /// <see cref="Metrics.Conformal.ConformalClassifier"/> calibrated on them, with the flips and precision used), so that
+    /// <see cref="LoadManifest"/> gives every prediction its conformal set. The calibration holds for these members and
+    /// weights as they are: change a member's file (its weights or temperature) and calibrate again.
+    /// </summary>
+    /// <param name="path">The manifest file to write.</param>
+    /// <param name="modelPaths">The model files, at least one, each once.</param>
+    /// <param name="weights">Each member's weight (non-negative, not all 0); equal weights when null.</param>
+    /// <param name="conformal">The calibration, or null for none.</param>
+    /// <exception cref="ArgumentException">As the overload without a calibration; or a calibration that does not fit the members' classes.</exception>
+    /// <exception cref="FileNotFoundException">A model file does not exist.</exception>
+    public static void SaveManifest(string path, IReadOnlyList<string> modelPaths, IReadOnlyList<double>? weights, ConformalCard? conformal)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         var list = CheckPaths(modelPaths, nameof(modelPaths));
         CheckWeights(weights, list.Count);
         var cards = list.Select(p => File.Exists(p) ? ModelFile.ReadCard(p) : throw new FileNotFoundException($"The model file '{p}' does not exist.", p)).ToArray();
         CheckFit(cards, nameof(modelPaths));
+        if (conformal is not null)
+        {
+            try
+            {
+                CheckConformal(conformal, cards[0], "the conformal calibration");
+            }
+            catch (ModelFormatException e)
+            {
+                throw new ArgumentException(e.Message, nameof(conformal), e);
+            }
+        }
         var folder = Path.GetDirectoryName(Path.GetFullPath(path))!;
         var manifest = new System.Text.Json.Nodes.JsonObject
         {
@@ -118,32 +146,63 @@ public sealed class EnsemblePredictor : IDisposable
                 ["weight"] = weights?[i] ?? 1.0,
             }).ToArray()),
         };
+        if (conformal is not null) manifest["conformal"] = System.Text.Json.JsonSerializer.SerializeToNode(conformal);
         Directory.CreateDirectory(folder);
         MedVision.Torch.Serialization.AtomicFile.WriteAllText(path, manifest.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }));
     }
 
     /// <summary>
-    /// Loads the ensemble a manifest lists (<see cref="SaveManifest"/>): its model files (paths relative to the
+    /// Loads the ensemble a manifest lists (<see cref="SaveManifest(string, IReadOnlyList{string}, IReadOnlyList{double}?)"/>): its model files (paths relative to the
     /// manifest's folder, or absolute) with its weights, as <see cref="Load"/> loads them.
     /// </summary>
     /// <exception cref="FileNotFoundException">The manifest or a model file it lists does not exist.</exception>
     /// <exception cref="ModelFormatException">The manifest is not one (not JSON, another format, a newer version, no members, a bad entry or weight); the message names it.</exception>
     public static EnsemblePredictor LoadManifest(string path, Device? device = null, TestTimeFlips flips = TestTimeFlips.None, bool mixedPrecision = false)
     {
-        var (paths, weights) = ReadManifest(path);
+        var manifest = ReadManifest(path);
+        var (paths, weights) = (manifest.ModelPaths, manifest.Weights);
         var list = paths.ToList();
+        ModelCard[] cards;
         try
         {
             // What the manifest says must hold up before anything is loaded: its entries, weights and members' cards.
             CheckPaths(list, nameof(paths));
             CheckWeights(weights, list.Count);
-            CheckFit(list.Select(ModelFile.ReadCard).ToArray(), nameof(paths));
+            cards = list.Select(ModelFile.ReadCard).ToArray();
+            CheckFit(cards, nameof(paths));
         }
         catch (ArgumentException e)
         {
             throw new ModelFormatException($"{path} is not a valid ensemble manifest: {PlainMessage(e)}", e);
         }
-        return Load(list, device, flips, mixedPrecision, weights);
+        var conformal = manifest.Conformal is { } card ? CheckConformal(card, cards[0], path) : null;
+        var ensemble = Load(list, device, flips, mixedPrecision, weights);
+        if (conformal is not null)
+        {
+            var calibrated = manifest.Conformal!.CalibrationFlips;
+            if (calibrated != flips || manifest.Conformal.MixedPrecision != mixedPrecision)
+                ensemble.ConformalNote = $"The manifest's conformal sets were calibrated with flips {calibrated}{(manifest.Conformal.MixedPrecision ? " under bfloat16 autocast" : "")}; "
+                    + $"this ensemble uses flips {flips}{(mixedPrecision ? " under bfloat16 autocast" : "")}, whose probabilities the thresholds do not hold for: predictions carry no sets.";
+            else ensemble.Conformal = conformal;
+        }
+        return ensemble;
+    }
+
+    /// <summary>
+    /// The manifest's conformal calibration of the averaged probabilities, which gives every prediction its
+    /// <see cref="Prediction.ConformalSet"/>; null when there is none or when the flips or precision differ from the calibration's.
+    /// </summary>
+    public Metrics.Conformal.ConformalClassifier? Conformal { get; private set; }
+
+    /// <summary>Why predictions carry no conformal sets although the manifest has a calibration; null otherwise.</summary>
+    public string? ConformalNote { get; private set; }
+
+    // A calibration of the ensemble's probabilities: a valid card for the members' classes, of a single-label task.
+    private static Metrics.Conformal.ConformalClassifier CheckConformal(ConformalCard card, ModelCard member, string source)
+    {
+        if (string.Equals(member.Task, nameof(MedMnistTask.MultiLabel), StringComparison.OrdinalIgnoreCase))
+            throw new ModelFormatException($"{source}: conformal prediction sets apply to single-label tasks, not to multi-label ones.");
+        return card.ToClassifier(source, member.ClassNames.Count);
     }
 
     // An exception's message without what .NET appends for developers (" (Parameter 'x')", "Actual value was …").
@@ -156,7 +215,7 @@ public sealed class EnsemblePredictor : IDisposable
     }
 
     /// <summary>
-    /// Reads an ensemble manifest (<see cref="SaveManifest"/>) without loading its models: the model files' full paths
+    /// Reads an ensemble manifest (<see cref="SaveManifest(string, IReadOnlyList{string}, IReadOnlyList{double}?)"/>) without loading its models: the model files' full paths
     /// (resolved against the manifest's folder) and their weights as written.
     /// </summary>
     /// <exception cref="FileNotFoundException">The manifest or a model file it lists does not exist.</exception>
@@ -198,7 +257,19 @@ public sealed class EnsemblePredictor : IDisposable
             paths.Add(full);
             weights[i] = weight;
         }
-        return new EnsembleManifest(paths, weights);
+        ConformalCard? conformal = null;
+        if (manifest["conformal"] is { } node)
+        {
+            try
+            {
+                conformal = node.Deserialize<ConformalCard>() ?? throw new ModelFormatException(Bad("its \"conformal\" is null"));
+            }
+            catch (System.Text.Json.JsonException e)
+            {
+                throw new ModelFormatException(Bad($"its \"conformal\" is not a conformal calibration ({e.Message})"), e);
+            }
+        }
+        return new EnsembleManifest(paths, weights) { Conformal = conformal };
     }
 
     private static List<string> CheckPaths(IEnumerable<string> paths, string parameter)
@@ -372,7 +443,7 @@ public sealed class EnsemblePredictor : IDisposable
                 var p = perMember[m][i].Probabilities;
                 for (int k = 0; k < classes; k++) average[k] += _weights[m] * p[k];
             }
-            var combined = Prediction.FromProbabilities(average.Select(v => (float)v).ToArray(), ClassNames, _ordinal);
+            var combined = Prediction.FromProbabilities(average.Select(v => (float)v).ToArray(), ClassNames, _ordinal, Conformal);
             results[i] = new EnsemblePrediction(combined, perMember.Select(p => p[i]).ToArray(), _weights);
         }
         return results;

@@ -327,6 +327,50 @@ public sealed class EnsemblePredictorTests : IDisposable
     }
 
     [Fact]
+    public void AManifestCarriesAConformalCalibrationOfTheAveragedProbabilities()
+    {
+        var members = new[] { Save("c0", 1), Save("c1", 2) };
+        var pixels = Pixels(30);
+        MedVision.Nets.Metrics.Conformal.ConformalClassifier conformal;
+        using (var plain = EnsemblePredictor.Load(members))
+        {
+            var predictions = pixels.Take(20).Select(x => plain.PredictPixels(x, 28, 28, 3)).ToArray();
+            predictions.Should().OnlyContain(p => p.ConformalSet == null);
+            var probabilities = new double[20, 5];
+            for (int i = 0; i < 20; i++) for (int k = 0; k < 5; k++) probabilities[i, k] = predictions[i].Probabilities[k];
+            conformal = MedVision.Nets.Metrics.Conformal.ConformalClassifier.Create().WithScore(MedVision.Nets.Metrics.Conformal.ConformalScore.Lac).WithCoverage(0.8)
+                .Calibrate(MedMnistDataset.LoadEmbeddedRetinaMnist().Test.Labels.Cast<int>().Take(20).ToArray(), probabilities);
+        }
+        var manifest = Path.Combine(_dir, "calibrated.json");
+        EnsemblePredictor.SaveManifest(manifest, members, null, ConformalCard.From(conformal));
+        EnsemblePredictor.ReadManifest(manifest).Conformal!.Thresholds.Should().HaveCount(5);
+        using (var loaded = EnsemblePredictor.LoadManifest(manifest))
+        {
+            loaded.Conformal!.Thresholds.Should().Equal(conformal.Thresholds);
+            foreach (var x in pixels.Skip(20))
+            {
+                var p = loaded.PredictPixels(x, 28, 28, 3);
+                p.ConformalSet.Should().Equal(conformal.PredictSet(p.Probabilities.ToArray().AsSpan()));
+            }
+        }
+        using (var flipped = EnsemblePredictor.LoadManifest(manifest, flips: TestTimeFlips.Vertical))
+        {
+            flipped.Conformal.Should().BeNull();
+            flipped.ConformalNote.Should().Contain("flips None").And.Contain("flips Vertical");
+            flipped.PredictPixels(pixels[0], 28, 28, 3).ConformalSet.Should().BeNull();
+        }
+        // A calibration that does not fit the members' classes, or a damaged one, is refused by name.
+        var three = MedVision.Nets.Metrics.Conformal.ConformalClassifier.Create().Calibrate(new[] { 0, 1, 2 }, new double[,] { { 0.8, 0.1, 0.1 }, { 0.1, 0.8, 0.1 }, { 0.1, 0.1, 0.8 } });
+        FluentActions.Invoking(() => EnsemblePredictor.SaveManifest(Path.Combine(_dir, "bad.json"), members, null, ConformalCard.From(three)))
+            .Should().Throw<ArgumentException>().WithMessage("*3 thresholds but the model has 5 classes*");
+        File.Exists(Path.Combine(_dir, "bad.json")).Should().BeFalse();
+        File.WriteAllText(manifest, File.ReadAllText(manifest).Replace("\"coverage\": 0.8", "\"coverage\": 1.8"));
+        FluentActions.Invoking(() => EnsemblePredictor.LoadManifest(manifest)).Should().Throw<ModelFormatException>().WithMessage($"*calibrated.json*coverage 1.8*");
+        File.WriteAllText(manifest, File.ReadAllText(manifest).Replace("\"coverage\": 1.8", "\"coverage\": \"high\""));
+        FluentActions.Invoking(() => EnsemblePredictor.ReadManifest(manifest)).Should().Throw<ModelFormatException>().WithMessage($"*calibrated.json*\"conformal\" is not a conformal calibration*");
+    }
+
+    [Fact]
     public void ManifestsThatAreNotRight_AreRefusedNamingTheFileAndTheProblem()
     {
         var a = Save("a", 1);

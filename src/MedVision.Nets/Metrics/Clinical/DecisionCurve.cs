@@ -31,7 +31,7 @@ public sealed class DecisionCurve
     /// <returns>The curve.</returns>
     public static DecisionCurve Compute(int[] labels, double[] risks, IReadOnlyList<double>? thresholdProbabilities = null)
     {
-        OperatingPoint.Validate(labels, risks, requireBoth: false);
+        OperatingPoint.Validate(labels, risks, requireBoth: false, nameof(risks));
         for (int i = 0; i < risks.Length; i++)
             if (risks[i] < 0 || risks[i] > 1)
                 throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"Risk {i} is {risks[i]}: a decision curve reads risks as probabilities in [0, 1]."), nameof(risks));

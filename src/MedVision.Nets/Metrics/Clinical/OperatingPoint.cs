@@ -122,14 +122,14 @@ public sealed class OperatingPoint
         return new BinaryOutcome(tp, fn, tn, fp);
     }
 
-    internal static void Validate(int[] labels, double[] scores, bool requireBoth)
+    internal static void Validate(int[] labels, double[] scores, bool requireBoth, string scoreName = "scores")
     {
         ArgumentNullException.ThrowIfNull(labels);
-        ArgumentNullException.ThrowIfNull(scores);
+        ArgumentNullException.ThrowIfNull(scores, scoreName);
         if (labels.Length == 0) throw new ArgumentException("No images: at least one label and score are needed.", nameof(labels));
-        if (labels.Length != scores.Length) throw new ArgumentException($"Length mismatch: {labels.Length} labels but {scores.Length} scores.", nameof(scores));
+        if (labels.Length != scores.Length) throw new ArgumentException($"Length mismatch: {labels.Length} labels but {scores.Length} {scoreName}.", scoreName);
         PredictionSet.ValidateClassLabels(labels, 2, nameof(labels));
-        PredictionSet.ValidateScores(scores, nameof(scores));
+        PredictionSet.ValidateScores(scores, scoreName);
         if (requireBoth && (!labels.Contains(0) || !labels.Contains(1)))
             throw new ArgumentException($"The labels hold only {(labels.Contains(1) ? "positives" : "negatives")}: choosing an operating point needs both.", nameof(labels));
     }
