@@ -152,6 +152,40 @@ public sealed class ConformalTests
     }
 
     [Fact]
+    public void AThousandClassesAreScoredOnTheHeap()
+    {
+        // Sets of ImageNet-sized outputs: beyond the classes the scores keep on the stack, the same definitions hold.
+        var (labels, probabilities) = Synthetic(300, 1000, seed: 6);
+        foreach (var score in Enum.GetValues<ConformalScore>())
+        {
+            var conformal = ConformalClassifier.Create().WithScore(score).WithCoverage(0.8).Calibrate(labels[..200], Rows(probabilities, 0, 200));
+            var test = Rows(probabilities, 200, 100);
+            var sets = conformal.PredictSets(test);
+            for (int i = 0; i < 100; i += 10)
+            {
+                var row = Enumerable.Range(0, 1000).Select(j => test[i, j]).ToArray();
+                // The scores from their definitions: the classes ranked at or above y are those more probable, or as
+                // probable and of a lower index (the order is not the code's own).
+                double Score(int y)
+                {
+                    var above = Enumerable.Range(0, 1000).Where(j => row[j] > row[y] || (row[j] == row[y] && j <= y)).ToArray();
+                    return score switch
+                    {
+                        ConformalScore.Lac => 1 - row[y],
+                        ConformalScore.Aps => above.Sum(j => row[j]),
+                        ConformalScore.Raps => above.Sum(j => row[j]) + (conformal.Regularization * Math.Max(0, above.Length - conformal.RegularizationRank)),
+                        _ => conformal.ScoreOf(row, y),
+                    };
+                }
+                var expected = Enumerable.Range(0, 1000).Where(y => Score(y) <= conformal.Threshold).ToHashSet();
+                if (score != ConformalScore.Lac) expected.Add(Array.IndexOf(row, row.Max()));
+                sets[i].Should().BeEquivalentTo(expected, $"{score}, image {i}");
+            }
+            conformal.Evaluate(labels[200..], test).Coverage.Should().BeGreaterThan(0.6, score.ToString());
+        }
+    }
+
+    [Fact]
     public void EvaluationCountsAgreeWithTheSets()
     {
         var (labels, probabilities) = Synthetic(500, 4, seed: 21);

@@ -47,6 +47,8 @@ public sealed class ConformalClassifier
     /// <summary>How far a probability row's sum may lie from 1 (float32 softmax outputs sum to 1 within ~1e-6).</summary>
     internal const double SumTolerance = 1e-3;
 
+    private const int StackClasses = 256;
+
     private readonly double[] _thresholds;
     private readonly int[] _classCounts;
 
@@ -116,8 +118,9 @@ public sealed class ConformalClassifier
         ValidateRow(probabilities, ClassCount, "row", nameof(probabilities));
         if ((uint)label >= (uint)ClassCount)
             throw new ArgumentOutOfRangeException(nameof(label), label, $"The label must lie in [0, {ClassCount}).");
-        Span<int> order = stackalloc int[ClassCount];
-        Span<double> e = stackalloc double[ClassCount];
+        // On the stack for the usual handful of classes; on the heap for thousands, which would overflow it.
+        Span<int> order = ClassCount <= StackClasses ? stackalloc int[ClassCount] : new int[ClassCount];
+        Span<double> e = ClassCount <= StackClasses ? stackalloc double[ClassCount] : new double[ClassCount];
         Sequence(Score, probabilities, Regularization, RegularizationRank, order, e);
         return e[order.IndexOf(label)];
     }
@@ -246,13 +249,22 @@ public sealed class ConformalClassifier
         else
         {
             for (int j = 0; j < k; j++) order[j] = j;
-            // Most probable first; equal probabilities keep class order (insertion sort: K is small and it is stable).
-            for (int j = 1; j < k; j++)
+            // Most probable first; equal probabilities keep class order. Insertion sort for the usual handful of classes
+            // (stable, no allocation); a comparison sort on (probability, class) for many.
+            if (k <= 32)
             {
-                int c = order[j];
-                int i = j - 1;
-                while (i >= 0 && p[order[i]] < p[c]) { order[i + 1] = order[i]; i--; }
-                order[i + 1] = c;
+                for (int j = 1; j < k; j++)
+                {
+                    int c = order[j];
+                    int i = j - 1;
+                    while (i >= 0 && p[order[i]] < p[c]) { order[i + 1] = order[i]; i--; }
+                    order[i + 1] = c;
+                }
+            }
+            else
+            {
+                var probabilities = p.ToArray();
+                order.Sort((a, b) => probabilities[a] != probabilities[b] ? probabilities[b].CompareTo(probabilities[a]) : a.CompareTo(b));
             }
         }
 
@@ -273,8 +285,8 @@ public sealed class ConformalClassifier
     private int[] SetOf(ReadOnlySpan<double> p)
     {
         int k = ClassCount;
-        Span<int> order = stackalloc int[k];
-        Span<double> e = stackalloc double[k];
+        Span<int> order = k <= StackClasses ? stackalloc int[k] : new int[k];
+        Span<double> e = k <= StackClasses ? stackalloc double[k] : new double[k];
         Sequence(Score, p, Regularization, RegularizationRank, order, e);
         var inSet = new bool[k];
         for (int j = 0; j < k; j++) inSet[order[j]] = e[j] <= _thresholds[order[j]];
