@@ -4,6 +4,7 @@ using MedVision.Nets.Data.Loading;
 using MedVision.Nets.Data.MedMnist;
 using MedVision.Nets.Inference;
 using MedVision.Nets.Metrics;
+using MedVision.Nets.Plotting;
 using MedVision.Nets.Metrics.Clinical;
 using MedVision.Nets.Metrics.Selective;
 using MedVision.Torch;
@@ -103,14 +104,19 @@ internal static class EvaluateCommand
                 line += string.Create(CultureInfo.InvariantCulture, $" temperature={scaling.Temperature:F4} scaled_ece={scaled.ExpectedCalibrationError:F4} scaled_brier={scaled.BrierScore:F4} scaled_nll={scaled.NegativeLogLikelihood:F4}");
             }
         }
-        if (info.Task != MedMnistTask.MultiLabel) line += Selective(testLabels, testScores, validationTrainedOn ? null : (valLabels, valScores), targetRisk, delta);
+        if (info.Task != MedMnistTask.MultiLabel) line += Selective(testLabels, testScores, validationTrainedOn ? null : (valLabels, valScores), targetRisk, delta, output);
         if (referableFrom is { } from && (from >= info.ClassCount || info.Task is not (MedMnistTask.OrdinalRegression or MedMnistTask.Binary)))
             throw new ArgumentException($"--referable-from {from} needs an ordinal or binary dataset with a grade {from} and a lower one; {info.Name} is {info.Task} with {info.ClassCount} classes.");
         if (info.Task is MedMnistTask.OrdinalRegression or MedMnistTask.Binary)
-            line += Referral(testLabels, testScores, validationTrainedOn ? null : (valLabels, valScores), referableFrom ?? (info.Task == MedMnistTask.Binary ? 1 : Math.Min(2, info.ClassCount - 1)), minSensitivity);
+            line += Referral(testLabels, testScores, validationTrainedOn ? null : (valLabels, valScores), referableFrom ?? (info.Task == MedMnistTask.Binary ? 1 : Math.Min(2, info.ClassCount - 1)), minSensitivity, output);
         bool gradCam = modelPaths.Length == 1 && Plots.WriteGradCamGrid(ensemble.Members[0], data.Test, Path.Combine(output, "test-gradcam.png"));
         var full = Path.GetFullPath(output);
-        AnsiConsole.MarkupLine($"Written: {(calibration is not null ? $"{full}/test-reliability.svg" : "")}{(gradCam ? $" {full}/test-gradcam.png" : "")}");
+        var charts = new List<string>();
+        if (calibration is not null) charts.Add("test-reliability.svg");
+        if (gradCam) charts.Add("test-gradcam.png");
+        if (line.Contains(" test_aurc=", StringComparison.Ordinal)) charts.Add("test-risk-coverage.svg");
+        if (line.Contains(" referral_auc=", StringComparison.Ordinal)) charts.Add("test-decision-curve.svg");
+        AnsiConsole.MarkupLine($"Written: {string.Join(" ", charts.Select(f => Markup.Escape($"{full}/{f}")))}");
         Console.WriteLine(line);
         return 0;
     }
@@ -118,10 +124,11 @@ internal static class EvaluateCommand
     // Selective prediction on the test split: the risk–coverage curve of the maximum probability, and a threshold fitted
     // on the validation split (when it is held out) to bound the error rate of the images the model decides; returns the
     // EVALUATION line's fields.
-    private static string Selective(int[,] testLabels, double[,] testScores, (int[,] Labels, double[,] Scores)? validation, double targetRisk, double delta)
+    private static string Selective(int[,] testLabels, double[,] testScores, (int[,] Labels, double[,] Scores)? validation, double targetRisk, double delta, string output)
     {
         var c = CultureInfo.InvariantCulture;
         var curve = RiskCoverageCurve.Compute(testLabels, testScores);
+        TrainingPlots.RiskCoverage(curve, "Test risk–coverage (maximum probability)").Save(Path.Combine(output, "test-risk-coverage.svg"));
         string text = string.Create(c, $"Selective prediction (test, by maximum probability): AURC {curve.Aurc:F4}, E-AURC {curve.ExcessAurc:F4}; error rate {curve.FullCoverageRisk:F4} on every image, {curve.RiskAtCoverage(0.5):F4} on the most confident half");
         string fields = string.Create(c, $" test_aurc={curve.Aurc:F4} test_eaurc={curve.ExcessAurc:F4} test_risk_half={curve.RiskAtCoverage(0.5):F4}");
         if (validation is { } v)
@@ -142,7 +149,7 @@ internal static class EvaluateCommand
     // Referral: grades at or above a cut-off are referred; the risk is their probability. The test split's AUC of that
     // risk and its decision curve, and an operating point fitted on the validation split (when it is held out) for a
     // minimum sensitivity, applied to the test split; returns the EVALUATION line's fields.
-    private static string Referral(int[,] testLabels, double[,] testScores, (int[,] Labels, double[,] Scores)? validation, int from, double minSensitivity)
+    private static string Referral(int[,] testLabels, double[,] testScores, (int[,] Labels, double[,] Scores)? validation, int from, double minSensitivity, string output)
     {
         var c = CultureInfo.InvariantCulture;
         var (labels, risks) = MedVision.Nets.Metrics.Clinical.Referral.FromGrades(testLabels, testScores, from);
@@ -153,10 +160,14 @@ internal static class EvaluateCommand
         }
         double auc = RocAuc.Compute(labels, risks).Value;
         var curve = DecisionCurve.Compute(labels, risks, new[] { 0.1, 0.2, 0.3 });
+        var full = DecisionCurve.Compute(labels, risks);
+        TrainingPlots.DecisionCurve(full, $"Test decision curve: referral of grade ≥ {from}").Save(Path.Combine(output, "test-decision-curve.svg"));
         string text = string.Create(c, $"Referral (grade ≥ {from}; test prevalence {curve.Prevalence:P1}): AUC of P(grade ≥ {from}) {auc:F4}; net benefit at risk thresholds 0.1 / 0.2 / 0.3: ")
             + string.Join(" / ", curve.NetBenefit.Select(v => v.ToString("F3", c)))
-            + " (refer all: " + string.Join(" / ", curve.ReferAll.Select(v => v.ToString("F3", c))) + ")";
-        string fields = string.Create(c, $" referable_from={from} referral_auc={auc:F4} net_benefit_0.1={curve.NetBenefit[0]:F4} net_benefit_0.2={curve.NetBenefit[1]:F4} net_benefit_0.3={curve.NetBenefit[2]:F4}");
+            + " (refer all: " + string.Join(" / ", curve.ReferAll.Select(v => v.ToString("F3", c))) + ")"
+            + (full.UsefulThresholds.Count == 0 ? "; it beats referring all and referring none at no threshold 0.01–0.99"
+                : string.Create(c, $"; it beats referring all and referring none at {full.UsefulThresholds.Count} of the thresholds 0.01–0.99 (lowest {full.UsefulThresholds[0]:G2}, highest {full.UsefulThresholds[^1]:G2})"));
+        string fields = string.Create(c, $" referable_from={from} referral_auc={auc:F4} net_benefit_0.1={curve.NetBenefit[0]:F4} net_benefit_0.2={curve.NetBenefit[1]:F4} net_benefit_0.3={curve.NetBenefit[2]:F4} useful_thresholds={full.UsefulThresholds.Count}");
         if (validation is { } v)
         {
             var (valLabels, valRisks) = MedVision.Nets.Metrics.Clinical.Referral.FromGrades(v.Labels, v.Scores, from);

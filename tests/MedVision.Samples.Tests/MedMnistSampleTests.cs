@@ -518,11 +518,14 @@ public sealed class MedMnistSampleTests(MedMnistTrainedRun run) : IClassFixture<
         referable.Should().Contain(0).And.Contain(1, "the tiny test split holds both sides of grade 2");
         D(line["referral_auc"]).Should().BeApproximately(MedVision.Nets.Metrics.RocAuc.Compute(referable, risk).Value, 5e-5);
         D(line["net_benefit_0.2"]).Should().BeApproximately(MedVision.Nets.Metrics.Clinical.DecisionCurve.Compute(referable, risk, new[] { 0.2 }).NetBenefit[0], 5e-5);
+        line["useful_thresholds"].Should().Be(MedVision.Nets.Metrics.Clinical.DecisionCurve.Compute(referable, risk).UsefulThresholds.Count.ToString(CultureInfo.InvariantCulture));
         var (valReferable, valRisk) = MedVision.Nets.Metrics.Clinical.Referral.FromGrades(data.Validation.Labels, val, 2);
         var point = MedVision.Nets.Metrics.Clinical.OperatingPoint.AtSensitivity(valReferable, valRisk, 0.8);
         D(line["op_threshold"]).Should().BeApproximately(point.Threshold, 5e-5);
         D(line["op_test_sensitivity"]).Should().BeApproximately(point.Evaluate(referable, risk).Sensitivity, 5e-5);
         evaluate.Text.Should().Contain("Referral (grade ≥ 2;");
+        foreach (var chart in new[] { "test-risk-coverage.svg", "test-decision-curve.svg" })
+            File.ReadAllText(run.Folder[$"evaluation/{chart}"]).Should().StartWith("<svg", chart);
         var binaryOnly = await SampleApp.RunAsync("medmnist", run.Folder.Path,
             "evaluate", "--model", Path.Combine(run.RunFolder, "model.safetensors"), "--data-file", run.DataFile, "--referable-from", "5", "--output", run.Folder["evaluation-5"]);
         binaryOnly.ExitCode.Should().Be(2, "bad arguments are usage errors");

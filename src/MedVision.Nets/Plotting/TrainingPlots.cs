@@ -42,6 +42,45 @@ public static class TrainingPlots
         return chart;
     }
 
+    /// <summary>
+    /// The risk–coverage curve of selective prediction: the error rate (or mean loss) of the accepted images against the
+    /// share accepted, beside the flat line an uninformative confidence gives (the risk with every image accepted). The
+    /// legend gives the AURC.
+    /// </summary>
+    public static LineChart RiskCoverage(Metrics.Selective.RiskCoverageCurve curve, string? title = "Risk–coverage curve")
+    {
+        ArgumentNullException.ThrowIfNull(curve);
+        var chart = new LineChart(title, "coverage (share of images decided)", "risk (error rate of decided images)")
+        {
+            XRange = (0, 1),
+            YRange = (0, Math.Max(1e-9, Math.Ceiling(curve.Risks.Max() * 10) / 10)),
+        };
+        chart.Add(FormattableString.Invariant($"model (AURC {curve.Aurc:F3}, E-AURC {curve.ExcessAurc:F3})"), curve.Coverages, curve.Risks);
+        chart.Add("uninformative confidence", new[] { 0.0, 1.0 }, new[] { curve.FullCoverageRisk, curve.FullCoverageRisk }, dashed: true);
+        return chart;
+    }
+
+    /// <summary>
+    /// A decision curve: the model's net benefit against the threshold probability, beside referring everyone and
+    /// referring no one (net benefit 0). The y range starts a little below 0, where "refer all" falls steeply.
+    /// </summary>
+    public static LineChart DecisionCurve(Metrics.Clinical.DecisionCurve curve, string? title = "Decision curve")
+    {
+        ArgumentNullException.ThrowIfNull(curve);
+        double top = Math.Max(0.05, curve.NetBenefit.Concat(curve.ReferAll).Max());
+        var chart = new LineChart(title, "threshold probability", "net benefit (true positives per image)")
+        {
+            XRange = (0, 1),
+            YRange = (-0.25 * top, Math.Ceiling(top * 20) / 20),
+        };
+        chart.Add("model", curve.Thresholds, curve.NetBenefit);
+        // "Refer all" leaves the plot where it falls below its y range: only its points within it are drawn.
+        var all = curve.Thresholds.Zip(curve.ReferAll).Where(p => p.Second >= -0.25 * top).ToArray();
+        chart.Add("refer all", all.Select(p => p.First).ToArray(), all.Select(p => p.Second).ToArray(), dashed: true);
+        chart.Add("refer none", new[] { 0.0, 1.0 }, new[] { 0.0, 0.0 }, dashed: true);
+        return chart;
+    }
+
     /// <summary>One-vs-rest ROC curve per class (labels 0 … K−1, scores N × K), with the chance diagonal.</summary>
     /// <remarks>A class that is absent from the labels, or is all of them, has no curve.</remarks>
     public static LineChart RocCurves(int[] labels, double[,] scores, IReadOnlyList<string>? classNames = null, string? title = "ROC curves (one vs rest)")
