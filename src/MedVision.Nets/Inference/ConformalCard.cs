@@ -76,6 +76,18 @@ public sealed class ConformalCard
             ? f
             : throw new ModelFormatException($"{source}: the conformal calibration's flips '{Flips}' are not test-time flips (None, Horizontal, Vertical, Depth).");
 
+    // The calibration for a predictor with these settings, or null and why not: the thresholds hold only for the
+    // probabilities of the flips and precision they were calibrated with. owner: "model file" or "manifest"; user:
+    // "predictor" or "ensemble".
+    internal ConformalClassifier? For(TestTimeFlips flips, bool mixedPrecision, string owner, string user, out string? note)
+    {
+        var calibrated = CalibrationFlips;
+        note = calibrated == flips && MixedPrecision == mixedPrecision ? null
+            : $"The {owner}'s conformal sets were calibrated with flips {calibrated}{(MixedPrecision ? " under bfloat16 autocast" : "")}; "
+              + $"this {user} uses flips {flips}{(mixedPrecision ? " under bfloat16 autocast" : "")}, whose probabilities the thresholds do not hold for: predictions carry no sets. Load it with the calibration's settings, or calibrate again.";
+        return note is null ? ToClassifier() : null;
+    }
+
     internal ConformalClassifier ToClassifier(string source, int classCount)
     {
         string Problem(string what) => $"{source}: the conformal calibration {what}";

@@ -175,15 +175,12 @@ public sealed class EnsemblePredictor : IDisposable
         {
             throw new ModelFormatException($"{path} is not a valid ensemble manifest: {PlainMessage(e)}", e);
         }
-        var conformal = manifest.Conformal is { } card ? CheckConformal(card, cards[0], path) : null;
+        if (manifest.Conformal is { } card) CheckConformal(card, cards[0], path);
         var ensemble = Load(list, device, flips, mixedPrecision, weights);
-        if (conformal is not null)
+        if (manifest.Conformal is { } calibration)
         {
-            var calibrated = manifest.Conformal!.CalibrationFlips;
-            if (calibrated != flips || manifest.Conformal.MixedPrecision != mixedPrecision)
-                ensemble.ConformalNote = $"The manifest's conformal sets were calibrated with flips {calibrated}{(manifest.Conformal.MixedPrecision ? " under bfloat16 autocast" : "")}; "
-                    + $"this ensemble uses flips {flips}{(mixedPrecision ? " under bfloat16 autocast" : "")}, whose probabilities the thresholds do not hold for: predictions carry no sets.";
-            else ensemble.Conformal = conformal;
+            ensemble.Conformal = calibration.For(flips, mixedPrecision, "manifest", "ensemble", out var note);
+            ensemble.ConformalNote = note;
         }
         return ensemble;
     }
@@ -198,11 +195,11 @@ public sealed class EnsemblePredictor : IDisposable
     public string? ConformalNote { get; private set; }
 
     // A calibration of the ensemble's probabilities: a valid card for the members' classes, of a single-label task.
-    private static Metrics.Conformal.ConformalClassifier CheckConformal(ConformalCard card, ModelCard member, string source)
+    private static void CheckConformal(ConformalCard card, ModelCard member, string source)
     {
         if (string.Equals(member.Task, nameof(MedMnistTask.MultiLabel), StringComparison.OrdinalIgnoreCase))
             throw new ModelFormatException($"{source}: conformal prediction sets apply to single-label tasks, not to multi-label ones.");
-        return card.ToClassifier(source, member.ClassNames.Count);
+        card.ToClassifier(source, member.ClassNames.Count);
     }
 
     // An exception's message without what .NET appends for developers (" (Parameter 'x')", "Actual value was …").

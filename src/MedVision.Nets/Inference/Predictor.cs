@@ -47,14 +47,9 @@ public sealed class Predictor : IDisposable
             pre.IntensityWindow is null && pre.IntensityPercentiles is [var lower, var upper] ? (lower, upper) : null,
             pre.IntensityChannelWise == true);
         InputKey = size.Count != 3 ? $"image:{pre.Channels}" : "volume:" + System.Text.Json.JsonSerializer.Serialize(pre);
-        if (card.Conformal is { } conformal)
-        {
-            var calibrated = conformal.CalibrationFlips;
-            if (calibrated != flips || conformal.MixedPrecision != mixedPrecision)
-                ConformalNote = $"The model file's conformal sets were calibrated with flips {calibrated}{(conformal.MixedPrecision ? " under bfloat16 autocast" : "")}; "
-                    + $"this predictor uses flips {flips}{(mixedPrecision ? " under bfloat16 autocast" : "")}, whose probabilities the thresholds do not hold for: predictions carry no sets. Load it with the calibration's settings, or calibrate again.";
-            else Conformal = conformal.ToClassifier();
-        }
+        string? note = null;
+        Conformal = card.Conformal?.For(flips, mixedPrecision, "model file", "predictor", out note);
+        ConformalNote = note;
     }
 
     /// <summary>
