@@ -33,6 +33,19 @@ public sealed class ConfidenceInterval
     /// <returns><see langword="true"/> when Lower ≤ value ≤ Upper.</returns>
     public bool Contains(double value) => value >= Lower && value <= Upper;
 
+    // The exact binomial (Clopper–Pearson) interval of x successes in n trials at this level (n > 0).
+    internal static ConfidenceInterval ClopperPearson(int x, int n, double level)
+    {
+        double a = (1 - level) / 2;
+        double lower = x == 0 ? 0 : MathNet.Numerics.Distributions.Beta.InvCDF(x, n - x + 1, a);
+        double upper = x == n ? 1 : MathNet.Numerics.Distributions.Beta.InvCDF(x + 1, n - x, 1 - a);
+        return new ConfidenceInterval(lower, upper, level);
+    }
+
+    // The one-sided exact binomial upper bound on a proportion after x successes in n trials, holding with probability 1 − δ.
+    internal static double ClopperPearsonUpper(int x, int n, double delta) =>
+        x >= n ? 1 : MathNet.Numerics.Distributions.Beta.InvCDF(x + 1, n - x, 1 - delta);
+
     /// <inheritdoc />
     public override string ToString() =>
         string.Create(CultureInfo.InvariantCulture, $"[{Lower:F4}, {Upper:F4}] ({Level:P0})");

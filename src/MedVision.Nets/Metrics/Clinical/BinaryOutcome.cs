@@ -34,5 +34,5 @@ public sealed record BinaryOutcome(int TruePositives, int FalseNegatives, int Tr
     private static double Ratio(int a, int b) => b == 0 ? double.NaN : (double)a / b;
 
     private static ConfidenceInterval Interval(int x, int n) =>
-        n == 0 ? new ConfidenceInterval(double.NaN, double.NaN, 0.95) : Conformal.ConformalEvaluation.ClopperPearson(x, n, 0.95);
+        n == 0 ? new ConfidenceInterval(double.NaN, double.NaN, 0.95) : ConfidenceInterval.ClopperPearson(x, n, 0.95);
 }

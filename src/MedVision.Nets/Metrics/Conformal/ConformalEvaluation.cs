@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Text;
-using MathNet.Numerics.Distributions;
 
 namespace MedVision.Nets.Metrics.Conformal;
 
@@ -60,7 +59,7 @@ public sealed class ConformalEvaluation
         BySize = Enumerable.Range(0, classCount + 1).Where(s => sizeCounts[s] > 0)
             .Select(s => new ConformalGroupCoverage(s, sizeCounts[s], sizeCovered[s], s))
             .ToArray();
-        CoverageInterval = ClopperPearson(covered, Count, 0.95);
+        CoverageInterval = ConfidenceInterval.ClopperPearson(covered, Count, 0.95);
     }
 
     /// <summary>The coverage asked for (1 − α).</summary>
@@ -132,14 +131,5 @@ public sealed class ConformalEvaluation
         foreach (var g in BySize)
             b.Append(c, $"  size {g.Group}: {g.Count} images, coverage {g.Coverage:F4}").AppendLine();
         return b.ToString().TrimEnd();
-    }
-
-    // The exact binomial interval of x successes in n trials.
-    internal static ConfidenceInterval ClopperPearson(int x, int n, double level)
-    {
-        double a = (1 - level) / 2;
-        double lower = x == 0 ? 0 : Beta.InvCDF(x, n - x + 1, a);
-        double upper = x == n ? 1 : Beta.InvCDF(x + 1, n - x, 1 - a);
-        return new ConfidenceInterval(lower, upper, level);
     }
 }

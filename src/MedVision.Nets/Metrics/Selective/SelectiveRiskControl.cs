@@ -1,5 +1,4 @@
 using System.Globalization;
-using MathNet.Numerics.Distributions;
 
 namespace MedVision.Nets.Metrics.Selective;
 
@@ -86,7 +85,7 @@ public sealed class SelectiveRiskControl
             int z = (low + high + 1) / 2;
             double candidate = sorted[z];
             var outcome = Outcome(confidence, errors, candidate);
-            double b = UpperBound(outcome.Errors, outcome.Accepted, delta / steps);
+            double b = ConfidenceInterval.ClopperPearsonUpper(outcome.Errors, outcome.Accepted, delta / steps);
             if (b < targetRisk)
             {
                 if (candidate < threshold) (threshold, bound, chosen) = (candidate, b, outcome);
@@ -118,10 +117,6 @@ public sealed class SelectiveRiskControl
             $"SelectiveRiskControl(target risk {TargetRisk:G4}, δ {Delta:G4}: threshold {Threshold:G6}, bound {RiskBound:F4}; calibration coverage {Calibration.Coverage:F4}, risk {Calibration.Risk:F4})")
         : string.Create(CultureInfo.InvariantCulture,
             $"SelectiveRiskControl(target risk {TargetRisk:G4}, δ {Delta:G4}: no threshold meets it on {Calibration.Count} calibration images; every image is deferred)");
-
-    // The one-sided (1 − δ) Clopper–Pearson upper bound on a binomial proportion after `errors` in `count` trials.
-    internal static double UpperBound(int errors, int count, double delta) =>
-        errors >= count ? 1 : Beta.InvCDF(errors + 1, count - errors, 1 - delta);
 
     private static SelectiveOutcome Outcome(double[] confidence, double[] errors, double threshold)
     {
