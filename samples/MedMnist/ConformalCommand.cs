@@ -135,12 +135,11 @@ internal static class ConformalCommand
 
         Directory.CreateDirectory(s.Output);
         var csv = new List<string> { "index,label,predicted,set,covered" };
+        var predicted = MedMnistEvaluator.Predict(info.Task, testScores);
         for (int i = 0; i < testLabels.GetLength(0); i++)
         {
             var set = evaluation.Sets[i];
-            int predicted = 0;
-            for (int k = 1; k < info.ClassCount; k++) if (testScores[i, k] > testScores[i, predicted]) predicted = k;
-            csv.Add(string.Create(CultureInfo.InvariantCulture, $"{i},{testLabels[i, 0]},{predicted},{string.Join(' ', set)},{(set.Contains(testLabels[i, 0]) ? 1 : 0)}"));
+            csv.Add(string.Create(CultureInfo.InvariantCulture, $"{i},{testLabels[i, 0]},{predicted[i]},{string.Join(' ', set)},{(set.Contains(testLabels[i, 0]) ? 1 : 0)}"));
         }
         var csvPath = Path.Combine(s.Output, "test-sets.csv");
         AtomicFile.WriteAllText(csvPath, string.Join('\n', csv) + "\n");

@@ -48,14 +48,8 @@ public static class SelectivePrediction
         ArgumentNullException.ThrowIfNull(labels);
         Conformal.ConformalClassifier.ValidateMatrix(probabilities, -1, nameof(probabilities));
         Conformal.ConformalClassifier.ValidateLabels(labels, probabilities, probabilities.GetLength(1), nameof(labels));
-        var errors = new double[labels.Length];
-        for (int i = 0; i < labels.Length; i++)
-        {
-            int best = 0;
-            for (int j = 1; j < probabilities.GetLength(1); j++) if (probabilities[i, j] > probabilities[i, best]) best = j;
-            errors[i] = best == labels[i] ? 0 : 1;
-        }
-        return errors;
+        var predicted = MedMnistEvaluator.Predict(MedMnistTask.MultiClass, probabilities);
+        return labels.Select((label, i) => predicted[i] == label ? 0.0 : 1.0).ToArray();
     }
 
     /// <summary>The 0/1 loss of each image's arg-max prediction, labels as an N × 1 matrix (as MedMNIST stores them).</summary>
