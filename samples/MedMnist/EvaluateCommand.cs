@@ -104,18 +104,16 @@ internal static class EvaluateCommand
                 line += string.Create(CultureInfo.InvariantCulture, $" temperature={scaling.Temperature:F4} scaled_ece={scaled.ExpectedCalibrationError:F4} scaled_brier={scaled.BrierScore:F4} scaled_nll={scaled.NegativeLogLikelihood:F4}");
             }
         }
-        if (info.Task != MedMnistTask.MultiLabel) line += Selective(testLabels, testScores, validationTrainedOn ? null : (valLabels, valScores), targetRisk, delta, output);
+        var charts = new List<string>();
+        if (calibration is not null) charts.Add("test-reliability.svg");
+        if (info.Task != MedMnistTask.MultiLabel) line += Selective(testLabels, testScores, validationTrainedOn ? null : (valLabels, valScores), targetRisk, delta, output, charts);
         if (referableFrom is { } from && (from >= info.ClassCount || info.Task is not (MedMnistTask.OrdinalRegression or MedMnistTask.Binary)))
             throw new ArgumentException($"--referable-from {from} needs an ordinal or binary dataset with a grade {from} and a lower one; {info.Name} is {info.Task} with {info.ClassCount} classes.");
         if (info.Task is MedMnistTask.OrdinalRegression or MedMnistTask.Binary)
-            line += Referral(testLabels, testScores, validationTrainedOn ? null : (valLabels, valScores), referableFrom ?? (info.Task == MedMnistTask.Binary ? 1 : Math.Min(2, info.ClassCount - 1)), minSensitivity, output);
+            line += Referral(testLabels, testScores, validationTrainedOn ? null : (valLabels, valScores), referableFrom ?? (info.Task == MedMnistTask.Binary ? 1 : Math.Min(2, info.ClassCount - 1)), minSensitivity, output, charts);
         bool gradCam = modelPaths.Length == 1 && Plots.WriteGradCamGrid(ensemble.Members[0], data.Test, Path.Combine(output, "test-gradcam.png"));
         var full = Path.GetFullPath(output);
-        var charts = new List<string>();
-        if (calibration is not null) charts.Add("test-reliability.svg");
         if (gradCam) charts.Add("test-gradcam.png");
-        if (line.Contains(" test_aurc=", StringComparison.Ordinal)) charts.Add("test-risk-coverage.svg");
-        if (line.Contains(" referral_auc=", StringComparison.Ordinal)) charts.Add("test-decision-curve.svg");
         AnsiConsole.MarkupLine($"Written: {string.Join(" ", charts.Select(f => Markup.Escape($"{full}/{f}")))}");
         Console.WriteLine(line);
         return 0;
@@ -123,18 +121,20 @@ internal static class EvaluateCommand
 
     // Selective prediction on the test split: the risk–coverage curve of the maximum probability, and a threshold fitted
     // on the validation split (when it is held out) to bound the error rate of the images the model decides; returns the
-    // EVALUATION line's fields.
-    private static string Selective(int[,] testLabels, double[,] testScores, (int[,] Labels, double[,] Scores)? validation, double targetRisk, double delta, string output)
+    // EVALUATION line's fields and adds the chart it writes to `written`.
+    private static string Selective(int[,] testLabels, double[,] testScores, (int[,] Labels, double[,] Scores)? validation, double targetRisk, double delta, string output, List<string> written)
     {
         var c = CultureInfo.InvariantCulture;
-        var curve = RiskCoverageCurve.Compute(testLabels, testScores);
+        var (testConfidence, testErrors) = (SelectivePrediction.Confidence(testScores), SelectivePrediction.Errors(testLabels, testScores));
+        var curve = RiskCoverageCurve.Compute(testConfidence, testErrors);
         TrainingPlots.RiskCoverage(curve, "Test risk–coverage (maximum probability)").Save(Path.Combine(output, "test-risk-coverage.svg"));
+        written.Add("test-risk-coverage.svg");
         string text = string.Create(c, $"Selective prediction (test, by maximum probability): AURC {curve.Aurc:F4}, E-AURC {curve.ExcessAurc:F4}; error rate {curve.FullCoverageRisk:F4} on every image, {curve.RiskAtCoverage(0.5):F4} on the most confident half");
         string fields = string.Create(c, $" test_aurc={curve.Aurc:F4} test_eaurc={curve.ExcessAurc:F4} test_risk_half={curve.RiskAtCoverage(0.5):F4}");
         if (validation is { } v)
         {
             var control = SelectiveRiskControl.Fit(SelectivePrediction.Confidence(v.Scores), SelectivePrediction.Errors(v.Labels, v.Scores), targetRisk, delta);
-            var test = control.Evaluate(SelectivePrediction.Confidence(testScores), SelectivePrediction.Errors(testLabels, testScores));
+            var test = control.Evaluate(testConfidence, testErrors);
             text += control.IsFeasible
                 ? string.Create(c, $". For an error rate ≤ {targetRisk:G4} (δ {delta:G4}) the validation split gives threshold {control.Threshold:F4} (validation: {control.Calibration.Accepted} of {control.Calibration.Count} decided, {control.Calibration.Errors} wrong, bound {control.RiskBound:F4}); on the test split it decides {test.Accepted} of {test.Count} ({test.Coverage:P1}) with error rate {test.Risk:F4}, deferring the rest.")
                 : string.Create(c, $". No threshold on the {control.Calibration.Count} validation images bounds the error rate below {targetRisk:G4} (δ {delta:G4}): every image would be deferred.");
@@ -148,8 +148,9 @@ internal static class EvaluateCommand
 
     // Referral: grades at or above a cut-off are referred; the risk is their probability. The test split's AUC of that
     // risk and its decision curve, and an operating point fitted on the validation split (when it is held out) for a
-    // minimum sensitivity, applied to the test split; returns the EVALUATION line's fields.
-    private static string Referral(int[,] testLabels, double[,] testScores, (int[,] Labels, double[,] Scores)? validation, int from, double minSensitivity, string output)
+    // minimum sensitivity, applied to the test split; returns the EVALUATION line's fields and adds the chart it writes
+    // to `written`.
+    private static string Referral(int[,] testLabels, double[,] testScores, (int[,] Labels, double[,] Scores)? validation, int from, double minSensitivity, string output, List<string> written)
     {
         var c = CultureInfo.InvariantCulture;
         var (labels, risks) = MedVision.Nets.Metrics.Clinical.Referral.FromGrades(testLabels, testScores, from);
@@ -159,15 +160,18 @@ internal static class EvaluateCommand
             return "";
         }
         double auc = RocAuc.Compute(labels, risks).Value;
-        var curve = DecisionCurve.Compute(labels, risks, new[] { 0.1, 0.2, 0.3 });
+        // The curve over thresholds 0.01 … 0.99, drawn, counted and read at 0.1, 0.2 and 0.3.
         var full = DecisionCurve.Compute(labels, risks);
         TrainingPlots.DecisionCurve(full, $"Test decision curve: referral of grade ≥ {from}").Save(Path.Combine(output, "test-decision-curve.svg"));
-        string text = string.Create(c, $"Referral (grade ≥ {from}; test prevalence {curve.Prevalence:P1}): AUC of P(grade ≥ {from}) {auc:F4}; net benefit at risk thresholds 0.1 / 0.2 / 0.3: ")
-            + string.Join(" / ", curve.NetBenefit.Select(v => v.ToString("F3", c)))
-            + " (refer all: " + string.Join(" / ", curve.ReferAll.Select(v => v.ToString("F3", c))) + ")"
+        written.Add("test-decision-curve.svg");
+        int[] at = new[] { 0.1, 0.2, 0.3 }.Select(t => Enumerable.Range(0, full.Thresholds.Count).Single(j => Math.Abs(full.Thresholds[j] - t) < 1e-12)).ToArray();
+        var (benefit, referAll) = (at.Select(j => full.NetBenefit[j]).ToArray(), at.Select(j => full.ReferAll[j]).ToArray());
+        string text = string.Create(c, $"Referral (grade ≥ {from}; test prevalence {full.Prevalence:P1}): AUC of P(grade ≥ {from}) {auc:F4}; net benefit at risk thresholds 0.1 / 0.2 / 0.3: ")
+            + string.Join(" / ", benefit.Select(v => v.ToString("F3", c)))
+            + " (refer all: " + string.Join(" / ", referAll.Select(v => v.ToString("F3", c))) + ")"
             + (full.UsefulThresholds.Count == 0 ? "; it beats referring all and referring none at no threshold 0.01–0.99"
                 : string.Create(c, $"; it beats referring all and referring none at {full.UsefulThresholds.Count} of the thresholds 0.01–0.99 (lowest {full.UsefulThresholds[0]:G2}, highest {full.UsefulThresholds[^1]:G2})"));
-        string fields = string.Create(c, $" referable_from={from} referral_auc={auc:F4} net_benefit_0.1={curve.NetBenefit[0]:F4} net_benefit_0.2={curve.NetBenefit[1]:F4} net_benefit_0.3={curve.NetBenefit[2]:F4} useful_thresholds={full.UsefulThresholds.Count}");
+        string fields = string.Create(c, $" referable_from={from} referral_auc={auc:F4} net_benefit_0.1={benefit[0]:F4} net_benefit_0.2={benefit[1]:F4} net_benefit_0.3={benefit[2]:F4} useful_thresholds={full.UsefulThresholds.Count}");
         if (validation is { } v)
         {
             var (valLabels, valRisks) = MedVision.Nets.Metrics.Clinical.Referral.FromGrades(v.Labels, v.Scores, from);
