@@ -17,11 +17,16 @@ namespace MedVision.Nets.Metrics.Selective;
 public sealed class RiskCoverageCurve
 {
     private readonly double[] _coverages, _risks, _thresholds;
+    // Per point: images accepted and their summed loss (the coverages and risks are these over N and over the count).
+    private readonly int[] _accepted;
+    private readonly double[] _loss;
 
-    private RiskCoverageCurve(double[] coverages, double[] risks, double[] thresholds, int count, double aurc, double optimal)
+    private RiskCoverageCurve(int[] accepted, double[] loss, double[] thresholds, int count, double aurc, double optimal)
     {
-        _coverages = coverages;
-        _risks = risks;
+        _accepted = accepted;
+        _loss = loss;
+        _coverages = accepted.Select(m => (double)m / count).ToArray();
+        _risks = accepted.Select((m, g) => loss[g] / m).ToArray();
         _thresholds = thresholds;
         Count = count;
         Aurc = aurc;
@@ -37,8 +42,8 @@ public sealed class RiskCoverageCurve
         SelectivePrediction.ValidatePairs(confidence, losses, zeroOne: false);
         int n = confidence.Length;
         var order = Enumerable.Range(0, n).OrderByDescending(i => confidence[i]).ToArray();
-        var coverages = new List<double>();
-        var risks = new List<double>();
+        var accepted = new List<int>();
+        var loss = new List<double>();
         var thresholds = new List<double>();
         double area = 0, before = 0;
         for (int start = 0; start < n;)
@@ -50,8 +55,8 @@ public sealed class RiskCoverageCurve
             // Within a group of equal confidence, any order is as likely: the expected loss of the first j is j/size of it.
             for (int j = 1; j <= size; j++) area += (before + (groupLoss * j / size)) / (start + j);
             before += groupLoss;
-            coverages.Add((double)end / n);
-            risks.Add(before / end);
+            accepted.Add(end);
+            loss.Add(before);
             thresholds.Add(confidence[order[start]]);
             start = end;
         }
@@ -59,7 +64,7 @@ public sealed class RiskCoverageCurve
         Array.Sort(sorted);
         double optimal = 0, cumulative = 0;
         for (int m = 1; m <= n; m++) optimal += (cumulative += sorted[m - 1]) / m;
-        return new RiskCoverageCurve(coverages.ToArray(), risks.ToArray(), thresholds.ToArray(), n, area / n, optimal / n);
+        return new RiskCoverageCurve(accepted.ToArray(), loss.ToArray(), thresholds.ToArray(), n, area / n, optimal / n);
     }
 
     /// <summary>The curve of a classifier's arg-max predictions (0/1 loss) ranked by a confidence score of its probabilities.</summary>
@@ -112,17 +117,12 @@ public sealed class RiskCoverageCurve
     {
         if (!(coverage > 0 && coverage <= 1)) throw new ArgumentOutOfRangeException(nameof(coverage), coverage, "The coverage must lie in (0, 1].");
         int m = Math.Max(1, (int)Math.Ceiling((coverage * Count) - 1e-9));
-        int previousCount = 0;
-        double previousLoss = 0;
-        for (int g = 0; g < _coverages.Length; g++)
-        {
-            int count = (int)Math.Round(_coverages[g] * Count);
-            double loss = _risks[g] * count;
-            if (m <= count) return (previousLoss + ((loss - previousLoss) * (m - previousCount) / (count - previousCount))) / m;
-            previousCount = count;
-            previousLoss = loss;
-        }
-        return FullCoverageRisk;
+        // Within the group of equal confidence that the m-th image falls in, its losses count in proportion.
+        int g = 0;
+        while (_accepted[g] < m) g++;
+        int previousCount = g == 0 ? 0 : _accepted[g - 1];
+        double previousLoss = g == 0 ? 0 : _loss[g - 1];
+        return (previousLoss + ((_loss[g] - previousLoss) * (m - previousCount) / (_accepted[g] - previousCount))) / m;
     }
 
     /// <summary>
