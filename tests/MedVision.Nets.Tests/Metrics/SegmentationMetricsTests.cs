@@ -185,6 +185,12 @@ public class SegmentationMetricsTests
         tensors.Should().Throw<ArgumentException>().WithMessage("*integer type*");
         var surface = () => SegmentationMetrics.SurfaceDistances(new bool[4], new bool[4], new[] { 2, 2 }).HausdorffPercentile(101);
         surface.Should().Throw<ArgumentOutOfRangeException>().Which.ParamName.Should().Be("percentile");
+        var nullShape = () => SegmentationMetrics.SurfaceDistances(new bool[4], new bool[4], null!);
+        nullShape.Should().Throw<ArgumentNullException>().Which.ParamName.Should().Be("shape");
+        var nullEvaluatorShape = () => evaluator.Evaluate(new int[4], new int[4], null!);
+        nullEvaluatorShape.Should().Throw<ArgumentNullException>().Which.ParamName.Should().Be("shape");
+        var nullComponents = () => ConnectedComponents.Label(new bool[4], null!);
+        nullComponents.Should().Throw<ArgumentNullException>().Which.ParamName.Should().Be("shape");
         var empty = () => SegmentationSummary.Of(Array.Empty<SegmentationCase>());
         empty.Should().Throw<ArgumentException>();
     }

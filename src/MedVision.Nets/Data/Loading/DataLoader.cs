@@ -53,12 +53,7 @@ public sealed class DataLoader
         var order = Enumerable.Range(0, _source.Count).ToArray();
         if (Options.Shuffle)
         {
-            var rng = new Random(TransformPipeline.SampleSeed(Options.Seed, epoch, -1));
-            for (int i = order.Length - 1; i > 0; i--)
-            {
-                int j = rng.Next(i + 1);
-                (order[i], order[j]) = (order[j], order[i]);
-            }
+            Shuffle(order, Options.Seed, epoch);
         }
         return Options.Sampler is { } sampler ? sampler.Shard(order) : order;
     }
@@ -79,23 +74,42 @@ public sealed class DataLoader
     {
         var order = EpochOrder(epoch);
         int batches = BatchesPerEpoch;
-        if (Options.Prefetch == 0)
+        foreach (var batch in Prefetched(batches, Options.Prefetch, b => Prepare(order, b, epoch), ToBatch, cancellationToken)) yield return batch;
+    }
+
+    // Shuffles an epoch's order in place, seeded by (seed, epoch): the same permutation every run.
+    internal static void Shuffle(int[] order, int seed, int epoch)
+    {
+        var rng = new Random(TransformPipeline.SampleSeed(seed, epoch, -1));
+        for (int i = order.Length - 1; i > 0; i--)
+        {
+            int j = rng.Next(i + 1);
+            (order[i], order[j]) = (order[j], order[i]);
+        }
+    }
+
+    // Batches prepared (managed arrays) on a background task up to `prefetch` ahead (0: in the consumer's loop), turned
+    // into tensors on the consumer's thread.
+    internal static IEnumerable<TBatch> Prefetched<TPrepared, TBatch>(int batches, int prefetch, Func<int, TPrepared> prepare, Func<TPrepared, TBatch> toBatch,
+        CancellationToken cancellationToken)
+    {
+        if (prefetch == 0)
         {
             for (int b = 0; b < batches; b++)
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                yield return ToBatch(Prepare(order, b, epoch));
+                yield return toBatch(prepare(b));
             }
             yield break;
         }
-        using var queue = new BlockingCollection<PreparedBatch>(Options.Prefetch);
+        using var queue = new BlockingCollection<TPrepared>(prefetch);
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         Exception? failure = null;
         var producer = Task.Run(() =>
         {
             try
             {
-                for (int b = 0; b < batches && !cts.IsCancellationRequested; b++) queue.Add(Prepare(order, b, epoch), cts.Token);
+                for (int b = 0; b < batches && !cts.IsCancellationRequested; b++) queue.Add(prepare(b), cts.Token);
             }
             catch (OperationCanceledException) { }
             catch (Exception e) { failure = e; }
@@ -104,7 +118,7 @@ public sealed class DataLoader
         try
         {
             foreach (var prepared in queue.GetConsumingEnumerable(cancellationToken))
-                yield return ToBatch(prepared);
+                yield return toBatch(prepared);
             if (failure is not null) throw new InvalidOperationException($"Loading a batch failed: {failure.Message}", failure);
         }
         finally

@@ -1,0 +1,333 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using MedVision.Nets.Data.Segmentation;
+using MedVision.Nets.Inference;
+using MedVision.Nets.Losses;
+using MedVision.Nets.Metrics.Segmentation;
+using MedVision.Torch;
+using MedVision.Torch.Nn;
+using MedVision.Torch.Optim;
+using MedVision.Torch.Serialization;
+
+namespace MedVision.Nets.Training;
+
+/// <summary>One epoch of a segmentation run.</summary>
+/// <param name="Epoch">The epoch (0-based).</param>
+/// <param name="TrainLoss">The mean training loss.</param>
+/// <param name="ValidationDice">The validation split's mean Dice over classes (NaN without validation).</param>
+/// <param name="LearningRate">The learning rate of the epoch.</param>
+/// <param name="Seconds">The epoch's wall-clock time.</param>
+public sealed record SegmentationEpoch(int Epoch, double TrainLoss, double ValidationDice, double LearningRate, double Seconds);
+
+/// <summary>What a segmentation run gives: every epoch, the selected epoch, and the selected model's validation measures.</summary>
+public sealed class SegmentationTrainingResult
+{
+    internal SegmentationTrainingResult(IReadOnlyList<SegmentationEpoch> epochs, int bestEpoch, SegmentationSummary? validation, bool stoppedEarly)
+    {
+        Epochs = epochs;
+        BestEpoch = bestEpoch;
+        Validation = validation;
+        StoppedEarly = stoppedEarly;
+    }
+
+    /// <summary>Every epoch run.</summary>
+    public IReadOnlyList<SegmentationEpoch> Epochs { get; }
+
+    /// <summary>The epoch whose weights the model holds at the end (best validation Dice; the last without validation).</summary>
+    public int BestEpoch { get; }
+
+    /// <summary>The selected model's measures on the validation split (null without validation).</summary>
+    public SegmentationSummary? Validation { get; }
+
+    /// <summary>Whether the run stopped early for lack of improvement.</summary>
+    public bool StoppedEarly { get; }
+}
+
+/// <summary>
+/// Trains a segmentation network (e.g. <see cref="Models.UNet"/>) on a <see cref="SegmentationLoader"/>: a loss of the
+/// logits (N, C, spatial…) and the label maps (default Dice + cross-entropy), an optimizer and an optional per-epoch
+/// schedule; after each epoch the validation split's mean Dice (on whole scans through a
+/// <see cref="SlidingWindowInferer"/> when one is given) selects the best weights, which the model holds at the end
+/// and which are written to <c>best.safetensors</c> with the epoch history (<c>history.csv</c>) when a folder is
+/// given. Seeded: the same seed gives the same run. Build one with <see cref="Create"/>.
+/// </summary>
+public sealed class SegmentationTrainer
+{
+    /// <summary>The best weights' file name in the output folder.</summary>
+    public const string BestModelFile = "best.safetensors";
+
+    /// <summary>The history's file name in the output folder.</summary>
+    public const string HistoryFile = "history.csv";
+
+    private readonly Module<Tensor, Tensor> _model;
+    private readonly SegmentationTrainerBuilder.Settings _s;
+
+    internal SegmentationTrainer(Module<Tensor, Tensor> model, SegmentationTrainerBuilder.Settings settings)
+    {
+        _model = model;
+        _s = settings;
+    }
+
+    /// <summary>Starts a trainer of <paramref name="model"/>.</summary>
+    public static SegmentationTrainerBuilder Create(Module<Tensor, Tensor> model) => new(model ?? throw new ArgumentNullException(nameof(model)));
+
+    /// <summary>Runs the epochs; the model ends with the selected weights.</summary>
+    /// <exception cref="TrainingDivergedException">The loss became NaN or infinite.</exception>
+    public SegmentationTrainingResult Run(CancellationToken cancellationToken = default)
+    {
+        Tensors.ManualSeed((ulong)_s.Seed);
+        _model.To(_s.Device);
+        using var optimizer = _s.Optimizer(_model.Parameters().ToList());
+        var scheduler = _s.Schedule?.Invoke(optimizer, _s.Epochs);
+        if (_s.OutputDirectory is not null) Directory.CreateDirectory(_s.OutputDirectory);
+        var history = new List<SegmentationEpoch>();
+        Dictionary<string, Tensor>? best = null;
+        int bestEpoch = -1, sinceBest = 0;
+        double bestDice = double.NegativeInfinity;
+        bool stoppedEarly = false;
+        try
+        {
+            for (int epoch = 0; epoch < _s.Epochs; epoch++)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                var watch = Stopwatch.StartNew();
+                double lr = optimizer.ParameterGroups[0].LearningRate;
+                double loss = TrainEpoch(optimizer, epoch, cancellationToken);
+                double dice = _s.Validation is null ? double.NaN : SegmentationSummary.Of(Evaluate(_s.Validation, cancellationToken)).MeanDice;
+                double score = double.IsNaN(dice) ? double.NegativeInfinity : dice;
+                if (bestEpoch < 0 || score > bestDice || _s.Validation is null)
+                {
+                    (bestDice, bestEpoch, sinceBest) = (score, epoch, 0);
+                    DisposeAll(best);
+                    best = _model.CloneStateDict();
+                    if (_s.OutputDirectory is not null)
+                        SafeTensors.Save(Path.Combine(_s.OutputDirectory, BestModelFile), best, new Dictionary<string, string>
+                        {
+                            ["epoch"] = (epoch + 1).ToString(CultureInfo.InvariantCulture),
+                            ["validation_dice"] = dice.ToString("R", CultureInfo.InvariantCulture),
+                        });
+                }
+                else sinceBest++;
+                scheduler?.Step();
+                history.Add(new SegmentationEpoch(epoch, loss, dice, lr, watch.Elapsed.TotalSeconds));
+                _s.Progress?.Report(history[^1]);
+                if (_s.OutputDirectory is not null) WriteHistory(history);
+                if (_s.Patience is int patience && sinceBest >= patience && epoch + 1 < _s.Epochs)
+                {
+                    stoppedEarly = true;
+                    break;
+                }
+            }
+            _model.LoadStateDict(best!, strict: true);
+        }
+        finally
+        {
+            DisposeAll(best);
+        }
+        var validation = _s.Validation is null ? null : SegmentationSummary.Of(Evaluate(_s.Validation, cancellationToken));
+        return new SegmentationTrainingResult(history, bestEpoch, validation, stoppedEarly);
+    }
+
+    /// <summary>Evaluates the model on a loader (evaluation mode, no gradients; whole scans through the sliding window when one is set).</summary>
+    public IReadOnlyList<SegmentationCase> Evaluate(SegmentationLoader loader, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(loader);
+        bool training = _model.Training;
+        _model.Eval();
+        var cases = new List<SegmentationCase>();
+        try
+        {
+            using var noGrad = Tensors.NoGrad();
+            foreach (var batch in loader.Epoch(0, cancellationToken))
+            {
+                using (batch)
+                using (var scope = Tensors.NewDisposeScope())
+                {
+                    var images = batch.Images.To(_s.Device);
+                    var logits = _s.Inferer is { } inferer ? inferer.Infer(images, _model) : _model.Call(images);
+                    var evaluator = _s.Evaluator ?? SegmentationEvaluator.ForClasses(checked((int)logits.Size(1))).WithoutSurfaceDistances();
+                    cases.AddRange(evaluator.Evaluate(logits, batch.Labels));
+                }
+            }
+        }
+        finally
+        {
+            _model.Train(training);
+        }
+        return cases;
+    }
+
+    private double TrainEpoch(Optimizer optimizer, int epoch, CancellationToken cancellationToken)
+    {
+        _model.Train();
+        double sum = 0;
+        int batches = 0;
+        foreach (var batch in _s.Train.Epoch(epoch, cancellationToken))
+        {
+            using (batch)
+            using (var scope = Tensors.NewDisposeScope())
+            {
+                optimizer.ZeroGrad();
+                var logits = _model.Call(batch.Images.To(_s.Device));
+                var loss = _s.Loss(logits, batch.Labels.To(_s.Device));
+                double value = loss.Item();
+                if (double.IsNaN(value) || double.IsInfinity(value))
+                    throw new TrainingDivergedException(epoch, batches, value, new Dictionary<string, double> { ["segmentation"] = value });
+                loss.Backward();
+                if (_s.ClipNorm is double clip) GradientClipping.ClipGradNorm(_model.Parameters(), clip);
+                optimizer.Step();
+                sum += value;
+                batches++;
+            }
+        }
+        return batches == 0 ? double.NaN : sum / batches;
+    }
+
+    private void WriteHistory(List<SegmentationEpoch> history)
+    {
+        var text = new StringBuilder("epoch,train_loss,val_dice,lr,seconds\n");
+        foreach (var e in history)
+            text.Append(CultureInfo.InvariantCulture, $"{e.Epoch + 1},{e.TrainLoss:R},{e.ValidationDice:R},{e.LearningRate:R},{e.Seconds:F3}\n");
+        var path = Path.Combine(_s.OutputDirectory!, HistoryFile);
+        var temporary = path + ".tmp";
+        File.WriteAllText(temporary, text.ToString());
+        File.Move(temporary, path, overwrite: true);
+    }
+
+    private static void DisposeAll(Dictionary<string, Tensor>? tensors)
+    {
+        if (tensors is null) return;
+        foreach (var t in tensors.Values) t.Dispose();
+    }
+}
+
+/// <summary>
+/// Configures a <see cref="SegmentationTrainer"/>:
+/// <code>SegmentationTrainer.Create(unet).TrainOn(train).ValidateOn(validation).UseAdam(1e-3).WithCosineSchedule().ForEpochs(50).SaveTo("runs/unet").Build()</code>.
+/// Options are checked when set and again in <see cref="Build"/>.
+/// </summary>
+public sealed class SegmentationTrainerBuilder
+{
+    private readonly Module<Tensor, Tensor> _model;
+    private SegmentationLoader? _train, _validation;
+    private Func<IReadOnlyList<Tensor>, Optimizer> _optimizer = p => new Adam(p, 1e-3);
+    private Func<Optimizer, int, LearningRateScheduler>? _schedule;
+    private Func<Tensor, Tensor, Tensor> _loss = (logits, labels) => DiceLoss.WithCrossEntropy(logits, labels);
+    private SegmentationEvaluator? _evaluator;
+    private SlidingWindowInferer? _inferer;
+    private int _epochs = 1, _seed;
+    private int? _patience;
+    private double? _clip;
+    private Device _device = Device.Cpu;
+    private string? _output;
+    private IProgress<SegmentationEpoch>? _progress;
+    private bool _built;
+
+    internal SegmentationTrainerBuilder(Module<Tensor, Tensor> model) => _model = model;
+
+    internal sealed record Settings(SegmentationLoader Train, SegmentationLoader? Validation, Func<IReadOnlyList<Tensor>, Optimizer> Optimizer,
+        Func<Optimizer, int, LearningRateScheduler>? Schedule, Func<Tensor, Tensor, Tensor> Loss, SegmentationEvaluator? Evaluator, SlidingWindowInferer? Inferer,
+        int Epochs, int Seed, int? Patience, double? ClipNorm, Device Device, string? OutputDirectory, IProgress<SegmentationEpoch>? Progress);
+
+    /// <summary>The training batches.</summary>
+    public SegmentationTrainerBuilder TrainOn(SegmentationLoader loader) => Set(() => _train = loader ?? throw new ArgumentNullException(nameof(loader)));
+
+    /// <summary>The validation batches, whose mean Dice selects the best epoch.</summary>
+    public SegmentationTrainerBuilder ValidateOn(SegmentationLoader loader) => Set(() => _validation = loader ?? throw new ArgumentNullException(nameof(loader)));
+
+    /// <summary>The loss of the logits (N, C, spatial…) and the int64 label maps (N, spatial…). Default <see cref="DiceLoss.WithCrossEntropy"/>.</summary>
+    public SegmentationTrainerBuilder WithLoss(Func<Tensor, Tensor, Tensor> loss) => Set(() => _loss = loss ?? throw new ArgumentNullException(nameof(loss)));
+
+    /// <summary>The evaluator of the validation split (spacing, background, surface distances). Default: every foreground class, Dice and IoU only.</summary>
+    public SegmentationTrainerBuilder EvaluateWith(SegmentationEvaluator evaluator) => Set(() => _evaluator = evaluator ?? throw new ArgumentNullException(nameof(evaluator)));
+
+    /// <summary>Validates on whole scans through a sliding window (the training crops are smaller than the scans).</summary>
+    public SegmentationTrainerBuilder ValidateWithSlidingWindow(SlidingWindowInferer inferer) => Set(() => _inferer = inferer ?? throw new ArgumentNullException(nameof(inferer)));
+
+    /// <summary>Adam (the default, at 1e-3).</summary>
+    public SegmentationTrainerBuilder UseAdam(double learningRate = 1e-3, double weightDecay = 0)
+    {
+        RequirePositive(learningRate, nameof(learningRate));
+        if (!(weightDecay >= 0) || double.IsInfinity(weightDecay)) throw new ArgumentOutOfRangeException(nameof(weightDecay), weightDecay, "The weight decay must be a finite number ≥ 0.");
+        return Set(() => _optimizer = p => new Adam(p, learningRate, weightDecay: weightDecay));
+    }
+
+    /// <summary>Any optimizer, made from the model's parameters.</summary>
+    public SegmentationTrainerBuilder UseOptimizer(Func<IReadOnlyList<Tensor>, Optimizer> factory) => Set(() => _optimizer = factory ?? throw new ArgumentNullException(nameof(factory)));
+
+    /// <summary>Cosine annealing of the learning rate over the epochs, to <paramref name="minLearningRate"/>, stepped after each epoch.</summary>
+    public SegmentationTrainerBuilder WithCosineSchedule(double minLearningRate = 0)
+    {
+        if (!(minLearningRate >= 0) || double.IsInfinity(minLearningRate)) throw new ArgumentOutOfRangeException(nameof(minLearningRate), minLearningRate, "The minimum learning rate must be a finite number ≥ 0.");
+        return Set(() => _schedule = (o, epochs) => new CosineAnnealingLR(o, epochs, minLearningRate));
+    }
+
+    /// <summary>Any schedule, made from the optimizer and the number of epochs, stepped after each epoch.</summary>
+    public SegmentationTrainerBuilder WithSchedule(Func<Optimizer, int, LearningRateScheduler> factory) => Set(() => _schedule = factory ?? throw new ArgumentNullException(nameof(factory)));
+
+    /// <summary>The number of epochs (≥ 1).</summary>
+    public SegmentationTrainerBuilder ForEpochs(int epochs)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(epochs);
+        return Set(() => _epochs = epochs);
+    }
+
+    /// <summary>The seed of libtorch's generator at the start of the run (weights already built are not re-drawn).</summary>
+    public SegmentationTrainerBuilder WithSeed(int seed) => Set(() => _seed = seed);
+
+    /// <summary>Stops when the validation Dice has not improved for <paramref name="patience"/> epochs.</summary>
+    public SegmentationTrainerBuilder StopEarlyAfter(int patience)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(patience);
+        return Set(() => _patience = patience);
+    }
+
+    /// <summary>Clips the gradients' global norm to <paramref name="maxNorm"/> before each step.</summary>
+    public SegmentationTrainerBuilder ClipGradientsTo(double maxNorm)
+    {
+        RequirePositive(maxNorm, nameof(maxNorm));
+        return Set(() => _clip = maxNorm);
+    }
+
+    /// <summary>The device of the model and the batches.</summary>
+    public SegmentationTrainerBuilder OnDevice(Device device) => Set(() => _device = device);
+
+    /// <summary>Writes <c>best.safetensors</c> and <c>history.csv</c> into <paramref name="directory"/>.</summary>
+    public SegmentationTrainerBuilder SaveTo(string directory)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(directory);
+        return Set(() => _output = directory);
+    }
+
+    /// <summary>Reports each finished epoch.</summary>
+    public SegmentationTrainerBuilder ReportProgressTo(IProgress<SegmentationEpoch> progress) => Set(() => _progress = progress ?? throw new ArgumentNullException(nameof(progress)));
+
+    /// <summary>Creates the trainer; the builder cannot be used afterwards.</summary>
+    /// <exception cref="InvalidOperationException">No training loader was given.</exception>
+    public SegmentationTrainer Build()
+    {
+        EnsureUsable();
+        if (_train is null) throw new InvalidOperationException("Give the training batches with TrainOn before Build.");
+        _built = true;
+        return new SegmentationTrainer(_model, new Settings(_train, _validation, _optimizer, _schedule, _loss, _evaluator, _inferer, _epochs, _seed, _patience, _clip,
+            _device, _output, _progress));
+    }
+
+    private SegmentationTrainerBuilder Set(Action set)
+    {
+        EnsureUsable();
+        set();
+        return this;
+    }
+
+    private void EnsureUsable()
+    {
+        if (_built) throw new InvalidOperationException("This builder has already built its trainer; start a new one with SegmentationTrainer.Create.");
+    }
+
+    private static void RequirePositive(double value, string parameterName)
+    {
+        if (!(value > 0) || double.IsInfinity(value)) throw new ArgumentOutOfRangeException(parameterName, value, "The value must be a positive finite number.");
+    }
+}
