@@ -1,0 +1,95 @@
+using MedVision.Nets.Data.Nifti;
+using MedVision.Nets.Data.Segmentation;
+using MedVision.Torch;
+using MedVision.Torch.Nn;
+
+namespace MedVision.Nets.Inference;
+
+/// <summary>
+/// Segments NIfTI scans with a trained network: prepares the scan as the training samples were prepared
+/// (<see cref="NiftiSegmentationOptions"/>: orientation, voxel size, normalisation), runs the network window by
+/// window (<see cref="SlidingWindowInferer"/>), takes the arg-max class per voxel, optionally keeps each class's
+/// largest connected component, and maps the label map back onto the scan's own grid (nearest neighbour through the
+/// world coordinates), so that it overlays the scan in any viewer when written with <see cref="NiftiWriter"/>.
+/// Not thread-safe (it switches the model to evaluation mode); use one per thread.
+/// </summary>
+public sealed class SegmentationPredictor
+{
+    private readonly Module<Tensor, Tensor> _model;
+    private readonly SlidingWindowInferer _inferer;
+
+    /// <summary>Creates a predictor.</summary>
+    /// <param name="model">The trained network: (N, C, spatial…) → logits (N, classes, spatial…).</param>
+    /// <param name="preprocessing">The preparation the training samples had (e.g. the training source's <see cref="NiftiSegmentationSource.Options"/>).</param>
+    /// <param name="inferer">The sliding window (its window size a multiple of the network's, e.g. <see cref="Models.UNet.SizeMultiple"/>).</param>
+    /// <param name="device">The device to run on (default CPU); the model is moved there.</param>
+    public SegmentationPredictor(Module<Tensor, Tensor> model, NiftiSegmentationOptions preprocessing, SlidingWindowInferer inferer, Device? device = null)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(preprocessing);
+        ArgumentNullException.ThrowIfNull(inferer);
+        preprocessing.Validate(nameof(preprocessing));
+        if (inferer.WindowSize.Count != 3) throw new ArgumentException($"Scans are 3-D: the window needs three sizes, got {inferer.WindowSize.Count}.", nameof(inferer));
+        _model = model;
+        Preprocessing = preprocessing;
+        _inferer = inferer;
+        Device = device ?? Device.Cpu;
+        _model.To(Device);
+    }
+
+    /// <summary>The preparation of each scan.</summary>
+    public NiftiSegmentationOptions Preprocessing { get; }
+
+    /// <summary>The device the network runs on.</summary>
+    public Device Device { get; }
+
+    /// <summary>Whether each foreground class keeps only its largest connected component (face connectivity). Default false.</summary>
+    public bool KeepLargestComponent { get; init; }
+
+    /// <summary>Segments a NIfTI file (a 4-D file's volumes are the channels).</summary>
+    public NiftiImage Predict(string path)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        return Predict(NiftiReader.ReadVolumes(path));
+    }
+
+    /// <summary>
+    /// Segments a scan given as its channels (one volume each, on one grid, in the training order). Returns the label
+    /// map on the first channel's grid (same shape and affine; stored as uint8 up to 255 classes, else int16).
+    /// </summary>
+    /// <exception cref="ArgumentException">The channels are missing or on different grids, or the network's output does not fit.</exception>
+    public NiftiImage Predict(IReadOnlyList<NiftiImage> channels)
+    {
+        var prepared = Preprocessing.PrepareChannels(channels, "the scan");
+        var image = prepared.Image;
+        int depth = image.Depth, height = image.Height, width = image.Width;
+        int[] labels;
+        bool training = _model.Training;
+        _model.Eval();
+        try
+        {
+            using var noGrad = Tensors.NoGrad();
+            using var scope = Tensors.NewDisposeScope();
+            var input = Tensors.FromArray(image.Data, 1, image.Channels, depth, height, width).To(Device);
+            var logits = _inferer.Infer(input, _model);
+            if (logits.Dim != 5 || logits.Size(0) != 1 || logits.Size(2) != depth || logits.Size(3) != height || logits.Size(4) != width)
+                throw new ArgumentException($"The network gave [{string.Join(", ", logits.Shape)}] for a scan of [1, {image.Channels}, {depth}, {height}, {width}]; a segmentation network must keep the spatial size.", nameof(channels));
+            Classes = checked((int)logits.Size(1));
+            labels = logits.ArgMax(1).To(ScalarType.Int32, Device.Cpu).Contiguous().ToArray<int>();
+        }
+        finally
+        {
+            _model.Train(training);
+        }
+        if (KeepLargestComponent) labels = ConnectedComponents.KeepLargestPerClass(labels, [depth, height, width]);
+        var values = new float[labels.Length];
+        for (int i = 0; i < values.Length; i++) values[i] = labels[i];
+        var grid = prepared.Grid;
+        var map = new NiftiImage(values, grid.Shape, grid.Spacing, Classes <= 256 ? NiftiDataType.UInt8 : NiftiDataType.Int16, grid.Affine, grid.AffineCode);
+        var scan = channels[0];
+        return map.IsOnGridOf(scan) ? map : map.ResampleTo(scan.Shape, scan.Affine, Transforms.ResizeMode.Nearest, VolumePadding.Zeros);
+    }
+
+    /// <summary>The number of classes the network gave in the last prediction (0 before any).</summary>
+    public int Classes { get; private set; }
+}

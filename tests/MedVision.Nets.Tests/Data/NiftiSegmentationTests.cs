@@ -1,0 +1,169 @@
+using System.Text.Json;
+using MedVision.Nets.Data;
+using MedVision.Nets.Data.Nifti;
+using MedVision.Nets.Data.Segmentation;
+using MedVision.Nets.Inference;
+using MedVision.Torch;
+using MedVision.Torch.Nn;
+
+namespace MedVision.Nets.Tests.Data;
+
+public sealed class NiftiSegmentationTests : IDisposable
+{
+    private readonly string _folder = Path.Combine(Path.GetTempPath(), "mv-msd-" + Guid.NewGuid().ToString("N"));
+
+    public NiftiSegmentationTests() => Directory.CreateDirectory(_folder);
+
+    public void Dispose() => Directory.Delete(_folder, recursive: true);
+
+    // An LPS-stored grid (x runs right→left, y anterior→posterior) with 2 mm slices, as DICOM-derived files often are.
+    private static NiftiAffine Lps(double sx = 1, double sy = 1, double sz = 2) => new(new double[,]
+    {
+        { -sx, 0, 0, 10 }, { 0, -sy, 0, 20 }, { 0, 0, sz, -5 }, { 0, 0, 0, 1 },
+    });
+
+    // Labels: a box of class 1 and one of class 2; channel 0 = 10 × label, channel 1 = noise.
+    private static (NiftiImage[] Channels, NiftiImage Labels) Scan(int seed, NiftiAffine affine, int[] shape)
+    {
+        var random = new Random(seed);
+        int n = shape[0] * shape[1] * shape[2];
+        var labels = new float[n];
+        var c0 = new float[n];
+        var c1 = new float[n];
+        int ox = random.Next(0, shape[0] - 4), oy = random.Next(0, shape[1] - 4);
+        for (int z = 0; z < shape[2]; z++)
+            for (int y = 0; y < shape[1]; y++)
+                for (int x = 0; x < shape[0]; x++)
+                {
+                    int i = x + (shape[0] * (y + (shape[1] * z)));
+                    labels[i] = x >= ox && x < ox + 4 && y >= oy && y < oy + 3 ? 1 : x < 2 && y < 2 ? 2 : 0;
+                    c0[i] = 10 * labels[i];
+                    c1[i] = (float)random.NextDouble();
+                }
+        var spacing = affine.VoxelSizes.Select(v => (float)v).ToArray();
+        return ([new NiftiImage(c0, shape, spacing, affine: affine), new NiftiImage(c1, shape, spacing, affine: affine)],
+            new NiftiImage(labels, shape, spacing, NiftiDataType.UInt8, affine));
+    }
+
+    private string WriteDecathlon(int subjects, Func<int, NiftiAffine>? labelAffine = null, object? labelsJson = null)
+    {
+        Directory.CreateDirectory(Path.Combine(_folder, "imagesTr"));
+        Directory.CreateDirectory(Path.Combine(_folder, "labelsTr"));
+        var training = new List<object>();
+        for (int s = 0; s < subjects; s++)
+        {
+            var (channels, labels) = Scan(s, Lps(), [8, 7, 5]);
+            NiftiWriter.WriteVolumes(Path.Combine(_folder, "imagesTr", $"case_{s}.nii.gz"), channels);
+            if (labelAffine is not null) labels = new NiftiImage(labels.Voxels, labels.Shape, labels.Spacing, NiftiDataType.UInt8, labelAffine(s));
+            NiftiWriter.Write(Path.Combine(_folder, "labelsTr", $"case_{s}.nii.gz"), labels, new NiftiWriteOptions { DataType = NiftiDataType.UInt8 });
+            training.Add(new { image = $"./imagesTr/case_{s}.nii.gz", label = $"./labelsTr/case_{s}.nii.gz" });
+        }
+        var dataset = new { name = "Toy", modality = new Dictionary<string, string> { ["0"] = "T1", ["1"] = "noise" },
+            labels = labelsJson ?? new Dictionary<string, string> { ["0"] = "background", ["1"] = "box", ["2"] = "corner" }, training };
+        File.WriteAllText(Path.Combine(_folder, "dataset.json"), JsonSerializer.Serialize(dataset));
+        return _folder;
+    }
+
+    [Fact]
+    public void Decathlon_LoadsReorientedPairs_WhoseLabelsMoveWithTheImage()
+    {
+        var source = NiftiSegmentationSource.FromDecathlon(WriteDecathlon(3));
+        source.Count.Should().Be(3);
+        source.ClassNames.Should().Equal("background", "box", "corner");
+        source.Modalities.Should().Equal("T1", "noise");
+        for (int s = 0; s < 3; s++)
+        {
+            var sample = source.Load(s);
+            sample.Image.Shape.Should().Equal(2, 5, 7, 8);
+            sample.Labels.Shape.Should().Equal(1, 5, 7, 8);
+            sample.Image.Data.AsSpan(0, 280).ToArray().Should().Equal(sample.Labels.Data.Select(v => 10 * v), "channel 0 is 10 × the labels, after reorientation too");
+            var stored = NiftiReader.Read(source.Pairs[s].Labels);
+            sample.Labels.Data.Should().NotEqual(stored.Voxels, "LPS storage is flipped to RAS");
+            sample.Labels.Data.Should().Equal(stored.Reorient("RAS").Voxels);
+        }
+
+        // Resampled to 1 mm slices: images trilinear, labels nearest, still whole class indices on one grid.
+        var resampled = NiftiSegmentationSource.FromDecathlon(_folder, new NiftiSegmentationOptions { Spacing = [1f, 1f, 1f] }).Load(0);
+        resampled.Labels.Shape.Should().Equal(new[] { 1, 9, 7, 8 }, "5 slices 2 mm apart span 8 mm: 9 slices 1 mm apart (MONAI's Spacing shape)");
+        resampled.Labels.Data.Distinct().Order().Should().Equal(0f, 1f, 2f);
+    }
+
+    [Fact]
+    public void Decathlon_RefusesBadFolders_NamingTheFile()
+    {
+        var act = () => NiftiSegmentationSource.FromDecathlon(_folder);
+        act.Should().Throw<DataFormatException>().WithMessage("*no dataset.json*");
+        File.WriteAllText(Path.Combine(_folder, "dataset.json"), "{ not json");
+        act.Should().Throw<DataFormatException>().WithMessage("*not valid JSON*");
+        WriteDecathlon(1, labelsJson: new Dictionary<string, string> { ["0"] = "background", ["2"] = "gap" });
+        act.Should().Throw<DataFormatException>().WithMessage("*without gaps*");
+        WriteDecathlon(1, labelsJson: new Dictionary<string, string> { ["0"] = "background", ["1"] = "box" });
+        var load = () => NiftiSegmentationSource.FromDecathlon(_folder).Load(0);
+        load.Should().Throw<DataFormatException>().WithMessage("*case_0.nii.gz*holds 2, which is not a class index in [0, 2)*");
+        WriteDecathlon(1, labelAffine: _ => Lps(sz: 2.5));
+        load.Should().Throw<DataFormatException>().WithMessage("*labelsTr*case_0.nii.gz*does not lie on the grid of its image*");
+        File.Delete(Path.Combine(_folder, "imagesTr", "case_0.nii.gz"));
+        act.Should().Throw<DataFormatException>().WithMessage("*lists './imagesTr/case_0.nii.gz', which does not exist*");
+        WriteDecathlon(1);
+        var prepare = () => NiftiSegmentationSource.FromDecathlon(_folder).Prepare(null!);
+        prepare.Should().Throw<ArgumentNullException>().Which.ParamName.Should().Be("channels");
+        var options = () => NiftiSegmentationSource.FromDecathlon(_folder, new NiftiSegmentationOptions { Orientation = "XYZ" });
+        options.Should().Throw<ArgumentException>().WithMessage("*'XYZ' is not a set of axis codes*");
+    }
+
+    [Fact]
+    public void Predictor_MapsTheLabelMapBackOntoTheScansGrid()
+    {
+        // A "network" that calls a voxel class 1 where channel 0 is positive: the prediction must be the box and corner
+        // of the scan, on the scan's own LPS grid with 2 mm slices, after running on a RAS grid of 1 mm.
+        var (channels, labels) = Scan(4, Lps(), [8, 8, 6]);
+        using var model = new ThresholdNet();
+        var predictor = new SegmentationPredictor(model, new NiftiSegmentationOptions(), new SlidingWindowInferer([4, 4, 4], overlap: 0.5));
+        var map = predictor.Predict(channels);
+        map.IsOnGridOf(channels[0]).Should().BeTrue();
+        map.Voxels.Should().Equal(labels.Voxels.Select(v => v > 0 ? 1f : 0f));
+        predictor.Classes.Should().Be(2);
+        map.SourceDataType.Should().Be(NiftiDataType.UInt8);
+
+        var resampling = new SegmentationPredictor(model, new NiftiSegmentationOptions { Spacing = [1f, 1f, 1f] }, new SlidingWindowInferer([4, 4, 4]));
+        var back = resampling.Predict(channels);
+        back.IsOnGridOf(channels[0]).Should().BeTrue();
+        back.Voxels.Should().Equal(map.Voxels, "nearest-neighbour resampling there and back keeps a 2:1 grid's labels");
+
+        // Written and read back with the writer: the same labels on the same grid.
+        var path = Path.Combine(_folder, "prediction.nii.gz");
+        NiftiWriter.Write(path, map, new NiftiWriteOptions { DataType = NiftiDataType.UInt8 });
+        var read = NiftiReader.Read(path);
+        read.Voxels.Should().Equal(map.Voxels);
+        read.Affine[0, 0].Should().Be(-1);
+
+        var largest = new SegmentationPredictor(model, new NiftiSegmentationOptions(), new SlidingWindowInferer([4, 4, 4])) { KeepLargestComponent = true };
+        var kept = largest.Predict(channels);
+        kept.Voxels.Count(v => v > 0).Should().Be(4 * 3 * 6, "the 4×3 box through all slices is larger than the 2×2 corner");
+    }
+
+    [Fact]
+    public void Predictor_RefusesBadScans()
+    {
+        using var model = new ThresholdNet();
+        var predictor = new SegmentationPredictor(model, new NiftiSegmentationOptions(), new SlidingWindowInferer([4, 4, 4]));
+        var (a, _) = Scan(1, Lps(), [8, 8, 6]);
+        var (b, _) = Scan(1, Lps(sz: 3), [8, 8, 6]);
+        var act = () => predictor.Predict([a[0], b[0]]);
+        act.Should().Throw<ArgumentException>().WithMessage("*different grids*");
+        act = () => predictor.Predict(Array.Empty<NiftiImage>());
+        act.Should().Throw<ArgumentException>().WithMessage("*at least one channel*");
+        var window = () => new SegmentationPredictor(model, new NiftiSegmentationOptions(), new SlidingWindowInferer([4, 4]));
+        window.Should().Throw<ArgumentException>().WithMessage("*three sizes*");
+    }
+
+    private sealed class ThresholdNet : Module<Tensor, Tensor>
+    {
+        public override Tensor Forward(Tensor input)
+        {
+            using var scope = Tensors.NewDisposeScope();
+            var c0 = input.Narrow(1, 0, 1);
+            return scope.MoveToOuter(Tensors.Cat(new[] { -c0, c0 }, 1));
+        }
+    }
+}
