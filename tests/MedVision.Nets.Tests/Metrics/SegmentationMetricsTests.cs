@@ -157,6 +157,11 @@ public class SegmentationMetricsTests
         summary.Classes[1].Cases.Should().Be(1, "only case 1 holds class 2");
         summary.Classes[1].Missed.Should().Be(1);
         summary.Classes[1].Hausdorff95.Should().Be(double.PositiveInfinity);
+        summary.Classes[1].AbsentCases.Should().Be(1, "case 2's truth lacks class 2");
+        summary.Classes[1].Spurious.Should().Be(0);
+        var spurious = evaluator.Evaluate(Tensors.FromArray(predicted.Select((v, i) => i == 31 ? 2L : v).ToArray(), 2, 1, 4, 4), Tensors.FromArray(truth, 2, 1, 4, 4));
+        spurious[1][2].Spurious.Should().BeTrue("case 2 predicts class 2 at its last voxel, which its truth lacks");
+        SegmentationSummary.Of(spurious).Classes[1].Spurious.Should().Be(1);
         summary.MeanDice.Should().BeApproximately((summary.Classes[0].Dice + 0) / 2, 1e-12);
     }
 

@@ -18,6 +18,9 @@ public sealed record SegmentationClassMetrics(int Class, long TruthVoxels, long 
 
     /// <summary>Whether the class is in the truth but absent from the prediction.</summary>
     public bool Missed => TruthVoxels > 0 && PredictedVoxels == 0;
+
+    /// <summary>Whether the class was predicted in an image or scan whose truth lacks it (a false-positive finding, which Dice, being NaN there, does not count).</summary>
+    public bool Spurious => TruthVoxels == 0 && PredictedVoxels > 0;
 }
 
 /// <summary>The measures of every evaluated class in one image or scan.</summary>
@@ -48,8 +51,10 @@ public sealed class SegmentationCase
 /// <param name="Hausdorff95Median">Median HD95, which a single miss does not make infinite.</param>
 /// <param name="AverageSurfaceDistance">Mean average symmetric surface distance.</param>
 /// <param name="SurfaceDice">Mean normalised surface Dice.</param>
+/// <param name="AbsentCases">Cases whose truth lacks the class (left out of the means).</param>
+/// <param name="Spurious">Of those, the cases in which the class was predicted anyway (false-positive findings).</param>
 public sealed record SegmentationClassSummary(int Class, int Cases, int Missed, double Dice, double DiceStandardDeviation, double Iou, double Hausdorff95,
-    double Hausdorff95Median, double AverageSurfaceDistance, double SurfaceDice);
+    double Hausdorff95Median, double AverageSurfaceDistance, double SurfaceDice, int AbsentCases = 0, int Spurious = 0);
 
 /// <summary>Per-class means over many cases, and the mean Dice over the classes (the usual headline number).</summary>
 public sealed class SegmentationSummary
@@ -84,13 +89,15 @@ public sealed class SegmentationSummary
         var summaries = new List<SegmentationClassSummary>();
         for (int k = 0; k < classes.Length; k++)
         {
-            var present = list.Select(c => c.Classes[k]).Where(m => m.Present).ToList();
+            var all = list.Select(c => c.Classes[k]).ToList();
+            var present = all.Where(m => m.Present).ToList();
             var (dice, diceSd) = MeanOf(present.Select(m => m.Dice));
             var hd95 = present.Select(m => m.Hausdorff95).Where(v => !double.IsNaN(v)).OrderBy(v => v).ToArray();
             double median = hd95.Length == 0 ? double.NaN : SurfaceDistances.Percentile(hd95, 50);
             summaries.Add(new SegmentationClassSummary(classes[k], present.Count, present.Count(m => m.Missed), dice, diceSd,
                 MeanOf(present.Select(m => m.Iou)).Mean, MeanOf(hd95).Mean, median,
-                MeanOf(present.Select(m => m.AverageSurfaceDistance)).Mean, MeanOf(present.Select(m => m.SurfaceDice)).Mean));
+                MeanOf(present.Select(m => m.AverageSurfaceDistance)).Mean, MeanOf(present.Select(m => m.SurfaceDice)).Mean,
+                all.Count - present.Count, all.Count(m => m.Spurious)));
         }
         return new SegmentationSummary(list.Count, summaries);
     }

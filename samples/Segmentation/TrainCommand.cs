@@ -1,0 +1,164 @@
+using System.CommandLine;
+using System.Globalization;
+using MedVision.Nets.Data.Nifti;
+using MedVision.Nets.Data.Segmentation;
+using MedVision.Nets.Inference;
+using MedVision.Nets.Metrics.Segmentation;
+using MedVision.Nets.Training;
+using MedVision.Nets.Transforms;
+using MedVision.Torch;
+using Spectre.Console;
+
+namespace MedVision.Samples.Segmentation;
+
+/// <summary>
+/// The <c>train</c> command (also the default): a Decathlon task folder (or the generated demo), split into training and
+/// validation scans by the seed; a 3-D U-Net trained on crops centred on labelled voxels (with flips), Dice +
+/// cross-entropy, Adam with cosine annealing; validation on whole scans through a sliding window selects the epoch;
+/// the selected model's per-class Dice, IoU, HD95, ASSD and surface Dice are printed, and the run is written for
+/// <c>predict</c>.
+/// </summary>
+internal static class TrainCommand
+{
+    public static Command Create()
+    {
+        var data = new Option<string?>("--data") { Description = "A Medical Segmentation Decathlon task folder (dataset.json, imagesTr/, labelsTr/), e.g. Task04_Hippocampus." };
+        var demo = new Option<bool>("--demo") { Description = "Write a small generated folder of brain phantoms with labelled lesions (OUTPUT/demo-data) and train on it." };
+        var demoSubjects = new Option<int>("--demo-subjects") { Description = "Phantom subjects in the demo folder (half of them have a lesion).", DefaultValueFactory = _ => 32 }.AtLeast(4);
+        var features = new Option<int[]>("--features")
+        {
+            Description = "Feature channels of the U-Net's levels, full resolution first (n levels pool n − 1 times).",
+            AllowMultipleArgumentsPerToken = true,
+            DefaultValueFactory = _ => [16, 32, 64],
+        }.Must(v => v.Length is >= 2 and <= 6 && v.All(f => f is >= 1 and <= 1024), "2 to 6 counts from 1 to 1024");
+        var norm = new Option<string>("--norm") { Description = "instance or batch normalisation.", DefaultValueFactory = _ => "instance" }.OneOf("instance", "batch");
+        var crop = new Option<int[]>("--crop")
+        {
+            Description = "D H W of the training crops and of the validation and prediction window (multiples of 2^(levels − 1)).",
+            AllowMultipleArgumentsPerToken = true,
+            Arity = new ArgumentArity(3, 3),
+            DefaultValueFactory = _ => [32, 32, 32],
+        }.Must(v => v.Length == 3 && v.All(x => x is >= 4 and <= 512), "three sizes from 4 to 512");
+        var foreground = new Option<double>("--foreground") { Description = "Share of training crops centred on a labelled voxel (the others on background).", DefaultValueFactory = _ => 0.67 }.Fraction(allowZero: true);
+        var orientation = new Option<string>("--orientation") { Description = "Axis codes scans are reoriented to (RAS, LPS, …), or 'none'.", DefaultValueFactory = _ => "RAS" }
+            .Must(v => v == "none" || NiftiAffine.IsValidAxisCodes(v), "three axis codes such as RAS, or none");
+        var spacing = new Option<double[]?>("--spacing")
+        {
+            Description = "X Y Z: resample every scan to this voxel size in millimetres (labels by nearest neighbour); default: as stored.",
+            AllowMultipleArgumentsPerToken = true,
+            Arity = new ArgumentArity(3, 3),
+        }.Must(v => v is null || v.Length == 0 || (v.Length == 3 && v.All(x => x > 0 && x <= 100)), "three voxel sizes above 0 and up to 100");
+        var valFraction = new Option<double>("--val-fraction") { Description = "Share of the scans held out for validation.", DefaultValueFactory = _ => 0.25 }.Fraction(allowZero: false);
+        var epochs = new Option<int>("--epochs") { Description = "Training epochs.", DefaultValueFactory = _ => 20 }.AtLeast(1);
+        var batch = new Option<int>("--batch") { Description = "Crops per batch.", DefaultValueFactory = _ => 2 }.AtLeast(1);
+        var lr = new Option<double>("--lr") { Description = "Adam's learning rate (annealed to 0 by a cosine).", DefaultValueFactory = _ => 1e-3 }.Positive();
+        var tolerance = new Option<double>("--tolerance") { Description = "Tolerance of the surface Dice in millimetres.", DefaultValueFactory = _ => 2.0 }.NonNegative();
+        var seed = new Option<int>("--seed") { Description = "Seed of the split, the weights, the order and the augmentation.", DefaultValueFactory = _ => 0 };
+        var device = new Option<string>("--device") { Description = "cpu, cuda or cuda:N.", DefaultValueFactory = _ => "cpu" }.IsDevice();
+        var threads = SampleCommandLine.Threads();
+        var output = new Option<string>("--output") { Description = "Folder for best.safetensors, history.csv and segmentation.json.", DefaultValueFactory = _ => Path.Combine("runs", "segmentation") };
+        var command = new Command("train", "Train a 3-D U-Net on a Decathlon task folder (or --demo) and report per-class Dice and surface distances.")
+        {
+            data, demo, demoSubjects, features, norm, crop, foreground, orientation, spacing, valFraction, epochs, batch, lr, tolerance, seed, device, threads, output,
+        };
+        // Also the root's check (it runs train when the name is left out), so not for predict.
+        command.Check(r => r.CommandResult.Command.Name != "predict" && r.GetValue(data) is null == !r.GetValue(demo) ? "give --data FOLDER or --demo (one of them)" : null);
+        command.SetAction(r => Run(new Settings(r.GetValue(data), r.GetValue(demo), r.GetValue(demoSubjects), r.GetValue(features)!, r.GetValue(norm)!, r.GetValue(crop)!,
+            r.GetValue(foreground), r.GetValue(orientation)!, r.GetValue(spacing), r.GetValue(valFraction), r.GetValue(epochs), r.GetValue(batch), r.GetValue(lr),
+            r.GetValue(tolerance), r.GetValue(seed), Device.Parse(r.GetValue(device)!), r.GetValue(threads), r.GetValue(output)!)));
+        return command;
+    }
+
+    private sealed record Settings(string? Data, bool Demo, int DemoSubjects, int[] Features, string Norm, int[] Crop, double Foreground, string Orientation, double[]? Spacing,
+        double ValidationFraction, int Epochs, int Batch, double LearningRate, double Tolerance, int Seed, Device Device, int Threads, string Output);
+
+    private static int Run(Settings s)
+    {
+        Tensors.NumThreads = s.Threads;
+        AnsiConsole.MarkupLine(SampleCommandLine.Banner(s.Device));
+        Directory.CreateDirectory(s.Output);
+        var folder = s.Data ?? DemoFolder.Write(Path.Combine(s.Output, "demo-data"), s.DemoSubjects, size: 32, seed: s.Seed);
+        var run = new RunFile
+        {
+            Features = s.Features.ToList(),
+            Normalization = s.Norm,
+            Orientation = s.Orientation == "none" ? null : s.Orientation,
+            Spacing = s.Spacing is { Length: 3 } mm ? mm.Select(v => (float)v).ToList() : null,
+            Window = s.Crop.ToList(),
+        };
+        var source = NiftiSegmentationSource.FromDecathlon(folder, run.Preprocessing());
+        if (source.Count < 2) throw new ArgumentException($"{folder} lists {source.Count} training scan; at least two are needed (one to validate on).");
+        run = new RunFile
+        {
+            InChannels = source.Modalities.Count,
+            ClassNames = source.ClassNames.ToList(),
+            Features = run.Features,
+            Normalization = run.Normalization,
+            Orientation = run.Orientation,
+            Spacing = run.Spacing,
+            Window = run.Window,
+        };
+
+        // The split: a seeded shuffle of the scans; the validation share at least one scan, the training share too.
+        var order = Enumerable.Range(0, source.Count).ToArray();
+        new Random(s.Seed).Shuffle(order);
+        int validationCount = Math.Clamp((int)Math.Round(source.Count * s.ValidationFraction), 1, source.Count - 1);
+        var validationSet = new Subset(source, order[..validationCount]);
+        var trainingSet = new Subset(source, order[validationCount..]);
+        AnsiConsole.MarkupLine(Markup.Escape($"{folder}: {source.Count} scans of {string.Join(", ", source.Modalities)}; classes {string.Join(", ", source.ClassNames)}; {trainingSet.Count} to train, {validationSet.Count} to validate"));
+
+        Tensors.ManualSeed((ulong)s.Seed);
+        using var model = run.BuildNetwork();
+        if (s.Crop.Any(c => c % model.SizeMultiple != 0))
+            throw new ArgumentException($"--crop {string.Join(" ", s.Crop)}: a U-Net of {s.Features.Length} levels needs sizes that are multiples of {model.SizeMultiple}.");
+        AnsiConsole.MarkupLine(Markup.Escape($"U-Net: features {string.Join(", ", s.Features)}, {s.Norm} norm, {model.ParameterCount():N0} parameters; crops {string.Join("×", s.Crop)}"));
+        var pipeline = SegmentationPipeline.Create().CropAroundLabels(s.Crop, s.Foreground)
+            .RandomFlip(SpatialAxis.Width).RandomFlip(SpatialAxis.Height).RandomFlip(SpatialAxis.Depth).Build();
+        var train = new SegmentationLoader(trainingSet, new SegmentationLoaderOptions { BatchSize = s.Batch, Shuffle = true, Seed = s.Seed, Pipeline = pipeline, Device = s.Device });
+        var validation = new SegmentationLoader(validationSet, new SegmentationLoaderOptions { BatchSize = 1, Device = s.Device });
+        var evaluator = SegmentationEvaluator.ForClasses(source.ClassNames.Count).WithSpacing(GridSpacing(source, order[0], run)).WithSurfaceTolerance(s.Tolerance);
+        var window = new SlidingWindowInferer(s.Crop, overlap: 0.5);
+        var trainer = SegmentationTrainer.Create(model).TrainOn(train).ValidateOn(validation).ValidateWithSlidingWindow(window).EvaluateWith(evaluator)
+            .UseAdam(s.LearningRate).WithCosineSchedule().ForEpochs(s.Epochs).WithSeed(s.Seed).OnDevice(s.Device).SaveTo(s.Output)
+            .ReportProgressTo(new Progress(s.Epochs)).Build();
+        var result = trainer.Run();
+        run.Save(s.Output);
+
+        var summary = result.Validation!;
+        var table = new Table().AddColumn("class").AddColumn(new TableColumn("scans").RightAligned()).AddColumn(new TableColumn("Dice").RightAligned())
+            .AddColumn(new TableColumn("IoU").RightAligned()).AddColumn(new TableColumn("HD95 mm").RightAligned()).AddColumn(new TableColumn("ASSD mm").RightAligned())
+            .AddColumn(new TableColumn($"NSD@{s.Tolerance.ToString(CultureInfo.InvariantCulture)}").RightAligned()).AddColumn(new TableColumn("false +").RightAligned());
+        foreach (var c in summary.Classes)
+            table.AddRow(Markup.Escape(source.ClassNames[c.Class]), c.Cases.ToString(CultureInfo.InvariantCulture), F(c.Dice), F(c.Iou), F(c.Hausdorff95Median), F(c.AverageSurfaceDistance), F(c.SurfaceDice), $"{c.Spurious}/{c.AbsentCases}");
+        AnsiConsole.MarkupLine(Markup.Escape($"Best epoch {result.BestEpoch + 1} of {result.Epochs.Count}: validation mean Dice {F(summary.MeanDice)} (HD95 is the median over scans; false + counts the scans without the class in which it was predicted)"));
+        AnsiConsole.Write(table);
+        var perClass = string.Join(" ", summary.Classes.Select(c => $"dice_{c.Class}={F(c.Dice)} hd95_{c.Class}={F(c.Hausdorff95Median)} assd_{c.Class}={F(c.AverageSurfaceDistance)} nsd_{c.Class}={F(c.SurfaceDice)} spurious_{c.Class}={c.Spurious} absent_{c.Class}={c.AbsentCases}"));
+        Console.WriteLine($"RESULT val_dice={F(summary.MeanDice)} best_epoch={result.BestEpoch + 1} epochs={result.Epochs.Count} train_scans={trainingSet.Count} val_scans={validationSet.Count} {perClass}");
+        AnsiConsole.MarkupLine(Markup.Escape($"Wrote {Path.Combine(s.Output, SegmentationTrainer.BestModelFile)}, {SegmentationTrainer.HistoryFile} and {RunFile.Name}; segment scans with: segmentation predict --run {s.Output} SCAN.nii.gz"));
+        return 0;
+    }
+
+    // The prepared grid's voxel size in (D, H, W) order, i.e. (z, y, x) of the reoriented (and resampled) scan.
+    private static double[] GridSpacing(NiftiSegmentationSource source, int index, RunFile run)
+    {
+        if (run.Spacing is { } mm) return [mm[2], mm[1], mm[0]];
+        var scan = NiftiReader.Read(source.Pairs[index].Labels);
+        var oriented = run.Orientation is null ? scan : scan.Reorient(run.Orientation);
+        return [oriented.Spacing[2], oriented.Spacing[1], oriented.Spacing[0]];
+    }
+
+    private static string F(double v) => double.IsNaN(v) ? "nan" : double.IsPositiveInfinity(v) ? "inf" : v.ToString("F3", CultureInfo.InvariantCulture);
+
+    private sealed class Subset(ISegmentationSource source, int[] indices) : ISegmentationSource
+    {
+        public int Count => indices.Length;
+
+        public SegmentationSample Load(int index) => source.Load(indices[index]);
+    }
+
+    private sealed class Progress(int epochs) : IProgress<SegmentationEpoch>
+    {
+        public void Report(SegmentationEpoch e) => AnsiConsole.MarkupLine(Markup.Escape(string.Create(CultureInfo.InvariantCulture,
+            $"epoch {e.Epoch + 1}/{epochs}: loss {e.TrainLoss:F4}, validation Dice {F(e.ValidationDice)}, lr {e.LearningRate:G3}, {e.Seconds:F1} s")));
+    }
+}

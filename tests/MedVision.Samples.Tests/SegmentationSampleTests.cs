@@ -1,0 +1,89 @@
+using System.Globalization;
+using MedVision.Nets.Data.Nifti;
+using MedVision.Nets.Data.Segmentation;
+using MedVision.Nets.Inference;
+using MedVision.Nets.Metrics.Segmentation;
+using MedVision.Nets.Models;
+using MedVision.Nets.Transforms;
+using MedVision.Torch.Serialization;
+
+namespace MedVision.Samples.Tests;
+
+/// <summary>
+/// The segmentation sample on its generated Decathlon-style demo folder (brain phantoms with labelled lesions): the
+/// figures it prints against the library's predictor and evaluator on the same scans, the label maps predict writes,
+/// and its refusals.
+/// </summary>
+public sealed class SegmentationSampleTests : IDisposable
+{
+    private readonly TempFolder _folder = new();
+
+    public void Dispose() => _folder.Dispose();
+
+    [Fact]
+    public async Task Demo_TrainsAUNet_WhosePrintedDiceThePredictorReproduces()
+    {
+        var run = _folder["run"];
+        var train = await SampleApp.RunAsync("segmentation", _folder.Path,
+            "--demo", "--demo-subjects", "8", "--epochs", "2", "--crop", "16", "16", "16", "--features", "4", "8", "--seed", "3", "--output", run);
+        train.ExitCode.Should().Be(0, train.ToString());
+        train.Text.Should().Contain("8 scans of MRI, PET; classes background, lesion; 6 to train, 2 to validate");
+        var result = train.Lines().Single();
+        result["epochs"].Should().Be("2");
+        File.Exists(Path.Combine(run, "best.safetensors")).Should().BeTrue();
+        File.ReadAllLines(Path.Combine(run, "history.csv")).Should().HaveCount(3);
+
+        // The validation scans are the first 2 of the seeded shuffle; the library's predictor with the saved weights must
+        // give the printed Dice (same window, overlap and preparation).
+        var source = NiftiSegmentationSource.FromDecathlon(Path.Combine(run, "demo-data"));
+        var order = Enumerable.Range(0, source.Count).ToArray();
+        new Random(3).Shuffle(order);
+        using var model = UNet.Builder().ForInput(2, 3).WithFeatures(4, 8).WithInstanceNorm().WithClasses(2).Build();
+        using (var weights = SafeTensors.Load(Path.Combine(run, "best.safetensors"))) model.LoadStateDict(weights, strict: true);
+        var preprocessing = new NiftiSegmentationOptions { Normalization = new NormalizeIntensity(nonZero: true, channelWise: true) };
+        var predictor = new SegmentationPredictor(model, preprocessing, new SlidingWindowInferer([16, 16, 16], overlap: 0.5));
+        var evaluator = SegmentationEvaluator.ForClasses(2).WithSurfaceTolerance(2.0);
+        var cases = new List<SegmentationCase>();
+        foreach (var index in order[..2])
+        {
+            var map = predictor.Predict(NiftiReader.ReadVolumes(source.Pairs[index].Image));
+            var truth = NiftiReader.Read(source.Pairs[index].Labels);
+            cases.Add(evaluator.Evaluate(map.Voxels.Select(v => (int)v).ToArray(), truth.Voxels.Select(v => (int)v).ToArray(), [32, 32, 32]));
+        }
+        var summary = SegmentationSummary.Of(cases);
+        string F(double v) => double.IsNaN(v) ? "nan" : double.IsPositiveInfinity(v) ? "inf" : v.ToString("F3", CultureInfo.InvariantCulture);
+        result["val_dice"].Should().Be(F(summary.MeanDice));
+        result["dice_1"].Should().Be(F(summary.Classes[0].Dice));
+        result["hd95_1"].Should().Be(F(summary.Classes[0].Hausdorff95Median));
+        result["assd_1"].Should().Be(F(summary.Classes[0].AverageSurfaceDistance));
+        result["nsd_1"].Should().Be(F(summary.Classes[0].SurfaceDice));
+        result["spurious_1"].Should().Be(summary.Classes[0].Spurious.ToString(CultureInfo.InvariantCulture));
+
+        // predict writes each label map on its scan's grid, the same as the library's predictor, with the lesion's volume.
+        var scan = source.Pairs[order[0]].Image;
+        var predict = await SampleApp.RunAsync("segmentation", _folder.Path, "predict", "--run", run, "--output", _folder["maps"], scan);
+        predict.ExitCode.Should().Be(0, predict.ToString());
+        var written = NiftiReader.Read(Path.Combine(_folder["maps"], Path.GetFileName(scan).Replace(".nii.gz", ".seg.nii.gz", StringComparison.Ordinal)));
+        var expected = predictor.Predict(NiftiReader.ReadVolumes(scan));
+        written.Voxels.Should().Equal(expected.Voxels);
+        written.IsOnGridOf(NiftiReader.Read(scan, 0)).Should().BeTrue();
+        predict.Text.Should().Contain((expected.Voxels.Count(v => v == 1) / 1000.0).ToString("F2", CultureInfo.InvariantCulture), "1 mm voxels: the lesion's millilitres");
+    }
+
+    [Fact]
+    public async Task BadCommandLines_AreRefusedByName()
+    {
+        var neither = await SampleApp.RunAsync("segmentation", _folder.Path, "--epochs", "1");
+        neither.ExitCode.Should().Be(2);
+        neither.Error.Should().Contain("give --data FOLDER or --demo");
+        var crop = await SampleApp.RunAsync("segmentation", _folder.Path, "--demo", "--demo-subjects", "4", "--crop", "10", "16", "16", "--features", "4", "8", "8", "--output", _folder["crop"]);
+        crop.ExitCode.Should().Be(2);
+        crop.Error.Should().Contain("needs sizes that are multiples of 4");
+        var noRun = await SampleApp.RunAsync("segmentation", _folder.Path, "predict", "--run", _folder["nothing"], "scan.nii.gz");
+        noRun.ExitCode.Should().Be(2);
+        noRun.Error.Should().Contain("holds no segmentation.json");
+        var missing = await SampleApp.RunAsync("segmentation", _folder.Path, "--data", _folder["nowhere"]);
+        missing.ExitCode.Should().Be(2);
+        missing.Error.Should().Contain("no dataset.json");
+    }
+}
