@@ -16,42 +16,44 @@ internal static class PredictCommand
 {
     public static Command Create()
     {
-        var runFolder = new Option<string>("--run") { Description = "The folder train wrote (best.safetensors, segmentation.json).", Required = true };
+        var modelFile = new Option<string>("--model") { Description = "The model file train wrote (OUTPUT/model.safetensors).", Required = true };
         var output = new Option<string>("--output") { Description = "Folder for the label maps (<scan>.seg.nii.gz).", DefaultValueFactory = _ => "segmentations" };
         var keepLargest = new Option<bool>("--keep-largest") { Description = "Keep only each class's largest connected component (removes stray islands)." };
         var device = new Option<string>("--device") { Description = "cpu, cuda or cuda:N.", DefaultValueFactory = _ => "cpu" }.IsDevice();
         var threads = SampleCommandLine.Threads();
         var scans = new Argument<string[]>("scans") { Description = "NIfTI files (.nii, .nii.gz); a 4-D file's volumes are the channels, in the training order.", Arity = ArgumentArity.OneOrMore };
-        var command = new Command("predict", "Segment NIfTI scans with a trained U-Net and write label maps on each scan's grid.") { runFolder, output, keepLargest, device, threads, scans };
-        command.SetAction(r => Run(r.GetValue(runFolder)!, r.GetValue(output)!, r.GetValue(keepLargest), Device.Parse(r.GetValue(device)!), r.GetValue(threads), r.GetValue(scans)!));
+        var command = new Command("predict", "Segment NIfTI scans with a trained U-Net and write label maps on each scan's grid.") { modelFile, output, keepLargest, device, threads, scans };
+        command.SetAction(r => Run(r.GetValue(modelFile)!, r.GetValue(output)!, r.GetValue(keepLargest), Device.Parse(r.GetValue(device)!), r.GetValue(threads), r.GetValue(scans)!));
         return command;
     }
 
-    private static int Run(string folder, string outputFolder, bool keepLargest, Device device, int threads, string[] scans)
+    private static int Run(string modelPath, string outputFolder, bool keepLargest, Device device, int threads, string[] scans)
     {
         Tensors.NumThreads = threads;
         AnsiConsole.MarkupLine(SampleCommandLine.Banner(device));
-        var run = RunFile.Load(folder);
-        using var model = run.BuildNetwork();
-        using (var weights = SafeTensors.Load(Path.Combine(folder, "best.safetensors"))) model.LoadStateDict(weights, strict: true);
-        var predictor = new SegmentationPredictor(model, run.Preprocessing(), new SlidingWindowInferer(run.Window, overlap: 0.5), device) { KeepLargestComponent = keepLargest };
+        using var predictor = SegmentationPredictor.Load(modelPath, device);
+        predictor.KeepLargestComponent = keepLargest;
+        var card = predictor.Card!;
+        AnsiConsole.MarkupLine(Markup.Escape($"{Path.GetFileName(modelPath)}: U-Net {string.Join("/", card.Features)}, classes {string.Join(", ", card.ClassNames)}, "
+            + $"{card.InChannels} channel(s){(card.Modalities is { } m ? $" ({string.Join(", ", m)})" : "")}, window {string.Join("×", card.WindowSize)}"
+            + $"{(card.Orientation is { } o ? $", reoriented to {o}" : "")}{(card.Spacing is { } mm ? $", {string.Join(" × ", mm.Select(v => v.ToString(CultureInfo.InvariantCulture)))} mm voxels" : "")}"));
         Directory.CreateDirectory(outputFolder);
         var table = new Table().AddColumn("scan").AddColumn("label map");
-        foreach (var name in run.ClassNames.Skip(1)) table.AddColumn(new TableColumn($"{name} mL").RightAligned());
+        foreach (var name in card.ClassNames.Skip(1)) table.AddColumn(new TableColumn($"{name} mL").RightAligned());
         foreach (var scan in scans)
         {
             var channels = NiftiReader.ReadVolumes(scan);
-            if (channels.Count != run.InChannels)
-                throw new ArgumentException($"{scan} holds {channels.Count} volume(s); the network was trained on {run.InChannels} channels.");
+            if (channels.Count != card.InChannels)
+                throw new ArgumentException($"{scan} holds {channels.Count} volume(s); the network was trained on {card.InChannels} channels.");
             var map = predictor.Predict(channels);
             var name = Path.GetFileName(scan);
             foreach (var extension in new[] { ".nii.gz", ".nii" })
                 if (name.EndsWith(extension, StringComparison.OrdinalIgnoreCase)) name = name[..^extension.Length];
             var path = Path.Combine(outputFolder, name + ".seg.nii.gz");
-            NiftiWriter.Write(path, map, new NiftiWriteOptions { DataType = run.ClassNames.Count <= 256 ? NiftiDataType.UInt8 : NiftiDataType.Int16 });
+            NiftiWriter.Write(path, map, new NiftiWriteOptions { DataType = card.ClassNames.Count <= 256 ? NiftiDataType.UInt8 : NiftiDataType.Int16 });
             double voxelMl = map.Spacing[0] * map.Spacing[1] * map.Spacing[2] / 1000.0;
             var row = new List<string> { Markup.Escape(scan), Markup.Escape(path) };
-            for (int k = 1; k < run.ClassNames.Count; k++)
+            for (int k = 1; k < card.ClassNames.Count; k++)
                 row.Add((map.Voxels.Count(v => v == k) * voxelMl).ToString("F2", CultureInfo.InvariantCulture));
             table.AddRow(row.ToArray());
         }

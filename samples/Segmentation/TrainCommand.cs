@@ -4,6 +4,8 @@ using MedVision.Nets.Data.Nifti;
 using MedVision.Nets.Data.Segmentation;
 using MedVision.Nets.Inference;
 using MedVision.Nets.Metrics.Segmentation;
+using MedVision.Nets.Models;
+using MedVision.Nets.Blocks;
 using MedVision.Nets.Training;
 using MedVision.Nets.Transforms;
 using MedVision.Torch;
@@ -20,6 +22,9 @@ namespace MedVision.Samples.Segmentation;
 /// </summary>
 internal static class TrainCommand
 {
+    /// <summary>The model file train writes in its output folder.</summary>
+    public const string ModelFileName = "model.safetensors";
+
     public static Command Create()
     {
         var data = new Option<string?>("--data") { Description = "A Medical Segmentation Decathlon task folder (dataset.json, imagesTr/, labelsTr/), e.g. Task04_Hippocampus." };
@@ -56,7 +61,7 @@ internal static class TrainCommand
         var seed = new Option<int>("--seed") { Description = "Seed of the split, the weights, the order and the augmentation.", DefaultValueFactory = _ => 0 };
         var device = new Option<string>("--device") { Description = "cpu, cuda or cuda:N.", DefaultValueFactory = _ => "cpu" }.IsDevice();
         var threads = SampleCommandLine.Threads();
-        var output = new Option<string>("--output") { Description = "Folder for best.safetensors, history.csv and segmentation.json.", DefaultValueFactory = _ => Path.Combine("runs", "segmentation") };
+        var output = new Option<string>("--output") { Description = "Folder for model.safetensors (the selected weights with their preparation, for predict), best.safetensors (the weights alone) and history.csv.", DefaultValueFactory = _ => Path.Combine("runs", "segmentation") };
         var command = new Command("train", "Train a 3-D U-Net on a Decathlon task folder (or --demo) and report per-class Dice and surface distances.")
         {
             data, demo, demoSubjects, features, norm, crop, foreground, orientation, spacing, valFraction, epochs, batch, lr, tolerance, seed, device, threads, output,
@@ -78,26 +83,15 @@ internal static class TrainCommand
         AnsiConsole.MarkupLine(SampleCommandLine.Banner(s.Device));
         Directory.CreateDirectory(s.Output);
         var folder = s.Data ?? DemoFolder.Write(Path.Combine(s.Output, "demo-data"), s.DemoSubjects, size: 32, seed: s.Seed);
-        var run = new RunFile
+        var preprocessing = new NiftiSegmentationOptions
         {
-            Features = s.Features.ToList(),
-            Normalization = s.Norm,
             Orientation = s.Orientation == "none" ? null : s.Orientation,
-            Spacing = s.Spacing is { Length: 3 } mm ? mm.Select(v => (float)v).ToList() : null,
-            Window = s.Crop.ToList(),
+            Spacing = s.Spacing is { Length: 3 } mm ? mm.Select(v => (float)v).ToArray() : null,
+            // Every scan normalised over its non-zero voxels, each channel on its own (nnU-Net's and MONAI's choice for MRI).
+            Normalization = new NormalizeIntensity(nonZero: true, channelWise: true),
         };
-        var source = NiftiSegmentationSource.FromDecathlon(folder, run.Preprocessing());
+        var source = NiftiSegmentationSource.FromDecathlon(folder, preprocessing);
         if (source.Count < 2) throw new ArgumentException($"{folder} lists {source.Count} training scan; at least two are needed (one to validate on).");
-        run = new RunFile
-        {
-            InChannels = source.Modalities.Count,
-            ClassNames = source.ClassNames.ToList(),
-            Features = run.Features,
-            Normalization = run.Normalization,
-            Orientation = run.Orientation,
-            Spacing = run.Spacing,
-            Window = run.Window,
-        };
 
         // The split: a seeded shuffle of the scans; the validation share at least one scan, the training share too.
         var order = Enumerable.Range(0, source.Count).ToArray();
@@ -108,7 +102,8 @@ internal static class TrainCommand
         AnsiConsole.MarkupLine(Markup.Escape($"{folder}: {source.Count} scans of {string.Join(", ", source.Modalities)}; classes {string.Join(", ", source.ClassNames)}; {trainingSet.Count} to train, {validationSet.Count} to validate"));
 
         Tensors.ManualSeed((ulong)s.Seed);
-        using var model = run.BuildNetwork();
+        using var model = UNet.Builder().ForInput(source.Modalities.Count, 3).WithFeatures(s.Features)
+            .WithNormalization(s.Norm == "batch" ? NormalizationKind.Batch : NormalizationKind.Instance).WithClasses(source.ClassNames.Count).Build();
         if (s.Crop.Any(c => c % model.SizeMultiple != 0))
             throw new ArgumentException($"--crop {string.Join(" ", s.Crop)}: a U-Net of {s.Features.Length} levels needs sizes that are multiples of {model.SizeMultiple}.");
         AnsiConsole.MarkupLine(Markup.Escape($"U-Net: features {string.Join(", ", s.Features)}, {s.Norm} norm, {model.ParameterCount():N0} parameters; crops {string.Join("×", s.Crop)}"));
@@ -116,15 +111,18 @@ internal static class TrainCommand
             .RandomFlip(SpatialAxis.Width).RandomFlip(SpatialAxis.Height).RandomFlip(SpatialAxis.Depth).Build();
         var train = new SegmentationLoader(trainingSet, new SegmentationLoaderOptions { BatchSize = s.Batch, Shuffle = true, Seed = s.Seed, Pipeline = pipeline, Device = s.Device });
         var validation = new SegmentationLoader(validationSet, new SegmentationLoaderOptions { BatchSize = 1, Device = s.Device });
-        var evaluator = SegmentationEvaluator.ForClasses(source.ClassNames.Count).WithSpacing(GridSpacing(source, order[0], run)).WithSurfaceTolerance(s.Tolerance);
+        var evaluator = SegmentationEvaluator.ForClasses(source.ClassNames.Count).WithSpacing(GridSpacing(source, order[0], preprocessing)).WithSurfaceTolerance(s.Tolerance);
         var window = new SlidingWindowInferer(s.Crop, overlap: 0.5);
         var trainer = SegmentationTrainer.Create(model).TrainOn(train).ValidateOn(validation).ValidateWithSlidingWindow(window).EvaluateWith(evaluator)
             .UseAdam(s.LearningRate).WithCosineSchedule().ForEpochs(s.Epochs).WithSeed(s.Seed).OnDevice(s.Device).SaveTo(s.Output)
             .ReportProgressTo(new Progress(s.Epochs)).Build();
         var result = trainer.Run();
-        run.Save(s.Output);
-
         var summary = result.Validation!;
+        // The model file: the selected weights with everything predict needs to segment scans as validation did.
+        var modelPath = Path.Combine(s.Output, ModelFileName);
+        SegmentationModelFile.Save(modelPath, model, SegmentationModelFile.Describe(model, preprocessing, source.ClassNames, window, source.Modalities,
+            new Dictionary<string, double> { ["val_dice"] = summary.MeanDice, ["best_epoch"] = result.BestEpoch + 1 }));
+
         var table = new Table().AddColumn("class").AddColumn(new TableColumn("scans").RightAligned()).AddColumn(new TableColumn("Dice").RightAligned())
             .AddColumn(new TableColumn("IoU").RightAligned()).AddColumn(new TableColumn("HD95 mm").RightAligned()).AddColumn(new TableColumn("ASSD mm").RightAligned())
             .AddColumn(new TableColumn($"NSD@{s.Tolerance.ToString(CultureInfo.InvariantCulture)}").RightAligned()).AddColumn(new TableColumn("false +").RightAligned());
@@ -134,16 +132,16 @@ internal static class TrainCommand
         AnsiConsole.Write(table);
         var perClass = string.Join(" ", summary.Classes.Select(c => $"dice_{c.Class}={F(c.Dice)} hd95_{c.Class}={F(c.Hausdorff95Median)} assd_{c.Class}={F(c.AverageSurfaceDistance)} nsd_{c.Class}={F(c.SurfaceDice)} spurious_{c.Class}={c.Spurious} absent_{c.Class}={c.AbsentCases}"));
         Console.WriteLine($"RESULT val_dice={F(summary.MeanDice)} best_epoch={result.BestEpoch + 1} epochs={result.Epochs.Count} train_scans={trainingSet.Count} val_scans={validationSet.Count} {perClass}");
-        AnsiConsole.MarkupLine(Markup.Escape($"Wrote {Path.Combine(s.Output, SegmentationTrainer.BestModelFile)}, {SegmentationTrainer.HistoryFile} and {RunFile.Name}; segment scans with: segmentation predict --run {s.Output} SCAN.nii.gz"));
+        AnsiConsole.MarkupLine(Markup.Escape($"Wrote {modelPath} and {SegmentationTrainer.HistoryFile}; segment scans with: segmentation predict --model {modelPath} SCAN.nii.gz"));
         return 0;
     }
 
     // The prepared grid's voxel size in (D, H, W) order, i.e. (z, y, x) of the reoriented (and resampled) scan.
-    private static double[] GridSpacing(NiftiSegmentationSource source, int index, RunFile run)
+    private static double[] GridSpacing(NiftiSegmentationSource source, int index, NiftiSegmentationOptions preprocessing)
     {
-        if (run.Spacing is { } mm) return [mm[2], mm[1], mm[0]];
+        if (preprocessing.Spacing is { } mm) return [mm[2], mm[1], mm[0]];
         var scan = NiftiReader.Read(source.Pairs[index].Labels);
-        var oriented = run.Orientation is null ? scan : scan.Reorient(run.Orientation);
+        var oriented = preprocessing.Orientation is null ? scan : scan.Reorient(preprocessing.Orientation);
         return [oriented.Spacing[2], oriented.Spacing[1], oriented.Spacing[0]];
     }
 

@@ -173,6 +173,7 @@ internal static class NullFuzz
         [typeof(MedVision.Nets.Models.UNetBuilder)] = () => MedVision.Nets.Models.UNet.Builder(),
         [typeof(MedVision.Nets.Metrics.Segmentation.SegmentationEvaluator)] = () => MedVision.Nets.Metrics.Segmentation.SegmentationEvaluator.ForClasses(2),
         [typeof(MedVision.Nets.Inference.SegmentationPredictor)] = () => new MedVision.Nets.Inference.SegmentationPredictor(MedVision.Nets.Models.UNet.Builder().WithFeatures(2, 2).Build(), new MedVision.Nets.Data.Segmentation.NiftiSegmentationOptions(), new MedVision.Nets.Inference.SlidingWindowInferer([2, 2, 2])),
+        [typeof(MedVision.Nets.Inference.SegmentationCard)] = () => new MedVision.Nets.Inference.SegmentationCard(),
         [typeof(MedVision.Nets.Data.Segmentation.SegmentationSample)] = () => new MedVision.Nets.Data.Segmentation.SegmentationSample(new MedVision.Nets.Transforms.FloatImage(new float[4], 1, 2, 2), new int[4]),
         [typeof(MedVision.Nets.Data.Segmentation.SegmentationPipeline)] = () => MedVision.Nets.Data.Segmentation.SegmentationPipeline.Create().RandomFlip(MedVision.Nets.Transforms.SpatialAxis.Width).Build(),
         [typeof(MedVision.Nets.Data.Segmentation.SegmentationPipelineBuilder)] = () => MedVision.Nets.Data.Segmentation.SegmentationPipeline.Create(),

@@ -61,13 +61,18 @@ public sealed class SegmentationSampleTests : IDisposable
 
         // predict writes each label map on its scan's grid, the same as the library's predictor, with the lesion's volume.
         var scan = source.Pairs[order[0]].Image;
-        var predict = await SampleApp.RunAsync("segmentation", _folder.Path, "predict", "--run", run, "--output", _folder["maps"], scan);
+        var predict = await SampleApp.RunAsync("segmentation", _folder.Path, "predict", "--model", Path.Combine(run, "model.safetensors"), "--output", _folder["maps"], scan);
         predict.ExitCode.Should().Be(0, predict.ToString());
         var written = NiftiReader.Read(Path.Combine(_folder["maps"], Path.GetFileName(scan).Replace(".nii.gz", ".seg.nii.gz", StringComparison.Ordinal)));
         var expected = predictor.Predict(NiftiReader.ReadVolumes(scan));
         written.Voxels.Should().Equal(expected.Voxels);
         written.IsOnGridOf(NiftiReader.Read(scan, 0)).Should().BeTrue();
         predict.Text.Should().Contain((expected.Voxels.Count(v => v == 1) / 1000.0).ToString("F2", CultureInfo.InvariantCulture), "1 mm voxels: the lesion's millilitres");
+        using (var fromFile = SegmentationPredictor.Load(Path.Combine(run, "model.safetensors")))
+        {
+            fromFile.Card!.Metrics!["val_dice"].ToString("F3", CultureInfo.InvariantCulture).Should().Be(result["val_dice"]);
+            fromFile.Predict(NiftiReader.ReadVolumes(scan)).Voxels.Should().Equal(expected.Voxels, "the model file holds the same network and preparation");
+        }
     }
 
     [Fact]
@@ -79,9 +84,9 @@ public sealed class SegmentationSampleTests : IDisposable
         var crop = await SampleApp.RunAsync("segmentation", _folder.Path, "--demo", "--demo-subjects", "4", "--crop", "10", "16", "16", "--features", "4", "8", "8", "--output", _folder["crop"]);
         crop.ExitCode.Should().Be(2);
         crop.Error.Should().Contain("needs sizes that are multiples of 4");
-        var noRun = await SampleApp.RunAsync("segmentation", _folder.Path, "predict", "--run", _folder["nothing"], "scan.nii.gz");
-        noRun.ExitCode.Should().Be(2);
-        noRun.Error.Should().Contain("holds no segmentation.json");
+        var noModel = await SampleApp.RunAsync("segmentation", _folder.Path, "predict", "--model", _folder["nothing.safetensors"], "scan.nii.gz");
+        noModel.ExitCode.Should().Be(2);
+        noModel.Error.Should().Contain("nothing.safetensors");
         var missing = await SampleApp.RunAsync("segmentation", _folder.Path, "--data", _folder["nowhere"]);
         missing.ExitCode.Should().Be(2);
         missing.Error.Should().Contain("no dataset.json");

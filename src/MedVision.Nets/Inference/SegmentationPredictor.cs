@@ -11,12 +11,14 @@ namespace MedVision.Nets.Inference;
 /// window (<see cref="SlidingWindowInferer"/>), takes the arg-max class per voxel, optionally keeps each class's
 /// largest connected component, and maps the label map back onto the scan's own grid (nearest neighbour through the
 /// world coordinates), so that it overlays the scan in any viewer when written with <see cref="NiftiWriter"/>.
-/// Not thread-safe (it switches the model to evaluation mode); use one per thread.
+/// Not thread-safe (it switches the model to evaluation mode); use one per thread. A predictor made by
+/// <see cref="Load"/> owns its network and frees it when disposed; one made from a network leaves it to the caller.
 /// </summary>
-public sealed class SegmentationPredictor
+public sealed class SegmentationPredictor : IDisposable
 {
     private readonly Module<Tensor, Tensor> _model;
     private readonly SlidingWindowInferer _inferer;
+    private readonly bool _ownsModel;
 
     /// <summary>Creates a predictor.</summary>
     /// <param name="model">The trained network: (N, C, spatial…) → logits (N, classes, spatial…).</param>
@@ -37,6 +39,41 @@ public sealed class SegmentationPredictor
         _model.To(Device);
     }
 
+    /// <summary>
+    /// A predictor from a segmentation model file (<see cref="SegmentationModelFile.Save"/>): the U-Net, the preparation
+    /// of scans and the sliding window as the file's card records them. Dispose it to free the network.
+    /// </summary>
+    /// <exception cref="ModelFormatException">The file has no usable segmentation card, or its weights do not fit it.</exception>
+    public static SegmentationPredictor Load(string path, Device? device = null)
+    {
+        var (model, card) = SegmentationModelFile.Load(path);
+        try
+        {
+            if (card.SpatialDims != 3) throw new ModelFormatException($"{path} holds a 2-D U-Net; the predictor segments 3-D scans.");
+            return new SegmentationPredictor(model, card.Preprocessing(), new SlidingWindowInferer(card.WindowSize, card.Overlap), device, ownsModel: true) { Card = card };
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+    }
+
+    private SegmentationPredictor(Module<Tensor, Tensor> model, NiftiSegmentationOptions preprocessing, SlidingWindowInferer inferer, Device? device, bool ownsModel)
+        : this(model, preprocessing, inferer, device) => _ownsModel = ownsModel;
+
+    /// <summary>The card of the file the predictor was loaded from (null when made from a network).</summary>
+    public SegmentationCard? Card { get; private init; }
+
+    /// <summary>The class names of the loaded file (background first), or null when made from a network.</summary>
+    public IReadOnlyList<string>? ClassNames => Card?.ClassNames;
+
+    /// <summary>Frees the network when the predictor owns it (made by <see cref="Load"/>).</summary>
+    public void Dispose()
+    {
+        if (_ownsModel) _model.Dispose();
+    }
+
     /// <summary>The preparation of each scan.</summary>
     public NiftiSegmentationOptions Preprocessing { get; }
 
@@ -44,7 +81,7 @@ public sealed class SegmentationPredictor
     public Device Device { get; }
 
     /// <summary>Whether each foreground class keeps only its largest connected component (face connectivity). Default false.</summary>
-    public bool KeepLargestComponent { get; init; }
+    public bool KeepLargestComponent { get; set; }
 
     /// <summary>Segments a NIfTI file (a 4-D file's volumes are the channels).</summary>
     public NiftiImage Predict(string path)

@@ -1122,6 +1122,7 @@ public sealed class GuideExamplesTests
             File.WriteAllText(Path.Combine(taskFolder, "dataset.json"),
                 $"{{\"modality\": {{\"0\": \"MRI\", \"1\": \"PET\"}}, \"labels\": {{\"0\": \"background\", \"1\": \"lesion\"}}, \"training\": [{string.Join(", ", entries)}]}}");
             var outputPath = Path.Combine(taskFolder, "s0.seg.nii.gz");
+            var modelPath = Path.Combine(taskFolder, "unet.safetensors");
 
             // snippet: segmentation-nifti
             using var scope = Tensors.NewDisposeScope();
@@ -1141,11 +1142,13 @@ public sealed class GuideExamplesTests
             using var unet = UNet.Builder().ForInput(channels: task.Modalities.Count, spatialDims: 3).WithFeatures(4, 8).WithClasses(task.ClassNames.Count).Build();
             SegmentationTrainer.Create(unet).TrainOn(loader).ForEpochs(1).Build().Run();
 
+            // A model file: the weights with the classes, the preparation of scans and the window.
+            var window = new SlidingWindowInferer(new[] { 16, 16, 16 }, overlap: 0.5);
+            SegmentationModelFile.Save(modelPath, unet, SegmentationModelFile.Describe(unet, preparation, task.ClassNames, window, task.Modalities));
+
             // A new scan: prepared as in training, segmented window by window, the label map put back on the scan's grid.
-            var predictor = new SegmentationPredictor(unet, preparation, new SlidingWindowInferer(new[] { 16, 16, 16 }, overlap: 0.5))
-            {
-                KeepLargestComponent = true,
-            };
+            using var predictor = SegmentationPredictor.Load(modelPath);
+            predictor.KeepLargestComponent = true;                                // each class's largest component only
             NiftiImage labels = predictor.Predict(scanPath);                       // a 4-D file's volumes are the channels
             NiftiWriter.Write(outputPath, labels, new NiftiWriteOptions { DataType = NiftiDataType.UInt8 });   // overlay in ITK-SNAP or 3D Slicer
             // end snippet
