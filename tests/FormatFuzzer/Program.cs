@@ -5,7 +5,8 @@
 //   FormatFuzzer check <format> file        (reads one file, e.g. a kept failing case, and prints the outcome)
 //   FormatFuzzer make-seeds DIR             (writes small valid files of the formats that have no test fixture)
 // format: image (JPEG/PNG), dicom, nifti, npy, npz, safetensors, model (model files), card (model files with mutated
-// cards), torchscript, optimizer.
+// cards), segmodel (segmentation model files), segcard (segmentation model files with mutated cards), decathlon
+// (Medical Segmentation Decathlon dataset.json files), torchscript, optimizer.
 // Each iteration takes a seed file, applies 1–4 random mutations (bit flips, interesting integers, truncation,
 // insertion, deletion, chunk duplication), reads the result, and — when it reads — uses it (decodes every frame,
 // converts every array, …). Exit code 0 when every failure was an accepted exception; 1 with a report otherwise.
@@ -88,7 +89,8 @@ var seedBytes = seeds.Select(File.ReadAllBytes).ToArray();
 // "card": structured mutations of a model file's card (JSON values replaced by null, negative, huge, wrongly typed
 // ones), written back with the seed's weights; byte mutations almost never produce such cards.
 long liveAtStart = Tensors.LiveTensors;
-SafeTensorDictionary? cardWeights = format == "card" ? SafeTensors.Load(seeds[0]) : null;
+SafeTensorDictionary? cardWeights = format is "card" or "segcard" ? SafeTensors.Load(seeds[0]) : null;
+string cardKey = format == "segcard" ? SegmentationModelFile.MetadataKey : ModelFile.MetadataKey;
 int accepted = 0, read = 0;
 var bad = new Dictionary<string, (int Count, string Example)>();
 bool trace = Environment.GetEnvironmentVariable("FUZZ_TRACE") == "1"; // names each case on stderr before reading it
@@ -97,7 +99,7 @@ try
     for (int it = 0; it < iterations; it++)
     {
         int which = rng.Next(seeds.Count);
-        byte[] data = cardWeights is null ? Mutate(seedBytes[which], rng) : MutateCard(cardWeights, rng);
+        byte[] data = cardWeights is null ? Mutate(seedBytes[which], rng) : MutateCard(cardWeights, cardKey, rng);
         string ext = Path.GetExtension(seeds[which]);
         if (seeds[which].EndsWith(".nii.gz", StringComparison.Ordinal)) ext = ".nii.gz";
         // Compressed containers: mutate the content, then compress it again (else nearly every mutation is a CRC error).
@@ -280,6 +282,36 @@ static void Exercise(string format, string path, byte[] data)
                 using var predictor = Predictor.Load(path);
                 break;
             }
+        case "segmodel" or "segcard":
+            {
+                // Loaded and used on a small two-channel scan with 1.5 mm slices, prepared as the card says.
+                using var predictor = SegmentationPredictor.Load(path);
+                var card = predictor.Card!;
+                int[] shape = [12, 10, 8];
+                var scan = Enumerable.Range(0, card.InChannels).Select(c => new NiftiImage(
+                    Enumerable.Range(0, 960).Select(i => (float)((i * (c + 3)) % 17)).ToArray(), shape, [1f, 1f, 1.5f])).ToList();
+                var labels = predictor.Predict(scan);
+                if (!labels.IsOnGridOf(scan[0])) throw new InvalidOperationException("the label map is not on the scan's grid");
+                if (labels.Voxels.Any(v => v < 0 || v >= card.ClassNames.Count || v != MathF.Floor(v)))
+                    throw new InvalidOperationException("the label map holds a value that is not a class index");
+                break;
+            }
+        case "decathlon":
+            {
+                // The mutated dataset.json in a task folder of its own (the seed lists absolute image and label paths).
+                var folder = Directory.CreateDirectory(path + ".task").FullName;
+                File.WriteAllBytes(Path.Combine(folder, "dataset.json"), data);
+                var source = MedVision.Nets.Data.Segmentation.NiftiSegmentationSource.FromDecathlon(folder);
+                for (int i = 0; i < source.Count; i++)
+                {
+                    var sample = source.Load(i);
+                    if (sample.Labels.Data.Any(v => v < 0 || v >= source.ClassNames.Count))
+                        throw new InvalidOperationException("a label outside the classes was accepted");
+                    if (sample.Image.Channels != source.Modalities.Count && source.Modalities is not ["image"])
+                        throw new InvalidOperationException("the image's channels differ from the listed modalities");
+                }
+                break;
+            }
         case "torchscript":
             {
                 using var module = ScriptModule.Load(path);
@@ -351,6 +383,30 @@ static void MakeSeeds(string dir)
         using var state = optimizer.GetState();
         state.Save(Path.Combine(dir, "optimizer.safetensors"));
     }
+    // A segmentation model file (2 channels, LPS, 1 mm, instance norm, interpolation) for segmodel and segcard, and a
+    // Decathlon task of two phantoms whose dataset.json names its files by absolute paths, for decathlon.
+    using (var unet = MedVision.Nets.Models.UNet.Builder().ForInput(2, 3).WithFeatures(2, 4).WithInstanceNorm().WithUpsampling(MedVision.Nets.Models.UNetUpsampling.Interpolation).WithClasses(3).Build())
+    {
+        var preparation = new MedVision.Nets.Data.Segmentation.NiftiSegmentationOptions
+        {
+            Orientation = "LPS", Spacing = [1f, 1f, 1f], Normalization = new MedVision.Nets.Transforms.NormalizeIntensity(nonZero: true, channelWise: true),
+        };
+        SegmentationModelFile.Save(Path.Combine(dir, "segmentation.safetensors"), unet,
+            SegmentationModelFile.Describe(unet, preparation, ["background", "a", "b"], new SlidingWindowInferer([4, 4, 4], overlap: 0.25), ["MRI", "PET"]));
+    }
+    var task = Directory.CreateDirectory(Path.Combine(dir, "decathlon-files")).FullName;
+    var entries = new List<string>();
+    foreach (var subject in new MedVision.Nets.Data.Synthetic.PhantomGenerator(size: 8, seed: 1).Generate(0, 2))
+    {
+        int[] shape = [8, 8, 8];
+        var image = Path.Combine(task, $"s{subject.Index}.nii.gz");
+        var labels = Path.Combine(task, $"s{subject.Index}_seg.nii.gz");
+        NiftiWriter.WriteVolumes(image, [new NiftiImage(subject.Mri, shape), new NiftiImage(subject.Pet, shape)]);
+        NiftiWriter.Write(labels, new NiftiImage(subject.LesionMask(1.5).Select((v, i) => v ? 1f : i % 50 == 0 ? 2f : 0f).ToArray(), shape), new NiftiWriteOptions { DataType = NiftiDataType.UInt8 });
+        entries.Add($"{{\"image\": {System.Text.Json.JsonSerializer.Serialize(image)}, \"label\": {System.Text.Json.JsonSerializer.Serialize(labels)}}}");
+    }
+    File.WriteAllText(Path.Combine(dir, "dataset.json"),
+        $"{{\"name\": \"fuzz\", \"modality\": {{\"0\": \"MRI\", \"1\": \"PET\"}}, \"labels\": {{\"0\": \"background\", \"1\": \"lesion\", \"2\": \"dots\"}}, \"training\": [{string.Join(", ", entries)}]}}");
     // A card of format 5 (MedicalNet's layout: stage strides and dilations, zero-padding shortcut; each volume resampled to
     // a voxel size, cropped to its foreground, normalised over its non-zero voxels and cropped or padded) for the card fuzzer.
     using (var model = MedVision.Nets.Models.MedicalNet.CreateBuilder(18).WithWidths(2, 2, 4, 4).WithClasses(2).Build())
@@ -468,9 +524,9 @@ static byte[] Mutate(byte[] source, Random rng)
     return data.ToArray();
 }
 
-static byte[] MutateCard(SafeTensorDictionary weights, Random rng)
+static byte[] MutateCard(SafeTensorDictionary weights, string metadataKey, Random rng)
 {
-    var card = System.Text.Json.Nodes.JsonNode.Parse(weights.Metadata[ModelFile.MetadataKey])!;
+    var card = System.Text.Json.Nodes.JsonNode.Parse(weights.Metadata[metadataKey])!;
     for (int m = 1 + rng.Next(2); m > 0; m--)
     {
         // every value in the card, with the object or array holding it
@@ -507,7 +563,7 @@ static byte[] MutateCard(SafeTensorDictionary weights, Random rng)
         else parent[(int)key] = value;
     }
     var metadata = weights.Metadata.ToDictionary(p => p.Key, p => p.Value);
-    metadata[ModelFile.MetadataKey] = card.ToJsonString();
+    metadata[metadataKey] = card.ToJsonString();
     return SafeTensors.ToBytes(weights, metadata);
 }
 

@@ -100,6 +100,10 @@ public sealed class NiftiSegmentationTests : IDisposable
         WriteDecathlon(1, labelsJson: new Dictionary<string, string> { ["0"] = "background", ["1"] = "box" });
         var load = () => NiftiSegmentationSource.FromDecathlon(_folder).Load(0);
         load.Should().Throw<DataFormatException>().WithMessage("*case_0.nii.gz*holds 2, which is not a class index in [0, 2)*");
+        WriteDecathlon(1);
+        var json = File.ReadAllText(Path.Combine(_folder, "dataset.json")).Replace("\"1\":\"noise\"", "\"1\":\"noise\",\"2\":\"T2\"", StringComparison.Ordinal);
+        File.WriteAllText(Path.Combine(_folder, "dataset.json"), json);
+        load.Should().Throw<DataFormatException>().WithMessage("*imagesTr*case_0.nii.gz*holds 2 volume(s), but dataset.json lists 3 modalities (T1, noise, T2)*");
         WriteDecathlon(1, labelAffine: _ => Lps(sz: 2.5));
         load.Should().Throw<DataFormatException>().WithMessage("*labelsTr*case_0.nii.gz*does not lie on the grid of its image*");
         File.Delete(Path.Combine(_folder, "imagesTr", "case_0.nii.gz"));

@@ -108,6 +108,17 @@ public sealed class FormatFuzzTests : IClassFixture<FormatFuzzTests.Seeds>
         Fuzz("optimizer", 1000, _seeds["optimizer.safetensors"]);
     }
 
+    // Segmentation model files (bytes, and cards with values replaced by null, negative, huge or wrongly typed ones),
+    // each loaded and run on a small scan (label maps on the scan's grid, whole class indices); Decathlon dataset.json
+    // files, each read and every listed sample loaded (labels inside the classes, channels as the modalities listed).
+    [Fact]
+    public void Corrupt_segmentation_model_files_and_decathlon_folders()
+    {
+        Fuzz("segmodel", 200, _seeds["segmentation.safetensors"]);
+        Fuzz("segcard", 300, _seeds["segmentation.safetensors"]);
+        Fuzz("decathlon", 300, _seeds["dataset.json"]);
+    }
+
     // Not files but calls: random tensor operations (views, indexing, reductions, convolutions, pooling, losses, …)
     // with random, mostly invalid arguments must throw .NET exceptions, never crash (found: SIGFPE from groups = 2^32).
     [Fact]

@@ -72,8 +72,12 @@ public sealed class NiftiSegmentationSource : ISegmentationSource
 {
     private readonly NiftiSegmentationOptions _options;
 
-    private NiftiSegmentationSource(IReadOnlyList<(string Image, string Labels)> pairs, IReadOnlyList<string> classNames, IReadOnlyList<string> modalities, NiftiSegmentationOptions options)
+    private readonly bool _modalitiesListed;
+
+    private NiftiSegmentationSource(IReadOnlyList<(string Image, string Labels)> pairs, IReadOnlyList<string> classNames, IReadOnlyList<string> modalities, NiftiSegmentationOptions options,
+        bool modalitiesListed)
     {
+        _modalitiesListed = modalitiesListed;
         Pairs = pairs;
         ClassNames = classNames;
         Modalities = modalities;
@@ -118,7 +122,8 @@ public sealed class NiftiSegmentationSource : ISegmentationSource
                 throw new DataFormatException(path, "it has no \"training\" list.");
             var classNames = IndexedNames(root, "labels", path) ?? throw new DataFormatException(path, "it has no \"labels\" (class index → name).");
             if (classNames.Count < 2) throw new DataFormatException(path, "\"labels\" must name the background (0) and at least one structure.");
-            var modalities = IndexedNames(root, "modality", path) ?? ["image"];
+            var listed = IndexedNames(root, "modality", path);
+            var modalities = listed ?? ["image"];
             var pairs = new List<(string, string)>();
             foreach (var entry in training.EnumerateArray())
             {
@@ -128,7 +133,7 @@ public sealed class NiftiSegmentationSource : ISegmentationSource
                 pairs.Add((Resolve(folder, image.GetString()!, path), Resolve(folder, label.GetString()!, path)));
             }
             if (pairs.Count == 0) throw new DataFormatException(path, "its \"training\" list is empty.");
-            return new NiftiSegmentationSource(pairs, classNames, modalities, options);
+            return new NiftiSegmentationSource(pairs, classNames, modalities, options, listed is not null);
         }
     }
 
@@ -149,7 +154,7 @@ public sealed class NiftiSegmentationSource : ISegmentationSource
             if (!File.Exists(image)) throw new FileNotFoundException($"The image file '{image}' does not exist.", image);
             if (!File.Exists(labels)) throw new FileNotFoundException($"The label file '{labels}' does not exist.", labels);
         }
-        return new NiftiSegmentationSource(list, classNames.ToArray(), ["image"], options);
+        return new NiftiSegmentationSource(list, classNames.ToArray(), ["image"], options, modalitiesListed: false);
     }
 
     /// <inheritdoc />
@@ -159,6 +164,8 @@ public sealed class NiftiSegmentationSource : ISegmentationSource
         if ((uint)index >= (uint)Count) throw new ArgumentOutOfRangeException(nameof(index), index, $"The source holds {Count} samples.");
         var (imagePath, labelPath) = Pairs[index];
         var channels = NiftiReader.ReadVolumes(imagePath);
+        if (_modalitiesListed && channels.Count != Modalities.Count)
+            throw new DataFormatException(imagePath, $"it holds {channels.Count} volume(s), but dataset.json lists {Modalities.Count} modalities ({string.Join(", ", Modalities)}).");
         var labels = NiftiReader.ReadVolumes(labelPath);
         if (labels.Count != 1) throw new DataFormatException(labelPath, $"a label map must be one 3-D volume, not {labels.Count}.");
         if (!labels[0].Shape.SequenceEqual(channels[0].Shape))
