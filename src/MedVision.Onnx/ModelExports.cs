@@ -19,7 +19,43 @@ internal static partial class BuiltInExports
         .Register<CoralHead>(ExportCoralHead)
         .Register<Ism>((c, m, x) => c.Call(OnnxExportContext.RequiredChild(m, "decoder"), c.Call(OnnxExportContext.RequiredChild(m, "transfer"), c.Call(OnnxExportContext.RequiredChild(m, "encoder"), x))))
         .Register<Mdm>(ExportMdm)
-        .Register<Cdsf>(ExportCdsf);
+        .Register<Cdsf>(ExportCdsf)
+        .Register<UNet>(ExportUNet);
+
+    private static OnnxValue ExportUNet(OnnxExportContext context, UNet model, OnnxValue input)
+    {
+        // UNet.Forward: encoder0; (2× max pool, encoder i)…; [dropout]; (upsample i [→ 2× linear resize], concat with
+        // the skip of level i − 1 first, decoder i − 1)…; head.
+        int levels = model.Features.Count, dims = model.SpatialDims;
+        var pool = Enumerable.Repeat(2L, dims).ToArray();
+        var skips = new OnnxValue[levels];
+        var x = input;
+        for (int i = 0; i < levels; i++)
+        {
+            if (i > 0)
+            {
+                var pooled = dims == 2 ? Functional.MaxPool2d(x.Sample, 2, 2) : Functional.MaxPool3d(x.Sample, 2, 2);
+                x = context.AddNode("MaxPool", new[] { x }, pooled, Ints("kernel_shape", pool), Ints("strides", pool));
+            }
+            x = skips[i] = context.Call(OnnxExportContext.RequiredChild(model, $"encoder{i}"), x);
+        }
+        if (OnnxExportContext.Child(model, "dropout") is { } dropout) x = context.Call(dropout, x);
+        bool interpolate = model.Options.Upsampling == UNetUpsampling.Interpolation;
+        for (int i = levels - 1; i >= 1; i--)
+        {
+            var up = context.Call(OnnxExportContext.RequiredChild(model, $"upsample{i}"), x);
+            if (interpolate)
+            {
+                var factors = Enumerable.Repeat(2.0, dims).ToArray();
+                var resized = Functional.Interpolate(up.Sample, factors, InterpolationMode.Linear);
+                var scales = context.Constant("scales", new[] { 1f, 1f }.Concat(factors.Select(f => (float)f)).ToArray(), dims + 2);
+                up = context.AddNode("Resize", new[] { up, context.NoInput, scales }, resized,
+                    String("mode", "linear"), String("coordinate_transformation_mode", "pytorch_half_pixel"));
+            }
+            x = context.Call(OnnxExportContext.RequiredChild(model, $"decoder{i - 1}"), context.Concat(new[] { skips[i - 1], up }, 1));
+        }
+        return context.Call(OnnxExportContext.RequiredChild(model, "head"), x);
+    }
 
     private static OnnxValue ExportResNet(OnnxExportContext context, ResNet model, OnnxValue x)
     {

@@ -24,6 +24,9 @@ public sealed class ModelExportTests
         ["ISM (batch norm) 8×12×16"] = (() => new Ism(NormalizationKind.Batch, residualBlocks: 1), new long[] { 1, 1, 8, 12, 16 }),
         ["MDM 33³"] = (() => new Mdm(new long[] { 33, 33, 33 }, numClasses: 3), new long[] { 1, 2, 33, 33, 33 }),
         ["CDSF 36³"] = (() => Cdsf.Builder().ForVolume(36, 36, 36).WithClasses(2).WithResidualBlocks(1).Build(), new long[] { 1, 1, 36, 36, 36 }),
+        ["U-Net 2D batch norm, transposed convolutions 32×48"] = (() => UNet.Builder().ForInput(1).WithFeatures(4, 8, 16).WithDropout(0.3).WithClasses(3).Build(), new long[] { 1, 1, 32, 48 }),
+        ["U-Net 3D instance norm, interpolation, leaky ReLU 16×8×16"] = (() => UNet.Builder().ForInput(2, 3).WithFeatures(4, 8).WithInstanceNorm().WithLeakyReLU(0.1)
+            .WithUpsampling(UNetUpsampling.Interpolation).WithClasses(2).Build(), new long[] { 1, 2, 16, 8, 16 }),
     };
 
     public static TheoryData<string> CaseNames() => new(Cases.Keys);
@@ -45,6 +48,8 @@ public sealed class ModelExportTests
         { "ResNet-50 ImageNet stem 64×64 with dropout", new long[] { 1, 3, 64, 64 }, new long[] { 1, 3, 96, 80 } },
         { "ResNet-10 3D 16³", new long[] { 1, 1, 16, 16, 16 }, new long[] { 2, 1, 24, 16, 20 } },
         { "ISM (instance norm) 16³", new long[] { 1, 1, 16, 16, 16 }, new long[] { 1, 1, 8, 12, 16 } },
+        { "U-Net 3D instance norm, interpolation, leaky ReLU 16×8×16", new long[] { 1, 2, 16, 8, 16 }, new long[] { 2, 2, 8, 12, 20 } },
+        { "U-Net 2D batch norm, transposed convolutions 32×48", new long[] { 1, 1, 32, 48 }, new long[] { 1, 1, 16, 24 } },
         { "MedicalNet ResNet-18 layout (dilated, zero-padding shortcut) 20³", new long[] { 1, 1, 20, 20, 20 }, new long[] { 2, 1, 17, 24, 15 } },
     };
 
