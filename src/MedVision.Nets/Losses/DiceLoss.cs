@@ -45,47 +45,85 @@ public static class DiceLoss
         bool squaredDenominator = false, bool jaccard = false, bool batch = false, double smoothNumerator = 1e-5, double smoothDenominator = 1e-5,
         Reduction reduction = Reduction.Mean)
     {
-        ArgumentNullException.ThrowIfNull(input);
-        ArgumentNullException.ThrowIfNull(target);
-        CheckInput(input, nameof(input));
-        if (!Enum.IsDefined(activation)) throw new ArgumentOutOfRangeException(nameof(activation), activation, "Unknown activation.");
-        if (!Enum.IsDefined(reduction)) throw new ArgumentOutOfRangeException(nameof(reduction), reduction, "Unknown reduction.");
-        CheckSmoothing(smoothNumerator, nameof(smoothNumerator));
-        CheckSmoothing(smoothDenominator, nameof(smoothDenominator));
-        long classes = input.Size(1);
-        if (activation == DiceActivation.Softmax && classes < 2)
-            throw new ArgumentException("A softmax over one channel is always 1; give background and foreground channels, or use a sigmoid for one foreground channel.", nameof(activation));
-        if (!includeBackground && classes < 2)
-            throw new ArgumentException("Leaving the background out needs at least two channels (background first); this input has one.", nameof(includeBackground));
-
         using var scope = Tensors.NewDisposeScope();
-        var probabilities = activation switch
-        {
-            DiceActivation.Softmax => input.Softmax(1),
-            DiceActivation.Sigmoid => input.Sigmoid(),
-            _ => input.Alias(),
-        };
-        var labels = TargetOf(input, target, activation, nameof(target));
-        if (!includeBackground)
-        {
-            probabilities = probabilities.Narrow(1, 1, classes - 1);
-            labels = labels.Narrow(1, 1, classes - 1);
-        }
-
-        var axes = Enumerable.Range(batch ? 0 : 2, input.Dim - (batch ? 0 : 2)).Where(d => d != 1).Select(d => (long)d).ToArray();
+        var (probabilities, labels, axes) = Prepare(input, target, activation, includeBackground, batch, reduction, smoothNumerator, smoothDenominator);
         var intersection = (probabilities * labels).Sum(axes);
         var truth = (squaredDenominator ? labels.Square() : labels).Sum(axes);
         var predicted = (squaredDenominator ? probabilities.Square() : probabilities).Sum(axes);
         var denominator = truth + predicted;
         if (jaccard) denominator = 2.0 * (denominator - intersection);
         var loss = 1.0 - (((2.0 * intersection) + smoothNumerator) / (denominator + smoothDenominator));
-        var reduced = reduction switch
+        return scope.MoveToOuter(Reduce(loss, reduction));
+    }
+
+    /// <summary>
+    /// The Tversky loss (Salehi et al., 2017; MONAI's TverskyLoss): 1 − (TP + ε_n) / (TP + α·FP + β·FN + ε_d) with soft
+    /// counts TP = Σ p·g, FP = Σ p·(1 − g), FN = Σ (1 − p)·g. α = β = 0.5 is the Dice loss; β &gt; α penalises missed
+    /// voxels more than false alarms, which raises the sensitivity for small lesions (the paper's α = 0.3, β = 0.7).
+    /// Input, target and the other options as <see cref="Compute"/>.
+    /// </summary>
+    /// <param name="input">Logits (or probabilities with <see cref="DiceActivation.None"/>), (N, C, spatial…).</param>
+    /// <param name="target">Class indices or labels of the input's shape.</param>
+    /// <param name="alpha">α ≥ 0, the weight of false positives.</param>
+    /// <param name="beta">β ≥ 0, the weight of false negatives.</param>
+    /// <param name="activation">Softmax (default), sigmoid or none.</param>
+    /// <param name="includeBackground">False leaves channel 0 out.</param>
+    /// <param name="batch">Sums over the batch before the ratio.</param>
+    /// <param name="smoothNumerator">ε_n (default 1e-5).</param>
+    /// <param name="smoothDenominator">ε_d (default 1e-5).</param>
+    /// <param name="reduction">Mean (default), sum or none.</param>
+    public static Tensor Tversky(Tensor input, Tensor target, double alpha = 0.5, double beta = 0.5, DiceActivation activation = DiceActivation.Softmax,
+        bool includeBackground = true, bool batch = false, double smoothNumerator = 1e-5, double smoothDenominator = 1e-5, Reduction reduction = Reduction.Mean)
+    {
+        if (!(alpha >= 0) || double.IsInfinity(alpha)) throw new ArgumentOutOfRangeException(nameof(alpha), alpha, "α must be a finite number ≥ 0.");
+        if (!(beta >= 0) || double.IsInfinity(beta)) throw new ArgumentOutOfRangeException(nameof(beta), beta, "β must be a finite number ≥ 0.");
+        using var scope = Tensors.NewDisposeScope();
+        var (p, g, axes) = Prepare(input, target, activation, includeBackground, batch, reduction, smoothNumerator, smoothDenominator);
+        var truePositives = (p * g).Sum(axes);
+        var falsePositives = (p * (1.0 - g)).Sum(axes);
+        var falseNegatives = ((1.0 - p) * g).Sum(axes);
+        var loss = 1.0 - ((truePositives + smoothNumerator) / (truePositives + (alpha * falsePositives) + (beta * falseNegatives) + smoothDenominator));
+        return scope.MoveToOuter(Reduce(loss, reduction));
+    }
+
+    /// <summary>
+    /// The generalised Dice loss (Sudre et al., 2017; MONAI's GeneralizedDiceLoss with <c>w_type="square"</c>): one
+    /// ratio over all classes, each weighted by the inverse square of its true volume, 1 − (2 Σ_c w_c Σ p·g + ε_n) /
+    /// (Σ_c w_c (Σ g + Σ p) + ε_d), so that a small structure counts as much as a large one. A class absent from an
+    /// image (infinite weight) gets the largest finite weight of that image, as MONAI does. One value per image, or one
+    /// for the batch with <paramref name="batch"/>.
+    /// </summary>
+    /// <param name="input">Logits (or probabilities with <see cref="DiceActivation.None"/>), (N, C, spatial…).</param>
+    /// <param name="target">Class indices or labels of the input's shape.</param>
+    /// <param name="activation">Softmax (default), sigmoid or none.</param>
+    /// <param name="includeBackground">False leaves channel 0 out.</param>
+    /// <param name="batch">Sums over the batch too: one ratio for the whole batch.</param>
+    /// <param name="smoothNumerator">ε_n (default 1e-5).</param>
+    /// <param name="smoothDenominator">ε_d (default 1e-5).</param>
+    /// <param name="reduction">Mean (default), sum or none ((N), or one value with <paramref name="batch"/>).</param>
+    public static Tensor Generalized(Tensor input, Tensor target, DiceActivation activation = DiceActivation.Softmax, bool includeBackground = true, bool batch = false,
+        double smoothNumerator = 1e-5, double smoothDenominator = 1e-5, Reduction reduction = Reduction.Mean)
+    {
+        using var scope = Tensors.NewDisposeScope();
+        var (p, g, axes) = Prepare(input, target, activation, includeBackground, batch, reduction, smoothNumerator, smoothDenominator);
+        var intersection = (p * g).Sum(axes);
+        var truth = g.Sum(axes);
+        var denominator = truth + p.Sum(axes);
+        // w = 1/volume², computed without gradient (MONAI's weights carry none: they follow the labels only).
+        Tensor weights;
+        using (Tensors.NoGrad())
         {
-            Reduction.Mean => loss.Mean(),
-            Reduction.Sum => loss.Sum(),
-            _ => loss,
-        };
-        return scope.MoveToOuter(reduced);
+            var raw = 1.0 / truth.Square();
+            var infinite = raw.IsInf();
+            var finite = raw.MaskedFill(infinite, 0.0);
+            var largest = batch ? finite.Max() : finite.Max(1, keepDim: true).Values;
+            weights = finite + (infinite.To(finite.ScalarType) * largest);
+        }
+        long classAxis = batch ? 0 : 1;
+        var numerator = (2.0 * (intersection * weights).Sum(classAxis, keepDim: true)) + smoothNumerator;
+        var denominatorSum = (denominator * weights).Sum(classAxis, keepDim: true) + smoothDenominator;
+        var loss = 1.0 - (numerator / denominatorSum);
+        return scope.MoveToOuter(Reduce(loss, reduction));
     }
 
     /// <summary>
@@ -123,6 +161,45 @@ public static class DiceLoss
         var crossEntropy = Functional.CrossEntropy(logits, indices, classWeight?.To(logits.ScalarType, logits.Device));
         return scope.MoveToOuter((diceWeight * dice) + (crossEntropyWeight * crossEntropy));
     }
+
+    // Checks the arguments and returns the probabilities and labels (background dropped when asked) with the axes to sum over.
+    private static (Tensor Probabilities, Tensor Labels, long[] Axes) Prepare(Tensor input, Tensor target, DiceActivation activation, bool includeBackground, bool batch,
+        Reduction reduction, double smoothNumerator, double smoothDenominator)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        ArgumentNullException.ThrowIfNull(target);
+        CheckInput(input, nameof(input));
+        if (!Enum.IsDefined(activation)) throw new ArgumentOutOfRangeException(nameof(activation), activation, "Unknown activation.");
+        if (!Enum.IsDefined(reduction)) throw new ArgumentOutOfRangeException(nameof(reduction), reduction, "Unknown reduction.");
+        CheckSmoothing(smoothNumerator, nameof(smoothNumerator));
+        CheckSmoothing(smoothDenominator, nameof(smoothDenominator));
+        long classes = input.Size(1);
+        if (activation == DiceActivation.Softmax && classes < 2)
+            throw new ArgumentException("A softmax over one channel is always 1; give background and foreground channels, or use a sigmoid for one foreground channel.", nameof(activation));
+        if (!includeBackground && classes < 2)
+            throw new ArgumentException("Leaving the background out needs at least two channels (background first); this input has one.", nameof(includeBackground));
+        var probabilities = activation switch
+        {
+            DiceActivation.Softmax => input.Softmax(1),
+            DiceActivation.Sigmoid => input.Sigmoid(),
+            _ => input.Alias(),
+        };
+        var labels = TargetOf(input, target, activation, nameof(target));
+        if (!includeBackground)
+        {
+            probabilities = probabilities.Narrow(1, 1, classes - 1);
+            labels = labels.Narrow(1, 1, classes - 1);
+        }
+        var axes = Enumerable.Range(batch ? 0 : 2, input.Dim - (batch ? 0 : 2)).Where(d => d != 1).Select(d => (long)d).ToArray();
+        return (probabilities, labels, axes);
+    }
+
+    private static Tensor Reduce(Tensor loss, Reduction reduction) => reduction switch
+    {
+        Reduction.Mean => loss.Mean(),
+        Reduction.Sum => loss.Sum(),
+        _ => loss.Alias(),
+    };
 
     private static void CheckInput(Tensor input, string parameterName)
     {

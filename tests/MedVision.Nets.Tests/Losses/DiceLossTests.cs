@@ -16,6 +16,8 @@ public class DiceLossTests
 
     public static TheoryData<int> DiceCrossEntropyCases() => Indices("dice_ce");
 
+    public static TheoryData<int> OverlapCases() => Indices("overlap_losses");
+
     private static TheoryData<int> Indices(string kind)
     {
         var data = new TheoryData<int>();
@@ -62,6 +64,40 @@ public class DiceLossTests
             c.GetProperty("include_background").GetBoolean(), classWeight: weight);
         loss.Item().Should().BeApproximately(c.GetProperty("loss").GetDouble(), 1e-6);
         Close(Gradients.Compute(loss, x).ToArray<double>(), Numbers(c.GetProperty("grad")), 1e-6);
+    }
+
+    [Theory]
+    [MemberData(nameof(OverlapCases))]
+    public void TverskyAndGeneralizedDice_MatchMonaisFormulas_ValueAndGradient(int index)
+    {
+        var c = Fixture.Value.GetProperty("overlap_losses")[index];
+        using var scope = Tensors.NewDisposeScope();
+        var shape = Shape(c.GetProperty("shape"));
+        var x = Tensors.FromArray(Numbers(c.GetProperty("logits")), shape).RequiresGradInPlace();
+        var target = Tensors.FromArray(c.GetProperty("target").EnumerateArray().Select(v => v.GetInt64()).ToArray(), shape.Where((_, i) => i != 1).ToArray());
+        var activation = c.GetProperty("activation").GetString() == "sigmoid" ? DiceActivation.Sigmoid : DiceActivation.Softmax;
+        var reduction = Enum.Parse<Reduction>(c.GetProperty("reduction").GetString()!, ignoreCase: true);
+        bool background = c.GetProperty("include_background").GetBoolean(), batch = c.GetProperty("batch").GetBoolean();
+        var loss = c.GetProperty("kind").GetString() == "tversky"
+            ? DiceLoss.Tversky(x, target, c.GetProperty("alpha").GetDouble(), c.GetProperty("beta").GetDouble(), activation, background, batch, reduction: reduction)
+            : DiceLoss.Generalized(x, target, activation, background, batch, reduction: reduction);
+        loss.Shape.Should().Equal(Shape(c.GetProperty("loss_shape")));
+        Close(loss.ToArray<double>(), Numbers(c.GetProperty("loss")), 1e-6);
+        Close(Gradients.Compute(loss.Sum(), x).ToArray<double>(), Numbers(c.GetProperty("grad")), 1e-6);
+    }
+
+    [Fact]
+    public void Tversky_WithEqualWeightsOfOneHalf_IsTheDiceLoss()
+    {
+        using var scope = Tensors.NewDisposeScope();
+        var logits = Tensors.Randn(2, 3, 5, 4);
+        var labels = Tensors.RandInt(0, 3, new long[] { 2, 5, 4 });
+        DiceLoss.Tversky(logits, labels, 0.5, 0.5, smoothNumerator: 0, smoothDenominator: 0).Item()
+            .Should().BeApproximately(DiceLoss.Compute(logits, labels, smoothNumerator: 0, smoothDenominator: 0).Item(), 1e-6);
+        var act = () => DiceLoss.Tversky(logits, labels, alpha: -0.1);
+        act.Should().Throw<ArgumentOutOfRangeException>().Which.ParamName.Should().Be("alpha");
+        act = () => DiceLoss.Generalized(logits, Tensors.Full(new long[] { 2, 5, 4 }, 3, ScalarType.Int64));
+        act.Should().Throw<ArgumentOutOfRangeException>().WithMessage("*Class index 3 is outside [0, 3)*");
     }
 
     [Fact]

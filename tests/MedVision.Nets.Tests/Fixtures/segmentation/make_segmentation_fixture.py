@@ -18,6 +18,10 @@ Writes segmentation_fixture.json:
               scipy.ndimage.distance_transform_edt(~other_surface, sampling=spacing) at each surface voxel; HD is
               the max of the two directed maxima, HD95 the max of the two np.percentile(…, 95); ASSD the mean of
               both lists concatenated; surface Dice at tolerance tau (both within-tau counts over both sizes).
+  tversky     MONAI's TverskyLoss: 1 - (TP + nr) / (TP + alpha FP + beta FN + dr), TP = sum(p g), FP = sum(p (1 - g)),
+              FN = sum((1 - p) g); generalized: MONAI's GeneralizedDiceLoss (w_type "square"): w = 1 / sum(g)^2, infinite
+              weights set to the largest finite one of the image (of the batch with batch=True), then
+              1 - (2 sum_c w I + nr) / (sum_c w (G + P) + dr); values and autograd gradients.
   components  scipy.ndimage.label with generate_binary_structure(rank, connectivity).
 """
 import json
@@ -94,6 +98,84 @@ def dice_cases():
                       "activation": cfg["activation"], "include_background": cfg["include_background"], "squared": cfg["squared"],
                       "jaccard": cfg["jaccard"], "batch": cfg["batch"], "reduction": cfg["reduction"], "smooth_nr": nr, "smooth_dr": dr,
                       "loss": flat(loss), "loss_shape": list(loss.shape), "grad": flat(grad)})
+    return cases
+
+
+def probabilities_and_labels(logits, target, activation, include_background):
+    c = logits.shape[1]
+    p = logits.softmax(1) if activation == "softmax" else logits.sigmoid() if activation == "sigmoid" else logits
+    if target.dtype == torch.int64:
+        t = target.squeeze(1) if target.dim() == logits.dim() else target
+        g = t.unsqueeze(1).float() if c == 1 else F.one_hot(t, c).movedim(-1, 1).float()
+    else:
+        g = target
+    if not include_background:
+        p, g = p[:, 1:], g[:, 1:]
+    return p, g
+
+
+def tversky_reference(logits, target, alpha, beta, activation, include_background, batch, reduction, nr=1e-5, dr=1e-5):
+    p, g = probabilities_and_labels(logits, target, activation, include_background)
+    axes = ([0] if batch else []) + list(range(2, logits.dim()))
+    tp = (p * g).sum(axes)
+    fp = (p * (1 - g)).sum(axes)
+    fn = ((1 - p) * g).sum(axes)
+    f = 1 - (tp + nr) / (tp + alpha * fp + beta * fn + dr)
+    return {"mean": f.mean(), "sum": f.sum(), "none": f}[reduction]
+
+
+def generalized_reference(logits, target, activation, include_background, batch, reduction, nr=1e-5, dr=1e-5):
+    p, g = probabilities_and_labels(logits, target, activation, include_background)
+    axes = ([0] if batch else []) + list(range(2, logits.dim()))
+    inter = (p * g).sum(axes)
+    ground = g.sum(axes)
+    den = ground + p.sum(axes)
+    w = 1.0 / (ground.float() * ground.float())
+    infs = torch.isinf(w)
+    if batch:
+        w[infs] = 0.0
+        w = w + infs * torch.max(w)
+    else:
+        w[infs] = 0.0
+        w = w + infs * torch.max(w, dim=1)[0].unsqueeze(1)
+    dim = 0 if batch else 1
+    numer = 2.0 * (inter * w).sum(dim, keepdim=True) + nr
+    denom = (den * w).sum(dim, keepdim=True) + dr
+    f = 1.0 - numer / denom
+    return {"mean": f.mean(), "sum": f.sum(), "none": f}[reduction]
+
+
+def overlap_cases():
+    cases = []
+    g = torch.Generator().manual_seed(21)
+    configs = [
+        ("tversky", dict(shape=(2, 3, 5, 6), alpha=0.3, beta=0.7, activation="softmax", include_background=True, batch=False, reduction="mean")),
+        ("tversky", dict(shape=(2, 3, 4, 3, 5), alpha=0.5, beta=0.5, activation="softmax", include_background=False, batch=True, reduction="none")),
+        ("tversky", dict(shape=(2, 1, 6, 7), alpha=0.1, beta=0.9, activation="sigmoid", include_background=True, batch=False, reduction="sum")),
+        ("generalized", dict(shape=(2, 4, 5, 6), activation="softmax", include_background=True, batch=False, reduction="none", absent=3)),
+        ("generalized", dict(shape=(3, 3, 4, 3, 4), activation="softmax", include_background=False, batch=True, reduction="mean", absent=2)),
+        ("generalized", dict(shape=(2, 3, 5, 5), activation="softmax", include_background=True, batch=False, reduction="mean", absent=None)),
+    ]
+    for i, (kind, cfg) in enumerate(configs):
+        shape = cfg["shape"]
+        n, c = shape[0], shape[1]
+        logits = torch.randn(*shape, generator=g, requires_grad=True)
+        high = 2 if c == 1 else c
+        idx = torch.randint(0, high, (n,) + tuple(shape[2:]), generator=g)
+        if cfg.get("absent") is not None:
+            # a class absent from the first image (infinite weight there)
+            idx[0][idx[0] == cfg["absent"]] = 0
+        if kind == "tversky":
+            loss = tversky_reference(logits, idx, cfg["alpha"], cfg["beta"], cfg["activation"], cfg["include_background"], cfg["batch"], cfg["reduction"])
+        else:
+            loss = generalized_reference(logits, idx, cfg["activation"], cfg["include_background"], cfg["batch"], cfg["reduction"])
+        grad, = torch.autograd.grad(loss.sum(), logits)
+        case = {"name": f"{kind}{i}", "kind": kind, "shape": list(shape), "logits": flat(logits), "target": [int(v) for v in idx.reshape(-1).tolist()],
+                "activation": cfg["activation"], "include_background": cfg["include_background"], "batch": cfg["batch"], "reduction": cfg["reduction"],
+                "loss": flat(loss), "loss_shape": list(loss.shape), "grad": flat(grad)}
+        if kind == "tversky":
+            case["alpha"], case["beta"] = cfg["alpha"], cfg["beta"]
+        cases.append(case)
     return cases
 
 
@@ -179,5 +261,5 @@ def component_cases():
 
 
 with open("segmentation_fixture.json", "w") as f:
-    json.dump({"dice_loss": dice_cases(), "dice_ce": dice_ce_cases(), "surface": surface_cases(), "components": component_cases()}, f)
+    json.dump({"dice_loss": dice_cases(), "dice_ce": dice_ce_cases(), "overlap_losses": overlap_cases(), "surface": surface_cases(), "components": component_cases()}, f)
 print("segmentation_fixture.json written")
