@@ -19,20 +19,22 @@ internal static class PredictCommand
         var modelFile = new Option<string>("--model") { Description = "The model file train wrote (OUTPUT/model.safetensors).", Required = true };
         var output = new Option<string>("--output") { Description = "Folder for the label maps (<scan>.seg.nii.gz).", DefaultValueFactory = _ => "segmentations" };
         var keepLargest = new Option<bool>("--keep-largest") { Description = "Keep only each class's largest connected component (removes stray islands)." };
+        var mirror = new Option<bool>("--mirror") { Description = "Average the probabilities over the scan flipped along every combination of its three axes (8 passes; nnU-Net's test-time mirroring)." };
         var device = new Option<string>("--device") { Description = "cpu, cuda or cuda:N.", DefaultValueFactory = _ => "cpu" }.IsDevice();
         var threads = SampleCommandLine.Threads();
         var scans = new Argument<string[]>("scans") { Description = "NIfTI files (.nii, .nii.gz); a 4-D file's volumes are the channels, in the training order.", Arity = ArgumentArity.OneOrMore };
-        var command = new Command("predict", "Segment NIfTI scans with a trained U-Net and write label maps on each scan's grid.") { modelFile, output, keepLargest, device, threads, scans };
-        command.SetAction(r => Run(r.GetValue(modelFile)!, r.GetValue(output)!, r.GetValue(keepLargest), Device.Parse(r.GetValue(device)!), r.GetValue(threads), r.GetValue(scans)!));
+        var command = new Command("predict", "Segment NIfTI scans with a trained U-Net and write label maps on each scan's grid.") { modelFile, output, keepLargest, mirror, device, threads, scans };
+        command.SetAction(r => Run(r.GetValue(modelFile)!, r.GetValue(output)!, r.GetValue(keepLargest), r.GetValue(mirror), Device.Parse(r.GetValue(device)!), r.GetValue(threads), r.GetValue(scans)!));
         return command;
     }
 
-    private static int Run(string modelPath, string outputFolder, bool keepLargest, Device device, int threads, string[] scans)
+    private static int Run(string modelPath, string outputFolder, bool keepLargest, bool mirror, Device device, int threads, string[] scans)
     {
         Tensors.NumThreads = threads;
         AnsiConsole.MarkupLine(SampleCommandLine.Banner(device));
         using var predictor = SegmentationPredictor.Load(modelPath, device);
         predictor.KeepLargestComponent = keepLargest;
+        if (mirror) predictor.Flips = TestTimeFlips.Horizontal | TestTimeFlips.Vertical | TestTimeFlips.Depth;
         var card = predictor.Card!;
         AnsiConsole.MarkupLine(Markup.Escape($"{Path.GetFileName(modelPath)}: U-Net {string.Join("/", card.Features)}, classes {string.Join(", ", card.ClassNames)}, "
             + $"{card.InChannels} channel(s){(card.Modalities is { } m ? $" ({string.Join(", ", m)})" : "")}, window {string.Join("×", card.WindowSize)}"

@@ -68,6 +68,16 @@ public sealed class SegmentationSampleTests : IDisposable
         written.Voxels.Should().Equal(expected.Voxels);
         written.IsOnGridOf(NiftiReader.Read(scan, 0)).Should().BeTrue();
         predict.Text.Should().Contain((expected.Voxels.Count(v => v == 1) / 1000.0).ToString("F2", CultureInfo.InvariantCulture), "1 mm voxels: the lesion's millilitres");
+        var mirrored = await SampleApp.RunAsync("segmentation", _folder.Path, "predict", "--model", Path.Combine(run, "model.safetensors"), "--mirror", "--keep-largest",
+            "--output", _folder["mirrored"], scan);
+        mirrored.ExitCode.Should().Be(0, mirrored.ToString());
+        using (var fromFile = SegmentationPredictor.Load(Path.Combine(run, "model.safetensors")))
+        {
+            fromFile.Flips = TestTimeFlips.Horizontal | TestTimeFlips.Vertical | TestTimeFlips.Depth;
+            fromFile.KeepLargestComponent = true;
+            NiftiReader.Read(Path.Combine(_folder["mirrored"], Path.GetFileName(scan).Replace(".nii.gz", ".seg.nii.gz", StringComparison.Ordinal))).Voxels
+                .Should().Equal(fromFile.Predict(NiftiReader.ReadVolumes(scan)).Voxels, "--mirror --keep-largest: eight flipped passes averaged, the largest lesion kept");
+        }
         using (var fromFile = SegmentationPredictor.Load(Path.Combine(run, "model.safetensors")))
         {
             fromFile.Card!.Metrics!["val_dice"].ToString("F3", CultureInfo.InvariantCulture).Should().Be(result["val_dice"]);

@@ -97,10 +97,61 @@ public sealed class SegmentationPredictor : IDisposable
     /// <exception cref="ArgumentException">The channels are missing or on different grids, or the network's output does not fit.</exception>
     public NiftiImage Predict(IReadOnlyList<NiftiImage> channels)
     {
+        var (prepared, probabilities) = Run(channels);
+        var grid = prepared.Grid;
+        int classes = probabilities.Length, plane = probabilities[0].Length;
+        var labels = new int[plane];
+        for (int i = 0; i < plane; i++)
+        {
+            int best = 0;
+            for (int k = 1; k < classes; k++)
+                if (probabilities[k][i] > probabilities[best][i]) best = k;  // the first of equal maxima, as arg-max
+            labels[i] = best;
+        }
+        if (KeepLargestComponent) labels = ConnectedComponents.KeepLargestPerClass(labels, [grid.Shape[2], grid.Shape[1], grid.Shape[0]]);
+        var values = new float[labels.Length];
+        for (int i = 0; i < values.Length; i++) values[i] = labels[i];
+        var map = new NiftiImage(values, grid.Shape, grid.Spacing, classes <= 256 ? NiftiDataType.UInt8 : NiftiDataType.Int16, grid.Affine, grid.AffineCode);
+        var scan = channels[0];
+        return map.IsOnGridOf(scan) ? map : map.ResampleTo(scan.Shape, scan.Affine, Transforms.ResizeMode.Nearest, VolumePadding.Zeros);
+    }
+
+    /// <summary>
+    /// The probability of each class per voxel (softmax of the network's output, averaged over the
+    /// <see cref="Flips"/>), one volume per class on the first channel's grid (trilinear where the scan was resampled):
+    /// for thresholds other than the arg-max, uncertainty maps, or ensembles of predictors.
+    /// </summary>
+    /// <exception cref="ArgumentException">The channels are missing or on different grids, or the network's output does not fit.</exception>
+    public IReadOnlyList<NiftiImage> PredictProbabilities(IReadOnlyList<NiftiImage> channels)
+    {
+        var (prepared, probabilities) = Run(channels);
+        var grid = prepared.Grid;
+        var scan = channels[0];
+        return probabilities.Select(p =>
+        {
+            var volume = new NiftiImage(p, grid.Shape, grid.Spacing, NiftiDataType.Float32, grid.Affine, grid.AffineCode);
+            return volume.IsOnGridOf(scan) ? volume : volume.ResampleTo(scan.Shape, scan.Affine, Transforms.ResizeMode.Linear, VolumePadding.Zeros);
+        }).ToList();
+    }
+
+    /// <summary>
+    /// Flipped copies of the scan whose probabilities are averaged with the scan's (nnU-Net's mirroring): 2^k passes for
+    /// k axes. Choose flips the anatomy allows. Default none.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">A value that is not a combination of the three flips.</exception>
+    public TestTimeFlips Flips
+    {
+        get;
+        set => field = (value & ~(TestTimeFlips.Horizontal | TestTimeFlips.Vertical | TestTimeFlips.Depth)) == 0
+            ? value : throw new ArgumentOutOfRangeException(nameof(Flips), value, "Flips are Horizontal, Vertical and Depth, or a combination of them.");
+    }
+
+    // The prepared scan and each class's probabilities (D·H·W each, x fastest) on the prepared grid.
+    private (PreparedScan Prepared, float[][] Probabilities) Run(IReadOnlyList<NiftiImage> channels)
+    {
         var prepared = Preprocessing.PrepareChannels(channels, "the scan");
         var image = prepared.Image;
         int depth = image.Depth, height = image.Height, width = image.Width;
-        int[] labels;
         bool training = _model.Training;
         _model.Eval();
         try
@@ -108,23 +159,34 @@ public sealed class SegmentationPredictor : IDisposable
             using var noGrad = Tensors.NoGrad();
             using var scope = Tensors.NewDisposeScope();
             var input = Tensors.FromArray(image.Data, 1, image.Channels, depth, height, width).To(Device);
-            var logits = _inferer.Infer(input, _model);
-            if (logits.Dim != 5 || logits.Size(0) != 1 || logits.Size(2) != depth || logits.Size(3) != height || logits.Size(4) != width)
-                throw new ArgumentException($"The network gave [{string.Join(", ", logits.Shape)}] for a scan of [1, {image.Channels}, {depth}, {height}, {width}]; a segmentation network must keep the spatial size.", nameof(channels));
-            Classes = checked((int)logits.Size(1));
-            labels = logits.ArgMax(1).To(ScalarType.Int32, Device.Cpu).Contiguous().ToArray<int>();
+            // Every combination of the chosen axes (W = 4, H = 3, D = 2 of (N, C, D, H, W)), the unflipped pass first.
+            var axes = new List<long>();
+            if (Flips.HasFlag(TestTimeFlips.Horizontal)) axes.Add(4);
+            if (Flips.HasFlag(TestTimeFlips.Vertical)) axes.Add(3);
+            if (Flips.HasFlag(TestTimeFlips.Depth)) axes.Add(2);
+            Tensor? sum = null;
+            for (int combination = 0; combination < 1 << axes.Count; combination++)
+            {
+                var flipped = axes.Where((_, i) => (combination >> i & 1) == 1).ToArray();
+                var logits = _inferer.Infer(flipped.Length == 0 ? input : input.Flip(flipped), _model);
+                if (logits.Dim != 5 || logits.Size(0) != 1 || logits.Size(2) != depth || logits.Size(3) != height || logits.Size(4) != width)
+                    throw new ArgumentException($"The network gave [{string.Join(", ", logits.Shape)}] for a scan of [1, {image.Channels}, {depth}, {height}, {width}]; a segmentation network must keep the spatial size.", nameof(channels));
+                var probabilities = logits.Softmax(1);
+                if (flipped.Length > 0) probabilities = probabilities.Flip(flipped);
+                sum = sum is null ? probabilities : sum + probabilities;
+            }
+            var mean = (sum! / (1 << axes.Count)).Squeeze(0).To(ScalarType.Float32, Device.Cpu).Contiguous();
+            int classes = checked((int)mean.Size(0)), plane = depth * height * width;
+            Classes = classes;
+            var all = mean.ToArray<float>();
+            var result = new float[classes][];
+            for (int k = 0; k < classes; k++) result[k] = all.AsSpan(k * plane, plane).ToArray();
+            return (prepared, result);
         }
         finally
         {
             _model.Train(training);
         }
-        if (KeepLargestComponent) labels = ConnectedComponents.KeepLargestPerClass(labels, [depth, height, width]);
-        var values = new float[labels.Length];
-        for (int i = 0; i < values.Length; i++) values[i] = labels[i];
-        var grid = prepared.Grid;
-        var map = new NiftiImage(values, grid.Shape, grid.Spacing, Classes <= 256 ? NiftiDataType.UInt8 : NiftiDataType.Int16, grid.Affine, grid.AffineCode);
-        var scan = channels[0];
-        return map.IsOnGridOf(scan) ? map : map.ResampleTo(scan.Shape, scan.Affine, Transforms.ResizeMode.Nearest, VolumePadding.Zeros);
     }
 
     /// <summary>The number of classes the network gave in the last prediction (0 before any).</summary>

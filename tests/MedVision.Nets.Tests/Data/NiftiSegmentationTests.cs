@@ -147,6 +147,32 @@ public sealed class NiftiSegmentationTests : IDisposable
     }
 
     [Fact]
+    public void Predictor_AveragesFlippedCopies_AndGivesEachClassProbability()
+    {
+        var (channels, _) = Scan(2, Lps(), [8, 8, 6]);
+        using var model = new RampNet();
+        var predictor = new SegmentationPredictor(model, new NiftiSegmentationOptions { Orientation = null }, new SlidingWindowInferer([8, 8, 6]));
+        var plain = predictor.PredictProbabilities(channels);
+        plain.Should().HaveCount(2);
+        for (int i = 0; i < plain[0].Voxels.Length; i++) (plain[0].Voxels[i] + plain[1].Voxels[i]).Should().BeApproximately(1f, 1e-5f);
+        predictor.Predict(channels).Voxels.Should().Equal(plain[0].Voxels.Select((p0, i) => plain[1].Voxels[i] > p0 ? 1f : 0f));
+
+        // The ramp net's class-1 logit grows along x (NIfTI's i, the width axis): flipping it left-right and back gives
+        // the mirrored ramp, so the average of the two passes is the same at x and at its mirror X − 1 − x.
+        predictor.Flips = TestTimeFlips.Horizontal;
+        var averaged = predictor.PredictProbabilities(channels);
+        for (int z = 0; z < 6; z++)
+            for (int y = 0; y < 8; y++)
+                for (int x = 0; x < 8; x++)
+                {
+                    int at = x + (8 * (y + (8 * z))), mirror = (7 - x) + (8 * (y + (8 * z)));
+                    averaged[1].Voxels[at].Should().BeApproximately((plain[1].Voxels[at] + plain[1].Voxels[mirror]) / 2, 1e-5f);
+                }
+        var flags = () => predictor.Flips = (TestTimeFlips)8;
+        flags.Should().Throw<ArgumentOutOfRangeException>();
+    }
+
+    [Fact]
     public void Predictor_RefusesBadScans()
     {
         using var model = new ThresholdNet();
@@ -159,6 +185,19 @@ public sealed class NiftiSegmentationTests : IDisposable
         act.Should().Throw<ArgumentException>().WithMessage("*at least one channel*");
         var window = () => new SegmentationPredictor(model, new NiftiSegmentationOptions(), new SlidingWindowInferer([4, 4]));
         window.Should().Throw<ArgumentException>().WithMessage("*three sizes*");
+    }
+
+    // Class 1's logit = 0.2 × x (the width index), class 0's = 0.7: the output depends on position, not on the scan.
+    private sealed class RampNet : Module<Tensor, Tensor>
+    {
+        public override Tensor Forward(Tensor input)
+        {
+            using var scope = Tensors.NewDisposeScope();
+            long width = input.Size(4);
+            var ramp = Tensors.Arange(0, width).To(ScalarType.Float32).Reshape(1, 1, 1, 1, width) * 0.2;
+            var zero = input.Narrow(1, 0, 1) * 0;
+            return scope.MoveToOuter(Tensors.Cat(new[] { zero + 0.7, zero + ramp }, 1));
+        }
     }
 
     private sealed class ThresholdNet : Module<Tensor, Tensor>
