@@ -145,7 +145,9 @@ public sealed class SegmentationTrainer
                 using (var scope = Tensors.NewDisposeScope())
                 {
                     var images = batch.Images.To(_s.Device);
-                    var logits = _s.Inferer is { } inferer ? inferer.Infer(images, _model) : _model.Call(images);
+                    Tensor logits;
+                    using (MixedPrecisionRegion()) logits = _s.Inferer is { } inferer ? inferer.Infer(images, _model) : _model.Call(images);
+                    logits = logits.To(ScalarType.Float32);
                     var evaluator = _s.Evaluator ?? SegmentationEvaluator.ForClasses(checked((int)logits.Size(1))).WithoutSurfaceDistances();
                     cases.AddRange(evaluator.Evaluate(logits, batch.Labels));
                 }
@@ -169,7 +171,9 @@ public sealed class SegmentationTrainer
             using (var scope = Tensors.NewDisposeScope())
             {
                 optimizer.ZeroGrad();
-                var logits = _model.Call(batch.Images.To(_s.Device));
+                Tensor logits;
+                using (MixedPrecisionRegion()) logits = _model.Call(batch.Images.To(_s.Device));
+                logits = logits.To(ScalarType.Float32);
                 var loss = _s.Loss(logits, batch.Labels.To(_s.Device));
                 double value = loss.Item();
                 if (double.IsNaN(value) || double.IsInfinity(value))
@@ -183,6 +187,8 @@ public sealed class SegmentationTrainer
         }
         return batches == 0 ? double.NaN : sum / batches;
     }
+
+    private AutocastScope? MixedPrecisionRegion() => _s.MixedPrecision ? Tensors.Autocast(_s.Device.Type, ScalarType.BFloat16) : null;
 
     private void WriteHistory(List<SegmentationEpoch> history)
     {
@@ -223,12 +229,13 @@ public sealed class SegmentationTrainerBuilder
     private string? _output;
     private IProgress<SegmentationEpoch>? _progress;
     private bool _built;
+    private bool _mixedPrecision;
 
     internal SegmentationTrainerBuilder(Module<Tensor, Tensor> model) => _model = model;
 
     internal sealed record Settings(SegmentationLoader Train, SegmentationLoader? Validation, Func<IReadOnlyList<Tensor>, Optimizer> Optimizer,
         Func<Optimizer, int, LearningRateScheduler>? Schedule, Func<Tensor, Tensor, Tensor> Loss, SegmentationEvaluator? Evaluator, SlidingWindowInferer? Inferer,
-        int Epochs, int Seed, int? Patience, double? ClipNorm, Device Device, string? OutputDirectory, IProgress<SegmentationEpoch>? Progress);
+        int Epochs, int Seed, int? Patience, double? ClipNorm, Device Device, string? OutputDirectory, IProgress<SegmentationEpoch>? Progress, bool MixedPrecision);
 
     /// <summary>The training batches.</summary>
     public SegmentationTrainerBuilder TrainOn(SegmentationLoader loader) => Set(() => _train = loader ?? throw new ArgumentNullException(nameof(loader)));
@@ -290,6 +297,13 @@ public sealed class SegmentationTrainerBuilder
         return Set(() => _clip = maxNorm);
     }
 
+    /// <summary>
+    /// Runs the network's forward passes (training and validation) under bfloat16 autocast on the trainer's device, as
+    /// <see cref="TrainerBuilder.UseMixedPrecision"/> does; the loss is computed from float32 logits, and weights,
+    /// gradients and optimizer state stay float32.
+    /// </summary>
+    public SegmentationTrainerBuilder UseMixedPrecision() => Set(() => _mixedPrecision = true);
+
     /// <summary>The device of the model and the batches.</summary>
     public SegmentationTrainerBuilder OnDevice(Device device) => Set(() => _device = device);
 
@@ -311,7 +325,7 @@ public sealed class SegmentationTrainerBuilder
         if (_train is null) throw new InvalidOperationException("Give the training batches with TrainOn before Build.");
         _built = true;
         return new SegmentationTrainer(_model, new Settings(_train, _validation, _optimizer, _schedule, _loss, _evaluator, _inferer, _epochs, _seed, _patience, _clip,
-            _device, _output, _progress));
+            _device, _output, _progress, _mixedPrecision));
     }
 
     private SegmentationTrainerBuilder Set(Action set)

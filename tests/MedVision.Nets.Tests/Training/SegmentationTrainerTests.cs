@@ -63,6 +63,24 @@ public class SegmentationTrainerTests
     }
 
     [Fact]
+    public void MixedPrecision_RunsTheForwardPassesInBFloat16_AndTrains()
+    {
+        var generator = new PhantomGenerator(size: 16, seed: 5);
+        var train = new SegmentationLoader(new PhantomSegmentationSource(generator, 0, 8, lesionRadiusScale: 1.5), new SegmentationLoaderOptions { BatchSize = 4, Shuffle = true });
+        var validation = new SegmentationLoader(new PhantomSegmentationSource(generator, 50, 4, lesionRadiusScale: 1.5), new SegmentationLoaderOptions { BatchSize = 4 });
+        using var unet = UNet.Builder().ForInput(2, 3).WithFeatures(4, 8).WithClasses(2).Build();
+        using var model = new Recording(unet);
+        var result = SegmentationTrainer.Create(model).TrainOn(train).ValidateOn(validation).UseAdam(3e-3).ForEpochs(2).UseMixedPrecision().Build().Run();
+        model.OutputTypes.Should().NotBeEmpty().And.OnlyContain(t => t == ScalarType.BFloat16, "autocast computes the convolutions in bfloat16");
+        result.Epochs.Should().OnlyContain(e => double.IsFinite(e.TrainLoss));
+        unet.Parameters().Should().OnlyContain(p => p.ScalarType == ScalarType.Float32, "weights stay float32");
+
+        model.OutputTypes.Clear();
+        SegmentationTrainer.Create(model).TrainOn(train).ForEpochs(1).Build().Run();
+        model.OutputTypes.Should().OnlyContain(t => t == ScalarType.Float32, "without mixed precision");
+    }
+
+    [Fact]
     public void Builder_RefusesMissingAndBadSettings()
     {
         using var model = UNet.Builder().ForInput(1).WithFeatures(2, 4).Build();
@@ -79,6 +97,22 @@ public class SegmentationTrainerTests
         builder.Build();
         var reuse = () => builder.ForEpochs(2);
         reuse.Should().Throw<InvalidOperationException>();
+    }
+
+    private sealed class Recording : MedVision.Torch.Nn.Module<Tensor, Tensor>
+    {
+        private readonly UNet _inner;
+
+        public Recording(UNet inner) => _inner = RegisterModule("inner", inner);
+
+        public List<ScalarType> OutputTypes { get; } = new();
+
+        public override Tensor Forward(Tensor input)
+        {
+            var output = _inner.Call(input);
+            OutputTypes.Add(output.ScalarType);
+            return output;
+        }
     }
 
     private sealed class SynchronousProgress<T>(Action<T> report) : IProgress<T>
