@@ -9,6 +9,7 @@
 # "Reproducibility": on 2026-12-03, 21 of the 23 runs were SAME; ResNet-50 (28) seeds 0 and 1, made on another CPU, DIFF;
 # both have since been re-run here: 2026-12-03 and 12-04).
 # The CDSF runs (cdsf-seed0..2) compare the first epoch's losses printed by samples/Cdsf with the committed log.
+# The segmentation runs (segmentation-*) compare the first epoch's loss, validation Dice and learning rate.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 root="$PWD"
@@ -17,14 +18,17 @@ trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
 dotnet build samples/MedMnist -c Release -nologo -v q >/dev/null
 dotnet build samples/Mtcsnn -c Release -nologo -v q >/dev/null
 dotnet build samples/Cdsf -c Release -nologo -v q >/dev/null
+dotnet build samples/Segmentation -c Release -nologo -v q >/dev/null
 cp -r samples/MedMnist/bin/Release/net10.0 "$work/medmnist"   # a copy: later builds do not change a running check
 cp -r samples/Mtcsnn/bin/Release/net10.0 "$work/mtcsnn"
 cp -r samples/Cdsf/bin/Release/net10.0 "$work/cdsf"
+cp -r samples/Segmentation/bin/Release/net10.0 "$work/segmentation"
 results="$root/docs/results"
 medmnist=(dotnet "$work/medmnist/medmnist.dll" train --threads 2)
 medmnist_cv=(dotnet "$work/medmnist/medmnist.dll" cross-validate --threads 2)
 mtcsnn=(dotnet "$work/mtcsnn/mtcsnn.dll" --epochs 20 --threads 2)
 cdsf=(dotnet "$work/cdsf/cdsf.dll" --threads 2)
+segmentation=(dotnet "$work/segmentation/segmentation.dll" --demo --demo-subjects 64 --epochs 30 --threads 2)
 failed=0
 
 selected() {
@@ -45,9 +49,10 @@ report() {
   fi
 }
 
-# check NAME HISTORY_IN_OUTPUT COMMITTED_HISTORY -- COMMAND...: runs COMMAND --output DIR until its first epoch is written.
+# check NAME HISTORY_IN_OUTPUT COMMITTED_HISTORY -- COMMAND...: runs COMMAND --output DIR until its first epoch is written
+# and compares the first six fields of its line (CHECK_FIELDS=1-4 for histories whose fifth field is a duration).
 check() {
-  local name=$1 rel=$2 committed=$3
+  local name=$1 rel=$2 committed=$3 fields=${CHECK_FIELDS:-1-6}
   shift 4
   selected "$name" || return 0
   local out="$work/$name"
@@ -60,8 +65,8 @@ check() {
   kill $pid 2>/dev/null || true
   wait $pid 2>/dev/null || true
   local now was
-  now="$(sed -n 2p "$out/$rel" 2>/dev/null | cut -d, -f1-6)"
-  was="$(sed -n 2p "$committed" | cut -d, -f1-6)"
+  now="$(sed -n 2p "$out/$rel" 2>/dev/null | cut -d, -f"$fields")"
+  was="$(sed -n 2p "$committed" | cut -d, -f"$fields")"
   report "$name" "$now" "$was"
 }
 
@@ -111,5 +116,8 @@ for s in 0 1 2; do
 done
 for s in 0 1 2; do
   check_cdsf $s
+done
+for s in 0 1 2; do
+  CHECK_FIELDS=1-4 check "segmentation-phantoms-seed$s" history.csv "$results/segmentation-phantoms/seed$s-history.csv" -- "${segmentation[@]}" --seed $s
 done
 exit $failed
