@@ -115,6 +115,8 @@ public static class SegmentationModelFile
         ArgumentNullException.ThrowIfNull(classNames);
         ArgumentNullException.ThrowIfNull(inferer);
         preprocessing.Validate(nameof(preprocessing));
+        if (model.NumClasses < 2)
+            throw new ArgumentException("A segmentation model file holds a softmax network with one output per class, background included; this network has a single output channel (a sigmoid network). Build it with WithClasses(2) and train it with a softmax loss.", nameof(model));
         if (classNames.Count != model.NumClasses) throw new ArgumentException($"The network has {model.NumClasses} outputs but {classNames.Count} class names were given.", nameof(classNames));
         if (inferer.WindowSize.Count != model.SpatialDims) throw new ArgumentException($"The window has {inferer.WindowSize.Count} sizes; the network is {model.SpatialDims}-D.", nameof(inferer));
         if (inferer.WindowSize.Any(w => w % model.SizeMultiple != 0))

@@ -8,7 +8,8 @@ namespace MedVision.Nets.Inference;
 /// <summary>
 /// Segments NIfTI scans with a trained network: prepares the scan as the training samples were prepared
 /// (<see cref="NiftiSegmentationOptions"/>: orientation, voxel size, normalisation), runs the network window by
-/// window (<see cref="SlidingWindowInferer"/>), takes the arg-max class per voxel, optionally keeps each class's
+/// window (<see cref="SlidingWindowInferer"/>; a softmax over the classes, or for a network with one output channel a
+/// sigmoid: background and foreground), takes the arg-max class per voxel, optionally keeps each class's
 /// largest connected component, and maps the label map back onto the scan's own grid (nearest neighbour through the
 /// world coordinates), so that it overlays the scan in any viewer when written with <see cref="NiftiWriter"/>.
 /// Not thread-safe (it switches the model to evaluation mode); use one per thread. A predictor made by
@@ -171,7 +172,14 @@ public sealed class SegmentationPredictor : IDisposable
                 var logits = _inferer.Infer(flipped.Length == 0 ? input : input.Flip(flipped), _model);
                 if (logits.Dim != 5 || logits.Size(0) != 1 || logits.Size(2) != depth || logits.Size(3) != height || logits.Size(4) != width)
                     throw new ArgumentException($"The network gave [{string.Join(", ", logits.Shape)}] for a scan of [1, {image.Channels}, {depth}, {height}, {width}]; a segmentation network must keep the spatial size.", nameof(channels));
-                var probabilities = logits.Softmax(1);
+                // A softmax over the classes; one output channel is a sigmoid network: (1 − p, p) for background and foreground.
+                Tensor probabilities;
+                if (logits.Size(1) == 1)
+                {
+                    var foreground = logits.Sigmoid();
+                    probabilities = Tensors.Cat(new[] { 1.0 - foreground, foreground }, 1);
+                }
+                else probabilities = logits.Softmax(1);
                 if (flipped.Length > 0) probabilities = probabilities.Flip(flipped);
                 sum = sum is null ? probabilities : sum + probabilities;
             }

@@ -46,7 +46,8 @@ public sealed class SegmentationTrainingResult
 
 /// <summary>
 /// Trains a segmentation network (e.g. <see cref="Models.UNet"/>) on a <see cref="SegmentationLoader"/>: a loss of the
-/// logits (N, C, spatial…) and the label maps (default Dice + cross-entropy), an optimizer and an optional per-epoch
+/// logits (N, C, spatial…) and the label maps (default Dice + cross-entropy; a network with one output channel is a
+/// sigmoid network, validated as foreground where its logit is positive), an optimizer and an optional per-epoch
 /// schedule; after each epoch the validation split's mean Dice (on whole scans through a
 /// <see cref="SlidingWindowInferer"/> when one is given) selects the best weights, which the model holds at the end
 /// and which are written to <c>best.safetensors</c> with the epoch history (<c>history.csv</c>) when a folder is
@@ -148,8 +149,11 @@ public sealed class SegmentationTrainer
                     Tensor logits;
                     using (MixedPrecisionRegion()) logits = _s.Inferer is { } inferer ? inferer.Infer(images, _model) : _model.Call(images);
                     logits = logits.To(ScalarType.Float32);
-                    var evaluator = _s.Evaluator ?? SegmentationEvaluator.ForClasses(checked((int)logits.Size(1))).WithoutSurfaceDistances();
-                    cases.AddRange(evaluator.Evaluate(logits, batch.Labels));
+                    // One output channel is a sigmoid network: foreground where its logit is positive (classes 0 and 1).
+                    long channels = logits.Size(1);
+                    var predicted = channels == 1 ? logits.Squeeze(1).Gt(0).To(ScalarType.Int64) : logits;
+                    var evaluator = _s.Evaluator ?? SegmentationEvaluator.ForClasses(checked((int)Math.Max(2, channels))).WithoutSurfaceDistances();
+                    cases.AddRange(evaluator.Evaluate(predicted, batch.Labels));
                 }
             }
         }

@@ -173,6 +173,20 @@ public sealed class NiftiSegmentationTests : IDisposable
     }
 
     [Fact]
+    public void Predictor_TakesAOneChannelNetwork_AsASigmoidOfTheForeground()
+    {
+        // One output channel (the threshold net's channel 0 only): a sigmoid, foreground where the logit is positive.
+        var (channels, labels) = Scan(6, Lps(), [8, 8, 6]);
+        using var model = new OneChannelNet();
+        var predictor = new SegmentationPredictor(model, new NiftiSegmentationOptions(), new SlidingWindowInferer([4, 4, 4]));
+        predictor.Predict(channels).Voxels.Should().Equal(labels.Voxels.Select(v => v > 0 ? 1f : 0f));
+        var probabilities = predictor.PredictProbabilities(channels);
+        probabilities.Should().HaveCount(2);
+        probabilities[1].Voxels.Should().OnlyContain(p => p >= 0 && p <= 1);
+        predictor.Classes.Should().Be(2);
+    }
+
+    [Fact]
     public void Predictor_RefusesBadScans()
     {
         using var model = new ThresholdNet();
@@ -198,6 +212,11 @@ public sealed class NiftiSegmentationTests : IDisposable
             var zero = input.Narrow(1, 0, 1) * 0;
             return scope.MoveToOuter(Tensors.Cat(new[] { zero + 0.7, zero + ramp }, 1));
         }
+    }
+
+    private sealed class OneChannelNet : Module<Tensor, Tensor>
+    {
+        public override Tensor Forward(Tensor input) => input.Narrow(1, 0, 1) - 1;
     }
 
     private sealed class ThresholdNet : Module<Tensor, Tensor>

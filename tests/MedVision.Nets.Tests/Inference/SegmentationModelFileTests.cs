@@ -69,6 +69,9 @@ public sealed class SegmentationModelFileTests : IDisposable
         act.Should().Throw<ArgumentException>().WithMessage("*NormalizeIntensity normalisation, not Normalize*");
         act = () => SegmentationModelFile.Describe(model, Preparation, ["a", "b"], window, ["MRI"]);
         act.Should().Throw<ArgumentException>().WithMessage("*2 channels but 1 modalities*");
+        using var sigmoid = UNet.Builder().ForInput(2, 3).WithFeatures(4, 8).WithClasses(1).Build();
+        act = () => SegmentationModelFile.Describe(sigmoid, Preparation, ["lesion"], window);
+        act.Should().Throw<ArgumentException>().WithMessage("*single output channel*WithClasses(2)*").Which.ParamName.Should().Be("model");
         using var other = UNet.Builder().ForInput(2, 3).WithFeatures(4, 8).WithClasses(2).Build();
         var card = SegmentationModelFile.Describe(model, Preparation, ["a", "b"], window);
         var save = () => SegmentationModelFile.Save(Path.Combine(_folder, "x.safetensors"), other, card);

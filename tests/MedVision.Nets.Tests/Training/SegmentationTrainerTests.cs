@@ -81,6 +81,30 @@ public class SegmentationTrainerTests
     }
 
     [Fact]
+    public void AOneChannelSigmoidNetwork_IsValidatedAsForegroundWherePositive()
+    {
+        var generator = new PhantomGenerator(size: 16, seed: 8);
+        var train = new SegmentationLoader(new PhantomSegmentationSource(generator, 0, 8, lesionRadiusScale: 1.5), new SegmentationLoaderOptions { BatchSize = 4 });
+        var validation = new SegmentationLoader(new PhantomSegmentationSource(generator, 40, 4, lesionRadiusScale: 1.5), new SegmentationLoaderOptions { BatchSize = 4 });
+        using var model = UNet.Builder().ForInput(2, 3).WithFeatures(4, 8).WithClasses(1).Build();
+        var trainer = SegmentationTrainer.Create(model).TrainOn(train).ValidateOn(validation)
+            .WithLoss((logits, labels) => MedVision.Nets.Losses.DiceLoss.Compute(logits, labels, MedVision.Nets.Losses.DiceActivation.Sigmoid))
+            .ForEpochs(1).Build();
+        var result = trainer.Run();
+        var cases = trainer.Evaluate(validation);
+        cases.Should().HaveCount(4).And.OnlyContain(c => c.Classes.Count == 1 && c.Classes[0].Class == 1);
+        using (var scope = Tensors.NewDisposeScope())
+        using (var noGrad = Tensors.NoGrad())
+        {
+            model.Eval();
+            using var batch = validation.Epoch().Single();
+            var expected = SegmentationEvaluator.ForClasses(2).WithoutSurfaceDistances().Evaluate(model.Call(batch.Images).Squeeze(1).Gt(0).To(ScalarType.Int64), batch.Labels);
+            cases.Select(c => c[1].Dice).Should().Equal(expected.Select(c => c[1].Dice), "foreground where the logit is positive");
+        }
+        double.IsNaN(result.Epochs[0].TrainLoss).Should().BeFalse();
+    }
+
+    [Fact]
     public void Builder_RefusesMissingAndBadSettings()
     {
         using var model = UNet.Builder().ForInput(1).WithFeatures(2, 4).Build();
