@@ -59,24 +59,25 @@ internal static class TrainCommand
         var lr = new Option<double>("--lr") { Description = "Adam's learning rate (annealed to 0 by a cosine).", DefaultValueFactory = _ => 1e-3 }.Positive();
         var tolerance = new Option<double>("--tolerance") { Description = "Tolerance of the surface Dice in millimetres.", DefaultValueFactory = _ => 2.0 }.NonNegative();
         var mixedPrecision = new Option<bool>("--mixed-precision") { Description = "Forward passes under bfloat16 autocast (much faster on CPUs with bfloat16 instructions); weights stay float32." };
+        var resume = new Option<bool>("--resume") { Description = "Continue the run in --output from its last checkpoint (after an interruption), with the same options." };
         var seed = new Option<int>("--seed") { Description = "Seed of the split, the weights, the order and the augmentation.", DefaultValueFactory = _ => 0 };
         var device = new Option<string>("--device") { Description = "cpu, cuda or cuda:N.", DefaultValueFactory = _ => "cpu" }.IsDevice();
         var threads = SampleCommandLine.Threads();
         var output = new Option<string>("--output") { Description = "Folder for model.safetensors (the selected weights with their preparation, for predict), best.safetensors (the weights alone) and history.csv.", DefaultValueFactory = _ => Path.Combine("runs", "segmentation") };
         var command = new Command("train", "Train a 3-D U-Net on a Decathlon task folder (or --demo) and report per-class Dice and surface distances.")
         {
-            data, demo, demoSubjects, features, norm, crop, foreground, orientation, spacing, valFraction, epochs, batch, lr, tolerance, mixedPrecision, seed, device, threads, output,
+            data, demo, demoSubjects, features, norm, crop, foreground, orientation, spacing, valFraction, epochs, batch, lr, tolerance, mixedPrecision, resume, seed, device, threads, output,
         };
         // Also the root's check (it runs train when the name is left out), so not for predict.
         command.Check(r => r.CommandResult.Command.Name != "predict" && r.GetValue(data) is null == !r.GetValue(demo) ? "give --data FOLDER or --demo (one of them)" : null);
         command.SetAction(r => Run(new Settings(r.GetValue(data), r.GetValue(demo), r.GetValue(demoSubjects), r.GetValue(features)!, r.GetValue(norm)!, r.GetValue(crop)!,
             r.GetValue(foreground), r.GetValue(orientation)!, r.GetValue(spacing), r.GetValue(valFraction), r.GetValue(epochs), r.GetValue(batch), r.GetValue(lr),
-            r.GetValue(tolerance), r.GetValue(mixedPrecision), r.GetValue(seed), Device.Parse(r.GetValue(device)!), r.GetValue(threads), r.GetValue(output)!)));
+            r.GetValue(tolerance), r.GetValue(mixedPrecision), r.GetValue(resume), r.GetValue(seed), Device.Parse(r.GetValue(device)!), r.GetValue(threads), r.GetValue(output)!)));
         return command;
     }
 
     private sealed record Settings(string? Data, bool Demo, int DemoSubjects, int[] Features, string Norm, int[] Crop, double Foreground, string Orientation, double[]? Spacing,
-        double ValidationFraction, int Epochs, int Batch, double LearningRate, double Tolerance, bool MixedPrecision, int Seed, Device Device, int Threads, string Output);
+        double ValidationFraction, int Epochs, int Batch, double LearningRate, double Tolerance, bool MixedPrecision, bool Resume, int Seed, Device Device, int Threads, string Output);
 
     private static int Run(Settings s)
     {
@@ -119,7 +120,7 @@ internal static class TrainCommand
         var trainer = builder.TrainOn(train).ValidateOn(validation).ValidateWithSlidingWindow(window).EvaluateWith(evaluator)
             .UseAdam(s.LearningRate).WithCosineSchedule().ForEpochs(s.Epochs).WithSeed(s.Seed).OnDevice(s.Device).SaveTo(s.Output)
             .ReportProgressTo(new Progress(s.Epochs)).Build();
-        var result = trainer.Run();
+        var result = trainer.Run(s.Resume);
         var summary = result.Validation!;
         // The model file: the selected weights with everything predict needs to segment scans as validation did.
         var modelPath = Path.Combine(s.Output, ModelFileName);

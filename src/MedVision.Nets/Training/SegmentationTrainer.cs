@@ -61,6 +61,15 @@ public sealed class SegmentationTrainer
     /// <summary>The history's file name in the output folder.</summary>
     public const string HistoryFile = "history.csv";
 
+    /// <summary>The last epoch's weights, for resuming (with <see cref="LastOptimizerFile"/> and <see cref="LastStateFile"/>).</summary>
+    public const string LastModelFile = "last.safetensors";
+
+    /// <summary>The last epoch's optimizer state.</summary>
+    public const string LastOptimizerFile = "last-optimizer.safetensors";
+
+    /// <summary>The last epoch's run state (epoch, selection, schedule, random generator, history), written last.</summary>
+    public const string LastStateFile = "last-state.json";
+
     private readonly Module<Tensor, Tensor> _model;
     private readonly SegmentationTrainerBuilder.Settings _s;
 
@@ -73,23 +82,35 @@ public sealed class SegmentationTrainer
     /// <summary>Starts a trainer of <paramref name="model"/>.</summary>
     public static SegmentationTrainerBuilder Create(Module<Tensor, Tensor> model) => new(model ?? throw new ArgumentNullException(nameof(model)));
 
-    /// <summary>Runs the epochs; the model ends with the selected weights.</summary>
+    /// <summary>
+    /// Runs the epochs; the model ends with the selected weights. With <paramref name="resume"/> and a folder
+    /// (<see cref="SegmentationTrainerBuilder.SaveTo"/>) that holds a checkpoint, the run continues after the checkpoint's
+    /// epoch with its weights, optimizer and schedule state, random generator, selection and history, and gives the
+    /// same result as a run that was never interrupted.
+    /// </summary>
     /// <exception cref="TrainingDivergedException">The loss became NaN or infinite.</exception>
-    public SegmentationTrainingResult Run(CancellationToken cancellationToken = default)
+    /// <exception cref="InvalidDataException">The checkpoint is damaged or belongs to another run (another seed, network, optimizer or schedule).</exception>
+    public SegmentationTrainingResult Run(bool resume = false, CancellationToken cancellationToken = default)
     {
-        Tensors.ManualSeed((ulong)_s.Seed);
         _model.To(_s.Device);
         using var optimizer = _s.Optimizer(_model.Parameters().ToList());
         var scheduler = _s.Schedule?.Invoke(optimizer, _s.Epochs);
         if (_s.OutputDirectory is not null) Directory.CreateDirectory(_s.OutputDirectory);
         var history = new List<SegmentationEpoch>();
         Dictionary<string, Tensor>? best = null;
-        int bestEpoch = -1, sinceBest = 0;
+        int bestEpoch = -1, sinceBest = 0, start = 0;
         double bestDice = double.NegativeInfinity;
         bool stoppedEarly = false;
+        if (resume && _s.OutputDirectory is { } folder && File.Exists(Path.Combine(folder, LastStateFile)))
+        {
+            (start, bestEpoch, bestDice, sinceBest) = Restore(folder, optimizer, scheduler, history);
+            using var saved = SafeTensors.Load(Path.Combine(folder, BestModelFile));
+            best = saved.ToDictionary(kv => kv.Key, kv => DisposeScope.Detach(kv.Value.Clone()));
+        }
+        else Tensors.ManualSeed((ulong)_s.Seed);
         try
         {
-            for (int epoch = 0; epoch < _s.Epochs; epoch++)
+            for (int epoch = start; epoch < _s.Epochs; epoch++)
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 var watch = Stopwatch.StartNew();
@@ -113,7 +134,11 @@ public sealed class SegmentationTrainer
                 scheduler?.Step();
                 history.Add(new SegmentationEpoch(epoch, loss, dice, lr, watch.Elapsed.TotalSeconds));
                 _s.Progress?.Report(history[^1]);
-                if (_s.OutputDirectory is not null) WriteHistory(history);
+                if (_s.OutputDirectory is not null)
+                {
+                    WriteHistory(history);
+                    SaveCheckpoint(optimizer, scheduler, history, bestEpoch, bestDice, sinceBest);
+                }
                 if (_s.Patience is int patience && sinceBest >= patience && epoch + 1 < _s.Epochs)
                 {
                     stoppedEarly = true;
@@ -193,6 +218,87 @@ public sealed class SegmentationTrainer
     }
 
     private AutocastScope? MixedPrecisionRegion() => _s.MixedPrecision ? Tensors.Autocast(_s.Device.Type, ScalarType.BFloat16) : null;
+
+    private void SaveCheckpoint(Optimizer optimizer, LearningRateScheduler? scheduler, List<SegmentationEpoch> history, int bestEpoch, double bestDice, int sinceBest)
+    {
+        var folder = _s.OutputDirectory!;
+        SafeTensors.Save(Path.Combine(folder, LastModelFile), _model.StateDict());
+        using (var state = optimizer.GetState()) state.Save(Path.Combine(folder, LastOptimizerFile));
+        var schedule = scheduler?.GetState();
+        var checkpoint = new Checkpoint
+        {
+            Epoch = history.Count - 1,
+            BestEpoch = bestEpoch,
+            BestDice = bestDice,
+            EpochsSinceBest = sinceBest,
+            Seed = _s.Seed,
+            Epochs = _s.Epochs,
+            RngState = Convert.ToBase64String(Tensors.GetRngState()),
+            SchedulerType = schedule?.SchedulerType,
+            Scheduler = schedule?.Values.ToDictionary(kv => kv.Key, kv => kv.Value),
+            History = history.ToList(),
+        };
+        // Written last: it names the epoch the weights and the optimizer state belong to.
+        AtomicFile.WriteAllText(Path.Combine(folder, LastStateFile), System.Text.Json.JsonSerializer.Serialize(checkpoint, CheckpointJson));
+    }
+
+    private (int Start, int BestEpoch, double BestDice, int SinceBest) Restore(string folder, Optimizer optimizer, LearningRateScheduler? scheduler, List<SegmentationEpoch> history)
+    {
+        var path = Path.Combine(folder, LastStateFile);
+        Checkpoint checkpoint;
+        byte[] rng;
+        try
+        {
+            checkpoint = System.Text.Json.JsonSerializer.Deserialize<Checkpoint>(File.ReadAllText(path), CheckpointJson) ?? throw new InvalidDataException($"{path} holds no checkpoint.");
+            rng = Convert.FromBase64String(checkpoint.RngState ?? throw new InvalidDataException($"{path} has no random generator state."));
+        }
+        catch (Exception e) when (e is System.Text.Json.JsonException or FormatException)
+        {
+            throw new InvalidDataException($"{path} is not a valid checkpoint: {e.Message}", e);
+        }
+        if (checkpoint.History is null || checkpoint.History.Any(h => h is null) || checkpoint.Epoch < 0 || checkpoint.Epoch != checkpoint.History.Count - 1
+            || checkpoint.BestEpoch < 0 || checkpoint.BestEpoch > checkpoint.Epoch || checkpoint.EpochsSinceBest < 0)
+            throw new InvalidDataException($"{path}: epoch {checkpoint.Epoch}, best epoch {checkpoint.BestEpoch} and a history of {checkpoint.History?.Count ?? 0} epoch(s) do not agree.");
+        if (checkpoint.Seed != _s.Seed)
+            throw new InvalidDataException($"The checkpoint in {folder} was made with seed {checkpoint.Seed}, not {_s.Seed}; resuming would not continue the same run.");
+        if (scheduler is not null && checkpoint.Epochs != _s.Epochs)
+            throw new InvalidDataException($"The checkpoint in {folder} belongs to a run of {checkpoint.Epochs} epochs, and its learning-rate schedule depends on that number; resume it with ForEpochs({checkpoint.Epochs}) (without a schedule a run may be extended).");
+        if ((checkpoint.SchedulerType is null) != (scheduler is null))
+            throw new InvalidDataException($"The checkpoint in {folder} was made {(scheduler is null ? "with" : "without")} a learning-rate schedule; resume it with the settings it was started with.");
+        try
+        {
+            using (var weights = SafeTensors.Load(Path.Combine(folder, LastModelFile))) _model.LoadStateDict(weights, strict: true);
+            using (var state = OptimizerState.Load(Path.Combine(folder, LastOptimizerFile))) optimizer.LoadState(state);
+            if (scheduler is not null) scheduler.LoadState(new SchedulerState(checkpoint.SchedulerType!, checkpoint.Scheduler ?? new Dictionary<string, double>()));
+            Tensors.SetRngState(rng);
+        }
+        catch (Exception e) when (e is ArgumentException or StateDictMismatchException)
+        {
+            throw new InvalidDataException($"The checkpoint in {folder} does not fit this run (network, optimizer or schedule): {e.Message}", e);
+        }
+        history.AddRange(checkpoint.History);
+        return (checkpoint.Epoch + 1, checkpoint.BestEpoch, checkpoint.BestDice, checkpoint.EpochsSinceBest);
+    }
+
+    private static readonly System.Text.Json.JsonSerializerOptions CheckpointJson = new()
+    {
+        WriteIndented = true,
+        NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals,
+    };
+
+    private sealed class Checkpoint
+    {
+        public int Epoch { get; set; }
+        public int BestEpoch { get; set; }
+        public double BestDice { get; set; }
+        public int EpochsSinceBest { get; set; }
+        public int Seed { get; set; }
+        public int Epochs { get; set; }
+        public string? RngState { get; set; }
+        public string? SchedulerType { get; set; }
+        public Dictionary<string, double>? Scheduler { get; set; }
+        public List<SegmentationEpoch>? History { get; set; }
+    }
 
     private void WriteHistory(List<SegmentationEpoch> history)
     {

@@ -10,6 +10,7 @@ using MedVision.Torch.Serialization;
 
 namespace MedVision.Nets.Tests.Training;
 
+[Collection(GlobalRandomStateCollection.Name)]
 public class SegmentationTrainerTests
 {
     [Fact]
@@ -102,6 +103,65 @@ public class SegmentationTrainerTests
             cases.Select(c => c[1].Dice).Should().Equal(expected.Select(c => c[1].Dice), "foreground where the logit is positive");
         }
         double.IsNaN(result.Epochs[0].TrainLoss).Should().BeFalse();
+    }
+
+    [Fact]
+    public void Resume_ContinuesTheRunAsIfItWasNeverInterrupted()
+    {
+        var generator = new PhantomGenerator(size: 16, seed: 9);
+        SegmentationLoader Loader(int start, int count, bool shuffle) => new(new PhantomSegmentationSource(generator, start, count, lesionRadiusScale: 1.5),
+            new SegmentationLoaderOptions { BatchSize = 4, Shuffle = shuffle, Seed = 3, Pipeline = SegmentationPipeline.Create().RandomFlip(MedVision.Nets.Transforms.SpatialAxis.Width).Build() });
+        var straight = Path.Combine(Path.GetTempPath(), "mv-seg-straight-" + Guid.NewGuid().ToString("N"));
+        var interrupted = Path.Combine(Path.GetTempPath(), "mv-seg-resumed-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            SegmentationTrainingResult Train(UNet model, string folder, bool resume, CancellationTokenSource? stopAfterTwo = null) => SegmentationTrainer.Create(model)
+                .TrainOn(Loader(0, 8, shuffle: true)).ValidateOn(Loader(30, 4, shuffle: false)).UseAdam(3e-3).WithCosineSchedule().ForEpochs(4).WithSeed(6)
+                .ReportProgressTo(new SynchronousProgress<SegmentationEpoch>(e => { if (e.Epoch == 1) stopAfterTwo?.Cancel(); }))
+                .SaveTo(folder).Build().Run(resume, stopAfterTwo?.Token ?? default);
+            Tensors.ManualSeed(1);
+            using var first = UNet.Builder().ForInput(2, 3).WithFeatures(4, 8).WithDropout(0.2).WithClasses(2).Build();
+            var all = Train(first, straight, resume: false);
+
+            // The same run, stopped after its second epoch (as a killed process would be), then resumed by a new trainer
+            // of a new network.
+            Tensors.ManualSeed(1);
+            using var second = UNet.Builder().ForInput(2, 3).WithFeatures(4, 8).WithDropout(0.2).WithClasses(2).Build();
+            using (var stop = new CancellationTokenSource())
+            {
+                var interrupt = () => Train(second, interrupted, resume: false, stop);
+                interrupt.Should().Throw<OperationCanceledException>();
+            }
+            File.ReadAllLines(Path.Combine(interrupted, SegmentationTrainer.HistoryFile)).Should().HaveCount(3, "two epochs were done");
+            Tensors.ManualSeed(99);   // whatever happened in between
+            using var third = UNet.Builder().ForInput(2, 3).WithFeatures(4, 8).WithDropout(0.2).WithClasses(2).Build();
+            var resumed = Train(third, interrupted, resume: true);
+
+            resumed.Epochs.Select(e => (e.Epoch, e.TrainLoss, e.ValidationDice, e.LearningRate))
+                .Should().Equal(all.Epochs.Select(e => (e.Epoch, e.TrainLoss, e.ValidationDice, e.LearningRate)), "the same epochs, losses, Dice and learning rates");
+            resumed.BestEpoch.Should().Be(all.BestEpoch);
+            using (var scope = Tensors.NewDisposeScope())
+                foreach (var (name, tensor) in first.StateDict())
+                    third.StateDict()[name].To(ScalarType.Float64).ToArray<double>().Should().Equal(tensor.To(ScalarType.Float64).ToArray<double>(), $"{name} ends as in the uninterrupted run");
+
+            // A schedule over another number of epochs is another run.
+            using var longer = UNet.Builder().ForInput(2, 3).WithFeatures(4, 8).WithDropout(0.2).WithClasses(2).Build();
+            var extended = () => SegmentationTrainer.Create(longer).TrainOn(Loader(0, 8, true)).UseAdam(3e-3).WithCosineSchedule().ForEpochs(6).WithSeed(6).SaveTo(interrupted).Build().Run(resume: true);
+            extended.Should().Throw<InvalidDataException>().WithMessage("*run of 4 epochs*ForEpochs(4)*");
+
+            // Another seed is another run.
+            using var fourth = UNet.Builder().ForInput(2, 3).WithFeatures(4, 8).WithClasses(2).Build();
+            var other = () => SegmentationTrainer.Create(fourth).TrainOn(Loader(0, 8, true)).UseAdam(3e-3).WithCosineSchedule().ForEpochs(4).WithSeed(7).SaveTo(interrupted).Build().Run(resume: true);
+            other.Should().Throw<InvalidDataException>().WithMessage("*seed 6, not 7*");
+            File.WriteAllText(Path.Combine(interrupted, SegmentationTrainer.LastStateFile), "{ broken");
+            var broken = () => SegmentationTrainer.Create(fourth).TrainOn(Loader(0, 8, true)).ForEpochs(5).WithSeed(6).SaveTo(interrupted).Build().Run(resume: true);
+            broken.Should().Throw<InvalidDataException>().WithMessage("*last-state.json is not a valid checkpoint*");
+        }
+        finally
+        {
+            foreach (var folder in new[] { straight, interrupted })
+                if (Directory.Exists(folder)) Directory.Delete(folder, recursive: true);
+        }
     }
 
     [Fact]
