@@ -33,20 +33,7 @@ from scipy import ndimage
 
 
 def dice_reference(logits, target, activation, include_background, squared, jaccard, batch, smooth_nr, smooth_dr, reduction):
-    c = logits.shape[1]
-    if activation == "softmax":
-        p = logits.softmax(1)
-    elif activation == "sigmoid":
-        p = logits.sigmoid()
-    else:
-        p = logits
-    if target.dtype == torch.int64:
-        t = target.squeeze(1) if target.dim() == logits.dim() else target
-        g = t.unsqueeze(1).float() if c == 1 else F.one_hot(t, c).movedim(-1, 1).float()
-    else:
-        g = target
-    if not include_background:
-        p, g = p[:, 1:], g[:, 1:]
+    p, g = probabilities_and_labels(logits, target, activation, include_background)
     axes = list(range(2, logits.dim()))
     if batch:
         axes = [0] + axes
