@@ -100,6 +100,7 @@ public sealed class SegmentationTrainer
         Dictionary<string, Tensor>? best = null;
         int bestEpoch = -1, sinceBest = 0, start = 0;
         double bestDice = double.NegativeInfinity;
+        SegmentationSummary? bestValidation = null; // the selected epoch's validation, measured when it was selected
         bool stoppedEarly = false;
         if (resume && _s.OutputDirectory is { } folder && File.Exists(Path.Combine(folder, LastStateFile)))
         {
@@ -116,11 +117,12 @@ public sealed class SegmentationTrainer
                 var watch = Stopwatch.StartNew();
                 double lr = optimizer.ParameterGroups[0].LearningRate;
                 double loss = TrainEpoch(optimizer, epoch, cancellationToken);
-                double dice = _s.Validation is null ? double.NaN : SegmentationSummary.Of(Evaluate(_s.Validation, cancellationToken)).MeanDice;
+                var summary = _s.Validation is null ? null : SegmentationSummary.Of(Evaluate(_s.Validation, cancellationToken));
+                double dice = summary?.MeanDice ?? double.NaN;
                 double score = double.IsNaN(dice) ? double.NegativeInfinity : dice;
                 if (bestEpoch < 0 || score > bestDice || _s.Validation is null)
                 {
-                    (bestDice, bestEpoch, sinceBest) = (score, epoch, 0);
+                    (bestDice, bestEpoch, sinceBest, bestValidation) = (score, epoch, 0, summary);
                     DisposeAll(best);
                     best = _model.CloneStateDict();
                     if (_s.OutputDirectory is not null)
@@ -151,7 +153,8 @@ public sealed class SegmentationTrainer
         {
             DisposeAll(best);
         }
-        var validation = _s.Validation is null ? null : SegmentationSummary.Of(Evaluate(_s.Validation, cancellationToken));
+        // Measured again only when the selected epoch came before a resumption (its measures are not in the checkpoint).
+        var validation = _s.Validation is null ? null : bestValidation ?? SegmentationSummary.Of(Evaluate(_s.Validation, cancellationToken));
         return new SegmentationTrainingResult(history, bestEpoch, validation, stoppedEarly);
     }
 

@@ -92,8 +92,8 @@ public sealed class SegmentationEvaluator
                 t[i] = truth[i] == k;
             }
             var (intersection, predicted, actual) = SegmentationMetrics.Count(p, t);
-            double dice = actual == 0 ? double.NaN : 2.0 * intersection / (predicted + actual);
-            double iou = actual == 0 ? double.NaN : intersection / (double)(predicted + actual - intersection);
+            double dice = SegmentationMetrics.DiceOf(intersection, predicted, actual);
+            double iou = SegmentationMetrics.IouOf(intersection, predicted, actual);
             double hd = double.NaN, hd95 = double.NaN, assd = double.NaN, nsd = double.NaN;
             if (MeasuresSurfaces)
             {

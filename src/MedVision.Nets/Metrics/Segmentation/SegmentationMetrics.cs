@@ -13,15 +13,20 @@ public static class SegmentationMetrics
     public static double Dice(ReadOnlySpan<bool> prediction, ReadOnlySpan<bool> truth)
     {
         var (intersection, predicted, actual) = Count(prediction, truth);
-        return actual == 0 ? double.NaN : 2.0 * intersection / (predicted + actual);
+        return DiceOf(intersection, predicted, actual);
     }
 
     /// <summary>The intersection over union |P ∩ T| / |P ∪ T| (Jaccard index); NaN when the truth is empty.</summary>
     public static double Iou(ReadOnlySpan<bool> prediction, ReadOnlySpan<bool> truth)
     {
         var (intersection, predicted, actual) = Count(prediction, truth);
-        return actual == 0 ? double.NaN : intersection / (double)(predicted + actual - intersection);
+        return IouOf(intersection, predicted, actual);
     }
+
+    // Dice and IoU from the voxel counts; NaN when the truth is empty.
+    internal static double DiceOf(long intersection, long predicted, long actual) => actual == 0 ? double.NaN : 2.0 * intersection / (predicted + actual);
+
+    internal static double IouOf(long intersection, long predicted, long actual) => actual == 0 ? double.NaN : intersection / (double)(predicted + actual - intersection);
 
     /// <summary>The distances between the surfaces of the two masks (Hausdorff, HD95, ASSD, surface Dice).</summary>
     /// <param name="prediction">The predicted mask, C order.</param>
