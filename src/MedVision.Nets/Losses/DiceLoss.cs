@@ -157,7 +157,10 @@ public static class DiceLoss
 
         using var scope = Tensors.NewDisposeScope();
         var indices = Indices(logits, target, nameof(target));
-        var dice = Compute(logits, indices, DiceActivation.Softmax, includeBackground, squaredDenominator, batch: batch);
+        // The checked indices go to the Dice term as one-hot labels, so that they are not checked (two more reads of the
+        // whole target, which synchronise a GPU) a second time.
+        var oneHot = indices.OneHot(classes).Permute(MoveLastToChannel(logits.Dim)).To(logits.ScalarType);
+        var dice = Compute(logits, oneHot, DiceActivation.Softmax, includeBackground, squaredDenominator, batch: batch);
         var crossEntropy = Functional.CrossEntropy(logits, indices, classWeight?.To(logits.ScalarType, logits.Device));
         return scope.MoveToOuter((diceWeight * dice) + (crossEntropyWeight * crossEntropy));
     }
