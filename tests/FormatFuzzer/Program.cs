@@ -284,6 +284,16 @@ static void Exercise(string format, string path, byte[] data)
             }
         case "segmodel" or "segcard":
             {
+                if (SegmentationModelFile.ReadCard(path).SpatialDims == 2)
+                {
+                    // A 2-D network: loaded and used on a small RGB image, prepared as the card says.
+                    using var images = ImageSegmentationPredictor.Load(path);
+                    var pixels = Enumerable.Range(0, 13 * 9 * 3).Select(i => (byte)(i * 7 % 256)).ToArray();
+                    var map = images.Predict(new MedVision.Nets.Data.Images.RasterImage(13, 9, 3, pixels));
+                    if (map.Width != 13 || map.Height != 9) throw new InvalidOperationException("the map does not have the image's size");
+                    if (map.ClassNames.Count != images.ClassNames.Count) throw new InvalidOperationException("the map's classes are not the predictor's");
+                    break;
+                }
                 // Loaded and used on a small two-channel scan with 1.5 mm slices, prepared as the card says.
                 using var predictor = SegmentationPredictor.Load(path);
                 var card = predictor.Card!;
@@ -383,7 +393,7 @@ static void MakeSeeds(string dir)
         using var state = optimizer.GetState();
         state.Save(Path.Combine(dir, "optimizer.safetensors"));
     }
-    // A segmentation model file (2 channels, LPS, 1 mm, instance norm, interpolation) for segmodel and segcard, and a
+    // A segmentation model file (2 channels, LPS, 1 mm, instance norm, interpolation) and a 2-D one for segmodel and segcard, and a
     // Decathlon task of two phantoms whose dataset.json names its files by absolute paths, for decathlon.
     using (var unet = MedVision.Nets.Models.UNet.Builder().ForInput(2, 3).WithFeatures(2, 4).WithInstanceNorm().WithUpsampling(MedVision.Nets.Models.UNetUpsampling.Interpolation).WithClasses(3).Build())
     {
@@ -393,6 +403,13 @@ static void MakeSeeds(string dir)
         };
         SegmentationModelFile.Save(Path.Combine(dir, "segmentation.safetensors"), unet,
             SegmentationModelFile.Describe(unet, preparation, ["background", "a", "b"], new SlidingWindowInferer([4, 4, 4], overlap: 0.25), ["MRI", "PET"]));
+    }
+    // A 2-D sigmoid network for grey images resized to 12×10 with a mean and standard deviation, windows in batches of two.
+    using (var unet = MedVision.Nets.Models.UNet.Builder().ForInput(1, 2).WithFeatures(2, 4).WithClasses(1).Build())
+    {
+        var preparation = new MedVision.Nets.Data.Segmentation.ImageSegmentationOptions { Channels = 1, Size = (12, 10), Normalization = new MedVision.Nets.Transforms.Normalize([0.5f], [0.25f]) };
+        SegmentationModelFile.Save(Path.Combine(dir, "segmentation2d.safetensors"), unet,
+            SegmentationModelFile.Describe(unet, preparation, ["background", "vessel"], new SlidingWindowInferer([4, 4], overlap: 0.5, windowBatchSize: 2)));
     }
     var task = Directory.CreateDirectory(Path.Combine(dir, "decathlon-files")).FullName;
     var entries = new List<string>();

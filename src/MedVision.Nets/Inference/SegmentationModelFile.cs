@@ -11,15 +11,21 @@ using MedVision.Torch.Serialization;
 namespace MedVision.Nets.Inference;
 
 /// <summary>
-/// What a segmentation model file holds besides the weights: the U-Net's options, the class names, how scans are
-/// prepared (orientation, voxel size, intensity normalisation) and the sliding window, so that
-/// <see cref="SegmentationPredictor.Load"/> segments scans exactly as the network was trained and validated. Stored as
-/// JSON in the safetensors header (<see cref="SegmentationModelFile.MetadataKey"/>).
+/// What a segmentation model file holds besides the weights: the U-Net's options, the class names, how inputs are
+/// prepared (scans: orientation, voxel size, intensity normalisation; images: channels, size, normalisation), whether
+/// the network ends in a softmax or a sigmoid, and the sliding window, so that <see cref="SegmentationPredictor.Load"/>
+/// (3-D scans) and <see cref="ImageSegmentationPredictor.Load"/> (2-D images) segment exactly as the network was
+/// trained and validated. Stored as JSON in the safetensors header (<see cref="SegmentationModelFile.MetadataKey"/>).
 /// </summary>
+/// <remarks>
+/// Format 1 knew softmax networks, one window at a time and scan preparation; a card that uses a sigmoid output,
+/// batches of windows, an image size or a per-channel mean and standard deviation is written in format 2. Files of
+/// format 1 are read as they were written.
+/// </remarks>
 public sealed class SegmentationCard
 {
     /// <summary>The newest format this library writes and reads.</summary>
-    public const int CurrentFormatVersion = 1;
+    public const int CurrentFormatVersion = 2;
 
     /// <summary>The card's format version.</summary>
     [JsonPropertyName("format_version")] public int FormatVersion { get; set; } = CurrentFormatVersion;
@@ -48,8 +54,32 @@ public sealed class SegmentationCard
     /// <summary>"transposed_convolution" or "interpolation".</summary>
     [JsonPropertyName("upsampling")] public string Upsampling { get; set; } = "transposed_convolution";
 
-    /// <summary>The class names, background first (one per output channel).</summary>
+    /// <summary>
+    /// The class names, background first: one per output channel of a softmax network, two (background and the
+    /// structure) for a sigmoid network.
+    /// </summary>
     [JsonPropertyName("class_names")] public List<string> ClassNames { get; set; } = [];
+
+    /// <summary>
+    /// "softmax": one output channel per class, the arg-max taken; "sigmoid": one output channel, the structure where
+    /// its probability exceeds 0.5 (format 2).
+    /// </summary>
+    [JsonPropertyName("output")] public string Output { get; set; } = "softmax";
+
+    /// <summary>For 2-D networks: the (height, width) images are resized to; null keeps each image's size (format 2).</summary>
+    [JsonPropertyName("image_size")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public List<int>? ImageSize { get; set; }
+
+    /// <summary>Per-channel means subtracted after resizing (<see cref="Normalize"/>; one value for every channel); null for none (format 2).</summary>
+    [JsonPropertyName("mean")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public List<float>? Mean { get; set; }
+
+    /// <summary>Per-channel standard deviations, with <see cref="Mean"/> (format 2).</summary>
+    [JsonPropertyName("std")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public List<float>? Std { get; set; }
 
     /// <summary>The modality of each input channel, when known.</summary>
     [JsonPropertyName("modalities")] public List<string>? Modalities { get; set; }
@@ -69,23 +99,65 @@ public sealed class SegmentationCard
     /// <summary>The sliding window's overlap.</summary>
     [JsonPropertyName("overlap")] public double Overlap { get; set; } = 0.5;
 
+    /// <summary>How many windows one network call takes (format 2 when above 1).</summary>
+    [JsonPropertyName("window_batch_size")] public int WindowBatchSize { get; set; } = 1;
+
+    /// <summary>How overlapping windows are blended: "constant" or "gaussian" (format 2).</summary>
+    [JsonPropertyName("window_blending")] public string WindowBlending { get; set; } = "constant";
+
+    /// <summary>The Gaussian's standard deviation as a fraction of the window (Gaussian blending; format 2).</summary>
+    [JsonPropertyName("sigma_scale")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public double? SigmaScale { get; set; }
+
     /// <summary>Validation measures to keep with the model (e.g. "val_dice").</summary>
     [JsonPropertyName("metrics")] public Dictionary<string, double>? Metrics { get; set; }
 
-    /// <summary>The preparation of scans this card describes.</summary>
+    /// <summary>Whether the network has one output channel read through a sigmoid (<see cref="Output"/> "sigmoid").</summary>
+    [JsonIgnore] public bool IsSigmoid => Output == "sigmoid";
+
+    /// <summary>The preparation of scans this card describes (3-D networks).</summary>
     public NiftiSegmentationOptions Preprocessing() => new()
     {
         Orientation = Orientation,
         Spacing = Spacing?.ToArray(),
-        Normalization = IntensityNormalization is { } n ? new NormalizeIntensity(n.NonZero, n.ChannelWise) : null,
+        Normalization = NormalizationTransform(),
     };
+
+    /// <summary>The preparation of images this card describes (2-D networks; <see cref="InChannels"/> must be 1 or 3).</summary>
+    /// <exception cref="ArgumentException">The network takes other than 1 or 3 channels, which images do not have.</exception>
+    public ImageSegmentationOptions ImagePreprocessing()
+    {
+        var options = new ImageSegmentationOptions
+        {
+            Channels = InChannels,
+            Size = ImageSize is [var height, var width] ? (height, width) : null,
+            Normalization = NormalizationTransform(),
+        };
+        options.Validate("card");
+        return options;
+    }
+
+    /// <summary>The sliding window this card describes.</summary>
+    public SlidingWindowInferer Inferer() => WindowBlending == "gaussian"
+        ? new(WindowSize, Overlap, WindowBatchSize, Inference.WindowBlending.Gaussian, SigmaScale ?? 0.125)
+        : new(WindowSize, Overlap, WindowBatchSize);
+
+    private ITransform? NormalizationTransform() =>
+        IntensityNormalization is { } n ? new NormalizeIntensity(n.NonZero, n.ChannelWise)
+        : Mean is not null && Std is not null ? new Normalize(Mean.ToArray(), Std.ToArray())
+        : null;
+
+    /// <summary>The oldest format that holds everything this card says.</summary>
+    internal int RequiredFormatVersion() =>
+        IsSigmoid || WindowBatchSize != 1 || WindowBlending != "constant" || SigmaScale is not null || ImageSize is not null || Mean is not null || Std is not null ? 2 : 1;
 
     /// <summary>The U-Net options this card describes.</summary>
     public UNetOptions NetworkOptions() => new()
     {
         SpatialDims = SpatialDims,
         InChannels = InChannels,
-        NumClasses = ClassNames.Count,
+        NumClasses = IsSigmoid ? 1 : ClassNames.Count,
         Features = Features.ToArray(),
         Normalization = Normalization == "instance" ? NormalizationKind.Instance : NormalizationKind.Batch,
         LeakySlope = LeakySlope,
@@ -103,34 +175,78 @@ public static class SegmentationModelFile
     /// <summary>The safetensors metadata key of the card.</summary>
     public const string MetadataKey = "medvision_segmentation";
 
+    /// <summary>The largest window along one axis a card may record.</summary>
+    public const int MaxWindowSize = 2048;
+
+    /// <summary>The most pixels or voxels a card's window may hold (256³), so that a damaged card cannot ask for a window no machine can run.</summary>
+    public const long MaxWindowVoxels = 1L << 24;
+
     private static readonly JsonSerializerOptions Json = new() { WriteIndented = true };
 
-    /// <summary>Describes a trained U-Net with the preparation, classes and window it was validated with.</summary>
-    /// <exception cref="ArgumentException">The class names do not match the network's outputs, the window its dimensions, or the normalisation is not a <see cref="NormalizeIntensity"/>.</exception>
+    /// <summary>Describes a trained U-Net for 3-D scans with the preparation, classes and window it was validated with.</summary>
+    /// <param name="model">The trained network: one output per class (softmax), or one output for two classes (sigmoid).</param>
+    /// <param name="preprocessing">The preparation of the training scans (the training source's <see cref="NiftiSegmentationSource.Options"/>).</param>
+    /// <param name="classNames">The class names, background first.</param>
+    /// <param name="inferer">The sliding window of validation.</param>
+    /// <param name="modalities">The modality of each input channel, when known.</param>
+    /// <param name="metrics">Validation measures to keep with the model.</param>
+    /// <exception cref="ArgumentException">The class names do not match the network's outputs, the window its dimensions, or the normalisation is neither a <see cref="NormalizeIntensity"/> nor a <see cref="Normalize"/>.</exception>
     public static SegmentationCard Describe(UNet model, NiftiSegmentationOptions preprocessing, IReadOnlyList<string> classNames, SlidingWindowInferer inferer,
         IReadOnlyList<string>? modalities = null, IReadOnlyDictionary<string, double>? metrics = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(preprocessing);
+        preprocessing.Validate(nameof(preprocessing));
+        var card = DescribeNetwork(model, classNames, inferer, modalities, metrics);
+        card.Orientation = preprocessing.Orientation;
+        card.Spacing = preprocessing.Spacing?.ToList();
+        RecordNormalization(card, preprocessing.Normalization, nameof(preprocessing));
+        return card;
+    }
+
+    /// <summary>Describes a trained 2-D U-Net for images with the preparation, classes and window it was validated with.</summary>
+    /// <param name="model">The trained 2-D network, taking 1 or 3 channels: one output per class (softmax), or one output for two classes (sigmoid).</param>
+    /// <param name="preprocessing">The preparation of the training images (the training source's <see cref="ImageMaskFolderSource.Options"/>).</param>
+    /// <param name="classNames">The class names, background first.</param>
+    /// <param name="inferer">The sliding window of validation (2-D).</param>
+    /// <param name="metrics">Validation measures to keep with the model.</param>
+    /// <exception cref="ArgumentException">The network is not 2-D or its channels differ from the images', the class names do not match its outputs, the window its dimensions, or the normalisation is neither a <see cref="NormalizeIntensity"/> nor a <see cref="Normalize"/>.</exception>
+    public static SegmentationCard Describe(UNet model, ImageSegmentationOptions preprocessing, IReadOnlyList<string> classNames, SlidingWindowInferer inferer,
+        IReadOnlyDictionary<string, double>? metrics = null)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(preprocessing);
+        preprocessing.Validate(nameof(preprocessing));
+        if (model.SpatialDims != 2) throw new ArgumentException($"Images need a 2-D U-Net; this one is {model.SpatialDims}-D (describe it with NiftiSegmentationOptions).", nameof(model));
+        if (model.InChannels != preprocessing.Channels)
+            throw new ArgumentException($"The network takes {model.InChannels} channel(s) but the images are prepared with {preprocessing.Channels}.", nameof(preprocessing));
+        var card = DescribeNetwork(model, classNames, inferer, null, metrics);
+        card.ImageSize = preprocessing.Size is { } size ? [size.Height, size.Width] : null;
+        RecordNormalization(card, preprocessing.Normalization, nameof(preprocessing));
+        return card;
+    }
+
+    private static SegmentationCard DescribeNetwork(UNet model, IReadOnlyList<string> classNames, SlidingWindowInferer inferer,
+        IReadOnlyList<string>? modalities, IReadOnlyDictionary<string, double>? metrics)
+    {
         ArgumentNullException.ThrowIfNull(classNames);
         ArgumentNullException.ThrowIfNull(inferer);
-        preprocessing.Validate(nameof(preprocessing));
-        if (model.NumClasses < 2)
-            throw new ArgumentException("A segmentation model file holds a softmax network with one output per class, background included; this network has a single output channel (a sigmoid network). Build it with WithClasses(2) and train it with a softmax loss.", nameof(model));
-        if (classNames.Count != model.NumClasses) throw new ArgumentException($"The network has {model.NumClasses} outputs but {classNames.Count} class names were given.", nameof(classNames));
+        bool sigmoid = model.NumClasses == 1;
+        if (sigmoid && classNames.Count != 2)
+            throw new ArgumentException($"A network with one output channel (a sigmoid) segments two classes, background and the structure; {classNames.Count} class names were given.", nameof(classNames));
+        if (!sigmoid && classNames.Count != model.NumClasses) throw new ArgumentException($"The network has {model.NumClasses} outputs but {classNames.Count} class names were given.", nameof(classNames));
+        if (classNames.Any(string.IsNullOrEmpty)) throw new ArgumentException("A class name is empty.", nameof(classNames));
         if (inferer.WindowSize.Count != model.SpatialDims) throw new ArgumentException($"The window has {inferer.WindowSize.Count} sizes; the network is {model.SpatialDims}-D.", nameof(inferer));
         if (inferer.WindowSize.Any(w => w % model.SizeMultiple != 0))
             throw new ArgumentException($"The window [{string.Join(", ", inferer.WindowSize)}] must be a multiple of the network's {model.SizeMultiple} along every axis.", nameof(inferer));
+        if (inferer.WindowSize.Any(w => w > MaxWindowSize) || inferer.WindowSize.Aggregate(1L, (a, w) => a * w) > MaxWindowVoxels)
+            throw new ArgumentException($"The window [{string.Join(", ", inferer.WindowSize)}] exceeds what a model file records: {MaxWindowSize} along an axis, {MaxWindowVoxels:N0} elements in all.", nameof(inferer));
+        if (inferer.Padding != PaddingMode.Constant || inferer.PadValue != 0)
+            throw new ArgumentException("A model file records the window's size, overlap, batch size and blending; pad inputs smaller than the window with zeros (the default).", nameof(inferer));
         if (modalities is not null && modalities.Count != model.InChannels)
             throw new ArgumentException($"The network takes {model.InChannels} channels but {modalities.Count} modalities were given.", nameof(modalities));
-        var normalization = preprocessing.Normalization switch
-        {
-            null => null,
-            NormalizeIntensity n => new IntensityNormalizationCard { NonZero = n.NonZero, ChannelWise = n.ChannelWise },
-            var other => throw new ArgumentException($"A model file can record a NormalizeIntensity normalisation, not {other.GetType().Name}.", nameof(preprocessing)),
-        };
         var options = model.Options;
-        return new SegmentationCard
+        var card = new SegmentationCard
         {
             SpatialDims = options.SpatialDims,
             InChannels = options.InChannels,
@@ -139,14 +255,37 @@ public static class SegmentationModelFile
             LeakySlope = options.LeakySlope,
             Upsampling = options.Upsampling == UNetUpsampling.Interpolation ? "interpolation" : "transposed_convolution",
             ClassNames = classNames.ToList(),
+            Output = sigmoid ? "sigmoid" : "softmax",
             Modalities = modalities?.ToList(),
-            Orientation = preprocessing.Orientation,
-            Spacing = preprocessing.Spacing?.ToList(),
-            IntensityNormalization = normalization,
             WindowSize = inferer.WindowSize.ToList(),
             Overlap = inferer.Overlap,
+            WindowBatchSize = inferer.WindowBatchSize,
+            WindowBlending = inferer.Blending == Inference.WindowBlending.Gaussian ? "gaussian" : "constant",
+            SigmaScale = inferer.Blending == Inference.WindowBlending.Gaussian ? inferer.SigmaScale : null,
             Metrics = metrics?.ToDictionary(kv => kv.Key, kv => kv.Value),
         };
+        return card;
+    }
+
+    private static void RecordNormalization(SegmentationCard card, ITransform? normalization, string parameterName)
+    {
+        switch (normalization)
+        {
+            case null:
+                break;
+            case NormalizeIntensity n:
+                card.IntensityNormalization = new IntensityNormalizationCard { NonZero = n.NonZero, ChannelWise = n.ChannelWise };
+                break;
+            case Normalize n:
+                if (n.Mean.Count != 1 && n.Mean.Count != card.InChannels)
+                    throw new ArgumentException($"The normalisation has {n.Mean.Count} means for a network of {card.InChannels} channels.", parameterName);
+                card.Mean = n.Mean.ToList();
+                card.Std = n.Std.ToList();
+                break;
+            default:
+                throw new ArgumentException($"A model file can record a NormalizeIntensity or a Normalize normalisation, not {normalization.GetType().Name}.", parameterName);
+        }
+        card.FormatVersion = card.RequiredFormatVersion();
     }
 
     /// <summary>Writes the network's weights and its card to one safetensors file (atomically: a temporary file, then a rename).</summary>
@@ -155,6 +294,7 @@ public static class SegmentationModelFile
         ArgumentException.ThrowIfNullOrEmpty(path);
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(card);
+        card.FormatVersion = Math.Max(card.FormatVersion, card.RequiredFormatVersion());
         Validate(card, path);
         var expected = card.NetworkOptions();
         var actual = model.Options;
@@ -222,19 +362,34 @@ public static class SegmentationModelFile
             : card.Architecture != "unet" ? $"architecture '{card.Architecture}' is not 'unet'"
             : card.Normalization is not ("batch" or "instance") ? $"normalization '{card.Normalization}' is not 'batch' or 'instance'"
             : card.Upsampling is not ("transposed_convolution" or "interpolation") ? $"upsampling '{card.Upsampling}' is not 'transposed_convolution' or 'interpolation'"
-            : card.ClassNames is null || card.ClassNames.Count < 1 || card.ClassNames.Any(n => n is null) ? "it names no classes"
+            : card.ClassNames is null || card.ClassNames.Count < 2 ? "it names fewer than two classes (the background and a structure)"
+            : card.ClassNames.Any(string.IsNullOrEmpty) ? "a class name is empty"
             : card.Features is null ? "it lists no features"
             : card.WindowSize is null || card.WindowSize.Count != card.SpatialDims || card.WindowSize.Any(w => w < 1) ? $"window_size needs {card.SpatialDims} positive sizes"
+            : card.WindowSize.Any(w => w > MaxWindowSize) || card.WindowSize.Aggregate(1L, (a, w) => a * w) > MaxWindowVoxels
+                ? $"window_size [{string.Join(", ", card.WindowSize)}] exceeds {MaxWindowSize} along an axis or {MaxWindowVoxels:N0} elements in all"
             : !(card.Overlap >= 0 && card.Overlap < 1) ? $"overlap {card.Overlap} is not in [0, 1)"
             : card.Modalities is { } m && m.Count != card.InChannels ? $"it lists {m.Count} modalities for {card.InChannels} channels"
             : card.SpatialDims != 3 && (card.Orientation is not null || card.Spacing is not null) ? "orientation and spacing describe 3-D scans only"
+            : card.Output is not ("softmax" or "sigmoid") ? $"output '{card.Output}' is not 'softmax' or 'sigmoid'"
+            : card.IsSigmoid && card.ClassNames.Count != 2 ? $"a sigmoid network segments two classes, but it names {card.ClassNames.Count}"
+            : card.WindowBatchSize is < 1 or > 4096 ? $"window_batch_size {card.WindowBatchSize} is not in [1, 4096]"
+            : card.WindowBlending is not ("constant" or "gaussian") ? $"window_blending '{card.WindowBlending}' is not 'constant' or 'gaussian'"
+            : card.SigmaScale is { } sigma && (card.WindowBlending != "gaussian" || !(sigma > 0) || double.IsInfinity(sigma)) ? $"sigma_scale {sigma} needs Gaussian blending and a positive finite value"
+            : card.ImageSize is { } size && (card.SpatialDims != 2 || size.Count != 2 || size.Any(v => v is < 1 or > 16384)) ? "image_size needs a 2-D network and two sizes in [1, 16384]"
+            : card.Mean is null != card.Std is null ? "it has only one of mean and std"
+            : card.Mean is { } mean && (mean.Count != card.Std!.Count || (mean.Count != 1 && mean.Count != card.InChannels)) ? $"mean and std need one value, or one per channel ({card.InChannels})"
+            : card.Mean is not null && card.IntensityNormalization is not null ? "it has both intensity_normalization and mean/std; a card records one normalisation"
+            : card.FormatVersion < card.RequiredFormatVersion() ? $"it says format {card.FormatVersion} but uses fields of format {card.RequiredFormatVersion()} (sigmoid output, window batches or blending, image size, mean/std)"
             : null;
         if (problem is null)
         {
             try
             {
                 card.NetworkOptions().Validate();
-                card.Preprocessing().Validate("card");
+                if (card.SpatialDims == 3) card.Preprocessing().Validate("card");
+                if (card.Mean is not null) _ = new Normalize(card.Mean.ToArray(), card.Std!.ToArray());
+                _ = card.Inferer();
                 int multiple = 1 << (card.Features!.Count - 1);
                 var window = card.WindowSize!;
                 if (window.Any(w => w % multiple != 0)) problem = $"window_size [{string.Join(", ", window)}] is not a multiple of the network's {multiple}";

@@ -12,20 +12,24 @@ namespace MedVision.Nets.Inference;
 /// sigmoid: background and foreground), takes the arg-max class per voxel, optionally keeps each class's
 /// largest connected component, and maps the label map back onto the scan's own grid (nearest neighbour through the
 /// world coordinates), so that it overlays the scan in any viewer when written with <see cref="NiftiWriter"/>.
-/// Not thread-safe (it switches the model to evaluation mode); use one per thread. A predictor made by
-/// <see cref="Load"/> owns its network and frees it when disposed; one made from a network leaves it to the caller.
+/// One instance is safe to call from many threads at once (e.g. the request threads of a service): the network is put
+/// in evaluation mode when the predictor is made and is only read afterwards, every call owns its tensors, and each
+/// call reads <see cref="Flips"/> and <see cref="KeepLargestComponent"/> once when it starts (set them before sharing
+/// the predictor). A predictor made by <see cref="Load"/> owns its network and frees it when disposed; one made from a
+/// network leaves it to the caller. 2-D images: <see cref="ImageSegmentationPredictor"/>.
 /// </summary>
 public sealed class SegmentationPredictor : IDisposable
 {
     private readonly Module<Tensor, Tensor> _model;
     private readonly SlidingWindowInferer _inferer;
     private readonly bool _ownsModel;
+    private volatile bool _disposed;
 
     /// <summary>Creates a predictor.</summary>
     /// <param name="model">The trained network: (N, C, spatial…) → logits (N, classes, spatial…).</param>
     /// <param name="preprocessing">The preparation the training samples had (e.g. the training source's <see cref="NiftiSegmentationSource.Options"/>).</param>
     /// <param name="inferer">The sliding window (its window size a multiple of the network's, e.g. <see cref="Models.UNet.SizeMultiple"/>).</param>
-    /// <param name="device">The device to run on (default CPU); the model is moved there.</param>
+    /// <param name="device">The device to run on (default CPU); the model is moved there and put in evaluation mode.</param>
     public SegmentationPredictor(Module<Tensor, Tensor> model, NiftiSegmentationOptions preprocessing, SlidingWindowInferer inferer, Device? device = null)
     {
         ArgumentNullException.ThrowIfNull(model);
@@ -37,21 +41,23 @@ public sealed class SegmentationPredictor : IDisposable
         Preprocessing = preprocessing;
         _inferer = inferer;
         Device = device ?? Device.Cpu;
+        if (Device.IsCuda && !Tensors.Cuda.IsAvailable) throw new ArgumentException($"{Device} was requested but CUDA is not available: {Tensors.Cuda.UnavailableReason}", nameof(device));
         _model.To(Device);
+        _model.Eval();
     }
 
     /// <summary>
     /// A predictor from a segmentation model file (<see cref="SegmentationModelFile.Save"/>): the U-Net, the preparation
     /// of scans and the sliding window as the file's card records them. Dispose it to free the network.
     /// </summary>
-    /// <exception cref="ModelFormatException">The file has no usable segmentation card, or its weights do not fit it.</exception>
+    /// <exception cref="ModelFormatException">The file has no usable segmentation card, holds a 2-D network, or its weights do not fit the card.</exception>
     public static SegmentationPredictor Load(string path, Device? device = null)
     {
         var (model, card) = SegmentationModelFile.Load(path);
         try
         {
-            if (card.SpatialDims != 3) throw new ModelFormatException($"{path} holds a 2-D U-Net; the predictor segments 3-D scans.");
-            return new SegmentationPredictor(model, card.Preprocessing(), new SlidingWindowInferer(card.WindowSize, card.Overlap), device, ownsModel: true) { Card = card };
+            if (card.SpatialDims != 3) throw new ModelFormatException($"{path} holds a 2-D U-Net; segment images with ImageSegmentationPredictor.Load.");
+            return new SegmentationPredictor(model, card.Preprocessing(), card.Inferer(), device, ownsModel: true) { Card = card, Classes = card.ClassNames.Count };
         }
         catch
         {
@@ -69,9 +75,11 @@ public sealed class SegmentationPredictor : IDisposable
     /// <summary>The class names of the loaded file (background first), or null when made from a network.</summary>
     public IReadOnlyList<string>? ClassNames => Card?.ClassNames;
 
-    /// <summary>Frees the network when the predictor owns it (made by <see cref="Load"/>).</summary>
+    /// <summary>Frees the network when the predictor owns it (made by <see cref="Load"/>); later calls throw <see cref="ObjectDisposedException"/>.</summary>
     public void Dispose()
     {
+        if (_disposed) return;
+        _disposed = true;
         if (_ownsModel) _model.Dispose();
     }
 
@@ -98,18 +106,12 @@ public sealed class SegmentationPredictor : IDisposable
     /// <exception cref="ArgumentException">The channels are missing or on different grids, or the network's output does not fit.</exception>
     public NiftiImage Predict(IReadOnlyList<NiftiImage> channels)
     {
+        bool keepLargest = KeepLargestComponent;
         var (prepared, probabilities) = Run(channels);
         var grid = prepared.Grid;
-        int classes = probabilities.Length, plane = probabilities[0].Length;
-        var labels = new int[plane];
-        for (int i = 0; i < plane; i++)
-        {
-            int best = 0;
-            for (int k = 1; k < classes; k++)
-                if (probabilities[k][i] > probabilities[best][i]) best = k;  // the first of equal maxima, as arg-max
-            labels[i] = best;
-        }
-        if (KeepLargestComponent) labels = ConnectedComponents.KeepLargestPerClass(labels, [grid.Shape[2], grid.Shape[1], grid.Shape[0]]);
+        int classes = probabilities.Length;
+        var labels = SegmentationInference.ArgMax(probabilities);
+        if (keepLargest) labels = ConnectedComponents.KeepLargestPerClass(labels, [grid.Shape[2], grid.Shape[1], grid.Shape[0]]);
         var values = new float[labels.Length];
         for (int i = 0; i < values.Length; i++) values[i] = labels[i];
         var map = new NiftiImage(values, grid.Shape, grid.Spacing, classes <= 256 ? NiftiDataType.UInt8 : NiftiDataType.Int16, grid.Affine, grid.AffineCode);
@@ -143,60 +145,30 @@ public sealed class SegmentationPredictor : IDisposable
     public TestTimeFlips Flips
     {
         get;
-        set => field = (value & ~(TestTimeFlips.Horizontal | TestTimeFlips.Vertical | TestTimeFlips.Depth)) == 0
-            ? value : throw new ArgumentOutOfRangeException(nameof(Flips), value, "Flips are Horizontal, Vertical and Depth, or a combination of them.");
+        set => field = SegmentationInference.CheckFlips(value, 3, nameof(Flips));
     }
 
     // The prepared scan and each class's probabilities (D·H·W each, x fastest) on the prepared grid.
     private (PreparedScan Prepared, float[][] Probabilities) Run(IReadOnlyList<NiftiImage> channels)
     {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        var flips = Flips;
         var prepared = Preprocessing.PrepareChannels(channels, "the scan");
         var image = prepared.Image;
-        int depth = image.Depth, height = image.Height, width = image.Width;
-        bool training = _model.Training;
-        _model.Eval();
-        try
-        {
-            using var noGrad = Tensors.NoGrad();
-            using var scope = Tensors.NewDisposeScope();
-            var input = Tensors.FromArray(image.Data, 1, image.Channels, depth, height, width).To(Device);
-            // Every combination of the chosen axes (W = 4, H = 3, D = 2 of (N, C, D, H, W)), the unflipped pass first.
-            var axes = new List<long>();
-            if (Flips.HasFlag(TestTimeFlips.Horizontal)) axes.Add(4);
-            if (Flips.HasFlag(TestTimeFlips.Vertical)) axes.Add(3);
-            if (Flips.HasFlag(TestTimeFlips.Depth)) axes.Add(2);
-            Tensor? sum = null;
-            for (int combination = 0; combination < 1 << axes.Count; combination++)
-            {
-                var flipped = axes.Where((_, i) => (combination >> i & 1) == 1).ToArray();
-                var logits = _inferer.Infer(flipped.Length == 0 ? input : input.Flip(flipped), _model);
-                if (logits.Dim != 5 || logits.Size(0) != 1 || logits.Size(2) != depth || logits.Size(3) != height || logits.Size(4) != width)
-                    throw new ArgumentException($"The network gave [{string.Join(", ", logits.Shape)}] for a scan of [1, {image.Channels}, {depth}, {height}, {width}]; a segmentation network must keep the spatial size.", nameof(channels));
-                // A softmax over the classes; one output channel is a sigmoid network: (1 − p, p) for background and foreground.
-                Tensor probabilities;
-                if (logits.Size(1) == 1)
-                {
-                    var foreground = logits.Sigmoid();
-                    probabilities = Tensors.Cat(new[] { 1.0 - foreground, foreground }, 1);
-                }
-                else probabilities = logits.Softmax(1);
-                if (flipped.Length > 0) probabilities = probabilities.Flip(flipped);
-                sum = sum is null ? probabilities : sum + probabilities;
-            }
-            var mean = (sum! / (1 << axes.Count)).Squeeze(0).To(ScalarType.Float32, Device.Cpu).Contiguous();
-            int classes = checked((int)mean.Size(0)), plane = depth * height * width;
-            Classes = classes;
-            var all = mean.ToArray<float>();
-            var result = new float[classes][];
-            for (int k = 0; k < classes; k++) result[k] = all.AsSpan(k * plane, plane).ToArray();
-            return (prepared, result);
-        }
-        finally
-        {
-            _model.Train(training);
-        }
+        var probabilities = SegmentationInference.Probabilities(_model, _inferer, image.Data, image.Shape, Device, SegmentationInference.FlipAxes(flips, 3), nameof(channels));
+        Classes = probabilities.Length;
+        return (prepared, probabilities);
     }
 
-    /// <summary>The number of classes the network gave in the last prediction (0 before any).</summary>
-    public int Classes { get; private set; }
+    /// <summary>
+    /// The number of classes the network gives: the card's when loaded from a file, else known after the first
+    /// prediction (0 before any). A sigmoid network gives two (background and foreground).
+    /// </summary>
+    public int Classes
+    {
+        get => Volatile.Read(ref _classes);
+        private set => Volatile.Write(ref _classes, value);
+    }
+
+    private int _classes;
 }

@@ -49,14 +49,14 @@ public sealed class UNetOptions
     public void Validate()
     {
         if (SpatialDims is not (2 or 3)) throw new ArgumentException($"Spatial dimensions must be 2 or 3, got {SpatialDims}.", nameof(SpatialDims));
-        if (InChannels < 1) throw new ArgumentException($"Input channels must be positive, got {InChannels}.", nameof(InChannels));
-        if (NumClasses < 1) throw new ArgumentException($"The number of classes must be positive, got {NumClasses}.", nameof(NumClasses));
+        if (InChannels is < 1 or > 65536) throw new ArgumentException($"Input channels must lie in [1, 65536], got {InChannels}.", nameof(InChannels));
+        if (NumClasses is < 1 or > 65536) throw new ArgumentException($"The number of classes must lie in [1, 65536], got {NumClasses}.", nameof(NumClasses));
         if (Features is null || Features.Count is < 2 or > MaxLevels)
             throw new ArgumentException($"A U-Net needs 2 to {MaxLevels} levels of features, got {Features?.Count ?? 0}.", nameof(Features));
         if (Features.Any(f => f is < 1 or > 65536)) throw new ArgumentException($"Feature counts must lie in [1, 65536], got [{string.Join(", ", Features)}].", nameof(Features));
         if (!Enum.IsDefined(Normalization)) throw new ArgumentException($"Unknown normalisation {Normalization}.", nameof(Normalization));
-        if (LeakySlope is { } slope && (double.IsNaN(slope) || double.IsInfinity(slope) || slope < 0))
-            throw new ArgumentException($"The leaky ReLU's negative slope must be a finite number ≥ 0, got {slope}.", nameof(LeakySlope));
+        if (LeakySlope is { } slope && !(slope >= 0 && slope <= float.MaxValue))
+            throw new ArgumentException($"The leaky ReLU's negative slope must be a number in [0, {float.MaxValue}] (it is applied in float32), got {slope}.", nameof(LeakySlope));
         if (!Enum.IsDefined(Upsampling)) throw new ArgumentException($"Unknown upsampling {Upsampling}.", nameof(Upsampling));
         if (DropoutRate is < 0 or >= 1 || double.IsNaN(DropoutRate)) throw new ArgumentException($"The dropout rate must lie in [0, 1), got {DropoutRate}.", nameof(DropoutRate));
     }

@@ -6,10 +6,13 @@ using MedVision.Nets.Inference;
 using MedVision.Nets.Models;
 using MedVision.Nets.Transforms;
 using MedVision.Torch;
+using MedVision.Torch.Tests.Support;
+using MedVision.Torch.Nn;
 using MedVision.Torch.Serialization;
 
 namespace MedVision.Nets.Tests.Inference;
 
+[Collection(GlobalRandomStateCollection.Name)]
 public sealed class SegmentationModelFileTests : IDisposable
 {
     private readonly string _folder = Directory.CreateTempSubdirectory("mv-segfile-").FullName;
@@ -65,13 +68,19 @@ public sealed class SegmentationModelFileTests : IDisposable
         act.Should().Throw<ArgumentException>().WithMessage("*2 outputs but 1 class names*");
         act = () => SegmentationModelFile.Describe(model, Preparation, ["a", "b"], new SlidingWindowInferer([8, 8, 7]));
         act.Should().Throw<ArgumentException>().WithMessage("*multiple of the network's 2*");
-        act = () => SegmentationModelFile.Describe(model, new NiftiSegmentationOptions { Normalization = new Normalize([0.5f], [0.5f]) }, ["a", "b"], window);
-        act.Should().Throw<ArgumentException>().WithMessage("*NormalizeIntensity normalisation, not Normalize*");
+        act = () => SegmentationModelFile.Describe(model, new NiftiSegmentationOptions { Normalization = new ScaleIntensity() }, ["a", "b"], window);
+        act.Should().Throw<ArgumentException>().WithMessage("*NormalizeIntensity or a Normalize normalisation, not ScaleIntensity*");
+        act = () => SegmentationModelFile.Describe(model, new NiftiSegmentationOptions { Normalization = new Normalize([0.5f, 0.5f, 0.5f], [1f, 1f, 1f]) }, ["a", "b"], window);
+        act.Should().Throw<ArgumentException>().WithMessage("*3 means for a network of 2 channels*");
+        act = () => SegmentationModelFile.Describe(model, Preparation, ["a", "b"], new SlidingWindowInferer([8, 8, 8], padding: PaddingMode.Reflect));
+        act.Should().Throw<ArgumentException>().WithMessage("*pad inputs smaller than the window with zeros*");
         act = () => SegmentationModelFile.Describe(model, Preparation, ["a", "b"], window, ["MRI"]);
         act.Should().Throw<ArgumentException>().WithMessage("*2 channels but 1 modalities*");
         using var sigmoid = UNet.Builder().ForInput(2, 3).WithFeatures(4, 8).WithClasses(1).Build();
         act = () => SegmentationModelFile.Describe(sigmoid, Preparation, ["lesion"], window);
-        act.Should().Throw<ArgumentException>().WithMessage("*single output channel*WithClasses(2)*").Which.ParamName.Should().Be("model");
+        act.Should().Throw<ArgumentException>().WithMessage("*one output channel (a sigmoid) segments two classes*1 class names*").Which.ParamName.Should().Be("classNames");
+        act = () => SegmentationModelFile.Describe(model, new ImageSegmentationOptions { Channels = 1 }, ["a", "b"], new SlidingWindowInferer([8, 8]));
+        act.Should().Throw<ArgumentException>().WithMessage("*Images need a 2-D U-Net; this one is 3-D*");
         using var other = UNet.Builder().ForInput(2, 3).WithFeatures(4, 8).WithClasses(2).Build();
         var card = SegmentationModelFile.Describe(model, Preparation, ["a", "b"], window);
         var save = () => SegmentationModelFile.Save(Path.Combine(_folder, "x.safetensors"), other, card);
@@ -120,5 +129,125 @@ public sealed class SegmentationModelFileTests : IDisposable
         act.Should().Throw<ModelFormatException>().WithMessage("*lists no features*");
         act = () => SegmentationPredictor.Load(Path.Combine(_folder, "missing.safetensors"));
         act.Should().Throw<FileNotFoundException>();
+
+        // Format 2's fields.
+        var bad = new (string Name, Action<SegmentationCard> Edit, string Message)[]
+        {
+            ("output", c => c.Output = "relu", "*output 'relu' is not 'softmax' or 'sigmoid'*"),
+            ("sigmoid3", c => { c.Output = "sigmoid"; c.FormatVersion = 2; c.ClassNames = ["a", "b", "c"]; }, "*sigmoid network segments two classes, but it names 3*"),
+            ("batch", c => { c.WindowBatchSize = 0; c.FormatVersion = 2; }, "*window_batch_size 0 is not in [1, 4096]*"),
+            ("blend", c => { c.WindowBlending = "median"; c.FormatVersion = 2; }, "*window_blending 'median'*"),
+            ("sigma", c => { c.SigmaScale = 0.2; c.FormatVersion = 2; }, "*sigma_scale 0.2 needs Gaussian blending*"),
+            ("size3d", c => { c.ImageSize = [8, 8]; c.FormatVersion = 2; }, "*image_size needs a 2-D network*"),
+            ("meanonly", c => { c.Mean = [0.5f]; c.FormatVersion = 2; }, "*only one of mean and std*"),
+            ("meanstd", c => { c.Mean = [0.5f, 0.5f, 0.5f]; c.Std = [1f, 1f, 1f]; c.IntensityNormalization = null; c.FormatVersion = 2; }, "*one value, or one per channel (2)*"),
+            ("both", c => { c.Mean = [0.5f]; c.Std = [0.25f]; c.FormatVersion = 2; }, "*both intensity_normalization and mean/std*"),
+            ("zerostd", c => { c.Mean = [0.5f]; c.Std = [0f]; c.IntensityNormalization = null; c.FormatVersion = 2; }, "*standard deviations must be positive*"),
+            ("long", c => c.WindowSize = [8, 4096, 8], "*window_size [8, 4096, 8] exceeds 2048 along an axis*"),
+            ("large", c => c.WindowSize = [512, 512, 512], "*exceeds 2048 along an axis or 16,777,216 elements in all*"),
+            ("v1sigmoid", c => c.WindowBatchSize = 4, "*says format 1 but uses fields of format 2*"),
+        };
+        foreach (var (name, edit, message) in bad)
+        {
+            act = () => SegmentationPredictor.Load(Write(name + ".safetensors", Edited(edit)));
+            act.Should().Throw<ModelFormatException>().WithMessage(message, name);
+        }
+    }
+
+    [Fact]
+    public void FormatOneFiles_StillLoad_AndNewFieldsAreWrittenAsFormatTwo()
+    {
+        using var model = Network();
+        var window = new SlidingWindowInferer([8, 8, 8]);
+        var plainCard = SegmentationModelFile.Describe(model, Preparation, ["a", "b"], window);
+        plainCard.FormatVersion.Should().Be(1, "nothing in it needs format 2, so older readers still take it");
+        // A card as the first version wrote it: no output, no window batch or blending fields.
+        var json = JsonSerializer.Serialize(plainCard);
+        using (var document = JsonDocument.Parse(json))
+        {
+            var fields = document.RootElement.EnumerateObject().Where(p => p.Name is not ("output" or "window_batch_size" or "window_blending")).ToDictionary(p => p.Name, p => p.Value.Clone());
+            json = JsonSerializer.Serialize(fields);
+        }
+        json.Should().NotContain("output").And.NotContain("window_batch");
+        var path = Path.Combine(_folder, "v1.safetensors");
+        SafeTensors.Save(path, model.StateDict(), new Dictionary<string, string> { ["format"] = "pt", [SegmentationModelFile.MetadataKey] = json });
+        var read = SegmentationModelFile.ReadCard(path);
+        read.Output.Should().Be("softmax");
+        read.WindowBatchSize.Should().Be(1);
+        read.Inferer().Blending.Should().Be(WindowBlending.Constant);
+
+        var batched = SegmentationModelFile.Describe(model, Preparation, ["a", "b"], new SlidingWindowInferer([8, 8, 8], 0.5, windowBatchSize: 4, blending: WindowBlending.Gaussian, sigmaScale: 0.25));
+        batched.FormatVersion.Should().Be(2);
+        var batchedPath = Path.Combine(_folder, "v2.safetensors");
+        SegmentationModelFile.Save(batchedPath, model, batched);
+        var inferer = SegmentationModelFile.ReadCard(batchedPath).Inferer();
+        inferer.WindowBatchSize.Should().Be(4);
+        inferer.Blending.Should().Be(WindowBlending.Gaussian);
+        inferer.SigmaScale.Should().Be(0.25);
+        inferer.Overlap.Should().Be(0.5);
+    }
+
+    [Fact]
+    public void SigmoidNetworks_AreSaved_AndSegmentWhereTheirLogitIsPositive()
+    {
+        Tensors.ManualSeed(5);
+        using var model = UNet.Builder().ForInput(2, 3).WithFeatures(4, 8).WithClasses(1).Build();
+        var window = new SlidingWindowInferer([16, 16, 16]);
+        var asStored = new NiftiSegmentationOptions { Orientation = null, Normalization = new NormalizeIntensity(nonZero: true, channelWise: true) };
+        var subject = new PhantomGenerator(size: 16, seed: 3).Generate(0);
+        NiftiImage[] scan = [new NiftiImage(subject.Mri, [16, 16, 16]), new NiftiImage(subject.Pet, [16, 16, 16])];
+        var prepared = asStored.PrepareChannels(scan, "scan").Image;
+        ImageSegmentationPredictorTests.CentreSigmoid(model, new SlidingWindowInferer([16, 16, 16]), prepared.Data, 1, 2, 16, 16, 16);
+        var card = SegmentationModelFile.Describe(model, asStored, ["background", "lesion"], window);
+        card.Output.Should().Be("sigmoid");
+        card.FormatVersion.Should().Be(2);
+        var path = Path.Combine(_folder, "sigmoid.safetensors");
+        SegmentationModelFile.Save(path, model, card);
+
+        using var predictor = SegmentationPredictor.Load(path);
+        predictor.Classes.Should().Be(2);
+        var map = predictor.Predict(scan);
+        model.Eval();
+        float[] logits;
+        using (var noGrad = Tensors.NoGrad())
+        using (var scope = Tensors.NewDisposeScope())
+            logits = model.Call(Tensors.FromArray(prepared.Data, 1, 2, 16, 16, 16)).ToArray<float>();
+        var expected = logits.Select(v => v > 0 ? 1f : 0f).ToArray();
+        map.Shape.Should().Equal(16, 16, 16);
+        map.Voxels.ToArray().Should().Equal(expected, "one logit: the lesion where it is positive, as the trainer validates it");
+        expected.Should().Contain(0f).And.Contain(1f, "an untrained network still splits the scan, so both branches are compared");
+    }
+
+    [Fact]
+    public void OnePredictor_ServesManyThreads_WithTheSerialResults()
+    {
+        using var model = Network();
+        var path = Path.Combine(_folder, "threads.safetensors");
+        SegmentationModelFile.Save(path, model, SegmentationModelFile.Describe(model, Preparation, ["a", "b"], new SlidingWindowInferer([8, 8, 8])));
+        using var predictor = SegmentationPredictor.Load(path);
+        predictor.Flips = TestTimeFlips.Horizontal;
+        var scans = new PhantomGenerator(size: 12, seed: 4).Generate(0, 4)
+            .Select(s => (IReadOnlyList<NiftiImage>)[new NiftiImage(s.Mri, [12, 12, 12]), new NiftiImage(s.Pet, [12, 12, 12])]).ToArray();
+        // Probabilities (an untrained network may label every scan alike; its probabilities still differ) and labels.
+        float[] Outputs(IReadOnlyList<NiftiImage> scan) => [.. predictor.PredictProbabilities(scan)[1].Voxels.ToArray(), .. predictor.Predict(scan).Voxels.ToArray()];
+        var serial = scans.Select(Outputs).ToArray();
+        serial.Select(v => string.Join(",", v)).Distinct().Should().HaveCount(4, "different scans, so a mix-up between threads would show");
+
+        static long SettledLiveTensors() { NativeHeap.Settle(); return Tensors.LiveTensors; }
+        var liveBefore = SettledLiveTensors();
+        int mismatches = 0;
+        Parallel.For(0, 4, new ParallelOptions { MaxDegreeOfParallelism = 4 }, t =>
+        {
+            for (int i = 0; i < 25; i++)
+            {
+                int index = (t + i) % scans.Length;
+                if (!Outputs(scans[index]).SequenceEqual(serial[index])) Interlocked.Increment(ref mismatches);
+            }
+        });
+        mismatches.Should().Be(0);
+        SettledLiveTensors().Should().Be(liveBefore);
+        predictor.Dispose();
+        var disposed = () => predictor.Predict(scans[0]);
+        disposed.Should().Throw<ObjectDisposedException>();
     }
 }

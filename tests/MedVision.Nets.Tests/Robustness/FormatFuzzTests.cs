@@ -109,13 +109,14 @@ public sealed class FormatFuzzTests : IClassFixture<FormatFuzzTests.Seeds>
     }
 
     // Segmentation model files (bytes, and cards with values replaced by null, negative, huge or wrongly typed ones),
-    // each loaded and run on a small scan (label maps on the scan's grid, whole class indices); Decathlon dataset.json
+    // each loaded and run on a small scan (label maps on the scan's grid, whole class indices) or, for 2-D networks, image; Decathlon dataset.json
     // files, each read and every listed sample loaded (labels inside the classes, channels as the modalities listed).
     [Fact]
     public void Corrupt_segmentation_model_files_and_decathlon_folders()
     {
-        Fuzz("segmodel", 200, _seeds["segmentation.safetensors"]);
+        Fuzz("segmodel", 300, _seeds["segmentation.safetensors"], _seeds["segmentation2d.safetensors"]);
         Fuzz("segcard", 300, _seeds["segmentation.safetensors"]);
+        Fuzz("segcard", 200, _seeds["segmentation2d.safetensors"]);
         Fuzz("decathlon", 300, _seeds["dataset.json"]);
     }
 

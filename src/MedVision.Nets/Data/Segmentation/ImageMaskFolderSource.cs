@@ -22,18 +22,18 @@ public enum MaskEncoding
 public sealed class ImageMaskFolderSource : ISegmentationSource
 {
     private static readonly string[] ImageExtensions = [".png", ".jpg", ".jpeg"];
-    private readonly int _channels;
-    private readonly (int Height, int Width)? _size;
     private readonly MaskEncoding _encoding;
 
-    private ImageMaskFolderSource(IReadOnlyList<(string Image, string Mask)> pairs, IReadOnlyList<string> classNames, int channels, (int, int)? size, MaskEncoding encoding)
+    private ImageMaskFolderSource(IReadOnlyList<(string Image, string Mask)> pairs, IReadOnlyList<string> classNames, ImageSegmentationOptions options, MaskEncoding encoding)
     {
         Pairs = pairs;
         ClassNames = classNames;
-        _channels = channels;
-        _size = size;
+        Options = options;
         _encoding = encoding;
     }
+
+    /// <summary>The preparation of every image (channels, size, normalisation): give it to the predictor of the trained network.</summary>
+    public ImageSegmentationOptions Options { get; }
 
     /// <summary>The image and mask files of each sample, in file-name order.</summary>
     public IReadOnlyList<(string Image, string Mask)> Pairs { get; }
@@ -57,6 +57,26 @@ public sealed class ImageMaskFolderSource : ISegmentationSource
     public static ImageMaskFolderSource FromFolders(string imageFolder, string maskFolder, IReadOnlyList<string> classNames, MaskEncoding encoding = MaskEncoding.ClassIndex,
         int channels = 3, (int Height, int Width)? size = null, string maskSuffix = "")
     {
+        if (channels is not (1 or 3)) throw new ArgumentOutOfRangeException(nameof(channels), channels, "Images have 1 (grey) or 3 (RGB) channels.");
+        if (size is { } s && (s.Height < 1 || s.Width < 1 || s.Height > 16384 || s.Width > 16384))
+            throw new ArgumentOutOfRangeException(nameof(size), size, "Sizes must lie in [1, 16384].");
+        return FromFolders(imageFolder, maskFolder, classNames, new ImageSegmentationOptions { Channels = channels, Size = size }, encoding, maskSuffix);
+    }
+
+    /// <summary>Pairs every image in <paramref name="imageFolder"/> with its mask in <paramref name="maskFolder"/>, prepared as <paramref name="options"/> say.</summary>
+    /// <param name="imageFolder">The images (.png, .jpg, .jpeg).</param>
+    /// <param name="maskFolder">The masks: PNG files named as the images (other extension allowed) plus <paramref name="maskSuffix"/>.</param>
+    /// <param name="classNames">The class names, background first (at least two).</param>
+    /// <param name="options">Channels, size and normalisation of the images (masks follow the size by nearest neighbour).</param>
+    /// <param name="encoding">How mask values map to classes (class indices, or black and white).</param>
+    /// <param name="maskSuffix">What the mask's name adds to the image's, e.g. "_mask" for image01.jpg → image01_mask.png.</param>
+    /// <exception cref="DirectoryNotFoundException">A folder does not exist.</exception>
+    /// <exception cref="DataFormatException">An image has no mask (naming it), or the image folder holds no images.</exception>
+    public static ImageMaskFolderSource FromFolders(string imageFolder, string maskFolder, IReadOnlyList<string> classNames, ImageSegmentationOptions options,
+        MaskEncoding encoding = MaskEncoding.ClassIndex, string maskSuffix = "")
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate(nameof(options));
         ArgumentException.ThrowIfNullOrWhiteSpace(imageFolder);
         ArgumentException.ThrowIfNullOrWhiteSpace(maskFolder);
         ArgumentNullException.ThrowIfNull(classNames);
@@ -65,9 +85,6 @@ public sealed class ImageMaskFolderSource : ISegmentationSource
         if (!Enum.IsDefined(encoding)) throw new ArgumentOutOfRangeException(nameof(encoding), encoding, "Unknown mask encoding.");
         if (encoding == MaskEncoding.Binary && classNames.Count != 2)
             throw new ArgumentException($"Black-and-white masks give two classes, not {classNames.Count}.", nameof(classNames));
-        if (channels is not (1 or 3)) throw new ArgumentOutOfRangeException(nameof(channels), channels, "Images have 1 (grey) or 3 (RGB) channels.");
-        if (size is { } s && (s.Height < 1 || s.Width < 1 || s.Height > 16384 || s.Width > 16384))
-            throw new ArgumentOutOfRangeException(nameof(size), size, "Sizes must lie in [1, 16384].");
         if (!Directory.Exists(imageFolder)) throw new DirectoryNotFoundException($"The image folder '{imageFolder}' does not exist.");
         if (!Directory.Exists(maskFolder)) throw new DirectoryNotFoundException($"The mask folder '{maskFolder}' does not exist.");
         var images = Directory.EnumerateFiles(imageFolder).Where(f => ImageExtensions.Contains(Path.GetExtension(f).ToLowerInvariant()))
@@ -82,7 +99,7 @@ public sealed class ImageMaskFolderSource : ISegmentationSource
                 throw new DataFormatException(image, $"it has no mask {Path.GetFileNameWithoutExtension(image) + maskSuffix}.png in {maskFolder}.");
             pairs.Add((image, mask));
         }
-        return new ImageMaskFolderSource(pairs, classNames.ToArray(), channels, size, encoding);
+        return new ImageMaskFolderSource(pairs, classNames.ToArray(), options, encoding);
     }
 
     /// <inheritdoc />
@@ -91,15 +108,14 @@ public sealed class ImageMaskFolderSource : ISegmentationSource
     {
         if ((uint)index >= (uint)Count) throw new ArgumentOutOfRangeException(nameof(index), index, $"The source holds {Count} samples.");
         var (imagePath, maskPath) = Pairs[index];
-        var image = ImageCodec.DecodeFile(imagePath).WithChannels(_channels);
+        var image = ImageCodec.DecodeFile(imagePath);
         var mask = ImageCodec.DecodeFile(maskPath);
         if (mask.Width != image.Width || mask.Height != image.Height)
             throw new DataFormatException(maskPath, $"the mask is {mask.Width}×{mask.Height} pixels, its image {Path.GetFileName(imagePath)} {image.Width}×{image.Height}.");
         var values = MaskValues(mask, maskPath);
         int height = image.Height, width = image.Width;
-        if (_size is { } size && (size.Height != height || size.Width != width))
+        if (Options.Size is { } size && (size.Height != height || size.Width != width))
         {
-            image = image.Resize(size.Width, size.Height);
             values = ResizeNearest(values, height, width, size.Height, size.Width);
             (height, width) = size;
         }
@@ -111,7 +127,7 @@ public sealed class ImageMaskFolderSource : ISegmentationSource
                 throw new DataFormatException(maskPath, $"it holds the value {v}, which is not a class in [0, {ClassNames.Count}) ({string.Join(", ", ClassNames)}){(v == 255 && ClassNames.Count == 2 ? "; for black-and-white masks use MaskEncoding.Binary" : "")}.");
             labels[i] = v;
         }
-        return new SegmentationSample(FloatImage.FromBytesHwc(image.Pixels, height, width, _channels), new FloatImage(labels, 1, height, width));
+        return new SegmentationSample(Options.Prepare(image), new FloatImage(labels, 1, height, width));
     }
 
     // The mask's grey values; an RGB mask is accepted when it is grey (all three channels equal).
@@ -130,9 +146,9 @@ public sealed class ImageMaskFolderSource : ISegmentationSource
     }
 
     // Nearest neighbour at pixel centres: source = floor((dst + 0.5) · in / out).
-    private static byte[] ResizeNearest(byte[] values, int height, int width, int newHeight, int newWidth)
+    internal static T[] ResizeNearest<T>(T[] values, int height, int width, int newHeight, int newWidth)
     {
-        var result = new byte[newHeight * newWidth];
+        var result = new T[newHeight * newWidth];
         for (int y = 0; y < newHeight; y++)
         {
             int sy = Math.Min(height - 1, (int)((y + 0.5) * height / newHeight));

@@ -1,0 +1,180 @@
+using MedVision.Nets.Data.Images;
+using MedVision.Nets.Data.Segmentation;
+using MedVision.Nets.Transforms;
+using MedVision.Torch;
+using MedVision.Torch.Nn;
+
+namespace MedVision.Nets.Inference;
+
+/// <summary>
+/// Segments 2-D images (fundus photographs, dermoscopy, X-ray, microscopy) with a trained network: decodes a JPEG or
+/// PNG, prepares it as the training images were prepared (<see cref="ImageSegmentationOptions"/>: channels, size,
+/// normalisation), runs the network window by window (<see cref="SlidingWindowInferer"/>; a softmax over the classes,
+/// or for a network with one output channel a sigmoid: background and foreground), optionally averages over flipped
+/// copies, takes the arg-max class per pixel, optionally keeps each class's largest connected component, and returns
+/// the <see cref="SegmentationMap"/> on the image's own size (nearest neighbour where the image was resized).
+/// </summary>
+/// <remarks>
+/// One instance is safe to call from many threads at once (e.g. the request threads of a web service): the network is
+/// put in evaluation mode when the predictor is made and is only read afterwards, every call owns its tensors, and
+/// each call reads <see cref="Flips"/> and <see cref="KeepLargestComponent"/> once when it starts (set them before
+/// sharing the predictor). A predictor made by <see cref="Load"/> owns its network and frees it when disposed; one
+/// made from a network leaves it to the caller. 3-D scans: <see cref="SegmentationPredictor"/>.
+/// </remarks>
+public sealed class ImageSegmentationPredictor : IDisposable
+{
+    private readonly Module<Tensor, Tensor> _model;
+    private readonly SlidingWindowInferer _inferer;
+    private readonly IReadOnlyList<string> _classNames;
+    private readonly bool _ownsModel;
+    private volatile bool _disposed;
+
+    /// <summary>Creates a predictor.</summary>
+    /// <param name="model">The trained 2-D network: (N, C, H, W) → logits (N, classes, H, W), or (N, 1, H, W) for a sigmoid network.</param>
+    /// <param name="preprocessing">The preparation the training images had (the training source's <see cref="ImageMaskFolderSource.Options"/>).</param>
+    /// <param name="inferer">The 2-D sliding window (its size a multiple of the network's, e.g. <see cref="Models.UNet.SizeMultiple"/>).</param>
+    /// <param name="classNames">The class names, background first (two for a sigmoid network).</param>
+    /// <param name="device">The device to run on (default CPU); the model is moved there and put in evaluation mode.</param>
+    /// <exception cref="ArgumentException">The options are invalid, the window is not 2-D, fewer than two classes are named, or CUDA was asked for and is not available.</exception>
+    public ImageSegmentationPredictor(Module<Tensor, Tensor> model, ImageSegmentationOptions preprocessing, SlidingWindowInferer inferer, IReadOnlyList<string> classNames, Device? device = null)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(preprocessing);
+        ArgumentNullException.ThrowIfNull(inferer);
+        ArgumentNullException.ThrowIfNull(classNames);
+        preprocessing.Validate(nameof(preprocessing));
+        if (inferer.WindowSize.Count != 2) throw new ArgumentException($"Images are 2-D: the window needs two sizes, got {inferer.WindowSize.Count}.", nameof(inferer));
+        if (classNames.Count < 2 || classNames.Any(string.IsNullOrEmpty)) throw new ArgumentException("Name the background and at least one structure.", nameof(classNames));
+        Device = device ?? Device.Cpu;
+        if (Device.IsCuda && !Tensors.Cuda.IsAvailable) throw new ArgumentException($"{Device} was requested but CUDA is not available: {Tensors.Cuda.UnavailableReason}", nameof(device));
+        _model = model;
+        _inferer = inferer;
+        _classNames = classNames.ToArray();
+        Preprocessing = preprocessing;
+        _model.To(Device);
+        _model.Eval();
+    }
+
+    private ImageSegmentationPredictor(Module<Tensor, Tensor> model, SegmentationCard card, Device? device)
+        : this(model, card.ImagePreprocessing(), card.Inferer(), card.ClassNames, device)
+    {
+        _ownsModel = true;
+        Card = card;
+    }
+
+    /// <summary>
+    /// A predictor from a 2-D segmentation model file (<see cref="SegmentationModelFile.Save"/>): the U-Net, the
+    /// preparation of images, the classes and the sliding window as the file's card records them. Dispose it to free the network.
+    /// </summary>
+    /// <exception cref="ModelFormatException">The file has no usable segmentation card, holds a 3-D network or one whose channels images cannot give, or its weights do not fit the card.</exception>
+    public static ImageSegmentationPredictor Load(string path, Device? device = null)
+    {
+        var (model, card) = SegmentationModelFile.Load(path);
+        try
+        {
+            if (card.SpatialDims != 2) throw new ModelFormatException($"{path} holds a 3-D U-Net; segment scans with SegmentationPredictor.Load.");
+            if (card.InChannels is not (1 or 3)) throw new ModelFormatException($"{path} holds a U-Net of {card.InChannels} input channels; images give 1 (grey) or 3 (RGB).");
+            return new ImageSegmentationPredictor(model, card, device);
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The card of the file the predictor was loaded from (null when made from a network).</summary>
+    public SegmentationCard? Card { get; }
+
+    /// <summary>The class names, background first.</summary>
+    public IReadOnlyList<string> ClassNames => _classNames;
+
+    /// <summary>The preparation of each image.</summary>
+    public ImageSegmentationOptions Preprocessing { get; }
+
+    /// <summary>The device the network runs on.</summary>
+    public Device Device { get; }
+
+    /// <summary>Whether each structure keeps only its largest connected component (edge-sharing pixels connected). Default false.</summary>
+    public bool KeepLargestComponent { get; set; }
+
+    /// <summary>
+    /// Flipped copies of the image whose probabilities are averaged with the image's: <see cref="TestTimeFlips.Horizontal"/>,
+    /// <see cref="TestTimeFlips.Vertical"/> or both (4 passes). Choose flips the anatomy allows. Default none.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">Depth, or a value that is not a combination of the two flips.</exception>
+    public TestTimeFlips Flips
+    {
+        get;
+        set => field = SegmentationInference.CheckFlips(value, 2, nameof(Flips));
+    }
+
+    /// <summary>Segments a JPEG or PNG file.</summary>
+    /// <exception cref="Data.DataFormatException">The file cannot be decoded.</exception>
+    public SegmentationMap Predict(string path)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        return Predict(ImageCodec.DecodeFile(path));
+    }
+
+    /// <summary>Segments an encoded image (JPEG or PNG) read from a stream.</summary>
+    /// <exception cref="Data.DataFormatException">The stream does not hold a JPEG or PNG image.</exception>
+    public SegmentationMap Predict(Stream stream, string sourceName = "stream")
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        ArgumentNullException.ThrowIfNull(sourceName);
+        using var buffer = new MemoryStream();
+        stream.CopyTo(buffer);
+        return Predict(ImageCodec.Decode(buffer.GetBuffer().AsSpan(0, (int)buffer.Length), sourceName));
+    }
+
+    /// <summary>Segments a decoded image; the map has the image's size.</summary>
+    /// <exception cref="ArgumentException">The network's output does not fit (another spatial size, or another number of classes than named).</exception>
+    public SegmentationMap Predict(RasterImage image)
+    {
+        ArgumentNullException.ThrowIfNull(image);
+        bool keepLargest = KeepLargestComponent;
+        var (probabilities, height, width) = Run(image);
+        var labels = SegmentationInference.ArgMax(probabilities);
+        if (keepLargest) labels = ConnectedComponents.KeepLargestPerClass(labels, [height, width], connectivity: Connectivity.Edge);
+        if (height != image.Height || width != image.Width)
+            labels = ImageMaskFolderSource.ResizeNearest(labels, height, width, image.Height, image.Width);
+        return new SegmentationMap(labels, image.Height, image.Width, _classNames);
+    }
+
+    /// <summary>
+    /// The probability of each class per pixel (averaged over the <see cref="Flips"/>), one array of Height·Width
+    /// values per class (x fastest) on the image's size (bilinear where the image was resized): for thresholds other
+    /// than the arg-max, uncertainty maps, or ensembles.
+    /// </summary>
+    /// <exception cref="ArgumentException">The network's output does not fit.</exception>
+    public IReadOnlyList<float[]> PredictProbabilities(RasterImage image)
+    {
+        ArgumentNullException.ThrowIfNull(image);
+        var (probabilities, height, width) = Run(image);
+        if (height == image.Height && width == image.Width) return probabilities;
+        var resized = new Transforms.Resize(image.Height, image.Width, ResizeMode.Linear)
+            .Apply(new FloatImage(probabilities.SelectMany(p => p).ToArray(), probabilities.Length, height, width), new Random(0));
+        int plane = image.Height * image.Width;
+        return Enumerable.Range(0, probabilities.Length).Select(k => resized.Data.AsSpan(k * plane, plane).ToArray()).ToList();
+    }
+
+    /// <summary>Frees the network when the predictor owns it (made by <see cref="Load"/>); later calls throw <see cref="ObjectDisposedException"/>.</summary>
+    public void Dispose()
+    {
+        if (_disposed) return;
+        _disposed = true;
+        if (_ownsModel) _model.Dispose();
+    }
+
+    private (float[][] Probabilities, int Height, int Width) Run(RasterImage image)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        var flips = Flips;
+        var prepared = Preprocessing.Prepare(image);
+        var probabilities = SegmentationInference.Probabilities(_model, _inferer, prepared.Data, prepared.Shape, Device, SegmentationInference.FlipAxes(flips, 2), nameof(image));
+        if (probabilities.Length != _classNames.Count)
+            throw new ArgumentException($"The network gave {probabilities.Length} classes (a sigmoid network two) but {_classNames.Count} class names were given ({string.Join(", ", _classNames)}).", nameof(image));
+        return (probabilities, prepared.Height, prepared.Width);
+    }
+}
