@@ -1,6 +1,8 @@
 using System.CommandLine;
 using System.Globalization;
+using MedVision.Nets.Data.Images;
 using MedVision.Nets.Data.Nifti;
+using MedVision.Nets.Data.Segmentation;
 using MedVision.Nets.Inference;
 using MedVision.Torch;
 using MedVision.Torch.Serialization;
@@ -10,20 +12,22 @@ namespace MedVision.Samples.Segmentation;
 
 /// <summary>
 /// The <c>predict</c> command: segments NIfTI scans with the network <c>train</c> wrote, prepared as in training, and
-/// writes each label map on its scan's grid (to overlay in ITK-SNAP or 3D Slicer), with each class's volume.
+/// writes each label map on its scan's grid (to overlay in ITK-SNAP or 3D Slicer), with each class's volume; with a
+/// network <c>images</c> wrote, segments JPEG or PNG images and writes each mask as a PNG (black and white for two
+/// classes, else class indices) with an overlay, and each class's share of the image.
 /// </summary>
 internal static class PredictCommand
 {
     public static Command Create()
     {
         var modelFile = new Option<string>("--model") { Description = "The model file train wrote (OUTPUT/model.safetensors).", Required = true };
-        var output = new Option<string>("--output") { Description = "Folder for the label maps (<scan>.seg.nii.gz).", DefaultValueFactory = _ => "segmentations" };
+        var output = new Option<string>("--output") { Description = "Folder for the label maps (<scan>.seg.nii.gz; for images <image>.mask.png and <image>.overlay.png).", DefaultValueFactory = _ => "segmentations" };
         var keepLargest = new Option<bool>("--keep-largest") { Description = "Keep only each class's largest connected component (removes stray islands)." };
-        var mirror = new Option<bool>("--mirror") { Description = "Average the probabilities over the scan flipped along every combination of its three axes (8 passes; nnU-Net's test-time mirroring)." };
+        var mirror = new Option<bool>("--mirror") { Description = "Average the probabilities over the input flipped along every combination of its axes (8 passes for scans, 4 for images; nnU-Net's test-time mirroring)." };
         var device = new Option<string>("--device") { Description = "cpu, cuda or cuda:N.", DefaultValueFactory = _ => "cpu" }.IsDevice();
         var threads = SampleCommandLine.Threads();
-        var scans = new Argument<string[]>("scans") { Description = "NIfTI files (.nii, .nii.gz); a 4-D file's volumes are the channels, in the training order.", Arity = ArgumentArity.OneOrMore };
-        var command = new Command("predict", "Segment NIfTI scans with a trained U-Net and write label maps on each scan's grid.") { modelFile, output, keepLargest, mirror, device, threads, scans };
+        var scans = new Argument<string[]>("inputs") { Description = "NIfTI files (.nii, .nii.gz; a 4-D file's volumes are the channels, in the training order), or for a 2-D model JPEG or PNG images.", Arity = ArgumentArity.OneOrMore };
+        var command = new Command("predict", "Segment NIfTI scans (or, with a 2-D model, images) with a trained U-Net and write label maps on each scan's grid (or PNG masks).") { modelFile, output, keepLargest, mirror, device, threads, scans };
         command.SetAction(r => Run(r.GetValue(modelFile)!, r.GetValue(output)!, r.GetValue(keepLargest), r.GetValue(mirror), Device.Parse(r.GetValue(device)!), r.GetValue(threads), r.GetValue(scans)!));
         return command;
     }
@@ -32,6 +36,7 @@ internal static class PredictCommand
     {
         Tensors.NumThreads = threads;
         AnsiConsole.MarkupLine(SampleCommandLine.Banner(device));
+        if (SegmentationModelFile.ReadCard(modelPath).SpatialDims == 2) return RunImages(modelPath, outputFolder, keepLargest, mirror, device, scans);
         using var predictor = SegmentationPredictor.Load(modelPath, device);
         predictor.KeepLargestComponent = keepLargest;
         if (mirror) predictor.Flips = TestTimeFlips.Horizontal | TestTimeFlips.Vertical | TestTimeFlips.Depth;
@@ -57,6 +62,33 @@ internal static class PredictCommand
             var row = new List<string> { Markup.Escape(scan), Markup.Escape(path) };
             for (int k = 1; k < card.ClassNames.Count; k++)
                 row.Add((map.Voxels.Count(v => v == k) * voxelMl).ToString("F2", CultureInfo.InvariantCulture));
+            table.AddRow(row.ToArray());
+        }
+        AnsiConsole.Write(table);
+        return 0;
+    }
+
+    private static int RunImages(string modelPath, string outputFolder, bool keepLargest, bool mirror, Device device, string[] images)
+    {
+        using var predictor = ImageSegmentationPredictor.Load(modelPath, device);
+        predictor.KeepLargestComponent = keepLargest;
+        if (mirror) predictor.Flips = TestTimeFlips.Horizontal | TestTimeFlips.Vertical;
+        var card = predictor.Card!;
+        AnsiConsole.MarkupLine(Markup.Escape($"{Path.GetFileName(modelPath)}: 2-D U-Net {string.Join("/", card.Features)}, classes {string.Join(", ", card.ClassNames)}, "
+            + $"{card.InChannels} channel(s){(card.ImageSize is [var h, var w] ? $", images resized to {h}×{w}" : "")}"));
+        Directory.CreateDirectory(outputFolder);
+        var encoding = card.ClassNames.Count == 2 ? MaskEncoding.Binary : MaskEncoding.ClassIndex;
+        var table = new Table().AddColumn("image").AddColumn("mask");
+        foreach (var name in card.ClassNames.Skip(1)) table.AddColumn(new TableColumn($"{name} %").RightAligned());
+        foreach (var path in images)
+        {
+            var image = ImageCodec.DecodeFile(path);
+            var map = predictor.Predict(image);
+            var stem = Path.Combine(outputFolder, Path.GetFileNameWithoutExtension(path));
+            map.Save(stem + ".mask.png", encoding);
+            ImageCodec.Save(stem + ".overlay.png", map.Overlay(image));
+            var row = new List<string> { Markup.Escape(path), Markup.Escape(stem + ".mask.png") };
+            for (int k = 1; k < card.ClassNames.Count; k++) row.Add((100 * map.Fraction(k)).ToString("F2", CultureInfo.InvariantCulture));
             table.AddRow(row.ToArray());
         }
         AnsiConsole.Write(table);

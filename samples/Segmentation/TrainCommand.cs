@@ -68,8 +68,8 @@ internal static class TrainCommand
         {
             data, demo, demoSubjects, features, norm, crop, foreground, orientation, spacing, valFraction, epochs, batch, lr, tolerance, mixedPrecision, resume, seed, device, threads, output,
         };
-        // Also the root's check (it runs train when the name is left out), so not for predict.
-        command.Check(r => r.CommandResult.Command.Name != "predict" && r.GetValue(data) is null == !r.GetValue(demo) ? "give --data FOLDER or --demo (one of them)" : null);
+        // Also the root's check (it runs train when the name is left out), so not for predict or images.
+        command.Check(r => r.CommandResult.Command.Name is not ("predict" or "images") && r.GetValue(data) is null == !r.GetValue(demo) ? "give --data FOLDER or --demo (one of them)" : null);
         command.SetAction(r => Run(new Settings(r.GetValue(data), r.GetValue(demo), r.GetValue(demoSubjects), r.GetValue(features)!, r.GetValue(norm)!, r.GetValue(crop)!,
             r.GetValue(foreground), r.GetValue(orientation)!, r.GetValue(spacing), r.GetValue(valFraction), r.GetValue(epochs), r.GetValue(batch), r.GetValue(lr),
             r.GetValue(tolerance), r.GetValue(mixedPrecision), r.GetValue(resume), r.GetValue(seed), Device.Parse(r.GetValue(device)!), r.GetValue(threads), r.GetValue(output)!)));
@@ -95,12 +95,7 @@ internal static class TrainCommand
         var source = NiftiSegmentationSource.FromDecathlon(folder, preprocessing);
         if (source.Count < 2) throw new ArgumentException($"{folder} lists {source.Count} training scan; at least two are needed (one to validate on).");
 
-        // The split: a seeded shuffle of the scans; the validation share at least one scan, the training share too.
-        var order = Enumerable.Range(0, source.Count).ToArray();
-        new Random(s.Seed).Shuffle(order);
-        int validationCount = Math.Clamp((int)Math.Round(source.Count * s.ValidationFraction), 1, source.Count - 1);
-        var validationSet = new Subset(source, order[..validationCount]);
-        var trainingSet = new Subset(source, order[validationCount..]);
+        var (trainingSet, validationSet, order, _) = SegmentationConsole.Split(source, s.ValidationFraction, s.Seed);
         AnsiConsole.MarkupLine(Markup.Escape($"{folder}: {source.Count} scans of {string.Join(", ", source.Modalities)}; classes {string.Join(", ", source.ClassNames)}; {trainingSet.Count} to train, {validationSet.Count} to validate"));
 
         Tensors.ManualSeed((ulong)s.Seed);
@@ -119,23 +114,14 @@ internal static class TrainCommand
         if (s.MixedPrecision) builder.UseMixedPrecision();
         var trainer = builder.TrainOn(train).ValidateOn(validation).ValidateWithSlidingWindow(window).EvaluateWith(evaluator)
             .UseAdam(s.LearningRate).WithCosineSchedule().ForEpochs(s.Epochs).WithSeed(s.Seed).OnDevice(s.Device).SaveTo(s.Output)
-            .ReportProgressTo(new Progress(s.Epochs)).Build();
+            .ReportProgressTo(new SegmentationConsole.Progress(s.Epochs)).Build();
         var result = trainer.Run(s.Resume);
-        var summary = result.Validation!;
         // The model file: the selected weights with everything predict needs to segment scans as validation did.
         var modelPath = Path.Combine(s.Output, ModelFileName);
         SegmentationModelFile.Save(modelPath, model, SegmentationModelFile.Describe(model, preprocessing, source.ClassNames, window, source.Modalities,
-            new Dictionary<string, double> { ["val_dice"] = summary.MeanDice, ["best_epoch"] = result.BestEpoch + 1 }));
+            new Dictionary<string, double> { ["val_dice"] = result.Validation!.MeanDice, ["best_epoch"] = result.BestEpoch + 1 }));
 
-        var table = new Table().AddColumn("class").AddColumn(new TableColumn("scans").RightAligned()).AddColumn(new TableColumn("Dice").RightAligned())
-            .AddColumn(new TableColumn("IoU").RightAligned()).AddColumn(new TableColumn("HD95 mm").RightAligned()).AddColumn(new TableColumn("ASSD mm").RightAligned())
-            .AddColumn(new TableColumn($"NSD@{s.Tolerance.ToString(CultureInfo.InvariantCulture)}").RightAligned()).AddColumn(new TableColumn("false +").RightAligned());
-        foreach (var c in summary.Classes)
-            table.AddRow(Markup.Escape(source.ClassNames[c.Class]), c.Cases.ToString(CultureInfo.InvariantCulture), F(c.Dice), F(c.Iou), F(c.Hausdorff95Median), F(c.AverageSurfaceDistance), F(c.SurfaceDice), $"{c.Spurious}/{c.AbsentCases}");
-        AnsiConsole.MarkupLine(Markup.Escape($"Best epoch {result.BestEpoch + 1} of {result.Epochs.Count}: validation mean Dice {F(summary.MeanDice)} (HD95 is the median over scans; false + counts the scans without the class in which it was predicted)"));
-        AnsiConsole.Write(table);
-        var perClass = string.Join(" ", summary.Classes.Select(c => $"dice_{c.Class}={F(c.Dice)} hd95_{c.Class}={F(c.Hausdorff95Median)} assd_{c.Class}={F(c.AverageSurfaceDistance)} nsd_{c.Class}={F(c.SurfaceDice)} spurious_{c.Class}={c.Spurious} absent_{c.Class}={c.AbsentCases}"));
-        Console.WriteLine($"RESULT val_dice={F(summary.MeanDice)} best_epoch={result.BestEpoch + 1} epochs={result.Epochs.Count} train_scans={trainingSet.Count} val_scans={validationSet.Count} {perClass}");
+        SegmentationConsole.Report(result, source.ClassNames, s.Tolerance, "mm", trainingSet.Count, validationSet.Count, "scans");
         AnsiConsole.MarkupLine(Markup.Escape($"Wrote {modelPath} and {SegmentationTrainer.HistoryFile}; segment scans with: segmentation predict --model {modelPath} SCAN.nii.gz"));
         return 0;
     }
@@ -147,20 +133,5 @@ internal static class TrainCommand
         var scan = NiftiReader.Read(source.Pairs[index].Labels);
         var oriented = preprocessing.Orientation is null ? scan : scan.Reorient(preprocessing.Orientation);
         return [oriented.Spacing[2], oriented.Spacing[1], oriented.Spacing[0]];
-    }
-
-    private static string F(double v) => double.IsNaN(v) ? "nan" : double.IsPositiveInfinity(v) ? "inf" : v.ToString("F3", CultureInfo.InvariantCulture);
-
-    private sealed class Subset(ISegmentationSource source, int[] indices) : ISegmentationSource
-    {
-        public int Count => indices.Length;
-
-        public SegmentationSample Load(int index) => source.Load(indices[index]);
-    }
-
-    private sealed class Progress(int epochs) : IProgress<SegmentationEpoch>
-    {
-        public void Report(SegmentationEpoch e) => AnsiConsole.MarkupLine(Markup.Escape(string.Create(CultureInfo.InvariantCulture,
-            $"epoch {e.Epoch + 1}/{epochs}: loss {e.TrainLoss:F4}, validation Dice {F(e.ValidationDice)}, lr {e.LearningRate:G3}, {e.Seconds:F1} s")));
     }
 }

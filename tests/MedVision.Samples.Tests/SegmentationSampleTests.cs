@@ -1,4 +1,5 @@
 using System.Globalization;
+using MedVision.Nets.Data.Images;
 using MedVision.Nets.Data.Nifti;
 using MedVision.Nets.Data.Segmentation;
 using MedVision.Nets.Inference;
@@ -100,5 +101,73 @@ public sealed class SegmentationSampleTests : IDisposable
         var missing = await SampleApp.RunAsync("segmentation", _folder.Path, "--data", _folder["nowhere"]);
         missing.ExitCode.Should().Be(2);
         missing.Error.Should().Contain("no dataset.json");
+    }
+
+    [Fact]
+    public async Task ImagesDemo_TrainsA2DUNet_WhosePrintedDiceAndMasksThePredictorReproduces()
+    {
+        var run = _folder["images"];
+        var train = await SampleApp.RunAsync("segmentation", _folder.Path,
+            "images", "--demo", "--demo-subjects", "12", "--epochs", "2", "--size", "32", "32", "--features", "4", "8", "--batch", "4", "--seed", "2", "--output", run);
+        train.ExitCode.Should().Be(0, train.ToString());
+        train.Text.Should().Contain("12 images with masks; classes background, lesion; 9 to train, 3 to validate");
+        var result = train.Lines().Single();
+        result["epochs"].Should().Be("2");
+        result["val_images"].Should().Be("3");
+
+        // The validation images are the first 3 of the seeded shuffle; the predictor loaded from the model file must give the
+        // printed Dice and surface distances on them (in pixels), against the masks read as the folder source reads them.
+        var source = ImageMaskFolderSource.FromFolders(Path.Combine(run, "demo-images", "images"), Path.Combine(run, "demo-images", "masks"), ["background", "lesion"], MaskEncoding.Binary);
+        var order = Enumerable.Range(0, source.Count).ToArray();
+        new Random(2).Shuffle(order);
+        using var predictor = ImageSegmentationPredictor.Load(Path.Combine(run, "model.safetensors"));
+        predictor.Preprocessing.Size.Should().Be((32, 32));
+        var evaluator = SegmentationEvaluator.ForClasses(2).WithSurfaceTolerance(2.0);
+        var cases = new List<SegmentationCase>();
+        foreach (var index in order[..3])
+        {
+            // The demo images are 64×64 and are validated at 32×32: compare on the prepared size, as validation did.
+            var image = ImageCodec.DecodeFile(source.Pairs[index].Image).Resize(32, 32);
+            var truth = ImageMaskFolderSource.FromFolders(Path.Combine(run, "demo-images", "images"), Path.Combine(run, "demo-images", "masks"), ["background", "lesion"],
+                new ImageSegmentationOptions { Size = (32, 32) }, MaskEncoding.Binary).Load(index).Labels.Data.Select(v => (int)v).ToArray();
+            cases.Add(evaluator.Evaluate(predictor.Predict(image).Labels.ToArray(), truth, [32, 32]));
+        }
+        var summary = SegmentationSummary.Of(cases);
+        string F(double v) => double.IsNaN(v) ? "nan" : double.IsPositiveInfinity(v) ? "inf" : v.ToString("F3", CultureInfo.InvariantCulture);
+        result["val_dice"].Should().Be(F(summary.MeanDice));
+        result["hd95_1"].Should().Be(F(summary.Classes[0].Hausdorff95Median));
+        result["assd_1"].Should().Be(F(summary.Classes[0].AverageSurfaceDistance));
+
+        // predict writes black-and-white masks on the image's own size, as the library's predictor gives them, and an overlay.
+        var file = source.Pairs[order[0]].Image;
+        var predict = await SampleApp.RunAsync("segmentation", _folder.Path, "predict", "--model", Path.Combine(run, "model.safetensors"), "--mirror", "--output", _folder["masks"], file);
+        predict.ExitCode.Should().Be(0, predict.ToString());
+        predictor.Flips = TestTimeFlips.Horizontal | TestTimeFlips.Vertical;
+        var expected = predictor.Predict(file);
+        var mask = ImageCodec.DecodeFile(Path.Combine(_folder["masks"], Path.GetFileNameWithoutExtension(file) + ".mask.png"));
+        (mask.Width, mask.Height).Should().Be((64, 64));
+        mask.Pixels.Should().Equal(expected.Labels.ToArray().Select(v => (byte)(v * 255)));
+        ImageCodec.DecodeFile(Path.Combine(_folder["masks"], Path.GetFileNameWithoutExtension(file) + ".overlay.png")).Channels.Should().Be(3);
+        predict.Text.Should().Contain((100 * expected.Fraction(1)).ToString("F2", CultureInfo.InvariantCulture), "the lesion's share of the image");
+    }
+
+    [Fact]
+    public async Task BadImageCommandLines_AreRefusedByName()
+    {
+        var neither = await SampleApp.RunAsync("segmentation", _folder.Path, "images", "--epochs", "1");
+        neither.ExitCode.Should().Be(2);
+        neither.Error.Should().Contain("give --images DIR --masks DIR, or --demo");
+        var half = await SampleApp.RunAsync("segmentation", _folder.Path, "images", "--images", _folder["i"]);
+        half.ExitCode.Should().Be(2);
+        half.Error.Should().Contain("give both --images and --masks");
+        var binary = await SampleApp.RunAsync("segmentation", _folder.Path, "images", "--demo", "--binary-masks", "--classes", "a", "b", "c");
+        binary.ExitCode.Should().Be(2);
+        binary.Error.Should().Contain("--binary-masks give two classes");
+        var size = await SampleApp.RunAsync("segmentation", _folder.Path, "images", "--demo", "--demo-subjects", "4", "--size", "30", "32", "--features", "4", "8", "8", "--output", _folder["size"]);
+        size.ExitCode.Should().Be(2);
+        size.Error.Should().Contain("needs sizes that are multiples of 4");
+        var missing = await SampleApp.RunAsync("segmentation", _folder.Path, "images", "--images", _folder["nowhere"], "--masks", _folder["nowhere"]);
+        missing.ExitCode.Should().Be(2);
+        missing.Error.Should().Contain("does not exist");
     }
 }

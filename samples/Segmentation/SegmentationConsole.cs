@@ -1,0 +1,55 @@
+using System.Globalization;
+using MedVision.Nets.Data.Segmentation;
+using MedVision.Nets.Metrics.Segmentation;
+using MedVision.Nets.Training;
+using Spectre.Console;
+
+namespace MedVision.Samples.Segmentation;
+
+/// <summary>What the scan and image training commands share: the seeded split, progress lines and the per-class report.</summary>
+internal static class SegmentationConsole
+{
+    /// <summary>
+    /// A seeded shuffle of the samples split into training and validation (the validation share at least one sample,
+    /// the training share too); the order, whose first <c>validationCount</c> entries validate.
+    /// </summary>
+    public static (ISegmentationSource Training, ISegmentationSource Validation, int[] Order, int ValidationCount) Split(ISegmentationSource source, double validationFraction, int seed)
+    {
+        var order = Enumerable.Range(0, source.Count).ToArray();
+        new Random(seed).Shuffle(order);
+        int validationCount = Math.Clamp((int)Math.Round(source.Count * validationFraction), 1, source.Count - 1);
+        return (new Subset(source, order[validationCount..]), new Subset(source, order[..validationCount]), order, validationCount);
+    }
+
+    /// <summary>Prints the selected epoch's per-class table and the RESULT line the tests and scripts read.</summary>
+    public static void Report(SegmentationTrainingResult result, IReadOnlyList<string> classNames, double tolerance, string unit, int trainCount, int validationCount, string kind)
+    {
+        var summary = result.Validation!;
+        var table = new Table().AddColumn("class").AddColumn(new TableColumn(kind).RightAligned()).AddColumn(new TableColumn("Dice").RightAligned())
+            .AddColumn(new TableColumn("IoU").RightAligned()).AddColumn(new TableColumn($"HD95 {unit}").RightAligned()).AddColumn(new TableColumn($"ASSD {unit}").RightAligned())
+            .AddColumn(new TableColumn($"NSD@{tolerance.ToString(CultureInfo.InvariantCulture)}").RightAligned()).AddColumn(new TableColumn("false +").RightAligned());
+        foreach (var c in summary.Classes)
+            table.AddRow(Markup.Escape(classNames[c.Class]), c.Cases.ToString(CultureInfo.InvariantCulture), F(c.Dice), F(c.Iou), F(c.Hausdorff95Median), F(c.AverageSurfaceDistance), F(c.SurfaceDice), $"{c.Spurious}/{c.AbsentCases}");
+        AnsiConsole.MarkupLine(Markup.Escape($"Best epoch {result.BestEpoch + 1} of {result.Epochs.Count}: validation mean Dice {F(summary.MeanDice)} (HD95 is the median over {kind}; false + counts the {kind} without the class in which it was predicted)"));
+        AnsiConsole.Write(table);
+        var perClass = string.Join(" ", summary.Classes.Select(c => $"dice_{c.Class}={F(c.Dice)} hd95_{c.Class}={F(c.Hausdorff95Median)} assd_{c.Class}={F(c.AverageSurfaceDistance)} nsd_{c.Class}={F(c.SurfaceDice)} spurious_{c.Class}={c.Spurious} absent_{c.Class}={c.AbsentCases}"));
+        Console.WriteLine($"RESULT val_dice={F(summary.MeanDice)} best_epoch={result.BestEpoch + 1} epochs={result.Epochs.Count} train_{kind}={trainCount} val_{kind}={validationCount} {perClass}");
+    }
+
+    /// <summary>Three decimals, "nan" and "inf" spelled out.</summary>
+    public static string F(double v) => double.IsNaN(v) ? "nan" : double.IsPositiveInfinity(v) ? "inf" : v.ToString("F3", CultureInfo.InvariantCulture);
+
+    /// <summary>One line per epoch.</summary>
+    public sealed class Progress(int epochs) : IProgress<SegmentationEpoch>
+    {
+        public void Report(SegmentationEpoch e) => AnsiConsole.MarkupLine(Markup.Escape(string.Create(CultureInfo.InvariantCulture,
+            $"epoch {e.Epoch + 1}/{epochs}: loss {e.TrainLoss:F4}, validation Dice {F(e.ValidationDice)}, lr {e.LearningRate:G3}, {e.Seconds:F1} s")));
+    }
+
+    private sealed class Subset(ISegmentationSource source, int[] indices) : ISegmentationSource
+    {
+        public int Count => indices.Length;
+
+        public SegmentationSample Load(int index) => source.Load(indices[index]);
+    }
+}
