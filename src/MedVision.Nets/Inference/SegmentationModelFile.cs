@@ -196,6 +196,8 @@ public static class SegmentationModelFile
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(preprocessing);
+        ArgumentNullException.ThrowIfNull(classNames);
+        ArgumentNullException.ThrowIfNull(inferer);
         preprocessing.Validate(nameof(preprocessing));
         var card = DescribeNetwork(model, classNames, inferer, modalities, metrics);
         card.Orientation = preprocessing.Orientation;
@@ -216,6 +218,8 @@ public static class SegmentationModelFile
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(preprocessing);
+        ArgumentNullException.ThrowIfNull(classNames);
+        ArgumentNullException.ThrowIfNull(inferer);
         preprocessing.Validate(nameof(preprocessing));
         if (model.SpatialDims != 2) throw new ArgumentException($"Images need a 2-D U-Net; this one is {model.SpatialDims}-D (describe it with NiftiSegmentationOptions).", nameof(model));
         if (model.InChannels != preprocessing.Channels)

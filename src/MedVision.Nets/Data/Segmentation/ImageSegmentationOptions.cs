@@ -25,7 +25,7 @@ public sealed class ImageSegmentationOptions
     public ITransform? Normalization { get; init; }
 
     /// <summary>Prepares a decoded image: (C, H, W) at <see cref="Size"/>, normalised.</summary>
-    /// <exception cref="ArgumentException">The options are invalid (see <see cref="Validate"/>).</exception>
+    /// <exception cref="ArgumentException">The options are invalid: channels other than 1 or 3, a size outside [1, 16384], or a per-channel normalisation for another channel count.</exception>
     public FloatImage Prepare(RasterImage image)
     {
         ArgumentNullException.ThrowIfNull(image);
@@ -36,9 +36,8 @@ public sealed class ImageSegmentationOptions
         return Normalization is { } normalization ? normalization.Apply(prepared, new Random(0)) : prepared;
     }
 
-    /// <summary>Checks the options.</summary>
-    /// <exception cref="ArgumentException">Channels other than 1 or 3, a size outside [1, 16384], or a per-channel normalisation for another channel count.</exception>
-    public void Validate(string parameterName)
+    // Channels other than 1 or 3, a size outside [1, 16384], or a per-channel normalisation for another channel count.
+    internal void Validate(string parameterName)
     {
         if (Channels is not (1 or 3)) throw new ArgumentException($"Images have 1 (grey) or 3 (RGB) channels, not {Channels}.", parameterName);
         if (Size is { } s && (s.Height < 1 || s.Width < 1 || s.Height > 16384 || s.Width > 16384))
