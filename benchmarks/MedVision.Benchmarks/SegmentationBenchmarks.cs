@@ -132,3 +132,73 @@ public class SegmentationMetricsBenchmarks
     [Benchmark]
     public int ConnectedComponents() => MedVision.Nets.Inference.ConnectedComponents.Label(_prediction, _shape).Count;
 }
+
+/// <summary>
+/// One fundus-sized image (a 512×512 RGB JPEG) segmented by <see cref="ImageSegmentationPredictor"/> with a 2-D U-Net
+/// of four levels (16/32/64/128, batch norm, 3 classes) at 256×256, as a service would: from the JPEG file (decode,
+/// resize, normalise, network, arg-max, map back to 512×512; the baseline), from decoded pixels, with horizontal
+/// test-time flips (two passes), and four images from four threads at once through the one predictor.
+/// </summary>
+[MemoryDiagnoser]
+public class ImageSegmentationPredictorBenchmarks
+{
+    private string _folder = null!, _jpeg = null!;
+    private ImageSegmentationPredictor _predictor = null!, _mirrored = null!;
+    private MedVision.Nets.Data.Images.RasterImage _image = null!;
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        BenchmarkSettings.Initialize();
+        _folder = Directory.CreateTempSubdirectory("mv-bench-imgseg-").FullName;
+        var pixels = new byte[512 * 512 * 3];
+        var random = new Random(0);
+        for (int y = 0; y < 512; y++)
+            for (int x = 0; x < 512; x++)
+            {
+                double r = Math.Sqrt(((x - 300) * (x - 300)) + ((y - 240) * (y - 240)));
+                int i = 3 * ((y * 512) + x);
+                pixels[i] = (byte)Math.Clamp((r < 40 ? 250 : r < 230 ? 170 : 20) + random.Next(-15, 15), 0, 255);
+                pixels[i + 1] = (byte)Math.Clamp((r < 40 ? 200 : r < 230 ? 70 : 10) + random.Next(-15, 15), 0, 255);
+                pixels[i + 2] = (byte)Math.Clamp((r < 230 ? 30 : 5) + random.Next(0, 10), 0, 255);
+            }
+        _image = new MedVision.Nets.Data.Images.RasterImage(512, 512, 3, pixels);
+        _jpeg = Path.Combine(_folder, "fundus.jpg");
+        MedVision.Nets.Data.Images.ImageCodec.Save(_jpeg, _image);
+        var path = Path.Combine(_folder, "unet.safetensors");
+        using (var model = UNet.Builder().ForInput(3, 2).WithFeatures(16, 32, 64, 128).WithClasses(3).Build())
+        {
+            var options = new MedVision.Nets.Data.Segmentation.ImageSegmentationOptions { Channels = 3, Size = (256, 256), Normalization = new MedVision.Nets.Transforms.NormalizeIntensity(channelWise: true) };
+            SegmentationModelFile.Save(path, model, SegmentationModelFile.Describe(model, options, ["background", "disc", "cup"], new SlidingWindowInferer([256, 256])));
+        }
+        _predictor = ImageSegmentationPredictor.Load(path);
+        _mirrored = ImageSegmentationPredictor.Load(path);
+        _mirrored.Flips = TestTimeFlips.Horizontal;
+    }
+
+    [GlobalCleanup]
+    public void Cleanup()
+    {
+        _predictor.Dispose();
+        _mirrored.Dispose();
+        Directory.Delete(_folder, recursive: true);
+    }
+
+    [Benchmark(Baseline = true)]
+    public long FromJpegFile() => _predictor.Predict(_jpeg).PixelCount(1);
+
+    [Benchmark]
+    public long FromPixels() => _predictor.Predict(_image).PixelCount(1);
+
+    [Benchmark]
+    public long WithHorizontalFlips() => _mirrored.Predict(_image).PixelCount(1);
+
+    /// <summary>Four images at once from four threads through the one predictor (the time for all four).</summary>
+    [Benchmark]
+    public long FourThreads()
+    {
+        long sum = 0;
+        Parallel.For(0, 4, new ParallelOptions { MaxDegreeOfParallelism = 4 }, _ => Interlocked.Add(ref sum, _predictor.Predict(_image).PixelCount(1)));
+        return sum;
+    }
+}
