@@ -29,6 +29,7 @@ medmnist_cv=(dotnet "$work/medmnist/medmnist.dll" cross-validate --threads 2)
 mtcsnn=(dotnet "$work/mtcsnn/mtcsnn.dll" --epochs 20 --threads 2)
 cdsf=(dotnet "$work/cdsf/cdsf.dll" --threads 2)
 segmentation=(dotnet "$work/segmentation/segmentation.dll" --demo --demo-subjects 64 --epochs 30 --threads 2)
+segmentation_images=(dotnet "$work/segmentation/segmentation.dll" images --demo --demo-subjects 96 --epochs 30 --threads 2)
 failed=0
 
 selected() {
@@ -119,5 +120,6 @@ for s in 0 1 2; do
 done
 for s in 0 1 2; do
   CHECK_FIELDS=1-4 check "segmentation-phantoms-seed$s" history.csv "$results/segmentation-phantoms/seed$s-history.csv" -- "${segmentation[@]}" --seed $s
+  CHECK_FIELDS=1-4 check "segmentation-images-seed$s" history.csv "$results/segmentation-images/seed$s-history.csv" -- "${segmentation_images[@]}" --seed $s
 done
 exit $failed
