@@ -52,7 +52,7 @@ internal static class ImagesCommand
         var valFraction = new Option<double>("--val-fraction") { Description = "Share of the images held out for validation.", DefaultValueFactory = _ => 0.25 }.Fraction(allowZero: false);
         var epochs = new Option<int>("--epochs") { Description = "Training epochs.", DefaultValueFactory = _ => 20 }.AtLeast(1);
         var batch = new Option<int>("--batch") { Description = "Images per batch.", DefaultValueFactory = _ => 8 }.AtLeast(1);
-        var lr = new Option<double>("--lr") { Description = "Adam's learning rate (annealed to 0 by a cosine).", DefaultValueFactory = _ => 1e-3 }.Positive();
+        var recipe = new SegmentationConsole.RecipeOptions();
         var tolerance = new Option<double>("--tolerance") { Description = "Tolerance of the surface Dice in pixels.", DefaultValueFactory = _ => 2.0 }.NonNegative();
         var resume = new Option<bool>("--resume") { Description = "Continue the run in --output from its last checkpoint (after an interruption), with the same options." };
         var seed = new Option<int>("--seed") { Description = "Seed of the split, the weights, the order and the augmentation.", DefaultValueFactory = _ => 0 };
@@ -61,20 +61,21 @@ internal static class ImagesCommand
         var output = new Option<string>("--output") { Description = "Folder for model.safetensors (for predict), best.safetensors and history.csv.", DefaultValueFactory = _ => Path.Combine("runs", "segmentation-images") };
         var command = new Command("images", "Train a 2-D U-Net on images with PNG masks in two folders (or --demo) and report per-class Dice and surface distances in pixels.")
         {
-            images, masks, demo, demoSubjects, classes, binary, suffix, channels, size, features, norm, valFraction, epochs, batch, lr, tolerance, resume, seed, device, threads, output,
+            images, masks, demo, demoSubjects, classes, binary, suffix, channels, size, features, norm, valFraction, epochs, batch, tolerance, resume, seed, device, threads, output,
         };
+        foreach (var option in recipe.All) command.Options.Add(option);
         command.Check(r => r.GetValue(demo) == (r.GetValue(images) is not null || r.GetValue(masks) is not null) ? "give --images DIR --masks DIR, or --demo (one of them)"
             : !r.GetValue(demo) && (r.GetValue(images) is null || r.GetValue(masks) is null) ? "give both --images and --masks"
             : r.GetValue(binary) && r.GetValue(classes)!.Length != 2 ? "--binary-masks give two classes; name two with --classes"
             : null);
         command.SetAction(r => Run(new Settings(r.GetValue(images), r.GetValue(masks), r.GetValue(demo), r.GetValue(demoSubjects), r.GetValue(classes)!, r.GetValue(binary),
             r.GetValue(suffix)!, r.GetValue(channels), r.GetValue(size)!, r.GetValue(features)!, r.GetValue(norm)!, r.GetValue(valFraction), r.GetValue(epochs), r.GetValue(batch),
-            r.GetValue(lr), r.GetValue(tolerance), r.GetValue(resume), r.GetValue(seed), Device.Parse(r.GetValue(device)!), r.GetValue(threads), r.GetValue(output)!)));
+            recipe.Read(r), r.GetValue(tolerance), r.GetValue(resume), r.GetValue(seed), Device.Parse(r.GetValue(device)!), r.GetValue(threads), r.GetValue(output)!)));
         return command;
     }
 
     private sealed record Settings(string? Images, string? Masks, bool Demo, int DemoSubjects, string[] Classes, bool Binary, string Suffix, int Channels, int[] Size,
-        int[] Features, string Norm, double ValidationFraction, int Epochs, int Batch, double LearningRate, double Tolerance, bool Resume, int Seed, Device Device, int Threads, string Output);
+        int[] Features, string Norm, double ValidationFraction, int Epochs, int Batch, SegmentationConsole.Recipe Recipe, double Tolerance, bool Resume, int Seed, Device Device, int Threads, string Output);
 
     private static int Run(Settings s)
     {
@@ -100,14 +101,14 @@ internal static class ImagesCommand
             .WithNormalization(s.Norm == "batch" ? NormalizationKind.Batch : NormalizationKind.Instance).WithClasses(classNames.Length).Build();
         if (s.Size.Any(c => c % model.SizeMultiple != 0))
             throw new ArgumentException($"--size {string.Join(" ", s.Size)}: a U-Net of {s.Features.Length} levels needs sizes that are multiples of {model.SizeMultiple}.");
-        AnsiConsole.MarkupLine(Markup.Escape($"U-Net: features {string.Join(", ", s.Features)}, {s.Norm} norm, {model.ParameterCount():N0} parameters; images {s.Size[0]}×{s.Size[1]}"));
+        AnsiConsole.MarkupLine(Markup.Escape($"U-Net: features {string.Join(", ", s.Features)}, {s.Norm} norm, {model.ParameterCount():N0} parameters; images {s.Size[0]}×{s.Size[1]}; {s.Recipe}"));
         var pipeline = SegmentationPipeline.Create().RandomFlip(SpatialAxis.Width).RandomFlip(SpatialAxis.Height).Build();
         var train = new SegmentationLoader(trainingSet, new SegmentationLoaderOptions { BatchSize = s.Batch, Shuffle = true, Seed = s.Seed, Pipeline = pipeline, Device = s.Device });
         var validation = new SegmentationLoader(validationSet, new SegmentationLoaderOptions { BatchSize = 1, Device = s.Device });
         var evaluator = SegmentationEvaluator.ForClasses(classNames.Length).WithSurfaceTolerance(s.Tolerance);
         var window = new SlidingWindowInferer(s.Size, overlap: 0.5);
-        var trainer = SegmentationTrainer.Create(model).TrainOn(train).ValidateOn(validation).ValidateWithSlidingWindow(window).EvaluateWith(evaluator)
-            .UseAdam(s.LearningRate).WithCosineSchedule().ForEpochs(s.Epochs).WithSeed(s.Seed).OnDevice(s.Device).SaveTo(s.Output)
+        var trainer = s.Recipe.Apply(SegmentationTrainer.Create(model)).TrainOn(train).ValidateOn(validation).ValidateWithSlidingWindow(window).EvaluateWith(evaluator)
+            .ForEpochs(s.Epochs).WithSeed(s.Seed).OnDevice(s.Device).SaveTo(s.Output)
             .ReportProgressTo(new SegmentationConsole.Progress(s.Epochs)).Build();
         var result = trainer.Run(s.Resume);
         var modelPath = Path.Combine(s.Output, TrainCommand.ModelFileName);

@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Globalization;
 using MedVision.Nets.Data.Segmentation;
 using MedVision.Nets.Metrics.Segmentation;
@@ -34,6 +35,61 @@ internal static class SegmentationConsole
         AnsiConsole.Write(table);
         var perClass = string.Join(" ", summary.Classes.Select(c => $"dice_{c.Class}={F(c.Dice)} hd95_{c.Class}={F(c.Hausdorff95Median)} assd_{c.Class}={F(c.AverageSurfaceDistance)} nsd_{c.Class}={F(c.SurfaceDice)} spurious_{c.Class}={c.Spurious} absent_{c.Class}={c.AbsentCases}"));
         Console.WriteLine($"RESULT val_dice={F(summary.MeanDice)} best_epoch={result.BestEpoch + 1} epochs={result.Epochs.Count} train_{kind}={trainCount} val_{kind}={validationCount} {perClass}");
+    }
+
+    /// <summary>
+    /// The optimisation options both training commands take: Adam with cosine annealing (the default) or nnU-Net's SGD
+    /// with the poly schedule, gradient accumulation, and an exponential moving average of the weights.
+    /// </summary>
+    public sealed class RecipeOptions
+    {
+        public Option<string> Optimizer { get; } = new Option<string>("--optimizer")
+        {
+            Description = "adam (Adam, cosine annealing) or sgd (nnU-Net's: Nesterov momentum 0.99, weight decay 3e-5, poly schedule).",
+            DefaultValueFactory = _ => "adam",
+        }.OneOf("adam", "sgd");
+
+        public Option<double?> LearningRate { get; } = new Option<double?>("--lr") { Description = "The learning rate (default 1e-3 for adam, 1e-2 for sgd)." }.Positive();
+
+        public Option<string?> Schedule { get; } = new Option<string?>("--schedule")
+        {
+            Description = "cosine (to 0 by a cosine) or poly ((1 − epoch/epochs)^0.9); default cosine for adam, poly for sgd.",
+        }.Must(v => v is null or "cosine" or "poly", "cosine or poly");
+
+        public Option<int> Accumulate { get; } = new Option<int>("--accumulate")
+        {
+            Description = "Batches whose gradients are summed before each optimizer step (the step of an N times larger batch).",
+            DefaultValueFactory = _ => 1,
+        }.AtLeast(1);
+
+        public Option<double?> Ema { get; } = new Option<double?>("--ema")
+        {
+            Description = "Keep an exponential moving average of the weights with this decay per step (e.g. 0.99); it is validated, selected and saved instead of the last step's weights.",
+        }.Must(v => v is null || (v >= 0 && v < 1), "a decay in [0, 1)");
+
+        public IEnumerable<Option> All => [Optimizer, LearningRate, Schedule, Accumulate, Ema];
+
+        public Recipe Read(ParseResult r)
+        {
+            bool sgd = r.GetValue(Optimizer) == "sgd";
+            return new Recipe(sgd, r.GetValue(LearningRate) ?? (sgd ? 1e-2 : 1e-3), (r.GetValue(Schedule) ?? (sgd ? "poly" : "cosine")) == "poly", r.GetValue(Accumulate), r.GetValue(Ema));
+        }
+    }
+
+    /// <summary>The optimisation a run uses.</summary>
+    public sealed record Recipe(bool Sgd, double LearningRate, bool Poly, int Accumulate, double? Ema)
+    {
+        public SegmentationTrainerBuilder Apply(SegmentationTrainerBuilder builder)
+        {
+            builder = Sgd ? builder.UseSgd(LearningRate) : builder.UseAdam(LearningRate);
+            builder = Poly ? builder.WithPolySchedule() : builder.WithCosineSchedule();
+            if (Accumulate > 1) builder.AccumulateGradients(Accumulate);
+            if (Ema is double decay) builder.AverageWeights(decay);
+            return builder;
+        }
+
+        public override string ToString() => string.Create(CultureInfo.InvariantCulture,
+            $"{(Sgd ? "SGD (Nesterov 0.99)" : "Adam")} at {LearningRate:G3}, {(Poly ? "poly" : "cosine")} schedule{(Accumulate > 1 ? $", gradients of {Accumulate} batches per step" : "")}{(Ema is double d ? $", weights averaged (decay {d:G3})" : "")}");
     }
 
     /// <summary>Three decimals, "nan" and "inf" spelled out.</summary>

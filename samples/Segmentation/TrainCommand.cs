@@ -56,7 +56,7 @@ internal static class TrainCommand
         var valFraction = new Option<double>("--val-fraction") { Description = "Share of the scans held out for validation.", DefaultValueFactory = _ => 0.25 }.Fraction(allowZero: false);
         var epochs = new Option<int>("--epochs") { Description = "Training epochs.", DefaultValueFactory = _ => 20 }.AtLeast(1);
         var batch = new Option<int>("--batch") { Description = "Crops per batch.", DefaultValueFactory = _ => 2 }.AtLeast(1);
-        var lr = new Option<double>("--lr") { Description = "Adam's learning rate (annealed to 0 by a cosine).", DefaultValueFactory = _ => 1e-3 }.Positive();
+        var recipe = new SegmentationConsole.RecipeOptions();
         var tolerance = new Option<double>("--tolerance") { Description = "Tolerance of the surface Dice in millimetres.", DefaultValueFactory = _ => 2.0 }.NonNegative();
         var mixedPrecision = new Option<bool>("--mixed-precision") { Description = "Forward passes under bfloat16 autocast (much faster on CPUs with bfloat16 instructions); weights stay float32." };
         var resume = new Option<bool>("--resume") { Description = "Continue the run in --output from its last checkpoint (after an interruption), with the same options." };
@@ -66,18 +66,19 @@ internal static class TrainCommand
         var output = new Option<string>("--output") { Description = "Folder for model.safetensors (the selected weights with their preparation, for predict), best.safetensors (the weights alone) and history.csv.", DefaultValueFactory = _ => Path.Combine("runs", "segmentation") };
         var command = new Command("train", "Train a 3-D U-Net on a Decathlon task folder (or --demo) and report per-class Dice and surface distances.")
         {
-            data, demo, demoSubjects, features, norm, crop, foreground, orientation, spacing, valFraction, epochs, batch, lr, tolerance, mixedPrecision, resume, seed, device, threads, output,
+            data, demo, demoSubjects, features, norm, crop, foreground, orientation, spacing, valFraction, epochs, batch, tolerance, mixedPrecision, resume, seed, device, threads, output,
         };
         // Also the root's check (it runs train when the name is left out), so not for predict or images.
+        foreach (var option in recipe.All) command.Options.Add(option);
         command.Check(r => r.CommandResult.Command.Name is not ("predict" or "images") && r.GetValue(data) is null == !r.GetValue(demo) ? "give --data FOLDER or --demo (one of them)" : null);
         command.SetAction(r => Run(new Settings(r.GetValue(data), r.GetValue(demo), r.GetValue(demoSubjects), r.GetValue(features)!, r.GetValue(norm)!, r.GetValue(crop)!,
-            r.GetValue(foreground), r.GetValue(orientation)!, r.GetValue(spacing), r.GetValue(valFraction), r.GetValue(epochs), r.GetValue(batch), r.GetValue(lr),
+            r.GetValue(foreground), r.GetValue(orientation)!, r.GetValue(spacing), r.GetValue(valFraction), r.GetValue(epochs), r.GetValue(batch), recipe.Read(r),
             r.GetValue(tolerance), r.GetValue(mixedPrecision), r.GetValue(resume), r.GetValue(seed), Device.Parse(r.GetValue(device)!), r.GetValue(threads), r.GetValue(output)!)));
         return command;
     }
 
     private sealed record Settings(string? Data, bool Demo, int DemoSubjects, int[] Features, string Norm, int[] Crop, double Foreground, string Orientation, double[]? Spacing,
-        double ValidationFraction, int Epochs, int Batch, double LearningRate, double Tolerance, bool MixedPrecision, bool Resume, int Seed, Device Device, int Threads, string Output);
+        double ValidationFraction, int Epochs, int Batch, SegmentationConsole.Recipe Recipe, double Tolerance, bool MixedPrecision, bool Resume, int Seed, Device Device, int Threads, string Output);
 
     private static int Run(Settings s)
     {
@@ -103,17 +104,17 @@ internal static class TrainCommand
             .WithNormalization(s.Norm == "batch" ? NormalizationKind.Batch : NormalizationKind.Instance).WithClasses(source.ClassNames.Count).Build();
         if (s.Crop.Any(c => c % model.SizeMultiple != 0))
             throw new ArgumentException($"--crop {string.Join(" ", s.Crop)}: a U-Net of {s.Features.Length} levels needs sizes that are multiples of {model.SizeMultiple}.");
-        AnsiConsole.MarkupLine(Markup.Escape($"U-Net: features {string.Join(", ", s.Features)}, {s.Norm} norm, {model.ParameterCount():N0} parameters; crops {string.Join("×", s.Crop)}"));
+        AnsiConsole.MarkupLine(Markup.Escape($"U-Net: features {string.Join(", ", s.Features)}, {s.Norm} norm, {model.ParameterCount():N0} parameters; crops {string.Join("×", s.Crop)}; {s.Recipe}"));
         var pipeline = SegmentationPipeline.Create().CropAroundLabels(s.Crop, s.Foreground)
             .RandomFlip(SpatialAxis.Width).RandomFlip(SpatialAxis.Height).RandomFlip(SpatialAxis.Depth).Build();
         var train = new SegmentationLoader(trainingSet, new SegmentationLoaderOptions { BatchSize = s.Batch, Shuffle = true, Seed = s.Seed, Pipeline = pipeline, Device = s.Device });
         var validation = new SegmentationLoader(validationSet, new SegmentationLoaderOptions { BatchSize = 1, Device = s.Device });
         var evaluator = SegmentationEvaluator.ForClasses(source.ClassNames.Count).WithSpacing(GridSpacing(source, order[0], preprocessing)).WithSurfaceTolerance(s.Tolerance);
         var window = new SlidingWindowInferer(s.Crop, overlap: 0.5);
-        var builder = SegmentationTrainer.Create(model);
+        var builder = s.Recipe.Apply(SegmentationTrainer.Create(model));
         if (s.MixedPrecision) builder.UseMixedPrecision();
         var trainer = builder.TrainOn(train).ValidateOn(validation).ValidateWithSlidingWindow(window).EvaluateWith(evaluator)
-            .UseAdam(s.LearningRate).WithCosineSchedule().ForEpochs(s.Epochs).WithSeed(s.Seed).OnDevice(s.Device).SaveTo(s.Output)
+            .ForEpochs(s.Epochs).WithSeed(s.Seed).OnDevice(s.Device).SaveTo(s.Output)
             .ReportProgressTo(new SegmentationConsole.Progress(s.Epochs)).Build();
         var result = trainer.Run(s.Resume);
         // The model file: the selected weights with everything predict needs to segment scans as validation did.

@@ -152,6 +152,23 @@ public sealed class SegmentationSampleTests : IDisposable
     }
 
     [Fact]
+    public async Task TheOptimisationOptions_ReachTheTrainer()
+    {
+        var run = _folder["sgd"];
+        var train = await SampleApp.RunAsync("segmentation", _folder.Path, "images", "--demo", "--demo-subjects", "8", "--epochs", "2", "--size", "32", "32",
+            "--features", "4", "8", "--batch", "2", "--optimizer", "sgd", "--accumulate", "2", "--ema", "0.9", "--output", run);
+        train.ExitCode.Should().Be(0, train.ToString());
+        train.Text.Should().Contain("SGD (Nesterov 0.99) at 0.01, poly schedule, gradients of 2 batches per step, weights averaged (decay 0.9)");
+        File.Exists(Path.Combine(run, "last-average.safetensors")).Should().BeTrue("the average is checkpointed");
+        var history = File.ReadAllLines(Path.Combine(run, "history.csv"));
+        history[1].Split(',')[3].Should().Be("0.01");
+        double.Parse(history[2].Split(',')[3], CultureInfo.InvariantCulture).Should().BeApproximately(0.01 * Math.Pow(0.5, 0.9), 1e-12, "the poly schedule's second epoch");
+        var bad = await SampleApp.RunAsync("segmentation", _folder.Path, "--demo", "--ema", "1");
+        bad.ExitCode.Should().Be(2);
+        bad.Error.Should().Contain("--ema must be a decay in [0, 1)");
+    }
+
+    [Fact]
     public async Task BadImageCommandLines_AreRefusedByName()
     {
         var neither = await SampleApp.RunAsync("segmentation", _folder.Path, "images", "--epochs", "1");

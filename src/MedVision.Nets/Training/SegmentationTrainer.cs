@@ -70,6 +70,9 @@ public sealed class SegmentationTrainer
     /// <summary>The last epoch's run state (epoch, selection, schedule, random generator, history), written last.</summary>
     public const string LastStateFile = "last-state.json";
 
+    /// <summary>The last epoch's weight average (with <see cref="SegmentationTrainerBuilder.AverageWeights"/>).</summary>
+    public const string LastAverageFile = "last-average.safetensors";
+
     private readonly Module<Tensor, Tensor> _model;
     private readonly SegmentationTrainerBuilder.Settings _s;
 
@@ -94,6 +97,8 @@ public sealed class SegmentationTrainer
     {
         _model.To(_s.Device);
         using var optimizer = _s.Optimizer(_model.Parameters().ToList());
+        // With weight averaging the averaged weights are validated, selected and kept; the optimizer steps the model's own.
+        using var average = _s.AveragingDecay is double decay ? new ExponentialMovingAverage(_model, decay) : null;
         var scheduler = _s.Schedule?.Invoke(optimizer, _s.Epochs);
         if (_s.OutputDirectory is not null) Directory.CreateDirectory(_s.OutputDirectory);
         var history = new List<SegmentationEpoch>();
@@ -104,7 +109,7 @@ public sealed class SegmentationTrainer
         bool stoppedEarly = false;
         if (resume && _s.OutputDirectory is { } folder && File.Exists(Path.Combine(folder, LastStateFile)))
         {
-            (start, bestEpoch, bestDice, sinceBest) = Restore(folder, optimizer, scheduler, history);
+            (start, bestEpoch, bestDice, sinceBest) = Restore(folder, optimizer, scheduler, average, history);
             using var saved = SafeTensors.Load(Path.Combine(folder, BestModelFile));
             best = saved.ToDictionary(kv => kv.Key, kv => DisposeScope.Detach(kv.Value.Clone()));
         }
@@ -116,8 +121,18 @@ public sealed class SegmentationTrainer
                 cancellationToken.ThrowIfCancellationRequested();
                 var watch = Stopwatch.StartNew();
                 double lr = optimizer.ParameterGroups[0].LearningRate;
-                double loss = TrainEpoch(optimizer, epoch, cancellationToken);
-                var summary = _s.Validation is null ? null : SegmentationSummary.Of(Evaluate(_s.Validation, cancellationToken));
+                double loss = TrainEpoch(optimizer, average, epoch, cancellationToken);
+                var averaged = average?.ApplyTo(_model);   // the average validated and kept; the model's own weights restored below
+                SegmentationSummary? summary;
+                try
+                {
+                    summary = _s.Validation is null ? null : SegmentationSummary.Of(Evaluate(_s.Validation, cancellationToken));
+                }
+                catch
+                {
+                    averaged?.Dispose();
+                    throw;
+                }
                 double dice = summary?.MeanDice ?? double.NaN;
                 double score = double.IsNaN(dice) ? double.NegativeInfinity : dice;
                 if (bestEpoch < 0 || score > bestDice || _s.Validation is null)
@@ -136,10 +151,11 @@ public sealed class SegmentationTrainer
                 scheduler?.Step();
                 history.Add(new SegmentationEpoch(epoch, loss, dice, lr, watch.Elapsed.TotalSeconds));
                 _s.Progress?.Report(history[^1]);
+                averaged?.Dispose();
                 if (_s.OutputDirectory is not null)
                 {
                     WriteHistory(history);
-                    SaveCheckpoint(optimizer, scheduler, history, bestEpoch, bestDice, sinceBest);
+                    SaveCheckpoint(optimizer, scheduler, average, history, bestEpoch, bestDice, sinceBest);
                 }
                 if (_s.Patience is int patience && sinceBest >= patience && epoch + 1 < _s.Epochs)
                 {
@@ -192,40 +208,48 @@ public sealed class SegmentationTrainer
         return cases;
     }
 
-    private double TrainEpoch(Optimizer optimizer, int epoch, CancellationToken cancellationToken)
+    private double TrainEpoch(Optimizer optimizer, ExponentialMovingAverage? average, int epoch, CancellationToken cancellationToken)
     {
         _model.Train();
         double sum = 0;
-        int batches = 0;
+        int step = 0, batches = _s.Train.BatchesPerEpoch, k = _s.AccumulationSteps;
         foreach (var batch in _s.Train.Epoch(epoch, cancellationToken))
         {
             using (batch)
             using (var scope = Tensors.NewDisposeScope())
             {
-                optimizer.ZeroGrad();
+                // Gradient accumulation: groups of k batches (the last of an epoch may be shorter), one step per group,
+                // each batch's loss divided by the group's size so that a step sees the group's mean gradient.
+                int groupStart = step - (step % k), groupSize = Math.Min(k, batches - groupStart);
+                if (step == groupStart) optimizer.ZeroGrad();
                 Tensor logits;
                 using (MixedPrecisionRegion()) logits = _model.Call(batch.Images.To(_s.Device));
                 logits = logits.To(ScalarType.Float32);
                 var loss = _s.Loss(logits, batch.Labels.To(_s.Device));
                 double value = loss.Item();
                 if (double.IsNaN(value) || double.IsInfinity(value))
-                    throw new TrainingDivergedException(epoch, batches, value, new Dictionary<string, double> { ["segmentation"] = value });
-                loss.Backward();
-                if (_s.ClipNorm is double clip) GradientClipping.ClipGradNorm(_model.Parameters(), clip);
-                optimizer.Step();
+                    throw new TrainingDivergedException(epoch, step, value, new Dictionary<string, double> { ["segmentation"] = value });
+                (groupSize == 1 ? loss : loss / groupSize).Backward();
+                if (step + 1 == groupStart + groupSize)
+                {
+                    if (_s.ClipNorm is double clip) GradientClipping.ClipGradNorm(_model.Parameters(), clip);
+                    optimizer.Step();
+                    average?.Update(_model);
+                }
                 sum += value;
-                batches++;
+                step++;
             }
         }
-        return batches == 0 ? double.NaN : sum / batches;
+        return step == 0 ? double.NaN : sum / step;
     }
 
     private AutocastScope? MixedPrecisionRegion() => _s.MixedPrecision ? Tensors.Autocast(_s.Device.Type, ScalarType.BFloat16) : null;
 
-    private void SaveCheckpoint(Optimizer optimizer, LearningRateScheduler? scheduler, List<SegmentationEpoch> history, int bestEpoch, double bestDice, int sinceBest)
+    private void SaveCheckpoint(Optimizer optimizer, LearningRateScheduler? scheduler, ExponentialMovingAverage? average, List<SegmentationEpoch> history, int bestEpoch, double bestDice, int sinceBest)
     {
         var folder = _s.OutputDirectory!;
         SafeTensors.Save(Path.Combine(folder, LastModelFile), _model.StateDict());
+        if (average is not null) SafeTensors.Save(Path.Combine(folder, LastAverageFile), average.StateDict);
         using (var state = optimizer.GetState()) state.Save(Path.Combine(folder, LastOptimizerFile));
         var schedule = scheduler?.GetState();
         var checkpoint = new Checkpoint
@@ -240,12 +264,13 @@ public sealed class SegmentationTrainer
             SchedulerType = schedule?.SchedulerType,
             Scheduler = schedule?.Values.ToDictionary(kv => kv.Key, kv => kv.Value),
             History = history.ToList(),
+            AverageUpdates = average?.Updates,
         };
         // Written last: it names the epoch the weights and the optimizer state belong to.
         AtomicFile.WriteAllText(Path.Combine(folder, LastStateFile), System.Text.Json.JsonSerializer.Serialize(checkpoint, CheckpointJson));
     }
 
-    private (int Start, int BestEpoch, double BestDice, int SinceBest) Restore(string folder, Optimizer optimizer, LearningRateScheduler? scheduler, List<SegmentationEpoch> history)
+    private (int Start, int BestEpoch, double BestDice, int SinceBest) Restore(string folder, Optimizer optimizer, LearningRateScheduler? scheduler, ExponentialMovingAverage? average, List<SegmentationEpoch> history)
     {
         var path = Path.Combine(folder, LastStateFile);
         Checkpoint checkpoint;
@@ -268,11 +293,15 @@ public sealed class SegmentationTrainer
             throw new InvalidDataException($"The checkpoint in {folder} belongs to a run of {checkpoint.Epochs} epochs, and its learning-rate schedule depends on that number; resume it with ForEpochs({checkpoint.Epochs}) (without a schedule a run may be extended).");
         if ((checkpoint.SchedulerType is null) != (scheduler is null))
             throw new InvalidDataException($"The checkpoint in {folder} was made {(scheduler is null ? "with" : "without")} a learning-rate schedule; resume it with the settings it was started with.");
+        if ((checkpoint.AverageUpdates is null) != (average is null) || checkpoint.AverageUpdates < 0)
+            throw new InvalidDataException($"The checkpoint in {folder} was made {(average is null ? "with" : "without")} a weight average (AverageWeights); resume it with the settings it was started with.");
         try
         {
             using (var weights = SafeTensors.Load(Path.Combine(folder, LastModelFile))) _model.LoadStateDict(weights, strict: true);
             using (var state = OptimizerState.Load(Path.Combine(folder, LastOptimizerFile))) optimizer.LoadState(state);
             if (scheduler is not null) scheduler.LoadState(new SchedulerState(checkpoint.SchedulerType!, checkpoint.Scheduler ?? new Dictionary<string, double>()));
+            if (average is not null)
+                using (var averaged = SafeTensors.Load(Path.Combine(folder, LastAverageFile))) average.LoadState(averaged, checkpoint.AverageUpdates!.Value);
             Tensors.SetRngState(rng);
         }
         catch (Exception e) when (e is ArgumentException or StateDictMismatchException)
@@ -301,6 +330,7 @@ public sealed class SegmentationTrainer
         public string? SchedulerType { get; set; }
         public Dictionary<string, double>? Scheduler { get; set; }
         public List<SegmentationEpoch>? History { get; set; }
+        public long? AverageUpdates { get; set; }
     }
 
     private void WriteHistory(List<SegmentationEpoch> history)
@@ -343,12 +373,15 @@ public sealed class SegmentationTrainerBuilder
     private IProgress<SegmentationEpoch>? _progress;
     private bool _built;
     private bool _mixedPrecision;
+    private int _accumulation = 1;
+    private double? _averagingDecay;
 
     internal SegmentationTrainerBuilder(Module<Tensor, Tensor> model) => _model = model;
 
     internal sealed record Settings(SegmentationLoader Train, SegmentationLoader? Validation, Func<IReadOnlyList<Tensor>, Optimizer> Optimizer,
         Func<Optimizer, int, LearningRateScheduler>? Schedule, Func<Tensor, Tensor, Tensor> Loss, SegmentationEvaluator? Evaluator, SlidingWindowInferer? Inferer,
-        int Epochs, int Seed, int? Patience, double? ClipNorm, Device Device, string? OutputDirectory, IProgress<SegmentationEpoch>? Progress, bool MixedPrecision);
+        int Epochs, int Seed, int? Patience, double? ClipNorm, Device Device, string? OutputDirectory, IProgress<SegmentationEpoch>? Progress, bool MixedPrecision,
+        int AccumulationSteps, double? AveragingDecay);
 
     /// <summary>The training batches.</summary>
     public SegmentationTrainerBuilder TrainOn(SegmentationLoader loader) => Set(() => _train = loader ?? throw new ArgumentNullException(nameof(loader)));
@@ -373,6 +406,19 @@ public sealed class SegmentationTrainerBuilder
         return Set(() => _optimizer = p => new Adam(p, learningRate, weightDecay: weightDecay));
     }
 
+    /// <summary>
+    /// SGD with Nesterov momentum, nnU-Net's optimizer (Isensee et al., 2021: learning rate 0.01, momentum 0.99,
+    /// weight decay 3e-5, with <see cref="WithPolySchedule"/>); the arguments have torch.optim.SGD's meaning.
+    /// </summary>
+    public SegmentationTrainerBuilder UseSgd(double learningRate = 0.01, double momentum = 0.99, bool nesterov = true, double weightDecay = 3e-5)
+    {
+        RequirePositive(learningRate, nameof(learningRate));
+        if (!(momentum >= 0 && momentum < 1)) throw new ArgumentOutOfRangeException(nameof(momentum), momentum, "The momentum must lie in [0, 1).");
+        if (nesterov && momentum == 0) throw new ArgumentException("Nesterov momentum needs a momentum above 0.", nameof(nesterov));
+        if (!(weightDecay >= 0) || double.IsInfinity(weightDecay)) throw new ArgumentOutOfRangeException(nameof(weightDecay), weightDecay, "The weight decay must be a finite number ≥ 0.");
+        return Set(() => _optimizer = p => new Sgd(p, learningRate, momentum, weightDecay: weightDecay, nesterov: nesterov));
+    }
+
     /// <summary>Any optimizer, made from the model's parameters.</summary>
     public SegmentationTrainerBuilder UseOptimizer(Func<IReadOnlyList<Tensor>, Optimizer> factory) => Set(() => _optimizer = factory ?? throw new ArgumentNullException(nameof(factory)));
 
@@ -381,6 +427,17 @@ public sealed class SegmentationTrainerBuilder
     {
         if (!(minLearningRate >= 0) || double.IsInfinity(minLearningRate)) throw new ArgumentOutOfRangeException(nameof(minLearningRate), minLearningRate, "The minimum learning rate must be a finite number ≥ 0.");
         return Set(() => _schedule = (o, epochs) => new CosineAnnealingLR(o, epochs, minLearningRate));
+    }
+
+    /// <summary>
+    /// The "poly" schedule of segmentation networks (nnU-Net, DeepLab): the learning rate falls as
+    /// (1 − epoch / epochs)^<paramref name="power"/> to zero at the end of the run, stepped after each epoch
+    /// (<see cref="PolynomialLR"/>).
+    /// </summary>
+    public SegmentationTrainerBuilder WithPolySchedule(double power = 0.9)
+    {
+        if (!(power >= 0) || double.IsInfinity(power)) throw new ArgumentOutOfRangeException(nameof(power), power, "The power must be a finite number ≥ 0.");
+        return Set(() => _schedule = (o, epochs) => new PolynomialLR(o, epochs, power));
     }
 
     /// <summary>Any schedule, made from the optimizer and the number of epochs, stepped after each epoch.</summary>
@@ -411,6 +468,29 @@ public sealed class SegmentationTrainerBuilder
     }
 
     /// <summary>
+    /// Sums the gradients of <paramref name="steps"/> batches (each loss divided by their number) before each optimizer
+    /// step, as <see cref="TrainerBuilder.AccumulateGradients"/> does: the step of a batch <paramref name="steps"/> times
+    /// larger, where memory holds only small batches (3-D crops). The last group of an epoch may be shorter.
+    /// </summary>
+    public SegmentationTrainerBuilder AccumulateGradients(int steps)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(steps, 1);
+        return Set(() => _accumulation = steps);
+    }
+
+    /// <summary>
+    /// Keeps an exponential moving average of the weights (<see cref="ExponentialMovingAverage"/>, buffers included,
+    /// updated after every optimizer step) and validates, selects and returns the averaged weights instead of the last
+    /// step's. The average is checkpointed (<see cref="SegmentationTrainer.LastAverageFile"/>), so resuming stays exact.
+    /// </summary>
+    /// <param name="decay">The weight of the old average per step, in [0, 1) (0.999 is common; smaller for short runs).</param>
+    public SegmentationTrainerBuilder AverageWeights(double decay = 0.999)
+    {
+        if (!(decay >= 0 && decay < 1)) throw new ArgumentOutOfRangeException(nameof(decay), decay, "The decay must lie in [0, 1).");
+        return Set(() => _averagingDecay = decay);
+    }
+
+    /// <summary>
     /// Runs the network's forward passes (training and validation) under bfloat16 autocast on the trainer's device, as
     /// <see cref="TrainerBuilder.UseMixedPrecision"/> does; the loss is computed from float32 logits, and weights,
     /// gradients and optimizer state stay float32.
@@ -438,7 +518,7 @@ public sealed class SegmentationTrainerBuilder
         if (_train is null) throw new InvalidOperationException("Give the training batches with TrainOn before Build.");
         _built = true;
         return new SegmentationTrainer(_model, new Settings(_train, _validation, _optimizer, _schedule, _loss, _evaluator, _inferer, _epochs, _seed, _patience, _clip,
-            _device, _output, _progress, _mixedPrecision));
+            _device, _output, _progress, _mixedPrecision, _accumulation, _averagingDecay));
     }
 
     private SegmentationTrainerBuilder Set(Action set)

@@ -168,6 +168,103 @@ public class SegmentationTrainerTests
     }
 
     [Fact]
+    public void AccumulatedGradients_OfTwoHalfBatches_StepAsOneWholeBatch_UnderNnUNetsSgdAndPolySchedule()
+    {
+        // Instance norm and per-sample Dice: a batch's loss is the mean of its samples' losses, so two batches of 2 with
+        // accumulation give the gradient of one batch of 4.
+        var generator = new PhantomGenerator(size: 16, seed: 12);
+        SegmentationLoader Loader(int batch) => new(new PhantomSegmentationSource(generator, 0, 8, lesionRadiusScale: 1.5), new SegmentationLoaderOptions { BatchSize = batch });
+        var learningRates = new List<double>();
+        UNet Train(int batch, int accumulation)
+        {
+            Tensors.ManualSeed(4);
+            var model = UNet.Builder().ForInput(2, 3).WithFeatures(4, 8).WithInstanceNorm().WithClasses(2).Build();
+            learningRates.Clear();
+            var builder = SegmentationTrainer.Create(model).TrainOn(Loader(batch)).UseSgd(learningRate: 0.05).WithPolySchedule().ForEpochs(3)
+                .ReportProgressTo(new SynchronousProgress<SegmentationEpoch>(e => learningRates.Add(e.LearningRate)));
+            if (accumulation > 1) builder.AccumulateGradients(accumulation);
+            builder.Build().Run();
+            return model;
+        }
+        using var whole = Train(batch: 4, accumulation: 1);
+        using var accumulated = Train(batch: 2, accumulation: 2);
+        using var plain = Train(batch: 2, accumulation: 1);
+        learningRates.Should().Equal(new[] { 0.05, 0.05 * Math.Pow(2.0 / 3, 0.9), 0.05 * Math.Pow(1.0 / 3, 0.9) }, (a, b) => Math.Abs(a - b) < 1e-15, "the poly schedule: (1 − epoch/3)^0.9");
+        using var scope = Tensors.NewDisposeScope();
+        double Distance(UNet a, UNet b) => a.StateDict().Sum(kv => (kv.Value - b.StateDict()[kv.Key]).Abs().Max().Item());
+        Distance(whole, accumulated).Should().BeLessThan(1e-4, "the same six steps");
+        Distance(whole, plain).Should().BeGreaterThan(1e-3, "twelve steps of half batches move the weights elsewhere");
+    }
+
+    [Fact]
+    public void AveragedWeights_AreValidatedKeptAndCheckpointed_AndResumeExactly()
+    {
+        var generator = new PhantomGenerator(size: 16, seed: 13);
+        SegmentationLoader Loader(int start, int count) => new(new PhantomSegmentationSource(generator, start, count, lesionRadiusScale: 1.5),
+            new SegmentationLoaderOptions { BatchSize = 4, Shuffle = true, Seed = 2 });
+        var folders = Enumerable.Range(0, 3).Select(i => Path.Combine(Path.GetTempPath(), $"mv-seg-ema{i}-" + Guid.NewGuid().ToString("N"))).ToArray();
+        try
+        {
+            SegmentationTrainerBuilder Builder(UNet model, string folder, double? decay)
+            {
+                var builder = SegmentationTrainer.Create(model).TrainOn(Loader(0, 8)).ValidateOn(Loader(40, 4)).UseAdam(3e-3).ForEpochs(4).WithSeed(3).SaveTo(folder);
+                return decay is double d ? builder.AverageWeights(d) : builder;
+            }
+            UNet Network() { Tensors.ManualSeed(2); return UNet.Builder().ForInput(2, 3).WithFeatures(4, 8).WithInstanceNorm().WithClasses(2).Build(); }
+
+            // Decay 0: the average is the last step's weights, so the run is the run without averaging.
+            using (var plainModel = Network())
+            using (var zeroModel = Network())
+            {
+                var plain = Builder(plainModel, folders[0], null).Build().Run();
+                var zero = Builder(zeroModel, folders[1], 0).Build().Run();
+                zero.Epochs.Select(e => (e.TrainLoss, e.ValidationDice)).Should().Equal(plain.Epochs.Select(e => (e.TrainLoss, e.ValidationDice)));
+            }
+
+            // Decay 0.9: the selected (averaged) weights are what the model holds, what best.safetensors holds and what
+            // the reported Dice measured; they differ from the model's own last weights (last.safetensors).
+            using var model = Network();
+            var trainer = Builder(model, folders[2], 0.9).Build();
+            var result = trainer.Run();
+            SegmentationSummary.Of(trainer.Evaluate(Loader(40, 4))).MeanDice.Should().Be(result.Validation!.MeanDice);
+            result.Epochs[result.BestEpoch].ValidationDice.Should().Be(result.Validation.MeanDice);
+            using var scope = Tensors.NewDisposeScope();
+            using (var best = SafeTensors.Load(Path.Combine(folders[2], SegmentationTrainer.BestModelFile)))
+                foreach (var (name, tensor) in model.StateDict()) best[name].To(ScalarType.Float64).ToArray<double>().Should().Equal(tensor.To(ScalarType.Float64).ToArray<double>(), name);
+            using (var last = SafeTensors.Load(Path.Combine(folders[2], SegmentationTrainer.LastModelFile)))
+            using (var average = SafeTensors.Load(Path.Combine(folders[2], SegmentationTrainer.LastAverageFile)))
+            {
+                (last["head.weight"] - average["head.weight"]).Abs().Max().Item().Should().BeGreaterThan(1e-4, "the average lags the weights it averages");
+                if (result.BestEpoch == 3)
+                    (average["head.weight"] - model.StateDict()["head.weight"]).Abs().Max().Item().Should().Be(0, "the last epoch selected: its average is kept");
+            }
+
+            // Interrupted after two epochs and resumed: the same run, average included.
+            var again = Path.Combine(folders[2], "again");
+            using var second = Network();
+            using (var stop = new CancellationTokenSource())
+            {
+                var interrupt = () => Builder(second, again, 0.9).ReportProgressTo(new SynchronousProgress<SegmentationEpoch>(e => { if (e.Epoch == 1) stop.Cancel(); })).Build().Run(false, stop.Token);
+                interrupt.Should().Throw<OperationCanceledException>();
+            }
+            File.Exists(Path.Combine(again, SegmentationTrainer.LastAverageFile)).Should().BeTrue();
+            using var third = Network();
+            var resumed = Builder(third, again, 0.9).Build().Run(resume: true);
+            resumed.Epochs.Select(e => (e.TrainLoss, e.ValidationDice)).Should().Equal(result.Epochs.Select(e => (e.TrainLoss, e.ValidationDice)));
+            foreach (var (name, tensor) in model.StateDict())
+                third.StateDict()[name].To(ScalarType.Float64).ToArray<double>().Should().Equal(tensor.To(ScalarType.Float64).ToArray<double>(), $"{name} ends as in the uninterrupted run");
+            using var fourth = Network();
+            var without = () => Builder(fourth, again, null).Build().Run(resume: true);
+            without.Should().Throw<InvalidDataException>().WithMessage("*made with a weight average (AverageWeights)*");
+        }
+        finally
+        {
+            foreach (var folder in folders)
+                if (Directory.Exists(folder)) Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    [Fact]
     public void Builder_RefusesMissingAndBadSettings()
     {
         using var model = UNet.Builder().ForInput(1).WithFeatures(2, 4).Build();
@@ -179,6 +276,16 @@ public class SegmentationTrainerTests
         bad.Should().Throw<ArgumentOutOfRangeException>();
         bad = () => SegmentationTrainer.Create(model).ClipGradientsTo(double.NaN);
         bad.Should().Throw<ArgumentOutOfRangeException>().Which.ParamName.Should().Be("maxNorm");
+        bad = () => SegmentationTrainer.Create(model).UseSgd(momentum: 1);
+        bad.Should().Throw<ArgumentOutOfRangeException>().Which.ParamName.Should().Be("momentum");
+        var nesterov = () => SegmentationTrainer.Create(model).UseSgd(momentum: 0);
+        nesterov.Should().Throw<ArgumentException>().WithMessage("*Nesterov momentum needs a momentum above 0*");
+        bad = () => SegmentationTrainer.Create(model).AccumulateGradients(0);
+        bad.Should().Throw<ArgumentOutOfRangeException>();
+        bad = () => SegmentationTrainer.Create(model).AverageWeights(1);
+        bad.Should().Throw<ArgumentOutOfRangeException>().Which.ParamName.Should().Be("decay");
+        bad = () => SegmentationTrainer.Create(model).WithPolySchedule(-1);
+        bad.Should().Throw<ArgumentOutOfRangeException>().Which.ParamName.Should().Be("power");
         var loader = new SegmentationLoader(new PhantomSegmentationSource(new PhantomGenerator(16), 0, 1));
         var builder = SegmentationTrainer.Create(model).TrainOn(loader);
         builder.Build();
