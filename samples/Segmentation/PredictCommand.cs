@@ -4,6 +4,7 @@ using MedVision.Nets.Data.Images;
 using MedVision.Nets.Data.Nifti;
 using MedVision.Nets.Data.Segmentation;
 using MedVision.Nets.Inference;
+using MedVision.Onnx.Runtime;
 using MedVision.Torch;
 using MedVision.Torch.Serialization;
 using Spectre.Console;
@@ -20,7 +21,7 @@ internal static class PredictCommand
 {
     public static Command Create()
     {
-        var modelFile = new Option<string>("--model") { Description = "The model file train wrote (OUTPUT/model.safetensors).", Required = true };
+        var modelFile = new Option<string>("--model") { Description = "The model file train or images wrote (OUTPUT/model.safetensors), or an ONNX file export wrote (run by ONNX Runtime on the CPU).", Required = true };
         var output = new Option<string>("--output") { Description = "Folder for the label maps (<scan>.seg.nii.gz; for images <image>.mask.png and <image>.overlay.png).", DefaultValueFactory = _ => "segmentations" };
         var keepLargest = new Option<bool>("--keep-largest") { Description = "Keep only each class's largest connected component (removes stray islands)." };
         var mirror = new Option<bool>("--mirror") { Description = "Average the probabilities over the input flipped along every combination of its axes (8 passes for scans, 4 for images; nnU-Net's test-time mirroring)." };
@@ -36,8 +37,10 @@ internal static class PredictCommand
     {
         Tensors.NumThreads = threads;
         AnsiConsole.MarkupLine(SampleCommandLine.Banner(device));
-        if (SegmentationModelFile.ReadCard(modelPath).SpatialDims == 2) return RunImages(modelPath, outputFolder, keepLargest, mirror, device, scans);
-        using var predictor = SegmentationPredictor.Load(modelPath, device);
+        bool onnx = IsOnnx(modelPath);
+        if (onnx && device.IsCuda) throw new ArgumentException("--device: an ONNX model runs on the CPU here (ONNX Runtime's CPU provider).");
+        if ((onnx ? OnnxRuntimePredictor.ReadSegmentationCard(modelPath) : SegmentationModelFile.ReadCard(modelPath)).SpatialDims == 2) return RunImages(modelPath, outputFolder, keepLargest, mirror, device, scans);
+        using var predictor = onnx ? OnnxRuntimePredictor.LoadSegmentation(modelPath) : SegmentationPredictor.Load(modelPath, device);
         predictor.KeepLargestComponent = keepLargest;
         if (mirror) predictor.Flips = TestTimeFlips.Horizontal | TestTimeFlips.Vertical | TestTimeFlips.Depth;
         var card = predictor.Card!;
@@ -70,7 +73,7 @@ internal static class PredictCommand
 
     private static int RunImages(string modelPath, string outputFolder, bool keepLargest, bool mirror, Device device, string[] images)
     {
-        using var predictor = ImageSegmentationPredictor.Load(modelPath, device);
+        using var predictor = IsOnnx(modelPath) ? OnnxRuntimePredictor.LoadImageSegmentation(modelPath) : ImageSegmentationPredictor.Load(modelPath, device);
         predictor.KeepLargestComponent = keepLargest;
         if (mirror) predictor.Flips = TestTimeFlips.Horizontal | TestTimeFlips.Vertical;
         var card = predictor.Card!;
@@ -94,4 +97,6 @@ internal static class PredictCommand
         AnsiConsole.Write(table);
         return 0;
     }
+
+    private static bool IsOnnx(string path) => path.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase);
 }

@@ -11,6 +11,7 @@ var train = TrainCommand.Create();
 root.Subcommands.Add(train);
 root.Subcommands.Add(ImagesCommand.Create());
 root.Subcommands.Add(PredictCommand.Create());
+root.Subcommands.Add(ExportCommand.Create());
 foreach (var option in train.Options) root.Options.Add(option);
 root.WithChecksOf(train);
 root.Action = train.Action;

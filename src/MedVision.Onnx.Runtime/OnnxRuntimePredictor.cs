@@ -61,6 +61,110 @@ public static class OnnxRuntimePredictor
         }
     }
 
+    /// <summary>
+    /// Loads a 3-D segmentation model exported to ONNX (<c>OnnxModelFile.ExportSegmentation</c>) as a
+    /// <see cref="SegmentationPredictor"/> whose network ONNX Runtime runs: the same preparation of scans, sliding
+    /// window, flips, largest components and label maps on each scan's grid, from the card in the file's metadata.
+    /// </summary>
+    /// <exception cref="FileNotFoundException">There is no such file.</exception>
+    /// <exception cref="ModelFormatException">The file is not an ONNX model, carries no segmentation card, holds a 2-D network, or its graph does not fit the card.</exception>
+    public static SegmentationPredictor LoadSegmentation(string path, SessionOptions? options = null)
+    {
+        var (card, network) = LoadSegmentationNetwork(path, options, spatialDims: 3);
+        try
+        {
+            return SegmentationPredictor.Create(card, network);
+        }
+        catch
+        {
+            network.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Loads a 2-D segmentation model exported to ONNX (<c>OnnxModelFile.ExportSegmentation</c>) as an
+    /// <see cref="ImageSegmentationPredictor"/> whose network ONNX Runtime runs: the same preparation of images, window,
+    /// flips and maps on each image's size, from the card in the file's metadata.
+    /// </summary>
+    /// <exception cref="FileNotFoundException">There is no such file.</exception>
+    /// <exception cref="ModelFormatException">The file is not an ONNX model, carries no segmentation card, holds a 3-D network, or its graph does not fit the card.</exception>
+    public static ImageSegmentationPredictor LoadImageSegmentation(string path, SessionOptions? options = null)
+    {
+        var (card, network) = LoadSegmentationNetwork(path, options, spatialDims: 2);
+        try
+        {
+            return ImageSegmentationPredictor.Create(card, network);
+        }
+        catch
+        {
+            network.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The segmentation card of an exported ONNX file (to choose between <see cref="LoadSegmentation"/> and <see cref="LoadImageSegmentation"/> by its <see cref="SegmentationCard.SpatialDims"/>).</summary>
+    /// <exception cref="FileNotFoundException">There is no such file.</exception>
+    /// <exception cref="ModelFormatException">The file is not an ONNX model, or carries no usable segmentation card.</exception>
+    public static SegmentationCard ReadSegmentationCard(string path)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        if (!File.Exists(path)) throw new FileNotFoundException($"No ONNX model at {path}.", path);
+        try
+        {
+            using var session = new InferenceSession(path);
+            return SegmentationCardOf(session, path);
+        }
+        catch (OnnxRuntimeException e)
+        {
+            throw new ModelFormatException($"{path} is not an ONNX model ONNX Runtime can load: {e.Message}", e);
+        }
+    }
+
+    private static SegmentationCard SegmentationCardOf(InferenceSession session, string path) =>
+        session.ModelMetadata.CustomMetadataMap.TryGetValue(SegmentationModelFile.MetadataKey, out var json)
+            ? SegmentationModelFile.ParseCard(json, path)
+            : throw new ModelFormatException($"{path} carries no segmentation card (no '{SegmentationModelFile.MetadataKey}' in its metadata): export segmentation model files with OnnxModelFile.ExportSegmentation.");
+
+    private static (SegmentationCard Card, OnnxRuntimeNetwork Network) LoadSegmentationNetwork(string path, SessionOptions? options, int spatialDims)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        if (!File.Exists(path)) throw new FileNotFoundException($"No ONNX model at {path}.", path);
+        InferenceSession session;
+        try
+        {
+            session = options is null ? new InferenceSession(path) : new InferenceSession(path, options);
+        }
+        catch (OnnxRuntimeException e)
+        {
+            throw new ModelFormatException($"{path} is not an ONNX model ONNX Runtime can load: {e.Message}", e);
+        }
+        try
+        {
+            var card = SegmentationCardOf(session, path);
+            if (card.SpatialDims != spatialDims)
+                throw new ModelFormatException(spatialDims == 3
+                    ? $"{path} holds a 2-D U-Net; segment images with OnnxRuntimePredictor.LoadImageSegmentation."
+                    : $"{path} holds a 3-D U-Net; segment scans with OnnxRuntimePredictor.LoadSegmentation.");
+            if (!session.InputMetadata.TryGetValue(OnnxModelFile.InputName, out var input) || !session.OutputMetadata.TryGetValue(OnnxModelFile.LogitsName, out var logits))
+                throw new ModelFormatException($"{path} has inputs [{string.Join(", ", session.InputMetadata.Keys)}] and outputs [{string.Join(", ", session.OutputMetadata.Keys)}]; an exported model file has the input 'input' and the output 'logits'.");
+            int outputs = card.IsSigmoid ? 1 : card.ClassNames.Count;
+            bool Fits(int graph, int expected) => graph < 0 || graph == expected;   // −1: a dynamic dimension
+            if (input.Dimensions.Length != spatialDims + 2 || input.Dimensions[1] != card.InChannels
+                || !(input.Dimensions[0] < 0 || (input.Dimensions[0] == 1 && card.WindowBatchSize == 1))
+                || input.Dimensions.Skip(2).Zip(card.WindowSize).Any(p => !Fits(p.First, p.Second)))
+                throw new ModelFormatException($"{path}: the graph's input [{string.Join(", ", input.Dimensions)}] does not take the card's windows ({card.WindowBatchSize} at a time of {card.InChannels} channel(s), {string.Join("×", card.WindowSize)}).");
+            if (logits.Dimensions.Length != spatialDims + 2 || logits.Dimensions[1] != outputs)
+                throw new ModelFormatException($"{path}: the graph's logits [{string.Join(", ", logits.Dimensions)}] do not give the card's {outputs} output channel(s).");
+            return (card, new OnnxRuntimeNetwork(session, OnnxModelFile.InputName, OnnxModelFile.LogitsName));
+        }
+        catch
+        {
+            session.Dispose();
+            throw;
+        }
+    }
+
     // The graph must take the card's channels and give one logit per class name.
     private static void CheckGraph(InferenceSession session, ModelCard card, string path)
     {

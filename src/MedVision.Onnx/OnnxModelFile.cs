@@ -79,6 +79,60 @@ public static class OnnxModelFile
         }
     }
 
+    /// <summary>
+    /// Exports a segmentation model file (<see cref="SegmentationModelFile.Save"/>) to <paramref name="onnxPath"/>
+    /// (written atomically) and returns its card. The graph takes the prepared windows <c>input</c> (N, C, window…) —
+    /// the card's window; any spatial size that is a multiple of the U-Net's with
+    /// <see cref="OnnxModelFileOptions.DynamicSpatialSize"/> — and gives <c>logits</c> (N, classes, …) and
+    /// <c>probabilities</c> (softmax over the classes; for a one-channel network the sigmoid). The card travels in the
+    /// metadata under <see cref="SegmentationModelFile.MetadataKey"/>, so that <c>OnnxRuntimePredictor.LoadSegmentation</c>
+    /// and <c>LoadImageSegmentation</c> prepare scans and images, slide the window and map label maps back as
+    /// <see cref="SegmentationPredictor"/> and <see cref="ImageSegmentationPredictor"/> do.
+    /// </summary>
+    /// <exception cref="ModelFormatException">The model file is invalid.</exception>
+    /// <exception cref="ArgumentException">A fixed batch size that cannot take the predictor's batches of windows, or <see cref="OnnxModelFileOptions.NormalizeInGraph"/> (the preparation stays with the predictor).</exception>
+    public static SegmentationCard ExportSegmentation(string modelPath, string onnxPath, OnnxModelFileOptions? options = null)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(modelPath);
+        ArgumentException.ThrowIfNullOrWhiteSpace(onnxPath);
+        options ??= new OnnxModelFileOptions();
+        var (model, card) = SegmentationModelFile.Load(modelPath);
+        using (model)
+        {
+            if (!options.DynamicBatch && options.BatchSize != 1)
+                throw new ArgumentException($"A fixed batch must be 1 window (the predictors pass up to {card.WindowBatchSize} at a time, fewer at the end); keep DynamicBatch for batches of windows.", nameof(options));
+            if (!options.DynamicBatch && card.WindowBatchSize > 1)
+                throw new ArgumentException($"The card runs windows in batches of {card.WindowBatchSize}; keep DynamicBatch.", nameof(options));
+            if (options.NormalizeInGraph)
+                throw new ArgumentException("A segmentation graph takes prepared windows; its preparation (normalisation included) stays with the predictor.", nameof(options));
+            var effective = new OnnxExportOptions
+            {
+                InputName = InputName,
+                OutputName = LogitsName,
+                DynamicBatch = options.DynamicBatch,
+                DynamicSpatialSize = options.DynamicSpatialSize,
+                Description = options.Description ?? $"{card.SpatialDims}-D U-Net segmenting {string.Join(", ", card.ClassNames)}; input {InputName} (N, {card.InChannels}, "
+                    + $"{string.Join(", ", card.WindowSize)}): windows of {(card.SpatialDims == 3 ? "scans" : "images")} prepared as the card in the metadata says.",
+                ModelVersion = options.ModelVersion,
+            };
+            foreach (var (key, value) in options.Metadata) effective.Metadata[key] = value;
+            effective.Metadata[SegmentationModelFile.MetadataKey] = JsonSerializer.Serialize(card);
+            effective.Metadata["medvision.class_names"] = JsonSerializer.Serialize(card.ClassNames);
+            effective.Metadata[InputKindKey] = NormalizedInput;
+            var shape = new long[] { 1, card.InChannels }.Concat(card.WindowSize.Select(s => (long)s)).ToArray();
+            bool sigmoid = card.IsSigmoid;
+            var writer = new OnnxExporter().Build(model, shape, effective, heads: (context, logits) =>
+            {
+                var probabilities = sigmoid
+                    ? context.AddNode("Sigmoid", new[] { logits }, logits.Sample.Sigmoid())
+                    : context.AddNode("Softmax", new[] { logits }, logits.Sample.Softmax(1), OnnxAttribute.Int("axis", 1));
+                return new[] { (LogitsName, logits), (ProbabilitiesName, probabilities) };
+            });
+            OnnxFiles.WriteAtomically(onnxPath, writer);
+            return card;
+        }
+    }
+
     // (x − mean) / std per channel, with the card's one or C values broadcast over (N, C, …).
     private static OnnxValue Normalize(OnnxExportContext context, OnnxValue pixels, PreprocessingCard pre)
     {

@@ -108,14 +108,14 @@ public sealed class SegmentationSampleTests : IDisposable
     {
         var run = _folder["images"];
         var train = await SampleApp.RunAsync("segmentation", _folder.Path,
-            "images", "--demo", "--demo-subjects", "12", "--epochs", "2", "--size", "32", "32", "--features", "4", "8", "--batch", "4", "--seed", "2", "--output", run);
+            "images", "--demo", "--demo-subjects", "16", "--epochs", "8", "--size", "32", "32", "--features", "4", "8", "--batch", "4", "--lr", "0.01", "--seed", "2", "--output", run);
         train.ExitCode.Should().Be(0, train.ToString());
-        train.Text.Should().Contain("12 images with masks; classes background, lesion; 9 to train, 3 to validate");
+        train.Text.Should().Contain("16 images with masks; classes background, lesion; 12 to train, 4 to validate");
         var result = train.Lines().Single();
-        result["epochs"].Should().Be("2");
-        result["val_images"].Should().Be("3");
+        result["epochs"].Should().Be("8");
+        result["val_images"].Should().Be("4");
 
-        // The validation images are the first 3 of the seeded shuffle; the predictor loaded from the model file must give the
+        // The validation images are the first 4 of the seeded shuffle; the predictor loaded from the model file must give the
         // printed Dice and surface distances on them (in pixels), against the masks read as the folder source reads them.
         var source = ImageMaskFolderSource.FromFolders(Path.Combine(run, "demo-images", "images"), Path.Combine(run, "demo-images", "masks"), ["background", "lesion"], MaskEncoding.Binary);
         var order = Enumerable.Range(0, source.Count).ToArray();
@@ -124,7 +124,7 @@ public sealed class SegmentationSampleTests : IDisposable
         predictor.Preprocessing.Size.Should().Be((32, 32));
         var evaluator = SegmentationEvaluator.ForClasses(2).WithSurfaceTolerance(2.0);
         var cases = new List<SegmentationCase>();
-        foreach (var index in order[..3])
+        foreach (var index in order[..4])
         {
             // The demo images are 64×64 and are validated at 32×32: compare on the prepared size, as validation did.
             var image = ImageCodec.DecodeFile(source.Pairs[index].Image).Resize(32, 32);
@@ -139,7 +139,8 @@ public sealed class SegmentationSampleTests : IDisposable
         result["assd_1"].Should().Be(F(summary.Classes[0].AverageSurfaceDistance));
 
         // predict writes black-and-white masks on the image's own size, as the library's predictor gives them, and an overlay.
-        var file = source.Pairs[order[0]].Image;
+        // A validation image with a lesion (the demo's subjects alternate: odd indices have one).
+        var file = source.Pairs[order[..4].First(i => i % 2 == 1)].Image;
         var predict = await SampleApp.RunAsync("segmentation", _folder.Path, "predict", "--model", Path.Combine(run, "model.safetensors"), "--mirror", "--output", _folder["masks"], file);
         predict.ExitCode.Should().Be(0, predict.ToString());
         predictor.Flips = TestTimeFlips.Horizontal | TestTimeFlips.Vertical;
@@ -149,6 +150,16 @@ public sealed class SegmentationSampleTests : IDisposable
         mask.Pixels.Should().Equal(expected.Labels.ToArray().Select(v => (byte)(v * 255)));
         ImageCodec.DecodeFile(Path.Combine(_folder["masks"], Path.GetFileNameWithoutExtension(file) + ".overlay.png")).Channels.Should().Be(3);
         predict.Text.Should().Contain((100 * expected.Fraction(1)).ToString("F2", CultureInfo.InvariantCulture), "the lesion's share of the image");
+
+        // Exported to ONNX, the same model run by ONNX Runtime writes the same mask (up to ties within the engines' rounding).
+        var export = await SampleApp.RunAsync("segmentation", _folder.Path, "export", "--model", Path.Combine(run, "model.safetensors"));
+        export.ExitCode.Should().Be(0, export.ToString());
+        export.Text.Should().Contain("input (N, 3, 32, 32) prepared");
+        var onnx = await SampleApp.RunAsync("segmentation", _folder.Path, "predict", "--model", Path.Combine(run, "model.onnx"), "--mirror", "--output", _folder["onnx-masks"], file);
+        onnx.ExitCode.Should().Be(0, onnx.ToString());
+        var onnxMask = ImageCodec.DecodeFile(Path.Combine(_folder["onnx-masks"], Path.GetFileNameWithoutExtension(file) + ".mask.png"));
+        onnxMask.Pixels.Zip(mask.Pixels).Count(p => p.First != p.Second).Should().BeLessThan(3);
+        expected.PixelCount(1).Should().BeGreaterThan(0, "the image shows a lesion, so the masks compared are not blank");
     }
 
     [Fact]

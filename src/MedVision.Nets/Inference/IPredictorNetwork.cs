@@ -3,9 +3,10 @@ using MedVision.Torch;
 namespace MedVision.Nets.Inference;
 
 /// <summary>
-/// The network behind a <see cref="Predictor"/> made with <see cref="Predictor.Create"/>: another engine (ONNX Runtime
-/// running an exported graph, for one) that turns a preprocessed batch into logits. Implementations must be safe to
-/// call from several threads at once, as the predictor is.
+/// The network behind a <see cref="Predictor"/> made with <see cref="Predictor.Create"/> (or a segmentation predictor
+/// made with <see cref="SegmentationPredictor.Create"/> or <see cref="ImageSegmentationPredictor.Create"/>): another
+/// engine (ONNX Runtime running an exported graph, for one) that turns a preprocessed batch into logits.
+/// Implementations must be safe to call from several threads at once, as the predictors are.
 /// </summary>
 public interface IPredictorNetwork : IDisposable
 {
@@ -13,7 +14,8 @@ public interface IPredictorNetwork : IDisposable
     Device Device { get; }
 
     /// <summary>
-    /// The logits (N, classes), float32, of a preprocessed batch (N, C, H, W) or (N, C, D, H, W) on <see cref="Device"/>.
+    /// The logits, float32, of a preprocessed batch (N, C, H, W) or (N, C, D, H, W) on <see cref="Device"/>: (N, classes)
+    /// for a classifier; (N, classes, spatial…) — or (N, 1, spatial…) for a sigmoid network — for a segmentation network.
     /// The tensor returned belongs to the caller's dispose scope.
     /// </summary>
     Tensor Logits(Tensor batch);

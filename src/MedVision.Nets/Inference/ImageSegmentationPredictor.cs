@@ -27,6 +27,7 @@ public sealed class ImageSegmentationPredictor : IDisposable
     private readonly SlidingWindowInferer _inferer;
     private readonly IReadOnlyList<string> _classNames;
     private readonly bool _ownsModel;
+    private readonly IPredictorNetwork? _network;   // another engine's network the predictor owns (Create)
     private volatile bool _disposed;
 
     /// <summary>Creates a predictor.</summary>
@@ -55,11 +56,29 @@ public sealed class ImageSegmentationPredictor : IDisposable
         _model.Eval();
     }
 
-    private ImageSegmentationPredictor(Module<Tensor, Tensor> model, SegmentationCard card, Device? device)
+    private ImageSegmentationPredictor(Module<Tensor, Tensor> model, SegmentationCard card, Device? device, IPredictorNetwork? network = null)
         : this(model, card.ImagePreprocessing(), card.Inferer(), card.ClassNames, device)
     {
         _ownsModel = true;
+        _network = network;
         Card = card;
+    }
+
+    /// <summary>
+    /// A predictor over another engine's network (ONNX Runtime running an exported graph, see MedVision.Onnx.Runtime's
+    /// <c>OnnxRuntimePredictor.LoadImageSegmentation</c>): the card gives the preparation, classes and window, the
+    /// network computes the logits (N, classes or 1, H, W) of each batch of windows. The predictor owns the network and
+    /// disposes it.
+    /// </summary>
+    /// <exception cref="ModelFormatException">The card is invalid, describes a 3-D network, or one whose channels images cannot give.</exception>
+    public static ImageSegmentationPredictor Create(SegmentationCard card, IPredictorNetwork network)
+    {
+        ArgumentNullException.ThrowIfNull(card);
+        ArgumentNullException.ThrowIfNull(network);
+        SegmentationModelFile.Validate(card, "the card");
+        if (card.SpatialDims != 2) throw new ModelFormatException("The card describes a 3-D U-Net; segment scans with SegmentationPredictor.Create.");
+        if (card.InChannels is not (1 or 3)) throw new ModelFormatException($"The card describes a U-Net of {card.InChannels} input channels; images give 1 (grey) or 3 (RGB).");
+        return new ImageSegmentationPredictor(new PredictorNetworkModule(network), card, network.Device, network);
     }
 
     /// <summary>
@@ -165,6 +184,7 @@ public sealed class ImageSegmentationPredictor : IDisposable
         if (_disposed) return;
         _disposed = true;
         if (_ownsModel) _model.Dispose();
+        _network?.Dispose();
     }
 
     private (float[][] Probabilities, int Height, int Width) Run(RasterImage image)

@@ -85,3 +85,9 @@ internal static class SegmentationInference
         return labels;
     }
 }
+
+/// <summary>Another engine's network (<see cref="IPredictorNetwork"/>) as a module, so the predictors' windows can call it.</summary>
+internal sealed class PredictorNetworkModule(IPredictorNetwork network) : Module<Tensor, Tensor>
+{
+    public override Tensor Forward(Tensor input) => network.Logits(input);
+}

@@ -344,6 +344,19 @@ public static class SegmentationModelFile
     {
         if (!metadata.TryGetValue(MetadataKey, out var json))
             throw new ModelFormatException($"{path} holds no segmentation card ('{MetadataKey}' in its header); it was not written by SegmentationModelFile.Save.");
+        return ParseCard(json, path);
+    }
+
+    /// <summary>
+    /// Reads and validates a segmentation card from its JSON (as stored under <see cref="MetadataKey"/>, e.g. in an
+    /// exported ONNX file's metadata); <paramref name="source"/> names where it came from in messages.
+    /// </summary>
+    /// <exception cref="ModelFormatException">The JSON is not a valid card, is from a newer format, or describes a network or preparation this library cannot use.</exception>
+    public static SegmentationCard ParseCard(string json, string source)
+    {
+        ArgumentNullException.ThrowIfNull(json);
+        ArgumentNullException.ThrowIfNull(source);
+        var path = source;
         SegmentationCard? card;
         try
         {
@@ -358,7 +371,7 @@ public static class SegmentationModelFile
         return card;
     }
 
-    private static void Validate(SegmentationCard card, string path)
+    internal static void Validate(SegmentationCard card, string path)
     {
         string? problem = card.FormatVersion > SegmentationCard.CurrentFormatVersion
             ? $"format version {card.FormatVersion} is newer than this library reads ({SegmentationCard.CurrentFormatVersion}); update MedVision.Nets"

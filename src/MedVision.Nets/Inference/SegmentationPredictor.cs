@@ -23,6 +23,7 @@ public sealed class SegmentationPredictor : IDisposable
     private readonly Module<Tensor, Tensor> _model;
     private readonly SlidingWindowInferer _inferer;
     private readonly bool _ownsModel;
+    private IPredictorNetwork? _network;   // another engine's network the predictor owns (Create)
     private volatile bool _disposed;
 
     /// <summary>Creates a predictor.</summary>
@@ -66,6 +67,27 @@ public sealed class SegmentationPredictor : IDisposable
         }
     }
 
+    /// <summary>
+    /// A predictor over another engine's network (ONNX Runtime running an exported graph, see MedVision.Onnx.Runtime's
+    /// <c>OnnxRuntimePredictor.LoadSegmentation</c>): the card gives the preparation, classes and window, the network
+    /// computes the logits (N, classes or 1, D, H, W) of each batch of windows. The predictor owns the network and
+    /// disposes it.
+    /// </summary>
+    /// <exception cref="ModelFormatException">The card is invalid or describes a 2-D network.</exception>
+    public static SegmentationPredictor Create(SegmentationCard card, IPredictorNetwork network)
+    {
+        ArgumentNullException.ThrowIfNull(card);
+        ArgumentNullException.ThrowIfNull(network);
+        SegmentationModelFile.Validate(card, "the card");
+        if (card.SpatialDims != 3) throw new ModelFormatException("The card describes a 2-D U-Net; segment images with ImageSegmentationPredictor.Create.");
+        return new SegmentationPredictor(new PredictorNetworkModule(network), card.Preprocessing(), card.Inferer(), network.Device, ownsModel: true)
+        {
+            Card = card,
+            Classes = card.ClassNames.Count,
+            _network = network,
+        };
+    }
+
     private SegmentationPredictor(Module<Tensor, Tensor> model, NiftiSegmentationOptions preprocessing, SlidingWindowInferer inferer, Device? device, bool ownsModel)
         : this(model, preprocessing, inferer, device) => _ownsModel = ownsModel;
 
@@ -81,6 +103,7 @@ public sealed class SegmentationPredictor : IDisposable
         if (_disposed) return;
         _disposed = true;
         if (_ownsModel) _model.Dispose();
+        _network?.Dispose();
     }
 
     /// <summary>The preparation of each scan.</summary>
