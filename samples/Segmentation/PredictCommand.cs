@@ -21,7 +21,12 @@ internal static class PredictCommand
 {
     public static Command Create()
     {
-        var modelFile = new Option<string>("--model") { Description = "The model file train or images wrote (OUTPUT/model.safetensors), or an ONNX file export wrote (run by ONNX Runtime on the CPU).", Required = true };
+        var modelFile = new Option<string[]>("--model")
+        {
+            Description = "The model file train or images wrote (OUTPUT/model.safetensors), or an ONNX file export wrote (run by ONNX Runtime on the CPU). Give --model more than once to predict with an ensemble: the models' probabilities averaged (runs of different seeds, or folds; they must share classes, preparation and window).",
+            Required = true,
+            Arity = ArgumentArity.OneOrMore,
+        };
         var output = new Option<string>("--output") { Description = "Folder for the label maps (<scan>.seg.nii.gz; for images <image>.mask.png and <image>.overlay.png).", DefaultValueFactory = _ => "segmentations" };
         var keepLargest = new Option<bool>("--keep-largest") { Description = "Keep only each class's largest connected component (removes stray islands)." };
         var mirror = new Option<bool>("--mirror") { Description = "Average the probabilities over the input flipped along every combination of its axes (8 passes for scans, 4 for images; nnU-Net's test-time mirroring)." };
@@ -29,22 +34,24 @@ internal static class PredictCommand
         var threads = SampleCommandLine.Threads();
         var scans = new Argument<string[]>("inputs") { Description = "NIfTI files (.nii, .nii.gz; a 4-D file's volumes are the channels, in the training order), or for a 2-D model JPEG or PNG images.", Arity = ArgumentArity.OneOrMore };
         var command = new Command("predict", "Segment NIfTI scans (or, with a 2-D model, images) with a trained U-Net and write label maps on each scan's grid (or PNG masks).") { modelFile, output, keepLargest, mirror, device, threads, scans };
+        command.Check(r => r.GetValue(modelFile) is { Length: > 1 } models && models.Any(IsOnnx) ? "an ONNX model predicts alone; give model.safetensors files for an ensemble" : null);
         command.SetAction(r => Run(r.GetValue(modelFile)!, r.GetValue(output)!, r.GetValue(keepLargest), r.GetValue(mirror), Device.Parse(r.GetValue(device)!), r.GetValue(threads), r.GetValue(scans)!));
         return command;
     }
 
-    private static int Run(string modelPath, string outputFolder, bool keepLargest, bool mirror, Device device, int threads, string[] scans)
+    private static int Run(string[] modelPaths, string outputFolder, bool keepLargest, bool mirror, Device device, int threads, string[] scans)
     {
         Tensors.NumThreads = threads;
         AnsiConsole.MarkupLine(SampleCommandLine.Banner(device));
+        var modelPath = modelPaths[0];
         bool onnx = IsOnnx(modelPath);
         if (onnx && device.IsCuda) throw new ArgumentException("--device: an ONNX model runs on the CPU here (ONNX Runtime's CPU provider).");
-        if ((onnx ? OnnxRuntimePredictor.ReadSegmentationCard(modelPath) : SegmentationModelFile.ReadCard(modelPath)).SpatialDims == 2) return RunImages(modelPath, outputFolder, keepLargest, mirror, device, scans);
-        using var predictor = onnx ? OnnxRuntimePredictor.LoadSegmentation(modelPath) : SegmentationPredictor.Load(modelPath, device);
+        if ((onnx ? OnnxRuntimePredictor.ReadSegmentationCard(modelPath) : SegmentationModelFile.ReadCard(modelPath)).SpatialDims == 2) return RunImages(modelPaths, outputFolder, keepLargest, mirror, device, scans);
+        using var predictor = onnx ? OnnxRuntimePredictor.LoadSegmentation(modelPath) : SegmentationPredictor.LoadEnsemble(modelPaths, device);
         predictor.KeepLargestComponent = keepLargest;
         if (mirror) predictor.Flips = TestTimeFlips.Horizontal | TestTimeFlips.Vertical | TestTimeFlips.Depth;
         var card = predictor.Card!;
-        AnsiConsole.MarkupLine(Markup.Escape($"{Path.GetFileName(modelPath)}: U-Net {string.Join("/", card.Features)}, classes {string.Join(", ", card.ClassNames)}, "
+        AnsiConsole.MarkupLine(Markup.Escape($"{Path.GetFileName(modelPath)}{(modelPaths.Length > 1 ? $" and {modelPaths.Length - 1} more (an ensemble: probabilities averaged)" : "")}: U-Net {string.Join("/", card.Features)}, classes {string.Join(", ", card.ClassNames)}, "
             + $"{card.InChannels} channel(s){(card.Modalities is { } m ? $" ({string.Join(", ", m)})" : "")}, window {string.Join("×", card.WindowSize)}"
             + $"{(card.Orientation is { } o ? $", reoriented to {o}" : "")}{(card.Spacing is { } mm ? $", {string.Join(" × ", mm.Select(v => v.ToString(CultureInfo.InvariantCulture)))} mm voxels" : "")}"));
         Directory.CreateDirectory(outputFolder);
@@ -71,13 +78,14 @@ internal static class PredictCommand
         return 0;
     }
 
-    private static int RunImages(string modelPath, string outputFolder, bool keepLargest, bool mirror, Device device, string[] images)
+    private static int RunImages(string[] modelPaths, string outputFolder, bool keepLargest, bool mirror, Device device, string[] images)
     {
-        using var predictor = IsOnnx(modelPath) ? OnnxRuntimePredictor.LoadImageSegmentation(modelPath) : ImageSegmentationPredictor.Load(modelPath, device);
+        var modelPath = modelPaths[0];
+        using var predictor = IsOnnx(modelPath) ? OnnxRuntimePredictor.LoadImageSegmentation(modelPath) : ImageSegmentationPredictor.LoadEnsemble(modelPaths, device);
         predictor.KeepLargestComponent = keepLargest;
         if (mirror) predictor.Flips = TestTimeFlips.Horizontal | TestTimeFlips.Vertical;
         var card = predictor.Card!;
-        AnsiConsole.MarkupLine(Markup.Escape($"{Path.GetFileName(modelPath)}: 2-D U-Net {string.Join("/", card.Features)}, classes {string.Join(", ", card.ClassNames)}, "
+        AnsiConsole.MarkupLine(Markup.Escape($"{Path.GetFileName(modelPath)}{(modelPaths.Length > 1 ? $" and {modelPaths.Length - 1} more (an ensemble: probabilities averaged)" : "")}: 2-D U-Net {string.Join("/", card.Features)}, classes {string.Join(", ", card.ClassNames)}, "
             + $"{card.InChannels} channel(s){(card.ImageSize is [var h, var w] ? $", images resized to {h}×{w}" : "")}"));
         Directory.CreateDirectory(outputFolder);
         var encoding = card.ClassNames.Count == 2 ? MaskEncoding.Binary : MaskEncoding.ClassIndex;

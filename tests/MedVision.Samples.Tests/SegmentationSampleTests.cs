@@ -160,6 +160,22 @@ public sealed class SegmentationSampleTests : IDisposable
         var onnxMask = ImageCodec.DecodeFile(Path.Combine(_folder["onnx-masks"], Path.GetFileNameWithoutExtension(file) + ".mask.png"));
         onnxMask.Pixels.Zip(mask.Pixels).Count(p => p.First != p.Second).Should().BeLessThan(3);
         expected.PixelCount(1).Should().BeGreaterThan(0, "the image shows a lesion, so the masks compared are not blank");
+
+        // A second run (another seed) and predict with both: the ensemble's mask, as the library's ensemble predictor gives it.
+        var run2 = _folder["images-seed3"];
+        var second = await SampleApp.RunAsync("segmentation", _folder.Path,
+            "images", "--demo", "--demo-subjects", "16", "--epochs", "2", "--size", "32", "32", "--features", "4", "8", "--batch", "4", "--seed", "3", "--output", run2);
+        second.ExitCode.Should().Be(0, second.ToString());
+        string[] members = [Path.Combine(run, "model.safetensors"), Path.Combine(run2, "model.safetensors")];
+        var both = await SampleApp.RunAsync("segmentation", _folder.Path, "predict", "--model", members[0], "--model", members[1], "--output", _folder["ensemble-masks"], file);
+        both.ExitCode.Should().Be(0, both.ToString());
+        both.Text.Should().Contain("and 1 more (an ensemble: probabilities averaged)");
+        using var ensemble = ImageSegmentationPredictor.LoadEnsemble(members);
+        ImageCodec.DecodeFile(Path.Combine(_folder["ensemble-masks"], Path.GetFileNameWithoutExtension(file) + ".mask.png")).Pixels
+            .Should().Equal(ensemble.Predict(file).Labels.ToArray().Select(v => (byte)(v * 255)));
+        var mixed = await SampleApp.RunAsync("segmentation", _folder.Path, "predict", "--model", members[0], "--model", Path.Combine(run, "model.onnx"), file);
+        mixed.ExitCode.Should().Be(2);
+        mixed.Error.Should().Contain("an ONNX model predicts alone");
     }
 
     [Fact]

@@ -88,12 +88,25 @@ public sealed class ImageSegmentationPredictor : IDisposable
     /// <exception cref="ModelFormatException">The file has no usable segmentation card, holds a 3-D network or one whose channels images cannot give, or its weights do not fit the card.</exception>
     public static ImageSegmentationPredictor Load(string path, Device? device = null)
     {
-        var (model, card) = SegmentationModelFile.Load(path);
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        return LoadEnsemble([path], device);
+    }
+
+    /// <summary>
+    /// A predictor from several 2-D segmentation model files (the folds of a cross-validation, or runs of different
+    /// seeds): each window's class probabilities are the mean of the members' (softmax, or sigmoid for one-channel
+    /// networks), before flips are averaged and the arg-max is taken. The members must share the classes, output,
+    /// preparation and window (their architectures may differ); the first file's card is the predictor's.
+    /// </summary>
+    /// <exception cref="ModelFormatException">A file is unusable or holds a 3-D network, or the members do not share what they must (naming the file and the fields).</exception>
+    public static ImageSegmentationPredictor LoadEnsemble(IReadOnlyList<string> paths, Device? device = null)
+    {
+        var (model, card) = SegmentationModelFile.LoadEnsemble(paths);
         try
         {
-            if (card.SpatialDims != 2) throw new ModelFormatException($"{path} holds a 3-D U-Net; segment scans with SegmentationPredictor.Load.");
-            if (card.InChannels is not (1 or 3)) throw new ModelFormatException($"{path} holds a U-Net of {card.InChannels} input channels; images give 1 (grey) or 3 (RGB).");
-            return new ImageSegmentationPredictor(model, card, device);
+            if (card.SpatialDims != 2) throw new ModelFormatException($"{paths[0]} holds a 3-D U-Net; segment scans with SegmentationPredictor.Load.");
+            if (card.InChannels is not (1 or 3)) throw new ModelFormatException($"{paths[0]} holds a U-Net of {card.InChannels} input channels; images give 1 (grey) or 3 (RGB).");
+            return new ImageSegmentationPredictor(model, card, device) { EnsembleSize = paths.Count };
         }
         catch
         {
@@ -101,6 +114,9 @@ public sealed class ImageSegmentationPredictor : IDisposable
             throw;
         }
     }
+
+    /// <summary>How many networks' probabilities each prediction averages (<see cref="LoadEnsemble"/>); 1 otherwise.</summary>
+    public int EnsembleSize { get; private init; } = 1;
 
     /// <summary>The card of the file the predictor was loaded from (null when made from a network).</summary>
     public SegmentationCard? Card { get; }

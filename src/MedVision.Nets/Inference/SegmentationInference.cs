@@ -91,3 +91,36 @@ internal sealed class PredictorNetworkModule(IPredictorNetwork network) : Module
 {
     public override Tensor Forward(Tensor input) => network.Logits(input);
 }
+
+/// <summary>
+/// Several segmentation networks as one (nnU-Net's ensembles of folds): each member's probabilities (softmax, or
+/// sigmoid for one-channel members) averaged, and returned as logits whose softmax (sigmoid) is that average — the log of
+/// the mean, or for sigmoid members its log-odds — so that the predictors' windows, flips and arg-max apply unchanged.
+/// Owns its members (disposed with it).
+/// </summary>
+internal sealed class EnsembleNetwork : Module<Tensor, Tensor>
+{
+    private readonly Module<Tensor, Tensor>[] _members;
+    private readonly bool _sigmoid;
+
+    public EnsembleNetwork(IReadOnlyList<Module<Tensor, Tensor>> members, bool sigmoid)
+    {
+        _members = members.ToArray();
+        _sigmoid = sigmoid;
+        for (int i = 0; i < _members.Length; i++) RegisterModule($"member{i}", _members[i]);
+    }
+
+    public override Tensor Forward(Tensor input)
+    {
+        using var scope = Tensors.NewDisposeScope();
+        Tensor? sum = null;
+        foreach (var member in _members)
+        {
+            var logits = member.Call(input).To(ScalarType.Float32);
+            var probabilities = _sigmoid ? logits.Sigmoid() : logits.Softmax(1);
+            sum = sum is null ? probabilities : sum + probabilities;
+        }
+        var mean = sum! / _members.Length;
+        return scope.MoveToOuter(_sigmoid ? mean.Log() - (1.0 - mean).Log() : mean.Log());
+    }
+}

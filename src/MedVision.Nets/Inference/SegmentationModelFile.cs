@@ -340,6 +340,52 @@ public static class SegmentationModelFile
         return (model, card);
     }
 
+    // What members of one ensemble must share: what the predictor does around the networks (preparation, window,
+    // classes, output). Their architectures may differ.
+    private static readonly (string Name, Func<SegmentationCard, object?> Value)[] EnsembleFields =
+    [
+        ("spatial_dims", c => c.SpatialDims), ("in_channels", c => c.InChannels), ("class_names", c => c.ClassNames), ("output", c => c.Output),
+        ("modalities", c => c.Modalities), ("orientation", c => c.Orientation), ("spacing", c => c.Spacing),
+        ("intensity_normalization", c => c.IntensityNormalization is { } n ? new[] { n.NonZero, n.ChannelWise } : null),
+        ("image_size", c => c.ImageSize), ("mean", c => c.Mean), ("std", c => c.Std), ("window_size", c => c.WindowSize),
+    ];
+
+    /// <summary>
+    /// Loads one model file, or several as an ensemble network whose output's softmax (sigmoid) is the mean of the
+    /// members' (<see cref="EnsembleNetwork"/>), with the first file's card. The caller disposes the network.
+    /// </summary>
+    internal static (Module<Tensor, Tensor> Network, SegmentationCard Card) LoadEnsemble(IReadOnlyList<string> paths)
+    {
+        ArgumentNullException.ThrowIfNull(paths);
+        if (paths.Count == 0) throw new ArgumentException("Give at least one model file.", nameof(paths));
+        if (paths.Any(string.IsNullOrWhiteSpace)) throw new ArgumentException("A model file path is empty.", nameof(paths));
+        var members = new List<Module<Tensor, Tensor>>();
+        try
+        {
+            SegmentationCard? first = null;
+            foreach (var path in paths)
+            {
+                var (model, card) = Load(path);
+                members.Add(model);
+                if (first is null)
+                {
+                    first = card;
+                    continue;
+                }
+                var differing = EnsembleFields.Where(f => JsonSerializer.Serialize(f.Value(first)) != JsonSerializer.Serialize(f.Value(card))).Select(f => f.Name).ToList();
+                // (An equal window also fits every member's U-Net: each card's window was checked against its own network.)
+                if (differing.Count > 0)
+                    throw new ModelFormatException($"{path} cannot join an ensemble with {paths[0]}: its {string.Join(", ", differing)} differ{(differing.Count == 1 ? "s" : "")} (members must share the classes, the output, the preparation and the window).");
+            }
+            return (members.Count == 1 ? members[0] : new EnsembleNetwork(members, first!.IsSigmoid), first!);
+        }
+        catch
+        {
+            foreach (var member in members) member.Dispose();
+            throw;
+        }
+    }
+
     private static SegmentationCard CardOf(IReadOnlyDictionary<string, string> metadata, string path)
     {
         if (!metadata.TryGetValue(MetadataKey, out var json))

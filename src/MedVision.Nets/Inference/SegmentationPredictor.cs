@@ -54,11 +54,24 @@ public sealed class SegmentationPredictor : IDisposable
     /// <exception cref="ModelFormatException">The file has no usable segmentation card, holds a 2-D network, or its weights do not fit the card.</exception>
     public static SegmentationPredictor Load(string path, Device? device = null)
     {
-        var (model, card) = SegmentationModelFile.Load(path);
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        return LoadEnsemble([path], device);
+    }
+
+    /// <summary>
+    /// A predictor from several segmentation model files (nnU-Net's ensemble of the folds of a cross-validation, or
+    /// runs of different seeds): each window's class probabilities are the mean of the members' (softmax, or sigmoid for
+    /// one-channel networks), before flips are averaged and the arg-max is taken. The members must share the classes,
+    /// output, preparation and window (their architectures may differ); the first file's card is the predictor's.
+    /// </summary>
+    /// <exception cref="ModelFormatException">A file is unusable or holds a 2-D network, or the members do not share what they must (naming the file and the fields).</exception>
+    public static SegmentationPredictor LoadEnsemble(IReadOnlyList<string> paths, Device? device = null)
+    {
+        var (model, card) = SegmentationModelFile.LoadEnsemble(paths);
         try
         {
-            if (card.SpatialDims != 3) throw new ModelFormatException($"{path} holds a 2-D U-Net; segment images with ImageSegmentationPredictor.Load.");
-            return new SegmentationPredictor(model, card.Preprocessing(), card.Inferer(), device, ownsModel: true) { Card = card, Classes = card.ClassNames.Count };
+            if (card.SpatialDims != 3) throw new ModelFormatException($"{paths[0]} holds a 2-D U-Net; segment images with ImageSegmentationPredictor.Load.");
+            return new SegmentationPredictor(model, card.Preprocessing(), card.Inferer(), device, ownsModel: true) { Card = card, Classes = card.ClassNames.Count, EnsembleSize = paths.Count };
         }
         catch
         {
@@ -90,6 +103,9 @@ public sealed class SegmentationPredictor : IDisposable
 
     private SegmentationPredictor(Module<Tensor, Tensor> model, NiftiSegmentationOptions preprocessing, SlidingWindowInferer inferer, Device? device, bool ownsModel)
         : this(model, preprocessing, inferer, device) => _ownsModel = ownsModel;
+
+    /// <summary>How many networks' probabilities each prediction averages (<see cref="LoadEnsemble"/>); 1 otherwise.</summary>
+    public int EnsembleSize { get; private init; } = 1;
 
     /// <summary>The card of the file the predictor was loaded from (null when made from a network).</summary>
     public SegmentationCard? Card { get; private init; }

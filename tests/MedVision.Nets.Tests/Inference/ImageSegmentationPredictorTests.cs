@@ -217,6 +217,50 @@ public sealed class ImageSegmentationPredictorTests : IDisposable
     }
 
     [Fact]
+    public void Ensembles_AverageTheMembersProbabilities_AndRefuseMembersThatDoNotFit()
+    {
+        // Two members of different architectures (the ensemble shares preparation, window and classes, not networks).
+        var paths = new List<string>();
+        foreach (var (seed, features) in new[] { (31, new[] { 4, 8 }), (32, new[] { 6, 12, 24 }) })
+        {
+            Tensors.ManualSeed((ulong)seed);
+            using var member = UNet.Builder().ForInput(3, 2).WithFeatures(features).WithInstanceNorm().WithClasses(3).Build();
+            var path = Path.Combine(_folder, $"member{seed}.safetensors");
+            SegmentationModelFile.Save(path, member, SegmentationModelFile.Describe(member, Options, Classes, new SlidingWindowInferer([16, 16])));
+            paths.Add(path);
+        }
+        var image = Fundus(5, width: 16, height: 16);   // the prepared size: probabilities and labels on one grid
+        using var first = ImageSegmentationPredictor.Load(paths[0]);
+        using var second = ImageSegmentationPredictor.Load(paths[1]);
+        using var ensemble = ImageSegmentationPredictor.LoadEnsemble(paths);
+        ensemble.EnsembleSize.Should().Be(2);
+        first.EnsembleSize.Should().Be(1);
+        var a = first.PredictProbabilities(image);
+        var b = second.PredictProbabilities(image);
+        var mean = ensemble.PredictProbabilities(image);
+        for (int k = 0; k < 3; k++)
+            mean[k].Select(v => (double)v).Should().Equal(a[k].Zip(b[k], (x, y) => (x + y) / 2.0), (x, y) => Math.Abs(x - y) < 1e-5, $"class {k}: the members' mean");
+        a[1].Zip(b[1], (x, y) => Math.Abs(x - y)).Max().Should().BeGreaterThan(0.01f, "the members differ, so the mean is not either of them");
+        var labels = ensemble.Predict(image).Labels.ToArray();
+        labels.Should().Equal(SegmentationInference.ArgMax(mean.ToArray()), "the arg-max of the mean");
+
+        // A member with other classes, another window or a 3-D network is refused by name.
+        Tensors.ManualSeed(33);
+        using var other = UNet.Builder().ForInput(3, 2).WithFeatures(4, 8).WithClasses(2).Build();
+        var otherPath = Path.Combine(_folder, "other.safetensors");
+        SegmentationModelFile.Save(otherPath, other, SegmentationModelFile.Describe(other, Options, ["background", "vessel"], new SlidingWindowInferer([8, 8])));
+        var act = () => ImageSegmentationPredictor.LoadEnsemble([paths[0], otherPath]);
+        act.Should().Throw<ModelFormatException>().WithMessage("*other.safetensors cannot join an ensemble with*member31.safetensors: its class_names, window_size differ*");
+        var rescaled = Path.Combine(_folder, "rescaled.safetensors");
+        using (var member = UNet.Builder().ForInput(3, 2).WithFeatures(4, 8).WithClasses(3).Build())
+            SegmentationModelFile.Save(rescaled, member, SegmentationModelFile.Describe(member, new ImageSegmentationOptions { Size = (16, 16) }, Classes, new SlidingWindowInferer([16, 16])));
+        act = () => ImageSegmentationPredictor.LoadEnsemble([paths[0], rescaled]);
+        act.Should().Throw<ModelFormatException>().WithMessage("*rescaled.safetensors cannot join*its mean, std differ*");
+        act = () => ImageSegmentationPredictor.LoadEnsemble([]);
+        act.Should().Throw<ArgumentException>().WithMessage("*at least one model file*");
+    }
+
+    [Fact]
     public void Maps_AreWrittenAsMasksTheFolderSourceReadsBack_AndDrawnOverTheirImage()
     {
         int[] labels = [0, 1, 1, 2, 0, 0, 2, 2, 1, 0, 0, 0];

@@ -219,6 +219,36 @@ public sealed class SegmentationModelFileTests : IDisposable
     }
 
     [Fact]
+    public void EnsemblesOfSigmoidNetworks_AverageTheMembersProbabilities()
+    {
+        var asStored = new NiftiSegmentationOptions { Orientation = null, Normalization = new NormalizeIntensity(nonZero: true, channelWise: true) };
+        var window = new SlidingWindowInferer([8, 8, 8], overlap: 0.25);
+        var paths = new List<string>();
+        foreach (var seed in new[] { 41, 42, 43 })
+        {
+            Tensors.ManualSeed((ulong)seed);
+            using var member = UNet.Builder().ForInput(2, 3).WithFeatures(4, 8).WithClasses(1).Build();
+            var path = Path.Combine(_folder, $"sigmoid{seed}.safetensors");
+            SegmentationModelFile.Save(path, member, SegmentationModelFile.Describe(member, asStored, ["background", "lesion"], window, ["MRI", "PET"]));
+            paths.Add(path);
+        }
+        var subject = new PhantomGenerator(size: 12, seed: 6).Generate(1);
+        NiftiImage[] scan = [new NiftiImage(subject.Mri, [12, 12, 12]), new NiftiImage(subject.Pet, [12, 12, 12])];
+        var members = paths.Select(p =>
+        {
+            using var predictor = SegmentationPredictor.Load(p);
+            return predictor.PredictProbabilities(scan)[1].Voxels.ToArray();
+        }).ToArray();
+        using var ensemble = SegmentationPredictor.LoadEnsemble(paths);
+        ensemble.EnsembleSize.Should().Be(3);
+        var mean = ensemble.PredictProbabilities(scan)[1].Voxels.ToArray();
+        mean.Select(v => (double)v).Should().Equal(Enumerable.Range(0, mean.Length).Select(i => members.Average(m => (double)m[i])), (a, b) => Math.Abs(a - b) < 1e-5);
+        ensemble.Predict(scan).Voxels.ToArray().Should().Equal(mean.Select(p => p > 0.5f ? 1f : 0f), "the structure where the mean probability exceeds one half");
+        var act = () => SegmentationPredictor.LoadEnsemble([paths[0], Path.Combine(_folder, "absent.safetensors")]);
+        act.Should().Throw<FileNotFoundException>();
+    }
+
+    [Fact]
     public void OnePredictor_ServesManyThreads_WithTheSerialResults()
     {
         using var model = Network();
