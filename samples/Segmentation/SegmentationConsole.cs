@@ -64,7 +64,7 @@ internal static class SegmentationConsole
 
         public Option<double?> Ema { get; } = new Option<double?>("--ema")
         {
-            Description = "Keep an exponential moving average of the weights with this decay per step (e.g. 0.99); it is validated, selected and saved instead of the last step's weights.",
+            Description = "Keep an exponential moving average of the weights with this decay per step; it is validated, selected and saved instead of the last step's weights. It keeps decay^steps of the untrained weights: 0.9 suits a few hundred steps, 0.99 a few thousand.",
         }.Must(v => v is null || (v >= 0 && v < 1), "a decay in [0, 1)");
 
         public IEnumerable<Option> All => [Optimizer, LearningRate, Schedule, Accumulate, Ema];
