@@ -53,6 +53,7 @@ internal static class ImagesCommand
         var epochs = new Option<int>("--epochs") { Description = "Training epochs.", DefaultValueFactory = _ => 20 }.AtLeast(1);
         var batch = new Option<int>("--batch") { Description = "Images per batch.", DefaultValueFactory = _ => 8 }.AtLeast(1);
         var recipe = new SegmentationConsole.RecipeOptions();
+        var folds = SegmentationConsole.FoldsOption("images");
         var tolerance = new Option<double>("--tolerance") { Description = "Tolerance of the surface Dice in pixels.", DefaultValueFactory = _ => 2.0 }.NonNegative();
         var resume = new Option<bool>("--resume") { Description = "Continue the run in --output from its last checkpoint (after an interruption), with the same options." };
         var seed = new Option<int>("--seed") { Description = "Seed of the split, the weights, the order and the augmentation.", DefaultValueFactory = _ => 0 };
@@ -61,7 +62,7 @@ internal static class ImagesCommand
         var output = new Option<string>("--output") { Description = "Folder for model.safetensors (for predict), best.safetensors and history.csv.", DefaultValueFactory = _ => Path.Combine("runs", "segmentation-images") };
         var command = new Command("images", "Train a 2-D U-Net on images with PNG masks in two folders (or --demo) and report per-class Dice and surface distances in pixels.")
         {
-            images, masks, demo, demoSubjects, classes, binary, suffix, channels, size, features, norm, valFraction, epochs, batch, tolerance, resume, seed, device, threads, output,
+            images, masks, demo, demoSubjects, classes, binary, suffix, channels, size, features, norm, valFraction, epochs, batch, tolerance, resume, folds, seed, device, threads, output,
         };
         foreach (var option in recipe.All) command.Options.Add(option);
         command.Check(r => r.GetValue(demo) == (r.GetValue(images) is not null || r.GetValue(masks) is not null) ? "give --images DIR --masks DIR, or --demo (one of them)"
@@ -70,12 +71,12 @@ internal static class ImagesCommand
             : null);
         command.SetAction(r => Run(new Settings(r.GetValue(images), r.GetValue(masks), r.GetValue(demo), r.GetValue(demoSubjects), r.GetValue(classes)!, r.GetValue(binary),
             r.GetValue(suffix)!, r.GetValue(channels), r.GetValue(size)!, r.GetValue(features)!, r.GetValue(norm)!, r.GetValue(valFraction), r.GetValue(epochs), r.GetValue(batch),
-            recipe.Read(r), r.GetValue(tolerance), r.GetValue(resume), r.GetValue(seed), Device.Parse(r.GetValue(device)!), r.GetValue(threads), r.GetValue(output)!)));
+            recipe.Read(r), r.GetValue(tolerance), r.GetValue(resume), r.GetValue(folds), r.GetValue(seed), Device.Parse(r.GetValue(device)!), r.GetValue(threads), r.GetValue(output)!)));
         return command;
     }
 
     private sealed record Settings(string? Images, string? Masks, bool Demo, int DemoSubjects, string[] Classes, bool Binary, string Suffix, int Channels, int[] Size,
-        int[] Features, string Norm, double ValidationFraction, int Epochs, int Batch, SegmentationConsole.Recipe Recipe, double Tolerance, bool Resume, int Seed, Device Device, int Threads, string Output);
+        int[] Features, string Norm, double ValidationFraction, int Epochs, int Batch, SegmentationConsole.Recipe Recipe, double Tolerance, bool Resume, int? Folds, int Seed, Device Device, int Threads, string Output);
 
     private static int Run(Settings s)
     {
@@ -93,9 +94,26 @@ internal static class ImagesCommand
         };
         var source = ImageMaskFolderSource.FromFolders(imageFolder, maskFolder, classNames, preprocessing, s.Demo || s.Binary ? MaskEncoding.Binary : MaskEncoding.ClassIndex, s.Suffix);
         if (source.Count < 2) throw new ArgumentException($"{imageFolder} holds {source.Count} image; at least two are needed (one to validate on).");
+        if (s.Folds is int k)
+        {
+            AnsiConsole.MarkupLine(Markup.Escape($"{imageFolder}: {source.Count} images with masks; classes {string.Join(", ", classNames)}; {k}-fold cross-validation"));
+            return SegmentationConsole.CrossValidate(source, k, s.Seed, classNames, s.Tolerance, "px", "images", s.Output,
+                (fold, output) => TrainModel(s, preprocessing, classNames, fold.Train, fold.Validation, output, measure: true));
+        }
         var (trainingSet, validationSet, _, _) = SegmentationConsole.Split(source, s.ValidationFraction, s.Seed);
         AnsiConsole.MarkupLine(Markup.Escape($"{imageFolder}: {source.Count} images with masks; classes {string.Join(", ", classNames)}; {trainingSet.Count} to train, {validationSet.Count} to validate"));
+        var (result, _, modelPath) = TrainModel(s, preprocessing, classNames, trainingSet, validationSet, s.Output, measure: false);
+        SegmentationConsole.Report(result, classNames, s.Tolerance, "px", trainingSet.Count, validationSet.Count, "images");
+        AnsiConsole.MarkupLine(Markup.Escape($"Wrote {modelPath} and {SegmentationTrainer.HistoryFile}; segment images with: segmentation predict --model {modelPath} IMAGE.png"));
+        return 0;
+    }
 
+    // One model: trained on one set and validated on the other, written to OUTPUT/model.safetensors; with measure, its
+    // validation cases too (for the pooled out-of-fold measures of a cross-validation).
+    private static (SegmentationTrainingResult Result, IReadOnlyList<SegmentationCase> Cases, string ModelPath) TrainModel(Settings s, ImageSegmentationOptions preprocessing,
+        string[] classNames, ISegmentationSource trainingSet, ISegmentationSource validationSet, string output, bool measure)
+    {
+        Directory.CreateDirectory(output);
         Tensors.ManualSeed((ulong)s.Seed);
         using var model = UNet.Builder().ForInput(s.Channels, 2).WithFeatures(s.Features)
             .WithNormalization(s.Norm == "batch" ? NormalizationKind.Batch : NormalizationKind.Instance).WithClasses(classNames.Length).Build();
@@ -108,14 +126,12 @@ internal static class ImagesCommand
         var evaluator = SegmentationEvaluator.ForClasses(classNames.Length).WithSurfaceTolerance(s.Tolerance);
         var window = new SlidingWindowInferer(s.Size, overlap: 0.5);
         var trainer = s.Recipe.Apply(SegmentationTrainer.Create(model)).TrainOn(train).ValidateOn(validation).ValidateWithSlidingWindow(window).EvaluateWith(evaluator)
-            .ForEpochs(s.Epochs).WithSeed(s.Seed).OnDevice(s.Device).SaveTo(s.Output)
+            .ForEpochs(s.Epochs).WithSeed(s.Seed).OnDevice(s.Device).SaveTo(output)
             .ReportProgressTo(new SegmentationConsole.Progress(s.Epochs)).Build();
         var result = trainer.Run(s.Resume);
-        var modelPath = Path.Combine(s.Output, TrainCommand.ModelFileName);
+        var modelPath = Path.Combine(output, TrainCommand.ModelFileName);
         SegmentationModelFile.Save(modelPath, model, SegmentationModelFile.Describe(model, preprocessing, classNames, window,
             new Dictionary<string, double> { ["val_dice"] = result.Validation!.MeanDice, ["best_epoch"] = result.BestEpoch + 1 }));
-        SegmentationConsole.Report(result, classNames, s.Tolerance, "px", trainingSet.Count, validationSet.Count, "images");
-        AnsiConsole.MarkupLine(Markup.Escape($"Wrote {modelPath} and {SegmentationTrainer.HistoryFile}; segment images with: segmentation predict --model {modelPath} IMAGE.png"));
-        return 0;
+        return (result, measure ? trainer.Evaluate(validation) : [], modelPath);
     }
 }

@@ -19,23 +19,70 @@ internal static class SegmentationConsole
         var order = Enumerable.Range(0, source.Count).ToArray();
         new Random(seed).Shuffle(order);
         int validationCount = Math.Clamp((int)Math.Round(source.Count * validationFraction), 1, source.Count - 1);
-        return (new Subset(source, order[validationCount..]), new Subset(source, order[..validationCount]), order, validationCount);
+        return (new SegmentationSubset(source, order[validationCount..]), new SegmentationSubset(source, order[..validationCount]), order, validationCount);
     }
 
     /// <summary>Prints the selected epoch's per-class table and the RESULT line the tests and scripts read.</summary>
     public static void Report(SegmentationTrainingResult result, IReadOnlyList<string> classNames, double tolerance, string unit, int trainCount, int validationCount, string kind)
     {
         var summary = result.Validation!;
+        AnsiConsole.MarkupLine(Markup.Escape($"Best epoch {result.BestEpoch + 1} of {result.Epochs.Count}: validation mean Dice {F(summary.MeanDice)} (HD95 is the median over {kind}; false + counts the {kind} without the class in which it was predicted)"));
+        AnsiConsole.Write(Table(summary, classNames, tolerance, unit, kind));
+        Console.WriteLine($"RESULT val_dice={F(summary.MeanDice)} best_epoch={result.BestEpoch + 1} epochs={result.Epochs.Count} train_{kind}={trainCount} val_{kind}={validationCount} {PerClass(summary)}");
+    }
+
+    /// <summary>
+    /// A k-fold cross-validation (nnU-Net's): each fold's model trained by <paramref name="trainFold"/> in
+    /// <c>OUTPUT/fold-i</c> and measured on the fold's validation samples; the table of folds, the pooled out-of-fold
+    /// measures (every sample measured once, by the model that did not see it), and the RESULT line.
+    /// </summary>
+    public static int CrossValidate(ISegmentationSource source, int folds, int seed, IReadOnlyList<string> classNames, double tolerance, string unit, string kind, string output,
+        Func<SegmentationFold, string, (SegmentationTrainingResult Result, IReadOnlyList<SegmentationCase> Cases, string ModelPath)> trainFold)
+    {
+        var splits = SegmentationFolds.Split(source, folds, seed);
+        var pooled = new List<SegmentationCase>();
+        var models = new List<string>();
+        var table = new Table().AddColumn("fold").AddColumn(new TableColumn($"train {kind}").RightAligned()).AddColumn(new TableColumn($"val {kind}").RightAligned())
+            .AddColumn(new TableColumn("best epoch").RightAligned()).AddColumn(new TableColumn("mean Dice").RightAligned());
+        var foldDice = new List<double>();
+        foreach (var fold in splits)
+        {
+            AnsiConsole.MarkupLine(Markup.Escape($"{fold}"));
+            var (result, cases, modelPath) = trainFold(fold, Path.Combine(output, $"fold-{fold.Index + 1}"));
+            pooled.AddRange(cases);
+            models.Add(modelPath);
+            double dice = SegmentationSummary.Of(cases).MeanDice;
+            foldDice.Add(dice);
+            table.AddRow($"{fold.Index + 1}", $"{fold.Train.Count}", $"{fold.Validation.Count}", $"{result.BestEpoch + 1}", F(dice));
+        }
+        var summary = SegmentationSummary.Of(pooled);
+        AnsiConsole.Write(table);
+        double sd = foldDice.Count > 1 ? Math.Sqrt(foldDice.Sum(d => (d - foldDice.Average()) * (d - foldDice.Average())) / (foldDice.Count - 1)) : 0;
+        AnsiConsole.MarkupLine(Markup.Escape($"Out of fold, {pooled.Count} {kind} each measured by the fold that did not train on it: mean Dice {F(summary.MeanDice)} (folds {F(foldDice.Average())} ± {F(sd)})"));
+        AnsiConsole.Write(Table(summary, classNames, tolerance, unit, kind));
+        Console.WriteLine($"RESULT val_dice={F(summary.MeanDice)} folds={folds} fold_dice={string.Join(",", foldDice.Select(F))} val_{kind}={pooled.Count} {PerClass(summary)}");
+        AnsiConsole.MarkupLine(Markup.Escape($"Segment with the folds as an ensemble: segmentation predict {string.Join(" ", models.Select(m => $"--model {m}"))} INPUT…"));
+        return 0;
+    }
+
+    private static Table Table(SegmentationSummary summary, IReadOnlyList<string> classNames, double tolerance, string unit, string kind)
+    {
         var table = new Table().AddColumn("class").AddColumn(new TableColumn(kind).RightAligned()).AddColumn(new TableColumn("Dice").RightAligned())
             .AddColumn(new TableColumn("IoU").RightAligned()).AddColumn(new TableColumn($"HD95 {unit}").RightAligned()).AddColumn(new TableColumn($"ASSD {unit}").RightAligned())
             .AddColumn(new TableColumn($"NSD@{tolerance.ToString(CultureInfo.InvariantCulture)}").RightAligned()).AddColumn(new TableColumn("false +").RightAligned());
         foreach (var c in summary.Classes)
             table.AddRow(Markup.Escape(classNames[c.Class]), c.Cases.ToString(CultureInfo.InvariantCulture), F(c.Dice), F(c.Iou), F(c.Hausdorff95Median), F(c.AverageSurfaceDistance), F(c.SurfaceDice), $"{c.Spurious}/{c.AbsentCases}");
-        AnsiConsole.MarkupLine(Markup.Escape($"Best epoch {result.BestEpoch + 1} of {result.Epochs.Count}: validation mean Dice {F(summary.MeanDice)} (HD95 is the median over {kind}; false + counts the {kind} without the class in which it was predicted)"));
-        AnsiConsole.Write(table);
-        var perClass = string.Join(" ", summary.Classes.Select(c => $"dice_{c.Class}={F(c.Dice)} hd95_{c.Class}={F(c.Hausdorff95Median)} assd_{c.Class}={F(c.AverageSurfaceDistance)} nsd_{c.Class}={F(c.SurfaceDice)} spurious_{c.Class}={c.Spurious} absent_{c.Class}={c.AbsentCases}"));
-        Console.WriteLine($"RESULT val_dice={F(summary.MeanDice)} best_epoch={result.BestEpoch + 1} epochs={result.Epochs.Count} train_{kind}={trainCount} val_{kind}={validationCount} {perClass}");
+        return table;
     }
+
+    private static string PerClass(SegmentationSummary summary) => string.Join(" ", summary.Classes.Select(c =>
+        $"dice_{c.Class}={F(c.Dice)} hd95_{c.Class}={F(c.Hausdorff95Median)} assd_{c.Class}={F(c.AverageSurfaceDistance)} nsd_{c.Class}={F(c.SurfaceDice)} spurious_{c.Class}={c.Spurious} absent_{c.Class}={c.AbsentCases}"));
+
+    /// <summary>The --folds option: a k-fold cross-validation instead of one held-out part.</summary>
+    public static Option<int?> FoldsOption(string kind) => new Option<int?>("--folds")
+    {
+        Description = $"Cross-validate in K folds instead of holding out --val-fraction: a model per fold in OUTPUT/fold-i, each validated on the {kind} it did not see, the pooled out-of-fold measures, and an ensemble of the folds for predict (nnU-Net trains five).",
+    }.AtLeast(2);
 
     /// <summary>
     /// The optimisation options both training commands take: Adam with cosine annealing (the default) or nnU-Net's SGD
@@ -100,12 +147,5 @@ internal static class SegmentationConsole
     {
         public void Report(SegmentationEpoch e) => AnsiConsole.MarkupLine(Markup.Escape(string.Create(CultureInfo.InvariantCulture,
             $"epoch {e.Epoch + 1}/{epochs}: loss {e.TrainLoss:F4}, validation Dice {F(e.ValidationDice)}, lr {e.LearningRate:G3}, {e.Seconds:F1} s")));
-    }
-
-    private sealed class Subset(ISegmentationSource source, int[] indices) : ISegmentationSource
-    {
-        public int Count => indices.Length;
-
-        public SegmentationSample Load(int index) => source.Load(indices[index]);
     }
 }

@@ -57,6 +57,7 @@ internal static class TrainCommand
         var epochs = new Option<int>("--epochs") { Description = "Training epochs.", DefaultValueFactory = _ => 20 }.AtLeast(1);
         var batch = new Option<int>("--batch") { Description = "Crops per batch.", DefaultValueFactory = _ => 2 }.AtLeast(1);
         var recipe = new SegmentationConsole.RecipeOptions();
+        var folds = SegmentationConsole.FoldsOption("scans");
         var tolerance = new Option<double>("--tolerance") { Description = "Tolerance of the surface Dice in millimetres.", DefaultValueFactory = _ => 2.0 }.NonNegative();
         var mixedPrecision = new Option<bool>("--mixed-precision") { Description = "Forward passes under bfloat16 autocast (much faster on CPUs with bfloat16 instructions); weights stay float32." };
         var resume = new Option<bool>("--resume") { Description = "Continue the run in --output from its last checkpoint (after an interruption), with the same options." };
@@ -66,19 +67,19 @@ internal static class TrainCommand
         var output = new Option<string>("--output") { Description = "Folder for model.safetensors (the selected weights with their preparation, for predict), best.safetensors (the weights alone) and history.csv.", DefaultValueFactory = _ => Path.Combine("runs", "segmentation") };
         var command = new Command("train", "Train a 3-D U-Net on a Decathlon task folder (or --demo) and report per-class Dice and surface distances.")
         {
-            data, demo, demoSubjects, features, norm, crop, foreground, orientation, spacing, valFraction, epochs, batch, tolerance, mixedPrecision, resume, seed, device, threads, output,
+            data, demo, demoSubjects, features, norm, crop, foreground, orientation, spacing, valFraction, epochs, batch, tolerance, mixedPrecision, resume, folds, seed, device, threads, output,
         };
         // Also the root's check (it runs train when the name is left out), so not for predict, images or export.
         foreach (var option in recipe.All) command.Options.Add(option);
         command.Check(r => r.CommandResult.Command.Name is not ("predict" or "images" or "export") && r.GetValue(data) is null == !r.GetValue(demo) ? "give --data FOLDER or --demo (one of them)" : null);
         command.SetAction(r => Run(new Settings(r.GetValue(data), r.GetValue(demo), r.GetValue(demoSubjects), r.GetValue(features)!, r.GetValue(norm)!, r.GetValue(crop)!,
             r.GetValue(foreground), r.GetValue(orientation)!, r.GetValue(spacing), r.GetValue(valFraction), r.GetValue(epochs), r.GetValue(batch), recipe.Read(r),
-            r.GetValue(tolerance), r.GetValue(mixedPrecision), r.GetValue(resume), r.GetValue(seed), Device.Parse(r.GetValue(device)!), r.GetValue(threads), r.GetValue(output)!)));
+            r.GetValue(tolerance), r.GetValue(mixedPrecision), r.GetValue(resume), r.GetValue(folds), r.GetValue(seed), Device.Parse(r.GetValue(device)!), r.GetValue(threads), r.GetValue(output)!)));
         return command;
     }
 
     private sealed record Settings(string? Data, bool Demo, int DemoSubjects, int[] Features, string Norm, int[] Crop, double Foreground, string Orientation, double[]? Spacing,
-        double ValidationFraction, int Epochs, int Batch, SegmentationConsole.Recipe Recipe, double Tolerance, bool MixedPrecision, bool Resume, int Seed, Device Device, int Threads, string Output);
+        double ValidationFraction, int Epochs, int Batch, SegmentationConsole.Recipe Recipe, double Tolerance, bool MixedPrecision, bool Resume, int? Folds, int Seed, Device Device, int Threads, string Output);
 
     private static int Run(Settings s)
     {
@@ -96,9 +97,27 @@ internal static class TrainCommand
         var source = NiftiSegmentationSource.FromDecathlon(folder, preprocessing);
         if (source.Count < 2) throw new ArgumentException($"{folder} lists {source.Count} training scan; at least two are needed (one to validate on).");
 
-        var (trainingSet, validationSet, order, _) = SegmentationConsole.Split(source, s.ValidationFraction, s.Seed);
+        var spacing = GridSpacing(source, 0, preprocessing);
+        if (s.Folds is int k)
+        {
+            AnsiConsole.MarkupLine(Markup.Escape($"{folder}: {source.Count} scans of {string.Join(", ", source.Modalities)}; classes {string.Join(", ", source.ClassNames)}; {k}-fold cross-validation"));
+            return SegmentationConsole.CrossValidate(source, k, s.Seed, source.ClassNames, s.Tolerance, "mm", "scans", s.Output,
+                (fold, output) => TrainModel(s, source, preprocessing, spacing, fold.Train, fold.Validation, output, measure: true));
+        }
+        var (trainingSet, validationSet, _, _) = SegmentationConsole.Split(source, s.ValidationFraction, s.Seed);
         AnsiConsole.MarkupLine(Markup.Escape($"{folder}: {source.Count} scans of {string.Join(", ", source.Modalities)}; classes {string.Join(", ", source.ClassNames)}; {trainingSet.Count} to train, {validationSet.Count} to validate"));
+        var (result, _, modelPath) = TrainModel(s, source, preprocessing, spacing, trainingSet, validationSet, s.Output, measure: false);
+        SegmentationConsole.Report(result, source.ClassNames, s.Tolerance, "mm", trainingSet.Count, validationSet.Count, "scans");
+        AnsiConsole.MarkupLine(Markup.Escape($"Wrote {modelPath} and {SegmentationTrainer.HistoryFile}; segment scans with: segmentation predict --model {modelPath} SCAN.nii.gz"));
+        return 0;
+    }
 
+    // One model: trained on one set and validated on the other, written to OUTPUT/model.safetensors; with measure, its
+    // validation cases too (for the pooled out-of-fold measures of a cross-validation).
+    private static (SegmentationTrainingResult Result, IReadOnlyList<SegmentationCase> Cases, string ModelPath) TrainModel(Settings s, NiftiSegmentationSource source,
+        NiftiSegmentationOptions preprocessing, double[] spacing, ISegmentationSource trainingSet, ISegmentationSource validationSet, string output, bool measure)
+    {
+        Directory.CreateDirectory(output);
         Tensors.ManualSeed((ulong)s.Seed);
         using var model = UNet.Builder().ForInput(source.Modalities.Count, 3).WithFeatures(s.Features)
             .WithNormalization(s.Norm == "batch" ? NormalizationKind.Batch : NormalizationKind.Instance).WithClasses(source.ClassNames.Count).Build();
@@ -109,22 +128,19 @@ internal static class TrainCommand
             .RandomFlip(SpatialAxis.Width).RandomFlip(SpatialAxis.Height).RandomFlip(SpatialAxis.Depth).Build();
         var train = new SegmentationLoader(trainingSet, new SegmentationLoaderOptions { BatchSize = s.Batch, Shuffle = true, Seed = s.Seed, Pipeline = pipeline, Device = s.Device });
         var validation = new SegmentationLoader(validationSet, new SegmentationLoaderOptions { BatchSize = 1, Device = s.Device });
-        var evaluator = SegmentationEvaluator.ForClasses(source.ClassNames.Count).WithSpacing(GridSpacing(source, order[0], preprocessing)).WithSurfaceTolerance(s.Tolerance);
+        var evaluator = SegmentationEvaluator.ForClasses(source.ClassNames.Count).WithSpacing(spacing).WithSurfaceTolerance(s.Tolerance);
         var window = new SlidingWindowInferer(s.Crop, overlap: 0.5);
         var builder = s.Recipe.Apply(SegmentationTrainer.Create(model));
         if (s.MixedPrecision) builder.UseMixedPrecision();
         var trainer = builder.TrainOn(train).ValidateOn(validation).ValidateWithSlidingWindow(window).EvaluateWith(evaluator)
-            .ForEpochs(s.Epochs).WithSeed(s.Seed).OnDevice(s.Device).SaveTo(s.Output)
+            .ForEpochs(s.Epochs).WithSeed(s.Seed).OnDevice(s.Device).SaveTo(output)
             .ReportProgressTo(new SegmentationConsole.Progress(s.Epochs)).Build();
         var result = trainer.Run(s.Resume);
         // The model file: the selected weights with everything predict needs to segment scans as validation did.
-        var modelPath = Path.Combine(s.Output, ModelFileName);
+        var modelPath = Path.Combine(output, ModelFileName);
         SegmentationModelFile.Save(modelPath, model, SegmentationModelFile.Describe(model, preprocessing, source.ClassNames, window, source.Modalities,
             new Dictionary<string, double> { ["val_dice"] = result.Validation!.MeanDice, ["best_epoch"] = result.BestEpoch + 1 }));
-
-        SegmentationConsole.Report(result, source.ClassNames, s.Tolerance, "mm", trainingSet.Count, validationSet.Count, "scans");
-        AnsiConsole.MarkupLine(Markup.Escape($"Wrote {modelPath} and {SegmentationTrainer.HistoryFile}; segment scans with: segmentation predict --model {modelPath} SCAN.nii.gz"));
-        return 0;
+        return (result, measure ? trainer.Evaluate(validation) : [], modelPath);
     }
 
     // The prepared grid's voxel size in (D, H, W) order, i.e. (z, y, x) of the reoriented (and resampled) scan.

@@ -177,6 +177,7 @@ internal static class NullFuzz
         [typeof(MedVision.Nets.Inference.ImageSegmentationPredictor)] = () => new MedVision.Nets.Inference.ImageSegmentationPredictor(MedVision.Nets.Models.UNet.Builder().ForInput(3, 2).WithFeatures(2, 2).Build(), new MedVision.Nets.Data.Segmentation.ImageSegmentationOptions(), new MedVision.Nets.Inference.SlidingWindowInferer([2, 2]), ["background", "structure"]),
         [typeof(MedVision.Nets.Inference.SegmentationMap)] = () => new MedVision.Nets.Inference.SegmentationMap([0, 1, 1, 0], 2, 2, ["background", "structure"]),
         [typeof(MedVision.Nets.Data.Segmentation.ImageSegmentationOptions)] = () => new MedVision.Nets.Data.Segmentation.ImageSegmentationOptions(),
+        [typeof(MedVision.Nets.Data.Segmentation.SegmentationSubset)] = () => new MedVision.Nets.Data.Segmentation.SegmentationSubset(new MedVision.Nets.Data.Segmentation.PhantomSegmentationSource(new MedVision.Nets.Data.Synthetic.PhantomGenerator(8), 0, 2), [1]),
         [typeof(MedVision.Nets.Data.Segmentation.SegmentationSample)] = () => new MedVision.Nets.Data.Segmentation.SegmentationSample(new MedVision.Nets.Transforms.FloatImage(new float[4], 1, 2, 2), new int[4]),
         [typeof(MedVision.Nets.Data.Segmentation.SegmentationPipeline)] = () => MedVision.Nets.Data.Segmentation.SegmentationPipeline.Create().RandomFlip(MedVision.Nets.Transforms.SpatialAxis.Width).Build(),
         [typeof(MedVision.Nets.Data.Segmentation.SegmentationPipelineBuilder)] = () => MedVision.Nets.Data.Segmentation.SegmentationPipeline.Create(),

@@ -196,6 +196,40 @@ public sealed class SegmentationSampleTests : IDisposable
     }
 
     [Fact]
+    public async Task CrossValidation_TrainsAModelPerFold_WhosePooledOutOfFoldDiceTheFoldModelsReproduce()
+    {
+        var run = _folder["cv"];
+        var cv = await SampleApp.RunAsync("segmentation", _folder.Path, "images", "--demo", "--demo-subjects", "12", "--folds", "3", "--epochs", "3",
+            "--size", "32", "32", "--features", "4", "8", "--batch", "4", "--lr", "0.01", "--seed", "1", "--output", run);
+        cv.ExitCode.Should().Be(0, cv.ToString());
+        var result = cv.Lines().Single();
+        result["folds"].Should().Be("3");
+        result["val_images"].Should().Be("12", "every image measured once, out of fold");
+
+        // Each fold's model on the images it did not train on (the library's split with the same seed): the pooled Dice.
+        var images = Path.Combine(run, "demo-images", "images");
+        var masks = Path.Combine(run, "demo-images", "masks");
+        var source = ImageMaskFolderSource.FromFolders(images, masks, ["background", "lesion"], new ImageSegmentationOptions { Size = (32, 32) }, MaskEncoding.Binary);
+        var evaluator = SegmentationEvaluator.ForClasses(2).WithSurfaceTolerance(2.0);
+        var cases = new List<SegmentationCase>();
+        var foldDice = new List<string>();
+        foreach (var fold in SegmentationFolds.Split(source, 3, seed: 1))
+        {
+            using var predictor = ImageSegmentationPredictor.Load(Path.Combine(run, $"fold-{fold.Index + 1}", "model.safetensors"));
+            var foldCases = fold.Validation.Indices.Select(i => evaluator.Evaluate(
+                predictor.Predict(ImageCodec.DecodeFile(source.Pairs[i].Image).Resize(32, 32)).Labels.ToArray(),
+                source.Load(i).Labels.Data.Select(v => (int)v).ToArray(), [32, 32])).ToList();
+            cases.AddRange(foldCases);
+            foldDice.Add(F(SegmentationSummary.Of(foldCases).MeanDice));
+        }
+        result["fold_dice"].Should().Be(string.Join(",", foldDice));
+        result["val_dice"].Should().Be(F(SegmentationSummary.Of(cases).MeanDice));
+        cv.Text.Should().Contain("--model").And.Contain("fold-3");
+    }
+
+    private static string F(double v) => double.IsNaN(v) ? "nan" : double.IsPositiveInfinity(v) ? "inf" : v.ToString("F3", CultureInfo.InvariantCulture);
+
+    [Fact]
     public async Task BadImageCommandLines_AreRefusedByName()
     {
         var neither = await SampleApp.RunAsync("segmentation", _folder.Path, "images", "--epochs", "1");
@@ -210,6 +244,9 @@ public sealed class SegmentationSampleTests : IDisposable
         var size = await SampleApp.RunAsync("segmentation", _folder.Path, "images", "--demo", "--demo-subjects", "4", "--size", "30", "32", "--features", "4", "8", "8", "--output", _folder["size"]);
         size.ExitCode.Should().Be(2);
         size.Error.Should().Contain("needs sizes that are multiples of 4");
+        var folds = await SampleApp.RunAsync("segmentation", _folder.Path, "images", "--demo", "--folds", "1");
+        folds.ExitCode.Should().Be(2);
+        folds.Error.Should().Contain("--folds");
         var missing = await SampleApp.RunAsync("segmentation", _folder.Path, "images", "--images", _folder["nowhere"], "--masks", _folder["nowhere"]);
         missing.ExitCode.Should().Be(2);
         missing.Error.Should().Contain("does not exist");
