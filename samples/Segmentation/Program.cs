@@ -12,6 +12,7 @@ root.Subcommands.Add(train);
 root.Subcommands.Add(ImagesCommand.Create());
 root.Subcommands.Add(PredictCommand.Create());
 root.Subcommands.Add(ExportCommand.Create());
+root.Subcommands.Add(EvaluateCommand.Create());
 foreach (var option in train.Options) root.Options.Add(option);
 root.WithChecksOf(train);
 root.Action = train.Action;

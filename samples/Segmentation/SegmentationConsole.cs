@@ -65,6 +65,10 @@ internal static class SegmentationConsole
         return 0;
     }
 
+    /// <summary>Prints the per-class table of a summary.</summary>
+    public static void Summary(SegmentationSummary summary, IReadOnlyList<string> classNames, double tolerance, string unit, string kind) =>
+        AnsiConsole.Write(Table(summary, classNames, tolerance, unit, kind));
+
     private static Table Table(SegmentationSummary summary, IReadOnlyList<string> classNames, double tolerance, string unit, string kind)
     {
         var table = new Table().AddColumn("class").AddColumn(new TableColumn(kind).RightAligned()).AddColumn(new TableColumn("Dice").RightAligned())
@@ -75,7 +79,8 @@ internal static class SegmentationConsole
         return table;
     }
 
-    private static string PerClass(SegmentationSummary summary) => string.Join(" ", summary.Classes.Select(c =>
+    /// <summary>The per-class measures as RESULT fields.</summary>
+    public static string PerClass(SegmentationSummary summary) => string.Join(" ", summary.Classes.Select(c =>
         $"dice_{c.Class}={F(c.Dice)} hd95_{c.Class}={F(c.Hausdorff95Median)} assd_{c.Class}={F(c.AverageSurfaceDistance)} nsd_{c.Class}={F(c.SurfaceDice)} spurious_{c.Class}={c.Spurious} absent_{c.Class}={c.AbsentCases}"));
 
     /// <summary>The --folds option: a k-fold cross-validation instead of one held-out part.</summary>

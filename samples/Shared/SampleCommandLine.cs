@@ -66,11 +66,14 @@ internal static class SampleCommandLine
     // What bad input or a machine without a needed library causes (an unsupported DICOM encoding, libcharls missing):
     // reported in one line with exit code 2, not as a crash with a stack trace.
     // A run whose loss diverged (MedVision.Nets' TrainingDivergedException, named by its type's name because the launcher
-    // references MedVision.Torch only) is reported the same way: its message says where and what to change.
+    // references MedVision.Torch only) is reported the same way: its message says where and what to change; so are model
+    // and weight files that cannot be used (a missing or damaged card, weights that do not fit: each message names the file).
     private static bool IsUserError(Exception e) =>
         e is ArgumentException or IOException or InvalidDataException or UnauthorizedAccessException or TorchException or FormatException
             or NotSupportedException or DllNotFoundException or EntryPointNotFoundException
-        || e.GetType().FullName == "MedVision.Nets.Training.TrainingDivergedException";
+        || e.GetType().FullName is "MedVision.Nets.Training.TrainingDivergedException" or "MedVision.Nets.Inference.ModelFormatException"
+            or "MedVision.Torch.Serialization.SafeTensorsFormatException" or "MedVision.Torch.Serialization.PyTorchFormatException"
+            or "MedVision.Torch.Nn.StateDictMismatchException";
 
     // Unknown options, values that do not parse, values the option rules refuse: every problem on a line of its own,
     // then where the options are described; exit code 2, as for other bad input.

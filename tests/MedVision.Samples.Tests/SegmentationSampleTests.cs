@@ -225,6 +225,27 @@ public sealed class SegmentationSampleTests : IDisposable
         result["fold_dice"].Should().Be(string.Join(",", foldDice));
         result["val_dice"].Should().Be(F(SegmentationSummary.Of(cases).MeanDice));
         cv.Text.Should().Contain("--model").And.Contain("fold-3");
+
+        // evaluate: the three folds as an ensemble on the images at their own size (64×64), against the masks as stored.
+        string[] folds = [.. Enumerable.Range(1, 3).Select(f => Path.Combine(run, $"fold-{f}", "model.safetensors"))];
+        var evaluate = await SampleApp.RunAsync("segmentation", _folder.Path, "evaluate", "--model", folds[0], "--model", folds[1], "--model", folds[2],
+            "--images", images, "--masks", masks, "--binary-masks");
+        evaluate.ExitCode.Should().Be(0, evaluate.ToString());
+        var measured = evaluate.Lines().Single();
+        measured["models"].Should().Be("3");
+        measured["images"].Should().Be("12");
+        using var ensemble = ImageSegmentationPredictor.LoadEnsemble(folds);
+        var native = ImageMaskFolderSource.FromFolders(images, masks, ["background", "lesion"], new ImageSegmentationOptions(), MaskEncoding.Binary);
+        var expected = SegmentationSummary.Of(Enumerable.Range(0, native.Count).Select(i => evaluator.Evaluate(
+            ensemble.Predict(native.Pairs[i].Image).Labels.ToArray(), native.Load(i).Labels.Data.Select(v => (int)v).ToArray(), [64, 64])));
+        measured["dice"].Should().Be(F(expected.MeanDice));
+        measured["hd95_1"].Should().Be(F(expected.Classes[0].Hausdorff95Median));
+        var neither = await SampleApp.RunAsync("segmentation", _folder.Path, "evaluate", "--model", folds[0]);
+        neither.ExitCode.Should().Be(2);
+        neither.Error.Should().Contain("give --images DIR --masks DIR (2-D models) or --data FOLDER (3-D models)");
+        var scans = await SampleApp.RunAsync("segmentation", _folder.Path, "evaluate", "--model", folds[0], "--data", run);
+        scans.ExitCode.Should().Be(2);
+        scans.Error.Should().Contain("holds a 2-D U-Net");
     }
 
     private static string F(double v) => double.IsNaN(v) ? "nan" : double.IsPositiveInfinity(v) ? "inf" : v.ToString("F3", CultureInfo.InvariantCulture);
@@ -244,6 +265,12 @@ public sealed class SegmentationSampleTests : IDisposable
         var size = await SampleApp.RunAsync("segmentation", _folder.Path, "images", "--demo", "--demo-subjects", "4", "--size", "30", "32", "--features", "4", "8", "8", "--output", _folder["size"]);
         size.ExitCode.Should().Be(2);
         size.Error.Should().Contain("needs sizes that are multiples of 4");
+        // A file that is no segmentation model file: one line naming it, exit code 2 (no crash).
+        var plain = _folder["plain.safetensors"];
+        MedVision.Torch.Serialization.SafeTensors.Save(plain, new Dictionary<string, MedVision.Torch.Tensor>());
+        var notAModel = await SampleApp.RunAsync("segmentation", _folder.Path, "predict", "--model", plain, "image.png");
+        notAModel.ExitCode.Should().Be(2, notAModel.ToString());
+        notAModel.Error.Should().Contain("plain.safetensors holds no segmentation card");
         var folds = await SampleApp.RunAsync("segmentation", _folder.Path, "images", "--demo", "--folds", "1");
         folds.ExitCode.Should().Be(2);
         folds.Error.Should().Contain("--folds");

@@ -1,0 +1,100 @@
+using System.CommandLine;
+using MedVision.Nets.Data.Images;
+using MedVision.Nets.Data.Nifti;
+using MedVision.Nets.Data.Segmentation;
+using MedVision.Nets.Inference;
+using MedVision.Nets.Metrics.Segmentation;
+using MedVision.Torch;
+using Spectre.Console;
+
+namespace MedVision.Samples.Segmentation;
+
+/// <summary>
+/// The <c>evaluate</c> command: a model file (or an ensemble of them) on a labelled set it was not trained on — images
+/// with PNG masks for a 2-D model, a Decathlon task folder for a 3-D one — each prediction compared with its truth on the
+/// input's own grid (as <c>predict</c> writes it): per-class Dice, IoU, HD95, ASSD and surface Dice.
+/// </summary>
+internal static class EvaluateCommand
+{
+    public static Command Create()
+    {
+        var modelFile = new Option<string[]>("--model") { Description = "The model file (OUTPUT/model.safetensors); give it more than once to evaluate an ensemble.", Required = true, Arity = ArgumentArity.OneOrMore };
+        var images = new Option<string?>("--images") { Description = "2-D models: the folder of images." };
+        var masks = new Option<string?>("--masks") { Description = "2-D models: the folder of PNG masks named as the images (plus --mask-suffix)." };
+        var binary = new Option<bool>("--binary-masks") { Description = "2-D models: masks are black and white." };
+        var suffix = new Option<string>("--mask-suffix") { Description = "2-D models: what a mask's name adds to its image's.", DefaultValueFactory = _ => "" };
+        var data = new Option<string?>("--data") { Description = "3-D models: a Decathlon task folder (dataset.json, imagesTr/, labelsTr/)." };
+        var mirror = new Option<bool>("--mirror") { Description = "Average over flipped copies (4 passes for images, 8 for scans)." };
+        var keepLargest = new Option<bool>("--keep-largest") { Description = "Keep only each class's largest connected component." };
+        var tolerance = new Option<double>("--tolerance") { Description = "Tolerance of the surface Dice (pixels, or millimetres for scans).", DefaultValueFactory = _ => 2.0 }.NonNegative();
+        var device = new Option<string>("--device") { Description = "cpu, cuda or cuda:N.", DefaultValueFactory = _ => "cpu" }.IsDevice();
+        var threads = SampleCommandLine.Threads();
+        var command = new Command("evaluate", "Measure a model (or an ensemble) on labelled images or scans it was not trained on: per-class Dice, IoU and surface distances on each input's own grid.")
+        {
+            modelFile, images, masks, binary, suffix, data, mirror, keepLargest, tolerance, device, threads,
+        };
+        command.Check(r => (r.GetValue(images) is null) != (r.GetValue(masks) is null) ? "give both --images and --masks"
+            : (r.GetValue(images) is null) == (r.GetValue(data) is null) ? "give --images DIR --masks DIR (2-D models) or --data FOLDER (3-D models)"
+            : null);
+        command.SetAction(r =>
+        {
+            Tensors.NumThreads = r.GetValue(threads);
+            var dev = Device.Parse(r.GetValue(device)!);
+            AnsiConsole.MarkupLine(SampleCommandLine.Banner(dev));
+            var models = r.GetValue(modelFile)!;
+            return r.GetValue(data) is { } folder
+                ? Scans(models, folder, r.GetValue(mirror), r.GetValue(keepLargest), r.GetValue(tolerance), dev)
+                : Images(models, r.GetValue(images)!, r.GetValue(masks)!, r.GetValue(binary), r.GetValue(suffix)!, r.GetValue(mirror), r.GetValue(keepLargest), r.GetValue(tolerance), dev);
+        });
+        return command;
+    }
+
+    private static int Images(string[] models, string imageFolder, string maskFolder, bool binary, string suffix, bool mirror, bool keepLargest, double tolerance, Device device)
+    {
+        using var predictor = ImageSegmentationPredictor.LoadEnsemble(models, device);
+        predictor.KeepLargestComponent = keepLargest;
+        if (mirror) predictor.Flips = TestTimeFlips.Horizontal | TestTimeFlips.Vertical;
+        // The masks as stored (each image's own size, no preparation): the predictor's maps are on that size too.
+        var source = ImageMaskFolderSource.FromFolders(imageFolder, maskFolder, predictor.ClassNames, new ImageSegmentationOptions { Channels = predictor.Card!.InChannels },
+            binary ? MaskEncoding.Binary : MaskEncoding.ClassIndex, suffix);
+        var evaluator = SegmentationEvaluator.ForClasses(predictor.ClassNames.Count).WithSurfaceTolerance(tolerance);
+        var cases = new List<SegmentationCase>();
+        for (int i = 0; i < source.Count; i++)
+        {
+            var truth = source.Load(i).Labels;
+            var map = predictor.Predict(source.Pairs[i].Image);
+            cases.Add(evaluator.Evaluate(map.Labels.ToArray(), truth.Data.Select(v => (int)v).ToArray(), [truth.Height, truth.Width]));
+        }
+        return Report(models, predictor.ClassNames, SegmentationSummary.Of(cases), cases.Count, tolerance, "px", "images");
+    }
+
+    private static int Scans(string[] models, string folder, bool mirror, bool keepLargest, double tolerance, Device device)
+    {
+        using var predictor = SegmentationPredictor.LoadEnsemble(models, device);
+        predictor.KeepLargestComponent = keepLargest;
+        if (mirror) predictor.Flips = TestTimeFlips.Horizontal | TestTimeFlips.Vertical | TestTimeFlips.Depth;
+        var classNames = predictor.Card!.ClassNames;
+        // The label maps as stored: the predictor's maps are on each scan's own grid.
+        var task = NiftiSegmentationSource.FromDecathlon(folder, new NiftiSegmentationOptions { Orientation = null });
+        if (!task.ClassNames.SequenceEqual(classNames))
+            throw new ArgumentException($"{folder} labels {string.Join(", ", task.ClassNames)}; the model segments {string.Join(", ", classNames)}.");
+        var cases = new List<SegmentationCase>();
+        foreach (var (image, labels) in task.Pairs)
+        {
+            var truth = NiftiReader.Read(labels);
+            var map = predictor.Predict(image);
+            // NIfTI stores x fastest: the voxels are (z, y, x), with spacing (z, y, x) for the surface distances.
+            cases.Add(SegmentationEvaluator.ForClasses(classNames.Count).WithSurfaceTolerance(tolerance).WithSpacing(truth.Spacing[2], truth.Spacing[1], truth.Spacing[0])
+                .Evaluate(map.Voxels.Select(v => (int)v).ToArray(), truth.Voxels.Select(v => (int)Math.Round(v)).ToArray(), [truth.Shape[2], truth.Shape[1], truth.Shape[0]]));
+        }
+        return Report(models, classNames, SegmentationSummary.Of(cases), cases.Count, tolerance, "mm", "scans");
+    }
+
+    private static int Report(string[] models, IReadOnlyList<string> classNames, SegmentationSummary summary, int count, double tolerance, string unit, string kind)
+    {
+        AnsiConsole.MarkupLine(Markup.Escape($"{(models.Length == 1 ? Path.GetFileName(models[0]) : $"an ensemble of {models.Length} models")} on {count} {kind}: mean Dice {SegmentationConsole.F(summary.MeanDice)}"));
+        SegmentationConsole.Summary(summary, classNames, tolerance, unit, kind);
+        Console.WriteLine($"RESULT dice={SegmentationConsole.F(summary.MeanDice)} models={models.Length} {kind}={count} {SegmentationConsole.PerClass(summary)}");
+        return 0;
+    }
+}
