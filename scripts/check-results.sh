@@ -122,4 +122,5 @@ for s in 0 1 2; do
   CHECK_FIELDS=1-4 check "segmentation-phantoms-seed$s" history.csv "$results/segmentation-phantoms/seed$s-history.csv" -- "${segmentation[@]}" --seed $s
   CHECK_FIELDS=1-4 check "segmentation-images-seed$s" history.csv "$results/segmentation-images/seed$s-history.csv" -- "${segmentation_images[@]}" --seed $s
 done
+CHECK_FIELDS=1-4 check "segmentation-images-folds5" fold-1/history.csv "$results/segmentation-images/folds5-fold1-history.csv" -- "${segmentation_images[@]}" --folds 5 --seed 0
 exit $failed

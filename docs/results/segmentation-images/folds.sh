@@ -8,6 +8,7 @@ out=docs/results/segmentation-images
 app=samples/Segmentation/bin/Release/net10.0/segmentation
 run=runs/segmentation-images/folds5
 NO_COLOR=1 "$app" images --demo --demo-subjects 96 --folds 5 --epochs 30 --seed 0 --threads 2 --output "$run" > "$out/folds5.txt"
+cp "$run/fold-1/history.csv" "$out/folds5-fold1-history.csv"
 # The unseen slices: the demo folder of seed 1 (written by a one-epoch run whose model is not used).
 NO_COLOR=1 "$app" images --demo --demo-subjects 96 --epochs 1 --seed 1 --threads 2 --output runs/segmentation-images/unseen > /dev/null
 data=runs/segmentation-images/unseen/demo-images
