@@ -6,6 +6,7 @@ using MedVision.Nets.Models;
 using MedVision.Nets.Transforms;
 using MedVision.Onnx.Runtime;
 using MedVision.Torch;
+using MedVision.Benchmarks;
 
 namespace MedVision.Benchmarks.Onnx;
 
@@ -28,19 +29,8 @@ public class OnnxSegmentationLatencyBenchmarks
         Tensors.NumThreads = 2;
         Tensors.ManualSeed(0);
         _dir = Directory.CreateTempSubdirectory("mvn-onnx-seg-bench-").FullName;
-        var pixels = new byte[512 * 512 * 3];
-        var random = new Random(0);
-        for (int y = 0; y < 512; y++)
-            for (int x = 0; x < 512; x++)
-            {
-                double r = Math.Sqrt(((x - 300) * (x - 300)) + ((y - 240) * (y - 240)));
-                int i = 3 * ((y * 512) + x);
-                pixels[i] = (byte)Math.Clamp((r < 40 ? 250 : r < 230 ? 170 : 20) + random.Next(-15, 15), 0, 255);
-                pixels[i + 1] = (byte)Math.Clamp((r < 40 ? 200 : r < 230 ? 70 : 10) + random.Next(-15, 15), 0, 255);
-                pixels[i + 2] = (byte)Math.Clamp((r < 230 ? 30 : 5) + random.Next(0, 10), 0, 255);
-            }
         _jpeg = Path.Combine(_dir, "fundus.jpg");
-        ImageCodec.Save(_jpeg, new RasterImage(512, 512, 3, pixels));
+        ImageCodec.Save(_jpeg, SyntheticFundus.Create());
         var modelFile = Path.Combine(_dir, "unet.safetensors");
         using (var model = UNet.Builder().ForInput(3, 2).WithFeatures(16, 32, 64, 128).WithClasses(3).Build())
         {

@@ -151,18 +151,7 @@ public class ImageSegmentationPredictorBenchmarks
     {
         BenchmarkSettings.Initialize();
         _folder = Directory.CreateTempSubdirectory("mv-bench-imgseg-").FullName;
-        var pixels = new byte[512 * 512 * 3];
-        var random = new Random(0);
-        for (int y = 0; y < 512; y++)
-            for (int x = 0; x < 512; x++)
-            {
-                double r = Math.Sqrt(((x - 300) * (x - 300)) + ((y - 240) * (y - 240)));
-                int i = 3 * ((y * 512) + x);
-                pixels[i] = (byte)Math.Clamp((r < 40 ? 250 : r < 230 ? 170 : 20) + random.Next(-15, 15), 0, 255);
-                pixels[i + 1] = (byte)Math.Clamp((r < 40 ? 200 : r < 230 ? 70 : 10) + random.Next(-15, 15), 0, 255);
-                pixels[i + 2] = (byte)Math.Clamp((r < 230 ? 30 : 5) + random.Next(0, 10), 0, 255);
-            }
-        _image = new MedVision.Nets.Data.Images.RasterImage(512, 512, 3, pixels);
+        _image = SyntheticFundus.Create();
         _jpeg = Path.Combine(_folder, "fundus.jpg");
         MedVision.Nets.Data.Images.ImageCodec.Save(_jpeg, _image);
         var path = Path.Combine(_folder, "unet.safetensors");

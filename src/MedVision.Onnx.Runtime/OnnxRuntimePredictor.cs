@@ -27,17 +27,7 @@ public static class OnnxRuntimePredictor
     /// <summary>Loads <paramref name="path"/> with the given session options (threads, execution providers such as CUDA).</summary>
     public static Predictor Load(string path, SessionOptions? options, TestTimeFlips flips = TestTimeFlips.None)
     {
-        ArgumentException.ThrowIfNullOrWhiteSpace(path);
-        if (!File.Exists(path)) throw new FileNotFoundException($"No ONNX model at {path}.", path);
-        InferenceSession session;
-        try
-        {
-            session = options is null ? new InferenceSession(path) : new InferenceSession(path, options);
-        }
-        catch (OnnxRuntimeException e)
-        {
-            throw new ModelFormatException($"{path} is not an ONNX model ONNX Runtime can load: {e.Message}", e);
-        }
+        var session = OpenSession(path, options);
         try
         {
             if (!session.ModelMetadata.CustomMetadataMap.TryGetValue(ModelFile.MetadataKey, out var json))
@@ -68,19 +58,8 @@ public static class OnnxRuntimePredictor
     /// </summary>
     /// <exception cref="FileNotFoundException">There is no such file.</exception>
     /// <exception cref="ModelFormatException">The file is not an ONNX model, carries no segmentation card, holds a 2-D network, or its graph does not fit the card.</exception>
-    public static SegmentationPredictor LoadSegmentation(string path, SessionOptions? options = null)
-    {
-        var (card, network) = LoadSegmentationNetwork(path, options, spatialDims: 3);
-        try
-        {
-            return SegmentationPredictor.Create(card, network);
-        }
-        catch
-        {
-            network.Dispose();
-            throw;
-        }
-    }
+    public static SegmentationPredictor LoadSegmentation(string path, SessionOptions? options = null) =>
+        LoadSegmentationPredictor(path, options, spatialDims: 3, SegmentationPredictor.Create);
 
     /// <summary>
     /// Loads a 2-D segmentation model exported to ONNX (<c>OnnxModelFile.ExportSegmentation</c>) as an
@@ -89,12 +68,15 @@ public static class OnnxRuntimePredictor
     /// </summary>
     /// <exception cref="FileNotFoundException">There is no such file.</exception>
     /// <exception cref="ModelFormatException">The file is not an ONNX model, carries no segmentation card, holds a 3-D network, or its graph does not fit the card.</exception>
-    public static ImageSegmentationPredictor LoadImageSegmentation(string path, SessionOptions? options = null)
+    public static ImageSegmentationPredictor LoadImageSegmentation(string path, SessionOptions? options = null) =>
+        LoadSegmentationPredictor(path, options, spatialDims: 2, ImageSegmentationPredictor.Create);
+
+    private static T LoadSegmentationPredictor<T>(string path, SessionOptions? options, int spatialDims, Func<SegmentationCard, IPredictorNetwork, T> create)
     {
-        var (card, network) = LoadSegmentationNetwork(path, options, spatialDims: 2);
+        var (card, network) = LoadSegmentationNetwork(path, options, spatialDims);
         try
         {
-            return ImageSegmentationPredictor.Create(card, network);
+            return create(card, network);
         }
         catch
         {
@@ -108,17 +90,8 @@ public static class OnnxRuntimePredictor
     /// <exception cref="ModelFormatException">The file is not an ONNX model, or carries no usable segmentation card.</exception>
     public static SegmentationCard ReadSegmentationCard(string path)
     {
-        ArgumentException.ThrowIfNullOrWhiteSpace(path);
-        if (!File.Exists(path)) throw new FileNotFoundException($"No ONNX model at {path}.", path);
-        try
-        {
-            using var session = new InferenceSession(path);
-            return SegmentationCardOf(session, path);
-        }
-        catch (OnnxRuntimeException e)
-        {
-            throw new ModelFormatException($"{path} is not an ONNX model ONNX Runtime can load: {e.Message}", e);
-        }
+        using var session = OpenSession(path, options: null);
+        return SegmentationCardOf(session, path);
     }
 
     private static SegmentationCard SegmentationCardOf(InferenceSession session, string path) =>
@@ -128,17 +101,7 @@ public static class OnnxRuntimePredictor
 
     private static (SegmentationCard Card, OnnxRuntimeNetwork Network) LoadSegmentationNetwork(string path, SessionOptions? options, int spatialDims)
     {
-        ArgumentException.ThrowIfNullOrWhiteSpace(path);
-        if (!File.Exists(path)) throw new FileNotFoundException($"No ONNX model at {path}.", path);
-        InferenceSession session;
-        try
-        {
-            session = options is null ? new InferenceSession(path) : new InferenceSession(path, options);
-        }
-        catch (OnnxRuntimeException e)
-        {
-            throw new ModelFormatException($"{path} is not an ONNX model ONNX Runtime can load: {e.Message}", e);
-        }
+        var session = OpenSession(path, options);
         try
         {
             var card = SegmentationCardOf(session, path);
@@ -162,6 +125,20 @@ public static class OnnxRuntimePredictor
         {
             session.Dispose();
             throw;
+        }
+    }
+
+    private static InferenceSession OpenSession(string path, SessionOptions? options)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        if (!File.Exists(path)) throw new FileNotFoundException($"No ONNX model at {path}.", path);
+        try
+        {
+            return options is null ? new InferenceSession(path) : new InferenceSession(path, options);
+        }
+        catch (OnnxRuntimeException e)
+        {
+            throw new ModelFormatException($"{path} is not an ONNX model ONNX Runtime can load: {e.Message}", e);
         }
     }
 
