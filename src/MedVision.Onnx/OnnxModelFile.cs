@@ -42,18 +42,9 @@ public static class OnnxModelFile
                 throw new NotSupportedException($"{modelPath} holds a TorchScript module, whose graph cannot be exported to ONNX here; export it from Python with torch.onnx.export.");
             options ??= new OnnxModelFileOptions();
             var pre = loadedCard.Preprocessing;
-            var effective = new OnnxExportOptions
-            {
-                InputName = InputName,
-                OutputName = LogitsName,
-                DynamicBatch = options.DynamicBatch,
-                DynamicSpatialSize = options.DynamicSpatialSize,
-                Description = options.Description ?? $"{loadedCard.Architecture} for {string.Join(", ", loadedCard.ClassNames)} ({loadedCard.Task}); input {InputName} (N, {pre.Channels}, {string.Join(", ", pre.InputSize)}){(pre.Modalities is { } m ? $", channels {string.Join(", ", m)}" : "")}: "
+            var effective = ExportOptions(options, $"{loadedCard.Architecture} for {string.Join(", ", loadedCard.ClassNames)} ({loadedCard.Task}); input {InputName} (N, {pre.Channels}, {string.Join(", ", pre.InputSize)}){(pre.Modalities is { } m ? $", channels {string.Join(", ", m)}" : "")}: "
                     + Geometry(pre) + "pixels scaled to [0, 1]" + PerInput(pre)
-                    + (options.NormalizeInGraph ? " (the graph normalises them)." : $", then normalised with mean [{Join(pre.Mean)}] and std [{Join(pre.Std)}]."),
-                ModelVersion = options.ModelVersion,
-            };
-            foreach (var (key, value) in options.Metadata) effective.Metadata[key] = value;
+                    + (options.NormalizeInGraph ? " (the graph normalises them)." : $", then normalised with mean [{Join(pre.Mean)}] and std [{Join(pre.Std)}]."));
             effective.Metadata[ModelFile.MetadataKey] = JsonSerializer.Serialize(loadedCard);
             effective.Metadata["medvision.class_names"] = JsonSerializer.Serialize(loadedCard.ClassNames);
             effective.Metadata[InputKindKey] = options.NormalizeInGraph ? UnitRangeInput : NormalizedInput;
@@ -105,17 +96,8 @@ public static class OnnxModelFile
                 throw new ArgumentException($"The card runs windows in batches of {card.WindowBatchSize}; keep DynamicBatch.", nameof(options));
             if (options.NormalizeInGraph)
                 throw new ArgumentException("A segmentation graph takes prepared windows; its preparation (normalisation included) stays with the predictor.", nameof(options));
-            var effective = new OnnxExportOptions
-            {
-                InputName = InputName,
-                OutputName = LogitsName,
-                DynamicBatch = options.DynamicBatch,
-                DynamicSpatialSize = options.DynamicSpatialSize,
-                Description = options.Description ?? $"{card.SpatialDims}-D U-Net segmenting {string.Join(", ", card.ClassNames)}; input {InputName} (N, {card.InChannels}, "
-                    + $"{string.Join(", ", card.WindowSize)}): windows of {(card.SpatialDims == 3 ? "scans" : "images")} prepared as the card in the metadata says.",
-                ModelVersion = options.ModelVersion,
-            };
-            foreach (var (key, value) in options.Metadata) effective.Metadata[key] = value;
+            var effective = ExportOptions(options, $"{card.SpatialDims}-D U-Net segmenting {string.Join(", ", card.ClassNames)}; input {InputName} (N, {card.InChannels}, "
+                + $"{string.Join(", ", card.WindowSize)}): windows of {(card.SpatialDims == 3 ? "scans" : "images")} prepared as the card in the metadata says.");
             effective.Metadata[SegmentationModelFile.MetadataKey] = JsonSerializer.Serialize(card);
             effective.Metadata["medvision.class_names"] = JsonSerializer.Serialize(card.ClassNames);
             effective.Metadata[InputKindKey] = NormalizedInput;
@@ -131,6 +113,23 @@ public static class OnnxModelFile
             OnnxFiles.WriteAtomically(onnxPath, writer);
             return card;
         }
+    }
+
+    // The exporter's options for a model file: the input and logits names, the batch and size choices, the description
+    // (the caller's, else one made from the card) and the caller's metadata, to which the card is added.
+    private static OnnxExportOptions ExportOptions(OnnxModelFileOptions options, string description)
+    {
+        var effective = new OnnxExportOptions
+        {
+            InputName = InputName,
+            OutputName = LogitsName,
+            DynamicBatch = options.DynamicBatch,
+            DynamicSpatialSize = options.DynamicSpatialSize,
+            Description = options.Description ?? description,
+            ModelVersion = options.ModelVersion,
+        };
+        foreach (var (key, value) in options.Metadata) effective.Metadata[key] = value;
+        return effective;
     }
 
     // (x − mean) / std per channel, with the card's one or C values broadcast over (N, C, …).

@@ -76,8 +76,7 @@ public sealed class ImageSegmentationPredictor : IDisposable
         ArgumentNullException.ThrowIfNull(card);
         ArgumentNullException.ThrowIfNull(network);
         SegmentationModelFile.Validate(card, "the card");
-        if (card.SpatialDims != 2) throw new ModelFormatException("The card describes a 3-D U-Net; segment scans with SegmentationPredictor.Create.");
-        if (card.InChannels is not (1 or 3)) throw new ModelFormatException($"The card describes a U-Net of {card.InChannels} input channels; images give 1 (grey) or 3 (RGB).");
+        RequireImageNetwork(card, "The card describes", "SegmentationPredictor.Create");
         return new ImageSegmentationPredictor(new PredictorNetworkModule(network), card, network.Device, network);
     }
 
@@ -104,8 +103,7 @@ public sealed class ImageSegmentationPredictor : IDisposable
         var (model, card) = SegmentationModelFile.LoadEnsemble(paths);
         try
         {
-            if (card.SpatialDims != 2) throw new ModelFormatException($"{paths[0]} holds a 3-D U-Net; segment scans with SegmentationPredictor.Load.");
-            if (card.InChannels is not (1 or 3)) throw new ModelFormatException($"{paths[0]} holds a U-Net of {card.InChannels} input channels; images give 1 (grey) or 3 (RGB).");
+            RequireImageNetwork(card, $"{paths[0]} holds", "SegmentationPredictor.Load");
             return new ImageSegmentationPredictor(model, card, device) { EnsembleSize = paths.Count };
         }
         catch
@@ -113,6 +111,13 @@ public sealed class ImageSegmentationPredictor : IDisposable
             model.Dispose();
             throw;
         }
+    }
+
+    // A 2-D network taking the channels images have; `subject` names the file or card in the message.
+    private static void RequireImageNetwork(SegmentationCard card, string subject, string scanPredictor)
+    {
+        if (card.SpatialDims != 2) throw new ModelFormatException($"{subject} a 3-D U-Net; segment scans with {scanPredictor}.");
+        if (card.InChannels is not (1 or 3)) throw new ModelFormatException($"{subject} a U-Net of {card.InChannels} input channels; images give 1 (grey) or 3 (RGB).");
     }
 
     /// <summary>How many networks' probabilities each prediction averages (<see cref="LoadEnsemble"/>); 1 otherwise.</summary>

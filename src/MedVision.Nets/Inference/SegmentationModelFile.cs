@@ -230,11 +230,12 @@ public static class SegmentationModelFile
         return card;
     }
 
+    private static bool ExceedsWindowBounds(IReadOnlyList<int> window) => window.Any(w => w > MaxWindowSize) || window.Aggregate(1L, (a, w) => a * w) > MaxWindowVoxels;
+
+    // What both Describe overloads record: the network, classes, output and window (their callers checked the arguments for null).
     private static SegmentationCard DescribeNetwork(UNet model, IReadOnlyList<string> classNames, SlidingWindowInferer inferer,
         IReadOnlyList<string>? modalities, IReadOnlyDictionary<string, double>? metrics)
     {
-        ArgumentNullException.ThrowIfNull(classNames);
-        ArgumentNullException.ThrowIfNull(inferer);
         bool sigmoid = model.NumClasses == 1;
         if (sigmoid && classNames.Count != 2)
             throw new ArgumentException($"A network with one output channel (a sigmoid) segments two classes, background and the structure; {classNames.Count} class names were given.", nameof(classNames));
@@ -243,14 +244,14 @@ public static class SegmentationModelFile
         if (inferer.WindowSize.Count != model.SpatialDims) throw new ArgumentException($"The window has {inferer.WindowSize.Count} sizes; the network is {model.SpatialDims}-D.", nameof(inferer));
         if (inferer.WindowSize.Any(w => w % model.SizeMultiple != 0))
             throw new ArgumentException($"The window [{string.Join(", ", inferer.WindowSize)}] must be a multiple of the network's {model.SizeMultiple} along every axis.", nameof(inferer));
-        if (inferer.WindowSize.Any(w => w > MaxWindowSize) || inferer.WindowSize.Aggregate(1L, (a, w) => a * w) > MaxWindowVoxels)
+        if (ExceedsWindowBounds(inferer.WindowSize))
             throw new ArgumentException($"The window [{string.Join(", ", inferer.WindowSize)}] exceeds what a model file records: {MaxWindowSize} along an axis, {MaxWindowVoxels:N0} elements in all.", nameof(inferer));
         if (inferer.Padding != PaddingMode.Constant || inferer.PadValue != 0)
             throw new ArgumentException("A model file records the window's size, overlap, batch size and blending; pad inputs smaller than the window with zeros (the default).", nameof(inferer));
         if (modalities is not null && modalities.Count != model.InChannels)
             throw new ArgumentException($"The network takes {model.InChannels} channels but {modalities.Count} modalities were given.", nameof(modalities));
         var options = model.Options;
-        var card = new SegmentationCard
+        return new SegmentationCard
         {
             SpatialDims = options.SpatialDims,
             InChannels = options.InChannels,
@@ -268,7 +269,6 @@ public static class SegmentationModelFile
             SigmaScale = inferer.Blending == Inference.WindowBlending.Gaussian ? inferer.SigmaScale : null,
             Metrics = metrics?.ToDictionary(kv => kv.Key, kv => kv.Value),
         };
-        return card;
     }
 
     private static void RecordNormalization(SegmentationCard card, ITransform? normalization, string parameterName)
@@ -402,7 +402,6 @@ public static class SegmentationModelFile
     {
         ArgumentNullException.ThrowIfNull(json);
         ArgumentNullException.ThrowIfNull(source);
-        var path = source;
         SegmentationCard? card;
         try
         {
@@ -410,10 +409,10 @@ public static class SegmentationModelFile
         }
         catch (JsonException e)
         {
-            throw new ModelFormatException($"The segmentation card of {path} is not valid JSON: {e.Message}", e);
+            throw new ModelFormatException($"The segmentation card of {source} is not valid JSON: {e.Message}", e);
         }
-        if (card is null) throw new ModelFormatException($"The segmentation card of {path} is empty.");
-        Validate(card, path);
+        if (card is null) throw new ModelFormatException($"The segmentation card of {source} is empty.");
+        Validate(card, source);
         return card;
     }
 
@@ -429,7 +428,7 @@ public static class SegmentationModelFile
             : card.ClassNames.Any(string.IsNullOrEmpty) ? "a class name is empty"
             : card.Features is null ? "it lists no features"
             : card.WindowSize is null || card.WindowSize.Count != card.SpatialDims || card.WindowSize.Any(w => w < 1) ? $"window_size needs {card.SpatialDims} positive sizes"
-            : card.WindowSize.Any(w => w > MaxWindowSize) || card.WindowSize.Aggregate(1L, (a, w) => a * w) > MaxWindowVoxels
+            : ExceedsWindowBounds(card.WindowSize)
                 ? $"window_size [{string.Join(", ", card.WindowSize)}] exceeds {MaxWindowSize} along an axis or {MaxWindowVoxels:N0} elements in all"
             : !(card.Overlap >= 0 && card.Overlap < 1) ? $"overlap {card.Overlap} is not in [0, 1)"
             : card.Modalities is { } m && m.Count != card.InChannels ? $"it lists {m.Count} modalities for {card.InChannels} channels"

@@ -122,36 +122,30 @@ public sealed class SegmentationTrainer
                 var watch = Stopwatch.StartNew();
                 double lr = optimizer.ParameterGroups[0].LearningRate;
                 double loss = TrainEpoch(optimizer, average, epoch, cancellationToken);
-                var averaged = average?.ApplyTo(_model);   // the average validated and kept; the model's own weights restored below
-                SegmentationSummary? summary;
-                try
+                double dice;
+                // With weight averaging the average is validated and kept; the model's own weights come back after.
+                using (average?.ApplyTo(_model))
                 {
-                    summary = _s.Validation is null ? null : SegmentationSummary.Of(Evaluate(_s.Validation, cancellationToken));
+                    var summary = _s.Validation is null ? null : SegmentationSummary.Of(Evaluate(_s.Validation, cancellationToken));
+                    dice = summary?.MeanDice ?? double.NaN;
+                    double score = double.IsNaN(dice) ? double.NegativeInfinity : dice;
+                    if (bestEpoch < 0 || score > bestDice || _s.Validation is null)
+                    {
+                        (bestDice, bestEpoch, sinceBest, bestValidation) = (score, epoch, 0, summary);
+                        DisposeAll(best);
+                        best = _model.CloneStateDict();
+                        if (_s.OutputDirectory is not null)
+                            SafeTensors.Save(Path.Combine(_s.OutputDirectory, BestModelFile), best, new Dictionary<string, string>
+                            {
+                                ["epoch"] = (epoch + 1).ToString(CultureInfo.InvariantCulture),
+                                ["validation_dice"] = dice.ToString("R", CultureInfo.InvariantCulture),
+                            });
+                    }
+                    else sinceBest++;
                 }
-                catch
-                {
-                    averaged?.Dispose();
-                    throw;
-                }
-                double dice = summary?.MeanDice ?? double.NaN;
-                double score = double.IsNaN(dice) ? double.NegativeInfinity : dice;
-                if (bestEpoch < 0 || score > bestDice || _s.Validation is null)
-                {
-                    (bestDice, bestEpoch, sinceBest, bestValidation) = (score, epoch, 0, summary);
-                    DisposeAll(best);
-                    best = _model.CloneStateDict();
-                    if (_s.OutputDirectory is not null)
-                        SafeTensors.Save(Path.Combine(_s.OutputDirectory, BestModelFile), best, new Dictionary<string, string>
-                        {
-                            ["epoch"] = (epoch + 1).ToString(CultureInfo.InvariantCulture),
-                            ["validation_dice"] = dice.ToString("R", CultureInfo.InvariantCulture),
-                        });
-                }
-                else sinceBest++;
                 scheduler?.Step();
                 history.Add(new SegmentationEpoch(epoch, loss, dice, lr, watch.Elapsed.TotalSeconds));
                 _s.Progress?.Report(history[^1]);
-                averaged?.Dispose();
                 if (_s.OutputDirectory is not null)
                 {
                     WriteHistory(history);
@@ -218,10 +212,10 @@ public sealed class SegmentationTrainer
             using (batch)
             using (var scope = Tensors.NewDisposeScope())
             {
-                // Gradient accumulation: groups of k batches (the last of an epoch may be shorter), one step per group,
-                // each batch's loss divided by the group's size so that a step sees the group's mean gradient.
-                int groupStart = step - (step % k), groupSize = Math.Min(k, batches - groupStart);
-                if (step == groupStart) optimizer.ZeroGrad();
+                // Gradient accumulation: one step per group of batches, each loss divided by the group's size so that
+                // a step sees the group's mean gradient.
+                var accumulation = AccumulationGroup.Of(step, batches, k);
+                if (accumulation.IsFirst) optimizer.ZeroGrad();
                 Tensor logits;
                 using (MixedPrecisionRegion()) logits = _model.Call(batch.Images.To(_s.Device));
                 logits = logits.To(ScalarType.Float32);
@@ -229,8 +223,8 @@ public sealed class SegmentationTrainer
                 double value = loss.Item();
                 if (double.IsNaN(value) || double.IsInfinity(value))
                     throw new TrainingDivergedException(epoch, step, value, new Dictionary<string, double> { ["segmentation"] = value });
-                (groupSize == 1 ? loss : loss / groupSize).Backward();
-                if (step + 1 == groupStart + groupSize)
+                (accumulation.Size == 1 ? loss : loss / accumulation.Size).Backward();
+                if (accumulation.IsLast)
                 {
                     if (_s.ClipNorm is double clip) GradientClipping.ClipGradNorm(_model.Parameters(), clip);
                     optimizer.Step();

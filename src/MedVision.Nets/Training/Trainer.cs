@@ -189,9 +189,8 @@ public sealed class Trainer
             using var scope = Tensors.NewDisposeScope();
             using var batchOwner = batch;
             // Gradient accumulation: groups of k batches (the last of an epoch may be shorter), one step per group.
-            int groupStart = step - (step % k), groupSize = Math.Min(k, batches - groupStart);
-            bool lastOfGroup = step + 1 == groupStart + groupSize;
-            if (step == groupStart) optimizer.ZeroGrad();
+            var accumulation = AccumulationGroup.Of(step, batches, k);
+            if (accumulation.IsFirst) optimizer.ZeroGrad();
             RequireFiniteImages(batch, epoch, step);
             _sync?.PrepareForward();
             LossValue loss;
@@ -202,9 +201,9 @@ public sealed class Trainer
             if (Group is { } group) (value, terms) = GlobalMean(group, value, terms);
             // With several ranks the check uses the mean over all of them, so every rank stops at the same step.
             if (double.IsNaN(value) || double.IsInfinity(value)) throw new TrainingDivergedException(epoch, step, value, terms);
-            if (groupSize == 1) loss.Total.Backward();
-            else (loss.Total / groupSize).Backward();
-            if (lastOfGroup)
+            if (accumulation.Size == 1) loss.Total.Backward();
+            else (loss.Total / accumulation.Size).Backward();
+            if (accumulation.IsLast)
             {
                 if (_s.GradientClipNorm is double maxNorm) GradientClipping.ClipGradNorm(model.Parameters(), maxNorm);
                 optimizer.Step();
