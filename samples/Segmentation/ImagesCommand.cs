@@ -42,23 +42,18 @@ internal static class ImagesCommand
             Arity = new ArgumentArity(2, 2),
             DefaultValueFactory = _ => [64, 64],
         }.Must(v => v.Length == 2 && v.All(x => x is >= 4 and <= 2048), "two sizes from 4 to 2048");
-        var features = new Option<int[]>("--features")
-        {
-            Description = "Feature channels of the U-Net's levels, full resolution first (n levels pool n − 1 times).",
-            AllowMultipleArgumentsPerToken = true,
-            DefaultValueFactory = _ => [16, 32, 64],
-        }.Must(v => v.Length is >= 2 and <= 6 && v.All(f => f is >= 1 and <= 1024), "2 to 6 counts from 1 to 1024");
+        var features = SegmentationConsole.FeaturesOption();
         var norm = new Option<string>("--norm") { Description = "batch or instance normalisation.", DefaultValueFactory = _ => "batch" }.OneOf("instance", "batch");
         var valFraction = new Option<double>("--val-fraction") { Description = "Share of the images held out for validation.", DefaultValueFactory = _ => 0.25 }.Fraction(allowZero: false);
-        var epochs = new Option<int>("--epochs") { Description = "Training epochs.", DefaultValueFactory = _ => 20 }.AtLeast(1);
+        var epochs = SegmentationConsole.EpochsOption();
         var batch = new Option<int>("--batch") { Description = "Images per batch.", DefaultValueFactory = _ => 8 }.AtLeast(1);
         var recipe = new SegmentationConsole.RecipeOptions();
         var folds = SegmentationConsole.FoldsOption("images");
         var tolerance = new Option<double>("--tolerance") { Description = "Tolerance of the surface Dice in pixels.", DefaultValueFactory = _ => 2.0 }.NonNegative();
-        var mixedPrecision = new Option<bool>("--mixed-precision") { Description = "Forward passes under bfloat16 autocast (much faster on CPUs with bfloat16 instructions); weights stay float32." };
-        var resume = new Option<bool>("--resume") { Description = "Continue the run in --output from its last checkpoint (after an interruption), with the same options." };
-        var seed = new Option<int>("--seed") { Description = "Seed of the split, the weights, the order and the augmentation.", DefaultValueFactory = _ => 0 };
-        var device = new Option<string>("--device") { Description = "cpu, cuda or cuda:N.", DefaultValueFactory = _ => "cpu" }.IsDevice();
+        var mixedPrecision = SegmentationConsole.MixedPrecisionOption();
+        var resume = SegmentationConsole.ResumeOption();
+        var seed = SegmentationConsole.SeedOption();
+        var device = SegmentationConsole.DeviceOption();
         var threads = SampleCommandLine.Threads();
         var output = new Option<string>("--output") { Description = "Folder for model.safetensors (for predict), best.safetensors and history.csv.", DefaultValueFactory = _ => Path.Combine("runs", "segmentation-images") };
         var command = new Command("images", "Train a 2-D U-Net on images with PNG masks in two folders (or --demo) and report per-class Dice and surface distances in pixels.")
@@ -77,7 +72,10 @@ internal static class ImagesCommand
     }
 
     private sealed record Settings(string? Images, string? Masks, bool Demo, int DemoSubjects, string[] Classes, bool Binary, string Suffix, int Channels, int[] Size,
-        int[] Features, string Norm, double ValidationFraction, int Epochs, int Batch, SegmentationConsole.Recipe Recipe, double Tolerance, bool MixedPrecision, bool Resume, int? Folds, int Seed, Device Device, int Threads, string Output);
+        int[] Features, string Norm, double ValidationFraction, int Epochs, int Batch, SegmentationConsole.Recipe Recipe, double Tolerance, bool MixedPrecision, bool Resume, int? Folds, int Seed, Device Device, int Threads, string Output)
+    {
+        public SegmentationConsole.RunSettings Run => new(Recipe, MixedPrecision, Epochs, Batch, Seed, Device, Resume);
+    }
 
     private static int Run(Settings s)
     {
@@ -122,19 +120,9 @@ internal static class ImagesCommand
             throw new ArgumentException($"--size {string.Join(" ", s.Size)}: a U-Net of {s.Features.Length} levels needs sizes that are multiples of {model.SizeMultiple}.");
         AnsiConsole.MarkupLine(Markup.Escape($"U-Net: features {string.Join(", ", s.Features)}, {s.Norm} norm, {model.ParameterCount():N0} parameters; images {s.Size[0]}×{s.Size[1]}; {s.Recipe}"));
         var pipeline = SegmentationPipeline.Create().RandomFlip(SpatialAxis.Width).RandomFlip(SpatialAxis.Height).Build();
-        var train = new SegmentationLoader(trainingSet, new SegmentationLoaderOptions { BatchSize = s.Batch, Shuffle = true, Seed = s.Seed, Pipeline = pipeline, Device = s.Device });
-        var validation = new SegmentationLoader(validationSet, new SegmentationLoaderOptions { BatchSize = 1, Device = s.Device });
         var evaluator = SegmentationEvaluator.ForClasses(classNames.Length).WithSurfaceTolerance(s.Tolerance);
         var window = new SlidingWindowInferer(s.Size, overlap: 0.5);
-        var builder = s.Recipe.Apply(SegmentationTrainer.Create(model));
-        if (s.MixedPrecision) builder.UseMixedPrecision();
-        var trainer = builder.TrainOn(train).ValidateOn(validation).ValidateWithSlidingWindow(window).EvaluateWith(evaluator)
-            .ForEpochs(s.Epochs).WithSeed(s.Seed).OnDevice(s.Device).SaveTo(output)
-            .ReportProgressTo(new SegmentationConsole.Progress(s.Epochs)).Build();
-        var result = trainer.Run(s.Resume);
-        var modelPath = Path.Combine(output, TrainCommand.ModelFileName);
-        SegmentationModelFile.Save(modelPath, model, SegmentationModelFile.Describe(model, preprocessing, classNames, window,
-            new Dictionary<string, double> { ["val_dice"] = result.Validation!.MeanDice, ["best_epoch"] = result.BestEpoch + 1 }));
-        return (result, measure ? trainer.Evaluate(validation) : [], modelPath);
+        return SegmentationConsole.Fit(model, s.Run, pipeline, trainingSet, validationSet, evaluator, window, output, measure,
+            metrics => SegmentationModelFile.Describe(model, preprocessing, classNames, window, metrics));
     }
 }

@@ -1,6 +1,9 @@
 using System.CommandLine;
 using System.Globalization;
 using MedVision.Nets.Data.Segmentation;
+using MedVision.Nets.Inference;
+using MedVision.Nets.Models;
+using MedVision.Torch;
 using MedVision.Nets.Metrics.Segmentation;
 using MedVision.Nets.Training;
 using Spectre.Console;
@@ -29,6 +32,33 @@ internal static class SegmentationConsole
         AnsiConsole.MarkupLine(Markup.Escape($"Best epoch {result.BestEpoch + 1} of {result.Epochs.Count}: validation mean Dice {F(summary.MeanDice)} (HD95 is the median over {kind}; false + counts the {kind} without the class in which it was predicted)"));
         AnsiConsole.Write(Table(summary, classNames, tolerance, unit, kind));
         Console.WriteLine($"RESULT val_dice={F(summary.MeanDice)} best_epoch={result.BestEpoch + 1} epochs={result.Epochs.Count} train_{kind}={trainCount} val_{kind}={validationCount} {PerClass(summary)}");
+    }
+
+    /// <summary>How both training commands run the trainer: optimisation, precision, epochs, batch, seed, device, resumption.</summary>
+    public sealed record RunSettings(Recipe Recipe, bool MixedPrecision, int Epochs, int Batch, int Seed, Device Device, bool Resume);
+
+    /// <summary>
+    /// Trains a built network on one set and validates it on the other (whole inputs through <paramref name="window"/>),
+    /// writes OUTPUT/model.safetensors with the card <paramref name="describe"/> makes from the selected epoch's
+    /// measures, and with <paramref name="measure"/> measures the validation set again with the selected weights (for
+    /// the pooled out-of-fold measures of a cross-validation).
+    /// </summary>
+    public static (SegmentationTrainingResult Result, IReadOnlyList<SegmentationCase> Cases, string ModelPath) Fit(UNet model, RunSettings run, SegmentationPipeline pipeline,
+        ISegmentationSource trainingSet, ISegmentationSource validationSet, SegmentationEvaluator evaluator, SlidingWindowInferer window, string output, bool measure,
+        Func<IReadOnlyDictionary<string, double>, SegmentationCard> describe)
+    {
+        var train = new SegmentationLoader(trainingSet, new SegmentationLoaderOptions { BatchSize = run.Batch, Shuffle = true, Seed = run.Seed, Pipeline = pipeline, Device = run.Device });
+        var validation = new SegmentationLoader(validationSet, new SegmentationLoaderOptions { BatchSize = 1, Device = run.Device });
+        var builder = run.Recipe.Apply(SegmentationTrainer.Create(model));
+        if (run.MixedPrecision) builder.UseMixedPrecision();
+        var trainer = builder.TrainOn(train).ValidateOn(validation).ValidateWithSlidingWindow(window).EvaluateWith(evaluator)
+            .ForEpochs(run.Epochs).WithSeed(run.Seed).OnDevice(run.Device).SaveTo(output)
+            .ReportProgressTo(new Progress(run.Epochs)).Build();
+        var result = trainer.Run(run.Resume);
+        // The model file: the selected weights with everything predict needs to segment inputs as validation did.
+        var modelPath = Path.Combine(output, TrainCommand.ModelFileName);
+        SegmentationModelFile.Save(modelPath, model, describe(new Dictionary<string, double> { ["val_dice"] = result.Validation!.MeanDice, ["best_epoch"] = result.BestEpoch + 1 }));
+        return (result, measure ? trainer.Evaluate(validation) : [], modelPath);
     }
 
     /// <summary>
@@ -82,6 +112,24 @@ internal static class SegmentationConsole
     /// <summary>The per-class measures as RESULT fields.</summary>
     public static string PerClass(SegmentationSummary summary) => string.Join(" ", summary.Classes.Select(c =>
         $"dice_{c.Class}={F(c.Dice)} hd95_{c.Class}={F(c.Hausdorff95Median)} assd_{c.Class}={F(c.AverageSurfaceDistance)} nsd_{c.Class}={F(c.SurfaceDice)} spurious_{c.Class}={c.Spurious} absent_{c.Class}={c.AbsentCases}"));
+
+    // The options both training commands take with the same meaning and default.
+    public static Option<int[]> FeaturesOption() => new Option<int[]>("--features")
+    {
+        Description = "Feature channels of the U-Net's levels, full resolution first (n levels pool n − 1 times).",
+        AllowMultipleArgumentsPerToken = true,
+        DefaultValueFactory = _ => [16, 32, 64],
+    }.Must(v => v.Length is >= 2 and <= 6 && v.All(f => f is >= 1 and <= 1024), "2 to 6 counts from 1 to 1024");
+
+    public static Option<int> EpochsOption() => new Option<int>("--epochs") { Description = "Training epochs.", DefaultValueFactory = _ => 20 }.AtLeast(1);
+
+    public static Option<bool> MixedPrecisionOption() => new("--mixed-precision") { Description = "Forward passes under bfloat16 autocast (much faster on CPUs with bfloat16 instructions); weights stay float32." };
+
+    public static Option<bool> ResumeOption() => new("--resume") { Description = "Continue the run in --output from its last checkpoint (after an interruption), with the same options." };
+
+    public static Option<int> SeedOption() => new("--seed") { Description = "Seed of the split, the weights, the order and the augmentation.", DefaultValueFactory = _ => 0 };
+
+    public static Option<string> DeviceOption() => new Option<string>("--device") { Description = "cpu, cuda or cuda:N.", DefaultValueFactory = _ => "cpu" }.IsDevice();
 
     /// <summary>The --folds option: a k-fold cross-validation instead of one held-out part.</summary>
     public static Option<int?> FoldsOption(string kind) => new Option<int?>("--folds")

@@ -30,12 +30,7 @@ internal static class TrainCommand
         var data = new Option<string?>("--data") { Description = "A Medical Segmentation Decathlon task folder (dataset.json, imagesTr/, labelsTr/), e.g. Task04_Hippocampus." };
         var demo = new Option<bool>("--demo") { Description = "Write a small generated folder of brain phantoms with labelled lesions (OUTPUT/demo-data) and train on it." };
         var demoSubjects = new Option<int>("--demo-subjects") { Description = "Phantom subjects in the demo folder (half of them have a lesion).", DefaultValueFactory = _ => 32 }.AtLeast(4);
-        var features = new Option<int[]>("--features")
-        {
-            Description = "Feature channels of the U-Net's levels, full resolution first (n levels pool n − 1 times).",
-            AllowMultipleArgumentsPerToken = true,
-            DefaultValueFactory = _ => [16, 32, 64],
-        }.Must(v => v.Length is >= 2 and <= 6 && v.All(f => f is >= 1 and <= 1024), "2 to 6 counts from 1 to 1024");
+        var features = SegmentationConsole.FeaturesOption();
         var norm = new Option<string>("--norm") { Description = "instance or batch normalisation.", DefaultValueFactory = _ => "instance" }.OneOf("instance", "batch");
         var crop = new Option<int[]>("--crop")
         {
@@ -54,15 +49,15 @@ internal static class TrainCommand
             Arity = new ArgumentArity(3, 3),
         }.Must(v => v is null || v.Length == 0 || (v.Length == 3 && v.All(x => x > 0 && x <= 100)), "three voxel sizes above 0 and up to 100");
         var valFraction = new Option<double>("--val-fraction") { Description = "Share of the scans held out for validation.", DefaultValueFactory = _ => 0.25 }.Fraction(allowZero: false);
-        var epochs = new Option<int>("--epochs") { Description = "Training epochs.", DefaultValueFactory = _ => 20 }.AtLeast(1);
+        var epochs = SegmentationConsole.EpochsOption();
         var batch = new Option<int>("--batch") { Description = "Crops per batch.", DefaultValueFactory = _ => 2 }.AtLeast(1);
         var recipe = new SegmentationConsole.RecipeOptions();
         var folds = SegmentationConsole.FoldsOption("scans");
         var tolerance = new Option<double>("--tolerance") { Description = "Tolerance of the surface Dice in millimetres.", DefaultValueFactory = _ => 2.0 }.NonNegative();
-        var mixedPrecision = new Option<bool>("--mixed-precision") { Description = "Forward passes under bfloat16 autocast (much faster on CPUs with bfloat16 instructions); weights stay float32." };
-        var resume = new Option<bool>("--resume") { Description = "Continue the run in --output from its last checkpoint (after an interruption), with the same options." };
-        var seed = new Option<int>("--seed") { Description = "Seed of the split, the weights, the order and the augmentation.", DefaultValueFactory = _ => 0 };
-        var device = new Option<string>("--device") { Description = "cpu, cuda or cuda:N.", DefaultValueFactory = _ => "cpu" }.IsDevice();
+        var mixedPrecision = SegmentationConsole.MixedPrecisionOption();
+        var resume = SegmentationConsole.ResumeOption();
+        var seed = SegmentationConsole.SeedOption();
+        var device = SegmentationConsole.DeviceOption();
         var threads = SampleCommandLine.Threads();
         var output = new Option<string>("--output") { Description = "Folder for model.safetensors (the selected weights with their preparation, for predict), best.safetensors (the weights alone) and history.csv.", DefaultValueFactory = _ => Path.Combine("runs", "segmentation") };
         var command = new Command("train", "Train a 3-D U-Net on a Decathlon task folder (or --demo) and report per-class Dice and surface distances.")
@@ -79,7 +74,10 @@ internal static class TrainCommand
     }
 
     private sealed record Settings(string? Data, bool Demo, int DemoSubjects, int[] Features, string Norm, int[] Crop, double Foreground, string Orientation, double[]? Spacing,
-        double ValidationFraction, int Epochs, int Batch, SegmentationConsole.Recipe Recipe, double Tolerance, bool MixedPrecision, bool Resume, int? Folds, int Seed, Device Device, int Threads, string Output);
+        double ValidationFraction, int Epochs, int Batch, SegmentationConsole.Recipe Recipe, double Tolerance, bool MixedPrecision, bool Resume, int? Folds, int Seed, Device Device, int Threads, string Output)
+    {
+        public SegmentationConsole.RunSettings Run => new(Recipe, MixedPrecision, Epochs, Batch, Seed, Device, Resume);
+    }
 
     private static int Run(Settings s)
     {
@@ -126,21 +124,10 @@ internal static class TrainCommand
         AnsiConsole.MarkupLine(Markup.Escape($"U-Net: features {string.Join(", ", s.Features)}, {s.Norm} norm, {model.ParameterCount():N0} parameters; crops {string.Join("×", s.Crop)}; {s.Recipe}"));
         var pipeline = SegmentationPipeline.Create().CropAroundLabels(s.Crop, s.Foreground)
             .RandomFlip(SpatialAxis.Width).RandomFlip(SpatialAxis.Height).RandomFlip(SpatialAxis.Depth).Build();
-        var train = new SegmentationLoader(trainingSet, new SegmentationLoaderOptions { BatchSize = s.Batch, Shuffle = true, Seed = s.Seed, Pipeline = pipeline, Device = s.Device });
-        var validation = new SegmentationLoader(validationSet, new SegmentationLoaderOptions { BatchSize = 1, Device = s.Device });
         var evaluator = SegmentationEvaluator.ForClasses(source.ClassNames.Count).WithSpacing(spacing).WithSurfaceTolerance(s.Tolerance);
         var window = new SlidingWindowInferer(s.Crop, overlap: 0.5);
-        var builder = s.Recipe.Apply(SegmentationTrainer.Create(model));
-        if (s.MixedPrecision) builder.UseMixedPrecision();
-        var trainer = builder.TrainOn(train).ValidateOn(validation).ValidateWithSlidingWindow(window).EvaluateWith(evaluator)
-            .ForEpochs(s.Epochs).WithSeed(s.Seed).OnDevice(s.Device).SaveTo(output)
-            .ReportProgressTo(new SegmentationConsole.Progress(s.Epochs)).Build();
-        var result = trainer.Run(s.Resume);
-        // The model file: the selected weights with everything predict needs to segment scans as validation did.
-        var modelPath = Path.Combine(output, ModelFileName);
-        SegmentationModelFile.Save(modelPath, model, SegmentationModelFile.Describe(model, preprocessing, source.ClassNames, window, source.Modalities,
-            new Dictionary<string, double> { ["val_dice"] = result.Validation!.MeanDice, ["best_epoch"] = result.BestEpoch + 1 }));
-        return (result, measure ? trainer.Evaluate(validation) : [], modelPath);
+        return SegmentationConsole.Fit(model, s.Run, pipeline, trainingSet, validationSet, evaluator, window, output, measure,
+            metrics => SegmentationModelFile.Describe(model, preprocessing, source.ClassNames, window, source.Modalities, metrics));
     }
 
     // The prepared grid's voxel size in (D, H, W) order, i.e. (z, y, x) of the reoriented (and resampled) scan.
