@@ -81,6 +81,9 @@ internal static class OptionRules
     public static IReadOnlyList<string> Problems(ParseResult parsed)
     {
         if (parsed.Errors.Count > 0) return parsed.Errors.Select(e => e.Message).ToList();
+        // --help asks for the options, not for a run: the checks of a run's options (which may need options --help
+        // leaves out, such as --data or a required --model) do not apply.
+        if (parsed.Action is System.CommandLine.Help.HelpAction) return [];
         var problems = new List<string>();
         for (SymbolResult? r = parsed.CommandResult; r is CommandResult c; r = c.Parent)
             if (CrossChecks.TryGetValue(c.Command, out var checks))

@@ -251,6 +251,18 @@ public sealed class SegmentationSampleTests : IDisposable
     private static string F(double v) => double.IsNaN(v) ? "nan" : double.IsPositiveInfinity(v) ? "inf" : v.ToString("F3", CultureInfo.InvariantCulture);
 
     [Fact]
+    public async Task Help_ListsTheOptions_OfEveryCommand_WithoutTheRunsChecks()
+    {
+        // The commands' cross-option checks (--data or --demo, a required --model) are for runs, not for --help.
+        foreach (var command in new[] { "", "train", "images", "predict", "evaluate", "export" })
+        {
+            var help = await SampleApp.RunAsync("segmentation", _folder.Path, command.Length == 0 ? ["--help"] : [command, "--help"]);
+            help.ExitCode.Should().Be(0, $"'{command} --help': {help}");
+            help.Text.Should().Contain("Options:").And.Contain("--", command);
+        }
+    }
+
+    [Fact]
     public async Task BadImageCommandLines_AreRefusedByName()
     {
         var neither = await SampleApp.RunAsync("segmentation", _folder.Path, "images", "--epochs", "1");
