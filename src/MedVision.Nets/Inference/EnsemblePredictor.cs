@@ -23,12 +23,16 @@ public sealed class EnsemblePredictor : IDisposable
     private readonly Predictor[] _members;
     private readonly double[] _weights;
     private readonly bool _ordinal;
-    private bool _disposed;
+    private readonly UsageGuard _guard;
 
     private EnsemblePredictor(Predictor[] members, double[] weights)
     {
         _members = members;
         _weights = weights;
+        _guard = new UsageGuard(() =>
+        {
+            foreach (var member in _members) member.Dispose();
+        });
         _ordinal = Enum.Parse<MedMnistTask>(members[0].Card.Task, ignoreCase: true) == MedMnistTask.OrdinalRegression;
     }
 
@@ -401,7 +405,7 @@ public sealed class EnsemblePredictor : IDisposable
     // What `decode` gives each member, computed once per group of members that decode alike (Predictor.InputKey).
     private T[] Decode<T>(Func<Predictor, T> decode)
     {
-        ObjectDisposedException.ThrowIf(_disposed, this);
+        using var lease = _guard.Enter(this);
         var decoded = new Dictionary<string, T>(StringComparer.Ordinal);
         var perMember = new T[_members.Length];
         for (int m = 0; m < _members.Length; m++)
@@ -415,7 +419,7 @@ public sealed class EnsemblePredictor : IDisposable
     // Every member's predictions of its inputs, averaged with the weights.
     private EnsemblePrediction[] Combine(IReadOnlyList<FloatImage>[] inputs, int count)
     {
-        ObjectDisposedException.ThrowIf(_disposed, this);
+        using var lease = _guard.Enter(this);
         var perMember = new IReadOnlyList<Prediction>[_members.Length];
         for (int m = 0; m < _members.Length; m++)
         {
@@ -505,7 +509,7 @@ public sealed class EnsemblePredictor : IDisposable
 
     private void CheckExplain(int? targetClass)
     {
-        ObjectDisposedException.ThrowIf(_disposed, this);
+        ObjectDisposedException.ThrowIf(_guard.IsDisposed, this);
         if (targetClass is { } t && (t < 0 || t >= ClassNames.Count))
             throw new ArgumentOutOfRangeException(nameof(targetClass), t, $"The models have {ClassNames.Count} classes.");
         int cannot = Array.FindIndex(_members, m => !m.CanExplain);
@@ -561,11 +565,9 @@ public sealed class EnsemblePredictor : IDisposable
     // The weighted mean of maps in [0, 1] as float, clamped against rounding.
     private static float[] ToMap(double[] values) => values.Select(v => (float)Math.Clamp(v, 0, 1)).ToArray();
 
-    /// <summary>Frees every member.</summary>
-    public void Dispose()
-    {
-        if (_disposed) return;
-        _disposed = true;
-        foreach (var member in _members) member.Dispose();
-    }
+    /// <summary>
+    /// Frees every member. Calls already running on other threads finish first (each member's model is freed when the
+    /// last call using it returns); later calls throw <see cref="ObjectDisposedException"/>.
+    /// </summary>
+    public void Dispose() => _guard.Dispose();
 }

@@ -28,7 +28,7 @@ public sealed class ImageSegmentationPredictor : IDisposable
     private readonly IReadOnlyList<string> _classNames;
     private readonly bool _ownsModel;
     private readonly IPredictorNetwork? _network;   // another engine's network the predictor owns (Create)
-    private volatile bool _disposed;
+    private readonly UsageGuard _guard;
 
     /// <summary>Creates a predictor.</summary>
     /// <param name="model">The trained 2-D network: (N, C, H, W) → logits (N, classes, H, W), or (N, 1, H, W) for a sigmoid network.</param>
@@ -54,6 +54,11 @@ public sealed class ImageSegmentationPredictor : IDisposable
         Preprocessing = preprocessing;
         _model.To(Device);
         _model.Eval();
+        _guard = new UsageGuard(() =>
+        {
+            if (_ownsModel) _model.Dispose();
+            _network?.Dispose();
+        });
     }
 
     private ImageSegmentationPredictor(Module<Tensor, Tensor> model, SegmentationCard card, Device? device, IPredictorNetwork? network = null)
@@ -199,18 +204,15 @@ public sealed class ImageSegmentationPredictor : IDisposable
         return Enumerable.Range(0, probabilities.Length).Select(k => resized.Data.AsSpan(k * plane, plane).ToArray()).ToList();
     }
 
-    /// <summary>Frees the network when the predictor owns it (made by <see cref="Load"/>); later calls throw <see cref="ObjectDisposedException"/>.</summary>
-    public void Dispose()
-    {
-        if (_disposed) return;
-        _disposed = true;
-        if (_ownsModel) _model.Dispose();
-        _network?.Dispose();
-    }
+    /// <summary>
+    /// Frees the network when the predictor owns it (made by <see cref="Load"/>). Predictions already running on other
+    /// threads finish first (the network is freed when the last returns); later calls throw <see cref="ObjectDisposedException"/>.
+    /// </summary>
+    public void Dispose() => _guard.Dispose();
 
     private (float[][] Probabilities, int Height, int Width) Run(RasterImage image)
     {
-        ObjectDisposedException.ThrowIf(_disposed, this);
+        using var lease = _guard.Enter(this);
         var flips = Flips;
         var prepared = Preprocessing.Prepare(image);
         var probabilities = SegmentationInference.Probabilities(_model, _inferer, prepared.Data, prepared.Shape, Device, SegmentationInference.FlipAxes(flips, 2), nameof(image));

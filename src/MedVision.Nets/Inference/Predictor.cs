@@ -23,13 +23,18 @@ public sealed class Predictor : IDisposable
     private readonly NormalizeIntensity? _intensity;
     private readonly Data.Loading.VolumeGeometry _geometry;
     private readonly MedMnistTask _task;
-    private bool _disposed;
+    private readonly UsageGuard _guard;
 
     private Predictor(Module<Tensor, Tensor>? model, IPredictorNetwork? network, ModelCard card, Device device, TestTimeFlips flips, bool mixedPrecision)
     {
         MixedPrecision = mixedPrecision;
         _model = model;
         _network = network;
+        _guard = new UsageGuard(() =>
+        {
+            _model?.Dispose();
+            _network?.Dispose();
+        });
         Card = card;
         Device = device;
         Flips = flips;
@@ -304,7 +309,7 @@ public sealed class Predictor : IDisposable
     public Explanation Explain(FloatImage image, CamMethod method = CamMethod.GradCam, int? targetClass = null)
     {
         ArgumentNullException.ThrowIfNull(image);
-        ObjectDisposedException.ThrowIf(_disposed, this);
+        using var lease = _guard.Enter(this);
         if (targetClass is { } t && (t < 0 || t >= Card.ClassNames.Count))
             throw new ArgumentOutOfRangeException(nameof(targetClass), t, $"The model has {Card.ClassNames.Count} classes.");
         if (_model is not ResNet resnet)
@@ -370,7 +375,7 @@ public sealed class Predictor : IDisposable
     public IReadOnlyList<Prediction> PredictTensor(Tensor batch)
     {
         ArgumentNullException.ThrowIfNull(batch);
-        ObjectDisposedException.ThrowIf(_disposed, this);
+        using var lease = _guard.Enter(this);
         float[] probabilities;
         int k;
         using (var scope = Tensors.NewDisposeScope())
@@ -438,12 +443,9 @@ public sealed class Predictor : IDisposable
         throw new ArgumentException($"The model expects {want} channel(s) but the input has {image.Channels}.");
     }
 
-    /// <summary>Frees the model.</summary>
-    public void Dispose()
-    {
-        if (_disposed) return;
-        _disposed = true;
-        _model?.Dispose();
-        _network?.Dispose();
-    }
+    /// <summary>
+    /// Frees the model. Calls already running on other threads finish first (the model is freed when the last returns);
+    /// later calls throw <see cref="ObjectDisposedException"/>.
+    /// </summary>
+    public void Dispose() => _guard.Dispose();
 }

@@ -24,7 +24,7 @@ public sealed class SegmentationPredictor : IDisposable
     private readonly SlidingWindowInferer _inferer;
     private readonly bool _ownsModel;
     private IPredictorNetwork? _network;   // another engine's network the predictor owns (Create)
-    private volatile bool _disposed;
+    private readonly UsageGuard _guard;
 
     /// <summary>Creates a predictor.</summary>
     /// <param name="model">The trained network: (N, C, spatial…) → logits (N, classes, spatial…).</param>
@@ -45,6 +45,11 @@ public sealed class SegmentationPredictor : IDisposable
         if (Device.IsCuda && !Tensors.Cuda.IsAvailable) throw new ArgumentException($"{Device} was requested but CUDA is not available: {Tensors.Cuda.UnavailableReason}", nameof(device));
         _model.To(Device);
         _model.Eval();
+        _guard = new UsageGuard(() =>
+        {
+            if (_ownsModel) _model.Dispose();
+            _network?.Dispose();
+        });
     }
 
     /// <summary>
@@ -113,14 +118,11 @@ public sealed class SegmentationPredictor : IDisposable
     /// <summary>The class names of the loaded file (background first), or null when made from a network.</summary>
     public IReadOnlyList<string>? ClassNames => Card?.ClassNames;
 
-    /// <summary>Frees the network when the predictor owns it (made by <see cref="Load"/>); later calls throw <see cref="ObjectDisposedException"/>.</summary>
-    public void Dispose()
-    {
-        if (_disposed) return;
-        _disposed = true;
-        if (_ownsModel) _model.Dispose();
-        _network?.Dispose();
-    }
+    /// <summary>
+    /// Frees the network when the predictor owns it (made by <see cref="Load"/>). Predictions already running on other
+    /// threads finish first (the network is freed when the last returns); later calls throw <see cref="ObjectDisposedException"/>.
+    /// </summary>
+    public void Dispose() => _guard.Dispose();
 
     /// <summary>The preparation of each scan.</summary>
     public NiftiSegmentationOptions Preprocessing { get; }
@@ -190,7 +192,7 @@ public sealed class SegmentationPredictor : IDisposable
     // The prepared scan and each class's probabilities (D·H·W each, x fastest) on the prepared grid.
     private (PreparedScan Prepared, float[][] Probabilities) Run(IReadOnlyList<NiftiImage> channels)
     {
-        ObjectDisposedException.ThrowIf(_disposed, this);
+        using var lease = _guard.Enter(this);
         var flips = Flips;
         var prepared = Preprocessing.PrepareChannels(channels, "the scan");
         var image = prepared.Image;
