@@ -25,6 +25,7 @@ public sealed class ModelExportTests
         ["MDM 33³"] = (() => new Mdm(new long[] { 33, 33, 33 }, numClasses: 3), new long[] { 1, 2, 33, 33, 33 }),
         ["CDSF 36³"] = (() => Cdsf.Builder().ForVolume(36, 36, 36).WithClasses(2).WithResidualBlocks(1).Build(), new long[] { 1, 1, 36, 36, 36 }),
         ["U-Net 2D batch norm, transposed convolutions 32×48"] = (() => UNet.Builder().ForInput(1).WithFeatures(4, 8, 16).WithDropout(0.3).WithClasses(3).Build(), new long[] { 1, 1, 32, 48 }),
+        ["U-Net 2D with deep supervision heads (exported without them) 16×16"] = (() => UNet.Builder().ForInput(1).WithFeatures(4, 8, 8, 16).WithDeepSupervision(2).WithClasses(2).Build(), new long[] { 1, 1, 16, 16 }),
         ["U-Net 3D instance norm, interpolation, leaky ReLU 16×8×16"] = (() => UNet.Builder().ForInput(2, 3).WithFeatures(4, 8).WithInstanceNorm().WithLeakyReLU(0.1)
             .WithUpsampling(UNetUpsampling.Interpolation).WithClasses(2).Build(), new long[] { 1, 2, 16, 8, 16 }),
     };

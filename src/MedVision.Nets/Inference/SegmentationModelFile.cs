@@ -292,7 +292,11 @@ public static class SegmentationModelFile
         card.FormatVersion = card.RequiredFormatVersion();
     }
 
-    /// <summary>Writes the network's weights and its card to one safetensors file (atomically: a temporary file, then a rename).</summary>
+    /// <summary>
+    /// Writes the network's weights and its card to one safetensors file (atomically: a temporary file, then a rename).
+    /// Deep supervision heads (<see cref="UNetOptions.DeepSupervisionHeads"/>) serve training only and are left out: the
+    /// file loads as the same U-Net without them, which predicts the same.
+    /// </summary>
     public static void Save(string path, UNet model, SegmentationCard card)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
@@ -307,8 +311,12 @@ public static class SegmentationModelFile
             throw new ArgumentException("The card does not describe this network; make it with SegmentationModelFile.Describe(model, …).", nameof(card));
         var folder = Path.GetDirectoryName(Path.GetFullPath(path));
         if (folder is not null) Directory.CreateDirectory(folder);
-        SafeTensors.Save(path, model.StateDict(), new Dictionary<string, string> { ["format"] = "pt", [MetadataKey] = JsonSerializer.Serialize(card, Json) });
+        // Deep supervision heads serve training only: the file holds the network that predicts (as nnU-Net's inference does).
+        var weights = model.StateDict().Where(kv => !IsDeepSupervisionHead(kv.Key)).ToDictionary(kv => kv.Key, kv => kv.Value);
+        SafeTensors.Save(path, weights, new Dictionary<string, string> { ["format"] = "pt", [MetadataKey] = JsonSerializer.Serialize(card, Json) });
     }
+
+    private static bool IsDeepSupervisionHead(string key) => key.StartsWith("supervision", StringComparison.Ordinal);
 
     /// <summary>Reads a file's card.</summary>
     /// <exception cref="ModelFormatException">The file has no segmentation card, or one this library cannot use.</exception>

@@ -10,8 +10,10 @@ namespace MedVision.Nets.Models;
 /// is a double convolution (3×3 or 3×3×3, no bias, then normalisation and activation, twice); the encoder halves the
 /// resolution by max pooling between levels, the decoder doubles it again (<see cref="UNetUpsampling"/>) and
 /// concatenates the encoder's features of the same level (skip first) before its double convolution; a 1×1
-/// convolution gives one logit map per class. Parameter names: <c>encoder{i}.{0..5}</c>, <c>upsample{i}</c>,
-/// <c>decoder{i}.{0..5}</c>, <c>head</c> (the script beside the tests, <c>make_unet_fixture.py</c>, builds the same
+/// convolution gives one logit map per class. With deep supervision (<see cref="UNetOptions.DeepSupervisionHeads"/>)
+/// further 1×1 heads give logits at half, quarter… resolution for training (<see cref="ForwardWithDeepSupervision"/>).
+/// Parameter names: <c>encoder{i}.{0..5}</c>, <c>upsample{i}</c>, <c>decoder{i}.{0..5}</c>, <c>head</c>,
+/// <c>supervision{i}</c> (the script beside the tests, <c>make_unet_fixture.py</c>, builds the same
 /// network in PyTorch). Input (N, C, H, W) or (N, C, D, H, W) with every spatial size a multiple of
 /// <see cref="SizeMultiple"/>; output logits (N, classes, same spatial size). Train it with
 /// <see cref="Losses.DiceLoss"/>; infer on large scans with <see cref="Inference.SlidingWindowInferer"/>.
@@ -27,6 +29,7 @@ public sealed class UNet : Module<Tensor, Tensor>
     private readonly Sequential[] _decoders;
     private readonly Dropout? _dropout;
     private readonly Convolution _head;
+    private readonly Convolution[] _supervision; // the deep supervision heads of decoder levels 1, 2, …
 
     /// <summary>Creates a U-Net with PyTorch's default initialisation of every layer.</summary>
     /// <exception cref="ArgumentException">An option cannot work; the message names it.</exception>
@@ -53,6 +56,9 @@ public sealed class UNet : Module<Tensor, Tensor>
                 _decoders[i - 1] = RegisterModule($"decoder{i - 1}", DoubleConvolution(2 * f[i - 1], f[i - 1]));
             }
             _head = RegisterModule("head", Layers.Conv(dims, f[0], _options.NumClasses, 1, bias: true));
+            _supervision = new Convolution[_options.DeepSupervisionHeads];
+            for (int i = 1; i <= _supervision.Length; i++)
+                _supervision[i - 1] = RegisterModule($"supervision{i}", Layers.Conv(dims, f[i], _options.NumClasses, 1, bias: true));
         }
         catch
         {
@@ -82,14 +88,34 @@ public sealed class UNet : Module<Tensor, Tensor>
     /// <summary>A copy of the options the network was built with.</summary>
     public UNetOptions Options => _options.Clone();
 
-    /// <summary>Logits (N, classes, spatial…) of a batch (N, C, spatial…).</summary>
+    /// <summary>The number of deep supervision heads (<see cref="UNetOptions.DeepSupervisionHeads"/>); 0 without.</summary>
+    public int DeepSupervisionHeads => _supervision.Length;
+
+    /// <summary>Logits (N, classes, spatial…) of a batch (N, C, spatial…). Deep supervision heads are not run.</summary>
     /// <exception cref="ArgumentException">The input's rank, channels or spatial sizes do not fit; the message names them.</exception>
-    public override Tensor Forward(Tensor input)
+    public override Tensor Forward(Tensor input) => Run(input, supervised: false)[0];
+
+    /// <summary>
+    /// The full-resolution logits and those of every deep supervision head, full resolution first: (N, classes,
+    /// spatial…), then (N, classes, spatial… / 2), (N, classes, spatial… / 4), … — one more tensor than
+    /// <see cref="DeepSupervisionHeads"/>. Train with <see cref="Losses.DeepSupervisionLoss"/>.
+    /// </summary>
+    /// <exception cref="ArgumentException">The input's rank, channels or spatial sizes do not fit; the message names them.</exception>
+    /// <exception cref="InvalidOperationException">The network was built without deep supervision heads.</exception>
+    public IReadOnlyList<Tensor> ForwardWithDeepSupervision(Tensor input)
+    {
+        if (_supervision.Length == 0)
+            throw new InvalidOperationException("This U-Net has no deep supervision heads; build it with UNet.Builder()…WithDeepSupervision() (UNetOptions.DeepSupervisionHeads).");
+        return Run(input, supervised: true);
+    }
+
+    private Tensor[] Run(Tensor input, bool supervised)
     {
         CheckInput(input);
         using var scope = Tensors.NewDisposeScope();
         int levels = _encoders.Length;
         var skips = new Tensor[levels];
+        var outputs = new Tensor[supervised ? _supervision.Length + 1 : 1];
         var x = input;
         for (int i = 0; i < levels; i++)
         {
@@ -104,8 +130,12 @@ public sealed class UNet : Module<Tensor, Tensor>
             if (_options.Upsampling == UNetUpsampling.Interpolation)
                 up = Functional.Interpolate(up, Enumerable.Repeat(2.0, SpatialDims).ToArray(), InterpolationMode.Linear);
             x = _decoders[i - 1].Call(Tensors.Cat(new[] { skips[i - 1], up }, 1));
+            // decoder{i - 1} works at level i - 1: its output feeds that level's supervision head
+            if (supervised && i - 1 >= 1 && i - 1 <= _supervision.Length) outputs[i - 1] = _supervision[i - 2].Call(x);
         }
-        return scope.MoveToOuter(_head.Call(x));
+        outputs[0] = _head.Call(x);
+        foreach (var output in outputs) scope.MoveToOuter(output);
+        return outputs;
     }
 
     /// <summary>A layer-by-layer summary from one forward pass on zeros of <paramref name="inputShape"/>, e.g. (1, 1, 96, 96, 96).</summary>

@@ -12,6 +12,7 @@ public sealed class UNetBuilder
 {
     private readonly UNetOptions _options = new();
     private bool _built;
+    private int? _deepSupervisionHeads; // -1: nnU-Net's choice, made in Build when the levels are known
 
     internal UNetBuilder() { }
 
@@ -101,10 +102,31 @@ public sealed class UNetBuilder
         return this;
     }
 
+    /// <summary>
+    /// Deep supervision heads (<see cref="UNetOptions.DeepSupervisionHeads"/>) on the decoder's outputs at half, quarter…
+    /// resolution. Without <paramref name="heads"/>, nnU-Net's choice: every decoder output below full resolution but the
+    /// coarsest (which nnU-Net computes and weights 0), and at least one — 2 heads for five levels, 3 for six.
+    /// </summary>
+    /// <param name="heads">The number of heads, 1 to levels − 2; null for nnU-Net's choice.</param>
+    public UNetBuilder WithDeepSupervision(int? heads = null)
+    {
+        EnsureUsable();
+        if (heads is < 1) throw new ArgumentException($"Deep supervision needs at least one head, got {heads}.", nameof(heads));
+        _deepSupervisionHeads = heads ?? -1;
+        return this;
+    }
+
     /// <summary>Creates the network; the builder cannot be used afterwards.</summary>
+    /// <exception cref="ArgumentException">An option does not fit the others (e.g. deep supervision on a U-Net of two levels); the message names it.</exception>
     public UNet Build()
     {
         EnsureUsable();
+        if (_deepSupervisionHeads is int heads)
+        {
+            int levels = _options.Features.Count;
+            if (levels < 3) throw new ArgumentException($"Deep supervision needs a decoder output below full resolution, so at least three levels; this U-Net has {levels}.");
+            _options.DeepSupervisionHeads = heads == -1 ? Math.Max(1, levels - 3) : heads;
+        }
         _options.Validate();
         _built = true;
         return new UNet(_options);

@@ -45,6 +45,15 @@ public sealed class UNetOptions
     /// <summary>Dropout probability in [0, 1) on the bottleneck's features (the deepest level). Default 0.</summary>
     public double DropoutRate { get; set; }
 
+    /// <summary>
+    /// Auxiliary 1×1 convolution heads on the decoder's outputs below full resolution — at half resolution, a quarter,
+    /// and so on — for deep supervision (Lee et al., 2015; nnU-Net): <see cref="UNet.ForwardWithDeepSupervision"/> gives
+    /// their logits beside the full-resolution ones, and <see cref="Losses.DeepSupervisionLoss"/> (which
+    /// <see cref="Training.SegmentationTrainer"/> uses for such a network) adds their losses against downsampled labels.
+    /// <see cref="UNet.Forward"/> ignores them, so inference is unchanged. 0 to levels − 2. Default 0.
+    /// </summary>
+    public int DeepSupervisionHeads { get; set; }
+
     /// <summary>Throws an <see cref="ArgumentException"/> naming the first option that cannot work.</summary>
     public void Validate()
     {
@@ -59,6 +68,10 @@ public sealed class UNetOptions
             throw new ArgumentException($"The leaky ReLU's negative slope must be a number in [0, {float.MaxValue}] (it is applied in float32), got {slope}.", nameof(LeakySlope));
         if (!Enum.IsDefined(Upsampling)) throw new ArgumentException($"Unknown upsampling {Upsampling}.", nameof(Upsampling));
         if (DropoutRate is < 0 or >= 1 || double.IsNaN(DropoutRate)) throw new ArgumentException($"The dropout rate must lie in [0, 1), got {DropoutRate}.", nameof(DropoutRate));
+        if (DeepSupervisionHeads < 0 || DeepSupervisionHeads > Features.Count - 2)
+            throw new ArgumentException(
+                $"A U-Net of {Features.Count} levels has {Features.Count - 2} decoder output(s) below full resolution for deep supervision heads, so 0 to {Features.Count - 2}; got {DeepSupervisionHeads}.",
+                nameof(DeepSupervisionHeads));
     }
 
     /// <summary>A deep copy.</summary>
@@ -72,5 +85,6 @@ public sealed class UNetOptions
         LeakySlope = LeakySlope,
         Upsampling = Upsampling,
         DropoutRate = DropoutRate,
+        DeepSupervisionHeads = DeepSupervisionHeads,
     };
 }

@@ -5,6 +5,7 @@ using MedVision.Nets.Data.Segmentation;
 using MedVision.Nets.Inference;
 using MedVision.Nets.Losses;
 using MedVision.Nets.Metrics.Segmentation;
+using MedVision.Nets.Models;
 using MedVision.Torch;
 using MedVision.Torch.Nn;
 using MedVision.Torch.Optim;
@@ -51,7 +52,10 @@ public sealed class SegmentationTrainingResult
 /// schedule; after each epoch the validation split's mean Dice (on whole scans through a
 /// <see cref="SlidingWindowInferer"/> when one is given) selects the best weights, which the model holds at the end
 /// and which are written to <c>best.safetensors</c> with the epoch history (<c>history.csv</c>) when a folder is
-/// given. Seeded: the same seed gives the same run. Build one with <see cref="Create"/>.
+/// given. A <see cref="UNet"/> with deep supervision heads (<see cref="UNetBuilder.WithDeepSupervision"/>) is trained on
+/// all its outputs: the loss is applied to each against labels downsampled to its size and summed with nnU-Net's
+/// weights (<see cref="DeepSupervisionLoss"/>), and that sum is the reported training loss; validation uses the
+/// full-resolution output only. Seeded: the same seed gives the same run. Build one with <see cref="Create"/>.
 /// </summary>
 public sealed class SegmentationTrainer
 {
@@ -216,10 +220,7 @@ public sealed class SegmentationTrainer
                 // a step sees the group's mean gradient.
                 var accumulation = AccumulationGroup.Of(step, batches, k);
                 if (accumulation.IsFirst) optimizer.ZeroGrad();
-                Tensor logits;
-                using (MixedPrecisionRegion()) logits = _model.Call(batch.Images.To(_s.Device));
-                logits = logits.To(ScalarType.Float32);
-                var loss = _s.Loss(logits, batch.Labels.To(_s.Device));
+                var loss = Loss(batch.Images.To(_s.Device), batch.Labels.To(_s.Device));
                 double value = loss.Item();
                 if (double.IsNaN(value) || double.IsInfinity(value))
                     throw new TrainingDivergedException(epoch, step, value, new Dictionary<string, double> { ["segmentation"] = value });
@@ -235,6 +236,21 @@ public sealed class SegmentationTrainer
             }
         }
         return step == 0 ? double.NaN : sum / step;
+    }
+
+    // The training loss of a batch: of the logits, or for a U-Net with deep supervision heads the weighted sum over its
+    // outputs against downsampled labels (nnU-Net's weights); the loss always of float32 logits.
+    private Tensor Loss(Tensor images, Tensor labels)
+    {
+        if (_model is UNet { DeepSupervisionHeads: > 0 } unet)
+        {
+            IReadOnlyList<Tensor> outputs;
+            using (MixedPrecisionRegion()) outputs = unet.ForwardWithDeepSupervision(images);
+            return DeepSupervisionLoss.Compute(outputs.Select(o => o.To(ScalarType.Float32)).ToArray(), labels, _s.Loss);
+        }
+        Tensor logits;
+        using (MixedPrecisionRegion()) logits = _model.Call(images);
+        return _s.Loss(logits.To(ScalarType.Float32), labels);
     }
 
     private AutocastScope? MixedPrecisionRegion() => _s.MixedPrecision ? Tensors.Autocast(_s.Device.Type, ScalarType.BFloat16) : null;

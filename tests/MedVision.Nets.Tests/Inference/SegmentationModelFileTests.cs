@@ -280,4 +280,30 @@ public sealed class SegmentationModelFileTests : IDisposable
         var disposed = () => predictor.Predict(scans[0]);
         disposed.Should().Throw<ObjectDisposedException>();
     }
+
+    [Fact]
+    public void ADeeplySupervisedNetwork_IsSavedWithoutItsTrainingHeads_AndLoadsToTheSamePredictions()
+    {
+        Tensors.ManualSeed(17);
+        using var model = UNet.Builder().ForInput(2, 3).WithFeatures(2, 4, 4).WithInstanceNorm().WithDeepSupervision().WithClasses(2).Build();
+        var card = SegmentationModelFile.Describe(model, Preparation, ["background", "lesion"], new SlidingWindowInferer([8, 8, 8]));
+        card.FormatVersion.Should().Be(1, "the heads are not part of the file, so nothing new is recorded");
+        var path = Path.Combine(_folder, "supervised.safetensors");
+        SegmentationModelFile.Save(path, model, card);
+        using (var file = SafeTensors.Load(path))
+        {
+            file.Keys.Should().NotContain(k => k.StartsWith("supervision"));
+            file.Keys.Should().Contain("head.weight");
+        }
+        var (loaded, _) = SegmentationModelFile.Load(path);
+        using (loaded)
+        {
+            loaded.DeepSupervisionHeads.Should().Be(0);
+            model.Eval();
+            using var scope = Tensors.NewDisposeScope();
+            using var noGrad = Tensors.NoGrad();
+            var x = Tensors.Randn(1, 2, 8, 8, 8);
+            (loaded.Forward(x) - model.Forward(x)).Abs().Max().Item().Should().Be(0);
+        }
+    }
 }

@@ -136,4 +136,48 @@ public class UNetTests
         before.Should().BeLessThan(0.5);
         after.Should().BeGreaterThan(0.85, $"held-out Dice before training {before:F3}");
     }
+
+    [Fact]
+    public void DeepSupervision_GivesLogitsAtEveryHeadsResolution_AndLeavesForwardUnchanged()
+    {
+        Tensors.ManualSeed(21);
+        using var model = UNet.Builder().ForInput(1).WithFeatures(2, 4, 4, 8, 8).WithInstanceNorm().WithClasses(3).WithDeepSupervision().Build();
+        model.DeepSupervisionHeads.Should().Be(2, "nnU-Net's choice for five levels: every decoder output below full resolution but the coarsest");
+        model.Options.DeepSupervisionHeads.Should().Be(2);
+        var names = model.NamedParameters().Select(p => p.Name).ToList();
+        names.Should().Contain(["supervision1.weight", "supervision1.bias", "supervision2.weight", "supervision2.bias"]).And.NotContain(n => n.StartsWith("supervision3"));
+        model.Eval();
+        using var scope = Tensors.NewDisposeScope();
+        using var noGrad = Tensors.NoGrad();
+        var x = Tensors.Randn(2, 1, 32, 48);
+        var outputs = model.ForwardWithDeepSupervision(x);
+        outputs.Select(o => o.Shape).Should().BeEquivalentTo(new[] { new long[] { 2, 3, 32, 48 }, [2, 3, 16, 24], [2, 3, 8, 12] }, o => o.WithStrictOrdering());
+        (outputs[0] - model.Forward(x)).Abs().Max().Item().Should().Be(0, "the full-resolution output is Forward's");
+        // The heads are the 1×1 convolutions of the decoder's features at their level: the same weights without heads give the same logits.
+        using var plain = new UNet(new UNetOptions { Features = new[] { 2, 4, 4, 8, 8 }, Normalization = NormalizationKind.Instance, NumClasses = 3 });
+        plain.LoadStateDict(model.StateDict().Where(kv => !kv.Key.StartsWith("supervision")).ToDictionary(kv => kv.Key, kv => kv.Value), strict: true);
+        plain.Eval();
+        (plain.Forward(x) - outputs[0]).Abs().Max().Item().Should().Be(0);
+        using var threeD = UNet.Builder().ForInput(2, 3).WithFeatures(2, 4, 4).WithDeepSupervision().Build();
+        threeD.DeepSupervisionHeads.Should().Be(1, "at least one head");
+        threeD.ForwardWithDeepSupervision(Tensors.Zeros(1, 2, 8, 8, 16)).Select(o => o.Shape).Should().BeEquivalentTo(new[] { new long[] { 1, 2, 8, 8, 16 }, [1, 2, 4, 4, 8] }, o => o.WithStrictOrdering());
+        var act = () => plain.ForwardWithDeepSupervision(x);
+        act.Should().Throw<InvalidOperationException>().WithMessage("*no deep supervision heads*WithDeepSupervision*");
+    }
+
+    [Fact]
+    public void DeepSupervision_RefusesHeadsTheDecoderCannotHave()
+    {
+        var act = () => UNet.Builder().WithFeatures(2, 4).WithDeepSupervision().Build();
+        act.Should().Throw<ArgumentException>().WithMessage("*at least three levels*has 2*");
+        act = () => UNet.Builder().WithFeatures(2, 4, 8, 16).WithDeepSupervision(3).Build();
+        act.Should().Throw<ArgumentException>().WithMessage("*4 levels has 2 decoder output(s) below full resolution*0 to 2*got 3*");
+        var zero = () => UNet.Builder().WithDeepSupervision(0);
+        zero.Should().Throw<ArgumentException>().WithMessage("*at least one head*");
+        var options = () => new UNet(new UNetOptions { DeepSupervisionHeads = -1 });
+        options.Should().Throw<ArgumentException>().WithParameterName("DeepSupervisionHeads");
+        using var explicitHeads = UNet.Builder().WithFeatures(2, 4, 8, 16).WithDeepSupervision(2).Build();
+        explicitHeads.DeepSupervisionHeads.Should().Be(2);
+        explicitHeads.Options.Clone().DeepSupervisionHeads.Should().Be(2);
+    }
 }

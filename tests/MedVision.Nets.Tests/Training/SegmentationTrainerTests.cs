@@ -2,6 +2,7 @@ using System.Globalization;
 using MedVision.Nets.Data.Segmentation;
 using MedVision.Nets.Data.Synthetic;
 using MedVision.Nets.Inference;
+using MedVision.Nets.Losses;
 using MedVision.Nets.Metrics.Segmentation;
 using MedVision.Nets.Models;
 using MedVision.Nets.Training;
@@ -261,6 +262,37 @@ public class SegmentationTrainerTests
         {
             foreach (var folder in folders)
                 if (Directory.Exists(folder)) Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void ADeeplySupervisedUNet_IsTrainedOnAllItsOutputs_WithNnUNetsWeights_AndValidatedOnItsFullResolution()
+    {
+        var generator = new PhantomGenerator(size: 16, seed: 14);
+        var loader = new SegmentationLoader(new PhantomSegmentationSource(generator, 0, 4, lesionRadiusScale: 1.5), new SegmentationLoaderOptions { BatchSize = 4 });
+        var validation = new SegmentationLoader(new PhantomSegmentationSource(generator, 4, 2, lesionRadiusScale: 1.5));
+        Tensors.ManualSeed(3);
+        using var model = UNet.Builder().ForInput(2, 3).WithFeatures(4, 8, 8).WithInstanceNorm().WithDeepSupervision().WithClasses(2).Build();
+        // The first epoch's loss by hand, on its one batch with the initial weights: 2/3 of the full-resolution loss and
+        // 1/3 of the half-resolution one against every second label voxel.
+        double expected;
+        Tensor head;
+        using (var scope = Tensors.NewDisposeScope())
+        {
+            model.Train();
+            using var batch = loader.Epoch(0).Single();
+            var outputs = model.ForwardWithDeepSupervision(batch.Images);
+            var half = batch.Labels.Slice(1, 0, 16, 2).Slice(2, 0, 16, 2).Slice(3, 0, 16, 2);
+            expected = 2 / 3.0 * DiceLoss.WithCrossEntropy(outputs[0], batch.Labels).Item() + 1 / 3.0 * DiceLoss.WithCrossEntropy(outputs[1], half).Item();
+            head = DisposeScope.Detach(model.StateDict()["supervision1.weight"].Clone());
+        }
+        using (head)
+        {
+            var result = SegmentationTrainer.Create(model).TrainOn(loader).ValidateOn(validation).UseAdam(1e-2).ForEpochs(2).Build().Run();
+            result.Epochs[0].TrainLoss.Should().BeApproximately(expected, 1e-5);
+            result.Validation!.MeanDice.Should().BeInRange(0, 1);
+            using var scope = Tensors.NewDisposeScope();
+            (model.StateDict()["supervision1.weight"] - head).Abs().Max().Item().Should().BeGreaterThan(0, "the head's loss reaches it");
         }
     }
 
