@@ -114,8 +114,8 @@ internal static class ImagesCommand
     {
         Directory.CreateDirectory(output);
         Tensors.ManualSeed((ulong)s.Seed);
-        using var model = UNet.Builder().ForInput(s.Channels, 2).WithFeatures(s.Features)
-            .WithNormalization(s.Norm == "batch" ? NormalizationKind.Batch : NormalizationKind.Instance).WithClasses(classNames.Length).Build();
+        using var model = s.Recipe.Apply(UNet.Builder().ForInput(s.Channels, 2).WithFeatures(s.Features)
+            .WithNormalization(s.Norm == "batch" ? NormalizationKind.Batch : NormalizationKind.Instance).WithClasses(classNames.Length)).Build();
         if (s.Size.Any(c => c % model.SizeMultiple != 0))
             throw new ArgumentException($"--size {string.Join(" ", s.Size)}: a U-Net of {s.Features.Length} levels needs sizes that are multiples of {model.SizeMultiple}.");
         AnsiConsole.MarkupLine(Markup.Escape($"U-Net: features {string.Join(", ", s.Features)}, {s.Norm} norm, {model.ParameterCount():N0} parameters; images {s.Size[0]}×{s.Size[1]}; {s.Recipe}"));

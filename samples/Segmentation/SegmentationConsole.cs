@@ -167,18 +167,27 @@ internal static class SegmentationConsole
             Description = "Keep an exponential moving average of the weights with this decay per step; it is validated, selected and saved instead of the last step's weights. It keeps decay^steps of the untrained weights: 0.9 suits a few hundred steps, 0.99 a few thousand.",
         }.Must(v => v is null || (v >= 0 && v < 1), "a decay in [0, 1)");
 
-        public IEnumerable<Option> All => [Optimizer, LearningRate, Schedule, Accumulate, Ema];
+        public Option<bool> DeepSupervision { get; } = new Option<bool>("--deep-supervision")
+        {
+            Description = "Deep supervision (nnU-Net): 1×1 heads on the decoder's lower resolutions (all but the coarsest; one at least), trained against downsampled labels with weights halving per level; the saved model leaves them out. Needs three levels of --features or more.",
+        };
+
+        public IEnumerable<Option> All => [Optimizer, LearningRate, Schedule, Accumulate, Ema, DeepSupervision];
 
         public Recipe Read(ParseResult r)
         {
             bool sgd = r.GetValue(Optimizer) == "sgd";
-            return new Recipe(sgd, r.GetValue(LearningRate) ?? (sgd ? 1e-2 : 1e-3), (r.GetValue(Schedule) ?? (sgd ? "poly" : "cosine")) == "poly", r.GetValue(Accumulate), r.GetValue(Ema));
+            return new Recipe(sgd, r.GetValue(LearningRate) ?? (sgd ? 1e-2 : 1e-3), (r.GetValue(Schedule) ?? (sgd ? "poly" : "cosine")) == "poly", r.GetValue(Accumulate), r.GetValue(Ema),
+                r.GetValue(DeepSupervision));
         }
     }
 
     /// <summary>The optimisation a run uses.</summary>
-    public sealed record Recipe(bool Sgd, double LearningRate, bool Poly, int Accumulate, double? Ema)
+    public sealed record Recipe(bool Sgd, double LearningRate, bool Poly, int Accumulate, double? Ema, bool DeepSupervision)
     {
+        /// <summary>The network's part of the recipe: deep supervision heads.</summary>
+        public UNetBuilder Apply(UNetBuilder builder) => DeepSupervision ? builder.WithDeepSupervision() : builder;
+
         public SegmentationTrainerBuilder Apply(SegmentationTrainerBuilder builder)
         {
             builder = Sgd ? builder.UseSgd(LearningRate) : builder.UseAdam(LearningRate);
@@ -189,7 +198,7 @@ internal static class SegmentationConsole
         }
 
         public override string ToString() => string.Create(CultureInfo.InvariantCulture,
-            $"{(Sgd ? "SGD (Nesterov 0.99)" : "Adam")} at {LearningRate:G3}, {(Poly ? "poly" : "cosine")} schedule{(Accumulate > 1 ? $", gradients of {Accumulate} batches per step" : "")}{(Ema is double d ? $", weights averaged (decay {d:G3})" : "")}");
+            $"{(Sgd ? "SGD (Nesterov 0.99)" : "Adam")} at {LearningRate:G3}, {(Poly ? "poly" : "cosine")} schedule{(Accumulate > 1 ? $", gradients of {Accumulate} batches per step" : "")}{(Ema is double d ? $", weights averaged (decay {d:G3})" : "")}{(DeepSupervision ? ", deep supervision" : "")}");
     }
 
     /// <summary>Three decimals, "nan" and "inf" spelled out.</summary>

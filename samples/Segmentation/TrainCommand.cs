@@ -117,8 +117,8 @@ internal static class TrainCommand
     {
         Directory.CreateDirectory(output);
         Tensors.ManualSeed((ulong)s.Seed);
-        using var model = UNet.Builder().ForInput(source.Modalities.Count, 3).WithFeatures(s.Features)
-            .WithNormalization(s.Norm == "batch" ? NormalizationKind.Batch : NormalizationKind.Instance).WithClasses(source.ClassNames.Count).Build();
+        using var model = s.Recipe.Apply(UNet.Builder().ForInput(source.Modalities.Count, 3).WithFeatures(s.Features)
+            .WithNormalization(s.Norm == "batch" ? NormalizationKind.Batch : NormalizationKind.Instance).WithClasses(source.ClassNames.Count)).Build();
         if (s.Crop.Any(c => c % model.SizeMultiple != 0))
             throw new ArgumentException($"--crop {string.Join(" ", s.Crop)}: a U-Net of {s.Features.Length} levels needs sizes that are multiples of {model.SizeMultiple}.");
         AnsiConsole.MarkupLine(Markup.Escape($"U-Net: features {string.Join(", ", s.Features)}, {s.Norm} norm, {model.ParameterCount():N0} parameters; crops {string.Join("×", s.Crop)}; {s.Recipe}"));

@@ -196,6 +196,24 @@ public sealed class SegmentationSampleTests : IDisposable
     }
 
     [Fact]
+    public async Task DeepSupervision_TrainsTheHeads_AndTheModelFileLeavesThemOut()
+    {
+        var run = _folder["supervised"];
+        var train = await SampleApp.RunAsync("segmentation", _folder.Path, "images", "--demo", "--demo-subjects", "8", "--epochs", "1", "--size", "32", "32",
+            "--features", "4", "8", "8", "--batch", "4", "--deep-supervision", "--output", run);
+        train.ExitCode.Should().Be(0, train.ToString());
+        train.Text.Should().Contain("cosine schedule, deep supervision");
+        using (var checkpoint = MedVision.Torch.Serialization.SafeTensors.Load(Path.Combine(run, "last.safetensors")))
+            checkpoint.Keys.Should().Contain("supervision1.weight", "the checkpoint resumes the heads too");
+        using (var model = MedVision.Torch.Serialization.SafeTensors.Load(Path.Combine(run, "model.safetensors")))
+            model.Keys.Should().NotContain(k => k.StartsWith("supervision", StringComparison.Ordinal)).And.Contain("head.weight");
+        var tooShallow = await SampleApp.RunAsync("segmentation", _folder.Path, "images", "--demo", "--demo-subjects", "4", "--epochs", "1", "--size", "32", "32",
+            "--features", "4", "8", "--deep-supervision", "--output", _folder["shallow"]);
+        tooShallow.ExitCode.Should().Be(2, tooShallow.ToString());
+        tooShallow.Error.Should().Contain("Deep supervision needs a decoder output below full resolution, so at least three levels");
+    }
+
+    [Fact]
     public async Task CrossValidation_TrainsAModelPerFold_WhosePooledOutOfFoldDiceTheFoldModelsReproduce()
     {
         var run = _folder["cv"];
