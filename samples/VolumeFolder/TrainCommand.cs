@@ -385,17 +385,14 @@ internal static class TrainCommand
     // ('/'-separated). A path it does not match is refused by name.
     private static string[] Patients(VolumeFolderSource source, string data, string pattern)
     {
-        var regex = new Regex(pattern, RegexOptions.CultureInvariant);
-        return source.Samples.Select(sample =>
+        try
         {
-            var relative = RelativePath(data, sample.Path);
-            var match = regex.Match(relative);
-            if (!match.Success)
-                throw new ArgumentException($"--group-by {pattern} does not match {relative}: every volume's path below --data must name its patient.");
-            var patient = match.Groups.Count > 1 && match.Groups[1].Success ? match.Groups[1].Value : match.Value;
-            if (patient.Length == 0) throw new ArgumentException($"--group-by {pattern} finds an empty patient in {relative}.");
-            return patient;
-        }).ToArray();
+            return DataSplits.GroupsFromPattern(source.Samples.Select(sample => RelativePath(data, sample.Path)).ToArray(), pattern);
+        }
+        catch (ArgumentException e)
+        {
+            throw new ArgumentException($"--group-by: {e.Message}", e);
+        }
     }
 
     // A volume's path below --data, '/'-separated.

@@ -336,7 +336,7 @@ public sealed class VolumeFolderSampleTests : IDisposable
 
         var unmatched = await SampleApp.RunAsync("volume-folder", _folder.Path, [.. Common(_folder["unmatched"])[..^4], "--group-by", "(patient-[0-9]+)", "--output", _folder["unmatched"]]);
         unmatched.ExitCode.Should().NotBe(0);
-        unmatched.Error.Should().Contain("--group-by (patient-[0-9]+) does not match healthy/sub-00_ses-1.nii.gz");
+        unmatched.Error.Should().Contain("--group-by: The group pattern (patient-[0-9]+) does not match healthy/sub-00_ses-1.nii.gz");
         var tooMany = await SampleApp.RunAsync("volume-folder", _folder.Path, [.. Common(_folder["too-many"]), "--folds", "8"]);
         tooMany.ExitCode.Should().NotBe(0);
         tooMany.Error.Should().Contain("--folds 8 exceeds the 7 patients --group-by (sub-[0-9]+)_ses finds");

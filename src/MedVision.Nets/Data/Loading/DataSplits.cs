@@ -198,6 +198,41 @@ public static class DataSplits
     }
 
     /// <summary>
+    /// Each name's group read from the name itself: the first capture group of <paramref name="pattern"/> where it has
+    /// one, else the whole match — e.g. <c>(sub-[0-9]+)_</c> gives "sub-07" for "sub-07_ses-2_flair.nii.gz", and
+    /// <c>^[^_]+</c> gives "P0012" for "P0012_slice041.png" — for <see cref="GroupKFold"/>, <see cref="GroupHoldout"/> or a
+    /// cross-validation's <c>GroupBy</c>, so that the images of one patient stay on one side.
+    /// </summary>
+    /// <param name="names">The samples' names or paths (matched as given, e.g. relative paths with '/').</param>
+    /// <param name="pattern">A .NET regular expression (culture-invariant).</param>
+    /// <exception cref="ArgumentException">The pattern is not a valid regular expression, does not match a name, or matches an empty group (naming it).</exception>
+    public static string[] GroupsFromPattern(IReadOnlyList<string> names, string pattern)
+    {
+        ArgumentNullException.ThrowIfNull(names);
+        ArgumentException.ThrowIfNullOrEmpty(pattern);
+        System.Text.RegularExpressions.Regex regex;
+        try
+        {
+            regex = new System.Text.RegularExpressions.Regex(pattern, System.Text.RegularExpressions.RegexOptions.CultureInvariant, TimeSpan.FromSeconds(1));
+        }
+        catch (ArgumentException e)
+        {
+            throw new ArgumentException($"The group pattern {pattern} is not a valid regular expression: {e.Message}", nameof(pattern), e);
+        }
+        var groups = new string[names.Count];
+        for (int i = 0; i < names.Count; i++)
+        {
+            var name = names[i] ?? throw new ArgumentException($"Name {i} of {names.Count} is null.", nameof(names));
+            var match = regex.Match(name);
+            if (!match.Success)
+                throw new ArgumentException($"The group pattern {pattern} does not match {name}: every name must contain its group (the patient).", nameof(names));
+            groups[i] = match.Groups.Count > 1 && match.Groups[1].Success ? match.Groups[1].Value : match.Value;
+            if (groups[i].Length == 0) throw new ArgumentException($"The group pattern {pattern} finds an empty group in {name}.", nameof(names));
+        }
+        return groups;
+    }
+
+    /// <summary>
     /// Splits the samples into training and validation indices by group — a patient's images all on one side — with
     /// about <paramref name="validationFraction"/> of the samples in validation (scikit-learn's GroupShuffleSplit,
     /// but by samples rather than by number of groups). The same as <see cref="StratifiedGroupHoldout"/> with every

@@ -67,4 +67,20 @@ public class DataSplitsTests
         FluentActions.Invoking(() => new SubsetSource(source, Array.Empty<int>())).Should().Throw<ArgumentException>().WithMessage("*at least one index*");
         FluentActions.Invoking(() => new SubsetSource(source, new[] { 1 }).Load(1)).Should().Throw<ArgumentOutOfRangeException>();
     }
+
+    [Fact]
+    public void GroupsFromPattern_ReadsEachNamesGroup_FromTheFirstCaptureGroupOrTheWholeMatch()
+    {
+        DataSplits.GroupsFromPattern(["P0012_slice041.png", "P0012_slice042.png", "P0107_slice003.png"], "^([^_]+)_")
+            .Should().Equal("P0012", "P0012", "P0107");
+        DataSplits.GroupsFromPattern(["healthy/sub-03_ses-1.nii.gz", "tumour/sub-03_ses-2.nii.gz"], "sub-[0-9]+").Should().Equal("sub-03", "sub-03");
+        // An optional capture group that did not take part falls back to the whole match.
+        DataSplits.GroupsFromPattern(["case7.png"], "case(x)?[0-9]").Should().Equal("case7");
+        var names = new[] { "P0012_slice041.png", "scan.png" };
+        FluentActions.Invoking(() => DataSplits.GroupsFromPattern(names, "^(P[0-9]+)_")).Should().Throw<ArgumentException>()
+            .WithMessage("The group pattern ^(P[0-9]+)_ does not match scan.png*");
+        FluentActions.Invoking(() => DataSplits.GroupsFromPattern(names, "^(x?)")).Should().Throw<ArgumentException>().WithMessage("*finds an empty group in P0012_slice041.png*");
+        FluentActions.Invoking(() => DataSplits.GroupsFromPattern(names, "(unclosed")).Should().Throw<ArgumentException>().WithMessage("The group pattern (unclosed is not a valid regular expression*");
+        FluentActions.Invoking(() => DataSplits.GroupsFromPattern(["a", null!], "a")).Should().Throw<ArgumentException>().WithMessage("Name 1 of 2 is null*");
+    }
 }
