@@ -167,23 +167,29 @@ internal static class SegmentationConsole
             Description = "Keep an exponential moving average of the weights with this decay per step; it is validated, selected and saved instead of the last step's weights. It keeps decay^steps of the untrained weights: 0.9 suits a few hundred steps, 0.99 a few thousand.",
         }.Must(v => v is null || (v >= 0 && v < 1), "a decay in [0, 1)");
 
+        public Option<bool> EmaWarmup { get; } = new Option<bool>("--ema-warmup")
+        {
+            Description = "With --ema: lower the decay of the first steps to (1 + n)/(10 + n), so the average forgets the untrained weights whatever the decay.",
+        };
+
         public Option<bool> DeepSupervision { get; } = new Option<bool>("--deep-supervision")
         {
             Description = "Deep supervision (nnU-Net): 1×1 heads on the decoder's lower resolutions (all but the coarsest; one at least), trained against downsampled labels with weights halving per level; the saved model leaves them out. Needs three levels of --features or more.",
         };
 
-        public IEnumerable<Option> All => [Optimizer, LearningRate, Schedule, Accumulate, Ema, DeepSupervision];
+        public IEnumerable<Option> All => [Optimizer, LearningRate, Schedule, Accumulate, Ema, EmaWarmup, DeepSupervision];
 
         public Recipe Read(ParseResult r)
         {
             bool sgd = r.GetValue(Optimizer) == "sgd";
+            if (r.GetValue(EmaWarmup) && r.GetValue(Ema) is null) throw new ArgumentException("--ema-warmup warms up the weight average of --ema; give --ema DECAY too.");
             return new Recipe(sgd, r.GetValue(LearningRate) ?? (sgd ? 1e-2 : 1e-3), (r.GetValue(Schedule) ?? (sgd ? "poly" : "cosine")) == "poly", r.GetValue(Accumulate), r.GetValue(Ema),
-                r.GetValue(DeepSupervision));
+                r.GetValue(EmaWarmup), r.GetValue(DeepSupervision));
         }
     }
 
     /// <summary>The optimisation a run uses.</summary>
-    public sealed record Recipe(bool Sgd, double LearningRate, bool Poly, int Accumulate, double? Ema, bool DeepSupervision)
+    public sealed record Recipe(bool Sgd, double LearningRate, bool Poly, int Accumulate, double? Ema, bool EmaWarmup, bool DeepSupervision)
     {
         /// <summary>The network's part of the recipe: deep supervision heads.</summary>
         public UNetBuilder Apply(UNetBuilder builder) => DeepSupervision ? builder.WithDeepSupervision() : builder;
@@ -193,12 +199,12 @@ internal static class SegmentationConsole
             builder = Sgd ? builder.UseSgd(LearningRate) : builder.UseAdam(LearningRate);
             builder = Poly ? builder.WithPolySchedule() : builder.WithCosineSchedule();
             if (Accumulate > 1) builder.AccumulateGradients(Accumulate);
-            if (Ema is double decay) builder.AverageWeights(decay);
+            if (Ema is double decay) builder.AverageWeights(decay, EmaWarmup);
             return builder;
         }
 
         public override string ToString() => string.Create(CultureInfo.InvariantCulture,
-            $"{(Sgd ? "SGD (Nesterov 0.99)" : "Adam")} at {LearningRate:G3}, {(Poly ? "poly" : "cosine")} schedule{(Accumulate > 1 ? $", gradients of {Accumulate} batches per step" : "")}{(Ema is double d ? $", weights averaged (decay {d:G3})" : "")}{(DeepSupervision ? ", deep supervision" : "")}");
+            $"{(Sgd ? "SGD (Nesterov 0.99)" : "Adam")} at {LearningRate:G3}, {(Poly ? "poly" : "cosine")} schedule{(Accumulate > 1 ? $", gradients of {Accumulate} batches per step" : "")}{(Ema is double d ? $", weights averaged (decay {d:G3}{(EmaWarmup ? ", warm-up" : "")})" : "")}{(DeepSupervision ? ", deep supervision" : "")}");
     }
 
     /// <summary>Three decimals, "nan" and "inf" spelled out.</summary>

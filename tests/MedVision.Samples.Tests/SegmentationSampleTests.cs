@@ -183,9 +183,10 @@ public sealed class SegmentationSampleTests : IDisposable
     {
         var run = _folder["sgd"];
         var train = await SampleApp.RunAsync("segmentation", _folder.Path, "images", "--demo", "--demo-subjects", "8", "--epochs", "2", "--size", "32", "32",
-            "--features", "4", "8", "--batch", "2", "--optimizer", "sgd", "--accumulate", "2", "--ema", "0.9", "--output", run);
+            "--features", "4", "8", "--batch", "2", "--optimizer", "sgd", "--accumulate", "2", "--ema", "0.9", "--ema-warmup", "--output", run);
         train.ExitCode.Should().Be(0, train.ToString());
-        train.Text.Should().Contain("SGD (Nesterov 0.99) at 0.01, poly schedule, gradients of 2 batches per step, weights averaged (decay 0.9)");
+        train.Text.Should().Contain("SGD (Nesterov 0.99) at 0.01, poly schedule, gradients of 2 batches per step, weights averaged (decay 0.9, warm-up)");
+        File.ReadAllText(Path.Combine(run, "last-state.json")).Should().Contain("\"AverageWarmup\": true");
         File.Exists(Path.Combine(run, "last-average.safetensors")).Should().BeTrue("the average is checkpointed");
         var history = File.ReadAllLines(Path.Combine(run, "history.csv"));
         history[1].Split(',')[3].Should().Be("0.01");
@@ -193,6 +194,9 @@ public sealed class SegmentationSampleTests : IDisposable
         var bad = await SampleApp.RunAsync("segmentation", _folder.Path, "--demo", "--ema", "1");
         bad.ExitCode.Should().Be(2);
         bad.Error.Should().Contain("--ema must be a decay in [0, 1)");
+        var warmupAlone = await SampleApp.RunAsync("segmentation", _folder.Path, "images", "--demo", "--ema-warmup", "--output", _folder["warmup"]);
+        warmupAlone.ExitCode.Should().Be(2);
+        warmupAlone.Error.Should().Contain("--ema-warmup warms up the weight average of --ema; give --ema DECAY too");
     }
 
     [Fact]

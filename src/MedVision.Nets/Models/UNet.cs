@@ -104,6 +104,7 @@ public sealed class UNet : Module<Tensor, Tensor>
     /// <exception cref="InvalidOperationException">The network was built without deep supervision heads.</exception>
     public IReadOnlyList<Tensor> ForwardWithDeepSupervision(Tensor input)
     {
+        ArgumentNullException.ThrowIfNull(input);
         if (_supervision.Length == 0)
             throw new InvalidOperationException("This U-Net has no deep supervision heads; build it with UNet.Builder()…WithDeepSupervision() (UNetOptions.DeepSupervisionHeads).");
         return Run(input, supervised: true);

@@ -92,7 +92,7 @@ public sealed class Trainer
         double bestAuc = double.NegativeInfinity;
         Dictionary<string, Tensor>? bestWeights = null;
         if (WriteDirectory is not null) Directory.CreateDirectory(WriteDirectory);
-        using var ema = _s.WeightAveragingDecay is double decay ? new ExponentialMovingAverage(model, decay) : null;
+        using var ema = _s.WeightAveragingDecay is double decay ? new ExponentialMovingAverage(model, decay, _s.WeightAveragingWarmup) : null;
         using var swa = swaSettings is not null ? new StochasticWeightAverage(model) : null;
         _average = (WeightAverage?)ema ?? swa;
         if (resume && _s.OutputDirectory is not null && File.Exists(Path.Combine(_s.OutputDirectory, LastStateFile)))
@@ -433,6 +433,7 @@ public sealed class Trainer
         var checkpoint = new CheckpointState
         {
             AverageUpdates = _average?.Updates,
+            AverageWarmup = (_average as ExponentialMovingAverage)?.Warmup,
             AverageType = _average?.GetType().Name,
             Epoch = epoch,
             BestEpoch = bestEpoch,
@@ -475,6 +476,8 @@ public sealed class Trainer
             throw new InvalidOperationException($"The checkpoint in {dir} was written without weight averaging; resume it with the settings it was started with.");
         if (averageKind is not null && averageKind != _average?.GetType().Name)
             throw new InvalidOperationException($"The checkpoint in {dir} holds a {averageKind}, not {(_average is null ? "a run without weight averaging" : "a " + _average.GetType().Name)}; resume it with the settings it was started with.");
+        if (_average is ExponentialMovingAverage ema && (checkpoint.AverageWarmup ?? false) != ema.Warmup)
+            throw new InvalidOperationException($"The checkpoint in {dir} was made {(ema.Warmup ? "without" : "with")} the weight average's warm-up; resume it with the settings it was started with.");
         using (var weights = SafeTensors.Load(Path.Combine(dir, LastModelFile))) model.LoadStateDict(weights);
         using (var state = OptimizerState.Load(Path.Combine(dir, LastOptimizerFile)))
         {
@@ -524,6 +527,7 @@ public sealed class Trainer
         public string? SchedulerType { get; set; }
         public List<HistoryEntry> History { get; set; } = new();
         public long? AverageUpdates { get; set; }
+        public bool? AverageWarmup { get; set; }
         public string? AverageType { get; set; }
     }
 

@@ -26,6 +26,7 @@ public sealed class TrainerBuilder
     private double? _clip;
     private int _accumulation = 1;
     private double? _averagingDecay;
+    private bool _averagingWarmup;
     private (double StartFraction, double LearningRate, int AnnealEpochs, AnnealStrategy Strategy)? _swa;
     private bool _mixedPrecision;
     private string? _output;
@@ -250,11 +251,12 @@ public sealed class TrainerBuilder
     /// optimizer step) and evaluates, selects and returns the averaged weights instead of the last step's. The average is
     /// checkpointed with the run (<c>last.average.safetensors</c>), so resuming stays exact.
     /// </summary>
-    /// <param name="decay">The weight of the old average per step, in [0, 1) (0.999 is common; smaller for short runs).</param>
-    public TrainerBuilder AverageWeights(double decay = 0.999)
+    /// <param name="decay">The weight of the old average per step, in [0, 1) (0.999 is common; smaller for short runs, or use <paramref name="warmup"/>).</param>
+    /// <param name="warmup">Lower the decay of the first steps to (1 + n) / (10 + n) (<see cref="ExponentialMovingAverage.Warmup"/>), so that the untrained start is forgotten whatever the decay.</param>
+    public TrainerBuilder AverageWeights(double decay = 0.999, bool warmup = false)
     {
         if (!(decay >= 0 && decay < 1)) throw new ArgumentOutOfRangeException(nameof(decay), decay, "The decay must lie in [0, 1).");
-        return Set(() => _averagingDecay = decay);
+        return Set(() => (_averagingDecay, _averagingWarmup) = (decay, warmup));
     }
 
     /// <summary>
@@ -342,7 +344,7 @@ public sealed class TrainerBuilder
             int epochs = _epochs;
             scheduler = (o, stepsPerEpoch) => create(epochs, stepsPerEpoch, o);
         }
-        return new Trainer(new TrainerSettings(_task, _train, _validation, _trainEvaluation, _test, _optimizer, scheduler, _schedule?.PerStep ?? false, _schedule?.Plateau, _epochs, _device, _seed, _patience, _clip, _output, _logger, _progress, _group, _dataParallel, _accumulation, _averagingDecay, _mixedPrecision, swa));
+        return new Trainer(new TrainerSettings(_task, _train, _validation, _trainEvaluation, _test, _optimizer, scheduler, _schedule?.PerStep ?? false, _schedule?.Plateau, _epochs, _device, _seed, _patience, _clip, _output, _logger, _progress, _group, _dataParallel, _accumulation, _averagingDecay, _mixedPrecision, swa, _averagingWarmup));
     }
 
     private TrainerBuilder Set(Action set)

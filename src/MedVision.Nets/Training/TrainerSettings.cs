@@ -30,7 +30,8 @@ internal sealed record TrainerSettings(
     int AccumulationSteps = 1,
     double? WeightAveragingDecay = null,
     bool MixedPrecision = false,
-    StochasticWeightAveragingSettings? Swa = null);
+    StochasticWeightAveragingSettings? Swa = null,
+    bool WeightAveragingWarmup = false);
 
 /// <summary>Stochastic weight averaging from <see cref="StartEpoch"/> (0-based) on, with <see cref="SwaLR"/>'s settings.</summary>
 internal sealed record StochasticWeightAveragingSettings(int StartEpoch, double LearningRate, int AnnealEpochs, AnnealStrategy Strategy);

@@ -257,6 +257,9 @@ public class SegmentationTrainerTests
             using var fourth = Network();
             var without = () => Builder(fourth, again, null).Build().Run(resume: true);
             without.Should().Throw<InvalidDataException>().WithMessage("*made with a weight average (AverageWeights)*");
+            using var fifth = Network();
+            var warmed = () => Builder(fifth, again, null).AverageWeights(0.9, warmup: true).Build().Run(resume: true);
+            warmed.Should().Throw<InvalidDataException>().WithMessage("*made without the weight average's warm-up*");
         }
         finally
         {

@@ -33,11 +33,11 @@ public sealed class TrainerTests : IDisposable
         });
 
     private Trainer Build(Sequential model, string dir, int epochs, double? averagingDecay = null, BatchMixing? mixing = null, bool mixedPrecision = false,
-        Func<IReadOnlyList<Tensor>, Optimizer>? optimizer = null)
+        Func<IReadOnlyList<Tensor>, Optimizer>? optimizer = null, bool averagingWarmup = false)
     {
         var task = new ClassificationTask(model, MedMnistTask.OrdinalRegression);
         var builder = Trainer.Create(mixing is null ? task : task.WithBatchMixing(mixing));
-        if (averagingDecay is double decay) builder.AverageWeights(decay);
+        if (averagingDecay is double decay) builder.AverageWeights(decay, averagingWarmup);
         if (mixedPrecision) builder.UseMixedPrecision();
         return builder
             .TrainOn(Loader(Retina.Value.Train, 64, shuffle: true))
@@ -400,6 +400,10 @@ public sealed class TrainerTests : IDisposable
             Values(model.StateDict()).Should().Equal(LastWeights(again, "best.safetensors"));
             if (resumed.BestEpoch == 3) Values(model.StateDict()).Should().Equal(LastWeights(again, "last.average.safetensors"));
         }
+        // Nor with the average's warm-up, which the checkpoint's average was made without.
+        using (var model = TinyCnn())
+            FluentActions.Invoking(() => Build(model, "ema-resumed", 4, averagingDecay: 0.9, averagingWarmup: true).Run(resume: true))
+                .Should().Throw<InvalidOperationException>().WithMessage("*made without the weight average's warm-up*");
 
         // A checkpoint written without averaging cannot be resumed with it.
         Tensors.ManualSeed(1);

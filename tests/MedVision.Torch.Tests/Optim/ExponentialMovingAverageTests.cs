@@ -32,6 +32,28 @@ public class ExponentialMovingAverageTests
     }
 
     [Fact]
+    public void Warmup_DecaysTheFirstUpdatesBy_OnePlusNOverTenPlusN_AsTensorFlowsNumUpdates()
+    {
+        using var net = new Net();
+        var w0 = WeightAverageNet.Values(net.Fc.Weight);
+        using var ema = new ExponentialMovingAverage(net, decay: 0.5, warmup: true);
+        ema.Warmup.Should().BeTrue();
+        ema.DecayAt(0).Should().Be(0.1);
+        ema.DecayAt(1).Should().Be(2.0 / 11);
+        ema.DecayAt(8).Should().Be(0.5, "(1 + 8) / (10 + 8) = 0.5 reaches the decay");
+        ema.DecayAt(1000).Should().Be(0.5);
+        using (var plain = new ExponentialMovingAverage(net, decay: 0.5)) plain.DecayAt(0).Should().Be(0.5, "without warm-up every update has the decay");
+        FluentActions.Invoking(() => ema.DecayAt(-1)).Should().Throw<ArgumentOutOfRangeException>();
+        using (Tensors.NoGrad()) net.Fc.Weight.FillInPlace(1);
+        ema.Update(net);
+        ema.Update(net);
+        // 0.1 of the start kept by the first update, then 2/11 of that by the second.
+        double kept = 0.1 * 2 / 11;
+        WeightAverageNet.Values(ema.StateDict["fc.weight"]).Should().Equal(w0.Select(w => (float)(kept * w + (1 - kept))), (a, e) => Math.Abs(a - e) < 1e-6);
+        ema.ToString().Should().Contain("decay 0.5, warm-up, 2 updates");
+    }
+
+    [Fact]
     public void ApplyTo_SwapsTheAverageIn_AndRestoresTheModel()
     {
         using var net = new Net();
