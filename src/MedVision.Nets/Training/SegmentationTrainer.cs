@@ -505,8 +505,8 @@ public sealed class SegmentationTrainerBuilder
     /// </param>
     /// <param name="warmup">
     /// Lower the decay of the first steps to (1 + n) / (10 + n) (<see cref="ExponentialMovingAverage.Warmup"/>), so that
-    /// the untrained start is forgotten whatever the decay; with it decay 0.99 matched the run without an average on 270
-    /// steps where it had lost Dice without (docs/results.md).
+    /// the untrained start is forgotten whatever the decay: on a run of 270 steps it brought decay 0.99 from a lesion Dice
+    /// of 0.836 ± 0.194 back to 0.983 ± 0.004, against 0.987 ± 0.003 without an average (docs/results.md).
     /// </param>
     public SegmentationTrainerBuilder AverageWeights(double decay = 0.999, bool warmup = false)
     {
