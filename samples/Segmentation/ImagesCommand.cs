@@ -49,6 +49,7 @@ internal static class ImagesCommand
         var batch = new Option<int>("--batch") { Description = "Images per batch.", DefaultValueFactory = _ => 8 }.AtLeast(1);
         var recipe = new SegmentationConsole.RecipeOptions();
         var folds = SegmentationConsole.FoldsOption("images");
+        var groupBy = SegmentationConsole.GroupByOption("images");
         var tolerance = new Option<double>("--tolerance") { Description = "Tolerance of the surface Dice in pixels.", DefaultValueFactory = _ => 2.0 }.NonNegative();
         var mixedPrecision = SegmentationConsole.MixedPrecisionOption();
         var resume = SegmentationConsole.ResumeOption();
@@ -58,7 +59,7 @@ internal static class ImagesCommand
         var output = new Option<string>("--output") { Description = "Folder for model.safetensors (for predict), best.safetensors and history.csv.", DefaultValueFactory = _ => Path.Combine("runs", "segmentation-images") };
         var command = new Command("images", "Train a 2-D U-Net on images with PNG masks in two folders (or --demo) and report per-class Dice and surface distances in pixels.")
         {
-            images, masks, demo, demoSubjects, classes, binary, suffix, channels, size, features, norm, valFraction, epochs, batch, tolerance, mixedPrecision, resume, folds, seed, device, threads, output,
+            images, masks, demo, demoSubjects, classes, binary, suffix, channels, size, features, norm, valFraction, epochs, batch, tolerance, mixedPrecision, resume, folds, groupBy, seed, device, threads, output,
         };
         foreach (var option in recipe.All) command.Options.Add(option);
         command.Check(r => r.GetValue(demo) == (r.GetValue(images) is not null || r.GetValue(masks) is not null) ? "give --images DIR --masks DIR, or --demo (one of them)"
@@ -67,12 +68,12 @@ internal static class ImagesCommand
             : null);
         command.SetAction(r => Run(new Settings(r.GetValue(images), r.GetValue(masks), r.GetValue(demo), r.GetValue(demoSubjects), r.GetValue(classes)!, r.GetValue(binary),
             r.GetValue(suffix)!, r.GetValue(channels), r.GetValue(size)!, r.GetValue(features)!, r.GetValue(norm)!, r.GetValue(valFraction), r.GetValue(epochs), r.GetValue(batch),
-            recipe.Read(r), r.GetValue(tolerance), r.GetValue(mixedPrecision), r.GetValue(resume), r.GetValue(folds), r.GetValue(seed), Device.Parse(r.GetValue(device)!), r.GetValue(threads), r.GetValue(output)!)));
+            recipe.Read(r), r.GetValue(tolerance), r.GetValue(mixedPrecision), r.GetValue(resume), r.GetValue(folds), r.GetValue(seed), Device.Parse(r.GetValue(device)!), r.GetValue(threads), r.GetValue(output)!, r.GetValue(groupBy))));
         return command;
     }
 
     private sealed record Settings(string? Images, string? Masks, bool Demo, int DemoSubjects, string[] Classes, bool Binary, string Suffix, int Channels, int[] Size,
-        int[] Features, string Norm, double ValidationFraction, int Epochs, int Batch, SegmentationConsole.Recipe Recipe, double Tolerance, bool MixedPrecision, bool Resume, int? Folds, int Seed, Device Device, int Threads, string Output)
+        int[] Features, string Norm, double ValidationFraction, int Epochs, int Batch, SegmentationConsole.Recipe Recipe, double Tolerance, bool MixedPrecision, bool Resume, int? Folds, int Seed, Device Device, int Threads, string Output, string? GroupBy)
     {
         public SegmentationConsole.RunSettings Run => new(Recipe, MixedPrecision, Epochs, Batch, Seed, Device, Resume);
     }
@@ -93,14 +94,15 @@ internal static class ImagesCommand
         };
         var source = ImageMaskFolderSource.FromFolders(imageFolder, maskFolder, classNames, preprocessing, s.Demo || s.Binary ? MaskEncoding.Binary : MaskEncoding.ClassIndex, s.Suffix);
         if (source.Count < 2) throw new ArgumentException($"{imageFolder} holds {source.Count} image; at least two are needed (one to validate on).");
+        var groups = SegmentationConsole.Groups(source.Pairs.Select(p => p.Image), s.GroupBy);
         if (s.Folds is int k)
         {
-            AnsiConsole.MarkupLine(Markup.Escape($"{imageFolder}: {source.Count} images with masks; classes {string.Join(", ", classNames)}; {k}-fold cross-validation"));
-            return SegmentationConsole.CrossValidate(source, k, s.Seed, classNames, s.Tolerance, "px", "images", s.Output,
+            AnsiConsole.MarkupLine(Markup.Escape($"{imageFolder}: {source.Count} images with masks{SegmentationConsole.PatientCount(groups)}; classes {string.Join(", ", classNames)}; {k}-fold cross-validation"));
+            return SegmentationConsole.CrossValidate(source, k, s.Seed, groups, classNames, s.Tolerance, "px", "images", s.Output,
                 (fold, output) => TrainModel(s, preprocessing, classNames, fold.Train, fold.Validation, output, measure: true));
         }
-        var (trainingSet, validationSet, _, _) = SegmentationConsole.Split(source, s.ValidationFraction, s.Seed);
-        AnsiConsole.MarkupLine(Markup.Escape($"{imageFolder}: {source.Count} images with masks; classes {string.Join(", ", classNames)}; {trainingSet.Count} to train, {validationSet.Count} to validate"));
+        var (trainingSet, validationSet) = SegmentationConsole.Split(source, s.ValidationFraction, s.Seed, groups);
+        AnsiConsole.MarkupLine(Markup.Escape($"{imageFolder}: {source.Count} images with masks{SegmentationConsole.PatientCount(groups)}; classes {string.Join(", ", classNames)}; {trainingSet.Count} to train, {validationSet.Count} to validate"));
         var (result, _, modelPath) = TrainModel(s, preprocessing, classNames, trainingSet, validationSet, s.Output, measure: false);
         SegmentationConsole.Report(result, classNames, s.Tolerance, "px", trainingSet.Count, validationSet.Count, "images");
         AnsiConsole.MarkupLine(Markup.Escape($"Wrote {modelPath} and {SegmentationTrainer.HistoryFile}; segment images with: segmentation predict --model {modelPath} IMAGE.png"));

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using MedVision.Nets.Data.Loading;
 using MedVision.Nets.Data.Segmentation;
 using MedVision.Nets.Inference;
 using MedVision.Nets.Models;
@@ -14,16 +15,46 @@ namespace MedVision.Samples.Segmentation;
 internal static class SegmentationConsole
 {
     /// <summary>
-    /// A seeded shuffle of the samples split into training and validation (the validation share at least one sample,
-    /// the training share too); the order, whose first <c>validationCount</c> entries validate.
+    /// A seeded split into training and validation: a shuffle of the samples (the validation share at least one sample,
+    /// the training share too), or with <paramref name="groups"/> of the patients (<see cref="DataSplits.GroupHoldout"/>),
+    /// every patient's samples on one side.
     /// </summary>
-    public static (ISegmentationSource Training, ISegmentationSource Validation, int[] Order, int ValidationCount) Split(ISegmentationSource source, double validationFraction, int seed)
+    public static (ISegmentationSource Training, ISegmentationSource Validation) Split(ISegmentationSource source, double validationFraction, int seed, string[]? groups)
     {
+        if (groups is not null)
+        {
+            var (train, validation) = DataSplits.GroupHoldout(groups, validationFraction, seed);
+            return (new SegmentationSubset(source, train), new SegmentationSubset(source, validation));
+        }
         var order = Enumerable.Range(0, source.Count).ToArray();
         new Random(seed).Shuffle(order);
         int validationCount = Math.Clamp((int)Math.Round(source.Count * validationFraction), 1, source.Count - 1);
-        return (new SegmentationSubset(source, order[validationCount..]), new SegmentationSubset(source, order[..validationCount]), order, validationCount);
+        return (new SegmentationSubset(source, order[validationCount..]), new SegmentationSubset(source, order[..validationCount]));
     }
+
+    /// <summary>The --group-by option: each sample's patient read from its image's file name.</summary>
+    public static Option<string?> GroupByOption(string kind) => new Option<string?>("--group-by")
+    {
+        Description = $"REGEX: keep each patient's {kind} on one side of the split (and in one fold with --folds): the patient is the regular expression's first capture group (else its whole match) in each image's file name, e.g. '^([^_]+)_' for P0012_slice041.png.",
+        HelpName = "REGEX",
+    };
+
+    /// <summary>Each sample's patient by --group-by on its image's file name; null without the option.</summary>
+    public static string[]? Groups(IEnumerable<string> imagePaths, string? pattern)
+    {
+        if (pattern is null) return null;
+        try
+        {
+            return DataSplits.GroupsFromPattern(imagePaths.Select(p => Path.GetFileName(p)).ToArray(), pattern);
+        }
+        catch (ArgumentException e)
+        {
+            throw new ArgumentException($"--group-by: {e.Message}", e);
+        }
+    }
+
+    /// <summary>", N patients" when grouped.</summary>
+    public static string PatientCount(string[]? groups) => groups is null ? "" : $", {groups.Distinct(StringComparer.Ordinal).Count()} patients";
 
     /// <summary>Prints the selected epoch's per-class table and the RESULT line the tests and scripts read.</summary>
     public static void Report(SegmentationTrainingResult result, IReadOnlyList<string> classNames, double tolerance, string unit, int trainCount, int validationCount, string kind)
@@ -66,10 +97,10 @@ internal static class SegmentationConsole
     /// <c>OUTPUT/fold-i</c> and measured on the fold's validation samples; the table of folds, the pooled out-of-fold
     /// measures (every sample measured once, by the model that did not see it), and the RESULT line.
     /// </summary>
-    public static int CrossValidate(ISegmentationSource source, int folds, int seed, IReadOnlyList<string> classNames, double tolerance, string unit, string kind, string output,
+    public static int CrossValidate(ISegmentationSource source, int folds, int seed, string[]? groups, IReadOnlyList<string> classNames, double tolerance, string unit, string kind, string output,
         Func<SegmentationFold, string, (SegmentationTrainingResult Result, IReadOnlyList<SegmentationCase> Cases, string ModelPath)> trainFold)
     {
-        var splits = SegmentationFolds.Split(source, folds, seed);
+        var splits = SegmentationFolds.Split(source, folds, seed, groups);
         var pooled = new List<SegmentationCase>();
         var models = new List<string>();
         var table = new Table().AddColumn("fold").AddColumn(new TableColumn($"train {kind}").RightAligned()).AddColumn(new TableColumn($"val {kind}").RightAligned())

@@ -53,6 +53,7 @@ internal static class TrainCommand
         var batch = new Option<int>("--batch") { Description = "Crops per batch.", DefaultValueFactory = _ => 2 }.AtLeast(1);
         var recipe = new SegmentationConsole.RecipeOptions();
         var folds = SegmentationConsole.FoldsOption("scans");
+        var groupBy = SegmentationConsole.GroupByOption("scans");
         var tolerance = new Option<double>("--tolerance") { Description = "Tolerance of the surface Dice in millimetres.", DefaultValueFactory = _ => 2.0 }.NonNegative();
         var mixedPrecision = SegmentationConsole.MixedPrecisionOption();
         var resume = SegmentationConsole.ResumeOption();
@@ -62,19 +63,19 @@ internal static class TrainCommand
         var output = new Option<string>("--output") { Description = "Folder for model.safetensors (the selected weights with their preparation, for predict), best.safetensors (the weights alone) and history.csv.", DefaultValueFactory = _ => Path.Combine("runs", "segmentation") };
         var command = new Command("train", "Train a 3-D U-Net on a Decathlon task folder (or --demo) and report per-class Dice and surface distances.")
         {
-            data, demo, demoSubjects, features, norm, crop, foreground, orientation, spacing, valFraction, epochs, batch, tolerance, mixedPrecision, resume, folds, seed, device, threads, output,
+            data, demo, demoSubjects, features, norm, crop, foreground, orientation, spacing, valFraction, epochs, batch, tolerance, mixedPrecision, resume, folds, groupBy, seed, device, threads, output,
         };
         // Also the root's check (it runs train when the name is left out), so not for the other commands.
         foreach (var option in recipe.All) command.Options.Add(option);
         command.Check(r => r.CommandResult.Command.Name is not ("predict" or "images" or "export" or "evaluate") && r.GetValue(data) is null == !r.GetValue(demo) ? "give --data FOLDER or --demo (one of them)" : null);
         command.SetAction(r => Run(new Settings(r.GetValue(data), r.GetValue(demo), r.GetValue(demoSubjects), r.GetValue(features)!, r.GetValue(norm)!, r.GetValue(crop)!,
             r.GetValue(foreground), r.GetValue(orientation)!, r.GetValue(spacing), r.GetValue(valFraction), r.GetValue(epochs), r.GetValue(batch), recipe.Read(r),
-            r.GetValue(tolerance), r.GetValue(mixedPrecision), r.GetValue(resume), r.GetValue(folds), r.GetValue(seed), Device.Parse(r.GetValue(device)!), r.GetValue(threads), r.GetValue(output)!)));
+            r.GetValue(tolerance), r.GetValue(mixedPrecision), r.GetValue(resume), r.GetValue(folds), r.GetValue(seed), Device.Parse(r.GetValue(device)!), r.GetValue(threads), r.GetValue(output)!, r.GetValue(groupBy))));
         return command;
     }
 
     private sealed record Settings(string? Data, bool Demo, int DemoSubjects, int[] Features, string Norm, int[] Crop, double Foreground, string Orientation, double[]? Spacing,
-        double ValidationFraction, int Epochs, int Batch, SegmentationConsole.Recipe Recipe, double Tolerance, bool MixedPrecision, bool Resume, int? Folds, int Seed, Device Device, int Threads, string Output)
+        double ValidationFraction, int Epochs, int Batch, SegmentationConsole.Recipe Recipe, double Tolerance, bool MixedPrecision, bool Resume, int? Folds, int Seed, Device Device, int Threads, string Output, string? GroupBy)
     {
         public SegmentationConsole.RunSettings Run => new(Recipe, MixedPrecision, Epochs, Batch, Seed, Device, Resume);
     }
@@ -94,16 +95,17 @@ internal static class TrainCommand
         };
         var source = NiftiSegmentationSource.FromDecathlon(folder, preprocessing);
         if (source.Count < 2) throw new ArgumentException($"{folder} lists {source.Count} training scan; at least two are needed (one to validate on).");
+        var groups = SegmentationConsole.Groups(source.Pairs.Select(p => p.Image), s.GroupBy);
 
         var spacing = GridSpacing(source, 0, preprocessing);
         if (s.Folds is int k)
         {
-            AnsiConsole.MarkupLine(Markup.Escape($"{folder}: {source.Count} scans of {string.Join(", ", source.Modalities)}; classes {string.Join(", ", source.ClassNames)}; {k}-fold cross-validation"));
-            return SegmentationConsole.CrossValidate(source, k, s.Seed, source.ClassNames, s.Tolerance, "mm", "scans", s.Output,
+            AnsiConsole.MarkupLine(Markup.Escape($"{folder}: {source.Count} scans of {string.Join(", ", source.Modalities)}{SegmentationConsole.PatientCount(groups)}; classes {string.Join(", ", source.ClassNames)}; {k}-fold cross-validation"));
+            return SegmentationConsole.CrossValidate(source, k, s.Seed, groups, source.ClassNames, s.Tolerance, "mm", "scans", s.Output,
                 (fold, output) => TrainModel(s, source, preprocessing, spacing, fold.Train, fold.Validation, output, measure: true));
         }
-        var (trainingSet, validationSet, _, _) = SegmentationConsole.Split(source, s.ValidationFraction, s.Seed);
-        AnsiConsole.MarkupLine(Markup.Escape($"{folder}: {source.Count} scans of {string.Join(", ", source.Modalities)}; classes {string.Join(", ", source.ClassNames)}; {trainingSet.Count} to train, {validationSet.Count} to validate"));
+        var (trainingSet, validationSet) = SegmentationConsole.Split(source, s.ValidationFraction, s.Seed, groups);
+        AnsiConsole.MarkupLine(Markup.Escape($"{folder}: {source.Count} scans of {string.Join(", ", source.Modalities)}{SegmentationConsole.PatientCount(groups)}; classes {string.Join(", ", source.ClassNames)}; {trainingSet.Count} to train, {validationSet.Count} to validate"));
         var (result, _, modelPath) = TrainModel(s, source, preprocessing, spacing, trainingSet, validationSet, s.Output, measure: false);
         SegmentationConsole.Report(result, source.ClassNames, s.Tolerance, "mm", trainingSet.Count, validationSet.Count, "scans");
         AnsiConsole.MarkupLine(Markup.Escape($"Wrote {modelPath} and {SegmentationTrainer.HistoryFile}; segment scans with: segmentation predict --model {modelPath} SCAN.nii.gz"));

@@ -218,6 +218,32 @@ public sealed class SegmentationSampleTests : IDisposable
     }
 
     [Fact]
+    public async Task GroupBy_KeepsEachPatientsImagesOnOneSide_OfTheHoldOutAndOfTheFolds()
+    {
+        // The demo's 24 images phantom_000…023 as three "patients" by their first two digits: 00 (10 images), 01 (10), 02 (4).
+        string[] Common(string output) => ["images", "--demo", "--demo-subjects", "24", "--epochs", "1", "--size", "32", "32", "--features", "4", "8", "--batch", "8",
+            "--group-by", @"phantom_(\d\d)\d", "--output", output];
+        var holdout = await SampleApp.RunAsync("segmentation", _folder.Path, Common(_folder["grouped"]));
+        holdout.ExitCode.Should().Be(0, holdout.ToString());
+        var split = System.Text.RegularExpressions.Regex.Match(holdout.Text, @"24 images with masks, 3 patients; classes background, lesion; (\d+) to train, (\d+) to validate");
+        split.Success.Should().BeTrue(holdout.Text);
+        split.Groups[2].Value.Should().BeOneOf(["4", "10"], "the validation part is one whole patient (a quarter of 24 is nearest to the patient of 4 or one of 10)");
+        var folds = await SampleApp.RunAsync("segmentation", _folder.Path, [.. Common(_folder["grouped-cv"]), "--folds", "3"]);
+        folds.ExitCode.Should().Be(0, folds.ToString());
+        folds.Text.Should().Contain("24 images with masks, 3 patients; classes background, lesion; 3-fold cross-validation");
+        folds.Lines().Single()["val_images"].Should().Be("24");
+        var tooMany = await SampleApp.RunAsync("segmentation", _folder.Path, [.. Common(_folder["grouped-cv4"]), "--folds", "4"]);
+        tooMany.ExitCode.Should().Be(2, tooMany.ToString());
+        tooMany.Error.Should().Contain("4 folds need at least 4 groups; the source has 3");
+        var unmatched = await SampleApp.RunAsync("segmentation", _folder.Path, [.. Common(_folder["unmatched"])[..^4], "--group-by", "^(P[0-9]+)_", "--output", _folder["unmatched"]]);
+        unmatched.ExitCode.Should().Be(2, unmatched.ToString());
+        unmatched.Error.Should().Contain("--group-by: The group pattern ^(P[0-9]+)_ does not match phantom_000.png");
+        var scans = await SampleApp.RunAsync("segmentation", _folder.Path, "--demo", "--demo-subjects", "4", "--group-by", "^(P)", "--output", _folder["unmatched-scans"]);
+        scans.ExitCode.Should().Be(2, scans.ToString());
+        scans.Error.Should().Contain("--group-by: The group pattern ^(P) does not match", "the scan command reads patients from its scans' file names too");
+    }
+
+    [Fact]
     public async Task CrossValidation_TrainsAModelPerFold_WhosePooledOutOfFoldDiceTheFoldModelsReproduce()
     {
         var run = _folder["cv"];
