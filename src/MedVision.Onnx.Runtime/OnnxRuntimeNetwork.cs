@@ -56,7 +56,10 @@ public sealed class OnnxRuntimeNetwork : IPredictorNetwork
         return Tensors.FromArray(logits.ToArray()).Reshape(shape);
     }
 
-    /// <summary>Disposes the session.</summary>
+    /// <summary>
+    /// Disposes the session. Only when no call is running: a predictor that owns the network (<see cref="Predictor.Create"/>,
+    /// <c>OnnxRuntimePredictor.Load</c>) waits for its running predictions before disposing it; used alone, the caller must.
+    /// </summary>
     public void Dispose()
     {
         if (Interlocked.Exchange(ref _disposed, 1) == 0) _session.Dispose();

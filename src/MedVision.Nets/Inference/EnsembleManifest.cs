@@ -16,4 +16,11 @@ public sealed record EnsembleManifest(IReadOnlyList<string> ModelPaths, IReadOnl
     /// or null.
     /// </summary>
     public ConformalCard? Conformal { get; init; }
+
+    /// <summary>
+    /// Each model file's SHA-256 (lower-case hex) as it was when the manifest was written, in member order; null for a
+    /// member the manifest records none for (manifests written before the hashes were). A calibration holds only for
+    /// the files it was made with: <see cref="EnsemblePredictor.LoadManifest"/> drops it when a file has changed.
+    /// </summary>
+    public IReadOnlyList<string?> ModelHashes { get; init; } = [];
 }

@@ -96,7 +96,7 @@ public sealed class EnsemblePredictor : IDisposable
 
     /// <summary>
     /// Writes an ensemble manifest: a small JSON file listing model files (by paths relative to the manifest's folder,
-    /// so that the folder can be moved or copied whole) and their weights — one file to deploy and to
+    /// so that the folder can be moved or copied whole), their weights and SHA-256s — one file to deploy and to
     /// <see cref="LoadManifest"/>. The model files must exist and fit together (their cards are read and checked as
     /// <see cref="Create"/> checks members). Written atomically (a temporary file, then a rename).
     /// </summary>
@@ -113,7 +113,8 @@ public sealed class EnsemblePredictor : IDisposable
     /// with a conformal calibration of the ensemble's averaged probabilities (<see cref="ConformalCard.From"/> of a
     /// <see cref="Metrics.Conformal.ConformalClassifier"/> calibrated on them, with the flips and precision used), so that
     /// <see cref="LoadManifest"/> gives every prediction its conformal set. The calibration holds for these members and
-    /// weights as they are: change a member's file (its weights or temperature) and calibrate again.
+    /// weights as they are: the manifest records each file's SHA-256, and <see cref="LoadManifest"/> leaves the
+    /// calibration out (saying why in <see cref="ConformalNote"/>) when a file has changed since — calibrate again.
     /// </summary>
     /// <param name="path">The manifest file to write.</param>
     /// <param name="modelPaths">The model files, at least one, each once.</param>
@@ -148,6 +149,7 @@ public sealed class EnsemblePredictor : IDisposable
             {
                 ["path"] = Path.GetRelativePath(folder, Path.GetFullPath(p)).Replace(Path.DirectorySeparatorChar, '/'),
                 ["weight"] = weights?[i] ?? 1.0,
+                ["sha256"] = Sha256Of(p),
             }).ToArray()),
         };
         if (conformal is not null) manifest["conformal"] = System.Text.Json.JsonSerializer.SerializeToNode(conformal);
@@ -183,10 +185,26 @@ public sealed class EnsemblePredictor : IDisposable
         var ensemble = Load(list, device, flips, mixedPrecision, weights);
         if (manifest.Conformal is { } calibration)
         {
-            ensemble.Conformal = calibration.For(flips, mixedPrecision, "manifest", "ensemble", out var note);
-            ensemble.ConformalNote = note;
+            // The calibration holds for the member files it was made with; a retrained or replaced file voids it.
+            int changed = Enumerable.Range(0, list.Count).FirstOrDefault(i => i < manifest.ModelHashes.Count && manifest.ModelHashes[i] is { } hash && hash != Sha256Of(list[i]), -1);
+            if (changed >= 0)
+            {
+                ensemble.ConformalNote = $"The manifest's conformal calibration is not used: member {changed}'s model file ({list[changed]}) has changed since the manifest was written (its SHA-256 differs); calibrate the ensemble again.";
+            }
+            else
+            {
+                ensemble.Conformal = calibration.For(flips, mixedPrecision, "manifest", "ensemble", out var note);
+                ensemble.ConformalNote = note;
+            }
         }
         return ensemble;
+    }
+
+    // A file's SHA-256, lower-case hex.
+    private static string Sha256Of(string path)
+    {
+        using var stream = File.OpenRead(path);
+        return Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(stream)).ToLowerInvariant();
     }
 
     /// <summary>
@@ -246,6 +264,7 @@ public sealed class EnsemblePredictor : IDisposable
         var folder = Path.GetDirectoryName(Path.GetFullPath(path))!;
         var paths = new List<string>();
         var weights = new double[members.Count];
+        var hashes = new string?[members.Count];
         for (int i = 0; i < members.Count; i++)
         {
             if (members[i] is not System.Text.Json.Nodes.JsonObject member || member["path"] is not System.Text.Json.Nodes.JsonValue p || !p.TryGetValue(out string? relative) || string.IsNullOrEmpty(relative))
@@ -253,6 +272,10 @@ public sealed class EnsemblePredictor : IDisposable
             double weight = 1;
             if (member["weight"] is { } w && (w is not System.Text.Json.Nodes.JsonValue number || !number.TryGetValue(out weight)))
                 throw new ModelFormatException(Bad($"member {i}'s \"weight\" is not a number"));
+            string? hash = null;
+            if (member["sha256"] is { } h && (h is not System.Text.Json.Nodes.JsonValue text || !text.TryGetValue(out hash) || hash.Length != 64 || !hash.All(char.IsAsciiHexDigitLower)))
+                throw new ModelFormatException(Bad($"member {i}'s \"sha256\" is not 64 lower-case hexadecimal digits"));
+            hashes[i] = hash;
             var full = Path.GetFullPath(Path.Combine(folder, relative));
             if (!File.Exists(full)) throw new FileNotFoundException($"{path} lists the model file '{relative}' (member {i}), which does not exist at {full}.", full);
             paths.Add(full);
@@ -270,7 +293,7 @@ public sealed class EnsemblePredictor : IDisposable
                 throw new ModelFormatException(Bad($"its \"conformal\" is not a conformal calibration ({e.Message})"), e);
             }
         }
-        return new EnsembleManifest(paths, weights) { Conformal = conformal };
+        return new EnsembleManifest(paths, weights) { Conformal = conformal, ModelHashes = hashes };
     }
 
     private static List<string> CheckPaths(IEnumerable<string> paths, string parameter)

@@ -6,7 +6,8 @@ namespace MedVision.Nets.Inference;
 /// The network behind a <see cref="Predictor"/> made with <see cref="Predictor.Create"/> (or a segmentation predictor
 /// made with <see cref="SegmentationPredictor.Create"/> or <see cref="ImageSegmentationPredictor.Create"/>): another
 /// engine (ONNX Runtime running an exported graph, for one) that turns a preprocessed batch into logits.
-/// Implementations must be safe to call from several threads at once, as the predictors are.
+/// Implementations must be safe to call from several threads at once, as the predictors are. The predictor that owns a
+/// network disposes it only after its last running call has returned.
 /// </summary>
 public interface IPredictorNetwork : IDisposable
 {

@@ -359,6 +359,29 @@ public sealed class EnsemblePredictorTests : IDisposable
             flipped.ConformalNote.Should().Contain("flips None").And.Contain("flips Vertical");
             flipped.PredictPixels(pixels[0], 28, 28, 3).ConformalSet.Should().BeNull();
         }
+        // The manifest records each member file's SHA-256; a member retrained since (another file at the same path) voids the
+        // calibration, which is then left out and says why, while the ensemble still predicts.
+        var hashes = EnsemblePredictor.ReadManifest(manifest).ModelHashes;
+        hashes.Should().HaveCount(2).And.OnlyContain(h => h != null && h.Length == 64);
+        hashes[1].Should().Be(Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(members[1]))).ToLowerInvariant());
+        var original = File.ReadAllBytes(members[1]);
+        Save("c1", 3);
+        using (var retrained = EnsemblePredictor.LoadManifest(manifest))
+        {
+            retrained.Conformal.Should().BeNull();
+            retrained.ConformalNote.Should().Contain("member 1's model file").And.Contain("c1.safetensors").And.Contain("has changed since the manifest was written");
+            retrained.PredictPixels(pixels[0], 28, 28, 3).ConformalSet.Should().BeNull();
+        }
+        File.WriteAllBytes(members[1], original);
+        using (var restored = EnsemblePredictor.LoadManifest(manifest)) restored.Conformal.Should().NotBeNull("the file is the calibrated one again");
+        // A manifest without hashes (written before they were recorded) keeps its calibration; a malformed hash is refused.
+        var unhashed = Path.Combine(_dir, "unhashed.json");
+        File.WriteAllText(unhashed, System.Text.RegularExpressions.Regex.Replace(File.ReadAllText(manifest), @",\s*""sha256"": ""[0-9a-f]{64}""", ""));
+        EnsemblePredictor.ReadManifest(unhashed).ModelHashes.Should().Equal(null, null);
+        using (var old = EnsemblePredictor.LoadManifest(unhashed)) old.Conformal.Should().NotBeNull();
+        File.WriteAllText(unhashed, File.ReadAllText(manifest).Replace(hashes[0]!, "xyz"));
+        FluentActions.Invoking(() => EnsemblePredictor.ReadManifest(unhashed)).Should().Throw<ModelFormatException>().WithMessage("*unhashed.json*member 0's \"sha256\" is not 64 lower-case hexadecimal digits*");
+
         // A calibration that does not fit the members' classes, or a damaged one, is refused by name.
         var three = MedVision.Nets.Metrics.Conformal.ConformalClassifier.Create().Calibrate(new[] { 0, 1, 2 }, new double[,] { { 0.8, 0.1, 0.1 }, { 0.1, 0.8, 0.1 }, { 0.1, 0.1, 0.8 } });
         FluentActions.Invoking(() => EnsemblePredictor.SaveManifest(Path.Combine(_dir, "bad.json"), members, null, ConformalCard.From(three)))
