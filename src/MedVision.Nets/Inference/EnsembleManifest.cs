@@ -22,5 +22,5 @@ public sealed record EnsembleManifest(IReadOnlyList<string> ModelPaths, IReadOnl
     /// member the manifest records none for (manifests written before the hashes were). A calibration holds only for
     /// the files it was made with: <see cref="EnsemblePredictor.LoadManifest"/> drops it when a file has changed.
     /// </summary>
-    public IReadOnlyList<string?> ModelHashes { get; init; } = [];
+    public IReadOnlyList<string?> ModelHashes { get; init => field = value ?? throw new ArgumentNullException(nameof(ModelHashes)); } = [];
 }
