@@ -4,6 +4,7 @@ using MedVision.Nets.Data.Images;
 using MedVision.Nets.Data.Loading;
 using MedVision.Nets.Data.Quality;
 using MedVision.Nets.Explainability;
+using MedVision.Nets.Inference;
 using MedVision.Nets.Metrics;
 using MedVision.Nets.Models;
 using MedVision.Nets.Plotting;
@@ -180,6 +181,14 @@ internal static class TrainCommand
         }
 
         var gradCamFolder = WriteGradCams(network, val, new ImageFolderSource(val, s.Size, s.Size), plain, s.Device, Path.Combine(s.Output, "validation-gradcam"), count: 4);
+        // A self-describing model file for predict (and Predictor.Load): the selected weights, the input size, ImageNet's
+        // normalisation, the class names and the validation measures of the selected epoch.
+        var modelPath = Path.Combine(s.Output, "model.safetensors");
+        var preprocessing = new PreprocessingCard { InputSize = [s.Size, s.Size], Channels = 3, Mean = [.. mean], Std = [.. std], Resize = "linear" };
+        ModelFile.Save(modelPath, network, ModelFile.Describe(network, preprocessing, val.ClassNames, MedMnistTask.Binary, new Dictionary<string, double>
+        {
+            ["val_auc"] = auc, ["val_acc"] = acc, ["val_sensitivity"] = sensitivity, ["val_specificity"] = specificity, ["best_epoch"] = result.BestEpoch + 1,
+        }));
 
         string F(double v) => v.ToString("F4", CultureInfo.InvariantCulture);
         var table = new Table().Title($"ResNet-{s.Depth} — selected epoch {result.BestEpoch + 1} (best validation AUC), validation set")
@@ -188,6 +197,7 @@ internal static class TrainCommand
         table.AddRow(F(auc), F(acc), F(sensitivity), F(specificity));
         AnsiConsole.Write(table);
         var full = Path.GetFullPath(s.Output);
+        AnsiConsole.MarkupLine(Markup.Escape($"Model file: {Path.GetFullPath(modelPath)} (screen photographs with: fundus-folder predict --model {modelPath} PHOTO.jpg)"));
         AnsiConsole.MarkupLine($"Checkpoints: {full}/best.safetensors · history: {full}/history.csv · report: {full}/validation-evaluation.csv · plots: {string.Join(", ", plots.Select(p => $"{full}/{p.File}"))} · Grad-CAM of the first validation photographs: {Path.GetFullPath(gradCamFolder)}");
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"RESULT resnet{s.Depth} fundus{(s.Demo ? "-demo" : "")} size={s.Size} seed={s.Seed} epochs={s.Epochs} best_epoch={result.BestEpoch + 1} val_auc={F(auc)} val_acc={F(acc)} val_sensitivity={F(sensitivity)} val_specificity={F(specificity)}"));

@@ -115,4 +115,82 @@ public sealed class FundusFolderSampleTests : IDisposable
         run.ExitCode.Should().NotBe(0, run.ToString());
         run.Error.Should().Contain("--restart-epochs and --restart-mult apply to --schedule warm-restarts.");
     }
+
+    [Fact]
+    public async Task Train_WritesAModelFile_ThatPredictScreensPhotographsWith_AsTrainingPreparedThem()
+    {
+        var run = _folder["screen"];
+        var train = await SampleApp.RunAsync("fundus-folder", _folder.Path, "train", "--demo", "--size", "32", "--batch", "4", "--threads", "1", "--output", run);
+        train.ExitCode.Should().Be(0, train.ToString());
+        var modelPath = Path.Combine(run, "model.safetensors");
+        train.Text.Should().Contain("fundus-folder predict --model");
+        var card = MedVision.Nets.Inference.ModelFile.ReadCard(modelPath);
+        card.ClassNames.Should().Equal("non-pathologic", "pathologic myopia");
+        card.Preprocessing.InputSize.Should().Equal(32, 32);
+        card.Metrics["val_auc"].Should().BeApproximately(double.Parse(train.Lines().Single()["val_auc"], CultureInfo.InvariantCulture), 1e-4);
+
+        // Photographs of other sizes, a JPEG and two PNGs in a folder.
+        var photos = Directory.CreateDirectory(_folder["photos"]).FullName;
+        var generator = new Random(3);
+        RasterImage Photo(int width, int height)
+        {
+            var pixels = new byte[width * height * 3];
+            generator.NextBytes(pixels);
+            return new RasterImage(width, height, 3, pixels);
+        }
+        ImageCodec.Save(Path.Combine(photos, "a.png"), Photo(60, 45));
+        ImageCodec.Save(Path.Combine(photos, "b.png"), Photo(33, 70));
+        var single = _folder["c.jpg"];
+        ImageCodec.Save(single, Photo(48, 48));
+        File.WriteAllText(Path.Combine(photos, "notes.txt"), "not a photograph by its extension");
+        var csv = _folder["screen.csv"];
+        var predict = await SampleApp.RunAsync("fundus-folder", _folder.Path, "predict", "--model", modelPath, "--threshold", "0.3", "--csv", csv,
+            "--heatmaps", _folder["maps"], photos, single);
+        predict.ExitCode.Should().Be(0, predict.ToString());
+        var result = predict.Lines().Single();
+        result["photographs"].Should().Be("3");
+        var rows = File.ReadAllLines(csv);
+        rows[0].Should().Be("image,probability,decision");
+        rows.Skip(1).Select(r => Path.GetFileName(r.Split(',')[0])).Should().Equal("a.png", "b.png", "c.jpg");
+
+        // Each probability is the network's on the photograph as training prepared it: the 8-bit image resized to
+        // 32×32 bilinearly, scaled to [0, 1], normalised with ImageNet's statistics.
+        var (network, _) = MedVision.Nets.Inference.ModelFile.Load(modelPath);
+        using (network)
+        using (var scope = MedVision.Torch.Tensors.NewDisposeScope())
+        using (MedVision.Torch.Tensors.NoGrad())
+        {
+            var normalize = new MedVision.Nets.Transforms.Normalize([0.485f, 0.456f, 0.406f], [0.229f, 0.224f, 0.225f]);
+            int referred = 0;
+            foreach (var row in rows.Skip(1))
+            {
+                var fields = row.Split(',');
+                var raster = ImageCodec.DecodeFile(fields[0]).WithChannels(3).Resize(32, 32);
+                var image = normalize.Apply(MedVision.Nets.Transforms.FloatImage.FromBytesHwc(raster.Pixels, 32, 32, 3), new Random(0));
+                var logits = network.Call(MedVision.Torch.Tensors.FromSpan<float>(image.Data, [1, 3, 32, 32]));
+                double expected = logits.Softmax(1).ToArray<float>()[1];
+                double.Parse(fields[1], CultureInfo.InvariantCulture).Should().BeApproximately(expected, 1e-6, fields[0]);
+                fields[2].Should().Be(expected >= 0.3 ? "1" : "0");
+                if (expected >= 0.3) referred++;
+            }
+            result["referred"].Should().Be(referred.ToString(CultureInfo.InvariantCulture));
+        }
+        Directory.GetFiles(_folder["maps"]).Select(Path.GetFileName).Should().BeEquivalentTo(["a-gradcam.png", "b-gradcam.png", "c-gradcam.png"]);
+        ImageCodec.DecodeFile(Path.Combine(_folder["maps"], "b-gradcam.png")).Width.Should().Be(33, "the map is blended over the photograph at its own size");
+
+        // What cannot be screened is refused by name.
+        var missing = await SampleApp.RunAsync("fundus-folder", _folder.Path, "predict", "--model", modelPath, _folder["nowhere.jpg"]);
+        missing.ExitCode.Should().Be(2);
+        missing.Error.Should().Contain("nowhere.jpg is neither a photograph nor a folder");
+        var threshold = await SampleApp.RunAsync("fundus-folder", _folder.Path, "predict", "--model", modelPath, "--threshold", "1", single);
+        threshold.ExitCode.Should().Be(2);
+        threshold.Error.Should().Contain("--threshold must be a probability between 0 and 1 (exclusive)");
+        var grades = _folder["grades.safetensors"];
+        using (var five = MedVision.Nets.Models.ResNet.Builder().WithDepth(18).WithWidths(4, 8, 8, 8).ForInput(3).WithSmallInputStem().WithClasses(5).Build())
+            MedVision.Nets.Inference.ModelFile.Save(grades, five, MedVision.Nets.Inference.ModelFile.Describe(five,
+                new MedVision.Nets.Inference.PreprocessingCard { InputSize = [28, 28], Channels = 3, Mean = [0.5f], Std = [0.5f] }, ["0", "1", "2", "3", "4"], MedVision.Nets.Metrics.MedMnistTask.MultiClass));
+        var wrong = await SampleApp.RunAsync("fundus-folder", _folder.Path, "predict", "--model", grades, single);
+        wrong.ExitCode.Should().Be(2);
+        wrong.Error.Should().Contain("grades.safetensors is not a screening model of 2-D photographs (it has 5 classes");
+    }
 }

@@ -1,0 +1,125 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text;
+using MedVision.Nets.Data.Images;
+using MedVision.Nets.Inference;
+using MedVision.Nets.Transforms;
+using MedVision.Torch;
+using MedVision.Torch.Serialization;
+using Spectre.Console;
+
+namespace MedVision.Samples.FundusFolder;
+
+/// <summary>
+/// The <c>predict</c> command: screens fundus photographs (files, or folders of them) with the model file that
+/// <c>train</c> wrote — or several as an ensemble — and prints each photograph's probability of pathologic myopia and
+/// the decision at a threshold; optionally a CSV and Grad-CAM overlays. Photographs are resized as training resized
+/// them (bilinear on the 8-bit image), so a training image gets the probability the validation report gave it.
+/// </summary>
+internal static class PredictCommand
+{
+    private static readonly string[] Extensions = [".jpg", ".jpeg", ".png"];
+
+    public static Command Create()
+    {
+        var model = new Option<string[]>("--model")
+        {
+            Description = "The model file train wrote (model.safetensors); give --model more than once to screen with an ensemble (their probabilities averaged), or an ensemble manifest (.json).",
+            Required = true,
+            Arity = ArgumentArity.OneOrMore,
+        };
+        var threshold = new Option<double>("--threshold")
+        {
+            Description = "Photographs whose probability of pathologic myopia reaches this are referred (the operating point: lower it for more sensitivity).",
+            DefaultValueFactory = _ => 0.5,
+        }.Must(v => v is > 0 and < 1, "a probability between 0 and 1 (exclusive)");
+        var csv = new Option<string?>("--csv") { Description = "FILE: also write image,probability,decision for every photograph.", HelpName = "FILE" };
+        var heatmaps = new Option<string?>("--heatmaps") { Description = "FOLDER: also write each photograph with the Grad-CAM map of pathologic myopia blended over it (NAME-gradcam.png).", HelpName = "FOLDER" };
+        var device = new Option<string>("--device") { Description = "cpu, cuda or cuda:N.", DefaultValueFactory = _ => "cpu" }.IsDevice();
+        var threads = SampleCommandLine.Threads();
+        var images = new Argument<string[]>("images") { Description = "Fundus photographs (JPEG or PNG), or folders of them.", Arity = ArgumentArity.OneOrMore };
+        var command = new Command("predict", "Screen fundus photographs for pathologic myopia with a trained model file (or an ensemble).")
+        {
+            model, threshold, csv, heatmaps, device, threads, images,
+        };
+        command.SetAction(r => Run(r.GetValue(model)!, r.GetValue(threshold), r.GetValue(csv), r.GetValue(heatmaps), Device.Parse(r.GetValue(device)!), r.GetValue(threads), r.GetValue(images)!));
+        return command;
+    }
+
+    private static int Run(string[] models, double threshold, string? csv, string? heatmaps, Device device, int threads, string[] inputs)
+    {
+        Tensors.NumThreads = threads;
+        var files = Photographs(inputs);
+        var manifest = EnsembleModels.ManifestAlone(models);
+        var modelPaths = manifest is not null ? EnsemblePredictor.ReadManifest(manifest).ModelPaths.ToArray() : models;
+        using var ensemble = manifest is not null ? EnsemblePredictor.LoadManifest(manifest, device) : EnsemblePredictor.Load(models, device);
+        var card = ensemble.Members[0].Card;
+        if (card.ClassNames.Count != 2 || card.Preprocessing.InputSize.Count != 2)
+            throw new ArgumentException($"{Path.GetFileName(modelPaths[0])} is not a screening model of 2-D photographs (it has {card.ClassNames.Count} classes, input {string.Join("×", card.Preprocessing.InputSize)}); give the model.safetensors fundus-folder train wrote.");
+        if (heatmaps is not null && !ensemble.CanExplain)
+            throw new ArgumentException("--heatmaps needs the networks' layers (ResNet model files, not ONNX).");
+        int height = card.Preprocessing.InputSize[0], width = card.Preprocessing.InputSize[1];
+        AnsiConsole.MarkupLine(SampleCommandLine.Banner(device));
+        AnsiConsole.MarkupLine(Markup.Escape((modelPaths.Length > 1 ? EnsembleModels.Banner(ensemble) : $"Model {Path.GetFileName(modelPaths[0])}") +
+            $": {card.Architecture} at {width}×{height}; {files.Count} photograph(s); referred when P({card.ClassNames[1]}) ≥ {threshold.ToString(CultureInfo.InvariantCulture)}"));
+        if (heatmaps is not null) Directory.CreateDirectory(heatmaps);
+        var table = new Table().AddColumn("photograph").AddColumn(new TableColumn($"P({card.ClassNames[1]})").RightAligned()).AddColumn("decision");
+        if (modelPaths.Length > 1) table.AddColumn(new TableColumn("agreement").RightAligned());
+        var lines = new StringBuilder("image,probability,decision\n");
+        int referred = 0;
+        foreach (var file in files)
+        {
+            // As training prepared it: the 8-bit photograph resized bilinearly to the input size, then scaled to [0, 1].
+            var raster = ImageCodec.DecodeFile(file).WithChannels(3).Resize(width, height);
+            var image = FloatImage.FromBytesHwc(raster.Pixels, raster.Height, raster.Width, raster.Channels);
+            EnsemblePrediction prediction;
+            if (heatmaps is null) prediction = ensemble.Predict(image);
+            else
+            {
+                var explanation = ensemble.Explain(image, targetClass: 1);
+                ImageCodec.Save(Path.Combine(heatmaps, Path.GetFileNameWithoutExtension(file) + "-gradcam.png"), explanation.Overlay(ImageCodec.DecodeFile(file)));
+                prediction = (EnsemblePrediction)explanation.Prediction;
+            }
+            double p = prediction.Probabilities[1];
+            bool refer = p >= threshold;
+            if (refer) referred++;
+            string decision = refer ? $"refer: {card.ClassNames[1]}" : card.ClassNames[0];
+            var row = new List<string> { Markup.Escape(file), p.ToString("F4", CultureInfo.InvariantCulture), Markup.Escape(decision) };
+            // Members at or above the threshold, of all.
+            if (modelPaths.Length > 1) row.Add($"{prediction.Members.Count(m => m.Probabilities[1] >= threshold == refer)}/{prediction.Members.Count}");
+            table.AddRow(row.ToArray());
+            lines.Append(CultureInfo.InvariantCulture, $"{Csv(file)},{p:R},{(refer ? 1 : 0)}\n");
+        }
+        AnsiConsole.Write(table);
+        if (csv is not null)
+        {
+            var folder = Path.GetDirectoryName(Path.GetFullPath(csv));
+            if (folder is not null) Directory.CreateDirectory(folder);
+            AtomicFile.WriteAllText(csv, lines.ToString());
+            AnsiConsole.MarkupLine(Markup.Escape($"Wrote {Path.GetFullPath(csv)}"));
+        }
+        if (heatmaps is not null) AnsiConsole.MarkupLine(Markup.Escape($"Grad-CAM of {card.ClassNames[1]}: {Path.GetFullPath(heatmaps)}/*-gradcam.png"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"RESULT photographs={files.Count} referred={referred} threshold={threshold} models={modelPaths.Length}"));
+        return 0;
+    }
+
+    // The photographs named, folders expanded to their JPEG and PNG files (sorted by name); a path that is neither is refused by name.
+    private static List<string> Photographs(string[] inputs)
+    {
+        var files = new List<string>();
+        foreach (var input in inputs)
+        {
+            if (Directory.Exists(input))
+            {
+                var found = Directory.EnumerateFiles(input).Where(f => Extensions.Contains(Path.GetExtension(f), StringComparer.OrdinalIgnoreCase)).Order(StringComparer.Ordinal).ToList();
+                if (found.Count == 0) throw new ArgumentException($"{input} holds no JPEG or PNG photographs.");
+                files.AddRange(found);
+            }
+            else if (File.Exists(input)) files.Add(input);
+            else throw new ArgumentException($"{input} is neither a photograph nor a folder.");
+        }
+        return files;
+    }
+
+    private static string Csv(string text) => text.Contains(',') || text.Contains('"') ? $"\"{text.Replace("\"", "\"\"")}\"" : text;
+}
