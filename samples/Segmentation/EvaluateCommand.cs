@@ -26,12 +26,13 @@ internal static class EvaluateCommand
         var data = new Option<string?>("--data") { Description = "3-D models: a Decathlon task folder (dataset.json, imagesTr/, labelsTr/)." };
         var mirror = new Option<bool>("--mirror") { Description = "Average over flipped copies (4 passes for images, 8 for scans)." };
         var keepLargest = new Option<bool>("--keep-largest") { Description = "Keep only each class's largest connected component." };
+        var csv = new Option<string?>("--csv") { Description = "FILE: also write every input's measures per class (case, class, voxels, Dice, IoU, Hausdorff, HD95, ASSD, surface Dice), to find the cases that fail.", HelpName = "FILE" };
         var tolerance = new Option<double>("--tolerance") { Description = "Tolerance of the surface Dice (pixels, or millimetres for scans).", DefaultValueFactory = _ => 2.0 }.NonNegative();
         var device = new Option<string>("--device") { Description = "cpu, cuda or cuda:N.", DefaultValueFactory = _ => "cpu" }.IsDevice();
         var threads = SampleCommandLine.Threads();
         var command = new Command("evaluate", "Measure a model (or an ensemble) on labelled images or scans it was not trained on: per-class Dice, IoU and surface distances on each input's own grid.")
         {
-            modelFile, images, masks, binary, suffix, data, mirror, keepLargest, tolerance, device, threads,
+            modelFile, images, masks, binary, suffix, data, mirror, keepLargest, csv, tolerance, device, threads,
         };
         command.Check(r => (r.GetValue(images) is null) != (r.GetValue(masks) is null) ? "give both --images and --masks"
             : (r.GetValue(images) is null) == (r.GetValue(data) is null) ? "give --images DIR --masks DIR (2-D models) or --data FOLDER (3-D models)"
@@ -42,14 +43,20 @@ internal static class EvaluateCommand
             var dev = Device.Parse(r.GetValue(device)!);
             AnsiConsole.MarkupLine(SampleCommandLine.Banner(dev));
             var models = r.GetValue(modelFile)!;
-            return r.GetValue(data) is { } folder
+            var (classNames, cases, names, kind) = r.GetValue(data) is { } folder
                 ? Scans(models, folder, r.GetValue(mirror), r.GetValue(keepLargest), r.GetValue(tolerance), dev)
                 : Images(models, r.GetValue(images)!, r.GetValue(masks)!, r.GetValue(binary), r.GetValue(suffix)!, r.GetValue(mirror), r.GetValue(keepLargest), r.GetValue(tolerance), dev);
+            if (r.GetValue(csv) is { } file)
+            {
+                SegmentationCase.WriteCsv(file, cases, names, classNames);
+                AnsiConsole.MarkupLine(Markup.Escape($"Wrote the measures of every {kind[..^1]} and class to {Path.GetFullPath(file)}"));
+            }
+            return Report(models, classNames, SegmentationSummary.Of(cases), cases.Count, r.GetValue(tolerance), kind == "scans" ? "mm" : "px", kind);
         });
         return command;
     }
 
-    private static int Images(string[] models, string imageFolder, string maskFolder, bool binary, string suffix, bool mirror, bool keepLargest, double tolerance, Device device)
+    private static (IReadOnlyList<string> ClassNames, List<SegmentationCase> Cases, List<string> Names, string Kind) Images(string[] models, string imageFolder, string maskFolder, bool binary, string suffix, bool mirror, bool keepLargest, double tolerance, Device device)
     {
         using var predictor = ImageSegmentationPredictor.LoadEnsemble(models, device);
         predictor.KeepLargestComponent = keepLargest;
@@ -65,10 +72,10 @@ internal static class EvaluateCommand
             var map = predictor.Predict(source.Pairs[i].Image);
             cases.Add(evaluator.Evaluate(map.Labels.ToArray(), truth.Data.Select(v => (int)v).ToArray(), [truth.Height, truth.Width]));
         }
-        return Report(models, predictor.ClassNames, SegmentationSummary.Of(cases), cases.Count, tolerance, "px", "images");
+        return (predictor.ClassNames, cases, source.Pairs.Select(p => Path.GetFileName(p.Image)).ToList(), "images");
     }
 
-    private static int Scans(string[] models, string folder, bool mirror, bool keepLargest, double tolerance, Device device)
+    private static (IReadOnlyList<string> ClassNames, List<SegmentationCase> Cases, List<string> Names, string Kind) Scans(string[] models, string folder, bool mirror, bool keepLargest, double tolerance, Device device)
     {
         using var predictor = SegmentationPredictor.LoadEnsemble(models, device);
         predictor.KeepLargestComponent = keepLargest;
@@ -87,7 +94,7 @@ internal static class EvaluateCommand
             cases.Add(SegmentationEvaluator.ForClasses(classNames.Count).WithSurfaceTolerance(tolerance).WithSpacing(truth.Spacing[2], truth.Spacing[1], truth.Spacing[0])
                 .Evaluate(map.Voxels.Select(v => (int)v).ToArray(), truth.Voxels.Select(v => (int)Math.Round(v)).ToArray(), [truth.Shape[2], truth.Shape[1], truth.Shape[0]]));
         }
-        return Report(models, classNames, SegmentationSummary.Of(cases), cases.Count, tolerance, "mm", "scans");
+        return (classNames, cases, task.Pairs.Select(p => Path.GetFileName(p.Image)).ToList(), "scans");
     }
 
     private static int Report(string[] models, IReadOnlyList<string> classNames, SegmentationSummary summary, int count, double tolerance, string unit, string kind)

@@ -277,8 +277,11 @@ public sealed class SegmentationSampleTests : IDisposable
         // evaluate: the three folds as an ensemble on the images at their own size (64×64), against the masks as stored.
         string[] folds = [.. Enumerable.Range(1, 3).Select(f => Path.Combine(run, $"fold-{f}", "model.safetensors"))];
         var evaluate = await SampleApp.RunAsync("segmentation", _folder.Path, "evaluate", "--model", folds[0], "--model", folds[1], "--model", folds[2],
-            "--images", images, "--masks", masks, "--binary-masks");
+            "--images", images, "--masks", masks, "--binary-masks", "--csv", _folder["cases.csv"]);
         evaluate.ExitCode.Should().Be(0, evaluate.ToString());
+        var rows = File.ReadAllLines(_folder["cases.csv"]);
+        rows.Should().HaveCount(13, "a header and one row per image for the lesion class");
+        rows.Skip(1).Select(r => r.Split(',')[0]).Should().Equal(Enumerable.Range(0, 12).Select(i => $"phantom_{i:D3}.png"));
         var measured = evaluate.Lines().Single();
         measured["models"].Should().Be("3");
         measured["images"].Should().Be("12");

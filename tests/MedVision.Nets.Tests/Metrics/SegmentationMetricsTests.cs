@@ -244,4 +244,36 @@ public class SegmentationMetricsTests
         else if (double.IsInfinity(expected)) actual.Should().Be(expected);
         else actual.Should().BeApproximately(expected, 1e-9);
     }
+
+    [Fact]
+    public void WriteCsv_WritesEveryCaseAndClass_WithNanForAbsentAndInfForMissedClasses()
+    {
+        var evaluator = SegmentationEvaluator.ForClasses(3).WithSurfaceTolerance(1);
+        // 1×4 images: case 0 finds class 1 exactly and has no class 2; case 1 misses class 2 altogether.
+        var first = evaluator.Evaluate(new[] { 0, 1, 1, 0 }, new[] { 0, 1, 1, 0 }, [1, 4]);
+        var second = evaluator.Evaluate(new[] { 1, 1, 0, 0 }, new[] { 1, 0, 2, 2 }, [1, 4]);
+        var path = Path.Combine(Path.GetTempPath(), $"mv-segcsv-{Guid.NewGuid():N}", "cases.csv");
+        try
+        {
+            SegmentationCase.WriteCsv(path, [first, second], ["a.png", "b, the \"second\".png"], ["background", "disc", "cup"]);
+            var lines = File.ReadAllLines(path);
+            lines.Should().HaveCount(5);
+            lines[0].Should().Be("case,class,truth_voxels,predicted_voxels,dice,iou,hausdorff,hd95,assd,surface_dice");
+            lines[1].Should().Be("a.png,disc,2,2,1,1,0,0,0,1");
+            lines[2].Should().Be("a.png,cup,0,0,nan,nan,nan,nan,nan,nan");
+            lines[3].Should().StartWith("\"b, the \"\"second\"\".png\",disc,1,2,");
+            lines[3].Split(',')[5].Should().Be(second[1].Dice.ToString("R", System.Globalization.CultureInfo.InvariantCulture));
+            lines[4].Should().Be("\"b, the \"\"second\"\".png\",cup,2,0,0,0,inf,inf,inf,0");
+            Directory.GetFiles(Path.GetDirectoryName(path)!).Should().Equal(path);
+        }
+        finally
+        {
+            Directory.Delete(Path.GetDirectoryName(path)!, recursive: true);
+        }
+        FluentActions.Invoking(() => SegmentationCase.WriteCsv(path, [first], ["a", "b"], ["background", "disc", "cup"]))
+            .Should().Throw<ArgumentException>().WithMessage("2 case names for 1 cases*");
+        FluentActions.Invoking(() => SegmentationCase.WriteCsv(path, [first], ["a"], ["background", "disc"]))
+            .Should().Throw<ArgumentException>().WithMessage("Case 0 evaluated class 2, but 2 class names were given*");
+        File.Exists(path).Should().BeFalse();
+    }
 }

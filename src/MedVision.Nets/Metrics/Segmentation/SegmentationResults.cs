@@ -38,6 +38,44 @@ public sealed class SegmentationCase
 
     /// <summary>The mean Dice over the classes present in the truth (NaN when none is).</summary>
     public double MeanDice => SegmentationSummary.MeanOf(Classes.Select(c => c.Dice)).Mean;
+
+    /// <summary>
+    /// Writes one CSV row per case and evaluated class — <c>case,class,truth_voxels,predicted_voxels,dice,iou,hausdorff,hd95,assd,surface_dice</c>
+    /// (nnU-Net's per-case metrics, for finding the cases that fail) — atomically (a temporary file, then a rename).
+    /// Numbers are written round-trip in the invariant culture; NaN (a class absent from the truth, or distances not
+    /// measured) as <c>nan</c> and +∞ (a class missed altogether) as <c>inf</c>, as pandas and numpy read them.
+    /// </summary>
+    /// <param name="path">The CSV file.</param>
+    /// <param name="cases">The cases, e.g. from <see cref="SegmentationEvaluator.Evaluate(ReadOnlySpan{int}, ReadOnlySpan{int}, IReadOnlyList{int})"/>.</param>
+    /// <param name="caseNames">One name per case (e.g. the image's file name), quoted in the CSV where needed.</param>
+    /// <param name="classNames">The class names, indexed by class (background first).</param>
+    /// <exception cref="ArgumentException">The names do not match the cases, or a case evaluated a class that has no name.</exception>
+    public static void WriteCsv(string path, IReadOnlyList<SegmentationCase> cases, IReadOnlyList<string> caseNames, IReadOnlyList<string> classNames)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        ArgumentNullException.ThrowIfNull(cases);
+        ArgumentNullException.ThrowIfNull(caseNames);
+        ArgumentNullException.ThrowIfNull(classNames);
+        if (caseNames.Count != cases.Count) throw new ArgumentException($"{caseNames.Count} case names for {cases.Count} cases.", nameof(caseNames));
+        static string Number(double v) => double.IsNaN(v) ? "nan" : double.IsPositiveInfinity(v) ? "inf" : v.ToString("R", System.Globalization.CultureInfo.InvariantCulture);
+        static string Text(string v) => v.IndexOfAny([',', '"', '\n', '\r']) >= 0 ? $"\"{v.Replace("\"", "\"\"")}\"" : v;
+        var text = new System.Text.StringBuilder("case,class,truth_voxels,predicted_voxels,dice,iou,hausdorff,hd95,assd,surface_dice\n");
+        for (int i = 0; i < cases.Count; i++)
+        {
+            var c = cases[i] ?? throw new ArgumentException($"Case {i} is null.", nameof(cases));
+            var name = caseNames[i] ?? throw new ArgumentException($"The name of case {i} is null.", nameof(caseNames));
+            foreach (var m in c.Classes)
+            {
+                if (m.Class < 0 || m.Class >= classNames.Count)
+                    throw new ArgumentException($"Case {i} evaluated class {m.Class}, but {classNames.Count} class names were given.", nameof(classNames));
+                text.Append(Text(name)).Append(',').Append(Text(classNames[m.Class] ?? throw new ArgumentException($"Class name {m.Class} is null.", nameof(classNames))))
+                    .Append(System.Globalization.CultureInfo.InvariantCulture, $",{m.TruthVoxels},{m.PredictedVoxels},{Number(m.Dice)},{Number(m.Iou)},{Number(m.Hausdorff)},{Number(m.Hausdorff95)},{Number(m.AverageSurfaceDistance)},{Number(m.SurfaceDice)}\n");
+            }
+        }
+        var folder = Path.GetDirectoryName(Path.GetFullPath(path));
+        if (folder is not null) Directory.CreateDirectory(folder);
+        MedVision.Torch.Serialization.AtomicFile.WriteAllText(path, text.ToString());
+    }
 }
 
 /// <summary>One class's measures over many cases: means over the cases whose truth holds the class.</summary>
