@@ -22,11 +22,12 @@ internal static class PredictCommand
         var flips = ModelOptions.Flips();
         var mixedPrecision = ModelOptions.MixedPrecision("Run the network under bfloat16 autocast (for large batches of files; single images are usually faster in float32).");
         var cam = new Option<CamMethod>("--cam") { Description = "The map for --heatmaps: GradCam or GradCamPlusPlus.", DefaultValueFactory = _ => CamMethod.GradCam }.Known();
+        var csv = new Option<string?>("--csv") { Description = "FILE: also write every input's label, class probabilities (and expected grade, conformal set, ensemble agreement) as CSV.", HelpName = "FILE" };
         var images = new Argument<string[]>("images") { Description = "JPEG or PNG files to classify; for a model of 3-D volumes, NIfTI files (.nii, .nii.gz) or folders of a DICOM series.", Arity = ArgumentArity.OneOrMore };
-        var command = new Command("predict", "Classify image files with a saved model file, or with several as an ensemble.") { models, device, flips, mixedPrecision, heatmaps, cam, images };
+        var command = new Command("predict", "Classify image files with a saved model file, or with several as an ensemble.") { models, device, flips, mixedPrecision, heatmaps, cam, csv, images };
         command.SetAction(r => r.GetValue(models)! is [var one] && !EnsembleModels.IsManifest(one)
-            ? Run(one, Device.Parse(r.GetValue(device)!), r.GetValue(flips), r.GetValue(mixedPrecision), r.GetValue(images)!, r.GetValue(heatmaps), r.GetValue(cam))
-            : RunEnsemble(r.GetValue(models)!, Device.Parse(r.GetValue(device)!), r.GetValue(flips), r.GetValue(mixedPrecision), r.GetValue(images)!, r.GetValue(heatmaps), r.GetValue(cam)));
+            ? Run(one, Device.Parse(r.GetValue(device)!), r.GetValue(flips), r.GetValue(mixedPrecision), r.GetValue(images)!, r.GetValue(heatmaps), r.GetValue(cam), r.GetValue(csv))
+            : RunEnsemble(r.GetValue(models)!, Device.Parse(r.GetValue(device)!), r.GetValue(flips), r.GetValue(mixedPrecision), r.GetValue(images)!, r.GetValue(heatmaps), r.GetValue(cam), r.GetValue(csv)));
         return command;
     }
 
@@ -34,7 +35,7 @@ internal static class PredictCommand
     internal static string Describe(string path, ModelCard card)
         => $"{Markup.Escape(Path.GetFileName(path))}: {card.Architecture} {card.ResNet?.Block} {string.Join("-", card.ResNet?.Layers ?? new())}, task {card.Task}, classes {card.ClassNames.Count}, input {string.Join("×", card.Preprocessing.InputSize)}";
 
-    private static int Run(string modelPath, Device device, TestTimeFlips flips, bool mixedPrecision, string[] images, string? heatmaps, CamMethod cam)
+    private static int Run(string modelPath, Device device, TestTimeFlips flips, bool mixedPrecision, string[] images, string? heatmaps, CamMethod cam, string? csv)
     {
         using var predictor = ModelOptions.LoadPredictor(modelPath, device, flips, mixedPrecision);
         if (heatmaps is not null && !predictor.CanExplain)
@@ -49,13 +50,14 @@ internal static class PredictCommand
         bool ordinal = card.Task.Equals("OrdinalRegression", StringComparison.OrdinalIgnoreCase);
         AnsiConsole.Write(Table(images, predictions, ordinal, ensemble: false));
         PrintConformal(predictor.Conformal, predictor.ConformalNote);
+        WriteCsv(csv, images, predictions, card.ClassNames);
         if (heatmaps is not null) AnsiConsole.MarkupLine($"{cam} maps of the predicted classes: {Markup.Escape(Path.GetFullPath(heatmaps))}/*-gradcam.png");
         return 0;
     }
 
     // Predicts with every --model and averages their probabilities; the table adds how many members agree with the
     // ensemble's label and each member's own label. --heatmaps: the members' maps of the ensemble's class, averaged.
-    private static int RunEnsemble(string[] models, Device device, TestTimeFlips flips, bool mixedPrecision, string[] images, string? heatmaps, CamMethod cam)
+    private static int RunEnsemble(string[] models, Device device, TestTimeFlips flips, bool mixedPrecision, string[] images, string? heatmaps, CamMethod cam, string? csv)
     {
         var (ensemble, modelPaths) = ModelOptions.LoadEnsemble(models, device, flips, mixedPrecision);
         using var owned = ensemble;
@@ -71,8 +73,17 @@ internal static class PredictCommand
         var predictions = heatmaps is null ? ensemble.PredictFiles(images) : WriteHeatmaps(image => ensemble.ExplainFile(image, cam), images, heatmaps);
         AnsiConsole.Write(Table(images, predictions, ensemble.Task.Equals("OrdinalRegression", StringComparison.OrdinalIgnoreCase), ensemble: true));
         PrintConformal(ensemble.Conformal, ensemble.ConformalNote);
+        WriteCsv(csv, images, predictions, ensemble.ClassNames);
         if (heatmaps is not null) AnsiConsole.MarkupLine($"{cam} maps of the ensemble's classes (the models' maps averaged): {Markup.Escape(Path.GetFullPath(heatmaps))}/*-gradcam.png");
         return 0;
+    }
+
+    // --csv: every input's prediction (Prediction.WriteCsv).
+    internal static void WriteCsv(string? path, string[] inputs, IReadOnlyList<Prediction> predictions, IReadOnlyList<string> classNames)
+    {
+        if (path is null) return;
+        Prediction.WriteCsv(path, inputs, predictions, classNames);
+        AnsiConsole.MarkupLine(Markup.Escape($"Wrote {Path.GetFullPath(path)}"));
     }
 
     private static Table Table(string[] images, IReadOnlyList<Prediction> predictions, bool ordinal, bool ensemble)

@@ -18,13 +18,14 @@ internal static class PredictCommand
         var model = new Option<string[]>("--model") { Description = "The model file train wrote (model.safetensors). Give --model more than once to predict with an ensemble (the models' probabilities averaged; --explain then averages their maps on each scan's grid), or an ensemble manifest (a .json file written by EnsemblePredictor.SaveManifest).", Required = true, Arity = ArgumentArity.OneOrMore };
         var device = new Option<string>("--device") { Description = "cpu, cuda or cuda:N.", DefaultValueFactory = _ => "cpu" }.IsDevice();
         var explain = new Option<string?>("--explain") { Description = "FOLDER: also write each scan's Grad-CAM map of the predicted class as <scan>.cam.nii.gz on the scan's own grid (the first modality's for subject folders), to overlay in a viewer such as ITK-SNAP or 3D Slicer." };
+        var csv = new Option<string?>("--csv") { Description = "FILE: also write every scan's label, class probabilities (and ensemble agreement) as CSV.", HelpName = "FILE" };
         var scans = new Argument<string[]>("scans") { Description = "NIfTI files (.nii, .nii.gz) or folders holding one DICOM series each.", Arity = ArgumentArity.OneOrMore };
-        var command = new Command("predict", "Classify NIfTI files or DICOM series folders with a model file, or with several as an ensemble.") { model, device, explain, scans };
-        command.SetAction(r => Run(r.GetValue(model)!, Device.Parse(r.GetValue(device)!), r.GetValue(scans)!, r.GetValue(explain)));
+        var command = new Command("predict", "Classify NIfTI files or DICOM series folders with a model file, or with several as an ensemble.") { model, device, explain, csv, scans };
+        command.SetAction(r => Run(r.GetValue(model)!, Device.Parse(r.GetValue(device)!), r.GetValue(scans)!, r.GetValue(explain), r.GetValue(csv)));
         return command;
     }
 
-    private static int Run(string[] models, Device device, string[] scans, string? explainFolder)
+    private static int Run(string[] models, Device device, string[] scans, string? explainFolder, string? csv)
     {
         // One model is an ensemble of one: the same probabilities and maps. (A file given twice is refused by name.)
         // An ensemble manifest (EnsemblePredictor.SaveManifest) lists the whole ensemble.
@@ -50,6 +51,11 @@ internal static class PredictCommand
             table.AddRow(row.ToArray());
         }
         AnsiConsole.Write(table);
+        if (csv is not null)
+        {
+            Prediction.WriteCsv(csv, scans, predictions, ensemble.ClassNames);
+            AnsiConsole.MarkupLine(Markup.Escape($"Wrote {Path.GetFullPath(csv)}"));
+        }
         if (explainFolder is null) return 0;
         if (!ensemble.CanExplain)
         {

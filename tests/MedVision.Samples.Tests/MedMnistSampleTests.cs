@@ -189,15 +189,23 @@ public sealed class MedMnistSampleTests(MedMnistTrainedRun run) : IClassFixture<
         var models = new[] { Path.Combine(run.RunFolder, "model.safetensors"), Path.Combine(second, "model.safetensors") };
 
         var names = TinyRetinaMnist.WritePngs(run.Folder.Path, 4);
-        var predict = await SampleApp.RunAsync("medmnist", run.Folder.Path, ["predict", "--model", models[0], "--model", models[1], .. names]);
+        var predict = await SampleApp.RunAsync("medmnist", run.Folder.Path, ["predict", "--model", models[0], "--model", models[1], "--csv", "predictions.csv", .. names]);
         predict.ExitCode.Should().Be(0, predict.ToString());
         predict.Text.Should().Contain("Ensemble of 2 models").And.Contain("1. model.safetensors: resnet").And.Contain("agreement");
+        var csv = File.ReadAllLines(run.Folder["predictions.csv"]);
+        csv[0].Should().Be("input,label,label_name,p_0,p_1,p_2,p_3,p_4,expected_grade,agreement");
+        csv.Should().HaveCount(names.Length + 1);
         using (var ensemble = EnsemblePredictor.Load(models))
         {
             var rows = predict.Output.Split('\n');
-            foreach (var name in names)
+            foreach (var (name, i) in names.Select((n, i) => (n, i)))
             {
                 var expected = ensemble.PredictFile(Path.Combine(run.Folder.Path, name));
+                var fields = csv[i + 1].Split(',');
+                fields[0].Should().Be(name);
+                fields[1].Should().Be(expected.Label.ToString(CultureInfo.InvariantCulture));
+                fields.Skip(3).Take(5).Select(v => float.Parse(v, CultureInfo.InvariantCulture)).Should().Equal(expected.Probabilities);
+                double.Parse(fields[9], CultureInfo.InvariantCulture).Should().Be(expected.Agreement);
                 rows.Should().ContainSingle(r => r.Contains(name)).Which.Should().Contain($"{expected.Label}: {expected.LabelName}")
                     .And.Contain(expected.Probabilities[expected.Label].ToString("F3", CultureInfo.InvariantCulture))
                     .And.Contain($"{expected.Members.Count(m => m.Label == expected.Label)}/2")

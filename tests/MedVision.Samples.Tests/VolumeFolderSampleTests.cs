@@ -1,3 +1,4 @@
+using System.Globalization;
 using MedVision.Nets.Data.Loading;
 using MedVision.Nets.Data.Nifti;
 using MedVision.Nets.Data.Synthetic;
@@ -48,12 +49,18 @@ public sealed class VolumeFolderSampleTests : IDisposable
         card.Preprocessing.Channels.Should().Be(3);
         card.Preprocessing.Mean.Should().HaveCount(3);
         card.ResNet!.InChannels.Should().Be(3);
-        var predict = await SampleApp.RunAsync("volume-folder", _folder.Path, "predict", "--model", Path.Combine(run, "model.safetensors"), Path.Combine(data, "hgg", "s0.nii.gz"));
+        var predict = await SampleApp.RunAsync("volume-folder", _folder.Path, "predict", "--model", Path.Combine(run, "model.safetensors"), "--csv", _folder["scans.csv"], Path.Combine(data, "hgg", "s0.nii.gz"));
         predict.ExitCode.Should().Be(0, predict.ToString());
         using (var predictor = Predictor.Load(Path.Combine(run, "model.safetensors")))
         {
             var expected = predictor.PredictFile(Path.Combine(data, "hgg", "s0.nii.gz"));
             predict.Text.Should().Contain($"{expected.Label}: {expected.LabelName}");
+            var rows = File.ReadAllLines(_folder["scans.csv"]);
+            rows[0].Should().Be($"input,label,label_name,{string.Join(",", card.ClassNames.Select(c => "p_" + c))},agreement", "one model is an ensemble of one");
+            var fields = rows[1].Split(',');
+            fields[..3].Should().Equal(Path.Combine(data, "hgg", "s0.nii.gz"), expected.Label.ToString(CultureInfo.InvariantCulture), expected.LabelName);
+            fields[3..^1].Select(v => double.Parse(v, CultureInfo.InvariantCulture)).Should().Equal(expected.Probabilities.Select(p => (double)p), (a, b) => Math.Abs(a - b) < 1e-6);
+            fields[^1].Should().Be("1");
         }
 
         var checkpoint = Path.Combine(AppContext.BaseDirectory, "Fixtures", "medicalnet_tiny_resnet18a.pth");

@@ -25,6 +25,52 @@ public record Prediction(IReadOnlyList<float> Probabilities, int Label, string L
     /// <summary>The names of the classes in <see cref="ConformalSet"/>.</summary>
     public IReadOnlyList<string>? ConformalSetNames { get; init; }
 
+    /// <summary>
+    /// Writes predictions as CSV, one row per input — <c>input,label,label_name,p_&lt;class&gt;…</c>, then
+    /// <c>expected_grade</c> for ordinal models, <c>conformal_set</c> (class names joined by ';') when the predictions
+    /// carry sets, and <c>agreement</c> for an ensemble's — for batch jobs and spreadsheets; atomically (a temporary
+    /// file, then a rename). Probabilities are written round-trip in the invariant culture.
+    /// </summary>
+    /// <param name="path">The CSV file; its folder is created if needed.</param>
+    /// <param name="inputs">One name per prediction (e.g. the file it was made from).</param>
+    /// <param name="predictions">The predictions, all of one model (or ensemble).</param>
+    /// <param name="classNames">The model's class names (<see cref="Predictor.ClassNames"/>).</param>
+    /// <exception cref="ArgumentException">The names and predictions differ in number, or a prediction has another number of classes.</exception>
+    public static void WriteCsv(string path, IReadOnlyList<string> inputs, IReadOnlyList<Prediction> predictions, IReadOnlyList<string> classNames)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        ArgumentNullException.ThrowIfNull(inputs);
+        ArgumentNullException.ThrowIfNull(predictions);
+        ArgumentNullException.ThrowIfNull(classNames);
+        if (inputs.Count != predictions.Count) throw new ArgumentException($"{inputs.Count} input names for {predictions.Count} predictions.", nameof(inputs));
+        if (classNames.Any(n => n is null)) throw new ArgumentException("A class name is null.", nameof(classNames));
+        for (int i = 0; i < predictions.Count; i++)
+        {
+            if (predictions[i] is null) throw new ArgumentException($"Prediction {i} is null.", nameof(predictions));
+            if (inputs[i] is null) throw new ArgumentException($"The name of prediction {i} is null.", nameof(inputs));
+            if (predictions[i].Probabilities.Count != classNames.Count)
+                throw new ArgumentException($"Prediction {i} has {predictions[i].Probabilities.Count} probabilities; {classNames.Count} class names were given.", nameof(predictions));
+        }
+        bool grades = predictions.Any(p => p.ExpectedGrade is not null), sets = predictions.Any(p => p.ConformalSetNames is not null), ensemble = predictions.Any(p => p is EnsemblePrediction);
+        var invariant = System.Globalization.CultureInfo.InvariantCulture;
+        var text = new System.Text.StringBuilder("input,label,label_name");
+        foreach (var name in classNames) text.Append(",p_").Append(Metrics.EvaluationResult.CsvField(name));
+        text.Append(grades ? ",expected_grade" : "").Append(sets ? ",conformal_set" : "").Append(ensemble ? ",agreement" : "").Append('\n');
+        for (int i = 0; i < predictions.Count; i++)
+        {
+            var p = predictions[i];
+            text.Append(Metrics.EvaluationResult.CsvField(inputs[i])).Append(',').Append(p.Label.ToString(invariant)).Append(',').Append(Metrics.EvaluationResult.CsvField(p.LabelName));
+            foreach (var probability in p.Probabilities) text.Append(',').Append(probability.ToString("R", invariant));
+            if (grades) text.Append(',').Append(p.ExpectedGrade?.ToString("R", invariant) ?? "");
+            if (sets) text.Append(',').Append(p.ConformalSetNames is { } names ? Metrics.EvaluationResult.CsvField(string.Join(';', names)) : "");
+            if (ensemble) text.Append(',').Append(p is EnsemblePrediction e ? e.Agreement.ToString("R", invariant) : "");
+            text.Append('\n');
+        }
+        var folder = Path.GetDirectoryName(Path.GetFullPath(path));
+        if (folder is not null) Directory.CreateDirectory(folder);
+        MedVision.Torch.Serialization.AtomicFile.WriteAllText(path, text.ToString());
+    }
+
     // The prediction of per-class probabilities: the arg-max (the first of equal maxima) and its name; for an ordinal
     // task also the grade and the probability-weighted grade Σ k·p_k.
     internal static Prediction FromProbabilities(float[] probabilities, IReadOnlyList<string> classNames, bool ordinal, Metrics.Conformal.ConformalClassifier? conformal = null)

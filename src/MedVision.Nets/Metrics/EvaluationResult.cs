@@ -319,7 +319,7 @@ public sealed class EvaluationResult
 
     private static string Number(double value) => value.ToString("R", CultureInfo.InvariantCulture);
 
-    // One CSV field, quoted (with doubled quotes) when it holds a comma, quote or line break; also SplitAudit's.
+    // One CSV field, quoted (with doubled quotes) when it holds a comma, quote or line break; also SplitAudit's and the other CSV writers'.
     internal static string CsvField(string s) =>
         s.IndexOfAny(new[] { ',', '"', '\n', '\r' }) >= 0 ? "\"" + s.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"" : s;
 }

@@ -72,4 +72,28 @@ public sealed class PredictorNetworkTests
         FluentActions.Invoking(() => Predictor.Create(card, new RampNetwork(3))).Should().Throw<ModelFormatException>().WithMessage("*unknown task 'Regression'*");
         FluentActions.Invoking(() => Predictor.Create(Card(), new RampNetwork(3), TestTimeFlips.Depth)).Should().Throw<ArgumentException>().WithMessage("*Depth flips need a 3-D model*");
     }
+
+    [Fact]
+    public void WriteCsv_WritesOneRowPerInput_WithTheColumnsThePredictionsCarry()
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"mv-predcsv-{Guid.NewGuid():N}", "predictions.csv");
+        try
+        {
+            var plain = new[] { new Prediction([0.25f, 0.75f], 1, "yes", null, null), new Prediction([0.9f, 0.1f], 0, "no", null, null) };
+            Prediction.WriteCsv(path, ["a.png", "b,c.png"], plain, ["no", "yes"]);
+            File.ReadAllLines(path).Should().Equal("input,label,label_name,p_no,p_yes", "a.png,1,yes,0.25,0.75", "\"b,c.png\",0,no,0.9,0.1");
+            // Ordinal predictions add the expected grade; predictions with conformal sets add the set (names joined by ';').
+            var graded = new[] { new Prediction([0.1f, 0.6f, 0.3f], 1, "1", 1, 1.2) { ConformalSet = [1, 2], ConformalSetNames = ["1", "2"] } };
+            Prediction.WriteCsv(path, ["x.png"], graded, ["0", "1", "2"]);
+            File.ReadAllLines(path).Should().Equal("input,label,label_name,p_0,p_1,p_2,expected_grade,conformal_set", "x.png,1,1,0.1,0.6,0.3,1.2,1;2");
+        }
+        finally
+        {
+            if (Directory.Exists(Path.GetDirectoryName(path))) Directory.Delete(Path.GetDirectoryName(path)!, recursive: true);
+        }
+        var one = new[] { new Prediction([0.25f, 0.75f], 1, "yes", null, null) };
+        FluentActions.Invoking(() => Prediction.WriteCsv(path, ["a", "b"], one, ["no", "yes"])).Should().Throw<ArgumentException>().WithMessage("2 input names for 1 predictions*");
+        FluentActions.Invoking(() => Prediction.WriteCsv(path, ["a"], one, ["no", "yes", "maybe"])).Should().Throw<ArgumentException>().WithMessage("Prediction 0 has 2 probabilities; 3 class names were given*");
+        File.Exists(path).Should().BeFalse();
+    }
 }

@@ -58,7 +58,6 @@ public sealed class SegmentationCase
         ArgumentNullException.ThrowIfNull(classNames);
         if (caseNames.Count != cases.Count) throw new ArgumentException($"{caseNames.Count} case names for {cases.Count} cases.", nameof(caseNames));
         static string Number(double v) => double.IsNaN(v) ? "nan" : double.IsPositiveInfinity(v) ? "inf" : v.ToString("R", System.Globalization.CultureInfo.InvariantCulture);
-        static string Text(string v) => v.IndexOfAny([',', '"', '\n', '\r']) >= 0 ? $"\"{v.Replace("\"", "\"\"")}\"" : v;
         var text = new System.Text.StringBuilder("case,class,truth_voxels,predicted_voxels,dice,iou,hausdorff,hd95,assd,surface_dice\n");
         for (int i = 0; i < cases.Count; i++)
         {
@@ -68,7 +67,7 @@ public sealed class SegmentationCase
             {
                 if (m.Class < 0 || m.Class >= classNames.Count)
                     throw new ArgumentException($"Case {i} evaluated class {m.Class}, but {classNames.Count} class names were given.", nameof(classNames));
-                text.Append(Text(name)).Append(',').Append(Text(classNames[m.Class] ?? throw new ArgumentException($"Class name {m.Class} is null.", nameof(classNames))))
+                text.Append(EvaluationResult.CsvField(name)).Append(',').Append(EvaluationResult.CsvField(classNames[m.Class] ?? throw new ArgumentException($"Class name {m.Class} is null.", nameof(classNames))))
                     .Append(System.Globalization.CultureInfo.InvariantCulture, $",{m.TruthVoxels},{m.PredictedVoxels},{Number(m.Dice)},{Number(m.Iou)},{Number(m.Hausdorff)},{Number(m.Hausdorff95)},{Number(m.AverageSurfaceDistance)},{Number(m.SurfaceDice)}\n");
             }
         }
