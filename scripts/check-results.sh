@@ -123,4 +123,9 @@ for s in 0 1 2; do
   CHECK_FIELDS=1-4 check "segmentation-images-seed$s" history.csv "$results/segmentation-images/seed$s-history.csv" -- "${segmentation_images[@]}" --seed $s
 done
 CHECK_FIELDS=1-4 check "segmentation-images-folds5" fold-1/history.csv "$results/segmentation-images/folds5-fold1-history.csv" -- "${segmentation_images[@]}" --folds 5 --seed 0
+# Deep supervision and the weight average's warm-up (seed 0 of each; docs/results/segmentation-images/supervision.sh, ema-warmup.sh).
+CHECK_FIELDS=1-4 check "segmentation-images-ds-seed0" history.csv "$results/segmentation-images/ds-seed0-history.csv" -- "${segmentation_images[@]}" --deep-supervision --seed 0
+CHECK_FIELDS=1-4 check "segmentation-images-sgd-ds-seed0" history.csv "$results/segmentation-images/sgd-ds-seed0-history.csv" -- "${segmentation_images[@]}" --optimizer sgd --deep-supervision --seed 0
+CHECK_FIELDS=1-4 check "segmentation-images-adam-ema-warmup-seed0" history.csv "$results/segmentation-images/adam-ema-warmup-seed0-history.csv" -- "${segmentation_images[@]}" --ema 0.99 --ema-warmup --seed 0
+CHECK_FIELDS=1-4 check "segmentation-images-sgd-ema-warmup-seed0" history.csv "$results/segmentation-images/sgd-ema-warmup-seed0-history.csv" -- "${segmentation_images[@]}" --optimizer sgd --ema 0.99 --ema-warmup --seed 0
 exit $failed

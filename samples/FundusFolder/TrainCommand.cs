@@ -19,7 +19,8 @@ namespace MedVision.Samples.FundusFolder;
 /// <summary>
 /// The <c>train</c> command (also the default): a ResNet (50 by default, ImageNet stem) at 224×224 with random flips,
 /// rotation and colour jitter on training images labelled by file name (P = pathologic myopia, N/H = not), selected
-/// by validation AUC on images labelled by a CSV; reports validation AUC, ACC, sensitivity and specificity.
+/// by validation AUC on images labelled by a CSV; reports validation AUC, ACC, sensitivity and specificity, and writes
+/// the selected model as <c>model.safetensors</c> for <c>predict</c>.
 /// </summary>
 internal static class TrainCommand
 {

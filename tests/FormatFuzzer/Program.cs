@@ -88,6 +88,10 @@ var work = Directory.CreateTempSubdirectory("mvfuzz-");
 var seedBytes = seeds.Select(File.ReadAllBytes).ToArray();
 // "card": structured mutations of a model file's card (JSON values replaced by null, negative, huge, wrongly typed
 // ones), written back with the seed's weights; byte mutations almost never produce such cards.
+// "manifest": the member model files beside each case, so that the manifest's relative paths resolve.
+if (format == "manifest")
+    foreach (var member in Directory.GetFiles(Path.GetDirectoryName(Path.GetFullPath(seeds[0]))!, "member*.safetensors"))
+        File.Copy(member, Path.Combine(work.FullName, Path.GetFileName(member)));
 long liveAtStart = Tensors.LiveTensors;
 SafeTensorDictionary? cardWeights = format is "card" or "segcard" ? SafeTensors.Load(seeds[0]) : null;
 string cardKey = format == "segcard" ? SegmentationModelFile.MetadataKey : ModelFile.MetadataKey;
@@ -99,7 +103,10 @@ try
     for (int it = 0; it < iterations; it++)
     {
         int which = rng.Next(seeds.Count);
-        byte[] data = cardWeights is null ? Mutate(seedBytes[which], rng) : MutateCard(cardWeights, cardKey, rng);
+        byte[] data = cardWeights is not null ? MutateCard(cardWeights, cardKey, rng)
+            // manifests: every other case a structured change of the JSON, the others byte mutations
+            : format == "manifest" && it % 2 == 0 ? System.Text.Encoding.UTF8.GetBytes(MutateJson(System.Text.Encoding.UTF8.GetString(seedBytes[which]), rng).ToJsonString())
+            : Mutate(seedBytes[which], rng);
         string ext = Path.GetExtension(seeds[which]);
         if (seeds[which].EndsWith(".nii.gz", StringComparison.Ordinal)) ext = ".nii.gz";
         // Compressed containers: mutate the content, then compress it again (else nearly every mutation is a CRC error).
@@ -282,6 +289,20 @@ static void Exercise(string format, string path, byte[] data)
                 using var predictor = Predictor.Load(path);
                 break;
             }
+        case "manifest":
+            {
+                // Read, loaded and used on one image of the members' input size; the probabilities must be a distribution.
+                var manifest = EnsemblePredictor.ReadManifest(path);
+                using var ensemble = EnsemblePredictor.LoadManifest(path);
+                if (ensemble.Members.Count != manifest.ModelPaths.Count) throw new InvalidOperationException("the ensemble is not the manifest's");
+                var input = ensemble.Members[0].Card.Preprocessing;
+                int width = input.InputSize[1], height = input.InputSize[0];
+                var pixels = Enumerable.Range(0, width * height * input.Channels).Select(i => (byte)(i * 11 % 256)).ToArray();
+                var prediction = ensemble.PredictPixels(pixels, width, height, input.Channels);
+                double sum = prediction.Probabilities.Sum(p => (double)p);
+                if (!(Math.Abs(sum - 1) < 1e-3)) throw new InvalidOperationException($"the probabilities sum to {sum}");
+                break;
+            }
         case "segmodel" or "segcard":
             {
                 if (SegmentationModelFile.ReadCard(path).SpatialDims == 2)
@@ -383,6 +404,14 @@ static void MakeSeeds(string dir)
         var card = ModelFile.Describe(model, new PreprocessingCard { InputSize = new() { 8, 8 }, Channels = 1, Mean = new() { 0.5f }, Std = new() { 0.5f }, Resize = "linear" },
             new[] { "a", "b", "c" }, MedMnistTask.MultiClass, new Dictionary<string, double> { ["val_auc"] = 0.5 });
         ModelFile.Save(Path.Combine(dir, "model.safetensors"), model, card);
+        // An ensemble manifest of two members (this network and one of other weights) with a conformal calibration, for manifest.
+        ModelFile.Save(Path.Combine(dir, "member1.safetensors"), model, card);
+        using (var other = MedVision.Nets.Models.ResNet.Builder().WithDepth(18).WithWidths(2, 2, 2, 2).ForInput(channels: 1).WithSmallInputStem().WithClasses(3).Build())
+            ModelFile.Save(Path.Combine(dir, "member2.safetensors"), other, card);
+        var calibration = MedVision.Nets.Metrics.Conformal.ConformalClassifier.Create().WithCoverage(0.8)
+            .Calibrate([0, 1, 2, 0, 1], new double[,] { { 0.6, 0.3, 0.1 }, { 0.2, 0.7, 0.1 }, { 0.1, 0.2, 0.7 }, { 0.5, 0.4, 0.1 }, { 0.3, 0.5, 0.2 } });
+        EnsemblePredictor.SaveManifest(Path.Combine(dir, "ensemble.json"), [Path.Combine(dir, "member1.safetensors"), Path.Combine(dir, "member2.safetensors")], [1.0, 2.0],
+            ConformalCard.From(calibration));
         using var optimizer = new Adam(model.Parameters().Take(2).ToList(), learningRate: 0.01);
         using (var x = Tensors.Randn(2, 1, 8, 8))
         using (var loss = model.Forward(x).Sum())
@@ -458,7 +487,9 @@ static void Use(NpyArray array)
 // message names the file.
 static bool Accepted(Exception e, string path)
 {
-    bool kind = e is DataFormatException or SafeTensorsFormatException or ModelFormatException or PyTorchFormatException or NotSupportedException or TorchException or InvalidDataException;
+    // FileNotFoundException: a file the input names (a manifest's member) that does not exist, said with the input's name.
+    bool kind = e is DataFormatException or SafeTensorsFormatException or ModelFormatException or PyTorchFormatException or NotSupportedException or TorchException or InvalidDataException
+        or FileNotFoundException;
     if (!kind) return false;
     // In-memory inputs (safetensors from bytes, npy from a stream) have no file name to give.
     return e is SafeTensorsFormatException || e.Message.Contains(Path.GetFileName(path), StringComparison.Ordinal);
@@ -543,10 +574,20 @@ static byte[] Mutate(byte[] source, Random rng)
 
 static byte[] MutateCard(SafeTensorDictionary weights, string metadataKey, Random rng)
 {
-    var card = System.Text.Json.Nodes.JsonNode.Parse(weights.Metadata[metadataKey])!;
+    var card = MutateJson(weights.Metadata[metadataKey], rng);
+    var metadata = weights.Metadata.ToDictionary(p => p.Key, p => p.Value);
+    metadata[metadataKey] = card.ToJsonString();
+    return SafeTensors.ToBytes(weights, metadata);
+}
+
+// One or two values of a JSON document replaced by null, negative, zero, huge, NaN-as-text, empty or wrongly typed
+// ones, or removed: the structured changes byte mutations almost never make (model cards, ensemble manifests).
+static System.Text.Json.Nodes.JsonNode MutateJson(string json, Random rng)
+{
+    var card = System.Text.Json.Nodes.JsonNode.Parse(json)!;
     for (int m = 1 + rng.Next(2); m > 0; m--)
     {
-        // every value in the card, with the object or array holding it
+        // every value in the document, with the object or array holding it
         var slots = new List<(System.Text.Json.Nodes.JsonNode Parent, object Key)>();
         void Collect(System.Text.Json.Nodes.JsonNode node)
         {
@@ -579,9 +620,7 @@ static byte[] MutateCard(SafeTensorDictionary weights, string metadataKey, Rando
         }
         else parent[(int)key] = value;
     }
-    var metadata = weights.Metadata.ToDictionary(p => p.Key, p => p.Value);
-    metadata[metadataKey] = card.ToJsonString();
-    return SafeTensors.ToBytes(weights, metadata);
+    return card;
 }
 
 // A torch.save archive whose data.pkl is mutated, written again as torch.save writes it (entries stored, not compressed).

@@ -11,6 +11,7 @@ for s in 0 1 2; do
     name=${recipe%%:*}; args=${recipe#*:}
     # shellcheck disable=SC2086
     NO_COLOR=1 "$app" images --demo --demo-subjects 96 --epochs 30 --seed "$s" --threads 2 $args --output "runs/segmentation-images/$name-seed$s" > "$out/$name-seed$s.txt"
+    cp "runs/segmentation-images/$name-seed$s/history.csv" "$out/$name-seed$s-history.csv"
   done
 done
 grep -H '^RESULT' "$out"/*warmup-seed*.txt

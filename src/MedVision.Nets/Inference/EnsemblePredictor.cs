@@ -253,14 +253,28 @@ public sealed class EnsemblePredictor : IDisposable
             throw new ModelFormatException($"{path} is not an ensemble manifest: it is not JSON ({e.Message}).", e);
         }
         string Bad(string what) => $"{path} is not a valid ensemble manifest: {what}.";
+        try
+        {
+            return Interpret(root, path, Bad);
+        }
+        catch (ArgumentException e)
+        {
+            // JsonNode builds objects when they are first read, and an object with a key twice fails then.
+            throw new ModelFormatException(Bad($"its JSON cannot be read as a manifest ({e.Message})"), e);
+        }
+    }
+
+    // The manifest's content: members (paths resolved against the manifest's folder), weights, hashes, calibration.
+    private static EnsembleManifest Interpret(System.Text.Json.Nodes.JsonNode? root, string path, Func<string, string> bad)
+    {
         if (root is not System.Text.Json.Nodes.JsonObject manifest || manifest["format"]?.GetValueKind() != System.Text.Json.JsonValueKind.String || (string?)manifest["format"] != ManifestFormat)
-            throw new ModelFormatException(Bad($"its \"format\" is not \"{ManifestFormat}\""));
+            throw new ModelFormatException(bad($"its \"format\" is not \"{ManifestFormat}\""));
         if (manifest["format_version"] is not System.Text.Json.Nodes.JsonValue version || !version.TryGetValue(out int v) || v < 1)
-            throw new ModelFormatException(Bad("it has no positive integer \"format_version\""));
+            throw new ModelFormatException(bad("it has no positive integer \"format_version\""));
         if (v > ManifestFormatVersion)
             throw new ModelFormatException($"{path} is an ensemble manifest of format version {v}; this library reads versions up to {ManifestFormatVersion}. Update MedVision.Nets.");
         if (manifest["members"] is not System.Text.Json.Nodes.JsonArray members || members.Count == 0)
-            throw new ModelFormatException(Bad("\"members\" is not a non-empty list"));
+            throw new ModelFormatException(bad("\"members\" is not a non-empty list"));
         var folder = Path.GetDirectoryName(Path.GetFullPath(path))!;
         var paths = new List<string>();
         var weights = new double[members.Count];
@@ -268,13 +282,13 @@ public sealed class EnsemblePredictor : IDisposable
         for (int i = 0; i < members.Count; i++)
         {
             if (members[i] is not System.Text.Json.Nodes.JsonObject member || member["path"] is not System.Text.Json.Nodes.JsonValue p || !p.TryGetValue(out string? relative) || string.IsNullOrEmpty(relative))
-                throw new ModelFormatException(Bad($"member {i} has no \"path\""));
+                throw new ModelFormatException(bad($"member {i} has no \"path\""));
             double weight = 1;
             if (member["weight"] is { } w && (w is not System.Text.Json.Nodes.JsonValue number || !number.TryGetValue(out weight)))
-                throw new ModelFormatException(Bad($"member {i}'s \"weight\" is not a number"));
+                throw new ModelFormatException(bad($"member {i}'s \"weight\" is not a number"));
             string? hash = null;
             if (member["sha256"] is { } h && (h is not System.Text.Json.Nodes.JsonValue text || !text.TryGetValue(out hash) || hash.Length != 64 || !hash.All(char.IsAsciiHexDigitLower)))
-                throw new ModelFormatException(Bad($"member {i}'s \"sha256\" is not 64 lower-case hexadecimal digits"));
+                throw new ModelFormatException(bad($"member {i}'s \"sha256\" is not 64 lower-case hexadecimal digits"));
             hashes[i] = hash;
             var full = Path.GetFullPath(Path.Combine(folder, relative));
             if (!File.Exists(full)) throw new FileNotFoundException($"{path} lists the model file '{relative}' (member {i}), which does not exist at {full}.", full);
@@ -286,11 +300,11 @@ public sealed class EnsemblePredictor : IDisposable
         {
             try
             {
-                conformal = node.Deserialize<ConformalCard>() ?? throw new ModelFormatException(Bad("its \"conformal\" is null"));
+                conformal = node.Deserialize<ConformalCard>() ?? throw new ModelFormatException(bad("its \"conformal\" is null"));
             }
             catch (System.Text.Json.JsonException e)
             {
-                throw new ModelFormatException(Bad($"its \"conformal\" is not a conformal calibration ({e.Message})"), e);
+                throw new ModelFormatException(bad($"its \"conformal\" is not a conformal calibration ({e.Message})"), e);
             }
         }
         return new EnsembleManifest(paths, weights) { Conformal = conformal, ModelHashes = hashes };

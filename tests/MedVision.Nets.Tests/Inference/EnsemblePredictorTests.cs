@@ -414,6 +414,8 @@ public sealed class EnsemblePredictorTests : IDisposable
         Refusal(Head + "[]}").Should().Contain("""members" is not a non-empty list""");
         Refusal(Head + """[{"weight": 1}]}""").Should().Contain("""member 0 has no "path" """.TrimEnd());
         Refusal(Head + """[{"path": "a.safetensors", "weight": "high"}]}""").Should().Contain("""member 0's "weight" is not a number""");
+        // A key twice (found by fuzzing: JsonNode fails with an ArgumentException when it first reads such an object).
+        Refusal(Head + """[{"path": "a.safetensors", "weight": 1, "weight": 2}]}""").Should().Contain("m.json is not a valid ensemble manifest: its JSON cannot be read as a manifest").And.Contain("weight");
         Refusal(Head + """[{"path": "a.safetensors", "weight": -1}]}""").Should().Contain("Weight 0 must be finite and non-negative").And.NotContain("Parameter");
         Refusal(Head + """[{"path": "a.safetensors"}, {"path": "other.safetensors"}]}""").Should().Contain("Member 1 has the classes [no, mild");
         Refusal(Head + """[{"path": "a.safetensors"}, {"path": "./a.safetensors"}]}""").Should().Contain("listed twice");

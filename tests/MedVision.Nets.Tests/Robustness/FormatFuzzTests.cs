@@ -108,6 +108,14 @@ public sealed class FormatFuzzTests : IClassFixture<FormatFuzzTests.Seeds>
         Fuzz("optimizer", 1000, _seeds["optimizer.safetensors"]);
     }
 
+    // Ensemble manifests (bytes, and JSON values replaced or removed) beside their two member files, each read, loaded and
+    // used on one image (found: a key twice gave an ArgumentException from JsonNode instead of the manifest's exception).
+    [Fact]
+    public void Corrupt_ensemble_manifests()
+    {
+        Fuzz("manifest", 600, _seeds["ensemble.json"]);
+    }
+
     // Segmentation model files (bytes, and cards with values replaced by null, negative, huge or wrongly typed ones),
     // each loaded and run on a small scan (label maps on the scan's grid, whole class indices) or, for 2-D networks, image; Decathlon dataset.json
     // files, each read and every listed sample loaded (labels inside the classes, channels as the modalities listed).
