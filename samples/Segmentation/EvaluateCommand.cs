@@ -26,16 +26,21 @@ internal static class EvaluateCommand
         var data = new Option<string?>("--data") { Description = "3-D models: a Decathlon task folder (dataset.json, imagesTr/, labelsTr/)." };
         var mirror = new Option<bool>("--mirror") { Description = "Average over flipped copies (4 passes for images, 8 for scans)." };
         var keepLargest = new Option<bool>("--keep-largest") { Description = "Keep only each class's largest connected component." };
+        var comparePostprocessing = new Option<bool>("--compare-postprocessing")
+        {
+            Description = "Measure the predictions as they are and with each class's largest connected component kept (nnU-Net's post-processing choice, made on cases the model did not train on), and say whether predict should use --keep-largest.",
+        };
         var csv = new Option<string?>("--csv") { Description = "FILE: also write every input's measures per class (case, class, voxels, Dice, IoU, Hausdorff, HD95, ASSD, surface Dice), to find the cases that fail.", HelpName = "FILE" };
         var tolerance = new Option<double>("--tolerance") { Description = "Tolerance of the surface Dice (pixels, or millimetres for scans).", DefaultValueFactory = _ => 2.0 }.NonNegative();
         var device = new Option<string>("--device") { Description = "cpu, cuda or cuda:N.", DefaultValueFactory = _ => "cpu" }.IsDevice();
         var threads = SampleCommandLine.Threads();
         var command = new Command("evaluate", "Measure a model (or an ensemble) on labelled images or scans it was not trained on: per-class Dice, IoU and surface distances on each input's own grid.")
         {
-            modelFile, images, masks, binary, suffix, data, mirror, keepLargest, csv, tolerance, device, threads,
+            modelFile, images, masks, binary, suffix, data, mirror, keepLargest, comparePostprocessing, csv, tolerance, device, threads,
         };
         command.Check(r => (r.GetValue(images) is null) != (r.GetValue(masks) is null) ? "give both --images and --masks"
             : (r.GetValue(images) is null) == (r.GetValue(data) is null) ? "give --images DIR --masks DIR (2-D models) or --data FOLDER (3-D models)"
+            : r.GetValue(keepLargest) && r.GetValue(comparePostprocessing) ? "--compare-postprocessing measures with and without --keep-largest itself; give one of them"
             : null);
         command.SetAction(r =>
         {
@@ -43,20 +48,25 @@ internal static class EvaluateCommand
             var dev = Device.Parse(r.GetValue(device)!);
             AnsiConsole.MarkupLine(SampleCommandLine.Banner(dev));
             var models = r.GetValue(modelFile)!;
-            var (classNames, cases, names, kind) = r.GetValue(data) is { } folder
-                ? Scans(models, folder, r.GetValue(mirror), r.GetValue(keepLargest), r.GetValue(tolerance), dev)
-                : Images(models, r.GetValue(images)!, r.GetValue(masks)!, r.GetValue(binary), r.GetValue(suffix)!, r.GetValue(mirror), r.GetValue(keepLargest), r.GetValue(tolerance), dev);
+            bool compare = r.GetValue(comparePostprocessing);
+            var (classNames, cases, largest, names, kind) = r.GetValue(data) is { } folder
+                ? Scans(models, folder, r.GetValue(mirror), r.GetValue(keepLargest), compare, r.GetValue(tolerance), dev)
+                : Images(models, r.GetValue(images)!, r.GetValue(masks)!, r.GetValue(binary), r.GetValue(suffix)!, r.GetValue(mirror), r.GetValue(keepLargest), compare, r.GetValue(tolerance), dev);
             if (r.GetValue(csv) is { } file)
             {
                 SegmentationCase.WriteCsv(file, cases, names, classNames);
                 AnsiConsole.MarkupLine(Markup.Escape($"Wrote the measures of every {kind[..^1]} and class to {Path.GetFullPath(file)}"));
             }
-            return Report(models, classNames, SegmentationSummary.Of(cases), cases.Count, r.GetValue(tolerance), kind == "scans" ? "mm" : "px", kind);
+            var summary = SegmentationSummary.Of(cases);
+            var withLargest = largest is null ? null : SegmentationSummary.Of(largest);
+            if (withLargest is not null) ComparePostprocessing(summary, withLargest, classNames);
+            return Report(models, classNames, summary, cases.Count, r.GetValue(tolerance), kind == "scans" ? "mm" : "px", kind,
+                withLargest is null ? "" : $" dice_keep_largest={SegmentationConsole.F(withLargest.MeanDice)}");
         });
         return command;
     }
 
-    private static (IReadOnlyList<string> ClassNames, List<SegmentationCase> Cases, List<string> Names, string Kind) Images(string[] models, string imageFolder, string maskFolder, bool binary, string suffix, bool mirror, bool keepLargest, double tolerance, Device device)
+    private static (IReadOnlyList<string> ClassNames, List<SegmentationCase> Cases, List<SegmentationCase>? Largest, List<string> Names, string Kind) Images(string[] models, string imageFolder, string maskFolder, bool binary, string suffix, bool mirror, bool keepLargest, bool compare, double tolerance, Device device)
     {
         using var predictor = ImageSegmentationPredictor.LoadEnsemble(models, device);
         predictor.KeepLargestComponent = keepLargest;
@@ -66,16 +76,21 @@ internal static class EvaluateCommand
             binary ? MaskEncoding.Binary : MaskEncoding.ClassIndex, suffix);
         var evaluator = SegmentationEvaluator.ForClasses(predictor.ClassNames.Count).WithSurfaceTolerance(tolerance);
         var cases = new List<SegmentationCase>();
+        var largest = compare ? new List<SegmentationCase>() : null;
         for (int i = 0; i < source.Count; i++)
         {
             var truth = source.Load(i).Labels;
             var map = predictor.Predict(source.Pairs[i].Image);
-            cases.Add(evaluator.Evaluate(map.Labels.ToArray(), truth.Data.Select(v => (int)v).ToArray(), [truth.Height, truth.Width]));
+            var expected = truth.Data.Select(v => (int)v).ToArray();
+            int[] shape = [truth.Height, truth.Width];
+            cases.Add(evaluator.Evaluate(map.Labels, expected, shape));
+            // As the predictor keeps components of images: pixels touching at an edge or a corner are connected.
+            largest?.Add(evaluator.Evaluate(ConnectedComponents.KeepLargestPerClass(map.Labels, shape, connectivity: Connectivity.Edge), expected, shape));
         }
-        return (predictor.ClassNames, cases, source.Pairs.Select(p => Path.GetFileName(p.Image)).ToList(), "images");
+        return (predictor.ClassNames, cases, largest, source.Pairs.Select(p => Path.GetFileName(p.Image)).ToList(), "images");
     }
 
-    private static (IReadOnlyList<string> ClassNames, List<SegmentationCase> Cases, List<string> Names, string Kind) Scans(string[] models, string folder, bool mirror, bool keepLargest, double tolerance, Device device)
+    private static (IReadOnlyList<string> ClassNames, List<SegmentationCase> Cases, List<SegmentationCase>? Largest, List<string> Names, string Kind) Scans(string[] models, string folder, bool mirror, bool keepLargest, bool compare, double tolerance, Device device)
     {
         using var predictor = SegmentationPredictor.LoadEnsemble(models, device);
         predictor.KeepLargestComponent = keepLargest;
@@ -86,22 +101,39 @@ internal static class EvaluateCommand
         if (!task.ClassNames.SequenceEqual(classNames))
             throw new ArgumentException($"{folder} labels {string.Join(", ", task.ClassNames)}; the model segments {string.Join(", ", classNames)}.");
         var cases = new List<SegmentationCase>();
+        var largest = compare ? new List<SegmentationCase>() : null;
         foreach (var (image, labels) in task.Pairs)
         {
             var truth = NiftiReader.Read(labels);
             var map = predictor.Predict(image);
             // NIfTI stores x fastest: the voxels are (z, y, x), with spacing (z, y, x) for the surface distances.
-            cases.Add(SegmentationEvaluator.ForClasses(classNames.Count).WithSurfaceTolerance(tolerance).WithSpacing(truth.Spacing[2], truth.Spacing[1], truth.Spacing[0])
-                .Evaluate(map.Voxels.Select(v => (int)v).ToArray(), truth.Voxels.Select(v => (int)Math.Round(v)).ToArray(), [truth.Shape[2], truth.Shape[1], truth.Shape[0]]));
+            var evaluator = SegmentationEvaluator.ForClasses(classNames.Count).WithSurfaceTolerance(tolerance).WithSpacing(truth.Spacing[2], truth.Spacing[1], truth.Spacing[0]);
+            var predicted = map.Voxels.Select(v => (int)v).ToArray();
+            var expected = truth.Voxels.Select(v => (int)Math.Round(v)).ToArray();
+            int[] shape = [truth.Shape[2], truth.Shape[1], truth.Shape[0]];
+            cases.Add(evaluator.Evaluate(predicted, expected, shape));
+            // As the predictor keeps components of scans: voxels sharing a face are connected.
+            largest?.Add(evaluator.Evaluate(ConnectedComponents.KeepLargestPerClass(predicted, shape), expected, shape));
         }
-        return (classNames, cases, task.Pairs.Select(p => Path.GetFileName(p.Image)).ToList(), "scans");
+        return (classNames, cases, largest, task.Pairs.Select(p => Path.GetFileName(p.Image)).ToList(), "scans");
     }
 
-    private static int Report(string[] models, IReadOnlyList<string> classNames, SegmentationSummary summary, int count, double tolerance, string unit, string kind)
+    private static int Report(string[] models, IReadOnlyList<string> classNames, SegmentationSummary summary, int count, double tolerance, string unit, string kind, string extra)
     {
         AnsiConsole.MarkupLine(Markup.Escape($"{(models.Length == 1 ? Path.GetFileName(models[0]) : $"an ensemble of {models.Length} models")} on {count} {kind}: mean Dice {SegmentationConsole.F(summary.MeanDice)}"));
         SegmentationConsole.Summary(summary, classNames, tolerance, unit, kind);
-        Console.WriteLine($"RESULT dice={SegmentationConsole.F(summary.MeanDice)} models={models.Length} {kind}={count} {SegmentationConsole.PerClass(summary)}");
+        Console.WriteLine($"RESULT dice={SegmentationConsole.F(summary.MeanDice)} models={models.Length} {kind}={count} {SegmentationConsole.PerClass(summary)}{extra}");
         return 0;
+    }
+
+    // nnU-Net's choice of post-processing: keep each class's largest component only if that raises the mean Dice on
+    // cases the model did not train on (ties keep the predictions as they are).
+    private static void ComparePostprocessing(SegmentationSummary asPredicted, SegmentationSummary largest, IReadOnlyList<string> classNames)
+    {
+        var perClass = string.Join("; ", asPredicted.Classes.Zip(largest.Classes, (a, b) =>
+            $"{classNames[a.Class]} {SegmentationConsole.F(a.Dice)} → {SegmentationConsole.F(b.Dice)}, predicted where absent {a.Spurious} → {b.Spurious}"));
+        bool better = largest.MeanDice > asPredicted.MeanDice;
+        AnsiConsole.MarkupLine(Markup.Escape($"Keeping each class's largest connected component: mean Dice {SegmentationConsole.F(asPredicted.MeanDice)} → {SegmentationConsole.F(largest.MeanDice)} ({perClass}). " +
+            (better ? "Recommended: predict with --keep-largest." : "Not recommended: it does not raise the Dice here.")));
     }
 }

@@ -84,6 +84,31 @@ public sealed class SegmentationSampleTests : IDisposable
             fromFile.Card!.Metrics!["val_dice"].ToString("F3", CultureInfo.InvariantCulture).Should().Be(result["val_dice"]);
             fromFile.Predict(NiftiReader.ReadVolumes(scan)).Voxels.Should().Equal(expected.Voxels, "the model file holds the same network and preparation");
         }
+
+        // evaluate on the whole task folder (its scans as stored): the model file's predictions against the label maps,
+        // as they are and with each class's largest component kept (face connectivity, as the predictor keeps it), and a CSV.
+        var evaluate = await SampleApp.RunAsync("segmentation", _folder.Path, "evaluate", "--model", Path.Combine(run, "model.safetensors"), "--data", Path.Combine(run, "demo-data"),
+            "--compare-postprocessing", "--csv", _folder["scans.csv"]);
+        evaluate.ExitCode.Should().Be(0, evaluate.ToString());
+        var task = NiftiSegmentationSource.FromDecathlon(Path.Combine(run, "demo-data"), new NiftiSegmentationOptions { Orientation = null });
+        var plainCases = new List<SegmentationCase>();
+        var largestCases = new List<SegmentationCase>();
+        using (var fromFile = SegmentationPredictor.Load(Path.Combine(run, "model.safetensors")))
+        {
+            foreach (var (image, labels) in task.Pairs)
+            {
+                var truth = NiftiReader.Read(labels).Voxels.Select(v => (int)v).ToArray();
+                fromFile.KeepLargestComponent = false;
+                plainCases.Add(evaluator.Evaluate(fromFile.Predict(image).Voxels.Select(v => (int)v).ToArray(), truth, [32, 32, 32]));
+                fromFile.KeepLargestComponent = true;
+                largestCases.Add(evaluator.Evaluate(fromFile.Predict(image).Voxels.Select(v => (int)v).ToArray(), truth, [32, 32, 32]));
+            }
+        }
+        var measured = evaluate.Lines().Single();
+        measured["scans"].Should().Be("8");
+        measured["dice"].Should().Be(F(SegmentationSummary.Of(plainCases).MeanDice));
+        measured["dice_keep_largest"].Should().Be(F(SegmentationSummary.Of(largestCases).MeanDice));
+        File.ReadAllLines(_folder["scans.csv"]).Should().HaveCount(9, "a header and one row per scan for the lesion class");
     }
 
     [Fact]
@@ -291,6 +316,22 @@ public sealed class SegmentationSampleTests : IDisposable
             ensemble.Predict(native.Pairs[i].Image).Labels.ToArray(), native.Load(i).Labels.Data.Select(v => (int)v).ToArray(), [64, 64])));
         measured["dice"].Should().Be(F(expected.MeanDice));
         measured["hd95_1"].Should().Be(F(expected.Classes[0].Hausdorff95Median));
+        // --compare-postprocessing: the same predictions measured again with each class's largest component kept, as the
+        // predictor keeps it, and the recommendation that follows from the two mean Dice.
+        var compared = await SampleApp.RunAsync("segmentation", _folder.Path, "evaluate", "--model", folds[0], "--model", folds[1], "--model", folds[2],
+            "--images", images, "--masks", masks, "--binary-masks", "--compare-postprocessing");
+        compared.ExitCode.Should().Be(0, compared.ToString());
+        ensemble.KeepLargestComponent = true;
+        var largest = SegmentationSummary.Of(Enumerable.Range(0, native.Count).Select(i => evaluator.Evaluate(
+            ensemble.Predict(native.Pairs[i].Image).Labels.ToArray(), native.Load(i).Labels.Data.Select(v => (int)v).ToArray(), [64, 64])));
+        var both = compared.Lines().Single();
+        both["dice"].Should().Be(F(expected.MeanDice), "the main measures are of the predictions as they are");
+        both["dice_keep_largest"].Should().Be(F(largest.MeanDice));
+        compared.Text.Should().Contain($"Keeping each class's largest connected component: mean Dice {F(expected.MeanDice)} → {F(largest.MeanDice)}")
+            .And.Contain(largest.MeanDice > expected.MeanDice ? "Recommended: predict with --keep-largest." : "Not recommended");
+        var conflicting = await SampleApp.RunAsync("segmentation", _folder.Path, "evaluate", "--model", folds[0], "--images", images, "--masks", masks, "--keep-largest", "--compare-postprocessing");
+        conflicting.ExitCode.Should().Be(2);
+        conflicting.Error.Should().Contain("--compare-postprocessing measures with and without --keep-largest itself");
         var neither = await SampleApp.RunAsync("segmentation", _folder.Path, "evaluate", "--model", folds[0]);
         neither.ExitCode.Should().Be(2);
         neither.Error.Should().Contain("give --images DIR --masks DIR (2-D models) or --data FOLDER (3-D models)");
