@@ -6,9 +6,10 @@ using MedVision.Torch.Optim;
 namespace MedVision.Samples;
 
 /// <summary>
-/// --optimizer, --weight-decay, --schedule, --warmup-epochs, --restart-epochs, --restart-mult and --swa-lr (with --swa-start, --swa-anneal-epochs) of the
-/// training samples: the optimizer, the learning-rate schedule and stochastic weight averaging, defaulting to each
-/// sample's published recipe (Adam, ×0.1 at 50% and 75% of the epochs, no averaging).
+/// --optimizer, --weight-decay, --schedule, --warmup-epochs, --restart-epochs, --restart-mult, --swa-lr (with --swa-start, --swa-anneal-epochs) and --ema
+/// (with --ema-warmup) of the training samples: the optimizer, the learning-rate schedule and weight averaging (stochastic,
+/// or an exponential moving average), defaulting to each sample's published recipe (Adam, ×0.1 at 50% and 75% of the
+/// epochs, no averaging).
 /// </summary>
 internal sealed class OptimizationCommandLine
 {
@@ -64,6 +65,16 @@ internal sealed class OptimizationCommandLine
         DefaultValueFactory = _ => 10,
     }.AtLeast(0);
 
+    public Option<double?> Ema { get; } = new Option<double?>("--ema")
+    {
+        Description = "DECAY: keep an exponential moving average of the weights (updated after every optimizer step), evaluated, selected and saved instead of the last step's weights; it keeps DECAY^steps of the initial weights, so 0.999 suits tens of thousands of steps (or add --ema-warmup).",
+    }.Must(v => v is null || (v >= 0 && v < 1), "a decay in [0, 1)");
+
+    public Option<bool> EmaWarmup { get; } = new Option<bool>("--ema-warmup")
+    {
+        Description = "With --ema: lower the decay of the first steps to (1 + n)/(10 + n), so the average forgets the initial weights whatever the decay.",
+    };
+
     public Option<double> HeadLearningRateMultiplier { get; } = new Option<double>("--head-lr-mult")
     {
         Description = "With --init-weights: the new classifier learns at this multiple of --lr, the pretrained layers at --lr (MedicalNet fine-tunes its new layers at 100× with SGD); 1: one rate for all.",
@@ -90,6 +101,11 @@ internal sealed class OptimizationCommandLine
         command.Options.Add(SwaLearningRate);
         command.Options.Add(SwaStart);
         command.Options.Add(SwaAnnealEpochs);
+        command.Options.Add(Ema);
+        command.Options.Add(EmaWarmup);
+        command.Check(r => r.GetValue(EmaWarmup) && r.GetValue(Ema) is null ? "--ema-warmup warms up the weight average of --ema; give --ema DECAY too." : null);
+        command.Check(r => r.GetValue(Ema) is not null && r.GetValue(SwaLearningRate) is not null
+            ? "--ema and --swa-lr are two kinds of weight averaging; choose one." : null);
         command.Check(r => r.GetValue(SwaLearningRate) is null && (Given(r, SwaStart) || Given(r, SwaAnnealEpochs))
             ? "--swa-start and --swa-anneal-epochs apply to stochastic weight averaging: give --swa-lr too." : null);
         command.Check(r => r.GetValue(WarmupEpochs) > 0 && r.GetValue(Schedule) != "cosine" ? "--warmup-epochs applies to --schedule cosine." : null);
@@ -121,6 +137,8 @@ internal sealed class OptimizationCommandLine
         RestartEpochs = result.GetValue(RestartEpochs),
         RestartMultiplier = result.GetValue(RestartMultiplier),
         Swa = result.GetValue(SwaLearningRate) is double lr ? new SwaRecipe(lr, result.GetValue(SwaStart), result.GetValue(SwaAnnealEpochs)) : null,
+        Ema = result.GetValue(Ema),
+        EmaWarmup = result.GetValue(EmaWarmup),
         HeadMultiplier = _headMultiplier ? result.GetValue(HeadLearningRateMultiplier) : 1,
     };
 }
@@ -133,6 +151,12 @@ internal sealed record OptimizationRecipe(string Optimizer, double? WeightDecay,
 {
     /// <summary>Stochastic weight averaging, or null (--swa-lr not given).</summary>
     public SwaRecipe? Swa { get; init; }
+
+    /// <summary>--ema: the decay of an exponential moving average of the weights, or null.</summary>
+    public double? Ema { get; init; }
+
+    /// <summary>--ema-warmup: the average's decay starts low.</summary>
+    public bool EmaWarmup { get; init; }
 
     /// <summary>--restart-epochs: the first warm-restart cycle's epochs.</summary>
     public int RestartEpochs { get; init; } = 10;
@@ -218,6 +242,7 @@ internal sealed record OptimizationRecipe(string Optimizer, double? WeightDecay,
             _ => throw new InvalidOperationException($"--schedule {Schedule} was checked while parsing."),
         };
         if (Swa is { } swa) builder.WithStochasticWeightAveraging(swa.LearningRate, swa.StartFraction, swa.AnnealEpochs);
+        if (Ema is double decay) builder.AverageWeights(decay, EmaWarmup);
         return builder;
     }
 
@@ -246,7 +271,8 @@ internal sealed record OptimizationRecipe(string Optimizer, double? WeightDecay,
         var swa = Swa is { } w
             ? string.Create(CultureInfo.InvariantCulture, $"; weights averaged from {w.StartFraction * 100:0.#}% of the epochs at lr {w.LearningRate:G3} (reached in {w.AnnealEpochs} epochs)")
             : "";
+        var ema = Ema is double d ? string.Create(CultureInfo.InvariantCulture, $"; weights averaged (EMA, decay {d:G4}{(EmaWarmup ? ", warm-up" : "")})") : "";
         var head = HeadMultiplier == 1 ? "" : string.Create(CultureInfo.InvariantCulture, $"; the new classifier at {HeadMultiplier:G3}× (lr {learningRate * HeadMultiplier:G3})");
-        return $"{DescribeOptimizer()}, lr {learningRate.ToString("G3", CultureInfo.InvariantCulture)}, {schedule}{swa}{head}";
+        return $"{DescribeOptimizer()}, lr {learningRate.ToString("G3", CultureInfo.InvariantCulture)}, {schedule}{swa}{ema}{head}";
     }
 }

@@ -614,6 +614,25 @@ public sealed class MedMnistSampleTests(MedMnistTrainedRun run) : IClassFixture<
     }
 
     [Fact]
+    public async Task AMovingAverageOfTheWeights_WithItsWarmUp_IsChosenOnTheCommandLine()
+    {
+        var output = run.Folder["ema"];
+        var trained = await SampleApp.RunAsync("medmnist", run.Folder.Path,
+            "train", "--data-file", run.DataFile, "--epochs", "2", "--batch", "16", "--threads", "1", "--output", output, "--ema", "0.99", "--ema-warmup");
+        trained.ExitCode.Should().Be(0, trained.ToString());
+        trained.Text.Should().Contain("; weights averaged (EMA, decay 0.99, warm-up)");
+        File.Exists(Path.Combine(output, "last.average.safetensors")).Should().BeTrue();
+        var state = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(output, "last.json")))!;
+        state["AverageWarmup"]!.GetValue<bool>().Should().BeTrue();
+        state["AverageUpdates"]!.GetValue<long>().Should().BeGreaterThan(0);
+        // Resuming without the warm-up would not continue the same run.
+        var resumed = await SampleApp.RunAsync("medmnist", run.Folder.Path,
+            "train", "--data-file", run.DataFile, "--epochs", "3", "--batch", "16", "--threads", "1", "--output", output, "--ema", "0.99", "--resume");
+        resumed.ExitCode.Should().Be(2, "a checkpoint that does not fit the settings is reported, not a crash");
+        resumed.Error.Should().Contain("made with the weight average's warm-up").And.NotContain("   at ");
+    }
+
+    [Fact]
     public async Task FindLr_SweepsTheLearningRate_WritesTheCurve_AndLeavesNoModelBehind()
     {
         var output = run.Folder["find-lr"];

@@ -58,6 +58,8 @@ public sealed class Trainer
     public string? OutputDirectory => _s.OutputDirectory;
 
     /// <summary>Runs the configured epochs (continuing from the last checkpoint when <paramref name="resume"/> is true and one exists).</summary>
+    /// <exception cref="TrainingDivergedException">The loss became NaN or infinite.</exception>
+    /// <exception cref="InvalidDataException">The checkpoint is damaged, or belongs to another run (another seed, weight averaging or optimizer): resume with the settings the run was started with.</exception>
     public TrainingResult Run(bool resume = false, CancellationToken cancellationToken = default)
     {
         var model = _s.Task.Model;
@@ -468,16 +470,16 @@ public sealed class Trainer
             throw new InvalidDataException($"{statePath} is not a valid checkpoint: {e.Message}", e);
         }
         if (checkpoint.Seed != _s.Seed)
-            throw new InvalidOperationException($"The checkpoint in {dir} was made with seed {checkpoint.Seed}, not {_s.Seed}; resuming would not continue the same run.");
+            throw new InvalidDataException($"The checkpoint in {dir} was made with seed {checkpoint.Seed}, not {_s.Seed}; resuming would not continue the same run.");
         // The kind of weight averaging must match before anything is loaded. Checkpoints from before the kind was
         // recorded hold an exponential moving average.
         var averageKind = checkpoint.AverageUpdates is null ? null : checkpoint.AverageType ?? nameof(ExponentialMovingAverage);
         if (_average is not null && (averageKind is null || !File.Exists(Path.Combine(dir, LastAverageFile))))
-            throw new InvalidOperationException($"The checkpoint in {dir} was written without weight averaging; resume it with the settings it was started with.");
+            throw new InvalidDataException($"The checkpoint in {dir} was written without weight averaging; resume it with the settings it was started with.");
         if (averageKind is not null && averageKind != _average?.GetType().Name)
-            throw new InvalidOperationException($"The checkpoint in {dir} holds a {averageKind}, not {(_average is null ? "a run without weight averaging" : "a " + _average.GetType().Name)}; resume it with the settings it was started with.");
+            throw new InvalidDataException($"The checkpoint in {dir} holds a {averageKind}, not {(_average is null ? "a run without weight averaging" : "a " + _average.GetType().Name)}; resume it with the settings it was started with.");
         if (_average is ExponentialMovingAverage ema && (checkpoint.AverageWarmup ?? false) != ema.Warmup)
-            throw new InvalidOperationException($"The checkpoint in {dir} was made {(ema.Warmup ? "without" : "with")} the weight average's warm-up; resume it with the settings it was started with.");
+            throw new InvalidDataException($"The checkpoint in {dir} was made {(ema.Warmup ? "without" : "with")} the weight average's warm-up; resume it with the settings it was started with.");
         using (var weights = SafeTensors.Load(Path.Combine(dir, LastModelFile))) model.LoadStateDict(weights);
         using (var state = OptimizerState.Load(Path.Combine(dir, LastOptimizerFile)))
         {
@@ -487,7 +489,7 @@ public sealed class Trainer
             }
             catch (ArgumentException e)
             {
-                throw new InvalidOperationException($"The optimizer state in {dir} does not fit this run's optimizer: {e.Message} Resume it with the settings it was started with (the optimizer and its parameter groups, such as a classifier's own learning rate).", e);
+                throw new InvalidDataException($"The optimizer state in {dir} does not fit this run's optimizer: {e.Message} Resume it with the settings it was started with (the optimizer and its parameter groups, such as a classifier's own learning rate).", e);
             }
         }
         if (loadScheduler is not null && checkpoint.Scheduler is not null) loadScheduler(new SchedulerState(checkpoint.SchedulerType ?? "", checkpoint.Scheduler));

@@ -403,21 +403,21 @@ public sealed class TrainerTests : IDisposable
         // Nor with the average's warm-up, which the checkpoint's average was made without.
         using (var model = TinyCnn())
             FluentActions.Invoking(() => Build(model, "ema-resumed", 4, averagingDecay: 0.9, averagingWarmup: true).Run(resume: true))
-                .Should().Throw<InvalidOperationException>().WithMessage("*made without the weight average's warm-up*");
+                .Should().Throw<InvalidDataException>().WithMessage("*made without the weight average's warm-up*");
 
         // A checkpoint written without averaging cannot be resumed with it.
         Tensors.ManualSeed(1);
         using (var model = TinyCnn()) Build(model, "plain", 1).Run();
         using (var model = TinyCnn())
             FluentActions.Invoking(() => Build(model, "plain", 2, averagingDecay: 0.9).Run(resume: true))
-                .Should().Throw<InvalidOperationException>().WithMessage("*without weight averaging*");
+                .Should().Throw<InvalidDataException>().WithMessage("*without weight averaging*");
         // Nor with another optimizer, or other parameter groups (a classifier at a rate of its own).
         using (var model = TinyCnn())
             FluentActions.Invoking(() => Build(model, "plain", 2, optimizer: p => new Sgd(p, 1e-2)).Run(resume: true))
-                .Should().Throw<InvalidOperationException>().WithMessage("*optimizer state in*plain does not fit this run's optimizer: The state was exported by*Adam*Resume it with the settings it was started with*");
+                .Should().Throw<InvalidDataException>().WithMessage("*optimizer state in*plain does not fit this run's optimizer: The state was exported by*Adam*Resume it with the settings it was started with*");
         using (var model = TinyCnn())
             FluentActions.Invoking(() => Build(model, "plain", 2, optimizer: p => new Adam(new[] { new AdamParameterGroup(p.Take(1).ToList(), 1e-2), new AdamParameterGroup(p.Skip(1).ToList(), 1e-1) })).Run(resume: true))
-                .Should().Throw<InvalidOperationException>().WithMessage("*does not fit this run's optimizer: The state has 1 parameter groups but the optimizer has 2.*");
+                .Should().Throw<InvalidDataException>().WithMessage("*does not fit this run's optimizer: The state has 1 parameter groups but the optimizer has 2.*");
     }
 
     // Records the training weights (parameters, by name) at the end of every epoch, and cancels after one if asked.
@@ -498,10 +498,10 @@ public sealed class TrainerTests : IDisposable
         // An exponential moving average cannot take over a stochastic weight average's checkpoint, nor the other way round.
         using (var model = TinyCnn())
             FluentActions.Invoking(() => BuildSwa(model, "swa-resumed", new EpochWeights(model), exponential: true).Run(resume: true))
-                .Should().Throw<InvalidOperationException>().WithMessage("*holds a StochasticWeightAverage, not a ExponentialMovingAverage*");
+                .Should().Throw<InvalidDataException>().WithMessage("*holds a StochasticWeightAverage, not a ExponentialMovingAverage*");
         using (var model = TinyCnn())
             FluentActions.Invoking(() => Build(model, "swa-resumed", 5).Run(resume: true))
-                .Should().Throw<InvalidOperationException>().WithMessage("*holds a StochasticWeightAverage, not a run without weight averaging*");
+                .Should().Throw<InvalidDataException>().WithMessage("*holds a StochasticWeightAverage, not a run without weight averaging*");
     }
 
     [Fact]
