@@ -102,6 +102,9 @@ for s in 0 1 2; do
   check "r18-28-e20-swa-seed$s" history.csv "$results/r18-28-e20-swa-seed$s/history.csv" -- "${medmnist[@]}" --epochs 20 --swa-lr 0.0005 --swa-start 0.25 --swa-anneal-epochs 2 --seed $s
   check "mtcsnn-seed$s" "seed$s/resnet/history.csv" "$results/mtcsnn-seed$s/resnet-history.csv" -- "${mtcsnn[@]}" --seeds $s
 done
+for s in 0 1 2; do
+  check "r18-28-e20-ema-seed$s" history.csv "$results/r18-28-e20-ema-seed$s/history.csv" -- "${medmnist[@]}" --epochs 20 --ema 0.999 --ema-warmup --seed $s
+done
 for s in 0 1 2 3 4; do
   check "r18-28-e20-plain-seed$s" history.csv "$results/r18-28-e20-plain-seed$s/history.csv" -- "${medmnist[@]}" --epochs 20 --seed $s
 done
