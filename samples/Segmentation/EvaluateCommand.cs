@@ -84,8 +84,8 @@ internal static class EvaluateCommand
             var expected = truth.Data.Select(v => (int)v).ToArray();
             int[] shape = [truth.Height, truth.Width];
             cases.Add(evaluator.Evaluate(map.Labels, expected, shape));
-            // As the predictor keeps components of images: pixels touching at an edge or a corner are connected.
-            largest?.Add(evaluator.Evaluate(ConnectedComponents.KeepLargestPerClass(map.Labels, shape, connectivity: Connectivity.Edge), expected, shape));
+            // As the predictor keeps components of images.
+            largest?.Add(evaluator.Evaluate(ConnectedComponents.KeepLargestPerClass(map.Labels, shape, connectivity: ImageSegmentationPredictor.ComponentConnectivity), expected, shape));
         }
         return (predictor.ClassNames, cases, largest, source.Pairs.Select(p => Path.GetFileName(p.Image)).ToList(), "images");
     }
@@ -112,8 +112,8 @@ internal static class EvaluateCommand
             var expected = truth.Voxels.Select(v => (int)Math.Round(v)).ToArray();
             int[] shape = [truth.Shape[2], truth.Shape[1], truth.Shape[0]];
             cases.Add(evaluator.Evaluate(predicted, expected, shape));
-            // As the predictor keeps components of scans: voxels sharing a face are connected.
-            largest?.Add(evaluator.Evaluate(ConnectedComponents.KeepLargestPerClass(predicted, shape), expected, shape));
+            // As the predictor keeps components of scans.
+            largest?.Add(evaluator.Evaluate(ConnectedComponents.KeepLargestPerClass(predicted, shape, connectivity: SegmentationPredictor.ComponentConnectivity), expected, shape));
         }
         return (classNames, cases, largest, task.Pairs.Select(p => Path.GetFileName(p.Image)).ToList(), "scans");
     }

@@ -140,8 +140,11 @@ public sealed class ImageSegmentationPredictor : IDisposable
     /// <summary>The device the network runs on.</summary>
     public Device Device { get; }
 
-    /// <summary>Whether each structure keeps only its largest connected component (edge-sharing pixels connected). Default false.</summary>
+    /// <summary>Whether each structure keeps only its largest connected component (<see cref="ComponentConnectivity"/>). Default false.</summary>
     public bool KeepLargestComponent { get; set; }
+
+    /// <summary>How <see cref="KeepLargestComponent"/> connects pixels: those touching at an edge or a corner (8-connectivity).</summary>
+    public static Connectivity ComponentConnectivity => Connectivity.Edge;
 
     /// <summary>
     /// Flipped copies of the image whose probabilities are averaged with the image's: <see cref="TestTimeFlips.Horizontal"/>,
@@ -181,7 +184,7 @@ public sealed class ImageSegmentationPredictor : IDisposable
         bool keepLargest = KeepLargestComponent;
         var (probabilities, height, width) = Run(image);
         var labels = SegmentationInference.ArgMax(probabilities);
-        if (keepLargest) labels = ConnectedComponents.KeepLargestPerClass(labels, [height, width], connectivity: Connectivity.Edge);
+        if (keepLargest) labels = ConnectedComponents.KeepLargestPerClass(labels, [height, width], connectivity: ComponentConnectivity);
         if (height != image.Height || width != image.Width)
             labels = ImageMaskFolderSource.ResizeNearest(labels, height, width, image.Height, image.Width);
         return new SegmentationMap(labels, image.Height, image.Width, _classNames);

@@ -130,8 +130,11 @@ public sealed class SegmentationPredictor : IDisposable
     /// <summary>The device the network runs on.</summary>
     public Device Device { get; }
 
-    /// <summary>Whether each foreground class keeps only its largest connected component (face connectivity). Default false.</summary>
+    /// <summary>Whether each foreground class keeps only its largest connected component (<see cref="ComponentConnectivity"/>). Default false.</summary>
     public bool KeepLargestComponent { get; set; }
+
+    /// <summary>How <see cref="KeepLargestComponent"/> connects voxels: those sharing a face (6-connectivity).</summary>
+    public static Connectivity ComponentConnectivity => Connectivity.Face;
 
     /// <summary>Segments a NIfTI file (a 4-D file's volumes are the channels).</summary>
     public NiftiImage Predict(string path)
@@ -152,7 +155,7 @@ public sealed class SegmentationPredictor : IDisposable
         var grid = prepared.Grid;
         int classes = probabilities.Length;
         var labels = SegmentationInference.ArgMax(probabilities);
-        if (keepLargest) labels = ConnectedComponents.KeepLargestPerClass(labels, [grid.Shape[2], grid.Shape[1], grid.Shape[0]]);
+        if (keepLargest) labels = ConnectedComponents.KeepLargestPerClass(labels, [grid.Shape[2], grid.Shape[1], grid.Shape[0]], connectivity: ComponentConnectivity);
         var values = new float[labels.Length];
         for (int i = 0; i < values.Length; i++) values[i] = labels[i];
         var map = new NiftiImage(values, grid.Shape, grid.Spacing, classes <= 256 ? NiftiDataType.UInt8 : NiftiDataType.Int16, grid.Affine, grid.AffineCode);
