@@ -14,7 +14,8 @@ namespace MedVision.Samples.FundusFolder;
 /// The <c>predict</c> command: screens fundus photographs (files, or folders of them) with the model file that
 /// <c>train</c> wrote — or several as an ensemble — and prints each photograph's probability of pathologic myopia and
 /// the decision at a threshold; optionally a CSV and Grad-CAM overlays. Photographs are resized as training resized
-/// them (bilinear on the 8-bit image), so a training image gets the probability the validation report gave it.
+/// them (bilinear on the 8-bit image, as the model file's card records), so a training image gets the probability the
+/// validation report gave it.
 /// </summary>
 internal static class PredictCommand
 {
@@ -69,14 +70,12 @@ internal static class PredictCommand
         int referred = 0;
         foreach (var file in files)
         {
-            // As training prepared it: the 8-bit photograph resized bilinearly to the input size, then scaled to [0, 1].
-            var raster = ImageCodec.DecodeFile(file).WithChannels(3).Resize(width, height);
-            var image = FloatImage.FromBytesHwc(raster.Pixels, raster.Height, raster.Width, raster.Channels);
+            // Prepared as the model card says: train's model files resize the 8-bit photograph as training did (resize_8bit).
             EnsemblePrediction prediction;
-            if (heatmaps is null) prediction = ensemble.Predict(image);
+            if (heatmaps is null) prediction = ensemble.PredictFile(file);
             else
             {
-                var explanation = ensemble.Explain(image, targetClass: 1);
+                var explanation = ensemble.ExplainFile(file, targetClass: 1);
                 ImageCodec.Save(Path.Combine(heatmaps, Path.GetFileNameWithoutExtension(file) + "-gradcam.png"), explanation.Overlay(ImageCodec.DecodeFile(file)));
                 prediction = (EnsemblePrediction)explanation.Prediction;
             }

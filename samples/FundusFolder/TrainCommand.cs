@@ -182,10 +182,11 @@ internal static class TrainCommand
         }
 
         var gradCamFolder = WriteGradCams(network, val, new ImageFolderSource(val, s.Size, s.Size), plain, s.Device, Path.Combine(s.Output, "validation-gradcam"), count: 4);
-        // A self-describing model file for predict (and Predictor.Load): the selected weights, the input size, ImageNet's
-        // normalisation, the class names and the validation measures of the selected epoch.
+        // A self-describing model file for predict (and Predictor.Load): the selected weights, the input size and 8-bit
+        // resizing, ImageNet's normalisation, the class names and the validation measures of the selected epoch.
         var modelPath = Path.Combine(s.Output, "model.safetensors");
-        var preprocessing = new PreprocessingCard { InputSize = [s.Size, s.Size], Channels = 3, Mean = [.. mean], Std = [.. std], Resize = "linear" };
+        // (photographs resized as 8-bit pixels, as the training source resized them, so Predictor.PredictFile prepares them alike)
+        var preprocessing = new ImageFolderSource(val, s.Size, s.Size).DescribePreprocessing(mean, std);
         ModelFile.Save(modelPath, network, ModelFile.Describe(network, preprocessing, val.ClassNames, MedMnistTask.Binary, new Dictionary<string, double>
         {
             ["val_auc"] = auc, ["val_acc"] = acc, ["val_sensitivity"] = sensitivity, ["val_specificity"] = specificity, ["best_epoch"] = result.BestEpoch + 1,

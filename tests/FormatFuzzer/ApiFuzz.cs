@@ -1071,16 +1071,19 @@ internal static partial class ApiFuzz
     }
 
     // A model card's preprocessing for a model of `channels` and input `size`: random statistics, resizing, per-input
-    // normalisation, and for volumes foreground crops, spacing, crop-or-pad, alignment, percentiles and channel-wise scaling.
+    // normalisation, 8-bit resizing of 2-D images, and for volumes foreground crops, spacing, crop-or-pad, alignment, percentiles and channel-wise scaling.
     private static MedVision.Nets.Inference.PreprocessingCard RandomCard(Random rng, bool volume, int channels, List<int> size)
     {
         int statistics = rng.Next(2) == 0 ? 1 : channels; // one mean and std for all channels, or one per channel
+        string resize = rng.Next(2) == 0 ? "linear" : "nearest";
         return new MedVision.Nets.Inference.PreprocessingCard
         {
             InputSize = size, Channels = channels,
             Mean = Enumerable.Range(0, statistics).Select(_ => (float)Math.Round(rng.NextDouble(), 2)).ToList(),
             Std = Enumerable.Range(0, statistics).Select(_ => (float)Math.Round(0.1 + rng.NextDouble(), 2)).ToList(),
-            Resize = rng.Next(2) == 0 ? "linear" : "nearest",
+            Resize = resize,
+            // 2-D images now and then resized as 8-bit pixels before the scaling (format 7).
+            ResizeEightBit = !volume && resize == "linear" && rng.Next(2) == 0 ? true : null,
             // Now and then each input normalised by its own statistics first (card format 3).
             IntensityNormalization = rng.Next(4) == 0 ? new MedVision.Nets.Inference.IntensityNormalizationCard { NonZero = rng.Next(2) == 0, ChannelWise = rng.Next(2) == 0 } : null,
             // Volumes now and then cropped to their foreground first (a threshold inside or outside their range, a margin).

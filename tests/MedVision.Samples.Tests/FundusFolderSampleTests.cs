@@ -127,6 +127,7 @@ public sealed class FundusFolderSampleTests : IDisposable
         var card = MedVision.Nets.Inference.ModelFile.ReadCard(modelPath);
         card.ClassNames.Should().Equal("non-pathologic", "pathologic myopia");
         card.Preprocessing.InputSize.Should().Equal(32, 32);
+        card.Preprocessing.ResizeEightBit.Should().BeTrue("the training source resized the 8-bit photographs, and Predictor.PredictFile must too");
         card.Metrics["val_auc"].Should().BeApproximately(double.Parse(train.Lines().Single()["val_auc"], CultureInfo.InvariantCulture), 1e-4);
 
         // Photographs of other sizes, a JPEG and two PNGs in a folder.

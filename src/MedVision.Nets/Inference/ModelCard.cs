@@ -16,9 +16,10 @@ public sealed class ModelCard
     /// or a volume intensity window, which a version-1 reader would silently build or scale without; 3 for a per-input
     /// <see cref="PreprocessingCard.IntensityNormalization"/> or a volume's <see cref="PreprocessingCard.CropForeground"/>,
     /// which a version-2 reader would skip; 4 for modalities; 5 for a volume's spacing, aligned modalities, crop-or-pad
-    /// fit or intensity percentiles; 6 for channel-wise intensity scaling.
+    /// fit or intensity percentiles; 6 for channel-wise intensity scaling; 7 for images resized as 8-bit pixels
+    /// (<see cref="PreprocessingCard.ResizeEightBit"/>).
     /// </summary>
-    public const int CurrentFormatVersion = 6;
+    public const int CurrentFormatVersion = 7;
 
     /// <summary>Format version of the card: the oldest that describes it (see <see cref="ModelFile.RequiredFormatVersion"/>); readers refuse newer ones than theirs.</summary>
     [JsonPropertyName("format_version")] public int FormatVersion { get; set; } = 1;

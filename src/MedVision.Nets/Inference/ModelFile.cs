@@ -93,7 +93,7 @@ public static class ModelFile
 
     /// <summary>
     /// The oldest card format that describes <paramref name="card"/>, so that a reader which would ignore one of its
-    /// fields, and so predict differently, refuses the file instead: 6 with <see cref="PreprocessingCard.IntensityChannelWise"/>; 5 with a volume's <see cref="PreprocessingCard.Spacing"/>
+    /// fields, and so predict differently, refuses the file instead: 7 with <see cref="PreprocessingCard.ResizeEightBit"/>; 6 with <see cref="PreprocessingCard.IntensityChannelWise"/>; 5 with a volume's <see cref="PreprocessingCard.Spacing"/>
     /// or <see cref="PreprocessingCard.AlignModalities"/> or a crop-or-pad <see cref="PreprocessingCard.Fit"/> or
     /// <see cref="PreprocessingCard.IntensityPercentiles"/>; 4 with <see cref="PreprocessingCard.Modalities"/>; 3 with a per-input
     /// <see cref="PreprocessingCard.IntensityNormalization"/> or a volume's <see cref="PreprocessingCard.CropForeground"/>; 2 with a ResNet's own stem kernel or stride,
@@ -103,6 +103,7 @@ public static class ModelFile
     public static int RequiredFormatVersion(ModelCard card)
     {
         ArgumentNullException.ThrowIfNull(card);
+        if (card.Preprocessing is { ResizeEightBit: true }) return 7;
         if (card.Preprocessing is { IntensityChannelWise: true }) return 6;
         if (card.Preprocessing is { } volume && (volume.Spacing is not null || volume.AlignModalities == true || volume.Fit == "crop_or_pad" || volume.IntensityPercentiles is not null)) return 5;
         if (card.Preprocessing is { Modalities: not null }) return 4;
@@ -363,6 +364,8 @@ public static class ModelFile
         if (p.Mean.Any(m => !float.IsFinite(m)))
             throw new ModelFormatException($"{source}: normalisation means must be finite numbers, got [{string.Join(", ", p.Mean.Select(m => m.ToString(System.Globalization.CultureInfo.InvariantCulture)))}].");
         if (p.Resize is not ("nearest" or "linear")) throw new ModelFormatException($"{source}: resize must be 'nearest' or 'linear', not '{p.Resize}'.");
+        if (p.ResizeEightBit == true && (p.InputSize.Count != 2 || p.Resize != "linear"))
+            throw new ModelFormatException($"{source}: resize_8bit (8-bit bilinear resizing of decoded images) needs a 2-D model with resize 'linear', not {(p.InputSize.Count != 2 ? "a 3-D one" : $"resize '{p.Resize}'")}.");
         if (p.Orientation is { } orientation && (p.InputSize.Count != 3 || !Data.Nifti.NiftiAffine.IsValidAxisCodes(orientation)))
             throw new ModelFormatException($"{source}: orientation '{orientation}' must be three axis codes (e.g. RAS) of a 3-D model.");
         if (p.IntensityWindow is { } window && (p.InputSize.Count != 3 || window.Count != 2 || !Transforms.ScaleIntensity.IsWindow(window[0], window[1])))

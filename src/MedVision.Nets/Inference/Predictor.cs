@@ -51,7 +51,8 @@ public sealed class Predictor : IDisposable
             pre.CropForeground is { } crop ? new CropForeground(crop.Threshold, crop.Margin) : null,
             pre.IntensityWindow is null && pre.IntensityPercentiles is [var lower, var upper] ? (lower, upper) : null,
             pre.IntensityChannelWise == true);
-        InputKey = size.Count != 3 ? $"image:{pre.Channels}" : "volume:" + System.Text.Json.JsonSerializer.Serialize(pre);
+        InputKey = size.Count != 3 ? (pre.ResizeEightBit == true ? $"image:{pre.Channels}:8bit:{size[0]}x{size[1]}" : $"image:{pre.Channels}")
+            : "volume:" + System.Text.Json.JsonSerializer.Serialize(pre);
         string? note = null;
         Conformal = card.Conformal?.For(flips, mixedPrecision, "model file", "predictor", out note);
         ConformalNote = note;
@@ -432,6 +433,8 @@ public sealed class Predictor : IDisposable
         if (Card.Preprocessing.InputSize.Count != 2) throw new InvalidOperationException("This model takes 3-D volumes; use PredictVolume.");
         var channels = Card.Preprocessing.Channels;
         var converted = raster.Channels == channels ? raster : raster.WithChannels(channels);
+        // As ImageFolderSource prepared training images: the 8-bit pixels resized (rounded to bytes), then scaled.
+        if (Card.Preprocessing.ResizeEightBit == true) converted = converted.Resize(Card.Preprocessing.InputSize[1], Card.Preprocessing.InputSize[0]);
         return FloatImage.FromBytesHwc(converted.Pixels, converted.Height, converted.Width, converted.Channels);
     }
 

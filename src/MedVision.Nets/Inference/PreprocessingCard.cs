@@ -20,6 +20,19 @@ public sealed class PreprocessingCard
     /// <summary>"nearest" or "linear".</summary>
     [JsonPropertyName("resize")] public string Resize { get; set; } = "linear";
     /// <summary>
+    /// For 2-D models: whether a decoded image is resized as 8-bit pixels (<see cref="Data.Images.RasterImage.Resize"/>:
+    /// bilinear, each value rounded to a byte) before it is scaled to [0, 1], as
+    /// <see cref="Data.Loading.ImageFolderSource"/> and <see cref="Data.Images.ImageFolderDataset.LoadImage"/> prepared
+    /// training images, so that a photograph gets the prediction its training copy got; needs <see cref="Resize"/>
+    /// "linear". <see langword="null"/> or false: the [0, 1] image is resized as <see cref="Resize"/> says. Applies to
+    /// encoded images and pixels (<see cref="Predictor.PredictFile"/>, <see cref="Predictor.PredictPixels"/>, streams);
+    /// an image already given as [0, 1] floats is resized as floats. A card where it is true is written in format 7.
+    /// </summary>
+    [JsonPropertyName("resize_8bit")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public bool? ResizeEightBit { get; set; }
+
+    /// <summary>
     /// For 3-D models: the orientation (axis codes such as "RAS", see <see cref="Data.Nifti.NiftiImage.Reorient"/>)
     /// volumes are brought to before resizing, as in training; <see langword="null"/>: volumes are used as stored.
     /// </summary>

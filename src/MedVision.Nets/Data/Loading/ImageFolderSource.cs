@@ -29,6 +29,29 @@ public sealed class ImageFolderSource : ILabeledImageSource
     /// <inheritdoc />
     public int LabelColumns => 1;
 
+    /// <summary>
+    /// The model card's preprocessing for a network trained on this source: its size and channels, 8-bit bilinear
+    /// resizing as this source resizes (<see cref="Inference.PreprocessingCard.ResizeEightBit"/>), and the normalisation
+    /// the training pipeline applied after it — so that <see cref="Inference.Predictor.PredictFile"/> prepares a
+    /// photograph exactly as training prepared it.
+    /// </summary>
+    /// <param name="mean">Per-channel means of the pipeline's normalisation (one value applies to every channel).</param>
+    /// <param name="std">Per-channel standard deviations.</param>
+    /// <exception cref="ArgumentException">No means, or another count of standard deviations, or one not positive and finite.</exception>
+    public Inference.PreprocessingCard DescribePreprocessing(IReadOnlyList<float> mean, IReadOnlyList<float> std)
+    {
+        ArgumentNullException.ThrowIfNull(mean);
+        ArgumentNullException.ThrowIfNull(std);
+        if (mean.Count == 0 || mean.Count != std.Count || (mean.Count != 1 && mean.Count != _channels))
+            throw new ArgumentException($"Give one mean and standard deviation, or one per channel ({_channels}); got {mean.Count} and {std.Count}.", nameof(mean));
+        if (std.Any(s => !(s > 0) || !float.IsFinite(s)) || mean.Any(m => !float.IsFinite(m)))
+            throw new ArgumentException("Means must be finite and standard deviations positive and finite.", nameof(std));
+        return new Inference.PreprocessingCard
+        {
+            InputSize = [_height, _width], Channels = _channels, Mean = [.. mean], Std = [.. std], Resize = "linear", ResizeEightBit = true,
+        };
+    }
+
     /// <inheritdoc />
     public (FloatImage Image, int[] Labels) Load(int index)
     {
