@@ -119,6 +119,54 @@ public sealed class GuideExamplesTests
     }
 
     [Fact]
+    public void ImageFolderModelExample()
+    {
+        var output = Directory.CreateTempSubdirectory("mvn-guide-photos-").FullName;
+        try
+        {
+            // Two classes of 90×70 noisy photographs (brighter ones are class "b").
+            var photoFolder = Path.Combine(output, "photos");
+            var rng = new Random(5);
+            for (int i = 0; i < 4; i++)
+            {
+                var folder = Directory.CreateDirectory(Path.Combine(photoFolder, i % 2 == 0 ? "a" : "b")).FullName;
+                var pixels = new byte[90 * 70 * 3];
+                for (int j = 0; j < pixels.Length; j++) pixels[j] = (byte)Math.Clamp(rng.Next(0, 160) + (i % 2 * 90), 0, 255);
+                ImageCodec.Save(Path.Combine(folder, $"eye{i}.png"), new RasterImage(90, 70, 3, pixels));
+            }
+            var modelPath = Path.Combine(output, "model.safetensors");
+            Tensors.ManualSeed(2);
+            // snippet: image-folder-model
+            // Photographs in class folders, decoded and resized to 64×64; ImageNet's normalisation after that.
+            var dataset = ImageFolderDataset.FromSubfolders(photoFolder);
+            var source = new ImageFolderSource(dataset, width: 64, height: 64);
+            float[] mean = [0.485f, 0.456f, 0.406f], std = [0.229f, 0.224f, 0.225f];
+            var loader = new DataLoader(source, new DataLoaderOptions { BatchSize = 16, Shuffle = true, Transform = TransformPipeline.Create().Normalize(mean, std).Build() });
+            using var model = ResNet.Builder().WithDepth(18).ForInput(channels: 3).WithImageNetStem().WithClasses(dataset.ClassNames.Count).Build();
+            // … Trainer.Create(new ClassificationTask(model, MedMnistTask.Binary)).TrainOn(loader) …
+            // The source's size, channels and 8-bit resizing, with the pipeline's normalisation: the predictor prepares photographs alike.
+            ModelFile.Save(modelPath, model, ModelFile.Describe(model, source.DescribePreprocessing(mean, std), dataset.ClassNames, MedMnistTask.Binary));
+            using var predictor = Predictor.Load(modelPath);
+            var prediction = predictor.PredictFile(dataset.Samples[0].FilePath);   // the probability its training copy gets
+            // end snippet
+            dataset.ClassNames.Should().Equal("a", "b");
+            loader.Options.BatchSize.Should().Be(16);
+            // The network on the training copy: the source's image, normalised as the loader's transform normalises it.
+            var (image, _) = source.Load(0);
+            var normalized = new Normalize(mean, std).Apply(image, new Random(0));
+            model.Eval();
+            using var scope = Tensors.NewDisposeScope();
+            using var noGrad = Tensors.NoGrad();
+            var expected = model.Call(Tensors.FromArray(normalized.Data, 1, 3, 64, 64)).Softmax(1).ToArray<float>();
+            prediction.Probabilities.Should().Equal(expected, (a, e) => Math.Abs(a - e) < 1e-6);
+        }
+        finally
+        {
+            Directory.Delete(output, recursive: true);
+        }
+    }
+
+    [Fact]
     public void VolumeExplanationExample()
     {
         var output = Directory.CreateTempSubdirectory("mvn-guide-cam-").FullName;
@@ -1237,7 +1285,7 @@ public sealed class GuideExamplesTests
         var source = File.ReadAllText(Path.Combine(root, "tests", "MedVision.Nets.Tests", "Docs", "GuideExamplesTests.cs"));
         var guide = File.ReadAllText(Path.Combine(root, "docs", "guide.md")).ReplaceLineEndings("\n");
         var snippets = Regex.Matches(source.ReplaceLineEndings("\n"), @"// snippet: (?<name>[a-z-]+)\n(?<code>.*?)\n[ ]*// end snippet", RegexOptions.Singleline);
-        snippets.Should().HaveCount(33);
+        snippets.Should().HaveCount(34);
         foreach (Match snippet in snippets)
         {
             var code = Dedent(snippet.Groups["code"].Value);
