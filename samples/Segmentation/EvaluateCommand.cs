@@ -25,10 +25,15 @@ internal static class EvaluateCommand
         var suffix = new Option<string>("--mask-suffix") { Description = "2-D models: what a mask's name adds to its image's.", DefaultValueFactory = _ => "" };
         var data = new Option<string?>("--data") { Description = "3-D models: a Decathlon task folder (dataset.json, imagesTr/, labelsTr/)." };
         var mirror = new Option<bool>("--mirror") { Description = "Average over flipped copies (4 passes for images, 8 for scans)." };
-        var keepLargest = new Option<bool>("--keep-largest") { Description = "Keep only each class's largest connected component." };
+        var keepLargest = PostprocessingOptions.KeepLargest();
+        var noPostprocessing = PostprocessingOptions.None();
         var comparePostprocessing = new Option<bool>("--compare-postprocessing")
         {
-            Description = "Measure the predictions as they are and with each class's largest connected component kept (nnU-Net's post-processing choice, made on cases the model did not train on), and say whether predict should use --keep-largest.",
+            Description = "Measure the predictions as they are and with each class's largest connected component kept, and choose, class by class, those whose Dice it raises (nnU-Net's post-processing choice, made on cases the model did not train on).",
+        };
+        var store = new Option<bool>("--store")
+        {
+            Description = "With --compare-postprocessing: record the chosen classes in the model file(s) (keep_largest_component), so that predict and the library's predictors apply them by default.",
         };
         var csv = new Option<string?>("--csv") { Description = "FILE: also write every input's measures per class (case, class, voxels, Dice, IoU, Hausdorff, HD95, ASSD, surface Dice), to find the cases that fail.", HelpName = "FILE" };
         var tolerance = new Option<double>("--tolerance") { Description = "Tolerance of the surface Dice (pixels, or millimetres for scans).", DefaultValueFactory = _ => 2.0 }.NonNegative();
@@ -36,12 +41,13 @@ internal static class EvaluateCommand
         var threads = SampleCommandLine.Threads();
         var command = new Command("evaluate", "Measure a model (or an ensemble) on labelled images or scans it was not trained on: per-class Dice, IoU and surface distances on each input's own grid.")
         {
-            modelFile, images, masks, binary, suffix, data, mirror, keepLargest, comparePostprocessing, csv, tolerance, device, threads,
+            modelFile, images, masks, binary, suffix, data, mirror, keepLargest, noPostprocessing, comparePostprocessing, store, csv, tolerance, device, threads,
         };
         command.Check(r => (r.GetValue(images) is null) != (r.GetValue(masks) is null) ? "give both --images and --masks"
             : (r.GetValue(images) is null) == (r.GetValue(data) is null) ? "give --images DIR --masks DIR (2-D models) or --data FOLDER (3-D models)"
-            : r.GetValue(keepLargest) && r.GetValue(comparePostprocessing) ? "--compare-postprocessing measures with and without --keep-largest itself; give one of them"
-            : null);
+            : (r.GetValue(keepLargest) || r.GetValue(noPostprocessing)) && r.GetValue(comparePostprocessing) ? "--compare-postprocessing measures with and without each class's largest component itself; leave out --keep-largest and --no-postprocessing"
+            : r.GetValue(store) && !r.GetValue(comparePostprocessing) ? "--store records what --compare-postprocessing chooses; give both"
+            : PostprocessingOptions.Conflict(r.GetValue(keepLargest), r.GetValue(noPostprocessing)));
         command.SetAction(r =>
         {
             Tensors.NumThreads = r.GetValue(threads);
@@ -49,9 +55,10 @@ internal static class EvaluateCommand
             AnsiConsole.MarkupLine(SampleCommandLine.Banner(dev));
             var models = r.GetValue(modelFile)!;
             bool compare = r.GetValue(comparePostprocessing);
+            var postprocessing = new Postprocessing(r.GetValue(keepLargest), r.GetValue(noPostprocessing) || compare, compare);
             var (classNames, cases, largest, names, kind) = r.GetValue(data) is { } folder
-                ? Scans(models, folder, r.GetValue(mirror), r.GetValue(keepLargest), compare, r.GetValue(tolerance), dev)
-                : Images(models, r.GetValue(images)!, r.GetValue(masks)!, r.GetValue(binary), r.GetValue(suffix)!, r.GetValue(mirror), r.GetValue(keepLargest), compare, r.GetValue(tolerance), dev);
+                ? Scans(models, folder, r.GetValue(mirror), postprocessing, r.GetValue(tolerance), dev)
+                : Images(models, r.GetValue(images)!, r.GetValue(masks)!, r.GetValue(binary), r.GetValue(suffix)!, r.GetValue(mirror), postprocessing, r.GetValue(tolerance), dev);
             if (r.GetValue(csv) is { } file)
             {
                 SegmentationCase.WriteCsv(file, cases, names, classNames);
@@ -59,17 +66,28 @@ internal static class EvaluateCommand
             }
             var summary = SegmentationSummary.Of(cases);
             var withLargest = largest is null ? null : SegmentationSummary.Of(largest);
-            if (withLargest is not null) ComparePostprocessing(summary, withLargest, classNames);
-            return Report(models, classNames, summary, cases.Count, r.GetValue(tolerance), kind == "scans" ? "mm" : "px", kind,
-                withLargest is null ? "" : $" dice_keep_largest={SegmentationConsole.F(withLargest.MeanDice)}");
+            string extra = "";
+            if (withLargest is not null)
+            {
+                var chosen = ComparePostprocessing(summary, withLargest, classNames);
+                if (r.GetValue(store)) Store(models, chosen, classNames);
+                extra = $" dice_keep_largest={SegmentationConsole.F(withLargest.MeanDice)} keep_largest={(chosen.Count == 0 ? "none" : string.Join(',', chosen))}";
+            }
+            return Report(models, classNames, summary, cases.Count, r.GetValue(tolerance), kind == "scans" ? "mm" : "px", kind, extra);
         });
         return command;
     }
 
-    private static (IReadOnlyList<string> ClassNames, List<SegmentationCase> Cases, List<SegmentationCase>? Largest, List<string> Names, string Kind) Images(string[] models, string imageFolder, string maskFolder, bool binary, string suffix, bool mirror, bool keepLargest, bool compare, double tolerance, Device device)
+    // --keep-largest, --no-postprocessing (also under --compare-postprocessing, which measures the raw predictions), --compare-postprocessing.
+    private sealed record Postprocessing(bool All, bool None, bool Compare);
+
+    private static (IReadOnlyList<string> ClassNames, List<SegmentationCase> Cases, List<SegmentationCase>? Largest, List<string> Names, string Kind) Images(string[] models, string imageFolder, string maskFolder, bool binary, string suffix, bool mirror, Postprocessing postprocessing, double tolerance, Device device)
     {
         using var predictor = ImageSegmentationPredictor.LoadEnsemble(models, device);
-        predictor.KeepLargestComponent = keepLargest;
+        var (keep, line) = PostprocessingOptions.Resolve(predictor.KeepLargestComponentClasses, predictor.ClassNames, postprocessing.All, postprocessing.None);
+        predictor.KeepLargestComponentClasses = keep;
+        if (line is not null && !postprocessing.Compare) AnsiConsole.MarkupLine(Markup.Escape(line));
+        bool compare = postprocessing.Compare;
         if (mirror) predictor.Flips = TestTimeFlips.Horizontal | TestTimeFlips.Vertical;
         // The masks as stored (each image's own size, no preparation): the predictor's maps are on that size too.
         var source = ImageMaskFolderSource.FromFolders(imageFolder, maskFolder, predictor.ClassNames, new ImageSegmentationOptions { Channels = predictor.Card!.InChannels },
@@ -90,10 +108,13 @@ internal static class EvaluateCommand
         return (predictor.ClassNames, cases, largest, source.Pairs.Select(p => Path.GetFileName(p.Image)).ToList(), "images");
     }
 
-    private static (IReadOnlyList<string> ClassNames, List<SegmentationCase> Cases, List<SegmentationCase>? Largest, List<string> Names, string Kind) Scans(string[] models, string folder, bool mirror, bool keepLargest, bool compare, double tolerance, Device device)
+    private static (IReadOnlyList<string> ClassNames, List<SegmentationCase> Cases, List<SegmentationCase>? Largest, List<string> Names, string Kind) Scans(string[] models, string folder, bool mirror, Postprocessing postprocessing, double tolerance, Device device)
     {
         using var predictor = SegmentationPredictor.LoadEnsemble(models, device);
-        predictor.KeepLargestComponent = keepLargest;
+        var (keep, line) = PostprocessingOptions.Resolve(predictor.KeepLargestComponentClasses, predictor.Card!.ClassNames, postprocessing.All, postprocessing.None);
+        predictor.KeepLargestComponentClasses = keep;
+        if (line is not null && !postprocessing.Compare) AnsiConsole.MarkupLine(Markup.Escape(line));
+        bool compare = postprocessing.Compare;
         if (mirror) predictor.Flips = TestTimeFlips.Horizontal | TestTimeFlips.Vertical | TestTimeFlips.Depth;
         var classNames = predictor.Card!.ClassNames;
         // The label maps as stored: the predictor's maps are on each scan's own grid.
@@ -126,14 +147,25 @@ internal static class EvaluateCommand
         return 0;
     }
 
-    // nnU-Net's choice of post-processing: keep each class's largest component only if that raises the mean Dice on
+    // nnU-Net's choice of post-processing: a class keeps its largest component only if that raises its mean Dice on
     // cases the model did not train on (ties keep the predictions as they are).
-    private static void ComparePostprocessing(SegmentationSummary asPredicted, SegmentationSummary largest, IReadOnlyList<string> classNames)
+    private static IReadOnlyList<int> ComparePostprocessing(SegmentationSummary asPredicted, SegmentationSummary largest, IReadOnlyList<string> classNames)
     {
+        var chosen = SegmentationPostprocessing.ChooseKeepLargest(asPredicted, largest);
         var perClass = string.Join("; ", asPredicted.Classes.Zip(largest.Classes, (a, b) =>
-            $"{classNames[a.Class]} {SegmentationConsole.F(a.Dice)} → {SegmentationConsole.F(b.Dice)}, predicted where absent {a.Spurious} → {b.Spurious}"));
-        bool better = largest.MeanDice > asPredicted.MeanDice;
+            $"{classNames[a.Class]} {SegmentationConsole.F(a.Dice)} → {SegmentationConsole.F(b.Dice)}{(chosen.Contains(a.Class) ? " (chosen)" : "")}, predicted where absent {a.Spurious} → {b.Spurious}"));
         AnsiConsole.MarkupLine(Markup.Escape($"Keeping each class's largest connected component: mean Dice {SegmentationConsole.F(asPredicted.MeanDice)} → {SegmentationConsole.F(largest.MeanDice)} ({perClass}). " +
-            (better ? "Recommended: predict with --keep-largest." : "Not recommended: it does not raise the Dice here.")));
+            (chosen.Count == 0 ? "Not recommended: it raises no class's Dice here."
+                : $"Recommended for {string.Join(", ", chosen.Select(k => classNames[k]))}: record it with --store (then predict applies it{(chosen.Count == classNames.Count - 1 ? ", as --keep-largest would" : "")}).")));
+        return chosen;
+    }
+
+    // Records the choice in every model file (an ensemble's choice in each member: the predictors apply it when all agree).
+    private static void Store(string[] models, IReadOnlyList<int> chosen, IReadOnlyList<string> classNames)
+    {
+        foreach (var model in models) SegmentationModelFile.UpdateCard(model, card => card.KeepLargestComponent = chosen.Count == 0 ? null : [.. chosen]);
+        AnsiConsole.MarkupLine(Markup.Escape(chosen.Count == 0
+            ? $"Recorded in {string.Join(", ", models.Select(Path.GetFileName))}: no post-processing."
+            : $"Recorded in {string.Join(", ", models.Select(Path.GetFileName))}: {string.Join(", ", chosen.Select(k => classNames[k]))} keep{(chosen.Count == 1 ? "s" : "")} only the largest connected component."));
     }
 }

@@ -28,18 +28,20 @@ internal static class PredictCommand
             Arity = ArgumentArity.OneOrMore,
         };
         var output = new Option<string>("--output") { Description = "Folder for the label maps (<scan>.seg.nii.gz; for images <image>.mask.png and <image>.overlay.png).", DefaultValueFactory = _ => "segmentations" };
-        var keepLargest = new Option<bool>("--keep-largest") { Description = "Keep only each class's largest connected component (removes stray islands)." };
+        var keepLargest = PostprocessingOptions.KeepLargest();
+        var noPostprocessing = PostprocessingOptions.None();
         var mirror = new Option<bool>("--mirror") { Description = "Average the probabilities over the input flipped along every combination of its axes (8 passes for scans, 4 for images; nnU-Net's test-time mirroring)." };
         var device = new Option<string>("--device") { Description = "cpu, cuda or cuda:N.", DefaultValueFactory = _ => "cpu" }.IsDevice();
         var threads = SampleCommandLine.Threads();
         var scans = new Argument<string[]>("inputs") { Description = "NIfTI files (.nii, .nii.gz; a 4-D file's volumes are the channels, in the training order), or for a 2-D model JPEG or PNG images.", Arity = ArgumentArity.OneOrMore };
-        var command = new Command("predict", "Segment NIfTI scans (or, with a 2-D model, images) with a trained U-Net and write label maps on each scan's grid (or PNG masks).") { modelFile, output, keepLargest, mirror, device, threads, scans };
-        command.Check(r => r.GetValue(modelFile) is { Length: > 1 } models && models.Any(IsOnnx) ? "an ONNX model predicts alone; give model.safetensors files for an ensemble" : null);
-        command.SetAction(r => Run(r.GetValue(modelFile)!, r.GetValue(output)!, r.GetValue(keepLargest), r.GetValue(mirror), Device.Parse(r.GetValue(device)!), r.GetValue(threads), r.GetValue(scans)!));
+        var command = new Command("predict", "Segment NIfTI scans (or, with a 2-D model, images) with a trained U-Net and write label maps on each scan's grid (or PNG masks).") { modelFile, output, keepLargest, noPostprocessing, mirror, device, threads, scans };
+        command.Check(r => r.GetValue(modelFile) is { Length: > 1 } models && models.Any(IsOnnx) ? "an ONNX model predicts alone; give model.safetensors files for an ensemble"
+            : PostprocessingOptions.Conflict(r.GetValue(keepLargest), r.GetValue(noPostprocessing)));
+        command.SetAction(r => Run(r.GetValue(modelFile)!, r.GetValue(output)!, (r.GetValue(keepLargest), r.GetValue(noPostprocessing)), r.GetValue(mirror), Device.Parse(r.GetValue(device)!), r.GetValue(threads), r.GetValue(scans)!));
         return command;
     }
 
-    private static int Run(string[] modelPaths, string outputFolder, bool keepLargest, bool mirror, Device device, int threads, string[] scans)
+    private static int Run(string[] modelPaths, string outputFolder, (bool All, bool None) keepLargest, bool mirror, Device device, int threads, string[] scans)
     {
         Tensors.NumThreads = threads;
         AnsiConsole.MarkupLine(SampleCommandLine.Banner(device));
@@ -48,12 +50,14 @@ internal static class PredictCommand
         if (onnx && device.IsCuda) throw new ArgumentException("--device: an ONNX model runs on the CPU here (ONNX Runtime's CPU provider).");
         if ((onnx ? OnnxRuntimePredictor.ReadSegmentationCard(modelPath) : SegmentationModelFile.ReadCard(modelPath)).SpatialDims == 2) return RunImages(modelPaths, outputFolder, keepLargest, mirror, device, scans);
         using var predictor = onnx ? OnnxRuntimePredictor.LoadSegmentation(modelPath) : SegmentationPredictor.LoadEnsemble(modelPaths, device);
-        predictor.KeepLargestComponent = keepLargest;
         if (mirror) predictor.Flips = TestTimeFlips.Horizontal | TestTimeFlips.Vertical | TestTimeFlips.Depth;
         var card = predictor.Card!;
+        var (keep, line) = PostprocessingOptions.Resolve(predictor.KeepLargestComponentClasses, card.ClassNames, keepLargest.All, keepLargest.None);
+        predictor.KeepLargestComponentClasses = keep;
         AnsiConsole.MarkupLine(Markup.Escape($"{Path.GetFileName(modelPath)}{(modelPaths.Length > 1 ? $" and {modelPaths.Length - 1} more (an ensemble: probabilities averaged)" : "")}: U-Net {string.Join("/", card.Features)}, classes {string.Join(", ", card.ClassNames)}, "
             + $"{card.InChannels} channel(s){(card.Modalities is { } m ? $" ({string.Join(", ", m)})" : "")}, window {string.Join("×", card.WindowSize)}"
             + $"{(card.Orientation is { } o ? $", reoriented to {o}" : "")}{(card.Spacing is { } mm ? $", {string.Join(" × ", mm.Select(v => v.ToString(CultureInfo.InvariantCulture)))} mm voxels" : "")}"));
+        if (line is not null) AnsiConsole.MarkupLine(Markup.Escape(line));
         Directory.CreateDirectory(outputFolder);
         var table = new Table().AddColumn("scan").AddColumn("label map");
         foreach (var name in card.ClassNames.Skip(1)) table.AddColumn(new TableColumn($"{name} mL").RightAligned());
@@ -78,15 +82,17 @@ internal static class PredictCommand
         return 0;
     }
 
-    private static int RunImages(string[] modelPaths, string outputFolder, bool keepLargest, bool mirror, Device device, string[] images)
+    private static int RunImages(string[] modelPaths, string outputFolder, (bool All, bool None) keepLargest, bool mirror, Device device, string[] images)
     {
         var modelPath = modelPaths[0];
         using var predictor = IsOnnx(modelPath) ? OnnxRuntimePredictor.LoadImageSegmentation(modelPath) : ImageSegmentationPredictor.LoadEnsemble(modelPaths, device);
-        predictor.KeepLargestComponent = keepLargest;
         if (mirror) predictor.Flips = TestTimeFlips.Horizontal | TestTimeFlips.Vertical;
         var card = predictor.Card!;
+        var (keep, line) = PostprocessingOptions.Resolve(predictor.KeepLargestComponentClasses, card.ClassNames, keepLargest.All, keepLargest.None);
+        predictor.KeepLargestComponentClasses = keep;
         AnsiConsole.MarkupLine(Markup.Escape($"{Path.GetFileName(modelPath)}{(modelPaths.Length > 1 ? $" and {modelPaths.Length - 1} more (an ensemble: probabilities averaged)" : "")}: 2-D U-Net {string.Join("/", card.Features)}, classes {string.Join(", ", card.ClassNames)}, "
             + $"{card.InChannels} channel(s){(card.ImageSize is [var h, var w] ? $", images resized to {h}×{w}" : "")}"));
+        if (line is not null) AnsiConsole.MarkupLine(Markup.Escape(line));
         Directory.CreateDirectory(outputFolder);
         var encoding = card.ClassNames.Count == 2 ? MaskEncoding.Binary : MaskEncoding.ClassIndex;
         var table = new Table().AddColumn("image").AddColumn("mask");

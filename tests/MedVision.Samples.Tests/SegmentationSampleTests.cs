@@ -327,11 +327,35 @@ public sealed class SegmentationSampleTests : IDisposable
         var both = compared.Lines().Single();
         both["dice"].Should().Be(F(expected.MeanDice), "the main measures are of the predictions as they are");
         both["dice_keep_largest"].Should().Be(F(largest.MeanDice));
+        bool chosen = largest.Classes[0].Dice > expected.Classes[0].Dice;   // the one structure: chosen where its Dice rises
         compared.Text.Should().Contain($"Keeping each class's largest connected component: mean Dice {F(expected.MeanDice)} → {F(largest.MeanDice)}")
-            .And.Contain(largest.MeanDice > expected.MeanDice ? "Recommended: predict with --keep-largest." : "Not recommended");
+            .And.Contain(chosen ? "Recommended for lesion: record it with --store" : "Not recommended: it raises no class's Dice here.");
+        both["keep_largest"].Should().Be(chosen ? "1" : "none");
+
+        // --store records the choice in each member (copies here), and evaluate and predict then apply it unless told not to.
+        var stored = folds.Select((f, i) => { var copy = _folder[$"stored-{i}.safetensors"]; File.Copy(f, copy); return copy; }).ToArray();
+        string[] storedModels = [.. stored.SelectMany(f => new[] { "--model", f })];
+        var store = await SampleApp.RunAsync("segmentation", _folder.Path, ["evaluate", .. storedModels, "--images", images, "--masks", masks, "--binary-masks", "--compare-postprocessing", "--store"]);
+        store.ExitCode.Should().Be(0, store.ToString());
+        store.Text.Should().Contain(chosen ? "lesion keeps only the largest connected component" : "no post-processing");
+        foreach (var file in stored) SegmentationModelFile.ReadCard(file).KeepLargestComponent.Should().BeEquivalentTo(chosen ? new[] { 1 } : null);
+        var applied = await SampleApp.RunAsync("segmentation", _folder.Path, ["evaluate", .. storedModels, "--images", images, "--masks", masks, "--binary-masks"]);
+        applied.ExitCode.Should().Be(0, applied.ToString());
+        applied.Lines().Single()["dice"].Should().Be(F(chosen ? largest.MeanDice : expected.MeanDice), "evaluate measures what predict gives: the recorded choice applied");
+        if (chosen) applied.Text.Should().Contain("Post-processing recorded in the model file: lesion keeps only its largest connected component");
+        var off = await SampleApp.RunAsync("segmentation", _folder.Path, ["evaluate", .. storedModels, "--images", images, "--masks", masks, "--binary-masks", "--no-postprocessing"]);
+        off.ExitCode.Should().Be(0, off.ToString());
+        off.Lines().Single()["dice"].Should().Be(F(expected.MeanDice));
+
         var conflicting = await SampleApp.RunAsync("segmentation", _folder.Path, "evaluate", "--model", folds[0], "--images", images, "--masks", masks, "--keep-largest", "--compare-postprocessing");
         conflicting.ExitCode.Should().Be(2);
-        conflicting.Error.Should().Contain("--compare-postprocessing measures with and without --keep-largest itself");
+        conflicting.Error.Should().Contain("--compare-postprocessing measures with and without each class's largest component itself");
+        var storeAlone = await SampleApp.RunAsync("segmentation", _folder.Path, "evaluate", "--model", folds[0], "--images", images, "--masks", masks, "--store");
+        storeAlone.ExitCode.Should().Be(2);
+        storeAlone.Error.Should().Contain("--store records what --compare-postprocessing chooses");
+        var contradiction = await SampleApp.RunAsync("segmentation", _folder.Path, "predict", "--model", folds[0], "--keep-largest", "--no-postprocessing", images);
+        contradiction.ExitCode.Should().Be(2);
+        contradiction.Error.Should().Contain("--keep-largest and --no-postprocessing contradict each other");
         var neither = await SampleApp.RunAsync("segmentation", _folder.Path, "evaluate", "--model", folds[0]);
         neither.ExitCode.Should().Be(2);
         neither.Error.Should().Contain("give --images DIR --masks DIR (2-D models) or --data FOLDER (3-D models)");

@@ -17,7 +17,7 @@ namespace MedVision.Nets.Inference;
 /// <remarks>
 /// One instance is safe to call from many threads at once (e.g. the request threads of a web service): the network is
 /// put in evaluation mode when the predictor is made and is only read afterwards, every call owns its tensors, and
-/// each call reads <see cref="Flips"/> and <see cref="KeepLargestComponent"/> once when it starts (set them before
+/// each call reads <see cref="Flips"/> and <see cref="KeepLargestComponentClasses"/> once when it starts (set them before
 /// sharing the predictor). A predictor made by <see cref="Load"/> owns its network and frees it when disposed; one
 /// made from a network leaves it to the caller. 3-D scans: <see cref="SegmentationPredictor"/>.
 /// </remarks>
@@ -67,6 +67,7 @@ public sealed class ImageSegmentationPredictor : IDisposable
         _ownsModel = true;
         _network = network;
         Card = card;
+        KeepLargestComponentClasses = card.KeepLargestComponent ?? [];
     }
 
     /// <summary>
@@ -105,11 +106,11 @@ public sealed class ImageSegmentationPredictor : IDisposable
     /// <exception cref="ModelFormatException">A file is unusable or holds a 3-D network, or the members do not share what they must (naming the file and the fields).</exception>
     public static ImageSegmentationPredictor LoadEnsemble(IReadOnlyList<string> paths, Device? device = null)
     {
-        var (model, card) = SegmentationModelFile.LoadEnsemble(paths);
+        var (model, card, keepLargest) = SegmentationModelFile.LoadEnsemble(paths);
         try
         {
             RequireImageNetwork(card, $"{paths[0]} holds", "SegmentationPredictor.Load");
-            return new ImageSegmentationPredictor(model, card, device) { EnsembleSize = paths.Count };
+            return new ImageSegmentationPredictor(model, card, device) { EnsembleSize = paths.Count, KeepLargestComponentClasses = keepLargest };
         }
         catch
         {
@@ -140,10 +141,38 @@ public sealed class ImageSegmentationPredictor : IDisposable
     /// <summary>The device the network runs on.</summary>
     public Device Device { get; }
 
-    /// <summary>Whether each structure keeps only its largest connected component (<see cref="ComponentConnectivity"/>). Default false.</summary>
-    public bool KeepLargestComponent { get; set; }
+    /// <summary>
+    /// Whether any structure keeps only its largest connected component (<see cref="KeepLargestComponentClasses"/>).
+    /// Setting it true keeps every structure's largest component, false none.
+    /// </summary>
+    public bool KeepLargestComponent
+    {
+        get => KeepLargestComponentClasses.Count > 0;
+        set => KeepLargestComponentClasses = value ? Enumerable.Range(1, _classNames.Count - 1).ToArray() : [];
+    }
 
-    /// <summary>How <see cref="KeepLargestComponent"/> connects pixels: those touching at an edge or a corner (8-connectivity).</summary>
+    /// <summary>
+    /// The structures (foreground classes) that keep only their largest connected component
+    /// (<see cref="ComponentConnectivity"/>), ascending: from the model file's card
+    /// (<see cref="SegmentationCard.KeepLargestComponent"/>, nnU-Net's post-processing chosen on held-out cases; for an
+    /// ensemble, the members' choice when they share one) or empty.
+    /// </summary>
+    /// <exception cref="ArgumentException">A class is not a structure (1 to the class count − 1).</exception>
+    public IReadOnlyList<int> KeepLargestComponentClasses
+    {
+        get => Volatile.Read(ref _keepLargest);
+        set
+        {
+            ArgumentNullException.ThrowIfNull(value);
+            if (value.Any(k => k < 1 || k >= _classNames.Count))
+                throw new ArgumentException($"Only structures (classes 1 to {_classNames.Count - 1}) keep their largest component; got [{string.Join(", ", value)}].", nameof(value));
+            Volatile.Write(ref _keepLargest, [.. value.Distinct().Order()]);
+        }
+    }
+
+    private int[] _keepLargest = [];
+
+    /// <summary>How <see cref="KeepLargestComponentClasses"/> connects pixels: those touching at an edge or a corner (8-connectivity).</summary>
     public static Connectivity ComponentConnectivity => Connectivity.Edge;
 
     /// <summary>
@@ -181,10 +210,10 @@ public sealed class ImageSegmentationPredictor : IDisposable
     public SegmentationMap Predict(RasterImage image)
     {
         ArgumentNullException.ThrowIfNull(image);
-        bool keepLargest = KeepLargestComponent;
+        var keepLargest = Volatile.Read(ref _keepLargest);
         var (probabilities, height, width) = Run(image);
         var labels = SegmentationInference.ArgMax(probabilities);
-        if (keepLargest) labels = ConnectedComponents.KeepLargestPerClass(labels, [height, width], connectivity: ComponentConnectivity);
+        labels = SegmentationInference.KeepLargest(labels, [height, width], keepLargest, probabilities.Length, ComponentConnectivity);
         if (height != image.Height || width != image.Width)
             labels = ImageMaskFolderSource.ResizeNearest(labels, height, width, image.Height, image.Width);
         return new SegmentationMap(labels, image.Height, image.Width, _classNames);

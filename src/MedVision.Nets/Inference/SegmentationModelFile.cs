@@ -19,13 +19,14 @@ namespace MedVision.Nets.Inference;
 /// </summary>
 /// <remarks>
 /// Format 1 knew softmax networks, one window at a time and scan preparation; a card that uses a sigmoid output,
-/// batches of windows, an image size or a per-channel mean and standard deviation is written in format 2. Files of
-/// format 1 are read as they were written.
+/// batches of windows, an image size or a per-channel mean and standard deviation is written in format 2; one that
+/// keeps classes to their largest connected component (<see cref="SegmentationCard.KeepLargestComponent"/>) in format 3.
+/// Files of older formats are read as they were written.
 /// </remarks>
 public sealed class SegmentationCard
 {
     /// <summary>The newest format this library writes and reads.</summary>
-    public const int CurrentFormatVersion = 2;
+    public const int CurrentFormatVersion = 3;
 
     /// <summary>The card's format version.</summary>
     [JsonPropertyName("format_version")] public int FormatVersion { get; set; } = CurrentFormatVersion;
@@ -110,6 +111,16 @@ public sealed class SegmentationCard
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public double? SigmaScale { get; set; }
 
+    /// <summary>
+    /// The foreground classes (indices, background 0 excluded) of which the predictor keeps only the largest connected
+    /// component — nnU-Net's post-processing, chosen on cases the model did not train on
+    /// (<see cref="SegmentationPostprocessing.ChooseKeepLargest"/>); the predictors start from it
+    /// (<see cref="SegmentationPredictor.KeepLargestComponentClasses"/>). Null or empty: none (format 3 when any).
+    /// </summary>
+    [JsonPropertyName("keep_largest_component")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public List<int>? KeepLargestComponent { get; set; }
+
     /// <summary>Validation measures to keep with the model (e.g. "val_dice").</summary>
     [JsonPropertyName("metrics")] public Dictionary<string, double>? Metrics { get; set; }
 
@@ -150,6 +161,7 @@ public sealed class SegmentationCard
 
     /// <summary>The oldest format that holds everything this card says.</summary>
     internal int RequiredFormatVersion() =>
+        KeepLargestComponent is { Count: > 0 } ? 3 :
         IsSigmoid || WindowBatchSize != 1 || WindowBlending != "constant" || SigmaScale is not null || ImageSize is not null || Mean is not null || Std is not null ? 2 : 1;
 
     /// <summary>The U-Net options this card describes.</summary>
@@ -360,9 +372,11 @@ public static class SegmentationModelFile
 
     /// <summary>
     /// Loads one model file, or several as an ensemble network whose output's softmax (sigmoid) is the mean of the
-    /// members' (<see cref="EnsembleNetwork"/>), with the first file's card. The caller disposes the network.
+    /// members' (<see cref="EnsembleNetwork"/>), with the first file's card, and the classes kept to their largest
+    /// component: the members' <see cref="SegmentationCard.KeepLargestComponent"/> when all record the same, else none
+    /// (a choice made for one model does not carry over to an ensemble). The caller disposes the network.
     /// </summary>
-    internal static (Module<Tensor, Tensor> Network, SegmentationCard Card) LoadEnsemble(IReadOnlyList<string> paths)
+    internal static (Module<Tensor, Tensor> Network, SegmentationCard Card, int[] KeepLargest) LoadEnsemble(IReadOnlyList<string> paths)
     {
         ArgumentNullException.ThrowIfNull(paths);
         if (paths.Count == 0) throw new ArgumentException("Give at least one model file.", nameof(paths));
@@ -371,10 +385,12 @@ public static class SegmentationModelFile
         try
         {
             SegmentationCard? first = null;
+            bool agree = true;
             foreach (var path in paths)
             {
                 var (model, card) = Load(path);
                 members.Add(model);
+                agree &= KeptClasses(card).SequenceEqual(KeptClasses(first ?? card));
                 if (first is null)
                 {
                     first = card;
@@ -385,12 +401,34 @@ public static class SegmentationModelFile
                 if (differing.Count > 0)
                     throw new ModelFormatException($"{path} cannot join an ensemble with {paths[0]}: its {string.Join(", ", differing)} differ{(differing.Count == 1 ? "s" : "")} (members must share the classes, the output, the preparation and the window).");
             }
-            return (members.Count == 1 ? members[0] : new EnsembleNetwork(members, first!.IsSigmoid), first!);
+            return (members.Count == 1 ? members[0] : new EnsembleNetwork(members, first!.IsSigmoid), first!, agree ? KeptClasses(first!) : []);
         }
         catch
         {
             foreach (var member in members) member.Dispose();
             throw;
+        }
+    }
+
+    private static int[] KeptClasses(SegmentationCard card) => card.KeepLargestComponent is { } keep ? [.. keep.Distinct().Order()] : [];
+
+    /// <summary>
+    /// Changes a model file's card and writes the file again with the same weights (atomically), e.g. to record the
+    /// post-processing chosen on held-out cases (<see cref="SegmentationCard.KeepLargestComponent"/>). The change may
+    /// touch what the predictor does around the network, not the network itself.
+    /// </summary>
+    /// <exception cref="ModelFormatException">The file is unusable, or the changed card is invalid.</exception>
+    /// <exception cref="ArgumentException">The change describes another network.</exception>
+    public static void UpdateCard(string path, Action<SegmentationCard> change)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        ArgumentNullException.ThrowIfNull(change);
+        var (model, card) = Load(path);
+        using (model)
+        {
+            change(card);
+            card.FormatVersion = card.RequiredFormatVersion();   // the oldest format that holds the changed card
+            Save(path, model, card);
         }
     }
 
@@ -450,7 +488,9 @@ public static class SegmentationModelFile
             : card.Mean is null != card.Std is null ? "it has only one of mean and std"
             : card.Mean is { } mean && (mean.Count != card.Std!.Count || (mean.Count != 1 && mean.Count != card.InChannels)) ? $"mean and std need one value, or one per channel ({card.InChannels})"
             : card.Mean is not null && card.IntensityNormalization is not null ? "it has both intensity_normalization and mean/std; a card records one normalisation"
-            : card.FormatVersion < card.RequiredFormatVersion() ? $"it says format {card.FormatVersion} but uses fields of format {card.RequiredFormatVersion()} (sigmoid output, window batches or blending, image size, mean/std)"
+            : card.KeepLargestComponent is { } keep && (keep.Any(k => k < 1 || k >= card.ClassNames.Count) || keep.Distinct().Count() != keep.Count)
+                ? $"keep_largest_component [{string.Join(", ", keep)}] must name foreground classes (1 to {card.ClassNames.Count - 1}) once each"
+            : card.FormatVersion < card.RequiredFormatVersion() ? $"it says format {card.FormatVersion} but uses fields of format {card.RequiredFormatVersion()} ({(card.RequiredFormatVersion() == 3 ? "keep_largest_component" : "sigmoid output, window batches or blending, image size, mean/std")})"
             : null;
         if (problem is null)
         {

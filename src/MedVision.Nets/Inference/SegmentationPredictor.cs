@@ -14,7 +14,7 @@ namespace MedVision.Nets.Inference;
 /// world coordinates), so that it overlays the scan in any viewer when written with <see cref="NiftiWriter"/>.
 /// One instance is safe to call from many threads at once (e.g. the request threads of a service): the network is put
 /// in evaluation mode when the predictor is made and is only read afterwards, every call owns its tensors, and each
-/// call reads <see cref="Flips"/> and <see cref="KeepLargestComponent"/> once when it starts (set them before sharing
+/// call reads <see cref="Flips"/> and <see cref="KeepLargestComponentClasses"/> once when it starts (set them before sharing
 /// the predictor). A predictor made by <see cref="Load"/> owns its network and frees it when disposed; one made from a
 /// network leaves it to the caller. 2-D images: <see cref="ImageSegmentationPredictor"/>.
 /// </summary>
@@ -72,11 +72,14 @@ public sealed class SegmentationPredictor : IDisposable
     /// <exception cref="ModelFormatException">A file is unusable or holds a 2-D network, or the members do not share what they must (naming the file and the fields).</exception>
     public static SegmentationPredictor LoadEnsemble(IReadOnlyList<string> paths, Device? device = null)
     {
-        var (model, card) = SegmentationModelFile.LoadEnsemble(paths);
+        var (model, card, keepLargest) = SegmentationModelFile.LoadEnsemble(paths);
         try
         {
             if (card.SpatialDims != 3) throw new ModelFormatException($"{paths[0]} holds a 2-D U-Net; segment images with ImageSegmentationPredictor.Load.");
-            return new SegmentationPredictor(model, card.Preprocessing(), card.Inferer(), device, ownsModel: true) { Card = card, Classes = card.ClassNames.Count, EnsembleSize = paths.Count };
+            return new SegmentationPredictor(model, card.Preprocessing(), card.Inferer(), device, ownsModel: true)
+            {
+                Card = card, Classes = card.ClassNames.Count, EnsembleSize = paths.Count, KeepLargestComponentClasses = keepLargest,
+            };
         }
         catch
         {
@@ -102,6 +105,7 @@ public sealed class SegmentationPredictor : IDisposable
         {
             Card = card,
             Classes = card.ClassNames.Count,
+            KeepLargestComponentClasses = card.KeepLargestComponent ?? [],
             _network = network,
         };
     }
@@ -130,10 +134,39 @@ public sealed class SegmentationPredictor : IDisposable
     /// <summary>The device the network runs on.</summary>
     public Device Device { get; }
 
-    /// <summary>Whether each foreground class keeps only its largest connected component (<see cref="ComponentConnectivity"/>). Default false.</summary>
-    public bool KeepLargestComponent { get; set; }
+    /// <summary>
+    /// Whether any foreground class keeps only its largest connected component (<see cref="KeepLargestComponentClasses"/>).
+    /// Setting it true keeps every foreground class's largest component, false none.
+    /// </summary>
+    public bool KeepLargestComponent
+    {
+        get => Volatile.Read(ref _keepLargest) is not [];
+        set => Volatile.Write(ref _keepLargest, value ? null : []);
+    }
 
-    /// <summary>How <see cref="KeepLargestComponent"/> connects voxels: those sharing a face (6-connectivity).</summary>
+    /// <summary>
+    /// The foreground classes that keep only their largest connected component (<see cref="ComponentConnectivity"/>),
+    /// ascending: from the model file's card (<see cref="SegmentationCard.KeepLargestComponent"/>, nnU-Net's
+    /// post-processing chosen on held-out cases; for an ensemble, the members' choice when they share one) or empty.
+    /// After <c>KeepLargestComponent = true</c>, every foreground class (listed once the class count is known).
+    /// </summary>
+    /// <exception cref="ArgumentException">A class is not a foreground class of the network (1 to <see cref="Classes"/> − 1).</exception>
+    public IReadOnlyList<int> KeepLargestComponentClasses
+    {
+        get => Volatile.Read(ref _keepLargest) ?? Enumerable.Range(1, Math.Max(0, Classes - 1)).ToArray();
+        set
+        {
+            ArgumentNullException.ThrowIfNull(value);
+            int classes = Classes;
+            if (value.Any(k => k < 1 || (classes > 0 && k >= classes)))
+                throw new ArgumentException($"Only foreground classes{(classes > 0 ? $" (1 to {classes - 1})" : " (≥ 1)")} keep their largest component; got [{string.Join(", ", value)}].", nameof(value));
+            Volatile.Write(ref _keepLargest, [.. value.Distinct().Order()]);
+        }
+    }
+
+    private int[]? _keepLargest = [];   // null: every foreground class
+
+    /// <summary>How <see cref="KeepLargestComponentClasses"/> connects voxels: those sharing a face (6-connectivity).</summary>
     public static Connectivity ComponentConnectivity => Connectivity.Face;
 
     /// <summary>Segments a NIfTI file (a 4-D file's volumes are the channels).</summary>
@@ -150,12 +183,12 @@ public sealed class SegmentationPredictor : IDisposable
     /// <exception cref="ArgumentException">The channels are missing or on different grids, or the network's output does not fit.</exception>
     public NiftiImage Predict(IReadOnlyList<NiftiImage> channels)
     {
-        bool keepLargest = KeepLargestComponent;
+        var keepLargest = Volatile.Read(ref _keepLargest);
         var (prepared, probabilities) = Run(channels);
         var grid = prepared.Grid;
         int classes = probabilities.Length;
         var labels = SegmentationInference.ArgMax(probabilities);
-        if (keepLargest) labels = ConnectedComponents.KeepLargestPerClass(labels, [grid.Shape[2], grid.Shape[1], grid.Shape[0]], connectivity: ComponentConnectivity);
+        labels = SegmentationInference.KeepLargest(labels, [grid.Shape[2], grid.Shape[1], grid.Shape[0]], keepLargest, classes, ComponentConnectivity);
         var values = new float[labels.Length];
         for (int i = 0; i < values.Length; i++) values[i] = labels[i];
         var map = new NiftiImage(values, grid.Shape, grid.Spacing, classes <= 256 ? NiftiDataType.UInt8 : NiftiDataType.Int16, grid.Affine, grid.AffineCode);

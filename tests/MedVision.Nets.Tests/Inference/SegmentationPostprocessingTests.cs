@@ -1,0 +1,185 @@
+using System.Text.Json;
+using MedVision.Nets.Data.Images;
+using MedVision.Nets.Data.Nifti;
+using MedVision.Nets.Data.Segmentation;
+using MedVision.Nets.Inference;
+using MedVision.Nets.Metrics.Segmentation;
+using MedVision.Nets.Models;
+using MedVision.Nets.Transforms;
+using MedVision.Torch;
+using MedVision.Torch.Tests.Support;
+
+namespace MedVision.Nets.Tests.Inference;
+
+/// <summary>
+/// nnU-Net's post-processing choice kept with the model: which classes keep only their largest connected component is
+/// chosen class by class on held-out cases (<see cref="SegmentationPostprocessing.ChooseKeepLargest"/>), recorded in the
+/// card (<see cref="SegmentationCard.KeepLargestComponent"/>, format 3) and applied by the predictors loaded from it.
+/// </summary>
+[Collection(GlobalRandomStateCollection.Name)]
+public sealed class SegmentationPostprocessingTests : IDisposable
+{
+    private static readonly string[] Classes = ["background", "disc", "cup"];
+    private readonly string _folder = Directory.CreateTempSubdirectory("mvn-postprocessing-").FullName;
+
+    public void Dispose() => Directory.Delete(_folder, recursive: true);
+
+    [Fact]
+    public void TheChoice_TakesTheClassesWhoseDiceRises_ClassByClass()
+    {
+        // One row of 12 pixels. Class 1: the truth's block and a stray pixel (removing it raises the Dice).
+        // Class 2: two true components, the smaller one predicted too (keeping the largest loses it: the Dice falls).
+        // Class 3: never in the truth (its Dice is undefined: a tie, not chosen).
+        int[] truth = [1, 1, 1, 1, 0, 0, 2, 2, 2, 0, 2, 0];
+        int[] predicted = [1, 1, 1, 1, 0, 0, 2, 2, 2, 1, 2, 0];
+        int[] shape = [1, 12];
+        var evaluator = SegmentationEvaluator.ForClasses(4).WithoutSurfaceDistances();
+        var asPredicted = SegmentationSummary.Of([evaluator.Evaluate(predicted, truth, shape)]);
+        var kept = SegmentationSummary.Of([evaluator.Evaluate(ConnectedComponents.KeepLargestPerClass(predicted, shape), truth, shape)]);
+        kept.Classes[0].Dice.Should().BeGreaterThan(asPredicted.Classes[0].Dice);
+        kept.Classes[1].Dice.Should().BeLessThan(asPredicted.Classes[1].Dice);
+        double.IsNaN(kept.Classes[2].Dice).Should().BeTrue();
+        SegmentationPostprocessing.ChooseKeepLargest(asPredicted, kept).Should().Equal(1);
+        SegmentationPostprocessing.ChooseKeepLargest(asPredicted, asPredicted).Should().BeEmpty("no change is a tie, which keeps the predictions");
+
+        var twoCases = SegmentationSummary.Of([evaluator.Evaluate(predicted, truth, shape), evaluator.Evaluate(truth, truth, shape)]);
+        var act = () => SegmentationPostprocessing.ChooseKeepLargest(asPredicted, twoCases);
+        act.Should().Throw<ArgumentException>().WithMessage("*same cases and classes: 1 cases*against 2*");
+    }
+
+    private static UNet Network(int seed)
+    {
+        Tensors.ManualSeed((ulong)seed);
+        return UNet.Builder().ForInput(3, 2).WithFeatures(4, 8).WithInstanceNorm().WithClasses(3).Build();
+    }
+
+    private static readonly ImageSegmentationOptions Options = new() { Channels = 3, Size = (16, 16) };
+
+    private string Save(UNet model, string name, List<int>? keep)
+    {
+        var card = SegmentationModelFile.Describe(model, Options, Classes, new SlidingWindowInferer([16, 16]));
+        card.KeepLargestComponent = keep;
+        var path = Path.Combine(_folder, name);
+        SegmentationModelFile.Save(path, model, card);
+        return path;
+    }
+
+    private static RasterImage Noise(int seed)
+    {
+        var pixels = new byte[16 * 16 * 3];
+        new Random(seed).NextBytes(pixels);
+        return new RasterImage(16, 16, 3, pixels);
+    }
+
+    [Fact]
+    public void APredictorFromTheFile_AppliesTheRecordedChoice_AndItsSettingsOverrideIt()
+    {
+        using var model = Network(21);
+        var path = Save(model, "cup.safetensors", [2]);
+        SegmentationModelFile.ReadCard(path).FormatVersion.Should().Be(3, "a format-2 reader would predict without the post-processing");
+        var image = Noise(4);   // at the prepared size: labels on one grid
+        using var predictor = ImageSegmentationPredictor.Load(path);
+        predictor.KeepLargestComponentClasses.Should().Equal(2);
+        predictor.KeepLargestComponent.Should().BeTrue();
+        var kept = predictor.Predict(image).Labels.ToArray();
+
+        predictor.KeepLargestComponent = false;
+        predictor.KeepLargestComponentClasses.Should().BeEmpty();
+        var raw = predictor.Predict(image).Labels.ToArray();
+        var onlyCup = ConnectedComponents.KeepLargestPerClass(raw, [16, 16], [2], ImageSegmentationPredictor.ComponentConnectivity);
+        onlyCup.Should().NotEqual(raw, "the untrained network's cup is in pieces, so keeping its largest changes the map");
+        kept.Should().Equal(onlyCup);
+        var both = ConnectedComponents.KeepLargestPerClass(raw, [16, 16], [1, 2], ImageSegmentationPredictor.ComponentConnectivity);
+        both.Should().NotEqual(onlyCup, "the disc is in pieces too, and the recorded choice leaves it alone");
+
+        predictor.KeepLargestComponent = true;
+        predictor.KeepLargestComponentClasses.Should().Equal(1, 2);
+        predictor.Predict(image).Labels.ToArray().Should().Equal(both);
+        predictor.KeepLargestComponentClasses = [2, 1, 2];
+        predictor.KeepLargestComponentClasses.Should().Equal(1, 2);
+
+        foreach (var bad in new[] { new[] { 0 }, new[] { 3 }, new[] { -1, 1 } })
+        {
+            var act = () => predictor.KeepLargestComponentClasses = bad;
+            act.Should().Throw<ArgumentException>().WithMessage("*classes 1 to 2*");
+        }
+    }
+
+    [Fact]
+    public void TheCard_RecordsValidChoices_AndRefusesOthersByName()
+    {
+        using var model = Network(22);
+        var path = Save(model, "none.safetensors", null);
+        var card = SegmentationModelFile.ReadCard(path);
+        card.FormatVersion.Should().Be(2);
+        card.KeepLargestComponent.Should().BeNull();
+        File.ReadAllText(path).Should().NotContain("keep_largest_component");
+
+        // UpdateCard records a choice with the same weights, and takes it away again (back to the oldest format that holds the card).
+        using var before = ImageSegmentationPredictor.Load(path);
+        var raw = before.Predict(Noise(5)).Labels.ToArray();
+        SegmentationModelFile.UpdateCard(path, c => c.KeepLargestComponent = [1, 2]);
+        var updated = SegmentationModelFile.ReadCard(path);
+        updated.KeepLargestComponent.Should().Equal(1, 2);
+        updated.FormatVersion.Should().Be(3);
+        using (var after = ImageSegmentationPredictor.Load(path))
+        {
+            after.KeepLargestComponent = false;
+            after.Predict(Noise(5)).Labels.ToArray().Should().Equal(raw, "the weights were written back unchanged");
+        }
+        SegmentationModelFile.UpdateCard(path, c => c.KeepLargestComponent = null);
+        SegmentationModelFile.ReadCard(path).FormatVersion.Should().Be(2);
+
+        var json = JsonSerializer.Serialize(SegmentationModelFile.Describe(model, Options, Classes, new SlidingWindowInferer([16, 16])));
+        foreach (var (keep, message) in new[] { ("[0]", "*keep_largest_component [0] must name foreground classes (1 to 2) once each*"),
+                     ("[3]", "*keep_largest_component [3]*"), ("[1,1]", "*keep_largest_component [1, 1]*") })
+        {
+            var bad = json.Replace("\"format_version\":2", "\"format_version\":3").Replace("\"metrics\":null", $"\"keep_largest_component\":{keep},\"metrics\":null");
+            bad.Should().Contain("keep_largest_component");
+            var act = () => SegmentationModelFile.ParseCard(bad, "bad.json");
+            act.Should().Throw<ModelFormatException>().WithMessage(message);
+        }
+        var old = json.Replace("\"metrics\":null", "\"keep_largest_component\":[1],\"metrics\":null");
+        var claim = () => SegmentationModelFile.ParseCard(old, "old.json");
+        claim.Should().Throw<ModelFormatException>().WithMessage("*says format 2 but uses fields of format 3 (keep_largest_component)*");
+        var newer = () => SegmentationModelFile.ParseCard(json.Replace("\"format_version\":2", "\"format_version\":4"), "newer.json");
+        newer.Should().Throw<ModelFormatException>().WithMessage("*format version 4 is newer than this library reads (3)*");
+    }
+
+    [Fact]
+    public void AnEnsemble_AppliesTheMembersChoice_OnlyWhenTheyShareIt()
+    {
+        using var a = Network(23);
+        using var b = Network(24);
+        var first = Save(a, "a.safetensors", [2]);
+        var second = Save(b, "b.safetensors", [2]);
+        var plain = Save(b, "plain.safetensors", null);
+        using (var agreed = ImageSegmentationPredictor.LoadEnsemble([first, second])) agreed.KeepLargestComponentClasses.Should().Equal(2);
+        using (var differ = ImageSegmentationPredictor.LoadEnsemble([first, plain])) differ.KeepLargestComponentClasses.Should().BeEmpty("a choice made for one model does not carry over to an ensemble");
+        using (var single = ImageSegmentationPredictor.LoadEnsemble([plain])) single.KeepLargestComponentClasses.Should().BeEmpty();
+    }
+
+    [Fact]
+    public void AScanPredictor_AppliesTheRecordedChoice_WithFaceConnectivity()
+    {
+        Tensors.ManualSeed(25);
+        using var model = UNet.Builder().ForInput(1, 3).WithFeatures(4, 8).WithInstanceNorm().WithClasses(3).Build();
+        var card = SegmentationModelFile.Describe(model, new NiftiSegmentationOptions { Orientation = null }, Classes, new SlidingWindowInferer([8, 8, 8]));
+        card.KeepLargestComponent = [1];
+        var path = Path.Combine(_folder, "scan.safetensors");
+        SegmentationModelFile.Save(path, model, card);
+        var random = new Random(6);
+        var scan = new NiftiImage(Enumerable.Range(0, 8 * 8 * 8).Select(_ => (float)random.NextDouble()).ToArray(), [8, 8, 8]);
+
+        using var predictor = SegmentationPredictor.Load(path);
+        predictor.KeepLargestComponentClasses.Should().Equal(1);
+        var kept = predictor.Predict([scan]).Voxels.Select(v => (int)v).ToArray();
+        predictor.KeepLargestComponent = false;
+        var raw = predictor.Predict([scan]).Voxels.Select(v => (int)v).ToArray();
+        var expected = ConnectedComponents.KeepLargestPerClass(raw, [8, 8, 8], [1], SegmentationPredictor.ComponentConnectivity);
+        expected.Should().NotEqual(raw, "the untrained network's class 1 is in pieces");
+        kept.Should().Equal(expected);
+        var act = () => predictor.KeepLargestComponentClasses = [3];
+        act.Should().Throw<ArgumentException>().WithMessage("*foreground classes (1 to 2)*");
+    }
+}
