@@ -422,7 +422,7 @@ static void MakeSeeds(string dir)
         using var state = optimizer.GetState();
         state.Save(Path.Combine(dir, "optimizer.safetensors"));
     }
-    // A segmentation model file (2 channels, LPS, 1 mm, instance norm, interpolation) and a 2-D one for segmodel and segcard, and a
+    // A segmentation model file (2 channels, LPS, 1 mm, instance norm, interpolation, post-processing) and a 2-D one for segmodel and segcard, and a
     // Decathlon task of two phantoms whose dataset.json names its files by absolute paths, for decathlon.
     using (var unet = MedVision.Nets.Models.UNet.Builder().ForInput(2, 3).WithFeatures(2, 4).WithInstanceNorm().WithUpsampling(MedVision.Nets.Models.UNetUpsampling.Interpolation).WithClasses(3).Build())
     {
@@ -430,8 +430,10 @@ static void MakeSeeds(string dir)
         {
             Orientation = "LPS", Spacing = [1f, 1f, 1f], Normalization = new MedVision.Nets.Transforms.NormalizeIntensity(nonZero: true, channelWise: true),
         };
-        SegmentationModelFile.Save(Path.Combine(dir, "segmentation.safetensors"), unet,
-            SegmentationModelFile.Describe(unet, preparation, ["background", "a", "b"], new SlidingWindowInferer([4, 4, 4], overlap: 0.25), ["MRI", "PET"]));
+        // Class b keeps only its largest component (keep_largest_component, format 3), so mutations reach that field too.
+        var card = SegmentationModelFile.Describe(unet, preparation, ["background", "a", "b"], new SlidingWindowInferer([4, 4, 4], overlap: 0.25), ["MRI", "PET"]);
+        card.KeepLargestComponent = [2];
+        SegmentationModelFile.Save(Path.Combine(dir, "segmentation.safetensors"), unet, card);
     }
     // A 2-D sigmoid network for grey images resized to 12×10 with a mean and standard deviation, windows in batches of two.
     using (var unet = MedVision.Nets.Models.UNet.Builder().ForInput(1, 2).WithFeatures(2, 4).WithClasses(1).Build())
