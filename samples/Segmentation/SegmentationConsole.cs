@@ -193,15 +193,9 @@ internal static class SegmentationConsole
             DefaultValueFactory = _ => 1,
         }.AtLeast(1);
 
-        public Option<double?> Ema { get; } = new Option<double?>("--ema")
-        {
-            Description = "Keep an exponential moving average of the weights with this decay per step; it is validated, selected and saved instead of the last step's weights. It keeps decay^steps of the untrained weights: 0.9 suits a few hundred steps, 0.99 a few thousand.",
-        }.Must(v => v is null || (v >= 0 && v < 1), "a decay in [0, 1)");
+        public Option<double?> Ema { get; } = WeightAveragingOptions.Ema();
 
-        public Option<bool> EmaWarmup { get; } = new Option<bool>("--ema-warmup")
-        {
-            Description = "With --ema: lower the decay of the first steps to (1 + n)/(10 + n), so the average forgets the untrained weights whatever the decay.",
-        };
+        public Option<bool> EmaWarmup { get; } = WeightAveragingOptions.EmaWarmup();
 
         public Option<bool> DeepSupervision { get; } = new Option<bool>("--deep-supervision")
         {
@@ -213,7 +207,7 @@ internal static class SegmentationConsole
         public Recipe Read(ParseResult r)
         {
             bool sgd = r.GetValue(Optimizer) == "sgd";
-            if (r.GetValue(EmaWarmup) && r.GetValue(Ema) is null) throw new ArgumentException("--ema-warmup warms up the weight average of --ema; give --ema DECAY too.");
+            if (WeightAveragingOptions.Check(r.GetValue(EmaWarmup), r.GetValue(Ema)) is { } problem) throw new ArgumentException(problem);
             return new Recipe(sgd, r.GetValue(LearningRate) ?? (sgd ? 1e-2 : 1e-3), (r.GetValue(Schedule) ?? (sgd ? "poly" : "cosine")) == "poly", r.GetValue(Accumulate), r.GetValue(Ema),
                 r.GetValue(EmaWarmup), r.GetValue(DeepSupervision));
         }

@@ -65,15 +65,9 @@ internal sealed class OptimizationCommandLine
         DefaultValueFactory = _ => 10,
     }.AtLeast(0);
 
-    public Option<double?> Ema { get; } = new Option<double?>("--ema")
-    {
-        Description = "DECAY: keep an exponential moving average of the weights (updated after every optimizer step), evaluated, selected and saved instead of the last step's weights; it keeps DECAY^steps of the initial weights, so 0.999 suits tens of thousands of steps (or add --ema-warmup).",
-    }.Must(v => v is null || (v >= 0 && v < 1), "a decay in [0, 1)");
+    public Option<double?> Ema { get; } = WeightAveragingOptions.Ema();
 
-    public Option<bool> EmaWarmup { get; } = new Option<bool>("--ema-warmup")
-    {
-        Description = "With --ema: lower the decay of the first steps to (1 + n)/(10 + n), so the average forgets the initial weights whatever the decay.",
-    };
+    public Option<bool> EmaWarmup { get; } = WeightAveragingOptions.EmaWarmup();
 
     public Option<double> HeadLearningRateMultiplier { get; } = new Option<double>("--head-lr-mult")
     {
@@ -103,7 +97,7 @@ internal sealed class OptimizationCommandLine
         command.Options.Add(SwaAnnealEpochs);
         command.Options.Add(Ema);
         command.Options.Add(EmaWarmup);
-        command.Check(r => r.GetValue(EmaWarmup) && r.GetValue(Ema) is null ? "--ema-warmup warms up the weight average of --ema; give --ema DECAY too." : null);
+        command.Check(r => WeightAveragingOptions.Check(r.GetValue(EmaWarmup), r.GetValue(Ema)));
         command.Check(r => r.GetValue(Ema) is not null && r.GetValue(SwaLearningRate) is not null
             ? "--ema and --swa-lr are two kinds of weight averaging; choose one." : null);
         command.Check(r => r.GetValue(SwaLearningRate) is null && (Given(r, SwaStart) || Given(r, SwaAnnealEpochs))
