@@ -70,21 +70,15 @@ public sealed class ConformalCard
     [JsonIgnore]
     public TestTimeFlips CalibrationFlips => ParseFlips("The conformal card");
 
-    private TestTimeFlips ParseFlips(string source) =>
-        Flips is not null && !int.TryParse(Flips, out _) && Enum.TryParse<TestTimeFlips>(Flips, ignoreCase: true, out var f)
-            && (f & ~(TestTimeFlips.Horizontal | TestTimeFlips.Vertical | TestTimeFlips.Depth)) == 0
-            ? f
-            : throw new ModelFormatException($"{source}: the conformal calibration's flips '{Flips}' are not test-time flips (None, Horizontal, Vertical, Depth).");
+    private TestTimeFlips ParseFlips(string source) => PredictorSettings.ParseFlips(Flips, source, "conformal calibration's");
 
     // The calibration for a predictor with these settings, or null and why not: the thresholds hold only for the
     // probabilities of the flips and precision they were calibrated with. owner: "model file" or "manifest"; user:
     // "predictor" or "ensemble".
     internal ConformalClassifier? For(TestTimeFlips flips, bool mixedPrecision, string owner, string user, out string? note)
     {
-        var calibrated = CalibrationFlips;
-        note = calibrated == flips && MixedPrecision == mixedPrecision ? null
-            : $"The {owner}'s conformal sets were calibrated with flips {calibrated}{(MixedPrecision ? " under bfloat16 autocast" : "")}; "
-              + $"this {user} uses flips {flips}{(mixedPrecision ? " under bfloat16 autocast" : "")}, whose probabilities the thresholds do not hold for: predictions carry no sets. Load it with the calibration's settings, or calibrate again.";
+        note = PredictorSettings.Mismatch("conformal sets were calibrated", CalibrationFlips, MixedPrecision, flips, mixedPrecision, owner, user,
+            "predictions carry no sets. Load it with the calibration's settings, or calibrate again.");
         return note is null ? ToClassifier() : null;
     }
 

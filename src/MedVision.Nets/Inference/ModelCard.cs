@@ -50,6 +50,14 @@ public sealed class ModelCard
     /// and predicts as before, without sets.
     /// </summary>
     [JsonPropertyName("conformal")] public ConformalCard? Conformal { get; set; }
+    /// <summary>
+    /// A screening decision chosen on held-out images (<see cref="ReferralCard"/>: refer when the probability of the
+    /// referable classes reaches a threshold), with the predictor settings it holds for; null when there is none.
+    /// Single-label tasks only. An older reader ignores it and predicts as before, without decisions.
+    /// </summary>
+    [JsonPropertyName("referral")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public ReferralCard? Referral { get; set; }
     /// <summary>Training metrics of the selected epoch (e.g. val_auc, val_acc, best_epoch).</summary>
     [JsonPropertyName("metrics")] public Dictionary<string, double> Metrics { get; set; } = new();
 }

@@ -399,6 +399,12 @@ public static class ModelFile
                 throw new ModelFormatException(string.Create(System.Globalization.CultureInfo.InvariantCulture,
                     $"{source}: the conformal thresholds were calibrated at temperature {conformal.Temperature} but the card's temperature is {card.Temperature}; the thresholds do not hold for these probabilities: calibrate again."));
         }
+        if (card.Referral is { } referral)
+        {
+            if (string.Equals(card.Task, nameof(MedMnistTask.MultiLabel), StringComparison.OrdinalIgnoreCase))
+                throw new ModelFormatException($"{source}: a referral decision applies to single-label tasks, not to multi-label ones.");
+            referral.Validate(source, card.ClassNames.Count, card.Temperature);
+        }
     }
 
     // Before anything is built: the stages, blocks per stage, widths and input channels the card describes must be those

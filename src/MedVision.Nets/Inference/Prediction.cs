@@ -26,9 +26,19 @@ public record Prediction(IReadOnlyList<float> Probabilities, int Label, string L
     public IReadOnlyList<string>? ConformalSetNames { get; init; }
 
     /// <summary>
+    /// The risk the model file's referral decision reads (<see cref="ReferralCard"/>): the probability of the referable
+    /// classes. Null when the model file has no referral threshold, or when the predictor's settings differ from those
+    /// it was chosen under (<see cref="Predictor.ReferralNote"/>).
+    /// </summary>
+    public double? ReferralRisk { get; init; }
+
+    /// <summary>Whether the input is referred: <see cref="ReferralRisk"/> at or above the model file's threshold; null as <see cref="ReferralRisk"/>.</summary>
+    public bool? Referred { get; init; }
+
+    /// <summary>
     /// Writes predictions as CSV, one row per input — <c>input,label,label_name,p_&lt;class&gt;…</c>, then
     /// <c>expected_grade</c> for ordinal models, <c>conformal_set</c> (class names joined by ';') when the predictions
-    /// carry sets, and <c>agreement</c> for an ensemble's — for batch jobs and spreadsheets; atomically (a temporary
+    /// carry sets, <c>referral_risk,referred</c> (1 or 0) when they carry referral decisions, and <c>agreement</c> for an ensemble's — for batch jobs and spreadsheets; atomically (a temporary
     /// file, then a rename). Probabilities are written round-trip in the invariant culture.
     /// </summary>
     /// <param name="path">The CSV file; its folder is created if needed.</param>
@@ -51,11 +61,12 @@ public record Prediction(IReadOnlyList<float> Probabilities, int Label, string L
             if (predictions[i].Probabilities.Count != classNames.Count)
                 throw new ArgumentException($"Prediction {i} has {predictions[i].Probabilities.Count} probabilities; {classNames.Count} class names were given.", nameof(predictions));
         }
-        bool grades = predictions.Any(p => p.ExpectedGrade is not null), sets = predictions.Any(p => p.ConformalSetNames is not null), ensemble = predictions.Any(p => p is EnsemblePrediction);
+        bool grades = predictions.Any(p => p.ExpectedGrade is not null), sets = predictions.Any(p => p.ConformalSetNames is not null), ensemble = predictions.Any(p => p is EnsemblePrediction),
+            referral = predictions.Any(p => p.ReferralRisk is not null);
         var invariant = System.Globalization.CultureInfo.InvariantCulture;
         var text = new System.Text.StringBuilder("input,label,label_name");
         foreach (var name in classNames) text.Append(",p_").Append(Metrics.EvaluationResult.CsvField(name));
-        text.Append(grades ? ",expected_grade" : "").Append(sets ? ",conformal_set" : "").Append(ensemble ? ",agreement" : "").Append('\n');
+        text.Append(grades ? ",expected_grade" : "").Append(sets ? ",conformal_set" : "").Append(referral ? ",referral_risk,referred" : "").Append(ensemble ? ",agreement" : "").Append('\n');
         for (int i = 0; i < predictions.Count; i++)
         {
             var p = predictions[i];
@@ -63,6 +74,7 @@ public record Prediction(IReadOnlyList<float> Probabilities, int Label, string L
             foreach (var probability in p.Probabilities) text.Append(',').Append(probability.ToString("R", invariant));
             if (grades) text.Append(',').Append(p.ExpectedGrade?.ToString("R", invariant) ?? "");
             if (sets) text.Append(',').Append(p.ConformalSetNames is { } names ? Metrics.EvaluationResult.CsvField(string.Join(';', names)) : "");
+            if (referral) text.Append(',').Append(p.ReferralRisk?.ToString("R", invariant) ?? "").Append(',').Append(p.Referred is { } r ? (r ? "1" : "0") : "");
             if (ensemble) text.Append(',').Append(p is EnsemblePrediction e ? e.Agreement.ToString("R", invariant) : "");
             text.Append('\n');
         }
@@ -73,7 +85,7 @@ public record Prediction(IReadOnlyList<float> Probabilities, int Label, string L
 
     // The prediction of per-class probabilities: the arg-max (the first of equal maxima) and its name; for an ordinal
     // task also the grade and the probability-weighted grade Σ k·p_k.
-    internal static Prediction FromProbabilities(float[] probabilities, IReadOnlyList<string> classNames, bool ordinal, Metrics.Conformal.ConformalClassifier? conformal = null)
+    internal static Prediction FromProbabilities(float[] probabilities, IReadOnlyList<string> classNames, bool ordinal, Metrics.Conformal.ConformalClassifier? conformal = null, ReferralCard? referral = null)
     {
         int label = 0;
         for (int k = 1; k < probabilities.Length; k++) if (probabilities[k] > probabilities[label]) label = k;
@@ -84,6 +96,8 @@ public record Prediction(IReadOnlyList<float> Probabilities, int Label, string L
         {
             ConformalSet = set,
             ConformalSetNames = set?.Select(c => classNames[c]).ToArray(),
+            ReferralRisk = referral?.Risk(probabilities),
+            Referred = referral is null ? null : referral.Risk(probabilities) >= referral.Threshold,
         };
     }
 }

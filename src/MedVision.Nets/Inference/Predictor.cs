@@ -56,7 +56,19 @@ public sealed class Predictor : IDisposable
         string? note = null;
         Conformal = card.Conformal?.For(flips, mixedPrecision, "model file", "predictor", out note);
         ConformalNote = note;
+        Referral = card.Referral?.For(flips, mixedPrecision, out note);
+        ReferralNote = card.Referral is null ? null : note;
     }
+
+    /// <summary>
+    /// The model file's referral decision (<see cref="ModelCard.Referral"/>), which gives every prediction its
+    /// <see cref="Prediction.ReferralRisk"/> and <see cref="Prediction.Referred"/>; null when the file has none or when
+    /// this predictor's flips or precision differ from those the threshold was chosen under.
+    /// </summary>
+    public ReferralCard? Referral { get; }
+
+    /// <summary>Why predictions carry no referral decision although the model file has one; null otherwise.</summary>
+    public string? ReferralNote { get; }
 
     /// <summary>
     /// The model file's conformal calibration, which gives every prediction its <see cref="Prediction.ConformalSet"/>;
@@ -398,7 +410,7 @@ public sealed class Predictor : IDisposable
         var results = new Prediction[probabilities.Length / k];
         for (int i = 0; i < results.Length; i++)
         {
-            results[i] = Prediction.FromProbabilities(probabilities.AsSpan(i * k, k).ToArray(), Card.ClassNames, _task == MedMnistTask.OrdinalRegression, Conformal);
+            results[i] = Prediction.FromProbabilities(probabilities.AsSpan(i * k, k).ToArray(), Card.ClassNames, _task == MedMnistTask.OrdinalRegression, Conformal, Referral);
         }
         return results;
     }

@@ -1,0 +1,132 @@
+using System.Globalization;
+using System.Text.Json.Serialization;
+using MedVision.Nets.Metrics.Clinical;
+
+namespace MedVision.Nets.Inference;
+
+/// <summary>
+/// A screening decision stored in a model card (<see cref="ModelCard.Referral"/>): refer an image when its risk — the
+/// probability of the referable classes, Σ_{k ≥ <see cref="ReferableFrom"/>} p_k (<see cref="Referral.FromGrades(int[], double[,], int)"/>)
+/// — reaches <see cref="Threshold"/>, the <see cref="OperatingPoint"/> chosen on held-out images for the programme's
+/// requirement. The deployed <see cref="Predictor"/> then gives each prediction its risk and decision
+/// (<see cref="Prediction.ReferralRisk"/>, <see cref="Prediction.Referred"/>). Like a conformal calibration it holds
+/// only for the probabilities it was chosen on, so it records the temperature, flips and precision they were predicted
+/// with; for the same reason an <see cref="EnsemblePredictor"/>, whose averaged probabilities are no member's, gives no
+/// referral decision from its members' cards.
+/// </summary>
+public sealed class ReferralCard
+{
+    /// <summary>The first referable class (e.g. grade 2, moderate diabetic retinopathy; 1 for a binary model).</summary>
+    [JsonPropertyName("referable_from")] public int ReferableFrom { get; set; } = 1;
+
+    /// <summary>An image is referred when its risk is at least this (a probability in [0, 1]).</summary>
+    [JsonPropertyName("threshold")] public double Threshold { get; set; } = 0.5;
+
+    /// <summary>How the threshold was chosen, in words (<see cref="OperatingPoint.Rule"/>).</summary>
+    [JsonPropertyName("rule")] public string Rule { get; set; } = "";
+
+    /// <summary>The number of held-out images the threshold was chosen on (0 when set by hand).</summary>
+    [JsonPropertyName("held_out_count")] public int HeldOutCount { get; set; }
+
+    /// <summary>The sensitivity on those images; null when set by hand.</summary>
+    [JsonPropertyName("sensitivity")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public double? Sensitivity { get; set; }
+
+    /// <summary>The specificity on those images; null when set by hand.</summary>
+    [JsonPropertyName("specificity")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public double? Specificity { get; set; }
+
+    /// <summary>The card's softmax temperature when the threshold was chosen (it must still be the card's).</summary>
+    [JsonPropertyName("temperature")] public double Temperature { get; set; } = 1;
+
+    /// <summary>The test-time flips the held-out probabilities were predicted with (<see cref="TestTimeFlips"/> names).</summary>
+    [JsonPropertyName("flips")] public string Flips { get; set; } = nameof(TestTimeFlips.None);
+
+    /// <summary>Whether the held-out probabilities were predicted under bfloat16 autocast.</summary>
+    [JsonPropertyName("mixed_precision")] public bool MixedPrecision { get; set; }
+
+    /// <summary>
+    /// Describes <paramref name="point"/>, chosen on the risks of the classes from <paramref name="referableFrom"/> on,
+    /// computed from the probabilities of a predictor with these settings.
+    /// </summary>
+    /// <param name="point">The operating point (its threshold finite: a point that refers no image cannot be deployed).</param>
+    /// <param name="referableFrom">The first referable class (≥ 1).</param>
+    /// <param name="temperature">The model card's temperature the probabilities were computed at.</param>
+    /// <param name="flips">The predictor's test-time flips.</param>
+    /// <param name="mixedPrecision">Whether the predictor ran under bfloat16 autocast.</param>
+    /// <exception cref="ArgumentException">The threshold is not a probability (e.g. +∞: the requirement could only be met by referring none).</exception>
+    public static ReferralCard From(OperatingPoint point, int referableFrom, double temperature = 1, TestTimeFlips flips = TestTimeFlips.None, bool mixedPrecision = false)
+    {
+        ArgumentNullException.ThrowIfNull(point);
+        ArgumentOutOfRangeException.ThrowIfLessThan(referableFrom, 1);
+        if (!double.IsFinite(temperature) || temperature <= 0) throw new ArgumentOutOfRangeException(nameof(temperature), temperature, "The temperature must be a finite positive number.");
+        if (!(point.Threshold >= 0 && point.Threshold <= 1))
+            throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"The operating point's threshold {(double.IsPositiveInfinity(point.Threshold) ? "+∞" : point.Threshold)} is not a probability ({point.Rule}); a point that refers no image cannot be deployed."), nameof(point));
+        return new ReferralCard
+        {
+            ReferableFrom = referableFrom,
+            Threshold = point.Threshold,
+            Rule = point.Rule,
+            HeldOutCount = point.Fitted?.Count ?? 0,
+            Sensitivity = point.Fitted is { } f && double.IsFinite(f.Sensitivity) ? f.Sensitivity : null,
+            Specificity = point.Fitted is { } g && double.IsFinite(g.Specificity) ? g.Specificity : null,
+            Temperature = temperature,
+            Flips = flips.ToString(),
+            MixedPrecision = mixedPrecision,
+        };
+    }
+
+    /// <summary>The risk of one prediction's probabilities: the sum of the referable classes'.</summary>
+    public double Risk(IReadOnlyList<float> probabilities)
+    {
+        ArgumentNullException.ThrowIfNull(probabilities);
+        double risk = 0;
+        for (int k = ReferableFrom; k < probabilities.Count; k++) risk += probabilities[k];
+        return risk;
+    }
+
+    // The decision for a predictor with these settings, or null and why not (the threshold holds only for the
+    // probabilities of the flips and precision it was chosen with).
+    internal ReferralCard? For(TestTimeFlips flips, bool mixedPrecision, out string? note)
+    {
+        var chosen = PredictorSettings.ParseFlips(Flips, "The referral card", "referral threshold's");
+        note = PredictorSettings.Mismatch("referral threshold was chosen", chosen, MixedPrecision, flips, mixedPrecision, "model file", "predictor",
+            "predictions carry no referral decision. Load it with those settings, or choose the threshold again.");
+        return note is null ? this : null;
+    }
+
+    internal void Validate(string source, int classCount, double cardTemperature)
+    {
+        string Problem(string what) => $"{source}: the referral {what}";
+        if (ReferableFrom < 1 || ReferableFrom >= classCount)
+            throw new ModelFormatException(Problem($"starts at class {ReferableFrom}; it must be a class from 1 to {classCount - 1} (class 0 is never referable)."));
+        if (!(Threshold >= 0 && Threshold <= 1)) throw new ModelFormatException(Problem(string.Create(CultureInfo.InvariantCulture, $"threshold {Threshold} is not a probability in [0, 1].")));
+        if (Rule is null) throw new ModelFormatException(Problem("has no rule."));
+        if (HeldOutCount < 0) throw new ModelFormatException(Problem("has a negative held-out count."));
+        if (Sensitivity is { } se && !(se >= 0 && se <= 1) || Specificity is { } sp && !(sp >= 0 && sp <= 1))
+            throw new ModelFormatException(Problem("has a sensitivity or specificity outside [0, 1]."));
+        if (!double.IsFinite(Temperature) || Temperature <= 0) throw new ModelFormatException(Problem("has a temperature that is not a finite positive number."));
+        if (Temperature != cardTemperature)
+            throw new ModelFormatException(string.Create(CultureInfo.InvariantCulture,
+                $"{source}: the referral threshold was chosen at temperature {Temperature} but the card's temperature is {cardTemperature}; the threshold does not hold for these probabilities: choose it again."));
+        PredictorSettings.ParseFlips(Flips, source, "referral threshold's");
+    }
+}
+
+/// <summary>The predictor settings a stored calibration or threshold holds for: its flips and precision.</summary>
+internal static class PredictorSettings
+{
+    public static TestTimeFlips ParseFlips(string? text, string source, string what) =>
+        text is not null && !int.TryParse(text, out _) && Enum.TryParse<TestTimeFlips>(text, ignoreCase: true, out var f)
+            && (f & ~(TestTimeFlips.Horizontal | TestTimeFlips.Vertical | TestTimeFlips.Depth)) == 0
+            ? f
+            : throw new ModelFormatException($"{source}: the {what} flips '{text}' are not test-time flips (None, Horizontal, Vertical, Depth).");
+
+    // Null when the settings are those of the calibration; else why the calibration does not apply, ending with `consequence`.
+    public static string? Mismatch(string what, TestTimeFlips calibratedFlips, bool calibratedMixed, TestTimeFlips flips, bool mixedPrecision, string owner, string user, string consequence) =>
+        calibratedFlips == flips && calibratedMixed == mixedPrecision ? null
+            : $"The {owner}'s {what} with flips {calibratedFlips}{(calibratedMixed ? " under bfloat16 autocast" : "")}; "
+              + $"this {user} uses flips {flips}{(mixedPrecision ? " under bfloat16 autocast" : "")}, whose probabilities it does not hold for: {consequence}";
+}
