@@ -35,17 +35,23 @@ internal static class EvaluateCommand
             .Must(v => v is null or >= 1, "at least 1");
         var minSensitivity = new Option<double>("--min-sensitivity") { Description = "Referral: the sensitivity the operating point fitted on the validation split must reach.", DefaultValueFactory = _ => 0.8 }
             .Must(v => v > 0 && v <= 1, "in (0, 1]");
+        var storeReferral = new Option<bool>("--store-referral")
+        {
+            Description = "Record the referral operating point chosen on the validation split (--referable-from, --min-sensitivity) in the model file, so that predict (and the library's Predictor) refers each image by it, under these --flips and precision. One model file.",
+        };
         var command = new Command("evaluate", "Evaluate a model file, or several as an ensemble, on the validation and test splits: AUC, ACC and calibration (before and after temperature scaling).")
         {
-            models, dataset, dataFile, device, flips, mixedPrecision, threads, output, targetRisk, delta, referableFrom, minSensitivity,
+            models, dataset, dataFile, device, flips, mixedPrecision, threads, output, targetRisk, delta, referableFrom, minSensitivity, storeReferral,
         };
+        command.Check(r => r.GetValue(storeReferral) && r.GetValue(models)!.Length > 1
+            ? "--store-referral records the operating point of one model file; an ensemble's averaged probabilities are no member's" : null);
         command.SetAction(r => Run(r.GetValue(models)!, r.GetValue(dataset), r.GetValue(dataFile), Device.Parse(r.GetValue(device)!), r.GetValue(flips), r.GetValue(mixedPrecision), r.GetValue(threads), r.GetValue(output)!,
-            r.GetValue(targetRisk), r.GetValue(delta), r.GetValue(referableFrom), r.GetValue(minSensitivity)));
+            r.GetValue(targetRisk), r.GetValue(delta), r.GetValue(referableFrom), r.GetValue(minSensitivity), r.GetValue(storeReferral)));
         return command;
     }
 
     private static int Run(string[] models, string? datasetName, string? dataFile, Device device, TestTimeFlips flips, bool mixedPrecision, int threads, string output,
-        double targetRisk, double delta, int? referableFrom, double minSensitivity)
+        double targetRisk, double delta, int? referableFrom, double minSensitivity, bool storeReferral)
     {
         Tensors.NumThreads = threads;
         var data = TrainCommand.LoadDataset(datasetName, dataFile);
@@ -107,10 +113,21 @@ internal static class EvaluateCommand
         var charts = new List<string>();
         if (calibration is not null) charts.Add("test-reliability.svg");
         if (info.Task != MedMnistTask.MultiLabel) line += Selective(testLabels, testScores, validationTrainedOn ? null : (valLabels, valScores), targetRisk, delta, output, charts);
-        if (referableFrom is { } from && (from >= info.ClassCount || info.Task is not (MedMnistTask.OrdinalRegression or MedMnistTask.Binary)))
-            throw new ArgumentException($"--referable-from {from} needs an ordinal or binary dataset with a grade {from} and a lower one; {info.Name} is {info.Task} with {info.ClassCount} classes.");
+        if (referableFrom is { } given && (given >= info.ClassCount || info.Task is not (MedMnistTask.OrdinalRegression or MedMnistTask.Binary)))
+            throw new ArgumentException($"--referable-from {given} needs an ordinal or binary dataset with a grade {given} and a lower one; {info.Name} is {info.Task} with {info.ClassCount} classes.");
+        if (storeReferral && info.Task is not (MedMnistTask.OrdinalRegression or MedMnistTask.Binary))
+            throw new ArgumentException($"--store-referral needs an ordinal or binary dataset; {info.Name} is {info.Task}.");
+        if (storeReferral && validationTrainedOn)
+            throw new ArgumentException("--store-referral chooses the operating point on the validation split, which these models trained on.");
+        if (storeReferral && ModelOptions.IsOnnxFile(modelPaths[0]))
+            throw new ArgumentException("--store-referral writes into a model.safetensors; store it there, then export again.");
         if (info.Task is MedMnistTask.OrdinalRegression or MedMnistTask.Binary)
-            line += Referral(testLabels, testScores, validationTrainedOn ? null : (valLabels, valScores), referableFrom ?? (info.Task == MedMnistTask.Binary ? 1 : Math.Min(2, info.ClassCount - 1)), minSensitivity, output, charts);
+        {
+            int from = referableFrom ?? (info.Task == MedMnistTask.Binary ? 1 : Math.Min(2, info.ClassCount - 1));
+            var (fields, point) = Referral(testLabels, testScores, validationTrainedOn ? null : (valLabels, valScores), from, minSensitivity, output, charts);
+            line += fields;
+            if (storeReferral) StoreReferral(modelPaths[0], point, from, flips, mixedPrecision);
+        }
         bool gradCam = modelPaths.Length == 1 && Plots.WriteGradCamGrid(ensemble.Members[0], data.Test, Path.Combine(output, "test-gradcam.png"));
         var full = Path.GetFullPath(output);
         if (gradCam) charts.Add("test-gradcam.png");
@@ -150,14 +167,14 @@ internal static class EvaluateCommand
     // risk and its decision curve, and an operating point fitted on the validation split (when it is held out) for a
     // minimum sensitivity, applied to the test split; returns the EVALUATION line's fields and adds the chart it writes
     // to `written`.
-    private static string Referral(int[,] testLabels, double[,] testScores, (int[,] Labels, double[,] Scores)? validation, int from, double minSensitivity, string output, List<string> written)
+    private static (string Fields, OperatingPoint? Point) Referral(int[,] testLabels, double[,] testScores, (int[,] Labels, double[,] Scores)? validation, int from, double minSensitivity, string output, List<string> written)
     {
         var c = CultureInfo.InvariantCulture;
         var (labels, risks) = MedVision.Nets.Metrics.Clinical.Referral.FromGrades(testLabels, testScores, from);
         if (!labels.Contains(0) || !labels.Contains(1))
         {
             AnsiConsole.MarkupLine($"Referral (grade ≥ {from}): the test split holds only {(labels.Contains(1) ? "referable" : "non-referable")} images; no referral figures.");
-            return "";
+            return ("", null);
         }
         double auc = RocAuc.Compute(labels, risks).Value;
         // The curve over thresholds 0.01 … 0.99, drawn, counted and read at 0.1, 0.2 and 0.3.
@@ -172,12 +189,13 @@ internal static class EvaluateCommand
             + (full.UsefulThresholds.Count == 0 ? "; it beats referring all and referring none at no threshold 0.01–0.99"
                 : string.Create(c, $"; it beats referring all and referring none at {full.UsefulThresholds.Count} of the thresholds 0.01–0.99 (lowest {full.UsefulThresholds[0]:G2}, highest {full.UsefulThresholds[^1]:G2})"));
         string fields = string.Create(c, $" referable_from={from} referral_auc={auc:F4} net_benefit_0.1={benefit[0]:F4} net_benefit_0.2={benefit[1]:F4} net_benefit_0.3={benefit[2]:F4} useful_thresholds={full.UsefulThresholds.Count}");
+        OperatingPoint? chosen = null;
         if (validation is { } v)
         {
             var (valLabels, valRisks) = MedVision.Nets.Metrics.Clinical.Referral.FromGrades(v.Labels, v.Scores, from);
             if (valLabels.Contains(0) && valLabels.Contains(1))
             {
-                var point = OperatingPoint.AtSensitivity(valLabels, valRisks, minSensitivity);
+                var point = chosen = OperatingPoint.AtSensitivity(valLabels, valRisks, minSensitivity);
                 var test = point.Evaluate(labels, risks);
                 text += string.Create(c,
                     $". Operating point for sensitivity ≥ {minSensitivity:G4} on the validation split: refer when P ≥ {point.Threshold:F4} (validation sensitivity {point.Fitted!.Sensitivity:F3}, specificity {point.Fitted.Specificity:F3}); on the test split sensitivity {test.Sensitivity:F3} [{test.SensitivityInterval.Lower:F3}, {test.SensitivityInterval.Upper:F3}], specificity {test.Specificity:F3} [{test.SpecificityInterval.Lower:F3}, {test.SpecificityInterval.Upper:F3}], PPV {test.PositivePredictiveValue:F3}, NPV {test.NegativePredictiveValue:F3}, {test.ReferralRate:P1} referred.");
@@ -185,7 +203,21 @@ internal static class EvaluateCommand
             }
         }
         AnsiConsole.MarkupLine(Markup.Escape(text));
-        return fields;
+        return (fields, chosen);
+    }
+
+    // --store-referral: the validation operating point into the model file, with the settings its probabilities were predicted under.
+    private static void StoreReferral(string path, OperatingPoint? point, int from, TestTimeFlips flips, bool mixedPrecision)
+    {
+        if (point is null) throw new ArgumentException($"--store-referral: the validation split holds no referable (grade ≥ {from}) or no non-referable image, so no operating point was chosen.");
+        var (model, card) = ModelFile.Load(path);
+        using (model)
+        {
+            card.Referral = ReferralCard.From(point, from, card.Temperature, flips, mixedPrecision);
+            ModelFile.Save(path, model, card);
+        }
+        AnsiConsole.MarkupLine(Markup.Escape(string.Create(CultureInfo.InvariantCulture,
+            $"Stored the operating point in {path}: predict refers an image when P(grade ≥ {from}) ≥ {point.Threshold:F4} (with flips {flips}{(mixedPrecision ? " and --mixed-precision" : "")}).")));
     }
 
     /// <summary>Prints the test calibration before and after <paramref name="scaling"/>; returns the calibration after it.</summary>

@@ -50,6 +50,7 @@ internal static class PredictCommand
         bool ordinal = card.Task.Equals("OrdinalRegression", StringComparison.OrdinalIgnoreCase);
         AnsiConsole.Write(Table(images, predictions, ordinal, ensemble: false));
         PrintConformal(predictor.Conformal, predictor.ConformalNote);
+        PrintReferral(predictor.Referral, predictor.ReferralNote, card.ClassNames);
         WriteCsv(csv, images, predictions, card.ClassNames);
         if (heatmaps is not null) AnsiConsole.MarkupLine($"{cam} maps of the predicted classes: {Markup.Escape(Path.GetFullPath(heatmaps))}/*-gradcam.png");
         return 0;
@@ -94,6 +95,9 @@ internal static class PredictCommand
         // A model file with a conformal calibration (conformal --store): each image's set of plausible classes.
         bool sets = predictions.Count > 0 && predictions[0].ConformalSet is not null;
         if (sets) table.AddColumn(ordinal ? "conformal set (grades)" : "conformal set");
+        // A model file with a referral threshold (evaluate --store-referral): each image's risk and decision.
+        bool referral = predictions.Count > 0 && predictions[0].Referred is not null;
+        if (referral) table.AddColumn(new TableColumn("referral risk").RightAligned()).AddColumn("referred");
         for (int i = 0; i < images.Length; i++)
         {
             var p = predictions[i];
@@ -101,6 +105,7 @@ internal static class PredictCommand
             if (ordinal) row.Add(p.ExpectedGrade!.Value.ToString("F2", CultureInfo.InvariantCulture));
             if (p is EnsemblePrediction e) row.AddRange(EnsembleModels.AgreementCells(e));
             if (sets) row.Add(Markup.Escape(SetText(p.ConformalSetNames!, ordinal)));
+            if (referral) row.AddRange([p.ReferralRisk!.Value.ToString("F3", CultureInfo.InvariantCulture), p.Referred == true ? "refer" : "no"]);
             table.AddRow(row.ToArray());
         }
         return table;
@@ -112,6 +117,15 @@ internal static class PredictCommand
         if (conformal is not null)
             AnsiConsole.MarkupLine(Markup.Escape(string.Create(CultureInfo.InvariantCulture,
                 $"Conformal sets: {conformal.Score}{(conformal.IsClassConditional ? " per class" : "")}, calibrated on {conformal.CalibrationCount} images to hold the true class {conformal.Coverage:P0} of the time.")));
+        if (note is not null) AnsiConsole.MarkupLine($"[yellow]Note:[/] {Markup.Escape(note)}");
+    }
+
+    // What the referral decisions in the table are, or why there are none.
+    private static void PrintReferral(ReferralCard? referral, string? note, IReadOnlyList<string> classNames)
+    {
+        if (referral is not null)
+            AnsiConsole.MarkupLine(Markup.Escape(string.Create(CultureInfo.InvariantCulture,
+                $"Referral: refer when P(class ≥ {ConformalCommand.ClassLabel(classNames, referral.ReferableFrom)}) ≥ {referral.Threshold:F4} ({referral.Rule}{(referral.HeldOutCount > 0 ? $" on {referral.HeldOutCount} held-out images: sensitivity {referral.Sensitivity:F3}, specificity {referral.Specificity:F3}" : "")}).")));
         if (note is not null) AnsiConsole.MarkupLine($"[yellow]Note:[/] {Markup.Escape(note)}");
     }
 

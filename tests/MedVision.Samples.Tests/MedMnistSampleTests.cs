@@ -541,6 +541,61 @@ public sealed class MedMnistSampleTests(MedMnistTrainedRun run) : IClassFixture<
     }
 
     [Fact]
+    public async Task StoreReferral_RecordsTheValidationOperatingPoint_ThatPredictRefersBy()
+    {
+        // A copy of the run's model file: --store-referral writes into it.
+        var model = run.Folder["referral.safetensors"];
+        File.Copy(Path.Combine(run.RunFolder, "model.safetensors"), model, overwrite: true);
+        var evaluate = await SampleApp.RunAsync("medmnist", run.Folder.Path,
+            "evaluate", "--model", model, "--dataset", "retinamnist", "--data-file", run.DataFile, "--output", run.Folder["evaluation-referral"],
+            "--min-sensitivity", "0.75", "--store-referral");
+        evaluate.ExitCode.Should().Be(0, evaluate.ToString());
+        var line = evaluate.Lines("EVALUATION").Should().ContainSingle().Subject;
+        evaluate.Text.Should().Contain("Stored the operating point in");
+
+        // The card holds the point the library chooses on the validation probabilities, and the predictor refers by it.
+        var data = MedVision.Nets.Data.MedMnist.MedMnistDataset.Load(run.DataFile);
+        var card = ModelFile.ReadCard(model);
+        card.Referral.Should().NotBeNull();
+        card.Referral!.ReferableFrom.Should().Be(2);
+        D(line["op_threshold"]).Should().BeApproximately(card.Referral.Threshold, 5e-5);
+        using (var predictor = Predictor.Load(model))
+        {
+            var (valReferable, valRisk) = MedVision.Nets.Metrics.Clinical.Referral.FromGrades(data.Validation.Labels, Probabilities(predictor, data.Validation), 2);
+            var point = MedVision.Nets.Metrics.Clinical.OperatingPoint.AtSensitivity(valReferable, valRisk, 0.75);
+            card.Referral.Threshold.Should().Be(point.Threshold);
+            card.Referral.Sensitivity.Should().Be(point.Fitted!.Sensitivity);
+            card.Referral.HeldOutCount.Should().Be(valReferable.Length);
+        }
+
+        var names = TinyRetinaMnist.WritePngs(run.Folder.Path, 4);
+        var csv = run.Folder["referral.csv"];
+        var predict = await SampleApp.RunAsync("medmnist", run.Folder.Path, ["predict", "--model", model, "--csv", csv, .. names]);
+        predict.ExitCode.Should().Be(0, predict.ToString());
+        predict.Text.Should().Contain("Referral: refer when P(class ≥ 2) ≥").And.Contain("referred");
+        var rows = File.ReadAllLines(csv);
+        rows[0].Should().EndWith(",expected_grade,referral_risk,referred");
+        using (var predictor = Predictor.Load(model))
+        {
+            for (int i = 0; i < names.Length; i++)
+            {
+                var expected = predictor.PredictFile(Path.Combine(run.Folder.Path, names[i]));
+                var fields = rows[i + 1].Split(',');
+                D(fields[^2]).Should().BeApproximately(expected.ReferralRisk!.Value, 1e-6);
+                fields[^1].Should().Be(expected.Referred == true ? "1" : "0");
+            }
+        }
+        // Other flips: the threshold does not hold, and predict says why.
+        var flipped = await SampleApp.RunAsync("medmnist", run.Folder.Path, ["predict", "--model", model, "--flips", "horizontal", .. names]);
+        flipped.ExitCode.Should().Be(0, flipped.ToString());
+        flipped.Text.Should().Contain("referral threshold was chosen with flips None").And.NotContain("referred");
+
+        var ensemble = await SampleApp.RunAsync("medmnist", run.Folder.Path, "evaluate", "--model", model, "--model", model, "--data-file", run.DataFile, "--store-referral");
+        ensemble.ExitCode.Should().Be(2);
+        ensemble.Error.Should().Contain("--store-referral records the operating point of one model file");
+    }
+
+    [Fact]
     public async Task Resume_ContinuesFromTheLastCheckpoint()
     {
         var copy = run.Folder["resumed"];
