@@ -29,11 +29,10 @@ internal static class PredictCommand
             Required = true,
             Arity = ArgumentArity.OneOrMore,
         };
-        var threshold = new Option<double>("--threshold")
+        var threshold = new Option<double?>("--threshold")
         {
-            Description = "Photographs whose probability of pathologic myopia reaches this are referred (the operating point: lower it for more sensitivity).",
-            DefaultValueFactory = _ => 0.5,
-        }.Must(v => v is > 0 and < 1, "a probability between 0 and 1 (exclusive)");
+            Description = "Photographs whose probability of pathologic myopia reaches this are referred (the operating point: lower it for more sensitivity). Default: the operating point train --min-sensitivity recorded in the model file, else 0.5.",
+        }.Must(v => v is null || v is > 0 and < 1, "a probability between 0 and 1 (exclusive)");
         var csv = new Option<string?>("--csv") { Description = "FILE: also write image,probability,decision for every photograph.", HelpName = "FILE" };
         var heatmaps = new Option<string?>("--heatmaps") { Description = "FOLDER: also write each photograph with the Grad-CAM map of pathologic myopia blended over it (NAME-gradcam.png).", HelpName = "FOLDER" };
         var device = new Option<string>("--device") { Description = "cpu, cuda or cuda:N.", DefaultValueFactory = _ => "cpu" }.IsDevice();
@@ -47,7 +46,7 @@ internal static class PredictCommand
         return command;
     }
 
-    private static int Run(string[] models, double threshold, string? csv, string? heatmaps, Device device, int threads, string[] inputs)
+    private static int Run(string[] models, double? givenThreshold, string? csv, string? heatmaps, Device device, int threads, string[] inputs)
     {
         Tensors.NumThreads = threads;
         var files = Photographs(inputs);
@@ -60,9 +59,17 @@ internal static class PredictCommand
         if (heatmaps is not null && !ensemble.CanExplain)
             throw new ArgumentException("--heatmaps needs the networks' layers (ResNet model files, not ONNX).");
         int height = card.Preprocessing.InputSize[0], width = card.Preprocessing.InputSize[1];
+        // The threshold: given, or the one model's recorded operating point (an ensemble's averaged probabilities are no member's).
+        var recorded = modelPaths.Length == 1 ? card.Referral : null;
+        double threshold = givenThreshold ?? recorded?.Threshold ?? 0.5;
         AnsiConsole.MarkupLine(SampleCommandLine.Banner(device));
         AnsiConsole.MarkupLine(Markup.Escape((modelPaths.Length > 1 ? EnsembleModels.Banner(ensemble) : $"Model {Path.GetFileName(modelPaths[0])}") +
             $": {card.Architecture} at {width}×{height}; {files.Count} photograph(s); referred when P({card.ClassNames[1]}) ≥ {threshold.ToString(CultureInfo.InvariantCulture)}"));
+        if (givenThreshold is null && recorded is not null)
+            AnsiConsole.MarkupLine(Markup.Escape(string.Create(CultureInfo.InvariantCulture,
+                $"Threshold from the model file: {recorded.Rule} on {recorded.HeldOutCount} validation images (sensitivity {recorded.Sensitivity:F3}, specificity {recorded.Specificity:F3}); --threshold overrides it.")));
+        else if (givenThreshold is null && modelPaths.Length > 1 && ensemble.Members.Any(m => m.Card.Referral is not null))
+            AnsiConsole.MarkupLine("[yellow]Note:[/] the models' recorded operating points hold for each model alone, not for their averaged probabilities: the ensemble refers at 0.5 unless --threshold says otherwise.");
         if (heatmaps is not null) Directory.CreateDirectory(heatmaps);
         var table = new Table().AddColumn("photograph").AddColumn(new TableColumn($"P({card.ClassNames[1]})").RightAligned()).AddColumn("decision");
         if (modelPaths.Length > 1) table.AddColumn(new TableColumn("agreement").RightAligned());

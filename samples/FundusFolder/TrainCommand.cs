@@ -6,6 +6,7 @@ using MedVision.Nets.Data.Quality;
 using MedVision.Nets.Explainability;
 using MedVision.Nets.Inference;
 using MedVision.Nets.Metrics;
+using MedVision.Nets.Metrics.Clinical;
 using MedVision.Nets.Models;
 using MedVision.Nets.Plotting;
 using MedVision.Nets.Training;
@@ -60,9 +61,13 @@ internal static class TrainCommand
         }.Must(v => v is null || v is > 0 and <= 1, "above 0 and at most 1");
         var initWeights = InitialWeights.WeightsOption("the --depth", "the usual start for fundus photographs");
         var initEntry = InitialWeights.EntryOption();
+        var minSensitivity = new Option<double?>("--min-sensitivity")
+        {
+            Description = "S: choose the referral threshold on the validation images as the most specific one that refers at least S of the pathologic ones (e.g. 0.9), and record it in the model file, where predict takes it as its default --threshold.",
+        }.Must(v => v is null || v is > 0 and <= 1, "in (0, 1]");
         var command = new Command("train", "Train and evaluate a pathologic-myopia classifier on fundus image folders.")
         {
-            trainFolder, valFolder, valCsv, nameColumn, labelColumn, depth, size, epochs, batch, lr, resizedCrop, seed, demo, device, threads, output, initWeights, initEntry,
+            trainFolder, valFolder, valCsv, nameColumn, labelColumn, depth, size, epochs, batch, lr, resizedCrop, seed, demo, device, threads, output, initWeights, initEntry, minSensitivity,
         };
         InitialWeights.Check(command, initWeights, initEntry);
         optimization.AddTo(command, epochs);
@@ -75,14 +80,15 @@ internal static class TrainCommand
             return Run(new Settings(r.GetValue(trainFolder), r.GetValue(valFolder), r.GetValue(valCsv), r.GetValue(nameColumn)!, r.GetValue(labelColumn)!,
                 Value(depth, 18), Value(size, 64), Value(epochs, 1), Value(batch, 8), r.GetValue(lr), r.GetValue(seed), r.GetValue(demo),
                 Device.Parse(r.GetValue(device)!), r.GetValue(threads), r.GetValue(output)!,
-                distributed.Read(r), r.GetValue(distributed.SyncBatchNorm), r.GetValue(initWeights), r.GetValue(initEntry), optimization.Read(r), r.GetValue(resizedCrop)));
+                distributed.Read(r), r.GetValue(distributed.SyncBatchNorm), r.GetValue(initWeights), r.GetValue(initEntry), optimization.Read(r), r.GetValue(resizedCrop), r.GetValue(minSensitivity)));
         });
         return command;
     }
 
     private sealed record Settings(string? TrainFolder, string? ValFolder, string? ValCsv, string NameColumn, string LabelColumn, int Depth, int Size,
         int Epochs, int Batch, double LearningRate, int Seed, bool Demo, Device Device, int Threads, string Output,
-        DistributedOptions Distributed, bool SyncBatchNorm, string? InitWeights, string? InitEntry, OptimizationRecipe Optimization, double? ResizedCropScale);
+        DistributedOptions Distributed, bool SyncBatchNorm, string? InitWeights, string? InitEntry, OptimizationRecipe Optimization, double? ResizedCropScale,
+        double? MinSensitivity);
 
     private static int Run(Settings s)
     {
@@ -119,6 +125,8 @@ internal static class TrainCommand
             (group is null ? "" : $" · data-parallel: {world} processes, {s.Batch / world} images each per step"));
         var train = ImageFolderDataset.FromFileNames(s.TrainFolder, FileNameLabelRule.PathologicMyopia);
         var val = ImageFolderDataset.FromCsv(s.ValFolder, s.ValCsv, new CsvLabelOptions { FileNameColumn = s.NameColumn, LabelColumn = s.LabelColumn, ClassNames = FileNameLabelRule.PathologicMyopia.ClassNames });
+        if (s.MinSensitivity is not null && val.Samples.Select(x => x.Label).Distinct().Count() < 2)
+            throw new ArgumentException("--min-sensitivity chooses a threshold on validation images of both classes; the validation folder holds one class only.");
         static string Counts(ImageFolderDataset d) => $"{d.Count} images ({d.Samples.Count(x => x.Label == 1)} pathologic)";
         AnsiConsole.MarkupLine($"Training {Counts(train)} · validation {Counts(val)}");
         if (group is not { IsMaster: false }) AuditFolders(train, val, s.Output);
@@ -187,10 +195,21 @@ internal static class TrainCommand
         var modelPath = Path.Combine(s.Output, "model.safetensors");
         // (photographs resized as 8-bit pixels, as the training source resized them, so Predictor.PredictFile prepares them alike)
         var preprocessing = new ImageFolderSource(val, s.Size, s.Size).DescribePreprocessing(mean, std);
-        ModelFile.Save(modelPath, network, ModelFile.Describe(network, preprocessing, val.ClassNames, MedMnistTask.Binary, new Dictionary<string, double>
+        var card = ModelFile.Describe(network, preprocessing, val.ClassNames, MedMnistTask.Binary, new Dictionary<string, double>
         {
             ["val_auc"] = auc, ["val_acc"] = acc, ["val_sensitivity"] = sensitivity, ["val_specificity"] = specificity, ["best_epoch"] = result.BestEpoch + 1,
-        }));
+        });
+        // --min-sensitivity: the operating point chosen on the validation images, kept with the model for predict.
+        string operatingPoint = "";
+        if (s.MinSensitivity is double minimum)
+        {
+            var point = OperatingPoint.AtSensitivity(actual, positiveScores, minimum);
+            card.Referral = ReferralCard.From(point, referableFrom: 1);
+            AnsiConsole.MarkupLine(Markup.Escape(string.Create(CultureInfo.InvariantCulture,
+                $"Operating point ({point.Rule} on the validation images): refer when P(pathologic myopia) ≥ {point.Threshold:F4}; validation sensitivity {point.Fitted!.Sensitivity:F3}, specificity {point.Fitted.Specificity:F3}. Recorded in the model file.")));
+            operatingPoint = string.Create(CultureInfo.InvariantCulture, $" op_threshold={point.Threshold:F4} op_val_sensitivity={point.Fitted.Sensitivity:F4} op_val_specificity={point.Fitted.Specificity:F4}");
+        }
+        ModelFile.Save(modelPath, network, card);
 
         string F(double v) => v.ToString("F4", CultureInfo.InvariantCulture);
         var table = new Table().Title($"ResNet-{s.Depth} — selected epoch {result.BestEpoch + 1} (best validation AUC), validation set")
@@ -202,7 +221,7 @@ internal static class TrainCommand
         AnsiConsole.MarkupLine(Markup.Escape($"Model file: {Path.GetFullPath(modelPath)} (screen photographs with: fundus-folder predict --model {modelPath} PHOTO.jpg)"));
         AnsiConsole.MarkupLine($"Checkpoints: {full}/best.safetensors · history: {full}/history.csv · report: {full}/validation-evaluation.csv · plots: {string.Join(", ", plots.Select(p => $"{full}/{p.File}"))} · Grad-CAM of the first validation photographs: {Path.GetFullPath(gradCamFolder)}");
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"RESULT resnet{s.Depth} fundus{(s.Demo ? "-demo" : "")} size={s.Size} seed={s.Seed} epochs={s.Epochs} best_epoch={result.BestEpoch + 1} val_auc={F(auc)} val_acc={F(acc)} val_sensitivity={F(sensitivity)} val_specificity={F(specificity)}"));
+            $"RESULT resnet{s.Depth} fundus{(s.Demo ? "-demo" : "")} size={s.Size} seed={s.Seed} epochs={s.Epochs} best_epoch={result.BestEpoch + 1} val_auc={F(auc)} val_acc={F(acc)} val_sensitivity={F(sensitivity)} val_specificity={F(specificity)}{operatingPoint}"));
         return 0;
     }
 

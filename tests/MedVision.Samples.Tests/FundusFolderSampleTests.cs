@@ -120,7 +120,8 @@ public sealed class FundusFolderSampleTests : IDisposable
     public async Task Train_WritesAModelFile_ThatPredictScreensPhotographsWith_AsTrainingPreparedThem()
     {
         var run = _folder["screen"];
-        var train = await SampleApp.RunAsync("fundus-folder", _folder.Path, "train", "--demo", "--size", "32", "--batch", "4", "--threads", "1", "--output", run);
+        var train = await SampleApp.RunAsync("fundus-folder", _folder.Path, "train", "--demo", "--size", "32", "--batch", "4", "--threads", "1", "--output", run,
+            "--min-sensitivity", "0.5");
         train.ExitCode.Should().Be(0, train.ToString());
         var modelPath = Path.Combine(run, "model.safetensors");
         train.Text.Should().Contain("fundus-folder predict --model");
@@ -129,6 +130,11 @@ public sealed class FundusFolderSampleTests : IDisposable
         card.Preprocessing.InputSize.Should().Equal(32, 32);
         card.Preprocessing.ResizeEightBit.Should().BeTrue("the training source resized the 8-bit photographs, and Predictor.PredictFile must too");
         card.Metrics["val_auc"].Should().BeApproximately(double.Parse(train.Lines().Single()["val_auc"], CultureInfo.InvariantCulture), 1e-4);
+        // --min-sensitivity: the operating point chosen on the validation images is recorded for predict.
+        card.Referral.Should().NotBeNull();
+        card.Referral!.ReferableFrom.Should().Be(1);
+        card.Referral.Sensitivity.Should().BeGreaterThanOrEqualTo(0.5);
+        card.Referral.Threshold.Should().BeApproximately(double.Parse(train.Lines().Single()["op_threshold"], CultureInfo.InvariantCulture), 5e-5);
 
         // Photographs of other sizes, a JPEG and two PNGs in a folder.
         var photos = Directory.CreateDirectory(_folder["photos"]).FullName;
@@ -178,6 +184,17 @@ public sealed class FundusFolderSampleTests : IDisposable
         }
         Directory.GetFiles(_folder["maps"]).Select(Path.GetFileName).Should().BeEquivalentTo(["a-gradcam.png", "b-gradcam.png", "c-gradcam.png"]);
         ImageCodec.DecodeFile(Path.Combine(_folder["maps"], "b-gradcam.png")).Width.Should().Be(33, "the map is blended over the photograph at its own size");
+
+        // Without --threshold, predict refers at the recorded operating point.
+        var recorded = await SampleApp.RunAsync("fundus-folder", _folder.Path, "predict", "--model", modelPath, "--csv", _folder["recorded.csv"], photos, single);
+        recorded.ExitCode.Should().Be(0, recorded.ToString());
+        recorded.Text.Should().Contain("Threshold from the model file: sensitivity ≥ 0.5");
+        recorded.Lines().Single()["threshold"].Should().Be(card.Referral.Threshold.ToString(CultureInfo.InvariantCulture));
+        foreach (var row in File.ReadAllLines(_folder["recorded.csv"]).Skip(1))
+        {
+            var fields = row.Split(',');
+            fields[2].Should().Be(double.Parse(fields[1], CultureInfo.InvariantCulture) >= card.Referral.Threshold ? "1" : "0");
+        }
 
         // What cannot be screened is refused by name.
         var missing = await SampleApp.RunAsync("fundus-folder", _folder.Path, "predict", "--model", modelPath, _folder["nowhere.jpg"]);
