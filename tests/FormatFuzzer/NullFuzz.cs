@@ -172,6 +172,8 @@ internal static class NullFuzz
         [typeof(MedVision.Nets.Models.SiameseResNetBuilder)] = () => MedVision.Nets.Models.SiameseResNet.Builder(),
         [typeof(MedVision.Nets.Models.UNetBuilder)] = () => MedVision.Nets.Models.UNet.Builder(),
         [typeof(MedVision.Nets.Metrics.Segmentation.SegmentationEvaluator)] = () => MedVision.Nets.Metrics.Segmentation.SegmentationEvaluator.ForClasses(2),
+        [typeof(MedVision.Nets.Metrics.Segmentation.SegmentationSummary)] = () => MedVision.Nets.Metrics.Segmentation.SegmentationSummary.Of(
+            [MedVision.Nets.Metrics.Segmentation.SegmentationEvaluator.ForClasses(2).Evaluate([0, 1, 1, 0], [0, 1, 0, 0], [2, 2])]),
         [typeof(MedVision.Nets.Inference.SegmentationPredictor)] = () => new MedVision.Nets.Inference.SegmentationPredictor(MedVision.Nets.Models.UNet.Builder().WithFeatures(2, 2).Build(), new MedVision.Nets.Data.Segmentation.NiftiSegmentationOptions(), new MedVision.Nets.Inference.SlidingWindowInferer([2, 2, 2])),
         [typeof(MedVision.Nets.Inference.SegmentationCard)] = () => new MedVision.Nets.Inference.SegmentationCard(),
         [typeof(MedVision.Nets.Inference.ImageSegmentationPredictor)] = () => new MedVision.Nets.Inference.ImageSegmentationPredictor(MedVision.Nets.Models.UNet.Builder().ForInput(3, 2).WithFeatures(2, 2).Build(), new MedVision.Nets.Data.Segmentation.ImageSegmentationOptions(), new MedVision.Nets.Inference.SlidingWindowInferer([2, 2]), ["background", "structure"]),
