@@ -403,7 +403,13 @@ static void MakeSeeds(string dir)
     {
         var card = ModelFile.Describe(model, new PreprocessingCard { InputSize = new() { 8, 8 }, Channels = 1, Mean = new() { 0.5f }, Std = new() { 0.5f }, Resize = "linear" },
             new[] { "a", "b", "c" }, MedMnistTask.MultiClass, new Dictionary<string, double> { ["val_auc"] = 0.5 });
+        // Fields that mutations should reach too: 8-bit resizing (format 7) and a referral decision.
+        card.Preprocessing.ResizeEightBit = true;
+        card.Referral = ReferralCard.From(MedVision.Nets.Metrics.Clinical.OperatingPoint.AtThreshold(0.4), referableFrom: 1);
         ModelFile.Save(Path.Combine(dir, "model.safetensors"), model, card);
+        card.Preprocessing.ResizeEightBit = null;
+        card.Referral = null;
+        card.FormatVersion = 1;
         // An ensemble manifest of two members (this network and one of other weights) with a conformal calibration, for manifest.
         ModelFile.Save(Path.Combine(dir, "member1.safetensors"), model, card);
         using (var other = MedVision.Nets.Models.ResNet.Builder().WithDepth(18).WithWidths(2, 2, 2, 2).ForInput(channels: 1).WithSmallInputStem().WithClasses(3).Build())
