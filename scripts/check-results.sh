@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Re-runs the first epoch of the training runs published in docs/results.md and compares it with the history committed
 # under docs/results/ (epoch, training loss, loss terms, learning rate, validation AUC and ACC, to every digit).
-#   bash scripts/check-results.sh            every run below (about 13 minutes on 2 cores; the four cross-validations add about half a minute each)
+#   bash scripts/check-results.sh            every run below (about 13 minutes on 2 cores; the five cross-validations add about half a minute each)
 #   bash scripts/check-results.sh r18 mtcsnn only the runs whose name contains one of the words
 # Prints "SAME name" or "DIFF name: now [...] committed [...]" per run; exits 1 when any differs. Runs are deterministic
 # for a seed and a thread count on one CPU; another CPU behind the same model name can round differently (oneDNN picks
@@ -113,6 +113,7 @@ for s in 0 1; do
   check "cv-r18-28-e20-seed$s" fold-1/history.csv "$results/cv-r18-28-e20-seed$s/fold-1/history.csv" -- "${medmnist_cv[@]}" --folds 5 --epochs 20 --seed $s
 done
 check "cv-r18-28-e20-swa-seed0" fold-1/history.csv "$results/cv-r18-28-e20-swa-seed0/fold-1/history.csv" -- "${medmnist_cv[@]}" --folds 5 --epochs 20 --seed 0 --swa-lr 0.0005 --swa-start 0.25 --swa-anneal-epochs 2
+check "cv-r18-28-e20-ema-seed0" fold-1/history.csv "$results/cv-r18-28-e20-ema-seed0/fold-1/history.csv" -- "${medmnist_cv[@]}" --folds 5 --epochs 20 --seed 0 --ema 0.999 --ema-warmup
 check "cv-r18-28-e20-grouped-seed0" fold-1/history.csv "$results/cv-r18-28-e20-grouped-seed0/fold-1/history.csv" -- "${medmnist_cv[@]}" --folds 5 --epochs 20 --seed 0 --group-near-duplicates 0.01
 for s in 0 1 2; do
   check "r50-28-seed$s" history.csv "$results/r50-28-seed$s/history.csv" -- "${medmnist[@]}" --model resnet50 --epochs 100 --seed $s
