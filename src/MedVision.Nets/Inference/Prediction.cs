@@ -38,7 +38,7 @@ public record Prediction(IReadOnlyList<float> Probabilities, int Label, string L
     /// <summary>
     /// Writes predictions as CSV, one row per input — <c>input,label,label_name,p_&lt;class&gt;…</c>, then
     /// <c>expected_grade</c> for ordinal models, <c>conformal_set</c> (class names joined by ';') when the predictions
-    /// carry sets, <c>referral_risk,referred</c> (1 or 0) when they carry referral decisions, and <c>agreement</c> for an ensemble's — for batch jobs and spreadsheets; atomically (a temporary
+    /// carry sets, <c>referral_risk,referred</c> (1 or 0) when they carry referral decisions, and <c>agreement</c> for an ensemble's of several models — for batch jobs and spreadsheets; atomically (a temporary
     /// file, then a rename). Probabilities are written round-trip in the invariant culture.
     /// </summary>
     /// <param name="path">The CSV file; its folder is created if needed.</param>
@@ -61,7 +61,7 @@ public record Prediction(IReadOnlyList<float> Probabilities, int Label, string L
             if (predictions[i].Probabilities.Count != classNames.Count)
                 throw new ArgumentException($"Prediction {i} has {predictions[i].Probabilities.Count} probabilities; {classNames.Count} class names were given.", nameof(predictions));
         }
-        bool grades = predictions.Any(p => p.ExpectedGrade is not null), sets = predictions.Any(p => p.ConformalSetNames is not null), ensemble = predictions.Any(p => p is EnsemblePrediction),
+        bool grades = predictions.Any(p => p.ExpectedGrade is not null), sets = predictions.Any(p => p.ConformalSetNames is not null), ensemble = predictions.Any(p => p is EnsemblePrediction { Members.Count: > 1 }),
             referral = predictions.Any(p => p.ReferralRisk is not null);
         var invariant = System.Globalization.CultureInfo.InvariantCulture;
         var text = new System.Text.StringBuilder("input,label,label_name");

@@ -86,6 +86,14 @@ public sealed class PredictorNetworkTests
             var graded = new[] { new Prediction([0.1f, 0.6f, 0.3f], 1, "1", 1, 1.2) { ConformalSet = [1, 2], ConformalSetNames = ["1", "2"] } };
             Prediction.WriteCsv(path, ["x.png"], graded, ["0", "1", "2"]);
             File.ReadAllLines(path).Should().Equal("input,label,label_name,p_0,p_1,p_2,expected_grade,conformal_set", "x.png,1,1,0.1,0.6,0.3,1.2,1;2");
+            // An ensemble's predictions add the members' agreement — of several members only: one alone always agrees.
+            Prediction[] two = [new Prediction([0.2f, 0.8f], 1, "yes", null, null), new Prediction([0.6f, 0.4f], 0, "no", null, null)];
+            var pair = new EnsemblePrediction(new Prediction([0.4f, 0.6f], 1, "yes", null, null), two, [0.5, 0.5]);
+            Prediction.WriteCsv(path, ["e.png"], [pair], ["no", "yes"]);
+            File.ReadAllLines(path).Should().Equal("input,label,label_name,p_no,p_yes,agreement", "e.png,1,yes,0.4,0.6,0.5");
+            var alone = new EnsemblePrediction(two[0], [two[0]], [1.0]);
+            Prediction.WriteCsv(path, ["e.png"], [alone], ["no", "yes"]);
+            File.ReadAllLines(path).Should().Equal("input,label,label_name,p_no,p_yes", "e.png,1,yes,0.2,0.8");
         }
         finally
         {
