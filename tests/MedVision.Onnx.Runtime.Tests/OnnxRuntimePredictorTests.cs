@@ -112,6 +112,30 @@ public sealed class OnnxRuntimePredictorTests : IDisposable
     }
 
     [Fact]
+    public void AModelFilesReferralDecisionTravelsToTheOnnxFile()
+    {
+        var (modelFile, _) = Export();
+        var files = WritePngs(6);
+        var (model, card) = ModelFile.Load(modelFile);
+        using (model)
+        {
+            // Refer grades 3 and 4 from a risk of 0.3 on: a point set by hand (the stored point is what matters here).
+            card.Referral = ReferralCard.From(Nets.Metrics.Clinical.OperatingPoint.AtThreshold(0.3), referableFrom: 3, card.Temperature);
+            ModelFile.Save(modelFile, model, card);
+        }
+        var onnxFile = Path.Combine(_folder, "referral.onnx");
+        OnnxModelFile.Export(modelFile, onnxFile);
+        using var onnx = OnnxRuntimePredictor.Load(onnxFile);
+        onnx.Referral.Should().NotBeNull();
+        onnx.Referral!.ReferableFrom.Should().Be(3);
+        foreach (var prediction in onnx.PredictFiles(files))
+        {
+            prediction.ReferralRisk!.Value.Should().BeApproximately(prediction.Probabilities[3] + (double)prediction.Probabilities[4], 1e-6);
+            prediction.Referred.Should().Be(prediction.ReferralRisk >= 0.3);
+        }
+    }
+
+    [Fact]
     public void JoinsAnEnsembleWithLibtorchMembers()
     {
         var (modelFile, onnxFile) = Export();
