@@ -67,7 +67,7 @@ internal static class PredictCommand
             $": {card.Architecture} at {width}×{height}; {files.Count} photograph(s); referred when P({card.ClassNames[1]}) ≥ {threshold.ToString(CultureInfo.InvariantCulture)}"));
         if (givenThreshold is null && recorded is not null)
             AnsiConsole.MarkupLine(Markup.Escape(string.Create(CultureInfo.InvariantCulture,
-                $"Threshold from the model file: {recorded.Rule} on {recorded.HeldOutCount} validation images (sensitivity {recorded.Sensitivity:F3}, specificity {recorded.Specificity:F3}); --threshold overrides it.")));
+                $"Threshold from the model file: {recorded.Rule} ({recorded.DescribeHeldOut()}, 95% intervals); --threshold overrides it.")));
         else if (givenThreshold is null && modelPaths.Length > 1 && ensemble.Members.Any(m => m.Card.Referral is not null))
             AnsiConsole.MarkupLine("[yellow]Note:[/] the models' recorded operating points hold for each model alone, not for their averaged probabilities: the ensemble refers at 0.5 unless --threshold says otherwise.");
         if (heatmaps is not null) Directory.CreateDirectory(heatmaps);

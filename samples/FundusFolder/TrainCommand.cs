@@ -206,8 +206,8 @@ internal static class TrainCommand
             var point = OperatingPoint.AtSensitivity(actual, positiveScores, minimum);
             card.Referral = ReferralCard.From(point, referableFrom: 1);
             AnsiConsole.MarkupLine(Markup.Escape(string.Create(CultureInfo.InvariantCulture,
-                $"Operating point ({point.Rule} on the validation images): refer when P(pathologic myopia) ≥ {point.Threshold:F4}; validation sensitivity {point.Fitted!.Sensitivity:F3}, specificity {point.Fitted.Specificity:F3}. Recorded in the model file.")));
-            operatingPoint = string.Create(CultureInfo.InvariantCulture, $" op_threshold={point.Threshold:F4} op_val_sensitivity={point.Fitted.Sensitivity:F4} op_val_specificity={point.Fitted.Specificity:F4}");
+                $"Operating point ({point.Rule} on the validation images): refer when P(pathologic myopia) ≥ {point.Threshold:F4}; {card.Referral.DescribeHeldOut()} (95% intervals). Recorded in the model file.")));
+            operatingPoint = string.Create(CultureInfo.InvariantCulture, $" op_threshold={point.Threshold:F4} op_val_sensitivity={point.Fitted!.Sensitivity:F4} op_val_specificity={point.Fitted.Specificity:F4}");
         }
         ModelFile.Save(modelPath, network, card);
 

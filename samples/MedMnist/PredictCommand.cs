@@ -125,7 +125,7 @@ internal static class PredictCommand
     {
         if (referral is not null)
             AnsiConsole.MarkupLine(Markup.Escape(string.Create(CultureInfo.InvariantCulture,
-                $"Referral: refer when P(class ≥ {ConformalCommand.ClassLabel(classNames, referral.ReferableFrom)}) ≥ {referral.Threshold:F4} ({referral.Rule}{(referral.HeldOutCount > 0 ? $" on {referral.HeldOutCount} held-out images: sensitivity {referral.Sensitivity:F3}, specificity {referral.Specificity:F3}" : "")}).")));
+                $"Referral: refer when P(class ≥ {ConformalCommand.ClassLabel(classNames, referral.ReferableFrom)}) ≥ {referral.Threshold:F4} ({referral.Rule}; {referral.DescribeHeldOut()}).")));
         if (note is not null) AnsiConsole.MarkupLine($"[yellow]Note:[/] {Markup.Escape(note)}");
     }
 

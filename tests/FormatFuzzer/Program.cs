@@ -405,7 +405,7 @@ static void MakeSeeds(string dir)
             new[] { "a", "b", "c" }, MedMnistTask.MultiClass, new Dictionary<string, double> { ["val_auc"] = 0.5 });
         // Fields that mutations should reach too: 8-bit resizing (format 7) and a referral decision.
         card.Preprocessing.ResizeEightBit = true;
-        card.Referral = ReferralCard.From(MedVision.Nets.Metrics.Clinical.OperatingPoint.AtThreshold(0.4), referableFrom: 1);
+        card.Referral = ReferralCard.From(MedVision.Nets.Metrics.Clinical.OperatingPoint.AtSensitivity([0, 1, 0, 1, 1], [0.2, 0.8, 0.3, 0.6, 0.4], 0.6), referableFrom: 1);
         ModelFile.Save(Path.Combine(dir, "model.safetensors"), model, card);
         card.Preprocessing.ResizeEightBit = null;
         card.Referral = null;

@@ -134,6 +134,7 @@ public sealed class FundusFolderSampleTests : IDisposable
         card.Referral.Should().NotBeNull();
         card.Referral!.ReferableFrom.Should().Be(1);
         card.Referral.Sensitivity.Should().BeGreaterThanOrEqualTo(0.5);
+        card.Referral.SensitivityInterval.Should().HaveCount(2).And.OnlyContain(v => v >= 0 && v <= 1, "the validation photographs' Clopper–Pearson interval");
         card.Referral.Threshold.Should().BeApproximately(double.Parse(train.Lines().Single()["op_threshold"], CultureInfo.InvariantCulture), 5e-5);
 
         // Photographs of other sizes, a JPEG and two PNGs in a folder.

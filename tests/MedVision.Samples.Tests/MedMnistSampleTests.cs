@@ -566,6 +566,7 @@ public sealed class MedMnistSampleTests(MedMnistTrainedRun run) : IClassFixture<
             card.Referral.Threshold.Should().Be(point.Threshold);
             card.Referral.Sensitivity.Should().Be(point.Fitted!.Sensitivity);
             card.Referral.HeldOutCount.Should().Be(valReferable.Length);
+            card.Referral.SensitivityInterval.Should().Equal(point.Fitted.SensitivityInterval.Lower, point.Fitted.SensitivityInterval.Upper);
         }
 
         var names = TinyRetinaMnist.WritePngs(run.Folder.Path, 4);

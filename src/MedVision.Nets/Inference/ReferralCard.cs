@@ -38,6 +38,19 @@ public sealed class ReferralCard
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public double? Specificity { get; set; }
 
+    /// <summary>
+    /// The Clopper–Pearson 95% interval (lower, upper) of <see cref="Sensitivity"/>: how far the held-out images pin it
+    /// down (on a few dozen images, widely); null when set by hand.
+    /// </summary>
+    [JsonPropertyName("sensitivity_interval")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public List<double>? SensitivityInterval { get; set; }
+
+    /// <summary>The Clopper–Pearson 95% interval (lower, upper) of <see cref="Specificity"/>; null when set by hand.</summary>
+    [JsonPropertyName("specificity_interval")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public List<double>? SpecificityInterval { get; set; }
+
     /// <summary>The card's softmax temperature when the threshold was chosen (it must still be the card's).</summary>
     [JsonPropertyName("temperature")] public double Temperature { get; set; } = 1;
 
@@ -72,10 +85,25 @@ public sealed class ReferralCard
             HeldOutCount = point.Fitted?.Count ?? 0,
             Sensitivity = point.Fitted is { } f && double.IsFinite(f.Sensitivity) ? f.Sensitivity : null,
             Specificity = point.Fitted is { } g && double.IsFinite(g.Specificity) ? g.Specificity : null,
+            SensitivityInterval = point.Fitted?.SensitivityInterval is { IsDefined: true } se ? [se.Lower, se.Upper] : null,
+            SpecificityInterval = point.Fitted?.SpecificityInterval is { IsDefined: true } sp ? [sp.Lower, sp.Upper] : null,
             Temperature = temperature,
             Flips = flips.ToString(),
             MixedPrecision = mixedPrecision,
         };
+    }
+
+    /// <summary>
+    /// The held-out measures in words, e.g. "on 120 held-out images: sensitivity 0.812 [0.636, 0.928], specificity 0.540
+    /// [0.437, 0.640]"; "set by hand" when there are none.
+    /// </summary>
+    public string DescribeHeldOut()
+    {
+        if (HeldOutCount == 0) return "set by hand";
+        static string Measure(string name, double? value, List<double>? interval) => value is not double v ? ""
+            : string.Create(CultureInfo.InvariantCulture, $"{name} {v:F3}{(interval is [var lo, var hi] ? $" [{lo:F3}, {hi:F3}]" : "")}");
+        var parts = new[] { Measure("sensitivity", Sensitivity, SensitivityInterval), Measure("specificity", Specificity, SpecificityInterval) }.Where(t => t.Length > 0);
+        return $"on {HeldOutCount} held-out images: {string.Join(", ", parts)}";
     }
 
     /// <summary>The risk of one prediction's probabilities: the sum of the referable classes'.</summary>
@@ -107,6 +135,11 @@ public sealed class ReferralCard
         if (HeldOutCount < 0) throw new ModelFormatException(Problem("has a negative held-out count."));
         if (Sensitivity is { } se && !(se >= 0 && se <= 1) || Specificity is { } sp && !(sp >= 0 && sp <= 1))
             throw new ModelFormatException(Problem("has a sensitivity or specificity outside [0, 1]."));
+        foreach (var (name, interval) in new[] { ("sensitivity", SensitivityInterval), ("specificity", SpecificityInterval) })
+        {
+            if (interval is not null && (interval.Count != 2 || !(interval[0] >= 0 && interval[0] <= interval[1] && interval[1] <= 1)))
+                throw new ModelFormatException(Problem($"{name} interval must be (lower, upper) with 0 ≤ lower ≤ upper ≤ 1."));
+        }
         if (!double.IsFinite(Temperature) || Temperature <= 0) throw new ModelFormatException(Problem("has a temperature that is not a finite positive number."));
         if (Temperature != cardTemperature)
             throw new ModelFormatException(string.Create(CultureInfo.InvariantCulture,

@@ -82,6 +82,11 @@ public sealed class ReferralCardTests : IDisposable
         ((double)referredPositives / referable.Count(l => l == 1)).Should().BeApproximately(predictor.Referral.Sensitivity!.Value, 1e-12);
         ((double)sparedNegatives / referable.Count(l => l == 0)).Should().BeApproximately(predictor.Referral.Specificity!.Value, 1e-12);
         predictor.Referral.Sensitivity.Should().BeGreaterThanOrEqualTo(0.8);
+        // With the Clopper–Pearson intervals of the held-out measures, which say how far 80 images pin them down.
+        predictor.Referral.SensitivityInterval.Should().Equal(point.Fitted!.SensitivityInterval.Lower, point.Fitted.SensitivityInterval.Upper);
+        predictor.Referral.SpecificityInterval.Should().Equal(point.Fitted.SpecificityInterval.Lower, point.Fitted.SpecificityInterval.Upper);
+        predictor.Referral.DescribeHeldOut().Should().Be(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+            $"on 80 held-out images: sensitivity {point.Fitted.Sensitivity:F3} [{point.Fitted.SensitivityInterval.Lower:F3}, {point.Fitted.SensitivityInterval.Upper:F3}], specificity {point.Fitted.Specificity:F3} [{point.Fitted.SpecificityInterval.Lower:F3}, {point.Fitted.SpecificityInterval.Upper:F3}]"));
         again.Select(p => p.Referred).Distinct().Should().HaveCount(2, "some images are referred and some are not");
 
         // The CSV of batch predictions carries the risk and the decision.
@@ -113,6 +118,8 @@ public sealed class ReferralCardTests : IDisposable
         var hand = ReferralCard.From(OperatingPoint.AtThreshold(0.3), 2, card.Temperature);
         hand.HeldOutCount.Should().Be(0);
         hand.Sensitivity.Should().BeNull();
+        hand.SensitivityInterval.Should().BeNull();
+        hand.DescribeHeldOut().Should().Be("set by hand");
 
         foreach (var (change, message) in new (Action<ReferralCard>, string)[]
         {
@@ -122,6 +129,8 @@ public sealed class ReferralCardTests : IDisposable
             (r => r.Temperature = 1, "*referral threshold was chosen at temperature 1 but the card's temperature is 0.05*"),
             (r => r.Flips = "Sideways", "*referral threshold's flips 'Sideways' are not test-time flips*"),
             (r => r.Sensitivity = 2, "*sensitivity or specificity outside [0, 1]*"),
+            (r => r.SensitivityInterval = [0.9, 0.2], "*sensitivity interval must be (lower, upper) with 0 ≤ lower ≤ upper ≤ 1*"),
+            (r => r.SpecificityInterval = [0.1], "*specificity interval must be*"),
         })
         {
             var bad = JsonSerializer.Deserialize<ModelCard>(JsonSerializer.Serialize(card))!;
