@@ -85,6 +85,21 @@ public sealed class OnnxRuntimeSegmentationTests : IDisposable
         var fixedBatch = () => OnnxModelFile.ExportSegmentation(modelFile, Path.Combine(_folder, "fixed.onnx"), new OnnxModelFileOptions { DynamicBatch = false });
         fixedBatch.Should().Throw<ArgumentException>().WithMessage("*batches of 3; keep DynamicBatch*");
         File.Exists(Path.Combine(_folder, "fixed.onnx")).Should().BeFalse();
+
+        // The post-processing recorded in the model file travels with the export, and the ONNX predictor applies it.
+        SegmentationModelFile.UpdateCard(modelFile, c => c.KeepLargestComponent = [2]);
+        var postprocessed = Path.Combine(_folder, "postprocessed.onnx");
+        OnnxModelFile.ExportSegmentation(modelFile, postprocessed).KeepLargestComponent.Should().Equal(2);
+        using var kept = OnnxRuntimePredictor.LoadImageSegmentation(postprocessed);
+        kept.KeepLargestComponentClasses.Should().Equal(2);
+        var noisy = new byte[24 * 24 * 3];
+        new Random(5).NextBytes(noisy);
+        var speckled = new MedVision.Nets.Data.Images.RasterImage(24, 24, 3, noisy);   // noise: the classes come in pieces
+        var keptLabels = kept.Predict(speckled).Labels.ToArray();
+        kept.KeepLargestComponent = false;
+        var raw = kept.Predict(speckled).Labels.ToArray();
+        keptLabels.Should().Equal(ConnectedComponents.KeepLargestPerClass(raw, [24, 24], [2], ImageSegmentationPredictor.ComponentConnectivity));
+        keptLabels.Should().NotEqual(raw, "the cup is in pieces, so the recorded choice changes the map");
     }
 
     [Fact]
