@@ -153,12 +153,7 @@ internal static class ConformalCommand
         }
         else if (s.Store)
         {
-            var (model, card) = ModelFile.Load(paths[0]);
-            using (model)
-            {
-                card.Conformal = ConformalCard.From(selected, card.Temperature, s.Flips, s.MixedPrecision);
-                ModelFile.Save(paths[0], model, card);
-            }
+            ModelFile.UpdateCard(paths[0], card => card.Conformal = ConformalCard.From(selected, card.Temperature, s.Flips, s.MixedPrecision));
             AnsiConsole.MarkupLine($"Stored the {chosen} calibration in {Markup.Escape(paths[0])}: predict prints each image's set (with flips {s.Flips}{(s.MixedPrecision ? " and --mixed-precision" : "")}).");
         }
         foreach (var line in lines) Console.WriteLine(line);

@@ -210,12 +210,7 @@ internal static class EvaluateCommand
     private static void StoreReferral(string path, OperatingPoint? point, int from, TestTimeFlips flips, bool mixedPrecision)
     {
         if (point is null) throw new ArgumentException($"--store-referral: the validation split holds no referable (grade ≥ {from}) or no non-referable image, so no operating point was chosen.");
-        var (model, card) = ModelFile.Load(path);
-        using (model)
-        {
-            card.Referral = ReferralCard.From(point, from, card.Temperature, flips, mixedPrecision);
-            ModelFile.Save(path, model, card);
-        }
+        ModelFile.UpdateCard(path, card => card.Referral = ReferralCard.From(point, from, card.Temperature, flips, mixedPrecision));
         AnsiConsole.MarkupLine(Markup.Escape(string.Create(CultureInfo.InvariantCulture,
             $"Stored the operating point in {path}: predict refers an image when P(grade ≥ {from}) ≥ {point.Threshold:F4} (with flips {flips}{(mixedPrecision ? " and --mixed-precision" : "")}).")));
     }

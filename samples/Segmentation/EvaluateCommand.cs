@@ -84,9 +84,7 @@ internal static class EvaluateCommand
     private static (IReadOnlyList<string> ClassNames, List<SegmentationCase> Cases, List<SegmentationCase>? Largest, List<string> Names, string Kind) Images(string[] models, string imageFolder, string maskFolder, bool binary, string suffix, bool mirror, Postprocessing postprocessing, double tolerance, Device device)
     {
         using var predictor = ImageSegmentationPredictor.LoadEnsemble(models, device);
-        var (keep, line) = PostprocessingOptions.Resolve(predictor.KeepLargestComponentClasses, predictor.ClassNames, postprocessing.All, postprocessing.None);
-        predictor.KeepLargestComponentClasses = keep;
-        if (line is not null && !postprocessing.Compare) AnsiConsole.MarkupLine(Markup.Escape(line));
+        predictor.KeepLargestComponentClasses = PostprocessingOptions.Apply(predictor.KeepLargestComponentClasses, predictor.ClassNames, postprocessing.All, postprocessing.None, quiet: postprocessing.Compare);
         bool compare = postprocessing.Compare;
         if (mirror) predictor.Flips = TestTimeFlips.Horizontal | TestTimeFlips.Vertical;
         // The masks as stored (each image's own size, no preparation): the predictor's maps are on that size too.
@@ -111,9 +109,7 @@ internal static class EvaluateCommand
     private static (IReadOnlyList<string> ClassNames, List<SegmentationCase> Cases, List<SegmentationCase>? Largest, List<string> Names, string Kind) Scans(string[] models, string folder, bool mirror, Postprocessing postprocessing, double tolerance, Device device)
     {
         using var predictor = SegmentationPredictor.LoadEnsemble(models, device);
-        var (keep, line) = PostprocessingOptions.Resolve(predictor.KeepLargestComponentClasses, predictor.Card!.ClassNames, postprocessing.All, postprocessing.None);
-        predictor.KeepLargestComponentClasses = keep;
-        if (line is not null && !postprocessing.Compare) AnsiConsole.MarkupLine(Markup.Escape(line));
+        predictor.KeepLargestComponentClasses = PostprocessingOptions.Apply(predictor.KeepLargestComponentClasses, predictor.Card!.ClassNames, postprocessing.All, postprocessing.None, quiet: postprocessing.Compare);
         bool compare = postprocessing.Compare;
         if (mirror) predictor.Flips = TestTimeFlips.Horizontal | TestTimeFlips.Vertical | TestTimeFlips.Depth;
         var classNames = predictor.Card!.ClassNames;

@@ -23,10 +23,18 @@ internal static class PostprocessingOptions
     public static string? Conflict(bool keepLargest, bool none) => keepLargest && none ? "--keep-largest and --no-postprocessing contradict each other; give one of them" : null;
 
     /// <summary>
-    /// The classes to keep after the options (<paramref name="recorded"/>: the model file's choice, which the predictor
-    /// starts from), and a line saying what is applied and why; null when nothing is recorded or asked for.
+    /// The classes to keep after the options, starting from <paramref name="recorded"/> (the model file's choice, where
+    /// the predictor starts), and — unless <paramref name="quiet"/> — a line on the console saying what is applied and why.
     /// </summary>
-    public static (IReadOnlyList<int> Classes, string? Line) Resolve(IReadOnlyList<int> recorded, IReadOnlyList<string> classNames, bool keepLargest, bool none)
+    public static IReadOnlyList<int> Apply(IReadOnlyList<int> recorded, IReadOnlyList<string> classNames, bool keepLargest, bool none, bool quiet = false)
+    {
+        var (classes, line) = Resolve(recorded, classNames, keepLargest, none);
+        if (line is not null && !quiet) Spectre.Console.AnsiConsole.MarkupLine(Spectre.Console.Markup.Escape(line));
+        return classes;
+    }
+
+    // The classes to keep and the line saying so (null when nothing is recorded or asked for).
+    private static (IReadOnlyList<int> Classes, string? Line) Resolve(IReadOnlyList<int> recorded, IReadOnlyList<string> classNames, bool keepLargest, bool none)
     {
         string Names(IEnumerable<int> classes) => string.Join(", ", classes.Select(k => classNames[k]));
         if (keepLargest) return (Enumerable.Range(1, classNames.Count - 1).ToArray(), $"Post-processing: each class keeps its largest connected component (--keep-largest).");

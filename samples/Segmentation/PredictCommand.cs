@@ -52,12 +52,10 @@ internal static class PredictCommand
         using var predictor = onnx ? OnnxRuntimePredictor.LoadSegmentation(modelPath) : SegmentationPredictor.LoadEnsemble(modelPaths, device);
         if (mirror) predictor.Flips = TestTimeFlips.Horizontal | TestTimeFlips.Vertical | TestTimeFlips.Depth;
         var card = predictor.Card!;
-        var (keep, line) = PostprocessingOptions.Resolve(predictor.KeepLargestComponentClasses, card.ClassNames, keepLargest.All, keepLargest.None);
-        predictor.KeepLargestComponentClasses = keep;
         AnsiConsole.MarkupLine(Markup.Escape($"{Path.GetFileName(modelPath)}{(modelPaths.Length > 1 ? $" and {modelPaths.Length - 1} more (an ensemble: probabilities averaged)" : "")}: U-Net {string.Join("/", card.Features)}, classes {string.Join(", ", card.ClassNames)}, "
             + $"{card.InChannels} channel(s){(card.Modalities is { } m ? $" ({string.Join(", ", m)})" : "")}, window {string.Join("×", card.WindowSize)}"
             + $"{(card.Orientation is { } o ? $", reoriented to {o}" : "")}{(card.Spacing is { } mm ? $", {string.Join(" × ", mm.Select(v => v.ToString(CultureInfo.InvariantCulture)))} mm voxels" : "")}"));
-        if (line is not null) AnsiConsole.MarkupLine(Markup.Escape(line));
+        predictor.KeepLargestComponentClasses = PostprocessingOptions.Apply(predictor.KeepLargestComponentClasses, card.ClassNames, keepLargest.All, keepLargest.None);
         Directory.CreateDirectory(outputFolder);
         var table = new Table().AddColumn("scan").AddColumn("label map");
         foreach (var name in card.ClassNames.Skip(1)) table.AddColumn(new TableColumn($"{name} mL").RightAligned());
@@ -88,11 +86,9 @@ internal static class PredictCommand
         using var predictor = IsOnnx(modelPath) ? OnnxRuntimePredictor.LoadImageSegmentation(modelPath) : ImageSegmentationPredictor.LoadEnsemble(modelPaths, device);
         if (mirror) predictor.Flips = TestTimeFlips.Horizontal | TestTimeFlips.Vertical;
         var card = predictor.Card!;
-        var (keep, line) = PostprocessingOptions.Resolve(predictor.KeepLargestComponentClasses, card.ClassNames, keepLargest.All, keepLargest.None);
-        predictor.KeepLargestComponentClasses = keep;
         AnsiConsole.MarkupLine(Markup.Escape($"{Path.GetFileName(modelPath)}{(modelPaths.Length > 1 ? $" and {modelPaths.Length - 1} more (an ensemble: probabilities averaged)" : "")}: 2-D U-Net {string.Join("/", card.Features)}, classes {string.Join(", ", card.ClassNames)}, "
             + $"{card.InChannels} channel(s){(card.ImageSize is [var h, var w] ? $", images resized to {h}×{w}" : "")}"));
-        if (line is not null) AnsiConsole.MarkupLine(Markup.Escape(line));
+        predictor.KeepLargestComponentClasses = PostprocessingOptions.Apply(predictor.KeepLargestComponentClasses, card.ClassNames, keepLargest.All, keepLargest.None);
         Directory.CreateDirectory(outputFolder);
         var encoding = card.ClassNames.Count == 2 ? MaskEncoding.Binary : MaskEncoding.ClassIndex;
         var table = new Table().AddColumn("image").AddColumn("mask");

@@ -149,6 +149,25 @@ public static class ModelFile
         return CardOf(path, file.Metadata);
     }
 
+    /// <summary>
+    /// Changes a model file's card and writes the file again with the same network (atomically), e.g. to record a
+    /// conformal calibration (<see cref="ModelCard.Conformal"/>) or a referral operating point
+    /// (<see cref="ModelCard.Referral"/>) chosen on held-out images, as <see cref="SegmentationModelFile.UpdateCard"/>
+    /// does for segmentation files. The change may touch what the predictor does around the network, not the network.
+    /// </summary>
+    /// <exception cref="ModelFormatException">The file is unusable, or the changed card is invalid.</exception>
+    public static void UpdateCard(string path, Action<ModelCard> change)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        ArgumentNullException.ThrowIfNull(change);
+        var (model, card) = Load(path);
+        using (model)
+        {
+            change(card);
+            Save(path, model, card);
+        }
+    }
+
     /// <summary>Rebuilds the model described by the file and loads its weights (strictly). The caller disposes the model.</summary>
     public static (Module<Tensor, Tensor> Model, ModelCard Card) Load(string path)
     {

@@ -92,12 +92,13 @@ public record Prediction(IReadOnlyList<float> Probabilities, int Label, string L
         double expected = 0;
         for (int k = 0; k < probabilities.Length; k++) expected += (double)probabilities[k] * k;
         var set = conformal?.PredictSet(probabilities);
+        double? risk = referral?.Risk(probabilities);
         return new Prediction(probabilities, label, classNames[label], ordinal ? label : null, ordinal ? expected : null)
         {
             ConformalSet = set,
             ConformalSetNames = set?.Select(c => classNames[c]).ToArray(),
-            ReferralRisk = referral?.Risk(probabilities),
-            Referred = referral is null ? null : referral.Risk(probabilities) >= referral.Threshold,
+            ReferralRisk = risk,
+            Referred = risk is double r ? r >= referral!.Threshold : null,
         };
     }
 }
