@@ -147,8 +147,8 @@ internal static class ConformalCommand
 
         if (s.Store && manifest)
         {
-            var listed = EnsemblePredictor.ReadManifest(s.Models[0]);
-            EnsemblePredictor.SaveManifest(s.Models[0], listed.ModelPaths, listed.Weights, ConformalCard.From(selected, 1, s.Flips, s.MixedPrecision));
+            var notes = EnsemblePredictor.UpdateManifest(s.Models[0], m => m with { Conformal = ConformalCard.From(selected, 1, s.Flips, s.MixedPrecision) });
+            foreach (var note in notes) AnsiConsole.MarkupLine($"[yellow]Note:[/] {Markup.Escape(note)}");
             AnsiConsole.MarkupLine($"Stored the {chosen} calibration of the ensemble's probabilities in {Markup.Escape(s.Models[0])}: predict prints each image's set (with flips {s.Flips}{(s.MixedPrecision ? " and --mixed-precision" : "")}).");
         }
         else if (s.Store)

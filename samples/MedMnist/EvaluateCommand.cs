@@ -37,14 +37,14 @@ internal static class EvaluateCommand
             .Must(v => v > 0 && v <= 1, "in (0, 1]");
         var storeReferral = new Option<bool>("--store-referral")
         {
-            Description = "Record the referral operating point chosen on the validation split (--referable-from, --min-sensitivity) in the model file, so that predict (and the library's Predictor) refers each image by it, under these --flips and precision. One model file.",
+            Description = "Record the referral operating point chosen on the validation split (--referable-from, --min-sensitivity) in the model file, or in the ensemble manifest, so that predict (and the library's Predictor or EnsemblePredictor) refers each image by it, under these --flips and precision. One model file or one manifest.",
         };
         var command = new Command("evaluate", "Evaluate a model file, or several as an ensemble, on the validation and test splits: AUC, ACC and calibration (before and after temperature scaling).")
         {
             models, dataset, dataFile, device, flips, mixedPrecision, threads, output, targetRisk, delta, referableFrom, minSensitivity, storeReferral,
         };
         command.Check(r => r.GetValue(storeReferral) && r.GetValue(models)!.Length > 1
-            ? "--store-referral records the operating point of one model file; an ensemble's averaged probabilities are no member's" : null);
+            ? "--store-referral records the operating point in one model file or one ensemble manifest; for several --model files, write a manifest (EnsemblePredictor.SaveManifest) and evaluate it" : null);
         command.SetAction(r => Run(r.GetValue(models)!, r.GetValue(dataset), r.GetValue(dataFile), Device.Parse(r.GetValue(device)!), r.GetValue(flips), r.GetValue(mixedPrecision), r.GetValue(threads), r.GetValue(output)!,
             r.GetValue(targetRisk), r.GetValue(delta), r.GetValue(referableFrom), r.GetValue(minSensitivity), r.GetValue(storeReferral)));
         return command;
@@ -119,14 +119,15 @@ internal static class EvaluateCommand
             throw new ArgumentException($"--store-referral needs an ordinal or binary dataset; {info.Name} is {info.Task}.");
         if (storeReferral && validationTrainedOn)
             throw new ArgumentException("--store-referral chooses the operating point on the validation split, which these models trained on.");
-        if (storeReferral && ModelOptions.IsOnnxFile(modelPaths[0]))
+        string? manifest = EnsembleModels.ManifestAlone(models);
+        if (storeReferral && manifest is null && ModelOptions.IsOnnxFile(modelPaths[0]))
             throw new ArgumentException("--store-referral writes into a model.safetensors; store it there, then export again.");
         if (info.Task is MedMnistTask.OrdinalRegression or MedMnistTask.Binary)
         {
             int from = referableFrom ?? (info.Task == MedMnistTask.Binary ? 1 : Math.Min(2, info.ClassCount - 1));
             var (fields, point) = Referral(testLabels, testScores, validationTrainedOn ? null : (valLabels, valScores), from, minSensitivity, output, charts);
             line += fields;
-            if (storeReferral) StoreReferral(modelPaths[0], point, from, flips, mixedPrecision);
+            if (storeReferral) StoreReferral(manifest ?? modelPaths[0], manifest is not null, point, from, flips, mixedPrecision);
         }
         bool gradCam = modelPaths.Length == 1 && Plots.WriteGradCamGrid(ensemble.Members[0], data.Test, Path.Combine(output, "test-gradcam.png"));
         var full = Path.GetFullPath(output);
@@ -206,11 +207,17 @@ internal static class EvaluateCommand
         return (fields, chosen);
     }
 
-    // --store-referral: the validation operating point into the model file, with the settings its probabilities were predicted under.
-    private static void StoreReferral(string path, OperatingPoint? point, int from, TestTimeFlips flips, bool mixedPrecision)
+    // --store-referral: the validation operating point into the model file or the ensemble manifest, with the settings
+    // its probabilities were predicted under (an ensemble's are averaged at temperature 1: each member applies its own).
+    private static void StoreReferral(string path, bool manifest, OperatingPoint? point, int from, TestTimeFlips flips, bool mixedPrecision)
     {
         if (point is null) throw new ArgumentException($"--store-referral: the validation split holds no referable (grade ≥ {from}) or no non-referable image, so no operating point was chosen.");
-        ModelFile.UpdateCard(path, card => card.Referral = ReferralCard.From(point, from, card.Temperature, flips, mixedPrecision));
+        if (manifest)
+        {
+            foreach (var note in EnsemblePredictor.UpdateManifest(path, m => m with { Referral = ReferralCard.From(point, from, 1, flips, mixedPrecision) }))
+                AnsiConsole.MarkupLine($"[yellow]Note:[/] {Markup.Escape(note)}");
+        }
+        else ModelFile.UpdateCard(path, card => card.Referral = ReferralCard.From(point, from, card.Temperature, flips, mixedPrecision));
         AnsiConsole.MarkupLine(Markup.Escape(string.Create(CultureInfo.InvariantCulture,
             $"Stored the operating point in {path}: predict refers an image when P(grade ≥ {from}) ≥ {point.Threshold:F4} (with flips {flips}{(mixedPrecision ? " and --mixed-precision" : "")}).")));
     }

@@ -74,6 +74,7 @@ internal static class PredictCommand
         var predictions = heatmaps is null ? ensemble.PredictFiles(images) : WriteHeatmaps(image => ensemble.ExplainFile(image, cam), images, heatmaps);
         AnsiConsole.Write(Table(images, predictions, ensemble.Task.Equals("OrdinalRegression", StringComparison.OrdinalIgnoreCase), ensemble: true));
         PrintConformal(ensemble.Conformal, ensemble.ConformalNote);
+        PrintReferral(ensemble.Referral, ensemble.ReferralNote, ensemble.ClassNames);
         WriteCsv(csv, images, predictions, ensemble.ClassNames);
         if (heatmaps is not null) AnsiConsole.MarkupLine($"{cam} maps of the ensemble's classes (the models' maps averaged): {Markup.Escape(Path.GetFullPath(heatmaps))}/*-gradcam.png");
         return 0;
@@ -95,7 +96,7 @@ internal static class PredictCommand
         // A model file with a conformal calibration (conformal --store): each image's set of plausible classes.
         bool sets = predictions.Count > 0 && predictions[0].ConformalSet is not null;
         if (sets) table.AddColumn(ordinal ? "conformal set (grades)" : "conformal set");
-        // A model file with a referral threshold (evaluate --store-referral): each image's risk and decision.
+        // A model file or manifest with a referral threshold (evaluate --store-referral): each image's risk and decision.
         bool referral = predictions.Count > 0 && predictions[0].Referred is not null;
         if (referral) table.AddColumn(new TableColumn("referral risk").RightAligned()).AddColumn("referred");
         for (int i = 0; i < images.Length; i++)

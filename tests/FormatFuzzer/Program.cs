@@ -301,6 +301,8 @@ static void Exercise(string format, string path, byte[] data)
                 var prediction = ensemble.PredictPixels(pixels, width, height, input.Channels);
                 double sum = prediction.Probabilities.Sum(p => (double)p);
                 if (!(Math.Abs(sum - 1) < 1e-3)) throw new InvalidOperationException($"the probabilities sum to {sum}");
+                if (ensemble.Referral is { } referral && prediction.Referred != prediction.ReferralRisk >= referral.Threshold)
+                    throw new InvalidOperationException("the referral decision is not the risk against the threshold");
                 break;
             }
         case "segmodel" or "segcard":
@@ -410,14 +412,15 @@ static void MakeSeeds(string dir)
         card.Preprocessing.ResizeEightBit = null;
         card.Referral = null;
         card.FormatVersion = 1;
-        // An ensemble manifest of two members (this network and one of other weights) with a conformal calibration, for manifest.
+        // An ensemble manifest of two members (this network and one of other weights) with a conformal calibration and a
+        // referral operating point, for manifest.
         ModelFile.Save(Path.Combine(dir, "member1.safetensors"), model, card);
         using (var other = MedVision.Nets.Models.ResNet.Builder().WithDepth(18).WithWidths(2, 2, 2, 2).ForInput(channels: 1).WithSmallInputStem().WithClasses(3).Build())
             ModelFile.Save(Path.Combine(dir, "member2.safetensors"), other, card);
         var calibration = MedVision.Nets.Metrics.Conformal.ConformalClassifier.Create().WithCoverage(0.8)
             .Calibrate([0, 1, 2, 0, 1], new double[,] { { 0.6, 0.3, 0.1 }, { 0.2, 0.7, 0.1 }, { 0.1, 0.2, 0.7 }, { 0.5, 0.4, 0.1 }, { 0.3, 0.5, 0.2 } });
         EnsemblePredictor.SaveManifest(Path.Combine(dir, "ensemble.json"), [Path.Combine(dir, "member1.safetensors"), Path.Combine(dir, "member2.safetensors")], [1.0, 2.0],
-            ConformalCard.From(calibration));
+            ConformalCard.From(calibration), ReferralCard.From(MedVision.Nets.Metrics.Clinical.OperatingPoint.AtSensitivity([0, 1, 0, 1, 1], [0.2, 0.8, 0.3, 0.6, 0.4], 0.6), referableFrom: 1));
         using var optimizer = new Adam(model.Parameters().Take(2).ToList(), learningRate: 0.01);
         using (var x = Tensors.Randn(2, 1, 8, 8))
         using (var loss = model.Forward(x).Sum())

@@ -593,7 +593,61 @@ public sealed class MedMnistSampleTests(MedMnistTrainedRun run) : IClassFixture<
 
         var ensemble = await SampleApp.RunAsync("medmnist", run.Folder.Path, "evaluate", "--model", model, "--model", model, "--data-file", run.DataFile, "--store-referral");
         ensemble.ExitCode.Should().Be(2);
-        ensemble.Error.Should().Contain("--store-referral records the operating point of one model file");
+        ensemble.Error.Should().Contain("--store-referral records the operating point in one model file or one ensemble manifest");
+    }
+
+    [Fact]
+    public async Task StoreReferral_IntoAnEnsembleManifest_KeepsItsConformalCalibration_AndPredictRefersByTheAveragedProbabilities()
+    {
+        // Two members that differ (the second at temperature 2), in a folder of their own with the manifest.
+        var folder = run.Folder["referral-ensemble"];
+        Directory.CreateDirectory(folder);
+        var members = new[] { Path.Combine(folder, "a.safetensors"), Path.Combine(folder, "b.safetensors") };
+        foreach (var member in members) File.Copy(Path.Combine(run.RunFolder, "model.safetensors"), member, overwrite: true);
+        ModelFile.UpdateCard(members[1], card => card.Temperature = 2);
+        var manifest = Path.Combine(folder, "ensemble.json");
+        EnsemblePredictor.SaveManifest(manifest, members);
+        var conformal = await SampleApp.RunAsync("medmnist", run.Folder.Path,
+            "conformal", "--model", manifest, "--data-file", run.DataFile, "--coverage", "0.8", "--trials", "0", "--threads", "1", "--store", "--output", Path.Combine(folder, "conformal"));
+        conformal.ExitCode.Should().Be(0, conformal.ToString());
+        var evaluate = await SampleApp.RunAsync("medmnist", run.Folder.Path,
+            "evaluate", "--model", manifest, "--data-file", run.DataFile, "--output", Path.Combine(folder, "evaluation"), "--min-sensitivity", "0.75", "--store-referral");
+        evaluate.ExitCode.Should().Be(0, evaluate.ToString());
+        evaluate.Text.Should().Contain("Stored the operating point in").And.NotContain("left out");
+
+        // The manifest holds the point the library chooses on the ensemble's validation probabilities, beside the calibration stored before.
+        var written = EnsemblePredictor.ReadManifest(manifest);
+        written.Conformal.Should().NotBeNull("storing the operating point keeps what still holds");
+        written.Referral!.Temperature.Should().Be(1, "the members apply their own temperatures before the average");
+        var data = MedVision.Nets.Data.MedMnist.MedMnistDataset.Load(run.DataFile);
+        using (var ensemble = EnsemblePredictor.Load(members))
+        {
+            var source = new MedVision.Nets.Data.Loading.MedMnistImageSource(data.Validation);
+            var predictions = ensemble.Predict(Enumerable.Range(0, data.Validation.Count).Select(i => source.Load(i).Image).ToList());
+            var probabilities = new double[predictions.Count, 5];
+            for (int i = 0; i < predictions.Count; i++) for (int k = 0; k < 5; k++) probabilities[i, k] = predictions[i].Probabilities[k];
+            var (referable, risk) = MedVision.Nets.Metrics.Clinical.Referral.FromGrades(data.Validation.Labels, probabilities, 2);
+            var point = MedVision.Nets.Metrics.Clinical.OperatingPoint.AtSensitivity(referable, risk, 0.75);
+            written.Referral.Threshold.Should().Be(point.Threshold);
+            written.Referral.Specificity.Should().Be(point.Fitted!.Specificity);
+        }
+        var names = TinyRetinaMnist.WritePngs(run.Folder.Path, 3);
+        var csv = Path.Combine(folder, "predictions.csv");
+        var predict = await SampleApp.RunAsync("medmnist", run.Folder.Path, ["predict", "--model", manifest, "--csv", csv, .. names]);
+        predict.ExitCode.Should().Be(0, predict.ToString());
+        predict.Text.Should().Contain("Referral: refer when P(class ≥ 2) ≥").And.Contain("Conformal sets:");
+        var rows = File.ReadAllLines(csv);
+        rows[0].Should().Contain(",referral_risk,referred,agreement");
+        using (var loaded = EnsemblePredictor.LoadManifest(manifest))
+        {
+            for (int i = 0; i < names.Length; i++)
+            {
+                var expected = loaded.PredictFile(Path.Combine(run.Folder.Path, names[i]));
+                var fields = rows[i + 1].Split(',');
+                D(fields[^3]).Should().BeApproximately(expected.ReferralRisk!.Value, 1e-6);
+                fields[^2].Should().Be(expected.Referred == true ? "1" : "0");
+            }
+        }
     }
 
     [Fact]

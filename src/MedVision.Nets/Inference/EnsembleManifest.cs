@@ -18,9 +18,15 @@ public sealed record EnsembleManifest(IReadOnlyList<string> ModelPaths, IReadOnl
     public ConformalCard? Conformal { get; init; }
 
     /// <summary>
+    /// A referral operating point chosen on the ensemble's averaged probabilities (<see cref="EnsemblePredictor.SaveManifest(string, IReadOnlyList{string}, IReadOnlyList{double}?, ConformalCard?, ReferralCard?)"/>),
+    /// or null.
+    /// </summary>
+    public ReferralCard? Referral { get; init; }
+
+    /// <summary>
     /// Each model file's SHA-256 (lower-case hex) as it was when the manifest was written, in member order; null for a
-    /// member the manifest records none for (manifests written before the hashes were). A calibration holds only for
-    /// the files it was made with: <see cref="EnsemblePredictor.LoadManifest"/> drops it when a file has changed.
+    /// member the manifest records none for (manifests written before the hashes were). A calibration or operating point holds
+    /// only for the files it was made with: <see cref="EnsemblePredictor.LoadManifest"/> drops it when a file has changed.
     /// </summary>
     public IReadOnlyList<string?> ModelHashes { get; init => field = value ?? throw new ArgumentNullException(nameof(ModelHashes)); } = [];
 }

@@ -122,23 +122,47 @@ public sealed class EnsemblePredictor : IDisposable
     /// <param name="conformal">The calibration, or null for none.</param>
     /// <exception cref="ArgumentException">As the overload without a calibration; or a calibration that does not fit the members' classes.</exception>
     /// <exception cref="FileNotFoundException">A model file does not exist.</exception>
-    public static void SaveManifest(string path, IReadOnlyList<string> modelPaths, IReadOnlyList<double>? weights, ConformalCard? conformal)
+    public static void SaveManifest(string path, IReadOnlyList<string> modelPaths, IReadOnlyList<double>? weights, ConformalCard? conformal) =>
+        SaveManifest(path, modelPaths, weights, conformal, referral: null);
+
+    /// <summary>
+    /// Writes an ensemble manifest with what was chosen on held-out images from the ensemble's averaged probabilities:
+    /// a conformal calibration (as <see cref="SaveManifest(string, IReadOnlyList{string}, IReadOnlyList{double}?, ConformalCard?)"/>)
+    /// and a screening operating point (<see cref="ReferralCard.From"/> at temperature 1 — each member applies its own
+    /// card's temperature before the average), so that <see cref="LoadManifest"/> gives every prediction its
+    /// <see cref="Prediction.ReferralRisk"/> and <see cref="Prediction.Referred"/>. Both hold for these member files and
+    /// weights as they are (the manifest records each file's SHA-256; see <see cref="UpdateManifest"/> to change one
+    /// without the other).
+    /// </summary>
+    /// <param name="path">The manifest file to write.</param>
+    /// <param name="modelPaths">The model files, at least one, each once.</param>
+    /// <param name="weights">Each member's weight (non-negative, not all 0); equal weights when null.</param>
+    /// <param name="conformal">The conformal calibration, or null for none.</param>
+    /// <param name="referral">The referral operating point, or null for none.</param>
+    /// <exception cref="ArgumentException">As the overload without calibrations; or a calibration or operating point that does not fit the members (their classes, a multi-label task, a temperature other than 1).</exception>
+    /// <exception cref="FileNotFoundException">A model file does not exist.</exception>
+    public static void SaveManifest(string path, IReadOnlyList<string> modelPaths, IReadOnlyList<double>? weights, ConformalCard? conformal, ReferralCard? referral)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         var list = CheckPaths(modelPaths, nameof(modelPaths));
         CheckWeights(weights, list.Count);
         var cards = list.Select(p => File.Exists(p) ? ModelFile.ReadCard(p) : throw new FileNotFoundException($"The model file '{p}' does not exist.", p)).ToArray();
         CheckFit(cards, nameof(modelPaths));
-        if (conformal is not null)
+        try
         {
-            try
-            {
-                CheckConformal(conformal, cards[0], "the conformal calibration");
-            }
-            catch (ModelFormatException e)
-            {
-                throw new ArgumentException(e.Message, nameof(conformal), e);
-            }
+            if (conformal is not null) CheckConformal(conformal, cards[0], "the conformal calibration");
+        }
+        catch (ModelFormatException e)
+        {
+            throw new ArgumentException(e.Message, nameof(conformal), e);
+        }
+        try
+        {
+            if (referral is not null) CheckReferral(referral, cards[0], "the referral operating point");
+        }
+        catch (ModelFormatException e)
+        {
+            throw new ArgumentException(e.Message, nameof(referral), e);
         }
         var folder = Path.GetDirectoryName(Path.GetFullPath(path))!;
         var manifest = new System.Text.Json.Nodes.JsonObject
@@ -153,8 +177,59 @@ public sealed class EnsemblePredictor : IDisposable
             }).ToArray()),
         };
         if (conformal is not null) manifest["conformal"] = System.Text.Json.JsonSerializer.SerializeToNode(conformal);
+        if (referral is not null) manifest["referral"] = System.Text.Json.JsonSerializer.SerializeToNode(referral);
         Directory.CreateDirectory(folder);
         MedVision.Torch.Serialization.AtomicFile.WriteAllText(path, manifest.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }));
+    }
+
+    /// <summary>
+    /// Changes an ensemble manifest and writes it again (atomically), e.g. to record a referral operating point beside
+    /// the conformal calibration it already holds: <c>UpdateManifest(path, m =&gt; m with { Referral = card })</c>. What
+    /// <paramref name="change"/> leaves as it was is kept only while it still holds: when a member file has changed since
+    /// the manifest was written (its SHA-256 differs), or when the change gives other members or weights, a calibration
+    /// or operating point carried over from the old manifest no longer describes this ensemble's probabilities, and is
+    /// left out rather than given the new files' hashes; the returned notes say which. The manifest records the member
+    /// files' hashes as they are now (<see cref="EnsembleManifest.ModelHashes"/> of the changed manifest is not read).
+    /// </summary>
+    /// <param name="path">An existing manifest.</param>
+    /// <param name="change">Gives the manifest to write from the one read (<see cref="ReadManifest"/>).</param>
+    /// <returns>One sentence per calibration left out; empty when everything carried over holds.</returns>
+    /// <exception cref="FileNotFoundException">The manifest or a model file it lists does not exist.</exception>
+    /// <exception cref="ModelFormatException">The manifest is not a valid one.</exception>
+    /// <exception cref="ArgumentException">The changed manifest is not valid (as <see cref="SaveManifest(string, IReadOnlyList{string}, IReadOnlyList{double}?, ConformalCard?, ReferralCard?)"/>); nothing is written.</exception>
+    public static IReadOnlyList<string> UpdateManifest(string path, Func<EnsembleManifest, EnsembleManifest> change)
+    {
+        ArgumentNullException.ThrowIfNull(change);
+        var old = ReadManifest(path);
+        var changed = change(old) ?? throw new ArgumentException("The change gave no manifest.", nameof(change));
+        string? why = ChangedMember(old);
+        if (why is null && (!changed.ModelPaths.Select(Path.GetFullPath).SequenceEqual(old.ModelPaths, StringComparer.Ordinal) || !Normalised(changed.Weights).SequenceEqual(Normalised(old.Weights))))
+            why = "the ensemble's members or weights have changed";
+        var notes = new List<string>();
+        var (conformal, referral) = (changed.Conformal, changed.Referral);
+        if (why is not null && conformal is not null && ReferenceEquals(conformal, old.Conformal))
+        {
+            conformal = null;
+            notes.Add($"The conformal calibration was left out: {why}; calibrate the ensemble again.");
+        }
+        if (why is not null && referral is not null && ReferenceEquals(referral, old.Referral))
+        {
+            referral = null;
+            notes.Add($"The referral operating point was left out: {why}; choose it again.");
+        }
+        SaveManifest(path, changed.ModelPaths, changed.Weights, conformal, referral);
+        return notes;
+    }
+
+    private static double[] Normalised(IReadOnlyList<double> weights) => weights.Select(w => w / weights.Sum()).ToArray();
+
+    // Why the manifest's member files are not those it was written with ("member 1's model file (…) has changed since
+    // the manifest was written"), or null when every recorded hash matches (a member without a recorded hash counts as unchanged).
+    private static string? ChangedMember(EnsembleManifest manifest)
+    {
+        var list = manifest.ModelPaths;
+        int changed = Enumerable.Range(0, list.Count).FirstOrDefault(i => i < manifest.ModelHashes.Count && manifest.ModelHashes[i] is { } hash && hash != Sha256Of(list[i]), -1);
+        return changed < 0 ? null : $"member {changed}'s model file ({list[changed]}) has changed since the manifest was written (its SHA-256 differs)";
     }
 
     /// <summary>
@@ -182,19 +257,27 @@ public sealed class EnsemblePredictor : IDisposable
             throw new ModelFormatException($"{path} is not a valid ensemble manifest: {PlainMessage(e)}", e);
         }
         if (manifest.Conformal is { } card) CheckConformal(card, cards[0], path);
+        if (manifest.Referral is { } point) CheckReferral(point, cards[0], path);
         var ensemble = Load(list, device, flips, mixedPrecision, weights);
+        // What was chosen on the ensemble's probabilities holds for the member files it was chosen with; a retrained or
+        // replaced file voids it.
+        string? changedMember = manifest.Conformal is null && manifest.Referral is null ? null : ChangedMember(manifest);
         if (manifest.Conformal is { } calibration)
         {
-            // The calibration holds for the member files it was made with; a retrained or replaced file voids it.
-            int changed = Enumerable.Range(0, list.Count).FirstOrDefault(i => i < manifest.ModelHashes.Count && manifest.ModelHashes[i] is { } hash && hash != Sha256Of(list[i]), -1);
-            if (changed >= 0)
-            {
-                ensemble.ConformalNote = $"The manifest's conformal calibration is not used: member {changed}'s model file ({list[changed]}) has changed since the manifest was written (its SHA-256 differs); calibrate the ensemble again.";
-            }
+            if (changedMember is not null) ensemble.ConformalNote = $"The manifest's conformal calibration is not used: {changedMember}; calibrate the ensemble again.";
             else
             {
                 ensemble.Conformal = calibration.For(flips, mixedPrecision, "manifest", "ensemble", out var note);
                 ensemble.ConformalNote = note;
+            }
+        }
+        if (manifest.Referral is { } referral)
+        {
+            if (changedMember is not null) ensemble.ReferralNote = $"The manifest's referral operating point is not used: {changedMember}; choose it again.";
+            else
+            {
+                ensemble.Referral = referral.For(flips, mixedPrecision, "manifest", "ensemble", out var note);
+                ensemble.ReferralNote = note;
             }
         }
         return ensemble;
@@ -216,12 +299,36 @@ public sealed class EnsemblePredictor : IDisposable
     /// <summary>Why predictions carry no conformal sets although the manifest has a calibration; null otherwise.</summary>
     public string? ConformalNote { get; private set; }
 
+    /// <summary>
+    /// The manifest's referral operating point on the averaged probabilities (<see cref="SaveManifest(string, IReadOnlyList{string}, IReadOnlyList{double}?, ConformalCard?, ReferralCard?)"/>),
+    /// which gives every prediction its <see cref="Prediction.ReferralRisk"/> and <see cref="Prediction.Referred"/>;
+    /// null when there is none, when a member file has changed since it was chosen, or when the flips or precision
+    /// differ from those it was chosen under. The members' own cards' referral points are not used: the averaged
+    /// probabilities are no member's.
+    /// </summary>
+    public ReferralCard? Referral { get; private set; }
+
+    /// <summary>Why predictions carry no referral decision although the manifest has an operating point; null otherwise.</summary>
+    public string? ReferralNote { get; private set; }
+
     // A calibration of the ensemble's probabilities: a valid card for the members' classes, of a single-label task.
     private static void CheckConformal(ConformalCard card, ModelCard member, string source)
     {
         if (string.Equals(member.Task, nameof(MedMnistTask.MultiLabel), StringComparison.OrdinalIgnoreCase))
             throw new ModelFormatException($"{source}: conformal prediction sets apply to single-label tasks, not to multi-label ones.");
         card.ToClassifier(source, member.ClassNames.Count);
+    }
+
+    // An operating point on the ensemble's probabilities: a valid card for the members' classes, of a single-label task,
+    // at temperature 1 (the members apply their own temperatures before the average).
+    private static void CheckReferral(ReferralCard card, ModelCard member, string source)
+    {
+        if (string.Equals(member.Task, nameof(MedMnistTask.MultiLabel), StringComparison.OrdinalIgnoreCase))
+            throw new ModelFormatException($"{source}: a referral decision applies to single-label tasks, not to multi-label ones.");
+        if (card.Temperature != 1)
+            throw new ModelFormatException(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                $"{source}: the referral operating point of an ensemble is chosen on its averaged probabilities at temperature 1 (each member applies its own card's temperature), not at {card.Temperature}."));
+        card.Validate(source, member.ClassNames.Count, cardTemperature: 1);
     }
 
     // An exception's message without what .NET appends for developers (" (Parameter 'x')", "Actual value was …").
@@ -295,19 +402,23 @@ public sealed class EnsemblePredictor : IDisposable
             paths.Add(full);
             weights[i] = weight;
         }
-        ConformalCard? conformal = null;
-        if (manifest["conformal"] is { } node)
+        var conformal = Calibration<ConformalCard>(manifest, "conformal", "a conformal calibration", bad);
+        var referral = Calibration<ReferralCard>(manifest, "referral", "a referral operating point", bad);
+        return new EnsembleManifest(paths, weights) { Conformal = conformal, Referral = referral, ModelHashes = hashes };
+    }
+
+    // The manifest's `key` read as a T (null when absent).
+    private static T? Calibration<T>(System.Text.Json.Nodes.JsonObject manifest, string key, string what, Func<string, string> bad) where T : class
+    {
+        if (manifest[key] is not { } node) return null;
+        try
         {
-            try
-            {
-                conformal = node.Deserialize<ConformalCard>() ?? throw new ModelFormatException(bad("its \"conformal\" is null"));
-            }
-            catch (System.Text.Json.JsonException e)
-            {
-                throw new ModelFormatException(bad($"its \"conformal\" is not a conformal calibration ({e.Message})"), e);
-            }
+            return node.Deserialize<T>() ?? throw new ModelFormatException(bad($"its \"{key}\" is null"));
         }
-        return new EnsembleManifest(paths, weights) { Conformal = conformal, ModelHashes = hashes };
+        catch (System.Text.Json.JsonException e)
+        {
+            throw new ModelFormatException(bad($"its \"{key}\" is not {what} ({e.Message})"), e);
+        }
     }
 
     private static List<string> CheckPaths(IEnumerable<string> paths, string parameter)
@@ -481,7 +592,7 @@ public sealed class EnsemblePredictor : IDisposable
                 var p = perMember[m][i].Probabilities;
                 for (int k = 0; k < classes; k++) average[k] += _weights[m] * p[k];
             }
-            var combined = Prediction.FromProbabilities(average.Select(v => (float)v).ToArray(), ClassNames, _ordinal, Conformal);
+            var combined = Prediction.FromProbabilities(average.Select(v => (float)v).ToArray(), ClassNames, _ordinal, Conformal, Referral);
             results[i] = new EnsemblePrediction(combined, perMember.Select(p => p[i]).ToArray(), _weights);
         }
         return results;

@@ -56,7 +56,7 @@ public sealed class Predictor : IDisposable
         string? note = null;
         Conformal = card.Conformal?.For(flips, mixedPrecision, "model file", "predictor", out note);
         ConformalNote = note;
-        Referral = card.Referral?.For(flips, mixedPrecision, out note);
+        Referral = card.Referral?.For(flips, mixedPrecision, "model file", "predictor", out note);
         ReferralNote = card.Referral is null ? null : note;
     }
 

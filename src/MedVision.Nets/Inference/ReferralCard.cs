@@ -12,7 +12,8 @@ namespace MedVision.Nets.Inference;
 /// (<see cref="Prediction.ReferralRisk"/>, <see cref="Prediction.Referred"/>). Like a conformal calibration it holds
 /// only for the probabilities it was chosen on, so it records the temperature, flips and precision they were predicted
 /// with; for the same reason an <see cref="EnsemblePredictor"/>, whose averaged probabilities are no member's, gives no
-/// referral decision from its members' cards.
+/// referral decision from its members' cards — its manifest records one chosen on the averaged probabilities
+/// (<see cref="EnsemblePredictor.SaveManifest(string, IReadOnlyList{string}, IReadOnlyList{double}?, ConformalCard?, ReferralCard?)"/>).
 /// </summary>
 public sealed class ReferralCard
 {
@@ -117,10 +118,10 @@ public sealed class ReferralCard
 
     // The decision for a predictor with these settings, or null and why not (the threshold holds only for the
     // probabilities of the flips and precision it was chosen with).
-    internal ReferralCard? For(TestTimeFlips flips, bool mixedPrecision, out string? note)
+    internal ReferralCard? For(TestTimeFlips flips, bool mixedPrecision, string owner, string user, out string? note)
     {
         var chosen = PredictorSettings.ParseFlips(Flips, "The referral card", "referral threshold's");
-        note = PredictorSettings.Mismatch("referral threshold was chosen", chosen, MixedPrecision, flips, mixedPrecision, "model file", "predictor",
+        note = PredictorSettings.Mismatch("referral threshold was chosen", chosen, MixedPrecision, flips, mixedPrecision, owner, user,
             "predictions carry no referral decision. Load it with those settings, or choose the threshold again.");
         return note is null ? this : null;
     }

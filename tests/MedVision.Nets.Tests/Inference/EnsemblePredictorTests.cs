@@ -394,6 +394,88 @@ public sealed class EnsemblePredictorTests : IDisposable
     }
 
     [Fact]
+    public void AManifestCarriesAReferralOperatingPointOfTheAveragedProbabilities()
+    {
+        var members = new[] { Save("r0", 1), Save("r1", 2) };
+        var pixels = Pixels(40);
+        var grades = MedMnistDataset.LoadEmbeddedRetinaMnist().Test.Labels.Cast<int>().ToArray();
+        // The operating point is chosen on the ensemble's averaged probabilities of the first 30 images.
+        MedVision.Nets.Metrics.Clinical.OperatingPoint point;
+        using (var plain = EnsemblePredictor.Load(members))
+        {
+            var predictions = pixels.Take(30).Select(x => plain.PredictPixels(x, 28, 28, 3)).ToArray();
+            predictions.Should().OnlyContain(p => p.ReferralRisk == null && p.Referred == null, "neither the members' cards nor a manifest hold a referral point");
+            var probabilities = new double[30, 5];
+            for (int i = 0; i < 30; i++) for (int k = 0; k < 5; k++) probabilities[i, k] = predictions[i].Probabilities[k];
+            var (labels, risks) = MedVision.Nets.Metrics.Clinical.Referral.FromGrades(grades.Take(30).ToArray(), probabilities, 1);
+            labels.Should().Contain(0).And.Contain(1);
+            point = MedVision.Nets.Metrics.Clinical.OperatingPoint.AtSensitivity(labels, risks, 0.8);
+        }
+        var manifest = Path.Combine(_dir, "screening.json");
+        EnsemblePredictor.SaveManifest(manifest, members, null, null, ReferralCard.From(point, 1));
+        EnsemblePredictor.ReadManifest(manifest).Referral!.Threshold.Should().Be(point.Threshold);
+        using (var loaded = EnsemblePredictor.LoadManifest(manifest))
+        {
+            loaded.Referral!.Threshold.Should().Be(point.Threshold);
+            loaded.ReferralNote.Should().BeNull();
+            // Through the predictor, the held-out images are referred exactly as the point was fitted: its sensitivity and specificity again.
+            var decided = pixels.Take(30).Select(x => loaded.PredictPixels(x, 28, 28, 3)).ToArray();
+            decided.Should().OnlyContain(p => p.Referred == (p.ReferralRisk >= point.Threshold) && Math.Abs(p.ReferralRisk!.Value - (1 - p.Probabilities[0])) < 1e-6);
+            int tp = Enumerable.Range(0, 30).Count(i => grades[i] >= 1 && decided[i].Referred == true), positives = grades.Take(30).Count(g => g >= 1);
+            int tn = Enumerable.Range(0, 30).Count(i => grades[i] == 0 && decided[i].Referred == false);
+            ((double)tp / positives).Should().Be(point.Fitted!.Sensitivity);
+            ((double)tn / (30 - positives)).Should().Be(point.Fitted.Specificity);
+        }
+        using (var flipped = EnsemblePredictor.LoadManifest(manifest, flips: TestTimeFlips.Horizontal))
+        {
+            flipped.Referral.Should().BeNull();
+            flipped.ReferralNote.Should().Contain("flips None").And.Contain("flips Horizontal");
+            flipped.PredictPixels(pixels[0], 28, 28, 3).Referred.Should().BeNull();
+        }
+
+        // Storing a conformal calibration beside it keeps the operating point while the member files are those it was chosen with…
+        var conformal = MedVision.Nets.Metrics.Conformal.ConformalClassifier.Create().WithCoverage(0.8)
+            .Calibrate(new[] { 0, 1, 2, 3, 4 }, new double[,] { { 0.6, 0.1, 0.1, 0.1, 0.1 }, { 0.1, 0.6, 0.1, 0.1, 0.1 }, { 0.1, 0.1, 0.6, 0.1, 0.1 }, { 0.1, 0.1, 0.1, 0.6, 0.1 }, { 0.1, 0.1, 0.1, 0.1, 0.6 } });
+        EnsemblePredictor.UpdateManifest(manifest, m => m with { Conformal = ConformalCard.From(conformal) }).Should().BeEmpty();
+        var both = EnsemblePredictor.ReadManifest(manifest);
+        (both.Conformal, both.Referral).Should().NotBe((null, null));
+        both.Referral!.Threshold.Should().Be(point.Threshold);
+        both.Conformal!.Thresholds.Should().HaveCount(5);
+        // …but once a member is retrained, re-saving for a new calibration must not give the old point the new file's hash.
+        Save("r1", 3);
+        using (var stale = EnsemblePredictor.LoadManifest(manifest))
+        {
+            (stale.Referral, stale.Conformal).Should().Be((null, null));
+            stale.ReferralNote.Should().Contain("member 1's model file").And.Contain("r1.safetensors").And.Contain("choose it again");
+        }
+        var notes = EnsemblePredictor.UpdateManifest(manifest, m => m with { Conformal = ConformalCard.From(conformal) });
+        notes.Should().ContainSingle().Which.Should().Contain("referral operating point was left out").And.Contain("member 1's model file");
+        var recalibrated = EnsemblePredictor.ReadManifest(manifest);
+        recalibrated.Referral.Should().BeNull();
+        recalibrated.Conformal.Should().NotBeNull("it was made for the files as they are now");
+        using (var reloaded = EnsemblePredictor.LoadManifest(manifest)) reloaded.Conformal.Should().NotBeNull();
+        // Other weights make another ensemble: what was carried over is left out; equal weights written otherwise are the same ensemble.
+        EnsemblePredictor.UpdateManifest(manifest, m => m with { Weights = [5.0, 5.0] }).Should().BeEmpty();
+        EnsemblePredictor.ReadManifest(manifest).Conformal.Should().NotBeNull();
+        EnsemblePredictor.UpdateManifest(manifest, m => m with { Weights = [3.0, 1.0] }).Should().ContainSingle().Which.Should().Contain("conformal calibration was left out").And.Contain("weights");
+        EnsemblePredictor.ReadManifest(manifest).Conformal.Should().BeNull();
+
+        // Points that do not fit the ensemble are refused by name, and nothing is written.
+        var hot = ReferralCard.From(point, 1, temperature: 2);
+        FluentActions.Invoking(() => EnsemblePredictor.SaveManifest(Path.Combine(_dir, "bad.json"), members, null, null, hot))
+            .Should().Throw<ArgumentException>().WithMessage("*averaged probabilities at temperature 1*not at 2*");
+        FluentActions.Invoking(() => EnsemblePredictor.SaveManifest(Path.Combine(_dir, "bad.json"), members, null, null, ReferralCard.From(point, 5)))
+            .Should().Throw<ArgumentException>().WithMessage("*starts at class 5*from 1 to 4*");
+        File.Exists(Path.Combine(_dir, "bad.json")).Should().BeFalse();
+        FluentActions.Invoking(() => EnsemblePredictor.UpdateManifest(manifest, m => m with { Referral = hot })).Should().Throw<ArgumentException>();
+        EnsemblePredictor.SaveManifest(manifest, members, null, null, ReferralCard.From(point, 1));
+        File.WriteAllText(manifest, File.ReadAllText(manifest).Replace("\"referable_from\": 1", "\"referable_from\": \"one\""));
+        FluentActions.Invoking(() => EnsemblePredictor.ReadManifest(manifest)).Should().Throw<ModelFormatException>().WithMessage("*screening.json*\"referral\" is not a referral operating point*");
+        File.WriteAllText(manifest, File.ReadAllText(manifest).Replace("\"referable_from\": \"one\"", "\"referable_from\": 0"));
+        FluentActions.Invoking(() => EnsemblePredictor.LoadManifest(manifest)).Should().Throw<ModelFormatException>().WithMessage("*screening.json*starts at class 0*");
+    }
+
+    [Fact]
     public void ManifestsThatAreNotRight_AreRefusedNamingTheFileAndTheProblem()
     {
         var a = Save("a", 1);
