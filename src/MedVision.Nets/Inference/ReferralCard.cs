@@ -70,14 +70,19 @@ public sealed class ReferralCard
     /// <param name="temperature">The model card's temperature the probabilities were computed at.</param>
     /// <param name="flips">The predictor's test-time flips.</param>
     /// <param name="mixedPrecision">Whether the predictor ran under bfloat16 autocast.</param>
-    /// <exception cref="ArgumentException">The threshold is not a probability (e.g. +∞: the requirement could only be met by referring none).</exception>
+    /// <exception cref="ArgumentException">The threshold is not a probability (e.g. +∞: the requirement could only be met by referring none; −∞: only by referring all).</exception>
     public static ReferralCard From(OperatingPoint point, int referableFrom, double temperature = 1, TestTimeFlips flips = TestTimeFlips.None, bool mixedPrecision = false)
     {
         ArgumentNullException.ThrowIfNull(point);
         ArgumentOutOfRangeException.ThrowIfLessThan(referableFrom, 1);
         if (!double.IsFinite(temperature) || temperature <= 0) throw new ArgumentOutOfRangeException(nameof(temperature), temperature, "The temperature must be a finite positive number.");
         if (!(point.Threshold >= 0 && point.Threshold <= 1))
-            throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"The operating point's threshold {(double.IsPositiveInfinity(point.Threshold) ? "+∞" : point.Threshold)} is not a probability ({point.Rule}); a point that refers no image cannot be deployed."), nameof(point));
+            throw new ArgumentException(point.Threshold switch
+            {
+                double.PositiveInfinity => $"The operating point's threshold +∞ is not a probability ({point.Rule}); a point that refers no image cannot be deployed.",
+                double.NegativeInfinity => $"The operating point's threshold −∞ is not a probability ({point.Rule}); a point that refers every image needs no model.",
+                var t => string.Create(CultureInfo.InvariantCulture, $"The operating point's threshold {t} is not a probability ({point.Rule})."),
+            }, nameof(point));
         return new ReferralCard
         {
             ReferableFrom = referableFrom,

@@ -46,6 +46,10 @@ public sealed class ConfidenceInterval
     internal static double ClopperPearsonUpper(int x, int n, double delta) =>
         x >= n ? 1 : MathNet.Numerics.Distributions.Beta.InvCDF(x + 1, n - x, 1 - delta);
 
+    // The one-sided exact binomial lower bound on a proportion after x successes in n trials, holding with probability 1 − δ.
+    internal static double ClopperPearsonLower(int x, int n, double delta) =>
+        x <= 0 ? 0 : MathNet.Numerics.Distributions.Beta.InvCDF(x, n - x + 1, delta);
+
     /// <inheritdoc />
     public override string ToString() =>
         string.Create(CultureInfo.InvariantCulture, $"[{Lower:F4}, {Upper:F4}] ({Level:P0})");

@@ -7,6 +7,8 @@ Writes clinical_fixture.json beside this script.
               tpr >= s; the lowest with 1 - fpr >= s (scikit-learn's first point, above every score, is "refer none":
               null); the first (highest) threshold of the largest tpr - fpr. Then counts on the test images
               (refer when risk >= threshold) and statsmodels' Clopper-Pearson ("beta") 95% intervals.
+  bound       the highest fitting threshold whose one-sided Clopper-Pearson lower bound of sensitivity (statsmodels'
+              "beta" interval at alpha = 2 delta) reaches the value; null (refer every image) when none does.
   decision    net benefit TP/N - FP/N * t/(1 - t) and refer-all prevalence - (1 - prevalence) * t/(1 - t) (numpy).
 """
 import json
@@ -60,6 +62,20 @@ for name, n_fit, n_test, k, r, sharp, rounding in [("grades_5", 150, 300, 5, 2, 
             i = int(np.argmax(tpr - fpr))
         threshold = None if i == 0 else float(thr[i])
         points.append({"rule": rule, "value": value, "threshold": threshold, "fitted": outcome(fit_y, fit_risk, threshold), "test": outcome(test_y, test_risk, threshold)})
+    # Guaranteed sensitivity: the highest threshold (a fitting score) whose one-sided Clopper-Pearson lower bound at
+    # confidence 1 - delta (statsmodels' two-sided "beta" interval at alpha = 2 delta) reaches the value; null when
+    # none does: refer every image (threshold -inf).
+    positives = int(fit_y.sum())
+    for value, delta in [(0.8, 0.05), (0.7, 0.1), (0.95, 0.05), (0.6, 0.01)]:
+        feasible = []
+        for i in range(1, len(thr)):
+            tp = int(((fit_y == 1) & (fit_risk >= thr[i])).sum())
+            lower = proportion_confint(tp, positives, alpha=2 * delta, method="beta")[0] if tp > 0 else 0.0
+            if lower >= value:
+                feasible.append(float(thr[i]))
+        threshold = max(feasible) if feasible else None
+        at = -np.inf if threshold is None else threshold
+        points.append({"rule": "bound", "value": value, "delta": delta, "threshold": threshold, "fitted": outcome(fit_y, fit_risk, at), "test": outcome(test_y, test_risk, at)})
     ts = np.array([0.05, 0.1, 0.2, 0.3, 0.5, 0.7])
     nb, all_ = [], []
     for t in ts:

@@ -50,11 +50,14 @@ public sealed class ClinicalMetricsTests
             {
                 "sensitivity" => OperatingPoint.AtSensitivity(fitLabels, fitRisks, p.GetProperty("value").GetDouble()),
                 "specificity" => OperatingPoint.AtSpecificity(fitLabels, fitRisks, p.GetProperty("value").GetDouble()),
+                "bound" => OperatingPoint.AtSensitivityBound(fitLabels, fitRisks, p.GetProperty("value").GetDouble(), p.GetProperty("delta").GetDouble()),
                 _ => OperatingPoint.Youden(fitLabels, fitRisks),
             };
             string what = $"{rule} {(rule == "youden" ? "" : p.GetProperty("value").GetDouble())}";
             var threshold = p.GetProperty("threshold");
-            point.Threshold.Should().Be(threshold.ValueKind == JsonValueKind.Null ? double.PositiveInfinity : threshold.GetDouble(), what);
+            // null: refer none (+∞), or for a sensitivity bound that no threshold shows, refer all (−∞).
+            double none = rule == "bound" ? double.NegativeInfinity : double.PositiveInfinity;
+            point.Threshold.Should().Be(threshold.ValueKind == JsonValueKind.Null ? none : threshold.GetDouble(), what);
             ShouldMatch(point.Fitted!, p.GetProperty("fitted"), what + " (fitted)");
             ShouldMatch(point.Evaluate(testLabels, testRisks), p.GetProperty("test"), what + " (test)");
         }
@@ -65,6 +68,45 @@ public sealed class ClinicalMetricsTests
         curve.ReferAll.Should().Equal(Doubles(d.GetProperty("refer_all")), (a, b) => Math.Abs(a - b) <= 1e-12);
         curve.Prevalence.Should().BeApproximately(testLabels.Average(), 1e-15);
         curve.UsefulThresholds.Should().OnlyContain(t => curve.NetBenefit[curve.Thresholds.ToList().IndexOf(t)] > Math.Max(0, curve.ReferAll[curve.Thresholds.ToList().IndexOf(t)]));
+    }
+
+    [Fact]
+    public void ASensitivityBound_IsTheOneSidedClopperPearsonBound_AndHoldsOnNewImagesAtLeastOneMinusDeltaOfTheTime()
+    {
+        // 20 positives scored 1…20 and 20 negatives below them: referring the top k positives shows a sensitivity of k/20.
+        var labels = Enumerable.Repeat(1, 20).Concat(Enumerable.Repeat(0, 20)).ToArray();
+        var scores = Enumerable.Range(1, 20).Select(v => (double)v).Concat(Enumerable.Range(0, 20).Select(v => -v - 1.0)).ToArray();
+        // With 18 of 20 referred the 95% lower bound is 0.717 (Beta(18, 3) at 0.05), with 17 of 20 0.656: for ≥ 0.7, 18 are needed.
+        var point = OperatingPoint.AtSensitivityBound(labels, scores, 0.7, 0.05);
+        point.Threshold.Should().Be(3, "the 18 positives scored 3…20 are referred");
+        point.Fitted!.TruePositives.Should().Be(18);
+        point.Rule.Should().Be("sensitivity ≥ 0.7 with 95% confidence (one-sided Clopper–Pearson bound on 20 positives)");
+        OperatingPoint.AtSensitivity(labels, scores, 0.7).Threshold.Should().Be(7, "the plain rule needs 14 of 20 on these images alone");
+        // Even referring all 20 shows at most 0.05^(1/20) = 0.861: a requirement above that refers every image (−∞),
+        // which a model card refuses to hold.
+        var all = OperatingPoint.AtSensitivityBound(labels, scores, 0.9, 0.05);
+        all.Threshold.Should().Be(double.NegativeInfinity);
+        all.Rule.Should().EndWith("not shown even by referring every image (bound 0.861)");
+        all.Fitted!.ReferralRate.Should().Be(1);
+        FluentActions.Invoking(() => MedVision.Nets.Inference.ReferralCard.From(all, 1)).Should().Throw<ArgumentException>().WithMessage("*threshold −∞*refers every image*");
+        FluentActions.Invoking(() => OperatingPoint.AtSensitivityBound(labels, scores, 1.0)).Should().Throw<ArgumentOutOfRangeException>().WithMessage("*no finite sample*");
+        FluentActions.Invoking(() => OperatingPoint.AtSensitivityBound(labels, scores, 0.8, 0)).Should().Throw<ArgumentOutOfRangeException>().WithMessage("*δ*");
+
+        // The guarantee, simulated: positives' scores uniform on [0, 1], so a threshold t has true sensitivity 1 − t.
+        // Over 2,000 draws of 40 positives the plain rule falls short of 0.8 about half the time; the bound at δ = 0.1
+        // at most about 10% (binomial noise of 2,000 draws: ±1.5 points).
+        var rng = new Random(11);
+        int plainShort = 0, boundShort = 0;
+        for (int trial = 0; trial < 2000; trial++)
+        {
+            var y = Enumerable.Repeat(1, 40).Concat(Enumerable.Repeat(0, 40)).ToArray();
+            var s = Enumerable.Range(0, 80).Select(i => i < 40 ? rng.NextDouble() : rng.NextDouble() * 0.5).ToArray();
+            if (1 - OperatingPoint.AtSensitivity(y, s, 0.8).Threshold < 0.8) plainShort++;
+            var bound = OperatingPoint.AtSensitivityBound(y, s, 0.8, 0.1);
+            if (!double.IsNegativeInfinity(bound.Threshold) && 1 - bound.Threshold < 0.8) boundShort++;
+        }
+        (plainShort / 2000.0).Should().BeInRange(0.35, 0.65);
+        (boundShort / 2000.0).Should().BeLessThan(0.115).And.BeGreaterThan(0.01, "the bound is not far more cautious than it must be");
     }
 
     [Fact]

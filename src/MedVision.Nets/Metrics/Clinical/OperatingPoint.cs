@@ -49,6 +49,42 @@ public sealed class OperatingPoint
     }
 
     /// <summary>
+    /// The highest threshold whose sensitivity is at least <paramref name="minimum"/> with confidence 1 − <paramref name="delta"/>:
+    /// the one-sided Clopper–Pearson lower bound of its sensitivity on the held-out positives reaches the minimum. Where
+    /// <see cref="AtSensitivity"/> meets the requirement on the held-out images — and, on a few dozen positives, misses
+    /// it on new ones about half the time — this point meets it on the population the held-out images come from, except
+    /// with probability at most δ. No correction for trying many thresholds is needed: the bound falls as the threshold
+    /// rises, so the chosen point overshoots only if the fixed threshold where the true sensitivity first falls below the
+    /// minimum passes the test, which happens with probability at most δ (a fixed-sequence test, as in Learn then Test,
+    /// Angelopoulos et al. 2021). The guarantee assumes the held-out and future images are exchangeable; a shift between
+    /// them (harder cases in deployment) is not covered.
+    /// </summary>
+    /// <param name="labels">1 for a positive image, 0 for a negative one (both must occur).</param>
+    /// <param name="scores">Each image's risk score (higher: more likely positive).</param>
+    /// <param name="minimum">The sensitivity required, in (0, 1).</param>
+    /// <param name="delta">The probability allowed that the population sensitivity falls short, in (0, 1); 0.05 for 95% confidence.</param>
+    /// <returns>
+    /// The operating point; its threshold is −∞ (refer every image) when even referring every held-out positive cannot
+    /// show the requirement — with n positives the bound then is δ^(1/n), e.g. 0.946 for 54 positives at δ = 0.05.
+    /// </returns>
+    public static OperatingPoint AtSensitivityBound(int[] labels, double[] scores, double minimum, double delta = 0.05)
+    {
+        if (!(minimum > 0 && minimum < 1)) throw new ArgumentOutOfRangeException(nameof(minimum), minimum, "The sensitivity required must lie in (0, 1): no finite sample shows a sensitivity of 1.");
+        if (!(delta > 0 && delta < 1)) throw new ArgumentOutOfRangeException(nameof(delta), delta, "δ, the probability that the guarantee fails, must lie in (0, 1).");
+        var points = Points(labels, scores);
+        int positives = labels.Count(l => l == 1);
+        string rule = string.Create(CultureInfo.InvariantCulture, $"sensitivity ≥ {minimum:G4} with {(1 - delta) * 100:G4}% confidence (one-sided Clopper–Pearson bound on {positives} positives)");
+        var feasible = points.Where(p => ConfidenceInterval.ClopperPearsonLower(p.Outcome.TruePositives, positives, delta) >= minimum).ToList();
+        if (feasible.Count == 0)
+        {
+            return new OperatingPoint(double.NegativeInfinity, rule + string.Create(CultureInfo.InvariantCulture,
+                $"; not shown even by referring every image (bound {ConfidenceInterval.ClopperPearsonLower(positives, positives, delta):F3})"), Outcome(labels, scores, double.NegativeInfinity));
+        }
+        var best = feasible.MaxBy(p => p.Threshold);
+        return new OperatingPoint(best.Threshold, rule, best.Outcome);
+    }
+
+    /// <summary>
     /// The lowest threshold whose specificity is at least <paramref name="minimum"/> — the most sensitive operating point
     /// that spares that share of the negatives (+∞, referring none, when only that does).
     /// </summary>
