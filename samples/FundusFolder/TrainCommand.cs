@@ -65,10 +65,13 @@ internal static class TrainCommand
         {
             Description = "S: choose the referral threshold on the validation images as the most specific one that refers at least S of the pathologic ones (e.g. 0.9), and record it in the model file, where predict takes it as its default --threshold.",
         }.Must(v => v is null || v is > 0 and <= 1, "in (0, 1]");
+        var sensitivityConfidence = OperatingPointOptions.SensitivityConfidence();
         var command = new Command("train", "Train and evaluate a pathologic-myopia classifier on fundus image folders.")
         {
-            trainFolder, valFolder, valCsv, nameColumn, labelColumn, depth, size, epochs, batch, lr, resizedCrop, seed, demo, device, threads, output, initWeights, initEntry, minSensitivity,
+            trainFolder, valFolder, valCsv, nameColumn, labelColumn, depth, size, epochs, batch, lr, resizedCrop, seed, demo, device, threads, output, initWeights, initEntry, minSensitivity, sensitivityConfidence,
         };
+        command.Check(r => r.GetValue(sensitivityConfidence) is not null && r.GetValue(minSensitivity) is null
+            ? "--sensitivity-confidence bounds the sensitivity of --min-sensitivity; give --min-sensitivity S too." : OperatingPointOptions.Check(r.GetValue(minSensitivity), r.GetValue(sensitivityConfidence)));
         InitialWeights.Check(command, initWeights, initEntry);
         optimization.AddTo(command, epochs);
         optimization.AddHeadMultiplierTo(command, initWeights);
@@ -80,7 +83,7 @@ internal static class TrainCommand
             return Run(new Settings(r.GetValue(trainFolder), r.GetValue(valFolder), r.GetValue(valCsv), r.GetValue(nameColumn)!, r.GetValue(labelColumn)!,
                 Value(depth, 18), Value(size, 64), Value(epochs, 1), Value(batch, 8), r.GetValue(lr), r.GetValue(seed), r.GetValue(demo),
                 Device.Parse(r.GetValue(device)!), r.GetValue(threads), r.GetValue(output)!,
-                distributed.Read(r), r.GetValue(distributed.SyncBatchNorm), r.GetValue(initWeights), r.GetValue(initEntry), optimization.Read(r), r.GetValue(resizedCrop), r.GetValue(minSensitivity)));
+                distributed.Read(r), r.GetValue(distributed.SyncBatchNorm), r.GetValue(initWeights), r.GetValue(initEntry), optimization.Read(r), r.GetValue(resizedCrop), r.GetValue(minSensitivity), r.GetValue(sensitivityConfidence)));
         });
         return command;
     }
@@ -88,7 +91,7 @@ internal static class TrainCommand
     private sealed record Settings(string? TrainFolder, string? ValFolder, string? ValCsv, string NameColumn, string LabelColumn, int Depth, int Size,
         int Epochs, int Batch, double LearningRate, int Seed, bool Demo, Device Device, int Threads, string Output,
         DistributedOptions Distributed, bool SyncBatchNorm, string? InitWeights, string? InitEntry, OptimizationRecipe Optimization, double? ResizedCropScale,
-        double? MinSensitivity);
+        double? MinSensitivity, double? SensitivityConfidence);
 
     private static int Run(Settings s)
     {
@@ -203,11 +206,19 @@ internal static class TrainCommand
         string operatingPoint = "";
         if (s.MinSensitivity is double minimum)
         {
-            var point = OperatingPoint.AtSensitivity(actual, positiveScores, minimum);
-            card.Referral = ReferralCard.From(point, referableFrom: 1);
-            AnsiConsole.MarkupLine(Markup.Escape(string.Create(CultureInfo.InvariantCulture,
-                $"Operating point ({point.Rule} on the validation images): refer when P(pathologic myopia) ≥ {point.Threshold:F4}; {card.Referral.DescribeHeldOut()} (95% intervals). Recorded in the model file.")));
-            operatingPoint = string.Create(CultureInfo.InvariantCulture, $" op_threshold={point.Threshold:F4} op_val_sensitivity={point.Fitted!.Sensitivity:F4} op_val_specificity={point.Fitted.Specificity:F4}");
+            var point = OperatingPointOptions.Choose(actual, positiveScores, minimum, s.SensitivityConfidence);
+            if (double.IsNegativeInfinity(point.Threshold))
+            {
+                // The bound cannot be shown on so few pathologic photographs: the model is trained and saved, without a point.
+                AnsiConsole.MarkupLine($"[yellow]Note:[/] {Markup.Escape($"no operating point recorded: {point.Rule}. Lower --min-sensitivity or --sensitivity-confidence, or validate on more pathologic photographs.")}");
+            }
+            else
+            {
+                card.Referral = ReferralCard.From(point, referableFrom: 1);
+                AnsiConsole.MarkupLine(Markup.Escape(string.Create(CultureInfo.InvariantCulture,
+                    $"Operating point ({point.Rule} on the validation images): refer when P(pathologic myopia) ≥ {point.Threshold:F4}; {card.Referral.DescribeHeldOut()} (95% intervals). Recorded in the model file.")));
+                operatingPoint = string.Create(CultureInfo.InvariantCulture, $" op_threshold={point.Threshold:F4} op_val_sensitivity={point.Fitted!.Sensitivity:F4} op_val_specificity={point.Fitted.Specificity:F4}");
+            }
         }
         ModelFile.Save(modelPath, network, card);
 

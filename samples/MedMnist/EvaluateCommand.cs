@@ -35,23 +35,25 @@ internal static class EvaluateCommand
             .Must(v => v is null or >= 1, "at least 1");
         var minSensitivity = new Option<double>("--min-sensitivity") { Description = "Referral: the sensitivity the operating point fitted on the validation split must reach.", DefaultValueFactory = _ => 0.8 }
             .Must(v => v > 0 && v <= 1, "in (0, 1]");
+        var sensitivityConfidence = OperatingPointOptions.SensitivityConfidence();
         var storeReferral = new Option<bool>("--store-referral")
         {
             Description = "Record the referral operating point chosen on the validation split (--referable-from, --min-sensitivity) in the model file, or in the ensemble manifest, so that predict (and the library's Predictor or EnsemblePredictor) refers each image by it, under these --flips and precision. One model file or one manifest.",
         };
         var command = new Command("evaluate", "Evaluate a model file, or several as an ensemble, on the validation and test splits: AUC, ACC and calibration (before and after temperature scaling).")
         {
-            models, dataset, dataFile, device, flips, mixedPrecision, threads, output, targetRisk, delta, referableFrom, minSensitivity, storeReferral,
+            models, dataset, dataFile, device, flips, mixedPrecision, threads, output, targetRisk, delta, referableFrom, minSensitivity, sensitivityConfidence, storeReferral,
         };
+        command.Check(r => OperatingPointOptions.Check(r.GetValue(minSensitivity), r.GetValue(sensitivityConfidence)));
         command.Check(r => r.GetValue(storeReferral) && r.GetValue(models)!.Length > 1
             ? "--store-referral records the operating point in one model file or one ensemble manifest; for several --model files, write a manifest (EnsemblePredictor.SaveManifest) and evaluate it" : null);
         command.SetAction(r => Run(r.GetValue(models)!, r.GetValue(dataset), r.GetValue(dataFile), Device.Parse(r.GetValue(device)!), r.GetValue(flips), r.GetValue(mixedPrecision), r.GetValue(threads), r.GetValue(output)!,
-            r.GetValue(targetRisk), r.GetValue(delta), r.GetValue(referableFrom), r.GetValue(minSensitivity), r.GetValue(storeReferral)));
+            r.GetValue(targetRisk), r.GetValue(delta), r.GetValue(referableFrom), r.GetValue(minSensitivity), r.GetValue(sensitivityConfidence), r.GetValue(storeReferral)));
         return command;
     }
 
     private static int Run(string[] models, string? datasetName, string? dataFile, Device device, TestTimeFlips flips, bool mixedPrecision, int threads, string output,
-        double targetRisk, double delta, int? referableFrom, double minSensitivity, bool storeReferral)
+        double targetRisk, double delta, int? referableFrom, double minSensitivity, double? sensitivityConfidence, bool storeReferral)
     {
         Tensors.NumThreads = threads;
         var data = TrainCommand.LoadDataset(datasetName, dataFile);
@@ -125,7 +127,7 @@ internal static class EvaluateCommand
         if (info.Task is MedMnistTask.OrdinalRegression or MedMnistTask.Binary)
         {
             int from = referableFrom ?? (info.Task == MedMnistTask.Binary ? 1 : Math.Min(2, info.ClassCount - 1));
-            var (fields, point) = Referral(testLabels, testScores, validationTrainedOn ? null : (valLabels, valScores), from, minSensitivity, output, charts);
+            var (fields, point) = Referral(testLabels, testScores, validationTrainedOn ? null : (valLabels, valScores), from, minSensitivity, sensitivityConfidence, output, charts);
             line += fields;
             if (storeReferral) StoreReferral(manifest ?? modelPaths[0], manifest is not null, point, from, flips, mixedPrecision);
         }
@@ -168,7 +170,7 @@ internal static class EvaluateCommand
     // risk and its decision curve, and an operating point fitted on the validation split (when it is held out) for a
     // minimum sensitivity, applied to the test split; returns the EVALUATION line's fields and adds the chart it writes
     // to `written`.
-    private static (string Fields, OperatingPoint? Point) Referral(int[,] testLabels, double[,] testScores, (int[,] Labels, double[,] Scores)? validation, int from, double minSensitivity, string output, List<string> written)
+    private static (string Fields, OperatingPoint? Point) Referral(int[,] testLabels, double[,] testScores, (int[,] Labels, double[,] Scores)? validation, int from, double minSensitivity, double? confidence, string output, List<string> written)
     {
         var c = CultureInfo.InvariantCulture;
         var (labels, risks) = MedVision.Nets.Metrics.Clinical.Referral.FromGrades(testLabels, testScores, from);
@@ -196,11 +198,11 @@ internal static class EvaluateCommand
             var (valLabels, valRisks) = MedVision.Nets.Metrics.Clinical.Referral.FromGrades(v.Labels, v.Scores, from);
             if (valLabels.Contains(0) && valLabels.Contains(1))
             {
-                var point = chosen = OperatingPoint.AtSensitivity(valLabels, valRisks, minSensitivity);
+                var point = chosen = OperatingPointOptions.Choose(valLabels, valRisks, minSensitivity, confidence);
                 var test = point.Evaluate(labels, risks);
                 text += string.Create(c,
-                    $". Operating point for sensitivity ≥ {minSensitivity:G4} on the validation split: refer when P ≥ {point.Threshold:F4} (validation sensitivity {point.Fitted!.Sensitivity:F3}, specificity {point.Fitted.Specificity:F3}); on the test split sensitivity {test.Sensitivity:F3} [{test.SensitivityInterval.Lower:F3}, {test.SensitivityInterval.Upper:F3}], specificity {test.Specificity:F3} [{test.SpecificityInterval.Lower:F3}, {test.SpecificityInterval.Upper:F3}], PPV {test.PositivePredictiveValue:F3}, NPV {test.NegativePredictiveValue:F3}, {test.ReferralRate:P1} referred.");
-                fields += string.Create(c, $" op_min_sensitivity={minSensitivity:G4} op_threshold={point.Threshold:F4} op_test_sensitivity={test.Sensitivity:F4} op_test_specificity={test.Specificity:F4} op_test_referred={test.ReferralRate:F4}");
+                    $". Operating point ({point.Rule}) on the validation split: refer when P ≥ {point.Threshold:F4} (validation sensitivity {point.Fitted!.Sensitivity:F3}, specificity {point.Fitted.Specificity:F3}); on the test split sensitivity {test.Sensitivity:F3} [{test.SensitivityInterval.Lower:F3}, {test.SensitivityInterval.Upper:F3}], specificity {test.Specificity:F3} [{test.SpecificityInterval.Lower:F3}, {test.SpecificityInterval.Upper:F3}], PPV {test.PositivePredictiveValue:F3}, NPV {test.NegativePredictiveValue:F3}, {test.ReferralRate:P1} referred.");
+                fields += string.Create(c, $" op_min_sensitivity={minSensitivity:G4}{(confidence is double level ? $" op_confidence={level:G4}" : "")} op_threshold={point.Threshold:F4} op_test_sensitivity={test.Sensitivity:F4} op_test_specificity={test.Specificity:F4} op_test_referred={test.ReferralRate:F4}");
             }
         }
         AnsiConsole.MarkupLine(Markup.Escape(text));
@@ -212,6 +214,8 @@ internal static class EvaluateCommand
     private static void StoreReferral(string path, bool manifest, OperatingPoint? point, int from, TestTimeFlips flips, bool mixedPrecision)
     {
         if (point is null) throw new ArgumentException($"--store-referral: the validation split holds no referable (grade ≥ {from}) or no non-referable image, so no operating point was chosen.");
+        if (double.IsNegativeInfinity(point.Threshold))
+            throw new ArgumentException($"--store-referral: {point.Rule}; a point that refers every image needs no model. Lower --min-sensitivity or --sensitivity-confidence.");
         if (manifest)
         {
             foreach (var note in EnsemblePredictor.UpdateManifest(path, m => m with { Referral = ReferralCard.From(point, from, 1, flips, mixedPrecision) }))

@@ -108,6 +108,21 @@ public sealed class FundusFolderSampleTests : IDisposable
     }
 
     [Fact]
+    public async Task SensitivityConfidence_NeedsAMinimumSensitivityBelowOne()
+    {
+        var alone = await SampleApp.RunAsync("fundus-folder", _folder.Path, "train", "--demo", "--sensitivity-confidence", "0.9", "--output", _folder["out"]);
+        alone.ExitCode.Should().Be(2, alone.ToString());
+        alone.Error.Should().Contain("give --min-sensitivity S too");
+        var one = await SampleApp.RunAsync("fundus-folder", _folder.Path, "train", "--demo", "--min-sensitivity", "1", "--sensitivity-confidence", "0.9", "--output", _folder["out"]);
+        one.ExitCode.Should().Be(2, one.ToString());
+        one.Error.Should().Contain("no finite number of images shows a sensitivity of 1");
+        var level = await SampleApp.RunAsync("fundus-folder", _folder.Path, "train", "--demo", "--min-sensitivity", "0.8", "--sensitivity-confidence", "1", "--output", _folder["out"]);
+        level.ExitCode.Should().Be(2, level.ToString());
+        level.Error.Should().Contain("--sensitivity-confidence").And.Contain("strictly between 0 and 1");
+        Directory.Exists(_folder["out"]).Should().BeFalse("nothing is trained on refused arguments");
+    }
+
+    [Fact]
     public async Task WithoutTheTrainCommandName_TheCommandsChecksStillApply()
     {
         // "fundus-folder OPTIONS" runs train: its checks across options must hold there too, not only under "train".

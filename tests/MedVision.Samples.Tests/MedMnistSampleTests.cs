@@ -597,6 +597,36 @@ public sealed class MedMnistSampleTests(MedMnistTrainedRun run) : IClassFixture<
     }
 
     [Fact]
+    public async Task SensitivityConfidence_StoresThePointWhoseBoundReachesTheMinimum_AndRefusesOneNoBoundShows()
+    {
+        var model = run.Folder["bounded.safetensors"];
+        File.Copy(Path.Combine(run.RunFolder, "model.safetensors"), model, overwrite: true);
+        var evaluate = await SampleApp.RunAsync("medmnist", run.Folder.Path,
+            "evaluate", "--model", model, "--data-file", run.DataFile, "--output", run.Folder["evaluation-bounded"],
+            "--referable-from", "1", "--min-sensitivity", "0.5", "--sensitivity-confidence", "0.9", "--store-referral");
+        evaluate.ExitCode.Should().Be(0, evaluate.ToString());
+        var line = evaluate.Lines("EVALUATION").Should().ContainSingle().Subject;
+        line["op_confidence"].Should().Be("0.9");
+        var card = ModelFile.ReadCard(model);
+        card.Referral!.Rule.Should().StartWith("sensitivity ≥ 0.5 with 90% confidence (one-sided Clopper–Pearson bound on ");
+        var data = MedVision.Nets.Data.MedMnist.MedMnistDataset.Load(run.DataFile);
+        using (var predictor = Predictor.Load(model))
+        {
+            var (referable, risk) = MedVision.Nets.Metrics.Clinical.Referral.FromGrades(data.Validation.Labels, Probabilities(predictor, data.Validation), 1);
+            var bound = MedVision.Nets.Metrics.Clinical.OperatingPoint.AtSensitivityBound(referable, risk, 0.5, 0.1);
+            card.Referral.Threshold.Should().Be(bound.Threshold);
+            card.Referral.Threshold.Should().BeLessThanOrEqualTo(MedVision.Nets.Metrics.Clinical.OperatingPoint.AtSensitivity(referable, risk, 0.5).Threshold, "showing the minimum with confidence refers at least as many");
+        }
+        // A minimum that even referring every validation image cannot show is refused, and the model file keeps its point.
+        var unshown = await SampleApp.RunAsync("medmnist", run.Folder.Path,
+            "evaluate", "--model", model, "--data-file", run.DataFile, "--output", run.Folder["evaluation-bounded"],
+            "--referable-from", "1", "--min-sensitivity", "0.99", "--sensitivity-confidence", "0.95", "--store-referral");
+        unshown.ExitCode.Should().NotBe(0, unshown.ToString());
+        unshown.Error.Should().Contain("not shown even by referring every image").And.Contain("Lower --min-sensitivity or --sensitivity-confidence");
+        ModelFile.ReadCard(model).Referral!.Threshold.Should().Be(card.Referral.Threshold);
+    }
+
+    [Fact]
     public async Task StoreReferral_IntoAnEnsembleManifest_KeepsItsConformalCalibration_AndPredictRefersByTheAveragedProbabilities()
     {
         // Two members that differ (the second at temperature 2), in a folder of their own with the manifest.

@@ -1066,6 +1066,8 @@ public sealed class GuideExamplesTests
 
         var point = OperatingPoint.AtSensitivity(validationReferable, validationRisk, minimum: 0.9);   // or AtSpecificity, Youden
         BinaryOutcome test = point.Evaluate(testReferable, testRisk);
+        // Or the point whose sensitivity is at least 0.9 with 95% confidence, not on the validation images alone:
+        var shown = OperatingPoint.AtSensitivityBound(validationReferable, validationRisk, minimum: 0.9, delta: 0.05);
         Console.WriteLine($"refer when P ≥ {point.Threshold:F3}: sensitivity {test.Sensitivity:F3} {test.SensitivityInterval}, "
             + $"specificity {test.Specificity:F3} {test.SpecificityInterval}, PPV {test.PositivePredictiveValue:F3}");
 
@@ -1075,6 +1077,8 @@ public sealed class GuideExamplesTests
         // end snippet
         point.Fitted!.Sensitivity.Should().BeGreaterThanOrEqualTo(0.9);
         test.Sensitivity.Should().BeInRange(0.84, 0.97);
+        shown.Threshold.Should().BeLessThan(point.Threshold, "showing 0.9 with confidence on 300 images refers more");
+        shown.Evaluate(testReferable, testRisk).Sensitivity.Should().BeGreaterThan(test.Sensitivity).And.BeGreaterThanOrEqualTo(0.9);
         decision.Thresholds[19].Should().BeApproximately(0.2, 1e-12);
         decision.NetBenefit[19].Should().BeGreaterThan(decision.ReferAll[19]);
         decision.UsefulThresholds.Should().HaveCountGreaterThan(50);
