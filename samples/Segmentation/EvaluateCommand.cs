@@ -29,11 +29,11 @@ internal static class EvaluateCommand
         var noPostprocessing = PostprocessingOptions.None();
         var comparePostprocessing = new Option<bool>("--compare-postprocessing")
         {
-            Description = "Measure the predictions as they are and with each class's largest connected component kept, and choose, class by class, those whose Dice it raises (nnU-Net's post-processing choice, made on cases the model did not train on).",
+            Description = "Measure the predictions as they are and with the largest connected component kept — first of the foreground as one (models of several classes: chosen when some class's Dice rises and none falls), then of each class (chosen, class by class, where its Dice rises) — nnU-Net's post-processing choice, made on cases the model did not train on.",
         };
         var store = new Option<bool>("--store")
         {
-            Description = "With --compare-postprocessing: record the chosen classes in the model file(s) (keep_largest_component), so that predict and the library's predictors apply them by default.",
+            Description = "With --compare-postprocessing: record the choice in the model file(s) (keep_largest_foreground, keep_largest_component), so that predict and the library's predictors apply it by default.",
         };
         var csv = new Option<string?>("--csv") { Description = "FILE: also write every input's measures per class (case, class, voxels, Dice, IoU, Hausdorff, HD95, ASSD, surface Dice), to find the cases that fail.", HelpName = "FILE" };
         var tolerance = new Option<double>("--tolerance") { Description = "Tolerance of the surface Dice (pixels, or millimetres for scans).", DefaultValueFactory = _ => 2.0 }.NonNegative();
@@ -65,13 +65,14 @@ internal static class EvaluateCommand
                 AnsiConsole.MarkupLine(Markup.Escape($"Wrote the measures of every {kind[..^1]} and class to {Path.GetFullPath(file)}"));
             }
             var summary = SegmentationSummary.Of(cases);
-            var withLargest = largest is null ? null : SegmentationSummary.Of(largest);
             string extra = "";
-            if (withLargest is not null)
+            if (largest is not null)
             {
-                var chosen = ComparePostprocessing(summary, withLargest, classNames);
-                if (r.GetValue(store)) Store(models, chosen, classNames);
-                extra = $" dice_keep_largest={SegmentationConsole.F(withLargest.MeanDice)} keep_largest={(chosen.Count == 0 ? "none" : string.Join(',', chosen))}";
+                var (foreground, chosen, kept) = ComparePostprocessing(summary, largest, classNames);
+                if (r.GetValue(store)) Store(models, foreground, chosen, classNames);
+                if (classNames.Count > 2)
+                    extra = $" dice_keep_foreground={SegmentationConsole.F(SegmentationSummary.Of(largest.Foreground).MeanDice)} keep_foreground={(foreground ? "yes" : "no")}";
+                extra += $" dice_keep_largest={SegmentationConsole.F(kept.MeanDice)} keep_largest={(chosen.Count == 0 ? "none" : string.Join(',', chosen))}";
             }
             return Report(models, classNames, summary, cases.Count, r.GetValue(tolerance), kind == "scans" ? "mm" : "px", kind, extra);
         });
@@ -81,10 +82,10 @@ internal static class EvaluateCommand
     // --keep-largest, --no-postprocessing (also under --compare-postprocessing, which measures the raw predictions), --compare-postprocessing.
     private sealed record Postprocessing(bool All, bool None, bool Compare);
 
-    private static (IReadOnlyList<string> ClassNames, List<SegmentationCase> Cases, List<SegmentationCase>? Largest, List<string> Names, string Kind) Images(string[] models, string imageFolder, string maskFolder, bool binary, string suffix, bool mirror, Postprocessing postprocessing, double tolerance, Device device)
+    private static (IReadOnlyList<string> ClassNames, List<SegmentationCase> Cases, Variants? Largest, List<string> Names, string Kind) Images(string[] models, string imageFolder, string maskFolder, bool binary, string suffix, bool mirror, Postprocessing postprocessing, double tolerance, Device device)
     {
         using var predictor = ImageSegmentationPredictor.LoadEnsemble(models, device);
-        predictor.KeepLargestComponentClasses = PostprocessingOptions.Apply(predictor.KeepLargestComponentClasses, predictor.ClassNames, postprocessing.All, postprocessing.None, quiet: postprocessing.Compare);
+        (predictor.KeepLargestComponentClasses, predictor.KeepLargestForeground) = PostprocessingOptions.Apply(predictor.KeepLargestComponentClasses, predictor.KeepLargestForeground, predictor.ClassNames, postprocessing.All, postprocessing.None, quiet: postprocessing.Compare);
         bool compare = postprocessing.Compare;
         if (mirror) predictor.Flips = TestTimeFlips.Horizontal | TestTimeFlips.Vertical;
         // The masks as stored (each image's own size, no preparation): the predictor's maps are on that size too.
@@ -92,7 +93,7 @@ internal static class EvaluateCommand
             binary ? MaskEncoding.Binary : MaskEncoding.ClassIndex, suffix);
         var evaluator = SegmentationEvaluator.ForClasses(predictor.ClassNames.Count).WithSurfaceTolerance(tolerance);
         var cases = new List<SegmentationCase>();
-        var largest = compare ? new List<SegmentationCase>() : null;
+        var largest = compare ? new Variants() : null;
         for (int i = 0; i < source.Count; i++)
         {
             var truth = source.Load(i).Labels;
@@ -101,15 +102,15 @@ internal static class EvaluateCommand
             int[] shape = [truth.Height, truth.Width];
             cases.Add(evaluator.Evaluate(map.Labels, expected, shape));
             // As the predictor keeps components of images.
-            largest?.Add(evaluator.Evaluate(ConnectedComponents.KeepLargestPerClass(map.Labels, shape, connectivity: ImageSegmentationPredictor.ComponentConnectivity), expected, shape));
+            largest?.Add(evaluator, map.Labels.ToArray(), expected, shape, ImageSegmentationPredictor.ComponentConnectivity);
         }
         return (predictor.ClassNames, cases, largest, source.Pairs.Select(p => Path.GetFileName(p.Image)).ToList(), "images");
     }
 
-    private static (IReadOnlyList<string> ClassNames, List<SegmentationCase> Cases, List<SegmentationCase>? Largest, List<string> Names, string Kind) Scans(string[] models, string folder, bool mirror, Postprocessing postprocessing, double tolerance, Device device)
+    private static (IReadOnlyList<string> ClassNames, List<SegmentationCase> Cases, Variants? Largest, List<string> Names, string Kind) Scans(string[] models, string folder, bool mirror, Postprocessing postprocessing, double tolerance, Device device)
     {
         using var predictor = SegmentationPredictor.LoadEnsemble(models, device);
-        predictor.KeepLargestComponentClasses = PostprocessingOptions.Apply(predictor.KeepLargestComponentClasses, predictor.Card!.ClassNames, postprocessing.All, postprocessing.None, quiet: postprocessing.Compare);
+        (predictor.KeepLargestComponentClasses, predictor.KeepLargestForeground) = PostprocessingOptions.Apply(predictor.KeepLargestComponentClasses, predictor.KeepLargestForeground, predictor.Card!.ClassNames, postprocessing.All, postprocessing.None, quiet: postprocessing.Compare);
         bool compare = postprocessing.Compare;
         if (mirror) predictor.Flips = TestTimeFlips.Horizontal | TestTimeFlips.Vertical | TestTimeFlips.Depth;
         var classNames = predictor.Card!.ClassNames;
@@ -118,7 +119,7 @@ internal static class EvaluateCommand
         if (!task.ClassNames.SequenceEqual(classNames))
             throw new ArgumentException($"{folder} labels {string.Join(", ", task.ClassNames)}; the model segments {string.Join(", ", classNames)}.");
         var cases = new List<SegmentationCase>();
-        var largest = compare ? new List<SegmentationCase>() : null;
+        var largest = compare ? new Variants() : null;
         foreach (var (image, labels) in task.Pairs)
         {
             var truth = NiftiReader.Read(labels);
@@ -130,7 +131,7 @@ internal static class EvaluateCommand
             int[] shape = [truth.Shape[2], truth.Shape[1], truth.Shape[0]];
             cases.Add(evaluator.Evaluate(predicted, expected, shape));
             // As the predictor keeps components of scans.
-            largest?.Add(evaluator.Evaluate(ConnectedComponents.KeepLargestPerClass(predicted, shape, connectivity: SegmentationPredictor.ComponentConnectivity), expected, shape));
+            largest?.Add(evaluator, predicted, expected, shape, SegmentationPredictor.ComponentConnectivity);
         }
         return (classNames, cases, largest, task.Pairs.Select(p => Path.GetFileName(p.Image)).ToList(), "scans");
     }
@@ -143,25 +144,60 @@ internal static class EvaluateCommand
         return 0;
     }
 
-    // nnU-Net's choice of post-processing: a class keeps its largest component only if that raises its mean Dice on
-    // cases the model did not train on (ties keep the predictions as they are).
-    private static IReadOnlyList<int> ComparePostprocessing(SegmentationSummary asPredicted, SegmentationSummary largest, IReadOnlyList<string> classNames)
+    // Under --compare-postprocessing, each case measured three more ways besides as predicted: the foreground's
+    // largest region kept, each class's largest component kept, and both in nnU-Net's order.
+    private sealed class Variants
     {
-        var chosen = SegmentationPostprocessing.ChooseKeepLargest(asPredicted, largest);
-        var perClass = string.Join("; ", asPredicted.Classes.Zip(largest.Classes, (a, b) =>
+        public List<SegmentationCase> Foreground { get; } = [];
+        public List<SegmentationCase> Classes { get; } = [];
+        public List<SegmentationCase> ForegroundThenClasses { get; } = [];
+
+        public void Add(SegmentationEvaluator evaluator, int[] predicted, int[] expected, int[] shape, Connectivity connectivity)
+        {
+            var foreground = ConnectedComponents.KeepLargestForeground(predicted, shape, connectivity);
+            Foreground.Add(evaluator.Evaluate(foreground, expected, shape));
+            Classes.Add(evaluator.Evaluate(ConnectedComponents.KeepLargestPerClass(predicted, shape, connectivity: connectivity), expected, shape));
+            ForegroundThenClasses.Add(evaluator.Evaluate(ConnectedComponents.KeepLargestPerClass(foreground, shape, connectivity: connectivity), expected, shape));
+        }
+    }
+
+    // nnU-Net's choice of post-processing: for several classes, the foreground as one keeps its largest region if that
+    // raises some class's mean Dice and lowers none's; then, on top of what that step leaves, a class keeps its largest
+    // component only if that raises its mean Dice (ties keep the predictions as they are). Returns the choice and the
+    // measures with each class's largest component kept on top of the chosen first step.
+    private static (bool Foreground, IReadOnlyList<int> Classes, SegmentationSummary Kept) ComparePostprocessing(SegmentationSummary asPredicted, Variants variants, IReadOnlyList<string> classNames)
+    {
+        bool foreground = false;
+        var before = asPredicted;
+        if (classNames.Count > 2)
+        {
+            var whole = SegmentationSummary.Of(variants.Foreground);
+            foreground = SegmentationPostprocessing.ChooseKeepLargestForeground(asPredicted, whole);
+            AnsiConsole.MarkupLine(Markup.Escape($"Keeping the foreground's largest connected region (all classes as one): mean Dice {SegmentationConsole.F(asPredicted.MeanDice)} → {SegmentationConsole.F(whole.MeanDice)} ("
+                + string.Join("; ", asPredicted.Classes.Zip(whole.Classes, (a, b) => $"{classNames[a.Class]} {SegmentationConsole.F(a.Dice)} → {SegmentationConsole.F(b.Dice)}")) + "). "
+                + (foreground ? "Recommended: it raises a class's Dice and lowers none's; the classes are compared on top of it." : "Not recommended: it raises no class's Dice, or lowers one's.")));
+            if (foreground) before = whole;
+        }
+        var largest = SegmentationSummary.Of(foreground ? variants.ForegroundThenClasses : variants.Classes);
+        var chosen = SegmentationPostprocessing.ChooseKeepLargest(before, largest);
+        var perClass = string.Join("; ", before.Classes.Zip(largest.Classes, (a, b) =>
             $"{classNames[a.Class]} {SegmentationConsole.F(a.Dice)} → {SegmentationConsole.F(b.Dice)}{(chosen.Contains(a.Class) ? " (chosen)" : "")}, predicted where absent {a.Spurious} → {b.Spurious}"));
-        AnsiConsole.MarkupLine(Markup.Escape($"Keeping each class's largest connected component: mean Dice {SegmentationConsole.F(asPredicted.MeanDice)} → {SegmentationConsole.F(largest.MeanDice)} ({perClass}). " +
+        AnsiConsole.MarkupLine(Markup.Escape($"Keeping each class's largest connected component{(foreground ? " after that" : "")}: mean Dice {SegmentationConsole.F(before.MeanDice)} → {SegmentationConsole.F(largest.MeanDice)} ({perClass}). " +
             (chosen.Count == 0 ? "Not recommended: it raises no class's Dice here."
-                : $"Recommended for {string.Join(", ", chosen.Select(k => classNames[k]))}: record it with --store (then predict applies it{(chosen.Count == classNames.Count - 1 ? ", as --keep-largest would" : "")}).")));
-        return chosen;
+                : $"Recommended for {string.Join(", ", chosen.Select(k => classNames[k]))}: record it with --store (then predict applies it{(chosen.Count == classNames.Count - 1 && !foreground ? ", as --keep-largest would" : "")}).")));
+        return (foreground, chosen, largest);
     }
 
     // Records the choice in every model file (an ensemble's choice in each member: the predictors apply it when all agree).
-    private static void Store(string[] models, IReadOnlyList<int> chosen, IReadOnlyList<string> classNames)
+    private static void Store(string[] models, bool foreground, IReadOnlyList<int> chosen, IReadOnlyList<string> classNames)
     {
-        foreach (var model in models) SegmentationModelFile.UpdateCard(model, card => card.KeepLargestComponent = chosen.Count == 0 ? null : [.. chosen]);
-        AnsiConsole.MarkupLine(Markup.Escape(chosen.Count == 0
-            ? $"Recorded in {string.Join(", ", models.Select(Path.GetFileName))}: no post-processing."
-            : $"Recorded in {string.Join(", ", models.Select(Path.GetFileName))}: {string.Join(", ", chosen.Select(k => classNames[k]))} keep{(chosen.Count == 1 ? "s" : "")} only the largest connected component."));
+        foreach (var model in models)
+            SegmentationModelFile.UpdateCard(model, card => (card.KeepLargestForeground, card.KeepLargestComponent) = (foreground ? true : null, chosen.Count == 0 ? null : [.. chosen]));
+        var parts = new[]
+        {
+            foreground ? "the foreground as one keeps only its largest connected region" : null,
+            chosen.Count > 0 ? $"{string.Join(", ", chosen.Select(k => classNames[k]))} keep{(chosen.Count == 1 ? "s" : "")} only the largest connected component" : null,
+        }.Where(p => p is not null).ToList();
+        AnsiConsole.MarkupLine(Markup.Escape($"Recorded in {string.Join(", ", models.Select(Path.GetFileName))}: {(parts.Count == 0 ? "no post-processing" : string.Join(", then ", parts))}."));
     }
 }

@@ -55,7 +55,7 @@ internal static class PredictCommand
         AnsiConsole.MarkupLine(Markup.Escape($"{Path.GetFileName(modelPath)}{(modelPaths.Length > 1 ? $" and {modelPaths.Length - 1} more (an ensemble: probabilities averaged)" : "")}: U-Net {string.Join("/", card.Features)}, classes {string.Join(", ", card.ClassNames)}, "
             + $"{card.InChannels} channel(s){(card.Modalities is { } m ? $" ({string.Join(", ", m)})" : "")}, window {string.Join("×", card.WindowSize)}"
             + $"{(card.Orientation is { } o ? $", reoriented to {o}" : "")}{(card.Spacing is { } mm ? $", {string.Join(" × ", mm.Select(v => v.ToString(CultureInfo.InvariantCulture)))} mm voxels" : "")}"));
-        predictor.KeepLargestComponentClasses = PostprocessingOptions.Apply(predictor.KeepLargestComponentClasses, card.ClassNames, keepLargest.All, keepLargest.None);
+        (predictor.KeepLargestComponentClasses, predictor.KeepLargestForeground) = PostprocessingOptions.Apply(predictor.KeepLargestComponentClasses, predictor.KeepLargestForeground, card.ClassNames, keepLargest.All, keepLargest.None);
         Directory.CreateDirectory(outputFolder);
         var table = new Table().AddColumn("scan").AddColumn("label map");
         foreach (var name in card.ClassNames.Skip(1)) table.AddColumn(new TableColumn($"{name} mL").RightAligned());
@@ -88,7 +88,7 @@ internal static class PredictCommand
         var card = predictor.Card!;
         AnsiConsole.MarkupLine(Markup.Escape($"{Path.GetFileName(modelPath)}{(modelPaths.Length > 1 ? $" and {modelPaths.Length - 1} more (an ensemble: probabilities averaged)" : "")}: 2-D U-Net {string.Join("/", card.Features)}, classes {string.Join(", ", card.ClassNames)}, "
             + $"{card.InChannels} channel(s){(card.ImageSize is [var h, var w] ? $", images resized to {h}×{w}" : "")}"));
-        predictor.KeepLargestComponentClasses = PostprocessingOptions.Apply(predictor.KeepLargestComponentClasses, card.ClassNames, keepLargest.All, keepLargest.None);
+        (predictor.KeepLargestComponentClasses, predictor.KeepLargestForeground) = PostprocessingOptions.Apply(predictor.KeepLargestComponentClasses, predictor.KeepLargestForeground, card.ClassNames, keepLargest.All, keepLargest.None);
         Directory.CreateDirectory(outputFolder);
         var encoding = card.ClassNames.Count == 2 ? MaskEncoding.Binary : MaskEncoding.ClassIndex;
         var table = new Table().AddColumn("image").AddColumn("mask");

@@ -439,9 +439,11 @@ static void MakeSeeds(string dir)
         {
             Orientation = "LPS", Spacing = [1f, 1f, 1f], Normalization = new MedVision.Nets.Transforms.NormalizeIntensity(nonZero: true, channelWise: true),
         };
-        // Class b keeps only its largest component (keep_largest_component, format 3), so mutations reach that field too.
+        // The foreground as one, then class b, keep only their largest component (keep_largest_foreground, format 4;
+        // keep_largest_component), so mutations reach those fields too.
         var card = SegmentationModelFile.Describe(unet, preparation, ["background", "a", "b"], new SlidingWindowInferer([4, 4, 4], overlap: 0.25), ["MRI", "PET"]);
         card.KeepLargestComponent = [2];
+        card.KeepLargestForeground = true;
         SegmentationModelFile.Save(Path.Combine(dir, "segmentation.safetensors"), unet, card);
     }
     // A 2-D sigmoid network for grey images resized to 12×10 with a mean and standard deviation, windows in batches of two.

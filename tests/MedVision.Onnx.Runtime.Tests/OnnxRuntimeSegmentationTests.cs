@@ -100,6 +100,16 @@ public sealed class OnnxRuntimeSegmentationTests : IDisposable
         var raw = kept.Predict(speckled).Labels.ToArray();
         keptLabels.Should().Equal(ConnectedComponents.KeepLargestPerClass(raw, [24, 24], [2], ImageSegmentationPredictor.ComponentConnectivity));
         keptLabels.Should().NotEqual(raw, "the cup is in pieces, so the recorded choice changes the map");
+
+        // The foreground step (format 4) travels too, and is applied first.
+        SegmentationModelFile.UpdateCard(modelFile, c => c.KeepLargestForeground = true);
+        var foregroundFile = Path.Combine(_folder, "foreground.onnx");
+        OnnxModelFile.ExportSegmentation(modelFile, foregroundFile).KeepLargestForeground.Should().BeTrue();
+        using var whole = OnnxRuntimePredictor.LoadImageSegmentation(foregroundFile);
+        whole.KeepLargestForeground.Should().BeTrue();
+        var foreground = ConnectedComponents.KeepLargestForeground(raw, [24, 24], ImageSegmentationPredictor.ComponentConnectivity);
+        foreground.Should().NotEqual(raw);
+        whole.Predict(speckled).Labels.ToArray().Should().Equal(ConnectedComponents.KeepLargestPerClass(foreground, [24, 24], [2], ImageSegmentationPredictor.ComponentConnectivity));
     }
 
     [Fact]

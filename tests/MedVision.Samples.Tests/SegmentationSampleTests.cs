@@ -112,6 +112,88 @@ public sealed class SegmentationSampleTests : IDisposable
     }
 
     [Fact]
+    public async Task ComparePostprocessing_OfSeveralClasses_DecidesTheForegroundStepFirst_AndStoresBothSteps()
+    {
+        // An (untrained, seeded) 2-D U-Net of three classes, whose maps are in pieces, and six noise images whose masks are
+        // the network's own maps with only their foreground's largest region: the foreground step then makes every map
+        // right, and keeping each class's largest component after it can only lose.
+        MedVision.Torch.Tensors.ManualSeed(31);
+        using var net = UNet.Builder().ForInput(3, 2).WithFeatures(4, 8).WithInstanceNorm().WithClasses(3).Build();
+        string[] classes = ["background", "disc", "cup"];
+        var options = new ImageSegmentationOptions { Channels = 3, Size = (16, 16) };
+        var model = _folder["three.safetensors"];
+        SegmentationModelFile.Save(model, net, SegmentationModelFile.Describe(net, options, classes, new SlidingWindowInferer([16, 16])));
+        var images = Directory.CreateDirectory(_folder["three-images"]).FullName;
+        var masks = Directory.CreateDirectory(_folder["three-masks"]).FullName;
+        var random = new Random(5);
+        using (var predictor = ImageSegmentationPredictor.Load(model))
+        {
+            for (int i = 0; i < 6; i++)
+            {
+                var pixels = new byte[16 * 16 * 3];
+                random.NextBytes(pixels);
+                var image = new RasterImage(16, 16, 3, pixels);
+                ImageCodec.Save(Path.Combine(images, $"case{i}.png"), image);
+                var mask = ConnectedComponents.KeepLargestForeground(predictor.Predict(image).Labels.ToArray(), [16, 16], ImageSegmentationPredictor.ComponentConnectivity);
+                ImageCodec.Save(Path.Combine(masks, $"case{i}.png"), new RasterImage(16, 16, 1, mask.Select(v => (byte)v).ToArray()));
+            }
+        }
+        var compare = await SampleApp.RunAsync("segmentation", _folder.Path, "evaluate", "--model", model, "--images", images, "--masks", masks, "--compare-postprocessing", "--store");
+        compare.ExitCode.Should().Be(0, compare.ToString());
+
+        // The library's choice on the same maps: the foreground step on the raw maps, then the classes on top of its outcome.
+        var evaluator = SegmentationEvaluator.ForClasses(3).WithSurfaceTolerance(2.0);
+        var source = ImageMaskFolderSource.FromFolders(images, masks, classes, new ImageSegmentationOptions { Channels = 3 });
+        var (raw, whole, classwise, both) = (new List<SegmentationCase>(), new List<SegmentationCase>(), new List<SegmentationCase>(), new List<SegmentationCase>());
+        var connectivity = ImageSegmentationPredictor.ComponentConnectivity;
+        var maps = new List<(int[] Labels, int[] Truth)>();
+        using (var predictor = ImageSegmentationPredictor.Load(model))
+        {
+            predictor.KeepLargestComponent = false;   // the maps as predicted, not as the stored choice leaves them
+            for (int i = 0; i < source.Count; i++)
+            {
+                var labels = predictor.Predict(source.Pairs[i].Image).Labels.ToArray();
+                var truth = source.Load(i).Labels.Data.Select(v => (int)v).ToArray();
+                maps.Add((labels, truth));
+                var foregroundKept = ConnectedComponents.KeepLargestForeground(labels, [16, 16], connectivity);
+                raw.Add(evaluator.Evaluate(labels, truth, [16, 16]));
+                whole.Add(evaluator.Evaluate(foregroundKept, truth, [16, 16]));
+                classwise.Add(evaluator.Evaluate(ConnectedComponents.KeepLargestPerClass(labels, [16, 16], connectivity: connectivity), truth, [16, 16]));
+                both.Add(evaluator.Evaluate(ConnectedComponents.KeepLargestPerClass(foregroundKept, [16, 16], connectivity: connectivity), truth, [16, 16]));
+            }
+        }
+        var (asPredicted, wholeSummary) = (SegmentationSummary.Of(raw), SegmentationSummary.Of(whole));
+        bool foreground = SegmentationPostprocessing.ChooseKeepLargestForeground(asPredicted, wholeSummary);
+        foreground.Should().BeTrue("the step makes the maps the masks");
+        wholeSummary.MeanDice.Should().Be(1);
+        var kept = SegmentationSummary.Of(foreground ? both : classwise);
+        var chosen = SegmentationPostprocessing.ChooseKeepLargest(foreground ? wholeSummary : asPredicted, kept);
+        var line = compare.Lines().Single();
+        line["dice"].Should().Be(F(asPredicted.MeanDice));
+        line["dice_keep_foreground"].Should().Be(F(wholeSummary.MeanDice));
+        line["keep_foreground"].Should().Be(foreground ? "yes" : "no");
+        line["dice_keep_largest"].Should().Be(F(kept.MeanDice));
+        line["keep_largest"].Should().Be(chosen.Count == 0 ? "none" : string.Join(',', chosen));
+        compare.Text.Should().Contain($"Keeping the foreground's largest connected region (all classes as one): mean Dice {F(asPredicted.MeanDice)} → {F(wholeSummary.MeanDice)}");
+        var card = SegmentationModelFile.ReadCard(model);
+        (card.KeepLargestForeground == true).Should().Be(foreground);
+        (card.KeepLargestComponent ?? []).Should().Equal(chosen);
+        asPredicted.MeanDice.Should().BeLessThan(1, "the untrained network's foreground is in pieces, so the step changes the maps");
+        chosen.Should().BeEmpty("after the step the maps are right: keeping a class's largest component can only lose");
+        compare.Text.Should().Contain("Recorded in three.safetensors: the foreground as one keeps only its largest connected region.");
+
+        // evaluate then applies what was stored, and measures the maps predict gives.
+        var applied = await SampleApp.RunAsync("segmentation", _folder.Path, "evaluate", "--model", model, "--images", images, "--masks", masks);
+        applied.ExitCode.Should().Be(0, applied.ToString());
+        var predicted = SegmentationSummary.Of(maps.Select(m =>
+        {
+            var first = foreground ? ConnectedComponents.KeepLargestForeground(m.Labels, [16, 16], connectivity) : m.Labels;
+            return evaluator.Evaluate(chosen.Count > 0 ? ConnectedComponents.KeepLargestPerClass(first, [16, 16], chosen, connectivity) : first, m.Truth, [16, 16]);
+        }));
+        applied.Lines().Single()["dice"].Should().Be(F(predicted.MeanDice));
+    }
+
+    [Fact]
     public async Task BadCommandLines_AreRefusedByName()
     {
         var neither = await SampleApp.RunAsync("segmentation", _folder.Path, "--epochs", "1");

@@ -134,6 +134,30 @@ public static class ConnectedComponents
         return result;
     }
 
+    /// <summary>
+    /// A label map in which the foreground — every class above 0 taken as one region — keeps only its largest
+    /// connected component; the voxels of the other components become background (0), whatever their class. This is
+    /// nnU-Net's first post-processing step (MONAI's KeepLargestConnectedComponent with <c>independent=False</c>): a
+    /// structure made of several touching classes (a tumour's core inside its oedema) survives whole, while islands
+    /// away from it go.
+    /// </summary>
+    /// <exception cref="ArgumentException">The shape does not describe the labels, or a label is negative.</exception>
+    public static int[] KeepLargestForeground(ReadOnlySpan<int> labels, IReadOnlyList<int> shape, Connectivity connectivity = Connectivity.Face)
+    {
+        Grid.Of(shape, labels.Length, nameof(shape), nameof(labels));
+        var mask = new bool[labels.Length];
+        for (int i = 0; i < labels.Length; i++)
+        {
+            if (labels[i] < 0) throw new ArgumentOutOfRangeException(nameof(labels), labels[i], $"Labels must be ≥ 0, got {labels[i]}.");
+            mask[i] = labels[i] > 0;
+        }
+        var kept = KeepLargest(mask, shape, connectivity);
+        var result = labels.ToArray();
+        for (int i = 0; i < result.Length; i++)
+            if (!kept[i]) result[i] = 0;
+        return result;
+    }
+
     // Offsets to the neighbours that differ in 1 to `order` coordinates by ±1.
     private static int[][] NeighbourOffsets(int rank, int order)
     {

@@ -68,6 +68,7 @@ public sealed class ImageSegmentationPredictor : IDisposable
         _network = network;
         Card = card;
         KeepLargestComponentClasses = card.KeepLargestComponent ?? [];
+        KeepLargestForeground = card.KeepLargestForeground == true;
     }
 
     /// <summary>
@@ -106,11 +107,11 @@ public sealed class ImageSegmentationPredictor : IDisposable
     /// <exception cref="ModelFormatException">A file is unusable or holds a 3-D network, or the members do not share what they must (naming the file and the fields).</exception>
     public static ImageSegmentationPredictor LoadEnsemble(IReadOnlyList<string> paths, Device? device = null)
     {
-        var (model, card, keepLargest) = SegmentationModelFile.LoadEnsemble(paths);
+        var (model, card, keepLargest, foreground) = SegmentationModelFile.LoadEnsemble(paths);
         try
         {
             RequireImageNetwork(card, $"{paths[0]} holds", "SegmentationPredictor.Load");
-            return new ImageSegmentationPredictor(model, card, device) { EnsembleSize = paths.Count, KeepLargestComponentClasses = keepLargest };
+            return new ImageSegmentationPredictor(model, card, device) { EnsembleSize = paths.Count, KeepLargestComponentClasses = keepLargest, KeepLargestForeground = foreground };
         }
         catch
         {
@@ -142,14 +143,34 @@ public sealed class ImageSegmentationPredictor : IDisposable
     public Device Device { get; }
 
     /// <summary>
-    /// Whether any structure keeps only its largest connected component (<see cref="KeepLargestComponentClasses"/>).
-    /// Setting it true keeps every structure's largest component, false none.
+    /// Whether the predictions are post-processed at all: any structure kept to its largest connected component
+    /// (<see cref="KeepLargestComponentClasses"/>), or the structures as one (<see cref="KeepLargestForeground"/>).
+    /// Setting it true keeps every structure's largest component (leaving <see cref="KeepLargestForeground"/> as it
+    /// is); false turns both off.
     /// </summary>
     public bool KeepLargestComponent
     {
-        get => KeepLargestComponentClasses.Count > 0;
-        set => KeepLargestComponentClasses = value ? Enumerable.Range(1, _classNames.Count - 1).ToArray() : [];
+        get => KeepLargestComponentClasses.Count > 0 || KeepLargestForeground;
+        set
+        {
+            KeepLargestComponentClasses = value ? Enumerable.Range(1, _classNames.Count - 1).ToArray() : [];
+            if (!value) KeepLargestForeground = false;
+        }
     }
+
+    /// <summary>
+    /// Whether the structures taken as one (every class above 0) first keep only their largest connected component
+    /// (<see cref="ConnectedComponents.KeepLargestForeground"/>, with <see cref="ComponentConnectivity"/>), before
+    /// <see cref="KeepLargestComponentClasses"/>: from the model file's card (<see cref="SegmentationCard.KeepLargestForeground"/>,
+    /// nnU-Net's first post-processing step; for an ensemble, when every member records it) or false.
+    /// </summary>
+    public bool KeepLargestForeground
+    {
+        get => Volatile.Read(ref _keepLargestForeground);
+        set => Volatile.Write(ref _keepLargestForeground, value);
+    }
+
+    private bool _keepLargestForeground;
 
     /// <summary>
     /// The structures (foreground classes) that keep only their largest connected component
@@ -210,10 +231,10 @@ public sealed class ImageSegmentationPredictor : IDisposable
     public SegmentationMap Predict(RasterImage image)
     {
         ArgumentNullException.ThrowIfNull(image);
-        var keepLargest = Volatile.Read(ref _keepLargest);
+        var (keepLargest, foreground) = (Volatile.Read(ref _keepLargest), KeepLargestForeground);
         var (probabilities, height, width) = Run(image);
         var labels = SegmentationInference.ArgMax(probabilities);
-        labels = SegmentationInference.KeepLargest(labels, [height, width], keepLargest, probabilities.Length, ComponentConnectivity);
+        labels = SegmentationInference.KeepLargest(labels, [height, width], keepLargest, probabilities.Length, ComponentConnectivity, foreground);
         if (height != image.Height || width != image.Width)
             labels = ImageMaskFolderSource.ResizeNearest(labels, height, width, image.Height, image.Width);
         return new SegmentationMap(labels, image.Height, image.Width, _classNames);

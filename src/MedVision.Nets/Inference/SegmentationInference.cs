@@ -72,15 +72,16 @@ internal static class SegmentationInference
 
     /// <summary>
     /// The label map with the chosen classes kept to their largest component (<paramref name="keep"/> null: every
-    /// foreground class; empty: the map as it is). A chosen class the network does not give is refused: it was set for
+    /// foreground class; empty: none), after the foreground as one when <paramref name="foreground"/>. A chosen class the network does not give is refused: it was set for
     /// another model.
     /// </summary>
-    public static int[] KeepLargest(int[] labels, IReadOnlyList<int> shape, int[]? keep, int classes, Connectivity connectivity)
+    public static int[] KeepLargest(int[] labels, IReadOnlyList<int> shape, int[]? keep, int classes, Connectivity connectivity, bool foreground = false)
     {
-        if (keep is []) return labels;
         if (keep is not null && keep.Any(k => k >= classes))
             throw new InvalidOperationException($"KeepLargestComponentClasses [{string.Join(", ", keep)}] names a class the network does not give (it gives {classes}: 0 to {classes - 1}).");
-        return ConnectedComponents.KeepLargestPerClass(labels, shape, keep, connectivity);
+        // nnU-Net's order: the foreground as one first, then each chosen class.
+        if (foreground) labels = ConnectedComponents.KeepLargestForeground(labels, shape, connectivity);
+        return keep is [] ? labels : ConnectedComponents.KeepLargestPerClass(labels, shape, keep, connectivity);
     }
 
     /// <summary>The class of highest probability per element (the first of equal maxima, as arg-max).</summary>

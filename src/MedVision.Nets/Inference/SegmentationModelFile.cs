@@ -20,13 +20,14 @@ namespace MedVision.Nets.Inference;
 /// <remarks>
 /// Format 1 knew softmax networks, one window at a time and scan preparation; a card that uses a sigmoid output,
 /// batches of windows, an image size or a per-channel mean and standard deviation is written in format 2; one that
-/// keeps classes to their largest connected component (<see cref="SegmentationCard.KeepLargestComponent"/>) in format 3.
-/// Files of older formats are read as they were written.
+/// keeps classes to their largest connected component (<see cref="SegmentationCard.KeepLargestComponent"/>) in format 3;
+/// one that keeps the largest component of the whole foreground (<see cref="SegmentationCard.KeepLargestForeground"/>)
+/// in format 4. Files of older formats are read as they were written.
 /// </remarks>
 public sealed class SegmentationCard
 {
     /// <summary>The newest format this library writes and reads.</summary>
-    public const int CurrentFormatVersion = 3;
+    public const int CurrentFormatVersion = 4;
 
     /// <summary>The card's format version.</summary>
     [JsonPropertyName("format_version")] public int FormatVersion { get; set; } = CurrentFormatVersion;
@@ -121,6 +122,17 @@ public sealed class SegmentationCard
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public List<int>? KeepLargestComponent { get; set; }
 
+    /// <summary>
+    /// Whether the predictor first keeps only the largest connected component of the foreground taken as one (every
+    /// class above 0; <see cref="ConnectedComponents.KeepLargestForeground"/>), before the classes of
+    /// <see cref="KeepLargestComponent"/> — nnU-Net's first post-processing step, chosen on held-out cases
+    /// (<see cref="SegmentationPostprocessing.ChooseKeepLargestForeground"/>); the predictors start from it
+    /// (<see cref="SegmentationPredictor.KeepLargestForeground"/>). Null or false: not (format 4 when true).
+    /// </summary>
+    [JsonPropertyName("keep_largest_foreground")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public bool? KeepLargestForeground { get; set; }
+
     /// <summary>Validation measures to keep with the model (e.g. "val_dice").</summary>
     [JsonPropertyName("metrics")] public Dictionary<string, double>? Metrics { get; set; }
 
@@ -161,6 +173,7 @@ public sealed class SegmentationCard
 
     /// <summary>The oldest format that holds everything this card says.</summary>
     internal int RequiredFormatVersion() =>
+        KeepLargestForeground == true ? 4 :
         KeepLargestComponent is { Count: > 0 } ? 3 :
         IsSigmoid || WindowBatchSize != 1 || WindowBlending != "constant" || SigmaScale is not null || ImageSize is not null || Mean is not null || Std is not null ? 2 : 1;
 
@@ -373,10 +386,10 @@ public static class SegmentationModelFile
     /// <summary>
     /// Loads one model file, or several as an ensemble network whose output's softmax (sigmoid) is the mean of the
     /// members' (<see cref="EnsembleNetwork"/>), with the first file's card, and the classes kept to their largest
-    /// component: the members' <see cref="SegmentationCard.KeepLargestComponent"/> when all record the same, else none
+    /// component: the members' <see cref="SegmentationCard.KeepLargestComponent"/> and <see cref="SegmentationCard.KeepLargestForeground"/> when all record the same, else none
     /// (a choice made for one model does not carry over to an ensemble). The caller disposes the network.
     /// </summary>
-    internal static (Module<Tensor, Tensor> Network, SegmentationCard Card, int[] KeepLargest) LoadEnsemble(IReadOnlyList<string> paths)
+    internal static (Module<Tensor, Tensor> Network, SegmentationCard Card, int[] KeepLargest, bool KeepLargestForeground) LoadEnsemble(IReadOnlyList<string> paths)
     {
         ArgumentNullException.ThrowIfNull(paths);
         if (paths.Count == 0) throw new ArgumentException("Give at least one model file.", nameof(paths));
@@ -390,7 +403,7 @@ public static class SegmentationModelFile
             {
                 var (model, card) = Load(path);
                 members.Add(model);
-                agree &= KeptClasses(card).SequenceEqual(KeptClasses(first ?? card));
+                agree &= KeptClasses(card).SequenceEqual(KeptClasses(first ?? card)) && (card.KeepLargestForeground == true) == ((first ?? card).KeepLargestForeground == true);
                 if (first is null)
                 {
                     first = card;
@@ -401,7 +414,7 @@ public static class SegmentationModelFile
                 if (differing.Count > 0)
                     throw new ModelFormatException($"{path} cannot join an ensemble with {paths[0]}: its {string.Join(", ", differing)} differ{(differing.Count == 1 ? "s" : "")} (members must share the classes, the output, the preparation and the window).");
             }
-            return (members.Count == 1 ? members[0] : new EnsembleNetwork(members, first!.IsSigmoid), first!, agree ? KeptClasses(first!) : []);
+            return (members.Count == 1 ? members[0] : new EnsembleNetwork(members, first!.IsSigmoid), first!, agree ? KeptClasses(first!) : [], agree && first!.KeepLargestForeground == true);
         }
         catch
         {
@@ -490,7 +503,7 @@ public static class SegmentationModelFile
             : card.Mean is not null && card.IntensityNormalization is not null ? "it has both intensity_normalization and mean/std; a card records one normalisation"
             : card.KeepLargestComponent is { } keep && (keep.Any(k => k < 1 || k >= card.ClassNames.Count) || keep.Distinct().Count() != keep.Count)
                 ? $"keep_largest_component [{string.Join(", ", keep)}] must name foreground classes (1 to {card.ClassNames.Count - 1}) once each"
-            : card.FormatVersion < card.RequiredFormatVersion() ? $"it says format {card.FormatVersion} but uses fields of format {card.RequiredFormatVersion()} ({(card.RequiredFormatVersion() == 3 ? "keep_largest_component" : "sigmoid output, window batches or blending, image size, mean/std")})"
+            : card.FormatVersion < card.RequiredFormatVersion() ? $"it says format {card.FormatVersion} but uses fields of format {card.RequiredFormatVersion()} ({card.RequiredFormatVersion() switch { 4 => "keep_largest_foreground", 3 => "keep_largest_component", _ => "sigmoid output, window batches or blending, image size, mean/std" }})"
             : null;
         if (problem is null)
         {

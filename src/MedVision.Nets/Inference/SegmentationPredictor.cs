@@ -72,13 +72,13 @@ public sealed class SegmentationPredictor : IDisposable
     /// <exception cref="ModelFormatException">A file is unusable or holds a 2-D network, or the members do not share what they must (naming the file and the fields).</exception>
     public static SegmentationPredictor LoadEnsemble(IReadOnlyList<string> paths, Device? device = null)
     {
-        var (model, card, keepLargest) = SegmentationModelFile.LoadEnsemble(paths);
+        var (model, card, keepLargest, foreground) = SegmentationModelFile.LoadEnsemble(paths);
         try
         {
             if (card.SpatialDims != 3) throw new ModelFormatException($"{paths[0]} holds a 2-D U-Net; segment images with ImageSegmentationPredictor.Load.");
             return new SegmentationPredictor(model, card.Preprocessing(), card.Inferer(), device, ownsModel: true)
             {
-                Card = card, Classes = card.ClassNames.Count, EnsembleSize = paths.Count, KeepLargestComponentClasses = keepLargest,
+                Card = card, Classes = card.ClassNames.Count, EnsembleSize = paths.Count, KeepLargestComponentClasses = keepLargest, KeepLargestForeground = foreground,
             };
         }
         catch
@@ -106,6 +106,7 @@ public sealed class SegmentationPredictor : IDisposable
             Card = card,
             Classes = card.ClassNames.Count,
             KeepLargestComponentClasses = card.KeepLargestComponent ?? [],
+            KeepLargestForeground = card.KeepLargestForeground == true,
             _network = network,
         };
     }
@@ -135,14 +136,34 @@ public sealed class SegmentationPredictor : IDisposable
     public Device Device { get; }
 
     /// <summary>
-    /// Whether any foreground class keeps only its largest connected component (<see cref="KeepLargestComponentClasses"/>).
-    /// Setting it true keeps every foreground class's largest component, false none.
+    /// Whether the predictions are post-processed at all: any foreground class kept to its largest connected component
+    /// (<see cref="KeepLargestComponentClasses"/>), or the foreground as one (<see cref="KeepLargestForeground"/>).
+    /// Setting it true keeps every foreground class's largest component (leaving <see cref="KeepLargestForeground"/> as
+    /// it is); false turns both off.
     /// </summary>
     public bool KeepLargestComponent
     {
-        get => Volatile.Read(ref _keepLargest) is not [];
-        set => Volatile.Write(ref _keepLargest, value ? null : []);
+        get => Volatile.Read(ref _keepLargest) is not [] || KeepLargestForeground;
+        set
+        {
+            Volatile.Write(ref _keepLargest, value ? null : []);
+            if (!value) KeepLargestForeground = false;
+        }
     }
+
+    /// <summary>
+    /// Whether the foreground taken as one (every class above 0) first keeps only its largest connected component
+    /// (<see cref="ConnectedComponents.KeepLargestForeground"/>, with <see cref="ComponentConnectivity"/>), before
+    /// <see cref="KeepLargestComponentClasses"/>: from the model file's card (<see cref="SegmentationCard.KeepLargestForeground"/>,
+    /// nnU-Net's first post-processing step; for an ensemble, when every member records it) or false.
+    /// </summary>
+    public bool KeepLargestForeground
+    {
+        get => Volatile.Read(ref _keepLargestForeground);
+        set => Volatile.Write(ref _keepLargestForeground, value);
+    }
+
+    private bool _keepLargestForeground;
 
     /// <summary>
     /// The foreground classes that keep only their largest connected component (<see cref="ComponentConnectivity"/>),
@@ -183,12 +204,12 @@ public sealed class SegmentationPredictor : IDisposable
     /// <exception cref="ArgumentException">The channels are missing or on different grids, or the network's output does not fit.</exception>
     public NiftiImage Predict(IReadOnlyList<NiftiImage> channels)
     {
-        var keepLargest = Volatile.Read(ref _keepLargest);
+        var (keepLargest, foreground) = (Volatile.Read(ref _keepLargest), KeepLargestForeground);
         var (prepared, probabilities) = Run(channels);
         var grid = prepared.Grid;
         int classes = probabilities.Length;
         var labels = SegmentationInference.ArgMax(probabilities);
-        labels = SegmentationInference.KeepLargest(labels, [grid.Shape[2], grid.Shape[1], grid.Shape[0]], keepLargest, classes, ComponentConnectivity);
+        labels = SegmentationInference.KeepLargest(labels, [grid.Shape[2], grid.Shape[1], grid.Shape[0]], keepLargest, classes, ComponentConnectivity, foreground);
         var values = new float[labels.Length];
         for (int i = 0; i < values.Length; i++) values[i] = labels[i];
         var map = new NiftiImage(values, grid.Shape, grid.Spacing, classes <= 256 ? NiftiDataType.UInt8 : NiftiDataType.Int16, grid.Affine, grid.AffineCode);

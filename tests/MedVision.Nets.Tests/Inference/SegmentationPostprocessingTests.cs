@@ -47,6 +47,98 @@ public sealed class SegmentationPostprocessingTests : IDisposable
         act.Should().Throw<ArgumentException>().WithMessage("*same cases and classes: 1 cases*against 2*");
     }
 
+    [Fact]
+    public void TheForegroundStep_KeepsTheLargestRegionOfAllClassesAsOne_AndIsChosenWhenSomeClassGainsAndNoneLoses()
+    {
+        // A structure of two classes (class 2 inside class 1) and a stray class-2 island larger than the true class 2:
+        // class by class, class 1's halves tie (the first is kept) and class 2 keeps the island; the foreground as one
+        // keeps the structure whole and drops the island.
+        int[] truth = [1, 2, 1, 0, 0, 0, 0, 0];
+        int[] predicted = [1, 2, 1, 0, 0, 2, 2, 0];
+        int[] shape = [1, 8];
+        ConnectedComponents.KeepLargestForeground(predicted, shape).Should().Equal(1, 2, 1, 0, 0, 0, 0, 0);
+        ConnectedComponents.KeepLargestPerClass(predicted, shape).Should().Equal(1, 0, 0, 0, 0, 2, 2, 0);
+        var evaluator = SegmentationEvaluator.ForClasses(3).WithoutSurfaceDistances();
+        SegmentationSummary Measure(int[] labels) => SegmentationSummary.Of([evaluator.Evaluate(labels, truth, shape)]);
+        var raw = Measure(predicted);
+        var foreground = Measure(ConnectedComponents.KeepLargestForeground(predicted, shape));
+        SegmentationPostprocessing.ChooseKeepLargestForeground(raw, foreground).Should().BeTrue("class 2's Dice rises from 0.5 to 1 and class 1's stays 1");
+        SegmentationPostprocessing.ChooseKeepLargest(raw, Measure(ConnectedComponents.KeepLargestPerClass(predicted, shape))).Should().BeEmpty("class by class both Dice fall");
+        // The per-class choice is then made on top of the foreground step's maps: nothing more to gain here.
+        var kept = ConnectedComponents.KeepLargestForeground(predicted, shape);
+        SegmentationPostprocessing.ChooseKeepLargest(foreground, Measure(ConnectedComponents.KeepLargestPerClass(kept, shape))).Should().BeEmpty();
+        SegmentationPostprocessing.ChooseKeepLargestForeground(raw, raw).Should().BeFalse("no change is a tie");
+
+        // Two separate structures: the foreground as one keeps only the first of two equal regions, and class 2 loses.
+        int[] apart = [1, 1, 0, 0, 0, 2, 2, 0];
+        var whole = SegmentationSummary.Of([evaluator.Evaluate(apart, apart, shape)]);
+        var lost = SegmentationSummary.Of([evaluator.Evaluate(ConnectedComponents.KeepLargestForeground(apart, shape), apart, shape)]);
+        lost.Classes[1].Dice.Should().Be(0);
+        SegmentationPostprocessing.ChooseKeepLargestForeground(whole, lost).Should().BeFalse("a class that loses vetoes the step");
+        // One structure: the step is the per-class one, which decides.
+        var one = SegmentationEvaluator.ForClasses(2).WithoutSurfaceDistances();
+        int[] lesion = [1, 1, 0, 0, 1, 0, 0, 0];
+        var strayed = SegmentationSummary.Of([one.Evaluate(lesion, [1, 1, 0, 0, 0, 0, 0, 0], shape)]);
+        var cleaned = SegmentationSummary.Of([one.Evaluate(ConnectedComponents.KeepLargestForeground(lesion, shape), [1, 1, 0, 0, 0, 0, 0, 0], shape)]);
+        SegmentationPostprocessing.ChooseKeepLargestForeground(strayed, cleaned).Should().BeFalse();
+        SegmentationPostprocessing.ChooseKeepLargest(strayed, cleaned).Should().Equal(1);
+        FluentActions.Invoking(() => ConnectedComponents.KeepLargestForeground([1, -1], [1, 2])).Should().Throw<ArgumentOutOfRangeException>().WithMessage("*≥ 0*");
+        FluentActions.Invoking(() => SegmentationPostprocessing.ChooseKeepLargestForeground(raw, strayed)).Should().Throw<ArgumentException>().WithMessage("*same cases and classes*");
+    }
+
+    [Fact]
+    public void PredictorsFromTheFile_KeepTheForegroundsLargestRegionFirst_ThenTheRecordedClasses()
+    {
+        using var model = Network(26);
+        var card = SegmentationModelFile.Describe(model, Options, Classes, new SlidingWindowInferer([16, 16]));
+        card.KeepLargestForeground = true;
+        card.KeepLargestComponent = [2];
+        var path = Path.Combine(_folder, "foreground.safetensors");
+        SegmentationModelFile.Save(path, model, card);
+        SegmentationModelFile.ReadCard(path).FormatVersion.Should().Be(4, "a format-3 reader would predict without the foreground step");
+        var image = Noise(7);
+        using var predictor = ImageSegmentationPredictor.Load(path);
+        predictor.KeepLargestForeground.Should().BeTrue();
+        predictor.KeepLargestComponentClasses.Should().Equal(2);
+        var kept = predictor.Predict(image).Labels.ToArray();
+        predictor.KeepLargestComponent = false;
+        predictor.KeepLargestForeground.Should().BeFalse("turning post-processing off turns off both steps");
+        var raw = predictor.Predict(image).Labels.ToArray();
+        var foreground = ConnectedComponents.KeepLargestForeground(raw, [16, 16], ImageSegmentationPredictor.ComponentConnectivity);
+        foreground.Should().NotEqual(raw, "the untrained network's foreground is in pieces");
+        kept.Should().Equal(ConnectedComponents.KeepLargestPerClass(foreground, [16, 16], [2], ImageSegmentationPredictor.ComponentConnectivity));
+        predictor.KeepLargestForeground = true;
+        predictor.KeepLargestComponent.Should().BeTrue();
+        predictor.Predict(image).Labels.ToArray().Should().Equal(foreground);
+
+        // An ensemble applies it only when every member records it; UpdateCard takes it away (back to format 2).
+        var other = Path.Combine(_folder, "other.safetensors");
+        File.Copy(path, other);
+        using (var agreed = ImageSegmentationPredictor.LoadEnsemble([path, other])) agreed.KeepLargestForeground.Should().BeTrue();
+        SegmentationModelFile.UpdateCard(other, c => c.KeepLargestForeground = null);
+        using (var differ = ImageSegmentationPredictor.LoadEnsemble([path, other]))
+            (differ.KeepLargestForeground, differ.KeepLargestComponentClasses.Count).Should().Be((false, 0), "a choice the members do not share does not carry over");
+        SegmentationModelFile.ReadCard(other).FormatVersion.Should().Be(3);
+
+        // The scan predictor applies it with face connectivity.
+        Tensors.ManualSeed(27);
+        using var volumeNet = UNet.Builder().ForInput(1, 3).WithFeatures(4, 8).WithInstanceNorm().WithClasses(3).Build();
+        var volumeCard = SegmentationModelFile.Describe(volumeNet, new NiftiSegmentationOptions { Orientation = null }, Classes, new SlidingWindowInferer([8, 8, 8]));
+        volumeCard.KeepLargestForeground = true;
+        var volumePath = Path.Combine(_folder, "scan-foreground.safetensors");
+        SegmentationModelFile.Save(volumePath, volumeNet, volumeCard);
+        var random = new Random(8);
+        var scan = new NiftiImage(Enumerable.Range(0, 8 * 8 * 8).Select(_ => (float)random.NextDouble()).ToArray(), [8, 8, 8]);
+        using var scans = SegmentationPredictor.Load(volumePath);
+        scans.KeepLargestForeground.Should().BeTrue();
+        var keptScan = scans.Predict([scan]).Voxels.Select(v => (int)v).ToArray();
+        scans.KeepLargestComponent = false;
+        var rawScan = scans.Predict([scan]).Voxels.Select(v => (int)v).ToArray();
+        var expected = ConnectedComponents.KeepLargestForeground(rawScan, [8, 8, 8], SegmentationPredictor.ComponentConnectivity);
+        expected.Should().NotEqual(rawScan);
+        keptScan.Should().Equal(expected);
+    }
+
     private static UNet Network(int seed)
     {
         Tensors.ManualSeed((ulong)seed);
@@ -142,8 +234,10 @@ public sealed class SegmentationPostprocessingTests : IDisposable
         var old = json.Replace("\"metrics\":null", "\"keep_largest_component\":[1],\"metrics\":null");
         var claim = () => SegmentationModelFile.ParseCard(old, "old.json");
         claim.Should().Throw<ModelFormatException>().WithMessage("*says format 2 but uses fields of format 3 (keep_largest_component)*");
-        var newer = () => SegmentationModelFile.ParseCard(json.Replace("\"format_version\":2", "\"format_version\":4"), "newer.json");
-        newer.Should().Throw<ModelFormatException>().WithMessage("*format version 4 is newer than this library reads (3)*");
+        var newer = () => SegmentationModelFile.ParseCard(json.Replace("\"format_version\":2", "\"format_version\":5"), "newer.json");
+        newer.Should().Throw<ModelFormatException>().WithMessage("*format version 5 is newer than this library reads (4)*");
+        var foreground = () => SegmentationModelFile.ParseCard(json.Replace("\"format_version\":2", "\"format_version\":3").Replace("\"metrics\":null", "\"keep_largest_foreground\":true,\"metrics\":null"), "fg.json");
+        foreground.Should().Throw<ModelFormatException>().WithMessage("*says format 3 but uses fields of format 4 (keep_largest_foreground)*");
     }
 
     [Fact]
