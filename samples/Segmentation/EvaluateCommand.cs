@@ -124,6 +124,10 @@ internal static class EvaluateCommand
         {
             var truth = NiftiReader.Read(labels);
             var map = predictor.Predict(image);
+            // The map lies on the scan's grid; the measures compare it voxel for voxel with the label map, in its spacing.
+            if (!truth.Shape.SequenceEqual(map.Shape) || !truth.Affine.IsCloseTo(map.Affine))
+                throw new ArgumentException($"{labels} does not lie on the grid of its scan {image} (shape {string.Join("×", truth.Shape)} against {string.Join("×", map.Shape)}"
+                    + $"{(truth.Shape.SequenceEqual(map.Shape) ? ", another affine" : "")}); resample the label map onto the scan (NiftiImage.ResampleTo, nearest) first.");
             // NIfTI stores x fastest: the voxels are (z, y, x), with spacing (z, y, x) for the surface distances.
             var evaluator = SegmentationEvaluator.ForClasses(classNames.Count).WithSurfaceTolerance(tolerance).WithSpacing(truth.Spacing[2], truth.Spacing[1], truth.Spacing[0]);
             var predicted = map.Voxels.Select(v => (int)v).ToArray();

@@ -194,6 +194,45 @@ public sealed class SegmentationSampleTests : IDisposable
     }
 
     [Fact]
+    public async Task Evaluate_RefusesALabelMapThatDoesNotLieOnItsScansGrid()
+    {
+        // A tiny task of two one-channel scans and an (untrained) U-Net for it; the second label map is written half a
+        // millimetre off its scan, as a header from another tool or a wrong registration would put it.
+        MedVision.Torch.Tensors.ManualSeed(41);
+        using var net = UNet.Builder().ForInput(1, 3).WithFeatures(4, 8).WithClasses(2).Build();
+        var model = _folder["grid.safetensors"];
+        SegmentationModelFile.Save(model, net, SegmentationModelFile.Describe(net, new NiftiSegmentationOptions { Orientation = null }, ["background", "lesion"], new SlidingWindowInferer([8, 8, 8])));
+        var task = _folder["grid-task"];
+        Directory.CreateDirectory(Path.Combine(task, "imagesTr"));
+        Directory.CreateDirectory(Path.Combine(task, "labelsTr"));
+        var random = new Random(9);
+        var onGrid = NiftiAffine.FromSpacing([1f, 1f, 1f]);
+        var m = new double[4, 4];
+        for (int r = 0; r < 4; r++) for (int c = 0; c < 4; c++) m[r, c] = onGrid[r, c];
+        m[0, 3] += 0.5;
+        var training = new List<string>();
+        for (int i = 0; i < 2; i++)
+        {
+            var name = $"case{i}.nii.gz";
+            NiftiWriter.Write(Path.Combine(task, "imagesTr", name), new NiftiImage(Enumerable.Range(0, 512).Select(_ => (float)random.NextDouble()).ToArray(), [8, 8, 8], affine: onGrid));
+            var labels = Enumerable.Range(0, 512).Select(v => v % 7 == 0 ? 1f : 0f).ToArray();
+            NiftiWriter.Write(Path.Combine(task, "labelsTr", name), new NiftiImage(labels, [8, 8, 8], affine: i == 1 ? new NiftiAffine(m) : onGrid));
+            training.Add($"{{\"image\": \"./imagesTr/{name}\", \"label\": \"./labelsTr/{name}\"}}");
+        }
+        File.WriteAllText(Path.Combine(task, "dataset.json"),
+            $"{{\"modality\": {{\"0\": \"MRI\"}}, \"labels\": {{\"0\": \"background\", \"1\": \"lesion\"}}, \"training\": [{string.Join(", ", training)}]}}");
+        var off = await SampleApp.RunAsync("segmentation", _folder.Path, "evaluate", "--model", model, "--data", task);
+        off.ExitCode.Should().NotBe(0, off.ToString());
+        off.Error.Should().Contain("case1.nii.gz does not lie on the grid of its scan").And.Contain("another affine").And.Contain("resample the label map onto the scan");
+
+        // On its grid again, the task evaluates.
+        NiftiWriter.Write(Path.Combine(task, "labelsTr", "case1.nii.gz"), new NiftiImage(Enumerable.Range(0, 512).Select(v => v % 7 == 0 ? 1f : 0f).ToArray(), [8, 8, 8], affine: onGrid));
+        var on = await SampleApp.RunAsync("segmentation", _folder.Path, "evaluate", "--model", model, "--data", task);
+        on.ExitCode.Should().Be(0, on.ToString());
+        on.Lines().Single()["scans"].Should().Be("2");
+    }
+
+    [Fact]
     public async Task BadCommandLines_AreRefusedByName()
     {
         var neither = await SampleApp.RunAsync("segmentation", _folder.Path, "--epochs", "1");

@@ -80,6 +80,29 @@ public sealed class NiftiOrientationTests : IDisposable
     }
 
     [Fact]
+    public void IsCloseTo_ForgivesHeaderRoundTrips_ButNotAnotherGrid()
+    {
+        var affine = NiftiAffine.FromQuaternion(0.1, -0.2, 0.3, (-90.5, 126.25, -72.0), [1.5f, 1.5f, 3f]);
+        var m = new double[4, 4];
+        for (int r = 0; r < 4; r++) for (int c = 0; c < 4; c++) m[r, c] = affine[r, c];
+        // A float32 round trip of every entry (as an sform stores it) is the same grid, though not an equal affine.
+        var stored = new double[4, 4];
+        for (int r = 0; r < 4; r++) for (int c = 0; c < 4; c++) stored[r, c] = (float)m[r, c];
+        var roundTrip = new NiftiAffine(stored);
+        roundTrip.Equals(affine).Should().BeFalse();
+        roundTrip.IsCloseTo(affine).Should().BeTrue();
+        affine.IsCloseTo(roundTrip).Should().BeTrue();
+        // Half a millimetre off, or another voxel size, is another grid.
+        var shifted = (double[,])m.Clone();
+        shifted[0, 3] += 0.5;
+        new NiftiAffine(shifted).IsCloseTo(affine).Should().BeFalse();
+        var coarser = (double[,])m.Clone();
+        for (int r = 0; r < 3; r++) coarser[r, 2] *= 1.01;
+        new NiftiAffine(coarser).IsCloseTo(affine).Should().BeFalse();
+        FluentActions.Invoking(() => affine.IsCloseTo(null!)).Should().Throw<ArgumentNullException>();
+    }
+
+    [Fact]
     public void Reorient_KeepsEveryVoxelAtItsWorldPosition()
     {
         var image = NiftiReader.Read(Path.Combine(Dir, "orient_qform_lps.nii"));

@@ -371,6 +371,21 @@ public sealed class NiftiAffine : IEquatable<NiftiAffine>
     /// <inheritdoc />
     public bool Equals(NiftiAffine? other) => other is not null && _m.AsSpan().SequenceEqual(other._m);
 
+    /// <summary>
+    /// Whether <paramref name="other"/> describes the same grid up to what header round trips change: translations
+    /// within 10⁻³ mm and the other entries within 10⁻⁵ (relative to their size where above 1). Affines that tools write
+    /// for one grid (an image and its label map, a quaternion and its matrix) differ in the last digits, so exact
+    /// <see cref="Equals(NiftiAffine?)"/> is too strict for checking that two files lie on one grid.
+    /// </summary>
+    public bool IsCloseTo(NiftiAffine other)
+    {
+        ArgumentNullException.ThrowIfNull(other);
+        for (int r = 0; r < 3; r++)
+            for (int c = 0; c < 4; c++)
+                if (Math.Abs(this[r, c] - other[r, c]) > (c == 3 ? 1e-3 : 1e-5 * Math.Max(1, Math.Abs(this[r, c])))) return false;
+        return true;
+    }
+
     /// <inheritdoc />
     public override bool Equals(object? obj) => Equals(obj as NiftiAffine);
 

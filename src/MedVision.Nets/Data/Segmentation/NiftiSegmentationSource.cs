@@ -172,7 +172,7 @@ public sealed class NiftiSegmentationSource : ISegmentationSource
             throw new DataFormatException(labelPath, $"its shape {string.Join("×", labels[0].Shape)} differs from the image's {string.Join("×", channels[0].Shape)} ({imagePath}).");
         var prepared = _options.PrepareChannels(channels, imagePath);
         var map = _options.Orient(labels[0], ResizeMode.Nearest);
-        if (!map.Shape.SequenceEqual(prepared.Grid.Shape) || !SameAffine(map.Affine, prepared.Grid.Affine))
+        if (!map.Shape.SequenceEqual(prepared.Grid.Shape) || !map.Affine.IsCloseTo(prepared.Grid.Affine))
             throw new DataFormatException(labelPath, $"it does not lie on the grid of its image {imagePath} (different affine); resample one onto the other first.");
         foreach (var v in map.Voxels)
             if (!(v >= 0) || v != MathF.Floor(v) || v >= ClassNames.Count)
@@ -183,15 +183,6 @@ public sealed class NiftiSegmentationSource : ISegmentationSource
     /// <summary>Prepares a scan's channels (one volume each, on one grid) as the samples were prepared, for prediction.</summary>
     /// <exception cref="ArgumentException">No channels, or channels on different grids.</exception>
     public PreparedScan Prepare(IReadOnlyList<NiftiImage> channels) => _options.PrepareChannels(channels, "the scan");
-
-    // Affines written by different tools for one grid differ in the last digits (quaternion round trips): 1e-3 mm and 1e-5 in the rotation.
-    private static bool SameAffine(NiftiAffine a, NiftiAffine b)
-    {
-        for (int r = 0; r < 3; r++)
-            for (int c = 0; c < 4; c++)
-                if (Math.Abs(a[r, c] - b[r, c]) > (c == 3 ? 1e-3 : 1e-5 * Math.Max(1, Math.Abs(a[r, c])))) return false;
-        return true;
-    }
 
     private static List<string>? IndexedNames(JsonElement root, string property, string path)
     {
