@@ -26,7 +26,24 @@ public sealed class SegmentationPredictor : IDisposable
     private IPredictorNetwork? _network;   // another engine's network the predictor owns (Create)
     private readonly UsageGuard _guard;
 
-    /// <summary>Creates a predictor.</summary>
+    /// <summary>
+    /// Creates a predictor of a network that gives <paramref name="classes"/> classes (background included; 2 for a
+    /// one-channel sigmoid network): <see cref="Classes"/>, <see cref="KeepLargestComponent"/> and
+    /// <see cref="KeepLargestComponentClasses"/> know them before the first prediction, and a network that gives
+    /// another number is refused when it predicts.
+    /// </summary>
+    /// <param name="model">The trained network: (N, C, spatial…) → logits (N, classes, spatial…).</param>
+    /// <param name="preprocessing">The preparation the training samples had.</param>
+    /// <param name="inferer">The sliding window.</param>
+    /// <param name="classes">The classes the network gives (at least 2).</param>
+    /// <param name="device">The device to run on (default CPU).</param>
+    public SegmentationPredictor(Module<Tensor, Tensor> model, NiftiSegmentationOptions preprocessing, SlidingWindowInferer inferer, int classes, Device? device = null)
+        : this(classes >= 2 ? model : throw new ArgumentOutOfRangeException(nameof(classes), classes, "A segmentation network gives at least 2 classes (background and one structure)."), preprocessing, inferer, device)
+    {
+        Classes = classes;
+    }
+
+    /// <summary>Creates a predictor; the class count is learnt from the network's first prediction (see the overload that takes it).</summary>
     /// <param name="model">The trained network: (N, C, spatial…) → logits (N, classes, spatial…).</param>
     /// <param name="preprocessing">The preparation the training samples had (e.g. the training source's <see cref="NiftiSegmentationSource.Options"/>).</param>
     /// <param name="inferer">The sliding window (its window size a multiple of the network's, e.g. <see cref="Models.UNet.SizeMultiple"/>).</param>
@@ -254,13 +271,15 @@ public sealed class SegmentationPredictor : IDisposable
         var prepared = Preprocessing.PrepareChannels(channels, "the scan");
         var image = prepared.Image;
         var probabilities = SegmentationInference.Probabilities(_model, _inferer, image.Data, image.Shape, Device, SegmentationInference.FlipAxes(flips, 3), nameof(channels));
+        if (Classes is > 0 and var known && known != probabilities.Length)
+            throw new ArgumentException($"The network gives {probabilities.Length} classes, but this predictor segments {known}{(Card is null ? " (as it was created)" : " (as its card names)")}.", nameof(channels));
         Classes = probabilities.Length;
         return (prepared, probabilities);
     }
 
     /// <summary>
-    /// The number of classes the network gives: the card's when loaded from a file, else known after the first
-    /// prediction (0 before any). A sigmoid network gives two (background and foreground).
+    /// The number of classes the network gives: the card's when loaded from a file, the one given when created, else
+    /// known after the first prediction (0 before any). A sigmoid network gives two (background and foreground).
     /// </summary>
     public int Classes
     {

@@ -144,6 +144,16 @@ public sealed class NiftiSegmentationTests : IDisposable
         var largest = new SegmentationPredictor(model, new NiftiSegmentationOptions(), new SlidingWindowInferer([4, 4, 4])) { KeepLargestComponent = true };
         var kept = largest.Predict(channels);
         kept.Voxels.Count(v => v > 0).Should().Be(4 * 3 * 6, "the 4×3 box through all slices is larger than the 2×2 corner");
+
+        // Told its class count, a predictor lists the classes before any prediction, and refuses a network that gives another.
+        using var told = new SegmentationPredictor(model, new NiftiSegmentationOptions(), new SlidingWindowInferer([4, 4, 4]), classes: 2) { KeepLargestComponent = true };
+        (told.Classes, told.KeepLargestComponentClasses.Count, told.KeepLargestComponentClasses[0]).Should().Be((2, 1, 1));
+        told.Predict(channels).Voxels.Should().Equal(kept.Voxels);
+        using var wrong = new SegmentationPredictor(model, new NiftiSegmentationOptions(), new SlidingWindowInferer([4, 4, 4]), classes: 3);
+        wrong.KeepLargestComponentClasses = [2];
+        FluentActions.Invoking(() => wrong.Predict(channels)).Should().Throw<ArgumentException>().WithMessage("*network gives 2 classes, but this predictor segments 3 (as it was created)*");
+        FluentActions.Invoking(() => new SegmentationPredictor(model, new NiftiSegmentationOptions(), new SlidingWindowInferer([4, 4, 4]), classes: 1))
+            .Should().Throw<ArgumentOutOfRangeException>().WithMessage("*at least 2 classes*");
     }
 
     [Fact]
