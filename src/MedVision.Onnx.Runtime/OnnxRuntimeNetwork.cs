@@ -14,7 +14,9 @@ public sealed class OnnxRuntimeNetwork : IPredictorNetwork
 {
     private readonly InferenceSession _session;
     private readonly string[] _outputs;
-    private int _disposed;
+    private int _disposed;   // Dispose was called: new calls are refused
+    private int _running;    // calls in progress
+    private int _released;   // the session has been disposed (once: by Dispose, or by the last call running then)
 
     /// <summary>Wraps <paramref name="session"/>, which this network then owns and disposes.</summary>
     /// <exception cref="ArgumentException">The session has no input or output of those names.</exception>
@@ -45,7 +47,21 @@ public sealed class OnnxRuntimeNetwork : IPredictorNetwork
     public Tensor Logits(Tensor batch)
     {
         ArgumentNullException.ThrowIfNull(batch);
-        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        // A reference count, as a SafeHandle's: the session outlives every call that started before Dispose.
+        Interlocked.Increment(ref _running);
+        try
+        {
+            ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+            return Run(batch);
+        }
+        finally
+        {
+            if (Interlocked.Decrement(ref _running) == 0 && Volatile.Read(ref _disposed) != 0) Release();
+        }
+    }
+
+    private Tensor Run(Tensor batch)
+    {
         float[] values;
         using (var scope = Tensors.NewDisposeScope())
             values = batch.To(ScalarType.Float32, Device.Cpu).Contiguous().ToArray<float>();
@@ -57,11 +73,16 @@ public sealed class OnnxRuntimeNetwork : IPredictorNetwork
     }
 
     /// <summary>
-    /// Disposes the session. Only when no call is running: a predictor that owns the network (<see cref="Predictor.Create"/>,
-    /// <c>OnnxRuntimePredictor.Load</c>) waits for its running predictions before disposing it; used alone, the caller must.
+    /// Refuses new calls (<see cref="ObjectDisposedException"/>) and disposes the session now, or — when calls are
+    /// running on other threads — when the last of them returns, never under one. Does not wait. Idempotent.
     /// </summary>
     public void Dispose()
     {
-        if (Interlocked.Exchange(ref _disposed, 1) == 0) _session.Dispose();
+        if (Interlocked.Exchange(ref _disposed, 1) == 0 && Volatile.Read(ref _running) == 0) Release();
+    }
+
+    private void Release()
+    {
+        if (Interlocked.Exchange(ref _released, 1) == 0) _session.Dispose();
     }
 }

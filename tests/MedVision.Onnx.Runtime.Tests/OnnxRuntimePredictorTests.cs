@@ -253,6 +253,56 @@ public sealed class OnnxRuntimePredictorTests : IDisposable
     }
 
     [Fact]
+    public void TheNetworkAlone_DisposedWhileThreadsRunIt_FinishesTheirCalls_AndRefusesNewOnes()
+    {
+        var (_, onnxFile) = Export();
+        var network = new OnnxRuntimeNetwork(new Microsoft.ML.OnnxRuntime.InferenceSession(onnxFile), OnnxModelFile.InputName, OnnxModelFile.LogitsName);
+        float[] expected;
+        using (var scope = Tensors.NewDisposeScope())
+        using (var batch = Tensors.Full([2, 3, 28, 28], 0.3))
+            expected = network.Logits(batch).ToArray<float>();
+        // Four threads call it in a loop; it is disposed while they run. Every call either gives the logits in full or is
+        // refused as disposed — never a call on a disposed session (a native crash) or a wrong result.
+        long answered = 0, refused = 0;
+        var failures = new System.Collections.Concurrent.ConcurrentBag<Exception>();
+        using var started = new CountdownEvent(4);
+        var threads = Enumerable.Range(0, 4).Select(_ => new Thread(() =>
+        {
+            started.Signal();
+            for (int i = 0; i < 400; i++)
+            {
+                try
+                {
+                    using var scope = Tensors.NewDisposeScope();
+                    using var batch = Tensors.Full([2, 3, 28, 28], 0.3);
+                    network.Logits(batch).ToArray<float>().Should().Equal(expected);
+                    Interlocked.Increment(ref answered);
+                }
+                catch (ObjectDisposedException)
+                {
+                    Interlocked.Increment(ref refused);
+                }
+                catch (Exception e)
+                {
+                    failures.Add(e);   // reported below: an exception escaping a thread would end the test process
+                }
+            }
+        })).ToList();
+        threads.ForEach(t => t.Start());
+        started.Wait();
+        while (Interlocked.Read(ref answered) < 20 && failures.IsEmpty) Thread.Yield();
+        network.Dispose();
+        threads.ForEach(t => t.Join());
+        failures.Should().BeEmpty();
+        (answered + refused).Should().Be(1600);
+        answered.Should().BeGreaterThanOrEqualTo(20);
+        refused.Should().BeGreaterThan(0, "calls after Dispose are refused");
+        using (var batch = Tensors.Full([2, 3, 28, 28], 0.3))
+            FluentActions.Invoking(() => network.Logits(batch)).Should().Throw<ObjectDisposedException>();
+        network.Dispose();   // idempotent
+    }
+
+    [Fact]
     public void FilesItCannotServeAreRefusedWithTheReason()
     {
         var missing = Path.Combine(_folder, "missing.onnx");
