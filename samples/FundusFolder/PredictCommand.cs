@@ -127,5 +127,6 @@ internal static class PredictCommand
         return files;
     }
 
-    private static string Csv(string text) => text.Contains(',') || text.Contains('"') ? $"\"{text.Replace("\"", "\"\"")}\"" : text;
+    // A CSV field (RFC 4180): quoted when it holds a comma, a quote or a line break, its quotes doubled.
+    private static string Csv(string text) => text.AsSpan().IndexOfAny(",\"\n\r") >= 0 ? $"\"{text.Replace("\"", "\"\"")}\"" : text;
 }
