@@ -185,6 +185,19 @@ internal static partial class ApiFuzz
                 throw new ArithmeticException($"{steps}: sensitivity point {bySensitivity} for {minimum}");
             if (!(bySpecificity.Fitted!.Specificity >= minimum) || risk.Any(t => t < bySpecificity.Threshold && MedVision.Nets.Metrics.Clinical.OperatingPoint.AtThreshold(t).Evaluate(refer, risk).Specificity >= minimum))
                 throw new ArithmeticException($"{steps}: specificity point {bySpecificity} for {minimum}");
+            // The sensitivity bound: the point's lower bound reaches the minimum, it refers at least as many as the plain
+            // point, and no higher distinct score's bound reaches it; when none does, every image is referred.
+            if (minimum < 1)
+            {
+                double delta = 0.01 + (rng.NextDouble() * 0.3);
+                var bound = MedVision.Nets.Metrics.Clinical.OperatingPoint.AtSensitivityBound(refer, risk, minimum, delta);
+                int positives = refer.Count(v => v == 1);
+                double Lower(double threshold) => MedVision.Nets.Metrics.Clinical.OperatingPoint.AtThreshold(threshold).Evaluate(refer, risk) is var o && o.TruePositives > 0
+                    ? MathNet.Numerics.Distributions.Beta.InvCDF(o.TruePositives, positives - o.TruePositives + 1, delta) : 0;
+                if (double.IsNegativeInfinity(bound.Threshold) ? risk.Any(t => Lower(t) >= minimum) || bound.Fitted!.ReferralRate != 1
+                    : !(Lower(bound.Threshold) >= minimum) || bound.Threshold > bySensitivity.Threshold || risk.Any(t => t > bound.Threshold && Lower(t) >= minimum))
+                    throw new ArithmeticException($"{steps}: sensitivity bound {bound} for {minimum} at δ {delta}");
+            }
             double j = youden.Fitted!.Sensitivity + youden.Fitted.Specificity - 1;
             if (risk.Any(t => MedVision.Nets.Metrics.Clinical.OperatingPoint.AtThreshold(t).Evaluate(refer, risk) is var o && o.Sensitivity + o.Specificity - 1 > j + 1e-12))
                 throw new ArithmeticException($"{steps}: Youden point {youden} is not the best");
