@@ -259,6 +259,9 @@ public sealed class Predictor : IDisposable
     /// <summary>
     /// Predicts one preprocessed-to-[0, 1] image or volume (C, H, W) / (C, D, H, W); resizing and normalisation (the
     /// card's per-input <see cref="PreprocessingCard.IntensityNormalization"/>, then its mean and sd) are applied here.
+    /// Under a card that resizes 8-bit pixels (<see cref="PreprocessingCard.ResizeEightBit"/>), an image whose values are
+    /// all k / 255 (made from 8-bit pixels) is resized as those bytes, as <see cref="PredictPixels"/> would; any other
+    /// image has no bytes to resize, and is resized as floats.
     /// </summary>
     public Prediction Predict(FloatImage image) => Predict(new[] { image ?? throw new ArgumentNullException(nameof(image)) })[0];
 
@@ -375,7 +378,8 @@ public sealed class Predictor : IDisposable
         var rng = new Random(0);
         var prepared = images.Select(i =>
         {
-            var resized = _resize.Apply(Channels(i.Clone()), rng);
+            var image = Channels(i.Clone());
+            var resized = EightBit(image) ?? _resize.Apply(image, rng);
             return _normalize.Apply(_intensity?.Apply(resized, rng) ?? resized, rng);
         }).ToList();
         var shape = new long[] { prepared.Count }.Concat(prepared[0].Shape.Select(s => (long)s)).ToArray();
@@ -438,6 +442,26 @@ public sealed class Predictor : IDisposable
         if (Flips.HasFlag(TestTimeFlips.Depth)) axes.Add(rank - 3);
         for (int mask = 1; mask < 1 << axes.Count; mask++)
             yield return axes.Where((_, i) => (mask & (1 << i)) != 0).ToArray();
+    }
+
+    // A [0, 1] image whose values are all 8-bit values (k / 255, as FromBytesHwc makes them), under a card that resizes
+    // 8-bit pixels (resize_8bit): resized as those bytes, exactly as PredictPixels resizes them. Null for any other
+    // image (it has no bytes to resize: resized as floats), for other cards, and when no resizing is needed.
+    private FloatImage? EightBit(FloatImage image)
+    {
+        var size = Card.Preprocessing.InputSize;
+        if (Card.Preprocessing.ResizeEightBit != true || image.Shape.Length != 3 || (image.Height == size[0] && image.Width == size[1])) return null;
+        int channels = image.Channels, plane = image.PlaneSize;
+        var bytes = new byte[image.Data.Length];
+        for (int c = 0; c < channels; c++)
+            for (int i = 0; i < plane; i++)
+            {
+                float v = image.Data[(c * plane) + i], k = MathF.Round(v * 255f);
+                if (!(k >= 0 && k <= 255) || k / 255f != v) return null;
+                bytes[(i * channels) + c] = (byte)k;
+            }
+        var resized = new RasterImage(image.Width, image.Height, channels, bytes).Resize(size[1], size[0]);
+        return FloatImage.FromBytesHwc(resized.Pixels, resized.Height, resized.Width, resized.Channels);
     }
 
     internal FloatImage FromRaster(RasterImage raster)

@@ -99,6 +99,17 @@ public sealed class EightBitResizeTests : IDisposable
         old.Card.FormatVersion.Should().Be(1);
         var differ = Enumerable.Range(0, files.Length).Count(i => !old.PredictFile(files[i]).Probabilities.SequenceEqual(predictor.PredictFile(files[i]).Probabilities));
         differ.Should().BeGreaterThan(0);
+
+        // A [0, 1] image made from the photograph's bytes (k / 255) is resized as those bytes, as training resized them;
+        // an image of other values has no bytes to resize, and is resized as floats (as the card without the field does).
+        for (int i = 0; i < files.Length; i++)
+        {
+            var raster = ImageCodec.DecodeFile(files[i]);
+            var fromBytes = MedVision.Nets.Transforms.FloatImage.FromBytesHwc(raster.Pixels, raster.Height, raster.Width, 3);
+            predictor.Predict(fromBytes).Probabilities.Should().Equal(predictor.Predict(source.Load(i).Image).Probabilities, "image {0} holds 8-bit values", i);
+            var shifted = new MedVision.Nets.Transforms.FloatImage(fromBytes.Data.Select(v => Math.Min(1f, v + 0.001f)).ToArray(), 3, raster.Height, raster.Width);
+            predictor.Predict(shifted).Probabilities.Should().Equal(old.Predict(shifted).Probabilities, "image {0}'s values are not 8-bit ones", i);
+        }
     }
 
     [Fact]
