@@ -41,19 +41,28 @@ internal static class CrossValidateCommand
             HelpName = "MAX_DIFFERENCE",
         }.Must(v => v is null || (v >= 0 && double.IsFinite(v.Value)), "finite and at least 0");
         var resume = new Option<bool>("--resume") { Description = "Continue the cross-validation in --output: finished folds are re-predicted, the others continue from their last checkpoint." };
+        var onlyFolds = new Option<int[]>("--only-folds")
+        {
+            Description = "Train only these folds (numbered 1 to --folds, e.g. --only-folds 2 4) into --output, so that the folds can run in several processes or on several machines at once with the same options; when every fold has run (their fold-N folders under one --output), run the command again with --resume to gather them into the summary and the ensemble manifest.",
+            AllowMultipleArgumentsPerToken = true,
+            HelpName = "FOLD",
+        };
         var command = new Command("cross-validate", "k-fold cross-validation of the MedMNIST recipe on the pooled training and validation splits: every fold's model, its out-of-fold predictions, the spread over the folds and the folds' ensemble on the test split.")
         {
-            dataset, dataFile, model, resolution, folds, epochs, batch, lr, seed, device, threads, output, resume, calibrate, groupNearDuplicates,
+            dataset, dataFile, model, resolution, folds, epochs, batch, lr, seed, device, threads, output, resume, onlyFolds, calibrate, groupNearDuplicates,
         };
+        command.Check(r => r.GetValue(onlyFolds) is { } only && only.FirstOrDefault(f => f < 1 || f > r.GetValue(folds)) is var bad && bad != 0
+            ? $"--only-folds {bad}: the folds are numbered 1 to --folds ({r.GetValue(folds)})"
+            : r.GetValue(onlyFolds) is { Length: > 0 } named && named.Distinct().Count() != named.Length ? "--only-folds names a fold twice" : null);
         optimization.AddTo(command, epochs);
         command.SetAction(r => Run(r.GetValue(dataset), r.GetValue(dataFile), r.GetValue(model)!, r.GetValue(resolution), r.GetResult(resolution) is { Implicit: false },
             r.GetValue(folds), r.GetValue(epochs), r.GetValue(batch), r.GetValue(lr), optimization.Read(r), r.GetValue(seed), Device.Parse(r.GetValue(device)!),
-            r.GetValue(threads), r.GetValue(output)!, r.GetValue(resume), r.GetValue(calibrate), r.GetValue(groupNearDuplicates)));
+            r.GetValue(threads), r.GetValue(output)!, r.GetValue(resume), r.GetValue(onlyFolds), r.GetValue(calibrate), r.GetValue(groupNearDuplicates)));
         return command;
     }
 
     private static int Run(string? datasetName, string? dataFile, string modelName, int requestedResolution, bool resolutionGiven, int folds, int epochs, int batch,
-        double learningRate, OptimizationRecipe optimization, int seed, Device device, int threads, string output, bool resume, bool calibrate, double? groupNearDuplicates)
+        double learningRate, OptimizationRecipe optimization, int seed, Device device, int threads, string output, bool resume, int[]? onlyFolds, bool calibrate, double? groupNearDuplicates)
     {
         Tensors.NumThreads = threads;
         var data = TrainCommand.LoadDataset(datasetName, dataFile);
@@ -112,7 +121,7 @@ internal static class CrossValidateCommand
                 $"Near-duplicates (mean absolute difference ≤ {maxDifference:G4}) kept in one fold: {clusters.Length} of the {pool.Count} images in {clusters.Distinct().Count()} groups")));
         }
 
-        var result = crossValidation.Run(split =>
+        TrainerBuilder Fold(CrossValidationSplit split)
         {
             AnsiConsole.MarkupLine($"[bold]Fold {split.Index + 1}/{split.FoldCount}[/]: training on {split.TrainIndices.Count} images, selecting on {split.ValidationIndices.Count}");
             // The weights are drawn from the global generator: seeded per fold, as the trainer seeds its run.
@@ -121,7 +130,17 @@ internal static class CrossValidateCommand
             var trainer = Trainer.Create(new ClassificationTask(network, info.Task)).ForEpochs(epochs).OnDevice(device).WithSeed(seed + split.Index)
                 .ReportProgressTo(TrainingConsole.EpochLines());
             return optimization.ApplyTo(trainer, learningRate, network.Classifier!);
-        }, resume);
+        }
+        if (onlyFolds is { Length: > 0 })
+        {
+            // Some folds only: nothing to sum up until every fold has run and a --resume run gathers them.
+            var trained = crossValidation.RunFolds(onlyFolds, Fold, resume);
+            AnsiConsole.MarkupLine(Markup.Escape($"Trained fold{(trained.Count == 1 ? "" : "s")} {string.Join(", ", onlyFolds)} of {folds} into {Path.GetFullPath(output)}. When every fold has run there, gather them: the same command with --resume (without --only-folds)."));
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"RESULT cross-validation-folds {modelName} {info.Name} folds={folds} seed={seed} epochs={epochs} trained={string.Join(',', onlyFolds)} val_auc={string.Join(',', trained.Select(f => f.Validation.Auc.ToString("F4", CultureInfo.InvariantCulture)))} test_auc={string.Join(',', trained.Select(f => f.Test.Auc.ToString("F4", CultureInfo.InvariantCulture)))}"));
+            return 0;
+        }
+        var result = crossValidation.Run(Fold, resume);
 
         var manifest = CrossValidationConsole.SaveManifest(result, output);
         var table = CrossValidationConsole.Table(result, $"{modelName} on {info.Name}: {folds}-fold cross-validation, {epochs} epochs", pool.Count);

@@ -541,6 +541,42 @@ public sealed class MedMnistSampleTests(MedMnistTrainedRun run) : IClassFixture<
     }
 
     [Fact]
+    public async Task CrossValidate_OnlyFolds_TrainsFoldsApart_ThatResumeGathersIntoTheOneRunsResult()
+    {
+        string[] Arguments(string folder) => ["cross-validate", "--data-file", run.DataFile, "--folds", "3", "--epochs", "1", "--batch", "16", "--threads", "1", "--output", folder];
+        var whole = await SampleApp.RunAsync("medmnist", run.Folder.Path, Arguments(run.Folder["cv-whole"]));
+        whole.ExitCode.Should().Be(0, whole.ToString());
+
+        // Two "machines": fold 3, then folds 1 and 2, into one folder; nothing is summed up until the folds are gathered.
+        var apart = run.Folder["cv-apart"];
+        var third = await SampleApp.RunAsync("medmnist", run.Folder.Path, [.. Arguments(apart), "--only-folds", "3"]);
+        third.ExitCode.Should().Be(0, third.ToString());
+        third.Text.Should().Contain("Trained fold 3 of 3").And.Contain("the same command with --resume");
+        var partial = third.Lines().Should().ContainSingle().Subject;
+        partial["trained"].Should().Be("3");
+        File.Exists(Path.Combine(apart, "ensemble.json")).Should().BeFalse();
+        File.Exists(Path.Combine(apart, "fold-3", "model.safetensors")).Should().BeTrue("each fold's model file is written as it finishes");
+        var first = await SampleApp.RunAsync("medmnist", run.Folder.Path, [.. Arguments(apart), "--only-folds", "1", "2"]);
+        first.ExitCode.Should().Be(0, first.ToString());
+        first.Lines().Single()["trained"].Should().Be("1,2");
+        var gathered = await SampleApp.RunAsync("medmnist", run.Folder.Path, [.. Arguments(apart), "--resume"]);
+        gathered.ExitCode.Should().Be(0, gathered.ToString());
+        gathered.Text.Should().NotContain("epoch 1:", "every fold has run: they are only re-predicted");
+        var line = gathered.Lines().Single();
+        line.Should().BeEquivalentTo(whole.Lines().Single(), "the folds trained apart are those of one run");
+        using (var summary = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(apart, "cross-validation.json"))))
+            partial["val_auc"].Should().Be(summary.RootElement.GetProperty("folds")[2].GetProperty("validation").GetProperty("auc").GetDouble().ToString("F4", CultureInfo.InvariantCulture),
+                "fold 3 trained alone scored what the gathered summary records for it");
+
+        var bad = await SampleApp.RunAsync("medmnist", run.Folder.Path, [.. Arguments(run.Folder["cv-bad"]), "--only-folds", "4"]);
+        bad.ExitCode.Should().Be(2);
+        bad.Error.Should().Contain("--only-folds 4: the folds are numbered 1 to --folds (3)");
+        var twice = await SampleApp.RunAsync("medmnist", run.Folder.Path, [.. Arguments(run.Folder["cv-bad"]), "--only-folds", "2", "2"]);
+        twice.ExitCode.Should().Be(2);
+        twice.Error.Should().Contain("--only-folds names a fold twice");
+    }
+
+    [Fact]
     public async Task StoreReferral_RecordsTheValidationOperatingPoint_ThatPredictRefersBy()
     {
         // A copy of the run's model file: --store-referral writes into it.

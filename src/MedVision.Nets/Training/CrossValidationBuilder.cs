@@ -214,13 +214,7 @@ public sealed class CrossValidationBuilder
     /// <exception cref="InvalidOperationException">A required setting is missing, the configuration of a fold sets what the cross-validation sets, reuses a model, or the folds differ from those of the run being resumed.</exception>
     public CrossValidationResult Run(Func<CrossValidationSplit, TrainerBuilder> configure, bool resume = false, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(configure);
-        if (_ran) throw new InvalidOperationException("This cross-validation has already run; start again with CrossValidation.Create.");
-        if (_train is null) throw new InvalidOperationException("Say how the folds train: TrainWith(options).");
-        if (_evaluation is null) throw new InvalidOperationException("Say how the folds are evaluated: EvaluateWith(options) (the preprocessing without augmentation).");
-        if (resume && _output is null) throw new InvalidOperationException("Resuming needs the folder of the run: SaveTo(directory).");
-        var splits = Folds();
-        _ran = true;
+        var splits = Start(configure, resume);
         if (_output is not null) RecordFolds(splits, resume);
 
         int n = _source.Count, labelColumns = _source.LabelColumns, k = splits.Count;
@@ -230,67 +224,29 @@ public sealed class CrossValidationBuilder
         int[,]? testLabels = null;
         double[,]? testSum = null;
         var folds = new List<CrossValidationFold>();
-        Torch.Nn.Module? previous = null;
+        (Torch.Nn.Module? Model, int Fold) previous = (null, -1);
         for (int f = 0; f < k; f++)
         {
-            cancellationToken.ThrowIfCancellationRequested();
-            var (trainIndices, validationIndices) = splits[f];
-            var trainSource = new SubsetSource(_source, trainIndices);
-            var validationSource = new SubsetSource(_source, validationIndices);
-            var directory = _output is null ? null : Path.Combine(_output, $"fold-{f + 1}");
-            var split = new CrossValidationSplit(f, k, trainIndices, validationIndices, trainSource, validationSource, directory);
-            var trainOptions = FoldOptions(_train, split, "training", TrainOptionsProblem);
-            var evaluationOptions = FoldOptions(_evaluation, split, "evaluation", EvaluationOptionsProblem);
-            var builder = configure(split) ?? throw new InvalidOperationException($"The configuration of fold {f + 1} returned no trainer builder.");
-            var task = builder.Task;
-            var model = task.Model;
-            if (ReferenceEquals(model, previous))
-                throw new InvalidOperationException($"The configuration of fold {f + 1} returned the model of fold {f} again (already trained and disposed); create a new model for every fold.");
-            try
+            var (fold, testScores) = TrainFold(f, splits, configure, resume, ref previous, cancellationToken);
+            var (validationIndices, labels, scores) = (splits[f].Validation, fold.ValidationLabels, fold.ValidationScores);
+            oofScores ??= new double[n, scores.GetLength(1)];
+            if (scores.GetLength(1) != oofScores.GetLength(1))
+                throw new InvalidOperationException($"Fold {f + 1}'s model scores {scores.GetLength(1)} classes, fold 1's {oofScores.GetLength(1)}.");
+            for (int i = 0; i < validationIndices.Length; i++)
             {
-                if (builder.IsBuilt) throw new InvalidOperationException($"The configuration of fold {f + 1} returned a builder that has already built its trainer; return it unbuilt.");
-                var made = builder.FoldSettingsMade().ToList();
-                if (made.Count > 0)
-                    throw new InvalidOperationException($"The configuration of fold {f + 1} calls {string.Join(", ", made)}; the cross-validation sets the data and the folder of every fold itself: leave {(made.Count == 1 ? "it" : "them")} out.");
-                if (task.TaskType != _taskType)
-                    throw new InvalidOperationException($"The task of fold {f + 1} is {task.TaskType}; the cross-validation scores {_taskType}.");
-                var validationLoader = new DataLoader(validationSource, evaluationOptions.Clone());
-                builder.TrainOn(new DataLoader(trainSource, trainOptions)).ValidateOn(validationLoader);
-                if (directory is not null) builder.SaveTo(directory);
-                var trainer = builder.Build();
-                var training = trainer.Run(resume, cancellationToken);
-
-                var (labels, scores) = trainer.PredictAsEvaluated(validationLoader);
-                oofScores ??= new double[n, scores.GetLength(1)];
-                if (scores.GetLength(1) != oofScores.GetLength(1))
-                    throw new InvalidOperationException($"Fold {f + 1}'s model scores {scores.GetLength(1)} classes, fold 1's {oofScores.GetLength(1)}.");
-                for (int i = 0; i < validationIndices.Length; i++)
-                {
-                    int row = validationIndices[i];
-                    oofFold[row] = f;
-                    for (int j = 0; j < labelColumns; j++) oofLabels[row, j] = labels[i, j];
-                    for (int j = 0; j < scores.GetLength(1); j++) oofScores[row, j] = scores[i, j];
-                }
-
-                var test = SplitMetrics.NotEvaluated;
-                if (_test is not null)
-                {
-                    var (tl, ts) = trainer.PredictAsEvaluated(new DataLoader(_test, evaluationOptions.Clone()));
-                    testLabels ??= tl;
-                    testSum ??= new double[ts.GetLength(0), ts.GetLength(1)];
-                    for (int i = 0; i < ts.GetLength(0); i++)
-                        for (int j = 0; j < ts.GetLength(1); j++) testSum[i, j] += ts[i, j];
-                    test = Score(tl, ts);
-                }
-                var fold = new CrossValidationFold(split, training, labels, scores, Score(labels, scores), test);
-                _onFoldTrained?.Invoke(fold, task);
-                folds.Add(fold);
+                int row = validationIndices[i];
+                oofFold[row] = f;
+                for (int j = 0; j < labelColumns; j++) oofLabels[row, j] = labels[i, j];
+                for (int j = 0; j < scores.GetLength(1); j++) oofScores[row, j] = scores[i, j];
             }
-            finally
+            if (testScores is { } ts)
             {
-                model.Dispose();
-                previous = model;
+                testLabels ??= ts.Labels;
+                testSum ??= new double[ts.Scores.GetLength(0), ts.Scores.GetLength(1)];
+                for (int i = 0; i < ts.Scores.GetLength(0); i++)
+                    for (int j = 0; j < ts.Scores.GetLength(1); j++) testSum[i, j] += ts.Scores[i, j];
             }
+            folds.Add(fold);
         }
 
         double[,]? ensemble = null;
@@ -308,6 +264,109 @@ public sealed class CrossValidationBuilder
             result.WriteOutOfFoldCsv(Path.Combine(_output, OutOfFoldFileName));
         }
         return result;
+    }
+
+    /// <summary>
+    /// Trains only some folds, into their <c>fold-N</c> folders under <see cref="SaveTo"/>, so that the folds of one
+    /// cross-validation can run in several processes or on several machines at once (each its own folds, all on the
+    /// same data and settings). Nothing is summed up here: when every fold has run (the folders gathered under one
+    /// <see cref="SaveTo"/> folder), <see cref="Run"/> with <c>resume: true</c> and the same configuration re-predicts
+    /// the finished folds and writes the summary, the out-of-fold predictions and what <see cref="OnFoldTrained"/>
+    /// writes. The folds are recorded in <see cref="FoldsFileName"/> by the first process and checked by the others, so
+    /// that no process trains a fold of other splits. Each fold is trained, predicted and passed to
+    /// <see cref="OnFoldTrained"/> as in <see cref="Run"/>.
+    /// </summary>
+    /// <param name="folds">The folds to train, numbered 1 to k as their folders.</param>
+    /// <param name="configure">Creates the trainer of a fold, as for <see cref="Run"/>.</param>
+    /// <param name="resume">Continue these folds from their last checkpoints.</param>
+    /// <param name="cancellationToken">Stops the run between steps.</param>
+    /// <returns>The folds trained, in the order given.</returns>
+    /// <exception cref="ArgumentException">No folds, a fold outside 1 to k, or one named twice.</exception>
+    /// <exception cref="InvalidOperationException">As <see cref="Run"/>; or no <see cref="SaveTo"/> folder; or the folder records other folds.</exception>
+    public IReadOnlyList<CrossValidationFold> RunFolds(IReadOnlyList<int> folds, Func<CrossValidationSplit, TrainerBuilder> configure, bool resume = false, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(folds);
+        if (folds.Count == 0) throw new ArgumentException("Name at least one fold to train.", nameof(folds));
+        if (_output is null && !_ran) throw new InvalidOperationException("Training some folds is for gathering them later: SaveTo(directory), then Run(resume: true) once every fold has run.");
+        var splits = Start(configure, resume);
+        for (int i = 0; i < folds.Count; i++)
+        {
+            if (folds[i] < 1 || folds[i] > splits.Count) throw new ArgumentException($"Fold {folds[i]} is not one of the {splits.Count} folds (1 to {splits.Count}).", nameof(folds));
+            if (folds.Take(i).Contains(folds[i])) throw new ArgumentException($"Fold {folds[i]} is named twice.", nameof(folds));
+        }
+        // Checked against the folds another process recorded (written when none has yet), whether resuming or not.
+        RecordFolds(splits, resume: true);
+        var trained = new List<CrossValidationFold>();
+        (Torch.Nn.Module? Model, int Fold) previous = (null, -1);
+        foreach (var f in folds) trained.Add(TrainFold(f - 1, splits, configure, resume, ref previous, cancellationToken).Fold);
+        return trained;
+    }
+
+    // The checks every run makes before it trains, and the folds.
+    private IReadOnlyList<(int[] Train, int[] Validation)> Start(Func<CrossValidationSplit, TrainerBuilder> configure, bool resume)
+    {
+        ArgumentNullException.ThrowIfNull(configure);
+        if (_ran) throw new InvalidOperationException("This cross-validation has already run; start again with CrossValidation.Create.");
+        if (_train is null) throw new InvalidOperationException("Say how the folds train: TrainWith(options).");
+        if (_evaluation is null) throw new InvalidOperationException("Say how the folds are evaluated: EvaluateWith(options) (the preprocessing without augmentation).");
+        if (resume && _output is null) throw new InvalidOperationException("Resuming needs the folder of the run: SaveTo(directory).");
+        var splits = Folds();
+        _ran = true;
+        return splits;
+    }
+
+    // Trains fold f (0-based), predicts its validation samples and the test split, calls OnFoldTrained, and disposes the
+    // model; returns the fold and its test predictions (null without a test split).
+    private (CrossValidationFold Fold, (int[,] Labels, double[,] Scores)? Test) TrainFold(int f, IReadOnlyList<(int[] Train, int[] Validation)> splits,
+        Func<CrossValidationSplit, TrainerBuilder> configure, bool resume, ref (Torch.Nn.Module? Model, int Fold) previous, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        int k = splits.Count;
+        var (trainIndices, validationIndices) = splits[f];
+        var trainSource = new SubsetSource(_source, trainIndices);
+        var validationSource = new SubsetSource(_source, validationIndices);
+        var directory = _output is null ? null : Path.Combine(_output, $"fold-{f + 1}");
+        var split = new CrossValidationSplit(f, k, trainIndices, validationIndices, trainSource, validationSource, directory);
+        var trainOptions = FoldOptions(_train!, split, "training", TrainOptionsProblem);
+        var evaluationOptions = FoldOptions(_evaluation!, split, "evaluation", EvaluationOptionsProblem);
+        var builder = configure(split) ?? throw new InvalidOperationException($"The configuration of fold {f + 1} returned no trainer builder.");
+        var task = builder.Task;
+        var model = task.Model;
+        int previousFold = previous.Fold;
+        if (ReferenceEquals(model, previous.Model))
+            throw new InvalidOperationException($"The configuration of fold {f + 1} returned the model of fold {previousFold + 1} again (already trained and disposed); create a new model for every fold.");
+        try
+        {
+            if (builder.IsBuilt) throw new InvalidOperationException($"The configuration of fold {f + 1} returned a builder that has already built its trainer; return it unbuilt.");
+            var made = builder.FoldSettingsMade().ToList();
+            if (made.Count > 0)
+                throw new InvalidOperationException($"The configuration of fold {f + 1} calls {string.Join(", ", made)}; the cross-validation sets the data and the folder of every fold itself: leave {(made.Count == 1 ? "it" : "them")} out.");
+            if (task.TaskType != _taskType)
+                throw new InvalidOperationException($"The task of fold {f + 1} is {task.TaskType}; the cross-validation scores {_taskType}.");
+            var validationLoader = new DataLoader(validationSource, evaluationOptions.Clone());
+            builder.TrainOn(new DataLoader(trainSource, trainOptions)).ValidateOn(validationLoader);
+            if (directory is not null) builder.SaveTo(directory);
+            var trainer = builder.Build();
+            var training = trainer.Run(resume, cancellationToken);
+
+            var (labels, scores) = trainer.PredictAsEvaluated(validationLoader);
+            (int[,] Labels, double[,] Scores)? testPredictions = null;
+            var test = SplitMetrics.NotEvaluated;
+            if (_test is not null)
+            {
+                var (tl, ts) = trainer.PredictAsEvaluated(new DataLoader(_test, evaluationOptions.Clone()));
+                testPredictions = (tl, ts);
+                test = Score(tl, ts);
+            }
+            var fold = new CrossValidationFold(split, training, labels, scores, Score(labels, scores), test);
+            _onFoldTrained?.Invoke(fold, task);
+            return (fold, testPredictions);
+        }
+        finally
+        {
+            model.Dispose();
+            previous = (model, f);
+        }
     }
 
     private SplitMetrics Score(int[,] labels, double[,] scores) => SplitMetrics.Of(_taskType, labels, scores);

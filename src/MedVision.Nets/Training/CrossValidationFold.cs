@@ -41,6 +41,10 @@ public sealed class CrossValidationFold
     /// </summary>
     public (int[,] Labels, double[,] Scores) GetValidationPredictions() => ((int[,])_validationLabels.Clone(), (double[,])_validationScores.Clone());
 
+    // The predictions themselves (not copied), for the cross-validation that made them.
+    internal int[,] ValidationLabels => _validationLabels;
+    internal double[,] ValidationScores => _validationScores;
+
     /// <inheritdoc />
     public override string ToString() => FormattableString.Invariant($"fold {Index + 1}: selected epoch {Training.BestEpoch + 1}, validation AUC {Validation.Auc:F4} ACC {Validation.Acc:F4}") +
         (double.IsNaN(Test.Auc) ? "" : FormattableString.Invariant($", test AUC {Test.Auc:F4} ACC {Test.Acc:F4}"));

@@ -180,6 +180,37 @@ public sealed class CrossValidationTests : IDisposable
         otherCount.Should().Throw<InvalidOperationException>().WithMessage("*folds of this configuration differ*");
     }
 
+    [Fact]
+    public void FoldsTrainedApart_AreGatheredByAResumedRun_IntoTheResultOfOneRun()
+    {
+        var whole = RunTiny(Configured("whole-run"));
+
+        // Two "processes" train their folds into one folder (fold 3 first, then folds 1 and 2), each on its own builder.
+        var late = Configured("apart").RunFolds([3], split => Recipe(split.Index));
+        late.Should().ContainSingle().Which.Index.Should().Be(2);
+        late[0].Validation.Should().Be(whole.Folds[2].Validation, "a fold trained alone is the fold of the whole run");
+        File.Exists(Path.Combine(_root, "apart", CrossValidationBuilder.FoldsFileName)).Should().BeTrue("the first process records the folds");
+        File.Exists(Path.Combine(_root, "apart", CrossValidationBuilder.ResultFileName)).Should().BeFalse("nothing is summed up from some folds");
+        var early = Configured("apart").RunFolds([1, 2], split => Recipe(split.Index));
+        early.Select(f => f.Index).Should().Equal(0, 1);
+
+        // Gathered: the finished folds re-predict, and the result is the one run's.
+        var gathered = RunTiny(Configured("apart"), resume: true);
+        gathered.OutOfFold.Should().Be(whole.OutOfFold);
+        gathered.EnsembleTest.Should().Be(whole.EnsembleTest);
+        gathered.Folds.Select(f => f.Training.History.Count).Should().Equal(new[] { 2, 2, 2 }, "no fold trains again");
+        File.Exists(Path.Combine(_root, "apart", CrossValidationBuilder.ResultFileName)).Should().BeTrue();
+
+        // A process of other folds is refused, as are folds that do not exist or are named twice, and a run that saves nothing.
+        var otherSeed = () => Configured("apart").WithSeed(5).RunFolds([2], split => Recipe(split.Index));
+        otherSeed.Should().Throw<InvalidOperationException>().WithMessage("*folds of this configuration differ*");
+        FluentActions.Invoking(() => Configured("apart").RunFolds([4], split => Recipe(split.Index))).Should().Throw<ArgumentException>().WithMessage("*Fold 4 is not one of the 3 folds (1 to 3)*");
+        FluentActions.Invoking(() => Configured("apart").RunFolds([2, 2], split => Recipe(split.Index))).Should().Throw<ArgumentException>().WithMessage("*Fold 2 is named twice*");
+        FluentActions.Invoking(() => Configured("apart").RunFolds([], split => Recipe(split.Index))).Should().Throw<ArgumentException>().WithMessage("*at least one fold*");
+        FluentActions.Invoking(() => CrossValidation.Create(Pool(), MedMnistTask.OrdinalRegression).TrainWith(TrainOptions()).EvaluateWith(EvaluationOptions()).RunFolds([1], split => Recipe(split.Index)))
+            .Should().Throw<InvalidOperationException>().WithMessage("*SaveTo(directory)*Run(resume: true)*");
+    }
+
     // Preprocessing fitted on each fold's own training samples (normalisation by their mean): the options chosen per
     // fold reach that fold's loaders, and nothing else.
     [Fact]
