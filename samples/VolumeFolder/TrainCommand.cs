@@ -126,10 +126,22 @@ internal static class TrainCommand
         var device = new Option<string>("--device") { Description = "cpu, cuda or cuda:N.", DefaultValueFactory = _ => "cpu" }.IsDevice();
         var threads = SampleCommandLine.Threads();
         var output = new Option<string>("--output") { Description = "Folder for checkpoints, history, the validation report and model.safetensors.", DefaultValueFactory = _ => "runs/volumes" };
+        var resume = new Option<bool>("--resume") { Description = "Continue the run in --output from its last checkpoint (with --folds: finished folds are re-predicted, the others continue), with the options it was started with." };
+        var onlyFolds = new Option<int[]>("--only-folds")
+        {
+            Description = "With --folds: train only these folds (numbered 1 to K, e.g. --only-folds 2 4) into --output, so that the folds can run in several processes, on several GPUs or machines at once with the same options; when every fold has run (their fold-N folders under one --output), run the command again with --resume to gather them.",
+            AllowMultipleArgumentsPerToken = true,
+            HelpName = "FOLD",
+        };
         var command = new Command("train", "Train and evaluate a 3-D classifier on volumes in class folders.")
         {
-            data, size, window, percentiles, channelWise, orientation, spacing, fit, crop, normalization, modalities, align, depth, initWeights, valFraction, folds, groupBy, epochs, batch, lr, rotate, affine, intensityAugment, mriArtifacts, noise, seed, demo, device, threads, output,
+            data, size, window, percentiles, channelWise, orientation, spacing, fit, crop, normalization, modalities, align, depth, initWeights, valFraction, folds, groupBy, epochs, batch, lr, rotate, affine, intensityAugment, mriArtifacts, noise, seed, demo, device, threads, output, resume, onlyFolds,
         };
+        command.Check(r => r.GetValue(onlyFolds) is not { Length: > 0 } only ? null
+            : r.GetValue(folds) is not int k ? "--only-folds trains some folds of a cross-validation: give --folds K too."
+            : only.FirstOrDefault(f => f < 1 || f > k) is var bad && bad != 0 ? $"--only-folds {bad}: the folds are numbered 1 to --folds ({k})"
+            : only.Distinct().Count() != only.Length ? "--only-folds names a fold twice"
+            : r.GetValue(demo) ? "--demo writes its volumes to a new temporary folder each run; train some folds of your own --data folder." : null);
         optimization.AddTo(command, epochs);
         optimization.AddHeadMultiplierTo(command, initWeights);
         command.Check(r => r.GetValue(window) is { Length: > 0 } && r.GetValue(percentiles) is { Length: > 0 } ? "--window and --percentiles both set how intensities map to [0, 1]: choose one." : null);
@@ -151,14 +163,14 @@ internal static class TrainCommand
                 r.GetValue(modalities) is { Length: > 0 } names ? names : null, spacingValue, r.GetValue(align), r.GetValue(fit) == "crop-or-pad" ? VolumeFit.CropOrPad : VolumeFit.Resize,
                 r.GetValue(percentiles) is [var lower, var upper] ? (lower, upper) : null, r.GetValue(channelWise), Default(depth) ? 10 : r.GetValue(depth), r.GetValue(initWeights),
                 r.GetValue(valFraction), r.GetValue(folds), r.GetValue(groupBy), Default(epochs) ? 2 : r.GetValue(epochs), r.GetValue(batch), r.GetValue(lr), r.GetValue(rotate), r.GetValue(affine) is { Length: > 0 } af ? af : null, r.GetValue(intensityAugment), r.GetValue(mriArtifacts), r.GetValue(noise), r.GetValue(seed), r.GetValue(demo),
-                Device.Parse(r.GetValue(device)!), r.GetValue(threads), r.GetValue(output)!, optimization.Read(r)));
+                Device.Parse(r.GetValue(device)!), r.GetValue(threads), r.GetValue(output)!, optimization.Read(r), r.GetValue(resume), r.GetValue(onlyFolds) is { Length: > 0 } named ? named : null));
         });
         return command;
     }
 
     private sealed record Settings(string? Data, int[] Size, (double Center, double Width)? Window, string? Orientation, CropForeground? Crop, string Normalization, string[]? Modalities, float[]? Spacing, bool AlignModalities, VolumeFit Fit, (double Lower, double Upper)? Percentiles, bool ChannelWise, int Depth, string? InitWeights,
         double ValidationFraction, int? Folds, string? GroupBy, int Epochs, int Batch, double LearningRate, double Rotate, double[]? Affine, bool IntensityAugment, bool MriArtifacts, double Noise, int Seed, bool Demo, Device Device, int Threads, string Output,
-        OptimizationRecipe Optimization);
+        OptimizationRecipe Optimization, bool Resume, int[]? OnlyFolds);
 
     private static int Run(Settings s)
     {
@@ -263,7 +275,7 @@ internal static class TrainCommand
             var preparations = new Preparation[folds];
             var crossValidation = CrossValidation.Create(source, taskType).WithFolds(folds).WithSeed(s.Seed).StratifyBy(labels);
             if (groups is not null) crossValidation.GroupBy(groups); // stratified, and each patient in one fold
-            var result = crossValidation
+            crossValidation
                 .TrainWith(split =>
                 {
                     var preparation = preparations[split.Index] = Prepare(s, split.Train);
@@ -273,13 +285,25 @@ internal static class TrainCommand
                 .EvaluateWith(split => Options(preparations[split.Index].Normalize, false))
                 .SaveTo(s.Output)
                 .OnFoldTrained((fold, task) => SaveModel(CrossValidationConsole.ModelPath(fold.Directory!), (ResNet)task.Model, preparations[fold.Index],
-                    new Dictionary<string, double> { ["fold"] = fold.Index + 1, ["best_epoch"] = fold.Training.BestEpoch + 1, ["val_auc"] = fold.Validation.Auc, ["val_acc"] = fold.Validation.Acc }))
-                .Run(split =>
-                {
-                    var network = NewNetwork(s.Seed + split.Index);
-                    if (split.Index == 0) Describe(network);
-                    return Recipe(network, new ClassificationTask(network, taskType), s.Seed + split.Index);
-                });
+                    new Dictionary<string, double> { ["fold"] = fold.Index + 1, ["best_epoch"] = fold.Training.BestEpoch + 1, ["val_auc"] = fold.Validation.Auc, ["val_acc"] = fold.Validation.Acc }));
+            bool described = false;
+            TrainerBuilder Fold(CrossValidationSplit split)
+            {
+                var network = NewNetwork(s.Seed + split.Index);
+                if (!described) Describe(network);
+                described = true;
+                return Recipe(network, new ClassificationTask(network, taskType), s.Seed + split.Index);
+            }
+            if (s.OnlyFolds is { } only)
+            {
+                // Some folds only: nothing to sum up until every fold has run and a --resume run gathers them.
+                var trained = crossValidation.RunFolds(only, Fold, s.Resume);
+                AnsiConsole.MarkupLine(Markup.Escape($"Trained fold{(trained.Count == 1 ? "" : "s")} {string.Join(", ", only)} of {folds} into {full}. When every fold has run there, gather them: the same command with --resume (without --only-folds)."));
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"RESULT cross-validation-folds volumes folds={folds} seed={s.Seed} epochs={s.Epochs} trained={string.Join(',', only)} val_auc={string.Join(',', trained.Select(f => F(f.Validation.Auc)))}"));
+                return 0;
+            }
+            var result = crossValidation.Run(Fold, s.Resume);
 
             var manifest = Path.GetFullPath(CrossValidationConsole.SaveManifest(result, s.Output));
             AnsiConsole.Write(CrossValidationConsole.Table(result, $"{folds}-fold cross-validation: each fold's model selected on its own fold", source.Count));
@@ -305,7 +329,7 @@ internal static class TrainCommand
             .ValidateOn(Loader(validation, training: false))
             .SaveTo(s.Output)
             .Build()
-            .Run();
+            .Run(s.Resume);
 
         // The selected model (best validation AUC) on the validation volumes; there is no separate test split here.
         var (valLabels, valScores) = Trainer.Predict(task, Loader(validation, training: false));

@@ -183,6 +183,22 @@ public sealed class VolumeFolderSampleTests : IDisposable
     }
 
     [Fact]
+    public async Task Resume_ContinuesARunFromItsLastCheckpoint()
+    {
+        var data = WriteVolumes(8);
+        var run = _folder["resumed"];
+        string[] arguments = ["--data", data, "--size", "16", "16", "16", "--depth", "10", "--batch", "3", "--threads", "2", "--output", run];
+        var first = await SampleApp.RunAsync("volume-folder", _folder.Path, [.. arguments, "--epochs", "1"]);
+        first.ExitCode.Should().Be(0, first.ToString());
+        var firstEpoch = File.ReadAllLines(Path.Combine(run, "history.csv"))[1];
+        var resumed = await SampleApp.RunAsync("volume-folder", _folder.Path, [.. arguments, "--epochs", "2", "--resume"]);
+        resumed.ExitCode.Should().Be(0, resumed.ToString());
+        var history = File.ReadAllLines(Path.Combine(run, "history.csv"));
+        history.Should().HaveCount(3, "the first epoch is kept and the second is added");
+        history[1].Should().Be(firstEpoch);
+    }
+
+    [Fact]
     public async Task Folds_CrossValidateWithEachFoldNormalisedByItsOwnTrainingVolumes()
     {
         var data = WriteVolumes(12);
@@ -223,6 +239,25 @@ public sealed class VolumeFolderSampleTests : IDisposable
         var predict = await SampleApp.RunAsync("volume-folder", _folder.Path, "predict", "--model", Path.Combine(run, "ensemble.json"), source.Samples[0].Path);
         predict.ExitCode.Should().Be(0, predict.ToString());
         predict.Text.Should().Contain("Ensemble of 3 models");
+
+        // The folds run apart (fold 2, then folds 1 and 3) into one folder, gathered by --resume: the one run's result.
+        string[] Arguments(string output) => ["--data", data, "--size", "16", "16", "16", "--depth", "10", "--folds", "3", "--epochs", "1", "--batch", "3", "--threads", "2", "--output", output];
+        var apart = _folder["cv-apart"];
+        var second = await SampleApp.RunAsync("volume-folder", _folder.Path, [.. Arguments(apart), "--only-folds", "2"]);
+        second.ExitCode.Should().Be(0, second.ToString());
+        second.Lines().Single()["trained"].Should().Be("2");
+        File.Exists(Path.Combine(apart, "ensemble.json")).Should().BeFalse("nothing is gathered from some folds");
+        var rest = await SampleApp.RunAsync("volume-folder", _folder.Path, [.. Arguments(apart), "--only-folds", "1", "3"]);
+        rest.ExitCode.Should().Be(0, rest.ToString());
+        var gathered = await SampleApp.RunAsync("volume-folder", _folder.Path, [.. Arguments(apart), "--resume"]);
+        gathered.ExitCode.Should().Be(0, gathered.ToString());
+        gathered.Lines().Single().Should().BeEquivalentTo(line, "the folds trained apart are those of one run");
+        var noFolds = await SampleApp.RunAsync("volume-folder", _folder.Path, "--data", data, "--only-folds", "2", "--output", _folder["no-folds"]);
+        noFolds.ExitCode.Should().Be(2);
+        noFolds.Error.Should().Contain("--only-folds trains some folds of a cross-validation: give --folds K too.");
+        var demo = await SampleApp.RunAsync("volume-folder", _folder.Path, "--demo", "--folds", "3", "--only-folds", "2", "--output", _folder["demo-folds"]);
+        demo.ExitCode.Should().Be(2);
+        demo.Error.Should().Contain("--demo writes its volumes to a new temporary folder each run");
 
         var both = await SampleApp.RunAsync("volume-folder", _folder.Path, "--data", data, "--folds", "3", "--val-fraction", "0.3", "--output", _folder["both"]);
         both.ExitCode.Should().Be(2);
