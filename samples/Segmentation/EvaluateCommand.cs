@@ -93,7 +93,7 @@ internal static class EvaluateCommand
             binary ? MaskEncoding.Binary : MaskEncoding.ClassIndex, suffix);
         var evaluator = SegmentationEvaluator.ForClasses(predictor.ClassNames.Count).WithSurfaceTolerance(tolerance);
         var cases = new List<SegmentationCase>();
-        var largest = compare ? new Variants() : null;
+        var largest = compare ? new Variants(predictor.ClassNames.Count > 2) : null;
         for (int i = 0; i < source.Count; i++)
         {
             var truth = source.Load(i).Labels;
@@ -119,7 +119,7 @@ internal static class EvaluateCommand
         if (!task.ClassNames.SequenceEqual(classNames))
             throw new ArgumentException($"{folder} labels {string.Join(", ", task.ClassNames)}; the model segments {string.Join(", ", classNames)}.");
         var cases = new List<SegmentationCase>();
-        var largest = compare ? new Variants() : null;
+        var largest = compare ? new Variants(classNames.Count > 2) : null;
         foreach (var (image, labels) in task.Pairs)
         {
             var truth = NiftiReader.Read(labels);
@@ -150,7 +150,8 @@ internal static class EvaluateCommand
 
     // Under --compare-postprocessing, each case measured three more ways besides as predicted: the foreground's
     // largest region kept, each class's largest component kept, and both in nnU-Net's order.
-    private sealed class Variants
+    // (The foreground step only for models of several structures: with one it is the per-class step.)
+    private sealed class Variants(bool severalStructures)
     {
         public List<SegmentationCase> Foreground { get; } = [];
         public List<SegmentationCase> Classes { get; } = [];
@@ -158,9 +159,10 @@ internal static class EvaluateCommand
 
         public void Add(SegmentationEvaluator evaluator, int[] predicted, int[] expected, int[] shape, Connectivity connectivity)
         {
+            Classes.Add(evaluator.Evaluate(ConnectedComponents.KeepLargestPerClass(predicted, shape, connectivity: connectivity), expected, shape));
+            if (!severalStructures) return;
             var foreground = ConnectedComponents.KeepLargestForeground(predicted, shape, connectivity);
             Foreground.Add(evaluator.Evaluate(foreground, expected, shape));
-            Classes.Add(evaluator.Evaluate(ConnectedComponents.KeepLargestPerClass(predicted, shape, connectivity: connectivity), expected, shape));
             ForegroundThenClasses.Add(evaluator.Evaluate(ConnectedComponents.KeepLargestPerClass(foreground, shape, connectivity: connectivity), expected, shape));
         }
     }
