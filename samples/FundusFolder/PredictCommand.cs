@@ -59,15 +59,19 @@ internal static class PredictCommand
         if (heatmaps is not null && !ensemble.CanExplain)
             throw new ArgumentException("--heatmaps needs the networks' layers (ResNet model files, not ONNX).");
         int height = card.Preprocessing.InputSize[0], width = card.Preprocessing.InputSize[1];
-        // The threshold: given, or the one model's recorded operating point (an ensemble's averaged probabilities are no member's).
-        var recorded = modelPaths.Length == 1 ? card.Referral : null;
+        // The threshold: given; the manifest's operating point, chosen on the ensemble's averaged probabilities; or the one
+        // model's recorded one (an ensemble's averaged probabilities are no member's).
+        var recorded = ensemble.Referral ?? (modelPaths.Length == 1 ? ensemble.Members[0].Referral : null);
+        string source = ensemble.Referral is not null ? "the ensemble manifest" : "the model file";
         double threshold = givenThreshold ?? recorded?.Threshold ?? 0.5;
         AnsiConsole.MarkupLine(SampleCommandLine.Banner(device));
         AnsiConsole.MarkupLine(Markup.Escape((modelPaths.Length > 1 ? EnsembleModels.Banner(ensemble) : $"Model {Path.GetFileName(modelPaths[0])}") +
             $": {card.Architecture} at {width}×{height}; {files.Count} photograph(s); referred when P({card.ClassNames[1]}) ≥ {threshold.ToString(CultureInfo.InvariantCulture)}"));
+        if (ensemble.ReferralNote is { } why)
+            AnsiConsole.MarkupLine($"[yellow]Note:[/] {Markup.Escape(why)}");
         if (givenThreshold is null && recorded is not null)
             AnsiConsole.MarkupLine(Markup.Escape(string.Create(CultureInfo.InvariantCulture,
-                $"Threshold from the model file: {recorded.Rule} ({recorded.DescribeHeldOut()}, 95% intervals); --threshold overrides it.")));
+                $"Threshold from {source}: {recorded.Rule} ({recorded.DescribeHeldOut()}, 95% intervals); --threshold overrides it.")));
         else if (givenThreshold is null && modelPaths.Length > 1 && ensemble.Members.Any(m => m.Card.Referral is not null))
             AnsiConsole.MarkupLine("[yellow]Note:[/] the models' recorded operating points hold for each model alone, not for their averaged probabilities: the ensemble refers at 0.5 unless --threshold says otherwise.");
         if (heatmaps is not null) Directory.CreateDirectory(heatmaps);

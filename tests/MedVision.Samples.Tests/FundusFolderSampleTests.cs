@@ -216,6 +216,19 @@ public sealed class FundusFolderSampleTests : IDisposable
         var missing = await SampleApp.RunAsync("fundus-folder", _folder.Path, "predict", "--model", modelPath, _folder["nowhere.jpg"]);
         missing.ExitCode.Should().Be(2);
         missing.Error.Should().Contain("nowhere.jpg is neither a photograph nor a folder");
+        // An ensemble manifest with an operating point chosen on the ensemble's probabilities: predict refers by it
+        // (the members' own points hold for each alone).
+        var ensembleFolder = Directory.CreateDirectory(_folder["screen-ensemble"]).FullName;
+        string[] members = [Path.Combine(ensembleFolder, "a.safetensors"), Path.Combine(ensembleFolder, "b.safetensors")];
+        foreach (var member in members) File.Copy(modelPath, member);
+        var manifest = Path.Combine(ensembleFolder, "ensemble.json");
+        MedVision.Nets.Inference.EnsemblePredictor.SaveManifest(manifest, members, null, null,
+            MedVision.Nets.Inference.ReferralCard.From(MedVision.Nets.Metrics.Clinical.OperatingPoint.AtThreshold(0.37), referableFrom: 1));
+        var byManifest = await SampleApp.RunAsync("fundus-folder", _folder.Path, "predict", "--model", manifest, "--csv", _folder["screen-ensemble.csv"], single);
+        byManifest.ExitCode.Should().Be(0, byManifest.ToString());
+        byManifest.Text.Should().Contain("≥ 0.37").And.Contain("Threshold from the ensemble manifest: fixed threshold (set by hand");
+        var screened = File.ReadAllLines(_folder["screen-ensemble.csv"])[1].Split(',');
+        screened[2].Should().Be(double.Parse(screened[1], CultureInfo.InvariantCulture) >= 0.37 ? "1" : "0");
         var threshold = await SampleApp.RunAsync("fundus-folder", _folder.Path, "predict", "--model", modelPath, "--threshold", "1", single);
         threshold.ExitCode.Should().Be(2);
         threshold.Error.Should().Contain("--threshold must be a probability between 0 and 1 (exclusive)");
