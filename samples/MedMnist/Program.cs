@@ -13,4 +13,5 @@ root.Subcommands.Add(ExportCommand.Create());
 root.Subcommands.Add(FindLrCommand.Create());
 root.Subcommands.Add(AuditCommand.Create());
 root.Subcommands.Add(ConformalCommand.Create());
+root.Subcommands.Add(EnsembleCommand.Create());
 return MedVision.Samples.SampleCommandLine.Invoke(root, args);

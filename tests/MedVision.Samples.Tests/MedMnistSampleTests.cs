@@ -633,6 +633,36 @@ public sealed class MedMnistSampleTests(MedMnistTrainedRun run) : IClassFixture<
     }
 
     [Fact]
+    public async Task Ensemble_WritesAManifestOfModelFilesWithTheirWeights_AndRefusesWhatItCannotList()
+    {
+        var model = Path.Combine(run.RunFolder, "model.safetensors");
+        var copy = run.Folder["ensemble-cmd/b.safetensors"];
+        Directory.CreateDirectory(Path.GetDirectoryName(copy)!);
+        File.Copy(model, copy, overwrite: true);
+        var manifest = run.Folder["ensemble-cmd/weighted.json"];
+        var written = await SampleApp.RunAsync("medmnist", run.Folder.Path, "ensemble", "--model", model, "--model", copy, "--weight", "3", "1", "--output", manifest);
+        written.ExitCode.Should().Be(0, written.ToString());
+        var read = EnsemblePredictor.ReadManifest(manifest);
+        read.Weights.Should().Equal(3.0, 1.0);
+        read.ModelHashes.Should().OnlyContain(h => h != null && h.Length == 64);
+        written.Text.Should().Contain("0.750").And.Contain("0.250");
+
+        var counts = await SampleApp.RunAsync("medmnist", run.Folder.Path, "ensemble", "--model", model, "--model", copy, "--weight", "3", "--output", manifest);
+        counts.ExitCode.Should().Be(2);
+        counts.Error.Should().Contain("--weight is given 1 time(s) for 2 --model file(s)");
+        var notJson = await SampleApp.RunAsync("medmnist", run.Folder.Path, "ensemble", "--model", model, "--output", run.Folder["ensemble-cmd/out.txt"]);
+        notJson.ExitCode.Should().Be(2);
+        notJson.Error.Should().Contain("--output names the manifest to write: a .json file");
+        var nested = await SampleApp.RunAsync("medmnist", run.Folder.Path, "ensemble", "--model", manifest, "--output", run.Folder["ensemble-cmd/nested.json"]);
+        nested.ExitCode.Should().Be(2);
+        nested.Error.Should().Contain("is a manifest; list the model files themselves");
+        var twice = await SampleApp.RunAsync("medmnist", run.Folder.Path, "ensemble", "--model", model, "--model", model, "--output", run.Folder["ensemble-cmd/twice.json"]);
+        twice.ExitCode.Should().Be(2);
+        twice.Error.Should().Contain("is listed twice");
+        File.Exists(run.Folder["ensemble-cmd/twice.json"]).Should().BeFalse();
+    }
+
+    [Fact]
     public async Task SensitivityConfidence_StoresThePointWhoseBoundReachesTheMinimum_AndRefusesOneNoBoundShows()
     {
         var model = run.Folder["bounded.safetensors"];
@@ -672,7 +702,11 @@ public sealed class MedMnistSampleTests(MedMnistTrainedRun run) : IClassFixture<
         foreach (var member in members) File.Copy(Path.Combine(run.RunFolder, "model.safetensors"), member, overwrite: true);
         ModelFile.UpdateCard(members[1], card => card.Temperature = 2);
         var manifest = Path.Combine(folder, "ensemble.json");
-        EnsemblePredictor.SaveManifest(manifest, members);
+        // The whole flow from the command line: the manifest written by the ensemble command.
+        var listed = await SampleApp.RunAsync("medmnist", run.Folder.Path, "ensemble", "--model", members[0], "--model", members[1], "--output", manifest);
+        listed.ExitCode.Should().Be(0, listed.ToString());
+        listed.Text.Should().Contain("2 members with their SHA-256");
+        EnsemblePredictor.ReadManifest(manifest).ModelPaths.Should().Equal(members.Select(Path.GetFullPath));
         var conformal = await SampleApp.RunAsync("medmnist", run.Folder.Path,
             "conformal", "--model", manifest, "--data-file", run.DataFile, "--coverage", "0.8", "--trials", "0", "--threads", "1", "--store", "--output", Path.Combine(folder, "conformal"));
         conformal.ExitCode.Should().Be(0, conformal.ToString());
