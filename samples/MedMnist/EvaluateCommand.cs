@@ -46,7 +46,7 @@ internal static class EvaluateCommand
         };
         command.Check(r => OperatingPointOptions.Check(r.GetValue(minSensitivity), r.GetValue(sensitivityConfidence)));
         command.Check(r => r.GetValue(storeReferral) && r.GetValue(models)!.Length > 1
-            ? "--store-referral records the operating point in one model file or one ensemble manifest; for several --model files, write a manifest (EnsemblePredictor.SaveManifest) and evaluate it" : null);
+            ? "--store-referral records the operating point in one model file or one ensemble manifest; for several --model files, write a manifest (medmnist ensemble) and evaluate it" : null);
         command.SetAction(r => Run(r.GetValue(models)!, r.GetValue(dataset), r.GetValue(dataFile), Device.Parse(r.GetValue(device)!), r.GetValue(flips), r.GetValue(mixedPrecision), r.GetValue(threads), r.GetValue(output)!,
             r.GetValue(targetRisk), r.GetValue(delta), r.GetValue(referableFrom), r.GetValue(minSensitivity), r.GetValue(sensitivityConfidence), r.GetValue(storeReferral)));
         return command;

@@ -19,7 +19,7 @@ internal static class ModelOptions
     /// <summary>--model FILE, once or more (required): more than once, the models predict as an ensemble.</summary>
     public static Option<string[]> Models() => new("--model")
     {
-        Description = "A model file written by the train command (model.safetensors), a TorchScript file with a model card, or an ONNX file written by the export command (model.onnx, run by ONNX Runtime on the CPU). Give --model more than once to predict with an ensemble: the models' probabilities averaged (e.g. runs of different seeds, or the folds of a cross-validation); or give an ensemble manifest (a .json file written by EnsemblePredictor.SaveManifest) alone.",
+        Description = "A model file written by the train command (model.safetensors), a TorchScript file with a model card, or an ONNX file written by the export command (model.onnx, run by ONNX Runtime on the CPU). Give --model more than once to predict with an ensemble: the models' probabilities averaged (e.g. runs of different seeds, or the folds of a cross-validation); or give an ensemble manifest (a .json file written by the ensemble command, cross-validate or EnsemblePredictor.SaveManifest) alone.",
         Required = true,
         Arity = ArgumentArity.OneOrMore,
     };
