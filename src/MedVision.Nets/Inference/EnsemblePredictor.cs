@@ -221,7 +221,11 @@ public sealed class EnsemblePredictor : IDisposable
         return notes;
     }
 
-    private static double[] Normalised(IReadOnlyList<double> weights) => weights.Select(w => w / weights.Sum()).ToArray();
+    private static double[] Normalised(IReadOnlyList<double> weights)
+    {
+        double total = weights.Sum();
+        return weights.Select(w => w / total).ToArray();
+    }
 
     // Why the manifest's member files are not those it was written with ("member 1's model file (…) has changed since
     // the manifest was written"), or null when every recorded hash matches (a member without a recorded hash counts as unchanged).

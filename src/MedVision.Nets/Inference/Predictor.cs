@@ -445,7 +445,7 @@ public sealed class Predictor : IDisposable
     }
 
     // A [0, 1] image whose values are all 8-bit values (k / 255, as FromBytesHwc makes them), under a card that resizes
-    // 8-bit pixels (resize_8bit): resized as those bytes, exactly as PredictPixels resizes them. Null for any other
+    // 8-bit pixels (resize_8bit): those bytes prepared as PredictPixels prepares them (FromRaster). Null for any other
     // image (it has no bytes to resize: resized as floats), for other cards, and when no resizing is needed.
     private FloatImage? EightBit(FloatImage image)
     {
@@ -460,8 +460,7 @@ public sealed class Predictor : IDisposable
                 if (!(k >= 0 && k <= 255) || k / 255f != v) return null;
                 bytes[(i * channels) + c] = (byte)k;
             }
-        var resized = new RasterImage(image.Width, image.Height, channels, bytes).Resize(size[1], size[0]);
-        return FloatImage.FromBytesHwc(resized.Pixels, resized.Height, resized.Width, resized.Channels);
+        return FromRaster(new RasterImage(image.Width, image.Height, channels, bytes));
     }
 
     internal FloatImage FromRaster(RasterImage raster)

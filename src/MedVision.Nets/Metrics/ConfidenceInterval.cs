@@ -34,12 +34,11 @@ public sealed class ConfidenceInterval
     public bool Contains(double value) => value >= Lower && value <= Upper;
 
     // The exact binomial (Clopper–Pearson) interval of x successes in n trials at this level (n > 0).
+    // Each bound is the one-sided bound at half the level's complement.
     internal static ConfidenceInterval ClopperPearson(int x, int n, double level)
     {
         double a = (1 - level) / 2;
-        double lower = x == 0 ? 0 : MathNet.Numerics.Distributions.Beta.InvCDF(x, n - x + 1, a);
-        double upper = x == n ? 1 : MathNet.Numerics.Distributions.Beta.InvCDF(x + 1, n - x, 1 - a);
-        return new ConfidenceInterval(lower, upper, level);
+        return new ConfidenceInterval(ClopperPearsonLower(x, n, a), ClopperPearsonUpper(x, n, a), level);
     }
 
     // The one-sided exact binomial upper bound on a proportion after x successes in n trials, holding with probability 1 − δ.
