@@ -164,22 +164,11 @@ public sealed class EnsemblePredictor : IDisposable
         {
             throw new ArgumentException(e.Message, nameof(referral), e);
         }
-        var folder = Path.GetDirectoryName(Path.GetFullPath(path))!;
-        var manifest = new System.Text.Json.Nodes.JsonObject
+        ManifestFile.Write(path, ManifestFormat, ManifestFormatVersion, list, (i, entry) => entry["weight"] = weights?[i] ?? 1.0, manifest =>
         {
-            ["format"] = ManifestFormat,
-            ["format_version"] = ManifestFormatVersion,
-            ["members"] = new System.Text.Json.Nodes.JsonArray(list.Select((p, i) => (System.Text.Json.Nodes.JsonNode)new System.Text.Json.Nodes.JsonObject
-            {
-                ["path"] = Path.GetRelativePath(folder, Path.GetFullPath(p)).Replace(Path.DirectorySeparatorChar, '/'),
-                ["weight"] = weights?[i] ?? 1.0,
-                ["sha256"] = Sha256Of(p),
-            }).ToArray()),
-        };
-        if (conformal is not null) manifest["conformal"] = System.Text.Json.JsonSerializer.SerializeToNode(conformal);
-        if (referral is not null) manifest["referral"] = System.Text.Json.JsonSerializer.SerializeToNode(referral);
-        Directory.CreateDirectory(folder);
-        MedVision.Torch.Serialization.AtomicFile.WriteAllText(path, manifest.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }));
+            if (conformal is not null) manifest["conformal"] = System.Text.Json.JsonSerializer.SerializeToNode(conformal);
+            if (referral is not null) manifest["referral"] = System.Text.Json.JsonSerializer.SerializeToNode(referral);
+        });
     }
 
     /// <summary>
@@ -227,14 +216,7 @@ public sealed class EnsemblePredictor : IDisposable
         return weights.Select(w => w / total).ToArray();
     }
 
-    // Why the manifest's member files are not those it was written with ("member 1's model file (…) has changed since
-    // the manifest was written"), or null when every recorded hash matches (a member without a recorded hash counts as unchanged).
-    private static string? ChangedMember(EnsembleManifest manifest)
-    {
-        var list = manifest.ModelPaths;
-        int changed = Enumerable.Range(0, list.Count).FirstOrDefault(i => i < manifest.ModelHashes.Count && manifest.ModelHashes[i] is { } hash && hash != Sha256Of(list[i]), -1);
-        return changed < 0 ? null : $"member {changed}'s model file ({list[changed]}) has changed since the manifest was written (its SHA-256 differs)";
-    }
+    private static string? ChangedMember(EnsembleManifest manifest) => ManifestFile.ChangedMember(manifest.ModelPaths, manifest.ModelHashes);
 
     /// <summary>
     /// Loads the ensemble a manifest lists (<see cref="SaveManifest(string, IReadOnlyList{string}, IReadOnlyList{double}?)"/>): its model files (paths relative to the
@@ -285,13 +267,6 @@ public sealed class EnsemblePredictor : IDisposable
             }
         }
         return ensemble;
-    }
-
-    // A file's SHA-256, lower-case hex.
-    private static string Sha256Of(string path)
-    {
-        using var stream = File.OpenRead(path);
-        return Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(stream)).ToLowerInvariant();
     }
 
     /// <summary>
@@ -350,94 +325,24 @@ public sealed class EnsemblePredictor : IDisposable
     /// </summary>
     /// <exception cref="FileNotFoundException">The manifest or a model file it lists does not exist.</exception>
     /// <exception cref="ModelFormatException">The manifest is not one (not JSON, another format, a newer version, no members, an entry without a path or with a weight that is not a number).</exception>
-    public static EnsembleManifest ReadManifest(string path)
-    {
-        ArgumentException.ThrowIfNullOrEmpty(path);
-        if (!File.Exists(path)) throw new FileNotFoundException($"The ensemble manifest '{path}' does not exist.", path);
-        System.Text.Json.Nodes.JsonNode? root;
-        try
+    public static EnsembleManifest ReadManifest(string path) =>
+        ManifestFile.Read(path, "ensemble manifest", ManifestFormat, ManifestFormatVersion, (manifest, bad) =>
         {
-            root = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(path));
-        }
-        catch (System.Text.Json.JsonException e)
-        {
-            throw new ModelFormatException($"{path} is not an ensemble manifest: it is not JSON ({e.Message}).", e);
-        }
-        string Bad(string what) => $"{path} is not a valid ensemble manifest: {what}.";
-        try
-        {
-            return Interpret(root, path, Bad);
-        }
-        catch (ArgumentException e)
-        {
-            // JsonNode builds objects when they are first read, and an object with a key twice fails then.
-            throw new ModelFormatException(Bad($"its JSON cannot be read as a manifest ({e.Message})"), e);
-        }
-    }
+            var weights = new List<double>();
+            var (paths, hashes) = ManifestFile.Members(manifest, path, bad, (i, member) =>
+            {
+                double weight = 1;
+                if (member["weight"] is { } w && (w is not System.Text.Json.Nodes.JsonValue number || !number.TryGetValue(out weight)))
+                    throw new ModelFormatException(bad($"member {i}'s \"weight\" is not a number"));
+                weights.Add(weight);
+            });
+            var conformal = ManifestFile.Section<ConformalCard>(manifest, "conformal", "a conformal calibration", bad);
+            var referral = ManifestFile.Section<ReferralCard>(manifest, "referral", "a referral operating point", bad);
+            return new EnsembleManifest(paths, weights) { Conformal = conformal, Referral = referral, ModelHashes = hashes };
+        });
 
-    // The manifest's content: members (paths resolved against the manifest's folder), weights, hashes, calibration.
-    private static EnsembleManifest Interpret(System.Text.Json.Nodes.JsonNode? root, string path, Func<string, string> bad)
-    {
-        if (root is not System.Text.Json.Nodes.JsonObject manifest || manifest["format"]?.GetValueKind() != System.Text.Json.JsonValueKind.String || (string?)manifest["format"] != ManifestFormat)
-            throw new ModelFormatException(bad($"its \"format\" is not \"{ManifestFormat}\""));
-        if (manifest["format_version"] is not System.Text.Json.Nodes.JsonValue version || !version.TryGetValue(out int v) || v < 1)
-            throw new ModelFormatException(bad("it has no positive integer \"format_version\""));
-        if (v > ManifestFormatVersion)
-            throw new ModelFormatException($"{path} is an ensemble manifest of format version {v}; this library reads versions up to {ManifestFormatVersion}. Update MedVision.Nets.");
-        if (manifest["members"] is not System.Text.Json.Nodes.JsonArray members || members.Count == 0)
-            throw new ModelFormatException(bad("\"members\" is not a non-empty list"));
-        var folder = Path.GetDirectoryName(Path.GetFullPath(path))!;
-        var paths = new List<string>();
-        var weights = new double[members.Count];
-        var hashes = new string?[members.Count];
-        for (int i = 0; i < members.Count; i++)
-        {
-            if (members[i] is not System.Text.Json.Nodes.JsonObject member || member["path"] is not System.Text.Json.Nodes.JsonValue p || !p.TryGetValue(out string? relative) || string.IsNullOrEmpty(relative))
-                throw new ModelFormatException(bad($"member {i} has no \"path\""));
-            double weight = 1;
-            if (member["weight"] is { } w && (w is not System.Text.Json.Nodes.JsonValue number || !number.TryGetValue(out weight)))
-                throw new ModelFormatException(bad($"member {i}'s \"weight\" is not a number"));
-            string? hash = null;
-            if (member["sha256"] is { } h && (h is not System.Text.Json.Nodes.JsonValue text || !text.TryGetValue(out hash) || hash.Length != 64 || !hash.All(char.IsAsciiHexDigitLower)))
-                throw new ModelFormatException(bad($"member {i}'s \"sha256\" is not 64 lower-case hexadecimal digits"));
-            hashes[i] = hash;
-            var full = Path.GetFullPath(Path.Combine(folder, relative));
-            if (!File.Exists(full)) throw new FileNotFoundException($"{path} lists the model file '{relative}' (member {i}), which does not exist at {full}.", full);
-            paths.Add(full);
-            weights[i] = weight;
-        }
-        var conformal = Calibration<ConformalCard>(manifest, "conformal", "a conformal calibration", bad);
-        var referral = Calibration<ReferralCard>(manifest, "referral", "a referral operating point", bad);
-        return new EnsembleManifest(paths, weights) { Conformal = conformal, Referral = referral, ModelHashes = hashes };
-    }
-
-    // The manifest's `key` read as a T (null when absent).
-    private static T? Calibration<T>(System.Text.Json.Nodes.JsonObject manifest, string key, string what, Func<string, string> bad) where T : class
-    {
-        if (manifest[key] is not { } node) return null;
-        try
-        {
-            return node.Deserialize<T>() ?? throw new ModelFormatException(bad($"its \"{key}\" is null"));
-        }
-        catch (System.Text.Json.JsonException e)
-        {
-            throw new ModelFormatException(bad($"its \"{key}\" is not {what} ({e.Message})"), e);
-        }
-    }
-
-    private static List<string> CheckPaths(IEnumerable<string> paths, string parameter)
-    {
-        ArgumentNullException.ThrowIfNull(paths, parameter);
-        var list = paths.ToList();
-        if (list.Count == 0) throw new ArgumentException("Give at least one model file.", parameter);
-        for (int i = 0; i < list.Count; i++)
-        {
-            if (string.IsNullOrEmpty(list[i])) throw new ArgumentException($"Model file {i} of {list.Count} is null or empty.", parameter);
-            int first = list.FindIndex(p => string.Equals(Path.GetFullPath(p), Path.GetFullPath(list[i]), StringComparison.Ordinal));
-            if (first != i) throw new ArgumentException($"'{list[i]}' is listed twice (members {first} and {i}); each model counts once, give weights to count one more.", parameter);
-        }
-        return list;
-    }
+    private static List<string> CheckPaths(IEnumerable<string> paths, string parameter) =>
+        ManifestFile.CheckPaths(paths, parameter, "each model counts once, give weights to count one more.");
 
     // Members fit together when they share the task, the class names in order, and the kind of input.
     private static void CheckFit(IReadOnlyList<ModelCard> cards, string parameter)

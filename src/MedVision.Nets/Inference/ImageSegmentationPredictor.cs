@@ -120,6 +120,38 @@ public sealed class ImageSegmentationPredictor : IDisposable
         }
     }
 
+    /// <summary>
+    /// A predictor from a segmentation ensemble manifest of 2-D models (<see cref="SegmentationModelFile.SaveEnsembleManifest"/>):
+    /// its model files as <see cref="LoadEnsemble"/> loads them, with the post-processing the manifest records for the
+    /// ensemble — unless a member file has changed since it was chosen (<see cref="PostprocessingNote"/> then says so,
+    /// and the members' cards decide as for <see cref="LoadEnsemble"/>).
+    /// </summary>
+    /// <exception cref="FileNotFoundException">The manifest or a model file it lists does not exist.</exception>
+    /// <exception cref="ModelFormatException">The manifest is not a valid one, a file is unusable or holds a 3-D network, or the members do not share what they must.</exception>
+    public static ImageSegmentationPredictor LoadManifest(string path, Device? device = null)
+    {
+        var (model, card, keepLargest, foreground, members, note) = SegmentationModelFile.LoadManifest(path);
+        try
+        {
+            RequireImageNetwork(card, $"{path} lists", "SegmentationPredictor.LoadManifest");
+            return new ImageSegmentationPredictor(model, card, device)
+            {
+                EnsembleSize = members, KeepLargestComponentClasses = keepLargest, KeepLargestForeground = foreground, PostprocessingNote = note,
+            };
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Why the post-processing a manifest records for its ensemble is not applied (<see cref="LoadManifest"/>: a member
+    /// file has changed since it was chosen); null otherwise.
+    /// </summary>
+    public string? PostprocessingNote { get; private init; }
+
     // A 2-D network taking the channels images have; `subject` names the file or card in the message.
     private static void RequireImageNetwork(SegmentationCard card, string subject, string scanPredictor)
     {

@@ -409,10 +409,7 @@ public static class SegmentationModelFile
                     first = card;
                     continue;
                 }
-                var differing = EnsembleFields.Where(f => JsonSerializer.Serialize(f.Value(first)) != JsonSerializer.Serialize(f.Value(card))).Select(f => f.Name).ToList();
-                // (An equal window also fits every member's U-Net: each card's window was checked against its own network.)
-                if (differing.Count > 0)
-                    throw new ModelFormatException($"{path} cannot join an ensemble with {paths[0]}: its {string.Join(", ", differing)} differ{(differing.Count == 1 ? "s" : "")} (members must share the classes, the output, the preparation and the window).");
+                CheckMember(first, card, path, paths[0]);
             }
             return (members.Count == 1 ? members[0] : new EnsembleNetwork(members, first!.IsSigmoid), first!, agree ? KeptClasses(first!) : [], agree && first!.KeepLargestForeground == true);
         }
@@ -421,6 +418,129 @@ public static class SegmentationModelFile
             foreach (var member in members) member.Dispose();
             throw;
         }
+    }
+
+    // A member whose card differs from the first member's in what an ensemble's members share is refused, naming the fields.
+    private static void CheckMember(SegmentationCard first, SegmentationCard card, string path, string firstPath)
+    {
+        var differing = EnsembleFields.Where(f => JsonSerializer.Serialize(f.Value(first)) != JsonSerializer.Serialize(f.Value(card))).Select(f => f.Name).ToList();
+        // (An equal window also fits every member's U-Net: each card's window was checked against its own network.)
+        if (differing.Count > 0)
+            throw new ModelFormatException($"{path} cannot join an ensemble with {firstPath}: its {string.Join(", ", differing)} differ{(differing.Count == 1 ? "s" : "")} (members must share the classes, the output, the preparation and the window).");
+    }
+
+    /// <summary>The <c>format</c> of a segmentation ensemble manifest (<see cref="SaveEnsembleManifest"/>).</summary>
+    public const string EnsembleManifestFormat = "medvision.segmentation-ensemble";
+
+    /// <summary>The newest segmentation ensemble manifest format version this library reads (and the one it writes).</summary>
+    public const int EnsembleManifestFormatVersion = 1;
+
+    /// <summary>
+    /// Writes a segmentation ensemble manifest: a small JSON file listing model files (by paths relative to the
+    /// manifest's folder, so that the folder moves whole) with their SHA-256s, and optionally the post-processing chosen
+    /// on the ensemble's own predictions of held-out cases — nnU-Net records its ensembles' post-processing apart from
+    /// each fold's, because averaged probabilities are no member's. <see cref="SegmentationPredictor.LoadManifest"/> and
+    /// <see cref="ImageSegmentationPredictor.LoadManifest"/> load it; the members' own cards' post-processing is then
+    /// not used. The model files must exist and fit together (as <see cref="SegmentationPredictor.LoadEnsemble"/>
+    /// requires). Written atomically.
+    /// </summary>
+    /// <param name="path">The manifest file to write, e.g. <c>ensemble.json</c> beside the folds' folders.</param>
+    /// <param name="modelPaths">The model files, at least one, each once.</param>
+    /// <param name="postprocessing">The ensemble's post-processing, or null to leave it to the members' cards.</param>
+    /// <exception cref="ArgumentException">No model files, one listed twice, members that do not fit together, or a post-processing choice naming classes the members do not have.</exception>
+    /// <exception cref="FileNotFoundException">A model file does not exist.</exception>
+    /// <exception cref="ModelFormatException">A model file holds no usable segmentation card.</exception>
+    public static void SaveEnsembleManifest(string path, IReadOnlyList<string> modelPaths, SegmentationPostprocessingChoice? postprocessing = null)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        var list = ManifestFile.CheckPaths(modelPaths, nameof(modelPaths), "each model counts once.");
+        var cards = list.Select(p => File.Exists(p) ? ReadCard(p) : throw new FileNotFoundException($"The model file '{p}' does not exist.", p)).ToArray();
+        try
+        {
+            for (int i = 1; i < cards.Length; i++) CheckMember(cards[0], cards[i], list[i], list[0]);
+        }
+        catch (ModelFormatException e)
+        {
+            throw new ArgumentException(e.Message, nameof(modelPaths), e);
+        }
+        if (postprocessing?.Problem(cards[0].ClassNames.Count) is { } problem)
+            throw new ArgumentException($"The post-processing does not fit the members' {cards[0].ClassNames.Count} classes: {problem}.", nameof(postprocessing));
+        ManifestFile.Write(path, EnsembleManifestFormat, EnsembleManifestFormatVersion, list, member: null, manifest =>
+        {
+            if (postprocessing is not null)
+                manifest["postprocessing"] = JsonSerializer.SerializeToNode(postprocessing with { KeepLargestComponent = [.. postprocessing.KeepLargestComponent.Order()] });
+        });
+    }
+
+    /// <summary>
+    /// Reads a segmentation ensemble manifest (<see cref="SaveEnsembleManifest"/>) without loading its models: the
+    /// model files' full paths (resolved against the manifest's folder), their recorded SHA-256s and the post-processing.
+    /// </summary>
+    /// <exception cref="FileNotFoundException">The manifest or a model file it lists does not exist.</exception>
+    /// <exception cref="ModelFormatException">The manifest is not one (not JSON, another format, a newer version, no members, an entry without a path, a bad hash or post-processing); the message names it.</exception>
+    public static SegmentationEnsembleManifest ReadEnsembleManifest(string path) =>
+        ManifestFile.Read(path, "segmentation ensemble manifest", EnsembleManifestFormat, EnsembleManifestFormatVersion, (manifest, bad) =>
+        {
+            var (paths, hashes) = ManifestFile.Members(manifest, path, bad);
+            var postprocessing = ManifestFile.Section<SegmentationPostprocessingChoice>(manifest, "postprocessing", "a post-processing choice", bad);
+            if (postprocessing?.Problem(int.MaxValue) is { } problem) throw new ModelFormatException(bad($"its \"postprocessing\": {problem}"));
+            return new SegmentationEnsembleManifest(paths) { Postprocessing = postprocessing, ModelHashes = hashes };
+        });
+
+    /// <summary>
+    /// Changes a segmentation ensemble manifest and writes it again (atomically), e.g. to record the post-processing
+    /// chosen on the ensemble: <c>UpdateEnsembleManifest(path, m =&gt; m with { Postprocessing = choice })</c>. A
+    /// post-processing choice carried over from the old manifest is kept only while it still holds — when a member file
+    /// has changed since the manifest was written, or the change lists other members, it is left out rather than given
+    /// the new files' hashes; the returned notes say so.
+    /// </summary>
+    /// <returns>One sentence when the old post-processing was left out; empty otherwise.</returns>
+    /// <exception cref="FileNotFoundException">The manifest or a model file it lists does not exist.</exception>
+    /// <exception cref="ModelFormatException">The manifest is not a valid one.</exception>
+    /// <exception cref="ArgumentException">The changed manifest is not valid (as <see cref="SaveEnsembleManifest"/>); nothing is written.</exception>
+    public static IReadOnlyList<string> UpdateEnsembleManifest(string path, Func<SegmentationEnsembleManifest, SegmentationEnsembleManifest> change)
+    {
+        ArgumentNullException.ThrowIfNull(change);
+        var old = ReadEnsembleManifest(path);
+        var changed = change(old) ?? throw new ArgumentException("The change gave no manifest.", nameof(change));
+        var postprocessing = changed.Postprocessing;
+        var notes = new List<string>();
+        if (postprocessing is not null && ReferenceEquals(postprocessing, old.Postprocessing))
+        {
+            string? why = ManifestFile.ChangedMember(old.ModelPaths, old.ModelHashes)
+                ?? (changed.ModelPaths.Select(Path.GetFullPath).SequenceEqual(old.ModelPaths, StringComparer.Ordinal) ? null : "the ensemble's members have changed");
+            if (why is not null)
+            {
+                postprocessing = null;
+                notes.Add($"The post-processing was left out: {why}; choose it again on the ensemble's predictions.");
+            }
+        }
+        SaveEnsembleManifest(path, changed.ModelPaths, postprocessing);
+        return notes;
+    }
+
+    /// <summary>
+    /// Loads the ensemble a manifest lists (as <see cref="LoadEnsemble"/>) with the manifest's post-processing when it
+    /// records one and every member file is the one it was chosen with; otherwise the members' agreement, with a note
+    /// saying why the manifest's was not used. The caller disposes the network.
+    /// </summary>
+    internal static (Module<Tensor, Tensor> Network, SegmentationCard Card, int[] KeepLargest, bool KeepLargestForeground, int Members, string? Note) LoadManifest(string path)
+    {
+        var manifest = ReadEnsembleManifest(path);
+        var (network, card, keepLargest, foreground) = LoadEnsemble(manifest.ModelPaths);
+        string? note = null;
+        if (manifest.Postprocessing is { } choice)
+        {
+            if (choice.Problem(card.ClassNames.Count) is { } problem)
+            {
+                network.Dispose();
+                throw new ModelFormatException($"{path} is not a valid segmentation ensemble manifest: its \"postprocessing\" does not fit the members' {card.ClassNames.Count} classes: {problem}.");
+            }
+            if (ManifestFile.ChangedMember(manifest.ModelPaths, manifest.ModelHashes) is { } changed)
+                note = $"The manifest's post-processing is not used: {changed}; choose it again on the ensemble's predictions.";
+            else (keepLargest, foreground) = ([.. choice.KeepLargestComponent.Order()], choice.KeepLargestForeground);
+        }
+        return (network, card, keepLargest, foreground, manifest.ModelPaths.Count, note);
     }
 
     private static int[] KeptClasses(SegmentationCard card) => card.KeepLargestComponent is { } keep ? [.. keep.Distinct().Order()] : [];

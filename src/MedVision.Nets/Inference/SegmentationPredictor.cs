@@ -106,6 +106,38 @@ public sealed class SegmentationPredictor : IDisposable
     }
 
     /// <summary>
+    /// A predictor from a segmentation ensemble manifest (<see cref="SegmentationModelFile.SaveEnsembleManifest"/>): its
+    /// model files as <see cref="LoadEnsemble"/> loads them, with the post-processing the manifest records for the
+    /// ensemble — unless a member file has changed since it was chosen (<see cref="PostprocessingNote"/> then says so,
+    /// and the members' cards decide as for <see cref="LoadEnsemble"/>).
+    /// </summary>
+    /// <exception cref="FileNotFoundException">The manifest or a model file it lists does not exist.</exception>
+    /// <exception cref="ModelFormatException">The manifest is not a valid one, a file is unusable or holds a 2-D network, or the members do not share what they must.</exception>
+    public static SegmentationPredictor LoadManifest(string path, Device? device = null)
+    {
+        var (model, card, keepLargest, foreground, members, note) = SegmentationModelFile.LoadManifest(path);
+        try
+        {
+            if (card.SpatialDims != 3) throw new ModelFormatException($"{path} lists 2-D U-Nets; segment images with ImageSegmentationPredictor.LoadManifest.");
+            return new SegmentationPredictor(model, card.Preprocessing(), card.Inferer(), device, ownsModel: true)
+            {
+                Card = card, Classes = card.ClassNames.Count, EnsembleSize = members, KeepLargestComponentClasses = keepLargest, KeepLargestForeground = foreground, PostprocessingNote = note,
+            };
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Why the post-processing a manifest records for its ensemble is not applied (<see cref="LoadManifest"/>: a member
+    /// file has changed since it was chosen); null otherwise.
+    /// </summary>
+    public string? PostprocessingNote { get; private init; }
+
+    /// <summary>
     /// A predictor over another engine's network (ONNX Runtime running an exported graph, see MedVision.Onnx.Runtime's
     /// <c>OnnxRuntimePredictor.LoadSegmentation</c>): the card gives the preparation, classes and window, the network
     /// computes the logits (N, classes or 1, D, H, W) of each batch of windows. The predictor owns the network and
