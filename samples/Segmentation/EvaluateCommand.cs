@@ -18,7 +18,12 @@ internal static class EvaluateCommand
 {
     public static Command Create()
     {
-        var modelFile = new Option<string[]>("--model") { Description = "The model file (OUTPUT/model.safetensors); give it more than once to evaluate an ensemble.", Required = true, Arity = ArgumentArity.OneOrMore };
+        var modelFile = new Option<string[]>("--model")
+        {
+            Description = "The model file (OUTPUT/model.safetensors); give it more than once to evaluate an ensemble, or give an ensemble manifest (ensemble.json: segmentation ensemble, or a cross-validation's).",
+            Required = true,
+            Arity = ArgumentArity.OneOrMore,
+        };
         var images = new Option<string?>("--images") { Description = "2-D models: the folder of images." };
         var masks = new Option<string?>("--masks") { Description = "2-D models: the folder of PNG masks named as the images (plus --mask-suffix)." };
         var binary = new Option<bool>("--binary-masks") { Description = "2-D models: masks are black and white." };
@@ -33,7 +38,7 @@ internal static class EvaluateCommand
         };
         var store = new Option<bool>("--store")
         {
-            Description = "With --compare-postprocessing: record the choice in the model file(s) (keep_largest_foreground, keep_largest_component), so that predict and the library's predictors apply it by default.",
+            Description = "With --compare-postprocessing: record the choice in the model file, or in the ensemble manifest for an ensemble (keep_largest_foreground, keep_largest_component), so that predict and the library's predictors apply it by default.",
         };
         var csv = new Option<string?>("--csv") { Description = "FILE: also write every input's measures per class (case, class, voxels, Dice, IoU, Hausdorff, HD95, ASSD, surface Dice), to find the cases that fail.", HelpName = "FILE" };
         var tolerance = new Option<double>("--tolerance") { Description = "Tolerance of the surface Dice (pixels, or millimetres for scans).", DefaultValueFactory = _ => 2.0 }.NonNegative();
@@ -47,6 +52,8 @@ internal static class EvaluateCommand
             : (r.GetValue(images) is null) == (r.GetValue(data) is null) ? "give --images DIR --masks DIR (2-D models) or --data FOLDER (3-D models)"
             : (r.GetValue(keepLargest) || r.GetValue(noPostprocessing)) && r.GetValue(comparePostprocessing) ? "--compare-postprocessing measures with and without each class's largest component itself; leave out --keep-largest and --no-postprocessing"
             : r.GetValue(store) && !r.GetValue(comparePostprocessing) ? "--store records what --compare-postprocessing chooses; give both"
+            : SegmentationModels.Conflict(r.GetValue(modelFile)!) is { } conflict ? conflict
+            : r.GetValue(store) && r.GetValue(modelFile)!.Length > 1 ? "--store records an ensemble's choice in its manifest, not in each member (a member used alone keeps its own): write one with segmentation ensemble --model … --output ensemble.json and evaluate --model ensemble.json"
             : PostprocessingOptions.Conflict(r.GetValue(keepLargest), r.GetValue(noPostprocessing)));
         command.SetAction(r =>
         {
@@ -84,8 +91,8 @@ internal static class EvaluateCommand
 
     private static (IReadOnlyList<string> ClassNames, List<SegmentationCase> Cases, Variants? Largest, List<string> Names, string Kind) Images(string[] models, string imageFolder, string maskFolder, bool binary, string suffix, bool mirror, Postprocessing postprocessing, double tolerance, Device device)
     {
-        using var predictor = ImageSegmentationPredictor.LoadEnsemble(models, device);
-        (predictor.KeepLargestComponentClasses, predictor.KeepLargestForeground) = PostprocessingOptions.Apply(predictor.KeepLargestComponentClasses, predictor.KeepLargestForeground, predictor.ClassNames, postprocessing.All, postprocessing.None, quiet: postprocessing.Compare);
+        using var predictor = SegmentationModels.LoadImages(models, device);
+        (predictor.KeepLargestComponentClasses, predictor.KeepLargestForeground) = PostprocessingOptions.Apply(predictor.KeepLargestComponentClasses, predictor.KeepLargestForeground, predictor.ClassNames, postprocessing.All, postprocessing.None, SegmentationModels.Source(models), quiet: postprocessing.Compare);
         bool compare = postprocessing.Compare;
         if (mirror) predictor.Flips = TestTimeFlips.Horizontal | TestTimeFlips.Vertical;
         // The masks as stored (each image's own size, no preparation): the predictor's maps are on that size too.
@@ -109,8 +116,8 @@ internal static class EvaluateCommand
 
     private static (IReadOnlyList<string> ClassNames, List<SegmentationCase> Cases, Variants? Largest, List<string> Names, string Kind) Scans(string[] models, string folder, bool mirror, Postprocessing postprocessing, double tolerance, Device device)
     {
-        using var predictor = SegmentationPredictor.LoadEnsemble(models, device);
-        (predictor.KeepLargestComponentClasses, predictor.KeepLargestForeground) = PostprocessingOptions.Apply(predictor.KeepLargestComponentClasses, predictor.KeepLargestForeground, predictor.Card!.ClassNames, postprocessing.All, postprocessing.None, quiet: postprocessing.Compare);
+        using var predictor = SegmentationModels.LoadScans(models, device);
+        (predictor.KeepLargestComponentClasses, predictor.KeepLargestForeground) = PostprocessingOptions.Apply(predictor.KeepLargestComponentClasses, predictor.KeepLargestForeground, predictor.Card!.ClassNames, postprocessing.All, postprocessing.None, SegmentationModels.Source(models), quiet: postprocessing.Compare);
         bool compare = postprocessing.Compare;
         if (mirror) predictor.Flips = TestTimeFlips.Horizontal | TestTimeFlips.Vertical | TestTimeFlips.Depth;
         var classNames = predictor.Card!.ClassNames;
@@ -142,9 +149,10 @@ internal static class EvaluateCommand
 
     private static int Report(string[] models, IReadOnlyList<string> classNames, SegmentationSummary summary, int count, double tolerance, string unit, string kind, string extra)
     {
-        AnsiConsole.MarkupLine(Markup.Escape($"{(models.Length == 1 ? Path.GetFileName(models[0]) : $"an ensemble of {models.Length} models")} on {count} {kind}: mean Dice {SegmentationConsole.F(summary.MeanDice)}"));
+        int members = SegmentationModels.Count(models);
+        AnsiConsole.MarkupLine(Markup.Escape($"{(models.Length == 1 && members == 1 ? Path.GetFileName(models[0]) : $"an ensemble of {members} models")} on {count} {kind}: mean Dice {SegmentationConsole.F(summary.MeanDice)}"));
         SegmentationConsole.Summary(summary, classNames, tolerance, unit, kind);
-        Console.WriteLine($"RESULT dice={SegmentationConsole.F(summary.MeanDice)} models={models.Length} {kind}={count} {SegmentationConsole.PerClass(summary)}{extra}");
+        Console.WriteLine($"RESULT dice={SegmentationConsole.F(summary.MeanDice)} models={members} {kind}={count} {SegmentationConsole.PerClass(summary)}{extra}");
         return 0;
     }
 
@@ -194,16 +202,22 @@ internal static class EvaluateCommand
         return (foreground, chosen, largest);
     }
 
-    // Records the choice in every model file (an ensemble's choice in each member: the predictors apply it when all agree).
+    // Records the choice in the model file, or in the ensemble's manifest (the command refuses --store for several
+    // model files: an ensemble's choice is made on averaged probabilities, which are no member's).
     private static void Store(string[] models, bool foreground, IReadOnlyList<int> chosen, IReadOnlyList<string> classNames)
     {
-        foreach (var model in models)
-            SegmentationModelFile.UpdateCard(model, card => (card.KeepLargestForeground, card.KeepLargestComponent) = (foreground ? true : null, chosen.Count == 0 ? null : [.. chosen]));
+        var model = models.Single();
+        if (SegmentationModels.IsManifest(model))
+        {
+            foreach (var note in SegmentationModelFile.UpdateEnsembleManifest(model, m => m with { Postprocessing = new SegmentationPostprocessingChoice(foreground, [.. chosen]) }))
+                AnsiConsole.MarkupLine(Markup.Escape(note));
+        }
+        else SegmentationModelFile.UpdateCard(model, card => (card.KeepLargestForeground, card.KeepLargestComponent) = (foreground ? true : null, chosen.Count == 0 ? null : [.. chosen]));
         var parts = new[]
         {
             foreground ? "the foreground as one keeps only its largest connected region" : null,
             chosen.Count > 0 ? $"{string.Join(", ", chosen.Select(k => classNames[k]))} keep{(chosen.Count == 1 ? "s" : "")} only the largest connected component" : null,
         }.Where(p => p is not null).ToList();
-        AnsiConsole.MarkupLine(Markup.Escape($"Recorded in {string.Join(", ", models.Select(Path.GetFileName))}: {(parts.Count == 0 ? "no post-processing" : string.Join(", then ", parts))}."));
+        AnsiConsole.MarkupLine(Markup.Escape($"Recorded in {Path.GetFileName(model)}: {(parts.Count == 0 ? "no post-processing" : string.Join(", then ", parts))}."));
     }
 }

@@ -17,6 +17,7 @@ internal static class ExportCommand
         var output = new Option<string?>("--output", "-o") { Description = "The ONNX file to write (default: the model file's name with .onnx)." };
         var dynamicSize = new Option<bool>("--dynamic-size") { Description = "Let the graph take any spatial size that is a multiple of the U-Net's, not just the window." };
         var command = new Command("export", "Export a segmentation model file to ONNX (opset 17) for ONNX Runtime, OpenVINO or TensorRT; predict --model FILE.onnx runs it.") { model, output, dynamicSize };
+        command.Check(r => SegmentationModels.IsManifest(r.GetValue(model)!) ? $"--model {r.GetValue(model)} is an ensemble manifest; export its members one at a time (an ONNX file holds one network)" : null);
         command.SetAction(r => Run(r.GetValue(model)!, r.GetValue(output), r.GetValue(dynamicSize)));
         return command;
     }

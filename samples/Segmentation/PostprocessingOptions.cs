@@ -12,12 +12,12 @@ internal static class PostprocessingOptions
 {
     public static Option<bool> KeepLargest() => new("--keep-largest")
     {
-        Description = "Keep only each class's largest connected component (removes stray islands), instead of what the model file records.",
+        Description = "Keep only each class's largest connected component (removes stray islands), instead of what the model file or ensemble manifest records.",
     };
 
     public static Option<bool> None() => new("--no-postprocessing")
     {
-        Description = "Ignore the post-processing the model file records (the foreground and the classes kept to their largest component, stored by evaluate --compare-postprocessing --store).",
+        Description = "Ignore the post-processing the model file or ensemble manifest records (the foreground and the classes kept to their largest component, stored by evaluate --compare-postprocessing --store).",
     };
 
     /// <summary>"give one of them" when both are given, else null.</summary>
@@ -26,18 +26,18 @@ internal static class PostprocessingOptions
     /// <summary>
     /// The post-processing after the options — the classes kept to their largest component and whether the foreground
     /// as one is first — starting from what the model file records (<paramref name="recorded"/>,
-    /// <paramref name="recordedForeground"/>: where the predictor starts), and — unless <paramref name="quiet"/> — a line
-    /// on the console saying what is applied and why.
+    /// <paramref name="recordedForeground"/>: where the predictor starts; <paramref name="source"/> says where, e.g. "the
+    /// manifest"), and — unless <paramref name="quiet"/> — a line on the console saying what is applied and why.
     /// </summary>
-    public static (IReadOnlyList<int> Classes, bool Foreground) Apply(IReadOnlyList<int> recorded, bool recordedForeground, IReadOnlyList<string> classNames, bool keepLargest, bool none, bool quiet = false)
+    public static (IReadOnlyList<int> Classes, bool Foreground) Apply(IReadOnlyList<int> recorded, bool recordedForeground, IReadOnlyList<string> classNames, bool keepLargest, bool none, string source, bool quiet = false)
     {
-        var (classes, foreground, line) = Resolve(recorded, recordedForeground, classNames, keepLargest, none);
+        var (classes, foreground, line) = Resolve(recorded, recordedForeground, classNames, keepLargest, none, source);
         if (line is not null && !quiet) Spectre.Console.AnsiConsole.MarkupLine(Spectre.Console.Markup.Escape(line));
         return (classes, foreground);
     }
 
     // The post-processing and the line saying so (null when nothing is recorded or asked for).
-    private static (IReadOnlyList<int> Classes, bool Foreground, string? Line) Resolve(IReadOnlyList<int> recorded, bool recordedForeground, IReadOnlyList<string> classNames, bool keepLargest, bool none)
+    private static (IReadOnlyList<int> Classes, bool Foreground, string? Line) Resolve(IReadOnlyList<int> recorded, bool recordedForeground, IReadOnlyList<string> classNames, bool keepLargest, bool none, string source)
     {
         string Describe(IReadOnlyList<int> classes, bool foreground) => string.Join(", then ", new[]
         {
@@ -46,7 +46,7 @@ internal static class PostprocessingOptions
         }.Where(t => t is not null));
         bool anything = recorded.Count > 0 || recordedForeground;
         if (keepLargest) return (Enumerable.Range(1, classNames.Count - 1).ToArray(), false, "Post-processing: each class keeps its largest connected component (--keep-largest).");
-        if (none) return ([], false, anything ? $"Post-processing off (--no-postprocessing); the model file would have {Describe(recorded, recordedForeground)}." : null);
-        return (recorded, recordedForeground, anything ? $"Post-processing recorded in the model file: {Describe(recorded, recordedForeground)} (--no-postprocessing turns it off)." : null);
+        if (none) return ([], false, anything ? $"Post-processing off (--no-postprocessing); {source} would have {Describe(recorded, recordedForeground)}." : null);
+        return (recorded, recordedForeground, anything ? $"Post-processing recorded in {source}: {Describe(recorded, recordedForeground)} (--no-postprocessing turns it off)." : null);
     }
 }

@@ -23,7 +23,7 @@ internal static class PredictCommand
     {
         var modelFile = new Option<string[]>("--model")
         {
-            Description = "The model file train or images wrote (OUTPUT/model.safetensors), or an ONNX file export wrote (run by ONNX Runtime on the CPU). Give --model more than once to predict with an ensemble: the models' probabilities averaged (runs of different seeds, or folds; they must share classes, preparation and window).",
+            Description = "The model file train or images wrote (OUTPUT/model.safetensors), or an ONNX file export wrote (run by ONNX Runtime on the CPU). Give --model more than once to predict with an ensemble: the models' probabilities averaged (runs of different seeds, or folds; they must share classes, preparation and window); or give an ensemble manifest (ensemble.json), which may record the ensemble's post-processing.",
             Required = true,
             Arity = ArgumentArity.OneOrMore,
         };
@@ -35,8 +35,7 @@ internal static class PredictCommand
         var threads = SampleCommandLine.Threads();
         var scans = new Argument<string[]>("inputs") { Description = "NIfTI files (.nii, .nii.gz; a 4-D file's volumes are the channels, in the training order), or for a 2-D model JPEG or PNG images.", Arity = ArgumentArity.OneOrMore };
         var command = new Command("predict", "Segment NIfTI scans (or, with a 2-D model, images) with a trained U-Net and write label maps on each scan's grid (or PNG masks).") { modelFile, output, keepLargest, noPostprocessing, mirror, device, threads, scans };
-        command.Check(r => r.GetValue(modelFile) is { Length: > 1 } models && models.Any(IsOnnx) ? "an ONNX model predicts alone; give model.safetensors files for an ensemble"
-            : PostprocessingOptions.Conflict(r.GetValue(keepLargest), r.GetValue(noPostprocessing)));
+        command.Check(r => SegmentationModels.Conflict(r.GetValue(modelFile)!) ?? PostprocessingOptions.Conflict(r.GetValue(keepLargest), r.GetValue(noPostprocessing)));
         command.SetAction(r => Run(r.GetValue(modelFile)!, r.GetValue(output)!, (r.GetValue(keepLargest), r.GetValue(noPostprocessing)), r.GetValue(mirror), Device.Parse(r.GetValue(device)!), r.GetValue(threads), r.GetValue(scans)!));
         return command;
     }
@@ -46,16 +45,16 @@ internal static class PredictCommand
         Tensors.NumThreads = threads;
         AnsiConsole.MarkupLine(SampleCommandLine.Banner(device));
         var modelPath = modelPaths[0];
-        bool onnx = IsOnnx(modelPath);
+        bool onnx = SegmentationModels.IsOnnx(modelPath);
         if (onnx && device.IsCuda) throw new ArgumentException("--device: an ONNX model runs on the CPU here (ONNX Runtime's CPU provider).");
-        if ((onnx ? OnnxRuntimePredictor.ReadSegmentationCard(modelPath) : SegmentationModelFile.ReadCard(modelPath)).SpatialDims == 2) return RunImages(modelPaths, outputFolder, keepLargest, mirror, device, scans);
-        using var predictor = onnx ? OnnxRuntimePredictor.LoadSegmentation(modelPath) : SegmentationPredictor.LoadEnsemble(modelPaths, device);
+        if ((onnx ? OnnxRuntimePredictor.ReadSegmentationCard(modelPath) : SegmentationModels.ReadCard(modelPaths)).SpatialDims == 2) return RunImages(modelPaths, outputFolder, keepLargest, mirror, device, scans);
+        using var predictor = onnx ? OnnxRuntimePredictor.LoadSegmentation(modelPath) : SegmentationModels.LoadScans(modelPaths, device);
         if (mirror) predictor.Flips = TestTimeFlips.Horizontal | TestTimeFlips.Vertical | TestTimeFlips.Depth;
         var card = predictor.Card!;
-        AnsiConsole.MarkupLine(Markup.Escape($"{Path.GetFileName(modelPath)}{(modelPaths.Length > 1 ? $" and {modelPaths.Length - 1} more (an ensemble: probabilities averaged)" : "")}: U-Net {string.Join("/", card.Features)}, classes {string.Join(", ", card.ClassNames)}, "
+        AnsiConsole.MarkupLine(Markup.Escape($"{Describe(modelPaths, predictor.EnsembleSize)}: U-Net {string.Join("/", card.Features)}, classes {string.Join(", ", card.ClassNames)}, "
             + $"{card.InChannels} channel(s){(card.Modalities is { } m ? $" ({string.Join(", ", m)})" : "")}, window {string.Join("×", card.WindowSize)}"
             + $"{(card.Orientation is { } o ? $", reoriented to {o}" : "")}{(card.Spacing is { } mm ? $", {string.Join(" × ", mm.Select(v => v.ToString(CultureInfo.InvariantCulture)))} mm voxels" : "")}"));
-        (predictor.KeepLargestComponentClasses, predictor.KeepLargestForeground) = PostprocessingOptions.Apply(predictor.KeepLargestComponentClasses, predictor.KeepLargestForeground, card.ClassNames, keepLargest.All, keepLargest.None);
+        (predictor.KeepLargestComponentClasses, predictor.KeepLargestForeground) = PostprocessingOptions.Apply(predictor.KeepLargestComponentClasses, predictor.KeepLargestForeground, card.ClassNames, keepLargest.All, keepLargest.None, SegmentationModels.Source(modelPaths));
         Directory.CreateDirectory(outputFolder);
         var table = new Table().AddColumn("scan").AddColumn("label map");
         foreach (var name in card.ClassNames.Skip(1)) table.AddColumn(new TableColumn($"{name} mL").RightAligned());
@@ -83,12 +82,12 @@ internal static class PredictCommand
     private static int RunImages(string[] modelPaths, string outputFolder, (bool All, bool None) keepLargest, bool mirror, Device device, string[] images)
     {
         var modelPath = modelPaths[0];
-        using var predictor = IsOnnx(modelPath) ? OnnxRuntimePredictor.LoadImageSegmentation(modelPath) : ImageSegmentationPredictor.LoadEnsemble(modelPaths, device);
+        using var predictor = SegmentationModels.IsOnnx(modelPath) ? OnnxRuntimePredictor.LoadImageSegmentation(modelPath) : SegmentationModels.LoadImages(modelPaths, device);
         if (mirror) predictor.Flips = TestTimeFlips.Horizontal | TestTimeFlips.Vertical;
         var card = predictor.Card!;
-        AnsiConsole.MarkupLine(Markup.Escape($"{Path.GetFileName(modelPath)}{(modelPaths.Length > 1 ? $" and {modelPaths.Length - 1} more (an ensemble: probabilities averaged)" : "")}: 2-D U-Net {string.Join("/", card.Features)}, classes {string.Join(", ", card.ClassNames)}, "
+        AnsiConsole.MarkupLine(Markup.Escape($"{Describe(modelPaths, predictor.EnsembleSize)}: 2-D U-Net {string.Join("/", card.Features)}, classes {string.Join(", ", card.ClassNames)}, "
             + $"{card.InChannels} channel(s){(card.ImageSize is [var h, var w] ? $", images resized to {h}×{w}" : "")}"));
-        (predictor.KeepLargestComponentClasses, predictor.KeepLargestForeground) = PostprocessingOptions.Apply(predictor.KeepLargestComponentClasses, predictor.KeepLargestForeground, card.ClassNames, keepLargest.All, keepLargest.None);
+        (predictor.KeepLargestComponentClasses, predictor.KeepLargestForeground) = PostprocessingOptions.Apply(predictor.KeepLargestComponentClasses, predictor.KeepLargestForeground, card.ClassNames, keepLargest.All, keepLargest.None, SegmentationModels.Source(modelPaths));
         Directory.CreateDirectory(outputFolder);
         var encoding = card.ClassNames.Count == 2 ? MaskEncoding.Binary : MaskEncoding.ClassIndex;
         var table = new Table().AddColumn("image").AddColumn("mask");
@@ -108,5 +107,8 @@ internal static class PredictCommand
         return 0;
     }
 
-    private static bool IsOnnx(string path) => path.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase);
+    // "model.safetensors", "a.safetensors and 2 more (an ensemble: probabilities averaged)", "ensemble.json (an ensemble of 3 models: probabilities averaged)".
+    private static string Describe(string[] modelPaths, int members) =>
+        Path.GetFileName(modelPaths[0]) + (modelPaths.Length > 1 ? $" and {modelPaths.Length - 1} more (an ensemble: probabilities averaged)"
+            : SegmentationModels.IsManifest(modelPaths[0]) ? $" (an ensemble of {members} model{(members == 1 ? "" : "s")}: probabilities averaged)" : "");
 }

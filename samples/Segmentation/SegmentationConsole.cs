@@ -92,10 +92,14 @@ internal static class SegmentationConsole
         return (result, measure ? trainer.Evaluate(validation) : [], modelPath);
     }
 
+    /// <summary>The ensemble manifest of a cross-validation's folds, in its output folder.</summary>
+    public const string EnsembleFileName = "ensemble.json";
+
     /// <summary>
     /// A k-fold cross-validation (nnU-Net's): each fold's model trained by <paramref name="trainFold"/> in
     /// <c>OUTPUT/fold-i</c> and measured on the fold's validation samples; the table of folds, the pooled out-of-fold
-    /// measures (every sample measured once, by the model that did not see it), and the RESULT line.
+    /// measures (every sample measured once, by the model that did not see it), the RESULT line, and the folds' ensemble
+    /// manifest (<c>OUTPUT/ensemble.json</c>).
     /// </summary>
     public static int CrossValidate(ISegmentationSource source, int folds, int seed, string[]? groups, IReadOnlyList<string> classNames, double tolerance, string unit, string kind, string output,
         Func<SegmentationFold, string, (SegmentationTrainingResult Result, IReadOnlyList<SegmentationCase> Cases, string ModelPath)> trainFold)
@@ -122,7 +126,11 @@ internal static class SegmentationConsole
         AnsiConsole.MarkupLine(Markup.Escape($"Out of fold, {pooled.Count} {kind} each measured by the fold that did not train on it: mean Dice {F(summary.MeanDice)} (folds {F(foldDice.Average())} ± {F(sd)})"));
         AnsiConsole.Write(Table(summary, classNames, tolerance, unit, kind));
         Console.WriteLine($"RESULT val_dice={F(summary.MeanDice)} folds={folds} fold_dice={string.Join(",", foldDice.Select(F))} val_{kind}={pooled.Count} {PerClass(summary)}");
-        AnsiConsole.MarkupLine(Markup.Escape($"Segment with the folds as an ensemble: segmentation predict {string.Join(" ", models.Select(m => $"--model {m}"))} INPUT…"));
+        // The folds as one ensemble (nnU-Net predicts with all five): a manifest that predict and evaluate take as --model.
+        var manifest = Path.Combine(output, EnsembleFileName);
+        SegmentationModelFile.SaveEnsembleManifest(manifest, models);
+        AnsiConsole.MarkupLine(Markup.Escape($"Wrote {manifest}, the folds as an ensemble: segmentation predict --model {manifest} INPUT… "
+            + "(choose its post-processing on cases no fold trained on with segmentation evaluate --model … --compare-postprocessing --store)."));
         return 0;
     }
 

@@ -67,7 +67,7 @@ internal static class TrainCommand
         };
         // Also the root's check (it runs train when the name is left out), so not for the other commands.
         foreach (var option in recipe.All) command.Options.Add(option);
-        command.Check(r => r.CommandResult.Command.Name is not ("predict" or "images" or "export" or "evaluate") && r.GetValue(data) is null == !r.GetValue(demo) ? "give --data FOLDER or --demo (one of them)" : null);
+        command.Check(r => (r.CommandResult.Command == command || r.CommandResult.Command is RootCommand) && r.GetValue(data) is null == !r.GetValue(demo) ? "give --data FOLDER or --demo (one of them)" : null);
         command.SetAction(r => Run(new Settings(r.GetValue(data), r.GetValue(demo), r.GetValue(demoSubjects), r.GetValue(features)!, r.GetValue(norm)!, r.GetValue(crop)!,
             r.GetValue(foreground), r.GetValue(orientation)!, r.GetValue(spacing), r.GetValue(valFraction), r.GetValue(epochs), r.GetValue(batch), recipe.Read(r),
             r.GetValue(tolerance), r.GetValue(mixedPrecision), r.GetValue(resume), r.GetValue(folds), r.GetValue(seed), Device.Parse(r.GetValue(device)!), r.GetValue(threads), r.GetValue(output)!, r.GetValue(groupBy))));

@@ -418,7 +418,7 @@ public sealed class SegmentationSampleTests : IDisposable
         }
         result["fold_dice"].Should().Be(string.Join(",", foldDice));
         result["val_dice"].Should().Be(F(SegmentationSummary.Of(cases).MeanDice));
-        cv.Text.Should().Contain("--model").And.Contain("fold-3");
+        cv.Text.Should().Contain($"Wrote {Path.Combine(run, "ensemble.json")}, the folds as an ensemble: segmentation predict --model");
 
         // evaluate: the three folds as an ensemble on the images at their own size (64×64), against the masks as stored.
         string[] folds = [.. Enumerable.Range(1, 3).Select(f => Path.Combine(run, $"fold-{f}", "model.safetensors"))];
@@ -453,20 +453,78 @@ public sealed class SegmentationSampleTests : IDisposable
             .And.Contain(chosen ? "Recommended for lesion: record it with --store" : "Not recommended: it raises no class's Dice here.");
         both["keep_largest"].Should().Be(chosen ? "1" : "none");
 
-        // --store records the choice in each member (copies here), and evaluate and predict then apply it unless told not to.
-        var stored = folds.Select((f, i) => { var copy = _folder[$"stored-{i}.safetensors"]; File.Copy(f, copy); return copy; }).ToArray();
-        string[] storedModels = [.. stored.SelectMany(f => new[] { "--model", f })];
-        var store = await SampleApp.RunAsync("segmentation", _folder.Path, ["evaluate", .. storedModels, "--images", images, "--masks", masks, "--binary-masks", "--compare-postprocessing", "--store"]);
+        // The cross-validation wrote the folds' ensemble manifest, which evaluate takes as the three folds.
+        var manifest = Path.Combine(run, "ensemble.json");
+        SegmentationModelFile.ReadEnsembleManifest(manifest).ModelPaths.Should().Equal(folds.Select(Path.GetFullPath));
+        SegmentationModelFile.ReadEnsembleManifest(manifest).Postprocessing.Should().BeNull();
+        // --store on several model files is refused: an ensemble's choice goes into its manifest, each member keeps its own.
+        var storeMembers = await SampleApp.RunAsync("segmentation", _folder.Path, "evaluate", "--model", folds[0], "--model", folds[1], "--images", images, "--masks", masks, "--binary-masks", "--compare-postprocessing", "--store");
+        storeMembers.ExitCode.Should().Be(2);
+        storeMembers.Error.Should().Contain("--store records an ensemble's choice in its manifest, not in each member");
+        // --store on the manifest records the choice there, and evaluate and predict then apply it unless told not to.
+        var store = await SampleApp.RunAsync("segmentation", _folder.Path, "evaluate", "--model", manifest, "--images", images, "--masks", masks, "--binary-masks", "--compare-postprocessing", "--store");
         store.ExitCode.Should().Be(0, store.ToString());
-        store.Text.Should().Contain(chosen ? "lesion keeps only the largest connected component" : "no post-processing");
-        foreach (var file in stored) SegmentationModelFile.ReadCard(file).KeepLargestComponent.Should().BeEquivalentTo(chosen ? new[] { 1 } : null);
-        var applied = await SampleApp.RunAsync("segmentation", _folder.Path, ["evaluate", .. storedModels, "--images", images, "--masks", masks, "--binary-masks"]);
+        store.Lines().Single()["dice"].Should().Be(F(expected.MeanDice), "the manifest is the three folds");
+        store.Lines().Single()["models"].Should().Be("3");
+        store.Text.Should().Contain(chosen ? "Recorded in ensemble.json: lesion keeps only the largest connected component" : "Recorded in ensemble.json: no post-processing");
+        var recorded = SegmentationModelFile.ReadEnsembleManifest(manifest).Postprocessing!;
+        (recorded.KeepLargestForeground, recorded.KeepLargestComponent.Count).Should().Be((false, chosen ? 1 : 0));
+        foreach (var fold in folds) SegmentationModelFile.ReadCard(fold).KeepLargestComponent.Should().BeNull("the members' own cards are left as they were");
+        // Whatever was chosen, the manifest's choice is what evaluate applies: each class's largest component, then none.
+        SegmentationModelFile.UpdateEnsembleManifest(manifest, m => m with { Postprocessing = new SegmentationPostprocessingChoice(false, [1]) }).Should().BeEmpty();
+        var applied = await SampleApp.RunAsync("segmentation", _folder.Path, "evaluate", "--model", manifest, "--images", images, "--masks", masks, "--binary-masks");
         applied.ExitCode.Should().Be(0, applied.ToString());
-        applied.Lines().Single()["dice"].Should().Be(F(chosen ? largest.MeanDice : expected.MeanDice), "evaluate measures what predict gives: the recorded choice applied");
-        if (chosen) applied.Text.Should().Contain("Post-processing recorded in the model file: lesion keeps only its largest connected component");
-        var off = await SampleApp.RunAsync("segmentation", _folder.Path, ["evaluate", .. storedModels, "--images", images, "--masks", masks, "--binary-masks", "--no-postprocessing"]);
+        applied.Lines().Single()["dice"].Should().Be(F(largest.MeanDice), "evaluate measures what predict gives: the recorded choice applied");
+        applied.Text.Should().Contain("Post-processing recorded in the manifest: lesion keeps only its largest connected component");
+        var off = await SampleApp.RunAsync("segmentation", _folder.Path, "evaluate", "--model", manifest, "--images", images, "--masks", masks, "--binary-masks", "--no-postprocessing");
         off.ExitCode.Should().Be(0, off.ToString());
         off.Lines().Single()["dice"].Should().Be(F(expected.MeanDice));
+        // predict with the manifest writes the ensemble's masks with its post-processing.
+        var image = Directory.GetFiles(images).Order(StringComparer.Ordinal).First();
+        var predicted = await SampleApp.RunAsync("segmentation", _folder.Path, "predict", "--model", manifest, "--output", _folder["manifest-masks"], image);
+        predicted.ExitCode.Should().Be(0, predicted.ToString());
+        predicted.Text.Should().Contain("ensemble.json (an ensemble of 3 models: probabilities averaged)");
+        var written = ImageCodec.DecodeFile(Path.Combine(_folder["manifest-masks"], Path.GetFileNameWithoutExtension(image) + ".mask.png"));
+        using (var kept = ImageSegmentationPredictor.LoadEnsemble(folds))
+        {
+            kept.KeepLargestComponent = true;
+            written.Pixels.Select(p => p > 127 ? 1 : 0).Should().Equal(kept.Predict(image).Labels.ToArray().Select(l => (int)l), "a black-and-white mask of the kept lesion");
+        }
+        // A member retrained since: the choice is not applied, and evaluate says why.
+        var copied = _folder["copied"];
+        Directory.CreateDirectory(copied);
+        for (int i = 0; i < 3; i++) File.Copy(folds[i], Path.Combine(copied, $"fold-{i}.safetensors"));
+        var copiedManifest = Path.Combine(copied, "ensemble.json");
+        SegmentationModelFile.SaveEnsembleManifest(copiedManifest, [.. Enumerable.Range(0, 3).Select(i => Path.Combine(copied, $"fold-{i}.safetensors"))], new SegmentationPostprocessingChoice(false, [1]));
+        File.Copy(folds[0], Path.Combine(copied, "fold-1.safetensors"), overwrite: true);
+        var stale = await SampleApp.RunAsync("segmentation", _folder.Path, "evaluate", "--model", copiedManifest, "--images", images, "--masks", masks, "--binary-masks");
+        stale.ExitCode.Should().Be(0, stale.ToString());
+        stale.Text.Should().Contain("The manifest's post-processing is not used: member 1's model file");
+
+        // The ensemble command writes a manifest of the files it is given, and refuses what is not a list of model files.
+        var pair = _folder["pair.json"];
+        var ensembleRun = await SampleApp.RunAsync("segmentation", _folder.Path, "ensemble", "--model", folds[0], "--model", folds[2], "--output", pair);
+        ensembleRun.ExitCode.Should().Be(0, ensembleRun.ToString());
+        SegmentationModelFile.ReadEnsembleManifest(pair).ModelPaths.Should().Equal(Path.GetFullPath(folds[0]), Path.GetFullPath(folds[2]));
+        ensembleRun.Text.Should().Contain("2 members (2-D, classes background, lesion)");
+        foreach (var (arguments, message) in new (string[], string)[]
+        {
+            (["--model", folds[0], "--output", _folder["pair.txt"]], "--output names the manifest to write: a .json file"),
+            (["--model", pair, "--output", _folder["nested.json"]], "is a manifest; list the model files themselves"),
+            (["--model", "fold.onnx", "--output", _folder["onnx.json"]], "is an ONNX file"),
+            (["--model", folds[0], "--model", folds[0], "--output", _folder["twice.json"]], "listed twice"),
+        })
+        {
+            var refused = await SampleApp.RunAsync("segmentation", _folder.Path, ["ensemble", .. arguments]);
+            refused.ExitCode.Should().Be(2, refused.ToString());
+            refused.Error.Should().Contain(message);
+        }
+        var mixed = await SampleApp.RunAsync("segmentation", _folder.Path, "predict", "--model", pair, "--model", folds[0], image);
+        mixed.ExitCode.Should().Be(2);
+        mixed.Error.Should().Contain("is an ensemble manifest, which lists the whole ensemble: give it as the only --model");
+        var export = await SampleApp.RunAsync("segmentation", _folder.Path, "export", "--model", pair);
+        export.ExitCode.Should().Be(2);
+        export.Error.Should().Contain("export its members one at a time");
 
         var conflicting = await SampleApp.RunAsync("segmentation", _folder.Path, "evaluate", "--model", folds[0], "--images", images, "--masks", masks, "--keep-largest", "--compare-postprocessing");
         conflicting.ExitCode.Should().Be(2);
@@ -491,7 +549,7 @@ public sealed class SegmentationSampleTests : IDisposable
     public async Task Help_ListsTheOptions_OfEveryCommand_WithoutTheRunsChecks()
     {
         // The commands' cross-option checks (--data or --demo, a required --model) are for runs, not for --help.
-        foreach (var command in new[] { "", "train", "images", "predict", "evaluate", "export" })
+        foreach (var command in new[] { "", "train", "images", "predict", "evaluate", "ensemble", "export" })
         {
             var help = await SampleApp.RunAsync("segmentation", _folder.Path, command.Length == 0 ? ["--help"] : [command, "--help"]);
             help.ExitCode.Should().Be(0, $"'{command} --help': {help}");
