@@ -6,7 +6,8 @@
 //   FormatFuzzer make-seeds DIR             (writes small valid files of the formats that have no test fixture)
 // format: image (JPEG/PNG), dicom, nifti, npy, npz, safetensors, model (model files), card (model files with mutated
 // cards), segmodel (segmentation model files), segcard (segmentation model files with mutated cards), decathlon
-// (Medical Segmentation Decathlon dataset.json files), torchscript, optimizer.
+// (Medical Segmentation Decathlon dataset.json files), torchscript, optimizer, manifest (ensemble manifests beside
+// their members), segmanifest (segmentation ensemble manifests beside theirs).
 // Each iteration takes a seed file, applies 1–4 random mutations (bit flips, interesting integers, truncation,
 // insertion, deletion, chunk duplication), reads the result, and — when it reads — uses it (decodes every frame,
 // converts every array, …). Exit code 0 when every failure was an accepted exception; 1 with a report otherwise.
@@ -89,8 +90,8 @@ var seedBytes = seeds.Select(File.ReadAllBytes).ToArray();
 // "card": structured mutations of a model file's card (JSON values replaced by null, negative, huge, wrongly typed
 // ones), written back with the seed's weights; byte mutations almost never produce such cards.
 // "manifest": the member model files beside each case, so that the manifest's relative paths resolve.
-if (format == "manifest")
-    foreach (var member in Directory.GetFiles(Path.GetDirectoryName(Path.GetFullPath(seeds[0]))!, "member*.safetensors"))
+if (format is "manifest" or "segmanifest")
+    foreach (var member in Directory.GetFiles(Path.GetDirectoryName(Path.GetFullPath(seeds[0]))!, format == "manifest" ? "member*.safetensors" : "segmember*.safetensors"))
         File.Copy(member, Path.Combine(work.FullName, Path.GetFileName(member)));
 long liveAtStart = Tensors.LiveTensors;
 SafeTensorDictionary? cardWeights = format is "card" or "segcard" ? SafeTensors.Load(seeds[0]) : null;
@@ -105,7 +106,7 @@ try
         int which = rng.Next(seeds.Count);
         byte[] data = cardWeights is not null ? MutateCard(cardWeights, cardKey, rng)
             // manifests: every other case a structured change of the JSON, the others byte mutations
-            : format == "manifest" && it % 2 == 0 ? System.Text.Encoding.UTF8.GetBytes(MutateJson(System.Text.Encoding.UTF8.GetString(seedBytes[which]), rng).ToJsonString())
+            : format is "manifest" or "segmanifest" && it % 2 == 0 ? System.Text.Encoding.UTF8.GetBytes(MutateJson(System.Text.Encoding.UTF8.GetString(seedBytes[which]), rng).ToJsonString())
             : Mutate(seedBytes[which], rng);
         string ext = Path.GetExtension(seeds[which]);
         if (seeds[which].EndsWith(".nii.gz", StringComparison.Ordinal)) ext = ".nii.gz";
@@ -305,6 +306,19 @@ static void Exercise(string format, string path, byte[] data)
                     throw new InvalidOperationException("the referral decision is not the risk against the threshold");
                 break;
             }
+        case "segmanifest":
+            {
+                // Read, loaded and used on one small grey image: a map of the image's size, of the members' classes.
+                var manifest = SegmentationModelFile.ReadEnsembleManifest(path);
+                using var ensemble = ImageSegmentationPredictor.LoadManifest(path);
+                if (ensemble.EnsembleSize != manifest.ModelPaths.Count) throw new InvalidOperationException("the ensemble is not the manifest's");
+                if (ensemble.KeepLargestComponentClasses.Any(k => k < 1 || k >= ensemble.ClassNames.Count)) throw new InvalidOperationException("a kept class is not a foreground class");
+                var pixels = Enumerable.Range(0, 13 * 9).Select(i => (byte)(i * 7 % 256)).ToArray();
+                var map = ensemble.Predict(new MedVision.Nets.Data.Images.RasterImage(13, 9, 1, pixels));
+                if (map.Width != 13 || map.Height != 9) throw new InvalidOperationException("the map does not have the image's size");
+                if (map.Labels.ToArray().Any(l => l >= ensemble.ClassNames.Count)) throw new InvalidOperationException("the map holds a label that is not a class");
+                break;
+            }
         case "segmodel" or "segcard":
             {
                 if (SegmentationModelFile.ReadCard(path).SpatialDims == 2)
@@ -450,8 +464,14 @@ static void MakeSeeds(string dir)
     using (var unet = MedVision.Nets.Models.UNet.Builder().ForInput(1, 2).WithFeatures(2, 4).WithClasses(1).Build())
     {
         var preparation = new MedVision.Nets.Data.Segmentation.ImageSegmentationOptions { Channels = 1, Size = (12, 10), Normalization = new MedVision.Nets.Transforms.Normalize([0.5f], [0.25f]) };
-        SegmentationModelFile.Save(Path.Combine(dir, "segmentation2d.safetensors"), unet,
-            SegmentationModelFile.Describe(unet, preparation, ["background", "vessel"], new SlidingWindowInferer([4, 4], overlap: 0.5, windowBatchSize: 2)));
+        var card2d = SegmentationModelFile.Describe(unet, preparation, ["background", "vessel"], new SlidingWindowInferer([4, 4], overlap: 0.5, windowBatchSize: 2));
+        SegmentationModelFile.Save(Path.Combine(dir, "segmentation2d.safetensors"), unet, card2d);
+        // A segmentation ensemble manifest of this network and one of other weights, recording post-processing, for segmanifest.
+        SegmentationModelFile.Save(Path.Combine(dir, "segmember1.safetensors"), unet, card2d);
+        using (var other = MedVision.Nets.Models.UNet.Builder().ForInput(1, 2).WithFeatures(2, 4).WithClasses(1).Build())
+            SegmentationModelFile.Save(Path.Combine(dir, "segmember2.safetensors"), other, card2d);
+        SegmentationModelFile.SaveEnsembleManifest(Path.Combine(dir, "segmentation-ensemble.json"), [Path.Combine(dir, "segmember1.safetensors"), Path.Combine(dir, "segmember2.safetensors")],
+            new SegmentationPostprocessingChoice(KeepLargestForeground: true, KeepLargestComponent: [1]));
     }
     var task = Directory.CreateDirectory(Path.Combine(dir, "decathlon-files")).FullName;
     var entries = new List<string>();

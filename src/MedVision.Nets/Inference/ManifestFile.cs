@@ -85,7 +85,7 @@ internal static class ManifestFile
         {
             return node.Deserialize<T>() ?? throw new ModelFormatException(bad($"its \"{key}\" is null"));
         }
-        catch (JsonException e)
+        catch (Exception e) when (e is JsonException or ArgumentException)   // (a record's constructor refusing a missing value)
         {
             throw new ModelFormatException(bad($"its \"{key}\" is not {what} ({e.Message})"), e);
         }

@@ -12,15 +12,18 @@ namespace MedVision.Nets.Inference;
 /// <param name="KeepLargestComponent">The foreground classes (1 to classes − 1, each once) that keep only their largest component.</param>
 public sealed record SegmentationPostprocessingChoice(
     [property: JsonPropertyName("keep_largest_foreground")] bool KeepLargestForeground,
-    [property: JsonPropertyName("keep_largest_component")] IReadOnlyList<int> KeepLargestComponent)
+    IReadOnlyList<int> KeepLargestComponent)
 {
+    /// <summary>The foreground classes (1 to classes − 1, each once) that keep only their largest component.</summary>
+    [JsonPropertyName("keep_largest_component")]
+    public IReadOnlyList<int> KeepLargestComponent { get; init; } = KeepLargestComponent ?? throw new ArgumentNullException(nameof(KeepLargestComponent), "Give the classes that keep their largest component (an empty list for none).");
+
     /// <summary>No post-processing: the arg-max maps as they are.</summary>
     public static SegmentationPostprocessingChoice None { get; } = new(false, []);
 
     /// <summary>A sentence saying the choice is invalid for <paramref name="classes"/> classes, or null when it is valid.</summary>
     internal string? Problem(int classes) =>
-        KeepLargestComponent is null ? "it has no keep_largest_component list"
-        : KeepLargestComponent.Any(k => k < 1 || k >= classes) || KeepLargestComponent.Distinct().Count() != KeepLargestComponent.Count
+        KeepLargestComponent.Any(k => k < 1 || k >= classes) || KeepLargestComponent.Distinct().Count() != KeepLargestComponent.Count
             ? $"keep_largest_component [{string.Join(", ", KeepLargestComponent)}] must name foreground classes (1 to {classes - 1}) once each"
         : null;
 }
