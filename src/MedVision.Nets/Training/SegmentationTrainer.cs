@@ -173,7 +173,16 @@ public sealed class SegmentationTrainer
     }
 
     /// <summary>Evaluates the model on a loader (evaluation mode, no gradients; whole scans through the sliding window when one is set).</summary>
-    public IReadOnlyList<SegmentationCase> Evaluate(SegmentationLoader loader, CancellationToken cancellationToken = default)
+    public IReadOnlyList<SegmentationCase> Evaluate(SegmentationLoader loader, CancellationToken cancellationToken = default) => Evaluate(loader, postprocessing: null, cancellationToken);
+
+    /// <summary>
+    /// Evaluates the model on a loader (as <see cref="Evaluate(SegmentationLoader, CancellationToken)"/>) and adds each
+    /// case's predicted and true maps to <paramref name="postprocessing"/>, which then chooses the post-processing on
+    /// them — for a cross-validation, one comparison fed every fold's validation cases chooses the post-processing of
+    /// the folds' ensemble, as nnU-Net chooses it on the out-of-fold predictions. The maps are on the loader's grid (the
+    /// prepared samples').
+    /// </summary>
+    public IReadOnlyList<SegmentationCase> Evaluate(SegmentationLoader loader, SegmentationPostprocessingComparison? postprocessing, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(loader);
         bool training = _model.Training;
@@ -196,6 +205,7 @@ public sealed class SegmentationTrainer
                     var predicted = channels == 1 ? logits.Squeeze(1).Gt(0).To(ScalarType.Int64) : logits;
                     var evaluator = _s.Evaluator ?? SegmentationEvaluator.ForClasses(checked((int)Math.Max(2, channels))).WithoutSurfaceDistances();
                     cases.AddRange(evaluator.Evaluate(predicted, batch.Labels));
+                    postprocessing?.Add(predicted, batch.Labels);
                 }
             }
         }

@@ -87,6 +87,68 @@ public sealed class SegmentationPostprocessingTests : IDisposable
     }
 
     [Fact]
+    public void TheComparison_GathersCases_AndMakesBothStepsChoices_AsTheStepByStepRoute()
+    {
+        // The designed row (a two-class structure and a stray class-2 island): the foreground step is chosen, the
+        // per-class one on top of it is not.
+        var evaluator = SegmentationEvaluator.ForClasses(3).WithoutSurfaceDistances();
+        var row = new SegmentationPostprocessingComparison(evaluator);
+        row.Add([1, 2, 1, 0, 0, 2, 2, 0], [1, 2, 1, 0, 0, 0, 0, 0], [1, 8]);
+        var chosen = row.Choose();
+        (chosen.Choice.KeepLargestForeground, chosen.Choice.KeepLargestComponent.Count).Should().Be((true, 0));
+        chosen.ForegroundKept!.Classes[1].Dice.Should().Be(1);
+        chosen.BeforeClasses.Should().BeSameAs(chosen.ForegroundKept);
+
+        // Random 3-D maps of several cases, added as arrays and as a batch of scores: the same summaries and choice as
+        // the step-by-step route with the scan predictor's connectivity.
+        var random = new Random(5);
+        int[] shape = [4, 5, 6];
+        int voxels = 4 * 5 * 6;
+        var predicted = Enumerable.Range(0, 3).Select(_ => Enumerable.Range(0, voxels).Select(_ => random.Next(10) < 6 ? 0 : random.Next(1, 3)).ToArray()).ToArray();
+        var truth = Enumerable.Range(0, 3).Select(i => predicted[i].Select(v => random.Next(10) < 8 ? v : random.Next(3)).ToArray()).ToArray();
+        var arrays = new SegmentationPostprocessingComparison(evaluator);
+        for (int i = 0; i < 3; i++) arrays.Add(predicted[i], truth[i], shape);
+        var connectivity = SegmentationPredictor.ComponentConnectivity;
+        var asPredicted = SegmentationSummary.Of(Enumerable.Range(0, 3).Select(i => evaluator.Evaluate(predicted[i], truth[i], shape)));
+        var foreground = Enumerable.Range(0, 3).Select(i => ConnectedComponents.KeepLargestForeground(predicted[i], shape, connectivity)).ToArray();
+        var foregroundKept = SegmentationSummary.Of(Enumerable.Range(0, 3).Select(i => evaluator.Evaluate(foreground[i], truth[i], shape)));
+        bool keepForeground = SegmentationPostprocessing.ChooseKeepLargestForeground(asPredicted, foregroundKept);
+        var classesKept = SegmentationSummary.Of(Enumerable.Range(0, 3).Select(i =>
+            evaluator.Evaluate(ConnectedComponents.KeepLargestPerClass(keepForeground ? foreground[i] : predicted[i], shape, connectivity: connectivity), truth[i], shape)));
+        var expectedClasses = SegmentationPostprocessing.ChooseKeepLargest(keepForeground ? foregroundKept : asPredicted, classesKept);
+        var result = arrays.Choose();
+        result.AsPredicted.MeanDice.Should().Be(asPredicted.MeanDice);
+        result.ForegroundKept!.MeanDice.Should().Be(foregroundKept.MeanDice);
+        result.ClassesKept.MeanDice.Should().Be(classesKept.MeanDice);
+        result.ClassesKept.MeanDice.Should().NotBe(result.AsPredicted.MeanDice, "the random maps are in pieces");
+        (result.Choice.KeepLargestForeground, result.Choice.KeepLargestComponent).Should().BeEquivalentTo((keepForeground, expectedClasses));
+
+        using (var scope = Tensors.NewDisposeScope())
+        {
+            // Scores whose arg-max is each map (one-hot), as the trainer's logits, against (N, 1, D, H, W) truth.
+            var oneHot = new float[3 * 3 * voxels];
+            for (int i = 0; i < 3; i++)
+                for (int v = 0; v < voxels; v++) oneHot[(i * 3 + predicted[i][v]) * voxels + v] = 1;
+            var batch = new SegmentationPostprocessingComparison(evaluator);
+            batch.Add(Tensors.FromArray(oneHot, [3, 3, 4, 5, 6]), Tensors.FromArray(truth.SelectMany(t => t.Select(v => (long)v)).ToArray(), [3, 1, 4, 5, 6]));
+            batch.Cases.Should().Be(3);
+            var fromBatch = batch.Choose();
+            (fromBatch.AsPredicted.MeanDice, fromBatch.ClassesKept.MeanDice, fromBatch.ForegroundKept!.MeanDice).Should().Be((result.AsPredicted.MeanDice, result.ClassesKept.MeanDice, result.ForegroundKept.MeanDice));
+            FluentActions.Invoking(() => batch.Add(Tensors.Zeros(1, 3, 8), Tensors.Zeros([1, 8], ScalarType.Int64))).Should().Throw<ArgumentException>().WithMessage("*2-D images and 3-D volumes; the maps have 1 axes*");
+        }
+
+        // One structure: no foreground step; refusals by name.
+        var one = new SegmentationPostprocessingComparison(SegmentationEvaluator.ForClasses(2).WithoutSurfaceDistances(), Connectivity.Full);
+        FluentActions.Invoking(() => one.Choose()).Should().Throw<InvalidOperationException>().WithMessage("Add the held-out cases*");
+        one.Add([1, 1, 0, 0, 1, 0, 0, 0], [1, 1, 0, 0, 0, 0, 0, 0], [1, 8]);
+        (one.Choose().ForegroundKept, one.Choose().Choice.KeepLargestComponent.Single()).Should().Be((null, 1));
+        FluentActions.Invoking(() => one.Add([1, 1], [1, 1], [2])).Should().Throw<ArgumentException>().WithMessage("*the maps have 1 axes*");
+        FluentActions.Invoking(() => one.Add([1, 2], [1, 1], [1, 2])).Should().Throw<ArgumentOutOfRangeException>();
+        FluentActions.Invoking(() => new SegmentationPostprocessingComparison(evaluator, (Connectivity)7)).Should().Throw<ArgumentOutOfRangeException>();
+        one.Cases.Should().Be(1, "a refused case is not added");
+    }
+
+    [Fact]
     public void PredictorsFromTheFile_KeepTheForegroundsLargestRegionFirst_ThenTheRecordedClasses()
     {
         using var model = Network(26);

@@ -105,6 +105,21 @@ public class SegmentationTrainerTests
             using var batch = validation.Epoch().Single();
             var expected = SegmentationEvaluator.ForClasses(2).WithoutSurfaceDistances().Evaluate(model.Call(batch.Images).Squeeze(1).Gt(0).To(ScalarType.Int64), batch.Labels);
             cases.Select(c => c[1].Dice).Should().Equal(expected.Select(c => c[1].Dice), "foreground where the logit is positive");
+
+            // The same evaluation feeding a post-processing comparison: each case's maps as the trainer predicts them.
+            var comparison = new SegmentationPostprocessingComparison(SegmentationEvaluator.ForClasses(2).WithoutSurfaceDistances());
+            trainer.Evaluate(validation, comparison).Select(c => c[1].Dice).Should().Equal(cases.Select(c => c[1].Dice));
+            comparison.Cases.Should().Be(4);
+            var labels = model.Call(batch.Images).Squeeze(1).Gt(0).To(ScalarType.Int32).ToArray<int>();
+            var truth = batch.Labels.To(ScalarType.Int32).ToArray<int>();
+            int per = labels.Length / 4;
+            int[] shape = [.. batch.Labels.Shape.Skip(batch.Labels.Dim == 5 ? 2 : 1).Select(v => (int)v)];
+            var kept = SegmentationSummary.Of(Enumerable.Range(0, 4).Select(i => SegmentationEvaluator.ForClasses(2).WithoutSurfaceDistances().Evaluate(
+                ConnectedComponents.KeepLargestPerClass(labels.AsSpan(i * per, per), shape, connectivity: SegmentationPredictor.ComponentConnectivity), truth.AsSpan(i * per, per), shape)));
+            var result2 = comparison.Choose();
+            result2.AsPredicted.MeanDice.Should().Be(SegmentationSummary.Of(cases).MeanDice);
+            result2.ClassesKept.MeanDice.Should().Be(kept.MeanDice, "the 3-D maps' components by faces, as the scan predictor finds them");
+            result2.ForegroundKept.Should().BeNull("one structure");
         }
         double.IsNaN(result.Epochs[0].TrainLoss).Should().BeFalse();
     }
