@@ -63,7 +63,7 @@ internal static class EvaluateCommand
             var models = r.GetValue(modelFile)!;
             bool compare = r.GetValue(comparePostprocessing);
             var postprocessing = new Postprocessing(r.GetValue(keepLargest), r.GetValue(noPostprocessing) || compare, compare);
-            var (classNames, cases, largest, names, kind) = r.GetValue(data) is { } folder
+            var (classNames, cases, comparison, names, kind) = r.GetValue(data) is { } folder
                 ? Scans(models, folder, r.GetValue(mirror), postprocessing, r.GetValue(tolerance), dev)
                 : Images(models, r.GetValue(images)!, r.GetValue(masks)!, r.GetValue(binary), r.GetValue(suffix)!, r.GetValue(mirror), postprocessing, r.GetValue(tolerance), dev);
             if (r.GetValue(csv) is { } file)
@@ -73,13 +73,12 @@ internal static class EvaluateCommand
             }
             var summary = SegmentationSummary.Of(cases);
             string extra = "";
-            if (largest is not null)
+            if (comparison is not null)
             {
-                var (foreground, chosen, kept) = ComparePostprocessing(summary, largest, classNames);
-                if (r.GetValue(store)) Store(models, foreground, chosen, classNames);
-                if (classNames.Count > 2)
-                    extra = $" dice_keep_foreground={SegmentationConsole.F(SegmentationSummary.Of(largest.Foreground).MeanDice)} keep_foreground={(foreground ? "yes" : "no")}";
-                extra += $" dice_keep_largest={SegmentationConsole.F(kept.MeanDice)} keep_largest={(chosen.Count == 0 ? "none" : string.Join(',', chosen))}";
+                var compared = comparison.Choose();
+                SegmentationConsole.ReportPostprocessing(compared, classNames, "record it with --store (then predict applies it");
+                if (r.GetValue(store)) Store(models.Single(), compared.Choice, classNames);
+                extra = SegmentationConsole.PostprocessingFields(compared);
             }
             return Report(models, classNames, summary, cases.Count, r.GetValue(tolerance), kind == "scans" ? "mm" : "px", kind, extra);
         });
@@ -89,7 +88,7 @@ internal static class EvaluateCommand
     // --keep-largest, --no-postprocessing (also under --compare-postprocessing, which measures the raw predictions), --compare-postprocessing.
     private sealed record Postprocessing(bool All, bool None, bool Compare);
 
-    private static (IReadOnlyList<string> ClassNames, List<SegmentationCase> Cases, Variants? Largest, List<string> Names, string Kind) Images(string[] models, string imageFolder, string maskFolder, bool binary, string suffix, bool mirror, Postprocessing postprocessing, double tolerance, Device device)
+    private static (IReadOnlyList<string> ClassNames, List<SegmentationCase> Cases, SegmentationPostprocessingComparison? Comparison, List<string> Names, string Kind) Images(string[] models, string imageFolder, string maskFolder, bool binary, string suffix, bool mirror, Postprocessing postprocessing, double tolerance, Device device)
     {
         using var predictor = SegmentationModels.LoadImages(models, device);
         (predictor.KeepLargestComponentClasses, predictor.KeepLargestForeground) = PostprocessingOptions.Apply(predictor.KeepLargestComponentClasses, predictor.KeepLargestForeground, predictor.ClassNames, postprocessing.All, postprocessing.None, SegmentationModels.Source(models), quiet: postprocessing.Compare);
@@ -100,7 +99,7 @@ internal static class EvaluateCommand
             binary ? MaskEncoding.Binary : MaskEncoding.ClassIndex, suffix);
         var evaluator = SegmentationEvaluator.ForClasses(predictor.ClassNames.Count).WithSurfaceTolerance(tolerance);
         var cases = new List<SegmentationCase>();
-        var largest = compare ? new Variants(predictor.ClassNames.Count > 2) : null;
+        var comparison = compare ? SegmentationConsole.Comparison(predictor.ClassNames.Count) : null;
         for (int i = 0; i < source.Count; i++)
         {
             var truth = source.Load(i).Labels;
@@ -108,13 +107,12 @@ internal static class EvaluateCommand
             var expected = truth.Data.Select(v => (int)v).ToArray();
             int[] shape = [truth.Height, truth.Width];
             cases.Add(evaluator.Evaluate(map.Labels, expected, shape));
-            // As the predictor keeps components of images.
-            largest?.Add(evaluator, map.Labels.ToArray(), expected, shape, ImageSegmentationPredictor.ComponentConnectivity);
+            comparison?.Add(map.Labels, expected, shape);   // components as the image predictor finds them
         }
-        return (predictor.ClassNames, cases, largest, source.Pairs.Select(p => Path.GetFileName(p.Image)).ToList(), "images");
+        return (predictor.ClassNames, cases, comparison, source.Pairs.Select(p => Path.GetFileName(p.Image)).ToList(), "images");
     }
 
-    private static (IReadOnlyList<string> ClassNames, List<SegmentationCase> Cases, Variants? Largest, List<string> Names, string Kind) Scans(string[] models, string folder, bool mirror, Postprocessing postprocessing, double tolerance, Device device)
+    private static (IReadOnlyList<string> ClassNames, List<SegmentationCase> Cases, SegmentationPostprocessingComparison? Comparison, List<string> Names, string Kind) Scans(string[] models, string folder, bool mirror, Postprocessing postprocessing, double tolerance, Device device)
     {
         using var predictor = SegmentationModels.LoadScans(models, device);
         (predictor.KeepLargestComponentClasses, predictor.KeepLargestForeground) = PostprocessingOptions.Apply(predictor.KeepLargestComponentClasses, predictor.KeepLargestForeground, predictor.Card!.ClassNames, postprocessing.All, postprocessing.None, SegmentationModels.Source(models), quiet: postprocessing.Compare);
@@ -126,7 +124,7 @@ internal static class EvaluateCommand
         if (!task.ClassNames.SequenceEqual(classNames))
             throw new ArgumentException($"{folder} labels {string.Join(", ", task.ClassNames)}; the model segments {string.Join(", ", classNames)}.");
         var cases = new List<SegmentationCase>();
-        var largest = compare ? new Variants(classNames.Count > 2) : null;
+        var comparison = compare ? SegmentationConsole.Comparison(classNames.Count) : null;
         foreach (var (image, labels) in task.Pairs)
         {
             var truth = NiftiReader.Read(labels);
@@ -141,10 +139,9 @@ internal static class EvaluateCommand
             var expected = truth.Voxels.Select(v => (int)Math.Round(v)).ToArray();
             int[] shape = [truth.Shape[2], truth.Shape[1], truth.Shape[0]];
             cases.Add(evaluator.Evaluate(predicted, expected, shape));
-            // As the predictor keeps components of scans.
-            largest?.Add(evaluator, predicted, expected, shape, SegmentationPredictor.ComponentConnectivity);
+            comparison?.Add(predicted, expected, shape);   // components as the scan predictor finds them
         }
-        return (classNames, cases, largest, task.Pairs.Select(p => Path.GetFileName(p.Image)).ToList(), "scans");
+        return (classNames, cases, comparison, task.Pairs.Select(p => Path.GetFileName(p.Image)).ToList(), "scans");
     }
 
     private static int Report(string[] models, IReadOnlyList<string> classNames, SegmentationSummary summary, int count, double tolerance, string unit, string kind, string extra)
@@ -156,68 +153,16 @@ internal static class EvaluateCommand
         return 0;
     }
 
-    // Under --compare-postprocessing, each case measured three more ways besides as predicted: the foreground's
-    // largest region kept, each class's largest component kept, and both in nnU-Net's order.
-    // (The foreground step only for models of several structures: with one it is the per-class step.)
-    private sealed class Variants(bool severalStructures)
-    {
-        public List<SegmentationCase> Foreground { get; } = [];
-        public List<SegmentationCase> Classes { get; } = [];
-        public List<SegmentationCase> ForegroundThenClasses { get; } = [];
-
-        public void Add(SegmentationEvaluator evaluator, int[] predicted, int[] expected, int[] shape, Connectivity connectivity)
-        {
-            Classes.Add(evaluator.Evaluate(ConnectedComponents.KeepLargestPerClass(predicted, shape, connectivity: connectivity), expected, shape));
-            if (!severalStructures) return;
-            var foreground = ConnectedComponents.KeepLargestForeground(predicted, shape, connectivity);
-            Foreground.Add(evaluator.Evaluate(foreground, expected, shape));
-            ForegroundThenClasses.Add(evaluator.Evaluate(ConnectedComponents.KeepLargestPerClass(foreground, shape, connectivity: connectivity), expected, shape));
-        }
-    }
-
-    // nnU-Net's choice of post-processing: for several classes, the foreground as one keeps its largest region if that
-    // raises some class's mean Dice and lowers none's; then, on top of what that step leaves, a class keeps its largest
-    // component only if that raises its mean Dice (ties keep the predictions as they are). Returns the choice and the
-    // measures with each class's largest component kept on top of the chosen first step.
-    private static (bool Foreground, IReadOnlyList<int> Classes, SegmentationSummary Kept) ComparePostprocessing(SegmentationSummary asPredicted, Variants variants, IReadOnlyList<string> classNames)
-    {
-        bool foreground = false;
-        var before = asPredicted;
-        if (classNames.Count > 2)
-        {
-            var whole = SegmentationSummary.Of(variants.Foreground);
-            foreground = SegmentationPostprocessing.ChooseKeepLargestForeground(asPredicted, whole);
-            AnsiConsole.MarkupLine(Markup.Escape($"Keeping the foreground's largest connected region (all classes as one): mean Dice {SegmentationConsole.F(asPredicted.MeanDice)} → {SegmentationConsole.F(whole.MeanDice)} ("
-                + string.Join("; ", asPredicted.Classes.Zip(whole.Classes, (a, b) => $"{classNames[a.Class]} {SegmentationConsole.F(a.Dice)} → {SegmentationConsole.F(b.Dice)}")) + "). "
-                + (foreground ? "Recommended: it raises a class's Dice and lowers none's; the classes are compared on top of it." : "Not recommended: it raises no class's Dice, or lowers one's.")));
-            if (foreground) before = whole;
-        }
-        var largest = SegmentationSummary.Of(foreground ? variants.ForegroundThenClasses : variants.Classes);
-        var chosen = SegmentationPostprocessing.ChooseKeepLargest(before, largest);
-        var perClass = string.Join("; ", before.Classes.Zip(largest.Classes, (a, b) =>
-            $"{classNames[a.Class]} {SegmentationConsole.F(a.Dice)} → {SegmentationConsole.F(b.Dice)}{(chosen.Contains(a.Class) ? " (chosen)" : "")}, predicted where absent {a.Spurious} → {b.Spurious}"));
-        AnsiConsole.MarkupLine(Markup.Escape($"Keeping each class's largest connected component{(foreground ? " after that" : "")}: mean Dice {SegmentationConsole.F(before.MeanDice)} → {SegmentationConsole.F(largest.MeanDice)} ({perClass}). " +
-            (chosen.Count == 0 ? "Not recommended: it raises no class's Dice here."
-                : $"Recommended for {string.Join(", ", chosen.Select(k => classNames[k]))}: record it with --store (then predict applies it{(chosen.Count == classNames.Count - 1 && !foreground ? ", as --keep-largest would" : "")}).")));
-        return (foreground, chosen, largest);
-    }
-
     // Records the choice in the model file, or in the ensemble's manifest (the command refuses --store for several
     // model files: an ensemble's choice is made on averaged probabilities, which are no member's).
-    private static void Store(string[] models, bool foreground, IReadOnlyList<int> chosen, IReadOnlyList<string> classNames)
+    private static void Store(string model, SegmentationPostprocessingChoice choice, IReadOnlyList<string> classNames)
     {
-        var model = models.Single();
         if (SegmentationModels.IsManifest(model))
         {
-            foreach (var note in SegmentationModelFile.UpdateEnsembleManifest(model, m => m with { Postprocessing = new SegmentationPostprocessingChoice(foreground, [.. chosen]) }))
+            foreach (var note in SegmentationModelFile.UpdateEnsembleManifest(model, m => m with { Postprocessing = choice }))
                 AnsiConsole.MarkupLine(Markup.Escape(note));
         }
-        else SegmentationModelFile.UpdateCard(model, card => (card.KeepLargestForeground, card.KeepLargestComponent) = (foreground ? true : null, chosen.Count == 0 ? null : [.. chosen]));
-        var parts = new[]
-        {
-            foreground ? "the foreground as one keeps only its largest connected region" : null,
-            chosen.Count > 0 ? $"{string.Join(", ", chosen.Select(k => classNames[k]))} keep{(chosen.Count == 1 ? "s" : "")} only the largest connected component" : null,
-        }.Where(p => p is not null).ToList();
-        AnsiConsole.MarkupLine(Markup.Escape($"Recorded in {Path.GetFileName(model)}: {(parts.Count == 0 ? "no post-processing" : string.Join(", then ", parts))}."));
+        else SegmentationModelFile.UpdateCard(model, card => (card.KeepLargestForeground, card.KeepLargestComponent) = (choice.KeepLargestForeground ? true : null, choice.KeepLargestComponent.Count == 0 ? null : [.. choice.KeepLargestComponent]));
+        AnsiConsole.MarkupLine(Markup.Escape($"Recorded in {Path.GetFileName(model)}: {SegmentationConsole.Describe(choice, classNames)}."));
     }
 }

@@ -99,20 +99,20 @@ internal static class ImagesCommand
         {
             AnsiConsole.MarkupLine(Markup.Escape($"{imageFolder}: {source.Count} images with masks{SegmentationConsole.PatientCount(groups)}; classes {string.Join(", ", classNames)}; {k}-fold cross-validation"));
             return SegmentationConsole.CrossValidate(source, k, s.Seed, groups, classNames, s.Tolerance, "px", "images", s.Output,
-                (fold, output) => TrainModel(s, preprocessing, classNames, fold.Train, fold.Validation, output, measure: true));
+                (fold, output, outOfFold) => TrainModel(s, preprocessing, classNames, fold.Train, fold.Validation, output, outOfFold));
         }
         var (trainingSet, validationSet) = SegmentationConsole.Split(source, s.ValidationFraction, s.Seed, groups);
         AnsiConsole.MarkupLine(Markup.Escape($"{imageFolder}: {source.Count} images with masks{SegmentationConsole.PatientCount(groups)}; classes {string.Join(", ", classNames)}; {trainingSet.Count} to train, {validationSet.Count} to validate"));
-        var (result, _, modelPath) = TrainModel(s, preprocessing, classNames, trainingSet, validationSet, s.Output, measure: false);
+        var (result, _, modelPath) = TrainModel(s, preprocessing, classNames, trainingSet, validationSet, s.Output, outOfFold: null);
         SegmentationConsole.Report(result, classNames, s.Tolerance, "px", trainingSet.Count, validationSet.Count, "images");
         AnsiConsole.MarkupLine(Markup.Escape($"Wrote {modelPath} and {SegmentationTrainer.HistoryFile}; segment images with: segmentation predict --model {modelPath} IMAGE.png"));
         return 0;
     }
 
-    // One model: trained on one set and validated on the other, written to OUTPUT/model.safetensors; with measure, its
-    // validation cases too (for the pooled out-of-fold measures of a cross-validation).
+    // One model: trained on one set and validated on the other, written to OUTPUT/model.safetensors; with outOfFold, its
+    // validation cases measured too and fed to that comparison (a cross-validation's out-of-fold measures and post-processing).
     private static (SegmentationTrainingResult Result, IReadOnlyList<SegmentationCase> Cases, string ModelPath) TrainModel(Settings s, ImageSegmentationOptions preprocessing,
-        string[] classNames, ISegmentationSource trainingSet, ISegmentationSource validationSet, string output, bool measure)
+        string[] classNames, ISegmentationSource trainingSet, ISegmentationSource validationSet, string output, SegmentationPostprocessingComparison? outOfFold)
     {
         Directory.CreateDirectory(output);
         Tensors.ManualSeed((ulong)s.Seed);
@@ -124,7 +124,7 @@ internal static class ImagesCommand
         var pipeline = SegmentationPipeline.Create().RandomFlip(SpatialAxis.Width).RandomFlip(SpatialAxis.Height).Build();
         var evaluator = SegmentationEvaluator.ForClasses(classNames.Length).WithSurfaceTolerance(s.Tolerance);
         var window = new SlidingWindowInferer(s.Size, overlap: 0.5);
-        return SegmentationConsole.Fit(model, s.Run, pipeline, trainingSet, validationSet, evaluator, window, output, measure,
+        return SegmentationConsole.Fit(model, s.Run, pipeline, trainingSet, validationSet, evaluator, window, output, outOfFold,
             metrics => SegmentationModelFile.Describe(model, preprocessing, classNames, window, metrics));
     }
 }

@@ -71,11 +71,11 @@ internal static class SegmentationConsole
     /// <summary>
     /// Trains a built network on one set and validates it on the other (whole inputs through <paramref name="window"/>),
     /// writes OUTPUT/model.safetensors with the card <paramref name="describe"/> makes from the selected epoch's
-    /// measures, and with <paramref name="measure"/> measures the validation set again with the selected weights (for
-    /// the pooled out-of-fold measures of a cross-validation).
+    /// measures, and with <paramref name="outOfFold"/> measures the validation set again with the selected weights and
+    /// feeds its maps to that comparison (a cross-validation's pooled out-of-fold measures and post-processing choice).
     /// </summary>
     public static (SegmentationTrainingResult Result, IReadOnlyList<SegmentationCase> Cases, string ModelPath) Fit(UNet model, RunSettings run, SegmentationPipeline pipeline,
-        ISegmentationSource trainingSet, ISegmentationSource validationSet, SegmentationEvaluator evaluator, SlidingWindowInferer window, string output, bool measure,
+        ISegmentationSource trainingSet, ISegmentationSource validationSet, SegmentationEvaluator evaluator, SlidingWindowInferer window, string output, SegmentationPostprocessingComparison? outOfFold,
         Func<IReadOnlyDictionary<string, double>, SegmentationCard> describe)
     {
         var train = new SegmentationLoader(trainingSet, new SegmentationLoaderOptions { BatchSize = run.Batch, Shuffle = true, Seed = run.Seed, Pipeline = pipeline, Device = run.Device });
@@ -89,7 +89,7 @@ internal static class SegmentationConsole
         // The model file: the selected weights with everything predict needs to segment inputs as validation did.
         var modelPath = Path.Combine(output, TrainCommand.ModelFileName);
         SegmentationModelFile.Save(modelPath, model, describe(new Dictionary<string, double> { ["val_dice"] = result.Validation!.MeanDice, ["best_epoch"] = result.BestEpoch + 1 }));
-        return (result, measure ? trainer.Evaluate(validation) : [], modelPath);
+        return (result, outOfFold is null ? [] : trainer.Evaluate(validation, outOfFold), modelPath);
     }
 
     /// <summary>The ensemble manifest of a cross-validation's folds, in its output folder.</summary>
@@ -102,7 +102,7 @@ internal static class SegmentationConsole
     /// manifest (<c>OUTPUT/ensemble.json</c>).
     /// </summary>
     public static int CrossValidate(ISegmentationSource source, int folds, int seed, string[]? groups, IReadOnlyList<string> classNames, double tolerance, string unit, string kind, string output,
-        Func<SegmentationFold, string, (SegmentationTrainingResult Result, IReadOnlyList<SegmentationCase> Cases, string ModelPath)> trainFold)
+        Func<SegmentationFold, string, SegmentationPostprocessingComparison, (SegmentationTrainingResult Result, IReadOnlyList<SegmentationCase> Cases, string ModelPath)> trainFold)
     {
         var splits = SegmentationFolds.Split(source, folds, seed, groups);
         var pooled = new List<SegmentationCase>();
@@ -110,10 +110,11 @@ internal static class SegmentationConsole
         var table = new Table().AddColumn("fold").AddColumn(new TableColumn($"train {kind}").RightAligned()).AddColumn(new TableColumn($"val {kind}").RightAligned())
             .AddColumn(new TableColumn("best epoch").RightAligned()).AddColumn(new TableColumn("mean Dice").RightAligned());
         var foldDice = new List<double>();
+        var outOfFold = Comparison(classNames.Count);
         foreach (var fold in splits)
         {
             AnsiConsole.MarkupLine(Markup.Escape($"{fold}"));
-            var (result, cases, modelPath) = trainFold(fold, Path.Combine(output, $"fold-{fold.Index + 1}"));
+            var (result, cases, modelPath) = trainFold(fold, Path.Combine(output, $"fold-{fold.Index + 1}"), outOfFold);
             pooled.AddRange(cases);
             models.Add(modelPath);
             double dice = SegmentationSummary.Of(cases).MeanDice;
@@ -125,13 +126,61 @@ internal static class SegmentationConsole
         double sd = foldDice.Count > 1 ? Math.Sqrt(foldDice.Sum(d => (d - foldDice.Average()) * (d - foldDice.Average())) / (foldDice.Count - 1)) : 0;
         AnsiConsole.MarkupLine(Markup.Escape($"Out of fold, {pooled.Count} {kind} each measured by the fold that did not train on it: mean Dice {F(summary.MeanDice)} (folds {F(foldDice.Average())} ± {F(sd)})"));
         AnsiConsole.Write(Table(summary, classNames, tolerance, unit, kind));
-        Console.WriteLine($"RESULT val_dice={F(summary.MeanDice)} folds={folds} fold_dice={string.Join(",", foldDice.Select(F))} val_{kind}={pooled.Count} {PerClass(summary)}");
+        // The post-processing of the folds' ensemble, chosen as nnU-Net chooses it: on the out-of-fold predictions (every
+        // case predicted by the fold that did not train on it), recorded in the ensemble's manifest.
+        var postprocessing = outOfFold.Choose();
+        AnsiConsole.MarkupLine(Markup.Escape("Post-processing, chosen on the out-of-fold predictions (on the prepared grid):"));
+        ReportPostprocessing(postprocessing, classNames, storeHint: null);
+        Console.WriteLine($"RESULT val_dice={F(summary.MeanDice)} folds={folds} fold_dice={string.Join(",", foldDice.Select(F))} val_{kind}={pooled.Count} {PerClass(summary)}{PostprocessingFields(postprocessing)}");
         // The folds as one ensemble (nnU-Net predicts with all five): a manifest that predict and evaluate take as --model.
         var manifest = Path.Combine(output, EnsembleFileName);
-        SegmentationModelFile.SaveEnsembleManifest(manifest, models);
-        AnsiConsole.MarkupLine(Markup.Escape($"Wrote {manifest}, the folds as an ensemble: segmentation predict --model {manifest} INPUT… "
-            + "(choose its post-processing on cases no fold trained on with segmentation evaluate --model … --compare-postprocessing --store)."));
+        SegmentationModelFile.SaveEnsembleManifest(manifest, models, postprocessing.Choice);
+        AnsiConsole.MarkupLine(Markup.Escape($"Wrote {manifest}, the folds as an ensemble with that post-processing ({Describe(postprocessing.Choice, classNames)}): "
+            + $"segmentation predict --model {manifest} INPUT…"));
         return 0;
+    }
+
+    /// <summary>A post-processing comparison of maps of <paramref name="classes"/> classes (the choice needs the Dice only).</summary>
+    public static SegmentationPostprocessingComparison Comparison(int classes) => new(SegmentationEvaluator.ForClasses(classes).WithoutSurfaceDistances());
+
+    /// <summary>
+    /// Prints what keeping the largest components did to the held-out cases — the foreground as one (several classes),
+    /// then each class on top of the chosen first step — and what is recommended; <paramref name="storeHint"/> ("record it
+    /// with --store (then predict applies it") ends the recommendation of classes, or null for a plain one.
+    /// </summary>
+    public static void ReportPostprocessing(SegmentationPostprocessingResult result, IReadOnlyList<string> classNames, string? storeHint)
+    {
+        var choice = result.Choice;
+        if (result.ForegroundKept is { } whole)
+            AnsiConsole.MarkupLine(Markup.Escape($"Keeping the foreground's largest connected region (all classes as one): mean Dice {F(result.AsPredicted.MeanDice)} → {F(whole.MeanDice)} ("
+                + string.Join("; ", result.AsPredicted.Classes.Zip(whole.Classes, (a, b) => $"{classNames[a.Class]} {F(a.Dice)} → {F(b.Dice)}")) + "). "
+                + (choice.KeepLargestForeground ? "Recommended: it raises a class's Dice and lowers none's; the classes are compared on top of it." : "Not recommended: it raises no class's Dice, or lowers one's.")));
+        var before = result.BeforeClasses;
+        var chosen = choice.KeepLargestComponent;
+        var perClass = string.Join("; ", before.Classes.Zip(result.ClassesKept.Classes, (a, b) =>
+            $"{classNames[a.Class]} {F(a.Dice)} → {F(b.Dice)}{(chosen.Contains(a.Class) ? " (chosen)" : "")}, predicted where absent {a.Spurious} → {b.Spurious}"));
+        var names = string.Join(", ", chosen.Select(k => classNames[k]));
+        AnsiConsole.MarkupLine(Markup.Escape($"Keeping each class's largest connected component{(choice.KeepLargestForeground ? " after that" : "")}: mean Dice {F(before.MeanDice)} → {F(result.ClassesKept.MeanDice)} ({perClass}). " +
+            (chosen.Count == 0 ? "Not recommended: it raises no class's Dice here."
+                : storeHint is null ? $"Recommended for {names}."
+                : $"Recommended for {names}: {storeHint}{(chosen.Count == classNames.Count - 1 && !choice.KeepLargestForeground ? ", as --keep-largest would" : "")}).")));
+    }
+
+    /// <summary>The RESULT line's post-processing fields: dice_keep_foreground and keep_foreground (several classes), dice_keep_largest and keep_largest.</summary>
+    public static string PostprocessingFields(SegmentationPostprocessingResult result) =>
+        (result.ForegroundKept is { } whole ? $" dice_keep_foreground={F(whole.MeanDice)} keep_foreground={(result.Choice.KeepLargestForeground ? "yes" : "no")}" : "")
+        + $" dice_keep_largest={F(result.ClassesKept.MeanDice)} keep_largest={(result.Choice.KeepLargestComponent.Count == 0 ? "none" : string.Join(',', result.Choice.KeepLargestComponent))}";
+
+    /// <summary>A post-processing choice in words ("no post-processing", or its steps).</summary>
+    public static string Describe(SegmentationPostprocessingChoice choice, IReadOnlyList<string> classNames)
+    {
+        var chosen = choice.KeepLargestComponent;
+        var parts = new[]
+        {
+            choice.KeepLargestForeground ? "the foreground as one keeps only its largest connected region" : null,
+            chosen.Count > 0 ? $"{string.Join(", ", chosen.Select(k => classNames[k]))} keep{(chosen.Count == 1 ? "s" : "")} only the largest connected component" : null,
+        }.Where(p => p is not null).ToList();
+        return parts.Count == 0 ? "no post-processing" : string.Join(", then ", parts);
     }
 
     /// <summary>Prints the per-class table of a summary.</summary>

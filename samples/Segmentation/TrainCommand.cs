@@ -102,20 +102,20 @@ internal static class TrainCommand
         {
             AnsiConsole.MarkupLine(Markup.Escape($"{folder}: {source.Count} scans of {string.Join(", ", source.Modalities)}{SegmentationConsole.PatientCount(groups)}; classes {string.Join(", ", source.ClassNames)}; {k}-fold cross-validation"));
             return SegmentationConsole.CrossValidate(source, k, s.Seed, groups, source.ClassNames, s.Tolerance, "mm", "scans", s.Output,
-                (fold, output) => TrainModel(s, source, preprocessing, spacing, fold.Train, fold.Validation, output, measure: true));
+                (fold, output, outOfFold) => TrainModel(s, source, preprocessing, spacing, fold.Train, fold.Validation, output, outOfFold));
         }
         var (trainingSet, validationSet) = SegmentationConsole.Split(source, s.ValidationFraction, s.Seed, groups);
         AnsiConsole.MarkupLine(Markup.Escape($"{folder}: {source.Count} scans of {string.Join(", ", source.Modalities)}{SegmentationConsole.PatientCount(groups)}; classes {string.Join(", ", source.ClassNames)}; {trainingSet.Count} to train, {validationSet.Count} to validate"));
-        var (result, _, modelPath) = TrainModel(s, source, preprocessing, spacing, trainingSet, validationSet, s.Output, measure: false);
+        var (result, _, modelPath) = TrainModel(s, source, preprocessing, spacing, trainingSet, validationSet, s.Output, outOfFold: null);
         SegmentationConsole.Report(result, source.ClassNames, s.Tolerance, "mm", trainingSet.Count, validationSet.Count, "scans");
         AnsiConsole.MarkupLine(Markup.Escape($"Wrote {modelPath} and {SegmentationTrainer.HistoryFile}; segment scans with: segmentation predict --model {modelPath} SCAN.nii.gz"));
         return 0;
     }
 
-    // One model: trained on one set and validated on the other, written to OUTPUT/model.safetensors; with measure, its
-    // validation cases too (for the pooled out-of-fold measures of a cross-validation).
+    // One model: trained on one set and validated on the other, written to OUTPUT/model.safetensors; with outOfFold, its
+    // validation cases measured too and fed to that comparison (a cross-validation's out-of-fold measures and post-processing).
     private static (SegmentationTrainingResult Result, IReadOnlyList<SegmentationCase> Cases, string ModelPath) TrainModel(Settings s, NiftiSegmentationSource source,
-        NiftiSegmentationOptions preprocessing, double[] spacing, ISegmentationSource trainingSet, ISegmentationSource validationSet, string output, bool measure)
+        NiftiSegmentationOptions preprocessing, double[] spacing, ISegmentationSource trainingSet, ISegmentationSource validationSet, string output, SegmentationPostprocessingComparison? outOfFold)
     {
         Directory.CreateDirectory(output);
         Tensors.ManualSeed((ulong)s.Seed);
@@ -128,7 +128,7 @@ internal static class TrainCommand
             .RandomFlip(SpatialAxis.Width).RandomFlip(SpatialAxis.Height).RandomFlip(SpatialAxis.Depth).Build();
         var evaluator = SegmentationEvaluator.ForClasses(source.ClassNames.Count).WithSpacing(spacing).WithSurfaceTolerance(s.Tolerance);
         var window = new SlidingWindowInferer(s.Crop, overlap: 0.5);
-        return SegmentationConsole.Fit(model, s.Run, pipeline, trainingSet, validationSet, evaluator, window, output, measure,
+        return SegmentationConsole.Fit(model, s.Run, pipeline, trainingSet, validationSet, evaluator, window, output, outOfFold,
             metrics => SegmentationModelFile.Describe(model, preprocessing, source.ClassNames, window, source.Modalities, metrics));
     }
 

@@ -393,8 +393,9 @@ public sealed class SegmentationSampleTests : IDisposable
     public async Task CrossValidation_TrainsAModelPerFold_WhosePooledOutOfFoldDiceTheFoldModelsReproduce()
     {
         var run = _folder["cv"];
-        var cv = await SampleApp.RunAsync("segmentation", _folder.Path, "images", "--demo", "--demo-subjects", "12", "--folds", "3", "--epochs", "3",
-            "--size", "32", "32", "--features", "4", "8", "--batch", "4", "--lr", "0.01", "--seed", "1", "--output", run);
+        // (60 short epochs, about 9 s: enough for the folds to find the lesions, so that the out-of-fold maps have foreground.)
+        var cv = await SampleApp.RunAsync("segmentation", _folder.Path, "images", "--demo", "--demo-subjects", "12", "--folds", "3", "--epochs", "60",
+            "--size", "32", "32", "--features", "4", "8", "--batch", "4", "--lr", "0.03", "--seed", "1", "--output", run);
         cv.ExitCode.Should().Be(0, cv.ToString());
         var result = cv.Lines().Single();
         result["folds"].Should().Be("3");
@@ -407,18 +408,29 @@ public sealed class SegmentationSampleTests : IDisposable
         var evaluator = SegmentationEvaluator.ForClasses(2).WithSurfaceTolerance(2.0);
         var cases = new List<SegmentationCase>();
         var foldDice = new List<string>();
+        var outOfFold = new SegmentationPostprocessingComparison(SegmentationEvaluator.ForClasses(2).WithoutSurfaceDistances());
         foreach (var fold in SegmentationFolds.Split(source, 3, seed: 1))
         {
             using var predictor = ImageSegmentationPredictor.Load(Path.Combine(run, $"fold-{fold.Index + 1}", "model.safetensors"));
-            var foldCases = fold.Validation.Indices.Select(i => evaluator.Evaluate(
-                predictor.Predict(ImageCodec.DecodeFile(source.Pairs[i].Image).Resize(32, 32)).Labels.ToArray(),
-                source.Load(i).Labels.Data.Select(v => (int)v).ToArray(), [32, 32])).ToList();
+            var foldCases = fold.Validation.Indices.Select(i =>
+            {
+                var labels = predictor.Predict(ImageCodec.DecodeFile(source.Pairs[i].Image).Resize(32, 32)).Labels.ToArray();
+                var truth = source.Load(i).Labels.Data.Select(v => (int)v).ToArray();
+                outOfFold.Add(labels, truth, [32, 32]);
+                return evaluator.Evaluate(labels, truth, [32, 32]);
+            }).ToList();
             cases.AddRange(foldCases);
             foldDice.Add(F(SegmentationSummary.Of(foldCases).MeanDice));
         }
         result["fold_dice"].Should().Be(string.Join(",", foldDice));
         result["val_dice"].Should().Be(F(SegmentationSummary.Of(cases).MeanDice));
-        cv.Text.Should().Contain($"Wrote {Path.Combine(run, "ensemble.json")}, the folds as an ensemble: segmentation predict --model");
+        SegmentationSummary.Of(cases).MeanDice.Should().BeGreaterThan(0.5, "the folds found the lesions");
+        // The folds' ensemble gets the post-processing chosen on those out-of-fold maps (nnU-Net's choice for it).
+        var oof = outOfFold.Choose();
+        result["dice_keep_largest"].Should().Be(F(oof.ClassesKept.MeanDice));
+        result["keep_largest"].Should().Be(oof.Choice.KeepLargestComponent.Count == 0 ? "none" : "1");
+        cv.Text.Should().Contain("Post-processing, chosen on the out-of-fold predictions");
+        cv.Text.Should().Contain($"Wrote {Path.Combine(run, "ensemble.json")}, the folds as an ensemble with that post-processing");
 
         // evaluate: the three folds as an ensemble on the images at their own size (64×64), against the masks as stored.
         string[] folds = [.. Enumerable.Range(1, 3).Select(f => Path.Combine(run, $"fold-{f}", "model.safetensors"))];
@@ -456,7 +468,8 @@ public sealed class SegmentationSampleTests : IDisposable
         // The cross-validation wrote the folds' ensemble manifest, which evaluate takes as the three folds.
         var manifest = Path.Combine(run, "ensemble.json");
         SegmentationModelFile.ReadEnsembleManifest(manifest).ModelPaths.Should().Equal(folds.Select(Path.GetFullPath));
-        SegmentationModelFile.ReadEnsembleManifest(manifest).Postprocessing.Should().BeNull();
+        var fromFolds = SegmentationModelFile.ReadEnsembleManifest(manifest).Postprocessing!;
+        (fromFolds.KeepLargestForeground, fromFolds.KeepLargestComponent).Should().BeEquivalentTo((false, oof.Choice.KeepLargestComponent));
         // --store on several model files is refused: an ensemble's choice goes into its manifest, each member keeps its own.
         var storeMembers = await SampleApp.RunAsync("segmentation", _folder.Path, "evaluate", "--model", folds[0], "--model", folds[1], "--images", images, "--masks", masks, "--binary-masks", "--compare-postprocessing", "--store");
         storeMembers.ExitCode.Should().Be(2);
