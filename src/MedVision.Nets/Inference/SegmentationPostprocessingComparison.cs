@@ -138,6 +138,15 @@ public sealed class SegmentationPostprocessingComparison
 /// <param name="Choice">The post-processing chosen.</param>
 public sealed record SegmentationPostprocessingResult(SegmentationSummary AsPredicted, SegmentationSummary? ForegroundKept, SegmentationSummary ClassesKept, SegmentationPostprocessingChoice Choice)
 {
+    /// <summary>The cases as predicted.</summary>
+    public SegmentationSummary AsPredicted { get; init; } = AsPredicted ?? throw new ArgumentNullException(nameof(AsPredicted));
+
+    /// <summary>The cases with every class's largest component kept, on top of the foreground step when it is chosen.</summary>
+    public SegmentationSummary ClassesKept { get; init; } = ClassesKept ?? throw new ArgumentNullException(nameof(ClassesKept));
+
+    /// <summary>The post-processing chosen.</summary>
+    public SegmentationPostprocessingChoice Choice { get; init; } = Choice ?? throw new ArgumentNullException(nameof(Choice));
+
     /// <summary>What the per-class step was compared with: <see cref="ForegroundKept"/> when the foreground step is chosen, else <see cref="AsPredicted"/>.</summary>
-    public SegmentationSummary BeforeClasses => Choice.KeepLargestForeground ? ForegroundKept! : AsPredicted;
+    public SegmentationSummary BeforeClasses => Choice.KeepLargestForeground && ForegroundKept is { } kept ? kept : AsPredicted;
 }
