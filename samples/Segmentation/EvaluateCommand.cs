@@ -20,7 +20,7 @@ internal static class EvaluateCommand
     {
         var modelFile = new Option<string[]>("--model")
         {
-            Description = "The model file (OUTPUT/model.safetensors); give it more than once to evaluate an ensemble, or give an ensemble manifest (ensemble.json: segmentation ensemble, or a cross-validation's).",
+            Description = "The model file (OUTPUT/model.safetensors); give it more than once to evaluate an ensemble, or give an ensemble manifest (ensemble.json: segmentation ensemble, or a cross-validation's), or an ONNX file export wrote (to check the deployed graph on labelled data).",
             Required = true,
             Arity = ArgumentArity.OneOrMore,
         };
@@ -53,6 +53,7 @@ internal static class EvaluateCommand
             : (r.GetValue(keepLargest) || r.GetValue(noPostprocessing)) && r.GetValue(comparePostprocessing) ? "--compare-postprocessing measures with and without each class's largest component itself; leave out --keep-largest and --no-postprocessing"
             : r.GetValue(store) && !r.GetValue(comparePostprocessing) ? "--store records what --compare-postprocessing chooses; give both"
             : SegmentationModels.Conflict(r.GetValue(modelFile)!) is { } conflict ? conflict
+            : r.GetValue(store) && r.GetValue(modelFile)!.Any(SegmentationModels.IsOnnx) ? "--store records the choice in a model file or an ensemble manifest; an ONNX file's card is fixed at export: evaluate the model file with --store, then export it again"
             : r.GetValue(store) && r.GetValue(modelFile)!.Length > 1 ? "--store records an ensemble's choice in its manifest, not in each member (a member used alone keeps its own): write one with segmentation ensemble --model … --output ensemble.json and evaluate --model ensemble.json"
             : PostprocessingOptions.Conflict(r.GetValue(keepLargest), r.GetValue(noPostprocessing)));
         command.SetAction(r =>

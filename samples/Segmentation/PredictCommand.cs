@@ -4,7 +4,6 @@ using MedVision.Nets.Data.Images;
 using MedVision.Nets.Data.Nifti;
 using MedVision.Nets.Data.Segmentation;
 using MedVision.Nets.Inference;
-using MedVision.Onnx.Runtime;
 using MedVision.Torch;
 using MedVision.Torch.Serialization;
 using Spectre.Console;
@@ -45,10 +44,8 @@ internal static class PredictCommand
         Tensors.NumThreads = threads;
         AnsiConsole.MarkupLine(SampleCommandLine.Banner(device));
         var modelPath = modelPaths[0];
-        bool onnx = SegmentationModels.IsOnnx(modelPath);
-        if (onnx && device.IsCuda) throw new ArgumentException("--device: an ONNX model runs on the CPU here (ONNX Runtime's CPU provider).");
-        if ((onnx ? OnnxRuntimePredictor.ReadSegmentationCard(modelPath) : SegmentationModels.ReadCard(modelPaths)).SpatialDims == 2) return RunImages(modelPaths, outputFolder, keepLargest, mirror, device, scans);
-        using var predictor = onnx ? OnnxRuntimePredictor.LoadSegmentation(modelPath) : SegmentationModels.LoadScans(modelPaths, device);
+        if (SegmentationModels.ReadCard(modelPaths).SpatialDims == 2) return RunImages(modelPaths, outputFolder, keepLargest, mirror, device, scans);
+        using var predictor = SegmentationModels.LoadScans(modelPaths, device);
         if (mirror) predictor.Flips = TestTimeFlips.Horizontal | TestTimeFlips.Vertical | TestTimeFlips.Depth;
         var card = predictor.Card!;
         AnsiConsole.MarkupLine(Markup.Escape($"{Describe(modelPaths, predictor.EnsembleSize)}: U-Net {string.Join("/", card.Features)}, classes {string.Join(", ", card.ClassNames)}, "
@@ -82,7 +79,7 @@ internal static class PredictCommand
     private static int RunImages(string[] modelPaths, string outputFolder, (bool All, bool None) keepLargest, bool mirror, Device device, string[] images)
     {
         var modelPath = modelPaths[0];
-        using var predictor = SegmentationModels.IsOnnx(modelPath) ? OnnxRuntimePredictor.LoadImageSegmentation(modelPath) : SegmentationModels.LoadImages(modelPaths, device);
+        using var predictor = SegmentationModels.LoadImages(modelPaths, device);
         if (mirror) predictor.Flips = TestTimeFlips.Horizontal | TestTimeFlips.Vertical;
         var card = predictor.Card!;
         AnsiConsole.MarkupLine(Markup.Escape($"{Describe(modelPaths, predictor.EnsembleSize)}: 2-D U-Net {string.Join("/", card.Features)}, classes {string.Join(", ", card.ClassNames)}, "

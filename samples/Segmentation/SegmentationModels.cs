@@ -1,13 +1,14 @@
 using MedVision.Nets.Inference;
+using MedVision.Onnx.Runtime;
 using MedVision.Torch;
 
 namespace MedVision.Samples.Segmentation;
 
 /// <summary>
 /// What <c>--model</c> names for <c>predict</c> and <c>evaluate</c>: one model file, several (an ensemble, their
-/// probabilities averaged), or one segmentation ensemble manifest (<c>segmentation ensemble</c>, or
+/// probabilities averaged), one segmentation ensemble manifest (<c>segmentation ensemble</c>, or
 /// <c>OUTPUT/ensemble.json</c> of a cross-validation), which lists the members and may record the post-processing chosen
-/// for the ensemble.
+/// for the ensemble, or one ONNX file <c>export</c> wrote (run by ONNX Runtime on the CPU).
 /// </summary>
 internal static class SegmentationModels
 {
@@ -28,15 +29,25 @@ internal static class SegmentationModels
 
     /// <summary>The card of the (first) model the values name, without loading the networks.</summary>
     public static SegmentationCard ReadCard(IReadOnlyList<string> models) =>
-        IsManifest(models[0]) ? SegmentationModelFile.ReadCard(SegmentationModelFile.ReadEnsembleManifest(models[0]).ModelPaths[0]) : SegmentationModelFile.ReadCard(models[0]);
+        IsManifest(models[0]) ? SegmentationModelFile.ReadCard(SegmentationModelFile.ReadEnsembleManifest(models[0]).ModelPaths[0])
+        : IsOnnx(models[0]) ? OnnxRuntimePredictor.ReadSegmentationCard(models[0])
+        : SegmentationModelFile.ReadCard(models[0]);
 
-    /// <summary>A scan predictor for the model files or the manifest.</summary>
+    /// <summary>A scan predictor for the model files, the manifest or the ONNX file.</summary>
     public static SegmentationPredictor LoadScans(IReadOnlyList<string> models, Device device) =>
-        IsManifest(models[0]) ? Noted(SegmentationPredictor.LoadManifest(models[0], device), p => p.PostprocessingNote) : SegmentationPredictor.LoadEnsemble(models, device);
+        IsManifest(models[0]) ? Noted(SegmentationPredictor.LoadManifest(models[0], device), p => p.PostprocessingNote)
+        : IsOnnx(models[0]) ? OnnxRuntimePredictor.LoadSegmentation(OnCpu(models[0], device))
+        : SegmentationPredictor.LoadEnsemble(models, device);
 
-    /// <summary>An image predictor for the model files or the manifest.</summary>
+    /// <summary>An image predictor for the model files, the manifest or the ONNX file.</summary>
     public static ImageSegmentationPredictor LoadImages(IReadOnlyList<string> models, Device device) =>
-        IsManifest(models[0]) ? Noted(ImageSegmentationPredictor.LoadManifest(models[0], device), p => p.PostprocessingNote) : ImageSegmentationPredictor.LoadEnsemble(models, device);
+        IsManifest(models[0]) ? Noted(ImageSegmentationPredictor.LoadManifest(models[0], device), p => p.PostprocessingNote)
+        : IsOnnx(models[0]) ? OnnxRuntimePredictor.LoadImageSegmentation(OnCpu(models[0], device))
+        : ImageSegmentationPredictor.LoadEnsemble(models, device);
+
+    // An ONNX file runs on ONNX Runtime's CPU provider here.
+    private static string OnCpu(string path, Device device) =>
+        device.IsCuda ? throw new ArgumentException("--device: an ONNX model runs on the CPU here (ONNX Runtime's CPU provider).") : path;
 
     /// <summary>How many networks the values name (a manifest's members).</summary>
     public static int Count(IReadOnlyList<string> models) => IsManifest(models[0]) ? SegmentationModelFile.ReadEnsembleManifest(models[0]).ModelPaths.Count : models.Count;

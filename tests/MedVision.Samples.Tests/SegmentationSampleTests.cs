@@ -306,6 +306,16 @@ public sealed class SegmentationSampleTests : IDisposable
         var onnxMask = ImageCodec.DecodeFile(Path.Combine(_folder["onnx-masks"], Path.GetFileNameWithoutExtension(file) + ".mask.png"));
         onnxMask.Pixels.Zip(mask.Pixels).Count(p => p.First != p.Second).Should().BeLessThan(3);
         expected.PixelCount(1).Should().BeGreaterThan(0, "the image shows a lesion, so the masks compared are not blank");
+        // evaluate checks the deployed graph on labelled images: the ONNX file measures as the model file does.
+        string[] labelled = ["--images", Path.Combine(run, "demo-images", "images"), "--masks", Path.Combine(run, "demo-images", "masks"), "--binary-masks"];
+        var measuredFile = await SampleApp.RunAsync("segmentation", _folder.Path, ["evaluate", "--model", Path.Combine(run, "model.safetensors"), .. labelled]);
+        var measuredOnnx = await SampleApp.RunAsync("segmentation", _folder.Path, ["evaluate", "--model", Path.Combine(run, "model.onnx"), .. labelled]);
+        measuredOnnx.ExitCode.Should().Be(0, measuredOnnx.ToString());
+        measuredOnnx.Lines().Single()["dice"].Should().Be(measuredFile.Lines().Single()["dice"]).And.NotBe("0.000");
+        measuredOnnx.Lines().Single()["images"].Should().Be("16");
+        var storeOnnx = await SampleApp.RunAsync("segmentation", _folder.Path, ["evaluate", "--model", Path.Combine(run, "model.onnx"), .. labelled, "--compare-postprocessing", "--store"]);
+        storeOnnx.ExitCode.Should().Be(2);
+        storeOnnx.Error.Should().Contain("an ONNX file's card is fixed at export");
 
         // A second run (another seed) and predict with both: the ensemble's mask, as the library's ensemble predictor gives it.
         var run2 = _folder["images-seed3"];
