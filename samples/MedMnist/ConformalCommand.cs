@@ -161,8 +161,7 @@ internal static class ConformalCommand
     }
 
     // "3" for a class named by its index (RetinaMNIST's grades), else "3 (name)".
-    internal static string ClassLabel(IReadOnlyList<string> names, int c) =>
-        names[c] == c.ToString(CultureInfo.InvariantCulture) ? names[c] : $"{c} ({names[c]})";
+    internal static string ClassLabel(IReadOnlyList<string> names, int c) => PredictionTable.ClassLabel(names, c);
 
     private static int[] Pool(int[,] a, int[,] b)
     {

@@ -48,9 +48,9 @@ internal static class PredictCommand
         AnsiConsole.MarkupLine($"Model {Describe(modelPath, card)}");
         var predictions = heatmaps is null ? predictor.PredictFiles(images) : WriteHeatmaps(image => predictor.ExplainFile(image, cam), images, heatmaps);
         bool ordinal = card.Task.Equals("OrdinalRegression", StringComparison.OrdinalIgnoreCase);
-        AnsiConsole.Write(Table(images, predictions, ordinal, ensemble: false));
-        PrintConformal(predictor.Conformal, predictor.ConformalNote);
-        PrintReferral(predictor.Referral, predictor.ReferralNote, card.ClassNames);
+        AnsiConsole.Write(PredictionTable.Of(images, predictions, ordinal, ensemble: false, "image"));
+        PredictionTable.PrintConformal(predictor.Conformal, predictor.ConformalNote);
+        PredictionTable.PrintReferral(predictor.Referral, predictor.ReferralNote, card.ClassNames);
         WriteCsv(csv, images, predictions, card.ClassNames);
         if (heatmaps is not null) AnsiConsole.MarkupLine($"{cam} maps of the predicted classes: {Markup.Escape(Path.GetFullPath(heatmaps))}/*-gradcam.png");
         return 0;
@@ -72,9 +72,9 @@ internal static class PredictCommand
         AnsiConsole.MarkupLine(EnsembleModels.Banner(ensemble) + ":");
         for (int m = 0; m < modelPaths.Length; m++) AnsiConsole.MarkupLine($"  {m + 1}. {Describe(modelPaths[m], ensemble.Members[m].Card)}");
         var predictions = heatmaps is null ? ensemble.PredictFiles(images) : WriteHeatmaps(image => ensemble.ExplainFile(image, cam), images, heatmaps);
-        AnsiConsole.Write(Table(images, predictions, ensemble.Task.Equals("OrdinalRegression", StringComparison.OrdinalIgnoreCase), ensemble: true));
-        PrintConformal(ensemble.Conformal, ensemble.ConformalNote);
-        PrintReferral(ensemble.Referral, ensemble.ReferralNote, ensemble.ClassNames);
+        AnsiConsole.Write(PredictionTable.Of(images, predictions, ensemble.Task.Equals("OrdinalRegression", StringComparison.OrdinalIgnoreCase), ensemble: true, "image"));
+        PredictionTable.PrintConformal(ensemble.Conformal, ensemble.ConformalNote);
+        PredictionTable.PrintReferral(ensemble.Referral, ensemble.ReferralNote, ensemble.ClassNames);
         WriteCsv(csv, images, predictions, ensemble.ClassNames);
         if (heatmaps is not null) AnsiConsole.MarkupLine($"{cam} maps of the ensemble's classes (the models' maps averaged): {Markup.Escape(Path.GetFullPath(heatmaps))}/*-gradcam.png");
         return 0;
@@ -87,52 +87,6 @@ internal static class PredictCommand
         Prediction.WriteCsv(path, inputs, predictions, classNames);
         AnsiConsole.MarkupLine(Markup.Escape($"Wrote {Path.GetFullPath(path)}"));
     }
-
-    private static Table Table(string[] images, IReadOnlyList<Prediction> predictions, bool ordinal, bool ensemble)
-    {
-        var table = new Table().AddColumn("image").AddColumn("prediction").AddColumn(new TableColumn("probability").RightAligned());
-        if (ordinal) table.AddColumn(new TableColumn("expected grade").RightAligned());
-        if (ensemble) table.AddColumn(new TableColumn("agreement").RightAligned()).AddColumn("members' labels");
-        // A model file with a conformal calibration (conformal --store): each image's set of plausible classes.
-        bool sets = predictions.Count > 0 && predictions[0].ConformalSet is not null;
-        if (sets) table.AddColumn(ordinal ? "conformal set (grades)" : "conformal set");
-        // A model file or manifest with a referral threshold (evaluate --store-referral): each image's risk and decision.
-        bool referral = predictions.Count > 0 && predictions[0].Referred is not null;
-        if (referral) table.AddColumn(new TableColumn("referral risk").RightAligned()).AddColumn("referred");
-        for (int i = 0; i < images.Length; i++)
-        {
-            var p = predictions[i];
-            var row = new List<string> { Markup.Escape(images[i]), Markup.Escape($"{p.Label}: {p.LabelName}"), p.Probabilities[p.Label].ToString("F3", CultureInfo.InvariantCulture) };
-            if (ordinal) row.Add(p.ExpectedGrade!.Value.ToString("F2", CultureInfo.InvariantCulture));
-            if (p is EnsemblePrediction e) row.AddRange(EnsembleModels.AgreementCells(e));
-            if (sets) row.Add(Markup.Escape(SetText(p.ConformalSetNames!, ordinal)));
-            if (referral) row.AddRange([p.ReferralRisk!.Value.ToString("F3", CultureInfo.InvariantCulture), p.Referred == true ? "refer" : "no"]);
-            table.AddRow(row.ToArray());
-        }
-        return table;
-    }
-
-    // What the sets below the table are, or why there are none.
-    private static void PrintConformal(MedVision.Nets.Metrics.Conformal.ConformalClassifier? conformal, string? note)
-    {
-        if (conformal is not null)
-            AnsiConsole.MarkupLine(Markup.Escape(string.Create(CultureInfo.InvariantCulture,
-                $"Conformal sets: {conformal.Score}{(conformal.IsClassConditional ? " per class" : "")}, calibrated on {conformal.CalibrationCount} images to hold the true class {conformal.Coverage:P0} of the time.")));
-        if (note is not null) AnsiConsole.MarkupLine($"[yellow]Note:[/] {Markup.Escape(note)}");
-    }
-
-    // What the referral decisions in the table are, or why there are none.
-    private static void PrintReferral(ReferralCard? referral, string? note, IReadOnlyList<string> classNames)
-    {
-        if (referral is not null)
-            AnsiConsole.MarkupLine(Markup.Escape(string.Create(CultureInfo.InvariantCulture,
-                $"Referral: refer when P(class ≥ {ConformalCommand.ClassLabel(classNames, referral.ReferableFrom)}) ≥ {referral.Threshold:F4} ({referral.Rule}; {referral.DescribeHeldOut()}).")));
-        if (note is not null) AnsiConsole.MarkupLine($"[yellow]Note:[/] {Markup.Escape(note)}");
-    }
-
-    // "1–3" for an interval of grades, else the class names joined; "∅" for an empty set.
-    internal static string SetText(IReadOnlyList<string> names, bool ordinal) =>
-        names.Count == 0 ? "∅" : ordinal && names.Count > 2 ? $"{names[0]}–{names[^1]}" : string.Join(", ", names);
 
     // Explains each image's prediction and writes the map blended over the original, at the original's size.
     private static IReadOnlyList<Prediction> WriteHeatmaps(Func<string, Explanation> explain, string[] images, string folder)

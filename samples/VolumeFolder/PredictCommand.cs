@@ -40,17 +40,14 @@ internal static class PredictCommand
         }
         if (modelPaths.Length > 1) AnsiConsole.MarkupLine(EnsembleModels.Banner(ensemble) + ":");
         for (int m = 0; m < modelPaths.Length; m++) AnsiConsole.MarkupLine(Markup.Escape((modelPaths.Length > 1 ? $"  {m + 1}. " : "Model ") + Describe(modelPaths[m], ensemble.Members[m].Card)));
-        var table = new Table().AddColumn("scan").AddColumn("prediction").AddColumn(new TableColumn("probability").RightAligned());
-        if (modelPaths.Length > 1) table.AddColumn(new TableColumn("agreement").RightAligned()).AddColumn("models' labels");
-        var predictions = ensemble.PredictFiles(scans);
-        for (int i = 0; i < scans.Length; i++)
-        {
-            var p = predictions[i];
-            var row = new List<string> { Markup.Escape(scans[i]), Markup.Escape($"{p.Label}: {p.LabelName}"), p.Probabilities[p.Label].ToString("F3", CultureInfo.InvariantCulture) };
-            if (modelPaths.Length > 1) row.AddRange(EnsembleModels.AgreementCells(p));
-            table.AddRow(row.ToArray());
-        }
-        AnsiConsole.Write(table);
+        // One model file predicts by itself, so that its own conformal calibration and referral point apply (an
+        // ensemble, or a manifest of one, applies the manifest's); the probabilities are the same.
+        var single = modelPaths.Length == 1 && manifest is null ? ensemble.Members[0] : null;
+        IReadOnlyList<Prediction> predictions = single is not null ? single.PredictFiles(scans) : ensemble.PredictFiles(scans);
+        bool ordinal = ensemble.Task.Equals("OrdinalRegression", StringComparison.OrdinalIgnoreCase);
+        AnsiConsole.Write(PredictionTable.Of(scans, predictions, ordinal, ensemble: modelPaths.Length > 1, "scan"));
+        PredictionTable.PrintConformal(single?.Conformal ?? ensemble.Conformal, single?.ConformalNote ?? ensemble.ConformalNote, "scans");
+        PredictionTable.PrintReferral(single?.Referral ?? ensemble.Referral, single?.ReferralNote ?? ensemble.ReferralNote, ensemble.ClassNames);
         if (csv is not null)
         {
             Prediction.WriteCsv(csv, scans, predictions, ensemble.ClassNames);

@@ -61,6 +61,27 @@ public sealed class VolumeFolderSampleTests : IDisposable
             fields[..3].Should().Equal(Path.Combine(data, "hgg", "s0.nii.gz"), expected.Label.ToString(CultureInfo.InvariantCulture), expected.LabelName);
             fields[3..].Select(v => double.Parse(v, CultureInfo.InvariantCulture)).Should().Equal(expected.Probabilities.Select(p => (double)p), (a, b) => Math.Abs(a - b) < 1e-6);
         }
+        // A conformal calibration and a referral point stored in the model file (as the MedMnist sample's conformal
+        // --store and evaluate --store-referral store them): the table shows each scan's set, risk and decision.
+        var modelFile = Path.Combine(run, "model.safetensors");
+        var calibration = MedVision.Nets.Metrics.Conformal.ConformalClassifier.Create().WithCoverage(0.8)
+            .Calibrate([0, 1, 0, 1, 1], new double[,] { { 0.6, 0.4 }, { 0.3, 0.7 }, { 0.55, 0.45 }, { 0.45, 0.55 }, { 0.2, 0.8 } });
+        ModelFile.UpdateCard(modelFile, c =>
+        {
+            c.Conformal = ConformalCard.From(calibration);
+            c.Referral = ReferralCard.From(MedVision.Nets.Metrics.Clinical.OperatingPoint.AtSensitivity([0, 1, 0, 1, 1], [0.2, 0.8, 0.3, 0.6, 0.4], 0.6), referableFrom: 1);
+        });
+        var decided = await SampleApp.RunAsync("volume-folder", _folder.Path, "predict", "--model", modelFile, Path.Combine(data, "hgg", "s0.nii.gz"));
+        decided.ExitCode.Should().Be(0, decided.ToString());
+        using (var predictor = Predictor.Load(modelFile))
+        {
+            var expected = predictor.PredictFile(Path.Combine(data, "hgg", "s0.nii.gz"));
+            expected.Referred.Should().NotBeNull();
+            decided.Text.Should().Contain("conformal").And.Contain("referred").And.Contain(expected.ReferralRisk!.Value.ToString("F3", CultureInfo.InvariantCulture))
+                .And.Contain(expected.Referred == true ? "refer" : "no").And.Contain(string.Join(", ", expected.ConformalSetNames!));
+            decided.Text.Should().Contain($"Referral: refer when P(class ≥ 1 ({card.ClassNames[1]})) ≥ {predictor.Referral!.Threshold.ToString("F4", CultureInfo.InvariantCulture)}")
+                .And.Contain("Conformal sets: ").And.Contain("calibrated on 5 scans");
+        }
 
         var checkpoint = Path.Combine(AppContext.BaseDirectory, "Fixtures", "medicalnet_tiny_resnet18a.pth");
         var refused = await SampleApp.RunAsync("volume-folder", _folder.Path,
