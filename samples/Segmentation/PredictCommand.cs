@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using MedVision.Nets.Data.Images;
 using MedVision.Nets.Data.Nifti;
+using MedVision.Nets.Data.Npy;
 using MedVision.Nets.Data.Segmentation;
 using MedVision.Nets.Inference;
 using MedVision.Torch;
@@ -14,7 +15,8 @@ namespace MedVision.Samples.Segmentation;
 /// The <c>predict</c> command: segments NIfTI scans with the network <c>train</c> wrote, prepared as in training, and
 /// writes each label map on its scan's grid (to overlay in ITK-SNAP or 3D Slicer), with each class's volume; with a
 /// network <c>images</c> wrote, segments JPEG or PNG images and writes each mask as a PNG (black and white for two
-/// classes, else class indices) with an overlay, and each class's share of the image.
+/// classes, else class indices) with an overlay, and each class's share of the image; with <c>--probabilities</c>, also
+/// the class probabilities of the same pass.
 /// </summary>
 internal static class PredictCommand
 {
@@ -29,22 +31,26 @@ internal static class PredictCommand
         var output = new Option<string>("--output") { Description = "Folder for the label maps (<scan>.seg.nii.gz; for images <image>.mask.png and <image>.overlay.png).", DefaultValueFactory = _ => "segmentations" };
         var keepLargest = PostprocessingOptions.KeepLargest();
         var noPostprocessing = PostprocessingOptions.None();
+        var probabilities = new Option<bool>("--probabilities")
+        {
+            Description = "Also write each input's class probabilities from the same pass (nnU-Net's --save_probabilities): <scan>.probabilities.nii.gz, a float32 volume per class on the scan's grid; for images <image>.probabilities.npy, float32 (classes, H, W) on the image's size.",
+        };
         var mirror = new Option<bool>("--mirror") { Description = "Average the probabilities over the input flipped along every combination of its axes (8 passes for scans, 4 for images; nnU-Net's test-time mirroring)." };
         var device = new Option<string>("--device") { Description = "cpu, cuda or cuda:N.", DefaultValueFactory = _ => "cpu" }.IsDevice();
         var threads = SampleCommandLine.Threads();
         var scans = new Argument<string[]>("inputs") { Description = "NIfTI files (.nii, .nii.gz; a 4-D file's volumes are the channels, in the training order), or for a 2-D model JPEG or PNG images.", Arity = ArgumentArity.OneOrMore };
-        var command = new Command("predict", "Segment NIfTI scans (or, with a 2-D model, images) with a trained U-Net and write label maps on each scan's grid (or PNG masks).") { modelFile, output, keepLargest, noPostprocessing, mirror, device, threads, scans };
+        var command = new Command("predict", "Segment NIfTI scans (or, with a 2-D model, images) with a trained U-Net and write label maps on each scan's grid (or PNG masks).") { modelFile, output, keepLargest, noPostprocessing, probabilities, mirror, device, threads, scans };
         command.Check(r => SegmentationModels.Conflict(r.GetValue(modelFile)!) ?? PostprocessingOptions.Conflict(r.GetValue(keepLargest), r.GetValue(noPostprocessing)));
-        command.SetAction(r => Run(r.GetValue(modelFile)!, r.GetValue(output)!, (r.GetValue(keepLargest), r.GetValue(noPostprocessing)), r.GetValue(mirror), Device.Parse(r.GetValue(device)!), r.GetValue(threads), r.GetValue(scans)!));
+        command.SetAction(r => Run(r.GetValue(modelFile)!, r.GetValue(output)!, (r.GetValue(keepLargest), r.GetValue(noPostprocessing)), r.GetValue(probabilities), r.GetValue(mirror), Device.Parse(r.GetValue(device)!), r.GetValue(threads), r.GetValue(scans)!));
         return command;
     }
 
-    private static int Run(string[] modelPaths, string outputFolder, (bool All, bool None) keepLargest, bool mirror, Device device, int threads, string[] scans)
+    private static int Run(string[] modelPaths, string outputFolder, (bool All, bool None) keepLargest, bool withProbabilities, bool mirror, Device device, int threads, string[] scans)
     {
         Tensors.NumThreads = threads;
         AnsiConsole.MarkupLine(SampleCommandLine.Banner(device));
         var modelPath = modelPaths[0];
-        if (SegmentationModels.ReadCard(modelPaths).SpatialDims == 2) return RunImages(modelPaths, outputFolder, keepLargest, mirror, device, scans);
+        if (SegmentationModels.ReadCard(modelPaths).SpatialDims == 2) return RunImages(modelPaths, outputFolder, keepLargest, withProbabilities, mirror, device, scans);
         using var predictor = SegmentationModels.LoadScans(modelPaths, device);
         if (mirror) predictor.Flips = TestTimeFlips.Horizontal | TestTimeFlips.Vertical | TestTimeFlips.Depth;
         var card = predictor.Card!;
@@ -60,12 +66,14 @@ internal static class PredictCommand
             var channels = NiftiReader.ReadVolumes(scan);
             if (channels.Count != card.InChannels)
                 throw new ArgumentException($"{scan} holds {channels.Count} volume(s); the network was trained on {card.InChannels} channels.");
-            var map = predictor.Predict(channels);
+            var (map, probabilityMaps) = withProbabilities ? predictor.PredictWithProbabilities(channels) : (predictor.Predict(channels), null);
             var name = Path.GetFileName(scan);
             foreach (var extension in new[] { ".nii.gz", ".nii" })
                 if (name.EndsWith(extension, StringComparison.OrdinalIgnoreCase)) name = name[..^extension.Length];
             var path = Path.Combine(outputFolder, name + ".seg.nii.gz");
             NiftiWriter.Write(path, map, new NiftiWriteOptions { DataType = card.ClassNames.Count <= 256 ? NiftiDataType.UInt8 : NiftiDataType.Int16 });
+            // One 4-D file, a volume per class in the card's order (background first), as a multi-volume NIfTI holds channels.
+            if (probabilityMaps is not null) NiftiWriter.WriteVolumes(Path.Combine(outputFolder, name + ".probabilities.nii.gz"), probabilityMaps, new NiftiWriteOptions { DataType = NiftiDataType.Float32 });
             double voxelMl = map.Spacing[0] * map.Spacing[1] * map.Spacing[2] / 1000.0;
             var row = new List<string> { Markup.Escape(scan), Markup.Escape(path) };
             for (int k = 1; k < card.ClassNames.Count; k++)
@@ -76,7 +84,7 @@ internal static class PredictCommand
         return 0;
     }
 
-    private static int RunImages(string[] modelPaths, string outputFolder, (bool All, bool None) keepLargest, bool mirror, Device device, string[] images)
+    private static int RunImages(string[] modelPaths, string outputFolder, (bool All, bool None) keepLargest, bool withProbabilities, bool mirror, Device device, string[] images)
     {
         var modelPath = modelPaths[0];
         using var predictor = SegmentationModels.LoadImages(modelPaths, device);
@@ -92,8 +100,11 @@ internal static class PredictCommand
         foreach (var path in images)
         {
             var image = ImageCodec.DecodeFile(path);
-            var map = predictor.Predict(image);
+            var (map, probabilityMaps) = withProbabilities ? predictor.PredictWithProbabilities(image) : (predictor.Predict(image), null);
             var stem = Path.Combine(outputFolder, Path.GetFileNameWithoutExtension(path));
+            // (classes, H, W), float32, C order: numpy.load gives the array a Python user expects.
+            if (probabilityMaps is not null)
+                NpyFormat.WriteFile(stem + ".probabilities.npy", NpyArray.FromSingle([.. probabilityMaps.SelectMany(p => p)], probabilityMaps.Count, image.Height, image.Width));
             map.Save(stem + ".mask.png", encoding);
             ImageCodec.Save(stem + ".overlay.png", map.Overlay(image));
             var row = new List<string> { Markup.Escape(path), Markup.Escape(stem + ".mask.png") };

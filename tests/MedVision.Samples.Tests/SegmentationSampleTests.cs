@@ -69,7 +69,7 @@ public sealed class SegmentationSampleTests : IDisposable
         written.Voxels.Should().Equal(expected.Voxels);
         written.IsOnGridOf(NiftiReader.Read(scan, 0)).Should().BeTrue();
         predict.Text.Should().Contain((expected.Voxels.Count(v => v == 1) / 1000.0).ToString("F2", CultureInfo.InvariantCulture), "1 mm voxels: the lesion's millilitres");
-        var mirrored = await SampleApp.RunAsync("segmentation", _folder.Path, "predict", "--model", Path.Combine(run, "model.safetensors"), "--mirror", "--keep-largest",
+        var mirrored = await SampleApp.RunAsync("segmentation", _folder.Path, "predict", "--model", Path.Combine(run, "model.safetensors"), "--mirror", "--keep-largest", "--probabilities",
             "--output", _folder["mirrored"], scan);
         mirrored.ExitCode.Should().Be(0, mirrored.ToString());
         using (var fromFile = SegmentationPredictor.Load(Path.Combine(run, "model.safetensors")))
@@ -78,6 +78,12 @@ public sealed class SegmentationSampleTests : IDisposable
             fromFile.KeepLargestComponent = true;
             NiftiReader.Read(Path.Combine(_folder["mirrored"], Path.GetFileName(scan).Replace(".nii.gz", ".seg.nii.gz", StringComparison.Ordinal))).Voxels
                 .Should().Equal(fromFile.Predict(NiftiReader.ReadVolumes(scan)).Voxels, "--mirror --keep-largest: eight flipped passes averaged, the largest lesion kept");
+            // --probabilities: a float32 volume per class on the scan's grid, those of the same eight passes.
+            var probabilities = NiftiReader.ReadVolumes(Path.Combine(_folder["mirrored"], Path.GetFileName(scan).Replace(".nii.gz", ".probabilities.nii.gz", StringComparison.Ordinal)));
+            var expectedProbabilities = fromFile.PredictProbabilities(NiftiReader.ReadVolumes(scan));
+            probabilities.Should().HaveCount(2);
+            for (int k = 0; k < 2; k++) probabilities[k].Voxels.Should().Equal(expectedProbabilities[k].Voxels);
+            probabilities[0].IsOnGridOf(NiftiReader.Read(scan, 0)).Should().BeTrue();
         }
         using (var fromFile = SegmentationPredictor.Load(Path.Combine(run, "model.safetensors")))
         {
@@ -287,10 +293,14 @@ public sealed class SegmentationSampleTests : IDisposable
         // predict writes black-and-white masks on the image's own size, as the library's predictor gives them, and an overlay.
         // A validation image with a lesion (the demo's subjects alternate: odd indices have one).
         var file = source.Pairs[order[..4].First(i => i % 2 == 1)].Image;
-        var predict = await SampleApp.RunAsync("segmentation", _folder.Path, "predict", "--model", Path.Combine(run, "model.safetensors"), "--mirror", "--output", _folder["masks"], file);
+        var predict = await SampleApp.RunAsync("segmentation", _folder.Path, "predict", "--model", Path.Combine(run, "model.safetensors"), "--mirror", "--probabilities", "--output", _folder["masks"], file);
         predict.ExitCode.Should().Be(0, predict.ToString());
         predictor.Flips = TestTimeFlips.Horizontal | TestTimeFlips.Vertical;
         var expected = predictor.Predict(file);
+        // --probabilities: (classes, H, W) float32 on the image's own size, as the predictor gives them.
+        var saved = MedVision.Nets.Data.Npy.NpyFormat.ReadFile(Path.Combine(_folder["masks"], Path.GetFileNameWithoutExtension(file) + ".probabilities.npy"));
+        saved.Shape.Should().Equal(2, 64, 64);
+        saved.ToSingleArray().Should().Equal(predictor.PredictProbabilities(ImageCodec.DecodeFile(file)).SelectMany(p => p));
         var mask = ImageCodec.DecodeFile(Path.Combine(_folder["masks"], Path.GetFileNameWithoutExtension(file) + ".mask.png"));
         (mask.Width, mask.Height).Should().Be((64, 64));
         mask.Pixels.Should().Equal(expected.Labels.ToArray().Select(v => (byte)(v * 255)));

@@ -263,13 +263,42 @@ public sealed class ImageSegmentationPredictor : IDisposable
     public SegmentationMap Predict(RasterImage image)
     {
         ArgumentNullException.ThrowIfNull(image);
-        var (keepLargest, foreground) = (Volatile.Read(ref _keepLargest), KeepLargestForeground);
+        var postprocessing = (Volatile.Read(ref _keepLargest), KeepLargestForeground);
         var (probabilities, height, width) = Run(image);
+        return Map(probabilities, height, width, image, postprocessing);
+    }
+
+    /// <summary>
+    /// The map (as <see cref="Predict(RasterImage)"/>) and the class probabilities (as <see cref="PredictProbabilities"/>)
+    /// from one pass of the network: for a viewer that shows both, or to keep the probabilities beside the mask.
+    /// </summary>
+    /// <exception cref="ArgumentException">The network's output does not fit.</exception>
+    public (SegmentationMap Map, IReadOnlyList<float[]> Probabilities) PredictWithProbabilities(RasterImage image)
+    {
+        ArgumentNullException.ThrowIfNull(image);
+        var postprocessing = (Volatile.Read(ref _keepLargest), KeepLargestForeground);
+        var (probabilities, height, width) = Run(image);
+        return (Map(probabilities, height, width, image, postprocessing), OnImage(probabilities, height, width, image));
+    }
+
+    // The arg-max of the prepared image's probabilities, post-processed, on the image's size.
+    private SegmentationMap Map(float[][] probabilities, int height, int width, RasterImage image, (int[]? Classes, bool Foreground) postprocessing)
+    {
         var labels = SegmentationInference.ArgMax(probabilities);
-        labels = SegmentationInference.KeepLargest(labels, [height, width], keepLargest, probabilities.Length, ComponentConnectivity, foreground);
+        labels = SegmentationInference.KeepLargest(labels, [height, width], postprocessing.Classes, probabilities.Length, ComponentConnectivity, postprocessing.Foreground);
         if (height != image.Height || width != image.Width)
             labels = ImageMaskFolderSource.ResizeNearest(labels, height, width, image.Height, image.Width);
         return new SegmentationMap(labels, image.Height, image.Width, _classNames);
+    }
+
+    // The prepared image's probabilities on the image's size (bilinear where it was resized).
+    private static IReadOnlyList<float[]> OnImage(float[][] probabilities, int height, int width, RasterImage image)
+    {
+        if (height == image.Height && width == image.Width) return probabilities;
+        var resized = new Transforms.Resize(image.Height, image.Width, ResizeMode.Linear)
+            .Apply(new FloatImage(probabilities.SelectMany(p => p).ToArray(), probabilities.Length, height, width), new Random(0));
+        int plane = image.Height * image.Width;
+        return Enumerable.Range(0, probabilities.Length).Select(k => resized.Data.AsSpan(k * plane, plane).ToArray()).ToList();
     }
 
     /// <summary>
@@ -282,11 +311,7 @@ public sealed class ImageSegmentationPredictor : IDisposable
     {
         ArgumentNullException.ThrowIfNull(image);
         var (probabilities, height, width) = Run(image);
-        if (height == image.Height && width == image.Width) return probabilities;
-        var resized = new Transforms.Resize(image.Height, image.Width, ResizeMode.Linear)
-            .Apply(new FloatImage(probabilities.SelectMany(p => p).ToArray(), probabilities.Length, height, width), new Random(0));
-        int plane = image.Height * image.Width;
-        return Enumerable.Range(0, probabilities.Length).Select(k => resized.Data.AsSpan(k * plane, plane).ToArray()).ToList();
+        return OnImage(probabilities, height, width, image);
     }
 
     /// <summary>

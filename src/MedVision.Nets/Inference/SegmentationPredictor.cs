@@ -253,17 +253,46 @@ public sealed class SegmentationPredictor : IDisposable
     /// <exception cref="ArgumentException">The channels are missing or on different grids, or the network's output does not fit.</exception>
     public NiftiImage Predict(IReadOnlyList<NiftiImage> channels)
     {
-        var (keepLargest, foreground) = (Volatile.Read(ref _keepLargest), KeepLargestForeground);
+        var postprocessing = (Volatile.Read(ref _keepLargest), KeepLargestForeground);
         var (prepared, probabilities) = Run(channels);
+        return Map(prepared, probabilities, channels[0], postprocessing);
+    }
+
+    /// <summary>
+    /// The label map (as <see cref="Predict(IReadOnlyList{NiftiImage})"/>) and the class probabilities (as
+    /// <see cref="PredictProbabilities"/>) from one pass of the network — nnU-Net's <c>--save_probabilities</c>: to
+    /// review uncertain voxels, or to ensemble predictions made elsewhere.
+    /// </summary>
+    /// <exception cref="ArgumentException">The channels are missing or on different grids, or the network's output does not fit.</exception>
+    public (NiftiImage Labels, IReadOnlyList<NiftiImage> Probabilities) PredictWithProbabilities(IReadOnlyList<NiftiImage> channels)
+    {
+        var postprocessing = (Volatile.Read(ref _keepLargest), KeepLargestForeground);
+        var (prepared, probabilities) = Run(channels);
+        return (Map(prepared, probabilities, channels[0], postprocessing), OnScan(prepared, probabilities, channels[0]));
+    }
+
+    // The arg-max of the prepared scan's probabilities, post-processed, on the scan's grid (nearest neighbour where it was resampled).
+    private static NiftiImage Map(PreparedScan prepared, float[][] probabilities, NiftiImage scan, (int[]? Classes, bool Foreground) postprocessing)
+    {
         var grid = prepared.Grid;
         int classes = probabilities.Length;
         var labels = SegmentationInference.ArgMax(probabilities);
-        labels = SegmentationInference.KeepLargest(labels, [grid.Shape[2], grid.Shape[1], grid.Shape[0]], keepLargest, classes, ComponentConnectivity, foreground);
+        labels = SegmentationInference.KeepLargest(labels, [grid.Shape[2], grid.Shape[1], grid.Shape[0]], postprocessing.Classes, classes, ComponentConnectivity, postprocessing.Foreground);
         var values = new float[labels.Length];
         for (int i = 0; i < values.Length; i++) values[i] = labels[i];
         var map = new NiftiImage(values, grid.Shape, grid.Spacing, classes <= 256 ? NiftiDataType.UInt8 : NiftiDataType.Int16, grid.Affine, grid.AffineCode);
-        var scan = channels[0];
         return map.IsOnGridOf(scan) ? map : map.ResampleTo(scan.Shape, scan.Affine, Transforms.ResizeMode.Nearest, VolumePadding.Zeros);
+    }
+
+    // The prepared scan's probabilities, a volume per class on the scan's grid (trilinear where it was resampled).
+    private static List<NiftiImage> OnScan(PreparedScan prepared, float[][] probabilities, NiftiImage scan)
+    {
+        var grid = prepared.Grid;
+        return probabilities.Select(p =>
+        {
+            var volume = new NiftiImage(p, grid.Shape, grid.Spacing, NiftiDataType.Float32, grid.Affine, grid.AffineCode);
+            return volume.IsOnGridOf(scan) ? volume : volume.ResampleTo(scan.Shape, scan.Affine, Transforms.ResizeMode.Linear, VolumePadding.Zeros);
+        }).ToList();
     }
 
     /// <summary>
@@ -275,13 +304,7 @@ public sealed class SegmentationPredictor : IDisposable
     public IReadOnlyList<NiftiImage> PredictProbabilities(IReadOnlyList<NiftiImage> channels)
     {
         var (prepared, probabilities) = Run(channels);
-        var grid = prepared.Grid;
-        var scan = channels[0];
-        return probabilities.Select(p =>
-        {
-            var volume = new NiftiImage(p, grid.Shape, grid.Spacing, NiftiDataType.Float32, grid.Affine, grid.AffineCode);
-            return volume.IsOnGridOf(scan) ? volume : volume.ResampleTo(scan.Shape, scan.Affine, Transforms.ResizeMode.Linear, VolumePadding.Zeros);
-        }).ToList();
+        return OnScan(prepared, probabilities, channels[0]);
     }
 
     /// <summary>

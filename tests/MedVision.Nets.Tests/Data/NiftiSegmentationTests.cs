@@ -180,6 +180,17 @@ public sealed class NiftiSegmentationTests : IDisposable
                 }
         var flags = () => predictor.Flips = (TestTimeFlips)8;
         flags.Should().Throw<ArgumentOutOfRangeException>();
+
+        // Both from one pass, on a predictor that reorients the LPS scan to RAS (so both are put back on the scan's
+        // grid): the label map and the probabilities the two separate calls give.
+        var reoriented = new SegmentationPredictor(model, new NiftiSegmentationOptions { Orientation = "RAS" }, new SlidingWindowInferer([8, 8, 6]));
+        var (labels, probabilities) = reoriented.PredictWithProbabilities(channels);
+        labels.Voxels.Should().Equal(reoriented.Predict(channels).Voxels);
+        labels.IsOnGridOf(channels[0]).Should().BeTrue();
+        var separate = reoriented.PredictProbabilities(channels);
+        probabilities.Should().HaveCount(2);
+        for (int k = 0; k < 2; k++) probabilities[k].Voxels.Should().Equal(separate[k].Voxels);
+        probabilities[1].Voxels.Should().NotEqual(plain[1].Voxels, "reoriented, the ramp runs the other way along x");
     }
 
     [Fact]

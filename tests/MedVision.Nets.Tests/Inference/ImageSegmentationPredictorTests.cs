@@ -117,6 +117,11 @@ public sealed class ImageSegmentationPredictorTests : IDisposable
         probabilities.Should().HaveCount(3);
         probabilities[0].Length.Should().Be(20 * 14);
         for (int i = 0; i < 20 * 14; i++) (probabilities[0][i] + probabilities[1][i] + probabilities[2][i]).Should().BeApproximately(1f, 1e-5f);
+        // Both from one pass: the same map and the same probabilities (the image resized to 16×16 and back).
+        var (both, bothProbabilities) = predictor.PredictWithProbabilities(image);
+        both.Labels.ToArray().Should().Equal(expected);
+        bothProbabilities.Should().HaveCount(3);
+        for (int k = 0; k < 3; k++) bothProbabilities[k].Should().Equal(probabilities[k]);
 
         // Test-time flips: the mean of the image's and its mirror's probabilities.
         predictor.Flips = TestTimeFlips.Horizontal;
