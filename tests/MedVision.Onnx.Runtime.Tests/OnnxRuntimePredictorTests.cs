@@ -8,6 +8,7 @@ using MedVision.Torch;
 namespace MedVision.Onnx.Runtime.Tests;
 
 /// <summary>The ONNX Runtime predictor against the libtorch predictor on the same model file.</summary>
+[Collection(GlobalRandomStateCollection.Name)]
 public sealed class OnnxRuntimePredictorTests : IDisposable
 {
     private static readonly string[] Grades = { "0", "1", "2", "3", "4" };

@@ -10,6 +10,7 @@ using MedVision.Torch;
 namespace MedVision.Onnx.Runtime.Tests;
 
 /// <summary>Segmentation model files exported to ONNX and served by ONNX Runtime, against the libtorch predictors on the same files.</summary>
+[Collection(GlobalRandomStateCollection.Name)]
 public sealed class OnnxRuntimeSegmentationTests : IDisposable
 {
     private readonly string _folder = Directory.CreateTempSubdirectory("medvision-ort-seg-").FullName;
