@@ -9,9 +9,10 @@ namespace MedVision.Nets.Inference;
 /// Segments NIfTI scans with a trained network: prepares the scan as the training samples were prepared
 /// (<see cref="NiftiSegmentationOptions"/>: orientation, voxel size, normalisation), runs the network window by
 /// window (<see cref="SlidingWindowInferer"/>; a softmax over the classes, or for a network with one output channel a
-/// sigmoid: background and foreground), takes the arg-max class per voxel, optionally keeps each class's
-/// largest connected component, and maps the label map back onto the scan's own grid (nearest neighbour through the
-/// world coordinates), so that it overlays the scan in any viewer when written with <see cref="NiftiWriter"/>.
+/// sigmoid: background and foreground), brings the class probabilities back onto the scan's own grid where the scan
+/// was reoriented or resampled (trilinear through the world coordinates, as nnU-Net exports its predictions), takes the
+/// arg-max class per voxel there and optionally keeps the largest connected components, so that the label map
+/// overlays the scan in any viewer when written with <see cref="NiftiWriter"/>.
 /// One instance is safe to call from many threads at once (e.g. the request threads of a service): the network is put
 /// in evaluation mode when the predictor is made and is only read afterwards, every call owns its tensors, and each
 /// call reads <see cref="Flips"/> and <see cref="KeepLargestComponentClasses"/> once when it starts (set them before sharing
@@ -268,30 +269,38 @@ public sealed class SegmentationPredictor : IDisposable
     {
         var postprocessing = (Volatile.Read(ref _keepLargest), KeepLargestForeground);
         var (prepared, probabilities) = Run(channels);
-        return (Map(prepared, probabilities, channels[0], postprocessing), OnScan(prepared, probabilities, channels[0]));
+        var onScan = OnScan(prepared, probabilities, channels[0]);
+        return (Map(prepared, probabilities, channels[0], postprocessing, onScan), onScan);
     }
 
-    // The arg-max of the prepared scan's probabilities, post-processed, on the scan's grid (nearest neighbour where it was resampled).
-    private static NiftiImage Map(PreparedScan prepared, float[][] probabilities, NiftiImage scan, (int[]? Classes, bool Foreground) postprocessing)
+    // The label map on the scan's grid: the arg-max of the probabilities there — where the scan was reoriented or
+    // resampled, the probabilities are resampled back (trilinear, `onScan` when already done) before the arg-max, as
+    // nnU-Net exports its predictions, so that boundaries follow the scan's voxels rather than the prepared grid's —
+    // then post-processed on that grid.
+    private static NiftiImage Map(PreparedScan prepared, float[][] probabilities, NiftiImage scan, (int[]? Classes, bool Foreground) postprocessing, List<NiftiImage>? onScan = null)
     {
         var grid = prepared.Grid;
         int classes = probabilities.Length;
-        var labels = SegmentationInference.ArgMax(probabilities);
-        labels = SegmentationInference.KeepLargest(labels, [grid.Shape[2], grid.Shape[1], grid.Shape[0]], postprocessing.Classes, classes, ComponentConnectivity, postprocessing.Foreground);
-        var values = new float[labels.Length];
-        for (int i = 0; i < values.Length; i++) values[i] = labels[i];
-        var map = new NiftiImage(values, grid.Shape, grid.Spacing, classes <= 256 ? NiftiDataType.UInt8 : NiftiDataType.Int16, grid.Affine, grid.AffineCode);
-        return map.IsOnGridOf(scan) ? map : map.ResampleTo(scan.Shape, scan.Affine, Transforms.ResizeMode.Nearest, VolumePadding.Zeros);
+        bool onGrid = grid.IsOnGridOf(scan);
+        var target = onGrid ? grid : scan;
+        var values = onGrid ? probabilities : (onScan ?? OnScan(prepared, probabilities, scan)).Select(v => v.Voxels).ToArray();
+        var labels = SegmentationInference.ArgMax(values);
+        labels = SegmentationInference.KeepLargest(labels, [target.Shape[2], target.Shape[1], target.Shape[0]], postprocessing.Classes, classes, ComponentConnectivity, postprocessing.Foreground);
+        var voxels = new float[labels.Length];
+        for (int i = 0; i < voxels.Length; i++) voxels[i] = labels[i];
+        return new NiftiImage(voxels, target.Shape, target.Spacing, classes <= 256 ? NiftiDataType.UInt8 : NiftiDataType.Int16, target.Affine, target.AffineCode);
     }
 
-    // The prepared scan's probabilities, a volume per class on the scan's grid (trilinear where it was resampled).
+    // The prepared scan's probabilities, a volume per class on the scan's grid (trilinear where it was resampled; a
+    // scan voxel beyond the prepared grid's outermost centres — up to half a prepared voxel at its edge — takes the
+    // nearest, so that the probabilities sum to one on every voxel).
     private static List<NiftiImage> OnScan(PreparedScan prepared, float[][] probabilities, NiftiImage scan)
     {
         var grid = prepared.Grid;
         return probabilities.Select(p =>
         {
             var volume = new NiftiImage(p, grid.Shape, grid.Spacing, NiftiDataType.Float32, grid.Affine, grid.AffineCode);
-            return volume.IsOnGridOf(scan) ? volume : volume.ResampleTo(scan.Shape, scan.Affine, Transforms.ResizeMode.Linear, VolumePadding.Zeros);
+            return volume.IsOnGridOf(scan) ? volume : volume.ResampleTo(scan.Shape, scan.Affine, Transforms.ResizeMode.Linear, VolumePadding.Border);
         }).ToList();
     }
 

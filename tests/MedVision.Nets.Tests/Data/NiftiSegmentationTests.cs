@@ -132,7 +132,17 @@ public sealed class NiftiSegmentationTests : IDisposable
         var resampling = new SegmentationPredictor(model, new NiftiSegmentationOptions { Spacing = [1f, 1f, 1f] }, new SlidingWindowInferer([4, 4, 4]));
         var back = resampling.Predict(channels);
         back.IsOnGridOf(channels[0]).Should().BeTrue();
-        back.Voxels.Should().Equal(map.Voxels, "nearest-neighbour resampling there and back keeps a 2:1 grid's labels");
+        back.Voxels.Should().Equal(map.Voxels, "the probabilities resampled back onto a 2:1 grid land on its voxels");
+
+        // Coarser than the scan (1.5 mm in-plane where it has 1 mm): the label map is the arg-max of the probabilities
+        // brought back onto the scan's grid (trilinear), as nnU-Net exports, not the coarse grid's labels repeated.
+        using var ramp = new RampNet();
+        var coarse = new SegmentationPredictor(ramp, new NiftiSegmentationOptions { Spacing = [1.5f, 1.5f, 2f] }, new SlidingWindowInferer([8, 8, 8]));
+        var coarseMap = coarse.Predict(channels);
+        coarseMap.IsOnGridOf(channels[0]).Should().BeTrue();
+        var onScan = coarse.PredictProbabilities(channels);
+        coarseMap.Voxels.Should().Equal(onScan[0].Voxels.Select((p0, i) => onScan[1].Voxels[i] > p0 ? 1f : 0f));
+        coarseMap.Voxels.Should().Contain(0f).And.Contain(1f, "the ramp crosses the boundary inside the scan");
 
         // Written and read back with the writer: the same labels on the same grid.
         var path = Path.Combine(_folder, "prediction.nii.gz");
@@ -220,6 +230,44 @@ public sealed class NiftiSegmentationTests : IDisposable
         act.Should().Throw<ArgumentException>().WithMessage("*at least one channel*");
         var window = () => new SegmentationPredictor(model, new NiftiSegmentationOptions(), new SlidingWindowInferer([4, 4]));
         window.Should().Throw<ArgumentException>().WithMessage("*three sizes*");
+    }
+
+    [Fact]
+    public void AResampledScan_GetsTheArgMaxOfItsProbabilitiesBroughtBack_NotTheCoarseGridsLabelsRepeated()
+    {
+        // A scan of 1 mm voxels whose left half is structure 1 and right half structure 2 (channel value 1 or 2), segmented
+        // on a 2 mm grid by a net that gives each structure 0.55 where it is and background 0.45 everywhere. Brought back
+        // onto the scan's grid, the voxels between a structure-1 and a structure-2 voxel of the coarse grid are mixtures in
+        // which neither structure reaches background's 0.45: background, as nnU-Net's export of resampled probabilities
+        // gives. Nearest-neighbour labels would repeat 1 and 2 up to the border and never give 0 here.
+        int[] shape = [8, 2, 2];
+        var voxels = new float[8 * 2 * 2];
+        for (int i = 0; i < voxels.Length; i++) voxels[i] = i % 8 < 4 ? 1 : 2;
+        var scan = new NiftiImage(voxels, shape, [1f, 1f, 1f]);
+        using var model = new MixtureNet();
+        var predictor = new SegmentationPredictor(model, new NiftiSegmentationOptions { Orientation = null, Spacing = [2f, 1f, 1f] }, new SlidingWindowInferer([4, 4, 4]));
+        var map = predictor.Predict([scan]);
+        map.IsOnGridOf(scan).Should().BeTrue();
+        var row = map.Voxels.Take(8).ToArray();
+        // The coarse grid's centres lie on x = 0, 2, 4, 6: x = 3 is half structure 1, half structure 2; x = 7, past the
+        // last centre, takes the nearest (the coarse labels put back by nearest neighbour with zero padding gave 1 1 1 2 2 2 2 0).
+        row.Should().Equal([1, 1, 1, 0, 2, 2, 2, 2], "between the structures the brought-back probabilities favour neither");
+        var probabilities = predictor.PredictProbabilities([scan]);
+        for (int i = 0; i < voxels.Length; i++) (probabilities[0].Voxels[i] + probabilities[1].Voxels[i] + probabilities[2].Voxels[i]).Should().BeApproximately(1f, 1e-5f, "the scan's edge included");
+        map.Voxels.Should().Equal(Enumerable.Range(0, voxels.Length).Select(i => (float)Enumerable.Range(0, 3).MaxBy(k => probabilities[k].Voxels[i])));
+    }
+
+    // Background's logit log 0.45; structure k's log 0.55 where channel 0 is k, far lower elsewhere.
+    private sealed class MixtureNet : Module<Tensor, Tensor>
+    {
+        public override Tensor Forward(Tensor input)
+        {
+            using var scope = Tensors.NewDisposeScope();
+            var value = input.Narrow(1, 0, 1);
+            var background = value * 0 + Math.Log(0.45);
+            Tensor Structure(double k) => (value - k).Pow(2) * -20 + Math.Log(0.55);
+            return scope.MoveToOuter(Tensors.Cat(new[] { background, Structure(1), Structure(2) }, 1));
+        }
     }
 
     // Class 1's logit = 0.2 × x (the width index), class 0's = 0.7: the output depends on position, not on the scan.
