@@ -11,8 +11,9 @@ namespace MedVision.Nets.Inference;
 /// PNG, prepares it as the training images were prepared (<see cref="ImageSegmentationOptions"/>: channels, size,
 /// normalisation), runs the network window by window (<see cref="SlidingWindowInferer"/>; a softmax over the classes,
 /// or for a network with one output channel a sigmoid: background and foreground), optionally averages over flipped
-/// copies, takes the arg-max class per pixel, optionally keeps each class's largest connected component, and returns
-/// the <see cref="SegmentationMap"/> on the image's own size (nearest neighbour where the image was resized).
+/// copies, brings the class probabilities back to the image's own size where it was resized (bilinear, as nnU-Net
+/// exports), takes the arg-max class per pixel there, optionally keeps the largest connected components, and returns
+/// the <see cref="SegmentationMap"/>.
 /// </summary>
 /// <remarks>
 /// One instance is safe to call from many threads at once (e.g. the request threads of a web service): the network is
@@ -278,16 +279,18 @@ public sealed class ImageSegmentationPredictor : IDisposable
         ArgumentNullException.ThrowIfNull(image);
         var postprocessing = (Volatile.Read(ref _keepLargest), KeepLargestForeground);
         var (probabilities, height, width) = Run(image);
-        return (Map(probabilities, height, width, image, postprocessing), OnImage(probabilities, height, width, image));
+        var onImage = OnImage(probabilities, height, width, image);
+        return (Map(probabilities, height, width, image, postprocessing, onImage), onImage);
     }
 
-    // The arg-max of the prepared image's probabilities, post-processed, on the image's size.
-    private SegmentationMap Map(float[][] probabilities, int height, int width, RasterImage image, (int[]? Classes, bool Foreground) postprocessing)
+    // The label map on the image's size: the arg-max of the probabilities there — where the image was resized, the
+    // probabilities are resized back (bilinear, `onImage` when already done) before the arg-max, as nnU-Net exports its
+    // predictions — then post-processed on that size.
+    private SegmentationMap Map(float[][] probabilities, int height, int width, RasterImage image, (int[]? Classes, bool Foreground) postprocessing, IReadOnlyList<float[]>? onImage = null)
     {
-        var labels = SegmentationInference.ArgMax(probabilities);
-        labels = SegmentationInference.KeepLargest(labels, [height, width], postprocessing.Classes, probabilities.Length, ComponentConnectivity, postprocessing.Foreground);
-        if (height != image.Height || width != image.Width)
-            labels = ImageMaskFolderSource.ResizeNearest(labels, height, width, image.Height, image.Width);
+        var values = height == image.Height && width == image.Width ? probabilities : [.. onImage ?? OnImage(probabilities, height, width, image)];
+        var labels = SegmentationInference.ArgMax(values);
+        labels = SegmentationInference.KeepLargest(labels, [image.Height, image.Width], postprocessing.Classes, probabilities.Length, ComponentConnectivity, postprocessing.Foreground);
         return new SegmentationMap(labels, image.Height, image.Width, _classNames);
     }
 

@@ -71,12 +71,10 @@ public sealed class ImageSegmentationPredictorTests : IDisposable
         var input = Tensors.FromArray(prepared.Data, 1, 3, 16, 16);
         var probabilities = model.Call(input).Softmax(1);
         if (flipHorizontally) probabilities = (probabilities + model.Call(input.Flip(3)).Softmax(1).Flip(3)) / 2;
-        var labels = probabilities.ArgMax(1).To(ScalarType.Int32).ToArray<int>();
-        var result = new int[image.Height * image.Width];
-        for (int y = 0; y < image.Height; y++)
-            for (int x = 0; x < image.Width; x++)
-                result[(y * image.Width) + x] = labels[((int)((y + 0.5) * 16 / image.Height) * 16) + (int)((x + 0.5) * 16 / image.Width)];
-        return result;
+        // Brought back to the image's size (bilinear, half-pixel centres, as F.interpolate with align_corners=False),
+        // then the arg-max there.
+        var resized = MedVision.Torch.Nn.Functional.Interpolate(probabilities, [image.Height, image.Width], MedVision.Torch.Nn.InterpolationMode.Linear, alignCorners: false);
+        return resized.ArgMax(1).To(ScalarType.Int32).ToArray<int>();
     }
 
     [Fact]
