@@ -15,6 +15,7 @@ root.Subcommands.Add(PredictCommand.Create());
 root.Subcommands.Add(ExportCommand.Create());
 root.Subcommands.Add(EvaluateCommand.Create());
 root.Subcommands.Add(EnsembleCommand.Create());
+root.Subcommands.Add(MergeCommand.Create());
 foreach (var option in train.Options) root.Options.Add(option);
 root.WithChecksOf(train);
 root.Action = train.Action;

@@ -84,7 +84,30 @@ public sealed class SegmentationSampleTests : IDisposable
             probabilities.Should().HaveCount(2);
             for (int k = 0; k < 2; k++) probabilities[k].Voxels.Should().Equal(expectedProbabilities[k].Voxels);
             probabilities[0].IsOnGridOf(NiftiReader.Read(scan, 0)).Should().BeTrue();
+
+            // merge: the probabilities of two saved predictions of the scan (mirrored and not) averaged, 3:1, and the
+            // label map of the mean, as the library merges them.
+            var plain = await SampleApp.RunAsync("segmentation", _folder.Path, "predict", "--model", Path.Combine(run, "model.safetensors"), "--probabilities", "--output", _folder["plain"], scan);
+            plain.ExitCode.Should().Be(0, plain.ToString());
+            var merged = await SampleApp.RunAsync("segmentation", _folder.Path, "merge", "--predictions", _folder["mirrored"], "--predictions", _folder["plain"], "--weight", "3", "1",
+                "--probabilities", "--output", _folder["merged"]);
+            merged.ExitCode.Should().Be(0, merged.ToString());
+            merged.Text.Should().Contain("Merged 1 scan(s) from 2 predictions (weights 3, 1)");
+            string Named(string folder, string suffix) => Path.Combine(folder, Path.GetFileName(scan).Replace(".nii.gz", suffix, StringComparison.Ordinal));
+            var mean = SegmentationProbabilities.Average([NiftiReader.ReadVolumes(Named(_folder["mirrored"], ".probabilities.nii.gz")), NiftiReader.ReadVolumes(Named(_folder["plain"], ".probabilities.nii.gz"))], [3, 1]);
+            mean[1].Voxels.Should().NotEqual(probabilities[1].Voxels, "the unmirrored pass differs");
+            NiftiReader.ReadVolumes(Named(_folder["merged"], ".probabilities.nii.gz"))[1].Voxels.Should().Equal(mean[1].Voxels);
+            var mergedMap = NiftiReader.Read(Named(_folder["merged"], ".seg.nii.gz"));
+            mergedMap.Voxels.Should().Equal(SegmentationProbabilities.Labels(mean).Voxels);
+            mergedMap.IsOnGridOf(NiftiReader.Read(scan, 0)).Should().BeTrue();
+            mergedMap.Voxels.Should().Contain(1f, "the lesion");
         }
+        var single = await SampleApp.RunAsync("segmentation", _folder.Path, "merge", "--predictions", _folder["plain"]);
+        single.ExitCode.Should().Be(2);
+        single.Error.Should().Contain("give --predictions at least twice");
+        var none = await SampleApp.RunAsync("segmentation", _folder.Path, "merge", "--predictions", _folder["plain"], "--predictions", _folder["maps"]);
+        none.ExitCode.Should().Be(2);
+        none.Error.Should().Contain("No scan has probabilities (.probabilities.nii.gz) in every --predictions folder");
         using (var fromFile = SegmentationPredictor.Load(Path.Combine(run, "model.safetensors")))
         {
             fromFile.Card!.Metrics!["val_dice"].ToString("F3", CultureInfo.InvariantCulture).Should().Be(result["val_dice"]);
@@ -582,7 +605,7 @@ public sealed class SegmentationSampleTests : IDisposable
     public async Task Help_ListsTheOptions_OfEveryCommand_WithoutTheRunsChecks()
     {
         // The commands' cross-option checks (--data or --demo, a required --model) are for runs, not for --help.
-        foreach (var command in new[] { "", "train", "images", "predict", "evaluate", "ensemble", "export" })
+        foreach (var command in new[] { "", "train", "images", "predict", "evaluate", "ensemble", "merge", "export" })
         {
             var help = await SampleApp.RunAsync("segmentation", _folder.Path, command.Length == 0 ? ["--help"] : [command, "--help"]);
             help.ExitCode.Should().Be(0, $"'{command} --help': {help}");
