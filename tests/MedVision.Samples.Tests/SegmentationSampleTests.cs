@@ -107,7 +107,7 @@ public sealed class SegmentationSampleTests : IDisposable
         single.Error.Should().Contain("give --predictions at least twice");
         var none = await SampleApp.RunAsync("segmentation", _folder.Path, "merge", "--predictions", _folder["plain"], "--predictions", _folder["maps"]);
         none.ExitCode.Should().Be(2);
-        none.Error.Should().Contain("No scan has probabilities (.probabilities.nii.gz) in every --predictions folder");
+        none.Error.Should().Contain("No scan or image has probabilities (.probabilities.nii.gz, .probabilities.npy) in every --predictions folder");
         using (var fromFile = SegmentationPredictor.Load(Path.Combine(run, "model.safetensors")))
         {
             fromFile.Card!.Metrics!["val_dice"].ToString("F3", CultureInfo.InvariantCulture).Should().Be(result["val_dice"]);
@@ -324,6 +324,25 @@ public sealed class SegmentationSampleTests : IDisposable
         var saved = MedVision.Nets.Data.Npy.NpyFormat.ReadFile(Path.Combine(_folder["masks"], Path.GetFileNameWithoutExtension(file) + ".probabilities.npy"));
         saved.Shape.Should().Equal(2, 64, 64);
         saved.ToSingleArray().Should().Equal(predictor.PredictProbabilities(ImageCodec.DecodeFile(file)).SelectMany(p => p));
+        // merge of that and an unmirrored prediction: weighted 1:0 it is the mirrored prediction's mask again (the mask
+        // predict wrote comes from the same probabilities); weighted equally, the library's merge of the two files.
+        var unmirrored = await SampleApp.RunAsync("segmentation", _folder.Path, "predict", "--model", Path.Combine(run, "model.safetensors"), "--probabilities", "--output", _folder["unmirrored"], file);
+        unmirrored.ExitCode.Should().Be(0, unmirrored.ToString());
+        var kept = await SampleApp.RunAsync("segmentation", _folder.Path, "merge", "--predictions", _folder["masks"], "--predictions", _folder["unmirrored"], "--weight", "1", "0", "--output", _folder["merged-1-0"]);
+        kept.ExitCode.Should().Be(0, kept.ToString());
+        kept.Text.Should().Contain("Merged 1 image(s) from 2 predictions");
+        string MaskOf(string folder) => Path.Combine(folder, Path.GetFileNameWithoutExtension(file) + ".mask.png");
+        ImageCodec.DecodeFile(MaskOf(_folder["merged-1-0"])).Pixels.Should().Equal(ImageCodec.DecodeFile(MaskOf(_folder["masks"])).Pixels);
+        var even = await SampleApp.RunAsync("segmentation", _folder.Path, "merge", "--predictions", _folder["masks"], "--predictions", _folder["unmirrored"], "--output", _folder["merged"]);
+        even.ExitCode.Should().Be(0, even.ToString());
+        List<float[]> Planes(string folder)
+        {
+            var values = MedVision.Nets.Data.Npy.NpyFormat.ReadFile(Path.Combine(folder, Path.GetFileNameWithoutExtension(file) + ".probabilities.npy")).ToSingleArray();
+            return [values[..(64 * 64)], values[(64 * 64)..]];
+        }
+        var evenMean = SegmentationProbabilities.AverageImages([Planes(_folder["masks"]), Planes(_folder["unmirrored"])], 64, 64);
+        ImageCodec.DecodeFile(MaskOf(_folder["merged"])).Pixels.Should().Equal(
+            SegmentationProbabilities.ImageMap(evenMean, 64, 64, ["background", "lesion"]).Labels.ToArray().Select(v => (byte)(v * 255)));
         var mask = ImageCodec.DecodeFile(Path.Combine(_folder["masks"], Path.GetFileNameWithoutExtension(file) + ".mask.png"));
         (mask.Width, mask.Height).Should().Be((64, 64));
         mask.Pixels.Should().Equal(expected.Labels.ToArray().Select(v => (byte)(v * 255)));

@@ -7,7 +7,7 @@ namespace MedVision.Nets.Inference;
 /// the class probabilities of several predictions of one scan — other configurations (a 2-D and a 3-D network), folds
 /// run on other machines, runs of other seeds; each from <see cref="SegmentationPredictor.PredictWithProbabilities"/>
 /// or <c>segmentation predict --probabilities</c> — averaged (<see cref="Average"/>), and the label map of their
-/// arg-max (<see cref="Labels"/>). Unlike <see cref="SegmentationPredictor.LoadEnsemble"/>, the members need not share
+/// arg-max (<see cref="Labels"/>; for images <see cref="AverageImages"/> and <see cref="ImageMap"/>). Unlike <see cref="SegmentationPredictor.LoadEnsemble"/>, the members need not share
 /// a preparation or window, nor run in one process: only the scan's grid and the classes.
 /// </summary>
 public static class SegmentationProbabilities
@@ -38,19 +38,52 @@ public static class SegmentationProbabilities
                     throw new ArgumentException($"Prediction {p}'s volume {k} ({string.Join("×", volume.Shape)}) is not on the grid of prediction 0's ({string.Join("×", grid.Shape)}, the same affine); average predictions of one scan, each on its grid.", nameof(predictions));
             }
         }
-        double[] w = Weights(weights, predictions.Count);
-        return Enumerable.Range(0, first.Count).Select(k =>
+        return Mean(predictions.Select(p => p.Select(v => v.Voxels).ToArray()).ToList(), weights)
+            .Select(mean => new NiftiImage(mean, grid.Shape, grid.Spacing, NiftiDataType.Float32, grid.Affine, grid.AffineCode)).ToList();
+    }
+
+    /// <summary>
+    /// The (weighted) mean of several predictions' probabilities of one image (as <see cref="Average(IReadOnlyList{IReadOnlyList{NiftiImage}}, IReadOnlyList{double}?)"/>
+    /// for scans): each prediction an array of <paramref name="height"/> × <paramref name="width"/> values per class
+    /// (x fastest; <see cref="ImageSegmentationPredictor.PredictWithProbabilities"/>, or the planes of the
+    /// (classes, H, W) array <c>segmentation predict --probabilities</c> saves), with the same classes in the same order.
+    /// </summary>
+    /// <exception cref="ArgumentException">No predictions, a prediction of fewer than two classes or of another class count than the first, an array not of height × width values, or bad weights.</exception>
+    public static IReadOnlyList<float[]> AverageImages(IReadOnlyList<IReadOnlyList<float[]>> predictions, int height, int width, IReadOnlyList<double>? weights = null)
+    {
+        ArgumentNullException.ThrowIfNull(predictions);
+        ArgumentOutOfRangeException.ThrowIfLessThan(height, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(width, 1);
+        if (predictions.Count == 0) throw new ArgumentException("Give at least one prediction's probabilities.", nameof(predictions));
+        for (int p = 0; p < predictions.Count; p++)
         {
-            var mean = new float[grid.Voxels.Length];
+            var prediction = predictions[p] ?? throw new ArgumentException($"Prediction {p} is null.", nameof(predictions));
+            if (prediction.Count < 2) throw new ArgumentException($"Prediction {p} has {prediction.Count} probability plane(s); a segmentation's probabilities are a plane per class, background included (at least 2).", nameof(predictions));
+            if (prediction.Count != predictions[0].Count)
+                throw new ArgumentException($"Prediction {p} has {prediction.Count} classes and prediction 0 has {predictions[0].Count}; an ensemble's predictions give the same classes.", nameof(predictions));
+            for (int k = 0; k < prediction.Count; k++)
+                if (prediction[k] is not { } plane || plane.Length != height * width)
+                    throw new ArgumentException($"Prediction {p}'s plane {k} has {prediction[k]?.Length ?? 0} values, not {height}×{width}; average predictions of one image, each on its size.", nameof(predictions));
+        }
+        return Mean(predictions.Select(p => p.ToArray()).ToList(), weights);
+    }
+
+    // Class by class, the weighted mean of the predictions' arrays (checked to be alike).
+    private static float[][] Mean(IReadOnlyList<float[][]> predictions, IReadOnlyList<double>? weights)
+    {
+        double[] w = Weights(weights, predictions.Count);
+        return Enumerable.Range(0, predictions[0].Length).Select(k =>
+        {
+            var mean = new float[predictions[0][k].Length];
             for (int p = 0; p < predictions.Count; p++)
             {
                 if (w[p] == 0) continue;
-                var voxels = predictions[p][k].Voxels;
+                var values = predictions[p][k];
                 float weight = (float)w[p];
-                for (int i = 0; i < mean.Length; i++) mean[i] += weight * voxels[i];
+                for (int i = 0; i < mean.Length; i++) mean[i] += weight * values[i];
             }
-            return new NiftiImage(mean, grid.Shape, grid.Spacing, NiftiDataType.Float32, grid.Affine, grid.AffineCode);
-        }).ToList();
+            return mean;
+        }).ToArray();
     }
 
     // The weights normalised to sum to one.
@@ -86,5 +119,25 @@ public static class SegmentationProbabilities
         var voxels = new float[labels.Length];
         for (int i = 0; i < voxels.Length; i++) voxels[i] = labels[i];
         return new NiftiImage(voxels, grid.Shape, grid.Spacing, classes <= 256 ? NiftiDataType.UInt8 : NiftiDataType.Int16, grid.Affine, grid.AffineCode);
+    }
+
+    /// <summary>
+    /// The segmentation map of an image's class probabilities (a plane of <paramref name="height"/> × <paramref name="width"/>
+    /// values per class, background first): the arg-max per pixel, then <paramref name="postprocessing"/> with the image
+    /// predictor's <see cref="ImageSegmentationPredictor.ComponentConnectivity"/>.
+    /// </summary>
+    /// <exception cref="ArgumentException">Fewer than two planes, planes not of height × width values, class names that do not match the planes, or a post-processing choice naming classes they do not have.</exception>
+    public static SegmentationMap ImageMap(IReadOnlyList<float[]> probabilities, int height, int width, IReadOnlyList<string> classNames, SegmentationPostprocessingChoice? postprocessing = null)
+    {
+        ArgumentNullException.ThrowIfNull(probabilities);
+        ArgumentNullException.ThrowIfNull(classNames);
+        AverageImages([probabilities], height, width);   // the same checks
+        int classes = probabilities.Count;
+        if (classNames.Count != classes) throw new ArgumentException($"{classNames.Count} class names were given for {classes} probability planes.", nameof(classNames));
+        if (postprocessing?.Problem(classes) is { } problem) throw new ArgumentException($"The post-processing does not fit {classes} classes: {problem}.", nameof(postprocessing));
+        var labels = SegmentationInference.ArgMax([.. probabilities]);
+        if (postprocessing is not null)
+            labels = SegmentationInference.KeepLargest(labels, [height, width], [.. postprocessing.KeepLargestComponent], classes, ImageSegmentationPredictor.ComponentConnectivity, postprocessing.KeepLargestForeground);
+        return new SegmentationMap(labels, height, width, classNames);
     }
 }

@@ -41,6 +41,26 @@ public sealed class SegmentationProbabilitiesTests
     }
 
     [Fact]
+    public void ImagePredictions_AverageAsScansDo_AndGiveAMapOfTheirSize()
+    {
+        // 2 × 2 images, 3 classes: planes of 4 values (x fastest).
+        IReadOnlyList<float[]> a = [[0.6f, 0.2f, 0.1f, 0.5f], [0.3f, 0.7f, 0.1f, 0.1f], [0.1f, 0.1f, 0.8f, 0.4f]];
+        IReadOnlyList<float[]> b = [[0.2f, 0.6f, 0.1f, 0.1f], [0.7f, 0.3f, 0.1f, 0.2f], [0.1f, 0.1f, 0.8f, 0.7f]];
+        var mean = SegmentationProbabilities.AverageImages([a, b], 2, 2);
+        mean[0].Should().Equal([0.4f, 0.4f, 0.1f, 0.3f], (x, y) => Math.Abs(x - y) < 1e-6f);
+        var map = SegmentationProbabilities.ImageMap(mean, 2, 2, ["background", "disc", "cup"]);
+        (map.Height, map.Width).Should().Be((2, 2));
+        map.Labels.ToArray().Should().Equal(1, 1, 2, 2);
+        SegmentationProbabilities.ImageMap(SegmentationProbabilities.AverageImages([a, b], 2, 2, [3, 1]), 2, 2, ["background", "disc", "cup"]).Labels.ToArray().Should().Equal(0, 1, 2, 2);
+        // Class 2 in two pieces on a 1 × 4 row keeps its larger with post-processing.
+        IReadOnlyList<float[]> split = [[0.1f, 0.8f, 0.1f, 0.1f], [0.1f, 0.1f, 0.1f, 0.1f], [0.8f, 0.1f, 0.8f, 0.8f]];
+        SegmentationProbabilities.ImageMap(split, 1, 4, ["background", "disc", "cup"], new SegmentationPostprocessingChoice(false, [2])).Labels.ToArray().Should().Equal(0, 0, 2, 2);
+        FluentActions.Invoking(() => SegmentationProbabilities.AverageImages([a, b], 1, 3)).Should().Throw<ArgumentException>().WithMessage("Prediction 0's plane 0 has 4 values, not 1×3*");
+        FluentActions.Invoking(() => SegmentationProbabilities.AverageImages([a, [a[0], a[1]]], 2, 2)).Should().Throw<ArgumentException>().WithMessage("Prediction 1 has 2 classes and prediction 0 has 3*");
+        FluentActions.Invoking(() => SegmentationProbabilities.ImageMap(mean, 2, 2, ["background", "disc"])).Should().Throw<ArgumentException>().WithMessage("2 class names were given for 3 probability planes*");
+    }
+
+    [Fact]
     public void PredictionsThatDoNotFit_AreRefusedByName()
     {
         var a = Prediction([0.6f, 0.2f, 0.1f, 0.5f], [0.4f, 0.8f, 0.9f, 0.5f]);
