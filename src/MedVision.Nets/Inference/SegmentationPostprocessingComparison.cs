@@ -53,17 +53,7 @@ public sealed class SegmentationPostprocessingComparison
     {
         ArgumentNullException.ThrowIfNull(shape);
         CheckRank(shape.Count, nameof(shape));
-        Add(predicted, truth, shape, _evaluator.Evaluate(predicted, truth, shape));   // (the evaluator checks the shape and the labels)
-    }
-
-    private static void CheckRank(int rank, string parameter)
-    {
-        if (rank is not (2 or 3)) throw new ArgumentException($"Components are found in 2-D images and 3-D volumes; the maps have {rank} axes.", parameter);
-    }
-
-    // One case measured as predicted already (with its shape and labels checked).
-    private void Add(ReadOnlySpan<int> predicted, ReadOnlySpan<int> truth, IReadOnlyList<int> shape, SegmentationCase asPredicted)
-    {
+        var asPredicted = _evaluator.Evaluate(predicted, truth, shape);   // (the evaluator checks the shape and the labels)
         var connectivity = _connectivity ?? (shape.Count == 2 ? ImageSegmentationPredictor.ComponentConnectivity : SegmentationPredictor.ComponentConnectivity);
         var classes = _evaluator.Evaluate(ConnectedComponents.KeepLargestPerClass(predicted, shape, connectivity: connectivity), truth, shape);
         SegmentationCase? foreground = null, both = null;
@@ -85,6 +75,11 @@ public sealed class SegmentationPostprocessingComparison
         }
     }
 
+    private static void CheckRank(int rank, string parameter)
+    {
+        if (rank is not (2 or 3)) throw new ArgumentException($"Components are found in 2-D images and 3-D volumes; the maps have {rank} axes.", parameter);
+    }
+
     /// <summary>
     /// Adds a batch as <see cref="SegmentationEvaluator.Evaluate(Tensor, Tensor)"/> takes it: scores (N, classes,
     /// spatial…), whose arg-max is taken, or labels (N, spatial…) of an integer type, against integer truth (N, spatial…)
@@ -93,18 +88,9 @@ public sealed class SegmentationPostprocessingComparison
     /// <exception cref="ArgumentException">The shapes, types or labels do not fit (as the evaluator says).</exception>
     public void Add(Tensor prediction, Tensor truth)
     {
-        ArgumentNullException.ThrowIfNull(prediction);
-        ArgumentNullException.ThrowIfNull(truth);
-        var cases = _evaluator.Evaluate(prediction, truth);   // the evaluator's checks, with its messages
-        using var scope = Tensors.NewDisposeScope();
-        var labels = prediction.ScalarType.IsFloatingPoint() ? prediction.ArgMax(1) : prediction;
-        CheckRank(checked((int)labels.Dim - 1), nameof(prediction));
-        var target = truth.Dim == labels.Dim + 1 && truth.Size(1) == 1 ? truth.Squeeze(1) : truth;
-        var shape = labels.Shape.Skip(1).Select(s => checked((int)s)).ToArray();
-        var predicted = labels.To(ScalarType.Int32, Device.Cpu).Contiguous().ToArray<int>();
-        var actual = target.To(ScalarType.Int32, Device.Cpu).Contiguous().ToArray<int>();
-        int per = cases.Count == 0 ? 0 : predicted.Length / cases.Count;
-        for (int i = 0; i < cases.Count; i++) Add(predicted.AsSpan(i * per, per), actual.AsSpan(i * per, per), shape, cases[i]);
+        var batch = _evaluator.LabelArrays(prediction, truth);   // the evaluator's checks, with its messages
+        CheckRank(batch.Shape.Length, nameof(prediction));
+        for (int i = 0; i < batch.Count; i++) Add(batch.Predicted(i), batch.Truth(i), batch.Shape);
     }
 
     /// <summary>

@@ -113,6 +113,28 @@ public sealed class SegmentationEvaluator
     /// <exception cref="ArgumentException">Shapes, types or labels do not fit; the message names them.</exception>
     public IReadOnlyList<SegmentationCase> Evaluate(Tensor prediction, Tensor truth)
     {
+        var batch = LabelArrays(prediction, truth);
+        var cases = new List<SegmentationCase>(batch.Count);
+        for (int i = 0; i < batch.Count; i++) cases.Add(Evaluate(batch.Predicted(i), batch.Truth(i), batch.Shape));
+        return cases;
+    }
+
+    /// <summary>A checked batch of label maps on the CPU: case i's predicted and true labels, and the spatial shape.</summary>
+    internal sealed record LabelBatch(int[] PredictedLabels, int[] TruthLabels, int[] Shape, int Count)
+    {
+        private int PerCase => Count == 0 ? 0 : PredictedLabels.Length / Count;
+
+        public ReadOnlySpan<int> Predicted(int i) => PredictedLabels.AsSpan(i * PerCase, PerCase);
+
+        public ReadOnlySpan<int> Truth(int i) => TruthLabels.AsSpan(i * PerCase, PerCase);
+    }
+
+    /// <summary>
+    /// A batch as <see cref="Evaluate(Tensor, Tensor)"/> takes it (scores or labels, truth with or without its channel
+    /// axis), checked and brought to label arrays on the CPU.
+    /// </summary>
+    internal LabelBatch LabelArrays(Tensor prediction, Tensor truth)
+    {
         ArgumentNullException.ThrowIfNull(prediction);
         ArgumentNullException.ThrowIfNull(truth);
         using var scope = Tensors.NewDisposeScope();
@@ -138,11 +160,7 @@ public sealed class SegmentationEvaluator
         CheckLabels(target, nameof(truth));
         var predicted = labels.To(ScalarType.Int32, Device.Cpu).Contiguous().ToArray<int>();
         var actual = target.To(ScalarType.Int32, Device.Cpu).Contiguous().ToArray<int>();
-        int n = checked((int)labels.Size(0)), per = n == 0 ? 0 : predicted.Length / n;
-        var cases = new List<SegmentationCase>(n);
-        for (int i = 0; i < n; i++)
-            cases.Add(Evaluate(predicted.AsSpan(i * per, per), actual.AsSpan(i * per, per), shape));
-        return cases;
+        return new LabelBatch(predicted, actual, shape, checked((int)labels.Size(0)));
     }
 
     // Before narrowing to int32, which would wrap large values into the class range.
