@@ -84,8 +84,7 @@ public sealed class EnsemblePredictor : IDisposable
         }
         CheckWeights(weights, list.Length);
         CheckFit(list.Select(m => m.Card).ToArray(), nameof(members));
-        double total = weights?.Sum() ?? list.Length;
-        return new EnsemblePredictor(list, weights?.Select(w => w / total).ToArray() ?? Enumerable.Repeat(1.0 / list.Length, list.Length).ToArray());
+        return new EnsemblePredictor(list, EnsembleWeights.Normalised(weights, list.Length));
     }
 
     /// <summary>The <c>format</c> of an ensemble manifest (<see cref="SaveManifest(string, IReadOnlyList{string}, IReadOnlyList{double}?)"/>).</summary>
@@ -210,11 +209,7 @@ public sealed class EnsemblePredictor : IDisposable
         return notes;
     }
 
-    private static double[] Normalised(IReadOnlyList<double> weights)
-    {
-        double total = weights.Sum();
-        return weights.Select(w => w / total).ToArray();
-    }
+    private static double[] Normalised(IReadOnlyList<double> weights) => EnsembleWeights.Normalised(weights, weights.Count);
 
     private static string? ChangedMember(EnsembleManifest manifest) => ManifestFile.ChangedMember(manifest.ModelPaths, manifest.ModelHashes);
 
@@ -364,17 +359,7 @@ public sealed class EnsemblePredictor : IDisposable
 
     private static string Kind(int rank) => rank == 3 ? "3-D volumes" : "2-D images";
 
-    private static void CheckWeights(IReadOnlyList<double>? weights, int members)
-    {
-        if (weights is null) return;
-        if (weights.Count != members) throw new ArgumentException($"{weights.Count} weights were given for {members} members.", nameof(weights));
-        for (int i = 0; i < weights.Count; i++)
-        {
-            if (!double.IsFinite(weights[i]) || weights[i] < 0)
-                throw new ArgumentOutOfRangeException(nameof(weights), weights[i], $"Weight {i} must be finite and non-negative.");
-        }
-        if (weights.Sum() <= 0) throw new ArgumentException("The weights are all 0; at least one member must count.", nameof(weights));
-    }
+    private static void CheckWeights(IReadOnlyList<double>? weights, int members) => EnsembleWeights.Check(weights, members, "members");
 
     /// <summary>The members, in order (owned by the ensemble).</summary>
     public IReadOnlyList<Predictor> Members => _members;

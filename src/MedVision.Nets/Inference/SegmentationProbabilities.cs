@@ -71,7 +71,8 @@ public static class SegmentationProbabilities
     // Class by class, the weighted mean of the predictions' arrays (checked to be alike).
     private static float[][] Mean(IReadOnlyList<float[][]> predictions, IReadOnlyList<double>? weights)
     {
-        double[] w = Weights(weights, predictions.Count);
+        EnsembleWeights.Check(weights, predictions.Count, "predictions");
+        double[] w = EnsembleWeights.Normalised(weights, predictions.Count);
         return Enumerable.Range(0, predictions[0].Length).Select(k =>
         {
             var mean = new float[predictions[0][k].Length];
@@ -86,17 +87,6 @@ public static class SegmentationProbabilities
         }).ToArray();
     }
 
-    // The weights normalised to sum to one.
-    private static double[] Weights(IReadOnlyList<double>? weights, int count)
-    {
-        if (weights is null) return Enumerable.Repeat(1.0 / count, count).ToArray();
-        if (weights.Count != count) throw new ArgumentException($"{weights.Count} weights were given for {count} predictions.", nameof(weights));
-        for (int i = 0; i < count; i++)
-            if (!double.IsFinite(weights[i]) || weights[i] < 0) throw new ArgumentOutOfRangeException(nameof(weights), weights[i], $"Weight {i} must be finite and non-negative.");
-        double total = weights.Sum();
-        if (total <= 0) throw new ArgumentException("At least one weight must be above 0.", nameof(weights));
-        return weights.Select(v => v / total).ToArray();
-    }
 
     /// <summary>
     /// The label map of a scan's class probabilities (a volume per class, background first, on one grid): the arg-max

@@ -72,7 +72,7 @@ public sealed class SegmentationProbabilitiesTests
         FluentActions.Invoking(() => SegmentationProbabilities.Average([[a[0]]])).Should().Throw<ArgumentException>().WithMessage("Prediction 0 has 1 probability volume(s)*");
         FluentActions.Invoking(() => SegmentationProbabilities.Average([a, a], [1])).Should().Throw<ArgumentException>().WithMessage("1 weights were given for 2 predictions*");
         FluentActions.Invoking(() => SegmentationProbabilities.Average([a, a], [1, double.NaN])).Should().Throw<ArgumentOutOfRangeException>().WithMessage("Weight 1 must be finite and non-negative*");
-        FluentActions.Invoking(() => SegmentationProbabilities.Average([a, a], [0, 0])).Should().Throw<ArgumentException>().WithMessage("At least one weight must be above 0*");
+        FluentActions.Invoking(() => SegmentationProbabilities.Average([a, a], [0, 0])).Should().Throw<ArgumentException>().WithMessage("The weights are all 0; at least one of the predictions must count*");
         FluentActions.Invoking(() => SegmentationProbabilities.Labels(a, new SegmentationPostprocessingChoice(false, [2]))).Should().Throw<ArgumentException>()
             .WithMessage("The post-processing does not fit 2 classes: keep_largest_component [2] must name foreground classes (1 to 1) once each*");
     }
