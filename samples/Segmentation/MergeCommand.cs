@@ -42,7 +42,7 @@ internal static class MergeCommand
         return command;
     }
 
-    private const string ScanSuffix = ".probabilities.nii.gz", ImageSuffix = ".probabilities.npy";
+    private const string ScanSuffix = SegmentationOutputs.ScanProbabilities, ImageSuffix = SegmentationOutputs.ImageProbabilities;
 
     private static int Run(string[] folders, double[]? weights, string output, bool keepLargest, bool writeProbabilities)
     {
@@ -87,13 +87,10 @@ internal static class MergeCommand
                 for (int k = 1; k < classes; k++) table.AddColumn(new TableColumn($"class {k} mL").RightAligned());
             }
             var map = SegmentationProbabilities.Labels(mean, KeepLargest(keepLargest, mean.Count));
-            var path = Path.Combine(output, name + ".seg.nii.gz");
-            NiftiWriter.Write(path, map, new NiftiWriteOptions { DataType = map.SourceDataType });
-            if (writeProbabilities) NiftiWriter.WriteVolumes(Path.Combine(output, name + ScanSuffix), mean, new NiftiWriteOptions { DataType = NiftiDataType.Float32 });
-            double voxelMl = map.Spacing[0] * map.Spacing[1] * map.Spacing[2] / 1000.0;
-            var row = new List<string> { Markup.Escape(name), Markup.Escape(path) };
-            for (int k = 1; k < classes; k++) row.Add((map.Voxels.Count(v => v == k) * voxelMl).ToString("F2", CultureInfo.InvariantCulture));
-            table.AddRow(row.ToArray());
+            var path = Path.Combine(output, name + SegmentationOutputs.ScanLabels);
+            SegmentationOutputs.WriteLabels(path, map, mean.Count);
+            if (writeProbabilities) SegmentationOutputs.WriteProbabilities(Path.Combine(output, name + ScanSuffix), mean);
+            table.AddRow([Markup.Escape(name), Markup.Escape(path), .. SegmentationOutputs.VolumeCells(map, classes)]);
         }
         AnsiConsole.Write(table);
     }
@@ -123,12 +120,10 @@ internal static class MergeCommand
             }
             var classNames = Enumerable.Range(0, count).Select(k => k == 0 ? "background" : $"class {k}").ToList();
             var map = SegmentationProbabilities.ImageMap(mean, height, width, classNames, KeepLargest(keepLargest, count));
-            var path = Path.Combine(output, name + ".mask.png");
-            map.Save(path, count == 2 ? MaskEncoding.Binary : MaskEncoding.ClassIndex);   // as predict writes masks
-            if (writeProbabilities) NpyFormat.WriteFile(Path.Combine(output, name + ImageSuffix), NpyArray.FromSingle([.. mean.SelectMany(p => p)], count, height, width));
-            var row = new List<string> { Markup.Escape(name), Markup.Escape(path) };
-            for (int k = 1; k < classes; k++) row.Add((100 * map.Fraction(k)).ToString("F2", CultureInfo.InvariantCulture));
-            table.AddRow(row.ToArray());
+            var path = Path.Combine(output, name + SegmentationOutputs.ImageMask);
+            SegmentationOutputs.WriteMask(path, map, count);
+            if (writeProbabilities) SegmentationOutputs.WriteProbabilities(Path.Combine(output, name + ImageSuffix), mean, height, width);
+            table.AddRow([Markup.Escape(name), Markup.Escape(path), .. SegmentationOutputs.ShareCells(map, classes)]);
         }
         AnsiConsole.Write(table);
     }

@@ -70,15 +70,10 @@ internal static class PredictCommand
             var name = Path.GetFileName(scan);
             foreach (var extension in new[] { ".nii.gz", ".nii" })
                 if (name.EndsWith(extension, StringComparison.OrdinalIgnoreCase)) name = name[..^extension.Length];
-            var path = Path.Combine(outputFolder, name + ".seg.nii.gz");
-            NiftiWriter.Write(path, map, new NiftiWriteOptions { DataType = card.ClassNames.Count <= 256 ? NiftiDataType.UInt8 : NiftiDataType.Int16 });
-            // One 4-D file, a volume per class in the card's order (background first), as a multi-volume NIfTI holds channels.
-            if (probabilityMaps is not null) NiftiWriter.WriteVolumes(Path.Combine(outputFolder, name + ".probabilities.nii.gz"), probabilityMaps, new NiftiWriteOptions { DataType = NiftiDataType.Float32 });
-            double voxelMl = map.Spacing[0] * map.Spacing[1] * map.Spacing[2] / 1000.0;
-            var row = new List<string> { Markup.Escape(scan), Markup.Escape(path) };
-            for (int k = 1; k < card.ClassNames.Count; k++)
-                row.Add((map.Voxels.Count(v => v == k) * voxelMl).ToString("F2", CultureInfo.InvariantCulture));
-            table.AddRow(row.ToArray());
+            var path = Path.Combine(outputFolder, name + SegmentationOutputs.ScanLabels);
+            SegmentationOutputs.WriteLabels(path, map, card.ClassNames.Count);
+            if (probabilityMaps is not null) SegmentationOutputs.WriteProbabilities(Path.Combine(outputFolder, name + SegmentationOutputs.ScanProbabilities), probabilityMaps);
+            table.AddRow([Markup.Escape(scan), Markup.Escape(path), .. SegmentationOutputs.VolumeCells(map, card.ClassNames.Count)]);
         }
         AnsiConsole.Write(table);
         return 0;
@@ -94,7 +89,6 @@ internal static class PredictCommand
             + $"{card.InChannels} channel(s){(card.ImageSize is [var h, var w] ? $", images resized to {h}×{w}" : "")}"));
         (predictor.KeepLargestComponentClasses, predictor.KeepLargestForeground) = PostprocessingOptions.Apply(predictor.KeepLargestComponentClasses, predictor.KeepLargestForeground, card.ClassNames, keepLargest.All, keepLargest.None, SegmentationModels.Source(modelPaths));
         Directory.CreateDirectory(outputFolder);
-        var encoding = card.ClassNames.Count == 2 ? MaskEncoding.Binary : MaskEncoding.ClassIndex;
         var table = new Table().AddColumn("image").AddColumn("mask");
         foreach (var name in card.ClassNames.Skip(1)) table.AddColumn(new TableColumn($"{name} %").RightAligned());
         foreach (var path in images)
@@ -102,14 +96,10 @@ internal static class PredictCommand
             var image = ImageCodec.DecodeFile(path);
             var (map, probabilityMaps) = withProbabilities ? predictor.PredictWithProbabilities(image) : (predictor.Predict(image), null);
             var stem = Path.Combine(outputFolder, Path.GetFileNameWithoutExtension(path));
-            // (classes, H, W), float32, C order: numpy.load gives the array a Python user expects.
-            if (probabilityMaps is not null)
-                NpyFormat.WriteFile(stem + ".probabilities.npy", NpyArray.FromSingle([.. probabilityMaps.SelectMany(p => p)], probabilityMaps.Count, image.Height, image.Width));
-            map.Save(stem + ".mask.png", encoding);
+            if (probabilityMaps is not null) SegmentationOutputs.WriteProbabilities(stem + SegmentationOutputs.ImageProbabilities, probabilityMaps, image.Height, image.Width);
+            SegmentationOutputs.WriteMask(stem + SegmentationOutputs.ImageMask, map, card.ClassNames.Count);
             ImageCodec.Save(stem + ".overlay.png", map.Overlay(image));
-            var row = new List<string> { Markup.Escape(path), Markup.Escape(stem + ".mask.png") };
-            for (int k = 1; k < card.ClassNames.Count; k++) row.Add((100 * map.Fraction(k)).ToString("F2", CultureInfo.InvariantCulture));
-            table.AddRow(row.ToArray());
+            table.AddRow([Markup.Escape(path), Markup.Escape(stem + SegmentationOutputs.ImageMask), .. SegmentationOutputs.ShareCells(map, card.ClassNames.Count)]);
         }
         AnsiConsole.Write(table);
         return 0;
