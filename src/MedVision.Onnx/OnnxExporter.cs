@@ -1,5 +1,5 @@
 using Module = MedVision.Torch.Nn.Module;
-using MedVision.Onnx.Protobuf;
+using MedVision.Protobuf;
 using MedVision.Torch;
 using MedVision.Torch.Nn;
 

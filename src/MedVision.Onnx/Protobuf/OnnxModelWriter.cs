@@ -1,4 +1,4 @@
-using MedVision.Onnx.Protobuf;
+using MedVision.Protobuf;
 
 namespace MedVision.Onnx;
 

@@ -1,19 +1,24 @@
 using System.Buffers.Binary;
 using System.Text;
 
-namespace MedVision.Onnx.Protobuf;
+namespace MedVision.Protobuf;
 
 /// <summary>
-/// The Protocol Buffers wire format, as much of it as onnx.proto needs: varints, length-delimited fields (strings,
-/// bytes, nested messages) and 32-bit floats. Repeated scalars are written one field per element (onnx.proto is
-/// proto2, where that is the canonical form; every parser also accepts it in proto3).
+/// The Protocol Buffers wire format, as much of it as onnx.proto and TensorBoard's event.proto need: varints,
+/// length-delimited fields (strings, bytes, nested messages), 32-bit floats and 64-bit doubles. Repeated scalars are
+/// written one field per element (onnx.proto is proto2, where that is the canonical form; every parser also accepts it
+/// in proto3), or packed where a proto3 message declares them so (<see cref="PackedDoubles"/>). Fields are written in
+/// the order the caller writes them; writing them in field-number order and leaving proto3 defaults out gives the bytes
+/// protoc's own serialisers give.
 /// </summary>
+/// <remarks>One source file, compiled into each assembly that needs it (src/Shared), so none exposes it.</remarks>
 internal sealed class ProtoWriter
 {
     private readonly MemoryStream _buffer = new();
 
     private const int Varint = 0;
     private const int LengthDelimited = 2;
+    private const int Fixed64 = 1;
     private const int Fixed32 = 5;
 
     public long Length => _buffer.Length;
@@ -35,6 +40,28 @@ internal sealed class ProtoWriter
         Span<byte> bytes = stackalloc byte[4];
         BinaryPrimitives.WriteSingleLittleEndian(bytes, value);
         _buffer.Write(bytes);
+    }
+
+    public void Double(int field, double value)
+    {
+        Tag(field, Fixed64);
+        Span<byte> bytes = stackalloc byte[8];
+        BinaryPrimitives.WriteDoubleLittleEndian(bytes, value);
+        _buffer.Write(bytes);
+    }
+
+    /// <summary>A packed repeated double (proto3's default for repeated scalars); nothing for an empty list.</summary>
+    public void PackedDoubles(int field, IReadOnlyList<double> values)
+    {
+        if (values.Count == 0) return;
+        Tag(field, LengthDelimited);
+        WriteVarint((ulong)values.Count * 8);
+        Span<byte> bytes = stackalloc byte[8];
+        foreach (var v in values)
+        {
+            BinaryPrimitives.WriteDoubleLittleEndian(bytes, v);
+            _buffer.Write(bytes);
+        }
     }
 
     public void Floats(int field, IEnumerable<float> values)

@@ -1,0 +1,127 @@
+namespace MedVision.Torch.TensorBoard;
+
+/// <summary>
+/// A histogram as TensorBoard stores it (tensorflow's <c>HistogramProto</c>): the values' minimum, maximum, count, sum
+/// and sum of squares, and buckets given by their right edges. The first bucket is empty and only carries the left edge
+/// of the second (TensorBoard keeps right edges only); buckets beyond the first and last non-empty ones are left out.
+/// </summary>
+/// <param name="Min">Smallest value.</param>
+/// <param name="Max">Largest value.</param>
+/// <param name="Count">Number of values.</param>
+/// <param name="Sum">Sum of the values.</param>
+/// <param name="SumSquares">Sum of the squared values.</param>
+/// <param name="BucketLimits">Right edge of each bucket.</param>
+/// <param name="BucketCounts">Number of values in each bucket.</param>
+public sealed record HistogramData(double Min, double Max, double Count, double Sum, double SumSquares, IReadOnlyList<double> BucketLimits, IReadOnlyList<double> BucketCounts)
+{
+    /// <summary>Right edge of each bucket.</summary>
+    public IReadOnlyList<double> BucketLimits { get; init; } = BucketLimits ?? throw new ArgumentNullException(nameof(BucketLimits));
+
+    /// <summary>Number of values in each bucket.</summary>
+    public IReadOnlyList<double> BucketCounts { get; init; } = BucketCounts ?? throw new ArgumentNullException(nameof(BucketCounts));
+
+    private static readonly Lazy<double[]> TensorFlowEdgesLazy = new(() =>
+    {
+        // TensorFlow's default buckets (as PyTorch's SummaryWriter builds them): ±1e-12·1.1^k below 1e20, and 0.
+        var positive = new List<double>();
+        for (double v = 1e-12; v < 1e20; v *= 1.1) positive.Add(v);
+        var edges = new double[positive.Count * 2 + 1];
+        for (int i = 0; i < positive.Count; i++)
+        {
+            edges[positive.Count - 1 - i] = -positive[i];
+            edges[positive.Count + 1 + i] = positive[i];
+        }
+        return edges;
+    });
+
+    /// <summary>
+    /// The bucket edges TensorFlow and PyTorch's <c>SummaryWriter.add_histogram</c> use by default ("tensorflow"):
+    /// 0 and ±10⁻¹²·1.1ᵏ up to 10²⁰, so buckets are about 10% wide at every scale.
+    /// </summary>
+    public static IReadOnlyList<double> TensorFlowEdges => TensorFlowEdgesLazy.Value;
+
+    /// <summary>
+    /// The histogram of <paramref name="values"/> as PyTorch's <c>add_histogram</c> makes it: counted as
+    /// <c>numpy.histogram</c> counts (each bucket holds its left edge; the last also its right edge; values outside the
+    /// edges are not counted), in <paramref name="bins"/> equal buckets from the smallest to the largest value, or in
+    /// <see cref="TensorFlowEdges"/> when <paramref name="bins"/> is null; then trimmed to the non-empty range.
+    /// </summary>
+    /// <exception cref="ArgumentException">No values, a value that is NaN or infinite, or no value within the edges.</exception>
+    public static HistogramData Of(ReadOnlySpan<double> values, int? bins = null)
+    {
+        if (values.IsEmpty) throw new ArgumentException("A histogram needs at least one value; none was given.", nameof(values));
+        if (bins is int b && b < 1) throw new ArgumentOutOfRangeException(nameof(bins), b, "A histogram needs at least 1 bin.");
+        double min = double.PositiveInfinity, max = double.NegativeInfinity, sum = 0, sumSquares = 0;
+        for (int i = 0; i < values.Length; i++)
+        {
+            var v = values[i];
+            if (!double.IsFinite(v)) throw new ArgumentException($"A histogram needs finite values; value {i} is {v}.", nameof(values));
+            if (v < min) min = v;
+            if (v > max) max = v;
+            sum += v;
+            sumSquares += v * v;
+        }
+
+        double[] edges;
+        if (bins is int n)
+        {
+            double first = min, last = max;
+            if (first == last) { first -= 0.5; last += 0.5; }
+            double step = (last - first) / n;
+            edges = new double[n + 1];
+            for (int i = 0; i < n; i++) edges[i] = i * step + first;
+            edges[n] = last;
+        }
+        else edges = TensorFlowEdgesLazy.Value;
+
+        var sorted = values.ToArray();
+        Array.Sort(sorted);
+        int buckets = edges.Length - 1;
+        var counts = new long[buckets];
+        long previous = LowerBound(sorted, edges[0]);
+        for (int i = 0; i < buckets; i++)
+        {
+            long upTo = i == buckets - 1 ? UpperBound(sorted, edges[i + 1]) : LowerBound(sorted, edges[i + 1]);
+            counts[i] = upTo - previous;
+            previous = upTo;
+        }
+
+        int start = Array.FindIndex(counts, c => c > 0);
+        if (start < 0)
+            throw new ArgumentException($"None of the {values.Length} values lies within the histogram's edges [{edges[0]:G4}, {edges[^1]:G4}].", nameof(values));
+        int end = Array.FindLastIndex(counts, c => c > 0) + 1;
+        // TensorBoard keeps right edges only: an empty bucket on the left carries the first non-empty bucket's left edge.
+        var bucketCounts = new List<double>(end - start + 1);
+        if (start > 0) for (int i = start - 1; i < end; i++) bucketCounts.Add(counts[i]);
+        else
+        {
+            bucketCounts.Add(0);
+            for (int i = 0; i < end; i++) bucketCounts.Add(counts[i]);
+        }
+        var limits = new List<double>(end + 1 - start);
+        for (int i = start; i <= end; i++) limits.Add(edges[i]);
+        return new HistogramData(min, max, values.Length, sum, sumSquares, limits, bucketCounts);
+    }
+
+    private static long LowerBound(double[] sorted, double x)
+    {
+        int lo = 0, hi = sorted.Length;
+        while (lo < hi)
+        {
+            int mid = (lo + hi) >>> 1;
+            if (sorted[mid] < x) lo = mid + 1; else hi = mid;
+        }
+        return lo;
+    }
+
+    private static long UpperBound(double[] sorted, double x)
+    {
+        int lo = 0, hi = sorted.Length;
+        while (lo < hi)
+        {
+            int mid = (lo + hi) >>> 1;
+            if (sorted[mid] <= x) lo = mid + 1; else hi = mid;
+        }
+        return lo;
+    }
+}

@@ -1,0 +1,267 @@
+using System.Globalization;
+using System.Text;
+using MedVision.Protobuf;
+
+namespace MedVision.Torch.TensorBoard;
+
+/// <summary>
+/// Writes scalars, histograms, images and text to TensorBoard event files, as PyTorch's
+/// <c>torch.utils.tensorboard.SummaryWriter</c> does: <c>tensorboard --logdir runs</c> shows them. Safe to call from
+/// several threads; dispose it to write everything out and close the file.
+/// </summary>
+/// <example>
+/// <code>
+/// using var writer = new SummaryWriter("runs/resnet18");
+/// for (int step = 0; step &lt; 100; step++)
+///     writer.AddScalar("loss/train", loss, step);
+/// writer.AddHistogram("conv1.weight", model.Conv1.Weight, step);
+/// </code>
+/// </example>
+public sealed class SummaryWriter : IDisposable
+{
+    private readonly object _gate = new();
+    private readonly SummaryWriterOptions _options;
+    private readonly EventFileWriter _file;
+    private readonly Dictionary<string, EventFileWriter> _scalarsWriters = new(StringComparer.Ordinal);
+    private bool _disposed;
+
+    /// <summary>
+    /// Opens a new event file in <paramref name="logDirectory"/> (created when missing). Without a folder, PyTorch's
+    /// default: <c>runs/</c> + the date and time (<c>Dec06_14-05-09</c>) + the machine's name + the options' comment.
+    /// </summary>
+    public SummaryWriter(string? logDirectory = null, SummaryWriterOptions? options = null)
+    {
+        _options = options ?? new SummaryWriterOptions();
+        ArgumentNullException.ThrowIfNull(_options.TimeProvider, "options.TimeProvider");
+        ArgumentNullException.ThrowIfNull(_options.Comment, "options.Comment");
+        ArgumentNullException.ThrowIfNull(_options.FileNameSuffix, "options.FileNameSuffix");
+        if (_options.FlushInterval < TimeSpan.Zero)
+            throw new ArgumentOutOfRangeException(nameof(options), _options.FlushInterval, "The flush interval must not be negative.");
+        if (_options.FileNameSuffix.IndexOfAny(Path.GetInvalidFileNameChars()) >= 0 || _options.FileNameSuffix.Contains('/'))
+            throw new ArgumentException($"The file name suffix \"{_options.FileNameSuffix}\" has characters a file name cannot have.", nameof(options));
+        if (logDirectory is not null && string.IsNullOrWhiteSpace(logDirectory))
+            throw new ArgumentException("The log folder is empty; give a folder, or null for runs/<date>_<machine>.", nameof(logDirectory));
+        LogDirectory = logDirectory ?? Path.Combine("runs",
+            _options.TimeProvider.GetLocalNow().ToString("MMMdd_HH-mm-ss", CultureInfo.InvariantCulture) + "_" + Environment.MachineName + _options.Comment);
+        _file = new EventFileWriter(LogDirectory, _options);
+    }
+
+    /// <summary>The folder this writer writes to (<c>tensorboard --logdir</c> takes it or a folder above it).</summary>
+    public string LogDirectory { get; }
+
+    /// <summary>The event file this writer appends to.</summary>
+    public string EventFilePath => _file.Path;
+
+    /// <summary>
+    /// Adds a scalar (stored as a 32-bit float, as PyTorch stores it; NaN and infinities are kept, so a diverging run
+    /// shows as one). <paramref name="globalStep"/> is the x-axis; <paramref name="wallTime"/> (seconds since the Unix
+    /// epoch) defaults to now.
+    /// </summary>
+    public void AddScalar(string tag, double value, long? globalStep = null, double? wallTime = null)
+        => Write(_file, tag, globalStep, wallTime, v => v.Float(2, Single(value)));
+
+    /// <summary>Adds the value of a one-element tensor (any device) as a scalar.</summary>
+    public void AddScalar(string tag, Tensor value, long? globalStep = null, double? wallTime = null)
+    {
+        ArgumentNullException.ThrowIfNull(value);
+        if (value.NumElements != 1)
+            throw new ArgumentException($"A scalar summary needs a one-element tensor, not one of shape [{string.Join(", ", value.Shape)}].", nameof(value));
+        AddScalar(tag, value.Item(), globalStep, wallTime);
+    }
+
+    /// <summary>
+    /// Adds several scalars to one chart, as PyTorch's <c>add_scalars</c> does: each key gets its own run, a sub-folder
+    /// <c>&lt;log folder&gt;/&lt;mainTag&gt;_&lt;key&gt;</c> (slashes of <paramref name="mainTag"/> made underscores), in which
+    /// the value is written under <paramref name="mainTag"/>; TensorBoard draws the runs on one chart.
+    /// </summary>
+    public void AddScalars(string mainTag, IReadOnlyDictionary<string, double> values, long? globalStep = null, double? wallTime = null)
+    {
+        CheckTag(mainTag, nameof(mainTag));
+        ArgumentNullException.ThrowIfNull(values);
+        foreach (var key in values.Keys)
+        {
+            if (string.IsNullOrWhiteSpace(key) || key.IndexOfAny(Path.GetInvalidFileNameChars()) >= 0 || key.Contains('/') || key is "." or "..")
+                throw new ArgumentException($"\"{key}\" cannot name a run folder; use letters, digits, '_', '-' or '.'.", nameof(values));
+        }
+        lock (_gate)
+        {
+            ThrowIfDisposed();
+            double time = CheckWallTime(wallTime) ?? _file.Now();
+            foreach (var (key, value) in values)
+            {
+                var folder = Path.Combine(LogDirectory, mainTag.Replace('/', '_') + "_" + key);
+                if (!_scalarsWriters.TryGetValue(folder, out var writer))
+                    _scalarsWriters[folder] = writer = new EventFileWriter(folder, _options);
+                WriteSummary(writer, time, globalStep, v =>
+                {
+                    v.String(1, mainTag);
+                    v.Float(2, Single(value));
+                });
+            }
+        }
+    }
+
+    /// <summary>
+    /// Adds a histogram of <paramref name="values"/> (any shape, dtype and device), counted as PyTorch's
+    /// <c>add_histogram</c> counts: in TensorFlow's default buckets, or in <paramref name="bins"/> equal ones from the
+    /// smallest value to the largest. See <see cref="HistogramData.Of"/>.
+    /// </summary>
+    /// <exception cref="ArgumentException">An empty tensor, or a NaN or infinite value.</exception>
+    public void AddHistogram(string tag, Tensor values, long? globalStep = null, int? bins = null, double? wallTime = null)
+    {
+        ArgumentNullException.ThrowIfNull(values);
+        double[] data;
+        using (Tensors.NoGrad())
+        using (var asDouble = values.Detach().To(ScalarType.Float64, Device.Cpu))
+            data = asDouble.ToArray<double>();
+        AddHistogram(tag, data, globalStep, bins, wallTime);
+    }
+
+    /// <summary>Adds a histogram of <paramref name="values"/>; see <see cref="AddHistogram(string, Tensor, long?, int?, double?)"/>.</summary>
+    public void AddHistogram(string tag, ReadOnlySpan<double> values, long? globalStep = null, int? bins = null, double? wallTime = null)
+    {
+        CheckTag(tag, nameof(tag));
+        var h = HistogramData.Of(values, bins);
+        Write(_file, tag, globalStep, wallTime, v => v.Message(5, m => WriteHistogram(m, h)));
+    }
+
+    /// <summary>
+    /// Adds an image. <paramref name="dataFormats"/> names the axes: "CHW" (default), "HWC" or "HW"; 1 (grey),
+    /// 3 (RGB) or 4 (RGBA) channels. As in PyTorch, a uint8 image is taken as it is and any other dtype is taken as
+    /// intensities in [0, 1] (multiplied by 255, clipped to [0, 255], truncated). Stored as PNG.
+    /// </summary>
+    /// <exception cref="ArgumentException">Axes that do not match the tensor, or a channel count that is not 1, 3 or 4.</exception>
+    public void AddImage(string tag, Tensor image, long? globalStep = null, string dataFormats = "CHW", double? wallTime = null)
+    {
+        CheckTag(tag, nameof(tag));
+        ArgumentNullException.ThrowIfNull(image);
+        ArgumentNullException.ThrowIfNull(dataFormats);
+        var (pixels, height, width, channels) = dataFormats switch
+        {
+            "CHW" or "HWC" or "HW" => ImagePixels.Interleaved(image, dataFormats, nameof(image)),
+            _ => throw new ArgumentException($"\"{dataFormats}\" is not an image layout: use \"CHW\", \"HWC\" or \"HW\" (\"NCHW\" and \"NHWC\" go to AddImages).", nameof(dataFormats)),
+        };
+        WriteImage(tag, pixels, height, width, channels, globalStep, wallTime);
+    }
+
+    /// <summary>
+    /// Adds a batch of images as one grid, as PyTorch's <c>add_images</c> does: up to 8 per row, row after row, no
+    /// padding. <paramref name="dataFormats"/>: "NCHW" (default) or "NHWC"; the values as in
+    /// <see cref="AddImage"/>.
+    /// </summary>
+    public void AddImages(string tag, Tensor images, long? globalStep = null, string dataFormats = "NCHW", double? wallTime = null)
+    {
+        CheckTag(tag, nameof(tag));
+        ArgumentNullException.ThrowIfNull(images);
+        ArgumentNullException.ThrowIfNull(dataFormats);
+        if (dataFormats is not ("NCHW" or "NHWC"))
+            throw new ArgumentException($"\"{dataFormats}\" is not a batch layout: use \"NCHW\" or \"NHWC\".", nameof(dataFormats));
+        var (pixels, height, width, channels) = ImagePixels.Grid(images, dataFormats, columns: 8, nameof(images));
+        WriteImage(tag, pixels, height, width, channels, globalStep, wallTime);
+    }
+
+    /// <summary>
+    /// Adds text (Markdown, shown by TensorBoard's text tab), stored as PyTorch stores it: under
+    /// <c>&lt;tag&gt;/text_summary</c>, for the "text" plugin.
+    /// </summary>
+    public void AddText(string tag, string text, long? globalStep = null, double? wallTime = null)
+    {
+        CheckTag(tag, nameof(tag));
+        ArgumentNullException.ThrowIfNull(text);
+        var bytes = Encoding.UTF8.GetBytes(text);
+        Write(_file, tag + "/text_summary", globalStep, wallTime, v =>
+        {
+            v.Message(8, t =>
+            {
+                t.Int64(1, 7); // DT_STRING
+                t.Message(2, shape => shape.Message(2, dim => dim.Int64(1, 1)));
+                t.Bytes(8, bytes);
+            });
+            v.Message(9, metadata => metadata.Message(1, plugin => plugin.String(1, "text")));
+        });
+    }
+
+    /// <summary>Writes out every buffered event.</summary>
+    public void Flush()
+    {
+        lock (_gate)
+        {
+            ThrowIfDisposed();
+            _file.Flush();
+            foreach (var w in _scalarsWriters.Values) w.Flush();
+        }
+    }
+
+    /// <summary>Writes out every buffered event and closes the files. Further calls of Add… throw.</summary>
+    public void Dispose()
+    {
+        lock (_gate)
+        {
+            if (_disposed) return;
+            _disposed = true;
+            _file.Dispose();
+            foreach (var w in _scalarsWriters.Values) w.Dispose();
+        }
+    }
+
+    private void WriteImage(string tag, byte[] pixels, int height, int width, int channels, long? globalStep, double? wallTime)
+    {
+        var png = PngEncoder.Encode(pixels, height, width, channels);
+        Write(_file, tag, globalStep, wallTime, v => v.Message(4, image =>
+        {
+            image.Int64(1, height);
+            image.Int64(2, width);
+            image.Int64(3, channels);
+            image.Bytes(4, png);
+        }));
+    }
+
+    internal static void WriteHistogram(ProtoWriter m, HistogramData h)
+    {
+        void NonZero(int field, double value)
+        {
+            if (BitConverter.DoubleToInt64Bits(value) != 0) m.Double(field, value);
+        }
+        NonZero(1, h.Min);
+        NonZero(2, h.Max);
+        NonZero(3, h.Count);
+        NonZero(4, h.Sum);
+        NonZero(5, h.SumSquares);
+        m.PackedDoubles(6, h.BucketLimits);
+        m.PackedDoubles(7, h.BucketCounts);
+    }
+
+    // One Summary.Value under a tag (field 1); the caller writes the value's other fields in field-number order.
+    private void Write(EventFileWriter file, string tag, long? globalStep, double? wallTime, Action<ProtoWriter> value)
+    {
+        CheckTag(tag, nameof(tag));
+        lock (_gate)
+        {
+            ThrowIfDisposed();
+            WriteSummary(file, CheckWallTime(wallTime) ?? file.Now(), globalStep, v =>
+            {
+                v.String(1, tag);
+                value(v);
+            });
+        }
+    }
+
+    private static void WriteSummary(EventFileWriter file, double wallTime, long? globalStep, Action<ProtoWriter> value)
+        => file.Write(wallTime, globalStep, e => e.Message(5, summary => summary.Message(1, value)));
+
+    // NaN as Python writes it (the positive quiet NaN; .NET's double.NaN has the sign bit set), so files match bit for bit.
+    private static float Single(double value) => double.IsNaN(value) ? BitConverter.Int32BitsToSingle(0x7FC00000) : (float)value;
+
+    private static double? CheckWallTime(double? wallTime)
+        => wallTime is double t && !double.IsFinite(t)
+            ? throw new ArgumentOutOfRangeException(nameof(wallTime), t, "The wall time must be finite (seconds since the Unix epoch).")
+            : wallTime;
+
+    private static void CheckTag(string tag, string name)
+    {
+        ArgumentNullException.ThrowIfNull(tag, name);
+        if (string.IsNullOrWhiteSpace(tag)) throw new ArgumentException("A summary needs a tag that is not empty.", name);
+    }
+
+    private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(_disposed, this);
+}

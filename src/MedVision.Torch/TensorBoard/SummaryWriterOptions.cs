@@ -1,0 +1,21 @@
+namespace MedVision.Torch.TensorBoard;
+
+/// <summary>Options of a <see cref="SummaryWriter"/> (PyTorch's <c>SummaryWriter</c> keyword arguments).</summary>
+public sealed record SummaryWriterOptions
+{
+    /// <summary>Appended to the default log folder's name (PyTorch's <c>comment</c>); unused when a folder is given.</summary>
+    public string Comment { get; init; } = "";
+
+    /// <summary>
+    /// How often buffered events are written out (PyTorch's <c>flush_secs</c>, 120 s by default); events are also
+    /// written out by <see cref="SummaryWriter.Flush"/> and on disposal. <see cref="TimeSpan.Zero"/> writes every event
+    /// out at once.
+    /// </summary>
+    public TimeSpan FlushInterval { get; init; } = TimeSpan.FromSeconds(120);
+
+    /// <summary>Appended to every event file's name (PyTorch's <c>filename_suffix</c>).</summary>
+    public string FileNameSuffix { get; init; } = "";
+
+    /// <summary>The clock that stamps events and names files (a fake one makes files reproducible in tests).</summary>
+    public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
+}
