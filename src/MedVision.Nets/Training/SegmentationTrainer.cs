@@ -10,6 +10,7 @@ using MedVision.Torch;
 using MedVision.Torch.Nn;
 using MedVision.Torch.Optim;
 using MedVision.Torch.Serialization;
+using MedVision.Torch.TensorBoard;
 
 namespace MedVision.Nets.Training;
 
@@ -79,6 +80,8 @@ public sealed class SegmentationTrainer
 
     private readonly Module<Tensor, Tensor> _model;
     private readonly SegmentationTrainerBuilder.Settings _s;
+    // The run's TensorBoard summaries, or null.
+    private TensorBoardLog? _board;
 
     internal SegmentationTrainer(Module<Tensor, Tensor> model, SegmentationTrainerBuilder.Settings settings)
     {
@@ -111,6 +114,8 @@ public sealed class SegmentationTrainer
         double bestDice = double.NegativeInfinity;
         SegmentationSummary? bestValidation = null; // the selected epoch's validation, measured when it was selected
         bool stoppedEarly = false;
+        using var board = _s.TensorBoard?.Open();
+        _board = board;
         if (resume && _s.OutputDirectory is { } folder && File.Exists(Path.Combine(folder, LastStateFile)))
         {
             (start, bestEpoch, bestDice, sinceBest) = Restore(folder, optimizer, scheduler, average, history);
@@ -132,6 +137,7 @@ public sealed class SegmentationTrainer
                 {
                     var summary = _s.Validation is null ? null : SegmentationSummary.Of(Evaluate(_s.Validation, cancellationToken));
                     dice = summary?.MeanDice ?? double.NaN;
+                    if (summary is not null) _board?.Scalars(epoch, summary.Classes.Select(c => ($"validation/dice/class_{c.Class}", c.Dice)));
                     double score = double.IsNaN(dice) ? double.NegativeInfinity : dice;
                     if (bestEpoch < 0 || score > bestDice || _s.Validation is null)
                     {
@@ -149,6 +155,12 @@ public sealed class SegmentationTrainer
                 }
                 scheduler?.Step();
                 history.Add(new SegmentationEpoch(epoch, loss, dice, lr, watch.Elapsed.TotalSeconds));
+                if (_board is not null)
+                {
+                    _board.Scalars(epoch, [("train/loss", loss), ("train/learning_rate", lr), ("validation/dice", dice), ("time/epoch_seconds", history[^1].Seconds)]);
+                    _board.Parameters(_model, epoch);
+                    _board.Flush();
+                }
                 _s.Progress?.Report(history[^1]);
                 if (_s.OutputDirectory is not null)
                 {
@@ -166,9 +178,21 @@ public sealed class SegmentationTrainer
         finally
         {
             DisposeAll(best);
+            _board = null;
         }
         // Measured again only when the selected epoch came before a resumption (its measures are not in the checkpoint).
         var validation = _s.Validation is null ? null : bestValidation ?? SegmentationSummary.Of(Evaluate(_s.Validation, cancellationToken));
+        if (board is not null)
+        {
+            var text = new StringBuilder().Append(CultureInfo.InvariantCulture, $"Selected epoch {bestEpoch + 1} of {history.Count}{(stoppedEarly ? " (stopped early)" : "")}.\n");
+            if (validation is not null)
+            {
+                board.Scalars(bestEpoch, [("selected/validation/dice", validation.MeanDice)]);
+                text.Append("\n| class | cases | Dice | IoU |\n|---|---|---|---|\n");
+                foreach (var c in validation.Classes) text.Append(CultureInfo.InvariantCulture, $"| {c.Class} | {c.Cases} | {c.Dice:F4} | {c.Iou:F4} |\n");
+            }
+            board.Text("result", text.ToString(), bestEpoch);
+        }
         return new SegmentationTrainingResult(history, bestEpoch, validation, stoppedEarly);
     }
 
@@ -241,6 +265,7 @@ public sealed class SegmentationTrainer
                     optimizer.Step();
                     average?.Update(_model);
                 }
+                _board?.BatchLoss((long)epoch * batches + step, value);
                 sum += value;
                 step++;
             }
@@ -400,13 +425,14 @@ public sealed class SegmentationTrainerBuilder
     private int _accumulation = 1;
     private double? _averagingDecay;
     private bool _averagingWarmup;
+    private TensorBoardTarget? _tensorBoard;
 
     internal SegmentationTrainerBuilder(Module<Tensor, Tensor> model) => _model = model;
 
     internal sealed record Settings(SegmentationLoader Train, SegmentationLoader? Validation, Func<IReadOnlyList<Tensor>, Optimizer> Optimizer,
         Func<Optimizer, int, LearningRateScheduler>? Schedule, Func<Tensor, Tensor, Tensor> Loss, SegmentationEvaluator? Evaluator, SlidingWindowInferer? Inferer,
         int Epochs, int Seed, int? Patience, double? ClipNorm, Device Device, string? OutputDirectory, IProgress<SegmentationEpoch>? Progress, bool MixedPrecision,
-        int AccumulationSteps, double? AveragingDecay, bool AveragingWarmup);
+        int AccumulationSteps, double? AveragingDecay, bool AveragingWarmup, TensorBoardTarget? TensorBoard = null);
 
     /// <summary>The training batches.</summary>
     public SegmentationTrainerBuilder TrainOn(SegmentationLoader loader) => Set(() => _train = loader ?? throw new ArgumentNullException(nameof(loader)));
@@ -541,6 +567,18 @@ public sealed class SegmentationTrainerBuilder
         return Set(() => _output = directory);
     }
 
+    /// <summary>
+    /// Writes TensorBoard summaries into <paramref name="logDirectory"/>: each step's loss (<c>train/batch_loss</c>),
+    /// each epoch's loss, learning rate, validation Dice (mean and per class) and duration, the selected epoch's Dice at
+    /// the end, and with <paramref name="parameterHistograms"/> a histogram of every parameter after each epoch.
+    /// </summary>
+    public SegmentationTrainerBuilder WriteTensorBoardTo(string logDirectory, bool parameterHistograms = false)
+        => Set(() => _tensorBoard = TensorBoardTarget.ToDirectory(logDirectory, parameterHistograms));
+
+    /// <summary>Writes those summaries to the caller's <paramref name="writer"/>, flushed after every epoch and left open.</summary>
+    public SegmentationTrainerBuilder WriteTensorBoardTo(SummaryWriter writer, bool parameterHistograms = false)
+        => Set(() => _tensorBoard = TensorBoardTarget.ToWriter(writer, parameterHistograms));
+
     /// <summary>Reports each finished epoch.</summary>
     public SegmentationTrainerBuilder ReportProgressTo(IProgress<SegmentationEpoch> progress) => Set(() => _progress = progress ?? throw new ArgumentNullException(nameof(progress)));
 
@@ -552,7 +590,7 @@ public sealed class SegmentationTrainerBuilder
         if (_train is null) throw new InvalidOperationException("Give the training batches with TrainOn before Build.");
         _built = true;
         return new SegmentationTrainer(_model, new Settings(_train, _validation, _optimizer, _schedule, _loss, _evaluator, _inferer, _epochs, _seed, _patience, _clip,
-            _device, _output, _progress, _mixedPrecision, _accumulation, _averagingDecay, _averagingWarmup));
+            _device, _output, _progress, _mixedPrecision, _accumulation, _averagingDecay, _averagingWarmup, _tensorBoard));
     }
 
     private SegmentationTrainerBuilder Set(Action set)

@@ -36,6 +36,8 @@ public sealed class Trainer
     private GradientSynchronizer? _sync;
     // The run's weight average (an ExponentialMovingAverage is also updated after every optimizer step), or null.
     private WeightAverage? _average;
+    // The run's TensorBoard summaries (rank 0 only), or null.
+    private TensorBoardLog? _board;
 
     internal Trainer(TrainerSettings settings)
     {
@@ -97,6 +99,8 @@ public sealed class Trainer
         using var ema = _s.WeightAveragingDecay is double decay ? new ExponentialMovingAverage(model, decay, _s.WeightAveragingWarmup) : null;
         using var swa = swaSettings is not null ? new StochasticWeightAverage(model) : null;
         _average = (WeightAverage?)ema ?? swa;
+        using var board = _master ? _s.TensorBoard?.Open() : null;
+        _board = board;
         if (resume && _s.OutputDirectory is not null && File.Exists(Path.Combine(_s.OutputDirectory, LastStateFile)))
             (startEpoch, bestEpoch, bestAuc, sinceBest) = RestoreCheckpoint(model, optimizer, LoadScheduler, history);
         else
@@ -147,6 +151,7 @@ public sealed class Trainer
                 }
                 var record = new EpochRecord(epoch, trainLoss, terms, lr, validation, watch.Elapsed.TotalSeconds);
                 history.Add(record);
+                WriteEpochSummaries(record, model);
                 _log.LogInformation("epoch {Epoch}/{Epochs}: loss {Loss:F4}, val AUC {Auc:F4}, val ACC {Acc:F4}, lr {Lr:G3}, {Seconds:F1} s",
                     epoch + 1, _s.Epochs, trainLoss, validation.Auc, validation.Acc, lr, record.Seconds);
                 _progress?.Report(new TrainingProgress(epoch, _s.Epochs, _s.Train.BatchesPerEpoch, _s.Train.BatchesPerEpoch, trainLoss, record));
@@ -169,6 +174,7 @@ public sealed class Trainer
             var test = _s.Test is null ? SplitMetrics.NotEvaluated : Evaluate(_s.Test);
             var result = new TrainingResult(history, bestEpoch, train, val, test, stoppedEarly, _s.OutputDirectory);
             WriteResult(result);
+            WriteResultSummaries(result);
             return result;
         }
         finally
@@ -176,6 +182,7 @@ public sealed class Trainer
             DisposeAll(bestWeights);
             _sync = null;
             _average = null;
+            _board = null;
         }
     }
 
@@ -212,6 +219,7 @@ public sealed class Trainer
                 stepScheduler?.Step();
                 (_average as ExponentialMovingAverage)?.Update(model);
             }
+            _board?.BatchLoss((long)epoch * batches + step, value);
             lossSum += value;
             foreach (var (name, v) in terms) termSums[name] = termSums.GetValueOrDefault(name) + v;
             step++;
@@ -219,6 +227,36 @@ public sealed class Trainer
         }
         if (step == 0) throw new InvalidOperationException("The training loader produced no batch.");
         return (lossSum / step, termSums.ToDictionary(kv => kv.Key, kv => kv.Value / step));
+    }
+
+    private void WriteEpochSummaries(EpochRecord record, Module model)
+    {
+        if (_board is null) return;
+        var scalars = new List<(string, double)> { ("train/loss", record.TrainLoss) };
+        // The loss terms (a composite's named, weighted terms) when there are several to tell apart.
+        if (record.TrainLossTerms.Count > 1) scalars.AddRange(record.TrainLossTerms.Select(t => ("train/loss/" + t.Key, t.Value)));
+        scalars.Add(("train/learning_rate", record.LearningRate));
+        scalars.Add(("validation/auc", record.Validation.Auc));
+        scalars.Add(("validation/acc", record.Validation.Acc));
+        scalars.Add(("validation/loss", record.Validation.Loss));
+        scalars.Add(("time/epoch_seconds", record.Seconds));
+        _board.Scalars(record.Epoch, scalars);
+        _board.Parameters(model, record.Epoch);
+        _board.Flush();
+    }
+
+    private void WriteResultSummaries(TrainingResult result)
+    {
+        if (_board is null) return;
+        var splits = new[] { ("train", result.Train), ("validation", result.Validation), ("test", result.Test) };
+        _board.Scalars(result.BestEpoch, splits.SelectMany(s => new[] { ($"selected/{s.Item1}/auc", s.Item2.Auc), ($"selected/{s.Item1}/acc", s.Item2.Acc) }));
+        var text = new StringBuilder();
+        text.Append(CultureInfo.InvariantCulture, $"Selected epoch {result.BestEpoch + 1} of {result.History.Count}{(result.StoppedEarly ? " (stopped early)" : "")}.\n\n");
+        text.Append("| split | AUC | ACC |\n|---|---|---|\n");
+        foreach (var (name, m) in splits)
+            if (!double.IsNaN(m.Auc) || !double.IsNaN(m.Acc)) text.Append(CultureInfo.InvariantCulture, $"| {name} | {m.Auc:F4} | {m.Acc:F4} |\n");
+        _board.Text("result", text.ToString(), result.BestEpoch);
+        _board.Flush();
     }
 
     // Stochastic weight averaging: the averaged weights need batch-norm statistics of their own, from one forward pass

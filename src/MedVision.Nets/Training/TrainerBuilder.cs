@@ -2,6 +2,7 @@ using MedVision.Nets.Data.Loading;
 using MedVision.Torch;
 using MedVision.Torch.Distributed;
 using MedVision.Torch.Optim;
+using MedVision.Torch.TensorBoard;
 using Microsoft.Extensions.Logging;
 
 namespace MedVision.Nets.Training;
@@ -29,6 +30,7 @@ public sealed class TrainerBuilder
     private bool _averagingWarmup;
     private (double StartFraction, double LearningRate, int AnnealEpochs, AnnealStrategy Strategy)? _swa;
     private bool _mixedPrecision;
+    private TensorBoardTarget? _tensorBoard;
     private string? _output;
     private ILogger? _logger;
     private IProgress<TrainingProgress>? _progress;
@@ -309,6 +311,23 @@ public sealed class TrainerBuilder
     public TrainerBuilder ReportProgressTo(IProgress<TrainingProgress> progress) => Set(() => _progress = progress ?? throw new ArgumentNullException(nameof(progress)));
 
     /// <summary>
+    /// Writes TensorBoard summaries into <paramref name="logDirectory"/> (<c>tensorboard --logdir</c> shows them while
+    /// the run goes): each step's loss (<c>train/batch_loss</c>), each epoch's loss and loss terms, learning rate,
+    /// validation AUC, ACC and loss and duration, the selected model's measures at the end, and with
+    /// <paramref name="parameterHistograms"/> a histogram of every parameter after each epoch. Only rank 0 writes in
+    /// data-parallel training. A resumed run adds a new event file to the folder.
+    /// </summary>
+    public TrainerBuilder WriteTensorBoardTo(string logDirectory, bool parameterHistograms = false)
+        => Set(() => _tensorBoard = TensorBoardTarget.ToDirectory(logDirectory, parameterHistograms));
+
+    /// <summary>
+    /// Writes the summaries of <see cref="WriteTensorBoardTo(string, bool)"/> to <paramref name="writer"/>, beside
+    /// whatever else the caller writes there; the trainer flushes it after every epoch and leaves it open.
+    /// </summary>
+    public TrainerBuilder WriteTensorBoardTo(SummaryWriter writer, bool parameterHistograms = false)
+        => Set(() => _tensorBoard = TensorBoardTarget.ToWriter(writer, parameterHistograms));
+
+    /// <summary>
     /// Trains data-parallel over <paramref name="group"/> (every rank runs the same program): rank 0's weights are
     /// copied to all ranks, the training loader is given a <see cref="DistributedSampler"/> (each rank a disjoint shard
     /// of every epoch, so its batch size is per rank), gradients are averaged in buckets during backward, evaluation
@@ -344,7 +363,7 @@ public sealed class TrainerBuilder
             int epochs = _epochs;
             scheduler = (o, stepsPerEpoch) => create(epochs, stepsPerEpoch, o);
         }
-        return new Trainer(new TrainerSettings(_task, _train, _validation, _trainEvaluation, _test, _optimizer, scheduler, _schedule?.PerStep ?? false, _schedule?.Plateau, _epochs, _device, _seed, _patience, _clip, _output, _logger, _progress, _group, _dataParallel, _accumulation, _averagingDecay, _mixedPrecision, swa, _averagingWarmup));
+        return new Trainer(new TrainerSettings(_task, _train, _validation, _trainEvaluation, _test, _optimizer, scheduler, _schedule?.PerStep ?? false, _schedule?.Plateau, _epochs, _device, _seed, _patience, _clip, _output, _logger, _progress, _group, _dataParallel, _accumulation, _averagingDecay, _mixedPrecision, swa, _averagingWarmup, _tensorBoard));
     }
 
     private TrainerBuilder Set(Action set)

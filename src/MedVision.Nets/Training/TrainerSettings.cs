@@ -31,7 +31,8 @@ internal sealed record TrainerSettings(
     double? WeightAveragingDecay = null,
     bool MixedPrecision = false,
     StochasticWeightAveragingSettings? Swa = null,
-    bool WeightAveragingWarmup = false);
+    bool WeightAveragingWarmup = false,
+    TensorBoardTarget? TensorBoard = null);
 
 /// <summary>Stochastic weight averaging from <see cref="StartEpoch"/> (0-based) on, with <see cref="SwaLR"/>'s settings.</summary>
 internal sealed record StochasticWeightAveragingSettings(int StartEpoch, double LearningRate, int AnnealEpochs, AnnealStrategy Strategy);
