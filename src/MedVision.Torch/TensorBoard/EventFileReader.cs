@@ -107,6 +107,7 @@ public static class EventFileReader
         HistogramData? histogram = null;
         SummaryImage? image = null;
         string? text = null, plugin = null;
+        byte[] content = [];
         bool tensor = false;
         while (r.Next(out var field, out var wire))
         {
@@ -117,7 +118,7 @@ public static class EventFileReader
                 case 4: image = DecodeImage(r.Bytes(wire)); break;
                 case 5: histogram = DecodeHistogram(r.Bytes(wire)); break;
                 case 8: tensor = true; (scalar, text) = DecodeTensor(r.Bytes(wire), scalar, text); break;
-                case 9: plugin = DecodePluginName(r.Bytes(wire)); break;
+                case 9: (plugin, content) = DecodePlugin(r.Bytes(wire)); break;
                 default: r.Skip(wire); break;
             }
         }
@@ -128,7 +129,7 @@ public static class EventFileReader
             : SummaryValueKind.Other;
         if (tensor && kind == SummaryValueKind.Scalar && plugin is not (null or "scalars")) kind = SummaryValueKind.Other;
         if (kind == SummaryValueKind.Other) scalar = null;
-        return new SummaryValue(tag, kind) { Scalar = scalar, Histogram = histogram, Image = image, Text = text, PluginName = plugin };
+        return new SummaryValue(tag, kind) { Scalar = scalar, Histogram = histogram, Image = image, Text = text, PluginName = plugin, PluginContent = content };
     }
 
     private static SummaryImage DecodeImage(ReadOnlySpan<byte> data)
@@ -208,10 +209,11 @@ public static class EventFileReader
         return (scalar, text);
     }
 
-    private static string? DecodePluginName(ReadOnlySpan<byte> metadata)
+    private static (string? Name, byte[] Content) DecodePlugin(ReadOnlySpan<byte> metadata)
     {
         var r = new ProtoReader(metadata);
         string? name = null;
+        byte[] content = [];
         while (r.Next(out var field, out var wire))
         {
             if (field != 1)
@@ -223,10 +225,11 @@ public static class EventFileReader
             while (plugin.Next(out var f, out var w))
             {
                 if (f == 1) name = Utf8(plugin.Bytes(w));
+                else if (f == 2) content = plugin.Bytes(w).ToArray();
                 else plugin.Skip(w);
             }
         }
-        return name;
+        return (name, content);
     }
 
     private static string Utf8(ReadOnlySpan<byte> bytes)

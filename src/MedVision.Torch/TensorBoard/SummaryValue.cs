@@ -44,6 +44,9 @@ public sealed record SummaryValue(string Tag, SummaryValueKind Kind)
 
     /// <summary>The TensorBoard plugin the value is for, when the file names one.</summary>
     public string? PluginName { get; init; }
+
+    /// <summary>The plugin's own data (a serialised message of the plugin's protos, e.g. the HParams plugin's), or empty.</summary>
+    public ReadOnlyMemory<byte> PluginContent { get; init; }
 }
 
 /// <summary>One event of an event file.</summary>

@@ -181,6 +181,101 @@ public sealed class SummaryWriter : IDisposable
         });
     }
 
+    /// <summary>
+    /// Records a run's hyperparameters and final metrics for TensorBoard's HParams tab, as PyTorch's
+    /// <c>add_hparams</c> does: in a run folder of its own (<paramref name="runName"/>, by default the time in seconds)
+    /// under this writer's folder, the plugin's experiment, session start (the values) and session end, then each
+    /// metric as a scalar. Values may be numbers (any .NET numeric type, or a one-element tensor), strings or booleans;
+    /// null values are left out. <paramref name="discreteDomains"/> lists, for some hyperparameters, every value they
+    /// take across the experiment (TensorBoard offers them as filters).
+    /// </summary>
+    /// <exception cref="ArgumentException">A value of another type, a domain for an unknown hyperparameter or of
+    /// values of another type, or a run name that is not a relative folder.</exception>
+    public void AddHyperparameters(IReadOnlyDictionary<string, object?> hyperparameters, IReadOnlyDictionary<string, double> metrics,
+        IReadOnlyDictionary<string, IReadOnlyList<object>>? discreteDomains = null, string? runName = null, long? globalStep = null)
+    {
+        ArgumentNullException.ThrowIfNull(hyperparameters);
+        ArgumentNullException.ThrowIfNull(metrics);
+        var values = new List<(string Name, HyperparameterValue Value)>();
+        foreach (var (name, value) in hyperparameters)
+        {
+            if (string.IsNullOrWhiteSpace(name)) throw new ArgumentException("A hyperparameter needs a name that is not empty.", nameof(hyperparameters));
+            if (value is null) continue;
+            values.Add((name, HyperparameterValue.Of(value, $"Hyperparameter \"{name}\"", nameof(hyperparameters))));
+        }
+        foreach (var name in metrics.Keys) CheckTag(name, nameof(metrics));
+        var domains = new Dictionary<string, HyperparameterValue[]>(StringComparer.Ordinal);
+        foreach (var (name, domain) in discreteDomains ?? new Dictionary<string, IReadOnlyList<object>>())
+        {
+            var kind = values.FirstOrDefault(v => v.Name == name).Value?.Kind
+                ?? throw new ArgumentException($"\"{name}\" has a domain but no value among the hyperparameters.", nameof(discreteDomains));
+            if (domain is null || domain.Count == 0) throw new ArgumentException($"The domain of \"{name}\" lists no value.", nameof(discreteDomains));
+            domains[name] = domain.Select(d => HyperparameterValue.Of(d, $"A value in the domain of \"{name}\"", nameof(discreteDomains))).ToArray();
+            if (domains[name].Any(d => d.Kind != kind))
+                throw new ArgumentException($"The domain of \"{name}\" must hold values of its type ({kind}).", nameof(discreteDomains));
+        }
+        if (runName is not null && (string.IsNullOrWhiteSpace(runName) || Path.IsPathRooted(runName)
+            || runName.Split('/', '\\').Any(part => part is "" or "." or "..") || runName.IndexOfAny(Path.GetInvalidPathChars()) >= 0))
+            throw new ArgumentException($"The run name \"{runName}\" must be a folder inside the log folder (no '..', not rooted).", nameof(runName));
+
+        lock (_gate)
+        {
+            ThrowIfDisposed();
+            double time = _file.Now();
+            var folder = Path.Combine(LogDirectory, runName ?? time.ToString("R", CultureInfo.InvariantCulture));
+            using var run = new EventFileWriter(folder, _options);
+            // HParamsPluginData (version 0, left out): experiment = 2, session_start_info = 3, session_end_info = 4.
+            WritePlugin(run, time, "_hparams_/experiment", data => data.Message(2, experiment =>
+            {
+                foreach (var (name, value) in values)
+                {
+                    experiment.Message(4, info =>
+                    {
+                        info.String(1, name);
+                        info.Int64(4, (int)value.Kind);
+                        if (domains.TryGetValue(name, out var domain))
+                            info.Message(5, list => { foreach (var d in domain) list.Message(1, d.Write); });
+                    });
+                }
+                foreach (var metric in metrics.Keys) experiment.Message(5, info => info.Message(1, metricName => metricName.String(2, metric)));
+            }));
+            WritePlugin(run, time, "_hparams_/session_start_info", data => data.Message(3, start =>
+            {
+                // The map's entries in key order, as deterministic serialisation orders them.
+                foreach (var (name, value) in values.OrderBy(v => v.Name, StringComparer.Ordinal))
+                    start.Message(1, entry =>
+                    {
+                        entry.String(1, name);
+                        entry.Message(2, value.Write);
+                    });
+            }));
+            WritePlugin(run, time, "_hparams_/session_end_info", data => data.Message(4, end => end.Int64(1, 1))); // STATUS_SUCCESS
+            foreach (var (name, value) in metrics)
+                WriteSummary(run, time, globalStep, v =>
+                {
+                    v.String(1, name);
+                    v.Float(2, Single(value));
+                });
+            run.Flush();
+        }
+    }
+
+    private static void WritePlugin(EventFileWriter file, double time, string tag, Action<ProtoWriter> content)
+    {
+        var data = new ProtoWriter();
+        content(data);
+        var bytes = data.ToArray();
+        WriteSummary(file, time, null, v =>
+        {
+            v.String(1, tag);
+            v.Message(9, metadata => metadata.Message(1, plugin =>
+            {
+                plugin.String(1, "hparams");
+                plugin.Bytes(2, bytes);
+            }));
+        });
+    }
+
     /// <summary>Writes out every buffered event.</summary>
     public void Flush()
     {

@@ -1,6 +1,9 @@
 #!/usr/bin/env python3
-"""Writes tensorboard_reference.tfevents: a TensorBoard event file made with Google's own protobuf library, as a
-reference for MedVision.Torch's SummaryWriter (TensorBoardWriterTests compares the bytes).
+"""Writes tensorboard_reference.tfevents and tensorboard_hparams_reference.tfevents: TensorBoard event files made with
+Google's own protobuf library, as references for MedVision.Torch's SummaryWriter (SummaryWriterTests compares the
+bytes). The second holds what SummaryWriter.AddHyperparameters writes into its run folder (the hparams plugin's
+experiment, session start and session end, then the metrics), with the plugin's protos from TensorBoard's
+plugins/hparams/api.proto and plugin_data.proto (trimmed; same field numbers) and google/protobuf/struct.proto.
 
 Independent of the C# writer: the messages are serialised by protoc-generated classes (Debian's protobuf-compiler
 and python3-protobuf 3.21) from a trimmed copy of TensorBoard's event.proto / summary.proto / tensor.proto (same
@@ -21,6 +24,7 @@ import numpy as np
 PROTO = """
 syntax = "proto3";
 package mvfixture;
+import "google/protobuf/struct.proto";
 message HistogramProto {
   double min = 1; double max = 2; double num = 3; double sum = 4; double sum_squares = 5;
   repeated double bucket_limit = 6 [packed = true];
@@ -42,6 +46,25 @@ message Summary {
     oneof value { float simple_value = 2; Image image = 4; HistogramProto histo = 5; TensorProto tensor = 8; }
   }
   repeated Value value = 1;
+}
+message Experiment {
+  string name = 6; string description = 1; string user = 2; double time_created_secs = 3;
+  repeated HParamInfo hparam_infos = 4; repeated MetricInfo metric_infos = 5;
+}
+message HParamInfo {
+  string name = 1; string display_name = 2; string description = 3; int32 type = 4;
+  oneof domain { google.protobuf.ListValue domain_discrete = 5; }
+}
+message MetricName { string group = 1; string tag = 2; }
+message MetricInfo { MetricName name = 1; string display_name = 3; string description = 4; int32 dataset_type = 5; }
+message SessionStartInfo {
+  map<string, google.protobuf.Value> hparams = 1; string model_uri = 2; string monitor_url = 3; string group_name = 4;
+  double start_time_secs = 5;
+}
+message SessionEndInfo { int32 status = 1; double end_time_secs = 2; }
+message HParamsPluginData {
+  int32 version = 1;
+  oneof data { Experiment experiment = 2; SessionStartInfo session_start_info = 3; SessionEndInfo session_end_info = 4; }
 }
 message Event {
   double wall_time = 1; int64 step = 2;
@@ -99,9 +122,11 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         with open(os.path.join(tmp, "mvfixture.proto"), "w") as f:
             f.write(PROTO)
-        subprocess.run(["protoc", "-I", tmp, "--python_out", tmp, os.path.join(tmp, "mvfixture.proto")], check=True)
+        subprocess.run(["protoc", "-I", tmp, "-I", "/usr/include", "--python_out", tmp, os.path.join(tmp, "mvfixture.proto")],
+                       check=True)
         sys.path.insert(0, tmp)
         import mvfixture_pb2 as pb
+        from google.protobuf import struct_pb2
 
     def summary_event(wall, step, value):
         e = pb.Event(wall_time=wall, summary=pb.Summary(value=[value]))
@@ -132,6 +157,45 @@ def main():
         for e in events:
             f.write(record(e))
     print(f"wrote {out}: {len(events)} events, {os.path.getsize(out)} bytes")
+
+    # AddHyperparameters({"lr": 0.01, "optimizer": "adam", "batch": 128, "augment": true, "note": null},
+    #                    {"validation/auc": 0.75, "test/auc": 0.5}, {"optimizer": ["adam", "sgd"]}, step 7), all at one time.
+    wall = 1764979300.0
+
+    def plugin_value(tag, data):
+        # Map entries in key order (deterministic serialisation), as the C# writer orders them.
+        content = data.SerializeToString(deterministic=True)
+        return pb.Summary.Value(tag=tag, metadata=pb.SummaryMetadata(
+            plugin_data=pb.SummaryMetadata.PluginData(plugin_name="hparams", content=content)))
+
+    start = pb.SessionStartInfo()
+    start.hparams["lr"].number_value = 0.01
+    start.hparams["optimizer"].string_value = "adam"
+    start.hparams["batch"].number_value = 128
+    start.hparams["augment"].bool_value = True
+    experiment = pb.Experiment(
+        hparam_infos=[
+            pb.HParamInfo(name="lr", type=3),
+            pb.HParamInfo(name="optimizer", type=1, domain_discrete=struct_pb2.ListValue(
+                values=[struct_pb2.Value(string_value="adam"), struct_pb2.Value(string_value="sgd")])),
+            pb.HParamInfo(name="batch", type=3),
+            pb.HParamInfo(name="augment", type=2),
+        ],
+        metric_infos=[pb.MetricInfo(name=pb.MetricName(tag="validation/auc")), pb.MetricInfo(name=pb.MetricName(tag="test/auc"))])
+    hparams_events = [
+        pb.Event(wall_time=wall, file_version="brain.Event:2"),
+        pb.Event(wall_time=wall, summary=pb.Summary(value=[plugin_value("_hparams_/experiment", pb.HParamsPluginData(experiment=experiment))])),
+        pb.Event(wall_time=wall, summary=pb.Summary(value=[plugin_value("_hparams_/session_start_info", pb.HParamsPluginData(session_start_info=start))])),
+        pb.Event(wall_time=wall, summary=pb.Summary(value=[plugin_value("_hparams_/session_end_info",
+                                                                        pb.HParamsPluginData(session_end_info=pb.SessionEndInfo(status=1)))])),
+        summary_event(wall, 7, pb.Summary.Value(tag="validation/auc", simple_value=0.75)),
+        summary_event(wall, 7, pb.Summary.Value(tag="test/auc", simple_value=0.5)),
+    ]
+    out = os.path.join(os.path.dirname(os.path.abspath(__file__)), "tensorboard_hparams_reference.tfevents")
+    with open(out, "wb") as f:
+        for e in hparams_events:
+            f.write(record(e))
+    print(f"wrote {out}: {len(hparams_events)} events, {os.path.getsize(out)} bytes")
 
 
 if __name__ == "__main__":

@@ -95,6 +95,42 @@ public sealed class SummaryWriterTests : IDisposable
     }
 
     [Fact]
+    public void AddHyperparameters_WritesTheHParamsRunGooglesProtobufWrites()
+    {
+        using (var w = NewWriter(ManualClock.AtUnixSeconds(1764979300.0)))
+        {
+            w.AddHyperparameters(
+                new Dictionary<string, object?> { ["lr"] = 0.01, ["optimizer"] = "adam", ["batch"] = 128, ["augment"] = true, ["note"] = null },
+                new Dictionary<string, double> { ["validation/auc"] = 0.75, ["test/auc"] = 0.5 },
+                new Dictionary<string, IReadOnlyList<object>> { ["optimizer"] = ["adam", "sgd"] },
+                runName: "lr0.01", globalStep: 7);
+        }
+        var run = Directory.GetFiles(Path.Combine(_dir, "lr0.01")).Should().ContainSingle().Subject;
+        File.ReadAllBytes(run).Should().Equal(File.ReadAllBytes(Path.Combine(AppContext.BaseDirectory, "Fixtures", "tensorboard_hparams_reference.tfevents")));
+        var values = EventFileReader.Read(run).SelectMany(e => e.Values).ToList();
+        values.Take(3).Should().OnlyContain(v => v.PluginName == "hparams" && v.Kind == SummaryValueKind.Other && !v.PluginContent.IsEmpty);
+        EventFileReader.ReadScalars(run).Should().Equal(new ScalarPoint("validation/auc", 7, 1764979300.0, 0.75), new ScalarPoint("test/auc", 7, 1764979300.0, 0.5));
+    }
+
+    [Fact]
+    public void AddHyperparameters_RefusesWhatTheHParamsPluginCannotShow()
+    {
+        using var w = NewWriter();
+        var metrics = new Dictionary<string, double> { ["auc"] = 0.5 };
+        FluentActions.Invoking(() => w.AddHyperparameters(new Dictionary<string, object?> { ["when"] = DateTime.UnixEpoch }, metrics))
+            .Should().Throw<ArgumentException>().WithMessage("Hyperparameter \"when\" is a DateTime*");
+        FluentActions.Invoking(() => w.AddHyperparameters(new Dictionary<string, object?> { ["lr"] = 0.1 }, metrics,
+                new Dictionary<string, IReadOnlyList<object>> { ["momentum"] = [0.9] }))
+            .Should().Throw<ArgumentException>().WithMessage("*\"momentum\" has a domain but no value*");
+        FluentActions.Invoking(() => w.AddHyperparameters(new Dictionary<string, object?> { ["lr"] = 0.1 }, metrics,
+                new Dictionary<string, IReadOnlyList<object>> { ["lr"] = ["fast"] }))
+            .Should().Throw<ArgumentException>().WithMessage("*domain of \"lr\" must hold values of its type (Float64)*");
+        FluentActions.Invoking(() => w.AddHyperparameters(new Dictionary<string, object?> { ["lr"] = 0.1 }, metrics, runName: "../elsewhere"))
+            .Should().Throw<ArgumentException>().WithParameterName("runName");
+        Directory.GetDirectories(_dir).Should().BeEmpty("nothing is written for a refused call");
+    }
+
+    [Fact]
     public void HistogramOf_CountsAsNumpy_EachBucketHoldingItsLeftEdgeAndTheLastBothEdges()
     {
         // Edges 0, 1, 2, 3, 4 (4 bins from 0 to 4): 1 falls in [1, 2), 4 in the last bin [3, 4]; an empty bucket in
