@@ -9,6 +9,7 @@ using MedVision.Nets.Training;
 using MedVision.Nets.Transforms;
 using MedVision.Torch;
 using MedVision.Torch.Distributed;
+using MedVision.Torch.TensorBoard;
 using Spectre.Console;
 
 namespace MedVision.Samples.MedMnist;
@@ -42,10 +43,13 @@ internal static class TrainCommand
         var mixedPrecision = ModelOptions.MixedPrecision("Forward passes in bfloat16 autocast (weights and optimizer stay float32): about 1.8× faster on CPUs with AVX-512 BF16 or AMX; not part of the MedMNIST recipe.");
         var initWeights = InitialWeights.WeightsOption("the --model", "best with --resolution 224");
         var initEntry = InitialWeights.EntryOption();
+        var tensorBoard = new Option<string?>("--tensorboard") { Description = "Also write TensorBoard summaries to this folder (step and epoch losses, learning rate, validation AUC/ACC, and at the end the run's hyperparameters with its test AUC/ACC for the HParams tab); view with `tensorboard --logdir FOLDER`." };
+        var tensorBoardHistograms = new Option<bool>("--tensorboard-histograms") { Description = "With --tensorboard, a histogram of every parameter after each epoch (sorting every weight: a few % of a ResNet-18 epoch)." };
         var balance = new Option<bool>("--balance-classes") { Description = "Draw training images with probability 1/(count of their class) instead of shuffling (a WeightedRandomSampler; not part of the MedMNIST recipe)." };
         var command = new Command("train", "Train a ResNet with the MedMNIST v2 recipe and evaluate the model selected by validation AUC.")
         {
             dataset, dataFile, model, resolution, epochs, batch, lr, seed, device, threads, output, resume, initWeights, initEntry, balance, mixup, cutmix, calibrate, mixedPrecision,
+            tensorBoard, tensorBoardHistograms,
         };
         distributed.AddTo(command, batch);
         optimization.AddTo(command, epochs);
@@ -53,17 +57,19 @@ internal static class TrainCommand
         command.Check(r => r.GetValue(initWeights) is not null && r.GetValue(resume) ? "--init-weights starts a new run and --resume continues one: choose one." : null);
         InitialWeights.Check(command, initWeights, initEntry);
         optimization.AddHeadMultiplierTo(command, initWeights, resume);
+        command.Check(r => r.GetValue(tensorBoardHistograms) && r.GetValue(tensorBoard) is null ? "--tensorboard-histograms needs --tensorboard FOLDER." : null);
+        command.Check(r => r.GetValue(tensorBoard) is { } folder && string.IsNullOrWhiteSpace(folder) ? "--tensorboard needs a folder." : null);
         command.SetAction(r => Run(new TrainSettings(
             r.GetValue(dataset), r.GetValue(dataFile), r.GetValue(model)!, r.GetValue(resolution), r.GetResult(resolution) is { Implicit: false }, r.GetValue(epochs), r.GetValue(batch),
             r.GetValue(lr), r.GetValue(seed), Device.Parse(r.GetValue(device)!), r.GetValue(threads), r.GetValue(output)!, r.GetValue(resume),
             r.GetValue(balance), r.GetValue(mixup), r.GetValue(cutmix), r.GetValue(calibrate), distributed.Read(r), r.GetValue(distributed.SyncBatchNorm), r.GetValue(mixedPrecision),
-            r.GetValue(initWeights), r.GetValue(initEntry), optimization.Read(r))));
+            r.GetValue(initWeights), r.GetValue(initEntry), optimization.Read(r), r.GetValue(tensorBoard), r.GetValue(tensorBoardHistograms))));
         return command;
     }
 
     private sealed record TrainSettings(string? Dataset, string? DataFile, string Model, int Resolution, bool ResolutionGiven, int Epochs, int Batch, double LearningRate, int Seed, Device Device, int Threads, string Output, bool Resume,
         bool BalanceClasses, double? Mixup, double? CutMix, bool Calibrate, DistributedOptions Distributed, bool SyncBatchNorm, bool MixedPrecision,
-        string? InitWeights, string? InitEntry, OptimizationRecipe Optimization);
+        string? InitWeights, string? InitEntry, OptimizationRecipe Optimization, string? TensorBoard, bool TensorBoardHistograms);
 
     private static int Run(TrainSettings s)
     {
@@ -133,6 +139,10 @@ internal static class TrainCommand
             AnsiConsole.MarkupLine("Mixed precision: forward passes in bfloat16 autocast, weights and optimizer in float32.");
         }
 
+        // TensorBoard: the trainer's summaries, then this run's hyperparameters and test measures (rank 0 only).
+        using var board = master && s.TensorBoard is not null ? new SummaryWriter(s.TensorBoard) : null;
+        if (board is not null) trainer = trainer.WriteTensorBoardTo(board, s.TensorBoardHistograms);
+
         TrainingResult result = null!;
         AnsiConsole.Progress()
             .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
@@ -193,6 +203,23 @@ internal static class TrainCommand
         var full = Path.GetFullPath(s.Output);
         AnsiConsole.MarkupLine($"Model file: {full}/model.safetensors{(card.Temperature != 1 ? string.Create(CultureInfo.InvariantCulture, $", predicting with temperature {card.Temperature:F3}") : "")} (use: medmnist predict --model {full}/model.safetensors IMAGES…)");
         AnsiConsole.MarkupLine($"Checkpoints: {full}/best.safetensors, {full}/last.safetensors · history: {full}/history.csv · plots: {full}/training-curves.svg, {full}/test-roc.svg{(confusion ? $", {full}/test-confusion.svg" : "")}{(calibration is not null ? $", {full}/test-reliability.svg" : "")}{(gradCam ? $", {full}/test-gradcam.png (Grad-CAM of test images 1–8)" : "")} · test report: {full}/test-evaluation.csv");
+        if (board is not null)
+        {
+            board.AddHyperparameters(
+                new Dictionary<string, object?>
+                {
+                    ["model"] = s.Model, ["dataset"] = info.Name, ["resolution"] = resolution, ["epochs"] = s.Epochs, ["batch"] = s.Batch,
+                    ["lr"] = s.LearningRate, ["optimization"] = s.Optimization.Describe(s.LearningRate), ["seed"] = s.Seed,
+                    ["mixing"] = s.Mixup is not null ? "mixup" : s.CutMix is not null ? "cutmix" : "none", ["balance_classes"] = s.BalanceClasses,
+                },
+                new Dictionary<string, double>
+                {
+                    ["hparam/val_auc"] = result.Validation.Auc, ["hparam/val_acc"] = result.Validation.Acc,
+                    ["hparam/test_auc"] = testAuc, ["hparam/test_acc"] = testAcc,
+                },
+                runName: "hparams", globalStep: result.BestEpoch);
+            AnsiConsole.MarkupLine($"TensorBoard: {Markup.Escape(Path.GetFullPath(s.TensorBoard!))} (tensorboard --logdir {Markup.Escape(Path.GetFullPath(s.TensorBoard!))})");
+        }
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"RESULT {s.Model} {info.Name} seed={s.Seed} epochs={s.Epochs} best_epoch={result.BestEpoch + 1} test_auc={testAuc:F4} test_acc={testAcc:F4}"));
         return 0;
     }

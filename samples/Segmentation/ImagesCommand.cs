@@ -53,13 +53,14 @@ internal static class ImagesCommand
         var tolerance = new Option<double>("--tolerance") { Description = "Tolerance of the surface Dice in pixels.", DefaultValueFactory = _ => 2.0 }.NonNegative();
         var mixedPrecision = SegmentationConsole.MixedPrecisionOption();
         var resume = SegmentationConsole.ResumeOption();
+        var tensorBoard = SegmentationConsole.TensorBoardOption();
         var seed = SegmentationConsole.SeedOption();
         var device = SegmentationConsole.DeviceOption();
         var threads = SampleCommandLine.Threads();
         var output = new Option<string>("--output") { Description = "Folder for model.safetensors (for predict), best.safetensors and history.csv.", DefaultValueFactory = _ => Path.Combine("runs", "segmentation-images") };
         var command = new Command("images", "Train a 2-D U-Net on images with PNG masks in two folders (or --demo) and report per-class Dice and surface distances in pixels.")
         {
-            images, masks, demo, demoSubjects, classes, binary, suffix, channels, size, features, norm, valFraction, epochs, batch, tolerance, mixedPrecision, resume, folds, groupBy, seed, device, threads, output,
+            images, masks, demo, demoSubjects, classes, binary, suffix, channels, size, features, norm, valFraction, epochs, batch, tolerance, mixedPrecision, resume, folds, groupBy, seed, device, threads, output, tensorBoard,
         };
         foreach (var option in recipe.All) command.Options.Add(option);
         command.Check(r => r.GetValue(demo) == (r.GetValue(images) is not null || r.GetValue(masks) is not null) ? "give --images DIR --masks DIR, or --demo (one of them)"
@@ -68,14 +69,14 @@ internal static class ImagesCommand
             : null);
         command.SetAction(r => Run(new Settings(r.GetValue(images), r.GetValue(masks), r.GetValue(demo), r.GetValue(demoSubjects), r.GetValue(classes)!, r.GetValue(binary),
             r.GetValue(suffix)!, r.GetValue(channels), r.GetValue(size)!, r.GetValue(features)!, r.GetValue(norm)!, r.GetValue(valFraction), r.GetValue(epochs), r.GetValue(batch),
-            recipe.Read(r), r.GetValue(tolerance), r.GetValue(mixedPrecision), r.GetValue(resume), r.GetValue(folds), r.GetValue(seed), Device.Parse(r.GetValue(device)!), r.GetValue(threads), r.GetValue(output)!, r.GetValue(groupBy))));
+            recipe.Read(r), r.GetValue(tolerance), r.GetValue(mixedPrecision), r.GetValue(resume), r.GetValue(folds), r.GetValue(seed), Device.Parse(r.GetValue(device)!), r.GetValue(threads), r.GetValue(output)!, r.GetValue(groupBy), r.GetValue(tensorBoard))));
         return command;
     }
 
     private sealed record Settings(string? Images, string? Masks, bool Demo, int DemoSubjects, string[] Classes, bool Binary, string Suffix, int Channels, int[] Size,
-        int[] Features, string Norm, double ValidationFraction, int Epochs, int Batch, SegmentationConsole.Recipe Recipe, double Tolerance, bool MixedPrecision, bool Resume, int? Folds, int Seed, Device Device, int Threads, string Output, string? GroupBy)
+        int[] Features, string Norm, double ValidationFraction, int Epochs, int Batch, SegmentationConsole.Recipe Recipe, double Tolerance, bool MixedPrecision, bool Resume, int? Folds, int Seed, Device Device, int Threads, string Output, string? GroupBy, string? TensorBoard)
     {
-        public SegmentationConsole.RunSettings Run => new(Recipe, MixedPrecision, Epochs, Batch, Seed, Device, Resume);
+        public SegmentationConsole.RunSettings Run => new(Recipe, MixedPrecision, Epochs, Batch, Seed, Device, Resume, TensorBoard);
     }
 
     private static int Run(Settings s)

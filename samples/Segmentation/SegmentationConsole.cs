@@ -65,8 +65,15 @@ internal static class SegmentationConsole
         Console.WriteLine($"RESULT val_dice={F(summary.MeanDice)} best_epoch={result.BestEpoch + 1} epochs={result.Epochs.Count} train_{kind}={trainCount} val_{kind}={validationCount} {PerClass(summary)}");
     }
 
-    /// <summary>How both training commands run the trainer: optimisation, precision, epochs, batch, seed, device, resumption.</summary>
-    public sealed record RunSettings(Recipe Recipe, bool MixedPrecision, int Epochs, int Batch, int Seed, Device Device, bool Resume);
+    /// <summary>How both training commands run the trainer: optimisation, precision, epochs, batch, seed, device, resumption, TensorBoard folder.</summary>
+    public sealed record RunSettings(Recipe Recipe, bool MixedPrecision, int Epochs, int Batch, int Seed, Device Device, bool Resume, string? TensorBoard);
+
+    /// <summary>The --tensorboard option of both training commands.</summary>
+    public static Option<string?> TensorBoardOption() => new Option<string?>("--tensorboard")
+    {
+        Description = "Also write TensorBoard summaries to this folder (step and epoch losses, learning rate, validation Dice per class; with --folds a run per fold, FOLDER/fold-i); view with `tensorboard --logdir FOLDER`.",
+        HelpName = "FOLDER",
+    }.Must(v => v is null || !string.IsNullOrWhiteSpace(v), "a folder");
 
     /// <summary>
     /// Trains a built network on one set and validates it on the other (whole inputs through <paramref name="window"/>),
@@ -82,9 +89,12 @@ internal static class SegmentationConsole
         var validation = new SegmentationLoader(validationSet, new SegmentationLoaderOptions { BatchSize = 1, Device = run.Device });
         var builder = run.Recipe.Apply(SegmentationTrainer.Create(model));
         if (run.MixedPrecision) builder.UseMixedPrecision();
-        var trainer = builder.TrainOn(train).ValidateOn(validation).ValidateWithSlidingWindow(window).EvaluateWith(evaluator)
+        builder.TrainOn(train).ValidateOn(validation).ValidateWithSlidingWindow(window).EvaluateWith(evaluator)
             .ForEpochs(run.Epochs).WithSeed(run.Seed).OnDevice(run.Device).SaveTo(output)
-            .ReportProgressTo(new Progress(run.Epochs)).Build();
+            .ReportProgressTo(new Progress(run.Epochs));
+        // A cross-validation's folds each get a run of their own, named as their output folders are.
+        if (run.TensorBoard is { } board) builder.WriteTensorBoardTo(outOfFold is null ? board : Path.Combine(board, Path.GetFileName(output)));
+        var trainer = builder.Build();
         var result = trainer.Run(run.Resume);
         // The model file: the selected weights with everything predict needs to segment inputs as validation did.
         var modelPath = Path.Combine(output, TrainCommand.ModelFileName);

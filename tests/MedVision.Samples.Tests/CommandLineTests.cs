@@ -89,6 +89,7 @@ public class CommandLineTests
     [InlineData("medmnist", "train", "--master-port 70000", "--master-port must be in 1…65535, got 70000.")]
     [InlineData("medmnist", "train", "--batch 3 --world-size 2", "--batch 3 must split evenly over the 2 processes of --world-size.")]
     [InlineData("medmnist", "train", "--mixup 0.2 --cutmix 1", "Choose --mixup or --cutmix, not both.")]
+    [InlineData("medmnist", "train", "--tensorboard-histograms", "--tensorboard-histograms needs --tensorboard FOLDER.")]
     [InlineData("medmnist", "train", "--mixup NaN", "--mixup must be a positive number, got NaN.")]
     [InlineData("medmnist", "train", "--lr Infinity", "--lr must be a positive number, got Infinity.")]
     [InlineData("medmnist", "train", "--device gpu", "--device must be cpu, cuda or cuda:N, got gpu.")]

@@ -1,6 +1,7 @@
 using System.Text.RegularExpressions;
 using System.Globalization;
 using MedVision.Nets.Inference;
+using MedVision.Torch.TensorBoard;
 
 namespace MedVision.Samples.Tests;
 
@@ -19,7 +20,8 @@ public sealed class MedMnistTrainedRun : IAsyncLifetime, IDisposable
     {
         TinyRetinaMnist.Write(DataFile);
         Train = await SampleApp.RunAsync("medmnist", Folder.Path,
-            "train", "--data-file", DataFile, "--epochs", "1", "--batch", "16", "--threads", "1", "--output", RunFolder);
+            "train", "--data-file", DataFile, "--epochs", "1", "--batch", "16", "--threads", "1", "--output", RunFolder,
+            "--tensorboard", Folder["board"], "--tensorboard-histograms");
     }
 
     public Task DisposeAsync() => Task.CompletedTask;
@@ -58,6 +60,28 @@ public sealed class MedMnistSampleTests(MedMnistTrainedRun run) : IClassFixture<
         history[0].Should().StartWith("epoch,train_loss");
         double.IsFinite(D(history[1].Split(',')[1])).Should().BeTrue("the training loss is a number");
         Directory.EnumerateFiles(run.RunFolder, "*.tmp*").Should().BeEmpty("every file is written whole");
+    }
+
+    [Fact]
+    public void Train_WithTensorBoard_WritesTheRunsSummariesAndItsHyperparameters()
+    {
+        run.Train.ExitCode.Should().Be(0, run.Train.ToString());
+        var result = run.Train.Lines().Should().ContainSingle().Subject;
+        var board = run.Folder["board"];
+        var scalars = EventFileReader.ReadScalars(board);
+        // 48 training images in batches of 16: three steps, one epoch.
+        scalars.Where(p => p.Tag == "train/batch_loss").Select(p => p.Step).Should().Equal(0L, 1, 2);
+        var history = File.ReadAllLines(Path.Combine(run.RunFolder, "history.csv"))[1].Split(',');
+        scalars.Single(p => p.Tag == "train/loss").Value.Should().BeApproximately(D(history[1]), 1e-4);
+        scalars.Select(p => p.Tag).Should().Contain(["validation/auc", "validation/acc", "train/learning_rate", "selected/validation/auc", "selected/train/auc"]);
+        var events = Directory.GetFiles(board, "events.out.tfevents.*").SelectMany(EventFileReader.Read).SelectMany(e => e.Values).ToList();
+        events.Where(v => v.Kind == SummaryValueKind.Histogram).Select(v => v.Tag).Should().Contain("parameters/conv1.weight").And.Contain("parameters/fc.bias");
+
+        var hparams = Path.Combine(board, "hparams");
+        EventFileReader.ReadScalars(hparams).Single(p => p.Tag == "hparam/test_auc").Value.Should().BeApproximately(D(result["test_auc"]), 1e-4);
+        var plugin = Directory.GetFiles(hparams).SelectMany(EventFileReader.Read).SelectMany(e => e.Values).Where(v => v.PluginName == "hparams").ToList();
+        plugin.Select(v => v.Tag).Should().Equal("_hparams_/experiment", "_hparams_/session_start_info", "_hparams_/session_end_info");
+        System.Text.Encoding.UTF8.GetString(plugin[1].PluginContent.Span).Should().Contain("resnet18").And.Contain("retinamnist");
     }
 
     [Fact]

@@ -26,13 +26,20 @@ public sealed class SegmentationSampleTests : IDisposable
     {
         var run = _folder["run"];
         var train = await SampleApp.RunAsync("segmentation", _folder.Path,
-            "--demo", "--demo-subjects", "8", "--epochs", "2", "--crop", "16", "16", "16", "--features", "4", "8", "--seed", "3", "--output", run);
+            "--demo", "--demo-subjects", "8", "--epochs", "2", "--crop", "16", "16", "16", "--features", "4", "8", "--seed", "3", "--output", run,
+            "--tensorboard", _folder["board"]);
         train.ExitCode.Should().Be(0, train.ToString());
         train.Text.Should().Contain("8 scans of MRI, PET; classes background, lesion; 6 to train, 2 to validate");
         var result = train.Lines().Single();
         result["epochs"].Should().Be("2");
         File.Exists(Path.Combine(run, "best.safetensors")).Should().BeTrue();
-        File.ReadAllLines(Path.Combine(run, "history.csv")).Should().HaveCount(3);
+        var history = File.ReadAllLines(Path.Combine(run, "history.csv"));
+        history.Should().HaveCount(3);
+        // The TensorBoard run has the history's validation Dice, epoch by epoch (as float32).
+        var dice = MedVision.Torch.TensorBoard.EventFileReader.ReadScalars(_folder["board"]).Where(p => p.Tag == "validation/dice").Select(p => p.Value).ToList();
+        dice.Should().HaveCount(2);
+        for (int e = 0; e < 2; e++)
+            dice[e].Should().BeApproximately(double.Parse(history[e + 1].Split(',')[2], System.Globalization.CultureInfo.InvariantCulture), 1e-6);
 
         // The validation scans are the first 2 of the seeded shuffle; the library's predictor with the saved weights must
         // give the printed Dice (same window, overlap and preparation).
@@ -436,8 +443,11 @@ public sealed class SegmentationSampleTests : IDisposable
         var split = System.Text.RegularExpressions.Regex.Match(holdout.Text, @"24 images with masks, 3 patients; classes background, lesion; (\d+) to train, (\d+) to validate");
         split.Success.Should().BeTrue(holdout.Text);
         split.Groups[2].Value.Should().BeOneOf(["4", "10"], "the validation part is one whole patient (a quarter of 24 is nearest to the patient of 4 or one of 10)");
-        var folds = await SampleApp.RunAsync("segmentation", _folder.Path, [.. Common(_folder["grouped-cv"]), "--folds", "3"]);
+        var folds = await SampleApp.RunAsync("segmentation", _folder.Path, [.. Common(_folder["grouped-cv"]), "--folds", "3", "--tensorboard", _folder["cv-board"]]);
         folds.ExitCode.Should().Be(0, folds.ToString());
+        Directory.GetDirectories(_folder["cv-board"]).Select(Path.GetFileName).Should().BeEquivalentTo(["fold-1", "fold-2", "fold-3"], "a TensorBoard run per fold");
+        foreach (var fold in Directory.GetDirectories(_folder["cv-board"]))
+            MedVision.Torch.TensorBoard.EventFileReader.ReadScalars(fold).Should().Contain(p => p.Tag == "validation/dice");
         folds.Text.Should().Contain("24 images with masks, 3 patients; classes background, lesion; 3-fold cross-validation");
         folds.Lines().Single()["val_images"].Should().Be("24");
         var tooMany = await SampleApp.RunAsync("segmentation", _folder.Path, [.. Common(_folder["grouped-cv4"]), "--folds", "4"]);
