@@ -7,7 +7,7 @@
 // format: image (JPEG/PNG), dicom, nifti, npy, npz, safetensors, model (model files), card (model files with mutated
 // cards), segmodel (segmentation model files), segcard (segmentation model files with mutated cards), decathlon
 // (Medical Segmentation Decathlon dataset.json files), torchscript, optimizer, manifest (ensemble manifests beside
-// their members), segmanifest (segmentation ensemble manifests beside theirs).
+// their members), segmanifest (segmentation ensemble manifests beside theirs), tfevents (TensorBoard event files).
 // Each iteration takes a seed file, applies 1–4 random mutations (bit flips, interesting integers, truncation,
 // insertion, deletion, chunk duplication), reads the result, and — when it reads — uses it (decodes every frame,
 // converts every array, …). Exit code 0 when every failure was an accepted exception; 1 with a report otherwise.
@@ -116,6 +116,9 @@ try
         // pickle reader itself meets the damage (a raw mutation of it is caught by the checksum).
         // (Legacy-format files are one stream of pickles without checksums: the raw mutation reaches the reader already.)
         if (ext == ".pth" && it % 2 == 0 && seedBytes[which] is [(byte)'P', (byte)'K', ..]) data = MutatePickle(seedBytes[which], rng);
+        // TensorBoard event files: every other case mutates one event inside and frames it again with valid CRC-32Cs, so
+        // the event decoder itself meets the damage (a raw mutation is caught by the checksums).
+        if (format == "tfevents" && it % 2 == 0) data = MutateEventRecord(seedBytes[which], rng);
         string path = Path.Combine(work.FullName, $"case{it}{ext}");
         File.WriteAllBytes(path, data);
         if (trace) Console.Error.WriteLine($"case {it}: {path}");
@@ -273,6 +276,19 @@ static void Exercise(string format, string path, byte[] data)
                 }
                 break;
             }
+        case "tfevents":
+            {
+                // Every event decoded, every value used as TensorBoard would use it.
+                foreach (var e in MedVision.Torch.TensorBoard.EventFileReader.Read(path))
+                    foreach (var v in e.Values)
+                    {
+                        if (v.Histogram is { } h && h.BucketLimits.Count != h.BucketCounts.Count) throw new InvalidOperationException("a histogram with unpaired buckets was read");
+                        if (v.Image is { } image) _ = image.Encoded.Length + image.Height * image.Width;
+                        _ = v.Text?.Length;
+                    }
+                _ = MedVision.Torch.TensorBoard.EventFileReader.ReadScalars(path).Count;
+                break;
+            }
         case "safetensors":
             {
                 using var dict = SafeTensors.Load(data);
@@ -396,6 +412,17 @@ static void MakeSeeds(string dir)
     File.WriteAllBytes(Path.Combine(dir, "rgb.jpg"), ImageCodec.EncodeJpeg(rgb, quality: 70));
     File.WriteAllBytes(Path.Combine(dir, "grey.png"), ImageCodec.EncodePng(grey));
     File.WriteAllBytes(Path.Combine(dir, "rgb.png"), ImageCodec.EncodePng(rgb));
+    // A TensorBoard event file with an image, a histogram in 4 bins and text (the test fixtures have no image).
+    var board = Path.Combine(dir, "board");
+    using (var writer = new MedVision.Torch.TensorBoard.SummaryWriter(board))
+    using (var image = Tensors.FromArray(Pixels(3 * 4 * 5), 3, 4, 5))
+    {
+        writer.AddImage("image", image, 1);
+        writer.AddHistogram("histogram", [1.0, 2.5, 2.5, 7.0], 2, bins: 4);
+        writer.AddText("text", "note", 3);
+    }
+    File.Copy(Directory.GetFiles(board).Single(), Path.Combine(dir, "summaries.tfevents"), overwrite: true);
+    Directory.Delete(board, recursive: true);
     NpyArray Images(int n) => NpyArray.FromBytes(Pixels(n * 4 * 4 * 3), n, 4, 4, 3);
     NpyArray Labels(int n) => NpyArray.FromInt64(Enumerable.Range(0, n).Select(i => (long)(i % 5)).ToArray(), n, 1);
     NpzArchive.Write(Path.Combine(dir, "retinamnist.npz"), new Dictionary<string, NpyArray>
@@ -521,7 +548,7 @@ static void Use(NpyArray array)
 static bool Accepted(Exception e, string path)
 {
     // FileNotFoundException: a file the input names (a manifest's member) that does not exist, said with the input's name.
-    bool kind = e is DataFormatException or SafeTensorsFormatException or ModelFormatException or PyTorchFormatException or NotSupportedException or TorchException or InvalidDataException
+    bool kind = e is DataFormatException or MedVision.Torch.TensorBoard.TensorBoardFormatException or SafeTensorsFormatException or ModelFormatException or PyTorchFormatException or NotSupportedException or TorchException or InvalidDataException
         or FileNotFoundException;
     if (!kind) return false;
     // In-memory inputs (safetensors from bytes, npy from a stream) have no file name to give.
@@ -672,6 +699,42 @@ static byte[] MutatePickle(byte[] archive, Random rng)
             target.Write(bytes);
         }
     return output.ToArray();
+}
+
+// One record of a (valid) event file mutated and framed again: length, masked CRC-32C of it, data, masked CRC-32C.
+static byte[] MutateEventRecord(byte[] file, Random rng)
+{
+    var records = new List<byte[]>();
+    for (int at = 0; at + 12 <= file.Length;)
+    {
+        int length = (int)BitConverter.ToUInt64(file, at);
+        records.Add(file[(at + 12)..(at + 12 + length)]);
+        at += 16 + length;
+    }
+    int which = rng.Next(records.Count);
+    records[which] = Mutate(records[which], rng);
+    using var output = new MemoryStream();
+    foreach (var data in records)
+    {
+        var header = BitConverter.GetBytes((ulong)data.Length);
+        output.Write(header);
+        output.Write(BitConverter.GetBytes(MaskedCrc32C(header)));
+        output.Write(data);
+        output.Write(BitConverter.GetBytes(MaskedCrc32C(data)));
+    }
+    return output.ToArray();
+}
+
+static uint MaskedCrc32C(byte[] data)
+{
+    uint crc = 0xFFFFFFFFu;
+    foreach (var b in data)
+    {
+        crc ^= b;
+        for (int k = 0; k < 8; k++) crc = (crc & 1) != 0 ? 0x82F63B78u ^ (crc >> 1) : crc >> 1;
+    }
+    crc ^= 0xFFFFFFFFu;
+    return unchecked(((crc >> 15) | (crc << 17)) + 0xA282EAD8u);
 }
 
 static byte[] Gunzip(byte[] data)

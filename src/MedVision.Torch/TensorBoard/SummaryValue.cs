@@ -65,4 +65,8 @@ public sealed record TensorBoardEvent(double WallTime, long Step, string? FileVe
 /// <param name="Step">The global step.</param>
 /// <param name="WallTime">Seconds since the Unix epoch.</param>
 /// <param name="Value">The value.</param>
-public sealed record ScalarPoint(string Tag, long Step, double WallTime, double Value);
+public sealed record ScalarPoint(string Tag, long Step, double WallTime, double Value)
+{
+    /// <summary>The series.</summary>
+    public string Tag { get; init; } = Tag ?? throw new ArgumentNullException(nameof(Tag));
+}

@@ -32,9 +32,6 @@ public sealed class SummaryWriter : IDisposable
     public SummaryWriter(string? logDirectory = null, SummaryWriterOptions? options = null)
     {
         _options = options ?? new SummaryWriterOptions();
-        ArgumentNullException.ThrowIfNull(_options.TimeProvider, "options.TimeProvider");
-        ArgumentNullException.ThrowIfNull(_options.Comment, "options.Comment");
-        ArgumentNullException.ThrowIfNull(_options.FileNameSuffix, "options.FileNameSuffix");
         if (_options.FlushInterval < TimeSpan.Zero)
             throw new ArgumentOutOfRangeException(nameof(options), _options.FlushInterval, "The flush interval must not be negative.");
         if (_options.FileNameSuffix.IndexOfAny(Path.GetInvalidFileNameChars()) >= 0 || _options.FileNameSuffix.Contains('/'))
@@ -63,6 +60,7 @@ public sealed class SummaryWriter : IDisposable
     /// <summary>Adds the value of a one-element tensor (any device) as a scalar.</summary>
     public void AddScalar(string tag, Tensor value, long? globalStep = null, double? wallTime = null)
     {
+        CheckTag(tag, nameof(tag));
         ArgumentNullException.ThrowIfNull(value);
         if (value.NumElements != 1)
             throw new ArgumentException($"A scalar summary needs a one-element tensor, not one of shape [{string.Join(", ", value.Shape)}].", nameof(value));
@@ -109,6 +107,7 @@ public sealed class SummaryWriter : IDisposable
     /// <exception cref="ArgumentException">An empty tensor, or a NaN or infinite value.</exception>
     public void AddHistogram(string tag, Tensor values, long? globalStep = null, int? bins = null, double? wallTime = null)
     {
+        CheckTag(tag, nameof(tag));
         ArgumentNullException.ThrowIfNull(values);
         double[] data;
         using (Tensors.NoGrad())

@@ -4,7 +4,7 @@ namespace MedVision.Torch.TensorBoard;
 public sealed record SummaryWriterOptions
 {
     /// <summary>Appended to the default log folder's name (PyTorch's <c>comment</c>); unused when a folder is given.</summary>
-    public string Comment { get; init; } = "";
+    public string Comment { get; init => field = value ?? throw new ArgumentNullException(nameof(Comment)); } = "";
 
     /// <summary>
     /// How often buffered events are written out (PyTorch's <c>flush_secs</c>, 120 s by default); events are also
@@ -14,8 +14,8 @@ public sealed record SummaryWriterOptions
     public TimeSpan FlushInterval { get; init; } = TimeSpan.FromSeconds(120);
 
     /// <summary>Appended to every event file's name (PyTorch's <c>filename_suffix</c>).</summary>
-    public string FileNameSuffix { get; init; } = "";
+    public string FileNameSuffix { get; init => field = value ?? throw new ArgumentNullException(nameof(FileNameSuffix)); } = "";
 
     /// <summary>The clock that stamps events and names files (a fake one makes files reproducible in tests).</summary>
-    public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
+    public TimeProvider TimeProvider { get; init => field = value ?? throw new ArgumentNullException(nameof(TimeProvider)); } = TimeProvider.System;
 }

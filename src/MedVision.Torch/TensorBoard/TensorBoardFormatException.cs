@@ -5,7 +5,7 @@ public sealed class TensorBoardFormatException : Exception
 {
     /// <summary>Creates the exception.</summary>
     public TensorBoardFormatException(string path, long offset, string problem)
-        : base($"{path}: not a readable TensorBoard event file at byte {offset}: {problem}")
+        : base($"{path ?? throw new ArgumentNullException(nameof(path))}: not a readable TensorBoard event file at byte {offset}: {problem ?? throw new ArgumentNullException(nameof(problem))}")
     {
         Path = path;
         Offset = offset;

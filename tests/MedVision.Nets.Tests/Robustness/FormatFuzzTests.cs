@@ -108,6 +108,14 @@ public sealed class FormatFuzzTests : IClassFixture<FormatFuzzTests.Seeds>
         Fuzz("optimizer", 1000, _seeds["optimizer.safetensors"]);
     }
 
+    // TensorBoard event files (bytes, and every other case one event mutated inside valid CRC-32Cs), every event decoded
+    // and its scalars, histograms, images and text used.
+    [Fact]
+    public void Corrupt_tensorboard_event_files()
+    {
+        Fuzz("tfevents", 1000, _seeds["summaries.tfevents"]);
+    }
+
     // Ensemble manifests (bytes, and JSON values replaced or removed) beside their two member files, each read, loaded and
     // used on one image (found: a key twice gave an ArgumentException from JsonNode instead of the manifest's exception).
     [Fact]
