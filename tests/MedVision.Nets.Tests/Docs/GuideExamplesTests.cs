@@ -24,6 +24,7 @@ using MedVision.Torch;
 using MedVision.Torch.Distributed;
 using MedVision.Torch.Nn;
 using MedVision.Torch.Optim;
+using MedVision.Torch.TensorBoard;
 
 namespace MedVision.Nets.Tests.Docs;
 
@@ -456,6 +457,48 @@ public sealed class GuideExamplesTests
             // end snippet
             epoch.TrainLossTerms.Should().ContainKeys(MtcsnnTask.ClassificationTerm, MtcsnnTask.DifferenceTerm);
             File.Exists(Path.Combine(output, "best.safetensors")).Should().BeTrue();
+        }
+        finally
+        {
+            if (Directory.Exists(output)) Directory.Delete(output, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void TensorBoardExample()
+    {
+        var output = Path.Combine(Path.GetTempPath(), "mvn-guide-tb-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            // snippet: tensorboard
+            var data = MedMnistDataset.LoadEmbeddedRetinaMnist();
+            var scale = TransformPipeline.Create().Normalize(0.5f, 0.5f).Build();
+            var train = new DataLoader(new MedMnistImageSource(data.Train), new DataLoaderOptions { BatchSize = 64, Shuffle = true, Transform = scale });
+            var validation = new DataLoader(new MedMnistImageSource(data.Validation), new DataLoaderOptions { BatchSize = 64, Transform = scale });
+
+            Tensors.ManualSeed(0);
+            using var model = ResNet.Builder().WithBlocks(ResidualBlockKind.Basic, 1, 1).WithWidths(8, 16).ForInput(3).WithSmallInputStem().WithClasses(5).Build();
+            using var writer = new SummaryWriter(Path.Combine(output, "resnet-lr1e-3"));   // tensorboard --logdir <output>
+            writer.AddText("notes", "two stages of one basic block, widths 8 and 16, Adam 1e-3");
+            var result = Trainer.Create(new ClassificationTask(model, MedMnistTask.OrdinalRegression))
+                .TrainOn(train)
+                .ValidateOn(validation)
+                .UseAdam(1e-3)
+                .ForEpochs(2)
+                .WriteTensorBoardTo(writer, parameterHistograms: true)
+                .Build()
+                .Run();
+            writer.AddHyperparameters(
+                new Dictionary<string, object?> { ["lr"] = 1e-3, ["widths"] = "8,16" },
+                new Dictionary<string, double> { ["hparam/val_auc"] = result.Validation.Auc });
+            writer.Flush();
+            foreach (var point in EventFileReader.ReadScalars(writer.LogDirectory).Where(p => p.Tag == "validation/auc"))
+                Console.WriteLine($"epoch {point.Step}: validation AUC {point.Value:F3}");
+            // end snippet
+            var scalars = EventFileReader.ReadScalars(writer.LogDirectory);
+            scalars.Where(p => p.Tag == "validation/auc").Select(p => p.Value).Should().Equal(result.History.Select(e => (double)(float)e.Validation.Auc));
+            Directory.GetDirectories(writer.LogDirectory).Should().ContainSingle("the hyperparameters' run");
+            EventFileReader.ReadScalars(Directory.GetDirectories(writer.LogDirectory)[0]).Single().Value.Should().Be((float)result.Validation.Auc);
         }
         finally
         {
@@ -1289,7 +1332,7 @@ public sealed class GuideExamplesTests
         var source = File.ReadAllText(Path.Combine(root, "tests", "MedVision.Nets.Tests", "Docs", "GuideExamplesTests.cs"));
         var guide = File.ReadAllText(Path.Combine(root, "docs", "guide.md")).ReplaceLineEndings("\n");
         var snippets = Regex.Matches(source.ReplaceLineEndings("\n"), @"// snippet: (?<name>[a-z-]+)\n(?<code>.*?)\n[ ]*// end snippet", RegexOptions.Singleline);
-        snippets.Should().HaveCount(34);
+        snippets.Should().HaveCount(35);
         foreach (Match snippet in snippets)
         {
             var code = Dedent(snippet.Groups["code"].Value);
