@@ -66,9 +66,11 @@ internal static class TrainCommand
             Description = "S: choose the referral threshold on the validation images as the most specific one that refers at least S of the pathologic ones (e.g. 0.9), and record it in the model file, where predict takes it as its default --threshold.",
         }.Must(v => v is null || v is > 0 and <= 1, "in (0, 1]");
         var sensitivityConfidence = OperatingPointOptions.SensitivityConfidence();
+        var tensorBoard = SampleCommandLine.TensorBoard("");
         var command = new Command("train", "Train and evaluate a pathologic-myopia classifier on fundus image folders.")
         {
             trainFolder, valFolder, valCsv, nameColumn, labelColumn, depth, size, epochs, batch, lr, resizedCrop, seed, demo, device, threads, output, initWeights, initEntry, minSensitivity, sensitivityConfidence,
+            tensorBoard,
         };
         command.Check(r => r.GetValue(sensitivityConfidence) is not null && r.GetValue(minSensitivity) is null
             ? "--sensitivity-confidence bounds the sensitivity of --min-sensitivity; give --min-sensitivity S too." : OperatingPointOptions.Check(r.GetValue(minSensitivity), r.GetValue(sensitivityConfidence)));
@@ -83,7 +85,7 @@ internal static class TrainCommand
             return Run(new Settings(r.GetValue(trainFolder), r.GetValue(valFolder), r.GetValue(valCsv), r.GetValue(nameColumn)!, r.GetValue(labelColumn)!,
                 Value(depth, 18), Value(size, 64), Value(epochs, 1), Value(batch, 8), r.GetValue(lr), r.GetValue(seed), r.GetValue(demo),
                 Device.Parse(r.GetValue(device)!), r.GetValue(threads), r.GetValue(output)!,
-                distributed.Read(r), r.GetValue(distributed.SyncBatchNorm), r.GetValue(initWeights), r.GetValue(initEntry), optimization.Read(r), r.GetValue(resizedCrop), r.GetValue(minSensitivity), r.GetValue(sensitivityConfidence)));
+                distributed.Read(r), r.GetValue(distributed.SyncBatchNorm), r.GetValue(initWeights), r.GetValue(initEntry), optimization.Read(r), r.GetValue(resizedCrop), r.GetValue(minSensitivity), r.GetValue(sensitivityConfidence), r.GetValue(tensorBoard)));
         });
         return command;
     }
@@ -91,7 +93,7 @@ internal static class TrainCommand
     private sealed record Settings(string? TrainFolder, string? ValFolder, string? ValCsv, string NameColumn, string LabelColumn, int Depth, int Size,
         int Epochs, int Batch, double LearningRate, int Seed, bool Demo, Device Device, int Threads, string Output,
         DistributedOptions Distributed, bool SyncBatchNorm, string? InitWeights, string? InitEntry, OptimizationRecipe Optimization, double? ResizedCropScale,
-        double? MinSensitivity, double? SensitivityConfidence);
+        double? MinSensitivity, double? SensitivityConfidence, string? TensorBoard);
 
     private static int Run(Settings s)
     {
@@ -156,6 +158,7 @@ internal static class TrainCommand
         s.Optimization.ApplyTo(builder, s.LearningRate, network.Classifier!);
         AnsiConsole.MarkupLine(Markup.Escape("Optimization: " + s.Optimization.Describe(s.LearningRate)));
         if (group is not null) builder.DistributeOver(group, new DataParallelOptions { SyncBatchNorm = s.SyncBatchNorm });
+        if (s.TensorBoard is not null) builder.WriteTensorBoardTo(s.TensorBoard); // rank 0 writes
         var result = builder
             .TrainOn(Loader(train, training: true))
             .ValidateOn(Loader(val, training: false))

@@ -47,9 +47,10 @@ internal static class CrossValidateCommand
             AllowMultipleArgumentsPerToken = true,
             HelpName = "FOLD",
         };
+        var tensorBoard = SampleCommandLine.TensorBoard("; a run per fold, FOLDER/fold-1 … fold-k");
         var command = new Command("cross-validate", "k-fold cross-validation of the MedMNIST recipe on the pooled training and validation splits: every fold's model, its out-of-fold predictions, the spread over the folds and the folds' ensemble on the test split.")
         {
-            dataset, dataFile, model, resolution, folds, epochs, batch, lr, seed, device, threads, output, resume, onlyFolds, calibrate, groupNearDuplicates,
+            dataset, dataFile, model, resolution, folds, epochs, batch, lr, seed, device, threads, output, resume, onlyFolds, calibrate, groupNearDuplicates, tensorBoard,
         };
         command.Check(r => r.GetValue(onlyFolds) is { } only && only.FirstOrDefault(f => f < 1 || f > r.GetValue(folds)) is var bad && bad != 0
             ? $"--only-folds {bad}: the folds are numbered 1 to --folds ({r.GetValue(folds)})"
@@ -57,12 +58,12 @@ internal static class CrossValidateCommand
         optimization.AddTo(command, epochs);
         command.SetAction(r => Run(r.GetValue(dataset), r.GetValue(dataFile), r.GetValue(model)!, r.GetValue(resolution), r.GetResult(resolution) is { Implicit: false },
             r.GetValue(folds), r.GetValue(epochs), r.GetValue(batch), r.GetValue(lr), optimization.Read(r), r.GetValue(seed), Device.Parse(r.GetValue(device)!),
-            r.GetValue(threads), r.GetValue(output)!, r.GetValue(resume), r.GetValue(onlyFolds), r.GetValue(calibrate), r.GetValue(groupNearDuplicates)));
+            r.GetValue(threads), r.GetValue(output)!, r.GetValue(resume), r.GetValue(onlyFolds), r.GetValue(calibrate), r.GetValue(groupNearDuplicates), r.GetValue(tensorBoard)));
         return command;
     }
 
     private static int Run(string? datasetName, string? dataFile, string modelName, int requestedResolution, bool resolutionGiven, int folds, int epochs, int batch,
-        double learningRate, OptimizationRecipe optimization, int seed, Device device, int threads, string output, bool resume, int[]? onlyFolds, bool calibrate, double? groupNearDuplicates)
+        double learningRate, OptimizationRecipe optimization, int seed, Device device, int threads, string output, bool resume, int[]? onlyFolds, bool calibrate, double? groupNearDuplicates, string? tensorBoard)
     {
         Tensors.NumThreads = threads;
         var data = TrainCommand.LoadDataset(datasetName, dataFile);
@@ -129,6 +130,7 @@ internal static class CrossValidateCommand
             var network = TrainCommand.CreateNetwork(depth, resolution, info);
             var trainer = Trainer.Create(new ClassificationTask(network, info.Task)).ForEpochs(epochs).OnDevice(device).WithSeed(seed + split.Index)
                 .ReportProgressTo(TrainingConsole.EpochLines());
+            if (tensorBoard is not null) trainer.WriteTensorBoardTo(Path.Combine(tensorBoard, $"fold-{split.Index + 1}"));
             return optimization.ApplyTo(trainer, learningRate, network.Classifier!);
         }
         if (onlyFolds is { Length: > 0 })

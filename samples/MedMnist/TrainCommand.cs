@@ -43,7 +43,7 @@ internal static class TrainCommand
         var mixedPrecision = ModelOptions.MixedPrecision("Forward passes in bfloat16 autocast (weights and optimizer stay float32): about 1.8× faster on CPUs with AVX-512 BF16 or AMX; not part of the MedMNIST recipe.");
         var initWeights = InitialWeights.WeightsOption("the --model", "best with --resolution 224");
         var initEntry = InitialWeights.EntryOption();
-        var tensorBoard = new Option<string?>("--tensorboard") { Description = "Also write TensorBoard summaries to this folder (step and epoch losses, learning rate, validation AUC/ACC, and at the end the run's hyperparameters with its test AUC/ACC for the HParams tab); view with `tensorboard --logdir FOLDER`." };
+        var tensorBoard = SampleCommandLine.TensorBoard("; at the end the run's hyperparameters with its test AUC/ACC, for the HParams tab");
         var tensorBoardHistograms = new Option<bool>("--tensorboard-histograms") { Description = "With --tensorboard, a histogram of every parameter after each epoch (sorting every weight: a few % of a ResNet-18 epoch)." };
         var balance = new Option<bool>("--balance-classes") { Description = "Draw training images with probability 1/(count of their class) instead of shuffling (a WeightedRandomSampler; not part of the MedMNIST recipe)." };
         var command = new Command("train", "Train a ResNet with the MedMNIST v2 recipe and evaluate the model selected by validation AUC.")
@@ -58,7 +58,6 @@ internal static class TrainCommand
         InitialWeights.Check(command, initWeights, initEntry);
         optimization.AddHeadMultiplierTo(command, initWeights, resume);
         command.Check(r => r.GetValue(tensorBoardHistograms) && r.GetValue(tensorBoard) is null ? "--tensorboard-histograms needs --tensorboard FOLDER." : null);
-        command.Check(r => r.GetValue(tensorBoard) is { } folder && string.IsNullOrWhiteSpace(folder) ? "--tensorboard needs a folder." : null);
         command.SetAction(r => Run(new TrainSettings(
             r.GetValue(dataset), r.GetValue(dataFile), r.GetValue(model)!, r.GetValue(resolution), r.GetResult(resolution) is { Implicit: false }, r.GetValue(epochs), r.GetValue(batch),
             r.GetValue(lr), r.GetValue(seed), Device.Parse(r.GetValue(device)!), r.GetValue(threads), r.GetValue(output)!, r.GetValue(resume),

@@ -69,11 +69,7 @@ internal static class SegmentationConsole
     public sealed record RunSettings(Recipe Recipe, bool MixedPrecision, int Epochs, int Batch, int Seed, Device Device, bool Resume, string? TensorBoard);
 
     /// <summary>The --tensorboard option of both training commands.</summary>
-    public static Option<string?> TensorBoardOption() => new Option<string?>("--tensorboard")
-    {
-        Description = "Also write TensorBoard summaries to this folder (step and epoch losses, learning rate, validation Dice per class; with --folds a run per fold, FOLDER/fold-i); view with `tensorboard --logdir FOLDER`.",
-        HelpName = "FOLDER",
-    }.Must(v => v is null || !string.IsNullOrWhiteSpace(v), "a folder");
+    public static Option<string?> TensorBoardOption() => SampleCommandLine.TensorBoard(", Dice per class; with --folds a run per fold, FOLDER/fold-i");
 
     /// <summary>
     /// Trains a built network on one set and validates it on the other (whole inputs through <paramref name="window"/>),

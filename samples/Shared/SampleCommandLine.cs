@@ -61,6 +61,13 @@ internal static class SampleCommandLine
         DefaultValueFactory = _ => DefaultThreads,
     }.AtLeast(1);
 
+    /// <summary>--tensorboard FOLDER: also write the training's TensorBoard summaries (<paramref name="what"/> says what the sample adds).</summary>
+    public static Option<string?> TensorBoard(string what) => new Option<string?>("--tensorboard")
+    {
+        Description = $"Also write TensorBoard summaries to this folder (step and epoch losses, learning rate, validation measures{what}); view with `tensorboard --logdir FOLDER`.",
+        HelpName = "FOLDER",
+    }.Must(v => v is null || !string.IsNullOrWhiteSpace(v), "a folder");
+
     private static InvocationConfiguration Configuration => new() { EnableDefaultExceptionHandler = false };
 
     // What bad input or a machine without a needed library causes (an unsupported DICOM encoding, libcharls missing):

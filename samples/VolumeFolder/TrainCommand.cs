@@ -133,9 +133,11 @@ internal static class TrainCommand
             AllowMultipleArgumentsPerToken = true,
             HelpName = "FOLD",
         };
+        var tensorBoard = SampleCommandLine.TensorBoard("; with --folds a run per fold, FOLDER/fold-i");
         var command = new Command("train", "Train and evaluate a 3-D classifier on volumes in class folders.")
         {
             data, size, window, percentiles, channelWise, orientation, spacing, fit, crop, normalization, modalities, align, depth, initWeights, valFraction, folds, groupBy, epochs, batch, lr, rotate, affine, intensityAugment, mriArtifacts, noise, seed, demo, device, threads, output, resume, onlyFolds,
+            tensorBoard,
         };
         command.Check(r => r.GetValue(onlyFolds) is not { Length: > 0 } only ? null
             : r.GetValue(folds) is not int k ? "--only-folds trains some folds of a cross-validation: give --folds K too."
@@ -163,14 +165,14 @@ internal static class TrainCommand
                 r.GetValue(modalities) is { Length: > 0 } names ? names : null, spacingValue, r.GetValue(align), r.GetValue(fit) == "crop-or-pad" ? VolumeFit.CropOrPad : VolumeFit.Resize,
                 r.GetValue(percentiles) is [var lower, var upper] ? (lower, upper) : null, r.GetValue(channelWise), Default(depth) ? 10 : r.GetValue(depth), r.GetValue(initWeights),
                 r.GetValue(valFraction), r.GetValue(folds), r.GetValue(groupBy), Default(epochs) ? 2 : r.GetValue(epochs), r.GetValue(batch), r.GetValue(lr), r.GetValue(rotate), r.GetValue(affine) is { Length: > 0 } af ? af : null, r.GetValue(intensityAugment), r.GetValue(mriArtifacts), r.GetValue(noise), r.GetValue(seed), r.GetValue(demo),
-                Device.Parse(r.GetValue(device)!), r.GetValue(threads), r.GetValue(output)!, optimization.Read(r), r.GetValue(resume), r.GetValue(onlyFolds) is { Length: > 0 } named ? named : null));
+                Device.Parse(r.GetValue(device)!), r.GetValue(threads), r.GetValue(output)!, optimization.Read(r), r.GetValue(resume), r.GetValue(onlyFolds) is { Length: > 0 } named ? named : null, r.GetValue(tensorBoard)));
         });
         return command;
     }
 
     private sealed record Settings(string? Data, int[] Size, (double Center, double Width)? Window, string? Orientation, CropForeground? Crop, string Normalization, string[]? Modalities, float[]? Spacing, bool AlignModalities, VolumeFit Fit, (double Lower, double Upper)? Percentiles, bool ChannelWise, int Depth, string? InitWeights,
         double ValidationFraction, int? Folds, string? GroupBy, int Epochs, int Batch, double LearningRate, double Rotate, double[]? Affine, bool IntensityAugment, bool MriArtifacts, double Noise, int Seed, bool Demo, Device Device, int Threads, string Output,
-        OptimizationRecipe Optimization, bool Resume, int[]? OnlyFolds);
+        OptimizationRecipe Optimization, bool Resume, int[]? OnlyFolds, string? TensorBoard);
 
     private static int Run(Settings s)
     {
@@ -241,9 +243,10 @@ internal static class TrainCommand
             return network;
         }
         var taskType = source.ClassNames.Count == 2 ? MedMnistTask.Binary : MedMnistTask.MultiClass;
-        TrainerBuilder Recipe(ResNet network, ClassificationTask task, int seed)
+        TrainerBuilder Recipe(ResNet network, ClassificationTask task, int seed, string? board)
         {
             var builder = Trainer.Create(task).ForEpochs(s.Epochs).OnDevice(s.Device).WithSeed(seed).ReportProgressTo(TrainingConsole.EpochLines());
+            if (board is not null) builder.WriteTensorBoardTo(board);
             return s.Optimization.ApplyTo(builder, s.LearningRate, network.Classifier!);
         }
         void Describe(ResNet network)
@@ -292,7 +295,8 @@ internal static class TrainCommand
                 var network = NewNetwork(s.Seed + split.Index);
                 if (!described) Describe(network);
                 described = true;
-                return Recipe(network, new ClassificationTask(network, taskType), s.Seed + split.Index);
+                return Recipe(network, new ClassificationTask(network, taskType), s.Seed + split.Index,
+                    s.TensorBoard is null ? null : Path.Combine(s.TensorBoard, $"fold-{split.Index + 1}"));
             }
             if (s.OnlyFolds is { } only)
             {
@@ -323,7 +327,7 @@ internal static class TrainCommand
         using var network = NewNetwork(s.Seed);
         Describe(network);
         var task = new ClassificationTask(network, taskType);
-        var builder = Recipe(network, task, s.Seed);
+        var builder = Recipe(network, task, s.Seed, s.TensorBoard);
         var result = builder
             .TrainOn(Loader(train, training: true))
             .ValidateOn(Loader(validation, training: false))

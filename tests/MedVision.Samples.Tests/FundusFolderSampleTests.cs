@@ -14,8 +14,10 @@ public sealed class FundusFolderSampleTests : IDisposable
     {
         var temp = Directory.CreateDirectory(_folder["tmp"]).FullName;
         var run = await SampleApp.RunAsync("fundus-folder", _folder.Path, new Dictionary<string, string> { ["TMPDIR"] = temp },
-            "train", "--demo", "--size", "32", "--batch", "4", "--threads", "1", "--random-resized-crop", "0.5", "--output", _folder["out"]);
+            "train", "--demo", "--size", "32", "--batch", "4", "--threads", "1", "--random-resized-crop", "0.5", "--output", _folder["out"],
+            "--tensorboard", _folder["board"]);
         run.ExitCode.Should().Be(0, run.ToString());
+        MedVision.Torch.TensorBoard.EventFileReader.ReadScalars(_folder["board"]).Where(p => p.Tag == "validation/auc").Should().ContainSingle("one epoch");
         run.Text.Should().Contain("Training augmentation: random resized crops of 0.5–1 of the area, horizontal and vertical flips");
         var result = run.Lines().Should().ContainSingle().Subject;
         result["size"].Should().Be("32", "--size was given");

@@ -109,9 +109,14 @@ public sealed class MedMnistSampleTests(MedMnistTrainedRun run) : IClassFixture<
     public async Task CrossValidate_SavesEveryFoldsModel_TheirOutOfFoldPredictions_AndAManifestOfTheirEnsemble()
     {
         var folder = run.Folder["cv"];
-        string[] arguments = ["cross-validate", "--data-file", run.DataFile, "--folds", "3", "--epochs", "1", "--batch", "16", "--threads", "1", "--output", folder];
+        string[] arguments = ["cross-validate", "--data-file", run.DataFile, "--folds", "3", "--epochs", "1", "--batch", "16", "--threads", "1", "--output", folder,
+            "--tensorboard", run.Folder["cv-board"]];
         var cv = await SampleApp.RunAsync("medmnist", run.Folder.Path, arguments);
         cv.ExitCode.Should().Be(0, cv.ToString());
+        // A TensorBoard run per fold, each with its one epoch's validation AUC.
+        Directory.GetDirectories(run.Folder["cv-board"]).Select(Path.GetFileName).Should().BeEquivalentTo(["fold-1", "fold-2", "fold-3"]);
+        foreach (var board in Directory.GetDirectories(run.Folder["cv-board"]))
+            EventFileReader.ReadScalars(board).Where(p => p.Tag == "validation/auc").Should().ContainSingle(board);
         cv.Text.Should().Contain("3-fold cross-validation of the 48 training and 16 validation images pooled (64)");
         var line = cv.Lines().Should().ContainSingle().Subject;
         line["folds"].Should().Be("3");

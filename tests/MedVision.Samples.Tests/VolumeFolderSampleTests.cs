@@ -42,9 +42,11 @@ public sealed class VolumeFolderSampleTests : IDisposable
         }
         var run = _folder["contrasts-run"];
         var train = await SampleApp.RunAsync("volume-folder", _folder.Path,
-            "--data", data, "--size", "16", "16", "16", "--depth", "10", "--epochs", "1", "--batch", "2", "--threads", "2", "--output", run);
+            "--data", data, "--size", "16", "16", "16", "--depth", "10", "--epochs", "1", "--batch", "2", "--threads", "2", "--output", run,
+            "--tensorboard", _folder["board"]);
         train.ExitCode.Should().Be(0, train.ToString());
         train.Text.Should().Contain("3 channels per sample");
+        MedVision.Torch.TensorBoard.EventFileReader.ReadScalars(_folder["board"]).Select(p => p.Tag).Should().Contain(["train/loss", "validation/auc"]);
         var card = ModelFile.ReadCard(Path.Combine(run, "model.safetensors"));
         card.Preprocessing.Channels.Should().Be(3);
         card.Preprocessing.Mean.Should().HaveCount(3);
@@ -225,8 +227,12 @@ public sealed class VolumeFolderSampleTests : IDisposable
         var data = WriteVolumes(12);
         var run = _folder["cv"];
         var cv = await SampleApp.RunAsync("volume-folder", _folder.Path,
-            "--data", data, "--size", "16", "16", "16", "--depth", "10", "--folds", "3", "--epochs", "1", "--batch", "3", "--threads", "2", "--output", run);
+            "--data", data, "--size", "16", "16", "16", "--depth", "10", "--folds", "3", "--epochs", "1", "--batch", "3", "--threads", "2", "--output", run,
+            "--tensorboard", _folder["cv-board"]);
         cv.ExitCode.Should().Be(0, cv.ToString());
+        Directory.GetDirectories(_folder["cv-board"]).Select(Path.GetFileName).Should().BeEquivalentTo(["fold-1", "fold-2", "fold-3"], "a TensorBoard run per fold");
+        foreach (var board in Directory.GetDirectories(_folder["cv-board"]))
+            MedVision.Torch.TensorBoard.EventFileReader.ReadScalars(board).Should().Contain(p => p.Tag == "validation/auc" && p.Step == 0);
         cv.Text.Should().Contain("6 healthy, 6 lesion, 3-fold cross-validation (stratified)").And.Contain("Fold 3/3: training on 8 volumes, selecting on 4");
         var line = cv.Lines().Should().ContainSingle().Subject;
         line["folds"].Should().Be("3");
