@@ -8,6 +8,7 @@ using MedVision.Torch;
 using MedVision.Torch.Nn;
 using MedVision.Torch.Optim;
 using MedVision.Torch.Serialization;
+using MedVision.Torch.TensorBoard;
 using Spectre.Console;
 
 namespace MedVision.Samples.Cdsf;
@@ -45,20 +46,26 @@ internal static class RunCommand
         var device = new Option<string>("--device") { Description = "cpu, cuda or cuda:N.", DefaultValueFactory = _ => "cpu" }.IsDevice();
         var threads = SampleCommandLine.Threads();
         var output = new Option<string>("--output") { Description = "Folder for results.csv.", DefaultValueFactory = _ => "runs/cdsf" };
+        var tensorBoard = new Option<string?>("--tensorboard")
+        {
+            Description = "Also write TensorBoard summaries to this folder: each epoch's CDSF losses (diagnosis cross-entropy, voxel L1, feature consistency) and the baselines' cross-entropies, then the held-out AUCs, PSNR and SSIM, and a synthetic PET slice beside the real one; view with `tensorboard --logdir FOLDER`.",
+            HelpName = "FOLDER",
+        }.Must(v => v is null || !string.IsNullOrWhiteSpace(v), "a folder");
         var command = new Command("run", "Train CDSF, a diagnosis-only baseline and an MRI-only baseline and evaluate diagnosis and synthesis on held-out subjects.")
         {
             data, labels, idColumn, labelColumn, subjects, missing, size, testFraction, epochs, batch, blocks, synthesisLr, diagnosisLr, voxelWeight, featureWeight, classificationWeight, seed, device, threads, output,
+            tensorBoard,
         };
         command.SetAction(r => Run(new Settings(r.GetValue(data), r.GetValue(labels), r.GetValue(idColumn)!, r.GetValue(labelColumn)!, r.GetValue(subjects),
             r.GetValue(missing), r.GetValue(size), r.GetValue(testFraction), r.GetValue(epochs), r.GetValue(batch), r.GetValue(blocks), r.GetValue(synthesisLr), r.GetValue(diagnosisLr),
             (r.GetValue(voxelWeight), r.GetValue(featureWeight), r.GetValue(classificationWeight)),
-            r.GetValue(seed), Device.Parse(r.GetValue(device)!), r.GetValue(threads), r.GetValue(output)!)));
+            r.GetValue(seed), Device.Parse(r.GetValue(device)!), r.GetValue(threads), r.GetValue(output)!, r.GetValue(tensorBoard))));
         return command;
     }
 
     private sealed record Settings(string? Data, string? Labels, string IdColumn, string LabelColumn, int Subjects, double MissingPet, int Size,
         double TestFraction, int Epochs, int Batch, int ResidualBlocks, double SynthesisLearningRate, double DiagnosisLearningRate,
-        (double Voxel, double Feature, double Classification) Weights, int Seed, Device Device, int Threads, string Output);
+        (double Voxel, double Feature, double Classification) Weights, int Seed, Device Device, int Threads, string Output, string? TensorBoard);
 
     private sealed record Row(string Model, string Condition, int Subjects, double Auc, double Acc);
 
@@ -114,6 +121,7 @@ internal static class RunCommand
             .WithLossWeights(s.Weights.Voxel, s.Weights.Feature, s.Weights.Classification).Build();
         using var baselineOptimizer = new Adam(baseline.Parameters(), s.DiagnosisLearningRate);
         using var mriOnlyOptimizer = new Adam(mriOnly.Parameters(), s.DiagnosisLearningRate);
+        using var board = s.TensorBoard is null ? null : new SummaryWriter(s.TensorBoard);
         for (int epoch = 0; epoch < s.Epochs; epoch++)
         {
             var started = DateTime.UtcNow;
@@ -136,6 +144,14 @@ internal static class RunCommand
                 baselineLoss += ClassifierStep(baseline, baselineOptimizer, MedVision.Nets.Models.Cdsf.Pair(mri, pet), labelTensor);
                 mriOnlyLoss += ClassifierStep(mriOnly, mriOnlyOptimizer, mri, labelTensor);
                 steps++;
+            }
+            if (board is not null)
+            {
+                board.AddScalar("cdsf/diagnosis_cross_entropy", diagnosis / steps, epoch);
+                board.AddScalar("cdsf/voxel_l1", voxel / steps, epoch);
+                board.AddScalar("cdsf/feature_consistency", feature / steps, epoch);
+                board.AddScalars("diagnosis_cross_entropy", new Dictionary<string, double> { ["cdsf"] = diagnosis / steps, ["baseline"] = baselineLoss / steps, ["mri_only"] = mriOnlyLoss / steps }, epoch);
+                board.Flush();
             }
             AnsiConsole.MarkupLine(string.Create(CultureInfo.InvariantCulture,
                 $"epoch {epoch + 1,3}: CDSF diagnosis CE {diagnosis / steps:F4} · voxel L1 {voxel / steps:F4} · feature {feature / steps:F4} · baseline CE {baselineLoss / steps:F4} · MRI-only CE {mriOnlyLoss / steps:F4} · {(DateTime.UtcNow - started).TotalSeconds:F1} s"));
@@ -194,6 +210,8 @@ internal static class RunCommand
             AnsiConsole.Write(where);
         }
 
+        if (board is not null) WriteSummaries(board, cdsf, rows, psnr, ssim, testWithPet, s);
+
         var csv = Path.Combine(Path.GetFullPath(s.Output), "results.csv");
         AtomicFile.WriteAllText(csv, string.Join('\n', new[] { "model,pet,subjects,auc,acc,psnr,ssim" }
             .Concat(rows.Select(r => $"{r.Model},{r.Condition},{r.Subjects},{F(r.Auc)},{F(r.Acc)},,"))
@@ -208,6 +226,27 @@ internal static class RunCommand
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"RESULT localisation {r.Model.ToLowerInvariant()} pet={Key(r.Condition)} seed={s.Seed} subjects={r.Subjects} pointing_hits={r.Hits} energy_inside={F(r.Energy)} chance={F(r.Chance)}"));
         return 0;
+    }
+
+    // The held-out measures at the last epoch, and the middle axial slice of the first held-out subject's real PET beside
+    // its synthetic one (intensities from [−1, 1] to [0, 1]).
+    private static void WriteSummaries(SummaryWriter board, MedVision.Nets.Models.Cdsf cdsf, List<Row> rows, double psnr, double ssim, List<Subject> testWithPet, Settings s)
+    {
+        long last = s.Epochs - 1;
+        foreach (var r in rows.Where(r => !double.IsNaN(r.Auc)))
+            board.AddScalar($"test_auc/{r.Model.ToLowerInvariant().Replace(' ', '_')}/{Key(r.Condition)}", r.Auc, last);
+        if (!double.IsNaN(psnr)) board.AddScalar("synthesis/psnr_db", psnr, last);
+        if (!double.IsNaN(ssim)) board.AddScalar("synthesis/ssim", ssim, last);
+        if (testWithPet.Count == 0) return;
+        using var scope = Tensors.NewDisposeScope();
+        using var noGrad = Tensors.NoGrad();
+        var mri = Stack(testWithPet.Take(1).Select(x => x.Mri), s);
+        var real = Stack(testWithPet.Take(1).Select(x => x.Pet!), s);
+        var synthetic = cdsf.Synthesize(mri);
+        long middle = real.Shape[2] / 2;
+        var pair = Tensors.Cat([real.Select(2, middle), synthetic.Select(2, middle)], dim: 3)[0]; // (1, H, 2W): real | synthetic
+        board.AddImage("synthesis/pet_real_vs_synthetic", ((pair + 1) / 2).Clamp(0, 1).Cpu(), last);
+        board.Flush();
     }
 
     private static string Key(string condition) => condition switch

@@ -36,19 +36,20 @@ internal static class CompareCommand
         var distributed = new DistributedCommandLine();
         var output = new Option<string>("--output") { Description = "Folder for checkpoints and histories (one subfolder per seed and model) and results.csv.", DefaultValueFactory = _ => "runs/mtcsnn" };
         var dataFile = new Option<string?>("--data-file") { Description = "Read RetinaMNIST from this .npz file (e.g. retinamnist_224.npz, or a subset in the same format) instead of the shipped 28×28 copy." };
+        var tensorBoard = SampleCommandLine.TensorBoard(", MTCSNN's two loss terms; a run per seed and model, FOLDER/seedS/mtcsnn and FOLDER/seedS/resnet, to overlay");
         var command = new Command("compare", "Train MTCSNN and the plain ResNet with the same budget and seeds and compare them on the test split.")
         {
-            epochs, batch, seeds, depth, stem, lambda, lr, device, threads, output, dataFile,
+            epochs, batch, seeds, depth, stem, lambda, lr, device, threads, output, dataFile, tensorBoard,
         };
         distributed.AddTo(command, batch, perProcess: 2);
         command.SetAction(r => Run(new Settings(
             r.GetValue(epochs), r.GetValue(batch), ParseSeeds(r.GetValue(seeds)!), r.GetValue(depth), r.GetValue(stem)!.ToLowerInvariant(), r.GetValue(lambda),
-            r.GetValue(lr), Device.Parse(r.GetValue(device)!), r.GetValue(threads), r.GetValue(output)!, r.GetValue(dataFile), distributed.Read(r), r.GetValue(distributed.SyncBatchNorm))));
+            r.GetValue(lr), Device.Parse(r.GetValue(device)!), r.GetValue(threads), r.GetValue(output)!, r.GetValue(dataFile), distributed.Read(r), r.GetValue(distributed.SyncBatchNorm), r.GetValue(tensorBoard))));
         return command;
     }
 
     private sealed record Settings(int Epochs, int Batch, int[] Seeds, int Depth, string Stem, double Lambda, double LearningRate, Device Device, int Threads, string Output,
-        string? DataFile, DistributedOptions Distributed, bool SyncBatchNorm);
+        string? DataFile, DistributedOptions Distributed, bool SyncBatchNorm, string? TensorBoard);
 
     private static int[] ParseSeeds(string text) => TryParseSeeds(text) ?? throw new InvalidOperationException("--seeds was checked while parsing.");
 
@@ -107,6 +108,7 @@ internal static class CompareCommand
                 var builder = Trainer.Create(task);
                 builder.WithMultiStepSchedule(0.5, 0.75, 0.1);
                 if (group is not null) builder.DistributeOver(group, new DataParallelOptions { SyncBatchNorm = s.SyncBatchNorm });
+                if (s.TensorBoard is not null) builder.WriteTensorBoardTo(Path.Combine(s.TensorBoard, $"seed{seed}", model));
                 var result = builder
                     .TrainOn(Loader(data.Train, shuffle: true, seed))
                     .ValidateOn(Loader(data.Validation, shuffle: false, seed))

@@ -17,7 +17,8 @@ public sealed class CdsfSampleTests : IDisposable
     public async Task Run_OnPhantoms_TrainsAllThreeModelsAndReportsDiagnosisSynthesisAndLocalisation()
     {
         var run = await SampleApp.RunAsync("cdsf", _folder.Path,
-            "run", "--subjects", "12", "--size", "36", "--epochs", "1", "--residual-blocks", "1", "--threads", "1", "--output", _folder["out"]);
+            "run", "--subjects", "12", "--size", "36", "--epochs", "1", "--residual-blocks", "1", "--threads", "1", "--output", _folder["out"],
+            "--tensorboard", _folder["board"]);
         run.ExitCode.Should().Be(0, run.ToString());
         var lines = run.Lines();
         lines.Select(l => l["#0"]).Should().Contain(new[] { "cdsf", "baseline", "mri-only", "synthesis", "localisation" });
@@ -30,6 +31,15 @@ public sealed class CdsfSampleTests : IDisposable
         var synthesis = lines.Single(l => l["#0"] == "synthesis");
         double.IsFinite(D(synthesis["psnr"])).Should().BeTrue();
         D(synthesis["ssim"]).Should().BeInRange(-1, 1);
+
+        // TensorBoard: the epoch's losses, the printed PSNR, the baselines' curves as runs of one chart, the PET slices.
+        var scalars = MedVision.Torch.TensorBoard.EventFileReader.ReadScalars(_folder["board"]);
+        scalars.Select(p => p.Tag).Should().Contain(["cdsf/diagnosis_cross_entropy", "cdsf/voxel_l1", "cdsf/feature_consistency", "synthesis/psnr_db", "test_auc/cdsf/real"]);
+        scalars.Single(p => p.Tag == "synthesis/psnr_db").Value.Should().BeApproximately(D(synthesis["psnr"]), 1e-4);
+        Directory.GetDirectories(_folder["board"]).Select(Path.GetFileName).Should().BeEquivalentTo(
+            ["diagnosis_cross_entropy_cdsf", "diagnosis_cross_entropy_baseline", "diagnosis_cross_entropy_mri_only"]);
+        var image = Directory.GetFiles(_folder["board"]).SelectMany(MedVision.Torch.TensorBoard.EventFileReader.Read).SelectMany(e => e.Values).Single(v => v.Image is not null).Image!;
+        (image.Height, image.Width, image.Colorspace).Should().Be((36, 72, 1), "the real and the synthetic middle slice side by side");
 
         var csv = File.ReadAllLines(_folder["out/results.csv"]);
         csv[0].Should().Be("model,pet,subjects,auc,acc,psnr,ssim");

@@ -14,8 +14,15 @@ public sealed class MtcsnnSampleTests : IDisposable
         var data = _folder["retinamnist.npz"];
         TinyRetinaMnist.Write(data, train: 32, val: 16, test: 16);
         var compare = await SampleApp.RunAsync("mtcsnn", _folder.Path,
-            "compare", "--data-file", data, "--epochs", "1", "--batch", "8", "--seeds", "0,1", "--depth", "18", "--stem", "small", "--threads", "1", "--output", _folder["out"]);
+            "compare", "--data-file", data, "--epochs", "1", "--batch", "8", "--seeds", "0,1", "--depth", "18", "--stem", "small", "--threads", "1", "--output", _folder["out"],
+            "--tensorboard", _folder["board"]);
         compare.ExitCode.Should().Be(0, compare.ToString());
+        // A TensorBoard run per seed and model; MTCSNN's runs carry its two loss terms.
+        foreach (var seed in new[] { "seed0", "seed1" })
+        {
+            MedVision.Torch.TensorBoard.EventFileReader.ReadScalars(Path.Combine(_folder["board"], seed, "mtcsnn")).Select(p => p.Tag).Should().Contain(["train/loss/cross_entropy", "train/loss/difference"]);
+            MedVision.Torch.TensorBoard.EventFileReader.ReadScalars(Path.Combine(_folder["board"], seed, "resnet")).Select(p => p.Tag).Should().Contain("validation/auc").And.NotContain("train/loss/difference");
+        }
         compare.Text.Should().Contain("RetinaMNIST (28×28, 5 grades): train 32, val 16, test 16");
 
         var lines = compare.Lines();
