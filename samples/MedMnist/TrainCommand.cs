@@ -44,7 +44,7 @@ internal static class TrainCommand
         var initWeights = InitialWeights.WeightsOption("the --model", "best with --resolution 224");
         var initEntry = InitialWeights.EntryOption();
         var tensorBoard = SampleCommandLine.TensorBoard("; at the end the run's hyperparameters with its test AUC/ACC, for the HParams tab");
-        var tensorBoardHistograms = new Option<bool>("--tensorboard-histograms") { Description = "With --tensorboard, a histogram of every parameter after each epoch (sorting every weight: a few % of a ResNet-18 epoch)." };
+        var tensorBoardHistograms = new Option<bool>("--tensorboard-histograms") { Description = "With --tensorboard, a histogram of every parameter after each epoch (0.7 s per epoch for ResNet-18's 11.2 M parameters on 2 cores, a few % of a RetinaMNIST epoch; docs/benchmarks.md)." };
         var balance = new Option<bool>("--balance-classes") { Description = "Draw training images with probability 1/(count of their class) instead of shuffling (a WeightedRandomSampler; not part of the MedMNIST recipe)." };
         var command = new Command("train", "Train a ResNet with the MedMNIST v2 recipe and evaluate the model selected by validation AUC.")
         {

@@ -20,34 +20,47 @@ internal static class EnsembleCommand
             Required = true,
             Arity = ArgumentArity.OneOrMore,
         };
+        var weights = new Option<double[]>("--weight")
+        {
+            Description = "Each model's weight in the mean of the probabilities, once per --model in the same order (default: equal).",
+            AllowMultipleArgumentsPerToken = true,
+            HelpName = "W",
+        };
         var output = new Option<string>("--output", "-o") { Description = "The manifest to write (a .json file; the model files are listed relative to its folder).", Required = true };
         var command = new Command("ensemble", "Write an ensemble manifest of segmentation model files (their probabilities averaged), which predict and evaluate take as --model, and in which evaluate --store records the ensemble's post-processing.")
         {
-            models, output,
+            models, weights, output,
         };
         command.Check(r => SegmentationModels.IsManifest(r.GetValue(output)!) ? null : "--output names the manifest to write: a .json file");
         command.Check(r => r.GetValue(models)!.FirstOrDefault(SegmentationModels.IsManifest) is { } nested ? $"--model {nested} is a manifest; list the model files themselves"
             : r.GetValue(models)!.FirstOrDefault(SegmentationModels.IsOnnx) is { } onnx ? $"--model {onnx} is an ONNX file; a manifest lists the model files (model.safetensors) it was exported from"
             : null);
-        command.SetAction(r => Run(r.GetValue(models)!, r.GetValue(output)!));
+        command.Check(r => r.GetValue(weights) is { Length: > 0 } w && w.Length != r.GetValue(models)!.Length
+            ? $"--weight is given {w.Length} time(s) for {r.GetValue(models)!.Length} --model files; give one weight per model, or none"
+            : r.GetValue(weights) is { } all && all.FirstOrDefault(x => !double.IsFinite(x) || x < 0, 0) is var bad && bad != 0 ? $"--weight {bad.ToString(System.Globalization.CultureInfo.InvariantCulture)}: weights are finite and at least 0"
+            : r.GetValue(weights) is { Length: > 0 } some && some.All(x => x == 0) ? "--weight: the weights are all 0; at least one model must count" : null);
+        command.SetAction(r => Run(r.GetValue(models)!, r.GetValue(weights) is { Length: > 0 } w ? w : null, r.GetValue(output)!));
         return command;
     }
 
-    private static int Run(string[] models, string output)
+    private static int Run(string[] models, double[]? weights, string output)
     {
-        SegmentationModelFile.SaveEnsembleManifest(output, models);
+        SegmentationModelFile.SaveEnsembleManifest(output, models, weights: weights);
         var written = SegmentationModelFile.ReadEnsembleManifest(output);
         var card = SegmentationModelFile.ReadCard(written.ModelPaths[0]);
-        var table = new Table().AddColumn("member").AddColumn("U-Net").AddColumn("post-processing in its card");
-        foreach (var path in written.ModelPaths)
+        var table = new Table().AddColumn("member").AddColumn(new TableColumn("weight").RightAligned()).AddColumn("U-Net").AddColumn("post-processing in its card");
+        var memberWeights = written.Weights ?? [.. written.ModelPaths.Select(_ => 1.0)];
+        double total = memberWeights.Sum();
+        for (int i = 0; i < written.ModelPaths.Count; i++)
         {
+            var path = written.ModelPaths[i];
             var member = SegmentationModelFile.ReadCard(path);
             var recorded = new[]
             {
                 member.KeepLargestForeground == true ? "foreground's largest region" : null,
                 member.KeepLargestComponent is { Count: > 0 } keep ? $"largest component of {string.Join(", ", keep.Select(k => member.ClassNames[k]))}" : null,
             }.Where(t => t is not null).ToList();
-            table.AddRow(Markup.Escape(path), string.Join("/", member.Features), Markup.Escape(recorded.Count == 0 ? "none" : string.Join(", then ", recorded)));
+            table.AddRow(Markup.Escape(path), (memberWeights[i] / total).ToString("F3", System.Globalization.CultureInfo.InvariantCulture), string.Join("/", member.Features), Markup.Escape(recorded.Count == 0 ? "none" : string.Join(", then ", recorded)));
         }
         AnsiConsole.Write(table);
         var full = Path.GetFullPath(output);

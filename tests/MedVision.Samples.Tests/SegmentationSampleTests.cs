@@ -592,8 +592,23 @@ public sealed class SegmentationSampleTests : IDisposable
         ensembleRun.ExitCode.Should().Be(0, ensembleRun.ToString());
         SegmentationModelFile.ReadEnsembleManifest(pair).ModelPaths.Should().Equal(Path.GetFullPath(folds[0]), Path.GetFullPath(folds[2]));
         ensembleRun.Text.Should().Contain("2 members (2-D, classes background, lesion)");
+        // Weighted 1:0, the ensemble's mask is its first member's own.
+        var weighted = _folder["weighted.json"];
+        var weightedRun = await SampleApp.RunAsync("segmentation", _folder.Path, "ensemble", "--model", folds[0], "--model", folds[2], "--weight", "1", "0", "--output", weighted);
+        weightedRun.ExitCode.Should().Be(0, weightedRun.ToString());
+        SegmentationModelFile.ReadEnsembleManifest(weighted).Weights.Should().Equal(1, 0);
+        weightedRun.Text.Should().Contain("1.000").And.Contain("0.000");
+        using (var first = ImageSegmentationPredictor.Load(folds[0]))
+        using (var byManifest = ImageSegmentationPredictor.LoadManifest(weighted))
+        {
+            var photo = MedVision.Nets.Data.Images.ImageCodec.DecodeFile(image);
+            byManifest.Predict(photo).Labels.ToArray().Should().Equal(first.Predict(photo).Labels.ToArray());
+        }
         foreach (var (arguments, message) in new (string[], string)[]
         {
+            (["--model", folds[0], "--model", folds[2], "--weight", "1", "--output", _folder["w1.json"]], "--weight is given 1 time(s) for 2 --model files"),
+            (["--model", folds[0], "--model", folds[2], "--weight", "0", "0", "--output", _folder["w0.json"]], "the weights are all 0"),
+            (["--model", folds[0], "--model", folds[2], "--weight", "1", "-1", "--output", _folder["wneg.json"]], "--weight -1: weights are finite and at least 0"),
             (["--model", folds[0], "--output", _folder["pair.txt"]], "--output names the manifest to write: a .json file"),
             (["--model", pair, "--output", _folder["nested.json"]], "is a manifest; list the model files themselves"),
             (["--model", "fold.onnx", "--output", _folder["onnx.json"]], "is an ONNX file"),

@@ -305,14 +305,7 @@ public sealed class EnsemblePredictor : IDisposable
         card.Validate(source, member.ClassNames.Count, cardTemperature: 1);
     }
 
-    // An exception's message without what .NET appends for developers (" (Parameter 'x')", "Actual value was …").
-    private static string PlainMessage(ArgumentException e)
-    {
-        var message = e.Message;
-        if (e is ArgumentOutOfRangeException { ActualValue: not null } range) message = message.Replace($"{Environment.NewLine}Actual value was {range.ActualValue}.", "", StringComparison.Ordinal);
-        if (e.ParamName is { } name) message = message.Replace($" (Parameter '{name}')", "", StringComparison.Ordinal);
-        return message.Trim();
-    }
+    private static string PlainMessage(ArgumentException e) => ManifestFile.PlainMessage(e);
 
     /// <summary>
     /// Reads an ensemble manifest (<see cref="SaveManifest(string, IReadOnlyList{string}, IReadOnlyList{double}?)"/>) without loading its models: the model files' full paths
@@ -323,14 +316,7 @@ public sealed class EnsemblePredictor : IDisposable
     public static EnsembleManifest ReadManifest(string path) =>
         ManifestFile.Read(path, "ensemble manifest", ManifestFormat, ManifestFormatVersion, (manifest, bad) =>
         {
-            var weights = new List<double>();
-            var (paths, hashes) = ManifestFile.Members(manifest, path, bad, (i, member) =>
-            {
-                double weight = 1;
-                if (member["weight"] is { } w && (w is not System.Text.Json.Nodes.JsonValue number || !number.TryGetValue(out weight)))
-                    throw new ModelFormatException(bad($"member {i}'s \"weight\" is not a number"));
-                weights.Add(weight);
-            });
+            var (paths, hashes, weights) = ManifestFile.WeightedMembers(manifest, path, bad);
             var conformal = ManifestFile.Section<ConformalCard>(manifest, "conformal", "a conformal calibration", bad);
             var referral = ManifestFile.Section<ReferralCard>(manifest, "referral", "a referral operating point", bad);
             return new EnsembleManifest(paths, weights) { Conformal = conformal, Referral = referral, ModelHashes = hashes };

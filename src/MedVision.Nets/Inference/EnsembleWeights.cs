@@ -16,7 +16,10 @@ internal static class EnsembleWeights
             if (!double.IsFinite(weights[i]) || weights[i] < 0)
                 throw new ArgumentOutOfRangeException(nameof(weights), weights[i], $"Weight {i} must be finite and non-negative.");
         }
-        if (weights.Sum() <= 0) throw new ArgumentException($"The weights are all 0; at least one of the {members} must count.", nameof(weights));
+        double total = weights.Sum();
+        if (total <= 0) throw new ArgumentException($"The weights are all 0; at least one of the {members} must count.", nameof(weights));
+        // (Each finite, but 1e308 twice sums to infinity: every normalised weight would be 0.)
+        if (!double.IsFinite(total)) throw new ArgumentException("The weights are too large to add up (their sum overflows); scale them down (only their ratios count).", nameof(weights));
     }
 
     /// <summary>The weights divided by their sum, or equal weights for <paramref name="count"/> members when null (checked weights).</summary>

@@ -106,9 +106,13 @@ public sealed class ImageSegmentationPredictor : IDisposable
     /// preparation and window (their architectures may differ); the first file's card is the predictor's.
     /// </summary>
     /// <exception cref="ModelFormatException">A file is unusable or holds a 3-D network, or the members do not share what they must (naming the file and the fields).</exception>
-    public static ImageSegmentationPredictor LoadEnsemble(IReadOnlyList<string> paths, Device? device = null)
+    /// <param name="paths">The model files, at least one.</param>
+    /// <param name="device">Where the networks run (CPU by default).</param>
+    /// <param name="weights">Each member's weight in the mean (finite, non-negative, not all 0; normalised to sum to 1); equal weights when null.</param>
+    /// <exception cref="ArgumentException">No paths, or bad weights.</exception>
+    public static ImageSegmentationPredictor LoadEnsemble(IReadOnlyList<string> paths, Device? device = null, IReadOnlyList<double>? weights = null)
     {
-        var (model, card, keepLargest, foreground) = SegmentationModelFile.LoadEnsemble(paths);
+        var (model, card, keepLargest, foreground) = SegmentationModelFile.LoadEnsemble(paths, weights);
         try
         {
             RequireImageNetwork(card, $"{paths[0]} holds", "SegmentationPredictor.Load");

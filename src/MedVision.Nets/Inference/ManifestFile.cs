@@ -77,6 +77,33 @@ internal static class ManifestFile
         return (paths, hashes);
     }
 
+    /// <summary>
+    /// The members as <see cref="Members"/> reads them, with each entry's <c>"weight"</c> (1 where an entry gives none);
+    /// a weight that is not a number is refused here, the rule for weights (<see cref="EnsembleWeights.Check"/>) where
+    /// the manifest is loaded.
+    /// </summary>
+    public static (List<string> Paths, string?[] Hashes, List<double> Weights) WeightedMembers(JsonObject manifest, string path, Func<string, string> bad)
+    {
+        var weights = new List<double>();
+        var (paths, hashes) = Members(manifest, path, bad, (i, member) =>
+        {
+            double weight = 1;
+            if (member["weight"] is { } w && (w is not JsonValue number || !number.TryGetValue(out weight)))
+                throw new ModelFormatException(bad($"member {i}'s \"weight\" is not a number"));
+            weights.Add(weight);
+        });
+        return (paths, hashes, weights);
+    }
+
+    /// <summary>An exception's message without what .NET appends for developers (" (Parameter 'x')", "Actual value was …").</summary>
+    public static string PlainMessage(ArgumentException e)
+    {
+        var message = e.Message;
+        if (e is ArgumentOutOfRangeException { ActualValue: not null } range) message = message.Replace($"{Environment.NewLine}Actual value was {range.ActualValue}.", "", StringComparison.Ordinal);
+        if (e.ParamName is { } name) message = message.Replace($" (Parameter '{name}')", "", StringComparison.Ordinal);
+        return message.Trim();
+    }
+
     /// <summary>The manifest's <paramref name="key"/> read as a <typeparamref name="T"/> (null when absent).</summary>
     public static T? Section<T>(JsonObject manifest, string key, string what, Func<string, string> bad) where T : class
     {

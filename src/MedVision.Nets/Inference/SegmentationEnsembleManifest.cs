@@ -42,6 +42,12 @@ public sealed record SegmentationEnsembleManifest(IReadOnlyList<string> ModelPat
     public SegmentationPostprocessingChoice? Postprocessing { get; init; }
 
     /// <summary>
+    /// Each member's weight in the mean of the probabilities, in member order (1 where the file gives none); null for
+    /// equal weights. Finite, non-negative and not all 0; normalised to sum to 1 when used.
+    /// </summary>
+    public IReadOnlyList<double>? Weights { get; init; }
+
+    /// <summary>
     /// Each model file's SHA-256 (lower-case hex) as it was when the manifest was written, in member order. The
     /// post-processing holds only for the files it was chosen with: <see cref="SegmentationPredictor.LoadManifest"/>
     /// leaves it out when a file has changed.

@@ -108,18 +108,20 @@ internal sealed class PredictorNetworkModule(IPredictorNetwork network) : Module
 
 /// <summary>
 /// Several segmentation networks as one (nnU-Net's ensembles of folds): each member's probabilities (softmax, or
-/// sigmoid for one-channel members) averaged, and returned as logits whose softmax (sigmoid) is that average — the log of
-/// the mean, or for sigmoid members its log-odds — so that the predictors' windows, flips and arg-max apply unchanged.
-/// Owns its members (disposed with it).
+/// sigmoid for one-channel members) averaged — equally, or with the given weights (normalised to sum to 1) — and
+/// returned as logits whose softmax (sigmoid) is that average — the log of the mean, or for sigmoid members its
+/// log-odds — so that the predictors' windows, flips and arg-max apply unchanged. Owns its members (disposed with it).
 /// </summary>
 internal sealed class EnsembleNetwork : Module<Tensor, Tensor>
 {
     private readonly Module<Tensor, Tensor>[] _members;
+    private readonly double[]? _weights; // normalised; null: equal weights (the sum divided by the count)
     private readonly bool _sigmoid;
 
-    public EnsembleNetwork(IReadOnlyList<Module<Tensor, Tensor>> members, bool sigmoid)
+    public EnsembleNetwork(IReadOnlyList<Module<Tensor, Tensor>> members, bool sigmoid, IReadOnlyList<double>? weights = null)
     {
         _members = members.ToArray();
+        _weights = weights is null ? null : EnsembleWeights.Normalised(weights, _members.Length);
         _sigmoid = sigmoid;
         for (int i = 0; i < _members.Length; i++) RegisterModule($"member{i}", _members[i]);
     }
@@ -127,14 +129,15 @@ internal sealed class EnsembleNetwork : Module<Tensor, Tensor>
     public override Tensor Forward(Tensor input)
     {
         using var scope = Tensors.NewDisposeScope();
-        Tensor? sum = null;
-        foreach (var member in _members)
+        Tensor? mean = null;
+        for (int i = 0; i < _members.Length; i++)
         {
-            var logits = member.Call(input).To(ScalarType.Float32);
+            var logits = _members[i].Call(input).To(ScalarType.Float32);
             var probabilities = _sigmoid ? logits.Sigmoid() : logits.Softmax(1);
-            sum = sum is null ? probabilities : sum + probabilities;
+            if (_weights is not null) probabilities *= _weights[i];
+            mean = mean is null ? probabilities : mean + probabilities;
         }
-        var mean = sum! / _members.Length;
+        mean = _weights is null ? mean! / _members.Length : mean!;
         return scope.MoveToOuter(_sigmoid ? mean.Log() - (1.0 - mean).Log() : mean.Log());
     }
 }

@@ -389,11 +389,12 @@ public static class SegmentationModelFile
     /// component: the members' <see cref="SegmentationCard.KeepLargestComponent"/> and <see cref="SegmentationCard.KeepLargestForeground"/> when all record the same, else none
     /// (a choice made for one model does not carry over to an ensemble). The caller disposes the network.
     /// </summary>
-    internal static (Module<Tensor, Tensor> Network, SegmentationCard Card, int[] KeepLargest, bool KeepLargestForeground) LoadEnsemble(IReadOnlyList<string> paths)
+    internal static (Module<Tensor, Tensor> Network, SegmentationCard Card, int[] KeepLargest, bool KeepLargestForeground) LoadEnsemble(IReadOnlyList<string> paths, IReadOnlyList<double>? weights = null)
     {
         ArgumentNullException.ThrowIfNull(paths);
         if (paths.Count == 0) throw new ArgumentException("Give at least one model file.", nameof(paths));
         if (paths.Any(string.IsNullOrWhiteSpace)) throw new ArgumentException("A model file path is empty.", nameof(paths));
+        EnsembleWeights.Check(weights, paths.Count, "members");
         var members = new List<Module<Tensor, Tensor>>();
         try
         {
@@ -411,7 +412,7 @@ public static class SegmentationModelFile
                 }
                 CheckMember(first, card, path, paths[0]);
             }
-            return (members.Count == 1 ? members[0] : new EnsembleNetwork(members, first!.IsSigmoid), first!, agree ? KeptClasses(first!) : [], agree && first!.KeepLargestForeground == true);
+            return (members.Count == 1 ? members[0] : new EnsembleNetwork(members, first!.IsSigmoid, weights), first!, agree ? KeptClasses(first!) : [], agree && first!.KeepLargestForeground == true);
         }
         catch
         {
@@ -447,13 +448,15 @@ public static class SegmentationModelFile
     /// <param name="path">The manifest file to write, e.g. <c>ensemble.json</c> beside the folds' folders.</param>
     /// <param name="modelPaths">The model files, at least one, each once.</param>
     /// <param name="postprocessing">The ensemble's post-processing, or null to leave it to the members' cards.</param>
-    /// <exception cref="ArgumentException">No model files, one listed twice, members that do not fit together, or a post-processing choice naming classes the members do not have.</exception>
+    /// <param name="weights">Each member's weight in the mean of the probabilities (finite, non-negative, not all 0; normalised to sum to 1); equal weights when null.</param>
+    /// <exception cref="ArgumentException">No model files, one listed twice, members that do not fit together, a post-processing choice naming classes the members do not have, or bad weights.</exception>
     /// <exception cref="FileNotFoundException">A model file does not exist.</exception>
     /// <exception cref="ModelFormatException">A model file holds no usable segmentation card.</exception>
-    public static void SaveEnsembleManifest(string path, IReadOnlyList<string> modelPaths, SegmentationPostprocessingChoice? postprocessing = null)
+    public static void SaveEnsembleManifest(string path, IReadOnlyList<string> modelPaths, SegmentationPostprocessingChoice? postprocessing = null, IReadOnlyList<double>? weights = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
-        var list = ManifestFile.CheckPaths(modelPaths, nameof(modelPaths), "each model counts once.");
+        var list = ManifestFile.CheckPaths(modelPaths, nameof(modelPaths), "each model counts once; give weights to count one more.");
+        EnsembleWeights.Check(weights, list.Count, "members");
         var cards = list.Select(p => File.Exists(p) ? ReadCard(p) : throw new FileNotFoundException($"The model file '{p}' does not exist.", p)).ToArray();
         try
         {
@@ -465,7 +468,7 @@ public static class SegmentationModelFile
         }
         if (postprocessing?.Problem(cards[0].ClassNames.Count) is { } problem)
             throw new ArgumentException($"The post-processing does not fit the members' {cards[0].ClassNames.Count} classes: {problem}.", nameof(postprocessing));
-        ManifestFile.Write(path, EnsembleManifestFormat, EnsembleManifestFormatVersion, list, member: null, manifest =>
+        ManifestFile.Write(path, EnsembleManifestFormat, EnsembleManifestFormatVersion, list, (i, entry) => entry["weight"] = weights?[i] ?? 1.0, manifest =>
         {
             if (postprocessing is not null)
                 manifest["postprocessing"] = JsonSerializer.SerializeToNode(postprocessing with { KeepLargestComponent = [.. postprocessing.KeepLargestComponent.Order()] });
@@ -481,18 +484,18 @@ public static class SegmentationModelFile
     public static SegmentationEnsembleManifest ReadEnsembleManifest(string path) =>
         ManifestFile.Read(path, "segmentation ensemble manifest", EnsembleManifestFormat, EnsembleManifestFormatVersion, (manifest, bad) =>
         {
-            var (paths, hashes) = ManifestFile.Members(manifest, path, bad);
+            var (paths, hashes, weights) = ManifestFile.WeightedMembers(manifest, path, bad);
             var postprocessing = ManifestFile.Section<SegmentationPostprocessingChoice>(manifest, "postprocessing", "a post-processing choice", bad);
             if (postprocessing?.Problem(int.MaxValue) is { } problem) throw new ModelFormatException(bad($"its \"postprocessing\": {problem}"));
-            return new SegmentationEnsembleManifest(paths) { Postprocessing = postprocessing, ModelHashes = hashes };
+            return new SegmentationEnsembleManifest(paths) { Postprocessing = postprocessing, ModelHashes = hashes, Weights = weights };
         });
 
     /// <summary>
     /// Changes a segmentation ensemble manifest and writes it again (atomically), e.g. to record the post-processing
     /// chosen on the ensemble: <c>UpdateEnsembleManifest(path, m =&gt; m with { Postprocessing = choice })</c>. A
     /// post-processing choice carried over from the old manifest is kept only while it still holds — when a member file
-    /// has changed since the manifest was written, or the change lists other members, it is left out rather than given
-    /// the new files' hashes; the returned notes say so.
+    /// has changed since the manifest was written, or the change lists other members or weights, it is left out rather
+    /// than given the new files' hashes; the returned notes say so.
     /// </summary>
     /// <returns>One sentence when the old post-processing was left out; empty otherwise.</returns>
     /// <exception cref="FileNotFoundException">The manifest or a model file it lists does not exist.</exception>
@@ -508,15 +511,37 @@ public static class SegmentationModelFile
         if (postprocessing is not null && ReferenceEquals(postprocessing, old.Postprocessing))
         {
             string? why = ManifestFile.ChangedMember(old.ModelPaths, old.ModelHashes)
-                ?? (changed.ModelPaths.Select(Path.GetFullPath).SequenceEqual(old.ModelPaths, StringComparer.Ordinal) ? null : "the ensemble's members have changed");
+                ?? (changed.ModelPaths.Select(Path.GetFullPath).SequenceEqual(old.ModelPaths, StringComparer.Ordinal)
+                    && SameWeights(changed.Weights, old.Weights, old.ModelPaths.Count) ? null : "the ensemble's members or weights have changed");
             if (why is not null)
             {
                 postprocessing = null;
                 notes.Add($"The post-processing was left out: {why}; choose it again on the ensemble's predictions.");
             }
         }
-        SaveEnsembleManifest(path, changed.ModelPaths, postprocessing);
+        // Members changed with the old weights left as they were: equal weights carry over to the new members; unequal ones
+        // cannot be guessed.
+        var weights = changed.Weights;
+        if (ReferenceEquals(weights, old.Weights) && weights is not null && weights.Count != changed.ModelPaths.Count)
+            weights = weights.Distinct().Count() <= 1 ? null
+                : throw new ArgumentException($"The manifest weighs its {weights.Count} members unequally; give the weights of the {changed.ModelPaths.Count} new ones too (m with {{ ModelPaths = …, Weights = … }}).", nameof(change));
+        SaveEnsembleManifest(path, changed.ModelPaths, postprocessing, weights);
         return notes;
+    }
+
+    // Weights that average alike: equal once normalised (null counts as equal weights); bad ones are never the same.
+    private static bool SameWeights(IReadOnlyList<double>? a, IReadOnlyList<double>? b, int count)
+    {
+        try
+        {
+            EnsembleWeights.Check(a, count, "members");
+            EnsembleWeights.Check(b, count, "members");
+        }
+        catch (ArgumentException)
+        {
+            return false;
+        }
+        return EnsembleWeights.Normalised(a, count).SequenceEqual(EnsembleWeights.Normalised(b, count));
     }
 
     /// <summary>
@@ -527,7 +552,15 @@ public static class SegmentationModelFile
     internal static (Module<Tensor, Tensor> Network, SegmentationCard Card, int[] KeepLargest, bool KeepLargestForeground, int Members, string? Note) LoadManifest(string path)
     {
         var manifest = ReadEnsembleManifest(path);
-        var (network, card, keepLargest, foreground) = LoadEnsemble(manifest.ModelPaths);
+        try
+        {
+            EnsembleWeights.Check(manifest.Weights, manifest.ModelPaths.Count, "members");
+        }
+        catch (ArgumentException e)
+        {
+            throw new ModelFormatException($"{path} is not a valid segmentation ensemble manifest: {ManifestFile.PlainMessage(e)}", e);
+        }
+        var (network, card, keepLargest, foreground) = LoadEnsemble(manifest.ModelPaths, manifest.Weights);
         string? note = null;
         if (manifest.Postprocessing is { } choice)
         {

@@ -88,9 +88,13 @@ public sealed class SegmentationPredictor : IDisposable
     /// output, preparation and window (their architectures may differ); the first file's card is the predictor's.
     /// </summary>
     /// <exception cref="ModelFormatException">A file is unusable or holds a 2-D network, or the members do not share what they must (naming the file and the fields).</exception>
-    public static SegmentationPredictor LoadEnsemble(IReadOnlyList<string> paths, Device? device = null)
+    /// <param name="paths">The model files, at least one.</param>
+    /// <param name="device">Where the networks run (CPU by default).</param>
+    /// <param name="weights">Each member's weight in the mean (finite, non-negative, not all 0; normalised to sum to 1); equal weights when null.</param>
+    /// <exception cref="ArgumentException">No paths, or bad weights.</exception>
+    public static SegmentationPredictor LoadEnsemble(IReadOnlyList<string> paths, Device? device = null, IReadOnlyList<double>? weights = null)
     {
-        var (model, card, keepLargest, foreground) = SegmentationModelFile.LoadEnsemble(paths);
+        var (model, card, keepLargest, foreground) = SegmentationModelFile.LoadEnsemble(paths, weights);
         try
         {
             if (card.SpatialDims != 3) throw new ModelFormatException($"{paths[0]} holds a 2-D U-Net; segment images with ImageSegmentationPredictor.Load.");

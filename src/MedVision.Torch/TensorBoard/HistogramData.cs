@@ -74,16 +74,16 @@ public sealed record HistogramData(double Min, double Max, double Count, double 
         }
         else edges = TensorFlowEdgesLazy.Value;
 
-        var sorted = values.ToArray();
-        Array.Sort(sorted);
+        // Each value's bucket by binary search over the edges (numpy's rule: [edge i, edge i+1), the last bucket closed),
+        // O(n log buckets) without sorting a copy of the values.
         int buckets = edges.Length - 1;
         var counts = new long[buckets];
-        long previous = LowerBound(sorted, edges[0]);
-        for (int i = 0; i < buckets; i++)
+        double lowest = edges[0], highest = edges[^1];
+        foreach (var v in values)
         {
-            long upTo = i == buckets - 1 ? UpperBound(sorted, edges[i + 1]) : LowerBound(sorted, edges[i + 1]);
-            counts[i] = upTo - previous;
-            previous = upTo;
+            if (v < lowest || v > highest) continue;
+            int i = UpperBound(edges, v) - 1; // the last edge at or below v
+            counts[Math.Min(i, buckets - 1)]++;
         }
 
         int start = Array.FindIndex(counts, c => c > 0);
@@ -103,24 +103,14 @@ public sealed record HistogramData(double Min, double Max, double Count, double 
         return new HistogramData(min, max, values.Length, sum, sumSquares, limits, bucketCounts);
     }
 
-    private static long LowerBound(double[] sorted, double x)
+    // The number of edges at or below x.
+    private static int UpperBound(double[] edges, double x)
     {
-        int lo = 0, hi = sorted.Length;
+        int lo = 0, hi = edges.Length;
         while (lo < hi)
         {
             int mid = (lo + hi) >>> 1;
-            if (sorted[mid] < x) lo = mid + 1; else hi = mid;
-        }
-        return lo;
-    }
-
-    private static long UpperBound(double[] sorted, double x)
-    {
-        int lo = 0, hi = sorted.Length;
-        while (lo < hi)
-        {
-            int mid = (lo + hi) >>> 1;
-            if (sorted[mid] <= x) lo = mid + 1; else hi = mid;
+            if (edges[mid] <= x) lo = mid + 1; else hi = mid;
         }
         return lo;
     }

@@ -75,6 +75,63 @@ public sealed class SegmentationEnsembleManifestTests : IDisposable
     }
 
     [Fact]
+    public void Weights_AverageTheMembersProbabilities_AsTheManifestWritesThem()
+    {
+        var a = Save("wa.safetensors", seed: 41, keep: null);
+        var b = Save("wb.safetensors", seed: 42, keep: null);
+        var manifest = Path.Combine(_folder, "weighted.json");
+        var choice = new SegmentationPostprocessingChoice(false, [2]);
+        SegmentationModelFile.SaveEnsembleManifest(manifest, [a, b], choice, weights: [3, 1]);
+        var json = JsonNode.Parse(File.ReadAllText(manifest))!;
+        ((double?)json["members"]![0]!["weight"], (double?)json["members"]![1]!["weight"]).Should().Be((3.0, 1.0));
+        SegmentationModelFile.ReadEnsembleManifest(manifest).Weights.Should().Equal(3, 1);
+
+        // Each class's probability is ¾ of the first member's and ¼ of the second's.
+        var image = Noise(5);
+        IReadOnlyList<float[]> Probabilities(ImageSegmentationPredictor p) => p.PredictProbabilities(image);
+        using var first = ImageSegmentationPredictor.Load(a);
+        using var second = ImageSegmentationPredictor.Load(b);
+        var (pa, pb) = (Probabilities(first), Probabilities(second));
+        using var weighted = ImageSegmentationPredictor.LoadManifest(manifest);
+        var pw = Probabilities(weighted);
+        for (int k = 0; k < Classes.Length; k++)
+            for (int i = 0; i < pw[k].Length; i++)
+                pw[k][i].Should().BeApproximately((float)(0.75 * pa[k][i] + 0.25 * pb[k][i]), 1e-5f, "class {0}, pixel {1}", k, i);
+        using (var equal = ImageSegmentationPredictor.LoadEnsemble([a, b]))
+            Probabilities(equal)[1].Should().NotEqual(pw[1], "equal weights average otherwise");
+        using (var onlyFirst = ImageSegmentationPredictor.LoadEnsemble([a, b], weights: [1, 0]))
+            onlyFirst.Predict(image).Labels.ToArray().Should().Equal(first.Predict(image).Labels.ToArray(), "a member of weight 0 does not count");
+
+        // The choice holds for the weights it was chosen with: the same weights scaled keep it, others void it.
+        SegmentationModelFile.UpdateEnsembleManifest(manifest, m => m with { Weights = [6, 2] }).Should().BeEmpty();
+        SegmentationModelFile.ReadEnsembleManifest(manifest).Postprocessing.Should().NotBeNull();
+        SegmentationModelFile.UpdateEnsembleManifest(manifest, m => m with { Weights = null }).Should().ContainSingle()
+            .Which.Should().Contain("members or weights have changed");
+        var equalNow = SegmentationModelFile.ReadEnsembleManifest(manifest);
+        (equalNow.Postprocessing, equalNow.Weights).Should().Be((null, equalNow.Weights));
+        equalNow.Weights.Should().Equal(1, 1);
+
+        // Other members with unequal weights left as they were cannot be weighed by guess.
+        SegmentationModelFile.UpdateEnsembleManifest(manifest, m => m with { Weights = [3, 1] });
+        FluentActions.Invoking(() => SegmentationModelFile.UpdateEnsembleManifest(manifest, m => m with { ModelPaths = [a] }))
+            .Should().Throw<ArgumentException>().WithMessage("The manifest weighs its 2 members unequally; give the weights of the 1 new ones too*");
+
+        // Bad weights: refused by name when written, and a manifest file carrying them when it is loaded.
+        var bad = Path.Combine(_folder, "bad-weights.json");
+        FluentActions.Invoking(() => SegmentationModelFile.SaveEnsembleManifest(bad, [a, b], weights: [1])).Should().Throw<ArgumentException>().WithMessage("1 weights were given for 2 members.*");
+        FluentActions.Invoking(() => SegmentationModelFile.SaveEnsembleManifest(bad, [a, b], weights: [1, -1])).Should().Throw<ArgumentOutOfRangeException>().WithMessage("Weight 1 must be finite and non-negative.*");
+        FluentActions.Invoking(() => SegmentationModelFile.SaveEnsembleManifest(bad, [a, b], weights: [0, 0])).Should().Throw<ArgumentException>().WithMessage("*all 0*");
+        FluentActions.Invoking(() => SegmentationModelFile.SaveEnsembleManifest(bad, [a, b], weights: [1e308, 1e308])).Should().Throw<ArgumentException>().WithMessage("The weights are too large to add up*");
+        FluentActions.Invoking(() => ImageSegmentationPredictor.LoadEnsemble([a, b], weights: [double.NaN, 1])).Should().Throw<ArgumentOutOfRangeException>().WithParameterName("weights");
+        File.Exists(bad).Should().BeFalse();
+        File.WriteAllText(bad, "{ \"format\": \"medvision.segmentation-ensemble\", \"format_version\": 1, \"members\": [{ \"path\": \"wa.safetensors\", \"weight\": \"heavy\" }] }");
+        FluentActions.Invoking(() => SegmentationModelFile.ReadEnsembleManifest(bad)).Should().Throw<ModelFormatException>().WithMessage("*bad-weights.json*member 0's \"weight\" is not a number*");
+        File.WriteAllText(bad, "{ \"format\": \"medvision.segmentation-ensemble\", \"format_version\": 1, \"members\": [{ \"path\": \"wa.safetensors\", \"weight\": -2 }] }");
+        FluentActions.Invoking(() => ImageSegmentationPredictor.LoadManifest(bad)).Should().Throw<ModelFormatException>()
+            .WithMessage("*bad-weights.json is not a valid segmentation ensemble manifest: Weight 0 must be finite and non-negative.");
+    }
+
+    [Fact]
     public void AChangedMember_VoidsTheChoice_OnLoadingAndOnUpdating()
     {
         var a = Save("a.safetensors", seed: 33, keep: null);
@@ -101,7 +158,7 @@ public sealed class SegmentationEnsembleManifestTests : IDisposable
         SegmentationModelFile.ReadEnsembleManifest(manifest).Postprocessing!.KeepLargestForeground.Should().BeTrue();
         using (var fresh = ImageSegmentationPredictor.LoadManifest(manifest)) (fresh.KeepLargestForeground, fresh.PostprocessingNote).Should().Be((true, null));
         SegmentationModelFile.UpdateEnsembleManifest(manifest, m => m with { ModelPaths = [a] }).Should().ContainSingle()
-            .Which.Should().Contain("the ensemble's members have changed");
+            .Which.Should().Contain("the ensemble's members or weights have changed");
         var alone = SegmentationModelFile.ReadEnsembleManifest(manifest);
         (alone.ModelPaths.Count, alone.Postprocessing).Should().Be((1, null));
     }
@@ -141,7 +198,7 @@ public sealed class SegmentationEnsembleManifestTests : IDisposable
             File.Exists(manifest).Should().BeFalse("a refused save writes nothing");
         }
         Refused<ArgumentException>(() => SegmentationModelFile.SaveEnsembleManifest(manifest, []), "Give at least one model file.*");
-        Refused<ArgumentException>(() => SegmentationModelFile.SaveEnsembleManifest(manifest, [a, Path.Combine(_folder, ".", "a.safetensors")]), "*listed twice (members 0 and 1); each model counts once.*");
+        Refused<ArgumentException>(() => SegmentationModelFile.SaveEnsembleManifest(manifest, [a, Path.Combine(_folder, ".", "a.safetensors")]), "*listed twice (members 0 and 1); each model counts once; give weights to count one more.*");
         Refused<FileNotFoundException>(() => SegmentationModelFile.SaveEnsembleManifest(manifest, [a, Path.Combine(_folder, "none.safetensors")]), "*none.safetensors*does not exist*");
         Refused<ArgumentException>(() => SegmentationModelFile.SaveEnsembleManifest(manifest, [a], new SegmentationPostprocessingChoice(false, [3])),
             "*does not fit the members' 3 classes: keep_largest_component [3] must name foreground classes (1 to 2) once each*");

@@ -152,6 +152,27 @@ public sealed class SummaryWriterTests : IDisposable
         all.BucketCounts.Should().Equal(0, 1, 1);
     }
 
+    [Theory]
+    [InlineData(7)]
+    [InlineData(null)]
+    public void HistogramOf_EveryBucketHoldsTheValuesBetweenItsEdges(int? bins)
+    {
+        // Random values, some exactly on edges, counted bucket by bucket by the definition (left edge in, right edge out,
+        // the last bucket closed) — against the binary search the writer uses.
+        var random = new Random(4);
+        var values = Enumerable.Range(0, 5000).Select(_ => Math.Round((random.NextDouble() - 0.3) * 50, 1)).ToList();
+        values.AddRange(HistogramData.TensorFlowEdges.Where(e => Math.Abs(e) < 20).Take(30));
+        var h = HistogramData.Of(values.ToArray(), bins);
+        h.BucketCounts.Sum().Should().Be(values.Count, "every value lies within the edges");
+        double lastEdge = h.BucketLimits[^1];
+        for (int k = 1; k < h.BucketLimits.Count; k++)
+        {
+            double left = h.BucketLimits[k - 1], right = h.BucketLimits[k];
+            int expected = values.Count(v => v >= left && (v < right || (v == right && right == lastEdge && bins is not null)));
+            h.BucketCounts[k].Should().Be(expected, "bucket [{0}, {1})", left, right);
+        }
+    }
+
     [Fact]
     public void Crc32C_MatchesRfc3720()
     {
