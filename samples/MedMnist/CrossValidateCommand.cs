@@ -106,6 +106,7 @@ internal static class CrossValidateCommand
                 ModelFile.Save(CrossValidationConsole.ModelPath(fold.Directory!), (ResNet)task.Model, card);
                 AnsiConsole.MarkupLine(Markup.Escape(fold.ToString() + (calibrate ? string.Create(CultureInfo.InvariantCulture, $", temperature {card.Temperature:F3}") : "")));
             });
+        if (tensorBoard is not null) crossValidation.WriteTensorBoardTo(tensorBoard); // a run per fold
         // Stratified by class (multi-label datasets: a plain shuffled k-fold).
         if (info.Task != MedMnistTask.MultiLabel)
             crossValidation.StratifyBy(Enumerable.Range(0, data.Train.Count).Select(i => data.Train.Labels[i, 0]).Concat(Enumerable.Range(0, data.Validation.Count).Select(i => data.Validation.Labels[i, 0])).ToArray());
@@ -130,7 +131,6 @@ internal static class CrossValidateCommand
             var network = TrainCommand.CreateNetwork(depth, resolution, info);
             var trainer = Trainer.Create(new ClassificationTask(network, info.Task)).ForEpochs(epochs).OnDevice(device).WithSeed(seed + split.Index)
                 .ReportProgressTo(TrainingConsole.EpochLines());
-            if (tensorBoard is not null) trainer.WriteTensorBoardTo(Path.Combine(tensorBoard, $"fold-{split.Index + 1}"));
             return optimization.ApplyTo(trainer, learningRate, network.Classifier!);
         }
         if (onlyFolds is { Length: > 0 })

@@ -278,6 +278,7 @@ internal static class TrainCommand
             var preparations = new Preparation[folds];
             var crossValidation = CrossValidation.Create(source, taskType).WithFolds(folds).WithSeed(s.Seed).StratifyBy(labels);
             if (groups is not null) crossValidation.GroupBy(groups); // stratified, and each patient in one fold
+            if (s.TensorBoard is not null) crossValidation.WriteTensorBoardTo(s.TensorBoard); // a run per fold
             crossValidation
                 .TrainWith(split =>
                 {
@@ -295,8 +296,7 @@ internal static class TrainCommand
                 var network = NewNetwork(s.Seed + split.Index);
                 if (!described) Describe(network);
                 described = true;
-                return Recipe(network, new ClassificationTask(network, taskType), s.Seed + split.Index,
-                    s.TensorBoard is null ? null : Path.Combine(s.TensorBoard, $"fold-{split.Index + 1}"));
+                return Recipe(network, new ClassificationTask(network, taskType), s.Seed + split.Index, board: null);
             }
             if (s.OnlyFolds is { } only)
             {

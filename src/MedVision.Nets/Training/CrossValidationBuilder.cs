@@ -32,6 +32,7 @@ public sealed class CrossValidationBuilder
     private ILabeledImageSource? _test;
     private string? _output;
     private Action<CrossValidationFold, ITrainingTask>? _onFoldTrained;
+    private (string Directory, bool ParameterHistograms)? _tensorBoard;
     private bool _ran;
 
     internal CrossValidationBuilder(ILabeledImageSource source, MedMnistTask taskType)
@@ -178,6 +179,17 @@ public sealed class CrossValidationBuilder
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(directory);
         return Set(() => _output = directory);
+    }
+
+    /// <summary>
+    /// Writes each fold's TensorBoard summaries (<see cref="TrainerBuilder.WriteTensorBoardTo(string, bool)"/>) as a run
+    /// of its own, <c>fold-1</c> … <c>fold-k</c> under <paramref name="logDirectory"/>, so that TensorBoard draws the
+    /// folds' curves on one chart. The fold configurations then leave WriteTensorBoardTo out.
+    /// </summary>
+    public CrossValidationBuilder WriteTensorBoardTo(string logDirectory, bool parameterHistograms = false)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(logDirectory);
+        return Set(() => _tensorBoard = (logDirectory, parameterHistograms));
     }
 
     /// <summary>
@@ -346,6 +358,12 @@ public sealed class CrossValidationBuilder
             var validationLoader = new DataLoader(validationSource, evaluationOptions.Clone());
             builder.TrainOn(new DataLoader(trainSource, trainOptions)).ValidateOn(validationLoader);
             if (directory is not null) builder.SaveTo(directory);
+            if (_tensorBoard is { } board)
+            {
+                if (builder.WritesTensorBoard)
+                    throw new InvalidOperationException($"The configuration of fold {f + 1} calls WriteTensorBoardTo; the cross-validation writes every fold's summaries itself (WriteTensorBoardTo on the cross-validation): leave it out.");
+                builder.WriteTensorBoardTo(Path.Combine(board.Directory, $"fold-{f + 1}"), board.ParameterHistograms);
+            }
             var trainer = builder.Build();
             var training = trainer.Run(resume, cancellationToken);
 

@@ -60,6 +60,9 @@ public sealed class TrainerBuilder
         if (_group is not null) yield return "DistributeOver";
     }
 
+    /// <summary>Whether TensorBoard summaries were asked for (a cross-validation that writes them per fold refuses a second place).</summary>
+    internal bool WritesTensorBoard => _tensorBoard is not null;
+
     /// <summary>The training batches (shuffled and augmented as the loader says).</summary>
     public TrainerBuilder TrainOn(DataLoader loader) => Set(() => _train = loader ?? throw new ArgumentNullException(nameof(loader)));
 

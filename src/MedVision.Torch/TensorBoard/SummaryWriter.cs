@@ -11,10 +11,14 @@ namespace MedVision.Torch.TensorBoard;
 /// </summary>
 /// <example>
 /// <code>
-/// using var writer = new SummaryWriter("runs/resnet18");
-/// for (int step = 0; step &lt; 100; step++)
+/// using var writer = new SummaryWriter("runs/resnet18");          // tensorboard --logdir runs
+/// for (int step = 0; step &lt; steps; step++)
+/// {
+///     double loss = TrainStep();
 ///     writer.AddScalar("loss/train", loss, step);
-/// writer.AddHistogram("conv1.weight", model.Conv1.Weight, step);
+/// }
+/// foreach (var (name, parameter) in model.NamedParameters())
+///     writer.AddHistogram("parameters/" + name, parameter, steps);
 /// </code>
 /// </example>
 public sealed class SummaryWriter : IDisposable
@@ -76,6 +80,8 @@ public sealed class SummaryWriter : IDisposable
     {
         CheckTag(mainTag, nameof(mainTag));
         ArgumentNullException.ThrowIfNull(values);
+        if (mainTag.Replace('/', '_').IndexOfAny(Path.GetInvalidFileNameChars()) >= 0)
+            throw new ArgumentException($"\"{mainTag}\" names the runs' folders and has characters a folder name cannot have.", nameof(mainTag));
         foreach (var key in values.Keys)
         {
             if (string.IsNullOrWhiteSpace(key) || key.IndexOfAny(Path.GetInvalidFileNameChars()) >= 0 || key.Contains('/') || key is "." or "..")

@@ -214,6 +214,27 @@ public sealed class CrossValidationTests : IDisposable
     // Preprocessing fitted on each fold's own training samples (normalisation by their mean): the options chosen per
     // fold reach that fold's loaders, and nothing else.
     [Fact]
+    public void TensorBoard_GetsARunPerFold_WithThatFoldsHistory()
+    {
+        var board = Path.Combine(_root, "board");
+        var result = CrossValidation.Create(Pool(), MedMnistTask.OrdinalRegression).WithFolds(2).WithSeed(1)
+            .TrainWith(TrainOptions()).EvaluateWith(EvaluationOptions())
+            .WriteTensorBoardTo(board)
+            .Run(split => Recipe(split.Index));
+        Directory.GetDirectories(board).Select(Path.GetFileName).Should().BeEquivalentTo(["fold-1", "fold-2"]);
+        for (int f = 0; f < 2; f++)
+        {
+            var auc = MedVision.Torch.TensorBoard.EventFileReader.ReadScalars(Path.Combine(board, $"fold-{f + 1}")).Where(p => p.Tag == "validation/auc").Select(p => p.Value);
+            auc.Should().Equal(result.Folds[f].Training.History.Select(e => (double)(float)e.Validation.Auc), "fold {0}'s run is its own history", f + 1);
+        }
+        FluentActions.Invoking(() => CrossValidation.Create(Pool(), MedMnistTask.OrdinalRegression).WithFolds(2).TrainWith(TrainOptions()).EvaluateWith(EvaluationOptions())
+                .WriteTensorBoardTo(Path.Combine(_root, "twice"))
+                .Run(split => Recipe(split.Index).WriteTensorBoardTo(Path.Combine(_root, "mine"))))
+            .Should().Throw<InvalidOperationException>().WithMessage("The configuration of fold 1 calls WriteTensorBoardTo; the cross-validation writes every fold's summaries itself*");
+        FluentActions.Invoking(() => CrossValidation.Create(Pool(), MedMnistTask.OrdinalRegression).WriteTensorBoardTo(" ")).Should().Throw<ArgumentException>().WithParameterName("logDirectory");
+    }
+
+    [Fact]
     public void OptionsChosenPerFoldReachThatFoldsLoaders()
     {
         static float MeanOf(ILabeledImageSource part) => (float)Enumerable.Range(0, part.Count).SelectMany(i => part.Load(i).Image.Data).Average();
