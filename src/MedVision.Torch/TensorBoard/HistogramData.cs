@@ -74,16 +74,22 @@ public sealed record HistogramData(double Min, double Max, double Count, double 
         }
         else edges = TensorFlowEdgesLazy.Value;
 
-        // Each value's bucket by binary search over the edges (numpy's rule: [edge i, edge i+1), the last bucket closed),
-        // O(n log buckets) without sorting a copy of the values.
+        // Each value's bucket by numpy's rule ([edge i, edge i+1), the last bucket closed): a first guess from the edges'
+        // formula (equal widths, or TensorFlow's powers of 1.1), then moved to the bucket whose edges hold the value,
+        // so rounding in the guess never decides. O(n), without sorting a copy of the values.
         int buckets = edges.Length - 1;
         var counts = new long[buckets];
         double lowest = edges[0], highest = edges[^1];
+        Func<double, int> guess = bins is int
+            ? v => (int)Math.Clamp(Math.Floor((v - lowest) / ((highest - lowest) / buckets)), 0, buckets - 1)
+            : TensorFlowBucketGuess;
         foreach (var v in values)
         {
             if (v < lowest || v > highest) continue;
-            int i = UpperBound(edges, v) - 1; // the last edge at or below v
-            counts[Math.Min(i, buckets - 1)]++;
+            int i = guess(v);
+            while (i > 0 && edges[i] > v) i--;
+            while (i < buckets - 1 && edges[i + 1] <= v) i++;
+            counts[i]++;
         }
 
         int start = Array.FindIndex(counts, c => c > 0);
@@ -103,15 +109,15 @@ public sealed record HistogramData(double Min, double Max, double Count, double 
         return new HistogramData(min, max, values.Length, sum, sumSquares, limits, bucketCounts);
     }
 
-    // The number of edges at or below x.
-    private static int UpperBound(double[] edges, double x)
+    // TensorFlow's buckets: [−v(P−1), …, −v0, 0, v0, …, v(P−1)] with v(k) = 1e-12·1.1^k; for |x| ≥ v0, x lies
+    // near v(k) with k = ⌊log(|x| / 1e-12) / log 1.1⌋.
+    private static int TensorFlowBucketGuess(double x)
     {
-        int lo = 0, hi = edges.Length;
-        while (lo < hi)
-        {
-            int mid = (lo + hi) >>> 1;
-            if (edges[mid] <= x) lo = mid + 1; else hi = mid;
-        }
-        return lo;
+        int positives = (TensorFlowEdgesLazy.Value.Length - 1) / 2;
+        double magnitude = Math.Abs(x);
+        int k = magnitude < 1e-12 ? -1 : (int)Math.Min(Math.Floor(Math.Log(magnitude / 1e-12) / Math.Log(1.1)), positives - 1);
+        // Bucket P is [0, v0); bucket P + 1 + k is [v(k), v(k+1)); bucket P − 2 − k is [−v(k+1), −v(k)).
+        int bucket = x >= 0 ? positives + 1 + k : positives - 2 - k;
+        return Math.Clamp(bucket, 0, 2 * positives - 1);
     }
 }

@@ -174,6 +174,29 @@ public sealed class SummaryWriterTests : IDisposable
     }
 
     [Fact]
+    public void HistogramOf_FindsTheTensorFlowBucket_AtEveryScaleAndOnEveryEdge()
+    {
+        // Magnitudes from 1e-14 to 1e19 of both signs, 0, and every edge itself: each counted where a scan of the edges
+        // puts it (the writer guesses the bucket from a logarithm and then checks the edges).
+        var random = new Random(6);
+        var edges = HistogramData.TensorFlowEdges;
+        var values = Enumerable.Range(0, 3000).Select(_ => (random.Next(2) == 0 ? -1 : 1) * Math.Pow(10, -14 + 33 * random.NextDouble())).ToList();
+        values.AddRange(edges);
+        values.Add(0);
+        var expected = new long[edges.Count - 1];
+        foreach (var v in values)
+            for (int i = 0; i < expected.Length; i++)
+                if (v >= edges[i] && (v < edges[i + 1] || (i == expected.Length - 1 && v == edges[i + 1]))) { expected[i]++; break; }
+        int start = Array.FindIndex(expected, c => c > 0), end = Array.FindLastIndex(expected, c => c > 0) + 1;
+        var h = HistogramData.Of(values.ToArray());
+        var counts = new List<double>();
+        if (start == 0) counts.Add(0);
+        for (int i = start > 0 ? start - 1 : 0; i < end; i++) counts.Add(expected[i]);
+        h.BucketCounts.Should().Equal(counts);
+        h.BucketLimits.Should().Equal(edges.Skip(start).Take(end + 1 - start));
+    }
+
+    [Fact]
     public void Crc32C_MatchesRfc3720()
     {
         Crc32C.Compute(new byte[32]).Should().Be(0x8A9136AAu);
