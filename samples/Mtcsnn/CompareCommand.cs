@@ -36,7 +36,7 @@ internal static class CompareCommand
         var distributed = new DistributedCommandLine();
         var output = new Option<string>("--output") { Description = "Folder for checkpoints and histories (one subfolder per seed and model) and results.csv.", DefaultValueFactory = _ => "runs/mtcsnn" };
         var dataFile = new Option<string?>("--data-file") { Description = "Read RetinaMNIST from this .npz file (e.g. retinamnist_224.npz, or a subset in the same format) instead of the shipped 28×28 copy." };
-        var tensorBoard = SampleCommandLine.TensorBoard(", MTCSNN's two loss terms; a run per seed and model, FOLDER/seedS/mtcsnn and FOLDER/seedS/resnet, to overlay");
+        var tensorBoard = SampleCommandLine.TensorBoard(", MTCSNN's two loss terms; a run per seed and model, FOLDER/seedS/mtcsnn and FOLDER/seedS/resnet, to overlay, each with its test images' backbone features for the projector");
         var command = new Command("compare", "Train MTCSNN and the plain ResNet with the same budget and seeds and compare them on the test split.")
         {
             epochs, batch, seeds, depth, stem, lambda, lr, device, threads, output, dataFile, tensorBoard,
@@ -46,6 +46,29 @@ internal static class CompareCommand
             r.GetValue(epochs), r.GetValue(batch), ParseSeeds(r.GetValue(seeds)!), r.GetValue(depth), r.GetValue(stem)!.ToLowerInvariant(), r.GetValue(lambda),
             r.GetValue(lr), Device.Parse(r.GetValue(device)!), r.GetValue(threads), r.GetValue(output)!, r.GetValue(dataFile), distributed.Read(r), r.GetValue(distributed.SyncBatchNorm), r.GetValue(tensorBoard))));
         return command;
+    }
+
+    // The selected model's backbone features of the test images for TensorBoard's projector, labelled with their grades,
+    // with the images (from [−1, 1] back to [0, 1]) as its sprite.
+    private static void WriteEmbedding(string folder, ResNet backbone, DataLoader test, IReadOnlyList<string> grades)
+    {
+        using var scope = Tensors.NewDisposeScope();
+        using var noGrad = Tensors.NoGrad();
+        backbone.Eval();
+        var features = new List<Tensor>();
+        var images = new List<Tensor>();
+        var labels = new List<string>();
+        foreach (var batch in test.Epoch())
+        {
+            using (batch)
+            {
+                features.Add(backbone.ExtractFeatures(batch.Images).Cpu());
+                images.Add(((batch.Images + 1) / 2).Clamp(0, 1).Cpu());
+                labels.AddRange(batch.Labels.Cpu().To(ScalarType.Int64).ToArray<long>().Select(l => grades[(int)l]));
+            }
+        }
+        using var writer = new MedVision.Torch.TensorBoard.SummaryWriter(folder);
+        writer.AddEmbedding(Tensors.Cat(features), labels, Tensors.Cat(images), tag: "test_features");
     }
 
     private sealed record Settings(int Epochs, int Batch, int[] Seeds, int Depth, string Stem, double Lambda, double LearningRate, Device Device, int Threads, string Output,
@@ -131,6 +154,9 @@ internal static class CompareCommand
                 (testScores[model], testLabels) = (scores, labels);
                 if (group is not { IsMaster: false })
                     WritePredictions(Path.Combine(s.Output, $"seed{seed}", model, "test-predictions.csv"), labels, scores);
+                if (s.TensorBoard is not null && group is not { IsMaster: false })
+                    WriteEmbedding(Path.Combine(s.TensorBoard, $"seed{seed}", model), network is MtcsnnModel mt ? mt.Backbone : (ResNet)network,
+                        Loader(data.Test, shuffle: false, seed), info.ClassNames);
                 var outcome = new Outcome(model, seed, result.BestEpoch + 1, result.Validation.Auc, auc, acc, kappa);
                 outcomes.Add(outcome);
                 AnsiConsole.MarkupLine(string.Create(CultureInfo.InvariantCulture,

@@ -23,6 +23,12 @@ public sealed class MtcsnnSampleTests : IDisposable
             MedVision.Torch.TensorBoard.EventFileReader.ReadScalars(Path.Combine(_folder["board"], seed, "mtcsnn")).Select(p => p.Tag).Should().Contain(["train/loss/cross_entropy", "train/loss/difference"]);
             MedVision.Torch.TensorBoard.EventFileReader.ReadScalars(Path.Combine(_folder["board"], seed, "resnet")).Select(p => p.Tag).Should().Contain("validation/auc").And.NotContain("train/loss/difference");
         }
+        // The projector's points: MTCSNN's backbone features of the 16 test images, with their grades and a sprite.
+        var embedding = Path.Combine(_folder["board"], "seed0", "mtcsnn", "00000", "test_features");
+        File.ReadAllLines(Path.Combine(embedding, "tensors.tsv")).Should().HaveCount(16);
+        File.ReadAllLines(Path.Combine(embedding, "metadata.tsv")).Should().HaveCount(16).And.OnlyContain(g => g.Length > 0);
+        File.Exists(Path.Combine(embedding, "sprite.png")).Should().BeTrue();
+        File.ReadAllText(Path.Combine(_folder["board"], "seed0", "mtcsnn", "projector_config.pbtxt")).Should().Contain("single_image_dim: 28");
         compare.Text.Should().Contain("RetinaMNIST (28×28, 5 grades): train 32, val 16, test 16");
 
         var lines = compare.Lines();

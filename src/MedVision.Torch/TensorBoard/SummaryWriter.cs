@@ -27,6 +27,7 @@ public sealed class SummaryWriter : IDisposable
     private readonly SummaryWriterOptions _options;
     private readonly EventFileWriter _file;
     private readonly Dictionary<string, EventFileWriter> _scalarsWriters = new(StringComparer.Ordinal);
+    private readonly List<string> _embeddings = [];
     private bool _disposed;
 
     /// <summary>
@@ -279,6 +280,109 @@ public sealed class SummaryWriter : IDisposable
                 plugin.Bytes(2, bytes);
             }));
         });
+    }
+
+    /// <summary>
+    /// Adds points for TensorBoard's embedding projector (PCA, t-SNE, UMAP of e.g. a Siamese network's features), as
+    /// PyTorch's <c>add_embedding</c> does: in <c>&lt;step, 5 digits&gt;/&lt;tag&gt;/</c> under the log folder,
+    /// <c>tensors.tsv</c> (one row per point), <c>metadata.tsv</c> (one label per point, e.g. the grade) and, from
+    /// <paramref name="labelImages"/> (N, C, H, W; C 1 or 3; intensities in [0, 1] or uint8), <c>sprite.png</c> (the
+    /// images in a square grid); <c>projector_config.pbtxt</c> in the log folder lists every embedding added so far.
+    /// Each file is written whole (temporary file, then renamed).
+    /// </summary>
+    /// <param name="embeddings">(N, D) finite values: N points of D dimensions.</param>
+    /// <param name="metadata">One label per point (no tabs or line breaks), or null.</param>
+    /// <param name="labelImages">One image per point, or null.</param>
+    /// <param name="globalStep">The step (0 when null), part of the folder's name.</param>
+    /// <param name="tag">The embedding's name (default "default").</param>
+    /// <exception cref="ArgumentException">Not (N, D), NaN or infinite values, labels or images that do not count N, a label with a tab or line break, or an embedding of this tag and step already written.</exception>
+    public void AddEmbedding(Tensor embeddings, IReadOnlyList<string>? metadata = null, Tensor? labelImages = null, long? globalStep = null, string tag = "default")
+    {
+        ArgumentNullException.ThrowIfNull(embeddings);
+        CheckTag(tag, nameof(tag));
+        if (embeddings.Dim != 2 || embeddings.Shape[0] == 0 || embeddings.Shape[1] == 0)
+            throw new ArgumentException($"The embeddings must be (N, D) with N and D at least 1, not of shape [{string.Join(", ", embeddings.Shape)}].", nameof(embeddings));
+        long n = embeddings.Shape[0], d = embeddings.Shape[1];
+        if (metadata is not null)
+        {
+            if (metadata.Count != n) throw new ArgumentException($"{metadata.Count} labels were given for {n} points.", nameof(metadata));
+            int bad = Enumerable.Range(0, metadata.Count).FirstOrDefault(i => metadata[i] is null || metadata[i].IndexOfAny(['\t', '\n', '\r']) >= 0, -1);
+            if (bad >= 0) throw new ArgumentException($"Label {bad} is null or holds a tab or line break, which metadata.tsv cannot hold.", nameof(metadata));
+        }
+        if (labelImages is not null && (labelImages.Dim != 4 || labelImages.Shape[0] != n))
+            throw new ArgumentException($"The label images must be (N, C, H, W) with N = {n}, not of shape [{string.Join(", ", labelImages.Shape)}].", nameof(labelImages));
+        double[] values;
+        using (Tensors.NoGrad())
+        using (var asDouble = embeddings.Detach().To(ScalarType.Float64, Device.Cpu))
+            values = asDouble.ToArray<double>();
+        int notFinite = Array.FindIndex(values, v => !double.IsFinite(v));
+        if (notFinite >= 0) throw new ArgumentException($"Point {notFinite / d}, dimension {notFinite % d} is {values[notFinite]}; the projector needs finite values.", nameof(embeddings));
+        byte[]? sprite = null;
+        int spriteHeight = 0, spriteWidth = 0;
+        if (labelImages is not null)
+        {
+            // PyTorch's make_sprite: a grid of ⌈√N⌉ columns, padded with black rows to ⌈√N⌉ rows (a square of square images).
+            int columns = (int)Math.Ceiling(Math.Sqrt(n));
+            var (grid, height, width, channels) = ImagePixels.Grid(labelImages, "NCHW", columns, nameof(labelImages));
+            if (channels == 4) throw new ArgumentException("The label images have 4 channels; the sprite takes 1 (grey) or 3 (RGB).", nameof(labelImages));
+            (spriteHeight, spriteWidth) = ((int)labelImages.Shape[2], (int)labelImages.Shape[3]);
+            var full = new byte[(long)columns * spriteHeight * width * channels];
+            Array.Copy(grid, full, grid.Length); // the grid's rows, then black ones
+            sprite = PngEncoder.Encode(full, columns * spriteHeight, width, channels);
+        }
+
+        long step = globalStep ?? 0;
+        string subfolder = $"{step.ToString("D5", CultureInfo.InvariantCulture)}/{tag.Replace("%", "%25").Replace("/", "%2f").Replace("\\", "%5c")}";
+        lock (_gate)
+        {
+            ThrowIfDisposed();
+            var folder = Path.Combine(LogDirectory, subfolder);
+            if (Directory.Exists(folder))
+                throw new ArgumentException($"An embedding \"{tag}\" of step {step} is already in {folder}; give each call its own step or tag.", nameof(tag));
+            Directory.CreateDirectory(folder);
+            var rows = new StringBuilder();
+            for (long i = 0; i < n; i++)
+            {
+                for (long j = 0; j < d; j++)
+                {
+                    if (j > 0) rows.Append('\t');
+                    rows.Append(values[i * d + j].ToString("R", CultureInfo.InvariantCulture));
+                }
+                rows.Append('\n');
+            }
+            Serialization.AtomicFile.WriteAllText(Path.Combine(folder, "tensors.tsv"), rows.ToString());
+            if (metadata is not null) Serialization.AtomicFile.WriteAllText(Path.Combine(folder, "metadata.tsv"), string.Concat(metadata.Select(m => m + "\n")));
+            if (sprite is not null) Serialization.AtomicFile.Write(Path.Combine(folder, "sprite.png"), stream => stream.Write(sprite));
+            // projector_config.pbtxt: every embedding so far, fields in their numbers' order (tensor_name 1, metadata_path 2,
+            // sprite 5, tensor_path 8), as protobuf's text format prints a ProjectorConfig.
+            var entry = new StringBuilder("embeddings {\n");
+            entry.Append(CultureInfo.InvariantCulture, $"  tensor_name: {Quoted($"{tag}:{step.ToString("D5", CultureInfo.InvariantCulture)}")}\n");
+            if (metadata is not null) entry.Append(CultureInfo.InvariantCulture, $"  metadata_path: {Quoted(subfolder + "/metadata.tsv")}\n");
+            if (sprite is not null)
+                entry.Append(CultureInfo.InvariantCulture, $"  sprite {{\n    image_path: {Quoted(subfolder + "/sprite.png")}\n    single_image_dim: {spriteHeight}\n    single_image_dim: {spriteWidth}\n  }}\n");
+            entry.Append(CultureInfo.InvariantCulture, $"  tensor_path: {Quoted(subfolder + "/tensors.tsv")}\n}}\n");
+            _embeddings.Add(entry.ToString());
+            Serialization.AtomicFile.WriteAllText(Path.Combine(LogDirectory, "projector_config.pbtxt"), string.Concat(_embeddings));
+        }
+    }
+
+    // A string in protobuf's text format: double quotes, with backslash, quote and control characters escaped.
+    private static string Quoted(string text)
+    {
+        var quoted = new StringBuilder("\"");
+        foreach (var c in text)
+        {
+            quoted.Append(c switch
+            {
+                '\\' => "\\\\",
+                '"' => "\\\"",
+                '\n' => "\\n",
+                '\t' => "\\t",
+                _ when c < ' ' => $"\\{Convert.ToString(c, 8).PadLeft(3, '0')}",
+                _ => c.ToString(),
+            });
+        }
+        return quoted.Append('"').ToString();
     }
 
     /// <summary>Writes out every buffered event.</summary>

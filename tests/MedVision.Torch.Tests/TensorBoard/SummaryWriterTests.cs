@@ -282,6 +282,56 @@ public sealed class SummaryWriterTests : IDisposable
     }
 
     [Fact]
+    public void AddEmbedding_WritesTheProjectorsFiles_AsPyTorchLaysThemOut()
+    {
+        // 5 points of 3 dimensions with grades and 2×2 grey images; then a second embedding without images.
+        float[] points = [0.1f, -2f, 3.5f, 1e-7f, 0f, 1f, 2f, 2f, 2f, -1f, 0.5f, 0.25f, 4f, 5f, 6f];
+        using var embeddings = Tensors.FromArray(points, 5, 3);
+        using var images = Tensors.FromArray(Enumerable.Range(0, 5 * 4).Select(i => (byte)(i * 10)).ToArray(), 5, 1, 2, 2);
+        using (var w = NewWriter())
+        {
+            w.AddEmbedding(embeddings, ["grade 0", "grade 1", "grade 1", "grade 4", "grade 2"], images, globalStep: 7, tag: "test/features");
+            w.AddEmbedding(embeddings, globalStep: 8);
+            FluentActions.Invoking(() => w.AddEmbedding(embeddings, globalStep: 8)).Should().Throw<ArgumentException>().WithMessage("An embedding \"default\" of step 8 is already in*");
+        }
+        var folder = Path.Combine(_dir, "00007", "test%2ffeatures");
+        var rows = File.ReadAllLines(Path.Combine(folder, "tensors.tsv"));
+        rows.Should().HaveCount(5);
+        rows.Select(r => r.Split('\t').Select(v => (float)double.Parse(v, System.Globalization.CultureInfo.InvariantCulture))).SelectMany(r => r).Should().Equal(points);
+        rows[0].Should().Be("0.10000000149011612\t-2\t3.5", "each float32 written as the double it is, to the last digit (PyTorch writes str(float); the projector parses either form)");
+        File.ReadAllLines(Path.Combine(folder, "metadata.tsv")).Should().Equal("grade 0", "grade 1", "grade 1", "grade 4", "grade 2");
+        // ⌈√5⌉ = 3 columns of 2×2 images, padded to 3 rows: 6×6, the images in row-major order, then black.
+        var (h, wd, c, sprite) = PngPixels(File.ReadAllBytes(Path.Combine(folder, "sprite.png")));
+        (h, wd, c).Should().Be((6, 6, 1));
+        sprite[0 * 6 + 2].Should().Be(40, "image 1's top-left pixel (value 4·10) sits right of image 0");
+        sprite[3 * 6 + 1].Should().Be(150, "image 3 (row 1, column 0) ends with its value 15·10");
+        sprite[5 * 6 + 5].Should().Be(0);
+        File.ReadAllText(Path.Combine(_dir, "projector_config.pbtxt")).Should().Be(
+            "embeddings {\n  tensor_name: \"test/features:00007\"\n  metadata_path: \"00007/test%2ffeatures/metadata.tsv\"\n" +
+            "  sprite {\n    image_path: \"00007/test%2ffeatures/sprite.png\"\n    single_image_dim: 2\n    single_image_dim: 2\n  }\n" +
+            "  tensor_path: \"00007/test%2ffeatures/tensors.tsv\"\n}\n" +
+            "embeddings {\n  tensor_name: \"default:00008\"\n  tensor_path: \"00008/default/tensors.tsv\"\n}\n");
+        Directory.EnumerateFiles(_dir, "*.tmp*", SearchOption.AllDirectories).Should().BeEmpty("every file is written whole");
+    }
+
+    [Fact]
+    public void AddEmbedding_RefusesWhatTheProjectorCannotShow()
+    {
+        using var w = NewWriter();
+        using var three = Tensors.Zeros(3, 2);
+        using (var flat = Tensors.Zeros(6))
+            FluentActions.Invoking(() => w.AddEmbedding(flat)).Should().Throw<ArgumentException>().WithMessage("The embeddings must be (N, D)*[6]*");
+        FluentActions.Invoking(() => w.AddEmbedding(three, ["a", "b"])).Should().Throw<ArgumentException>().WithMessage("2 labels were given for 3 points.*");
+        FluentActions.Invoking(() => w.AddEmbedding(three, ["a", "b\tc", "d"])).Should().Throw<ArgumentException>().WithMessage("Label 1 is null or holds a tab or line break*");
+        using (var images = Tensors.Zeros(2, 1, 4, 4))
+            FluentActions.Invoking(() => w.AddEmbedding(three, labelImages: images)).Should().Throw<ArgumentException>().WithMessage("*(N, C, H, W) with N = 3*[2, 1, 4, 4]*");
+        using (var nan = Tensors.Full([3, 2], double.NaN))
+            FluentActions.Invoking(() => w.AddEmbedding(nan)).Should().Throw<ArgumentException>().WithMessage("Point 0, dimension 0 is NaN*");
+        Directory.GetDirectories(_dir).Should().BeEmpty("nothing is written for a refused call");
+        File.Exists(Path.Combine(_dir, "projector_config.pbtxt")).Should().BeFalse();
+    }
+
+    [Fact]
     public void Flushing_FollowsTheInterval_AndDisposeWritesEverything()
     {
         var clock = ManualClock.AtUnixSeconds(1_800_000_000);
