@@ -68,6 +68,28 @@ public static class EventFileReader
         return points;
     }
 
+    /// <summary>
+    /// The scalar points of every run under <paramref name="logDirectory"/>, as <c>tensorboard --logdir</c> finds runs:
+    /// each folder (the log folder itself included) that holds event files is one, named by its path relative to the
+    /// log folder with '/' between folders ("." for the log folder itself) — e.g. the runs of <see cref="SummaryWriter.AddScalars"/>,
+    /// or a cross-validation's <c>fold-1</c> … <c>fold-k</c>. Runs in ordinal order of their names.
+    /// </summary>
+    /// <exception cref="DirectoryNotFoundException">The log folder does not exist.</exception>
+    /// <exception cref="TensorBoardFormatException">An event file is damaged.</exception>
+    public static IReadOnlyDictionary<string, IReadOnlyList<ScalarPoint>> ReadRuns(string logDirectory)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(logDirectory);
+        if (!Directory.Exists(logDirectory)) throw new DirectoryNotFoundException($"{logDirectory}: no such log folder.");
+        var runs = new SortedDictionary<string, IReadOnlyList<ScalarPoint>>(StringComparer.Ordinal);
+        foreach (var folder in Directory.EnumerateDirectories(logDirectory, "*", SearchOption.AllDirectories).Prepend(logDirectory))
+        {
+            if (!Directory.EnumerateFiles(folder).Any(f => Path.GetFileName(f).Contains("tfevents", StringComparison.Ordinal))) continue;
+            var name = Path.GetRelativePath(logDirectory, folder).Replace(Path.DirectorySeparatorChar, '/');
+            runs[name] = ReadScalars(folder);
+        }
+        return runs;
+    }
+
     private static TensorBoardEvent DecodeEvent(ReadOnlySpan<byte> data)
     {
         var r = new ProtoReader(data);

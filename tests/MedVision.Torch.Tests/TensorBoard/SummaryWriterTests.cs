@@ -240,6 +240,10 @@ public sealed class SummaryWriterTests : IDisposable
         EventFileReader.ReadScalars(Path.Combine(_dir, "loss_split_validation")).Select(p => (p.Tag, p.Step, p.Value))
             .Should().Equal(("loss/split", 3L, 0.75));
         EventFileReader.ReadScalars(_dir).Should().BeEmpty("the main run holds the file version only");
+        var runs = EventFileReader.ReadRuns(_dir);
+        runs.Keys.Should().Equal(".", "loss_split_train", "loss_split_validation");
+        runs["loss_split_train"].Select(p => p.Value).Should().Equal(0.5, 0.25);
+        FluentActions.Invoking(() => EventFileReader.ReadRuns(Path.Combine(_dir, "none"))).Should().Throw<DirectoryNotFoundException>().WithMessage("*none: no such log folder.");
     }
 
     [Fact]
