@@ -58,7 +58,7 @@ public static class EventFileReader
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
         IEnumerable<string> files = Directory.Exists(path)
-            ? Directory.GetFiles(path).Where(f => Path.GetFileName(f).Contains("tfevents", StringComparison.Ordinal)).Order(StringComparer.Ordinal)
+            ? Directory.GetFiles(path).Where(IsEventFile).Order(StringComparer.Ordinal)
             : File.Exists(path) ? [path] : throw new FileNotFoundException($"{path}: no such event file or folder.", path);
         var points = new List<ScalarPoint>();
         foreach (var file in files)
@@ -83,12 +83,15 @@ public static class EventFileReader
         var runs = new SortedDictionary<string, IReadOnlyList<ScalarPoint>>(StringComparer.Ordinal);
         foreach (var folder in Directory.EnumerateDirectories(logDirectory, "*", SearchOption.AllDirectories).Prepend(logDirectory))
         {
-            if (!Directory.EnumerateFiles(folder).Any(f => Path.GetFileName(f).Contains("tfevents", StringComparison.Ordinal))) continue;
+            if (!Directory.EnumerateFiles(folder).Any(IsEventFile)) continue;
             var name = Path.GetRelativePath(logDirectory, folder).Replace(Path.DirectorySeparatorChar, '/');
             runs[name] = ReadScalars(folder);
         }
         return runs;
     }
+
+    // TensorBoard's rule for which files of a folder are event files.
+    private static bool IsEventFile(string path) => Path.GetFileName(path).Contains("tfevents", StringComparison.Ordinal);
 
     private static TensorBoardEvent DecodeEvent(ReadOnlySpan<byte> data)
     {

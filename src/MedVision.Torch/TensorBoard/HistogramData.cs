@@ -80,9 +80,11 @@ public sealed record HistogramData(double Min, double Max, double Count, double 
         int buckets = edges.Length - 1;
         var counts = new long[buckets];
         double lowest = edges[0], highest = edges[^1];
+        double width = (highest - lowest) / buckets;
+        int positives = buckets / 2; // TensorFlow's edges: P negative, 0, P positive
         Func<double, int> guess = bins is int
-            ? v => (int)Math.Clamp(Math.Floor((v - lowest) / ((highest - lowest) / buckets)), 0, buckets - 1)
-            : TensorFlowBucketGuess;
+            ? v => (int)Math.Clamp(Math.Floor((v - lowest) / width), 0, buckets - 1)
+            : v => TensorFlowBucketGuess(v, positives);
         foreach (var v in values)
         {
             if (v < lowest || v > highest) continue;
@@ -111,11 +113,12 @@ public sealed record HistogramData(double Min, double Max, double Count, double 
 
     // TensorFlow's buckets: [−v(P−1), …, −v0, 0, v0, …, v(P−1)] with v(k) = 1e-12·1.1^k; for |x| ≥ v0, x lies
     // near v(k) with k = ⌊log(|x| / 1e-12) / log 1.1⌋.
-    private static int TensorFlowBucketGuess(double x)
+    private static readonly double LogOfRatio = Math.Log(1.1);
+
+    private static int TensorFlowBucketGuess(double x, int positives)
     {
-        int positives = (TensorFlowEdgesLazy.Value.Length - 1) / 2;
         double magnitude = Math.Abs(x);
-        int k = magnitude < 1e-12 ? -1 : (int)Math.Min(Math.Floor(Math.Log(magnitude / 1e-12) / Math.Log(1.1)), positives - 1);
+        int k = magnitude < 1e-12 ? -1 : (int)Math.Min(Math.Floor(Math.Log(magnitude / 1e-12) / LogOfRatio), positives - 1);
         // Bucket P is [0, v0); bucket P + 1 + k is [v(k), v(k+1)); bucket P − 2 − k is [−v(k+1), −v(k)).
         int bucket = x >= 0 ? positives + 1 + k : positives - 2 - k;
         return Math.Clamp(bucket, 0, 2 * positives - 1);

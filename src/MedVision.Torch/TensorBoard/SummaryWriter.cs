@@ -116,11 +116,7 @@ public sealed class SummaryWriter : IDisposable
     {
         CheckTag(tag, nameof(tag));
         ArgumentNullException.ThrowIfNull(values);
-        double[] data;
-        using (Tensors.NoGrad())
-        using (var asDouble = values.Detach().To(ScalarType.Float64, Device.Cpu))
-            data = asDouble.ToArray<double>();
-        AddHistogram(tag, data, globalStep, bins, wallTime);
+        AddHistogram(tag, Doubles(values), globalStep, bins, wallTime);
     }
 
     /// <summary>Adds a histogram of <paramref name="values"/>; see <see cref="AddHistogram(string, Tensor, long?, int?, double?)"/>.</summary>
@@ -311,10 +307,7 @@ public sealed class SummaryWriter : IDisposable
         }
         if (labelImages is not null && (labelImages.Dim != 4 || labelImages.Shape[0] != n))
             throw new ArgumentException($"The label images must be (N, C, H, W) with N = {n}, not of shape [{string.Join(", ", labelImages.Shape)}].", nameof(labelImages));
-        double[] values;
-        using (Tensors.NoGrad())
-        using (var asDouble = embeddings.Detach().To(ScalarType.Float64, Device.Cpu))
-            values = asDouble.ToArray<double>();
+        var values = Doubles(embeddings);
         int notFinite = Array.FindIndex(values, v => !double.IsFinite(v));
         if (notFinite >= 0) throw new ArgumentException($"Point {notFinite / d}, dimension {notFinite % d} is {values[notFinite]}; the projector needs finite values.", nameof(embeddings));
         byte[]? sprite = null;
@@ -452,6 +445,14 @@ public sealed class SummaryWriter : IDisposable
 
     private static void WriteSummary(EventFileWriter file, double wallTime, long? globalStep, Action<ProtoWriter> value)
         => file.Write(wallTime, globalStep, e => e.Message(5, summary => summary.Message(1, value)));
+
+    // A tensor's values (any dtype, device, gradient) as float64, row-major.
+    private static double[] Doubles(Tensor tensor)
+    {
+        using var noGrad = Tensors.NoGrad();
+        using var asDouble = tensor.Detach().To(ScalarType.Float64, Device.Cpu);
+        return asDouble.ToArray<double>();
+    }
 
     // NaN as Python writes it (the positive quiet NaN; .NET's double.NaN has the sign bit set), so files match bit for bit.
     private static float Single(double value) => double.IsNaN(value) ? BitConverter.Int32BitsToSingle(0x7FC00000) : (float)value;
