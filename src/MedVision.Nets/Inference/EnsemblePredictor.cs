@@ -191,7 +191,7 @@ public sealed class EnsemblePredictor : IDisposable
         var old = ReadManifest(path);
         var changed = change(old) ?? throw new ArgumentException("The change gave no manifest.", nameof(change));
         string? why = ChangedMember(old);
-        if (why is null && (!changed.ModelPaths.Select(Path.GetFullPath).SequenceEqual(old.ModelPaths, StringComparer.Ordinal) || !Normalised(changed.Weights).SequenceEqual(Normalised(old.Weights))))
+        if (why is null && (!changed.ModelPaths.Select(Path.GetFullPath).SequenceEqual(old.ModelPaths, StringComparer.Ordinal) || !EnsembleWeights.Same(changed.Weights, old.Weights, old.ModelPaths.Count)))
             why = "the ensemble's members or weights have changed";
         var notes = new List<string>();
         var (conformal, referral) = (changed.Conformal, changed.Referral);
@@ -209,7 +209,6 @@ public sealed class EnsemblePredictor : IDisposable
         return notes;
     }
 
-    private static double[] Normalised(IReadOnlyList<double> weights) => EnsembleWeights.Normalised(weights, weights.Count);
 
     private static string? ChangedMember(EnsembleManifest manifest) => ManifestFile.ChangedMember(manifest.ModelPaths, manifest.ModelHashes);
 

@@ -22,6 +22,24 @@ internal static class EnsembleWeights
         if (!double.IsFinite(total)) throw new ArgumentException("The weights are too large to add up (their sum overflows); scale them down (only their ratios count).", nameof(weights));
     }
 
+    /// <summary>
+    /// Whether two lists of weights average <paramref name="count"/> members alike: both valid and equal once normalised
+    /// (null counts as equal weights); weights that break the rule are never the same as others.
+    /// </summary>
+    public static bool Same(IReadOnlyList<double>? a, IReadOnlyList<double>? b, int count)
+    {
+        try
+        {
+            Check(a, count, "members");
+            Check(b, count, "members");
+        }
+        catch (ArgumentException)
+        {
+            return false;
+        }
+        return Normalised(a, count).SequenceEqual(Normalised(b, count));
+    }
+
     /// <summary>The weights divided by their sum, or equal weights for <paramref name="count"/> members when null (checked weights).</summary>
     public static double[] Normalised(IReadOnlyList<double>? weights, int count)
     {

@@ -512,7 +512,7 @@ public static class SegmentationModelFile
         {
             string? why = ManifestFile.ChangedMember(old.ModelPaths, old.ModelHashes)
                 ?? (changed.ModelPaths.Select(Path.GetFullPath).SequenceEqual(old.ModelPaths, StringComparer.Ordinal)
-                    && SameWeights(changed.Weights, old.Weights, old.ModelPaths.Count) ? null : "the ensemble's members or weights have changed");
+                    && EnsembleWeights.Same(changed.Weights, old.Weights, old.ModelPaths.Count) ? null : "the ensemble's members or weights have changed");
             if (why is not null)
             {
                 postprocessing = null;
@@ -527,21 +527,6 @@ public static class SegmentationModelFile
                 : throw new ArgumentException($"The manifest weighs its {weights.Count} members unequally; give the weights of the {changed.ModelPaths.Count} new ones too (m with {{ ModelPaths = …, Weights = … }}).", nameof(change));
         SaveEnsembleManifest(path, changed.ModelPaths, postprocessing, weights);
         return notes;
-    }
-
-    // Weights that average alike: equal once normalised (null counts as equal weights); bad ones are never the same.
-    private static bool SameWeights(IReadOnlyList<double>? a, IReadOnlyList<double>? b, int count)
-    {
-        try
-        {
-            EnsembleWeights.Check(a, count, "members");
-            EnsembleWeights.Check(b, count, "members");
-        }
-        catch (ArgumentException)
-        {
-            return false;
-        }
-        return EnsembleWeights.Normalised(a, count).SequenceEqual(EnsembleWeights.Normalised(b, count));
     }
 
     /// <summary>
