@@ -1,0 +1,28 @@
+namespace MedVision.Nets.Explainability;
+
+/// <summary>
+/// The gradient-based attributions a <see cref="Inference.Predictor"/> can explain a prediction with: per input pixel
+/// (or voxel), how much it contributed to the class's score. Unlike a <see cref="CamMethod"/> they need no chosen layer,
+/// so they explain any differentiable network, at the input's full resolution.
+/// </summary>
+public enum AttributionMethod
+{
+    /// <summary>
+    /// Integrated gradients (Sundararajan et al., ICML 2017; <see cref="Explainability.IntegratedGradients"/>): the
+    /// input's difference from a baseline times the class score's gradient averaged along the straight path between them.
+    /// The attributions add up to the score's change from the baseline.
+    /// </summary>
+    IntegratedGradients = 0,
+
+    /// <summary>
+    /// SmoothGrad (Smilkov et al., 2017; <see cref="Explainability.SmoothGrad"/>): the class score's gradient averaged
+    /// over copies of the input with Gaussian noise added, which removes much of a plain gradient's speckle.
+    /// </summary>
+    SmoothGrad = 1,
+
+    /// <summary>
+    /// Saliency (Simonyan et al., 2014; <see cref="Explainability.Saliency"/>): the absolute value of the class score's
+    /// gradient with respect to the input. One backward pass; the noisiest of the three.
+    /// </summary>
+    Saliency = 2,
+}

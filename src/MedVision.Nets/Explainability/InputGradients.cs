@@ -1,0 +1,102 @@
+using MedVision.Torch;
+using MedVision.Torch.Autograd;
+using MedVision.Torch.Nn;
+
+namespace MedVision.Nets.Explainability;
+
+/// <summary>
+/// What <see cref="IntegratedGradients"/>, <see cref="SmoothGrad"/> and <see cref="Saliency"/> share: the checks of a
+/// batch and its target classes, the logits without gradients, and the gradient of each row's target logit with
+/// respect to that row (taken with <see cref="Gradients.Compute(Tensor, Tensor, Tensor?, bool, bool)"/>, so the
+/// parameters' gradients are left as they were).
+/// </summary>
+internal sealed class InputGradients
+{
+    private readonly Func<Tensor, Tensor> _forward;
+    private readonly Module? _model;
+    private readonly string _method;
+
+    public InputGradients(Func<Tensor, Tensor> forward, Module? model, string method)
+    {
+        _forward = forward;
+        _model = model;
+        _method = method;
+    }
+
+    /// <summary>Checks the batch, the targets and the model's mode before any work.</summary>
+    public void Check(Tensor input, IReadOnlyList<long>? targetClasses)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        if (input.Dim < 2 || input.Size(0) == 0)
+            throw new ArgumentException($"{_method} expects a non-empty batch (N, C, H, W), (N, C, D, H, W) or (N, …); got shape [{string.Join(", ", input.Shape)}].", nameof(input));
+        if (!input.ScalarType.IsFloatingPoint())
+            throw new ArgumentException($"{_method} differentiates with respect to the input, which must be floating point; it is {input.ScalarType}.", nameof(input));
+        long n = input.Size(0);
+        if (targetClasses is not null && targetClasses.Count != n)
+            throw new ArgumentException($"{targetClasses.Count} target classes were given for a batch of {n}.", nameof(targetClasses));
+        if (_model?.Training ?? false)
+            throw new InvalidOperationException($"{_method} needs the model in evaluation mode (call model.Eval()): in training mode batch normalisation mixes the samples of a batch and dropout makes the gradients random.");
+        CheckFinite(input, "input", nameof(input));
+    }
+
+    /// <summary>Throws when a sample of <paramref name="batch"/> holds NaN or an infinity.</summary>
+    public static void CheckFinite(Tensor batch, string what, string parameterName)
+    {
+        using var scope = Tensors.NewDisposeScope();
+        var finite = batch.IsFinite().Reshape(batch.Size(0), -1).All(1).To(ScalarType.Bool, Device.Cpu).ToArray<bool>();
+        int bad = Array.IndexOf(finite, false);
+        if (bad >= 0) throw new ArgumentException($"Sample {bad} of the {what} holds NaN or infinite values.", parameterName);
+    }
+
+    /// <summary>The logits (N, classes) of a batch, without gradients, in the current scope.</summary>
+    public Tensor Logits(Tensor batch)
+    {
+        using var noGrad = Tensors.NoGrad();
+        return CheckLogits(_forward(batch), batch.Size(0));
+    }
+
+    private Tensor CheckLogits(Tensor logits, long n)
+    {
+        if (logits.Dim != 2 || logits.Size(0) != n)
+            throw new InvalidOperationException($"The model's output has shape [{string.Join(", ", logits.Shape)}]; {_method} needs logits ({n}, classes).");
+        return logits;
+    }
+
+    /// <summary>The target class per sample (the arg-max of <paramref name="logits"/> unless chosen) and its logit.</summary>
+    public static (long[] Classes, float[] Scores) Targets(Tensor logits, IReadOnlyList<long>? targetClasses)
+    {
+        using var scope = Tensors.NewDisposeScope();
+        long k = logits.Size(1);
+        long[] classes;
+        if (targetClasses is null) classes = logits.ArgMax(1).To(ScalarType.Int64, Device.Cpu).ToArray<long>();
+        else
+        {
+            for (int i = 0; i < targetClasses.Count; i++) GradCam.CheckTarget(targetClasses[i], k, i, nameof(targetClasses));
+            classes = targetClasses.ToArray();
+        }
+        return (classes, Pick(logits, classes).To(ScalarType.Float32, Device.Cpu).ToArray<float>());
+    }
+
+    /// <summary>Each row's logit of its class, (N,).</summary>
+    public static Tensor Pick(Tensor logits, IReadOnlyList<long> classes)
+    {
+        var index = Tensors.FromArray(classes.ToArray(), classes.Count, 1).To(logits.Device);
+        return logits.Gather(1, index).Flatten();
+    }
+
+    /// <summary>
+    /// The gradient of each row's target logit with respect to that row, (M, …) like <paramref name="rows"/>, in the
+    /// current scope. The rows are independent in evaluation mode, so one backward pass of the sum gives them all.
+    /// </summary>
+    public Tensor Gradient(Tensor rows, IReadOnlyList<long> classes)
+    {
+        using var scope = Tensors.NewDisposeScope();
+        using var grad = Tensors.EnableGrad();
+        var x = rows.Detach().RequiresGradInPlace();
+        var logits = CheckLogits(_forward(x), rows.Size(0));
+        var scores = Pick(logits, classes);
+        if (!scores.RequiresGrad)
+            throw new InvalidOperationException($"The model's logits do not depend differentiably on its input, so {_method} has no gradient to take (was the forward pass run under NoGrad, or through another engine?).");
+        return scope.MoveToOuter(Gradients.Compute(scores.Sum(), x));
+    }
+}
