@@ -484,6 +484,9 @@ public sealed class EnsemblePredictor : IDisposable
     /// <summary>True when every member can explain its predictions (<see cref="Predictor.CanExplain"/>: ResNet model files).</summary>
     public bool CanExplain => _members.All(m => m.CanExplain);
 
+    /// <summary>True when every member can attribute its predictions to the input (<see cref="Predictor.CanAttribute"/>: libtorch networks).</summary>
+    public bool CanAttribute => _members.All(m => m.CanAttribute);
+
     /// <summary>
     /// Predicts one file (as <see cref="PredictFile"/>) and explains the ensemble's prediction — or
     /// <paramref name="targetClass"/> — with every member's class-activation map of that class (each in [0, 1]),
@@ -498,59 +501,107 @@ public sealed class EnsemblePredictor : IDisposable
     /// <exception cref="NotSupportedException">A member cannot explain (see <see cref="CanExplain"/>).</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="targetClass"/> is not a class.</exception>
     public Explanation ExplainFile(string path, CamMethod method = CamMethod.GradCam, int? targetClass = null)
+        => ExplainFileWith(path, method, targetClass);
+
+    /// <summary>
+    /// Predicts one file and explains the ensemble's prediction with every member's gradient attribution map
+    /// (<see cref="Predictor.Explain(FloatImage, AttributionMethod, int?)"/>), averaged with the weights as
+    /// <see cref="ExplainFile(string, CamMethod, int?)"/> averages class-activation maps.
+    /// </summary>
+    /// <exception cref="NotSupportedException">A member cannot attribute (see <see cref="CanAttribute"/>).</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="targetClass"/> is not a class.</exception>
+    public Explanation ExplainFile(string path, AttributionMethod method, int? targetClass = null)
+        => ExplainFileWith(path, method, targetClass);
+
+    private Explanation ExplainFileWith(string path, ExplanationMethod method, int? targetClass)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
-        CheckExplain(targetClass);
+        CheckExplain(targetClass, method);
         return _members[0].Card.Preprocessing.InputSize.Count != 3
             ? ExplainImage(Decode(m => m.FromFile(path)), method, targetClass)
             : ExplainScan(Decode(m => m.VolumesFromFile(path)), method, targetClass);
     }
 
-    /// <summary>Predicts a 3-D volume (as <see cref="PredictVolume"/>) and explains the ensemble's prediction on the volume's grid (see <see cref="ExplainFile"/>).</summary>
+    /// <summary>Predicts a 3-D volume (as <see cref="PredictVolume"/>) and explains the ensemble's prediction on the volume's grid (see <see cref="ExplainFile(string, CamMethod, int?)"/>).</summary>
     public Explanation ExplainVolume(NiftiImage volume, CamMethod method = CamMethod.GradCam, int? targetClass = null)
     {
         ArgumentNullException.ThrowIfNull(volume);
         return ExplainVolumes(new[] { volume }, method, targetClass);
     }
 
-    /// <summary>Predicts a multi-channel volume (as <see cref="PredictVolumes"/>) and explains the ensemble's prediction on the first channel's grid (see <see cref="ExplainFile"/>).</summary>
+    /// <summary>Predicts a 3-D volume and explains the ensemble's prediction with the members' gradient attributions on the volume's grid (see <see cref="ExplainFile(string, AttributionMethod, int?)"/>).</summary>
+    public Explanation ExplainVolume(NiftiImage volume, AttributionMethod method, int? targetClass = null)
+    {
+        ArgumentNullException.ThrowIfNull(volume);
+        return ExplainVolumes(new[] { volume }, method, targetClass);
+    }
+
+    /// <summary>Predicts a multi-channel volume (as <see cref="PredictVolumes"/>) and explains the ensemble's prediction on the first channel's grid (see <see cref="ExplainFile(string, CamMethod, int?)"/>).</summary>
     /// <exception cref="ArgumentException">No channels, or a null one.</exception>
     public Explanation ExplainVolumes(IReadOnlyList<NiftiImage> channels, CamMethod method = CamMethod.GradCam, int? targetClass = null)
+        => ExplainVolumesWith(channels, method, targetClass);
+
+    /// <summary>Predicts a multi-channel volume and explains the ensemble's prediction with the members' gradient attributions on the first channel's grid (see <see cref="ExplainFile(string, AttributionMethod, int?)"/>).</summary>
+    /// <exception cref="ArgumentException">No channels, or a null one.</exception>
+    public Explanation ExplainVolumes(IReadOnlyList<NiftiImage> channels, AttributionMethod method, int? targetClass = null)
+        => ExplainVolumesWith(channels, method, targetClass);
+
+    private Explanation ExplainVolumesWith(IReadOnlyList<NiftiImage> channels, ExplanationMethod method, int? targetClass)
     {
         Predictor.CheckChannels(channels);
-        CheckExplain(targetClass);
+        CheckExplain(targetClass, method);
         return ExplainScan(Decode(m => m.FromVolumes(channels, owned: false, "channels")), method, targetClass);
     }
 
     /// <summary>
     /// Predicts one [0, 1] image or volume (as <see cref="Predict(FloatImage)"/>) and explains the ensemble's
     /// prediction: the members' maps resized to the largest member input size and averaged with the weights (see
-    /// <see cref="ExplainFile"/>).
+    /// <see cref="ExplainFile(string, CamMethod, int?)"/>).
     /// </summary>
     public Explanation Explain(FloatImage image, CamMethod method = CamMethod.GradCam, int? targetClass = null)
+        => ExplainWith(image, method, targetClass);
+
+    /// <summary>
+    /// Predicts one [0, 1] image or volume and explains the ensemble's prediction with the members' gradient attribution
+    /// maps, resized to the largest member input size and averaged with the weights (see <see cref="ExplainFile(string, AttributionMethod, int?)"/>).
+    /// </summary>
+    public Explanation Explain(FloatImage image, AttributionMethod method, int? targetClass = null)
+        => ExplainWith(image, method, targetClass);
+
+    private Explanation ExplainWith(FloatImage image, ExplanationMethod method, int? targetClass)
     {
         ArgumentNullException.ThrowIfNull(image);
-        CheckExplain(targetClass);
+        CheckExplain(targetClass, method);
         return ExplainImage(_members.Select(_ => image).ToArray(), method, targetClass);
     }
 
-    private void CheckExplain(int? targetClass)
+    private void CheckExplain(int? targetClass, ExplanationMethod method)
     {
         ObjectDisposedException.ThrowIf(_guard.IsDisposed, this);
+        method.Check(nameof(method));
         if (targetClass is { } t && (t < 0 || t >= ClassNames.Count))
             throw new ArgumentOutOfRangeException(nameof(targetClass), t, $"The models have {ClassNames.Count} classes.");
-        int cannot = Array.FindIndex(_members, m => !m.CanExplain);
-        if (cannot >= 0)
-            throw new NotSupportedException($"Explanations need every member to be a ResNet; member {cannot} is a {_members[cannot].Card.Architecture} model{(_members[cannot].Card.Architecture == "resnet" ? " on another engine" : "")}. Check CanExplain first.");
+        if (method.Cam is not null)
+        {
+            int cannot = Array.FindIndex(_members, m => !m.CanExplain);
+            if (cannot >= 0)
+                throw new NotSupportedException($"Class-activation maps need every member to be a ResNet; member {cannot} is a {_members[cannot].Card.Architecture} model{(_members[cannot].Card.Architecture == "resnet" ? " on another engine" : "")}. Check CanExplain first, or explain with an AttributionMethod.");
+        }
+        else
+        {
+            int cannot = Array.FindIndex(_members, m => !m.CanAttribute);
+            if (cannot >= 0)
+                throw new NotSupportedException($"Gradient attributions need every member to be a libtorch network; member {cannot} runs on another engine, which gives no gradients. Check CanAttribute first.");
+        }
     }
 
     // Images (or volumes without a place in the world): the members' maps of the target class, resized to the largest
     // member input size, averaged with the weights.
-    private Explanation ExplainImage(FloatImage[] inputs, CamMethod method, int? targetClass)
+    private Explanation ExplainImage(FloatImage[] inputs, ExplanationMethod method, int? targetClass)
     {
         var prediction = Combine(inputs.Select(i => (IReadOnlyList<FloatImage>)new[] { i }).ToArray(), 1)[0];
         int target = targetClass ?? prediction.Label;
-        var explanations = _members.Select((m, i) => m.Explain(inputs[i], method, target)).ToArray();
+        var explanations = _members.Select((m, i) => m.ExplainWith(inputs[i], method, target)).ToArray();
         int rank = explanations[0].MapShape.Count;
         var shape = Enumerable.Range(0, rank).Select(d => explanations.Max(e => e.MapShape[d])).ToArray();
         var sum = new double[shape.Aggregate(1, (a, b) => a * b)];
@@ -570,7 +621,7 @@ public sealed class EnsemblePredictor : IDisposable
 
     // Scans: each member's map of the target class placed back on the scan as given (the first member's source grid),
     // averaged there with the weights.
-    private Explanation ExplainScan(Data.Loading.PreparedVolume[] prepared, CamMethod method, int? targetClass)
+    private Explanation ExplainScan(Data.Loading.PreparedVolume[] prepared, ExplanationMethod method, int? targetClass)
     {
         var prediction = Combine(prepared.Select(p => (IReadOnlyList<FloatImage>)new[] { p.Image }).ToArray(), 1)[0];
         int target = targetClass ?? prediction.Label;

@@ -6,7 +6,7 @@ using MedVision.Nets.Transforms;
 
 namespace MedVision.Nets.Inference;
 
-/// <summary>A prediction and the class-activation map that explains it (see <see cref="Predictor.Explain"/>).</summary>
+/// <summary>A prediction and the map that explains it: a class-activation map or a gradient attribution (see <see cref="Predictor.Explain(FloatImage, CamMethod, int?)"/> and <see cref="Predictor.Explain(FloatImage, AttributionMethod, int?)"/>).</summary>
 /// <param name="Prediction">The prediction for the input.</param>
 /// <param name="TargetClass">The class the map explains (the predicted one unless another was asked for).</param>
 /// <param name="TargetClassName">That class's name.</param>
@@ -36,7 +36,7 @@ public sealed record Explanation(Prediction Prediction, int TargetClass, string 
         return Heatmap.Overlay(image, Map, MapShape[1], MapShape[0], alpha, colormap);
     }
 
-    /// <summary>The grid of the model input the map lies on, in the scans' world; known when a volume was explained (<see cref="Predictor.ExplainFile"/>, <see cref="Predictor.ExplainVolume"/>, <see cref="Predictor.ExplainVolumes"/>).</summary>
+    /// <summary>The grid of the model input the map lies on, in the scans' world; known when a volume was explained (<c>Predictor.ExplainFile</c>, <c>ExplainVolume</c>, <c>ExplainVolumes</c>, with either kind of method).</summary>
     internal VolumeGrid? InputGrid { get; init; }
 
     /// <summary>The grid of the (first) scan that was explained, as it was given.</summary>

@@ -114,7 +114,7 @@ public sealed class Predictor : IDisposable
     /// A predictor over another engine's network (e.g. ONNX Runtime running an exported graph, see MedVision.Onnx.Runtime):
     /// the card gives the preprocessing, classes and task, <paramref name="network"/> computes the logits; everything
     /// else — decoding, resizing, normalising, test-time flips, probabilities, labels, grades, thread safety — is this
-    /// class's. The predictor owns the network and disposes it. Explanations need a ResNet model file (<see cref="CanExplain"/>).
+    /// class's. The predictor owns the network and disposes it. It gives no gradients, so it explains with neither class-activation maps nor attributions (<see cref="CanExplain"/>, <see cref="CanAttribute"/>).
     /// </summary>
     /// <exception cref="ModelFormatException">The card is invalid: its task, class names, preprocessing or temperature (any architecture name is accepted; a ResNet's options are checked when present).</exception>
     /// <exception cref="ArgumentException">The flips do not suit the card's input.</exception>
@@ -146,10 +146,17 @@ public sealed class Predictor : IDisposable
     public IReadOnlyList<string> ClassNames => Card.ClassNames;
 
     /// <summary>
-    /// True when <see cref="Explain"/> can map the model's attention: the model is a ResNet (not a TorchScript model,
+    /// True when <see cref="Explain(FloatImage, CamMethod, int?)"/> can map the model's attention: the model is a ResNet (not a TorchScript model,
     /// whose layers the predictor does not know).
     /// </summary>
     public bool CanExplain => _model is ResNet;
+
+    /// <summary>
+    /// True when <see cref="Explain(FloatImage, AttributionMethod, int?)"/> can attribute the prediction to the input's
+    /// pixels: the network is a libtorch one (any model file, TorchScript included), not another engine's
+    /// (<see cref="Create"/>), which gives no gradients.
+    /// </summary>
+    public bool CanAttribute => _model is not null;
 
     /// <summary>
     /// Predicts one file: for a 2-D model an image (JPEG, PNG or DICOM); for a 3-D model a volume — a NIfTI file
@@ -283,10 +290,21 @@ public sealed class Predictor : IDisposable
     /// (<see cref="Explanation.ToSourceVolume"/>).
     /// </summary>
     public Explanation ExplainFile(string path, CamMethod method = CamMethod.GradCam, int? targetClass = null)
+        => ExplainFileWith(path, method, targetClass);
+
+    /// <summary>
+    /// Predicts one file (see <see cref="ExplainFile(string, CamMethod, int?)"/>) and explains the prediction, or
+    /// <paramref name="targetClass"/>, with a gradient attribution on the input (see <see cref="Explain(FloatImage, AttributionMethod, int?)"/>).
+    /// </summary>
+    public Explanation ExplainFile(string path, AttributionMethod method, int? targetClass = null)
+        => ExplainFileWith(path, method, targetClass);
+
+    private Explanation ExplainFileWith(string path, ExplanationMethod method, int? targetClass)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
+        method.Check(nameof(method));
         return Card.Preprocessing.InputSize.Count != 3
-            ? Explain(FromRaster(ImageCodec.DecodeFile(path)), method, targetClass)
+            ? ExplainWith(FromRaster(ImageCodec.DecodeFile(path)), method, targetClass)
             : ExplainPrepared(VolumesFromFile(path), method, targetClass);
     }
 
@@ -296,6 +314,13 @@ public sealed class Predictor : IDisposable
     /// (<see cref="Explanation.ToSourceVolume"/>, <see cref="Explanation.ToVolume"/>).
     /// </summary>
     public Explanation ExplainVolume(NiftiImage volume, CamMethod method = CamMethod.GradCam, int? targetClass = null)
+    {
+        ArgumentNullException.ThrowIfNull(volume);
+        return ExplainPrepared(FromVolumes([volume], owned: false, "volume"), method, targetClass);
+    }
+
+    /// <summary>Predicts a 3-D volume and explains the prediction with a gradient attribution (see <see cref="ExplainVolume(NiftiImage, CamMethod, int?)"/> and <see cref="Explain(FloatImage, AttributionMethod, int?)"/>).</summary>
+    public Explanation ExplainVolume(NiftiImage volume, AttributionMethod method, int? targetClass = null)
     {
         ArgumentNullException.ThrowIfNull(volume);
         return ExplainPrepared(FromVolumes([volume], owned: false, "volume"), method, targetClass);
@@ -312,8 +337,16 @@ public sealed class Predictor : IDisposable
         return ExplainPrepared(FromVolumes(channels, owned: false, "channels"), method, targetClass);
     }
 
-    internal Explanation ExplainPrepared(Data.Loading.PreparedVolume prepared, CamMethod method, int? targetClass)
-        => Explain(prepared.Image, method, targetClass) with { InputGrid = prepared.Grid, SourceGrid = prepared.Source };
+    /// <summary>Predicts a multi-channel volume and explains the prediction with a gradient attribution (see <see cref="ExplainVolumes(IReadOnlyList{NiftiImage}, CamMethod, int?)"/> and <see cref="Explain(FloatImage, AttributionMethod, int?)"/>).</summary>
+    /// <exception cref="ArgumentException">No channels, or a null one.</exception>
+    public Explanation ExplainVolumes(IReadOnlyList<NiftiImage> channels, AttributionMethod method, int? targetClass = null)
+    {
+        CheckChannels(channels);
+        return ExplainPrepared(FromVolumes(channels, owned: false, "channels"), method, targetClass);
+    }
+
+    internal Explanation ExplainPrepared(Data.Loading.PreparedVolume prepared, ExplanationMethod method, int? targetClass)
+        => ExplainWith(prepared.Image, method, targetClass) with { InputGrid = prepared.Grid, SourceGrid = prepared.Source };
 
     /// <summary>
     /// Predicts one [0, 1] image or volume (C, H, W) / (C, D, H, W) and explains the prediction with a
@@ -323,26 +356,63 @@ public sealed class Predictor : IDisposable
     /// probabilities), so the explanation of a mirrored image is the mirrored explanation.
     /// </summary>
     public Explanation Explain(FloatImage image, CamMethod method = CamMethod.GradCam, int? targetClass = null)
+        => ExplainWith(image, method, targetClass);
+
+    /// <summary>
+    /// Predicts one [0, 1] image or volume (C, H, W) / (C, D, H, W) and explains the prediction — or
+    /// <paramref name="targetClass"/> — with a gradient attribution of the class's logit on the preprocessed input
+    /// (<see cref="IntegratedGradients"/> with 50 Gauss–Legendre points and the input space's zero as baseline, as
+    /// Captum's defaults; <see cref="SmoothGrad"/> with 25 copies at 15 % noise, seed 0; or absolute
+    /// <see cref="Saliency"/>), shown as <see cref="Attributions.ToMaps"/> shows it: the magnitude summed over the
+    /// channels, scaled to [0, 1] with the top 2 % of the total saturated, at the model's input size. Works for any
+    /// libtorch network, TorchScript included (<see cref="CanAttribute"/>); computed in float32 also under
+    /// <see cref="MixedPrecision"/>. With <see cref="Flips"/>, the flipped copies' attributions are flipped back and
+    /// averaged before the map is made.
+    /// </summary>
+    /// <exception cref="NotSupportedException">The network runs on another engine, which gives no gradients (see <see cref="CanAttribute"/>).</exception>
+    public Explanation Explain(FloatImage image, AttributionMethod method, int? targetClass = null)
+        => ExplainWith(image, method, targetClass);
+
+    internal Explanation ExplainWith(FloatImage image, ExplanationMethod method, int? targetClass)
     {
         ArgumentNullException.ThrowIfNull(image);
+        method.Check(nameof(method));
         using var lease = _guard.Enter(this);
         if (targetClass is { } t && (t < 0 || t >= Card.ClassNames.Count))
             throw new ArgumentOutOfRangeException(nameof(targetClass), t, $"The model has {Card.ClassNames.Count} classes.");
-        if (_model is not ResNet resnet)
-            throw new NotSupportedException($"Explanations need a ResNet; this model is a {(_model?.GetType().Name ?? _network!.GetType().Name)} ({Card.Architecture}). Check CanExplain first.");
+        if (method.Cam is not null && _model is not ResNet)
+            throw new NotSupportedException($"Class-activation maps need a ResNet; this model is a {(_model?.GetType().Name ?? _network!.GetType().Name)} ({Card.Architecture}). Check CanExplain first, or explain with an AttributionMethod.");
+        if (method.Attribution is not null && _model is null)
+            throw new NotSupportedException($"Gradient attributions need a libtorch network; this one runs on another engine ({_network!.GetType().Name}), which gives no gradients. Check CanAttribute first.");
         CheckImages(new[] { image }, nameof(image));
         using var scope = Tensors.NewDisposeScope();
         var batch = Prepare(new[] { image });
         var prediction = PredictTensor(batch)[0];
         long target = targetClass ?? prediction.Label;
-        var gradCam = GradCam.ForResNet(resnet, method);
         var targets = new[] { target };
-        var map = gradCam.Compute(batch, targets).Maps;
-        if (Flips != TestTimeFlips.None)
+        Tensor map;
+        if (method.Cam is { } cam)
         {
-            // the predictor averages over flipped copies, so the map does too: each copy's map flipped back
-            foreach (var dims in FlipCombinations(batch.Dim)) map = map + gradCam.Compute(batch.Flip(dims), targets).Maps.Flip(dims);
-            map = GradCam.NormalizePerSample(map);
+            var gradCam = GradCam.ForResNet((ResNet)_model!, cam);
+            map = gradCam.Compute(batch, targets).Maps;
+            if (Flips != TestTimeFlips.None)
+            {
+                // the predictor averages over flipped copies, so the map does too: each copy's map flipped back
+                foreach (var dims in FlipCombinations(batch.Dim)) map = map + gradCam.Compute(batch.Flip(dims), targets).Maps.Flip(dims);
+                map = GradCam.NormalizePerSample(map);
+            }
+        }
+        else
+        {
+            Func<Tensor, Tensor> attribute = method.Attribution switch
+            {
+                AttributionMethod.IntegratedGradients => x => new IntegratedGradients(_model!).Compute(x, targets).Values,
+                AttributionMethod.SmoothGrad => x => new SmoothGrad(_model!).Compute(x, targets).Values,
+                _ => x => new Saliency(_model!).Compute(x, targets).Values,
+            };
+            var values = attribute(batch);
+            foreach (var dims in FlipCombinations(batch.Dim)) values = values + attribute(batch.Flip(dims)).Flip(dims);
+            map = new Attributions(values, targets, new[] { 0f }).ToMaps().Maps;
         }
         var shape = batch.Shape.Skip(2).Select(d => (int)d).ToArray();
         return new Explanation(prediction, (int)target, Card.ClassNames[(int)target], map.ToArray<float>(), shape);

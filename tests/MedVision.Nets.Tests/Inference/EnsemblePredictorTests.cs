@@ -220,6 +220,51 @@ public sealed class EnsemblePredictorTests : IDisposable
     }
 
     [Fact]
+    public void ExplainWithAnAttribution_AveragesTheMembersAttributionMaps_InTwoAndThreeDimensions()
+    {
+        var paths = new[] { Save("a", 1), Save("b", 2) };
+        var file = Path.Combine(_dir, "fundus.png");
+        ImageCodec.Save(file, new RasterImage(28, 28, 3, Pixels(4)[3]));
+        using var a = Predictor.Load(paths[0]);
+        using var b = Predictor.Load(paths[1]);
+        using (var ensemble = EnsemblePredictor.Load(paths, weights: new[] { 1.0, 3.0 }))
+        {
+            ensemble.CanAttribute.Should().BeTrue();
+            var explanation = ensemble.ExplainFile(file, AttributionMethod.IntegratedGradients);
+            var prediction = explanation.Prediction.Should().BeOfType<EnsemblePrediction>().Subject;
+            prediction.Probabilities.Should().Equal(ensemble.PredictFile(file).Probabilities);
+            explanation.TargetClass.Should().Be(prediction.Label);
+            var mapA = a.ExplainFile(file, AttributionMethod.IntegratedGradients, prediction.Label).Map;
+            var mapB = b.ExplainFile(file, AttributionMethod.IntegratedGradients, prediction.Label).Map;
+            mapA.Should().NotEqual(mapB);
+            explanation.Map.Should().Equal(Floats(mapA.Select((v, j) => (0.25 * v) + (0.75 * mapB[j]))), (x, e) => Math.Abs(x - e) < 1e-6);
+            var image = FloatImage.FromBytesHwc(Pixels(4)[3], 28, 28, 3);
+            ensemble.Explain(image, AttributionMethod.Saliency, 1).Map.Should().Equal(
+                Floats(a.Explain(image, AttributionMethod.Saliency, 1).Map.Zip(b.Explain(image, AttributionMethod.Saliency, 1).Map, (p, q) => (0.25 * p) + (0.75 * q))), (x, e) => Math.Abs(x - e) < 1e-6);
+            FluentActions.Invoking(() => ensemble.ExplainFile(file, AttributionMethod.SmoothGrad, 5)).Should().Throw<ArgumentOutOfRangeException>().WithMessage("*5 classes*");
+        }
+
+        // 3-D: each member's map placed back on the scan and averaged there, as class-activation maps are.
+        Tensors.ManualSeed(6);
+        using var model = ResNet.Builder().WithDepth(10).WithWidths(2, 2, 4, 4).ForInput(channels: 1, spatialDims: 3).WithSmallInputStem().WithClasses(2).Build();
+        var preprocessing = new PreprocessingCard { InputSize = new() { 8, 8, 8 }, Channels = 1, Mean = new() { 0.5f }, Std = new() { 0.5f } };
+        var volumeModel = Path.Combine(_dir, "volume.safetensors");
+        ModelFile.Save(volumeModel, model, ModelFile.Describe(model, preprocessing, new[] { "CN", "AD" }, MedMnistTask.Binary));
+        var random = new Random(5);
+        var scan = new NiftiImage(Enumerable.Range(0, 10 * 9 * 8).Select(_ => (float)random.NextDouble() * 100).ToArray(), new[] { 10, 9, 8 }, null, NiftiDataType.Float32, new NiftiAffine(new double[,] { { 1, 0, 0, 0 }, { 0, 1, 0, 0 }, { 0, 0, 1, 0 } }));
+        using var single = Predictor.Load(volumeModel);
+        using var alone = EnsemblePredictor.Load(new[] { volumeModel });
+        var own = single.ExplainVolume(scan, AttributionMethod.Saliency, 1);
+        own.MapShape.Should().Equal(8, 8, 8);
+        own.InputGrid.Should().NotBeNull("a volume's explanation knows its place in the world");
+        var averaged = alone.ExplainVolume(scan, AttributionMethod.Saliency, 1);
+        averaged.MapShape.Should().Equal(8, 9, 10);
+        averaged.ToSourceVolume().Voxels.Should().Equal(own.ToSourceVolume().Voxels, (x, e) => Math.Abs(x - e) < 1e-5, "one member's map is its own, placed on the scan");
+        alone.ExplainVolumes(new[] { scan }, AttributionMethod.Saliency, 1).Map.Should().Equal(averaged.Map);
+        single.ExplainVolumes(new[] { scan }, AttributionMethod.Saliency, 1).Map.Should().Equal(own.Map);
+    }
+
+    [Fact]
     public void ExplainVolume_AveragesTheMembersMapsOnTheScansOwnGrid()
     {
         var paths = new List<string>();

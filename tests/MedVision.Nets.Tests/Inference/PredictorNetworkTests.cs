@@ -52,6 +52,9 @@ public sealed class PredictorNetworkTests
             prediction.Probabilities.Select(p => (double)p).Should().Equal(expected.Select(e => e / expected.Sum()), (a, b) => Math.Abs(a - b) < 1e-6);
             prediction.LabelName.Should().Be("c");
             FluentActions.Invoking(() => predictor.Explain(new MedVision.Nets.Transforms.FloatImage(new float[16], 1, 4, 4))).Should().Throw<NotSupportedException>().WithMessage("*RampNetwork*");
+            predictor.CanAttribute.Should().BeFalse("another engine gives no gradients");
+            FluentActions.Invoking(() => predictor.Explain(new MedVision.Nets.Transforms.FloatImage(new float[16], 1, 4, 4), MedVision.Nets.Explainability.AttributionMethod.SmoothGrad))
+                .Should().Throw<NotSupportedException>().WithMessage("*RampNetwork*no gradients*CanAttribute*");
         }
         network.Disposed.Should().BeTrue("the predictor owns its network");
     }

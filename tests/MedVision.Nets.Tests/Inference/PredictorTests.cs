@@ -483,6 +483,77 @@ public sealed class PredictorTests : IDisposable
         e.Prediction.Probabilities.Should().Equal(flipping.Predict(image.Clone()).Probabilities);
     }
 
+    [Theory]
+    [InlineData(AttributionMethod.IntegratedGradients)]
+    [InlineData(AttributionMethod.SmoothGrad)]
+    [InlineData(AttributionMethod.Saliency)]
+    public void ExplainWithAnAttribution_IsTheMethodsMapOfTheSameBatch_AtTheInputsSize(AttributionMethod method)
+    {
+        var path = SaveTiny(out var original);
+        using var _ = original;
+        using var predictor = Predictor.Load(path, mixedPrecision: true);
+        predictor.CanAttribute.Should().BeTrue();
+        var pixels = MedMnistDataset.LoadEmbeddedRetinaMnist().Test.GetImage(5).ToArray();
+        var image = FloatImage.FromBytesHwc(pixels, 28, 28, 3);
+        var explanation = predictor.Explain(image.Clone(), method, targetClass: 3);
+        explanation.TargetClass.Should().Be(3);
+        explanation.TargetClassName.Should().Be(Grades[3]);
+        explanation.MapShape.Should().Equal(28, 28);
+        explanation.Prediction.Probabilities.Should().Equal(predictor.PredictPixels(pixels, 28, 28, 3).Probabilities);
+
+        // the same map from the method itself on the original model and the normalised batch, in float32
+        original.Eval();
+        using var scope = Tensors.NewDisposeScope();
+        var x = image.Clone();
+        new Normalize(new[] { 0.5f }, new[] { 0.5f }).Apply(x, new Random(0));
+        var batch = Tensors.FromArray(x.Data, 1, 3, 28, 28);
+        var targets = new long[] { 3 };
+        using var attributions = method switch
+        {
+            AttributionMethod.IntegratedGradients => new IntegratedGradients(original).Compute(batch, targets),
+            AttributionMethod.SmoothGrad => new SmoothGrad(original).Compute(batch, targets),
+            _ => new Saliency(original).Compute(batch, targets),
+        };
+        using var maps = attributions.ToMaps();
+        explanation.Map.Should().Equal(maps.ToArray(0));
+        explanation.Map.Max().Should().Be(1f);
+        explanation.Map.Count(v => v == 1f).Should().BeGreaterThan(1, "the top 2 % of the total saturate");
+        explanation.Map.Should().AllSatisfy(v => v.Should().BeInRange(0f, 1f));
+        if (method == AttributionMethod.IntegratedGradients)
+            Math.Abs(attributions.ConvergenceDeltas![0]).Should().BeLessThan(0.05 * Math.Abs(attributions.Scores[0]) + 0.05, "50 Gauss–Legendre points suffice for this network");
+
+        FluentActions.Invoking(() => predictor.Explain(image, method, targetClass: 5)).Should().Throw<ArgumentOutOfRangeException>().WithMessage("*5 classes*");
+        FluentActions.Invoking(() => predictor.Explain(image, (AttributionMethod)7)).Should().Throw<ArgumentOutOfRangeException>().WithParameterName("method");
+    }
+
+    [Fact]
+    public void ExplainWithAnAttribution_WithFlips_MirrorsWithTheImage()
+    {
+        var path = SaveTiny(out var original);
+        original.Dispose();
+        var pixels = MedMnistDataset.LoadEmbeddedRetinaMnist().Test.GetImage(5).ToArray();
+        var image = FloatImage.FromBytesHwc(pixels, 28, 28, 3);
+        var mirrored = image.Clone();
+        for (int c = 0; c < 3; c++)
+            for (int y = 0; y < 28; y++)
+                for (int x = 0; x < 28; x++)
+                    mirrored.Data[(c * 28 + y) * 28 + x] = image.Data[(c * 28 + y) * 28 + 27 - x];
+        static float[] Mirror(float[] map) => Enumerable.Range(0, 28 * 28).Select(i => map[i / 28 * 28 + 27 - i % 28]).ToArray();
+        static double MaxDifference(float[] a, float[] b) => a.Zip(b, (p, q) => Math.Abs(p - q)).Max();
+
+        using (var plain = Predictor.Load(path))
+        {
+            var a = plain.Explain(image.Clone(), AttributionMethod.IntegratedGradients, targetClass: 2);
+            var b = plain.Explain(mirrored.Clone(), AttributionMethod.IntegratedGradients, targetClass: 2);
+            MaxDifference(a.Map, Mirror(b.Map)).Should().BeGreaterThan(1e-2, "a CNN is not mirror-equivariant");
+        }
+        using var flipping = Predictor.Load(path, flips: TestTimeFlips.Horizontal);
+        var e = flipping.Explain(image.Clone(), AttributionMethod.IntegratedGradients, targetClass: 2);
+        var m = flipping.Explain(mirrored.Clone(), AttributionMethod.IntegratedGradients, targetClass: 2);
+        MaxDifference(e.Map, Mirror(m.Map)).Should().BeLessThan(1e-4);
+        e.Prediction.Probabilities.Should().Equal(flipping.Predict(image.Clone()).Probabilities);
+    }
+
     [Fact]
     public void CardTemperature_SoftensTheProbabilities_WithoutChangingThePrediction()
     {

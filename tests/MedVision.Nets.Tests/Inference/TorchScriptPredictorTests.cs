@@ -90,7 +90,15 @@ public sealed class TorchScriptPredictorTests : IDisposable
         prediction.Probabilities.Min().Should().BeGreaterThan((float)expected[0].Min());
 
         var explain = () => predictor.Explain(FloatImage.FromBytesHwc(TestImage(0), 28, 28, 3), CamMethod.GradCam);
-        explain.Should().Throw<NotSupportedException>().WithMessage("*ResNet*");
+        explain.Should().Throw<NotSupportedException>().WithMessage("*ResNet*AttributionMethod*");
+
+        // gradients flow through a script: its predictions can be attributed to the pixels
+        predictor.CanAttribute.Should().BeTrue();
+        var attributed = predictor.Explain(FloatImage.FromBytesHwc(TestImage(0), 28, 28, 3), AttributionMethod.Saliency);
+        attributed.Prediction.Probabilities.Should().Equal(prediction.Probabilities);
+        attributed.MapShape.Should().Equal(28, 28);
+        attributed.Map.Max().Should().Be(1f);
+        attributed.Map.Count(v => v > 0).Should().BeGreaterThan(28 * 28 / 2, "a convolutional network's logit depends on most pixels");
     }
 
     [Fact]

@@ -1,0 +1,20 @@
+using MedVision.Nets.Explainability;
+
+namespace MedVision.Nets.Inference;
+
+/// <summary>How a predictor explains: a class-activation map on the last stage or a gradient attribution on the input.</summary>
+internal readonly record struct ExplanationMethod(CamMethod? Cam, AttributionMethod? Attribution)
+{
+    public static implicit operator ExplanationMethod(CamMethod method) => new(method, null);
+
+    public static implicit operator ExplanationMethod(AttributionMethod method) => new(null, method);
+
+    /// <summary>Throws for a value outside either enumeration.</summary>
+    public void Check(string parameterName)
+    {
+        if (Cam is { } cam && !Enum.IsDefined(cam)) throw new ArgumentOutOfRangeException(parameterName, cam, "Unknown class-activation method.");
+        if (Attribution is { } attribution && !Enum.IsDefined(attribution)) throw new ArgumentOutOfRangeException(parameterName, attribution, "Unknown attribution method.");
+    }
+
+    public override string ToString() => Cam?.ToString() ?? Attribution?.ToString() ?? "none";
+}
