@@ -316,11 +316,24 @@ public sealed class MedMnistSampleTests(MedMnistTrainedRun run) : IClassFixture<
                 written.Pixels.Should().Equal(explanation.Overlay(MedVision.Nets.Data.Images.ImageCodec.DecodeFile(Path.Combine(run.Folder.Path, name))).Pixels);
             }
         }
+        // --attribution: the members' integrated-gradients maps instead, NAME-integratedgradients.png.
+        var attributed = await SampleApp.RunAsync("medmnist", run.Folder.Path, ["predict", "--model", models[0], "--model", models[1], "--heatmaps", run.Folder["maps-ig"], "--attribution", "IntegratedGradients", names[0]]);
+        attributed.ExitCode.Should().Be(0, attributed.ToString());
+        attributed.Text.Should().Contain("IntegratedGradients maps of the ensemble's classes").And.Contain("-integratedgradients.png");
+        using (var ensemble = EnsemblePredictor.Load(models))
+        {
+            var explanation = ensemble.ExplainFile(Path.Combine(run.Folder.Path, names[0]), MedVision.Nets.Explainability.AttributionMethod.IntegratedGradients);
+            var written = MedVision.Nets.Data.Images.ImageCodec.DecodeFile(run.Folder[$"maps-ig/{Path.GetFileNameWithoutExtension(names[0])}-integratedgradients.png"]);
+            written.Pixels.Should().Equal(explanation.Overlay(MedVision.Nets.Data.Images.ImageCodec.DecodeFile(Path.Combine(run.Folder.Path, names[0]))).Pixels);
+        }
         var onnx = run.Folder["ensemble-onnx/model.onnx"];
         (await SampleApp.RunAsync("medmnist", run.Folder.Path, "export", "--model", models[1], "--output", onnx)).ExitCode.Should().Be(0);
         var onnxMaps = await SampleApp.RunAsync("medmnist", run.Folder.Path, ["predict", "--model", models[0], "--model", onnx, "--heatmaps", run.Folder["maps-onnx"], .. names]);
         onnxMaps.ExitCode.Should().Be(2, onnxMaps.ToString());
         onnxMaps.Error.Should().Contain("--heatmaps needs every model's layers; model.onnx is an ONNX file");
+        var onnxAttributions = await SampleApp.RunAsync("medmnist", run.Folder.Path, ["predict", "--model", models[0], "--model", onnx, "--heatmaps", run.Folder["maps-onnx"], "--attribution", "Saliency", .. names]);
+        onnxAttributions.ExitCode.Should().Be(2, onnxAttributions.ToString());
+        onnxAttributions.Error.Should().Contain("--heatmaps needs every model's gradients; model.onnx is an ONNX file");
         var mixed = await SampleApp.RunAsync("medmnist", run.Folder.Path, ["predict", "--model", models[0], "--model", onnx, .. names]);
         mixed.ExitCode.Should().Be(0, mixed.ToString());
         var twice = await SampleApp.RunAsync("medmnist", run.Folder.Path, ["predict", "--model", models[0], "--model", models[0], .. names]);
