@@ -718,6 +718,30 @@ public sealed class GuideExamplesTests
     }
 
     [Fact]
+    public void GradientAttributionExample()
+    {
+        // snippet: gradient-attributions
+        Tensors.ManualSeed(3);
+        using var model = ResNet.Builder().WithDepth(18).WithWidths(8, 16, 32, 64)
+            .ForInput(channels: 3).WithSmallInputStem().WithClasses(5).Build();
+        model.Eval();
+        using var scope = Tensors.NewDisposeScope();
+        var images = Tensors.Rand(2, 3, 28, 28) * 2 - 1;      // a preprocessed batch
+        using var attributions = new IntegratedGradients(model, steps: 64).Compute(images);   // zero baseline
+        foreach (var (delta, i) in attributions.ConvergenceDeltas!.Select((d, i) => (d, i)))
+            Console.WriteLine($"sample {i}: class {attributions.TargetClasses[i]}, completeness error {delta:F4}");
+        using var smooth = new SmoothGrad(model, samples: 25, noiseLevel: 0.15, seed: 1).Compute(images);
+        using var saliency = new Saliency(model).Compute(images, targetClasses: new long[] { 4, 4 });
+        using var maps = attributions.ToMaps(AttributionSign.Positive);   // evidence for the class, (2, 1, 28, 28) in [0, 1]
+        // end snippet
+        attributions.Values.Shape.Should().Equal(2, 3, 28, 28);
+        maps.Maps.Shape.Should().Equal(2, 1, 28, 28);
+        smooth.Values.Shape.Should().Equal(2, 3, 28, 28);
+        saliency.TargetClasses.Should().Equal(4, 4);
+        attributions.ConvergenceDeltas.Should().HaveCount(2);
+    }
+
+    [Fact]
     public void DicomExample()
     {
         var folder = Path.Combine(AppContext.BaseDirectory, "Fixtures", "dicom", "series");
@@ -1332,7 +1356,7 @@ public sealed class GuideExamplesTests
         var source = File.ReadAllText(Path.Combine(root, "tests", "MedVision.Nets.Tests", "Docs", "GuideExamplesTests.cs"));
         var guide = File.ReadAllText(Path.Combine(root, "docs", "guide.md")).ReplaceLineEndings("\n");
         var snippets = Regex.Matches(source.ReplaceLineEndings("\n"), @"// snippet: (?<name>[a-z-]+)\n(?<code>.*?)\n[ ]*// end snippet", RegexOptions.Singleline);
-        snippets.Should().HaveCount(35);
+        snippets.Should().HaveCount(36);
         foreach (Match snippet in snippets)
         {
             var code = Dedent(snippet.Groups["code"].Value);
