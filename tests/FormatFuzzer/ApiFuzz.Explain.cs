@@ -24,6 +24,13 @@ internal static partial class ApiFuzz
     /// normalisation; parameters now and then frozen). Oracle: maps (N, 1, …) of the input's size when resized, finite,
     /// in [0, 1] when normalised and ≥ 0 otherwise; the scores the logits of the target classes; no gradient left on any
     /// parameter.</item>
+    /// <item><see cref="IntegratedGradients"/>, <see cref="SmoothGrad"/> or <see cref="Saliency"/> with random settings
+    /// (steps, rule, batch, baseline of batch 1 or N and now and then of a wrong shape; samples, noise, squared, seed;
+    /// absolute) over a small classifier, one whose logits are constant in the input, or one left in training mode;
+    /// parameters now and then frozen. Oracle: attributions of the input's shape, float32, finite; non-negative when
+    /// absolute or squared; zero for constant logits; target classes and scores as asked (or the argmax); each
+    /// integrated-gradients delta equal to the attributions' sum minus the logit's change from the baseline; display
+    /// maps in [0, 1]; no gradient left on any parameter.</item>
     /// </list>
     /// </summary>
     public static void ExplainStep(Random rng)
@@ -31,10 +38,11 @@ internal static partial class ApiFuzz
         using var scope = Tensors.NewDisposeScope();
         var steps = new List<string>();
         _oddValues = rng.Next(3) == 0; // two steps in three use ordinary settings throughout
-        switch (rng.Next(3))
+        switch (rng.Next(4))
         {
             case 0: SlidingWindowStep(rng, steps); break;
             case 1: OcclusionStep(rng, steps); break;
+            case 2: AttributionStep(rng, steps); break;
             default: GradCamStep(rng, steps); break;
         }
     }
@@ -160,7 +168,7 @@ internal static partial class ApiFuzz
         Tensor probabilities;
         using (Tensors.NoGrad())
             probabilities = (kind == 0 ? constantForward(input) : model.Call(input)).Softmax(1);
-        CheckTargets(maps, probabilities, targets, steps);
+        CheckTargets(maps.TargetClasses, maps.Scores, probabilities, targets, steps);
         if (kind == 0 && maps.Maps.Abs().Max().Item() != 0)
             throw new ArithmeticException($"{Where(steps)}: a model that ignores its input has a non-zero occlusion map");
         if (kind != 0 && patch.Length == dims && patch.Select((p, d) => p >= spatial[d]).All(b => b))
@@ -181,20 +189,127 @@ internal static partial class ApiFuzz
     }
 
     // Target classes as asked for (or the arg-max of the probabilities), scores the probabilities of those classes.
-    private static void CheckTargets(ClassActivationMaps maps, Tensor scores, IReadOnlyList<long>? targets, List<string> steps)
+    private static void CheckTargets(IReadOnlyList<long> targetClasses, IReadOnlyList<float> targetScores, Tensor scores, IReadOnlyList<long>? targets, List<string> steps)
     {
         var values = scores.To(ScalarType.Float64).ToArray<double>();
         long n = scores.Size(0), k = scores.Size(1);
-        if (maps.TargetClasses.Count != n || maps.Scores.Count != n) throw new ArithmeticException($"{Where(steps)}: {maps.TargetClasses.Count} targets and {maps.Scores.Count} scores for {n} samples");
+        if (targetClasses.Count != n || targetScores.Count != n) throw new ArithmeticException($"{Where(steps)}: {targetClasses.Count} targets and {targetScores.Count} scores for {n} samples");
         for (int i = 0; i < n; i++)
         {
             var row = values.Skip((int)(i * k)).Take((int)k).ToArray();
             long expected = targets?[i] ?? Array.IndexOf(row, row.Max());
-            if (maps.TargetClasses[i] != expected)
-                throw new ArithmeticException($"{Where(steps)}: sample {i} explains class {maps.TargetClasses[i]}, not {expected} (scores [{string.Join(", ", row)}])");
-            if (Math.Abs(maps.Scores[i] - row[expected]) > 1e-4 * (1 + Math.Abs(row[expected])))
-                throw new ArithmeticException($"{Where(steps)}: sample {i}'s score {maps.Scores[i]}, expected {row[expected]}");
+            if (targetClasses[i] != expected)
+                throw new ArithmeticException($"{Where(steps)}: sample {i} explains class {targetClasses[i]}, not {expected} (scores [{string.Join(", ", row)}])");
+            if (Math.Abs(targetScores[i] - row[expected]) > 1e-4 * (1 + Math.Abs(row[expected])))
+                throw new ArithmeticException($"{Where(steps)}: sample {i}'s score {targetScores[i]}, expected {row[expected]}");
         }
+    }
+
+    // A count that costs a forward and backward pass per unit: the ordinary one or, in a step that tries odd values, now
+    // and then one that must be refused (≤ 0) — never a huge valid one, which would only be slow.
+    private static int Small(Random rng, Func<int> valid) => _oddValues && rng.Next(4) == 0 ? rng.Next(-3, 1) : valid();
+
+    private static void AttributionStep(Random rng, List<string> steps)
+    {
+        int dims = rng.Next(4) == 0 ? 3 : 2, classes = rng.Next(1, 5), channels = rng.Next(1, 4);
+        int kind = rng.Next(5); // 0: logits constant in the input, 1: left in training mode, else a small convolutional classifier
+        using var model = new Sequential(
+            dims == 2 ? new Conv2d(channels, 4, 3, padding: 1) : new Conv3d(channels, 4, 3, padding: 1),
+            new ReLU(),
+            dims == 2 ? new AdaptiveAvgPool2d(1) : new AdaptiveAvgPool3d(1),
+            new Flatten(),
+            new Linear(4, classes));
+        model.Train(kind == 1);
+        bool frozen = rng.Next(4) == 0;
+        if (frozen) model.RequiresGrad(false);
+        var constant = Tensors.Randn(1, classes);
+        Func<Tensor, Tensor> constantForward = x => (x.Reshape(x.Size(0), -1).Sum(1, keepDim: true) * 0) + constant;
+        Func<Tensor, Tensor> forward = kind == 0 ? constantForward : model.Call;
+        var shape = new long[] { rng.Next(1, 4), channels }.Concat(Enumerable.Range(0, dims).Select(_ => (long)(dims == 2 ? rng.Next(1, 17) : rng.Next(1, 7)))).ToArray();
+        var input = Tensors.Randn(shape);
+        if (rng.Next(8) == 0) input = input * 1000;
+        IReadOnlyList<long>? targets = rng.Next(3) == 0 ? null
+            : Enumerable.Range(0, Count(rng, (int)shape[0])).Select(_ => _oddValues && rng.Next(6) == 0 ? (long)Value(typeof(long), rng, typeof(int))! : rng.Next(classes)).ToArray();
+        int method = rng.Next(3);
+        string described = $"{(kind == 0 ? "constant" : kind == 1 ? "training-mode" : "convolutional")} {classes}-class {dims}-D model{(frozen ? ", frozen" : "")}";
+        Attributions attributions;
+        Tensor? baseline = null;
+        bool nonNegative = false;
+        if (method == 0)
+        {
+            int pathSteps = Small(rng, () => rng.Next(1, 20)), batch = Small(rng, () => rng.Next(1, 9));
+            var rule = Setting(rng, () => (IntegrationRule)rng.Next(5));
+            if (rng.Next(2) == 0)
+            {
+                var baselineShape = shape.ToArray();
+                if (rng.Next(2) == 0) baselineShape[0] = 1;
+                if (_oddValues && rng.Next(4) == 0) baselineShape[^1] += 1;
+                baseline = Tensors.Randn(baselineShape);
+            }
+            Note(steps, $"IntegratedGradients({pathSteps} steps, {rule}, batch {batch}) over a {described}: Compute([{string.Join(", ", shape)}], targets [{(targets is null ? "predicted" : string.Join(", ", targets))}], baseline {(baseline is null ? "zeros" : $"[{string.Join(", ", baseline.Shape)}]")})");
+            Last = "new IntegratedGradients";
+            var ig = kind == 0 ? new IntegratedGradients(constantForward, pathSteps, rule, batch) : new IntegratedGradients(model, pathSteps, rule, batch);
+            Last = "IntegratedGradients.Compute";
+            attributions = ig.Compute(input, targets, baseline);
+        }
+        else if (method == 1)
+        {
+            int samples = Small(rng, () => rng.Next(1, 6)), batch = Small(rng, () => rng.Next(1, 9)), seed = rng.Next();
+            double noise = Setting(rng, () => Math.Round(rng.NextDouble() * 0.5, 2));
+            bool squared = rng.Next(2) == 0;
+            nonNegative = squared;
+            Note(steps, $"SmoothGrad({samples} samples, noise {noise}, squared {squared}, batch {batch}, seed {seed}) over a {described}: Compute([{string.Join(", ", shape)}], targets [{(targets is null ? "predicted" : string.Join(", ", targets))}])");
+            Last = "new SmoothGrad";
+            var smooth = kind == 0 ? new SmoothGrad(constantForward, samples, noise, squared, batch, seed) : new SmoothGrad(model, samples, noise, squared, batch, seed);
+            Last = "SmoothGrad.Compute";
+            attributions = smooth.Compute(input, targets);
+        }
+        else
+        {
+            bool absolute = rng.Next(2) == 0;
+            nonNegative = absolute;
+            Note(steps, $"Saliency(absolute {absolute}) over a {described}: Compute([{string.Join(", ", shape)}], targets [{(targets is null ? "predicted" : string.Join(", ", targets))}])");
+            Last = "Saliency.Compute";
+            attributions = (kind == 0 ? new Saliency(constantForward) : new Saliency(model)).Compute(input, targets, absolute);
+        }
+        using var _ = attributions;
+        if (kind == 1) throw new ArithmeticException($"{Where(steps)}: a model in training mode was accepted");
+        if (!attributions.Values.Shape.SequenceEqual(shape) || attributions.Values.ScalarType != ScalarType.Float32)
+            throw new ArithmeticException($"{Where(steps)}: attributions [{string.Join(", ", attributions.Values.Shape)}] {attributions.Values.ScalarType} for input [{string.Join(", ", shape)}]");
+        RequireFinite(attributions.Values, steps, "attribution");
+        if (nonNegative && attributions.Values.Min().Item() < 0) throw new ArithmeticException($"{Where(steps)}: negative absolute or squared gradients");
+        if (kind == 0 && attributions.Values.Abs().Max().Item() != 0) throw new ArithmeticException($"{Where(steps)}: logits constant in the input have non-zero attributions");
+        Tensor logits;
+        using (Tensors.NoGrad())
+            logits = forward(input);
+        CheckTargets(attributions.TargetClasses, attributions.Scores, logits, targets, steps);
+        if (method == 0)
+        {
+            // the delta is by definition the attributions' sum minus the logit's change from the baseline
+            Tensor atBaseline;
+            using (Tensors.NoGrad())
+                atBaseline = forward(baseline is null ? Tensors.ZerosLike(input) : baseline.Expand(shape).Contiguous());
+            var sums = attributions.Values.Reshape(shape[0], -1).To(ScalarType.Float64).Sum(1).ToArray<double>();
+            for (int i = 0; i < shape[0]; i++)
+            {
+                long t = attributions.TargetClasses[i];
+                double change = logits[i, t].Item() - atBaseline[i, t].Item();
+                double delta = attributions.ConvergenceDeltas![i];
+                if (Math.Abs(sums[i] - change - delta) > 1e-3 * (1 + Math.Abs(change) + Math.Abs(sums[i])))
+                    throw new ArithmeticException($"{Where(steps)}: sample {i}: sum {sums[i]}, change {change}, delta {delta}");
+            }
+        }
+        else if (attributions.ConvergenceDeltas is not null) throw new ArithmeticException($"{Where(steps)}: convergence deltas from a method without a baseline");
+        if (dims + 2 == shape.Length)
+        {
+            Last = "Attributions.ToMaps";
+            using var maps = attributions.ToMaps((AttributionSign)rng.Next(3), rng.Next(2) == 0 ? 2 : Math.Round(rng.NextDouble() * 99, 1));
+            RequireFinite(maps.Maps, steps, "attribution map");
+            double min = maps.Maps.Min().Item(), max = maps.Maps.Max().Item();
+            if (min < 0 || max > 1) throw new ArithmeticException($"{Where(steps)}: map values in [{min}, {max}]");
+        }
+        foreach (var (name, parameter) in model.NamedParameters())
+            if (parameter.Grad is not null) throw new ArithmeticException($"{Where(steps)}: an attribution left a gradient on {name}");
     }
 
     private static void GradCamStep(Random rng, List<string> steps)
@@ -234,7 +349,7 @@ internal static partial class ApiFuzz
         Tensor logits;
         using (Tensors.NoGrad())
             logits = model.Call(input);
-        CheckTargets(maps, logits, targets, steps);
+        CheckTargets(maps.TargetClasses, maps.Scores, logits, targets, steps);
         foreach (var (name, parameter) in model.NamedParameters())
             if (parameter.Grad is not null) throw new ArithmeticException($"{Where(steps)}: Grad-CAM left a gradient on {name}");
     }

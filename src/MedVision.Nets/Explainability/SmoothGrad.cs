@@ -42,6 +42,7 @@ public sealed class SmoothGrad
     private SmoothGrad(Func<Tensor, Tensor> forward, Module? model, int samples, double noiseLevel, bool squared, int batchSize, int seed)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(samples, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(samples, 100_000);
         if (!(noiseLevel >= 0 && double.IsFinite(noiseLevel)))
             throw new ArgumentOutOfRangeException(nameof(noiseLevel), noiseLevel, "The noise level must be a finite fraction ≥ 0 of the input's range.");
         ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
@@ -99,6 +100,8 @@ public sealed class SmoothGrad
                 var shape = input.Shape.ToArray();
                 shape[0] = count;
                 var copies = sample + (Tensors.FromArray(noise, shape).To(input.ScalarType, input.Device) * sigma);
+                if (!copies.IsFinite().All().Item<bool>())
+                    throw new ArgumentException($"A noise level of {NoiseLevel} times sample {i}'s range ({ranges[i]}) gives noise beyond the range of {input.ScalarType}.", nameof(input));
                 var gradient = _gradients.Gradient(copies, Enumerable.Repeat(classes[i], count).ToArray());
                 sum.AddInPlace((Squared ? gradient * gradient : gradient).Sum(0, keepDim: true));
             }

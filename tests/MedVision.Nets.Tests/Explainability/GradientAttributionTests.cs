@@ -286,6 +286,10 @@ public class GradientAttributionTests
         notLogits.Should().Throw<InvalidOperationException>().WithMessage("*logits (2, classes)*");
         var trapezoid = () => new IntegratedGradients(model, steps: 1, rule: IntegrationRule.RiemannTrapezoid);
         trapezoid.Should().Throw<ArgumentOutOfRangeException>().WithParameterName("steps");
+        var overflow = () => new SmoothGrad(model, noiseLevel: 1e300).Compute(input.To(ScalarType.Float32));
+        overflow.Should().Throw<ArgumentException>().WithParameterName("input").WithMessage("A noise level of 1E+300 times sample 0's range*beyond the range of Float32*");
+        var tooMany = () => new SmoothGrad(model, samples: 100_001);
+        tooMany.Should().Throw<ArgumentOutOfRangeException>().WithParameterName("samples");
         var noise = () => new SmoothGrad(model, noiseLevel: double.NaN);
         noise.Should().Throw<ArgumentOutOfRangeException>().WithParameterName("noiseLevel");
         var rule = () => new IntegratedGradients(model, rule: (IntegrationRule)9);
