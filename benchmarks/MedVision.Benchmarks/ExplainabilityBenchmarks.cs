@@ -8,7 +8,9 @@ namespace MedVision.Benchmarks;
 /// <summary>
 /// The cost of explaining one prediction of ResNet-18 (small-input stem) on a 28×28 image: plain inference (the
 /// baseline), Grad-CAM and Grad-CAM++ (one forward pass and a backward pass to the last stage), and occlusion
-/// sensitivity with 4×4 patches at stride 4 (49 occluded copies, batched).
+/// sensitivity with 4×4 patches at stride 4 (49 occluded copies, batched), and the gradient attributions: saliency
+/// (one backward pass to the input), SmoothGrad (25 noisy copies) and integrated gradients (50 Gauss–Legendre points),
+/// each in one batch.
 /// </summary>
 [MemoryDiagnoser]
 public class ExplainabilityBenchmarks
@@ -18,6 +20,9 @@ public class ExplainabilityBenchmarks
     private GradCam _gradCam = null!;
     private GradCam _gradCamPlusPlus = null!;
     private OcclusionSensitivity _occlusion = null!;
+    private IntegratedGradients _integratedGradients = null!;
+    private SmoothGrad _smoothGrad = null!;
+    private Saliency _saliency = null!;
 
     [GlobalSetup]
     public void Setup()
@@ -30,6 +35,9 @@ public class ExplainabilityBenchmarks
         _gradCam = GradCam.ForResNet(_model);
         _gradCamPlusPlus = GradCam.ForResNet(_model, CamMethod.GradCamPlusPlus);
         _occlusion = new OcclusionSensitivity(_model, new[] { 4, 4 });
+        _integratedGradients = new IntegratedGradients(_model);
+        _smoothGrad = new SmoothGrad(_model);
+        _saliency = new Saliency(_model);
     }
 
     [GlobalCleanup]
@@ -73,5 +81,33 @@ public class ExplainabilityBenchmarks
         using var scope = Tensors.NewDisposeScope();
         using var maps = _occlusion.Compute(_image);
         return maps.Scores[0];
+    }
+
+    /// <summary>Saliency: the absolute gradient of the predicted class's logit with respect to the pixels.</summary>
+    [Benchmark]
+    public float SaliencyMap()
+    {
+        using var scope = Tensors.NewDisposeScope();
+        using var attributions = _saliency.Compute(_image);
+        return attributions.Scores[0];
+    }
+
+    /// <summary>SmoothGrad: 25 noisy copies (15 % of the range), one batch.</summary>
+    [Benchmark]
+    public float SmoothGradMap()
+    {
+        using var scope = Tensors.NewDisposeScope();
+        using var attributions = _smoothGrad.Compute(_image);
+        return attributions.Scores[0];
+    }
+
+    /// <summary>Integrated gradients: 50 Gauss–Legendre points from a zero baseline, one batch, and the display map.</summary>
+    [Benchmark]
+    public float IntegratedGradientsMap()
+    {
+        using var scope = Tensors.NewDisposeScope();
+        using var attributions = _integratedGradients.Compute(_image);
+        using var maps = attributions.ToMaps();
+        return attributions.Scores[0];
     }
 }

@@ -22,15 +22,15 @@ internal static class PredictCommand
         var flips = ModelOptions.Flips();
         var mixedPrecision = ModelOptions.MixedPrecision("Run the network under bfloat16 autocast (for large batches of files; single images are usually faster in float32).");
         var cam = new Option<CamMethod>("--cam") { Description = "The map for --heatmaps: GradCam or GradCamPlusPlus.", DefaultValueFactory = _ => CamMethod.GradCam }.Known();
-        var attribution = new Option<AttributionMethod>("--attribution") { Description = "Map --heatmaps with a gradient attribution on the pixels instead of a class-activation map: IntegratedGradients, SmoothGrad or Saliency (works for any libtorch model, TorchScript included; NAME-<method>.png).", HelpName = "METHOD" }.Known();
+        var attribution = MapOptions.Attribution("--heatmaps");
         var csv = new Option<string?>("--csv") { Description = "FILE: also write every input's label, class probabilities (and expected grade, conformal set, ensemble agreement) as CSV.", HelpName = "FILE" };
         var images = new Argument<string[]>("images") { Description = "JPEG or PNG files to classify; for a model of 3-D volumes, NIfTI files (.nii, .nii.gz) or folders of a DICOM series.", Arity = ArgumentArity.OneOrMore };
         var command = new Command("predict", "Classify image files with a saved model file, or with several as an ensemble.") { models, device, flips, mixedPrecision, heatmaps, cam, attribution, csv, images };
         command.Check(r => r.GetResult(attribution) is not null && r.GetResult(cam) is { Implicit: false } ? "--cam and --attribution each choose the map for --heatmaps: give one." : null);
-        command.Check(r => r.GetResult(attribution) is not null && r.GetValue(heatmaps) is null ? "--attribution chooses the map for --heatmaps; give --heatmaps FOLDER too." : null);
+        MapOptions.RequireMaps(command, attribution, heatmaps);
         command.SetAction(r =>
         {
-            var map = new HeatmapMethod(r.GetValue(cam), r.GetResult(attribution) is null ? null : r.GetValue(attribution));
+            var map = new MapMethod(r.GetValue(cam), MapOptions.Chosen(r, attribution));
             return r.GetValue(models)! is [var one] && !EnsembleModels.IsManifest(one)
                 ? Run(one, Device.Parse(r.GetValue(device)!), r.GetValue(flips), r.GetValue(mixedPrecision), r.GetValue(images)!, r.GetValue(heatmaps), map, r.GetValue(csv))
                 : RunEnsemble(r.GetValue(models)!, Device.Parse(r.GetValue(device)!), r.GetValue(flips), r.GetValue(mixedPrecision), r.GetValue(images)!, r.GetValue(heatmaps), map, r.GetValue(csv));
@@ -42,21 +42,7 @@ internal static class PredictCommand
     internal static string Describe(string path, ModelCard card)
         => $"{Markup.Escape(Path.GetFileName(path))}: {card.Architecture} {card.ResNet?.Block} {string.Join("-", card.ResNet?.Layers ?? new())}, task {card.Task}, classes {card.ClassNames.Count}, input {string.Join("×", card.Preprocessing.InputSize)}";
 
-    /// <summary>The map --heatmaps draws: a class-activation map, or a gradient attribution when --attribution is given.</summary>
-    private sealed record HeatmapMethod(CamMethod Cam, AttributionMethod? Attribution)
-    {
-        public string Name => Attribution?.ToString() ?? Cam.ToString();
-
-        public string FileSuffix => "-" + (Attribution?.ToString().ToLowerInvariant() ?? "gradcam") + ".png";
-
-        public bool Supports(Predictor predictor) => Attribution is null ? predictor.CanExplain : predictor.CanAttribute;
-
-        public Explanation Explain(Predictor predictor, string file) => Attribution is { } a ? predictor.ExplainFile(file, a) : predictor.ExplainFile(file, Cam);
-
-        public Explanation Explain(EnsemblePredictor ensemble, string file) => Attribution is { } a ? ensemble.ExplainFile(file, a) : ensemble.ExplainFile(file, Cam);
-    }
-
-    private static int Run(string modelPath, Device device, TestTimeFlips flips, bool mixedPrecision, string[] images, string? heatmaps, HeatmapMethod map, string? csv)
+    private static int Run(string modelPath, Device device, TestTimeFlips flips, bool mixedPrecision, string[] images, string? heatmaps, MapMethod map, string? csv)
     {
         using var predictor = ModelOptions.LoadPredictor(modelPath, device, flips, mixedPrecision);
         if (heatmaps is not null && !map.Supports(predictor))
@@ -67,37 +53,37 @@ internal static class PredictCommand
             throw new ArgumentException("--heatmaps overlays the maps on 2-D images; this model takes 3-D volumes.");
         var card = predictor.Card;
         AnsiConsole.MarkupLine($"Model {Describe(modelPath, card)}");
-        var predictions = heatmaps is null ? predictor.PredictFiles(images) : WriteHeatmaps(image => map.Explain(predictor, image), images, heatmaps, map.FileSuffix);
+        var predictions = heatmaps is null ? predictor.PredictFiles(images) : WriteHeatmaps(image => map.Explain(predictor, image), images, heatmaps, Suffix(map));
         bool ordinal = card.Task.Equals("OrdinalRegression", StringComparison.OrdinalIgnoreCase);
         AnsiConsole.Write(PredictionTable.Of(images, predictions, ordinal, ensemble: false, "image"));
         PredictionTable.PrintConformal(predictor.Conformal, predictor.ConformalNote);
         PredictionTable.PrintReferral(predictor.Referral, predictor.ReferralNote, card.ClassNames);
         WriteCsv(csv, images, predictions, card.ClassNames);
-        if (heatmaps is not null) AnsiConsole.MarkupLine($"{map.Name} maps of the predicted classes: {Markup.Escape(Path.GetFullPath(heatmaps))}/*{map.FileSuffix}");
+        if (heatmaps is not null) AnsiConsole.MarkupLine($"{map.Name} maps of the predicted classes: {Markup.Escape(Path.GetFullPath(heatmaps))}/*{Suffix(map)}");
         return 0;
     }
 
     // Predicts with every --model and averages their probabilities; the table adds how many members agree with the
     // ensemble's label and each member's own label. --heatmaps: the members' maps of the ensemble's class, averaged.
-    private static int RunEnsemble(string[] models, Device device, TestTimeFlips flips, bool mixedPrecision, string[] images, string? heatmaps, HeatmapMethod map, string? csv)
+    private static int RunEnsemble(string[] models, Device device, TestTimeFlips flips, bool mixedPrecision, string[] images, string? heatmaps, MapMethod map, string? csv)
     {
         var (ensemble, modelPaths) = ModelOptions.LoadEnsemble(models, device, flips, mixedPrecision);
         using var owned = ensemble;
         if (heatmaps is not null && ensemble.Members.FirstOrDefault(member => !map.Supports(member)) is { } refusing)
         {
             int m = ensemble.Members.ToList().IndexOf(refusing);
-            throw new ArgumentException($"--heatmaps needs every model's {(map.Attribution is null ? "layers" : "gradients")}; {Path.GetFileName(modelPaths[m])} {(ModelOptions.IsOnnxFile(modelPaths[m]) ? "is an ONNX file, whose layers and gradients ONNX Runtime does not expose" : $"holds a {ensemble.Members[m].Card.Architecture} model (map it with --attribution)")}.");
+            throw new ArgumentException($"--heatmaps needs every model's {map.Needs}; {Path.GetFileName(modelPaths[m])} {(ModelOptions.IsOnnxFile(modelPaths[m]) ? "is an ONNX file, whose layers and gradients ONNX Runtime does not expose" : $"holds a {ensemble.Members[m].Card.Architecture} model (map it with --attribution)")}.");
         }
         if (heatmaps is not null && ensemble.Members[0].Card.Preprocessing.InputSize.Count == 3)
             throw new ArgumentException("--heatmaps overlays the maps on 2-D images; these models take 3-D volumes.");
         AnsiConsole.MarkupLine(EnsembleModels.Banner(ensemble) + ":");
         for (int m = 0; m < modelPaths.Length; m++) AnsiConsole.MarkupLine($"  {m + 1}. {Describe(modelPaths[m], ensemble.Members[m].Card)}");
-        var predictions = heatmaps is null ? ensemble.PredictFiles(images) : WriteHeatmaps(image => map.Explain(ensemble, image), images, heatmaps, map.FileSuffix);
+        var predictions = heatmaps is null ? ensemble.PredictFiles(images) : WriteHeatmaps(image => map.Explain(ensemble, image), images, heatmaps, Suffix(map));
         AnsiConsole.Write(PredictionTable.Of(images, predictions, ensemble.Task.Equals("OrdinalRegression", StringComparison.OrdinalIgnoreCase), ensemble: true, "image"));
         PredictionTable.PrintConformal(ensemble.Conformal, ensemble.ConformalNote);
         PredictionTable.PrintReferral(ensemble.Referral, ensemble.ReferralNote, ensemble.ClassNames);
         WriteCsv(csv, images, predictions, ensemble.ClassNames);
-        if (heatmaps is not null) AnsiConsole.MarkupLine($"{map.Name} maps of the ensemble's classes (the models' maps averaged): {Markup.Escape(Path.GetFullPath(heatmaps))}/*{map.FileSuffix}");
+        if (heatmaps is not null) AnsiConsole.MarkupLine($"{map.Name} maps of the ensemble's classes (the models' maps averaged): {Markup.Escape(Path.GetFullPath(heatmaps))}/*{Suffix(map)}");
         return 0;
     }
 
@@ -108,6 +94,9 @@ internal static class PredictCommand
         Prediction.WriteCsv(path, inputs, predictions, classNames);
         AnsiConsole.MarkupLine(Markup.Escape($"Wrote {Path.GetFullPath(path)}"));
     }
+
+    // NAME-gradcam.png for class-activation maps (either method), NAME-<attribution>.png for attributions.
+    private static string Suffix(MapMethod map) => $"-{map.Tag("gradcam")}.png";
 
     // Explains each image's prediction and writes the map blended over the original, at the original's size.
     private static IReadOnlyList<Prediction> WriteHeatmaps(Func<string, Explanation> explain, string[] images, string folder, string suffix)
