@@ -1,3 +1,4 @@
+using MedVision.Nets.Explainability;
 using System.CommandLine;
 using System.Globalization;
 using System.Text;
@@ -34,19 +35,21 @@ internal static class PredictCommand
             Description = "Photographs whose probability of pathologic myopia reaches this are referred (the operating point: lower it for more sensitivity). Default: the operating point train --min-sensitivity recorded in the model file, else 0.5.",
         }.Must(v => v is null || v is > 0 and < 1, "a probability between 0 and 1 (exclusive)");
         var csv = new Option<string?>("--csv") { Description = "FILE: also write image,probability,decision for every photograph.", HelpName = "FILE" };
-        var heatmaps = new Option<string?>("--heatmaps") { Description = "FOLDER: also write each photograph with the Grad-CAM map of pathologic myopia blended over it (NAME-gradcam.png).", HelpName = "FOLDER" };
+        var heatmaps = new Option<string?>("--heatmaps") { Description = "FOLDER: also write each photograph with the Grad-CAM map of pathologic myopia blended over it (NAME-gradcam.png; with --attribution, NAME-<method>.png).", HelpName = "FOLDER" };
+        var attribution = MapOptions.Attribution("--heatmaps");
         var device = new Option<string>("--device") { Description = "cpu, cuda or cuda:N.", DefaultValueFactory = _ => "cpu" }.IsDevice();
         var threads = SampleCommandLine.Threads();
         var images = new Argument<string[]>("images") { Description = "Fundus photographs (JPEG or PNG), or folders of them.", Arity = ArgumentArity.OneOrMore };
         var command = new Command("predict", "Screen fundus photographs for pathologic myopia with a trained model file (or an ensemble).")
         {
-            model, threshold, csv, heatmaps, device, threads, images,
+            model, threshold, csv, heatmaps, attribution, device, threads, images,
         };
-        command.SetAction(r => Run(r.GetValue(model)!, r.GetValue(threshold), r.GetValue(csv), r.GetValue(heatmaps), Device.Parse(r.GetValue(device)!), r.GetValue(threads), r.GetValue(images)!));
+        MapOptions.RequireMaps(command, attribution, heatmaps);
+        command.SetAction(r => Run(r.GetValue(model)!, r.GetValue(threshold), r.GetValue(csv), r.GetValue(heatmaps), new MapMethod(CamMethod.GradCam, MapOptions.Chosen(r, attribution)), Device.Parse(r.GetValue(device)!), r.GetValue(threads), r.GetValue(images)!));
         return command;
     }
 
-    private static int Run(string[] models, double? givenThreshold, string? csv, string? heatmaps, Device device, int threads, string[] inputs)
+    private static int Run(string[] models, double? givenThreshold, string? csv, string? heatmaps, MapMethod map, Device device, int threads, string[] inputs)
     {
         Tensors.NumThreads = threads;
         var files = Photographs(inputs);
@@ -56,8 +59,10 @@ internal static class PredictCommand
         var card = ensemble.Members[0].Card;
         if (card.ClassNames.Count != 2 || card.Preprocessing.InputSize.Count != 2)
             throw new ArgumentException($"{Path.GetFileName(modelPaths[0])} is not a screening model of 2-D photographs (it has {card.ClassNames.Count} classes, input {string.Join("×", card.Preprocessing.InputSize)}); give the model.safetensors fundus-folder train wrote.");
-        if (heatmaps is not null && !ensemble.CanExplain)
-            throw new ArgumentException("--heatmaps needs the networks' layers (ResNet model files, not ONNX).");
+        if (heatmaps is not null && !ensemble.Members.All(map.Supports))
+            throw new ArgumentException(map.Attribution is null
+                ? "--heatmaps needs the networks' layers (ResNet model files, not ONNX; other libtorch models with --attribution)."
+                : "--heatmaps --attribution needs the networks' gradients (libtorch model files, not ONNX).");
         int height = card.Preprocessing.InputSize[0], width = card.Preprocessing.InputSize[1];
         // The threshold: given; the manifest's operating point, chosen on the ensemble's averaged probabilities; or the one
         // model's recorded one (an ensemble's averaged probabilities are no member's).
@@ -86,8 +91,8 @@ internal static class PredictCommand
             if (heatmaps is null) prediction = ensemble.PredictFile(file);
             else
             {
-                var explanation = ensemble.ExplainFile(file, targetClass: 1);
-                ImageCodec.Save(Path.Combine(heatmaps, Path.GetFileNameWithoutExtension(file) + "-gradcam.png"), explanation.Overlay(ImageCodec.DecodeFile(file)));
+                var explanation = map.Explain(ensemble, file, targetClass: 1);
+                ImageCodec.Save(Path.Combine(heatmaps, $"{Path.GetFileNameWithoutExtension(file)}-{map.Tag("gradcam")}.png"), explanation.Overlay(ImageCodec.DecodeFile(file)));
                 prediction = (EnsemblePrediction)explanation.Prediction;
             }
             double p = prediction.Probabilities[1];
@@ -108,7 +113,7 @@ internal static class PredictCommand
             AtomicFile.WriteAllText(csv, lines.ToString());
             AnsiConsole.MarkupLine(Markup.Escape($"Wrote {Path.GetFullPath(csv)}"));
         }
-        if (heatmaps is not null) AnsiConsole.MarkupLine(Markup.Escape($"Grad-CAM of {card.ClassNames[1]}: {Path.GetFullPath(heatmaps)}/*-gradcam.png"));
+        if (heatmaps is not null) AnsiConsole.MarkupLine(Markup.Escape($"{(map.Attribution is null ? "Grad-CAM" : map.Name)} of {card.ClassNames[1]}: {Path.GetFullPath(heatmaps)}/*-{map.Tag("gradcam")}.png"));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"RESULT photographs={files.Count} referred={referred} threshold={threshold} models={modelPaths.Length}"));
         return 0;
     }

@@ -1,3 +1,4 @@
+using MedVision.Nets.Explainability;
 using System.CommandLine;
 using System.Globalization;
 using MedVision.Nets.Data.Nifti;
@@ -17,15 +18,17 @@ internal static class PredictCommand
     {
         var model = new Option<string[]>("--model") { Description = "The model file train wrote (model.safetensors). Give --model more than once to predict with an ensemble (the models' probabilities averaged; --explain then averages their maps on each scan's grid), or an ensemble manifest (a .json file written by EnsemblePredictor.SaveManifest).", Required = true, Arity = ArgumentArity.OneOrMore };
         var device = new Option<string>("--device") { Description = "cpu, cuda or cuda:N.", DefaultValueFactory = _ => "cpu" }.IsDevice();
-        var explain = new Option<string?>("--explain") { Description = "FOLDER: also write each scan's Grad-CAM map of the predicted class as <scan>.cam.nii.gz on the scan's own grid (the first modality's for subject folders), to overlay in a viewer such as ITK-SNAP or 3D Slicer." };
+        var explain = new Option<string?>("--explain") { Description = "FOLDER: also write each scan's Grad-CAM map of the predicted class as <scan>.cam.nii.gz (with --attribution, <scan>.<method>.nii.gz) on the scan's own grid (the first modality's for subject folders), to overlay in a viewer such as ITK-SNAP or 3D Slicer." };
+        var attribution = MapOptions.Attribution("--explain");
         var csv = new Option<string?>("--csv") { Description = "FILE: also write every scan's label, class probabilities (and ensemble agreement) as CSV.", HelpName = "FILE" };
         var scans = new Argument<string[]>("scans") { Description = "NIfTI files (.nii, .nii.gz) or folders holding one DICOM series each.", Arity = ArgumentArity.OneOrMore };
-        var command = new Command("predict", "Classify NIfTI files or DICOM series folders with a model file, or with several as an ensemble.") { model, device, explain, csv, scans };
-        command.SetAction(r => Run(r.GetValue(model)!, Device.Parse(r.GetValue(device)!), r.GetValue(scans)!, r.GetValue(explain), r.GetValue(csv)));
+        var command = new Command("predict", "Classify NIfTI files or DICOM series folders with a model file, or with several as an ensemble.") { model, device, explain, attribution, csv, scans };
+        MapOptions.RequireMaps(command, attribution, explain);
+        command.SetAction(r => Run(r.GetValue(model)!, Device.Parse(r.GetValue(device)!), r.GetValue(scans)!, r.GetValue(explain), new MapMethod(CamMethod.GradCam, MapOptions.Chosen(r, attribution)), r.GetValue(csv)));
         return command;
     }
 
-    private static int Run(string[] models, Device device, string[] scans, string? explainFolder, string? csv)
+    private static int Run(string[] models, Device device, string[] scans, string? explainFolder, MapMethod map, string? csv)
     {
         // One model is an ensemble of one: the same probabilities and maps. (A file given twice is refused by name.)
         // An ensemble manifest (EnsemblePredictor.SaveManifest) lists the whole ensemble.
@@ -54,25 +57,26 @@ internal static class PredictCommand
             AnsiConsole.MarkupLine(Markup.Escape($"Wrote {Path.GetFullPath(csv)}"));
         }
         if (explainFolder is null) return 0;
-        if (!ensemble.CanExplain)
-        {
-            int m = Enumerable.Range(0, modelPaths.Length).First(i => !ensemble.Members[i].CanExplain);
-            throw new ArgumentException($"--explain needs a ResNet's layers; {Path.GetFileName(modelPaths[m])} holds a {ensemble.Members[m].Card.Architecture} model.");
-        }
+        int refusing = Array.FindIndex(ensemble.Members.ToArray(), member => !map.Supports(member));
+        if (refusing >= 0)
+            throw new ArgumentException(map.Attribution is null
+                ? $"--explain needs a ResNet's layers; {Path.GetFileName(modelPaths[refusing])} holds a {ensemble.Members[refusing].Card.Architecture} model (map it with --attribution)."
+                : $"--explain --attribution needs the network's gradients; {Path.GetFileName(modelPaths[refusing])} runs on another engine.");
         Directory.CreateDirectory(explainFolder);
         var written = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
         foreach (var scan in scans)
         {
-            var explanation = ensemble.ExplainFile(scan);
+            var explanation = map.Explain(ensemble, scan);
             var name = Path.GetFileName(Path.TrimEndingDirectorySeparator(scan));
             foreach (var extension in new[] { ".nii.gz", ".nii" })
                 if (name.EndsWith(extension, StringComparison.OrdinalIgnoreCase)) name = name[..^extension.Length];
             // Scans of one name from different folders (a/scan.nii.gz, b/scan.nii.gz) get scan.cam.nii.gz, scan-2.cam.nii.gz, …
+            // (scan.integratedgradients.nii.gz, … with --attribution)
             var unique = name;
             for (int copy = 2; !written.Add(unique); copy++) unique = $"{name}-{copy}";
-            var output = Path.Combine(explainFolder, unique + ".cam.nii.gz");
+            var output = Path.Combine(explainFolder, $"{unique}.{map.Tag("cam")}.nii.gz");
             NiftiWriter.Write(output, explanation.ToSourceVolume());
-            AnsiConsole.MarkupLine(Markup.Escape($"{scan}: Grad-CAM of {explanation.TargetClass}: {explanation.TargetClassName} → {output}"));
+            AnsiConsole.MarkupLine(Markup.Escape($"{scan}: {(map.Attribution is null ? "Grad-CAM" : map.Name)} of {explanation.TargetClass}: {explanation.TargetClassName} → {output}"));
         }
         return 0;
     }

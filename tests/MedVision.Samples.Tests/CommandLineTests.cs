@@ -117,6 +117,8 @@ public class CommandLineTests
     [InlineData("medmnist", "predict", "--attribution 5 --heatmaps maps --model m.safetensors x.png", "--attribution must be IntegratedGradients, SmoothGrad or Saliency, got 5.")]
     [InlineData("medmnist", "predict", "--attribution Saliency --model m.safetensors x.png", "--attribution chooses the map for --heatmaps; give --heatmaps FOLDER too.")]
     [InlineData("medmnist", "predict", "--attribution Saliency --cam GradCam --heatmaps maps --model m.safetensors x.png", "--cam and --attribution each choose the map for --heatmaps: give one.")]
+    [InlineData("fundus-folder", "predict", "--attribution Saliency --model m.safetensors x.png", "--attribution chooses the map for --heatmaps; give --heatmaps FOLDER too.")]
+    [InlineData("volume-folder", "predict", "--attribution Saliency --model m.safetensors x.nii.gz", "--attribution chooses the map for --explain; give --explain FOLDER too.")]
     [InlineData("medmnist", "evaluate", "--threads -1 --model m.safetensors", "--threads must be at least 1, got -1.")]
     [InlineData("medmnist", "cross-validate", "--folds 1", "--folds must be at least 2, got 1.")]
     [InlineData("medmnist", "compare", "--resamples 10 --model a.safetensors --against b.safetensors", "--resamples must be at least 100, got 10.")]

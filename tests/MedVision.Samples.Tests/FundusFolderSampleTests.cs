@@ -202,6 +202,15 @@ public sealed class FundusFolderSampleTests : IDisposable
         }
         Directory.GetFiles(_folder["maps"]).Select(Path.GetFileName).Should().BeEquivalentTo(["a-gradcam.png", "b-gradcam.png", "c-gradcam.png"]);
         ImageCodec.DecodeFile(Path.Combine(_folder["maps"], "b-gradcam.png")).Width.Should().Be(33, "the map is blended over the photograph at its own size");
+        // --attribution: SmoothGrad maps of pathologic myopia instead, NAME-smoothgrad.png, as the predictor draws them.
+        var smooth = await SampleApp.RunAsync("fundus-folder", _folder.Path, "predict", "--model", modelPath, "--heatmaps", _folder["smooth"], "--attribution", "SmoothGrad", single);
+        smooth.ExitCode.Should().Be(0, smooth.ToString());
+        smooth.Text.Should().Contain("SmoothGrad of ").And.Contain("-smoothgrad.png");
+        using (var screening = MedVision.Nets.Inference.EnsemblePredictor.Load([modelPath]))
+        {
+            var explanation = screening.ExplainFile(single, MedVision.Nets.Explainability.AttributionMethod.SmoothGrad, targetClass: 1);
+            ImageCodec.DecodeFile(Path.Combine(_folder["smooth"], "c-smoothgrad.png")).Pixels.Should().Equal(explanation.Overlay(ImageCodec.DecodeFile(single)).Pixels);
+        }
 
         // Without --threshold, predict refers at the recorded operating point.
         var recorded = await SampleApp.RunAsync("fundus-folder", _folder.Path, "predict", "--model", modelPath, "--csv", _folder["recorded.csv"], photos, single);

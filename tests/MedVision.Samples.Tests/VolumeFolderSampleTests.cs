@@ -138,6 +138,14 @@ public sealed class VolumeFolderSampleTests : IDisposable
         var map = NiftiReader.Read(Path.Combine(maps, "BraTS_001.cam.nii.gz"));
         map.Shape.Should().Equal(6, 6, 6);
         map.Voxels.Should().Equal(combined.ToSourceVolume().Voxels, (a, e) => Math.Abs(a - e) < 1e-6);
+        // --attribution: the members' integrated-gradients maps on the scan's grid, <scan>.integratedgradients.nii.gz.
+        var attributed = await SampleApp.RunAsync("volume-folder", _folder.Path, "predict", "--model", models[0], "--model", models[1], "--explain", maps, "--attribution", "IntegratedGradients", subject);
+        attributed.ExitCode.Should().Be(0, attributed.ToString());
+        var integrated = both.ExplainFile(subject, MedVision.Nets.Explainability.AttributionMethod.IntegratedGradients);
+        attributed.Text.Should().Contain($"IntegratedGradients of {integrated.TargetClass}: {integrated.TargetClassName}");
+        var attributionMap = NiftiReader.Read(Path.Combine(maps, "BraTS_001.integratedgradients.nii.gz"));
+        attributionMap.Voxels.Should().Equal(integrated.ToSourceVolume().Voxels, (a, e) => Math.Abs(a - e) < 1e-6);
+        attributionMap.Voxels.Should().NotEqual(map.Voxels);
         var manifest = Path.Combine(_folder.Path, "ensemble.json");
         EnsemblePredictor.SaveManifest(manifest, models);
         var fromManifest = await SampleApp.RunAsync("volume-folder", _folder.Path, "predict", "--model", manifest, subject);
