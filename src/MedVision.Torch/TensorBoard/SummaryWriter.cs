@@ -28,6 +28,7 @@ public sealed class SummaryWriter : IDisposable
     private readonly EventFileWriter _file;
     private readonly Dictionary<string, EventFileWriter> _scalarsWriters = new(StringComparer.Ordinal);
     private readonly List<string> _embeddings = [];
+    private readonly ITimer? _flushTimer;
     private bool _disposed;
 
     /// <summary>
@@ -46,6 +47,10 @@ public sealed class SummaryWriter : IDisposable
         LogDirectory = logDirectory ?? Path.Combine("runs",
             _options.TimeProvider.GetLocalNow().ToString("MMMdd_HH-mm-ss", CultureInfo.InvariantCulture) + "_" + Environment.MachineName + _options.Comment);
         _file = new EventFileWriter(LogDirectory, _options);
+        // As PyTorch's writer thread: buffered events reach the file within the flush interval even when no further
+        // event comes (a long epoch, a stalled run), so that TensorBoard shows them while the run goes on.
+        if (_options.FlushInterval > TimeSpan.Zero)
+            _flushTimer = _options.TimeProvider.CreateTimer(_ => FlushOnTimer(), null, _options.FlushInterval, _options.FlushInterval);
     }
 
     /// <summary>The folder this writer writes to (<c>tensorboard --logdir</c> takes it or a folder above it).</summary>
@@ -389,6 +394,24 @@ public sealed class SummaryWriter : IDisposable
         }
     }
 
+    // The flush timer's callback: what Flush does, unless the writer is closed. An I/O error (a full disk) is left to the
+    // next Add… or Flush, which meets it on the caller's thread; a timer thread has no one to report it to.
+    private void FlushOnTimer()
+    {
+        lock (_gate)
+        {
+            if (_disposed) return;
+            try
+            {
+                _file.Flush();
+                foreach (var w in _scalarsWriters.Values) w.Flush();
+            }
+            catch (IOException)
+            {
+            }
+        }
+    }
+
     /// <summary>Writes out every buffered event and closes the files. Further calls of Add… throw.</summary>
     public void Dispose()
     {
@@ -396,6 +419,7 @@ public sealed class SummaryWriter : IDisposable
         {
             if (_disposed) return;
             _disposed = true;
+            _flushTimer?.Dispose();
             _file.Dispose();
             foreach (var w in _scalarsWriters.Values) w.Dispose();
         }

@@ -7,9 +7,10 @@ public sealed record SummaryWriterOptions
     public string Comment { get; init => field = value ?? throw new ArgumentNullException(nameof(Comment)); } = "";
 
     /// <summary>
-    /// How often buffered events are written out (PyTorch's <c>flush_secs</c>, 120 s by default); events are also
-    /// written out by <see cref="SummaryWriter.Flush"/> and on disposal. <see cref="TimeSpan.Zero"/> writes every event
-    /// out at once.
+    /// How often buffered events are written out (PyTorch's <c>flush_secs</c>, 120 s by default): a timer of
+    /// <see cref="TimeProvider"/> flushes the writer at this interval whether or not events keep coming, as PyTorch's
+    /// writer thread does; events are also written out by <see cref="SummaryWriter.Flush"/> and on disposal.
+    /// <see cref="TimeSpan.Zero"/> writes every event out at once (no timer).
     /// </summary>
     public TimeSpan FlushInterval { get; init; } = TimeSpan.FromSeconds(120);
 

@@ -354,6 +354,31 @@ public sealed class SummaryWriterTests : IDisposable
     }
 
     [Fact]
+    public void AnIdleWriter_IsFlushedByItsTimer_AndDisposingStopsTheTimer()
+    {
+        var clock = ManualClock.AtUnixSeconds(1_800_000_000);
+        var w = NewWriter(clock);
+        clock.ActiveTimers.Should().Be(1);
+        w.AddScalar("a", 1, 1);
+        w.AddScalars("pair", new Dictionary<string, double> { ["x"] = 5 }, 1);
+        var pairFile = Directory.GetFiles(Path.Combine(_dir, "pair_x"), "events.out.tfevents.*").Single();
+        EventFileReader.ReadScalars(w.EventFilePath).Should().BeEmpty("no event is written out before the interval");
+        EventFileReader.ReadScalars(pairFile).Should().BeEmpty();
+        clock.Advance(TimeSpan.FromSeconds(119));
+        EventFileReader.ReadScalars(w.EventFilePath).Should().BeEmpty();
+        clock.Advance(TimeSpan.FromSeconds(2));   // the timer's first tick, with no new event
+        EventFileReader.ReadScalars(w.EventFilePath).Select(p => p.Value).Should().Equal(1);
+        EventFileReader.ReadScalars(pairFile).Select(p => p.Value).Should().Equal(new[] { 5.0 }, "the runs of AddScalars are flushed too");
+        w.AddScalar("a", 2, 2);
+        clock.Advance(TimeSpan.FromSeconds(120)); // and every interval after
+        EventFileReader.ReadScalars(w.EventFilePath).Select(p => p.Value).Should().Equal(1, 2);
+        w.Dispose();
+        clock.ActiveTimers.Should().Be(0, "disposal stops the timer");
+        clock.Advance(TimeSpan.FromSeconds(600));
+        using (var noTimer = NewWriter(clock, TimeSpan.Zero)) clock.ActiveTimers.Should().Be(0, "a zero interval writes every event at once and needs no timer");
+    }
+
+    [Fact]
     public void ManyThreads_EveryPointWrittenWhole()
     {
         string path;
