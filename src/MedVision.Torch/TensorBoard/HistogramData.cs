@@ -47,14 +47,25 @@ public sealed record HistogramData(double Min, double Max, double Count, double 
     /// <see cref="TensorFlowEdges"/> when <paramref name="bins"/> is null; then trimmed to the non-empty range.
     /// </summary>
     /// <exception cref="ArgumentException">No values, a value that is NaN or infinite, or no value within the edges.</exception>
-    public static HistogramData Of(ReadOnlySpan<double> values, int? bins = null)
+    public static HistogramData Of(ReadOnlySpan<double> values, int? bins = null) => Tally(values, bins);
+
+    /// <summary>
+    /// The histogram of float32 <paramref name="values"/>, counted and summed in float64 exactly as
+    /// <see cref="Of(ReadOnlySpan{double}, int?)"/> counts the same values widened (the same result, from half the
+    /// memory: what <see cref="SummaryWriter.AddHistogram(string, Tensor, long?, int?, double?)"/> reads out of a float32 tensor).
+    /// </summary>
+    /// <exception cref="ArgumentException">No values, a value that is NaN or infinite, or no value within the edges.</exception>
+    public static HistogramData Of(ReadOnlySpan<float> values, int? bins = null) => Tally(values, bins);
+
+    private static HistogramData Tally<T>(ReadOnlySpan<T> values, int? bins)
+        where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
     {
         if (values.IsEmpty) throw new ArgumentException("A histogram needs at least one value; none was given.", nameof(values));
         if (bins is int b && b < 1) throw new ArgumentOutOfRangeException(nameof(bins), b, "A histogram needs at least 1 bin.");
         double min = double.PositiveInfinity, max = double.NegativeInfinity, sum = 0, sumSquares = 0;
         for (int i = 0; i < values.Length; i++)
         {
-            var v = values[i];
+            double v = double.CreateTruncating(values[i]);
             if (!double.IsFinite(v)) throw new ArgumentException($"A histogram needs finite values; value {i} is {v}.", nameof(values));
             if (v < min) min = v;
             if (v > max) max = v;
@@ -85,8 +96,9 @@ public sealed record HistogramData(double Min, double Max, double Count, double 
         Func<double, int> guess = bins is int
             ? v => (int)Math.Clamp(Math.Floor((v - lowest) / width), 0, buckets - 1)
             : v => TensorFlowBucketGuess(v, positives);
-        foreach (var v in values)
+        foreach (var value in values)
         {
+            double v = double.CreateTruncating(value);
             if (v < lowest || v > highest) continue;
             int i = guess(v);
             while (i > 0 && edges[i] > v) i--;

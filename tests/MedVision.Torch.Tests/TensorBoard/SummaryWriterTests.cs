@@ -173,6 +173,34 @@ public sealed class SummaryWriterTests : IDisposable
         }
     }
 
+    [Theory]
+    [InlineData(null)]
+    [InlineData(7)]
+    public void Float32Values_AreCountedAsTheSameValuesWidened_AlsoFromHalfPrecisionTensors(int? bins)
+    {
+        var random = new Random(3);
+        var floats = Enumerable.Range(0, 4000).Select(i => (float)((random.NextDouble() - 0.5) * Math.Pow(10, random.Next(-8, 6))))
+            .Concat([0f, -0f, float.Epsilon, -float.Epsilon, 1e-12f, -1e-12f, 1.1f, float.MaxValue / 2])
+            .Concat(HistogramData.TensorFlowEdges.Where(e => Math.Abs(e) < 1e6).Select(e => (float)e).Take(60)).ToArray();
+        var widened = HistogramData.Of(floats.Select(f => (double)f).ToArray(), bins);
+        HistogramData.Of(floats, bins).Should().BeEquivalentTo(widened, o => o.WithStrictOrdering());
+
+        using var scope = Tensors.NewDisposeScope();
+        var tensor = Tensors.FromArray(floats.Take(1000).ToArray(), 10, 100);
+        var half = tensor.To(ScalarType.BFloat16);
+        string path;
+        using (var w = NewWriter(flush: TimeSpan.Zero))
+        {
+            w.AddHistogram("f32", tensor, 1, bins);
+            w.AddHistogram("bf16", half, 2, bins);
+            path = w.EventFilePath;
+        }
+        var events = EventFileReader.Read(path).Where(e => e.Values.Count > 0).ToList();
+        events[0].Values[0].Histogram.Should().BeEquivalentTo(HistogramData.Of(floats.Take(1000).Select(f => (double)f).ToArray(), bins), o => o.WithStrictOrdering());
+        var halfValues = half.To(ScalarType.Float64).ToArray<double>();
+        events[1].Values[0].Histogram.Should().BeEquivalentTo(HistogramData.Of(halfValues, bins), o => o.WithStrictOrdering());
+    }
+
     [Fact]
     public void HistogramOf_FindsTheTensorFlowBucket_AtEveryScaleAndOnEveryEdge()
     {
