@@ -144,12 +144,7 @@ internal static partial class ApiFuzz
         int batch = Setting(rng, () => rng.Next(1, 9));
         int kind = rng.Next(4); // 0: ignores its input, 3: left in training mode, else a small convolutional classifier
         Note(steps, $"OcclusionSensitivity(patch [{string.Join(", ", patch)}], stride [{(stride is null ? "default" : string.Join(", ", stride))}], fill {fill}, batch {batch}) over a {(kind == 0 ? "constant" : kind == 3 ? "training-mode" : "convolutional")} {classes}-class model");
-        using var model = new Sequential(
-            dims == 2 ? new Conv2d(channels, 4, 3, padding: 1) : new Conv3d(channels, 4, 3, padding: 1),
-            new ReLU(),
-            dims == 2 ? new AdaptiveAvgPool2d(1) : new AdaptiveAvgPool3d(1),
-            new Flatten(),
-            new Linear(4, classes));
+        using var model = SmallClassifier(dims, channels, classes);
         model.Train(kind == 3);
         var constant = Tensors.Randn(1, classes);
         Func<Tensor, Tensor> constantForward = x => constant.Expand(x.Size(0), classes);
@@ -188,6 +183,14 @@ internal static partial class ApiFuzz
         }
     }
 
+    // A convolution, ReLU, global average pooling and a linear layer: logits (N, classes) of a 2-D or 3-D batch.
+    private static Sequential SmallClassifier(int dims, int channels, int classes) => new(
+        dims == 2 ? new Conv2d(channels, 4, 3, padding: 1) : new Conv3d(channels, 4, 3, padding: 1),
+        new ReLU(),
+        dims == 2 ? new AdaptiveAvgPool2d(1) : new AdaptiveAvgPool3d(1),
+        new Flatten(),
+        new Linear(4, classes));
+
     // Target classes as asked for (or the arg-max of the probabilities), scores the probabilities of those classes.
     private static void CheckTargets(IReadOnlyList<long> targetClasses, IReadOnlyList<float> targetScores, Tensor scores, IReadOnlyList<long>? targets, List<string> steps)
     {
@@ -213,12 +216,7 @@ internal static partial class ApiFuzz
     {
         int dims = rng.Next(4) == 0 ? 3 : 2, classes = rng.Next(1, 5), channels = rng.Next(1, 4);
         int kind = rng.Next(5); // 0: logits constant in the input, 1: left in training mode, else a small convolutional classifier
-        using var model = new Sequential(
-            dims == 2 ? new Conv2d(channels, 4, 3, padding: 1) : new Conv3d(channels, 4, 3, padding: 1),
-            new ReLU(),
-            dims == 2 ? new AdaptiveAvgPool2d(1) : new AdaptiveAvgPool3d(1),
-            new Flatten(),
-            new Linear(4, classes));
+        using var model = SmallClassifier(dims, channels, classes);
         model.Train(kind == 1);
         bool frozen = rng.Next(4) == 0;
         if (frozen) model.RequiresGrad(false);

@@ -452,8 +452,10 @@ public sealed class PredictorTests : IDisposable
         FluentActions.Invoking(() => predictor.Explain(image, targetClass: 5)).Should().Throw<ArgumentOutOfRangeException>().WithMessage("*5 classes*");
     }
 
-    [Fact]
-    public void Explain_WithFlips_AveragesTheFlippedMaps_SoMirroredImagesGetMirroredMaps()
+    [Theory]
+    [InlineData(null)]                                    // Grad-CAM
+    [InlineData(AttributionMethod.IntegratedGradients)]
+    public void Explain_WithFlips_AveragesTheFlippedMaps_SoMirroredImagesGetMirroredMaps(AttributionMethod? attribution)
     {
         var path = SaveTiny(out var original);
         original.Dispose();
@@ -466,20 +468,20 @@ public sealed class PredictorTests : IDisposable
                     mirrored.Data[(c * 28 + y) * 28 + x] = image.Data[(c * 28 + y) * 28 + 27 - x];
         static float[] Mirror(float[] map) => Enumerable.Range(0, 28 * 28).Select(i => map[i / 28 * 28 + 27 - i % 28]).ToArray();
         static double MaxDifference(float[] a, float[] b) => a.Zip(b, (p, q) => Math.Abs(p - q)).Max();
+        Explanation Explain(Predictor predictor, FloatImage x)
+            => attribution is { } method ? predictor.Explain(x.Clone(), method, targetClass: 2) : predictor.Explain(x.Clone(), targetClass: 2);
 
         using (var plain = Predictor.Load(path))
         {
             // without flips a CNN is not mirror-equivariant: this is what the flips fix
-            var a = plain.Explain(image.Clone(), targetClass: 2);
-            var b = plain.Explain(mirrored.Clone(), targetClass: 2);
-            MaxDifference(a.Map, Mirror(b.Map)).Should().BeGreaterThan(1e-3);
+            MaxDifference(Explain(plain, image).Map, Mirror(Explain(plain, mirrored).Map)).Should().BeGreaterThan(1e-3);
         }
         using var flipping = Predictor.Load(path, flips: TestTimeFlips.Horizontal);
-        var e = flipping.Explain(image.Clone(), targetClass: 2);
-        var m = flipping.Explain(mirrored.Clone(), targetClass: 2);
-        MaxDifference(e.Map, Mirror(m.Map)).Should().BeLessThan(1e-5);
+        var e = Explain(flipping, image);
+        var m = Explain(flipping, mirrored);
+        MaxDifference(e.Map, Mirror(m.Map)).Should().BeLessThan(attribution is null ? 1e-5 : 1e-4);
         e.Map.Max().Should().BeApproximately(1f, 1e-6f);
-        e.Map.Min().Should().BeApproximately(0f, 1e-6f);
+        if (attribution is null) e.Map.Min().Should().BeApproximately(0f, 1e-6f, "a class-activation map is rescaled to span [0, 1]");
         e.Prediction.Probabilities.Should().Equal(flipping.Predict(image.Clone()).Probabilities);
     }
 
@@ -524,34 +526,6 @@ public sealed class PredictorTests : IDisposable
 
         FluentActions.Invoking(() => predictor.Explain(image, method, targetClass: 5)).Should().Throw<ArgumentOutOfRangeException>().WithMessage("*5 classes*");
         FluentActions.Invoking(() => predictor.Explain(image, (AttributionMethod)7)).Should().Throw<ArgumentOutOfRangeException>().WithParameterName("method");
-    }
-
-    [Fact]
-    public void ExplainWithAnAttribution_WithFlips_MirrorsWithTheImage()
-    {
-        var path = SaveTiny(out var original);
-        original.Dispose();
-        var pixels = MedMnistDataset.LoadEmbeddedRetinaMnist().Test.GetImage(5).ToArray();
-        var image = FloatImage.FromBytesHwc(pixels, 28, 28, 3);
-        var mirrored = image.Clone();
-        for (int c = 0; c < 3; c++)
-            for (int y = 0; y < 28; y++)
-                for (int x = 0; x < 28; x++)
-                    mirrored.Data[(c * 28 + y) * 28 + x] = image.Data[(c * 28 + y) * 28 + 27 - x];
-        static float[] Mirror(float[] map) => Enumerable.Range(0, 28 * 28).Select(i => map[i / 28 * 28 + 27 - i % 28]).ToArray();
-        static double MaxDifference(float[] a, float[] b) => a.Zip(b, (p, q) => Math.Abs(p - q)).Max();
-
-        using (var plain = Predictor.Load(path))
-        {
-            var a = plain.Explain(image.Clone(), AttributionMethod.IntegratedGradients, targetClass: 2);
-            var b = plain.Explain(mirrored.Clone(), AttributionMethod.IntegratedGradients, targetClass: 2);
-            MaxDifference(a.Map, Mirror(b.Map)).Should().BeGreaterThan(1e-2, "a CNN is not mirror-equivariant");
-        }
-        using var flipping = Predictor.Load(path, flips: TestTimeFlips.Horizontal);
-        var e = flipping.Explain(image.Clone(), AttributionMethod.IntegratedGradients, targetClass: 2);
-        var m = flipping.Explain(mirrored.Clone(), AttributionMethod.IntegratedGradients, targetClass: 2);
-        MaxDifference(e.Map, Mirror(m.Map)).Should().BeLessThan(1e-4);
-        e.Prediction.Probabilities.Should().Equal(flipping.Predict(image.Clone()).Probabilities);
     }
 
     [Fact]
