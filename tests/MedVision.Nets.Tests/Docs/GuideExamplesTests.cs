@@ -733,12 +733,16 @@ public sealed class GuideExamplesTests
         using var smooth = new SmoothGrad(model, samples: 25, noiseLevel: 0.15, seed: 1).Compute(images);
         using var saliency = new Saliency(model).Compute(images, targetClasses: new long[] { 4, 4 });
         using var maps = attributions.ToMaps(AttributionSign.Positive);   // evidence for the class, (2, 1, 28, 28) in [0, 1]
+        var deletion = Faithfulness.Deletion(model, images.Narrow(0, 0, 1), maps.ToArray(0), maps.TargetClasses[0]);
+        Console.WriteLine($"deletion AUC {deletion.Area:F3}: lower when the map finds what the model relies on");
         // end snippet
         attributions.Values.Shape.Should().Equal(2, 3, 28, 28);
         maps.Maps.Shape.Should().Equal(2, 1, 28, 28);
         smooth.Values.Shape.Should().Equal(2, 3, 28, 28);
         saliency.TargetClasses.Should().Equal(4, 4);
         attributions.ConvergenceDeltas.Should().HaveCount(2);
+        deletion.Probabilities.Should().HaveCount(51);
+        deletion.Area.Should().BeInRange(0, 1);
     }
 
     [Fact]

@@ -1,0 +1,118 @@
+using MedVision.Torch;
+using MedVision.Torch.Nn;
+
+namespace MedVision.Nets.Explainability;
+
+/// <summary>
+/// Whether a map's most important positions are the ones the model relies on: the deletion and insertion curves of
+/// RISE (Petsiuk, Das and Saenko, BMVC 2018), as Quantus and MONAI-style evaluations compute them. Each changes the
+/// input's positions (every channel of a pixel or voxel at once) in the map's order, largest value first, in
+/// <c>steps</c> equal parts, and records the target class's softmax probability after each part. Comparing the curves
+/// of Grad-CAM, integrated gradients, occlusion — and of a random map, the chance level — says which explanation is
+/// faithful to the model, where a known lesion (<see cref="Localization"/>) is not available.
+/// </summary>
+/// <remarks>
+/// Ties in the map keep the positions' order (row-major), so a curve is reproducible. The model must be in evaluation
+/// mode; the changed copies are evaluated <c>batchSize</c> at a time, without gradients.
+/// </remarks>
+public static class Faithfulness
+{
+    /// <summary>
+    /// The deletion curve: the positions of <paramref name="input"/>, most important first, replaced by
+    /// <paramref name="replacement"/>'s (zeros unless given: the mean image for inputs normalised to zero mean). A map
+    /// that finds what the model relies on makes the probability fall early: a small <see cref="FaithfulnessCurve.Area"/>.
+    /// </summary>
+    /// <param name="model">The classifier (logits (N, classes)), in evaluation mode.</param>
+    /// <param name="input">One preprocessed sample, (1, C, H, W) or (1, C, D, H, W).</param>
+    /// <param name="map">The map over the sample's positions, row-major over (H, W) or (D, H, W); larger is more important.</param>
+    /// <param name="targetClass">The class whose probability is followed.</param>
+    /// <param name="replacement">What deleted positions take: a tensor of the input's shape (a blurred copy, say); null for zeros.</param>
+    /// <param name="steps">Parts the positions are changed in (the curve has steps + 1 points).</param>
+    /// <param name="batchSize">Changed copies per forward pass.</param>
+    public static FaithfulnessCurve Deletion(Module<Tensor, Tensor> model, Tensor input, IReadOnlyList<float> map, long targetClass, Tensor? replacement = null, int steps = 50, int batchSize = 32)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        return Curve(model.Call, model, input, map, targetClass, replacement, steps, batchSize, insertion: false);
+    }
+
+    /// <summary>
+    /// The insertion curve: starting from <paramref name="replacement"/> (zeros unless given; RISE starts from a blurred
+    /// copy), the positions of <paramref name="input"/> restored, most important first. A faithful map makes the
+    /// probability rise early: a large <see cref="FaithfulnessCurve.Area"/>.
+    /// </summary>
+    /// <inheritdoc cref="Deletion(Module{Tensor, Tensor}, Tensor, IReadOnlyList{float}, long, Tensor?, int, int)"/>
+    public static FaithfulnessCurve Insertion(Module<Tensor, Tensor> model, Tensor input, IReadOnlyList<float> map, long targetClass, Tensor? replacement = null, int steps = 50, int batchSize = 32)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        return Curve(model.Call, model, input, map, targetClass, replacement, steps, batchSize, insertion: true);
+    }
+
+    /// <summary>The deletion curve of the logits (N, classes) a function computes (see <see cref="Deletion(Module{Tensor, Tensor}, Tensor, IReadOnlyList{float}, long, Tensor?, int, int)"/>).</summary>
+    public static FaithfulnessCurve Deletion(Func<Tensor, Tensor> forward, Tensor input, IReadOnlyList<float> map, long targetClass, Tensor? replacement = null, int steps = 50, int batchSize = 32)
+        => Curve(forward ?? throw new ArgumentNullException(nameof(forward)), null, input, map, targetClass, replacement, steps, batchSize, insertion: false);
+
+    /// <summary>The insertion curve of the logits (N, classes) a function computes (see <see cref="Insertion(Module{Tensor, Tensor}, Tensor, IReadOnlyList{float}, long, Tensor?, int, int)"/>).</summary>
+    public static FaithfulnessCurve Insertion(Func<Tensor, Tensor> forward, Tensor input, IReadOnlyList<float> map, long targetClass, Tensor? replacement = null, int steps = 50, int batchSize = 32)
+        => Curve(forward ?? throw new ArgumentNullException(nameof(forward)), null, input, map, targetClass, replacement, steps, batchSize, insertion: true);
+
+    private static FaithfulnessCurve Curve(Func<Tensor, Tensor> forward, Module? model, Tensor input, IReadOnlyList<float> map, long targetClass, Tensor? replacement, int steps, int batchSize, bool insertion)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        ArgumentNullException.ThrowIfNull(map);
+        ArgumentOutOfRangeException.ThrowIfLessThan(steps, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
+        if (input.Dim is not (4 or 5) || input.Size(0) != 1)
+            throw new ArgumentException($"The curves take one sample, (1, C, H, W) or (1, C, D, H, W); got shape [{string.Join(", ", input.Shape)}].", nameof(input));
+        if (!input.ScalarType.IsFloatingPoint())
+            throw new ArgumentException($"The input must be floating point; it is {input.ScalarType}.", nameof(input));
+        if (model?.Training ?? false)
+            throw new InvalidOperationException("Faithfulness curves need the model in evaluation mode (call model.Eval()).");
+        var spatial = input.Shape.Skip(2).ToArray();
+        long positions = spatial.Aggregate(1L, (a, b) => a * b);
+        if (map.Count != positions)
+            throw new ArgumentException($"The map has {map.Count} values; the input has {positions} positions ({string.Join(" × ", spatial)}).", nameof(map));
+        for (int i = 0; i < map.Count; i++)
+            if (!float.IsFinite(map[i])) throw new ArgumentException($"Map value {i} is {map[i]}; the map must be finite.", nameof(map));
+        if (replacement is not null && !replacement.Shape.SequenceEqual(input.Shape))
+            throw new ArgumentException($"The replacement has shape [{string.Join(", ", replacement.Shape)}]; it must have the input's, [{string.Join(", ", input.Shape)}].", nameof(replacement));
+        InputGradients.CheckFinite(input, "input", nameof(input));
+        if (replacement is not null) InputGradients.CheckFinite(replacement, "replacement", nameof(replacement));
+        if (steps > positions) steps = (int)positions; // at least one position per part
+
+        // The positions by importance, largest first; a stable sort keeps ties in row-major order.
+        var order = Enumerable.Range(0, (int)positions).OrderByDescending(i => map[i]).ToArray();
+        var fractions = new double[steps + 1];
+        var probabilities = new double[steps + 1];
+        using var scope = Tensors.NewDisposeScope();
+        using var noGrad = Tensors.NoGrad();
+        var other = replacement?.To(input.ScalarType, input.Device) ?? Tensors.ZerosLike(input);
+        var (from, to) = insertion ? (other, input) : (input, other);
+        var flatFrom = from.Reshape(1, input.Size(1), positions);
+        var flatTo = to.Reshape(1, input.Size(1), positions);
+        long classes = -1;
+        for (int first = 0; first <= steps; first += batchSize)
+        {
+            int count = Math.Min(batchSize, steps + 1 - first);
+            using var chunk = Tensors.NewDisposeScope();
+            // copy k takes `to` at the first ⌊(first + k) · P / steps⌋ positions of the order, `from` elsewhere
+            var mask = new bool[count * positions];
+            for (int k = 0; k < count; k++)
+            {
+                int point = first + k;
+                long changed = point * positions / steps;
+                fractions[point] = changed / (double)positions;
+                for (long j = 0; j < changed; j++) mask[(k * positions) + order[j]] = true;
+            }
+            var where = Tensors.FromArray(mask, count, 1, positions).To(input.Device);
+            var copies = Tensors.Where(where, flatTo, flatFrom).Reshape(new long[] { count, input.Size(1) }.Concat(spatial).ToArray());
+            var logits = forward(copies);
+            if (logits.Dim != 2 || logits.Size(0) != count)
+                throw new InvalidOperationException($"The model's output has shape [{string.Join(", ", logits.Shape)}]; the curves need logits ({count}, classes).");
+            classes = logits.Size(1);
+            GradCam.CheckTarget(targetClass, classes, 0, nameof(targetClass));
+            var p = logits.Softmax(1).Select(1, targetClass).To(ScalarType.Float64, Device.Cpu).ToArray<double>();
+            Array.Copy(p, 0, probabilities, first, count);
+        }
+        return new FaithfulnessCurve(fractions, probabilities);
+    }
+}
