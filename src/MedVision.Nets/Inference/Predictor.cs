@@ -442,6 +442,22 @@ public sealed class Predictor : IDisposable
         }
     }
 
+    /// <summary>
+    /// The batch the network takes for <paramref name="images"/> ([0, 1] images or volumes, (C, H, W) / (C, D, H, W)):
+    /// channels matched, resized and normalised as the card says — what <see cref="Predict(IReadOnlyList{FloatImage})"/>
+    /// feeds the network — as float32 (N, C, …) on <see cref="Device"/>, registered in the current dispose scope. For
+    /// running other analyses on the model's inputs: explanations, faithfulness curves, feature extraction.
+    /// </summary>
+    /// <exception cref="ArgumentException">No images, or an image whose rank or channels do not fit the model, or that holds NaN or infinite values.</exception>
+    public Tensor Preprocess(IReadOnlyList<FloatImage> images)
+    {
+        ArgumentNullException.ThrowIfNull(images);
+        if (images.Count == 0) throw new ArgumentException("At least one image is needed.", nameof(images));
+        using var lease = _guard.Enter(this);
+        CheckImages(images, nameof(images));
+        return Prepare(images);
+    }
+
     // Resizes, normalises and stacks [0, 1] images into one batch on the model's device (in the current scope).
     private Tensor Prepare(IReadOnlyList<FloatImage> images)
     {

@@ -529,6 +529,30 @@ public sealed class PredictorTests : IDisposable
     }
 
     [Fact]
+    public void Preprocess_GivesTheBatchTheNetworkTakes()
+    {
+        var path = SaveTiny(out var original);
+        using var _ = original;
+        using var predictor = Predictor.Load(path);
+        var test = MedMnistDataset.LoadEmbeddedRetinaMnist().Test;
+        var images = new[] { 3, 4 }.Select(i => FloatImage.FromBytesHwc(test.GetImage(i).ToArray(), 28, 28, 3)).ToArray();
+        using var scope = Tensors.NewDisposeScope();
+        var batch = predictor.Preprocess(images.Select(i => i.Clone()).ToArray());
+        batch.Shape.Should().Equal(2, 3, 28, 28);
+        batch.ScalarType.Should().Be(ScalarType.Float32);
+        var expected = images.SelectMany(i => new Normalize(new[] { 0.5f }, new[] { 0.5f }).Apply(i.Clone(), new Random(0)).Data).ToArray();
+        batch.ToArray<float>().Should().Equal(expected);
+        original.Eval();
+        using (Tensors.NoGrad())
+        {
+            var probabilities = original.Call(batch).Softmax(1).ToArray<float>();
+            predictor.Predict(images).SelectMany(p => p.Probabilities).Should().Equal(probabilities, (a, e) => Math.Abs(a - e) < 1e-6f);
+        }
+        FluentActions.Invoking(() => predictor.Preprocess(Array.Empty<FloatImage>())).Should().Throw<ArgumentException>().WithParameterName("images");
+        FluentActions.Invoking(() => predictor.Preprocess(new[] { new FloatImage(new float[4 * 28 * 28], 4, 28, 28) })).Should().Throw<ArgumentException>().WithMessage("*4 channel(s)*");
+    }
+
+    [Fact]
     public void CardTemperature_SoftensTheProbabilities_WithoutChangingThePrediction()
     {
         Tensors.ManualSeed(4);
