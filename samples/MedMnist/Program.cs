@@ -14,4 +14,5 @@ root.Subcommands.Add(FindLrCommand.Create());
 root.Subcommands.Add(AuditCommand.Create());
 root.Subcommands.Add(ConformalCommand.Create());
 root.Subcommands.Add(EnsembleCommand.Create());
+root.Subcommands.Add(FaithfulnessCommand.Create());
 return MedVision.Samples.SampleCommandLine.Invoke(root, args);

@@ -106,6 +106,37 @@ public sealed class MedMnistSampleTests(MedMnistTrainedRun run) : IClassFixture<
     }
 
     [Fact]
+    public async Task Faithfulness_ScoresEveryMethodsMapsByDeletionAndInsertion_AsTheLibraryDoes()
+    {
+        var modelFile = Path.Combine(run.RunFolder, "model.safetensors");
+        var csv = run.Folder["faithfulness.csv"];
+        var scored = await SampleApp.RunAsync("medmnist", run.Folder.Path, "faithfulness", "--model", modelFile, "--data-file", run.DataFile, "--images", "3", "--steps", "7", "--csv", csv);
+        scored.ExitCode.Should().Be(0, scored.ToString());
+        scored.Lines("FAITHFULNESS").Select(l => l["method"]).Should().Equal("Grad-CAM", "Grad-CAM++", "integrated-gradients", "SmoothGrad", "saliency", "occlusion", "random");
+        var rows = File.ReadAllLines(csv);
+        rows.Should().HaveCount(4);
+        rows[0].Should().StartWith("image,Grad-CAM deletion,Grad-CAM insertion,Grad-CAM++ deletion");
+
+        // Image 0's Grad-CAM and integrated-gradients areas, recomputed with the library on the predictor's batch.
+        using var predictor = Predictor.Load(modelFile);
+        var (network, _) = MedVision.Nets.Inference.ModelFile.Load(modelFile);
+        using var owned = network;
+        network.Eval();
+        var test = MedVision.Nets.Data.MedMnist.MedMnistDataset.Load(run.DataFile).Test;
+        using var scope = MedVision.Torch.Tensors.NewDisposeScope();
+        var input = predictor.Preprocess([MedVision.Nets.Transforms.FloatImage.FromBytesHwc(test.GetImage(0).ToArray(), 28, 28, 3)]);
+        long target;
+        using (MedVision.Torch.Tensors.NoGrad()) target = network.Call(input).ArgMax(1).Item<long>();
+        var gradCam = MedVision.Nets.Explainability.GradCam.ForResNet((MedVision.Nets.Models.ResNet)network).Compute(input, [target]).ToArray(0);
+        var integrated = new MedVision.Nets.Explainability.IntegratedGradients(network).Compute(input, [target]).ToMaps().ToArray(0);
+        var fields = rows[1].Split(',').Skip(1).Select(D).ToArray();
+        fields[0].Should().BeApproximately(MedVision.Nets.Explainability.Faithfulness.Deletion(network, input, gradCam, target, steps: 7).Area, 1e-9);
+        fields[1].Should().BeApproximately(MedVision.Nets.Explainability.Faithfulness.Insertion(network, input, gradCam, target, steps: 7).Area, 1e-9);
+        fields[4].Should().BeApproximately(MedVision.Nets.Explainability.Faithfulness.Deletion(network, input, integrated, target, steps: 7).Area, 1e-9);
+        fields.Should().AllSatisfy(v => v.Should().BeInRange(0, 1));
+    }
+
+    [Fact]
     public async Task CrossValidate_SavesEveryFoldsModel_TheirOutOfFoldPredictions_AndAManifestOfTheirEnsemble()
     {
         var folder = run.Folder["cv"];

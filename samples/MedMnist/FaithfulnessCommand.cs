@@ -1,0 +1,134 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text;
+using MedVision.Nets.Explainability;
+using MedVision.Nets.Inference;
+using MedVision.Nets.Models;
+using MedVision.Nets.Transforms;
+using MedVision.Torch;
+using MedVision.Torch.Nn;
+using MedVision.Torch.Serialization;
+using Spectre.Console;
+
+namespace MedVision.Samples.MedMnist;
+
+/// <summary>
+/// The <c>faithfulness</c> command: which explanation method finds what a model relies on. For test images it maps the
+/// predicted class with Grad-CAM, Grad-CAM++, integrated gradients, SmoothGrad, saliency, occlusion sensitivity and a
+/// random map (chance), and scores each map by RISE's deletion and insertion curves (<see cref="Faithfulness"/>).
+/// </summary>
+internal static class FaithfulnessCommand
+{
+    private static readonly string[] Methods = ["Grad-CAM", "Grad-CAM++", "integrated gradients", "SmoothGrad", "saliency", "occlusion", "random"];
+
+    public static Command Create()
+    {
+        var model = new Option<string>("--model") { Description = "The model file to explain (a 2-D ResNet model file, as train writes it).", Required = true };
+        var dataset = ModelOptions.Dataset("MedMNIST dataset name (default retinamnist, which is shipped).");
+        var dataFile = new Option<string?>("--data-file") { Description = "Read the dataset from this .npz file." };
+        var images = new Option<int>("--images") { Description = "Test images scored (the first N of the test split).", DefaultValueFactory = _ => 100 }.AtLeast(1);
+        var steps = new Option<int>("--steps") { Description = "Parts the pixels are deleted or inserted in (each curve has steps + 1 points).", DefaultValueFactory = _ => 28 }.AtLeast(1);
+        var threads = SampleCommandLine.Threads();
+        var csv = new Option<string?>("--csv") { Description = "FILE: also write every image's deletion and insertion areas per method.", HelpName = "FILE" };
+        var command = new Command("faithfulness", "Score explanation methods by RISE's deletion and insertion curves on test images: which maps find what the model relies on.")
+        {
+            model, dataset, dataFile, images, steps, threads, csv,
+        };
+        command.SetAction(r => Run(r.GetValue(model)!, r.GetValue(dataset), r.GetValue(dataFile), r.GetValue(images), r.GetValue(steps), r.GetValue(threads), r.GetValue(csv)));
+        return command;
+    }
+
+    private static int Run(string modelPath, string? datasetName, string? dataFile, int count, int steps, int threads, string? csv)
+    {
+        Tensors.NumThreads = threads;
+        var data = TrainCommand.LoadDataset(datasetName, dataFile);
+        var test = data.Test;
+        if (test.SampleShape.Count == 3 && test.SampleShape[2] is not (1 or 3))
+            throw new ArgumentException($"{data.Info!.Name} holds 3-D volumes; this command scores maps of 2-D images.");
+        using var predictor = Predictor.Load(modelPath);
+        var (network, card) = ModelFile.Load(modelPath);
+        using var owned = network;
+        if (network is not ResNet resnet || card.Preprocessing.InputSize.Count != 2)
+            throw new ArgumentException($"{Path.GetFileName(modelPath)} holds a {card.Architecture} model of {card.Preprocessing.InputSize.Count}-D inputs; this command needs a 2-D ResNet model file (Grad-CAM needs its layers).");
+        if (card.ClassNames.Count != data.Info!.ClassCount)
+            throw new ArgumentException($"The model has {card.ClassNames.Count} classes but {data.Info.Name} has {data.Info.ClassCount}.");
+        resnet.Eval();
+        count = Math.Min(count, test.Count);
+        int height = test.SampleShape[0], width = test.SampleShape[1], channels = test.SampleShape.Count == 3 ? 3 : 1;
+        var size = card.Preprocessing.InputSize;
+        var occlusionPatch = Math.Max(1, size[0] / 7);
+        AnsiConsole.MarkupLine(Markup.Escape($"Model {Path.GetFileName(modelPath)} ({card.Architecture}, input {size[0]}×{size[1]}) on the first {count} test images of {data.Info.Name}; " +
+            $"{steps} deletion and insertion steps towards zeros (the normalised mean); occlusion {occlusionPatch}×{occlusionPatch} patches; the random map seeded per image"));
+
+        var gradCam = GradCam.ForResNet(resnet);
+        var gradCamPlusPlus = GradCam.ForResNet(resnet, CamMethod.GradCamPlusPlus);
+        var integrated = new IntegratedGradients(resnet);
+        var smooth = new SmoothGrad(resnet);
+        var saliency = new Saliency(resnet);
+        var occlusion = new OcclusionSensitivity(resnet, [occlusionPatch, occlusionPatch]);
+        var deletion = new double[Methods.Length][];
+        var insertion = new double[Methods.Length][];
+        for (int m = 0; m < Methods.Length; m++) (deletion[m], insertion[m]) = (new double[count], new double[count]);
+        AnsiConsole.Progress().Start(progress =>
+        {
+            var task = progress.AddTask("images", maxValue: count);
+            for (int i = 0; i < count; i++)
+            {
+                using var scope = Tensors.NewDisposeScope();
+                var image = FloatImage.FromBytesHwc(test.GetImage(i).ToArray(), height, width, channels);
+                var input = predictor.Preprocess([image]);
+                long target;
+                using (Tensors.NoGrad()) target = resnet.Call(input).ArgMax(1).Item<long>();
+                var targets = new[] { target };
+                var random = new Random(i);
+                float[][] maps =
+                [
+                    gradCam.Compute(input, targets).ToArray(0),
+                    gradCamPlusPlus.Compute(input, targets).ToArray(0),
+                    integrated.Compute(input, targets).ToMaps().ToArray(0),
+                    smooth.Compute(input, targets).ToMaps().ToArray(0),
+                    saliency.Compute(input, targets).ToMaps().ToArray(0),
+                    occlusion.Compute(input, targets).ToArray(0),
+                    Enumerable.Range(0, size[0] * size[1]).Select(_ => (float)random.NextDouble()).ToArray(),
+                ];
+                for (int m = 0; m < Methods.Length; m++)
+                {
+                    deletion[m][i] = Faithfulness.Deletion(resnet, input, maps[m], target, steps: steps).Area;
+                    insertion[m][i] = Faithfulness.Insertion(resnet, input, maps[m], target, steps: steps).Area;
+                }
+                task.Increment(1);
+            }
+        });
+
+        var table = new Table().AddColumn("method").AddColumn(new TableColumn("deletion AUC (lower is better)").RightAligned())
+            .AddColumn(new TableColumn("insertion AUC (higher is better)").RightAligned()).AddColumn(new TableColumn("images beating random, deletion / insertion").RightAligned());
+        int chance = Methods.Length - 1;
+        for (int m = 0; m < Methods.Length; m++)
+        {
+            int winsDeletion = Enumerable.Range(0, count).Count(i => deletion[m][i] < deletion[chance][i]);
+            int winsInsertion = Enumerable.Range(0, count).Count(i => insertion[m][i] > insertion[chance][i]);
+            table.AddRow(Methods[m], MeanSd(deletion[m]), MeanSd(insertion[m]), m == chance ? "—" : $"{winsDeletion}/{count} · {winsInsertion}/{count}");
+        }
+        AnsiConsole.Write(table);
+        for (int m = 0; m < Methods.Length; m++)
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"FAITHFULNESS method={Methods[m].Replace(' ', '-')} images={count} deletion={deletion[m].Average():F4} insertion={insertion[m].Average():F4}"));
+        if (csv is not null)
+        {
+            var lines = new StringBuilder("image," + string.Join(",", Methods.SelectMany(m => new[] { $"{m} deletion", $"{m} insertion" })) + "\n");
+            for (int i = 0; i < count; i++)
+                lines.Append(CultureInfo.InvariantCulture, $"{i},{string.Join(",", Enumerable.Range(0, Methods.Length).Select(m => string.Create(CultureInfo.InvariantCulture, $"{deletion[m][i]:R},{insertion[m][i]:R}")))}\n");
+            var folder = Path.GetDirectoryName(Path.GetFullPath(csv));
+            if (folder is not null) Directory.CreateDirectory(folder);
+            AtomicFile.WriteAllText(csv, lines.ToString());
+            AnsiConsole.MarkupLine(Markup.Escape($"Wrote {Path.GetFullPath(csv)}"));
+        }
+        return 0;
+    }
+
+    private static string MeanSd(double[] values)
+    {
+        double mean = values.Average();
+        double sd = values.Length > 1 ? Math.Sqrt(values.Sum(v => (v - mean) * (v - mean)) / (values.Length - 1)) : 0;
+        return string.Create(CultureInfo.InvariantCulture, $"{mean:F3} ± {sd:F3}");
+    }
+}
