@@ -30,7 +30,8 @@ internal static partial class ApiFuzz
     /// parameters now and then frozen. Oracle: attributions of the input's shape, float32, finite; non-negative when
     /// absolute or squared; zero for constant logits; target classes and scores as asked (or the argmax); each
     /// integrated-gradients delta equal to the attributions' sum minus the logit's change from the baseline; display
-    /// maps in [0, 1]; no gradient left on any parameter.</item>
+    /// maps in [0, 1]; no gradient left on any parameter. Then <see cref="Faithfulness"/> on sample 0 with that map (see
+    /// FaithfulnessCheck).</item>
     /// </list>
     /// </summary>
     public static void ExplainStep(Random rng)
@@ -308,6 +309,44 @@ internal static partial class ApiFuzz
         }
         foreach (var (name, parameter) in model.NamedParameters())
             if (parameter.Grad is not null) throw new ArithmeticException($"{Where(steps)}: an attribution left a gradient on {name}");
+        if (kind != 1 && shape[0] >= 1 && dims + 2 == shape.Length) FaithfulnessCheck(rng, steps, forward, input.Narrow(0, 0, 1), attributions.ToArray(0), classes);
+    }
+
+    // RISE's curves of sample 0 with its attribution summed over channels (or now and then a map of the wrong length or
+    // with a NaN), random steps, batch and replacement. Oracle: steps + 1 points (at most one per position), fractions
+    // from 0 to 1 and rising, probabilities in [0, 1], the first point the start's probability and the last the end's,
+    // the area in [0, 1].
+    private static void FaithfulnessCheck(Random rng, List<string> steps, Func<Tensor, Tensor> forward, Tensor sample, float[] attribution, int classes)
+    {
+        long channels = sample.Size(1), positions = sample.NumElements / channels;
+        var map = Enumerable.Range(0, (int)positions).Select(p => Enumerable.Range(0, (int)channels).Sum(c => attribution[(c * positions) + p])).ToArray();
+        if (_oddValues && rng.Next(4) == 0) map = map.Take(Math.Max(0, map.Length - 1)).ToArray();
+        if (_oddValues && rng.Next(6) == 0 && map.Length > 0) map[rng.Next(map.Length)] = float.NaN;
+        int curveSteps = Small(rng, () => rng.Next(1, 40)), batch = Small(rng, () => rng.Next(1, 9));
+        long target = _oddValues && rng.Next(6) == 0 ? classes : rng.Next(classes);
+        var replacement = rng.Next(2) == 0 ? null : Tensors.Randn(sample.Shape);
+        bool insertion = rng.Next(2) == 0;
+        Note(steps, $"Faithfulness.{(insertion ? "Insertion" : "Deletion")}(map of {map.Length}, class {target}, {curveSteps} steps, batch {batch}, replacement {(replacement is null ? "zeros" : "random")})");
+        Last = "Faithfulness";
+        var curve = insertion
+            ? Faithfulness.Insertion(forward, sample, map, target, replacement, curveSteps, batch)
+            : Faithfulness.Deletion(forward, sample, map, target, replacement, curveSteps, batch);
+        int points = (int)Math.Min(curveSteps, positions) + 1;
+        if (curve.Fractions.Count != points || curve.Probabilities.Count != points)
+            throw new ArithmeticException($"{Where(steps)}: {curve.Fractions.Count} fractions and {curve.Probabilities.Count} probabilities, expected {points}");
+        if (curve.Fractions[0] != 0 || curve.Fractions[^1] != 1 || curve.Fractions.Zip(curve.Fractions.Skip(1)).Any(p => p.Second < p.First))
+            throw new ArithmeticException($"{Where(steps)}: fractions [{string.Join(", ", curve.Fractions)}]");
+        if (curve.Probabilities.Any(p => !(p >= 0 && p <= 1)) || !(curve.Area >= 0 && curve.Area <= 1))
+            throw new ArithmeticException($"{Where(steps)}: probabilities [{string.Join(", ", curve.Probabilities)}], area {curve.Area}");
+        var start = replacement ?? Tensors.ZerosLike(sample);
+        var (first, last) = insertion ? (start, sample) : (sample, start);
+        double Probability(Tensor x)
+        {
+            using var noGrad = Tensors.NoGrad();
+            return forward(x).Softmax(1)[0, target].Item();
+        }
+        if (Math.Abs(curve.Probabilities[0] - Probability(first)) > 1e-5 || Math.Abs(curve.Probabilities[^1] - Probability(last)) > 1e-5)
+            throw new ArithmeticException($"{Where(steps)}: the curve runs from {curve.Probabilities[0]} to {curve.Probabilities[^1]}, not from {Probability(first)} to {Probability(last)}");
     }
 
     private static void GradCamStep(Random rng, List<string> steps)
