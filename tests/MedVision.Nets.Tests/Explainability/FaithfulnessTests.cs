@@ -6,22 +6,9 @@ namespace MedVision.Nets.Tests.Explainability;
 
 public class FaithfulnessTests
 {
-    /// <summary>Logits (N, 2) = (0, 4 · mean of channel 0 over rows 2–4, columns 3–5 − 2): class 1 lives in that square.</summary>
-    private sealed class SquareDetector : Module<Tensor, Tensor>
-    {
-        public override Tensor Forward(Tensor input)
-        {
-            using var scope = Tensors.NewDisposeScope();
-            var evidence = input.Select(1, 0).Narrow(1, 2, 3).Narrow(2, 3, 3).Mean(new long[] { 1, 2 }) * 4 - 2;
-            return scope.MoveToOuter(Tensors.Stack(new[] { Tensors.ZerosLike(evidence), evidence }, 1));
-        }
-    }
-
-    private static bool InSquare(int i) => i / 8 is >= 2 and <= 4 && i % 8 is >= 3 and <= 5;
-
     private static double Sigmoid(double x) => 1 / (1 + Math.Exp(-x));
 
-    private static readonly float[] Perfect = Enumerable.Range(0, 64).Select(i => InSquare(i) ? 1f : 0f).ToArray();
+    private static readonly float[] Perfect = Enumerable.Range(0, 64).Select(i => SquareDetector.InSquare(i) ? 1f : 0f).ToArray();
     private static readonly float[] Reversed = Perfect.Select(v => 1 - v).ToArray();
 
     [Fact]

@@ -8,17 +8,6 @@ namespace MedVision.Nets.Tests.Explainability;
 [Collection(GlobalRandomStateCollection.Name)]
 public class OcclusionSensitivityTests
 {
-    /// <summary>Logits (N, 2) = (0, 4 · mean of channel 0 over rows 2–4, columns 3–5 − 2): class 1 lives in that square.</summary>
-    private sealed class SquareDetector : Module<Tensor, Tensor>
-    {
-        public override Tensor Forward(Tensor input)
-        {
-            using var scope = Tensors.NewDisposeScope();
-            var evidence = input.Select(1, 0).Narrow(1, 2, 3).Narrow(2, 3, 3).Mean(new long[] { 1, 2 }) * 4 - 2;
-            return scope.MoveToOuter(Tensors.Stack(new[] { Tensors.ZerosLike(evidence), evidence }, 1));
-        }
-    }
-
     private static double Probability1(float[,] image)
     {
         double mean = 0;
