@@ -89,7 +89,6 @@ public static class Faithfulness
         var (from, to) = insertion ? (other, input) : (input, other);
         var flatFrom = from.Reshape(1, input.Size(1), positions);
         var flatTo = to.Reshape(1, input.Size(1), positions);
-        long classes = -1;
         for (int first = 0; first <= steps; first += batchSize)
         {
             int count = Math.Min(batchSize, steps + 1 - first);
@@ -108,8 +107,7 @@ public static class Faithfulness
             var logits = forward(copies);
             if (logits.Dim != 2 || logits.Size(0) != count)
                 throw new InvalidOperationException($"The model's output has shape [{string.Join(", ", logits.Shape)}]; the curves need logits ({count}, classes).");
-            classes = logits.Size(1);
-            GradCam.CheckTarget(targetClass, classes, 0, nameof(targetClass));
+            GradCam.CheckTarget(targetClass, logits.Size(1), 0, nameof(targetClass));
             var p = logits.Softmax(1).Select(1, targetClass).To(ScalarType.Float64, Device.Cpu).ToArray<double>();
             Array.Copy(p, 0, probabilities, first, count);
         }

@@ -49,15 +49,13 @@ public sealed class IntegratedGradients
 
     private IntegratedGradients(Func<Tensor, Tensor> forward, Module? model, int steps, IntegrationRule rule, int batchSize)
     {
-        if (!Enum.IsDefined(rule)) throw new ArgumentOutOfRangeException(nameof(rule), rule, "Unknown integration rule.");
-        ArgumentOutOfRangeException.ThrowIfLessThan(steps, rule == IntegrationRule.RiemannTrapezoid ? 2 : 1);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(steps, 100_000);
+        (_alphas, _weights) = Points(steps, rule); // checks the rule and the fewest steps it takes
         ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
         _gradients = new InputGradients(forward, model, nameof(IntegratedGradients));
         Steps = steps;
         Rule = rule;
         BatchSize = batchSize;
-        (_alphas, _weights) = Points(steps, rule);
     }
 
     /// <summary>Points on the path per sample.</summary>
