@@ -9,7 +9,7 @@ namespace MedVision.Nets.Heads;
 /// cumulative logits, logit_k = w·x + b_k for P(grade &gt; k). Input (N, features), output (N, K−1).
 /// Use <see cref="Losses.CoralLoss"/> to train it and <see cref="Losses.OrdinalDecoding"/> to read grades and class probabilities.
 /// </summary>
-public sealed class CoralHead : Module<Tensor, Tensor>
+public sealed class CoralHead : Module<Tensor, Tensor>, IResettable
 {
     /// <summary>Creates the head for <paramref name="numClasses"/> ordered grades.</summary>
     public CoralHead(long inFeatures, int numClasses)
@@ -20,13 +20,23 @@ public sealed class CoralHead : Module<Tensor, Tensor>
         NumClasses = numClasses;
         DisposeIfThrows(() =>
         {
-            var w = RegisterParameter("weight", Tensors.Empty(new[] { 1, inFeatures }))!;
-            var bound = 1.0 / Math.Sqrt(inFeatures);
-            Init.Uniform(w, -bound, bound);
-            // Biases start ordered and decreasing (P(grade > k) falls with k), as CORAL initialises them.
-            var biases = Enumerable.Range(0, numClasses - 1).Select(k => (float)((numClasses - 1 - 2.0 * k) / (numClasses - 1))).ToArray();
-            RegisterParameter("bias", Tensors.FromArray(biases));
+            RegisterParameter("weight", Tensors.Empty(new[] { 1, inFeatures }));
+            RegisterParameter("bias", Tensors.Empty(new long[] { numClasses - 1 }));
+            ResetParameters();
         });
+    }
+
+    /// <inheritdoc />
+    /// <remarks>The weight uniform in ±1/√in_features; the biases ordered and decreasing, as CORAL initialises them.</remarks>
+    public void ResetParameters()
+    {
+        using var noGrad = Tensors.NoGrad();
+        var bound = 1.0 / Math.Sqrt(InFeatures);
+        Init.Uniform(GetParameter("weight")!, -bound, bound);
+        // P(grade > k) falls with k: biases from 1 down to −1.
+        var biases = Enumerable.Range(0, NumClasses - 1).Select(k => (float)((NumClasses - 1 - 2.0 * k) / (NumClasses - 1))).ToArray();
+        using var values = Tensors.FromArray(biases);
+        GetParameter("bias")!.CopyInPlace(values);
     }
 
     /// <summary>Input features.</summary>

@@ -8,7 +8,7 @@ namespace MedVision.Torch.Nn;
 /// as PyTorch does. The weight is (C_out, C_in/groups, k…) for a convolution and (C_in, C_out/groups, k…) for a
 /// transposed one.
 /// </summary>
-public abstract class ConvolutionBase : Module<Tensor, Tensor>
+public abstract class ConvolutionBase : Module<Tensor, Tensor>, IResettable
 {
     private readonly long[] _kernelSize, _stride, _padding, _dilation, _outputPadding;
 
@@ -110,6 +110,13 @@ public abstract class ConvolutionBase : Module<Tensor, Tensor>
         if (Bias is null) s.Append(", bias=False");
         if (PaddingMode != PaddingMode.Constant) s.Append(", padding_mode=").Append(PaddingMode.ToString().ToLowerInvariant());
         return s.ToString();
+    }
+
+    /// <inheritdoc />
+    public void ResetParameters()
+    {
+        using var noGrad = Tensors.NoGrad();
+        Init.DefaultLinearOrConv(Weight, Bias);
     }
 
     /// <summary>Broadcasts a scalar hyper-parameter of the scalar constructors.</summary>

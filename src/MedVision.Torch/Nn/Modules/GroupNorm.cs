@@ -3,7 +3,7 @@ using System.Globalization;
 namespace MedVision.Torch.Nn;
 
 /// <summary>Group normalisation (torch.nn.GroupNorm).</summary>
-public sealed class GroupNorm : Module<Tensor, Tensor>
+public sealed class GroupNorm : Module<Tensor, Tensor>, IResettable
 {
     /// <summary>Creates the layer; arguments in PyTorch's order.</summary>
     public GroupNorm(long numGroups, long numChannels, double eps = 1e-5, bool affine = true)
@@ -28,6 +28,15 @@ public sealed class GroupNorm : Module<Tensor, Tensor>
     public long NumChannels { get; }
     /// <summary>Added to the variance.</summary>
     public double Eps { get; }
+
+    /// <inheritdoc />
+    /// <remarks>The scale back to ones and the shift to zeros; nothing without them.</remarks>
+    public void ResetParameters()
+    {
+        using var noGrad = Tensors.NoGrad();
+        if (GetParameter("weight") is { } weight) Init.Ones(weight);
+        if (GetParameter("bias") is { } bias) Init.Zeros(bias);
+    }
 
     /// <inheritdoc />
     public override Tensor Forward(Tensor input) => Functional.GroupNorm(input, NumGroups, GetParameter("weight"), GetParameter("bias"), Eps);

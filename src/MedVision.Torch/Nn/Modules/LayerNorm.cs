@@ -3,7 +3,7 @@ using System.Globalization;
 namespace MedVision.Torch.Nn;
 
 /// <summary>Layer normalisation over the trailing dimensions (torch.nn.LayerNorm).</summary>
-public sealed class LayerNorm : Module<Tensor, Tensor>
+public sealed class LayerNorm : Module<Tensor, Tensor>, IResettable
 {
     private readonly long[] _shape;
 
@@ -29,6 +29,15 @@ public sealed class LayerNorm : Module<Tensor, Tensor>
     public IReadOnlyList<long> NormalizedShape => _shape;
     /// <summary>Added to the variance.</summary>
     public double Eps { get; }
+
+    /// <inheritdoc />
+    /// <remarks>The scale back to ones and the shift to zeros; nothing without them.</remarks>
+    public void ResetParameters()
+    {
+        using var noGrad = Tensors.NoGrad();
+        if (GetParameter("weight") is { } weight) Init.Ones(weight);
+        if (GetParameter("bias") is { } bias) Init.Zeros(bias);
+    }
 
     /// <inheritdoc />
     public override Tensor Forward(Tensor input) => Functional.LayerNorm(input, _shape, GetParameter("weight"), GetParameter("bias"), Eps);

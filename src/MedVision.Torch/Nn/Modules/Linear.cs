@@ -3,7 +3,7 @@ using System.Globalization;
 namespace MedVision.Torch.Nn;
 
 /// <summary>Fully connected layer y = x·Wᵀ + b (torch.nn.Linear); weight (out, in), bias (out).</summary>
-public sealed class Linear : Module<Tensor, Tensor>
+public sealed class Linear : Module<Tensor, Tensor>, IResettable
 {
     /// <summary>Creates the layer, initialised as PyTorch does.</summary>
     public Linear(long inFeatures, long outFeatures, bool bias = true)
@@ -28,6 +28,13 @@ public sealed class Linear : Module<Tensor, Tensor>
     public Tensor Weight => GetParameter("weight")!;
     /// <summary>The bias (out), or null.</summary>
     public Tensor? Bias => GetParameter("bias");
+
+    /// <inheritdoc />
+    public void ResetParameters()
+    {
+        using var noGrad = Tensors.NoGrad();
+        Init.DefaultLinearOrConv(Weight, Bias);
+    }
 
     /// <inheritdoc />
     public override Tensor Forward(Tensor input) => Functional.Linear(input, Weight, Bias);

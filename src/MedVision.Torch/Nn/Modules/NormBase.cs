@@ -6,7 +6,7 @@ namespace MedVision.Torch.Nn;
 /// running statistics (buffers <c>running_mean</c>, zeros, <c>running_var</c>, ones, and <c>num_batches_tracked</c>)
 /// when <see cref="TrackRunningStats"/> — the names and initial values of PyTorch's state dicts.
 /// </summary>
-public abstract class NormBase : Module<Tensor, Tensor>
+public abstract class NormBase : Module<Tensor, Tensor>, IResettable
 {
     /// <summary>Validates the options and registers the parameters and buffers.</summary>
     /// <param name="numFeatures">Channels (C of (N, C, ...)); at least 1.</param>
@@ -68,6 +68,30 @@ public abstract class NormBase : Module<Tensor, Tensor>
     public Tensor? RunningVar => TrackRunningStats ? GetBuffer("running_var") : null;
     /// <summary>Number of training batches seen, or null.</summary>
     public Tensor? NumBatchesTracked => TrackRunningStats ? GetBuffer("num_batches_tracked") : null;
+
+    /// <summary>
+    /// Running statistics back to their initial values (mean zeros, variance ones, no batches tracked), as PyTorch's
+    /// <c>reset_running_stats()</c>; nothing when <see cref="TrackRunningStats"/> is false.
+    /// </summary>
+    public void ResetRunningStats()
+    {
+        if (!TrackRunningStats) return;
+        using var noGrad = Tensors.NoGrad();
+        Init.Zeros(RunningMean!);
+        Init.Ones(RunningVar!);
+        Init.Zeros(NumBatchesTracked!);
+    }
+
+    /// <inheritdoc />
+    /// <remarks>Resets the running statistics, then the scale to ones and the shift to zeros (PyTorch's order).</remarks>
+    public void ResetParameters()
+    {
+        ResetRunningStats();
+        if (!Affine) return;
+        using var noGrad = Tensors.NoGrad();
+        Init.Ones(Weight!);
+        Init.Zeros(Bias!);
+    }
 
     /// <summary>Throws unless <paramref name="input"/> has a rank in <paramref name="ranks"/> and <see cref="NumFeatures"/> channels.</summary>
     protected void CheckInput(Tensor input, params int[] ranks)
