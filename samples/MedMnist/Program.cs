@@ -15,4 +15,5 @@ root.Subcommands.Add(AuditCommand.Create());
 root.Subcommands.Add(ConformalCommand.Create());
 root.Subcommands.Add(EnsembleCommand.Create());
 root.Subcommands.Add(FaithfulnessCommand.Create());
+root.Subcommands.Add(SanityCheckCommand.Create());
 return MedVision.Samples.SampleCommandLine.Invoke(root, args);

@@ -137,6 +137,44 @@ public sealed class MedMnistSampleTests(MedMnistTrainedRun run) : IClassFixture<
     }
 
     [Fact]
+    public async Task SanityCheck_RandomisesTheModelBlockByBlock_AsTheLibraryDoes_AndTheInputControlNeverChanges()
+    {
+        var modelFile = Path.Combine(run.RunFolder, "model.safetensors");
+        var csv = run.Folder["sanity.csv"];
+        var checkedRun = await SampleApp.RunAsync("medmnist", run.Folder.Path, "sanity-check", "--model", modelFile, "--data-file", run.DataFile, "--images", "2", "--block-depth", "1",
+            "--seed", "3", "--csv", csv);
+        checkedRun.ExitCode.Should().Be(0, checkedRun.ToString());
+        var lines = checkedRun.Lines("SANITY");
+        lines.Select(l => l["method"]).Should().Equal("Grad-CAM", "Grad-CAM++", "integrated-gradients", "SmoothGrad", "saliency", "occlusion", "input");
+        lines.Should().OnlyContain(l => l["steps"] == "7", "ResNet-18's stem conv and norm, four stages and head");
+        lines[^1]["final_spearman"].Should().Be("1.0000", "the input does not depend on the weights");
+        var rows = File.ReadAllLines(csv);
+        rows.Should().HaveCount(1 + (7 * 7 * 2));
+        rows[0].Should().Be("method,step,block,image,spearman,ssim");
+        rows.Skip(1).Select(r => r.Split(',')[2]).Distinct().Should().Equal("fc", "layer4", "layer3", "layer2", "layer1", "bn1", "conv1");
+
+        // Grad-CAM's rank correlations for both images at every step, recomputed with the library.
+        using var predictor = Predictor.Load(modelFile);
+        var (network, _) = MedVision.Nets.Inference.ModelFile.Load(modelFile);
+        using var owned = network;
+        network.Eval();
+        var test = MedVision.Nets.Data.MedMnist.MedMnistDataset.Load(run.DataFile).Test;
+        using var scope = MedVision.Torch.Tensors.NewDisposeScope();
+        var input = predictor.Preprocess(Enumerable.Range(0, 2).Select(i => MedVision.Nets.Transforms.FloatImage.FromBytesHwc(test.GetImage(i).ToArray(), 28, 28, 3)).ToArray());
+        var gradCam = MedVision.Nets.Explainability.GradCam.ForResNet((MedVision.Nets.Models.ResNet)network);
+        var expected = MedVision.Nets.Explainability.ParameterRandomization.Run(network, input, (x, t) => gradCam.Compute(x, t), blockDepth: 1, seed: 3);
+        var gradCamRows = rows.Skip(1).Select(r => r.Split(',')).Where(r => r[0] == "Grad-CAM").ToArray();
+        gradCamRows.Should().HaveCount(14);
+        foreach (var r in gradCamRows)
+        {
+            int step = int.Parse(r[1], CultureInfo.InvariantCulture) - 1, image = int.Parse(r[3], CultureInfo.InvariantCulture);
+            var rank = expected.Steps[step].RankCorrelations[image];
+            if (double.IsNaN(rank)) r[4].Should().Be("NaN");
+            else D(r[4]).Should().BeApproximately(rank, 1e-12, $"step {step + 1}, image {image}");
+        }
+    }
+
+    [Fact]
     public async Task CrossValidate_SavesEveryFoldsModel_TheirOutOfFoldPredictions_AndAManifestOfTheirEnsemble()
     {
         var folder = run.Folder["cv"];
