@@ -28,17 +28,22 @@ internal static class FaithfulnessCommand
         var dataFile = new Option<string?>("--data-file") { Description = "Read the dataset from this .npz file." };
         var images = new Option<int>("--images") { Description = "Test images scored (the first N of the test split).", DefaultValueFactory = _ => 100 }.AtLeast(1);
         var steps = new Option<int>("--steps") { Description = "Parts the pixels are deleted or inserted in (each curve has steps + 1 points).", DefaultValueFactory = _ => 28 }.AtLeast(1);
+        var insertionStart = new Option<string>("--insertion-start")
+        {
+            Description = "What insertion starts from: zeros (the normalised mean, as deletion ends) or blur (RISE's Gaussian-blurred image, σ 5, 11 taps).",
+            DefaultValueFactory = _ => "zeros",
+        }.OneOf("zeros", "blur");
         var threads = SampleCommandLine.Threads();
         var csv = new Option<string?>("--csv") { Description = "FILE: also write every image's deletion and insertion areas per method.", HelpName = "FILE" };
         var command = new Command("faithfulness", "Score explanation methods by RISE's deletion and insertion curves on test images: which maps find what the model relies on.")
         {
-            model, dataset, dataFile, images, steps, threads, csv,
+            model, dataset, dataFile, images, steps, insertionStart, threads, csv,
         };
-        command.SetAction(r => Run(r.GetValue(model)!, r.GetValue(dataset), r.GetValue(dataFile), r.GetValue(images), r.GetValue(steps), r.GetValue(threads), r.GetValue(csv)));
+        command.SetAction(r => Run(r.GetValue(model)!, r.GetValue(dataset), r.GetValue(dataFile), r.GetValue(images), r.GetValue(steps), r.GetValue(insertionStart) == "blur", r.GetValue(threads), r.GetValue(csv)));
         return command;
     }
 
-    private static int Run(string modelPath, string? datasetName, string? dataFile, int count, int steps, int threads, string? csv)
+    private static int Run(string modelPath, string? datasetName, string? dataFile, int count, int steps, bool blurredStart, int threads, string? csv)
     {
         Tensors.NumThreads = threads;
         var data = TrainCommand.LoadDataset(datasetName, dataFile);
@@ -57,8 +62,11 @@ internal static class FaithfulnessCommand
         int height = test.SampleShape[0], width = test.SampleShape[1], channels = test.SampleShape.Count == 3 ? 3 : 1;
         var size = card.Preprocessing.InputSize;
         var occlusionPatch = Math.Max(1, size[0] / 7);
+        // Multi-label models score each label on its own: follow its sigmoid, not a softmax over labels that are not exclusive.
+        var score = data.Info.Task == MedVision.Nets.Metrics.MedMnistTask.MultiLabel ? FaithfulnessScore.Sigmoid : FaithfulnessScore.Softmax;
         AnsiConsole.MarkupLine(Markup.Escape($"Model {Path.GetFileName(modelPath)} ({card.Architecture}, input {size[0]}×{size[1]}) on the first {count} test images of {data.Info.Name}; " +
-            $"{steps} deletion and insertion steps towards zeros (the normalised mean); occlusion {occlusionPatch}×{occlusionPatch} patches; the random map seeded per image"));
+            $"{steps} steps of deletion towards zeros (the normalised mean) and insertion from {(blurredStart ? "the blurred image (σ 5, 11 taps)" : "zeros")}, following the {(score == FaithfulnessScore.Sigmoid ? "label's sigmoid" : "class's softmax")} probability; " +
+            $"occlusion {occlusionPatch}×{occlusionPatch} patches; the random map seeded per image"));
 
         var gradCam = GradCam.ForResNet(resnet);
         var gradCamPlusPlus = GradCam.ForResNet(resnet, CamMethod.GradCamPlusPlus);
@@ -80,6 +88,7 @@ internal static class FaithfulnessCommand
                 long target;
                 using (Tensors.NoGrad()) target = resnet.Call(input).ArgMax(1).Item<long>();
                 var targets = new[] { target };
+                var start = blurredStart ? Faithfulness.Blur(input) : null;
                 var random = new Random(i);
                 float[][] maps =
                 [
@@ -93,8 +102,8 @@ internal static class FaithfulnessCommand
                 ];
                 for (int m = 0; m < Methods.Length; m++)
                 {
-                    deletion[m][i] = Faithfulness.Deletion(resnet, input, maps[m], target, steps: steps).Area;
-                    insertion[m][i] = Faithfulness.Insertion(resnet, input, maps[m], target, steps: steps).Area;
+                    deletion[m][i] = Faithfulness.Deletion(resnet, input, maps[m], target, steps: steps, score: score).Area;
+                    insertion[m][i] = Faithfulness.Insertion(resnet, input, maps[m], target, start, steps: steps, score: score).Area;
                 }
                 task.Increment(1);
             }

@@ -137,6 +137,33 @@ public sealed class MedMnistSampleTests(MedMnistTrainedRun run) : IClassFixture<
     }
 
     [Fact]
+    public async Task Faithfulness_CanStartInsertionFromTheBlurredImage_AsRiseDoes()
+    {
+        var modelFile = Path.Combine(run.RunFolder, "model.safetensors");
+        var csv = run.Folder["faithfulness-blur.csv"];
+        var scored = await SampleApp.RunAsync("medmnist", run.Folder.Path, "faithfulness", "--model", modelFile, "--data-file", run.DataFile, "--images", "1", "--steps", "5",
+            "--insertion-start", "blur", "--csv", csv);
+        scored.ExitCode.Should().Be(0, scored.ToString());
+        scored.Text.Should().Contain("insertion from the blurred image (σ 5, 11 taps)").And.Contain("class's softmax probability");
+
+        using var predictor = Predictor.Load(modelFile);
+        var (network, _) = MedVision.Nets.Inference.ModelFile.Load(modelFile);
+        using var owned = network;
+        network.Eval();
+        var test = MedVision.Nets.Data.MedMnist.MedMnistDataset.Load(run.DataFile).Test;
+        using var scope = MedVision.Torch.Tensors.NewDisposeScope();
+        var input = predictor.Preprocess([MedVision.Nets.Transforms.FloatImage.FromBytesHwc(test.GetImage(0).ToArray(), 28, 28, 3)]);
+        long target;
+        using (MedVision.Torch.Tensors.NoGrad()) target = network.Call(input).ArgMax(1).Item<long>();
+        var gradCam = MedVision.Nets.Explainability.GradCam.ForResNet((MedVision.Nets.Models.ResNet)network).Compute(input, [target]).ToArray(0);
+        var fields = File.ReadAllLines(csv)[1].Split(',').Skip(1).Select(D).ToArray();
+        var blurred = MedVision.Nets.Explainability.Faithfulness.Blur(input);
+        fields[1].Should().BeApproximately(MedVision.Nets.Explainability.Faithfulness.Insertion(network, input, gradCam, target, blurred, steps: 5).Area, 1e-9, "insertion from the blurred image");
+        fields[1].Should().NotBeApproximately(MedVision.Nets.Explainability.Faithfulness.Insertion(network, input, gradCam, target, steps: 5).Area, 1e-9, "not from zeros");
+        fields[0].Should().BeApproximately(MedVision.Nets.Explainability.Faithfulness.Deletion(network, input, gradCam, target, steps: 5).Area, 1e-9, "deletion still goes towards zeros");
+    }
+
+    [Fact]
     public async Task SanityCheck_RandomisesTheModelBlockByBlock_AsTheLibraryDoes_AndTheInputControlNeverChanges()
     {
         var modelFile = Path.Combine(run.RunFolder, "model.safetensors");

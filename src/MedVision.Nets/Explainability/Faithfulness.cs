@@ -7,7 +7,8 @@ namespace MedVision.Nets.Explainability;
 /// Whether a map's most important positions are the ones the model relies on: the deletion and insertion curves of
 /// RISE (Petsiuk, Das and Saenko, BMVC 2018), as Quantus and MONAI-style evaluations compute them. Each changes the
 /// input's positions (every channel of a pixel or voxel at once) in the map's order, largest value first, in
-/// <c>steps</c> equal parts, and records the target class's softmax probability after each part. Comparing the curves
+/// <c>steps</c> equal parts, and records the target class's probability after each part (softmax, or the label's
+/// sigmoid for multi-label models). Comparing the curves
 /// of Grad-CAM, integrated gradients, occlusion — and of a random map, the chance level — says which explanation is
 /// faithful to the model, where a known lesion (<see cref="Localization"/>) is not available.
 /// </summary>
@@ -29,10 +30,11 @@ public static class Faithfulness
     /// <param name="replacement">What deleted positions take: a tensor of the input's shape (a blurred copy, say); null for zeros.</param>
     /// <param name="steps">Parts the positions are changed in (the curve has steps + 1 points).</param>
     /// <param name="batchSize">Changed copies per forward pass.</param>
-    public static FaithfulnessCurve Deletion(Module<Tensor, Tensor> model, Tensor input, IReadOnlyList<float> map, long targetClass, Tensor? replacement = null, int steps = 50, int batchSize = 32)
+    /// <param name="score">The probability followed: softmax over the classes, or the target label's own sigmoid (multi-label models).</param>
+    public static FaithfulnessCurve Deletion(Module<Tensor, Tensor> model, Tensor input, IReadOnlyList<float> map, long targetClass, Tensor? replacement = null, int steps = 50, int batchSize = 32, FaithfulnessScore score = FaithfulnessScore.Softmax)
     {
         ArgumentNullException.ThrowIfNull(model);
-        return Curve(model.Call, model, input, map, targetClass, replacement, steps, batchSize, insertion: false);
+        return Curve(model.Call, model, input, map, targetClass, replacement, steps, batchSize, score, insertion: false);
     }
 
     /// <summary>
@@ -40,23 +42,69 @@ public static class Faithfulness
     /// copy), the positions of <paramref name="input"/> restored, most important first. A faithful map makes the
     /// probability rise early: a large <see cref="FaithfulnessCurve.Area"/>.
     /// </summary>
-    /// <inheritdoc cref="Deletion(Module{Tensor, Tensor}, Tensor, IReadOnlyList{float}, long, Tensor?, int, int)"/>
-    public static FaithfulnessCurve Insertion(Module<Tensor, Tensor> model, Tensor input, IReadOnlyList<float> map, long targetClass, Tensor? replacement = null, int steps = 50, int batchSize = 32)
+    /// <inheritdoc cref="Deletion(Module{Tensor, Tensor}, Tensor, IReadOnlyList{float}, long, Tensor?, int, int, FaithfulnessScore)"/>
+    public static FaithfulnessCurve Insertion(Module<Tensor, Tensor> model, Tensor input, IReadOnlyList<float> map, long targetClass, Tensor? replacement = null, int steps = 50, int batchSize = 32, FaithfulnessScore score = FaithfulnessScore.Softmax)
     {
         ArgumentNullException.ThrowIfNull(model);
-        return Curve(model.Call, model, input, map, targetClass, replacement, steps, batchSize, insertion: true);
+        return Curve(model.Call, model, input, map, targetClass, replacement, steps, batchSize, score, insertion: true);
     }
 
-    /// <summary>The deletion curve of the logits (N, classes) a function computes (see <see cref="Deletion(Module{Tensor, Tensor}, Tensor, IReadOnlyList{float}, long, Tensor?, int, int)"/>).</summary>
-    public static FaithfulnessCurve Deletion(Func<Tensor, Tensor> forward, Tensor input, IReadOnlyList<float> map, long targetClass, Tensor? replacement = null, int steps = 50, int batchSize = 32)
-        => Curve(forward ?? throw new ArgumentNullException(nameof(forward)), null, input, map, targetClass, replacement, steps, batchSize, insertion: false);
+    /// <summary>The deletion curve of the logits (N, classes) a function computes (see <see cref="Deletion(Module{Tensor, Tensor}, Tensor, IReadOnlyList{float}, long, Tensor?, int, int, FaithfulnessScore)"/>).</summary>
+    public static FaithfulnessCurve Deletion(Func<Tensor, Tensor> forward, Tensor input, IReadOnlyList<float> map, long targetClass, Tensor? replacement = null, int steps = 50, int batchSize = 32, FaithfulnessScore score = FaithfulnessScore.Softmax)
+        => Curve(forward ?? throw new ArgumentNullException(nameof(forward)), null, input, map, targetClass, replacement, steps, batchSize, score, insertion: false);
 
-    /// <summary>The insertion curve of the logits (N, classes) a function computes (see <see cref="Insertion(Module{Tensor, Tensor}, Tensor, IReadOnlyList{float}, long, Tensor?, int, int)"/>).</summary>
-    public static FaithfulnessCurve Insertion(Func<Tensor, Tensor> forward, Tensor input, IReadOnlyList<float> map, long targetClass, Tensor? replacement = null, int steps = 50, int batchSize = 32)
-        => Curve(forward ?? throw new ArgumentNullException(nameof(forward)), null, input, map, targetClass, replacement, steps, batchSize, insertion: true);
+    /// <summary>The insertion curve of the logits (N, classes) a function computes (see <see cref="Insertion(Module{Tensor, Tensor}, Tensor, IReadOnlyList{float}, long, Tensor?, int, int, FaithfulnessScore)"/>).</summary>
+    public static FaithfulnessCurve Insertion(Func<Tensor, Tensor> forward, Tensor input, IReadOnlyList<float> map, long targetClass, Tensor? replacement = null, int steps = 50, int batchSize = 32, FaithfulnessScore score = FaithfulnessScore.Softmax)
+        => Curve(forward ?? throw new ArgumentNullException(nameof(forward)), null, input, map, targetClass, replacement, steps, batchSize, score, insertion: true);
 
-    private static FaithfulnessCurve Curve(Func<Tensor, Tensor> forward, Module? model, Tensor input, IReadOnlyList<float> map, long targetClass, Tensor? replacement, int steps, int batchSize, bool insertion)
+    /// <summary>
+    /// A Gaussian-blurred copy of <paramref name="input"/>, RISE's starting point for insertion (a blurred image keeps
+    /// the intensities but not the detail, so restoring pixels adds information rather than contrast against black).
+    /// Each channel of each sample is filtered separably along every spatial axis with a normalised Gaussian of
+    /// <paramref name="kernelSize"/> taps, the border reflected (replicated where the input is smaller than the
+    /// kernel's half-width). RISE uses σ = 5 with 11 taps on 224-pixel images and pads with zeros, which darkens the border.
+    /// </summary>
+    /// <param name="input">(N, C, H, W) or (N, C, D, H, W), floating point.</param>
+    /// <param name="sigma">The Gaussian's standard deviation in positions; positive and finite.</param>
+    /// <param name="kernelSize">Taps along each axis; odd and at least 1.</param>
+    /// <returns>A new tensor of the input's shape, type and device.</returns>
+    public static Tensor Blur(Tensor input, double sigma = 5, int kernelSize = 11)
     {
+        ArgumentNullException.ThrowIfNull(input);
+        if (!(sigma > 0) || double.IsInfinity(sigma)) throw new ArgumentOutOfRangeException(nameof(sigma), sigma, "The Gaussian's standard deviation must be positive and finite.");
+        if (kernelSize < 1 || kernelSize % 2 == 0) throw new ArgumentOutOfRangeException(nameof(kernelSize), kernelSize, "The kernel size must be odd and at least 1.");
+        if (input.Dim is not (4 or 5))
+            throw new ArgumentException($"Blur takes (N, C, H, W) or (N, C, D, H, W); got shape [{string.Join(", ", input.Shape)}].", nameof(input));
+        if (!input.ScalarType.IsFloatingPoint())
+            throw new ArgumentException($"The input must be floating point; it is {input.ScalarType}.", nameof(input));
+        int spatialDims = input.Dim - 2, half = kernelSize / 2;
+        long channels = input.Size(1);
+        var taps = new double[kernelSize];
+        for (int i = 0; i < kernelSize; i++) taps[i] = Math.Exp(-0.5 * (i - half) * (i - half) / (sigma * sigma));
+        double total = taps.Sum();
+        var weights = taps.Select(t => t / total).ToArray();
+
+        using var scope = Tensors.NewDisposeScope();
+        var x = input;
+        for (int axis = 0; axis < spatialDims; axis++)
+        {
+            // (C, 1, k, 1) for H, (C, 1, 1, k) for W, and the same with one more axis for volumes.
+            var shape = Enumerable.Repeat(1L, spatialDims + 2).ToArray();
+            shape[2 + axis] = kernelSize;
+            var kernel = Tensors.FromArray(weights).To(input.ScalarType, input.Device).Reshape(shape).Expand(new long[] { channels }.Concat(shape.Skip(1)).ToArray()).Contiguous();
+            var pad = new long[2 * spatialDims];
+            int slot = 2 * (spatialDims - 1 - axis); // PyTorch's pad lists the last dimension first
+            pad[slot] = pad[slot + 1] = half;
+            var mode = half < x.Size(2 + axis) ? PaddingMode.Reflect : PaddingMode.Replicate;
+            var padded = half == 0 ? x : Functional.Pad(x, pad, mode);
+            x = Functional.Convolution(padded, kernel, null, spatialDims, groups: channels);
+        }
+        return scope.MoveToOuter(ReferenceEquals(x, input) ? input.Clone() : x);
+    }
+
+    private static FaithfulnessCurve Curve(Func<Tensor, Tensor> forward, Module? model, Tensor input, IReadOnlyList<float> map, long targetClass, Tensor? replacement, int steps, int batchSize, FaithfulnessScore score, bool insertion)
+    {
+        if (!Enum.IsDefined(score)) throw new ArgumentOutOfRangeException(nameof(score), score, "Unknown faithfulness score.");
         ArgumentNullException.ThrowIfNull(input);
         ArgumentNullException.ThrowIfNull(map);
         ArgumentOutOfRangeException.ThrowIfLessThan(steps, 1);
@@ -108,7 +156,8 @@ public static class Faithfulness
             if (logits.Dim != 2 || logits.Size(0) != count)
                 throw new InvalidOperationException($"The model's output has shape [{string.Join(", ", logits.Shape)}]; the curves need logits ({count}, classes).");
             GradCam.CheckTarget(targetClass, logits.Size(1), 0, nameof(targetClass));
-            var p = logits.Softmax(1).Select(1, targetClass).To(ScalarType.Float64, Device.Cpu).ToArray<double>();
+            var followed = score == FaithfulnessScore.Sigmoid ? logits.Select(1, targetClass).Sigmoid() : logits.Softmax(1).Select(1, targetClass);
+            var p = followed.To(ScalarType.Float64, Device.Cpu).ToArray<double>();
             Array.Copy(p, 0, probabilities, first, count);
         }
         return new FaithfulnessCurve(fractions, probabilities);

@@ -1,7 +1,8 @@
 namespace MedVision.Nets.Explainability;
 
 /// <summary>
-/// A deletion or insertion curve (<see cref="Faithfulness"/>): the target class's probability as a growing fraction of
+/// A deletion or insertion curve (<see cref="Faithfulness"/>): the target class's probability (softmax, or the label's
+/// sigmoid — see <see cref="FaithfulnessScore"/>) as a growing fraction of
 /// the input's positions, most important first by the map, is replaced (deletion) or restored (insertion).
 /// </summary>
 /// <param name="Fractions">The fraction of positions changed at each point, from 0 to 1.</param>

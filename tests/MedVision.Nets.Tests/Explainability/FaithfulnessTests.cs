@@ -76,4 +76,92 @@ public class FaithfulnessTests
         FluentActions.Invoking(() => Faithfulness.Deletion(model, input, Perfect, 1, steps: 0)).Should().Throw<ArgumentOutOfRangeException>().WithParameterName("steps");
         FluentActions.Invoking(() => Faithfulness.Deletion(x => x.Sum(), input, Perfect, 1)).Should().Throw<InvalidOperationException>().WithMessage("*logits*");
     }
+
+    [Fact]
+    public void Sigmoid_FollowsTheLabelsOwnProbability_WhereSoftmaxWouldMixInTheOtherLabels()
+    {
+        // Two independent labels: logit 0 a constant 3, logit 1 the square's evidence e = 4·mean − 2.
+        using var model = new SquareDetector();
+        model.Eval();
+        using var scope = Tensors.NewDisposeScope();
+        var offset = Tensors.FromArray(new float[] { 3, 0 });
+        Tensor Forward(Tensor x) => model.Call(x) + offset;
+        var input = Tensors.Ones(1, 1, 8, 8);
+        var sigmoid = Faithfulness.Deletion(Forward, input, Perfect, 1, steps: 64, score: FaithfulnessScore.Sigmoid);
+        var softmax = Faithfulness.Deletion(Forward, input, Perfect, 1, steps: 64);
+        for (int k = 0; k <= 64; k++)
+        {
+            double e = (4 * (9 - Math.Min(k, 9)) / 9.0) - 2;
+            sigmoid.Probabilities[k].Should().BeApproximately(Sigmoid(e), 1e-6, $"point {k}: σ(e)");
+            softmax.Probabilities[k].Should().BeApproximately(Sigmoid(e - 3), 1e-6, $"point {k}: e^e / (e^3 + e^e)");
+        }
+        Faithfulness.Insertion(Forward, input, Perfect, 0, steps: 8, score: FaithfulnessScore.Sigmoid).Probabilities.Should().OnlyContain(p => Math.Abs(p - Sigmoid(3)) < 1e-6);
+        FluentActions.Invoking(() => Faithfulness.Deletion(Forward, input, Perfect, 1, score: (FaithfulnessScore)7)).Should().Throw<ArgumentOutOfRangeException>().WithParameterName("score");
+    }
+
+    // The blur by its definition: along each spatial axis in turn, Σ_k w_k x[i + k − half] with w ∝ exp(−(k − half)²/2σ²),
+    // the index reflected at the border (replicated where the axis is no longer than the half-width).
+    private static double[] NaiveBlur(double[] x, long[] shape, double sigma, int size)
+    {
+        int half = size / 2;
+        var w = Enumerable.Range(0, size).Select(k => Math.Exp(-0.5 * (k - half) * (k - half) / (sigma * sigma))).ToArray();
+        double total = w.Sum();
+        var current = x.ToArray();
+        var strides = new long[shape.Length];
+        strides[^1] = 1;
+        for (int d = shape.Length - 2; d >= 0; d--) strides[d] = strides[d + 1] * shape[d + 1];
+        for (int axis = 2; axis < shape.Length; axis++)
+        {
+            long n = shape[axis];
+            var next = new double[current.Length];
+            for (long i = 0; i < current.Length; i++)
+            {
+                long position = i / strides[axis] % n;
+                double sum = 0;
+                for (int k = 0; k < size; k++)
+                {
+                    long j = position + k - half;
+                    if (half < n) { if (j < 0) j = -j; if (j >= n) j = (2 * (n - 1)) - j; }
+                    else j = Math.Clamp(j, 0, n - 1);
+                    sum += w[k] / total * current[i + ((j - position) * strides[axis])];
+                }
+                next[i] = sum;
+            }
+            current = next;
+        }
+        return current;
+    }
+
+    [Theory]
+    [InlineData(new long[] { 2, 3, 9, 10 }, 1.5, 5)]
+    [InlineData(new long[] { 1, 1, 12, 12 }, 5.0, 11)]
+    [InlineData(new long[] { 1, 2, 2, 6, 7 }, 1.0, 5)]   // depth 2 ≤ half-width: replicated
+    [InlineData(new long[] { 1, 1, 4, 4 }, 2.0, 1)]      // one tap: the input
+    public void Blur_IsASeparableNormalisedGaussianWithReflectedBorders(long[] shape, double sigma, int size)
+    {
+        var random = new Random(4);
+        var values = Enumerable.Range(0, (int)shape.Aggregate(1L, (a, b) => a * b)).Select(_ => random.NextDouble()).ToArray();
+        using var scope = Tensors.NewDisposeScope();
+        var input = Tensors.FromArray(values, shape);
+        var blurred = Faithfulness.Blur(input, sigma, size);
+        blurred.Shape.Should().Equal(shape);
+        blurred.ScalarType.Should().Be(ScalarType.Float64);
+        blurred.Should().NotBeSameAs(input);
+        var actual = blurred.ToArray<double>();
+        var expected = NaiveBlur(values, shape, sigma, size);
+        for (int i = 0; i < actual.Length; i++) actual[i].Should().BeApproximately(expected[i], 1e-12, $"element {i}");
+        Faithfulness.Blur(Tensors.Full(new long[] { 1, 2, 7, 7 }, 0.3f), sigma, size).ToArray<float>().Should().OnlyContain(v => Math.Abs(v - 0.3f) < 1e-6, "a constant image stays constant");
+    }
+
+    [Fact]
+    public void Blur_RefusesBadArgumentsByName()
+    {
+        using var scope = Tensors.NewDisposeScope();
+        var image = Tensors.Ones(1, 1, 8, 8);
+        FluentActions.Invoking(() => Faithfulness.Blur(image, sigma: 0)).Should().Throw<ArgumentOutOfRangeException>().WithParameterName("sigma");
+        FluentActions.Invoking(() => Faithfulness.Blur(image, sigma: double.NaN)).Should().Throw<ArgumentOutOfRangeException>().WithParameterName("sigma");
+        FluentActions.Invoking(() => Faithfulness.Blur(image, kernelSize: 4)).Should().Throw<ArgumentOutOfRangeException>().WithParameterName("kernelSize");
+        FluentActions.Invoking(() => Faithfulness.Blur(Tensors.Ones(1, 8, 8))).Should().Throw<ArgumentException>().WithParameterName("input").WithMessage("*[1, 8, 8]*");
+        FluentActions.Invoking(() => Faithfulness.Blur(Tensors.Ones(new long[] { 1, 1, 8, 8 }, ScalarType.Int64))).Should().Throw<ArgumentException>().WithParameterName("input").WithMessage("*Int64*");
+    }
 }
