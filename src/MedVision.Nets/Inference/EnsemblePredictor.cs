@@ -505,13 +505,13 @@ public sealed class EnsemblePredictor : IDisposable
 
     /// <summary>
     /// Predicts one file and explains the ensemble's prediction with every member's gradient attribution map
-    /// (<see cref="Predictor.Explain(FloatImage, AttributionMethod, int?)"/>), averaged with the weights as
+    /// (<see cref="Predictor.Explain(FloatImage, AttributionMethod, int?, AttributionOptions?)"/>), averaged with the weights as
     /// <see cref="ExplainFile(string, CamMethod, int?)"/> averages class-activation maps.
     /// </summary>
     /// <exception cref="NotSupportedException">A member cannot attribute (see <see cref="CanAttribute"/>).</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="targetClass"/> is not a class.</exception>
-    public Explanation ExplainFile(string path, AttributionMethod method, int? targetClass = null)
-        => ExplainFileWith(path, method, targetClass);
+    public Explanation ExplainFile(string path, AttributionMethod method, int? targetClass = null, AttributionOptions? options = null)
+        => ExplainFileWith(path, ExplanationMethod.Of(method, options), targetClass);
 
     private Explanation ExplainFileWith(string path, ExplanationMethod method, int? targetClass)
     {
@@ -529,11 +529,11 @@ public sealed class EnsemblePredictor : IDisposable
         return ExplainVolumes(new[] { volume }, method, targetClass);
     }
 
-    /// <summary>Predicts a 3-D volume and explains the ensemble's prediction with the members' gradient attributions on the volume's grid (see <see cref="ExplainFile(string, AttributionMethod, int?)"/>).</summary>
-    public Explanation ExplainVolume(NiftiImage volume, AttributionMethod method, int? targetClass = null)
+    /// <summary>Predicts a 3-D volume and explains the ensemble's prediction with the members' gradient attributions on the volume's grid (see <see cref="ExplainFile(string, AttributionMethod, int?, AttributionOptions?)"/>).</summary>
+    public Explanation ExplainVolume(NiftiImage volume, AttributionMethod method, int? targetClass = null, AttributionOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(volume);
-        return ExplainVolumes(new[] { volume }, method, targetClass);
+        return ExplainVolumesWith(new[] { volume }, ExplanationMethod.Of(method, options), targetClass);
     }
 
     /// <summary>Predicts a multi-channel volume (as <see cref="PredictVolumes"/>) and explains the ensemble's prediction on the first channel's grid (see <see cref="ExplainFile(string, CamMethod, int?)"/>).</summary>
@@ -541,10 +541,10 @@ public sealed class EnsemblePredictor : IDisposable
     public Explanation ExplainVolumes(IReadOnlyList<NiftiImage> channels, CamMethod method = CamMethod.GradCam, int? targetClass = null)
         => ExplainVolumesWith(channels, method, targetClass);
 
-    /// <summary>Predicts a multi-channel volume and explains the ensemble's prediction with the members' gradient attributions on the first channel's grid (see <see cref="ExplainFile(string, AttributionMethod, int?)"/>).</summary>
+    /// <summary>Predicts a multi-channel volume and explains the ensemble's prediction with the members' gradient attributions on the first channel's grid (see <see cref="ExplainFile(string, AttributionMethod, int?, AttributionOptions?)"/>).</summary>
     /// <exception cref="ArgumentException">No channels, or a null one.</exception>
-    public Explanation ExplainVolumes(IReadOnlyList<NiftiImage> channels, AttributionMethod method, int? targetClass = null)
-        => ExplainVolumesWith(channels, method, targetClass);
+    public Explanation ExplainVolumes(IReadOnlyList<NiftiImage> channels, AttributionMethod method, int? targetClass = null, AttributionOptions? options = null)
+        => ExplainVolumesWith(channels, ExplanationMethod.Of(method, options), targetClass);
 
     private Explanation ExplainVolumesWith(IReadOnlyList<NiftiImage> channels, ExplanationMethod method, int? targetClass)
     {
@@ -563,10 +563,10 @@ public sealed class EnsemblePredictor : IDisposable
 
     /// <summary>
     /// Predicts one [0, 1] image or volume and explains the ensemble's prediction with the members' gradient attribution
-    /// maps, resized to the largest member input size and averaged with the weights (see <see cref="ExplainFile(string, AttributionMethod, int?)"/>).
+    /// maps, resized to the largest member input size and averaged with the weights (see <see cref="ExplainFile(string, AttributionMethod, int?, AttributionOptions?)"/>).
     /// </summary>
-    public Explanation Explain(FloatImage image, AttributionMethod method, int? targetClass = null)
-        => ExplainWith(image, method, targetClass);
+    public Explanation Explain(FloatImage image, AttributionMethod method, int? targetClass = null, AttributionOptions? options = null)
+        => ExplainWith(image, ExplanationMethod.Of(method, options), targetClass);
 
     private Explanation ExplainWith(FloatImage image, ExplanationMethod method, int? targetClass)
     {

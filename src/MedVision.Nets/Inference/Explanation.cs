@@ -6,7 +6,7 @@ using MedVision.Nets.Transforms;
 
 namespace MedVision.Nets.Inference;
 
-/// <summary>A prediction and the map that explains it: a class-activation map or a gradient attribution (see <see cref="Predictor.Explain(FloatImage, CamMethod, int?)"/> and <see cref="Predictor.Explain(FloatImage, AttributionMethod, int?)"/>).</summary>
+/// <summary>A prediction and the map that explains it: a class-activation map or a gradient attribution (see <see cref="Predictor.Explain(FloatImage, CamMethod, int?)"/> and <see cref="Predictor.Explain(FloatImage, AttributionMethod, int?, AttributionOptions?)"/>).</summary>
 /// <param name="Prediction">The prediction for the input.</param>
 /// <param name="TargetClass">The class the map explains (the predicted one unless another was asked for).</param>
 /// <param name="TargetClassName">That class's name.</param>

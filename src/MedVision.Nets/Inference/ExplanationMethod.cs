@@ -3,8 +3,14 @@ using MedVision.Nets.Explainability;
 namespace MedVision.Nets.Inference;
 
 /// <summary>How a predictor explains: a class-activation map on the last stage or a gradient attribution on the input.</summary>
-internal readonly record struct ExplanationMethod(CamMethod? Cam, AttributionMethod? Attribution)
+internal readonly record struct ExplanationMethod(CamMethod? Cam, AttributionMethod? Attribution, AttributionOptions? Options = null)
 {
+    /// <summary>The attribution's settings: those given, or Captum's defaults.</summary>
+    public AttributionOptions Settings => Options ?? AttributionOptions.Default;
+
+    /// <summary>An attribution with its settings (null: the defaults).</summary>
+    public static ExplanationMethod Of(AttributionMethod method, AttributionOptions? options) => new(null, method, options);
+
     public static implicit operator ExplanationMethod(CamMethod method) => new(method, null);
 
     public static implicit operator ExplanationMethod(AttributionMethod method) => new(null, method);
@@ -14,6 +20,8 @@ internal readonly record struct ExplanationMethod(CamMethod? Cam, AttributionMet
     {
         if (Cam is { } cam && !Enum.IsDefined(cam)) throw new ArgumentOutOfRangeException(parameterName, cam, "Unknown class-activation method.");
         if (Attribution is { } attribution && !Enum.IsDefined(attribution)) throw new ArgumentOutOfRangeException(parameterName, attribution, "Unknown attribution method.");
+        if (Attribution == AttributionMethod.IntegratedGradients && Settings is { Rule: IntegrationRule.RiemannTrapezoid, Steps: < 2 })
+            throw new ArgumentException($"The trapezoid rule needs at least 2 steps; the options give {Settings.Steps}.", "options");
     }
 
     public override string ToString() => Cam?.ToString() ?? Attribution?.ToString() ?? "none";

@@ -152,7 +152,7 @@ public sealed class Predictor : IDisposable
     public bool CanExplain => _model is ResNet;
 
     /// <summary>
-    /// True when <see cref="Explain(FloatImage, AttributionMethod, int?)"/> can attribute the prediction to the input's
+    /// True when <see cref="Explain(FloatImage, AttributionMethod, int?, AttributionOptions?)"/> can attribute the prediction to the input's
     /// pixels: the network is a libtorch one (any model file, TorchScript included), not another engine's
     /// (<see cref="Create"/>), which gives no gradients.
     /// </summary>
@@ -294,10 +294,10 @@ public sealed class Predictor : IDisposable
 
     /// <summary>
     /// Predicts one file (see <see cref="ExplainFile(string, CamMethod, int?)"/>) and explains the prediction, or
-    /// <paramref name="targetClass"/>, with a gradient attribution on the input (see <see cref="Explain(FloatImage, AttributionMethod, int?)"/>).
+    /// <paramref name="targetClass"/>, with a gradient attribution on the input (see <see cref="Explain(FloatImage, AttributionMethod, int?, AttributionOptions?)"/>).
     /// </summary>
-    public Explanation ExplainFile(string path, AttributionMethod method, int? targetClass = null)
-        => ExplainFileWith(path, method, targetClass);
+    public Explanation ExplainFile(string path, AttributionMethod method, int? targetClass = null, AttributionOptions? options = null)
+        => ExplainFileWith(path, ExplanationMethod.Of(method, options), targetClass);
 
     private Explanation ExplainFileWith(string path, ExplanationMethod method, int? targetClass)
     {
@@ -319,11 +319,11 @@ public sealed class Predictor : IDisposable
         return ExplainPrepared(FromVolumes([volume], owned: false, "volume"), method, targetClass);
     }
 
-    /// <summary>Predicts a 3-D volume and explains the prediction with a gradient attribution (see <see cref="ExplainVolume(NiftiImage, CamMethod, int?)"/> and <see cref="Explain(FloatImage, AttributionMethod, int?)"/>).</summary>
-    public Explanation ExplainVolume(NiftiImage volume, AttributionMethod method, int? targetClass = null)
+    /// <summary>Predicts a 3-D volume and explains the prediction with a gradient attribution (see <see cref="ExplainVolume(NiftiImage, CamMethod, int?)"/> and <see cref="Explain(FloatImage, AttributionMethod, int?, AttributionOptions?)"/>).</summary>
+    public Explanation ExplainVolume(NiftiImage volume, AttributionMethod method, int? targetClass = null, AttributionOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(volume);
-        return ExplainPrepared(FromVolumes([volume], owned: false, "volume"), method, targetClass);
+        return ExplainPrepared(FromVolumes([volume], owned: false, "volume"), ExplanationMethod.Of(method, options), targetClass);
     }
 
     /// <summary>
@@ -337,12 +337,12 @@ public sealed class Predictor : IDisposable
         return ExplainPrepared(FromVolumes(channels, owned: false, "channels"), method, targetClass);
     }
 
-    /// <summary>Predicts a multi-channel volume and explains the prediction with a gradient attribution (see <see cref="ExplainVolumes(IReadOnlyList{NiftiImage}, CamMethod, int?)"/> and <see cref="Explain(FloatImage, AttributionMethod, int?)"/>).</summary>
+    /// <summary>Predicts a multi-channel volume and explains the prediction with a gradient attribution (see <see cref="ExplainVolumes(IReadOnlyList{NiftiImage}, CamMethod, int?)"/> and <see cref="Explain(FloatImage, AttributionMethod, int?, AttributionOptions?)"/>).</summary>
     /// <exception cref="ArgumentException">No channels, or a null one.</exception>
-    public Explanation ExplainVolumes(IReadOnlyList<NiftiImage> channels, AttributionMethod method, int? targetClass = null)
+    public Explanation ExplainVolumes(IReadOnlyList<NiftiImage> channels, AttributionMethod method, int? targetClass = null, AttributionOptions? options = null)
     {
         CheckChannels(channels);
-        return ExplainPrepared(FromVolumes(channels, owned: false, "channels"), method, targetClass);
+        return ExplainPrepared(FromVolumes(channels, owned: false, "channels"), ExplanationMethod.Of(method, options), targetClass);
     }
 
     internal Explanation ExplainPrepared(Data.Loading.PreparedVolume prepared, ExplanationMethod method, int? targetClass)
@@ -361,17 +361,21 @@ public sealed class Predictor : IDisposable
     /// <summary>
     /// Predicts one [0, 1] image or volume (C, H, W) / (C, D, H, W) and explains the prediction — or
     /// <paramref name="targetClass"/> — with a gradient attribution of the class's logit on the preprocessed input
-    /// (<see cref="IntegratedGradients"/> with 50 Gauss–Legendre points and the input space's zero as baseline, as
-    /// Captum's defaults; <see cref="SmoothGrad"/> with 25 copies at 15 % noise, seed 0; or absolute
-    /// <see cref="Saliency"/>), shown as <see cref="Attributions.ToMaps"/> shows it: the magnitude summed over the
-    /// channels, scaled to [0, 1] with the top 2 % of the total saturated, at the model's input size. Works for any
+    /// (<see cref="IntegratedGradients"/> from the input space's zero as baseline, <see cref="SmoothGrad"/> or absolute
+    /// <see cref="Saliency"/>), shown as <see cref="Attributions.ToMaps"/> shows it, at the model's input size. By
+    /// default (<paramref name="options"/> null) Captum's settings: 50 Gauss–Legendre points; 25 copies at 15 % noise,
+    /// seed 0; the magnitude summed over the channels, scaled to [0, 1] with the top 2 % of the total saturated. Works for any
     /// libtorch network, TorchScript included (<see cref="CanAttribute"/>); computed in float32 also under
     /// <see cref="MixedPrecision"/>. With <see cref="Flips"/>, the flipped copies' attributions are flipped back and
     /// averaged before the map is made.
     /// </summary>
+    /// <param name="image">The image or volume, values in [0, 1].</param>
+    /// <param name="method">Integrated gradients, SmoothGrad or saliency.</param>
+    /// <param name="targetClass">The class explained; null for the predicted one.</param>
+    /// <param name="options">The method's settings and the map's sign and outlier share; null for the defaults.</param>
     /// <exception cref="NotSupportedException">The network runs on another engine, which gives no gradients (see <see cref="CanAttribute"/>).</exception>
-    public Explanation Explain(FloatImage image, AttributionMethod method, int? targetClass = null)
-        => ExplainWith(image, method, targetClass);
+    public Explanation Explain(FloatImage image, AttributionMethod method, int? targetClass = null, AttributionOptions? options = null)
+        => ExplainWith(image, ExplanationMethod.Of(method, options), targetClass);
 
     internal Explanation ExplainWith(FloatImage image, ExplanationMethod method, int? targetClass)
     {
@@ -404,15 +408,16 @@ public sealed class Predictor : IDisposable
         }
         else
         {
+            var o = method.Settings;
             Func<Tensor, Tensor> attribute = method.Attribution switch
             {
-                AttributionMethod.IntegratedGradients => x => new IntegratedGradients(_model!).Compute(x, targets).Values,
-                AttributionMethod.SmoothGrad => x => new SmoothGrad(_model!).Compute(x, targets).Values,
+                AttributionMethod.IntegratedGradients => x => new IntegratedGradients(_model!, o.Steps, o.Rule, o.BatchSize).Compute(x, targets).Values,
+                AttributionMethod.SmoothGrad => x => new SmoothGrad(_model!, o.Samples, o.NoiseLevel, o.Squared, o.BatchSize, o.Seed).Compute(x, targets).Values,
                 _ => x => new Saliency(_model!).Compute(x, targets).Values,
             };
             var values = attribute(batch);
             foreach (var dims in FlipCombinations(batch.Dim)) values = values + attribute(batch.Flip(dims)).Flip(dims);
-            map = new Attributions(values, targets, new[] { 0f }).ToMaps().Maps;
+            map = new Attributions(values, targets, new[] { 0f }).ToMaps(o.Sign, o.OutlierPercent).Maps;
         }
         var shape = batch.Shape.Skip(2).Select(d => (int)d).ToArray();
         return new Explanation(prediction, (int)target, Card.ClassNames[(int)target], map.ToArray<float>(), shape);

@@ -242,6 +242,13 @@ public sealed class EnsemblePredictorTests : IDisposable
             ensemble.Explain(image, AttributionMethod.Saliency, 1).Map.Should().Equal(
                 Floats(a.Explain(image, AttributionMethod.Saliency, 1).Map.Zip(b.Explain(image, AttributionMethod.Saliency, 1).Map, (p, q) => (0.25 * p) + (0.75 * q))), (x, e) => Math.Abs(x - e) < 1e-6);
             FluentActions.Invoking(() => ensemble.ExplainFile(file, AttributionMethod.SmoothGrad, 5)).Should().Throw<ArgumentOutOfRangeException>().WithMessage("*5 classes*");
+
+            // options reach every member
+            var options = AttributionOptions.Default with { Samples = 2, Seed = 3, Sign = AttributionSign.Negative };
+            ensemble.ExplainFile(file, AttributionMethod.SmoothGrad, 0, options).Map.Should().Equal(
+                Floats(a.ExplainFile(file, AttributionMethod.SmoothGrad, 0, options).Map.Zip(b.ExplainFile(file, AttributionMethod.SmoothGrad, 0, options).Map, (p, q) => (0.25 * p) + (0.75 * q))),
+                (x, e) => Math.Abs(x - e) < 1e-6);
+            ensemble.ExplainFile(file, AttributionMethod.SmoothGrad, 0, options).Map.Should().NotEqual(ensemble.ExplainFile(file, AttributionMethod.SmoothGrad, 0).Map);
         }
 
         // 3-D: each member's map placed back on the scan and averaged there, as class-activation maps are.

@@ -528,6 +528,62 @@ public sealed class PredictorTests : IDisposable
         FluentActions.Invoking(() => predictor.Explain(image, (AttributionMethod)7)).Should().Throw<ArgumentOutOfRangeException>().WithParameterName("method");
     }
 
+    [Theory]
+    [InlineData(AttributionMethod.IntegratedGradients)]
+    [InlineData(AttributionMethod.SmoothGrad)]
+    [InlineData(AttributionMethod.Saliency)]
+    public void ExplainWithOptions_UsesTheGivenSettings_ForTheMethodAndTheMap(AttributionMethod method)
+    {
+        var path = SaveTiny(out var original);
+        using var _ = original;
+        using var predictor = Predictor.Load(path);
+        var image = FloatImage.FromBytesHwc(MedMnistDataset.LoadEmbeddedRetinaMnist().Test.GetImage(7).ToArray(), 28, 28, 3);
+        var options = AttributionOptions.Default with
+        {
+            Steps = 6, Rule = IntegrationRule.RiemannTrapezoid, Samples = 3, NoiseLevel = 0.3, Squared = true, Seed = 9, BatchSize = 2,
+            Sign = AttributionSign.Positive, OutlierPercent = 0,
+        };
+        var explanation = predictor.Explain(image.Clone(), method, targetClass: 1, options: options);
+
+        original.Eval();
+        using var scope = Tensors.NewDisposeScope();
+        var batch = predictor.Preprocess([image.Clone()]);
+        var targets = new long[] { 1 };
+        using var attributions = method switch
+        {
+            AttributionMethod.IntegratedGradients => new IntegratedGradients(original, 6, IntegrationRule.RiemannTrapezoid, 2).Compute(batch, targets),
+            AttributionMethod.SmoothGrad => new SmoothGrad(original, 3, 0.3, squared: true, batchSize: 2, seed: 9).Compute(batch, targets),
+            _ => new Saliency(original).Compute(batch, targets),
+        };
+        using var maps = attributions.ToMaps(AttributionSign.Positive, outlierPercent: 0);
+        explanation.Map.Should().Equal(maps.ToArray(0), "the predictor uses every given setting");
+        explanation.Map.Count(v => v == 1f).Should().Be(1, "with no outliers only the maximum reaches 1");
+        if (method != AttributionMethod.Saliency)
+            explanation.Map.Should().NotEqual(predictor.Explain(image.Clone(), method, targetClass: 1).Map, "the defaults give another map");
+    }
+
+    [Fact]
+    public void AttributionOptions_RefuseValuesOutOfRange_WhenSet()
+    {
+        FluentActions.Invoking(() => AttributionOptions.Default with { Steps = 0 }).Should().Throw<ArgumentOutOfRangeException>().WithParameterName("Steps");
+        FluentActions.Invoking(() => AttributionOptions.Default with { Samples = 100_001 }).Should().Throw<ArgumentOutOfRangeException>().WithParameterName("Samples");
+        FluentActions.Invoking(() => AttributionOptions.Default with { NoiseLevel = double.NaN }).Should().Throw<ArgumentOutOfRangeException>().WithParameterName("NoiseLevel");
+        FluentActions.Invoking(() => AttributionOptions.Default with { BatchSize = 0 }).Should().Throw<ArgumentOutOfRangeException>().WithParameterName("BatchSize");
+        FluentActions.Invoking(() => AttributionOptions.Default with { OutlierPercent = 100 }).Should().Throw<ArgumentOutOfRangeException>().WithParameterName("OutlierPercent");
+        FluentActions.Invoking(() => AttributionOptions.Default with { Rule = (IntegrationRule)9 }).Should().Throw<ArgumentOutOfRangeException>().WithParameterName("Rule");
+        FluentActions.Invoking(() => AttributionOptions.Default with { Sign = (AttributionSign)9 }).Should().Throw<ArgumentOutOfRangeException>().WithParameterName("Sign");
+        var defaults = AttributionOptions.Default;
+        (defaults.Steps, defaults.Rule, defaults.Samples, defaults.NoiseLevel, defaults.Seed, defaults.Sign, defaults.OutlierPercent)
+            .Should().Be((50, IntegrationRule.GaussLegendre, 25, 0.15, 0, AttributionSign.Absolute, 2.0));
+
+        var path = SaveTiny(out var original);
+        using var _ = original;
+        using var predictor = Predictor.Load(path);
+        var image = FloatImage.FromBytesHwc(MedMnistDataset.LoadEmbeddedRetinaMnist().Test.GetImage(7).ToArray(), 28, 28, 3);
+        FluentActions.Invoking(() => predictor.Explain(image, AttributionMethod.IntegratedGradients, options: defaults with { Rule = IntegrationRule.RiemannTrapezoid, Steps = 1 }))
+            .Should().Throw<ArgumentException>().WithParameterName("options").WithMessage("*trapezoid rule needs at least 2 steps*1*");
+    }
+
     [Fact]
     public void Preprocess_GivesTheBatchTheNetworkTakes()
     {
