@@ -746,6 +746,36 @@ public sealed class GuideExamplesTests
     }
 
     [Fact]
+    public void SanityCheckExample()
+    {
+        // snippet: sanity-check
+        Tensors.ManualSeed(3);
+        using var model = ResNet.Builder().WithDepth(18).WithWidths(8, 16, 32, 64)
+            .ForInput(channels: 3).WithSmallInputStem().WithClasses(5).Build();
+        model.Eval();
+        using var scope = Tensors.NewDisposeScope();
+        var images = Tensors.Rand(4, 3, 28, 28) * 2 - 1;      // a preprocessed batch
+        var integrated = new IntegratedGradients(model, steps: 16);
+        var check = ParameterRandomization.Run(model, images, (x, targets) =>
+        {
+            using var attributions = integrated.Compute(x, targets);
+            return attributions.ToMaps();
+        }, blockDepth: 1);                                    // stem, stages and head; null: one layer per step
+        foreach (var step in check.Steps)                     // fc, layer4, …, conv1: the weights restored afterwards
+            Console.WriteLine($"randomised down to {step.Block}: rank correlation {step.MeanRankCorrelation:F2}, SSIM {step.MeanStructuralSimilarity:F2}");
+        var first = images.Narrow(0, 0, 1);
+        using var map = GradCam.ForResNet(model).Compute(first);
+        var insertion = Faithfulness.Insertion(model, first, map.ToArray(0), map.TargetClasses[0],
+            Faithfulness.Blur(first));                        // RISE: insert into the blurred image, not into zeros
+        Console.WriteLine($"insertion AUC {insertion.Area:F3} from the blurred image");
+        // end snippet
+        check.Steps.Select(s => s.Block).Should().Equal("fc", "layer4", "layer3", "layer2", "layer1", "bn1", "conv1");
+        check.Steps.Should().OnlyContain(s => s.RankCorrelations.Count == 4);
+        insertion.Probabilities.Should().HaveCount(51);
+        insertion.Area.Should().BeInRange(0, 1);
+    }
+
+    [Fact]
     public void DicomExample()
     {
         var folder = Path.Combine(AppContext.BaseDirectory, "Fixtures", "dicom", "series");
@@ -1360,7 +1390,7 @@ public sealed class GuideExamplesTests
         var source = File.ReadAllText(Path.Combine(root, "tests", "MedVision.Nets.Tests", "Docs", "GuideExamplesTests.cs"));
         var guide = File.ReadAllText(Path.Combine(root, "docs", "guide.md")).ReplaceLineEndings("\n");
         var snippets = Regex.Matches(source.ReplaceLineEndings("\n"), @"// snippet: (?<name>[a-z-]+)\n(?<code>.*?)\n[ ]*// end snippet", RegexOptions.Singleline);
-        snippets.Should().HaveCount(36);
+        snippets.Should().HaveCount(37);
         foreach (Match snippet in snippets)
         {
             var code = Dedent(snippet.Groups["code"].Value);
