@@ -32,6 +32,10 @@ internal static partial class ApiFuzz
     /// integrated-gradients delta equal to the attributions' sum minus the logit's change from the baseline; display
     /// maps in [0, 1]; no gradient left on any parameter. Then <see cref="Faithfulness"/> on sample 0 with that map (see
     /// FaithfulnessCheck).</item>
+    /// <item><see cref="ParameterRandomization"/> on a narrow ResNet (random order, block depth, seed, targets; now and
+    /// then in training mode) with saliency, Grad-CAM or the input's magnitude as the explanation. Oracle: one step per
+    /// group of resettable layers, from the output; rank correlations in [−1, 1] or NaN, SSIM at most 1; the input's
+    /// magnitude exactly 1 at every step; the model's parameters and buffers restored bit for bit.</item>
     /// </list>
     /// </summary>
     public static void ExplainStep(Random rng)
@@ -39,11 +43,12 @@ internal static partial class ApiFuzz
         using var scope = Tensors.NewDisposeScope();
         var steps = new List<string>();
         _oddValues = rng.Next(3) == 0; // two steps in three use ordinary settings throughout
-        switch (rng.Next(4))
+        switch (rng.Next(5))
         {
             case 0: SlidingWindowStep(rng, steps); break;
             case 1: OcclusionStep(rng, steps); break;
             case 2: AttributionStep(rng, steps); break;
+            case 3: RandomizationStep(rng, steps); break;
             default: GradCamStep(rng, steps); break;
         }
     }
@@ -324,13 +329,17 @@ internal static partial class ApiFuzz
         if (_oddValues && rng.Next(6) == 0 && map.Length > 0) map[rng.Next(map.Length)] = float.NaN;
         int curveSteps = Small(rng, () => rng.Next(1, 40)), batch = Small(rng, () => rng.Next(1, 9));
         long target = _oddValues && rng.Next(6) == 0 ? classes : rng.Next(classes);
-        var replacement = rng.Next(2) == 0 ? null : Tensors.Randn(sample.Shape);
+        int replacementKind = rng.Next(3);
+        double sigma = Setting(rng, () => Math.Round(0.2 + (rng.NextDouble() * 6), 2));
+        int kernel = Setting(rng, () => (2 * rng.Next(0, 7)) + 1);
+        var replacement = replacementKind switch { 0 => null, 1 => Tensors.Randn(sample.Shape), _ => Blurred(steps, sample, sigma, kernel) };
+        var score = rng.Next(2) == 0 ? FaithfulnessScore.Softmax : FaithfulnessScore.Sigmoid;
         bool insertion = rng.Next(2) == 0;
-        Note(steps, $"Faithfulness.{(insertion ? "Insertion" : "Deletion")}(map of {map.Length}, class {target}, {curveSteps} steps, batch {batch}, replacement {(replacement is null ? "zeros" : "random")})");
+        Note(steps, $"Faithfulness.{(insertion ? "Insertion" : "Deletion")}(map of {map.Length}, class {target}, {curveSteps} steps, batch {batch}, replacement {(replacementKind switch { 0 => "zeros", 1 => "random", _ => $"blur σ {sigma}, {kernel} taps" })}, {score})");
         Last = "Faithfulness";
         var curve = insertion
-            ? Faithfulness.Insertion(forward, sample, map, target, replacement, curveSteps, batch)
-            : Faithfulness.Deletion(forward, sample, map, target, replacement, curveSteps, batch);
+            ? Faithfulness.Insertion(forward, sample, map, target, replacement, curveSteps, batch, score)
+            : Faithfulness.Deletion(forward, sample, map, target, replacement, curveSteps, batch, score);
         int points = (int)Math.Min(curveSteps, positions) + 1;
         if (curve.Fractions.Count != points || curve.Probabilities.Count != points)
             throw new ArithmeticException($"{Where(steps)}: {curve.Fractions.Count} fractions and {curve.Probabilities.Count} probabilities, expected {points}");
@@ -343,10 +352,81 @@ internal static partial class ApiFuzz
         double Probability(Tensor x)
         {
             using var noGrad = Tensors.NoGrad();
-            return forward(x).Softmax(1)[0, target].Item();
+            var logits = forward(x);
+            return score == FaithfulnessScore.Sigmoid ? logits[0, target].Sigmoid().Item() : logits.Softmax(1)[0, target].Item();
         }
         if (Math.Abs(curve.Probabilities[0] - Probability(first)) > 1e-5 || Math.Abs(curve.Probabilities[^1] - Probability(last)) > 1e-5)
             throw new ArithmeticException($"{Where(steps)}: the curve runs from {curve.Probabilities[0]} to {curve.Probabilities[^1]}, not from {Probability(first)} to {Probability(last)}");
+    }
+
+    // Faithfulness.Blur with the given settings. Oracle: the input's shape and type, and each (sample, channel) plane
+    // inside the input plane's range (the blur is a convex combination of the plane's values).
+    private static Tensor Blurred(List<string> steps, Tensor sample, double sigma, int kernel)
+    {
+        Note(steps, $"Faithfulness.Blur([{string.Join(", ", sample.Shape)}], σ {sigma}, {kernel} taps)");
+        Last = "Faithfulness.Blur";
+        var blurred = Faithfulness.Blur(sample, sigma, kernel);
+        if (!blurred.Shape.SequenceEqual(sample.Shape) || blurred.ScalarType != sample.ScalarType)
+            throw new ArithmeticException($"{Where(steps)}: blurred to [{string.Join(", ", blurred.Shape)}] {blurred.ScalarType}");
+        var planes = sample.Reshape(sample.Size(0) * sample.Size(1), -1);
+        var output = blurred.Reshape(planes.Size(0), -1);
+        using var scope = Tensors.NewDisposeScope();
+        var slack = 1e-5 * (planes.Abs().Max().Item() + 1);
+        if ((output - planes.Amax(new long[] { 1 }, keepDim: true)).Max().Item() > slack || (planes.Amin(new long[] { 1 }, keepDim: true) - output).Max().Item() > slack)
+            throw new ArithmeticException($"{Where(steps)}: the blur left a plane's range");
+        return blurred;
+    }
+
+    private static void RandomizationStep(Random rng, List<string> steps)
+    {
+        int dims = rng.Next(5) == 0 ? 3 : 2, classes = rng.Next(2, 4), channels = rng.Next(1, 3), stages = rng.Next(1, 4);
+        Last = "ResNet.Build";
+        using var model = MedVision.Nets.Models.ResNet.Builder()
+            .WithBlocks(MedVision.Nets.Blocks.ResidualBlockKind.Basic, Enumerable.Range(0, stages).Select(_ => rng.Next(1, 3)).ToArray())
+            .WithWidths(Enumerable.Range(0, stages).Select(_ => rng.Next(2, 5)).ToArray())
+            .ForInput(channels, dims).WithSmallInputStem().WithClasses(classes).Build();
+        bool training = rng.Next(10) == 0;
+        model.Train(training);
+        var order = Setting(rng, () => (RandomizationOrder)rng.Next(2));
+        int? depth = rng.Next(3) == 0 ? null : Setting(rng, () => rng.Next(1, 4));
+        long seed = rng.Next(1000);
+        int explainer = rng.Next(3);
+        var shape = new long[] { rng.Next(1, 3), channels }.Concat(Enumerable.Range(0, dims).Select(_ => (long)(dims == 2 ? rng.Next(4, 17) : rng.Next(4, 9)))).ToArray();
+        var input = Tensors.Randn(shape);
+        IReadOnlyList<long>? targets = rng.Next(2) == 0 ? null : Enumerable.Range(0, Count(rng, (int)shape[0])).Select(_ => (long)rng.Next(classes)).ToArray();
+        var before = model.StateDict().ToDictionary(kv => kv.Key, kv => kv.Value.To(ScalarType.Float64).ToArray<double>());
+        Func<Tensor, IReadOnlyList<long>, ClassActivationMaps> explain = explainer switch
+        {
+            0 => (x, t) => { using var a = new Saliency(model).Compute(x, t); return a.ToMaps(); },
+            1 => (x, t) => GradCam.ForResNet(model).Compute(x, t),
+            _ => (x, t) => new ClassActivationMaps(x.Abs().Sum(new long[] { 1 }, keepDim: true), t, new float[t.Count]),
+        };
+        Note(steps, $"ParameterRandomization.Run({stages}-stage {dims}-D ResNet{(training ? ", training mode" : "")}, [{string.Join(", ", shape)}], {(explainer switch { 0 => "saliency", 1 => "Grad-CAM", _ => "input" })}, {order}, depth {depth?.ToString() ?? "layer"}, seed {seed}, targets [{(targets is null ? "predicted" : string.Join(", ", targets))}])");
+        Last = "ParameterRandomization.Run";
+        ParameterRandomizationResult result;
+        try
+        {
+            result = ParameterRandomization.Run(model, input, explain, targets, order, depth, seed);
+        }
+        finally
+        {
+            foreach (var (name, tensor) in model.StateDict())
+                if (!tensor.To(ScalarType.Float64).ToArray<double>().SequenceEqual(before[name])) throw new ArithmeticException($"{Where(steps)}: {name} was not restored");
+        }
+        if (training) throw new ArithmeticException($"{Where(steps)}: a model in training mode was accepted");
+        var layers = model.NamedModules().Where(m => m.Module is IResettable).Select(m => m.Name).Reverse().ToArray();
+        var groups = layers.Select(n => depth is { } d ? string.Join('.', n.Split('.').Take(d)) : n).Distinct().ToArray();
+        if (!result.Steps.Select(st => st.Block).SequenceEqual(groups) || result.Steps.Sum(st => st.Layers.Count) != layers.Length)
+            throw new ArithmeticException($"{Where(steps)}: steps [{string.Join(", ", result.Steps.Select(st => st.Block))}], expected [{string.Join(", ", groups)}]");
+        foreach (var step in result.Steps)
+        {
+            if (step.RankCorrelations.Count != shape[0] || step.RankCorrelations.Any(r => !double.IsNaN(r) && !(r >= -1 - 1e-9 && r <= 1 + 1e-9)))
+                throw new ArithmeticException($"{Where(steps)}: {step.Block}: rank correlations [{string.Join(", ", step.RankCorrelations)}]");
+            if (step.StructuralSimilarities.Count != shape[0] || step.StructuralSimilarities.Any(v => !(v <= 1 + 1e-9) || !(v >= -1 - 1e-9)))
+                throw new ArithmeticException($"{Where(steps)}: {step.Block}: SSIM [{string.Join(", ", step.StructuralSimilarities)}]");
+            if (explainer == 2 && (step.RankCorrelations.Any(r => !double.IsNaN(r) && Math.Abs(r - 1) > 1e-9) || step.StructuralSimilarities.Any(v => Math.Abs(v - 1) > 1e-9)))
+                throw new ArithmeticException($"{Where(steps)}: the input's magnitude changed with the weights at {step.Block}");
+        }
     }
 
     private static void GradCamStep(Random rng, List<string> steps)
