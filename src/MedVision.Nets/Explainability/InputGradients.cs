@@ -99,4 +99,17 @@ internal sealed class InputGradients
             throw new InvalidOperationException($"The model's logits do not depend differentiably on its input, so {_method} has no gradient to take (was the forward pass run under NoGrad, or through another engine?).");
         return scope.MoveToOuter(Gradients.Compute(scores.Sum(), x));
     }
+
+    // Standard normal values by the Box–Muller transform, one pair of uniforms per two values; a copy's noise is drawn
+    // whole, so the stream does not depend on how copies are grouped into batches.
+    internal static void StandardNormal(Random random, Span<float> values)
+    {
+        for (int j = 0; j < values.Length; j += 2)
+        {
+            double u1 = 1.0 - random.NextDouble(), u2 = random.NextDouble(); // u1 in (0, 1]: no log(0)
+            double radius = Math.Sqrt(-2.0 * Math.Log(u1)), angle = 2.0 * Math.PI * u2;
+            values[j] = (float)(radius * Math.Cos(angle));
+            if (j + 1 < values.Length) values[j + 1] = (float)(radius * Math.Sin(angle));
+        }
+    }
 }

@@ -96,7 +96,7 @@ public sealed class SmoothGrad
                 int count = Math.Min(BatchSize, Samples - first);
                 using var chunk = Tensors.NewDisposeScope();
                 var noise = new float[count * elements];
-                for (int c = 0; c < count; c++) StandardNormal(random, noise.AsSpan(c * (int)elements, (int)elements));
+                for (int c = 0; c < count; c++) InputGradients.StandardNormal(random, noise.AsSpan(c * (int)elements, (int)elements));
                 var shape = input.Shape.ToArray();
                 shape[0] = count;
                 var copies = sample + (Tensors.FromArray(noise, shape).To(input.ScalarType, input.Device) * sigma);
@@ -108,18 +108,5 @@ public sealed class SmoothGrad
             perSample[i] = sum / Samples;
         }
         return new Attributions(scope.MoveToOuter(Tensors.Cat(perSample)), classes, scores);
-    }
-
-    // Standard normal values by the Box–Muller transform, one pair of uniforms per two values; a copy's noise is drawn
-    // whole, so the stream does not depend on how copies are grouped into batches.
-    private static void StandardNormal(Random random, Span<float> values)
-    {
-        for (int j = 0; j < values.Length; j += 2)
-        {
-            double u1 = 1.0 - random.NextDouble(), u2 = random.NextDouble(); // u1 in (0, 1]: no log(0)
-            double radius = Math.Sqrt(-2.0 * Math.Log(u1)), angle = 2.0 * Math.PI * u2;
-            values[j] = (float)(radius * Math.Cos(angle));
-            if (j + 1 < values.Length) values[j + 1] = (float)(radius * Math.Sin(angle));
-        }
     }
 }

@@ -9,7 +9,7 @@ namespace MedVision.Nets.Tests.Explainability;
 public class GradientAttributionTests
 {
     /// <summary>Logits (N, 2): class c's is Σ a_c ⊙ x² over each sample's elements, so ∂/∂x = 2 a_c x.</summary>
-    private sealed class Quadratic : Module<Tensor, Tensor>
+    internal sealed class Quadratic : Module<Tensor, Tensor>
     {
         private readonly double[][] _a;
 
@@ -25,7 +25,7 @@ public class GradientAttributionTests
     }
 
     /// <summary>Logits (N, 2) = W x + b over each sample's 4 elements: the gradient of class c is W_c everywhere.</summary>
-    private sealed class Affine : Module<Tensor, Tensor>
+    internal sealed class Affine : Module<Tensor, Tensor>
     {
         public static readonly double[][] W = { new[] { 0.5, -1.5, 2.0, 0.0 }, new[] { -0.25, 1.0, 3.0, -2.0 } };
 
@@ -307,17 +307,19 @@ public class GradientAttributionMemoryTests
         using var model = ResNet.Builder().WithDepth(18).WithWidths(4, 4, 4, 4).ForInput(channels: 1).WithSmallInputStem().WithClasses(2).Build();
         model.Eval();
         using var input = Tensors.Randn(2, 1, 8, 8);
+        using var baselines = Tensors.Randn(3, 1, 8, 8);
         void Run(Action<long> check)
         {
             using var a = new IntegratedGradients(model, steps: 5, batchSize: 2).Compute(input);
             using var maps = a.ToMaps();
             using var b = new SmoothGrad(model, samples: 3, batchSize: 2).Compute(input);
             using var c = new Saliency(model).Compute(input);
+            using var d = new GradientShap(model, samples: 3, noiseLevel: 0.1, batchSize: 2).Compute(input, baselines);
             check(Tensors.LiveTensors);
         }
         Run(_ => { });
         long before = Tensors.LiveTensors;
-        Run(live => live.Should().Be(before + 4, "only the four results are alive"));
+        Run(live => live.Should().Be(before + 5, "only the five results are alive"));
         Tensors.LiveTensors.Should().Be(before);
     }
 }
