@@ -24,12 +24,13 @@ internal static partial class ApiFuzz
     /// normalisation; parameters now and then frozen). Oracle: maps (N, 1, …) of the input's size when resized, finite,
     /// in [0, 1] when normalised and ≥ 0 otherwise; the scores the logits of the target classes; no gradient left on any
     /// parameter.</item>
-    /// <item><see cref="IntegratedGradients"/>, <see cref="SmoothGrad"/> or <see cref="Saliency"/> with random settings
-    /// (steps, rule, batch, baseline of batch 1 or N and now and then of a wrong shape; samples, noise, squared, seed;
-    /// absolute) over a small classifier, one whose logits are constant in the input, or one left in training mode;
+    /// <item><see cref="IntegratedGradients"/>, <see cref="SmoothGrad"/>, <see cref="GradientShap"/> or <see cref="Saliency"/>
+    /// with random settings (steps, rule, batch, baseline of batch 1 or N and now and then of a wrong shape; samples,
+    /// noise, squared, seed; GradientSHAP's baselines, now and then misshapen; absolute) over a small classifier, one whose logits are constant in the input, or one left in training mode;
     /// parameters now and then frozen. Oracle: attributions of the input's shape, float32, finite; non-negative when
     /// absolute or squared; zero for constant logits; target classes and scores as asked (or the argmax); each
-    /// integrated-gradients delta equal to the attributions' sum minus the logit's change from the baseline; display
+    /// integrated-gradients delta equal to the attributions' sum minus the logit's change from the baseline, GradientSHAP's
+    /// finite (zero for constant logits); display
     /// maps in [0, 1]; no gradient left on any parameter. Then <see cref="Faithfulness"/> on sample 0 with that map (see
     /// FaithfulnessCheck).</item>
     /// <item><see cref="ParameterRandomization"/> on a narrow ResNet (random order, block depth, seed, targets; now and
@@ -234,7 +235,7 @@ internal static partial class ApiFuzz
         if (rng.Next(8) == 0) input = input * 1000;
         IReadOnlyList<long>? targets = rng.Next(3) == 0 ? null
             : Enumerable.Range(0, Count(rng, (int)shape[0])).Select(_ => _oddValues && rng.Next(6) == 0 ? (long)Value(typeof(long), rng, typeof(int))! : rng.Next(classes)).ToArray();
-        int method = rng.Next(3);
+        int method = rng.Next(4);
         string described = $"{(kind == 0 ? "constant" : kind == 1 ? "training-mode" : "convolutional")} {classes}-class {dims}-D model{(frozen ? ", frozen" : "")}";
         Attributions attributions;
         Tensor? baseline = null;
@@ -267,6 +268,20 @@ internal static partial class ApiFuzz
             var smooth = kind == 0 ? new SmoothGrad(constantForward, samples, noise, squared, batch, seed) : new SmoothGrad(model, samples, noise, squared, batch, seed);
             Last = "SmoothGrad.Compute";
             attributions = smooth.Compute(input, targets);
+        }
+        else if (method == 3)
+        {
+            int samples = Small(rng, () => rng.Next(1, 6)), batch = Small(rng, () => rng.Next(1, 9)), seed = rng.Next();
+            double noise = Setting(rng, () => rng.Next(2) == 0 ? 0 : Math.Round(rng.NextDouble() * 0.5, 2));
+            var baselineShape = shape.ToArray();
+            baselineShape[0] = rng.Next(1, 4);
+            if (_oddValues && rng.Next(4) == 0) baselineShape[^1] += 1;
+            baseline = Tensors.Randn(baselineShape);
+            Note(steps, $"GradientShap({samples} samples, noise {noise}, batch {batch}, seed {seed}) over a {described}: Compute([{string.Join(", ", shape)}], baselines [{string.Join(", ", baselineShape)}], targets [{(targets is null ? "predicted" : string.Join(", ", targets))}])");
+            Last = "new GradientShap";
+            var shap = kind == 0 ? new GradientShap(constantForward, samples, noise, batch, seed) : new GradientShap(model, samples, noise, batch, seed);
+            Last = "GradientShap.Compute";
+            attributions = shap.Compute(input, baseline, targets);
         }
         else
         {
@@ -302,6 +317,13 @@ internal static partial class ApiFuzz
                 if (Math.Abs(sums[i] - change - delta) > 1e-3 * (1 + Math.Abs(change) + Math.Abs(sums[i])))
                     throw new ArithmeticException($"{Where(steps)}: sample {i}: sum {sums[i]}, change {change}, delta {delta}");
             }
+        }
+        else if (method == 3)
+        {
+            // the deltas are finite, and zero (up to rounding) when the logits do not depend on the input
+            var deltas = attributions.ConvergenceDeltas ?? throw new ArithmeticException($"{Where(steps)}: GradientSHAP gave no convergence deltas");
+            if (deltas.Count != shape[0] || deltas.Any(d => !double.IsFinite(d)) || (kind == 0 && deltas.Any(d => Math.Abs(d) > 1e-5)))
+                throw new ArithmeticException($"{Where(steps)}: GradientSHAP deltas [{string.Join(", ", deltas)}]");
         }
         else if (attributions.ConvergenceDeltas is not null) throw new ArithmeticException($"{Where(steps)}: convergence deltas from a method without a baseline");
         if (dims + 2 == shape.Length)
