@@ -14,12 +14,12 @@ namespace MedVision.Samples.MedMnist;
 
 /// <summary>
 /// The <c>faithfulness</c> command: which explanation method finds what a model relies on. For test images it maps the
-/// predicted class with Grad-CAM, Grad-CAM++, integrated gradients, SmoothGrad, saliency, occlusion sensitivity and a
-/// random map (chance), and scores each map by RISE's deletion and insertion curves (<see cref="Faithfulness"/>).
+/// predicted class with Grad-CAM, Grad-CAM++, integrated gradients, GradientSHAP, SmoothGrad, saliency, occlusion
+/// sensitivity (<see cref="Explainers"/>; <c>--methods</c> chooses) and a random map (chance), and scores each map by
+/// RISE's deletion and insertion curves (<see cref="Faithfulness"/>).
 /// </summary>
 internal static class FaithfulnessCommand
 {
-    private static readonly string[] Methods = ["Grad-CAM", "Grad-CAM++", "integrated gradients", "SmoothGrad", "saliency", "occlusion", "random"];
 
     public static Command Create()
     {
@@ -33,17 +33,19 @@ internal static class FaithfulnessCommand
             Description = "What insertion starts from: zeros (the normalised mean, as deletion ends) or blur (RISE's Gaussian-blurred image, σ 5, 11 taps).",
             DefaultValueFactory = _ => "zeros",
         }.OneOf("zeros", "blur");
+        var methods = Explainers.Option("the random map");
         var threads = SampleCommandLine.Threads();
         var csv = new Option<string?>("--csv") { Description = "FILE: also write every image's deletion and insertion areas per method.", HelpName = "FILE" };
         var command = new Command("faithfulness", "Score explanation methods by RISE's deletion and insertion curves on test images: which maps find what the model relies on.")
         {
-            model, dataset, dataFile, images, steps, insertionStart, threads, csv,
+            model, dataset, dataFile, images, steps, insertionStart, methods, threads, csv,
         };
-        command.SetAction(r => Run(r.GetValue(model)!, r.GetValue(dataset), r.GetValue(dataFile), r.GetValue(images), r.GetValue(steps), r.GetValue(insertionStart) == "blur", r.GetValue(threads), r.GetValue(csv)));
+        command.SetAction(r => Run(r.GetValue(model)!, r.GetValue(dataset), r.GetValue(dataFile), r.GetValue(images), r.GetValue(steps), r.GetValue(insertionStart) == "blur",
+            Explainers.Parse(r.GetValue(methods))!, r.GetValue(threads), r.GetValue(csv)));
         return command;
     }
 
-    private static int Run(string modelPath, string? datasetName, string? dataFile, int count, int steps, bool blurredStart, int threads, string? csv)
+    private static int Run(string modelPath, string? datasetName, string? dataFile, int count, int steps, bool blurredStart, string[] methodIds, int threads, string? csv)
     {
         Tensors.NumThreads = threads;
         var data = TrainCommand.LoadDataset(datasetName, dataFile);
@@ -68,15 +70,12 @@ internal static class FaithfulnessCommand
             $"{steps} steps of deletion towards zeros (the normalised mean) and insertion from {(blurredStart ? "the blurred image (σ 5, 11 taps)" : "zeros")}, following the {(score == FaithfulnessScore.Sigmoid ? "label's sigmoid" : "class's softmax")} probability; " +
             $"occlusion {occlusionPatch}×{occlusionPatch} patches; the random map seeded per image"));
 
-        var gradCam = GradCam.ForResNet(resnet);
-        var gradCamPlusPlus = GradCam.ForResNet(resnet, CamMethod.GradCamPlusPlus);
-        var integrated = new IntegratedGradients(resnet);
-        var smooth = new SmoothGrad(resnet);
-        var saliency = new Saliency(resnet);
-        var occlusion = new OcclusionSensitivity(resnet, [occlusionPatch, occlusionPatch]);
-        var deletion = new double[Methods.Length][];
-        var insertion = new double[Methods.Length][];
-        for (int m = 0; m < Methods.Length; m++) (deletion[m], insertion[m]) = (new double[count], new double[count]);
+        using var outer = Tensors.NewDisposeScope();
+        var explainers = Explainers.Create(resnet, methodIds, Explainers.Baselines(predictor, data.Train), occlusionPatch);
+        var names = explainers.Select(e => e.Name).Append("random").ToArray();
+        var deletion = new double[names.Length][];
+        var insertion = new double[names.Length][];
+        for (int m = 0; m < names.Length; m++) (deletion[m], insertion[m]) = (new double[count], new double[count]);
         AnsiConsole.Progress().Start(progress =>
         {
             var task = progress.AddTask("images", maxValue: count);
@@ -92,15 +91,10 @@ internal static class FaithfulnessCommand
                 var random = new Random(i);
                 float[][] maps =
                 [
-                    gradCam.Compute(input, targets).ToArray(0),
-                    gradCamPlusPlus.Compute(input, targets).ToArray(0),
-                    integrated.Compute(input, targets).ToMaps().ToArray(0),
-                    smooth.Compute(input, targets).ToMaps().ToArray(0),
-                    saliency.Compute(input, targets).ToMaps().ToArray(0),
-                    occlusion.Compute(input, targets).ToArray(0),
+                    .. explainers.Select(e => e.Explain(input, targets).ToArray(0)),
                     Enumerable.Range(0, size[0] * size[1]).Select(_ => (float)random.NextDouble()).ToArray(),
                 ];
-                for (int m = 0; m < Methods.Length; m++)
+                for (int m = 0; m < names.Length; m++)
                 {
                     deletion[m][i] = Faithfulness.Deletion(resnet, input, maps[m], target, steps: steps, score: score).Area;
                     insertion[m][i] = Faithfulness.Insertion(resnet, input, maps[m], target, start, steps: steps, score: score).Area;
@@ -111,21 +105,21 @@ internal static class FaithfulnessCommand
 
         var table = new Table().AddColumn("method").AddColumn(new TableColumn("deletion AUC (lower is better)").RightAligned())
             .AddColumn(new TableColumn("insertion AUC (higher is better)").RightAligned()).AddColumn(new TableColumn("images beating random, deletion / insertion").RightAligned());
-        int chance = Methods.Length - 1;
-        for (int m = 0; m < Methods.Length; m++)
+        int chance = names.Length - 1;
+        for (int m = 0; m < names.Length; m++)
         {
             int winsDeletion = Enumerable.Range(0, count).Count(i => deletion[m][i] < deletion[chance][i]);
             int winsInsertion = Enumerable.Range(0, count).Count(i => insertion[m][i] > insertion[chance][i]);
-            table.AddRow(Methods[m], MeanSd(deletion[m]), MeanSd(insertion[m]), m == chance ? "—" : $"{winsDeletion}/{count} · {winsInsertion}/{count}");
+            table.AddRow(names[m], MeanSd(deletion[m]), MeanSd(insertion[m]), m == chance ? "—" : $"{winsDeletion}/{count} · {winsInsertion}/{count}");
         }
         AnsiConsole.Write(table);
-        for (int m = 0; m < Methods.Length; m++)
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"FAITHFULNESS method={Methods[m].Replace(' ', '-')} images={count} deletion={deletion[m].Average():F4} insertion={insertion[m].Average():F4}"));
+        for (int m = 0; m < names.Length; m++)
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"FAITHFULNESS method={names[m].Replace(' ', '-')} images={count} deletion={deletion[m].Average():F4} insertion={insertion[m].Average():F4}"));
         if (csv is not null)
         {
-            var lines = new StringBuilder("image," + string.Join(",", Methods.SelectMany(m => new[] { $"{m} deletion", $"{m} insertion" })) + "\n");
+            var lines = new StringBuilder("image," + string.Join(",", names.SelectMany(m => new[] { $"{m} deletion", $"{m} insertion" })) + "\n");
             for (int i = 0; i < count; i++)
-                lines.Append(CultureInfo.InvariantCulture, $"{i},{string.Join(",", Enumerable.Range(0, Methods.Length).Select(m => string.Create(CultureInfo.InvariantCulture, $"{deletion[m][i]:R},{insertion[m][i]:R}")))}\n");
+                lines.Append(CultureInfo.InvariantCulture, $"{i},{string.Join(",", Enumerable.Range(0, names.Length).Select(m => string.Create(CultureInfo.InvariantCulture, $"{deletion[m][i]:R},{insertion[m][i]:R}")))}\n");
             var folder = Path.GetDirectoryName(Path.GetFullPath(csv));
             if (folder is not null) Directory.CreateDirectory(folder);
             AtomicFile.WriteAllText(csv, lines.ToString());

@@ -14,13 +14,12 @@ namespace MedVision.Samples.MedMnist;
 /// <summary>
 /// The <c>sanity-check</c> command: the model-parameter randomisation test of "Sanity checks for saliency maps"
 /// (<see cref="ParameterRandomization"/>). The model's layers are re-initialised block by block from the output, and
-/// each explanation method's maps of the randomised model are compared with its maps of the trained one. A method
+/// each explanation method's maps of the randomised model (<see cref="Explainers"/>; <c>--methods</c> chooses) are
+/// compared with its maps of the trained one. A method
 /// whose maps stay similar explains the image rather than the model; the input itself is shown as that control.
 /// </summary>
 internal static class SanityCheckCommand
 {
-    private static readonly string[] Methods = ["Grad-CAM", "Grad-CAM++", "integrated gradients", "SmoothGrad", "saliency", "occlusion", "input (control)"];
-    private static readonly string[] Short = ["CAM", "CAM++", "IG", "SG", "sal.", "occl.", "input"];
 
     public static Command Create()
     {
@@ -35,18 +34,19 @@ internal static class SanityCheckCommand
         }.AtLeast(0);
         var order = new Option<RandomizationOrder>("--order") { Description = "Cascading (each step keeps the layers randomised before) or Independent (one block at a time).", DefaultValueFactory = _ => RandomizationOrder.Cascading }.Known();
         var seed = new Option<long>("--seed") { Description = "Seeds the re-initialisation (step k draws with seed + k).", DefaultValueFactory = _ => 0 };
+        var methods = Explainers.Option("the input itself (the control)");
         var threads = SampleCommandLine.Threads();
         var csv = new Option<string?>("--csv") { Description = "FILE: also write every image's rank correlation and SSIM per method and step.", HelpName = "FILE" };
         var command = new Command("sanity-check", "Randomise the model's layers from the output and measure how much each explanation method's maps change (Adebayo et al. 2018): maps that stay alike do not explain the model.")
         {
-            model, dataset, dataFile, images, blockDepth, order, seed, threads, csv,
+            model, dataset, dataFile, images, blockDepth, order, seed, methods, threads, csv,
         };
         command.SetAction(r => Run(r.GetValue(model)!, r.GetValue(dataset), r.GetValue(dataFile), r.GetValue(images), r.GetValue(blockDepth), r.GetValue(order), r.GetValue(seed),
-            r.GetValue(threads), r.GetValue(csv)));
+            Explainers.Parse(r.GetValue(methods))!, r.GetValue(threads), r.GetValue(csv)));
         return command;
     }
 
-    private static int Run(string modelPath, string? datasetName, string? dataFile, int count, int blockDepth, RandomizationOrder order, long seed, int threads, string? csv)
+    private static int Run(string modelPath, string? datasetName, string? dataFile, int count, int blockDepth, RandomizationOrder order, long seed, string[] methodIds, int threads, string? csv)
     {
         Tensors.NumThreads = threads;
         var data = TrainCommand.LoadDataset(datasetName, dataFile);
@@ -69,54 +69,40 @@ internal static class SanityCheckCommand
         AnsiConsole.MarkupLine(Markup.Escape($"Model {Path.GetFileName(modelPath)} ({card.Architecture}, input {size[0]}×{size[1]}) on the first {count} test images of {data.Info.Name}; " +
             $"{order.ToString().ToLowerInvariant()} randomisation, {(depth is { } d ? $"blocks of name depth {d}" : "one layer per step")}, seed {seed}; maps of the trained model's predicted classes"));
 
-        var gradCam = GradCam.ForResNet(resnet);
-        var gradCamPlusPlus = GradCam.ForResNet(resnet, CamMethod.GradCamPlusPlus);
-        var integrated = new IntegratedGradients(resnet);
-        var smooth = new SmoothGrad(resnet);
-        var saliency = new Saliency(resnet);
-        var occlusion = new OcclusionSensitivity(resnet, [occlusionPatch, occlusionPatch]);
-        Func<Tensor, IReadOnlyList<long>, ClassActivationMaps>[] explainers =
-        [
-            (x, t) => gradCam.Compute(x, t),
-            (x, t) => gradCamPlusPlus.Compute(x, t),
-            (x, t) => Maps(integrated.Compute(x, t)),
-            (x, t) => Maps(smooth.Compute(x, t)),
-            (x, t) => Maps(saliency.Compute(x, t)),
-            (x, t) => occlusion.Compute(x, t),
-            (x, t) => new ClassActivationMaps(x.Abs().Sum(new long[] { 1 }, keepDim: true), t, new float[t.Count]),
-        ];
-
         using var scope = Tensors.NewDisposeScope();
+        var explainers = Explainers.Create(resnet, methodIds, Explainers.Baselines(predictor, data.Train), occlusionPatch)
+            .Append(new Explainer("input", "input (control)", "input", (x, t) => new ClassActivationMaps(x.Abs().Sum(new long[] { 1 }, keepDim: true), t, new float[t.Count])))
+            .ToArray();
         var batch = Enumerable.Range(0, count).Select(i => FloatImage.FromBytesHwc(test.GetImage(i).ToArray(), height, width, channels)).ToArray();
         var input = predictor.Preprocess(batch);
-        var results = new ParameterRandomizationResult[Methods.Length];
+        var results = new ParameterRandomizationResult[explainers.Length];
         AnsiConsole.Progress().Start(progress =>
         {
-            var task = progress.AddTask("methods", maxValue: Methods.Length);
-            for (int m = 0; m < Methods.Length; m++)
+            var task = progress.AddTask("methods", maxValue: explainers.Length);
+            for (int m = 0; m < explainers.Length; m++)
             {
-                results[m] = ParameterRandomization.Run(resnet, input, explainers[m], order: order, blockDepth: depth, seed: seed);
+                results[m] = ParameterRandomization.Run(resnet, input, explainers[m].Explain, order: order, blockDepth: depth, seed: seed);
                 task.Increment(1);
             }
         });
 
         var steps = results[0].Steps;
-        Console.WriteLine($"Methods: {string.Join(", ", Methods.Select((m, i) => $"{Short[i]} = {m}"))}.");
-        WriteTable("Spearman rank correlation with the trained model's maps (mean over images; near 0: the maps follow the weights)", order, steps, results, s => s.MeanRankCorrelation);
-        WriteTable("SSIM with the trained model's maps (mean over images)", order, steps, results, s => s.MeanStructuralSimilarity);
-        for (int m = 0; m < Methods.Length; m++)
+        Console.WriteLine($"Methods: {string.Join(", ", explainers.Select(e => $"{e.Short} = {e.Name}"))}.");
+        WriteTable("Spearman rank correlation with the trained model's maps (mean over images; near 0: the maps follow the weights)", order, explainers, steps, results, s => s.MeanRankCorrelation);
+        WriteTable("SSIM with the trained model's maps (mean over images)", order, explainers, steps, results, s => s.MeanStructuralSimilarity);
+        for (int m = 0; m < explainers.Length; m++)
         {
             var last = results[m].Steps[^1];
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"SANITY method={Methods[m].Replace(" (control)", "", StringComparison.Ordinal).Replace(' ', '-')} images={count} steps={steps.Count} final_spearman={last.MeanRankCorrelation:F4} final_ssim={last.MeanStructuralSimilarity:F4} undefined={last.UndefinedCount}"));
+                $"SANITY method={explainers[m].LineName.Replace("-(control)", "", StringComparison.Ordinal)} images={count} steps={steps.Count} final_spearman={last.MeanRankCorrelation:F4} final_ssim={last.MeanStructuralSimilarity:F4} undefined={last.UndefinedCount}"));
         }
         if (csv is not null)
         {
             var lines = new StringBuilder("method,step,block,image,spearman,ssim\n");
-            for (int m = 0; m < Methods.Length; m++)
+            for (int m = 0; m < explainers.Length; m++)
                 for (int s = 0; s < steps.Count; s++)
                     for (int i = 0; i < count; i++)
-                        lines.Append(CultureInfo.InvariantCulture, $"{Methods[m]},{s + 1},{steps[s].Block},{i},{results[m].Steps[s].RankCorrelations[i]:R},{results[m].Steps[s].StructuralSimilarities[i]:R}\n");
+                        lines.Append(CultureInfo.InvariantCulture, $"{explainers[m].Name},{s + 1},{steps[s].Block},{i},{results[m].Steps[s].RankCorrelations[i]:R},{results[m].Steps[s].StructuralSimilarities[i]:R}\n");
             var folder = Path.GetDirectoryName(Path.GetFullPath(csv));
             if (folder is not null) Directory.CreateDirectory(folder);
             AtomicFile.WriteAllText(csv, lines.ToString());
@@ -125,17 +111,12 @@ internal static class SanityCheckCommand
         return 0;
     }
 
-    private static void WriteTable(string title, RandomizationOrder order, IReadOnlyList<RandomizationStep> steps, ParameterRandomizationResult[] results, Func<RandomizationStep, double> value)
+    private static void WriteTable(string title, RandomizationOrder order, IReadOnlyList<Explainer> explainers, IReadOnlyList<RandomizationStep> steps, ParameterRandomizationResult[] results, Func<RandomizationStep, double> value)
     {
         var table = new Table().Title(title).AddColumn(order == RandomizationOrder.Cascading ? "randomised down to" : "randomised block");
-        foreach (var name in Short) table.AddColumn(new TableColumn(name).RightAligned());
+        foreach (var e in explainers) table.AddColumn(new TableColumn(e.Short).RightAligned());
         for (int s = 0; s < steps.Count; s++)
             table.AddRow([steps[s].Block, .. results.Select(r => value(r.Steps[s]).ToString("F2", CultureInfo.InvariantCulture))]);
         AnsiConsole.Write(table);
-    }
-
-    private static ClassActivationMaps Maps(Attributions attributions)
-    {
-        using (attributions) return attributions.ToMaps();
     }
 }

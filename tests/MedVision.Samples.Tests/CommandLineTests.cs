@@ -120,6 +120,8 @@ public class CommandLineTests
     [InlineData("fundus-folder", "predict", "--attribution Saliency --model m.safetensors x.png", "--attribution chooses the map for --heatmaps; give --heatmaps FOLDER too.")]
     [InlineData("medmnist", "faithfulness", "--model m.safetensors --images 0", "--images must be at least 1, got 0.")]
     [InlineData("medmnist", "faithfulness", "--model m.safetensors --insertion-start black", "--insertion-start must be zeros or blur, got black.")]
+    [InlineData("medmnist", "sanity-check", "--model m.safetensors --methods gradcam", "--methods must be all or a comma-separated list of grad-cam, grad-cam++, integrated-gradients, gradient-shap, smoothgrad, saliency, occlusion, got gradcam.")]
+    [InlineData("medmnist", "faithfulness", "--model m.safetensors --methods ,", "--methods must be all or a comma-separated list of grad-cam, grad-cam++, integrated-gradients, gradient-shap, smoothgrad, saliency, occlusion, got ,.")]
     [InlineData("medmnist", "sanity-check", "--model m.safetensors --block-depth -1", "--block-depth must be at least 0, got -1.")]
     [InlineData("medmnist", "sanity-check", "--model m.safetensors --order 4", "--order must be Cascading or Independent, got 4.")]
     [InlineData("volume-folder", "predict", "--attribution Saliency --model m.safetensors x.nii.gz", "--attribution chooses the map for --explain; give --explain FOLDER too.")]
