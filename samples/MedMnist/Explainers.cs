@@ -87,3 +87,69 @@ internal static class Explainers
         using (attributions) return attributions.ToMaps();
     }
 }
+
+/// <summary>
+/// A 2-D ResNet model file with the dataset whose test images it explains, as the faithfulness and sanity-check
+/// commands load them: the predictor (for its preprocessing) and the network itself (for its layers), in evaluation mode.
+/// </summary>
+internal sealed class ExplainedModel : IDisposable
+{
+    private ExplainedModel(MedVision.Nets.Data.MedMnist.MedMnistDataset data, MedVision.Nets.Inference.Predictor predictor, ResNet model, MedVision.Nets.Inference.ModelCard card)
+        => (Data, Predictor, Model, Card) = (data, predictor, model, card);
+
+    /// <summary>The dataset.</summary>
+    public MedVision.Nets.Data.MedMnist.MedMnistDataset Data { get; }
+
+    /// <summary>The model file's predictor.</summary>
+    public MedVision.Nets.Inference.Predictor Predictor { get; }
+
+    /// <summary>The network, in evaluation mode.</summary>
+    public ResNet Model { get; }
+
+    /// <summary>The model file's card.</summary>
+    public MedVision.Nets.Inference.ModelCard Card { get; }
+
+    /// <summary>Loads both, refusing 3-D datasets, models other than 2-D ResNets, and class counts that differ.</summary>
+    /// <param name="modelPath">The model file.</param>
+    /// <param name="datasetName">The MedMNIST dataset (null: RetinaMNIST, shipped).</param>
+    /// <param name="dataFile">An .npz file to read it from, or null.</param>
+    /// <param name="what">What the command does with the maps, for messages ("scores", "checks").</param>
+    public static ExplainedModel Load(string modelPath, string? datasetName, string? dataFile, string what)
+    {
+        var data = TrainCommand.LoadDataset(datasetName, dataFile);
+        if (data.Test.SampleShape.Count == 3 && data.Test.SampleShape[2] is not (1 or 3))
+            throw new ArgumentException($"{data.Info!.Name} holds 3-D volumes; this command {what} maps of 2-D images.");
+        var predictor = MedVision.Nets.Inference.Predictor.Load(modelPath);
+        var (network, card) = MedVision.Nets.Inference.ModelFile.Load(modelPath);
+        try
+        {
+            if (network is not ResNet resnet || card.Preprocessing.InputSize.Count != 2)
+                throw new ArgumentException($"{Path.GetFileName(modelPath)} holds a {card.Architecture} model of {card.Preprocessing.InputSize.Count}-D inputs; this command needs a 2-D ResNet model file (Grad-CAM needs its layers).");
+            if (card.ClassNames.Count != data.Info!.ClassCount)
+                throw new ArgumentException($"The model has {card.ClassNames.Count} classes but {data.Info.Name} has {data.Info.ClassCount}.");
+            resnet.Eval();
+            return new ExplainedModel(data, predictor, resnet, card);
+        }
+        catch
+        {
+            network.Dispose();
+            predictor.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Test image <paramref name="index"/> as a [0, 1] image.</summary>
+    public MedVision.Nets.Transforms.FloatImage TestImage(int index)
+    {
+        var test = Data.Test;
+        int height = test.SampleShape[0], width = test.SampleShape[1], channels = test.SampleShape.Count == 3 ? 3 : 1;
+        return MedVision.Nets.Transforms.FloatImage.FromBytesHwc(test.GetImage(index).ToArray(), height, width, channels);
+    }
+
+    /// <summary>Frees the network and the predictor.</summary>
+    public void Dispose()
+    {
+        Model.Dispose();
+        Predictor.Dispose();
+    }
+}

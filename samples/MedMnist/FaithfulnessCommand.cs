@@ -48,25 +48,14 @@ internal static class FaithfulnessCommand
     private static int Run(string modelPath, string? datasetName, string? dataFile, int count, int steps, bool blurredStart, string[] methodIds, int threads, string? csv)
     {
         Tensors.NumThreads = threads;
-        var data = TrainCommand.LoadDataset(datasetName, dataFile);
-        var test = data.Test;
-        if (test.SampleShape.Count == 3 && test.SampleShape[2] is not (1 or 3))
-            throw new ArgumentException($"{data.Info!.Name} holds 3-D volumes; this command scores maps of 2-D images.");
-        using var predictor = Predictor.Load(modelPath);
-        var (network, card) = ModelFile.Load(modelPath);
-        using var owned = network;
-        if (network is not ResNet resnet || card.Preprocessing.InputSize.Count != 2)
-            throw new ArgumentException($"{Path.GetFileName(modelPath)} holds a {card.Architecture} model of {card.Preprocessing.InputSize.Count}-D inputs; this command needs a 2-D ResNet model file (Grad-CAM needs its layers).");
-        if (card.ClassNames.Count != data.Info!.ClassCount)
-            throw new ArgumentException($"The model has {card.ClassNames.Count} classes but {data.Info.Name} has {data.Info.ClassCount}.");
-        resnet.Eval();
-        count = Math.Min(count, test.Count);
-        int height = test.SampleShape[0], width = test.SampleShape[1], channels = test.SampleShape.Count == 3 ? 3 : 1;
+        using var explained = ExplainedModel.Load(modelPath, datasetName, dataFile, "scores");
+        var (data, predictor, resnet, card) = (explained.Data, explained.Predictor, explained.Model, explained.Card);
+        count = Math.Min(count, data.Test.Count);
         var size = card.Preprocessing.InputSize;
         var occlusionPatch = Math.Max(1, size[0] / 7);
         // Multi-label models score each label on its own: follow its sigmoid, not a softmax over labels that are not exclusive.
-        var score = data.Info.Task == MedVision.Nets.Metrics.MedMnistTask.MultiLabel ? FaithfulnessScore.Sigmoid : FaithfulnessScore.Softmax;
-        AnsiConsole.MarkupLine(Markup.Escape($"Model {Path.GetFileName(modelPath)} ({card.Architecture}, input {size[0]}×{size[1]}) on the first {count} test images of {data.Info.Name}; " +
+        var score = data.Info!.Task == MedVision.Nets.Metrics.MedMnistTask.MultiLabel ? FaithfulnessScore.Sigmoid : FaithfulnessScore.Softmax;
+        AnsiConsole.MarkupLine(Markup.Escape($"Model {Path.GetFileName(modelPath)} ({card.Architecture}, input {size[0]}×{size[1]}) on the first {count} test images of {data.Info!.Name}; " +
             $"{steps} steps of deletion towards zeros (the normalised mean) and insertion from {(blurredStart ? "the blurred image (σ 5, 11 taps)" : "zeros")}, following the {(score == FaithfulnessScore.Sigmoid ? "label's sigmoid" : "class's softmax")} probability; " +
             $"occlusion {occlusionPatch}×{occlusionPatch} patches; the random map seeded per image"));
 
@@ -82,7 +71,7 @@ internal static class FaithfulnessCommand
             for (int i = 0; i < count; i++)
             {
                 using var scope = Tensors.NewDisposeScope();
-                var image = FloatImage.FromBytesHwc(test.GetImage(i).ToArray(), height, width, channels);
+                var image = explained.TestImage(i);
                 var input = predictor.Preprocess([image]);
                 long target;
                 using (Tensors.NoGrad()) target = resnet.Call(input).ArgMax(1).Item<long>();

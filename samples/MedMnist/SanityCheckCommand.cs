@@ -49,31 +49,20 @@ internal static class SanityCheckCommand
     private static int Run(string modelPath, string? datasetName, string? dataFile, int count, int blockDepth, RandomizationOrder order, long seed, string[] methodIds, int threads, string? csv)
     {
         Tensors.NumThreads = threads;
-        var data = TrainCommand.LoadDataset(datasetName, dataFile);
-        var test = data.Test;
-        if (test.SampleShape.Count == 3 && test.SampleShape[2] is not (1 or 3))
-            throw new ArgumentException($"{data.Info!.Name} holds 3-D volumes; this command checks maps of 2-D images.");
-        using var predictor = Predictor.Load(modelPath);
-        var (network, card) = ModelFile.Load(modelPath);
-        using var owned = network;
-        if (network is not ResNet resnet || card.Preprocessing.InputSize.Count != 2)
-            throw new ArgumentException($"{Path.GetFileName(modelPath)} holds a {card.Architecture} model of {card.Preprocessing.InputSize.Count}-D inputs; this command needs a 2-D ResNet model file (Grad-CAM needs its layers).");
-        if (card.ClassNames.Count != data.Info!.ClassCount)
-            throw new ArgumentException($"The model has {card.ClassNames.Count} classes but {data.Info.Name} has {data.Info.ClassCount}.");
-        resnet.Eval();
-        count = Math.Min(count, test.Count);
-        int height = test.SampleShape[0], width = test.SampleShape[1], channels = test.SampleShape.Count == 3 ? 3 : 1;
+        using var explained = ExplainedModel.Load(modelPath, datasetName, dataFile, "checks");
+        var (data, predictor, resnet, card) = (explained.Data, explained.Predictor, explained.Model, explained.Card);
+        count = Math.Min(count, data.Test.Count);
         var size = card.Preprocessing.InputSize;
         var occlusionPatch = Math.Max(1, size[0] / 7);
         int? depth = blockDepth == 0 ? null : blockDepth;
-        AnsiConsole.MarkupLine(Markup.Escape($"Model {Path.GetFileName(modelPath)} ({card.Architecture}, input {size[0]}×{size[1]}) on the first {count} test images of {data.Info.Name}; " +
+        AnsiConsole.MarkupLine(Markup.Escape($"Model {Path.GetFileName(modelPath)} ({card.Architecture}, input {size[0]}×{size[1]}) on the first {count} test images of {data.Info!.Name}; " +
             $"{order.ToString().ToLowerInvariant()} randomisation, {(depth is { } d ? $"blocks of name depth {d}" : "one layer per step")}, seed {seed}; maps of the trained model's predicted classes"));
 
         using var scope = Tensors.NewDisposeScope();
         var explainers = Explainers.Create(resnet, methodIds, Explainers.Baselines(predictor, data.Train), occlusionPatch)
             .Append(new Explainer("input", "input (control)", "input", (x, t) => new ClassActivationMaps(x.Abs().Sum(new long[] { 1 }, keepDim: true), t, new float[t.Count])))
             .ToArray();
-        var batch = Enumerable.Range(0, count).Select(i => FloatImage.FromBytesHwc(test.GetImage(i).ToArray(), height, width, channels)).ToArray();
+        var batch = Enumerable.Range(0, count).Select(explained.TestImage).ToArray();
         var input = predictor.Preprocess(batch);
         var results = new ParameterRandomizationResult[explainers.Length];
         AnsiConsole.Progress().Start(progress =>
