@@ -30,6 +30,7 @@ def main(paths):
                     cell[1].append(rank)
                 cell[2].append(float(row["ssim"]))
     steps.sort()
+    methods.sort(key=lambda m: "(control)" in m)  # the control last
     print("| randomised down to | " + " | ".join(methods) + " |")
     print("| --- |" + " ---: |" * len(methods))
     for step, block in steps:
