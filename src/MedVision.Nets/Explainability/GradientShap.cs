@@ -77,8 +77,8 @@ public sealed class GradientShap
     /// <exception cref="InvalidOperationException">The model is in training mode, or its output is not logits (N, classes).</exception>
     public Attributions Compute(Tensor input, Tensor baselines, IReadOnlyList<long>? targetClasses = null)
     {
-        _gradients.Check(input, targetClasses);
         ArgumentNullException.ThrowIfNull(baselines);
+        _gradients.Check(input, targetClasses);
         if (baselines.Dim != input.Dim || baselines.Size(0) < 1 || !baselines.Shape.Skip(1).SequenceEqual(input.Shape.Skip(1)))
             throw new ArgumentException($"The baselines have shape [{string.Join(", ", baselines.Shape)}]; they must be B ≥ 1 samples of the input's sample shape [{string.Join(", ", input.Shape.Skip(1))}].", nameof(baselines));
         if (!baselines.ScalarType.IsFloatingPoint())
