@@ -20,7 +20,6 @@ namespace MedVision.Samples.MedMnist;
 /// </summary>
 internal static class FaithfulnessCommand
 {
-
     public static Command Create()
     {
         var model = new Option<string>("--model") { Description = "The model file to explain (a 2-D ResNet model file, as train writes it).", Required = true };

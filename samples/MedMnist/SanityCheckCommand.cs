@@ -15,12 +15,11 @@ namespace MedVision.Samples.MedMnist;
 /// The <c>sanity-check</c> command: the model-parameter randomisation test of "Sanity checks for saliency maps"
 /// (<see cref="ParameterRandomization"/>). The model's layers are re-initialised block by block from the output, and
 /// each explanation method's maps of the randomised model (<see cref="Explainers"/>; <c>--methods</c> chooses) are
-/// compared with its maps of the trained one. A method
-/// whose maps stay similar explains the image rather than the model; the input itself is shown as that control.
+/// compared with its maps of the trained one. A method whose maps stay similar explains the image rather than the
+/// model; the input itself is shown as that control.
 /// </summary>
 internal static class SanityCheckCommand
 {
-
     public static Command Create()
     {
         var model = new Option<string>("--model") { Description = "The model file to check (a 2-D ResNet model file, as train writes it).", Required = true };
