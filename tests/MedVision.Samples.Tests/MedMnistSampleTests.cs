@@ -105,6 +105,27 @@ public sealed class MedMnistSampleTests(MedMnistTrainedRun run) : IClassFixture<
         }
     }
 
+    /// <summary>A model file's network (evaluation mode) and its predictor's batch of the first test images.</summary>
+    private sealed record Explaining(Predictor Predictor, MedVision.Torch.Nn.Module<MedVision.Torch.Tensor, MedVision.Torch.Tensor> Network, MedVision.Torch.Tensor Input) : IDisposable
+    {
+        public void Dispose()
+        {
+            Network.Dispose();
+            Predictor.Dispose();
+        }
+    }
+
+    // The batch is registered in the caller's dispose scope, as the commands under test prepare theirs.
+    private Explaining LoadForExplaining(string modelFile, int images)
+    {
+        var predictor = Predictor.Load(modelFile);
+        var (network, _) = MedVision.Nets.Inference.ModelFile.Load(modelFile);
+        network.Eval();
+        var test = MedVision.Nets.Data.MedMnist.MedMnistDataset.Load(run.DataFile).Test;
+        var input = predictor.Preprocess(Enumerable.Range(0, images).Select(i => MedVision.Nets.Transforms.FloatImage.FromBytesHwc(test.GetImage(i).ToArray(), 28, 28, 3)).ToArray());
+        return new Explaining(predictor, network, input);
+    }
+
     [Fact]
     public async Task Faithfulness_ScoresEveryMethodsMapsByDeletionAndInsertion_AsTheLibraryDoes()
     {
@@ -118,13 +139,9 @@ public sealed class MedMnistSampleTests(MedMnistTrainedRun run) : IClassFixture<
         rows[0].Should().StartWith("image,Grad-CAM deletion,Grad-CAM insertion,Grad-CAM++ deletion");
 
         // Image 0's Grad-CAM and integrated-gradients areas, recomputed with the library on the predictor's batch.
-        using var predictor = Predictor.Load(modelFile);
-        var (network, _) = MedVision.Nets.Inference.ModelFile.Load(modelFile);
-        using var owned = network;
-        network.Eval();
-        var test = MedVision.Nets.Data.MedMnist.MedMnistDataset.Load(run.DataFile).Test;
         using var scope = MedVision.Torch.Tensors.NewDisposeScope();
-        var input = predictor.Preprocess([MedVision.Nets.Transforms.FloatImage.FromBytesHwc(test.GetImage(0).ToArray(), 28, 28, 3)]);
+        using var loaded = LoadForExplaining(modelFile, images: 1);
+        var (network, input) = (loaded.Network, loaded.Input);
         long target;
         using (MedVision.Torch.Tensors.NoGrad()) target = network.Call(input).ArgMax(1).Item<long>();
         var gradCam = MedVision.Nets.Explainability.GradCam.ForResNet((MedVision.Nets.Models.ResNet)network).Compute(input, [target]).ToArray(0);
@@ -147,13 +164,9 @@ public sealed class MedMnistSampleTests(MedMnistTrainedRun run) : IClassFixture<
         scored.Lines("FAITHFULNESS").Select(l => l["method"]).Should().Equal(["Grad-CAM", "random"], "--methods chooses; the random map is always there");
         scored.Text.Should().Contain("insertion from the blurred image (σ 5, 11 taps)").And.Contain("class's softmax probability");
 
-        using var predictor = Predictor.Load(modelFile);
-        var (network, _) = MedVision.Nets.Inference.ModelFile.Load(modelFile);
-        using var owned = network;
-        network.Eval();
-        var test = MedVision.Nets.Data.MedMnist.MedMnistDataset.Load(run.DataFile).Test;
         using var scope = MedVision.Torch.Tensors.NewDisposeScope();
-        var input = predictor.Preprocess([MedVision.Nets.Transforms.FloatImage.FromBytesHwc(test.GetImage(0).ToArray(), 28, 28, 3)]);
+        using var loaded = LoadForExplaining(modelFile, images: 1);
+        var (network, input) = (loaded.Network, loaded.Input);
         long target;
         using (MedVision.Torch.Tensors.NoGrad()) target = network.Call(input).ArgMax(1).Item<long>();
         var gradCam = MedVision.Nets.Explainability.GradCam.ForResNet((MedVision.Nets.Models.ResNet)network).Compute(input, [target]).ToArray(0);
@@ -182,13 +195,9 @@ public sealed class MedMnistSampleTests(MedMnistTrainedRun run) : IClassFixture<
         rows.Skip(1).Select(r => r.Split(',')[2]).Distinct().Should().Equal("fc", "layer4", "layer3", "layer2", "layer1", "bn1", "conv1");
 
         // Grad-CAM's rank correlations for both images at every step, recomputed with the library.
-        using var predictor = Predictor.Load(modelFile);
-        var (network, _) = MedVision.Nets.Inference.ModelFile.Load(modelFile);
-        using var owned = network;
-        network.Eval();
-        var test = MedVision.Nets.Data.MedMnist.MedMnistDataset.Load(run.DataFile).Test;
         using var scope = MedVision.Torch.Tensors.NewDisposeScope();
-        var input = predictor.Preprocess(Enumerable.Range(0, 2).Select(i => MedVision.Nets.Transforms.FloatImage.FromBytesHwc(test.GetImage(i).ToArray(), 28, 28, 3)).ToArray());
+        using var loaded = LoadForExplaining(modelFile, images: 2);
+        var (network, input) = (loaded.Network, loaded.Input);
         var gradCam = MedVision.Nets.Explainability.GradCam.ForResNet((MedVision.Nets.Models.ResNet)network);
         var expected = MedVision.Nets.Explainability.ParameterRandomization.Run(network, input, (x, t) => gradCam.Compute(x, t), blockDepth: 1, seed: 3);
         var gradCamRows = rows.Skip(1).Select(r => r.Split(',')).Where(r => r[0] == "Grad-CAM").ToArray();

@@ -131,7 +131,8 @@ public static class ParameterRandomization
         var index = new Dictionary<string, int>(StringComparer.Ordinal);
         foreach (var (name, layer) in layers)
         {
-            var key = depth is { } d ? string.Join('.', (name.Length == 0 ? "(model)" : name).Split('.').Take(d)) : (name.Length == 0 ? "(model)" : name);
+            var full = name.Length == 0 ? "(model)" : name;
+            var key = depth is { } d ? string.Join('.', full.Split('.').Take(d)) : full;
             if (!index.TryGetValue(key, out var at))
             {
                 index[key] = at = blocks.Count;
