@@ -77,6 +77,8 @@ internal static unsafe class NativeMethods
     [DllImport(Lib, ExactSpelling = true)] internal static extern int mvt_grad_fn_name(IntPtr t, byte* buffer, int capacity);
     [DllImport(Lib, ExactSpelling = true)] internal static extern int mvt_grad_enabled();
     [DllImport(Lib, ExactSpelling = true)] internal static extern int mvt_set_grad_enabled(int enabled);
+    [DllImport(Lib, ExactSpelling = true)] internal static extern int mvt_set_relu_gradient(int mode, out int previous);
+    [DllImport(Lib, ExactSpelling = true)] internal static extern long mvt_relu_gradient_overrides();
 
     [DllImport(Lib, ExactSpelling = true)] internal static extern IntPtr mvt_unary(int op, IntPtr t);
     [DllImport(Lib, ExactSpelling = true)] internal static extern IntPtr mvt_unary_scalar(int op, IntPtr t, double s);

@@ -115,6 +115,10 @@ MVT_API int32_t mvt_autograd_grad(const mvt_tensor* outputs, const mvt_tensor* g
 MVT_API int32_t mvt_grad_fn_name(mvt_tensor t, char* buffer, int32_t capacity);
 MVT_API int32_t mvt_grad_enabled(void);
 MVT_API int32_t mvt_set_grad_enabled(int32_t enabled);
+/* this thread's ReLU backward pass from now on: 0 autograd's, 1 guided backpropagation, 2 deconvolution; previous may
+   be null; the count is of the ReLUs recorded with a changed backward pass on this thread since it started */
+MVT_API int32_t mvt_set_relu_gradient(int32_t mode, int32_t* previous);
+MVT_API int64_t mvt_relu_gradient_overrides(void);
 
 /* elementwise and linear algebra (codes: see ops.cpp) */
 MVT_API mvt_tensor mvt_unary(int32_t op, mvt_tensor t);

@@ -8,6 +8,39 @@ using mvt::Ints;
 
 namespace {
 
+// How ReLU's backward pass is changed on this thread (mvt_set_relu_gradient): 0 as autograd defines it, 1 guided
+// backpropagation (Springenberg et al., 2015: the incoming gradient's negative part is dropped before ReLU's mask),
+// 2 "deconvolution" (Zeiler and Fergus, 2014: the negative part is dropped and the mask is not applied). The forward
+// value is always relu(x). Only ReLUs recorded by autograd while the mode is set are changed; each is counted.
+thread_local int32_t relu_gradient_mode = 0;
+thread_local int64_t relu_gradient_overrides = 0;
+
+bool relu_overridden(const at::Tensor& x) {
+  return relu_gradient_mode != 0 && c10::GradMode::is_enabled() && x.requires_grad();
+}
+
+void clamp_incoming_gradient(at::Tensor& y) {
+  y.register_hook([](const at::Tensor& g) { return g.clamp_min(0); });
+  ++relu_gradient_overrides;
+}
+
+// relu(x) whose backward pass is the identity: x plus a constant that takes it to relu(x). Exact in floating point:
+// the constant is 0 where x > 0 and −x elsewhere, and x + (−x) is +0.
+at::Tensor relu_with_identity_backward(const at::Tensor& x) { return x + (at::relu(x) - x).detach(); }
+
+at::Tensor relu_recorded(const at::Tensor& x) {
+  if (!relu_overridden(x)) return at::relu(x);
+  at::Tensor y = relu_gradient_mode == 1 ? at::relu(x) : relu_with_identity_backward(x);
+  clamp_incoming_gradient(y);
+  return y;
+}
+
+void relu_recorded_(at::Tensor& t) {
+  if (!relu_overridden(t)) { t.relu_(); return; }
+  if (relu_gradient_mode == 1) t.relu_(); else t.add_((at::relu(t) - t).detach());
+  clamp_incoming_gradient(t);
+}
+
 at::Tensor unary(int32_t op, const at::Tensor& t) {
   switch (op) {
     case 0: return at::neg(t);
@@ -17,7 +50,7 @@ at::Tensor unary(int32_t op, const at::Tensor& t) {
     case 4: return at::sqrt(t);
     case 5: return at::sigmoid(t);
     case 6: return at::tanh(t);
-    case 7: return at::relu(t);
+    case 7: return relu_recorded(t);
     case 8: return at::sign(t);
     case 9: return at::floor(t);
     case 10: return at::ceil(t);
@@ -103,6 +136,15 @@ std::vector<int64_t> all_dims(const at::Tensor& t) {
 
 }  // namespace
 
+MVT_API int32_t mvt_set_relu_gradient(int32_t mode, int32_t* previous) {
+  MVT_GUARD_BEGIN
+  if (mode < 0 || mode > 2) throw std::invalid_argument("unknown ReLU gradient mode " + std::to_string(mode));
+  if (previous) *previous = relu_gradient_mode;
+  relu_gradient_mode = mode;
+  return 0;
+  MVT_GUARD_END(-1)
+}
+MVT_API int64_t mvt_relu_gradient_overrides(void) { return relu_gradient_overrides; }
 MVT_API mvt_tensor mvt_unary(int32_t op, mvt_tensor t) { MVT_TENSOR_OP(unary(op, T(t))) }
 MVT_API mvt_tensor mvt_unary_scalar(int32_t op, mvt_tensor t, double s) { MVT_TENSOR_OP(unary_scalar(op, T(t), s)) }
 MVT_API mvt_tensor mvt_binary(int32_t op, mvt_tensor a, mvt_tensor b) { MVT_TENSOR_OP(binary(op, T(a), T(b))) }
@@ -294,7 +336,7 @@ MVT_API int32_t mvt_inplace_scalar(int32_t op, mvt_tensor th, double d) {
     case 7: t.clamp_max_(s); break;
     case 8: t.sqrt_(); break;
     case 9: t.pow_(s); break;
-    case 10: t.relu_(); break;
+    case 10: relu_recorded_(t); break;
     default: throw std::invalid_argument("unknown in-place scalar op code " + std::to_string(op));
   }
   return 0;

@@ -1,0 +1,217 @@
+using MedVision.Torch.Autograd;
+using MedVision.Torch.Nn;
+using F = MedVision.Torch.Nn.Functional;
+
+namespace MedVision.Torch.Tests.Autograd;
+
+public sealed class ReluGradientScopeTests
+{
+    // x (5) → W1 (6×5) → ReLU → W2 (4×6) → ReLU (in place) → W3 (3×4) → logits; weights and input drawn so that both
+    // ReLUs have active and inactive units and the incoming gradients both signs.
+    private sealed class Mlp
+    {
+        public readonly double[] X = new double[5];
+        public readonly double[,] W1 = new double[6, 5], W2 = new double[4, 6], W3 = new double[3, 4];
+
+        public Mlp(int seed)
+        {
+            var random = new Random(seed);
+            double Next() => random.NextDouble() * 2 - 1;
+            for (int i = 0; i < 5; i++) X[i] = Next();
+            Fill(W1, Next); Fill(W2, Next); Fill(W3, Next);
+        }
+
+        private static void Fill(double[,] w, Func<double> next)
+        {
+            for (int i = 0; i < w.GetLength(0); i++)
+                for (int j = 0; j < w.GetLength(1); j++) w[i, j] = next();
+        }
+
+        public static Tensor ToTensor(double[,] w)
+        {
+            var flat = new double[w.Length];
+            Buffer.BlockCopy(w, 0, flat, 0, flat.Length * sizeof(double));
+            return Tensors.FromArray(flat, w.GetLength(0), w.GetLength(1));
+        }
+
+        public Tensor Forward(Tensor x, Tensor w1, Tensor w2, Tensor w3)
+        {
+            var a1 = F.Linear(x, w1).Relu();
+            var a2 = F.Linear(a1, w2).ReluInPlace();
+            return F.Linear(a2, w3);
+        }
+
+        private static double[] Apply(double[,] w, double[] v, bool transpose)
+        {
+            int rows = transpose ? w.GetLength(1) : w.GetLength(0), cols = transpose ? w.GetLength(0) : w.GetLength(1);
+            var result = new double[rows];
+            for (int i = 0; i < rows; i++)
+                for (int j = 0; j < cols; j++) result[i] += (transpose ? w[j, i] : w[i, j]) * v[j];
+            return result;
+        }
+
+        private static double[] Backward(double[] gradient, double[] preActivation, ReluGradient rule) =>
+            gradient.Select((g, i) => rule switch
+            {
+                ReluGradient.Standard => preActivation[i] > 0 ? g : 0,
+                ReluGradient.Guided => preActivation[i] > 0 ? Math.Max(g, 0) : 0,
+                _ => Math.Max(g, 0),
+            }).ToArray();
+
+        // The input gradient of logit `target` under `rule`, by hand.
+        public double[] ExpectedGradient(int target, ReluGradient rule)
+        {
+            var h1 = Apply(W1, X, false);
+            var h2 = Apply(W2, h1.Select(v => Math.Max(v, 0)).ToArray(), false);
+            var g = Enumerable.Range(0, 4).Select(j => W3[target, j]).ToArray();
+            var gh2 = Backward(g, h2, rule);
+            var gh1 = Backward(Apply(W2, gh2, true), h1, rule);
+            return Apply(W1, gh1, true);
+        }
+    }
+
+    private static (double[] Gradient, double[] Logits, long Overrides) Run(Mlp mlp, int target, ReluGradient? rule)
+    {
+        using var scope = Tensors.NewDisposeScope();
+        var x = Tensors.FromArray(mlp.X, 1, 5).RequiresGradInPlace();
+        var (w1, w2, w3) = (Mlp.ToTensor(mlp.W1), Mlp.ToTensor(mlp.W2), Mlp.ToTensor(mlp.W3));
+        Tensor logits;
+        long overrides = 0;
+        if (rule is { } r)
+        {
+            using var relu = ReluGradientScope.Begin(r);
+            relu.Rule.Should().Be(r);
+            logits = mlp.Forward(x, w1, w2, w3);
+            overrides = relu.Overrides;
+        }
+        else logits = mlp.Forward(x, w1, w2, w3);
+        var gradient = Gradients.Compute(logits.Select(1, target).Sum(), x);
+        return (gradient.ToArray<double>(), logits.Detach().ToArray<double>(), overrides);
+    }
+
+    [Theory]
+    [InlineData(1, 0)]
+    [InlineData(2, 1)]
+    [InlineData(7, 2)]
+    public void EachRule_GivesTheHandComputedInputGradient_AndLeavesTheForwardValuesAlone(int seed, int target)
+    {
+        var mlp = new Mlp(seed);
+        var (plain, plainLogits, _) = Run(mlp, target, null);
+        plain.Should().Equal(mlp.ExpectedGradient(target, ReluGradient.Standard), (a, b) => Math.Abs(a - b) < 1e-12);
+
+        var results = new Dictionary<ReluGradient, double[]>();
+        foreach (var rule in Enum.GetValues<ReluGradient>())
+        {
+            var (gradient, logits, overrides) = Run(mlp, target, rule);
+            gradient.Should().Equal(mlp.ExpectedGradient(target, rule), (a, b) => Math.Abs(a - b) < 1e-12, $"{rule}");
+            logits.Should().Equal(plainLogits, $"{rule} changes only the backward pass (bit for bit: the deconvolution rule adds an exact zero)");
+            overrides.Should().Be(rule == ReluGradient.Standard ? 0 : 2, "both ReLUs, the out-of-place and the in-place one, are changed");
+            results[rule] = gradient;
+        }
+        // The three rules give three different answers on this network, so none of the checks above passes by accident.
+        results[ReluGradient.Guided].Should().NotEqual(results[ReluGradient.Standard]);
+        results[ReluGradient.Deconvolution].Should().NotEqual(results[ReluGradient.Guided]);
+        results[ReluGradient.Deconvolution].Should().NotEqual(results[ReluGradient.Standard]);
+    }
+
+    [Fact]
+    public void TheRuleIsFixedWhenAReluIsRecorded_NotWhenTheBackwardPassRuns()
+    {
+        var mlp = new Mlp(4);
+        using var scope = Tensors.NewDisposeScope();
+        var x = Tensors.FromArray(mlp.X, 1, 5).RequiresGradInPlace();
+        var (w1, w2, w3) = (Mlp.ToTensor(mlp.W1), Mlp.ToTensor(mlp.W2), Mlp.ToTensor(mlp.W3));
+        Tensor guided, standard;
+        using (ReluGradientScope.Begin(ReluGradient.Guided)) guided = mlp.Forward(x, w1, w2, w3).Select(1, 0).Sum();
+        standard = mlp.Forward(x, w1, w2, w3).Select(1, 0).Sum();
+        Gradients.Compute(standard, x).ToArray<double>().Should().Equal(mlp.ExpectedGradient(0, ReluGradient.Standard), (a, b) => Math.Abs(a - b) < 1e-12);
+        using (ReluGradientScope.Begin(ReluGradient.Deconvolution))
+            Gradients.Compute(guided, x).ToArray<double>().Should().Equal(mlp.ExpectedGradient(0, ReluGradient.Guided), (a, b) => Math.Abs(a - b) < 1e-12);
+    }
+
+    [Fact]
+    public void ScopesNest_AndDisposingOneRestoresTheRuleBeforeIt()
+    {
+        var mlp = new Mlp(5);
+        using var scope = Tensors.NewDisposeScope();
+        var (w1, w2, w3) = (Mlp.ToTensor(mlp.W1), Mlp.ToTensor(mlp.W2), Mlp.ToTensor(mlp.W3));
+        double[] Gradient()
+        {
+            var x = Tensors.FromArray(mlp.X, 1, 5).RequiresGradInPlace();
+            return Gradients.Compute(mlp.Forward(x, w1, w2, w3).Select(1, 1).Sum(), x).ToArray<double>();
+        }
+        using (var outer = ReluGradientScope.Begin(ReluGradient.Guided))
+        {
+            using (var inner = ReluGradientScope.Begin(ReluGradient.Deconvolution))
+            {
+                Gradient().Should().Equal(mlp.ExpectedGradient(1, ReluGradient.Deconvolution), (a, b) => Math.Abs(a - b) < 1e-12);
+                inner.Overrides.Should().Be(2);
+            }
+            Gradient().Should().Equal(mlp.ExpectedGradient(1, ReluGradient.Guided), (a, b) => Math.Abs(a - b) < 1e-12);
+            outer.Overrides.Should().Be(4, "the outer scope counts the inner scope's ReLUs too");
+        }
+        Gradient().Should().Equal(mlp.ExpectedGradient(1, ReluGradient.Standard), (a, b) => Math.Abs(a - b) < 1e-12);
+    }
+
+    [Fact]
+    public void NothingIsChanged_WithoutGradients_OrForInputsThatNeedNone_AndTheCountStopsAtDisposal()
+    {
+        using var scope = Tensors.NewDisposeScope();
+        var x = Tensors.Randn(3, 4);
+        var relu = ReluGradientScope.Begin(ReluGradient.Guided);
+        try
+        {
+            x.Relu();                                                  // no gradient needed
+            using (Tensors.NoGrad()) x.Clone().RequiresGradInPlace().Relu(); // gradients off
+            relu.Overrides.Should().Be(0);
+            x.Clone().RequiresGradInPlace().Relu();
+            relu.Overrides.Should().Be(1);
+        }
+        finally
+        {
+            relu.Dispose();
+        }
+        x.Clone().RequiresGradInPlace().Relu();
+        relu.Overrides.Should().Be(1, "the scope no longer counts after it is disposed");
+        relu.Dispose();                                            // a second disposal does nothing
+    }
+
+    [Fact]
+    public void TheModuleAndFunctionalReluFollowTheRule()
+    {
+        using var scope = Tensors.NewDisposeScope();
+        var x = Tensors.FromArray(new[] { -1f, 2f, 3f, -4f }).RequiresGradInPlace();
+        var weights = Tensors.FromArray(new[] { 5f, -6f, 7f, 8f });
+        foreach (var (name, relu) in new (string, Func<Tensor, Tensor>)[]
+                 {
+                     ("module", t => new ReLU().Call(t)), ("in-place module", t => new ReLU(inPlace: true).Call(t * 1)),
+                     ("functional", F.Relu),
+                 })
+        {
+            Tensor y;
+            using (ReluGradientScope.Begin(ReluGradient.Deconvolution)) y = (relu(x) * weights).Sum();
+            Gradients.Compute(y, x).ToArray<float>().Should().Equal(new[] { 5f, 0f, 7f, 8f }, name);
+            using (ReluGradientScope.Begin(ReluGradient.Guided)) y = (relu(x) * weights).Sum();
+            Gradients.Compute(y, x).ToArray<float>().Should().Equal(new[] { 0f, 0f, 7f, 0f }, name);
+        }
+    }
+
+    [Fact]
+    public void BadUse_IsRefusedByName()
+    {
+        var undefined = () => ReluGradientScope.Begin((ReluGradient)7);
+        undefined.Should().Throw<ArgumentOutOfRangeException>().WithParameterName("rule");
+
+        var relu = ReluGradientScope.Begin(ReluGradient.Guided);
+        Exception? error = null;
+        var thread = new Thread(() => { try { relu.Dispose(); } catch (Exception e) { error = e; } });
+        thread.Start();
+        thread.Join();
+        error.Should().BeOfType<InvalidOperationException>().Which.Message.Should().Contain("thread that began it");
+        relu.Dispose();
+        using var scope = Tensors.NewDisposeScope();
+        var x = Tensors.FromArray(new[] { -1f, 2f }).RequiresGradInPlace();
+        Gradients.Compute((x.Relu() * Tensors.FromArray(new[] { 3f, -4f })).Sum(), x).ToArray<float>()
+            .Should().Equal(new[] { 0f, -4f }, "the rule was restored on this thread");
+    }
+}
