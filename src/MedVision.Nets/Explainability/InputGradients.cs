@@ -86,18 +86,34 @@ internal sealed class InputGradients
 
     /// <summary>
     /// The gradient of each row's target logit with respect to that row, (M, …) like <paramref name="rows"/>, in the
-    /// current scope. The rows are independent in evaluation mode, so one backward pass of the sum gives them all.
+    /// current scope, with the backward pass through ReLUs that <paramref name="relu"/> names. The rows are
+    /// independent in evaluation mode, so one backward pass of the sum gives them all.
     /// </summary>
-    public Tensor Gradient(Tensor rows, IReadOnlyList<long> classes)
+    public Tensor Gradient(Tensor rows, IReadOnlyList<long> classes, ReluGradient relu = ReluGradient.Standard)
     {
         using var scope = Tensors.NewDisposeScope();
         using var grad = Tensors.EnableGrad();
         var x = rows.Detach().RequiresGradInPlace();
-        var logits = CheckLogits(_forward(x), rows.Size(0));
+        Tensor logits;
+        using (var rule = ReluGradientScope.Begin(relu))
+        {
+            logits = CheckLogits(_forward(x), rows.Size(0));
+            if (relu != ReluGradient.Standard && rule.Overrides == 0)
+                throw new InvalidOperationException($"{_method} changes the backward pass through the network's ReLUs, and its forward pass recorded none that the binding sees (a TorchScript module runs its own; leaky ReLU, ReLU6, GELU and others are not ReLUs): the result would be a plain gradient.");
+        }
         var scores = Pick(logits, classes);
         if (!scores.RequiresGrad)
             throw new InvalidOperationException($"The model's logits do not depend differentiably on its input, so {_method} has no gradient to take (was the forward pass run under NoGrad, or through another engine?).");
         return scope.MoveToOuter(Gradients.Compute(scores.Sum(), x));
+    }
+
+    /// <summary>The attributions of guided backpropagation or deconvolution: the gradient under that ReLU rule.</summary>
+    public static Attributions GuidedAttributions(InputGradients gradients, Tensor input, IReadOnlyList<long>? targetClasses, ReluGradient relu)
+    {
+        gradients.Check(input, targetClasses);
+        using var scope = Tensors.NewDisposeScope();
+        var (classes, scores) = Targets(gradients.Logits(input), targetClasses);
+        return new Attributions(scope.MoveToOuter(gradients.Gradient(input, classes, relu)), classes, scores);
     }
 
     // Standard normal values by the Box–Muller transform, one pair of uniforms per two values; a copy's noise is drawn
