@@ -25,4 +25,19 @@ public enum AttributionMethod
     /// gradient with respect to the input. One backward pass; the noisiest of the three.
     /// </summary>
     Saliency = 2,
+
+    /// <summary>
+    /// Guided backpropagation (Springenberg et al., 2015; <see cref="Explainability.GuidedBackprop"/>): the gradient with
+    /// only positive gradients passed back through each ReLU. Sharp maps, but nearly the same for every class and little
+    /// changed by randomising the upper layers (Adebayo et al., 2018). Needs ReLUs this library records: not a
+    /// TorchScript model.
+    /// </summary>
+    GuidedBackprop = 3,
+
+    /// <summary>
+    /// Guided Grad-CAM (Selvaraju et al., 2017; <see cref="Explainability.GuidedGradCam"/>): guided backpropagation
+    /// times the class's Grad-CAM map on the last stage. Class-specific and pixel-sharp; needs a ResNet, as
+    /// class-activation maps do.
+    /// </summary>
+    GuidedGradCam = 4,
 }

@@ -487,6 +487,9 @@ public sealed class EnsemblePredictor : IDisposable
     /// <summary>True when every member can attribute its predictions to the input (<see cref="Predictor.CanAttribute"/>: libtorch networks).</summary>
     public bool CanAttribute => _members.All(m => m.CanAttribute);
 
+    /// <summary>True when every member can explain with <paramref name="method"/> (<see cref="Predictor.CanAttributeWith"/>).</summary>
+    public bool CanAttributeWith(AttributionMethod method) => _members.All(m => m.CanAttributeWith(method));
+
     /// <summary>
     /// Predicts one file (as <see cref="PredictFile"/>) and explains the ensemble's prediction — or
     /// <paramref name="targetClass"/> — with every member's class-activation map of that class (each in [0, 1]),
@@ -592,6 +595,9 @@ public sealed class EnsemblePredictor : IDisposable
             int cannot = Array.FindIndex(_members, m => !m.CanAttribute);
             if (cannot >= 0)
                 throw new NotSupportedException($"Gradient attributions need every member to be a libtorch network; member {cannot} runs on another engine, which gives no gradients. Check CanAttribute first.");
+            var attribution = method.Attribution!.Value;
+            cannot = Array.FindIndex(_members, m => !m.CanAttributeWith(attribution));
+            if (cannot >= 0) throw new NotSupportedException($"Member {cannot} cannot explain with {attribution}: {_members[cannot].AttributionRefusal(attribution)}");
         }
     }
 

@@ -21,6 +21,7 @@ using MedVision.Nets.Plotting;
 using MedVision.Nets.Training;
 using MedVision.Nets.Transforms;
 using MedVision.Torch;
+using MedVision.Torch.Autograd;
 using MedVision.Torch.Distributed;
 using MedVision.Torch.Nn;
 using MedVision.Torch.Optim;
@@ -776,6 +777,35 @@ public sealed class GuideExamplesTests
     }
 
     [Fact]
+    public void GuidedBackpropExample()
+    {
+        // snippet: guided-backprop
+        Tensors.ManualSeed(3);
+        using var model = ResNet.Builder().WithDepth(18).WithWidths(8, 16, 32, 64)
+            .ForInput(channels: 3).WithSmallInputStem().WithClasses(5).Build();
+        model.Eval();
+        using var scope = Tensors.NewDisposeScope();
+        var images = Tensors.Rand(2, 3, 28, 28) * 2 - 1;      // a preprocessed batch
+        using var guided = new GuidedBackprop(model).Compute(images);          // signed, (2, 3, 28, 28)
+        using var guidedGradCam = GuidedGradCam.ForResNet(model).Compute(images); // × Grad-CAM of layer4, nearest
+        using var maps = guidedGradCam.ToMaps();              // for display, as Captum shows it
+        var x = images.Detach().RequiresGradInPlace();        // the rule itself, for any gradient
+        Tensor score;
+        using (var relus = ReluGradientScope.Begin(ReluGradient.Deconvolution))
+        {
+            score = model.Call(x).Select(1, 4).Sum();
+            Console.WriteLine($"{relus.Overrides} ReLUs pass back only positive gradients");
+        }
+        var deconvolution = Gradients.Compute(score, x);      // Zeiler and Fergus's map of grade 4
+        // end snippet
+        guided.Values.Shape.Should().Equal(2, 3, 28, 28);
+        guidedGradCam.TargetClasses.Should().Equal(guided.TargetClasses);
+        maps.Maps.Shape.Should().Equal(2, 1, 28, 28);
+        using var expected = new Deconvolution(model).Compute(images, new long[] { 4, 4 });
+        deconvolution.AllClose(expected.Values, 1e-5, 1e-7).Should().BeTrue();
+    }
+
+    [Fact]
     public void DicomExample()
     {
         var folder = Path.Combine(AppContext.BaseDirectory, "Fixtures", "dicom", "series");
@@ -1390,7 +1420,7 @@ public sealed class GuideExamplesTests
         var source = File.ReadAllText(Path.Combine(root, "tests", "MedVision.Nets.Tests", "Docs", "GuideExamplesTests.cs"));
         var guide = File.ReadAllText(Path.Combine(root, "docs", "guide.md")).ReplaceLineEndings("\n");
         var snippets = Regex.Matches(source.ReplaceLineEndings("\n"), @"// snippet: (?<name>[a-z-]+)\n(?<code>.*?)\n[ ]*// end snippet", RegexOptions.Singleline);
-        snippets.Should().HaveCount(37);
+        snippets.Should().HaveCount(38);
         foreach (Match snippet in snippets)
         {
             var code = Dedent(snippet.Groups["code"].Value);

@@ -489,12 +489,15 @@ public sealed class PredictorTests : IDisposable
     [InlineData(AttributionMethod.IntegratedGradients)]
     [InlineData(AttributionMethod.SmoothGrad)]
     [InlineData(AttributionMethod.Saliency)]
+    [InlineData(AttributionMethod.GuidedBackprop)]
+    [InlineData(AttributionMethod.GuidedGradCam)]
     public void ExplainWithAnAttribution_IsTheMethodsMapOfTheSameBatch_AtTheInputsSize(AttributionMethod method)
     {
         var path = SaveTiny(out var original);
         using var _ = original;
         using var predictor = Predictor.Load(path, mixedPrecision: true);
         predictor.CanAttribute.Should().BeTrue();
+        predictor.CanAttributeWith(method).Should().BeTrue();
         var pixels = MedMnistDataset.LoadEmbeddedRetinaMnist().Test.GetImage(5).ToArray();
         var image = FloatImage.FromBytesHwc(pixels, 28, 28, 3);
         var explanation = predictor.Explain(image.Clone(), method, targetClass: 3);
@@ -514,6 +517,8 @@ public sealed class PredictorTests : IDisposable
         {
             AttributionMethod.IntegratedGradients => new IntegratedGradients(original).Compute(batch, targets),
             AttributionMethod.SmoothGrad => new SmoothGrad(original).Compute(batch, targets),
+            AttributionMethod.GuidedBackprop => new GuidedBackprop(original).Compute(batch, targets),
+            AttributionMethod.GuidedGradCam => GuidedGradCam.ForResNet(original).Compute(batch, targets),
             _ => new Saliency(original).Compute(batch, targets),
         };
         using var maps = attributions.ToMaps();

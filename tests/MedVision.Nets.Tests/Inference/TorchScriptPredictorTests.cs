@@ -99,6 +99,15 @@ public sealed class TorchScriptPredictorTests : IDisposable
         attributed.MapShape.Should().Equal(28, 28);
         attributed.Map.Max().Should().Be(1f);
         attributed.Map.Count(v => v > 0).Should().BeGreaterThan(28 * 28 / 2, "a convolutional network's logit depends on most pixels");
+
+        // but its ReLUs run inside libtorch's interpreter, so neither guided method can change their backward pass
+        foreach (var method in new[] { AttributionMethod.GuidedBackprop, AttributionMethod.GuidedGradCam })
+        {
+            predictor.CanAttributeWith(method).Should().BeFalse();
+            var guided = () => predictor.Explain(FloatImage.FromBytesHwc(TestImage(0), 28, 28, 3), method);
+            guided.Should().Throw<NotSupportedException>().WithMessage(method == AttributionMethod.GuidedGradCam ? "*Guided Grad-CAM needs a ResNet*" : "*TorchScript*");
+        }
+        predictor.CanAttributeWith(AttributionMethod.IntegratedGradients).Should().BeTrue();
     }
 
     [Fact]
