@@ -19,12 +19,13 @@ internal sealed record Explainer(string Id, string Name, string Short, Func<Tens
 /// <summary>
 /// The maps of a 2-D ResNet the commands compare: Grad-CAM and Grad-CAM++ on the last stage; integrated gradients (50
 /// Gauss–Legendre points from zeros), GradientSHAP as expected gradients (50 draws from training images), SmoothGrad (25
-/// copies, 15 % noise) and saliency, each as Captum visualises them (absolute, top 2 % saturated); occlusion sensitivity.
+/// copies, 15 % noise), saliency, guided backpropagation and guided Grad-CAM (on the last stage, nearest upsampling),
+/// each as Captum visualises them (absolute, top 2 % saturated); occlusion sensitivity.
 /// </summary>
 internal static class Explainers
 {
     /// <summary>Every method's <c>--methods</c> name, in the tables' order.</summary>
-    public static readonly string[] Ids = ["grad-cam", "grad-cam++", "integrated-gradients", "gradient-shap", "smoothgrad", "saliency", "occlusion"];
+    public static readonly string[] Ids = ["grad-cam", "grad-cam++", "integrated-gradients", "gradient-shap", "smoothgrad", "saliency", "guided-backprop", "guided-grad-cam", "occlusion"];
 
     /// <summary>Training images GradientSHAP draws its baselines from.</summary>
     public const int ShapBaselines = 64;
@@ -68,6 +69,8 @@ internal static class Explainers
         var shap = new GradientShap(resnet, samples: 50);
         var smooth = new SmoothGrad(resnet);
         var saliency = new Saliency(resnet);
+        var guided = new GuidedBackprop(resnet);
+        var guidedGradCam = GuidedGradCam.ForResNet(resnet);
         var occlusion = new OcclusionSensitivity(resnet, [occlusionPatch, occlusionPatch]);
         var all = new Explainer[]
         {
@@ -77,6 +80,8 @@ internal static class Explainers
             new("gradient-shap", "GradientSHAP", "SHAP", (x, t) => Maps(shap.Compute(x, baselines, t))),
             new("smoothgrad", "SmoothGrad", "SG", (x, t) => Maps(smooth.Compute(x, t))),
             new("saliency", "saliency", "sal.", (x, t) => Maps(saliency.Compute(x, t))),
+            new("guided-backprop", "guided backprop", "GBP", (x, t) => Maps(guided.Compute(x, t))),
+            new("guided-grad-cam", "guided Grad-CAM", "GGC", (x, t) => Maps(guidedGradCam.Compute(x, t))),
             new("occlusion", "occlusion", "occl.", (x, t) => occlusion.Compute(x, t)),
         };
         return all.Where(e => ids.Contains(e.Id)).ToArray();

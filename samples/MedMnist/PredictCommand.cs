@@ -45,6 +45,8 @@ internal static class PredictCommand
     private static int Run(string modelPath, Device device, TestTimeFlips flips, bool mixedPrecision, string[] images, string? heatmaps, MapMethod map, string? csv)
     {
         using var predictor = ModelOptions.LoadPredictor(modelPath, device, flips, mixedPrecision);
+        if (heatmaps is not null && map.GuidedRefusal(predictor) is { } guided)
+            throw new ArgumentException($"{guided} ({Path.GetFileName(modelPath)}).");
         if (heatmaps is not null && !map.Supports(predictor))
             throw new ArgumentException(ModelOptions.IsOnnxFile(modelPath)
                 ? $"--heatmaps needs the network's layers and gradients, which ONNX Runtime does not expose; explain with the model.safetensors {Path.GetFileName(modelPath)} was exported from."
@@ -69,6 +71,8 @@ internal static class PredictCommand
     {
         var (ensemble, modelPaths) = ModelOptions.LoadEnsemble(models, device, flips, mixedPrecision);
         using var owned = ensemble;
+        if (heatmaps is not null && ensemble.Members.Select((member, m) => (Refusal: map.GuidedRefusal(member), m)).FirstOrDefault(r => r.Refusal is not null) is { Refusal: { } guided } g)
+            throw new ArgumentException($"{guided} ({Path.GetFileName(modelPaths[g.m])}).");
         if (heatmaps is not null && ensemble.Members.FirstOrDefault(member => !map.Supports(member)) is { } refusing)
         {
             int m = ensemble.Members.ToList().IndexOf(refusing);

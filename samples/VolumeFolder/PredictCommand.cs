@@ -57,6 +57,8 @@ internal static class PredictCommand
             AnsiConsole.MarkupLine(Markup.Escape($"Wrote {Path.GetFullPath(csv)}"));
         }
         if (explainFolder is null) return 0;
+        int guided = Array.FindIndex(ensemble.Members.ToArray(), member => map.GuidedRefusal(member) is not null);
+        if (guided >= 0) throw new ArgumentException($"{map.GuidedRefusal(ensemble.Members[guided])} ({Path.GetFileName(modelPaths[guided])}).");
         int refusing = Array.FindIndex(ensemble.Members.ToArray(), member => !map.Supports(member));
         if (refusing >= 0)
             throw new ArgumentException(map.Attribution is null

@@ -211,6 +211,14 @@ public sealed class FundusFolderSampleTests : IDisposable
             var explanation = screening.ExplainFile(single, MedVision.Nets.Explainability.AttributionMethod.SmoothGrad, targetClass: 1);
             ImageCodec.DecodeFile(Path.Combine(_folder["smooth"], "c-smoothgrad.png")).Pixels.Should().Equal(explanation.Overlay(ImageCodec.DecodeFile(single)).Pixels);
         }
+        // and guided Grad-CAM (a ResNet model file), NAME-guidedgradcam.png
+        var guided = await SampleApp.RunAsync("fundus-folder", _folder.Path, "predict", "--model", modelPath, "--heatmaps", _folder["guided"], "--attribution", "GuidedGradCam", single);
+        guided.ExitCode.Should().Be(0, guided.ToString());
+        using (var screening = MedVision.Nets.Inference.EnsemblePredictor.Load([modelPath]))
+        {
+            var explanation = screening.ExplainFile(single, MedVision.Nets.Explainability.AttributionMethod.GuidedGradCam, targetClass: 1);
+            ImageCodec.DecodeFile(Path.Combine(_folder["guided"], "c-guidedgradcam.png")).Pixels.Should().Equal(explanation.Overlay(ImageCodec.DecodeFile(single)).Pixels);
+        }
 
         // Without --threshold, predict refers at the recorded operating point.
         var recorded = await SampleApp.RunAsync("fundus-folder", _folder.Path, "predict", "--model", modelPath, "--csv", _folder["recorded.csv"], photos, single);

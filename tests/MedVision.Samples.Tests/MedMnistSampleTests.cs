@@ -133,7 +133,7 @@ public sealed class MedMnistSampleTests(MedMnistTrainedRun run) : IClassFixture<
         var csv = run.Folder["faithfulness.csv"];
         var scored = await SampleApp.RunAsync("medmnist", run.Folder.Path, "faithfulness", "--model", modelFile, "--data-file", run.DataFile, "--images", "3", "--steps", "7", "--csv", csv);
         scored.ExitCode.Should().Be(0, scored.ToString());
-        scored.Lines("FAITHFULNESS").Select(l => l["method"]).Should().Equal("Grad-CAM", "Grad-CAM++", "integrated-gradients", "GradientSHAP", "SmoothGrad", "saliency", "occlusion", "random");
+        scored.Lines("FAITHFULNESS").Select(l => l["method"]).Should().Equal("Grad-CAM", "Grad-CAM++", "integrated-gradients", "GradientSHAP", "SmoothGrad", "saliency", "guided-backprop", "guided-Grad-CAM", "occlusion", "random");
         var rows = File.ReadAllLines(csv);
         rows.Should().HaveCount(4);
         rows[0].Should().StartWith("image,Grad-CAM deletion,Grad-CAM insertion,Grad-CAM++ deletion");
@@ -186,11 +186,11 @@ public sealed class MedMnistSampleTests(MedMnistTrainedRun run) : IClassFixture<
             "--seed", "3", "--csv", csv);
         checkedRun.ExitCode.Should().Be(0, checkedRun.ToString());
         var lines = checkedRun.Lines("SANITY");
-        lines.Select(l => l["method"]).Should().Equal("Grad-CAM", "Grad-CAM++", "integrated-gradients", "GradientSHAP", "SmoothGrad", "saliency", "occlusion", "input");
+        lines.Select(l => l["method"]).Should().Equal("Grad-CAM", "Grad-CAM++", "integrated-gradients", "GradientSHAP", "SmoothGrad", "saliency", "guided-backprop", "guided-Grad-CAM", "occlusion", "input");
         lines.Should().OnlyContain(l => l["steps"] == "7", "ResNet-18's stem conv and norm, four stages and head");
         lines[^1]["final_spearman"].Should().Be("1.0000", "the input does not depend on the weights");
         var rows = File.ReadAllLines(csv);
-        rows.Should().HaveCount(1 + (8 * 7 * 2));
+        rows.Should().HaveCount(1 + (10 * 7 * 2));
         rows[0].Should().Be("method,step,block,image,spearman,ssim");
         rows.Skip(1).Select(r => r.Split(',')[2]).Distinct().Should().Equal("fc", "layer4", "layer3", "layer2", "layer1", "bn1", "conv1");
 
