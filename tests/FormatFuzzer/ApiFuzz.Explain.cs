@@ -21,16 +21,19 @@ internal static partial class ApiFuzz
     /// classes those asked for or the predicted ones, the scores their unoccluded probabilities; an input-ignoring model
     /// gives zero maps, and a patch spanning the input a constant map equal to the probability drop of the filled input.</item>
     /// <item><see cref="GradCam"/> on a narrow ResNet (2-D or 3-D; random stage, method, target classes, resizing,
-    /// normalisation; parameters now and then frozen). Oracle: maps (N, 1, …) of the input's size when resized, finite,
-    /// in [0, 1] when normalised and ≥ 0 otherwise; the scores the logits of the target classes; no gradient left on any
-    /// parameter.</item>
-    /// <item><see cref="IntegratedGradients"/>, <see cref="SmoothGrad"/>, <see cref="GradientShap"/> or <see cref="Saliency"/>
-    /// with random settings (steps, rule, batch, baseline of batch 1 or N and now and then of a wrong shape; samples,
+    /// normalisation; parameters now and then frozen), or <see cref="GuidedGradCam"/> (nearest or linear, now and then
+    /// another interpolation, which must be refused). Oracle: maps (N, 1, …) of the input's size when resized, finite,
+    /// in [0, 1] when normalised and ≥ 0 otherwise (guided Grad-CAM: of the input's shape, finite); the scores the
+    /// logits of the target classes; no gradient left on any parameter.</item>
+    /// <item><see cref="IntegratedGradients"/>, <see cref="SmoothGrad"/>, <see cref="GradientShap"/>, <see cref="Saliency"/>,
+    /// <see cref="GuidedBackprop"/> or <see cref="Deconvolution"/> with random settings (steps, rule, batch, baseline of batch 1 or N and now and then of a wrong shape; samples,
     /// noise, squared, seed; GradientSHAP's baselines, now and then misshapen; absolute) over a small classifier, one whose logits are constant in the input, or one left in training mode;
     /// parameters now and then frozen. Oracle: attributions of the input's shape, float32, finite; non-negative when
     /// absolute or squared; zero for constant logits; target classes and scores as asked (or the argmax); each
     /// integrated-gradients delta equal to the attributions' sum minus the logit's change from the baseline, GradientSHAP's
-    /// finite (zero for constant logits); display
+    /// finite (zero for constant logits); the guided methods refusing a forward pass without ReLUs, and deconvolution
+    /// giving samples of the same target class the same attributions (the classifier's one ReLU gets an input-independent
+    /// gradient); display
     /// maps in [0, 1]; no gradient left on any parameter. Then <see cref="Faithfulness"/> on sample 0 with that map (see
     /// FaithfulnessCheck).</item>
     /// <item><see cref="ParameterRandomization"/> on a narrow ResNet (random order, block depth, seed, targets; now and
@@ -235,7 +238,7 @@ internal static partial class ApiFuzz
         if (rng.Next(8) == 0) input = input * 1000;
         IReadOnlyList<long>? targets = rng.Next(3) == 0 ? null
             : Enumerable.Range(0, Count(rng, (int)shape[0])).Select(_ => _oddValues && rng.Next(6) == 0 ? (long)Value(typeof(long), rng, typeof(int))! : rng.Next(classes)).ToArray();
-        int method = rng.Next(4);
+        int method = rng.Next(6);
         string described = $"{(kind == 0 ? "constant" : kind == 1 ? "training-mode" : "convolutional")} {classes}-class {dims}-D model{(frozen ? ", frozen" : "")}";
         Attributions attributions;
         Tensor? baseline = null;
@@ -283,6 +286,20 @@ internal static partial class ApiFuzz
             Last = "GradientShap.Compute";
             attributions = shap.Compute(input, baseline, targets);
         }
+        else if (method is 4 or 5)
+        {
+            string name = method == 4 ? "GuidedBackprop" : "Deconvolution";
+            Note(steps, $"{name} over a {described}: Compute([{string.Join(", ", shape)}], targets [{(targets is null ? "predicted" : string.Join(", ", targets))}])");
+            Last = $"{name}.Compute";
+            attributions = (method, kind) switch
+            {
+                (4, 0) => new GuidedBackprop(constantForward).Compute(input, targets),
+                (4, _) => new GuidedBackprop(model).Compute(input, targets),
+                (_, 0) => new Deconvolution(constantForward).Compute(input, targets),
+                _ => new Deconvolution(model).Compute(input, targets),
+            };
+            if (kind == 0) throw new ArithmeticException($"{Where(steps)}: {name} accepted a forward pass that records no ReLU");
+        }
         else
         {
             bool absolute = rng.Next(2) == 0;
@@ -325,7 +342,22 @@ internal static partial class ApiFuzz
             if (deltas.Count != shape[0] || deltas.Any(d => !double.IsFinite(d)) || (kind == 0 && deltas.Any(d => Math.Abs(d) > 1e-5)))
                 throw new ArithmeticException($"{Where(steps)}: GradientSHAP deltas [{string.Join(", ", deltas)}]");
         }
-        else if (attributions.ConvergenceDeltas is not null) throw new ArithmeticException($"{Where(steps)}: convergence deltas from a method without a baseline");
+        else if (method == 5)
+        {
+            // The classifier's one ReLU receives a gradient that does not depend on the input (global average pooling, then
+            // a linear layer), and the deconvolution rule ignores the forward pass's signs: samples explaining the same
+            // class get the same attributions.
+            for (int i = 1; i < shape[0]; i++)
+            {
+                int first = Enumerable.Range(0, i).FirstOrDefault(j => attributions.TargetClasses[j] == attributions.TargetClasses[i], -1);
+                if (first < 0) continue;
+                var (a, b) = (attributions.ToArray(first), attributions.ToArray(i));
+                double scale = a.Max(Math.Abs) + 1e-30;
+                if (a.Zip(b).Any(p => Math.Abs(p.First - p.Second) > 1e-5 * scale))
+                    throw new ArithmeticException($"{Where(steps)}: samples {first} and {i} explain class {attributions.TargetClasses[i]} with different deconvolution maps");
+            }
+        }
+        if (method != 0 && method != 3 && attributions.ConvergenceDeltas is not null) throw new ArithmeticException($"{Where(steps)}: convergence deltas from a method without a baseline");
         if (dims + 2 == shape.Length)
         {
             Last = "Attributions.ToMaps";
@@ -466,6 +498,9 @@ internal static partial class ApiFuzz
         var method = Setting(rng, () => (CamMethod)rng.Next(2));
         int? stage = rng.Next(3) == 0 ? null : Setting(rng, () => rng.Next(stages));
         Note(steps, $"GradCam.ForResNet({stages}-stage {dims}-D ResNet, {classes} classes, {channels} channel(s){(training ? ", training mode" : "")}{(frozen ? ", frozen" : "")}, {method}, stage {stage?.ToString() ?? "last"})");
+        bool guided = rng.Next(3) == 0;
+        var interpolation = Setting(rng, () => rng.Next(2) == 0 ? InterpolationMode.Nearest : InterpolationMode.Linear);
+        if (guided) Note(steps, $"as GuidedGradCam ({interpolation})");
         Last = "GradCam.ForResNet";
         var cam = GradCam.ForResNet(model, method, stage);
         var shape = new long[] { rng.Next(1, 4), channels }.Concat(Enumerable.Range(0, dims).Select(_ => (long)(dims == 2 ? rng.Next(4, 33) : rng.Next(4, 13)))).ToArray();
@@ -475,6 +510,22 @@ internal static partial class ApiFuzz
             : Enumerable.Range(0, Count(rng, (int)shape[0])).Select(_ => _oddValues && rng.Next(6) == 0 ? (long)Value(typeof(long), rng, typeof(int))! : rng.Next(classes)).ToArray();
         bool resize = rng.Next(4) != 0, normalize = rng.Next(4) != 0;
         Note(steps, $"Compute([{string.Join(", ", shape)}], targets [{(targets is null ? "predicted" : string.Join(", ", targets))}], resize {resize}, normalize {normalize})");
+        if (guided)
+        {
+            Last = "GuidedGradCam.Compute";
+            using var attributions = GuidedGradCam.ForResNet(model, stage).Compute(input, targets, interpolation);
+            if (training) throw new ArithmeticException($"{Where(steps)}: a model in training mode was accepted");
+            if (interpolation is not (InterpolationMode.Nearest or InterpolationMode.Linear)) throw new ArithmeticException($"{Where(steps)}: {interpolation} interpolation was accepted");
+            if (!attributions.Values.Shape.SequenceEqual(shape)) throw new ArithmeticException($"{Where(steps)}: guided Grad-CAM [{string.Join(", ", attributions.Values.Shape)}] for input [{string.Join(", ", shape)}]");
+            RequireFinite(attributions.Values, steps, "guided Grad-CAM");
+            Tensor scores;
+            using (Tensors.NoGrad())
+                scores = model.Call(input);
+            CheckTargets(attributions.TargetClasses, attributions.Scores, scores, targets, steps);
+            foreach (var (name, parameter) in model.NamedParameters())
+                if (parameter.Grad is not null) throw new ArithmeticException($"{Where(steps)}: guided Grad-CAM left a gradient on {name}");
+            return;
+        }
         Last = "GradCam.Compute";
         using var maps = cam.Compute(input, targets, resize, normalize);
         if (training) throw new ArithmeticException($"{Where(steps)}: a model in training mode was accepted");
