@@ -9,8 +9,9 @@ namespace MedVision.Benchmarks;
 /// The cost of explaining one prediction of ResNet-18 (small-input stem) on a 28×28 image: plain inference (the
 /// baseline), Grad-CAM and Grad-CAM++ (one forward pass and a backward pass to the last stage), and occlusion
 /// sensitivity with 4×4 patches at stride 4 (49 occluded copies, batched), and the gradient attributions: saliency
-/// (one backward pass to the input), SmoothGrad (25 noisy copies) and integrated gradients (50 Gauss–Legendre points),
-/// each in one batch.
+/// (one backward pass to the input), SmoothGrad (25 noisy copies), integrated gradients (50 Gauss–Legendre points) and
+/// GradientSHAP (50 draws from 16 baselines), each in one batch; guided backpropagation (saliency's passes with the
+/// guided ReLU rule) and guided Grad-CAM (both maps).
 /// </summary>
 [MemoryDiagnoser]
 public class ExplainabilityBenchmarks
@@ -23,6 +24,10 @@ public class ExplainabilityBenchmarks
     private IntegratedGradients _integratedGradients = null!;
     private SmoothGrad _smoothGrad = null!;
     private Saliency _saliency = null!;
+    private GradientShap _gradientShap = null!;
+    private Tensor _baselines = null!;
+    private GuidedBackprop _guidedBackprop = null!;
+    private GuidedGradCam _guidedGradCam = null!;
 
     [GlobalSetup]
     public void Setup()
@@ -38,12 +43,17 @@ public class ExplainabilityBenchmarks
         _integratedGradients = new IntegratedGradients(_model);
         _smoothGrad = new SmoothGrad(_model);
         _saliency = new Saliency(_model);
+        _gradientShap = new GradientShap(_model, samples: 50);
+        _baselines = DisposeScope.Detach(Tensors.Randn(16, 3, 28, 28));
+        _guidedBackprop = new GuidedBackprop(_model);
+        _guidedGradCam = GuidedGradCam.ForResNet(_model);
     }
 
     [GlobalCleanup]
     public void Cleanup()
     {
         _image.Dispose();
+        _baselines.Dispose();
         _model.Dispose();
     }
 
@@ -108,6 +118,33 @@ public class ExplainabilityBenchmarks
         using var scope = Tensors.NewDisposeScope();
         using var attributions = _integratedGradients.Compute(_image);
         using var maps = attributions.ToMaps();
+        return attributions.Scores[0];
+    }
+
+    /// <summary>GradientSHAP (expected gradients): 50 draws between the image and 16 baselines, one batch.</summary>
+    [Benchmark]
+    public float GradientShapMap()
+    {
+        using var scope = Tensors.NewDisposeScope();
+        using var attributions = _gradientShap.Compute(_image, _baselines);
+        return attributions.Scores[0];
+    }
+
+    /// <summary>Guided backpropagation: saliency's forward and backward passes with the guided ReLU rule.</summary>
+    [Benchmark]
+    public float GuidedBackpropMap()
+    {
+        using var scope = Tensors.NewDisposeScope();
+        using var attributions = _guidedBackprop.Compute(_image);
+        return attributions.Scores[0];
+    }
+
+    /// <summary>Guided Grad-CAM: Grad-CAM of layer4 and guided backpropagation, multiplied.</summary>
+    [Benchmark]
+    public float GuidedGradCamMap()
+    {
+        using var scope = Tensors.NewDisposeScope();
+        using var attributions = _guidedGradCam.Compute(_image);
         return attributions.Scores[0];
     }
 }
