@@ -19,6 +19,10 @@ public class TorchException : Exception
         var message = Marshal.PtrToStringUTF8(NativeMethods.mvt_last_error()) ?? "unknown libtorch error";
         if (kind == TorchErrorKind.None) message = "libtorch reported a failure without a message";
         message = message.Trim();
+        // A tensor whose byte count does not fit in 64 bits cannot be allocated either: libtorch says so before asking
+        // the allocator, as a generic error.
+        if (kind == TorchErrorKind.Generic && message.StartsWith("Storage size calculation overflowed", StringComparison.Ordinal))
+            kind = TorchErrorKind.OutOfMemory;
         if (context is not null) message = $"{context}: {message}";
         return kind switch
         {
@@ -41,7 +45,7 @@ public class TorchException : Exception
     }
 }
 
-/// <summary>libtorch's allocator (CPU or CUDA) ran out of memory.</summary>
+/// <summary>libtorch's allocator (CPU or CUDA) ran out of memory, or a tensor was asked for whose size in bytes does not fit in 64 bits.</summary>
 public sealed class TorchOutOfMemoryException : TorchException
 {
     /// <summary>Creates the exception.</summary>

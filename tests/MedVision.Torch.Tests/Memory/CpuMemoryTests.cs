@@ -224,6 +224,15 @@ public class CpuMemoryTests
     }
 
     [Fact]
+    public void ATensorWhoseByteCountOverflows_IsOutOfMemoryToo()
+    {
+        var act = () => Tensors.Zeros([2, 3, 8, int.MaxValue, int.MaxValue]);  // 2^67 elements: libtorch cannot even count the bytes
+        act.Should().Throw<TorchOutOfMemoryException>().WithMessage("*Storage size calculation overflowed*");
+        using var ok = Tensors.Ones(4);
+        SumOf(ok).Should().Be(4);
+    }
+
+    [Fact]
     public void ReusingBlocks_SparesThePageFaultsOfFreshMemory()
     {
         const int iterations = 10;
