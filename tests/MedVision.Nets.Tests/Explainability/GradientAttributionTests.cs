@@ -315,11 +315,14 @@ public class GradientAttributionMemoryTests
             using var b = new SmoothGrad(model, samples: 3, batchSize: 2).Compute(input);
             using var c = new Saliency(model).Compute(input);
             using var d = new GradientShap(model, samples: 3, noiseLevel: 0.1, batchSize: 2).Compute(input, baselines);
+            using var e = new GuidedBackprop(model).Compute(input);
+            using var f = new Deconvolution(model).Compute(input);
+            using var g = GuidedGradCam.ForResNet(model).Compute(input);
             check(Tensors.LiveTensors);
         }
         Run(_ => { });
         long before = Tensors.LiveTensors;
-        Run(live => live.Should().Be(before + 5, "only the five results are alive"));
+        Run(live => live.Should().Be(before + 8, "only the eight results are alive"));
         Tensors.LiveTensors.Should().Be(before);
     }
 }

@@ -178,27 +178,3 @@ public class GuidedBackpropTests
         foreign.Should().Throw<ArgumentException>().WithParameterName("targetLayer");
     }
 }
-
-[Collection(NativeMemoryCollection.Name)]
-public class GuidedBackpropMemoryTests
-{
-    [Fact]
-    public void EveryMethod_LeavesNoTensorBehindOnceItsResultIsDisposed()
-    {
-        Tensors.ManualSeed(1);
-        using var model = ResNet.Builder().WithDepth(18).WithWidths(4, 4, 4, 4).ForInput(channels: 1).WithSmallInputStem().WithClasses(2).Build();
-        model.Eval();
-        using var input = Tensors.Randn(2, 1, 8, 8);
-        void Run(Action<long> check)
-        {
-            using var a = new GuidedBackprop(model).Compute(input);
-            using var b = new Deconvolution(model).Compute(input);
-            using var c = GuidedGradCam.ForResNet(model).Compute(input);
-            check(Tensors.LiveTensors);
-        }
-        Run(_ => { });
-        long before = Tensors.LiveTensors;
-        Run(live => live.Should().Be(before + 3, "only the three results are alive"));
-        Tensors.LiveTensors.Should().Be(before);
-    }
-}
