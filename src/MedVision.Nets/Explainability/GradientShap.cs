@@ -127,9 +127,12 @@ public sealed class GradientShap
                 var targets = Enumerable.Repeat(classes[i], count).ToArray();
                 var gradient = _gradients.Gradient(points, targets);
                 sum.AddInPlace((gradient * difference).Sum(0, keepDim: true));
-                var endLogits = InputGradients.Pick(_gradients.Logits(ends), targets);
+                // Without noise every copy ends at the sample itself, whose logit is already known.
+                double endSum = noise is null
+                    ? count * (double)scores[i]
+                    : InputGradients.Pick(_gradients.Logits(ends), targets).To(ScalarType.Float64).Sum().Item();
                 var startLogits = InputGradients.Pick(_gradients.Logits(starts), targets);
-                change += (endLogits - startLogits).To(ScalarType.Float64).Sum().Item();
+                change += endSum - startLogits.To(ScalarType.Float64).Sum().Item();
             }
             perSample[i] = sum / Samples;
             deltas[i] = perSample[i].To(ScalarType.Float64).Sum().Item() - (change / Samples);

@@ -51,6 +51,9 @@ public class GradientShapTests
             var factors = Enumerable.Range(0, 4).Select(j => values[(i * 4) + j] / (a[j] * X[(i * 4) + j] * X[(i * 4) + j])).ToArray();
             factors.Should().OnlyContain(f => Math.Abs(f - factors[0]) < 1e-9, $"sample {i}: one α per draw for all elements");
             factors[0].Should().BeApproximately(1.0, 0.02, "2 × the mean of 20,000 uniform α");
+            // the delta: the attributions' sum minus the logit's change from the zero baseline, Σ a x² − 0
+            double logit = Enumerable.Range(0, 4).Sum(j => a[j] * X[(i * 4) + j] * X[(i * 4) + j]);
+            attributions.ConvergenceDeltas![i].Should().BeApproximately(values.Skip(i * 4).Take(4).Sum() - logit, 1e-9);
         }
     }
 
