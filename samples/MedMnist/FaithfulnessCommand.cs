@@ -15,8 +15,8 @@ namespace MedVision.Samples.MedMnist;
 /// <summary>
 /// The <c>faithfulness</c> command: which explanation method finds what a model relies on. For test images it maps the
 /// predicted class with Grad-CAM, Grad-CAM++, integrated gradients, GradientSHAP, SmoothGrad, saliency, guided
-/// backpropagation, guided Grad-CAM, occlusion sensitivity (<see cref="Explainers"/>; <c>--methods</c> chooses) and a random map (chance), and scores each map by
-/// RISE's deletion and insertion curves (<see cref="Faithfulness"/>).
+/// backpropagation, guided Grad-CAM, occlusion sensitivity (<see cref="Explainers"/>; <c>--methods</c> chooses) and a
+/// random map (chance), and scores each map by RISE's deletion and insertion curves (<see cref="Faithfulness"/>).
 /// </summary>
 internal static class FaithfulnessCommand
 {

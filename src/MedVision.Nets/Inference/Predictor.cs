@@ -382,13 +382,13 @@ public sealed class Predictor : IDisposable
     /// Predicts one [0, 1] image or volume (C, H, W) / (C, D, H, W) and explains the prediction — or
     /// <paramref name="targetClass"/> — with a gradient attribution of the class's logit on the preprocessed input
     /// (<see cref="IntegratedGradients"/> from the input space's zero as baseline, <see cref="SmoothGrad"/>, absolute
-    /// <see cref="Saliency"/>, <see cref="GuidedBackprop"/> or <see cref="GuidedGradCam"/>), shown as <see cref="Attributions.ToMaps"/> shows it, at the model's input size. By
-    /// default (<paramref name="options"/> null) Captum's settings: 50 Gauss–Legendre points; 25 copies at 15 % noise,
-    /// seed 0; the magnitude summed over the channels, scaled to [0, 1] with the top 2 % of the total saturated. Works for any
-    /// libtorch network, TorchScript included (<see cref="CanAttribute"/>), except the guided methods
-    /// (<see cref="CanAttributeWith"/>); computed in float32 also under
-    /// <see cref="MixedPrecision"/>. With <see cref="Flips"/>, the flipped copies' attributions are flipped back and
-    /// averaged before the map is made.
+    /// <see cref="Saliency"/>, <see cref="GuidedBackprop"/> or <see cref="GuidedGradCam"/>), shown as
+    /// <see cref="Attributions.ToMaps"/> shows it, at the model's input size. By default (<paramref name="options"/>
+    /// null) Captum's settings: 50 Gauss–Legendre points; 25 copies at 15 % noise, seed 0; the magnitude summed over the
+    /// channels, scaled to [0, 1] with the top 2 % of the total saturated. Works for any libtorch network, TorchScript
+    /// included (<see cref="CanAttribute"/>), except the guided methods (<see cref="CanAttributeWith"/>); computed in
+    /// float32 also under <see cref="MixedPrecision"/>. With <see cref="Flips"/>, the flipped copies' attributions are
+    /// flipped back and averaged before the map is made.
     /// </summary>
     /// <param name="image">The image or volume, values in [0, 1].</param>
     /// <param name="method">Integrated gradients, SmoothGrad, saliency, guided backpropagation or guided Grad-CAM.</param>
