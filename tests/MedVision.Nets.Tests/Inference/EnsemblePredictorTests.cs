@@ -31,6 +31,24 @@ public sealed class EnsemblePredictorTests : IDisposable
         return path;
     }
 
+    [Fact]
+    public void AnEnsembleWithATorchScriptMember_AttributesWithGradients_ButRefusesTheGuidedMethodsNamingTheMember()
+    {
+        var script = Path.Combine(AppContext.BaseDirectory, "Fixtures", "tiny_torchscript_classifier.pt");
+        using var ensemble = EnsemblePredictor.Load([Save("resnet", 4), script]);
+        var image = FloatImage.FromBytesHwc(Pixels(1)[0], 28, 28, 3);
+        ensemble.CanAttribute.Should().BeTrue();
+        ensemble.CanAttributeWith(AttributionMethod.Saliency).Should().BeTrue();
+        ensemble.Explain(image, AttributionMethod.Saliency).MapShape.Should().Equal(28, 28);
+        foreach (var (method, reason) in new[] { (AttributionMethod.GuidedBackprop, "*TorchScript model*"), (AttributionMethod.GuidedGradCam, "*needs a ResNet*") })
+        {
+            ensemble.CanAttributeWith(method).Should().BeFalse();
+            ensemble.Members[0].CanAttributeWith(method).Should().BeTrue("the ResNet member can");
+            var explain = () => ensemble.Explain(image, method);
+            explain.Should().Throw<NotSupportedException>().WithMessage($"Member 1 cannot explain with {method}: {reason}");
+        }
+    }
+
     private static byte[][] Pixels(int count) => Enumerable.Range(0, count).Select(i => MedMnistDataset.LoadEmbeddedRetinaMnist().Test.GetImage(i).ToArray()).ToArray();
 
     [Fact]
