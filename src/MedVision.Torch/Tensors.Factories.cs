@@ -172,7 +172,10 @@ public static partial class Tensors
         if (tensors.Count == 0) throw new ArgumentException($"{(stack ? "Stack" : "Cat")} needs at least one tensor.", nameof(tensors));
         var handles = new IntPtr[tensors.Count];
         for (int i = 0; i < handles.Length; i++) handles[i] = (tensors[i] ?? throw new ArgumentNullException(nameof(tensors), $"tensor {i} is null")).Handle;
-        fixed (IntPtr* p = handles) return Tensor.Wrap(NativeMethods.mvt_cat(p, handles.Length, dim, stack ? 1 : 0));
+        Tensor result;
+        fixed (IntPtr* p = handles) result = Tensor.Wrap(NativeMethods.mvt_cat(p, handles.Length, dim, stack ? 1 : 0));
+        GC.KeepAlive(tensors);
+        return result;
     }
 
     /// <summary>An identity matrix of <paramref name="n"/> rows and <paramref name="m"/> columns (<paramref name="n"/> when not given; torch.eye).</summary>
@@ -196,7 +199,10 @@ public static partial class Tensors
         if (operands.Length == 0) throw new ArgumentException("Einsum needs at least one operand.", nameof(operands));
         var handles = new IntPtr[operands.Length];
         for (int i = 0; i < handles.Length; i++) handles[i] = (operands[i] ?? throw new ArgumentNullException(nameof(operands), $"operand {i} is null")).Handle;
-        fixed (IntPtr* p = handles) return Tensor.Wrap(NativeMethods.mvt_einsum(equation, p, handles.Length));
+        Tensor result;
+        fixed (IntPtr* p = handles) result = Tensor.Wrap(NativeMethods.mvt_einsum(equation, p, handles.Length));
+        GC.KeepAlive(operands);
+        return result;
     }
 
     /// <summary>

@@ -81,6 +81,9 @@ public static class Gradients
             status = NativeMethods.mvt_autograd_grad(po, pg, outputs.Count, pi, inputs.Count,
                 retainGraph ? 1 : 0, createGraph ? 1 : 0, allowUnused ? 1 : 0, pr);
         }
+        GC.KeepAlive(outputs);
+        GC.KeepAlive(inputs);
+        GC.KeepAlive(gradOutputs);
         if (status < 0) throw new InvalidOperationException(TorchException.FromNative("Gradient computation failed").Message);
         return results.Select(h => h == IntPtr.Zero ? null : new Tensor(h)).ToArray();
     }

@@ -34,8 +34,27 @@ public sealed partial class Tensor : IDisposable
         {
             var h = _handle;
             if (h == IntPtr.Zero) throw new ObjectDisposedException(nameof(Tensor), "The tensor has been disposed.");
+            KeepAliveForCall(this);
             return h;
         }
+    }
+
+    // The last tensors whose handles this thread took, kept reachable. A handle is taken just before the native call
+    // that uses it; without this, a temporary that nothing else references (x.MatMul(y).Sum(): the product) could be
+    // collected while that call runs and its finalizer free the native tensor under it — a use-after-free that crashed
+    // the process (a loop of such temporaries with a thread forcing collections; see ReachabilityTests). A native call
+    // runs no managed code that takes handles, so its tensors stay here until it returns (32 entries: more than any
+    // call takes one by one); calls taking arrays of tensors also keep the array alive.
+    private const int RecentHandles = 32;
+    [ThreadStatic] private static Tensor?[]? t_recent;
+    [ThreadStatic] private static int t_next;
+
+    private static void KeepAliveForCall(Tensor tensor)
+    {
+        var recent = t_recent ??= new Tensor?[RecentHandles];
+        int next = t_next;
+        recent[next] = tensor;
+        t_next = (next + 1) & (RecentHandles - 1);
     }
 
     internal static IntPtr HandleOrZero(Tensor? t) => t is null ? IntPtr.Zero : t.Handle;
