@@ -98,6 +98,19 @@ public static partial class Tensors
     /// <summary>Number of native tensor handles currently alive (for leak checks).</summary>
     public static long LiveTensors => NativeMethods.mvt_live_tensors();
 
+    /// <summary>
+    /// Frees every tensor that was never disposed and that nothing references any more (runs the garbage collector and
+    /// the tensors' finalizers, the backstop for leaks), so that <see cref="LiveTensors"/> counts only what is held. For
+    /// leak checks and tests; call it when no other thread is running a tensor operation.
+    /// </summary>
+    public static void CollectUnreachable()
+    {
+        Tensor.ForgetRecentHandles();
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        GC.Collect();
+    }
+
     /// <summary>Number of threads libtorch uses for intra-op parallelism. Setting it applies to every thread (each picks it up on its next libtorch call), not only the calling one.</summary>
     public static int NumThreads
     {

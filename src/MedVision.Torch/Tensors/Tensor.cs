@@ -49,12 +49,33 @@ public sealed partial class Tensor : IDisposable
     [ThreadStatic] private static Tensor?[]? t_recent;
     [ThreadStatic] private static int t_next;
 
+    private static readonly List<WeakReference<Tensor?[]>> s_rings = new();
+
     private static void KeepAliveForCall(Tensor tensor)
     {
-        var recent = t_recent ??= new Tensor?[RecentHandles];
+        var recent = t_recent ??= NewRing();
         int next = t_next;
         recent[next] = tensor;
         t_next = (next + 1) & (RecentHandles - 1);
+    }
+
+    private static Tensor?[] NewRing()
+    {
+        var ring = new Tensor?[RecentHandles];
+        lock (s_rings)
+        {
+            s_rings.RemoveAll(r => !r.TryGetTarget(out _));
+            s_rings.Add(new WeakReference<Tensor?[]>(ring));
+        }
+        return ring;
+    }
+
+    /// <summary>Forgets every thread's recently handed-out tensors; only safe while no native call is running.</summary>
+    internal static void ForgetRecentHandles()
+    {
+        lock (s_rings)
+            foreach (var r in s_rings)
+                if (r.TryGetTarget(out var ring)) Array.Clear(ring);
     }
 
     internal static IntPtr HandleOrZero(Tensor? t) => t is null ? IntPtr.Zero : t.Handle;

@@ -41,8 +41,7 @@ public sealed class ReachabilityTests
         {
             Volatile.Write(ref stop, true);
             collector.Join();
-            GC.Collect();
-            GC.WaitForPendingFinalizers();
+            Tensors.CollectUnreachable();
         }
         iterations.Should().BeGreaterThan(10);
     }

@@ -61,8 +61,7 @@ public class LayerConstructorTests
     public void AConstructorFailingAfterItsFirstTensors_DisposesThem_BeforeTheExceptionLeaves()
     {
         // Linear, the convolutions, GroupNorm, LayerNorm, the norm layers and CoralHead register their tensors this way.
-        GC.Collect();
-        GC.WaitForPendingFinalizers(); // garbage of earlier tests must not be finalized during the count
+        Tensors.CollectUnreachable(); // garbage of earlier tests must not be finalized during the count
         long before = Tensors.LiveTensors;
         var act = () => new FailsAfterItsWeight();
         act.Should().Throw<InsufficientExecutionStackException>().WithMessage("simulated allocation failure");

@@ -23,8 +23,7 @@ public sealed class PyTorchFileTests : IDisposable
     /// <summary>The live-tensor count once garbage from earlier tests has been finalized (it must not move the count later).</summary>
     private static long SettledLiveTensors()
     {
-        GC.Collect();
-        GC.WaitForPendingFinalizers();
+        Tensors.CollectUnreachable(); // garbage of earlier tests must not be finalized during the count
         return Tensors.LiveTensors;
     }
 

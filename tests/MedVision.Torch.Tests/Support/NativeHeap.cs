@@ -29,12 +29,7 @@ public static class NativeHeap
     private static extern MallInfo GetMallInfo();
 
     /// <summary>Runs the finalizers of unreachable tensors, so that what they hold is released before a measurement.</summary>
-    public static void Settle()
-    {
-        GC.Collect();
-        GC.WaitForPendingFinalizers();
-        GC.Collect();
-    }
+    public static void Settle() => Tensors.CollectUnreachable();
 
     /// <summary>
     /// Bytes handed out by malloc and not yet freed (glibc's <c>uordblks + hblkhd</c>, over all arenas), after

@@ -8,8 +8,7 @@ public class DisposeScopeTests
     [Fact]
     public void Scope_DisposesIntermediates()
     {
-        GC.Collect();
-        GC.WaitForPendingFinalizers(); // garbage from earlier tests must not be finalized during the count
+        Tensors.CollectUnreachable(); // garbage of earlier tests must not be finalized during the count
         var before = Tensors.LiveTensors;
         Tensor kept;
         using (var scope = Tensors.NewDisposeScope())
