@@ -18,4 +18,13 @@ public enum ReluGradient
     /// signs.
     /// </summary>
     Deconvolution = 2,
+
+    /// <summary>
+    /// DeepLIFT's rescale rule (Shrikumar, Greenside and Kundaje, "Learning Important Features Through Propagating
+    /// Activation Differences", ICML 2017; Captum's <c>DeepLift</c>): the batch holds the inputs in its first half and
+    /// their references in its second, in the same order, and the gradient passed back through each ReLU is multiplied
+    /// by (relu(x) − relu(x′)) / (x − x′) of each element and its reference instead of ReLU's derivative (which is kept
+    /// where |x − x′| &lt; 1e-10). A ReLU recorded with an odd batch size is refused.
+    /// </summary>
+    DeepLiftRescale = 3,
 }

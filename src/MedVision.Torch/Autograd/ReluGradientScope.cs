@@ -4,8 +4,8 @@ namespace MedVision.Torch.Autograd;
 
 /// <summary>
 /// Changes the backward pass of every ReLU that autograd records on the current thread until disposed — the rule
-/// behind guided backpropagation and deconvolution maps (what Captum does with backward hooks on <c>nn.ReLU</c>
-/// modules). Forward values are unchanged.
+/// behind guided backpropagation, deconvolution and DeepLIFT attributions (what Captum does with backward hooks on
+/// <c>nn.ReLU</c> modules). Forward values are unchanged.
 /// </summary>
 /// <remarks>
 /// <para>

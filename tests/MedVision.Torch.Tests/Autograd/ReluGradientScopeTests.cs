@@ -58,6 +58,23 @@ public sealed class ReluGradientScopeTests
                 _ => Math.Max(g, 0),
             }).ToArray();
 
+        // The input gradient of logit `target` for the input's row of the batch [X; reference] under DeepLIFT's rescale
+        // rule, by hand: each ReLU's derivative replaced by (relu(h) − relu(h′)) / (h − h′), or kept where h = h′.
+        public double[] ExpectedRescaleGradient(int target, double[] reference)
+        {
+            static double Relu(double v) => Math.Max(v, 0);
+            static double[] Multiplier(double[] h, double[] hr) =>
+                h.Select((v, i) => Math.Abs(v - hr[i]) < 1e-10 ? (v > 0 ? 1 : 0) : (Relu(v) - Relu(hr[i])) / (v - hr[i])).ToArray();
+            var h1 = Apply(W1, X, false);
+            var h1r = Apply(W1, reference, false);
+            var h2 = Apply(W2, h1.Select(Relu).ToArray(), false);
+            var h2r = Apply(W2, h1r.Select(Relu).ToArray(), false);
+            var (m1, m2) = (Multiplier(h1, h1r), Multiplier(h2, h2r));
+            var gh2 = Enumerable.Range(0, 4).Select(j => W3[target, j] * m2[j]).ToArray();
+            var gh1 = Apply(W2, gh2, true).Select((g, i) => g * m1[i]).ToArray();
+            return Apply(W1, gh1, true);
+        }
+
         // The input gradient of logit `target` under `rule`, by hand.
         public double[] ExpectedGradient(int target, ReluGradient rule)
         {
@@ -100,7 +117,7 @@ public sealed class ReluGradientScopeTests
         plain.Should().Equal(mlp.ExpectedGradient(target, ReluGradient.Standard), (a, b) => Math.Abs(a - b) < 1e-12);
 
         var results = new Dictionary<ReluGradient, double[]>();
-        foreach (var rule in Enum.GetValues<ReluGradient>())
+        foreach (var rule in new[] { ReluGradient.Standard, ReluGradient.Guided, ReluGradient.Deconvolution }) // DeepLIFT's rule takes pairs: below
         {
             var (gradient, logits, overrides) = Run(mlp, target, rule);
             gradient.Should().Equal(mlp.ExpectedGradient(target, rule), (a, b) => Math.Abs(a - b) < 1e-12, $"{rule}");
@@ -112,6 +129,58 @@ public sealed class ReluGradientScopeTests
         results[ReluGradient.Guided].Should().NotEqual(results[ReluGradient.Standard]);
         results[ReluGradient.Deconvolution].Should().NotEqual(results[ReluGradient.Guided]);
         results[ReluGradient.Deconvolution].Should().NotEqual(results[ReluGradient.Standard]);
+    }
+
+    [Theory]
+    [InlineData(1, 0)]
+    [InlineData(2, 1)]
+    [InlineData(7, 2)]
+    public void TheRescaleRule_GivesTheHandComputedDeepLiftMultipliers_WhichAddUpToTheLogitsDifference(int seed, int target)
+    {
+        var mlp = new Mlp(seed);
+        var random = new Random(seed + 100);
+        var reference = Enumerable.Range(0, 5).Select(_ => random.NextDouble() * 2 - 1).ToArray();
+        using var scope = Tensors.NewDisposeScope();
+        var x = Tensors.FromArray(mlp.X, 1, 5).RequiresGradInPlace();
+        var pair = Tensors.Cat(new[] { x, Tensors.FromArray(reference, 1, 5) });
+        var (w1, w2, w3) = (Mlp.ToTensor(mlp.W1), Mlp.ToTensor(mlp.W2), Mlp.ToTensor(mlp.W3));
+        Tensor logits;
+        using (var relu = ReluGradientScope.Begin(ReluGradient.DeepLiftRescale))
+        {
+            logits = mlp.Forward(pair, w1, w2, w3);
+            relu.Overrides.Should().Be(2, "both ReLUs, the out-of-place and the in-place one, are changed");
+        }
+        var plainLogits = mlp.Forward(pair, w1, w2, w3).Detach().ToArray<double>();
+        logits.Detach().ToArray<double>().Should().Equal(plainLogits, "the rule changes only the backward pass");
+
+        var gradient = Gradients.Compute(logits.Select(1, target).Narrow(0, 0, 1).Sum(), x).ToArray<double>();
+        var expected = mlp.ExpectedRescaleGradient(target, reference);
+        gradient.Should().Equal(expected, (a, b) => Math.Abs(a - b) < 1e-12);
+        gradient.Zip(mlp.ExpectedGradient(target, ReluGradient.Standard)).Max(p => Math.Abs(p.First - p.Second))
+            .Should().BeGreaterThan(1e-3, "the multipliers differ from the derivatives on this network");
+        // DeepLIFT's summation-to-delta: (x − x′) · multipliers = F(x) − F(x′), exactly for ReLU and linear layers.
+        double sum = mlp.X.Select((v, i) => (v - reference[i]) * gradient[i]).Sum();
+        sum.Should().BeApproximately(plainLogits[target] - plainLogits[3 + target], 1e-12);
+    }
+
+    [Fact]
+    public void TheRescaleRule_KeepsTheDerivative_WhereInputAndReferenceAgree_AndRefusesAnOddBatch()
+    {
+        var mlp = new Mlp(3);
+        using var scope = Tensors.NewDisposeScope();
+        var x = Tensors.FromArray(mlp.X, 1, 5).RequiresGradInPlace();
+        var (w1, w2, w3) = (Mlp.ToTensor(mlp.W1), Mlp.ToTensor(mlp.W2), Mlp.ToTensor(mlp.W3));
+        Tensor logits;
+        using (ReluGradientScope.Begin(ReluGradient.DeepLiftRescale)) logits = mlp.Forward(Tensors.Cat(new[] { x, x.Detach() }), w1, w2, w3);
+        Gradients.Compute(logits.Select(1, 1).Narrow(0, 0, 1).Sum(), x).ToArray<double>()
+            .Should().Equal(mlp.ExpectedGradient(1, ReluGradient.Standard), (a, b) => Math.Abs(a - b) < 1e-12,
+                "with the reference equal to the input every difference is 0, where the rule keeps ReLU's derivative");
+
+        using var rescale = ReluGradientScope.Begin(ReluGradient.DeepLiftRescale);
+        var odd = () => mlp.Forward(x, w1, w2, w3);
+        odd.Should().Throw<TorchException>().Which.Message.Should().Contain("even batch size").And.Contain("[1, 6]");
+        var scalar = () => Tensors.Scalar(2.0).RequiresGradInPlace().Relu();
+        scalar.Should().Throw<TorchException>().Which.Message.Should().Contain("even batch size");
     }
 
     [Fact]

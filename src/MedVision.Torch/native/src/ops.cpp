@@ -1,6 +1,7 @@
 // Elementwise, linear-algebra, reduction, shape, indexing and in-place entry points.
 // The integer op codes below are mirrored by the managed enums in MedVision.Torch/Native/NativeOps.cs.
 #include "common.h"
+#include <sstream>
 
 using mvt::T;
 using mvt::wrap;
@@ -10,8 +11,9 @@ namespace {
 
 // How ReLU's backward pass is changed on this thread (mvt_set_relu_gradient): 0 as autograd defines it, 1 guided
 // backpropagation (Springenberg et al., 2015: the incoming gradient's negative part is dropped before ReLU's mask),
-// 2 "deconvolution" (Zeiler and Fergus, 2014: the negative part is dropped and the mask is not applied). The forward
-// value is always relu(x). Only ReLUs recorded by autograd while the mode is set are changed; each is counted.
+// 2 "deconvolution" (Zeiler and Fergus, 2014: the negative part is dropped and the mask is not applied), 3 DeepLIFT's
+// rescale rule (Shrikumar et al., 2017; see rescale_multiplier). The forward value is always relu(x). Only ReLUs
+// recorded by autograd while the mode is set are changed; each is counted.
 thread_local int32_t relu_gradient_mode = 0;
 thread_local int64_t relu_gradient_overrides = 0;
 
@@ -28,8 +30,38 @@ void clamp_incoming_gradient(at::Tensor& y) {
 // the constant is 0 where x > 0 and −x elsewhere, and x + (−x) is +0.
 at::Tensor relu_with_identity_backward(const at::Tensor& x) { return x + (at::relu(x) - x).detach(); }
 
+// DeepLIFT's rescale rule: the batch holds the inputs in its first half and their references in its second, in the
+// same order (Captum's DeepLift runs them so). The gradient passed back through the ReLU is multiplied, element by
+// element, by (relu(x) − relu(x′)) / (x − x′) of the input and its reference — the same multiplier for both halves —
+// or by ReLU's own mask where |x − x′| < 1e-10 (Captum's eps), where the ratio is the derivative anyway.
+at::Tensor rescale_multiplier(const at::Tensor& x) {
+  if (x.dim() == 0 || x.size(0) % 2 != 0) {
+    std::ostringstream shape;
+    shape << x.sizes();
+    throw std::invalid_argument("DeepLIFT's rescale rule pairs each input with its reference in one batch (inputs first, references second), so a ReLU's input needs an even batch size; this one has shape " + shape.str());
+  }
+  at::NoGradGuard no_grad;
+  at::Tensor v = x.detach();
+  auto halves = v.chunk(2, 0);
+  at::Tensor dx = halves[0] - halves[1];
+  at::Tensor ratio = (at::relu(halves[0]) - at::relu(halves[1])) / dx;
+  at::Tensor near = dx.abs() < 1e-10;
+  return at::where(at::cat({near, near}), (v > 0).to(v.scalar_type()), at::cat({ratio, ratio}));
+}
+
+void multiply_incoming_gradient(at::Tensor& y, at::Tensor multiplier) {
+  y.register_hook([multiplier](const at::Tensor& g) { return g * multiplier; });
+  ++relu_gradient_overrides;
+}
+
 at::Tensor relu_recorded(const at::Tensor& x) {
   if (!relu_overridden(x)) return at::relu(x);
+  if (relu_gradient_mode == 3) {
+    at::Tensor multiplier = rescale_multiplier(x);
+    at::Tensor y = relu_with_identity_backward(x);
+    multiply_incoming_gradient(y, std::move(multiplier));
+    return y;
+  }
   at::Tensor y = relu_gradient_mode == 1 ? at::relu(x) : relu_with_identity_backward(x);
   clamp_incoming_gradient(y);
   return y;
@@ -37,6 +69,12 @@ at::Tensor relu_recorded(const at::Tensor& x) {
 
 void relu_recorded_(at::Tensor& t) {
   if (!relu_overridden(t)) { t.relu_(); return; }
+  if (relu_gradient_mode == 3) {
+    at::Tensor multiplier = rescale_multiplier(t);  // of the input, before it is overwritten
+    t.add_((at::relu(t) - t).detach());
+    multiply_incoming_gradient(t, std::move(multiplier));
+    return;
+  }
   if (relu_gradient_mode == 1) t.relu_(); else t.add_((at::relu(t) - t).detach());
   clamp_incoming_gradient(t);
 }
@@ -138,7 +176,7 @@ std::vector<int64_t> all_dims(const at::Tensor& t) {
 
 MVT_API int32_t mvt_set_relu_gradient(int32_t mode, int32_t* previous) {
   MVT_GUARD_BEGIN
-  if (mode < 0 || mode > 2) throw std::invalid_argument("unknown ReLU gradient mode " + std::to_string(mode));
+  if (mode < 0 || mode > 3) throw std::invalid_argument("unknown ReLU gradient mode " + std::to_string(mode));
   if (previous) *previous = relu_gradient_mode;
   relu_gradient_mode = mode;
   return 0;
