@@ -98,13 +98,64 @@ internal sealed class InputGradients
         using (var rule = ReluGradientScope.Begin(relu))
         {
             logits = CheckLogits(_forward(x), rows.Size(0));
-            if (relu != ReluGradient.Standard && rule.Overrides == 0)
-                throw new InvalidOperationException($"{_method} changes the backward pass through the network's ReLUs, and its forward pass recorded none that the binding sees (a TorchScript module runs its own; leaky ReLU, ReLU6, GELU and others are not ReLUs): the result would be a plain gradient.");
+            if (relu != ReluGradient.Standard && rule.Overrides == 0) throw NoRelu();
         }
         var scores = Pick(logits, classes);
-        if (!scores.RequiresGrad)
-            throw new InvalidOperationException($"The model's logits do not depend differentiably on its input, so {_method} has no gradient to take (was the forward pass run under NoGrad, or through another engine?).");
+        if (!scores.RequiresGrad) throw NotDifferentiable();
         return scope.MoveToOuter(Gradients.Compute(scores.Sum(), x));
+    }
+
+    /// <summary>
+    /// DeepLIFT's multipliers (<see cref="ReluGradient.DeepLiftRescale"/>) of each row's target logit with respect to
+    /// that row of <paramref name="inputs"/>, against the same row of <paramref name="references"/>, (M, …) like the
+    /// inputs, in the current scope; and each row's target logit minus its reference's, from the same forward pass of
+    /// the 2M rows (inputs, then references).
+    /// </summary>
+    public (Tensor Multipliers, double[] Differences) Rescaled(Tensor inputs, Tensor references, IReadOnlyList<long> classes)
+    {
+        using var scope = Tensors.NewDisposeScope();
+        using var grad = Tensors.EnableGrad();
+        long m = inputs.Size(0);
+        var x = inputs.Detach().RequiresGradInPlace();
+        Tensor logits;
+        using (var rule = ReluGradientScope.Begin(ReluGradient.DeepLiftRescale))
+        {
+            logits = CheckLogits(_forward(Tensors.Cat(new[] { x, references.Detach() })), 2 * m);
+            if (rule.Overrides == 0) throw NoRelu();
+        }
+        var both = Pick(logits, classes.Concat(classes).ToArray());
+        var scores = both.Narrow(0, 0, m);
+        if (!scores.RequiresGrad) throw NotDifferentiable();
+        var multipliers = Gradients.Compute(scores.Sum(), x);
+        var values = both.Detach().To(ScalarType.Float64, Device.Cpu).ToArray<double>();
+        var differences = new double[m];
+        for (int i = 0; i < m; i++) differences[i] = values[i] - values[m + i];
+        return (scope.MoveToOuter(multipliers), differences);
+    }
+
+    private InvalidOperationException NoRelu() =>
+        new($"{_method} changes the backward pass through the network's ReLUs, and its forward pass recorded none that the binding sees (a TorchScript module runs its own; leaky ReLU, ReLU6, GELU and others are not ReLUs): the result would be a plain gradient.");
+
+    private InvalidOperationException NotDifferentiable() =>
+        new($"The model's logits do not depend differentiably on its input, so {_method} has no gradient to take (was the forward pass run under NoGrad, or through another engine?).");
+
+    /// <summary>
+    /// A baseline for every sample of <paramref name="input"/>, in the current scope: zeros when
+    /// <paramref name="baseline"/> is null; otherwise the baseline (of the input's shape, or with a batch size of 1)
+    /// checked and expanded to the input's shape, type and device.
+    /// </summary>
+    public static Tensor Baseline(Tensor input, Tensor? baseline)
+    {
+        if (baseline is null) return Tensors.ZerosLike(input);
+        bool fits = baseline.Dim == input.Dim
+            && (baseline.Size(0) == 1 || baseline.Size(0) == input.Size(0))
+            && baseline.Shape.Skip(1).SequenceEqual(input.Shape.Skip(1));
+        if (!fits)
+            throw new ArgumentException($"The baseline has shape [{string.Join(", ", baseline.Shape)}]; it must have the input's shape [{string.Join(", ", input.Shape)}], or a batch size of 1.", nameof(baseline));
+        if (!baseline.ScalarType.IsFloatingPoint())
+            throw new ArgumentException($"The baseline must be floating point; it is {baseline.ScalarType}.", nameof(baseline));
+        InputGradients.CheckFinite(baseline, "baseline", nameof(baseline));
+        return baseline.To(input.ScalarType, input.Device).Expand(input.Shape).Contiguous();
     }
 
     /// <summary>The attributions of guided backpropagation or deconvolution: the gradient under that ReLU rule.</summary>

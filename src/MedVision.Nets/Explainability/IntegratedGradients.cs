@@ -112,7 +112,7 @@ public sealed class IntegratedGradients
         _gradients.Check(input, targetClasses);
         long n = input.Size(0);
         using var scope = Tensors.NewDisposeScope();
-        var start = Baseline(input, baseline);
+        var start = InputGradients.Baseline(input, baseline);
         var logits = _gradients.Logits(input);
         var (classes, scores) = InputGradients.Targets(logits, targetClasses);
         var inputScores = InputGradients.Pick(logits, classes).To(ScalarType.Float64, Device.Cpu).ToArray<double>();
@@ -145,19 +145,5 @@ public sealed class IntegratedGradients
         var deltas = new double[n];
         for (int i = 0; i < n; i++) deltas[i] = totals[i] - (inputScores[i] - startScores[i]);
         return new Attributions(scope.MoveToOuter(values), classes, scores) { ConvergenceDeltas = deltas };
-    }
-
-    private static Tensor Baseline(Tensor input, Tensor? baseline)
-    {
-        if (baseline is null) return Tensors.ZerosLike(input);
-        bool fits = baseline.Dim == input.Dim
-            && (baseline.Size(0) == 1 || baseline.Size(0) == input.Size(0))
-            && baseline.Shape.Skip(1).SequenceEqual(input.Shape.Skip(1));
-        if (!fits)
-            throw new ArgumentException($"The baseline has shape [{string.Join(", ", baseline.Shape)}]; it must have the input's shape [{string.Join(", ", input.Shape)}], or a batch size of 1.", nameof(baseline));
-        if (!baseline.ScalarType.IsFloatingPoint())
-            throw new ArgumentException($"The baseline must be floating point; it is {baseline.ScalarType}.", nameof(baseline));
-        InputGradients.CheckFinite(baseline, "baseline", nameof(baseline));
-        return baseline.To(input.ScalarType, input.Device).Expand(input.Shape).Contiguous();
     }
 }

@@ -318,11 +318,13 @@ public class GradientAttributionMemoryTests
             using var e = new GuidedBackprop(model).Compute(input);
             using var f = new Deconvolution(model).Compute(input);
             using var g = GuidedGradCam.ForResNet(model).Compute(input);
+            using var h = new DeepLift(model, batchSize: 1).Compute(input);
+            using var i = new DeepLiftShap(model, batchSize: 2).Compute(input, baselines);
             check(Tensors.LiveTensors);
         }
         Run(_ => { });
         long before = Tensors.LiveTensors;
-        Run(live => live.Should().Be(before + 8, "only the eight results are alive"));
+        Run(live => live.Should().Be(before + 10, "only the ten results are alive"));
         Tensors.LiveTensors.Should().Be(before);
     }
 }
