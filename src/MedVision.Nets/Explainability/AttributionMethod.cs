@@ -40,4 +40,13 @@ public enum AttributionMethod
     /// class-activation maps do.
     /// </summary>
     GuidedGradCam = 4,
+
+    /// <summary>
+    /// DeepLIFT with the rescale rule (Shrikumar et al., 2017; <see cref="Explainability.DeepLift"/>): the input's
+    /// difference from a baseline times multipliers found by one backward pass in which each ReLU passes back its
+    /// output's change over its input's change instead of its derivative. Like integrated gradients the attributions
+    /// add up to the score's change from the baseline, at the cost of one pass instead of dozens. Needs ReLUs this
+    /// library records: not a TorchScript model.
+    /// </summary>
+    DeepLift = 5,
 }

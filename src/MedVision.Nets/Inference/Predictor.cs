@@ -162,7 +162,8 @@ public sealed class Predictor : IDisposable
     /// <summary>
     /// True when the predictor can explain with <paramref name="method"/>: any libtorch network for integrated
     /// gradients, SmoothGrad and saliency (<see cref="CanAttribute"/>); one whose ReLUs run in this library, not a
-    /// TorchScript model, for guided backpropagation; a ResNet (<see cref="CanExplain"/>) for guided Grad-CAM.
+    /// TorchScript model, for guided backpropagation and DeepLIFT; a ResNet (<see cref="CanExplain"/>) for guided
+    /// Grad-CAM.
     /// </summary>
     public bool CanAttributeWith(AttributionMethod method) => AttributionRefusal(method) is null;
 
@@ -173,8 +174,8 @@ public sealed class Predictor : IDisposable
             return $"Gradient attributions need a libtorch network; this one runs on another engine ({_network!.GetType().Name}), which gives no gradients. Check CanAttribute first.";
         if (method == AttributionMethod.GuidedGradCam && _model is not ResNet)
             return $"Guided Grad-CAM needs a ResNet (Grad-CAM is taken on its last stage); this model is a {_model.GetType().Name} ({Card.Architecture}). Check CanAttributeWith first.";
-        if (method == AttributionMethod.GuidedBackprop && _model is ScriptModule)
-            return "Guided backpropagation changes the backward pass through the network's ReLUs, which a TorchScript model runs inside libtorch's interpreter, out of this library's reach; explain it with integrated gradients, SmoothGrad or saliency. Check CanAttributeWith first.";
+        if (method is AttributionMethod.GuidedBackprop or AttributionMethod.DeepLift && _model is ScriptModule)
+            return $"{(method == AttributionMethod.DeepLift ? "DeepLIFT" : "Guided backpropagation")} changes the backward pass through the network's ReLUs, which a TorchScript model runs inside libtorch's interpreter, out of this library's reach; explain it with integrated gradients, SmoothGrad or saliency. Check CanAttributeWith first.";
         return null;
     }
 
@@ -382,16 +383,17 @@ public sealed class Predictor : IDisposable
     /// Predicts one [0, 1] image or volume (C, H, W) / (C, D, H, W) and explains the prediction — or
     /// <paramref name="targetClass"/> — with a gradient attribution of the class's logit on the preprocessed input
     /// (<see cref="IntegratedGradients"/> from the input space's zero as baseline, <see cref="SmoothGrad"/>, absolute
-    /// <see cref="Saliency"/>, <see cref="GuidedBackprop"/> or <see cref="GuidedGradCam"/>), shown as
+    /// <see cref="Saliency"/>, <see cref="GuidedBackprop"/>, <see cref="GuidedGradCam"/> or <see cref="DeepLift"/>
+    /// against the same zero baseline), shown as
     /// <see cref="Attributions.ToMaps"/> shows it, at the model's input size. By default (<paramref name="options"/>
     /// null) Captum's settings: 50 Gauss–Legendre points; 25 copies at 15 % noise, seed 0; the magnitude summed over the
     /// channels, scaled to [0, 1] with the top 2 % of the total saturated. Works for any libtorch network, TorchScript
-    /// included (<see cref="CanAttribute"/>), except the guided methods (<see cref="CanAttributeWith"/>); computed in
+    /// included (<see cref="CanAttribute"/>), except the guided methods and DeepLIFT (<see cref="CanAttributeWith"/>); computed in
     /// float32 also under <see cref="MixedPrecision"/>. With <see cref="Flips"/>, the flipped copies' attributions are
     /// flipped back and averaged before the map is made.
     /// </summary>
     /// <param name="image">The image or volume, values in [0, 1].</param>
-    /// <param name="method">Integrated gradients, SmoothGrad, saliency, guided backpropagation or guided Grad-CAM.</param>
+    /// <param name="method">Integrated gradients, SmoothGrad, saliency, guided backpropagation, guided Grad-CAM or DeepLIFT.</param>
     /// <param name="targetClass">The class explained; null for the predicted one.</param>
     /// <param name="options">The method's settings and the map's sign and outlier share; null for the defaults.</param>
     /// <exception cref="NotSupportedException">The network runs on another engine, which gives no gradients (see <see cref="CanAttribute"/>), or cannot be explained with the guided method asked for (see <see cref="CanAttributeWith"/>).</exception>
@@ -435,6 +437,7 @@ public sealed class Predictor : IDisposable
                 AttributionMethod.SmoothGrad => x => new SmoothGrad(_model!, o.Samples, o.NoiseLevel, o.Squared, o.BatchSize, o.Seed).Compute(x, targets).Values,
                 AttributionMethod.GuidedBackprop => x => new GuidedBackprop(_model!).Compute(x, targets).Values,
                 AttributionMethod.GuidedGradCam => x => GuidedGradCam.ForResNet((ResNet)_model!).Compute(x, targets).Values,
+                AttributionMethod.DeepLift => x => new DeepLift(_model!, o.BatchSize).Compute(x, targets).Values,
                 _ => x => new Saliency(_model!).Compute(x, targets).Values,
             };
             var values = attribute(batch);

@@ -40,7 +40,7 @@ public sealed class EnsemblePredictorTests : IDisposable
         ensemble.CanAttribute.Should().BeTrue();
         ensemble.CanAttributeWith(AttributionMethod.Saliency).Should().BeTrue();
         ensemble.Explain(image, AttributionMethod.Saliency).MapShape.Should().Equal(28, 28);
-        foreach (var (method, reason) in new[] { (AttributionMethod.GuidedBackprop, "*TorchScript model*"), (AttributionMethod.GuidedGradCam, "*needs a ResNet*") })
+        foreach (var (method, reason) in new[] { (AttributionMethod.GuidedBackprop, "*TorchScript model*"), (AttributionMethod.GuidedGradCam, "*needs a ResNet*"), (AttributionMethod.DeepLift, "DeepLIFT*TorchScript model*") })
         {
             ensemble.CanAttributeWith(method).Should().BeFalse();
             ensemble.Members[0].CanAttributeWith(method).Should().BeTrue("the ResNet member can");

@@ -491,6 +491,7 @@ public sealed class PredictorTests : IDisposable
     [InlineData(AttributionMethod.Saliency)]
     [InlineData(AttributionMethod.GuidedBackprop)]
     [InlineData(AttributionMethod.GuidedGradCam)]
+    [InlineData(AttributionMethod.DeepLift)]
     public void ExplainWithAnAttribution_IsTheMethodsMapOfTheSameBatch_AtTheInputsSize(AttributionMethod method)
     {
         var path = SaveTiny(out var original);
@@ -519,6 +520,7 @@ public sealed class PredictorTests : IDisposable
             AttributionMethod.SmoothGrad => new SmoothGrad(original).Compute(batch, targets),
             AttributionMethod.GuidedBackprop => new GuidedBackprop(original).Compute(batch, targets),
             AttributionMethod.GuidedGradCam => GuidedGradCam.ForResNet(original).Compute(batch, targets),
+            AttributionMethod.DeepLift => new DeepLift(original).Compute(batch, targets),
             _ => new Saliency(original).Compute(batch, targets),
         };
         using var maps = attributions.ToMaps();
@@ -528,6 +530,8 @@ public sealed class PredictorTests : IDisposable
         explanation.Map.Should().AllSatisfy(v => v.Should().BeInRange(0f, 1f));
         if (method == AttributionMethod.IntegratedGradients)
             Math.Abs(attributions.ConvergenceDeltas![0]).Should().BeLessThan(0.05 * Math.Abs(attributions.Scores[0]) + 0.05, "50 Gauss–Legendre points suffice for this network");
+        if (method == AttributionMethod.DeepLift)
+            Math.Abs(attributions.ConvergenceDeltas![0]).Should().BeLessThan(1e-3 * Math.Abs(attributions.Scores[0]) + 1e-4, "a small-stem ResNet is linear layers and ReLUs");
 
         FluentActions.Invoking(() => predictor.Explain(image, method, targetClass: 5)).Should().Throw<ArgumentOutOfRangeException>().WithMessage("*5 classes*");
         FluentActions.Invoking(() => predictor.Explain(image, (AttributionMethod)7)).Should().Throw<ArgumentOutOfRangeException>().WithParameterName("method");

@@ -100,12 +100,17 @@ public sealed class TorchScriptPredictorTests : IDisposable
         attributed.Map.Max().Should().Be(1f);
         attributed.Map.Count(v => v > 0).Should().BeGreaterThan(28 * 28 / 2, "a convolutional network's logit depends on most pixels");
 
-        // but its ReLUs run inside libtorch's interpreter, so neither guided method can change their backward pass
-        foreach (var method in new[] { AttributionMethod.GuidedBackprop, AttributionMethod.GuidedGradCam })
+        // but its ReLUs run inside libtorch's interpreter, so neither the guided methods nor DeepLIFT can change their backward pass
+        foreach (var method in new[] { AttributionMethod.GuidedBackprop, AttributionMethod.GuidedGradCam, AttributionMethod.DeepLift })
         {
             predictor.CanAttributeWith(method).Should().BeFalse();
             var guided = () => predictor.Explain(FloatImage.FromBytesHwc(TestImage(0), 28, 28, 3), method);
-            guided.Should().Throw<NotSupportedException>().WithMessage(method == AttributionMethod.GuidedGradCam ? "*Guided Grad-CAM needs a ResNet*" : "*TorchScript*");
+            guided.Should().Throw<NotSupportedException>().WithMessage(method switch
+            {
+                AttributionMethod.GuidedGradCam => "*Guided Grad-CAM needs a ResNet*",
+                AttributionMethod.DeepLift => "DeepLIFT changes*TorchScript*",
+                _ => "Guided backpropagation changes*TorchScript*",
+            });
         }
         predictor.CanAttributeWith(AttributionMethod.IntegratedGradients).Should().BeTrue();
     }
