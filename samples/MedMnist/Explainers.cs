@@ -18,16 +18,17 @@ internal sealed record Explainer(string Id, string Name, string Short, Func<Tens
 
 /// <summary>
 /// The maps of a 2-D ResNet the commands compare: Grad-CAM and Grad-CAM++ on the last stage; integrated gradients (50
-/// Gauss–Legendre points from zeros), GradientSHAP as expected gradients (50 draws from training images), SmoothGrad (25
+/// Gauss–Legendre points from zeros), GradientSHAP as expected gradients (50 draws from training images), DeepLIFT
+/// (rescale rule, from zeros) and DeepLIFT SHAP (against every one of the same training images), SmoothGrad (25
 /// copies, 15 % noise), saliency, guided backpropagation and guided Grad-CAM (on the last stage, nearest upsampling),
 /// each as Captum visualises them (absolute, top 2 % saturated); occlusion sensitivity.
 /// </summary>
 internal static class Explainers
 {
     /// <summary>Every method's <c>--methods</c> name, in the tables' order.</summary>
-    public static readonly string[] Ids = ["grad-cam", "grad-cam++", "integrated-gradients", "gradient-shap", "smoothgrad", "saliency", "guided-backprop", "guided-grad-cam", "occlusion"];
+    public static readonly string[] Ids = ["grad-cam", "grad-cam++", "integrated-gradients", "gradient-shap", "deeplift", "deeplift-shap", "smoothgrad", "saliency", "guided-backprop", "guided-grad-cam", "occlusion"];
 
-    /// <summary>Training images GradientSHAP draws its baselines from.</summary>
+    /// <summary>Training images GradientSHAP draws its baselines from, and DeepLIFT SHAP uses all of.</summary>
     public const int ShapBaselines = 64;
 
     /// <summary>The first <see cref="ShapBaselines"/> training images, preprocessed as the predictor prepares its input.</summary>
@@ -59,7 +60,7 @@ internal static class Explainers
     /// <summary>The chosen methods for <paramref name="resnet"/> (in evaluation mode).</summary>
     /// <param name="resnet">The model explained.</param>
     /// <param name="ids">The chosen ids (see <see cref="Parse"/>).</param>
-    /// <param name="baselines">Preprocessed training images for GradientSHAP; kept alive by the caller while the methods are used.</param>
+    /// <param name="baselines">Preprocessed training images for GradientSHAP and DeepLIFT SHAP; kept alive by the caller while the methods are used.</param>
     /// <param name="occlusionPatch">The occlusion patch's side.</param>
     public static IReadOnlyList<Explainer> Create(ResNet resnet, IReadOnlyList<string> ids, Tensor baselines, int occlusionPatch)
     {
@@ -67,6 +68,8 @@ internal static class Explainers
         var gradCamPlusPlus = GradCam.ForResNet(resnet, CamMethod.GradCamPlusPlus);
         var integrated = new IntegratedGradients(resnet);
         var shap = new GradientShap(resnet, samples: 50);
+        var deepLift = new DeepLift(resnet);
+        var deepLiftShap = new DeepLiftShap(resnet);
         var smooth = new SmoothGrad(resnet);
         var saliency = new Saliency(resnet);
         var guided = new GuidedBackprop(resnet);
@@ -78,6 +81,8 @@ internal static class Explainers
             new("grad-cam++", "Grad-CAM++", "CAM++", (x, t) => gradCamPlusPlus.Compute(x, t)),
             new("integrated-gradients", "integrated gradients", "IG", (x, t) => Maps(integrated.Compute(x, t))),
             new("gradient-shap", "GradientSHAP", "SHAP", (x, t) => Maps(shap.Compute(x, baselines, t))),
+            new("deeplift", "DeepLIFT", "DL", (x, t) => Maps(deepLift.Compute(x, t))),
+            new("deeplift-shap", "DeepLIFT SHAP", "DLS", (x, t) => Maps(deepLiftShap.Compute(x, baselines, t))),
             new("smoothgrad", "SmoothGrad", "SG", (x, t) => Maps(smooth.Compute(x, t))),
             new("saliency", "saliency", "sal.", (x, t) => Maps(saliency.Compute(x, t))),
             new("guided-backprop", "guided backprop", "GBP", (x, t) => Maps(guided.Compute(x, t))),

@@ -14,7 +14,7 @@ internal static class MapOptions
     /// <summary>The option; <paramref name="mapOption"/> names the option whose maps it chooses.</summary>
     public static Option<AttributionMethod> Attribution(string mapOption) => new Option<AttributionMethod>("--attribution")
     {
-        Description = $"Draw the {mapOption} maps from a gradient attribution on the pixels instead of Grad-CAM: IntegratedGradients, SmoothGrad or Saliency (any libtorch model, TorchScript included), GuidedBackprop (not TorchScript) or GuidedGradCam (ResNet model files).",
+        Description = $"Draw the {mapOption} maps from a gradient attribution on the pixels instead of Grad-CAM: IntegratedGradients, SmoothGrad or Saliency (any libtorch model, TorchScript included), GuidedBackprop or DeepLift (not TorchScript) or GuidedGradCam (ResNet model files).",
         HelpName = "METHOD",
     }.Known();
 
@@ -38,14 +38,14 @@ internal sealed record MapMethod(CamMethod Cam, AttributionMethod? Attribution)
     /// <summary>The file-name tag: the attribution in lower case, else <paramref name="camTag"/> (the sample's own, e.g. "gradcam").</summary>
     public string Tag(string camTag) => Attribution?.ToString().ToLowerInvariant() ?? camTag;
 
-    /// <summary>Whether the model can draw this map (a ResNet for class-activation maps, any libtorch network for attributions but the guided ones; see <see cref="Predictor.CanAttributeWith"/>).</summary>
+    /// <summary>Whether the model can draw this map (a ResNet for class-activation maps, any libtorch network for attributions but the guided ones and DeepLIFT; see <see cref="Predictor.CanAttributeWith"/>).</summary>
     public bool Supports(Predictor predictor) => Attribution is { } a ? predictor.CanAttributeWith(a) : predictor.CanExplain;
 
-    /// <summary>Why a guided attribution cannot explain a model that gives gradients, for messages; null when it can or when the model gives none.</summary>
+    /// <summary>Why a guided attribution or DeepLIFT cannot explain a model that gives gradients, for messages; null when it can or when the model gives none.</summary>
     public string? GuidedRefusal(Predictor predictor) =>
         Attribution is { } a && predictor.CanAttribute && !predictor.CanAttributeWith(a)
             ? a == AttributionMethod.GuidedGradCam
-                ? $"--attribution GuidedGradCam needs a ResNet model file (Grad-CAM is taken on its last stage); this one holds a {predictor.Card.Architecture} model: use IntegratedGradients, SmoothGrad, Saliency or GuidedBackprop"
+                ? $"--attribution GuidedGradCam needs a ResNet model file (Grad-CAM is taken on its last stage); this one holds a {predictor.Card.Architecture} model: use IntegratedGradients, SmoothGrad, Saliency, GuidedBackprop or DeepLift"
                 : $"--attribution {a} changes the backward pass of the ReLUs this library runs, and a {predictor.Card.Architecture} model runs its own: use IntegratedGradients, SmoothGrad or Saliency"
             : null;
 

@@ -133,7 +133,7 @@ public sealed class MedMnistSampleTests(MedMnistTrainedRun run) : IClassFixture<
         var csv = run.Folder["faithfulness.csv"];
         var scored = await SampleApp.RunAsync("medmnist", run.Folder.Path, "faithfulness", "--model", modelFile, "--data-file", run.DataFile, "--images", "3", "--steps", "7", "--csv", csv);
         scored.ExitCode.Should().Be(0, scored.ToString());
-        scored.Lines("FAITHFULNESS").Select(l => l["method"]).Should().Equal("Grad-CAM", "Grad-CAM++", "integrated-gradients", "GradientSHAP", "SmoothGrad", "saliency", "guided-backprop", "guided-Grad-CAM", "occlusion", "random");
+        scored.Lines("FAITHFULNESS").Select(l => l["method"]).Should().Equal("Grad-CAM", "Grad-CAM++", "integrated-gradients", "GradientSHAP", "DeepLIFT", "DeepLIFT-SHAP", "SmoothGrad", "saliency", "guided-backprop", "guided-Grad-CAM", "occlusion", "random");
         var rows = File.ReadAllLines(csv);
         rows.Should().HaveCount(4);
         rows[0].Should().StartWith("image,Grad-CAM deletion,Grad-CAM insertion,Grad-CAM++ deletion");
@@ -186,11 +186,11 @@ public sealed class MedMnistSampleTests(MedMnistTrainedRun run) : IClassFixture<
             "--seed", "3", "--csv", csv);
         checkedRun.ExitCode.Should().Be(0, checkedRun.ToString());
         var lines = checkedRun.Lines("SANITY");
-        lines.Select(l => l["method"]).Should().Equal("Grad-CAM", "Grad-CAM++", "integrated-gradients", "GradientSHAP", "SmoothGrad", "saliency", "guided-backprop", "guided-Grad-CAM", "occlusion", "input");
+        lines.Select(l => l["method"]).Should().Equal("Grad-CAM", "Grad-CAM++", "integrated-gradients", "GradientSHAP", "DeepLIFT", "DeepLIFT-SHAP", "SmoothGrad", "saliency", "guided-backprop", "guided-Grad-CAM", "occlusion", "input");
         lines.Should().OnlyContain(l => l["steps"] == "7", "ResNet-18's stem conv and norm, four stages and head");
         lines[^1]["final_spearman"].Should().Be("1.0000", "the input does not depend on the weights");
         var rows = File.ReadAllLines(csv);
-        rows.Should().HaveCount(1 + (10 * 7 * 2));
+        rows.Should().HaveCount(1 + (12 * 7 * 2));
         rows[0].Should().Be("method,step,block,image,spearman,ssim");
         rows.Skip(1).Select(r => r.Split(',')[2]).Distinct().Should().Equal("fc", "layer4", "layer3", "layer2", "layer1", "bn1", "conv1");
 
@@ -433,7 +433,7 @@ public sealed class MedMnistSampleTests(MedMnistTrainedRun run) : IClassFixture<
             var written = MedVision.Nets.Data.Images.ImageCodec.DecodeFile(run.Folder[$"maps-ig/{Path.GetFileNameWithoutExtension(names[0])}-integratedgradients.png"]);
             written.Pixels.Should().Equal(explanation.Overlay(MedVision.Nets.Data.Images.ImageCodec.DecodeFile(Path.Combine(run.Folder.Path, names[0]))).Pixels);
         }
-        // A TorchScript model gives gradients (saliency maps) but runs its own ReLUs: the guided methods are refused by name.
+        // A TorchScript model gives gradients (saliency maps) but runs its own ReLUs: the guided methods and DeepLIFT are refused by name.
         var script = Path.Combine(AppContext.BaseDirectory, "Fixtures", "tiny_torchscript_classifier.pt");
         var scriptSaliency = await SampleApp.RunAsync("medmnist", run.Folder.Path, ["predict", "--model", script, "--heatmaps", run.Folder["maps-script"], "--attribution", "Saliency", names[0]]);
         scriptSaliency.ExitCode.Should().Be(0, scriptSaliency.ToString());
@@ -441,6 +441,9 @@ public sealed class MedMnistSampleTests(MedMnistTrainedRun run) : IClassFixture<
         var scriptGuided = await SampleApp.RunAsync("medmnist", run.Folder.Path, ["predict", "--model", script, "--heatmaps", run.Folder["maps-script-guided"], "--attribution", "GuidedBackprop", names[0]]);
         scriptGuided.ExitCode.Should().Be(2, scriptGuided.ToString());
         scriptGuided.Error.Should().Contain("--attribution GuidedBackprop changes the backward pass of the ReLUs this library runs, and a torchscript model runs its own").And.Contain("tiny_torchscript_classifier.pt");
+        var scriptDeepLift = await SampleApp.RunAsync("medmnist", run.Folder.Path, ["predict", "--model", script, "--heatmaps", run.Folder["maps-script-guided"], "--attribution", "DeepLift", names[0]]);
+        scriptDeepLift.ExitCode.Should().Be(2, scriptDeepLift.ToString());
+        scriptDeepLift.Error.Should().Contain("--attribution DeepLift changes the backward pass of the ReLUs this library runs, and a torchscript model runs its own");
         var scriptGuidedCam = await SampleApp.RunAsync("medmnist", run.Folder.Path, ["predict", "--model", script, "--heatmaps", run.Folder["maps-script-guided"], "--attribution", "GuidedGradCam", names[0]]);
         scriptGuidedCam.ExitCode.Should().Be(2, scriptGuidedCam.ToString());
         scriptGuidedCam.Error.Should().Contain("--attribution GuidedGradCam needs a ResNet model file").And.Contain("holds a torchscript model").And.Contain("tiny_torchscript_classifier.pt");
