@@ -26,12 +26,13 @@ internal static partial class ApiFuzz
     /// in [0, 1] when normalised and ≥ 0 otherwise (guided Grad-CAM: of the input's shape, finite); the scores the
     /// logits of the target classes; no gradient left on any parameter.</item>
     /// <item><see cref="IntegratedGradients"/>, <see cref="SmoothGrad"/>, <see cref="GradientShap"/>, <see cref="Saliency"/>,
-    /// <see cref="GuidedBackprop"/> or <see cref="Deconvolution"/> with random settings (steps, rule, batch, baseline of batch 1 or N and now and then of a wrong shape; samples,
-    /// noise, squared, seed; GradientSHAP's baselines, now and then misshapen; absolute) over a small classifier, one whose logits are constant in the input, or one left in training mode;
+    /// <see cref="GuidedBackprop"/>, <see cref="Deconvolution"/>, <see cref="DeepLift"/> or <see cref="DeepLiftShap"/> with random settings (steps, rule, batch, baseline of batch 1 or N and now and then of a wrong shape; samples,
+    /// noise, squared, seed; GradientSHAP's and DeepLIFT SHAP's baselines, now and then misshapen or none; absolute) over a small classifier, one whose logits are constant in the input, or one left in training mode;
     /// parameters now and then frozen. Oracle: attributions of the input's shape, float32, finite; non-negative when
     /// absolute or squared; zero for constant logits; target classes and scores as asked (or the argmax); each
     /// integrated-gradients delta equal to the attributions' sum minus the logit's change from the baseline, GradientSHAP's
-    /// finite (zero for constant logits); the guided methods refusing a forward pass without ReLUs, and deconvolution
+    /// finite (zero for constant logits); DeepLIFT's and DeepLIFT SHAP's deltas the same and near zero (the classifier is
+    /// linear layers and one ReLU); the guided methods and DeepLIFT refusing a forward pass without ReLUs, and deconvolution
     /// giving samples of the same target class the same attributions (the classifier's one ReLU gets an input-independent
     /// gradient); display
     /// maps in [0, 1]; no gradient left on any parameter. Then <see cref="Faithfulness"/> on sample 0 with that map (see
@@ -238,7 +239,7 @@ internal static partial class ApiFuzz
         if (rng.Next(8) == 0) input = input * 1000;
         IReadOnlyList<long>? targets = rng.Next(3) == 0 ? null
             : Enumerable.Range(0, Count(rng, (int)shape[0])).Select(_ => _oddValues && rng.Next(6) == 0 ? (long)Value(typeof(long), rng, typeof(int))! : rng.Next(classes)).ToArray();
-        int method = rng.Next(6);
+        int method = rng.Next(8);
         string described = $"{(kind == 0 ? "constant" : kind == 1 ? "training-mode" : "convolutional")} {classes}-class {dims}-D model{(frozen ? ", frozen" : "")}";
         Attributions attributions;
         Tensor? baseline = null;
@@ -285,6 +286,37 @@ internal static partial class ApiFuzz
             var shap = kind == 0 ? new GradientShap(constantForward, samples, noise, batch, seed) : new GradientShap(model, samples, noise, batch, seed);
             Last = "GradientShap.Compute";
             attributions = shap.Compute(input, baseline, targets);
+        }
+        else if (method == 6)
+        {
+            int batch = Small(rng, () => rng.Next(1, 9));
+            if (rng.Next(2) == 0)
+            {
+                var baselineShape = shape.ToArray();
+                if (rng.Next(2) == 0) baselineShape[0] = 1;
+                if (_oddValues && rng.Next(4) == 0) baselineShape[^1] += 1;
+                baseline = Tensors.Randn(baselineShape);
+            }
+            Note(steps, $"DeepLift(batch {batch}) over a {described}: Compute([{string.Join(", ", shape)}], targets [{(targets is null ? "predicted" : string.Join(", ", targets))}], baseline {(baseline is null ? "zeros" : $"[{string.Join(", ", baseline.Shape)}]")})");
+            Last = "new DeepLift";
+            var deepLift = kind == 0 ? new DeepLift(constantForward, batch) : new DeepLift(model, batch);
+            Last = "DeepLift.Compute";
+            attributions = deepLift.Compute(input, targets, baseline);
+            if (kind == 0) throw new ArithmeticException($"{Where(steps)}: DeepLift accepted a forward pass that records no ReLU");
+        }
+        else if (method == 7)
+        {
+            int batch = Small(rng, () => rng.Next(1, 9));
+            var baselineShape = shape.ToArray();
+            baselineShape[0] = rng.Next(_oddValues && rng.Next(4) == 0 ? 0 : 1, 4);
+            if (_oddValues && rng.Next(4) == 0) baselineShape[^1] += 1;
+            baseline = Tensors.Randn(baselineShape);
+            Note(steps, $"DeepLiftShap(batch {batch}) over a {described}: Compute([{string.Join(", ", shape)}], baselines [{string.Join(", ", baselineShape)}], targets [{(targets is null ? "predicted" : string.Join(", ", targets))}])");
+            Last = "new DeepLiftShap";
+            var deepLiftShap = kind == 0 ? new DeepLiftShap(constantForward, batch) : new DeepLiftShap(model, batch);
+            Last = "DeepLiftShap.Compute";
+            attributions = deepLiftShap.Compute(input, baseline, targets);
+            if (kind == 0) throw new ArithmeticException($"{Where(steps)}: DeepLiftShap accepted a forward pass that records no ReLU");
         }
         else if (method is 4 or 5)
         {
@@ -342,6 +374,24 @@ internal static partial class ApiFuzz
             if (deltas.Count != shape[0] || deltas.Any(d => !double.IsFinite(d)) || (kind == 0 && deltas.Any(d => Math.Abs(d) > 1e-5)))
                 throw new ArithmeticException($"{Where(steps)}: GradientSHAP deltas [{string.Join(", ", deltas)}]");
         }
+        else if (method is 6 or 7)
+        {
+            // Convolution, ReLU, average pooling and a linear layer: DeepLIFT's attributions add up to the logit's change
+            // from the reference (the mean change over the references for DeepLIFT SHAP), and the deltas say how far not.
+            Tensor references;
+            using (Tensors.NoGrad())
+                references = forward(baseline is null ? Tensors.ZerosLike(input) : method == 6 ? baseline.Expand(shape).Contiguous() : baseline);
+            var sums = attributions.Values.Reshape(shape[0], -1).To(ScalarType.Float64).Sum(1).ToArray<double>();
+            var deltas = attributions.ConvergenceDeltas ?? throw new ArithmeticException($"{Where(steps)}: DeepLIFT gave no convergence deltas");
+            for (int i = 0; i < shape[0]; i++)
+            {
+                long t = attributions.TargetClasses[i];
+                double change = logits[i, t].Item() - (method == 6 ? references[i, t].Item() : references.Select(1, t).To(ScalarType.Float64).Mean().Item());
+                double tolerance = 1e-3 * (1 + Math.Abs(change) + Math.Abs(sums[i]));
+                if (Math.Abs(sums[i] - change - deltas[i]) > tolerance || Math.Abs(deltas[i]) > tolerance)
+                    throw new ArithmeticException($"{Where(steps)}: sample {i}: sum {sums[i]}, change {change}, delta {deltas[i]}");
+            }
+        }
         else if (method == 5)
         {
             // The classifier's one ReLU receives a gradient that does not depend on the input (global average pooling, then
@@ -357,7 +407,7 @@ internal static partial class ApiFuzz
                     throw new ArithmeticException($"{Where(steps)}: samples {first} and {i} explain class {attributions.TargetClasses[i]} with different deconvolution maps");
             }
         }
-        if (method != 0 && method != 3 && attributions.ConvergenceDeltas is not null) throw new ArithmeticException($"{Where(steps)}: convergence deltas from a method without a baseline");
+        if (method is not (0 or 3 or 6 or 7) && attributions.ConvergenceDeltas is not null) throw new ArithmeticException($"{Where(steps)}: convergence deltas from a method without a baseline");
         if (dims + 2 == shape.Length)
         {
             Last = "Attributions.ToMaps";
