@@ -806,6 +806,29 @@ public sealed class GuideExamplesTests
     }
 
     [Fact]
+    public void DeepLiftExample()
+    {
+        // snippet: deeplift
+        Tensors.ManualSeed(3);
+        using var model = ResNet.Builder().WithDepth(18).WithWidths(8, 16, 32, 64)
+            .ForInput(channels: 3).WithSmallInputStem().WithClasses(5).Build();
+        model.Eval();
+        using var scope = Tensors.NewDisposeScope();
+        var images = Tensors.Rand(2, 3, 28, 28) * 2 - 1;      // a preprocessed batch
+        using var deepLift = new DeepLift(model).Compute(images); // from zeros: one forward and backward pass
+        foreach (var delta in deepLift.ConvergenceDeltas!)
+            Console.WriteLine($"attributions' sum − logit change: {delta:E1}"); // ≈ 0: linear layers and ReLUs
+        var references = Tensors.Rand(16, 3, 28, 28) * 2 - 1; // e.g. preprocessed training images
+        using var shap = new DeepLiftShap(model).Compute(images, references); // the mean over the 16 references
+        using var maps = shap.ToMaps();                       // for display, as Captum shows it
+        // end snippet
+        deepLift.Values.Shape.Should().Equal(2, 3, 28, 28);
+        deepLift.ConvergenceDeltas.Should().OnlyContain(d => Math.Abs(d) < 1e-3);
+        shap.ConvergenceDeltas.Should().OnlyContain(d => Math.Abs(d) < 1e-3);
+        maps.Maps.Shape.Should().Equal(2, 1, 28, 28);
+    }
+
+    [Fact]
     public void DicomExample()
     {
         var folder = Path.Combine(AppContext.BaseDirectory, "Fixtures", "dicom", "series");
@@ -1420,7 +1443,7 @@ public sealed class GuideExamplesTests
         var source = File.ReadAllText(Path.Combine(root, "tests", "MedVision.Nets.Tests", "Docs", "GuideExamplesTests.cs"));
         var guide = File.ReadAllText(Path.Combine(root, "docs", "guide.md")).ReplaceLineEndings("\n");
         var snippets = Regex.Matches(source.ReplaceLineEndings("\n"), @"// snippet: (?<name>[a-z-]+)\n(?<code>.*?)\n[ ]*// end snippet", RegexOptions.Singleline);
-        snippets.Should().HaveCount(38);
+        snippets.Should().HaveCount(39);
         foreach (Match snippet in snippets)
         {
             var code = Dedent(snippet.Groups["code"].Value);
