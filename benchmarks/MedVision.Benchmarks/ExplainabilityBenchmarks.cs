@@ -11,7 +11,8 @@ namespace MedVision.Benchmarks;
 /// sensitivity with 4×4 patches at stride 4 (49 occluded copies, batched), and the gradient attributions: saliency
 /// (one backward pass to the input), SmoothGrad (25 noisy copies), integrated gradients (50 Gauss–Legendre points) and
 /// GradientSHAP (50 draws from 16 baselines), each in one batch; guided backpropagation (saliency's passes with the
-/// guided ReLU rule) and guided Grad-CAM (both maps).
+/// guided ReLU rule) and guided Grad-CAM (both maps); DeepLIFT (one pass of the image and a zero reference) and DeepLIFT
+/// SHAP (one pass of 16 copies and the 16 baselines).
 /// </summary>
 [MemoryDiagnoser]
 public class ExplainabilityBenchmarks
@@ -28,6 +29,8 @@ public class ExplainabilityBenchmarks
     private Tensor _baselines = null!;
     private GuidedBackprop _guidedBackprop = null!;
     private GuidedGradCam _guidedGradCam = null!;
+    private DeepLift _deepLift = null!;
+    private DeepLiftShap _deepLiftShap = null!;
 
     [GlobalSetup]
     public void Setup()
@@ -47,6 +50,8 @@ public class ExplainabilityBenchmarks
         _baselines = DisposeScope.Detach(Tensors.Randn(16, 3, 28, 28));
         _guidedBackprop = new GuidedBackprop(_model);
         _guidedGradCam = GuidedGradCam.ForResNet(_model);
+        _deepLift = new DeepLift(_model);
+        _deepLiftShap = new DeepLiftShap(_model);
     }
 
     [GlobalCleanup]
@@ -145,6 +150,24 @@ public class ExplainabilityBenchmarks
     {
         using var scope = Tensors.NewDisposeScope();
         using var attributions = _guidedGradCam.Compute(_image);
+        return attributions.Scores[0];
+    }
+
+    /// <summary>DeepLIFT (rescale rule) from a zero reference: one forward and backward pass of the image and its reference.</summary>
+    [Benchmark]
+    public float DeepLiftMap()
+    {
+        using var scope = Tensors.NewDisposeScope();
+        using var attributions = _deepLift.Compute(_image);
+        return attributions.Scores[0];
+    }
+
+    /// <summary>DeepLIFT SHAP against the 16 baselines: one pass of 16 copies of the image and the baselines.</summary>
+    [Benchmark]
+    public float DeepLiftShapMap()
+    {
+        using var scope = Tensors.NewDisposeScope();
+        using var attributions = _deepLiftShap.Compute(_image, _baselines);
         return attributions.Scores[0];
     }
 }
