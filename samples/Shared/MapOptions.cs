@@ -16,7 +16,8 @@ internal static class MapOptions
     {
         Description = $"Draw the {mapOption} maps from a gradient attribution on the pixels instead of Grad-CAM: IntegratedGradients, SmoothGrad or Saliency (any libtorch model, TorchScript included), GuidedBackprop or DeepLift (not TorchScript) or GuidedGradCam (ResNet model files).",
         HelpName = "METHOD",
-    }.Known();
+    }.Must(v => Enum.IsDefined(v) && v is not (AttributionMethod.GradientShap or AttributionMethod.DeepLiftShap),
+        "IntegratedGradients, SmoothGrad, Saliency, GuidedBackprop, GuidedGradCam or DeepLift (GradientShap and DeepLiftShap explain against reference images, which this command does not take)");
 
     /// <summary>Refuses <c>--attribution</c> without the map option it chooses for.</summary>
     public static void RequireMaps(Command command, Option<AttributionMethod> attribution, Option<string?> maps)

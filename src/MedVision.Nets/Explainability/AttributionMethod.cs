@@ -49,4 +49,19 @@ public enum AttributionMethod
     /// library records: not a TorchScript model.
     /// </summary>
     DeepLift = 5,
+
+    /// <summary>
+    /// GradientSHAP, as expected gradients (Erion et al., 2021; <see cref="Explainability.GradientShap"/>): gradient ×
+    /// (input − reference) at random points between the input and references drawn from
+    /// <see cref="AttributionOptions.References"/> (typically a few dozen training images), which it needs;
+    /// <see cref="AttributionOptions.Samples"/> draws, seeded by <see cref="AttributionOptions.Seed"/>, no noise. Explains
+    /// the prediction against the data rather than against one baseline.
+    /// </summary>
+    GradientShap = 6,
+
+    /// <summary>
+    /// DeepLIFT SHAP (Lundberg and Lee, 2017; <see cref="Explainability.DeepLiftShap"/>): DeepLIFT against each of
+    /// <see cref="AttributionOptions.References"/>, which it needs, averaged. Deterministic; not a TorchScript model.
+    /// </summary>
+    DeepLiftShap = 7,
 }

@@ -2,13 +2,16 @@ namespace MedVision.Nets.Explainability;
 
 /// <summary>
 /// How a predictor computes and draws a gradient attribution (<see cref="AttributionMethod"/>): the settings of
-/// <see cref="IntegratedGradients"/>, <see cref="SmoothGrad"/> and <see cref="Attributions.ToMaps"/>. The defaults are
-/// Captum's (50 Gauss–Legendre points; 25 noisy copies at 15 % of the input's range) and its visualisation's (absolute
-/// values, the top 2 % treated as outliers). A value out of range is refused when it is set.
+/// <see cref="IntegratedGradients"/>, <see cref="SmoothGrad"/>, <see cref="GradientShap"/> and
+/// <see cref="Attributions.ToMaps"/>, and the reference images of the SHAP methods. The defaults are Captum's (50
+/// Gauss–Legendre points; 25 noisy copies at 15 % of the input's range) and its visualisation's (absolute values, the
+/// top 2 % treated as outliers). A value out of range is refused when it is set.
 /// </summary>
 /// <example><code>
 /// var options = AttributionOptions.Default with { Steps = 200, Sign = AttributionSign.Positive };
 /// var explanation = predictor.ExplainFile("fundus.png", AttributionMethod.IntegratedGradients, options: options);
+/// var references = trainingFiles.Take(32).Select(f => FloatImage.FromBytesHwc(...)).ToArray();
+/// var shap = predictor.ExplainFile("fundus.png", AttributionMethod.DeepLiftShap, options: AttributionOptions.Default with { References = references });
 /// </code></example>
 public sealed record AttributionOptions
 {
@@ -34,7 +37,7 @@ public sealed record AttributionOptions
         init => _rule = Enum.IsDefined(value) ? value : throw new ArgumentOutOfRangeException(nameof(Rule), value, "Unknown integration rule.");
     }
 
-    /// <summary>SmoothGrad: noisy copies averaged, 1 to 100,000.</summary>
+    /// <summary>SmoothGrad: noisy copies averaged; GradientSHAP: draws; 1 to 100,000.</summary>
     public int Samples
     {
         get => _samples;
@@ -51,15 +54,22 @@ public sealed record AttributionOptions
     /// <summary>SmoothGrad: average squared gradients (SmoothGrad²) instead of gradients.</summary>
     public bool Squared { get; init; }
 
-    /// <summary>SmoothGrad: seeds the noise.</summary>
+    /// <summary>SmoothGrad: seeds the noise; GradientSHAP: seeds the draws.</summary>
     public int Seed { get; init; }
 
-    /// <summary>Path points or noisy copies per forward and backward pass; at least 1.</summary>
+    /// <summary>Path points, noisy copies, GradientSHAP draws or DeepLIFT SHAP references per forward and backward pass; at least 1.</summary>
     public int BatchSize
     {
         get => _batchSize;
         init => _batchSize = value >= 1 ? value : throw new ArgumentOutOfRangeException(nameof(BatchSize), value, "The batch size is at least 1.");
     }
+
+    /// <summary>
+    /// GradientSHAP and DeepLIFT SHAP: the reference images (or volumes) the prediction is explained against, in [0, 1]
+    /// as the predictor takes its inputs, prepared as the inputs are (resized, normalised) — typically a few dozen
+    /// training images; those methods need at least one. Null for none.
+    /// </summary>
+    public IReadOnlyList<Transforms.FloatImage>? References { get; init; }
 
     /// <summary>Which attributions the map shows: absolute values (the default), positive or negative evidence.</summary>
     public AttributionSign Sign

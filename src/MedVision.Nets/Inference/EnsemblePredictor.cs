@@ -598,6 +598,7 @@ public sealed class EnsemblePredictor : IDisposable
             var attribution = method.Attribution!.Value;
             cannot = Array.FindIndex(_members, m => !m.CanAttributeWith(attribution));
             if (cannot >= 0) throw new NotSupportedException($"Member {cannot} cannot explain with {attribution}: {_members[cannot].AttributionRefusal(attribution)}");
+            method.RequireReferences();
         }
     }
 

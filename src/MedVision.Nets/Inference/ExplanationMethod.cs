@@ -24,5 +24,12 @@ internal readonly record struct ExplanationMethod(CamMethod? Cam, AttributionMet
             throw new ArgumentException($"The trapezoid rule needs at least 2 steps; the options give {Settings.Steps}.", "options");
     }
 
+    /// <summary>Throws when a SHAP method has no reference images (checked after whether the model can be explained with it at all).</summary>
+    public void RequireReferences()
+    {
+        if (Attribution is AttributionMethod.GradientShap or AttributionMethod.DeepLiftShap && Settings.References is not { Count: > 0 })
+            throw new ArgumentException($"{Attribution} explains a prediction against reference images: give them as AttributionOptions.References (e.g. a few dozen training images, in [0, 1] as the predictor's inputs).", "options");
+    }
+
     public override string ToString() => Cam?.ToString() ?? Attribution?.ToString() ?? "none";
 }

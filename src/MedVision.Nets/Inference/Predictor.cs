@@ -162,7 +162,7 @@ public sealed class Predictor : IDisposable
     /// <summary>
     /// True when the predictor can explain with <paramref name="method"/>: any libtorch network for integrated
     /// gradients, SmoothGrad and saliency (<see cref="CanAttribute"/>); one whose ReLUs run in this library, not a
-    /// TorchScript model, for guided backpropagation and DeepLIFT; a ResNet (<see cref="CanExplain"/>) for guided
+    /// TorchScript model, for guided backpropagation, DeepLIFT and DeepLIFT SHAP; a ResNet (<see cref="CanExplain"/>) for guided
     /// Grad-CAM.
     /// </summary>
     public bool CanAttributeWith(AttributionMethod method) => AttributionRefusal(method) is null;
@@ -174,8 +174,8 @@ public sealed class Predictor : IDisposable
             return $"Gradient attributions need a libtorch network; this one runs on another engine ({_network!.GetType().Name}), which gives no gradients. Check CanAttribute first.";
         if (method == AttributionMethod.GuidedGradCam && _model is not ResNet)
             return $"Guided Grad-CAM needs a ResNet (Grad-CAM is taken on its last stage); this model is a {_model.GetType().Name} ({Card.Architecture}). Check CanAttributeWith first.";
-        if (method is AttributionMethod.GuidedBackprop or AttributionMethod.DeepLift && _model is ScriptModule)
-            return $"{(method == AttributionMethod.DeepLift ? "DeepLIFT" : "Guided backpropagation")} changes the backward pass through the network's ReLUs, which a TorchScript model runs inside libtorch's interpreter, out of this library's reach; explain it with integrated gradients, SmoothGrad or saliency. Check CanAttributeWith first.";
+        if (method is AttributionMethod.GuidedBackprop or AttributionMethod.DeepLift or AttributionMethod.DeepLiftShap && _model is ScriptModule)
+            return $"{(method == AttributionMethod.GuidedBackprop ? "Guided backpropagation" : method == AttributionMethod.DeepLift ? "DeepLIFT" : "DeepLIFT SHAP")} changes the backward pass through the network's ReLUs, which a TorchScript model runs inside libtorch's interpreter, out of this library's reach; explain it with integrated gradients, SmoothGrad or saliency. Check CanAttributeWith first.";
         return null;
     }
 
@@ -383,8 +383,9 @@ public sealed class Predictor : IDisposable
     /// Predicts one [0, 1] image or volume (C, H, W) / (C, D, H, W) and explains the prediction — or
     /// <paramref name="targetClass"/> — with a gradient attribution of the class's logit on the preprocessed input
     /// (<see cref="IntegratedGradients"/> from the input space's zero as baseline, <see cref="SmoothGrad"/>, absolute
-    /// <see cref="Saliency"/>, <see cref="GuidedBackprop"/>, <see cref="GuidedGradCam"/> or <see cref="DeepLift"/>
-    /// against the same zero baseline), shown as
+    /// <see cref="Saliency"/>, <see cref="GuidedBackprop"/>, <see cref="GuidedGradCam"/>, <see cref="DeepLift"/>
+    /// against the same zero baseline, or <see cref="GradientShap"/> and <see cref="DeepLiftShap"/> against
+    /// <see cref="AttributionOptions.References"/>, prepared as the image is), shown as
     /// <see cref="Attributions.ToMaps"/> shows it, at the model's input size. By default (<paramref name="options"/>
     /// null) Captum's settings: 50 Gauss–Legendre points; 25 copies at 15 % noise, seed 0; the magnitude summed over the
     /// channels, scaled to [0, 1] with the top 2 % of the total saturated. Works for any libtorch network, TorchScript
@@ -393,9 +394,10 @@ public sealed class Predictor : IDisposable
     /// flipped back and averaged before the map is made.
     /// </summary>
     /// <param name="image">The image or volume, values in [0, 1].</param>
-    /// <param name="method">Integrated gradients, SmoothGrad, saliency, guided backpropagation, guided Grad-CAM or DeepLIFT.</param>
+    /// <param name="method">Integrated gradients, SmoothGrad, saliency, guided backpropagation, guided Grad-CAM, DeepLIFT, GradientSHAP or DeepLIFT SHAP.</param>
     /// <param name="targetClass">The class explained; null for the predicted one.</param>
-    /// <param name="options">The method's settings and the map's sign and outlier share; null for the defaults.</param>
+    /// <param name="options">The method's settings, the SHAP methods' reference images and the map's sign and outlier share; null for the defaults (which hold no references).</param>
+    /// <exception cref="ArgumentException">A SHAP method without references, or a reference image that does not fit the model.</exception>
     /// <exception cref="NotSupportedException">The network runs on another engine, which gives no gradients (see <see cref="CanAttribute"/>), or cannot be explained with the guided method asked for (see <see cref="CanAttributeWith"/>).</exception>
     public Explanation Explain(FloatImage image, AttributionMethod method, int? targetClass = null, AttributionOptions? options = null)
         => ExplainWith(image, ExplanationMethod.Of(method, options), targetClass);
@@ -410,9 +412,13 @@ public sealed class Predictor : IDisposable
         if (method.Cam is not null && _model is not ResNet)
             throw new NotSupportedException($"Class-activation maps need a ResNet; this model is a {(_model?.GetType().Name ?? _network!.GetType().Name)} ({Card.Architecture}). Check CanExplain first, or explain with an AttributionMethod.");
         if (method.Attribution is { } attribution && AttributionRefusal(attribution) is { } refusal) throw new NotSupportedException(refusal);
+        method.RequireReferences();
         CheckImages(new[] { image }, nameof(image));
+        var referenceImages = method.Attribution is AttributionMethod.GradientShap or AttributionMethod.DeepLiftShap ? method.Settings.References : null;
+        if (referenceImages is not null) CheckReferences(referenceImages);
         using var scope = Tensors.NewDisposeScope();
         var batch = Prepare(new[] { image });
+        var references = referenceImages is null ? null : Prepare(referenceImages);
         var prediction = PredictTensor(batch)[0];
         long target = targetClass ?? prediction.Label;
         var targets = new[] { target };
@@ -438,6 +444,8 @@ public sealed class Predictor : IDisposable
                 AttributionMethod.GuidedBackprop => x => new GuidedBackprop(_model!).Compute(x, targets).Values,
                 AttributionMethod.GuidedGradCam => x => GuidedGradCam.ForResNet((ResNet)_model!).Compute(x, targets).Values,
                 AttributionMethod.DeepLift => x => new DeepLift(_model!, o.BatchSize).Compute(x, targets).Values,
+                AttributionMethod.GradientShap => x => new GradientShap(_model!, o.Samples, 0, o.BatchSize, o.Seed).Compute(x, references!, targets).Values,
+                AttributionMethod.DeepLiftShap => x => new DeepLiftShap(_model!, o.BatchSize).Compute(x, references!, targets).Values,
                 _ => x => new Saliency(_model!).Compute(x, targets).Values,
             };
             var values = attribute(batch);
@@ -448,26 +456,29 @@ public sealed class Predictor : IDisposable
         return new Explanation(prediction, (int)target, Card.ClassNames[(int)target], map.ToArray<float>(), shape);
     }
 
+    // The SHAP methods' reference images: the same checks as an input's, reported against the options.
+    private void CheckReferences(IReadOnlyList<FloatImage> references) => CheckImages(references, "options", "Reference image");
+
     // No null image, and no NaN or infinity: the network would turn it into NaN probabilities, and the argmax of those
     // into class 0, a confident-looking answer. (Nearest resizing could even drop the bad pixel; so look before it.)
     // Also the image's rank and channel count: the model's (a grey image is turned to RGB for an RGB model).
-    private void CheckImages(IReadOnlyList<FloatImage> images, string parameterName)
+    private void CheckImages(IReadOnlyList<FloatImage> images, string parameterName, string noun = "Image")
     {
         int rank = Card.Preprocessing.InputSize.Count, channels = Card.Preprocessing.Channels;
         for (int i = 0; i < images.Count; i++)
         {
-            if (images[i] is null) throw new ArgumentException($"Image {i} of {images.Count} is null.", parameterName);
+            if (images[i] is null) throw new ArgumentException($"{noun} {i} of {images.Count} is null.", parameterName);
             var shape = images[i].Shape;
             if (shape.Length - 1 != rank)
-                throw new ArgumentException($"Image {i} of {images.Count} has shape [{string.Join(", ", shape)}]; the model takes {(rank == 3 ? "volumes (C, D, H, W)" : "images (C, H, W)")}.", parameterName);
+                throw new ArgumentException($"{noun} {i} of {images.Count} has shape [{string.Join(", ", shape)}]; the model takes {(rank == 3 ? "volumes (C, D, H, W)" : "images (C, H, W)")}.", parameterName);
             // A grey image is repeated for a 3-channel (RGB) 2-D model; a volume's channels are contrasts, never repeated.
             if (shape[0] != channels && !(shape[0] == 1 && channels == 3 && rank == 2))
-                throw new ArgumentException($"Image {i} of {images.Count} has {shape[0]} channel(s); the model expects {channels}{(channels == 3 && rank == 2 ? " (or 1, repeated)" : "")}.", parameterName);
+                throw new ArgumentException($"{noun} {i} of {images.Count} has {shape[0]} channel(s); the model expects {channels}{(channels == 3 && rank == 2 ? " (or 1, repeated)" : "")}.", parameterName);
             var data = images[i].Data;
             for (int j = 0; j < data.Length; j++)
             {
                 if (!float.IsFinite(data[j]))
-                    throw new ArgumentException($"Image {i} of {images.Count} holds {data[j].ToString(System.Globalization.CultureInfo.InvariantCulture)} at element {j}; the model cannot predict from NaN or infinite values.", parameterName);
+                    throw new ArgumentException($"{noun} {i} of {images.Count} holds {data[j].ToString(System.Globalization.CultureInfo.InvariantCulture)} at element {j}; the model cannot predict from NaN or infinite values.", parameterName);
             }
         }
     }

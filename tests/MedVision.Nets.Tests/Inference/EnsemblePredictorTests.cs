@@ -271,6 +271,12 @@ public sealed class EnsemblePredictorTests : IDisposable
                 Floats(a.ExplainFile(file, AttributionMethod.SmoothGrad, 0, options).Map.Zip(b.ExplainFile(file, AttributionMethod.SmoothGrad, 0, options).Map, (p, q) => (0.25 * p) + (0.75 * q))),
                 (x, e) => Math.Abs(x - e) < 1e-6);
             ensemble.ExplainFile(file, AttributionMethod.SmoothGrad, 0, options).Map.Should().NotEqual(ensemble.ExplainFile(file, AttributionMethod.SmoothGrad, 0).Map);
+            // and so do the SHAP methods' references, each member preparing them as it prepares the image
+            var shap = AttributionOptions.Default with { References = Pixels(3).Select(p => FloatImage.FromBytesHwc(p, 28, 28, 3)).ToArray() };
+            ensemble.ExplainFile(file, AttributionMethod.DeepLiftShap, 1, shap).Map.Should().Equal(
+                Floats(a.ExplainFile(file, AttributionMethod.DeepLiftShap, 1, shap).Map.Zip(b.ExplainFile(file, AttributionMethod.DeepLiftShap, 1, shap).Map, (p, q) => (0.25 * p) + (0.75 * q))),
+                (x, e) => Math.Abs(x - e) < 1e-6);
+            FluentActions.Invoking(() => ensemble.ExplainFile(file, AttributionMethod.GradientShap)).Should().Throw<ArgumentException>().WithParameterName("options");
         }
 
         // 3-D: each member's map placed back on the scan and averaged there, as class-activation maps are.

@@ -534,7 +534,7 @@ public sealed class PredictorTests : IDisposable
             Math.Abs(attributions.ConvergenceDeltas![0]).Should().BeLessThan(1e-3 * Math.Abs(attributions.Scores[0]) + 1e-4, "a small-stem ResNet is linear layers and ReLUs");
 
         FluentActions.Invoking(() => predictor.Explain(image, method, targetClass: 5)).Should().Throw<ArgumentOutOfRangeException>().WithMessage("*5 classes*");
-        FluentActions.Invoking(() => predictor.Explain(image, (AttributionMethod)7)).Should().Throw<ArgumentOutOfRangeException>().WithParameterName("method");
+        FluentActions.Invoking(() => predictor.Explain(image, (AttributionMethod)17)).Should().Throw<ArgumentOutOfRangeException>().WithParameterName("method");
     }
 
     [Theory]
@@ -569,6 +569,50 @@ public sealed class PredictorTests : IDisposable
         explanation.Map.Count(v => v == 1f).Should().Be(1, "with no outliers only the maximum reaches 1");
         if (method != AttributionMethod.Saliency)
             explanation.Map.Should().NotEqual(predictor.Explain(image.Clone(), method, targetClass: 1).Map, "the defaults give another map");
+    }
+
+    [Theory]
+    [InlineData(AttributionMethod.GradientShap)]
+    [InlineData(AttributionMethod.DeepLiftShap)]
+    public void TheShapMethods_ExplainAgainstTheGivenReferences_PreparedAsTheInputIs_AndNeedThem(AttributionMethod method)
+    {
+        var path = SaveTiny(out var original);
+        using var _ = original;
+        using var predictor = Predictor.Load(path);
+        predictor.CanAttributeWith(method).Should().BeTrue();
+        var train = MedMnistDataset.LoadEmbeddedRetinaMnist().Train;
+        var image = FloatImage.FromBytesHwc(MedMnistDataset.LoadEmbeddedRetinaMnist().Test.GetImage(7).ToArray(), 28, 28, 3);
+        var references = Enumerable.Range(0, 5).Select(i => FloatImage.FromBytesHwc(train.GetImage(i).ToArray(), 28, 28, 3)).ToArray();
+        var options = AttributionOptions.Default with { References = references, Samples = 6, Seed = 4, BatchSize = 3 };
+        var explanation = predictor.Explain(image.Clone(), method, targetClass: 2, options: options);
+        explanation.TargetClass.Should().Be(2);
+
+        original.Eval();
+        using var scope = Tensors.NewDisposeScope();
+        var batch = predictor.Preprocess([image.Clone()]);
+        var prepared = predictor.Preprocess(references);
+        var targets = new long[] { 2 };
+        using var attributions = method == AttributionMethod.GradientShap
+            ? new GradientShap(original, samples: 6, noiseLevel: 0, batchSize: 3, seed: 4).Compute(batch, prepared, targets)
+            : new DeepLiftShap(original, batchSize: 3).Compute(batch, prepared, targets);
+        using var maps = attributions.ToMaps();
+        explanation.Map.Should().Equal(maps.ToArray(0), "the references are prepared as the image is, and every setting is used");
+        var fewer = predictor.Explain(image.Clone(), method, targetClass: 2, options: options with { References = references[..2] });
+        fewer.Map.Should().NotEqual(explanation.Map, "other references give another map");
+
+        var image2 = image.Clone();
+        var none = () => predictor.Explain(image2, method);
+        none.Should().Throw<ArgumentException>().WithParameterName("options").WithMessage($"{method} explains a prediction against reference images*AttributionOptions.References*");
+        var empty = () => predictor.Explain(image2, method, options: options with { References = [] });
+        empty.Should().Throw<ArgumentException>().WithParameterName("options");
+        var grey = new FloatImage(new float[2 * 28 * 28], 2, 28, 28);
+        var wrongChannels = () => predictor.Explain(image2, method, options: options with { References = [references[0], grey] });
+        wrongChannels.Should().Throw<ArgumentException>().WithParameterName("options").WithMessage("Reference image 1 of 2 has 2 channel(s)*");
+        var nan = references[1].Clone();
+        nan.Data[5] = float.NaN;
+        var withNan = () => predictor.Explain(image2, method, options: options with { References = [nan] });
+        withNan.Should().Throw<ArgumentException>().WithParameterName("options").WithMessage("Reference image 0 of 1 holds NaN*");
+        predictor.Explain(image2, AttributionMethod.Saliency, options: options).Map.Should().Equal(predictor.Explain(image2, AttributionMethod.Saliency).Map, "other methods ignore the references");
     }
 
     [Fact]

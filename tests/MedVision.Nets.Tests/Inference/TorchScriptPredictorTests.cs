@@ -101,7 +101,7 @@ public sealed class TorchScriptPredictorTests : IDisposable
         attributed.Map.Count(v => v > 0).Should().BeGreaterThan(28 * 28 / 2, "a convolutional network's logit depends on most pixels");
 
         // but its ReLUs run inside libtorch's interpreter, so neither the guided methods nor DeepLIFT can change their backward pass
-        foreach (var method in new[] { AttributionMethod.GuidedBackprop, AttributionMethod.GuidedGradCam, AttributionMethod.DeepLift })
+        foreach (var method in new[] { AttributionMethod.GuidedBackprop, AttributionMethod.GuidedGradCam, AttributionMethod.DeepLift, AttributionMethod.DeepLiftShap })
         {
             predictor.CanAttributeWith(method).Should().BeFalse();
             var guided = () => predictor.Explain(FloatImage.FromBytesHwc(TestImage(0), 28, 28, 3), method);
@@ -109,10 +109,15 @@ public sealed class TorchScriptPredictorTests : IDisposable
             {
                 AttributionMethod.GuidedGradCam => "*Guided Grad-CAM needs a ResNet*",
                 AttributionMethod.DeepLift => "DeepLIFT changes*TorchScript*",
+                AttributionMethod.DeepLiftShap => "DeepLIFT SHAP changes*TorchScript*",
                 _ => "Guided backpropagation changes*TorchScript*",
             });
         }
         predictor.CanAttributeWith(AttributionMethod.IntegratedGradients).Should().BeTrue();
+        predictor.CanAttributeWith(AttributionMethod.GradientShap).Should().BeTrue("GradientSHAP takes plain gradients");
+        var reference = FloatImage.FromBytesHwc(TestImage(1), 28, 28, 3);
+        predictor.Explain(FloatImage.FromBytesHwc(TestImage(0), 28, 28, 3), AttributionMethod.GradientShap, options: AttributionOptions.Default with { References = [reference], Samples = 3 })
+            .Map.Max().Should().Be(1f);
     }
 
     [Fact]
