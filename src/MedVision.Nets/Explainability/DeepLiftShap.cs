@@ -56,15 +56,10 @@ public sealed class DeepLiftShap
     {
         ArgumentNullException.ThrowIfNull(baselines);
         _gradients.Check(input, targetClasses);
-        if (baselines.Dim != input.Dim || baselines.Size(0) < 1 || !baselines.Shape.Skip(1).SequenceEqual(input.Shape.Skip(1)))
-            throw new ArgumentException($"The baselines have shape [{string.Join(", ", baselines.Shape)}]; they must be B ≥ 1 samples of the input's sample shape [{string.Join(", ", input.Shape.Skip(1))}].", nameof(baselines));
-        if (!baselines.ScalarType.IsFloatingPoint())
-            throw new ArgumentException($"The baselines must be floating point; they are {baselines.ScalarType}.", nameof(baselines));
-        InputGradients.CheckFinite(baselines, "baselines", nameof(baselines));
         long n = input.Size(0);
         using var scope = Tensors.NewDisposeScope();
+        var references = InputGradients.References(input, baselines);
         var (classes, scores) = InputGradients.Targets(_gradients.Logits(input), targetClasses);
-        var references = baselines.To(input.ScalarType, input.Device);
         long b = references.Size(0);
         var perSample = new Tensor[n];
         var deltas = new double[n];

@@ -79,17 +79,12 @@ public sealed class GradientShap
     {
         ArgumentNullException.ThrowIfNull(baselines);
         _gradients.Check(input, targetClasses);
-        if (baselines.Dim != input.Dim || baselines.Size(0) < 1 || !baselines.Shape.Skip(1).SequenceEqual(input.Shape.Skip(1)))
-            throw new ArgumentException($"The baselines have shape [{string.Join(", ", baselines.Shape)}]; they must be B ≥ 1 samples of the input's sample shape [{string.Join(", ", input.Shape.Skip(1))}].", nameof(baselines));
-        if (!baselines.ScalarType.IsFloatingPoint())
-            throw new ArgumentException($"The baselines must be floating point; they are {baselines.ScalarType}.", nameof(baselines));
-        InputGradients.CheckFinite(baselines, "baselines", nameof(baselines));
         long n = input.Size(0);
         long elements = input.NumElements / n;
         if (NoiseLevel > 0 && elements > int.MaxValue / 2) throw new ArgumentException($"A sample of {elements} elements is too large for GradientSHAP's noise buffer.", nameof(input));
         using var scope = Tensors.NewDisposeScope();
+        var references = InputGradients.References(input, baselines);
         var (classes, scores) = InputGradients.Targets(_gradients.Logits(input), targetClasses);
-        var references = baselines.To(input.ScalarType, input.Device);
         long b = references.Size(0);
         var random = new Random(Seed);
         var perSample = new Tensor[n];

@@ -140,6 +140,20 @@ internal sealed class InputGradients
         new($"The model's logits do not depend differentiably on its input, so {_method} has no gradient to take (was the forward pass run under NoGrad, or through another engine?).");
 
     /// <summary>
+    /// Checks a set of references (GradientSHAP's baselines, DeepLIFT SHAP's references): B ≥ 1 floating-point samples
+    /// of the input's sample shape, finite; returns them in the input's type and on its device, in the current scope.
+    /// </summary>
+    public static Tensor References(Tensor input, Tensor baselines)
+    {
+        if (baselines.Dim != input.Dim || baselines.Size(0) < 1 || !baselines.Shape.Skip(1).SequenceEqual(input.Shape.Skip(1)))
+            throw new ArgumentException($"The baselines have shape [{string.Join(", ", baselines.Shape)}]; they must be B ≥ 1 samples of the input's sample shape [{string.Join(", ", input.Shape.Skip(1))}].", nameof(baselines));
+        if (!baselines.ScalarType.IsFloatingPoint())
+            throw new ArgumentException($"The baselines must be floating point; they are {baselines.ScalarType}.", nameof(baselines));
+        CheckFinite(baselines, "baselines", nameof(baselines));
+        return baselines.To(input.ScalarType, input.Device);
+    }
+
+    /// <summary>
     /// A baseline for every sample of <paramref name="input"/>, in the current scope: zeros when
     /// <paramref name="baseline"/> is null; otherwise the baseline (of the input's shape, or with a batch size of 1)
     /// checked and expanded to the input's shape, type and device.

@@ -9,43 +9,15 @@ namespace MedVision.Nets.Tests.Explainability;
 [Collection(GlobalRandomStateCollection.Name)]
 public class DeepLiftTests
 {
-    /// <summary>Logits (N, 3) = W2 relu(W1 x + b1) over each sample's 4 elements (W1 5×4, W2 3×5), in the input's type.</summary>
-    private sealed class TwoLayer : Module<Tensor, Tensor>
+    private static readonly TwoLayerClassifier Network = new(withBias: true);
+
+    /// <summary>DeepLIFT's attributions of class <paramref name="target"/> of <see cref="TwoLayerClassifier"/> (with bias) against <paramref name="reference"/>, by hand.</summary>
+    private static double[] Expected(double[] x, double[] reference, int target)
     {
-        public static readonly double[,] W1 =
-        {
-            { 0.5, -1.0, 0.25, 2.0 }, { -1.5, 0.5, 1.0, -0.5 }, { 1.0, 1.0, -2.0, 0.5 }, { 0.25, -0.75, 0.5, 1.5 }, { -0.5, 2.0, 1.5, -1.0 },
-        };
-        public static readonly double[] B1 = { 0.1, -0.2, 0.3, 0.0, -0.4 };
-        public static readonly double[,] W2 = { { 1.0, -2.0, 0.5, -1.5, 3.0 }, { -0.5, 1.5, -1.0, 2.0, -0.25 }, { 2.0, 0.5, -3.0, -1.0, 1.0 } };
-
-        private static Tensor Of(double[,] w)
-        {
-            var flat = new double[w.Length];
-            Buffer.BlockCopy(w, 0, flat, 0, flat.Length * sizeof(double));
-            return Tensors.FromArray(flat, w.GetLength(0), w.GetLength(1));
-        }
-
-        public override Tensor Forward(Tensor input)
-        {
-            using var scope = Tensors.NewDisposeScope();
-            var t = input.ScalarType;
-            var hidden = Functional.Linear(input.Reshape(input.Size(0), 4), Of(W1).To(t), Tensors.FromArray(B1).To(t)).Relu();
-            return scope.MoveToOuter(Functional.Linear(hidden, Of(W2).To(t)));
-        }
-
-        private static double[] Hidden(double[] x) =>
-            Enumerable.Range(0, 5).Select(i => B1[i] + Enumerable.Range(0, 4).Sum(j => W1[i, j] * x[j])).ToArray();
-
-        public static double Logit(double[] x, int target) => Hidden(x).Select((h, i) => W2[target, i] * Math.Max(h, 0)).Sum();
-
-        /// <summary>DeepLIFT's attributions of class <paramref name="target"/> against <paramref name="reference"/>, by hand.</summary>
-        public static double[] Expected(double[] x, double[] reference, int target)
-        {
-            var (h, hr) = (Hidden(x), Hidden(reference));
-            var m = h.Select((v, i) => Math.Abs(v - hr[i]) < 1e-10 ? (v > 0 ? 1 : 0) : (Math.Max(v, 0) - Math.Max(hr[i], 0)) / (v - hr[i])).ToArray();
-            return Enumerable.Range(0, 4).Select(j => (x[j] - reference[j]) * Enumerable.Range(0, 5).Sum(i => W2[target, i] * m[i] * W1[i, j])).ToArray();
-        }
+        var (w1, w2) = (TwoLayerClassifier.W1, TwoLayerClassifier.W2);
+        var (h, hr) = (Network.Hidden(x), Network.Hidden(reference));
+        var m = h.Select((v, i) => Math.Abs(v - hr[i]) < 1e-10 ? (v > 0 ? 1 : 0) : (Math.Max(v, 0) - Math.Max(hr[i], 0)) / (v - hr[i])).ToArray();
+        return Enumerable.Range(0, 4).Select(j => (x[j] - reference[j]) * Enumerable.Range(0, 5).Sum(i => w2[target, i] * m[i] * w1[i, j])).ToArray();
     }
 
     private static readonly double[] X = { 0.5, -1.0, 2.0, 0.25, /* sample 2 */ -1.5, 1.0, 0.75, -0.5 };
@@ -56,7 +28,7 @@ public class DeepLiftTests
     [Fact]
     public void DeepLift_GivesTheHandComputedAttributions_WhichAddUpToTheLogitsChange_ForEveryBaselineForm()
     {
-        using var model = new TwoLayer();
+        using var model = new TwoLayerClassifier(withBias: true);
         model.Eval();
         using var scope = Tensors.NewDisposeScope();
         var input = Tensors.FromArray(X, 2, 1, 2, 2);
@@ -77,10 +49,10 @@ public class DeepLiftTests
                 int target = (int)(targets?[n] ?? Array.IndexOf(logits, logits.Skip(3 * n).Take(3).Max()) - (3 * n));
                 attributions.TargetClasses[n].Should().Be(target, name);
                 attributions.Scores[n].Should().BeApproximately((float)logits[3 * n + target], 1e-5f, name);
-                var expected = TwoLayer.Expected(Sample(X, n), referenceOf(n), target);
+                var expected = Expected(Sample(X, n), referenceOf(n), target);
                 attributions.Values[n].Flatten().ToArray<double>().Should().Equal(expected, (a, b) => Math.Abs(a - b) < 1e-9, name);
                 attributions.ConvergenceDeltas![n].Should().BeApproximately(0, 1e-9, name);
-                expected.Sum().Should().BeApproximately(TwoLayer.Logit(Sample(X, n), target) - TwoLayer.Logit(referenceOf(n), target), 1e-9, "summation-to-delta of the hand computation");
+                expected.Sum().Should().BeApproximately(Network.Logit(Sample(X, n), target) - Network.Logit(referenceOf(n), target), 1e-9, "summation-to-delta of the hand computation");
             }
         }
         // These samples cross ReLU's hinge on the way from the reference, so the multipliers are not the derivatives:
@@ -126,7 +98,7 @@ public class DeepLiftTests
     [Fact]
     public void DeepLiftShap_IsTheMeanOfDeepLiftOverTheReferences_AndAddsUpToTheMeanChange()
     {
-        using var model = new TwoLayer();
+        using var model = new TwoLayerClassifier(withBias: true);
         model.Eval();
         using var scope = Tensors.NewDisposeScope();
         var input = Tensors.FromArray(X, 2, 1, 2, 2);
@@ -140,9 +112,9 @@ public class DeepLiftTests
             for (int k = 0; k < 3; k++)
             {
                 var reference = references[k].Flatten().ToArray<double>();
-                var one = TwoLayer.Expected(Sample(X, n), reference, target);
+                var one = Expected(Sample(X, n), reference, target);
                 for (int j = 0; j < 4; j++) expected[j] += one[j] / 3;
-                change += (TwoLayer.Logit(Sample(X, n), target) - TwoLayer.Logit(reference, target)) / 3;
+                change += (Network.Logit(Sample(X, n), target) - Network.Logit(reference, target)) / 3;
             }
             shap.Values[n].Flatten().ToArray<double>().Should().Equal(expected, (a, b) => Math.Abs(a - b) < 1e-9);
             shap.ConvergenceDeltas![n].Should().BeApproximately(0, 1e-9);

@@ -9,40 +9,17 @@ namespace MedVision.Nets.Tests.Explainability;
 [Collection(GlobalRandomStateCollection.Name)]
 public class GuidedBackpropTests
 {
-    /// <summary>Logits (N, 3) = W2 relu(W1 x) over each sample's 4 elements (W1 5×4, W2 3×5).</summary>
-    private sealed class TwoLayer : Module<Tensor, Tensor>
+    /// <summary>The input gradient of class <paramref name="target"/> of <see cref="TwoLayerClassifier"/> with ReLU's backward rule <paramref name="rule"/> (0 plain, 1 guided, 2 deconvolution), by hand.</summary>
+    private static double[] Expected(double[] x, int target, int rule)
     {
-        public static readonly double[,] W1 =
+        var (w1, w2) = (TwoLayerClassifier.W1, TwoLayerClassifier.W2);
+        var h = new TwoLayerClassifier().Hidden(x);
+        var g = Enumerable.Range(0, 5).Select(i =>
         {
-            { 0.5, -1.0, 0.25, 2.0 }, { -1.5, 0.5, 1.0, -0.5 }, { 1.0, 1.0, -2.0, 0.5 }, { 0.25, -0.75, 0.5, 1.5 }, { -0.5, 2.0, 1.5, -1.0 },
-        };
-        public static readonly double[,] W2 = { { 1.0, -2.0, 0.5, -1.5, 3.0 }, { -0.5, 1.5, -1.0, 2.0, -0.25 }, { 2.0, 0.5, -3.0, -1.0, 1.0 } };
-
-        private static Tensor Of(double[,] w)
-        {
-            var flat = new double[w.Length];
-            Buffer.BlockCopy(w, 0, flat, 0, flat.Length * sizeof(double));
-            return Tensors.FromArray(flat, w.GetLength(0), w.GetLength(1));
-        }
-
-        public override Tensor Forward(Tensor input)
-        {
-            using var scope = Tensors.NewDisposeScope();
-            var hidden = Functional.Linear(input.Reshape(input.Size(0), 4), Of(W1).To(input.ScalarType)).ReluInPlace();
-            return scope.MoveToOuter(Functional.Linear(hidden, Of(W2).To(input.ScalarType)));
-        }
-
-        /// <summary>The input gradient of class <paramref name="target"/> with ReLU's backward rule <paramref name="rule"/> (0 plain, 1 guided, 2 deconvolution), by hand.</summary>
-        public static double[] Expected(double[] x, int target, int rule)
-        {
-            var h = Enumerable.Range(0, 5).Select(i => Enumerable.Range(0, 4).Sum(j => W1[i, j] * x[j])).ToArray();
-            var g = Enumerable.Range(0, 5).Select(i =>
-            {
-                double incoming = W2[target, i];
-                return rule switch { 0 => h[i] > 0 ? incoming : 0, 1 => h[i] > 0 ? Math.Max(incoming, 0) : 0, _ => Math.Max(incoming, 0) };
-            }).ToArray();
-            return Enumerable.Range(0, 4).Select(j => Enumerable.Range(0, 5).Sum(i => W1[i, j] * g[i])).ToArray();
-        }
+            double incoming = w2[target, i];
+            return rule switch { 0 => h[i] > 0 ? incoming : 0, 1 => h[i] > 0 ? Math.Max(incoming, 0) : 0, _ => Math.Max(incoming, 0) };
+        }).ToArray();
+        return Enumerable.Range(0, 4).Select(j => Enumerable.Range(0, 5).Sum(i => w1[i, j] * g[i])).ToArray();
     }
 
     private static readonly double[] X = { 0.5, -1.0, 2.0, 0.25, /* sample 2 */ -1.5, 1.0, 0.75, -0.5 };
@@ -50,7 +27,7 @@ public class GuidedBackpropTests
     [Fact]
     public void GuidedBackpropAndDeconvolution_GiveTheHandComputedMaps_ForChosenAndPredictedClasses()
     {
-        using var model = new TwoLayer();
+        using var model = new TwoLayerClassifier();
         model.Eval();
         using var scope = Tensors.NewDisposeScope();
         var input = Tensors.FromArray(X, 2, 1, 2, 2);
@@ -69,9 +46,9 @@ public class GuidedBackpropTests
                 guided.TargetClasses[n].Should().Be(target);
                 deconvolution.TargetClasses[n].Should().Be(target);
                 guided.Scores[n].Should().BeApproximately((float)logits[3 * n + target], 1e-5f);
-                guided.ToArray(n).Select(v => (double)v).Should().Equal(TwoLayer.Expected(sample, target, 1), (a, b) => Math.Abs(a - b) < 1e-6);
-                deconvolution.ToArray(n).Select(v => (double)v).Should().Equal(TwoLayer.Expected(sample, target, 2), (a, b) => Math.Abs(a - b) < 1e-6);
-                saliency.ToArray(n).Select(v => (double)v).Should().Equal(TwoLayer.Expected(sample, target, 0), (a, b) => Math.Abs(a - b) < 1e-6);
+                guided.ToArray(n).Select(v => (double)v).Should().Equal(Expected(sample, target, 1), (a, b) => Math.Abs(a - b) < 1e-6);
+                deconvolution.ToArray(n).Select(v => (double)v).Should().Equal(Expected(sample, target, 2), (a, b) => Math.Abs(a - b) < 1e-6);
+                saliency.ToArray(n).Select(v => (double)v).Should().Equal(Expected(sample, target, 0), (a, b) => Math.Abs(a - b) < 1e-6);
             }
             // the three rules disagree on these samples, so the checks above tell them apart
             guided.Values.AllClose(saliency.Values).Should().BeFalse();
