@@ -190,9 +190,7 @@ public sealed class EnsemblePredictor : IDisposable
         ArgumentNullException.ThrowIfNull(change);
         var old = ReadManifest(path);
         var changed = change(old) ?? throw new ArgumentException("The change gave no manifest.", nameof(change));
-        string? why = ChangedMember(old);
-        if (why is null && (!changed.ModelPaths.Select(Path.GetFullPath).SequenceEqual(old.ModelPaths, StringComparer.Ordinal) || !EnsembleWeights.Same(changed.Weights, old.Weights, old.ModelPaths.Count)))
-            why = "the ensemble's members or weights have changed";
+        string? why = ManifestFile.Invalidation(old.ModelPaths, old.ModelHashes, old.Weights, changed.ModelPaths, changed.Weights);
         var notes = new List<string>();
         var (conformal, referral) = (changed.Conformal, changed.Referral);
         if (why is not null && conformal is not null && ReferenceEquals(conformal, old.Conformal))

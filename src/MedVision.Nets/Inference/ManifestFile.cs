@@ -154,6 +154,16 @@ internal static class ManifestFile
         return changed < 0 ? null : $"member {changed}'s model file ({paths[changed]}) has changed since the manifest was written (its SHA-256 differs)";
     }
 
+    /// <summary>
+    /// Why what was chosen on an ensemble (a calibration, an operating point, post-processing) no longer holds after
+    /// an update from the old members, hashes and weights to the new members and weights: a member file changed since
+    /// the manifest was written, or the members or weights changed; null when it still holds.
+    /// </summary>
+    public static string? Invalidation(IReadOnlyList<string> oldPaths, IReadOnlyList<string?> oldHashes, IReadOnlyList<double>? oldWeights, IReadOnlyList<string> newPaths, IReadOnlyList<double>? newWeights) =>
+        ChangedMember(oldPaths, oldHashes)
+        ?? (newPaths.Select(Path.GetFullPath).SequenceEqual(oldPaths, StringComparer.Ordinal) && EnsembleWeights.Same(newWeights, oldWeights, oldPaths.Count)
+            ? null : "the ensemble's members or weights have changed");
+
     /// <summary>A file's SHA-256, lower-case hex.</summary>
     public static string Sha256Of(string path)
     {

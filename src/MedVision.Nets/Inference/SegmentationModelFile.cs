@@ -510,9 +510,7 @@ public static class SegmentationModelFile
         var notes = new List<string>();
         if (postprocessing is not null && ReferenceEquals(postprocessing, old.Postprocessing))
         {
-            string? why = ManifestFile.ChangedMember(old.ModelPaths, old.ModelHashes)
-                ?? (changed.ModelPaths.Select(Path.GetFullPath).SequenceEqual(old.ModelPaths, StringComparer.Ordinal)
-                    && EnsembleWeights.Same(changed.Weights, old.Weights, old.ModelPaths.Count) ? null : "the ensemble's members or weights have changed");
+            string? why = ManifestFile.Invalidation(old.ModelPaths, old.ModelHashes, old.Weights, changed.ModelPaths, changed.Weights);
             if (why is not null)
             {
                 postprocessing = null;
