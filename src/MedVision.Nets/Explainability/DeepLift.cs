@@ -16,12 +16,12 @@ namespace MedVision.Nets.Explainability;
 /// <remarks>
 /// <para>
 /// Summation-to-delta is exact, up to rounding, for networks built of linear layers (convolutions, batch normalisation
-/// in evaluation mode, average pooling, additions) and ReLUs — ResNets with the small-input stem, for instance;
-/// <see cref="Attributions.ConvergenceDeltas"/> reports it per sample. Max pooling passes the gradient back, as the
-/// original DeepLIFT implementation does by default (Captum applies its own rule to max pooling, so maps of networks
-/// with max pooling, such as ResNets with the ImageNet stem, differ from Captum's), and other activations (sigmoid,
-/// tanh, leaky ReLU, GELU) keep their derivatives; in such networks the deltas are not zero and show how far the
-/// attributions are from adding up.
+/// in evaluation mode, average pooling, additions), ReLUs and max pooling — every ResNet here, with either stem;
+/// <see cref="Attributions.ConvergenceDeltas"/> reports it per sample. Max pooling gets Captum's rule: each window's
+/// change from the reference is credited to the input's and the reference's maxima (where windows overlap the credits
+/// add up; Captum's unpooling keeps one of them, so its maps differ there). Adaptive max pooling and other
+/// activations (sigmoid, tanh, leaky ReLU, GELU) keep their derivatives; in networks with them the deltas are not zero
+/// and show how far the attributions are from adding up.
 /// </para>
 /// <para>
 /// Each forward pass runs a batch of inputs followed by their references, so the network must treat the samples of
@@ -35,7 +35,7 @@ namespace MedVision.Nets.Explainability;
 /// model.Eval();
 /// var deepLift = new DeepLift(model);
 /// using var attributions = deepLift.Compute(batch);                 // the predicted classes; zero reference
-/// double delta = attributions.ConvergenceDeltas![0];                // ≈ 0 for a small-stem ResNet
+/// double delta = attributions.ConvergenceDeltas![0];                // ≈ 0 for a ResNet
 /// using var maps = attributions.ToMaps();                           // (N, 1, H, W) in [0, 1] for display
 /// </code></example>
 public sealed class DeepLift

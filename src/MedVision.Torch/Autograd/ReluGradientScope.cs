@@ -13,7 +13,9 @@ namespace MedVision.Torch.Autograd;
 /// gradients), and the backward pass through it uses that rule whenever it runs. It applies to
 /// <see cref="Tensor.Relu"/> and <see cref="Tensor.ReluInPlace"/> and so to <see cref="Nn.ReLU"/>,
 /// <see cref="Nn.Functional.Relu(Tensor)"/> and every block of this library that calls them; not to ReLU6, leaky
-/// ReLU or other activations, and not to ReLUs inside a TorchScript module, which libtorch's interpreter runs.
+/// ReLU or other activations, and not to ReLUs inside a TorchScript module, which libtorch's interpreter runs. Under
+/// <see cref="ReluGradient.DeepLiftRescale"/> max pooling (<see cref="Nn.Functional.MaxPool"/> and the max-pooling
+/// layers) gets DeepLIFT's rule as well; it is not counted in <see cref="Overrides"/>.
 /// <see cref="Overrides"/> counts the ReLUs changed, so a caller can tell a network with none of them from one with
 /// some.
 /// </para>

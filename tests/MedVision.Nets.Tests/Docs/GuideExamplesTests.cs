@@ -817,7 +817,7 @@ public sealed class GuideExamplesTests
         var images = Tensors.Rand(2, 3, 28, 28) * 2 - 1;      // a preprocessed batch
         using var deepLift = new DeepLift(model).Compute(images); // from zeros: one forward and backward pass
         foreach (var delta in deepLift.ConvergenceDeltas!)
-            Console.WriteLine($"attributions' sum − logit change: {delta:E1}"); // ≈ 0: linear layers and ReLUs
+            Console.WriteLine($"attributions' sum − logit change: {delta:E1}"); // ≈ 0: linear layers, ReLUs, max pooling
         var references = Tensors.Rand(16, 3, 28, 28) * 2 - 1; // e.g. preprocessed training images
         using var shap = new DeepLiftShap(model).Compute(images, references); // the mean over the 16 references
         using var maps = shap.ToMaps();                       // for display, as Captum shows it

@@ -64,12 +64,19 @@ public class DeepLiftTests
     }
 
     [Fact]
-    public void OnResNets_TheAttributionsAddUpToTheLogitsChange_In2DAnd3D_AndLeaveParameterGradientsAlone()
+    public void OnResNets_TheAttributionsAddUpToTheLogitsChange_In2DAnd3D_WithEitherStem_AndLeaveParameterGradientsAlone()
     {
         Tensors.ManualSeed(5);
         using var model2d = ResNet.Builder().WithDepth(18).WithWidths(4, 8, 8, 8).ForInput(3).WithSmallInputStem().WithClasses(4).Build();
         using var model3d = ResNet.Builder().WithDepth(10).WithWidths(4, 4, 4, 4).ForInput(1, spatialDims: 3).WithSmallInputStem().WithClasses(3).Build();
-        foreach (var (model, shape) in new (ResNet, long[])[] { (model2d, new long[] { 3, 3, 16, 16 }), (model3d, new long[] { 2, 1, 8, 8, 8 }) })
+        // the ImageNet stem max-pools (3, stride 2, padding 1: overlapping windows), which gets DeepLIFT's max-pooling rule
+        using var imageNet2d = ResNet.Builder().WithDepth(18).WithWidths(4, 8, 8, 8).ForInput(3).WithImageNetStem().WithClasses(4).Build();
+        using var imageNet3d = ResNet.Builder().WithDepth(10).WithWidths(4, 4, 4, 4).ForInput(1, spatialDims: 3).WithImageNetStem().WithClasses(2).Build();
+        foreach (var (model, shape) in new (ResNet, long[])[]
+                 {
+                     (model2d, new long[] { 3, 3, 16, 16 }), (model3d, new long[] { 2, 1, 8, 8, 8 }),
+                     (imageNet2d, new long[] { 2, 3, 40, 40 }), (imageNet3d, new long[] { 2, 1, 20, 20, 20 }),
+                 })
         {
             model.Eval();
             using var scope = Tensors.NewDisposeScope();
@@ -83,7 +90,7 @@ public class DeepLiftTests
                 long target = attributions.TargetClasses[n];
                 double change = logits[n, target].Item<float>() - references[n, target].Item<float>();
                 double sum = attributions.ToArray(n).Sum(v => (double)v);
-                sum.Should().BeApproximately(change, 1e-3 * Math.Max(1, Math.Abs(change)), $"sample {n} of {string.Join("×", shape)}: small-stem ResNets are linear layers and ReLUs");
+                sum.Should().BeApproximately(change, 1e-3 * Math.Max(1, Math.Abs(change)), $"sample {n} of {string.Join("×", shape)}: linear layers, ReLUs and max pooling all follow DeepLIFT's rules");
                 attributions.ConvergenceDeltas![n].Should().BeApproximately(sum - change, 1e-4);
             }
             using var gradient = new Saliency(model).Compute(input, attributions.TargetClasses, absolute: false);

@@ -184,6 +184,60 @@ public sealed class ReluGradientScopeTests
     }
 
     [Fact]
+    public void TheRescaleRule_GivesMaxPoolingCaptumsRule_CreditingEachWindowsChangeToTheMaximaOfInputAndReference()
+    {
+        // Two 2×2 windows. Left: the input's maximum 3 at (0, 1), the reference's 4 at (0, 0); right: 2 at (0, 2), 5 at
+        // (0, 3). Each window's change y − y′ is split at max(y, y′): nothing to the input's maximum, y − y′ to the
+        // reference's, so (0, 0) is credited −1 over its change 1 − 4 and (0, 3) −3 over 0 − 5; the rest nothing.
+        using var scope = Tensors.NewDisposeScope();
+        var x = Tensors.FromArray(new[] { 1.0, 3, 2, 0, 0.5, -1, 1, -2 }, 1, 1, 2, 4).RequiresGradInPlace();
+        var reference = Tensors.FromArray(new[] { 4.0, 0, 0, 5, 0, 0, 0, 0 }, 1, 1, 2, 4);
+        Tensor pooled;
+        using (ReluGradientScope.Begin(ReluGradient.DeepLiftRescale)) pooled = F.MaxPool2d(Tensors.Cat(new[] { x, reference }), 2);
+        pooled.Detach().ToArray<double>().Should().Equal(3, 2, 4, 5);
+        var multipliers = Gradients.Compute(pooled.Narrow(0, 0, 1).Sum(), x).ToArray<double>();
+        multipliers.Should().Equal(new[] { 1.0 / 3, 0, 0, 0.6, 0, 0, 0, 0 }, (a, b) => Math.Abs(a - b) < 1e-12);
+        var attributions = multipliers.Select((m, i) => m * (x.Detach().ToArray<double>()[i] - reference.ToArray<double>()[i])).ToArray();
+        attributions.Sum().Should().BeApproximately((3 + 2) - (4 + 5), 1e-12, "the credits add up to the windows' change");
+        Gradients.Compute(F.MaxPool2d(x, 2).Sum(), x).ToArray<double>().Should().Equal(0, 1, 1, 0, 0, 0, 0, 0); // outside the scope: the gradient
+
+        var odd = () =>
+        {
+            using var rule = ReluGradientScope.Begin(ReluGradient.DeepLiftRescale);
+            return F.MaxPool3d(Tensors.Randn(3, 1, 4, 4, 4).RequiresGradInPlace(), 2);
+        };
+        odd.Should().Throw<TorchException>().WithMessage("*max pooling's input needs an even batch size*");
+    }
+
+    [Theory]
+    [InlineData(2, 11)]
+    [InlineData(3, 12)]
+    public void WithMaxPoolingAndReluRescaled_AttributionsAddUpToTheOutputsChange_AlsoWhereWindowsOverlap(int dims, int seed)
+    {
+        // conv → ReLU → max pool 3, stride 2, padding 1 (overlapping windows, as a ResNet's stem) → ReLU → sum, in float64.
+        using var scope = Tensors.NewDisposeScope();
+        Tensors.ManualSeed((ulong)seed);
+        var shape = dims == 2 ? new long[] { 1, 2, 9, 9 } : new long[] { 1, 2, 5, 5, 5 };
+        var weight = Tensors.Randn(dims == 2 ? new long[] { 3, 2, 3, 3 } : new long[] { 3, 2, 3, 3, 3 }).To(ScalarType.Float64);
+        var x = Tensors.Randn(shape).To(ScalarType.Float64).RequiresGradInPlace();
+        var reference = Tensors.Randn(shape).To(ScalarType.Float64);
+        Tensor Network(Tensor t)
+        {
+            var h = (dims == 2 ? F.Conv2d(t, weight, padding: 1) : F.Conv3d(t, weight, padding: 1)).Relu();
+            var pooled = dims == 2 ? F.MaxPool2d(h, 3, 2, 1) : F.MaxPool3d(h, 3, 2, 1);
+            return (pooled - 0.3).Relu().Reshape(t.Size(0), -1).Sum(1);
+        }
+        Tensor outputs;
+        using (ReluGradientScope.Begin(ReluGradient.DeepLiftRescale)) outputs = Network(Tensors.Cat(new[] { x, reference }));
+        var multipliers = Gradients.Compute(outputs.Narrow(0, 0, 1).Sum(), x);
+        double sum = (multipliers * (x - reference)).Sum().Item();
+        var values = outputs.Detach().ToArray<double>();
+        sum.Should().BeApproximately(values[0] - values[1], 1e-9 * (1 + Math.Abs(values[0] - values[1])));
+        var plain = Gradients.Compute(Network(x).Sum(), x);
+        Math.Abs((plain * (x - reference)).Sum().Item() - (values[0] - values[1])).Should().BeGreaterThan(1e-3, "gradient × difference does not add up, so the check above can fail");
+    }
+
+    [Fact]
     public void TheRuleIsFixedWhenAReluIsRecorded_NotWhenTheBackwardPassRuns()
     {
         var mlp = new Mlp(4);

@@ -28,6 +28,13 @@ void EnsureOneDnnChecked();
 at::Tensor OneDnnConvolution(const at::Tensor& x, const at::Tensor& w, const c10::optional<at::Tensor>& b,
                              at::IntArrayRef padding, at::IntArrayRef stride, at::IntArrayRef dilation, int64_t groups);
 bool OneDnnConvolutionBackwardAvailable();
+
+// DeepLIFT's rescale rule is on for this thread (mvt_set_relu_gradient, mode 3) and autograd records x (ops.cpp).
+bool DeepLiftRescaleApplies(const at::Tensor& x);
+// Max pooling of a batch of inputs followed by their references, with DeepLIFT's rule for max pooling in its backward
+// pass (ops.cpp; the forward values are max pooling's).
+at::Tensor MaxPoolRescaled(const at::Tensor& x, int32_t nspatial, at::IntArrayRef kernel, at::IntArrayRef stride,
+                           at::IntArrayRef padding, at::IntArrayRef dilation, bool ceil_mode);
 extern std::atomic<int64_t> g_live;
 
 // Torch.NumThreads is process-wide for callers, but with libtorch's OpenMP backend at::set_num_threads only changes

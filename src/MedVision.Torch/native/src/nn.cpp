@@ -268,6 +268,8 @@ MVT_API mvt_tensor mvt_max_pool(mvt_tensor x, const int64_t* kernel, const int64
                                 const int64_t* dilation, int32_t nspatial, int32_t ceil_mode) {
   MVT_GUARD_BEGIN
   auto k = Ints(kernel, nspatial), s = Ints(stride, nspatial), p = Ints(padding, nspatial), d = Ints(dilation, nspatial);
+  if (nspatial >= 1 && nspatial <= 3 && mvt::DeepLiftRescaleApplies(T(x)))
+    return wrap(mvt::MaxPoolRescaled(T(x), nspatial, k, s, p, d, ceil_mode != 0));
   switch (nspatial) {
     case 1: return wrap(at::max_pool1d(T(x), k, s, p, d, ceil_mode != 0));
     case 2: return wrap(at::max_pool2d(T(x), k, s, p, d, ceil_mode != 0));

@@ -34,12 +34,16 @@ at::Tensor relu_with_identity_backward(const at::Tensor& x) { return x + (at::re
 // same order (Captum's DeepLift runs them so). The gradient passed back through the ReLU is multiplied, element by
 // element, by (relu(x) − relu(x′)) / (x − x′) of the input and its reference — the same multiplier for both halves —
 // or by ReLU's own mask where |x − x′| < 1e-10 (Captum's eps), where the ratio is the derivative anyway.
-at::Tensor rescale_multiplier(const at::Tensor& x) {
+void check_rescale_pairs(const at::Tensor& x, const char* what) {
   if (x.dim() == 0 || x.size(0) % 2 != 0) {
     std::ostringstream shape;
     shape << x.sizes();
-    throw std::invalid_argument("DeepLIFT's rescale rule pairs each input with its reference in one batch (inputs first, references second), so a ReLU's input needs an even batch size; this one has shape " + shape.str());
+    throw std::invalid_argument(std::string("DeepLIFT's rescale rule pairs each input with its reference in one batch (inputs first, references second), so ") + what + " needs an even batch size; this one has shape " + shape.str());
   }
+}
+
+at::Tensor rescale_multiplier(const at::Tensor& x) {
+  check_rescale_pairs(x, "a ReLU's input");
   at::NoGradGuard no_grad;
   at::Tensor v = x.detach();
   auto halves = v.chunk(2, 0);
@@ -78,6 +82,49 @@ void relu_recorded_(at::Tensor& t) {
   if (relu_gradient_mode == 1) t.relu_(); else t.add_((at::relu(t) - t).detach());
   clamp_incoming_gradient(t);
 }
+
+// DeepLIFT's rule for max pooling (Captum's): in each window the output's change from the reference, y − y′, is split
+// at max(y, y′) into max − y′, credited to the input's maximum, and y − max, credited to the reference's maximum; an
+// input element's multiplier is what it is credited, summed over the windows it is a maximum of (overlapping windows
+// add up), over its own change x − x′ — or the gradient where |x − x′| < 1e-10. The credits of a window add up to its
+// output's change, so the attributions keep summing to the change of the network's output.
+struct MaxPoolRescale : public torch::autograd::Function<MaxPoolRescale> {
+  static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& x, int64_t nspatial, std::vector<int64_t> kernel,
+                            std::vector<int64_t> stride, std::vector<int64_t> padding, std::vector<int64_t> dilation, bool ceil_mode) {
+    at::Tensor y, indices;
+    if (nspatial == 1) std::tie(y, indices) = at::max_pool1d_with_indices(x, kernel, stride, padding, dilation, ceil_mode);
+    else if (nspatial == 2) std::tie(y, indices) = at::max_pool2d_with_indices(x, kernel, stride, padding, dilation, ceil_mode);
+    else std::tie(y, indices) = at::max_pool3d_with_indices(x, kernel, stride, padding, dilation, ceil_mode);
+    auto xs = x.chunk(2, 0);
+    auto ys = y.chunk(2, 0);
+    at::Tensor top = at::maximum(ys[0], ys[1]);
+    ctx->save_for_backward({indices, top - ys[1], ys[0] - top, xs[0] - xs[1]});
+    return y;
+  }
+
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx, torch::autograd::variable_list grads) {
+    auto saved = ctx->get_saved_variables();
+    const at::Tensor& indices = saved[0];
+    const at::Tensor& dx = saved[3];
+    // Adds each output value to the input element its index names, per (sample, channel) plane.
+    auto credit = [](const at::Tensor& values, const at::Tensor& where, at::IntArrayRef input_shape) {
+      int64_t n = values.size(0), c = values.size(1);
+      at::Tensor planes = at::zeros({n, c, input_shape.size() > 2 ? c10::multiply_integers(input_shape.begin() + 2, input_shape.end()) : 1}, values.options());
+      planes.scatter_add_(2, where.reshape({n, c, -1}), values.reshape({n, c, -1}));
+      return planes.reshape(input_shape);
+    };
+    at::Tensor g = grads[0];
+    auto gs = g.chunk(2, 0);
+    auto where = indices.chunk(2, 0);
+    std::vector<int64_t> full(dx.sizes().begin(), dx.sizes().end());
+    full[0] *= 2;
+    at::Tensor standard = credit(g, indices, full);
+    at::Tensor credited = credit(gs[0] * saved[1], where[0], dx.sizes()) + credit(gs[0] * saved[2], where[1], dx.sizes());
+    at::Tensor near = dx.abs() < 1e-10;
+    at::Tensor grad_x = at::where(at::cat({near, near}), standard, at::cat({credited, credited}) / at::cat({dx, dx}));
+    return {grad_x, at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor()};
+  }
+};
 
 at::Tensor unary(int32_t op, const at::Tensor& t) {
   switch (op) {
@@ -173,6 +220,23 @@ std::vector<int64_t> all_dims(const at::Tensor& t) {
 }
 
 }  // namespace
+
+namespace mvt {
+bool DeepLiftRescaleApplies(const at::Tensor& x) {
+  return relu_gradient_mode == 3 && c10::GradMode::is_enabled() && x.requires_grad();
+}
+
+at::Tensor MaxPoolRescaled(const at::Tensor& x, int32_t nspatial, at::IntArrayRef kernel, at::IntArrayRef stride,
+                           at::IntArrayRef padding, at::IntArrayRef dilation, bool ceil_mode) {
+  if (x.dim() != nspatial + 2) {
+    std::ostringstream shape;
+    shape << x.sizes();
+    throw std::invalid_argument("DeepLIFT's rescale rule needs max pooling of a batch (N, C, …); the input has shape " + shape.str());
+  }
+  check_rescale_pairs(x, "max pooling's input");
+  return MaxPoolRescale::apply(x, static_cast<int64_t>(nspatial), kernel.vec(), stride.vec(), padding.vec(), dilation.vec(), ceil_mode);
+}
+}  // namespace mvt
 
 MVT_API int32_t mvt_set_relu_gradient(int32_t mode, int32_t* previous) {
   MVT_GUARD_BEGIN
