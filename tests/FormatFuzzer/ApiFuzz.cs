@@ -831,10 +831,12 @@ internal static partial class ApiFuzz
     /// A predictor over a model file written for the step (a narrow ResNet-18 with a random task, class count, input
     /// size, channel count, normalisation and test-time flips, 2-D or 3-D), then 1–4 random calls: raw pixels of random
     /// size and channel count (now and then a wrong byte count), images of random shape (grey for an RGB model, or a
-    /// channel count the model cannot take), batches of 0–3 images, explanations of a random class by a random method,
+    /// channel count the model cannot take), batches of 0–3 images, explanations of a random class by a random
+    /// class-activation or attribution method (cheap settings; now and then 0–3 reference images, some misshapen),
     /// volumes. Oracle: one probability per class, each in [0, 1] and (softmax tasks) summing to 1; the label is the most
     /// probable class and its name the card's; for ordinal tasks the grade is the label and the expected grade Σ k·p_k;
-    /// explanation maps in [0, 1] of the card's input size, explaining the class asked for (or the predicted one).
+    /// explanation maps in [0, 1] of the card's input size, explaining the class asked for (or the predicted one); the
+    /// SHAP attributions refused without reference images.
     /// </summary>
     public static void PredictorStep(Random rng)
     {
@@ -885,12 +887,39 @@ internal static partial class ApiFuzz
                     case 3:
                         {
                             var image = RandomImage(rng, c, volume, size);
-                            var method = (MedVision.Nets.Explainability.CamMethod)Value(typeof(MedVision.Nets.Explainability.CamMethod), rng, typeof(int))!;
                             int? target = rng.Next(3) == 0 ? null : rng.Next(4) == 0 ? (int)Value(typeof(int), rng, typeof(int))! : rng.Next(classes);
-                            steps.Add($"Explain({string.Join("×", image.Shape)}, {method}, class {target?.ToString() ?? "predicted"})");
-                            if (Trace) Console.Error.WriteLine($"  {steps[^1]}");
-                            Last = "Explain";
-                            var explanation = predictor.Explain(image, method, target);
+                            MedVision.Nets.Inference.Explanation explanation;
+                            if (rng.Next(2) == 0)
+                            {
+                                var method = (MedVision.Nets.Explainability.CamMethod)Value(typeof(MedVision.Nets.Explainability.CamMethod), rng, typeof(int))!;
+                                steps.Add($"Explain({string.Join("×", image.Shape)}, {method}, class {target?.ToString() ?? "predicted"})");
+                                if (Trace) Console.Error.WriteLine($"  {steps[^1]}");
+                                Last = "Explain";
+                                explanation = predictor.Explain(image, method, target);
+                            }
+                            else
+                            {
+                                // A gradient attribution with cheap settings and, now and then, reference images: none,
+                                // none at all (empty), or 1–3 of random shapes (the SHAP methods need them; others ignore them).
+                                var method = (MedVision.Nets.Explainability.AttributionMethod)Value(typeof(MedVision.Nets.Explainability.AttributionMethod), rng, typeof(int))!;
+                                int kind = rng.Next(4);
+                                var references = kind switch
+                                {
+                                    0 => null,
+                                    1 => new List<MedVision.Nets.Transforms.FloatImage>(),
+                                    _ => Enumerable.Range(0, rng.Next(1, 4)).Select(_ => RandomImage(rng, rng.Next(8) == 0 ? rng.Next(-1, 5) : channels, volume, size)).ToList(),
+                                };
+                                var options = MedVision.Nets.Explainability.AttributionOptions.Default with
+                                {
+                                    Steps = rng.Next(2, 6), Samples = rng.Next(1, 4), BatchSize = rng.Next(1, 5), Seed = rng.Next(), References = references,
+                                };
+                                steps.Add($"Explain({string.Join("×", image.Shape)}, {method}, class {target?.ToString() ?? "predicted"}, {options.Steps} steps, {options.Samples} samples, batch {options.BatchSize}, references {(references is null ? "none" : $"[{string.Join("; ", references.Select(r => string.Join("×", r.Shape)))}]")})");
+                                if (Trace) Console.Error.WriteLine($"  {steps[^1]}");
+                                Last = "Explain(attribution)";
+                                explanation = predictor.Explain(image, method, target, options);
+                                if (method is MedVision.Nets.Explainability.AttributionMethod.GradientShap or MedVision.Nets.Explainability.AttributionMethod.DeepLiftShap && references is not { Count: > 0 })
+                                    throw new ArithmeticException($"{string.Join(" → ", steps)}: {method} explained without reference images");
+                            }
                             CheckPrediction(explanation.Prediction, task, names, steps);
                             if (target is { } t && explanation.TargetClass != t || target is null && explanation.TargetClass != explanation.Prediction.Label)
                                 throw new ArithmeticException($"{string.Join(" → ", steps)}: the map explains class {explanation.TargetClass}");
