@@ -161,9 +161,9 @@ public sealed class Predictor : IDisposable
 
     /// <summary>
     /// True when the predictor can explain with <paramref name="method"/>: any libtorch network for integrated
-    /// gradients, SmoothGrad and saliency (<see cref="CanAttribute"/>); one whose ReLUs run in this library, not a
-    /// TorchScript model, for guided backpropagation, DeepLIFT and DeepLIFT SHAP; a ResNet (<see cref="CanExplain"/>) for guided
-    /// Grad-CAM.
+    /// gradients, SmoothGrad, saliency and GradientSHAP (<see cref="CanAttribute"/>); one whose ReLUs run in this
+    /// library, not a TorchScript model, for guided backpropagation, DeepLIFT and DeepLIFT SHAP; a ResNet
+    /// (<see cref="CanExplain"/>) for guided Grad-CAM.
     /// </summary>
     public bool CanAttributeWith(AttributionMethod method) => AttributionRefusal(method) is null;
 
@@ -389,8 +389,8 @@ public sealed class Predictor : IDisposable
     /// <see cref="Attributions.ToMaps"/> shows it, at the model's input size. By default (<paramref name="options"/>
     /// null) Captum's settings: 50 Gauss–Legendre points; 25 copies at 15 % noise, seed 0; the magnitude summed over the
     /// channels, scaled to [0, 1] with the top 2 % of the total saturated. Works for any libtorch network, TorchScript
-    /// included (<see cref="CanAttribute"/>), except the guided methods and DeepLIFT (<see cref="CanAttributeWith"/>); computed in
-    /// float32 also under <see cref="MixedPrecision"/>. With <see cref="Flips"/>, the flipped copies' attributions are
+    /// included (<see cref="CanAttribute"/>), except the guided methods and DeepLIFT (SHAP) (<see cref="CanAttributeWith"/>);
+    /// computed in float32 also under <see cref="MixedPrecision"/>. With <see cref="Flips"/>, the flipped copies' attributions are
     /// flipped back and averaged before the map is made.
     /// </summary>
     /// <param name="image">The image or volume, values in [0, 1].</param>
@@ -398,7 +398,7 @@ public sealed class Predictor : IDisposable
     /// <param name="targetClass">The class explained; null for the predicted one.</param>
     /// <param name="options">The method's settings, the SHAP methods' reference images and the map's sign and outlier share; null for the defaults (which hold no references).</param>
     /// <exception cref="ArgumentException">A SHAP method without references, or a reference image that does not fit the model.</exception>
-    /// <exception cref="NotSupportedException">The network runs on another engine, which gives no gradients (see <see cref="CanAttribute"/>), or cannot be explained with the guided method asked for (see <see cref="CanAttributeWith"/>).</exception>
+    /// <exception cref="NotSupportedException">The network runs on another engine, which gives no gradients (see <see cref="CanAttribute"/>), or cannot be explained with the guided or DeepLIFT method asked for (see <see cref="CanAttributeWith"/>).</exception>
     public Explanation Explain(FloatImage image, AttributionMethod method, int? targetClass = null, AttributionOptions? options = null)
         => ExplainWith(image, ExplanationMethod.Of(method, options), targetClass);
 
