@@ -16,11 +16,12 @@ namespace MedVision.Nets.Explainability;
 /// <remarks>
 /// <para>
 /// Summation-to-delta is exact, up to rounding, for networks built of linear layers (convolutions, batch normalisation
-/// in evaluation mode, average pooling, additions), ReLUs and max pooling — every ResNet here, with either stem;
-/// <see cref="Attributions.ConvergenceDeltas"/> reports it per sample. Max pooling gets Captum's rule: each window's
-/// change from the reference is credited to the input's and the reference's maxima (where windows overlap the credits
-/// add up; Captum's unpooling keeps one of them, so its maps differ there). Adaptive max pooling and other
-/// activations (sigmoid, tanh, leaky ReLU, GELU) keep their derivatives; in networks with them the deltas are not zero
+/// in evaluation mode, average pooling, additions), ReLUs and max pooling — the ResNets here with batch normalisation,
+/// with either stem; <see cref="Attributions.ConvergenceDeltas"/> reports it per sample. Max pooling gets Captum's
+/// rule: each window's change from the reference is credited to the input's and the reference's maxima (where windows
+/// overlap the credits add up; Captum's unpooling keeps one of them, so its maps differ there). Adaptive max pooling,
+/// the other activations (sigmoid, tanh, leaky ReLU, GELU) and the normalisations that divide by a sample's own
+/// statistics (instance, group and layer norm) keep their derivatives; in networks with them the deltas are not zero
 /// and show how far the attributions are from adding up.
 /// </para>
 /// <para>
