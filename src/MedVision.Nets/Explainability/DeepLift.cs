@@ -87,18 +87,20 @@ public sealed class DeepLift
         long n = input.Size(0);
         using var scope = Tensors.NewDisposeScope();
         var reference = InputGradients.Baseline(input, baseline);
-        var (classes, scores) = InputGradients.Targets(_gradients.Logits(input), targetClasses);
         var parts = new List<Tensor>();
         var deltas = new double[n];
+        var classes = new long[n];
+        var scores = new float[n];
         for (int first = 0; first < n; first += BatchSize)
         {
             int count = (int)Math.Min(BatchSize, n - first);
             var rows = input.Narrow(0, first, count);
             var references = reference.Narrow(0, first, count);
-            var (multipliers, differences) = _gradients.Rescaled(rows, references, classes.AsSpan(first, count).ToArray());
+            // the predicted classes, unless chosen, come from the same forward pass as the multipliers
+            var (multipliers, differences, chunkClasses, chunkScores) = _gradients.Rescaled(rows, references, targetClasses?.Skip(first).Take(count).ToArray(), first);
             var values = (rows - references) * multipliers;
             var totals = values.Reshape(count, -1).To(ScalarType.Float64).Sum(1).To(Device.Cpu).ToArray<double>();
-            for (int i = 0; i < count; i++) deltas[first + i] = totals[i] - differences[i];
+            for (int i = 0; i < count; i++) (deltas[first + i], classes[first + i], scores[first + i]) = (totals[i] - differences[i], chunkClasses[i], chunkScores[i]);
             parts.Add(values);
         }
         var all = parts.Count == 1 ? parts[0] : Tensors.Cat(parts.ToArray());

@@ -113,6 +113,18 @@ internal sealed class InputGradients
     /// </summary>
     public (Tensor Multipliers, double[] Differences) Rescaled(Tensor inputs, Tensor references, IReadOnlyList<long> classes)
     {
+        var (multipliers, differences, _, _) = Rescaled(inputs, references, (IReadOnlyList<long>?)classes, 0);
+        return (multipliers, differences);
+    }
+
+    /// <summary>
+    /// As <see cref="Rescaled(Tensor, Tensor, IReadOnlyList{long})"/>; with <paramref name="classes"/> null, each row's
+    /// predicted class, taken from the same forward pass; given classes are checked against the logits (reported as
+    /// the caller's <c>targetClasses</c>, row i as item <paramref name="firstIndex"/> + i). Also gives the classes and
+    /// the rows' logits of them.
+    /// </summary>
+    public (Tensor Multipliers, double[] Differences, long[] Classes, float[] Scores) Rescaled(Tensor inputs, Tensor references, IReadOnlyList<long>? classes, int firstIndex)
+    {
         using var scope = Tensors.NewDisposeScope();
         using var grad = Tensors.EnableGrad();
         long m = inputs.Size(0);
@@ -123,14 +135,17 @@ internal sealed class InputGradients
             logits = CheckLogits(_forward(Tensors.Cat(new[] { x, references.Detach() })), 2 * m);
             if (rule.Overrides == 0) throw NoRelu();
         }
-        var both = Pick(logits, classes.Concat(classes).ToArray());
+        if (classes is not null)
+            for (int i = 0; i < classes.Count; i++) GradCam.CheckTarget(classes[i], logits.Size(1), firstIndex + i, "targetClasses");
+        long[] targets = classes?.ToArray() ?? logits.Narrow(0, 0, m).Detach().ArgMax(1).To(ScalarType.Int64, Device.Cpu).ToArray<long>();
+        var both = Pick(logits, targets.Concat(targets).ToArray());
         var scores = both.Narrow(0, 0, m);
         if (!scores.RequiresGrad) throw NotDifferentiable();
         var multipliers = Gradients.Compute(scores.Sum(), x);
         var values = both.Detach().To(ScalarType.Float64, Device.Cpu).ToArray<double>();
         var differences = new double[m];
         for (int i = 0; i < m; i++) differences[i] = values[i] - values[m + i];
-        return (scope.MoveToOuter(multipliers), differences);
+        return (scope.MoveToOuter(multipliers), differences, targets, values.Take((int)m).Select(v => (float)v).ToArray());
     }
 
     private InvalidOperationException NoRelu() =>
