@@ -19,16 +19,18 @@ namespace MedVision.Nets.Explainability;
 /// in evaluation mode, average pooling, additions), ReLUs and max pooling — the ResNets here with batch normalisation,
 /// with either stem; <see cref="Attributions.ConvergenceDeltas"/> reports it per sample. Max pooling gets Captum's
 /// rule: each window's change from the reference is credited to the input's and the reference's maxima (where windows
-/// overlap the credits add up; Captum's unpooling keeps one of them, so its maps differ there). Adaptive max pooling,
-/// the other activations (sigmoid, tanh, leaky ReLU, GELU) and the normalisations that divide by a sample's own
-/// statistics (instance, group and layer norm) keep their derivatives; in networks with them the deltas are not zero
-/// and show how far the attributions are from adding up.
+/// overlap the credits add up; Captum's unpooling keeps one of them, so its maps differ there). The other
+/// elementwise activations of this library (sigmoid, tanh, leaky ReLU, ELU, GELU, SiLU, softplus, hardtanh, ReLU6,
+/// log-sigmoid) get the rescale rule with their own function, so networks of them add up too. Adaptive max pooling,
+/// softmax and the normalisations that divide by a sample's own statistics (instance, group and layer norm) keep
+/// their derivatives; in networks with them the deltas are not zero and show how far the attributions are from adding
+/// up.
 /// </para>
 /// <para>
 /// Each forward pass runs a batch of inputs followed by their references, so the network must treat the samples of
 /// a batch independently: evaluation mode (required) and no layer that compares or pairs samples. Its forward pass
-/// must record ReLUs through this library: every ResNet, Siamese and CDSF block here does; a TorchScript module, or a
-/// network with only other activations, is refused rather than given gradient × input. The parameters' gradients are
+/// must record activations through this library: every ResNet, Siamese and CDSF block here does; a TorchScript
+/// module, or a network without activations, is refused rather than given gradient × input. The parameters' gradients are
 /// left untouched.
 /// </para>
 /// </remarks>

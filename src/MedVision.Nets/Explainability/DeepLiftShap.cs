@@ -11,8 +11,8 @@ namespace MedVision.Nets.Explainability;
 /// <see cref="GradientShap"/> draws baselines and path points at random).
 /// </summary>
 /// <remarks>
-/// The same rules and requirements as <see cref="DeepLift"/>: evaluation mode, ReLUs recorded through this library,
-/// samples treated independently; summation-to-delta exact for networks of linear layers, ReLUs and max pooling, so
+/// The same rules and requirements as <see cref="DeepLift"/>: evaluation mode, activations recorded through this library,
+/// samples treated independently; summation-to-delta exact for networks of linear layers, elementwise activations and max pooling, so
 /// <see cref="Attributions.ConvergenceDeltas"/> (per sample, the attributions' sum minus the target logit's mean change
 /// from the references) is zero there up to rounding. Cost per sample: one forward and backward pass of
 /// 2 × <c>B</c> rows for B references, <see cref="BatchSize"/> references at a time.

@@ -133,7 +133,8 @@ internal sealed class InputGradients
         using (var rule = ReluGradientScope.Begin(ReluGradient.DeepLiftRescale))
         {
             logits = CheckLogits(_forward(Tensors.Cat(new[] { x, references.Detach() })), 2 * m);
-            if (rule.Overrides == 0) throw NoRelu();
+            if (rule.Overrides == 0)
+                throw new InvalidOperationException($"{_method} changes the backward pass through the network's activations (ReLU, sigmoid, tanh, leaky ReLU, …) and max pooling, and its forward pass recorded none that the binding sees (a TorchScript module runs its own): the result would be gradient × input.");
         }
         if (classes is not null)
             for (int i = 0; i < classes.Count; i++) GradCam.CheckTarget(classes[i], logits.Size(1), firstIndex + i, "targetClasses");

@@ -24,10 +24,12 @@ public enum ReluGradient
     /// Activation Differences", ICML 2017; Captum's <c>DeepLift</c>): the batch holds the inputs in its first half and
     /// their references in its second, in the same order, and the gradient passed back through each ReLU is multiplied
     /// by (relu(x) − relu(x′)) / (x − x′) of each element and its reference instead of ReLU's derivative (which is kept
-    /// where |x − x′| &lt; 1e-10). Max pooling recorded in the scope gets DeepLIFT's rule for it too (Captum's: each
-    /// window's change from the reference credited to the input's and the reference's maxima, over each element's own
-    /// change), so that attributions of networks of linear layers, ReLUs and max pooling add up to the output's
-    /// change. A ReLU or max pooling recorded with an odd batch size is refused.
+    /// where |x − x′| &lt; 1e-10). The other elementwise activations recorded in the scope get the same rule with their
+    /// own function (sigmoid, tanh, leaky ReLU, ELU, GELU, SiLU, softplus, hardtanh, ReLU6, log-sigmoid: Captum's
+    /// "nonlinear" rule; their derivative where input and reference agree), and max pooling DeepLIFT's rule for it
+    /// (Captum's: each window's change from the reference credited to the input's and the reference's maxima, over each
+    /// element's own change), so that attributions of networks of linear layers, those activations and max pooling add
+    /// up to the output's change. Any of them recorded with an odd batch size is refused.
     /// </summary>
     DeepLiftRescale = 3,
 }

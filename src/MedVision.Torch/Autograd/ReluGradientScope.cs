@@ -14,10 +14,10 @@ namespace MedVision.Torch.Autograd;
 /// <see cref="Tensor.Relu"/> and <see cref="Tensor.ReluInPlace"/> and so to <see cref="Nn.ReLU"/>,
 /// <see cref="Nn.Functional.Relu(Tensor)"/> and every block of this library that calls them; not to ReLU6, leaky
 /// ReLU or other activations, and not to ReLUs inside a TorchScript module, which libtorch's interpreter runs. Under
-/// <see cref="ReluGradient.DeepLiftRescale"/> max pooling (<see cref="Nn.Functional.MaxPool"/> and the max-pooling
-/// layers) gets DeepLIFT's rule as well; it is not counted in <see cref="Overrides"/>.
-/// <see cref="Overrides"/> counts the ReLUs changed, so a caller can tell a network with none of them from one with
-/// some.
+/// <see cref="ReluGradient.DeepLiftRescale"/> the other elementwise activations get the rule as well (and are counted
+/// in <see cref="Overrides"/>), and so does max pooling (<see cref="Nn.Functional.MaxPool"/> and the max-pooling
+/// layers; not counted). <see cref="Overrides"/> counts the activations changed, so a caller can tell a network with
+/// none of them from one with some.
 /// </para>
 /// <para>Scopes nest; disposing one restores the rule before it. Dispose on the thread that created the scope.</para>
 /// </remarks>
@@ -57,7 +57,7 @@ public sealed class ReluGradientScope : IDisposable
     /// <summary>The rule of this scope.</summary>
     public ReluGradient Rule { get; }
 
-    /// <summary>How many ReLUs were recorded with a changed backward pass on this thread while the scope was open (0 for <see cref="ReluGradient.Standard"/>).</summary>
+    /// <summary>How many ReLUs (under <see cref="ReluGradient.DeepLiftRescale"/>, elementwise activations) were recorded with a changed backward pass on this thread while the scope was open (0 for <see cref="ReluGradient.Standard"/>).</summary>
     public long Overrides => (_end >= 0 ? _end : NativeMethods.mvt_relu_gradient_overrides()) - _start;
 
     /// <summary>Restores the rule that was in force when the scope began.</summary>

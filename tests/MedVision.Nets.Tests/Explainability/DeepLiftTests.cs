@@ -142,6 +142,24 @@ public class DeepLiftTests
     }
 
     [Fact]
+    public void ANetworkOfOtherActivations_IsRescaledToo_SoItsAttributionsAddUp()
+    {
+        Tensors.ManualSeed(8);
+        using var model = new Sequential(new Flatten(), new Linear(16, 12), new Tanh(), new Linear(12, 8), new LeakyReLU(0.2), new Linear(8, 3));
+        model.Eval();
+        using var scope = Tensors.NewDisposeScope();
+        var input = Tensors.Randn(3, 1, 4, 4) * 2;
+        var baseline = Tensors.Randn(1, 1, 4, 4);
+        using var attributions = new DeepLift(model).Compute(input, null, baseline);
+        attributions.ConvergenceDeltas.Should().OnlyContain(d => Math.Abs(d) < 1e-4, "tanh and leaky ReLU follow the rescale rule");
+        using var shap = new DeepLiftShap(model).Compute(input, Tensors.Randn(4, 1, 4, 4));
+        shap.ConvergenceDeltas.Should().OnlyContain(d => Math.Abs(d) < 1e-4);
+        using var gradient = new Saliency(model).Compute(input, attributions.TargetClasses, absolute: false);
+        var gradientTimesDifference = gradient.Values * (input - baseline);
+        attributions.Values.AllClose(gradientTimesDifference, 1e-3, 1e-5).Should().BeFalse("the rescale rule is not the gradient");
+    }
+
+    [Fact]
     public void NetworksWithoutRecordedRelus_AndBadInput_AreRefusedByName()
     {
         using var scope = Tensors.NewDisposeScope();

@@ -237,6 +237,55 @@ public sealed class ReluGradientScopeTests
         Math.Abs((plain * (x - reference)).Sum().Item() - (values[0] - values[1])).Should().BeGreaterThan(1e-3, "gradient × difference does not add up, so the check above can fail");
     }
 
+    [Theory]
+    [InlineData("sigmoid")]
+    [InlineData("tanh")]
+    [InlineData("leaky ReLU")]
+    [InlineData("ELU")]
+    [InlineData("GELU")]
+    [InlineData("SiLU")]
+    [InlineData("softplus")]
+    [InlineData("ReLU6")]
+    public void TheRescaleRule_AppliesToTheOtherElementwiseActivations_SoTheirAttributionsAddUp(string name)
+    {
+        Func<Tensor, Tensor> activation = name switch
+        {
+            "sigmoid" => t => t.Sigmoid(),
+            "tanh" => t => t.Tanh(),
+            "leaky ReLU" => t => t.LeakyRelu(0.1),
+            "ELU" => t => F.Elu(t),
+            "GELU" => F.Gelu,
+            "SiLU" => F.Silu,
+            "softplus" => t => F.Softplus(t),
+            _ => F.Relu6,
+        };
+        // x (1, 5) → W1 (6×5) → activation → W2 (1×6), in float64; reference drawn apart from the input
+        using var scope = Tensors.NewDisposeScope();
+        Tensors.ManualSeed(21);
+        var w1 = Tensors.Randn(6, 5).To(ScalarType.Float64) * 2;
+        var w2 = Tensors.Randn(1, 6).To(ScalarType.Float64);
+        var x = Tensors.Randn(1, 5).To(ScalarType.Float64).RequiresGradInPlace();
+        var reference = Tensors.Randn(1, 5).To(ScalarType.Float64);
+        Tensor Network(Tensor t) => F.Linear(activation(F.Linear(t, w1)), w2).Flatten();
+        var plain = Network(Tensors.Cat(new[] { x, reference })).Detach().ToArray<double>();
+        Tensor outputs;
+        using (var rule = ReluGradientScope.Begin(ReluGradient.DeepLiftRescale))
+        {
+            outputs = Network(Tensors.Cat(new[] { x, reference }));
+            rule.Overrides.Should().Be(1, $"the {name} is rescaled and counted");
+        }
+        outputs.Detach().ToArray<double>().Should().Equal(plain, "forward values are the activation's own");
+        var multipliers = Gradients.Compute(outputs[0], x);
+        (multipliers * (x - reference)).Sum().Item().Should().BeApproximately(plain[0] - plain[1], 1e-10, "summation-to-delta");
+        var gradient = Gradients.Compute(Network(x).Sum(), x);
+        Math.Abs((gradient * (x - reference)).Sum().Item() - (plain[0] - plain[1])).Should().BeGreaterThan(1e-4, "gradient × difference does not add up, so the check above can fail");
+
+        // with the reference equal to the input, the rule keeps the derivative
+        Tensor same;
+        using (ReluGradientScope.Begin(ReluGradient.DeepLiftRescale)) same = Network(Tensors.Cat(new[] { x, x.Detach() }));
+        Gradients.Compute(same[0], x).ToArray<double>().Should().Equal(gradient.ToArray<double>(), (a, b) => Math.Abs(a - b) < 1e-12);
+    }
+
     [Fact]
     public void TheRuleIsFixedWhenAReluIsRecorded_NotWhenTheBackwardPassRuns()
     {

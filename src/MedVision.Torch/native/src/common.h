@@ -2,6 +2,7 @@
 #pragma once
 #include <torch/torch.h>
 #include <atomic>
+#include <functional>
 #include <cmath>
 #include <string>
 #include "mvt.h"
@@ -31,6 +32,9 @@ bool OneDnnConvolutionBackwardAvailable();
 
 // DeepLIFT's rescale rule is on for this thread (mvt_set_relu_gradient, mode 3) and autograd records x (ops.cpp).
 bool DeepLiftRescaleApplies(const at::Tensor& x);
+// An elementwise activation f of a batch of inputs followed by their references, with DeepLIFT's rescale rule in its
+// backward pass: (f(x) − f(x′)) / (x − x′), or f′(x) where |x − x′| < 1e-10 (ops.cpp; forward values are f's).
+at::Tensor ActivationRescaled(const at::Tensor& x, const std::function<at::Tensor(const at::Tensor&)>& f);
 // Max pooling of a batch of inputs followed by their references, with DeepLIFT's rule for max pooling in its backward
 // pass (ops.cpp; the forward values are max pooling's).
 at::Tensor MaxPoolRescaled(const at::Tensor& x, int32_t nspatial, at::IntArrayRef kernel, at::IntArrayRef stride,

@@ -388,17 +388,20 @@ MVT_API mvt_tensor mvt_grid_sample(mvt_tensor x, mvt_tensor grid, int32_t mode, 
 MVT_API mvt_tensor mvt_activation(int32_t op, mvt_tensor xh, double a, double b) {
   MVT_GUARD_BEGIN
   const at::Tensor& x = T(xh);
+  std::function<at::Tensor(const at::Tensor&)> f;
   switch (op) {
-    case 0: return wrap(at::leaky_relu(x, a));
-    case 1: return wrap(at::elu(x, a));
-    case 2: return wrap(at::gelu(x));
-    case 3: return wrap(at::silu(x));
-    case 4: return wrap(at::softplus(x, a, b));
-    case 5: return wrap(at::hardtanh(x, a, b));
-    case 6: return wrap(at::log_sigmoid(x));
-    case 7: return wrap(at::hardtanh(x, 0.0, 6.0));
+    case 0: f = [a](const at::Tensor& t) { return at::leaky_relu(t, a); }; break;
+    case 1: f = [a](const at::Tensor& t) { return at::elu(t, a); }; break;
+    case 2: f = [](const at::Tensor& t) { return at::gelu(t); }; break;
+    case 3: f = [](const at::Tensor& t) { return at::silu(t); }; break;
+    case 4: f = [a, b](const at::Tensor& t) { return at::softplus(t, a, b); }; break;
+    case 5: f = [a, b](const at::Tensor& t) { return at::hardtanh(t, a, b); }; break;
+    case 6: f = [](const at::Tensor& t) { return at::log_sigmoid(t); }; break;
+    case 7: f = [](const at::Tensor& t) { return at::hardtanh(t, 0.0, 6.0); }; break;
     default: throw std::invalid_argument("unknown activation code " + std::to_string(op));
   }
+  // Under DeepLIFT's rescale rule (mvt_set_relu_gradient mode 3) the activation's backward pass is the rule's.
+  return wrap(mvt::DeepLiftRescaleApplies(x) ? mvt::ActivationRescaled(x, f) : f(x));
   MVT_GUARD_END(nullptr)
 }
 

@@ -126,6 +126,39 @@ struct MaxPoolRescale : public torch::autograd::Function<MaxPoolRescale> {
   }
 };
 
+// DeepLIFT's rescale rule for any elementwise activation f (Captum's "nonlinear" rule): the multiplier
+// (f(x) − f(x′)) / (x − x′) of each input and its reference, the same for both halves, or f′(x) (found by autograd
+// on f itself) where |x − x′| < 1e-10. The forward value is f(x), computed once.
+struct ActivationRescale : public torch::autograd::Function<ActivationRescale> {
+  static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& x, std::function<at::Tensor(const at::Tensor&)> f) {
+    at::Tensor y = f(x);
+    auto xs = x.chunk(2, 0);
+    auto ys = y.chunk(2, 0);
+    at::Tensor dx = xs[0] - xs[1];
+    at::Tensor ratio = (ys[0] - ys[1]) / dx;
+    at::Tensor derivative;
+    {
+      at::AutoGradMode enable(true);
+      at::Tensor v = x.detach().requires_grad_(true);
+      derivative = torch::autograd::grad({f(v).sum()}, {v})[0].detach();
+    }
+    at::Tensor near = dx.abs() < 1e-10;
+    ctx->save_for_backward({at::where(at::cat({near, near}), derivative, at::cat({ratio, ratio}))});
+    return y;
+  }
+
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx, torch::autograd::variable_list grads) {
+    return {grads[0] * ctx->get_saved_variables()[0], at::Tensor()};
+  }
+};
+
+// sigmoid or tanh, with DeepLIFT's rule when it applies.
+at::Tensor activation_recorded(const at::Tensor& t, at::Tensor (*f)(const at::Tensor&)) {
+  if (relu_gradient_mode == 3 && c10::GradMode::is_enabled() && t.requires_grad())
+    return mvt::ActivationRescaled(t, [f](const at::Tensor& x) { return f(x); });
+  return f(t);
+}
+
 at::Tensor unary(int32_t op, const at::Tensor& t) {
   switch (op) {
     case 0: return at::neg(t);
@@ -133,8 +166,8 @@ at::Tensor unary(int32_t op, const at::Tensor& t) {
     case 2: return at::exp(t);
     case 3: return at::log(t);
     case 4: return at::sqrt(t);
-    case 5: return at::sigmoid(t);
-    case 6: return at::tanh(t);
+    case 5: return activation_recorded(t, [](const at::Tensor& x) { return at::sigmoid(x); });
+    case 6: return activation_recorded(t, [](const at::Tensor& x) { return at::tanh(x); });
     case 7: return relu_recorded(t);
     case 8: return at::sign(t);
     case 9: return at::floor(t);
@@ -224,6 +257,12 @@ std::vector<int64_t> all_dims(const at::Tensor& t) {
 namespace mvt {
 bool DeepLiftRescaleApplies(const at::Tensor& x) {
   return relu_gradient_mode == 3 && c10::GradMode::is_enabled() && x.requires_grad();
+}
+
+at::Tensor ActivationRescaled(const at::Tensor& x, const std::function<at::Tensor(const at::Tensor&)>& f) {
+  check_rescale_pairs(x, "an activation's input");
+  ++relu_gradient_overrides;
+  return ActivationRescale::apply(x, f);
 }
 
 at::Tensor MaxPoolRescaled(const at::Tensor& x, int32_t nspatial, at::IntArrayRef kernel, at::IntArrayRef stride,
