@@ -76,7 +76,7 @@ public sealed class DeepLiftShap
                 var shape = input.Shape.ToArray();
                 shape[0] = count;
                 var copies = sample.Expand(shape).Contiguous();
-                var (multipliers, differences) = _gradients.Rescaled(copies, starts, Enumerable.Repeat(classes[i], count).ToArray());
+                var (multipliers, differences, _, _) = _gradients.Rescaled(copies, starts, Enumerable.Repeat(classes[i], count).ToArray(), 0); // classes checked above
                 sum.AddInPlace(((copies - starts) * multipliers).Sum(0, keepDim: true));
                 change += differences.Sum();
             }

@@ -108,20 +108,10 @@ internal sealed class InputGradients
     /// <summary>
     /// DeepLIFT's multipliers (<see cref="ReluGradient.DeepLiftRescale"/>) of each row's target logit with respect to
     /// that row of <paramref name="inputs"/>, against the same row of <paramref name="references"/>, (M, …) like the
-    /// inputs, in the current scope; and each row's target logit minus its reference's, from the same forward pass of
-    /// the 2M rows (inputs, then references).
-    /// </summary>
-    public (Tensor Multipliers, double[] Differences) Rescaled(Tensor inputs, Tensor references, IReadOnlyList<long> classes)
-    {
-        var (multipliers, differences, _, _) = Rescaled(inputs, references, (IReadOnlyList<long>?)classes, 0);
-        return (multipliers, differences);
-    }
-
-    /// <summary>
-    /// As <see cref="Rescaled(Tensor, Tensor, IReadOnlyList{long})"/>; with <paramref name="classes"/> null, each row's
-    /// predicted class, taken from the same forward pass; given classes are checked against the logits (reported as
-    /// the caller's <c>targetClasses</c>, row i as item <paramref name="firstIndex"/> + i). Also gives the classes and
-    /// the rows' logits of them.
+    /// inputs, in the current scope; each row's target logit minus its reference's, from the same forward pass of the
+    /// 2M rows (inputs, then references); the classes and the rows' logits of them. With <paramref name="classes"/>
+    /// null, each row's predicted class, taken from that pass; given classes are checked against its logits (reported
+    /// as the caller's <c>targetClasses</c>, row i as item <paramref name="firstIndex"/> + i).
     /// </summary>
     public (Tensor Multipliers, double[] Differences, long[] Classes, float[] Scores) Rescaled(Tensor inputs, Tensor references, IReadOnlyList<long>? classes, int firstIndex)
     {

@@ -12,7 +12,7 @@ namespace {
 // How ReLU's backward pass is changed on this thread (mvt_set_relu_gradient): 0 as autograd defines it, 1 guided
 // backpropagation (Springenberg et al., 2015: the incoming gradient's negative part is dropped before ReLU's mask),
 // 2 "deconvolution" (Zeiler and Fergus, 2014: the negative part is dropped and the mask is not applied), 3 DeepLIFT's
-// rescale rule (Shrikumar et al., 2017; see rescale_multiplier). The forward value is always relu(x). Only ReLUs
+// rescale rule (Shrikumar et al., 2017; see ActivationRescale). The forward value is always relu(x). Only ReLUs
 // recorded by autograd while the mode is set are changed; each is counted.
 thread_local int32_t relu_gradient_mode = 0;
 thread_local int64_t relu_gradient_overrides = 0;
@@ -31,9 +31,7 @@ void clamp_incoming_gradient(at::Tensor& y) {
 at::Tensor relu_with_identity_backward(const at::Tensor& x) { return x + (at::relu(x) - x).detach(); }
 
 // DeepLIFT's rescale rule: the batch holds the inputs in its first half and their references in its second, in the
-// same order (Captum's DeepLift runs them so). The gradient passed back through the ReLU is multiplied, element by
-// element, by (relu(x) − relu(x′)) / (x − x′) of the input and its reference — the same multiplier for both halves —
-// or by ReLU's own mask where |x − x′| < 1e-10 (Captum's eps), where the ratio is the derivative anyway.
+// same order (Captum's DeepLift runs them so); ActivationRescale below applies it, to ReLU as to the other activations.
 void check_rescale_pairs(const at::Tensor& x, const char* what) {
   if (x.dim() == 0 || x.size(0) % 2 != 0) {
     std::ostringstream shape;
@@ -42,30 +40,11 @@ void check_rescale_pairs(const at::Tensor& x, const char* what) {
   }
 }
 
-at::Tensor rescale_multiplier(const at::Tensor& x) {
-  check_rescale_pairs(x, "a ReLU's input");
-  at::NoGradGuard no_grad;
-  at::Tensor v = x.detach();
-  auto halves = v.chunk(2, 0);
-  at::Tensor dx = halves[0] - halves[1];
-  at::Tensor ratio = (at::relu(halves[0]) - at::relu(halves[1])) / dx;
-  at::Tensor near = dx.abs() < 1e-10;
-  return at::where(at::cat({near, near}), (v > 0).to(v.scalar_type()), at::cat({ratio, ratio}));
-}
-
-void multiply_incoming_gradient(at::Tensor& y, at::Tensor multiplier) {
-  y.register_hook([multiplier](const at::Tensor& g) { return g * multiplier; });
-  ++relu_gradient_overrides;
-}
+at::Tensor relu_function(const at::Tensor& x) { return at::relu(x); }
 
 at::Tensor relu_recorded(const at::Tensor& x) {
   if (!relu_overridden(x)) return at::relu(x);
-  if (relu_gradient_mode == 3) {
-    at::Tensor multiplier = rescale_multiplier(x);
-    at::Tensor y = relu_with_identity_backward(x);
-    multiply_incoming_gradient(y, std::move(multiplier));
-    return y;
-  }
+  if (relu_gradient_mode == 3) return mvt::ActivationRescaled(x, relu_function);
   at::Tensor y = relu_gradient_mode == 1 ? at::relu(x) : relu_with_identity_backward(x);
   clamp_incoming_gradient(y);
   return y;
@@ -74,9 +53,8 @@ at::Tensor relu_recorded(const at::Tensor& x) {
 void relu_recorded_(at::Tensor& t) {
   if (!relu_overridden(t)) { t.relu_(); return; }
   if (relu_gradient_mode == 3) {
-    at::Tensor multiplier = rescale_multiplier(t);  // of the input, before it is overwritten
-    t.add_((at::relu(t) - t).detach());
-    multiply_incoming_gradient(t, std::move(multiplier));
+    // the rule's function saves only its multipliers, not its input, so the input may then be overwritten
+    t.copy_(mvt::ActivationRescaled(t, relu_function));
     return;
   }
   if (relu_gradient_mode == 1) t.relu_(); else t.add_((at::relu(t) - t).detach());
@@ -154,8 +132,7 @@ struct ActivationRescale : public torch::autograd::Function<ActivationRescale> {
 
 // sigmoid or tanh, with DeepLIFT's rule when it applies.
 at::Tensor activation_recorded(const at::Tensor& t, at::Tensor (*f)(const at::Tensor&)) {
-  if (relu_gradient_mode == 3 && c10::GradMode::is_enabled() && t.requires_grad())
-    return mvt::ActivationRescaled(t, [f](const at::Tensor& x) { return f(x); });
+  if (mvt::DeepLiftRescaleApplies(t)) return mvt::ActivationRescaled(t, f);
   return f(t);
 }
 
