@@ -37,15 +37,16 @@ internal static class PredictCommand
         var csv = new Option<string?>("--csv") { Description = "FILE: also write image,probability,decision for every photograph.", HelpName = "FILE" };
         var heatmaps = new Option<string?>("--heatmaps") { Description = "FOLDER: also write each photograph with the Grad-CAM map of pathologic myopia blended over it (NAME-gradcam.png; with --attribution, NAME-<method>.png).", HelpName = "FOLDER" };
         var attribution = MapOptions.Attribution("--heatmaps");
+        var references = MapOptions.References("photographs (JPEG or PNG), or folders of them");
         var device = new Option<string>("--device") { Description = "cpu, cuda or cuda:N.", DefaultValueFactory = _ => "cpu" }.IsDevice();
         var threads = SampleCommandLine.Threads();
         var images = new Argument<string[]>("images") { Description = "Fundus photographs (JPEG or PNG), or folders of them.", Arity = ArgumentArity.OneOrMore };
         var command = new Command("predict", "Screen fundus photographs for pathologic myopia with a trained model file (or an ensemble).")
         {
-            model, threshold, csv, heatmaps, attribution, device, threads, images,
+            model, threshold, csv, heatmaps, attribution, references, device, threads, images,
         };
-        MapOptions.RequireMaps(command, attribution, heatmaps);
-        command.SetAction(r => Run(r.GetValue(model)!, r.GetValue(threshold), r.GetValue(csv), r.GetValue(heatmaps), new MapMethod(CamMethod.GradCam, MapOptions.Chosen(r, attribution)), Device.Parse(r.GetValue(device)!), r.GetValue(threads), r.GetValue(images)!));
+        MapOptions.RequireMaps(command, attribution, heatmaps, references);
+        command.SetAction(r => Run(r.GetValue(model)!, r.GetValue(threshold), r.GetValue(csv), r.GetValue(heatmaps), new MapMethod(CamMethod.GradCam, MapOptions.Chosen(r, attribution), MapOptions.ReferenceFiles(r, references, imageFolders: true)), Device.Parse(r.GetValue(device)!), r.GetValue(threads), r.GetValue(images)!));
         return command;
     }
 
@@ -84,6 +85,7 @@ internal static class PredictCommand
         if (modelPaths.Length > 1) table.AddColumn(new TableColumn("agreement").RightAligned());
         var lines = new StringBuilder("image,probability,decision\n");
         int referred = 0;
+        var explained = new List<(string, Explanation)>();
         foreach (var file in files)
         {
             // Prepared as the model card says: train's model files resize the 8-bit photograph as training did (resize_8bit).
@@ -94,6 +96,7 @@ internal static class PredictCommand
                 var explanation = map.Explain(ensemble, file, targetClass: 1);
                 ImageCodec.Save(Path.Combine(heatmaps, $"{Path.GetFileNameWithoutExtension(file)}-{map.Tag("gradcam")}.png"), explanation.Overlay(ImageCodec.DecodeFile(file)));
                 prediction = (EnsemblePrediction)explanation.Prediction;
+                explained.Add((file, explanation));
             }
             double p = prediction.Probabilities[1];
             bool refer = p >= threshold;
@@ -114,6 +117,7 @@ internal static class PredictCommand
             AnsiConsole.MarkupLine(Markup.Escape($"Wrote {Path.GetFullPath(csv)}"));
         }
         if (heatmaps is not null) AnsiConsole.MarkupLine(Markup.Escape($"{(map.Attribution is null ? "Grad-CAM" : map.Name)} of {card.ClassNames[1]}: {Path.GetFullPath(heatmaps)}/*-{map.Tag("gradcam")}.png"));
+        if (MapOptions.ConvergenceLine(explained) is { } convergence) AnsiConsole.MarkupLine(Markup.Escape(convergence));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"RESULT photographs={files.Count} referred={referred} threshold={threshold} models={modelPaths.Length}"));
         return 0;
     }

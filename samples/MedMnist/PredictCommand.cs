@@ -23,14 +23,15 @@ internal static class PredictCommand
         var mixedPrecision = ModelOptions.MixedPrecision("Run the network under bfloat16 autocast (for large batches of files; single images are usually faster in float32).");
         var cam = new Option<CamMethod>("--cam") { Description = "The map for --heatmaps: GradCam or GradCamPlusPlus.", DefaultValueFactory = _ => CamMethod.GradCam }.Known();
         var attribution = MapOptions.Attribution("--heatmaps");
+        var references = MapOptions.References("JPEG or PNG files, or folders of them");
         var csv = new Option<string?>("--csv") { Description = "FILE: also write every input's label, class probabilities (and expected grade, conformal set, ensemble agreement) as CSV.", HelpName = "FILE" };
         var images = new Argument<string[]>("images") { Description = "JPEG or PNG files to classify; for a model of 3-D volumes, NIfTI files (.nii, .nii.gz) or folders of a DICOM series.", Arity = ArgumentArity.OneOrMore };
-        var command = new Command("predict", "Classify image files with a saved model file, or with several as an ensemble.") { models, device, flips, mixedPrecision, heatmaps, cam, attribution, csv, images };
+        var command = new Command("predict", "Classify image files with a saved model file, or with several as an ensemble.") { models, device, flips, mixedPrecision, heatmaps, cam, attribution, references, csv, images };
         command.Check(r => r.GetResult(attribution) is not null && r.GetResult(cam) is { Implicit: false } ? "--cam and --attribution each choose the map for --heatmaps: give one." : null);
-        MapOptions.RequireMaps(command, attribution, heatmaps);
+        MapOptions.RequireMaps(command, attribution, heatmaps, references);
         command.SetAction(r =>
         {
-            var map = new MapMethod(r.GetValue(cam), MapOptions.Chosen(r, attribution));
+            var map = new MapMethod(r.GetValue(cam), MapOptions.Chosen(r, attribution), MapOptions.ReferenceFiles(r, references, imageFolders: true));
             return r.GetValue(models)! is [var one] && !EnsembleModels.IsManifest(one)
                 ? Run(one, Device.Parse(r.GetValue(device)!), r.GetValue(flips), r.GetValue(mixedPrecision), r.GetValue(images)!, r.GetValue(heatmaps), map, r.GetValue(csv))
                 : RunEnsemble(r.GetValue(models)!, Device.Parse(r.GetValue(device)!), r.GetValue(flips), r.GetValue(mixedPrecision), r.GetValue(images)!, r.GetValue(heatmaps), map, r.GetValue(csv));
@@ -55,13 +56,15 @@ internal static class PredictCommand
             throw new ArgumentException("--heatmaps overlays the maps on 2-D images; this model takes 3-D volumes.");
         var card = predictor.Card;
         AnsiConsole.MarkupLine($"Model {Describe(modelPath, card)}");
-        var predictions = heatmaps is null ? predictor.PredictFiles(images) : WriteHeatmaps(image => map.Explain(predictor, image), images, heatmaps, Suffix(map));
+        IReadOnlyList<(string, Explanation)> explained = [];
+        var predictions = heatmaps is null ? predictor.PredictFiles(images) : WriteHeatmaps(image => map.Explain(predictor, image), images, heatmaps, Suffix(map), out explained);
         bool ordinal = card.Task.Equals("OrdinalRegression", StringComparison.OrdinalIgnoreCase);
         AnsiConsole.Write(PredictionTable.Of(images, predictions, ordinal, ensemble: false, "image"));
         PredictionTable.PrintConformal(predictor.Conformal, predictor.ConformalNote);
         PredictionTable.PrintReferral(predictor.Referral, predictor.ReferralNote, card.ClassNames);
         WriteCsv(csv, images, predictions, card.ClassNames);
         if (heatmaps is not null) AnsiConsole.MarkupLine($"{map.Name} maps of the predicted classes: {Markup.Escape(Path.GetFullPath(heatmaps))}/*{Suffix(map)}");
+        if (MapOptions.ConvergenceLine(explained) is { } convergence) AnsiConsole.MarkupLine(Markup.Escape(convergence));
         return 0;
     }
 
@@ -82,12 +85,14 @@ internal static class PredictCommand
             throw new ArgumentException("--heatmaps overlays the maps on 2-D images; these models take 3-D volumes.");
         AnsiConsole.MarkupLine(EnsembleModels.Banner(ensemble) + ":");
         for (int m = 0; m < modelPaths.Length; m++) AnsiConsole.MarkupLine($"  {m + 1}. {Describe(modelPaths[m], ensemble.Members[m].Card)}");
-        var predictions = heatmaps is null ? ensemble.PredictFiles(images) : WriteHeatmaps(image => map.Explain(ensemble, image), images, heatmaps, Suffix(map));
+        IReadOnlyList<(string, Explanation)> explained = [];
+        var predictions = heatmaps is null ? ensemble.PredictFiles(images) : WriteHeatmaps(image => map.Explain(ensemble, image), images, heatmaps, Suffix(map), out explained);
         AnsiConsole.Write(PredictionTable.Of(images, predictions, ensemble.Task.Equals("OrdinalRegression", StringComparison.OrdinalIgnoreCase), ensemble: true, "image"));
         PredictionTable.PrintConformal(ensemble.Conformal, ensemble.ConformalNote);
         PredictionTable.PrintReferral(ensemble.Referral, ensemble.ReferralNote, ensemble.ClassNames);
         WriteCsv(csv, images, predictions, ensemble.ClassNames);
         if (heatmaps is not null) AnsiConsole.MarkupLine($"{map.Name} maps of the ensemble's classes (the models' maps averaged): {Markup.Escape(Path.GetFullPath(heatmaps))}/*{Suffix(map)}");
+        if (MapOptions.ConvergenceLine(explained) is { } convergence) AnsiConsole.MarkupLine(Markup.Escape(convergence));
         return 0;
     }
 
@@ -103,16 +108,17 @@ internal static class PredictCommand
     private static string Suffix(MapMethod map) => $"-{map.Tag("gradcam")}.png";
 
     // Explains each image's prediction and writes the map blended over the original, at the original's size.
-    private static IReadOnlyList<Prediction> WriteHeatmaps(Func<string, Explanation> explain, string[] images, string folder, string suffix)
+    private static IReadOnlyList<Prediction> WriteHeatmaps(Func<string, Explanation> explain, string[] images, string folder, string suffix, out IReadOnlyList<(string, Explanation)> explained)
     {
         Directory.CreateDirectory(folder);
-        var predictions = new List<Prediction>();
+        var explanations = new List<(string, Explanation)>();
         foreach (var image in images)
         {
             var explanation = explain(image);
             ImageCodec.Save(Path.Combine(folder, Path.GetFileNameWithoutExtension(image) + suffix), explanation.Overlay(ImageCodec.DecodeFile(image)));
-            predictions.Add(explanation.Prediction);
+            explanations.Add((image, explanation));
         }
-        return predictions;
+        explained = explanations;
+        return explanations.Select(e => e.Item2.Prediction).ToList();
     }
 }

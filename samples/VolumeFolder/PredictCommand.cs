@@ -20,11 +20,12 @@ internal static class PredictCommand
         var device = new Option<string>("--device") { Description = "cpu, cuda or cuda:N.", DefaultValueFactory = _ => "cpu" }.IsDevice();
         var explain = new Option<string?>("--explain") { Description = "FOLDER: also write each scan's Grad-CAM map of the predicted class as <scan>.cam.nii.gz (with --attribution, <scan>.<method>.nii.gz) on the scan's own grid (the first modality's for subject folders), to overlay in a viewer such as ITK-SNAP or 3D Slicer." };
         var attribution = MapOptions.Attribution("--explain");
+        var references = MapOptions.References("scans as the scans argument takes them (NIfTI files, DICOM series folders; subject folders for a model of several modalities)");
         var csv = new Option<string?>("--csv") { Description = "FILE: also write every scan's label, class probabilities (and ensemble agreement) as CSV.", HelpName = "FILE" };
         var scans = new Argument<string[]>("scans") { Description = "NIfTI files (.nii, .nii.gz) or folders holding one DICOM series each.", Arity = ArgumentArity.OneOrMore };
-        var command = new Command("predict", "Classify NIfTI files or DICOM series folders with a model file, or with several as an ensemble.") { model, device, explain, attribution, csv, scans };
-        MapOptions.RequireMaps(command, attribution, explain);
-        command.SetAction(r => Run(r.GetValue(model)!, Device.Parse(r.GetValue(device)!), r.GetValue(scans)!, r.GetValue(explain), new MapMethod(CamMethod.GradCam, MapOptions.Chosen(r, attribution)), r.GetValue(csv)));
+        var command = new Command("predict", "Classify NIfTI files or DICOM series folders with a model file, or with several as an ensemble.") { model, device, explain, attribution, references, csv, scans };
+        MapOptions.RequireMaps(command, attribution, explain, references);
+        command.SetAction(r => Run(r.GetValue(model)!, Device.Parse(r.GetValue(device)!), r.GetValue(scans)!, r.GetValue(explain), new MapMethod(CamMethod.GradCam, MapOptions.Chosen(r, attribution), MapOptions.ReferenceFiles(r, references, imageFolders: false)), r.GetValue(csv)));
         return command;
     }
 
@@ -66,6 +67,7 @@ internal static class PredictCommand
                 : $"--explain --attribution needs the network's gradients; {Path.GetFileName(modelPaths[refusing])} runs on another engine.");
         Directory.CreateDirectory(explainFolder);
         var written = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        var explained = new List<(string, Explanation)>();
         foreach (var scan in scans)
         {
             var explanation = map.Explain(ensemble, scan);
@@ -79,7 +81,9 @@ internal static class PredictCommand
             var output = Path.Combine(explainFolder, $"{unique}.{map.Tag("cam")}.nii.gz");
             NiftiWriter.Write(output, explanation.ToSourceVolume());
             AnsiConsole.MarkupLine(Markup.Escape($"{scan}: {(map.Attribution is null ? "Grad-CAM" : map.Name)} of {explanation.TargetClass}: {explanation.TargetClassName} → {output}"));
+            explained.Add((scan, explanation));
         }
+        if (MapOptions.ConvergenceLine(explained) is { } convergence) AnsiConsole.MarkupLine(Markup.Escape(convergence));
         return 0;
     }
 

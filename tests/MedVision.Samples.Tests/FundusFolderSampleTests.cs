@@ -211,6 +211,17 @@ public sealed class FundusFolderSampleTests : IDisposable
             var explanation = screening.ExplainFile(single, MedVision.Nets.Explainability.AttributionMethod.SmoothGrad, targetClass: 1);
             ImageCodec.DecodeFile(Path.Combine(_folder["smooth"], "c-smoothgrad.png")).Pixels.Should().Equal(explanation.Overlay(ImageCodec.DecodeFile(single)).Pixels);
         }
+        // GradientSHAP against --references photographs, NAME-gradientshap.png
+        var shap = await SampleApp.RunAsync("fundus-folder", _folder.Path, "predict", "--model", modelPath, "--heatmaps", _folder["shap"], "--attribution", "GradientShap", "--references", photos, single);
+        shap.ExitCode.Should().Be(0, shap.ToString());
+        shap.Text.Should().Contain("Convergence delta");
+        using (var screening = MedVision.Nets.Inference.EnsemblePredictor.Load([modelPath]))
+        {
+            var referenceFiles = Directory.GetFiles(photos).Where(f => f.EndsWith(".png", StringComparison.OrdinalIgnoreCase) || f.EndsWith(".jpg", StringComparison.OrdinalIgnoreCase)).Order(StringComparer.Ordinal).ToArray();
+            var explanation = screening.ExplainFile(single, MedVision.Nets.Explainability.AttributionMethod.GradientShap, targetClass: 1,
+                MedVision.Nets.Explainability.AttributionOptions.Default with { ReferenceFiles = referenceFiles });
+            ImageCodec.DecodeFile(Path.Combine(_folder["shap"], "c-gradientshap.png")).Pixels.Should().Equal(explanation.Overlay(ImageCodec.DecodeFile(single)).Pixels);
+        }
         // and guided Grad-CAM (a ResNet model file), NAME-guidedgradcam.png
         var guided = await SampleApp.RunAsync("fundus-folder", _folder.Path, "predict", "--model", modelPath, "--heatmaps", _folder["guided"], "--attribution", "GuidedGradCam", single);
         guided.ExitCode.Should().Be(0, guided.ToString());

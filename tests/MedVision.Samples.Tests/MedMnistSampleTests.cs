@@ -433,6 +433,26 @@ public sealed class MedMnistSampleTests(MedMnistTrainedRun run) : IClassFixture<
             var written = MedVision.Nets.Data.Images.ImageCodec.DecodeFile(run.Folder[$"maps-ig/{Path.GetFileNameWithoutExtension(names[0])}-integratedgradients.png"]);
             written.Pixels.Should().Equal(explanation.Overlay(MedVision.Nets.Data.Images.ImageCodec.DecodeFile(Path.Combine(run.Folder.Path, names[0]))).Pixels);
         }
+        // --attribution DeepLiftShap against --references (a folder, expanded to its images in name order), as the
+        // predictor explains against the same reference files; the convergence delta is reported.
+        var references = run.Folder["references"];
+        Directory.CreateDirectory(references);
+        foreach (var name in names.Skip(1)) File.Copy(Path.Combine(run.Folder.Path, name), Path.Combine(references, name));
+        var shap = await SampleApp.RunAsync("medmnist", run.Folder.Path, ["predict", "--model", models[1], "--heatmaps", run.Folder["maps-dls"], "--attribution", "DeepLiftShap", "--references", references, names[0]]);
+        shap.ExitCode.Should().Be(0, shap.ToString());
+        shap.Text.Should().Contain("DeepLiftShap maps of the predicted classes").And.Contain("Convergence delta (the attributions' sum minus the logit change they share out)");
+        using (var one = Predictor.Load(models[1]))
+        {
+            var referenceFiles = names.Skip(1).Select(n => Path.Combine(references, n)).Order(StringComparer.Ordinal).ToArray();
+            var explanation = one.ExplainFile(Path.Combine(run.Folder.Path, names[0]), MedVision.Nets.Explainability.AttributionMethod.DeepLiftShap,
+                options: MedVision.Nets.Explainability.AttributionOptions.Default with { ReferenceFiles = referenceFiles });
+            var written = MedVision.Nets.Data.Images.ImageCodec.DecodeFile(run.Folder[$"maps-dls/{Path.GetFileNameWithoutExtension(names[0])}-deepliftshap.png"]);
+            written.Pixels.Should().Equal(explanation.Overlay(MedVision.Nets.Data.Images.ImageCodec.DecodeFile(Path.Combine(run.Folder.Path, names[0]))).Pixels);
+            shap.Text.Should().Contain(string.Create(CultureInfo.InvariantCulture, $"{explanation.ConvergenceDelta!.Value:G3} of {explanation.ScoreChange!.Value:G4} ({names[0]}; 1 input(s))"));
+        }
+        var noReferences = await SampleApp.RunAsync("medmnist", run.Folder.Path, ["predict", "--model", models[1], "--heatmaps", run.Folder["maps-dls"], "--attribution", "GradientShap", "--references", run.Folder["no-such-folder"], names[0]]);
+        noReferences.ExitCode.Should().Be(2, noReferences.ToString());
+        noReferences.Error.Should().Contain("--references").And.Contain("no-such-folder: no such file or folder");
         // A TorchScript model gives gradients (saliency maps) but runs its own ReLUs: the guided methods and DeepLIFT are refused by name.
         var script = Path.Combine(AppContext.BaseDirectory, "Fixtures", "tiny_torchscript_classifier.pt");
         var scriptSaliency = await SampleApp.RunAsync("medmnist", run.Folder.Path, ["predict", "--model", script, "--heatmaps", run.Folder["maps-script"], "--attribution", "Saliency", names[0]]);
@@ -448,6 +468,10 @@ public sealed class MedMnistSampleTests(MedMnistTrainedRun run) : IClassFixture<
         scriptGuidedCam.ExitCode.Should().Be(2, scriptGuidedCam.ToString());
         scriptGuidedCam.Error.Should().Contain("--attribution GuidedGradCam needs a ResNet model file").And.Contain("holds a torchscript model").And.Contain("tiny_torchscript_classifier.pt");
         Directory.Exists(run.Folder["maps-script-guided"]).Should().BeFalse("nothing is written before the refusal");
+        // GradientSHAP needs only gradients: a TorchScript model is explained against the references.
+        var scriptShap = await SampleApp.RunAsync("medmnist", run.Folder.Path, ["predict", "--model", script, "--heatmaps", run.Folder["maps-script"], "--attribution", "GradientShap", "--references", references, names[0]]);
+        scriptShap.ExitCode.Should().Be(0, scriptShap.ToString());
+        File.Exists(run.Folder[$"maps-script/{Path.GetFileNameWithoutExtension(names[0])}-gradientshap.png"]).Should().BeTrue();
         var onnx = run.Folder["ensemble-onnx/model.onnx"];
         (await SampleApp.RunAsync("medmnist", run.Folder.Path, "export", "--model", models[1], "--output", onnx)).ExitCode.Should().Be(0);
         var onnxMaps = await SampleApp.RunAsync("medmnist", run.Folder.Path, ["predict", "--model", models[0], "--model", onnx, "--heatmaps", run.Folder["maps-onnx"], .. names]);

@@ -146,6 +146,18 @@ public sealed class VolumeFolderSampleTests : IDisposable
         var attributionMap = NiftiReader.Read(Path.Combine(maps, "BraTS_001.integratedgradients.nii.gz"));
         attributionMap.Voxels.Should().Equal(integrated.ToSourceVolume().Voxels, (a, e) => Math.Abs(a - e) < 1e-6);
         attributionMap.Voxels.Should().NotEqual(map.Voxels);
+        // --attribution DeepLiftShap against --references subject folders (read whole, as the scans are): the members' maps averaged.
+        var references = new[] { Path.Combine(data, "hgg", "BraTS_000"), Path.Combine(data, "hgg", "BraTS_002") };
+        var shap = await SampleApp.RunAsync("volume-folder", _folder.Path, "predict", "--model", models[0], "--model", models[1], "--explain", maps, "--attribution", "DeepLiftShap", "--references", references[0], "--references", references[1], subject);
+        shap.ExitCode.Should().Be(0, shap.ToString());
+        var deepLiftShap = both.ExplainFile(subject, MedVision.Nets.Explainability.AttributionMethod.DeepLiftShap,
+            options: MedVision.Nets.Explainability.AttributionOptions.Default with { ReferenceFiles = references });
+        NiftiReader.Read(Path.Combine(maps, "BraTS_001.deepliftshap.nii.gz")).Voxels.Should().Equal(deepLiftShap.ToSourceVolume().Voxels, (a, e) => Math.Abs(a - e) < 1e-6);
+        shap.Text.Should().NotContain("Convergence delta", "an ensemble's averaged map has none");
+        // one model reports its convergence delta
+        var alone = await SampleApp.RunAsync("volume-folder", _folder.Path, "predict", "--model", models[0], "--explain", maps, "--attribution", "DeepLiftShap", "--references", references[0], subject);
+        alone.ExitCode.Should().Be(0, alone.ToString());
+        alone.Text.Should().Contain("Convergence delta").And.Contain("(BraTS_001; 1 input(s))");
         var manifest = Path.Combine(_folder.Path, "ensemble.json");
         EnsemblePredictor.SaveManifest(manifest, models);
         var fromManifest = await SampleApp.RunAsync("volume-folder", _folder.Path, "predict", "--model", manifest, subject);

@@ -10,8 +10,9 @@ namespace MedVision.Nets.Explainability;
 /// <example><code>
 /// var options = AttributionOptions.Default with { Steps = 200, Sign = AttributionSign.Positive };
 /// var explanation = predictor.ExplainFile("fundus.png", AttributionMethod.IntegratedGradients, options: options);
-/// var references = trainingFiles.Take(32).Select(f => FloatImage.FromBytesHwc(...)).ToArray();
-/// var shap = predictor.ExplainFile("fundus.png", AttributionMethod.DeepLiftShap, options: AttributionOptions.Default with { References = references });
+/// var references = Directory.GetFiles("training/myopia").Take(32).ToArray();   // a few dozen training images
+/// var shap = predictor.ExplainFile("fundus.png", AttributionMethod.DeepLiftShap, options: AttributionOptions.Default with { ReferenceFiles = references });
+/// Console.WriteLine(shap.ConvergenceDelta);                                   // near 0: the attributions add up
 /// </code></example>
 public sealed record AttributionOptions
 {
@@ -70,6 +71,14 @@ public sealed record AttributionOptions
     /// training images; those methods need at least one. Null for none.
     /// </summary>
     public IReadOnlyList<Transforms.FloatImage>? References { get; init; }
+
+    /// <summary>
+    /// GradientSHAP and DeepLIFT SHAP: the reference images given as files instead, which the predictor reads as it
+    /// reads the file it explains (<c>ExplainFile</c>): JPEG or PNG images for a 2-D model; for a 3-D model NIfTI files,
+    /// DICOM series folders or subject folders, prepared as the card says (each ensemble member reads them its own
+    /// way). Read at every explanation. Give these or <see cref="References"/>, not both; null for none.
+    /// </summary>
+    public IReadOnlyList<string>? ReferenceFiles { get; init; }
 
     /// <summary>Which attributions the map shows: absolute values (the default), positive or negative evidence.</summary>
     public AttributionSign Sign

@@ -4,7 +4,7 @@ namespace MedVision.Nets.Explainability;
 
 /// <summary>
 /// Per-element attributions of a batch from <see cref="IntegratedGradients"/>, <see cref="GradientShap"/>,
-/// <see cref="SmoothGrad"/> or <see cref="Saliency"/>, and the classes they explain.
+/// <see cref="SmoothGrad"/>, <see cref="Saliency"/>, <see cref="DeepLift"/> or another method, and the classes they explain.
 /// </summary>
 /// <param name="Values">
 /// The attributions, of the input's shape, type and device ((N, C, H, W), (N, C, D, H, W) or any (N, …)), registered
@@ -24,10 +24,11 @@ public sealed record Attributions(Tensor Values, IReadOnlyList<long> TargetClass
     public IReadOnlyList<float> Scores { get; init; } = Scores ?? throw new ArgumentNullException(nameof(Scores));
 
     /// <summary>
-    /// Integrated gradients and GradientSHAP only (null otherwise): per sample, the sum of its attributions minus the
-    /// change of the target logit from the baseline to the input (Captum's convergence delta; for GradientSHAP the mean
-    /// change over the drawn baselines). Completeness makes it 0 for the exact integral (the expectation); its size
-    /// relative to the change says whether more steps (draws) are needed.
+    /// Integrated gradients, GradientSHAP, DeepLIFT and DeepLIFT SHAP only (null otherwise): per sample, the sum of its
+    /// attributions minus the change of the target logit from the baseline to the input (Captum's convergence delta;
+    /// for GradientSHAP the mean change over the drawn baselines, for DeepLIFT SHAP over the references). Completeness
+    /// makes it 0 for the exact integral (the expectation) and for DeepLIFT through the layers its rules cover; its size
+    /// relative to the change says whether more steps (draws) are needed, or which layers DeepLIFT passes derivatives through.
     /// </summary>
     public IReadOnlyList<double>? ConvergenceDeltas { get; init; }
 

@@ -621,8 +621,12 @@ public sealed class EnsemblePredictor : IDisposable
             }
             for (int j = 0; j < sum.Length; j++) sum[j] += _weights[m] * map[j];
         }
-        return new Explanation(prediction, target, ClassNames[target], ToMap(sum), shape);
+        return new Explanation(prediction, target, ClassNames[target], ToMap(sum), shape) { ConvergenceDelta = OneMember(explanations)?.ConvergenceDelta, ScoreChange = OneMember(explanations)?.ScoreChange };
     }
+
+    // An ensemble of one explains with its member's map, whose attributions' convergence delta still holds; several
+    // members' maps are averaged after scaling, and no delta holds for the mean.
+    private static Explanation? OneMember(Explanation[] explanations) => explanations.Length == 1 ? explanations[0] : null;
 
     // Scans: each member's map of the target class placed back on the scan as given (the first member's source grid),
     // averaged there with the weights.
@@ -632,9 +636,11 @@ public sealed class EnsemblePredictor : IDisposable
         int target = targetClass ?? prediction.Label;
         var grid = prepared[0].Source;
         var sum = new double[grid.Shape.Aggregate(1, (a, b) => a * b)];
+        var explanations = new Explanation[_members.Length];
         for (int m = 0; m < _members.Length; m++)
         {
-            var placed = _members[m].ExplainPrepared(prepared[m], method, target).PlacedOn(grid).Voxels;
+            explanations[m] = _members[m].ExplainPrepared(prepared[m], method, target);
+            var placed = explanations[m].PlacedOn(grid).Voxels;
             for (int j = 0; j < sum.Length; j++) sum[j] += _weights[m] * placed[j];
         }
         // NIfTI voxels run x fastest: as a (D, H, W) = (z, y, x) map, row-major.
@@ -642,6 +648,8 @@ public sealed class EnsemblePredictor : IDisposable
         {
             InputGrid = grid,
             SourceGrid = grid,
+            ConvergenceDelta = OneMember(explanations)?.ConvergenceDelta,
+            ScoreChange = OneMember(explanations)?.ScoreChange,
         };
     }
 

@@ -27,6 +27,23 @@ public sealed record Explanation(Prediction Prediction, int TargetClass, string 
     public IReadOnlyList<int> MapShape { get; init; } = MapShape ?? throw new ArgumentNullException(nameof(MapShape));
 
     /// <summary>
+    /// For the attributions that add up to the change of the class's logit from a baseline to the input — integrated
+    /// gradients, DeepLIFT, GradientSHAP, DeepLIFT SHAP — the sum of the attributions minus that change (Captum's
+    /// convergence delta; see <see cref="Attributions.ConvergenceDeltas"/>), before the map was scaled to [0, 1]; with
+    /// test-time flips the mean over the flipped copies. Near 0 when the attributions are complete; compare it with
+    /// <see cref="ScoreChange"/> (e.g. to see whether integrated gradients need more steps). Null for the other methods,
+    /// for class-activation maps, and for the averaged map of an ensemble of several models (scaled maps averaged; an
+    /// ensemble of one reports its model's).
+    /// </summary>
+    public double? ConvergenceDelta { get; init; }
+
+    /// <summary>
+    /// Beside <see cref="ConvergenceDelta"/>: the change of the class's logit from the baseline (the mean over the SHAP
+    /// methods' references or draws) to the input, which the attributions share out. Null where the delta is.
+    /// </summary>
+    public double? ScoreChange { get; init; }
+
+    /// <summary>
     /// Blends the map over <paramref name="image"/> (typically the original photograph, at any size; see
     /// <see cref="Heatmap.Overlay"/>). Images only.
     /// </summary>

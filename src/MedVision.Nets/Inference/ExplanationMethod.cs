@@ -20,6 +20,8 @@ internal readonly record struct ExplanationMethod(CamMethod? Cam, AttributionMet
     {
         if (Cam is { } cam && !Enum.IsDefined(cam)) throw new ArgumentOutOfRangeException(parameterName, cam, "Unknown class-activation method.");
         if (Attribution is { } attribution && !Enum.IsDefined(attribution)) throw new ArgumentOutOfRangeException(parameterName, attribution, "Unknown attribution method.");
+        if (Settings is { References: not null, ReferenceFiles: not null })
+            throw new ArgumentException("The options give reference images both as AttributionOptions.References and as ReferenceFiles: give one.", "options");
         if (Attribution == AttributionMethod.IntegratedGradients && Settings is { Rule: IntegrationRule.RiemannTrapezoid, Steps: < 2 })
             throw new ArgumentException($"The trapezoid rule needs at least 2 steps; the options give {Settings.Steps}.", "options");
     }
@@ -27,9 +29,12 @@ internal readonly record struct ExplanationMethod(CamMethod? Cam, AttributionMet
     /// <summary>Throws when a SHAP method has no reference images (checked after whether the model can be explained with it at all).</summary>
     public void RequireReferences()
     {
-        if (Attribution is AttributionMethod.GradientShap or AttributionMethod.DeepLiftShap && Settings.References is not { Count: > 0 })
-            throw new ArgumentException($"{Attribution} explains a prediction against reference images: give them as AttributionOptions.References (e.g. a few dozen training images, in [0, 1] as the predictor's inputs).", "options");
+        if (UsesReferences && Settings.References is not { Count: > 0 } && Settings.ReferenceFiles is not { Count: > 0 })
+            throw new ArgumentException($"{Attribution} explains a prediction against reference images: give them as AttributionOptions.References (in [0, 1] as the predictor's inputs) or ReferenceFiles (read as the input files are), e.g. a few dozen training images.", "options");
     }
+
+    /// <summary>Whether the method explains against reference images (the SHAP methods).</summary>
+    public bool UsesReferences => Attribution is AttributionMethod.GradientShap or AttributionMethod.DeepLiftShap;
 
     public override string ToString() => Cam?.ToString() ?? Attribution?.ToString() ?? "none";
 }

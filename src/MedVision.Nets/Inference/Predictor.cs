@@ -414,8 +414,7 @@ public sealed class Predictor : IDisposable
         if (method.Attribution is { } attribution && AttributionRefusal(attribution) is { } refusal) throw new NotSupportedException(refusal);
         method.RequireReferences();
         CheckImages(new[] { image }, nameof(image));
-        var referenceImages = method.Attribution is AttributionMethod.GradientShap or AttributionMethod.DeepLiftShap ? method.Settings.References : null;
-        if (referenceImages is not null) CheckReferences(referenceImages);
+        var referenceImages = ReferencesOf(method);
         using var scope = Tensors.NewDisposeScope();
         var batch = Prepare(new[] { image });
         var references = referenceImages is null ? null : Prepare(referenceImages);
@@ -423,6 +422,7 @@ public sealed class Predictor : IDisposable
         long target = targetClass ?? prediction.Label;
         var targets = new[] { target };
         Tensor map;
+        double? delta = null, change = null;
         if (method.Cam is { } cam)
         {
             var gradCam = GradCam.ForResNet((ResNet)_model!, cam);
@@ -437,23 +437,57 @@ public sealed class Predictor : IDisposable
         else
         {
             var o = method.Settings;
-            Func<Tensor, Tensor> attribute = method.Attribution switch
+            Func<Tensor, Attributions> attribute = method.Attribution switch
             {
-                AttributionMethod.IntegratedGradients => x => new IntegratedGradients(_model!, o.Steps, o.Rule, o.BatchSize).Compute(x, targets).Values,
-                AttributionMethod.SmoothGrad => x => new SmoothGrad(_model!, o.Samples, o.NoiseLevel, o.Squared, o.BatchSize, o.Seed).Compute(x, targets).Values,
-                AttributionMethod.GuidedBackprop => x => new GuidedBackprop(_model!).Compute(x, targets).Values,
-                AttributionMethod.GuidedGradCam => x => GuidedGradCam.ForResNet((ResNet)_model!).Compute(x, targets).Values,
-                AttributionMethod.DeepLift => x => new DeepLift(_model!, o.BatchSize).Compute(x, targets).Values,
-                AttributionMethod.GradientShap => x => new GradientShap(_model!, o.Samples, 0, o.BatchSize, o.Seed).Compute(x, references!, targets).Values,
-                AttributionMethod.DeepLiftShap => x => new DeepLiftShap(_model!, o.BatchSize).Compute(x, references!, targets).Values,
-                _ => x => new Saliency(_model!).Compute(x, targets).Values,
+                AttributionMethod.IntegratedGradients => x => new IntegratedGradients(_model!, o.Steps, o.Rule, o.BatchSize).Compute(x, targets),
+                AttributionMethod.SmoothGrad => x => new SmoothGrad(_model!, o.Samples, o.NoiseLevel, o.Squared, o.BatchSize, o.Seed).Compute(x, targets),
+                AttributionMethod.GuidedBackprop => x => new GuidedBackprop(_model!).Compute(x, targets),
+                AttributionMethod.GuidedGradCam => x => GuidedGradCam.ForResNet((ResNet)_model!).Compute(x, targets),
+                AttributionMethod.DeepLift => x => new DeepLift(_model!, o.BatchSize).Compute(x, targets),
+                AttributionMethod.GradientShap => x => new GradientShap(_model!, o.Samples, 0, o.BatchSize, o.Seed).Compute(x, references!, targets),
+                AttributionMethod.DeepLiftShap => x => new DeepLiftShap(_model!, o.BatchSize).Compute(x, references!, targets),
+                _ => x => new Saliency(_model!).Compute(x, targets),
             };
-            var values = attribute(batch);
-            foreach (var dims in FlipCombinations(batch.Dim)) values = values + attribute(batch.Flip(dims)).Flip(dims);
+            // Each (flipped) copy's attributions, flipped back and summed; the methods that add up report by how much
+            // they miss, averaged over the copies as the prediction averages them.
+            var copies = new List<(Attributions Result, long[] Dims)> { (attribute(batch), []) };
+            foreach (var dims in FlipCombinations(batch.Dim)) copies.Add((attribute(batch.Flip(dims)), dims));
+            var values = copies[0].Result.Values;
+            foreach (var (result, dims) in copies.Skip(1)) values = values + result.Values.Flip(dims);
+            if (copies[0].Result.ConvergenceDeltas is not null)
+            {
+                delta = copies.Average(c => c.Result.ConvergenceDeltas![0]);
+                change = copies.Average(c => c.Result.Values.To(ScalarType.Float64).Sum().Item<double>() - c.Result.ConvergenceDeltas![0]);
+            }
             map = new Attributions(values, targets, new[] { 0f }).ToMaps(o.Sign, o.OutlierPercent).Maps;
         }
         var shape = batch.Shape.Skip(2).Select(d => (int)d).ToArray();
-        return new Explanation(prediction, (int)target, Card.ClassNames[(int)target], map.ToArray<float>(), shape);
+        return new Explanation(prediction, (int)target, Card.ClassNames[(int)target], map.ToArray<float>(), shape) { ConvergenceDelta = delta, ScoreChange = change };
+    }
+
+    // The SHAP methods' reference images: those the options give, checked as an input is; or their files read as
+    // ExplainFile reads its file (each file's trouble reported by its place in the list). Null for other methods.
+    private IReadOnlyList<FloatImage>? ReferencesOf(ExplanationMethod method)
+    {
+        if (!method.UsesReferences) return null;
+        var images = method.Settings.References;
+        if (images is null)
+        {
+            var files = method.Settings.ReferenceFiles!;
+            var read = new FloatImage[files.Count];
+            for (int i = 0; i < files.Count; i++)
+            {
+                if (string.IsNullOrEmpty(files[i])) throw new ArgumentException($"Reference file {i} of {files.Count} is {(files[i] is null ? "null" : "empty")}.", "options");
+                try { read[i] = FromFile(files[i]); }
+                catch (Exception e) when (e is IOException or InvalidDataException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
+                {
+                    throw new ArgumentException($"Reference file {i} of {files.Count} ({files[i]}) cannot be read as this model's input: {e.Message}", "options", e);
+                }
+            }
+            images = read;
+        }
+        CheckReferences(images);
+        return images;
     }
 
     // The SHAP methods' reference images: the same checks as an input's, reported against the options.

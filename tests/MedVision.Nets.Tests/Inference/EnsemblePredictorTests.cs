@@ -277,6 +277,18 @@ public sealed class EnsemblePredictorTests : IDisposable
                 Floats(a.ExplainFile(file, AttributionMethod.DeepLiftShap, 1, shap).Map.Zip(b.ExplainFile(file, AttributionMethod.DeepLiftShap, 1, shap).Map, (p, q) => (0.25 * p) + (0.75 * q))),
                 (x, e) => Math.Abs(x - e) < 1e-6);
             FluentActions.Invoking(() => ensemble.ExplainFile(file, AttributionMethod.GradientShap)).Should().Throw<ArgumentException>().WithParameterName("options");
+            // or read from files by every member
+            var referenceFiles = Pixels(3).Select((p, i) =>
+            {
+                var reference = Path.Combine(_dir, $"reference-{i}.png");
+                ImageCodec.Save(reference, new RasterImage(28, 28, 3, p));
+                return reference;
+            }).ToArray();
+            ensemble.ExplainFile(file, AttributionMethod.DeepLiftShap, 1, AttributionOptions.Default with { ReferenceFiles = referenceFiles }).Map
+                .Should().Equal(ensemble.ExplainFile(file, AttributionMethod.DeepLiftShap, 1, shap).Map);
+            // several members' scaled maps are averaged: no convergence delta holds for the mean
+            explanation.ConvergenceDelta.Should().BeNull();
+            explanation.ScoreChange.Should().BeNull();
         }
 
         // 3-D: each member's map placed back on the scan and averaged there, as class-activation maps are.
@@ -297,6 +309,24 @@ public sealed class EnsemblePredictorTests : IDisposable
         averaged.ToSourceVolume().Voxels.Should().Equal(own.ToSourceVolume().Voxels, (x, e) => Math.Abs(x - e) < 1e-5, "one member's map is its own, placed on the scan");
         alone.ExplainVolumes(new[] { scan }, AttributionMethod.Saliency, 1).Map.Should().Equal(averaged.Map);
         single.ExplainVolumes(new[] { scan }, AttributionMethod.Saliency, 1).Map.Should().Equal(own.Map);
+
+        // an ensemble of one reports its member's convergence delta
+        var integrated = single.ExplainVolume(scan, AttributionMethod.IntegratedGradients, 1);
+        integrated.ConvergenceDelta.Should().NotBeNull();
+        alone.ExplainVolume(scan, AttributionMethod.IntegratedGradients, 1).ConvergenceDelta.Should().Be(integrated.ConvergenceDelta);
+        // reference files of a volume model are read and prepared as the scan is: the scan against itself has nothing to explain
+        var scanFile = Path.Combine(_dir, "scan.nii.gz");
+        NiftiWriter.Write(scanFile, scan);
+        var other = Path.Combine(_dir, "other.nii.gz");
+        NiftiWriter.Write(other, new NiftiImage(scan.Voxels.Select(v => 100 - v).ToArray(), new[] { 10, 9, 8 }, null, NiftiDataType.Float32, scan.Affine));
+        var itself = alone.ExplainFile(scanFile, AttributionMethod.DeepLiftShap, 1, AttributionOptions.Default with { ReferenceFiles = [scanFile] });
+        itself.ScoreChange.Should().Be(0, "the reference file is prepared into the very input");
+        itself.ConvergenceDelta.Should().Be(0);
+        var against = alone.ExplainFile(scanFile, AttributionMethod.DeepLiftShap, 1, AttributionOptions.Default with { ReferenceFiles = [other] });
+        Math.Abs(against.ScoreChange!.Value).Should().BeGreaterThan(1e-4);
+        Math.Abs(against.ConvergenceDelta!.Value).Should().BeLessThan(1e-3 * Math.Abs(against.ScoreChange.Value) + 1e-5, "DeepLIFT adds up through a batch-normalised ResNet");
+        against.ToSourceVolume().Voxels.Should().Equal(single.ExplainFile(scanFile, AttributionMethod.DeepLiftShap, 1, AttributionOptions.Default with { ReferenceFiles = [other] }).ToSourceVolume().Voxels,
+            (x, e) => Math.Abs(x - e) < 1e-5);
     }
 
     [Fact]

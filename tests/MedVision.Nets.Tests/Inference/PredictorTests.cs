@@ -483,6 +483,18 @@ public sealed class PredictorTests : IDisposable
         e.Map.Max().Should().BeApproximately(1f, 1e-6f);
         if (attribution is null) e.Map.Min().Should().BeApproximately(0f, 1e-6f, "a class-activation map is rescaled to span [0, 1]");
         e.Prediction.Probabilities.Should().Equal(flipping.Predict(image.Clone()).Probabilities);
+        if (attribution is null)
+        {
+            e.ConvergenceDelta.Should().BeNull("class-activation maps do not add up to anything");
+            return;
+        }
+        // the flipped copies' convergence deltas averaged: the image's and its mirror's, as the plain predictor gives them
+        using var plainAgain = Predictor.Load(path);
+        var (own, ofMirror) = (Explain(plainAgain, image), Explain(plainAgain, mirrored));
+        e.ConvergenceDelta!.Value.Should().BeApproximately((own.ConvergenceDelta!.Value + ofMirror.ConvergenceDelta!.Value) / 2, 1e-9);
+        e.ScoreChange!.Value.Should().BeApproximately((own.ScoreChange!.Value + ofMirror.ScoreChange!.Value) / 2, 1e-9);
+        own.ConvergenceDelta.Should().NotBe(ofMirror.ConvergenceDelta, "the copies differ, so the average is a real one");
+        m.ConvergenceDelta!.Value.Should().BeApproximately(e.ConvergenceDelta.Value, 1e-9, "a mirrored image has the same two copies");
     }
 
     [Theory]
@@ -532,6 +544,17 @@ public sealed class PredictorTests : IDisposable
             Math.Abs(attributions.ConvergenceDeltas![0]).Should().BeLessThan(0.05 * Math.Abs(attributions.Scores[0]) + 0.05, "50 Gauss–Legendre points suffice for this network");
         if (method == AttributionMethod.DeepLift)
             Math.Abs(attributions.ConvergenceDeltas![0]).Should().BeLessThan(1e-3 * Math.Abs(attributions.Scores[0]) + 1e-4, "a small-stem ResNet is linear layers and ReLUs");
+        if (method is AttributionMethod.IntegratedGradients or AttributionMethod.DeepLift)
+        {
+            explanation.ConvergenceDelta.Should().Be(attributions.ConvergenceDeltas![0], "the explanation reports the method's own convergence delta");
+            double total = attributions.Values.To(ScalarType.Float64).Sum().Item();
+            explanation.ScoreChange!.Value.Should().BeApproximately(total - attributions.ConvergenceDeltas[0], 1e-9);
+            Math.Abs(explanation.ScoreChange.Value).Should().BeGreaterThan(1e-3, "the logit moves between the baseline and the input");
+        }
+        else
+        {
+            (explanation.ConvergenceDelta, explanation.ScoreChange).Should().Be(((double?)null, (double?)null), $"{method} does not add up to a change of the logit");
+        }
 
         FluentActions.Invoking(() => predictor.Explain(image, method, targetClass: 5)).Should().Throw<ArgumentOutOfRangeException>().WithMessage("*5 classes*");
         FluentActions.Invoking(() => predictor.Explain(image, (AttributionMethod)17)).Should().Throw<ArgumentOutOfRangeException>().WithParameterName("method");
@@ -597,6 +620,7 @@ public sealed class PredictorTests : IDisposable
             : new DeepLiftShap(original, batchSize: 3).Compute(batch, prepared, targets);
         using var maps = attributions.ToMaps();
         explanation.Map.Should().Equal(maps.ToArray(0), "the references are prepared as the image is, and every setting is used");
+        explanation.ConvergenceDelta.Should().Be(attributions.ConvergenceDeltas![0]);
         var fewer = predictor.Explain(image.Clone(), method, targetClass: 2, options: options with { References = references[..2] });
         fewer.Map.Should().NotEqual(explanation.Map, "other references give another map");
 
@@ -613,6 +637,49 @@ public sealed class PredictorTests : IDisposable
         var withNan = () => predictor.Explain(image2, method, options: options with { References = [nan] });
         withNan.Should().Throw<ArgumentException>().WithParameterName("options").WithMessage("Reference image 0 of 1 holds NaN*");
         predictor.Explain(image2, AttributionMethod.Saliency, options: options).Map.Should().Equal(predictor.Explain(image2, AttributionMethod.Saliency).Map, "other methods ignore the references");
+    }
+
+    [Theory]
+    [InlineData(AttributionMethod.GradientShap)]
+    [InlineData(AttributionMethod.DeepLiftShap)]
+    public void TheShapMethods_ReadReferenceFiles_AsTheInputFileIsRead(AttributionMethod method)
+    {
+        var path = SaveTiny(out var original);
+        original.Dispose();
+        using var predictor = Predictor.Load(path);
+        var data = MedMnistDataset.LoadEmbeddedRetinaMnist();
+        var file = Path.Combine(_dir, "input.png");
+        ImageCodec.Save(file, new RasterImage(28, 28, 3, data.Test.GetImage(7).ToArray()));
+        var files = Enumerable.Range(0, 4).Select(i =>
+        {
+            var reference = Path.Combine(_dir, $"reference-{i}.png");
+            ImageCodec.Save(reference, new RasterImage(28, 28, 3, data.Train.GetImage(i).ToArray()));
+            return reference;
+        }).ToArray();
+        var images = Enumerable.Range(0, 4).Select(i => FloatImage.FromBytesHwc(data.Train.GetImage(i).ToArray(), 28, 28, 3)).ToArray();
+        var options = AttributionOptions.Default with { Samples = 5, Seed = 2, BatchSize = 4 };
+
+        var fromFiles = predictor.ExplainFile(file, method, targetClass: 1, options: options with { ReferenceFiles = files });
+        var fromImages = predictor.ExplainFile(file, method, targetClass: 1, options: options with { References = images });
+        fromFiles.Map.Should().Equal(fromImages.Map, "a PNG's pixels read as the input's are the same [0, 1] image");
+        fromFiles.ConvergenceDelta.Should().Be(fromImages.ConvergenceDelta);
+        predictor.ExplainFile(file, method, targetClass: 1, options: options with { ReferenceFiles = files[..1] }).Map.Should().NotEqual(fromFiles.Map, "the files are the references");
+
+        var both = () => predictor.ExplainFile(file, method, options: options with { References = images, ReferenceFiles = files });
+        both.Should().Throw<ArgumentException>().WithParameterName("options").WithMessage("*both as AttributionOptions.References and as ReferenceFiles*");
+        var missing = Path.Combine(_dir, "no-such.png");
+        var absent = () => predictor.ExplainFile(file, method, options: options with { ReferenceFiles = [files[0], missing] });
+        absent.Should().Throw<ArgumentException>().WithParameterName("options").WithMessage($"Reference file 1 of 2 ({missing}) cannot be read*");
+        var corrupt = Path.Combine(_dir, "corrupt.png");
+        File.WriteAllBytes(corrupt, File.ReadAllBytes(files[0])[..40]);
+        var truncated = () => predictor.ExplainFile(file, method, options: options with { ReferenceFiles = [corrupt] });
+        truncated.Should().Throw<ArgumentException>().WithParameterName("options").WithMessage("Reference file 0 of 1 (*corrupt.png) cannot be read*").WithInnerException<MedVision.Nets.Data.DataFormatException>();
+        var blank = () => predictor.ExplainFile(file, method, options: options with { ReferenceFiles = [files[0], ""] });
+        blank.Should().Throw<ArgumentException>().WithParameterName("options").WithMessage("Reference file 1 of 2 is empty.*");
+        var empty = () => predictor.ExplainFile(file, method, options: options with { ReferenceFiles = [] });
+        empty.Should().Throw<ArgumentException>().WithParameterName("options").WithMessage("*or ReferenceFiles*");
+        predictor.ExplainFile(file, AttributionMethod.Saliency, options: options with { ReferenceFiles = [missing] }).Map
+            .Should().Equal(predictor.ExplainFile(file, AttributionMethod.Saliency).Map, "other methods do not read the references");
     }
 
     [Fact]
