@@ -902,8 +902,8 @@ internal static partial class ApiFuzz
                                 // A gradient attribution with cheap settings and, now and then, reference images: none,
                                 // none at all (empty), or 1–3 of random shapes (the SHAP methods need them; others ignore them).
                                 var method = (MedVision.Nets.Explainability.AttributionMethod)Value(typeof(MedVision.Nets.Explainability.AttributionMethod), rng, typeof(int))!;
-                                int kind = rng.Next(4);
-                                var references = kind switch
+                                int kind = rng.Next(5);
+                                var references = kind == 4 ? null : kind switch
                                 {
                                     0 => null,
                                     1 => new List<MedVision.Nets.Transforms.FloatImage>(),
@@ -912,13 +912,21 @@ internal static partial class ApiFuzz
                                 var options = MedVision.Nets.Explainability.AttributionOptions.Default with
                                 {
                                     Steps = rng.Next(2, 6), Samples = rng.Next(1, 4), BatchSize = rng.Next(1, 5), Seed = rng.Next(), References = references,
+                                    // reference files that cannot be read: a missing file, an empty name (refused by their place for the SHAP methods)
+                                    ReferenceFiles = kind == 4 ? [rng.Next(2) == 0 ? "" : Path.Combine(Path.GetTempPath(), $"mvn-fuzz-missing-{rng.Next()}.png")] : null,
                                 };
-                                steps.Add($"Explain({string.Join("×", image.Shape)}, {method}, class {target?.ToString() ?? "predicted"}, {options.Steps} steps, {options.Samples} samples, batch {options.BatchSize}, references {(references is null ? "none" : $"[{string.Join("; ", references.Select(r => string.Join("×", r.Shape)))}]")})");
+                                steps.Add($"Explain({string.Join("×", image.Shape)}, {method}, class {target?.ToString() ?? "predicted"}, {options.Steps} steps, {options.Samples} samples, batch {options.BatchSize}, references {(options.ReferenceFiles is { } files ? $"files ['{string.Join("'; '", files)}']" : references is null ? "none" : $"[{string.Join("; ", references.Select(r => string.Join("×", r.Shape)))}]")})");
                                 if (Trace) Console.Error.WriteLine($"  {steps[^1]}");
                                 Last = "Explain(attribution)";
                                 explanation = predictor.Explain(image, method, target, options);
-                                if (method is MedVision.Nets.Explainability.AttributionMethod.GradientShap or MedVision.Nets.Explainability.AttributionMethod.DeepLiftShap && references is not { Count: > 0 })
-                                    throw new ArithmeticException($"{string.Join(" → ", steps)}: {method} explained without reference images");
+                                bool shap = method is MedVision.Nets.Explainability.AttributionMethod.GradientShap or MedVision.Nets.Explainability.AttributionMethod.DeepLiftShap;
+                                if (shap && references is not { Count: > 0 })
+                                    throw new ArithmeticException($"{string.Join(" → ", steps)}: {method} explained without reference images (or with unreadable reference files)");
+                                // the methods that add up report by how much they miss, finite; the others report nothing
+                                bool addsUp = shap || method is MedVision.Nets.Explainability.AttributionMethod.IntegratedGradients or MedVision.Nets.Explainability.AttributionMethod.DeepLift;
+                                if (addsUp != explanation.ConvergenceDelta.HasValue || addsUp != explanation.ScoreChange.HasValue
+                                    || explanation.ConvergenceDelta is { } d && !double.IsFinite(d) || explanation.ScoreChange is { } change && !double.IsFinite(change))
+                                    throw new ArithmeticException($"{string.Join(" → ", steps)}: convergence delta {explanation.ConvergenceDelta?.ToString() ?? "none"}, score change {explanation.ScoreChange?.ToString() ?? "none"} from {method}");
                             }
                             CheckPrediction(explanation.Prediction, task, names, steps);
                             if (target is { } t && explanation.TargetClass != t || target is null && explanation.TargetClass != explanation.Prediction.Label)
