@@ -16,4 +16,5 @@ root.Subcommands.Add(ConformalCommand.Create());
 root.Subcommands.Add(EnsembleCommand.Create());
 root.Subcommands.Add(FaithfulnessCommand.Create());
 root.Subcommands.Add(SanityCheckCommand.Create());
+root.Subcommands.Add(ProfileCommand.Create());
 return MedVision.Samples.SampleCommandLine.Invoke(root, args);

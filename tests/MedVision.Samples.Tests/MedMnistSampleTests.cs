@@ -1056,6 +1056,35 @@ public sealed class MedMnistSampleTests(MedMnistTrainedRun run) : IClassFixture<
     }
 
     [Fact]
+    public async Task Profile_TablesTheOperatorsOfTrainingSteps_AndWritesAChromeTrace()
+    {
+        var trace = run.Folder["profile/trace.json"];
+        var training = await SampleApp.RunAsync("medmnist", run.Folder.Path,
+            "profile", "--data-file", run.DataFile, "--batch", "8", "--threads", "1", "--steps", "2", "--warmup", "0", "--record-shapes", "--profile-memory", "--sort", "memory", "--rows", "6", "--trace", trace);
+        training.ExitCode.Should().Be(0, training.ToString());
+        var result = training.Lines().Should().ContainSingle().Subject;
+        (result["#0"], result["mode"], result["steps"], result["batch"]).Should().Be(("profile", "training", "2", "8"));
+        training.Output.Should().Contain("Self CPU %").And.Contain("CPU Mem").And.Contain("Input Shapes").And.Contain("Self CPU time total: ");
+        training.Output.Should().Contain("forward").And.Contain("backward").And.Contain("optimizer step");
+        // the rows between the table's rules: at most --rows
+        var lines = training.Output.Split('\n');
+        int first = Array.FindIndex(lines, l => l.StartsWith("Name", StringComparison.Ordinal)) + 2;
+        int last = Array.FindIndex(lines, first, l => l.StartsWith("-----", StringComparison.Ordinal));
+        (last - first).Should().Be(6);
+        using (var json = System.Text.Json.JsonDocument.Parse(File.ReadAllText(trace)))
+        {
+            var events = json.RootElement.GetProperty("traceEvents").EnumerateArray().ToList();
+            events.Count.Should().Be(int.Parse(result["operator_calls"], CultureInfo.InvariantCulture));
+            events.Select(e => e.GetProperty("name").GetString()).Should().Contain(["step 1", "step 2", "forward", "backward", "optimizer step"]);
+            events.Should().Contain(e => e.GetProperty("name").GetString() == "aten::linear" && e.GetProperty("args").GetProperty("Input Dims").GetString()!.StartsWith("[[8, 512]", StringComparison.Ordinal));
+        }
+        var inference = await SampleApp.RunAsync("medmnist", run.Folder.Path, "profile", "--data-file", run.DataFile, "--batch", "4", "--threads", "1", "--steps", "1", "--inference");
+        inference.ExitCode.Should().Be(0, inference.ToString());
+        inference.Lines().Should().ContainSingle().Which["mode"].Should().Be("inference");
+        inference.Output.Should().NotContain("backward").And.NotContain("CPU Mem");
+    }
+
+    [Fact]
     public async Task InitWeights_StartsANewRunFromAStateDict_AndRefusesOneThatDoesNotFit()
     {
         var started = await SampleApp.RunAsync("medmnist", run.Folder.Path,

@@ -183,6 +183,15 @@ internal static unsafe class NativeMethods
     [DllImport(Lib, ExactSpelling = true)] internal static extern int mvt_ddp_bucket_count(IntPtr ddp);
     [DllImport(Lib, ExactSpelling = true)] internal static extern int mvt_ddp_stats(IntPtr ddp, long* output);
 
+    [DllImport(Lib, ExactSpelling = true)] internal static extern int mvt_profiler_start(int recordShapes, int profileMemory);
+    [DllImport(Lib, ExactSpelling = true)] internal static extern int mvt_profiler_enabled();
+    [DllImport(Lib, ExactSpelling = true)] internal static extern IntPtr mvt_profiler_stop();
+    [DllImport(Lib, ExactSpelling = true)] internal static extern long mvt_profile_count(IntPtr profile);
+    [DllImport(Lib, ExactSpelling = true)] internal static extern int mvt_profile_event(IntPtr profile, long index, int* kind, IntPtr* name, long* thread, double* startUs, double* durationUs, long* bytes, IntPtr* shapes);
+    [DllImport(Lib, ExactSpelling = true)] internal static extern void mvt_profile_free(IntPtr profile);
+    [DllImport(Lib, ExactSpelling = true)] internal static extern int mvt_profiler_push_range([MarshalAs(UnmanagedType.LPUTF8Str)] string name);
+    [DllImport(Lib, ExactSpelling = true)] internal static extern int mvt_profiler_pop_range();
+
     [DllImport(Lib, ExactSpelling = true)] internal static extern IntPtr mvt_jit_load([MarshalAs(UnmanagedType.LPUTF8Str)] string path, int hasDevice, int deviceType, int deviceIndex);
     [DllImport(Lib, ExactSpelling = true)] internal static extern void mvt_jit_free(IntPtr module);
     [DllImport(Lib, ExactSpelling = true)] internal static extern int mvt_jit_save(IntPtr module, [MarshalAs(UnmanagedType.LPUTF8Str)] string path, IntPtr* names, IntPtr* contents, long* lengths, int n);

@@ -271,3 +271,19 @@ MVT_API int32_t mvt_jit_method_names(mvt_script_module m, char* buffer, int32_t 
  * executor's optimisations for the call (results independent of earlier calls) */
 MVT_API int32_t mvt_jit_invoke(mvt_script_module m, const char* method, const mvt_tensor* inputs, int32_t n, int32_t optimize);
 MVT_API int32_t mvt_jit_take_outputs(mvt_tensor* out, int32_t n);
+
+/* autograd profiler (libtorch's legacy profiler: the operators run on the calling thread and the threads it launches)
+ * mvt_profiler_start enables it on this thread; mvt_profiler_stop disables it and returns the recorded operator ranges
+ * and memory events (NULL on failure), read with mvt_profile_* until mvt_profile_free. kind: 0 a range (operator,
+ * autograd node, user range), 1 a CPU memory allocation (bytes > 0) or release (bytes < 0). Times in microseconds from
+ * the profile's start. name and shapes stay valid until mvt_profile_free. */
+typedef void* mvt_profile;
+MVT_API int32_t mvt_profiler_start(int32_t record_shapes, int32_t profile_memory);
+MVT_API int32_t mvt_profiler_enabled(void);
+MVT_API mvt_profile mvt_profiler_stop(void);
+MVT_API int64_t mvt_profile_count(mvt_profile p);
+MVT_API int32_t mvt_profile_event(mvt_profile p, int64_t index, int32_t* kind, const char** name, int64_t* thread,
+                                  double* start_us, double* duration_us, int64_t* bytes, const char** shapes);
+MVT_API void mvt_profile_free(mvt_profile p);
+MVT_API int32_t mvt_profiler_push_range(const char* name);
+MVT_API int32_t mvt_profiler_pop_range(void);

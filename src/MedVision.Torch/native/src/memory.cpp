@@ -16,6 +16,7 @@
 #include <c10/core/Allocator.h>
 #include <c10/core/CPUAllocator.h>
 #include <algorithm>
+#include <atomic>
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
@@ -227,12 +228,52 @@ CpuCache& Cache() {
   return *cache;
 }
 
-void CacheDelete(void* p) { Cache().Free(p); }
+// The autograd profiler's memory records (profile_memory): libtorch's default allocator reports each allocation and
+// release to the profiler of the thread that makes it; this one does the same. Sizes are kept for blocks allocated
+// while a profiler records memory, so that their release reports the same size (a block allocated before profiling
+// began is not reported when freed, as with libtorch's allocator).
+std::mutex g_profiled_mutex;
+std::unordered_map<void*, size_t> g_profiled;
+std::atomic<size_t> g_profiled_count{0};
+int64_t g_profiled_bytes = 0;
+
+void ReportAllocation(void* p, size_t n) {
+  int64_t total;
+  {
+    std::lock_guard<std::mutex> lock(g_profiled_mutex);
+    if (!g_profiled.emplace(p, n).second) return;
+    g_profiled_count.fetch_add(1, std::memory_order_relaxed);
+    total = g_profiled_bytes += static_cast<int64_t>(n);
+  }
+  c10::reportMemoryUsageToProfiler(p, static_cast<int64_t>(n), total, total, c10::Device(c10::DeviceType::CPU));
+}
+
+void ReportRelease(void* p) {
+  size_t n;
+  int64_t total;
+  {
+    std::lock_guard<std::mutex> lock(g_profiled_mutex);
+    auto it = g_profiled.find(p);
+    if (it == g_profiled.end()) return;
+    n = it->second;
+    g_profiled.erase(it);
+    g_profiled_count.fetch_sub(1, std::memory_order_relaxed);
+    total = g_profiled_bytes -= static_cast<int64_t>(n);
+  }
+  if (c10::memoryProfilingEnabled())
+    c10::reportMemoryUsageToProfiler(p, -static_cast<int64_t>(n), total, total, c10::Device(c10::DeviceType::CPU));
+}
+
+void CacheDelete(void* p) {
+  if (p != nullptr && g_profiled_count.load(std::memory_order_relaxed) > 0) ReportRelease(p);
+  Cache().Free(p);
+}
 
 // libtorch 1.13 declares Allocator::allocate const, 2.x (from 2.3) non-const; the adapter overrides whichever this
 // libtorch has. copy_data (pure virtual from 2.3, absent before) is declared without `override` for the same reason.
 c10::DataPtr MakeDataPtr(size_t n) {
   void* p = Cache().Allocate(n);
+  if (n > 0 && p != nullptr && c10::memoryProfilingEnabled()) ReportAllocation(p, n);
   return {p, p, &CacheDelete, c10::Device(c10::DeviceType::CPU)};
 }
 template <bool ConstAllocate, typename Base = c10::Allocator>
