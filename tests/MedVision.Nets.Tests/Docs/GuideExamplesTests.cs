@@ -429,6 +429,45 @@ public sealed class GuideExamplesTests
     }
 
     [Fact]
+    public void ProfilerExample()
+    {
+        var trace = Path.Combine(Path.GetTempPath(), "mvn-guide-trace-" + Guid.NewGuid().ToString("N") + ".json");
+        try
+        {
+            // snippet: profiler
+            Tensors.ManualSeed(0);
+            using var model = ResNet.Builder().WithDepth(18).WithWidths(8, 16, 32, 64).ForInput(channels: 3).WithSmallInputStem().WithClasses(5).Build();
+            using var optimizer = new Adam(model.Parameters(), 1e-3);
+            ProfileResult profile;
+            using (var profiler = AutogradProfiler.Start(recordShapes: true))
+            {
+                using var scope = Tensors.NewDisposeScope();
+                var images = Tensors.Randn(16, 3, 28, 28);
+                var labels = Tensors.RandInt(0, 5, new long[] { 16 });
+                Tensor loss;
+                using (AutogradProfiler.RecordFunction("forward"))
+                    loss = Functional.CrossEntropy(model.Call(images), labels);
+                using (AutogradProfiler.RecordFunction("backward"))
+                    loss.Backward();
+                optimizer.Step();
+                profile = profiler.Stop();
+            }
+            Console.WriteLine(profile.Table(ProfilerSortKey.SelfCpuTime, rowLimit: 10));
+            var convolutions = profile.KeyAverages().Where(a => a.Name.Contains("convolution", StringComparison.OrdinalIgnoreCase));
+            Console.WriteLine($"convolutions: {convolutions.Sum(a => a.SelfCpuTimeTotalMicroseconds) / profile.SelfCpuTimeTotalMicroseconds:P0} of the step");
+            profile.ExportChromeTrace(trace);   // open in chrome://tracing or https://ui.perfetto.dev
+            // end snippet
+            profile.KeyAverages().Select(a => a.Name).Should().Contain(["forward", "backward", "aten::native_batch_norm"]);
+            convolutions.Should().NotBeEmpty();
+            File.Exists(trace).Should().BeTrue();
+        }
+        finally
+        {
+            File.Delete(trace);
+        }
+    }
+
+    [Fact]
     public void TrainerExample()
     {
         var output = Path.Combine(Path.GetTempPath(), "mvn-guide-" + Guid.NewGuid().ToString("N"));
@@ -1443,7 +1482,7 @@ public sealed class GuideExamplesTests
         var source = File.ReadAllText(Path.Combine(root, "tests", "MedVision.Nets.Tests", "Docs", "GuideExamplesTests.cs"));
         var guide = File.ReadAllText(Path.Combine(root, "docs", "guide.md")).ReplaceLineEndings("\n");
         var snippets = Regex.Matches(source.ReplaceLineEndings("\n"), @"// snippet: (?<name>[a-z-]+)\n(?<code>.*?)\n[ ]*// end snippet", RegexOptions.Singleline);
-        snippets.Should().HaveCount(39);
+        snippets.Should().HaveCount(40);
         foreach (Match snippet in snippets)
         {
             var code = Dedent(snippet.Groups["code"].Value);
