@@ -1,3 +1,4 @@
+using MedVision.Torch.Autograd;
 using MedVision.Torch;
 using MedVision.Torch.Nn;
 using MedVision.Torch.Optim;
@@ -51,6 +52,22 @@ public class CudaTests
         t.Cpu().ToArray<float>().Should().Equal(1, 1, 1);
         var bad = Device.Cuda(Tensors.Cuda.DeviceCount);
         ((Action)(() => Tensors.Ones(new long[] { 2 }, device: bad).Dispose())).Should().Throw<Exception>().Which.Message.Should().ContainEquivalentOf("device");
+    }
+
+    [CudaFact]
+    public void TheProfiler_RecordsCudaOperators_WithTheirShapes()
+    {
+        ProfileResult profile;
+        using (var profiler = AutogradProfiler.Start(recordShapes: true))
+        {
+            using var scope = Tensors.NewDisposeScope();
+            var x = Tensors.Randn(new long[] { 64, 64 }, device: Device.Cuda());
+            _ = x.MatMul(x).Sum().Item();
+            Tensors.Cuda.Synchronize();
+            profile = profiler.Stop();
+        }
+        profile.Events.Should().Contain(e => e.Name == "aten::mm" && e.InputShapes == "[[64, 64], [64, 64]]");
+        profile.Events.Should().OnlyContain(e => e.SelfDurationMicroseconds >= 0 && e.SelfDurationMicroseconds <= e.DurationMicroseconds);
     }
 
     [CudaFact]
