@@ -16,6 +16,12 @@ namespace MedVision.Torch.Autograd;
 public sealed record ProfilerEvent(string Name, int ThreadId, double StartMicroseconds, double DurationMicroseconds, double SelfDurationMicroseconds,
     string InputShapes, long CpuMemoryBytes, long SelfCpuMemoryBytes, int Depth)
 {
+    /// <summary>The operator, node or range name, as PyTorch's profiler shows it.</summary>
+    public string Name { get; init; } = Name ?? throw new ArgumentNullException(nameof(Name));
+
+    /// <summary>Its inputs' shapes when the profiler recorded shapes; else empty.</summary>
+    public string InputShapes { get; init; } = InputShapes ?? throw new ArgumentNullException(nameof(InputShapes));
+
     /// <summary>When it ended, from the start of the profile.</summary>
     public double EndMicroseconds => StartMicroseconds + DurationMicroseconds;
 }
@@ -31,8 +37,14 @@ public sealed record ProfilerEvent(string Name, int ThreadId, double StartMicros
 public sealed record ProfilerAverage(string Name, string InputShapes, int Count, double CpuTimeTotalMicroseconds, double SelfCpuTimeTotalMicroseconds,
     long CpuMemoryBytes, long SelfCpuMemoryBytes)
 {
-    /// <summary>The mean time per call.</summary>
-    public double CpuTimeAverageMicroseconds => CpuTimeTotalMicroseconds / Count;
+    /// <summary>The operator, node or range name.</summary>
+    public string Name { get; init; } = Name ?? throw new ArgumentNullException(nameof(Name));
+
+    /// <summary>The input shapes they share when grouped by shape; else empty.</summary>
+    public string InputShapes { get; init; } = InputShapes ?? throw new ArgumentNullException(nameof(InputShapes));
+
+    /// <summary>The mean time per call (0 for no calls).</summary>
+    public double CpuTimeAverageMicroseconds => Count > 0 ? CpuTimeTotalMicroseconds / Count : 0;
 }
 
 /// <summary>What <see cref="ProfileResult.Table"/> sorts its rows by, largest first.</summary>
