@@ -141,6 +141,11 @@ public sealed class EnsemblePredictor : IDisposable
     /// <exception cref="ArgumentException">As the overload without calibrations; or a calibration or operating point that does not fit the members (their classes, a multi-label task, a temperature other than 1).</exception>
     /// <exception cref="FileNotFoundException">A model file does not exist.</exception>
     public static void SaveManifest(string path, IReadOnlyList<string> modelPaths, IReadOnlyList<double>? weights, ConformalCard? conformal, ReferralCard? referral)
+        => WriteManifest(path, modelPaths, weights, conformal, referral, hashed: null);
+
+    // SaveManifest reusing the member hashes an update computed to check the old manifest.
+    private static void WriteManifest(string path, IReadOnlyList<string> modelPaths, IReadOnlyList<double>? weights, ConformalCard? conformal, ReferralCard? referral,
+        IDictionary<string, string>? hashed)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         var list = CheckPaths(modelPaths, nameof(modelPaths));
@@ -167,7 +172,7 @@ public sealed class EnsemblePredictor : IDisposable
         {
             if (conformal is not null) manifest["conformal"] = System.Text.Json.JsonSerializer.SerializeToNode(conformal);
             if (referral is not null) manifest["referral"] = System.Text.Json.JsonSerializer.SerializeToNode(referral);
-        });
+        }, hashed);
     }
 
     /// <summary>
@@ -190,7 +195,8 @@ public sealed class EnsemblePredictor : IDisposable
         ArgumentNullException.ThrowIfNull(change);
         var old = ReadManifest(path);
         var changed = change(old) ?? throw new ArgumentException("The change gave no manifest.", nameof(change));
-        string? why = ManifestFile.Invalidation(old.ModelPaths, old.ModelHashes, old.Weights, changed.ModelPaths, changed.Weights);
+        var hashed = new Dictionary<string, string>(StringComparer.Ordinal);
+        string? why = ManifestFile.Invalidation(old.ModelPaths, old.ModelHashes, old.Weights, changed.ModelPaths, changed.Weights, hashed);
         var notes = new List<string>();
         var (conformal, referral) = (changed.Conformal, changed.Referral);
         if (why is not null && conformal is not null && ReferenceEquals(conformal, old.Conformal))
@@ -203,7 +209,7 @@ public sealed class EnsemblePredictor : IDisposable
             referral = null;
             notes.Add($"The referral operating point was left out: {why}; choose it again.");
         }
-        SaveManifest(path, changed.ModelPaths, changed.Weights, conformal, referral);
+        WriteManifest(path, changed.ModelPaths, changed.Weights, conformal, referral, hashed);
         return notes;
     }
 

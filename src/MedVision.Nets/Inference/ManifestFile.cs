@@ -121,9 +121,11 @@ internal static class ManifestFile
     /// <summary>
     /// Writes a manifest: <paramref name="format"/>, <paramref name="version"/>, the members (paths relative to the
     /// manifest's folder, with their SHA-256s now; <paramref name="member"/> adds to each entry) and what
-    /// <paramref name="sections"/> adds; atomically.
+    /// <paramref name="sections"/> adds; atomically. <paramref name="hashed"/>: hashes this operation computed already
+    /// (<see cref="Sha256Of(string, IDictionary{string, string}?)"/>), reused rather than computed again.
     /// </summary>
-    public static void Write(string path, string format, int version, IReadOnlyList<string> modelPaths, Action<int, JsonObject>? member, Action<JsonObject>? sections)
+    public static void Write(string path, string format, int version, IReadOnlyList<string> modelPaths, Action<int, JsonObject>? member, Action<JsonObject>? sections,
+        IDictionary<string, string>? hashed = null)
     {
         var folder = Path.GetDirectoryName(Path.GetFullPath(path))!;
         var manifest = new JsonObject
@@ -134,7 +136,7 @@ internal static class ManifestFile
             {
                 var entry = new JsonObject { ["path"] = Path.GetRelativePath(folder, Path.GetFullPath(p)).Replace(Path.DirectorySeparatorChar, '/') };
                 member?.Invoke(i, entry);
-                entry["sha256"] = Sha256Of(p);
+                entry["sha256"] = Sha256Of(p, hashed);
                 return (JsonNode)entry;
             }).ToArray()),
         };
@@ -148,9 +150,9 @@ internal static class ManifestFile
     /// the manifest was written (its SHA-256 differs)"), or null when every recorded hash matches (a member without one
     /// counts as unchanged).
     /// </summary>
-    public static string? ChangedMember(IReadOnlyList<string> paths, IReadOnlyList<string?> hashes)
+    public static string? ChangedMember(IReadOnlyList<string> paths, IReadOnlyList<string?> hashes, IDictionary<string, string>? hashed = null)
     {
-        int changed = Enumerable.Range(0, paths.Count).FirstOrDefault(i => i < hashes.Count && hashes[i] is { } hash && hash != Sha256Of(paths[i]), -1);
+        int changed = Enumerable.Range(0, paths.Count).FirstOrDefault(i => i < hashes.Count && hashes[i] is { } hash && hash != Sha256Of(paths[i], hashed), -1);
         return changed < 0 ? null : $"member {changed}'s model file ({paths[changed]}) has changed since the manifest was written (its SHA-256 differs)";
     }
 
@@ -159,17 +161,35 @@ internal static class ManifestFile
     /// an update from the old members, hashes and weights to the new members and weights: a member file changed since
     /// the manifest was written, or the members or weights changed; null when it still holds.
     /// </summary>
-    public static string? Invalidation(IReadOnlyList<string> oldPaths, IReadOnlyList<string?> oldHashes, IReadOnlyList<double>? oldWeights, IReadOnlyList<string> newPaths, IReadOnlyList<double>? newWeights) =>
-        ChangedMember(oldPaths, oldHashes)
+    public static string? Invalidation(IReadOnlyList<string> oldPaths, IReadOnlyList<string?> oldHashes, IReadOnlyList<double>? oldWeights, IReadOnlyList<string> newPaths, IReadOnlyList<double>? newWeights,
+        IDictionary<string, string>? hashed = null) =>
+        ChangedMember(oldPaths, oldHashes, hashed)
         ?? (newPaths.Select(Path.GetFullPath).SequenceEqual(oldPaths, StringComparer.Ordinal) && EnsembleWeights.Same(newWeights, oldWeights, oldPaths.Count)
             ? null : "the ensemble's members or weights have changed");
 
     /// <summary>A file's SHA-256, lower-case hex.</summary>
-    public static string Sha256Of(string path)
+    public static string Sha256Of(string path) => Sha256Of(path, null);
+
+    /// <summary>
+    /// A file's SHA-256, taken from <paramref name="hashed"/> when this operation hashed the file already (by full
+    /// path), else computed and added: an update reads the member files once to check them and once more to record
+    /// them otherwise (model files of tens of megabytes).
+    /// </summary>
+    public static string Sha256Of(string path, IDictionary<string, string>? hashed)
     {
+        var full = Path.GetFullPath(path);
+        if (hashed is not null && hashed.TryGetValue(full, out var known)) return known;
         using var stream = File.OpenRead(path);
-        return Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(stream)).ToLowerInvariant();
+        var hash = Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(stream)).ToLowerInvariant();
+        t_filesHashed++;
+        if (hashed is not null) hashed[full] = hash;
+        return hash;
     }
+
+    [ThreadStatic] private static long t_filesHashed;
+
+    /// <summary>How many files this thread has hashed (for tests of the reuse above).</summary>
+    internal static long FilesHashed => t_filesHashed;
 
     /// <summary>
     /// The model files as a list: at least one, none null or empty, none twice (by full path; <paramref name="twice"/>

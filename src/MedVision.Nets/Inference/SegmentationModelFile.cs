@@ -453,6 +453,11 @@ public static class SegmentationModelFile
     /// <exception cref="FileNotFoundException">A model file does not exist.</exception>
     /// <exception cref="ModelFormatException">A model file holds no usable segmentation card.</exception>
     public static void SaveEnsembleManifest(string path, IReadOnlyList<string> modelPaths, SegmentationPostprocessingChoice? postprocessing = null, IReadOnlyList<double>? weights = null)
+        => WriteEnsembleManifest(path, modelPaths, postprocessing, weights, hashed: null);
+
+    // SaveEnsembleManifest reusing the member hashes an update computed to check the old manifest.
+    private static void WriteEnsembleManifest(string path, IReadOnlyList<string> modelPaths, SegmentationPostprocessingChoice? postprocessing, IReadOnlyList<double>? weights,
+        IDictionary<string, string>? hashed)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         var list = ManifestFile.CheckPaths(modelPaths, nameof(modelPaths), "each model counts once; give weights to count one more.");
@@ -472,7 +477,7 @@ public static class SegmentationModelFile
         {
             if (postprocessing is not null)
                 manifest["postprocessing"] = JsonSerializer.SerializeToNode(postprocessing with { KeepLargestComponent = [.. postprocessing.KeepLargestComponent.Order()] });
-        });
+        }, hashed);
     }
 
     /// <summary>
@@ -508,9 +513,10 @@ public static class SegmentationModelFile
         var changed = change(old) ?? throw new ArgumentException("The change gave no manifest.", nameof(change));
         var postprocessing = changed.Postprocessing;
         var notes = new List<string>();
+        var hashed = new Dictionary<string, string>(StringComparer.Ordinal);
         if (postprocessing is not null && ReferenceEquals(postprocessing, old.Postprocessing))
         {
-            string? why = ManifestFile.Invalidation(old.ModelPaths, old.ModelHashes, old.Weights, changed.ModelPaths, changed.Weights);
+            string? why = ManifestFile.Invalidation(old.ModelPaths, old.ModelHashes, old.Weights, changed.ModelPaths, changed.Weights, hashed);
             if (why is not null)
             {
                 postprocessing = null;
@@ -523,7 +529,7 @@ public static class SegmentationModelFile
         if (ReferenceEquals(weights, old.Weights) && weights is not null && weights.Count != changed.ModelPaths.Count)
             weights = weights.Distinct().Count() <= 1 ? null
                 : throw new ArgumentException($"The manifest weighs its {weights.Count} members unequally; give the weights of the {changed.ModelPaths.Count} new ones too (m with {{ ModelPaths = …, Weights = … }}).", nameof(change));
-        SaveEnsembleManifest(path, changed.ModelPaths, postprocessing, weights);
+        WriteEnsembleManifest(path, changed.ModelPaths, postprocessing, weights, hashed);
         return notes;
     }
 

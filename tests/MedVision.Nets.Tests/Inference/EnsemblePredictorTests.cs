@@ -546,7 +546,9 @@ public sealed class EnsemblePredictorTests : IDisposable
         // Storing a conformal calibration beside it keeps the operating point while the member files are those it was chosen with…
         var conformal = MedVision.Nets.Metrics.Conformal.ConformalClassifier.Create().WithCoverage(0.8)
             .Calibrate(new[] { 0, 1, 2, 3, 4 }, new double[,] { { 0.6, 0.1, 0.1, 0.1, 0.1 }, { 0.1, 0.6, 0.1, 0.1, 0.1 }, { 0.1, 0.1, 0.6, 0.1, 0.1 }, { 0.1, 0.1, 0.1, 0.6, 0.1 }, { 0.1, 0.1, 0.1, 0.1, 0.6 } });
+        long hashedBefore = ManifestFile.FilesHashed;
         EnsemblePredictor.UpdateManifest(manifest, m => m with { Conformal = ConformalCard.From(conformal) }).Should().BeEmpty();
+        (ManifestFile.FilesHashed - hashedBefore).Should().Be(2, "each member file is hashed once: to check it, and the same hash recorded");
         var both = EnsemblePredictor.ReadManifest(manifest);
         (both.Conformal, both.Referral).Should().NotBe((null, null));
         both.Referral!.Threshold.Should().Be(point.Threshold);

@@ -103,7 +103,9 @@ public sealed class SegmentationEnsembleManifestTests : IDisposable
             onlyFirst.Predict(image).Labels.ToArray().Should().Equal(first.Predict(image).Labels.ToArray(), "a member of weight 0 does not count");
 
         // The choice holds for the weights it was chosen with: the same weights scaled keep it, others void it.
+        long hashedBefore = ManifestFile.FilesHashed;
         SegmentationModelFile.UpdateEnsembleManifest(manifest, m => m with { Weights = [6, 2] }).Should().BeEmpty();
+        (ManifestFile.FilesHashed - hashedBefore).Should().Be(2, "each member file is hashed once: to check it, and the same hash recorded");
         SegmentationModelFile.ReadEnsembleManifest(manifest).Postprocessing.Should().NotBeNull();
         SegmentationModelFile.UpdateEnsembleManifest(manifest, m => m with { Weights = null }).Should().ContainSingle()
             .Which.Should().Contain("members or weights have changed");
