@@ -183,6 +183,7 @@ internal static unsafe class NativeMethods
     [DllImport(Lib, ExactSpelling = true)] internal static extern int mvt_ddp_bucket_count(IntPtr ddp);
     [DllImport(Lib, ExactSpelling = true)] internal static extern int mvt_ddp_stats(IntPtr ddp, long* output);
 
+    [DllImport(Lib, ExactSpelling = true)] internal static extern IntPtr mvt_embedding(IntPtr weight, IntPtr indices, long paddingIdx, int scaleGradByFreq);
     [DllImport(Lib, ExactSpelling = true)] internal static extern int mvt_profiler_start(int recordShapes, int profileMemory);
     [DllImport(Lib, ExactSpelling = true)] internal static extern int mvt_profiler_enabled();
     [DllImport(Lib, ExactSpelling = true)] internal static extern IntPtr mvt_profiler_stop();

@@ -287,3 +287,6 @@ MVT_API int32_t mvt_profile_event(mvt_profile p, int64_t index, int32_t* kind, c
 MVT_API void mvt_profile_free(mvt_profile p);
 MVT_API int32_t mvt_profiler_push_range(const char* name);
 MVT_API int32_t mvt_profiler_pop_range(void);
+
+/* embedding lookup (at::embedding): rows of weight (num, dim) picked by integer indices; padding_idx < 0 for none */
+MVT_API mvt_tensor mvt_embedding(mvt_tensor weight, mvt_tensor indices, int64_t padding_idx, int32_t scale_grad_by_freq);
