@@ -151,6 +151,7 @@ public sealed class ModelSummary
             // Weight (C_in, C_out/groups, k...): every input element is multiplied into C_out/groups × kernel-volume outputs.
             (TransposedConvolution t, Tensor x, _) => x.NumElements * (t.Weight.NumElements / t.InChannels),
             (Linear l, _, Tensor y) => y.NumElements * l.InFeatures,
+            (MultiheadAttention m, ValueTuple<Tensor, Tensor, Tensor> x, _) => m.MultiplyAccumulates(x.Item1, x.Item2, x.Item3),
             _ => 0,
         };
     }

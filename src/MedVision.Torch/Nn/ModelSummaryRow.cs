@@ -7,7 +7,7 @@ namespace MedVision.Torch.Nn;
 /// <param name="OutputShape">The shape of its output (of the first element for tuple outputs).</param>
 /// <param name="Parameters">Parameter elements the module owns directly (not its children's).</param>
 /// <param name="MultiplyAccumulates">
-/// Multiply-accumulate operations of this call when the module is a convolution, transposed convolution or linear layer
+/// Multiply-accumulate operations of this call when the module is a convolution, transposed convolution, linear layer or multi-head attention (its projections and attention products; its output projection is a linear row of its own)
 /// (bias additions not counted; 0 for every other module, containers included). See
 /// <see cref="ModelSummary.TotalMultiplyAccumulates"/>.
 /// </param>

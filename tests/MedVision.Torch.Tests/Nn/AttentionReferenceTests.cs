@@ -159,6 +159,16 @@ public sealed class AttentionReferenceTests
         using var mha = new MultiheadAttention(8, 2);
         mha.InProjBias!.Abs().Sum().Item().Should().Be(0);
         mha.ToString().Should().Contain("embed_dim=8, num_heads=2");
+
+        // a model summary lists the attention and counts its arithmetic: for (L, N, E) = (5, 1, 8), the three
+        // projections 3 · 5 · 8 · 8, Q Kᵀ and weights × V 2 · 5 · 5 · 8, the output projection 5 · 8 · 8 on its own row
+        var summary = ModelSummary.Create(encoder, 5, 1, 8);
+        var attention = summary.Rows.Where(r => r.TypeName == "MultiheadAttention").ToList();
+        attention.Should().HaveCount(3);
+        attention[0].Name.Should().Be("layers.0.self_attn");
+        attention[0].MultiplyAccumulates.Should().Be(3 * 5 * 8 * 8 + 2 * 5 * 5 * 8);
+        summary.Rows.Single(r => r.Name == "layers.0.self_attn.out_proj").MultiplyAccumulates.Should().Be(5 * 8 * 8);
+        summary.TotalMultiplyAccumulates.Should().Be(3 * (3 * 5 * 8 * 8 + 2 * 5 * 5 * 8 + 5 * 8 * 8 + 5 * 8 * 16 + 5 * 16 * 8));
     }
 
     private static Dictionary<string, Tensor> Prefixed(SafeTensorDictionary reference, string prefix) =>

@@ -74,7 +74,7 @@ public sealed class MultiheadAttention : Module<(Tensor Query, Tensor Key, Tenso
     }
 
     /// <summary>Self- or cross-attention with no masks, returning the weights averaged over the heads.</summary>
-    public override (Tensor Output, Tensor? Weights) Forward((Tensor Query, Tensor Key, Tensor Value) input) => Forward(input.Query, input.Key, input.Value);
+    public override (Tensor Output, Tensor? Weights) Forward((Tensor Query, Tensor Key, Tensor Value) input) => Attend(input.Query, input.Key, input.Value, null, true, null, true);
 
     /// <summary>
     /// Attention of <paramref name="query"/> over <paramref name="key"/> and <paramref name="value"/>, with PyTorch's
@@ -86,6 +86,26 @@ public sealed class MultiheadAttention : Module<(Tensor Query, Tensor Key, Tenso
     /// <returns>The output, shaped as the query, and the weights or null.</returns>
     /// <exception cref="ArgumentException">Inputs or masks whose shapes or types do not fit.</exception>
     public (Tensor Output, Tensor? Weights) Forward(Tensor query, Tensor key, Tensor value, Tensor? keyPaddingMask = null, bool needWeights = true, Tensor? attnMask = null, bool averageAttnWeights = true)
+    {
+        // Called directly (not through Call, which records the tuple form): a model summary still lists the layer and its arithmetic.
+        if (ModelSummary.ActiveRecorder is not { } recorder) return Attend(query, key, value, keyPaddingMask, needWeights, attnMask, averageAttnWeights);
+        int row = recorder.Enter(this);
+        var result = Attend(query, key, value, keyPaddingMask, needWeights, attnMask, averageAttnWeights);
+        recorder.Exit(row, this, (query, key, value), result);
+        return result;
+    }
+
+    /// <summary>
+    /// The multiply-adds of one call on these inputs, without the output projection (a <see cref="Linear"/> of its
+    /// own): the three input projections and the two products of the attention (Q Kᵀ and the weights times V).
+    /// </summary>
+    internal long MultiplyAccumulates(Tensor query, Tensor key, Tensor value)
+    {
+        long s = key.Dim == 3 && BatchFirst ? key.Shape[1] : key.Shape[0];
+        return (query.NumElements + key.NumElements + value.NumElements) * EmbedDim + 2 * query.NumElements * s;
+    }
+
+    private (Tensor Output, Tensor? Weights) Attend(Tensor query, Tensor key, Tensor value, Tensor? keyPaddingMask, bool needWeights, Tensor? attnMask, bool averageAttnWeights)
     {
         Tensor.NotNull(query);
         Tensor.NotNull(key);
