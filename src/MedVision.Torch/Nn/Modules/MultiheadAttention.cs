@@ -124,12 +124,33 @@ public sealed class MultiheadAttention : Module<(Tensor Query, Tensor Key, Tenso
         if (k.Shape[1] != n || v.Shape[1] != n) throw new ArgumentException($"Query, key and value must hold the same number of sequences ({n}).", nameof(key));
         if (v.Shape[0] != s) throw new ArgumentException($"There must be a value per key: {v.Shape[0]} values for {s} keys.", nameof(value));
 
-        // the packed projection, a third each
-        var w = InProjWeight.Chunk(3, 0);
-        var b = InProjBias?.Chunk(3, 0);
-        var qp = Functional.Linear(q, w[0], b?[0]);
-        var kp = Functional.Linear(k, w[1], b?[1]);
-        var vp = Functional.Linear(v, w[2], b?[2]);
+        // The packed projection, as PyTorch applies it: self-attention (one tensor as query, key and value) in one
+        // product with the whole (3E, E) weight, split afterwards; a key that is the value with the last two thirds
+        // at once; otherwise a third each.
+        Tensor qp, kp, vp;
+        if (ReferenceEquals(query, key) && ReferenceEquals(key, value))
+        {
+            var qkv = Functional.Linear(q, InProjWeight, InProjBias).Chunk(3, -1);
+            (qp, kp, vp) = (qkv[0], qkv[1], qkv[2]);
+        }
+        else
+        {
+            var w = InProjWeight.Split([EmbedDim, 2 * EmbedDim], 0);
+            var b = InProjBias?.Split([EmbedDim, 2 * EmbedDim], 0);
+            qp = Functional.Linear(q, w[0], b?[0]);
+            if (ReferenceEquals(key, value))
+            {
+                var kv = Functional.Linear(k, w[1], b?[1]).Chunk(2, -1);
+                (kp, vp) = (kv[0], kv[1]);
+            }
+            else
+            {
+                var wkv = w[1].Chunk(2, 0);
+                var bkv = b?[1].Chunk(2, 0);
+                kp = Functional.Linear(k, wkv[0], bkv?[0]);
+                vp = Functional.Linear(v, wkv[1], bkv?[1]);
+            }
+        }
         // (L, N, E) → (N·H, L, d)
         qp = qp.Contiguous().View(l, n * h, d).Transpose(0, 1);
         kp = kp.Contiguous().View(s, n * h, d).Transpose(0, 1);
