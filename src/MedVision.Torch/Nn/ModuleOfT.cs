@@ -46,6 +46,23 @@ public abstract class Module<TInput, TOutput> : Module
     /// <summary>The number of forward hooks currently registered.</summary>
     public int ForwardHookCount => Volatile.Read(ref _forwardHooks).Length;
 
+    /// <summary>
+    /// For a module whose forward takes more than <typeparamref name="TInput"/> (masks, options): runs
+    /// <paramref name="forward"/> as <see cref="Call"/> runs <see cref="Forward"/> — recorded by an active
+    /// <see cref="ModelSummary"/> and seen by the forward hooks, which are given <paramref name="input"/> — so that the
+    /// module's own <c>Call</c> overloads behave as PyTorch's <c>module(...)</c> does for any arguments.
+    /// </summary>
+    protected TOutput CallWith(TInput input, Func<TOutput> forward)
+    {
+        ArgumentNullException.ThrowIfNull(forward);
+        var recorder = ModelSummary.ActiveRecorder;
+        if (recorder is null) return RunHooks(input, forward());
+        var row = recorder.Enter(this);
+        var output = forward();
+        recorder.Exit(row, this, input, output);
+        return RunHooks(input, output);
+    }
+
     private TOutput RunHooks(TInput input, TOutput output)
     {
         var hooks = Volatile.Read(ref _forwardHooks);

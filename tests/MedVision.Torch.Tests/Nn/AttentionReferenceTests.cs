@@ -53,9 +53,12 @@ public sealed class AttentionReferenceTests
         var query = r[$"{name}.query"].Clone().RequiresGradInPlace();
         var key = spec.GetProperty("key_is_query").GetBoolean() ? query : r[$"{name}.key"].Clone().RequiresGradInPlace();
         var value = spec.GetProperty("value_is_key").GetBoolean() ? key : r[$"{name}.value"].Clone().RequiresGradInPlace();
-        var (output, weights) = mha.Forward(query, key, value, r.GetValueOrDefault($"{name}.key_padding_mask"), spec.GetProperty("need_weights").GetBoolean(),
+        var hooked = 0;
+        using var hook = mha.RegisterForwardHook((_, input, _) => hooked += ReferenceEquals(input.Query, query) ? 1 : 100);
+        var (output, weights) = mha.Call(query, key, value, r.GetValueOrDefault($"{name}.key_padding_mask"), spec.GetProperty("need_weights").GetBoolean(),
             r.GetValueOrDefault($"{name}.attn_mask"), spec.GetProperty("average").GetBoolean());
         ReferenceAssert.Close(output, r[$"{name}.out"], 1e-5, 1e-6, $"{name}: output");
+        hooked.Should().Be(1, "Call with masks runs the forward hooks, given the query, key and value");
         if (r.ContainsKey($"{name}.weights")) ReferenceAssert.Close(weights!, r[$"{name}.weights"], 1e-5, 1e-6, $"{name}: attention weights");
         else weights.Should().BeNull();
         (output * r[$"{name}.w"]).Sum().Backward();
@@ -83,7 +86,7 @@ public sealed class AttentionReferenceTests
         var src = r[$"{name}.src"].Clone().RequiresGradInPlace();
         var mask = r.GetValueOrDefault($"{name}.mask") ?? r.GetValueOrDefault($"{name}.src_mask");
         var padding = r.GetValueOrDefault($"{name}.src_key_padding_mask");
-        var output = module is TransformerEncoder encoder ? encoder.Forward(src, mask, padding) : layer.Forward(src, mask, padding);
+        var output = module is TransformerEncoder encoder ? encoder.Call(src, mask, padding) : layer.Call(src, mask, padding);
         ReferenceAssert.Close(output, r[$"{name}.out"], 1e-4, 1e-5, $"{name}: output");
         (output * r[$"{name}.w"]).Sum().Backward();
         ReferenceAssert.Close(src.Grad!, r[$"{name}.grad.src"], 1e-4, 1e-5, $"{name}: gradient of the input");
@@ -163,6 +166,7 @@ public sealed class AttentionReferenceTests
         // a model summary lists the attention and counts its arithmetic: for (L, N, E) = (5, 1, 8), the three
         // projections 3 · 5 · 8 · 8, Q Kᵀ and weights × V 2 · 5 · 5 · 8, the output projection 5 · 8 · 8 on its own row
         var summary = ModelSummary.Create(encoder, 5, 1, 8);
+        summary.Rows.Where(r => r.TypeName == "TransformerEncoderLayer").Select(r => r.Name).Should().Equal("layers.0", "layers.1", "layers.2");
         var attention = summary.Rows.Where(r => r.TypeName == "MultiheadAttention").ToList();
         attention.Should().HaveCount(3);
         attention[0].Name.Should().Be("layers.0.self_attn");

@@ -9,7 +9,7 @@ namespace MedVision.Torch.Nn;
 /// PyTorch's (Xavier-uniform in-projection, zero biases), so state dicts move between the two.
 /// Inputs are (L, N, E) — or (N, L, E) with <see cref="BatchFirst"/> — or unbatched (L, E); keys and values share
 /// their length S. <see cref="Module{TInput, TOutput}.Call"/> takes (query, key, value) and returns the output and the
-/// attention weights averaged over the heads; <see cref="Forward(Tensor, Tensor, Tensor, Tensor?, bool, Tensor?, bool)"/>
+/// attention weights averaged over the heads; <see cref="Call(Tensor, Tensor, Tensor, Tensor?, bool, Tensor?, bool)"/>
 /// takes PyTorch's masks and options.
 /// </summary>
 public sealed class MultiheadAttention : Module<(Tensor Query, Tensor Key, Tensor Value), (Tensor Output, Tensor? Weights)>, IResettable
@@ -86,14 +86,14 @@ public sealed class MultiheadAttention : Module<(Tensor Query, Tensor Key, Tenso
     /// <returns>The output, shaped as the query, and the weights or null.</returns>
     /// <exception cref="ArgumentException">Inputs or masks whose shapes or types do not fit.</exception>
     public (Tensor Output, Tensor? Weights) Forward(Tensor query, Tensor key, Tensor value, Tensor? keyPaddingMask = null, bool needWeights = true, Tensor? attnMask = null, bool averageAttnWeights = true)
-    {
-        // Called directly (not through Call, which records the tuple form): a model summary still lists the layer and its arithmetic.
-        if (ModelSummary.ActiveRecorder is not { } recorder) return Attend(query, key, value, keyPaddingMask, needWeights, attnMask, averageAttnWeights);
-        int row = recorder.Enter(this);
-        var result = Attend(query, key, value, keyPaddingMask, needWeights, attnMask, averageAttnWeights);
-        recorder.Exit(row, this, (query, key, value), result);
-        return result;
-    }
+        => Attend(query, key, value, keyPaddingMask, needWeights, attnMask, averageAttnWeights);
+
+    /// <summary>
+    /// <see cref="Forward(Tensor, Tensor, Tensor, Tensor?, bool, Tensor?, bool)"/> as PyTorch's <c>module(...)</c> runs it:
+    /// recorded by an active <see cref="ModelSummary"/> and seen by the forward hooks (given the query, key and value).
+    /// </summary>
+    public (Tensor Output, Tensor? Weights) Call(Tensor query, Tensor key, Tensor value, Tensor? keyPaddingMask = null, bool needWeights = true, Tensor? attnMask = null, bool averageAttnWeights = true)
+        => CallWith((query, key, value), () => Attend(query, key, value, keyPaddingMask, needWeights, attnMask, averageAttnWeights));
 
     /// <summary>
     /// The multiply-adds of one call on these inputs, without the output projection (a <see cref="Linear"/> of its

@@ -104,8 +104,11 @@ public sealed class TransformerEncoderLayer : Module<Tensor, Tensor>
         return scope.MoveToOuter(x);
     }
 
+    /// <summary>The masked forward as PyTorch's <c>layer(src, src_mask, src_key_padding_mask)</c> runs it: recorded by an active <see cref="ModelSummary"/> and seen by the forward hooks.</summary>
+    public Tensor Call(Tensor src, Tensor? srcMask, Tensor? srcKeyPaddingMask) => CallWith(src, () => Forward(src, srcMask, srcKeyPaddingMask));
+
     private Tensor SelfAttentionBlock(Tensor x, Tensor? mask, Tensor? keyPaddingMask) =>
-        Child<Dropout>("dropout1").Call(SelfAttention.Forward(x, x, x, keyPaddingMask, needWeights: false, attnMask: mask).Output);
+        Child<Dropout>("dropout1").Call(SelfAttention.Call(x, x, x, keyPaddingMask, needWeights: false, attnMask: mask).Output);
 
     private Tensor FeedForwardBlock(Tensor x)
     {
@@ -167,13 +170,16 @@ public sealed class TransformerEncoder : Module<Tensor, Tensor>
     /// <summary>Encodes <paramref name="src"/> without masks.</summary>
     public override Tensor Forward(Tensor src) => Forward(src, null, null);
 
+    /// <summary>The masked forward as PyTorch's <c>encoder(src, mask, src_key_padding_mask)</c> runs it: recorded by an active <see cref="ModelSummary"/> and seen by the forward hooks.</summary>
+    public Tensor Call(Tensor src, Tensor? mask, Tensor? srcKeyPaddingMask) => CallWith(src, () => Forward(src, mask, srcKeyPaddingMask));
+
     /// <summary>Encodes <paramref name="src"/> through every layer with the same masks (see <see cref="TransformerEncoderLayer.Forward(Tensor, Tensor?, Tensor?)"/>), then the final norm.</summary>
     public Tensor Forward(Tensor src, Tensor? mask, Tensor? srcKeyPaddingMask)
     {
         Tensor.NotNull(src);
         using var scope = Tensors.NewDisposeScope();
         var x = src;
-        foreach (var layer in Layers) x = layer.Forward(x, mask, srcKeyPaddingMask);
+        foreach (var layer in Layers) x = layer.Call(x, mask, srcKeyPaddingMask);
         if (Norm is { } norm) x = norm.Call(x);
         return scope.MoveToOuter(x);
     }
