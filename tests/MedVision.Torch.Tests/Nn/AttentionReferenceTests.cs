@@ -175,6 +175,53 @@ public sealed class AttentionReferenceTests
         summary.TotalMultiplyAccumulates.Should().Be(3 * (3 * 5 * 8 * 8 + 2 * 5 * 5 * 8 + 5 * 8 * 8 + 5 * 8 * 16 + 5 * 16 * 8));
     }
 
+    [Fact]
+    public void RandomShapesAndMasks_GiveTheRightShapes_OrAClearRefusal()
+    {
+        // 300 random calls: batched or not, batch first or not, self- or cross-attention, masks of the right or a wrong
+        // shape and type. Oracle: the output has the query's shape and the weights theirs, or an ArgumentException
+        // (or libtorch's TorchException) says why — never another exception, never a crash.
+        var random = new Random(7);
+        int answered = 0, refused = 0;
+        for (int i = 0; i < 300; i++)
+        {
+            using var scope = Tensors.NewDisposeScope();
+            long heads = random.Next(1, 4), e = heads * random.Next(1, 4), n = random.Next(1, 4), l = random.Next(1, 6), s = random.Next(1, 6);
+            bool batchFirst = random.Next(2) == 0, batched = random.Next(4) != 0, self = random.Next(2) == 0;
+            using var mha = new MultiheadAttention(e, heads, bias: random.Next(2) == 0, batchFirst: batchFirst);
+            if (self) s = l;
+            long[] Shape(long length) => batched ? batchFirst ? [n, length, e] : [length, n, e] : [length, e];
+            var q = Tensors.Randn(Shape(l));
+            var k = self ? q : Tensors.Randn(Shape(s + (random.Next(10) == 0 ? 1 : 0)));
+            var v = self ? q : random.Next(2) == 0 ? k : Tensors.Randn(k.Shape);
+            Tensor? Mask(long[] shape) => random.Next(3) switch
+            {
+                0 => null,
+                1 => Tensors.Rand(shape) > 0.3,
+                _ => random.Next(8) == 0 ? Tensors.Zeros(shape, ScalarType.Int64) : Tensors.Randn(shape),
+            };
+            long wrong = random.Next(10) == 0 ? 1 : 0;
+            var attnMask = Mask(random.Next(2) == 0 ? [l, s + wrong] : [n * heads, l, s + wrong]);
+            var padding = Mask(batched ? [n, s + wrong] : [s + wrong]);
+            bool average = random.Next(2) == 0;
+            try
+            {
+                var (output, weights) = mha.Call(q, k, v, padding, needWeights: true, attnMask, average);
+                output.Shape.Should().Equal(q.Shape);
+                long keys = batched && batchFirst ? k.Shape[1] : k.Shape[0];
+                long[] expected = average ? [n, l, keys] : [n, heads, l, keys];
+                weights!.Shape.Should().Equal(batched ? expected : expected[1..]);
+                answered++;
+            }
+            catch (Exception ex) when (ex is ArgumentException or TorchException)
+            {
+                refused++;
+            }
+        }
+        answered.Should().BeGreaterThan(100);
+        refused.Should().BeGreaterThan(10);
+    }
+
     private static Dictionary<string, Tensor> Prefixed(SafeTensorDictionary reference, string prefix) =>
         reference.Where(kv => kv.Key.StartsWith(prefix, StringComparison.Ordinal)).ToDictionary(kv => kv.Key[prefix.Length..], kv => kv.Value);
 }
