@@ -429,6 +429,30 @@ public sealed class GuideExamplesTests
     }
 
     [Fact]
+    public void AttentionExample()
+    {
+        // snippet: attention
+        Tensors.ManualSeed(0);
+        // 28×28 images in 4×4 patches: 49 tokens of 64 features, a pre-norm transformer encoder, a linear head
+        using var patches = new Conv2d(3, 64, kernelSize: 4, stride: 4);
+        using var encoder = new TransformerEncoder(
+            new TransformerEncoderLayer(64, nHead: 4, dimFeedforward: 128, activation: TransformerActivation.Gelu, batchFirst: true, normFirst: true),
+            numLayers: 2, norm: new LayerNorm(64));
+        using var head = new Linear(64, 5);
+        using var scope = Tensors.NewDisposeScope();
+        var images = Tensors.Randn(8, 3, 28, 28);
+        var tokens = patches.Call(images).Flatten(2).Transpose(1, 2);          // (8, 49, 64)
+        var logits = head.Call(encoder.Call(tokens).Mean(new long[] { 1 }));  // mean over the tokens → (8, 5)
+        using var attention = new MultiheadAttention(64, numHeads: 4, batchFirst: true);
+        var (output, weights) = attention.Call(tokens, tokens, tokens);       // weights (8, 49, 49), averaged over the heads
+        // end snippet
+        logits.Shape.Should().Equal(8, 5);
+        output.Shape.Should().Equal(8, 49, 64);
+        weights!.Shape.Should().Equal(8, 49, 49);
+        encoder.StateDict().Keys.Should().Contain("layers.1.self_attn.in_proj_weight");
+    }
+
+    [Fact]
     public void ProfilerExample()
     {
         var trace = Path.Combine(Path.GetTempPath(), "mvn-guide-trace-" + Guid.NewGuid().ToString("N") + ".json");
@@ -1482,7 +1506,7 @@ public sealed class GuideExamplesTests
         var source = File.ReadAllText(Path.Combine(root, "tests", "MedVision.Nets.Tests", "Docs", "GuideExamplesTests.cs"));
         var guide = File.ReadAllText(Path.Combine(root, "docs", "guide.md")).ReplaceLineEndings("\n");
         var snippets = Regex.Matches(source.ReplaceLineEndings("\n"), @"// snippet: (?<name>[a-z-]+)\n(?<code>.*?)\n[ ]*// end snippet", RegexOptions.Singleline);
-        snippets.Should().HaveCount(40);
+        snippets.Should().HaveCount(41);
         foreach (Match snippet in snippets)
         {
             var code = Dedent(snippet.Groups["code"].Value);
