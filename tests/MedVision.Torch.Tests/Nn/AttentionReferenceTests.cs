@@ -48,7 +48,7 @@ public sealed class AttentionReferenceTests
         using var scope = Tensors.NewDisposeScope();
         using var mha = new MultiheadAttention(spec.GetProperty("embed_dim").GetInt64(), spec.GetProperty("num_heads").GetInt64(),
             bias: spec.GetProperty("bias").GetBoolean(), batchFirst: spec.GetProperty("batch_first").GetBoolean());
-        mha.LoadStateDict(Prefixed(r, $"{name}.state."), strict: true).MissingKeys.Should().BeEmpty();
+        mha.LoadStateDict(ReferenceAssert.Prefixed(r, $"{name}.state."), strict: true).MissingKeys.Should().BeEmpty();
         mha.Eval();
         var query = r[$"{name}.query"].Clone().RequiresGradInPlace();
         var key = spec.GetProperty("key_is_query").GetBoolean() ? query : r[$"{name}.key"].Clone().RequiresGradInPlace();
@@ -62,9 +62,9 @@ public sealed class AttentionReferenceTests
         if (r.ContainsKey($"{name}.weights")) ReferenceAssert.Close(weights!, r[$"{name}.weights"], 1e-5, 1e-6, $"{name}: attention weights");
         else weights.Should().BeNull();
         (output * r[$"{name}.w"]).Sum().Backward();
-        foreach (var (input, grad) in Prefixed(r, $"{name}.grad."))
+        foreach (var (input, grad) in ReferenceAssert.Prefixed(r, $"{name}.grad."))
             ReferenceAssert.Close((input switch { "query" => query, "key" => key, _ => value }).Grad!, grad, 1e-4, 1e-6, $"{name}: gradient of the {input}");
-        foreach (var (parameter, grad) in Prefixed(r, $"{name}.pgrad."))
+        foreach (var (parameter, grad) in ReferenceAssert.Prefixed(r, $"{name}.pgrad."))
             ReferenceAssert.Close(mha.NamedParameters().Single(p => p.Name == parameter).Parameter.Grad!, grad, 1e-4, 1e-6, $"{name}: gradient of {parameter}");
     }
 
@@ -80,7 +80,7 @@ public sealed class AttentionReferenceTests
             batchFirst: spec.GetProperty("batch_first").GetBoolean(), normFirst: spec.GetProperty("norm_first").GetBoolean());
         int layers = spec.GetProperty("layers").GetInt32();
         using Module<Tensor, Tensor> module = layers == 0 ? layer : new TransformerEncoder(layer, layers, spec.GetProperty("final_norm").GetBoolean() ? new LayerNorm(layer.DModel) : null);
-        module.LoadStateDict(Prefixed(r, $"{name}.state."), strict: true).MissingKeys.Should().BeEmpty();
+        module.LoadStateDict(ReferenceAssert.Prefixed(r, $"{name}.state."), strict: true).MissingKeys.Should().BeEmpty();
         // dropout 0 cases were recorded in training mode, the others in evaluation mode
         if (spec.GetProperty("dropout").GetDouble() > 0) module.Eval(); else module.Train();
         var src = r[$"{name}.src"].Clone().RequiresGradInPlace();
@@ -90,7 +90,7 @@ public sealed class AttentionReferenceTests
         ReferenceAssert.Close(output, r[$"{name}.out"], 1e-4, 1e-5, $"{name}: output");
         (output * r[$"{name}.w"]).Sum().Backward();
         ReferenceAssert.Close(src.Grad!, r[$"{name}.grad.src"], 1e-4, 1e-5, $"{name}: gradient of the input");
-        foreach (var (parameter, grad) in Prefixed(r, $"{name}.pgrad."))
+        foreach (var (parameter, grad) in ReferenceAssert.Prefixed(r, $"{name}.pgrad."))
             ReferenceAssert.Close(module.NamedParameters().Single(p => p.Name == parameter).Parameter.Grad!, grad, 1e-4, 1e-5, $"{name}: gradient of {parameter}");
     }
 
@@ -103,7 +103,7 @@ public sealed class AttentionReferenceTests
         using var scope = Tensors.NewDisposeScope();
         using var embedding = new Embedding(spec.GetProperty("num").GetInt64(), spec.GetProperty("dim").GetInt64(), spec.GetProperty("padding_idx").GetInt64(),
             spec.GetProperty("scale_grad_by_freq").GetBoolean());
-        embedding.LoadStateDict(Prefixed(r, $"{name}.state."), strict: true).MissingKeys.Should().BeEmpty();
+        embedding.LoadStateDict(ReferenceAssert.Prefixed(r, $"{name}.state."), strict: true).MissingKeys.Should().BeEmpty();
         var output = embedding.Call(r[$"{name}.indices"]);
         ReferenceAssert.Close(output, r[$"{name}.out"], 0, 0, $"{name}: output");
         (output * r[$"{name}.w"]).Sum().Backward();
@@ -221,7 +221,4 @@ public sealed class AttentionReferenceTests
         answered.Should().BeGreaterThan(100);
         refused.Should().BeGreaterThan(10);
     }
-
-    private static Dictionary<string, Tensor> Prefixed(SafeTensorDictionary reference, string prefix) =>
-        reference.Where(kv => kv.Key.StartsWith(prefix, StringComparison.Ordinal)).ToDictionary(kv => kv.Key[prefix.Length..], kv => kv.Value);
 }

@@ -100,7 +100,7 @@ public sealed class ModuleReferenceTests
         var reference = Reference.Value;
         using var scope = Tensors.NewDisposeScope();
         using var module = Modules[name]();
-        var state = Prefixed(reference, $"{name}.state.");
+        var state = ReferenceAssert.Prefixed(reference, $"{name}.state.");
         var loaded = module.LoadStateDict(state, strict: true);
         loaded.MissingKeys.Should().BeEmpty();
 
@@ -111,10 +111,10 @@ public sealed class ModuleReferenceTests
         Close(output, reference[$"{name}.out"], spec, "training output");
         (output * reference[$"{name}.w"]).Sum().Backward();
         Close(input.Grad!, reference[$"{name}.grad"], spec, "input gradient");
-        foreach (var (parameter, grad) in Prefixed(reference, $"{name}.pgrad."))
+        foreach (var (parameter, grad) in ReferenceAssert.Prefixed(reference, $"{name}.pgrad."))
             Close(module.NamedParameters().Single(p => p.Name == parameter).Parameter.Grad!, grad, spec, $"gradient of {parameter}");
         var after = module.StateDict();
-        foreach (var (key, value) in Prefixed(reference, $"{name}.after."))
+        foreach (var (key, value) in ReferenceAssert.Prefixed(reference, $"{name}.after."))
             Close(after[key], value, spec, $"state '{key}' after {spec.Passes} training pass(es)");
 
         module.Eval();
@@ -179,9 +179,6 @@ public sealed class ModuleReferenceTests
         dropout.Eval();
         dropout.Call(Tensors.Ones(1, 2, 1, 1, 1)).ToArray<float>().Should().Equal(1f, 1f);
     }
-
-    private static Dictionary<string, Tensor> Prefixed(SafeTensorDictionary reference, string prefix)
-        => reference.Keys.Where(k => k.StartsWith(prefix, StringComparison.Ordinal)).ToDictionary(k => k[prefix.Length..], k => reference[k]);
 
     private static void Close(Tensor actual, Tensor expected, Spec spec, string what)
         => ReferenceAssert.Close(actual, expected, spec.Rtol, spec.Atol, $"{spec.Name}: {what}");

@@ -3,6 +3,10 @@ namespace MedVision.Torch.Tests.Support;
 /// <summary>Element-by-element comparison with a reference tensor made by PyTorch (|a − e| ≤ atol + rtol·|e|, NaN fails).</summary>
 public static class ReferenceAssert
 {
+    /// <summary>The fixture's tensors whose names start with <paramref name="prefix"/>, by the rest of their names (a case's state dict, its gradients).</summary>
+    public static Dictionary<string, Tensor> Prefixed(MedVision.Torch.Serialization.SafeTensorDictionary reference, string prefix)
+        => reference.Keys.Where(k => k.StartsWith(prefix, StringComparison.Ordinal)).ToDictionary(k => k[prefix.Length..], k => reference[k]);
+
     public static void Close(Tensor actual, Tensor expected, double rtol, double atol, string what)
     {
         actual.Shape.Should().Equal(expected.Shape, $"{what} has PyTorch's shape");
