@@ -71,6 +71,22 @@ public class CudaTests
     }
 
     [CudaFact]
+    public void AttentionLayers_OnCuda_MatchTheCpu()
+    {
+        using var scope = Tensors.NewDisposeScope();
+        Tensors.ManualSeed(3);
+        using var layer = new TransformerEncoderLayer(16, 4, dimFeedforward: 32, dropout: 0, batchFirst: true);
+        using var embedding = new Embedding(20, 16, paddingIdx: 0);
+        var indices = Tensors.FromArray(new long[] { 0, 3, 7, 19, 3, 0, 5, 2 }, 2, 4);
+        var padding = Tensors.FromArray(new[] { false, false, false, true, false, false, true, true }, 2, 4);
+        var onCpu = layer.Call(embedding.Call(indices), null, padding).ToArray<float>();
+        layer.To(Device.Cuda());
+        embedding.To(Device.Cuda());
+        var onGpu = layer.Call(embedding.Call(indices.Cuda()), null, padding.Cuda()).Cpu().ToArray<float>();
+        onGpu.Should().Equal(onCpu, (a, b) => Math.Abs(a - b) < 1e-4);
+    }
+
+    [CudaFact]
     public void MixingDevices_IsAClearError()
     {
         using var scope = Tensors.NewDisposeScope();
