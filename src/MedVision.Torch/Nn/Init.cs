@@ -48,6 +48,31 @@ public static class Init
         return tensor;
     }
 
+    /// <summary>
+    /// Fills with N(mean, std²) truncated to [<paramref name="a"/>, <paramref name="b"/>] (absolute bounds, as PyTorch's
+    /// <c>trunc_normal_</c>): values outside are drawn again until none is. Used by vision transformers' patch embeddings.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">A negative or non-finite std, or bounds that do not hold a part of the distribution (a ≥ b, or more than 6 standard deviations from the mean).</exception>
+    public static Tensor TruncNormal(Tensor tensor, double mean = 0, double std = 1, double a = -2, double b = 2)
+    {
+        ArgumentNullException.ThrowIfNull(tensor);
+        if (!(std >= 0) || !double.IsFinite(std) || !double.IsFinite(mean)) throw new ArgumentOutOfRangeException(nameof(std), std, "The mean must be finite and the standard deviation finite and non-negative.");
+        if (!(a < b) || (std > 0 && (b < mean - 6 * std || a > mean + 6 * std)) || (std == 0 && (mean < a || mean > b)))
+            throw new ArgumentOutOfRangeException(nameof(a), a, $"The bounds [{a}, {b}] must hold part of N({mean}, {std}²).");
+        using var scope = Tensors.NewDisposeScope();
+        using var noGrad = Tensors.NoGrad();
+        var x = Tensors.Randn(tensor.CachedShape, tensor.ScalarType, tensor.Device) * std + mean;
+        for (int round = 0; ; round++)
+        {
+            var outside = (x < a) | (x > b);
+            if (outside.Any().Item() == 0) break;
+            if (round == 1000) throw new InvalidOperationException("Truncated normal sampling did not converge.");
+            x = Tensors.Where(outside, Tensors.Randn(tensor.CachedShape, tensor.ScalarType, tensor.Device) * std + mean, x);
+        }
+        tensor.CopyInPlace(x);
+        return tensor;
+    }
+
     /// <summary>Fills with a constant.</summary>
     public static Tensor Constant(Tensor tensor, double value)
     {

@@ -76,6 +76,18 @@ public sealed class TransformerEncoderLayer : Module<Tensor, Tensor>
     /// <summary>The self-attention block.</summary>
     public MultiheadAttention SelfAttention => Child<MultiheadAttention>("self_attn");
 
+    /// <summary>The feed-forward block's first layer (E → hidden).</summary>
+    public Linear Linear1 => Child<Linear>("linear1");
+
+    /// <summary>The feed-forward block's second layer (hidden → E).</summary>
+    public Linear Linear2 => Child<Linear>("linear2");
+
+    /// <summary>The layer norm of the attention block (before it with <see cref="NormFirst"/>, after the residual addition otherwise).</summary>
+    public LayerNorm Norm1 => Child<LayerNorm>("norm1");
+
+    /// <summary>The layer norm of the feed-forward block.</summary>
+    public LayerNorm Norm2 => Child<LayerNorm>("norm2");
+
     private T Child<T>(string name) where T : Module => (T)NamedChildren().First(c => c.Name == name).Module;
 
     /// <summary>Encodes <paramref name="src"/> (L, N, E), (N, L, E) or unbatched (L, E) without masks.</summary>
