@@ -17,19 +17,23 @@ public sealed class ModelCard
     /// <see cref="PreprocessingCard.IntensityNormalization"/> or a volume's <see cref="PreprocessingCard.CropForeground"/>,
     /// which a version-2 reader would skip; 4 for modalities; 5 for a volume's spacing, aligned modalities, crop-or-pad
     /// fit or intensity percentiles; 6 for channel-wise intensity scaling; 7 for images resized as 8-bit pixels
-    /// (<see cref="PreprocessingCard.ResizeEightBit"/>).
+    /// (<see cref="PreprocessingCard.ResizeEightBit"/>); 8 for a vision transformer (architecture "vit").
     /// </summary>
-    public const int CurrentFormatVersion = 7;
+    public const int CurrentFormatVersion = 8;
 
     /// <summary>Format version of the card: the oldest that describes it (see <see cref="ModelFile.RequiredFormatVersion"/>); readers refuse newer ones than theirs.</summary>
     [JsonPropertyName("format_version")] public int FormatVersion { get; set; } = 1;
     /// <summary>
-    /// Architecture name: "resnet" (rebuilt from <see cref="ResNet"/> and safetensors weights) or "torchscript" (the
-    /// network is the TorchScript file itself).
+    /// Architecture name: "resnet" (rebuilt from <see cref="ResNet"/> and safetensors weights), "vit" (rebuilt from
+    /// <see cref="Vit"/>; card format 8) or "torchscript" (the network is the TorchScript file itself).
     /// </summary>
     [JsonPropertyName("architecture")] public string Architecture { get; set; } = "resnet";
-    /// <summary>ResNet options (when <see cref="Architecture"/> is "resnet"; absent for "torchscript").</summary>
+    /// <summary>ResNet options (when <see cref="Architecture"/> is "resnet"; absent otherwise).</summary>
     [JsonPropertyName("resnet")] public ResNetCard? ResNet { get; set; }
+    /// <summary>Vision-transformer options (when <see cref="Architecture"/> is "vit"; absent otherwise).</summary>
+    [JsonPropertyName("vit")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public VisionTransformerCard? Vit { get; set; }
     /// <summary>How raw inputs become the network's input.</summary>
     [JsonPropertyName("preprocessing")] public PreprocessingCard Preprocessing { get; set; } = new();
     /// <summary>Class names, index = class.</summary>

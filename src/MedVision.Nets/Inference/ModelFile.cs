@@ -69,6 +69,35 @@ public static class ModelFile
         return card;
     }
 
+    /// <summary>Describes a vision transformer (its options; architecture "vit", card format 8) with the given preprocessing, classes and task; the preprocessing's input size must be the network's image size.</summary>
+    /// <exception cref="ArgumentException">Class names that do not count the head's classes, or an input size other than the network's.</exception>
+    public static ModelCard Describe(VisionTransformer model, PreprocessingCard preprocessing, IReadOnlyList<string> classNames, MedMnistTask task, IReadOnlyDictionary<string, double>? metrics = null)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(preprocessing);
+        ArgumentNullException.ThrowIfNull(classNames);
+        var o = model.Options;
+        if (classNames.Count != o.NumClasses) throw new ArgumentException($"The model has {o.NumClasses} classes but {classNames.Count} class names were given.", nameof(classNames));
+        if (!preprocessing.InputSize.SequenceEqual(o.ImageSize))
+            throw new ArgumentException($"A vision transformer takes inputs of its image size [{string.Join(", ", o.ImageSize)}] (its position embeddings are per patch); the preprocessing gives [{string.Join(", ", preprocessing.InputSize)}].", nameof(preprocessing));
+        var card = new ModelCard
+        {
+            Architecture = VisionTransformerArchitecture,
+            Vit = new VisionTransformerCard
+            {
+                InChannels = o.InChannels, SpatialDims = o.SpatialDims, ImageSize = o.ImageSize.ToList(), PatchSize = o.PatchSize.ToList(), HiddenSize = o.HiddenSize,
+                NumLayers = o.NumLayers, NumHeads = o.NumHeads, MlpDim = o.MlpDim, Dropout = o.Dropout, NumClasses = o.NumClasses, LayerNormEps = o.LayerNormEps,
+            },
+            Preprocessing = preprocessing,
+            ClassNames = classNames.ToList(),
+            Task = task.ToString(),
+            LibraryVersion = LibraryVersion,
+            Metrics = metrics?.ToDictionary(kv => kv.Key, kv => kv.Value) ?? new(),
+        };
+        card.FormatVersion = RequiredFormatVersion(card);
+        return card;
+    }
+
     /// <summary>
     /// A card for a TorchScript model (architecture "torchscript"): the script defines the network, the card says how
     /// to feed it and read its output (one score per class).
@@ -103,6 +132,7 @@ public static class ModelFile
     public static int RequiredFormatVersion(ModelCard card)
     {
         ArgumentNullException.ThrowIfNull(card);
+        if (IsVisionTransformer(card)) return 8;
         if (card.Preprocessing is { ResizeEightBit: true }) return 7;
         if (card.Preprocessing is { IntensityChannelWise: true }) return 6;
         if (card.Preprocessing is { } volume && (volume.Spacing is not null || volume.AlignModalities == true || volume.Fit == "crop_or_pad" || volume.IntensityPercentiles is not null)) return 5;
@@ -177,8 +207,17 @@ public static class ModelFile
         // the "module." prefix of a DataParallel model is removed when every key has it.
         using var file = zip ? LoadPickled(path) : SafeTensors.Load(path);
         var card = CardOf(path, file.Metadata, pickled: zip);
-        CheckCardAgainstWeights(card, file, path);
-        var model = Build(card, path);
+        Module<Tensor, Tensor> model;
+        if (IsVisionTransformer(card))
+        {
+            CheckVisionTransformerAgainstWeights(card, file, path);
+            model = BuildVisionTransformer(card, path);
+        }
+        else
+        {
+            CheckCardAgainstWeights(card, file, path);
+            model = Build(card, path);
+        }
         try
         {
             model.LoadStateDict(file, strict: true);
@@ -193,6 +232,9 @@ public static class ModelFile
     }
 
     private const string TorchScriptArchitecture = "torchscript";
+    private const string VisionTransformerArchitecture = "vit";
+
+    private static bool IsVisionTransformer(ModelCard card) => string.Equals(card.Architecture, VisionTransformerArchitecture, StringComparison.OrdinalIgnoreCase);
 
     private static bool IsTorchScript(ModelCard card) => string.Equals(card.Architecture, TorchScriptArchitecture, StringComparison.OrdinalIgnoreCase);
 
@@ -361,7 +403,31 @@ public static class ModelFile
         if (!Enum.TryParse<MedMnistTask>(card.Task, ignoreCase: true, out _)) throw new ModelFormatException($"{source} has an unknown task '{card.Task}'.");
         var p = card.Preprocessing;
         bool describesResNet = string.Equals(card.Architecture, "resnet", StringComparison.OrdinalIgnoreCase) && card.ResNet is not null;
-        if (IsTorchScript(card) || (anyArchitecture && !describesResNet))
+        if (card.Vit is { } vitCard)
+        {
+            Require(vitCard.ImageSize, "vit.image_size");
+            Require(vitCard.PatchSize, "vit.patch_size");
+            if (nulls.Count > 0) throw new ModelFormatException($"{source}: the model card has null values for {string.Join(", ", nulls)}.");
+        }
+        if (IsVisionTransformer(card) && !anyArchitecture)
+        {
+            var vit = card.Vit ?? throw new ModelFormatException($"{source} describes a vit but has no 'vit' options.");
+            try
+            {
+                VisionTransformerOptionsOf(vit).Validate();
+            }
+            catch (ArgumentException e)
+            {
+                throw new ModelFormatException($"{source}: invalid vision-transformer options: {e.Message}", e);
+            }
+            if (card.ClassNames.Count != vit.NumClasses)
+                throw new ModelFormatException($"{source} lists {card.ClassNames.Count} class names for {vit.NumClasses} classes.");
+            if (!p.InputSize.SequenceEqual(vit.ImageSize))
+                throw new ModelFormatException($"{source}: input size [{string.Join(", ", p.InputSize)}] is not the vision transformer's image size [{string.Join(", ", vit.ImageSize)}].");
+            if (p.Channels != vit.InChannels)
+                throw new ModelFormatException($"{source}: the preprocessing gives {p.Channels} channel(s), the vision transformer takes {vit.InChannels}.");
+        }
+        else if (IsTorchScript(card) || (anyArchitecture && !describesResNet))
         {
             if (card.ClassNames.Count == 0) throw new ModelFormatException($"{source} lists no class names.");
             if (p.InputSize.Count is not (2 or 3) || p.InputSize.Any(s => s < 1))
@@ -371,7 +437,7 @@ public static class ModelFile
         else
         {
             if (!string.Equals(card.Architecture, "resnet", StringComparison.OrdinalIgnoreCase))
-                throw new ModelFormatException($"{source} describes a '{card.Architecture}' model; this version can rebuild: resnet, or run: torchscript.");
+                throw new ModelFormatException($"{source} describes a '{card.Architecture}' model; this version can rebuild: resnet, vit, or run: torchscript.");
             if (card.ResNet is null) throw new ModelFormatException($"{source} describes a resnet but has no 'resnet' options.");
             if (card.ClassNames.Count != card.ResNet.NumClasses)
                 throw new ModelFormatException($"{source} lists {card.ClassNames.Count} class names for {card.ResNet.NumClasses} classes.");
@@ -456,6 +522,41 @@ public static class ModelFile
     }
 
     private static bool HasNullEntry(IEnumerable<string?>? items) => items?.Any(i => i is null) == true;
+
+    private static VisionTransformerOptions VisionTransformerOptionsOf(VisionTransformerCard v) => new()
+    {
+        InChannels = v.InChannels, SpatialDims = v.SpatialDims, ImageSize = v.ImageSize.ToArray(), PatchSize = v.PatchSize.ToArray(), HiddenSize = v.HiddenSize,
+        NumLayers = v.NumLayers, NumHeads = v.NumHeads, MlpDim = v.MlpDim, Dropout = v.Dropout, NumClasses = v.NumClasses, LayerNormEps = v.LayerNormEps,
+    };
+
+    // Before anything is built, as for a ResNet: the layers, token dimension, patches and channels of the card must be
+    // those of the weights (a corrupt card would otherwise build a model of its size before the strict load refuses it).
+    private static void CheckVisionTransformerAgainstWeights(ModelCard card, SafeTensorDictionary weights, string source)
+    {
+        var v = card.Vit!;
+        string Problem(string what) => $"The weights in {source} do not fit the vit its card describes: {what}";
+        int layers = weights.Keys.Select(k => k.Split('.')).Where(p => p.Length > 3 && p[0] == "encoder" && p[1] == "layers")
+            .Select(p => int.TryParse(p[2], NumberStyles.None, CultureInfo.InvariantCulture, out int i) ? i + 1 : 0).DefaultIfEmpty(0).Max();
+        if (layers != v.NumLayers) throw new ModelFormatException(Problem($"the card has {v.NumLayers} encoder layers, the weights {layers}."));
+        long[] projection = [v.HiddenSize, v.InChannels, .. v.PatchSize.Select(p => (long)p)];
+        if (!weights.TryGetValue("conv_proj.weight", out var conv) || !conv.Shape.SequenceEqual(projection))
+            throw new ModelFormatException(Problem($"the patch embedding conv_proj.weight should be [{string.Join(", ", projection)}], the weights have {(conv is null ? "none" : $"[{string.Join(", ", conv.Shape)}]")}."));
+        long tokens = v.ImageSize.Zip(v.PatchSize, (s, p) => (long)(s / Math.Max(p, 1))).Aggregate(1L, (a, b) => a * b) + 1;
+        if (!weights.TryGetValue("pos_embedding", out var position) || !position.Shape.SequenceEqual(new[] { 1L, tokens, v.HiddenSize }))
+            throw new ModelFormatException(Problem($"pos_embedding should be [1, {tokens}, {v.HiddenSize}], the weights have {(position is null ? "none" : $"[{string.Join(", ", position.Shape)}]")}."));
+    }
+
+    private static VisionTransformer BuildVisionTransformer(ModelCard card, string source)
+    {
+        try
+        {
+            return new VisionTransformer(VisionTransformerOptionsOf(card.Vit!));
+        }
+        catch (ArgumentException e)
+        {
+            throw new ModelFormatException($"{source}: invalid vision-transformer options: {e.Message}", e);
+        }
+    }
 
     private static ResNet Build(ModelCard card, string source)
     {
