@@ -8,6 +8,7 @@ using MedVision.Nets.Metrics;
 using MedVision.Nets.Models;
 using MedVision.Nets.Training;
 using MedVision.Torch;
+using MedVision.Torch.Nn;
 using Spectre.Console;
 
 namespace MedVision.Samples.MedMnist;
@@ -77,7 +78,7 @@ internal static class CrossValidateCommand
 
         var transform = TrainCommand.Preprocessing(data.Train.SampleShape[0], resolution, info.Is3D);
         var labelKind = info.Task == MedMnistTask.MultiLabel ? LabelKind.MultiLabel : LabelKind.ClassIndex;
-        var depth = TrainCommand.Depth(modelName);
+
         var preprocessing = TrainCommand.PreprocessingCard(info, resolution);
         AnsiConsole.MarkupLine(Markup.Escape($"Model {modelName} per fold, {epochs} epochs, batch {batch}. Optimization: " + optimization.Describe(learningRate)));
 
@@ -96,7 +97,7 @@ internal static class CrossValidateCommand
                     ["fold"] = fold.Index + 1, ["best_epoch"] = fold.Training.BestEpoch + 1, ["val_auc"] = fold.Validation.Auc, ["val_acc"] = fold.Validation.Acc,
                     ["test_auc"] = fold.Test.Auc, ["test_acc"] = fold.Test.Acc,
                 };
-                var card = ModelFile.Describe((ResNet)task.Model, preprocessing, info.ClassNames, info.Task, metrics);
+                var card = TrainCommand.Describe((Module<Tensor, Tensor>)task.Model, preprocessing, info.ClassNames, info.Task, metrics);
                 if (calibrate)
                 {
                     // Fitted on the fold's own validation images, which this model did not train on.
@@ -128,10 +129,10 @@ internal static class CrossValidateCommand
             AnsiConsole.MarkupLine($"[bold]Fold {split.Index + 1}/{split.FoldCount}[/]: training on {split.TrainIndices.Count} images, selecting on {split.ValidationIndices.Count}");
             // The weights are drawn from the global generator: seeded per fold, as the trainer seeds its run.
             Tensors.ManualSeed((ulong)(seed + split.Index));
-            var network = TrainCommand.CreateNetwork(depth, resolution, info);
+            var network = TrainCommand.CreateModel(modelName, resolution, info);
             var trainer = Trainer.Create(new ClassificationTask(network, info.Task)).ForEpochs(epochs).OnDevice(device).WithSeed(seed + split.Index)
                 .ReportProgressTo(TrainingConsole.EpochLines());
-            return optimization.ApplyTo(trainer, learningRate, network.Classifier!);
+            return optimization.ApplyTo(trainer, learningRate, TrainCommand.Classifier(network));
         }
         if (onlyFolds is { Length: > 0 })
         {

@@ -20,7 +20,7 @@ internal static class FindLrCommand
     {
         var dataset = ModelOptions.Dataset("MedMNIST dataset name (default retinamnist, which is shipped); 3-D ones too.");
         var dataFile = new Option<string?>("--data-file") { Description = "Read the dataset from this .npz file (as train does)." };
-        var model = new Option<string>("--model") { Description = "resnet18 or resnet50.", DefaultValueFactory = _ => "resnet18" }.OneOf("resnet18", "resnet50");
+        var model = ModelOptions.Architecture();
         var resolution = new Option<int>("--resolution") { Description = "28 (small-input stem) or 224 (ImageNet stem on upsampled images); 2-D images only (volumes at their own size).", DefaultValueFactory = _ => 28 }.OneOf(28, 224);
         var batch = new Option<int>("--batch") { Description = "Batch size.", DefaultValueFactory = _ => 128 }.AtLeast(1);
         var start = new Option<double>("--start") { Description = "Learning rate of the first step.", DefaultValueFactory = _ => 1e-7 }.Positive();
@@ -59,7 +59,7 @@ internal static class FindLrCommand
             LabelKind = info.Task == MedVision.Nets.Metrics.MedMnistTask.MultiLabel ? LabelKind.MultiLabel : LabelKind.ClassIndex, Device = device,
         });
         Tensors.ManualSeed((ulong)seed);
-        using var network = TrainCommand.CreateNetwork(TrainCommand.Depth(modelName), resolution, info);
+        using var network = TrainCommand.CreateModel(modelName, resolution, info);
         network.To(device);
         var task = new ClassificationTask(network, info.Task);
         AnsiConsole.MarkupLine(Markup.Escape(string.Create(CultureInfo.InvariantCulture,

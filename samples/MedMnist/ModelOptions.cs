@@ -80,7 +80,7 @@ internal static class ModelOptions
     public static Option<string?> DataFile() => new("--data-file") { Description = "Read the dataset from this .npz file instead of the shipped copy or the cache; which dataset it holds comes from its name (pathmnist_64.npz) or from --dataset." };
 
     /// <summary>--model of the training commands: the ResNet trained.</summary>
-    public static Option<string> Architecture() => new Option<string>("--model") { Description = "resnet18 or resnet50.", DefaultValueFactory = _ => "resnet18" }.OneOf("resnet18", "resnet50");
+    public static Option<string> Architecture() => new Option<string>("--model") { Description = "resnet18 or resnet50 (MedMNIST's baselines), or vit-tiny or vit-small (a vision transformer of DeiT's size in 4×4 patches at 28×28, 16×16 at 224, from scratch: it needs more data, epochs and a lower rate than a ResNet, e.g. --optimizer adamw --lr 5e-4).", DefaultValueFactory = _ => "resnet18" }.OneOf("resnet18", "resnet50", "vit-tiny", "vit-small");
 
     /// <summary>--resolution of the training commands.</summary>
     public static Option<int> Resolution() => new Option<int>("--resolution") { Description = "28: small-input stem on 28×28; 224: ImageNet stem on images upsampled to 224×224 with nearest neighbour. 2-D images only: 3-D volumes train at their own size (28³ or 64³) with the small-input stem.", DefaultValueFactory = _ => 28 }.OneOf(28, 224);

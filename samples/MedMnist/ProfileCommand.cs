@@ -70,7 +70,7 @@ internal static class ProfileCommand
         int perEpoch = data.Train.Count / batch;
         if (perEpoch == 0) throw new ArgumentException($"--batch {batch} is larger than the {data.Train.Count} training images of {info.Name}.");
         Tensors.ManualSeed((ulong)seed);
-        using var network = TrainCommand.CreateNetwork(TrainCommand.Depth(modelName), resolution, info);
+        using var network = TrainCommand.CreateModel(modelName, resolution, info);
         network.To(device);
         var task = new ClassificationTask(network, info.Task);
         using var optimizer = new Adam(network.Parameters().ToList(), learningRate: 1e-3);

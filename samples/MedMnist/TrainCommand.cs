@@ -8,6 +8,7 @@ using MedVision.Nets.Models;
 using MedVision.Nets.Training;
 using MedVision.Nets.Transforms;
 using MedVision.Torch;
+using MedVision.Torch.Nn;
 using MedVision.Torch.Distributed;
 using MedVision.Torch.TensorBoard;
 using Spectre.Console;
@@ -97,14 +98,15 @@ internal static class TrainCommand
             new DataLoaderOptions { BatchSize = shuffle ? s.Batch / world : s.Batch, Shuffle = shuffle, Seed = s.Seed, Transform = transform, LabelKind = labelKind, Device = s.Device });
 
         Tensors.ManualSeed((ulong)s.Seed);
-        var depth = Depth(s.Model);
-        using var network = CreateNetwork(depth, resolution, info);
-        var macs = network.Summary(InputShape(info, resolution)).TotalMultiplyAccumulates;
-        AnsiConsole.MarkupLine($"Model {s.Model} ({(info.Is3D ? $"3-D, small-input stem, {resolution}³ volumes" : resolution == 28 ? "small-input stem, 28×28" : "ImageNet stem, 224×224")}): {network.ParameterCount():N0} parameters, {macs / 1e9:0.000} G mult-adds per {(info.Is3D ? "volume" : "image")}");
+        using var network = CreateModel(s.Model, resolution, info);
+        var macs = ModelSummary.Create(network, InputShape(info, resolution)).TotalMultiplyAccumulates;
+        AnsiConsole.MarkupLine($"Model {s.Model} ({Layout(s.Model, resolution, info)}): {network.ParameterCount():N0} parameters, {macs / 1e9:0.000} G mult-adds per {(info.Is3D ? "volume" : "image")}");
+        if (s.InitWeights is not null && IsVisionTransformer(s.Model))
+            throw new ArgumentException($"--init-weights loads ResNet weights (torchvision's ImageNet ResNets, or a state dict of the same layout); --model {s.Model} trains from scratch here (a torchvision ViT's state dict loads through VisionTransformer.FromTorchvisionStateDict in code).");
         // In data-parallel training rank 0's weights are copied to every process: only rank 0 reads (or downloads) them.
         if (s.InitWeights is not null && info.Is3D && string.Equals(s.InitWeights, "imagenet", StringComparison.OrdinalIgnoreCase))
             throw new ArgumentException($"--init-weights imagenet holds torchvision's 2-D weights; {info.Name} trains a 3-D ResNet. Give a state dict file of a 3-D ResNet of the same layout instead.");
-        if (s.InitWeights is not null && master) InitialWeights.Apply(network, depth, s.InitWeights, s.InitEntry);
+        if (s.InitWeights is not null && master) InitialWeights.Apply((ResNet)network, Depth(s.Model), s.InitWeights, s.InitEntry);
 
         var task = new ClassificationTask(network, info.Task);
         if ((s.Mixup ?? s.CutMix) is double alpha)
@@ -129,7 +131,7 @@ internal static class TrainCommand
             .OnDevice(s.Device)
             .WithSeed(s.Seed)
             .SaveTo(s.Output);
-        s.Optimization.ApplyTo(trainer, s.LearningRate, network.Classifier!);
+        s.Optimization.ApplyTo(trainer, s.LearningRate, Classifier(network));
         AnsiConsole.MarkupLine(Markup.Escape("Optimization: " + s.Optimization.Describe(s.LearningRate)));
         if (group is not null) trainer = trainer.DistributeOver(group, new DataParallelOptions { SyncBatchNorm = s.SyncBatchNorm });
         if (s.MixedPrecision)
@@ -180,7 +182,7 @@ internal static class TrainCommand
             var (valLabels, valScores) = Trainer.Predict(task, Loader(data.Validation, shuffle: false));
             scaling = TemperatureScaling.FitFromProbabilities(valLabels, valScores);
         }
-        var card = ModelFile.Describe(network, preprocessing, info.ClassNames, info.Task, metrics);
+        var card = Describe(network, preprocessing, info.ClassNames, info.Task, metrics);
         if (s.Calibrate && scaling is not null) card.Temperature = scaling.Temperature;
         ModelFile.Save(Path.Combine(s.Output, "model.safetensors"), network, card);
         Plots.WriteRocCurves(info, testLabels, testScores, Path.Combine(s.Output, "test-roc.svg"));
@@ -244,13 +246,56 @@ internal static class TrainCommand
             Resize = resolution == 224 ? "nearest" : "linear",
         };
 
-    /// <summary>The depth of --model (resnet18 or resnet50).</summary>
+    /// <summary>The depth of a ResNet --model (resnet18 or resnet50).</summary>
     internal static int Depth(string model) => model.ToLowerInvariant() switch
     {
         "resnet18" => 18,
         "resnet50" => 50,
-        _ => throw new InvalidOperationException("--model was checked while parsing."),
+        _ => throw new InvalidOperationException($"--model {model} is not a ResNet (checked while parsing)."),
     };
+
+    /// <summary>Whether --model is a vision transformer (vit-tiny, vit-small).</summary>
+    internal static bool IsVisionTransformer(string model) => model.StartsWith("vit-", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>
+    /// The network of --model: the recipe's ResNet (<see cref="CreateNetwork"/>), or a vision transformer of DeiT's
+    /// Tiny or Small size cut into 4×4 patches at 28 (28³ volumes: 4³; 64³: 8³) and 16×16 at 224, trained from scratch.
+    /// </summary>
+    internal static Module<Tensor, Tensor> CreateModel(string model, int resolution, MedMnistInfo info)
+    {
+        if (!IsVisionTransformer(model)) return CreateNetwork(Depth(model), resolution, info);
+        int patch = resolution switch { 28 => 4, 64 => 8, _ => 16 };
+        var builder = VisionTransformer.Builder().ForInput(channels: info.Channels, spatialDims: info.Is3D ? 3 : 2)
+            .WithImageSize(resolution).WithPatchSize(patch).WithClasses(info.ClassCount);
+        return (model.Equals("vit-small", StringComparison.OrdinalIgnoreCase) ? builder.Small() : builder.Tiny()).Build();
+    }
+
+    /// <summary>The network's classifier layer (its own learning rate under --head-lr-mult): a ResNet's fc, a vision transformer's head.</summary>
+    internal static Linear Classifier(Module<Tensor, Tensor> network) => network switch
+    {
+        ResNet resnet => resnet.Classifier!,
+        VisionTransformer vit => vit.Head,
+        _ => throw new InvalidOperationException($"No classifier known for a {network.GetType().Name}."),
+    };
+
+    /// <summary>The model file's card for either kind of network.</summary>
+    internal static ModelCard Describe(Module<Tensor, Tensor> network, PreprocessingCard preprocessing, IReadOnlyList<string> classNames, MedMnistTask task, IReadOnlyDictionary<string, double>? metrics = null) => network switch
+    {
+        ResNet resnet => ModelFile.Describe(resnet, preprocessing, classNames, task, metrics),
+        VisionTransformer vit => ModelFile.Describe(vit, preprocessing, classNames, task, metrics),
+        _ => throw new InvalidOperationException($"No model card for a {network.GetType().Name}."),
+    };
+
+    /// <summary>How the banner names the network's layout.</summary>
+    internal static string Layout(string model, int resolution, MedMnistInfo info)
+    {
+        if (IsVisionTransformer(model))
+        {
+            int patch = resolution switch { 28 => 4, 64 => 8, _ => 16 };
+            return info.Is3D ? $"3-D, {patch}³ patches of {resolution}³ volumes" : $"{patch}×{patch} patches of {resolution}×{resolution} images";
+        }
+        return info.Is3D ? $"3-D, small-input stem, {resolution}³ volumes" : resolution == 28 ? "small-input stem, 28×28" : "ImageNet stem, 224×224";
+    }
 
     /// <summary>
     /// The ResNet of the recipe: the small-input stem at 28×28, the ImageNet stem otherwise; for the 3-D datasets a 3-D

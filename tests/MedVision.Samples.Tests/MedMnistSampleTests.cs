@@ -1056,6 +1056,40 @@ public sealed class MedMnistSampleTests(MedMnistTrainedRun run) : IClassFixture<
     }
 
     [Fact]
+    public async Task Train_WithAVisionTransformer_WritesAModelFileThatPredicts_AndRefusesResNetWeights()
+    {
+        var output = run.Folder["vit-run"];
+        var train = await SampleApp.RunAsync("medmnist", run.Folder.Path,
+            "train", "--model", "vit-tiny", "--data-file", run.DataFile, "--epochs", "1", "--batch", "16", "--threads", "1", "--optimizer", "adamw", "--lr", "5e-4", "--output", output);
+        train.ExitCode.Should().Be(0, train.ToString());
+        train.Text.Should().Contain("Model vit-tiny (4×4 patches of 28×28 images): 5,358,917 parameters");
+        train.Lines().Should().ContainSingle().Which["#0"].Should().Be("vit-tiny");
+        var modelFile = Path.Combine(output, "model.safetensors");
+        var card = MedVision.Nets.Inference.ModelFile.ReadCard(modelFile);
+        (card.Architecture, card.Vit!.HiddenSize, card.Vit.PatchSize[0], card.FormatVersion).Should().Be(("vit", 192, 4, 8));
+        File.Exists(Path.Combine(output, "test-gradcam.png")).Should().BeFalse("Grad-CAM needs a ResNet's last stage");
+
+        var names = TinyRetinaMnist.WritePngs(run.Folder["vit-images"], 2);
+        var images = names.Select(n => $"vit-images/{n}").ToArray();   // relative to the run's folder, so that the table does not wrap them
+        var predict = await SampleApp.RunAsync("medmnist", run.Folder.Path, ["predict", "--model", modelFile, "--heatmaps", run.Folder["vit-maps"], "--attribution", "IntegratedGradients", .. images]);
+        predict.ExitCode.Should().Be(0, predict.ToString());
+        predict.Text.Should().Contain("vit E 192, 12 layers, 3 heads, 4×4 patches").And.Contain("Convergence delta");
+        using (var predictor = Predictor.Load(modelFile))
+        {
+            var expected = predictor.PredictFile(Path.Combine(run.Folder.Path, images[0]));
+            predict.Output.Split('\n').Should().ContainSingle(r => r.Contains(names[0])).Which.Should().Contain($"{expected.Label}: {expected.LabelName}");
+        }
+        var gradCam = await SampleApp.RunAsync("medmnist", run.Folder.Path, ["predict", "--model", modelFile, "--heatmaps", run.Folder["vit-maps"], images[0]]);
+        gradCam.ExitCode.Should().Be(2, gradCam.ToString());
+        gradCam.Error.Should().Contain("holds a vit model: map it with --attribution");
+
+        var weights = await SampleApp.RunAsync("medmnist", run.Folder.Path,
+            "train", "--model", "vit-tiny", "--data-file", run.DataFile, "--epochs", "1", "--init-weights", "imagenet", "--output", run.Folder["vit-imagenet"]);
+        weights.ExitCode.Should().Be(2, weights.ToString());
+        weights.Error.Should().Contain("--init-weights loads ResNet weights").And.Contain("--model vit-tiny trains from scratch");
+    }
+
+    [Fact]
     public async Task Profile_TablesTheOperatorsOfTrainingSteps_AndWritesAChromeTrace()
     {
         var trace = run.Folder["profile/trace.json"];
@@ -1269,7 +1303,7 @@ public sealed class MedMnistSampleInputTests : IDisposable
     [InlineData("--batch", "0", "--batch must be at least 1")]
     [InlineData("--lr", "-1", "--lr must be a positive number")]
     [InlineData("--resolution", "64", "--resolution must be 28 or 224")]
-    [InlineData("--model", "vgg16", "--model must be resnet18 or resnet50")]
+    [InlineData("--model", "vgg16", "--model must be resnet18, resnet50, vit-tiny or vit-small")]
     [InlineData("--dataset", "nosuchmnist", "nosuchmnist")]
     public async Task BadOptions_EndWithExitCode2AndAMessageNamingTheOption(string option, string value, string message)
     {
