@@ -40,6 +40,7 @@ internal static partial class BuiltInExports
             .Register<LogSigmoid>(ExportLogSigmoid)
             .Register<PReLU>(ExportPRelu);
         RegisterModels(exporter);
+        RegisterAttention(exporter);
     }
 
     private static OnnxValue ExportSequential(OnnxExportContext context, Sequential sequential, OnnxValue x)
@@ -242,10 +243,11 @@ internal static partial class BuiltInExports
     private static OnnxValue Clip(OnnxExportContext context, OnnxValue x, double min, double max, Tensor output)
         => context.AddNode("Clip", new[] { x, context.Constant("min", new[] { (float)min }), context.Constant("max", new[] { (float)max }) }, output);
 
-    private static OnnxValue ExportGelu(OnnxExportContext context, GELU gelu, OnnxValue x)
+    private static OnnxValue ExportGelu(OnnxExportContext context, GELU gelu, OnnxValue x) => Gelu(context, x, gelu.Call(x.Sample));
+
+    // 0.5 · x · (1 + erf(x / √2)), the exact GELU, whose value on the example input is output.
+    private static OnnxValue Gelu(OnnxExportContext context, OnnxValue x, Tensor output)
     {
-        // 0.5 · x · (1 + erf(x / √2)), the exact GELU.
-        var output = gelu.Call(x.Sample);
         var scaledSample = x.Sample / Math.Sqrt(2);
         var scaled = context.AddNode("Div", new[] { x, context.Constant("sqrt2", new[] { (float)Math.Sqrt(2) }) }, scaledSample);
         var erfSample = scaledSample.Erf();

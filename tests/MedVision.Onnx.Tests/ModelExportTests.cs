@@ -26,6 +26,8 @@ public sealed class ModelExportTests
         ["CDSF 36³"] = (() => Cdsf.Builder().ForVolume(36, 36, 36).WithClasses(2).WithResidualBlocks(1).Build(), new long[] { 1, 1, 36, 36, 36 }),
         ["U-Net 2D batch norm, transposed convolutions 32×48"] = (() => UNet.Builder().ForInput(1).WithFeatures(4, 8, 16).WithDropout(0.3).WithClasses(3).Build(), new long[] { 1, 1, 32, 48 }),
         ["U-Net 2D with deep supervision heads (exported without them) 16×16"] = (() => UNet.Builder().ForInput(1).WithFeatures(4, 8, 8, 16).WithDeepSupervision(2).WithClasses(2).Build(), new long[] { 1, 1, 16, 16 }),
+        ["Vision transformer 28×28, 7×7 patches"] = (() => VisionTransformer.Builder().ForInput(3).WithImageSize(28).WithPatchSize(7).WithHiddenSize(16).WithLayers(2).WithHeads(4).WithMlpDim(32).WithClasses(5).Build(), new long[] { 1, 3, 28, 28 }),
+        ["Vision transformer 3D 16×16×8, 8×8×4 patches"] = (() => VisionTransformer.Builder().ForInput(1, spatialDims: 3).WithImageSize(16, 16, 8).WithPatchSize(8, 8, 4).WithHiddenSize(16).WithLayers(1).WithHeads(2).WithMlpDim(32).WithClasses(2).Build(), new long[] { 1, 1, 16, 16, 8 }),
         ["U-Net 3D instance norm, interpolation, leaky ReLU 16×8×16"] = (() => UNet.Builder().ForInput(2, 3).WithFeatures(4, 8).WithInstanceNorm().WithLeakyReLU(0.1)
             .WithUpsampling(UNetUpsampling.Interpolation).WithClasses(2).Build(), new long[] { 1, 2, 16, 8, 16 }),
     };
