@@ -429,6 +429,38 @@ public sealed class GuideExamplesTests
     }
 
     [Fact]
+    public void VisionTransformerExample()
+    {
+        var modelPath = Path.Combine(Path.GetTempPath(), "mvn-guide-vit-" + Guid.NewGuid().ToString("N") + ".safetensors");
+        try
+        {
+            // snippet: vit
+            Tensors.ManualSeed(0);
+            using var model = VisionTransformer.Builder()
+                .ForInput(channels: 3)
+                .WithImageSize(28).WithPatchSize(4)     // 49 patches and a class token
+                .WithHiddenSize(64).WithLayers(4).WithHeads(4).WithMlpDim(128)   // or .Tiny(), .Small(), .Base()
+                .WithClasses(5)
+                .Build();
+            Console.WriteLine(model.Summary(1, 3, 28, 28));   // layers, parameters, multiply-adds (attention included)
+            using var scope = Tensors.NewDisposeScope();
+            var logits = model.Call(Tensors.Randn(8, 3, 28, 28));               // (8, 5)
+            var tokens = model.Tokens(Tensors.Randn(2, 3, 28, 28));              // (2, 50, 64)
+            var preprocessing = new PreprocessingCard { InputSize = [28, 28], Channels = 3, Mean = [0.5f], Std = [0.5f] };
+            ModelFile.Save(modelPath, model, ModelFile.Describe(model, preprocessing, ["0", "1", "2", "3", "4"], MedMnistTask.OrdinalRegression));
+            using var predictor = Predictor.Load(modelPath);                    // rebuilt from the card ("vit")
+            // end snippet
+            logits.Shape.Should().Equal(8, 5);
+            tokens.Shape.Should().Equal(2, 50, 64);
+            predictor.Card.Architecture.Should().Be("vit");
+        }
+        finally
+        {
+            File.Delete(modelPath);
+        }
+    }
+
+    [Fact]
     public void AttentionExample()
     {
         // snippet: attention
@@ -1506,7 +1538,7 @@ public sealed class GuideExamplesTests
         var source = File.ReadAllText(Path.Combine(root, "tests", "MedVision.Nets.Tests", "Docs", "GuideExamplesTests.cs"));
         var guide = File.ReadAllText(Path.Combine(root, "docs", "guide.md")).ReplaceLineEndings("\n");
         var snippets = Regex.Matches(source.ReplaceLineEndings("\n"), @"// snippet: (?<name>[a-z-]+)\n(?<code>.*?)\n[ ]*// end snippet", RegexOptions.Singleline);
-        snippets.Should().HaveCount(41);
+        snippets.Should().HaveCount(42);
         foreach (Match snippet in snippets)
         {
             var code = Dedent(snippet.Groups["code"].Value);
