@@ -55,16 +55,8 @@ public static class ModelFile
             StageDilations = o.StageDilations?.ToList(),
             Shortcut = o.Shortcut == ResidualShortcut.ZeroPadding ? "zero_padding" : null,
         };
-        var card = new ModelCard
-        {
-            Architecture = "resnet",
-            ResNet = resnet,
-            Preprocessing = preprocessing,
-            ClassNames = classNames.ToList(),
-            Task = task.ToString(),
-            LibraryVersion = LibraryVersion,
-            Metrics = metrics?.ToDictionary(kv => kv.Key, kv => kv.Value) ?? new(),
-        };
+        var card = NewCard("resnet", preprocessing, classNames, task, metrics);
+        card.ResNet = resnet;
         card.FormatVersion = RequiredFormatVersion(card);
         return card;
     }
@@ -80,19 +72,11 @@ public static class ModelFile
         if (classNames.Count != o.NumClasses) throw new ArgumentException($"The model has {o.NumClasses} classes but {classNames.Count} class names were given.", nameof(classNames));
         if (!preprocessing.InputSize.SequenceEqual(o.ImageSize))
             throw new ArgumentException($"A vision transformer takes inputs of its image size [{string.Join(", ", o.ImageSize)}] (its position embeddings are per patch); the preprocessing gives [{string.Join(", ", preprocessing.InputSize)}].", nameof(preprocessing));
-        var card = new ModelCard
+        var card = NewCard(VisionTransformerArchitecture, preprocessing, classNames, task, metrics);
+        card.Vit = new VisionTransformerCard
         {
-            Architecture = VisionTransformerArchitecture,
-            Vit = new VisionTransformerCard
-            {
-                InChannels = o.InChannels, SpatialDims = o.SpatialDims, ImageSize = o.ImageSize.ToList(), PatchSize = o.PatchSize.ToList(), HiddenSize = o.HiddenSize,
-                NumLayers = o.NumLayers, NumHeads = o.NumHeads, MlpDim = o.MlpDim, Dropout = o.Dropout, NumClasses = o.NumClasses, LayerNormEps = o.LayerNormEps,
-            },
-            Preprocessing = preprocessing,
-            ClassNames = classNames.ToList(),
-            Task = task.ToString(),
-            LibraryVersion = LibraryVersion,
-            Metrics = metrics?.ToDictionary(kv => kv.Key, kv => kv.Value) ?? new(),
+            InChannels = o.InChannels, SpatialDims = o.SpatialDims, ImageSize = o.ImageSize.ToList(), PatchSize = o.PatchSize.ToList(), HiddenSize = o.HiddenSize,
+            NumLayers = o.NumLayers, NumHeads = o.NumHeads, MlpDim = o.MlpDim, Dropout = o.Dropout, NumClasses = o.NumClasses, LayerNormEps = o.LayerNormEps,
         };
         card.FormatVersion = RequiredFormatVersion(card);
         return card;
@@ -107,18 +91,21 @@ public static class ModelFile
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(preprocessing);
         ArgumentNullException.ThrowIfNull(classNames);
-        var card = new ModelCard
-        {
-            Architecture = TorchScriptArchitecture,
-            Preprocessing = preprocessing,
-            ClassNames = classNames.ToList(),
-            Task = task.ToString(),
-            LibraryVersion = LibraryVersion,
-            Metrics = metrics?.ToDictionary(kv => kv.Key, kv => kv.Value) ?? new(),
-        };
+        var card = NewCard(TorchScriptArchitecture, preprocessing, classNames, task, metrics);
         card.FormatVersion = RequiredFormatVersion(card);
         return card;
     }
+
+    // What every Describe writes besides the architecture's own options.
+    private static ModelCard NewCard(string architecture, PreprocessingCard preprocessing, IReadOnlyList<string> classNames, MedMnistTask task, IReadOnlyDictionary<string, double>? metrics) => new()
+    {
+        Architecture = architecture,
+        Preprocessing = preprocessing,
+        ClassNames = classNames.ToList(),
+        Task = task.ToString(),
+        LibraryVersion = LibraryVersion,
+        Metrics = metrics?.ToDictionary(kv => kv.Key, kv => kv.Value) ?? new(),
+    };
 
     /// <summary>
     /// The oldest card format that describes <paramref name="card"/>, so that a reader which would ignore one of its
