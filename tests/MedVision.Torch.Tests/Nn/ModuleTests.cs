@@ -320,6 +320,28 @@ public class InitTests
     }
 
     [Fact]
+    public void TruncNormal_StaysWithinItsBounds_WithTheTruncatedDistributionsMoments()
+    {
+        using var scope = Tensors.NewDisposeScope();
+X
+        var w = Tensors.Empty(new long[] { 200, 250 });
+        Init.TruncNormal(w, mean: 0, std: 1, a: -1, b: 2).Should().BeSameAs(w);
+        var v = H.ToDoubles(w);
+        v.Should().OnlyContain(x => x >= -1 && x <= 2);
+        v.Average().Should().BeApproximately(0.2296, 0.01);
+        v.Count(x => x > 1.9).Should().BeGreaterThan(0, "the upper tail is kept up to the bound");
+        // a narrow std is plain N(mean, std²) inside the default ±2 bounds
+        var narrow = Tensors.Empty(new long[] { 10_000 });
+        Init.TruncNormal(narrow, mean: 0.5, std: 0.02);
+        var n = H.ToDoubles(narrow);
+        n.Average().Should().BeApproximately(0.5, 0.002);
+        Math.Sqrt(n.Select(x => (x - 0.5) * (x - 0.5)).Average()).Should().BeApproximately(0.02, 0.001);
+        FluentActions.Invoking(() => Init.TruncNormal(narrow, std: 1, a: 2, b: 1)).Should().Throw<ArgumentOutOfRangeException>().WithMessage("*bounds [2, 1]*");
+        FluentActions.Invoking(() => Init.TruncNormal(narrow, mean: 0, std: 0.01, a: 1, b: 2)).Should().Throw<ArgumentOutOfRangeException>().WithMessage("*must hold part of*");
+        FluentActions.Invoking(() => Init.TruncNormal(narrow, std: double.NaN)).Should().Throw<ArgumentOutOfRangeException>();
+    }
+
+    [Fact]
     public void Constant_FillsAParameterInPlace_WithoutRecordingGradients()
     {
         using var scope = Tensors.NewDisposeScope();
