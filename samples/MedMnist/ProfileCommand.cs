@@ -137,7 +137,7 @@ internal static class ProfileCommand
             double stepTotal = profile.Events.Where(e => e.Depth == 0 && e.Name.StartsWith("step ", StringComparison.Ordinal)).Sum(e => e.DurationMicroseconds);
             var split = string.Join(", ", phases.Select(p => string.Create(CultureInfo.InvariantCulture, $"{p.Name} {p.CpuTimeTotalMicroseconds / wall.Count / 1e3:F1} ms ({100 * p.CpuTimeTotalMicroseconds / stepTotal:F0}%)")));
             AnsiConsole.MarkupLine(Markup.Escape(string.Create(CultureInfo.InvariantCulture, $"Per step (mean of {wall.Count}): {wall.Average():F1} ms wall; {split}")));
-            // The forward pass's arithmetic (ModelSummary's multiply-adds of the convolutions and linear layers, for one
+            // The forward pass's arithmetic (ModelSummary's multiply-adds of the convolutions, linear layers and attention, for one
             // sample times the batch) over its measured time: how close the step runs to the processor's peak.
             var forward = phases.FirstOrDefault(p => p.Name == "forward");
             if (inputShape is not null && forward is not null)
@@ -146,7 +146,7 @@ internal static class ProfileCommand
                 double macs = MedVision.Torch.Nn.ModelSummary.Create(network, one).TotalMultiplyAccumulates * (double)batch;
                 double seconds = forward.CpuTimeTotalMicroseconds / wall.Count / 1e6;
                 AnsiConsole.MarkupLine(Markup.Escape(string.Create(CultureInfo.InvariantCulture,
-                    $"Forward: {macs / 1e9:F2} G multiply-adds per step (convolutions and linear layers) in {seconds * 1e3:F1} ms: {2 * macs / seconds / 1e9:F1} GFLOP/s")));
+                    $"Forward: {macs / 1e9:F2} G multiply-adds per step (convolutions, linear layers, attention) in {seconds * 1e3:F1} ms: {2 * macs / seconds / 1e9:F1} GFLOP/s")));
             }
             if (trace is not null)
             {
