@@ -323,7 +323,7 @@ public class InitTests
     public void TruncNormal_StaysWithinItsBounds_WithTheTruncatedDistributionsMoments()
     {
         using var scope = Tensors.NewDisposeScope();
-        // N(0, 1) truncated to [−1, 2]: every value inside, mean (φ(−1) − φ(2)) / (Φ(2) − Φ(−1)) = 0.2296, the truncated normal's
+        // N(0, 1) truncated to [−1, 2]: every value inside, the truncated normal's mean (φ(−1) − φ(2)) / (Φ(2) − Φ(−1)) = 0.2296
         var w = Tensors.Empty(new long[] { 200, 250 });
         Init.TruncNormal(w, mean: 0, std: 1, a: -1, b: 2).Should().BeSameAs(w);
         var v = H.ToDoubles(w);
