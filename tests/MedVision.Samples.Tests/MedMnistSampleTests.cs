@@ -1101,7 +1101,7 @@ public sealed class MedMnistSampleTests(MedMnistTrainedRun run) : IClassFixture<
         training.Output.Should().Contain("Self CPU %").And.Contain("CPU Mem").And.Contain("Input Shapes").And.Contain("Self CPU time total: ");
         training.Output.Should().Contain("forward").And.Contain("backward").And.Contain("optimizer step");
         // ResNet-18 at 28×28: 0.457 G multiply-adds a sample (ModelSummary), 8 a batch (the console may wrap the line)
-        training.Output.Should().MatchRegex(@"Forward: 3\.65 G multiply-adds per step \(convolutions, linear layers, attention\) in\s+[0-9.]+\s+ms: [0-9.]+ GFLOP/s");
+        training.Output.Should().MatchRegex(@"Forward:\s+3\.65\s+G\s+multiply-adds\s+per\s+step\s+\(convolutions,\s+linear\s+layers,\s+attention\)\s+in\s+[0-9.]+\s+ms:\s+[0-9.]+\s+GFLOP/s");
         // the rows between the table's rules: at most --rows
         var lines = training.Output.Split('\n');
         int first = Array.FindIndex(lines, l => l.StartsWith("Name", StringComparison.Ordinal)) + 2;
