@@ -264,7 +264,7 @@ internal static class TrainCommand
     internal static Module<Tensor, Tensor> CreateModel(string model, int resolution, MedMnistInfo info)
     {
         if (!IsVisionTransformer(model)) return CreateNetwork(Depth(model), resolution, info);
-        int patch = resolution switch { 28 => 4, 64 => 8, _ => 16 };
+        int patch = PatchSize(resolution);
         var builder = VisionTransformer.Builder().ForInput(channels: info.Channels, spatialDims: info.Is3D ? 3 : 2)
             .WithImageSize(resolution).WithPatchSize(patch).WithClasses(info.ClassCount);
         return (model.Equals("vit-small", StringComparison.OrdinalIgnoreCase) ? builder.Small() : builder.Tiny()).Build();
@@ -286,12 +286,15 @@ internal static class TrainCommand
         _ => throw new InvalidOperationException($"No model card for a {network.GetType().Name}."),
     };
 
+    // A vision transformer's patch at each input size: 4 at 28 (28³), 8 at 64³, 16 at 224.
+    private static int PatchSize(int resolution) => resolution switch { 28 => 4, 64 => 8, _ => 16 };
+
     /// <summary>How the banner names the network's layout.</summary>
     internal static string Layout(string model, int resolution, MedMnistInfo info)
     {
         if (IsVisionTransformer(model))
         {
-            int patch = resolution switch { 28 => 4, 64 => 8, _ => 16 };
+            int patch = PatchSize(resolution);
             return info.Is3D ? $"3-D, {patch}³ patches of {resolution}³ volumes" : $"{patch}×{patch} patches of {resolution}×{resolution} images";
         }
         return info.Is3D ? $"3-D, small-input stem, {resolution}³ volumes" : resolution == 28 ? "small-input stem, 28×28" : "ImageNet stem, 224×224";

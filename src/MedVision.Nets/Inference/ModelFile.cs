@@ -528,7 +528,7 @@ public static class ModelFile
         long[] projection = [v.HiddenSize, v.InChannels, .. v.PatchSize.Select(p => (long)p)];
         if (!weights.TryGetValue("conv_proj.weight", out var conv) || !conv.Shape.SequenceEqual(projection))
             throw new ModelFormatException(Problem($"the patch embedding conv_proj.weight should be [{string.Join(", ", projection)}], the weights have {(conv is null ? "none" : $"[{string.Join(", ", conv.Shape)}]")}."));
-        long tokens = v.ImageSize.Zip(v.PatchSize, (s, p) => (long)(s / Math.Max(p, 1))).Aggregate(1L, (a, b) => a * b) + 1;
+        long tokens = VisionTransformerOptionsOf(v).PatchCount + 1L;   // the card was validated: sizes are multiples of the patches
         if (!weights.TryGetValue("pos_embedding", out var position) || !position.Shape.SequenceEqual(new[] { 1L, tokens, v.HiddenSize }))
             throw new ModelFormatException(Problem($"pos_embedding should be [1, {tokens}, {v.HiddenSize}], the weights have {(position is null ? "none" : $"[{string.Join(", ", position.Shape)}]")}."));
     }
