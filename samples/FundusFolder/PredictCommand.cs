@@ -20,8 +20,6 @@ namespace MedVision.Samples.FundusFolder;
 /// </summary>
 internal static class PredictCommand
 {
-    private static readonly string[] Extensions = [".jpg", ".jpeg", ".png"];
-
     public static Command Create()
     {
         var model = new Option<string[]>("--model")
@@ -130,7 +128,7 @@ internal static class PredictCommand
         {
             if (Directory.Exists(input))
             {
-                var found = Directory.EnumerateFiles(input).Where(f => Extensions.Contains(Path.GetExtension(f), StringComparer.OrdinalIgnoreCase)).Order(StringComparer.Ordinal).ToList();
+                var found = SampleCommandLine.ImageFilesIn(input);
                 if (found.Count == 0) throw new ArgumentException($"{input} holds no JPEG or PNG photographs.");
                 files.AddRange(found);
             }

@@ -64,7 +64,7 @@ internal static class MapOptions
         {
             if (imageFolders && Directory.Exists(path))
             {
-                var found = Directory.EnumerateFiles(path).Where(f => ImageExtensions.Contains(Path.GetExtension(f), StringComparer.OrdinalIgnoreCase)).Order(StringComparer.Ordinal).ToList();
+                var found = SampleCommandLine.ImageFilesIn(path);
                 if (found.Count == 0) throw new ArgumentException($"--references {path}: the folder holds no JPEG or PNG images.");
                 files.AddRange(found);
             }
@@ -73,8 +73,6 @@ internal static class MapOptions
         }
         return files.ToArray();
     }
-
-    private static readonly string[] ImageExtensions = [".jpg", ".jpeg", ".png"];
 
     /// <summary>
     /// The line that reports how far the attributions miss the logit changes they share out (the largest

@@ -109,4 +109,10 @@ internal static class SampleCommandLine
             message = message.Replace($" (Parameter '{name}')", "", StringComparison.Ordinal);
         return message.Trim();
     }
+
+    private static readonly string[] ImageExtensions = [".jpg", ".jpeg", ".png"];
+
+    /// <summary>The JPEG and PNG files directly in <paramref name="folder"/>, sorted by name (ordinal): what a sample takes a folder of images to mean.</summary>
+    public static List<string> ImageFilesIn(string folder) =>
+        Directory.EnumerateFiles(folder).Where(f => ImageExtensions.Contains(Path.GetExtension(f), StringComparer.OrdinalIgnoreCase)).Order(StringComparer.Ordinal).ToList();
 }
