@@ -627,12 +627,13 @@ public sealed class EnsemblePredictor : IDisposable
             }
             for (int j = 0; j < sum.Length; j++) sum[j] += _weights[m] * map[j];
         }
-        return new Explanation(prediction, target, ClassNames[target], ToMap(sum), shape) { ConvergenceDelta = OneMember(explanations)?.ConvergenceDelta, ScoreChange = OneMember(explanations)?.ScoreChange };
+        return WithOneMembersDelta(new Explanation(prediction, target, ClassNames[target], ToMap(sum), shape), explanations);
     }
 
     // An ensemble of one explains with its member's map, whose attributions' convergence delta still holds; several
     // members' maps are averaged after scaling, and no delta holds for the mean.
-    private static Explanation? OneMember(Explanation[] explanations) => explanations.Length == 1 ? explanations[0] : null;
+    private static Explanation WithOneMembersDelta(Explanation combined, Explanation[] explanations) =>
+        explanations is [var one] ? combined with { ConvergenceDelta = one.ConvergenceDelta, ScoreChange = one.ScoreChange } : combined;
 
     // Scans: each member's map of the target class placed back on the scan as given (the first member's source grid),
     // averaged there with the weights.
@@ -650,13 +651,11 @@ public sealed class EnsemblePredictor : IDisposable
             for (int j = 0; j < sum.Length; j++) sum[j] += _weights[m] * placed[j];
         }
         // NIfTI voxels run x fastest: as a (D, H, W) = (z, y, x) map, row-major.
-        return new Explanation(prediction, target, ClassNames[target], ToMap(sum), [grid.Shape[2], grid.Shape[1], grid.Shape[0]])
+        return WithOneMembersDelta(new Explanation(prediction, target, ClassNames[target], ToMap(sum), [grid.Shape[2], grid.Shape[1], grid.Shape[0]])
         {
             InputGrid = grid,
             SourceGrid = grid,
-            ConvergenceDelta = OneMember(explanations)?.ConvergenceDelta,
-            ScoreChange = OneMember(explanations)?.ScoreChange,
-        };
+        }, explanations);
     }
 
     // The weighted mean of maps in [0, 1] as float, clamped against rounding.
