@@ -91,10 +91,10 @@ internal static class ProfileCommand
                 {
                     if (step == warmup) profiler = AutogradProfiler.Start(recordShapes, profileMemory);
                     var clock = Stopwatch.StartNew();
-                    using (AutogradProfiler.RecordFunction($"step {step - warmup + 1}"))
+                    using (var range = profiler is null ? null : AutogradProfiler.RecordFunction($"step {step - warmup + 1}"))
                     {
                         Batch current;
-                        using (AutogradProfiler.RecordFunction("data"))
+                        using (profiler is null ? null : AutogradProfiler.RecordFunction("data"))
                         {
                             if (!batches.MoveNext()) break;
                             current = batches.Current;
@@ -105,15 +105,15 @@ internal static class ProfileCommand
                         if (inference)
                         {
                             using var noGrad = Tensors.NoGrad();
-                            using (AutogradProfiler.RecordFunction("forward")) task.PredictScores(current);
+                            using (profiler is null ? null : AutogradProfiler.RecordFunction("forward")) task.PredictScores(current);
                         }
                         else
                         {
                             optimizer.ZeroGrad();
                             Tensor loss;
-                            using (AutogradProfiler.RecordFunction("forward")) loss = task.ComputeLoss(current, 0).Total;
-                            using (AutogradProfiler.RecordFunction("backward")) loss.Backward();
-                            using (AutogradProfiler.RecordFunction("optimizer step")) optimizer.Step();
+                            using (profiler is null ? null : AutogradProfiler.RecordFunction("forward")) loss = task.ComputeLoss(current, 0).Total;
+                            using (profiler is null ? null : AutogradProfiler.RecordFunction("backward")) loss.Backward();
+                            using (profiler is null ? null : AutogradProfiler.RecordFunction("optimizer step")) optimizer.Step();
                         }
                         if (device.IsCuda) Tensors.Cuda.Synchronize(Math.Max(0, device.Index));
                     }
