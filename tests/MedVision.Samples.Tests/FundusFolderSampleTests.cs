@@ -45,10 +45,10 @@ public sealed class FundusFolderSampleTests : IDisposable
             .Contain("ResNet18_Weights.IMAGENET1K_V1")
             .And.Contain("120 of 122 tensors copied; kept initialised: fc.weight: expected [2, 512], got [1000, 512]; fc.bias");
         var refused = await SampleApp.RunAsync("fundus-folder", _folder.Path, "train", "--demo", "--init-weights", "imagenet", "--init-entry", "state_dict");
-        refused.ExitCode.Should().NotBe(0);
+        refused.ExitCode.Should().Be(2, refused.ToString());
         refused.Error.Should().Contain("--init-entry applies to checkpoint files");
         var alone = await SampleApp.RunAsync("fundus-folder", _folder.Path, "--demo", "--head-lr-mult", "5");   // without "train": the root's checks too
-        alone.ExitCode.Should().NotBe(0);
+        alone.ExitCode.Should().Be(2, alone.ToString());
         alone.Error.Should().Contain("--head-lr-mult sets the rate of the classifier that replaces a pretrained one");
     }
 

@@ -89,13 +89,13 @@ public sealed class MedMnist3DSampleTests : IDisposable
 
         // Options that do not apply to volumes are refused by name.
         var resolution = await SampleApp.RunAsync("medmnist", _folder.Path, "train", "--data-file", data, "--epochs", "1", "--resolution", "224", "--output", _folder["r224"]);
-        resolution.ExitCode.Should().NotBe(0);
+        resolution.ExitCode.Should().Be(2, resolution.ToString());
         resolution.Error.Should().Contain("holds 28³ volumes").And.Contain("--resolution 224 applies to 2-D images");
         var imagenet = await SampleApp.RunAsync("medmnist", _folder.Path, "train", "--data-file", data, "--epochs", "1", "--init-weights", "imagenet", "--output", _folder["imagenet"]);
-        imagenet.ExitCode.Should().NotBe(0);
+        imagenet.ExitCode.Should().Be(2, imagenet.ToString());
         imagenet.Error.Should().Contain("torchvision's 2-D weights");
         var heatmaps = await SampleApp.RunAsync("medmnist", _folder.Path, "predict", "--model", Path.Combine(run, "model.safetensors"), "--heatmaps", _folder["maps"], volume);
-        heatmaps.ExitCode.Should().NotBe(0);
+        heatmaps.ExitCode.Should().Be(2, heatmaps.ToString());
         heatmaps.Error.Should().Contain("--heatmaps");
     }
 }

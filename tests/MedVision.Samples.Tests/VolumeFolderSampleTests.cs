@@ -88,7 +88,7 @@ public sealed class VolumeFolderSampleTests : IDisposable
         var checkpoint = Path.Combine(AppContext.BaseDirectory, "Fixtures", "medicalnet_tiny_resnet18a.pth");
         var refused = await SampleApp.RunAsync("volume-folder", _folder.Path,
             "--data", data, "--size", "16", "16", "16", "--init-weights", checkpoint, "--epochs", "1", "--output", _folder["refused"]);
-        refused.ExitCode.Should().NotBe(0);
+        refused.ExitCode.Should().Be(2, refused.ToString());
         refused.Error.Should().Contain("MedicalNet's weights take one channel, and these samples have 3");
     }
 
@@ -215,13 +215,13 @@ public sealed class VolumeFolderSampleTests : IDisposable
         predict.Text.Should().Contain($"{expected.Label}: {expected.LabelName}");
 
         var refused = await SampleApp.RunAsync("volume-folder", _folder.Path, "--data", data, "--align-modalities", "--epochs", "1", "--output", run);
-        refused.ExitCode.Should().NotBe(0);
+        refused.ExitCode.Should().Be(2, refused.ToString());
         refused.Error.Should().Contain("--align-modalities aligns the modalities of subject folders: give --modalities too.");
         var both = await SampleApp.RunAsync("volume-folder", _folder.Path, "--data", data, "--window", "40", "400", "--percentiles", "1", "99", "--epochs", "1", "--output", run);
-        both.ExitCode.Should().NotBe(0);
+        both.ExitCode.Should().Be(2, both.ToString());
         both.Error.Should().Contain("--window and --percentiles both set how intensities map to [0, 1]: choose one.");
         var windowed = await SampleApp.RunAsync("volume-folder", _folder.Path, "--data", data, "--window", "40", "400", "--channel-wise", "--epochs", "1", "--output", run);
-        windowed.ExitCode.Should().NotBe(0);
+        windowed.ExitCode.Should().Be(2, windowed.ToString());
         windowed.Error.Should().Contain("--window maps every channel alike; --channel-wise applies to the minimum–maximum and --percentiles scalings.");
     }
 
@@ -310,7 +310,7 @@ public sealed class VolumeFolderSampleTests : IDisposable
         both.ExitCode.Should().Be(2);
         both.Error.Should().Contain("--folds validates every volume once, by its fold; --val-fraction holds one part out: choose one.");
         var tooMany = await SampleApp.RunAsync("volume-folder", _folder.Path, "--data", data, "--folds", "13", "--size", "16", "16", "16", "--output", _folder["too-many"]);
-        tooMany.ExitCode.Should().NotBe(0);
+        tooMany.ExitCode.Should().Be(2, tooMany.ToString());
         tooMany.Error.Should().Contain("--folds 13 exceeds the 12 samples of --data");
     }
 
@@ -423,13 +423,13 @@ public sealed class VolumeFolderSampleTests : IDisposable
         validation.Should().OnlyContain(f => f.Select(i => rows[i][2]).Distinct().Count() * 2 == f.Length, "every fold holds both scans of its patients");
 
         var unmatched = await SampleApp.RunAsync("volume-folder", _folder.Path, [.. Common(_folder["unmatched"])[..^4], "--group-by", "(patient-[0-9]+)", "--output", _folder["unmatched"]]);
-        unmatched.ExitCode.Should().NotBe(0);
+        unmatched.ExitCode.Should().Be(2, unmatched.ToString());
         unmatched.Error.Should().Contain("--group-by: The group pattern (patient-[0-9]+) does not match healthy/sub-00_ses-1.nii.gz");
         var tooMany = await SampleApp.RunAsync("volume-folder", _folder.Path, [.. Common(_folder["too-many"]), "--folds", "8"]);
-        tooMany.ExitCode.Should().NotBe(0);
+        tooMany.ExitCode.Should().Be(2, tooMany.ToString());
         tooMany.Error.Should().Contain("--folds 8 exceeds the 7 patients --group-by (sub-[0-9]+)_ses finds");
         var invalid = await SampleApp.RunAsync("volume-folder", _folder.Path, "--data", data, "--group-by", "(unclosed");
-        invalid.ExitCode.Should().NotBe(0);
+        invalid.ExitCode.Should().Be(2, invalid.ToString());
         invalid.Error.Should().Contain("--group-by must be a valid .NET regular expression");
     }
 
@@ -453,24 +453,24 @@ public sealed class VolumeFolderSampleTests : IDisposable
         noData.ExitCode.Should().Be(2);
         noData.Error.Should().Contain("No data: give --data").And.Contain("one sub-folder per class");
         var both = await SampleApp.RunAsync("volume-folder", _folder.Path, "--data", _folder.Path, "--depth", "50", "--init-weights", "w.pth");
-        both.ExitCode.Should().NotBe(0);
+        both.ExitCode.Should().Be(2, both.ToString());
         both.Error.Should().Contain("with --init-weights the weights file decides the depth");
         var oneCycle = await SampleApp.RunAsync("volume-folder", _folder.Path, "--data", _folder.Path, "--head-lr-mult", "100", "--schedule", "onecycle");
-        oneCycle.ExitCode.Should().NotBe(0);
+        oneCycle.ExitCode.Should().Be(2, oneCycle.ToString());
         oneCycle.Error.Should().Contain("--head-lr-mult needs a schedule that scales each rate");
         var normalize = await SampleApp.RunAsync("volume-folder", _folder.Path, "--data", _folder.Path, "--normalize", "zscore");
-        normalize.ExitCode.Should().NotBe(0);
+        normalize.ExitCode.Should().Be(2, normalize.ToString());
         normalize.Error.Should().Contain("--normalize must be dataset, volume or volume-nonzero");
         var crop = await SampleApp.RunAsync("volume-folder", _folder.Path, "--data", _folder.Path, "--crop-foreground", "0", "1.5");
-        crop.ExitCode.Should().NotBe(0);
+        crop.ExitCode.Should().Be(2, crop.ToString());
         crop.Error.Should().Contain("--crop-foreground must be a finite threshold and a whole margin of at least 0");
         var window = await SampleApp.RunAsync("volume-folder", _folder.Path, "--data", _folder.Path, "--window", "40", "0");
-        window.ExitCode.Should().NotBe(0);
+        window.ExitCode.Should().Be(2, window.ToString());
         window.Error.Should().Contain("--window must be a finite center and a positive width");
         Directory.CreateDirectory(_folder["one-class/only"]);
         NiftiWriter.Write(_folder["one-class/only/v.nii.gz"], new NiftiImage(new float[27], new[] { 3, 3, 3 }));
         var oneClass = await SampleApp.RunAsync("volume-folder", _folder.Path, "--data", _folder["one-class"], "--output", _folder["one"]);
-        oneClass.ExitCode.Should().NotBe(0);
+        oneClass.ExitCode.Should().Be(2, oneClass.ToString());
         oneClass.Error.Should().Contain("one class folder (only)");
     }
 

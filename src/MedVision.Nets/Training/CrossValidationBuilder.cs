@@ -223,7 +223,8 @@ public sealed class CrossValidationBuilder
     /// <param name="configure">Creates the trainer of a fold; must create a new model each time.</param>
     /// <param name="resume">Continue the run saved in the <see cref="SaveTo"/> folder: every fold continues from its last checkpoint (a finished fold only re-predicts). The folds must be the saved ones.</param>
     /// <param name="cancellationToken">Stops the run between steps.</param>
-    /// <exception cref="InvalidOperationException">A required setting is missing, the configuration of a fold sets what the cross-validation sets, reuses a model, or the folds differ from those of the run being resumed.</exception>
+    /// <exception cref="InvalidOperationException">A required setting is missing, or the configuration of a fold sets what the cross-validation sets or reuses a model.</exception>
+    /// <exception cref="InvalidDataException">Resuming, and the folds differ from those the run's folder records (as the trainer refuses a checkpoint of another run).</exception>
     public CrossValidationResult Run(Func<CrossValidationSplit, TrainerBuilder> configure, bool resume = false, CancellationToken cancellationToken = default)
     {
         var splits = Start(configure, resume);
@@ -294,7 +295,8 @@ public sealed class CrossValidationBuilder
     /// <param name="cancellationToken">Stops the run between steps.</param>
     /// <returns>The folds trained, in the order given.</returns>
     /// <exception cref="ArgumentException">No folds, a fold outside 1 to k, or one named twice.</exception>
-    /// <exception cref="InvalidOperationException">As <see cref="Run"/>; or no <see cref="SaveTo"/> folder; or the folder records other folds.</exception>
+    /// <exception cref="InvalidOperationException">As <see cref="Run"/>; or no <see cref="SaveTo"/> folder.</exception>
+    /// <exception cref="InvalidDataException">The folder records other folds.</exception>
     public IReadOnlyList<CrossValidationFold> RunFolds(IReadOnlyList<int> folds, Func<CrossValidationSplit, TrainerBuilder> configure, bool resume = false, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(folds);
@@ -408,7 +410,7 @@ public sealed class CrossValidationBuilder
             bool same = saved is not null && saved.Samples == record.Samples && saved.Validation is { } v && v.Count == record.Validation.Count
                 && v.Zip(record.Validation).All(p => p.First is not null && p.First.SequenceEqual(p.Second));
             if (!same)
-                throw new InvalidOperationException($"The folds of this configuration differ from those of the run in {_output} ({path}): resuming would validate on samples the saved folds trained on. Use the run's number of folds, seed and split, or start a new folder.");
+                throw new InvalidDataException($"The folds of this configuration differ from those of the run in {_output} ({path}): resuming would validate on samples the saved folds trained on. Use the run's number of folds, seed and split, or start a new folder.");
             return;
         }
         Directory.CreateDirectory(_output!);

@@ -175,9 +175,9 @@ public sealed class CrossValidationTests : IDisposable
 
         // Other folds over the saved run would validate on samples its folds trained on.
         var otherSeed = () => RunTiny(Configured("interrupted").WithSeed(5), resume: true);
-        otherSeed.Should().Throw<InvalidOperationException>().WithMessage("*folds of this configuration differ*");
+        otherSeed.Should().Throw<InvalidDataException>().WithMessage("*folds of this configuration differ*");
         var otherCount = () => RunTiny(Configured("interrupted").WithFolds(4), resume: true);
-        otherCount.Should().Throw<InvalidOperationException>().WithMessage("*folds of this configuration differ*");
+        otherCount.Should().Throw<InvalidDataException>().WithMessage("*folds of this configuration differ*");
     }
 
     [Fact]
@@ -203,7 +203,7 @@ public sealed class CrossValidationTests : IDisposable
 
         // A process of other folds is refused, as are folds that do not exist or are named twice, and a run that saves nothing.
         var otherSeed = () => Configured("apart").WithSeed(5).RunFolds([2], split => Recipe(split.Index));
-        otherSeed.Should().Throw<InvalidOperationException>().WithMessage("*folds of this configuration differ*");
+        otherSeed.Should().Throw<InvalidDataException>().WithMessage("*folds of this configuration differ*");
         FluentActions.Invoking(() => Configured("apart").RunFolds([4], split => Recipe(split.Index))).Should().Throw<ArgumentException>().WithMessage("*Fold 4 is not one of the 3 folds (1 to 3)*");
         FluentActions.Invoking(() => Configured("apart").RunFolds([2, 2], split => Recipe(split.Index))).Should().Throw<ArgumentException>().WithMessage("*Fold 2 is named twice*");
         FluentActions.Invoking(() => Configured("apart").RunFolds([], split => Recipe(split.Index))).Should().Throw<ArgumentException>().WithMessage("*at least one fold*");
