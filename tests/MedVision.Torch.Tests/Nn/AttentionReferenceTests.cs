@@ -148,6 +148,36 @@ public sealed class AttentionReferenceTests
         FluentActions.Invoking(() => new Embedding(10, 4, paddingIdx: 10)).Should().Throw<ArgumentOutOfRangeException>().Which.ParamName.Should().Be("paddingIdx");
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void ForwardWithAttention_GivesTheForwardsOutput_AndTheSelfAttentionsWeights(bool normFirst)
+    {
+        using var scope = Tensors.NewDisposeScope();
+        using var encoder = new TransformerEncoder(new TransformerEncoderLayer(8, 2, dimFeedforward: 16, dropout: 0, batchFirst: true, normFirst: normFirst), 2, new LayerNorm(8));
+        var x = Tensors.Randn(3, 5, 8);
+        var padding = Tensors.FromArray(new[] { false, false, false, true, true, false, false, false, false, false, false, false, false, false, true }, 3, 5);
+        var (output, weights) = encoder.ForwardWithAttention(x, srcKeyPaddingMask: padding, averageAttnWeights: false);
+        output.AllClose(encoder.Call(x, null, padding), 0, 0).Should().BeTrue("the same forward");
+        weights.Should().HaveCount(2);
+        weights[0].Shape.Should().Equal(3, 2, 5, 5);
+        // layer 0's weights are its attention's on the layer's input (normed first for a pre-norm layer)
+        var layer = encoder.Layers[0];
+        var attended = normFirst ? layer.Norm1.Call(x) : x;
+        var expected = layer.SelfAttention.Call(attended, attended, attended, padding, needWeights: true, averageAttnWeights: false).Weights!;
+        weights[0].AllClose(expected, 0, 0).Should().BeTrue();
+        weights[0].Select(0, 0).Narrow(2, 3, 2).Abs().Max().Item().Should().Be(0, "padded keys get no attention");
+        // layer 1 sees layer 0's output
+        var (first, _) = layer.ForwardWithAttention(x, null, padding);
+        var second = encoder.Layers[1].ForwardWithAttention(first, null, padding).AttentionWeights;
+        second.Shape.Should().Equal(new long[] { 3, 5, 5 }, "averaged over the heads by default");
+        second.AllClose(weights[1].Mean([1]), 1e-6, 1e-7).Should().BeTrue();
+        // unbatched (L, E): no batch dimension
+        using var single = new TransformerEncoderLayer(8, 2, dimFeedforward: 16, dropout: 0);
+        var (_, unbatched) = single.ForwardWithAttention(Tensors.Randn(4, 8));
+        unbatched.Shape.Should().Equal(4, 4);
+    }
+
     [Fact]
     public void TheEncoder_StacksCopiesOfItsLayer_WithPyTorchsNames()
     {

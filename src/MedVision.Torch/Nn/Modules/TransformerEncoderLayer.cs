@@ -97,30 +97,51 @@ public sealed class TransformerEncoderLayer : Module<Tensor, Tensor>
     /// Encodes <paramref name="src"/> with PyTorch's masks: <paramref name="srcMask"/> (L, L) or (N·H, L, L), true
     /// for pairs not allowed or added to the scores; <paramref name="srcKeyPaddingMask"/> (N, L), true for padded positions.
     /// </summary>
-    public Tensor Forward(Tensor src, Tensor? srcMask, Tensor? srcKeyPaddingMask)
+    public Tensor Forward(Tensor src, Tensor? srcMask, Tensor? srcKeyPaddingMask) => Encode(src, srcMask, srcKeyPaddingMask, weights: null).Output;
+
+    /// <summary>
+    /// Encodes <paramref name="src"/> as <see cref="Forward(Tensor, Tensor?, Tensor?)"/> does and also returns the
+    /// self-attention's weights, the softmax the values were averaged with (before attention dropout): (N, H, L, L)
+    /// per head, or (N, L, L) averaged over the heads as PyTorch's <c>average_attn_weights</c> does; without the batch
+    /// dimension for an unbatched input. For attention maps (e.g. <c>AttentionRollout</c> in MedVision.Nets).
+    /// </summary>
+    public (Tensor Output, Tensor AttentionWeights) ForwardWithAttention(Tensor src, Tensor? srcMask = null, Tensor? srcKeyPaddingMask = null, bool averageAttnWeights = true)
+    {
+        var (output, weights) = Encode(src, srcMask, srcKeyPaddingMask, weights: averageAttnWeights);
+        return (output, weights!);
+    }
+
+    // The layer's forward; `weights` null: no attention weights, else whether they are averaged over the heads.
+    private (Tensor Output, Tensor? Weights) Encode(Tensor src, Tensor? srcMask, Tensor? srcKeyPaddingMask, bool? weights)
     {
         Tensor.NotNull(src);
         using var scope = Tensors.NewDisposeScope();
         var (norm1, norm2) = (Child<LayerNorm>("norm1"), Child<LayerNorm>("norm2"));
         var x = src;
+        Tensor? attention;
         if (NormFirst)
         {
-            x = x + SelfAttentionBlock(norm1.Call(x), srcMask, srcKeyPaddingMask);
+            (var attended, attention) = SelfAttentionBlock(norm1.Call(x), srcMask, srcKeyPaddingMask, weights);
+            x = x + attended;
             x = x + FeedForwardBlock(norm2.Call(x));
         }
         else
         {
-            x = norm1.Call(x + SelfAttentionBlock(x, srcMask, srcKeyPaddingMask));
+            (var attended, attention) = SelfAttentionBlock(x, srcMask, srcKeyPaddingMask, weights);
+            x = norm1.Call(x + attended);
             x = norm2.Call(x + FeedForwardBlock(x));
         }
-        return scope.MoveToOuter(x);
+        return (scope.MoveToOuter(x), attention is null ? null : scope.MoveToOuter(attention));
     }
 
     /// <summary>The masked forward as PyTorch's <c>layer(src, src_mask, src_key_padding_mask)</c> runs it: recorded by an active <see cref="ModelSummary"/> and seen by the forward hooks.</summary>
     public Tensor Call(Tensor src, Tensor? srcMask, Tensor? srcKeyPaddingMask) => CallWith(src, () => Forward(src, srcMask, srcKeyPaddingMask));
 
-    private Tensor SelfAttentionBlock(Tensor x, Tensor? mask, Tensor? keyPaddingMask) =>
-        Child<Dropout>("dropout1").Call(SelfAttention.Call(x, x, x, keyPaddingMask, needWeights: false, attnMask: mask).Output);
+    private (Tensor Output, Tensor? Weights) SelfAttentionBlock(Tensor x, Tensor? mask, Tensor? keyPaddingMask, bool? weights)
+    {
+        var (output, attention) = SelfAttention.Call(x, x, x, keyPaddingMask, needWeights: weights is not null, attnMask: mask, averageAttnWeights: weights ?? true);
+        return (Child<Dropout>("dropout1").Call(output), attention);
+    }
 
     private Tensor FeedForwardBlock(Tensor x)
     {
@@ -194,5 +215,21 @@ public sealed class TransformerEncoder : Module<Tensor, Tensor>
         foreach (var layer in Layers) x = layer.Call(x, mask, srcKeyPaddingMask);
         if (Norm is { } norm) x = norm.Call(x);
         return scope.MoveToOuter(x);
+    }
+
+    /// <summary>
+    /// Encodes <paramref name="src"/> as <see cref="Forward(Tensor, Tensor?, Tensor?)"/> does and also returns each
+    /// layer's self-attention weights, first layer first (see <see cref="TransformerEncoderLayer.ForwardWithAttention"/>).
+    /// </summary>
+    public (Tensor Output, Tensor[] AttentionWeights) ForwardWithAttention(Tensor src, Tensor? mask = null, Tensor? srcKeyPaddingMask = null, bool averageAttnWeights = true)
+    {
+        Tensor.NotNull(src);
+        using var scope = Tensors.NewDisposeScope();
+        var x = src;
+        var weights = new Tensor[Layers.Count];
+        for (int i = 0; i < weights.Length; i++) (x, weights[i]) = Layers[i].ForwardWithAttention(x, mask, srcKeyPaddingMask, averageAttnWeights);
+        if (Norm is { } norm) x = norm.Call(x);
+        scope.MoveToOuter(weights);
+        return (scope.MoveToOuter(x), weights);
     }
 }
