@@ -61,6 +61,21 @@ public sealed class SafeTensorDictionary : IReadOnlyDictionary<string, Tensor>, 
     }
 
     /// <summary>
+    /// Puts <paramref name="tensor"/> under <paramref name="key"/> (e.g. a resized or converted copy of an entry): the
+    /// dictionary owns it from now on (it leaves any dispose scope), and the tensor the key held, if another, is disposed.
+    /// </summary>
+    /// <exception cref="ArgumentException">The key is null or empty.</exception>
+    public void Replace(string key, Tensor tensor)
+    {
+        if (string.IsNullOrEmpty(key)) throw new ArgumentException("The key is null or empty.", nameof(key));
+        ArgumentNullException.ThrowIfNull(tensor);
+        ThrowIfDisposed();
+        DisposeScope.Detach(tensor);
+        if (_tensors.TryGetValue(key, out var old) && !ReferenceEquals(old, tensor)) old.Dispose();
+        _tensors[key] = tensor;
+    }
+
+    /// <summary>
     /// Renames the tensors in place (e.g. another library's parameter names to this one's); <paramref name="rename"/>
     /// returns the new name of each key (or the key itself). The order of the tensors is kept.
     /// </summary>

@@ -142,6 +142,33 @@ public sealed class SafeTensorsTests : IDisposable
     }
 
     [Fact]
+    public void Replace_DisposesTheOldTensor_AndOwnsTheNewOne_OutsideAnyScope()
+    {
+        var data = SafeTensors.ToBytes(new Dictionary<string, Tensor> { ["x"] = Tensors.Ones(2) });
+        Tensor old, replacement, added;
+        using (var loaded = SafeTensors.Load(data))
+        {
+            old = loaded["x"];
+            using (var scope = Tensors.NewDisposeScope())
+            {
+                replacement = old * 3;
+                added = Tensors.Zeros(1);
+                loaded.Replace("x", replacement);
+                loaded.Replace("z", added);
+            }
+            old.IsDisposed.Should().BeTrue("the replaced tensor is disposed");
+            replacement.IsDisposed.Should().BeFalse("the dictionary owns the new one, not the scope it was made in");
+            loaded["x"].ToArray<float>().Should().Equal(3, 3);
+            loaded.Keys.Should().Equal("x", "z");
+            loaded.Replace("x", replacement);
+            replacement.IsDisposed.Should().BeFalse("putting the same tensor back keeps it");
+            FluentActions.Invoking(() => loaded.Replace("", added)).Should().Throw<ArgumentException>().WithParameterName("key");
+        }
+        replacement.IsDisposed.Should().BeTrue();
+        added.IsDisposed.Should().BeTrue();
+    }
+
+    [Fact]
     public void Save_IsAtomic_DestinationUntouchedWhenWritingFails()
     {
         using var scope = Tensors.NewDisposeScope();
