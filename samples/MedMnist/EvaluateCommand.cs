@@ -131,9 +131,9 @@ internal static class EvaluateCommand
             line += fields;
             if (storeReferral) StoreReferral(manifest ?? modelPaths[0], manifest is not null, point, from, flips, mixedPrecision);
         }
-        bool gradCam = modelPaths.Length == 1 && Plots.WriteGradCamGrid(ensemble.Members[0], data.Test, Path.Combine(output, "test-gradcam.png"));
+        var maps = modelPaths.Length == 1 ? Plots.WriteMapGrid(ensemble.Members[0], data.Test, output) : null;
         var full = Path.GetFullPath(output);
-        if (gradCam) charts.Add("test-gradcam.png");
+        if (maps is { } written) charts.Add(written.File);
         AnsiConsole.MarkupLine($"Written: {string.Join(" ", charts.Select(f => Markup.Escape($"{full}/{f}")))}");
         Console.WriteLine(line);
         return 0;

@@ -1,5 +1,6 @@
 using MedVision.Nets.Data.Images;
 using MedVision.Nets.Data.MedMnist;
+using MedVision.Nets.Explainability;
 using MedVision.Nets.Inference;
 using MedVision.Nets.Metrics;
 using MedVision.Nets.Plotting;
@@ -52,27 +53,31 @@ internal static class Plots
     private static int[] FirstColumn(int[,] labels) => Enumerable.Range(0, labels.GetLength(0)).Select(i => labels[i, 0]).ToArray();
 
     /// <summary>
-    /// Grad-CAM of the first <paramref name="count"/> test images of a 2-D dataset: a PNG of two rows of
-    /// <paramref name="tile"/>-pixel tiles, the images on top and the maps of their predicted classes blended over them
-    /// below. False (nothing written) for 3-D datasets and for models the predictor cannot explain (TorchScript).
+    /// The class-activation maps of the first <paramref name="count"/> test images of a 2-D dataset — Grad-CAM of a
+    /// ResNet (<c>test-gradcam.png</c>), attention rollout of a vision transformer (<c>test-rollout.png</c>) — written
+    /// into <paramref name="folder"/>: a PNG of two rows of <paramref name="tile"/>-pixel tiles, the images on top and
+    /// the maps of their predicted classes blended over them below. Returns the file's name and the method's, or null
+    /// (nothing written) for 3-D datasets and for models the predictor cannot explain (TorchScript).
     /// </summary>
-    public static bool WriteGradCamGrid(Predictor predictor, MedMnistSplitData test, string path, int count = 8, int tile = 112)
+    public static (string File, string Method)? WriteMapGrid(Predictor predictor, MedMnistSplitData test, string folder, int count = 8, int tile = 112)
     {
-        if (test.SampleShape.Count == 3 && test.SampleShape[2] is not (1 or 3)) return false; // (D, H, W) volumes
-        if (!predictor.CanExplain) return false;
+        if (test.SampleShape.Count == 3 && test.SampleShape[2] is not (1 or 3)) return null; // (D, H, W) volumes
+        if (!predictor.CanExplain) return null;
+        var cam = new MapMethod(null, null).CamFor(predictor);
+        var file = $"test-{(cam == CamMethod.AttentionRollout ? "rollout" : "gradcam")}.png";
         int height = test.SampleShape[0], width = test.SampleShape[1], channels = test.SampleShape.Count == 3 ? 3 : 1;
         count = Math.Min(count, test.Count);
         var grid = new byte[2 * tile * count * tile * 3];
         for (int i = 0; i < count; i++)
         {
             var image = new RasterImage(width, height, channels, test.GetImage(i).ToArray());
-            var explanation = predictor.Explain(FloatImage.FromBytesHwc(image.Pixels, height, width, channels));
+            var explanation = predictor.Explain(FloatImage.FromBytesHwc(image.Pixels, height, width, channels), cam);
             var shown = image.Resize(tile, tile).WithChannels(3);
             Paste(shown, grid, count * tile, i * tile, 0);
             Paste(explanation.Overlay(shown), grid, count * tile, i * tile, tile);
         }
-        ImageCodec.Save(path, new RasterImage(count * tile, 2 * tile, 3, grid));
-        return true;
+        ImageCodec.Save(Path.Combine(folder, file), new RasterImage(count * tile, 2 * tile, 3, grid));
+        return (file, cam == CamMethod.AttentionRollout ? "attention rollout" : "Grad-CAM");
     }
 
     private static void Paste(RasterImage tile, byte[] grid, int gridWidth, int left, int top)

@@ -18,10 +18,10 @@ internal static class PredictCommand
     {
         var models = ModelOptions.Models();
         var device = new Option<string>("--device") { Description = "cpu, cuda or cuda:N.", DefaultValueFactory = _ => "cpu" }.IsDevice();
-        var heatmaps = new Option<string?>("--heatmaps") { Description = "Also write, into this folder, each image with the map of its prediction blended over it: Grad-CAM (NAME-gradcam.png) or, with --attribution, a gradient attribution." };
+        var heatmaps = new Option<string?>("--heatmaps") { Description = "Also write, into this folder, each image with the map of its prediction blended over it: Grad-CAM (NAME-gradcam.png), attention rollout for a vision transformer (NAME-rollout.png) or, with --attribution, a gradient attribution." };
         var flips = ModelOptions.Flips();
         var mixedPrecision = ModelOptions.MixedPrecision("Run the network under bfloat16 autocast (for large batches of files; single images are usually faster in float32).");
-        var cam = new Option<CamMethod>("--cam") { Description = "The map for --heatmaps: GradCam or GradCamPlusPlus.", DefaultValueFactory = _ => CamMethod.GradCam }.Known();
+        var cam = new Option<CamMethod>("--cam") { Description = "The map for --heatmaps: GradCam or GradCamPlusPlus for a ResNet, AttentionRollout for a vision transformer (default: GradCam, AttentionRollout for a vision transformer).", DefaultValueFactory = _ => CamMethod.GradCam }.Known();
         var attribution = MapOptions.Attribution("--heatmaps");
         var references = MapOptions.References("JPEG or PNG files, or folders of them");
         var csv = new Option<string?>("--csv") { Description = "FILE: also write every input's label, class probabilities (and expected grade, conformal set, ensemble agreement) as CSV.", HelpName = "FILE" };
@@ -31,7 +31,7 @@ internal static class PredictCommand
         MapOptions.RequireMaps(command, attribution, heatmaps, references);
         command.SetAction(r =>
         {
-            var map = new MapMethod(r.GetValue(cam), MapOptions.Chosen(r, attribution), MapOptions.ReferenceFiles(r, references, imageFolders: true));
+            var map = new MapMethod(r.GetResult(cam) is { Implicit: false } ? r.GetValue(cam) : null, MapOptions.Chosen(r, attribution), MapOptions.ReferenceFiles(r, references, imageFolders: true));
             return r.GetValue(models)! is [var one] && !EnsembleModels.IsManifest(one)
                 ? Run(one, Device.Parse(r.GetValue(device)!), r.GetValue(flips), r.GetValue(mixedPrecision), r.GetValue(images)!, r.GetValue(heatmaps), map, r.GetValue(csv))
                 : RunEnsemble(r.GetValue(models)!, Device.Parse(r.GetValue(device)!), r.GetValue(flips), r.GetValue(mixedPrecision), r.GetValue(images)!, r.GetValue(heatmaps), map, r.GetValue(csv));
@@ -54,12 +54,15 @@ internal static class PredictCommand
     private static int Run(string modelPath, Device device, TestTimeFlips flips, bool mixedPrecision, string[] images, string? heatmaps, MapMethod map, string? csv)
     {
         using var predictor = ModelOptions.LoadPredictor(modelPath, device, flips, mixedPrecision);
+        map = map.For(predictor);
         if (heatmaps is not null && map.GuidedRefusal(predictor) is { } guided)
             throw new ArgumentException($"{guided} ({Path.GetFileName(modelPath)}).");
         if (heatmaps is not null && !map.Supports(predictor))
             throw new ArgumentException(ModelOptions.IsOnnxFile(modelPath)
                 ? $"--heatmaps needs the network's layers and gradients, which ONNX Runtime does not expose; explain with the model.safetensors {Path.GetFileName(modelPath)} was exported from."
-                : $"--heatmaps draws class-activation maps of ResNet model files; {Path.GetFileName(modelPath)} holds a {predictor.Card.Architecture} model: map it with --attribution IntegratedGradients (or SmoothGrad, Saliency).");
+                : predictor.CanExplain
+                    ? $"--cam {map.Cam} needs {(map.Cam == CamMethod.AttentionRollout ? "a vision-transformer" : "a ResNet")} model file; {Path.GetFileName(modelPath)} holds a {predictor.Card.Architecture} model: use --cam {new MapMethod(null, null).CamFor(predictor)}, or --attribution IntegratedGradients."
+                    : $"--heatmaps draws class-activation maps of ResNet and vision-transformer model files; {Path.GetFileName(modelPath)} holds a {predictor.Card.Architecture} model: map it with --attribution IntegratedGradients (or SmoothGrad, Saliency).");
         if (heatmaps is not null && predictor.Card.Preprocessing.InputSize.Count == 3)
             throw new ArgumentException("--heatmaps overlays the maps on 2-D images; this model takes 3-D volumes.");
         var card = predictor.Card;
@@ -82,6 +85,7 @@ internal static class PredictCommand
     {
         var (ensemble, modelPaths) = ModelOptions.LoadEnsemble(models, device, flips, mixedPrecision);
         using var owned = ensemble;
+        map = map.For(ensemble.Members[0]);
         if (heatmaps is not null && ensemble.Members.Select((member, m) => (Refusal: map.GuidedRefusal(member), m)).FirstOrDefault(r => r.Refusal is not null) is { Refusal: { } guided } g)
             throw new ArgumentException($"{guided} ({Path.GetFileName(modelPaths[g.m])}).");
         if (heatmaps is not null && ensemble.Members.FirstOrDefault(member => !map.Supports(member)) is { } refusing)
@@ -112,7 +116,7 @@ internal static class PredictCommand
         AnsiConsole.MarkupLine(Markup.Escape($"Wrote {Path.GetFullPath(path)}"));
     }
 
-    // NAME-gradcam.png for class-activation maps (either method), NAME-<attribution>.png for attributions.
+    // NAME-gradcam.png for Grad-CAM (either method), NAME-rollout.png for attention rollout, NAME-<attribution>.png for attributions.
     private static string Suffix(MapMethod map) => $"-{map.Tag("gradcam")}.png";
 
     // Explains each image's prediction and writes the map blended over the original, at the original's size.

@@ -188,9 +188,9 @@ internal static class TrainCommand
         Plots.WriteRocCurves(info, testLabels, testScores, Path.Combine(s.Output, "test-roc.svg"));
         bool confusion = Plots.WriteConfusionMatrix(info, testLabels, testScores, Path.Combine(s.Output, "test-confusion.svg"));
         var calibration = Plots.WriteReliabilityDiagram(info, testLabels, testScores, Path.Combine(s.Output, "test-reliability.svg"));
-        bool gradCam;
+        (string File, string Method)? maps;
         using (var predictor = Predictor.Load(Path.Combine(s.Output, "model.safetensors"), s.Device))
-            gradCam = Plots.WriteGradCamGrid(predictor, data.Test, Path.Combine(s.Output, "test-gradcam.png"));
+            maps = Plots.WriteMapGrid(predictor, data.Test, s.Output);
 
         var table = new Table().Title($"{s.Model} on {info.Name} — selected epoch {result.BestEpoch + 1} (best validation AUC)")
             .AddColumn("split").AddColumn(new TableColumn("AUC").RightAligned()).AddColumn(new TableColumn("ACC").RightAligned());
@@ -203,7 +203,7 @@ internal static class TrainCommand
         if (calibration is not null && scaling is not null) EvaluateCommand.PrintCalibration(info, testLabels, testScores, calibration, scaling);
         var full = Path.GetFullPath(s.Output);
         AnsiConsole.MarkupLine($"Model file: {full}/model.safetensors{(card.Temperature != 1 ? string.Create(CultureInfo.InvariantCulture, $", predicting with temperature {card.Temperature:F3}") : "")} (use: medmnist predict --model {full}/model.safetensors IMAGES…)");
-        AnsiConsole.MarkupLine($"Checkpoints: {full}/best.safetensors, {full}/last.safetensors · history: {full}/history.csv · plots: {full}/training-curves.svg, {full}/test-roc.svg{(confusion ? $", {full}/test-confusion.svg" : "")}{(calibration is not null ? $", {full}/test-reliability.svg" : "")}{(gradCam ? $", {full}/test-gradcam.png (Grad-CAM of test images 1–8)" : "")} · test report: {full}/test-evaluation.csv");
+        AnsiConsole.MarkupLine($"Checkpoints: {full}/best.safetensors, {full}/last.safetensors · history: {full}/history.csv · plots: {full}/training-curves.svg, {full}/test-roc.svg{(confusion ? $", {full}/test-confusion.svg" : "")}{(calibration is not null ? $", {full}/test-reliability.svg" : "")}{(maps is { } m ? $", {full}/{m.File} ({m.Method} of test images 1–8)" : "")} · test report: {full}/test-evaluation.csv");
         if (board is not null)
         {
             board.AddHyperparameters(

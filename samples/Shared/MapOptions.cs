@@ -91,22 +91,28 @@ internal static class MapOptions
 }
 
 /// <summary>The map a sample draws: a class-activation map, or a gradient attribution when <c>--attribution</c> is given.</summary>
-/// <param name="Cam">The class-activation method, used when no attribution is chosen.</param>
+/// <param name="Cam">The class-activation method, used when no attribution is chosen; null: the model's own (attention rollout for a vision transformer, Grad-CAM otherwise).</param>
 /// <param name="Attribution">The attribution, or null.</param>
 /// <param name="ReferenceFiles">The SHAP methods' reference files (<c>--references</c>), or null.</param>
-internal sealed record MapMethod(CamMethod Cam, AttributionMethod? Attribution, IReadOnlyList<string>? ReferenceFiles = null)
+internal sealed record MapMethod(CamMethod? Cam, AttributionMethod? Attribution, IReadOnlyList<string>? ReferenceFiles = null)
 {
+    /// <summary>The class-activation method for <paramref name="predictor"/>: the one asked for, else the model's own.</summary>
+    public CamMethod CamFor(Predictor predictor) => Cam ?? (predictor.CanExplainWith(CamMethod.AttentionRollout) ? CamMethod.AttentionRollout : CamMethod.GradCam);
+
+    /// <summary>This method with the class-activation method chosen for <paramref name="predictor"/> (an ensemble's first member), so that its name and tag say which.</summary>
+    public MapMethod For(Predictor predictor) => Attribution is null && Cam is null ? this with { Cam = CamFor(predictor) } : this;
+
     // The SHAP methods read the reference files as the inputs are read; the other methods take the defaults.
     private AttributionOptions? Options => ReferenceFiles is null ? null : AttributionOptions.Default with { ReferenceFiles = ReferenceFiles };
 
     /// <summary>The method's name for messages.</summary>
-    public string Name => Attribution?.ToString() ?? Cam.ToString();
+    public string Name => Attribution?.ToString() ?? (Cam ?? CamMethod.GradCam).ToString();
 
-    /// <summary>The file-name tag: the attribution in lower case, else <paramref name="camTag"/> (the sample's own, e.g. "gradcam").</summary>
-    public string Tag(string camTag) => Attribution?.ToString().ToLowerInvariant() ?? camTag;
+    /// <summary>The file-name tag: the attribution in lower case, "rollout" for attention rollout, else <paramref name="camTag"/> (the sample's own, e.g. "gradcam").</summary>
+    public string Tag(string camTag) => Attribution?.ToString().ToLowerInvariant() ?? (Cam == CamMethod.AttentionRollout ? "rollout" : camTag);
 
-    /// <summary>Whether the model can draw this map (a ResNet for class-activation maps, any libtorch network for attributions but the guided ones and DeepLIFT; see <see cref="Predictor.CanAttributeWith"/>).</summary>
-    public bool Supports(Predictor predictor) => Attribution is { } a ? predictor.CanAttributeWith(a) : predictor.CanExplain;
+    /// <summary>Whether the model can draw this map (a ResNet for Grad-CAM, a vision transformer for attention rollout, any libtorch network for attributions but the guided ones and DeepLIFT; see <see cref="Predictor.CanExplainWith"/> and <see cref="Predictor.CanAttributeWith"/>).</summary>
+    public bool Supports(Predictor predictor) => Attribution is { } a ? predictor.CanAttributeWith(a) : predictor.CanExplainWith(CamFor(predictor));
 
     /// <summary>Why a guided attribution or DeepLIFT cannot explain a model that gives gradients, for messages; null when it can or when the model gives none.</summary>
     public string? GuidedRefusal(Predictor predictor) =>
@@ -121,9 +127,9 @@ internal sealed record MapMethod(CamMethod Cam, AttributionMethod? Attribution, 
 
     /// <summary>Explains one file with one model.</summary>
     public Explanation Explain(Predictor predictor, string file, int? targetClass = null)
-        => Attribution is { } a ? predictor.ExplainFile(file, a, targetClass, Options) : predictor.ExplainFile(file, Cam, targetClass);
+        => Attribution is { } a ? predictor.ExplainFile(file, a, targetClass, Options) : predictor.ExplainFile(file, CamFor(predictor), targetClass);
 
     /// <summary>Explains one file with an ensemble (the members' maps averaged).</summary>
     public Explanation Explain(EnsemblePredictor ensemble, string file, int? targetClass = null)
-        => Attribution is { } a ? ensemble.ExplainFile(file, a, targetClass, Options) : ensemble.ExplainFile(file, Cam, targetClass);
+        => Attribution is { } a ? ensemble.ExplainFile(file, a, targetClass, Options) : ensemble.ExplainFile(file, CamFor(ensemble.Members[0]), targetClass);
 }

@@ -113,7 +113,7 @@ public class CommandLineTests
     [InlineData("fundus-folder", "train", "--ema 0.99 --swa-lr 0.001", "--ema and --swa-lr are two kinds of weight averaging; choose one.")]
     [InlineData("medmnist", "train", "--ema 1", "--ema must be a decay in [0, 1), got 1.")]
     [InlineData("medmnist", "predict", "--flips 99 --model m.safetensors x.png", "--flips must be None, Horizontal, Vertical or Depth (or several, comma-separated), got 99.")]
-    [InlineData("medmnist", "predict", "--cam 7 --model m.safetensors x.png", "--cam must be GradCam or GradCamPlusPlus, got 7.")]
+    [InlineData("medmnist", "predict", "--cam 7 --model m.safetensors x.png", "--cam must be GradCam, GradCamPlusPlus or AttentionRollout, got 7.")]
     [InlineData("medmnist", "predict", "--attribution 9 --heatmaps maps --model m.safetensors x.png", "--attribution must be IntegratedGradients, SmoothGrad, Saliency, GuidedBackprop, GuidedGradCam, DeepLift, GradientShap or DeepLiftShap, got 9.")]
     [InlineData("medmnist", "predict", "--attribution DeepLiftShap --heatmaps maps --model m.safetensors x.png", "--attribution DeepLiftShap explains against reference images: give --references PATH (e.g. a few dozen training images).")]
     [InlineData("fundus-folder", "predict", "--attribution GradientShap --heatmaps maps --model m.safetensors x.png", "--attribution GradientShap explains against reference images: give --references PATH (e.g. a few dozen training images).")]

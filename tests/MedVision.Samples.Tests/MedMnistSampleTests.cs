@@ -1068,6 +1068,8 @@ public sealed class MedMnistSampleTests(MedMnistTrainedRun run) : IClassFixture<
         var card = MedVision.Nets.Inference.ModelFile.ReadCard(modelFile);
         (card.Architecture, card.Vit!.HiddenSize, card.Vit.PatchSize[0], card.FormatVersion).Should().Be(("vit", 192, 4, 8));
         File.Exists(Path.Combine(output, "test-gradcam.png")).Should().BeFalse("Grad-CAM needs a ResNet's last stage");
+        File.Exists(Path.Combine(output, "test-rollout.png")).Should().BeTrue("a vision transformer's test images are mapped by attention rollout");
+        train.Text.Should().MatchRegex(@"test-rollout\.png\s+\(attention\s+rollout\s+of\s+test\s+images");
 
         var names = TinyRetinaMnist.WritePngs(run.Folder["vit-images"], 2);
         var images = names.Select(n => $"vit-images/{n}").ToArray();   // relative to the run's folder, so that the table does not wrap them
@@ -1079,9 +1081,20 @@ public sealed class MedMnistSampleTests(MedMnistTrainedRun run) : IClassFixture<
             var expected = predictor.PredictFile(Path.Combine(run.Folder.Path, images[0]));
             predict.Output.Split('\n').Should().ContainSingle(r => r.Contains(names[0])).Which.Should().Contain($"{expected.Label}: {expected.LabelName}");
         }
-        var gradCam = await SampleApp.RunAsync("medmnist", run.Folder.Path, ["predict", "--model", modelFile, "--heatmaps", run.Folder["vit-maps"], images[0]]);
+        // --heatmaps without --cam or --attribution: the vision transformer's own map, attention rollout
+        var rollout = await SampleApp.RunAsync("medmnist", run.Folder.Path, ["predict", "--model", modelFile, "--heatmaps", run.Folder["vit-rollout"], images[0]]);
+        rollout.ExitCode.Should().Be(0, rollout.ToString());
+        rollout.Text.Should().MatchRegex(@"AttentionRollout\s+maps\s+of\s+the\s+predicted\s+classes:").And.Contain("-rollout.png");
+        var written = Path.Combine(run.Folder["vit-rollout"], Path.GetFileNameWithoutExtension(names[0]) + "-rollout.png");
+        using (var predictor = Predictor.Load(modelFile))
+        {
+            var original = MedVision.Nets.Data.Images.ImageCodec.DecodeFile(Path.Combine(run.Folder.Path, images[0]));
+            var expected = predictor.ExplainFile(Path.Combine(run.Folder.Path, images[0]), MedVision.Nets.Explainability.CamMethod.AttentionRollout).Overlay(original);
+            MedVision.Nets.Data.Images.ImageCodec.DecodeFile(written).Pixels.Should().Equal(expected.Pixels, "the file is the predictor's rollout blended over the image");
+        }
+        var gradCam = await SampleApp.RunAsync("medmnist", run.Folder.Path, ["predict", "--model", modelFile, "--heatmaps", run.Folder["vit-maps"], "--cam", "GradCam", images[0]]);
         gradCam.ExitCode.Should().Be(2, gradCam.ToString());
-        gradCam.Error.Should().Contain("holds a vit model: map it with --attribution");
+        gradCam.Error.Should().Contain("--cam GradCam needs a ResNet model file").And.Contain("holds a vit model: use --cam AttentionRollout");
 
         var weights = await SampleApp.RunAsync("medmnist", run.Folder.Path,
             "train", "--model", "vit-tiny", "--data-file", run.DataFile, "--epochs", "1", "--init-weights", "imagenet", "--output", run.Folder["vit-imagenet"]);

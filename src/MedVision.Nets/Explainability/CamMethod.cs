@@ -1,6 +1,10 @@
 namespace MedVision.Nets.Explainability;
 
-/// <summary>How <see cref="GradCam"/> weights the channels of the target layer's feature map.</summary>
+/// <summary>
+/// A class-activation-style map: how <see cref="GradCam"/> weights the channels of the target layer's feature map, or,
+/// for a vision transformer, <see cref="AttentionRollout"/> (which <see cref="Inference.Predictor"/> computes for
+/// <see cref="Models.VisionTransformer"/> model files).
+/// </summary>
 public enum CamMethod
 {
     /// <summary>
@@ -14,4 +18,11 @@ public enum CamMethod
     /// α = g² / (2g² + Σ A · g³), which gives several instances of a class, and small ones, a share of the map.
     /// </summary>
     GradCamPlusPlus = 1,
+
+    /// <summary>
+    /// Attention rollout (Abnar and Zuidema, ACL 2020) of a vision transformer: where the class token's information
+    /// comes from, heads averaged (see <see cref="Explainability.AttentionRollout"/>). Not a channel weighting: the
+    /// <see cref="GradCam"/> class refuses it, and the map is the same for every class.
+    /// </summary>
+    AttentionRollout = 2,
 }

@@ -485,8 +485,11 @@ public sealed class EnsemblePredictor : IDisposable
     private ArgumentException Naming(int m, ArgumentException e)
         => new($"Member {m} of {_members.Length}: {PlainMessage(e)}", e.ParamName, e);
 
-    /// <summary>True when every member can explain its predictions (<see cref="Predictor.CanExplain"/>: ResNet model files).</summary>
+    /// <summary>True when every member can explain its predictions (<see cref="Predictor.CanExplain"/>: ResNet or vision-transformer model files).</summary>
     public bool CanExplain => _members.All(m => m.CanExplain);
+
+    /// <summary>True when every member can map its predictions with <paramref name="method"/> (<see cref="Predictor.CanExplainWith"/>).</summary>
+    public bool CanExplainWith(CamMethod method) => _members.All(m => m.CanExplainWith(method));
 
     /// <summary>True when every member can attribute its predictions to the input (<see cref="Predictor.CanAttribute"/>: libtorch networks).</summary>
     public bool CanAttribute => _members.All(m => m.CanAttribute);
@@ -588,11 +591,13 @@ public sealed class EnsemblePredictor : IDisposable
         method.Check(nameof(method));
         if (targetClass is { } t && (t < 0 || t >= ClassNames.Count))
             throw new ArgumentOutOfRangeException(nameof(targetClass), t, $"The models have {ClassNames.Count} classes.");
-        if (method.Cam is not null)
+        if (method.Cam is { } cam)
         {
-            int cannot = Array.FindIndex(_members, m => !m.CanExplain);
+            int cannot = Array.FindIndex(_members, m => !m.CanExplainWith(cam));
             if (cannot >= 0)
-                throw new NotSupportedException($"Class-activation maps need every member to be a ResNet; member {cannot} is a {_members[cannot].Card.Architecture} model{(_members[cannot].Card.Architecture == "resnet" ? " on another engine" : "")}. Check CanExplain first, or explain with an AttributionMethod.");
+                throw new NotSupportedException(cam == CamMethod.AttentionRollout
+                    ? $"Attention rollout needs every member to be a vision transformer; member {cannot} is a {_members[cannot].Card.Architecture} model. Check CanExplainWith first."
+                    : $"{cam} needs every member to be a ResNet; member {cannot} is a {_members[cannot].Card.Architecture} model{(_members[cannot].Card.Architecture == "resnet" ? " on another engine" : "")}{(_members[cannot].Card.Architecture == "vit" ? " (map vision transformers with CamMethod.AttentionRollout)" : "")}. Check CanExplainWith first, or explain with an AttributionMethod.");
         }
         else
         {

@@ -147,10 +147,24 @@ public sealed class Predictor : IDisposable
     public IReadOnlyList<string> ClassNames => Card.ClassNames;
 
     /// <summary>
-    /// True when <see cref="Explain(FloatImage, CamMethod, int?)"/> can map the model's attention: the model is a ResNet (not a TorchScript model,
-    /// whose layers the predictor does not know).
+    /// True when <see cref="Explain(FloatImage, CamMethod, int?)"/> can map the model's attention with some
+    /// <see cref="CamMethod"/>: the model is a ResNet (Grad-CAM, Grad-CAM++) or a vision transformer (attention
+    /// rollout) — not a TorchScript model, whose layers the predictor does not know. See <see cref="CanExplainWith"/>.
     /// </summary>
-    public bool CanExplain => _model is ResNet;
+    public bool CanExplain => _model is ResNet or VisionTransformer;
+
+    /// <summary>
+    /// True when <see cref="Explain(FloatImage, CamMethod, int?)"/> can map the model's attention with
+    /// <paramref name="method"/>: Grad-CAM and Grad-CAM++ for a ResNet, attention rollout for a vision transformer.
+    /// </summary>
+    public bool CanExplainWith(CamMethod method) => CamRefusal(method) is null;
+
+    // Why the predictor cannot draw `method`'s map, or null when it can.
+    private string? CamRefusal(CamMethod method) => method == CamMethod.AttentionRollout
+        ? _model is VisionTransformer ? null : $"Attention rollout needs a vision transformer; this model is a {(_model?.GetType().Name ?? _network!.GetType().Name)} ({Card.Architecture}). Check CanExplainWith first{(_model is ResNet ? ", or map it with Grad-CAM" : ", or explain with an AttributionMethod")}."
+        : _model is ResNet ? null
+        : _model is VisionTransformer ? $"{method} needs a ResNet (a convolutional feature map); this model is a vision transformer: map it with CamMethod.AttentionRollout. Check CanExplainWith first."
+        : $"Class-activation maps need a ResNet or a vision transformer; this model is a {(_model?.GetType().Name ?? _network!.GetType().Name)} ({Card.Architecture}). Check CanExplain first, or explain with an AttributionMethod.";
 
     /// <summary>
     /// True when <see cref="Explain(FloatImage, AttributionMethod, int?, AttributionOptions?)"/> can attribute the prediction to the input's
@@ -409,8 +423,7 @@ public sealed class Predictor : IDisposable
         using var lease = _guard.Enter(this);
         if (targetClass is { } t && (t < 0 || t >= Card.ClassNames.Count))
             throw new ArgumentOutOfRangeException(nameof(targetClass), t, $"The model has {Card.ClassNames.Count} classes.");
-        if (method.Cam is not null && _model is not ResNet)
-            throw new NotSupportedException($"Class-activation maps need a ResNet; this model is a {(_model?.GetType().Name ?? _network!.GetType().Name)} ({Card.Architecture}). Check CanExplain first, or explain with an AttributionMethod.");
+        if (method.Cam is { } asked && CamRefusal(asked) is { } camRefusal) throw new NotSupportedException(camRefusal);
         if (method.Attribution is { } attribution && AttributionRefusal(attribution) is { } refusal) throw new NotSupportedException(refusal);
         method.RequireReferences();
         CheckImages(new[] { image }, nameof(image));
@@ -425,12 +438,14 @@ public sealed class Predictor : IDisposable
         double? delta = null, change = null;
         if (method.Cam is { } cam)
         {
-            var gradCam = GradCam.ForResNet((ResNet)_model!, cam);
-            map = gradCam.Compute(batch, targets).Maps;
+            Func<Tensor, Tensor> draw = cam == CamMethod.AttentionRollout
+                ? x => new AttentionRollout((VisionTransformer)_model!).Compute(x, targets).Maps
+                : x => GradCam.ForResNet((ResNet)_model!, cam).Compute(x, targets).Maps;
+            map = draw(batch);
             if (Flips != TestTimeFlips.None)
             {
                 // the predictor averages over flipped copies, so the map does too: each copy's map flipped back
-                foreach (var dims in FlipCombinations(batch.Dim)) map = map + gradCam.Compute(batch.Flip(dims), targets).Maps.Flip(dims);
+                foreach (var dims in FlipCombinations(batch.Dim)) map = map + draw(batch.Flip(dims)).Flip(dims);
                 map = GradCam.NormalizePerSample(map);
             }
         }

@@ -96,6 +96,28 @@ public sealed class VisionTransformer : Module<Tensor, Tensor>
     /// <exception cref="ArgumentException">An input that is not (N, C, H, W) / (N, C, D, H, W) of the channels and size the network was built for.</exception>
     public Tensor Tokens(Tensor input)
     {
+        using var scope = Tensors.NewDisposeScope();
+        return scope.MoveToOuter(Encoder.Call(Embed(input)));
+    }
+
+    /// <summary>
+    /// Every encoder layer's self-attention weights for <paramref name="input"/>, first layer first: (N, heads, T, T)
+    /// with T = patches + 1 tokens, the class token first and the patches in row-major order of the patch grid
+    /// (<see cref="VisionTransformerOptions.PatchGrid"/>); (N, T, T) averaged over the heads when
+    /// <paramref name="averageHeads"/>. Row t is what token t attends to. For attention maps (<see cref="Explainability.AttentionRollout"/>).
+    /// </summary>
+    /// <exception cref="ArgumentException">An input that is not (N, C, H, W) / (N, C, D, H, W) of the channels and size the network was built for.</exception>
+    public Tensor[] AttentionWeights(Tensor input, bool averageHeads = false)
+    {
+        using var scope = Tensors.NewDisposeScope();
+        var (_, weights) = Encoder.ForwardWithAttention(Embed(input), averageAttnWeights: averageHeads);
+        scope.MoveToOuter(weights);
+        return weights;
+    }
+
+    // The encoder's input: patch embeddings after the class token, plus position embeddings, through dropout.
+    private Tensor Embed(Tensor input)
+    {
         ArgumentNullException.ThrowIfNull(input);
         var o = _options;
         long[] expected = [o.InChannels, .. o.ImageSize.Select(s => (long)s)];
@@ -106,8 +128,7 @@ public sealed class VisionTransformer : Module<Tensor, Tensor>
         var tokens = patches.Flatten(2).Transpose(1, 2);                       // (N, patches, E)
         long n = input.Shape[0];
         var x = Tensors.Cat(new[] { ClassToken.Expand(n, 1, o.HiddenSize), tokens }, 1) + PositionEmbedding;
-        x = ((Dropout)NamedChildren().First(c => c.Name == "dropout").Module).Call(x);
-        return scope.MoveToOuter(Encoder.Call(x));
+        return scope.MoveToOuter(((Dropout)NamedChildren().First(c => c.Name == "dropout").Module).Call(x));
     }
 
     /// <summary>The class token after the encoder, (N, E): the features the head classifies.</summary>
@@ -138,20 +159,23 @@ public sealed class VisionTransformer : Module<Tensor, Tensor>
     {
         ArgumentNullException.ThrowIfNull(torchvision);
         var renamed = new Dictionary<string, Tensor>(StringComparer.Ordinal);
-        foreach (var (key, tensor) in torchvision)
-        {
-            string? name = key switch
-            {
-                "class_token" or "conv_proj.weight" or "conv_proj.bias" => key,
-                "encoder.pos_embedding" => "pos_embedding",
-                _ when key.StartsWith("encoder.ln.", StringComparison.Ordinal) => "encoder.norm." + key["encoder.ln.".Length..],
-                _ when key.StartsWith("heads.head.", StringComparison.Ordinal) => "head." + key["heads.head.".Length..],
-                _ when key.StartsWith("encoder.layers.encoder_layer_", StringComparison.Ordinal) => LayerKey(key["encoder.layers.encoder_layer_".Length..]),
-                _ => null,
-            };
-            renamed[name ?? throw new ArgumentException($"'{key}' is not a key of torchvision's VisionTransformer that this network has (a representation layer, heads.pre_logits, is not supported).", nameof(torchvision))] = tensor;
-        }
+        foreach (var (key, tensor) in torchvision) renamed[TorchvisionKey(key, nameof(torchvision))] = tensor;
         return renamed;
+    }
+
+    // This network's name of a key of torchvision's VisionTransformer (see FromTorchvisionStateDict).
+    internal static string TorchvisionKey(string key, string parameterName)
+    {
+        string? name = key switch
+        {
+            "class_token" or "conv_proj.weight" or "conv_proj.bias" => key,
+            "encoder.pos_embedding" => "pos_embedding",
+            _ when key.StartsWith("encoder.ln.", StringComparison.Ordinal) => "encoder.norm." + key["encoder.ln.".Length..],
+            _ when key.StartsWith("heads.head.", StringComparison.Ordinal) => "head." + key["heads.head.".Length..],
+            _ when key.StartsWith("encoder.layers.encoder_layer_", StringComparison.Ordinal) => LayerKey(key["encoder.layers.encoder_layer_".Length..]),
+            _ => null,
+        };
+        return name ?? throw new ArgumentException($"'{key}' is not a key of torchvision's VisionTransformer that this network has (a representation layer, heads.pre_logits, is not supported).", parameterName);
 
         static string? LayerKey(string rest)
         {
@@ -171,6 +195,39 @@ public sealed class VisionTransformer : Module<Tensor, Tensor>
             };
             return mapped is null ? null : $"encoder.layers.{index}.{mapped}";
         }
+    }
+
+    /// <summary>
+    /// Position embeddings (1, 1 + patches, E) learned on one patch grid, resized to another — for weights trained at
+    /// one image size (or patch size) used at another, as torchvision's <c>interpolate_embeddings</c> does: the class
+    /// token's embedding is kept, the patches' are laid out on <paramref name="fromGrid"/> and interpolated to
+    /// <paramref name="toGrid"/> with corners aligned, bicubically for images (torchvision's default), trilinearly for
+    /// volumes. A new tensor; the same values when the grids are equal.
+    /// </summary>
+    /// <param name="positionEmbedding">(1, 1 + patches, E), e.g. a state dict's <c>pos_embedding</c>.</param>
+    /// <param name="fromGrid">The patch grid the embeddings were learned on (<see cref="VisionTransformerOptions.PatchGrid"/>: 14 × 14 for ViT-B/16 at 224).</param>
+    /// <param name="toGrid">The grid of the network they are for, of the same rank.</param>
+    /// <exception cref="ArgumentException">Grids of different ranks, not 2-D or 3-D, with a side below 1, or embeddings whose patch count is not <paramref name="fromGrid"/>'s.</exception>
+    public static Tensor ResizePositionEmbedding(Tensor positionEmbedding, IReadOnlyList<int> fromGrid, IReadOnlyList<int> toGrid)
+    {
+        ArgumentNullException.ThrowIfNull(positionEmbedding);
+        ArgumentNullException.ThrowIfNull(fromGrid);
+        ArgumentNullException.ThrowIfNull(toGrid);
+        if (fromGrid.Count is not (2 or 3) || toGrid.Count != fromGrid.Count)
+            throw new ArgumentException($"The patch grids must both be 2-D or both 3-D, not [{string.Join(", ", fromGrid)}] and [{string.Join(", ", toGrid)}].", nameof(toGrid));
+        if (fromGrid.Concat(toGrid).Any(g => g < 1))
+            throw new ArgumentException($"Patch grids have sides of at least 1, not [{string.Join(", ", fromGrid)}] and [{string.Join(", ", toGrid)}].", nameof(toGrid));
+        long patches = fromGrid.Aggregate(1L, (a, g) => a * g);
+        if (positionEmbedding.Dim != 3 || positionEmbedding.Size(0) != 1 || positionEmbedding.Size(1) != patches + 1)
+            throw new ArgumentException($"Position embeddings of a {string.Join("×", fromGrid)} patch grid are (1, {patches + 1}, E) (the class token's first), not [{string.Join(", ", positionEmbedding.Shape)}].", nameof(positionEmbedding));
+        using var scope = Tensors.NewDisposeScope();
+        using var noGrad = Tensors.NoGrad();
+        long e = positionEmbedding.Size(2);
+        var classToken = positionEmbedding.Narrow(1, 0, 1);
+        var grid = positionEmbedding.Narrow(1, 1, patches).Permute(0, 2, 1).Reshape([1, e, .. fromGrid.Select(g => (long)g)]);
+        var resized = Functional.Interpolate(grid, toGrid.Select(g => (long)g).ToArray(), fromGrid.Count == 2 ? InterpolationMode.Bicubic : InterpolationMode.Linear, alignCorners: true);
+        var tokens = resized.Reshape(1, e, toGrid.Aggregate(1L, (a, g) => a * g)).Permute(0, 2, 1);
+        return scope.MoveToOuter(Tensors.Cat(new[] { classToken, tokens }, 1).Contiguous());
     }
 
     /// <summary>A layer summary with output shapes, parameters and multiply-adds (attention included) for one input of <paramref name="inputShape"/>.</summary>

@@ -43,7 +43,10 @@ public sealed class VisionTransformerOptions
     public double LayerNormEps { get; set; } = 1e-6;
 
     /// <summary>Patches per input: the product over the axes of size / patch.</summary>
-    public int PatchCount => ImageSize.Zip(PatchSize, (s, p) => s / p).Aggregate(1, (a, b) => a * b);
+    public int PatchCount => PatchGrid.Aggregate(1, (a, b) => a * b);
+
+    /// <summary>Patches along each spatial axis (<see cref="ImageSize"/> / <see cref="PatchSize"/>): the grid the patch tokens come in, row-major.</summary>
+    public IReadOnlyList<int> PatchGrid => ImageSize.Zip(PatchSize, (s, p) => s / p).ToArray();
 
     /// <summary>A copy.</summary>
     public VisionTransformerOptions Clone() => new()

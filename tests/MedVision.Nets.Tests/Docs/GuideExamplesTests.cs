@@ -446,12 +446,17 @@ public sealed class GuideExamplesTests
             using var scope = Tensors.NewDisposeScope();
             var logits = model.Call(Tensors.Randn(8, 3, 28, 28));               // (8, 5)
             var tokens = model.Tokens(Tensors.Randn(2, 3, 28, 28));              // (2, 50, 64)
+            model.Eval();
+            using var maps = new AttentionRollout(model).Compute(Tensors.Randn(2, 3, 28, 28)); // (2, 1, 28, 28) in [0, 1]
             var preprocessing = new PreprocessingCard { InputSize = [28, 28], Channels = 3, Mean = [0.5f], Std = [0.5f] };
             ModelFile.Save(modelPath, model, ModelFile.Describe(model, preprocessing, ["0", "1", "2", "3", "4"], MedMnistTask.OrdinalRegression));
             using var predictor = Predictor.Load(modelPath);                    // rebuilt from the card ("vit")
+            var explanation = predictor.Explain(new FloatImage(new float[3 * 28 * 28], 3, 28, 28), CamMethod.AttentionRollout);
             // end snippet
             logits.Shape.Should().Equal(8, 5);
             tokens.Shape.Should().Equal(2, 50, 64);
+            maps.Maps.Shape.Should().Equal(2, 1, 28, 28);
+            explanation.MapShape.Should().Equal(28, 28);
             predictor.Card.Architecture.Should().Be("vit");
         }
         finally

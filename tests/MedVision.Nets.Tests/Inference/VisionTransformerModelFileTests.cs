@@ -52,7 +52,9 @@ public sealed class VisionTransformerModelFileTests : IDisposable
         }
 
         using var predictor = Predictor.Load(path);
-        predictor.CanExplain.Should().BeFalse("class-activation maps need a ResNet's last stage");
+        predictor.CanExplain.Should().BeTrue("a vision transformer is mapped by attention rollout");
+        predictor.CanExplainWith(CamMethod.AttentionRollout).Should().BeTrue();
+        predictor.CanExplainWith(CamMethod.GradCam).Should().BeFalse("Grad-CAM needs a ResNet's feature map");
         predictor.CanAttribute.Should().BeTrue();
         var image = FloatImage.FromBytesHwc(MedMnistDataset.LoadEmbeddedRetinaMnist().Test.GetImage(3).ToArray(), 28, 28, 3);
         var prediction = predictor.Predict(image.Clone());
@@ -65,7 +67,29 @@ public sealed class VisionTransformerModelFileTests : IDisposable
         explanation.MapShape.Should().Equal(28, 28);
         explanation.ConvergenceDelta.Should().NotBeNull();
         Math.Abs(explanation.ConvergenceDelta!.Value).Should().BeLessThan(0.05 * Math.Abs(explanation.ScoreChange!.Value) + 0.05);
-        FluentActions.Invoking(() => predictor.Explain(image.Clone())).Should().Throw<NotSupportedException>().WithMessage("*need a ResNet*VisionTransformer*");
+        FluentActions.Invoking(() => predictor.Explain(image.Clone())).Should().Throw<NotSupportedException>().WithMessage("GradCam needs a ResNet*map it with CamMethod.AttentionRollout*");
+
+        // attention rollout: the AttentionRollout class's map of the prepared image, at the model's input size
+        var rollout = predictor.Explain(image.Clone(), CamMethod.AttentionRollout, targetClass: 2);
+        rollout.TargetClass.Should().Be(2);
+        rollout.MapShape.Should().Equal(28, 28);
+        using (var scope = Tensors.NewDisposeScope())
+        {
+            model.Eval();
+            var expected = new AttentionRollout(model).Compute(predictor.Preprocess([image.Clone()]), [2]).ToArray(0);
+            rollout.Map.Should().Equal(expected, (a, b) => Math.Abs(a - b) < 1e-5);
+        }
+        // with flips, the flipped copy's map flipped back joins the average (so a mirrored image gets the mirrored map)
+        using var flipping = Predictor.Load(path, flips: TestTimeFlips.Horizontal);
+        var averaged = flipping.Explain(image.Clone(), CamMethod.AttentionRollout);
+        using (var scope = Tensors.NewDisposeScope())
+        {
+            var x = predictor.Preprocess([image.Clone()]);
+            var sum = new AttentionRollout(model).Compute(x).Maps + new AttentionRollout(model).Compute(x.Flip([3])).Maps.Flip([3]);
+            var min = sum.Amin([1, 2, 3], keepDim: true);
+            var expected = ((sum - min) / (sum.Amax([1, 2, 3], keepDim: true) - min)).ToArray<float>();
+            averaged.Map.Should().Equal(expected, (a, b) => Math.Abs(a - b) < 1e-5);
+        }
     }
 
     [Fact]
