@@ -198,14 +198,18 @@ public sealed record PretrainedWeights
     /// <exception cref="Data.ChecksumMismatchException">The downloaded file is not the expected one; nothing is left in the cache.</exception>
     /// <exception cref="HttpRequestException">The server refused the request.</exception>
     public Task<string> DownloadAsync(string? cacheDirectory = null, IProgress<DownloadProgress>? progress = null, CancellationToken cancellationToken = default)
+        => DownloadAsync(Source, Checksum, cacheDirectory, progress, cancellationToken);
+
+    // A torchvision file in the cache (named as at its source), downloaded and verified first when it is not there.
+    internal static Task<string> DownloadAsync(Uri source, FileChecksum checksum, string? cacheDirectory, IProgress<DownloadProgress>? progress, CancellationToken cancellationToken)
     {
-        var path = Path.Combine(cacheDirectory ?? GetDefaultCacheDirectory(), FileName);
-        return File.Exists(path) ? Task.FromResult(path) : Fetch(path, progress, cancellationToken);
+        var path = Path.Combine(cacheDirectory ?? GetDefaultCacheDirectory(), Path.GetFileName(source.AbsolutePath));
+        return File.Exists(path) ? Task.FromResult(path) : Fetch(source, checksum, path, progress, cancellationToken);
     }
 
-    private async Task<string> Fetch(string path, IProgress<DownloadProgress>? progress, CancellationToken cancellationToken)
+    private static async Task<string> Fetch(Uri source, FileChecksum checksum, string path, IProgress<DownloadProgress>? progress, CancellationToken cancellationToken)
     {
-        await new VerifiedDownloader().DownloadAndVerifyAsync(Source, path, Checksum, progress, cancellationToken).ConfigureAwait(false);
+        await new VerifiedDownloader().DownloadAndVerifyAsync(source, path, checksum, progress, cancellationToken).ConfigureAwait(false);
         return path;
     }
 
@@ -225,7 +229,12 @@ public sealed record PretrainedWeights
     public async Task<ResNet> CreateModelAsync(string? cacheDirectory = null, IProgress<DownloadProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         using var weights = await LoadStateDictAsync(cacheDirectory, progress, cancellationToken).ConfigureAwait(false);
-        var model = CreateBuilder().Build();
+        return WithWeights(CreateBuilder().Build(), weights);
+    }
+
+    // `model` with `weights` loaded strictly, in evaluation mode; disposed when they do not fit.
+    internal static TModel WithWeights<TModel>(TModel model, IReadOnlyDictionary<string, Tensor> weights) where TModel : MedVision.Torch.Nn.Module
+    {
         try
         {
             model.LoadStateDict(weights, strict: true);

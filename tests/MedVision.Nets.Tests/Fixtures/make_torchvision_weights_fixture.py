@@ -9,7 +9,7 @@ import json
 import os
 
 import torchvision
-from torchvision.models import resnet
+from torchvision.models import resnet, vision_transformer
 from torchvision.models.video import resnet as video
 
 rows = []
@@ -34,6 +34,25 @@ for module, enum_name in [(resnet, n) for n in ("ResNet18_Weights", "ResNet34_We
 with open("torchvision_weights.json.tmp", "w") as f:
     json.dump(rows, f, indent=1)
 os.replace("torchvision_weights.json.tmp", "torchvision_weights.json")
+vit_rows = []
+for enum_name, patch in (("ViT_B_16_Weights", 16), ("ViT_B_32_Weights", 32)):
+    w = getattr(vision_transformer, enum_name).IMAGENET1K_V1
+    (dataset, metrics), = w.meta["_metrics"].items()
+    vit_rows.append({
+        "name": f"{enum_name}.{w.name}",
+        "url": w.url,
+        "num_params": w.meta["num_params"],
+        "patch": patch,
+        "image_size": w.meta["min_size"][0],
+        "num_classes": len(w.meta["categories"]),
+        "acc1": metrics["acc@1"],
+        "acc5": metrics["acc@5"],
+        "resize": w.transforms.keywords.get("resize_size", 256),
+        "crop": w.transforms.keywords["crop_size"],
+    })
+with open("torchvision_vit_weights.json.tmp", "w") as f:
+    json.dump(vit_rows, f, indent=1)
+os.replace("torchvision_vit_weights.json.tmp", "torchvision_vit_weights.json")
 with open("r3d_18_state_dict_shapes.txt", "w") as f:
     for key, value in torchvision.models.video.r3d_18().state_dict().items():
         f.write(key + " " + ",".join(str(d) for d in value.shape) + "\n")
