@@ -2,6 +2,7 @@ using System.CommandLine;
 using MedVision.Nets.Explainability;
 using MedVision.Nets.Models;
 using MedVision.Torch;
+using MedVision.Torch.Nn;
 
 namespace MedVision.Samples.MedMnist;
 
@@ -21,12 +22,19 @@ internal sealed record Explainer(string Id, string Name, string Short, Func<Tens
 /// Gauss–Legendre points from zeros), GradientSHAP as expected gradients (50 draws from training images), DeepLIFT
 /// (rescale rule, from zeros) and DeepLIFT SHAP (against each of the first 16 of those training images), SmoothGrad (25
 /// copies, 15 % noise), saliency, guided backpropagation and guided Grad-CAM (on the last stage, nearest upsampling),
-/// each as Captum visualises them (absolute, top 2 % saturated); occlusion sensitivity.
+/// each as Captum visualises them (absolute, top 2 % saturated); occlusion sensitivity. For a vision transformer:
+/// attention rollout (heads averaged) and the methods that need no ReLUs or convolutional stages — integrated gradients,
+/// GradientSHAP, SmoothGrad, saliency, occlusion.
 /// </summary>
 internal static class Explainers
 {
     /// <summary>Every method's <c>--methods</c> name, in the tables' order.</summary>
-    public static readonly string[] Ids = ["grad-cam", "grad-cam++", "integrated-gradients", "gradient-shap", "deeplift", "deeplift-shap", "smoothgrad", "saliency", "guided-backprop", "guided-grad-cam", "occlusion"];
+    public static readonly string[] Ids = ["grad-cam", "grad-cam++", "attention-rollout", "integrated-gradients", "gradient-shap", "deeplift", "deeplift-shap", "smoothgrad", "saliency", "guided-backprop", "guided-grad-cam", "occlusion"];
+
+    /// <summary>The methods that apply to each kind of model: Grad-CAM's family and the ReLU rules need a ResNet, attention rollout a vision transformer.</summary>
+    public static bool AppliesTo(string id, Module<Tensor, Tensor> model) => model is VisionTransformer
+        ? id is "attention-rollout" or "integrated-gradients" or "gradient-shap" or "smoothgrad" or "saliency" or "occlusion"
+        : id != "attention-rollout";
 
     /// <summary>Training images GradientSHAP draws its baselines from.</summary>
     public const int ShapBaselines = 64;
@@ -63,13 +71,25 @@ internal static class Explainers
         return names.Length == 0 || names.Any(n => !Ids.Contains(n)) ? null : Ids.Where(names.Contains).ToArray();
     }
 
-    /// <summary>The chosen methods for <paramref name="resnet"/> (in evaluation mode).</summary>
-    /// <param name="resnet">The model explained.</param>
+    /// <summary>
+    /// The chosen methods that apply to <paramref name="model"/> (in evaluation mode; see <see cref="AppliesTo"/>). With
+    /// <paramref name="allMethods"/> the others are left out; named, they are refused.
+    /// </summary>
+    /// <param name="model">The model explained: a ResNet or a vision transformer.</param>
     /// <param name="ids">The chosen ids (see <see cref="Parse"/>).</param>
+    /// <param name="allMethods">Whether every method was asked for (--methods all).</param>
     /// <param name="baselines">Preprocessed training images for GradientSHAP and DeepLIFT SHAP; kept alive by the caller while the methods are used.</param>
     /// <param name="occlusionPatch">The occlusion patch's side.</param>
-    public static IReadOnlyList<Explainer> Create(ResNet resnet, IReadOnlyList<string> ids, Tensor baselines, int occlusionPatch)
+    /// <exception cref="ArgumentException">A method named that does not apply to the model.</exception>
+    public static IReadOnlyList<Explainer> Create(Module<Tensor, Tensor> model, IReadOnlyList<string> ids, bool allMethods, Tensor baselines, int occlusionPatch)
     {
+        if (!allMethods && ids.FirstOrDefault(id => !AppliesTo(id, model)) is { } refused)
+            throw new ArgumentException(model is VisionTransformer
+                ? $"--methods {refused} needs a ResNet; a vision transformer is compared with attention-rollout, integrated-gradients, gradient-shap, smoothgrad, saliency and occlusion."
+                : $"--methods {refused} maps a vision transformer's attention; this model is a ResNet.");
+        ids = ids.Where(id => AppliesTo(id, model)).ToArray();
+        if (model is VisionTransformer vit) return ForVisionTransformer(vit, ids, baselines, occlusionPatch);
+        var resnet = (ResNet)model;
         var gradCam = GradCam.ForResNet(resnet);
         var gradCamPlusPlus = GradCam.ForResNet(resnet, CamMethod.GradCamPlusPlus);
         var integrated = new IntegratedGradients(resnet);
@@ -99,6 +119,26 @@ internal static class Explainers
         return all.Where(e => ids.Contains(e.Id)).ToArray();
     }
 
+    private static IReadOnlyList<Explainer> ForVisionTransformer(VisionTransformer vit, IReadOnlyList<string> ids, Tensor baselines, int occlusionPatch)
+    {
+        var rollout = new AttentionRollout(vit);
+        var integrated = new IntegratedGradients(vit);
+        var shap = new GradientShap(vit, samples: 50);
+        var smooth = new SmoothGrad(vit);
+        var saliency = new Saliency(vit);
+        var occlusion = new OcclusionSensitivity(vit, [occlusionPatch, occlusionPatch]);
+        var all = new Explainer[]
+        {
+            new("attention-rollout", "attention rollout", "roll.", (x, t) => rollout.Compute(x, t)),
+            new("integrated-gradients", "integrated gradients", "IG", (x, t) => Maps(integrated.Compute(x, t))),
+            new("gradient-shap", "GradientSHAP", "SHAP", (x, t) => Maps(shap.Compute(x, baselines, t))),
+            new("smoothgrad", "SmoothGrad", "SG", (x, t) => Maps(smooth.Compute(x, t))),
+            new("saliency", "saliency", "sal.", (x, t) => Maps(saliency.Compute(x, t))),
+            new("occlusion", "occlusion", "occl.", (x, t) => occlusion.Compute(x, t)),
+        };
+        return all.Where(e => ids.Contains(e.Id)).ToArray();
+    }
+
     private static ClassActivationMaps Maps(Attributions attributions)
     {
         using (attributions) return attributions.ToMaps();
@@ -111,7 +151,7 @@ internal static class Explainers
 /// </summary>
 internal sealed class ExplainedModel : IDisposable
 {
-    private ExplainedModel(MedVision.Nets.Data.MedMnist.MedMnistDataset data, MedVision.Nets.Inference.Predictor predictor, ResNet model, MedVision.Nets.Inference.ModelCard card)
+    private ExplainedModel(MedVision.Nets.Data.MedMnist.MedMnistDataset data, MedVision.Nets.Inference.Predictor predictor, Module<Tensor, Tensor> model, MedVision.Nets.Inference.ModelCard card)
         => (Data, Predictor, Model, Card) = (data, predictor, model, card);
 
     /// <summary>The dataset.</summary>
@@ -120,18 +160,19 @@ internal sealed class ExplainedModel : IDisposable
     /// <summary>The model file's predictor.</summary>
     public MedVision.Nets.Inference.Predictor Predictor { get; }
 
-    /// <summary>The network, in evaluation mode.</summary>
-    public ResNet Model { get; }
+    /// <summary>The network, in evaluation mode: a ResNet, or a vision transformer where the command allows one.</summary>
+    public Module<Tensor, Tensor> Model { get; }
 
     /// <summary>The model file's card.</summary>
     public MedVision.Nets.Inference.ModelCard Card { get; }
 
-    /// <summary>Loads both, refusing 3-D datasets, models other than 2-D ResNets, and class counts that differ.</summary>
+    /// <summary>Loads both, refusing 3-D datasets, models other than 2-D ResNets (and vision transformers, when allowed), and class counts that differ.</summary>
     /// <param name="modelPath">The model file.</param>
     /// <param name="datasetName">The MedMNIST dataset (null: RetinaMNIST, shipped).</param>
     /// <param name="dataFile">An .npz file to read it from, or null.</param>
     /// <param name="what">What the command does with the maps, for messages ("scores", "checks").</param>
-    public static ExplainedModel Load(string modelPath, string? datasetName, string? dataFile, string what)
+    /// <param name="allowVisionTransformer">Whether a 2-D vision transformer is explained too.</param>
+    public static ExplainedModel Load(string modelPath, string? datasetName, string? dataFile, string what, bool allowVisionTransformer = false)
     {
         var data = TrainCommand.LoadDataset(datasetName, dataFile);
         if (data.Test.SampleShape.Count == 3 && data.Test.SampleShape[2] is not (1 or 3))
@@ -140,12 +181,13 @@ internal sealed class ExplainedModel : IDisposable
         var (network, card) = MedVision.Nets.Inference.ModelFile.Load(modelPath);
         try
         {
-            if (network is not ResNet resnet || card.Preprocessing.InputSize.Count != 2)
-                throw new ArgumentException($"{Path.GetFileName(modelPath)} holds a {card.Architecture} model of {card.Preprocessing.InputSize.Count}-D inputs; this command needs a 2-D ResNet model file (Grad-CAM needs its layers).");
+            if (network is not (ResNet or VisionTransformer) || (network is VisionTransformer && !allowVisionTransformer) || card.Preprocessing.InputSize.Count != 2)
+                throw new ArgumentException($"{Path.GetFileName(modelPath)} holds a {card.Architecture} model of {card.Preprocessing.InputSize.Count}-D inputs; this command needs a 2-D ResNet{(allowVisionTransformer ? " or vision-transformer" : "")} model file (Grad-CAM needs its layers).");
             if (card.ClassNames.Count != data.Info!.ClassCount)
                 throw new ArgumentException($"The model has {card.ClassNames.Count} classes but {data.Info.Name} has {data.Info.ClassCount}.");
-            resnet.Eval();
-            return new ExplainedModel(data, predictor, resnet, card);
+            var model = (Module<Tensor, Tensor>)network;
+            model.Eval();
+            return new ExplainedModel(data, predictor, model, card);
         }
         catch
         {

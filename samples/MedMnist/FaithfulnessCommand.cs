@@ -22,7 +22,7 @@ internal static class FaithfulnessCommand
 {
     public static Command Create()
     {
-        var model = new Option<string>("--model") { Description = "The model file to explain (a 2-D ResNet model file, as train writes it).", Required = true };
+        var model = new Option<string>("--model") { Description = "The model file to explain (a 2-D ResNet or vision-transformer model file, as train writes it).", Required = true };
         var dataset = ModelOptions.Dataset("MedMNIST dataset name (default retinamnist, which is shipped).");
         var dataFile = new Option<string?>("--data-file") { Description = "Read the dataset from this .npz file." };
         var images = new Option<int>("--images") { Description = "Test images scored (the first N of the test split).", DefaultValueFactory = _ => 100 }.AtLeast(1);
@@ -40,15 +40,15 @@ internal static class FaithfulnessCommand
             model, dataset, dataFile, images, steps, insertionStart, methods, threads, csv,
         };
         command.SetAction(r => Run(r.GetValue(model)!, r.GetValue(dataset), r.GetValue(dataFile), r.GetValue(images), r.GetValue(steps), r.GetValue(insertionStart) == "blur",
-            Explainers.Parse(r.GetValue(methods))!, r.GetValue(threads), r.GetValue(csv)));
+            Explainers.Parse(r.GetValue(methods))!, r.GetValue(methods)!.Trim().Equals("all", StringComparison.OrdinalIgnoreCase), r.GetValue(threads), r.GetValue(csv)));
         return command;
     }
 
-    private static int Run(string modelPath, string? datasetName, string? dataFile, int count, int steps, bool blurredStart, string[] methodIds, int threads, string? csv)
+    private static int Run(string modelPath, string? datasetName, string? dataFile, int count, int steps, bool blurredStart, string[] methodIds, bool allMethods, int threads, string? csv)
     {
         Tensors.NumThreads = threads;
-        using var explained = ExplainedModel.Load(modelPath, datasetName, dataFile, "scores");
-        var (data, predictor, resnet, card) = (explained.Data, explained.Predictor, explained.Model, explained.Card);
+        using var explained = ExplainedModel.Load(modelPath, datasetName, dataFile, "scores", allowVisionTransformer: true);
+        var (data, predictor, network, card) = (explained.Data, explained.Predictor, explained.Model, explained.Card);
         count = Math.Min(count, data.Test.Count);
         var size = card.Preprocessing.InputSize;
         var occlusionPatch = Math.Max(1, size[0] / 7);
@@ -59,7 +59,7 @@ internal static class FaithfulnessCommand
             $"occlusion {occlusionPatch}×{occlusionPatch} patches; the random map seeded per image"));
 
         using var outer = Tensors.NewDisposeScope();
-        var explainers = Explainers.Create(resnet, methodIds, Explainers.Baselines(predictor, data.Train), occlusionPatch);
+        var explainers = Explainers.Create(network, methodIds, allMethods, Explainers.Baselines(predictor, data.Train), occlusionPatch);
         var names = explainers.Select(e => e.Name).Append("random").ToArray();
         var deletion = new double[names.Length][];
         var insertion = new double[names.Length][];
@@ -73,7 +73,7 @@ internal static class FaithfulnessCommand
                 var image = explained.TestImage(i);
                 var input = predictor.Preprocess([image]);
                 long target;
-                using (Tensors.NoGrad()) target = resnet.Call(input).ArgMax(1).Item<long>();
+                using (Tensors.NoGrad()) target = network.Call(input).ArgMax(1).Item<long>();
                 var targets = new[] { target };
                 var start = blurredStart ? Faithfulness.Blur(input) : null;
                 var random = new Random(i);
@@ -84,8 +84,8 @@ internal static class FaithfulnessCommand
                 ];
                 for (int m = 0; m < names.Length; m++)
                 {
-                    deletion[m][i] = Faithfulness.Deletion(resnet, input, maps[m], target, steps: steps, score: score).Area;
-                    insertion[m][i] = Faithfulness.Insertion(resnet, input, maps[m], target, start, steps: steps, score: score).Area;
+                    deletion[m][i] = Faithfulness.Deletion(network, input, maps[m], target, steps: steps, score: score).Area;
+                    insertion[m][i] = Faithfulness.Insertion(network, input, maps[m], target, start, steps: steps, score: score).Area;
                 }
                 task.Increment(1);
             }

@@ -41,11 +41,11 @@ internal static class SanityCheckCommand
             model, dataset, dataFile, images, blockDepth, order, seed, methods, threads, csv,
         };
         command.SetAction(r => Run(r.GetValue(model)!, r.GetValue(dataset), r.GetValue(dataFile), r.GetValue(images), r.GetValue(blockDepth), r.GetValue(order), r.GetValue(seed),
-            Explainers.Parse(r.GetValue(methods))!, r.GetValue(threads), r.GetValue(csv)));
+            Explainers.Parse(r.GetValue(methods))!, r.GetValue(methods)!.Trim().Equals("all", StringComparison.OrdinalIgnoreCase), r.GetValue(threads), r.GetValue(csv)));
         return command;
     }
 
-    private static int Run(string modelPath, string? datasetName, string? dataFile, int count, int blockDepth, RandomizationOrder order, long seed, string[] methodIds, int threads, string? csv)
+    private static int Run(string modelPath, string? datasetName, string? dataFile, int count, int blockDepth, RandomizationOrder order, long seed, string[] methodIds, bool allMethods, int threads, string? csv)
     {
         Tensors.NumThreads = threads;
         using var explained = ExplainedModel.Load(modelPath, datasetName, dataFile, "checks");
@@ -58,7 +58,7 @@ internal static class SanityCheckCommand
             $"{order.ToString().ToLowerInvariant()} randomisation, {(depth is { } d ? $"blocks of name depth {d}" : "one layer per step")}, seed {seed}; maps of the trained model's predicted classes"));
 
         using var scope = Tensors.NewDisposeScope();
-        var explainers = Explainers.Create(resnet, methodIds, Explainers.Baselines(predictor, data.Train), occlusionPatch)
+        var explainers = Explainers.Create(resnet, methodIds, allMethods, Explainers.Baselines(predictor, data.Train), occlusionPatch)
             .Append(new Explainer("input", "input (control)", "input", (x, t) => new ClassActivationMaps(x.Abs().Sum(new long[] { 1 }, keepDim: true), t, new float[t.Count])))
             .ToArray();
         var batch = Enumerable.Range(0, count).Select(explained.TestImage).ToArray();

@@ -137,6 +137,9 @@ public sealed class MedMnistSampleTests(MedMnistTrainedRun run) : IClassFixture<
         var rows = File.ReadAllLines(csv);
         rows.Should().HaveCount(4);
         rows[0].Should().StartWith("image,Grad-CAM deletion,Grad-CAM insertion,Grad-CAM++ deletion");
+        var rollout = await SampleApp.RunAsync("medmnist", run.Folder.Path, "faithfulness", "--model", modelFile, "--data-file", run.DataFile, "--images", "1", "--methods", "attention-rollout,saliency");
+        rollout.ExitCode.Should().Be(2, rollout.ToString());
+        rollout.Error.Should().Contain("--methods attention-rollout maps a vision transformer's attention; this model is a ResNet.");
 
         // Image 0's Grad-CAM and integrated-gradients areas, recomputed with the library on the predictor's batch.
         using var scope = MedVision.Torch.Tensors.NewDisposeScope();
@@ -1095,6 +1098,27 @@ public sealed class MedMnistSampleTests(MedMnistTrainedRun run) : IClassFixture<
         var gradCam = await SampleApp.RunAsync("medmnist", run.Folder.Path, ["predict", "--model", modelFile, "--heatmaps", run.Folder["vit-maps"], "--cam", "GradCam", images[0]]);
         gradCam.ExitCode.Should().Be(2, gradCam.ToString());
         gradCam.Error.Should().Contain("--cam GradCam needs a ResNet model file").And.Contain("holds a vit model: use --cam AttentionRollout");
+
+        // faithfulness: the methods that apply to a vision transformer, attention rollout scored as the library scores it
+        var csv = run.Folder["vit-faithfulness.csv"];
+        var scored = await SampleApp.RunAsync("medmnist", run.Folder.Path, "faithfulness", "--model", modelFile, "--data-file", run.DataFile, "--images", "2", "--steps", "5",
+            "--methods", "attention-rollout,saliency", "--threads", "1", "--csv", csv);
+        scored.ExitCode.Should().Be(0, scored.ToString());
+        scored.Lines("FAITHFULNESS").Select(l => l["method"]).Should().Equal("attention-rollout", "saliency", "random");
+        using (var scope = MedVision.Torch.Tensors.NewDisposeScope())
+        using (var loaded = LoadForExplaining(modelFile, images: 1))
+        {
+            var vit = (MedVision.Nets.Models.VisionTransformer)loaded.Network;
+            long target;
+            using (MedVision.Torch.Tensors.NoGrad()) target = vit.Call(loaded.Input).ArgMax(1).Item<long>();
+            var map = new MedVision.Nets.Explainability.AttentionRollout(vit).Compute(loaded.Input, [target]).ToArray(0);
+            var fields = File.ReadAllLines(csv)[1].Split(',').Skip(1).Select(D).ToArray();
+            fields[0].Should().BeApproximately(MedVision.Nets.Explainability.Faithfulness.Deletion(vit, loaded.Input, map, target, steps: 5).Area, 1e-9);
+            fields[1].Should().BeApproximately(MedVision.Nets.Explainability.Faithfulness.Insertion(vit, loaded.Input, map, target, steps: 5).Area, 1e-9);
+        }
+        var resnetOnly = await SampleApp.RunAsync("medmnist", run.Folder.Path, "faithfulness", "--model", modelFile, "--data-file", run.DataFile, "--images", "1", "--methods", "grad-cam");
+        resnetOnly.ExitCode.Should().Be(2, resnetOnly.ToString());
+        resnetOnly.Error.Should().Contain("--methods grad-cam needs a ResNet; a vision transformer is compared with attention-rollout");
 
         var weights = await SampleApp.RunAsync("medmnist", run.Folder.Path,
             "train", "--model", "vit-tiny", "--data-file", run.DataFile, "--epochs", "1", "--init-weights", "imagenet", "--output", run.Folder["vit-imagenet"]);
