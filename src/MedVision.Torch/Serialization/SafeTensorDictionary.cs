@@ -64,11 +64,12 @@ public sealed class SafeTensorDictionary : IReadOnlyDictionary<string, Tensor>, 
     /// Puts <paramref name="tensor"/> under <paramref name="key"/> (e.g. a resized or converted copy of an entry): the
     /// dictionary owns it from now on (it leaves any dispose scope), and the tensor the key held, if another, is disposed.
     /// </summary>
-    /// <exception cref="ArgumentException">The key is null or empty.</exception>
+    /// <exception cref="ArgumentException">The key is empty.</exception>
     public void Replace(string key, Tensor tensor)
     {
-        if (string.IsNullOrEmpty(key)) throw new ArgumentException("The key is null or empty.", nameof(key));
+        ArgumentNullException.ThrowIfNull(key);
         ArgumentNullException.ThrowIfNull(tensor);
+        if (key.Length == 0) throw new ArgumentException("The key is empty.", nameof(key));
         ThrowIfDisposed();
         DisposeScope.Detach(tensor);
         if (_tensors.TryGetValue(key, out var old) && !ReferenceEquals(old, tensor)) old.Dispose();
