@@ -80,8 +80,8 @@ public sealed record PretrainedVisionTransformerWeights
     {
         Name = name,
         PatchSize = patch,
-        Source = new Uri("https://download.pytorch.org/models/" + file),
-        Checksum = FileChecksum.Sha256(file[(file.LastIndexOf('-') + 1)..file.LastIndexOf('.')]),
+        Source = PretrainedWeights.TorchvisionSource(file),
+        Checksum = PretrainedWeights.TorchvisionChecksum(file),
         ParameterCount = parameters,
         Top1Accuracy = top1,
         Top5Accuracy = top5,

@@ -85,13 +85,18 @@ public sealed record PretrainedWeights
     {
         Name = name,
         Depth = depth,
-        Source = new Uri("https://download.pytorch.org/models/" + file),
-        Checksum = FileChecksum.Sha256(file[(file.LastIndexOf('-') + 1)..file.LastIndexOf('.')]),
+        Source = TorchvisionSource(file),
+        Checksum = TorchvisionChecksum(file),
         ParameterCount = parameters,
         Top1Accuracy = top1,
         Top5Accuracy = top5,
         ResizeSize = new[] { resize },
     };
+
+    // torchvision's address of one of its files, and the SHA-256 prefix its name carries (resnet18-f37072fd.pth).
+    internal static Uri TorchvisionSource(string file) => new("https://download.pytorch.org/models/" + file);
+
+    internal static FileChecksum TorchvisionChecksum(string file) => FileChecksum.Sha256(file[(file.LastIndexOf('-') + 1)..file.LastIndexOf('.')]);
 
     /// <summary>ResNet-18, <c>IMAGENET1K_V1</c> (top-1 69.758%).</summary>
     public static PretrainedWeights ResNet18ImageNet1KV1 { get; } = Torchvision("ResNet18_Weights.IMAGENET1K_V1", 18, "resnet18-f37072fd.pth", 11_689_512, 69.758, 89.078, 256);
