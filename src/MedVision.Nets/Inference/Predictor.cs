@@ -319,7 +319,7 @@ public sealed class Predictor : IDisposable
 
     /// <summary>
     /// Predicts one file and explains the prediction with a class-activation map on the model's last stage (see
-    /// <see cref="GradCam"/>), or explains <paramref name="targetClass"/> instead of the predicted class: for a 2-D model
+    /// <see cref="GradCam"/>; for a vision transformer, <see cref="CamMethod.AttentionRollout"/>), or explains <paramref name="targetClass"/> instead of the predicted class: for a 2-D model
     /// an image file; for a 3-D model a volume as <see cref="PredictFile"/> reads it (a NIfTI file, a DICOM series
     /// folder, or a subject folder of the card's modalities), whose explanation can be placed back on the scan
     /// (<see cref="Explanation.ToSourceVolume"/>).
@@ -385,7 +385,8 @@ public sealed class Predictor : IDisposable
 
     /// <summary>
     /// Predicts one [0, 1] image or volume (C, H, W) / (C, D, H, W) and explains the prediction with a
-    /// class-activation map (at the model's input size, values in [0, 1]) on the model's last stage; or explains
+    /// class-activation map (at the model's input size, values in [0, 1]) on the model's last stage (for a vision
+    /// transformer, <see cref="CamMethod.AttentionRollout"/>'s map, the same for every class); or explains
     /// <paramref name="targetClass"/> instead of the predicted class. With <see cref="Flips"/>, the map is the average
     /// of the flipped copies' maps, each flipped back, rescaled to [0, 1] (as the prediction averages their
     /// probabilities), so the explanation of a mirrored image is the mirrored explanation.
