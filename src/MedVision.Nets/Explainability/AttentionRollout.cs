@@ -72,8 +72,8 @@ public sealed class AttentionRollout
             throw new ArgumentException($"{targetClasses.Count} target classes were given for a batch of {n}.", nameof(targetClasses));
         using var scope = Tensors.NewDisposeScope();
         using var noGrad = Tensors.NoGrad();
-        var attention = _model.AttentionWeights(input);
-        using (var logits = _model.Call(input))
+        var (output, attention) = _model.ForwardWithAttention(input);
+        using (var logits = output)
         {
             var classes = targetClasses?.ToArray() ?? logits.ArgMax(1).To(ScalarType.Int64, Device.Cpu).ToArray<long>();
             for (int i = 0; i < classes.Length; i++) GradCam.CheckTarget(classes[i], logits.Size(1), i, nameof(targetClasses));

@@ -107,12 +107,20 @@ public sealed class VisionTransformer : Module<Tensor, Tensor>
     /// <paramref name="averageHeads"/>. Row t is what token t attends to. For attention maps (<see cref="Explainability.AttentionRollout"/>).
     /// </summary>
     /// <exception cref="ArgumentException">An input that is not (N, C, H, W) / (N, C, D, H, W) of the channels and size the network was built for.</exception>
-    public Tensor[] AttentionWeights(Tensor input, bool averageHeads = false)
+    public Tensor[] AttentionWeights(Tensor input, bool averageHeads = false) => ForwardWithAttention(input, averageHeads).AttentionWeights;
+
+    /// <summary>
+    /// Class scores (N, classes), as <see cref="Forward(Tensor)"/> gives them, with every encoder layer's
+    /// self-attention weights from the same pass (see <see cref="AttentionWeights"/>).
+    /// </summary>
+    /// <exception cref="ArgumentException">An input that is not (N, C, H, W) / (N, C, D, H, W) of the channels and size the network was built for.</exception>
+    public (Tensor Logits, Tensor[] AttentionWeights) ForwardWithAttention(Tensor input, bool averageHeads = false)
     {
         using var scope = Tensors.NewDisposeScope();
-        var (_, weights) = Encoder.ForwardWithAttention(Embed(input), averageAttnWeights: averageHeads);
+        var (tokens, weights) = Encoder.ForwardWithAttention(Embed(input), averageAttnWeights: averageHeads);
+        var logits = Head.Call(tokens.Select(1, 0));
         scope.MoveToOuter(weights);
-        return weights;
+        return (scope.MoveToOuter(logits), weights);
     }
 
     // The encoder's input: patch embeddings after the class token, plus position embeddings, through dropout.

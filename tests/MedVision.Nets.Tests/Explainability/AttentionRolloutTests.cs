@@ -36,6 +36,9 @@ public sealed class AttentionRolloutTests
             perHead[i].Shape.Should().Equal(2, 2, 17, 17);
             perHead[i].AllClose(reference[$"attn.{i}"], 1e-4, 1e-6).Should().BeTrue($"layer {i}'s weights are PyTorch's (largest difference {(perHead[i] - reference[$"attn.{i}"]).Abs().Max().Item():E2})");
         }
+        var (logits, fromOnePass) = model.ForwardWithAttention(reference["input"]);
+        logits.AllClose(model.Call(reference["input"]), 0, 0).Should().BeTrue("the logits of the same forward pass");
+        fromOnePass[1].AllClose(perHead[1], 0, 0).Should().BeTrue();
         var averaged = model.AttentionWeights(reference["input"], averageHeads: true);
         averaged[1].Shape.Should().Equal(2, 17, 17);
         averaged[1].AllClose(reference["attn.1"].Mean([1]), 1e-5, 1e-7).Should().BeTrue();
