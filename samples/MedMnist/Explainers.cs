@@ -62,11 +62,14 @@ internal static class Explainers
         HelpName = "LIST",
     }.Must(v => Parse(v) is not null, $"all or a comma-separated list of {string.Join(", ", Ids)}");
 
+    /// <summary>Whether <c>--methods</c> asks for every method (<c>all</c>): then those that do not apply to the model are left out rather than refused.</summary>
+    public static bool IsAll(string? value) => value is not null && value.Trim().Equals("all", StringComparison.OrdinalIgnoreCase);
+
     /// <summary>The chosen ids in <see cref="Ids"/>' order, or null when a name is unknown or none is given.</summary>
     public static string[]? Parse(string? value)
     {
         if (value is null) return null;
-        if (value.Trim().Equals("all", StringComparison.OrdinalIgnoreCase)) return Ids;
+        if (IsAll(value)) return Ids;
         var names = value.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Select(n => n.ToLowerInvariant()).ToArray();
         return names.Length == 0 || names.Any(n => !Ids.Contains(n)) ? null : Ids.Where(names.Contains).ToArray();
     }

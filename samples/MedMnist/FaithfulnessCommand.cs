@@ -40,7 +40,7 @@ internal static class FaithfulnessCommand
             model, dataset, dataFile, images, steps, insertionStart, methods, threads, csv,
         };
         command.SetAction(r => Run(r.GetValue(model)!, r.GetValue(dataset), r.GetValue(dataFile), r.GetValue(images), r.GetValue(steps), r.GetValue(insertionStart) == "blur",
-            Explainers.Parse(r.GetValue(methods))!, r.GetValue(methods)!.Trim().Equals("all", StringComparison.OrdinalIgnoreCase), r.GetValue(threads), r.GetValue(csv)));
+            Explainers.Parse(r.GetValue(methods))!, Explainers.IsAll(r.GetValue(methods)), r.GetValue(threads), r.GetValue(csv)));
         return command;
     }
 

@@ -63,7 +63,7 @@ internal static class Plots
     {
         if (test.SampleShape.Count == 3 && test.SampleShape[2] is not (1 or 3)) return null; // (D, H, W) volumes
         if (!predictor.CanExplain) return null;
-        var cam = new MapMethod(null, null).CamFor(predictor);
+        var cam = MapMethod.OwnCam(predictor);
         var file = $"test-{(cam == CamMethod.AttentionRollout ? "rollout" : "gradcam")}.png";
         int height = test.SampleShape[0], width = test.SampleShape[1], channels = test.SampleShape.Count == 3 ? 3 : 1;
         count = Math.Min(count, test.Count);

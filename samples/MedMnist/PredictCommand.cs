@@ -61,7 +61,7 @@ internal static class PredictCommand
             throw new ArgumentException(ModelOptions.IsOnnxFile(modelPath)
                 ? $"--heatmaps needs the network's layers and gradients, which ONNX Runtime does not expose; explain with the model.safetensors {Path.GetFileName(modelPath)} was exported from."
                 : predictor.CanExplain
-                    ? $"--cam {map.Cam} needs {(map.Cam == CamMethod.AttentionRollout ? "a vision-transformer" : "a ResNet")} model file; {Path.GetFileName(modelPath)} holds a {predictor.Card.Architecture} model: use --cam {new MapMethod(null, null).CamFor(predictor)}, or --attribution IntegratedGradients."
+                    ? $"--cam {map.Cam} needs {(map.Cam == CamMethod.AttentionRollout ? "a vision-transformer" : "a ResNet")} model file; {Path.GetFileName(modelPath)} holds a {predictor.Card.Architecture} model: use --cam {MapMethod.OwnCam(predictor)}, or --attribution IntegratedGradients."
                     : $"--heatmaps draws class-activation maps of ResNet and vision-transformer model files; {Path.GetFileName(modelPath)} holds a {predictor.Card.Architecture} model: map it with --attribution IntegratedGradients (or SmoothGrad, Saliency).");
         if (heatmaps is not null && predictor.Card.Preprocessing.InputSize.Count == 3)
             throw new ArgumentException("--heatmaps overlays the maps on 2-D images; this model takes 3-D volumes.");

@@ -41,7 +41,7 @@ internal static class SanityCheckCommand
             model, dataset, dataFile, images, blockDepth, order, seed, methods, threads, csv,
         };
         command.SetAction(r => Run(r.GetValue(model)!, r.GetValue(dataset), r.GetValue(dataFile), r.GetValue(images), r.GetValue(blockDepth), r.GetValue(order), r.GetValue(seed),
-            Explainers.Parse(r.GetValue(methods))!, r.GetValue(methods)!.Trim().Equals("all", StringComparison.OrdinalIgnoreCase), r.GetValue(threads), r.GetValue(csv)));
+            Explainers.Parse(r.GetValue(methods))!, Explainers.IsAll(r.GetValue(methods)), r.GetValue(threads), r.GetValue(csv)));
         return command;
     }
 

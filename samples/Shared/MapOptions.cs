@@ -97,7 +97,10 @@ internal static class MapOptions
 internal sealed record MapMethod(CamMethod? Cam, AttributionMethod? Attribution, IReadOnlyList<string>? ReferenceFiles = null)
 {
     /// <summary>The class-activation method for <paramref name="predictor"/>: the one asked for, else the model's own.</summary>
-    public CamMethod CamFor(Predictor predictor) => Cam ?? (predictor.CanExplainWith(CamMethod.AttentionRollout) ? CamMethod.AttentionRollout : CamMethod.GradCam);
+    public CamMethod CamFor(Predictor predictor) => Cam ?? OwnCam(predictor);
+
+    /// <summary>The model's own class-activation method: attention rollout for a vision transformer, Grad-CAM otherwise.</summary>
+    public static CamMethod OwnCam(Predictor predictor) => predictor.CanExplainWith(CamMethod.AttentionRollout) ? CamMethod.AttentionRollout : CamMethod.GradCam;
 
     /// <summary>This method with the class-activation method chosen for <paramref name="predictor"/> (an ensemble's first member), so that its name and tag say which.</summary>
     public MapMethod For(Predictor predictor) => Attribution is null && Cam is null ? this with { Cam = CamFor(predictor) } : this;

@@ -75,8 +75,7 @@ public sealed class AttentionRollout
         var (output, attention) = _model.ForwardWithAttention(input);
         using (var logits = output)
         {
-            var classes = targetClasses?.ToArray() ?? logits.ArgMax(1).To(ScalarType.Int64, Device.Cpu).ToArray<long>();
-            for (int i = 0; i < classes.Length; i++) GradCam.CheckTarget(classes[i], logits.Size(1), i, nameof(targetClasses));
+            var classes = GradCam.ChooseClasses(logits, targetClasses);
             var scores = logits.Gather(1, Tensors.FromArray(classes, n, 1).To(logits.Device)).Flatten().To(ScalarType.Float32, Device.Cpu).ToArray<float>();
             var map = Rollout(attention);
             var grid = _model.Options.PatchGrid.Select(g => (long)g).ToArray();

@@ -139,7 +139,8 @@ public sealed class GradCam
         }
     }
 
-    private static long[] ChooseClasses(Tensor logits, IReadOnlyList<long>? targetClasses)
+    // The predicted classes, or the given ones checked against the logits' class count.
+    internal static long[] ChooseClasses(Tensor logits, IReadOnlyList<long>? targetClasses)
     {
         if (targetClasses is null) return logits.ArgMax(1).To(ScalarType.Int64, Device.Cpu).ToArray<long>();
         long k = logits.Size(1);
