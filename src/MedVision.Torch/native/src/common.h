@@ -5,6 +5,9 @@
 #include <functional>
 #include <cmath>
 #include <string>
+#if defined(__unix__) || defined(__APPLE__)
+#include <csignal>
+#endif
 #include "mvt.h"
 
 namespace mvt {
@@ -23,6 +26,23 @@ void clear_error();
 // Runs the oneDNN self-check once per process (nn.cpp; see mvt_onednn_self_check); entry points that may reach a
 // convolution call it first.
 void EnsureOneDnnChecked();
+
+// Blocks the asynchronous signals on the calling thread (and libtorch's intra-op workers) while it lives: for entry
+// points that may run oneDNN's compute kernels, some of which run with the stack pointer in a heap workspace, where a
+// signal's frame would corrupt the heap (signals.cpp).
+class SignalsDeferred {
+ public:
+  SignalsDeferred();
+  ~SignalsDeferred();
+  SignalsDeferred(const SignalsDeferred&) = delete;
+  SignalsDeferred& operator=(const SignalsDeferred&) = delete;
+
+ private:
+#if defined(__unix__) || defined(__APPLE__)
+  sigset_t previous_;
+#endif
+  bool restore_ = false;
+};
 
 // A float32 CPU convolution on oneDNN whose backward pass is oneDNN's too (onednn_conv.cpp); without the
 // oneDNN backward entry point in this libtorch, at::mkldnn_convolution (backward by libtorch's heuristic).
@@ -133,4 +153,6 @@ inline at::Scalar ScalarFor(const at::Tensor& t, double s) {
   catch (...) { mvt::set_error(mvt::kGeneric, "unknown native exception"); return fail; }
 
 #define MVT_TENSOR_OP(body) MVT_GUARD_BEGIN return mvt::wrap(body); MVT_GUARD_END(nullptr)
+// An op that may run oneDNN's kernels: asynchronous signals are deferred while it runs (see SignalsDeferred).
+#define MVT_COMPUTE_OP(body) MVT_GUARD_BEGIN mvt::SignalsDeferred signals_deferred; return mvt::wrap(body); MVT_GUARD_END(nullptr)
 #define MVT_STATUS_OP(body) MVT_GUARD_BEGIN body; return 0; MVT_GUARD_END(-1)

@@ -241,6 +241,7 @@ MVT_API int32_t mvt_set_requires_grad(mvt_tensor t, int32_t value) { MVT_STATUS_
 MVT_API int32_t mvt_is_leaf(mvt_tensor t) { MVT_GUARD_BEGIN return T(t).is_leaf() ? 1 : 0; MVT_GUARD_END(-1) }
 MVT_API int32_t mvt_backward(mvt_tensor t, mvt_tensor grad, int32_t retain_graph, int32_t create_graph) {
   MVT_GUARD_BEGIN
+  mvt::SignalsDeferred signals_deferred;  // the backward pass runs on this thread, convolutions' included
   at::Tensor g = grad != nullptr ? T(grad) : at::Tensor();
   c10::optional<bool> retain = retain_graph ? c10::optional<bool>(true) : c10::nullopt;
   T(t).backward(g, retain, create_graph != 0);
@@ -269,6 +270,7 @@ MVT_API int32_t mvt_autograd_grad(const mvt_tensor* outputs, const mvt_tensor* g
                                   const mvt_tensor* inputs, int32_t n_inputs, int32_t retain_graph,
                                   int32_t create_graph, int32_t allow_unused, mvt_tensor* results) {
   MVT_GUARD_BEGIN
+  mvt::SignalsDeferred signals_deferred;
   if (n_outputs <= 0 || n_inputs <= 0) throw std::invalid_argument("autograd grad needs at least one output and one input");
   torch::autograd::variable_list outs, ins, grads;
   outs.reserve(static_cast<size_t>(n_outputs));

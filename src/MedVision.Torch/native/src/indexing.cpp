@@ -40,6 +40,7 @@ MVT_API int32_t mvt_unique(mvt_tensor t, int32_t sorted, int32_t return_inverse,
 MVT_API mvt_tensor mvt_unfold(mvt_tensor t, int64_t dim, int64_t size, int64_t step) { MVT_TENSOR_OP(T(t).unfold(dim, size, step)) }
 MVT_API mvt_tensor mvt_einsum(const char* equation, const mvt_tensor* ts, int32_t n) {
   MVT_GUARD_BEGIN
+  mvt::SignalsDeferred signals_deferred;
   return wrap(at::einsum(equation, mvt::TensorList(ts, n)));
   MVT_GUARD_END(nullptr)
 }

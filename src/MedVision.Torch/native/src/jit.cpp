@@ -185,6 +185,7 @@ MVT_API int32_t mvt_jit_method_names(mvt_script_module m, char* buffer, int32_t 
 // optimisations (for this call, on this thread), so results do not depend on how often the method ran before.
 MVT_API int32_t mvt_jit_invoke(mvt_script_module m, const char* method, const mvt_tensor* inputs, int32_t n, int32_t optimize) {
   MVT_GUARD_BEGIN
+  mvt::SignalsDeferred signals_deferred;
   mvt::EnsureOneDnnChecked();
   t_outputs.clear();
   torch::jit::GraphOptimizerEnabledGuard optimizer(optimize != 0);

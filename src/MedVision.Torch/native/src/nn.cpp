@@ -73,6 +73,7 @@ bool OneDnnGradientsAgree() {
 namespace mvt {
 void EnsureOneDnnChecked() {
   std::call_once(g_onednn_once, [] {
+    SignalsDeferred signals_deferred;  // the check runs oneDNN convolutions
     if (OneDnnEnvironment() >= 0 || !at::hasMKLDNN() || !at::globalContext().userEnabledMkldnn()) {
       g_onednn_check.store(2);
       return;
@@ -186,6 +187,7 @@ static void CheckGroups(int64_t groups, const char* op) {
 MVT_API mvt_tensor mvt_conv(mvt_tensor xh, mvt_tensor wh, mvt_tensor bh, const int64_t* stride, const int64_t* padding,
                             const int64_t* dilation, int32_t nspatial, int64_t groups) {
   MVT_GUARD_BEGIN
+  mvt::SignalsDeferred signals_deferred;
   mvt::EnsureOneDnnChecked();
   CheckGroups(groups, "convolution");
   const at::Tensor& x = T(xh);
@@ -220,6 +222,7 @@ MVT_API mvt_tensor mvt_onednn_pack_conv_weight(mvt_tensor wh, const int64_t* str
                                                const int64_t* dilation, int32_t nspatial, int64_t groups) {
   MVT_GUARD_BEGIN
   CheckGroups(groups, "convolution weight packing");
+  mvt::SignalsDeferred signals_deferred;
   const at::Tensor& w = T(wh);
   if (!at::hasMKLDNN()) throw std::invalid_argument("this libtorch build has no oneDNN, so convolution weights cannot be pre-packed");
   if (nspatial != 2 && nspatial != 3) throw std::invalid_argument("only 2-D and 3-D convolution weights can be pre-packed");
@@ -236,6 +239,7 @@ MVT_API mvt_tensor mvt_onednn_pack_conv_weight(mvt_tensor wh, const int64_t* str
 MVT_API mvt_tensor mvt_conv_transpose(mvt_tensor xh, mvt_tensor wh, mvt_tensor bh, const int64_t* stride, const int64_t* padding,
                                       const int64_t* output_padding, const int64_t* dilation, int32_t nspatial, int64_t groups) {
   MVT_GUARD_BEGIN
+  mvt::SignalsDeferred signals_deferred;
   mvt::EnsureOneDnnChecked();
   const at::Tensor& x = T(xh);
   const at::Tensor& w = T(wh);
@@ -249,7 +253,7 @@ MVT_API mvt_tensor mvt_conv_transpose(mvt_tensor xh, mvt_tensor wh, mvt_tensor b
   }
   MVT_GUARD_END(nullptr)
 }
-MVT_API mvt_tensor mvt_linear(mvt_tensor x, mvt_tensor w, mvt_tensor b) { MVT_TENSOR_OP(at::linear(T(x), T(w), Opt(b))) }
+MVT_API mvt_tensor mvt_linear(mvt_tensor x, mvt_tensor w, mvt_tensor b) { MVT_COMPUTE_OP(at::linear(T(x), T(w), Opt(b))) }
 MVT_API mvt_tensor mvt_batch_norm(mvt_tensor x, mvt_tensor w, mvt_tensor b, mvt_tensor rm, mvt_tensor rv, int32_t training,
                                   double momentum, double eps) {
   MVT_TENSOR_OP(at::batch_norm(T(x), Opt(w), Opt(b), Opt(rm), Opt(rv), training != 0, momentum, eps, true))

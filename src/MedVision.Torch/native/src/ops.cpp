@@ -265,7 +265,13 @@ MVT_API int32_t mvt_set_relu_gradient(int32_t mode, int32_t* previous) {
 MVT_API int64_t mvt_relu_gradient_overrides(void) { return relu_gradient_overrides; }
 MVT_API mvt_tensor mvt_unary(int32_t op, mvt_tensor t) { MVT_TENSOR_OP(unary(op, T(t))) }
 MVT_API mvt_tensor mvt_unary_scalar(int32_t op, mvt_tensor t, double s) { MVT_TENSOR_OP(unary_scalar(op, T(t), s)) }
-MVT_API mvt_tensor mvt_binary(int32_t op, mvt_tensor a, mvt_tensor b) { MVT_TENSOR_OP(binary(op, T(a), T(b))) }
+MVT_API mvt_tensor mvt_binary(int32_t op, mvt_tensor a, mvt_tensor b) {
+  MVT_GUARD_BEGIN
+  c10::optional<mvt::SignalsDeferred> signals_deferred;
+  if (op >= 13 && op <= 15) signals_deferred.emplace();  // the matrix products may run on oneDNN (bfloat16)
+  return wrap(binary(op, T(a), T(b)));
+  MVT_GUARD_END(nullptr)
+}
 MVT_API mvt_tensor mvt_add_scaled(mvt_tensor a, mvt_tensor b, double alpha) { MVT_TENSOR_OP(at::add(T(a), T(b), alpha)) }
 MVT_API mvt_tensor mvt_clamp(mvt_tensor t, int32_t has_min, double min, int32_t has_max, double max) {
   MVT_TENSOR_OP(at::clamp(T(t), has_min ? c10::optional<at::Scalar>(min) : c10::nullopt,
