@@ -24,7 +24,7 @@ public enum AttentionHeadFusion
 /// jacobgil's vit-explain does), is averaged with the identity for the residual connection, A' = (A + I) / 2, its rows
 /// renormalised, and the layers multiplied, first layer rightmost; the class token's row over the patch tokens, laid
 /// out on the patch grid, is the map. The map is the same for every class: it shows what the network looks at, not the
-/// evidence for one class (use a gradient attribution for that). 2-D and 3-D.
+/// evidence for one class (<see cref="GradientAttentionRollout"/> weighs the attention by a class's gradient). 2-D and 3-D.
 /// </summary>
 /// <example><code>
 /// using var maps = new AttentionRollout(vit).Compute(images);   // (N, 1, H, W), each in [0, 1]
@@ -64,12 +64,7 @@ public sealed class AttentionRollout
     /// <exception cref="InvalidOperationException">The model is in training mode (dropout would change the attention).</exception>
     public ClassActivationMaps Compute(Tensor input, IReadOnlyList<long>? targetClasses = null, bool resizeToInput = true, bool normalize = true)
     {
-        ArgumentNullException.ThrowIfNull(input);
-        if (_model.Training)
-            throw new InvalidOperationException("AttentionRollout needs the model in evaluation mode (call model.Eval()): in training mode dropout changes the attention.");
-        long n = input.Dim > 0 ? input.Size(0) : 0;
-        if (targetClasses is not null && targetClasses.Count != n)
-            throw new ArgumentException($"{targetClasses.Count} target classes were given for a batch of {n}.", nameof(targetClasses));
+        long n = CheckCall(_model, input, targetClasses, nameof(AttentionRollout));
         using var scope = Tensors.NewDisposeScope();
         using var noGrad = Tensors.NoGrad();
         var (output, attention) = _model.ForwardWithAttention(input);
@@ -77,13 +72,32 @@ public sealed class AttentionRollout
         {
             var classes = GradCam.ChooseClasses(logits, targetClasses);
             var scores = logits.Gather(1, Tensors.FromArray(classes, n, 1).To(logits.Device)).Flatten().To(ScalarType.Float32, Device.Cpu).ToArray<float>();
-            var map = Rollout(attention);
-            var grid = _model.Options.PatchGrid.Select(g => (long)g).ToArray();
-            map = map.Reshape([n, 1, .. grid]);
-            if (resizeToInput) map = Functional.Interpolate(map, input.Shape.Skip(2).ToArray(), InterpolationMode.Linear, alignCorners: false);
-            if (normalize) map = GradCam.NormalizePerSample(map);
+            var map = OnPatchGrid(_model, Rollout(attention), input, resizeToInput, normalize);
             return new ClassActivationMaps(scope.MoveToOuter(map), classes, scores);
         }
+    }
+
+    // The checks every attention map makes of its call; the batch size.
+    internal static long CheckCall(VisionTransformer model, Tensor input, IReadOnlyList<long>? targetClasses, string explainer)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        if (model.Training)
+            throw new InvalidOperationException($"{explainer} needs the model in evaluation mode (call model.Eval()): in training mode dropout changes the attention.");
+        long n = input.Dim > 0 ? input.Size(0) : 0;
+        if (targetClasses is not null && targetClasses.Count != n)
+            throw new ArgumentException($"{targetClasses.Count} target classes were given for a batch of {n}.", nameof(targetClasses));
+        return n;
+    }
+
+    // The class token's rows over the patch tokens (N, patches) laid out on the patch grid, (N, 1, *grid), resized to
+    // the input's size (linear, as Grad-CAM resizes) and scaled to [0, 1] per sample when asked.
+    internal static Tensor OnPatchGrid(VisionTransformer model, Tensor classRows, Tensor input, bool resizeToInput, bool normalize)
+    {
+        var grid = model.Options.PatchGrid.Select(g => (long)g).ToArray();
+        var map = classRows.Reshape([classRows.Size(0), 1, .. grid]);
+        if (resizeToInput) map = Functional.Interpolate(map, input.Shape.Skip(2).ToArray(), InterpolationMode.Linear, alignCorners: false);
+        if (normalize) map = GradCam.NormalizePerSample(map);
+        return map;
     }
 
     // The class token's row of the rolled-out attention over the patch tokens, (N, patches), in float32.

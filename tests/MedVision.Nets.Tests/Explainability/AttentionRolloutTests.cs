@@ -109,6 +109,63 @@ public sealed class AttentionRolloutTests
     }
 
     [Fact]
+    public void GradientRollout_IsChefersRelevance_ForThePredictedClassesOrTheClassesAsked()
+    {
+        var (model, reference) = ReferenceModel();
+        using var _ = model;
+        using var __ = reference;
+        using var scope = Tensors.NewDisposeScope();
+        var explainer = new GradientAttentionRollout(model);
+        using var predicted = explainer.Compute(reference["input"], resizeToInput: false, normalize: false);
+        predicted.Maps.Shape.Should().Equal(2, 1, 4, 4);
+        var expected = reference["gradrollout.predicted"].Unsqueeze(1);
+        predicted.Maps.AllClose(expected, 1e-4, 1e-6).Should().BeTrue($"the predicted classes' relevance is the reference's (largest difference {(predicted.Maps - expected).Abs().Max().Item():E2})");
+        var logits = reference["logits"];
+        predicted.TargetClasses.Should().Equal(logits.ArgMax(1).ToArray<long>());
+        predicted.Scores[1].Should().BeApproximately(logits.Amax([1]).ToArray<float>()[1], 1e-4f);
+        // another class, another map: inside a no-grad scope too (the explainer turns gradients on for itself)
+        using (Tensors.NoGrad())
+        {
+            using var classThree = explainer.Compute(reference["input"], [3, 3], resizeToInput: false, normalize: false);
+            var three = reference["gradrollout.class3"].Unsqueeze(1);
+            classThree.Maps.AllClose(three, 1e-4, 1e-6).Should().BeTrue($"class 3's relevance is the reference's (largest difference {(classThree.Maps - three).Abs().Max().Item():E2})");
+            classThree.Maps.AllClose(predicted.Maps, 1e-3, 1e-4).Should().BeFalse("the map depends on the class");
+        }
+        // the parameters' gradients are left alone; frozen parameters do not stop it
+        model.Parameters().Should().OnlyContain(p => p.Grad == null);
+        foreach (var p in model.Parameters()) p.RequiresGrad = false;
+        using var frozen = explainer.Compute(reference["input"], resizeToInput: false, normalize: false);
+        frozen.Maps.AllClose(predicted.Maps, 0, 0).Should().BeTrue();
+        // resized and scaled as the rollout's maps are
+        using var shown = explainer.Compute(reference["input"]);
+        shown.Maps.Shape.Should().Equal(2, 1, 28, 28);
+        shown.ToArray(0).Max().Should().BeApproximately(1f, 1e-6f);
+        shown.ToArray(0).Min().Should().BeApproximately(0f, 1e-6f);
+    }
+
+    [Fact]
+    public void GradientRollout_OfVolumes_IsOnTheirCubeGrid_AndRefusesTrainingMode()
+    {
+        using var scope = Tensors.NewDisposeScope();
+        Tensors.ManualSeed(4);
+        using var model = VisionTransformer.Builder().ForInput(channels: 1, spatialDims: 3).WithImageSize(16, 16, 8).WithPatchSize(8, 8, 4)
+            .WithHiddenSize(32).WithLayers(2).WithHeads(4).WithMlpDim(64).WithClasses(2).Build();
+        model.Eval();
+        var volumes = Tensors.Randn(2, 1, 16, 16, 8);
+        using var grid = new GradientAttentionRollout(model).Compute(volumes, resizeToInput: false, normalize: false);
+        grid.Maps.Shape.Should().Equal(2, 1, 2, 2, 2);
+        // the relevance starts as the identity and only adds non-negative shares: no patch has a negative value
+        grid.Maps.ToArray<float>().Should().OnlyContain(v => v >= 0);
+        using var full = new GradientAttentionRollout(model).Compute(volumes);
+        full.Maps.Shape.Should().Equal(2, 1, 16, 16, 8);
+        FluentActions.Invoking(() => new GradientAttentionRollout(null!)).Should().Throw<ArgumentNullException>();
+        FluentActions.Invoking(() => new GradientAttentionRollout(model).Compute(volumes, [0])).Should().Throw<ArgumentException>().WithParameterName("targetClasses");
+        model.Train();
+        FluentActions.Invoking(() => new GradientAttentionRollout(model).Compute(volumes)).Should().Throw<InvalidOperationException>()
+            .WithMessage("GradientAttentionRollout needs the model in evaluation mode*");
+    }
+
+    [Fact]
     public void BadUse_IsRefusedByName()
     {
         var (model, reference) = ReferenceModel();

@@ -19,7 +19,11 @@ matter, and writes vit_reference.safetensors with
                      layer's fused weights set to zero,
   interp.pos_embedding, interp.input, interp.logits  the state dict resized to 42x42 inputs (a 6x6 patch grid) with
                      torchvision's interpolate_embeddings (bicubic, corners aligned), a 2x3x42x42 input and the logits
-                     of the network of that size with those weights.
+                     of the network of that size with those weights,
+  gradrollout.predicted, gradrollout.class3  gradient-weighted attention rollout (Chefer, Gur and Wolf, ICCV 2021)
+                     of the predicted classes and of class 3, (2, 4, 4), neither resized nor normalised: the gradients
+                     of the class logits with respect to each layer's attention probabilities, from torchvision's
+                     forward pass written out with the probabilities kept in the graph.
 """
 import torch
 from torchvision.models import VisionTransformer
@@ -91,5 +95,44 @@ bigger.eval()
 x42 = torch.randn(2, 3, 42, 42)
 with torch.no_grad():
     tensors.update({"interp.pos_embedding": resized_state["encoder.pos_embedding"], "interp.input": x42, "interp.logits": bigger(x42)})
+
+
+def forward_with_probabilities(model, x):
+    """torchvision's forward pass written out, keeping each layer's attention probabilities (N, heads, T, T) in the graph."""
+    n = x.shape[0]
+    tokens = model._process_input(x)
+    tokens = torch.cat([model.class_token.expand(n, -1, -1), tokens], dim=1) + model.encoder.pos_embedding
+    probabilities = []
+    for block in model.encoder.layers:
+        y = block.ln_1(tokens)
+        mha = block.self_attention
+        t, e, h = y.shape[1], y.shape[2], mha.num_heads
+        d = e // h
+        q, k, v = (z.reshape(n, t, h, d).transpose(1, 2) for z in torch.nn.functional.linear(y, mha.in_proj_weight, mha.in_proj_bias).chunk(3, -1))
+        a = torch.softmax((q / d ** 0.5) @ k.transpose(-2, -1), dim=-1)
+        probabilities.append(a)
+        tokens = tokens + mha.out_proj((a @ v).transpose(1, 2).reshape(n, t, e))
+        tokens = tokens + block.mlp(block.ln_2(tokens))
+    return model.heads(model.encoder.ln(tokens)[:, 0]), probabilities
+
+
+def gradient_rollout(model, x, targets):
+    """Chefer, Gur and Wolf (ICCV 2021), as their ViT notebook computes it: R = I; per layer R += mean_h((dy/dA * A)^+) @ R."""
+    logits, probabilities = forward_with_probabilities(model, x)
+    grads = torch.autograd.grad(logits.gather(1, targets[:, None]).sum(), probabilities)
+    n, _, t, _ = probabilities[0].shape
+    r = torch.eye(t).expand(n, t, t)
+    for a, g in zip(probabilities, grads):
+        r = r + (g * a).clamp(min=0).mean(1) @ r
+    return r[:, 0, 1:].reshape(n, 4, 4).detach()
+
+
+check_logits, check_probabilities = forward_with_probabilities(model, x.detach())
+torch.testing.assert_close(check_logits, logits.detach())
+for a, w in zip(check_probabilities, weights):
+    torch.testing.assert_close(a, w)
+predicted = logits.detach().argmax(1)
+tensors["gradrollout.predicted"] = gradient_rollout(model, x.detach(), predicted)
+tensors["gradrollout.class3"] = gradient_rollout(model, x.detach(), torch.tensor([3, 3]))
 write_safetensors("vit_reference.safetensors", tensors)
 print(f"{len(tensors)} tensors -> vit_reference.safetensors")

@@ -179,6 +179,25 @@ public sealed class AttentionReferenceTests
     }
 
     [Fact]
+    public void PerHeadWeights_AreTheTensorTheOutputIsComputedFrom_SoTheirGradientIsTheGradientThroughTheAttention()
+    {
+        using var scope = Tensors.NewDisposeScope();
+        using var attention = new MultiheadAttention(8, 2, batchFirst: true);
+        var x = Tensors.Randn(2, 5, 8);
+        var w = Tensors.Randn(2, 5, 8);
+        var (output, weights) = attention.Call(x, x, x, needWeights: true, averageAttnWeights: false);
+        var gradient = MedVision.Torch.Autograd.Gradients.Compute((output * w).Sum(), weights!);
+        // By hand: out = concat_h(A_h V_h) W_outᵀ + b, so d(sum(out · w))/dA_h = (w W_out)_h V_hᵀ, V = x W_vᵀ + b_v.
+        var v = F.Linear(x, attention.InProjWeight.Narrow(0, 16, 8), attention.InProjBias!.Narrow(0, 16, 8)).View(2, 5, 2, 4).Transpose(1, 2);
+        var outputGradient = w.MatMul(attention.OutProj.Weight).View(2, 5, 2, 4).Transpose(1, 2);
+        var expected = outputGradient.MatMul(v.Transpose(2, 3));
+        gradient.Shape.Should().Equal(2, 2, 5, 5);
+        gradient.AllClose(expected, 1e-5, 1e-6).Should().BeTrue();
+        // the forward's output is unchanged by it
+        output.AllClose(attention.Call(x, x, x, needWeights: false).Output, 0, 0).Should().BeTrue();
+    }
+
+    [Fact]
     public void TheEncoder_StacksCopiesOfItsLayer_WithPyTorchsNames()
     {
         using var scope = Tensors.NewDisposeScope();

@@ -81,7 +81,9 @@ public sealed class MultiheadAttention : Module<(Tensor Query, Tensor Key, Tenso
     /// options: <paramref name="keyPaddingMask"/> (N, S) or (S) for unbatched inputs, true (or −∞ added) for keys to
     /// ignore; <paramref name="attnMask"/> (L, S) or (N·H, L, S), true for pairs not allowed or added to the scores;
     /// <paramref name="needWeights"/> returns the attention weights, (N, L, S) averaged over the heads or (N, H, L, S)
-    /// per head (without N for unbatched inputs).
+    /// per head (without N for unbatched inputs). Batched per-head weights are the tensor the output is computed from
+    /// (before dropout): the output's gradient with respect to them (<c>Gradients.Compute</c>) is the gradient through
+    /// the attention, which PyTorch's module does not expose.
     /// </summary>
     /// <returns>The output, shaped as the query, and the weights or null.</returns>
     /// <exception cref="ArgumentException">Inputs or masks whose shapes or types do not fit.</exception>
@@ -161,6 +163,10 @@ public sealed class MultiheadAttention : Module<(Tensor Query, Tensor Key, Tenso
         var scores = (qp / Math.Sqrt(d)).Bmm(kp.Transpose(1, 2));
         if (mask is not null) scores = scores + mask;
         var weights = scores.Softmax(-1);
+        // Per-head weights asked for are the tensor the output is computed from, so that the output's gradient with
+        // respect to them (autograd.grad) is the gradient through the attention: class-specific attention maps need it.
+        var perHead = needWeights ? weights.View(n, h, l, s) : null;
+        if (perHead is not null) weights = perHead.View(n * h, l, s);
         if (Training && Dropout > 0) weights = Functional.Dropout(weights, Dropout, training: true);
         var output = weights.Bmm(vp).Transpose(0, 1).Contiguous().View(l * n, EmbedDim);
         output = OutProj.Call(output).View(l, n, EmbedDim);
@@ -169,7 +175,7 @@ public sealed class MultiheadAttention : Module<(Tensor Query, Tensor Key, Tenso
         Tensor? returned = null;
         if (needWeights)
         {
-            returned = weights.View(n, h, l, s);
+            returned = perHead!;
             if (averageAttnWeights) returned = returned.Sum(1) / h;
             if (!batched) returned = returned.Squeeze(0);
             returned = scope.MoveToOuter(returned);

@@ -103,7 +103,8 @@ public sealed class TransformerEncoderLayer : Module<Tensor, Tensor>
     /// Encodes <paramref name="src"/> as <see cref="Forward(Tensor, Tensor?, Tensor?)"/> does and also returns the
     /// self-attention's weights, the softmax the values were averaged with (before attention dropout): (N, H, L, L)
     /// per head, or (N, L, L) averaged over the heads as PyTorch's <c>average_attn_weights</c> does; without the batch
-    /// dimension for an unbatched input. For attention maps (e.g. <c>AttentionRollout</c> in MedVision.Nets).
+    /// dimension for an unbatched input. For attention maps (e.g. <c>AttentionRollout</c> in MedVision.Nets); batched
+    /// per-head weights are differentiable: the output's gradient with respect to them flows through the attention.
     /// </summary>
     public (Tensor Output, Tensor AttentionWeights) ForwardWithAttention(Tensor src, Tensor? srcMask = null, Tensor? srcKeyPaddingMask = null, bool averageAttnWeights = true)
     {
