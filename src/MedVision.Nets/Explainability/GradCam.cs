@@ -48,8 +48,8 @@ public sealed class GradCam
         _forward = forward ?? throw new ArgumentNullException(nameof(forward));
         TargetLayer = targetLayer ?? throw new ArgumentNullException(nameof(targetLayer));
         if (!Enum.IsDefined(method)) throw new ArgumentOutOfRangeException(nameof(method), method, "Unknown CAM method.");
-        if (method == CamMethod.AttentionRollout)
-            throw new ArgumentException("Attention rollout is not a Grad-CAM weighting: compute it with the AttentionRollout class (for a VisionTransformer).", nameof(method));
+        if (method.MapsAttention())
+            throw new ArgumentException($"{method.DisplayName()} is not a Grad-CAM weighting: compute it with the {method} class (for a VisionTransformer).", nameof(method));
         Method = method;
     }
 

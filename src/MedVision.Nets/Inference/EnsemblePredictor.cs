@@ -595,9 +595,9 @@ public sealed class EnsemblePredictor : IDisposable
         {
             int cannot = Array.FindIndex(_members, m => !m.CanExplainWith(cam));
             if (cannot >= 0)
-                throw new NotSupportedException(cam == CamMethod.AttentionRollout
-                    ? $"Attention rollout needs every member to be a vision transformer; member {cannot} is a {_members[cannot].Card.Architecture} model. Check CanExplainWith first."
-                    : $"{cam} needs every member to be a ResNet; member {cannot} is a {_members[cannot].Card.Architecture} model{(_members[cannot].Card.Architecture == "resnet" ? " on another engine" : "")}{(_members[cannot].Card.Architecture == "vit" ? " (map vision transformers with CamMethod.AttentionRollout)" : "")}. Check CanExplainWith first, or explain with an AttributionMethod.");
+                throw new NotSupportedException(cam.MapsAttention()
+                    ? $"{cam.DisplayName()} needs every member to be a vision transformer; member {cannot} is a {_members[cannot].Card.Architecture} model. Check CanExplainWith first."
+                    : $"{cam} needs every member to be a ResNet; member {cannot} is a {_members[cannot].Card.Architecture} model{(_members[cannot].Card.Architecture == "resnet" ? " on another engine" : "")}{(_members[cannot].Card.Architecture == "vit" ? " (map vision transformers with CamMethod.AttentionRollout or CamMethod.GradientAttentionRollout)" : "")}. Check CanExplainWith first, or explain with an AttributionMethod.");
         }
         else
         {

@@ -149,21 +149,22 @@ public sealed class Predictor : IDisposable
     /// <summary>
     /// True when <see cref="Explain(FloatImage, CamMethod, int?)"/> can map the model's attention with some
     /// <see cref="CamMethod"/>: the model is a ResNet (Grad-CAM, Grad-CAM++) or a vision transformer (attention
-    /// rollout) — not a TorchScript model, whose layers the predictor does not know. See <see cref="CanExplainWith"/>.
+    /// rollout, gradient-weighted or not) — not a TorchScript model, whose layers the predictor does not know. See <see cref="CanExplainWith"/>.
     /// </summary>
     public bool CanExplain => _model is ResNet or VisionTransformer;
 
     /// <summary>
     /// True when <see cref="Explain(FloatImage, CamMethod, int?)"/> can map the model's attention with
-    /// <paramref name="method"/>: Grad-CAM and Grad-CAM++ for a ResNet, attention rollout for a vision transformer.
+    /// <paramref name="method"/>: Grad-CAM and Grad-CAM++ for a ResNet, attention rollout and gradient-weighted attention
+    /// rollout for a vision transformer.
     /// </summary>
     public bool CanExplainWith(CamMethod method) => CamRefusal(method) is null;
 
     // Why the predictor cannot draw `method`'s map, or null when it can.
-    private string? CamRefusal(CamMethod method) => method == CamMethod.AttentionRollout
-        ? _model is VisionTransformer ? null : $"Attention rollout needs a vision transformer; this model is a {(_model?.GetType().Name ?? _network!.GetType().Name)} ({Card.Architecture}). Check CanExplainWith first{(_model is ResNet ? ", or map it with Grad-CAM" : ", or explain with an AttributionMethod")}."
+    private string? CamRefusal(CamMethod method) => method.MapsAttention()
+        ? _model is VisionTransformer ? null : $"{method.DisplayName()} needs a vision transformer; this model is a {(_model?.GetType().Name ?? _network!.GetType().Name)} ({Card.Architecture}). Check CanExplainWith first{(_model is ResNet ? ", or map it with Grad-CAM" : ", or explain with an AttributionMethod")}."
         : _model is ResNet ? null
-        : _model is VisionTransformer ? $"{method} needs a ResNet (a convolutional feature map); this model is a vision transformer: map it with CamMethod.AttentionRollout. Check CanExplainWith first."
+        : _model is VisionTransformer ? $"{method} needs a ResNet (a convolutional feature map); this model is a vision transformer: map it with CamMethod.AttentionRollout or CamMethod.GradientAttentionRollout. Check CanExplainWith first."
         : $"Class-activation maps need a ResNet or a vision transformer; this model is a {(_model?.GetType().Name ?? _network!.GetType().Name)} ({Card.Architecture}). Check CanExplain first, or explain with an AttributionMethod.";
 
     /// <summary>
@@ -319,7 +320,8 @@ public sealed class Predictor : IDisposable
 
     /// <summary>
     /// Predicts one file and explains the prediction with a class-activation map on the model's last stage (see
-    /// <see cref="GradCam"/>; for a vision transformer, <see cref="CamMethod.AttentionRollout"/>), or explains <paramref name="targetClass"/> instead of the predicted class: for a 2-D model
+    /// <see cref="GradCam"/>; for a vision transformer, <see cref="CamMethod.AttentionRollout"/> or
+    /// <see cref="CamMethod.GradientAttentionRollout"/>), or explains <paramref name="targetClass"/> instead of the predicted class: for a 2-D model
     /// an image file; for a 3-D model a volume as <see cref="PredictFile"/> reads it (a NIfTI file, a DICOM series
     /// folder, or a subject folder of the card's modalities), whose explanation can be placed back on the scan
     /// (<see cref="Explanation.ToSourceVolume"/>).
@@ -386,7 +388,8 @@ public sealed class Predictor : IDisposable
     /// <summary>
     /// Predicts one [0, 1] image or volume (C, H, W) / (C, D, H, W) and explains the prediction with a
     /// class-activation map (at the model's input size, values in [0, 1]) on the model's last stage (for a vision
-    /// transformer, <see cref="CamMethod.AttentionRollout"/>'s map, the same for every class); or explains
+    /// transformer, <see cref="CamMethod.AttentionRollout"/>'s map, the same for every class, or
+    /// <see cref="CamMethod.GradientAttentionRollout"/>'s, the class's); or explains
     /// <paramref name="targetClass"/> instead of the predicted class. With <see cref="Flips"/>, the map is the average
     /// of the flipped copies' maps, each flipped back, rescaled to [0, 1] (as the prediction averages their
     /// probabilities), so the explanation of a mirrored image is the mirrored explanation.
@@ -439,9 +442,12 @@ public sealed class Predictor : IDisposable
         double? delta = null, change = null;
         if (method.Cam is { } cam)
         {
-            Func<Tensor, Tensor> draw = cam == CamMethod.AttentionRollout
-                ? x => new AttentionRollout((VisionTransformer)_model!).Compute(x, targets).Maps
-                : x => GradCam.ForResNet((ResNet)_model!, cam).Compute(x, targets).Maps;
+            Func<Tensor, Tensor> draw = cam switch
+            {
+                CamMethod.AttentionRollout => x => new AttentionRollout((VisionTransformer)_model!).Compute(x, targets).Maps,
+                CamMethod.GradientAttentionRollout => x => new GradientAttentionRollout((VisionTransformer)_model!).Compute(x, targets).Maps,
+                _ => x => GradCam.ForResNet((ResNet)_model!, cam).Compute(x, targets).Maps,
+            };
             map = draw(batch);
             if (Flips != TestTimeFlips.None)
             {

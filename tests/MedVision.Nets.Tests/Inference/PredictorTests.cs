@@ -450,6 +450,13 @@ public sealed class PredictorTests : IDisposable
         (overlay.Width, overlay.Height, overlay.Channels).Should().Be((56, 40, 3));
 
         FluentActions.Invoking(() => predictor.Explain(image, targetClass: 5)).Should().Throw<ArgumentOutOfRangeException>().WithMessage("*5 classes*");
+        // the attention maps are a vision transformer's
+        predictor.CanExplainWith(CamMethod.AttentionRollout).Should().BeFalse();
+        predictor.CanExplainWith(CamMethod.GradientAttentionRollout).Should().BeFalse();
+        FluentActions.Invoking(() => predictor.Explain(image, CamMethod.GradientAttentionRollout)).Should().Throw<NotSupportedException>()
+            .WithMessage("Gradient-weighted attention rollout needs a vision transformer; this model is a ResNet (resnet)*map it with Grad-CAM*");
+        FluentActions.Invoking(() => GradCam.ForResNet(original, CamMethod.GradientAttentionRollout)).Should().Throw<ArgumentException>()
+            .WithMessage("Gradient-weighted attention rollout is not a Grad-CAM weighting: compute it with the GradientAttentionRollout class*");
     }
 
     [Theory]

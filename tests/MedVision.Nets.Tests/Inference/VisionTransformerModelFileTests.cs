@@ -79,6 +79,20 @@ public sealed class VisionTransformerModelFileTests : IDisposable
             var expected = new AttentionRollout(model).Compute(predictor.Preprocess([image.Clone()]), [2]).ToArray(0);
             rollout.Map.Should().Equal(expected, (a, b) => Math.Abs(a - b) < 1e-5);
         }
+        // gradient-weighted rollout: the GradientAttentionRollout class's map, one per class
+        predictor.CanExplainWith(CamMethod.GradientAttentionRollout).Should().BeTrue();
+        var weighted = predictor.Explain(image.Clone(), CamMethod.GradientAttentionRollout, targetClass: 2);
+        weighted.TargetClass.Should().Be(2);
+        using (var scope = Tensors.NewDisposeScope())
+        {
+            model.Eval();
+            var x = predictor.Preprocess([image.Clone()]);
+            var expected = new GradientAttentionRollout(model).Compute(x, [2]).ToArray(0);
+            weighted.Map.Should().Equal(expected, (a, b) => Math.Abs(a - b) < 1e-5);
+            var other = new GradientAttentionRollout(model).Compute(x, [4]).ToArray(0);
+            predictor.Explain(image.Clone(), CamMethod.GradientAttentionRollout, targetClass: 4).Map.Should().Equal(other, (a, b) => Math.Abs(a - b) < 1e-5);
+            expected.Zip(other).Max(p => Math.Abs(p.First - p.Second)).Should().BeGreaterThan(1e-3f, "another class, another map");
+        }
         // with flips, the flipped copy's map flipped back joins the average (so a mirrored image gets the mirrored map)
         using var flipping = Predictor.Load(path, flips: TestTimeFlips.Horizontal);
         var averaged = flipping.Explain(image.Clone(), CamMethod.AttentionRollout);
