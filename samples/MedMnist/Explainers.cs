@@ -23,18 +23,19 @@ internal sealed record Explainer(string Id, string Name, string Short, Func<Tens
 /// (rescale rule, from zeros) and DeepLIFT SHAP (against each of the first 16 of those training images), SmoothGrad (25
 /// copies, 15 % noise), saliency, guided backpropagation and guided Grad-CAM (on the last stage, nearest upsampling),
 /// each as Captum visualises them (absolute, top 2 % saturated); occlusion sensitivity. For a vision transformer:
-/// attention rollout (heads averaged) and the methods that need no ReLUs or convolutional stages — integrated gradients,
+/// attention rollout (heads averaged), gradient-weighted attention rollout (Chefer et al.) and the methods that need no
+/// ReLUs or convolutional stages — integrated gradients,
 /// GradientSHAP, SmoothGrad, saliency, occlusion.
 /// </summary>
 internal static class Explainers
 {
     /// <summary>Every method's <c>--methods</c> name, in the tables' order.</summary>
-    public static readonly string[] Ids = ["grad-cam", "grad-cam++", "attention-rollout", "integrated-gradients", "gradient-shap", "deeplift", "deeplift-shap", "smoothgrad", "saliency", "guided-backprop", "guided-grad-cam", "occlusion"];
+    public static readonly string[] Ids = ["grad-cam", "grad-cam++", "attention-rollout", "gradient-rollout", "integrated-gradients", "gradient-shap", "deeplift", "deeplift-shap", "smoothgrad", "saliency", "guided-backprop", "guided-grad-cam", "occlusion"];
 
-    /// <summary>The methods that apply to each kind of model: Grad-CAM's family and the ReLU rules need a ResNet, attention rollout a vision transformer.</summary>
+    /// <summary>The methods that apply to each kind of model: Grad-CAM's family and the ReLU rules need a ResNet, the attention rollouts a vision transformer.</summary>
     public static bool AppliesTo(string id, Module<Tensor, Tensor> model) => model is VisionTransformer
-        ? id is "attention-rollout" or "integrated-gradients" or "gradient-shap" or "smoothgrad" or "saliency" or "occlusion"
-        : id != "attention-rollout";
+        ? id is "attention-rollout" or "gradient-rollout" or "integrated-gradients" or "gradient-shap" or "smoothgrad" or "saliency" or "occlusion"
+        : id is not ("attention-rollout" or "gradient-rollout");
 
     /// <summary>Training images GradientSHAP draws its baselines from.</summary>
     public const int ShapBaselines = 64;
@@ -88,7 +89,7 @@ internal static class Explainers
     {
         if (!allMethods && ids.FirstOrDefault(id => !AppliesTo(id, model)) is { } refused)
             throw new ArgumentException(model is VisionTransformer
-                ? $"--methods {refused} needs a ResNet; a vision transformer is compared with attention-rollout, integrated-gradients, gradient-shap, smoothgrad, saliency and occlusion."
+                ? $"--methods {refused} needs a ResNet; a vision transformer is compared with attention-rollout, gradient-rollout, integrated-gradients, gradient-shap, smoothgrad, saliency and occlusion."
                 : $"--methods {refused} maps a vision transformer's attention; this model is a ResNet.");
         ids = ids.Where(id => AppliesTo(id, model)).ToArray();
         if (model is VisionTransformer vit) return ForVisionTransformer(vit, ids, baselines, occlusionPatch);
@@ -125,6 +126,7 @@ internal static class Explainers
     private static IReadOnlyList<Explainer> ForVisionTransformer(VisionTransformer vit, IReadOnlyList<string> ids, Tensor baselines, int occlusionPatch)
     {
         var rollout = new AttentionRollout(vit);
+        var gradientRollout = new GradientAttentionRollout(vit);
         var integrated = new IntegratedGradients(vit);
         var shap = new GradientShap(vit, samples: 50);
         var smooth = new SmoothGrad(vit);
@@ -133,6 +135,7 @@ internal static class Explainers
         var all = new Explainer[]
         {
             new("attention-rollout", "attention rollout", "roll.", (x, t) => rollout.Compute(x, t)),
+            new("gradient-rollout", "gradient rollout", "g-roll.", (x, t) => gradientRollout.Compute(x, t)),
             new("integrated-gradients", "integrated gradients", "IG", (x, t) => Maps(integrated.Compute(x, t))),
             new("gradient-shap", "GradientSHAP", "SHAP", (x, t) => Maps(shap.Compute(x, baselines, t))),
             new("smoothgrad", "SmoothGrad", "SG", (x, t) => Maps(smooth.Compute(x, t))),

@@ -18,10 +18,10 @@ internal static class PredictCommand
     {
         var models = ModelOptions.Models();
         var device = new Option<string>("--device") { Description = "cpu, cuda or cuda:N.", DefaultValueFactory = _ => "cpu" }.IsDevice();
-        var heatmaps = new Option<string?>("--heatmaps") { Description = "Also write, into this folder, each image with the map of its prediction blended over it: Grad-CAM (NAME-gradcam.png), attention rollout for a vision transformer (NAME-rollout.png) or, with --attribution, a gradient attribution." };
+        var heatmaps = new Option<string?>("--heatmaps") { Description = "Also write, into this folder, each image with the map of its prediction blended over it: Grad-CAM (NAME-gradcam.png), attention rollout for a vision transformer (NAME-rollout.png; gradient-weighted, NAME-gradrollout.png) or, with --attribution, a gradient attribution." };
         var flips = ModelOptions.Flips();
         var mixedPrecision = ModelOptions.MixedPrecision("Run the network under bfloat16 autocast (for large batches of files; single images are usually faster in float32).");
-        var cam = new Option<CamMethod>("--cam") { Description = "The map for --heatmaps: GradCam or GradCamPlusPlus for a ResNet, AttentionRollout for a vision transformer (default: GradCam, AttentionRollout for a vision transformer).", DefaultValueFactory = _ => CamMethod.GradCam }.Known();
+        var cam = new Option<CamMethod>("--cam") { Description = "The map for --heatmaps: GradCam or GradCamPlusPlus for a ResNet, AttentionRollout or GradientAttentionRollout (Chefer et al.: per class) for a vision transformer (default: GradCam, AttentionRollout for a vision transformer).", DefaultValueFactory = _ => CamMethod.GradCam }.Known();
         var attribution = MapOptions.Attribution("--heatmaps");
         var references = MapOptions.References("JPEG or PNG files, or folders of them");
         var csv = new Option<string?>("--csv") { Description = "FILE: also write every input's label, class probabilities (and expected grade, conformal set, ensemble agreement) as CSV.", HelpName = "FILE" };
@@ -61,7 +61,7 @@ internal static class PredictCommand
             throw new ArgumentException(ModelOptions.IsOnnxFile(modelPath)
                 ? $"--heatmaps needs the network's layers and gradients, which ONNX Runtime does not expose; explain with the model.safetensors {Path.GetFileName(modelPath)} was exported from."
                 : predictor.CanExplain
-                    ? $"--cam {map.Cam} needs {(map.Cam == CamMethod.AttentionRollout ? "a vision-transformer" : "a ResNet")} model file; {Path.GetFileName(modelPath)} holds a {predictor.Card.Architecture} model: use --cam {MapMethod.OwnCam(predictor)}, or --attribution IntegratedGradients."
+                    ? $"--cam {map.Cam} needs {(MapMethod.MapsAttention(map.Cam) ? "a vision-transformer" : "a ResNet")} model file; {Path.GetFileName(modelPath)} holds a {predictor.Card.Architecture} model: use --cam {MapMethod.OwnCam(predictor)}, or --attribution IntegratedGradients."
                     : $"--heatmaps draws class-activation maps of ResNet and vision-transformer model files; {Path.GetFileName(modelPath)} holds a {predictor.Card.Architecture} model: map it with --attribution IntegratedGradients (or SmoothGrad, Saliency).");
         if (heatmaps is not null && predictor.Card.Preprocessing.InputSize.Count == 3)
             throw new ArgumentException("--heatmaps overlays the maps on 2-D images; this model takes 3-D volumes.");

@@ -111,8 +111,16 @@ internal sealed record MapMethod(CamMethod? Cam, AttributionMethod? Attribution,
     /// <summary>The method's name for messages.</summary>
     public string Name => Attribution?.ToString() ?? (Cam ?? CamMethod.GradCam).ToString();
 
-    /// <summary>The file-name tag: the attribution in lower case, "rollout" for attention rollout, else <paramref name="camTag"/> (the sample's own, e.g. "gradcam").</summary>
-    public string Tag(string camTag) => Attribution?.ToString().ToLowerInvariant() ?? (Cam == CamMethod.AttentionRollout ? "rollout" : camTag);
+    /// <summary>The file-name tag: the attribution in lower case, "rollout" for attention rollout, "gradrollout" for the gradient-weighted one, else <paramref name="camTag"/> (the sample's own, e.g. "gradcam").</summary>
+    public string Tag(string camTag) => Attribution?.ToString().ToLowerInvariant() ?? Cam switch
+    {
+        CamMethod.AttentionRollout => "rollout",
+        CamMethod.GradientAttentionRollout => "gradrollout",
+        _ => camTag,
+    };
+
+    /// <summary>Whether <paramref name="method"/> maps a vision transformer's attention (not a ResNet's feature map).</summary>
+    public static bool MapsAttention(CamMethod? method) => method is CamMethod.AttentionRollout or CamMethod.GradientAttentionRollout;
 
     /// <summary>Whether the model can draw this map (a ResNet for Grad-CAM, a vision transformer for attention rollout, any libtorch network for attributions but the guided ones and DeepLIFT; see <see cref="Predictor.CanExplainWith"/> and <see cref="Predictor.CanAttributeWith"/>).</summary>
     public bool Supports(Predictor predictor) => Attribution is { } a ? predictor.CanAttributeWith(a) : predictor.CanExplainWith(CamFor(predictor));

@@ -1095,6 +1095,16 @@ public sealed class MedMnistSampleTests(MedMnistTrainedRun run) : IClassFixture<
             var expected = predictor.ExplainFile(Path.Combine(run.Folder.Path, images[0]), MedVision.Nets.Explainability.CamMethod.AttentionRollout).Overlay(original);
             MedVision.Nets.Data.Images.ImageCodec.DecodeFile(written).Pixels.Should().Equal(expected.Pixels, "the file is the predictor's rollout blended over the image");
         }
+        // --cam GradientAttentionRollout: the class-specific rollout, NAME-gradrollout.png
+        var weighted = await SampleApp.RunAsync("medmnist", run.Folder.Path, ["predict", "--model", modelFile, "--heatmaps", run.Folder["vit-gradrollout"], "--cam", "GradientAttentionRollout", images[0]]);
+        weighted.ExitCode.Should().Be(0, weighted.ToString());
+        var weightedFile = Path.Combine(run.Folder["vit-gradrollout"], Path.GetFileNameWithoutExtension(names[0]) + "-gradrollout.png");
+        using (var predictor = Predictor.Load(modelFile))
+        {
+            var original = MedVision.Nets.Data.Images.ImageCodec.DecodeFile(Path.Combine(run.Folder.Path, images[0]));
+            var expected = predictor.ExplainFile(Path.Combine(run.Folder.Path, images[0]), MedVision.Nets.Explainability.CamMethod.GradientAttentionRollout).Overlay(original);
+            MedVision.Nets.Data.Images.ImageCodec.DecodeFile(weightedFile).Pixels.Should().Equal(expected.Pixels, "the file is the predictor's gradient-weighted rollout blended over the image");
+        }
         var gradCam = await SampleApp.RunAsync("medmnist", run.Folder.Path, ["predict", "--model", modelFile, "--heatmaps", run.Folder["vit-maps"], "--cam", "GradCam", images[0]]);
         gradCam.ExitCode.Should().Be(2, gradCam.ToString());
         gradCam.Error.Should().Contain("--cam GradCam needs a ResNet model file").And.Contain("holds a vit model: use --cam AttentionRollout");
@@ -1102,9 +1112,9 @@ public sealed class MedMnistSampleTests(MedMnistTrainedRun run) : IClassFixture<
         // faithfulness: the methods that apply to a vision transformer, attention rollout scored as the library scores it
         var csv = run.Folder["vit-faithfulness.csv"];
         var scored = await SampleApp.RunAsync("medmnist", run.Folder.Path, "faithfulness", "--model", modelFile, "--data-file", run.DataFile, "--images", "2", "--steps", "5",
-            "--methods", "attention-rollout,saliency", "--threads", "1", "--csv", csv);
+            "--methods", "attention-rollout,gradient-rollout,saliency", "--threads", "1", "--csv", csv);
         scored.ExitCode.Should().Be(0, scored.ToString());
-        scored.Lines("FAITHFULNESS").Select(l => l["method"]).Should().Equal("attention-rollout", "saliency", "random");
+        scored.Lines("FAITHFULNESS").Select(l => l["method"]).Should().Equal("attention-rollout", "gradient-rollout", "saliency", "random");
         using (var scope = MedVision.Torch.Tensors.NewDisposeScope())
         using (var loaded = LoadForExplaining(modelFile, images: 1))
         {
@@ -1115,10 +1125,12 @@ public sealed class MedMnistSampleTests(MedMnistTrainedRun run) : IClassFixture<
             var fields = File.ReadAllLines(csv)[1].Split(',').Skip(1).Select(D).ToArray();
             fields[0].Should().BeApproximately(MedVision.Nets.Explainability.Faithfulness.Deletion(vit, loaded.Input, map, target, steps: 5).Area, 1e-9);
             fields[1].Should().BeApproximately(MedVision.Nets.Explainability.Faithfulness.Insertion(vit, loaded.Input, map, target, steps: 5).Area, 1e-9);
+            var weightedMap = new MedVision.Nets.Explainability.GradientAttentionRollout(vit).Compute(loaded.Input, [target]).ToArray(0);
+            fields[2].Should().BeApproximately(MedVision.Nets.Explainability.Faithfulness.Deletion(vit, loaded.Input, weightedMap, target, steps: 5).Area, 1e-9);
         }
         var resnetOnly = await SampleApp.RunAsync("medmnist", run.Folder.Path, "faithfulness", "--model", modelFile, "--data-file", run.DataFile, "--images", "1", "--methods", "grad-cam");
         resnetOnly.ExitCode.Should().Be(2, resnetOnly.ToString());
-        resnetOnly.Error.Should().Contain("--methods grad-cam needs a ResNet; a vision transformer is compared with attention-rollout");
+        resnetOnly.Error.Should().Contain("--methods grad-cam needs a ResNet; a vision transformer is compared with attention-rollout, gradient-rollout");
 
         var weights = await SampleApp.RunAsync("medmnist", run.Folder.Path,
             "train", "--model", "vit-tiny", "--data-file", run.DataFile, "--epochs", "1", "--init-weights", "imagenet", "--output", run.Folder["vit-imagenet"]);
