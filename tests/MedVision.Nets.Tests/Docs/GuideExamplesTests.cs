@@ -448,6 +448,7 @@ public sealed class GuideExamplesTests
             var tokens = model.Tokens(Tensors.Randn(2, 3, 28, 28));              // (2, 50, 64)
             model.Eval();
             using var maps = new AttentionRollout(model).Compute(Tensors.Randn(2, 3, 28, 28)); // (2, 1, 28, 28) in [0, 1]
+            using var perClass = new GradientAttentionRollout(model).Compute(Tensors.Randn(2, 3, 28, 28), [1, 4]); // classes 1, 4
             var preprocessing = new PreprocessingCard { InputSize = [28, 28], Channels = 3, Mean = [0.5f], Std = [0.5f] };
             ModelFile.Save(modelPath, model, ModelFile.Describe(model, preprocessing, ["0", "1", "2", "3", "4"], MedMnistTask.OrdinalRegression));
             using var predictor = Predictor.Load(modelPath);                    // rebuilt from the card ("vit")
@@ -456,6 +457,8 @@ public sealed class GuideExamplesTests
             logits.Shape.Should().Equal(8, 5);
             tokens.Shape.Should().Equal(2, 50, 64);
             maps.Maps.Shape.Should().Equal(2, 1, 28, 28);
+            perClass.Maps.Shape.Should().Equal(2, 1, 28, 28);
+            perClass.TargetClasses.Should().Equal(1L, 4L);
             explanation.MapShape.Should().Equal(28, 28);
             predictor.Card.Architecture.Should().Be("vit");
         }
