@@ -72,6 +72,20 @@ public static partial class Tensors
     }
 
     /// <summary>
+    /// When true (the default), float32 CPU linear layers (<see cref="Nn.Functional.Linear"/>, and so
+    /// <see cref="Nn.Linear"/>, attention projections and transformer feed-forward layers) whose product has at least
+    /// 2^20 multiply-adds run on oneDNN's inner product, forward and backward, instead of libtorch's BLAS sgemm: with
+    /// Debian's OpenBLAS a vision transformer's projections take a third to a fifth of the time (docs/architecture.md).
+    /// Smaller products (a classifier head) stay on BLAS. Results agree to float rounding. Has no effect while
+    /// <see cref="OneDnnEnabled"/> is false, or under CPU autocast (bfloat16 linear layers are libtorch's).
+    /// </summary>
+    public static bool RouteLinearLayersThroughOneDnn
+    {
+        get => NativeMethods.mvt_get_linear_routing() == 1;
+        set => Tensor.Check(NativeMethods.mvt_set_linear_routing(value ? 1 : 0));
+    }
+
+    /// <summary>
     /// Whether routed convolutions (<see cref="RouteConvolutionsThroughOneDnn"/>) compute their backward pass on oneDNN
     /// too: true when the native shim was built against a libtorch that exports oneDNN's convolution backward entry
     /// point (Debian's 1.13 and PyTorch 2.x on x86-64); otherwise libtorch chooses the backward kernel by its own

@@ -26,6 +26,8 @@ internal static unsafe class NativeMethods
     [DllImport(Lib, ExactSpelling = true)] internal static extern int mvt_get_onednn_enabled();
     [DllImport(Lib, ExactSpelling = true)] internal static extern int mvt_onednn_self_check();
     [DllImport(Lib, ExactSpelling = true)] internal static extern int mvt_get_conv_routing();
+    [DllImport(Lib, ExactSpelling = true)] internal static extern int mvt_set_linear_routing(int mode);
+    [DllImport(Lib, ExactSpelling = true)] internal static extern int mvt_get_linear_routing();
     [DllImport(Lib, ExactSpelling = true)] internal static extern int mvt_onednn_conv_backward_available();
 
     [DllImport(Lib, ExactSpelling = true)] internal static extern void mvt_free(IntPtr t);

@@ -39,6 +39,8 @@ MVT_API mvt_tensor mvt_rng_get_state(void);
 MVT_API int32_t mvt_rng_set_state(mvt_tensor state);
 MVT_API int32_t mvt_set_conv_routing(int32_t mode);
 MVT_API int32_t mvt_get_conv_routing(void);
+MVT_API int32_t mvt_set_linear_routing(int32_t mode);
+MVT_API int32_t mvt_get_linear_routing(void);
 MVT_API int32_t mvt_onednn_conv_backward_available(void);
 /* libtorch's use of oneDNN (torch.backends.mkldnn.enabled): 1 on, 0 off (then no convolution is routed to oneDNN). */
 MVT_API int32_t mvt_set_onednn_enabled(int32_t enabled);

@@ -50,6 +50,13 @@ at::Tensor OneDnnConvolution(const at::Tensor& x, const at::Tensor& w, const c10
                              at::IntArrayRef padding, at::IntArrayRef stride, at::IntArrayRef dilation, int64_t groups);
 bool OneDnnConvolutionBackwardAvailable();
 
+// Whether a float32 CPU linear layer is routed to oneDNN's inner product (onednn_linear.cpp: routing on, oneDNN in
+// use, no CPU autocast, a product large enough to gain), and that computation, forward and backward.
+bool UseOneDnnLinear(const at::Tensor& x, const at::Tensor& w, const c10::optional<at::Tensor>& b);
+at::Tensor OneDnnLinear(const at::Tensor& x, const at::Tensor& w, const c10::optional<at::Tensor>& b);
+// Whether CPU autocast is on for this thread (nn.cpp; the function names changed in libtorch 2.4).
+bool CpuAutocastEnabled();
+
 // DeepLIFT's rescale rule is on for this thread (mvt_set_relu_gradient, mode 3) and autograd records x (ops.cpp).
 bool DeepLiftRescaleApplies(const at::Tensor& x);
 // An elementwise activation f of a batch of inputs followed by their references, with DeepLIFT's rescale rule in its

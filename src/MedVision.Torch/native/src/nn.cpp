@@ -105,6 +105,11 @@ at::ScalarType autocast_dtype(bool cuda) { return cuda ? at::autocast::get_autoc
 void set_autocast_dtype(bool cuda, at::ScalarType t) { if (cuda) at::autocast::set_autocast_gpu_dtype(t); else at::autocast::set_autocast_cpu_dtype(t); }
 #endif
 
+}  // namespace
+
+bool mvt::CpuAutocastEnabled() { return autocast_enabled(false); }
+
+namespace {
 bool use_onednn(const at::Tensor& x, const at::Tensor& w) {
   // Under CPU autocast the convolution goes through at::conv*d, whose autocast rule casts it to the lower precision
   // (oneDNN then computes in bfloat16); the float32 routing below would bypass that rule.
@@ -253,7 +258,17 @@ MVT_API mvt_tensor mvt_conv_transpose(mvt_tensor xh, mvt_tensor wh, mvt_tensor b
   }
   MVT_GUARD_END(nullptr)
 }
-MVT_API mvt_tensor mvt_linear(mvt_tensor x, mvt_tensor w, mvt_tensor b) { MVT_COMPUTE_OP(at::linear(T(x), T(w), Opt(b))) }
+MVT_API mvt_tensor mvt_linear(mvt_tensor xh, mvt_tensor wh, mvt_tensor bh) {
+  MVT_GUARD_BEGIN
+  mvt::SignalsDeferred signals_deferred;
+  const at::Tensor& x = T(xh);
+  const at::Tensor& w = T(wh);
+  const auto b = Opt(bh);
+  mvt::EnsureOneDnnChecked();
+  if (mvt::UseOneDnnLinear(x, w, b)) return wrap(mvt::OneDnnLinear(x, w, b));
+  return wrap(at::linear(x, w, b));
+  MVT_GUARD_END(nullptr)
+}
 MVT_API mvt_tensor mvt_batch_norm(mvt_tensor x, mvt_tensor w, mvt_tensor b, mvt_tensor rm, mvt_tensor rv, int32_t training,
                                   double momentum, double eps) {
   MVT_TENSOR_OP(at::batch_norm(T(x), Opt(w), Opt(b), Opt(rm), Opt(rv), training != 0, momentum, eps, true))
