@@ -27,7 +27,8 @@ public static partial class Tensors
     /// Whether libtorch may use oneDNN (MKL-DNN) at all — PyTorch's <c>torch.backends.mkldnn.enabled</c>. True by
     /// default, unless the <see cref="OneDnnSelfCheck"/> failed; the environment variable <c>MEDVISION_ONEDNN=0</c> at
     /// process start makes it false, <c>MEDVISION_ONEDNN=1</c> keeps it true without the check. When false, no
-    /// convolution is routed to oneDNN (whatever <see cref="RouteConvolutionsThroughOneDnn"/> says), weights are not
+    /// convolution or linear layer is routed to oneDNN (whatever <see cref="RouteConvolutionsThroughOneDnn"/> and
+    /// <see cref="RouteLinearLayersThroughOneDnn"/> say), weights are not
     /// pre-packed, and libtorch's own kernels choose other paths (slower on CPU, but correct).
     /// </summary>
     public static bool OneDnnEnabled
@@ -75,7 +76,8 @@ public static partial class Tensors
     /// When true (the default), float32 CPU linear layers (<see cref="Nn.Functional.Linear"/>, and so
     /// <see cref="Nn.Linear"/>, attention projections and transformer feed-forward layers) whose product has at least
     /// 2^20 multiply-adds run on oneDNN's inner product, forward and backward, instead of libtorch's BLAS sgemm: with
-    /// Debian's OpenBLAS a vision transformer's projections take a third to a fifth of the time (docs/architecture.md).
+    /// Debian's OpenBLAS on 2 threads a vision transformer's projections took a quarter to a ninth of the time
+    /// (docs/architecture.md).
     /// Smaller products (a classifier head) stay on BLAS. Results agree to float rounding. Has no effect while
     /// <see cref="OneDnnEnabled"/> is false, or under CPU autocast (bfloat16 linear layers are libtorch's).
     /// </summary>
