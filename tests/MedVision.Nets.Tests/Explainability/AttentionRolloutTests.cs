@@ -22,6 +22,16 @@ public sealed class AttentionRolloutTests
         return (model, reference);
     }
 
+    // A 3-D ViT (1 channel, 16×16×8 volumes in 8×8×4 patches: a 2×2×2 grid), in evaluation mode, and two volumes.
+    private static (VisionTransformer Model, Tensor Volumes) VolumeModel(ulong seed)
+    {
+        Tensors.ManualSeed(seed);
+        var model = VisionTransformer.Builder().ForInput(channels: 1, spatialDims: 3).WithImageSize(16, 16, 8).WithPatchSize(8, 8, 4)
+            .WithHiddenSize(32).WithLayers(2).WithHeads(4).WithMlpDim(64).WithClasses(2).Build();
+        model.Eval();
+        return (model, Tensors.Randn(2, 1, 16, 16, 8));
+    }
+
     [Fact]
     public void AttentionWeights_ArePyTorchsPerLayerAndHead_AndTheirMeanWhenAveraged()
     {
@@ -94,11 +104,8 @@ public sealed class AttentionRolloutTests
     public void Volumes_GetMapsOnTheirCubeGrid()
     {
         using var scope = Tensors.NewDisposeScope();
-        Tensors.ManualSeed(3);
-        using var model = VisionTransformer.Builder().ForInput(channels: 1, spatialDims: 3).WithImageSize(16, 16, 8).WithPatchSize(8, 8, 4)
-            .WithHiddenSize(32).WithLayers(2).WithHeads(4).WithMlpDim(64).WithClasses(2).Build();
-        model.Eval();
-        var volumes = Tensors.Randn(2, 1, 16, 16, 8);
+        var (model, volumes) = VolumeModel(3);
+        using var _ = model;
         using var grid = new AttentionRollout(model).Compute(volumes, resizeToInput: false, normalize: false);
         grid.Maps.Shape.Should().Equal(2, 1, 2, 2, 2);
         // each row of the rolled-out matrix sums to 1, so the class token's weights over the patches sum to 1 minus its own
@@ -147,11 +154,8 @@ public sealed class AttentionRolloutTests
     public void GradientRollout_OfVolumes_IsOnTheirCubeGrid_AndRefusesTrainingMode()
     {
         using var scope = Tensors.NewDisposeScope();
-        Tensors.ManualSeed(4);
-        using var model = VisionTransformer.Builder().ForInput(channels: 1, spatialDims: 3).WithImageSize(16, 16, 8).WithPatchSize(8, 8, 4)
-            .WithHiddenSize(32).WithLayers(2).WithHeads(4).WithMlpDim(64).WithClasses(2).Build();
-        model.Eval();
-        var volumes = Tensors.Randn(2, 1, 16, 16, 8);
+        var (model, volumes) = VolumeModel(4);
+        using var _ = model;
         using var grid = new GradientAttentionRollout(model).Compute(volumes, resizeToInput: false, normalize: false);
         grid.Maps.Shape.Should().Equal(2, 1, 2, 2, 2);
         // the relevance starts as the identity and only adds non-negative shares: no patch has a negative value
