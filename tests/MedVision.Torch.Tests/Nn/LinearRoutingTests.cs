@@ -126,4 +126,19 @@ public sealed class LinearRoutingTests
         // a 1-D input keeps its shape
         F.Linear(Tensors.Randn(192), Tensors.Randn(8192, 192)).Shape.Should().Equal(8192);
     }
+
+    [Fact]
+    public void TheNativeRoutingSwitches_RefuseAModeOtherThanLibtorchOrOneDnn_NamingTheSwitch()
+    {
+        // The managed setters pass 0 or 1 only; the shim checks the code itself, as it checks every enum code.
+        bool conv = Tensors.RouteConvolutionsThroughOneDnn, linear = Tensors.RouteLinearLayersThroughOneDnn;
+        MedVision.Torch.Native.NativeMethods.mvt_set_conv_routing(2).Should().Be(-1);
+        TorchException.FromNative().Message.Should().Be("convolution routing must be 0 (libtorch) or 1 (oneDNN)");
+        MedVision.Torch.Native.NativeMethods.mvt_set_linear_routing(-1).Should().Be(-1);
+        var error = TorchException.FromNative();
+        error.Kind.Should().Be(TorchErrorKind.Value);
+        error.Message.Should().Be("linear routing must be 0 (libtorch) or 1 (oneDNN)");
+        Tensors.RouteConvolutionsThroughOneDnn.Should().Be(conv, "a refused mode leaves the switch as it was");
+        Tensors.RouteLinearLayersThroughOneDnn.Should().Be(linear);
+    }
 }

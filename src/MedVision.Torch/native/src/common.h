@@ -54,6 +54,12 @@ bool OneDnnConvolutionBackwardAvailable();
 // use, no CPU autocast, a product large enough to gain), and that computation, forward and backward.
 bool UseOneDnnLinear(const at::Tensor& x, const at::Tensor& w, const c10::optional<at::Tensor>& b);
 at::Tensor OneDnnLinear(const at::Tensor& x, const at::Tensor& w, const c10::optional<at::Tensor>& b);
+// Sets one of the oneDNN routing switches (convolutions in nn.cpp, linear layers in onednn_linear.cpp): 0 leaves the
+// layer to libtorch's own choice, 1 routes it to oneDNN; any other mode is refused with the switch's name.
+inline void SetRouting(std::atomic<int32_t>& flag, int32_t mode, const char* what) {
+  if (mode != 0 && mode != 1) throw std::invalid_argument(std::string(what) + " routing must be 0 (libtorch) or 1 (oneDNN)");
+  flag.store(mode);
+}
 // Whether CPU autocast is on for this thread (nn.cpp; the function names changed in libtorch 2.4).
 bool CpuAutocastEnabled();
 

@@ -152,13 +152,7 @@ MVT_API int32_t mvt_autocast_state(int32_t device, int32_t* dtype) {
   MVT_GUARD_END(-1)
 }
 
-MVT_API int32_t mvt_set_conv_routing(int32_t mode) {
-  MVT_GUARD_BEGIN
-  if (mode != 0 && mode != 1) throw std::invalid_argument("convolution routing must be 0 (libtorch) or 1 (oneDNN)");
-  g_conv_routing.store(mode);
-  return 0;
-  MVT_GUARD_END(-1)
-}
+MVT_API int32_t mvt_set_conv_routing(int32_t mode) { MVT_STATUS_OP(mvt::SetRouting(g_conv_routing, mode, "convolution")) }
 MVT_API int32_t mvt_get_conv_routing(void) { return g_conv_routing.load(); }
 MVT_API int32_t mvt_onednn_conv_backward_available(void) { return mvt::OneDnnConvolutionBackwardAvailable() ? 1 : 0; }
 

@@ -47,10 +47,11 @@ struct OneDnnLinearFunction : public torch::autograd::Function<OneDnnLinearFunct
     } else {
       at::AutoDispatchBelowADInplaceOrView below_autograd;
       const at::Tensor gm = g.to_mkldnn();
-      if (need_x) gx = at::mkldnn_linear_backward_input(x.sizes(), gm, w.contiguous()).to_dense();
+      const at::Tensor wc = w.contiguous();
+      if (need_x) gx = at::mkldnn_linear_backward_input(x.sizes(), gm, wc).to_dense();
       if (need_w || need_b) {
         at::Tensor weight_grad, bias_grad;
-        std::tie(weight_grad, bias_grad) = at::mkldnn_linear_backward_weights(gm, x.to_mkldnn(), w.contiguous(), need_b);
+        std::tie(weight_grad, bias_grad) = at::mkldnn_linear_backward_weights(gm, x.to_mkldnn(), wc, need_b);
         if (need_w) gw = weight_grad;
         if (need_b) gb = bias_grad;
       }
@@ -86,11 +87,5 @@ at::Tensor OneDnnLinear(const at::Tensor& x, const at::Tensor& w, const c10::opt
 }
 }  // namespace mvt
 
-MVT_API int32_t mvt_set_linear_routing(int32_t mode) {
-  MVT_GUARD_BEGIN
-  if (mode != 0 && mode != 1) throw std::invalid_argument("linear routing must be 0 (libtorch) or 1 (oneDNN)");
-  g_linear_routing.store(mode);
-  return 0;
-  MVT_GUARD_END(-1)
-}
+MVT_API int32_t mvt_set_linear_routing(int32_t mode) { MVT_STATUS_OP(mvt::SetRouting(g_linear_routing, mode, "linear")) }
 MVT_API int32_t mvt_get_linear_routing(void) { return g_linear_routing.load(); }

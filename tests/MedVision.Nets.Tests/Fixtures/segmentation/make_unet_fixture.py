@@ -24,12 +24,15 @@ Writes (the safetensors format by hand: an 8-byte little-endian header length, a
                                            interpolation, input 2x1x8x8x8
 Each holds the state dict, "input" and "expected" (eval-mode forward).
 """
-import json
-import struct
+import os
+import sys
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from make_resnet_fixture import write_safetensors  # noqa: E402  (the shared writer, one folder up)
 
 
 def norm(kind, dims, channels):
@@ -90,24 +93,6 @@ def randomise_norms(model):
                 m.running_mean.uniform_(-0.2, 0.2)
                 m.running_var.uniform_(0.5, 1.5)
                 m.num_batches_tracked.fill_(3)
-
-
-def write_safetensors(path, tensors):
-    dtypes = {torch.float32: "F32", torch.int64: "I64"}
-    header, blobs, offset = {}, [], 0
-    for name, t in tensors.items():
-        t = t.detach().contiguous().cpu()
-        data = t.numpy().astype(t.numpy().dtype.newbyteorder("<")).tobytes()
-        header[name] = {"dtype": dtypes[t.dtype], "shape": list(t.shape), "data_offsets": [offset, offset + len(data)]}
-        blobs.append(data)
-        offset += len(data)
-    text = json.dumps(header, separators=(",", ":")).encode("utf-8")
-    text += b" " * ((8 - len(text) % 8) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(text)))
-        f.write(text)
-        for b in blobs:
-            f.write(b)
 
 
 def make(path, seed, dims, cin, classes, features, kind, transposed, slope, input_shape):
