@@ -16,20 +16,21 @@ namespace MedVision.Samples.MedMnist;
 /// (<see cref="ParameterRandomization"/>). The model's layers are re-initialised block by block from the output, and
 /// each explanation method's maps of the randomised model (<see cref="Explainers"/>; <c>--methods</c> chooses) are
 /// compared with its maps of the trained one. A method whose maps stay similar explains the image rather than the
-/// model; the input itself is shown as that control.
+/// model; the input itself is shown as that control. ResNets are randomised by residual block, vision transformers by
+/// encoder layer (their class token and position embeddings, parameters of the network itself, keep their values).
 /// </summary>
 internal static class SanityCheckCommand
 {
     public static Command Create()
     {
-        var model = new Option<string>("--model") { Description = "The model file to check (a 2-D ResNet model file, as train writes it).", Required = true };
+        var model = new Option<string>("--model") { Description = "The model file to check (a 2-D ResNet or vision-transformer model file, as train writes it).", Required = true };
         var dataset = ModelOptions.Dataset("MedMNIST dataset name (default retinamnist, which is shipped).");
         var dataFile = new Option<string?>("--data-file") { Description = "Read the dataset from this .npz file." };
         var images = new Option<int>("--images") { Description = "Test images explained (the first N of the test split).", DefaultValueFactory = _ => 16 }.AtLeast(1);
-        var blockDepth = new Option<int>("--block-depth")
+        var blockDepth = new Option<int?>("--block-depth")
         {
-            Description = "Layers randomised together: those sharing the first D parts of their name (1: stem, stages, head; 2: residual blocks); 0: one layer per step.",
-            DefaultValueFactory = _ => 2,
+            Description = "Layers randomised together: those sharing the first D parts of their name (ResNet 1: stem, stages, head; 2: residual blocks, the default; " +
+                "vision transformer 3: encoder layers, the default); 0: one layer per step.",
         }.AtLeast(0);
         var order = new Option<RandomizationOrder>("--order") { Description = "Cascading (each step keeps the layers randomised before) or Independent (one block at a time).", DefaultValueFactory = _ => RandomizationOrder.Cascading }.Known();
         var seed = new Option<long>("--seed") { Description = "Seeds the re-initialisation (step k draws with seed + k).", DefaultValueFactory = _ => 0 };
@@ -45,20 +46,22 @@ internal static class SanityCheckCommand
         return command;
     }
 
-    private static int Run(string modelPath, string? datasetName, string? dataFile, int count, int blockDepth, RandomizationOrder order, long seed, string[] methodIds, bool allMethods, int threads, string? csv)
+    private static int Run(string modelPath, string? datasetName, string? dataFile, int count, int? blockDepth, RandomizationOrder order, long seed, string[] methodIds, bool allMethods, int threads, string? csv)
     {
         Tensors.NumThreads = threads;
-        using var explained = ExplainedModel.Load(modelPath, datasetName, dataFile, "checks");
-        var (data, predictor, resnet, card) = (explained.Data, explained.Predictor, explained.Model, explained.Card);
+        using var explained = ExplainedModel.Load(modelPath, datasetName, dataFile, "checks", allowVisionTransformer: true);
+        var (data, predictor, network, card) = (explained.Data, explained.Predictor, explained.Model, explained.Card);
         count = Math.Min(count, data.Test.Count);
         var size = card.Preprocessing.InputSize;
         var occlusionPatch = Math.Max(1, size[0] / 7);
+        // By default one step per residual block (layer1.0, …) or per encoder layer (encoder.layers.0, …).
+        blockDepth ??= network is VisionTransformer ? 3 : 2;
         int? depth = blockDepth == 0 ? null : blockDepth;
         AnsiConsole.MarkupLine(Markup.Escape($"Model {Path.GetFileName(modelPath)} ({card.Architecture}, input {size[0]}×{size[1]}) on the first {count} test images of {data.Info!.Name}; " +
             $"{order.ToString().ToLowerInvariant()} randomisation, {(depth is { } d ? $"blocks of name depth {d}" : "one layer per step")}, seed {seed}; maps of the trained model's predicted classes"));
 
         using var scope = Tensors.NewDisposeScope();
-        var explainers = Explainers.Create(resnet, methodIds, allMethods, Explainers.Baselines(predictor, data.Train), occlusionPatch)
+        var explainers = Explainers.Create(network, methodIds, allMethods, Explainers.Baselines(predictor, data.Train), occlusionPatch)
             .Append(new Explainer("input", "input (control)", "input", (x, t) => new ClassActivationMaps(x.Abs().Sum(new long[] { 1 }, keepDim: true), t, new float[t.Count])))
             .ToArray();
         var batch = Enumerable.Range(0, count).Select(explained.TestImage).ToArray();
@@ -69,7 +72,7 @@ internal static class SanityCheckCommand
             var task = progress.AddTask("methods", maxValue: explainers.Length);
             for (int m = 0; m < explainers.Length; m++)
             {
-                results[m] = ParameterRandomization.Run(resnet, input, explainers[m].Explain, order: order, blockDepth: depth, seed: seed);
+                results[m] = ParameterRandomization.Run(network, input, explainers[m].Explain, order: order, blockDepth: depth, seed: seed);
                 task.Increment(1);
             }
         });

@@ -1128,6 +1128,35 @@ public sealed class MedMnistSampleTests(MedMnistTrainedRun run) : IClassFixture<
             var weightedMap = new MedVision.Nets.Explainability.GradientAttentionRollout(vit).Compute(loaded.Input, [target]).ToArray(0);
             fields[2].Should().BeApproximately(MedVision.Nets.Explainability.Faithfulness.Deletion(vit, loaded.Input, weightedMap, target, steps: 5).Area, 1e-9);
         }
+        // sanity-check: by default one step per encoder layer; rollout's rank correlations as the library computes them
+        var sanityCsv = run.Folder["vit-sanity.csv"];
+        var sanity = await SampleApp.RunAsync("medmnist", run.Folder.Path, "sanity-check", "--model", modelFile, "--data-file", run.DataFile, "--images", "2",
+            "--methods", "attention-rollout,saliency", "--seed", "5", "--threads", "1", "--csv", sanityCsv);
+        sanity.ExitCode.Should().Be(0, sanity.ToString());
+        var sanityLines = sanity.Lines("SANITY");
+        sanityLines.Select(l => l["method"]).Should().Equal("attention-rollout", "saliency", "input");
+        sanityLines.Should().OnlyContain(l => l["steps"] == "15", "the head, the final norm, twelve encoder layers and the patch projection");
+        sanityLines[^1]["final_spearman"].Should().Be("1.0000", "the input does not depend on the weights");
+        var sanityRows = File.ReadAllLines(sanityCsv).Skip(1).Select(r => r.Split(',')).ToArray();
+        sanityRows.Select(r => r[2]).Distinct().Should().Equal(
+            ["head", "encoder.norm", .. Enumerable.Range(0, 12).Reverse().Select(i => $"encoder.layers.{i}"), "conv_proj"]);
+        using (var scope = MedVision.Torch.Tensors.NewDisposeScope())
+        using (var loaded = LoadForExplaining(modelFile, images: 2))
+        {
+            var vit = (MedVision.Nets.Models.VisionTransformer)loaded.Network;
+            var rolloutOf = new MedVision.Nets.Explainability.AttentionRollout(vit);
+            var expected = MedVision.Nets.Explainability.ParameterRandomization.Run(vit, loaded.Input, (x, t) => rolloutOf.Compute(x, t), blockDepth: 3, seed: 5);
+            var rolloutRows = sanityRows.Where(r => r[0] == "attention rollout").ToArray();
+            rolloutRows.Should().HaveCount(30);
+            foreach (var r in rolloutRows)
+            {
+                int step = int.Parse(r[1], CultureInfo.InvariantCulture) - 1, image = int.Parse(r[3], CultureInfo.InvariantCulture);
+                var rank = expected.Steps[step].RankCorrelations[image];
+                if (double.IsNaN(rank)) r[4].Should().Be("NaN");
+                else D(r[4]).Should().BeApproximately(rank, 1e-12, $"step {step + 1}, image {image}");
+            }
+        }
+
         var resnetOnly = await SampleApp.RunAsync("medmnist", run.Folder.Path, "faithfulness", "--model", modelFile, "--data-file", run.DataFile, "--images", "1", "--methods", "grad-cam");
         resnetOnly.ExitCode.Should().Be(2, resnetOnly.ToString());
         resnetOnly.Error.Should().Contain("--methods grad-cam needs a ResNet; a vision transformer is compared with attention-rollout, gradient-rollout");
