@@ -9,13 +9,15 @@ namespace MedVision.Samples;
 
 /// <summary>
 /// --init-weights / --init-entry of the training samples: start a ResNet from torchvision's ImageNet weights
-/// ('imagenet') or from a state dict file (safetensors or torch.save), copying what fits and listing the rest.
+/// ('imagenet') or from a state dict file (safetensors or torch.save), copying what fits and listing the rest. An RGB
+/// stem going into a network of another channel count (grey MedMNIST images) is adapted as timm adapts it
+/// (<see cref="PretrainedWeights.AdaptInputChannels"/>).
 /// </summary>
 internal static class InitialWeights
 {
     public static Option<string?> WeightsOption(string whichModel, string hint) => new("--init-weights")
     {
-        Description = $"Start from these weights instead of a random initialisation: 'imagenet' for torchvision's ImageNet weights of {whichModel} (downloaded once into $MEDVISION_DATA/weights or ~/.medvision/weights, SHA-256-checked; {hint}), or a state dict file, .safetensors or torch.save .pth/.pt. Tensors whose shapes differ from the model's (the classifier, a small-input stem) keep their random initialisation and are listed.",
+        Description = $"Start from these weights instead of a random initialisation: 'imagenet' for torchvision's ImageNet weights of {whichModel} (downloaded once into $MEDVISION_DATA/weights or ~/.medvision/weights, SHA-256-checked; {hint}), or a state dict file, .safetensors or torch.save .pth/.pt. Tensors whose shapes differ from the model's (the classifier, a small-input stem) keep their random initialisation and are listed; an RGB stem for grey images has its kernels summed over R, G and B (timm's adapt_input_conv).",
     };
 
     public static Option<string?> EntryOption() => new("--init-entry")
@@ -53,6 +55,7 @@ internal static class InitialWeights
         if (safetensors && entry is not null) throw new ArgumentException("--init-entry applies to torch.save checkpoints; a safetensors file holds one state dict.");
         using var weights = safetensors ? SafeTensors.Load(path) : PyTorchFile.LoadStateDict(path, entry);
         if (weights.Count > 0 && weights.Keys.All(k => k.StartsWith("module.", StringComparison.Ordinal))) weights.RenameKeys(k => k["module.".Length..]);
+        var adapted = AdaptStem(network, weights);
         var result = network.LoadStateDict(weights, strict: false);
         var own = network.StateDict();
         int total = own.Count;
@@ -64,8 +67,24 @@ internal static class InitialWeights
         int fitting = floating.Count(k => !skipped.Contains(k));
         if (2 * fitting < floating.Count)
             throw new ArgumentException($"--init-weights: only {fitting} of the model's {floating.Count} weight tensors have a counterpart of the same shape among the {weights.Count} tensors in '{path}' (first keys: {string.Join(", ", weights.Keys.Take(3))}); is it a state dict of this ResNet{(!safetensors && entry is null ? ", or does the checkpoint keep it under a key (--init-entry)" : "")}?");
+        if (adapted is not null) AnsiConsole.MarkupLine(Markup.Escape(adapted));
         AnsiConsole.MarkupLine(Markup.Escape($"Initial weights from {path}: {copied} of {total} tensors copied") +
             (result.IsExactMatch ? "." : Markup.Escape($"; kept initialised: {string.Join("; ", result.ShapeMismatches.Concat(result.MissingKeys))}{(result.UnexpectedKeys.Count > 0 ? $"; not used: {result.UnexpectedKeys.Count} tensors" : "")}.")));
+    }
+
+    // An RGB stem (conv1.weight, (out, 3, k…)) for a network of another channel count whose kernels are otherwise the
+    // same shape: adapted in place (summed over R, G and B for grey images). Returns what was done, or null.
+    private static string? AdaptStem(ResNet network, SafeTensorDictionary weights)
+    {
+        const string key = "conv1.weight";
+        if (!weights.TryGetValue(key, out var stem)) return null;
+        var own = network.NamedParameters().First(p => p.Name == key).Parameter.Shape;
+        var theirs = stem.Shape;
+        if (own[1] == 3 || theirs.Length != own.Length || theirs[1] != 3 || theirs[0] != own[0] || !theirs.Skip(2).SequenceEqual(own.Skip(2))) return null;
+        weights.Replace(key, PretrainedWeights.AdaptInputChannels(stem, (int)own[1]));
+        return own[1] == 1
+            ? $"{key}: the RGB kernels summed for the model's 1 input channel (timm's adapt_input_conv)"
+            : $"{key}: the RGB kernels repeated over the model's {own[1]} input channels and scaled by 3/{own[1]} (timm's adapt_input_conv)";
     }
 
     // A safetensors file starts with its header's length (8 bytes) and the header's '{'; torch.save files are zip

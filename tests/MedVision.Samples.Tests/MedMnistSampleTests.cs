@@ -1253,6 +1253,36 @@ public sealed class MedMnistSampleTests(MedMnistTrainedRun run) : IClassFixture<
     }
 
     [Fact]
+    public async Task InitWeightsImageNet_OnGreyImages_SumsTheStemsRgbKernels_SoTheWholeBackboneStartsPretrained()
+    {
+        // A BreastMNIST-shaped file (28×28 grey, two classes; the shipped RetinaMNIST's green channel) and torchvision's
+        // ResNet-18 file planted in the cache, as in the test above.
+        var file = run.Folder["grey/breastmnist.npz"];
+        var retina = MedVision.Nets.Data.MedMnist.MedMnistDataset.LoadEmbeddedRetinaMnist();
+        var arrays = new Dictionary<string, MedVision.Nets.Data.Npy.NpyArray>();
+        foreach (var (prefix, split, count) in new[] { ("train", retina.Train, 16), ("val", retina.Validation, 8), ("test", retina.Test, 8) })
+        {
+            var pixels = Enumerable.Range(0, count).SelectMany(i => split.GetImage(i).ToArray().Where((_, j) => j % 3 == 1)).ToArray();
+            arrays[prefix + "_images"] = MedVision.Nets.Data.Npy.NpyArray.FromBytes(pixels, count, 28, 28);
+            arrays[prefix + "_labels"] = MedVision.Nets.Data.Npy.NpyArray.FromBytes(Enumerable.Range(0, count).Select(i => (byte)(split.Labels[i, 0] > 0 ? 1 : 0)).ToArray(), count, 1);
+        }
+        MedVision.Nets.Data.Npy.NpzArchive.Write(file, arrays);
+        var data = run.Folder["grey-weights-cache"];
+        Directory.CreateDirectory(Path.Combine(data, "weights"));
+        using (var imagenet = MedVision.Nets.Models.ResNet.Builder().WithDepth(18).ForInput(3).WithImageNetStem().WithClasses(1000).Build())
+            MedVision.Torch.Serialization.PyTorchFile.SaveStateDict(Path.Combine(data, "weights", "resnet18-f37072fd.pth"), imagenet.StateDict());
+
+        var started = await SampleApp.RunAsync("medmnist", run.Folder.Path, new Dictionary<string, string> { ["MEDVISION_DATA"] = data },
+            "train", "--data-file", file, "--resolution", "224", "--epochs", "1", "--batch", "8", "--threads", "1", "--output", run.Folder["grey-imagenet"], "--init-weights", "imagenet");
+        started.ExitCode.Should().Be(0, started.ToString());
+        started.Text.Should().Contain("breastmnist").And.Contain("1 channel(s)");
+        var text = Regex.Replace(started.Text, @"\s+", " ");
+        text.Should().Contain("conv1.weight: the RGB kernels summed for the model's 1 input channel (timm's adapt_input_conv)");
+        // Everything but the 2-class classifier is copied: the ImageNet stem too, where it used to keep a random initialisation.
+        text.Should().Contain("120 of 122 tensors copied; kept initialised: fc.weight: expected [2, 512], got [1000, 512]; fc.bias");
+    }
+
+    [Fact]
     public async Task PredictingAFileThatIsNotAnImage_NamesTheFile()
     {
         var predict = await SampleApp.RunAsync("medmnist", run.Folder.Path, "predict", "--model", Path.Combine(run.RunFolder, "model.safetensors"), run.DataFile);

@@ -76,6 +76,30 @@ public sealed record PretrainedVisionTransformerWeights
     /// <summary>The file's name (<c>vit_b_16-c867db91.pth</c>), also its name in the cache.</summary>
     public string FileName => Path.GetFileName(Source.AbsolutePath);
 
+    /// <summary>
+    /// The input channels of the network the weights are loaded into: 3 (RGB, as they were trained) unless
+    /// <see cref="ForInputChannels"/> chose another count, for which <see cref="LoadStateDictAsync"/> adapts the patch
+    /// projection (<see cref="PretrainedWeights.AdaptInputChannels"/>) and <see cref="CreateBuilder"/> builds that many.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">Fewer than one channel.</exception>
+    public int InputChannels
+    {
+        get;
+        init => field = value >= 1 ? value : throw new ArgumentOutOfRangeException(nameof(InputChannels), value, "A network has at least one input channel.");
+    } = 3;
+
+    /// <summary>
+    /// These weights for a network of <paramref name="channels"/> input channels, e.g. 1 for grey images: when loaded,
+    /// the patch projection's kernels (<c>conv_proj.weight</c>) are adapted from RGB by
+    /// <see cref="PretrainedWeights.AdaptInputChannels"/> (for one channel, summed over R, G and B).
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="channels"/> is below 1.</exception>
+    public PretrainedVisionTransformerWeights ForInputChannels(int channels)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(channels, 1);
+        return this with { InputChannels = channels };
+    }
+
     private static PretrainedVisionTransformerWeights Torchvision(string name, int patch, string file, long parameters, double top1, double top5) => new()
     {
         Name = name,
@@ -97,14 +121,14 @@ public sealed record PretrainedVisionTransformerWeights
     public static IReadOnlyList<PretrainedVisionTransformerWeights> All { get; } = new[] { VitB16ImageNet1KV1, VitB32ImageNet1KV1 };
 
     /// <summary>
-    /// A builder of the network the weights belong to (3 input channels, <see cref="NumClasses"/> classes, this size and
+    /// A builder of the network the weights belong to (<see cref="InputChannels"/> input channels, <see cref="NumClasses"/> classes, this size and
     /// patch) for <paramref name="imageSize"/> × <paramref name="imageSize"/> images; change the classes before <c>Build()</c>.
     /// </summary>
     /// <exception cref="ArgumentException">An image size that is not a positive multiple of <see cref="PatchSize"/>.</exception>
     public VisionTransformerBuilder CreateBuilder(int? imageSize = null)
     {
         int size = CheckImageSize(imageSize);
-        return VisionTransformer.Builder().ForInput(channels: 3).WithImageSize(size).WithPatchSize(PatchSize)
+        return VisionTransformer.Builder().ForInput(channels: InputChannels).WithImageSize(size).WithPatchSize(PatchSize)
             .WithHiddenSize(HiddenSize).WithLayers(NumLayers).WithHeads(NumHeads).WithMlpDim(MlpDim).WithClasses(NumClasses);
     }
 
@@ -117,7 +141,8 @@ public sealed record PretrainedVisionTransformerWeights
     /// <summary>
     /// The weights as a state dict under <see cref="VisionTransformer"/>'s names (downloaded first when needed), with
     /// the position embeddings resized for <paramref name="imageSize"/> × <paramref name="imageSize"/> images when that
-    /// is not <see cref="ImageSize"/>; the caller disposes it.
+    /// is not <see cref="ImageSize"/>, and the patch projection adapted to <see cref="InputChannels"/> when that is not 3;
+    /// the caller disposes it.
     /// </summary>
     /// <exception cref="ArgumentException">An image size that is not a positive multiple of <see cref="PatchSize"/>.</exception>
     /// <exception cref="PyTorchFormatException">The file is not torchvision's state dict of this network.</exception>
@@ -134,6 +159,7 @@ public sealed record PretrainedVisionTransformerWeights
                 int from = ImageSize / PatchSize, to = size / PatchSize;
                 weights.Replace("pos_embedding", VisionTransformer.ResizePositionEmbedding(weights["pos_embedding"], [from, from], [to, to]));
             }
+            PretrainedWeights.AdaptStem(weights, "conv_proj.weight", InputChannels, Name, path);
             return weights;
         }
         catch (Exception e) when (e is ArgumentException or KeyNotFoundException)
@@ -168,5 +194,5 @@ public sealed record PretrainedVisionTransformerWeights
     }
 
     /// <inheritdoc />
-    public override string ToString() => string.Create(CultureInfo.InvariantCulture, $"{Name} ({FileName}, ImageNet-1K top-1 {Top1Accuracy}%)");
+    public override string ToString() => string.Create(CultureInfo.InvariantCulture, $"{Name} ({FileName}, ImageNet-1K top-1 {Top1Accuracy}%{(InputChannels != 3 ? $", for {InputChannels} input channel(s)" : "")})");
 }

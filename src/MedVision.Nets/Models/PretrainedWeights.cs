@@ -12,12 +12,19 @@ namespace MedVision.Nets.Models;
 /// downloaded from download.pytorch.org into a cache, verified by the SHA-256 prefix in their file names as
 /// <c>torch.hub</c> verifies them, and read without Python (<see cref="PyTorchFile"/>), under this library's parameter
 /// names. <see cref="CreateBuilder"/> gives the matching network; change its class count for transfer learning and load
-/// the weights non-strictly (the classifier keeps its initialisation).
+/// the weights non-strictly (the classifier keeps its initialisation). For grey images (most MedMNIST datasets, CT and
+/// MRI slices), <see cref="ForInputChannels"/> adapts the stem's RGB kernels as timm's <c>adapt_input_conv</c> does
+/// instead of leaving the first convolution untrained.
 /// </summary>
 /// <example><code>
 /// using var weights = await PretrainedWeights.ResNet18ImageNet1KV1.LoadStateDictAsync();
 /// using var model = PretrainedWeights.ResNet18ImageNet1KV1.CreateBuilder().WithClasses(5).Build();
 /// model.LoadStateDict(weights, strict: false);   // fc.weight and fc.bias differ in shape: reported, not copied
+///
+/// var grey = PretrainedWeights.ResNet18ImageNet1KV1.ForInputChannels(1);   // conv1's kernels summed over R, G and B
+/// using var greyWeights = await grey.LoadStateDictAsync();
+/// using var greyModel = grey.CreateBuilder().WithClasses(2).Build();
+/// greyModel.LoadStateDict(greyWeights, strict: false);   // only the classifier is left out
 /// </code></example>
 /// <remarks>
 /// Inputs are expected normalised with <see cref="Mean"/> and <see cref="Std"/> of the data the weights were trained
@@ -80,6 +87,64 @@ public sealed record PretrainedWeights
 
     /// <summary>The file's name (<c>resnet18-f37072fd.pth</c>), also its name in the cache.</summary>
     public string FileName => Path.GetFileName(Source.AbsolutePath);
+
+    /// <summary>
+    /// The input channels of the network the weights are loaded into: 3 (RGB, as they were trained) unless
+    /// <see cref="ForInputChannels"/> chose another count, for which <see cref="LoadStateDictAsync"/> adapts the stem
+    /// (<see cref="AdaptInputChannels"/>) and <see cref="CreateBuilder"/> builds that many input channels.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">Fewer than one channel.</exception>
+    public int InputChannels
+    {
+        get;
+        init => field = value >= 1 ? value : throw new ArgumentOutOfRangeException(nameof(InputChannels), value, "A network has at least one input channel.");
+    } = 3;
+
+    /// <summary>
+    /// These weights for a network of <paramref name="channels"/> input channels, e.g. 1 for grey images: when loaded,
+    /// the stem's kernels (<c>conv1.weight</c>) are adapted from RGB by <see cref="AdaptInputChannels"/>, so the first
+    /// convolution starts pretrained too (left at RGB, its shape would not fit and it would keep a random initialisation).
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="channels"/> is below 1.</exception>
+    public PretrainedWeights ForInputChannels(int channels)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(channels, 1);
+        return this with { InputChannels = channels };
+    }
+
+    /// <summary>
+    /// A first layer's kernels of an RGB network, (out, 3, k…), adapted to <paramref name="channels"/> input channels as
+    /// timm's <c>adapt_input_conv</c> adapts pretrained stems: for one channel the kernels summed over R, G and B (the
+    /// layer then gives a grey image exactly what the RGB layer gave the grey image repeated in three channels); for
+    /// another count the R, G, B kernels repeated cyclically over the channels and scaled by 3 / <paramref name="channels"/>
+    /// (a grey image in every channel then gets the same response when the count is a multiple of 3); for 3, a copy.
+    /// Returns a new tensor.
+    /// </summary>
+    /// <param name="weight">The RGB kernels: at least 3-D, 3 input channels in dimension 1.</param>
+    /// <param name="channels">The input channels wanted, at least 1.</param>
+    /// <exception cref="ArgumentException">The weight does not have 3 input channels in dimension 1.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="channels"/> is below 1.</exception>
+    public static Tensor AdaptInputChannels(Tensor weight, int channels)
+    {
+        ArgumentNullException.ThrowIfNull(weight);
+        ArgumentOutOfRangeException.ThrowIfLessThan(channels, 1);
+        var shape = weight.Shape;
+        if (shape.Length < 3 || shape[1] != 3)
+            throw new ArgumentException($"A pretrained stem's kernels are (out, 3, k…) with the RGB channels in dimension 1; got [{string.Join(", ", shape)}].", nameof(weight));
+        using var scope = Tensors.NewDisposeScope();
+        using var noGrad = Tensors.NoGrad();
+        var source = weight.Detach();
+        Tensor adapted;
+        if (channels == 1) adapted = source.Sum([1L], keepDim: true);
+        else if (channels == 3) adapted = source.Clone();
+        else
+        {
+            var cycle = Enumerable.Range(0, channels).Select(c => (long)(c % 3)).ToArray();
+            using var index = Tensors.FromArray(cycle);
+            adapted = source.IndexSelect(1, index) * (3.0 / channels);
+        }
+        return scope.MoveToOuter(adapted.Contiguous());
+    }
 
     private static PretrainedWeights Torchvision(string name, int depth, string file, long parameters, double top1, double top5, int resize) => new()
     {
@@ -157,13 +222,13 @@ public sealed record PretrainedWeights
     };
 
     /// <summary>
-    /// A builder of the network the weights belong to (3 input channels, <see cref="NumClasses"/> classes): the
+    /// A builder of the network the weights belong to (<see cref="InputChannels"/> input channels, <see cref="NumClasses"/> classes): the
     /// ImageNet stem for the 2-D ResNets; for R3D-18 a 3-D ResNet-18 with a 3×7×7, stride (1, 2, 2) stem and no max pool.
     /// Change what you need (classes, backbone mode) before <c>Build()</c>.
     /// </summary>
     public ResNetBuilder CreateBuilder()
     {
-        var builder = ResNet.Builder().WithDepth(Depth).ForInput(3, SpatialDims).WithClasses(NumClasses);
+        var builder = ResNet.Builder().WithDepth(Depth).ForInput(InputChannels, SpatialDims).WithClasses(NumClasses);
         return SpatialDims == 3
             ? builder.WithSmallInputStem().WithStemKernel(3, 7, 7).WithStemStride(1, 2, 2)
             : builder.WithImageNetStem();
@@ -218,13 +283,35 @@ public sealed record PretrainedWeights
         return path;
     }
 
-    /// <summary>The weights as a state dict under this library's parameter names (downloaded first when needed); the caller disposes it.</summary>
+    /// <summary>
+    /// The weights as a state dict under this library's parameter names (downloaded first when needed), the stem's
+    /// kernels adapted to <see cref="InputChannels"/> when that is not 3; the caller disposes it.
+    /// </summary>
+    /// <exception cref="PyTorchFormatException">The file has no RGB stem (<c>conv1.weight</c>) to adapt.</exception>
     public async Task<SafeTensorDictionary> LoadStateDictAsync(string? cacheDirectory = null, IProgress<DownloadProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         var path = await DownloadAsync(cacheDirectory, progress, cancellationToken).ConfigureAwait(false);
         var weights = PyTorchFile.LoadStateDict(path);
-        if (SpatialDims == 3) weights.RenameKeys(VideoKey);
-        return weights;
+        try
+        {
+            if (SpatialDims == 3) weights.RenameKeys(VideoKey);
+            AdaptStem(weights, "conv1.weight", InputChannels, Name, path);
+            return weights;
+        }
+        catch
+        {
+            weights.Dispose();
+            throw;
+        }
+    }
+
+    // The stem's kernels under `key` adapted to `channels` (nothing to do for 3).
+    internal static void AdaptStem(SafeTensorDictionary weights, string key, int channels, string name, string path)
+    {
+        if (channels == 3) return;
+        if (!weights.TryGetValue(key, out var stem) || stem.Dim < 3 || stem.Size(1) != 3)
+            throw new PyTorchFormatException($"{path} has no RGB stem '{key}' (out, 3, k…) to adapt to {channels} input channel(s), as {name} has.");
+        weights.Replace(key, AdaptInputChannels(stem, channels));
     }
 
     /// <summary>
@@ -254,5 +341,5 @@ public sealed record PretrainedWeights
     }
 
     /// <inheritdoc />
-    public override string ToString() => string.Create(CultureInfo.InvariantCulture, $"{Name} ({FileName}, {Dataset} top-1 {Top1Accuracy}%)");
+    public override string ToString() => string.Create(CultureInfo.InvariantCulture, $"{Name} ({FileName}, {Dataset} top-1 {Top1Accuracy}%{(InputChannels != 3 ? $", for {InputChannels} input channel(s)" : "")})");
 }
