@@ -101,12 +101,14 @@ internal static class TrainCommand
         using var network = CreateModel(s.Model, resolution, info);
         var macs = ModelSummary.Create(network, InputShape(info, resolution)).TotalMultiplyAccumulates;
         AnsiConsole.MarkupLine($"Model {s.Model} ({Layout(s.Model, resolution, info)}): {network.ParameterCount():N0} parameters, {macs / 1e9:0.000} G mult-adds per {(info.Is3D ? "volume" : "image")}");
-        if (s.InitWeights is not null && IsVisionTransformer(s.Model))
-            throw new ArgumentException($"--init-weights loads ResNet weights (torchvision's ImageNet ResNets, or a state dict of the same layout); --model {s.Model} trains from scratch here (a torchvision ViT's state dict loads through VisionTransformer.FromTorchvisionStateDict in code).");
         // In data-parallel training rank 0's weights are copied to every process: only rank 0 reads (or downloads) them.
         if (s.InitWeights is not null && info.Is3D && string.Equals(s.InitWeights, "imagenet", StringComparison.OrdinalIgnoreCase))
             throw new ArgumentException($"--init-weights imagenet holds torchvision's 2-D weights; {info.Name} trains a 3-D ResNet. Give a state dict file of a 3-D ResNet of the same layout instead.");
-        if (s.InitWeights is not null && master) InitialWeights.Apply((ResNet)network, Depth(s.Model), s.InitWeights, s.InitEntry);
+        if (s.InitWeights is not null && master)
+        {
+            if (network is VisionTransformer vit) InitialWeights.Apply(vit, s.Model, s.InitWeights, s.InitEntry);
+            else InitialWeights.Apply((ResNet)network, Depth(s.Model), s.InitWeights, s.InitEntry);
+        }
 
         var task = new ClassificationTask(network, info.Task);
         if ((s.Mixup ?? s.CutMix) is double alpha)
@@ -254,21 +256,31 @@ internal static class TrainCommand
         _ => throw new InvalidOperationException($"--model {model} is not a ResNet (checked while parsing)."),
     };
 
-    /// <summary>Whether --model is a vision transformer (vit-tiny, vit-small).</summary>
+    /// <summary>Whether --model is a vision transformer (vit-tiny, vit-small, vit-b16, vit-b32).</summary>
     internal static bool IsVisionTransformer(string model) => model.StartsWith("vit-", StringComparison.OrdinalIgnoreCase);
 
     /// <summary>
-    /// The network of --model: the recipe's ResNet (<see cref="CreateNetwork"/>), or a vision transformer of DeiT's
-    /// Tiny or Small size cut into 4×4 patches at 28 (28³ volumes: 4³; 64³: 8³) and 16×16 at 224, trained from scratch.
+    /// The network of --model: the recipe's ResNet (<see cref="CreateNetwork"/>); a vision transformer of DeiT's Tiny
+    /// or Small size cut into 4×4 patches at 28 (28³ volumes: 4³; 64³: 8³) and 16×16 at 224, trained from scratch; or
+    /// torchvision's ViT-B/16 or ViT-B/32 (E 768, 12 layers, 12 heads, MLP 3072) for 2-D images at a multiple of its
+    /// patch, which --init-weights imagenet starts from torchvision's ImageNet weights.
     /// </summary>
+    /// <exception cref="ArgumentException">A ViT-B for volumes, or at a resolution its patches do not divide.</exception>
     internal static Module<Tensor, Tensor> CreateModel(string model, int resolution, MedMnistInfo info)
     {
         if (!IsVisionTransformer(model)) return CreateNetwork(Depth(model), resolution, info);
-        int patch = PatchSize(resolution);
+        int patch = PatchSize(model, resolution);
+        bool vitBase = IsVitBase(model);
+        if (vitBase && info.Is3D)
+            throw new ArgumentException($"--model {model} is torchvision's 2-D ViT-B/{patch}; {info.Name} holds volumes: use vit-tiny or vit-small, which cut volumes into cubes.");
+        if (vitBase && resolution % patch != 0)
+            throw new ArgumentException($"--model {model} cuts images into {patch}×{patch} patches, as torchvision's ViT-B/{patch}: --resolution {resolution} is not a multiple of {patch}; give --resolution 224.");
         var builder = VisionTransformer.Builder().ForInput(channels: info.Channels, spatialDims: info.Is3D ? 3 : 2)
             .WithImageSize(resolution).WithPatchSize(patch).WithClasses(info.ClassCount);
-        return (model.Equals("vit-small", StringComparison.OrdinalIgnoreCase) ? builder.Small() : builder.Tiny()).Build();
+        return (vitBase ? builder.Base() : model.Equals("vit-small", StringComparison.OrdinalIgnoreCase) ? builder.Small() : builder.Tiny()).Build();
     }
+
+    private static bool IsVitBase(string model) => model.Equals("vit-b16", StringComparison.OrdinalIgnoreCase) || model.Equals("vit-b32", StringComparison.OrdinalIgnoreCase);
 
     /// <summary>The network's classifier layer (its own learning rate under --head-lr-mult): a ResNet's fc, a vision transformer's head.</summary>
     internal static Linear Classifier(Module<Tensor, Tensor> network) => network switch
@@ -286,15 +298,20 @@ internal static class TrainCommand
         _ => throw new InvalidOperationException($"No model card for a {network.GetType().Name}."),
     };
 
-    // A vision transformer's patch at each input size: 4 at 28 (28³), 8 at 64³, 16 at 224.
-    private static int PatchSize(int resolution) => resolution switch { 28 => 4, 64 => 8, _ => 16 };
+    // A vision transformer's patch: ViT-B/16's and ViT-B/32's own; DeiT-sized ones 4 at 28 (28³), 8 at 64³, 16 at 224.
+    private static int PatchSize(string model, int resolution) => model.ToLowerInvariant() switch
+    {
+        "vit-b16" => 16,
+        "vit-b32" => 32,
+        _ => resolution switch { 28 => 4, 64 => 8, _ => 16 },
+    };
 
     /// <summary>How the banner names the network's layout.</summary>
     internal static string Layout(string model, int resolution, MedMnistInfo info)
     {
         if (IsVisionTransformer(model))
         {
-            int patch = PatchSize(resolution);
+            int patch = PatchSize(model, resolution);
             return info.Is3D ? $"3-D, {patch}³ patches of {resolution}³ volumes" : $"{patch}×{patch} patches of {resolution}×{resolution} images";
         }
         return info.Is3D ? $"3-D, small-input stem, {resolution}³ volumes" : resolution == 28 ? "small-input stem, 28×28" : "ImageNet stem, 224×224";

@@ -94,7 +94,7 @@ public class CommandLineTests
     [InlineData("medmnist", "train", "--lr Infinity", "--lr must be a positive number, got Infinity.")]
     [InlineData("medmnist", "train", "--device gpu", "--device must be cpu, cuda or cuda:N, got gpu.")]
     [InlineData("medmnist", "train", "--resolution 64", "--resolution must be 28 or 224, got 64.")]
-    [InlineData("medmnist", "train", "--model vgg16", "--model must be resnet18, resnet50, vit-tiny or vit-small, got vgg16.")]
+    [InlineData("medmnist", "train", "--model vgg16", "--model must be resnet18, resnet50, vit-tiny, vit-small, vit-b16 or vit-b32, got vgg16.")]
     [InlineData("medmnist", "train", "--threads 0", "--threads must be at least 1, got 0.")]
     [InlineData("medmnist", "train", "--epochs abc", "Cannot parse argument 'abc' for option '--epochs' as expected type 'System.Int32'.")]
     [InlineData("medmnist", "train", "--optimizer lbfgs", "--optimizer must be adam, adamw, sgd, rmsprop, nadam or radam, got lbfgs.")]

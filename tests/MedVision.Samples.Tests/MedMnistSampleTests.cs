@@ -1164,7 +1164,60 @@ public sealed class MedMnistSampleTests(MedMnistTrainedRun run) : IClassFixture<
         var weights = await SampleApp.RunAsync("medmnist", run.Folder.Path,
             "train", "--model", "vit-tiny", "--data-file", run.DataFile, "--epochs", "1", "--init-weights", "imagenet", "--output", run.Folder["vit-imagenet"]);
         weights.ExitCode.Should().Be(2, weights.ToString());
-        weights.Error.Should().Contain("--init-weights loads ResNet weights").And.Contain("--model vit-tiny trains from scratch");
+        weights.Error.Should().Contain("torchvision has ImageNet weights for ViT-B/16 and ViT-B/32").And.Contain("--model vit-tiny trains from scratch, or from a state dict file");
+        // ... but a state dict of its own layout, e.g. the run above's, starts it
+        var own = await SampleApp.RunAsync("medmnist", run.Folder.Path,
+            "train", "--model", "vit-tiny", "--data-file", run.DataFile, "--epochs", "1", "--batch", "16", "--threads", "1", "--init-weights", modelFile, "--output", run.Folder["vit-own"]);
+        own.ExitCode.Should().Be(0, own.ToString());
+        own.Text.Should().MatchRegex(@"Initial\s+weights\s+from\s+.*:\s+152\s+of\s+152\s+tensors\s+copied\.");
+    }
+
+    [Fact]
+    public async Task VitB32_StartsFromTorchvisionsImageNetWeights_InTheCache_AndNeedsItsOwnResolution()
+    {
+        // torchvision's vit_b_32 state dict planted under its file name (written with torchvision's names; the library
+        // renames them), so no network is needed; a real run downloads it once from download.pytorch.org.
+        var data = run.Folder["vit-weights-cache"];
+        Directory.CreateDirectory(Path.Combine(data, "weights"));
+        int total;
+        using (var imagenet = MedVision.Nets.Models.PretrainedVisionTransformerWeights.VitB32ImageNet1KV1.CreateBuilder().Build())
+        {
+            var state = imagenet.StateDict();
+            total = state.Count;
+            MedVision.Torch.Serialization.PyTorchFile.SaveStateDict(Path.Combine(data, "weights", "vit_b_32-d86f8d99.pth"), state.ToDictionary(kv => TorchvisionVitKey(kv.Key), kv => kv.Value));
+        }
+        var file = run.Folder["vit-b32/retinamnist.npz"];
+        TinyRetinaMnist.Write(file, train: 8, val: 4, test: 4);
+        var started = await SampleApp.RunAsync("medmnist", run.Folder.Path, new Dictionary<string, string> { ["MEDVISION_DATA"] = data },
+            "train", "--model", "vit-b32", "--resolution", "224", "--data-file", file, "--epochs", "1", "--batch", "4", "--threads", "1",
+            "--optimizer", "adamw", "--lr", "1e-4", "--init-weights", "imagenet", "--head-lr-mult", "10", "--output", run.Folder["vit-b32/run"]);
+        started.ExitCode.Should().Be(0, started.ToString());
+        var text = Regex.Replace(started.Text, @"\s+", " ");
+        text.Should().Contain("Model vit-b32 (32×32 patches of 224×224 images): 87,459,077 parameters")
+            .And.Contain("ViT_B_32_Weights.IMAGENET1K_V1").And.Contain("https://download.pytorch.org/models/vit_b_32-d86f8d99.pth");
+        text.Should().Contain($"{total - 2} of {total} tensors copied; kept initialised: head.weight: expected [5, 768], got [1000, 768]; head.bias");
+        text.Should().Contain("the new classifier at 10×");
+        var card = MedVision.Nets.Inference.ModelFile.ReadCard(Path.Combine(run.Folder["vit-b32/run"], "model.safetensors"));
+        (card.Architecture, card.Vit!.HiddenSize, card.Vit.PatchSize[0], card.Preprocessing.InputSize[0]).Should().Be(("vit", 768, 32, 224));
+
+        // Its patches do not divide 28×28 images: refused, with the resolution it needs.
+        var small = await SampleApp.RunAsync("medmnist", run.Folder.Path, "train", "--model", "vit-b16", "--data-file", file, "--epochs", "1", "--output", run.Folder["vit-b16-28"]);
+        small.ExitCode.Should().Be(2, small.ToString());
+        small.Error.Should().Contain("--model vit-b16 cuts images into 16×16 patches, as torchvision's ViT-B/16: --resolution 28 is not a multiple of 16; give --resolution 224.");
+    }
+
+    // torchvision's VisionTransformer name of one of this library's keys (the inverse of VisionTransformer.FromTorchvisionKey).
+    private static string TorchvisionVitKey(string key)
+    {
+        if (key == "pos_embedding") return "encoder.pos_embedding";
+        if (key.StartsWith("encoder.norm.", StringComparison.Ordinal)) return "encoder.ln." + key["encoder.norm.".Length..];
+        if (key.StartsWith("head.", StringComparison.Ordinal)) return "heads." + key;
+        var match = Regex.Match(key, @"^encoder\.layers\.(\d+)\.(norm1|norm2|self_attn|linear1|linear2)\.(.+)$");
+        if (!match.Success) return key;
+        var part = match.Groups[2].Value switch { "norm1" => "ln_1", "norm2" => "ln_2", "self_attn" => "self_attention", "linear1" => "mlp.0", _ => "mlp.3" };
+        var back = $"encoder.layers.encoder_layer_{match.Groups[1].Value}.{part}.{match.Groups[3].Value}";
+        MedVision.Nets.Models.VisionTransformer.FromTorchvisionKey(back).Should().Be(key);
+        return back;
     }
 
     [Fact]
@@ -1411,7 +1464,7 @@ public sealed class MedMnistSampleInputTests : IDisposable
     [InlineData("--batch", "0", "--batch must be at least 1")]
     [InlineData("--lr", "-1", "--lr must be a positive number")]
     [InlineData("--resolution", "64", "--resolution must be 28 or 224")]
-    [InlineData("--model", "vgg16", "--model must be resnet18, resnet50, vit-tiny or vit-small")]
+    [InlineData("--model", "vgg16", "--model must be resnet18, resnet50, vit-tiny, vit-small, vit-b16 or vit-b32")]
     [InlineData("--dataset", "nosuchmnist", "nosuchmnist")]
     public async Task BadOptions_EndWithExitCode2AndAMessageNamingTheOption(string option, string value, string message)
     {

@@ -171,6 +171,18 @@ public sealed class VisionTransformer : Module<Tensor, Tensor>
         return renamed;
     }
 
+    /// <summary>
+    /// This network's name of one key of torchvision's <c>VisionTransformer</c> state dict (the renaming of
+    /// <see cref="FromTorchvisionStateDict"/>), e.g. for <c>SafeTensorDictionary.RenameKeys</c>:
+    /// <c>encoder.layers.encoder_layer_3.mlp.0.weight</c> → <c>encoder.layers.3.linear1.weight</c>.
+    /// </summary>
+    /// <exception cref="ArgumentException">A key torchvision's vision transformer does not have.</exception>
+    public static string FromTorchvisionKey(string key)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        return TorchvisionKey(key, nameof(key));
+    }
+
     // This network's name of a key of torchvision's VisionTransformer (see FromTorchvisionStateDict).
     internal static string TorchvisionKey(string key, string parameterName)
     {

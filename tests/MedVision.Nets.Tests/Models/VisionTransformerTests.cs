@@ -44,6 +44,14 @@ public sealed class VisionTransformerTests
 
         FluentActions.Invoking(() => VisionTransformer.FromTorchvisionStateDict(new Dictionary<string, Tensor> { ["heads.pre_logits.weight"] = input }))
             .Should().Throw<ArgumentException>().WithMessage("'heads.pre_logits.weight' is not a key*");
+        // One key at a time, as FromTorchvisionStateDict renames them
+        VisionTransformer.FromTorchvisionKey("encoder.layers.encoder_layer_3.mlp.0.weight").Should().Be("encoder.layers.3.linear1.weight");
+        VisionTransformer.FromTorchvisionKey("encoder.layers.encoder_layer_11.self_attention.in_proj_weight").Should().Be("encoder.layers.11.self_attn.in_proj_weight");
+        VisionTransformer.FromTorchvisionKey("encoder.ln.bias").Should().Be("encoder.norm.bias");
+        VisionTransformer.FromTorchvisionKey("heads.head.weight").Should().Be("head.weight");
+        FluentActions.Invoking(() => VisionTransformer.FromTorchvisionKey("encoder.layers.encoder_layer_x.ln_1.weight")).Should().Throw<ArgumentException>()
+            .Which.ParamName.Should().Be("key");
+        FluentActions.Invoking(() => VisionTransformer.FromTorchvisionKey(null!)).Should().Throw<ArgumentNullException>();
     }
 
     [Fact]
