@@ -203,14 +203,20 @@ public sealed class MedMnistSampleTests(MedMnistTrainedRun run) : IClassFixture<
         var (network, input) = (loaded.Network, loaded.Input);
         var gradCam = MedVision.Nets.Explainability.GradCam.ForResNet((MedVision.Nets.Models.ResNet)network);
         var expected = MedVision.Nets.Explainability.ParameterRandomization.Run(network, input, (x, t) => gradCam.Compute(x, t), blockDepth: 1, seed: 3);
-        var gradCamRows = rows.Skip(1).Select(r => r.Split(',')).Where(r => r[0] == "Grad-CAM").ToArray();
-        gradCamRows.Should().HaveCount(14);
-        foreach (var r in gradCamRows)
+        ShouldHoldTheRankCorrelations(rows.Skip(1).Select(r => r.Split(',')).ToArray(), "Grad-CAM", expected, 14);
+    }
+
+    // The sanity-check CSV's rows of one method (method,step,block,image,spearman,ssim) against the library's result.
+    private static void ShouldHoldTheRankCorrelations(string[][] rows, string method, MedVision.Nets.Explainability.ParameterRandomizationResult expected, int count)
+    {
+        var methodRows = rows.Where(r => r[0] == method).ToArray();
+        methodRows.Should().HaveCount(count);
+        foreach (var r in methodRows)
         {
             int step = int.Parse(r[1], CultureInfo.InvariantCulture) - 1, image = int.Parse(r[3], CultureInfo.InvariantCulture);
             var rank = expected.Steps[step].RankCorrelations[image];
             if (double.IsNaN(rank)) r[4].Should().Be("NaN");
-            else D(r[4]).Should().BeApproximately(rank, 1e-12, $"step {step + 1}, image {image}");
+            else D(r[4]).Should().BeApproximately(rank, 1e-12, $"{method}, step {step + 1}, image {image}");
         }
     }
 
@@ -1146,15 +1152,7 @@ public sealed class MedMnistSampleTests(MedMnistTrainedRun run) : IClassFixture<
             var vit = (MedVision.Nets.Models.VisionTransformer)loaded.Network;
             var rolloutOf = new MedVision.Nets.Explainability.AttentionRollout(vit);
             var expected = MedVision.Nets.Explainability.ParameterRandomization.Run(vit, loaded.Input, (x, t) => rolloutOf.Compute(x, t), blockDepth: 3, seed: 5);
-            var rolloutRows = sanityRows.Where(r => r[0] == "attention rollout").ToArray();
-            rolloutRows.Should().HaveCount(30);
-            foreach (var r in rolloutRows)
-            {
-                int step = int.Parse(r[1], CultureInfo.InvariantCulture) - 1, image = int.Parse(r[3], CultureInfo.InvariantCulture);
-                var rank = expected.Steps[step].RankCorrelations[image];
-                if (double.IsNaN(rank)) r[4].Should().Be("NaN");
-                else D(r[4]).Should().BeApproximately(rank, 1e-12, $"step {step + 1}, image {image}");
-            }
+            ShouldHoldTheRankCorrelations(sanityRows, "attention rollout", expected, 30);
         }
 
         var resnetOnly = await SampleApp.RunAsync("medmnist", run.Folder.Path, "faithfulness", "--model", modelFile, "--data-file", run.DataFile, "--images", "1", "--methods", "grad-cam");
