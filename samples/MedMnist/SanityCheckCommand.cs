@@ -17,7 +17,7 @@ namespace MedVision.Samples.MedMnist;
 /// each explanation method's maps of the randomised model (<see cref="Explainers"/>; <c>--methods</c> chooses) are
 /// compared with its maps of the trained one. A method whose maps stay similar explains the image rather than the
 /// model; the input itself is shown as that control. ResNets are randomised by residual block, vision transformers by
-/// encoder layer (their class token and position embeddings, parameters of the network itself, keep their values).
+/// encoder layer, their class token and position embeddings (the network's own parameters, step "(model)") last.
 /// </summary>
 internal static class SanityCheckCommand
 {

@@ -1141,18 +1141,18 @@ public sealed class MedMnistSampleTests(MedMnistTrainedRun run) : IClassFixture<
         sanity.ExitCode.Should().Be(0, sanity.ToString());
         var sanityLines = sanity.Lines("SANITY");
         sanityLines.Select(l => l["method"]).Should().Equal("attention-rollout", "saliency", "input");
-        sanityLines.Should().OnlyContain(l => l["steps"] == "15", "the head, the final norm, twelve encoder layers and the patch projection");
+        sanityLines.Should().OnlyContain(l => l["steps"] == "16", "the head, the final norm, twelve encoder layers, the patch projection and the embeddings");
         sanityLines[^1]["final_spearman"].Should().Be("1.0000", "the input does not depend on the weights");
         var sanityRows = File.ReadAllLines(sanityCsv).Skip(1).Select(r => r.Split(',')).ToArray();
         sanityRows.Select(r => r[2]).Distinct().Should().Equal(
-            ["head", "encoder.norm", .. Enumerable.Range(0, 12).Reverse().Select(i => $"encoder.layers.{i}"), "conv_proj"]);
+            ["head", "encoder.norm", .. Enumerable.Range(0, 12).Reverse().Select(i => $"encoder.layers.{i}"), "conv_proj", "(model)"]);
         using (var scope = MedVision.Torch.Tensors.NewDisposeScope())
         using (var loaded = LoadForExplaining(modelFile, images: 2))
         {
             var vit = (MedVision.Nets.Models.VisionTransformer)loaded.Network;
             var rolloutOf = new MedVision.Nets.Explainability.AttentionRollout(vit);
             var expected = MedVision.Nets.Explainability.ParameterRandomization.Run(vit, loaded.Input, (x, t) => rolloutOf.Compute(x, t), blockDepth: 3, seed: 5);
-            ShouldHoldTheRankCorrelations(sanityRows, "attention rollout", expected, 30);
+            ShouldHoldTheRankCorrelations(sanityRows, "attention rollout", expected, 32);
         }
 
         var resnetOnly = await SampleApp.RunAsync("medmnist", run.Folder.Path, "faithfulness", "--model", modelFile, "--data-file", run.DataFile, "--images", "1", "--methods", "grad-cam");

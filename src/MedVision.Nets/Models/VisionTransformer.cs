@@ -12,7 +12,7 @@ namespace MedVision.Nets.Models;
 /// initialises it (truncated-normal patch embedding, position embeddings N(0, 0.02²), Xavier-uniform MLP weights, a
 /// zero head). Build one with <see cref="Builder"/>.
 /// </summary>
-public sealed class VisionTransformer : Module<Tensor, Tensor>
+public sealed class VisionTransformer : Module<Tensor, Tensor>, IResettable
 {
     private readonly VisionTransformerOptions _options;
 
@@ -82,6 +82,19 @@ public sealed class VisionTransformer : Module<Tensor, Tensor>
 
     /// <summary>The (1, 1, E) class token.</summary>
     public Tensor ClassToken => GetParameter("class_token")!;
+
+    /// <summary>
+    /// Draws the network's own parameters again as the constructor did — the class token (zeros) and the position
+    /// embeddings (N(0, 0.02²)) — in place. Like PyTorch's <c>reset_parameters()</c> it leaves the layers inside alone
+    /// (each has its own: <see cref="IResettable"/>), so the model-randomisation check
+    /// (<c>ParameterRandomization</c>) re-draws the embeddings as one more step, after the patch projection.
+    /// </summary>
+    public void ResetParameters()
+    {
+        using var noGrad = Tensors.NoGrad();
+        Init.Zeros(ClassToken);
+        Init.Normal(PositionEmbedding, std: 0.02);
+    }
 
     /// <summary>The encoder.</summary>
     public TransformerEncoder Encoder => (TransformerEncoder)NamedChildren().First(c => c.Name == "encoder").Module;

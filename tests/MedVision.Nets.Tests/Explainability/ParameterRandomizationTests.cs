@@ -91,6 +91,55 @@ public class ParameterRandomizationTests
     }
 
     [Fact]
+    public void AVisionTransformer_IsRandomisedEncoderLayerByEncoderLayer_ItsEmbeddingsLast()
+    {
+        Tensors.ManualSeed(5);
+        using var model = VisionTransformer.Builder().ForInput(channels: 1).WithImageSize(14).WithPatchSize(7)
+            .WithHiddenSize(8).WithLayers(2).WithHeads(2).WithMlpDim(16).WithClasses(3).Build();
+        using (var noGrad = Tensors.NoGrad())
+            foreach (var (_, t) in model.StateDict()) t.CopyInPlace(Tensors.Randn(t.Shape) * 0.3);
+        model.Eval();
+        var trained = Snapshot(model);
+        using var scope = Tensors.NewDisposeScope();
+        var input = Tensors.Randn(2, 1, 14, 14);
+        var seen = new List<HashSet<string>>();
+        var result = ParameterRandomization.Run(model, input, (x, t) =>
+        {
+            seen.Add(model.StateDict().Where(kv => !kv.Value.ToArray<float>().SequenceEqual(trained[kv.Key])).Select(kv => kv.Key).ToHashSet());
+            return SaliencyMaps(model, x, t);
+        }, order: RandomizationOrder.Independent, blockDepth: 3);
+
+        result.Steps.Select(s => s.Block).Should().Equal("head", "encoder.norm", "encoder.layers.1", "encoder.layers.0", "conv_proj", "(model)");
+        seen.Should().HaveCount(7);
+        seen[2].Should().BeEquivalentTo(new[] { "encoder.norm.weight", "encoder.norm.bias" });
+        seen[3].Should().HaveCount(12).And.OnlyContain(k => k.StartsWith("encoder.layers.1.", StringComparison.Ordinal), "attention, MLP and both norms of the last layer");
+        seen[6].Should().BeEquivalentTo(new[] { "class_token", "pos_embedding" }, "the network's own parameters, re-drawn as its constructor drew them");
+        Snapshot(model).Should().BeEquivalentTo(trained, "the model is restored");
+    }
+
+    [Fact]
+    public void VisionTransformer_ResetParameters_RedrawsItsOwnParametersOnly()
+    {
+        Tensors.ManualSeed(6);
+        using var model = VisionTransformer.Builder().ForInput(channels: 3).WithImageSize(28).WithPatchSize(4)
+            .WithHiddenSize(64).WithLayers(1).WithHeads(2).WithMlpDim(32).WithClasses(2).Build();
+        using var scope = Tensors.NewDisposeScope();
+        using (var noGrad = Tensors.NoGrad())
+            foreach (var (_, t) in model.StateDict()) t.AddInPlace(1);
+        var before = Snapshot(model);
+        var token = model.ClassToken;
+        model.ResetParameters();
+        model.ClassToken.Should().BeSameAs(token, "in place: optimizers keep their references");
+        model.ClassToken.ToArray<float>().Should().OnlyContain(v => v == 0);
+        var embedding = model.PositionEmbedding.ToArray<float>();
+        embedding.Should().HaveCount(50 * 64);
+        var mean = embedding.Average();
+        Math.Sqrt(embedding.Select(v => (v - mean) * (v - mean)).Average()).Should().BeApproximately(0.02, 0.002, "N(0, 0.02²), as torchvision draws it");
+        foreach (var (key, values) in Snapshot(model).Where(kv => kv.Key is not ("class_token" or "pos_embedding")))
+            values.Should().Equal(before[key], $"{key} belongs to a layer with its own ResetParameters");
+    }
+
+    [Fact]
     public void Independent_RandomisesOneBlockAtATime_AndBlockDepthGroupsLayers()
     {
         using var model = TrainedLookingResNet();
