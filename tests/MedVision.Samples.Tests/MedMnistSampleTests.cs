@@ -1198,6 +1198,13 @@ public sealed class MedMnistSampleTests(MedMnistTrainedRun run) : IClassFixture<
         var card = MedVision.Nets.Inference.ModelFile.ReadCard(Path.Combine(run.Folder["vit-b32/run"], "model.safetensors"));
         (card.Architecture, card.Vit!.HiddenSize, card.Vit.PatchSize[0], card.Preprocessing.InputSize[0]).Should().Be(("vit", 768, 32, 224));
 
+        // A ResNet's state dict does not fit it: refused, naming the file.
+        var resnetFile = Path.Combine(run.RunFolder, "model.safetensors");
+        var wrong = await SampleApp.RunAsync("medmnist", run.Folder.Path,
+            "train", "--model", "vit-b32", "--resolution", "224", "--data-file", file, "--epochs", "1", "--init-weights", resnetFile, "--output", run.Folder["vit-b32/wrong"]);
+        wrong.ExitCode.Should().Be(2, wrong.ToString());
+        wrong.Error.Should().Contain("--init-weights: only").And.Contain("model.safetensors").And.Contain("is it a state dict of this vision transformer?");
+
         // Its patches do not divide 28×28 images: refused, with the resolution it needs.
         var small = await SampleApp.RunAsync("medmnist", run.Folder.Path, "train", "--model", "vit-b16", "--data-file", file, "--epochs", "1", "--output", run.Folder["vit-b16-28"]);
         small.ExitCode.Should().Be(2, small.ToString());
