@@ -9,8 +9,8 @@ using Spectre.Console;
 namespace MedVision.Samples;
 
 /// <summary>
-/// --init-weights / --init-entry of the training samples: start a ResNet from torchvision's ImageNet weights
-/// ('imagenet') or from a state dict file (safetensors or torch.save), copying what fits and listing the rest. An RGB
+/// --init-weights / --init-entry of the training samples: start a ResNet or a vision transformer from torchvision's
+/// ImageNet weights ('imagenet') or from a state dict file (safetensors or torch.save), copying what fits and listing the rest. An RGB
 /// stem going into a network of another channel count (grey MedMNIST images) is adapted as timm adapts it
 /// (<see cref="PretrainedWeights.AdaptInputChannels"/>).
 /// </summary>
