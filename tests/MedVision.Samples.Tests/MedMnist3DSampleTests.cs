@@ -94,6 +94,9 @@ public sealed class MedMnist3DSampleTests : IDisposable
         var imagenet = await SampleApp.RunAsync("medmnist", _folder.Path, "train", "--data-file", data, "--epochs", "1", "--init-weights", "imagenet", "--output", _folder["imagenet"]);
         imagenet.ExitCode.Should().Be(2, imagenet.ToString());
         imagenet.Error.Should().Contain("torchvision's 2-D weights");
+        var vitBase = await SampleApp.RunAsync("medmnist", _folder.Path, "train", "--data-file", data, "--model", "vit-b16", "--epochs", "1", "--output", _folder["vit-b16"]);
+        vitBase.ExitCode.Should().Be(2, vitBase.ToString());
+        vitBase.Error.Should().Contain("--model vit-b16 is torchvision's 2-D ViT-B/16; nodulemnist3d holds volumes: use vit-tiny or vit-small");
         var heatmaps = await SampleApp.RunAsync("medmnist", _folder.Path, "predict", "--model", Path.Combine(run, "model.safetensors"), "--heatmaps", _folder["maps"], volume);
         heatmaps.ExitCode.Should().Be(2, heatmaps.ToString());
         heatmaps.Error.Should().Contain("--heatmaps");
