@@ -49,22 +49,29 @@ internal static class CrossValidateCommand
             HelpName = "FOLD",
         };
         var tensorBoard = SampleCommandLine.TensorBoard("; a run per fold, FOLDER/fold-1 … fold-k");
+        var initWeights = InitialWeights.WeightsOption("the --model", "best with --resolution 224; every fold starts from them");
+        var initEntry = InitialWeights.EntryOption();
         var command = new Command("cross-validate", "k-fold cross-validation of the MedMNIST recipe on the pooled training and validation splits: every fold's model, its out-of-fold predictions, the spread over the folds and the folds' ensemble on the test split.")
         {
             dataset, dataFile, model, resolution, folds, epochs, batch, lr, seed, device, threads, output, resume, onlyFolds, calibrate, groupNearDuplicates, tensorBoard,
+            initWeights, initEntry,
         };
         command.Check(r => r.GetValue(onlyFolds) is { } only && only.FirstOrDefault(f => f < 1 || f > r.GetValue(folds)) is var bad && bad != 0
             ? $"--only-folds {bad}: the folds are numbered 1 to --folds ({r.GetValue(folds)})"
             : r.GetValue(onlyFolds) is { Length: > 0 } named && named.Distinct().Count() != named.Length ? "--only-folds names a fold twice" : null);
         optimization.AddTo(command, epochs);
+        InitialWeights.Check(command, initWeights, initEntry);
+        optimization.AddHeadMultiplierTo(command, initWeights, resume);
         command.SetAction(r => Run(r.GetValue(dataset), r.GetValue(dataFile), r.GetValue(model)!, r.GetValue(resolution), r.GetResult(resolution) is { Implicit: false },
             r.GetValue(folds), r.GetValue(epochs), r.GetValue(batch), r.GetValue(lr), optimization.Read(r), r.GetValue(seed), Device.Parse(r.GetValue(device)!),
-            r.GetValue(threads), r.GetValue(output)!, r.GetValue(resume), r.GetValue(onlyFolds), r.GetValue(calibrate), r.GetValue(groupNearDuplicates), r.GetValue(tensorBoard)));
+            r.GetValue(threads), r.GetValue(output)!, r.GetValue(resume), r.GetValue(onlyFolds), r.GetValue(calibrate), r.GetValue(groupNearDuplicates), r.GetValue(tensorBoard),
+            r.GetValue(initWeights), r.GetValue(initEntry)));
         return command;
     }
 
     private static int Run(string? datasetName, string? dataFile, string modelName, int requestedResolution, bool resolutionGiven, int folds, int epochs, int batch,
-        double learningRate, OptimizationRecipe optimization, int seed, Device device, int threads, string output, bool resume, int[]? onlyFolds, bool calibrate, double? groupNearDuplicates, string? tensorBoard)
+        double learningRate, OptimizationRecipe optimization, int seed, Device device, int threads, string output, bool resume, int[]? onlyFolds, bool calibrate, double? groupNearDuplicates, string? tensorBoard,
+        string? initWeights, string? initEntry)
     {
         Tensors.NumThreads = threads;
         var data = TrainCommand.LoadDataset(datasetName, dataFile);
@@ -130,6 +137,8 @@ internal static class CrossValidateCommand
             // The weights are drawn from the global generator: seeded per fold, as the trainer seeds its run.
             Tensors.ManualSeed((ulong)(seed + split.Index));
             var network = TrainCommand.CreateModel(modelName, resolution, info);
+            // Every fold starts from the same weights (a fold that resumes continues from its checkpoint instead).
+            if (initWeights is not null) TrainCommand.ApplyInitialWeights(network, modelName, info, initWeights, initEntry);
             var trainer = Trainer.Create(new ClassificationTask(network, info.Task)).ForEpochs(epochs).OnDevice(device).WithSeed(seed + split.Index)
                 .ReportProgressTo(TrainingConsole.EpochLines());
             return optimization.ApplyTo(trainer, learningRate, TrainCommand.Classifier(network));

@@ -102,13 +102,7 @@ internal static class TrainCommand
         var macs = ModelSummary.Create(network, InputShape(info, resolution)).TotalMultiplyAccumulates;
         AnsiConsole.MarkupLine($"Model {s.Model} ({Layout(s.Model, resolution, info)}): {network.ParameterCount():N0} parameters, {macs / 1e9:0.000} G mult-adds per {(info.Is3D ? "volume" : "image")}");
         // In data-parallel training rank 0's weights are copied to every process: only rank 0 reads (or downloads) them.
-        if (s.InitWeights is not null && info.Is3D && string.Equals(s.InitWeights, "imagenet", StringComparison.OrdinalIgnoreCase))
-            throw new ArgumentException($"--init-weights imagenet holds torchvision's 2-D weights; {info.Name} trains a 3-D ResNet. Give a state dict file of a 3-D ResNet of the same layout instead.");
-        if (s.InitWeights is not null && master)
-        {
-            if (network is VisionTransformer vit) InitialWeights.Apply(vit, s.Model, s.InitWeights, s.InitEntry);
-            else InitialWeights.Apply((ResNet)network, Depth(s.Model), s.InitWeights, s.InitEntry);
-        }
+        if (s.InitWeights is not null && master) ApplyInitialWeights(network, s.Model, info, s.InitWeights, s.InitEntry);
 
         var task = new ClassificationTask(network, info.Task);
         if ((s.Mixup ?? s.CutMix) is double alpha)
@@ -255,6 +249,18 @@ internal static class TrainCommand
         "resnet50" => 50,
         _ => throw new InvalidOperationException($"--model {model} is not a ResNet (checked while parsing)."),
     };
+
+    /// <summary>
+    /// --init-weights for the network of --model: torchvision's ImageNet weights ('imagenet', 2-D only) or a state dict
+    /// file, copied where they fit (<see cref="InitialWeights"/>).
+    /// </summary>
+    internal static void ApplyInitialWeights(Module<Tensor, Tensor> network, string model, MedMnistInfo info, string weights, string? entry)
+    {
+        if (info.Is3D && string.Equals(weights, "imagenet", StringComparison.OrdinalIgnoreCase))
+            throw new ArgumentException($"--init-weights imagenet holds torchvision's 2-D weights; {info.Name} trains a 3-D {(network is VisionTransformer ? "vision transformer" : "ResNet")}. Give a state dict file of a 3-D network of the same layout instead.");
+        if (network is VisionTransformer vit) InitialWeights.Apply(vit, model, weights, entry);
+        else InitialWeights.Apply((ResNet)network, Depth(model), weights, entry);
+    }
 
     /// <summary>Whether --model is a vision transformer (vit-tiny, vit-small, vit-b16, vit-b32).</summary>
     internal static bool IsVisionTransformer(string model) => model.StartsWith("vit-", StringComparison.OrdinalIgnoreCase);

@@ -1311,6 +1311,26 @@ public sealed class MedMnistSampleTests(MedMnistTrainedRun run) : IClassFixture<
     }
 
     [Fact]
+    public async Task CrossValidate_StartsEveryFoldFromInitWeights_WithTheHeadMultiplier()
+    {
+        var folder = run.Folder["cv-init"];
+        var cv = await SampleApp.RunAsync("medmnist", run.Folder.Path, "cross-validate", "--data-file", run.DataFile, "--folds", "2", "--epochs", "1", "--batch", "16", "--threads", "1",
+            "--init-weights", Path.Combine(run.RunFolder, "model.safetensors"), "--head-lr-mult", "4", "--output", folder);
+        cv.ExitCode.Should().Be(0, cv.ToString());
+        var text = Regex.Replace(cv.Text, @"\s+", " ");
+        Regex.Matches(text, @"Initial weights from \S*model\.safetensors: 122 of 122 tensors copied\.").Should().HaveCount(2, "each of the two folds starts from the file");
+        text.Should().Contain("the new classifier at 4×");
+        File.Exists(Path.Combine(folder, "fold-2", "model.safetensors")).Should().BeTrue();
+        // as in train: the multiplier needs weights to fine-tune, and an entry needs a checkpoint file
+        var alone = await SampleApp.RunAsync("medmnist", run.Folder.Path, "cross-validate", "--data-file", run.DataFile, "--head-lr-mult", "4", "--output", run.Folder["cv-alone"]);
+        alone.ExitCode.Should().Be(2, alone.ToString());
+        alone.Error.Should().Contain("--head-lr-mult sets the rate of the classifier that replaces a pretrained one: give --init-weights");
+        var entry = await SampleApp.RunAsync("medmnist", run.Folder.Path, "cross-validate", "--data-file", run.DataFile, "--init-entry", "state_dict", "--output", run.Folder["cv-entry"]);
+        entry.ExitCode.Should().Be(2, entry.ToString());
+        entry.Error.Should().Contain("--init-entry needs --init-weights.");
+    }
+
+    [Fact]
     public async Task InitWeightsImageNet_OnGreyImages_SumsTheStemsRgbKernels_SoTheWholeBackboneStartsPretrained()
     {
         // A BreastMNIST-shaped file (28×28 grey, two classes; the shipped RetinaMNIST's green channel) and torchvision's
