@@ -64,13 +64,12 @@ internal static class InitialWeights
             };
             pretrained = pretrained.ForInputChannels(network.Options.InChannels);
             AnsiConsole.MarkupLine(Markup.Escape($"torchvision's {pretrained.Name} (ImageNet-1K top-1 {pretrained.Top1Accuracy.ToString(CultureInfo.InvariantCulture)}%): {pretrained.Source}"));
-            int size = network.Options.ImageSize[0];
-            using var imagenet = pretrained.LoadStateDictAsync(imageSize: size).GetAwaiter().GetResult();
-            if (size != pretrained.ImageSize)
-                AnsiConsole.MarkupLine(Markup.Escape($"pos_embedding: resized from the {pretrained.ImageSize / pretrained.PatchSize}×{pretrained.ImageSize / pretrained.PatchSize} patch grid of {pretrained.ImageSize}×{pretrained.ImageSize} images to {size / pretrained.PatchSize}×{size / pretrained.PatchSize} (bicubic, as torchvision's interpolate_embeddings)"));
+            var path = pretrained.DownloadAsync().GetAwaiter().GetResult();
+            // Loaded with the position embeddings sized for the network's patch grid and the stem adapted to its channels.
+            using var imagenet = pretrained.LoadStateDictAsync(imageSize: network.Options.ImageSize[0]).GetAwaiter().GetResult();
             if (network.Options.InChannels != 3)
                 AnsiConsole.MarkupLine(Markup.Escape($"conv_proj.weight: {StemAdaptation(network.Options.InChannels)}"));
-            CopyInto(network, imagenet, pretrained.DownloadAsync().GetAwaiter().GetResult(), null, "vision transformer", safetensors: false, entry: null);
+            CopyInto(network, imagenet, path, null, "vision transformer", safetensors: false, entry: null);
             return;
         }
         using var loaded = Load(weights, entry);
