@@ -85,7 +85,7 @@ public sealed record PretrainedVisionTransformerWeights
     public int InputChannels
     {
         get;
-        init => field = value >= 1 ? value : throw new ArgumentOutOfRangeException(nameof(InputChannels), value, "A network has at least one input channel.");
+        init => field = PretrainedWeights.CheckInputChannels(value);
     } = 3;
 
     /// <summary>

@@ -97,7 +97,7 @@ public sealed record PretrainedWeights
     public int InputChannels
     {
         get;
-        init => field = value >= 1 ? value : throw new ArgumentOutOfRangeException(nameof(InputChannels), value, "A network has at least one input channel.");
+        init => field = PretrainedWeights.CheckInputChannels(value);
     } = 3;
 
     /// <summary>
@@ -304,6 +304,10 @@ public sealed record PretrainedWeights
             throw;
         }
     }
+
+    // The InputChannels of both weight records: at least one.
+    internal static int CheckInputChannels(int value) =>
+        value >= 1 ? value : throw new ArgumentOutOfRangeException(nameof(InputChannels), value, "A network has at least one input channel.");
 
     // The stem's kernels under `key` adapted to `channels` (nothing to do for 3).
     internal static void AdaptStem(SafeTensorDictionary weights, string key, int channels, string name, string path)
