@@ -62,7 +62,7 @@ internal static class TrainCommand
         var orientation = new Option<string>("--orientation") { Description = "Axis codes volumes are reoriented to first (RAS, LPS, …), or 'none' to use them as stored.", DefaultValueFactory = _ => "RAS" }
             .Must(v => v == "none" || MedVision.Nets.Data.Nifti.NiftiAffine.IsValidAxisCodes(v), "three axis codes such as RAS, or none");
         var depth = new Option<int>("--depth") { Description = "Depth of MedicalNet's 3-D ResNet trained from scratch (10, 18, 34, 50, 101, 152, 200); with --init-weights the file decides.", DefaultValueFactory = _ => 18 }.OneOf(10, 18, 34, 50, 101, 152, 200);
-        var initWeights = new Option<string?>("--init-weights") { Description = "A MedicalNet weights file (resnet_18_23dataset.pth, …, from MedicalNet's release): the network is rebuilt from it and fine-tuned with a new classifier." };
+        var initWeights = new Option<string?>("--init-weights") { Description = "A MedicalNet weights file (resnet_18_23dataset.pth, …, from MedicalNet's release): the network is rebuilt from it and fine-tuned with a new classifier; for several channels (--modalities, multi-contrast files) its one-channel stem is adapted (kernels repeated over the channels and scaled by 1/C)." };
         var valFraction = new Option<double>("--val-fraction") { Description = "Share of each class held out for validation (stratified).", DefaultValueFactory = _ => 0.25 }.Fraction(allowZero: false);
         var folds = new Option<int?>("--folds") { Description = "K: a stratified k-fold cross-validation instead of one held-out part: a model per fold (OUTPUT/fold-N/model.safetensors, each normalised by its own training volumes), the spread of the validation AUC over the folds, the pooled out-of-fold AUC and ACC, and an ensemble manifest of the fold models (OUTPUT/ensemble.json) for predict." }.AtLeast(2);
         var epochs = new Option<int>("--epochs") { Description = "Training epochs.", DefaultValueFactory = _ => 20 }.AtLeast(1);
@@ -227,20 +227,21 @@ internal static class TrainCommand
 
         // Subject folders (--modalities) and multi-contrast NIfTI files (several volumes each): one channel per modality or volume.
         int channels = source.Channels;
-        if (s.InitWeights is not null && channels != 1)
-            throw new ArgumentException($"--init-weights {s.InitWeights}: MedicalNet's weights take one channel, and these samples have {channels} ({(source.Modalities is { } m ? $"the modalities {string.Join(", ", m)}" : $"one per volume of {source.Samples[0].Path}")}); train them from scratch.");
+        // MedicalNet's one-channel stem is adapted to several channels (its kernels repeated over them and scaled by 1/C).
+        string stemAdaptation = "";
+        if (s.InitWeights is not null && channels > 1)
+        {
+            using var weights = MedicalNet.LoadStateDict(s.InitWeights);
+            long own = weights["conv1.weight"].Size(1);
+            if (own != channels)
+                stemAdaptation = string.Create(CultureInfo.InvariantCulture, $" (its {own}-channel stem adapted to the {channels} channels: kernels repeated over them and scaled by {(own == 1 ? "1" : "3")}/{channels})");
+        }
         ResNet NewNetwork(int seed)
         {
             Tensors.ManualSeed((ulong)seed);
-            var network = s.InitWeights is null
+            return s.InitWeights is null
                 ? MedicalNet.CreateBuilder(s.Depth).ForInput(channels, spatialDims: 3).WithClasses(source.ClassNames.Count).Build()
-                : MedicalNet.CreateModel(s.InitWeights, source.ClassNames.Count);
-            if (network.Options.InChannels != channels)
-            {
-                network.Dispose();
-                throw new ArgumentException($"--init-weights {s.InitWeights} takes {network.Options.InChannels} input channels; these volumes have {channels}.");
-            }
-            return network;
+                : MedicalNet.CreateModel(s.InitWeights, source.ClassNames.Count, channels);
         }
         var taskType = source.ClassNames.Count == 2 ? MedMnistTask.Binary : MedMnistTask.MultiClass;
         TrainerBuilder Recipe(ResNet network, ClassificationTask task, int seed, string? board)
@@ -257,7 +258,7 @@ internal static class TrainCommand
                     ? $"{channels} channels per sample: the subject folder's {string.Join(", ", named)}."
                     : $"{channels} channels per sample: the volumes of each multi-contrast file, in file order."));
             AnsiConsole.MarkupLine(Markup.Escape(string.Create(CultureInfo.InvariantCulture,
-                $"MedicalNet 3-D ResNet ({options.Block.ToString().ToLowerInvariant()} blocks [{string.Join(", ", options.Layers)}], {(options.Shortcut == MedVision.Nets.Blocks.ResidualShortcut.ZeroPadding ? "zero-padding" : "projection")} shortcut, dilations 1, 1, 2, 4){(s.InitWeights is null ? ", from scratch" : $", pretrained weights from {s.InitWeights}")}: {network.ParameterCount():N0} parameters")));
+                $"MedicalNet 3-D ResNet ({options.Block.ToString().ToLowerInvariant()} blocks [{string.Join(", ", options.Layers)}], {(options.Shortcut == MedVision.Nets.Blocks.ResidualShortcut.ZeroPadding ? "zero-padding" : "projection")} shortcut, dilations 1, 1, 2, 4){(s.InitWeights is null ? ", from scratch" : $", pretrained weights from {s.InitWeights}{stemAdaptation}")}: {network.ParameterCount():N0} parameters")));
             AnsiConsole.MarkupLine(Markup.Escape("Optimization: " + s.Optimization.Describe(s.LearningRate)));
         }
         DataLoaderOptions Options(ITransform transform, bool training) => new() { BatchSize = s.Batch, Shuffle = training, Seed = s.Seed, Transform = transform, Device = s.Device };

@@ -3,6 +3,7 @@ using MedVision.Nets.Data.Loading;
 using MedVision.Nets.Data.Nifti;
 using MedVision.Nets.Data.Synthetic;
 using MedVision.Nets.Inference;
+using MedVision.Nets.Models;
 using MedVision.Nets.Transforms;
 
 namespace MedVision.Samples.Tests;
@@ -86,10 +87,17 @@ public sealed class VolumeFolderSampleTests : IDisposable
         }
 
         var checkpoint = Path.Combine(AppContext.BaseDirectory, "Fixtures", "medicalnet_tiny_resnet18a.pth");
-        var refused = await SampleApp.RunAsync("volume-folder", _folder.Path,
-            "--data", data, "--size", "16", "16", "16", "--init-weights", checkpoint, "--epochs", "1", "--output", _folder["refused"]);
-        refused.ExitCode.Should().Be(2, refused.ToString());
-        refused.Error.Should().Contain("MedicalNet's weights take one channel, and these samples have 3");
+        // MedicalNet's one-channel weights for the three volumes of each file: the stem is adapted.
+        var tuned = await SampleApp.RunAsync("volume-folder", _folder.Path,
+            "--data", data, "--size", "16", "16", "16", "--init-weights", checkpoint, "--epochs", "1", "--output", _folder["tuned"]);
+        tuned.ExitCode.Should().Be(0, tuned.ToString());
+        tuned.Text.Should().Contain("pretrained weights from").And.Contain("(its 1-channel stem adapted to the 3 channels: kernels repeated over them and scaled by 1/3)").And.Contain("pretrained=yes");
+        using (var weights = MedicalNet.LoadStateDict(checkpoint))
+        {
+            var tunedCard = ModelFile.ReadCard(Path.Combine(_folder["tuned"], "model.safetensors")).ResNet!;
+            tunedCard.InChannels.Should().Be(3);
+            tunedCard.Widths.Should().Equal(Enumerable.Range(1, 4).Select(i => (int)weights[$"layer{i}.0.conv1.weight"].Size(0)));
+        }
     }
 
     [Fact]

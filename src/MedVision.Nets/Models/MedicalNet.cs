@@ -12,10 +12,11 @@ namespace MedVision.Nets.Models;
 /// 1904.00625; github.com/Tencent/MedicalNet, MIT licence): ResNet-10/18/34/50/101/152/200 pretrained on 23 medical
 /// segmentation data sets of CT and MRI, a common start for 3-D medical classification. This class builds the matching
 /// <see cref="ResNet"/> (<see cref="CreateBuilder(int)"/>) and reads MedicalNet's <c>.pth</c> files without Python
-/// (<see cref="LoadStateDict"/>, <see cref="CreateModel"/>).
+/// (<see cref="LoadStateDict"/>, <see cref="CreateModel(string, int)"/>).
 /// </summary>
 /// <remarks>
-/// <para>The network: one input channel (N, 1, D, H, W); a 7×7×7 stride-2 convolution and a 3×3×3 stride-2 max pool;
+/// <para>The network: one input channel (N, 1, D, H, W) — for several co-registered modalities, one per channel,
+/// <see cref="CreateModel(string, int, int)"/> adapts the pretrained stem —; a 7×7×7 stride-2 convolution and a 3×3×3 stride-2 max pool;
 /// layer2 halves the resolution, layer3 and layer4 keep it and dilate all their 3×3×3 convolutions by 2 and 4 (output
 /// stride 8); ResNet-18 and 34 use the parameter-free zero-padding shortcut ("--resnet_shortcut A"), the other depths the
 /// projection ("B"). MedicalNet's segmentation head <c>conv_seg</c> is left out; the ResNet adds global average pooling
@@ -91,7 +92,25 @@ public static partial class MedicalNet
     public static ResNet CreateModel(string path, int numClasses)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(numClasses, 1);
-        return Create(path, b => b.WithClasses(numClasses));
+        return Create(path, null, b => b.WithClasses(numClasses));
+    }
+
+    /// <summary>
+    /// <see cref="CreateModel(string, int)"/> for inputs of <paramref name="inputChannels"/> channels, e.g. the
+    /// co-registered modalities of a subject (T1, T1ce, T2, FLAIR) one per channel: the file's one-channel stem is
+    /// adapted by <see cref="PretrainedWeights.AdaptInputChannels"/> (its kernels repeated over the channels and scaled
+    /// by 1 / <paramref name="inputChannels"/>, so the stem first responds to the channels' mean as it responded to one
+    /// volume); every other pretrained tensor is loaded unchanged. For the file's own channel count this is
+    /// <see cref="CreateModel(string, int)"/>.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="numClasses"/> or <paramref name="inputChannels"/> is below 1.</exception>
+    /// <exception cref="InvalidDataException">The file is not a MedicalNet ResNet, or its stem has neither 1 nor 3 channels (and not <paramref name="inputChannels"/>), so it cannot be adapted.</exception>
+    /// <exception cref="StateDictMismatchException">A backbone tensor of the file does not fit the network (or one is missing).</exception>
+    public static ResNet CreateModel(string path, int numClasses, int inputChannels)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(numClasses, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(inputChannels, 1);
+        return Create(path, inputChannels, b => b.WithClasses(numClasses));
     }
 
     /// <summary>
@@ -102,14 +121,30 @@ public static partial class MedicalNet
     /// <exception cref="StateDictMismatchException">A tensor of the file does not fit the network.</exception>
     public static ResNet CreateBackbone(string path)
     {
-        var model = Create(path, b => b.AsBackbone());
+        var model = Create(path, null, b => b.AsBackbone());
         model.Eval();
         return model;
     }
 
-    private static ResNet Create(string path, Func<ResNetBuilder, ResNetBuilder> head)
+    /// <summary>
+    /// <see cref="CreateBackbone(string)"/> for inputs of <paramref name="inputChannels"/> channels: the file's stem is
+    /// adapted as <see cref="CreateModel(string, int, int)"/> adapts it.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="inputChannels"/> is below 1.</exception>
+    /// <exception cref="InvalidDataException">The file is not a MedicalNet ResNet, or its stem cannot be adapted to <paramref name="inputChannels"/>.</exception>
+    /// <exception cref="StateDictMismatchException">A tensor of the file does not fit the network.</exception>
+    public static ResNet CreateBackbone(string path, int inputChannels)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(inputChannels, 1);
+        var model = Create(path, inputChannels, b => b.AsBackbone());
+        model.Eval();
+        return model;
+    }
+
+    private static ResNet Create(string path, int? inputChannels, Func<ResNetBuilder, ResNetBuilder> head)
     {
         using var weights = LoadStateDict(path);
+        if (inputChannels is int channels) AdaptStem(weights, channels, $"'{Path.GetFullPath(path)}'");
         var model = head(BuilderFor(weights, $"'{Path.GetFullPath(path)}'")).Build();
         try
         {
@@ -160,6 +195,17 @@ public static partial class MedicalNet
         var shortcut = weights.ContainsKey("layer2.0.downsample.0.weight") ? ResidualShortcut.Projection : ResidualShortcut.ZeroPadding;
         return ResNet.Builder().WithBlocks(kind, blocks).WithMedicalNetLayout().WithWidths(widths)
             .ForInput(checked((int)stem[1]), spatialDims: 3).WithShortcut(shortcut);
+    }
+
+    // conv1.weight (checked 5-D by LoadStateDict) adapted to `channels` input channels, when it has another count.
+    private static void AdaptStem(SafeTensorDictionary weights, int channels, string source)
+    {
+        var stem = weights["conv1.weight"];
+        long own = stem.Size(1);
+        if (own == channels) return;
+        if (own is not (1 or 3))
+            throw new InvalidDataException($"{source}: conv1.weight has {own} input channels; only a one-channel (or RGB) stem can be adapted to {channels}.");
+        weights.Replace("conv1.weight", PretrainedWeights.AdaptInputChannels(stem, channels));
     }
 
     private static long[] Shape(IReadOnlyDictionary<string, Tensor> weights, string key, string source)

@@ -113,35 +113,39 @@ public sealed record PretrainedWeights
     }
 
     /// <summary>
-    /// A first layer's kernels of an RGB network, (out, 3, k…), adapted to <paramref name="channels"/> input channels as
-    /// timm's <c>adapt_input_conv</c> adapts pretrained stems: for one channel the kernels summed over R, G and B (the
-    /// layer then gives a grey image exactly what the RGB layer gave the grey image repeated in three channels); for
-    /// another count the R, G, B kernels repeated cyclically over the channels and scaled by 3 / <paramref name="channels"/>
-    /// (a grey image in every channel then gets the same response when the count is a multiple of 3); for 3, a copy.
-    /// Returns a new tensor.
+    /// A first layer's kernels of a pretrained network adapted to <paramref name="channels"/> input channels. RGB kernels,
+    /// (out, 3, k…), are adapted as timm's <c>adapt_input_conv</c> adapts pretrained stems: for one channel the kernels
+    /// summed over R, G and B (the layer then gives a grey image exactly what the RGB layer gave the grey image repeated
+    /// in three channels); for another count the R, G, B kernels repeated cyclically over the channels and scaled by
+    /// 3 / <paramref name="channels"/> (a grey image in every channel then gets the same response when the count is a
+    /// multiple of 3). One-channel kernels, (out, 1, k…) such as MedicalNet's for CT and MRI, are repeated over the
+    /// channels and scaled by 1 / <paramref name="channels"/>, so the layer responds to the channels' mean as the
+    /// one-channel layer responded to one volume (co-registered modalities of a subject, one per channel, then start
+    /// from the pretrained response). The same count gives a copy. Returns a new tensor.
     /// </summary>
-    /// <param name="weight">The RGB kernels: at least 3-D, 3 input channels in dimension 1.</param>
+    /// <param name="weight">The kernels: at least 3-D, 3 (RGB) or 1 input channel(s) in dimension 1.</param>
     /// <param name="channels">The input channels wanted, at least 1.</param>
-    /// <exception cref="ArgumentException">The weight does not have 3 input channels in dimension 1.</exception>
+    /// <exception cref="ArgumentException">The weight does not have 3 or 1 input channel(s) in dimension 1.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="channels"/> is below 1.</exception>
     public static Tensor AdaptInputChannels(Tensor weight, int channels)
     {
         ArgumentNullException.ThrowIfNull(weight);
         ArgumentOutOfRangeException.ThrowIfLessThan(channels, 1);
         var shape = weight.Shape;
-        if (shape.Length < 3 || shape[1] != 3)
-            throw new ArgumentException($"A pretrained stem's kernels are (out, 3, k…) with the RGB channels in dimension 1; got [{string.Join(", ", shape)}].", nameof(weight));
+        if (shape.Length < 3 || shape[1] is not (3 or 1))
+            throw new ArgumentException($"A pretrained stem's kernels are (out, 3, k…) with the RGB channels in dimension 1, or (out, 1, k…) for one channel; got [{string.Join(", ", shape)}].", nameof(weight));
+        int from = (int)shape[1];
         using var scope = Tensors.NewDisposeScope();
         using var noGrad = Tensors.NoGrad();
         var source = weight.Detach();
         Tensor adapted;
-        if (channels == 1) adapted = source.Sum([1L], keepDim: true);
-        else if (channels == 3) adapted = source.Clone();
+        if (channels == from) adapted = source.Clone();
+        else if (channels == 1) adapted = source.Sum([1L], keepDim: true);
         else
         {
-            var cycle = Enumerable.Range(0, channels).Select(c => (long)(c % 3)).ToArray();
+            var cycle = Enumerable.Range(0, channels).Select(c => (long)(c % from)).ToArray();
             using var index = Tensors.FromArray(cycle);
-            adapted = source.IndexSelect(1, index) * (3.0 / channels);
+            adapted = source.IndexSelect(1, index) * ((double)from / channels);
         }
         return scope.MoveToOuter(adapted.Contiguous());
     }

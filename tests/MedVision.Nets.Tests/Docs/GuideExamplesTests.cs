@@ -67,9 +67,12 @@ public sealed class GuideExamplesTests
         Console.WriteLine(model.Summary(1, 1, 32, 32, 32));
         // Or the architecture alone, e.g. to train from scratch with MedicalNet's layout:
         using var fresh = MedicalNet.CreateBuilder(depth: 50).WithClasses(2).Build();
+        // Four co-registered modalities (T1, T1ce, T2, FLAIR), one per channel: the one-channel stem is adapted.
+        using var multiModal = MedicalNet.CreateModel(medicalNetFile, numClasses: 2, inputChannels: 4);
         // end snippet
         model.Options.Shortcut.Should().Be(ResidualShortcut.ZeroPadding);
         fresh.Options.StageDilations.Should().Equal(1, 1, 2, 4);
+        multiModal.Options.InChannels.Should().Be(4);
     }
 
     [Fact]

@@ -108,6 +108,43 @@ public sealed class MedicalNetTests : IDisposable
     }
 
     [Fact]
+    public void ForSeveralModalities_TheOneChannelStemIsAdapted_AndOneVolumeInEveryChannelGivesTheFilesFeatures()
+    {
+        var file = TestFixtures.PathOf("medicalnet_tiny_resnet18a.pth");
+        using var backbone = MedicalNet.CreateBackbone(file);
+        using var four = MedicalNet.CreateBackbone(file, inputChannels: 4);
+        using var model = MedicalNet.CreateModel(file, numClasses: 2, inputChannels: 4);
+        using var one = MedicalNet.CreateModel(file, numClasses: 2, inputChannels: 1);
+        using var weights = MedicalNet.LoadStateDict(file);
+        four.Options.InChannels.Should().Be(4);
+        model.Options.InChannels.Should().Be(4);
+        model.Training.Should().BeTrue();
+        one.Options.InChannels.Should().Be(1);
+        using var scope = Tensors.NewDisposeScope();
+        // Every tensor but the stem is the file's, and the stem is its kernels over 4.
+        var state = four.StateDict();
+        foreach (var (key, tensor) in weights)
+            state[key].AllClose(key == "conv1.weight" ? tensor.Repeat(1, 4, 1, 1, 1) / 4 : tensor, 0, 0).Should().BeTrue(key);
+        var x = Tensors.Randn(2, 1, 20, 20, 20);
+        var repeated = Tensors.Cat([x, x, x, x], 1);
+        four.Call(repeated).AllClose(backbone.Call(x), 1e-4, 1e-5).Should().BeTrue("one volume in each channel gets the pretrained features");
+        model.Eval();
+        (model.ExtractFeatures(repeated) - four.Call(repeated)).Abs().Max().Item().Should().Be(0);
+        one.Eval();
+        (one.ExtractFeatures(x) - backbone.Call(x)).Abs().Max().Item().Should().Be(0);
+
+        FluentActions.Invoking(() => MedicalNet.CreateModel(file, 2, inputChannels: 0)).Should().Throw<ArgumentOutOfRangeException>().Which.ParamName.Should().Be("inputChannels");
+        FluentActions.Invoking(() => MedicalNet.CreateBackbone(file, inputChannels: 0)).Should().Throw<ArgumentOutOfRangeException>().Which.ParamName.Should().Be("inputChannels");
+        // A stem of two channels (a checkpoint trained on two modalities) is not adapted to another count.
+        var two = Path.Combine(_folder, "two.pth");
+        weights.Replace("conv1.weight", Tensors.Cat([weights["conv1.weight"], weights["conv1.weight"]], 1));
+        PyTorchFile.SaveStateDict(two, weights.ToDictionary(kv => kv.Key, kv => kv.Value));
+        using (var same = MedicalNet.CreateBackbone(two, inputChannels: 2)) same.Options.InChannels.Should().Be(2);
+        FluentActions.Invoking(() => MedicalNet.CreateBackbone(two, inputChannels: 3)).Should().Throw<InvalidDataException>()
+            .WithMessage("*two.pth*conv1.weight has 2 input channels*one-channel (or RGB) stem*3*");
+    }
+
+    [Fact]
     public void FilesThatAreNotMedicalNetResNets_AreRefusedByName()
     {
         // A torchvision 2-D ResNet checkpoint: its stem is 4-dimensional.

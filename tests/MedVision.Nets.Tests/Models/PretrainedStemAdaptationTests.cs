@@ -30,6 +30,28 @@ public sealed class PretrainedStemAdaptationTests : IDisposable
     private static Tensor Repeated(Tensor grey, int times) => Tensors.Cat(Enumerable.Repeat(grey, times).ToArray(), 1);
 
     [Fact]
+    public void AdaptInputChannels_RepeatsOneChannelKernelsOverTheChannels_ScaledByTheirCount()
+    {
+        using var scope = Tensors.NewDisposeScope();
+        var w = Values(4, 1, 3, 5, 5); // a one-channel 3-D stem, as MedicalNet's
+        var volume = Values(2, 1, 6, 8, 8).Cos();
+        foreach (int c in new[] { 2, 3, 4 })
+        {
+            var adapted = PretrainedWeights.AdaptInputChannels(w, c);
+            adapted.Shape.Should().Equal(4, c, 3, 5, 5);
+            for (int i = 0; i < c; i++) adapted.Select(1, i).AllClose(w.Select(1, 0) / c, 1e-6, 0).Should().BeTrue($"channel {i} of {c}");
+            F.Conv3d(Repeated(volume, c), adapted).AllClose(F.Conv3d(volume, w), 1e-5, 1e-5).Should().BeTrue($"one volume in each of {c} channels gets the one-channel response");
+            // Different modalities: the response to their mean.
+            var modalities = Tensors.Cat(Enumerable.Range(0, c).Select(i => volume * (i + 1.0)).ToArray(), 1);
+            F.Conv3d(modalities, adapted).AllClose(F.Conv3d(volume * ((c + 1) / 2.0), w), 1e-4, 1e-5).Should().BeTrue($"the mean of {c} channels");
+        }
+        var same = PretrainedWeights.AdaptInputChannels(w, 1);
+        same.AllClose(w, 0, 0).Should().BeTrue();
+        same.AddInPlace(1);
+        w.AllClose(Values(4, 1, 3, 5, 5), 0, 0).Should().BeTrue("one channel to one: a copy");
+    }
+
+    [Fact]
     public void AdaptInputChannels_SumsRgbForOneChannel_CyclesAndScalesForOthers_AsTimm()
     {
         using var scope = Tensors.NewDisposeScope();
@@ -60,8 +82,8 @@ public sealed class PretrainedStemAdaptationTests : IDisposable
         var volume = Values(1, 1, 5, 9, 9);
         F.Conv3d(volume, PretrainedWeights.AdaptInputChannels(w3, 1)).AllClose(F.Conv3d(Repeated(volume, 3), w3), 1e-5, 1e-5).Should().BeTrue();
 
-        FluentActions.Invoking(() => PretrainedWeights.AdaptInputChannels(Values(8, 1, 3, 3), 3)).Should().Throw<ArgumentException>()
-            .WithMessage("*(out, 3, k…)*got [8, 1, 3, 3]*").Which.ParamName.Should().Be("weight");
+        FluentActions.Invoking(() => PretrainedWeights.AdaptInputChannels(Values(8, 2, 3, 3), 3)).Should().Throw<ArgumentException>()
+            .WithMessage("*(out, 3, k…)*(out, 1, k…)*got [8, 2, 3, 3]*").Which.ParamName.Should().Be("weight");
         FluentActions.Invoking(() => PretrainedWeights.AdaptInputChannels(Values(8, 3), 1)).Should().Throw<ArgumentException>().Which.ParamName.Should().Be("weight");
         FluentActions.Invoking(() => PretrainedWeights.AdaptInputChannels(w, 0)).Should().Throw<ArgumentOutOfRangeException>().Which.ParamName.Should().Be("channels");
         FluentActions.Invoking(() => PretrainedWeights.AdaptInputChannels(null!, 1)).Should().Throw<ArgumentNullException>();
