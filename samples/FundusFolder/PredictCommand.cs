@@ -14,7 +14,8 @@ namespace MedVision.Samples.FundusFolder;
 /// <summary>
 /// The <c>predict</c> command: screens fundus photographs (files, or folders of them) with the model file that
 /// <c>train</c> wrote — or several as an ensemble — and prints each photograph's probability of pathologic myopia and
-/// the decision at a threshold; optionally a CSV and Grad-CAM overlays. Photographs are resized as training resized
+/// the decision at a threshold; optionally a CSV and map overlays (Grad-CAM for ResNets, gradient-weighted attention rollout
+/// for vision transformers). Photographs are resized as training resized
 /// them (bilinear on the 8-bit image, as the model file's card records), so a training image gets the probability the
 /// validation report gave it.
 /// </summary>
@@ -33,7 +34,7 @@ internal static class PredictCommand
             Description = "Photographs whose probability of pathologic myopia reaches this are referred (the operating point: lower it for more sensitivity). Default: the operating point train --min-sensitivity recorded in the model file, else 0.5.",
         }.Must(v => v is null || v is > 0 and < 1, "a probability between 0 and 1 (exclusive)");
         var csv = new Option<string?>("--csv") { Description = "FILE: also write image,probability,decision for every photograph.", HelpName = "FILE" };
-        var heatmaps = new Option<string?>("--heatmaps") { Description = "FOLDER: also write each photograph with the Grad-CAM map of pathologic myopia blended over it (NAME-gradcam.png; with --attribution, NAME-<method>.png).", HelpName = "FOLDER" };
+        var heatmaps = new Option<string?>("--heatmaps") { Description = "FOLDER: also write each photograph with the map of pathologic myopia blended over it: Grad-CAM for a ResNet (NAME-gradcam.png), the gradient-weighted attention rollout for a vision transformer (NAME-gradrollout.png); with --attribution, NAME-<method>.png.", HelpName = "FOLDER" };
         var attribution = MapOptions.Attribution("--heatmaps");
         var references = MapOptions.References("photographs (JPEG or PNG), or folders of them");
         var device = new Option<string>("--device") { Description = "cpu, cuda or cuda:N.", DefaultValueFactory = _ => "cpu" }.IsDevice();
@@ -44,7 +45,7 @@ internal static class PredictCommand
             model, threshold, csv, heatmaps, attribution, references, device, threads, images,
         };
         MapOptions.RequireMaps(command, attribution, heatmaps, references);
-        command.SetAction(r => Run(r.GetValue(model)!, r.GetValue(threshold), r.GetValue(csv), r.GetValue(heatmaps), new MapMethod(CamMethod.GradCam, MapOptions.Chosen(r, attribution), MapOptions.ReferenceFiles(r, references, imageFolders: true)), Device.Parse(r.GetValue(device)!), r.GetValue(threads), r.GetValue(images)!));
+        command.SetAction(r => Run(r.GetValue(model)!, r.GetValue(threshold), r.GetValue(csv), r.GetValue(heatmaps), new MapMethod(null, MapOptions.Chosen(r, attribution), MapOptions.ReferenceFiles(r, references, imageFolders: true)), Device.Parse(r.GetValue(device)!), r.GetValue(threads), r.GetValue(images)!));
         return command;
     }
 
@@ -56,11 +57,13 @@ internal static class PredictCommand
         var modelPaths = manifest is not null ? EnsemblePredictor.ReadManifest(manifest).ModelPaths.ToArray() : models;
         using var ensemble = manifest is not null ? EnsemblePredictor.LoadManifest(manifest, device) : EnsemblePredictor.Load(models, device);
         var card = ensemble.Members[0].Card;
+        // The map of the first model's kind, class-specific: Grad-CAM for a ResNet, the gradient-weighted rollout for a vision transformer.
+        if (map.Attribution is null) map = map with { Cam = ensemble.Members[0].CanExplainWith(CamMethod.GradientAttentionRollout) ? CamMethod.GradientAttentionRollout : CamMethod.GradCam };
         if (card.ClassNames.Count != 2 || card.Preprocessing.InputSize.Count != 2)
             throw new ArgumentException($"{Path.GetFileName(modelPaths[0])} is not a screening model of 2-D photographs (it has {card.ClassNames.Count} classes, input {string.Join("×", card.Preprocessing.InputSize)}); give the model.safetensors fundus-folder train wrote.");
         if (heatmaps is not null && !ensemble.Members.All(map.Supports))
             throw new ArgumentException(map.Attribution is null
-                ? "--heatmaps needs the networks' layers (ResNet model files, not ONNX; other libtorch models with --attribution)."
+                ? $"--heatmaps draws {map.Name} maps, which need every model to be a {(map.Cam == CamMethod.GradCam ? "ResNet" : "vision transformer")} model file (not ONNX; other libtorch models with --attribution)."
                 : "--heatmaps --attribution needs the networks' gradients (libtorch model files, not ONNX).");
         int height = card.Preprocessing.InputSize[0], width = card.Preprocessing.InputSize[1];
         // The threshold: given; the manifest's operating point, chosen on the ensemble's averaged probabilities; or the one
@@ -114,7 +117,7 @@ internal static class PredictCommand
             AtomicFile.WriteAllText(csv, lines.ToString());
             AnsiConsole.MarkupLine(Markup.Escape($"Wrote {Path.GetFullPath(csv)}"));
         }
-        if (heatmaps is not null) AnsiConsole.MarkupLine(Markup.Escape($"{(map.Attribution is null ? "Grad-CAM" : map.Name)} of {card.ClassNames[1]}: {Path.GetFullPath(heatmaps)}/*-{map.Tag("gradcam")}.png"));
+        if (heatmaps is not null) AnsiConsole.MarkupLine(Markup.Escape($"{map.Cam switch { CamMethod.GradCam => "Grad-CAM", CamMethod.GradientAttentionRollout => "Gradient-weighted attention rollout", _ => map.Name }} of {card.ClassNames[1]}: {Path.GetFullPath(heatmaps)}/*-{map.Tag("gradcam")}.png"));
         if (MapOptions.ConvergenceLine(explained) is { } convergence) AnsiConsole.MarkupLine(Markup.Escape(convergence));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"RESULT photographs={files.Count} referred={referred} threshold={threshold} models={modelPaths.Length}"));
         return 0;

@@ -13,12 +13,14 @@ using MedVision.Nets.Training;
 using MedVision.Nets.Transforms;
 using MedVision.Torch;
 using MedVision.Torch.Distributed;
+using MedVision.Torch.Nn;
 using Spectre.Console;
 
 namespace MedVision.Samples.FundusFolder;
 
 /// <summary>
-/// The <c>train</c> command (also the default): a ResNet (50 by default, ImageNet stem) at 224×224 with random flips,
+/// The <c>train</c> command (also the default): a ResNet (50 by default, ImageNet stem) — or torchvision's ViT-B/16 or
+/// ViT-B/32 (<c>--model</c>) — at 224×224 with random flips,
 /// rotation and colour jitter on training images labelled by file name (P = pathologic myopia, N/H = not), selected
 /// by validation AUC on images labelled by a CSV; reports validation AUC, ACC, sensitivity and specificity, and writes
 /// the selected model as <c>model.safetensors</c> for <c>predict</c>.
@@ -43,6 +45,11 @@ internal static class TrainCommand
         var valCsv = new Option<string?>("--val-csv") { Description = "Validation labels CSV." };
         var nameColumn = new Option<string>("--name-column") { Description = "Image-name column of the CSV.", DefaultValueFactory = _ => "imgName" };
         var labelColumn = new Option<string>("--label-column") { Description = "Label column of the CSV (0 or 1).", DefaultValueFactory = _ => "Label" };
+        var model = new Option<string>("--model")
+        {
+            Description = "resnet (a ResNet of --depth, ImageNet stem), or vit-b16 or vit-b32 (torchvision's ViT-B/16 and ViT-B/32, 86–88 M parameters, at a --size that is a multiple of their patch; --init-weights imagenet starts them from torchvision's ImageNet weights, the position embeddings resized to --size). A vision transformer's validation maps are gradient-weighted attention rollouts instead of Grad-CAMs.",
+            DefaultValueFactory = _ => "resnet",
+        }.OneOf("resnet", "vit-b16", "vit-b32");
         var depth = new Option<int>("--depth") { Description = "ResNet depth (18, 34, 50, 101, 152).", DefaultValueFactory = _ => 50 }.OneOf(18, 34, 50, 101, 152);
         var size = new Option<int>("--size") { Description = "Images are resized to size×size.", DefaultValueFactory = _ => 224 }.AtLeast(1);
         var epochs = new Option<int>("--epochs") { Description = "Training epochs.", DefaultValueFactory = _ => 30 }.AtLeast(1);
@@ -50,7 +57,7 @@ internal static class TrainCommand
         var lr = new Option<double>("--lr") { Description = "Learning rate (the peak with --schedule onecycle).", DefaultValueFactory = _ => 1e-4 }.Positive();
         var optimization = new OptimizationCommandLine();
         var seed = new Option<int>("--seed") { Description = "Seed of weights, shuffling and augmentation.", DefaultValueFactory = _ => 0 };
-        var demo = new Option<bool>("--demo") { Description = "Write a tiny generated folder to a temporary directory and run it (pipeline check; not fundus data): ResNet-18, 64×64, 1 epoch, batch 8, unless --depth, --size, --epochs or --batch say otherwise." };
+        var demo = new Option<bool>("--demo") { Description = "Write a tiny generated folder to a temporary directory and run it (pipeline check; not fundus data): ResNet-18 (or --model's ViT-B), 64×64, 1 epoch, batch 8, unless --depth, --size, --epochs or --batch say otherwise." };
         var device = new Option<string>("--device") { Description = "cpu, cuda or cuda:N.", DefaultValueFactory = _ => "cpu" }.IsDevice();
         var threads = SampleCommandLine.Threads();
         var distributed = new DistributedCommandLine();
@@ -59,7 +66,7 @@ internal static class TrainCommand
         {
             Description = "MIN_SCALE: training augmentation by torchvision's RandomResizedCrop: a crop of MIN_SCALE to 1 of each image's area (aspect 3/4 to 4/3) at a random place, resized back to --size; e.g. 0.5. Default: none.",
         }.Must(v => v is null || v is > 0 and <= 1, "above 0 and at most 1");
-        var initWeights = InitialWeights.WeightsOption("the --depth", "the usual start for fundus photographs");
+        var initWeights = InitialWeights.WeightsOption("the --depth or the --model ViT-B", "the usual start for fundus photographs");
         var initEntry = InitialWeights.EntryOption();
         var minSensitivity = new Option<double?>("--min-sensitivity")
         {
@@ -69,12 +76,14 @@ internal static class TrainCommand
         var tensorBoard = SampleCommandLine.TensorBoard("");
         var command = new Command("train", "Train and evaluate a pathologic-myopia classifier on fundus image folders.")
         {
-            trainFolder, valFolder, valCsv, nameColumn, labelColumn, depth, size, epochs, batch, lr, resizedCrop, seed, demo, device, threads, output, initWeights, initEntry, minSensitivity, sensitivityConfidence,
+            trainFolder, valFolder, valCsv, nameColumn, labelColumn, model, depth, size, epochs, batch, lr, resizedCrop, seed, demo, device, threads, output, initWeights, initEntry, minSensitivity, sensitivityConfidence,
             tensorBoard,
         };
         command.Check(r => r.GetValue(sensitivityConfidence) is not null && r.GetValue(minSensitivity) is null
             ? "--sensitivity-confidence bounds the sensitivity of --min-sensitivity; give --min-sensitivity S too." : OperatingPointOptions.Check(r.GetValue(minSensitivity), r.GetValue(sensitivityConfidence)));
         InitialWeights.Check(command, initWeights, initEntry);
+        command.Check(r => r.GetValue(model) != "resnet" && r.GetResult(depth) is { Implicit: false }
+            ? $"--depth sets a ResNet's depth; --model {r.GetValue(model)} is a vision transformer (ViT-B: 12 layers)." : null);
         optimization.AddTo(command, epochs);
         optimization.AddHeadMultiplierTo(command, initWeights);
         distributed.AddTo(command); // the batch is checked against the world size in Run: --demo changes its default
@@ -83,14 +92,14 @@ internal static class TrainCommand
             // --demo changes the defaults of depth, size, epochs and batch, never a value the user gave.
             int Value(Option<int> option, int demoDefault) => r.GetValue(demo) && r.GetResult(option) is null or { Implicit: true } ? demoDefault : r.GetValue(option);
             return Run(new Settings(r.GetValue(trainFolder), r.GetValue(valFolder), r.GetValue(valCsv), r.GetValue(nameColumn)!, r.GetValue(labelColumn)!,
-                Value(depth, 18), Value(size, 64), Value(epochs, 1), Value(batch, 8), r.GetValue(lr), r.GetValue(seed), r.GetValue(demo),
+                r.GetValue(model)!, Value(depth, 18), Value(size, 64), Value(epochs, 1), Value(batch, 8), r.GetValue(lr), r.GetValue(seed), r.GetValue(demo),
                 Device.Parse(r.GetValue(device)!), r.GetValue(threads), r.GetValue(output)!,
                 distributed.Read(r), r.GetValue(distributed.SyncBatchNorm), r.GetValue(initWeights), r.GetValue(initEntry), optimization.Read(r), r.GetValue(resizedCrop), r.GetValue(minSensitivity), r.GetValue(sensitivityConfidence), r.GetValue(tensorBoard)));
         });
         return command;
     }
 
-    private sealed record Settings(string? TrainFolder, string? ValFolder, string? ValCsv, string NameColumn, string LabelColumn, int Depth, int Size,
+    private sealed record Settings(string? TrainFolder, string? ValFolder, string? ValCsv, string NameColumn, string LabelColumn, string Model, int Depth, int Size,
         int Epochs, int Batch, double LearningRate, int Seed, bool Demo, Device Device, int Threads, string Output,
         DistributedOptions Distributed, bool SyncBatchNorm, string? InitWeights, string? InitEntry, OptimizationRecipe Optimization, double? ResizedCropScale,
         double? MinSensitivity, double? SensitivityConfidence, string? TensorBoard);
@@ -99,6 +108,8 @@ internal static class TrainCommand
     {
         int world = s.Distributed.WorldSize;
         if (s.Batch % world != 0) throw new ArgumentException($"--batch {s.Batch} must split evenly over the {world} processes of --world-size.");
+        if (IsVisionTransformer(s.Model) && s.Size % PatchSize(s.Model) != 0)
+            throw new ArgumentException($"--model {s.Model} cuts photographs into {PatchSize(s.Model)}×{PatchSize(s.Model)} patches: --size {s.Size} is not a multiple of {PatchSize(s.Model)} (e.g. 224).");
         // Data-parallel training: every process runs this same program; rank 0 prints and writes the files.
         using var group = s.Distributed.IsDistributed ? ProcessGroup.Initialize(s.Distributed) : null;
         if (group is { IsMaster: false }) AnsiConsole.Console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(TextWriter.Null) });
@@ -148,14 +159,19 @@ internal static class TrainCommand
             new DataLoaderOptions { BatchSize = training ? s.Batch / world : s.Batch, Shuffle = training, Seed = s.Seed, Transform = training ? augment : plain, Device = s.Device });
 
         Tensors.ManualSeed((ulong)s.Seed);
-        using var network = ResNet.Builder().WithDepth(s.Depth).ForInput(channels: 3).WithImageNetStem().WithClasses(2).Build();
-        AnsiConsole.MarkupLine($"ResNet-{s.Depth} (ImageNet stem, {s.Size}×{s.Size}): {network.ParameterCount():N0} parameters · batch {s.Batch} · {s.Epochs} epoch(s)");
+        using var network = CreateNetwork(s);
+        string name = NetworkName(s);
+        AnsiConsole.MarkupLine(Markup.Escape($"{name} ({(network is ResNet ? "ImageNet stem" : $"{PatchSize(s.Model)}×{PatchSize(s.Model)} patches")}, {s.Size}×{s.Size}): {network.ParameterCount():N0} parameters · batch {s.Batch} · {s.Epochs} epoch(s)"));
         // In data-parallel training rank 0's weights are copied to every process: only rank 0 reads (or downloads) them.
-        if (s.InitWeights is not null && group is not { IsMaster: false }) InitialWeights.Apply(network, s.Depth, s.InitWeights, s.InitEntry);
+        if (s.InitWeights is not null && group is not { IsMaster: false })
+        {
+            if (network is VisionTransformer vit) InitialWeights.Apply(vit, s.Model, s.InitWeights, s.InitEntry);
+            else InitialWeights.Apply((ResNet)network, s.Depth, s.InitWeights, s.InitEntry);
+        }
         var task = new ClassificationTask(network, MedMnistTask.Binary);
         var progress = TrainingConsole.EpochLines();
         var builder = Trainer.Create(task);
-        s.Optimization.ApplyTo(builder, s.LearningRate, network.Classifier!);
+        s.Optimization.ApplyTo(builder, s.LearningRate, network is VisionTransformer v ? v.Head : ((ResNet)network).Classifier!);
         AnsiConsole.MarkupLine(Markup.Escape("Optimization: " + s.Optimization.Describe(s.LearningRate)));
         if (group is not null) builder.DistributeOver(group, new DataParallelOptions { SyncBatchNorm = s.SyncBatchNorm });
         if (s.TensorBoard is not null) builder.WriteTensorBoardTo(s.TensorBoard); // rank 0 writes
@@ -195,16 +211,19 @@ internal static class TrainCommand
             chart.TrySavePng(Path.Combine(s.Output, Path.ChangeExtension(file, ".png"))); // when rsvg-convert is installed
         }
 
-        var gradCamFolder = WriteGradCams(network, val, new ImageFolderSource(val, s.Size, s.Size), plain, s.Device, Path.Combine(s.Output, "validation-gradcam"), count: 4);
+        var mapFolder = WriteMaps(network, val, new ImageFolderSource(val, s.Size, s.Size), plain, s.Device, s.Output, count: 4);
         // A self-describing model file for predict (and Predictor.Load): the selected weights, the input size and 8-bit
         // resizing, ImageNet's normalisation, the class names and the validation measures of the selected epoch.
         var modelPath = Path.Combine(s.Output, "model.safetensors");
         // (photographs resized as 8-bit pixels, as the training source resized them, so Predictor.PredictFile prepares them alike)
         var preprocessing = new ImageFolderSource(val, s.Size, s.Size).DescribePreprocessing(mean, std);
-        var card = ModelFile.Describe(network, preprocessing, val.ClassNames, MedMnistTask.Binary, new Dictionary<string, double>
+        var metrics = new Dictionary<string, double>
         {
             ["val_auc"] = auc, ["val_acc"] = acc, ["val_sensitivity"] = sensitivity, ["val_specificity"] = specificity, ["best_epoch"] = result.BestEpoch + 1,
-        });
+        };
+        var card = network is VisionTransformer described
+            ? ModelFile.Describe(described, preprocessing, val.ClassNames, MedMnistTask.Binary, metrics)
+            : ModelFile.Describe((ResNet)network, preprocessing, val.ClassNames, MedMnistTask.Binary, metrics);
         // --min-sensitivity: the operating point chosen on the validation images, kept with the model for predict.
         string operatingPoint = "";
         if (s.MinSensitivity is double minimum)
@@ -226,16 +245,16 @@ internal static class TrainCommand
         ModelFile.Save(modelPath, network, card);
 
         string F(double v) => v.ToString("F4", CultureInfo.InvariantCulture);
-        var table = new Table().Title($"ResNet-{s.Depth} — selected epoch {result.BestEpoch + 1} (best validation AUC), validation set")
+        var table = new Table().Title($"{name} — selected epoch {result.BestEpoch + 1} (best validation AUC), validation set")
             .AddColumn(new TableColumn("AUC").RightAligned()).AddColumn(new TableColumn("ACC").RightAligned())
             .AddColumn(new TableColumn("sensitivity").RightAligned()).AddColumn(new TableColumn("specificity").RightAligned());
         table.AddRow(F(auc), F(acc), F(sensitivity), F(specificity));
         AnsiConsole.Write(table);
         var full = Path.GetFullPath(s.Output);
         AnsiConsole.MarkupLine(Markup.Escape($"Model file: {Path.GetFullPath(modelPath)} (screen photographs with: fundus-folder predict --model {modelPath} PHOTO.jpg)"));
-        AnsiConsole.MarkupLine($"Checkpoints: {full}/best.safetensors · history: {full}/history.csv · report: {full}/validation-evaluation.csv · plots: {string.Join(", ", plots.Select(p => $"{full}/{p.File}"))} · Grad-CAM of the first validation photographs: {Path.GetFullPath(gradCamFolder)}");
+        AnsiConsole.MarkupLine($"Checkpoints: {full}/best.safetensors · history: {full}/history.csv · report: {full}/validation-evaluation.csv · plots: {string.Join(", ", plots.Select(p => $"{full}/{p.File}"))} · {(network is ResNet ? "Grad-CAM" : "gradient-weighted attention rollout")} of the first validation photographs: {Path.GetFullPath(mapFolder)}");
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"RESULT resnet{s.Depth} fundus{(s.Demo ? "-demo" : "")} size={s.Size} seed={s.Seed} epochs={s.Epochs} best_epoch={result.BestEpoch + 1} val_auc={F(auc)} val_acc={F(acc)} val_sensitivity={F(sensitivity)} val_specificity={F(specificity)}{operatingPoint}"));
+            $"RESULT {(network is ResNet ? $"resnet{s.Depth}" : s.Model)} fundus{(s.Demo ? "-demo" : "")} size={s.Size} seed={s.Seed} epochs={s.Epochs} best_epoch={result.BestEpoch + 1} val_auc={F(auc)} val_acc={F(acc)} val_sensitivity={F(sensitivity)} val_specificity={F(specificity)}{operatingPoint}"));
         return 0;
     }
 
@@ -259,23 +278,52 @@ internal static class TrainCommand
             $"validation photographs that are near-copies of training ones inflate the validation metrics: {string.Join(", ", across.Take(5).Select(d => $"{Name(val, d.SecondIndex)} ~ {Name(train, d.FirstIndex)}"))}{(across.Count > 5 ? ", …" : "")} (all pairs: {Path.GetFullPath(Path.Combine(output, "near-duplicates.csv"))})"));
     }
 
-    // Grad-CAM (last stage) of the first validation photographs for the predicted class, blended over each
-    // photograph at its own size: NAME-gradcam.png.
-    private static string WriteGradCams(ResNet network, ImageFolderDataset val, ImageFolderSource source, TransformPipeline normalize, Device device, string folder, int count)
+    // The first validation photographs' maps for the predicted class, blended over each photograph at its own size:
+    // Grad-CAM (last stage) of a ResNet in validation-gradcam/NAME-gradcam.png, a vision transformer's
+    // gradient-weighted attention rollout (class-specific, as Grad-CAM) in validation-gradrollout/NAME-gradrollout.png.
+    private static string WriteMaps(Module<Tensor, Tensor> network, ImageFolderDataset val, ImageFolderSource source, TransformPipeline normalize, Device device, string output, int count)
     {
-        Directory.CreateDirectory(folder);
+        string tag = network is ResNet ? "gradcam" : "gradrollout";
+        var folder = Directory.CreateDirectory(Path.Combine(output, "validation-" + tag)).FullName;
         network.Eval();
-        var gradCam = GradCam.ForResNet(network);
+        Func<Tensor, ClassActivationMaps> compute;
+        if (network is ResNet resnet)
+        {
+            var gradCam = GradCam.ForResNet(resnet);
+            compute = x => gradCam.Compute(x);
+        }
+        else
+        {
+            var rollout = new GradientAttentionRollout((VisionTransformer)network);
+            compute = x => rollout.Compute(x);
+        }
         for (int i = 0; i < Math.Min(count, val.Count); i++)
         {
             using var scope = Tensors.NewDisposeScope();
             var image = normalize.Apply(source.Load(i).Image, new Random(0));
             var input = Tensors.FromSpan<float>(image.Data, new long[] { 1, image.Channels, image.Height, image.Width }, device);
-            using var maps = gradCam.Compute(input);
+            using var maps = compute(input);
             var photograph = val.Samples[i].FilePath;
             var overlay = Heatmap.Overlay(ImageCodec.DecodeFile(photograph), maps.ToArray(0), image.Width, image.Height);
-            ImageCodec.Save(Path.Combine(folder, Path.GetFileNameWithoutExtension(photograph) + "-gradcam.png"), overlay);
+            ImageCodec.Save(Path.Combine(folder, $"{Path.GetFileNameWithoutExtension(photograph)}-{tag}.png"), overlay);
         }
         return folder;
     }
+
+    private static bool IsVisionTransformer(string model) => model != "resnet";
+
+    // ViT-B/16's or ViT-B/32's patch.
+    private static int PatchSize(string model) => model == "vit-b32" ? 32 : 16;
+
+    private static string NetworkName(Settings s) => s.Model switch
+    {
+        "vit-b16" => "ViT-B/16",
+        "vit-b32" => "ViT-B/32",
+        _ => $"ResNet-{s.Depth}",
+    };
+
+    // The network of --model: a ResNet of --depth with the ImageNet stem, or torchvision's ViT-B/16 or ViT-B/32 for --size.
+    private static Module<Tensor, Tensor> CreateNetwork(Settings s) => IsVisionTransformer(s.Model)
+        ? VisionTransformer.Builder().ForInput(channels: 3).WithImageSize(s.Size).WithPatchSize(PatchSize(s.Model)).Base().WithClasses(2).Build()
+        : ResNet.Builder().WithDepth(s.Depth).ForInput(channels: 3).WithImageNetStem().WithClasses(2).Build();
 }

@@ -53,6 +53,53 @@ public sealed class FundusFolderSampleTests : IDisposable
     }
 
     [Fact]
+    public async Task VisionTransformer_TrainsWritesRolloutMaps_AndPredictScreensWithIt()
+    {
+        var run = _folder["vit"];
+        var train = await SampleApp.RunAsync("fundus-folder", _folder.Path, "train", "--demo", "--model", "vit-b32", "--batch", "4", "--threads", "2", "--output", run);
+        train.ExitCode.Should().Be(0, train.ToString());
+        train.Text.Should().Contain("ViT-B/32 (32×32 patches, 64×64): 87,422,210 parameters").And.Contain("gradient-weighted attention rollout of");
+        var result = train.Lines().Single();
+        result["#0"].Should().Be("vit-b32");
+        result["size"].Should().Be("64", "the demo's default");
+        var modelPath = Path.Combine(run, "model.safetensors");
+        var card = MedVision.Nets.Inference.ModelFile.ReadCard(modelPath);
+        card.Architecture.Should().Be("vit");
+        card.Vit!.PatchSize.Should().Equal(32, 32);
+        card.Vit.ImageSize.Should().Equal(64, 64);
+        card.Vit.HiddenSize.Should().Be(768);
+        var maps = Directory.GetFiles(Path.Combine(run, "validation-gradrollout"), "*.png").Select(Path.GetFileName);
+        maps.Should().BeEquivalentTo("V0001-gradrollout.png", "V0002-gradrollout.png", "V0003-gradrollout.png", "V0004-gradrollout.png");
+
+        // predict: the probability is the predictor's, the map the gradient-weighted rollout of pathologic myopia.
+        var photo = Path.Combine(run, "validation-gradrollout", "V0001-gradrollout.png");
+        var predict = await SampleApp.RunAsync("fundus-folder", _folder.Path, "predict", "--model", modelPath, "--csv", _folder["vit.csv"], "--heatmaps", _folder["vit-maps"], photo);
+        predict.ExitCode.Should().Be(0, predict.ToString());
+        predict.Text.Should().Contain("Gradient-weighted attention rollout of pathologic myopia");
+        File.Exists(Path.Combine(_folder["vit-maps"], "V0001-gradrollout-gradrollout.png")).Should().BeTrue();
+        using (var predictor = MedVision.Nets.Inference.Predictor.Load(modelPath))
+        {
+            double expected = predictor.PredictFile(photo).Probabilities[1];
+            double.Parse(File.ReadAllLines(_folder["vit.csv"])[1].Split(',')[1], CultureInfo.InvariantCulture).Should().BeApproximately(expected, 1e-6);
+        }
+
+        // The model's own weights as a start (this library's names): every tensor fits.
+        var again = await SampleApp.RunAsync("fundus-folder", _folder.Path, "train", "--demo", "--model", "vit-b32", "--batch", "4", "--threads", "2", "--output", _folder["vit-again"],
+            "--init-weights", modelPath, "--head-lr-mult", "4");
+        again.ExitCode.Should().Be(0, again.ToString());
+        System.Text.RegularExpressions.Regex.Match(System.Text.RegularExpressions.Regex.Replace(again.Text, @"\s+", " "), @"(\d+) of (\d+) tensors copied\.")
+            .Should().Match<System.Text.RegularExpressions.Match>(m => m.Success && m.Groups[1].Value == m.Groups[2].Value && m.Groups[1].Value != "0");
+        again.Text.Should().Contain("the new classifier at 4×");
+
+        var depth = await SampleApp.RunAsync("fundus-folder", _folder.Path, "train", "--demo", "--model", "vit-b16", "--depth", "50");
+        depth.ExitCode.Should().Be(2, depth.ToString());
+        depth.Error.Should().Contain("--depth sets a ResNet's depth; --model vit-b16 is a vision transformer");
+        var size = await SampleApp.RunAsync("fundus-folder", _folder.Path, "train", "--demo", "--model", "vit-b16", "--size", "100", "--output", _folder["vit-size"]);
+        size.ExitCode.Should().Be(2, size.ToString());
+        size.Error.Should().Contain("--model vit-b16 cuts photographs into 16×16 patches: --size 100 is not a multiple of 16");
+    }
+
+    [Fact]
     public async Task Train_OnAnIChallengeLayout_LabelsByFileNameAndCsv()
     {
         // iChallenge-PM layout: training labels from file names (P = pathologic myopia), validation labels from a CSV.
