@@ -61,6 +61,15 @@ internal static class SampleCommandLine
         DefaultValueFactory = _ => DefaultThreads,
     }.AtLeast(1);
 
+    /// <summary>--float16 of the export commands: the ONNX graph computes in float16 (<c>OnnxModelFileOptions.Float16</c>).</summary>
+    public static Option<bool> Float16Export() => new("--float16")
+    {
+        Description = "The graph computes in float16 (for GPUs' half-precision units: ONNX Runtime's CUDA or DirectML providers, TensorRT): weights stored as float16 (half the file), input and outputs still float32. Outputs differ from float32's by float16's rounding; on a CPU, keep float32.",
+    };
+
+    /// <summary>What an export command reports of a float16 graph (empty for float32).</summary>
+    public static string Float16Note(bool float16) => float16 ? "; computes in float16 (weights stored as float16), takes and gives float32" : "";
+
     /// <summary>--tensorboard FOLDER: also write the training's TensorBoard summaries (<paramref name="what"/> says what the sample adds).</summary>
     public static Option<string?> TensorBoard(string what) => new Option<string?>("--tensorboard")
     {

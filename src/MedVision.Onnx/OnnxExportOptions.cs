@@ -31,6 +31,19 @@ public sealed class OnnxExportOptions
     /// </summary>
     public bool DynamicSpatialSize { get; set; }
 
+    /// <summary>
+    /// Whether the graph computes in float16 (half precision), for GPUs' half-precision units (ONNX Runtime's CUDA and
+    /// DirectML providers, TensorRT) and half-size files: the weights and constants are stored as float16, a
+    /// <c>Cast</c> after each input takes it to float16 and a <c>Cast</c> before each output returns float32 — the graph
+    /// still takes and gives float32, as onnxconverter-common's <c>convert_float_to_float16(keep_io_types=True)</c>
+    /// makes it. The metadata records <c>medvision.precision</c> = <c>float16</c>. Outputs then differ from the float32
+    /// graph's by float16's rounding (about 3 significant digits); the export's own check compares the float32
+    /// composition with the model, so check the float16 graph on your data. A weight beyond float16's range (±65,504)
+    /// is refused. Default false. ONNX Runtime's CPU provider runs such graphs too, casting back to float32 where it has
+    /// no float16 kernel: on a CPU, export float32.
+    /// </summary>
+    public bool Float16 { get; set; }
+
     /// <summary>The symbolic name of the dynamic batch dimension. Default <c>batch</c>.</summary>
     public string BatchDimensionName
     {

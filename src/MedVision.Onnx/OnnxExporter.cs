@@ -68,6 +68,9 @@ public sealed class OnnxExporter
     /// <summary>The ONNX operator set the exported graphs use.</summary>
     public const int OpsetVersion = 17;
 
+    /// <summary>The metadata key a float16 graph carries (<see cref="OnnxExportOptions.Float16"/>), with the value <c>float16</c>.</summary>
+    public const string PrecisionKey = "medvision.precision";
+
     /// <summary>Creates an exporter that knows every built-in module.</summary>
     public OnnxExporter() => BuiltInExports.RegisterAll(this);
 
@@ -258,6 +261,11 @@ public sealed class OnnxExporter
             // "1,3,28,28" for one input; "first=1,3,28,28;second=1,3,28,28" for several.
             metadata.TryAdd("medvision.example_input_shape", inputs.Count == 1 ? string.Join(",", inputs[0].Shape)
                 : string.Join(";", inputs.Select(i => $"{i.Name}={string.Join(",", i.Shape)}")));
+            if (options.Float16)
+            {
+                Float16Graph.Apply(context.Nodes, context.Initializers, inputs.Select(i => i.Name).ToArray(), outputs.Select(o => o.Name).ToArray());
+                metadata[PrecisionKey] = "float16";
+            }
             return OnnxModelWriter.Write(
                 options.GraphName, options.Description, OpsetVersion, ProducerVersion, options.ModelVersion,
                 inputs.Select((input, i) => new OnnxIoRecord(input.Name, input.Shape, DimNames(input.Shape, inputs.Count == 1 ? null : input.Name + "_"))).ToArray(),

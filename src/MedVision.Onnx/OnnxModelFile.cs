@@ -125,6 +125,7 @@ public static class OnnxModelFile
             OutputName = LogitsName,
             DynamicBatch = options.DynamicBatch,
             DynamicSpatialSize = options.DynamicSpatialSize,
+            Float16 = options.Float16,
             Description = options.Description ?? description,
             ModelVersion = options.ModelVersion,
         };

@@ -26,6 +26,9 @@ public sealed class OnnxModelFileOptions
     /// </summary>
     public bool NormalizeInGraph { get; set; }
 
+    /// <summary>Whether the graph computes in float16, taking and giving float32 (see <see cref="OnnxExportOptions.Float16"/>). Default false.</summary>
+    public bool Float16 { get; set; }
+
     /// <summary>A description stored in the model, or null for one made from the card.</summary>
     public string? Description { get; set; }
 

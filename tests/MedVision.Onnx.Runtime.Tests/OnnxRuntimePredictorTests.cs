@@ -17,7 +17,7 @@ public sealed class OnnxRuntimePredictorTests : IDisposable
     public void Dispose() => Directory.Delete(_folder, recursive: true);
 
     /// <summary>A small RGB ResNet with non-trivial batch-norm statistics, saved as a model file and exported to ONNX.</summary>
-    private (string ModelFile, string OnnxFile) Export(MedMnistTask task = MedMnistTask.OrdinalRegression, double temperature = 1.3, bool dynamicSize = false, bool normalizeInGraph = false)
+    private (string ModelFile, string OnnxFile) Export(MedMnistTask task = MedMnistTask.OrdinalRegression, double temperature = 1.3, bool dynamicSize = false, bool normalizeInGraph = false, bool float16 = false)
     {
         Tensors.ManualSeed(4);
         using var model = ResNet.Builder().WithBlocks(ResidualBlockKind.Basic, 1, 1).WithWidths(8, 16).ForInput(3).WithSmallInputStem().WithClasses(5).Build();
@@ -29,8 +29,8 @@ public sealed class OnnxRuntimePredictorTests : IDisposable
         card.Temperature = temperature;
         var modelFile = Path.Combine(_folder, $"{task}.safetensors");
         ModelFile.Save(modelFile, model, card);
-        var onnxFile = Path.Combine(_folder, $"{task}.onnx");
-        OnnxModelFile.Export(modelFile, onnxFile, new OnnxModelFileOptions { DynamicSpatialSize = dynamicSize, NormalizeInGraph = normalizeInGraph });
+        var onnxFile = Path.Combine(_folder, $"{task}{(float16 ? "-float16" : "")}.onnx");
+        OnnxModelFile.Export(modelFile, onnxFile, new OnnxModelFileOptions { DynamicSpatialSize = dynamicSize, NormalizeInGraph = normalizeInGraph, Float16 = float16 });
         return (modelFile, onnxFile);
     }
 
@@ -80,6 +80,29 @@ public sealed class OnnxRuntimePredictorTests : IDisposable
         using (var stream = File.OpenRead(files[0])) ShouldMatch(new[] { onnx.Predict(stream, "first") }, new[] { libtorch.PredictFile(files[0]) });
 
         FluentActions.Invoking(() => onnx.ExplainFile(files[0])).Should().Throw<NotSupportedException>().WithMessage("*ResNet*OnnxRuntimeNetwork*");
+    }
+
+    [Fact]
+    public void AFloat16Graph_ServesTheLibtorchPredictorsPredictionsToFloat16sPrecision()
+    {
+        var (modelFile, onnxFile) = Export(float16: true);
+        using var libtorch = Predictor.Load(modelFile);
+        using var onnx = OnnxRuntimePredictor.Load(onnxFile);
+        onnx.Card.ClassNames.Should().Equal(Grades);
+        var files = WritePngs(5);
+        var expected = libtorch.PredictFiles(files);
+        var actual = onnx.PredictFiles(files, batchSize: 2);
+        for (int i = 0; i < expected.Count; i++)
+        {
+            actual[i].Probabilities.Select(p => (double)p).Should().Equal(expected[i].Probabilities.Select(p => (double)p), (a, b) => Math.Abs(a - b) <= 5e-3, $"image {i}");
+            actual[i].ExpectedGrade!.Value.Should().BeApproximately(expected[i].ExpectedGrade!.Value, 2e-2);
+        }
+        // Half the weights' bytes: the float32 graph of the same model file is larger by about two bytes a weight.
+        var float32 = Path.Combine(_folder, "float32.onnx");
+        OnnxModelFile.Export(modelFile, float32);
+        using var network = ModelFile.Load(modelFile).Model;
+        long weights = network.NamedParameters().Concat(network.NamedBuffers()).Where(p => p.Item2.ScalarType.IsFloatingPoint()).Sum(p => p.Item2.NumElements);
+        ((double)(new FileInfo(float32).Length - new FileInfo(onnxFile).Length)).Should().BeInRange(weights * 2 * 0.95 - 512, weights * 2 * 1.05 + 512);
     }
 
     [Fact]

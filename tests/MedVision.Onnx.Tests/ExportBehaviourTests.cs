@@ -149,6 +149,38 @@ public sealed class ExportBehaviourTests : IDisposable
     }
 
     [Fact]
+    public void InFloat16_AWeightBeyondItsRangeIsRefusedByName_AndANameClashIsNot()
+    {
+        using var model = new Sequential(new Linear(4, 3), new ReLU(), new Linear(3, 2));
+        using (Tensors.NoGrad()) ((Linear)model[2]).Bias!.FillInPlace(70_000);
+        var path = Path.Combine(_folder, "half.onnx");
+        FluentActions.Invoking(() => model.ExportOnnx(path, new long[] { 1, 4 }, new OnnxExportOptions { Float16 = true }))
+            .Should().Throw<NotSupportedException>().WithMessage("*'2.bias' holds 70000*float16's largest value ±65504*float32*");
+        File.Exists(path).Should().BeFalse("nothing is written");
+        // In float32 the same weights export.
+        new OnnxExporter().ExportToBytes(model, new long[] { 1, 4 }).Should().NotBeEmpty();
+
+        // An output that another node reads (the input passed straight through, too) is cast once and read in float16 inside.
+        using (Tensors.NoGrad()) ((Linear)model[2]).Bias!.FillInPlace(0.5);
+        var bytes = new OnnxExporter().ExportToBytes(model, new long[] { 1, 4 }, new OnnxExportOptions { Float16 = true }, (context, output) => new[]
+        {
+            ("logits", output),
+            ("probabilities", context.AddNode("Softmax", new[] { output }, output.Sample.Softmax(1), OnnxAttribute.Int("axis", 1))),
+        });
+        using var scope = Tensors.NewDisposeScope();
+        var x = Tensors.FromArray(new[] { 0.3f, -1.2f, 2.0f, 0.7f, -0.4f, 0.1f, 0.9f, -2.2f }).Reshape(2, 4);
+        Tensor expected;
+        using (Tensors.NoGrad()) expected = model.Call(x);
+        using var session = new InferenceSession(bytes);
+        using var results = session.Run(new[] { NamedOnnxValue.CreateFromTensor("input", new DenseTensor<float>(x.ToArray<float>(), new[] { 2, 4 })) });
+        results.Select(r => r.Name).Should().Equal("logits", "probabilities");
+        var logits = results.First(r => r.Name == "logits").AsTensor<float>().ToArray();
+        var probabilities = results.First(r => r.Name == "probabilities").AsTensor<float>().ToArray();
+        logits.Zip(expected.ToArray<float>()).Should().OnlyContain(p => Math.Abs(p.First - p.Second) < 1e-2);
+        probabilities.Zip(expected.Softmax(1).ToArray<float>()).Should().OnlyContain(p => Math.Abs(p.First - p.Second) < 5e-3);
+    }
+
+    [Fact]
     public void BadArgumentsAreRefusedBeforeAnythingIsWritten()
     {
         using var model = SmallResNet();

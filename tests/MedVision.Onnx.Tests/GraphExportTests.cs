@@ -30,13 +30,36 @@ public sealed class GraphExportTests : IDisposable
         });
     }
 
-    private static void ShouldMatch((float[] Values, long[] Shape) actual, Tensor expected, string because)
+    private static void ShouldMatch((float[] Values, long[] Shape) actual, Tensor expected, string because, double tolerance = 1e-4)
     {
         actual.Shape.Should().Equal(expected.Shape, because);
         var reference = expected.Contiguous().ToArray<float>();
         double scale = Math.Max(1.0, reference.Max(v => Math.Abs((double)v)));
         for (int i = 0; i < reference.Length; i++)
-            ((double)Math.Abs(reference[i] - actual.Values[i])).Should().BeLessThanOrEqualTo(1e-4 * scale, because);
+            ((double)Math.Abs(reference[i] - actual.Values[i])).Should().BeLessThanOrEqualTo(tolerance * scale, because);
+    }
+
+    [Fact]
+    public void ASiameseNetworkInFloat16_GivesItsEmbeddingsAndDistancesToFloat16sPrecision()
+    {
+        Tensors.ManualSeed(5);
+        using var model = SmallSiamese(EmbeddingDistance.Euclidean);
+        OnnxRuntimeCheck.Randomise(model);
+        var bytes = new OnnxExporter().ExportSiameseToBytes(model, new long[] { 1, 3, 16, 16 }, new OnnxExportOptions { Float16 = true });
+        using var scope = Tensors.NewDisposeScope();
+        var first = OnnxRuntimeCheck.RandomInput(new long[] { 3, 3, 16, 16 }, seed: 1);
+        var second = OnnxRuntimeCheck.RandomInput(new long[] { 3, 3, 16, 16 }, seed: 2);
+        model.Eval();
+        SiameseOutput expected;
+        using (Tensors.NoGrad()) expected = model.Call((first, second));
+        // The embeddings are outputs and also feed the distance: each is cast back to float32 once, the distance computed in float16.
+        var outputs = Run(bytes, (OnnxModelGraphs.FirstInput, first), (OnnxModelGraphs.SecondInput, second));
+        outputs.Keys.Should().BeEquivalentTo(OnnxModelGraphs.FirstEmbedding, OnnxModelGraphs.SecondEmbedding, OnnxModelGraphs.Distance);
+        ShouldMatch(outputs[OnnxModelGraphs.FirstEmbedding], expected.First, "the first branch in float16", 2e-2);
+        ShouldMatch(outputs[OnnxModelGraphs.SecondEmbedding], expected.Second, "the second branch in float16", 2e-2);
+        ShouldMatch(outputs[OnnxModelGraphs.Distance], expected.Distance, "the distance in float16", 2e-2);
+        using var session = new InferenceSession(bytes);
+        session.InputMetadata.Values.Should().OnlyContain(m => m.ElementDataType == TensorElementType.Float);
     }
 
     private static SiameseResNet SmallSiamese(EmbeddingDistance distance) => SiameseResNet.Builder()

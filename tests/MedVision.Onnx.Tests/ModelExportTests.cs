@@ -45,6 +45,26 @@ public sealed class ModelExportTests
         OnnxRuntimeCheck.ExportAndCompare(model, shape, runShape, caseName: name);
     }
 
+    [Theory]
+    [MemberData(nameof(CaseNames))]
+    public void InFloat16_OnnxRuntimeMatchesLibtorchToFloat16sPrecision_FromAHalfSizeFile(string name)
+    {
+        var (create, shape) = Cases[name];
+        using var model = create();
+        OnnxRuntimeCheck.Randomise(model);
+        var runShape = shape.Select((s, i) => i == 0 ? 2 : s).ToArray();
+        var worst = OnnxRuntimeCheck.ExportAndCompare(model, shape, runShape, tolerance: 2e-2, caseName: name + " float16", options: new OnnxExportOptions { Float16 = true });
+        var half = new OnnxExporter().ExportToBytes(model, shape, new OnnxExportOptions { Float16 = true });
+        var full = new OnnxExporter().ExportToBytes(model, shape);
+        using var session = new Microsoft.ML.OnnxRuntime.InferenceSession(half);
+        session.InputMetadata["input"].ElementDataType.Should().Be(Microsoft.ML.OnnxRuntime.Tensors.TensorElementType.Float, "the graph still takes float32");
+        session.OutputMetadata["output"].ElementDataType.Should().Be(Microsoft.ML.OnnxRuntime.Tensors.TensorElementType.Float, "and gives float32");
+        session.ModelMetadata.CustomMetadataMap[OnnxExporter.PrecisionKey].Should().Be("float16");
+        long weights = model.NamedParameters().Concat(model.NamedBuffers()).Where(p => p.Item2.ScalarType.IsFloatingPoint()).Sum(p => p.Item2.NumElements);
+        // Half the weights' bytes fewer (the graph's nodes and int64 constants are the same; two Cast nodes more).
+        ((double)(full.Length - half.Length)).Should().BeInRange(weights * 2 * 0.95 - 512, weights * 2 * 1.05 + 512, $"the float16 file stores {weights:N0} weights in 2 bytes each (float32: {full.Length:N0} bytes, float16: {half.Length:N0}; largest difference {worst:G3})");
+    }
+
     public static TheoryData<string, long[], long[]> DynamicSizeCases() => new()
     {
         { "ResNet-18 small-input stem 28×28 RGB", new long[] { 1, 3, 28, 28 }, new long[] { 2, 3, 32, 40 } },

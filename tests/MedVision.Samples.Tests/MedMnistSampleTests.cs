@@ -630,6 +630,12 @@ public sealed class MedMnistSampleTests(MedMnistTrainedRun run) : IClassFixture<
         normalized.ExitCode.Should().Be(0, normalized.ToString());
         normalized.Text.Should().Contain("pixels scaled to [0, 1] (the graph normalises them)");
         System.Text.Encoding.UTF8.GetString(File.ReadAllBytes(target)).Should().Contain("unit_range");
+        var float32Length = new FileInfo(target).Length;
+        var half = await SampleApp.RunAsync("medmnist", run.Folder.Path, "export", "--model", Path.Combine(run.RunFolder, "model.safetensors"), "--output", target, "--float16");
+        half.ExitCode.Should().Be(0, half.ToString());
+        half.Text.Should().Contain("computes in float16 (weights stored as float16), takes and gives float32");
+        new FileInfo(target).Length.Should().BeLessThan(float32Length * 6 / 10, "float16 weights take half the bytes");
+        System.Text.Encoding.UTF8.GetString(File.ReadAllBytes(target)).Should().Contain("medvision.precision").And.Contain("float16");
         var bad = await SampleApp.RunAsync("medmnist", run.Folder.Path, "export", "--model", Path.Combine(run.RunFolder, "model.safetensors"), "--fixed-batch", "0");
         bad.ExitCode.Should().Be(2, bad.ToString());
         bad.Error.Should().Contain("--fixed-batch must be at least 1, got 0.");

@@ -372,6 +372,13 @@ public sealed class SegmentationSampleTests : IDisposable
         measuredOnnx.ExitCode.Should().Be(0, measuredOnnx.ToString());
         measuredOnnx.Lines().Single()["dice"].Should().Be(measuredFile.Lines().Single()["dice"]).And.NotBe("0.000");
         measuredOnnx.Lines().Single()["images"].Should().Be("16");
+        // In float16 the graph measures to float16's rounding (about three significant digits).
+        var half = await SampleApp.RunAsync("segmentation", _folder.Path, "export", "--model", Path.Combine(run, "model.safetensors"), "--float16", "--output", _folder["half.onnx"]);
+        half.ExitCode.Should().Be(0, half.ToString());
+        half.Text.Should().Contain("computes in float16");
+        var measuredHalf = await SampleApp.RunAsync("segmentation", _folder.Path, ["evaluate", "--model", _folder["half.onnx"], .. labelled]);
+        measuredHalf.ExitCode.Should().Be(0, measuredHalf.ToString());
+        double.Parse(measuredHalf.Lines().Single()["dice"], CultureInfo.InvariantCulture).Should().BeApproximately(double.Parse(measuredFile.Lines().Single()["dice"], CultureInfo.InvariantCulture), 0.01);
         var storeOnnx = await SampleApp.RunAsync("segmentation", _folder.Path, ["evaluate", "--model", Path.Combine(run, "model.onnx"), .. labelled, "--compare-postprocessing", "--store"]);
         storeOnnx.ExitCode.Should().Be(2);
         storeOnnx.Error.Should().Contain("an ONNX file's card is fixed at export");

@@ -12,13 +12,16 @@ internal sealed class OnnxNodeRecord
     public required OnnxAttribute[] Attributes { get; init; }
 }
 
-/// <summary>A constant of the graph (a weight or a shape): float32 or int64 data with its dimensions.</summary>
+/// <summary>A constant of the graph (a weight or a shape): float32 (or, with <see cref="Float16"/>, float16) or int64 data with its dimensions.</summary>
 internal sealed class OnnxInitializerRecord
 {
     public required string Name { get; init; }
     public required long[] Dims { get; init; }
     public float[]? Floats { get; init; }
     public long[]? Longs { get; init; }
+
+    /// <summary>Whether <see cref="Floats"/> are written as float16 (each rounded to the nearest half; in range, see <see cref="Float16Graph"/>).</summary>
+    public bool Float16 { get; set; }
 }
 
 /// <summary>A graph input or output: name, element type (float32), dimensions, and the symbolic name of each dynamic one (null where fixed).</summary>
@@ -38,7 +41,7 @@ internal static class OnnxModelWriter
     private const int TypeTensorType = 1, TensorTypeElemType = 1, TensorTypeShape = 2;
     private const int ShapeDim = 1, DimValue = 1, DimParam = 2;
     private const int EntryKey = 1, EntryValue = 2;
-    private const int DataTypeFloat = 1, DataTypeInt64 = 7;
+    private const int DataTypeFloat = 1, DataTypeInt64 = 7, DataTypeFloat16 = 10;
 
     public const long IrVersion = 8;
 
@@ -105,11 +108,16 @@ internal static class OnnxModelWriter
     private static void WriteTensor(ProtoWriter w, OnnxInitializerRecord tensor)
     {
         w.Int64s(TensorDims, tensor.Dims);
-        w.Int64(TensorDataType, tensor.Floats is not null ? DataTypeFloat : DataTypeInt64);
+        w.Int64(TensorDataType, tensor.Floats is null ? DataTypeInt64 : tensor.Float16 ? DataTypeFloat16 : DataTypeFloat);
         w.String(TensorName, tensor.Name);
         // raw_data is little-endian, as ONNX specifies.
         byte[] raw;
-        if (tensor.Floats is { } floats)
+        if (tensor.Floats is { } halves && tensor.Float16)
+        {
+            raw = new byte[halves.Length * 2];
+            for (int i = 0; i < halves.Length; i++) System.Buffers.Binary.BinaryPrimitives.WriteHalfLittleEndian(raw.AsSpan(i * 2), (Half)halves[i]);
+        }
+        else if (tensor.Floats is { } floats)
         {
             raw = new byte[floats.Length * 4];
             for (int i = 0; i < floats.Length; i++) System.Buffers.Binary.BinaryPrimitives.WriteSingleLittleEndian(raw.AsSpan(i * 4), floats[i]);
