@@ -20,7 +20,8 @@ namespace MedVision.Nets.Models;
 /// model.LoadStateDict(weights, strict: false);   // head.weight and head.bias differ in shape: reported, not copied
 /// </code></example>
 /// <remarks>
-/// Inputs are expected normalised with <see cref="Mean"/> and <see cref="Std"/> (ImageNet's). Check the terms under
+/// Inputs are expected normalised with <see cref="Mean"/> and <see cref="Std"/> (ImageNet's; <see cref="InputMean"/> and
+/// <see cref="InputStd"/> for the channels of <see cref="ForInputChannels"/>). Check the terms under
 /// which you may use the weights (torchvision's model documentation) for your application.
 /// </remarks>
 public sealed record PretrainedVisionTransformerWeights
@@ -72,6 +73,12 @@ public sealed record PretrainedVisionTransformerWeights
 
     /// <summary>The per-channel standard deviation (RGB): ImageNet's.</summary>
     public IReadOnlyList<float> Std { get; init => field = value ?? throw new ArgumentNullException(nameof(Std)); } = new[] { 0.229f, 0.224f, 0.225f };
+
+    /// <summary>The per-channel mean for a network of <see cref="InputChannels"/> channels (as <see cref="PretrainedWeights.InputMean"/>: ImageNet's 0.449 for one channel).</summary>
+    public IReadOnlyList<float> InputMean => PretrainedWeights.ForChannels(Mean, InputChannels);
+
+    /// <summary>The per-channel standard deviation for <see cref="InputChannels"/> channels (ImageNet's 0.226 for one channel).</summary>
+    public IReadOnlyList<float> InputStd => PretrainedWeights.ForChannels(Std, InputChannels);
 
     /// <summary>The file's name (<c>vit_b_16-c867db91.pth</c>), also its name in the cache.</summary>
     public string FileName => Path.GetFileName(Source.AbsolutePath);

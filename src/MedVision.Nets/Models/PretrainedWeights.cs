@@ -28,7 +28,7 @@ namespace MedVision.Nets.Models;
 /// </code></example>
 /// <remarks>
 /// Inputs are expected normalised with <see cref="Mean"/> and <see cref="Std"/> of the data the weights were trained
-/// on. Check the terms under which you may use them (torchvision's model documentation) for your application.
+/// on (<see cref="InputMean"/> and <see cref="InputStd"/> for the channels of <see cref="ForInputChannels"/>). Check the terms under which you may use them (torchvision's model documentation) for your application.
 /// Downloads resume after an interruption and are renamed into the cache only when verified; a file already in the
 /// cache is used without the network.
 /// </remarks>
@@ -84,6 +84,25 @@ public sealed record PretrainedWeights
 
     /// <summary>The per-channel standard deviation (RGB).</summary>
     public IReadOnlyList<float> Std { get; init => field = value ?? throw new ArgumentNullException(nameof(Std)); } = ImageNetStd;
+
+    /// <summary>
+    /// The per-channel mean for a network of <see cref="InputChannels"/> channels: <see cref="Mean"/> for RGB; for one
+    /// channel the mean of the three (ImageNet's 0.449, the usual normalisation of grey images for ImageNet weights); for
+    /// C channels channel i takes RGB channel i mod 3's, as the adapted stem's kernels do.
+    /// </summary>
+    /// <remarks>For one channel this is an approximation: a grey image normalised by the averaged statistics gets exactly
+    /// what its three-channel copy, normalised per channel, gave the RGB network only when the three means (and the three
+    /// standard deviations) are equal; ImageNet's differ by at most 0.079 (means) and 0.005 (standard deviations).</remarks>
+    public IReadOnlyList<float> InputMean => ForChannels(Mean, InputChannels);
+
+    /// <summary>The per-channel standard deviation for <see cref="InputChannels"/> channels (see <see cref="InputMean"/>; ImageNet's 0.226 for one channel).</summary>
+    public IReadOnlyList<float> InputStd => ForChannels(Std, InputChannels);
+
+    // RGB statistics for `channels` channels: their mean for one, cycled for several; statistics of another count as they are.
+    internal static IReadOnlyList<float> ForChannels(IReadOnlyList<float> rgb, int channels) =>
+        rgb.Count != 3 || channels == 3 ? rgb
+        : channels == 1 ? new[] { (float)rgb.Average(v => (double)v) }
+        : Enumerable.Range(0, channels).Select(c => rgb[c % 3]).ToArray();
 
     /// <summary>The file's name (<c>resnet18-f37072fd.pth</c>), also its name in the cache.</summary>
     public string FileName => Path.GetFileName(Source.AbsolutePath);

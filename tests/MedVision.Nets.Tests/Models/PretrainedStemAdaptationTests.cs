@@ -90,6 +90,28 @@ public sealed class PretrainedStemAdaptationTests : IDisposable
     }
 
     [Fact]
+    public void InputStatistics_AreRgbsForThree_TheirMeansForOne_AndCycledForMore()
+    {
+        var rgb = PretrainedWeights.ResNet50ImageNet1KV2;
+        rgb.InputMean.Should().Equal(rgb.Mean);
+        rgb.InputStd.Should().Equal(rgb.Std);
+        var grey = rgb.ForInputChannels(1);
+        grey.InputMean.Should().ContainSingle().Which.Should().BeApproximately(0.449f, 5e-4f, "ImageNet's grey mean, (0.485 + 0.456 + 0.406) / 3");
+        grey.InputStd.Should().ContainSingle().Which.Should().BeApproximately(0.226f, 5e-4f, "(0.229 + 0.224 + 0.225) / 3");
+        grey.Mean.Should().Equal(rgb.Mean, "the weights' own statistics stay RGB");
+        rgb.ForInputChannels(4).InputMean.Should().Equal(rgb.Mean[0], rgb.Mean[1], rgb.Mean[2], rgb.Mean[0]);
+        grey.ForInputChannels(3).InputStd.Should().Equal(rgb.Std, "back to RGB");
+        // Kinetics-400's for the video network; statistics of another count are left as given.
+        var video = PretrainedWeights.R3D18Kinetics400V1.ForInputChannels(1);
+        video.InputMean.Single().Should().BeApproximately((0.43216f + 0.394666f + 0.37645f) / 3, 1e-6f);
+        (rgb with { Mean = new[] { 0.5f } }).ForInputChannels(1).InputMean.Should().Equal(0.5f);
+        var vit = PretrainedVisionTransformerWeights.VitB16ImageNet1KV1.ForInputChannels(1);
+        vit.InputMean.Single().Should().BeApproximately(0.449f, 5e-4f);
+        vit.InputStd.Single().Should().BeApproximately(0.226f, 5e-4f);
+        PretrainedVisionTransformerWeights.VitB32ImageNet1KV1.InputStd.Should().Equal(PretrainedVisionTransformerWeights.VitB32ImageNet1KV1.Std);
+    }
+
+    [Fact]
     public async Task ResNetWeights_ForOneChannel_LoadIntoAGreyNetwork_ThatAnswersAsTheRgbOneOnRepeatedGrey()
     {
         // A ResNet-18 (ImageNet stem, 1000 classes) written as torch.save writes it, standing in for torchvision's file.
