@@ -18,7 +18,7 @@ namespace MedVision.Samples.VolumeFolder;
 /// (<see cref="VolumeFolderSource"/>), normalised by the training volumes' mean and standard deviation or each volume by
 /// its own (MedicalNet's preparation, the default when fine-tuning MedicalNet's weights), split into
 /// training and validation by class (stratified); MedicalNet's 3-D ResNet from scratch or from its pretrained weights
-/// (<see cref="MedicalNet"/>); the model selected by validation AUC is saved as a model file that the predictor runs on
+/// (<see cref="MedicalNet"/>), or torchvision's R3D-18 from its Kinetics-400 weights; the model selected by validation AUC is saved as a model file that the predictor runs on
 /// NIfTI files and DICOM series folders.
 /// </summary>
 internal static class TrainCommand
@@ -62,7 +62,7 @@ internal static class TrainCommand
         var orientation = new Option<string>("--orientation") { Description = "Axis codes volumes are reoriented to first (RAS, LPS, …), or 'none' to use them as stored.", DefaultValueFactory = _ => "RAS" }
             .Must(v => v == "none" || MedVision.Nets.Data.Nifti.NiftiAffine.IsValidAxisCodes(v), "three axis codes such as RAS, or none");
         var depth = new Option<int>("--depth") { Description = "Depth of MedicalNet's 3-D ResNet trained from scratch (10, 18, 34, 50, 101, 152, 200); with --init-weights the file decides.", DefaultValueFactory = _ => 18 }.OneOf(10, 18, 34, 50, 101, 152, 200);
-        var initWeights = new Option<string?>("--init-weights") { Description = "A MedicalNet weights file (resnet_18_23dataset.pth, …, from MedicalNet's release): the network is rebuilt from it and fine-tuned with a new classifier; for several channels (--modalities, multi-contrast files) its one-channel stem is adapted (kernels repeated over the channels and scaled by 1/C)." };
+        var initWeights = new Option<string?>("--init-weights") { Description = "A MedicalNet weights file (resnet_18_23dataset.pth, …, from MedicalNet's release): the network is rebuilt from it and fine-tuned with a new classifier; for several channels (--modalities, multi-contrast files) its one-channel stem is adapted (kernels repeated over the channels and scaled by 1/C). Or 'kinetics': torchvision's R3D-18 trained on Kinetics-400 video clips (downloaded once into $MEDVISION_DATA/weights or ~/.medvision/weights, SHA-256-checked), its RGB stem adapted to the channels (summed over R, G and B for one), the volume's depth taken as the clip's time." };
         var valFraction = new Option<double>("--val-fraction") { Description = "Share of each class held out for validation (stratified).", DefaultValueFactory = _ => 0.25 }.Fraction(allowZero: false);
         var folds = new Option<int?>("--folds") { Description = "K: a stratified k-fold cross-validation instead of one held-out part: a model per fold (OUTPUT/fold-N/model.safetensors, each normalised by its own training volumes), the spread of the validation AUC over the folds, the pooled out-of-fold AUC and ACC, and an ensemble manifest of the fold models (OUTPUT/ensemble.json) for predict." }.AtLeast(2);
         var epochs = new Option<int>("--epochs") { Description = "Training epochs.", DefaultValueFactory = _ => 20 }.AtLeast(1);
@@ -227,9 +227,18 @@ internal static class TrainCommand
 
         // Subject folders (--modalities) and multi-contrast NIfTI files (several volumes each): one channel per modality or volume.
         int channels = source.Channels;
-        // MedicalNet's one-channel stem is adapted to several channels (its kernels repeated over them and scaled by 1/C).
+        // MedicalNet's one-channel stem is adapted to several channels (its kernels repeated over them and scaled by 1/C);
+        // R3D-18's RGB stem to the volumes' channels (summed for one, cycled and scaled by 3/C for others).
         string stemAdaptation = "";
-        if (s.InitWeights is not null && channels > 1)
+        var kinetics = IsKinetics(s.InitWeights) ? PretrainedWeights.R3D18Kinetics400V1.ForInputChannels(channels) : null;
+        if (kinetics is not null)
+        {
+            AnsiConsole.MarkupLine(Markup.Escape(string.Create(CultureInfo.InvariantCulture, $"torchvision's {kinetics.Name} ({kinetics.Dataset} top-1 {kinetics.Top1Accuracy}%): {kinetics.Source}")));
+            kinetics.DownloadAsync().GetAwaiter().GetResult(); // once, before any fold
+            if (channels != 3)
+                stemAdaptation = $" (its RGB stem adapted to the {channels} channel(s): {(channels == 1 ? "kernels summed over R, G and B" : $"kernels cycled over them and scaled by 3/{channels}")})";
+        }
+        else if (s.InitWeights is not null && channels > 1)
         {
             using var weights = MedicalNet.LoadStateDict(s.InitWeights);
             long own = weights["conv1.weight"].Size(1);
@@ -239,8 +248,8 @@ internal static class TrainCommand
         ResNet NewNetwork(int seed)
         {
             Tensors.ManualSeed((ulong)seed);
-            return s.InitWeights is null
-                ? MedicalNet.CreateBuilder(s.Depth).ForInput(channels, spatialDims: 3).WithClasses(source.ClassNames.Count).Build()
+            return s.InitWeights is null ? MedicalNet.CreateBuilder(s.Depth).ForInput(channels, spatialDims: 3).WithClasses(source.ClassNames.Count).Build()
+                : kinetics is not null ? kinetics.CreateModelAsync(source.ClassNames.Count).GetAwaiter().GetResult()
                 : MedicalNet.CreateModel(s.InitWeights, source.ClassNames.Count, channels);
         }
         var taskType = source.ClassNames.Count == 2 ? MedMnistTask.Binary : MedMnistTask.MultiClass;
@@ -257,8 +266,9 @@ internal static class TrainCommand
                 AnsiConsole.MarkupLine(Markup.Escape(source.Modalities is { } named
                     ? $"{channels} channels per sample: the subject folder's {string.Join(", ", named)}."
                     : $"{channels} channels per sample: the volumes of each multi-contrast file, in file order."));
-            AnsiConsole.MarkupLine(Markup.Escape(string.Create(CultureInfo.InvariantCulture,
-                $"MedicalNet 3-D ResNet ({options.Block.ToString().ToLowerInvariant()} blocks [{string.Join(", ", options.Layers)}], {(options.Shortcut == MedVision.Nets.Blocks.ResidualShortcut.ZeroPadding ? "zero-padding" : "projection")} shortcut, dilations 1, 1, 2, 4){(s.InitWeights is null ? ", from scratch" : $", pretrained weights from {s.InitWeights}{stemAdaptation}")}: {network.ParameterCount():N0} parameters")));
+            AnsiConsole.MarkupLine(Markup.Escape(kinetics is not null
+                ? string.Create(CultureInfo.InvariantCulture, $"torchvision's R3D-18 (basic blocks [2, 2, 2, 2], 3×7×7 stem of stride 1×2×2, no max pool), pretrained on Kinetics-400{stemAdaptation}: {network.ParameterCount():N0} parameters")
+                : string.Create(CultureInfo.InvariantCulture, $"MedicalNet 3-D ResNet ({options.Block.ToString().ToLowerInvariant()} blocks [{string.Join(", ", options.Layers)}], {(options.Shortcut == MedVision.Nets.Blocks.ResidualShortcut.ZeroPadding ? "zero-padding" : "projection")} shortcut, dilations 1, 1, 2, 4){(s.InitWeights is null ? ", from scratch" : $", pretrained weights from {s.InitWeights}{stemAdaptation}")}: {network.ParameterCount():N0} parameters")));
             AnsiConsole.MarkupLine(Markup.Escape("Optimization: " + s.Optimization.Describe(s.LearningRate)));
         }
         DataLoaderOptions Options(ITransform transform, bool training) => new() { BatchSize = s.Batch, Shuffle = training, Seed = s.Seed, Transform = transform, Device = s.Device };
@@ -351,7 +361,7 @@ internal static class TrainCommand
         AnsiConsole.WriteLine(report.Format(classNames: source.ClassNames));
         AnsiConsole.MarkupLine(Markup.Escape($"Model file: {full}/model.safetensors (use: volume-folder predict --model {full}/model.safetensors SCANS…, or Predictor.Load(...).PredictFile(\"scan.nii.gz\")) · checkpoints: {full}/best.safetensors · history: {full}/history.csv · report: {full}/validation-evaluation.csv · split: {full}/split.csv"));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"RESULT medicalnet-resnet{Depth(network.Options)} volumes{(s.Demo ? "-demo" : "")} pretrained={(s.InitWeights is null ? "no" : "yes")} size={string.Join("x", s.Size)} seed={s.Seed} epochs={s.Epochs} best_epoch={result.BestEpoch + 1} val_auc={F(auc)} val_acc={F(acc)}"));
+            $"RESULT {(IsKinetics(s.InitWeights) ? "r3d18-kinetics" : $"medicalnet-resnet{Depth(network.Options)}")} volumes{(s.Demo ? "-demo" : "")} pretrained={(s.InitWeights is null ? "no" : "yes")} size={string.Join("x", s.Size)} seed={s.Seed} epochs={s.Epochs} best_epoch={result.BestEpoch + 1} val_auc={F(auc)} val_acc={F(acc)}"));
         return 0;
     }
 
@@ -439,6 +449,8 @@ internal static class TrainCommand
 
     private static string AugmentationText(Settings s) => string.Create(CultureInfo.InvariantCulture,
         $"Training augmentation: left–right flips{(s.Rotate > 0 ? $", rotation about the depth axis ±{s.Rotate:G4}°" : "")}{(s.Affine is { } a ? string.Create(CultureInfo.InvariantCulture, $", random affine on half the volumes (±{a[0]:G4}° about each axis{(a.Length > 1 ? $", scale ±{a[1]:G4}" : "")}{(a.Length > 2 ? $", shift ±{a[2]:G4}" : "")})") : "")}{(s.IntensityAugment ? $", a bias field, a gamma contrast change, blur{(s.Normalization == "dataset" ? " and an intensity shift" : "")} each on one volume in ten" : "")}{(s.MriArtifacts ? ", Rician noise, Gibbs ringing and a lower resolution each on one volume in ten" : "")}{(KeepsBackground(s) ? " (the zero background kept at 0)" : "")}{(s.Noise > 0 ? $", Gaussian noise (sd {s.Noise:G4}) on one volume in ten" : "")}");
+
+    private static bool IsKinetics(string? weights) => string.Equals(weights, "kinetics", StringComparison.OrdinalIgnoreCase);
 
     // The depth of a standard block layout (MedicalNet's seven), or the total of its blocks for another one.
     private static int Depth(ResNetOptions options) =>

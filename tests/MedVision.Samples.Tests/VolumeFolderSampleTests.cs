@@ -101,6 +101,45 @@ public sealed class VolumeFolderSampleTests : IDisposable
     }
 
     [Fact]
+    public async Task KineticsWeights_FineTuneTorchvisionsR3D18_WithItsStemAdaptedToOneChannel()
+    {
+        // torchvision's r3d_18 file (its keys and shapes, random values) planted in the weights cache under its own name.
+        var cache = _folder["weights-cache"];
+        Directory.CreateDirectory(Path.Combine(cache, "weights"));
+        var rows = File.ReadAllLines(Path.Combine(AppContext.BaseDirectory, "Fixtures", "r3d_18_state_dict_shapes.txt")).Select(l => l.Split(' ')).ToList();
+        using (var scope = MedVision.Torch.Tensors.NewDisposeScope())
+        {
+            MedVision.Torch.Tensors.ManualSeed(2);
+            var tensors = rows.ToDictionary(r => r[0], r =>
+            {
+                var shape = r.Length > 1 && r[1].Length > 0 ? r[1].Split(',').Select(long.Parse).ToArray() : Array.Empty<long>();
+                return r[0].EndsWith("num_batches_tracked", StringComparison.Ordinal) ? MedVision.Torch.Tensors.Zeros(shape, MedVision.Torch.ScalarType.Int64)
+                    : r[0].EndsWith("running_var", StringComparison.Ordinal) ? MedVision.Torch.Tensors.Ones(shape)
+                    : MedVision.Torch.Tensors.Randn(shape) * 0.05;
+            });
+            MedVision.Torch.Serialization.PyTorchFile.SaveStateDict(Path.Combine(cache, "weights", PretrainedWeights.R3D18Kinetics400V1.FileName), tensors);
+        }
+        var run = await SampleApp.RunAsync("volume-folder", _folder.Path, new Dictionary<string, string> { ["MEDVISION_DATA"] = cache },
+            "--demo", "--init-weights", "kinetics", "--size", "16", "16", "16", "--epochs", "1", "--threads", "2", "--head-lr-mult", "10", "--output", _folder["kinetics"]);
+        run.ExitCode.Should().Be(0, run.ToString());
+        var text = System.Text.RegularExpressions.Regex.Replace(run.Text, @"\s+", " ");
+        text.Should().Contain("R3D_18_Weights.KINETICS400_V1").And.Contain("torchvision's R3D-18 (basic blocks [2, 2, 2, 2], 3×7×7 stem of stride 1×2×2, no max pool), pretrained on Kinetics-400 (its RGB stem adapted to the 1 channel(s): kernels summed over R, G and B): 33,148,482 parameters")
+            .And.Contain("the new classifier at 10×");
+        run.Lines().Single()["#0"].Should().Be("r3d18-kinetics");
+        var modelFile = Path.Combine(_folder["kinetics"], "model.safetensors");
+        var card = ModelFile.ReadCard(modelFile).ResNet!;
+        card.InChannels.Should().Be(1);
+        card.StemKernelSize.Should().Equal(3, 7, 7);
+        card.StemStride.Should().Equal(1, 2, 2);
+        // The predictor rebuilds R3D-18's stem from the card and classifies a scan.
+        var scan = Directory.GetFiles(WriteVolumes(2), "*.nii.gz", SearchOption.AllDirectories).First();
+        using var predictor = Predictor.Load(modelFile);
+        var prediction = predictor.PredictFile(scan);
+        prediction.Probabilities.Should().HaveCount(2);
+        prediction.Probabilities.Sum().Should().BeApproximately(1f, 1e-5f);
+    }
+
+    [Fact]
     public async Task SubjectFoldersWithModalities_TrainAndPredictFromSubjectFolders()
     {
         // BraTS-like subject folders: one file per modality, named <subject>_<modality>.nii.gz, in two classes.

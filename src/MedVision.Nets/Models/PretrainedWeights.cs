@@ -1,6 +1,7 @@
 using System.Globalization;
 using MedVision.Nets.Data.Download;
 using MedVision.Torch;
+using MedVision.Torch.Nn;
 using MedVision.Torch.Serialization;
 
 namespace MedVision.Nets.Models;
@@ -349,6 +350,34 @@ public sealed record PretrainedWeights
     {
         using var weights = await LoadStateDictAsync(cacheDirectory, progress, cancellationToken).ConfigureAwait(false);
         return WithWeights(CreateBuilder().Build(), weights);
+    }
+
+    /// <summary>
+    /// The ResNet these weights belong to with a new classifier of <paramref name="numClasses"/> classes, ready to
+    /// fine-tune (training mode; torchvision's <c>model.fc = nn.Linear(512, n)</c> after loading): every tensor of the
+    /// file but <c>fc</c>'s is loaded, the stem adapted to <see cref="InputChannels"/>. The caller disposes it.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="numClasses"/> is below 1.</exception>
+    /// <exception cref="StateDictMismatchException">A tensor of the file other than the classifier's does not fit the network.</exception>
+    public async Task<ResNet> CreateModelAsync(int numClasses, string? cacheDirectory = null, IProgress<DownloadProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(numClasses, 1);
+        using var weights = await LoadStateDictAsync(cacheDirectory, progress, cancellationToken).ConfigureAwait(false);
+        var model = CreateBuilder().WithClasses(numClasses).Build();
+        try
+        {
+            var result = model.LoadStateDict(weights, strict: false);
+            // Only the classifier may differ (its shape, unless the classes happen to be the file's).
+            if (result.UnexpectedKeys.Count > 0 || result.MissingKeys.Count > 0 || result.ShapeMismatches.Any(m => !m.StartsWith("fc.", StringComparison.Ordinal)))
+                throw new StateDictMismatchException(result);
+            if (result.ShapeMismatches.Count == 0) model.Classifier!.ResetParameters(); // same class count: still a new classifier
+            return model;
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
     }
 
     // `model` with `weights` loaded strictly, in evaluation mode; disposed when they do not fit.

@@ -79,6 +79,23 @@ public sealed class PretrainedWeightsTests : IDisposable
         // Transfer to one-channel volumes and two classes: everything but the stem and the classifier fits.
         using var mri = mirrored.CreateBuilder().ForInput(1, spatialDims: 3).WithClasses(2).Build();
         mri.LoadStateDict(weights, strict: false).ShapeMismatches.Select(m => m[..m.IndexOf(':')]).Should().BeEquivalentTo("conv1.weight", "fc.weight", "fc.bias");
+
+        // Ready to fine-tune: one-channel volumes and two classes in one call — the stem adapted, a new classifier.
+        using (var tuned = await mirrored.ForInputChannels(1).CreateModelAsync(numClasses: 2, cacheDirectory: Path.Combine(_folder, "cache")))
+        using (var scope = Tensors.NewDisposeScope())
+        {
+            tuned.Training.Should().BeTrue();
+            tuned.NumClasses.Should().Be(2);
+            var state = tuned.StateDict();
+            state["conv1.weight"].AllClose(weights["conv1.weight"].Sum([1L], keepDim: true), 0, 0).Should().BeTrue("the RGB kernels summed");
+            state["layer4.1.bn2.running_var"].AllClose(weights["layer4.1.bn2.running_var"], 0, 0).Should().BeTrue();
+            state["fc.weight"].Shape.Should().Equal(2, 512);
+        }
+        // The file's own class count still gets a new classifier.
+        using (var same = await mirrored.CreateModelAsync(numClasses: 400, cacheDirectory: Path.Combine(_folder, "cache")))
+        using (var scope = Tensors.NewDisposeScope())
+            same.StateDict()["fc.weight"].AllClose(weights["fc.weight"], 0, 0).Should().BeFalse("re-drawn, not the file's");
+        await FluentActions.Awaiting(() => mirrored.CreateModelAsync(numClasses: 0)).Should().ThrowAsync<ArgumentOutOfRangeException>();
     }
 
     [Fact]
