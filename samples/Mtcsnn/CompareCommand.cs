@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using MedVision.Nets.Data.Loading;
 using MedVision.Nets.Data.MedMnist;
+using MedVision.Nets.Inference;
 using MedVision.Nets.Metrics;
 using MedVision.Nets.Models;
 using MedVision.Nets.Training;
@@ -153,7 +154,13 @@ internal static class CompareCommand
                 var kappa = ConfusionMatrix.FromPredictions(actual, predicted, info.ClassCount).CohenKappa(KappaWeighting.Quadratic).Value;
                 (testScores[model], testLabels) = (scores, labels);
                 if (group is not { IsMaster: false })
+                {
                     WritePredictions(Path.Combine(s.Output, $"seed{seed}", model, "test-predictions.csv"), labels, scores);
+                    SaveModelFile(Path.Combine(s.Output, $"seed{seed}", model, "model.safetensors"), network, imageSize, info, new Dictionary<string, double>
+                    {
+                        ["val_auc"] = result.Validation.Auc, ["test_auc"] = auc, ["test_acc"] = acc, ["test_qwk"] = kappa, ["best_epoch"] = result.BestEpoch + 1,
+                    });
+                }
                 if (s.TensorBoard is not null && group is not { IsMaster: false })
                     WriteEmbedding(Path.Combine(s.TensorBoard, $"seed{seed}", model), network is MtcsnnModel mt ? mt.Backbone : (ResNet)network,
                         Loader(data.Test, shuffle: false, seed), info.ClassNames);
@@ -178,7 +185,7 @@ internal static class CompareCommand
         var csv = Path.Combine(Path.GetFullPath(s.Output), "results.csv");
         Results.Write(csv, outcomes);
         Results.PrintTable(outcomes, $"ResNet-{s.Depth} ({s.Stem} stem), {s.Epochs} epochs", $"ResNet-{s.Depth}", $"MTCSNN (ResNet-{s.Depth}, λ = {s.Lambda.ToString(CultureInfo.InvariantCulture)})");
-        AnsiConsole.MarkupLine($"Per-seed results: {csv} · checkpoints and histories: {Path.GetFullPath(s.Output)}/seed<N>/<model>/");
+        AnsiConsole.MarkupLine($"Per-seed results: {csv} · checkpoints, histories and model files: {Path.GetFullPath(s.Output)}/seed<N>/<model>/ (model.safetensors: the selected model as a ResNet, MTCSNN's score head left out, for medmnist predict, evaluate and export or Predictor.Load)");
         Results.PrintResultLines(outcomes, $"depth={s.Depth} stem={s.Stem} epochs={s.Epochs}", perSeed: true);
         foreach (var line in pairedLines) Console.WriteLine(line);
         return 0;
@@ -200,6 +207,16 @@ internal static class CompareCommand
             text.Append('\n');
         }
         MedVision.Torch.Serialization.AtomicFile.WriteAllText(path, text.ToString());
+    }
+
+    // The selected model as a self-describing model file: MTCSNN as the ResNet of its classification path (Mtcsnn.ToResNet),
+    // the preparation of training (pixels scaled to [0, 1], then (x − 0.5) / 0.5; other sizes resized bilinearly).
+    private static void SaveModelFile(string path, Module network, long imageSize, MedMnistInfo info, IReadOnlyDictionary<string, double> metrics)
+    {
+        using var converted = network is MtcsnnModel mtcsnn ? mtcsnn.ToResNet() : null;
+        var resnet = converted ?? (ResNet)network;
+        var preprocessing = new PreprocessingCard { InputSize = new() { (int)imageSize, (int)imageSize }, Channels = 3, Mean = new() { 0.5f }, Std = new() { 0.5f }, Resize = "linear" };
+        ModelFile.Save(path, resnet, ModelFile.Describe(resnet, preprocessing, info.ClassNames, info.Task, metrics));
     }
 
     /// <summary>The shipped RetinaMNIST, or the --data-file, which must be RetinaMNIST (checked against its metadata: one label column, grades 0–4, 3 channels).</summary>

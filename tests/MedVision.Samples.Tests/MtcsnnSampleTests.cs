@@ -74,6 +74,28 @@ public sealed class MtcsnnSampleTests : IDisposable
         File.ReadAllLines(_folder["out/results.csv"]).Should().HaveCount(5, "a header and one row per model and seed");
         Directory.Exists(_folder["out/seed1/mtcsnn"]).Should().BeTrue();
 
+        // Each selected model is also a model file (MTCSNN as the ResNet of its classification path) whose predictor
+        // gives every test image the probabilities the comparison scored.
+        var test = MedVision.Nets.Data.MedMnist.MedMnistDataset.Load(data).Test;
+        foreach (var model in new[] { "mtcsnn", "resnet" })
+        {
+            var modelFile = _folder[$"out/seed0/{model}/model.safetensors"];
+            var card = MedVision.Nets.Inference.ModelFile.ReadCard(modelFile);
+            card.Architecture.Should().Be("resnet");
+            card.ClassNames.Should().HaveCount(5);
+            card.Task.Should().Be("OrdinalRegression");
+            card.Metrics["test_auc"].Should().BeApproximately(double.Parse(lines.Single(l => l["#0"] == model && l.GetValueOrDefault("seed") == "0")["test_auc"], CultureInfo.InvariantCulture), 1e-4);
+            var rows = File.ReadAllLines(_folder[$"out/seed0/{model}/test-predictions.csv"]).Skip(1).Where(r => r.Length > 0).Select(r => r.Split(',')).ToArray();
+            using var predictor = MedVision.Nets.Inference.Predictor.Load(modelFile);
+            for (int i = 0; i < test.Count; i++)
+            {
+                var prediction = predictor.PredictPixels(test.GetImage(i).ToArray(), 28, 28, 3);
+                for (int k = 0; k < 5; k++)
+                    ((double)prediction.Probabilities[k]).Should().BeApproximately(double.Parse(rows[i][2 + k], CultureInfo.InvariantCulture), 1e-5, $"{model}, test image {i}, grade {k}");
+            }
+        }
+        compare.Text.Should().Contain("MTCSNN's score head left out");
+
         var summarize = await SampleApp.RunAsync("mtcsnn", _folder.Path, "summarize", _folder["out"]);
         summarize.ExitCode.Should().Be(0, summarize.ToString());
         summarize.Lines().Where(l => l.ContainsKey("seeds")).Select(l => l["test_auc_mean"])

@@ -127,6 +127,37 @@ public sealed class Mtcsnn : Module<Tensor, Tensor>
         return scope.MoveToOuter(loss);
     }
 
+    /// <summary>
+    /// The classification path as a plain <see cref="ResNet"/> classifier: the backbone's layers with their weights and
+    /// statistics, and the classification head as its <c>fc</c> (the score head, needed only for training, is left out).
+    /// It computes what <see cref="Forward"/> computes, so <see cref="Inference.ModelFile"/>, <see cref="Inference.Predictor"/>,
+    /// Grad-CAM and the ONNX exporter take the trained MTCSNN as any ResNet. A copy: later training of either does not
+    /// change the other. It starts in this network's mode (training or evaluation); the caller disposes it.
+    /// </summary>
+    public ResNet ToResNet()
+    {
+        var options = _backbone.Options;
+        options.FeaturesOnly = false;
+        options.NumClasses = _options.NumClasses;
+        options.DropoutRate = 0; // the backbone has none; MTCSNN's head reads the pooled features directly
+        var resnet = new ResNet(options);
+        try
+        {
+            var state = _backbone.StateDict().ToDictionary(kv => kv.Key, kv => kv.Value);
+            state["fc.weight"] = _fc.Weight;
+            state["fc.bias"] = _fc.Bias!;
+            resnet.To(_fc.Weight.ScalarType).To(_fc.Weight.Device);
+            resnet.LoadStateDict(state, strict: true);
+            resnet.Train(Training);
+            return resnet;
+        }
+        catch
+        {
+            resnet.Dispose();
+            throw;
+        }
+    }
+
     /// <summary>A layer-by-layer summary of the inference path on zeros of <paramref name="inputShape"/>.</summary>
     public ModelSummary Summary(params long[] inputShape) => ModelSummary.Create(this, inputShape);
 }

@@ -106,6 +106,38 @@ public class MtcsnnTests
     }
 
     [Fact]
+    public void ToResNet_IsThePlainResNetOfTheClassificationPath_ACopyInTheSameMode()
+    {
+        using var mtcsnn = Tiny();
+        using var scope = Tensors.NewDisposeScope();
+        // Non-trivial batch-norm statistics, so that copying them matters.
+        var x = Tensors.Randn(6, 3, 16, 16);
+        mtcsnn.Train();
+        using (Tensors.NoGrad()) mtcsnn.Call(x);
+        mtcsnn.Eval();
+        using var resnet = mtcsnn.ToResNet();
+        resnet.Training.Should().BeFalse("it starts in the MTCSNN's mode");
+        resnet.NumClasses.Should().Be(5);
+        resnet.FeaturesOnly.Should().BeFalse();
+        resnet.StateDict().Keys.Should().BeEquivalentTo(mtcsnn.Backbone.StateDict().Keys.Append("fc.weight").Append("fc.bias"));
+        Tensor expected, actual;
+        using (Tensors.NoGrad())
+        {
+            expected = mtcsnn.Call(x);
+            actual = resnet.Call(x);
+        }
+        (actual - expected).Abs().Max().Item().Should().Be(0, "the same layers and weights");
+        resnet.ParameterCount().Should().Be(mtcsnn.ParameterCount() - mtcsnn.ScoreHead.ParameterCount());
+
+        // A copy: changing the ResNet leaves the MTCSNN as it was.
+        using (Tensors.NoGrad()) resnet.Classifier!.Weight.FillInPlace(0);
+        mtcsnn.ClassificationHead.Weight.Abs().Sum().Item().Should().BeGreaterThan(0);
+        mtcsnn.Train();
+        using var training = mtcsnn.ToResNet();
+        training.Training.Should().BeTrue();
+    }
+
+    [Fact]
     public void BadOptions_FailNamingTheOption()
     {
         Mtcsnn.Builder().Invoking(b => b.WithClasses(1)).Should().Throw<ArgumentException>().Which.ParamName.Should().Be("numClasses");
