@@ -93,6 +93,19 @@ public sealed class LayerExportTests
         OnnxRuntimeCheck.ExportAndCompare(module, shape, runShape, caseName: name);
     }
 
+    [Theory]
+    [MemberData(nameof(CaseNames))]
+    public void InFloat16_OnnxRuntimeMatchesLibtorchToFloat16sPrecision(string name)
+    {
+        // Every layer's ONNX form computed in float16 (its constants too: Clip's bounds, GELU's and Softplus's factors,
+        // Pad's value) must still be valid ONNX that ONNX Runtime runs, and close to libtorch's float32 result.
+        var (create, shape) = Cases[name];
+        using var module = create();
+        OnnxRuntimeCheck.Randomise(module);
+        var runShape = shape.Select((s, i) => i == 0 ? 3 : s).ToArray();
+        OnnxRuntimeCheck.ExportAndCompare(module, shape, runShape, tolerance: 2e-2, caseName: name + " float16", options: new OnnxExportOptions { Float16 = true });
+    }
+
     [Fact]
     public void EveryLayerTypeOfMedVisionTorchUsedInInferenceHasAnExporter()
     {
