@@ -83,10 +83,12 @@ internal static class CrossValidateCommand
         AnsiConsole.MarkupLine(SampleCommandLine.Banner(device));
         AnsiConsole.MarkupLine($"Dataset [green]{info.Name}[/] ({info.Task}, {info.ClassCount} classes): {folds}-fold cross-validation of the {data.Train.Count} training and {data.Validation.Count} validation images pooled ({pool.Count}), each fold's model tested on the {data.Test.Count} test images · licence {info.License}");
 
-        var transform = TrainCommand.Preprocessing(data.Train.SampleShape[0], resolution, info.Is3D);
+        var normalization = TrainCommand.Normalization(modelName, initWeights, info);
+        if (normalization.Note is { } note) AnsiConsole.MarkupLine(Markup.Escape(note));
+        var transform = TrainCommand.Preprocessing(data.Train.SampleShape[0], resolution, info.Is3D, normalization);
         var labelKind = info.Task == MedMnistTask.MultiLabel ? LabelKind.MultiLabel : LabelKind.ClassIndex;
 
-        var preprocessing = TrainCommand.PreprocessingCard(info, resolution);
+        var preprocessing = TrainCommand.PreprocessingCard(info, resolution, normalization);
         AnsiConsole.MarkupLine(Markup.Escape($"Model {modelName} per fold, {epochs} epochs, batch {batch}. Optimization: " + optimization.Describe(learningRate)));
 
         var crossValidation = CrossValidation.Create(pool, info.Task)

@@ -92,7 +92,9 @@ internal static class TrainCommand
         int imageSize = data.Train.SampleShape[0];
         if (imageSize != resolution)
             AnsiConsole.MarkupLine($"Images {imageSize}×{imageSize} are resized to {resolution}×{resolution} ({(imageSize < resolution ? "nearest neighbour" : "bilinear")}).");
-        var transform = Preprocessing(imageSize, resolution, info.Is3D);
+        var normalization = Normalization(s.Model, s.InitWeights, info);
+        if (normalization.Note is { } note) AnsiConsole.MarkupLine(Markup.Escape(note));
+        var transform = Preprocessing(imageSize, resolution, info.Is3D, normalization);
         var labelKind = info.Task == MedMnistTask.MultiLabel ? LabelKind.MultiLabel : LabelKind.ClassIndex;
         DataLoader Loader(MedMnistSplitData split, bool shuffle) => new(new MedMnistImageSource(split),
             new DataLoaderOptions { BatchSize = shuffle ? s.Batch / world : s.Batch, Shuffle = shuffle, Seed = s.Seed, Transform = transform, LabelKind = labelKind, Device = s.Device });
@@ -169,7 +171,7 @@ internal static class TrainCommand
         var testAcc = MedMnistEvaluator.GetAcc(info.Task, testLabels, testScores);
         Plots.WriteTrainingCurves(result.History, Path.Combine(s.Output, "training-curves.svg"));
         // A self-describing model file for deployment (see the predict command and MedVision.Nets.Inference.Predictor).
-        var preprocessing = PreprocessingCard(info, resolution);
+        var preprocessing = PreprocessingCard(info, resolution, normalization);
         var metrics = new Dictionary<string, double> { ["best_epoch"] = result.BestEpoch + 1, ["val_auc"] = result.Validation.Auc, ["val_acc"] = result.Validation.Acc, ["test_auc"] = testAuc, ["test_acc"] = testAcc };
         // Post-hoc temperature scaling, fitted on the validation split only (single-label tasks); predictions do not change.
         TemperatureScaling? scaling = null;
@@ -222,23 +224,56 @@ internal static class TrainCommand
     }
 
     /// <summary>
-    /// The preprocessing of the recipe: [−1, 1] scaling, after resizing images of another size to the resolution (nearest
+    /// How 2-D images are normalised after scaling to [0, 1]: MedMNIST's (x − 0.5) / 0.5, or — when the network starts from
+    /// torchvision's ImageNet weights — the weights' statistics for the dataset's channels (ImageNet's RGB mean and
+    /// standard deviation; their averages, 0.449 and 0.226, for grey images), as fine-tuning from them expects.
+    /// </summary>
+    /// <param name="Mean">One value for every channel, or one per channel.</param>
+    /// <param name="Std">As <paramref name="Mean"/>.</param>
+    /// <param name="Note">What the run prints when it departs from MedMNIST's normalisation, or null.</param>
+    internal sealed record ImageNormalization(float[] Mean, float[] Std, string? Note);
+
+    /// <summary>The normalisation for --model and --init-weights (see <see cref="ImageNormalization"/>).</summary>
+    internal static ImageNormalization Normalization(string model, string? initWeights, MedMnistInfo info)
+    {
+        // (vit-tiny and vit-small have no ImageNet weights: ApplyInitialWeights refuses them.)
+        bool imagenet = string.Equals(initWeights, "imagenet", StringComparison.OrdinalIgnoreCase);
+        if (info.Is3D || !imagenet || (IsVisionTransformer(model) && !IsVitBase(model))) return new([0.5f], [0.5f], null);
+        IReadOnlyList<float> mean, std;
+        if (IsVitBase(model))
+        {
+            var vit = PretrainedVisionTransformerWeights.VitB16ImageNet1KV1.ForInputChannels(info.Channels); // B/32's statistics are the same
+            (mean, std) = (vit.InputMean, vit.InputStd);
+        }
+        else
+        {
+            var resnet = PretrainedWeights.Default(Depth(model)).ForInputChannels(info.Channels);
+            (mean, std) = (resnet.InputMean, resnet.InputStd);
+        }
+        string Values(IReadOnlyList<float> v) => string.Join(", ", v.Select(x => x.ToString("0.###", CultureInfo.InvariantCulture)));
+        return new(mean.ToArray(), std.ToArray(), $"Images normalised with ImageNet's statistics for the pretrained weights: mean [{Values(mean)}], std [{Values(std)}]{(info.Channels == 1 ? " (the RGB values averaged for grey images)" : "")}, instead of MedMNIST's 0.5 and 0.5.");
+    }
+
+    /// <summary>
+    /// The preprocessing of the recipe: normalisation (<see cref="ImageNormalization"/>: [−1, 1] scaling unless the
+    /// network starts from ImageNet weights), after resizing images of another size to the resolution (nearest
     /// neighbour up, bilinear down); volumes as they are, in [0, 1] (MedMNIST's 3-D experiments).
     /// </summary>
-    internal static TransformPipeline Preprocessing(int imageSize, int resolution, bool volume)
+    internal static TransformPipeline Preprocessing(int imageSize, int resolution, bool volume, ImageNormalization? normalization = null)
     {
         var pipeline = TransformPipeline.Create();
         if (volume) return pipeline.Build();
         if (imageSize != resolution) pipeline.Resize(resolution, resolution, imageSize < resolution ? ResizeMode.Nearest : ResizeMode.Linear);
-        return pipeline.Normalize(0.5f, 0.5f).Build();
+        return normalization is null ? pipeline.Normalize(0.5f, 0.5f).Build() : pipeline.Normalize(normalization.Mean, normalization.Std).Build();
     }
 
     /// <summary>What the model file records of <see cref="Preprocessing"/>: input size, channels, [−1, 1] scaling (volumes: none), resize mode.</summary>
-    internal static PreprocessingCard PreprocessingCard(MedMnistInfo info, int resolution) => info.Is3D
+    internal static PreprocessingCard PreprocessingCard(MedMnistInfo info, int resolution, ImageNormalization? normalization = null) => info.Is3D
         ? new PreprocessingCard { InputSize = new() { resolution, resolution, resolution }, Channels = info.Channels, Mean = new() { 0f }, Std = new() { 1f }, Resize = "linear" }
         : new PreprocessingCard
         {
-            InputSize = new() { resolution, resolution }, Channels = info.Channels, Mean = new() { 0.5f }, Std = new() { 0.5f },
+            InputSize = new() { resolution, resolution }, Channels = info.Channels,
+            Mean = normalization?.Mean.ToList() ?? new() { 0.5f }, Std = normalization?.Std.ToList() ?? new() { 0.5f },
             Resize = resolution == 224 ? "nearest" : "linear",
         };
 

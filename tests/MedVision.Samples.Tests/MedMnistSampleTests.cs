@@ -1203,6 +1203,7 @@ public sealed class MedMnistSampleTests(MedMnistTrainedRun run) : IClassFixture<
         text.Should().Contain("the new classifier at 10×");
         var card = MedVision.Nets.Inference.ModelFile.ReadCard(Path.Combine(run.Folder["vit-b32/run"], "model.safetensors"));
         (card.Architecture, card.Vit!.HiddenSize, card.Vit.PatchSize[0], card.Preprocessing.InputSize[0]).Should().Be(("vit", 768, 32, 224));
+        card.Preprocessing.Mean.Should().Equal(0.485f, 0.456f, 0.406f);   // ImageNet's statistics for ImageNet weights
 
         // A ResNet's state dict does not fit it: refused, naming the file.
         var resnetFile = Path.Combine(run.RunFolder, "model.safetensors");
@@ -1306,6 +1307,11 @@ public sealed class MedMnistSampleTests(MedMnistTrainedRun run) : IClassFixture<
         var optimizer = MedVision.Torch.Optim.OptimizerState.Load(Path.Combine(run.Folder["imagenet"], "last.optimizer.safetensors"));
         optimizer.GroupSizes.Should().HaveCount(2).And.EndWith(2);
         optimizer.Groups[1]["initial_lr"].Should().BeApproximately(10 * optimizer.Groups[0]["initial_lr"], 1e-12);
+        // Normalised as the ImageNet weights expect, in training and in the model file the predictor reads.
+        System.Text.RegularExpressions.Regex.Replace(started.Text, @"\s+", "").Should().Contain("ImagesnormalisedwithImageNet'sstatisticsforthepretrainedweights:mean[0.485,0.456,0.406],std[0.229,0.224,0.225]");
+        var imagenetCard = MedVision.Nets.Inference.ModelFile.ReadCard(Path.Combine(run.Folder["imagenet"], "model.safetensors")).Preprocessing;
+        imagenetCard.Mean.Should().Equal(0.485f, 0.456f, 0.406f);
+        imagenetCard.Std.Should().Equal(0.229f, 0.224f, 0.225f);
 
         // It sets the rate of a classifier that replaces a pretrained one, so it needs --init-weights (or --resume).
         var alone = await SampleApp.RunAsync("medmnist", run.Folder.Path, "train", "--data-file", run.DataFile, "--head-lr-mult", "10");
@@ -1364,6 +1370,11 @@ public sealed class MedMnistSampleTests(MedMnistTrainedRun run) : IClassFixture<
         text.Should().Contain("conv1.weight: the RGB kernels summed for the model's 1 input channel (timm's adapt_input_conv)");
         // Everything but the 2-class classifier is copied: the ImageNet stem too, where it used to keep a random initialisation.
         text.Should().Contain("120 of 122 tensors copied; kept initialised: fc.weight: expected [2, 512], got [1000, 512]; fc.bias");
+        // Grey images normalised with ImageNet's statistics averaged over R, G and B, in training and in the model file.
+        Regex.Replace(started.Text, @"\s+", "").Should().Contain("mean[0.449],std[0.226](theRGBvaluesaveragedforgreyimages)");
+        var card = MedVision.Nets.Inference.ModelFile.ReadCard(Path.Combine(run.Folder["grey-imagenet"], "model.safetensors")).Preprocessing;
+        card.Mean.Should().ContainSingle().Which.Should().BeApproximately(0.449f, 5e-4f);
+        card.Std.Should().ContainSingle().Which.Should().BeApproximately(0.226f, 5e-4f);
     }
 
     [Fact]
