@@ -160,6 +160,7 @@ public static class ModelFile
     /// <summary>Reads a model file's card (from its header or TorchScript extra file, or from the sidecar JSON).</summary>
     public static ModelCard ReadCard(string path)
     {
+        ThrowIfJson(path);
         if (IsTorchScriptFile(path) && PyTorchFile.IsTorchSaveFile(path)) return CardOf(path, new Dictionary<string, string>(), pickled: true);
         if (IsTorchScriptFile(path)) return CardOf(path, ScriptModule.ReadExtraFiles(path), torchScript: true);
         using var file = SafeTensors.Load(path);
@@ -188,6 +189,7 @@ public static class ModelFile
     /// <summary>Rebuilds the model described by the file and loads its weights (strictly). The caller disposes the model.</summary>
     public static (Module<Tensor, Tensor> Model, ModelCard Card) Load(string path)
     {
+        ThrowIfJson(path);
         bool zip = IsTorchScriptFile(path);
         if (zip && !PyTorchFile.IsTorchSaveFile(path)) return LoadTorchScript(path);
         // A torch.save state dict (Python's torch.save(model.state_dict(), "model.pth")) takes its card from the sidecar;
@@ -224,6 +226,23 @@ public static class ModelFile
     private static bool IsVisionTransformer(ModelCard card) => string.Equals(card.Architecture, VisionTransformerArchitecture, StringComparison.OrdinalIgnoreCase);
 
     private static bool IsTorchScript(ModelCard card) => string.Equals(card.Architecture, TorchScriptArchitecture, StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>
+    /// A clear refusal of a JSON file given as a model file — usually an ensemble manifest, which the safetensors reader
+    /// would report as a file with an impossible header length. A safetensors file starts with its header's length, a
+    /// little-endian 64-bit number, so its first eight bytes are never all printable text; a JSON file's are.
+    /// </summary>
+    internal static void ThrowIfJson(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        if (!File.Exists(path)) return; // the reader names the missing file
+        Span<byte> head = stackalloc byte[8];
+        int read;
+        using (var stream = File.OpenRead(path)) read = stream.ReadAtLeast(head, 8, throwOnEndOfStream: false);
+        var text = head[..read].TrimStart(" \t\r\n"u8);
+        if (read == 8 && text.Length > 0 && (text[0] == (byte)'{' || text[0] == (byte)'[') && head.IndexOfAnyExceptInRange((byte)0x09, (byte)0x7E) < 0)
+            throw new ModelFormatException($"{path} is a JSON file, not a model file: an ensemble manifest loads with EnsemblePredictor.LoadManifest (or SegmentationPredictor.LoadManifest), and an ONNX export takes one model file at a time, so export each of its members.");
+    }
 
     // A TorchScript file is a zip archive (local file header "PK\x03\x04"); a safetensors file starts with its header length.
     private static bool IsTorchScriptFile(string path)

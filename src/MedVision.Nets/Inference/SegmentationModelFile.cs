@@ -348,6 +348,7 @@ public static class SegmentationModelFile
     public static SegmentationCard ReadCard(string path)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
+        ModelFile.ThrowIfJson(path);
         using var file = SafeTensors.Load(path);
         return CardOf(file.Metadata, path);
     }
@@ -357,6 +358,7 @@ public static class SegmentationModelFile
     public static (UNet Model, SegmentationCard Card) Load(string path)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
+        ModelFile.ThrowIfJson(path);
         using var file = SafeTensors.Load(path);
         var card = CardOf(file.Metadata, path);
         var model = new UNet(card.NetworkOptions());

@@ -433,6 +433,11 @@ public sealed class EnsemblePredictorTests : IDisposable
             loaded.Weights.Should().Equal(expected.Weights);
             foreach (var x in pixels)
                 loaded.PredictPixels(x, 28, 28, 3).Probabilities.Should().Equal(expected.PredictPixels(x, 28, 28, 3).Probabilities);
+
+            // A manifest given where a model file belongs is named as what it is, not as a broken safetensors file.
+            var movedManifest = Path.Combine(moved, "ensemble.json");
+            foreach (var load in new Action[] { () => Predictor.Load(movedManifest), () => ModelFile.ReadCard(movedManifest), () => SegmentationModelFile.ReadCard(movedManifest) })
+                load.Should().Throw<ModelFormatException>().WithMessage("*ensemble.json is a JSON file, not a model file*EnsemblePredictor.LoadManifest*");
         }
     }
 
