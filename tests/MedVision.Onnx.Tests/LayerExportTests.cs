@@ -79,31 +79,22 @@ public sealed class LayerExportTests
         ["Sequential"] = (() => new Sequential(new Conv2d(1, 4, 3, padding: 1), new BatchNorm2d(4), new ReLU(), new MaxPool2d(2), new Flatten(), new Linear(4 * 3 * 3, 3)), new long[] { 1, 1, 6, 6 }),
     };
 
-    public static TheoryData<string> CaseNames() => new(Cases.Keys);
+    /// <summary>Every case in float32 and in float16 (<see cref="OnnxExportOptions.Float16"/>).</summary>
+    public static TheoryData<string, bool> CasesInBothPrecisions() => OnnxRuntimeCheck.InBothPrecisions(Cases.Keys);
 
     [Theory]
-    [MemberData(nameof(CaseNames))]
-    public void OnnxRuntimeMatchesLibtorch(string name)
+    [MemberData(nameof(CasesInBothPrecisions))]
+    public void OnnxRuntimeMatchesLibtorch(string name, bool float16)
     {
         var (create, shape) = Cases[name];
         using var module = create();
         OnnxRuntimeCheck.Randomise(module);
-        // Exported for batch 1, run at batch 3: the batch dimension must be dynamic.
+        // Exported for batch 1, run at batch 3: the batch dimension must be dynamic. In float16 every layer's ONNX form
+        // (its constants too: Clip's bounds, GELU's and Softplus's factors, Pad's value) must still be valid ONNX that
+        // ONNX Runtime runs, close to libtorch's float32 result.
         var runShape = shape.Select((s, i) => i == 0 ? 3 : s).ToArray();
-        OnnxRuntimeCheck.ExportAndCompare(module, shape, runShape, caseName: name);
-    }
-
-    [Theory]
-    [MemberData(nameof(CaseNames))]
-    public void InFloat16_OnnxRuntimeMatchesLibtorchToFloat16sPrecision(string name)
-    {
-        // Every layer's ONNX form computed in float16 (its constants too: Clip's bounds, GELU's and Softplus's factors,
-        // Pad's value) must still be valid ONNX that ONNX Runtime runs, and close to libtorch's float32 result.
-        var (create, shape) = Cases[name];
-        using var module = create();
-        OnnxRuntimeCheck.Randomise(module);
-        var runShape = shape.Select((s, i) => i == 0 ? 3 : s).ToArray();
-        OnnxRuntimeCheck.ExportAndCompare(module, shape, runShape, tolerance: 2e-2, caseName: name + " float16", options: new OnnxExportOptions { Float16 = true });
+        OnnxRuntimeCheck.ExportAndCompare(module, shape, runShape, tolerance: float16 ? 2e-2 : 1e-4, caseName: float16 ? name + " float16" : name,
+            options: new OnnxExportOptions { Float16 = float16 });
     }
 
     [Fact]

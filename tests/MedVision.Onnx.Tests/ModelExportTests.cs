@@ -32,28 +32,23 @@ public sealed class ModelExportTests
             .WithUpsampling(UNetUpsampling.Interpolation).WithClasses(2).Build(), new long[] { 1, 2, 16, 8, 16 }),
     };
 
-    public static TheoryData<string> CaseNames() => new(Cases.Keys);
+    /// <summary>Every case in float32 and in float16 (<see cref="OnnxExportOptions.Float16"/>).</summary>
+    public static TheoryData<string, bool> CasesInBothPrecisions() => OnnxRuntimeCheck.InBothPrecisions(Cases.Keys);
 
     [Theory]
-    [MemberData(nameof(CaseNames))]
-    public void OnnxRuntimeMatchesLibtorch(string name)
+    [MemberData(nameof(CasesInBothPrecisions))]
+    public void OnnxRuntimeMatchesLibtorch(string name, bool float16)
     {
         var (create, shape) = Cases[name];
         using var model = create();
         OnnxRuntimeCheck.Randomise(model);
         var runShape = shape.Select((s, i) => i == 0 ? 2 : s).ToArray();
-        OnnxRuntimeCheck.ExportAndCompare(model, shape, runShape, caseName: name);
-    }
+        // In float16 the outputs agree to float16's rounding: 2 % of the largest output allowed (0.24 % the most measured).
+        var worst = OnnxRuntimeCheck.ExportAndCompare(model, shape, runShape, tolerance: float16 ? 2e-2 : 1e-4, caseName: float16 ? name + " float16" : name,
+            options: new OnnxExportOptions { Float16 = float16 });
+        if (!float16) return;
 
-    [Theory]
-    [MemberData(nameof(CaseNames))]
-    public void InFloat16_OnnxRuntimeMatchesLibtorchToFloat16sPrecision_FromAHalfSizeFile(string name)
-    {
-        var (create, shape) = Cases[name];
-        using var model = create();
-        OnnxRuntimeCheck.Randomise(model);
-        var runShape = shape.Select((s, i) => i == 0 ? 2 : s).ToArray();
-        var worst = OnnxRuntimeCheck.ExportAndCompare(model, shape, runShape, tolerance: 2e-2, caseName: name + " float16", options: new OnnxExportOptions { Float16 = true });
+        // A float16 graph still takes and gives float32, says what it is, and stores its weights in half the bytes.
         var half = new OnnxExporter().ExportToBytes(model, shape, new OnnxExportOptions { Float16 = true });
         var full = new OnnxExporter().ExportToBytes(model, shape);
         using var session = new Microsoft.ML.OnnxRuntime.InferenceSession(half);

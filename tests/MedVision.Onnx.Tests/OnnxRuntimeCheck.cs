@@ -59,6 +59,18 @@ internal static class OnnxRuntimeCheck
         File.WriteAllBytes(Path.Combine(folder, safe + ".onnx"), bytes);
     }
 
+    /// <summary>Each case name twice: exported in float32 (false) and in float16 (true, <see cref="OnnxExportOptions.Float16"/>).</summary>
+    public static TheoryData<string, bool> InBothPrecisions(IEnumerable<string> names)
+    {
+        var data = new TheoryData<string, bool>();
+        foreach (var name in names)
+        {
+            data.Add(name, false);
+            data.Add(name, true);
+        }
+        return data;
+    }
+
     /// <summary>Uniform values in [−2, 2) from a private generator (not the global one).</summary>
     public static Tensor RandomInput(long[] shape, int seed)
     {
