@@ -7,7 +7,7 @@ namespace MedVision.Nets.Models;
 
 /// <summary>
 /// torchvision's ImageNet-1K weights for its vision transformers (<c>torchvision.models.ViT_B_16_Weights.IMAGENET1K_V1</c>,
-/// <c>ViT_B_32_Weights.IMAGENET1K_V1</c>): downloaded from download.pytorch.org into the cache
+/// <c>ViT_B_32_Weights.IMAGENET1K_V1</c>, <c>ViT_L_16_Weights.IMAGENET1K_V1</c>, <c>ViT_L_32_Weights.IMAGENET1K_V1</c>): downloaded from download.pytorch.org into the cache
 /// <see cref="PretrainedWeights"/> uses, verified by the SHA-256 prefix in their file names as <c>torch.hub</c> verifies
 /// them, read without Python and renamed to <see cref="VisionTransformer"/>'s parameter names. The weights were trained
 /// on 224 × 224 images; for another image size (a multiple of the patch size) their position embeddings are resized to
@@ -124,8 +124,20 @@ public sealed record PretrainedVisionTransformerWeights
     /// <summary>ViT-B/32, <c>IMAGENET1K_V1</c> (top-1 75.912%).</summary>
     public static PretrainedVisionTransformerWeights VitB32ImageNet1KV1 { get; } = Torchvision("ViT_B_32_Weights.IMAGENET1K_V1", 32, "vit_b_32-d86f8d99.pth", 88_224_232, 75.912, 92.466);
 
+    /// <summary>ViT-L/16, <c>IMAGENET1K_V1</c> (top-1 79.662%; E 1024, 24 layers, 16 heads, MLP 4096; evaluated after resizing to 242).</summary>
+    public static PretrainedVisionTransformerWeights VitL16ImageNet1KV1 { get; } = Torchvision("ViT_L_16_Weights.IMAGENET1K_V1", 16, "vit_l_16-852ce7e3.pth", 304_326_632, 79.662, 94.638) with
+    {
+        HiddenSize = 1024, NumLayers = 24, NumHeads = 16, MlpDim = 4096, ResizeSize = 242,
+    };
+
+    /// <summary>ViT-L/32, <c>IMAGENET1K_V1</c> (top-1 76.972%; ViT-L's size in 32 × 32 patches).</summary>
+    public static PretrainedVisionTransformerWeights VitL32ImageNet1KV1 { get; } = Torchvision("ViT_L_32_Weights.IMAGENET1K_V1", 32, "vit_l_32-c7638314.pth", 306_535_400, 76.972, 93.07) with
+    {
+        HiddenSize = 1024, NumLayers = 24, NumHeads = 16, MlpDim = 4096,
+    };
+
     /// <summary>Every set of weights above.</summary>
-    public static IReadOnlyList<PretrainedVisionTransformerWeights> All { get; } = new[] { VitB16ImageNet1KV1, VitB32ImageNet1KV1 };
+    public static IReadOnlyList<PretrainedVisionTransformerWeights> All { get; } = new[] { VitB16ImageNet1KV1, VitB32ImageNet1KV1, VitL16ImageNet1KV1, VitL32ImageNet1KV1 };
 
     /// <summary>
     /// A builder of the network the weights belong to (<see cref="InputChannels"/> input channels, <see cref="NumClasses"/> classes, this size and

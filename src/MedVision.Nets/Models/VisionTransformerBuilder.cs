@@ -55,6 +55,9 @@ public sealed class VisionTransformerBuilder
     /// <summary>ViT-B: E 768, 12 layers, 12 heads, MLP 3072 (the default).</summary>
     public VisionTransformerBuilder Base() => WithSize(768, 12, 12, 3072);
 
+    /// <summary>ViT-L: E 1024, 24 layers, 16 heads, MLP 4096 (torchvision's <c>vit_l_16</c>, <c>vit_l_32</c>).</summary>
+    public VisionTransformerBuilder Large() => WithSize(1024, 24, 16, 4096);
+
     /// <summary>The token dimension E.</summary>
     public VisionTransformerBuilder WithHiddenSize(int hiddenSize) => Set(() => _options.HiddenSize = hiddenSize);
 

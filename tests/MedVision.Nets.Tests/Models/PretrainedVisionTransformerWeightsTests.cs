@@ -22,7 +22,8 @@ public sealed class PretrainedVisionTransformerWeightsTests : IDisposable
 
     public void Dispose() => Directory.Delete(_folder, recursive: true);
 
-    private sealed record TorchvisionRow(string name, string url, long num_params, int patch, int image_size, int num_classes, double acc1, double acc5, int resize, int crop);
+    private sealed record TorchvisionRow(string name, string url, long num_params, int patch, int image_size, int num_classes, double acc1, double acc5, int resize, int crop,
+        int hidden, int layers, int heads, int mlp);
 
     [Fact]
     public void TheTable_IsTorchvisionsMetadata_AndEachNetworkHasThatManyParameters()
@@ -34,13 +35,25 @@ public sealed class PretrainedVisionTransformerWeightsTests : IDisposable
             weights.Source.ToString().Should().Be(row.url);
             (weights.ParameterCount, weights.PatchSize, weights.ImageSize, weights.NumClasses).Should().Be((row.num_params, row.patch, row.image_size, row.num_classes));
             (weights.Top1Accuracy, weights.Top5Accuracy, weights.ResizeSize).Should().Be((row.acc1, row.acc5, row.resize));
+            (weights.HiddenSize, weights.NumLayers, weights.NumHeads, weights.MlpDim).Should().Be((row.hidden, row.layers, row.heads, row.mlp), weights.Name);
             row.crop.Should().Be(weights.ImageSize, "evaluated on centre crops of the training size");
             weights.FileName.Should().EndWith($"-{weights.Checksum.Expected}.pth");
             weights.Checksum.Algorithm.Should().Be("SHA-256");
-            using var model = weights.CreateBuilder().Build();
-            model.ParameterCount().Should().Be(weights.ParameterCount, weights.Name);
+            if (weights.HiddenSize <= 768)
+            {
+                // (ViT-L's 304 M parameters are checked on the smaller grid below only, to keep the test light.)
+                using var model = weights.CreateBuilder().Build();
+                model.ParameterCount().Should().Be(weights.ParameterCount, weights.Name);
+            }
             using var smaller = weights.CreateBuilder(imageSize: 4 * weights.PatchSize).Build();
-            smaller.ParameterCount().Should().Be(weights.ParameterCount - (weights.ImageSize * weights.ImageSize / (weights.PatchSize * weights.PatchSize) - 16) * 768L,
+            if (weights == PretrainedVisionTransformerWeights.VitL32ImageNet1KV1)
+            {
+                // The builder's ViT-L preset is the same network.
+                using var large = VisionTransformer.Builder().Large().WithImageSize(4 * weights.PatchSize).WithPatchSize(weights.PatchSize).WithClasses(1000).Build();
+                large.ParameterCount().Should().Be(smaller.ParameterCount());
+                (large.Options.HiddenSize, large.Options.NumLayers, large.Options.NumHeads, large.Options.MlpDim).Should().Be((1024, 24, 16, 4096));
+            }
+            smaller.ParameterCount().Should().Be(weights.ParameterCount - (weights.ImageSize * weights.ImageSize / (weights.PatchSize * weights.PatchSize) - 16) * (long)weights.HiddenSize,
                 "a smaller grid has fewer position embeddings, nothing else changes");
         }
         FluentActions.Invoking(() => PretrainedVisionTransformerWeights.VitB16ImageNet1KV1.CreateBuilder(imageSize: 100))
