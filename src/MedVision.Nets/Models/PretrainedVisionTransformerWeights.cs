@@ -1,6 +1,7 @@
 using System.Globalization;
 using MedVision.Nets.Data.Download;
 using MedVision.Torch;
+using MedVision.Torch.Nn;
 using MedVision.Torch.Serialization;
 
 namespace MedVision.Nets.Models;
@@ -202,6 +203,43 @@ public sealed record PretrainedVisionTransformerWeights
         var builder = CreateBuilder(imageSize);
         using var weights = await LoadStateDictAsync(imageSize, cacheDirectory, progress, cancellationToken).ConfigureAwait(false);
         return PretrainedWeights.WithWeights(builder.Build(), weights);
+    }
+
+    /// <summary>
+    /// The vision transformer of these weights for <paramref name="imageSize"/> × <paramref name="imageSize"/> images with a
+    /// new head of <paramref name="numClasses"/> classes, ready to fine-tune (training mode; torchvision's
+    /// <c>model.heads.head = nn.Linear(768, n)</c> after loading): every tensor of the file but the head's is loaded, the
+    /// position embeddings resized to the patch grid and the patch projection adapted to <see cref="InputChannels"/>; the
+    /// head starts at zero, as torchvision initialises it. The caller disposes it.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="numClasses"/> is below 1.</exception>
+    /// <exception cref="ArgumentException">An image size that is not a positive multiple of <see cref="PatchSize"/>.</exception>
+    /// <exception cref="StateDictMismatchException">A tensor of the file other than the head's does not fit the network.</exception>
+    public async Task<VisionTransformer> CreateModelAsync(int numClasses, int imageSize, string? cacheDirectory = null, IProgress<DownloadProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(numClasses, 1);
+        var builder = CreateBuilder(imageSize).WithClasses(numClasses);
+        using var weights = await LoadStateDictAsync(imageSize, cacheDirectory, progress, cancellationToken).ConfigureAwait(false);
+        var model = builder.Build();
+        try
+        {
+            var result = model.LoadStateDict(weights, strict: false);
+            if (result.UnexpectedKeys.Count > 0 || result.MissingKeys.Count > 0 || result.ShapeMismatches.Any(m => !m.StartsWith("head.", StringComparison.Ordinal)))
+                throw new StateDictMismatchException(result);
+            // The file's own class count: the head is still new (zero, as built).
+            if (result.ShapeMismatches.Count == 0)
+                using (Tensors.NoGrad())
+                {
+                    model.Head.Weight.FillInPlace(0);
+                    model.Head.Bias!.FillInPlace(0);
+                }
+            return model;
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
     }
 
     private int CheckImageSize(int? imageSize)

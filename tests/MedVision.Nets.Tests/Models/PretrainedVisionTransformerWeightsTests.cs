@@ -108,6 +108,22 @@ public sealed class PretrainedVisionTransformerWeightsTests : IDisposable
         using (var weights = await mirrored.LoadStateDictAsync(cacheDirectory: cache))
         using (var two = mirrored.CreateBuilder().WithClasses(2).Build())
             two.LoadStateDict(weights, strict: false).ShapeMismatches.Select(m => m[..m.IndexOf(':')]).Should().BeEquivalentTo("head.weight", "head.bias");
+        // ... or in one call: 2 classes at 42 × 42, a new zero head, training mode, every other tensor the file's.
+        using (var tuned = await mirrored.CreateModelAsync(numClasses: 2, imageSize: 42, cacheDirectory: cache))
+        using (var resized = await mirrored.LoadStateDictAsync(imageSize: 42, cacheDirectory: cache))
+        using (var scope = Tensors.NewDisposeScope())
+        {
+            tuned.Training.Should().BeTrue();
+            tuned.NumClasses.Should().Be(2);
+            var state = tuned.StateDict();
+            foreach (var (key, tensor) in resized.Where(kv => !kv.Key.StartsWith("head.", StringComparison.Ordinal)))
+                state[key].AllClose(tensor, 0, 0).Should().BeTrue(key);
+            tuned.Head.Weight.Abs().Sum().Item().Should().Be(0, "a new head starts at zero, as torchvision's");
+        }
+        using (var same = await mirrored.CreateModelAsync(numClasses: 5, imageSize: 28, cacheDirectory: cache))
+            same.Head.Weight.Abs().Sum().Item().Should().Be(0, "the file's class count still gets a new head");
+        await FluentActions.Awaiting(() => mirrored.CreateModelAsync(numClasses: 0, imageSize: 28, cacheDirectory: cache)).Should().ThrowAsync<ArgumentOutOfRangeException>();
+        await FluentActions.Awaiting(() => mirrored.CreateModelAsync(numClasses: 2, imageSize: 30, cacheDirectory: cache)).Should().ThrowAsync<ArgumentException>().WithMessage("*multiple of 7*");
 
         // Refusals: another file under the name, a size the patches do not divide, a file of another network.
         var wrong = mirrored with { Checksum = FileChecksum.Sha256(prefix == "00000000" ? "11111111" : "00000000") };
