@@ -35,6 +35,27 @@ internal static class DemoFolder
         return (training, validation, csv);
     }
 
+    /// <summary>
+    /// The same generated images in class sub-folders (<c>training/normal</c>, <c>training/pathologic</c>, and alike for
+    /// validation), the layout <c>--labels subfolders</c> reads.
+    /// </summary>
+    public static (string Training, string Validation) WriteSubfolders(string root, int perClass, int size, int seed)
+    {
+        var random = new Random(seed);
+        string Split(string name)
+        {
+            var folder = Path.Combine(root, name);
+            for (int i = 0; i < perClass; i++)
+                foreach (var pathologic in new[] { true, false })
+                {
+                    var classFolder = Directory.CreateDirectory(Path.Combine(folder, pathologic ? "pathologic" : "normal")).FullName;
+                    ImageCodec.Save(Path.Combine(classFolder, $"{name[0]}{i + 1:D4}.jpg"), Draw(pathologic, size, random));
+                }
+            return folder;
+        }
+        return (Split("training"), Split("validation"));
+    }
+
     private static RasterImage Draw(bool pathologic, int size, Random random)
     {
         var pixels = new byte[size * size * 3];

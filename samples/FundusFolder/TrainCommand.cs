@@ -35,16 +35,23 @@ internal static class TrainCommand
                             imgName,Label
                             V0001.jpg,1
                           (other column names: --name-column, --label-column)
+        Or, with --labels subfolders, --train-folder and --val-folder each hold one sub-folder per class, two classes
+        (e.g. normal/ and pathologic/; sorted by name, the second is the positive, referable class), and no CSV.
         Or run with --demo to exercise the pipeline on a tiny generated folder.
         """;
 
     public static Command Create()
     {
-        var trainFolder = new Option<string?>("--train-folder") { Description = "Training images, labelled by file name (P = 1, N/H = 0)." };
-        var valFolder = new Option<string?>("--val-folder") { Description = "Validation images." };
+        var trainFolder = new Option<string?>("--train-folder") { Description = "Training images, labelled by file name (P = 1, N/H = 0), or in class sub-folders with --labels subfolders." };
+        var valFolder = new Option<string?>("--val-folder") { Description = "Validation images (labelled by --val-csv, or in class sub-folders with --labels subfolders)." };
         var valCsv = new Option<string?>("--val-csv") { Description = "Validation labels CSV." };
         var nameColumn = new Option<string>("--name-column") { Description = "Image-name column of the CSV.", DefaultValueFactory = _ => "imgName" };
         var labelColumn = new Option<string>("--label-column") { Description = "Label column of the CSV (0 or 1).", DefaultValueFactory = _ => "Label" };
+        var labels = new Option<string>("--labels")
+        {
+            Description = "file-names: iChallenge-PM's layout (training labels from file names, validation labels from --val-csv); subfolders: --train-folder and --val-folder each hold one sub-folder per class, two classes sorted by name, the second the positive (referable) one — e.g. normal/ and pathologic/, or 0/ and 1/.",
+            DefaultValueFactory = _ => "file-names",
+        }.OneOf("file-names", "subfolders");
         var model = new Option<string>("--model")
         {
             Description = "resnet (a ResNet of --depth, ImageNet stem), or vit-b16 or vit-b32 (torchvision's ViT-B/16 and ViT-B/32, 86–88 M parameters, at a --size that is a multiple of their patch; --init-weights imagenet starts them from torchvision's ImageNet weights, the position embeddings resized to --size). A vision transformer's validation maps are gradient-weighted attention rollouts instead of Grad-CAMs.",
@@ -76,12 +83,14 @@ internal static class TrainCommand
         var tensorBoard = SampleCommandLine.TensorBoard("");
         var command = new Command("train", "Train and evaluate a pathologic-myopia classifier on fundus image folders.")
         {
-            trainFolder, valFolder, valCsv, nameColumn, labelColumn, model, depth, size, epochs, batch, lr, resizedCrop, seed, demo, device, threads, output, initWeights, initEntry, minSensitivity, sensitivityConfidence,
+            trainFolder, valFolder, valCsv, nameColumn, labelColumn, labels, model, depth, size, epochs, batch, lr, resizedCrop, seed, demo, device, threads, output, initWeights, initEntry, minSensitivity, sensitivityConfidence,
             tensorBoard,
         };
         command.Check(r => r.GetValue(sensitivityConfidence) is not null && r.GetValue(minSensitivity) is null
             ? "--sensitivity-confidence bounds the sensitivity of --min-sensitivity; give --min-sensitivity S too." : OperatingPointOptions.Check(r.GetValue(minSensitivity), r.GetValue(sensitivityConfidence)));
         InitialWeights.Check(command, initWeights, initEntry);
+        command.Check(r => r.GetValue(labels) == "subfolders" && (r.GetValue(valCsv) is not null || r.GetResult(nameColumn) is { Implicit: false } || r.GetResult(labelColumn) is { Implicit: false })
+            ? "--labels subfolders takes the labels from the class sub-folders of --train-folder and --val-folder: give no --val-csv, --name-column or --label-column." : null);
         command.Check(r => r.GetValue(model) != "resnet" && r.GetResult(depth) is { Implicit: false }
             ? $"--depth sets a ResNet's depth; --model {r.GetValue(model)} is a vision transformer (ViT-B: 12 layers)." : null);
         optimization.AddTo(command, epochs);
@@ -92,14 +101,14 @@ internal static class TrainCommand
             // --demo changes the defaults of depth, size, epochs and batch, never a value the user gave.
             int Value(Option<int> option, int demoDefault) => r.GetValue(demo) && r.GetResult(option) is null or { Implicit: true } ? demoDefault : r.GetValue(option);
             return Run(new Settings(r.GetValue(trainFolder), r.GetValue(valFolder), r.GetValue(valCsv), r.GetValue(nameColumn)!, r.GetValue(labelColumn)!,
-                r.GetValue(model)!, Value(depth, 18), Value(size, 64), Value(epochs, 1), Value(batch, 8), r.GetValue(lr), r.GetValue(seed), r.GetValue(demo),
+                r.GetValue(labels) == "subfolders", r.GetValue(model)!, Value(depth, 18), Value(size, 64), Value(epochs, 1), Value(batch, 8), r.GetValue(lr), r.GetValue(seed), r.GetValue(demo),
                 Device.Parse(r.GetValue(device)!), r.GetValue(threads), r.GetValue(output)!,
                 distributed.Read(r), r.GetValue(distributed.SyncBatchNorm), r.GetValue(initWeights), r.GetValue(initEntry), optimization.Read(r), r.GetValue(resizedCrop), r.GetValue(minSensitivity), r.GetValue(sensitivityConfidence), r.GetValue(tensorBoard)));
         });
         return command;
     }
 
-    private sealed record Settings(string? TrainFolder, string? ValFolder, string? ValCsv, string NameColumn, string LabelColumn, string Model, int Depth, int Size,
+    private sealed record Settings(string? TrainFolder, string? ValFolder, string? ValCsv, string NameColumn, string LabelColumn, bool Subfolders, string Model, int Depth, int Size,
         int Epochs, int Batch, double LearningRate, int Seed, bool Demo, Device Device, int Threads, string Output,
         DistributedOptions Distributed, bool SyncBatchNorm, string? InitWeights, string? InitEntry, OptimizationRecipe Optimization, double? ResizedCropScale,
         double? MinSensitivity, double? SensitivityConfidence, string? TensorBoard);
@@ -117,8 +126,13 @@ internal static class TrainCommand
         var root = Path.Combine(Path.GetTempPath(), "medvision-fundus-demo-" + Guid.NewGuid().ToString("N")[..8]);
         try
         {
+            AnsiConsole.MarkupLine($"[yellow]Demo:[/] writing 12 training and 12 validation generated images (not fundus data) to {root}{(s.Subfolders ? " in class sub-folders" : "")} (removed at the end)");
+            if (s.Subfolders)
+            {
+                var (trainingFolders, validationFolders) = DemoFolder.WriteSubfolders(root, perClass: 6, size: 96, s.Seed);
+                return Train(s with { TrainFolder = trainingFolders, ValFolder = validationFolders }, group);
+            }
             var (training, validation, csv) = DemoFolder.Write(root, perClass: 6, size: 96, s.Seed);
-            AnsiConsole.MarkupLine($"[yellow]Demo:[/] wrote 12 training and 12 validation generated images (not fundus data) to {root} (removed at the end)");
             return Train(s with { TrainFolder = training, ValFolder = validation, ValCsv = csv, NameColumn = "imgName", LabelColumn = "Label" }, group);
         }
         finally
@@ -130,21 +144,25 @@ internal static class TrainCommand
     private static int Train(Settings s, ProcessGroup? group)
     {
         int world = s.Distributed.WorldSize;
-        if (s.TrainFolder is null || s.ValFolder is null || s.ValCsv is null)
+        if (s.TrainFolder is null || s.ValFolder is null || (s.ValCsv is null && !s.Subfolders))
         {
-            Console.Error.WriteLine("No data: give --train-folder, --val-folder and --val-csv. This sample does not generate fundus data.");
+            Console.Error.WriteLine($"No data: give --train-folder, --val-folder{(s.Subfolders ? "" : " and --val-csv")}. This sample does not generate fundus data.");
             Console.Error.WriteLine(Layout);
             return 2;
         }
         Tensors.NumThreads = s.Threads;
         AnsiConsole.MarkupLine(SampleCommandLine.Banner(s.Device) +
             (group is null ? "" : $" · data-parallel: {world} processes, {s.Batch / world} images each per step"));
-        var train = ImageFolderDataset.FromFileNames(s.TrainFolder, FileNameLabelRule.PathologicMyopia);
-        var val = ImageFolderDataset.FromCsv(s.ValFolder, s.ValCsv, new CsvLabelOptions { FileNameColumn = s.NameColumn, LabelColumn = s.LabelColumn, ClassNames = FileNameLabelRule.PathologicMyopia.ClassNames });
+        var (train, val) = s.Subfolders ? Subfolders(s.TrainFolder, s.ValFolder) : (
+            ImageFolderDataset.FromFileNames(s.TrainFolder, FileNameLabelRule.PathologicMyopia),
+            ImageFolderDataset.FromCsv(s.ValFolder, s.ValCsv!, new CsvLabelOptions { FileNameColumn = s.NameColumn, LabelColumn = s.LabelColumn, ClassNames = FileNameLabelRule.PathologicMyopia.ClassNames }));
+        var classNames = train.ClassNames.ToArray();
+        // How messages name the positive class's images: "pathologic" in iChallenge-PM's layout, else the folder's name.
+        string positives = s.Subfolders ? classNames[1] : "pathologic";
         if (s.MinSensitivity is not null && val.Samples.Select(x => x.Label).Distinct().Count() < 2)
             throw new ArgumentException("--min-sensitivity chooses a threshold on validation images of both classes; the validation folder holds one class only.");
-        static string Counts(ImageFolderDataset d) => $"{d.Count} images ({d.Samples.Count(x => x.Label == 1)} pathologic)";
-        AnsiConsole.MarkupLine($"Training {Counts(train)} · validation {Counts(val)}");
+        string Counts(ImageFolderDataset d) => $"{d.Count} images ({d.Samples.Count(x => x.Label == 1)} {positives})";
+        AnsiConsole.MarkupLine(Markup.Escape($"Training {Counts(train)} · validation {Counts(val)}{(s.Subfolders ? $" · classes {classNames[0]} (0) and {classNames[1]} (1, referable)" : "")}"));
         if (group is not { IsMaster: false }) AuditFolders(train, val, s.Output);
 
         // ImageNet statistics; augmentation on training images only.
@@ -197,7 +215,6 @@ internal static class TrainCommand
         double specificity = (double)matrix.TrueNegatives(1) / (matrix.Total - matrix.Support(1));
         var report = ModelEvaluator.Evaluate(MedMnistTask.Binary, labels, scores);
         report.WriteCsv(Path.Combine(s.Output, "validation-evaluation.csv"));
-        string[] classNames = { "not PM", "pathologic myopia" };
         var positiveScores = Enumerable.Range(0, scores.GetLength(0)).Select(i => scores[i, scores.GetLength(1) - 1]).ToArray();
         (string File, SvgChart Chart)[] plots =
         {
@@ -232,13 +249,13 @@ internal static class TrainCommand
             if (double.IsNegativeInfinity(point.Threshold))
             {
                 // The bound cannot be shown on so few pathologic photographs: the model is trained and saved, without a point.
-                AnsiConsole.MarkupLine($"[yellow]Note:[/] {Markup.Escape($"no operating point recorded: {point.Rule}. Lower --min-sensitivity or --sensitivity-confidence, or validate on more pathologic photographs.")}");
+                AnsiConsole.MarkupLine($"[yellow]Note:[/] {Markup.Escape($"no operating point recorded: {point.Rule}. Lower --min-sensitivity or --sensitivity-confidence, or validate on more {positives} photographs.")}");
             }
             else
             {
                 card.Referral = ReferralCard.From(point, referableFrom: 1);
                 AnsiConsole.MarkupLine(Markup.Escape(string.Create(CultureInfo.InvariantCulture,
-                    $"Operating point ({point.Rule} on the validation images): refer when P(pathologic myopia) ≥ {point.Threshold:F4}; {card.Referral.DescribeHeldOut()} (95% intervals). Recorded in the model file.")));
+                    $"Operating point ({point.Rule} on the validation images): refer when P({classNames[1]}) ≥ {point.Threshold:F4}; {card.Referral.DescribeHeldOut()} (95% intervals). Recorded in the model file.")));
                 operatingPoint = string.Create(CultureInfo.InvariantCulture, $" op_threshold={point.Threshold:F4} op_val_sensitivity={point.Fitted!.Sensitivity:F4} op_val_specificity={point.Fitted.Specificity:F4}");
             }
         }
@@ -279,7 +296,8 @@ internal static class TrainCommand
     }
 
     // The first validation photographs' maps for the predicted class, blended over each photograph at its own size:
-    // Grad-CAM (last stage) of a ResNet in validation-gradcam/NAME-gradcam.png, a vision transformer's
+    // Grad-CAM (last stage) of a ResNet in validation-gradcam/NAME-gradcam.png (NAME: the path below the validation
+    // folder, e.g. pathologic_V0001 in class sub-folders), a vision transformer's
     // gradient-weighted attention rollout (class-specific, as Grad-CAM) in validation-gradrollout/NAME-gradrollout.png.
     private static string WriteMaps(Module<Tensor, Tensor> network, ImageFolderDataset val, ImageFolderSource source, TransformPipeline normalize, Device device, string output, int count)
     {
@@ -305,9 +323,23 @@ internal static class TrainCommand
             using var maps = compute(input);
             var photograph = val.Samples[i].FilePath;
             var overlay = Heatmap.Overlay(ImageCodec.DecodeFile(photograph), maps.ToArray(0), image.Width, image.Height);
-            ImageCodec.Save(Path.Combine(folder, $"{Path.GetFileNameWithoutExtension(photograph)}-{tag}.png"), overlay);
+            // Named by the photograph's path below the validation folder (class sub-folders may repeat file names).
+            var name = Path.ChangeExtension(Path.GetRelativePath(val.Root, photograph), null).Replace(Path.DirectorySeparatorChar, '_');
+            ImageCodec.Save(Path.Combine(folder, $"{name}-{tag}.png"), overlay);
         }
         return folder;
+    }
+
+    // Class sub-folders of the training and validation folders: the same two classes in both.
+    private static (ImageFolderDataset Train, ImageFolderDataset Val) Subfolders(string trainFolder, string valFolder)
+    {
+        var train = ImageFolderDataset.FromSubfolders(trainFolder);
+        var val = ImageFolderDataset.FromSubfolders(valFolder);
+        if (train.ClassNames.Count != 2)
+            throw new ArgumentException($"--labels subfolders trains a two-class screening model: {trainFolder} holds {train.ClassNames.Count} class folder(s) ({string.Join(", ", train.ClassNames)}).");
+        if (!train.ClassNames.SequenceEqual(val.ClassNames))
+            throw new ArgumentException($"The validation folder's classes ({string.Join(", ", val.ClassNames)}) are not the training folder's ({string.Join(", ", train.ClassNames)}).");
+        return (train, val);
     }
 
     private static bool IsVisionTransformer(string model) => model != "resnet";

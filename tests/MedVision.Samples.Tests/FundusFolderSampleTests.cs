@@ -100,6 +100,45 @@ public sealed class FundusFolderSampleTests : IDisposable
     }
 
     [Fact]
+    public async Task ClassSubfolders_TrainABinaryScreeningModel_NamedByItsFolders()
+    {
+        var run = _folder["subfolders"];
+        var train = await SampleApp.RunAsync("fundus-folder", _folder.Path, "train", "--demo", "--labels", "subfolders", "--size", "32", "--batch", "4", "--threads", "1", "--output", run, "--min-sensitivity", "0.5");
+        train.ExitCode.Should().Be(0, train.ToString());
+        var text = System.Text.RegularExpressions.Regex.Replace(train.Text, @"\s+", " ");
+        text.Should().Contain("Training 12 images (6 pathologic) · validation 12 images (6 pathologic) · classes normal (0) and pathologic (1, referable)")
+            .And.Contain("refer when P(pathologic) ≥");
+        var card = MedVision.Nets.Inference.ModelFile.ReadCard(Path.Combine(run, "model.safetensors"));
+        card.ClassNames.Should().Equal("normal", "pathologic");
+        card.Referral!.ReferableFrom.Should().Be(1);
+        // Maps are named by the path below the validation folder: class folders may repeat file names.
+        Directory.GetFiles(Path.Combine(run, "validation-gradcam")).Select(Path.GetFileName).Should().HaveCount(4).And.OnlyContain(f => f!.StartsWith("normal_", StringComparison.Ordinal));
+
+        // Refusals: a CSV beside class folders, three classes, different classes in the validation folder.
+        var csv = await SampleApp.RunAsync("fundus-folder", _folder.Path, "train", "--labels", "subfolders", "--train-folder", _folder.Path, "--val-folder", _folder.Path, "--val-csv", "labels.csv");
+        csv.ExitCode.Should().Be(2, csv.ToString());
+        csv.Error.Should().Contain("--labels subfolders takes the labels from the class sub-folders");
+        var random = new Random(1);
+        void Photo(string path)
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+            var pixels = new byte[16 * 16 * 3];
+            random.NextBytes(pixels);
+            ImageCodec.Save(path, new RasterImage(16, 16, 3, pixels));
+        }
+        foreach (var name in new[] { "a", "b", "c" }) Photo(Path.Combine(_folder["three/train"], name, "x.png"));
+        foreach (var name in new[] { "a", "c" }) Photo(Path.Combine(_folder["three/val"], name, "x.png"));
+        var three = await SampleApp.RunAsync("fundus-folder", _folder.Path, "train", "--labels", "subfolders", "--train-folder", _folder["three/train"], "--val-folder", _folder["three/val"], "--output", _folder["three/out"]);
+        three.ExitCode.Should().Be(2, three.ToString());
+        three.Error.Should().Contain("trains a two-class screening model").And.Contain("3 class folder(s) (a, b, c)");
+        Directory.Delete(Path.Combine(_folder["three/train"], "b"), recursive: true);
+        Photo(Path.Combine(_folder["three/val"], "b", "x.png"));
+        var mismatch = await SampleApp.RunAsync("fundus-folder", _folder.Path, "train", "--labels", "subfolders", "--train-folder", _folder["three/train"], "--val-folder", _folder["three/val"], "--output", _folder["three/out"]);
+        mismatch.ExitCode.Should().Be(2, mismatch.ToString());
+        mismatch.Error.Should().Contain("The validation folder's classes (a, b, c) are not the training folder's (a, c)");
+    }
+
+    [Fact]
     public async Task Train_OnAnIChallengeLayout_LabelsByFileNameAndCsv()
     {
         // iChallenge-PM layout: training labels from file names (P = pathologic myopia), validation labels from a CSV.
