@@ -2,6 +2,7 @@ using System.Text.Json;
 using MedVision.Nets.Inference;
 using MedVision.Nets.Metrics;
 using MedVision.Torch;
+using MedVision.Torch.Nn;
 
 namespace MedVision.Onnx;
 
@@ -68,6 +69,143 @@ public static class OnnxModelFile
             OnnxFiles.WriteAtomically(onnxPath, writer);
             return loadedCard;
         }
+    }
+
+    /// <summary>The metadata key of an ensemble export (<see cref="ExportEnsemble"/>): its members' file names and weights, as JSON.</summary>
+    public const string EnsembleKey = "medvision.ensemble";
+
+    /// <summary>The output of an ensemble export that holds each member's probabilities, (N, members, K).</summary>
+    public const string MemberProbabilitiesName = "member_probabilities";
+
+    // Ensemble probabilities are clamped to [ε, 1 − ε] before the logarithms that make them logits (ε is representable in float16 too).
+    private const float EnsembleEpsilon = 1e-7f;
+
+    /// <summary>
+    /// Exports the ensemble of a manifest (<see cref="EnsemblePredictor.SaveManifest(string, IReadOnlyList{string}, IReadOnlyList{double}?)"/>)
+    /// to <paramref name="onnxPath"/> as one graph (written atomically), for serving the ensemble where only one ONNX
+    /// file fits (ONNX Runtime in another language, Triton, a device). Every member computes its probabilities as its
+    /// predictor does (its own temperature; a sigmoid per label for multi-label tasks), and the graph averages them with
+    /// the manifest's weights, as <see cref="EnsemblePredictor"/> does: outputs <c>probabilities</c> (N, K), each
+    /// member's as <c>member_probabilities</c> (N, members, K), and <c>logits</c> made so that the predictors'
+    /// softmax (or sigmoid) gives back the averaged probabilities — the logarithm of the average (its log-odds for
+    /// multi-label tasks), after clamping to [1e-7, 1 − 1e-7]. So <c>OnnxRuntimePredictor</c> serves the file as the
+    /// ensemble: the card in the metadata is the first member's with temperature 1 and the manifest's conformal
+    /// calibration and referral operating point, which were fitted on the averaged probabilities.
+    /// </summary>
+    /// <returns>The card stored in the file.</returns>
+    /// <exception cref="ModelFormatException">The manifest or a member file is invalid.</exception>
+    /// <exception cref="ArgumentException">Members of other tasks or class names, or that prepare their input differently (one graph takes one input: export such members one at a time).</exception>
+    /// <exception cref="NotSupportedException">A TorchScript member (its graph cannot be exported here).</exception>
+    public static ModelCard ExportEnsemble(string manifestPath, string onnxPath, OnnxModelFileOptions? options = null)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(manifestPath);
+        ArgumentException.ThrowIfNullOrWhiteSpace(onnxPath);
+        options ??= new OnnxModelFileOptions();
+        var manifest = EnsemblePredictor.ReadManifest(manifestPath);
+        using var members = new EnsembleMembers();
+        var cards = new List<ModelCard>();
+        foreach (var path in manifest.ModelPaths)
+        {
+            var (model, card) = ModelFile.Load(path);
+            members.Add(model);
+            if (string.Equals(card.Architecture, "torchscript", StringComparison.OrdinalIgnoreCase))
+                throw new NotSupportedException($"{path} holds a TorchScript module, whose graph cannot be exported to ONNX here; export the ensemble's other members one at a time, or this one from Python.");
+            var first = cards.Count == 0 ? card : cards[0];
+            if (!string.Equals(card.Task, first.Task, StringComparison.OrdinalIgnoreCase) || !card.ClassNames.SequenceEqual(first.ClassNames))
+                throw new ArgumentException($"{path} ({card.Task}: {string.Join(", ", card.ClassNames)}) does not predict what {manifest.ModelPaths[0]} predicts ({first.Task}: {string.Join(", ", first.ClassNames)}).", nameof(manifestPath));
+            if (JsonSerializer.Serialize(card.Preprocessing) != JsonSerializer.Serialize(first.Preprocessing))
+                throw new ArgumentException($"{path} prepares its input otherwise than {manifest.ModelPaths[0]} (input size, channels, normalisation or resizing differ), and one graph takes one input: export the members one at a time, and serve them with EnsemblePredictor.", nameof(manifestPath));
+            cards.Add(card);
+        }
+
+        var pre = cards[0].Preprocessing;
+        bool multiLabel = Enum.TryParse<MedMnistTask>(cards[0].Task, ignoreCase: true, out var task) && task == MedMnistTask.MultiLabel;
+        double total = manifest.Weights.Sum();
+        var weights = manifest.Weights.Select(w => w / total).ToArray();
+        var temperatures = cards.Select(c => c.Temperature).ToArray();
+        var ensembleCard = JsonSerializer.Deserialize<ModelCard>(JsonSerializer.Serialize(cards[0]))!;
+        ensembleCard.Temperature = 1;
+        ensembleCard.Conformal = manifest.Conformal;
+        ensembleCard.Referral = manifest.Referral;
+        ensembleCard.Metrics = new Dictionary<string, double> { ["ensemble_members"] = cards.Count };
+
+        var effective = ExportOptions(options, $"ensemble of {cards.Count} {cards[0].Task} models for {string.Join(", ", cards[0].ClassNames)}; input {InputName} (N, {pre.Channels}, {string.Join(", ", pre.InputSize)}): "
+            + Geometry(pre) + "pixels scaled to [0, 1]" + PerInput(pre)
+            + (options.NormalizeInGraph ? " (the graph normalises them)." : $", then normalised with mean [{Join(pre.Mean)}] and std [{Join(pre.Std)}].")
+            + " Outputs: probabilities (the members' weighted average), member_probabilities, logits (log of the average).");
+        effective.OutputName = LogitsName;
+        effective.Metadata[ModelFile.MetadataKey] = JsonSerializer.Serialize(ensembleCard);
+        effective.Metadata["medvision.class_names"] = JsonSerializer.Serialize(ensembleCard.ClassNames);
+        effective.Metadata[InputKindKey] = options.NormalizeInGraph ? UnitRangeInput : NormalizedInput;
+        effective.Metadata[EnsembleKey] = JsonSerializer.Serialize(new
+        {
+            members = manifest.ModelPaths.Select(Path.GetFileName).ToArray(),
+            paths = manifest.ModelPaths.Select(p => Path.GetRelativePath(Path.GetDirectoryName(Path.GetFullPath(manifestPath))!, p)).ToArray(),
+            weights,
+        });
+        var shape = new long[] { options.BatchSize, pre.Channels }.Concat(pre.InputSize.Select(size => (long)size)).ToArray();
+
+        // One member's probabilities, as its predictor computes them, in the graph and in the reference.
+        OnnxValue MemberProbabilities(OnnxExportContext context, OnnxValue logits, int i)
+        {
+            if (multiLabel) return context.AddNode("Sigmoid", new[] { logits }, logits.Sample.Sigmoid());
+            var scaled = temperatures[i] == 1 ? logits
+                : context.AddNode("Div", new[] { logits, context.Constant("temperature", new[] { (float)temperatures[i] }) }, logits.Sample / temperatures[i]);
+            return context.AddNode("Softmax", new[] { scaled }, scaled.Sample.Softmax(1), OnnxAttribute.Int("axis", 1));
+        }
+        Tensor ReferenceProbabilities(Tensor logits, int i) => multiLabel ? logits.Sigmoid() : (logits / temperatures[i]).Softmax(1);
+
+        new OnnxExporter().ExportGraph(members, onnxPath, new[] { new OnnxGraphInput(InputName, shape) }, (context, inputs) =>
+        {
+            var x = options.NormalizeInGraph ? Normalize(context, inputs[0], pre) : inputs[0];
+            OnnxValue? average = null;
+            var each = new List<OnnxValue>();
+            for (int i = 0; i < members.Count; i++)
+            {
+                var probabilities = MemberProbabilities(context, context.Call(members[i], x), i);
+                each.Add(context.AddNode("Unsqueeze", new[] { probabilities, context.Int64Constant("axes", 1) }, probabilities.Sample.Unsqueeze(1)));
+                var weighted = context.Mul(probabilities, context.Constant("weight", new[] { (float)weights[i] }));
+                average = average is null ? weighted : context.Add(average, weighted);
+            }
+            var logits = EnsembleLogits(context, average!, multiLabel);
+            return new[] { (LogitsName, logits), (ProbabilitiesName, average!), (MemberProbabilitiesName, each.Count == 1 ? each[0] : context.Concat(each, 1)) };
+        }, inputs =>
+        {
+            var x = options.NormalizeInGraph ? (inputs[0] - Tensors.FromArray(pre.Mean.ToArray()).Reshape(BroadcastShape(pre, inputs[0]))) / Tensors.FromArray(pre.Std.ToArray()).Reshape(BroadcastShape(pre, inputs[0])) : inputs[0];
+            var each = Enumerable.Range(0, members.Count).Select(i => ReferenceProbabilities(members[i].Call(x), i)).ToArray();
+            var average = each.Select((p, i) => p * weights[i]).Aggregate((a, b) => a + b);
+            var clamped = average.Clamp(EnsembleEpsilon, 1 - EnsembleEpsilon);
+            var logits = multiLabel ? clamped.Log() - (1 - clamped).Log() : clamped.Log();
+            return new[] { logits, average, Tensors.Stack(each, 1) };
+        }, effective);
+        return ensembleCard;
+    }
+
+    // The logits whose softmax (sigmoid per label) is the averaged probabilities: log p, or log p − log(1 − p), of p clamped to [ε, 1 − ε].
+    private static OnnxValue EnsembleLogits(OnnxExportContext context, OnnxValue average, bool multiLabel)
+    {
+        var clamped = context.AddNode("Clip", new[] { average, context.Constant("min", new[] { EnsembleEpsilon }), context.Constant("max", new[] { 1 - EnsembleEpsilon }) },
+            average.Sample.Clamp(EnsembleEpsilon, 1 - EnsembleEpsilon));
+        var log = context.AddNode("Log", new[] { clamped }, clamped.Sample.Log());
+        if (!multiLabel) return log;
+        var one = context.Constant("one", new[] { 1f });
+        var complement = context.AddNode("Sub", new[] { one, clamped }, 1 - clamped.Sample);
+        var logComplement = context.AddNode("Log", new[] { complement }, complement.Sample.Log());
+        return context.AddNode("Sub", new[] { log, logComplement }, log.Sample - logComplement.Sample);
+    }
+
+    private static long[] BroadcastShape(PreprocessingCard pre, Tensor input) => new long[] { 1, pre.Mean.Count }.Concat(Enumerable.Repeat(1L, (int)input.Dim - 2)).ToArray();
+
+    /// <summary>The members of an ensemble export, registered as member0, member1, … so that their weights keep their own names below.</summary>
+    private sealed class EnsembleMembers : Module
+    {
+        private readonly List<Module<Tensor, Tensor>> _members = new();
+
+        public int Count => _members.Count;
+
+        public Module<Tensor, Tensor> this[int index] => _members[index];
+
+        public void Add(Module<Tensor, Tensor> member) => _members.Add(RegisterModule($"member{_members.Count}", member));
     }
 
     /// <summary>

@@ -17,9 +17,9 @@ public sealed class OnnxRuntimePredictorTests : IDisposable
     public void Dispose() => Directory.Delete(_folder, recursive: true);
 
     /// <summary>A small RGB ResNet with non-trivial batch-norm statistics, saved as a model file and exported to ONNX.</summary>
-    private (string ModelFile, string OnnxFile) Export(MedMnistTask task = MedMnistTask.OrdinalRegression, double temperature = 1.3, bool dynamicSize = false, bool normalizeInGraph = false, bool float16 = false)
+    private (string ModelFile, string OnnxFile) Export(MedMnistTask task = MedMnistTask.OrdinalRegression, double temperature = 1.3, bool dynamicSize = false, bool normalizeInGraph = false, bool float16 = false, int seed = 4)
     {
-        Tensors.ManualSeed(4);
+        Tensors.ManualSeed((ulong)seed);
         using var model = ResNet.Builder().WithBlocks(ResidualBlockKind.Basic, 1, 1).WithWidths(8, 16).ForInput(3).WithSmallInputStem().WithClasses(5).Build();
         using (Tensors.NoGrad())
             foreach (var (name, buffer) in model.NamedBuffers())
@@ -27,9 +27,9 @@ public sealed class OnnxRuntimePredictorTests : IDisposable
                 else if (name.EndsWith("running_mean", StringComparison.Ordinal)) buffer.FillInPlace(0.2);
         var card = ModelFile.Describe(model, new PreprocessingCard { InputSize = new() { 28, 28 }, Channels = 3, Mean = new() { 0.4f, 0.5f, 0.6f }, Std = new() { 0.2f, 0.25f, 0.3f } }, Grades, task);
         card.Temperature = temperature;
-        var modelFile = Path.Combine(_folder, $"{task}.safetensors");
+        var modelFile = Path.Combine(_folder, $"{task}{(seed != 4 ? $"-{seed}" : "")}.safetensors");
         ModelFile.Save(modelFile, model, card);
-        var onnxFile = Path.Combine(_folder, $"{task}{(float16 ? "-float16" : "")}.onnx");
+        var onnxFile = Path.Combine(_folder, $"{task}{(seed != 4 ? $"-{seed}" : "")}{(float16 ? "-float16" : "")}.onnx");
         OnnxModelFile.Export(modelFile, onnxFile, new OnnxModelFileOptions { DynamicSpatialSize = dynamicSize, NormalizeInGraph = normalizeInGraph, Float16 = float16 });
         return (modelFile, onnxFile);
     }
@@ -103,6 +103,85 @@ public sealed class OnnxRuntimePredictorTests : IDisposable
         using var network = ModelFile.Load(modelFile).Model;
         long weights = network.NamedParameters().Concat(network.NamedBuffers()).Where(p => p.Item2.ScalarType.IsFloatingPoint()).Sum(p => p.Item2.NumElements);
         ((double)(new FileInfo(float32).Length - new FileInfo(onnxFile).Length)).Should().BeInRange(weights * 2 * 0.95 - 512, weights * 2 * 1.05 + 512);
+    }
+
+    [Theory]
+    [InlineData(MedMnistTask.OrdinalRegression)]
+    [InlineData(MedMnistTask.MultiLabel)]
+    public void AnEnsembleManifest_ExportsAsOneGraph_ThatServesTheEnsemblesPredictions(MedMnistTask task)
+    {
+        // Two members with their own weights and temperatures, weighted 2 : 1, with the ensemble's referral point.
+        bool multiLabel = task == MedMnistTask.MultiLabel; // (a temperature scales softmaxes only)
+        var first = Export(task, temperature: multiLabel ? 1 : 1.3, seed: 4).ModelFile;
+        var second = Export(task, temperature: multiLabel ? 1 : 0.8, seed: 9).ModelFile;
+        var manifest = Path.Combine(_folder, $"ensemble-{task}.json");
+        var referral = task == MedMnistTask.MultiLabel ? null : ReferralCard.From(Nets.Metrics.Clinical.OperatingPoint.AtThreshold(0.3), referableFrom: 3);
+        EnsemblePredictor.SaveManifest(manifest, new[] { first, second }, new[] { 2.0, 1.0 }, null, referral);
+        var onnxFile = Path.Combine(_folder, $"ensemble-{task}.onnx");
+        var card = OnnxModelFile.ExportEnsemble(manifest, onnxFile);
+        card.Temperature.Should().Be(1, "each member's temperature is inside the graph");
+        card.Metrics["ensemble_members"].Should().Be(2);
+
+        var files = WritePngs(5);
+        using var ensemble = EnsemblePredictor.LoadManifest(manifest);
+        using var onnx = OnnxRuntimePredictor.Load(onnxFile);
+        var expected = files.Select(f => ensemble.PredictFile(f)).ToArray();
+        var actual = onnx.PredictFiles(files, batchSize: 2);
+        for (int i = 0; i < files.Length; i++)
+        {
+            actual[i].Probabilities.Select(p => (double)p).Should().Equal(expected[i].Probabilities.Select(p => (double)p), (a, b) => Math.Abs(a - b) <= 1e-5, $"image {i}");
+            if (task != MedMnistTask.MultiLabel)
+            {
+                actual[i].Label.Should().Be(expected[i].Label);
+                actual[i].Referred.Should().Be(expected[i].Referred, "the manifest's referral point travels with the graph");
+            }
+        }
+
+        // In float16 too, to float16's precision.
+        var halfFile = Path.Combine(_folder, $"ensemble-{task}-float16.onnx");
+        OnnxModelFile.ExportEnsemble(manifest, halfFile, new OnnxModelFileOptions { Float16 = true });
+        using (var half = OnnxRuntimePredictor.Load(halfFile))
+        {
+            var halves = half.PredictFiles(files);
+            for (int i = 0; i < files.Length; i++)
+                halves[i].Probabilities.Select(p => (double)p).Should().Equal(expected[i].Probabilities.Select(p => (double)p), (a, b) => Math.Abs(a - b) <= 5e-3, $"image {i} in float16");
+        }
+
+        // The graph's own outputs: the average, and each member's probabilities beside it.
+        using var session = new Microsoft.ML.OnnxRuntime.InferenceSession(onnxFile);
+        session.OutputMetadata.Keys.Should().Equal(OnnxModelFile.LogitsName, OnnxModelFile.ProbabilitiesName, OnnxModelFile.MemberProbabilitiesName);
+        session.ModelMetadata.CustomMetadataMap[OnnxModelFile.EnsembleKey].Should().Contain("\"weights\":[0.6666666666666666,0.3333333333333333]");
+        using var firstMember = Predictor.Load(first);
+        var pixels = ImageCodec.DecodeFile(files[0]);
+        using (var scope = Tensors.NewDisposeScope())
+        {
+            var image = new MedVision.Nets.Transforms.Normalize([0.4f, 0.5f, 0.6f], [0.2f, 0.25f, 0.3f]).Apply(MedVision.Nets.Transforms.FloatImage.FromBytesHwc(pixels.Pixels, 28, 28, 3), new Random(0));
+            var feed = new[] { Microsoft.ML.OnnxRuntime.NamedOnnxValue.CreateFromTensor("input", new Microsoft.ML.OnnxRuntime.Tensors.DenseTensor<float>(image.Data.ToArray(), new[] { 1, 3, 28, 28 })) };
+            using var results = session.Run(feed);
+            var members = results.First(r => r.Name == OnnxModelFile.MemberProbabilitiesName).AsTensor<float>();
+            members.Dimensions.ToArray().Should().Equal(1, 2, 5);
+            var own = firstMember.PredictFile(files[0]).Probabilities;
+            for (int k = 0; k < 5; k++) ((double)members[0, 0, k]).Should().BeApproximately(own[k], 1e-5, "member 0's probabilities as its own predictor gives them");
+        }
+    }
+
+    [Fact]
+    public void AnEnsembleWhoseMembersPrepareInputsDifferently_IsNotOneGraph()
+    {
+        var (first, _) = Export(seed: 4);
+        var (other, _) = Export(seed: 9, dynamicSize: false);
+        var (model, card) = ModelFile.Load(other);
+        using (model)
+        {
+            card.Preprocessing.Mean = new() { 0.5f };
+            card.Preprocessing.Std = new() { 0.5f };
+            ModelFile.Save(other, model, card);
+        }
+        var manifest = Path.Combine(_folder, "mixed.json");
+        EnsemblePredictor.SaveManifest(manifest, new[] { first, other });
+        FluentActions.Invoking(() => OnnxModelFile.ExportEnsemble(manifest, Path.Combine(_folder, "mixed.onnx")))
+            .Should().Throw<ArgumentException>().WithMessage("*prepares its input otherwise*export the members one at a time*");
+        File.Exists(Path.Combine(_folder, "mixed.onnx")).Should().BeFalse();
     }
 
     [Fact]

@@ -850,6 +850,18 @@ public sealed class MedMnistSampleTests(MedMnistTrainedRun run) : IClassFixture<
         read.ModelHashes.Should().OnlyContain(h => h != null && h.Length == 64);
         written.Text.Should().Contain("0.750").And.Contain("0.250");
 
+        // Exported as one graph, the ensemble evaluates as the manifest does (ONNX Runtime against libtorch: the same AUC and ACC).
+        var onnx = run.Folder["ensemble-cmd/weighted.onnx"];
+        var exported = await SampleApp.RunAsync("medmnist", run.Folder.Path, "export", "--model", manifest, "--output", onnx);
+        exported.ExitCode.Should().Be(0, exported.ToString());
+        exported.Text.Should().Contain("the 2 members' weighted average");
+        var byManifest = await SampleApp.RunAsync("medmnist", run.Folder.Path, "evaluate", "--model", manifest, "--data-file", run.DataFile, "--output", run.Folder["ensemble-cmd/eval-json"]);
+        var byGraph = await SampleApp.RunAsync("medmnist", run.Folder.Path, "evaluate", "--model", onnx, "--data-file", run.DataFile, "--output", run.Folder["ensemble-cmd/eval-onnx"]);
+        byGraph.ExitCode.Should().Be(0, byGraph.ToString());
+        var expected = byManifest.Lines("EVALUATION").Single();
+        var actual = byGraph.Lines("EVALUATION").Single();
+        (actual["test_auc"], actual["test_acc"]).Should().Be((expected["test_auc"], expected["test_acc"]));
+
         var counts = await SampleApp.RunAsync("medmnist", run.Folder.Path, "ensemble", "--model", model, "--model", copy, "--weight", "3", "--output", manifest);
         counts.ExitCode.Should().Be(2);
         counts.Error.Should().Contain("--weight is given 1 time(s) for 2 --model file(s)");
