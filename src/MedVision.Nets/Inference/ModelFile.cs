@@ -241,7 +241,7 @@ public static class ModelFile
         using (var stream = File.OpenRead(path)) read = stream.ReadAtLeast(head, 8, throwOnEndOfStream: false);
         var text = head[..read].TrimStart(" \t\r\n"u8);
         if (read == 8 && text.Length > 0 && (text[0] == (byte)'{' || text[0] == (byte)'[') && head.IndexOfAnyExceptInRange((byte)0x09, (byte)0x7E) < 0)
-            throw new ModelFormatException($"{path} is a JSON file, not a model file: an ensemble manifest loads with EnsemblePredictor.LoadManifest (or SegmentationPredictor.LoadManifest), and an ONNX export takes one model file at a time, so export each of its members.");
+            throw new ModelFormatException($"{path} is a JSON file, not a model file: an ensemble manifest loads with EnsemblePredictor.LoadManifest (or SegmentationPredictor.LoadManifest), and exports to ONNX as one graph with MedVision.Onnx's OnnxModelFile.ExportEnsemble.");
     }
 
     // A TorchScript file is a zip archive (local file header "PK\x03\x04"); a safetensors file starts with its header length.
