@@ -133,7 +133,6 @@ public static class OnnxModelFile
             + Geometry(pre) + "pixels scaled to [0, 1]" + PerInput(pre)
             + (options.NormalizeInGraph ? " (the graph normalises them)." : $", then normalised with mean [{Join(pre.Mean)}] and std [{Join(pre.Std)}].")
             + " Outputs: probabilities (the members' weighted average), member_probabilities, logits (log of the average).");
-        effective.OutputName = LogitsName;
         effective.Metadata[ModelFile.MetadataKey] = JsonSerializer.Serialize(ensembleCard);
         effective.Metadata["medvision.class_names"] = JsonSerializer.Serialize(ensembleCard.ClassNames);
         effective.Metadata[InputKindKey] = options.NormalizeInGraph ? UnitRangeInput : NormalizedInput;
