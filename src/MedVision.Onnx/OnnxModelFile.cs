@@ -113,8 +113,16 @@ public static class OnnxModelFile
             var first = cards.Count == 0 ? card : cards[0];
             if (!string.Equals(card.Task, first.Task, StringComparison.OrdinalIgnoreCase) || !card.ClassNames.SequenceEqual(first.ClassNames))
                 throw new ArgumentException($"{path} ({card.Task}: {string.Join(", ", card.ClassNames)}) does not predict what {manifest.ModelPaths[0]} predicts ({first.Task}: {string.Join(", ", first.ClassNames)}).", nameof(manifestPath));
-            if (JsonSerializer.Serialize(card.Preprocessing) != JsonSerializer.Serialize(first.Preprocessing))
-                throw new ArgumentException($"{path} prepares its input otherwise than {manifest.ModelPaths[0]} (input size, channels, normalisation or resizing differ), and one graph takes one input: export the members one at a time, and serve them with EnsemblePredictor.", nameof(manifestPath));
+            if (Preparation(card.Preprocessing, withNormalization: true) != Preparation(first.Preprocessing, withNormalization: true))
+            {
+                // Members that differ in their normalisation only (folds normalised by their own training images) share
+                // an input of pixels in [0, 1] when each normalises in the graph.
+                bool normalizationOnly = Preparation(card.Preprocessing, withNormalization: false) == Preparation(first.Preprocessing, withNormalization: false);
+                if (!normalizationOnly || !options.NormalizeInGraph)
+                    throw new ArgumentException(normalizationOnly
+                        ? $"{path} normalises its input with another mean and standard deviation than {manifest.ModelPaths[0]}: export with NormalizeInGraph (--normalize-in-graph), so that the graph takes pixels in [0, 1] and each member normalises them as it was trained."
+                        : $"{path} prepares its input otherwise than {manifest.ModelPaths[0]} (input size, channels or resizing differ), and one graph takes one input: export the members one at a time, and serve them with EnsemblePredictor.", nameof(manifestPath));
+            }
             cards.Add(card);
         }
 
@@ -156,11 +164,11 @@ public static class OnnxModelFile
 
         new OnnxExporter().ExportGraph(members, onnxPath, new[] { new OnnxGraphInput(InputName, shape) }, (context, inputs) =>
         {
-            var x = options.NormalizeInGraph ? Normalize(context, inputs[0], pre) : inputs[0];
             OnnxValue? average = null;
             var each = new List<OnnxValue>();
             for (int i = 0; i < members.Count; i++)
             {
+                var x = options.NormalizeInGraph ? Normalize(context, inputs[0], cards[i].Preprocessing) : inputs[0];
                 var probabilities = MemberProbabilities(context, context.Call(members[i], x), i);
                 each.Add(context.AddNode("Unsqueeze", new[] { probabilities, context.Int64Constant("axes", 1) }, probabilities.Sample.Unsqueeze(1)));
                 var weighted = context.Mul(probabilities, context.Constant("weight", new[] { (float)weights[i] }));
@@ -170,8 +178,12 @@ public static class OnnxModelFile
             return new[] { (LogitsName, logits), (ProbabilitiesName, average!), (MemberProbabilitiesName, each.Count == 1 ? each[0] : context.Concat(each, 1)) };
         }, inputs =>
         {
-            var x = options.NormalizeInGraph ? (inputs[0] - Tensors.FromArray(pre.Mean.ToArray()).Reshape(BroadcastShape(pre, inputs[0]))) / Tensors.FromArray(pre.Std.ToArray()).Reshape(BroadcastShape(pre, inputs[0])) : inputs[0];
-            var each = Enumerable.Range(0, members.Count).Select(i => ReferenceProbabilities(members[i].Call(x), i)).ToArray();
+            Tensor Prepared(int i)
+            {
+                var p = cards[i].Preprocessing;
+                return options.NormalizeInGraph ? (inputs[0] - Tensors.FromArray(p.Mean.ToArray()).Reshape(BroadcastShape(p, inputs[0]))) / Tensors.FromArray(p.Std.ToArray()).Reshape(BroadcastShape(p, inputs[0])) : inputs[0];
+            }
+            var each = Enumerable.Range(0, members.Count).Select(i => ReferenceProbabilities(members[i].Call(Prepared(i)), i)).ToArray();
             var average = each.Select((p, i) => p * weights[i]).Aggregate((a, b) => a + b);
             var clamped = average.Clamp(EnsembleEpsilon, 1 - EnsembleEpsilon);
             var logits = multiLabel ? clamped.Log() - (1 - clamped).Log() : clamped.Log();
@@ -191,6 +203,15 @@ public static class OnnxModelFile
         var complement = context.AddNode("Sub", new[] { one, clamped }, 1 - clamped.Sample);
         var logComplement = context.AddNode("Log", new[] { complement }, complement.Sample.Log());
         return context.AddNode("Sub", new[] { log, logComplement }, log.Sample - logComplement.Sample);
+    }
+
+    // A card's preparation of the input as JSON, to compare members; without the mean and standard deviation when they may differ.
+    private static string Preparation(PreprocessingCard pre, bool withNormalization)
+    {
+        var json = System.Text.Json.Nodes.JsonNode.Parse(JsonSerializer.Serialize(pre))!.AsObject();
+        if (!withNormalization)
+            foreach (var key in json.Select(p => p.Key).Where(k => k is "mean" or "std").ToList()) json.Remove(key);
+        return json.ToJsonString();
     }
 
     private static long[] BroadcastShape(PreprocessingCard pre, Tensor input) => new long[] { 1, pre.Mean.Count }.Concat(Enumerable.Repeat(1L, (int)input.Dim - 2)).ToArray();

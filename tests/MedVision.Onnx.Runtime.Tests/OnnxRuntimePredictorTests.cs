@@ -166,22 +166,42 @@ public sealed class OnnxRuntimePredictorTests : IDisposable
     }
 
     [Fact]
-    public void AnEnsembleWhoseMembersPrepareInputsDifferently_IsNotOneGraph()
+    public void AnEnsembleWhoseMembersNormaliseDifferently_IsOneGraphOfPixels_ButOtherwisePreparedMembersAreNot()
     {
-        var (first, _) = Export(seed: 4);
-        var (other, _) = Export(seed: 9, dynamicSize: false);
-        var (model, card) = ModelFile.Load(other);
-        using (model)
+        // Folds normalised by their own training images: the same preparation but for the mean and standard deviation.
+        var first = Export(seed: 4).ModelFile;
+        var other = Export(seed: 9).ModelFile;
+        void Change(string file, Action<ModelCard> change)
         {
-            card.Preprocessing.Mean = new() { 0.5f };
-            card.Preprocessing.Std = new() { 0.5f };
-            ModelFile.Save(other, model, card);
+            var (model, card) = ModelFile.Load(file);
+            using (model)
+            {
+                change(card);
+                ModelFile.Save(file, model, card);
+            }
         }
-        var manifest = Path.Combine(_folder, "mixed.json");
+        Change(other, card => (card.Preprocessing.Mean, card.Preprocessing.Std) = (new() { 0.5f }, new() { 0.5f }));
+        var manifest = Path.Combine(_folder, "folds.json");
         EnsemblePredictor.SaveManifest(manifest, new[] { first, other });
-        FluentActions.Invoking(() => OnnxModelFile.ExportEnsemble(manifest, Path.Combine(_folder, "mixed.onnx")))
-            .Should().Throw<ArgumentException>().WithMessage("*prepares its input otherwise*export the members one at a time*");
-        File.Exists(Path.Combine(_folder, "mixed.onnx")).Should().BeFalse();
+        var onnxFile = Path.Combine(_folder, "folds.onnx");
+        FluentActions.Invoking(() => OnnxModelFile.ExportEnsemble(manifest, onnxFile))
+            .Should().Throw<ArgumentException>().WithMessage("*another mean and standard deviation*NormalizeInGraph*");
+        File.Exists(onnxFile).Should().BeFalse();
+
+        // With the normalisation in the graph each member normalises the pixels as it was trained.
+        OnnxModelFile.ExportEnsemble(manifest, onnxFile, new OnnxModelFileOptions { NormalizeInGraph = true });
+        var files = WritePngs(4);
+        using (var ensemble = EnsemblePredictor.LoadManifest(manifest))
+        using (var onnx = OnnxRuntimePredictor.Load(onnxFile))
+            for (int i = 0; i < files.Length; i++)
+                onnx.PredictFile(files[i]).Probabilities.Select(p => (double)p).Should()
+                    .Equal(ensemble.PredictFile(files[i]).Probabilities.Select(p => (double)p), (a, b) => Math.Abs(a - b) <= 1e-5, $"image {i}");
+
+        // Another input size cannot share the input: refused, with the way to serve them.
+        Change(other, card => card.Preprocessing.InputSize = new() { 32, 32 });
+        EnsemblePredictor.SaveManifest(manifest, new[] { first, other });
+        FluentActions.Invoking(() => OnnxModelFile.ExportEnsemble(manifest, Path.Combine(_folder, "mixed.onnx"), new OnnxModelFileOptions { NormalizeInGraph = true }))
+            .Should().Throw<ArgumentException>().WithMessage("*prepares its input otherwise*export the members one at a time*EnsemblePredictor*");
     }
 
     [Fact]
