@@ -43,29 +43,13 @@ public static class OnnxModelFile
                 throw new NotSupportedException($"{modelPath} holds a TorchScript module, whose graph cannot be exported to ONNX here; export it from Python with torch.onnx.export.");
             options ??= new OnnxModelFileOptions();
             var pre = loadedCard.Preprocessing;
-            var effective = ExportOptions(options, $"{loadedCard.Architecture} for {string.Join(", ", loadedCard.ClassNames)} ({loadedCard.Task}); input {InputName} (N, {pre.Channels}, {string.Join(", ", pre.InputSize)}){(pre.Modalities is { } m ? $", channels {string.Join(", ", m)}" : "")}: "
-                    + Geometry(pre) + "pixels scaled to [0, 1]" + PerInput(pre)
-                    + (options.NormalizeInGraph ? " (the graph normalises them)." : $", then normalised with mean [{Join(pre.Mean)}] and std [{Join(pre.Std)}]."));
-            effective.Metadata[ModelFile.MetadataKey] = JsonSerializer.Serialize(loadedCard);
-            effective.Metadata["medvision.class_names"] = JsonSerializer.Serialize(loadedCard.ClassNames);
-            effective.Metadata[InputKindKey] = options.NormalizeInGraph ? UnitRangeInput : NormalizedInput;
-            var shape = new long[] { options.BatchSize, pre.Channels }.Concat(loadedCard.Preprocessing.InputSize.Select(s => (long)s)).ToArray();
-            bool multiLabel = Enum.TryParse<MedMnistTask>(loadedCard.Task, ignoreCase: true, out var task) && task == MedMnistTask.MultiLabel;
+            var effective = ExportOptions(options, $"{loadedCard.Architecture} for {string.Join(", ", loadedCard.ClassNames)} ({loadedCard.Task}); " + InputDescription(pre, options));
+            AddCard(effective, loadedCard, options);
+            bool multiLabel = IsMultiLabel(loadedCard);
             double temperature = loadedCard.Temperature;
             OnnxInputPrelude? prelude = options.NormalizeInGraph ? (context, pixels) => Normalize(context, pixels, pre) : null;
-            var writer = new OnnxExporter().Build(model, shape, effective, prelude: prelude, heads: (context, logits) =>
-            {
-                OnnxValue probabilities;
-                if (multiLabel) probabilities = context.AddNode("Sigmoid", new[] { logits }, logits.Sample.Sigmoid());
-                else
-                {
-                    var scaled = logits;
-                    if (temperature != 1)
-                        scaled = context.AddNode("Div", new[] { logits, context.Constant("temperature", new[] { (float)temperature }) }, logits.Sample / temperature);
-                    probabilities = context.AddNode("Softmax", new[] { scaled }, scaled.Sample.Softmax(1), OnnxAttribute.Int("axis", 1));
-                }
-                return new[] { (LogitsName, logits), (ProbabilitiesName, probabilities) };
-            });
+            var writer = new OnnxExporter().Build(model, InputShape(pre, options), effective, prelude: prelude, heads: (context, logits) =>
+                new[] { (LogitsName, logits), (ProbabilitiesName, ClassProbabilities(context, logits, multiLabel, temperature)) });
             OnnxFiles.WriteAtomically(onnxPath, writer);
             return loadedCard;
         }
@@ -127,7 +111,7 @@ public static class OnnxModelFile
         }
 
         var pre = cards[0].Preprocessing;
-        bool multiLabel = Enum.TryParse<MedMnistTask>(cards[0].Task, ignoreCase: true, out var task) && task == MedMnistTask.MultiLabel;
+        bool multiLabel = IsMultiLabel(cards[0]);
         double total = manifest.Weights.Sum();
         var weights = manifest.Weights.Select(w => w / total).ToArray();
         var temperatures = cards.Select(c => c.Temperature).ToArray();
@@ -137,39 +121,27 @@ public static class OnnxModelFile
         ensembleCard.Referral = manifest.Referral;
         ensembleCard.Metrics = new Dictionary<string, double> { ["ensemble_members"] = cards.Count };
 
-        var effective = ExportOptions(options, $"ensemble of {cards.Count} {cards[0].Task} models for {string.Join(", ", cards[0].ClassNames)}; input {InputName} (N, {pre.Channels}, {string.Join(", ", pre.InputSize)}): "
-            + Geometry(pre) + "pixels scaled to [0, 1]" + PerInput(pre)
-            + (options.NormalizeInGraph ? " (the graph normalises them)." : $", then normalised with mean [{Join(pre.Mean)}] and std [{Join(pre.Std)}].")
+        var effective = ExportOptions(options, $"ensemble of {cards.Count} {cards[0].Task} models for {string.Join(", ", cards[0].ClassNames)}; " + InputDescription(pre, options)
             + " Outputs: probabilities (the members' weighted average), member_probabilities, logits (log of the average).");
-        effective.Metadata[ModelFile.MetadataKey] = JsonSerializer.Serialize(ensembleCard);
-        effective.Metadata["medvision.class_names"] = JsonSerializer.Serialize(ensembleCard.ClassNames);
-        effective.Metadata[InputKindKey] = options.NormalizeInGraph ? UnitRangeInput : NormalizedInput;
+        AddCard(effective, ensembleCard, options);
         effective.Metadata[EnsembleKey] = JsonSerializer.Serialize(new
         {
             members = manifest.ModelPaths.Select(Path.GetFileName).ToArray(),
             paths = manifest.ModelPaths.Select(p => Path.GetRelativePath(Path.GetDirectoryName(Path.GetFullPath(manifestPath))!, p)).ToArray(),
             weights,
         });
-        var shape = new long[] { options.BatchSize, pre.Channels }.Concat(pre.InputSize.Select(size => (long)size)).ToArray();
 
-        // One member's probabilities, as its predictor computes them, in the graph and in the reference.
-        OnnxValue MemberProbabilities(OnnxExportContext context, OnnxValue logits, int i)
-        {
-            if (multiLabel) return context.AddNode("Sigmoid", new[] { logits }, logits.Sample.Sigmoid());
-            var scaled = temperatures[i] == 1 ? logits
-                : context.AddNode("Div", new[] { logits, context.Constant("temperature", new[] { (float)temperatures[i] }) }, logits.Sample / temperatures[i]);
-            return context.AddNode("Softmax", new[] { scaled }, scaled.Sample.Softmax(1), OnnxAttribute.Int("axis", 1));
-        }
+        // One member's probabilities as its predictor computes them: the reference the graph's are checked against.
         Tensor ReferenceProbabilities(Tensor logits, int i) => multiLabel ? logits.Sigmoid() : (logits / temperatures[i]).Softmax(1);
 
-        new OnnxExporter().ExportGraph(members, onnxPath, new[] { new OnnxGraphInput(InputName, shape) }, (context, inputs) =>
+        new OnnxExporter().ExportGraph(members, onnxPath, new[] { new OnnxGraphInput(InputName, InputShape(pre, options)) }, (context, inputs) =>
         {
             OnnxValue? average = null;
             var each = new List<OnnxValue>();
             for (int i = 0; i < members.Count; i++)
             {
                 var x = options.NormalizeInGraph ? Normalize(context, inputs[0], cards[i].Preprocessing) : inputs[0];
-                var probabilities = MemberProbabilities(context, context.Call(members[i], x), i);
+                var probabilities = ClassProbabilities(context, context.Call(members[i], x), multiLabel, temperatures[i]);
                 each.Add(context.AddNode("Unsqueeze", new[] { probabilities, context.Int64Constant("axes", 1) }, probabilities.Sample.Unsqueeze(1)));
                 var weighted = context.Mul(probabilities, context.Constant("weight", new[] { (float)weights[i] }));
                 average = average is null ? weighted : context.Add(average, weighted);
@@ -181,7 +153,8 @@ public static class OnnxModelFile
             Tensor Prepared(int i)
             {
                 var p = cards[i].Preprocessing;
-                return options.NormalizeInGraph ? (inputs[0] - Tensors.FromArray(p.Mean.ToArray()).Reshape(BroadcastShape(p, inputs[0]))) / Tensors.FromArray(p.Std.ToArray()).Reshape(BroadcastShape(p, inputs[0])) : inputs[0];
+                var shape = NormalizationShape(p, (int)inputs[0].Dim);
+                return options.NormalizeInGraph ? (inputs[0] - Tensors.FromArray(p.Mean.ToArray()).Reshape(shape)) / Tensors.FromArray(p.Std.ToArray()).Reshape(shape) : inputs[0];
             }
             var each = Enumerable.Range(0, members.Count).Select(i => ReferenceProbabilities(members[i].Call(Prepared(i)), i)).ToArray();
             var average = each.Select((p, i) => p * weights[i]).Aggregate((a, b) => a + b);
@@ -214,7 +187,34 @@ public static class OnnxModelFile
         return json.ToJsonString();
     }
 
-    private static long[] BroadcastShape(PreprocessingCard pre, Tensor input) => new long[] { 1, pre.Mean.Count }.Concat(Enumerable.Repeat(1L, (int)input.Dim - 2)).ToArray();
+    // A classifier's probabilities as its predictor computes them: a sigmoid per label, or the softmax of the logits over its temperature.
+    private static OnnxValue ClassProbabilities(OnnxExportContext context, OnnxValue logits, bool multiLabel, double temperature)
+    {
+        if (multiLabel) return context.AddNode("Sigmoid", new[] { logits }, logits.Sample.Sigmoid());
+        var scaled = temperature == 1 ? logits
+            : context.AddNode("Div", new[] { logits, context.Constant("temperature", new[] { (float)temperature }) }, logits.Sample / temperature);
+        return context.AddNode("Softmax", new[] { scaled }, scaled.Sample.Softmax(1), OnnxAttribute.Int("axis", 1));
+    }
+
+    private static bool IsMultiLabel(ModelCard card) => Enum.TryParse<MedMnistTask>(card.Task, ignoreCase: true, out var task) && task == MedMnistTask.MultiLabel;
+
+    // The example input (batch, channels, the card's size).
+    private static long[] InputShape(PreprocessingCard pre, OnnxModelFileOptions options) =>
+        new long[] { options.BatchSize, pre.Channels }.Concat(pre.InputSize.Select(size => (long)size)).ToArray();
+
+    // The graph's input as the description says it: its shape, then how the caller prepares it (and what the graph does).
+    private static string InputDescription(PreprocessingCard pre, OnnxModelFileOptions options) =>
+        $"input {InputName} (N, {pre.Channels}, {string.Join(", ", pre.InputSize)}){(pre.Modalities is { } m ? $", channels {string.Join(", ", m)}" : "")}: "
+        + Geometry(pre) + "pixels scaled to [0, 1]" + PerInput(pre)
+        + (options.NormalizeInGraph ? " (the graph normalises them)." : $", then normalised with mean [{Join(pre.Mean)}] and std [{Join(pre.Std)}].");
+
+    // The card (and the class names alone) in the metadata, and which input the graph takes.
+    private static void AddCard(OnnxExportOptions effective, ModelCard card, OnnxModelFileOptions options)
+    {
+        effective.Metadata[ModelFile.MetadataKey] = JsonSerializer.Serialize(card);
+        effective.Metadata["medvision.class_names"] = JsonSerializer.Serialize(card.ClassNames);
+        effective.Metadata[InputKindKey] = options.NormalizeInGraph ? UnitRangeInput : NormalizedInput;
+    }
 
     /// <summary>The members of an ensemble export, registered as member0, member1, … so that their weights keep their own names below.</summary>
     private sealed class EnsembleMembers : Module
@@ -294,13 +294,16 @@ public static class OnnxModelFile
     // (x − mean) / std per channel, with the card's one or C values broadcast over (N, C, …).
     private static OnnxValue Normalize(OnnxExportContext context, OnnxValue pixels, PreprocessingCard pre)
     {
-        var channels = pre.Mean.Count == 1 ? 1 : pre.Channels;
-        var shape = new long[] { 1, channels }.Concat(Enumerable.Repeat(1L, pixels.Rank - 2)).ToArray();
+        var shape = NormalizationShape(pre, pixels.Rank);
         var mean = context.Constant("mean", pre.Mean.ToArray(), shape);
         var std = context.Constant("std", pre.Std.ToArray(), shape);
         var centred = context.AddNode("Sub", new[] { pixels, mean }, pixels.Sample - mean.Sample);
         return context.AddNode("Div", new[] { centred, std }, centred.Sample / std.Sample);
     }
+
+    // The shape the card's mean and standard deviation (one value, or one per channel) broadcast from over an input of `rank`.
+    private static long[] NormalizationShape(PreprocessingCard pre, int rank) =>
+        new long[] { 1, pre.Mean.Count == 1 ? 1 : pre.Channels }.Concat(Enumerable.Repeat(1L, rank - 2)).ToArray();
 
     // The card's resampling to a voxel size, alignment of channels and crop to the foreground (volumes), done before
     // resizing by the predictors, not by the graph.
