@@ -220,26 +220,7 @@ public sealed record PretrainedVisionTransformerWeights
         ArgumentOutOfRangeException.ThrowIfLessThan(numClasses, 1);
         var builder = CreateBuilder(imageSize).WithClasses(numClasses);
         using var weights = await LoadStateDictAsync(imageSize, cacheDirectory, progress, cancellationToken).ConfigureAwait(false);
-        var model = builder.Build();
-        try
-        {
-            var result = model.LoadStateDict(weights, strict: false);
-            if (result.UnexpectedKeys.Count > 0 || result.MissingKeys.Count > 0 || result.ShapeMismatches.Any(m => !m.StartsWith("head.", StringComparison.Ordinal)))
-                throw new StateDictMismatchException(result);
-            // The file's own class count: the head is still new (zero, as built).
-            if (result.ShapeMismatches.Count == 0)
-                using (Tensors.NoGrad())
-                {
-                    model.Head.Weight.FillInPlace(0);
-                    model.Head.Bias!.FillInPlace(0);
-                }
-            return model;
-        }
-        catch
-        {
-            model.Dispose();
-            throw;
-        }
+        return PretrainedWeights.WithPretrainedBody(builder.Build(), weights, "head.");
     }
 
     private int CheckImageSize(int? imageSize)

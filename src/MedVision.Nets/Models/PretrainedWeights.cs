@@ -363,14 +363,20 @@ public sealed record PretrainedWeights
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(numClasses, 1);
         using var weights = await LoadStateDictAsync(cacheDirectory, progress, cancellationToken).ConfigureAwait(false);
-        var model = CreateBuilder().WithClasses(numClasses).Build();
+        return WithPretrainedBody(CreateBuilder().WithClasses(numClasses).Build(), weights, "fc.");
+    }
+
+    // `model` with every tensor of `weights` loaded but those under `headPrefix`: its new head keeps the initialisation it
+    // was built with (whatever the file's class count), and nothing else of the model may be left out. A model to
+    // fine-tune, in training mode; disposed when the weights do not fit.
+    internal static TModel WithPretrainedBody<TModel>(TModel model, IReadOnlyDictionary<string, Tensor> weights, string headPrefix) where TModel : Module
+    {
         try
         {
-            var result = model.LoadStateDict(weights, strict: false);
-            // Only the classifier may differ (its shape, unless the classes happen to be the file's).
-            if (result.UnexpectedKeys.Count > 0 || result.MissingKeys.Count > 0 || result.ShapeMismatches.Any(m => !m.StartsWith("fc.", StringComparison.Ordinal)))
+            var body = weights.Where(kv => !kv.Key.StartsWith(headPrefix, StringComparison.Ordinal)).ToDictionary(kv => kv.Key, kv => kv.Value);
+            var result = model.LoadStateDict(body, strict: false);
+            if (result.UnexpectedKeys.Count > 0 || result.ShapeMismatches.Count > 0 || result.MissingKeys.Any(k => !k.StartsWith(headPrefix, StringComparison.Ordinal)))
                 throw new StateDictMismatchException(result);
-            if (result.ShapeMismatches.Count == 0) model.Classifier!.ResetParameters(); // same class count: still a new classifier
             return model;
         }
         catch
