@@ -189,7 +189,7 @@ internal static class TrainCommand
         var task = new ClassificationTask(network, MedMnistTask.Binary);
         var progress = TrainingConsole.EpochLines();
         var builder = Trainer.Create(task);
-        s.Optimization.ApplyTo(builder, s.LearningRate, network is VisionTransformer v ? v.Head : ((ResNet)network).Classifier!);
+        s.Optimization.ApplyTo(builder, s.LearningRate, SampleNetworks.Classifier(network));
         AnsiConsole.MarkupLine(Markup.Escape("Optimization: " + s.Optimization.Describe(s.LearningRate)));
         if (group is not null) builder.DistributeOver(group, new DataParallelOptions { SyncBatchNorm = s.SyncBatchNorm });
         if (s.TensorBoard is not null) builder.WriteTensorBoardTo(s.TensorBoard); // rank 0 writes
@@ -238,9 +238,7 @@ internal static class TrainCommand
         {
             ["val_auc"] = auc, ["val_acc"] = acc, ["val_sensitivity"] = sensitivity, ["val_specificity"] = specificity, ["best_epoch"] = result.BestEpoch + 1,
         };
-        var card = network is VisionTransformer described
-            ? ModelFile.Describe(described, preprocessing, val.ClassNames, MedMnistTask.Binary, metrics)
-            : ModelFile.Describe((ResNet)network, preprocessing, val.ClassNames, MedMnistTask.Binary, metrics);
+        var card = SampleNetworks.Describe(network, preprocessing, val.ClassNames, MedMnistTask.Binary, metrics);
         // --min-sensitivity: the operating point chosen on the validation images, kept with the model for predict.
         string operatingPoint = "";
         if (s.MinSensitivity is double minimum)

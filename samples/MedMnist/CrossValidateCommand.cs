@@ -106,7 +106,7 @@ internal static class CrossValidateCommand
                     ["fold"] = fold.Index + 1, ["best_epoch"] = fold.Training.BestEpoch + 1, ["val_auc"] = fold.Validation.Auc, ["val_acc"] = fold.Validation.Acc,
                     ["test_auc"] = fold.Test.Auc, ["test_acc"] = fold.Test.Acc,
                 };
-                var card = TrainCommand.Describe((Module<Tensor, Tensor>)task.Model, preprocessing, info.ClassNames, info.Task, metrics);
+                var card = SampleNetworks.Describe((Module<Tensor, Tensor>)task.Model, preprocessing, info.ClassNames, info.Task, metrics);
                 if (calibrate)
                 {
                     // Fitted on the fold's own validation images, which this model did not train on.
@@ -143,7 +143,7 @@ internal static class CrossValidateCommand
             if (initWeights is not null) TrainCommand.ApplyInitialWeights(network, modelName, info, initWeights, initEntry);
             var trainer = Trainer.Create(new ClassificationTask(network, info.Task)).ForEpochs(epochs).OnDevice(device).WithSeed(seed + split.Index)
                 .ReportProgressTo(TrainingConsole.EpochLines());
-            return optimization.ApplyTo(trainer, learningRate, TrainCommand.Classifier(network));
+            return optimization.ApplyTo(trainer, learningRate, SampleNetworks.Classifier(network));
         }
         if (onlyFolds is { Length: > 0 })
         {

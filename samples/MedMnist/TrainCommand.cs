@@ -129,7 +129,7 @@ internal static class TrainCommand
             .OnDevice(s.Device)
             .WithSeed(s.Seed)
             .SaveTo(s.Output);
-        s.Optimization.ApplyTo(trainer, s.LearningRate, Classifier(network));
+        s.Optimization.ApplyTo(trainer, s.LearningRate, SampleNetworks.Classifier(network));
         AnsiConsole.MarkupLine(Markup.Escape("Optimization: " + s.Optimization.Describe(s.LearningRate)));
         if (group is not null) trainer = trainer.DistributeOver(group, new DataParallelOptions { SyncBatchNorm = s.SyncBatchNorm });
         if (s.MixedPrecision)
@@ -180,7 +180,7 @@ internal static class TrainCommand
             var (valLabels, valScores) = Trainer.Predict(task, Loader(data.Validation, shuffle: false));
             scaling = TemperatureScaling.FitFromProbabilities(valLabels, valScores);
         }
-        var card = Describe(network, preprocessing, info.ClassNames, info.Task, metrics);
+        var card = SampleNetworks.Describe(network, preprocessing, info.ClassNames, info.Task, metrics);
         if (s.Calibrate && scaling is not null) card.Temperature = scaling.Temperature;
         ModelFile.Save(Path.Combine(s.Output, "model.safetensors"), network, card);
         Plots.WriteRocCurves(info, testLabels, testScores, Path.Combine(s.Output, "test-roc.svg"));
@@ -231,14 +231,18 @@ internal static class TrainCommand
     /// <param name="Mean">One value for every channel, or one per channel.</param>
     /// <param name="Std">As <paramref name="Mean"/>.</param>
     /// <param name="Note">What the run prints when it departs from MedMNIST's normalisation, or null.</param>
-    internal sealed record ImageNormalization(float[] Mean, float[] Std, string? Note);
+    internal sealed record ImageNormalization(float[] Mean, float[] Std, string? Note)
+    {
+        /// <summary>MedMNIST's normalisation to [−1, 1], the recipe's.</summary>
+        public static ImageNormalization MedMnist { get; } = new([0.5f], [0.5f], null);
+    }
 
     /// <summary>The normalisation for --model and --init-weights (see <see cref="ImageNormalization"/>).</summary>
     internal static ImageNormalization Normalization(string model, string? initWeights, MedMnistInfo info)
     {
         // (vit-tiny and vit-small have no ImageNet weights: ApplyInitialWeights refuses them.)
         bool imagenet = string.Equals(initWeights, "imagenet", StringComparison.OrdinalIgnoreCase);
-        if (info.Is3D || !imagenet || (IsVisionTransformer(model) && !IsVitBase(model))) return new([0.5f], [0.5f], null);
+        if (info.Is3D || !imagenet || (IsVisionTransformer(model) && !IsVitBase(model))) return ImageNormalization.MedMnist;
         IReadOnlyList<float> mean, std;
         if (IsVitBase(model))
         {
@@ -264,18 +268,22 @@ internal static class TrainCommand
         var pipeline = TransformPipeline.Create();
         if (volume) return pipeline.Build();
         if (imageSize != resolution) pipeline.Resize(resolution, resolution, imageSize < resolution ? ResizeMode.Nearest : ResizeMode.Linear);
-        return normalization is null ? pipeline.Normalize(0.5f, 0.5f).Build() : pipeline.Normalize(normalization.Mean, normalization.Std).Build();
+        normalization ??= ImageNormalization.MedMnist;
+        return pipeline.Normalize(normalization.Mean, normalization.Std).Build();
     }
 
     /// <summary>What the model file records of <see cref="Preprocessing"/>: input size, channels, [−1, 1] scaling (volumes: none), resize mode.</summary>
-    internal static PreprocessingCard PreprocessingCard(MedMnistInfo info, int resolution, ImageNormalization? normalization = null) => info.Is3D
-        ? new PreprocessingCard { InputSize = new() { resolution, resolution, resolution }, Channels = info.Channels, Mean = new() { 0f }, Std = new() { 1f }, Resize = "linear" }
-        : new PreprocessingCard
+    internal static PreprocessingCard PreprocessingCard(MedMnistInfo info, int resolution, ImageNormalization? normalization = null)
+    {
+        if (info.Is3D)
+            return new PreprocessingCard { InputSize = new() { resolution, resolution, resolution }, Channels = info.Channels, Mean = new() { 0f }, Std = new() { 1f }, Resize = "linear" };
+        normalization ??= ImageNormalization.MedMnist;
+        return new PreprocessingCard
         {
-            InputSize = new() { resolution, resolution }, Channels = info.Channels,
-            Mean = normalization?.Mean.ToList() ?? new() { 0.5f }, Std = normalization?.Std.ToList() ?? new() { 0.5f },
+            InputSize = new() { resolution, resolution }, Channels = info.Channels, Mean = normalization.Mean.ToList(), Std = normalization.Std.ToList(),
             Resize = resolution == 224 ? "nearest" : "linear",
         };
+    }
 
     /// <summary>The depth of a ResNet --model (resnet18 or resnet50).</summary>
     internal static int Depth(string model) => model.ToLowerInvariant() switch
@@ -322,22 +330,6 @@ internal static class TrainCommand
     }
 
     private static bool IsVitBase(string model) => model.Equals("vit-b16", StringComparison.OrdinalIgnoreCase) || model.Equals("vit-b32", StringComparison.OrdinalIgnoreCase);
-
-    /// <summary>The network's classifier layer (its own learning rate under --head-lr-mult): a ResNet's fc, a vision transformer's head.</summary>
-    internal static Linear Classifier(Module<Tensor, Tensor> network) => network switch
-    {
-        ResNet resnet => resnet.Classifier!,
-        VisionTransformer vit => vit.Head,
-        _ => throw new InvalidOperationException($"No classifier known for a {network.GetType().Name}."),
-    };
-
-    /// <summary>The model file's card for either kind of network.</summary>
-    internal static ModelCard Describe(Module<Tensor, Tensor> network, PreprocessingCard preprocessing, IReadOnlyList<string> classNames, MedMnistTask task, IReadOnlyDictionary<string, double>? metrics = null) => network switch
-    {
-        ResNet resnet => ModelFile.Describe(resnet, preprocessing, classNames, task, metrics),
-        VisionTransformer vit => ModelFile.Describe(vit, preprocessing, classNames, task, metrics),
-        _ => throw new InvalidOperationException($"No model card for a {network.GetType().Name}."),
-    };
 
     // A vision transformer's patch: ViT-B/16's and ViT-B/32's own; DeiT-sized ones 4 at 28 (28³), 8 at 64³, 16 at 224.
     private static int PatchSize(string model, int resolution) => model.ToLowerInvariant() switch
