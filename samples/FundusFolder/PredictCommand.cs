@@ -3,6 +3,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text;
 using MedVision.Nets.Data.Images;
+using MedVision.Nets.Metrics;
 using MedVision.Nets.Inference;
 using MedVision.Nets.Transforms;
 using MedVision.Torch;
@@ -14,7 +15,8 @@ namespace MedVision.Samples.FundusFolder;
 /// <summary>
 /// The <c>predict</c> command: screens fundus photographs (files, or folders of them) with the model file that
 /// <c>train</c> wrote — or several as an ensemble — and prints each photograph's probability of pathologic myopia and
-/// the decision at a threshold; optionally a CSV and map overlays (Grad-CAM for ResNets, gradient-weighted attention rollout
+/// the decision at a threshold (a grading model's grade, expected grade and referral of the referable grades; a
+/// multi-class model's class and probability); optionally a CSV and map overlays (Grad-CAM for ResNets, gradient-weighted attention rollout
 /// for vision transformers). Photographs are resized as training resized
 /// them (bilinear on the 8-bit image, as the model file's card records), so a training image gets the probability the
 /// validation report gave it.
@@ -31,16 +33,16 @@ internal static class PredictCommand
         };
         var threshold = new Option<double?>("--threshold")
         {
-            Description = "Photographs whose probability of pathologic myopia reaches this are referred (the operating point: lower it for more sensitivity). Default: the operating point train --min-sensitivity recorded in the model file, else 0.5.",
+            Description = "Photographs whose probability of pathologic myopia (of a grading model: of the referable grades) reaches this are referred (the operating point: lower it for more sensitivity). Default: the operating point train --min-sensitivity recorded in the model file, else 0.5.",
         }.Must(v => v is null || v is > 0 and < 1, "a probability between 0 and 1 (exclusive)");
-        var csv = new Option<string?>("--csv") { Description = "FILE: also write image,probability,decision for every photograph.", HelpName = "FILE" };
-        var heatmaps = new Option<string?>("--heatmaps") { Description = "FOLDER: also write each photograph with the map of pathologic myopia blended over it: Grad-CAM for a ResNet (NAME-gradcam.png), the gradient-weighted attention rollout for a vision transformer (NAME-gradrollout.png); with --attribution, NAME-<method>.png.", HelpName = "FOLDER" };
+        var csv = new Option<string?>("--csv") { Description = "FILE: also write image,probability,decision for every photograph (a grading or multi-class model: input,label,label_name,p_<class>…, then expected_grade, referral_risk and referred for a grading model).", HelpName = "FILE" };
+        var heatmaps = new Option<string?>("--heatmaps") { Description = "FOLDER: also write each photograph with the map of pathologic myopia (of a grading or multi-class model: of its predicted class) blended over it: Grad-CAM for a ResNet (NAME-gradcam.png), the gradient-weighted attention rollout for a vision transformer (NAME-gradrollout.png); with --attribution, NAME-<method>.png.", HelpName = "FOLDER" };
         var attribution = MapOptions.Attribution("--heatmaps");
         var references = MapOptions.References("photographs (JPEG or PNG), or folders of them");
         var device = new Option<string>("--device") { Description = "cpu, cuda or cuda:N.", DefaultValueFactory = _ => "cpu" }.IsDevice();
         var threads = SampleCommandLine.Threads();
         var images = new Argument<string[]>("images") { Description = "Fundus photographs (JPEG or PNG), or folders of them.", Arity = ArgumentArity.OneOrMore };
-        var command = new Command("predict", "Screen fundus photographs for pathologic myopia with a trained model file (or an ensemble).")
+        var command = new Command("predict", "Screen fundus photographs for pathologic myopia with a trained model file (or an ensemble); grade or classify them with a grading or multi-class one.")
         {
             model, threshold, csv, heatmaps, attribution, references, device, threads, images,
         };
@@ -59,8 +61,12 @@ internal static class PredictCommand
         var card = ensemble.Members[0].Card;
         // The map of the first model's kind, class-specific: Grad-CAM for a ResNet, the gradient-weighted rollout for a vision transformer.
         if (map.Attribution is null) map = map with { Cam = ensemble.Members[0].CanExplainWith(CamMethod.GradientAttentionRollout) ? CamMethod.GradientAttentionRollout : CamMethod.GradCam };
-        if (card.ClassNames.Count != 2 || card.Preprocessing.InputSize.Count != 2)
-            throw new ArgumentException($"{Path.GetFileName(modelPaths[0])} is not a screening model of 2-D photographs (it has {card.ClassNames.Count} classes, input {string.Join("×", card.Preprocessing.InputSize)}); give the model.safetensors fundus-folder train wrote.");
+        var task = Enum.TryParse<MedMnistTask>(card.Task, ignoreCase: true, out var parsed) ? parsed : MedMnistTask.MultiClass;
+        if (card.Preprocessing.InputSize.Count != 2 || task == MedMnistTask.MultiLabel)
+            throw new ArgumentException($"{Path.GetFileName(modelPaths[0])} is not a classifier of 2-D photographs (a {card.Task} model of {card.ClassNames.Count} classes, input {string.Join("×", card.Preprocessing.InputSize)}); give the model.safetensors fundus-folder train wrote.");
+        bool binary = card.ClassNames.Count == 2, ordinal = !binary && task == MedMnistTask.OrdinalRegression;
+        if (givenThreshold is not null && !binary && !ordinal)
+            throw new ArgumentException($"--threshold sets a referral threshold, which needs a binary or graded (ordinal) model; {Path.GetFileName(modelPaths[0])} has {card.ClassNames.Count} unordered classes.");
         if (heatmaps is not null && !ensemble.Members.All(map.Supports))
             throw new ArgumentException(map.Attribution is null
                 ? $"--heatmaps draws {map.Name} maps, which need every model to be a {(map.Cam == CamMethod.GradCam ? "ResNet" : "vision transformer")} model file (not ONNX; other libtorch models with --attribution)."
@@ -71,21 +77,24 @@ internal static class PredictCommand
         var recorded = ensemble.Referral ?? (modelPaths.Length == 1 ? ensemble.Members[0].Referral : null);
         string source = ensemble.Referral is not null ? "the ensemble manifest" : "the model file";
         double threshold = givenThreshold ?? recorded?.Threshold ?? 0.5;
+        // What is referred: the second class of a screening model; grades from the recorded cut-off (else 2, or 1 of three
+        // grades) of a grading model; nothing of unordered classes.
+        int? from = binary ? 1 : ordinal ? recorded?.ReferableFrom ?? Math.Min(2, card.ClassNames.Count - 1) : null;
+        string risk = binary ? $"P({card.ClassNames[1]})" : $"P(grade ≥ {(from is int g ? PredictionTable.ClassLabel(card.ClassNames, g) : "")})";
         AnsiConsole.MarkupLine(SampleCommandLine.Banner(device));
         AnsiConsole.MarkupLine(Markup.Escape((modelPaths.Length > 1 ? EnsembleModels.Banner(ensemble) : $"Model {Path.GetFileName(modelPaths[0])}") +
-            $": {card.Architecture} at {width}×{height}; {files.Count} photograph(s); referred when P({card.ClassNames[1]}) ≥ {threshold.ToString(CultureInfo.InvariantCulture)}"));
+            $": {card.Architecture} at {width}×{height}; {files.Count} photograph(s); " + (from is null
+                ? $"{card.ClassNames.Count} classes ({string.Join(", ", card.ClassNames)})"
+                : $"referred when {risk} ≥ {threshold.ToString(CultureInfo.InvariantCulture)}")));
         if (ensemble.ReferralNote is { } why)
             AnsiConsole.MarkupLine($"[yellow]Note:[/] {Markup.Escape(why)}");
         if (givenThreshold is null && recorded is not null)
             AnsiConsole.MarkupLine(Markup.Escape(string.Create(CultureInfo.InvariantCulture,
                 $"Threshold from {source}: {recorded.Rule} ({recorded.DescribeHeldOut()}, 95% intervals); --threshold overrides it.")));
-        else if (givenThreshold is null && modelPaths.Length > 1 && ensemble.Members.Any(m => m.Card.Referral is not null))
+        else if (givenThreshold is null && from is not null && modelPaths.Length > 1 && ensemble.Members.Any(m => m.Card.Referral is not null))
             AnsiConsole.MarkupLine("[yellow]Note:[/] the models' recorded operating points hold for each model alone, not for their averaged probabilities: the ensemble refers at 0.5 unless --threshold says otherwise.");
         if (heatmaps is not null) Directory.CreateDirectory(heatmaps);
-        var table = new Table().AddColumn("photograph").AddColumn(new TableColumn($"P({card.ClassNames[1]})").RightAligned()).AddColumn("decision");
-        if (modelPaths.Length > 1) table.AddColumn(new TableColumn("agreement").RightAligned());
-        var lines = new StringBuilder("image,probability,decision\n");
-        int referred = 0;
+        var predictions = new List<EnsemblePrediction>();
         var explained = new List<(string, Explanation)>();
         foreach (var file in files)
         {
@@ -94,33 +103,65 @@ internal static class PredictCommand
             if (heatmaps is null) prediction = ensemble.PredictFile(file);
             else
             {
-                var explanation = map.Explain(ensemble, file, targetClass: 1);
+                // The map of the positive class of a screening model, else of each photograph's predicted class.
+                var explanation = map.Explain(ensemble, file, targetClass: binary ? 1 : null);
                 ImageCodec.Save(Path.Combine(heatmaps, $"{Path.GetFileNameWithoutExtension(file)}-{map.Tag("gradcam")}.png"), explanation.Overlay(ImageCodec.DecodeFile(file)));
                 prediction = (EnsemblePrediction)explanation.Prediction;
                 explained.Add((file, explanation));
             }
+            if (from is int lowest)
+            {
+                // The referral decision at this threshold: the probability of the referable classes.
+                double p = prediction.Probabilities.Skip(lowest).Sum(v => (double)v);
+                prediction = prediction with { ReferralRisk = p, Referred = p >= threshold };
+            }
+            predictions.Add(prediction);
+        }
+        int referred = predictions.Count(p => p.Referred == true);
+        if (binary) WriteScreening(files, predictions, card.ClassNames, threshold, ensemble: modelPaths.Length > 1, csv);
+        else
+        {
+            AnsiConsole.Write(PredictionTable.Of(files, predictions, ordinal, ensemble: modelPaths.Length > 1, "photograph"));
+            if (from is not null) AnsiConsole.MarkupLine(Markup.Escape($"Referral: refer when {risk} ≥ {threshold.ToString(CultureInfo.InvariantCulture)}."));
+            if (csv is not null)
+            {
+                Prediction.WriteCsv(csv, files, predictions, card.ClassNames);
+                AnsiConsole.MarkupLine(Markup.Escape($"Wrote {Path.GetFullPath(csv)}"));
+            }
+        }
+        if (heatmaps is not null)
+            AnsiConsole.MarkupLine(Markup.Escape($"{map.Cam switch { CamMethod.GradCam => "Grad-CAM", CamMethod.GradientAttentionRollout => "Gradient-weighted attention rollout", _ => map.Name }} of {(binary ? card.ClassNames[1] : "each photograph's predicted class")}: {Path.GetFullPath(heatmaps)}/*-{map.Tag("gradcam")}.png"));
+        if (MapOptions.ConvergenceLine(explained) is { } convergence) AnsiConsole.MarkupLine(Markup.Escape(convergence));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"RESULT photographs={files.Count}")
+            + (from is int cut ? string.Create(CultureInfo.InvariantCulture, $" referred={referred} threshold={threshold}{(binary ? "" : $" referable_from={cut}")}") : "")
+            + string.Create(CultureInfo.InvariantCulture, $" models={modelPaths.Length}{(binary ? "" : $" classes={card.ClassNames.Count}")}"));
+        return 0;
+    }
+
+    // A screening model's table (probability of the positive class, decision, members agreeing) and CSV (image,probability,decision).
+    private static void WriteScreening(List<string> files, List<EnsemblePrediction> predictions, IReadOnlyList<string> classNames, double threshold, bool ensemble, string? csv)
+    {
+        var table = new Table().AddColumn("photograph").AddColumn(new TableColumn($"P({classNames[1]})").RightAligned()).AddColumn("decision");
+        if (ensemble) table.AddColumn(new TableColumn("agreement").RightAligned());
+        var lines = new StringBuilder("image,probability,decision\n");
+        for (int i = 0; i < files.Count; i++)
+        {
+            var (file, prediction) = (files[i], predictions[i]);
             double p = prediction.Probabilities[1];
-            bool refer = p >= threshold;
-            if (refer) referred++;
-            string decision = refer ? $"refer: {card.ClassNames[1]}" : card.ClassNames[0];
+            bool refer = prediction.Referred == true;
+            string decision = refer ? $"refer: {classNames[1]}" : classNames[0];
             var row = new List<string> { Markup.Escape(file), p.ToString("F4", CultureInfo.InvariantCulture), Markup.Escape(decision) };
             // Members at or above the threshold, of all.
-            if (modelPaths.Length > 1) row.Add($"{prediction.Members.Count(m => m.Probabilities[1] >= threshold == refer)}/{prediction.Members.Count}");
+            if (ensemble) row.Add($"{prediction.Members.Count(m => m.Probabilities[1] >= threshold == refer)}/{prediction.Members.Count}");
             table.AddRow(row.ToArray());
             lines.Append(CultureInfo.InvariantCulture, $"{Csv(file)},{p:R},{(refer ? 1 : 0)}\n");
         }
         AnsiConsole.Write(table);
-        if (csv is not null)
-        {
-            var folder = Path.GetDirectoryName(Path.GetFullPath(csv));
-            if (folder is not null) Directory.CreateDirectory(folder);
-            AtomicFile.WriteAllText(csv, lines.ToString());
-            AnsiConsole.MarkupLine(Markup.Escape($"Wrote {Path.GetFullPath(csv)}"));
-        }
-        if (heatmaps is not null) AnsiConsole.MarkupLine(Markup.Escape($"{map.Cam switch { CamMethod.GradCam => "Grad-CAM", CamMethod.GradientAttentionRollout => "Gradient-weighted attention rollout", _ => map.Name }} of {card.ClassNames[1]}: {Path.GetFullPath(heatmaps)}/*-{map.Tag("gradcam")}.png"));
-        if (MapOptions.ConvergenceLine(explained) is { } convergence) AnsiConsole.MarkupLine(Markup.Escape(convergence));
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"RESULT photographs={files.Count} referred={referred} threshold={threshold} models={modelPaths.Length}"));
-        return 0;
+        if (csv is null) return;
+        var folder = Path.GetDirectoryName(Path.GetFullPath(csv));
+        if (folder is not null) Directory.CreateDirectory(folder);
+        AtomicFile.WriteAllText(csv, lines.ToString());
+        AnsiConsole.MarkupLine(Markup.Escape($"Wrote {Path.GetFullPath(csv)}"));
     }
 
     // The photographs named, folders expanded to their JPEG and PNG files (sorted by name); a path that is neither is refused by name.

@@ -23,7 +23,9 @@ namespace MedVision.Samples.FundusFolder;
 /// ViT-B/32 (<c>--model</c>) — at 224×224 with random flips,
 /// rotation and colour jitter on training images labelled by file name (P = pathologic myopia, N/H = not), selected
 /// by validation AUC on images labelled by a CSV; reports validation AUC, ACC, sensitivity and specificity, and writes
-/// the selected model as <c>model.safetensors</c> for <c>predict</c>.
+/// the selected model as <c>model.safetensors</c> for <c>predict</c>. With <c>--labels subfolders</c> the classes are
+/// the folders' sub-folders: two train the same binary screening model; three or more a grading model (ordinal, e.g.
+/// diabetic-retinopathy grades 0–4, referring from a grade) or a multi-class one.
 /// </summary>
 internal static class TrainCommand
 {
@@ -35,8 +37,10 @@ internal static class TrainCommand
                             imgName,Label
                             V0001.jpg,1
                           (other column names: --name-column, --label-column)
-        Or, with --labels subfolders, --train-folder and --val-folder each hold one sub-folder per class, two classes
-        (e.g. normal/ and pathologic/; sorted by name, the second is the positive, referable class), and no CSV.
+        Or, with --labels subfolders, --train-folder and --val-folder each hold one sub-folder per class, and no CSV:
+        two classes (e.g. normal/ and pathologic/; sorted by name, the second is the positive, referable class), or
+        grades (e.g. 0/ 1/ 2/ 3/ 4/ for diabetic retinopathy: an ordinal model, referring from --referable-from), or
+        other classes (a multi-class model).
         Or run with --demo to exercise the pipeline on a tiny generated folder.
         """;
 
@@ -49,9 +53,19 @@ internal static class TrainCommand
         var labelColumn = new Option<string>("--label-column") { Description = "Label column of the CSV (0 or 1).", DefaultValueFactory = _ => "Label" };
         var labels = new Option<string>("--labels")
         {
-            Description = "file-names: iChallenge-PM's layout (training labels from file names, validation labels from --val-csv); subfolders: --train-folder and --val-folder each hold one sub-folder per class, two classes sorted by name, the second the positive (referable) one — e.g. normal/ and pathologic/, or 0/ and 1/.",
+            Description = "file-names: iChallenge-PM's layout (training labels from file names, validation labels from --val-csv); subfolders: --train-folder and --val-folder each hold one sub-folder per class, sorted by name — two classes train a binary screening model, the second the positive (referable) one (e.g. normal/ and pathologic/, or 0/ and 1/); three or more a grading or multi-class model (--task).",
             DefaultValueFactory = _ => "file-names",
         }.OneOf("file-names", "subfolders");
+        var taskOption = new Option<string>("--task")
+        {
+            Description = "With --labels subfolders and three or more class folders: ordinal (grades in the folders' name order, e.g. 0/ to 4/ for diabetic retinopathy; the predicted grade, the expected grade, quadratic kappa and referral from --referable-from) or multi-class (unordered classes). auto: ordinal when the folders are named 0, 1, 2, … in order, else multi-class.",
+            DefaultValueFactory = _ => "auto",
+        }.OneOf("auto", "ordinal", "multi-class");
+        var referableFrom = new Option<int?>("--referable-from")
+        {
+            Description = "GRADE: for an ordinal model, the lowest grade that is referred (e.g. 2: moderate diabetic retinopathy or worse, referable DR); the validation report's sensitivity, specificity and ROC, and --min-sensitivity's operating point, are those of referring P(grade ≥ GRADE). Default: 2 (1 with three grades).",
+            HelpName = "GRADE",
+        }.Must(v => v is null or >= 1, "at least 1");
         var model = new Option<string>("--model")
         {
             Description = "resnet (a ResNet of --depth, ImageNet stem), or vit-b16 or vit-b32 (torchvision's ViT-B/16 and ViT-B/32, 86–88 M parameters, at a --size that is a multiple of their patch; --init-weights imagenet starts them from torchvision's ImageNet weights, the position embeddings resized to --size). A vision transformer's validation maps are gradient-weighted attention rollouts instead of Grad-CAMs.",
@@ -77,13 +91,13 @@ internal static class TrainCommand
         var initEntry = InitialWeights.EntryOption();
         var minSensitivity = new Option<double?>("--min-sensitivity")
         {
-            Description = "S: choose the referral threshold on the validation images as the most specific one that refers at least S of the pathologic ones (e.g. 0.9), and record it in the model file, where predict takes it as its default --threshold.",
+            Description = "S: choose the referral threshold on the validation images as the most specific one that refers at least S of the pathologic (referable) ones (e.g. 0.9), and record it in the model file, where predict takes it as its default --threshold.",
         }.Must(v => v is null || v is > 0 and <= 1, "in (0, 1]");
         var sensitivityConfidence = OperatingPointOptions.SensitivityConfidence();
         var tensorBoard = SampleCommandLine.TensorBoard("");
-        var command = new Command("train", "Train and evaluate a pathologic-myopia classifier on fundus image folders.")
+        var command = new Command("train", "Train and evaluate a pathologic-myopia classifier on fundus image folders (or a grading or multi-class one on class sub-folders).")
         {
-            trainFolder, valFolder, valCsv, nameColumn, labelColumn, labels, model, depth, size, epochs, batch, lr, resizedCrop, seed, demo, device, threads, output, initWeights, initEntry, minSensitivity, sensitivityConfidence,
+            trainFolder, valFolder, valCsv, nameColumn, labelColumn, labels, taskOption, referableFrom, model, depth, size, epochs, batch, lr, resizedCrop, seed, demo, device, threads, output, initWeights, initEntry, minSensitivity, sensitivityConfidence,
             tensorBoard,
         };
         command.Check(r => r.GetValue(sensitivityConfidence) is not null && r.GetValue(minSensitivity) is null
@@ -91,6 +105,8 @@ internal static class TrainCommand
         InitialWeights.Check(command, initWeights, initEntry);
         command.Check(r => r.GetValue(labels) == "subfolders" && (r.GetValue(valCsv) is not null || r.GetResult(nameColumn) is { Implicit: false } || r.GetResult(labelColumn) is { Implicit: false })
             ? "--labels subfolders takes the labels from the class sub-folders of --train-folder and --val-folder: give no --val-csv, --name-column or --label-column." : null);
+        command.Check(r => r.GetValue(labels) != "subfolders" && (r.GetResult(taskOption) is { Implicit: false } || r.GetValue(referableFrom) is not null)
+            ? "--task and --referable-from apply to class sub-folders (--labels subfolders); iChallenge-PM's file names label two classes." : null);
         command.Check(r => r.GetValue(model) != "resnet" && r.GetResult(depth) is { Implicit: false }
             ? $"--depth sets a ResNet's depth; --model {r.GetValue(model)} is a vision transformer (ViT-B: 12 layers)." : null);
         optimization.AddTo(command, epochs);
@@ -101,14 +117,14 @@ internal static class TrainCommand
             // --demo changes the defaults of depth, size, epochs and batch, never a value the user gave.
             int Value(Option<int> option, int demoDefault) => r.GetValue(demo) && r.GetResult(option) is null or { Implicit: true } ? demoDefault : r.GetValue(option);
             return Run(new Settings(r.GetValue(trainFolder), r.GetValue(valFolder), r.GetValue(valCsv), r.GetValue(nameColumn)!, r.GetValue(labelColumn)!,
-                r.GetValue(labels) == "subfolders", r.GetValue(model)!, Value(depth, 18), Value(size, 64), Value(epochs, 1), Value(batch, 8), r.GetValue(lr), r.GetValue(seed), r.GetValue(demo),
+                r.GetValue(labels) == "subfolders", r.GetValue(taskOption)!, r.GetValue(referableFrom), r.GetValue(model)!, Value(depth, 18), Value(size, 64), Value(epochs, 1), Value(batch, 8), r.GetValue(lr), r.GetValue(seed), r.GetValue(demo),
                 Device.Parse(r.GetValue(device)!), r.GetValue(threads), r.GetValue(output)!,
                 distributed.Read(r), r.GetValue(distributed.SyncBatchNorm), r.GetValue(initWeights), r.GetValue(initEntry), optimization.Read(r), r.GetValue(resizedCrop), r.GetValue(minSensitivity), r.GetValue(sensitivityConfidence), r.GetValue(tensorBoard)));
         });
         return command;
     }
 
-    private sealed record Settings(string? TrainFolder, string? ValFolder, string? ValCsv, string NameColumn, string LabelColumn, bool Subfolders, string Model, int Depth, int Size,
+    private sealed record Settings(string? TrainFolder, string? ValFolder, string? ValCsv, string NameColumn, string LabelColumn, bool Subfolders, string Task, int? ReferableFrom, string Model, int Depth, int Size,
         int Epochs, int Batch, double LearningRate, int Seed, bool Demo, Device Device, int Threads, string Output,
         DistributedOptions Distributed, bool SyncBatchNorm, string? InitWeights, string? InitEntry, OptimizationRecipe Optimization, double? ResizedCropScale,
         double? MinSensitivity, double? SensitivityConfidence, string? TensorBoard);
@@ -157,12 +173,25 @@ internal static class TrainCommand
             ImageFolderDataset.FromFileNames(s.TrainFolder, FileNameLabelRule.PathologicMyopia),
             ImageFolderDataset.FromCsv(s.ValFolder, s.ValCsv!, new CsvLabelOptions { FileNameColumn = s.NameColumn, LabelColumn = s.LabelColumn, ClassNames = FileNameLabelRule.PathologicMyopia.ClassNames }));
         var classNames = train.ClassNames.ToArray();
+        var taskType = s.Subfolders ? ChooseTask(s.Task, classNames, s.TrainFolder) : MedMnistTask.Binary;
+        // The lowest referable class: 1 (binary), a grade (ordinal); none for unordered classes.
+        int? from = ReferableClass(taskType, classNames.Length, s.ReferableFrom, s.MinSensitivity is not null);
         // How messages name the positive class's images: "pathologic" in iChallenge-PM's layout, else the folder's name.
-        string positives = s.Subfolders ? classNames[1] : "pathologic";
-        if (s.MinSensitivity is not null && val.Samples.Select(x => x.Label).Distinct().Count() < 2)
-            throw new ArgumentException("--min-sensitivity chooses a threshold on validation images of both classes; the validation folder holds one class only.");
-        string Counts(ImageFolderDataset d) => $"{d.Count} images ({d.Samples.Count(x => x.Label == 1)} {positives})";
-        AnsiConsole.MarkupLine(Markup.Escape($"Training {Counts(train)} · validation {Counts(val)}{(s.Subfolders ? $" · classes {classNames[0]} (0) and {classNames[1]} (1, referable)" : "")}"));
+        string positives = s.Subfolders ? (taskType == MedMnistTask.Binary ? classNames[1] : $"grade ≥ {from}") : "pathologic";
+        // What the referral decision reads: the positive class's probability, or that of the referable grades.
+        string risk = taskType == MedMnistTask.Binary ? $"P({classNames[1]})" : $"P(grade ≥ {from})";
+        if (s.MinSensitivity is not null && from is int lowest && val.Samples.Select(x => x.Label >= lowest).Distinct().Count() < 2)
+            throw new ArgumentException(taskType == MedMnistTask.Binary
+                ? "--min-sensitivity chooses a threshold on validation images of both classes; the validation folder holds one class only."
+                : $"--min-sensitivity chooses a threshold on validation images below and at or above grade {lowest}; the validation folder holds {(val.Samples.Any(x => x.Label >= lowest) ? "referable" : "non-referable")} images only.");
+        string Counts(ImageFolderDataset d) => taskType == MedMnistTask.Binary
+            ? $"{d.Count} images ({d.Samples.Count(x => x.Label == 1)} {positives})"
+            : $"{d.Count} images ({string.Join(", ", classNames.Select((n, k) => $"{n}: {d.Samples.Count(x => x.Label == k)}"))})";
+        string classes = !s.Subfolders ? ""
+            : taskType == MedMnistTask.Binary ? $" · classes {classNames[0]} (0) and {classNames[1]} (1, referable)"
+            : taskType == MedMnistTask.OrdinalRegression ? $" · ordinal grades {string.Join(", ", classNames.Select((_, k) => PredictionTable.ClassLabel(classNames, k)))}, referable from {PredictionTable.ClassLabel(classNames, from!.Value)}"
+            : $" · {classNames.Length} classes (multi-class): {string.Join(", ", classNames.Select((n, k) => $"{n} ({k})"))}";
+        AnsiConsole.MarkupLine(Markup.Escape($"Training {Counts(train)} · validation {Counts(val)}{classes}"));
         if (group is not { IsMaster: false }) AuditFolders(train, val, s.Output);
 
         // ImageNet statistics; augmentation on training images only.
@@ -177,7 +206,7 @@ internal static class TrainCommand
             new DataLoaderOptions { BatchSize = training ? s.Batch / world : s.Batch, Shuffle = training, Seed = s.Seed, Transform = training ? augment : plain, Device = s.Device });
 
         Tensors.ManualSeed((ulong)s.Seed);
-        using var network = CreateNetwork(s);
+        using var network = CreateNetwork(s, classNames.Length);
         string name = NetworkName(s);
         AnsiConsole.MarkupLine(Markup.Escape($"{name} ({(network is ResNet ? "ImageNet stem" : $"{PatchSize(s.Model)}×{PatchSize(s.Model)} patches")}, {s.Size}×{s.Size}): {network.ParameterCount():N0} parameters · batch {s.Batch} · {s.Epochs} epoch(s)"));
         // In data-parallel training rank 0's weights are copied to every process: only rank 0 reads (or downloads) them.
@@ -186,7 +215,7 @@ internal static class TrainCommand
             if (network is VisionTransformer vit) InitialWeights.Apply(vit, s.Model, s.InitWeights, s.InitEntry);
             else InitialWeights.Apply((ResNet)network, s.Depth, s.InitWeights, s.InitEntry);
         }
-        var task = new ClassificationTask(network, MedMnistTask.Binary);
+        var task = new ClassificationTask(network, taskType);
         var progress = TrainingConsole.EpochLines();
         var builder = Trainer.Create(task);
         s.Optimization.ApplyTo(builder, s.LearningRate, SampleNetworks.Classifier(network));
@@ -207,19 +236,38 @@ internal static class TrainCommand
         // The selected model (best validation AUC) on the validation set; there is no separate test split here.
         var (labels, scores) = group is null ? Trainer.Predict(task, Loader(val, training: false)) : Trainer.PredictDistributed(task, Loader(val, training: false), group);
         if (group is { IsMaster: false }) return 0;
-        var auc = MedMnistEvaluator.GetAuc(MedMnistTask.Binary, labels, scores).Value;
-        var acc = MedMnistEvaluator.GetAcc(MedMnistTask.Binary, labels, scores);
+        var auc = MedMnistEvaluator.GetAuc(taskType, labels, scores).Value;
+        var acc = MedMnistEvaluator.GetAcc(taskType, labels, scores);
         var actual = Enumerable.Range(0, labels.GetLength(0)).Select(i => labels[i, 0]).ToArray();
-        var matrix = ConfusionMatrix.FromPredictions(actual, MedMnistEvaluator.Predict(MedMnistTask.Binary, scores), 2);
-        double sensitivity = (double)matrix.TruePositives(1) / matrix.Support(1);
-        double specificity = (double)matrix.TrueNegatives(1) / (matrix.Total - matrix.Support(1));
-        var report = ModelEvaluator.Evaluate(MedMnistTask.Binary, labels, scores);
+        var predicted = MedMnistEvaluator.Predict(taskType, scores);
+        var matrix = ConfusionMatrix.FromPredictions(actual, predicted, classNames.Length);
+        var measures = ClassificationMetrics.FromConfusionMatrix(matrix);
+        var report = ModelEvaluator.Evaluate(taskType, labels, scores);
         report.WriteCsv(Path.Combine(s.Output, "validation-evaluation.csv"));
-        var positiveScores = Enumerable.Range(0, scores.GetLength(0)).Select(i => scores[i, scores.GetLength(1) - 1]).ToArray();
+        // Referral (binary and ordinal models): the positive class, or the grades from `from`, against the rest — the
+        // predicted class's sensitivity and specificity, the ROC of the risk, the operating point.
+        double sensitivity = double.NaN, specificity = double.NaN;
+        int[] referable = [];
+        double[] risks = [];
+        if (from is int cutoff)
+        {
+            (referable, risks) = Referral.FromGrades(actual, scores, cutoff);
+            int truePositives = 0, positivesCount = 0, trueNegatives = 0;
+            for (int i = 0; i < actual.Length; i++)
+            {
+                bool referred = predicted[i] >= cutoff;
+                if (referable[i] == 1) { positivesCount++; if (referred) truePositives++; }
+                else if (!referred) trueNegatives++;
+            }
+            sensitivity = (double)truePositives / positivesCount;
+            specificity = (double)trueNegatives / (actual.Length - positivesCount);
+        }
         (string File, SvgChart Chart)[] plots =
         {
             ("training-curves.svg", TrainingPlots.TrainingCurves(result.History, "Training loss and validation metrics")),
-            ("validation-roc.svg", TrainingPlots.RocCurve(actual, positiveScores, classNames[1], "Validation ROC")),
+            from is null
+                ? ("validation-roc.svg", TrainingPlots.RocCurves(actual, scores, classNames, "Validation ROC (one vs rest)"))
+                : ("validation-roc.svg", TrainingPlots.RocCurve(referable, risks, taskType == MedMnistTask.Binary ? classNames[1] : positives, "Validation ROC")),
             ("validation-confusion.svg", new ConfusionMatrixChart(matrix, classNames, "Validation confusion matrix")),
         };
         foreach (var (file, chart) in plots)
@@ -234,16 +282,17 @@ internal static class TrainCommand
         var modelPath = Path.Combine(s.Output, "model.safetensors");
         // (photographs resized as 8-bit pixels, as the training source resized them, so Predictor.PredictFile prepares them alike)
         var preprocessing = new ImageFolderSource(val, s.Size, s.Size).DescribePreprocessing(mean, std);
-        var metrics = new Dictionary<string, double>
-        {
-            ["val_auc"] = auc, ["val_acc"] = acc, ["val_sensitivity"] = sensitivity, ["val_specificity"] = specificity, ["best_epoch"] = result.BestEpoch + 1,
-        };
-        var card = SampleNetworks.Describe(network, preprocessing, val.ClassNames, MedMnistTask.Binary, metrics);
+        var metrics = new Dictionary<string, double> { ["val_auc"] = auc, ["val_acc"] = acc };
+        if (from is not null) (metrics["val_sensitivity"], metrics["val_specificity"]) = (sensitivity, specificity);
+        if (taskType == MedMnistTask.OrdinalRegression) (metrics["referable_from"], metrics["val_qwk"]) = (from!.Value, measures.QuadraticKappa.Value);
+        if (taskType == MedMnistTask.MultiClass) (metrics["val_balanced_accuracy"], metrics["val_macro_f1"]) = (measures.BalancedAccuracy, measures.MacroF1);
+        metrics["best_epoch"] = result.BestEpoch + 1;
+        var card = SampleNetworks.Describe(network, preprocessing, val.ClassNames, taskType, metrics);
         // --min-sensitivity: the operating point chosen on the validation images, kept with the model for predict.
         string operatingPoint = "";
         if (s.MinSensitivity is double minimum)
         {
-            var point = OperatingPointOptions.Choose(actual, positiveScores, minimum, s.SensitivityConfidence);
+            var point = OperatingPointOptions.Choose(referable, risks, minimum, s.SensitivityConfidence);
             if (double.IsNegativeInfinity(point.Threshold))
             {
                 // The bound cannot be shown on so few pathologic photographs: the model is trained and saved, without a point.
@@ -251,25 +300,36 @@ internal static class TrainCommand
             }
             else
             {
-                card.Referral = ReferralCard.From(point, referableFrom: 1);
+                card.Referral = ReferralCard.From(point, referableFrom: from!.Value);
                 AnsiConsole.MarkupLine(Markup.Escape(string.Create(CultureInfo.InvariantCulture,
-                    $"Operating point ({point.Rule} on the validation images): refer when P({classNames[1]}) ≥ {point.Threshold:F4}; {card.Referral.DescribeHeldOut()} (95% intervals). Recorded in the model file.")));
+                    $"Operating point ({point.Rule} on the validation images): refer when {risk} ≥ {point.Threshold:F4}; {card.Referral.DescribeHeldOut()} (95% intervals). Recorded in the model file.")));
                 operatingPoint = string.Create(CultureInfo.InvariantCulture, $" op_threshold={point.Threshold:F4} op_val_sensitivity={point.Fitted!.Sensitivity:F4} op_val_specificity={point.Fitted.Specificity:F4}");
             }
         }
         ModelFile.Save(modelPath, network, card);
 
         string F(double v) => v.ToString("F4", CultureInfo.InvariantCulture);
-        var table = new Table().Title($"{name} — selected epoch {result.BestEpoch + 1} (best validation AUC), validation set")
-            .AddColumn(new TableColumn("AUC").RightAligned()).AddColumn(new TableColumn("ACC").RightAligned())
-            .AddColumn(new TableColumn("sensitivity").RightAligned()).AddColumn(new TableColumn("specificity").RightAligned());
-        table.AddRow(F(auc), F(acc), F(sensitivity), F(specificity));
+        // AUC and ACC (MedMNIST's), then the referral measures — of the positive class, or of grades ≥ `from` with the
+        // quadratically weighted kappa of the grades — or, for unordered classes, balanced accuracy and macro F1.
+        var columns = new List<(string Header, double Value)> { ("AUC", auc), ("ACC", acc) };
+        if (taskType == MedMnistTask.OrdinalRegression) columns.Add(("quadratic κ", measures.QuadraticKappa.Value));
+        if (from is not null)
+        {
+            string referral = taskType == MedMnistTask.Binary ? "" : $" (grade ≥ {from})";
+            columns.AddRange([("sensitivity" + referral, sensitivity), ("specificity" + referral, specificity)]);
+        }
+        else columns.AddRange([("balanced accuracy", measures.BalancedAccuracy), ("macro F1", measures.MacroF1)]);
+        var table = new Table().Title($"{name} — selected epoch {result.BestEpoch + 1} (best validation AUC), validation set");
+        foreach (var (header, _) in columns) table.AddColumn(new TableColumn(Markup.Escape(header)).RightAligned());
+        table.AddRow(columns.Select(c => F(c.Value)).ToArray());
         AnsiConsole.Write(table);
         var full = Path.GetFullPath(s.Output);
-        AnsiConsole.MarkupLine(Markup.Escape($"Model file: {Path.GetFullPath(modelPath)} (screen photographs with: fundus-folder predict --model {modelPath} PHOTO.jpg)"));
+        AnsiConsole.MarkupLine(Markup.Escape($"Model file: {Path.GetFullPath(modelPath)} ({(taskType == MedMnistTask.Binary ? "screen" : "grade")} photographs with: fundus-folder predict --model {modelPath} PHOTO.jpg)"));
         AnsiConsole.MarkupLine($"Checkpoints: {full}/best.safetensors · history: {full}/history.csv · report: {full}/validation-evaluation.csv · plots: {string.Join(", ", plots.Select(p => $"{full}/{p.File}"))} · {(network is ResNet ? "Grad-CAM" : "gradient-weighted attention rollout")} of the first validation photographs: {Path.GetFullPath(mapFolder)}");
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"RESULT {(network is ResNet ? $"resnet{s.Depth}" : s.Model)} fundus{(s.Demo ? "-demo" : "")} size={s.Size} seed={s.Seed} epochs={s.Epochs} best_epoch={result.BestEpoch + 1} val_auc={F(auc)} val_acc={F(acc)} val_sensitivity={F(sensitivity)} val_specificity={F(specificity)}{operatingPoint}"));
+            $"RESULT {(network is ResNet ? $"resnet{s.Depth}" : s.Model)} fundus{(s.Demo ? "-demo" : "")} size={s.Size} seed={s.Seed} epochs={s.Epochs} best_epoch={result.BestEpoch + 1} task={TaskName(taskType)} classes={classNames.Length}")
+            + (from is int g && taskType != MedMnistTask.Binary ? string.Create(CultureInfo.InvariantCulture, $" referable_from={g}") : "")
+            + string.Concat(columns.Select(c => $" val_{ResultKey(c.Header)}={F(c.Value)}")) + operatingPoint);
         return 0;
     }
 
@@ -328,17 +388,70 @@ internal static class TrainCommand
         return folder;
     }
 
-    // Class sub-folders of the training and validation folders: the same two classes in both.
+    // Class sub-folders of the training and validation folders: the same classes in both.
     private static (ImageFolderDataset Train, ImageFolderDataset Val) Subfolders(string trainFolder, string valFolder)
     {
         var train = ImageFolderDataset.FromSubfolders(trainFolder);
         var val = ImageFolderDataset.FromSubfolders(valFolder);
-        if (train.ClassNames.Count != 2)
-            throw new ArgumentException($"--labels subfolders trains a two-class screening model: {trainFolder} holds {train.ClassNames.Count} class folder(s) ({string.Join(", ", train.ClassNames)}).");
         if (!train.ClassNames.SequenceEqual(val.ClassNames))
             throw new ArgumentException($"The validation folder's classes ({string.Join(", ", val.ClassNames)}) are not the training folder's ({string.Join(", ", train.ClassNames)}).");
         return (train, val);
     }
+
+    // The task of class sub-folders: two train a binary screening model; three or more an ordinal one when --task says so
+    // or when they are named 0, 1, 2, … in order (grades), else a multi-class one.
+    private static MedMnistTask ChooseTask(string task, string[] names, string folder)
+    {
+        if (names.Length < 2)
+            throw new ArgumentException($"--labels subfolders needs at least two class folders: {folder} holds {names.Length} ({string.Join(", ", names)}).");
+        if (names.Length == 2)
+            return task == "auto" ? MedMnistTask.Binary
+                : throw new ArgumentException($"--task {task} applies to three or more class folders; the two of {folder} ({names[0]}, {names[1]}) train a binary screening model.");
+        bool grades = names.Select((n, k) => n == k.ToString(CultureInfo.InvariantCulture)).All(named => named);
+        // Folders sort by name: 0/ … 10/ would put 10 before 2, so numbered grades must sort as numbers do.
+        var numbers = names.Select(n => int.TryParse(n, NumberStyles.None, CultureInfo.InvariantCulture, out int v) ? v : (int?)null).ToArray();
+        if (task == "ordinal" && numbers.All(v => v is not null) && numbers.Zip(numbers.Skip(1)).Any(p => p.First >= p.Second))
+            throw new ArgumentException($"--task ordinal reads the class folders as grades in their name order ({string.Join(", ", names)}), which is not their numeric order: name them so that both agree (e.g. 00, 01, …, 10).");
+        return task switch
+        {
+            "ordinal" => MedMnistTask.OrdinalRegression,
+            "multi-class" => MedMnistTask.MultiClass,
+            _ => grades ? MedMnistTask.OrdinalRegression : MedMnistTask.MultiClass,
+        };
+    }
+
+    // The lowest referable class: 1 for a binary model; --referable-from (grade 2 by default, 1 with three grades) for an
+    // ordinal one; none for unordered classes, which have no referral (--referable-from and --min-sensitivity refused).
+    private static int? ReferableClass(MedMnistTask task, int classes, int? given, bool operatingPoint)
+    {
+        switch (task)
+        {
+            case MedMnistTask.Binary:
+                if (given is not null and not 1) throw new ArgumentException($"--referable-from {given}: a binary model refers its positive class, 1.");
+                return 1;
+            case MedMnistTask.OrdinalRegression:
+                if (given is int g && (g < 1 || g >= classes)) throw new ArgumentException($"--referable-from {g}: the grades run from 0 to {classes - 1}; refer from a grade between 1 and {classes - 1}.");
+                return given ?? Math.Min(2, classes - 1);
+            default:
+                if (given is not null) throw new ArgumentException("--referable-from applies to graded (ordinal) class folders; these classes are unordered (multi-class). Give --task ordinal if they are grades.");
+                if (operatingPoint) throw new ArgumentException("--min-sensitivity chooses a referral threshold, which needs a binary or graded (ordinal) model; these classes are unordered (multi-class).");
+                return null;
+        }
+    }
+
+    private static string TaskName(MedMnistTask task) => task switch
+    {
+        MedMnistTask.Binary => "binary",
+        MedMnistTask.OrdinalRegression => "ordinal",
+        _ => "multi-class",
+    };
+
+    // A RESULT key from a table header: "sensitivity (grade ≥ 2)" → "sensitivity", "quadratic κ" → "qwk", "macro F1" → "macro_f1".
+    private static string ResultKey(string header) => header switch
+    {
+        "quadratic κ" => "qwk",
+        _ => header.Split(" (")[0].ToLowerInvariant().Replace(' ', '_'),
+    };
 
     private static bool IsVisionTransformer(string model) => model != "resnet";
 
@@ -352,8 +465,8 @@ internal static class TrainCommand
         _ => $"ResNet-{s.Depth}",
     };
 
-    // The network of --model: a ResNet of --depth with the ImageNet stem, or torchvision's ViT-B/16 or ViT-B/32 for --size.
-    private static Module<Tensor, Tensor> CreateNetwork(Settings s) => IsVisionTransformer(s.Model)
-        ? VisionTransformer.Builder().ForInput(channels: 3).WithImageSize(s.Size).WithPatchSize(PatchSize(s.Model)).Base().WithClasses(2).Build()
-        : ResNet.Builder().WithDepth(s.Depth).ForInput(channels: 3).WithImageNetStem().WithClasses(2).Build();
+    // The network of --model for `classes` classes: a ResNet of --depth with the ImageNet stem, or torchvision's ViT-B/16 or ViT-B/32 for --size.
+    private static Module<Tensor, Tensor> CreateNetwork(Settings s, int classes) => IsVisionTransformer(s.Model)
+        ? VisionTransformer.Builder().ForInput(channels: 3).WithImageSize(s.Size).WithPatchSize(PatchSize(s.Model)).Base().WithClasses(classes).Build()
+        : ResNet.Builder().WithDepth(s.Depth).ForInput(channels: 3).WithImageNetStem().WithClasses(classes).Build();
 }

@@ -30,7 +30,7 @@ internal static class PredictionTable
             var p = predictions[i];
             var row = new List<string> { Markup.Escape(inputs[i]), Markup.Escape($"{p.Label}: {p.LabelName}"), p.Probabilities[p.Label].ToString("F3", CultureInfo.InvariantCulture) };
             if (ordinal) row.Add(p.ExpectedGrade!.Value.ToString("F2", CultureInfo.InvariantCulture));
-            if (p is EnsemblePrediction e) row.AddRange(EnsembleModels.AgreementCells(e));
+            if (ensemble && p is EnsemblePrediction e) row.AddRange(EnsembleModels.AgreementCells(e));
             if (sets) row.Add(Markup.Escape(SetText(p.ConformalSetNames!, ordinal)));
             if (referral) row.AddRange([p.ReferralRisk!.Value.ToString("F3", CultureInfo.InvariantCulture), p.Referred == true ? "refer" : "no"]);
             table.AddRow(row.ToArray());

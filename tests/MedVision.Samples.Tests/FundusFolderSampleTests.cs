@@ -114,28 +114,139 @@ public sealed class FundusFolderSampleTests : IDisposable
         // Maps are named by the path below the validation folder: class folders may repeat file names.
         Directory.GetFiles(Path.Combine(run, "validation-gradcam")).Select(Path.GetFileName).Should().HaveCount(4).And.OnlyContain(f => f!.StartsWith("normal_", StringComparison.Ordinal));
 
-        // Refusals: a CSV beside class folders, three classes, different classes in the validation folder.
+        // Refusals: a CSV beside class folders, different classes in the validation folder, one class, --task with two classes.
         var csv = await SampleApp.RunAsync("fundus-folder", _folder.Path, "train", "--labels", "subfolders", "--train-folder", _folder.Path, "--val-folder", _folder.Path, "--val-csv", "labels.csv");
         csv.ExitCode.Should().Be(2, csv.ToString());
         csv.Error.Should().Contain("--labels subfolders takes the labels from the class sub-folders");
-        var random = new Random(1);
-        void Photo(string path)
-        {
-            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-            var pixels = new byte[16 * 16 * 3];
-            random.NextBytes(pixels);
-            ImageCodec.Save(path, new RasterImage(16, 16, 3, pixels));
-        }
-        foreach (var name in new[] { "a", "b", "c" }) Photo(Path.Combine(_folder["three/train"], name, "x.png"));
-        foreach (var name in new[] { "a", "c" }) Photo(Path.Combine(_folder["three/val"], name, "x.png"));
-        var three = await SampleApp.RunAsync("fundus-folder", _folder.Path, "train", "--labels", "subfolders", "--train-folder", _folder["three/train"], "--val-folder", _folder["three/val"], "--output", _folder["three/out"]);
-        three.ExitCode.Should().Be(2, three.ToString());
-        three.Error.Should().Contain("trains a two-class screening model").And.Contain("3 class folder(s) (a, b, c)");
-        Directory.Delete(Path.Combine(_folder["three/train"], "b"), recursive: true);
-        Photo(Path.Combine(_folder["three/val"], "b", "x.png"));
+        foreach (var name in new[] { "a", "b", "c" }) Photo(_folder[$"three/train/{name}/x.png"], 0, new Random(1));
+        foreach (var name in new[] { "a", "c" }) Photo(_folder[$"three/val/{name}/x.png"], 0, new Random(1));
         var mismatch = await SampleApp.RunAsync("fundus-folder", _folder.Path, "train", "--labels", "subfolders", "--train-folder", _folder["three/train"], "--val-folder", _folder["three/val"], "--output", _folder["three/out"]);
         mismatch.ExitCode.Should().Be(2, mismatch.ToString());
-        mismatch.Error.Should().Contain("The validation folder's classes (a, b, c) are not the training folder's (a, c)");
+        mismatch.Error.Should().Contain("The validation folder's classes (a, c) are not the training folder's (a, b, c)");
+        Photo(_folder["one/a/x.png"], 0, new Random(1));
+        var one = await SampleApp.RunAsync("fundus-folder", _folder.Path, "train", "--labels", "subfolders", "--train-folder", _folder["one"], "--val-folder", _folder["one"], "--output", _folder["one-out"]);
+        one.ExitCode.Should().Be(2, one.ToString());
+        one.Error.Should().Contain("--labels subfolders needs at least two class folders").And.Contain("holds 1 (a)");
+        var two = await SampleApp.RunAsync("fundus-folder", _folder.Path, "train", "--labels", "subfolders", "--task", "ordinal", "--train-folder", _folder["three/val"], "--val-folder", _folder["three/val"], "--output", _folder["two-out"]);
+        two.ExitCode.Should().Be(2, two.ToString());
+        two.Error.Should().Contain("--task ordinal applies to three or more class folders").And.Contain("(a, c) train a binary screening model");
+        var fileNames = await SampleApp.RunAsync("fundus-folder", _folder.Path, "train", "--demo", "--referable-from", "2");
+        fileNames.ExitCode.Should().Be(2, fileNames.ToString());
+        fileNames.Error.Should().Contain("--task and --referable-from apply to class sub-folders");
+    }
+
+    // A 16×16 RGB photograph of brightness about `level` (0–200) with noise.
+    private static void Photo(string path, int level, Random random)
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        var pixels = new byte[16 * 16 * 3];
+        for (int i = 0; i < pixels.Length; i++) pixels[i] = (byte)(level + random.Next(56));
+        ImageCodec.Save(path, new RasterImage(16, 16, 3, pixels));
+    }
+
+    [Fact]
+    public async Task GradeSubfolders_TrainAnOrdinalModel_WhosePredictionsGradeAndRefer()
+    {
+        // Five grade folders, named as diabetic-retinopathy datasets name them (0/ … 4/): brighter with the grade.
+        var random = new Random(3);
+        foreach (var (split, perGrade) in new[] { ("train", 4), ("val", 3) })
+            for (int grade = 0; grade < 5; grade++)
+                for (int i = 0; i < perGrade; i++) Photo(_folder[$"dr/{split}/{grade}/{split}{grade}{i}.png"], 40 * grade, random);
+        var run = _folder["dr-out"];
+        var train = await SampleApp.RunAsync("fundus-folder", _folder.Path, "train", "--labels", "subfolders", "--train-folder", _folder["dr/train"], "--val-folder", _folder["dr/val"],
+            "--depth", "18", "--size", "32", "--epochs", "2", "--batch", "5", "--threads", "1", "--output", run, "--min-sensitivity", "0.6");
+        train.ExitCode.Should().Be(0, train.ToString());
+        train.Text.Should().Contain("Training 20 images (0: 4, 1: 4, 2: 4, 3: 4, 4: 4) · validation 15 images (0: 3, 1: 3, 2: 3, 3: 3, 4: 3) · ordinal grades 0, 1, 2, 3, 4, referable from 2")
+            .And.Contain("refer when P(grade ≥ 2) ≥");
+        var result = train.Lines().Single();
+        result["task"].Should().Be("ordinal");
+        result["classes"].Should().Be("5");
+        result["referable_from"].Should().Be("2");
+        var card = MedVision.Nets.Inference.ModelFile.ReadCard(Path.Combine(run, "model.safetensors"));
+        card.Task.Should().Be("OrdinalRegression");
+        card.ClassNames.Should().Equal("0", "1", "2", "3", "4");
+        card.Referral!.ReferableFrom.Should().Be(2);
+
+        // The reported measures are those of the model file's predictions on the validation photographs: quadratic kappa of
+        // the grades, sensitivity and specificity of predicting grade ≥ 2.
+        var files = Directory.GetFiles(_folder["dr/val"], "*.png", SearchOption.AllDirectories).Order(StringComparer.Ordinal).ToArray();
+        int[] actual = files.Select(f => int.Parse(Path.GetFileName(Path.GetDirectoryName(f))!, CultureInfo.InvariantCulture)).ToArray();
+        int[] predicted;
+        using (var predictor = MedVision.Nets.Inference.Predictor.Load(Path.Combine(run, "model.safetensors")))
+            predicted = files.Select(f => predictor.PredictFile(f).Grade!.Value).ToArray();
+        var measures = MedVision.Nets.Metrics.ClassificationMetrics.Compute(actual, predicted, 5);
+        string F(double v) => v.ToString("F4", CultureInfo.InvariantCulture);
+        result["val_qwk"].Should().Be(F(measures.QuadraticKappa.Value));
+        result["val_sensitivity"].Should().Be(F(actual.Zip(predicted).Count(p => p.First >= 2 && p.Second >= 2) / 9.0));
+        result["val_specificity"].Should().Be(F(actual.Zip(predicted).Count(p => p.First < 2 && p.Second < 2) / 6.0));
+        File.Exists(Path.Combine(run, "validation-roc.svg")).Should().BeTrue();
+
+        // predict: grades, expected grades and referral at the recorded operating point, as the predictor computes them.
+        string[] gradeFolders = Enumerable.Range(0, 5).Select(g => _folder[$"dr/val/{g}"]).ToArray();
+        var predict = await SampleApp.RunAsync("fundus-folder", _folder.Path, ["predict", "--model", Path.Combine(run, "model.safetensors"), "--csv", _folder["dr.csv"], .. gradeFolders]);
+        predict.ExitCode.Should().Be(0, predict.ToString());
+        predict.Text.Should().Contain("expected").And.Contain($"Referral: refer when P(grade ≥ 2) ≥ {card.Referral.Threshold.ToString(CultureInfo.InvariantCulture)}.");
+        var rows = File.ReadAllLines(_folder["dr.csv"]);
+        rows[0].Should().Be("input,label,label_name,p_0,p_1,p_2,p_3,p_4,expected_grade,referral_risk,referred");
+        rows.Should().HaveCount(16);
+        int referred = 0;
+        foreach (var row in rows.Skip(1))
+        {
+            var cells = row.Split(',');
+            var p = cells.Skip(3).Take(5).Select(v => double.Parse(v, CultureInfo.InvariantCulture)).ToArray();
+            double risk = double.Parse(cells[9], CultureInfo.InvariantCulture);
+            risk.Should().BeApproximately(p[2] + p[3] + p[4], 1e-6);
+            cells[10].Should().Be(risk >= card.Referral.Threshold ? "1" : "0");
+            if (cells[10] == "1") referred++;
+        }
+        var predictResult = predict.Lines().Single();
+        predictResult["referred"].Should().Be(referred.ToString(CultureInfo.InvariantCulture));
+        predictResult["referable_from"].Should().Be("2");
+        predictResult["classes"].Should().Be("5");
+        var everyone = await SampleApp.RunAsync("fundus-folder", _folder.Path, ["predict", "--model", Path.Combine(run, "model.safetensors"), "--threshold", "0.0001", .. gradeFolders]);
+        everyone.ExitCode.Should().Be(0, everyone.ToString());
+        everyone.Lines().Single()["referred"].Should().Be("15", "every photograph has some probability of grade ≥ 2");
+
+        // Refusals: a grade beyond the folders, numbered folders whose name order is not their numeric order.
+        var beyond = await SampleApp.RunAsync("fundus-folder", _folder.Path, "train", "--labels", "subfolders", "--train-folder", _folder["dr/train"], "--val-folder", _folder["dr/val"], "--referable-from", "5", "--output", _folder["dr-beyond"]);
+        beyond.ExitCode.Should().Be(2, beyond.ToString());
+        beyond.Error.Should().Contain("--referable-from 5: the grades run from 0 to 4");
+        foreach (var grade in new[] { "1", "2", "10" }) Photo(_folder[$"eleven/{grade}/x.png"], 0, random);
+        var order = await SampleApp.RunAsync("fundus-folder", _folder.Path, "train", "--labels", "subfolders", "--task", "ordinal", "--train-folder", _folder["eleven"], "--val-folder", _folder["eleven"], "--output", _folder["eleven-out"]);
+        order.ExitCode.Should().Be(2, order.ToString());
+        order.Error.Should().Contain("--task ordinal reads the class folders as grades in their name order (1, 10, 2)");
+    }
+
+    [Fact]
+    public async Task UnorderedSubfolders_TrainAMultiClassModel()
+    {
+        var random = new Random(4);
+        foreach (var (split, perClass) in new[] { ("train", 4), ("val", 2) })
+            foreach (var (name, level) in new[] { ("cataract", 0), ("glaucoma", 70), ("normal", 140) })
+                for (int i = 0; i < perClass; i++) Photo(_folder[$"eyes/{split}/{name}/{split}{i}.png"], level, random);
+        var run = _folder["eyes-out"];
+        var train = await SampleApp.RunAsync("fundus-folder", _folder.Path, "train", "--labels", "subfolders", "--train-folder", _folder["eyes/train"], "--val-folder", _folder["eyes/val"],
+            "--depth", "18", "--size", "32", "--epochs", "1", "--batch", "4", "--threads", "1", "--output", run);
+        train.ExitCode.Should().Be(0, train.ToString());
+        train.Text.Should().Contain("Training 12 images (cataract: 4, glaucoma: 4, normal: 4) · validation 6 images (cataract: 2, glaucoma: 2, normal: 2) · 3 classes (multi-class): cataract (0), glaucoma (1), normal (2)");
+        var result = train.Lines().Single();
+        result["task"].Should().Be("multi-class");
+        result.Should().ContainKeys("val_auc", "val_acc", "val_balanced_accuracy", "val_macro_f1").And.NotContainKey("val_sensitivity");
+        MedVision.Nets.Inference.ModelFile.ReadCard(Path.Combine(run, "model.safetensors")).Task.Should().Be("MultiClass");
+        File.ReadAllText(Path.Combine(run, "validation-roc.svg")).Should().Contain("glaucoma", "one curve per class");
+
+        var predict = await SampleApp.RunAsync("fundus-folder", _folder.Path, "predict", "--model", Path.Combine(run, "model.safetensors"), _folder["eyes/val/glaucoma"], _folder["eyes/val/normal"]);
+        predict.ExitCode.Should().Be(0, predict.ToString());
+        predict.Text.Should().Contain("3 classes (cataract, glaucoma, normal)").And.NotContain("expected");
+        predict.Lines().Single().Should().NotContainKey("referred").And.Contain("classes", "3");
+
+        // No referral for unordered classes.
+        var threshold = await SampleApp.RunAsync("fundus-folder", _folder.Path, "predict", "--model", Path.Combine(run, "model.safetensors"), "--threshold", "0.4", _folder["eyes/val/normal"]);
+        threshold.ExitCode.Should().Be(2, threshold.ToString());
+        threshold.Error.Should().Contain("--threshold sets a referral threshold, which needs a binary or graded (ordinal) model");
+        var point = await SampleApp.RunAsync("fundus-folder", _folder.Path, "train", "--labels", "subfolders", "--train-folder", _folder["eyes/train"], "--val-folder", _folder["eyes/val"], "--min-sensitivity", "0.9", "--output", _folder["eyes-point"]);
+        point.ExitCode.Should().Be(2, point.ToString());
+        point.Error.Should().Contain("--min-sensitivity chooses a referral threshold, which needs a binary or graded (ordinal) model");
     }
 
     [Fact]
@@ -348,12 +459,13 @@ public sealed class FundusFolderSampleTests : IDisposable
         var threshold = await SampleApp.RunAsync("fundus-folder", _folder.Path, "predict", "--model", modelPath, "--threshold", "1", single);
         threshold.ExitCode.Should().Be(2);
         threshold.Error.Should().Contain("--threshold must be a probability between 0 and 1 (exclusive)");
-        var grades = _folder["grades.safetensors"];
+        // A multi-label model (findings, not one class per photograph) is not one predict reads.
+        var findings = _folder["findings.safetensors"];
         using (var five = MedVision.Nets.Models.ResNet.Builder().WithDepth(18).WithWidths(4, 8, 8, 8).ForInput(3).WithSmallInputStem().WithClasses(5).Build())
-            MedVision.Nets.Inference.ModelFile.Save(grades, five, MedVision.Nets.Inference.ModelFile.Describe(five,
-                new MedVision.Nets.Inference.PreprocessingCard { InputSize = [28, 28], Channels = 3, Mean = [0.5f], Std = [0.5f] }, ["0", "1", "2", "3", "4"], MedVision.Nets.Metrics.MedMnistTask.MultiClass));
-        var wrong = await SampleApp.RunAsync("fundus-folder", _folder.Path, "predict", "--model", grades, single);
+            MedVision.Nets.Inference.ModelFile.Save(findings, five, MedVision.Nets.Inference.ModelFile.Describe(five,
+                new MedVision.Nets.Inference.PreprocessingCard { InputSize = [28, 28], Channels = 3, Mean = [0.5f], Std = [0.5f] }, ["a", "b", "c", "d", "e"], MedVision.Nets.Metrics.MedMnistTask.MultiLabel));
+        var wrong = await SampleApp.RunAsync("fundus-folder", _folder.Path, "predict", "--model", findings, single);
         wrong.ExitCode.Should().Be(2);
-        wrong.Error.Should().Contain("grades.safetensors is not a screening model of 2-D photographs (it has 5 classes");
+        wrong.Error.Should().Contain("findings.safetensors is not a classifier of 2-D photographs (a MultiLabel model of 5 classes");
     }
 }
