@@ -61,68 +61,41 @@ internal static class PredictCommand
         var card = ensemble.Members[0].Card;
         // The map of the first model's kind, class-specific: Grad-CAM for a ResNet, the gradient-weighted rollout for a vision transformer.
         if (map.Attribution is null) map = map with { Cam = ensemble.Members[0].CanExplainWith(CamMethod.GradientAttentionRollout) ? CamMethod.GradientAttentionRollout : CamMethod.GradCam };
-        var task = Enum.TryParse<MedMnistTask>(card.Task, ignoreCase: true, out var parsed) ? parsed : MedMnistTask.MultiClass;
-        if (card.Preprocessing.InputSize.Count != 2 || task == MedMnistTask.MultiLabel)
-            throw new ArgumentException($"{Path.GetFileName(modelPaths[0])} is not a classifier of 2-D photographs (a {card.Task} model of {card.ClassNames.Count} classes, input {string.Join("×", card.Preprocessing.InputSize)}); give the model.safetensors fundus-folder train wrote.");
-        bool binary = card.ClassNames.Count == 2, ordinal = !binary && task == MedMnistTask.OrdinalRegression;
-        if (givenThreshold is not null && !binary && !ordinal)
-            throw new ArgumentException($"--threshold sets a referral threshold, which needs a binary or graded (ordinal) model; {Path.GetFileName(modelPaths[0])} has {card.ClassNames.Count} unordered classes.");
+        var task = FundusModels.TaskOf(card, modelPaths[0]);
+        bool binary = task == MedMnistTask.Binary, ordinal = task == MedMnistTask.OrdinalRegression;
+        var referral = FundusModels.Referral(ensemble, task, modelPaths.Length, givenThreshold, modelPaths[0]);
         if (heatmaps is not null && !ensemble.Members.All(map.Supports))
             throw new ArgumentException(map.Attribution is null
                 ? $"--heatmaps draws {map.Name} maps, which need every model to be a {(map.Cam == CamMethod.GradCam ? "ResNet" : "vision transformer")} model file (not ONNX; other libtorch models with --attribution)."
                 : "--heatmaps --attribution needs the networks' gradients (libtorch model files, not ONNX).");
         int height = card.Preprocessing.InputSize[0], width = card.Preprocessing.InputSize[1];
-        // The threshold: given; the manifest's operating point, chosen on the ensemble's averaged probabilities; or the one
-        // model's recorded one (an ensemble's averaged probabilities are no member's).
-        var recorded = ensemble.Referral ?? (modelPaths.Length == 1 ? ensemble.Members[0].Referral : null);
-        string source = ensemble.Referral is not null ? "the ensemble manifest" : "the model file";
-        double threshold = givenThreshold ?? recorded?.Threshold ?? 0.5;
-        // What is referred: the second class of a screening model; grades from the recorded cut-off (else 2, or 1 of three
-        // grades) of a grading model; nothing of unordered classes.
-        int? from = binary ? 1 : ordinal ? recorded?.ReferableFrom ?? Math.Min(2, card.ClassNames.Count - 1) : null;
-        string risk = binary ? $"P({card.ClassNames[1]})" : $"P(grade ≥ {(from is int g ? PredictionTable.ClassLabel(card.ClassNames, g) : "")})";
         AnsiConsole.MarkupLine(SampleCommandLine.Banner(device));
         AnsiConsole.MarkupLine(Markup.Escape((modelPaths.Length > 1 ? EnsembleModels.Banner(ensemble) : $"Model {Path.GetFileName(modelPaths[0])}") +
-            $": {card.Architecture} at {width}×{height}; {files.Count} photograph(s); " + (from is null
+            $": {card.Architecture} at {width}×{height}; {files.Count} photograph(s); " + (referral.From is null
                 ? $"{card.ClassNames.Count} classes ({string.Join(", ", card.ClassNames)})"
-                : $"referred when {risk} ≥ {threshold.ToString(CultureInfo.InvariantCulture)}")));
-        if (ensemble.ReferralNote is { } why)
-            AnsiConsole.MarkupLine($"[yellow]Note:[/] {Markup.Escape(why)}");
-        if (givenThreshold is null && recorded is not null)
-            AnsiConsole.MarkupLine(Markup.Escape(string.Create(CultureInfo.InvariantCulture,
-                $"Threshold from {source}: {recorded.Rule} ({recorded.DescribeHeldOut()}, 95% intervals); --threshold overrides it.")));
-        else if (givenThreshold is null && from is not null && modelPaths.Length > 1 && ensemble.Members.Any(m => m.Card.Referral is not null))
-            AnsiConsole.MarkupLine("[yellow]Note:[/] the models' recorded operating points hold for each model alone, not for their averaged probabilities: the ensemble refers at 0.5 unless --threshold says otherwise.");
+                : $"referred when {referral.RiskName} ≥ {referral.Threshold.ToString(CultureInfo.InvariantCulture)}")));
+        FundusModels.PrintThresholdSource(referral, ensemble, modelPaths.Length, givenThreshold is not null);
         if (heatmaps is not null) Directory.CreateDirectory(heatmaps);
         var predictions = new List<EnsemblePrediction>();
         var explained = new List<(string, Explanation)>();
-        foreach (var file in files)
-        {
-            // Prepared as the model card says: train's model files resize the 8-bit photograph as training did (resize_8bit).
-            EnsemblePrediction prediction;
-            if (heatmaps is null) prediction = ensemble.PredictFile(file);
-            else
+        // Prepared as the model card says: train's model files resize the 8-bit photograph as training did (resize_8bit);
+        // in batches, as evaluate predicts them.
+        if (heatmaps is null) predictions.AddRange(ensemble.PredictFiles(files).Select(referral.Apply));
+        else
+            foreach (var file in files)
             {
                 // The map of the positive class of a screening model, else of each photograph's predicted class.
                 var explanation = map.Explain(ensemble, file, targetClass: binary ? 1 : null);
                 ImageCodec.Save(Path.Combine(heatmaps, $"{Path.GetFileNameWithoutExtension(file)}-{map.Tag("gradcam")}.png"), explanation.Overlay(ImageCodec.DecodeFile(file)));
-                prediction = (EnsemblePrediction)explanation.Prediction;
+                predictions.Add(referral.Apply((EnsemblePrediction)explanation.Prediction));
                 explained.Add((file, explanation));
             }
-            if (from is int lowest)
-            {
-                // The referral decision at this threshold: the probability of the referable classes.
-                double p = prediction.Probabilities.Skip(lowest).Sum(v => (double)v);
-                prediction = prediction with { ReferralRisk = p, Referred = p >= threshold };
-            }
-            predictions.Add(prediction);
-        }
         int referred = predictions.Count(p => p.Referred == true);
-        if (binary) WriteScreening(files, predictions, card.ClassNames, threshold, ensemble: modelPaths.Length > 1, csv);
+        if (binary) WriteScreening(files, predictions, card.ClassNames, referral.Threshold, ensemble: modelPaths.Length > 1, csv);
         else
         {
             AnsiConsole.Write(PredictionTable.Of(files, predictions, ordinal, ensemble: modelPaths.Length > 1, "photograph"));
-            if (from is not null) AnsiConsole.MarkupLine(Markup.Escape($"Referral: refer when {risk} ≥ {threshold.ToString(CultureInfo.InvariantCulture)}."));
+            if (referral.From is not null) AnsiConsole.MarkupLine(Markup.Escape($"Referral: {referral.Describe()}."));
             if (csv is not null)
             {
                 Prediction.WriteCsv(csv, files, predictions, card.ClassNames);
@@ -133,7 +106,7 @@ internal static class PredictCommand
             AnsiConsole.MarkupLine(Markup.Escape($"{map.Cam switch { CamMethod.GradCam => "Grad-CAM", CamMethod.GradientAttentionRollout => "Gradient-weighted attention rollout", _ => map.Name }} of {(binary ? card.ClassNames[1] : "each photograph's predicted class")}: {Path.GetFullPath(heatmaps)}/*-{map.Tag("gradcam")}.png"));
         if (MapOptions.ConvergenceLine(explained) is { } convergence) AnsiConsole.MarkupLine(Markup.Escape(convergence));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"RESULT photographs={files.Count}")
-            + (from is int cut ? string.Create(CultureInfo.InvariantCulture, $" referred={referred} threshold={threshold}{(binary ? "" : $" referable_from={cut}")}") : "")
+            + (referral.From is int cut ? string.Create(CultureInfo.InvariantCulture, $" referred={referred} threshold={referral.Threshold}{(binary ? "" : $" referable_from={cut}")}") : "")
             + string.Create(CultureInfo.InvariantCulture, $" models={modelPaths.Length}{(binary ? "" : $" classes={card.ClassNames.Count}")}"));
         return 0;
     }

@@ -324,10 +324,10 @@ internal static class TrainCommand
         table.AddRow(columns.Select(c => F(c.Value)).ToArray());
         AnsiConsole.Write(table);
         var full = Path.GetFullPath(s.Output);
-        AnsiConsole.MarkupLine(Markup.Escape($"Model file: {Path.GetFullPath(modelPath)} ({(taskType == MedMnistTask.Binary ? "screen" : "grade")} photographs with: fundus-folder predict --model {modelPath} PHOTO.jpg)"));
+        AnsiConsole.MarkupLine(Markup.Escape($"Model file: {Path.GetFullPath(modelPath)} ({(taskType == MedMnistTask.Binary ? "screen" : "grade")} photographs with: fundus-folder predict --model {modelPath} PHOTO.jpg; measure it on labelled test photographs with: fundus-folder evaluate --model {modelPath} --test-folder FOLDER)"));
         AnsiConsole.MarkupLine($"Checkpoints: {full}/best.safetensors · history: {full}/history.csv · report: {full}/validation-evaluation.csv · plots: {string.Join(", ", plots.Select(p => $"{full}/{p.File}"))} · {(network is ResNet ? "Grad-CAM" : "gradient-weighted attention rollout")} of the first validation photographs: {Path.GetFullPath(mapFolder)}");
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"RESULT {(network is ResNet ? $"resnet{s.Depth}" : s.Model)} fundus{(s.Demo ? "-demo" : "")} size={s.Size} seed={s.Seed} epochs={s.Epochs} best_epoch={result.BestEpoch + 1} task={TaskName(taskType)} classes={classNames.Length}")
+            $"RESULT {(network is ResNet ? $"resnet{s.Depth}" : s.Model)} fundus{(s.Demo ? "-demo" : "")} size={s.Size} seed={s.Seed} epochs={s.Epochs} best_epoch={result.BestEpoch + 1} task={FundusModels.TaskName(taskType)} classes={classNames.Length}")
             + (from is int g && taskType != MedMnistTask.Binary ? string.Create(CultureInfo.InvariantCulture, $" referable_from={g}") : "")
             + string.Concat(columns.Select(c => $" val_{ResultKey(c.Header)}={F(c.Value)}")) + operatingPoint);
         return 0;
@@ -438,13 +438,6 @@ internal static class TrainCommand
                 return null;
         }
     }
-
-    private static string TaskName(MedMnistTask task) => task switch
-    {
-        MedMnistTask.Binary => "binary",
-        MedMnistTask.OrdinalRegression => "ordinal",
-        _ => "multi-class",
-    };
 
     // A RESULT key from a table header: "sensitivity (grade ≥ 2)" → "sensitivity", "quadratic κ" → "qwk", "macro F1" → "macro_f1".
     private static string ResultKey(string header) => header switch

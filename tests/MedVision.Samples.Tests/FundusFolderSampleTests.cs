@@ -207,6 +207,36 @@ public sealed class FundusFolderSampleTests : IDisposable
         everyone.ExitCode.Should().Be(0, everyone.ToString());
         everyone.Lines().Single()["referred"].Should().Be("15", "every photograph has some probability of grade ≥ 2");
 
+        // evaluate on the validation folder gives train's validation measures, with bootstrap intervals around them, and
+        // the referral decisions of the recorded operating point (the sensitivity and specificity it was chosen with).
+        var evaluate = await SampleApp.RunAsync("fundus-folder", _folder.Path, "evaluate", "--model", Path.Combine(run, "model.safetensors"), "--test-folder", _folder["dr/val"],
+            "--labels", "subfolders", "--bootstrap", "200", "--output", _folder["dr-eval"]);
+        evaluate.ExitCode.Should().Be(0, evaluate.ToString());
+        var evaluation = evaluate.Lines("EVALUATION").Single();
+        evaluation["task"].Should().Be("ordinal");
+        evaluation["referable_from"].Should().Be("2");
+        foreach (var (measure, trained) in new[] { ("test_auc", "val_auc"), ("test_acc", "val_acc"), ("test_qwk", "val_qwk") })
+        {
+            evaluation[measure].Should().Be(result[trained], measure);
+            var interval = evaluation[measure + "_ci"].Split(',').Select(v => double.Parse(v, CultureInfo.InvariantCulture)).ToArray();
+            double.Parse(evaluation[measure], CultureInfo.InvariantCulture).Should().BeInRange(interval[0] - 1e-4, interval[1] + 1e-4, measure);
+        }
+        // The referral measures are those of the decisions in its predictions CSV; they are the operating point's own on
+        // these photographs (the threshold is one photograph's risk: allow that one to fall on either side of it).
+        var decided = File.ReadAllLines(Path.Combine(_folder["dr-eval"], "test-predictions.csv"));
+        decided[0].Should().Be(rows[0]);
+        var decisions = decided.Skip(1).Select(line => (Grade: int.Parse(Path.GetDirectoryName(line.Split(',')[0])!, CultureInfo.InvariantCulture), Referred: line.Split(',')[10] == "1")).ToArray();
+        evaluation["referral_sensitivity"].Should().Be(F(decisions.Count(d => d.Grade >= 2 && d.Referred) / 9.0));
+        evaluation["referral_specificity"].Should().Be(F(decisions.Count(d => d.Grade < 2 && !d.Referred) / 6.0));
+        double.Parse(evaluation["referral_sensitivity"], CultureInfo.InvariantCulture).Should().BeApproximately(card.Referral.Sensitivity!.Value, 1 / 9.0 + 1e-9);
+        double.Parse(evaluation["referral_specificity"], CultureInfo.InvariantCulture).Should().BeApproximately(card.Referral.Specificity!.Value, 1 / 6.0 + 1e-9);
+        evaluation["referred"].Should().Be(predictResult["referred"], "predict refers the same photographs");
+        File.ReadAllText(Path.Combine(_folder["dr-eval"], "test-evaluation.csv")).Should().Contain("Cohen's kappa (quadratic)");
+        var wrongClasses = await SampleApp.RunAsync("fundus-folder", _folder.Path, "evaluate", "--model", Path.Combine(run, "model.safetensors"), "--test-folder", _folder["dr/train/0"],
+            "--labels", "file-names", "--output", _folder["dr-eval-names"]);
+        wrongClasses.ExitCode.Should().Be(2, wrongClasses.ToString());
+        wrongClasses.Error.Should().Contain("--labels file-names labels photographs pathologic myopia or not").And.Contain("the model has 5 classes");
+
         // Refusals: a grade beyond the folders, numbered folders whose name order is not their numeric order.
         var beyond = await SampleApp.RunAsync("fundus-folder", _folder.Path, "train", "--labels", "subfolders", "--train-folder", _folder["dr/train"], "--val-folder", _folder["dr/val"], "--referable-from", "5", "--output", _folder["dr-beyond"]);
         beyond.ExitCode.Should().Be(2, beyond.ToString());
@@ -239,6 +269,21 @@ public sealed class FundusFolderSampleTests : IDisposable
         predict.ExitCode.Should().Be(0, predict.ToString());
         predict.Text.Should().Contain("3 classes (cataract, glaucoma, normal)").And.NotContain("expected");
         predict.Lines().Single().Should().NotContainKey("referred").And.Contain("classes", "3");
+
+        var evaluate = await SampleApp.RunAsync("fundus-folder", _folder.Path, "evaluate", "--model", Path.Combine(run, "model.safetensors"), "--test-folder", _folder["eyes/val"],
+            "--labels", "subfolders", "--bootstrap", "0", "--output", _folder["eyes-eval"]);
+        evaluate.ExitCode.Should().Be(0, evaluate.ToString());
+        var evaluation = evaluate.Lines("EVALUATION").Single();
+        evaluation["test_balanced_accuracy"].Should().Be(result["val_balanced_accuracy"]);
+        evaluation["test_macro_f1"].Should().Be(result["val_macro_f1"]);
+        evaluation.Should().NotContainKey("test_auc_ci", "--bootstrap 0").And.NotContainKey("referral_sensitivity");
+        File.ReadAllText(Path.Combine(_folder["eyes-eval"], "test-roc.svg")).Should().Contain("glaucoma", "one curve per class");
+        Directory.CreateDirectory(_folder["eyes/other/cataract"]);
+        Photo(_folder["eyes/other/cataract/x.png"], 0, random);
+        Photo(_folder["eyes/other/normal/x.png"], 140, random);
+        var otherClasses = await SampleApp.RunAsync("fundus-folder", _folder.Path, "evaluate", "--model", Path.Combine(run, "model.safetensors"), "--test-folder", _folder["eyes/other"], "--labels", "subfolders");
+        otherClasses.ExitCode.Should().Be(2, otherClasses.ToString());
+        otherClasses.Error.Should().Contain("are not the model's classes (cataract, glaucoma, normal)");
 
         // No referral for unordered classes.
         var threshold = await SampleApp.RunAsync("fundus-folder", _folder.Path, "predict", "--model", Path.Combine(run, "model.safetensors"), "--threshold", "0.4", _folder["eyes/val/normal"]);
@@ -280,6 +325,24 @@ public sealed class FundusFolderSampleTests : IDisposable
         run.ExitCode.Should().Be(0, run.ToString());
         run.Text.Should().Contain("Training 6 images (3 pathologic) · validation 4 images (2 pathologic)");
         run.Text.Should().Contain("0 near-duplicate pair(s) between the training and validation folders").And.NotContain("Warning:");
+
+        // evaluate with the CSV on the validation folder gives train's validation measures; file names label the training folder.
+        var evaluate = await SampleApp.RunAsync("fundus-folder", _folder.Path, "evaluate", "--model", _folder["out/model.safetensors"], "--test-folder", _folder["val"], "--test-csv", _folder["labels.csv"],
+            "--bootstrap", "100", "--output", _folder["eval"]);
+        evaluate.ExitCode.Should().Be(0, evaluate.ToString());
+        var evaluation = evaluate.Lines("EVALUATION").Single();
+        var trained = run.Lines().Single();
+        foreach (var measure in new[] { "auc", "acc", "sensitivity", "specificity" })
+            evaluation["test_" + measure].Should().Be(trained["val_" + measure], measure);
+        evaluation["task"].Should().Be("binary");
+        evaluation["threshold"].Should().Be("0.5", "no operating point was recorded");
+        var byName = await SampleApp.RunAsync("fundus-folder", _folder.Path, "evaluate", "--model", _folder["out/model.safetensors"], "--test-folder", _folder["train"], "--labels", "file-names",
+            "--output", _folder["eval-train"]);
+        byName.ExitCode.Should().Be(0, byName.ToString());
+        byName.Text.Should().Contain("on 6 test photographs: non-pathologic: 3, pathologic myopia: 3");
+        var noCsv = await SampleApp.RunAsync("fundus-folder", _folder.Path, "evaluate", "--model", _folder["out/model.safetensors"], "--test-folder", _folder["val"]);
+        noCsv.ExitCode.Should().Be(2, noCsv.ToString());
+        noCsv.Error.Should().Contain("--labels csv reads the test photographs' labels from a CSV: give --test-csv FILE");
 
         // A training photograph copied into the validation folder (as V0004.png, labelled not myopic) is reported.
         ImageCodec.Save(_folder["val/V0004.png"], ImageCodec.DecodeFile(_folder["train/P0002.jpg"]));

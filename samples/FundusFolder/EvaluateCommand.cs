@@ -1,0 +1,173 @@
+using System.CommandLine;
+using System.Globalization;
+using MedVision.Nets.Data.Images;
+using MedVision.Nets.Inference;
+using MedVision.Nets.Metrics;
+using MedVision.Nets.Metrics.Clinical;
+using MedVision.Nets.Plotting;
+using MedVision.Torch;
+using Spectre.Console;
+
+namespace MedVision.Samples.FundusFolder;
+
+/// <summary>
+/// The <c>evaluate</c> command: the model file that <c>train</c> wrote — or several as an ensemble — on labelled
+/// photographs it has not seen (a test folder, labelled by a CSV, class sub-folders or iChallenge-PM's file names):
+/// AUC, ACC and the task's measures with bootstrap intervals, and the referral decisions <c>predict</c> would make
+/// (sensitivity, specificity, PPV, NPV with exact intervals); writes the full report, the predictions, the ROC and the
+/// confusion matrix. <c>train</c> selects its epoch on the validation images, so its numbers flatter the model; these do not.
+/// </summary>
+internal static class EvaluateCommand
+{
+    public static Command Create()
+    {
+        var model = new Option<string[]>("--model")
+        {
+            Description = "The model file train wrote (model.safetensors); give --model more than once to evaluate an ensemble (their probabilities averaged), or an ensemble manifest (.json).",
+            Required = true,
+            Arity = ArgumentArity.OneOrMore,
+        };
+        var testFolder = new Option<string>("--test-folder") { Description = "The labelled photographs (JPEG or PNG) to evaluate on; none of them should have been trained or validated on.", Required = true };
+        var labels = new Option<string>("--labels")
+        {
+            Description = "csv: --test-csv names each photograph and its label (the class index); subfolders: --test-folder holds one sub-folder per class, named as the model's classes; file-names: iChallenge-PM's names (P = pathologic myopia, N/H = not; a two-class model).",
+            DefaultValueFactory = _ => "csv",
+        }.OneOf("csv", "subfolders", "file-names");
+        var testCsv = new Option<string?>("--test-csv") { Description = "With --labels csv: the CSV of the test photographs' labels.", HelpName = "FILE" };
+        var nameColumn = new Option<string>("--name-column") { Description = "Image-name column of the CSV.", DefaultValueFactory = _ => "imgName" };
+        var labelColumn = new Option<string>("--label-column") { Description = "Label column of the CSV (the class index).", DefaultValueFactory = _ => "Label" };
+        var threshold = new Option<double?>("--threshold")
+        {
+            Description = "The referral threshold on P(positive class) or, for a grading model, P(referable grades), as predict's. Default: the operating point recorded in the model file or manifest, else 0.5.",
+        }.Must(v => v is null || v is > 0 and < 1, "a probability between 0 and 1 (exclusive)");
+        var bootstrap = new Option<int>("--bootstrap") { Description = "Resamples of the test photographs for the 95% intervals of AUC, ACC and the other measures (0: no intervals).", DefaultValueFactory = _ => 1000 }.AtLeast(0);
+        var device = new Option<string>("--device") { Description = "cpu, cuda or cuda:N.", DefaultValueFactory = _ => "cpu" }.IsDevice();
+        var threads = SampleCommandLine.Threads();
+        var output = new Option<string>("--output") { Description = "Folder for the report, the predictions and the plots.", DefaultValueFactory = _ => "runs/fundus-evaluate" };
+        var command = new Command("evaluate", "Evaluate a trained model file (or an ensemble) on labelled test photographs: AUC, ACC, the task's measures with bootstrap intervals, and the referral decisions predict would make.")
+        {
+            model, testFolder, labels, testCsv, nameColumn, labelColumn, threshold, bootstrap, device, threads, output,
+        };
+        command.Check(r => r.GetValue(labels) == "csv" && r.GetValue(testCsv) is null
+            ? "--labels csv reads the test photographs' labels from a CSV: give --test-csv FILE, or --labels subfolders or file-names." : null);
+        command.Check(r => r.GetValue(labels) != "csv" && (r.GetValue(testCsv) is not null || r.GetResult(nameColumn) is { Implicit: false } || r.GetResult(labelColumn) is { Implicit: false })
+            ? $"--labels {r.GetValue(labels)} takes the labels from the {(r.GetValue(labels) == "subfolders" ? "class sub-folders" : "file names")}: give no --test-csv, --name-column or --label-column." : null);
+        command.SetAction(r => Run(r.GetValue(model)!, r.GetValue(testFolder)!, r.GetValue(labels)!, r.GetValue(testCsv), r.GetValue(nameColumn)!, r.GetValue(labelColumn)!,
+            r.GetValue(threshold), r.GetValue(bootstrap), Device.Parse(r.GetValue(device)!), r.GetValue(threads), r.GetValue(output)!));
+        return command;
+    }
+
+    private static int Run(string[] models, string folder, string labelling, string? csv, string nameColumn, string labelColumn, double? givenThreshold, int resamples,
+        Device device, int threads, string output)
+    {
+        Tensors.NumThreads = threads;
+        var manifest = EnsembleModels.ManifestAlone(models);
+        var modelPaths = manifest is not null ? EnsemblePredictor.ReadManifest(manifest).ModelPaths.ToArray() : models;
+        using var ensemble = manifest is not null ? EnsemblePredictor.LoadManifest(manifest, device) : EnsemblePredictor.Load(models, device);
+        var card = ensemble.Members[0].Card;
+        var task = FundusModels.TaskOf(card, modelPaths[0]);
+        var classNames = card.ClassNames;
+        var referral = FundusModels.Referral(ensemble, task, modelPaths.Length, givenThreshold, modelPaths[0]);
+        var test = TestSet(folder, labelling, csv, nameColumn, labelColumn, classNames);
+
+        AnsiConsole.MarkupLine(SampleCommandLine.Banner(device));
+        AnsiConsole.MarkupLine(Markup.Escape((modelPaths.Length > 1 ? EnsembleModels.Banner(ensemble) : $"Model {Path.GetFileName(modelPaths[0])}")
+            + $" ({FundusModels.TaskName(task)}, {card.Architecture} at {string.Join("×", card.Preprocessing.InputSize)}) on {test.Count} test photographs: "
+            + string.Join(", ", classNames.Select((n, k) => $"{n}: {test.Samples.Count(x => x.Label == k)}"))));
+        FundusModels.PrintThresholdSource(referral, ensemble, modelPaths.Length, givenThreshold is not null);
+
+        // Each photograph prepared as the model card says (as predict prepares it), the ensemble's averaged probabilities.
+        var files = test.Samples.Select(x => x.FilePath).ToArray();
+        var predictions = ensemble.PredictFiles(files).Select(referral.Apply).ToArray();
+        int[] actual = test.Samples.Select(x => x.Label).ToArray();
+        var scores = new double[files.Length, classNames.Count];
+        for (int i = 0; i < files.Length; i++)
+            for (int k = 0; k < classNames.Count; k++) scores[i, k] = predictions[i].Probabilities[k];
+
+        var report = ModelEvaluator.Evaluate(task, actual, scores, new BootstrapOptions { Resamples = resamples });
+        Directory.CreateDirectory(output);
+        report.WriteCsv(Path.Combine(output, "test-evaluation.csv"));
+        Prediction.WriteCsv(Path.Combine(output, "test-predictions.csv"), files.Select(f => Path.GetRelativePath(test.Root, f)).ToArray(), predictions, classNames);
+
+        // The measures shown (all of them are in test-evaluation.csv): AUC and ACC, then the task's own.
+        var shown = new List<(string Metric, string Key)> { ("AUC", "auc"), ("ACC", "acc") };
+        shown.AddRange(task switch
+        {
+            MedMnistTask.Binary => [("Sensitivity[class 1]", "sensitivity"), ("Specificity[class 1]", "specificity")],
+            MedMnistTask.OrdinalRegression => [("Cohen's kappa (quadratic)", "qwk"), ("Mean absolute error", "mae")],
+            _ => [("Balanced accuracy", "balanced_accuracy"), ("F1 (macro)", "macro_f1")],
+        });
+        string F(double v) => v.ToString("F4", CultureInfo.InvariantCulture);
+        var table = new Table().Title(Markup.Escape($"Test photographs ({test.Count}){(resamples > 0 ? $", 95% bootstrap intervals ({resamples} resamples)" : "")}"))
+            .AddColumn("measure").AddColumn(new TableColumn("value").RightAligned());
+        if (resamples > 0) table.AddColumn(new TableColumn("95% interval").RightAligned());
+        var fields = new List<string>();
+        foreach (var (metric, key) in shown)
+        {
+            var entry = report[metric];
+            var row = new List<string> { Markup.Escape(Display(metric, classNames)), F(entry.Value) };
+            if (resamples > 0) row.Add(entry.Interval is { } ci ? $"{F(ci.Lower)}–{F(ci.Upper)}" : "–");
+            table.AddRow(row.ToArray());
+            fields.Add($"test_{key}={F(entry.Value)}");
+            if (entry.Interval is { } interval) fields.Add($"test_{key}_ci={F(interval.Lower)},{F(interval.Upper)}");
+        }
+        AnsiConsole.Write(table);
+        foreach (var warning in report.Warnings) AnsiConsole.MarkupLine($"[yellow]Note:[/] {Markup.Escape(warning)}");
+
+        // The decisions predict makes, on these photographs.
+        var matrix = ConfusionMatrix.FromPredictions(actual, predictions.Select(p => p.Label).ToArray(), classNames.Count);
+        var charts = new List<(string File, SvgChart Chart)> { ("test-confusion.svg", new ConfusionMatrixChart(matrix, classNames, "Test confusion matrix")) };
+        if (referral.From is int from)
+        {
+            var (referable, risks) = Nets.Metrics.Clinical.Referral.FromGrades(actual, scores, from);
+            charts.Add(("test-roc.svg", TrainingPlots.RocCurve(referable, risks, task == MedMnistTask.Binary ? classNames[1] : $"grade ≥ {from}", "Test ROC")));
+            if (referable.Distinct().Count() < 2)
+                AnsiConsole.MarkupLine(Markup.Escape($"Referral ({referral.Describe()}): the test photographs are all {(referable[0] == 1 ? "referable" : "non-referable")}; no sensitivity and specificity."));
+            else
+            {
+                var outcome = OperatingPoint.AtThreshold(referral.Threshold).Evaluate(referable, risks);
+                AnsiConsole.MarkupLine(Markup.Escape(string.Create(CultureInfo.InvariantCulture,
+                    $"Referral ({referral.Describe()}): sensitivity {outcome.Sensitivity:F3} [{outcome.SensitivityInterval.Lower:F3}, {outcome.SensitivityInterval.Upper:F3}], specificity {outcome.Specificity:F3} [{outcome.SpecificityInterval.Lower:F3}, {outcome.SpecificityInterval.Upper:F3}] (exact 95% intervals), PPV {outcome.PositivePredictiveValue:F3}, NPV {outcome.NegativePredictiveValue:F3}, {outcome.ReferralRate:P1} referred; AUC of {referral.RiskName} {RocAuc.Compute(referable, risks).Value:F4}.")));
+                fields.AddRange([
+                    string.Create(CultureInfo.InvariantCulture, $"threshold={referral.Threshold}"), $"referral_sensitivity={F(outcome.Sensitivity)}", $"referral_specificity={F(outcome.Specificity)}",
+                    $"referral_ppv={F(outcome.PositivePredictiveValue)}", $"referral_npv={F(outcome.NegativePredictiveValue)}", $"referred={predictions.Count(p => p.Referred == true)}",
+                ]);
+            }
+            if (task != MedMnistTask.Binary) fields.Insert(0, $"referable_from={from}");
+        }
+        else charts.Add(("test-roc.svg", TrainingPlots.RocCurves(actual, scores, classNames, "Test ROC (one vs rest)")));
+        foreach (var (file, chart) in charts)
+        {
+            chart.Save(Path.Combine(output, file));
+            chart.TrySavePng(Path.Combine(output, Path.ChangeExtension(file, ".png"))); // when rsvg-convert is installed
+        }
+        var full = Path.GetFullPath(output);
+        AnsiConsole.MarkupLine(Markup.Escape($"Written: {full}/test-evaluation.csv (every measure), {full}/test-predictions.csv, {string.Join(", ", charts.Select(c => $"{full}/{c.File}"))}"));
+        Console.WriteLine($"EVALUATION photographs={test.Count} models={modelPaths.Length} task={FundusModels.TaskName(task)} classes={classNames.Count} {string.Join(" ", fields)}");
+        return 0;
+    }
+
+    // The test photographs and their labels, in the model's classes.
+    private static ImageFolderDataset TestSet(string folder, string labelling, string? csv, string nameColumn, string labelColumn, IReadOnlyList<string> classNames)
+    {
+        switch (labelling)
+        {
+            case "subfolders":
+                var byFolder = ImageFolderDataset.FromSubfolders(folder);
+                if (!byFolder.ClassNames.SequenceEqual(classNames))
+                    throw new ArgumentException($"The class folders of {folder} ({string.Join(", ", byFolder.ClassNames)}) are not the model's classes ({string.Join(", ", classNames)}).");
+                return byFolder;
+            case "file-names":
+                if (classNames.Count != 2)
+                    throw new ArgumentException($"--labels file-names labels photographs pathologic myopia or not (iChallenge-PM's P/N/H names); the model has {classNames.Count} classes.");
+                return ImageFolderDataset.FromFileNames(folder, FileNameLabelRule.PathologicMyopia);
+            default:
+                return ImageFolderDataset.FromCsv(folder, csv!, new CsvLabelOptions { FileNameColumn = nameColumn, LabelColumn = labelColumn, ClassNames = classNames });
+        }
+    }
+
+    // A measure as the table names it: "Sensitivity[class 1]" → "Sensitivity (pathologic)".
+    private static string Display(string metric, IReadOnlyList<string> classNames) =>
+        metric.EndsWith("[class 1]", StringComparison.Ordinal) ? $"{metric[..^"[class 1]".Length]} ({classNames[1]})" : metric;
+
+}

@@ -1,0 +1,83 @@
+using System.Globalization;
+using MedVision.Nets.Inference;
+using MedVision.Nets.Metrics;
+using Spectre.Console;
+
+namespace MedVision.Samples.FundusFolder;
+
+/// <summary>
+/// How <c>predict</c> and <c>evaluate</c> read the model file (or ensemble) that <c>train</c> wrote: the model's task,
+/// and which photographs it refers — a screening model its positive class, a grading model the grades from a cut-off,
+/// at the given threshold, else the operating point recorded in the model file or manifest, else 0.5.
+/// </summary>
+internal static class FundusModels
+{
+    /// <summary>The model's task: binary (two classes), ordinal or multi-class; a model of another kind is refused.</summary>
+    public static MedMnistTask TaskOf(ModelCard card, string path)
+    {
+        var task = Enum.TryParse<MedMnistTask>(card.Task, ignoreCase: true, out var parsed) ? parsed : MedMnistTask.MultiClass;
+        if (card.Preprocessing.InputSize.Count != 2 || task == MedMnistTask.MultiLabel)
+            throw new ArgumentException($"{Path.GetFileName(path)} is not a classifier of 2-D photographs (a {card.Task} model of {card.ClassNames.Count} classes, input {string.Join("×", card.Preprocessing.InputSize)}); give the model.safetensors fundus-folder train wrote.");
+        return card.ClassNames.Count == 2 ? MedMnistTask.Binary : task == MedMnistTask.OrdinalRegression ? task : MedMnistTask.MultiClass;
+    }
+
+    /// <summary>The task as the RESULT and EVALUATION lines name it: binary, ordinal or multi-class.</summary>
+    public static string TaskName(MedMnistTask task) => task switch
+    {
+        MedMnistTask.Binary => "binary",
+        MedMnistTask.OrdinalRegression => "ordinal",
+        _ => "multi-class",
+    };
+
+    /// <summary>
+    /// The referral rule of <paramref name="ensemble"/> (of <paramref name="modelCount"/> model files): none for unordered
+    /// classes (a given threshold refused); else the referable classes and the threshold.
+    /// </summary>
+    public static ReferralRule Referral(EnsemblePredictor ensemble, MedMnistTask task, int modelCount, double? given, string firstPath)
+    {
+        var card = ensemble.Members[0].Card;
+        if (task == MedMnistTask.MultiClass)
+            return given is null ? new ReferralRule(null, double.NaN, null, "", "")
+                : throw new ArgumentException($"--threshold sets a referral threshold, which needs a binary or graded (ordinal) model; {Path.GetFileName(firstPath)} has {card.ClassNames.Count} unordered classes.");
+        // The manifest's operating point, chosen on the ensemble's averaged probabilities; or the one model's recorded one
+        // (an ensemble's averaged probabilities are no member's).
+        var recorded = ensemble.Referral ?? (modelCount == 1 ? ensemble.Members[0].Referral : null);
+        // A screening model refers its second class; a grading model the grades from the recorded cut-off (else 2, or 1 of three grades).
+        int from = task == MedMnistTask.Binary ? 1 : recorded?.ReferableFrom ?? Math.Min(2, card.ClassNames.Count - 1);
+        string risk = task == MedMnistTask.Binary ? $"P({card.ClassNames[1]})" : $"P(grade ≥ {PredictionTable.ClassLabel(card.ClassNames, from)})";
+        return new ReferralRule(from, given ?? recorded?.Threshold ?? 0.5, given is null ? recorded : null,
+            ensemble.Referral is not null ? "the ensemble manifest" : "the model file", risk);
+    }
+
+    /// <summary>Where the threshold came from, or why an ensemble refers at 0.5 although its members recorded theirs.</summary>
+    public static void PrintThresholdSource(ReferralRule rule, EnsemblePredictor ensemble, int modelCount, bool thresholdGiven)
+    {
+        if (ensemble.ReferralNote is { } why)
+            AnsiConsole.MarkupLine($"[yellow]Note:[/] {Markup.Escape(why)}");
+        if (rule.Recorded is { } recorded)
+            AnsiConsole.MarkupLine(Markup.Escape(string.Create(CultureInfo.InvariantCulture,
+                $"Threshold from {rule.Source}: {recorded.Rule} ({recorded.DescribeHeldOut()}, 95% intervals); --threshold overrides it.")));
+        else if (rule.From is not null && !thresholdGiven && modelCount > 1 && ensemble.Members.Any(m => m.Card.Referral is not null))
+            AnsiConsole.MarkupLine("[yellow]Note:[/] the models' recorded operating points hold for each model alone, not for their averaged probabilities: the ensemble refers at 0.5 unless --threshold says otherwise.");
+    }
+}
+
+/// <summary>Which photographs a model refers: those whose probability of the classes from <see cref="From"/> reaches <see cref="Threshold"/>.</summary>
+/// <param name="From">The lowest referable class (1 for a screening model, a grade for a grading one); null: no referral (unordered classes).</param>
+/// <param name="Threshold">The threshold on the referable classes' probability.</param>
+/// <param name="Recorded">The operating point the threshold was taken from, when it was not given.</param>
+/// <param name="Source">"the model file" or "the ensemble manifest".</param>
+/// <param name="RiskName">How messages name the risk: "P(pathologic)", "P(grade ≥ 2)".</param>
+internal sealed record ReferralRule(int? From, double Threshold, ReferralCard? Recorded, string Source, string RiskName)
+{
+    /// <summary>The prediction with its referral risk and decision by this rule (unchanged without one).</summary>
+    public EnsemblePrediction Apply(EnsemblePrediction prediction)
+    {
+        if (From is not int from) return prediction;
+        double risk = prediction.Probabilities.Skip(from).Sum(v => (double)v);
+        return prediction with { ReferralRisk = risk, Referred = risk >= Threshold };
+    }
+
+    /// <summary>"refer when P(grade ≥ 2) ≥ 0.4".</summary>
+    public string Describe() => $"refer when {RiskName} ≥ {Threshold.ToString(CultureInfo.InvariantCulture)}";
+}
