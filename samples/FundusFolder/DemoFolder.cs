@@ -12,24 +12,17 @@ internal static class DemoFolder
 {
     public static (string Training, string Validation, string Csv) Write(string root, int perClass, int size, int seed)
     {
-        var training = Path.Combine(root, "training");
-        var validation = Path.Combine(root, "validation");
-        Directory.CreateDirectory(training);
-        Directory.CreateDirectory(validation);
+        var training = Directory.CreateDirectory(Path.Combine(root, "training")).FullName;
+        var validation = Directory.CreateDirectory(Path.Combine(root, "validation")).FullName;
         var random = new Random(seed);
-        for (int i = 0; i < perClass; i++)
-        {
-            ImageCodec.Save(Path.Combine(training, $"P{i + 1:D4}.jpg"), Draw(true, size, random));
-            ImageCodec.Save(Path.Combine(training, $"{(i % 2 == 0 ? 'N' : 'H')}{i + 1:D4}.jpg"), Draw(false, size, random));
-        }
+        DrawPairs(perClass, size, random, (i, pathologic) => Path.Combine(training, $"{(pathologic ? 'P' : i % 2 == 0 ? 'N' : 'H')}{i + 1:D4}.jpg"));
         var rows = new List<string> { "imgName,Label" };
-        for (int i = 0; i < perClass; i++)
-            foreach (var pathologic in new[] { true, false })
-            {
-                var name = $"V{rows.Count:D4}.jpg";
-                ImageCodec.Save(Path.Combine(validation, name), Draw(pathologic, size, random));
-                rows.Add(string.Create(CultureInfo.InvariantCulture, $"{name},{(pathologic ? 1 : 0)}"));
-            }
+        DrawPairs(perClass, size, random, (_, pathologic) =>
+        {
+            var name = $"V{rows.Count:D4}.jpg";
+            rows.Add(string.Create(CultureInfo.InvariantCulture, $"{name},{(pathologic ? 1 : 0)}"));
+            return Path.Combine(validation, name);
+        });
         var csv = Path.Combine(root, "validation-labels.csv");
         File.WriteAllLines(csv, rows);
         return (training, validation, csv);
@@ -45,15 +38,22 @@ internal static class DemoFolder
         string Split(string name)
         {
             var folder = Path.Combine(root, name);
-            for (int i = 0; i < perClass; i++)
-                foreach (var pathologic in new[] { true, false })
-                {
-                    var classFolder = Directory.CreateDirectory(Path.Combine(folder, pathologic ? "pathologic" : "normal")).FullName;
-                    ImageCodec.Save(Path.Combine(classFolder, $"{name[0]}{i + 1:D4}.jpg"), Draw(pathologic, size, random));
-                }
+            DrawPairs(perClass, size, random, (i, pathologic) =>
+                Path.Combine(Directory.CreateDirectory(Path.Combine(folder, pathologic ? "pathologic" : "normal")).FullName, $"{name[0]}{i + 1:D4}.jpg"));
             return folder;
         }
         return (Split("training"), Split("validation"));
+    }
+
+    // perClass pathologic and perClass other images, drawn alternately (pathologic first) and saved where `path` says.
+    private static void DrawPairs(int perClass, int size, Random random, Func<int, bool, string> path)
+    {
+        for (int i = 0; i < perClass; i++)
+            foreach (var pathologic in new[] { true, false })
+            {
+                var file = path(i, pathologic);
+                ImageCodec.Save(file, Draw(pathologic, size, random));
+            }
     }
 
     private static RasterImage Draw(bool pathologic, int size, Random random)
