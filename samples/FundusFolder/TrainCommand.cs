@@ -95,10 +95,13 @@ internal static class TrainCommand
         }.Must(v => v is null || v is > 0 and <= 1, "in (0, 1]");
         var sensitivityConfidence = OperatingPointOptions.SensitivityConfidence();
         var tensorBoard = SampleCommandLine.TensorBoard("");
+        var classWeights = ClassImbalanceOptions.ClassWeights();
+        var labelSmoothing = ClassImbalanceOptions.LabelSmoothing();
+        var balance = new Option<bool>("--balance-classes") { Description = "Draw training photographs with probability 1/(count of their class) instead of shuffling (a WeightedRandomSampler, with replacement)." };
         var command = new Command("train", "Train and evaluate a pathologic-myopia classifier on fundus image folders (or a grading or multi-class one on class sub-folders).")
         {
             trainFolder, valFolder, valCsv, nameColumn, labelColumn, labels, taskOption, referableFrom, model, depth, size, epochs, batch, lr, resizedCrop, seed, demo, device, threads, output, initWeights, initEntry, minSensitivity, sensitivityConfidence,
-            tensorBoard,
+            tensorBoard, classWeights, labelSmoothing, balance,
         };
         command.Check(r => r.GetValue(sensitivityConfidence) is not null && r.GetValue(minSensitivity) is null
             ? "--sensitivity-confidence bounds the sensitivity of --min-sensitivity; give --min-sensitivity S too." : OperatingPointOptions.Check(r.GetValue(minSensitivity), r.GetValue(sensitivityConfidence)));
@@ -119,7 +122,8 @@ internal static class TrainCommand
             return Run(new Settings(r.GetValue(trainFolder), r.GetValue(valFolder), r.GetValue(valCsv), r.GetValue(nameColumn)!, r.GetValue(labelColumn)!,
                 r.GetValue(labels) == "subfolders", r.GetValue(taskOption)!, r.GetValue(referableFrom), r.GetValue(model)!, Value(depth, 18), Value(size, 64), Value(epochs, 1), Value(batch, 8), r.GetValue(lr), r.GetValue(seed), r.GetValue(demo),
                 Device.Parse(r.GetValue(device)!), r.GetValue(threads), r.GetValue(output)!,
-                distributed.Read(r), r.GetValue(distributed.SyncBatchNorm), r.GetValue(initWeights), r.GetValue(initEntry), optimization.Read(r), r.GetValue(resizedCrop), r.GetValue(minSensitivity), r.GetValue(sensitivityConfidence), r.GetValue(tensorBoard)));
+                distributed.Read(r), r.GetValue(distributed.SyncBatchNorm), r.GetValue(initWeights), r.GetValue(initEntry), optimization.Read(r), r.GetValue(resizedCrop), r.GetValue(minSensitivity), r.GetValue(sensitivityConfidence), r.GetValue(tensorBoard),
+                r.GetValue(classWeights)!, r.GetValue(labelSmoothing), r.GetValue(balance)));
         });
         return command;
     }
@@ -127,7 +131,7 @@ internal static class TrainCommand
     private sealed record Settings(string? TrainFolder, string? ValFolder, string? ValCsv, string NameColumn, string LabelColumn, bool Subfolders, string Task, int? ReferableFrom, string Model, int Depth, int Size,
         int Epochs, int Batch, double LearningRate, int Seed, bool Demo, Device Device, int Threads, string Output,
         DistributedOptions Distributed, bool SyncBatchNorm, string? InitWeights, string? InitEntry, OptimizationRecipe Optimization, double? ResizedCropScale,
-        double? MinSensitivity, double? SensitivityConfidence, string? TensorBoard);
+        double? MinSensitivity, double? SensitivityConfidence, string? TensorBoard, string ClassWeights, double LabelSmoothing, bool BalanceClasses);
 
     private static int Run(Settings s)
     {
@@ -215,7 +219,16 @@ internal static class TrainCommand
             if (network is VisionTransformer vit) InitialWeights.Apply(vit, s.Model, s.InitWeights, s.InitEntry);
             else InitialWeights.Apply((ResNet)network, s.Depth, s.InitWeights, s.InitEntry);
         }
-        var task = new ClassificationTask(network, taskType);
+        var (task, weights, loss) = ClassImbalanceOptions.Create(network, taskType, s.ClassWeights, s.LabelSmoothing, train.Samples.Select(x => x.Label).ToArray(), classNames.Length);
+        using var ownedWeights = weights;
+        if (loss is not null) AnsiConsole.MarkupLine(Markup.Escape(loss));
+        var trainLoader = Loader(train, training: true);
+        if (s.BalanceClasses)
+        {
+            trainLoader.Options.Shuffle = false;
+            trainLoader.Options.WeightedSampler = WeightedRandomSampler.BalanceClasses(train.Samples.Select(x => x.Label).ToArray());
+            AnsiConsole.MarkupLine("Training photographs are drawn class-balanced (1/class count), with replacement.");
+        }
         var progress = TrainingConsole.EpochLines();
         var builder = Trainer.Create(task);
         s.Optimization.ApplyTo(builder, s.LearningRate, SampleNetworks.Classifier(network));
@@ -223,7 +236,7 @@ internal static class TrainCommand
         if (group is not null) builder.DistributeOver(group, new DataParallelOptions { SyncBatchNorm = s.SyncBatchNorm });
         if (s.TensorBoard is not null) builder.WriteTensorBoardTo(s.TensorBoard); // rank 0 writes
         var result = builder
-            .TrainOn(Loader(train, training: true))
+            .TrainOn(trainLoader)
             .ValidateOn(Loader(val, training: false))
             .ForEpochs(s.Epochs)
             .OnDevice(s.Device)

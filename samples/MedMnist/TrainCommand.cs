@@ -47,10 +47,12 @@ internal static class TrainCommand
         var tensorBoard = SampleCommandLine.TensorBoard("; at the end the run's hyperparameters with its test AUC/ACC, for the HParams tab");
         var tensorBoardHistograms = new Option<bool>("--tensorboard-histograms") { Description = "With --tensorboard, a histogram of every parameter after each epoch (0.7 s per epoch for ResNet-18's 11.2 M parameters on 2 cores, a few % of a RetinaMNIST epoch; docs/benchmarks.md)." };
         var balance = new Option<bool>("--balance-classes") { Description = "Draw training images with probability 1/(count of their class) instead of shuffling (a WeightedRandomSampler; not part of the MedMNIST recipe)." };
+        var classWeights = ClassImbalanceOptions.ClassWeights();
+        var labelSmoothing = ClassImbalanceOptions.LabelSmoothing();
         var command = new Command("train", "Train a ResNet with the MedMNIST v2 recipe and evaluate the model selected by validation AUC.")
         {
             dataset, dataFile, model, resolution, epochs, batch, lr, seed, device, threads, output, resume, initWeights, initEntry, balance, mixup, cutmix, calibrate, mixedPrecision,
-            tensorBoard, tensorBoardHistograms,
+            tensorBoard, tensorBoardHistograms, classWeights, labelSmoothing,
         };
         distributed.AddTo(command, batch);
         optimization.AddTo(command, epochs);
@@ -63,13 +65,14 @@ internal static class TrainCommand
             r.GetValue(dataset), r.GetValue(dataFile), r.GetValue(model)!, r.GetValue(resolution), r.GetResult(resolution) is { Implicit: false }, r.GetValue(epochs), r.GetValue(batch),
             r.GetValue(lr), r.GetValue(seed), Device.Parse(r.GetValue(device)!), r.GetValue(threads), r.GetValue(output)!, r.GetValue(resume),
             r.GetValue(balance), r.GetValue(mixup), r.GetValue(cutmix), r.GetValue(calibrate), distributed.Read(r), r.GetValue(distributed.SyncBatchNorm), r.GetValue(mixedPrecision),
-            r.GetValue(initWeights), r.GetValue(initEntry), optimization.Read(r), r.GetValue(tensorBoard), r.GetValue(tensorBoardHistograms))));
+            r.GetValue(initWeights), r.GetValue(initEntry), optimization.Read(r), r.GetValue(tensorBoard), r.GetValue(tensorBoardHistograms),
+            r.GetValue(classWeights)!, r.GetValue(labelSmoothing))));
         return command;
     }
 
     private sealed record TrainSettings(string? Dataset, string? DataFile, string Model, int Resolution, bool ResolutionGiven, int Epochs, int Batch, double LearningRate, int Seed, Device Device, int Threads, string Output, bool Resume,
         bool BalanceClasses, double? Mixup, double? CutMix, bool Calibrate, DistributedOptions Distributed, bool SyncBatchNorm, bool MixedPrecision,
-        string? InitWeights, string? InitEntry, OptimizationRecipe Optimization, string? TensorBoard, bool TensorBoardHistograms);
+        string? InitWeights, string? InitEntry, OptimizationRecipe Optimization, string? TensorBoard, bool TensorBoardHistograms, string ClassWeights, double LabelSmoothing);
 
     private static int Run(TrainSettings s)
     {
@@ -106,7 +109,10 @@ internal static class TrainCommand
         // In data-parallel training rank 0's weights are copied to every process: only rank 0 reads (or downloads) them.
         if (s.InitWeights is not null && master) ApplyInitialWeights(network, s.Model, info, s.InitWeights, s.InitEntry);
 
-        var task = new ClassificationTask(network, info.Task);
+        var trainLabels = Enumerable.Range(0, data.Train.Labels.GetLength(0)).Select(i => data.Train.Labels[i, 0]).ToArray();
+        var (task, weights, loss) = ClassImbalanceOptions.Create(network, info.Task, s.ClassWeights, s.LabelSmoothing, trainLabels, info.ClassCount);
+        using var ownedWeights = weights;
+        if (loss is not null) AnsiConsole.MarkupLine(Markup.Escape(loss + " (not part of the MedMNIST recipe)"));
         if ((s.Mixup ?? s.CutMix) is double alpha)
         {
             task = task.WithBatchMixing(s.Mixup is not null ? BatchMixing.Mixup(alpha) : BatchMixing.CutMix(alpha));
@@ -210,6 +216,7 @@ internal static class TrainCommand
                     ["model"] = s.Model, ["dataset"] = info.Name, ["resolution"] = resolution, ["epochs"] = s.Epochs, ["batch"] = s.Batch,
                     ["lr"] = s.LearningRate, ["optimization"] = s.Optimization.Describe(s.LearningRate), ["seed"] = s.Seed,
                     ["mixing"] = s.Mixup is not null ? "mixup" : s.CutMix is not null ? "cutmix" : "none", ["balance_classes"] = s.BalanceClasses,
+                    ["class_weights"] = s.ClassWeights, ["label_smoothing"] = s.LabelSmoothing,
                 },
                 new Dictionary<string, double>
                 {

@@ -251,14 +251,17 @@ public sealed class FundusFolderSampleTests : IDisposable
     public async Task UnorderedSubfolders_TrainAMultiClassModel()
     {
         var random = new Random(4);
-        foreach (var (split, perClass) in new[] { ("train", 4), ("val", 2) })
-            foreach (var (name, level) in new[] { ("cataract", 0), ("glaucoma", 70), ("normal", 140) })
-                for (int i = 0; i < perClass; i++) Photo(_folder[$"eyes/{split}/{name}/{split}{i}.png"], level, random);
+        // Imbalanced training classes (2, 4 and 6 photographs), weighed by their inverse frequency and drawn balanced.
+        foreach (var (split, perClass) in new[] { ("train", new[] { 2, 4, 6 }), ("val", new[] { 2, 2, 2 }) })
+            foreach (var (name, level, count) in new[] { ("cataract", 0), ("glaucoma", 70), ("normal", 140) }.Zip(perClass, (c, n) => (c.Item1, c.Item2, n)))
+                for (int i = 0; i < count; i++) Photo(_folder[$"eyes/{split}/{name}/{split}{i}.png"], level, random);
         var run = _folder["eyes-out"];
         var train = await SampleApp.RunAsync("fundus-folder", _folder.Path, "train", "--labels", "subfolders", "--train-folder", _folder["eyes/train"], "--val-folder", _folder["eyes/val"],
-            "--depth", "18", "--size", "32", "--epochs", "1", "--batch", "4", "--threads", "1", "--output", run);
+            "--depth", "18", "--size", "32", "--epochs", "1", "--batch", "4", "--threads", "1", "--output", run, "--class-weights", "balanced", "--label-smoothing", "0.05", "--balance-classes");
         train.ExitCode.Should().Be(0, train.ToString());
-        train.Text.Should().Contain("Training 12 images (cataract: 4, glaucoma: 4, normal: 4) · validation 6 images (cataract: 2, glaucoma: 2, normal: 2) · 3 classes (multi-class): cataract (0), glaucoma (1), normal (2)");
+        train.Text.Should().Contain("Training 12 images (cataract: 2, glaucoma: 4, normal: 6) · validation 6 images (cataract: 2, glaucoma: 2, normal: 2) · 3 classes (multi-class): cataract (0), glaucoma (1), normal (2)")
+            .And.Contain("Loss: cross-entropy, balanced class weights 2, 1, 0.667, label smoothing 0.05")   // 12 / (3 · [2, 4, 6])
+            .And.Contain("Training photographs are drawn class-balanced");
         var result = train.Lines().Single();
         result["task"].Should().Be("multi-class");
         result.Should().ContainKeys("val_auc", "val_acc", "val_balanced_accuracy", "val_macro_f1").And.NotContainKey("val_sensitivity");

@@ -324,6 +324,28 @@ public sealed class MedMnistSampleTests(MedMnistTrainedRun run) : IClassFixture<
     }
 
     [Fact]
+    public async Task Train_WithBalancedClassWeightsAndLabelSmoothing_SaysWhichLoss()
+    {
+        // The first 48 training images (the shared tiny file): weights n / (K · n_k) of their labels.
+        var labels = MedVision.Nets.Data.MedMnist.MedMnistDataset.LoadEmbeddedRetinaMnist().Train.Labels;
+        var counts = Enumerable.Range(0, 5).Select(k => Enumerable.Range(0, 48).Count(i => labels[i, 0] == k)).ToArray();
+        var expected = string.Join(", ", counts.Select(n => (48.0 / (5 * n)).ToString("0.###", CultureInfo.InvariantCulture)));
+        var weighted = await SampleApp.RunAsync("medmnist", run.Folder.Path, "train", "--data-file", run.DataFile, "--epochs", "1", "--batch", "16", "--threads", "1",
+            "--class-weights", "balanced", "--label-smoothing", "0.1", "--output", run.Folder["weighted"]);
+        weighted.ExitCode.Should().Be(0, weighted.ToString());
+        weighted.Text.Should().Contain($"Loss: cross-entropy, balanced class weights {expected}, label smoothing 0.1 (not part of the MedMNIST recipe)");
+        run.Train.Text.Should().NotContain("Loss:", "the recipe's plain cross-entropy needs no line");
+
+        // A class missing from the training split has no balanced weight.
+        var file = run.Folder["no-grade-4/retinamnist.npz"];
+        var firstWithout4 = Enumerable.Range(0, labels.GetLength(0)).Where(i => labels[i, 0] != 4).Take(24).Select(i => ("train", i)).ToArray();
+        TinyRetinaMnist.WriteFrom(file, firstWithout4, [("val", 0), ("val", 1)], [("test", 0), ("test", 1)]);
+        var missing = await SampleApp.RunAsync("medmnist", run.Folder.Path, "train", "--data-file", file, "--epochs", "1", "--class-weights", "balanced", "--output", run.Folder["no-grade-4/run"]);
+        missing.ExitCode.Should().Be(2, missing.ToString());
+        missing.Error.Should().Contain("--class-weights balanced: Class 4 has no label among the 24");
+    }
+
+    [Fact]
     public async Task PredictAndEvaluate_WithSeveralModels_AverageThemAsAnEnsemble()
     {
         var second = run.Folder["run-seed7"];

@@ -28,8 +28,13 @@ public sealed class ClassificationTask : ITrainingTask
         TaskType = taskType;
         _loss = taskType == MedMnistTask.MultiLabel
             ? LossComposite.For<(Tensor Logits, Tensor Labels)>().Add("bce", o => Functional.BinaryCrossEntropyWithLogits(o.Logits, o.Labels)).Build()
-            : LossComposite.For<(Tensor Logits, Tensor Labels)>().Add("cross_entropy", o => Functional.CrossEntropy(o.Logits, o.Labels, classWeights, labelSmoothing: labelSmoothing)).Build();
+            : LossComposite.For<(Tensor Logits, Tensor Labels)>().Add("cross_entropy", o => Functional.CrossEntropy(o.Logits, o.Labels, OnDeviceOf(classWeights, o.Logits), labelSmoothing: labelSmoothing)).Build();
     }
+
+    // The class weights where the logits are (the caller's tensor stays where it was made; a copy per step on another
+    // device, e.g. CPU weights for a model the trainer moved to CUDA, freed with the step's tensors).
+    private static Tensor? OnDeviceOf(Tensor? weights, Tensor logits) =>
+        weights is null || weights.Device == logits.Device ? weights : weights.To(logits.Device);
 
     /// <summary>
     /// Creates the task with another loss of the logits (N, K) and the batch labels, e.g.

@@ -62,7 +62,9 @@ public sealed class NetsCudaTests : IDisposable
         Tensors.ManualSeed(3);
         using var model = new Sequential(new Conv2d(3, 8, 3, padding: 1), new BatchNorm2d(8), new ReLU(inPlace: true), new AdaptiveAvgPool2d(1), new Flatten(), new Linear(8, 5));
         var cuda = Device.Cuda();
-        var result = Trainer.Create(new ClassificationTask(model, MedMnistTask.OrdinalRegression))
+        // Class weights made on the CPU serve the model the trainer moves to CUDA.
+        using var weights = Tensors.FromArray(ClassWeights.Balanced([0, 0, 1, 2, 2, 3, 4], 5));
+        var result = Trainer.Create(new ClassificationTask(model, MedMnistTask.OrdinalRegression, weights))
             .TrainOn(Loader(Retina.Value.Train, cuda, shuffle: true))
             .ValidateOn(Loader(Retina.Value.Validation, cuda, shuffle: false))
             .TestOn(Loader(Retina.Value.Test, cuda, shuffle: false))
