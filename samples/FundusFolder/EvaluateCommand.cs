@@ -61,9 +61,8 @@ internal static class EvaluateCommand
         Device device, int threads, string output)
     {
         Tensors.NumThreads = threads;
-        var manifest = EnsembleModels.ManifestAlone(models);
-        var modelPaths = manifest is not null ? EnsemblePredictor.ReadManifest(manifest).ModelPaths.ToArray() : models;
-        using var ensemble = manifest is not null ? EnsemblePredictor.LoadManifest(manifest, device) : EnsemblePredictor.Load(models, device);
+        var (ensemble, modelPaths) = FundusModels.Load(models, device);
+        using var owned = ensemble;
         var card = ensemble.Members[0].Card;
         var task = FundusModels.TaskOf(card, modelPaths[0]);
         var classNames = card.ClassNames;

@@ -55,9 +55,8 @@ internal static class PredictCommand
     {
         Tensors.NumThreads = threads;
         var files = Photographs(inputs);
-        var manifest = EnsembleModels.ManifestAlone(models);
-        var modelPaths = manifest is not null ? EnsemblePredictor.ReadManifest(manifest).ModelPaths.ToArray() : models;
-        using var ensemble = manifest is not null ? EnsemblePredictor.LoadManifest(manifest, device) : EnsemblePredictor.Load(models, device);
+        var (ensemble, modelPaths) = FundusModels.Load(models, device);
+        using var owned = ensemble;
         var card = ensemble.Members[0].Card;
         // The map of the first model's kind, class-specific: Grad-CAM for a ResNet, the gradient-weighted rollout for a vision transformer.
         if (map.Attribution is null) map = map with { Cam = ensemble.Members[0].CanExplainWith(CamMethod.GradientAttentionRollout) ? CamMethod.GradientAttentionRollout : CamMethod.GradCam };
