@@ -134,10 +134,12 @@ internal static class TrainCommand
             HelpName = "FOLD",
         };
         var tensorBoard = SampleCommandLine.TensorBoard("; with --folds a run per fold, FOLDER/fold-i");
+        var classWeights = ClassImbalanceOptions.ClassWeights();
+        var labelSmoothing = ClassImbalanceOptions.LabelSmoothing();
         var command = new Command("train", "Train and evaluate a 3-D classifier on volumes in class folders.")
         {
             data, size, window, percentiles, channelWise, orientation, spacing, fit, crop, normalization, modalities, align, depth, initWeights, valFraction, folds, groupBy, epochs, batch, lr, rotate, affine, intensityAugment, mriArtifacts, noise, seed, demo, device, threads, output, resume, onlyFolds,
-            tensorBoard,
+            tensorBoard, classWeights, labelSmoothing,
         };
         command.Check(r => r.GetValue(onlyFolds) is not { Length: > 0 } only ? null
             : r.GetValue(folds) is not int k ? "--only-folds trains some folds of a cross-validation: give --folds K too."
@@ -165,14 +167,15 @@ internal static class TrainCommand
                 r.GetValue(modalities) is { Length: > 0 } names ? names : null, spacingValue, r.GetValue(align), r.GetValue(fit) == "crop-or-pad" ? VolumeFit.CropOrPad : VolumeFit.Resize,
                 r.GetValue(percentiles) is [var lower, var upper] ? (lower, upper) : null, r.GetValue(channelWise), Default(depth) ? 10 : r.GetValue(depth), r.GetValue(initWeights),
                 r.GetValue(valFraction), r.GetValue(folds), r.GetValue(groupBy), Default(epochs) ? 2 : r.GetValue(epochs), r.GetValue(batch), r.GetValue(lr), r.GetValue(rotate), r.GetValue(affine) is { Length: > 0 } af ? af : null, r.GetValue(intensityAugment), r.GetValue(mriArtifacts), r.GetValue(noise), r.GetValue(seed), r.GetValue(demo),
-                Device.Parse(r.GetValue(device)!), r.GetValue(threads), r.GetValue(output)!, optimization.Read(r), r.GetValue(resume), r.GetValue(onlyFolds) is { Length: > 0 } named ? named : null, r.GetValue(tensorBoard)));
+                Device.Parse(r.GetValue(device)!), r.GetValue(threads), r.GetValue(output)!, optimization.Read(r), r.GetValue(resume), r.GetValue(onlyFolds) is { Length: > 0 } named ? named : null, r.GetValue(tensorBoard),
+                r.GetValue(classWeights)!, r.GetValue(labelSmoothing)));
         });
         return command;
     }
 
     private sealed record Settings(string? Data, int[] Size, (double Center, double Width)? Window, string? Orientation, CropForeground? Crop, string Normalization, string[]? Modalities, float[]? Spacing, bool AlignModalities, VolumeFit Fit, (double Lower, double Upper)? Percentiles, bool ChannelWise, int Depth, string? InitWeights,
         double ValidationFraction, int? Folds, string? GroupBy, int Epochs, int Batch, double LearningRate, double Rotate, double[]? Affine, bool IntensityAugment, bool MriArtifacts, double Noise, int Seed, bool Demo, Device Device, int Threads, string Output,
-        OptimizationRecipe Optimization, bool Resume, int[]? OnlyFolds, string? TensorBoard);
+        OptimizationRecipe Optimization, bool Resume, int[]? OnlyFolds, string? TensorBoard, string ClassWeights, double LabelSmoothing);
 
     private static int Run(Settings s)
     {
@@ -280,6 +283,16 @@ internal static class TrainCommand
         }
         string F(double v) => v.ToString("F4", CultureInfo.InvariantCulture);
         var full = Path.GetFullPath(s.Output);
+        // The cross-entropy of --class-weights (from the volumes a model trains on: a fold's own) and --label-smoothing;
+        // the weights' tensors live until the run ends.
+        using var weightTensors = new OwnedTensors();
+        ClassificationTask Task(ResNet network, IReadOnlyList<int> training, bool announce)
+        {
+            var (task, weights, loss) = ClassImbalanceOptions.Create(network, taskType, s.ClassWeights, s.LabelSmoothing, training.Select(i => labels[i]).ToArray(), source.ClassNames.Count);
+            if (weights is not null) weightTensors.Add(weights);
+            if (announce && loss is not null) AnsiConsole.MarkupLine(Markup.Escape(loss + (s.Folds is null ? "" : " (the first fold's; each fold weighs by its own training volumes)")));
+            return task;
+        }
 
 
         // --folds K: a stratified k-fold cross-validation; each fold's normalisation is fitted on its own training volumes
@@ -306,8 +319,9 @@ internal static class TrainCommand
             {
                 var network = NewNetwork(s.Seed + split.Index);
                 if (!described) Describe(network);
+                var task = Task(network, split.TrainIndices, announce: !described);
                 described = true;
-                return Recipe(network, new ClassificationTask(network, taskType), s.Seed + split.Index, board: null);
+                return Recipe(network, task, s.Seed + split.Index, board: null);
             }
             if (s.OnlyFolds is { } only)
             {
@@ -337,7 +351,7 @@ internal static class TrainCommand
         DataLoader Loader(ILabeledImageSource part, bool training) => new(part, Options(training ? preparation.Augment : preparation.Normalize, training));
         using var network = NewNetwork(s.Seed);
         Describe(network);
-        var task = new ClassificationTask(network, taskType);
+        var task = Task(network, trainIndices, announce: true);
         var builder = Recipe(network, task, s.Seed, s.TensorBoard);
         var result = builder
             .TrainOn(Loader(train, training: true))
@@ -492,4 +506,14 @@ public sealed class ZeroBackgroundKept(ITransform inner) : ITransform
     }
 
     public override string ToString() => $"{inner} with the zero background kept";
+}
+
+/// <summary>Tensors made for a whole training run (each fold's class weights), freed when it ends.</summary>
+internal sealed class OwnedTensors : List<Tensor>, IDisposable
+{
+    public void Dispose()
+    {
+        foreach (var tensor in this) tensor.Dispose();
+        Clear();
+    }
 }

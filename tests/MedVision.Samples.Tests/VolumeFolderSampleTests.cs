@@ -295,8 +295,11 @@ public sealed class VolumeFolderSampleTests : IDisposable
         var run = _folder["cv"];
         var cv = await SampleApp.RunAsync("volume-folder", _folder.Path,
             "--data", data, "--size", "16", "16", "16", "--depth", "10", "--folds", "3", "--epochs", "1", "--batch", "3", "--threads", "2", "--output", run,
-            "--tensorboard", _folder["cv-board"]);
+            "--tensorboard", _folder["cv-board"], "--class-weights", "balanced", "--label-smoothing", "0.1");
         cv.ExitCode.Should().Be(0, cv.ToString());
+        // Stratified folds of 6 + 6 volumes train on 4 + 4: equal weights, announced once.
+        System.Text.RegularExpressions.Regex.Matches(cv.Text, "Loss: cross-entropy, balanced class weights 1, 1, label smoothing 0.1 \\(the first fold's; each fold weighs by its own training volumes\\)")
+            .Should().ContainSingle();
         Directory.GetDirectories(_folder["cv-board"]).Select(Path.GetFileName).Should().BeEquivalentTo(["fold-1", "fold-2", "fold-3"], "a TensorBoard run per fold");
         foreach (var board in Directory.GetDirectories(_folder["cv-board"]))
             MedVision.Torch.TensorBoard.EventFileReader.ReadScalars(board).Should().Contain(p => p.Tag == "validation/auc" && p.Step == 0);
