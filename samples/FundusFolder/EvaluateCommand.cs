@@ -23,7 +23,7 @@ internal static class EvaluateCommand
     {
         var model = new Option<string[]>("--model")
         {
-            Description = "The model file train wrote (model.safetensors); give --model more than once to evaluate an ensemble (their probabilities averaged), or an ensemble manifest (.json).",
+            Description = "The model file train wrote (model.safetensors), or its ONNX export (medmnist export; run by ONNX Runtime on the CPU, to check the exported graph on the test photographs); give --model more than once to evaluate an ensemble (their probabilities averaged), or an ensemble manifest (.json).",
             Required = true,
             Arity = ArgumentArity.OneOrMore,
         };

@@ -12,13 +12,12 @@ namespace MedVision.Samples.FundusFolder;
 /// </summary>
 internal static class FundusModels
 {
-    /// <summary>The model files given (<c>--model</c> repeated, or one ensemble manifest) as an ensemble, with the files' paths.</summary>
-    public static (EnsemblePredictor Ensemble, string[] Paths) Load(string[] models, MedVision.Torch.Device device)
-    {
-        var manifest = EnsembleModels.ManifestAlone(models);
-        var paths = manifest is not null ? EnsemblePredictor.ReadManifest(manifest).ModelPaths.ToArray() : models;
-        return (manifest is not null ? EnsemblePredictor.LoadManifest(manifest, device) : EnsemblePredictor.Load(models, device), paths);
-    }
+    /// <summary>
+    /// The model files given (<c>--model</c> repeated, or one ensemble manifest) as an ensemble, with the files' paths:
+    /// model.safetensors files through libtorch, exported <c>.onnx</c> files (<c>medmnist export</c>) through ONNX Runtime.
+    /// </summary>
+    public static (EnsemblePredictor Ensemble, string[] Paths) Load(string[] models, MedVision.Torch.Device device) =>
+        ModelFiles.LoadEnsemble(models, device, TestTimeFlips.None, mixedPrecision: false);
 
     /// <summary>The model's task: binary (two classes), ordinal or multi-class; a model of another kind is refused.</summary>
     public static MedMnistTask TaskOf(ModelCard card, string path)

@@ -27,7 +27,7 @@ internal static class PredictCommand
     {
         var model = new Option<string[]>("--model")
         {
-            Description = "The model file train wrote (model.safetensors); give --model more than once to screen with an ensemble (their probabilities averaged), or an ensemble manifest (.json).",
+            Description = "The model file train wrote (model.safetensors), or its ONNX export (medmnist export; run by ONNX Runtime on the CPU); give --model more than once to screen with an ensemble (their probabilities averaged), or an ensemble manifest (.json).",
             Required = true,
             Arity = ArgumentArity.OneOrMore,
         };

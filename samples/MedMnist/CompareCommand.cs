@@ -50,9 +50,9 @@ internal static class CompareCommand
         var data = TrainCommand.LoadDataset(datasetName, dataFile);
         var info = data.Info!;
         var split = splitName == "val" ? data.Validation : data.Test;
-        var (a, pathsA) = ModelOptions.LoadEnsemble(first, device, flips, mixedPrecision: false);
+        var (a, pathsA) = ModelFiles.LoadEnsemble(first, device, flips, mixedPrecision: false);
         using var ownedA = a;
-        var (b, pathsB) = ModelOptions.LoadEnsemble(second, device, flips, mixedPrecision: false);
+        var (b, pathsB) = ModelFiles.LoadEnsemble(second, device, flips, mixedPrecision: false);
         using var ownedB = b;
         foreach (var (ensemble, option) in new[] { (a, "--model"), (b, "--against") })
         {

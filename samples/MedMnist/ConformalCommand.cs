@@ -57,7 +57,7 @@ internal static class ConformalCommand
         bool manifest = EnsembleModels.ManifestAlone(s.Models) is not null;
         if (s.Store && (s.Models.Length != 1 || !(manifest || s.Models[0].EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase))))
             throw new ArgumentException("--store writes the calibration into one .safetensors model file or one ensemble manifest (.json); for several --model files, write a manifest (medmnist ensemble) and calibrate it.");
-        var (ensemble, paths) = ModelOptions.LoadEnsemble(s.Models, s.Device, s.Flips, s.MixedPrecision);
+        var (ensemble, paths) = ModelFiles.LoadEnsemble(s.Models, s.Device, s.Flips, s.MixedPrecision);
         using var owned = ensemble;
         if (ensemble.ClassNames.Count != info.ClassCount)
             throw new ArgumentException($"The model has {ensemble.ClassNames.Count} classes but {info.Name} has {info.ClassCount}.");

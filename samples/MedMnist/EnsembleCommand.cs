@@ -38,7 +38,7 @@ internal static class EnsembleCommand
     {
         if (models.FirstOrDefault(EnsembleModels.IsManifest) is { } nested)
             throw new ArgumentException($"--model {nested} is a manifest; list the model files themselves.");
-        if (models.FirstOrDefault(ModelOptions.IsOnnxFile) is { } onnx)
+        if (models.FirstOrDefault(ModelFiles.IsOnnxFile) is { } onnx)
             throw new ArgumentException($"--model {onnx} is an ONNX file; a manifest lists the model files (model.safetensors) it was exported from.");
         EnsemblePredictor.SaveManifest(output, models, weights);
         var written = EnsemblePredictor.ReadManifest(output);

@@ -59,7 +59,7 @@ internal static class EvaluateCommand
         var data = TrainCommand.LoadDataset(datasetName, dataFile);
         var info = data.Info!;
         // One model is an ensemble of one: the same probabilities, and its Grad-CAM grid below.
-        var (ensemble, modelPaths) = ModelOptions.LoadEnsemble(models, device, flips, mixedPrecision);
+        var (ensemble, modelPaths) = ModelFiles.LoadEnsemble(models, device, flips, mixedPrecision);
         using var owned = ensemble;
         if (ensemble.ClassNames.Count != info.ClassCount)
             throw new ArgumentException($"The model has {ensemble.ClassNames.Count} classes but {info.Name} has {info.ClassCount}.");
@@ -122,7 +122,7 @@ internal static class EvaluateCommand
         if (storeReferral && validationTrainedOn)
             throw new ArgumentException("--store-referral chooses the operating point on the validation split, which these models trained on.");
         string? manifest = EnsembleModels.ManifestAlone(models);
-        if (storeReferral && manifest is null && ModelOptions.IsOnnxFile(modelPaths[0]))
+        if (storeReferral && manifest is null && ModelFiles.IsOnnxFile(modelPaths[0]))
             throw new ArgumentException("--store-referral writes into a model.safetensors; store it there, then export again.");
         if (info.Task is MedMnistTask.OrdinalRegression or MedMnistTask.Binary)
         {

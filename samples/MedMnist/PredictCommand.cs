@@ -53,12 +53,12 @@ internal static class PredictCommand
 
     private static int Run(string modelPath, Device device, TestTimeFlips flips, bool mixedPrecision, string[] images, string? heatmaps, MapMethod map, string? csv)
     {
-        using var predictor = ModelOptions.LoadPredictor(modelPath, device, flips, mixedPrecision);
+        using var predictor = ModelFiles.LoadPredictor(modelPath, device, flips, mixedPrecision);
         map = map.For(predictor);
         if (heatmaps is not null && map.GuidedRefusal(predictor) is { } guided)
             throw new ArgumentException($"{guided} ({Path.GetFileName(modelPath)}).");
         if (heatmaps is not null && !map.Supports(predictor))
-            throw new ArgumentException(ModelOptions.IsOnnxFile(modelPath)
+            throw new ArgumentException(ModelFiles.IsOnnxFile(modelPath)
                 ? $"--heatmaps needs the network's layers and gradients, which ONNX Runtime does not expose; explain with the model.safetensors {Path.GetFileName(modelPath)} was exported from."
                 : predictor.CanExplain
                     ? $"--cam {map.Cam} needs {(MapMethod.MapsAttention(map.Cam) ? "a vision-transformer" : "a ResNet")} model file; {Path.GetFileName(modelPath)} holds a {predictor.Card.Architecture} model: use --cam {MapMethod.OwnCam(predictor)}, or --attribution IntegratedGradients."
@@ -83,7 +83,7 @@ internal static class PredictCommand
     // ensemble's label and each member's own label. --heatmaps: the members' maps of the ensemble's class, averaged.
     private static int RunEnsemble(string[] models, Device device, TestTimeFlips flips, bool mixedPrecision, string[] images, string? heatmaps, MapMethod map, string? csv)
     {
-        var (ensemble, modelPaths) = ModelOptions.LoadEnsemble(models, device, flips, mixedPrecision);
+        var (ensemble, modelPaths) = ModelFiles.LoadEnsemble(models, device, flips, mixedPrecision);
         using var owned = ensemble;
         map = map.For(ensemble.Members[0]);
         if (heatmaps is not null && ensemble.Members.Select((member, m) => (Refusal: map.GuidedRefusal(member), m)).FirstOrDefault(r => r.Refusal is not null) is { Refusal: { } guided } g)
@@ -91,7 +91,7 @@ internal static class PredictCommand
         if (heatmaps is not null && ensemble.Members.FirstOrDefault(member => !map.Supports(member)) is { } refusing)
         {
             int m = ensemble.Members.ToList().IndexOf(refusing);
-            throw new ArgumentException($"--heatmaps needs every model's {map.Needs}; {Path.GetFileName(modelPaths[m])} {(ModelOptions.IsOnnxFile(modelPaths[m]) ? "is an ONNX file, whose layers and gradients ONNX Runtime does not expose" : $"holds a {ensemble.Members[m].Card.Architecture} model (map it with --attribution)")}.");
+            throw new ArgumentException($"--heatmaps needs every model's {map.Needs}; {Path.GetFileName(modelPaths[m])} {(ModelFiles.IsOnnxFile(modelPaths[m]) ? "is an ONNX file, whose layers and gradients ONNX Runtime does not expose" : $"holds a {ensemble.Members[m].Card.Architecture} model (map it with --attribution)")}.");
         }
         if (heatmaps is not null && ensemble.Members[0].Card.Preprocessing.InputSize.Count == 3)
             throw new ArgumentException("--heatmaps overlays the maps on 2-D images; these models take 3-D volumes.");

@@ -339,6 +339,18 @@ public sealed class FundusFolderSampleTests : IDisposable
             evaluation["test_" + measure].Should().Be(trained["val_" + measure], measure);
         evaluation["task"].Should().Be("binary");
         evaluation["threshold"].Should().Be("0.5", "no operating point was recorded");
+        // The model's ONNX export (medmnist export) evaluates alike through ONNX Runtime: the same photographs, probabilities within float rounding.
+        var export = await SampleApp.RunAsync("medmnist", _folder.Path, "export", "--model", _folder["out/model.safetensors"], "--output", _folder["out/model.onnx"]);
+        export.ExitCode.Should().Be(0, export.ToString());
+        var onnx = await SampleApp.RunAsync("fundus-folder", _folder.Path, "evaluate", "--model", _folder["out/model.onnx"], "--test-folder", _folder["val"], "--test-csv", _folder["labels.csv"],
+            "--bootstrap", "0", "--output", _folder["eval-onnx"]);
+        onnx.ExitCode.Should().Be(0, onnx.ToString());
+        onnx.Lines("EVALUATION").Single()["photographs"].Should().Be("4");
+        var libtorchRows = File.ReadAllLines(_folder["eval/test-predictions.csv"]);
+        var onnxRows = File.ReadAllLines(_folder["eval-onnx/test-predictions.csv"]);
+        onnxRows.Should().HaveCount(libtorchRows.Length);
+        for (int i = 1; i < onnxRows.Length; i++)
+            double.Parse(onnxRows[i].Split(',')[4], CultureInfo.InvariantCulture).Should().BeApproximately(double.Parse(libtorchRows[i].Split(',')[4], CultureInfo.InvariantCulture), 1e-4, onnxRows[i]);
         var byName = await SampleApp.RunAsync("fundus-folder", _folder.Path, "evaluate", "--model", _folder["out/model.safetensors"], "--test-folder", _folder["train"], "--labels", "file-names",
             "--output", _folder["eval-train"]);
         byName.ExitCode.Should().Be(0, byName.ToString());
