@@ -30,12 +30,12 @@ internal static class EvaluateCommand
         var testFolder = new Option<string>("--test-folder") { Description = "The labelled photographs (JPEG or PNG) to evaluate on; none of them should have been trained or validated on.", Required = true };
         var labels = new Option<string>("--labels")
         {
-            Description = "csv: --test-csv names each photograph and its label (the class index); subfolders: --test-folder holds one sub-folder per class, named as the model's classes; file-names: iChallenge-PM's names (P = pathologic myopia, N/H = not; a two-class model).",
+            Description = "csv: --test-csv names each photograph and its label (the class index; a multi-label model's finding columns, by default named as its findings); subfolders: --test-folder holds one sub-folder per class, named as the model's classes; file-names: iChallenge-PM's names (P = pathologic myopia, N/H = not; a two-class model).",
             DefaultValueFactory = _ => "csv",
         }.OneOf("csv", "subfolders", "file-names");
         var testCsv = new Option<string?>("--test-csv") { Description = "With --labels csv: the CSV of the test photographs' labels.", HelpName = "FILE" };
         var nameColumn = new Option<string>("--name-column") { Description = "Image-name column of the CSV.", DefaultValueFactory = _ => "imgName" };
-        var labelColumn = new Option<string>("--label-column") { Description = "Label column of the CSV (the class index).", DefaultValueFactory = _ => "Label" };
+        var labelColumn = new Option<string>("--label-column") { Description = "Label column of the CSV (the class index); for a multi-label model, its comma-separated 0/1 finding columns (default: the model's finding names).", DefaultValueFactory = _ => "Label" };
         var threshold = new Option<double?>("--threshold")
         {
             Description = "The referral threshold on P(positive class) or, for a grading model, P(referable grades), as predict's. Default: the operating point recorded in the model file or manifest, else 0.5.",
@@ -67,23 +67,29 @@ internal static class EvaluateCommand
         var task = FundusModels.TaskOf(card, modelPaths[0]);
         var classNames = card.ClassNames;
         var referral = FundusModels.Referral(ensemble, task, modelPaths.Length, givenThreshold, modelPaths[0]);
-        var test = TestSet(folder, labelling, csv, nameColumn, labelColumn, classNames);
+        bool multiLabel = task == MedMnistTask.MultiLabel;
+        var test = TestSet(folder, labelling, csv, nameColumn, labelColumn, classNames, multiLabel);
+        // Each photograph's labels: its class, or (multi-label) a 0/1 per finding.
+        int Has(ImageSample x, int k) => x.Labels is { } findings ? findings[k] : x.Label == k ? 1 : 0;
 
         AnsiConsole.MarkupLine(SampleCommandLine.Banner(device));
         AnsiConsole.MarkupLine(Markup.Escape((modelPaths.Length > 1 ? EnsembleModels.Banner(ensemble) : $"Model {Path.GetFileName(modelPaths[0])}")
             + $" ({FundusModels.TaskName(task)}, {card.Architecture} at {string.Join("×", card.Preprocessing.InputSize)}) on {test.Count} test photographs: "
-            + string.Join(", ", classNames.Select((n, k) => $"{n}: {test.Samples.Count(x => x.Label == k)}"))));
+            + string.Join(", ", classNames.Select((n, k) => $"{n}: {test.Samples.Count(x => Has(x, k) == 1)}"))));
         FundusModels.PrintThresholdSource(referral, ensemble, modelPaths.Length, givenThreshold is not null);
 
         // Each photograph prepared as the model card says (as predict prepares it), the ensemble's averaged probabilities.
         var files = test.Samples.Select(x => x.FilePath).ToArray();
         var predictions = ensemble.PredictFiles(files).Select(referral.Apply).ToArray();
-        int[] actual = test.Samples.Select(x => x.Label).ToArray();
+        int[] actual = test.Samples.Select(x => x.Label).ToArray();   // −1 for multi-label photographs
+        var findingLabels = new int[files.Length, multiLabel ? classNames.Count : 1];
+        for (int i = 0; i < files.Length; i++)
+            for (int k = 0; k < findingLabels.GetLength(1); k++) findingLabels[i, k] = multiLabel ? Has(test.Samples[i], k) : actual[i];
         var scores = new double[files.Length, classNames.Count];
         for (int i = 0; i < files.Length; i++)
             for (int k = 0; k < classNames.Count; k++) scores[i, k] = predictions[i].Probabilities[k];
 
-        var report = ModelEvaluator.Evaluate(task, actual, scores, new BootstrapOptions { Resamples = resamples });
+        var report = ModelEvaluator.Evaluate(task, findingLabels, scores, new BootstrapOptions { Resamples = resamples });
         Directory.CreateDirectory(output);
         report.WriteCsv(Path.Combine(output, "test-evaluation.csv"));
         Prediction.WriteCsv(Path.Combine(output, "test-predictions.csv"), files.Select(f => Path.GetRelativePath(test.Root, f)).ToArray(), predictions, classNames);
@@ -94,6 +100,7 @@ internal static class EvaluateCommand
         {
             MedMnistTask.Binary => [("Sensitivity[class 1]", "sensitivity"), ("Specificity[class 1]", "specificity")],
             MedMnistTask.OrdinalRegression => [("Cohen's kappa (quadratic)", "qwk"), ("Mean absolute error", "mae")],
+            MedMnistTask.MultiLabel => classNames.Select((n, k) => ($"AUC[label {k}]", $"auc_{ResultName(n, k)}")).ToArray(),
             _ => [("Balanced accuracy", "balanced_accuracy"), ("F1 (macro)", "macro_f1")],
         });
         string F(double v) => v.ToString("F4", CultureInfo.InvariantCulture);
@@ -114,8 +121,9 @@ internal static class EvaluateCommand
         foreach (var warning in report.Warnings) AnsiConsole.MarkupLine($"[yellow]Note:[/] {Markup.Escape(warning)}");
 
         // The decisions predict makes, on these photographs.
-        var matrix = ConfusionMatrix.FromPredictions(actual, predictions.Select(p => p.Label).ToArray(), classNames.Count);
-        var charts = new List<(string File, SvgChart Chart)> { ("test-confusion.svg", new ConfusionMatrixChart(matrix, classNames, "Test confusion matrix")) };
+        var charts = new List<(string File, SvgChart Chart)>();
+        if (!multiLabel)
+            charts.Add(("test-confusion.svg", new ConfusionMatrixChart(ConfusionMatrix.FromPredictions(actual, predictions.Select(p => p.Label).ToArray(), classNames.Count), classNames, "Test confusion matrix")));
         if (referral.From is int from)
         {
             var (referable, risks) = Nets.Metrics.Clinical.Referral.FromGrades(actual, scores, from);
@@ -134,6 +142,11 @@ internal static class EvaluateCommand
             }
             if (task != MedMnistTask.Binary) fields.Insert(0, $"referable_from={from}");
         }
+        else if (multiLabel)
+        {
+            charts.Add(("test-roc.svg", TrainingPlots.PerLabelRocCurves(findingLabels, scores, classNames, "Test ROC (per finding)")));
+            fields.Add(string.Create(CultureInfo.InvariantCulture, $"threshold={referral.Threshold} with_findings={predictions.Count(p => p.Probabilities.Any(v => v >= referral.Threshold))}"));
+        }
         else charts.Add(("test-roc.svg", TrainingPlots.RocCurves(actual, scores, classNames, "Test ROC (one vs rest)")));
         foreach (var (file, chart) in charts)
         {
@@ -147,8 +160,19 @@ internal static class EvaluateCommand
     }
 
     // The test photographs and their labels, in the model's classes.
-    private static ImageFolderDataset TestSet(string folder, string labelling, string? csv, string nameColumn, string labelColumn, IReadOnlyList<string> classNames)
+    private static ImageFolderDataset TestSet(string folder, string labelling, string? csv, string nameColumn, string labelColumn, IReadOnlyList<string> classNames, bool multiLabel)
     {
+        if (multiLabel && labelling != "csv")
+            throw new ArgumentException($"The model has {classNames.Count} findings (multi-label): label the test photographs with a table of them (--labels csv --test-csv FILE).");
+        if (multiLabel)
+        {
+            // The finding columns: those given, else the model's own names (the training table's headers).
+            var columns = labelColumn.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+            return ImageFolderDataset.FromCsv(folder, csv!, new CsvLabelOptions
+            {
+                FileNameColumn = nameColumn, LabelColumns = columns.Length > 1 ? columns : classNames, ClassNames = classNames,
+            });
+        }
         switch (labelling)
         {
             case "subfolders":
@@ -165,8 +189,16 @@ internal static class EvaluateCommand
         }
     }
 
-    // A measure as the table names it: "Sensitivity[class 1]" → "Sensitivity (pathologic)".
-    private static string Display(string metric, IReadOnlyList<string> classNames) =>
-        metric.EndsWith("[class 1]", StringComparison.Ordinal) ? $"{metric[..^"[class 1]".Length]} ({classNames[1]})" : metric;
+    // A measure as the table names it: "Sensitivity[class 1]" → "Sensitivity (pathologic)", "AUC[label 2]" → "AUC (G)".
+    private static string Display(string metric, IReadOnlyList<string> classNames)
+    {
+        if (metric.EndsWith("[class 1]", StringComparison.Ordinal)) return $"{metric[..^"[class 1]".Length]} ({classNames[1]})";
+        var finding = System.Text.RegularExpressions.Regex.Match(metric, @"^(.*)\[label (\d+)\]$");
+        return finding.Success ? $"{finding.Groups[1].Value} ({classNames[int.Parse(finding.Groups[2].Value, CultureInfo.InvariantCulture)]})" : metric;
+    }
+
+    // A finding's name in an EVALUATION key: itself when it is a plain word, else its index.
+    private static string ResultName(string name, int index) =>
+        System.Text.RegularExpressions.Regex.IsMatch(name, "^[A-Za-z0-9_-]+$") ? name : index.ToString(CultureInfo.InvariantCulture);
 
 }

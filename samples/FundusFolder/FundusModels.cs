@@ -19,13 +19,14 @@ internal static class FundusModels
     public static (EnsemblePredictor Ensemble, string[] Paths) Load(string[] models, MedVision.Torch.Device device) =>
         ModelFiles.LoadEnsemble(models, device, TestTimeFlips.None, mixedPrecision: false);
 
-    /// <summary>The model's task: binary (two classes), ordinal or multi-class; a model of another kind is refused.</summary>
+    /// <summary>The model's task: binary (two classes), ordinal, multi-class or multi-label; a model of volumes is refused.</summary>
     public static MedMnistTask TaskOf(ModelCard card, string path)
     {
         var task = Enum.TryParse<MedMnistTask>(card.Task, ignoreCase: true, out var parsed) ? parsed : MedMnistTask.MultiClass;
-        if (card.Preprocessing.InputSize.Count != 2 || task == MedMnistTask.MultiLabel)
+        if (card.Preprocessing.InputSize.Count != 2)
             throw new ArgumentException($"{Path.GetFileName(path)} is not a classifier of 2-D photographs (a {card.Task} model of {card.ClassNames.Count} classes, input {string.Join("×", card.Preprocessing.InputSize)}); give the model.safetensors fundus-folder train wrote.");
-        return card.ClassNames.Count == 2 ? MedMnistTask.Binary : task == MedMnistTask.OrdinalRegression ? task : MedMnistTask.MultiClass;
+        return task == MedMnistTask.MultiLabel ? task
+            : card.ClassNames.Count == 2 ? MedMnistTask.Binary : task == MedMnistTask.OrdinalRegression ? task : MedMnistTask.MultiClass;
     }
 
     /// <summary>The task as the RESULT and EVALUATION lines name it: binary, ordinal or multi-class.</summary>
@@ -33,16 +34,20 @@ internal static class FundusModels
     {
         MedMnistTask.Binary => "binary",
         MedMnistTask.OrdinalRegression => "ordinal",
+        MedMnistTask.MultiLabel => "multi-label",
         _ => "multi-class",
     };
 
     /// <summary>
     /// The referral rule of <paramref name="ensemble"/> (of <paramref name="modelCount"/> model files): none for unordered
-    /// classes (a given threshold refused); else the referable classes and the threshold.
+    /// classes (a given threshold refused) or findings (the threshold is each finding's); else the referable classes and
+    /// the threshold.
     /// </summary>
     public static ReferralRule Referral(EnsemblePredictor ensemble, MedMnistTask task, int modelCount, double? given, string firstPath)
     {
         var card = ensemble.Members[0].Card;
+        // A multi-label model reports each finding whose probability reaches the threshold (0.5 unless given); it refers nothing.
+        if (task == MedMnistTask.MultiLabel) return new ReferralRule(null, given ?? 0.5, null, "", "");
         if (task == MedMnistTask.MultiClass)
             return given is null ? new ReferralRule(null, double.NaN, null, "", "")
                 : throw new ArgumentException($"--threshold sets a referral threshold, which needs a binary or graded (ordinal) model; {Path.GetFileName(firstPath)} has {card.ClassNames.Count} unordered classes.");
@@ -71,7 +76,7 @@ internal static class FundusModels
 
 /// <summary>Which photographs a model refers: those whose probability of the classes from <see cref="From"/> reaches <see cref="Threshold"/>.</summary>
 /// <param name="From">The lowest referable class (1 for a screening model, a grade for a grading one); null: no referral (unordered classes).</param>
-/// <param name="Threshold">The threshold on the referable classes' probability.</param>
+/// <param name="Threshold">The threshold on the referable classes' probability (of a multi-label model: on each finding's).</param>
 /// <param name="Recorded">The operating point the threshold was taken from, when it was not given.</param>
 /// <param name="Source">"the model file" or "the ensemble manifest".</param>
 /// <param name="RiskName">How messages name the risk: "P(pathologic)", "P(grade ≥ 2)".</param>

@@ -33,7 +33,7 @@ internal static class PredictCommand
         };
         var threshold = new Option<double?>("--threshold")
         {
-            Description = "Photographs whose probability of pathologic myopia (of a grading model: of the referable grades) reaches this are referred (the operating point: lower it for more sensitivity). Default: the operating point train --min-sensitivity recorded in the model file, else 0.5.",
+            Description = "Photographs whose probability of pathologic myopia (of a grading model: of the referable grades) reaches this are referred (the operating point: lower it for more sensitivity); a multi-label model reports each finding whose probability reaches it. Default: the operating point train --min-sensitivity recorded in the model file, else 0.5.",
         }.Must(v => v is null || v is > 0 and < 1, "a probability between 0 and 1 (exclusive)");
         var csv = new Option<string?>("--csv") { Description = "FILE: also write image,probability,decision for every photograph (a grading or multi-class model: input,label,label_name,p_<class>…, then expected_grade, referral_risk and referred for a grading model).", HelpName = "FILE" };
         var heatmaps = new Option<string?>("--heatmaps") { Description = "FOLDER: also write each photograph with the map of pathologic myopia (of a grading or multi-class model: of its predicted class) blended over it: Grad-CAM for a ResNet (NAME-gradcam.png), the gradient-weighted attention rollout for a vision transformer (NAME-gradrollout.png); with --attribution, NAME-<method>.png.", HelpName = "FOLDER" };
@@ -70,8 +70,9 @@ internal static class PredictCommand
         int height = card.Preprocessing.InputSize[0], width = card.Preprocessing.InputSize[1];
         AnsiConsole.MarkupLine(SampleCommandLine.Banner(device));
         AnsiConsole.MarkupLine(Markup.Escape((modelPaths.Length > 1 ? EnsembleModels.Banner(ensemble) : $"Model {Path.GetFileName(modelPaths[0])}") +
-            $": {card.Architecture} at {width}×{height}; {files.Count} photograph(s); " + (referral.From is null
-                ? $"{card.ClassNames.Count} classes ({string.Join(", ", card.ClassNames)})"
+            $": {card.Architecture} at {width}×{height}; {files.Count} photograph(s); " + (task == MedMnistTask.MultiLabel
+                ? $"{card.ClassNames.Count} findings ({string.Join(", ", card.ClassNames)}), each reported at P ≥ {referral.Threshold.ToString(CultureInfo.InvariantCulture)}"
+                : referral.From is null ? $"{card.ClassNames.Count} classes ({string.Join(", ", card.ClassNames)})"
                 : $"referred when {referral.RiskName} ≥ {referral.Threshold.ToString(CultureInfo.InvariantCulture)}")));
         FundusModels.PrintThresholdSource(referral, ensemble, modelPaths.Length, givenThreshold is not null);
         if (heatmaps is not null) Directory.CreateDirectory(heatmaps);
@@ -91,6 +92,7 @@ internal static class PredictCommand
             }
         int referred = predictions.Count(p => p.Referred == true);
         if (binary) WriteScreening(files, predictions, card.ClassNames, referral.Threshold, ensemble: modelPaths.Length > 1, csv);
+        else if (task == MedMnistTask.MultiLabel) WriteFindings(files, predictions, card.ClassNames, referral.Threshold, csv);
         else
         {
             AnsiConsole.Write(PredictionTable.Of(files, predictions, ordinal, ensemble: modelPaths.Length > 1, "photograph"));
@@ -104,10 +106,30 @@ internal static class PredictCommand
         if (heatmaps is not null)
             AnsiConsole.MarkupLine(Markup.Escape($"{map.Cam switch { CamMethod.GradCam => "Grad-CAM", CamMethod.GradientAttentionRollout => "Gradient-weighted attention rollout", _ => map.Name }} of {(binary ? card.ClassNames[1] : "each photograph's predicted class")}: {Path.GetFullPath(heatmaps)}/*-{map.Tag("gradcam")}.png"));
         if (MapOptions.ConvergenceLine(explained) is { } convergence) AnsiConsole.MarkupLine(Markup.Escape(convergence));
+        int withFindings = predictions.Count(p => p.Probabilities.Any(v => v >= referral.Threshold));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"RESULT photographs={files.Count}")
+            + (task == MedMnistTask.MultiLabel ? string.Create(CultureInfo.InvariantCulture, $" with_findings={withFindings} threshold={referral.Threshold}") : "")
             + (referral.From is int cut ? string.Create(CultureInfo.InvariantCulture, $" referred={referred} threshold={referral.Threshold}{(binary ? "" : $" referable_from={cut}")}") : "")
             + string.Create(CultureInfo.InvariantCulture, $" models={modelPaths.Length}{(binary ? "" : $" classes={card.ClassNames.Count}")}"));
         return 0;
+    }
+
+    // A multi-label model's table (each photograph's findings at or above the threshold, with their probabilities) and CSV
+    // (Prediction.WriteCsv: every finding's probability).
+    private static void WriteFindings(List<string> files, List<EnsemblePrediction> predictions, IReadOnlyList<string> findings, double threshold, string? csv)
+    {
+        var table = new Table().AddColumn("photograph").AddColumn($"findings (P ≥ {threshold.ToString(CultureInfo.InvariantCulture)})").AddColumn("most probable");
+        for (int i = 0; i < files.Count; i++)
+        {
+            var p = predictions[i].Probabilities;
+            var found = Enumerable.Range(0, findings.Count).Where(k => p[k] >= threshold).Select(k => $"{findings[k]} {p[k].ToString("F3", CultureInfo.InvariantCulture)}").ToArray();
+            table.AddRow(Markup.Escape(files[i]), Markup.Escape(found.Length == 0 ? "none" : string.Join(", ", found)),
+                Markup.Escape($"{predictions[i].LabelName} {p[predictions[i].Label].ToString("F3", CultureInfo.InvariantCulture)}"));
+        }
+        AnsiConsole.Write(table);
+        if (csv is null) return;
+        Prediction.WriteCsv(csv, files, predictions, findings);
+        AnsiConsole.MarkupLine(Markup.Escape($"Wrote {Path.GetFullPath(csv)}"));
     }
 
     // A screening model's table (probability of the positive class, decision, members agreeing) and CSV (image,probability,decision).

@@ -41,6 +41,8 @@ internal static class TrainCommand
         two classes (e.g. normal/ and pathologic/; sorted by name, the second is the positive, referable class), or
         grades (e.g. 0/ 1/ 2/ 3/ 4/ for diabetic retinopathy: an ordinal model, referring from --referable-from), or
         other classes (a multi-class model).
+        Or, with --labels csv, --train-csv and --val-csv label both folders: --label-column names the class column, or
+        several 0/1 columns for findings (e.g. ODIR-5K's N,D,G,C,A,H,M,O: a multi-label model).
         Or run with --demo to exercise the pipeline on a tiny generated folder.
         """;
 
@@ -49,13 +51,18 @@ internal static class TrainCommand
         var trainFolder = new Option<string?>("--train-folder") { Description = "Training images, labelled by file name (P = 1, N/H = 0), or in class sub-folders with --labels subfolders." };
         var valFolder = new Option<string?>("--val-folder") { Description = "Validation images (labelled by --val-csv, or in class sub-folders with --labels subfolders)." };
         var valCsv = new Option<string?>("--val-csv") { Description = "Validation labels CSV." };
+        var trainCsv = new Option<string?>("--train-csv") { Description = "With --labels csv: the training labels CSV (columns as --val-csv's)." };
         var nameColumn = new Option<string>("--name-column") { Description = "Image-name column of the CSV.", DefaultValueFactory = _ => "imgName" };
-        var labelColumn = new Option<string>("--label-column") { Description = "Label column of the CSV (0 or 1).", DefaultValueFactory = _ => "Label" };
+        var labelColumn = new Option<string>("--label-column")
+        {
+            Description = "Label column of the CSVs (the class index: 0 or 1 for iChallenge-PM). With --labels csv, several comma-separated columns of 0/1 findings (e.g. N,D,G,C,A,H,M,O as ODIR-5K's) train a multi-label model: a sigmoid per finding.",
+            DefaultValueFactory = _ => "Label",
+        };
         var labels = new Option<string>("--labels")
         {
-            Description = "file-names: iChallenge-PM's layout (training labels from file names, validation labels from --val-csv); subfolders: --train-folder and --val-folder each hold one sub-folder per class, sorted by name — two classes train a binary screening model, the second the positive (referable) one (e.g. normal/ and pathologic/, or 0/ and 1/); three or more a grading or multi-class model (--task).",
+            Description = "file-names: iChallenge-PM's layout (training labels from file names, validation labels from --val-csv); subfolders: --train-folder and --val-folder each hold one sub-folder per class, sorted by name — two classes train a binary screening model, the second the positive (referable) one (e.g. normal/ and pathologic/, or 0/ and 1/); three or more a grading or multi-class model (--task); csv: --train-csv and --val-csv label the training and validation folders (--label-column: one class column, or several 0/1 finding columns for a multi-label model).",
             DefaultValueFactory = _ => "file-names",
-        }.OneOf("file-names", "subfolders");
+        }.OneOf("file-names", "subfolders", "csv");
         var taskOption = new Option<string>("--task")
         {
             Description = "With --labels subfolders and three or more class folders: ordinal (grades in the folders' name order, e.g. 0/ to 4/ for diabetic retinopathy; the predicted grade, the expected grade, quadratic kappa and referral from --referable-from) or multi-class (unordered classes). auto: ordinal when the folders are named 0, 1, 2, … in order, else multi-class.",
@@ -100,7 +107,7 @@ internal static class TrainCommand
         var balance = new Option<bool>("--balance-classes") { Description = "Draw training photographs with probability 1/(count of their class) instead of shuffling (a WeightedRandomSampler, with replacement)." };
         var command = new Command("train", "Train and evaluate a pathologic-myopia classifier on fundus image folders (or a grading or multi-class one on class sub-folders).")
         {
-            trainFolder, valFolder, valCsv, nameColumn, labelColumn, labels, taskOption, referableFrom, model, depth, size, epochs, batch, lr, resizedCrop, seed, demo, device, threads, output, initWeights, initEntry, minSensitivity, sensitivityConfidence,
+            trainFolder, valFolder, trainCsv, valCsv, nameColumn, labelColumn, labels, taskOption, referableFrom, model, depth, size, epochs, batch, lr, resizedCrop, seed, demo, device, threads, output, initWeights, initEntry, minSensitivity, sensitivityConfidence,
             tensorBoard, classWeights, labelSmoothing, balance,
         };
         command.Check(r => r.GetValue(sensitivityConfidence) is not null && r.GetValue(minSensitivity) is null
@@ -108,8 +115,12 @@ internal static class TrainCommand
         InitialWeights.Check(command, initWeights, initEntry);
         command.Check(r => r.GetValue(labels) == "subfolders" && (r.GetValue(valCsv) is not null || r.GetResult(nameColumn) is { Implicit: false } || r.GetResult(labelColumn) is { Implicit: false })
             ? "--labels subfolders takes the labels from the class sub-folders of --train-folder and --val-folder: give no --val-csv, --name-column or --label-column." : null);
-        command.Check(r => r.GetValue(labels) != "subfolders" && (r.GetResult(taskOption) is { Implicit: false } || r.GetValue(referableFrom) is not null)
-            ? "--task and --referable-from apply to class sub-folders (--labels subfolders); iChallenge-PM's file names label two classes." : null);
+        command.Check(r => r.GetValue(labels) == "file-names" && (r.GetResult(taskOption) is { Implicit: false } || r.GetValue(referableFrom) is not null)
+            ? "--task and --referable-from apply to class sub-folders or label tables (--labels subfolders or csv); iChallenge-PM's file names label two classes." : null);
+        command.Check(r => r.GetValue(labels) == "csv" ? (r.GetValue(trainCsv) is null || r.GetValue(valCsv) is null ? "--labels csv reads the labels from tables: give --train-csv and --val-csv." : null)
+            : r.GetValue(trainCsv) is not null ? "--train-csv labels the training folder with --labels csv; give --labels csv too." : null);
+        command.Check(r => r.GetValue(labels) == "file-names" && r.GetValue(labelColumn)!.Contains(',')
+            ? "Several --label-column columns label findings (a multi-label model) in tables of both folders: give --labels csv with --train-csv." : null);
         command.Check(r => r.GetValue(model) != "resnet" && r.GetResult(depth) is { Implicit: false }
             ? $"--depth sets a ResNet's depth; --model {r.GetValue(model)} is a vision transformer (ViT-B: 12 layers)." : null);
         optimization.AddTo(command, epochs);
@@ -119,8 +130,8 @@ internal static class TrainCommand
         {
             // --demo changes the defaults of depth, size, epochs and batch, never a value the user gave.
             int Value(Option<int> option, int demoDefault) => r.GetValue(demo) && r.GetResult(option) is null or { Implicit: true } ? demoDefault : r.GetValue(option);
-            return Run(new Settings(r.GetValue(trainFolder), r.GetValue(valFolder), r.GetValue(valCsv), r.GetValue(nameColumn)!, r.GetValue(labelColumn)!,
-                r.GetValue(labels) == "subfolders", r.GetValue(taskOption)!, r.GetValue(referableFrom), r.GetValue(model)!, Value(depth, 18), Value(size, 64), Value(epochs, 1), Value(batch, 8), r.GetValue(lr), r.GetValue(seed), r.GetValue(demo),
+            return Run(new Settings(r.GetValue(trainFolder), r.GetValue(valFolder), r.GetValue(trainCsv), r.GetValue(valCsv), r.GetValue(nameColumn)!, r.GetValue(labelColumn)!,
+                r.GetValue(labels)!, r.GetValue(taskOption)!, r.GetValue(referableFrom), r.GetValue(model)!, Value(depth, 18), Value(size, 64), Value(epochs, 1), Value(batch, 8), r.GetValue(lr), r.GetValue(seed), r.GetValue(demo),
                 Device.Parse(r.GetValue(device)!), r.GetValue(threads), r.GetValue(output)!,
                 distributed.Read(r), r.GetValue(distributed.SyncBatchNorm), r.GetValue(initWeights), r.GetValue(initEntry), optimization.Read(r), r.GetValue(resizedCrop), r.GetValue(minSensitivity), r.GetValue(sensitivityConfidence), r.GetValue(tensorBoard),
                 r.GetValue(classWeights)!, r.GetValue(labelSmoothing), r.GetValue(balance)));
@@ -128,10 +139,14 @@ internal static class TrainCommand
         return command;
     }
 
-    private sealed record Settings(string? TrainFolder, string? ValFolder, string? ValCsv, string NameColumn, string LabelColumn, bool Subfolders, string Task, int? ReferableFrom, string Model, int Depth, int Size,
+    private sealed record Settings(string? TrainFolder, string? ValFolder, string? TrainCsv, string? ValCsv, string NameColumn, string LabelColumn, string Labelling, string Task, int? ReferableFrom, string Model, int Depth, int Size,
         int Epochs, int Batch, double LearningRate, int Seed, bool Demo, Device Device, int Threads, string Output,
         DistributedOptions Distributed, bool SyncBatchNorm, string? InitWeights, string? InitEntry, OptimizationRecipe Optimization, double? ResizedCropScale,
-        double? MinSensitivity, double? SensitivityConfidence, string? TensorBoard, string ClassWeights, double LabelSmoothing, bool BalanceClasses);
+        double? MinSensitivity, double? SensitivityConfidence, string? TensorBoard, string ClassWeights, double LabelSmoothing, bool BalanceClasses)
+    {
+        /// <summary>The labels come from class sub-folders.</summary>
+        public bool Subfolders => Labelling == "subfolders";
+    }
 
     private static int Run(Settings s)
     {
@@ -173,13 +188,23 @@ internal static class TrainCommand
         Tensors.NumThreads = s.Threads;
         AnsiConsole.MarkupLine(SampleCommandLine.Banner(s.Device) +
             (group is null ? "" : $" · data-parallel: {world} processes, {s.Batch / world} images each per step"));
-        var (train, val) = s.Subfolders ? Subfolders(s.TrainFolder, s.ValFolder) : (
-            ImageFolderDataset.FromFileNames(s.TrainFolder, FileNameLabelRule.PathologicMyopia),
-            ImageFolderDataset.FromCsv(s.ValFolder, s.ValCsv!, new CsvLabelOptions { FileNameColumn = s.NameColumn, LabelColumn = s.LabelColumn, ClassNames = FileNameLabelRule.PathologicMyopia.ClassNames }));
+        var (train, val) = s.Labelling switch
+        {
+            "subfolders" => Subfolders(s.TrainFolder, s.ValFolder),
+            "csv" => Tables(s.TrainFolder, s.TrainCsv!, s.ValFolder, s.ValCsv!, s.NameColumn, s.LabelColumn),
+            _ => (ImageFolderDataset.FromFileNames(s.TrainFolder, FileNameLabelRule.PathologicMyopia),
+                ImageFolderDataset.FromCsv(s.ValFolder, s.ValCsv!, new CsvLabelOptions { FileNameColumn = s.NameColumn, LabelColumn = s.LabelColumn, ClassNames = FileNameLabelRule.PathologicMyopia.ClassNames })),
+        };
         var classNames = train.ClassNames.ToArray();
-        var taskType = s.Subfolders ? ChooseTask(s.Task, classNames, s.TrainFolder) : MedMnistTask.Binary;
+        if (train.IsMultiLabel && s.Task != "auto")
+            throw new ArgumentException($"--task {s.Task} applies to one class per photograph; the {classNames.Length} finding columns ({string.Join(", ", classNames)}) train a multi-label model.");
+        var taskType = train.IsMultiLabel ? MedMnistTask.MultiLabel
+            : s.Labelling == "file-names" ? MedMnistTask.Binary
+            : ChooseTask(s.Task, classNames, s.Subfolders ? $"the class folders of {s.TrainFolder}" : $"the labels of {s.TrainCsv}");
         // The lowest referable class: 1 (binary), a grade (ordinal); none for unordered classes.
         int? from = ReferableClass(taskType, classNames.Length, s.ReferableFrom, s.MinSensitivity is not null);
+        if (s.BalanceClasses && train.IsMultiLabel)
+            throw new ArgumentException("--balance-classes draws photographs by their class; a photograph of a multi-label table has several findings (use --class-weights … for single-label tables only, or neither).");
         // How messages name the positive class's images: "pathologic" in iChallenge-PM's layout, else the folder's name.
         string positives = s.Subfolders ? (taskType == MedMnistTask.Binary ? classNames[1] : $"grade ≥ {from}") : "pathologic";
         // What the referral decision reads: the positive class's probability, or that of the referable grades.
@@ -190,8 +215,9 @@ internal static class TrainCommand
                 : $"--min-sensitivity chooses a threshold on validation images below and at or above grade {lowest}; the validation folder holds {(val.Samples.Any(x => x.Label >= lowest) ? "referable" : "non-referable")} images only.");
         string Counts(ImageFolderDataset d) => taskType == MedMnistTask.Binary
             ? $"{d.Count} images ({d.Samples.Count(x => x.Label == 1)} {positives})"
-            : $"{d.Count} images ({string.Join(", ", classNames.Select((n, k) => $"{n}: {d.Samples.Count(x => x.Label == k)}"))})";
-        string classes = !s.Subfolders ? ""
+            : $"{d.Count} images ({string.Join(", ", classNames.Select((n, k) => $"{n}: {d.Samples.Count(x => (x.Labels?[k] ?? (x.Label == k ? 1 : 0)) == 1)}"))})";
+        string classes = s.Labelling == "file-names" ? ""
+            : taskType == MedMnistTask.MultiLabel ? $" · {classNames.Length} findings (multi-label): {string.Join(", ", classNames)}"
             : taskType == MedMnistTask.Binary ? $" · classes {classNames[0]} (0) and {classNames[1]} (1, referable)"
             : taskType == MedMnistTask.OrdinalRegression ? $" · ordinal grades {string.Join(", ", classNames.Select((_, k) => PredictionTable.ClassLabel(classNames, k)))}, referable from {PredictionTable.ClassLabel(classNames, from!.Value)}"
             : $" · {classNames.Length} classes (multi-class): {string.Join(", ", classNames.Select((n, k) => $"{n} ({k})"))}";
@@ -206,8 +232,9 @@ internal static class TrainCommand
         AnsiConsole.MarkupLine(Markup.Escape(string.Create(CultureInfo.InvariantCulture,
             $"Training augmentation: {(s.ResizedCropScale is double m ? $"random resized crops of {m:G4}–1 of the area, " : "")}horizontal and vertical flips, rotation ±15°, colour jitter 0.2")));
         var plain = TransformPipeline.Create().Normalize(mean, std).Build();
+        var labelKind = train.IsMultiLabel ? LabelKind.MultiLabel : LabelKind.ClassIndex;
         DataLoader Loader(ImageFolderDataset d, bool training) => new(new ImageFolderSource(d, s.Size, s.Size),
-            new DataLoaderOptions { BatchSize = training ? s.Batch / world : s.Batch, Shuffle = training, Seed = s.Seed, Transform = training ? augment : plain, Device = s.Device });
+            new DataLoaderOptions { BatchSize = training ? s.Batch / world : s.Batch, Shuffle = training, Seed = s.Seed, Transform = training ? augment : plain, Device = s.Device, LabelKind = labelKind });
 
         Tensors.ManualSeed((ulong)s.Seed);
         using var network = CreateNetwork(s, classNames.Length);
@@ -251,10 +278,12 @@ internal static class TrainCommand
         if (group is { IsMaster: false }) return 0;
         var auc = MedMnistEvaluator.GetAuc(taskType, labels, scores).Value;
         var acc = MedMnistEvaluator.GetAcc(taskType, labels, scores);
-        var actual = Enumerable.Range(0, labels.GetLength(0)).Select(i => labels[i, 0]).ToArray();
-        var predicted = MedMnistEvaluator.Predict(taskType, scores);
-        var matrix = ConfusionMatrix.FromPredictions(actual, predicted, classNames.Length);
-        var measures = ClassificationMetrics.FromConfusionMatrix(matrix);
+        bool multiLabel = taskType == MedMnistTask.MultiLabel;
+        // One class per photograph: the confusion matrix and its measures (a multi-label model has AUC and ACC per finding).
+        var actual = multiLabel ? [] : Enumerable.Range(0, labels.GetLength(0)).Select(i => labels[i, 0]).ToArray();
+        var predicted = multiLabel ? [] : MedMnistEvaluator.Predict(taskType, scores);
+        var matrix = multiLabel ? null : ConfusionMatrix.FromPredictions(actual, predicted, classNames.Length);
+        var measures = matrix is null ? null : ClassificationMetrics.FromConfusionMatrix(matrix);
         var report = ModelEvaluator.Evaluate(taskType, labels, scores);
         report.WriteCsv(Path.Combine(s.Output, "validation-evaluation.csv"));
         // Referral (binary and ordinal models): the positive class, or the grades from `from`, against the rest — the
@@ -275,14 +304,14 @@ internal static class TrainCommand
             sensitivity = (double)truePositives / positivesCount;
             specificity = (double)trueNegatives / (actual.Length - positivesCount);
         }
-        (string File, SvgChart Chart)[] plots =
+        var plots = new List<(string File, SvgChart Chart)>
         {
             ("training-curves.svg", TrainingPlots.TrainingCurves(result.History, "Training loss and validation metrics")),
-            from is null
-                ? ("validation-roc.svg", TrainingPlots.RocCurves(actual, scores, classNames, "Validation ROC (one vs rest)"))
+            multiLabel ? ("validation-roc.svg", TrainingPlots.PerLabelRocCurves(labels, scores, classNames, "Validation ROC (per finding)"))
+                : from is null ? ("validation-roc.svg", TrainingPlots.RocCurves(actual, scores, classNames, "Validation ROC (one vs rest)"))
                 : ("validation-roc.svg", TrainingPlots.RocCurve(referable, risks, taskType == MedMnistTask.Binary ? classNames[1] : positives, "Validation ROC")),
-            ("validation-confusion.svg", new ConfusionMatrixChart(matrix, classNames, "Validation confusion matrix")),
         };
+        if (matrix is not null) plots.Add(("validation-confusion.svg", new ConfusionMatrixChart(matrix, classNames, "Validation confusion matrix")));
         foreach (var (file, chart) in plots)
         {
             chart.Save(Path.Combine(s.Output, file));
@@ -297,8 +326,8 @@ internal static class TrainCommand
         var preprocessing = new ImageFolderSource(val, s.Size, s.Size).DescribePreprocessing(mean, std);
         var metrics = new Dictionary<string, double> { ["val_auc"] = auc, ["val_acc"] = acc };
         if (from is not null) (metrics["val_sensitivity"], metrics["val_specificity"]) = (sensitivity, specificity);
-        if (taskType == MedMnistTask.OrdinalRegression) (metrics["referable_from"], metrics["val_qwk"]) = (from!.Value, measures.QuadraticKappa.Value);
-        if (taskType == MedMnistTask.MultiClass) (metrics["val_balanced_accuracy"], metrics["val_macro_f1"]) = (measures.BalancedAccuracy, measures.MacroF1);
+        if (taskType == MedMnistTask.OrdinalRegression) (metrics["referable_from"], metrics["val_qwk"]) = (from!.Value, measures!.QuadraticKappa.Value);
+        if (taskType == MedMnistTask.MultiClass) (metrics["val_balanced_accuracy"], metrics["val_macro_f1"]) = (measures!.BalancedAccuracy, measures.MacroF1);
         metrics["best_epoch"] = result.BestEpoch + 1;
         var card = SampleNetworks.Describe(network, preprocessing, val.ClassNames, taskType, metrics);
         // --min-sensitivity: the operating point chosen on the validation images, kept with the model for predict.
@@ -325,13 +354,13 @@ internal static class TrainCommand
         // AUC and ACC (MedMNIST's), then the referral measures — of the positive class, or of grades ≥ `from` with the
         // quadratically weighted kappa of the grades — or, for unordered classes, balanced accuracy and macro F1.
         var columns = new List<(string Header, double Value)> { ("AUC", auc), ("ACC", acc) };
-        if (taskType == MedMnistTask.OrdinalRegression) columns.Add(("quadratic κ", measures.QuadraticKappa.Value));
+        if (taskType == MedMnistTask.OrdinalRegression) columns.Add(("quadratic κ", measures!.QuadraticKappa.Value));
         if (from is not null)
         {
             string referral = taskType == MedMnistTask.Binary ? "" : $" (grade ≥ {from})";
             columns.AddRange([("sensitivity" + referral, sensitivity), ("specificity" + referral, specificity)]);
         }
-        else columns.AddRange([("balanced accuracy", measures.BalancedAccuracy), ("macro F1", measures.MacroF1)]);
+        else if (measures is not null) columns.AddRange([("balanced accuracy", measures.BalancedAccuracy), ("macro F1", measures.MacroF1)]);
         var table = new Table().Title($"{name} — selected epoch {result.BestEpoch + 1} (best validation AUC), validation set");
         foreach (var (header, _) in columns) table.AddColumn(new TableColumn(Markup.Escape(header)).RightAligned());
         table.AddRow(columns.Select(c => F(c.Value)).ToArray());
@@ -401,6 +430,20 @@ internal static class TrainCommand
         return folder;
     }
 
+    // Label tables of the training and validation folders: one class column (the validation labels within the training
+    // classes), or several 0/1 finding columns (a multi-label model).
+    private static (ImageFolderDataset Train, ImageFolderDataset Val) Tables(string trainFolder, string trainCsv, string valFolder, string valCsv, string nameColumn, string labelColumn)
+    {
+        var columns = labelColumn.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+        if (columns.Length > 1)
+        {
+            var findings = new CsvLabelOptions { FileNameColumn = nameColumn, LabelColumns = columns };
+            return (ImageFolderDataset.FromCsv(trainFolder, trainCsv, findings), ImageFolderDataset.FromCsv(valFolder, valCsv, findings));
+        }
+        var train = ImageFolderDataset.FromCsv(trainFolder, trainCsv, new CsvLabelOptions { FileNameColumn = nameColumn, LabelColumn = labelColumn });
+        return (train, ImageFolderDataset.FromCsv(valFolder, valCsv, new CsvLabelOptions { FileNameColumn = nameColumn, LabelColumn = labelColumn, ClassNames = train.ClassNames }));
+    }
+
     // Class sub-folders of the training and validation folders: the same classes in both.
     private static (ImageFolderDataset Train, ImageFolderDataset Val) Subfolders(string trainFolder, string valFolder)
     {
@@ -411,15 +454,15 @@ internal static class TrainCommand
         return (train, val);
     }
 
-    // The task of class sub-folders: two train a binary screening model; three or more an ordinal one when --task says so
-    // or when they are named 0, 1, 2, … in order (grades), else a multi-class one.
-    private static MedMnistTask ChooseTask(string task, string[] names, string folder)
+    // The task of class sub-folders or a table's class column: two classes train a binary screening model; three or more
+    // an ordinal one when --task says so or when they are named 0, 1, 2, … in order (grades), else a multi-class one.
+    private static MedMnistTask ChooseTask(string task, string[] names, string source)
     {
         if (names.Length < 2)
-            throw new ArgumentException($"--labels subfolders needs at least two class folders: {folder} holds {names.Length} ({string.Join(", ", names)}).");
+            throw new ArgumentException($"A classifier needs at least two classes; {source} give {names.Length} ({string.Join(", ", names)}).");
         if (names.Length == 2)
             return task == "auto" ? MedMnistTask.Binary
-                : throw new ArgumentException($"--task {task} applies to three or more class folders; the two of {folder} ({names[0]}, {names[1]}) train a binary screening model.");
+                : throw new ArgumentException($"--task {task} applies to three or more classes; the two of {source} ({names[0]}, {names[1]}) train a binary screening model.");
         bool grades = names.Select((n, k) => n == k.ToString(CultureInfo.InvariantCulture)).All(named => named);
         // Folders sort by name: 0/ … 10/ would put 10 before 2, so numbered grades must sort as numbers do.
         var numbers = names.Select(n => int.TryParse(n, NumberStyles.None, CultureInfo.InvariantCulture, out int v) ? v : (int?)null).ToArray();
@@ -434,7 +477,7 @@ internal static class TrainCommand
     }
 
     // The lowest referable class: 1 for a binary model; --referable-from (grade 2 by default, 1 with three grades) for an
-    // ordinal one; none for unordered classes, which have no referral (--referable-from and --min-sensitivity refused).
+    // ordinal one; none for unordered classes or findings, which have no referral (--referable-from and --min-sensitivity refused).
     private static int? ReferableClass(MedMnistTask task, int classes, int? given, bool operatingPoint)
     {
         switch (task)
@@ -446,8 +489,9 @@ internal static class TrainCommand
                 if (given is int g && (g < 1 || g >= classes)) throw new ArgumentException($"--referable-from {g}: the grades run from 0 to {classes - 1}; refer from a grade between 1 and {classes - 1}.");
                 return given ?? Math.Min(2, classes - 1);
             default:
-                if (given is not null) throw new ArgumentException("--referable-from applies to graded (ordinal) class folders; these classes are unordered (multi-class). Give --task ordinal if they are grades.");
-                if (operatingPoint) throw new ArgumentException("--min-sensitivity chooses a referral threshold, which needs a binary or graded (ordinal) model; these classes are unordered (multi-class).");
+                string these = task == MedMnistTask.MultiLabel ? "these are findings of a multi-label table" : "these classes are unordered (multi-class)";
+                if (given is not null) throw new ArgumentException($"--referable-from applies to graded (ordinal) classes; {these}.{(task == MedMnistTask.MultiLabel ? "" : " Give --task ordinal if they are grades.")}");
+                if (operatingPoint) throw new ArgumentException($"--min-sensitivity chooses a referral threshold, which needs a binary or graded (ordinal) model; {these}.");
                 return null;
         }
     }

@@ -126,10 +126,10 @@ public sealed class FundusFolderSampleTests : IDisposable
         Photo(_folder["one/a/x.png"], 0, new Random(1));
         var one = await SampleApp.RunAsync("fundus-folder", _folder.Path, "train", "--labels", "subfolders", "--train-folder", _folder["one"], "--val-folder", _folder["one"], "--output", _folder["one-out"]);
         one.ExitCode.Should().Be(2, one.ToString());
-        one.Error.Should().Contain("--labels subfolders needs at least two class folders").And.Contain("holds 1 (a)");
+        one.Error.Should().Contain("A classifier needs at least two classes; the class folders of").And.Contain("give 1 (a)");
         var two = await SampleApp.RunAsync("fundus-folder", _folder.Path, "train", "--labels", "subfolders", "--task", "ordinal", "--train-folder", _folder["three/val"], "--val-folder", _folder["three/val"], "--output", _folder["two-out"]);
         two.ExitCode.Should().Be(2, two.ToString());
-        two.Error.Should().Contain("--task ordinal applies to three or more class folders").And.Contain("(a, c) train a binary screening model");
+        two.Error.Should().Contain("--task ordinal applies to three or more classes").And.Contain("(a, c) train a binary screening model");
         var fileNames = await SampleApp.RunAsync("fundus-folder", _folder.Path, "train", "--demo", "--referable-from", "2");
         fileNames.ExitCode.Should().Be(2, fileNames.ToString());
         fileNames.Error.Should().Contain("--task and --referable-from apply to class sub-folders");
@@ -295,6 +295,82 @@ public sealed class FundusFolderSampleTests : IDisposable
         var point = await SampleApp.RunAsync("fundus-folder", _folder.Path, "train", "--labels", "subfolders", "--train-folder", _folder["eyes/train"], "--val-folder", _folder["eyes/val"], "--min-sensitivity", "0.9", "--output", _folder["eyes-point"]);
         point.ExitCode.Should().Be(2, point.ToString());
         point.Error.Should().Contain("--min-sensitivity chooses a referral threshold, which needs a binary or graded (ordinal) model");
+    }
+
+    [Fact]
+    public async Task FindingTables_TrainAMultiLabelModel_WhosePredictionsReportFindings()
+    {
+        // ODIR-5K's layout: tables naming each photograph with a 0/1 column per finding (here N, D, G).
+        var random = new Random(6);
+        foreach (var (split, count) in new[] { ("train", 12), ("val", 8) })
+        {
+            var rows = new List<string> { "ID,imgName,N,D,G" };
+            for (int i = 0; i < count; i++)
+            {
+                int n = i % 2, d = (i / 2) % 2, g = i % 3 == 0 ? 1 : 0;
+                Photo(_folder[$"odir/{split}/{split}{i}.png"], 40 * (n + d + g), random);
+                rows.Add($"{i},{split}{i}.png,{n},{d},{g}");
+            }
+            File.WriteAllLines(_folder[$"odir/{split}.csv"], rows);
+        }
+        var run = _folder["odir-out"];
+        string[] tables = ["--labels", "csv", "--train-folder", _folder["odir/train"], "--train-csv", _folder["odir/train.csv"], "--val-folder", _folder["odir/val"], "--val-csv", _folder["odir/val.csv"]];
+        var train = await SampleApp.RunAsync("fundus-folder", _folder.Path, [.. tables, "--label-column", "N,D,G", "--depth", "18", "--size", "32", "--epochs", "1", "--batch", "4", "--threads", "1", "--output", run]);
+        train.ExitCode.Should().Be(0, train.ToString());
+        train.Text.Should().Contain("Training 12 images (N: 6, D: 6, G: 4) · validation 8 images (N: 4, D: 4, G: 3) · 3 findings (multi-label): N, D, G");
+        var result = train.Lines().Single();
+        result["task"].Should().Be("multi-label");
+        result["classes"].Should().Be("3");
+        result.Should().ContainKeys("val_auc", "val_acc").And.NotContainKey("val_sensitivity");
+        var card = MedVision.Nets.Inference.ModelFile.ReadCard(Path.Combine(run, "model.safetensors"));
+        (card.Task, string.Join(",", card.ClassNames)).Should().Be(("MultiLabel", "N,D,G"));
+        File.ReadAllText(Path.Combine(run, "validation-roc.svg")).Should().Contain("G", "a curve per finding");
+        File.Exists(Path.Combine(run, "validation-confusion.svg")).Should().BeFalse("findings have no confusion matrix of classes");
+
+        // evaluate on the validation table (its columns named as the model's findings) gives train's measures.
+        var evaluate = await SampleApp.RunAsync("fundus-folder", _folder.Path, "evaluate", "--model", Path.Combine(run, "model.safetensors"), "--test-folder", _folder["odir/val"],
+            "--test-csv", _folder["odir/val.csv"], "--bootstrap", "0", "--output", _folder["odir-eval"]);
+        evaluate.ExitCode.Should().Be(0, evaluate.ToString());
+        var evaluation = evaluate.Lines("EVALUATION").Single();
+        evaluation["task"].Should().Be("multi-label");
+        evaluation["test_auc"].Should().Be(result["val_auc"]);
+        evaluation["test_acc"].Should().Be(result["val_acc"]);
+        evaluation.Should().ContainKeys("test_auc_N", "test_auc_D", "test_auc_G");
+        evaluate.Text.Should().Contain("AUC (G)");
+
+        // predict reports each photograph's findings at 0.5 (or --threshold), with every finding's probability in the CSV.
+        var predict = await SampleApp.RunAsync("fundus-folder", _folder.Path, "predict", "--model", Path.Combine(run, "model.safetensors"), "--csv", _folder["odir.csv"], "--threshold", "0.3", _folder["odir/val"]);
+        predict.ExitCode.Should().Be(0, predict.ToString());
+        predict.Text.Should().Contain("3 findings (N, D, G), each reported at P ≥ 0.3").And.Contain("findings (P ≥ 0.3)");
+        var rows2 = File.ReadAllLines(_folder["odir.csv"]);
+        rows2[0].Should().Be("input,label,label_name,p_N,p_D,p_G");
+        int expected = rows2.Skip(1).Count(r => r.Split(',').Skip(3).Any(v => double.Parse(v, CultureInfo.InvariantCulture) >= 0.3));
+        var predicted = predict.Lines().Single();
+        predicted["with_findings"].Should().Be(expected.ToString(CultureInfo.InvariantCulture));
+        predicted.Should().NotContainKey("referred");
+
+        // Refusals: a referral threshold, class-balancing, class weights; findings evaluated from class folders.
+        foreach (var (extra, message) in new[]
+        {
+            (new[] { "--min-sensitivity", "0.9" }, "--min-sensitivity chooses a referral threshold, which needs a binary or graded (ordinal) model; these are findings of a multi-label table"),
+            (new[] { "--balance-classes" }, "--balance-classes draws photographs by their class"),
+            (new[] { "--class-weights", "balanced" }, "--class-weights and --label-smoothing set the cross-entropy of single-label tasks"),
+            (new[] { "--task", "ordinal" }, "--task ordinal applies to one class per photograph; the 3 finding columns (N, D, G) train a multi-label model"),
+        })
+        {
+            var refused = await SampleApp.RunAsync("fundus-folder", _folder.Path, [.. tables, "--label-column", "N,D,G", .. extra, "--output", _folder["odir-refused"]]);
+            refused.ExitCode.Should().Be(2, refused.ToString());
+            refused.Error.Should().Contain(message);
+        }
+        var byFolder = await SampleApp.RunAsync("fundus-folder", _folder.Path, "evaluate", "--model", Path.Combine(run, "model.safetensors"), "--test-folder", _folder["odir/val"], "--labels", "subfolders");
+        byFolder.ExitCode.Should().Be(2, byFolder.ToString());
+        byFolder.Error.Should().Contain("The model has 3 findings (multi-label): label the test photographs with a table of them");
+        var namesOnly = await SampleApp.RunAsync("fundus-folder", _folder.Path, "train", "--train-folder", _folder["odir/train"], "--val-folder", _folder["odir/val"], "--val-csv", _folder["odir/val.csv"], "--label-column", "N,D");
+        namesOnly.ExitCode.Should().Be(2, namesOnly.ToString());
+        namesOnly.Error.Should().Contain("Several --label-column columns label findings");
+        var noTable = await SampleApp.RunAsync("fundus-folder", _folder.Path, "train", "--labels", "csv", "--train-folder", _folder["odir/train"], "--val-folder", _folder["odir/val"], "--val-csv", _folder["odir/val.csv"]);
+        noTable.ExitCode.Should().Be(2, noTable.ToString());
+        noTable.Error.Should().Contain("--labels csv reads the labels from tables: give --train-csv and --val-csv.");
     }
 
     [Fact]
@@ -537,13 +613,13 @@ public sealed class FundusFolderSampleTests : IDisposable
         var threshold = await SampleApp.RunAsync("fundus-folder", _folder.Path, "predict", "--model", modelPath, "--threshold", "1", single);
         threshold.ExitCode.Should().Be(2);
         threshold.Error.Should().Contain("--threshold must be a probability between 0 and 1 (exclusive)");
-        // A multi-label model (findings, not one class per photograph) is not one predict reads.
-        var findings = _folder["findings.safetensors"];
-        using (var five = MedVision.Nets.Models.ResNet.Builder().WithDepth(18).WithWidths(4, 8, 8, 8).ForInput(3).WithSmallInputStem().WithClasses(5).Build())
-            MedVision.Nets.Inference.ModelFile.Save(findings, five, MedVision.Nets.Inference.ModelFile.Describe(five,
-                new MedVision.Nets.Inference.PreprocessingCard { InputSize = [28, 28], Channels = 3, Mean = [0.5f], Std = [0.5f] }, ["a", "b", "c", "d", "e"], MedVision.Nets.Metrics.MedMnistTask.MultiLabel));
-        var wrong = await SampleApp.RunAsync("fundus-folder", _folder.Path, "predict", "--model", findings, single);
+        // A model of volumes is not one predict reads.
+        var volumes = _folder["volumes.safetensors"];
+        using (var threeD = MedVision.Nets.Models.ResNet.Builder().WithDepth(18).WithWidths(4, 8, 8, 8).ForInput(1, spatialDims: 3).WithSmallInputStem().WithClasses(2).Build())
+            MedVision.Nets.Inference.ModelFile.Save(volumes, threeD, MedVision.Nets.Inference.ModelFile.Describe(threeD,
+                new MedVision.Nets.Inference.PreprocessingCard { InputSize = [16, 16, 16], Channels = 1, Mean = [0.5f], Std = [0.5f] }, ["a", "b"], MedVision.Nets.Metrics.MedMnistTask.Binary));
+        var wrong = await SampleApp.RunAsync("fundus-folder", _folder.Path, "predict", "--model", volumes, single);
         wrong.ExitCode.Should().Be(2);
-        wrong.Error.Should().Contain("findings.safetensors is not a classifier of 2-D photographs (a MultiLabel model of 5 classes");
+        wrong.Error.Should().Contain("volumes.safetensors is not a classifier of 2-D photographs (a Binary model of 2 classes, input 16×16×16)");
     }
 }

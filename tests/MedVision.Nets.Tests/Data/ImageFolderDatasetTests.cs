@@ -105,6 +105,53 @@ public class ImageFolderDatasetTests
     }
 
     [Fact]
+    public void Multi_label_table_gives_each_image_its_findings_and_the_source_serves_them()
+    {
+        using var temp = new TempFolder();
+        WritePng(temp.File("img/0_left.png"), 4, 4, 3, 1);
+        WritePng(temp.File("img/0_right.png"), 4, 4, 3, 2);
+        WritePng(temp.File("img/1_left.png"), 4, 4, 3, 3);
+        string csv = temp.File("odir.csv");
+        // ODIR-5K's layout: an image column and one 0/1 column per finding (the table's other columns are not read).
+        File.WriteAllText(csv, "ID,imgName,Age,N,D,G,C\n0,0_left.png,57,0,1,0,1\n0,0_right.png,57,1,0,0,0\n1,1_left.png,64,0,1.0,1,0\n");
+
+        var data = ImageFolderDataset.FromCsv(temp.File("img"), csv, new CsvLabelOptions { LabelColumns = ["N", "D", "G", "C"] });
+
+        data.IsMultiLabel.Should().BeTrue();
+        data.LabelColumns.Should().Be(4);
+        data.ClassNames.Should().Equal("N", "D", "G", "C");
+        data.Samples.Select(s => (Path.GetFileName(s.FilePath), s.Label, string.Join("", s.Labels!))).Should()
+            .Equal(("0_left.png", -1, "0101"), ("0_right.png", -1, "1000"), ("1_left.png", -1, "0110"));
+        var source = new MedVision.Nets.Data.Loading.ImageFolderSource(data, 4, 4);
+        source.LabelColumns.Should().Be(4);
+        source.Load(2).Labels.Should().Equal(0, 1, 1, 0);
+        ImageFolderDataset.FromCsv(temp.File("img"), csv, new CsvLabelOptions { LabelColumns = ["N", "D", "G", "C"], ClassNames = ["normal", "diabetes", "glaucoma", "cataract"] })
+            .ClassNames.Should().Equal("normal", "diabetes", "glaucoma", "cataract");
+
+        // A single-label table stays one label per image.
+        File.WriteAllText(temp.File("single.csv"), "imgName,Label\n0_left.png,1\n0_right.png,0\n1_left.png,1\n");
+        var single = ImageFolderDataset.FromCsv(temp.File("img"), temp.File("single.csv"));
+        (single.IsMultiLabel, single.LabelColumns, single.Samples[0].Labels).Should().Be((false, 1, (IReadOnlyList<int>?)null));
+        new MedVision.Nets.Data.Loading.ImageFolderSource(single, 4, 4).Load(0).Labels.Should().Equal(1);
+
+        void Expect(string content, string problem)
+        {
+            File.WriteAllText(csv, content);
+            FluentActions.Invoking(() => ImageFolderDataset.FromCsv(temp.File("img"), csv, new CsvLabelOptions { LabelColumns = ["N", "D"] }))
+                .Should().Throw<DataFormatException>().Where(e => e.FilePath == csv && e.Message.Contains(problem), problem);
+        }
+        Expect("imgName,N,D\n0_left.png,0,2\n0_right.png,0,0\n1_left.png,1,0\n", "line 2: 'D' of '0_left.png' is '2'; a multi-label column holds 0 or 1");
+        Expect("imgName,N,D\n0_left.png,0,x\n", "is 'x'");
+        Expect("imgName,N\n0_left.png,0\n", "the header must have columns 'imgName' and 'N', 'D'");
+        Expect("imgName,N,D\n0_left.png,0,1\n0_right.png,0,0\n", "counts disagree");
+        Expect("imgName,N,D\n0_left.png,0,1\n0_left.png,0,0\n", "line 3: image '0_left.png' is listed more than once");
+        FluentActions.Invoking(() => ImageFolderDataset.FromCsv(temp.File("img"), csv, new CsvLabelOptions { LabelColumns = ["N", "N"] }))
+            .Should().Throw<ArgumentException>().WithMessage("*name one column twice*");
+        FluentActions.Invoking(() => ImageFolderDataset.FromCsv(temp.File("img"), csv, new CsvLabelOptions { LabelColumns = ["N", "D"], ClassNames = ["normal"] }))
+            .Should().Throw<ArgumentException>().WithMessage("1 class names for 2 label columns*");
+    }
+
+    [Fact]
     public void Corrupt_image_in_a_dataset_names_the_file()
     {
         using var temp = new TempFolder();

@@ -5,18 +5,29 @@ namespace MedVision.Nets.Data.Images;
 
 /// <summary>
 /// Labelled JPEG/PNG images in a folder (e.g. fundus photographs), labelled by sub-folder name, by a file-name rule
-/// or by a CSV table. Images are decoded on demand by <see cref="LoadImage"/>.
+/// or by a CSV table (one class per image, or several 0/1 findings: <see cref="CsvLabelOptions.LabelColumns"/>). Images are decoded on demand by <see cref="LoadImage"/>.
 /// </summary>
 public sealed class ImageFolderDataset
 {
     private static readonly string[] Extensions = [".jpg", ".jpeg", ".png", ".dcm"];
 
-    private ImageFolderDataset(string root, IReadOnlyList<string> classNames, IReadOnlyList<ImageSample> samples)
+    private ImageFolderDataset(string root, IReadOnlyList<string> classNames, IReadOnlyList<ImageSample> samples, int labelColumns = 1)
     {
         Root = root;
         ClassNames = classNames;
         Samples = samples;
+        LabelColumns = labelColumns;
     }
+
+    /// <summary>
+    /// Labels per image: 1 for a single-label dataset (each image's <see cref="ImageSample.Label"/>), or the number of
+    /// findings of a multi-label one (<see cref="CsvLabelOptions.LabelColumns"/>; each image's
+    /// <see cref="ImageSample.Labels"/>).
+    /// </summary>
+    public int LabelColumns { get; }
+
+    /// <summary>Whether each image has several 0/1 labels (a multi-label table) rather than one class.</summary>
+    public bool IsMultiLabel => LabelColumns > 1;
 
     /// <summary>The folder the images were found in.</summary>
     public string Root { get; }
@@ -93,16 +104,18 @@ public sealed class ImageFolderDataset
 
     /// <summary>
     /// Labels images with a CSV table that names each image file (relative to <paramref name="imageFolder"/>) and
-    /// its integer label, e.g. <c>imgName,Label</c>.
+    /// its integer label, e.g. <c>imgName,Label</c> — or, with <see cref="CsvLabelOptions.LabelColumns"/>, a 0/1
+    /// label per finding column (a multi-label table such as ODIR-5K's, e.g. <c>imgName,N,D,G,C,A,H,M,O</c>).
     /// </summary>
     /// <param name="imageFolder">The folder holding the images.</param>
     /// <param name="csvPath">The CSV file; the first line is the header.</param>
     /// <param name="options">Column names and checks; <see langword="null"/> for <c>imgName</c>/<c>Label</c>.</param>
     /// <returns>The dataset.</returns>
     /// <exception cref="DataFormatException">
-    /// A column is missing, a label is not an integer or is outside the class range, a row names a missing image,
-    /// or images in the folder have no row.
+    /// A column is missing, a label is not an integer or is outside the class range (a multi-label one not 0 or 1),
+    /// a row names a missing image, or images in the folder have no row.
     /// </exception>
+    /// <exception cref="ArgumentException">Label columns named twice, or class names of another number than the label columns.</exception>
     public static ImageFolderDataset FromCsv(string imageFolder, string csvPath, CsvLabelOptions? options = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(csvPath);
@@ -116,6 +129,11 @@ public sealed class ImageFolderDataset
 
         List<string> header = SplitCsv(lines[0], options.Delimiter, csvPath, 1);
         int nameColumn = header.FindIndex(h => h.Trim() == options.FileNameColumn);
+        if (options.LabelColumns is { Count: > 0 } findings)
+        {
+            return FromMultiLabelCsv(imageFolder, csvPath, options, lines, header, nameColumn, findings);
+        }
+
         int labelColumn = header.FindIndex(h => h.Trim() == options.LabelColumn);
         if (nameColumn < 0 || labelColumn < 0)
         {
@@ -150,32 +168,101 @@ public sealed class ImageFolderDataset
                 throw new DataFormatException(csvPath, $"line {i + 1}: label {label} of '{name}' is outside the class range ({range}).");
             }
 
-            string file = Path.GetFullPath(Path.Combine(imageFolder, name));
-            if (!File.Exists(file))
-            {
-                throw new DataFormatException(csvPath, $"line {i + 1}: image '{name}' does not exist in {imageFolder}.");
-            }
-
-            if (!seen.Add(file))
-            {
-                throw new DataFormatException(csvPath, $"line {i + 1}: image '{name}' is listed more than once.");
-            }
+            string file = RowImage(imageFolder, name, csvPath, i + 1, seen);
 
             samples.Add(new ImageSample(file, label));
         }
 
         if (options.RequireEveryImageLabelled)
         {
-            string[] unlabelled = ImageFiles(imageFolder, SearchOption.TopDirectoryOnly).Select(Path.GetFullPath).Where(f => !seen.Contains(f)).ToArray();
-            if (unlabelled.Length > 0)
-            {
-                throw new DataFormatException(csvPath, $"image and label counts disagree: {unlabelled.Length} image(s) in {imageFolder} have no row, e.g. '{Path.GetFileName(unlabelled[0])}'.");
-            }
+            CheckEveryImageLabelled(imageFolder, csvPath, seen);
         }
 
         IReadOnlyList<string> classNames = options.ClassNames?.ToArray()
             ?? Enumerable.Range(0, samples.Count == 0 ? 0 : samples.Max(s => s.Label) + 1).Select(k => k.ToString(CultureInfo.InvariantCulture)).ToArray();
         return new ImageFolderDataset(imageFolder, classNames, Sorted(samples));
+    }
+
+    // A multi-label table: each row names an image and gives a 0/1 label per finding column.
+    private static ImageFolderDataset FromMultiLabelCsv(string imageFolder, string csvPath, CsvLabelOptions options, string[] lines, List<string> header, int nameColumn,
+        IReadOnlyList<string> findings)
+    {
+        if (findings.Any(f => f is null)) throw new ArgumentException("A label column name is null.", nameof(options));
+        if (findings.Distinct(StringComparer.Ordinal).Count() != findings.Count)
+            throw new ArgumentException($"The label columns name one column twice ({string.Join(", ", findings)}).", nameof(options));
+        if (options.ClassNames is { } given && given.Count != findings.Count)
+            throw new ArgumentException($"{given.Count} class names for {findings.Count} label columns; give one name per column.", nameof(options));
+        int[] columns = findings.Select(f => header.FindIndex(h => h.Trim() == f)).ToArray();
+        if (nameColumn < 0 || columns.Any(c => c < 0))
+        {
+            throw new DataFormatException(csvPath, $"the header must have columns '{options.FileNameColumn}' and {string.Join(", ", findings.Select(f => $"'{f}'"))} (found: {string.Join(", ", header)}).");
+        }
+
+        var samples = new List<ImageSample>();
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        int last = Math.Max(nameColumn, columns.Max());
+        for (int i = 1; i < lines.Length; i++)
+        {
+            if (string.IsNullOrWhiteSpace(lines[i]))
+            {
+                continue;
+            }
+
+            List<string> fields = SplitCsv(lines[i], options.Delimiter, csvPath, i + 1);
+            if (fields.Count <= last)
+            {
+                throw new DataFormatException(csvPath, $"line {i + 1} has {fields.Count} fields; expected at least {last + 1}.");
+            }
+
+            string name = fields[nameColumn].Trim();
+            var labels = new int[columns.Length];
+            for (int k = 0; k < columns.Length; k++)
+            {
+                string text = fields[columns[k]].Trim();
+                if (!TryParseLabel(text, out labels[k]) || labels[k] is not (0 or 1))
+                {
+                    throw new DataFormatException(csvPath, $"line {i + 1}: '{findings[k]}' of '{name}' is '{text}'; a multi-label column holds 0 or 1.");
+                }
+            }
+
+            string file = RowImage(imageFolder, name, csvPath, i + 1, seen);
+
+            samples.Add(new ImageSample(file, -1) { Labels = labels });
+        }
+
+        if (options.RequireEveryImageLabelled)
+        {
+            CheckEveryImageLabelled(imageFolder, csvPath, seen);
+        }
+
+        return new ImageFolderDataset(imageFolder, (options.ClassNames ?? findings).ToArray(), Sorted(samples), findings.Count);
+    }
+
+    // The image a table's row names: it must exist, and be named by no earlier row.
+    private static string RowImage(string imageFolder, string name, string csvPath, int lineNumber, HashSet<string> seen)
+    {
+        string file = Path.GetFullPath(Path.Combine(imageFolder, name));
+        if (!File.Exists(file))
+        {
+            throw new DataFormatException(csvPath, $"line {lineNumber}: image '{name}' does not exist in {imageFolder}.");
+        }
+
+        if (!seen.Add(file))
+        {
+            throw new DataFormatException(csvPath, $"line {lineNumber}: image '{name}' is listed more than once.");
+        }
+
+        return file;
+    }
+
+    // Every image of the folder has a row of the table.
+    private static void CheckEveryImageLabelled(string imageFolder, string csvPath, HashSet<string> seen)
+    {
+        string[] unlabelled = ImageFiles(imageFolder, SearchOption.TopDirectoryOnly).Select(Path.GetFullPath).Where(f => !seen.Contains(f)).ToArray();
+        if (unlabelled.Length > 0)
+        {
+            throw new DataFormatException(csvPath, $"image and label counts disagree: {unlabelled.Length} image(s) in {imageFolder} have no row, e.g. '{Path.GetFileName(unlabelled[0])}'.");
+        }
     }
 
     /// <summary>

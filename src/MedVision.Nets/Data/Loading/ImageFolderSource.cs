@@ -27,7 +27,7 @@ public sealed class ImageFolderSource : ILabeledImageSource
     public int Count => _dataset.Count;
 
     /// <inheritdoc />
-    public int LabelColumns => 1;
+    public int LabelColumns => _dataset.LabelColumns;
 
     /// <summary>
     /// The model card's preprocessing for a network trained on this source: its size and channels, 8-bit bilinear
@@ -57,6 +57,7 @@ public sealed class ImageFolderSource : ILabeledImageSource
     {
         var raster = _dataset.LoadImage(index, _width, _height, _channels);
         var image = FloatImage.FromBytesHwc(raster.Pixels, raster.Height, raster.Width, raster.Channels);
-        return (image, new[] { _dataset.Samples[index].Label });
+        var sample = _dataset.Samples[index];
+        return (image, sample.Labels is { } labels ? labels.ToArray() : new[] { sample.Label });
     }
 }
