@@ -25,7 +25,8 @@ namespace MedVision.Samples.FundusFolder;
 /// by validation AUC on images labelled by a CSV; reports validation AUC, ACC, sensitivity and specificity, and writes
 /// the selected model as <c>model.safetensors</c> for <c>predict</c>. With <c>--labels subfolders</c> the classes are
 /// the folders' sub-folders: two train the same binary screening model; three or more a grading model (ordinal, e.g.
-/// diabetic-retinopathy grades 0–4, referring from a grade) or a multi-class one.
+/// diabetic-retinopathy grades 0–4, referring from a grade) or a multi-class one. With <c>--labels csv</c> tables label
+/// both folders: a class column, or a 0/1 column per finding for a multi-label model (ODIR-5K's layout).
 /// </summary>
 internal static class TrainCommand
 {
