@@ -105,6 +105,28 @@ public class ImageFolderDatasetTests
     }
 
     [Fact]
+    public void Csv_rows_may_name_images_without_their_extension_as_aptos_and_eyepacs_do()
+    {
+        using var temp = new TempFolder();
+        WritePng(temp.File("img/000c1434d8d7.png"), 4, 4, 3, 1);
+        WriteJpeg(temp.File("img/10_left.jpeg"), 8, 8, 2);
+        WritePng(temp.File("img/a.b.png"), 4, 4, 3, 3);
+        File.WriteAllText(temp.File("img/10_left.txt"), "not an image");
+        string csv = temp.File("train.csv");
+        File.WriteAllText(csv, "id_code,diagnosis\n000c1434d8d7,2\n10_left,0\na.b.png,4\n");
+
+        var data = ImageFolderDataset.FromCsv(temp.File("img"), csv, new CsvLabelOptions { FileNameColumn = "id_code", LabelColumn = "diagnosis" });
+
+        data.Samples.Select(s => (Path.GetFileName(s.FilePath), s.Label)).Should().Equal(("000c1434d8d7.png", 2), ("10_left.jpeg", 0), ("a.b.png", 4));
+        WritePng(temp.File("img/10_left.png"), 4, 4, 3, 4);
+        FluentActions.Invoking(() => ImageFolderDataset.FromCsv(temp.File("img"), csv, new CsvLabelOptions { FileNameColumn = "id_code", LabelColumn = "diagnosis", RequireEveryImageLabelled = false }))
+            .Should().Throw<DataFormatException>().Where(e => e.Message.Contains("line 3: '10_left' names no file, and several images by its name: 10_left.jpeg, 10_left.png"));
+        File.WriteAllText(csv, "id_code,diagnosis\nmissing,1\n");
+        FluentActions.Invoking(() => ImageFolderDataset.FromCsv(temp.File("img"), csv, new CsvLabelOptions { FileNameColumn = "id_code", LabelColumn = "diagnosis" }))
+            .Should().Throw<DataFormatException>().Where(e => e.Message.Contains("line 2: image 'missing' does not exist"));
+    }
+
+    [Fact]
     public void Multi_label_table_gives_each_image_its_findings_and_the_source_serves_them()
     {
         using var temp = new TempFolder();

@@ -103,8 +103,9 @@ public sealed class ImageFolderDataset
         FromFileNames(folder, new FileNameLabelRule(classNames, labelOf));
 
     /// <summary>
-    /// Labels images with a CSV table that names each image file (relative to <paramref name="imageFolder"/>) and
-    /// its integer label, e.g. <c>imgName,Label</c> — or, with <see cref="CsvLabelOptions.LabelColumns"/>, a 0/1
+    /// Labels images with a CSV table that names each image file (relative to <paramref name="imageFolder"/>; a name
+    /// without an extension, as APTOS's <c>id_code</c> and EyePACS's <c>image</c>, names the one JPEG, PNG or DICOM
+    /// file of that name) and its integer label, e.g. <c>imgName,Label</c> — or, with <see cref="CsvLabelOptions.LabelColumns"/>, a 0/1
     /// label per finding column (a multi-label table such as ODIR-5K's, e.g. <c>imgName,N,D,G,C,A,H,M,O</c>).
     /// </summary>
     /// <param name="imageFolder">The folder holding the images.</param>
@@ -238,10 +239,27 @@ public sealed class ImageFolderDataset
         return new ImageFolderDataset(imageFolder, (options.ClassNames ?? findings).ToArray(), Sorted(samples), findings.Count);
     }
 
-    // The image a table's row names: it must exist, and be named by no earlier row.
+    // The image a table's row names: it must exist, and be named by no earlier row. A name without an extension (APTOS's
+    // id_code, EyePACS's image) names the one image file of that name with an image extension.
     private static string RowImage(string imageFolder, string name, string csvPath, int lineNumber, HashSet<string> seen)
     {
         string file = Path.GetFullPath(Path.Combine(imageFolder, name));
+        if (!File.Exists(file) && Path.GetExtension(name).Length == 0 && Directory.Exists(Path.GetDirectoryName(file)))
+        {
+            string[] named = Directory.EnumerateFiles(Path.GetDirectoryName(file)!, Path.GetFileName(file) + ".*")
+                .Where(f => Extensions.Contains(Path.GetExtension(f).ToLowerInvariant()) && Path.GetFileNameWithoutExtension(f) == Path.GetFileName(file))
+                .Order(StringComparer.Ordinal).ToArray();
+            if (named.Length > 1)
+            {
+                throw new DataFormatException(csvPath, $"line {lineNumber}: '{name}' names no file, and several images by its name: {string.Join(", ", named.Select(Path.GetFileName))}; write the file name with its extension.");
+            }
+
+            if (named.Length == 1)
+            {
+                file = named[0];
+            }
+        }
+
         if (!File.Exists(file))
         {
             throw new DataFormatException(csvPath, $"line {lineNumber}: image '{name}' does not exist in {imageFolder}.");
