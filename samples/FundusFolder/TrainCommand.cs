@@ -206,8 +206,9 @@ internal static class TrainCommand
         int? from = ReferableClass(taskType, classNames.Length, s.ReferableFrom, s.MinSensitivity is not null);
         if (s.BalanceClasses && train.IsMultiLabel)
             throw new ArgumentException("--balance-classes draws photographs by their class; a photograph of a multi-label table has several findings (use --class-weights … for single-label tables only, or neither).");
-        // How messages name the positive class's images: "pathologic" in iChallenge-PM's layout, else the folder's name.
-        string positives = s.Subfolders ? (taskType == MedMnistTask.Binary ? classNames[1] : $"grade ≥ {from}") : "pathologic";
+        // How messages name the positive class's images: "pathologic" in iChallenge-PM's layout, else the class's name
+        // (a folder's, or a table's label), or the referable grades.
+        string positives = s.Labelling == "file-names" ? "pathologic" : taskType == MedMnistTask.Binary ? classNames[1] : $"grade ≥ {from}";
         // What the referral decision reads: the positive class's probability, or that of the referable grades.
         string risk = taskType == MedMnistTask.Binary ? $"P({classNames[1]})" : $"P(grade ≥ {from})";
         if (s.MinSensitivity is not null && from is int lowest && val.Samples.Select(x => x.Label >= lowest).Distinct().Count() < 2)

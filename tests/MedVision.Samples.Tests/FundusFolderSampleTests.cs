@@ -374,6 +374,33 @@ public sealed class FundusFolderSampleTests : IDisposable
     }
 
     [Fact]
+    public async Task GradeTable_AsAptosWritesIt_TrainsAGradingModel()
+    {
+        // APTOS 2019's layout: train.csv of id_code (the file name without its extension) and diagnosis (the grade).
+        var random = new Random(8);
+        foreach (var (split, perGrade) in new[] { ("train", 3), ("val", 2) })
+        {
+            var rows = new List<string> { "id_code,diagnosis" };
+            for (int grade = 0; grade < 3; grade++)
+                for (int i = 0; i < perGrade; i++)
+                {
+                    string id = $"{split}{grade}{i}a7f";
+                    Photo(_folder[$"aptos/{split}_images/{id}.png"], 60 * grade, random);
+                    rows.Add($"{id},{grade}");
+                }
+            File.WriteAllLines(_folder[$"aptos/{split}.csv"], rows);
+        }
+        var train = await SampleApp.RunAsync("fundus-folder", _folder.Path, "train", "--labels", "csv", "--name-column", "id_code", "--label-column", "diagnosis",
+            "--train-folder", _folder["aptos/train_images"], "--train-csv", _folder["aptos/train.csv"], "--val-folder", _folder["aptos/val_images"], "--val-csv", _folder["aptos/val.csv"],
+            "--depth", "18", "--size", "32", "--epochs", "1", "--batch", "3", "--threads", "1", "--output", _folder["aptos-out"]);
+        train.ExitCode.Should().Be(0, train.ToString());
+        train.Text.Should().Contain("Training 9 images (0: 3, 1: 3, 2: 3) · validation 6 images (0: 2, 1: 2, 2: 2) · ordinal grades 0, 1, 2, referable from 2");
+        var result = train.Lines().Single();
+        (result["task"], result["referable_from"]).Should().Be(("ordinal", "2"));
+        File.ReadAllText(Path.Combine(_folder["aptos-out"], "validation-roc.svg")).Should().Contain("grade ≥ 2");
+    }
+
+    [Fact]
     public async Task Train_OnAnIChallengeLayout_LabelsByFileNameAndCsv()
     {
         // iChallenge-PM layout: training labels from file names (P = pathologic myopia), validation labels from a CSV.
