@@ -143,6 +143,7 @@ public sealed class ImageFolderDataset
 
         var samples = new List<ImageSample>();
         var seen = new HashSet<string>(StringComparer.Ordinal);
+        var stems = new Dictionary<string, ILookup<string, string>>(StringComparer.Ordinal);
         for (int i = 1; i < lines.Length; i++)
         {
             if (string.IsNullOrWhiteSpace(lines[i]))
@@ -169,7 +170,7 @@ public sealed class ImageFolderDataset
                 throw new DataFormatException(csvPath, $"line {i + 1}: label {label} of '{name}' is outside the class range ({range}).");
             }
 
-            string file = RowImage(imageFolder, name, csvPath, i + 1, seen);
+            string file = RowImage(imageFolder, name, csvPath, i + 1, seen, stems);
 
             samples.Add(new ImageSample(file, label));
         }
@@ -201,6 +202,7 @@ public sealed class ImageFolderDataset
 
         var samples = new List<ImageSample>();
         var seen = new HashSet<string>(StringComparer.Ordinal);
+        var stems = new Dictionary<string, ILookup<string, string>>(StringComparer.Ordinal);
         int last = Math.Max(nameColumn, columns.Max());
         for (int i = 1; i < lines.Length; i++)
         {
@@ -226,7 +228,7 @@ public sealed class ImageFolderDataset
                 }
             }
 
-            string file = RowImage(imageFolder, name, csvPath, i + 1, seen);
+            string file = RowImage(imageFolder, name, csvPath, i + 1, seen, stems);
 
             samples.Add(new ImageSample(file, -1) { Labels = labels });
         }
@@ -241,14 +243,19 @@ public sealed class ImageFolderDataset
 
     // The image a table's row names: it must exist, and be named by no earlier row. A name without an extension (APTOS's
     // id_code, EyePACS's image) names the one image file of that name with an image extension.
-    private static string RowImage(string imageFolder, string name, string csvPath, int lineNumber, HashSet<string> seen)
+    // (The image files of each folder rows name, by name without extension, are listed once per table in `stems`.)
+    private static string RowImage(string imageFolder, string name, string csvPath, int lineNumber, HashSet<string> seen, Dictionary<string, ILookup<string, string>> stems)
     {
         string file = Path.GetFullPath(Path.Combine(imageFolder, name));
-        if (!File.Exists(file) && Path.GetExtension(name).Length == 0 && Directory.Exists(Path.GetDirectoryName(file)))
+        if (!File.Exists(file) && Path.GetExtension(name).Length == 0 && Path.GetDirectoryName(file) is { } folder && Directory.Exists(folder))
         {
-            string[] named = Directory.EnumerateFiles(Path.GetDirectoryName(file)!, Path.GetFileName(file) + ".*")
-                .Where(f => Extensions.Contains(Path.GetExtension(f).ToLowerInvariant()) && Path.GetFileNameWithoutExtension(f) == Path.GetFileName(file))
-                .Order(StringComparer.Ordinal).ToArray();
+            if (!stems.TryGetValue(folder, out var byStem))
+            {
+                stems[folder] = byStem = ImageFiles(folder, SearchOption.TopDirectoryOnly).Order(StringComparer.Ordinal)
+                    .ToLookup(f => Path.GetFileNameWithoutExtension(f), StringComparer.Ordinal);
+            }
+
+            string[] named = byStem[Path.GetFileName(file)].ToArray();
             if (named.Length > 1)
             {
                 throw new DataFormatException(csvPath, $"line {lineNumber}: '{name}' names no file, and several images by its name: {string.Join(", ", named.Select(Path.GetFileName))}; write the file name with its extension.");
