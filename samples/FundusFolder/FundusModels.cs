@@ -46,8 +46,17 @@ internal static class FundusModels
     public static ReferralRule Referral(EnsemblePredictor ensemble, MedMnistTask task, int modelCount, double? given, string firstPath)
     {
         var card = ensemble.Members[0].Card;
-        // A multi-label model reports each finding whose probability reaches the threshold (0.5 unless given); it refers nothing.
-        if (task == MedMnistTask.MultiLabel) return new ReferralRule(null, given ?? 0.5, null, "", "");
+        // A multi-label model reports each finding whose probability reaches its threshold — the given one, else the one
+        // model's recorded per finding, else 0.5 — and refers nothing.
+        if (task == MedMnistTask.MultiLabel)
+        {
+            var recordedFindings = given is null && modelCount == 1 ? card.FindingThresholds : null;
+            return new ReferralRule(null, given ?? 0.5, null, "", "")
+            {
+                FindingThresholds = recordedFindings ?? Enumerable.Repeat(given ?? 0.5, card.ClassNames.Count).ToList(),
+                FindingThresholdsRecorded = recordedFindings is not null,
+            };
+        }
         if (task == MedMnistTask.MultiClass)
             return given is null ? new ReferralRule(null, double.NaN, null, "", "")
                 : throw new ArgumentException($"--threshold sets a referral threshold, which needs a binary or graded (ordinal) model; {Path.GetFileName(firstPath)} has {card.ClassNames.Count} unordered classes.");
@@ -89,6 +98,16 @@ internal sealed record ReferralRule(int? From, double Threshold, ReferralCard? R
         double risk = prediction.Probabilities.Skip(from).Sum(v => (double)v);
         return prediction with { ReferralRisk = risk, Referred = risk >= Threshold };
     }
+
+    /// <summary>A multi-label model's threshold of each finding (empty for other models).</summary>
+    public IReadOnlyList<double> FindingThresholds { get; init; } = [];
+
+    /// <summary>Whether <see cref="FindingThresholds"/> are those the model file recorded (chosen on validation photographs).</summary>
+    public bool FindingThresholdsRecorded { get; init; }
+
+    /// <summary>The findings of a multi-label model's prediction at <see cref="FindingThresholds"/>, as indices.</summary>
+    public int[] Findings(Prediction prediction) =>
+        Enumerable.Range(0, FindingThresholds.Count).Where(k => prediction.Probabilities[k] >= FindingThresholds[k]).ToArray();
 
     /// <summary>"refer when P(grade ≥ 2) ≥ 0.4".</summary>
     public string Describe() => $"refer when {RiskName} ≥ {Threshold.ToString(CultureInfo.InvariantCulture)}";

@@ -71,7 +71,8 @@ internal static class PredictCommand
         AnsiConsole.MarkupLine(SampleCommandLine.Banner(device));
         AnsiConsole.MarkupLine(Markup.Escape((modelPaths.Length > 1 ? EnsembleModels.Banner(ensemble) : $"Model {Path.GetFileName(modelPaths[0])}") +
             $": {card.Architecture} at {width}×{height}; {files.Count} photograph(s); " + (task == MedMnistTask.MultiLabel
-                ? $"{card.ClassNames.Count} findings ({string.Join(", ", card.ClassNames)}), each reported at P ≥ {referral.Threshold.ToString(CultureInfo.InvariantCulture)}"
+                ? $"{card.ClassNames.Count} findings, each reported at P ≥ its threshold{(referral.FindingThresholdsRecorded ? " (recorded in the model file; --threshold sets one for all)" : "")}: "
+                    + string.Join(", ", card.ClassNames.Select((n, k) => $"{n} {referral.FindingThresholds[k].ToString("0.###", CultureInfo.InvariantCulture)}"))
                 : referral.From is null ? $"{card.ClassNames.Count} classes ({string.Join(", ", card.ClassNames)})"
                 : $"referred when {referral.RiskName} ≥ {referral.Threshold.ToString(CultureInfo.InvariantCulture)}")));
         FundusModels.PrintThresholdSource(referral, ensemble, modelPaths.Length, givenThreshold is not null);
@@ -92,7 +93,7 @@ internal static class PredictCommand
             }
         int referred = predictions.Count(p => p.Referred == true);
         if (binary) WriteScreening(files, predictions, card.ClassNames, referral.Threshold, ensemble: modelPaths.Length > 1, csv);
-        else if (task == MedMnistTask.MultiLabel) WriteFindings(files, predictions, card.ClassNames, referral.Threshold, csv);
+        else if (task == MedMnistTask.MultiLabel) WriteFindings(files, predictions, card.ClassNames, referral, csv);
         else
         {
             AnsiConsole.Write(PredictionTable.Of(files, predictions, ordinal, ensemble: modelPaths.Length > 1, "photograph"));
@@ -106,9 +107,9 @@ internal static class PredictCommand
         if (heatmaps is not null)
             AnsiConsole.MarkupLine(Markup.Escape($"{map.Cam switch { CamMethod.GradCam => "Grad-CAM", CamMethod.GradientAttentionRollout => "Gradient-weighted attention rollout", _ => map.Name }} of {(binary ? card.ClassNames[1] : "each photograph's predicted class")}: {Path.GetFullPath(heatmaps)}/*-{map.Tag("gradcam")}.png"));
         if (MapOptions.ConvergenceLine(explained) is { } convergence) AnsiConsole.MarkupLine(Markup.Escape(convergence));
-        int withFindings = predictions.Count(p => p.Probabilities.Any(v => v >= referral.Threshold));
+        int withFindings = predictions.Count(p => referral.Findings(p).Length > 0);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"RESULT photographs={files.Count}")
-            + (task == MedMnistTask.MultiLabel ? string.Create(CultureInfo.InvariantCulture, $" with_findings={withFindings} threshold={referral.Threshold}") : "")
+            + (task == MedMnistTask.MultiLabel ? string.Create(CultureInfo.InvariantCulture, $" with_findings={withFindings} thresholds={string.Join(",", referral.FindingThresholds)}") : "")
             + (referral.From is int cut ? string.Create(CultureInfo.InvariantCulture, $" referred={referred} threshold={referral.Threshold}{(binary ? "" : $" referable_from={cut}")}") : "")
             + string.Create(CultureInfo.InvariantCulture, $" models={modelPaths.Length}{(binary ? "" : $" classes={card.ClassNames.Count}")}"));
         return 0;
@@ -116,13 +117,13 @@ internal static class PredictCommand
 
     // A multi-label model's table (each photograph's findings at or above the threshold, with their probabilities) and CSV
     // (Prediction.WriteCsv: every finding's probability).
-    private static void WriteFindings(List<string> files, List<EnsemblePrediction> predictions, IReadOnlyList<string> findings, double threshold, string? csv)
+    private static void WriteFindings(List<string> files, List<EnsemblePrediction> predictions, IReadOnlyList<string> findings, ReferralRule rule, string? csv)
     {
-        var table = new Table().AddColumn("photograph").AddColumn($"findings (P ≥ {threshold.ToString(CultureInfo.InvariantCulture)})").AddColumn("most probable");
+        var table = new Table().AddColumn("photograph").AddColumn("findings (P ≥ their thresholds)").AddColumn("most probable");
         for (int i = 0; i < files.Count; i++)
         {
             var p = predictions[i].Probabilities;
-            var found = Enumerable.Range(0, findings.Count).Where(k => p[k] >= threshold).Select(k => $"{findings[k]} {p[k].ToString("F3", CultureInfo.InvariantCulture)}").ToArray();
+            var found = rule.Findings(predictions[i]).Select(k => $"{findings[k]} {p[k].ToString("F3", CultureInfo.InvariantCulture)}").ToArray();
             table.AddRow(Markup.Escape(files[i]), Markup.Escape(found.Length == 0 ? "none" : string.Join(", ", found)),
                 Markup.Escape($"{predictions[i].LabelName} {p[predictions[i].Label].ToString("F3", CultureInfo.InvariantCulture)}"));
         }

@@ -332,6 +332,13 @@ internal static class TrainCommand
         if (taskType == MedMnistTask.MultiClass) (metrics["val_balanced_accuracy"], metrics["val_macro_f1"]) = (measures!.BalancedAccuracy, measures.MacroF1);
         metrics["best_epoch"] = result.BestEpoch + 1;
         var card = SampleNetworks.Describe(network, preprocessing, val.ClassNames, taskType, metrics);
+        if (multiLabel)
+        {
+            // Each finding's threshold chosen on the validation photographs (Youden's J), recorded for predict and evaluate.
+            card.FindingThresholds = FindingThresholds(labels, scores);
+            AnsiConsole.MarkupLine(Markup.Escape("Finding thresholds (Youden's J on the validation photographs; 0.5 for a finding present in all or none of them), recorded in the model file: "
+                + string.Join(", ", classNames.Select((n, k) => $"{n} {card.FindingThresholds[k].ToString("F3", CultureInfo.InvariantCulture)}"))));
+        }
         // --min-sensitivity: the operating point chosen on the validation images, kept with the model for predict.
         string operatingPoint = "";
         if (s.MinSensitivity is double minimum)
@@ -430,6 +437,21 @@ internal static class TrainCommand
             ImageCodec.Save(Path.Combine(folder, $"{name}-{tag}.png"), overlay);
         }
         return folder;
+    }
+
+    // Per finding: the threshold that maximises Youden's J on the validation photographs, kept inside (0, 1); 0.5 for a
+    // finding that all or none of them show.
+    private static List<double> FindingThresholds(int[,] labels, double[,] scores)
+    {
+        var thresholds = new List<double>();
+        for (int k = 0; k < labels.GetLength(1); k++)
+        {
+            var present = Enumerable.Range(0, labels.GetLength(0)).Select(i => labels[i, k]).ToArray();
+            var probability = Enumerable.Range(0, labels.GetLength(0)).Select(i => scores[i, k]).ToArray();
+            double t = present.Distinct().Count() < 2 ? 0.5 : OperatingPoint.Youden(present, probability).Threshold;
+            thresholds.Add(double.IsFinite(t) ? Math.Clamp(t, 1e-6, 1 - 1e-6) : 0.5);
+        }
+        return thresholds;
     }
 
     // Label tables of the training and validation folders: one class column (the validation labels within the training

@@ -324,6 +324,9 @@ public sealed class FundusFolderSampleTests : IDisposable
         result.Should().ContainKeys("val_auc", "val_acc").And.NotContainKey("val_sensitivity");
         var card = MedVision.Nets.Inference.ModelFile.ReadCard(Path.Combine(run, "model.safetensors"));
         (card.Task, string.Join(",", card.ClassNames)).Should().Be(("MultiLabel", "N,D,G"));
+        // Each finding's threshold chosen on the validation photographs and recorded.
+        card.FindingThresholds.Should().HaveCount(3).And.OnlyContain(t => t > 0 && t < 1);
+        train.Text.Should().Contain("Finding thresholds (Youden's J on the validation photographs");
         File.ReadAllText(Path.Combine(run, "validation-roc.svg")).Should().Contain("G", "a curve per finding");
         File.Exists(Path.Combine(run, "validation-confusion.svg")).Should().BeFalse("findings have no confusion matrix of classes");
 
@@ -335,13 +338,23 @@ public sealed class FundusFolderSampleTests : IDisposable
         evaluation["task"].Should().Be("multi-label");
         evaluation["test_auc"].Should().Be(result["val_auc"]);
         evaluation["test_acc"].Should().Be(result["val_acc"]);
-        evaluation.Should().ContainKeys("test_auc_N", "test_auc_D", "test_auc_G");
-        evaluate.Text.Should().Contain("AUC (G)");
+        evaluation.Should().ContainKeys("test_auc_N", "test_auc_D", "test_auc_G", "sensitivity_N", "specificity_G");
+        evaluation["thresholds"].Should().Be(string.Join(",", card.FindingThresholds!.Select(t => t.ToString(CultureInfo.InvariantCulture))));
+        evaluate.Text.Should().Contain("AUC (G)").And.Contain("Findings at the model file's thresholds");
+
+        // predict reports each photograph's findings at the recorded thresholds, as the library's predictor does.
+        var recorded = await SampleApp.RunAsync("fundus-folder", _folder.Path, "predict", "--model", Path.Combine(run, "model.safetensors"), "--csv", _folder["odir-recorded.csv"], _folder["odir/val"]);
+        recorded.ExitCode.Should().Be(0, recorded.ToString());
+        recorded.Text.Should().Contain("each reported at P ≥ its threshold (recorded in the model file; --threshold sets one for all)");
+        int recordedFindings;
+        using (var predictor = MedVision.Nets.Inference.Predictor.Load(Path.Combine(run, "model.safetensors")))
+            recordedFindings = Directory.GetFiles(_folder["odir/val"]).Count(f => predictor.PredictFile(f).Findings!.Count > 0);
+        recorded.Lines().Single()["with_findings"].Should().Be(recordedFindings.ToString(CultureInfo.InvariantCulture));
 
         // predict reports each photograph's findings at 0.5 (or --threshold), with every finding's probability in the CSV.
         var predict = await SampleApp.RunAsync("fundus-folder", _folder.Path, "predict", "--model", Path.Combine(run, "model.safetensors"), "--csv", _folder["odir.csv"], "--threshold", "0.3", _folder["odir/val"]);
         predict.ExitCode.Should().Be(0, predict.ToString());
-        predict.Text.Should().Contain("3 findings (N, D, G), each reported at P ≥ 0.3").And.Contain("findings (P ≥ 0.3)");
+        predict.Text.Should().Contain("3 findings, each reported at P ≥ its threshold: N 0.3, D 0.3, G 0.3");
         var rows2 = File.ReadAllLines(_folder["odir.csv"]);
         rows2[0].Should().Be("input,label,label_name,p_N,p_D,p_G");
         int expected = rows2.Skip(1).Count(r => r.Split(',').Skip(3).Any(v => double.Parse(v, CultureInfo.InvariantCulture) >= 0.3));

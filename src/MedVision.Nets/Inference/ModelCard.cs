@@ -62,6 +62,14 @@ public sealed class ModelCard
     [JsonPropertyName("referral")]
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public ReferralCard? Referral { get; set; }
+    /// <summary>
+    /// For a multi-label model: the probability at which each finding (class, in order) is reported, e.g. chosen per
+    /// finding on held-out images (Youden's J); predictions then carry their findings (<see cref="Prediction.Findings"/>).
+    /// Null when none were recorded. An older reader ignores it and predicts as before, without findings.
+    /// </summary>
+    [JsonPropertyName("finding_thresholds")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public List<double>? FindingThresholds { get; set; }
     /// <summary>Training metrics of the selected epoch (e.g. val_auc, val_acc, best_epoch).</summary>
     [JsonPropertyName("metrics")] public Dictionary<string, double> Metrics { get; set; } = new();
 }

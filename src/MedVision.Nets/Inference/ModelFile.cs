@@ -496,6 +496,13 @@ public static class ModelFile
                 throw new ModelFormatException($"{source}: a referral decision applies to single-label tasks, not to multi-label ones.");
             referral.Validate(source, card.ClassNames.Count, card.Temperature);
         }
+        if (card.FindingThresholds is { } thresholds)
+        {
+            if (!string.Equals(card.Task, nameof(MedMnistTask.MultiLabel), StringComparison.OrdinalIgnoreCase))
+                throw new ModelFormatException($"{source}: finding thresholds apply to multi-label tasks, not to {card.Task} ones (their decisions are a referral operating point).");
+            if (thresholds.Count != card.ClassNames.Count || thresholds.Any(t => !(t > 0 && t < 1)))
+                throw new ModelFormatException($"{source}: the finding thresholds [{string.Join(", ", thresholds.Select(t => t.ToString(CultureInfo.InvariantCulture)))}] must be one probability strictly between 0 and 1 for each of the {card.ClassNames.Count} findings.");
+        }
     }
 
     // Before anything is built: the stages, blocks per stage, widths and input channels the card describes must be those

@@ -36,9 +36,19 @@ public record Prediction(IReadOnlyList<float> Probabilities, int Label, string L
     public bool? Referred { get; init; }
 
     /// <summary>
+    /// For a multi-label model whose file records finding thresholds (<see cref="ModelCard.FindingThresholds"/>): the
+    /// findings (classes, ascending) whose probability reaches its threshold; empty when none does. Null when the model
+    /// file records none, and for an ensemble's averaged probabilities (each member's thresholds hold for it alone).
+    /// </summary>
+    public IReadOnlyList<int>? Findings { get; init; }
+
+    /// <summary>The names of the classes in <see cref="Findings"/>.</summary>
+    public IReadOnlyList<string>? FindingNames { get; init; }
+
+    /// <summary>
     /// Writes predictions as CSV, one row per input — <c>input,label,label_name,p_&lt;class&gt;…</c>, then
     /// <c>expected_grade</c> for ordinal models, <c>conformal_set</c> (class names joined by ';') when the predictions
-    /// carry sets, <c>referral_risk,referred</c> (1 or 0) when they carry referral decisions, and <c>agreement</c> for an ensemble's of several models — for batch jobs and spreadsheets; atomically (a temporary
+    /// carry sets, <c>referral_risk,referred</c> (1 or 0) when they carry referral decisions, <c>findings</c> (names joined by ';') when they carry findings, and <c>agreement</c> for an ensemble's of several models — for batch jobs and spreadsheets; atomically (a temporary
     /// file, then a rename). Probabilities are written round-trip in the invariant culture.
     /// </summary>
     /// <param name="path">The CSV file; its folder is created if needed.</param>
@@ -62,11 +72,11 @@ public record Prediction(IReadOnlyList<float> Probabilities, int Label, string L
                 throw new ArgumentException($"Prediction {i} has {predictions[i].Probabilities.Count} probabilities; {classNames.Count} class names were given.", nameof(predictions));
         }
         bool grades = predictions.Any(p => p.ExpectedGrade is not null), sets = predictions.Any(p => p.ConformalSetNames is not null), ensemble = predictions.Any(p => p is EnsemblePrediction { Members.Count: > 1 }),
-            referral = predictions.Any(p => p.ReferralRisk is not null);
+            referral = predictions.Any(p => p.ReferralRisk is not null), findings = predictions.Any(p => p.FindingNames is not null);
         var invariant = System.Globalization.CultureInfo.InvariantCulture;
         var text = new System.Text.StringBuilder("input,label,label_name");
         foreach (var name in classNames) text.Append(",p_").Append(Metrics.EvaluationResult.CsvField(name));
-        text.Append(grades ? ",expected_grade" : "").Append(sets ? ",conformal_set" : "").Append(referral ? ",referral_risk,referred" : "").Append(ensemble ? ",agreement" : "").Append('\n');
+        text.Append(grades ? ",expected_grade" : "").Append(sets ? ",conformal_set" : "").Append(referral ? ",referral_risk,referred" : "").Append(findings ? ",findings" : "").Append(ensemble ? ",agreement" : "").Append('\n');
         for (int i = 0; i < predictions.Count; i++)
         {
             var p = predictions[i];
@@ -75,6 +85,7 @@ public record Prediction(IReadOnlyList<float> Probabilities, int Label, string L
             if (grades) text.Append(',').Append(p.ExpectedGrade?.ToString("R", invariant) ?? "");
             if (sets) text.Append(',').Append(p.ConformalSetNames is { } names ? Metrics.EvaluationResult.CsvField(string.Join(';', names)) : "");
             if (referral) text.Append(',').Append(p.ReferralRisk?.ToString("R", invariant) ?? "").Append(',').Append(p.Referred is { } r ? (r ? "1" : "0") : "");
+            if (findings) text.Append(',').Append(p.FindingNames is { } found ? Metrics.EvaluationResult.CsvField(string.Join(';', found)) : "");
             if (ensemble) text.Append(',').Append(p is EnsemblePrediction e ? e.Agreement.ToString("R", invariant) : "");
             text.Append('\n');
         }
@@ -85,7 +96,8 @@ public record Prediction(IReadOnlyList<float> Probabilities, int Label, string L
 
     // The prediction of per-class probabilities: the arg-max (the first of equal maxima) and its name; for an ordinal
     // task also the grade and the probability-weighted grade Σ k·p_k.
-    internal static Prediction FromProbabilities(float[] probabilities, IReadOnlyList<string> classNames, bool ordinal, Metrics.Conformal.ConformalClassifier? conformal = null, ReferralCard? referral = null)
+    internal static Prediction FromProbabilities(float[] probabilities, IReadOnlyList<string> classNames, bool ordinal, Metrics.Conformal.ConformalClassifier? conformal = null, ReferralCard? referral = null,
+        IReadOnlyList<double>? findingThresholds = null)
     {
         int label = 0;
         for (int k = 1; k < probabilities.Length; k++) if (probabilities[k] > probabilities[label]) label = k;
@@ -93,12 +105,15 @@ public record Prediction(IReadOnlyList<float> Probabilities, int Label, string L
         for (int k = 0; k < probabilities.Length; k++) expected += (double)probabilities[k] * k;
         var set = conformal?.PredictSet(probabilities);
         double? risk = referral?.Risk(probabilities);
+        int[]? findings = findingThresholds is null ? null : Enumerable.Range(0, probabilities.Length).Where(c => probabilities[c] >= findingThresholds[c]).ToArray();
         return new Prediction(probabilities, label, classNames[label], ordinal ? label : null, ordinal ? expected : null)
         {
             ConformalSet = set,
             ConformalSetNames = set?.Select(c => classNames[c]).ToArray(),
             ReferralRisk = risk,
             Referred = risk is double r ? r >= referral!.Threshold : null,
+            Findings = findings,
+            FindingNames = findings?.Select(c => classNames[c]).ToArray(),
         };
     }
 }

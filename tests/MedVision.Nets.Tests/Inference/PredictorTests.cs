@@ -770,6 +770,50 @@ public sealed class PredictorTests : IDisposable
     }
 
     [Fact]
+    public void FindingThresholds_GiveAMultiLabelPredictionItsFindings_AndAreChecked()
+    {
+        Tensors.ManualSeed(4);
+        using var model = TinyResNet();
+        var card = ModelFile.Describe(model, Preprocessing28, Grades, MedMnistTask.MultiLabel);
+        var plainPath = Path.Combine(_dir, "findings-plain.safetensors");
+        ModelFile.Save(plainPath, model, card);
+        var pixels = MedMnistDataset.LoadEmbeddedRetinaMnist().Test.GetImage(0).ToArray();
+        Prediction plain;
+        using (var predictor = Predictor.Load(plainPath)) plain = predictor.PredictPixels(pixels, 28, 28, 3);
+        plain.Findings.Should().BeNull("the model file records no thresholds");
+
+        // Thresholds around this image's probabilities: the findings are exactly those at or above their own.
+        var p = plain.Probabilities;
+        card.FindingThresholds = p.Select((v, k) => k % 2 == 0 ? Math.Max(1e-6, v - 1e-4) : Math.Min(1 - 1e-6, v + 1e-4)).ToList();
+        var path = Path.Combine(_dir, "findings.safetensors");
+        ModelFile.Save(path, model, card);
+        using (var predictor = Predictor.Load(path))
+        {
+            predictor.Card.FindingThresholds.Should().Equal(card.FindingThresholds);
+            var prediction = predictor.PredictPixels(pixels, 28, 28, 3);
+            prediction.Probabilities.Should().Equal(plain.Probabilities);
+            prediction.Findings.Should().Equal(0, 2, 4);
+            prediction.FindingNames.Should().Equal(Grades[0], Grades[2], Grades[4]);
+            var csv = Path.Combine(_dir, "findings.csv");
+            Prediction.WriteCsv(csv, ["x.png"], [prediction], Grades);
+            var lines = File.ReadAllLines(csv);
+            lines[0].Should().EndWith(",findings");
+            lines[1].Should().EndWith($",{Grades[0]};{Grades[2]};{Grades[4]}");
+        }
+
+        // Refused: thresholds of another count, outside (0, 1), or for a single-label task.
+        card.FindingThresholds = [0.5, 0.5];
+        FluentActions.Invoking(() => ModelFile.Save(Path.Combine(_dir, "bad.safetensors"), model, card)).Should().Throw<ModelFormatException>()
+            .WithMessage("*finding thresholds [0.5, 0.5] must be one probability strictly between 0 and 1 for each of the 5 findings*");
+        card.FindingThresholds = [0.5, 0.5, 1, 0.5, 0.5];
+        FluentActions.Invoking(() => ModelFile.Save(Path.Combine(_dir, "bad.safetensors"), model, card)).Should().Throw<ModelFormatException>();
+        card.FindingThresholds = [0.5, 0.5, 0.5, 0.5, 0.5];
+        card.Task = nameof(MedMnistTask.MultiClass);
+        FluentActions.Invoking(() => ModelFile.Save(Path.Combine(_dir, "bad.safetensors"), model, card)).Should().Throw<ModelFormatException>()
+            .WithMessage("*finding thresholds apply to multi-label tasks, not to MultiClass ones*");
+    }
+
+    [Fact]
     public void TestTimeFlips_AverageTheProbabilitiesOfEveryFlipCombination()
     {
         var path = SaveTiny(out var original);
