@@ -29,7 +29,7 @@ internal static class FundusModels
             : card.ClassNames.Count == 2 ? MedMnistTask.Binary : task == MedMnistTask.OrdinalRegression ? task : MedMnistTask.MultiClass;
     }
 
-    /// <summary>The task as the RESULT and EVALUATION lines name it: binary, ordinal or multi-class.</summary>
+    /// <summary>The task as the RESULT and EVALUATION lines name it: binary, ordinal, multi-class or multi-label.</summary>
     public static string TaskName(MedMnistTask task) => task switch
     {
         MedMnistTask.Binary => "binary",
@@ -55,6 +55,7 @@ internal static class FundusModels
             {
                 FindingThresholds = recordedFindings ?? Enumerable.Repeat(given ?? 0.5, card.ClassNames.Count).ToList(),
                 FindingThresholdsRecorded = recordedFindings is not null,
+                FindingNames = card.ClassNames,
             };
         }
         if (task == MedMnistTask.MultiClass)
@@ -91,9 +92,14 @@ internal static class FundusModels
 /// <param name="RiskName">How messages name the risk: "P(pathologic)", "P(grade ≥ 2)".</param>
 internal sealed record ReferralRule(int? From, double Threshold, ReferralCard? Recorded, string Source, string RiskName)
 {
-    /// <summary>The prediction with its referral risk and decision by this rule (unchanged without one).</summary>
+    /// <summary>The prediction with its referral risk and decision by this rule, or its findings at their thresholds (unchanged without either).</summary>
     public EnsemblePrediction Apply(EnsemblePrediction prediction)
     {
+        if (FindingThresholds.Count > 0)
+        {
+            var found = Findings(prediction);
+            return prediction with { Findings = found, FindingNames = found.Select(k => FindingNames[k]).ToArray() };
+        }
         if (From is not int from) return prediction;
         double risk = prediction.Probabilities.Skip(from).Sum(v => (double)v);
         return prediction with { ReferralRisk = risk, Referred = risk >= Threshold };
@@ -101,6 +107,9 @@ internal sealed record ReferralRule(int? From, double Threshold, ReferralCard? R
 
     /// <summary>A multi-label model's threshold of each finding (empty for other models).</summary>
     public IReadOnlyList<double> FindingThresholds { get; init; } = [];
+
+    /// <summary>A multi-label model's finding names (its classes).</summary>
+    public IReadOnlyList<string> FindingNames { get; init; } = [];
 
     /// <summary>Whether <see cref="FindingThresholds"/> are those the model file recorded (chosen on validation photographs).</summary>
     public bool FindingThresholdsRecorded { get; init; }

@@ -93,7 +93,7 @@ internal static class PredictCommand
             }
         int referred = predictions.Count(p => p.Referred == true);
         if (binary) WriteScreening(files, predictions, card.ClassNames, referral.Threshold, ensemble: modelPaths.Length > 1, csv);
-        else if (task == MedMnistTask.MultiLabel) WriteFindings(files, predictions, card.ClassNames, referral, csv);
+        else if (task == MedMnistTask.MultiLabel) WriteFindings(files, predictions, card.ClassNames, csv);
         else
         {
             AnsiConsole.Write(PredictionTable.Of(files, predictions, ordinal, ensemble: modelPaths.Length > 1, "photograph"));
@@ -107,7 +107,7 @@ internal static class PredictCommand
         if (heatmaps is not null)
             AnsiConsole.MarkupLine(Markup.Escape($"{map.Cam switch { CamMethod.GradCam => "Grad-CAM", CamMethod.GradientAttentionRollout => "Gradient-weighted attention rollout", _ => map.Name }} of {(binary ? card.ClassNames[1] : "each photograph's predicted class")}: {Path.GetFullPath(heatmaps)}/*-{map.Tag("gradcam")}.png"));
         if (MapOptions.ConvergenceLine(explained) is { } convergence) AnsiConsole.MarkupLine(Markup.Escape(convergence));
-        int withFindings = predictions.Count(p => referral.Findings(p).Length > 0);
+        int withFindings = predictions.Count(p => p.Findings is { Count: > 0 });
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"RESULT photographs={files.Count}")
             + (task == MedMnistTask.MultiLabel ? string.Create(CultureInfo.InvariantCulture, $" with_findings={withFindings} thresholds={string.Join(",", referral.FindingThresholds)}") : "")
             + (referral.From is int cut ? string.Create(CultureInfo.InvariantCulture, $" referred={referred} threshold={referral.Threshold}{(binary ? "" : $" referable_from={cut}")}") : "")
@@ -115,15 +115,15 @@ internal static class PredictCommand
         return 0;
     }
 
-    // A multi-label model's table (each photograph's findings at or above the threshold, with their probabilities) and CSV
-    // (Prediction.WriteCsv: every finding's probability).
-    private static void WriteFindings(List<string> files, List<EnsemblePrediction> predictions, IReadOnlyList<string> findings, ReferralRule rule, string? csv)
+    // A multi-label model's table (each photograph's findings at or above their thresholds, with their probabilities) and CSV
+    // (Prediction.WriteCsv: every finding's probability, and the findings).
+    private static void WriteFindings(List<string> files, List<EnsemblePrediction> predictions, IReadOnlyList<string> findings, string? csv)
     {
         var table = new Table().AddColumn("photograph").AddColumn("findings (P ≥ their thresholds)").AddColumn("most probable");
         for (int i = 0; i < files.Count; i++)
         {
             var p = predictions[i].Probabilities;
-            var found = rule.Findings(predictions[i]).Select(k => $"{findings[k]} {p[k].ToString("F3", CultureInfo.InvariantCulture)}").ToArray();
+            var found = predictions[i].Findings!.Select(k => $"{findings[k]} {p[k].ToString("F3", CultureInfo.InvariantCulture)}").ToArray();
             table.AddRow(Markup.Escape(files[i]), Markup.Escape(found.Length == 0 ? "none" : string.Join(", ", found)),
                 Markup.Escape($"{predictions[i].LabelName} {p[predictions[i].Label].ToString("F3", CultureInfo.InvariantCulture)}"));
         }

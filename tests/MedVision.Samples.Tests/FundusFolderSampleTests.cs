@@ -356,8 +356,9 @@ public sealed class FundusFolderSampleTests : IDisposable
         predict.ExitCode.Should().Be(0, predict.ToString());
         predict.Text.Should().Contain("3 findings, each reported at P ≥ its threshold: N 0.3, D 0.3, G 0.3");
         var rows2 = File.ReadAllLines(_folder["odir.csv"]);
-        rows2[0].Should().Be("input,label,label_name,p_N,p_D,p_G");
-        int expected = rows2.Skip(1).Count(r => r.Split(',').Skip(3).Any(v => double.Parse(v, CultureInfo.InvariantCulture) >= 0.3));
+        rows2[0].Should().Be("input,label,label_name,p_N,p_D,p_G,findings");
+        int expected = rows2.Skip(1).Count(r => r.Split(',').Skip(3).Take(3).Any(v => double.Parse(v, CultureInfo.InvariantCulture) >= 0.3));
+        rows2.Skip(1).Should().OnlyContain(r => r.Split(',')[6] == string.Join(';', new[] { "N", "D", "G" }.Where((_, k) => double.Parse(r.Split(',')[3 + k], CultureInfo.InvariantCulture) >= 0.3)));
         var predicted = predict.Lines().Single();
         predicted["with_findings"].Should().Be(expected.ToString(CultureInfo.InvariantCulture));
         predicted.Should().NotContainKey("referred");
