@@ -10,6 +10,7 @@
 # both have since been re-run here: 2026-12-03 and 12-04).
 # The CDSF runs (cdsf-seed0..2) compare the first epoch's losses printed by samples/Cdsf with the committed log.
 # The segmentation runs (segmentation-*) compare the first epoch's loss, validation Dice and learning rate.
+# The grade-folder runs (retina-folders-*) need /usr/bin/python3 with numpy and PIL to write RetinaMNIST as folders.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 root="$PWD"
@@ -19,10 +20,12 @@ dotnet build samples/MedMnist -c Release -nologo -v q >/dev/null
 dotnet build samples/Mtcsnn -c Release -nologo -v q >/dev/null
 dotnet build samples/Cdsf -c Release -nologo -v q >/dev/null
 dotnet build samples/Segmentation -c Release -nologo -v q >/dev/null
+dotnet build samples/FundusFolder -c Release -nologo -v q >/dev/null
 cp -r samples/MedMnist/bin/Release/net10.0 "$work/medmnist"   # a copy: later builds do not change a running check
 cp -r samples/Mtcsnn/bin/Release/net10.0 "$work/mtcsnn"
 cp -r samples/Cdsf/bin/Release/net10.0 "$work/cdsf"
 cp -r samples/Segmentation/bin/Release/net10.0 "$work/segmentation"
+cp -r samples/FundusFolder/bin/Release/net10.0 "$work/fundus"
 results="$root/docs/results"
 medmnist=(dotnet "$work/medmnist/medmnist.dll" train --threads 2)
 medmnist_cv=(dotnet "$work/medmnist/medmnist.dll" cross-validate --threads 2)
@@ -30,6 +33,8 @@ mtcsnn=(dotnet "$work/mtcsnn/mtcsnn.dll" --epochs 20 --threads 2)
 cdsf=(dotnet "$work/cdsf/cdsf.dll" --threads 2)
 segmentation=(dotnet "$work/segmentation/segmentation.dll" --demo --demo-subjects 64 --epochs 30 --threads 2)
 segmentation_images=(dotnet "$work/segmentation/segmentation.dll" images --demo --demo-subjects 96 --epochs 30 --threads 2)
+fundus_grades=(dotnet "$work/fundus/fundus-folder.dll" train --labels subfolders --train-folder "$work/retina-folders/train" --val-folder "$work/retina-folders/val"
+  --depth 18 --size 64 --epochs 30 --batch 32 --lr 1e-3 --threads 2 --min-sensitivity 0.8)
 failed=0
 
 selected() {
@@ -132,4 +137,18 @@ CHECK_FIELDS=1-4 check "segmentation-images-ds-seed0" history.csv "$results/segm
 CHECK_FIELDS=1-4 check "segmentation-images-sgd-ds-seed0" history.csv "$results/segmentation-images/sgd-ds-seed0-history.csv" -- "${segmentation_images[@]}" --optimizer sgd --deep-supervision --seed 0
 CHECK_FIELDS=1-4 check "segmentation-images-adam-ema-warmup-seed0" history.csv "$results/segmentation-images/adam-ema-warmup-seed0-history.csv" -- "${segmentation_images[@]}" --ema 0.99 --ema-warmup --seed 0
 CHECK_FIELDS=1-4 check "segmentation-images-sgd-ema-warmup-seed0" history.csv "$results/segmentation-images/sgd-ema-warmup-seed0-history.csv" -- "${segmentation_images[@]}" --optimizer sgd --ema 0.99 --ema-warmup --seed 0
+# RetinaMNIST as grade folders through fundus-folder (docs/results.md, "RetinaMNIST as grade folders"): the folders are
+# written once by scripts/retinamnist_folders.py (Debian's python3-numpy and python3-pil), only when such a run is asked for.
+grade_runs=()
+for s in 0 1 2; do grade_runs+=("retina-folders-r18-seed$s" "retina-folders-r18-cw-seed$s"); done
+for name in "${grade_runs[@]}"; do
+  if selected "$name"; then
+    /usr/bin/python3 scripts/retinamnist_folders.py "$work/retina-folders" >/dev/null
+    break
+  fi
+done
+for s in 0 1 2; do
+  check "retina-folders-r18-seed$s" history.csv "$results/retina-folders-r18-seed$s/history.csv" -- "${fundus_grades[@]}" --seed $s
+  check "retina-folders-r18-cw-seed$s" history.csv "$results/retina-folders-r18-cw-seed$s/history.csv" -- "${fundus_grades[@]}" --class-weights balanced --seed $s
+done
 exit $failed
