@@ -201,7 +201,7 @@ internal static class TrainCommand
             throw new ArgumentException($"--task {s.Task} applies to one class per photograph; the {classNames.Length} finding columns ({string.Join(", ", classNames)}) train a multi-label model.");
         var taskType = train.IsMultiLabel ? MedMnistTask.MultiLabel
             : s.Labelling == "file-names" ? MedMnistTask.Binary
-            : ChooseTask(s.Task, classNames, s.Subfolders ? $"the class folders of {s.TrainFolder}" : $"the labels of {s.TrainCsv}");
+            : ClassTasks.Choose(s.Task, classNames, s.Subfolders ? $"the class folders of {s.TrainFolder}" : $"the labels of {s.TrainCsv}");
         // The lowest referable class: 1 (binary), a grade (ordinal); none for unordered classes.
         int? from = ReferableClass(taskType, classNames.Length, s.ReferableFrom, s.MinSensitivity is not null);
         if (s.BalanceClasses && train.IsMultiLabel)
@@ -476,28 +476,6 @@ internal static class TrainCommand
         if (!train.ClassNames.SequenceEqual(val.ClassNames))
             throw new ArgumentException($"The validation folder's classes ({string.Join(", ", val.ClassNames)}) are not the training folder's ({string.Join(", ", train.ClassNames)}).");
         return (train, val);
-    }
-
-    // The task of class sub-folders or a table's class column: two classes train a binary screening model; three or more
-    // an ordinal one when --task says so or when they are named 0, 1, 2, … in order (grades), else a multi-class one.
-    private static MedMnistTask ChooseTask(string task, string[] names, string source)
-    {
-        if (names.Length < 2)
-            throw new ArgumentException($"A classifier needs at least two classes; {source} give {names.Length} ({string.Join(", ", names)}).");
-        if (names.Length == 2)
-            return task == "auto" ? MedMnistTask.Binary
-                : throw new ArgumentException($"--task {task} applies to three or more classes; the two of {source} ({names[0]}, {names[1]}) train a binary screening model.");
-        bool grades = names.Select((n, k) => n == k.ToString(CultureInfo.InvariantCulture)).All(named => named);
-        // Folders sort by name: 0/ … 10/ would put 10 before 2, so numbered grades must sort as numbers do.
-        var numbers = names.Select(n => int.TryParse(n, NumberStyles.None, CultureInfo.InvariantCulture, out int v) ? v : (int?)null).ToArray();
-        if (task == "ordinal" && numbers.All(v => v is not null) && numbers.Zip(numbers.Skip(1)).Any(p => p.First >= p.Second))
-            throw new ArgumentException($"--task ordinal reads the class folders as grades in their name order ({string.Join(", ", names)}), which is not their numeric order: name them so that both agree (e.g. 00, 01, …, 10).");
-        return task switch
-        {
-            "ordinal" => MedMnistTask.OrdinalRegression,
-            "multi-class" => MedMnistTask.MultiClass,
-            _ => grades ? MedMnistTask.OrdinalRegression : MedMnistTask.MultiClass,
-        };
     }
 
     // The lowest referable class: 1 for a binary model; --referable-from (grade 2 by default, 1 with three grades) for an

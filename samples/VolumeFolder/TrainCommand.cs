@@ -136,10 +136,15 @@ internal static class TrainCommand
         var tensorBoard = SampleCommandLine.TensorBoard("; with --folds a run per fold, FOLDER/fold-i");
         var classWeights = ClassImbalanceOptions.ClassWeights();
         var labelSmoothing = ClassImbalanceOptions.LabelSmoothing();
+        var taskOption = new Option<string>("--task")
+        {
+            Description = "With three or more class folders: ordinal (grades in the folders' name order, e.g. grade2/ grade3/ grade4/: predict gives the predicted and the expected grade, the report Cohen's kappa) or multi-class (unordered classes). auto: ordinal when the folders are named 0, 1, 2, … in order, else multi-class.",
+            DefaultValueFactory = _ => "auto",
+        }.OneOf("auto", "ordinal", "multi-class");
         var command = new Command("train", "Train and evaluate a 3-D classifier on volumes in class folders.")
         {
             data, size, window, percentiles, channelWise, orientation, spacing, fit, crop, normalization, modalities, align, depth, initWeights, valFraction, folds, groupBy, epochs, batch, lr, rotate, affine, intensityAugment, mriArtifacts, noise, seed, demo, device, threads, output, resume, onlyFolds,
-            tensorBoard, classWeights, labelSmoothing,
+            tensorBoard, classWeights, labelSmoothing, taskOption,
         };
         command.Check(r => r.GetValue(onlyFolds) is not { Length: > 0 } only ? null
             : r.GetValue(folds) is not int k ? "--only-folds trains some folds of a cross-validation: give --folds K too."
@@ -168,14 +173,14 @@ internal static class TrainCommand
                 r.GetValue(percentiles) is [var lower, var upper] ? (lower, upper) : null, r.GetValue(channelWise), Default(depth) ? 10 : r.GetValue(depth), r.GetValue(initWeights),
                 r.GetValue(valFraction), r.GetValue(folds), r.GetValue(groupBy), Default(epochs) ? 2 : r.GetValue(epochs), r.GetValue(batch), r.GetValue(lr), r.GetValue(rotate), r.GetValue(affine) is { Length: > 0 } af ? af : null, r.GetValue(intensityAugment), r.GetValue(mriArtifacts), r.GetValue(noise), r.GetValue(seed), r.GetValue(demo),
                 Device.Parse(r.GetValue(device)!), r.GetValue(threads), r.GetValue(output)!, optimization.Read(r), r.GetValue(resume), r.GetValue(onlyFolds) is { Length: > 0 } named ? named : null, r.GetValue(tensorBoard),
-                r.GetValue(classWeights)!, r.GetValue(labelSmoothing)));
+                r.GetValue(classWeights)!, r.GetValue(labelSmoothing), r.GetValue(taskOption)!));
         });
         return command;
     }
 
     private sealed record Settings(string? Data, int[] Size, (double Center, double Width)? Window, string? Orientation, CropForeground? Crop, string Normalization, string[]? Modalities, float[]? Spacing, bool AlignModalities, VolumeFit Fit, (double Lower, double Upper)? Percentiles, bool ChannelWise, int Depth, string? InitWeights,
         double ValidationFraction, int? Folds, string? GroupBy, int Epochs, int Batch, double LearningRate, double Rotate, double[]? Affine, bool IntensityAugment, bool MriArtifacts, double Noise, int Seed, bool Demo, Device Device, int Threads, string Output,
-        OptimizationRecipe Optimization, bool Resume, int[]? OnlyFolds, string? TensorBoard, string ClassWeights, double LabelSmoothing);
+        OptimizationRecipe Optimization, bool Resume, int[]? OnlyFolds, string? TensorBoard, string ClassWeights, double LabelSmoothing, string Task);
 
     private static int Run(Settings s)
     {
@@ -255,7 +260,7 @@ internal static class TrainCommand
                 : kinetics is not null ? kinetics.CreateModelAsync(source.ClassNames.Count).GetAwaiter().GetResult()
                 : MedicalNet.CreateModel(s.InitWeights, source.ClassNames.Count, channels);
         }
-        var taskType = source.ClassNames.Count == 2 ? MedMnistTask.Binary : MedMnistTask.MultiClass;
+        var taskType = ClassTasks.Choose(s.Task, source.ClassNames, $"the class folders of {s.Data}");
         TrainerBuilder Recipe(ResNet network, ClassificationTask task, int seed, string? board)
         {
             var builder = Trainer.Create(task).ForEpochs(s.Epochs).OnDevice(s.Device).WithSeed(seed).ReportProgressTo(TrainingConsole.EpochLines());

@@ -129,7 +129,7 @@ public sealed class FundusFolderSampleTests : IDisposable
         one.Error.Should().Contain("A classifier needs at least two classes; the class folders of").And.Contain("give 1 (a)");
         var two = await SampleApp.RunAsync("fundus-folder", _folder.Path, "train", "--labels", "subfolders", "--task", "ordinal", "--train-folder", _folder["three/val"], "--val-folder", _folder["three/val"], "--output", _folder["two-out"]);
         two.ExitCode.Should().Be(2, two.ToString());
-        two.Error.Should().Contain("--task ordinal applies to three or more classes").And.Contain("(a, c) train a binary screening model");
+        two.Error.Should().Contain("--task ordinal applies to three or more classes").And.Contain("(a, c) train a binary model");
         var fileNames = await SampleApp.RunAsync("fundus-folder", _folder.Path, "train", "--demo", "--referable-from", "2");
         fileNames.ExitCode.Should().Be(2, fileNames.ToString());
         fileNames.Error.Should().Contain("--task and --referable-from apply to class sub-folders");

@@ -31,6 +31,36 @@ public sealed class VolumeFolderSampleTests : IDisposable
     }
 
     [Fact]
+    public async Task GradeFolders_TrainAnOrdinalModel_WithTaskOrdinal()
+    {
+        // Three grade folders named by word (as tumour grades often are): ordinal only when --task says so.
+        var data = _folder["grades"];
+        foreach (var subject in new PhantomGenerator(size: 16, seed: 5).Generate(0, 9))
+        {
+            var folder = Directory.CreateDirectory(Path.Combine(data, $"grade{2 + subject.Index % 3}")).FullName;
+            NiftiWriter.Write(Path.Combine(folder, $"s{subject.Index:D2}.nii.gz"), new NiftiImage(subject.Mri, new[] { 16, 16, 16 }));
+        }
+        var run = _folder["grades-run"];
+        var train = await SampleApp.RunAsync("volume-folder", _folder.Path,
+            "--data", data, "--size", "16", "16", "16", "--depth", "10", "--epochs", "1", "--batch", "3", "--threads", "2", "--task", "ordinal", "--output", run);
+        train.ExitCode.Should().Be(0, train.ToString());
+        var modelFile = Path.Combine(run, "model.safetensors");
+        var card = ModelFile.ReadCard(modelFile);
+        (card.Task, string.Join(",", card.ClassNames)).Should().Be(("OrdinalRegression", "grade2,grade3,grade4"));
+        var predict = await SampleApp.RunAsync("volume-folder", _folder.Path, "predict", "--model", modelFile, Path.Combine(data, "grade3", "s01.nii.gz"));
+        predict.ExitCode.Should().Be(0, predict.ToString());
+        predict.Text.Should().Contain("expected");
+
+        var unordered = await SampleApp.RunAsync("volume-folder", _folder.Path,
+            "--data", data, "--size", "16", "16", "16", "--depth", "10", "--epochs", "1", "--batch", "3", "--threads", "2", "--output", _folder["grades-auto"]);
+        unordered.ExitCode.Should().Be(0, unordered.ToString());
+        ModelFile.ReadCard(Path.Combine(_folder["grades-auto"], "model.safetensors")).Task.Should().Be("MultiClass", "folders named by word are not read as grades unless --task says so");
+        var two = await SampleApp.RunAsync("volume-folder", _folder.Path, "--data", WriteVolumes(4), "--task", "ordinal", "--epochs", "1", "--output", _folder["two-out"]);
+        two.ExitCode.Should().Be(2, two.ToString());
+        two.Error.Should().Contain("--task ordinal applies to three or more classes");
+    }
+
+    [Fact]
     public async Task MultiContrastFiles_TrainAsOneChannelPerVolume()
     {
         // The nibabel fixture holding three volumes, as eight subjects' files in two classes.
