@@ -141,44 +141,22 @@ public sealed class ImageFolderDataset
             throw new DataFormatException(csvPath, $"the header must have columns '{options.FileNameColumn}' and '{options.LabelColumn}' (found: {string.Join(", ", header)}).");
         }
 
-        var samples = new List<ImageSample>();
-        var seen = new HashSet<string>(StringComparer.Ordinal);
-        var stems = new Dictionary<string, ILookup<string, string>>(StringComparer.Ordinal);
-        for (int i = 1; i < lines.Length; i++)
+        var samples = ReadRows(imageFolder, csvPath, options, lines, nameColumn, Math.Max(nameColumn, labelColumn), (fields, name, line) =>
         {
-            if (string.IsNullOrWhiteSpace(lines[i]))
-            {
-                continue;
-            }
-
-            List<string> fields = SplitCsv(lines[i], options.Delimiter, csvPath, i + 1);
-            if (fields.Count <= Math.Max(nameColumn, labelColumn))
-            {
-                throw new DataFormatException(csvPath, $"line {i + 1} has {fields.Count} fields; expected at least {Math.Max(nameColumn, labelColumn) + 1}.");
-            }
-
-            string name = fields[nameColumn].Trim();
             string labelText = fields[labelColumn].Trim();
             if (!TryParseLabel(labelText, out int label))
             {
-                throw new DataFormatException(csvPath, $"line {i + 1}: label '{labelText}' of '{name}' is not an integer.");
+                throw new DataFormatException(csvPath, $"line {line}: label '{labelText}' of '{name}' is not an integer.");
             }
 
             if (label < 0 || (options.ClassNames is { } names && label >= names.Count))
             {
                 string range = options.ClassNames is null ? "labels must be non-negative" : $"valid range is 0..{options.ClassNames.Count - 1}";
-                throw new DataFormatException(csvPath, $"line {i + 1}: label {label} of '{name}' is outside the class range ({range}).");
+                throw new DataFormatException(csvPath, $"line {line}: label {label} of '{name}' is outside the class range ({range}).");
             }
 
-            string file = RowImage(imageFolder, name, csvPath, i + 1, seen, stems);
-
-            samples.Add(new ImageSample(file, label));
-        }
-
-        if (options.RequireEveryImageLabelled)
-        {
-            CheckEveryImageLabelled(imageFolder, csvPath, seen);
-        }
+            return (label, null);
+        });
 
         IReadOnlyList<string> classNames = options.ClassNames?.ToArray()
             ?? Enumerable.Range(0, samples.Count == 0 ? 0 : samples.Max(s => s.Label) + 1).Select(k => k.ToString(CultureInfo.InvariantCulture)).ToArray();
@@ -200,10 +178,33 @@ public sealed class ImageFolderDataset
             throw new DataFormatException(csvPath, $"the header must have columns '{options.FileNameColumn}' and {string.Join(", ", findings.Select(f => $"'{f}'"))} (found: {string.Join(", ", header)}).");
         }
 
+        var samples = ReadRows(imageFolder, csvPath, options, lines, nameColumn, Math.Max(nameColumn, columns.Max()), (fields, name, line) =>
+        {
+            var labels = new int[columns.Length];
+            for (int k = 0; k < columns.Length; k++)
+            {
+                string text = fields[columns[k]].Trim();
+                if (!TryParseLabel(text, out labels[k]) || labels[k] is not (0 or 1))
+                {
+                    throw new DataFormatException(csvPath, $"line {line}: '{findings[k]}' of '{name}' is '{text}'; a multi-label column holds 0 or 1.");
+                }
+            }
+
+            return (-1, labels);
+        });
+
+        return new ImageFolderDataset(imageFolder, (options.ClassNames ?? findings).ToArray(), Sorted(samples), findings.Count);
+    }
+
+    // A table's rows after the header (blank lines skipped): each row's labels as `labelsOf` reads them from its fields
+    // (a class, or −1 and a 0/1 per finding), then its image (RowImage); and, unless the options allow it, a row for
+    // every image of the folder.
+    private static List<ImageSample> ReadRows(string imageFolder, string csvPath, CsvLabelOptions options, string[] lines, int nameColumn, int lastColumn,
+        Func<List<string>, string, int, (int Label, int[]? Labels)> labelsOf)
+    {
         var samples = new List<ImageSample>();
         var seen = new HashSet<string>(StringComparer.Ordinal);
         var stems = new Dictionary<string, ILookup<string, string>>(StringComparer.Ordinal);
-        int last = Math.Max(nameColumn, columns.Max());
         for (int i = 1; i < lines.Length; i++)
         {
             if (string.IsNullOrWhiteSpace(lines[i]))
@@ -212,25 +213,14 @@ public sealed class ImageFolderDataset
             }
 
             List<string> fields = SplitCsv(lines[i], options.Delimiter, csvPath, i + 1);
-            if (fields.Count <= last)
+            if (fields.Count <= lastColumn)
             {
-                throw new DataFormatException(csvPath, $"line {i + 1} has {fields.Count} fields; expected at least {last + 1}.");
+                throw new DataFormatException(csvPath, $"line {i + 1} has {fields.Count} fields; expected at least {lastColumn + 1}.");
             }
 
             string name = fields[nameColumn].Trim();
-            var labels = new int[columns.Length];
-            for (int k = 0; k < columns.Length; k++)
-            {
-                string text = fields[columns[k]].Trim();
-                if (!TryParseLabel(text, out labels[k]) || labels[k] is not (0 or 1))
-                {
-                    throw new DataFormatException(csvPath, $"line {i + 1}: '{findings[k]}' of '{name}' is '{text}'; a multi-label column holds 0 or 1.");
-                }
-            }
-
-            string file = RowImage(imageFolder, name, csvPath, i + 1, seen, stems);
-
-            samples.Add(new ImageSample(file, -1) { Labels = labels });
+            var (label, labels) = labelsOf(fields, name, i + 1);
+            samples.Add(new ImageSample(RowImage(imageFolder, name, csvPath, i + 1, seen, stems), label) { Labels = labels });
         }
 
         if (options.RequireEveryImageLabelled)
@@ -238,7 +228,7 @@ public sealed class ImageFolderDataset
             CheckEveryImageLabelled(imageFolder, csvPath, seen);
         }
 
-        return new ImageFolderDataset(imageFolder, (options.ClassNames ?? findings).ToArray(), Sorted(samples), findings.Count);
+        return samples;
     }
 
     // The image a table's row names: it must exist, and be named by no earlier row. A name without an extension (APTOS's
