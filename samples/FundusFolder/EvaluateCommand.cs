@@ -69,13 +69,11 @@ internal static class EvaluateCommand
         var referral = FundusModels.Referral(ensemble, task, modelPaths.Length, givenThreshold, modelPaths[0]);
         bool multiLabel = task == MedMnistTask.MultiLabel;
         var test = TestSet(folder, labelling, csv, nameColumn, labelColumn, classNames, multiLabel);
-        // Each photograph's labels: its class, or (multi-label) a 0/1 per finding.
-        int Has(ImageSample x, int k) => x.Labels is { } findings ? findings[k] : x.Label == k ? 1 : 0;
 
         AnsiConsole.MarkupLine(SampleCommandLine.Banner(device));
         AnsiConsole.MarkupLine(Markup.Escape((modelPaths.Length > 1 ? EnsembleModels.Banner(ensemble) : $"Model {Path.GetFileName(modelPaths[0])}")
             + $" ({FundusModels.TaskName(task)}, {card.Architecture} at {string.Join("×", card.Preprocessing.InputSize)}) on {test.Count} test photographs: "
-            + string.Join(", ", classNames.Select((n, k) => $"{n}: {test.Samples.Count(x => Has(x, k) == 1)}"))));
+            + string.Join(", ", classNames.Select((n, k) => $"{n}: {test.Samples.Count(x => FundusModels.Has(x, k) == 1)}"))));
         FundusModels.PrintThresholdSource(referral, ensemble, modelPaths.Length, givenThreshold is not null);
 
         // Each photograph prepared as the model card says (as predict prepares it), the ensemble's averaged probabilities.
@@ -84,7 +82,7 @@ internal static class EvaluateCommand
         int[] actual = test.Samples.Select(x => x.Label).ToArray();   // −1 for multi-label photographs
         var findingLabels = new int[files.Length, multiLabel ? classNames.Count : 1];
         for (int i = 0; i < files.Length; i++)
-            for (int k = 0; k < findingLabels.GetLength(1); k++) findingLabels[i, k] = multiLabel ? Has(test.Samples[i], k) : actual[i];
+            for (int k = 0; k < findingLabels.GetLength(1); k++) findingLabels[i, k] = multiLabel ? FundusModels.Has(test.Samples[i], k) : actual[i];
         var scores = new double[files.Length, classNames.Count];
         for (int i = 0; i < files.Length; i++)
             for (int k = 0; k < classNames.Count; k++) scores[i, k] = predictions[i].Probabilities[k];
@@ -147,7 +145,7 @@ internal static class EvaluateCommand
             charts.Add(("test-roc.svg", TrainingPlots.PerLabelRocCurves(findingLabels, scores, classNames, "Test ROC (per finding)")));
             // Each finding reported at its threshold (recorded in the model file, or --threshold): its sensitivity and specificity here.
             var outcomes = classNames.Select((_, k) => OperatingPoint.AtThreshold(referral.FindingThresholds[k])
-                .Evaluate(Enumerable.Range(0, files.Length).Select(i => findingLabels[i, k]).ToArray(), Enumerable.Range(0, files.Length).Select(i => scores[i, k]).ToArray())).ToArray();
+                .Evaluate(FundusModels.Column(findingLabels, k), FundusModels.Column(scores, k))).ToArray();
             AnsiConsole.MarkupLine(Markup.Escape($"Findings at {(referral.FindingThresholdsRecorded ? "the model file's thresholds" : "P ≥ " + referral.FindingThresholds[0].ToString(CultureInfo.InvariantCulture))}: "
                 + string.Join("; ", classNames.Select((n, k) => string.Create(CultureInfo.InvariantCulture, $"{n} (P ≥ {referral.FindingThresholds[k]:0.###}) sensitivity {outcomes[k].Sensitivity:F3}, specificity {outcomes[k].Specificity:F3}")))));
             fields.Add(string.Create(CultureInfo.InvariantCulture, $"thresholds={string.Join(",", referral.FindingThresholds)} with_findings={predictions.Count(p => p.Findings is { Count: > 0 })}"));

@@ -1,4 +1,5 @@
 using System.Globalization;
+using MedVision.Nets.Data.Images;
 using MedVision.Nets.Inference;
 using MedVision.Nets.Metrics;
 using Spectre.Console;
@@ -28,6 +29,12 @@ internal static class FundusModels
         return task == MedMnistTask.MultiLabel ? task
             : card.ClassNames.Count == 2 ? MedMnistTask.Binary : task == MedMnistTask.OrdinalRegression ? task : MedMnistTask.MultiClass;
     }
+
+    /// <summary>Whether <paramref name="sample"/> shows class or finding <paramref name="k"/>: its finding's 0/1, or 1 when k is its class.</summary>
+    public static int Has(ImageSample sample, int k) => sample.Labels is { } findings ? findings[k] : sample.Label == k ? 1 : 0;
+
+    /// <summary>Column <paramref name="k"/> of a (photographs × classes) table of labels or probabilities.</summary>
+    public static T[] Column<T>(T[,] table, int k) => Enumerable.Range(0, table.GetLength(0)).Select(i => table[i, k]).ToArray();
 
     /// <summary>The task as the RESULT and EVALUATION lines name it: binary, ordinal, multi-class or multi-label.</summary>
     public static string TaskName(MedMnistTask task) => task switch

@@ -217,7 +217,7 @@ internal static class TrainCommand
                 : $"--min-sensitivity chooses a threshold on validation images below and at or above grade {lowest}; the validation folder holds {(val.Samples.Any(x => x.Label >= lowest) ? "referable" : "non-referable")} images only.");
         string Counts(ImageFolderDataset d) => taskType == MedMnistTask.Binary
             ? $"{d.Count} images ({d.Samples.Count(x => x.Label == 1)} {positives})"
-            : $"{d.Count} images ({string.Join(", ", classNames.Select((n, k) => $"{n}: {d.Samples.Count(x => (x.Labels?[k] ?? (x.Label == k ? 1 : 0)) == 1)}"))})";
+            : $"{d.Count} images ({string.Join(", ", classNames.Select((n, k) => $"{n}: {d.Samples.Count(x => FundusModels.Has(x, k) == 1)}"))})";
         string classes = s.Labelling == "file-names" ? ""
             : taskType == MedMnistTask.MultiLabel ? $" · {classNames.Length} findings (multi-label): {string.Join(", ", classNames)}"
             : taskType == MedMnistTask.Binary ? $" · classes {classNames[0]} (0) and {classNames[1]} (1, referable)"
@@ -282,7 +282,7 @@ internal static class TrainCommand
         var acc = MedMnistEvaluator.GetAcc(taskType, labels, scores);
         bool multiLabel = taskType == MedMnistTask.MultiLabel;
         // One class per photograph: the confusion matrix and its measures (a multi-label model has AUC and ACC per finding).
-        var actual = multiLabel ? [] : Enumerable.Range(0, labels.GetLength(0)).Select(i => labels[i, 0]).ToArray();
+        var actual = multiLabel ? [] : FundusModels.Column(labels, 0);
         var predicted = multiLabel ? [] : MedMnistEvaluator.Predict(taskType, scores);
         var matrix = multiLabel ? null : ConfusionMatrix.FromPredictions(actual, predicted, classNames.Length);
         var measures = matrix is null ? null : ClassificationMetrics.FromConfusionMatrix(matrix);
@@ -296,15 +296,9 @@ internal static class TrainCommand
         if (from is int cutoff)
         {
             (referable, risks) = Referral.FromGrades(actual, scores, cutoff);
-            int truePositives = 0, positivesCount = 0, trueNegatives = 0;
-            for (int i = 0; i < actual.Length; i++)
-            {
-                bool referred = predicted[i] >= cutoff;
-                if (referable[i] == 1) { positivesCount++; if (referred) truePositives++; }
-                else if (!referred) trueNegatives++;
-            }
-            sensitivity = (double)truePositives / positivesCount;
-            specificity = (double)trueNegatives / (actual.Length - positivesCount);
+            var decisions = ConfusionMatrix.FromPredictions(referable, predicted.Select(p => p >= cutoff ? 1 : 0).ToArray(), 2);
+            sensitivity = (double)decisions.TruePositives(1) / decisions.Support(1);
+            specificity = (double)decisions.TrueNegatives(1) / (decisions.Total - decisions.Support(1));
         }
         var plots = new List<(string File, SvgChart Chart)>
         {
@@ -446,8 +440,8 @@ internal static class TrainCommand
         var thresholds = new List<double>();
         for (int k = 0; k < labels.GetLength(1); k++)
         {
-            var present = Enumerable.Range(0, labels.GetLength(0)).Select(i => labels[i, k]).ToArray();
-            var probability = Enumerable.Range(0, labels.GetLength(0)).Select(i => scores[i, k]).ToArray();
+            var present = FundusModels.Column(labels, k);
+            var probability = FundusModels.Column(scores, k);
             double t = present.Distinct().Count() < 2 ? 0.5 : OperatingPoint.Youden(present, probability).Threshold;
             thresholds.Add(double.IsFinite(t) ? Math.Clamp(t, 1e-6, 1 - 1e-6) : 0.5);
         }
