@@ -148,7 +148,7 @@ internal static class EvaluateCommand
                 .Evaluate(FundusModels.Column(findingLabels, k), FundusModels.Column(scores, k))).ToArray();
             AnsiConsole.MarkupLine(Markup.Escape($"Findings at {(referral.FindingThresholdsRecorded ? "the model file's thresholds" : "P ≥ " + referral.FindingThresholds[0].ToString(CultureInfo.InvariantCulture))}: "
                 + string.Join("; ", classNames.Select((n, k) => string.Create(CultureInfo.InvariantCulture, $"{n} (P ≥ {referral.FindingThresholds[k]:0.###}) sensitivity {outcomes[k].Sensitivity:F3}, specificity {outcomes[k].Specificity:F3}")))));
-            fields.Add(string.Create(CultureInfo.InvariantCulture, $"thresholds={string.Join(",", referral.FindingThresholds)} with_findings={predictions.Count(p => p.Findings is { Count: > 0 })}"));
+            fields.Add(string.Create(CultureInfo.InvariantCulture, $"thresholds={referral.ThresholdList} with_findings={predictions.Count(p => p.Findings is { Count: > 0 })}"));
             fields.AddRange(classNames.Select((n, k) => $"sensitivity_{ResultName(n, k)}={F(outcomes[k].Sensitivity)} specificity_{ResultName(n, k)}={F(outcomes[k].Specificity)}"));
         }
         else charts.Add(("test-roc.svg", TrainingPlots.RocCurves(actual, scores, classNames, "Test ROC (one vs rest)")));

@@ -115,6 +115,9 @@ internal sealed record ReferralRule(int? From, double Threshold, ReferralCard? R
     /// <summary>A multi-label model's threshold of each finding (empty for other models).</summary>
     public IReadOnlyList<double> FindingThresholds { get; init; } = [];
 
+    /// <summary>The finding thresholds as the RESULT and EVALUATION lines write them: "0.41,0.5,0.37" (invariant culture).</summary>
+    public string ThresholdList => string.Join(",", FindingThresholds.Select(t => t.ToString(CultureInfo.InvariantCulture)));
+
     /// <summary>A multi-label model's finding names (its classes).</summary>
     public IReadOnlyList<string> FindingNames { get; init; } = [];
 

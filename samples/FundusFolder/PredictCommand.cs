@@ -93,10 +93,10 @@ internal static class PredictCommand
             }
         int referred = predictions.Count(p => p.Referred == true);
         if (binary) WriteScreening(files, predictions, card.ClassNames, referral.Threshold, ensemble: modelPaths.Length > 1, csv);
-        else if (task == MedMnistTask.MultiLabel) WriteFindings(files, predictions, card.ClassNames, csv);
         else
         {
-            AnsiConsole.Write(PredictionTable.Of(files, predictions, ordinal, ensemble: modelPaths.Length > 1, "photograph"));
+            AnsiConsole.Write(task == MedMnistTask.MultiLabel ? FindingsTable(files, predictions, card.ClassNames)
+                : PredictionTable.Of(files, predictions, ordinal, ensemble: modelPaths.Length > 1, "photograph"));
             if (referral.From is not null) AnsiConsole.MarkupLine(Markup.Escape($"Referral: {referral.Describe()}."));
             if (csv is not null)
             {
@@ -109,15 +109,14 @@ internal static class PredictCommand
         if (MapOptions.ConvergenceLine(explained) is { } convergence) AnsiConsole.MarkupLine(Markup.Escape(convergence));
         int withFindings = predictions.Count(p => p.Findings is { Count: > 0 });
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"RESULT photographs={files.Count}")
-            + (task == MedMnistTask.MultiLabel ? string.Create(CultureInfo.InvariantCulture, $" with_findings={withFindings} thresholds={string.Join(",", referral.FindingThresholds)}") : "")
+            + (task == MedMnistTask.MultiLabel ? string.Create(CultureInfo.InvariantCulture, $" with_findings={withFindings} thresholds={referral.ThresholdList}") : "")
             + (referral.From is int cut ? string.Create(CultureInfo.InvariantCulture, $" referred={referred} threshold={referral.Threshold}{(binary ? "" : $" referable_from={cut}")}") : "")
             + string.Create(CultureInfo.InvariantCulture, $" models={modelPaths.Length}{(binary ? "" : $" classes={card.ClassNames.Count}")}"));
         return 0;
     }
 
-    // A multi-label model's table (each photograph's findings at or above their thresholds, with their probabilities) and CSV
-    // (Prediction.WriteCsv: every finding's probability, and the findings).
-    private static void WriteFindings(List<string> files, List<EnsemblePrediction> predictions, IReadOnlyList<string> findings, string? csv)
+    // A multi-label model's table: each photograph's findings at or above their thresholds, with their probabilities.
+    private static Table FindingsTable(List<string> files, List<EnsemblePrediction> predictions, IReadOnlyList<string> findings)
     {
         var table = new Table().AddColumn("photograph").AddColumn("findings (P ≥ their thresholds)").AddColumn("most probable");
         for (int i = 0; i < files.Count; i++)
@@ -127,10 +126,7 @@ internal static class PredictCommand
             table.AddRow(Markup.Escape(files[i]), Markup.Escape(found.Length == 0 ? "none" : string.Join(", ", found)),
                 Markup.Escape($"{predictions[i].LabelName} {p[predictions[i].Label].ToString("F3", CultureInfo.InvariantCulture)}"));
         }
-        AnsiConsole.Write(table);
-        if (csv is null) return;
-        Prediction.WriteCsv(csv, files, predictions, findings);
-        AnsiConsole.MarkupLine(Markup.Escape($"Wrote {Path.GetFullPath(csv)}"));
+        return table;
     }
 
     // A screening model's table (probability of the positive class, decision, members agreeing) and CSV (image,probability,decision).
