@@ -142,7 +142,7 @@ public static class OnnxRuntimePredictor
         }
     }
 
-    // The graph must take the card's channels and give one logit per class name.
+    // The graph must take the card's channels and give one logit per class name (K − 1 cumulative ones for a CORAL head).
     private static void CheckGraph(InferenceSession session, ModelCard card, string path)
     {
         if (!session.InputMetadata.TryGetValue(OnnxModelFile.InputName, out var input) || !session.OutputMetadata.TryGetValue(OnnxModelFile.LogitsName, out var logits))
@@ -151,7 +151,10 @@ public static class OnnxRuntimePredictor
         if (dims.Length != card.Preprocessing.InputSize.Count + 2 || dims[1] != card.Preprocessing.Channels)
             throw new ModelFormatException($"{path}: the graph's input [{string.Join(", ", dims)}] does not take the card's {card.Preprocessing.Channels}-channel {string.Join("×", card.Preprocessing.InputSize)} images.");
         var outputs = logits.Dimensions;
-        if (outputs.Length != 2 || outputs[1] != card.ClassNames.Count)
-            throw new ModelFormatException($"{path}: the graph's logits [{string.Join(", ", outputs)}] do not give one score for each of the card's {card.ClassNames.Count} classes.");
+        int expected = card.HasCoralHead ? card.ClassNames.Count - 1 : card.ClassNames.Count;
+        if (outputs.Length != 2 || outputs[1] != expected)
+            throw new ModelFormatException(card.HasCoralHead
+                ? $"{path}: the graph's logits [{string.Join(", ", outputs)}] are not the {expected} cumulative logits of the card's CORAL head for {card.ClassNames.Count} grades."
+                : $"{path}: the graph's logits [{string.Join(", ", outputs)}] do not give one score for each of the card's {card.ClassNames.Count} classes.");
     }
 }

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using MedVision.Nets.Inference;
+using MedVision.Nets.Losses;
 using MedVision.Nets.Metrics;
 using MedVision.Torch;
 using MedVision.Torch.Nn;
@@ -49,7 +50,7 @@ public static class OnnxModelFile
             double temperature = loadedCard.Temperature;
             OnnxInputPrelude? prelude = options.NormalizeInGraph ? (context, pixels) => Normalize(context, pixels, pre) : null;
             var writer = new OnnxExporter().Build(model, InputShape(pre, options), effective, prelude: prelude, heads: (context, logits) =>
-                new[] { (LogitsName, logits), (ProbabilitiesName, ClassProbabilities(context, logits, multiLabel, temperature)) });
+                new[] { (LogitsName, logits), (ProbabilitiesName, ClassProbabilities(context, logits, multiLabel, temperature, loadedCard.HasCoralHead)) });
             OnnxFiles.WriteAtomically(onnxPath, writer);
             return loadedCard;
         }
@@ -117,6 +118,9 @@ public static class OnnxModelFile
         var temperatures = cards.Select(c => c.Temperature).ToArray();
         var ensembleCard = JsonSerializer.Deserialize<ModelCard>(JsonSerializer.Serialize(cards[0]))!;
         ensembleCard.Temperature = 1;
+        // The graph's logits are the log of the averaged probabilities, whichever heads the members have.
+        if (ensembleCard.ResNet is not null) ensembleCard.ResNet.Head = null;
+        ensembleCard.FormatVersion = ModelFile.RequiredFormatVersion(ensembleCard);
         ensembleCard.Conformal = manifest.Conformal;
         ensembleCard.Referral = manifest.Referral;
         ensembleCard.Metrics = new Dictionary<string, double> { ["ensemble_members"] = cards.Count };
@@ -132,7 +136,8 @@ public static class OnnxModelFile
         });
 
         // One member's probabilities as its predictor computes them: the reference the graph's are checked against.
-        Tensor ReferenceProbabilities(Tensor logits, int i) => multiLabel ? logits.Sigmoid() : (logits / temperatures[i]).Softmax(1);
+        Tensor ReferenceProbabilities(Tensor logits, int i) => multiLabel ? logits.Sigmoid()
+            : cards[i].HasCoralHead ? OrdinalDecoding.ToClassProbabilities(logits, temperatures[i]) : (logits / temperatures[i]).Softmax(1);
 
         new OnnxExporter().ExportGraph(members, onnxPath, new[] { new OnnxGraphInput(InputName, InputShape(pre, options)) }, (context, inputs) =>
         {
@@ -141,7 +146,7 @@ public static class OnnxModelFile
             for (int i = 0; i < members.Count; i++)
             {
                 var x = options.NormalizeInGraph ? Normalize(context, inputs[0], cards[i].Preprocessing) : inputs[0];
-                var probabilities = ClassProbabilities(context, context.Call(members[i], x), multiLabel, temperatures[i]);
+                var probabilities = ClassProbabilities(context, context.Call(members[i], x), multiLabel, temperatures[i], cards[i].HasCoralHead);
                 each.Add(context.AddNode("Unsqueeze", new[] { probabilities, context.Int64Constant("axes", 1) }, probabilities.Sample.Unsqueeze(1)));
                 var weighted = context.Mul(probabilities, context.Constant("weight", new[] { (float)weights[i] }));
                 average = average is null ? weighted : context.Add(average, weighted);
@@ -187,13 +192,48 @@ public static class OnnxModelFile
         return json.ToJsonString();
     }
 
-    // A classifier's probabilities as its predictor computes them: a sigmoid per label, or the softmax of the logits over its temperature.
-    private static OnnxValue ClassProbabilities(OnnxExportContext context, OnnxValue logits, bool multiLabel, double temperature)
+    // A classifier's probabilities as its predictor computes them: a sigmoid per label, or the softmax of the logits
+    // over its temperature; for a CORAL head the grades' probabilities of its cumulative logits (under a temperature,
+    // the softmax of their logarithms over it).
+    private static OnnxValue ClassProbabilities(OnnxExportContext context, OnnxValue logits, bool multiLabel, double temperature, bool coral = false)
     {
         if (multiLabel) return context.AddNode("Sigmoid", new[] { logits }, logits.Sample.Sigmoid());
+        if (coral)
+        {
+            var probabilities = CoralProbabilities(context, logits);
+            if (temperature == 1) return probabilities;
+            var floored = context.AddNode("Clip", new[] { probabilities, context.Constant("floor", new[] { OrdinalDecoding.ProbabilityFloor }), context.NoInput },
+                probabilities.Sample.Clamp(min: OrdinalDecoding.ProbabilityFloor));
+            logits = context.AddNode("Log", new[] { floored }, floored.Sample.Log());
+        }
         var scaled = temperature == 1 ? logits
             : context.AddNode("Div", new[] { logits, context.Constant("temperature", new[] { (float)temperature }) }, logits.Sample / temperature);
         return context.AddNode("Softmax", new[] { scaled }, scaled.Sample.Softmax(1), OnnxAttribute.Int("axis", 1));
+    }
+
+    // OrdinalDecoding.ToClassProbabilities in ONNX: with p = sigmoid(logits) (N, K − 1), P = e₀ + p·D, where e₀ = (1, 0, …, 0)
+    // and D has −1 on its diagonal and +1 above it (P₀ = 1 − p₀, P_k = p_(k−1) − p_k, P_(K−1) = p_(K−2)); negative
+    // differences (crossing thresholds) clipped to 0 and each row renormalised.
+    private static OnnxValue CoralProbabilities(OnnxExportContext context, OnnxValue logits)
+    {
+        int thresholds = (int)logits.Sample.Size(1), grades = thresholds + 1;
+        var cumulative = context.AddNode("Sigmoid", new[] { logits }, logits.Sample.Sigmoid());
+        var difference = new float[thresholds * grades];
+        for (int k = 0; k < thresholds; k++)
+        {
+            difference[(k * grades) + k] = -1;
+            difference[(k * grades) + k + 1] = 1;
+        }
+        var first = new float[grades];
+        first[0] = 1;
+        var d = context.Constant("coral_differences", difference, thresholds, grades);
+        var e0 = context.Constant("coral_first", first, grades);
+        var spread = context.AddNode("MatMul", new[] { cumulative, d }, cumulative.Sample.MatMul(d.Sample));
+        var raw = context.Add(spread, e0);
+        var clipped = context.Relu(raw);
+        var total = context.AddNode("ReduceSum", new[] { clipped, context.Int64Constant("axes", 1) }, clipped.Sample.Sum(1, keepDim: true), OnnxAttribute.Int("keepdims", 1));
+        var safe = context.AddNode("Clip", new[] { total, context.Constant("min", new[] { OrdinalDecoding.ProbabilityFloor }), context.NoInput }, total.Sample.Clamp(min: OrdinalDecoding.ProbabilityFloor));
+        return context.AddNode("Div", new[] { clipped, safe }, clipped.Sample / safe.Sample);
     }
 
     private static bool IsMultiLabel(ModelCard card) => Enum.TryParse<MedMnistTask>(card.Task, ignoreCase: true, out var task) && task == MedMnistTask.MultiLabel;

@@ -17,19 +17,21 @@ public sealed class OnnxRuntimePredictorTests : IDisposable
     public void Dispose() => Directory.Delete(_folder, recursive: true);
 
     /// <summary>A small RGB ResNet with non-trivial batch-norm statistics, saved as a model file and exported to ONNX.</summary>
-    private (string ModelFile, string OnnxFile) Export(MedMnistTask task = MedMnistTask.OrdinalRegression, double temperature = 1.3, bool dynamicSize = false, bool normalizeInGraph = false, bool float16 = false, int seed = 4)
+    private (string ModelFile, string OnnxFile) Export(MedMnistTask task = MedMnistTask.OrdinalRegression, double temperature = 1.3, bool dynamicSize = false, bool normalizeInGraph = false, bool float16 = false, int seed = 4, bool coral = false)
     {
         Tensors.ManualSeed((ulong)seed);
-        using var model = ResNet.Builder().WithBlocks(ResidualBlockKind.Basic, 1, 1).WithWidths(8, 16).ForInput(3).WithSmallInputStem().WithClasses(5).Build();
+        using var model = ResNet.Builder().WithBlocks(ResidualBlockKind.Basic, 1, 1).WithWidths(8, 16).ForInput(3).WithSmallInputStem().WithClasses(5)
+            .WithHead(coral ? ClassifierHead.Coral : ClassifierHead.Linear).Build();
         using (Tensors.NoGrad())
             foreach (var (name, buffer) in model.NamedBuffers())
                 if (name.EndsWith("running_var", StringComparison.Ordinal)) buffer.FillInPlace(1.7);
                 else if (name.EndsWith("running_mean", StringComparison.Ordinal)) buffer.FillInPlace(0.2);
         var card = ModelFile.Describe(model, new PreprocessingCard { InputSize = new() { 28, 28 }, Channels = 3, Mean = new() { 0.4f, 0.5f, 0.6f }, Std = new() { 0.2f, 0.25f, 0.3f } }, Grades, task);
         card.Temperature = temperature;
-        var modelFile = Path.Combine(_folder, $"{task}{(seed != 4 ? $"-{seed}" : "")}.safetensors");
+        var stem = $"{task}{(seed != 4 ? $"-{seed}" : "")}{(coral ? "-coral" : "")}";
+        var modelFile = Path.Combine(_folder, $"{stem}.safetensors");
         ModelFile.Save(modelFile, model, card);
-        var onnxFile = Path.Combine(_folder, $"{task}{(seed != 4 ? $"-{seed}" : "")}{(float16 ? "-float16" : "")}.onnx");
+        var onnxFile = Path.Combine(_folder, $"{stem}{(float16 ? "-float16" : "")}.onnx");
         OnnxModelFile.Export(modelFile, onnxFile, new OnnxModelFileOptions { DynamicSpatialSize = dynamicSize, NormalizeInGraph = normalizeInGraph, Float16 = float16 });
         return (modelFile, onnxFile);
     }
@@ -162,6 +164,55 @@ public sealed class OnnxRuntimePredictorTests : IDisposable
             members.Dimensions.ToArray().Should().Equal(1, 2, 5);
             var own = firstMember.PredictFile(files[0]).Probabilities;
             for (int k = 0; k < 5; k++) ((double)members[0, 0, k]).Should().BeApproximately(own[k], 1e-5, "member 0's probabilities as its own predictor gives them");
+        }
+    }
+
+    [Theory]
+    [InlineData(1.0)]
+    [InlineData(1.3)]
+    public void ACoralHeadsGraph_GivesTheGradesProbabilitiesTheLibtorchPredictorGives(double temperature)
+    {
+        // The graph's logits are the K − 1 cumulative ones; its probabilities output is the grades' (at the card's temperature).
+        var (modelFile, onnxFile) = Export(temperature: temperature, coral: true);
+        using var libtorch = Predictor.Load(modelFile);
+        using var onnx = OnnxRuntimePredictor.Load(onnxFile);
+        onnx.Card.HasCoralHead.Should().BeTrue();
+        var files = WritePngs(6);
+        var expected = libtorch.PredictFiles(files);
+        ShouldMatch(onnx.PredictFiles(files, batchSize: 4), expected);
+        expected.SelectMany(p => p.Probabilities).Count(v => v > 0.01).Should().BeGreaterThan(2 * files.Length, "several grades of each image get some probability, or the comparison proves little");
+
+        using var session = new Microsoft.ML.OnnxRuntime.InferenceSession(onnxFile);
+        session.OutputMetadata[OnnxModelFile.LogitsName].Dimensions[1].Should().Be(4);
+        session.OutputMetadata[OnnxModelFile.ProbabilitiesName].Dimensions[1].Should().Be(5);
+        var pixels = ImageCodec.DecodeFile(files[0]);
+        var image = new MedVision.Nets.Transforms.Normalize([0.4f, 0.5f, 0.6f], [0.2f, 0.25f, 0.3f]).Apply(MedVision.Nets.Transforms.FloatImage.FromBytesHwc(pixels.Pixels, 28, 28, 3), new Random(0));
+        var feed = new[] { Microsoft.ML.OnnxRuntime.NamedOnnxValue.CreateFromTensor("input", new Microsoft.ML.OnnxRuntime.Tensors.DenseTensor<float>(image.Data.ToArray(), new[] { 1, 3, 28, 28 })) };
+        using var results = session.Run(feed);
+        var probabilities = results.First(r => r.Name == OnnxModelFile.ProbabilitiesName).AsTensor<float>();
+        for (int k = 0; k < 5; k++) ((double)probabilities[0, k]).Should().BeApproximately(expected[0].Probabilities[k], 1e-5, $"grade {k}'s probability in the graph");
+    }
+
+    [Fact]
+    public void AnEnsembleOfACoralAndASoftmaxMember_IsOneGraph_ThatServesTheEnsemblesPredictions()
+    {
+        var coral = Export(temperature: 1.2, seed: 4, coral: true).ModelFile;
+        var softmax = Export(temperature: 0.9, seed: 9).ModelFile;
+        var manifest = Path.Combine(_folder, "ensemble-coral.json");
+        EnsemblePredictor.SaveManifest(manifest, new[] { coral, softmax }, new[] { 1.0, 1.0 });
+        var onnxFile = Path.Combine(_folder, "ensemble-coral.onnx");
+        var card = OnnxModelFile.ExportEnsemble(manifest, onnxFile);
+        card.HasCoralHead.Should().BeFalse("the ensemble graph's logits are the log of its averaged probabilities, one per grade");
+
+        var files = WritePngs(5);
+        using var ensemble = EnsemblePredictor.LoadManifest(manifest);
+        using var onnx = OnnxRuntimePredictor.Load(onnxFile);
+        var actual = onnx.PredictFiles(files);
+        for (int i = 0; i < files.Length; i++)
+        {
+            var expected = ensemble.PredictFile(files[i]);
+            actual[i].Probabilities.Select(p => (double)p).Should().Equal(expected.Probabilities.Select(p => (double)p), (a, b) => Math.Abs(a - b) <= 1e-5, $"image {i}");
+            actual[i].Grade.Should().Be(expected.Grade);
         }
     }
 
@@ -449,5 +500,13 @@ public sealed class OnnxRuntimePredictorTests : IDisposable
         options.Metadata[ModelFile.MetadataKey] = System.Text.Json.JsonSerializer.Serialize(card);
         bare.ExportOnnx(named, new long[] { 1, 3, 28, 28 }, options);
         FluentActions.Invoking(() => OnnxRuntimePredictor.Load(named)).Should().Throw<ModelFormatException>().WithMessage("*logits [-1, 5]*6 classes*");
+
+        // A CORAL card (4 cumulative logits for 5 grades) on a graph of 5 class logits.
+        var coralNamed = Path.Combine(_folder, "coral-named.onnx");
+        using var coral = ResNet.Builder().WithBlocks(ResidualBlockKind.Basic, 1).WithWidths(8).ForInput(3).WithSmallInputStem().WithClasses(5).WithCoralHead().Build();
+        var coralOptions = new OnnxExportOptions { OutputName = "logits" };
+        coralOptions.Metadata[ModelFile.MetadataKey] = System.Text.Json.JsonSerializer.Serialize(ModelFile.Describe(coral, new PreprocessingCard { Channels = 3 }, Grades, MedMnistTask.OrdinalRegression));
+        bare.ExportOnnx(coralNamed, new long[] { 1, 3, 28, 28 }, coralOptions);
+        FluentActions.Invoking(() => OnnxRuntimePredictor.Load(coralNamed)).Should().Throw<ModelFormatException>().WithMessage("*logits [-1, 5] are not the 4 cumulative logits of the card's CORAL head for 5 grades*");
     }
 }

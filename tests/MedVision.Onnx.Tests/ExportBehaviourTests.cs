@@ -277,10 +277,14 @@ public sealed class ExportBehaviourTests : IDisposable
         }
     }
 
-    [Fact]
-    public void AModelFileExportsWithItsCardAndGivesThePredictorsProbabilities()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void AModelFileExportsWithItsCardAndGivesThePredictorsProbabilities(bool coral)
     {
-        using var model = SmallResNet(channels: 3, classes: 5);
+        using var model = coral
+            ? ResNet.Builder().WithBlocks(Nets.Blocks.ResidualBlockKind.Basic, 1, 1).WithWidths(8, 16).ForInput(3).WithSmallInputStem().WithClasses(5).WithCoralHead().Build()
+            : SmallResNet(channels: 3, classes: 5);
         OnnxRuntimeCheck.Randomise(model);
         var preprocessing = new PreprocessingCard { InputSize = new() { 28, 28 }, Channels = 3, Mean = new() { 0.5f }, Std = new() { 0.25f } };
         var card = ModelFile.Describe(model, preprocessing, new[] { "0", "1", "2", "3", "4" }, MedMnistTask.OrdinalRegression, new Dictionary<string, double> { ["val_auc"] = 0.75 });
@@ -289,10 +293,13 @@ public sealed class ExportBehaviourTests : IDisposable
         ModelFile.Save(modelPath, model, card);
         var onnxPath = Path.Combine(_folder, "model.onnx");
         OnnxModelFile.Export(modelPath, onnxPath).ClassNames.Should().HaveCount(5);
+        OnnxRuntimeCheck.Dump(File.ReadAllBytes(onnxPath), coral ? "model file with a CORAL head" : "model file");
 
         using var session = new InferenceSession(onnxPath);
         session.OutputMetadata.Keys.Should().Equal("logits", "probabilities");
+        session.OutputMetadata["logits"].Dimensions[1].Should().Be(coral ? 4 : 5);
         var stored = System.Text.Json.JsonSerializer.Deserialize<ModelCard>(session.ModelMetadata.CustomMetadataMap[ModelFile.MetadataKey])!;
+        stored.HasCoralHead.Should().Be(coral);
         stored.Temperature.Should().Be(1.7);
         stored.Preprocessing.Std.Should().Equal(0.25f);
         stored.Metrics.Should().Contain("val_auc", 0.75);

@@ -17,9 +17,11 @@ public sealed class ModelCard
     /// <see cref="PreprocessingCard.IntensityNormalization"/> or a volume's <see cref="PreprocessingCard.CropForeground"/>,
     /// which a version-2 reader would skip; 4 for modalities; 5 for a volume's spacing, aligned modalities, crop-or-pad
     /// fit or intensity percentiles; 6 for channel-wise intensity scaling; 7 for images resized as 8-bit pixels
-    /// (<see cref="PreprocessingCard.ResizeEightBit"/>); 8 for a vision transformer (architecture "vit").
+    /// (<see cref="PreprocessingCard.ResizeEightBit"/>); 8 for a vision transformer (architecture "vit"); 9 for a ResNet
+    /// with a CORAL ordinal head (<see cref="ResNetCard.Head"/>), whose K − 1 cumulative logits an older reader would
+    /// take for class logits.
     /// </summary>
-    public const int CurrentFormatVersion = 8;
+    public const int CurrentFormatVersion = 9;
 
     /// <summary>Format version of the card: the oldest that describes it (see <see cref="ModelFile.RequiredFormatVersion"/>); readers refuse newer ones than theirs.</summary>
     [JsonPropertyName("format_version")] public int FormatVersion { get; set; } = 1;
@@ -45,7 +47,9 @@ public sealed class ModelCard
     /// <summary>
     /// The softmax temperature T the predictor divides the logits by (1: none). Set it to a
     /// <see cref="Metrics.TemperatureScaling"/> fitted on validation data to make the predicted probabilities
-    /// calibrated; predictions (the arg-max) do not change. Single-label tasks only.
+    /// calibrated; predictions (the arg-max) do not change. Single-label tasks only. For a CORAL head
+    /// (<see cref="HasCoralHead"/>) the temperature applies to the logarithms of its class probabilities
+    /// (p_k^(1/T), renormalised), which is what <see cref="Metrics.TemperatureScaling.FitFromProbabilities(int[], double[,])"/> fits.
     /// </summary>
     [JsonPropertyName("temperature")] public double Temperature { get; set; } = 1;
     /// <summary>
@@ -70,6 +74,14 @@ public sealed class ModelCard
     [JsonPropertyName("finding_thresholds")]
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public List<double>? FindingThresholds { get; set; }
+    /// <summary>
+    /// True when the card describes a ResNet with a CORAL ordinal head (<see cref="ResNetCard.Head"/> "coral"): the
+    /// network gives K − 1 cumulative logits, which the predictor turns into the K grades' probabilities
+    /// (<see cref="Losses.OrdinalDecoding.ToClassProbabilities(MedVision.Torch.Tensor)"/>). Not stored: it reads the ResNet options.
+    /// </summary>
+    [JsonIgnore]
+    public bool HasCoralHead => string.Equals(ResNet?.Head, ResNetCard.CoralHead, StringComparison.OrdinalIgnoreCase);
+
     /// <summary>Training metrics of the selected epoch (e.g. val_auc, val_acc, best_epoch).</summary>
     [JsonPropertyName("metrics")] public Dictionary<string, double> Metrics { get; set; } = new();
 }

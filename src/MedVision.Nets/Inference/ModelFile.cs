@@ -54,7 +54,10 @@ public static class ModelFile
             StageStrides = o.StageStrides?.ToList(),
             StageDilations = o.StageDilations?.ToList(),
             Shortcut = o.Shortcut == ResidualShortcut.ZeroPadding ? "zero_padding" : null,
+            Head = o.Head == ClassifierHead.Coral ? ResNetCard.CoralHead : null,
         };
+        if (o.Head == ClassifierHead.Coral && task != MedMnistTask.OrdinalRegression)
+            throw new ArgumentException($"A CORAL head ranks ordered grades: its task is {MedMnistTask.OrdinalRegression}, not {task}.", nameof(task));
         var card = NewCard("resnet", preprocessing, classNames, task, metrics);
         card.ResNet = resnet;
         card.FormatVersion = RequiredFormatVersion(card);
@@ -109,7 +112,7 @@ public static class ModelFile
 
     /// <summary>
     /// The oldest card format that describes <paramref name="card"/>, so that a reader which would ignore one of its
-    /// fields, and so predict differently, refuses the file instead: 7 with <see cref="PreprocessingCard.ResizeEightBit"/>; 6 with <see cref="PreprocessingCard.IntensityChannelWise"/>; 5 with a volume's <see cref="PreprocessingCard.Spacing"/>
+    /// fields, and so predict differently, refuses the file instead: 9 with a CORAL head (<see cref="ResNetCard.Head"/>); 7 with <see cref="PreprocessingCard.ResizeEightBit"/>; 6 with <see cref="PreprocessingCard.IntensityChannelWise"/>; 5 with a volume's <see cref="PreprocessingCard.Spacing"/>
     /// or <see cref="PreprocessingCard.AlignModalities"/> or a crop-or-pad <see cref="PreprocessingCard.Fit"/> or
     /// <see cref="PreprocessingCard.IntensityPercentiles"/>; 4 with <see cref="PreprocessingCard.Modalities"/>; 3 with a per-input
     /// <see cref="PreprocessingCard.IntensityNormalization"/> or a volume's <see cref="PreprocessingCard.CropForeground"/>; 2 with a ResNet's own stem kernel or stride,
@@ -119,6 +122,7 @@ public static class ModelFile
     public static int RequiredFormatVersion(ModelCard card)
     {
         ArgumentNullException.ThrowIfNull(card);
+        if (card.ResNet?.Head is { } head && !string.Equals(head, "linear", StringComparison.OrdinalIgnoreCase)) return 9;
         if (IsVisionTransformer(card)) return 8;
         if (card.Preprocessing is { ResizeEightBit: true }) return 7;
         if (card.Preprocessing is { IntensityChannelWise: true }) return 6;
@@ -146,6 +150,10 @@ public static class ModelFile
         bool script = IsTorchScript(card);
         if (script != model is ScriptModule)
             throw new ArgumentException(script ? "A 'torchscript' card needs a ScriptModule." : $"A '{card.Architecture}' card cannot describe a ScriptModule; use a 'torchscript' card.", nameof(card));
+        if (model is ResNet resnet && (resnet.ClassifierKind == ClassifierHead.Coral) != card.HasCoralHead)
+            throw new ArgumentException(card.HasCoralHead
+                ? "The card describes a CORAL head but the ResNet has a linear classifier; describe the model with ModelFile.Describe."
+                : "The ResNet has a CORAL head but the card describes a linear classifier; describe the model with ModelFile.Describe.", nameof(card));
         var folder = Path.GetDirectoryName(Path.GetFullPath(path));
         if (folder is not null) Directory.CreateDirectory(folder);
         var json = JsonSerializer.Serialize(card, Json);
@@ -450,6 +458,15 @@ public static class ModelFile
             if (p.InputSize.Count != card.ResNet.SpatialDims || p.InputSize.Any(s => s < 1))
                 throw new ModelFormatException($"{source}: input size [{string.Join(", ", p.InputSize)}] does not fit a {card.ResNet.SpatialDims}-D model.");
         }
+        if (card.ResNet?.Head is { } head)
+        {
+            if (!head.Equals("linear", StringComparison.OrdinalIgnoreCase) && !head.Equals(ResNetCard.CoralHead, StringComparison.OrdinalIgnoreCase))
+                throw new ModelFormatException($"{source}: unknown ResNet head '{head}' (linear or coral).");
+            if (card.HasCoralHead && !string.Equals(card.Task, nameof(MedMnistTask.OrdinalRegression), StringComparison.OrdinalIgnoreCase))
+                throw new ModelFormatException($"{source}: a CORAL head ranks ordered grades; its task must be {nameof(MedMnistTask.OrdinalRegression)}, not {card.Task}.");
+            if (card.HasCoralHead && card.ClassNames.Count < 2)
+                throw new ModelFormatException($"{source}: a CORAL head ranks at least 2 grades; the card names {card.ClassNames.Count}.");
+        }
         if (p.Mean.Count == 0 || p.Mean.Count != p.Std.Count || p.Std.Any(s => !(s > 0) || !float.IsFinite(s)))
             throw new ModelFormatException($"{source}: normalisation needs as many positive, finite standard deviations as means.");
         if (p.Mean.Any(m => !float.IsFinite(m)))
@@ -604,6 +621,7 @@ public static class ModelFile
                 _ => throw new ModelFormatException($"{source}: unknown ResNet shortcut '{r.Shortcut}' (projection or zero_padding)."),
             },
             NumClasses = r.NumClasses,
+            Head = card.HasCoralHead ? ClassifierHead.Coral : ClassifierHead.Linear,
             DropoutRate = r.Dropout,
         };
         try

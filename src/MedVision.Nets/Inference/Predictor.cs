@@ -1,6 +1,7 @@
 using MedVision.Nets.Data.Images;
 using MedVision.Nets.Data.Nifti;
 using MedVision.Nets.Explainability;
+using MedVision.Nets.Losses;
 using MedVision.Nets.Metrics;
 using MedVision.Nets.Models;
 using MedVision.Nets.Transforms;
@@ -392,7 +393,9 @@ public sealed class Predictor : IDisposable
     /// <see cref="CamMethod.GradientAttentionRollout"/>'s, the class's); or explains
     /// <paramref name="targetClass"/> instead of the predicted class. With <see cref="Flips"/>, the map is the average
     /// of the flipped copies' maps, each flipped back, rescaled to [0, 1] (as the prediction averages their
-    /// probabilities), so the explanation of a mirrored image is the mirrored explanation.
+    /// probabilities), so the explanation of a mirrored image is the mirrored explanation. A CORAL head
+    /// (<see cref="ModelCard.HasCoralHead"/>) scores every grade by one severity score, so every grade's map is that
+    /// score's: what raises the grade.
     /// </summary>
     public Explanation Explain(FloatImage image, CamMethod method = CamMethod.GradCam, int? targetClass = null)
         => ExplainWith(image, method, targetClass);
@@ -437,7 +440,9 @@ public sealed class Predictor : IDisposable
         var references = referenceImages is null ? null : Prepare(referenceImages);
         var prediction = PredictTensor(batch)[0];
         long target = targetClass ?? prediction.Label;
-        var targets = new[] { target };
+        // A CORAL head's K − 1 cumulative logits are one severity score plus each threshold's bias: every grade's
+        // gradient (and attribution) is the score's, so its first logit is explained whichever grade is asked for.
+        var targets = new[] { Card.HasCoralHead ? 0 : target };
         Tensor map;
         double? delta = null, change = null;
         if (method.Cam is { } cam)
@@ -602,16 +607,21 @@ public sealed class Predictor : IDisposable
         return results;
     }
 
-    // Probabilities of one batch: sigmoid for multi-label tasks, softmax(logits / T) otherwise.
+    // Probabilities of one batch: sigmoid for multi-label tasks, softmax(logits / T) otherwise; for a CORAL head the
+    // grades' probabilities of its cumulative logits at the temperature.
     private Tensor Scores(Tensor input)
     {
         Tensor logits;
         if (_network is not null) logits = _network.Logits(input);
         else using (MixedPrecision ? Tensors.Autocast(Device.Type, ScalarType.BFloat16) : null) logits = _model!.Forward(input);
-        if (logits.Dim != 2 || logits.Size(0) != input.Size(0) || logits.Size(1) != Card.ClassNames.Count)
-            throw new InvalidOperationException($"The network gave logits of shape [{string.Join(", ", logits.Shape)}] for a batch of {input.Size(0)}; the card names {Card.ClassNames.Count} classes.");
+        int outputs = Card.HasCoralHead ? Card.ClassNames.Count - 1 : Card.ClassNames.Count;
+        if (logits.Dim != 2 || logits.Size(0) != input.Size(0) || logits.Size(1) != outputs)
+            throw new InvalidOperationException($"The network gave logits of shape [{string.Join(", ", logits.Shape)}] for a batch of {input.Size(0)}; the card names {Card.ClassNames.Count} classes"
+                + (Card.HasCoralHead ? $" ({outputs} cumulative logits of a CORAL head)." : "."));
         if (logits.ScalarType != ScalarType.Float32) logits = logits.To(ScalarType.Float32);
-        return _task == MedMnistTask.MultiLabel ? logits.Sigmoid() : (Card.Temperature == 1 ? logits : logits / Card.Temperature).Softmax(1);
+        if (_task == MedMnistTask.MultiLabel) return logits.Sigmoid();
+        if (!Card.HasCoralHead) return (Card.Temperature == 1 ? logits : logits / Card.Temperature).Softmax(1);
+        return OrdinalDecoding.ToClassProbabilities(logits, Card.Temperature);
     }
 
     private int FlipCount => System.Numerics.BitOperations.PopCount((uint)Flips);

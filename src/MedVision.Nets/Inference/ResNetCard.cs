@@ -43,6 +43,16 @@ public sealed class ResNetCard
     public string? Shortcut { get; set; }
     /// <summary>Number of classes.</summary>
     [JsonPropertyName("num_classes")] public int NumClasses { get; set; } = 1000;
+    /// <summary>
+    /// The classifier: absent (or "linear") for one logit per class; <see cref="CoralHead"/> ("coral") for a CORAL
+    /// ordinal head giving K − 1 cumulative logits (<c>fc.weight</c> (1, features), <c>fc.bias</c> (K − 1)). Needs card
+    /// format 9 and an ordinal-regression task.
+    /// </summary>
+    [JsonPropertyName("head")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? Head { get; set; }
+    /// <summary>The <see cref="Head"/> value of a CORAL ordinal head.</summary>
+    public const string CoralHead = "coral";
     /// <summary>Dropout before the classifier.</summary>
     [JsonPropertyName("dropout")] public double Dropout { get; set; }
 }

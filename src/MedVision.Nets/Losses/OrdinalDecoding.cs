@@ -31,7 +31,30 @@ public static class OrdinalDecoding
         var upper = Tensors.Cat(new[] { ones, p }, 1);
         var lower = Tensors.Cat(new[] { p, zeros }, 1);
         var probs = (upper - lower).Clamp(min: 0.0);
-        var normalised = probs / probs.Sum(1, keepDim: true).Clamp(min: 1e-12);
+        var normalised = probs / probs.Sum(1, keepDim: true).Clamp(min: ProbabilityFloor);
         return scope.MoveToOuter(normalised);
+    }
+
+    /// <summary>
+    /// The floor of the rows' sums in <see cref="ToClassProbabilities(Tensor)"/>, and of each probability before
+    /// <see cref="ToClassProbabilities(Tensor, double)"/> takes its logarithm (a clamped difference may be exactly 0).
+    /// </summary>
+    public const float ProbabilityFloor = 1e-12f;
+
+    /// <summary>
+    /// The class probabilities of <see cref="ToClassProbabilities(Tensor)"/> at a temperature T: softmax(log P / T)
+    /// (P_k^(1/T), renormalised; each P floored at <see cref="ProbabilityFloor"/>), as a model card's temperature applies
+    /// to a CORAL head, and as <see cref="Metrics.TemperatureScaling.FitFromProbabilities(int[], double[,])"/> fits it.
+    /// T = 1 gives P unchanged; T &gt; 1 softens the probabilities, T &lt; 1 sharpens them, and the most probable grade stays.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">T is not a finite positive number.</exception>
+    public static Tensor ToClassProbabilities(Tensor cumulativeLogits, double temperature)
+    {
+        if (!double.IsFinite(temperature) || temperature <= 0)
+            throw new ArgumentOutOfRangeException(nameof(temperature), temperature, "The temperature must be a finite positive number.");
+        if (temperature == 1) return ToClassProbabilities(cumulativeLogits);
+        using var scope = Tensors.NewDisposeScope();
+        var scaled = (ToClassProbabilities(cumulativeLogits).Clamp(min: ProbabilityFloor).Log() / temperature).Softmax(1);
+        return scope.MoveToOuter(scaled);
     }
 }

@@ -1,4 +1,5 @@
 using MedVision.Nets.Blocks;
+using MedVision.Nets.Heads;
 using MedVision.Torch;
 using MedVision.Torch.Nn;
 
@@ -11,7 +12,8 @@ namespace MedVision.Nets.Models;
 /// Parameter names are torchvision's (<c>conv1.weight</c>, <c>bn1.running_mean</c>, <c>layer1.0.conv1.weight</c>,
 /// <c>layer2.0.downsample.0.weight</c>, <c>fc.weight</c>), so a torchvision state dict loads with
 /// <see cref="Module.LoadStateDict"/>; the parameter counts of the standard depths equal torchvision's.
-/// Input (N, C, H, W) or (N, C, D, H, W); output logits (N, classes), or the pooled embedding
+/// Input (N, C, H, W) or (N, C, D, H, W); output logits (N, classes) — (N, classes − 1) cumulative logits with a CORAL
+/// head (<see cref="ClassifierHead.Coral"/>) — or the pooled embedding
 /// (N, <see cref="FeatureCount"/>) in features-only (backbone) mode.
 /// </summary>
 /// <example><code>
@@ -27,7 +29,7 @@ public sealed class ResNet : Module<Tensor, Tensor>
     private readonly List<Sequential> _stages = new();
     private readonly Module<Tensor, Tensor> _avgPool;
     private readonly Dropout? _dropout;
-    private readonly Linear? _fc;
+    private readonly Module<Tensor, Tensor>? _fc;   // Linear, or CoralHead
 
     /// <summary>Creates a ResNet with freshly initialised weights (Kaiming normal, fan-out, for convolutions; BN weight 1, bias 0).</summary>
     /// <exception cref="ArgumentException">An option cannot work; the message names it.</exception>
@@ -93,7 +95,9 @@ public sealed class ResNet : Module<Tensor, Tensor>
             if (!_options.FeaturesOnly)
             {
                 _dropout = _options.DropoutRate > 0 ? RegisterModule("dropout", new Dropout(_options.DropoutRate)) : null;
-                _fc = RegisterModule("fc", new Linear(FeatureCount, _options.NumClasses));
+                _fc = _options.Head == ClassifierHead.Coral
+                    ? RegisterModule<Module<Tensor, Tensor>>("fc", new CoralHead(FeatureCount, _options.NumClasses))
+                    : RegisterModule<Module<Tensor, Tensor>>("fc", new Linear(FeatureCount, _options.NumClasses));
             }
             InitializeWeights();
         }
@@ -123,8 +127,14 @@ public sealed class ResNet : Module<Tensor, Tensor>
     /// <summary>Size of the pooled embedding: the last stage's width × the block expansion (512 for ResNet-18/34, 2048 for ResNet-50+).</summary>
     public long FeatureCount { get; }
 
-    /// <summary>The classifier <c>fc</c>, or null in features-only mode.</summary>
-    public Linear? Classifier => _fc;
+    /// <summary>The linear classifier <c>fc</c>; null in features-only mode and for a CORAL head (see <see cref="Head"/>).</summary>
+    public Linear? Classifier => _fc as Linear;
+
+    /// <summary>The last layer <c>fc</c>, whichever its kind (<see cref="ClassifierKind"/>): a <see cref="Linear"/> or a <see cref="CoralHead"/>; null in features-only mode.</summary>
+    public Module<Tensor, Tensor>? Head => _fc;
+
+    /// <summary>The classifier's kind: K logits, or K − 1 cumulative CORAL logits.</summary>
+    public ClassifierHead ClassifierKind => _options.Head;
 
     /// <summary>The residual stages layer1, layer2, … in order.</summary>
     public IReadOnlyList<Sequential> Stages => _stages;
@@ -170,7 +180,7 @@ public sealed class ResNet : Module<Tensor, Tensor>
         return scope.MoveToOuter(features);
     }
 
-    /// <summary>Logits (N, classes), or the pooled embedding (N, <see cref="FeatureCount"/>) in features-only mode.</summary>
+    /// <summary>Logits (N, classes) — for a CORAL head the cumulative logits (N, classes − 1) — or the pooled embedding (N, <see cref="FeatureCount"/>) in features-only mode.</summary>
     public override Tensor Forward(Tensor input)
     {
         if (_fc is null) return ExtractFeatures(input);

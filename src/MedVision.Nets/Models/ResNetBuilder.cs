@@ -191,6 +191,24 @@ public sealed class ResNetBuilder
         return this;
     }
 
+    /// <summary>
+    /// The classifier's kind: <see cref="ClassifierHead.Linear"/> (the default) or <see cref="ClassifierHead.Coral"/>
+    /// (K − 1 cumulative logits for the K ordered grades of <see cref="WithClasses"/>).
+    /// </summary>
+    public ResNetBuilder WithHead(ClassifierHead head)
+    {
+        EnsureUsable();
+        if (!Enum.IsDefined(head)) throw new ArgumentException($"Unknown classifier head {head}.", nameof(head));
+        _options.Head = head;
+        return this;
+    }
+
+    /// <summary>
+    /// A CORAL ordinal head for disease grades (Cao et al. 2020): the network gives K − 1 cumulative logits for the K
+    /// grades of <see cref="WithClasses"/>; train it with <see cref="Training.CoralTask"/>.
+    /// </summary>
+    public ResNetBuilder WithCoralHead() => WithHead(ClassifierHead.Coral);
+
     /// <summary>Zero-initialises the last BN of every residual branch so each block starts as the identity.</summary>
     public ResNetBuilder WithZeroInitResidual(bool enabled = true)
     {

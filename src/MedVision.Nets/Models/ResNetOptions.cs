@@ -79,6 +79,13 @@ public sealed class ResNetOptions
     /// <summary>Classes of the final linear layer <c>fc</c> (ignored when <see cref="FeaturesOnly"/>). Default 1000.</summary>
     public int NumClasses { get; set; } = 1000;
 
+    /// <summary>
+    /// The classifier's kind: <see cref="ClassifierHead.Linear"/> (K logits, the default) or
+    /// <see cref="ClassifierHead.Coral"/> (K − 1 cumulative logits for K ordered grades; <c>fc.weight</c> (1, features),
+    /// <c>fc.bias</c> (K − 1)). Ignored when <see cref="FeaturesOnly"/>.
+    /// </summary>
+    public ClassifierHead Head { get; set; } = ClassifierHead.Linear;
+
     /// <summary>Zero the last BN of each residual branch so every block starts as the identity (Goyal et al., 2017). Default false.</summary>
     public bool ZeroInitResidual { get; set; }
 
@@ -132,6 +139,9 @@ public sealed class ResNetOptions
             }
         }
         if (!FeaturesOnly && NumClasses < 1) throw new ArgumentException($"The number of classes must be positive, got {NumClasses}.", nameof(NumClasses));
+        if (!Enum.IsDefined(Head)) throw new ArgumentException($"Unknown classifier head {Head}.", nameof(Head));
+        if (!FeaturesOnly && Head == ClassifierHead.Coral && NumClasses < 2)
+            throw new ArgumentException($"A CORAL head ranks at least 2 grades, got {NumClasses} class(es).", nameof(Head));
         if (DropoutRate is < 0 or >= 1 || double.IsNaN(DropoutRate)) throw new ArgumentException($"The dropout rate must lie in [0, 1), got {DropoutRate}.", nameof(DropoutRate));
     }
 
@@ -151,6 +161,7 @@ public sealed class ResNetOptions
         StageDilations = StageDilations?.ToArray(),
         Shortcut = Shortcut,
         NumClasses = NumClasses,
+        Head = Head,
         ZeroInitResidual = ZeroInitResidual,
         DropoutRate = DropoutRate,
         FeaturesOnly = FeaturesOnly,

@@ -1,3 +1,4 @@
+using MedVision.Nets.Losses;
 using MedVision.Nets.Data.Loading;
 using MedVision.Nets.Metrics;
 using MedVision.Nets.Training;
@@ -115,6 +116,33 @@ public sealed class BatchMixingTests
         model.Eval();
         using var evaluation = task.ComputeLoss(batch, 0);
         evaluation.Total.Item().Should().BeApproximately(F.CrossEntropy(model.Call(images), labels).Item(), 1e-6, "evaluation batches are not mixed");
+    }
+
+    [Fact]
+    public void CoralLoss_IsLambdaWeightedOverBothGrades_OnlyInTraining()
+    {
+        using var scope = Tensors.NewDisposeScope();
+        Tensors.ManualSeed(4);
+        using var model = new Linear2(3);   // 3 cumulative logits: 4 grades
+        var images = Tensors.Randn(6, 2, 4, 4);
+        var grades = Tensors.FromArray(new long[] { 0, 1, 2, 3, 1, 2 });
+        using var batch = MakeBatch(images, grades, new int[6, 1]);
+        var task = new CoralTask(model).WithBatchMixing(BatchMixing.Mixup(0.3));
+        task.Mixing!.Kind.Should().Be(BatchMixingKind.Mixup);
+
+        Tensors.ManualSeed(10);
+        var (mixed, partners, lambda) = BatchMixing.Mixup(0.3).Apply(images)!.Value;
+        var logits = model.Call(mixed);
+        double expected = lambda * CoralLoss.Compute(logits, grades).Item() + (1 - lambda) * CoralLoss.Compute(logits, grades.IndexSelect(0, partners)).Item();
+        Tensors.ManualSeed(10);
+        using var value = task.ComputeLoss(batch, 0);
+        value.Total.Item().Should().BeApproximately(expected, 1e-6);
+        value.Terms["coral"].Should().BeApproximately(expected, 1e-6);
+        lambda.Should().NotBe(1.0);
+
+        model.Eval();
+        using var evaluation = task.ComputeLoss(batch, 0);
+        evaluation.Total.Item().Should().BeApproximately(CoralLoss.Compute(model.Call(images), grades).Item(), 1e-6, "evaluation batches are not mixed");
     }
 
     [Fact]

@@ -1,0 +1,233 @@
+using MedVision.Nets.Data.Loading;
+using MedVision.Nets.Data.MedMnist;
+using MedVision.Nets.Explainability;
+using MedVision.Nets.Heads;
+using MedVision.Nets.Inference;
+using MedVision.Nets.Losses;
+using MedVision.Nets.Metrics;
+using MedVision.Nets.Models;
+using MedVision.Nets.Training;
+using MedVision.Nets.Transforms;
+using MedVision.Torch;
+using MedVision.Torch.Nn;
+
+namespace MedVision.Nets.Tests.Models;
+
+/// <summary>A ResNet with a CORAL ordinal head, from the builder through training to a model file, its predictor and explanations.</summary>
+[Collection(GlobalRandomStateCollection.Name)]
+public sealed class CoralResNetTests : IDisposable
+{
+    private static readonly string[] Grades = { "0", "1", "2", "3", "4" };
+    private readonly string _dir = Directory.CreateTempSubdirectory("mvn-coral-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private static ResNet Tiny(ClassifierHead head = ClassifierHead.Coral) =>
+        ResNet.Builder().WithDepth(18).WithWidths(8, 16, 32, 64).ForInput(3).WithSmallInputStem().WithClasses(5).WithHead(head).Build();
+
+    private static PreprocessingCard Preprocessing28 => new() { InputSize = new() { 28, 28 }, Channels = 3, Mean = new() { 0.5f }, Std = new() { 0.5f }, Resize = "linear" };
+
+    [Fact]
+    public void TheHead_GivesKMinusOneCumulativeLogits_FromOneWeightVectorAndOrderedBiases()
+    {
+        Tensors.ManualSeed(3);
+        using var coral = Tiny();
+        using var linear = Tiny(ClassifierHead.Linear);
+        coral.ClassifierKind.Should().Be(ClassifierHead.Coral);
+        coral.Classifier.Should().BeNull("the classifier is no linear layer");
+        coral.Head.Should().BeOfType<CoralHead>();
+        linear.Head.Should().BeSameAs(linear.Classifier);
+        coral.NumClasses.Should().Be(5);
+        var shapes = coral.NamedParameters().ToDictionary(p => p.Item1, p => p.Item2.Shape);
+        shapes["fc.weight"].Should().Equal(1, 64);
+        shapes["fc.bias"].Should().Equal(4);
+        coral.ParameterCount().Should().Be(linear.ParameterCount() - (5 * 64 + 5) + (64 + 4));
+        var biases = coral.Head!.NamedParameters().Single(p => p.Item1 == "bias").Item2.ToArray<float>();
+        biases.Should().BeInDescendingOrder("P(grade > k) falls with k");
+
+        using var scope = Tensors.NewDisposeScope();
+        using var noGrad = Tensors.NoGrad();
+        coral.Eval();
+        var x = Tensors.Randn(3, 3, 28, 28);
+        var logits = coral.Call(x);
+        logits.Shape.Should().Equal(3, 4);
+        // Every threshold's logit is one score w·features plus its own bias.
+        var features = coral.ExtractFeatures(x);
+        var expected = Functional.Linear(features, coral.Head.NamedParameters().Single(p => p.Item1 == "weight").Item2) + Tensors.FromArray(biases);
+        (logits - expected).Abs().Max().Item().Should().BeLessThan(1e-5);
+
+        FluentActions.Invoking(() => ResNet.Builder().WithDepth(18).WithClasses(1).WithCoralHead().Build())
+            .Should().Throw<ArgumentException>().WithMessage("*CORAL head ranks at least 2 grades*");
+        FluentActions.Invoking(() => ResNet.Builder().WithHead((ClassifierHead)7)).Should().Throw<ArgumentException>().WithMessage("*Unknown classifier head*");
+    }
+
+    [Fact]
+    public void TheTask_TrainsWithCoralLoss_AndScoresTheGradesProbabilities()
+    {
+        using var scope = Tensors.NewDisposeScope();
+        Tensors.ManualSeed(5);
+        using var model = Tiny();
+        var images = Tensors.Randn(4, 3, 28, 28);
+        var grades = Tensors.FromArray(new long[] { 0, 2, 4, 1 });
+        using var batch = new Batch(images, grades, new int[4, 1], new[] { 0, 1, 2, 3 });
+        var task = new CoralTask(model);
+        task.TaskType.Should().Be(MedMnistTask.OrdinalRegression);
+        model.Eval();
+        using (var loss = task.ComputeLoss(batch, 0))
+        {
+            loss.Total.Item().Should().BeApproximately(CoralLoss.Compute(model.Call(images), grades).Item(), 1e-6);
+            loss.Terms["coral"].Should().BeApproximately(loss.Total.Item(), 1e-6);
+        }
+        using (Tensors.NoGrad())
+        {
+            var scores = task.PredictScores(batch);
+            scores.Shape.Should().Equal(4, 5);
+            (scores - OrdinalDecoding.ToClassProbabilities(model.Call(images))).Abs().Max().Item().Should().Be(0);
+        }
+
+        // Threshold weights scale each threshold's term; they are checked.
+        var weights = Tensors.FromArray(new[] { 1f, 0.5f, 0.5f, 2f });
+        using (var weighted = new CoralTask(model, weights).ComputeLoss(batch, 0))
+            weighted.Total.Item().Should().BeApproximately(CoralLoss.Compute(model.Call(images), grades, weights).Item(), 1e-6);
+        FluentActions.Invoking(() => new CoralTask(model, Tensors.FromArray(new[] { 1f, -1f, 1f, 1f }))).Should().Throw<ArgumentException>().WithMessage("*non-negative*");
+        FluentActions.Invoking(() => new CoralTask(model, Tensors.FromArray(new[] { 1f, 1f })).ComputeLoss(batch, 0))
+            .Should().Throw<InvalidOperationException>().WithMessage("*2 threshold weights*4 thresholds*");
+        using var outOfRange = new Batch(images, Tensors.FromArray(new long[] { 0, 5, 1, 1 }), new int[4, 1], new[] { 0, 1, 2, 3 });
+        FluentActions.Invoking(() => task.ComputeLoss(outOfRange, 0)).Should().Throw<ArgumentOutOfRangeException>().WithMessage("*grades must lie in [0, 4]*");
+    }
+
+    [Fact]
+    public void TheTrainer_LowersTheCoralLoss_OnRetinaMnist()
+    {
+        var retina = MedMnistDataset.LoadEmbeddedRetinaMnist();
+        DataLoader Loader(MedMnistSplitData split, int count, bool shuffle) => new(
+            new SubsetSource(new MedMnistImageSource(split), Enumerable.Range(0, count).ToArray()),
+            new DataLoaderOptions { BatchSize = 32, Shuffle = shuffle, Seed = 5, Transform = TransformPipeline.Create().Normalize(0.5f, 0.5f).Build() });
+        Tensors.ManualSeed(7);
+        using var model = Tiny();
+        var result = Trainer.Create(new CoralTask(model))
+            .TrainOn(Loader(retina.Train, 128, shuffle: true))
+            .ValidateOn(Loader(retina.Validation, 64, shuffle: false))
+            .UseAdam(3e-3)
+            .ForEpochs(4)
+            .WithSeed(9)
+            .Build()
+            .Run();
+        result.History.Should().HaveCount(4);
+        result.History[^1].TrainLoss.Should().BeLessThan(result.History[0].TrainLoss, "the CORAL loss falls as the head and backbone fit the grades");
+        result.History[0].TrainLossTerms.Keys.Should().Equal("coral");
+        result.Validation.Auc.Should().BeInRange(0, 1);
+        result.Validation.Acc.Should().BeInRange(0, 1);
+    }
+
+    [Theory]
+    [InlineData(1.0)]
+    [InlineData(1.7)]
+    public void AModelFile_RebuildsTheHead_AndItsPredictorGivesTheGradesProbabilities(double temperature)
+    {
+        Tensors.ManualSeed(11);
+        using var model = Tiny();
+        var card = ModelFile.Describe(model, Preprocessing28, Grades, MedMnistTask.OrdinalRegression);
+        card.ResNet!.Head.Should().Be("coral");
+        card.HasCoralHead.Should().BeTrue();
+        card.FormatVersion.Should().Be(9, "an older reader would take the 4 cumulative logits for class logits");
+        card.Temperature = temperature;
+        var path = Path.Combine(_dir, "coral.safetensors");
+        ModelFile.Save(path, model, card);
+        System.Text.Encoding.UTF8.GetString(File.ReadAllBytes(path).AsSpan(0, 4096)).Should().Contain("\\u0022head\\u0022: \\u0022coral\\u0022").And.NotContain("has_coral_head");
+
+        var (loaded, loadedCard) = ModelFile.Load(path);
+        using (loaded)
+        {
+            loadedCard.HasCoralHead.Should().BeTrue();
+            ((ResNet)loaded).ClassifierKind.Should().Be(ClassifierHead.Coral);
+        }
+
+        using var predictor = Predictor.Load(path);
+        var random = new Random(2);
+        var images = Enumerable.Range(0, 6).Select(_ =>
+        {
+            var data = new float[3 * 28 * 28];
+            for (int i = 0; i < data.Length; i++) data[i] = (float)random.NextDouble();
+            return new FloatImage(data, 3, 28, 28);
+        }).ToArray();
+        var predictions = predictor.Predict(images);
+        using var scope = Tensors.NewDisposeScope();
+        using var noGrad = Tensors.NoGrad();
+        model.Eval();
+        var logits = model.Call(predictor.Preprocess(images));
+        var expected = OrdinalDecoding.ToClassProbabilities(logits).To(ScalarType.Float64).ToArray<double>();
+        for (int i = 0; i < images.Length; i++)
+        {
+            // at a temperature T: P_k^(1/T), renormalised
+            var p = expected.Skip(i * 5).Take(5).Select(v => Math.Pow(Math.Max(v, 1e-12), 1 / temperature)).ToArray();
+            var total = p.Sum();
+            predictions[i].Probabilities.Select(v => (double)v).Should().Equal(p.Select(v => v / total), (a, b) => Math.Abs(a - b) <= 1e-5, $"image {i}");
+            predictions[i].Grade.Should().Be(predictions[i].Label);
+            predictions[i].Label.Should().Be(Array.IndexOf(p, p.Max()), "the temperature keeps the most probable grade");
+        }
+    }
+
+    [Fact]
+    public void CardsThatMisdescribeTheHead_AreRefused()
+    {
+        using var coral = Tiny();
+        using var linear = Tiny(ClassifierHead.Linear);
+        FluentActions.Invoking(() => ModelFile.Describe(coral, Preprocessing28, Grades, MedMnistTask.MultiClass))
+            .Should().Throw<ArgumentException>().WithMessage("*CORAL head ranks ordered grades*OrdinalRegression, not MultiClass*");
+        var path = Path.Combine(_dir, "mismatch.safetensors");
+        var linearCard = ModelFile.Describe(linear, Preprocessing28, Grades, MedMnistTask.OrdinalRegression);
+        linearCard.ResNet!.Head.Should().BeNull("a linear head is not written");
+        linearCard.FormatVersion.Should().Be(1);
+        FluentActions.Invoking(() => ModelFile.Save(path, coral, linearCard)).Should().Throw<ArgumentException>().WithMessage("*ResNet has a CORAL head but the card describes a linear classifier*");
+        var coralCard = ModelFile.Describe(coral, Preprocessing28, Grades, MedMnistTask.OrdinalRegression);
+        FluentActions.Invoking(() => ModelFile.Save(path, linear, coralCard)).Should().Throw<ArgumentException>().WithMessage("*card describes a CORAL head but the ResNet has a linear classifier*");
+        File.Exists(path).Should().BeFalse();
+
+        coralCard.Task = nameof(MedMnistTask.MultiClass);
+        FluentActions.Invoking(() => ModelFile.Save(path, coral, coralCard)).Should().Throw<ModelFormatException>().WithMessage("*CORAL head ranks ordered grades; its task must be OrdinalRegression, not MultiClass*");
+        coralCard.Task = nameof(MedMnistTask.OrdinalRegression);
+        coralCard.ResNet!.Head = "ordinal";
+        FluentActions.Invoking(() => ModelFile.Save(path, coral, coralCard)).Should().Throw<ModelFormatException>().WithMessage("*unknown ResNet head 'ordinal' (linear or coral)*");
+
+        // Weights of a linear head under a card that says CORAL: the strict load names the head's shapes.
+        ModelFile.Save(path, linear, linearCard);
+        var json = ModelFile.ReadCard(path);
+        json.ResNet!.Head = "coral";
+        json.FormatVersion = 9;
+        var forged = Path.Combine(_dir, "forged.safetensors");
+        using (var weights = MedVision.Torch.Serialization.SafeTensors.Load(path))
+            MedVision.Torch.Serialization.SafeTensors.Save(forged, weights, new Dictionary<string, string> { [ModelFile.MetadataKey] = System.Text.Json.JsonSerializer.Serialize(json) });
+        FluentActions.Invoking(() => ModelFile.Load(forged)).Should().Throw<ModelFormatException>().WithMessage("*fc.weight*");
+    }
+
+    [Fact]
+    public void Explanations_MapTheSeverityScore_TheSameForEveryGrade()
+    {
+        Tensors.ManualSeed(13);
+        using var model = Tiny();
+        var path = Path.Combine(_dir, "explained.safetensors");
+        ModelFile.Save(path, model, ModelFile.Describe(model, Preprocessing28, Grades, MedMnistTask.OrdinalRegression));
+        using var predictor = Predictor.Load(path);
+        var random = new Random(4);
+        var data = new float[3 * 28 * 28];
+        for (int i = 0; i < data.Length; i++) data[i] = (float)random.NextDouble();
+        var image = new FloatImage(data, 3, 28, 28);
+
+        var first = predictor.Explain(image, CamMethod.GradCam, targetClass: 0);
+        var last = predictor.Explain(image, CamMethod.GradCam, targetClass: 4);
+        first.TargetClass.Should().Be(0);
+        last.TargetClassName.Should().Be("4");
+        first.Map.Should().Equal(last.Map);
+        first.Map.Max().Should().BeGreaterThan(0, "the map is not empty");
+        using var scope = Tensors.NewDisposeScope();
+        using var reloaded = (ResNet)ModelFile.Load(path).Model;
+        reloaded.Eval();
+        var direct = GradCam.ForResNet(reloaded).Compute(predictor.Preprocess(new[] { image }), new long[] { 0 }).Maps.ToArray<float>();
+        first.Map.Select(v => (double)v).Should().Equal(direct.Select(v => (double)v), (a, b) => Math.Abs(a - b) <= 1e-5, "the map of the first cumulative logit, the score's");
+
+        var saliency = predictor.Explain(image, AttributionMethod.Saliency, targetClass: 3);
+        saliency.Map.Should().Equal(predictor.Explain(image, AttributionMethod.Saliency, targetClass: 1).Map);
+        FluentActions.Invoking(() => predictor.Explain(image, CamMethod.GradCam, targetClass: 5)).Should().Throw<ArgumentOutOfRangeException>();
+    }
+}
