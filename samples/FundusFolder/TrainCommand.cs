@@ -106,10 +106,11 @@ internal static class TrainCommand
         var classWeights = ClassImbalanceOptions.ClassWeights();
         var labelSmoothing = ClassImbalanceOptions.LabelSmoothing();
         var balance = new Option<bool>("--balance-classes") { Description = "Draw training photographs with probability 1/(count of their class) instead of shuffling (a WeightedRandomSampler, with replacement)." };
+        var head = ClassImbalanceOptions.Head();
         var command = new Command("train", "Train and evaluate a pathologic-myopia classifier on fundus image folders (or a grading or multi-class one on class sub-folders).")
         {
             trainFolder, valFolder, trainCsv, valCsv, nameColumn, labelColumn, labels, taskOption, referableFrom, model, depth, size, epochs, batch, lr, resizedCrop, seed, demo, device, threads, output, initWeights, initEntry, minSensitivity, sensitivityConfidence,
-            tensorBoard, classWeights, labelSmoothing, balance,
+            tensorBoard, classWeights, labelSmoothing, balance, head,
         };
         command.Check(r => r.GetValue(sensitivityConfidence) is not null && r.GetValue(minSensitivity) is null
             ? "--sensitivity-confidence bounds the sensitivity of --min-sensitivity; give --min-sensitivity S too." : OperatingPointOptions.Check(r.GetValue(minSensitivity), r.GetValue(sensitivityConfidence)));
@@ -122,6 +123,7 @@ internal static class TrainCommand
             : r.GetValue(trainCsv) is not null ? "--train-csv labels the training folder with --labels csv; give --labels csv too." : null);
         command.Check(r => r.GetValue(labels) == "file-names" && r.GetValue(labelColumn)!.Contains(',')
             ? "Several --label-column columns label findings (a multi-label model) in tables of both folders: give --labels csv with --train-csv." : null);
+        command.Check(r => r.GetValue(head) == "coral" && r.GetValue(model) != "resnet" ? $"--head coral ends a ResNet; --model {r.GetValue(model)} keeps its linear head." : null);
         command.Check(r => r.GetValue(model) != "resnet" && r.GetResult(depth) is { Implicit: false }
             ? $"--depth sets a ResNet's depth; --model {r.GetValue(model)} is a vision transformer (ViT-B: 12 layers)." : null);
         optimization.AddTo(command, epochs);
@@ -135,7 +137,7 @@ internal static class TrainCommand
                 r.GetValue(labels)!, r.GetValue(taskOption)!, r.GetValue(referableFrom), r.GetValue(model)!, Value(depth, 18), Value(size, 64), Value(epochs, 1), Value(batch, 8), r.GetValue(lr), r.GetValue(seed), r.GetValue(demo),
                 Device.Parse(r.GetValue(device)!), r.GetValue(threads), r.GetValue(output)!,
                 distributed.Read(r), r.GetValue(distributed.SyncBatchNorm), r.GetValue(initWeights), r.GetValue(initEntry), optimization.Read(r), r.GetValue(resizedCrop), r.GetValue(minSensitivity), r.GetValue(sensitivityConfidence), r.GetValue(tensorBoard),
-                r.GetValue(classWeights)!, r.GetValue(labelSmoothing), r.GetValue(balance)));
+                r.GetValue(classWeights)!, r.GetValue(labelSmoothing), r.GetValue(balance), ClassImbalanceOptions.ParseHead(r.GetValue(head)!)));
         });
         return command;
     }
@@ -143,7 +145,7 @@ internal static class TrainCommand
     private sealed record Settings(string? TrainFolder, string? ValFolder, string? TrainCsv, string? ValCsv, string NameColumn, string LabelColumn, string Labelling, string Task, int? ReferableFrom, string Model, int Depth, int Size,
         int Epochs, int Batch, double LearningRate, int Seed, bool Demo, Device Device, int Threads, string Output,
         DistributedOptions Distributed, bool SyncBatchNorm, string? InitWeights, string? InitEntry, OptimizationRecipe Optimization, double? ResizedCropScale,
-        double? MinSensitivity, double? SensitivityConfidence, string? TensorBoard, string ClassWeights, double LabelSmoothing, bool BalanceClasses)
+        double? MinSensitivity, double? SensitivityConfidence, string? TensorBoard, string ClassWeights, double LabelSmoothing, bool BalanceClasses, ClassifierHead Head)
     {
         /// <summary>The labels come from class sub-folders.</summary>
         public bool Subfolders => Labelling == "subfolders";
@@ -239,16 +241,18 @@ internal static class TrainCommand
             new DataLoaderOptions { BatchSize = training ? s.Batch / world : s.Batch, Shuffle = training, Seed = s.Seed, Transform = training ? augment : plain, Device = s.Device, LabelKind = labelKind });
 
         Tensors.ManualSeed((ulong)s.Seed);
+        if (s.Head == ClassifierHead.Coral && taskType != MedMnistTask.OrdinalRegression)
+            throw new ArgumentException($"--head coral ranks ordered grades; these labels make a {FundusModels.TaskName(taskType)} task (grade folders named 0, 1, 2, … or --task ordinal make an ordinal one).");
         using var network = CreateNetwork(s, classNames.Length);
         string name = NetworkName(s);
-        AnsiConsole.MarkupLine(Markup.Escape($"{name} ({(network is ResNet ? "ImageNet stem" : $"{PatchSize(s.Model)}×{PatchSize(s.Model)} patches")}, {s.Size}×{s.Size}): {network.ParameterCount():N0} parameters · batch {s.Batch} · {s.Epochs} epoch(s)"));
+        AnsiConsole.MarkupLine(Markup.Escape($"{name} ({(network is ResNet ? s.Head == ClassifierHead.Coral ? "ImageNet stem, CORAL head" : "ImageNet stem" : $"{PatchSize(s.Model)}×{PatchSize(s.Model)} patches")}, {s.Size}×{s.Size}): {network.ParameterCount():N0} parameters · batch {s.Batch} · {s.Epochs} epoch(s)"));
         // In data-parallel training rank 0's weights are copied to every process: only rank 0 reads (or downloads) them.
         if (s.InitWeights is not null && group is not { IsMaster: false })
         {
             if (network is VisionTransformer vit) InitialWeights.Apply(vit, s.Model, s.InitWeights, s.InitEntry);
             else InitialWeights.Apply((ResNet)network, s.Depth, s.InitWeights, s.InitEntry);
         }
-        var (task, weights, loss) = ClassImbalanceOptions.Create(network, taskType, s.ClassWeights, s.LabelSmoothing, train.Samples.Select(x => x.Label).ToArray(), classNames.Length);
+        var (task, weights, loss) = ClassImbalanceOptions.Create(network, taskType, s.ClassWeights, s.LabelSmoothing, train.Samples.Select(x => x.Label).ToArray(), classNames.Length, s.Head);
         using var ownedWeights = weights;
         if (loss is not null) AnsiConsole.MarkupLine(Markup.Escape(loss));
         var trainLoader = Loader(train, training: true);
@@ -372,7 +376,7 @@ internal static class TrainCommand
         AnsiConsole.MarkupLine(Markup.Escape($"Model file: {Path.GetFullPath(modelPath)} ({(taskType == MedMnistTask.Binary ? "screen" : "grade")} photographs with: fundus-folder predict --model {modelPath} PHOTO.jpg; measure it on labelled test photographs with: fundus-folder evaluate --model {modelPath} --test-folder FOLDER)"));
         AnsiConsole.MarkupLine($"Checkpoints: {full}/best.safetensors · history: {full}/history.csv · report: {full}/validation-evaluation.csv · plots: {string.Join(", ", plots.Select(p => $"{full}/{p.File}"))} · {(network is ResNet ? "Grad-CAM" : "gradient-weighted attention rollout")} of the first validation photographs: {Path.GetFullPath(mapFolder)}");
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"RESULT {(network is ResNet ? $"resnet{s.Depth}" : s.Model)} fundus{(s.Demo ? "-demo" : "")} size={s.Size} seed={s.Seed} epochs={s.Epochs} best_epoch={result.BestEpoch + 1} task={FundusModels.TaskName(taskType)} classes={classNames.Length}")
+            $"RESULT {(network is ResNet ? $"resnet{s.Depth}" : s.Model)} fundus{(s.Demo ? "-demo" : "")} size={s.Size} seed={s.Seed} epochs={s.Epochs} best_epoch={result.BestEpoch + 1} task={FundusModels.TaskName(taskType)}{(s.Head == ClassifierHead.Coral ? " head=coral" : "")} classes={classNames.Length}")
             + (from is int g && taskType != MedMnistTask.Binary ? string.Create(CultureInfo.InvariantCulture, $" referable_from={g}") : "")
             + string.Concat(columns.Select(c => $" val_{ResultKey(c.Header)}={F(c.Value)}")) + operatingPoint);
         return 0;
@@ -514,5 +518,5 @@ internal static class TrainCommand
     // The network of --model for `classes` classes: a ResNet of --depth with the ImageNet stem, or torchvision's ViT-B/16 or ViT-B/32 for --size.
     private static Module<Tensor, Tensor> CreateNetwork(Settings s, int classes) => IsVisionTransformer(s.Model)
         ? VisionTransformer.Builder().ForInput(channels: 3).WithImageSize(s.Size).WithPatchSize(PatchSize(s.Model)).Base().WithClasses(classes).Build()
-        : ResNet.Builder().WithDepth(s.Depth).ForInput(channels: 3).WithImageNetStem().WithClasses(classes).Build();
+        : ResNet.Builder().WithDepth(s.Depth).ForInput(channels: 3).WithImageNetStem().WithClasses(classes).WithHead(s.Head).Build();
 }

@@ -49,10 +49,11 @@ internal static class TrainCommand
         var balance = new Option<bool>("--balance-classes") { Description = "Draw training images with probability 1/(count of their class) instead of shuffling (a WeightedRandomSampler; not part of the MedMNIST recipe)." };
         var classWeights = ClassImbalanceOptions.ClassWeights();
         var labelSmoothing = ClassImbalanceOptions.LabelSmoothing();
+        var head = ClassImbalanceOptions.Head();
         var command = new Command("train", "Train a ResNet with the MedMNIST v2 recipe and evaluate the model selected by validation AUC.")
         {
             dataset, dataFile, model, resolution, epochs, batch, lr, seed, device, threads, output, resume, initWeights, initEntry, balance, mixup, cutmix, calibrate, mixedPrecision,
-            tensorBoard, tensorBoardHistograms, classWeights, labelSmoothing,
+            tensorBoard, tensorBoardHistograms, classWeights, labelSmoothing, head,
         };
         distributed.AddTo(command, batch);
         optimization.AddTo(command, epochs);
@@ -61,18 +62,19 @@ internal static class TrainCommand
         InitialWeights.Check(command, initWeights, initEntry);
         optimization.AddHeadMultiplierTo(command, initWeights, resume);
         command.Check(r => r.GetValue(tensorBoardHistograms) && r.GetValue(tensorBoard) is null ? "--tensorboard-histograms needs --tensorboard FOLDER." : null);
+        command.Check(r => r.GetValue(head) == "coral" && IsVisionTransformer(r.GetValue(model)!) ? "--head coral ends a ResNet; a vision transformer keeps its linear head." : null);
         command.SetAction(r => Run(new TrainSettings(
             r.GetValue(dataset), r.GetValue(dataFile), r.GetValue(model)!, r.GetValue(resolution), r.GetResult(resolution) is { Implicit: false }, r.GetValue(epochs), r.GetValue(batch),
             r.GetValue(lr), r.GetValue(seed), Device.Parse(r.GetValue(device)!), r.GetValue(threads), r.GetValue(output)!, r.GetValue(resume),
             r.GetValue(balance), r.GetValue(mixup), r.GetValue(cutmix), r.GetValue(calibrate), distributed.Read(r), r.GetValue(distributed.SyncBatchNorm), r.GetValue(mixedPrecision),
             r.GetValue(initWeights), r.GetValue(initEntry), optimization.Read(r), r.GetValue(tensorBoard), r.GetValue(tensorBoardHistograms),
-            r.GetValue(classWeights)!, r.GetValue(labelSmoothing))));
+            r.GetValue(classWeights)!, r.GetValue(labelSmoothing), ClassImbalanceOptions.ParseHead(r.GetValue(head)!))));
         return command;
     }
 
     private sealed record TrainSettings(string? Dataset, string? DataFile, string Model, int Resolution, bool ResolutionGiven, int Epochs, int Batch, double LearningRate, int Seed, Device Device, int Threads, string Output, bool Resume,
         bool BalanceClasses, double? Mixup, double? CutMix, bool Calibrate, DistributedOptions Distributed, bool SyncBatchNorm, bool MixedPrecision,
-        string? InitWeights, string? InitEntry, OptimizationRecipe Optimization, string? TensorBoard, bool TensorBoardHistograms, string ClassWeights, double LabelSmoothing);
+        string? InitWeights, string? InitEntry, OptimizationRecipe Optimization, string? TensorBoard, bool TensorBoardHistograms, string ClassWeights, double LabelSmoothing, ClassifierHead Head);
 
     private static int Run(TrainSettings s)
     {
@@ -103,20 +105,23 @@ internal static class TrainCommand
             new DataLoaderOptions { BatchSize = shuffle ? s.Batch / world : s.Batch, Shuffle = shuffle, Seed = s.Seed, Transform = transform, LabelKind = labelKind, Device = s.Device });
 
         Tensors.ManualSeed((ulong)s.Seed);
-        using var network = CreateModel(s.Model, resolution, info);
+        if (s.Head == ClassifierHead.Coral && info.Task != MedMnistTask.OrdinalRegression)
+            throw new ArgumentException($"--head coral ranks ordered grades; {info.Name} is a {info.Task} task (use --head linear).");
+        using var network = CreateModel(s.Model, resolution, info, s.Head);
         var macs = ModelSummary.Create(network, InputShape(info, resolution)).TotalMultiplyAccumulates;
-        AnsiConsole.MarkupLine($"Model {s.Model} ({Layout(s.Model, resolution, info)}): {network.ParameterCount():N0} parameters, {macs / 1e9:0.000} G mult-adds per {(info.Is3D ? "volume" : "image")}");
+        AnsiConsole.MarkupLine($"Model {s.Model} ({Layout(s.Model, resolution, info)}{(s.Head == ClassifierHead.Coral ? ", CORAL head" : "")}): {network.ParameterCount():N0} parameters, {macs / 1e9:0.000} G mult-adds per {(info.Is3D ? "volume" : "image")}");
         // In data-parallel training rank 0's weights are copied to every process: only rank 0 reads (or downloads) them.
         if (s.InitWeights is not null && master) ApplyInitialWeights(network, s.Model, info, s.InitWeights, s.InitEntry);
 
         var trainLabels = Enumerable.Range(0, data.Train.Labels.GetLength(0)).Select(i => data.Train.Labels[i, 0]).ToArray();
-        var (task, weights, loss) = ClassImbalanceOptions.Create(network, info.Task, s.ClassWeights, s.LabelSmoothing, trainLabels, info.ClassCount);
+        var (task, weights, loss) = ClassImbalanceOptions.Create(network, info.Task, s.ClassWeights, s.LabelSmoothing, trainLabels, info.ClassCount, s.Head);
         using var ownedWeights = weights;
         if (loss is not null) AnsiConsole.MarkupLine(Markup.Escape(loss + " (not part of the MedMNIST recipe)"));
         if ((s.Mixup ?? s.CutMix) is double alpha)
         {
-            task = task.WithBatchMixing(s.Mixup is not null ? BatchMixing.Mixup(alpha) : BatchMixing.CutMix(alpha));
-            AnsiConsole.MarkupLine($"Training batches are mixed: {task.Mixing!.Kind}, λ ~ Beta({alpha.ToString(System.Globalization.CultureInfo.InvariantCulture)}, {alpha.ToString(System.Globalization.CultureInfo.InvariantCulture)}).");
+            var mixing = s.Mixup is not null ? BatchMixing.Mixup(alpha) : BatchMixing.CutMix(alpha);
+            task = ClassImbalanceOptions.WithBatchMixing(task, mixing);
+            AnsiConsole.MarkupLine($"Training batches are mixed: {mixing.Kind}, λ ~ Beta({alpha.ToString(System.Globalization.CultureInfo.InvariantCulture)}, {alpha.ToString(System.Globalization.CultureInfo.InvariantCulture)}).");
         }
         if (s.Calibrate && info.Task == MedMnistTask.MultiLabel) throw new ArgumentException("--calibrate needs a single-label dataset (the temperature scales a softmax).");
         var trainLoader = Loader(data.Train, shuffle: true);
@@ -216,7 +221,7 @@ internal static class TrainCommand
                     ["model"] = s.Model, ["dataset"] = info.Name, ["resolution"] = resolution, ["epochs"] = s.Epochs, ["batch"] = s.Batch,
                     ["lr"] = s.LearningRate, ["optimization"] = s.Optimization.Describe(s.LearningRate), ["seed"] = s.Seed,
                     ["mixing"] = s.Mixup is not null ? "mixup" : s.CutMix is not null ? "cutmix" : "none", ["balance_classes"] = s.BalanceClasses,
-                    ["class_weights"] = s.ClassWeights, ["label_smoothing"] = s.LabelSmoothing,
+                    ["class_weights"] = s.ClassWeights, ["label_smoothing"] = s.LabelSmoothing, ["head"] = s.Head.ToString().ToLowerInvariant(),
                 },
                 new Dictionary<string, double>
                 {
@@ -226,7 +231,7 @@ internal static class TrainCommand
                 runName: "hparams", globalStep: result.BestEpoch);
             AnsiConsole.MarkupLine($"TensorBoard: {Markup.Escape(Path.GetFullPath(s.TensorBoard!))} (tensorboard --logdir {Markup.Escape(Path.GetFullPath(s.TensorBoard!))})");
         }
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"RESULT {s.Model} {info.Name} seed={s.Seed} epochs={s.Epochs} best_epoch={result.BestEpoch + 1} test_auc={testAuc:F4} test_acc={testAcc:F4}"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"RESULT {s.Model} {info.Name} seed={s.Seed} epochs={s.Epochs} best_epoch={result.BestEpoch + 1} test_auc={testAuc:F4} test_acc={testAcc:F4}{(s.Head == ClassifierHead.Coral ? " head=coral" : "")}"));
         return 0;
     }
 
@@ -322,9 +327,10 @@ internal static class TrainCommand
     /// patch, which --init-weights imagenet starts from torchvision's ImageNet weights.
     /// </summary>
     /// <exception cref="ArgumentException">A ViT-B for volumes, or at a resolution its patches do not divide.</exception>
-    internal static Module<Tensor, Tensor> CreateModel(string model, int resolution, MedMnistInfo info)
+    internal static Module<Tensor, Tensor> CreateModel(string model, int resolution, MedMnistInfo info, ClassifierHead head = ClassifierHead.Linear)
     {
-        if (!IsVisionTransformer(model)) return CreateNetwork(Depth(model), resolution, info);
+        if (!IsVisionTransformer(model)) return CreateNetwork(Depth(model), resolution, info, head);
+        if (head != ClassifierHead.Linear) throw new ArgumentException($"--head {head.ToString().ToLowerInvariant()} ends a ResNet; --model {model} keeps its linear head.");
         int patch = PatchSize(model, resolution);
         bool vitBase = IsVitBase(model);
         if (vitBase && info.Is3D)
@@ -361,9 +367,9 @@ internal static class TrainCommand
     /// The ResNet of the recipe: the small-input stem at 28×28, the ImageNet stem otherwise; for the 3-D datasets a 3-D
     /// ResNet with the small-input stem (MedMNIST's "ResNet-18 + 3D": its 2-D network with 3-D convolutions).
     /// </summary>
-    internal static ResNet CreateNetwork(int depth, int resolution, MedMnistInfo info)
+    internal static ResNet CreateNetwork(int depth, int resolution, MedMnistInfo info, ClassifierHead head = ClassifierHead.Linear)
     {
-        var builder = ResNet.Builder().WithDepth(depth).ForInput(channels: info.Channels, spatialDims: info.Is3D ? 3 : 2).WithClasses(info.ClassCount);
+        var builder = ResNet.Builder().WithDepth(depth).ForInput(channels: info.Channels, spatialDims: info.Is3D ? 3 : 2).WithClasses(info.ClassCount).WithHead(head);
         return (resolution == 28 || info.Is3D ? builder.WithSmallInputStem() : builder.WithImageNetStem()).Build();
     }
 

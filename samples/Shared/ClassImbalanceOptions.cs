@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using MedVision.Nets.Metrics;
+using MedVision.Nets.Models;
 using MedVision.Nets.Training;
 using MedVision.Torch;
 using MedVision.Torch.Nn;
@@ -9,7 +10,8 @@ namespace MedVision.Samples;
 
 /// <summary>
 /// --class-weights and --label-smoothing, the cross-entropy's settings for imbalanced classes and over-confident
-/// models, as the classification samples declare them (medmnist train, fundus-folder train), and the task they make.
+/// models, and --head (a linear or CORAL classifier), as the classification samples declare them (medmnist train,
+/// fundus-folder train, volume-folder train), and the training task they make.
 /// </summary>
 internal static class ClassImbalanceOptions
 {
@@ -27,16 +29,35 @@ internal static class ClassImbalanceOptions
         DefaultValueFactory = _ => 0,
     }.Must(v => v is >= 0 and < 1, "in [0, 1)");
 
+    /// <summary>--head linear|coral: the classifier a ResNet ends in.</summary>
+    public static Option<string> Head() => new Option<string>("--head")
+    {
+        Description = "linear: one logit per class, softmax cross-entropy (the recipe). coral: a CORAL ordinal head for disease grades (Cao et al. 2020) — one severity score and K − 1 ordered thresholds, trained with a binary cross-entropy per threshold, so the grades it predicts stay in order; ordinal tasks only.",
+        DefaultValueFactory = _ => "linear",
+    }.OneOf("linear", "coral");
+
+    /// <summary>The <see cref="ClassifierHead"/> a --head value names.</summary>
+    public static ClassifierHead ParseHead(string value) => value == "coral" ? ClassifierHead.Coral : ClassifierHead.Linear;
+
     /// <summary>
-    /// The classification task of <paramref name="network"/> with the chosen weights (from the training labels) and
-    /// smoothing, the weights' tensor (the caller disposes it; null without weights), and a line saying what the loss is
-    /// (null for the plain cross-entropy).
+    /// The training task of <paramref name="network"/>: for a linear head the classification task with the chosen
+    /// weights (from the training labels) and smoothing; for a CORAL head a <see cref="CoralTask"/>. Returned with the
+    /// weights' tensor (the caller disposes it; null without weights) and a line saying what the loss is (null for the
+    /// plain cross-entropy).
     /// </summary>
-    /// <exception cref="ArgumentException">Weights or smoothing for a multi-label task, or balanced weights with a class absent from the training labels.</exception>
-    public static (ClassificationTask Task, Tensor? Weights, string? Description) Create(Module<Tensor, Tensor> network, MedMnistTask task, string classWeights, double labelSmoothing,
-        IReadOnlyList<int> trainingLabels, int classCount)
+    /// <exception cref="ArgumentException">Weights or smoothing for a multi-label task or a CORAL head, a CORAL head for a task that is not ordinal, or balanced weights with a class absent from the training labels.</exception>
+    public static (ITrainingTask Task, Tensor? Weights, string? Description) Create(Module<Tensor, Tensor> network, MedMnistTask task, string classWeights, double labelSmoothing,
+        IReadOnlyList<int> trainingLabels, int classCount, ClassifierHead head = ClassifierHead.Linear)
     {
         bool balanced = classWeights == "balanced";
+        if (head == ClassifierHead.Coral)
+        {
+            if (task != MedMnistTask.OrdinalRegression)
+                throw new ArgumentException($"--head coral ranks ordered grades; this is a {task} task (use --head linear).");
+            if (balanced || labelSmoothing != 0)
+                throw new ArgumentException("--class-weights and --label-smoothing set the softmax cross-entropy of a linear head; --head coral trains a binary cross-entropy per grade threshold.");
+            return (new CoralTask(network), null, $"Loss: CORAL (a binary cross-entropy for each of the {classCount - 1} thresholds grade > k)");
+        }
         if (task == MedMnistTask.MultiLabel && (balanced || labelSmoothing != 0))
             throw new ArgumentException("--class-weights and --label-smoothing set the cross-entropy of single-label tasks; a multi-label task trains a binary cross-entropy per label.");
         float[]? weights;
@@ -54,4 +75,12 @@ internal static class ClassImbalanceOptions
         if (labelSmoothing != 0) parts.Add("label smoothing " + labelSmoothing.ToString(CultureInfo.InvariantCulture));
         return (new ClassificationTask(network, task, tensor, labelSmoothing), tensor, parts.Count > 1 ? "Loss: " + string.Join(", ", parts) : null);
     }
+
+    /// <summary>The task with its training batches mixed (a classification or CORAL task).</summary>
+    public static ITrainingTask WithBatchMixing(ITrainingTask task, BatchMixing mixing) => task switch
+    {
+        ClassificationTask classification => classification.WithBatchMixing(mixing),
+        CoralTask coral => coral.WithBatchMixing(mixing),
+        _ => throw new InvalidOperationException($"A {task.GetType().Name} mixes no batches."),
+    };
 }

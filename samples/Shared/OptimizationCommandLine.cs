@@ -215,10 +215,11 @@ internal sealed record OptimizationRecipe(string Optimizer, double? WeightDecay,
     /// Sets the optimizer and the schedule of <paramref name="builder"/>, the parameters of <paramref name="head"/> (a new
     /// classifier) in a group of their own at <see cref="HeadMultiplier"/> × <paramref name="learningRate"/>.
     /// </summary>
-    public TrainerBuilder ApplyTo(TrainerBuilder builder, double learningRate, MedVision.Torch.Nn.Linear head)
+    public TrainerBuilder ApplyTo(TrainerBuilder builder, double learningRate, MedVision.Torch.Nn.Module head)
     {
         ArgumentNullException.ThrowIfNull(head);
-        return ApplyTo(builder, learningRate, OptimizerFactory(learningRate, t => ReferenceEquals(t, head.Weight) || ReferenceEquals(t, head.Bias), HeadMultiplier));
+        var own = head.Parameters().ToList();
+        return ApplyTo(builder, learningRate, OptimizerFactory(learningRate, t => own.Any(p => ReferenceEquals(p, t)), HeadMultiplier));
     }
 
     /// <summary>Sets the optimizer <paramref name="optimizer"/> creates and the schedule of <paramref name="builder"/>.</summary>

@@ -9,10 +9,10 @@ namespace MedVision.Samples;
 /// <summary>What the training samples do alike with either kind of classifier they train: a ResNet or a vision transformer.</summary>
 internal static class SampleNetworks
 {
-    /// <summary>The network's classifier layer (its own learning rate under --head-lr-mult): a ResNet's fc, a vision transformer's head.</summary>
-    public static Linear Classifier(Module<Tensor, Tensor> network) => network switch
+    /// <summary>The network's classifier layer (its own learning rate under --head-lr-mult): a ResNet's fc (linear or CORAL), a vision transformer's head.</summary>
+    public static Module Classifier(Module<Tensor, Tensor> network) => network switch
     {
-        ResNet resnet => resnet.Classifier!,
+        ResNet resnet => resnet.Head!,
         VisionTransformer vit => vit.Head,
         _ => throw new InvalidOperationException($"No classifier known for a {network.GetType().Name}."),
     };

@@ -261,11 +261,11 @@ internal static class TrainCommand
                 : MedicalNet.CreateModel(s.InitWeights, source.ClassNames.Count, channels);
         }
         var taskType = ClassTasks.Choose(s.Task, source.ClassNames, $"the class folders of {s.Data}");
-        TrainerBuilder Recipe(ResNet network, ClassificationTask task, int seed, string? board)
+        TrainerBuilder Recipe(ResNet network, ITrainingTask task, int seed, string? board)
         {
             var builder = Trainer.Create(task).ForEpochs(s.Epochs).OnDevice(s.Device).WithSeed(seed).ReportProgressTo(TrainingConsole.EpochLines());
             if (board is not null) builder.WriteTensorBoardTo(board);
-            return s.Optimization.ApplyTo(builder, s.LearningRate, network.Classifier!);
+            return s.Optimization.ApplyTo(builder, s.LearningRate, network.Head!);
         }
         void Describe(ResNet network)
         {
@@ -291,7 +291,7 @@ internal static class TrainCommand
         // The cross-entropy of --class-weights (from the volumes a model trains on: a fold's own) and --label-smoothing;
         // the weights' tensors live until the run ends.
         using var weightTensors = new OwnedTensors();
-        ClassificationTask Task(ResNet network, IReadOnlyList<int> training, bool announce)
+        ITrainingTask Task(ResNet network, IReadOnlyList<int> training, bool announce)
         {
             var (task, weights, loss) = ClassImbalanceOptions.Create(network, taskType, s.ClassWeights, s.LabelSmoothing, training.Select(i => labels[i]).ToArray(), source.ClassNames.Count);
             if (weights is not null) weightTensors.Add(weights);

@@ -90,6 +90,8 @@ public class CommandLineTests
     [InlineData("medmnist", "train", "--batch 3 --world-size 2", "--batch 3 must split evenly over the 2 processes of --world-size.")]
     [InlineData("medmnist", "train", "--mixup 0.2 --cutmix 1", "Choose --mixup or --cutmix, not both.")]
     [InlineData("medmnist", "train", "--tensorboard-histograms", "--tensorboard-histograms needs --tensorboard FOLDER.")]
+    [InlineData("medmnist", "train", "--head ordinal", "--head must be linear or coral, got ordinal.")]
+    [InlineData("fundus-folder", "train", "--head coral --model vit-b16", "--head coral ends a ResNet; --model vit-b16 keeps its linear head.")]
     [InlineData("medmnist", "train", "--mixup NaN", "--mixup must be a positive number, got NaN.")]
     [InlineData("medmnist", "train", "--lr Infinity", "--lr must be a positive number, got Infinity.")]
     [InlineData("medmnist", "train", "--device gpu", "--device must be cpu, cuda or cuda:N, got gpu.")]

@@ -412,6 +412,33 @@ public sealed class FundusFolderSampleTests : IDisposable
         var result = train.Lines().Single();
         (result["task"], result["referable_from"]).Should().Be(("ordinal", "2"));
         File.ReadAllText(Path.Combine(_folder["aptos-out"], "validation-roc.svg")).Should().Contain("grade ≥ 2");
+
+        // The same grades with a CORAL head: its model file grades with the cumulative logits' probabilities, and evaluate
+        // on the validation photographs gives train's validation measures.
+        var coral = await SampleApp.RunAsync("fundus-folder", _folder.Path, "train", "--labels", "csv", "--name-column", "id_code", "--label-column", "diagnosis",
+            "--train-folder", _folder["aptos/train_images"], "--train-csv", _folder["aptos/train.csv"], "--val-folder", _folder["aptos/val_images"], "--val-csv", _folder["aptos/val.csv"],
+            "--depth", "18", "--size", "32", "--epochs", "1", "--batch", "3", "--threads", "1", "--head", "coral", "--output", _folder["aptos-coral"]);
+        coral.ExitCode.Should().Be(0, coral.ToString());
+        coral.Text.Should().Contain("ImageNet stem, CORAL head").And.Contain("Loss: CORAL (a binary cross-entropy for each of the 2 thresholds grade > k)");
+        var coralResult = coral.Lines().Single();
+        (coralResult["task"], coralResult["head"]).Should().Be(("ordinal", "coral"));
+        var modelFile = Path.Combine(_folder["aptos-coral"], "model.safetensors");
+        MedVision.Nets.Inference.ModelFile.ReadCard(modelFile).HasCoralHead.Should().BeTrue();
+        var evaluate = await SampleApp.RunAsync("fundus-folder", _folder.Path, "evaluate", "--model", modelFile, "--test-folder", _folder["aptos/val_images"],
+            "--labels", "csv", "--test-csv", _folder["aptos/val.csv"], "--name-column", "id_code", "--label-column", "diagnosis", "--bootstrap", "0", "--output", _folder["aptos-coral-eval"]);
+        evaluate.ExitCode.Should().Be(0, evaluate.ToString());
+        var evaluation = evaluate.Lines("EVALUATION").Single();
+        foreach (var (measure, trained) in new[] { ("test_auc", "val_auc"), ("test_acc", "val_acc"), ("test_qwk", "val_qwk") })
+            evaluation[measure].Should().Be(coralResult[trained], measure);
+
+        // A CORAL head ranks grades: two classes named by iChallenge-PM's file names make no ordinal task.
+        var random2 = new Random(2);
+        foreach (var name in new[] { "P0001", "N0001", "P0002", "N0002" }) Photo(_folder[$"pm/{name}.png"], name[0] == 'P' ? 120 : 0, random2);
+        File.WriteAllLines(_folder["pm.csv"], ["imgName,Label", "P0001.png,1", "N0001.png,0", "P0002.png,1", "N0002.png,0"]);
+        var binary = await SampleApp.RunAsync("fundus-folder", _folder.Path, "train", "--train-folder", _folder["pm"], "--val-folder", _folder["pm"], "--val-csv", _folder["pm.csv"],
+            "--depth", "18", "--size", "32", "--head", "coral", "--output", _folder["pm-coral"]);
+        binary.ExitCode.Should().Be(2, binary.ToString());
+        binary.Error.Should().Contain("--head coral ranks ordered grades; these labels make a binary task");
     }
 
     [Fact]

@@ -346,6 +346,52 @@ public sealed class MedMnistSampleTests(MedMnistTrainedRun run) : IClassFixture<
     }
 
     [Fact]
+    public async Task Train_WithACoralHead_WritesACoralModelFile_ThatPredictAndEvaluateRead()
+    {
+        var coral = await SampleApp.RunAsync("medmnist", run.Folder.Path, "train", "--data-file", run.DataFile, "--epochs", "1", "--batch", "16", "--threads", "1",
+            "--head", "coral", "--mixup", "0.2", "--output", run.Folder["coral"]);
+        coral.ExitCode.Should().Be(0, coral.ToString());
+        coral.Text.Should().Contain("(small-input stem, 28×28, CORAL head)")
+            .And.Contain("Loss: CORAL (a binary cross-entropy for each of the 4 thresholds grade > k)")
+            .And.Contain("Training batches are mixed: Mixup");
+        var result = coral.Lines().Should().ContainSingle().Subject;
+        result["head"].Should().Be("coral");
+        File.ReadAllLines(run.Folder["coral/history.csv"])[0].Should().StartWith("epoch,train_loss,train_coral,");
+        var modelFile = run.Folder["coral/model.safetensors"];
+        var card = ModelFile.ReadCard(modelFile);
+        card.HasCoralHead.Should().BeTrue();
+        card.FormatVersion.Should().Be(9);
+
+        // evaluate reads the file through the predictor (the grades' probabilities of the cumulative logits) and gets train's test measures.
+        var evaluate = await SampleApp.RunAsync("medmnist", run.Folder.Path, "evaluate", "--model", modelFile, "--data-file", run.DataFile, "--output", run.Folder["coral-evaluation"]);
+        evaluate.ExitCode.Should().Be(0, evaluate.ToString());
+        var line = evaluate.Lines("EVALUATION").Should().ContainSingle().Subject;
+        line["test_auc"].Should().Be(result["test_auc"]);
+        line["test_acc"].Should().Be(result["test_acc"]);
+
+        var names = TinyRetinaMnist.WritePngs(run.Folder.Path, 3);
+        var predict = await SampleApp.RunAsync("medmnist", run.Folder.Path, ["predict", "--model", modelFile, .. names]);
+        predict.ExitCode.Should().Be(0, predict.ToString());
+        using var predictor = Predictor.Load(modelFile);
+        var rows = predict.Output.Split('\n');
+        foreach (var name in names)
+        {
+            var expected = predictor.PredictFile(Path.Combine(run.Folder.Path, name));
+            expected.Probabilities.Should().HaveCount(5);
+            rows.Should().ContainSingle(r => r.Contains(name)).Which.Should().Contain($"{expected.Label}: {expected.LabelName}")
+                .And.Contain(expected.ExpectedGrade!.Value.ToString("F2", CultureInfo.InvariantCulture));
+        }
+
+        // What a CORAL head cannot do is refused before anything runs.
+        var vit = await SampleApp.RunAsync("medmnist", run.Folder.Path, "train", "--data-file", run.DataFile, "--head", "coral", "--model", "vit-tiny", "--output", run.Folder["coral-vit"]);
+        vit.ExitCode.Should().Be(2, vit.ToString());
+        vit.Error.Should().Contain("--head coral ends a ResNet; a vision transformer keeps its linear head.");
+        var weighted = await SampleApp.RunAsync("medmnist", run.Folder.Path, "train", "--data-file", run.DataFile, "--head", "coral", "--class-weights", "balanced", "--epochs", "1", "--output", run.Folder["coral-weighted"]);
+        weighted.ExitCode.Should().Be(2, weighted.ToString());
+        weighted.Error.Should().Contain("--head coral trains a binary cross-entropy per grade threshold");
+    }
+
+    [Fact]
     public async Task PredictAndEvaluate_WithSeveralModels_AverageThemAsAnEnsemble()
     {
         var second = run.Folder["run-seed7"];

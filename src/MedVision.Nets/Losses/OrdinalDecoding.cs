@@ -36,6 +36,44 @@ public static class OrdinalDecoding
     }
 
     /// <summary>
+    /// The median grade of each row of grade probabilities (N, K): the lowest grade k whose cumulative probability
+    /// P(grade ≤ k) reaches 0.5. For a CORAL head's probabilities this is CORAL's own prediction — the number of
+    /// thresholds with P(grade &gt; k) &gt; 0.5, <see cref="ToGrades"/> — and for any ordinal model the grade that
+    /// minimises the expected absolute error, where the arg-max (MedMNIST's rule, <see cref="Inference.Prediction.Label"/>)
+    /// is the most probable grade. The two differ when the probability is spread over distant grades: a CORAL head on
+    /// noisy grades gives the middle grades little probability each, so its arg-max falls on the end grades
+    /// (docs/results.md measures both).
+    /// </summary>
+    /// <exception cref="ArgumentException">Fewer than 2 grades, or a probability that is negative or not finite.</exception>
+    public static int[] MedianGrades(double[,] probabilities)
+    {
+        ArgumentNullException.ThrowIfNull(probabilities);
+        int n = probabilities.GetLength(0), k = probabilities.GetLength(1);
+        if (k < 2) throw new ArgumentException($"Grade probabilities need at least 2 grades per row, got {k}.", nameof(probabilities));
+        var grades = new int[n];
+        for (int i = 0; i < n; i++)
+        {
+            double total = 0;
+            for (int j = 0; j < k; j++)
+            {
+                double p = probabilities[i, j];
+                if (!double.IsFinite(p) || p < 0) throw new ArgumentException($"Row {i} holds the probability {p} for grade {j}; probabilities are finite and non-negative.", nameof(probabilities));
+                total += p;
+            }
+            if (!(total > 0)) throw new ArgumentException($"Row {i} holds no probability.", nameof(probabilities));
+            double cumulative = 0;
+            int grade = k - 1;
+            for (int j = 0; j < k - 1; j++)
+            {
+                cumulative += probabilities[i, j] / total;
+                if (cumulative >= 0.5) { grade = j; break; }
+            }
+            grades[i] = grade;
+        }
+        return grades;
+    }
+
+    /// <summary>
     /// The floor of the rows' sums in <see cref="ToClassProbabilities(Tensor)"/>, and of each probability before
     /// <see cref="ToClassProbabilities(Tensor, double)"/> takes its logarithm (a clamped difference may be exactly 0).
     /// </summary>

@@ -56,6 +56,47 @@ public sealed class GuideExamplesTests
     }
 
     [Fact]
+    public void CoralHeadExample()
+    {
+        var output = Directory.CreateTempSubdirectory("mvn-guide-coral-").FullName;
+        try
+        {
+            // snippet: coral-head
+            var data = MedMnistDataset.LoadEmbeddedRetinaMnist();
+            var scale = TransformPipeline.Create().Normalize(0.5f, 0.5f).Build();
+            var train = new DataLoader(new SubsetSource(new MedMnistImageSource(data.Train), Enumerable.Range(0, 256).ToArray()),
+                new DataLoaderOptions { BatchSize = 64, Shuffle = true, Seed = 0, Transform = scale });
+            var validation = new DataLoader(new MedMnistImageSource(data.Validation), new DataLoaderOptions { BatchSize = 64, Transform = scale });
+
+            Tensors.ManualSeed(0);
+            using var model = ResNet.Builder().WithDepth(18).WithWidths(8, 16, 32, 64).ForInput(3).WithSmallInputStem()
+                .WithClasses(5)                // five grades …
+                .WithCoralHead()               // … ranked by one score and 4 ordered thresholds: logits (N, 4)
+                .Build();
+            var result = Trainer.Create(new CoralTask(model))   // CORAL loss; validated on the grades' probabilities
+                .TrainOn(train).ValidateOn(validation).UseAdam(3e-3).ForEpochs(2).Build().Run();
+
+            var card = ModelFile.Describe(model, new PreprocessingCard { InputSize = [28, 28], Channels = 3, Mean = [0.5f], Std = [0.5f] },
+                data.Info!.ClassNames, MedMnistTask.OrdinalRegression);
+            ModelFile.Save(Path.Combine(output, "coral.safetensors"), model, card);   // "head": "coral", card format 9
+            using var predictor = Predictor.Load(Path.Combine(output, "coral.safetensors"));
+            var prediction = predictor.PredictPixels(data.Test.GetImage(0).ToArray(), 28, 28, 3);
+            Console.WriteLine($"val AUC {result.Validation.Auc:F3}; grade {prediction.Grade}, expected grade {prediction.ExpectedGrade:F2}, "
+                + $"P = [{string.Join(", ", prediction.Probabilities.Select(p => p.ToString("F3")))}]");
+            // end snippet
+            prediction.Probabilities.Should().HaveCount(5);
+            prediction.Probabilities.Sum().Should().BeApproximately(1f, 1e-5f);
+            prediction.Grade.Should().Be(prediction.Label);
+            card.FormatVersion.Should().Be(9);
+            result.Validation.Auc.Should().BeInRange(0, 1);
+        }
+        finally
+        {
+            Directory.Delete(output, recursive: true);
+        }
+    }
+
+    [Fact]
     public void MedicalNetExample()
     {
         // A small checkpoint written as MedicalNet's training writes them (Fixtures/make_medicalnet_fixture.py).
@@ -1549,7 +1590,7 @@ public sealed class GuideExamplesTests
         var source = File.ReadAllText(Path.Combine(root, "tests", "MedVision.Nets.Tests", "Docs", "GuideExamplesTests.cs"));
         var guide = File.ReadAllText(Path.Combine(root, "docs", "guide.md")).ReplaceLineEndings("\n");
         var snippets = Regex.Matches(source.ReplaceLineEndings("\n"), @"// snippet: (?<name>[a-z-]+)\n(?<code>.*?)\n[ ]*// end snippet", RegexOptions.Singleline);
-        snippets.Should().HaveCount(42);
+        snippets.Should().HaveCount(43);
         foreach (Match snippet in snippets)
         {
             var code = Dedent(snippet.Groups["code"].Value);

@@ -169,6 +169,32 @@ public sealed class CoralResNetTests : IDisposable
     }
 
     [Fact]
+    public void MedianGrades_AreCoralsOwnPrediction_WhereTheArgMaxFallsOnTheEndGrades()
+    {
+        using var scope = Tensors.NewDisposeScope();
+        // Cumulative logits of one score against thresholds 0.5 apart, as a CORAL head fits noisy grades: the middle grades
+        // get little probability each.
+        var scores = new[] { -3.0, -1.2, -0.5, 0.1, 0.6, 1.4, 3.0 };
+        var biases = new[] { 0.75, 0.25, -0.25, -0.75 };
+        var logits = Tensors.FromArray(scores.SelectMany(s => biases.Select(b => (float)(s + b))).ToArray()).Reshape(scores.Length, 4);
+        var coralGrades = OrdinalDecoding.ToGrades(logits).ToArray<long>().Select(g => (int)g).ToArray();
+        var probabilities = OrdinalDecoding.ToClassProbabilities(logits).To(ScalarType.Float64).ToArray<double>();
+        var table = new double[scores.Length, 5];
+        for (int i = 0; i < scores.Length; i++)
+            for (int k = 0; k < 5; k++) table[i, k] = probabilities[(i * 5) + k];
+        OrdinalDecoding.MedianGrades(table).Should().Equal(coralGrades);
+        coralGrades.Should().Equal(0, 0, 1, 2, 3, 4, 4);
+        var argMax = Enumerable.Range(0, scores.Length).Select(i => Enumerable.Range(0, 5).MaxBy(k => table[i, k])).ToArray();
+        argMax.Should().OnlyContain(g => g == 0 || g == 4, "with thresholds this close the end grades hold the most probability");
+
+        // By hand: P = (0.1, 0.3, 0.2, 0.4) has its median at grade 2 (0.1 + 0.3 < 0.5 ≤ 0.6); unnormalised rows are normalised.
+        OrdinalDecoding.MedianGrades(new double[,] { { 0.1, 0.3, 0.2, 0.4 }, { 2, 0, 0, 2 }, { 0, 0, 0, 5 } }).Should().Equal(2, 0, 3);
+        FluentActions.Invoking(() => OrdinalDecoding.MedianGrades(new double[,] { { 0.5, -0.1, 0.6 } })).Should().Throw<ArgumentException>().WithMessage("*Row 0*-0.1*grade 1*");
+        FluentActions.Invoking(() => OrdinalDecoding.MedianGrades(new double[,] { { 0, 0 } })).Should().Throw<ArgumentException>().WithMessage("*Row 0 holds no probability*");
+        FluentActions.Invoking(() => OrdinalDecoding.MedianGrades(new double[,] { { 1 } })).Should().Throw<ArgumentException>().WithMessage("*at least 2 grades*");
+    }
+
+    [Fact]
     public void CardsThatMisdescribeTheHead_AreRefused()
     {
         using var coral = Tiny();
