@@ -87,7 +87,8 @@ internal static class EvaluateCommand
         for (int i = 0; i < files.Length; i++)
             for (int k = 0; k < classNames.Count; k++) scores[i, k] = predictions[i].Probabilities[k];
 
-        var report = ModelEvaluator.Evaluate(task, findingLabels, scores, new BootstrapOptions { Resamples = resamples });
+        // Grades decided as the predictions decide them (a CORAL model's: its median grade).
+        var report = ModelEvaluator.Evaluate(task, findingLabels, scores, ensemble.OrdinalDecision, new BootstrapOptions { Resamples = resamples });
         Directory.CreateDirectory(output);
         report.WriteCsv(Path.Combine(output, "test-evaluation.csv"));
         Prediction.WriteCsv(Path.Combine(output, "test-predictions.csv"), files.Select(f => Path.GetRelativePath(test.Root, f)).ToArray(), predictions, classNames);

@@ -283,14 +283,14 @@ internal static class TrainCommand
         var (labels, scores) = group is null ? Trainer.Predict(task, Loader(val, training: false)) : Trainer.PredictDistributed(task, Loader(val, training: false), group);
         if (group is { IsMaster: false }) return 0;
         var auc = MedMnistEvaluator.GetAuc(taskType, labels, scores).Value;
-        var acc = MedMnistEvaluator.GetAcc(taskType, labels, scores);
+        var acc = MedMnistEvaluator.GetAcc(taskType, labels, scores, task.Decision);   // a CORAL head's grades: its median
         bool multiLabel = taskType == MedMnistTask.MultiLabel;
         // One class per photograph: the confusion matrix and its measures (a multi-label model has AUC and ACC per finding).
         var actual = multiLabel ? [] : FundusModels.Column(labels, 0);
-        var predicted = multiLabel ? [] : MedMnistEvaluator.Predict(taskType, scores);
+        var predicted = multiLabel ? [] : MedMnistEvaluator.Predict(taskType, scores, task.Decision);
         var matrix = multiLabel ? null : ConfusionMatrix.FromPredictions(actual, predicted, classNames.Length);
         var measures = matrix is null ? null : ClassificationMetrics.FromConfusionMatrix(matrix);
-        var report = ModelEvaluator.Evaluate(taskType, labels, scores);
+        var report = ModelEvaluator.Evaluate(taskType, labels, scores, task.Decision);
         report.WriteCsv(Path.Combine(s.Output, "validation-evaluation.csv"));
         // Referral (binary and ordinal models): the positive class, or the grades from `from`, against the rest — the
         // predicted class's sensitivity and specificity, the ROC of the risk, the operating point.

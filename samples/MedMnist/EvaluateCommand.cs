@@ -81,12 +81,13 @@ internal static class EvaluateCommand
         var (testLabels, (testScores, memberTestScores)) = (data.Test.Labels, Predict(ensemble, data.Test));
         string F(double v) => v.ToString("F4", CultureInfo.InvariantCulture);
         var table = new Table().AddColumn("split").AddColumn(new TableColumn("AUC").RightAligned()).AddColumn(new TableColumn("ACC").RightAligned());
-        table.AddRow(validationTrainedOn ? "val (trained on)" : "val", F(MedMnistEvaluator.GetAuc(info.Task, valLabels, valScores).Value), F(MedMnistEvaluator.GetAcc(info.Task, valLabels, valScores)));
+        table.AddRow(validationTrainedOn ? "val (trained on)" : "val", F(MedMnistEvaluator.GetAuc(info.Task, valLabels, valScores).Value), F(MedMnistEvaluator.GetAcc(info.Task, valLabels, valScores, ensemble.OrdinalDecision)));
         var testAuc = MedMnistEvaluator.GetAuc(info.Task, testLabels, testScores).Value;
-        var testAcc = MedMnistEvaluator.GetAcc(info.Task, testLabels, testScores);
+        // (the median grade for CORAL models, whose cards decide by it: EnsemblePredictor.OrdinalDecision)
+        var testAcc = MedMnistEvaluator.GetAcc(info.Task, testLabels, testScores, ensemble.OrdinalDecision);
         table.AddRow(modelPaths.Length == 1 ? "test" : "test (ensemble)", F(testAuc), F(testAcc));
         var memberAucs = memberTestScores.Select(scores => MedMnistEvaluator.GetAuc(info.Task, testLabels, scores).Value).ToArray();
-        var memberAccs = memberTestScores.Select(scores => MedMnistEvaluator.GetAcc(info.Task, testLabels, scores)).ToArray();
+        var memberAccs = memberTestScores.Select((scores, m) => MedMnistEvaluator.GetAcc(info.Task, testLabels, scores, ensemble.Members[m].Card.OrdinalDecision)).ToArray();
         if (modelPaths.Length > 1)
             for (int m = 0; m < modelPaths.Length; m++) table.AddRow($"test, model {m + 1} alone", F(memberAucs[m]), F(memberAccs[m]));
         AnsiConsole.Write(table);

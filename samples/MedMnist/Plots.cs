@@ -33,10 +33,10 @@ internal static class Plots
     }
 
     /// <summary>The test confusion matrix of a single-label dataset; false (nothing written) for a multi-label one.</summary>
-    public static bool WriteConfusionMatrix(MedMnistInfo info, int[,] labels, double[,] scores, string path)
+    public static bool WriteConfusionMatrix(MedMnistInfo info, int[,] labels, double[,] scores, string path, OrdinalDecision decision = OrdinalDecision.MostProbable)
     {
         if (info.Task == MedMnistTask.MultiLabel) return false;
-        SaveSvgAndPng(TrainingPlots.ConfusionMatrix(info.Task, FirstColumn(labels), scores, info.ClassNames, $"Test confusion matrix — {info.Name}"), path);
+        SaveSvgAndPng(TrainingPlots.ConfusionMatrix(info.Task, FirstColumn(labels), scores, info.ClassNames, $"Test confusion matrix — {info.Name}", decision: decision), path);
         return true;
     }
 

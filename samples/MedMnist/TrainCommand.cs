@@ -63,6 +63,7 @@ internal static class TrainCommand
         optimization.AddHeadMultiplierTo(command, initWeights, resume);
         command.Check(r => r.GetValue(tensorBoardHistograms) && r.GetValue(tensorBoard) is null ? "--tensorboard-histograms needs --tensorboard FOLDER." : null);
         command.Check(r => r.GetValue(head) == "coral" && IsVisionTransformer(r.GetValue(model)!) ? "--head coral ends a ResNet; a vision transformer keeps its linear head." : null);
+        command.Check(r => r.GetValue(head) == "coral" && r.GetValue(calibrate) ? "--calibrate stores a temperature, which would move the median grade a CORAL model predicts; train --head coral without it." : null);
         command.SetAction(r => Run(new TrainSettings(
             r.GetValue(dataset), r.GetValue(dataFile), r.GetValue(model)!, r.GetValue(resolution), r.GetResult(resolution) is { Implicit: false }, r.GetValue(epochs), r.GetValue(batch),
             r.GetValue(lr), r.GetValue(seed), Device.Parse(r.GetValue(device)!), r.GetValue(threads), r.GetValue(output)!, r.GetValue(resume),
@@ -175,11 +176,12 @@ internal static class TrainCommand
         using (s.MixedPrecision ? Tensors.Autocast(s.Device.Type, ScalarType.BFloat16) : null)
             (testLabels, testScores) = group is null ? Trainer.Predict(task, Loader(data.Test, shuffle: false)) : Trainer.PredictDistributed(task, Loader(data.Test, shuffle: false), group);
         if (!master) return 0;
-        var report = ModelEvaluator.Evaluate(info.Task, testLabels, testScores, new BootstrapOptions { Resamples = 1000, Seed = s.Seed });
+        // ACC and the label measures decide grades as the task does (a CORAL head: its median grade), as the model file's predictor will.
+        var report = ModelEvaluator.Evaluate(info.Task, testLabels, testScores, task.Decision, new BootstrapOptions { Resamples = 1000, Seed = s.Seed });
         report.WriteCsv(Path.Combine(s.Output, "test-evaluation.csv"));
         report.WriteJson(Path.Combine(s.Output, "test-evaluation.json"));
         var testAuc = MedMnistEvaluator.GetAuc(info.Task, testLabels, testScores).Value;
-        var testAcc = MedMnistEvaluator.GetAcc(info.Task, testLabels, testScores);
+        var testAcc = MedMnistEvaluator.GetAcc(info.Task, testLabels, testScores, task.Decision);
         Plots.WriteTrainingCurves(result.History, Path.Combine(s.Output, "training-curves.svg"));
         // A self-describing model file for deployment (see the predict command and MedVision.Nets.Inference.Predictor).
         var preprocessing = PreprocessingCard(info, resolution, normalization);
@@ -195,7 +197,7 @@ internal static class TrainCommand
         if (s.Calibrate && scaling is not null) card.Temperature = scaling.Temperature;
         ModelFile.Save(Path.Combine(s.Output, "model.safetensors"), network, card);
         Plots.WriteRocCurves(info, testLabels, testScores, Path.Combine(s.Output, "test-roc.svg"));
-        bool confusion = Plots.WriteConfusionMatrix(info, testLabels, testScores, Path.Combine(s.Output, "test-confusion.svg"));
+        bool confusion = Plots.WriteConfusionMatrix(info, testLabels, testScores, Path.Combine(s.Output, "test-confusion.svg"), task.Decision);
         var calibration = Plots.WriteReliabilityDiagram(info, testLabels, testScores, Path.Combine(s.Output, "test-reliability.svg"));
         (string File, string Method)? maps;
         using (var predictor = Predictor.Load(Path.Combine(s.Output, "model.safetensors"), s.Device))

@@ -120,6 +120,8 @@ public static class OnnxModelFile
         ensembleCard.Temperature = 1;
         // The graph's logits are the log of the averaged probabilities, whichever heads the members have.
         if (ensembleCard.ResNet is not null) ensembleCard.ResNet.Head = null;
+        // It decides grades as EnsemblePredictor does: by the median when every member does (CORAL heads).
+        ensembleCard.OrdinalDecision = cards.All(c => c.OrdinalDecision == OrdinalDecision.Median) ? OrdinalDecision.Median : OrdinalDecision.MostProbable;
         ensembleCard.FormatVersion = ModelFile.RequiredFormatVersion(ensembleCard);
         ensembleCard.Conformal = manifest.Conformal;
         ensembleCard.Referral = manifest.Referral;

@@ -28,6 +28,7 @@ public sealed class OnnxRuntimePredictorTests : IDisposable
                 else if (name.EndsWith("running_mean", StringComparison.Ordinal)) buffer.FillInPlace(0.2);
         var card = ModelFile.Describe(model, new PreprocessingCard { InputSize = new() { 28, 28 }, Channels = 3, Mean = new() { 0.4f, 0.5f, 0.6f }, Std = new() { 0.2f, 0.25f, 0.3f } }, Grades, task);
         card.Temperature = temperature;
+        if (coral && temperature != 1) card.OrdinalDecision = OrdinalDecision.MostProbable;   // a temperature would move the median grade
         var stem = $"{task}{(seed != 4 ? $"-{seed}" : "")}{(coral ? "-coral" : "")}";
         var modelFile = Path.Combine(_folder, $"{stem}.safetensors");
         ModelFile.Save(modelFile, model, card);
@@ -213,6 +214,25 @@ public sealed class OnnxRuntimePredictorTests : IDisposable
             var expected = ensemble.PredictFile(files[i]);
             actual[i].Probabilities.Select(p => (double)p).Should().Equal(expected.Probabilities.Select(p => (double)p), (a, b) => Math.Abs(a - b) <= 1e-5, $"image {i}");
             actual[i].Grade.Should().Be(expected.Grade);
+        }
+        ensemble.OrdinalDecision.Should().Be(OrdinalDecision.MostProbable, "the softmax member decides by the most probable grade");
+
+        // Two CORAL members decide by the median grade, in EnsemblePredictor and in the exported graph's card alike.
+        var both = Path.Combine(_folder, "ensemble-coral-2.json");
+        EnsemblePredictor.SaveManifest(both, new[] { Export(temperature: 1, seed: 5, coral: true).ModelFile, Export(temperature: 1, seed: 6, coral: true).ModelFile });
+        var bothOnnx = Path.Combine(_folder, "ensemble-coral-2.onnx");
+        OnnxModelFile.ExportEnsemble(both, bothOnnx).OrdinalDecision.Should().Be(OrdinalDecision.Median);
+        using var coralEnsemble = EnsemblePredictor.LoadManifest(both);
+        coralEnsemble.OrdinalDecision.Should().Be(OrdinalDecision.Median);
+        using var coralOnnx = OnnxRuntimePredictor.Load(bothOnnx);
+        var served = coralOnnx.PredictFiles(files);
+        for (int i = 0; i < files.Length; i++)
+        {
+            var expected = coralEnsemble.PredictFile(files[i]);
+            served[i].Label.Should().Be(expected.Label, $"image {i}");
+            var row = new double[1, 5];
+            for (int k = 0; k < 5; k++) row[0, k] = expected.Probabilities[k];
+            expected.Label.Should().Be(MedVision.Nets.Losses.OrdinalDecoding.MedianGrades(row)[0]);
         }
     }
 

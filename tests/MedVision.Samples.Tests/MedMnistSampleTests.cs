@@ -361,6 +361,10 @@ public sealed class MedMnistSampleTests(MedMnistTrainedRun run) : IClassFixture<
         var card = ModelFile.ReadCard(modelFile);
         card.HasCoralHead.Should().BeTrue();
         card.FormatVersion.Should().Be(9);
+        card.OrdinalDecision.Should().Be(MedVision.Nets.Metrics.OrdinalDecision.Median);
+        // The test ACC is that of CORAL's prediction, the median grade: the report's confusion matrix counts the same grades.
+        double.Parse(File.ReadAllLines(run.Folder["coral/test-evaluation.csv"]).Single(l => l.StartsWith("ACC,", StringComparison.Ordinal)).Split(',')[1], CultureInfo.InvariantCulture)
+            .ToString("F4", CultureInfo.InvariantCulture).Should().Be(result["test_acc"]);
 
         // evaluate reads the file through the predictor (the grades' probabilities of the cumulative logits) and gets train's test measures.
         var evaluate = await SampleApp.RunAsync("medmnist", run.Folder.Path, "evaluate", "--model", modelFile, "--data-file", run.DataFile, "--output", run.Folder["coral-evaluation"]);
@@ -378,6 +382,9 @@ public sealed class MedMnistSampleTests(MedMnistTrainedRun run) : IClassFixture<
         {
             var expected = predictor.PredictFile(Path.Combine(run.Folder.Path, name));
             expected.Probabilities.Should().HaveCount(5);
+            var row = new double[1, 5];
+            for (int k = 0; k < 5; k++) row[0, k] = expected.Probabilities[k];
+            expected.Label.Should().Be(MedVision.Nets.Losses.OrdinalDecoding.MedianGrades(row)[0], "a CORAL model predicts its median grade");
             rows.Should().ContainSingle(r => r.Contains(name)).Which.Should().Contain($"{expected.Label}: {expected.LabelName}")
                 .And.Contain(expected.ExpectedGrade!.Value.ToString("F2", CultureInfo.InvariantCulture));
         }

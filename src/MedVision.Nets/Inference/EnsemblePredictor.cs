@@ -23,6 +23,7 @@ public sealed class EnsemblePredictor : IDisposable
     private readonly Predictor[] _members;
     private readonly double[] _weights;
     private readonly bool _ordinal;
+    private readonly bool _median;   // every member decides its grades by the median (CORAL heads): so does the ensemble
     private readonly UsageGuard _guard;
 
     private EnsemblePredictor(Predictor[] members, double[] weights)
@@ -34,7 +35,14 @@ public sealed class EnsemblePredictor : IDisposable
             foreach (var member in _members) member.Dispose();
         });
         _ordinal = Enum.Parse<MedMnistTask>(members[0].Card.Task, ignoreCase: true) == MedMnistTask.OrdinalRegression;
+        _median = _ordinal && members.All(m => m.Card.OrdinalDecision == OrdinalDecision.Median);
     }
+
+    /// <summary>
+    /// How the ensemble decides grades from its averaged probabilities: the median grade when every member's card does
+    /// (<see cref="ModelCard.OrdinalDecision"/>, e.g. CORAL heads), else the most probable grade.
+    /// </summary>
+    public OrdinalDecision OrdinalDecision => _median ? OrdinalDecision.Median : OrdinalDecision.MostProbable;
 
     /// <summary>
     /// Loads model files (see <see cref="Predictor.Load"/>) as the members of an ensemble, each onto
@@ -475,7 +483,7 @@ public sealed class EnsemblePredictor : IDisposable
                 var p = perMember[m][i].Probabilities;
                 for (int k = 0; k < classes; k++) average[k] += _weights[m] * p[k];
             }
-            var combined = Prediction.FromProbabilities(average.Select(v => (float)v).ToArray(), ClassNames, _ordinal, Conformal, Referral);
+            var combined = Prediction.FromProbabilities(average.Select(v => (float)v).ToArray(), ClassNames, _ordinal, Conformal, Referral, median: _median);
             results[i] = new EnsemblePrediction(combined, perMember.Select(p => p[i]).ToArray(), _weights);
         }
         return results;

@@ -1,4 +1,5 @@
 using System.Text.Json.Serialization;
+using Decision = MedVision.Nets.Metrics.OrdinalDecision;
 
 namespace MedVision.Nets.Inference;
 
@@ -74,6 +75,33 @@ public sealed class ModelCard
     [JsonPropertyName("finding_thresholds")]
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public List<double>? FindingThresholds { get; set; }
+    /// <summary>
+    /// How the predictor decides an ordinal model's grade from its probabilities: absent (or "most_probable") for the
+    /// most probable grade; "median" for the median grade — CORAL's own prediction, which <see cref="ModelFile.Describe(Models.ResNet, PreprocessingCard, IReadOnlyList{string}, Metrics.MedMnistTask, IReadOnlyDictionary{string, double}?)"/>
+    /// writes for a CORAL head (<see cref="OrdinalDecision"/> reads and sets it). Ordinal tasks only; "median" needs card
+    /// format 9 (an older reader would decide by the most probable grade) and temperature 1 (a temperature keeps the most
+    /// probable grade but moves the median).
+    /// </summary>
+    [JsonPropertyName("ordinal_decision")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? OrdinalDecisionName { get; set; }
+
+    /// <summary>The decision <see cref="OrdinalDecisionName"/> names (<see cref="Decision.MostProbable"/> when absent); setting it sets the name.</summary>
+    [JsonIgnore]
+    public Decision OrdinalDecision
+    {
+        get => string.Equals(OrdinalDecisionName, MedianDecision, StringComparison.OrdinalIgnoreCase) ? Decision.Median : Decision.MostProbable;
+        set => OrdinalDecisionName = value switch
+        {
+            Decision.Median => MedianDecision,
+            Decision.MostProbable => null,
+            _ => throw new ArgumentOutOfRangeException(nameof(value), value, "Unknown ordinal decision."),
+        };
+    }
+
+    /// <summary>The <see cref="OrdinalDecisionName"/> of the median decision.</summary>
+    public const string MedianDecision = "median";
+
     /// <summary>
     /// True when the card describes a ResNet with a CORAL ordinal head (<see cref="ResNetCard.Head"/> "coral"): the
     /// network gives K − 1 cumulative logits, which the predictor turns into the K grades' probabilities

@@ -60,6 +60,7 @@ public static class ModelFile
             throw new ArgumentException($"A CORAL head ranks ordered grades: its task is {MedMnistTask.OrdinalRegression}, not {task}.", nameof(task));
         var card = NewCard("resnet", preprocessing, classNames, task, metrics);
         card.ResNet = resnet;
+        if (o.Head == ClassifierHead.Coral) card.OrdinalDecision = OrdinalDecision.Median;   // CORAL's own prediction
         card.FormatVersion = RequiredFormatVersion(card);
         return card;
     }
@@ -112,7 +113,7 @@ public static class ModelFile
 
     /// <summary>
     /// The oldest card format that describes <paramref name="card"/>, so that a reader which would ignore one of its
-    /// fields, and so predict differently, refuses the file instead: 9 with a CORAL head (<see cref="ResNetCard.Head"/>); 7 with <see cref="PreprocessingCard.ResizeEightBit"/>; 6 with <see cref="PreprocessingCard.IntensityChannelWise"/>; 5 with a volume's <see cref="PreprocessingCard.Spacing"/>
+    /// fields, and so predict differently, refuses the file instead: 9 with a CORAL head (<see cref="ResNetCard.Head"/>) or the median <see cref="ModelCard.OrdinalDecision"/>; 7 with <see cref="PreprocessingCard.ResizeEightBit"/>; 6 with <see cref="PreprocessingCard.IntensityChannelWise"/>; 5 with a volume's <see cref="PreprocessingCard.Spacing"/>
     /// or <see cref="PreprocessingCard.AlignModalities"/> or a crop-or-pad <see cref="PreprocessingCard.Fit"/> or
     /// <see cref="PreprocessingCard.IntensityPercentiles"/>; 4 with <see cref="PreprocessingCard.Modalities"/>; 3 with a per-input
     /// <see cref="PreprocessingCard.IntensityNormalization"/> or a volume's <see cref="PreprocessingCard.CropForeground"/>; 2 with a ResNet's own stem kernel or stride,
@@ -122,7 +123,7 @@ public static class ModelFile
     public static int RequiredFormatVersion(ModelCard card)
     {
         ArgumentNullException.ThrowIfNull(card);
-        if (card.ResNet?.Head is { } head && !string.Equals(head, "linear", StringComparison.OrdinalIgnoreCase)) return 9;
+        if ((card.ResNet?.Head is { } head && !string.Equals(head, "linear", StringComparison.OrdinalIgnoreCase)) || card.OrdinalDecision == OrdinalDecision.Median) return 9;
         if (IsVisionTransformer(card)) return 8;
         if (card.Preprocessing is { ResizeEightBit: true }) return 7;
         if (card.Preprocessing is { IntensityChannelWise: true }) return 6;
@@ -512,6 +513,17 @@ public static class ModelFile
             if (string.Equals(card.Task, nameof(MedMnistTask.MultiLabel), StringComparison.OrdinalIgnoreCase))
                 throw new ModelFormatException($"{source}: a referral decision applies to single-label tasks, not to multi-label ones.");
             referral.Validate(source, card.ClassNames.Count, card.Temperature);
+        }
+        if (card.OrdinalDecisionName is { } decision)
+        {
+            if (!decision.Equals(ModelCard.MedianDecision, StringComparison.OrdinalIgnoreCase) && !decision.Equals("most_probable", StringComparison.OrdinalIgnoreCase))
+                throw new ModelFormatException($"{source}: unknown ordinal decision '{decision}' (most_probable or median).");
+            if (card.OrdinalDecision == OrdinalDecision.Median && !string.Equals(card.Task, nameof(MedMnistTask.OrdinalRegression), StringComparison.OrdinalIgnoreCase))
+                throw new ModelFormatException($"{source}: the median decision reads grade probabilities; the task is {card.Task}, not {nameof(MedMnistTask.OrdinalRegression)}.");
+            // A temperature keeps the most probable grade but moves the median: it would change the predictions.
+            if (card.OrdinalDecision == OrdinalDecision.Median && card.Temperature != 1)
+                throw new ModelFormatException(string.Create(CultureInfo.InvariantCulture,
+                    $"{source}: a temperature ({card.Temperature}) would move the median grade the card decides by, and so change the predictions; keep temperature 1 with the median decision, or decide by the most probable grade."));
         }
         if (card.FindingThresholds is { } thresholds)
         {

@@ -2,7 +2,7 @@ namespace MedVision.Nets.Inference;
 
 /// <summary>The prediction for one input.</summary>
 /// <param name="Probabilities">Per-class probabilities (softmax; sigmoid per label for multi-label models).</param>
-/// <param name="Label">The predicted class (argmax; for multi-label models the most probable label).</param>
+/// <param name="Label">The predicted class (argmax; for multi-label models the most probable label; for an ordinal model whose card decides by the median grade — a CORAL head's — that grade).</param>
 /// <param name="LabelName">The predicted class's name.</param>
 /// <param name="Grade">For ordinal tasks (disease grades): the predicted grade; null otherwise.</param>
 /// <param name="ExpectedGrade">For ordinal tasks: Σ k·p_k, the probability-weighted grade; null otherwise.</param>
@@ -96,11 +96,19 @@ public record Prediction(IReadOnlyList<float> Probabilities, int Label, string L
 
     // The prediction of per-class probabilities: the arg-max (the first of equal maxima) and its name; for an ordinal
     // task also the grade and the probability-weighted grade Σ k·p_k.
+    // median: an ordinal model decided by its median grade (ModelCard.OrdinalDecision), else the most probable class.
     internal static Prediction FromProbabilities(float[] probabilities, IReadOnlyList<string> classNames, bool ordinal, Metrics.Conformal.ConformalClassifier? conformal = null, ReferralCard? referral = null,
-        IReadOnlyList<double>? findingThresholds = null)
+        IReadOnlyList<double>? findingThresholds = null, bool median = false)
     {
         int label = 0;
-        for (int k = 1; k < probabilities.Length; k++) if (probabilities[k] > probabilities[label]) label = k;
+        if (ordinal && median)
+        {
+            var row = new double[1, probabilities.Length];
+            for (int k = 0; k < probabilities.Length; k++) row[0, k] = probabilities[k];
+            label = Losses.OrdinalDecoding.MedianGrades(row)[0];
+        }
+        else
+            for (int k = 1; k < probabilities.Length; k++) if (probabilities[k] > probabilities[label]) label = k;
         double expected = 0;
         for (int k = 0; k < probabilities.Length; k++) expected += (double)probabilities[k] * k;
         var set = conformal?.PredictSet(probabilities);

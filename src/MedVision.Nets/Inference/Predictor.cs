@@ -602,7 +602,7 @@ public sealed class Predictor : IDisposable
         var results = new Prediction[probabilities.Length / k];
         for (int i = 0; i < results.Length; i++)
         {
-            results[i] = Prediction.FromProbabilities(probabilities.AsSpan(i * k, k).ToArray(), Card.ClassNames, _task == MedMnistTask.OrdinalRegression, Conformal, Referral, Card.FindingThresholds);
+            results[i] = Prediction.FromProbabilities(probabilities.AsSpan(i * k, k).ToArray(), Card.ClassNames, _task == MedMnistTask.OrdinalRegression, Conformal, Referral, Card.FindingThresholds, median: Card.OrdinalDecision == OrdinalDecision.Median);
         }
         return results;
     }

@@ -14,11 +14,21 @@ internal sealed class EvaluationCore
     private readonly byte[] _correct;
     private readonly int _entriesPerSample;
 
-    public EvaluationCore(PredictionSet set, double threshold)
+    public EvaluationCore(PredictionSet set, double threshold, OrdinalDecision decision = OrdinalDecision.MostProbable)
     {
         if (double.IsNaN(threshold))
         {
             throw new ArgumentException("Threshold is NaN.", nameof(threshold));
+        }
+
+        if (!Enum.IsDefined(decision))
+        {
+            throw new ArgumentException($"Unknown ordinal decision {decision}.", nameof(decision));
+        }
+
+        if (decision == OrdinalDecision.Median && set.Task != MedMnistTask.OrdinalRegression)
+        {
+            throw new ArgumentException($"The median decision reads grade probabilities of ordinal tasks, not of {set.Task} ones.", nameof(decision));
         }
 
         Set = set;
@@ -69,8 +79,8 @@ internal sealed class EvaluationCore
                 _componentNames[j] = $"class {j}";
             }
 
-            Predicted = new int[n];
-            for (int i = 0; i < n; i++)
+            Predicted = decision == OrdinalDecision.Median ? Losses.OrdinalDecoding.MedianGrades(scores) : new int[n];
+            for (int i = 0; i < n && decision == OrdinalDecision.MostProbable; i++)
             {
                 int best = 0;
                 for (int j = 1; j < k; j++)

@@ -89,6 +89,19 @@ public static class MedMnistEvaluator
     public static double GetAcc(MedMnistTask task, int[] labels, double[,] scores, double threshold = DefaultThreshold) =>
         new EvaluationCore(PredictionSet.Create(task, labels, scores), threshold).Acc(null);
 
+    /// <summary>
+    /// The ACC of a single-label task whose predictions follow <paramref name="decision"/> — for an ordinal task the
+    /// median grade (<see cref="OrdinalDecision.Median"/>, CORAL's rule) instead of the most probable one.
+    /// </summary>
+    /// <exception cref="ArgumentException">Bad shapes, empty input, labels out of range, non-finite scores, or the median decision for a task that is not ordinal (or of negative scores).</exception>
+    public static double GetAcc(MedMnistTask task, int[] labels, double[,] scores, OrdinalDecision decision) =>
+        new EvaluationCore(PredictionSet.Create(task, labels, scores), DefaultThreshold, decision).Acc(null);
+
+    /// <summary>The ACC from a label matrix (N×1) whose predictions follow <paramref name="decision"/> (see <see cref="GetAcc(MedMnistTask, int[], double[,], OrdinalDecision)"/>).</summary>
+    /// <exception cref="ArgumentException">As the other overload.</exception>
+    public static double GetAcc(MedMnistTask task, int[,] labels, double[,] scores, OrdinalDecision decision) =>
+        new EvaluationCore(PredictionSet.Create(task, labels, scores), DefaultThreshold, decision).Acc(null);
+
     /// <summary>Computes the MedMNIST ACC of a single-label task from single-precision scores.</summary>
     /// <param name="task">The task type (not <see cref="MedMnistTask.MultiLabel"/>).</param>
     /// <param name="labels">Class indices in [0, K) (0/1 for binary).</param>
@@ -148,7 +161,16 @@ public static class MedMnistEvaluator
     /// <param name="threshold">Decision threshold for binary tasks.</param>
     /// <returns>The predicted class indices.</returns>
     /// <exception cref="ArgumentException">Multi-label task, empty input or non-finite scores.</exception>
-    public static int[] Predict(MedMnistTask task, double[,] scores, double threshold = DefaultThreshold)
+    public static int[] Predict(MedMnistTask task, double[,] scores, double threshold = DefaultThreshold) => Predict(task, scores, threshold, OrdinalDecision.MostProbable);
+
+    /// <summary>
+    /// The class predicted for each sample, as <see cref="Predict(MedMnistTask, double[,], double)"/>, an ordinal
+    /// task's by <paramref name="decision"/> (the median grade: <see cref="OrdinalDecision.Median"/>).
+    /// </summary>
+    /// <exception cref="ArgumentException">Multi-label task, empty input, non-finite scores, or the median decision for a task that is not ordinal.</exception>
+    public static int[] Predict(MedMnistTask task, double[,] scores, OrdinalDecision decision) => Predict(task, scores, DefaultThreshold, decision);
+
+    private static int[] Predict(MedMnistTask task, double[,] scores, double threshold, OrdinalDecision decision)
     {
         PredictionSet.ValidateScores(scores);
         if (task == MedMnistTask.MultiLabel)
@@ -156,6 +178,6 @@ public static class MedMnistEvaluator
             throw new ArgumentException("Predict is for single-label tasks; multi-label predictions are scores > threshold per entry.", nameof(task));
         }
 
-        return new EvaluationCore(PredictionSet.Create(task, new int[scores.GetLength(0)], scores), threshold).Predicted!;
+        return new EvaluationCore(PredictionSet.Create(task, new int[scores.GetLength(0)], scores), threshold, decision).Predicted!;
     }
 }

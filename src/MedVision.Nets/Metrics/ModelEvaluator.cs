@@ -9,7 +9,7 @@ namespace MedVision.Nets.Metrics;
 /// All metrics share the same resamples; a resample in which a class present in the data is absent is skipped and
 /// counted (see <see cref="BootstrapEstimator"/>). A metric that is undefined in a kept resample (for example kappa)
 /// is left out of that metric's interval only. Predictions for the confusion matrix are those of
-/// <see cref="MedMnistEvaluator.Predict"/>.
+/// <see cref="MedMnistEvaluator.Predict(MedMnistTask, double[,], double)"/>.
 /// </remarks>
 public static class ModelEvaluator
 {
@@ -67,6 +67,20 @@ public static class ModelEvaluator
     /// <exception cref="ArgumentException">Ragged rows or other bad input or settings.</exception>
     public static EvaluationResult Evaluate(MedMnistTask task, int[][] labels, double[,] scores, BootstrapOptions? bootstrap = null, double threshold = MedMnistEvaluator.DefaultThreshold) =>
         Evaluate(task, PredictionSet.ToMatrix(labels), scores, bootstrap, threshold);
+
+    /// <summary>
+    /// Evaluates an ordinal (or other single-label) task whose predictions follow <paramref name="decision"/>: ACC,
+    /// kappas, the confusion matrix and the other label measures of the median grade (<see cref="OrdinalDecision.Median"/>,
+    /// CORAL's rule) instead of the most probable one; AUCs read the scores as before.
+    /// </summary>
+    /// <exception cref="ArgumentException">As the other overloads, or the median decision for a task that is not ordinal.</exception>
+    public static EvaluationResult Evaluate(MedMnistTask task, int[] labels, double[,] scores, OrdinalDecision decision, BootstrapOptions? bootstrap = null) =>
+        Evaluate(new EvaluationCore(PredictionSet.Create(task, labels, scores), MedMnistEvaluator.DefaultThreshold, decision), bootstrap ?? new BootstrapOptions());
+
+    /// <summary>As <see cref="Evaluate(MedMnistTask, int[], double[,], OrdinalDecision, BootstrapOptions?)"/>, from a label matrix (N×1).</summary>
+    /// <exception cref="ArgumentException">As the other overloads, or the median decision for a task that is not ordinal.</exception>
+    public static EvaluationResult Evaluate(MedMnistTask task, int[,] labels, double[,] scores, OrdinalDecision decision, BootstrapOptions? bootstrap = null) =>
+        Evaluate(new EvaluationCore(PredictionSet.Create(task, labels, scores), MedMnistEvaluator.DefaultThreshold, decision), bootstrap ?? new BootstrapOptions());
 
     private static EvaluationResult Evaluate(EvaluationCore core, BootstrapOptions bootstrap)
     {

@@ -105,19 +105,19 @@ public static class TrainingPlots
 
     /// <summary>
     /// The confusion matrix of a single-label task's predictions (labels 0 … K−1, scores N × K): each sample is predicted
-    /// as <see cref="MedMnistEvaluator.Predict"/> does for the ACC (arg-max; for a binary task the last column against
-    /// <paramref name="threshold"/>).
+    /// as <see cref="MedMnistEvaluator.Predict(MedMnistTask, double[,], double)"/> does for the ACC (arg-max; for a binary task the last column against
+    /// <paramref name="threshold"/>; for an ordinal task decided by the median, <paramref name="decision"/>, the median grade).
     /// </summary>
     /// <exception cref="ArgumentException">A multi-label task, or labels and scores that do not fit each other.</exception>
     public static ConfusionMatrixChart ConfusionMatrix(MedMnistTask task, int[] labels, double[,] scores, IReadOnlyList<string>? classNames = null,
-        string? title = "Confusion matrix", double threshold = MedMnistEvaluator.DefaultThreshold)
+        string? title = "Confusion matrix", double threshold = MedMnistEvaluator.DefaultThreshold, OrdinalDecision decision = OrdinalDecision.MostProbable)
     {
         ArgumentNullException.ThrowIfNull(labels);
         ArgumentNullException.ThrowIfNull(scores);
         if (task == MedMnistTask.MultiLabel)
             throw new ArgumentException("A confusion matrix needs a single-label task; a multi-label task has one 2×2 matrix per label.", nameof(task));
         var set = PredictionSet.Create(task, labels, scores);
-        var predicted = new EvaluationCore(set, threshold).Predicted!;
+        var predicted = new EvaluationCore(set, threshold, decision).Predicted!;
         return new ConfusionMatrixChart(Metrics.ConfusionMatrix.FromValidated(set.Labels!, predicted, set.ClassCount, null), classNames, title);
     }
 

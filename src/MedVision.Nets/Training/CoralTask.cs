@@ -51,6 +51,13 @@ public sealed class CoralTask : ITrainingTask
     /// <remarks>Always <see cref="MedMnistTask.OrdinalRegression"/>.</remarks>
     public MedMnistTask TaskType => MedMnistTask.OrdinalRegression;
 
+    /// <inheritdoc />
+    /// <remarks>
+    /// <see cref="OrdinalDecision.Median"/>: CORAL's prediction, the number of thresholds with P(grade &gt; k) &gt; 0.5. The
+    /// most probable grade of a CORAL head's probabilities falls on the end grades when it spreads its probability.
+    /// </remarks>
+    public OrdinalDecision Decision => OrdinalDecision.Median;
+
     /// <summary>The batch mixing applied while training (null: none).</summary>
     public BatchMixing? Mixing => _mixing;
 

@@ -23,6 +23,7 @@ public sealed class CrossValidationBuilder
 
     private readonly ILabeledImageSource _source;
     private readonly MedMnistTask _taskType;
+    private OrdinalDecision? _decision;   // the folds' tasks' (ITrainingTask.Decision), once one is seen
     private int _folds = 5;
     private int _seed;
     private IReadOnlyList<int>? _labels;
@@ -357,6 +358,9 @@ public sealed class CrossValidationBuilder
                 throw new InvalidOperationException($"The configuration of fold {f + 1} calls {string.Join(", ", made)}; the cross-validation sets the data and the folder of every fold itself: leave {(made.Count == 1 ? "it" : "them")} out.");
             if (task.TaskType != _taskType)
                 throw new InvalidOperationException($"The task of fold {f + 1} is {task.TaskType}; the cross-validation scores {_taskType}.");
+            if (_decision is { } decision && task.Decision != decision)
+                throw new InvalidOperationException($"The task of fold {f + 1} decides grades by {task.Decision}, an earlier fold's by {decision}; give every fold the same kind of task.");
+            _decision = task.Decision;
             var validationLoader = new DataLoader(validationSource, evaluationOptions.Clone());
             builder.TrainOn(new DataLoader(trainSource, trainOptions)).ValidateOn(validationLoader);
             if (directory is not null) builder.SaveTo(directory);
@@ -389,7 +393,7 @@ public sealed class CrossValidationBuilder
         }
     }
 
-    private SplitMetrics Score(int[,] labels, double[,] scores) => SplitMetrics.Of(_taskType, labels, scores);
+    private SplitMetrics Score(int[,] labels, double[,] scores) => SplitMetrics.Of(_taskType, labels, scores, _decision ?? OrdinalDecision.MostProbable);
 
     // The folds of a saved run, so that a resumed run trains every fold on the samples it trained on before.
     private void RecordFolds(IReadOnlyList<(int[] Train, int[] Validation)> splits, bool resume)

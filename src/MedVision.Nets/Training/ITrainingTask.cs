@@ -19,6 +19,12 @@ public interface ITrainingTask
     /// <summary>The task type used by the evaluator (AUC/ACC semantics).</summary>
     MedMnistTask TaskType { get; }
 
+    /// <summary>
+    /// How evaluation turns an ordinal task's scores into grades for ACC and the label measures: the most probable grade
+    /// by default; <see cref="CoralTask"/>'s median grade, CORAL's own rule. Model selection by AUC does not depend on it.
+    /// </summary>
+    OrdinalDecision Decision => OrdinalDecision.MostProbable;
+
     /// <summary>Computes the loss of a training batch (model in training mode, gradients on).</summary>
     LossValue ComputeLoss(Batch batch, int epoch);
 

@@ -10,6 +10,8 @@ public sealed record SplitMetrics(double Auc, double Acc, double Loss = double.N
     public static SplitMetrics NotEvaluated { get; } = new(double.NaN, double.NaN);
 
     // The MedMNIST evaluator's AUC and ACC of labels (N, L) and scores (N, K).
-    internal static SplitMetrics Of(Metrics.MedMnistTask task, int[,] labels, double[,] scores)
-        => new(Metrics.MedMnistEvaluator.GetAuc(task, labels, scores).Value, Metrics.MedMnistEvaluator.GetAcc(task, labels, scores));
+    // (ACC with the task's ordinal decision)
+    internal static SplitMetrics Of(Metrics.MedMnistTask task, int[,] labels, double[,] scores, Metrics.OrdinalDecision decision = Metrics.OrdinalDecision.MostProbable)
+        => new(Metrics.MedMnistEvaluator.GetAuc(task, labels, scores).Value,
+            decision == Metrics.OrdinalDecision.MostProbable ? Metrics.MedMnistEvaluator.GetAcc(task, labels, scores) : Metrics.MedMnistEvaluator.GetAcc(task, labels, scores, decision));
 }

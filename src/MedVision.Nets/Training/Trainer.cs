@@ -322,7 +322,7 @@ public sealed class Trainer
         double[,] scores;
         using (MixedPrecisionRegion())
             (labels, scores) = Group is { } group ? PredictDistributed(_s.Task, loader, group) : Predict(_s.Task, loader);
-        return SplitMetrics.Of(_s.Task.TaskType, labels, scores);
+        return SplitMetrics.Of(_s.Task.TaskType, labels, scores, _s.Task.Decision);
     }
 
     /// <summary>

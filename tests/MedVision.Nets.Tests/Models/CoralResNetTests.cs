@@ -117,7 +117,11 @@ public sealed class CoralResNetTests : IDisposable
         result.History[^1].TrainLoss.Should().BeLessThan(result.History[0].TrainLoss, "the CORAL loss falls as the head and backbone fit the grades");
         result.History[0].TrainLossTerms.Keys.Should().Equal("coral");
         result.Validation.Auc.Should().BeInRange(0, 1);
-        result.Validation.Acc.Should().BeInRange(0, 1);
+        // The validation ACC is that of CORAL's own prediction, the median grade (the selected model is the trainer's now).
+        var (labels, scores) = Trainer.Predict(new CoralTask(model), Loader(retina.Validation, 64, shuffle: false));
+        result.Validation.Acc.Should().Be(MedMnistEvaluator.GetAcc(MedMnistTask.OrdinalRegression, labels, scores, OrdinalDecision.Median));
+        var median = OrdinalDecoding.MedianGrades(scores);
+        result.Validation.Acc.Should().Be(Enumerable.Range(0, median.Length).Count(i => median[i] == labels[i, 0]) / (double)median.Length);
     }
 
     [Theory]
@@ -131,7 +135,11 @@ public sealed class CoralResNetTests : IDisposable
         card.ResNet!.Head.Should().Be("coral");
         card.HasCoralHead.Should().BeTrue();
         card.FormatVersion.Should().Be(9, "an older reader would take the 4 cumulative logits for class logits");
+        card.OrdinalDecision.Should().Be(OrdinalDecision.Median, "CORAL predicts the median grade");
+        card.OrdinalDecisionName.Should().Be("median");
         card.Temperature = temperature;
+        bool median = temperature == 1;
+        if (!median) card.OrdinalDecision = OrdinalDecision.MostProbable;   // a temperature would move the median
         var path = Path.Combine(_dir, "coral.safetensors");
         ModelFile.Save(path, model, card);
         System.Text.Encoding.UTF8.GetString(File.ReadAllBytes(path).AsSpan(0, 4096)).Should().Contain("\\u0022head\\u0022: \\u0022coral\\u0022").And.NotContain("has_coral_head");
@@ -164,7 +172,8 @@ public sealed class CoralResNetTests : IDisposable
             var total = p.Sum();
             predictions[i].Probabilities.Select(v => (double)v).Should().Equal(p.Select(v => v / total), (a, b) => Math.Abs(a - b) <= 1e-5, $"image {i}");
             predictions[i].Grade.Should().Be(predictions[i].Label);
-            predictions[i].Label.Should().Be(Array.IndexOf(p, p.Max()), "the temperature keeps the most probable grade");
+            if (median) predictions[i].Label.Should().Be((int)OrdinalDecoding.ToGrades(logits).ToArray<long>()[i], "the median grade is CORAL's prediction");
+            else predictions[i].Label.Should().Be(Array.IndexOf(p, p.Max()), "the most probable grade, which the temperature keeps");
         }
     }
 
@@ -195,6 +204,49 @@ public sealed class CoralResNetTests : IDisposable
     }
 
     [Fact]
+    public void TheMedianDecision_DecidesTheEvaluatorsAndAnyOrdinalModelsPredictions()
+    {
+        // Grade probabilities whose arg-max and median differ (rows 0 and 2).
+        var scores = new double[,] { { 0.4, 0.05, 0.1, 0.05, 0.4 }, { 0.1, 0.6, 0.1, 0.1, 0.1 }, { 0.3, 0.1, 0.1, 0.15, 0.35 } };
+        var labels = new[] { 2, 1, 2 };
+        MedMnistEvaluator.Predict(MedMnistTask.OrdinalRegression, scores).Should().Equal(0, 1, 4);
+        MedMnistEvaluator.Predict(MedMnistTask.OrdinalRegression, scores, OrdinalDecision.Median).Should().Equal(2, 1, 2);   // cumulative 0.4, 0.45, 0.55 | 0.1, 0.7 | 0.3, 0.4, 0.5
+        MedMnistEvaluator.GetAcc(MedMnistTask.OrdinalRegression, labels, scores).Should().BeApproximately(1 / 3.0, 1e-12);
+        MedMnistEvaluator.GetAcc(MedMnistTask.OrdinalRegression, labels, scores, OrdinalDecision.Median).Should().Be(1);
+        var report = ModelEvaluator.Evaluate(MedMnistTask.OrdinalRegression, labels, scores, OrdinalDecision.Median, new BootstrapOptions { Resamples = 0 });
+        report["ACC"].Value.Should().Be(1);
+        report["Mean absolute error"].Value.Should().Be(0);
+        ModelEvaluator.Evaluate(MedMnistTask.OrdinalRegression, labels, scores, new BootstrapOptions { Resamples = 0 })["Mean absolute error"].Value.Should().BeApproximately(4 / 3.0, 1e-12);
+        FluentActions.Invoking(() => MedMnistEvaluator.GetAcc(MedMnistTask.MultiClass, labels, scores, OrdinalDecision.Median))
+            .Should().Throw<ArgumentException>().WithMessage("*median decision reads grade probabilities of ordinal tasks, not of MultiClass ones*");
+
+        // A softmax ordinal model's card may decide by the median too; its predictor then does.
+        Tensors.ManualSeed(17);
+        using var model = Tiny(ClassifierHead.Linear);
+        var card = ModelFile.Describe(model, Preprocessing28, Grades, MedMnistTask.OrdinalRegression);
+        card.OrdinalDecision = OrdinalDecision.Median;
+        var path = Path.Combine(_dir, "softmax-median.safetensors");
+        ModelFile.Save(path, model, card);
+        ModelFile.ReadCard(path).FormatVersion.Should().Be(9, "an older reader would decide by the most probable grade");
+        using var predictor = Predictor.Load(path);
+        var random = new Random(6);
+        var images = Enumerable.Range(0, 8).Select(_ =>
+        {
+            var data = new float[3 * 28 * 28];
+            for (int i = 0; i < data.Length; i++) data[i] = (float)random.NextDouble();
+            return new FloatImage(data, 3, 28, 28);
+        }).ToArray();
+        foreach (var prediction in predictor.Predict(images))
+        {
+            var row = new double[1, 5];
+            for (int k = 0; k < 5; k++) row[0, k] = prediction.Probabilities[k];
+            prediction.Label.Should().Be(OrdinalDecoding.MedianGrades(row)[0]);
+            prediction.Grade.Should().Be(prediction.Label);
+            prediction.LabelName.Should().Be(Grades[prediction.Label]);
+        }
+    }
+
+    [Fact]
     public void CardsThatMisdescribeTheHead_AreRefused()
     {
         using var coral = Tiny();
@@ -210,6 +262,18 @@ public sealed class CoralResNetTests : IDisposable
         FluentActions.Invoking(() => ModelFile.Save(path, linear, coralCard)).Should().Throw<ArgumentException>().WithMessage("*card describes a CORAL head but the ResNet has a linear classifier*");
         File.Exists(path).Should().BeFalse();
 
+        coralCard.Temperature = 1.5;
+        FluentActions.Invoking(() => ModelFile.Save(path, coral, coralCard)).Should().Throw<ModelFormatException>().WithMessage("*temperature (1.5) would move the median grade*");
+        coralCard.Temperature = 1;
+        coralCard.OrdinalDecisionName = "mode";
+        FluentActions.Invoking(() => ModelFile.Save(path, coral, coralCard)).Should().Throw<ModelFormatException>().WithMessage("*unknown ordinal decision 'mode' (most_probable or median)*");
+        coralCard.OrdinalDecisionName = "median";
+        linearCard.Task = nameof(MedMnistTask.MultiClass);
+        linearCard.OrdinalDecision = OrdinalDecision.Median;
+        FluentActions.Invoking(() => ModelFile.Save(path, linear, linearCard)).Should().Throw<ModelFormatException>().WithMessage("*median decision reads grade probabilities; the task is MultiClass*");
+        linearCard.Task = nameof(MedMnistTask.OrdinalRegression);
+        linearCard.OrdinalDecision = OrdinalDecision.MostProbable;
+        linearCard.OrdinalDecisionName.Should().BeNull();
         coralCard.Task = nameof(MedMnistTask.MultiClass);
         FluentActions.Invoking(() => ModelFile.Save(path, coral, coralCard)).Should().Throw<ModelFormatException>().WithMessage("*CORAL head ranks ordered grades; its task must be OrdinalRegression, not MultiClass*");
         coralCard.Task = nameof(MedMnistTask.OrdinalRegression);
