@@ -25,6 +25,18 @@ public sealed class CoralResNetTests : IDisposable
     private static ResNet Tiny(ClassifierHead head = ClassifierHead.Coral) =>
         ResNet.Builder().WithDepth(18).WithWidths(8, 16, 32, 64).ForInput(3).WithSmallInputStem().WithClasses(5).WithHead(head).Build();
 
+    // Images of uniform [0, 1) values from a seeded generator.
+    private static FloatImage[] RandomImages(int count, int seed)
+    {
+        var random = new Random(seed);
+        return Enumerable.Range(0, count).Select(_ =>
+        {
+            var data = new float[3 * 28 * 28];
+            for (int i = 0; i < data.Length; i++) data[i] = (float)random.NextDouble();
+            return new FloatImage(data, 3, 28, 28);
+        }).ToArray();
+    }
+
     private static PreprocessingCard Preprocessing28 => new() { InputSize = new() { 28, 28 }, Channels = 3, Mean = new() { 0.5f }, Std = new() { 0.5f }, Resize = "linear" };
 
     [Fact]
@@ -152,13 +164,7 @@ public sealed class CoralResNetTests : IDisposable
         }
 
         using var predictor = Predictor.Load(path);
-        var random = new Random(2);
-        var images = Enumerable.Range(0, 6).Select(_ =>
-        {
-            var data = new float[3 * 28 * 28];
-            for (int i = 0; i < data.Length; i++) data[i] = (float)random.NextDouble();
-            return new FloatImage(data, 3, 28, 28);
-        }).ToArray();
+        var images = RandomImages(6, seed: 2);
         var predictions = predictor.Predict(images);
         using var scope = Tensors.NewDisposeScope();
         using var noGrad = Tensors.NoGrad();
@@ -229,13 +235,7 @@ public sealed class CoralResNetTests : IDisposable
         ModelFile.Save(path, model, card);
         ModelFile.ReadCard(path).FormatVersion.Should().Be(9, "an older reader would decide by the most probable grade");
         using var predictor = Predictor.Load(path);
-        var random = new Random(6);
-        var images = Enumerable.Range(0, 8).Select(_ =>
-        {
-            var data = new float[3 * 28 * 28];
-            for (int i = 0; i < data.Length; i++) data[i] = (float)random.NextDouble();
-            return new FloatImage(data, 3, 28, 28);
-        }).ToArray();
+        var images = RandomImages(8, seed: 6);
         foreach (var prediction in predictor.Predict(images))
         {
             var row = new double[1, 5];
@@ -299,10 +299,7 @@ public sealed class CoralResNetTests : IDisposable
         var path = Path.Combine(_dir, "explained.safetensors");
         ModelFile.Save(path, model, ModelFile.Describe(model, Preprocessing28, Grades, MedMnistTask.OrdinalRegression));
         using var predictor = Predictor.Load(path);
-        var random = new Random(4);
-        var data = new float[3 * 28 * 28];
-        for (int i = 0; i < data.Length; i++) data[i] = (float)random.NextDouble();
-        var image = new FloatImage(data, 3, 28, 28);
+        var image = RandomImages(1, seed: 4)[0];
 
         var first = predictor.Explain(image, CamMethod.GradCam, targetClass: 0);
         var last = predictor.Explain(image, CamMethod.GradCam, targetClass: 4);
