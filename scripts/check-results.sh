@@ -113,6 +113,9 @@ done
 for s in 0 1 2 3 4; do
   check "r18-28-e20-plain-seed$s" history.csv "$results/r18-28-e20-plain-seed$s/history.csv" -- "${medmnist[@]}" --epochs 20 --seed $s
 done
+for s in 0 1 2; do
+  check "r18-28-e20-coral-seed$s" history.csv "$results/r18-28-e20-coral-seed$s/history.csv" -- "${medmnist[@]}" --epochs 20 --head coral --seed $s
+done
 # The cross-validations: the first epoch of fold 1 (fold 1's training images, its model's initial weights).
 for s in 0 1; do
   check "cv-r18-28-e20-seed$s" fold-1/history.csv "$results/cv-r18-28-e20-seed$s/fold-1/history.csv" -- "${medmnist_cv[@]}" --folds 5 --epochs 20 --seed $s
@@ -140,7 +143,7 @@ CHECK_FIELDS=1-4 check "segmentation-images-sgd-ema-warmup-seed0" history.csv "$
 # RetinaMNIST as grade folders through fundus-folder (docs/results.md, "RetinaMNIST as grade folders"): the folders are
 # written once by scripts/retinamnist_folders.py (Debian's python3-numpy and python3-pil), only when such a run is asked for.
 grade_runs=()
-for s in 0 1 2; do grade_runs+=("retina-folders-r18-seed$s" "retina-folders-r18-cw-seed$s"); done
+for s in 0 1 2; do grade_runs+=("retina-folders-r18-seed$s" "retina-folders-r18-cw-seed$s" "retina-folders-r18-coral-seed$s"); done
 for name in "${grade_runs[@]}"; do
   if selected "$name"; then
     /usr/bin/python3 scripts/retinamnist_folders.py "$work/retina-folders" >/dev/null
@@ -150,5 +153,6 @@ done
 for s in 0 1 2; do
   check "retina-folders-r18-seed$s" history.csv "$results/retina-folders-r18-seed$s/history.csv" -- "${fundus_grades[@]}" --seed $s
   check "retina-folders-r18-cw-seed$s" history.csv "$results/retina-folders-r18-cw-seed$s/history.csv" -- "${fundus_grades[@]}" --class-weights balanced --seed $s
+  check "retina-folders-r18-coral-seed$s" history.csv "$results/retina-folders-r18-coral-seed$s/history.csv" -- "${fundus_grades[@]}" --head coral --seed $s
 done
 exit $failed

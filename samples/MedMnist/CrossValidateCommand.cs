@@ -51,11 +51,14 @@ internal static class CrossValidateCommand
         var tensorBoard = SampleCommandLine.TensorBoard("; a run per fold, FOLDER/fold-1 … fold-k");
         var initWeights = InitialWeights.WeightsOption("the --model", "best with --resolution 224; every fold starts from them");
         var initEntry = InitialWeights.EntryOption();
+        var head = ClassImbalanceOptions.Head();
         var command = new Command("cross-validate", "k-fold cross-validation of the MedMNIST recipe on the pooled training and validation splits: every fold's model, its out-of-fold predictions, the spread over the folds and the folds' ensemble on the test split.")
         {
             dataset, dataFile, model, resolution, folds, epochs, batch, lr, seed, device, threads, output, resume, onlyFolds, calibrate, groupNearDuplicates, tensorBoard,
-            initWeights, initEntry,
+            initWeights, initEntry, head,
         };
+        command.Check(r => r.GetValue(head) == "coral" && TrainCommand.IsVisionTransformer(r.GetValue(model)!) ? "--head coral ends a ResNet; a vision transformer keeps its linear head." : null);
+        command.Check(r => r.GetValue(head) == "coral" && r.GetValue(calibrate) ? "--calibrate stores a temperature, which would move the median grade a CORAL model predicts; cross-validate --head coral without it." : null);
         command.Check(r => r.GetValue(onlyFolds) is { } only && only.FirstOrDefault(f => f < 1 || f > r.GetValue(folds)) is var bad && bad != 0
             ? $"--only-folds {bad}: the folds are numbered 1 to --folds ({r.GetValue(folds)})"
             : r.GetValue(onlyFolds) is { Length: > 0 } named && named.Distinct().Count() != named.Length ? "--only-folds names a fold twice" : null);
@@ -65,18 +68,20 @@ internal static class CrossValidateCommand
         command.SetAction(r => Run(r.GetValue(dataset), r.GetValue(dataFile), r.GetValue(model)!, r.GetValue(resolution), r.GetResult(resolution) is { Implicit: false },
             r.GetValue(folds), r.GetValue(epochs), r.GetValue(batch), r.GetValue(lr), optimization.Read(r), r.GetValue(seed), Device.Parse(r.GetValue(device)!),
             r.GetValue(threads), r.GetValue(output)!, r.GetValue(resume), r.GetValue(onlyFolds), r.GetValue(calibrate), r.GetValue(groupNearDuplicates), r.GetValue(tensorBoard),
-            r.GetValue(initWeights), r.GetValue(initEntry)));
+            r.GetValue(initWeights), r.GetValue(initEntry), ClassImbalanceOptions.ParseHead(r.GetValue(head)!)));
         return command;
     }
 
     private static int Run(string? datasetName, string? dataFile, string modelName, int requestedResolution, bool resolutionGiven, int folds, int epochs, int batch,
         double learningRate, OptimizationRecipe optimization, int seed, Device device, int threads, string output, bool resume, int[]? onlyFolds, bool calibrate, double? groupNearDuplicates, string? tensorBoard,
-        string? initWeights, string? initEntry)
+        string? initWeights, string? initEntry, ClassifierHead head)
     {
         Tensors.NumThreads = threads;
         var data = TrainCommand.LoadDataset(datasetName, dataFile);
         var info = data.Info!;
         if (calibrate && info.Task == MedMnistTask.MultiLabel) throw new ArgumentException("--calibrate needs a single-label dataset (the temperature scales a softmax).");
+        if (head == ClassifierHead.Coral && info.Task != MedMnistTask.OrdinalRegression)
+            throw new ArgumentException($"--head coral ranks ordered grades; {info.Name} is a {info.Task} task (use --head linear).");
         int resolution = TrainCommand.Resolution(info, data.Train, requestedResolution, resolutionGiven);
         var pool = new ConcatSource(new MedMnistImageSource(data.Train), new MedMnistImageSource(data.Validation));
         if (folds > pool.Count) throw new ArgumentException($"--folds {folds} exceeds the {pool.Count} pooled training and validation images.");
@@ -138,10 +143,11 @@ internal static class CrossValidateCommand
             AnsiConsole.MarkupLine($"[bold]Fold {split.Index + 1}/{split.FoldCount}[/]: training on {split.TrainIndices.Count} images, selecting on {split.ValidationIndices.Count}");
             // The weights are drawn from the global generator: seeded per fold, as the trainer seeds its run.
             Tensors.ManualSeed((ulong)(seed + split.Index));
-            var network = TrainCommand.CreateModel(modelName, resolution, info);
+            var network = TrainCommand.CreateModel(modelName, resolution, info, head);
             // Every fold starts from the same weights (a fold that resumes continues from its checkpoint instead).
             if (initWeights is not null) TrainCommand.ApplyInitialWeights(network, modelName, info, initWeights, initEntry);
-            var trainer = Trainer.Create(new ClassificationTask(network, info.Task)).ForEpochs(epochs).OnDevice(device).WithSeed(seed + split.Index)
+            ITrainingTask task = head == ClassifierHead.Coral ? new CoralTask(network) : new ClassificationTask(network, info.Task);
+            var trainer = Trainer.Create(task).ForEpochs(epochs).OnDevice(device).WithSeed(seed + split.Index)
                 .ReportProgressTo(TrainingConsole.EpochLines());
             return optimization.ApplyTo(trainer, learningRate, SampleNetworks.Classifier(network));
         }

@@ -150,6 +150,31 @@ public sealed class CrossValidationTests : IDisposable
     }
 
     [Fact]
+    public void CoralFolds_AreScoredByTheirMedianGrades_AndTasksThatDecideOtherwiseCannotShareAValidation()
+    {
+        // A tiny CNN ending in a CORAL head: 4 cumulative logits for the 5 grades.
+        static TrainerBuilder Coral(int fold)
+        {
+            Tensors.ManualSeed((ulong)(200 + fold));
+            var model = new Sequential(new Conv2d(3, 4, 3, padding: 1), new BatchNorm2d(4), new ReLU(), new AdaptiveAvgPool2d(1), new Flatten(), new MedVision.Nets.Heads.CoralHead(4, 5));
+            return Trainer.Create(new CoralTask(model)).UseAdam(1e-2).ForEpochs(2).WithSeed(11 + fold);
+        }
+        var result = Configured("cv-coral").Run(split => Coral(split.Index));
+        var (oofLabels, oofScores, _) = result.GetOutOfFoldPredictions();
+        result.OutOfFold.Acc.Should().Be(MedMnistEvaluator.GetAcc(MedMnistTask.OrdinalRegression, oofLabels, oofScores, OrdinalDecision.Median));
+        var (testLabels, ensembleScores) = result.GetEnsembleTestPredictions();
+        result.EnsembleTest.Acc.Should().Be(MedMnistEvaluator.GetAcc(MedMnistTask.OrdinalRegression, testLabels, ensembleScores, OrdinalDecision.Median));
+        foreach (var fold in result.Folds)
+        {
+            var (labels, scores) = fold.GetValidationPredictions();
+            fold.Validation.Acc.Should().Be(MedMnistEvaluator.GetAcc(MedMnistTask.OrdinalRegression, labels, scores, OrdinalDecision.Median));
+        }
+
+        FluentActions.Invoking(() => Configured("cv-mixed").Run(split => split.Index == 0 ? Coral(0) : Recipe(split.Index)))
+            .Should().Throw<InvalidOperationException>().WithMessage("*fold 2 decides grades by MostProbable, an earlier fold's by Median*");
+    }
+
+    [Fact]
     public void AnInterruptedRunResumesToTheResultOfAnUninterruptedOne_AndRefusesOtherFolds()
     {
         var whole = RunTiny(Configured("whole"));
