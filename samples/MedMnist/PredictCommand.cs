@@ -3,6 +3,7 @@ using System.Globalization;
 using MedVision.Nets.Data.Images;
 using MedVision.Nets.Explainability;
 using MedVision.Nets.Inference;
+using MedVision.Nets.Metrics;
 using MedVision.Torch;
 using Spectre.Console;
 
@@ -41,12 +42,12 @@ internal static class PredictCommand
 
     /// <summary>The model line of the banner: architecture, task, classes, input size.</summary>
     internal static string Describe(string path, ModelCard card)
-        => $"{Markup.Escape(Path.GetFileName(path))}: {Layout(card)}, task {card.Task}, classes {card.ClassNames.Count}, input {string.Join("×", card.Preprocessing.InputSize)}";
+        => $"{Markup.Escape(Path.GetFileName(path))}: {Layout(card)}, task {card.Task}{(card.OrdinalDecision == OrdinalDecision.Median ? " (median grade)" : "")}, classes {card.ClassNames.Count}, input {string.Join("×", card.Preprocessing.InputSize)}";
 
     // "resnet basic 2-2-2-2", "vit E 192, 12 layers, 3 heads, 4×4 patches", or the architecture's name.
     private static string Layout(ModelCard card) => card switch
     {
-        { ResNet: { } r } => $"{card.Architecture} {r.Block} {string.Join("-", r.Layers)}",
+        { ResNet: { } r } => $"{card.Architecture} {r.Block} {string.Join("-", r.Layers)}{(card.HasCoralHead ? ", CORAL head" : "")}",
         { Vit: { } v } => $"{card.Architecture} E {v.HiddenSize}, {v.NumLayers} layers, {v.NumHeads} heads, {string.Join("×", v.PatchSize)} patches",
         _ => card.Architecture,
     };

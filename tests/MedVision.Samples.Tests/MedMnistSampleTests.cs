@@ -376,6 +376,7 @@ public sealed class MedMnistSampleTests(MedMnistTrainedRun run) : IClassFixture<
         var names = TinyRetinaMnist.WritePngs(run.Folder.Path, 3);
         var predict = await SampleApp.RunAsync("medmnist", run.Folder.Path, ["predict", "--model", modelFile, .. names]);
         predict.ExitCode.Should().Be(0, predict.ToString());
+        predict.Text.Should().Contain("resnet basic 2-2-2-2, CORAL head, task OrdinalRegression (median grade), classes 5");
         using var predictor = Predictor.Load(modelFile);
         var rows = predict.Output.Split('\n');
         foreach (var name in names)
