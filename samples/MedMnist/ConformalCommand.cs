@@ -135,7 +135,7 @@ internal static class ConformalCommand
 
         Directory.CreateDirectory(s.Output);
         var csv = new List<string> { "index,label,predicted,set,covered" };
-        var predicted = MedMnistEvaluator.Predict(info.Task, testScores);
+        var predicted = MedMnistEvaluator.Predict(info.Task, testScores, ensemble.OrdinalDecision);   // a CORAL model's median grade
         for (int i = 0; i < testLabels.GetLength(0); i++)
         {
             var set = evaluation.Sets[i];

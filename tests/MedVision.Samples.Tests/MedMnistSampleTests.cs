@@ -390,6 +390,16 @@ public sealed class MedMnistSampleTests(MedMnistTrainedRun run) : IClassFixture<
                 .And.Contain(expected.ExpectedGrade!.Value.ToString("F2", CultureInfo.InvariantCulture));
         }
 
+        // conformal's table of test predictions names each image's median grade too.
+        var conformal = await SampleApp.RunAsync("medmnist", run.Folder.Path, "conformal", "--model", modelFile, "--data-file", run.DataFile, "--coverage", "0.8", "--trials", "0",
+            "--threads", "1", "--output", run.Folder["coral-conformal"]);
+        conformal.ExitCode.Should().Be(0, conformal.ToString());
+        var test = MedVision.Nets.Data.MedMnist.MedMnistDataset.Load(run.DataFile).Test;
+        var sets = File.ReadAllLines(run.Folder["coral-conformal/test-sets.csv"]).Skip(1).ToArray();
+        sets.Should().HaveCount(test.Count);
+        for (int i = 0; i < test.Count; i++)
+            sets[i].Split(',')[2].Should().Be(predictor.PredictPixels(test.GetImage(i).ToArray(), 28, 28, 3).Label.ToString(CultureInfo.InvariantCulture), $"test image {i}");
+
         // What a CORAL head cannot do is refused before anything runs.
         var vit = await SampleApp.RunAsync("medmnist", run.Folder.Path, "train", "--data-file", run.DataFile, "--head", "coral", "--model", "vit-tiny", "--output", run.Folder["coral-vit"]);
         vit.ExitCode.Should().Be(2, vit.ToString());
