@@ -65,6 +65,11 @@ internal static class CompareCommand
 
         AnsiConsole.MarkupLine($"A: {Describe(a, first, pathsA)}");
         AnsiConsole.MarkupLine($"B: {Describe(b, second, pathsB)}");
+        // Each side's ACC (and so McNemar's table and the bootstrap's ACC) counts the grades it reports: a CORAL
+        // model's median grade (its cards' "ordinal_decision"), another model's most probable class.
+        var (decisionA, decisionB) = (a.OrdinalDecision, b.OrdinalDecision);
+        foreach (var (decision, side) in new[] { (decisionA, "A"), (decisionB, "B") })
+            if (decision == OrdinalDecision.Median) AnsiConsole.MarkupLine($"{side} decides by the median grade (a CORAL head's rule); its ACC counts those grades.");
         AnsiConsole.MarkupLine($"on the {splitName} split of {info.Name} ({split.Count} images, {info.Task}); differences are A − B");
         var labels = split.Labels;
         var scoresA = EvaluateCommand.Predict(a, split).Scores;
@@ -72,11 +77,11 @@ internal static class CompareCommand
         var delong = DeLong.Compare(info.Task, labels, scoresA, scoresB);
         var estimateA = DeLong.Estimate(info.Task, labels, scoresA);
         var estimateB = DeLong.Estimate(info.Task, labels, scoresB);
-        var bootstrap = BootstrapEstimator.Compare(info.Task, labels, scoresA, scoresB, new BootstrapOptions { Resamples = resamples });
+        var bootstrap = BootstrapEstimator.Compare(info.Task, labels, scoresA, scoresB, decisionA, decisionB, new BootstrapOptions { Resamples = resamples });
         McNemarComparison? mcnemar = info.Task == MedMnistTask.MultiLabel
             ? null
-            : McNemar.Compare(info.Task, labels, scoresA, scoresB);
-        double accA = MedMnistEvaluator.GetAcc(info.Task, labels, scoresA), accB = MedMnistEvaluator.GetAcc(info.Task, labels, scoresB);
+            : McNemar.Compare(info.Task, labels, scoresA, scoresB, decisionA, decisionB);
+        double accA = MedMnistEvaluator.GetAcc(info.Task, labels, scoresA, decisionA), accB = MedMnistEvaluator.GetAcc(info.Task, labels, scoresB, decisionB);
 
         var table = new Table()
             .AddColumn("metric").AddColumn(new TableColumn(Markup.Escape("A [95% CI]")).RightAligned()).AddColumn(new TableColumn(Markup.Escape("B [95% CI]")).RightAligned())
@@ -114,7 +119,7 @@ internal static class CompareCommand
             AnsiConsole.MarkupLine($"[yellow]Note:[/] {Markup.Escape(warning)}");
 
         if (OutOfFoldBeside(first) is { } oofA && OutOfFoldBeside(second) is { } oofB)
-            CompareCrossValidations(info.Task, oofA, oofB);
+            CompareCrossValidations(info.Task, oofA, decisionA, oofB, decisionB);
 
         var line = string.Create(CultureInfo.InvariantCulture,
             $"COMPARISON {Name(pathsA)} {Name(pathsB)} {info.Name} split={splitName} auc_a={F(delong.AucA)} auc_b={F(delong.AucB)} auc_diff={Signed(delong.Difference)} auc_se={F(delong.StandardError)} auc_p={P(delong.PValue)} acc_a={F(accA)} acc_b={F(accB)} acc_diff={Signed(accA - accB)}");
@@ -138,7 +143,7 @@ internal static class CompareCommand
     /// Both sides are cross-validations' fold ensembles: their recipes compared on the folds — each fold's AUC and ACC,
     /// the corrected resampled t-test of the differences, and DeLong and McNemar on the pooled out-of-fold predictions.
     /// </summary>
-    private static void CompareCrossValidations(MedMnistTask task, string oofA, string oofB)
+    private static void CompareCrossValidations(MedMnistTask task, string oofA, OrdinalDecision decisionA, string oofB, OrdinalDecision decisionB)
     {
         var a = CrossValidationResult.ReadOutOfFoldCsv(oofA);
         var b = CrossValidationResult.ReadOutOfFoldCsv(oofB);
@@ -152,7 +157,7 @@ internal static class CompareCommand
             return;
         }
 
-        var c = CrossValidationComparison.FromOutOfFold(task, a.Labels, a.Scores, a.Folds, b.Scores, b.Folds);
+        var c = CrossValidationComparison.FromOutOfFold(task, a.Labels, a.Scores, a.Folds, decisionA, b.Scores, b.Folds, decisionB);
         AnsiConsole.MarkupLine($"Both are the fold ensembles of cross-validations on the same {c.FoldsA.Count} folds ({a.Labels.GetLength(0)} pooled training and validation images): their recipes, fold by fold");
         var folds = new Table().AddColumn("fold")
             .AddColumn(new TableColumn("AUC A").RightAligned()).AddColumn(new TableColumn("AUC B").RightAligned()).AddColumn(new TableColumn(Markup.Escape("Δ AUC")).RightAligned())

@@ -93,8 +93,9 @@ internal static class EvaluateCommand
         AnsiConsole.Write(table);
         if (modelPaths.Length > 1)
         {
-            AnsiConsole.Write(Comparisons(info.Task, testLabels, testScores, memberTestScores));
-            AnsiConsole.Write(PairedTests(info.Task, testLabels, testScores, memberTestScores));
+            var decisions = (ensemble.OrdinalDecision, ensemble.Members.Select(m => m.Card.OrdinalDecision).ToArray());
+            AnsiConsole.Write(Comparisons(info.Task, testLabels, testScores, memberTestScores, decisions));
+            AnsiConsole.Write(PairedTests(info.Task, testLabels, testScores, memberTestScores, decisions));
         }
 
         var name = modelPaths.Length == 1 ? RunName(modelPaths[0]) : "ensemble:" + string.Join(",", modelPaths.Select(RunName));
@@ -115,7 +116,7 @@ internal static class EvaluateCommand
         }
         var charts = new List<string>();
         if (calibration is not null) charts.Add("test-reliability.svg");
-        if (info.Task != MedMnistTask.MultiLabel) line += Selective(testLabels, testScores, validationTrainedOn ? null : (valLabels, valScores), targetRisk, delta, output, charts);
+        if (info.Task != MedMnistTask.MultiLabel) line += Selective(testLabels, testScores, validationTrainedOn ? null : (valLabels, valScores), ensemble.OrdinalDecision, targetRisk, delta, output, charts);
         if (referableFrom is { } given && (given >= info.ClassCount || info.Task is not (MedMnistTask.OrdinalRegression or MedMnistTask.Binary)))
             throw new ArgumentException($"--referable-from {given} needs an ordinal or binary dataset with a grade {given} and a lower one; {info.Name} is {info.Task} with {info.ClassCount} classes.");
         if (storeReferral && info.Task is not (MedMnistTask.OrdinalRegression or MedMnistTask.Binary))
@@ -140,21 +141,24 @@ internal static class EvaluateCommand
         return 0;
     }
 
-    // Selective prediction on the test split: the risk–coverage curve of the maximum probability, and a threshold fitted
-    // on the validation split (when it is held out) to bound the error rate of the images the model decides; returns the
-    // EVALUATION line's fields and adds the chart it writes to `written`.
-    private static string Selective(int[,] testLabels, double[,] testScores, (int[,] Labels, double[,] Scores)? validation, double targetRisk, double delta, string output, List<string> written)
+    // Selective prediction on the test split: the risk–coverage curve of the predicted class's probability (the maximum
+    // probability; a CORAL model's median grade's), and a threshold fitted on the validation split (when it is held
+    // out) to bound the error rate of the images the model decides; returns the EVALUATION line's fields and adds the
+    // chart it writes to `written`.
+    private static string Selective(int[,] testLabels, double[,] testScores, (int[,] Labels, double[,] Scores)? validation, OrdinalDecision decision, double targetRisk, double delta, string output, List<string> written)
     {
         var c = CultureInfo.InvariantCulture;
-        var (testConfidence, testErrors) = (SelectivePrediction.Confidence(testScores), SelectivePrediction.Errors(testLabels, testScores));
+        double[] Confidence(double[,] scores) => SelectivePrediction.Confidence(scores, ConfidenceScore.PredictedProbability, decision);
+        var (testConfidence, testErrors) = (Confidence(testScores), SelectivePrediction.Errors(testLabels, testScores, decision));
         var curve = RiskCoverageCurve.Compute(testConfidence, testErrors);
-        TrainingPlots.RiskCoverage(curve, "Test risk–coverage (maximum probability)").Save(Path.Combine(output, "test-risk-coverage.svg"));
+        string by = decision == OrdinalDecision.Median ? "the median grade's probability" : "maximum probability";
+        TrainingPlots.RiskCoverage(curve, $"Test risk–coverage ({by})").Save(Path.Combine(output, "test-risk-coverage.svg"));
         written.Add("test-risk-coverage.svg");
-        string text = string.Create(c, $"Selective prediction (test, by maximum probability): AURC {curve.Aurc:F4}, E-AURC {curve.ExcessAurc:F4}; error rate {curve.FullCoverageRisk:F4} on every image, {curve.RiskAtCoverage(0.5):F4} on the most confident half");
+        string text = string.Create(c, $"Selective prediction (test, by {by}): AURC {curve.Aurc:F4}, E-AURC {curve.ExcessAurc:F4}; error rate {curve.FullCoverageRisk:F4} on every image, {curve.RiskAtCoverage(0.5):F4} on the most confident half");
         string fields = string.Create(c, $" test_aurc={curve.Aurc:F4} test_eaurc={curve.ExcessAurc:F4} test_risk_half={curve.RiskAtCoverage(0.5):F4}");
         if (validation is { } v)
         {
-            var control = SelectiveRiskControl.Fit(SelectivePrediction.Confidence(v.Scores), SelectivePrediction.Errors(v.Labels, v.Scores), targetRisk, delta);
+            var control = SelectiveRiskControl.Fit(Confidence(v.Scores), SelectivePrediction.Errors(v.Labels, v.Scores, decision), targetRisk, delta);
             var test = control.Evaluate(testConfidence, testErrors);
             text += control.IsFeasible
                 ? string.Create(c, $". For an error rate ≤ {targetRisk:G4} (δ {delta:G4}) the validation split gives threshold {control.Threshold:F4} (validation: {control.Calibration.Accepted} of {control.Calibration.Count} decided, {control.Calibration.Errors} wrong, bound {control.RiskBound:F4}); on the test split it decides {test.Accepted} of {test.Count} ({test.Coverage:P1}) with error rate {test.Risk:F4}, deferring the rest.")
@@ -242,24 +246,24 @@ internal static class EvaluateCommand
 
     /// <summary>
     /// The ensemble against each member on the test split: the AUC and ACC differences with their 95% intervals from a
-    /// paired bootstrap (1,000 resamples of the test samples, the same for both; <see cref="BootstrapEstimator.Compare(MedMnistTask, int[,], double[,], double[,], BootstrapOptions?, double)"/>),
-    /// and the p-values of DeLong's and McNemar's tests.
+    /// paired bootstrap (1,000 resamples of the test samples, the same for both; <see cref="BootstrapEstimator.Compare(MedMnistTask, int[,], double[,], double[,], OrdinalDecision, OrdinalDecision, BootstrapOptions?)"/>),
+    /// each side's ACC that of its own decision (a CORAL model's median grade), and the p-values of DeLong's and McNemar's tests.
     /// </summary>
-    internal static Table Comparisons(MedMnistTask task, int[,] labels, double[,] ensemble, double[][,] members)
+    internal static Table Comparisons(MedMnistTask task, int[,] labels, double[,] ensemble, double[][,] members, (OrdinalDecision Ensemble, OrdinalDecision[] Members) decisions)
     {
         static string Cell(double value, ConfidenceInterval ci) => Markup.Escape($"{TrainingConsole.Signed(value)} [{TrainingConsole.Signed(ci.Lower)}, {TrainingConsole.Signed(ci.Upper)}]");
         var table = new Table().Caption("Δ = the ensemble's test metric − the model's; 95% intervals by a paired bootstrap (1,000 resamples of the test samples, the same for both)", new Style(decoration: Decoration.None))
             .AddColumn("ensemble versus").AddColumn(new TableColumn(Markup.Escape("Δ AUC [95% CI]")).RightAligned()).AddColumn(new TableColumn(Markup.Escape("Δ ACC [95% CI]")).RightAligned());
         for (int m = 0; m < members.Length; m++)
         {
-            var c = BootstrapEstimator.Compare(task, labels, ensemble, members[m]);
+            var c = BootstrapEstimator.Compare(task, labels, ensemble, members[m], decisions.Ensemble, decisions.Members[m]);
             table.AddRow($"model {m + 1}", Cell(c.AucDifference, c.AucDifferenceInterval), Cell(c.AccDifference, c.AccDifferenceInterval));
         }
         return table;
     }
 
     /// <summary>The ensemble against each member on the test split: DeLong's test of the AUCs, McNemar's exact test of the accuracies.</summary>
-    internal static Table PairedTests(MedMnistTask task, int[,] labels, double[,] ensemble, double[][,] members)
+    internal static Table PairedTests(MedMnistTask task, int[,] labels, double[,] ensemble, double[][,] members, (OrdinalDecision Ensemble, OrdinalDecision[] Members) decisions)
     {
         static string P(double p) => TrainingConsole.PValue(p);
         bool mcnemar = task != MedMnistTask.MultiLabel;
@@ -268,7 +272,7 @@ internal static class EvaluateCommand
         for (int m = 0; m < members.Length; m++)
         {
             var row = new List<string> { $"model {m + 1}", P(DeLong.Compare(task, labels, ensemble, members[m]).PValue) };
-            if (mcnemar) row.Add(P(McNemar.Compare(task, labels, ensemble, members[m]).PValue));
+            if (mcnemar) row.Add(P(McNemar.Compare(task, labels, ensemble, members[m], decisions.Ensemble, decisions.Members[m]).PValue));
             table.AddRow(row.ToArray());
         }
         return table;

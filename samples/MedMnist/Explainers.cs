@@ -84,15 +84,19 @@ internal static class Explainers
     /// <param name="allMethods">Whether every method was asked for (--methods all).</param>
     /// <param name="baselines">Preprocessed training images for GradientSHAP and DeepLIFT SHAP; kept alive by the caller while the methods are used.</param>
     /// <param name="occlusionPatch">The occlusion patch's side.</param>
+    /// <param name="score">The model's output probability (<see cref="FaithfulnessScore"/>): occlusion maps its drop. For a
+    /// CORAL head (<see cref="FaithfulnessScore.CoralGrade"/>) the targets are grades: occlusion follows the grade's
+    /// probability, and the gradient methods map the one severity score every grade's probability moves with (logit 0,
+    /// as the predictor's explanations).</param>
     /// <exception cref="ArgumentException">A method named that does not apply to the model.</exception>
-    public static IReadOnlyList<Explainer> Create(Module<Tensor, Tensor> model, IReadOnlyList<string> ids, bool allMethods, Tensor baselines, int occlusionPatch)
+    public static IReadOnlyList<Explainer> Create(Module<Tensor, Tensor> model, IReadOnlyList<string> ids, bool allMethods, Tensor baselines, int occlusionPatch, FaithfulnessScore score = FaithfulnessScore.Softmax)
     {
         if (!allMethods && ids.FirstOrDefault(id => !AppliesTo(id, model)) is { } refused)
             throw new ArgumentException(model is VisionTransformer
                 ? $"--methods {refused} needs a ResNet; a vision transformer is compared with attention-rollout, gradient-rollout, integrated-gradients, gradient-shap, smoothgrad, saliency and occlusion."
                 : $"--methods {refused} maps a vision transformer's attention; this model is a ResNet.");
         ids = ids.Where(id => AppliesTo(id, model)).ToArray();
-        if (model is VisionTransformer vit) return ForVisionTransformer(vit, ids, baselines, occlusionPatch);
+        if (model is VisionTransformer vit) return ForVisionTransformer(vit, ids, baselines, occlusionPatch, score);
         var resnet = (ResNet)model;
         var gradCam = GradCam.ForResNet(resnet);
         var gradCamPlusPlus = GradCam.ForResNet(resnet, CamMethod.GradCamPlusPlus);
@@ -105,7 +109,7 @@ internal static class Explainers
         var saliency = new Saliency(resnet);
         var guided = new GuidedBackprop(resnet);
         var guidedGradCam = GuidedGradCam.ForResNet(resnet);
-        var occlusion = new OcclusionSensitivity(resnet, [occlusionPatch, occlusionPatch]);
+        var occlusion = new OcclusionSensitivity(resnet, [occlusionPatch, occlusionPatch]) { Score = score };
         var all = new Explainer[]
         {
             new("grad-cam", "Grad-CAM", "CAM", (x, t) => gradCam.Compute(x, t)),
@@ -120,10 +124,16 @@ internal static class Explainers
             new("guided-grad-cam", "guided Grad-CAM", "GGC", (x, t) => Maps(guidedGradCam.Compute(x, t))),
             new("occlusion", "occlusion", "occl.", (x, t) => occlusion.Compute(x, t)),
         };
-        return all.Where(e => ids.Contains(e.Id)).ToArray();
+        return Chosen(all, ids, score);
     }
 
-    private static IReadOnlyList<Explainer> ForVisionTransformer(VisionTransformer vit, IReadOnlyList<string> ids, Tensor baselines, int occlusionPatch)
+    // The chosen methods; for a CORAL head the gradient methods explain logit 0 whatever grade is asked for.
+    private static Explainer[] Chosen(Explainer[] all, IReadOnlyList<string> ids, FaithfulnessScore score) =>
+        all.Where(e => ids.Contains(e.Id))
+            .Select(e => score != FaithfulnessScore.CoralGrade || e.Id == "occlusion" ? e : e with { Explain = (x, t) => e.Explain(x, new long[t.Count]) })
+            .ToArray();
+
+    private static IReadOnlyList<Explainer> ForVisionTransformer(VisionTransformer vit, IReadOnlyList<string> ids, Tensor baselines, int occlusionPatch, FaithfulnessScore score)
     {
         var rollout = new AttentionRollout(vit);
         var gradientRollout = new GradientAttentionRollout(vit);
@@ -131,7 +141,7 @@ internal static class Explainers
         var shap = new GradientShap(vit, samples: 50);
         var smooth = new SmoothGrad(vit);
         var saliency = new Saliency(vit);
-        var occlusion = new OcclusionSensitivity(vit, [occlusionPatch, occlusionPatch]);
+        var occlusion = new OcclusionSensitivity(vit, [occlusionPatch, occlusionPatch]) { Score = score };
         var all = new Explainer[]
         {
             new("attention-rollout", "attention rollout", "roll.", (x, t) => rollout.Compute(x, t)),
@@ -142,7 +152,7 @@ internal static class Explainers
             new("saliency", "saliency", "sal.", (x, t) => Maps(saliency.Compute(x, t))),
             new("occlusion", "occlusion", "occl.", (x, t) => occlusion.Compute(x, t)),
         };
-        return all.Where(e => ids.Contains(e.Id)).ToArray();
+        return Chosen(all, ids, score);
     }
 
     private static ClassActivationMaps Maps(Attributions attributions)
@@ -201,6 +211,26 @@ internal sealed class ExplainedModel : IDisposable
             predictor.Dispose();
             throw;
         }
+    }
+
+    /// <summary>
+    /// The probability the model's output is read as: each label's sigmoid for a multi-label dataset (labels that are
+    /// not exclusive), the grades' probabilities of a CORAL head's cumulative logits, else the softmax.
+    /// </summary>
+    public FaithfulnessScore Score => Data.Info!.Task == MedVision.Nets.Metrics.MedMnistTask.MultiLabel ? FaithfulnessScore.Sigmoid
+        : Card.HasCoralHead ? FaithfulnessScore.CoralGrade : FaithfulnessScore.Softmax;
+
+    /// <summary>
+    /// The class each sample of a preprocessed batch is explained for: the most probable one, a CORAL head's median
+    /// grade (its prediction).
+    /// </summary>
+    public long[] PredictedClasses(Tensor input)
+    {
+        using var scope = Tensors.NewDisposeScope();
+        using var noGrad = Tensors.NoGrad();
+        var logits = Model.Call(input);
+        var classes = Score == FaithfulnessScore.CoralGrade ? MedVision.Nets.Losses.OrdinalDecoding.ToGrades(logits) : logits.ArgMax(1);
+        return classes.To(ScalarType.Int64, Device.Cpu).ToArray<long>();
     }
 
     /// <summary>Test image <paramref name="index"/> as a [0, 1] image.</summary>

@@ -52,14 +52,22 @@ internal static class FaithfulnessCommand
         count = Math.Min(count, data.Test.Count);
         var size = card.Preprocessing.InputSize;
         var occlusionPatch = Math.Max(1, size[0] / 7);
-        // Multi-label models score each label on its own: follow its sigmoid, not a softmax over labels that are not exclusive.
-        var score = data.Info!.Task == MedVision.Nets.Metrics.MedMnistTask.MultiLabel ? FaithfulnessScore.Sigmoid : FaithfulnessScore.Softmax;
+        // Multi-label models score each label on its own: follow its sigmoid, not a softmax over labels that are not
+        // exclusive. A CORAL head's K − 1 cumulative logits all move with one severity score (a softmax over them never
+        // moves): follow the probability of its predicted (median) grade, and explain its severity score, as the predictor does.
+        var score = explained.Score;
+        string followed = score switch
+        {
+            FaithfulnessScore.Sigmoid => "label's sigmoid probability",
+            FaithfulnessScore.CoralGrade => "median grade's probability under the CORAL head (maps of its severity score)",
+            _ => "class's softmax probability",
+        };
         AnsiConsole.MarkupLine(Markup.Escape($"Model {Path.GetFileName(modelPath)} ({card.Architecture}, input {size[0]}×{size[1]}) on the first {count} test images of {data.Info!.Name}; " +
-            $"{steps} steps of deletion towards zeros (the normalised mean) and insertion from {(blurredStart ? "the blurred image (σ 5, 11 taps)" : "zeros")}, following the {(score == FaithfulnessScore.Sigmoid ? "label's sigmoid" : "class's softmax")} probability; " +
+            $"{steps} steps of deletion towards zeros (the normalised mean) and insertion from {(blurredStart ? "the blurred image (σ 5, 11 taps)" : "zeros")}, following the {followed}; " +
             $"occlusion {occlusionPatch}×{occlusionPatch} patches; the random map seeded per image"));
 
         using var outer = Tensors.NewDisposeScope();
-        var explainers = Explainers.Create(network, methodIds, allMethods, Explainers.Baselines(predictor, data.Train), occlusionPatch);
+        var explainers = Explainers.Create(network, methodIds, allMethods, Explainers.Baselines(predictor, data.Train), occlusionPatch, score);
         var names = explainers.Select(e => e.Name).Append("random").ToArray();
         var deletion = new double[names.Length][];
         var insertion = new double[names.Length][];
@@ -72,9 +80,8 @@ internal static class FaithfulnessCommand
                 using var scope = Tensors.NewDisposeScope();
                 var image = explained.TestImage(i);
                 var input = predictor.Preprocess([image]);
-                long target;
-                using (Tensors.NoGrad()) target = network.Call(input).ArgMax(1).Item<long>();
-                var targets = new[] { target };
+                var targets = explained.PredictedClasses(input);
+                long target = targets[0];
                 var start = blurredStart ? Faithfulness.Blur(input) : null;
                 var random = new Random(i);
                 float[][] maps =

@@ -58,21 +58,25 @@ internal static class SanityCheckCommand
         blockDepth ??= network is VisionTransformer ? 3 : 2;
         int? depth = blockDepth == 0 ? null : blockDepth;
         AnsiConsole.MarkupLine(Markup.Escape($"Model {Path.GetFileName(modelPath)} ({card.Architecture}, input {size[0]}×{size[1]}) on the first {count} test images of {data.Info!.Name}; " +
-            $"{order.ToString().ToLowerInvariant()} randomisation, {(depth is { } d ? $"blocks of name depth {d}" : "one layer per step")}, seed {seed}; maps of the trained model's predicted classes"));
+            $"{order.ToString().ToLowerInvariant()} randomisation, {(depth is { } d ? $"blocks of name depth {d}" : "one layer per step")}, seed {seed}; " +
+            (card.HasCoralHead ? "maps of the severity score of the CORAL head (every grade's)" : "maps of the trained model's predicted classes")));
 
         using var scope = Tensors.NewDisposeScope();
-        var explainers = Explainers.Create(network, methodIds, allMethods, Explainers.Baselines(predictor, data.Train), occlusionPatch)
+        var explainers = Explainers.Create(network, methodIds, allMethods, Explainers.Baselines(predictor, data.Train), occlusionPatch, explained.Score)
             .Append(new Explainer("input", "input (control)", "input", (x, t) => new ClassActivationMaps(x.Abs().Sum(new long[] { 1 }, keepDim: true), t, new float[t.Count])))
             .ToArray();
         var batch = Enumerable.Range(0, count).Select(explained.TestImage).ToArray();
         var input = predictor.Preprocess(batch);
+        // The trained model's predictions (a CORAL head's median grades: occlusion follows the grade's probability, the
+        // gradient methods the severity score every grade moves with), kept while the layers are randomised.
+        var targets = explained.PredictedClasses(input);
         var results = new ParameterRandomizationResult[explainers.Length];
         AnsiConsole.Progress().Start(progress =>
         {
             var task = progress.AddTask("methods", maxValue: explainers.Length);
             for (int m = 0; m < explainers.Length; m++)
             {
-                results[m] = ParameterRandomization.Run(network, input, explainers[m].Explain, order: order, blockDepth: depth, seed: seed);
+                results[m] = ParameterRandomization.Run(network, input, explainers[m].Explain, targets, order: order, blockDepth: depth, seed: seed);
                 task.Increment(1);
             }
         });

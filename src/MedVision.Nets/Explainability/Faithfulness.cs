@@ -155,8 +155,14 @@ public static class Faithfulness
             var logits = forward(copies);
             if (logits.Dim != 2 || logits.Size(0) != count)
                 throw new InvalidOperationException($"The model's output has shape [{string.Join(", ", logits.Shape)}]; the curves need logits ({count}, classes).");
-            GradCam.CheckTarget(targetClass, logits.Size(1), 0, nameof(targetClass));
-            var followed = score == FaithfulnessScore.Sigmoid ? logits.Select(1, targetClass).Sigmoid() : logits.Softmax(1).Select(1, targetClass);
+            // A CORAL head gives K − 1 cumulative logits for K grades; the others one logit per class.
+            GradCam.CheckTarget(targetClass, logits.Size(1) + (score == FaithfulnessScore.CoralGrade ? 1 : 0), 0, nameof(targetClass));
+            var followed = score switch
+            {
+                FaithfulnessScore.Sigmoid => logits.Select(1, targetClass).Sigmoid(),
+                FaithfulnessScore.CoralGrade => Losses.OrdinalDecoding.ToClassProbabilities(logits).Select(1, targetClass),
+                _ => logits.Softmax(1).Select(1, targetClass),
+            };
             var p = followed.To(ScalarType.Float64, Device.Cpu).ToArray<double>();
             Array.Copy(p, 0, probabilities, first, count);
         }

@@ -64,12 +64,29 @@ public sealed class OcclusionSensitivity
     public int BatchSize { get; }
 
     /// <summary>
+    /// The probability whose drop is mapped: <see cref="FaithfulnessScore.Softmax"/> (the default) for single-label
+    /// classifiers, <see cref="FaithfulnessScore.Sigmoid"/> for multi-label ones (each label's own sigmoid),
+    /// <see cref="FaithfulnessScore.CoralGrade"/> for a CORAL head, whose K − 1 cumulative logits give K grades'
+    /// probabilities (a softmax over them would not move when a patch changes the severity score, and every map would
+    /// be blank). With <c>CoralGrade</c> a sample's default target is its median grade, CORAL's prediction.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">An undefined value.</exception>
+    public FaithfulnessScore Score
+    {
+        get => _score;
+        init => _score = Enum.IsDefined(value) ? value : throw new ArgumentOutOfRangeException(nameof(value), value, "Unknown score.");
+    }
+
+    private readonly FaithfulnessScore _score = FaithfulnessScore.Softmax;
+
+    /// <summary>
     /// Computes one map per sample of <paramref name="input"/> (N, C, H, W) or (N, C, D, H, W): (N, 1, *spatial) on
-    /// the input's device, float32, the mean drop of the target class's softmax probability over the patches
-    /// covering each position. <see cref="ClassActivationMaps.Scores"/> holds each sample's unoccluded probability.
+    /// the input's device, float32, the mean drop of the target class's probability (<see cref="Score"/>) over the
+    /// patches covering each position. <see cref="ClassActivationMaps.Scores"/> holds each sample's unoccluded probability.
     /// </summary>
     /// <param name="input">The preprocessed batch.</param>
-    /// <param name="targetClasses">The class per sample; null for each sample's predicted class.</param>
+    /// <param name="targetClasses">The class (a CORAL head's grade) per sample; null for each sample's predicted class
+    /// (the most probable one; a CORAL head's median grade).</param>
     public ClassActivationMaps Compute(Tensor input, IReadOnlyList<long>? targetClasses = null)
     {
         ArgumentNullException.ThrowIfNull(input);
@@ -98,7 +115,7 @@ public sealed class OcclusionSensitivity
             var probabilities = Probabilities(sample);
             long k = probabilities.Size(1);
             var baseline = probabilities.Select(0, 0).To(ScalarType.Float32, Device.Cpu).ToArray<float>();
-            long target = targetClasses?[i] ?? Array.IndexOf(baseline, baseline.Max());
+            long target = targetClasses?[i] ?? (Score == FaithfulnessScore.CoralGrade ? MedianGrade(baseline) : Array.IndexOf(baseline, baseline.Max()));
             GradCam.CheckTarget(target, k, i, nameof(targetClasses));
             classes[i] = target;
             baselines[i] = baseline[target];
@@ -131,7 +148,20 @@ public sealed class OcclusionSensitivity
         var logits = _forward(batch);
         if (logits.Dim != 2 || logits.Size(0) != batch.Size(0))
             throw new InvalidOperationException($"The model's output has shape [{string.Join(", ", logits.Shape)}]; occlusion needs logits ({batch.Size(0)}, classes).");
-        return logits.Softmax(1);
+        return Score switch
+        {
+            FaithfulnessScore.Sigmoid => logits.Sigmoid(),
+            FaithfulnessScore.CoralGrade => Losses.OrdinalDecoding.ToClassProbabilities(logits),
+            _ => logits.Softmax(1),
+        };
+    }
+
+    // CORAL's prediction from one row of grade probabilities: the median grade.
+    private static long MedianGrade(float[] probabilities)
+    {
+        var row = new double[1, probabilities.Length];
+        for (int k = 0; k < probabilities.Length; k++) row[0, k] = probabilities[k];
+        return Losses.OrdinalDecoding.MedianGrades(row)[0];
     }
 
     // Every window position: offsets 0, s, 2s, … and, when the last window stops short of the edge, one more flush

@@ -70,6 +70,73 @@ public static class BootstrapEstimator
         return Compare(new EvaluationCore(PredictionSet.Create(task, labels, scoresA), threshold), new EvaluationCore(PredictionSet.Create(task, labels, scoresB), threshold), options ?? new BootstrapOptions());
     }
 
+    /// <summary>
+    /// Bootstrap intervals of the AUC and of the ACC of predictions that follow <paramref name="decision"/> (the median
+    /// grade of a CORAL model: <see cref="OrdinalDecision.Median"/>); the AUC reads the scores as the other overloads.
+    /// </summary>
+    /// <param name="task">The task type (ordinal for the median decision).</param>
+    /// <param name="labels">Class indices in [0, K).</param>
+    /// <param name="scores">N×K finite scores.</param>
+    /// <param name="decision">How a class is chosen from a row of scores.</param>
+    /// <param name="options">Bootstrap settings; <see langword="null"/> for the defaults.</param>
+    /// <returns>The intervals and resample counts.</returns>
+    /// <exception cref="ArgumentException">Bad input or settings, or the median decision for a task that is not ordinal.</exception>
+    public static BootstrapResult Estimate(MedMnistTask task, int[] labels, double[,] scores, OrdinalDecision decision, BootstrapOptions? options = null) =>
+        Estimate(new EvaluationCore(PredictionSet.Create(task, labels, scores), MedMnistEvaluator.DefaultThreshold, decision), options ?? new BootstrapOptions());
+
+    /// <summary>As <see cref="Estimate(MedMnistTask, int[], double[,], OrdinalDecision, BootstrapOptions?)"/>, labels given as an N×1 matrix.</summary>
+    /// <param name="task">The task type (ordinal for the median decision).</param>
+    /// <param name="labels">N×1 class indices in [0, K).</param>
+    /// <param name="scores">N×K finite scores.</param>
+    /// <param name="decision">How a class is chosen from a row of scores.</param>
+    /// <param name="options">Bootstrap settings; <see langword="null"/> for the defaults.</param>
+    /// <returns>The intervals and resample counts.</returns>
+    /// <exception cref="ArgumentException">Bad input or settings, or the median decision for a task that is not ordinal.</exception>
+    public static BootstrapResult Estimate(MedMnistTask task, int[,] labels, double[,] scores, OrdinalDecision decision, BootstrapOptions? options = null) =>
+        Estimate(new EvaluationCore(PredictionSet.Create(task, labels, scores), MedMnistEvaluator.DefaultThreshold, decision), options ?? new BootstrapOptions());
+
+    /// <summary>
+    /// Compares two models by a paired bootstrap (see <see cref="Compare(MedMnistTask, int[], double[,], double[,], BootstrapOptions?, double)"/>)
+    /// when either decides an ordinal task's grade by another rule than the most probable one: each model's ACC is that
+    /// of its own decision (a CORAL model's median grade, <see cref="OrdinalDecision.Median"/>).
+    /// </summary>
+    /// <param name="task">The task type (ordinal for the median decision).</param>
+    /// <param name="labels">Class indices in [0, K).</param>
+    /// <param name="scoresA">The first model's N×K finite scores.</param>
+    /// <param name="scoresB">The second model's, of the same shape.</param>
+    /// <param name="decisionA">How the first model decides (e.g. <see cref="Inference.EnsemblePredictor.OrdinalDecision"/>).</param>
+    /// <param name="decisionB">How the second model decides.</param>
+    /// <param name="options">Bootstrap settings; <see langword="null"/> for the defaults.</param>
+    /// <returns>The differences (A − B) and their intervals.</returns>
+    /// <exception cref="ArgumentException">Bad input or settings, score matrices of different shapes, or the median decision for a task that is not ordinal.</exception>
+    public static BootstrapComparison Compare(MedMnistTask task, int[] labels, double[,] scoresA, double[,] scoresB, OrdinalDecision decisionA, OrdinalDecision decisionB, BootstrapOptions? options = null)
+    {
+        CheckSameShape(scoresA, scoresB);
+        return Compare(
+            new EvaluationCore(PredictionSet.Create(task, labels, scoresA), MedMnistEvaluator.DefaultThreshold, decisionA),
+            new EvaluationCore(PredictionSet.Create(task, labels, scoresB), MedMnistEvaluator.DefaultThreshold, decisionB),
+            options ?? new BootstrapOptions());
+    }
+
+    /// <summary>As <see cref="Compare(MedMnistTask, int[], double[,], double[,], OrdinalDecision, OrdinalDecision, BootstrapOptions?)"/>, labels given as an N×1 matrix.</summary>
+    /// <param name="task">The task type (ordinal for the median decision).</param>
+    /// <param name="labels">N×1 class indices in [0, K).</param>
+    /// <param name="scoresA">The first model's N×K finite scores.</param>
+    /// <param name="scoresB">The second model's, of the same shape.</param>
+    /// <param name="decisionA">How the first model decides.</param>
+    /// <param name="decisionB">How the second model decides.</param>
+    /// <param name="options">Bootstrap settings; <see langword="null"/> for the defaults.</param>
+    /// <returns>The differences (A − B) and their intervals.</returns>
+    /// <exception cref="ArgumentException">Bad input or settings, score matrices of different shapes, or the median decision for a task that is not ordinal.</exception>
+    public static BootstrapComparison Compare(MedMnistTask task, int[,] labels, double[,] scoresA, double[,] scoresB, OrdinalDecision decisionA, OrdinalDecision decisionB, BootstrapOptions? options = null)
+    {
+        CheckSameShape(scoresA, scoresB);
+        return Compare(
+            new EvaluationCore(PredictionSet.Create(task, labels, scoresA), MedMnistEvaluator.DefaultThreshold, decisionA),
+            new EvaluationCore(PredictionSet.Create(task, labels, scoresB), MedMnistEvaluator.DefaultThreshold, decisionB),
+            options ?? new BootstrapOptions());
+    }
+
     internal static void CheckSameShape(double[,] scoresA, double[,] scoresB)
     {
         ArgumentNullException.ThrowIfNull(scoresA);

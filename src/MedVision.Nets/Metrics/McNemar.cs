@@ -78,9 +78,39 @@ public static class McNemar
     public static McNemarComparison Compare(MedMnistTask task, int[,] labels, double[,] scoresA, double[,] scoresB, double threshold = MedMnistEvaluator.DefaultThreshold)
         => Compare(task, scores => PredictionSet.Create(task, labels, scores), scoresA, scoresB, threshold);
 
+    /// <summary>
+    /// Compares two models' predictions of the same samples when either decides an ordinal task's grade by another rule
+    /// than the most probable one — a CORAL model predicts the median grade (<see cref="OrdinalDecision.Median"/>), so
+    /// the samples it gets right are those of its median.
+    /// </summary>
+    /// <param name="task">The task type; multi-label is refused.</param>
+    /// <param name="labels">Class indices in [0, K).</param>
+    /// <param name="scoresA">The first model's N×K finite scores.</param>
+    /// <param name="scoresB">The second model's, of the same shape.</param>
+    /// <param name="decisionA">How the first model decides (e.g. <see cref="Inference.EnsemblePredictor.OrdinalDecision"/>).</param>
+    /// <param name="decisionB">How the second model decides.</param>
+    /// <returns>The 2×2 table and the test.</returns>
+    /// <exception cref="ArgumentException">A multi-label task, bad input, score matrices of different shapes, or the median decision for a task that is not ordinal.</exception>
+    public static McNemarComparison Compare(MedMnistTask task, int[] labels, double[,] scoresA, double[,] scoresB, OrdinalDecision decisionA, OrdinalDecision decisionB)
+        => Compare(task, scores => PredictionSet.Create(task, labels, scores), scoresA, scoresB, MedMnistEvaluator.DefaultThreshold, decisionA, decisionB);
+
+    /// <summary>As <see cref="Compare(MedMnistTask, int[], double[,], double[,], OrdinalDecision, OrdinalDecision)"/>, labels given as an N×1 matrix.</summary>
+    /// <param name="task">The task type; multi-label is refused.</param>
+    /// <param name="labels">N×1 class indices in [0, K).</param>
+    /// <param name="scoresA">The first model's N×K finite scores.</param>
+    /// <param name="scoresB">The second model's, of the same shape.</param>
+    /// <param name="decisionA">How the first model decides.</param>
+    /// <param name="decisionB">How the second model decides.</param>
+    /// <returns>The 2×2 table and the test.</returns>
+    /// <exception cref="ArgumentException">A multi-label task, bad input, score matrices of different shapes, or the median decision for a task that is not ordinal.</exception>
+    public static McNemarComparison Compare(MedMnistTask task, int[,] labels, double[,] scoresA, double[,] scoresB, OrdinalDecision decisionA, OrdinalDecision decisionB)
+        => Compare(task, scores => PredictionSet.Create(task, labels, scores), scoresA, scoresB, MedMnistEvaluator.DefaultThreshold, decisionA, decisionB);
+
     // Both models' validated predictions (one labels array, two score matrices of one shape), then the test on which
     // samples each gets right.
-    private static McNemarComparison Compare(MedMnistTask task, Func<double[,], PredictionSet> predictions, double[,] scoresA, double[,] scoresB, double threshold)
+    private static McNemarComparison Compare(
+        MedMnistTask task, Func<double[,], PredictionSet> predictions, double[,] scoresA, double[,] scoresB, double threshold,
+        OrdinalDecision decisionA = OrdinalDecision.MostProbable, OrdinalDecision decisionB = OrdinalDecision.MostProbable)
     {
         if (task == MedMnistTask.MultiLabel)
         {
@@ -90,7 +120,7 @@ public static class McNemar
         }
 
         BootstrapEstimator.CheckSameShape(scoresA, scoresB);
-        return Of(new EvaluationCore(predictions(scoresA), threshold).CorrectEntries, new EvaluationCore(predictions(scoresB), threshold).CorrectEntries);
+        return Of(new EvaluationCore(predictions(scoresA), threshold, decisionA).CorrectEntries, new EvaluationCore(predictions(scoresB), threshold, decisionB).CorrectEntries);
     }
 
     // The 2×2 table from each sample's rightness (1 right, 0 wrong) under each model, and the exact test.

@@ -271,7 +271,7 @@ public sealed class CrossValidationBuilder
                 for (int j = 0; j < ensemble.GetLength(1); j++) ensemble[i, j] = testSum[i, j] / k;
         }
         var result = new CrossValidationResult(_taskType, folds, oofLabels, oofScores!, oofFold, testLabels, ensemble, Score(oofLabels, oofScores!),
-            ensemble is null ? SplitMetrics.NotEvaluated : Score(testLabels!, ensemble));
+            ensemble is null ? SplitMetrics.NotEvaluated : Score(testLabels!, ensemble), _decision ?? OrdinalDecision.MostProbable);
         if (_output is not null)
         {
             result.WriteJson(Path.Combine(_output, ResultFileName));

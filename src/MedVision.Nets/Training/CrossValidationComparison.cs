@@ -50,6 +50,27 @@ public sealed class CrossValidationComparison
     /// 0 … k − 1 with every fold used, fewer than two folds, bad scores or labels, or a level outside (0, 1).
     /// </exception>
     public static CrossValidationComparison FromOutOfFold(MedMnistTask task, int[,] labels, double[,] scoresA, int[] foldsA, double[,] scoresB, int[] foldsB, double level = DeLong.DefaultLevel)
+        => FromOutOfFold(task, labels, scoresA, foldsA, OrdinalDecision.MostProbable, scoresB, foldsB, OrdinalDecision.MostProbable, level);
+
+    /// <summary>
+    /// As <see cref="FromOutOfFold(MedMnistTask, int[,], double[,], int[], double[,], int[], double)"/>, for recipes
+    /// whose models decide an ordinal task's grade by another rule than the most probable one (a CORAL head's median
+    /// grade, <see cref="OrdinalDecision.Median"/>; <see cref="CrossValidationResult.Decision"/>): each recipe's fold ACCs
+    /// and its side of the McNemar test count its own decision.
+    /// </summary>
+    /// <param name="task">How the predictions are scored.</param>
+    /// <param name="labels">The samples' labels (N, L), the same in both cross-validations.</param>
+    /// <param name="scoresA">Recipe A's out-of-fold scores (N, K).</param>
+    /// <param name="foldsA">The fold (0-based) of each sample in A's cross-validation.</param>
+    /// <param name="decisionA">How A's models decide.</param>
+    /// <param name="scoresB">Recipe B's out-of-fold scores (N, K).</param>
+    /// <param name="foldsB">The fold of each sample in B's; it must equal <paramref name="foldsA"/>.</param>
+    /// <param name="decisionB">How B's models decide.</param>
+    /// <param name="level">Confidence level of the intervals, in (0, 1).</param>
+    /// <returns>The comparison (A − B).</returns>
+    /// <exception cref="ArgumentException">As the other overload, or the median decision for a task that is not ordinal.</exception>
+    public static CrossValidationComparison FromOutOfFold(
+        MedMnistTask task, int[,] labels, double[,] scoresA, int[] foldsA, OrdinalDecision decisionA, double[,] scoresB, int[] foldsB, OrdinalDecision decisionB, double level = DeLong.DefaultLevel)
     {
         ArgumentNullException.ThrowIfNull(labels);
         ArgumentNullException.ThrowIfNull(foldsA);
@@ -90,17 +111,17 @@ public sealed class CrossValidationComparison
                 $"The folds must be numbered 0 … k − 1 with k ≥ 2 and every fold holding samples; got {k} fold number(s) with {members.Count(m => m.Count == 0)} empty."), nameof(foldsA));
         }
 
-        SplitMetrics Fold(double[,] scores, List<int> rows) => SplitMetrics.Of(task, Rows(labels, rows), Rows(scores, rows));
-        var foldMetricsA = members.Select(m => Fold(scoresA, m)).ToArray();
-        var foldMetricsB = members.Select(m => Fold(scoresB, m)).ToArray();
+        SplitMetrics Fold(double[,] scores, List<int> rows, OrdinalDecision decision) => SplitMetrics.Of(task, Rows(labels, rows), Rows(scores, rows), decision);
+        var foldMetricsA = members.Select(m => Fold(scoresA, m, decisionA)).ToArray();
+        var foldMetricsB = members.Select(m => Fold(scoresB, m, decisionB)).ToArray();
         double ratio = (double)n / members.Sum(m => (double)(n - m.Count));
-        return Of(task, ratio, foldMetricsA, foldMetricsB, labels, scoresA, scoresB, null, level);
+        return Of(task, ratio, foldMetricsA, foldMetricsB, labels, scoresA, scoresB, null, level, decisionA, decisionB);
     }
 
     /// <summary>The comparison from the folds' metrics, the pooled out-of-fold predictions and, when given, the two ensembles' test predictions.</summary>
     internal static CrossValidationComparison Of(
         MedMnistTask task, double ratio, IReadOnlyList<SplitMetrics> foldsA, IReadOnlyList<SplitMetrics> foldsB, int[,] labels, double[,] scoresA, double[,] scoresB,
-        (int[,] Labels, double[,] A, double[,] B)? ensembles, double level)
+        (int[,] Labels, double[,] A, double[,] B)? ensembles, double level, OrdinalDecision decisionA, OrdinalDecision decisionB)
     {
         ResampledTTestResult FoldTest(Func<SplitMetrics, double> metric)
         {
@@ -119,9 +140,9 @@ public sealed class CrossValidationComparison
             FoldTest(m => m.Auc),
             FoldTest(m => m.Acc),
             outOfFold,
-            single ? McNemar.Compare(task, labels, scoresA, scoresB) : null,
+            single ? McNemar.Compare(task, labels, scoresA, scoresB, decisionA, decisionB) : null,
             ensembles is { } e ? DeLong.Compare(task, e.Labels, e.A, e.B, level) : null,
-            ensembles is { } t && single ? McNemar.Compare(task, t.Labels, t.A, t.B) : null);
+            ensembles is { } t && single ? McNemar.Compare(task, t.Labels, t.A, t.B, decisionA, decisionB) : null);
     }
 
     private static T[,] Rows<T>(T[,] matrix, List<int> rows)

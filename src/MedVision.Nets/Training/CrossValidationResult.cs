@@ -19,9 +19,10 @@ public sealed class CrossValidationResult
     private readonly double[,]? _ensembleScores;
 
     internal CrossValidationResult(MedMnistTask taskType, IReadOnlyList<CrossValidationFold> folds, int[,] oofLabels, double[,] oofScores, int[] oofFold,
-        int[,]? testLabels, double[,]? ensembleScores, SplitMetrics outOfFold, SplitMetrics ensembleTest)
+        int[,]? testLabels, double[,]? ensembleScores, SplitMetrics outOfFold, SplitMetrics ensembleTest, OrdinalDecision decision = OrdinalDecision.MostProbable)
     {
         TaskType = taskType;
+        Decision = decision;
         Folds = folds;
         _oofLabels = oofLabels;
         _oofScores = oofScores;
@@ -38,6 +39,12 @@ public sealed class CrossValidationResult
 
     /// <summary>How predictions were scored.</summary>
     public MedMnistTask TaskType { get; }
+
+    /// <summary>
+    /// How the folds' models decide a class (their tasks' <see cref="ITrainingTask.Decision"/>): the median grade for
+    /// CORAL heads; every ACC of this result, and the McNemar tests of <see cref="Compare"/>, count that decision.
+    /// </summary>
+    public OrdinalDecision Decision { get; }
 
     /// <summary>The folds, in order.</summary>
     public IReadOnlyList<CrossValidationFold> Folds { get; }
@@ -129,13 +136,14 @@ public sealed class CrossValidationResult
             ? (_testLabels!, _ensembleScores, other._ensembleScores)
             : default((int[,], double[,], double[,])?);
         return CrossValidationComparison.Of(
-            TaskType, scored / trained, Folds.Select(f => f.Validation).ToArray(), other.Folds.Select(f => f.Validation).ToArray(), _oofLabels, _oofScores, other._oofScores, ensembles, level);
+            TaskType, scored / trained, Folds.Select(f => f.Validation).ToArray(), other.Folds.Select(f => f.Validation).ToArray(), _oofLabels, _oofScores, other._oofScores, ensembles, level,
+            Decision, other.Decision);
     }
 
     /// <summary>
     /// Reads the out-of-fold predictions a cross-validation wrote (<see cref="CrossValidationBuilder.OutOfFoldFileName"/>,
     /// <see cref="WriteOutOfFoldCsv"/>): labels (N, L), scores (N, K) and each sample's fold (0-based), in source order —
-    /// e.g. to compare two recipes' cross-validations later (<see cref="CrossValidationComparison.FromOutOfFold"/>).
+    /// e.g. to compare two recipes' cross-validations later (<see cref="CrossValidationComparison.FromOutOfFold(MedMnistTask, int[,], double[,], int[], double[,], int[], double)"/>).
     /// </summary>
     /// <param name="path">The CSV file.</param>
     /// <returns>The predictions.</returns>
@@ -263,6 +271,11 @@ public sealed class CrossValidationResult
             ["out_of_fold"] = Pair(OutOfFold),
             ["ensemble_test"] = Pair(EnsembleTest),
         };
+        if (Decision == OrdinalDecision.Median)
+        {
+            summary["ordinal_decision"] = "median";   // as model cards write it: every ACC above is the median grade's
+        }
+
         var options = new JsonSerializerOptions { WriteIndented = true, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals };
         AtomicFile.Write(path, s => JsonSerializer.Serialize(s, summary, options));
     }

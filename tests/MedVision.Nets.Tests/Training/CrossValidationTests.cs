@@ -170,6 +170,24 @@ public sealed class CrossValidationTests : IDisposable
             fold.Validation.Acc.Should().Be(MedMnistEvaluator.GetAcc(MedMnistTask.OrdinalRegression, labels, scores, OrdinalDecision.Median));
         }
 
+        result.Decision.Should().Be(OrdinalDecision.Median);
+        JsonDocument.Parse(File.ReadAllText(Path.Combine(_root, "cv-coral", CrossValidationBuilder.ResultFileName))).RootElement
+            .GetProperty("ordinal_decision").GetString().Should().Be("median");
+
+        // Compared with a softmax recipe on the same folds, each side's ACC — fold by fold, McNemar's out of fold and on
+        // the test split — counts its own decision: the median grades here, the most probable ones there.
+        var linear = RunTiny(Configured("cv-linear"));
+        linear.Decision.Should().Be(OrdinalDecision.MostProbable);
+        var comparison = result.Compare(linear);
+        comparison.Acc.Differences.Should().Equal(result.Folds.Select((f, i) => f.Validation.Acc - linear.Folds[i].Validation.Acc));
+        comparison.OutOfFoldAccuracy!.AccuracyA.Should().Be(result.OutOfFold.Acc);
+        comparison.OutOfFoldAccuracy.AccuracyB.Should().Be(linear.OutOfFold.Acc);
+        comparison.EnsembleTestAccuracy!.AccuracyA.Should().Be(result.EnsembleTest.Acc);
+        var (_, linearScores, folds) = linear.GetOutOfFoldPredictions();
+        var fromFiles = CrossValidationComparison.FromOutOfFold(MedMnistTask.OrdinalRegression, oofLabels, oofScores, folds, OrdinalDecision.Median, linearScores, folds, OrdinalDecision.MostProbable);
+        fromFiles.Acc.Differences.Should().Equal(comparison.Acc.Differences);
+        fromFiles.OutOfFoldAccuracy.Should().BeEquivalentTo(comparison.OutOfFoldAccuracy);
+
         FluentActions.Invoking(() => Configured("cv-mixed").Run(split => split.Index == 0 ? Coral(0) : Recipe(split.Index)))
             .Should().Throw<InvalidOperationException>().WithMessage("*fold 2 decides grades by MostProbable, an earlier fold's by Median*");
     }

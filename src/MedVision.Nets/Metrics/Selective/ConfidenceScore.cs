@@ -11,4 +11,11 @@ public enum ConfidenceScore
 
     /// <summary>Minus the entropy of the probabilities, Σ p log p (natural logarithm; 0 log 0 = 0).</summary>
     NegativeEntropy,
+
+    /// <summary>
+    /// The probability of the predicted class: the largest for arg-max predictions (then the same as
+    /// <see cref="MaxProbability"/>), the median grade's for a model that predicts the median (<see cref="OrdinalDecision.Median"/>,
+    /// CORAL's rule), whose grade need not be the most probable one.
+    /// </summary>
+    PredictedProbability,
 }

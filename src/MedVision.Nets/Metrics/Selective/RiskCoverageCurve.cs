@@ -83,6 +83,19 @@ public sealed class RiskCoverageCurve
     public static RiskCoverageCurve Compute(int[,] labels, double[,] probabilities, ConfidenceScore score = ConfidenceScore.MaxProbability) =>
         Compute(SelectivePrediction.Confidence(probabilities, score), SelectivePrediction.Errors(labels, probabilities));
 
+    /// <summary>
+    /// The curve of a classifier whose predictions follow <paramref name="decision"/> (the median grade of a CORAL model:
+    /// <see cref="OrdinalDecision.Median"/>), ranked by a confidence in that prediction (see
+    /// <see cref="SelectivePrediction.Confidence(double[,], ConfidenceScore, OrdinalDecision)"/>).
+    /// </summary>
+    /// <param name="labels">N × 1 true classes.</param>
+    /// <param name="probabilities">N × K class (grade) probabilities.</param>
+    /// <param name="decision">How each image's class is chosen.</param>
+    /// <param name="score">The confidence score; the predicted class's probability by default.</param>
+    /// <returns>The curve.</returns>
+    public static RiskCoverageCurve Compute(int[,] labels, double[,] probabilities, OrdinalDecision decision, ConfidenceScore score = ConfidenceScore.PredictedProbability) =>
+        Compute(SelectivePrediction.Confidence(probabilities, score, decision), SelectivePrediction.Errors(labels, probabilities, decision));
+
     /// <summary>Images.</summary>
     public int Count { get; }
 

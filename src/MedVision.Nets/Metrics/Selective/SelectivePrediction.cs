@@ -9,30 +9,57 @@ namespace MedVision.Nets.Metrics.Selective;
 /// </summary>
 public static class SelectivePrediction
 {
-    /// <summary>Each image's confidence in its prediction.</summary>
+    /// <summary>Each image's confidence in its arg-max prediction.</summary>
     /// <param name="probabilities">N × K class probabilities (softmax), one row per image.</param>
     /// <param name="score">The confidence score.</param>
     /// <returns>One confidence per image; higher is more confident.</returns>
     public static double[] Confidence(double[,] probabilities, ConfidenceScore score = ConfidenceScore.MaxProbability)
+        => Confidence(probabilities, score, OrdinalDecision.MostProbable);
+
+    /// <summary>
+    /// Each image's confidence in its prediction when the prediction follows <paramref name="decision"/>: for the
+    /// median grade (<see cref="OrdinalDecision.Median"/>, a CORAL model's), <see cref="ConfidenceScore.PredictedProbability"/>
+    /// is that grade's probability and <see cref="ConfidenceScore.Margin"/> its probability minus the largest of the
+    /// other grades' (negative when another grade is more probable); <see cref="ConfidenceScore.MaxProbability"/> and
+    /// <see cref="ConfidenceScore.NegativeEntropy"/> do not depend on the decision.
+    /// </summary>
+    /// <param name="probabilities">N × K class (grade) probabilities, one row per image.</param>
+    /// <param name="score">The confidence score.</param>
+    /// <param name="decision">How each image's class is chosen.</param>
+    /// <returns>One confidence per image; higher is more confident.</returns>
+    /// <exception cref="ArgumentException">Bad probabilities, or an unknown decision.</exception>
+    public static double[] Confidence(double[,] probabilities, ConfidenceScore score, OrdinalDecision decision)
     {
         if (!Enum.IsDefined(score)) throw new ArgumentOutOfRangeException(nameof(score), score, "Unknown confidence score.");
+        if (!Enum.IsDefined(decision)) throw new ArgumentOutOfRangeException(nameof(decision), decision, "Unknown ordinal decision.");
         Conformal.ConformalClassifier.ValidateMatrix(probabilities, -1, nameof(probabilities));
         int n = probabilities.GetLength(0), k = probabilities.GetLength(1);
+        int[]? median = decision == OrdinalDecision.Median ? Losses.OrdinalDecoding.MedianGrades(probabilities) : null;
         var confidence = new double[n];
         for (int i = 0; i < n; i++)
         {
-            double first = double.NegativeInfinity, second = double.NegativeInfinity, entropy = 0;
+            // The decided class (the first of equal maxima, as numpy.argmax, or the median grade) and its strongest rival.
+            int decided = 0;
+            double largest = double.NegativeInfinity, entropy = 0;
             for (int j = 0; j < k; j++)
             {
                 double p = probabilities[i, j];
-                if (p > first) { second = first; first = p; }
-                else if (p > second) second = p;
+                if (p > largest) { largest = p; decided = j; }
                 if (p > 0) entropy += p * Math.Log(p);
             }
+            if (median is not null) decided = median[i];
+            double rival = double.NegativeInfinity;
+            for (int j = 0; j < k; j++)
+            {
+                if (j != decided && probabilities[i, j] > rival) rival = probabilities[i, j];
+            }
+            if (k == 1) rival = 0;
+            double own = probabilities[i, decided];
             confidence[i] = score switch
             {
-                ConfidenceScore.MaxProbability => first,
-                ConfidenceScore.Margin => first - second,
+                ConfidenceScore.MaxProbability => largest,
+                ConfidenceScore.Margin => own - rival,
+                ConfidenceScore.PredictedProbability => own,
                 _ => entropy,
             };
         }
@@ -43,12 +70,25 @@ public static class SelectivePrediction
     /// <param name="labels">True classes.</param>
     /// <param name="probabilities">N × K class probabilities.</param>
     /// <returns>1 for a wrong prediction, 0 for a right one.</returns>
-    public static double[] Errors(int[] labels, double[,] probabilities)
+    public static double[] Errors(int[] labels, double[,] probabilities) => Errors(labels, probabilities, OrdinalDecision.MostProbable);
+
+    /// <summary>
+    /// Whether each image's prediction is wrong when predictions follow <paramref name="decision"/> (the median grade of
+    /// a CORAL model: <see cref="OrdinalDecision.Median"/>): the 0/1 loss of the class the model reports.
+    /// </summary>
+    /// <param name="labels">True classes.</param>
+    /// <param name="probabilities">N × K class (grade) probabilities.</param>
+    /// <param name="decision">How each image's class is chosen.</param>
+    /// <returns>1 for a wrong prediction, 0 for a right one.</returns>
+    /// <exception cref="ArgumentException">Bad labels or probabilities, or an unknown decision.</exception>
+    public static double[] Errors(int[] labels, double[,] probabilities, OrdinalDecision decision)
     {
         ArgumentNullException.ThrowIfNull(labels);
         Conformal.ConformalClassifier.ValidateMatrix(probabilities, -1, nameof(probabilities));
         Conformal.ConformalClassifier.ValidateLabels(labels, probabilities, probabilities.GetLength(1), nameof(labels));
-        var predicted = MedMnistEvaluator.Predict(MedMnistTask.MultiClass, probabilities);
+        var predicted = decision == OrdinalDecision.Median
+            ? MedMnistEvaluator.Predict(MedMnistTask.OrdinalRegression, probabilities, decision)
+            : MedMnistEvaluator.Predict(MedMnistTask.MultiClass, probabilities, decision);
         return labels.Select((label, i) => predicted[i] == label ? 0.0 : 1.0).ToArray();
     }
 
@@ -56,10 +96,17 @@ public static class SelectivePrediction
     /// <param name="labels">N × 1 true classes.</param>
     /// <param name="probabilities">N × K class probabilities.</param>
     /// <returns>1 for a wrong prediction, 0 for a right one.</returns>
-    public static double[] Errors(int[,] labels, double[,] probabilities)
+    public static double[] Errors(int[,] labels, double[,] probabilities) => Errors(labels, probabilities, OrdinalDecision.MostProbable);
+
+    /// <summary>The 0/1 loss of each image's prediction under <paramref name="decision"/>, labels as an N × 1 matrix.</summary>
+    /// <param name="labels">N × 1 true classes.</param>
+    /// <param name="probabilities">N × K class (grade) probabilities.</param>
+    /// <param name="decision">How each image's class is chosen.</param>
+    /// <returns>1 for a wrong prediction, 0 for a right one.</returns>
+    public static double[] Errors(int[,] labels, double[,] probabilities, OrdinalDecision decision)
     {
         ArgumentNullException.ThrowIfNull(probabilities);
-        return Errors(PredictionSet.LabelVector(labels, "Selective prediction", nameof(labels)), probabilities);
+        return Errors(PredictionSet.LabelVector(labels, "Selective prediction", nameof(labels)), probabilities, decision);
     }
 
     internal static void ValidatePairs(double[] confidence, double[] losses, bool zeroOne, string lossName = "losses")

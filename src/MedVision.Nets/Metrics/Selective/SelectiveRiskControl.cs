@@ -63,7 +63,7 @@ public sealed class SelectiveRiskControl
     public int SearchSteps { get; }
 
     /// <summary>Fits the threshold on calibration images.</summary>
-    /// <param name="confidence">Each calibration image's confidence (<see cref="SelectivePrediction.Confidence"/>).</param>
+    /// <param name="confidence">Each calibration image's confidence (<see cref="SelectivePrediction.Confidence(double[,], ConfidenceScore)"/>).</param>
     /// <param name="errors">Each calibration image's error, 0 or 1 (<see cref="SelectivePrediction.Errors(int[], double[,])"/>).</param>
     /// <param name="targetRisk">The error rate allowed among accepted images, in (0, 1).</param>
     /// <param name="delta">The failure probability, in (0, 1); 0.05 by default.</param>
