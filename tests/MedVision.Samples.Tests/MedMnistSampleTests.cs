@@ -372,6 +372,35 @@ public sealed class MedMnistSampleTests(MedMnistTrainedRun run) : IClassFixture<
         var line = evaluate.Lines("EVALUATION").Should().ContainSingle().Subject;
         line["test_auc"].Should().Be(result["test_auc"]);
         line["test_acc"].Should().Be(result["test_acc"]);
+        // Selective prediction ranks the median grades by their probabilities and counts their errors.
+        var testData = MedVision.Nets.Data.MedMnist.MedMnistDataset.Load(run.DataFile).Test;
+        using var scorer = Predictor.Load(modelFile);
+        var testScores = new double[testData.Count, 5];
+        for (int i = 0; i < testData.Count; i++)
+        {
+            var p = scorer.PredictPixels(testData.GetImage(i).ToArray(), 28, 28, 3).Probabilities;
+            for (int k = 0; k < 5; k++) testScores[i, k] = p[k];
+        }
+        var curve = MedVision.Nets.Metrics.Selective.RiskCoverageCurve.Compute(testData.Labels, testScores, MedVision.Nets.Metrics.OrdinalDecision.Median);
+        evaluate.Text.Should().Contain("Selective prediction (test, by the median grade's probability)");
+        line["test_aurc"].Should().Be(curve.Aurc.ToString("F4", CultureInfo.InvariantCulture));
+        (1 - curve.FullCoverageRisk).ToString("F4", CultureInfo.InvariantCulture).Should().Be(result["test_acc"], "the curve's errors are the median grades'");
+
+        // compare counts each side's own grades: the CORAL model's median ones against the softmax model's most probable ones.
+        var linearModel = Path.Combine(run.RunFolder, "model.safetensors");
+        var compare = await SampleApp.RunAsync("medmnist", run.Folder.Path, "compare", "--model", modelFile, "--against", linearModel, "--data-file", run.DataFile, "--threads", "1", "--resamples", "100");
+        compare.ExitCode.Should().Be(0, compare.ToString());
+        compare.Text.Should().Contain("A decides by the median grade (a CORAL head's rule)").And.NotContain("B decides by the median");
+        var comparison = compare.Lines("COMPARISON").Should().ContainSingle().Subject;
+        comparison["acc_a"].Should().Be(result["test_acc"]);
+        comparison["acc_b"].Should().Be(run.Train.Lines().Single()["test_acc"]);
+
+        // faithfulness follows the median grade's probability (a softmax over the cumulative logits would never move).
+        var faithfulness = await SampleApp.RunAsync("medmnist", run.Folder.Path, "faithfulness", "--model", modelFile, "--data-file", run.DataFile, "--images", "2", "--steps", "4",
+            "--methods", "grad-cam,occlusion", "--threads", "1");
+        faithfulness.ExitCode.Should().Be(0, faithfulness.ToString());
+        faithfulness.Text.Should().Contain("median grade's probability under the CORAL head");
+        faithfulness.Lines("FAITHFULNESS").Should().HaveCount(3);
 
         var names = TinyRetinaMnist.WritePngs(run.Folder.Path, 3);
         var predict = await SampleApp.RunAsync("medmnist", run.Folder.Path, ["predict", "--model", modelFile, .. names]);
