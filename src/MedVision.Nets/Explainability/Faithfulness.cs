@@ -30,7 +30,7 @@ public static class Faithfulness
     /// <param name="replacement">What deleted positions take: a tensor of the input's shape (a blurred copy, say); null for zeros.</param>
     /// <param name="steps">Parts the positions are changed in (the curve has steps + 1 points).</param>
     /// <param name="batchSize">Changed copies per forward pass.</param>
-    /// <param name="score">The probability followed: softmax over the classes, or the target label's own sigmoid (multi-label models).</param>
+    /// <param name="score">The probability followed: softmax over the classes, the target label's own sigmoid (multi-label models), or a grade's probability under a CORAL head (required for a model that ends in one).</param>
     public static FaithfulnessCurve Deletion(Module<Tensor, Tensor> model, Tensor input, IReadOnlyList<float> map, long targetClass, Tensor? replacement = null, int steps = 50, int batchSize = 32, FaithfulnessScore score = FaithfulnessScore.Softmax)
     {
         ArgumentNullException.ThrowIfNull(model);
@@ -115,6 +115,8 @@ public static class Faithfulness
             throw new ArgumentException($"The input must be floating point; it is {input.ScalarType}.", nameof(input));
         if (model?.Training ?? false)
             throw new InvalidOperationException("Faithfulness curves need the model in evaluation mode (call model.Eval()).");
+        if (model is not null && score != FaithfulnessScore.CoralGrade && Heads.CoralHead.Ends(model))
+            throw new ArgumentException($"The model ends in a CORAL head, whose cumulative logits all move with one severity score: a {score} over them does not follow a grade. Pass score: FaithfulnessScore.CoralGrade (the target is then a grade).", nameof(score));
         var spatial = input.Shape.Skip(2).ToArray();
         long positions = spatial.Aggregate(1L, (a, b) => a * b);
         if (map.Count != positions)

@@ -30,6 +30,7 @@ public sealed class OcclusionSensitivity
         : this((model ?? throw new ArgumentNullException(nameof(model))).Call, patchSize, stride, fillValue, batchSize)
     {
         _model = model;
+        if (Heads.CoralHead.Ends(model)) _score = FaithfulnessScore.CoralGrade;   // its grades' probabilities, not a softmax of its cumulative logits
     }
 
     /// <summary>Occlusion maps for the logits (N, classes) a function computes from an input batch.</summary>
@@ -68,7 +69,8 @@ public sealed class OcclusionSensitivity
     /// classifiers, <see cref="FaithfulnessScore.Sigmoid"/> for multi-label ones (each label's own sigmoid),
     /// <see cref="FaithfulnessScore.CoralGrade"/> for a CORAL head, whose K − 1 cumulative logits give K grades'
     /// probabilities (a softmax over them would not move when a patch changes the severity score, and every map would
-    /// be blank). With <c>CoralGrade</c> a sample's default target is its median grade, CORAL's prediction.
+    /// be blank; the default for a model that ends in a CORAL head, and the only score allowed for one). With
+    /// <c>CoralGrade</c> a sample's default target is its median grade, CORAL's prediction.
     /// </summary>
     /// <exception cref="ArgumentOutOfRangeException">An undefined value.</exception>
     public FaithfulnessScore Score
@@ -77,7 +79,7 @@ public sealed class OcclusionSensitivity
         init => _score = Enum.IsDefined(value) ? value : throw new ArgumentOutOfRangeException(nameof(value), value, "Unknown score.");
     }
 
-    private readonly FaithfulnessScore _score = FaithfulnessScore.Softmax;
+    private readonly FaithfulnessScore _score = FaithfulnessScore.Softmax;   // CoralGrade for a model that ends in a CORAL head
 
     /// <summary>
     /// Computes one map per sample of <paramref name="input"/> (N, C, H, W) or (N, C, D, H, W): (N, 1, *spatial) on
@@ -97,6 +99,8 @@ public sealed class OcclusionSensitivity
             throw new ArgumentException($"The fill value {FillValue} is not a value of the input's type, {input.ScalarType}.", nameof(input));
         if (_model?.Training ?? false)
             throw new InvalidOperationException("OcclusionSensitivity needs the model in evaluation mode (call model.Eval()).");
+        if (_model is not null && Score != FaithfulnessScore.CoralGrade && Heads.CoralHead.Ends(_model))
+            throw new InvalidOperationException($"The model ends in a CORAL head, whose cumulative logits all move with one severity score: a {Score} over them would map nothing. Leave Score at CoralGrade (its default for such a model).");
         long n = input.Size(0);
         if (targetClasses is not null && targetClasses.Count != n)
             throw new ArgumentException($"{targetClasses.Count} target classes were given for a batch of {n}.", nameof(targetClasses));

@@ -44,6 +44,18 @@ public sealed class CoralHead : Module<Tensor, Tensor>, IResettable
     /// <summary>Number of ordered grades K.</summary>
     public int NumClasses { get; }
 
+    /// <summary>
+    /// Whether <paramref name="model"/>'s output is a CORAL head's cumulative logits, as far as its structure shows: a
+    /// ResNet built with one, a <see cref="Sequential"/> ending in one, or the head itself.
+    /// </summary>
+    internal static bool Ends(Module model) => model switch
+    {
+        CoralHead => true,
+        Models.ResNet resnet => resnet.Head is CoralHead,
+        Sequential sequential => sequential.Children().LastOrDefault() is { } last && Ends(last),
+        _ => false,
+    };
+
     /// <inheritdoc />
     public override Tensor Forward(Tensor input)
     {

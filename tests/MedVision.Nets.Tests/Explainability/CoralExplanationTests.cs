@@ -1,5 +1,9 @@
 using MedVision.Nets.Explainability;
+using MedVision.Nets.Heads;
+using MedVision.Nets.Losses;
+using MedVision.Nets.Models;
 using MedVision.Torch;
+using MedVision.Torch.Nn;
 
 namespace MedVision.Nets.Tests.Explainability;
 
@@ -93,5 +97,39 @@ public class CoralExplanationTests
         maps.Scores[0].Should().BeApproximately((float)Sigmoid(2), 1e-6f, "label 1's own sigmoid, not its share of a softmax with label 0");
         maps.ToArray(0)[27].Should().BeApproximately((float)(Sigmoid(2) - Sigmoid((4 * 8 / 9.0) - 2)), 1e-6f);
         SquareDetector.InSquare(27).Should().BeTrue();
+    }
+
+    [Fact]
+    public void AModelThatEndsInACoralHead_IsReadByItsGrades_OrRefusedByName()
+    {
+        Tensors.ManualSeed(5);
+        using var resnet = ResNet.Builder().WithDepth(18).WithWidths(8, 16, 32, 64).ForInput(3).WithSmallInputStem().WithClasses(5).WithCoralHead().Build();
+        using var linear = ResNet.Builder().WithDepth(18).WithWidths(8, 16, 32, 64).ForInput(3).WithSmallInputStem().WithClasses(5).Build();
+        using var sequential = new Sequential(new Flatten(), new CoralHead(3 * 8 * 8, 5));
+        resnet.Eval();
+        linear.Eval();
+        sequential.Eval();
+        new OcclusionSensitivity(resnet, [7, 7]).Score.Should().Be(FaithfulnessScore.CoralGrade);
+        new OcclusionSensitivity(sequential, [2, 2]).Score.Should().Be(FaithfulnessScore.CoralGrade);
+        new OcclusionSensitivity(linear, [7, 7]).Score.Should().Be(FaithfulnessScore.Softmax);
+
+        using var scope = Tensors.NewDisposeScope();
+        var input = Tensors.Rand(1, 3, 8, 8);
+        using (var maps = new OcclusionSensitivity(sequential, [2, 2]).Compute(input))
+        {
+            var probabilities = OrdinalDecoding.ToClassProbabilities(sequential.Call(input));
+            maps.Scores[0].Should().BeApproximately(probabilities.Select(1, maps.TargetClasses[0]).Item<float>(), 1e-6f);
+            maps.TargetClasses[0].Should().Be(OrdinalDecoding.ToGrades(sequential.Call(input)).Item<long>(), "the median grade, CORAL's prediction");
+        }
+        FluentActions.Invoking(() => new OcclusionSensitivity(sequential, [2, 2]) { Score = FaithfulnessScore.Softmax }.Compute(input))
+            .Should().Throw<InvalidOperationException>().WithMessage("*ends in a CORAL head*Softmax*would map nothing*");
+
+        var map = Enumerable.Range(0, 64).Select(i => (float)i).ToArray();
+        FluentActions.Invoking(() => Faithfulness.Deletion(sequential, input, map, 1))
+            .Should().Throw<ArgumentException>().WithParameterName("score").WithMessage("*ends in a CORAL head*FaithfulnessScore.CoralGrade*");
+        FluentActions.Invoking(() => Faithfulness.Insertion(resnet, Tensors.Rand(1, 3, 28, 28), new float[28 * 28], 1, score: FaithfulnessScore.Sigmoid))
+            .Should().Throw<ArgumentException>().WithParameterName("score");
+        Faithfulness.Deletion(sequential, input, map, 4, steps: 4, score: FaithfulnessScore.CoralGrade).Probabilities[0]
+            .Should().BeApproximately(OrdinalDecoding.ToClassProbabilities(sequential.Call(input)).Select(1, 4).Item<float>(), 1e-6);
     }
 }
