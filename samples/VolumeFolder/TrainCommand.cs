@@ -136,6 +136,7 @@ internal static class TrainCommand
         var tensorBoard = SampleCommandLine.TensorBoard("; with --folds a run per fold, FOLDER/fold-i");
         var classWeights = ClassImbalanceOptions.ClassWeights();
         var labelSmoothing = ClassImbalanceOptions.LabelSmoothing();
+        var head = ClassImbalanceOptions.Head();
         var taskOption = new Option<string>("--task")
         {
             Description = "With three or more class folders: ordinal (grades in the folders' name order, e.g. grade2/ grade3/ grade4/: predict gives the predicted and the expected grade, the report Cohen's kappa) or multi-class (unordered classes). auto: ordinal when the folders are named 0, 1, 2, … in order, else multi-class.",
@@ -144,8 +145,9 @@ internal static class TrainCommand
         var command = new Command("train", "Train and evaluate a 3-D classifier on volumes in class folders.")
         {
             data, size, window, percentiles, channelWise, orientation, spacing, fit, crop, normalization, modalities, align, depth, initWeights, valFraction, folds, groupBy, epochs, batch, lr, rotate, affine, intensityAugment, mriArtifacts, noise, seed, demo, device, threads, output, resume, onlyFolds,
-            tensorBoard, classWeights, labelSmoothing, taskOption,
+            tensorBoard, classWeights, labelSmoothing, taskOption, head,
         };
+        command.Check(r => r.GetValue(head) == "coral" && r.GetValue(taskOption) == "multi-class" ? "--head coral ranks ordered grades; --task multi-class trains unordered classes." : null);
         command.Check(r => r.GetValue(onlyFolds) is not { Length: > 0 } only ? null
             : r.GetValue(folds) is not int k ? "--only-folds trains some folds of a cross-validation: give --folds K too."
             : only.FirstOrDefault(f => f < 1 || f > k) is var bad && bad != 0 ? $"--only-folds {bad}: the folds are numbered 1 to --folds ({k})"
@@ -173,14 +175,14 @@ internal static class TrainCommand
                 r.GetValue(percentiles) is [var lower, var upper] ? (lower, upper) : null, r.GetValue(channelWise), Default(depth) ? 10 : r.GetValue(depth), r.GetValue(initWeights),
                 r.GetValue(valFraction), r.GetValue(folds), r.GetValue(groupBy), Default(epochs) ? 2 : r.GetValue(epochs), r.GetValue(batch), r.GetValue(lr), r.GetValue(rotate), r.GetValue(affine) is { Length: > 0 } af ? af : null, r.GetValue(intensityAugment), r.GetValue(mriArtifacts), r.GetValue(noise), r.GetValue(seed), r.GetValue(demo),
                 Device.Parse(r.GetValue(device)!), r.GetValue(threads), r.GetValue(output)!, optimization.Read(r), r.GetValue(resume), r.GetValue(onlyFolds) is { Length: > 0 } named ? named : null, r.GetValue(tensorBoard),
-                r.GetValue(classWeights)!, r.GetValue(labelSmoothing), r.GetValue(taskOption)!));
+                r.GetValue(classWeights)!, r.GetValue(labelSmoothing), r.GetValue(taskOption)!, ClassImbalanceOptions.ParseHead(r.GetValue(head)!)));
         });
         return command;
     }
 
     private sealed record Settings(string? Data, int[] Size, (double Center, double Width)? Window, string? Orientation, CropForeground? Crop, string Normalization, string[]? Modalities, float[]? Spacing, bool AlignModalities, VolumeFit Fit, (double Lower, double Upper)? Percentiles, bool ChannelWise, int Depth, string? InitWeights,
         double ValidationFraction, int? Folds, string? GroupBy, int Epochs, int Batch, double LearningRate, double Rotate, double[]? Affine, bool IntensityAugment, bool MriArtifacts, double Noise, int Seed, bool Demo, Device Device, int Threads, string Output,
-        OptimizationRecipe Optimization, bool Resume, int[]? OnlyFolds, string? TensorBoard, string ClassWeights, double LabelSmoothing, string Task);
+        OptimizationRecipe Optimization, bool Resume, int[]? OnlyFolds, string? TensorBoard, string ClassWeights, double LabelSmoothing, string Task, ClassifierHead Head);
 
     private static int Run(Settings s)
     {
@@ -256,11 +258,13 @@ internal static class TrainCommand
         ResNet NewNetwork(int seed)
         {
             Tensors.ManualSeed((ulong)seed);
-            return s.InitWeights is null ? MedicalNet.CreateBuilder(s.Depth).ForInput(channels, spatialDims: 3).WithClasses(source.ClassNames.Count).Build()
-                : kinetics is not null ? kinetics.CreateModelAsync(source.ClassNames.Count).GetAwaiter().GetResult()
-                : MedicalNet.CreateModel(s.InitWeights, source.ClassNames.Count, channels);
+            return s.InitWeights is null ? MedicalNet.CreateBuilder(s.Depth).ForInput(channels, spatialDims: 3).WithClasses(source.ClassNames.Count).WithHead(s.Head).Build()
+                : kinetics is not null ? kinetics.CreateModelAsync(source.ClassNames.Count, s.Head).GetAwaiter().GetResult()
+                : MedicalNet.CreateModel(s.InitWeights, source.ClassNames.Count, channels, s.Head);
         }
         var taskType = ClassTasks.Choose(s.Task, source.ClassNames, $"the class folders of {s.Data}");
+        if (s.Head == ClassifierHead.Coral && taskType != MedMnistTask.OrdinalRegression)
+            throw new ArgumentException($"--head coral ranks ordered grades; the class folders of {s.Data} ({string.Join(", ", source.ClassNames)}) train a {taskType} task: give --task ordinal when they are grades in their names' order (three or more).");
         TrainerBuilder Recipe(ResNet network, ITrainingTask task, int seed, string? board)
         {
             var builder = Trainer.Create(task).ForEpochs(s.Epochs).OnDevice(s.Device).WithSeed(seed).ReportProgressTo(TrainingConsole.EpochLines());
@@ -276,7 +280,8 @@ internal static class TrainCommand
                     : $"{channels} channels per sample: the volumes of each multi-contrast file, in file order."));
             AnsiConsole.MarkupLine(Markup.Escape(kinetics is not null
                 ? string.Create(CultureInfo.InvariantCulture, $"torchvision's R3D-18 (basic blocks [2, 2, 2, 2], 3×7×7 stem of stride 1×2×2, no max pool), pretrained on Kinetics-400{stemAdaptation}: {network.ParameterCount():N0} parameters")
-                : string.Create(CultureInfo.InvariantCulture, $"MedicalNet 3-D ResNet ({options.Block.ToString().ToLowerInvariant()} blocks [{string.Join(", ", options.Layers)}], {(options.Shortcut == MedVision.Nets.Blocks.ResidualShortcut.ZeroPadding ? "zero-padding" : "projection")} shortcut, dilations 1, 1, 2, 4){(s.InitWeights is null ? ", from scratch" : $", pretrained weights from {s.InitWeights}{stemAdaptation}")}: {network.ParameterCount():N0} parameters")));
+                : string.Create(CultureInfo.InvariantCulture, $"MedicalNet 3-D ResNet ({options.Block.ToString().ToLowerInvariant()} blocks [{string.Join(", ", options.Layers)}], {(options.Shortcut == MedVision.Nets.Blocks.ResidualShortcut.ZeroPadding ? "zero-padding" : "projection")} shortcut, dilations 1, 1, 2, 4){(s.InitWeights is null ? ", from scratch" : $", pretrained weights from {s.InitWeights}{stemAdaptation}")}: {network.ParameterCount():N0} parameters")
+                + (s.Head == ClassifierHead.Coral ? $", ending in a CORAL head ({source.ClassNames.Count - 1} cumulative logits; predicted grade: the median)" : "")));
             AnsiConsole.MarkupLine(Markup.Escape("Optimization: " + s.Optimization.Describe(s.LearningRate)));
         }
         DataLoaderOptions Options(ITransform transform, bool training) => new() { BatchSize = s.Batch, Shuffle = training, Seed = s.Seed, Transform = transform, Device = s.Device };
@@ -293,7 +298,7 @@ internal static class TrainCommand
         using var weightTensors = new OwnedTensors();
         ITrainingTask Task(ResNet network, IReadOnlyList<int> training, bool announce)
         {
-            var (task, weights, loss) = ClassImbalanceOptions.Create(network, taskType, s.ClassWeights, s.LabelSmoothing, training.Select(i => labels[i]).ToArray(), source.ClassNames.Count);
+            var (task, weights, loss) = ClassImbalanceOptions.Create(network, taskType, s.ClassWeights, s.LabelSmoothing, training.Select(i => labels[i]).ToArray(), source.ClassNames.Count, s.Head);
             if (weights is not null) weightTensors.Add(weights);
             if (announce && loss is not null) AnsiConsole.MarkupLine(Markup.Escape(loss + (s.Folds is null ? "" : " (the first fold's; each fold weighs by its own training volumes)")));
             return task;
@@ -343,7 +348,7 @@ internal static class TrainCommand
             AnsiConsole.Write(CrossValidationConsole.Table(result, $"{folds}-fold cross-validation: each fold's model selected on its own fold", source.Count));
             AnsiConsole.MarkupLine(Markup.Escape($"Fold models: {full}/fold-N/model.safetensors · ensemble manifest: {manifest} (use: volume-folder predict --model {manifest} SCANS…) · summary: {full}/{CrossValidationBuilder.ResultFileName} · out-of-fold predictions: {full}/{CrossValidationBuilder.OutOfFoldFileName} (rows in the order of the sorted class folders and files)"));
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"RESULT cross-validation volumes{(s.Demo ? "-demo" : "")} folds={folds} size={string.Join("x", s.Size)} seed={s.Seed} epochs={s.Epochs} val_auc={F(result.ValidationAuc.Mean)}±{F(result.ValidationAuc.StandardDeviation)} oof_auc={F(result.OutOfFold.Auc)} oof_acc={F(result.OutOfFold.Acc)}"));
+                $"RESULT cross-validation volumes{(s.Demo ? "-demo" : "")} folds={folds} size={string.Join("x", s.Size)} seed={s.Seed} epochs={s.Epochs} val_auc={F(result.ValidationAuc.Mean)}±{F(result.ValidationAuc.StandardDeviation)} oof_auc={F(result.OutOfFold.Auc)} oof_acc={F(result.OutOfFold.Acc)}{(s.Head == ClassifierHead.Coral ? " head=coral" : "")}"));
             return 0;
         }
 
@@ -368,8 +373,9 @@ internal static class TrainCommand
         // The selected model (best validation AUC) on the validation volumes; there is no separate test split here.
         var (valLabels, valScores) = Trainer.Predict(task, Loader(validation, training: false));
         var auc = MedMnistEvaluator.GetAuc(task.TaskType, valLabels, valScores).Value;
-        var acc = MedMnistEvaluator.GetAcc(task.TaskType, valLabels, valScores);
-        var report = ModelEvaluator.Evaluate(task.TaskType, valLabels, valScores);
+        // (ACC and the report's label measures count the grades the model reports: a CORAL head's median)
+        var acc = MedMnistEvaluator.GetAcc(task.TaskType, valLabels, valScores, task.Decision);
+        var report = ModelEvaluator.Evaluate(task.TaskType, valLabels, valScores, task.Decision);
         report.WriteCsv(Path.Combine(s.Output, "validation-evaluation.csv"));
         SaveModel(Path.Combine(s.Output, "model.safetensors"), network, preparation, new Dictionary<string, double> { ["best_epoch"] = result.BestEpoch + 1, ["val_auc"] = auc, ["val_acc"] = acc });
 
@@ -380,7 +386,7 @@ internal static class TrainCommand
         AnsiConsole.WriteLine(report.Format(classNames: source.ClassNames));
         AnsiConsole.MarkupLine(Markup.Escape($"Model file: {full}/model.safetensors (use: volume-folder predict --model {full}/model.safetensors SCANS…, or Predictor.Load(...).PredictFile(\"scan.nii.gz\")) · checkpoints: {full}/best.safetensors · history: {full}/history.csv · report: {full}/validation-evaluation.csv · split: {full}/split.csv"));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"RESULT {(IsKinetics(s.InitWeights) ? "r3d18-kinetics" : $"medicalnet-resnet{Depth(network.Options)}")} volumes{(s.Demo ? "-demo" : "")} pretrained={(s.InitWeights is null ? "no" : "yes")} size={string.Join("x", s.Size)} seed={s.Seed} epochs={s.Epochs} best_epoch={result.BestEpoch + 1} val_auc={F(auc)} val_acc={F(acc)}"));
+            $"RESULT {(IsKinetics(s.InitWeights) ? "r3d18-kinetics" : $"medicalnet-resnet{Depth(network.Options)}")} volumes{(s.Demo ? "-demo" : "")} pretrained={(s.InitWeights is null ? "no" : "yes")} size={string.Join("x", s.Size)} seed={s.Seed} epochs={s.Epochs} best_epoch={result.BestEpoch + 1} val_auc={F(auc)} val_acc={F(acc)}{(s.Head == ClassifierHead.Coral ? " head=coral" : "")}"));
         return 0;
     }
 

@@ -58,6 +58,37 @@ public sealed class VolumeFolderSampleTests : IDisposable
         var two = await SampleApp.RunAsync("volume-folder", _folder.Path, "--data", WriteVolumes(4), "--task", "ordinal", "--epochs", "1", "--output", _folder["two-out"]);
         two.ExitCode.Should().Be(2, two.ToString());
         two.Error.Should().Contain("--task ordinal applies to three or more classes");
+
+        // A CORAL head on the grades, from MedicalNet's weights: two cumulative logits, the median grade decides.
+        var checkpoint = Path.Combine(AppContext.BaseDirectory, "Fixtures", "medicalnet_tiny_resnet18a.pth");
+        var coralRun = _folder["grades-coral"];
+        var coral = await SampleApp.RunAsync("volume-folder", _folder.Path,
+            "--data", data, "--size", "16", "16", "16", "--init-weights", checkpoint, "--epochs", "1", "--batch", "3", "--threads", "2", "--task", "ordinal", "--head", "coral", "--output", coralRun);
+        coral.ExitCode.Should().Be(0, coral.ToString());
+        coral.Text.Should().Contain("ending in a CORAL head (2 cumulative logits; predicted grade: the median)").And.Contain("Loss: CORAL");
+        var result = coral.Lines().Should().ContainSingle().Subject;
+        result["head"].Should().Be("coral");
+        var coralFile = Path.Combine(coralRun, "model.safetensors");
+        var coralCard = ModelFile.ReadCard(coralFile);
+        coralCard.HasCoralHead.Should().BeTrue();
+        coralCard.OrdinalDecision.Should().Be(MedVision.Nets.Metrics.OrdinalDecision.Median);
+        // The validation ACC is the median grades': the predictor's labels of the validation volumes (split.csv).
+        using (var predictor = Predictor.Load(coralFile))
+        {
+            var validation = File.ReadAllLines(Path.Combine(coralRun, "split.csv")).Skip(1).Select(l => l.Split(',')).Where(c => c[3] == "validation").ToArray();
+            int right = validation.Count(c => predictor.PredictFile(Path.Combine(data, c[0])).LabelName == c[1]);
+            result["val_acc"].Should().Be(((double)right / validation.Length).ToString("F4", CultureInfo.InvariantCulture));
+        }
+        var coralPredict = await SampleApp.RunAsync("volume-folder", _folder.Path, "predict", "--model", coralFile, Path.Combine(data, "grade3", "s01.nii.gz"));
+        coralPredict.ExitCode.Should().Be(0, coralPredict.ToString());
+        coralPredict.Text.Should().Contain("expected");
+        // Grades are needed: unordered folders and --task multi-class are refused.
+        var words = await SampleApp.RunAsync("volume-folder", _folder.Path, "--data", data, "--head", "coral", "--epochs", "1", "--output", _folder["coral-words"]);
+        words.ExitCode.Should().Be(2, words.ToString());
+        words.Error.Should().Contain("--head coral ranks ordered grades").And.Contain("give --task ordinal");
+        var unorderedCoral = await SampleApp.RunAsync("volume-folder", _folder.Path, "--data", data, "--head", "coral", "--task", "multi-class", "--output", _folder["coral-mc"]);
+        unorderedCoral.ExitCode.Should().Be(2, unorderedCoral.ToString());
+        unorderedCoral.Error.Should().Contain("--head coral ranks ordered grades; --task multi-class trains unordered classes.");
     }
 
     [Fact]

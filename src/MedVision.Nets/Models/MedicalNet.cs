@@ -114,6 +114,22 @@ public static partial class MedicalNet
     }
 
     /// <summary>
+    /// <see cref="CreateModel(string, int, int)"/> ending in <paramref name="head"/>: a new linear classifier, or a CORAL
+    /// head for <paramref name="numClasses"/> ordered grades (<see cref="ResNetBuilder.WithCoralHead"/>: its
+    /// <c>fc.weight</c> (1, features) and <c>fc.bias</c> (K − 1) take their own initialisation, as a new classifier does).
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="numClasses"/> or <paramref name="inputChannels"/> is below 1.</exception>
+    /// <exception cref="ArgumentException">An unknown head, or a CORAL head for fewer than 2 grades.</exception>
+    /// <exception cref="InvalidDataException">The file is not a MedicalNet ResNet, or its stem cannot be adapted to <paramref name="inputChannels"/>.</exception>
+    /// <exception cref="StateDictMismatchException">A backbone tensor of the file does not fit the network (or one is missing).</exception>
+    public static ResNet CreateModel(string path, int numClasses, int inputChannels, ClassifierHead head)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(numClasses, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(inputChannels, 1);
+        return Create(path, inputChannels, b => b.WithClasses(numClasses).WithHead(head));
+    }
+
+    /// <summary>
     /// The network of a MedicalNet weights file as a backbone (<see cref="ResNetBuilder.AsBackbone"/>: the forward pass
     /// returns the pooled layer4 features), with the file's weights loaded strictly, in evaluation mode.
     /// </summary>

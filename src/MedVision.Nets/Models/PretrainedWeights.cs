@@ -366,6 +366,22 @@ public sealed record PretrainedWeights
         return WithPretrainedBody(CreateBuilder().WithClasses(numClasses).Build(), weights, "fc.");
     }
 
+    /// <summary>
+    /// <see cref="CreateModelAsync(int, string?, IProgress{DownloadProgress}?, CancellationToken)"/> ending in
+    /// <paramref name="head"/>: a new linear classifier, or a CORAL head for <paramref name="numClasses"/> ordered grades
+    /// (<see cref="ResNetBuilder.WithCoralHead"/>); either keeps its own initialisation, every other tensor is the file's.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="numClasses"/> is below 1.</exception>
+    /// <exception cref="ArgumentException">An unknown head, or a CORAL head for fewer than 2 grades.</exception>
+    /// <exception cref="StateDictMismatchException">A tensor of the file other than the classifier's does not fit the network.</exception>
+    public async Task<ResNet> CreateModelAsync(int numClasses, ClassifierHead head, string? cacheDirectory = null, IProgress<DownloadProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(numClasses, 1);
+        var builder = CreateBuilder().WithClasses(numClasses).WithHead(head);   // refuses a bad head before any download
+        using var weights = await LoadStateDictAsync(cacheDirectory, progress, cancellationToken).ConfigureAwait(false);
+        return WithPretrainedBody(builder.Build(), weights, "fc.");
+    }
+
     // `model` with every tensor of `weights` loaded but those under `headPrefix`: its new head keeps the initialisation it
     // was built with (whatever the file's class count), and nothing else of the model may be left out. A model to
     // fine-tune, in training mode; disposed when the weights do not fit.

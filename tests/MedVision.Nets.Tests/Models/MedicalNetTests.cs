@@ -105,6 +105,21 @@ public sealed class MedicalNetTests : IDisposable
         (model.ExtractFeatures(x) - backbone.Call(x)).Abs().Max().Item().Should().Be(0);
         Action zero = () => MedicalNet.CreateModel(TestFixtures.PathOf("medicalnet_tiny_resnet18a.pth"), numClasses: 0);
         zero.Should().Throw<ArgumentOutOfRangeException>();
+
+        // A CORAL head for four ordered grades: the backbone's features, three cumulative logits
+        // w·features + b_k.
+        using var coral = MedicalNet.CreateModel(TestFixtures.PathOf("medicalnet_tiny_resnet18a.pth"), 4, inputChannels: 1, ClassifierHead.Coral);
+        coral.ClassifierKind.Should().Be(ClassifierHead.Coral);
+        coral.Training.Should().BeTrue();
+        coral.Eval();
+        var features = coral.ExtractFeatures(x);
+        (features - backbone.Call(x)).Abs().Max().Item().Should().Be(0);
+        var head = coral.StateDict();
+        head["fc.bias"].Shape.Should().Equal(3);
+        var byHand = features.MatMul(head["fc.weight"].Transpose(0, 1)) + head["fc.bias"];
+        coral.Call(x).AllClose(byHand, 1e-5, 1e-6).Should().BeTrue();
+        FluentActions.Invoking(() => MedicalNet.CreateModel(TestFixtures.PathOf("medicalnet_tiny_resnet18a.pth"), 4, 1, (ClassifierHead)9))
+            .Should().Throw<ArgumentException>().WithMessage("*Unknown classifier head*");
     }
 
     [Fact]

@@ -96,6 +96,20 @@ public sealed class PretrainedWeightsTests : IDisposable
         using (var scope = Tensors.NewDisposeScope())
             same.StateDict()["fc.weight"].AllClose(weights["fc.weight"], 0, 0).Should().BeFalse("re-drawn, not the file's");
         await FluentActions.Awaiting(() => mirrored.CreateModelAsync(numClasses: 0)).Should().ThrowAsync<ArgumentOutOfRangeException>();
+
+        // Ending in a CORAL head for three ordered grades: its one weight row and two biases are new, the body is the file's.
+        using (var coral = await mirrored.ForInputChannels(1).CreateModelAsync(3, ClassifierHead.Coral, Path.Combine(_folder, "cache")))
+        using (var scope = Tensors.NewDisposeScope())
+        {
+            coral.ClassifierKind.Should().Be(ClassifierHead.Coral);
+            var state = coral.StateDict();
+            state["fc.weight"].Shape.Should().Equal(1, 512);
+            state["fc.bias"].Shape.Should().Equal(2);
+            state["layer4.1.bn2.running_var"].AllClose(weights["layer4.1.bn2.running_var"], 0, 0).Should().BeTrue();
+            coral.Eval();
+            coral.Call(Tensors.Randn(1, 1, 4, 16, 16)).Shape.Should().Equal(1, 2);
+        }
+        await FluentActions.Awaiting(() => mirrored.CreateModelAsync(3, (ClassifierHead)7, Path.Combine(_folder, "cache"))).Should().ThrowAsync<ArgumentException>().WithMessage("*Unknown classifier head*");
     }
 
     [Fact]
