@@ -42,19 +42,20 @@ internal static class PredictCommand
         var device = new Option<string>("--device") { Description = "cpu, cuda or cuda:N.", DefaultValueFactory = _ => "cpu" }.IsDevice();
         var threads = SampleCommandLine.Threads();
         var images = new Argument<string[]>("images") { Description = "Fundus photographs (JPEG or PNG), or folders of them.", Arity = ArgumentArity.OneOrMore };
+        var recursive = new Option<bool>("--recursive") { Description = "Take a folder's sub-folders too, at any depth (e.g. a test set in class or grade folders); heat maps are then named by the path below the folder (grade2_IMG0001-gradcam.png)." };
         var command = new Command("predict", "Screen fundus photographs for pathologic myopia with a trained model file (or an ensemble); grade or classify them with a grading or multi-class one.")
         {
-            model, threshold, csv, heatmaps, attribution, references, device, threads, images,
+            model, threshold, csv, heatmaps, attribution, references, device, threads, recursive, images,
         };
         MapOptions.RequireMaps(command, attribution, heatmaps, references);
-        command.SetAction(r => Run(r.GetValue(model)!, r.GetValue(threshold), r.GetValue(csv), r.GetValue(heatmaps), new MapMethod(null, MapOptions.Chosen(r, attribution), MapOptions.ReferenceFiles(r, references, imageFolders: true)), Device.Parse(r.GetValue(device)!), r.GetValue(threads), r.GetValue(images)!));
+        command.SetAction(r => Run(r.GetValue(model)!, r.GetValue(threshold), r.GetValue(csv), r.GetValue(heatmaps), new MapMethod(null, MapOptions.Chosen(r, attribution), MapOptions.ReferenceFiles(r, references, imageFolders: true)), Device.Parse(r.GetValue(device)!), r.GetValue(threads), r.GetValue(images)!, r.GetValue(recursive)));
         return command;
     }
 
-    private static int Run(string[] models, double? givenThreshold, string? csv, string? heatmaps, MapMethod map, Device device, int threads, string[] inputs)
+    private static int Run(string[] models, double? givenThreshold, string? csv, string? heatmaps, MapMethod map, Device device, int threads, string[] inputs, bool recursive)
     {
         Tensors.NumThreads = threads;
-        var files = Photographs(inputs);
+        var (files, mapNames) = Photographs(inputs, recursive, heatmaps is not null);
         var (ensemble, modelPaths) = FundusModels.Load(models, device);
         using var owned = ensemble;
         var card = ensemble.Members[0].Card;
@@ -87,7 +88,7 @@ internal static class PredictCommand
             {
                 // The map of the positive class of a screening model, else of each photograph's predicted class.
                 var explanation = map.Explain(ensemble, file, targetClass: binary ? 1 : null);
-                ImageCodec.Save(Path.Combine(heatmaps, $"{Path.GetFileNameWithoutExtension(file)}-{map.Tag("gradcam")}.png"), explanation.Overlay(ImageCodec.DecodeFile(file)));
+                ImageCodec.Save(Path.Combine(heatmaps, $"{mapNames[file]}-{map.Tag("gradcam")}.png"), explanation.Overlay(ImageCodec.DecodeFile(file)));
                 predictions.Add(referral.Apply((EnsemblePrediction)explanation.Prediction));
                 explained.Add((file, explanation));
             }
@@ -155,22 +156,44 @@ internal static class PredictCommand
         AnsiConsole.MarkupLine(Markup.Escape($"Wrote {Path.GetFullPath(csv)}"));
     }
 
-    // The photographs named, folders expanded to their JPEG and PNG files (sorted by name); a path that is neither is refused by name.
-    private static List<string> Photographs(string[] inputs)
+    // The photographs named, folders expanded to their JPEG and PNG files (sorted by path; with `recursive` those of
+    // their sub-folders too), each with the name its heat map takes: the file's name without extension, or for a file
+    // in a sub-folder its path below the folder given, '_'-joined. A path that is neither is refused by name, and so,
+    // when maps are written, are two photographs whose maps would take one name (one would overwrite the other).
+    private static (List<string> Files, Dictionary<string, string> MapNames) Photographs(string[] inputs, bool recursive, bool maps)
     {
         var files = new List<string>();
+        var names = new Dictionary<string, string>();
+        var owners = new Dictionary<string, string>(StringComparer.Ordinal);
+        void Add(string file, string name)
+        {
+            if (maps && owners.TryGetValue(name, out var other) && other != file)
+                throw new ArgumentException($"{other} and {file} would both write the heat map {name}-….png: give them separately under other names.");
+            (names[file], owners[name]) = (name, file);
+            files.Add(file);
+        }
         foreach (var input in inputs)
         {
             if (Directory.Exists(input))
             {
-                var found = SampleCommandLine.ImageFilesIn(input);
-                if (found.Count == 0) throw new ArgumentException($"{input} holds no JPEG or PNG photographs.");
-                files.AddRange(found);
+                var found = SampleCommandLine.ImageFilesIn(input, recursive);
+                if (found.Count == 0)
+                {
+                    int below = recursive ? 0 : SampleCommandLine.ImageFilesIn(input, recursive: true).Count;
+                    throw new ArgumentException($"{input} holds no JPEG or PNG photographs" + (below > 0 ? $"; its sub-folders hold {below}: give --recursive to take them." : "."));
+                }
+                foreach (var file in found)
+                {
+                    var relative = Path.GetRelativePath(input, file);
+                    var folder = Path.GetDirectoryName(relative);
+                    string stem = Path.GetFileNameWithoutExtension(file);
+                    Add(file, string.IsNullOrEmpty(folder) ? stem : string.Join('_', folder.Split(Path.DirectorySeparatorChar).Append(stem)));
+                }
             }
-            else if (File.Exists(input)) files.Add(input);
+            else if (File.Exists(input)) Add(input, Path.GetFileNameWithoutExtension(input));
             else throw new ArgumentException($"{input} is neither a photograph nor a folder.");
         }
-        return files;
+        return (files, names);
     }
 
     // A CSV field (RFC 4180): quoted when it holds a comma, a quote or a line break, its quotes doubled.

@@ -122,6 +122,13 @@ internal static class SampleCommandLine
     private static readonly string[] ImageExtensions = [".jpg", ".jpeg", ".png"];
 
     /// <summary>The JPEG and PNG files directly in <paramref name="folder"/>, sorted by name (ordinal): what a sample takes a folder of images to mean.</summary>
-    public static List<string> ImageFilesIn(string folder) =>
-        Directory.EnumerateFiles(folder).Where(f => ImageExtensions.Contains(Path.GetExtension(f), StringComparer.OrdinalIgnoreCase)).Order(StringComparer.Ordinal).ToList();
+    public static List<string> ImageFilesIn(string folder) => ImageFilesIn(folder, recursive: false);
+
+    /// <summary>
+    /// The JPEG and PNG files in <paramref name="folder"/>, and with <paramref name="recursive"/> in its sub-folders at
+    /// any depth (e.g. class or grade folders), sorted by their path (ordinal).
+    /// </summary>
+    public static List<string> ImageFilesIn(string folder, bool recursive) =>
+        Directory.EnumerateFiles(folder, "*", recursive ? SearchOption.AllDirectories : SearchOption.TopDirectoryOnly)
+            .Where(f => ImageExtensions.Contains(Path.GetExtension(f), StringComparer.OrdinalIgnoreCase)).Order(StringComparer.Ordinal).ToList();
 }

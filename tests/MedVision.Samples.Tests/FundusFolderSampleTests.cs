@@ -203,6 +203,25 @@ public sealed class FundusFolderSampleTests : IDisposable
         predictResult["referred"].Should().Be(referred.ToString(CultureInfo.InvariantCulture));
         predictResult["referable_from"].Should().Be("2");
         predictResult["classes"].Should().Be("5");
+        // The grade folders' parent with --recursive: the same photographs in the same order, maps named by their grade folder.
+        var nested = await SampleApp.RunAsync("fundus-folder", _folder.Path, "predict", "--model", Path.Combine(run, "model.safetensors"), "--recursive", "--csv", _folder["dr-nested.csv"],
+            "--heatmaps", _folder["dr-maps"], _folder["dr/val"]);
+        nested.ExitCode.Should().Be(0, nested.ToString());
+        File.ReadAllLines(_folder["dr-nested.csv"]).Should().Equal(rows);
+        Directory.GetFiles(_folder["dr-maps"]).Select(Path.GetFileName).Should().BeEquivalentTo(files.Select(f => $"{Path.GetFileName(Path.GetDirectoryName(f))}_{Path.GetFileNameWithoutExtension(f)}-gradcam.png"));
+        var flat = await SampleApp.RunAsync("fundus-folder", _folder.Path, "predict", "--model", Path.Combine(run, "model.safetensors"), _folder["dr/val"]);
+        flat.ExitCode.Should().Be(2, flat.ToString());
+        flat.Error.Should().Contain("holds no JPEG or PNG photographs; its sub-folders hold 15: give --recursive to take them.");
+        // Two photographs of one name would write one map: refused (without maps they are simply both predicted).
+        var twin = Path.Combine(Directory.CreateDirectory(_folder["dr-twin"]).FullName, Path.GetFileName(files[0]));
+        File.Copy(files[0], twin);
+        var clash = await SampleApp.RunAsync("fundus-folder", _folder.Path, "predict", "--model", Path.Combine(run, "model.safetensors"), "--heatmaps", _folder["dr-maps-2"], files[0], twin);
+        clash.ExitCode.Should().Be(2, clash.ToString());
+        clash.Error.Should().Contain("would both write the heat map");
+        var both = await SampleApp.RunAsync("fundus-folder", _folder.Path, "predict", "--model", Path.Combine(run, "model.safetensors"), files[0], twin);
+        both.ExitCode.Should().Be(0, both.ToString());
+        both.Lines().Single()["photographs"].Should().Be("2");
+
         var everyone = await SampleApp.RunAsync("fundus-folder", _folder.Path, ["predict", "--model", Path.Combine(run, "model.safetensors"), "--threshold", "0.0001", .. gradeFolders]);
         everyone.ExitCode.Should().Be(0, everyone.ToString());
         everyone.Lines().Single()["referred"].Should().Be("15", "every photograph has some probability of grade ≥ 2");
