@@ -99,7 +99,7 @@ internal static class TrainCommand
         var initEntry = InitialWeights.EntryOption();
         var minSensitivity = new Option<double?>("--min-sensitivity")
         {
-            Description = "S: choose the referral threshold on the validation images as the most specific one that refers at least S of the pathologic (referable) ones (e.g. 0.9), and record it in the model file, where predict takes it as its default --threshold.",
+            Description = "S: choose the referral threshold on the validation images as the most specific one that refers at least S of the pathologic (referable) ones (e.g. 0.9), and record it in the model file, where predict takes it as its default --threshold; for a multi-label table, each finding's threshold so (instead of Youden's J).",
         }.Must(v => v is null || v is > 0 and <= 1, "in (0, 1]");
         var sensitivityConfidence = OperatingPointOptions.SensitivityConfidence();
         var tensorBoard = SampleCommandLine.TensorBoard("");
@@ -332,14 +332,20 @@ internal static class TrainCommand
         var card = SampleNetworks.Describe(network, preprocessing, val.ClassNames, taskType, metrics);
         if (multiLabel)
         {
-            // Each finding's threshold chosen on the validation photographs (Youden's J), recorded for predict and evaluate.
-            card.FindingThresholds = FindingThresholds(labels, scores);
-            AnsiConsole.MarkupLine(Markup.Escape("Finding thresholds (Youden's J on the validation photographs; 0.5 for a finding present in all or none of them), recorded in the model file: "
+            // Each finding's threshold chosen on the validation photographs (Youden's J, or the most specific one with
+            // --min-sensitivity), recorded for predict and evaluate.
+            var (thresholds, notes) = FindingThresholds(labels, scores, s.MinSensitivity, s.SensitivityConfidence, classNames);
+            card.FindingThresholds = thresholds;
+            string rule = s.MinSensitivity is double required
+                ? string.Create(CultureInfo.InvariantCulture, $"the most specific reaching sensitivity {required:G4}{(s.SensitivityConfidence is double c ? $" with {c:P0} confidence" : "")}")
+                : "Youden's J";
+            AnsiConsole.MarkupLine(Markup.Escape($"Finding thresholds ({rule} on the validation photographs; 0.5 for a finding present in all or none of them), recorded in the model file: "
                 + string.Join(", ", classNames.Select((n, k) => $"{n} {card.FindingThresholds[k].ToString("F3", CultureInfo.InvariantCulture)}"))));
+            foreach (var note in notes) AnsiConsole.MarkupLine($"[yellow]Note:[/] {Markup.Escape(note)}");
         }
         // --min-sensitivity: the operating point chosen on the validation images, kept with the model for predict.
         string operatingPoint = "";
-        if (s.MinSensitivity is double minimum)
+        if (s.MinSensitivity is double minimum && !multiLabel)
         {
             var point = OperatingPointOptions.Choose(referable, risks, minimum, s.SensitivityConfidence);
             if (double.IsNegativeInfinity(point.Threshold))
@@ -437,19 +443,31 @@ internal static class TrainCommand
         return folder;
     }
 
-    // Per finding: the threshold that maximises Youden's J on the validation photographs, kept inside (0, 1); 0.5 for a
-    // finding that all or none of them show.
-    private static List<double> FindingThresholds(int[,] labels, double[,] scores)
+    // Per finding: the threshold that maximises Youden's J on the validation photographs — with --min-sensitivity the
+    // most specific one that finds that share of the photographs showing it (its lower confidence bound, with
+    // --sensitivity-confidence) — kept inside (0, 1); 0.5 for a finding that all or none of them show. A finding whose
+    // photographs are too few to show the bound keeps Youden's threshold, and a note says so.
+    private static (List<double> Thresholds, List<string> Notes) FindingThresholds(int[,] labels, double[,] scores, double? minSensitivity, double? confidence, IReadOnlyList<string> names)
     {
         var thresholds = new List<double>();
+        var notes = new List<string>();
         for (int k = 0; k < labels.GetLength(1); k++)
         {
             var present = FundusModels.Column(labels, k);
             var probability = FundusModels.Column(scores, k);
-            double t = present.Distinct().Count() < 2 ? 0.5 : OperatingPoint.Youden(present, probability).Threshold;
+            double t;
+            if (present.Distinct().Count() < 2) t = 0.5;
+            else if (minSensitivity is double minimum && OperatingPointOptions.Choose(present, probability, minimum, confidence) is var point && !double.IsNegativeInfinity(point.Threshold))
+                t = point.Threshold;
+            else
+            {
+                t = OperatingPoint.Youden(present, probability).Threshold;
+                if (minSensitivity is not null)
+                    notes.Add($"{names[k]}: its {present.Count(v => v == 1)} validation photographs cannot show the required sensitivity ({OperatingPointOptions.Choose(present, probability, minSensitivity.Value, confidence).Rule}); it keeps Youden's threshold.");
+            }
             thresholds.Add(double.IsFinite(t) ? Math.Clamp(t, 1e-6, 1 - 1e-6) : 0.5);
         }
-        return thresholds;
+        return (thresholds, notes);
     }
 
     // Label tables of the training and validation folders: one class column (the validation labels within the training
@@ -491,7 +509,7 @@ internal static class TrainCommand
             default:
                 string these = task == MedMnistTask.MultiLabel ? "these are findings of a multi-label table" : "these classes are unordered (multi-class)";
                 if (given is not null) throw new ArgumentException($"--referable-from applies to graded (ordinal) classes; {these}.{(task == MedMnistTask.MultiLabel ? "" : " Give --task ordinal if they are grades.")}");
-                if (operatingPoint) throw new ArgumentException($"--min-sensitivity chooses a referral threshold, which needs a binary or graded (ordinal) model; {these}.");
+                if (operatingPoint && task != MedMnistTask.MultiLabel) throw new ArgumentException($"--min-sensitivity chooses a referral threshold, which needs a binary or graded (ordinal) model, or each finding's threshold of a multi-label one; {these}.");
                 return null;
         }
     }

@@ -361,6 +361,25 @@ public sealed class FundusFolderSampleTests : IDisposable
         evaluation["thresholds"].Should().Be(string.Join(",", card.FindingThresholds!.Select(t => t.ToString(CultureInfo.InvariantCulture))));
         evaluate.Text.Should().Contain("AUC (G)").And.Contain("Findings at the model file's thresholds");
 
+        // --min-sensitivity: each finding's threshold the most specific that finds 3 in 4 of its validation photographs;
+        // evaluate on them shows it. With a 95% lower bound, 3 or 4 photographs of a finding cannot show it: Youden's, said so.
+        var sensitive = await SampleApp.RunAsync("fundus-folder", _folder.Path, [.. tables, "--label-column", "N,D,G", "--depth", "18", "--size", "32", "--epochs", "1", "--batch", "4", "--threads", "1",
+            "--min-sensitivity", "0.75", "--output", _folder["odir-sensitive"]]);
+        sensitive.ExitCode.Should().Be(0, sensitive.ToString());
+        sensitive.Text.Should().Contain("Finding thresholds (the most specific reaching sensitivity 0.75 on the validation photographs");
+        var sensitiveCard = MedVision.Nets.Inference.ModelFile.ReadCard(Path.Combine(_folder["odir-sensitive"], "model.safetensors"));
+        var checkedSensitivity = await SampleApp.RunAsync("fundus-folder", _folder.Path, "evaluate", "--model", Path.Combine(_folder["odir-sensitive"], "model.safetensors"), "--test-folder", _folder["odir/val"],
+            "--test-csv", _folder["odir/val.csv"], "--bootstrap", "0", "--output", _folder["odir-sensitive-eval"]);
+        checkedSensitivity.ExitCode.Should().Be(0, checkedSensitivity.ToString());
+        var sensitivities = checkedSensitivity.Lines("EVALUATION").Single();
+        sensitivities["thresholds"].Should().Be(string.Join(",", sensitiveCard.FindingThresholds!.Select(t => t.ToString(CultureInfo.InvariantCulture))));
+        foreach (var finding in new[] { "N", "D", "G" })
+            double.Parse(sensitivities[$"sensitivity_{finding}"], CultureInfo.InvariantCulture).Should().BeGreaterThanOrEqualTo(0.75, finding);
+        var bounded = await SampleApp.RunAsync("fundus-folder", _folder.Path, [.. tables, "--label-column", "N,D,G", "--depth", "18", "--size", "32", "--epochs", "1", "--batch", "4", "--threads", "1",
+            "--min-sensitivity", "0.75", "--sensitivity-confidence", "0.95", "--output", _folder["odir-bounded"]]);
+        bounded.ExitCode.Should().Be(0, bounded.ToString());
+        bounded.Text.Should().Contain("validation photographs cannot show the required sensitivity").And.Contain("it keeps Youden's threshold");
+
         // predict reports each photograph's findings at the recorded thresholds, as the library's predictor does.
         var recorded = await SampleApp.RunAsync("fundus-folder", _folder.Path, "predict", "--model", Path.Combine(run, "model.safetensors"), "--csv", _folder["odir-recorded.csv"], _folder["odir/val"]);
         recorded.ExitCode.Should().Be(0, recorded.ToString());
@@ -382,10 +401,10 @@ public sealed class FundusFolderSampleTests : IDisposable
         predicted["with_findings"].Should().Be(expected.ToString(CultureInfo.InvariantCulture));
         predicted.Should().NotContainKey("referred");
 
-        // Refusals: a referral threshold, class-balancing, class weights; findings evaluated from class folders.
+        // Refusals: a referable grade, class-balancing, class weights; findings evaluated from class folders.
         foreach (var (extra, message) in new[]
         {
-            (new[] { "--min-sensitivity", "0.9" }, "--min-sensitivity chooses a referral threshold, which needs a binary or graded (ordinal) model; these are findings of a multi-label table"),
+            (new[] { "--referable-from", "1" }, "--referable-from applies to graded (ordinal) classes; these are findings of a multi-label table"),
             (new[] { "--balance-classes" }, "--balance-classes draws photographs by their class"),
             (new[] { "--class-weights", "balanced" }, "--class-weights and --label-smoothing set the cross-entropy of single-label tasks"),
             (new[] { "--task", "ordinal" }, "--task ordinal applies to one class per photograph; the 3 finding columns (N, D, G) train a multi-label model"),

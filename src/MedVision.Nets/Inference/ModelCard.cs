@@ -69,7 +69,7 @@ public sealed class ModelCard
     public ReferralCard? Referral { get; set; }
     /// <summary>
     /// For a multi-label model: the probability at which each finding (class, in order) is reported, e.g. chosen per
-    /// finding on held-out images (Youden's J); predictions then carry their findings (<see cref="Prediction.Findings"/>).
+    /// finding on held-out images (Youden's J, or the most specific threshold with a minimum sensitivity); predictions then carry their findings (<see cref="Prediction.Findings"/>).
     /// Null when none were recorded. An older reader ignores it and predicts as before, without findings.
     /// </summary>
     [JsonPropertyName("finding_thresholds")]
