@@ -91,6 +91,7 @@ internal static class EvaluateCommand
         if (modelPaths.Length > 1)
             for (int m = 0; m < modelPaths.Length; m++) table.AddRow($"test, model {m + 1} alone", F(memberAucs[m]), F(memberAccs[m]));
         AnsiConsole.Write(table);
+        WriteTestPredictions(Path.Combine(output, "test-predictions.csv"), info, testLabels, testScores, ensemble.OrdinalDecision);
         if (modelPaths.Length > 1)
         {
             var decisions = (ensemble.OrdinalDecision, ensemble.Members.Select(m => m.Card.OrdinalDecision).ToArray());
@@ -136,7 +137,7 @@ internal static class EvaluateCommand
         var maps = modelPaths.Length == 1 ? Plots.WriteMapGrid(ensemble.Members[0], data.Test, output) : null;
         var full = Path.GetFullPath(output);
         if (maps is { } written) charts.Add(written.File);
-        AnsiConsole.MarkupLine($"Written: {string.Join(" ", charts.Select(f => Markup.Escape($"{full}/{f}")))}");
+        AnsiConsole.MarkupLine($"Written: {string.Join(" ", charts.Prepend("test-predictions.csv").Select(f => Markup.Escape($"{full}/{f}")))}");
         Console.WriteLine(line);
         return 0;
     }
@@ -276,6 +277,27 @@ internal static class EvaluateCommand
             table.AddRow(row.ToArray());
         }
         return table;
+    }
+
+    // Every test image's labels and probabilities, and its predicted class (the model's decision: a CORAL model's median
+    // grade): index,label,predicted,p_0,… (index,label_0,…,p_0,… for multi-label datasets), written atomically.
+    private static void WriteTestPredictions(string path, MedMnistInfo info, int[,] labels, double[,] scores, OrdinalDecision decision)
+    {
+        bool multiLabel = info.Task == MedMnistTask.MultiLabel;
+        int k = scores.GetLength(1), l = labels.GetLength(1);
+        var predicted = multiLabel ? null : MedMnistEvaluator.Predict(info.Task, scores, decision);
+        var text = new System.Text.StringBuilder("index,");
+        text.Append(multiLabel ? string.Join(",", Enumerable.Range(0, l).Select(j => $"label_{j}")) : "label,predicted");
+        text.Append(',').AppendJoin(',', Enumerable.Range(0, k).Select(j => $"p_{j}")).Append('\n');
+        for (int i = 0; i < scores.GetLength(0); i++)
+        {
+            text.Append(CultureInfo.InvariantCulture, $"{i},");
+            text.AppendJoin(',', Enumerable.Range(0, l).Select(j => labels[i, j].ToString(CultureInfo.InvariantCulture)));
+            if (predicted is not null) text.Append(CultureInfo.InvariantCulture, $",{predicted[i]}");
+            for (int j = 0; j < k; j++) text.Append(CultureInfo.InvariantCulture, $",{scores[i, j]:R}");
+            text.Append('\n');
+        }
+        MedVision.Torch.Serialization.AtomicFile.WriteAllText(path, text.ToString());
     }
 
     // The run folder a model file lies in (the train command's --output), naming the model in the EVALUATION line.

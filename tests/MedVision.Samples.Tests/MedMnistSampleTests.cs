@@ -381,6 +381,17 @@ public sealed class MedMnistSampleTests(MedMnistTrainedRun run) : IClassFixture<
             var p = scorer.PredictPixels(testData.GetImage(i).ToArray(), 28, 28, 3).Probabilities;
             for (int k = 0; k < 5; k++) testScores[i, k] = p[k];
         }
+        // test-predictions.csv: each test image's label, its predicted (median) grade and the grades' probabilities.
+        var written = File.ReadAllLines(run.Folder["coral-evaluation/test-predictions.csv"]);
+        written[0].Should().Be("index,label,predicted,p_0,p_1,p_2,p_3,p_4");
+        written.Should().HaveCount(testData.Count + 1);
+        var medians = MedVision.Nets.Losses.OrdinalDecoding.MedianGrades(testScores);
+        for (int i = 0; i < testData.Count; i++)
+        {
+            var cells = written[i + 1].Split(',');
+            (cells[0], cells[1], cells[2]).Should().Be((i.ToString(CultureInfo.InvariantCulture), testData.Labels[i, 0].ToString(CultureInfo.InvariantCulture), medians[i].ToString(CultureInfo.InvariantCulture)));
+            for (int k = 0; k < 5; k++) double.Parse(cells[3 + k], CultureInfo.InvariantCulture).Should().BeApproximately(testScores[i, k], 1e-6);
+        }
         var curve = MedVision.Nets.Metrics.Selective.RiskCoverageCurve.Compute(testData.Labels, testScores, MedVision.Nets.Metrics.OrdinalDecision.Median);
         evaluate.Text.Should().Contain("Selective prediction (test, by the median grade's probability)");
         line["test_aurc"].Should().Be(curve.Aurc.ToString("F4", CultureInfo.InvariantCulture));
