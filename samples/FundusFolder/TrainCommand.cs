@@ -71,7 +71,7 @@ internal static class TrainCommand
         }.OneOf("auto", "ordinal", "multi-class");
         var referableFrom = new Option<int?>("--referable-from")
         {
-            Description = "GRADE: for an ordinal model, the lowest grade that is referred (e.g. 2: moderate diabetic retinopathy or worse, referable DR); the validation report's sensitivity, specificity and ROC, and --min-sensitivity's operating point, are those of referring P(grade ≥ GRADE). Default: 2 (1 with three grades).",
+            Description = "GRADE: for an ordinal model, the lowest grade that is referred (e.g. 2: moderate diabetic retinopathy or worse, referable DR); the validation report's sensitivity, specificity and ROC, and --min-sensitivity's operating point, are those of referring P(grade ≥ GRADE). Default: 2 (with three grades 0, 1, 2, the highest).",
             HelpName = "GRADE",
         }.Must(v => v is null or >= 1, "at least 1");
         var model = new Option<string>("--model")
@@ -494,7 +494,7 @@ internal static class TrainCommand
         return (train, val);
     }
 
-    // The lowest referable class: 1 for a binary model; --referable-from (grade 2 by default, 1 with three grades) for an
+    // The lowest referable class: 1 for a binary model; --referable-from (grade 2 by default, the highest of three grades) for an
     // ordinal one; none for unordered classes or findings, which have no referral (--referable-from and --min-sensitivity refused).
     private static int? ReferableClass(MedMnistTask task, int classes, int? given, bool operatingPoint)
     {

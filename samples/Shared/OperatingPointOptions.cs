@@ -5,7 +5,7 @@ namespace MedVision.Samples;
 
 /// <summary>
 /// --sensitivity-confidence, as the samples that choose a referral operating point for --min-sensitivity declare it
-/// (medmnist evaluate, fundus-folder train), and the choice it makes.
+/// (medmnist evaluate, fundus-folder train, volume-folder train), and the choice it makes.
 /// </summary>
 internal static class OperatingPointOptions
 {

@@ -137,6 +137,15 @@ internal static class TrainCommand
         var classWeights = ClassImbalanceOptions.ClassWeights();
         var labelSmoothing = ClassImbalanceOptions.LabelSmoothing();
         var head = ClassImbalanceOptions.Head();
+        var minSensitivity = new Option<double?>("--min-sensitivity")
+        {
+            Description = "S: for a binary or graded (ordinal) model, choose the referral threshold on the validation volumes as the most specific one that refers at least S of the positive (referable) ones (e.g. 0.9), and record it in the model file, by which predict refers each scan. Not with --folds.",
+        }.Must(v => v is null || v is > 0 and <= 1, "in (0, 1]");
+        var sensitivityConfidence = OperatingPointOptions.SensitivityConfidence();
+        var referableFrom = new Option<int?>("--referable-from")
+        {
+            Description = "GRADE: with --min-sensitivity on an ordinal model, the lowest grade (0-based, in the folders' order) that is referred. Default: 2 (with three grades 0, 1, 2, the highest).",
+        };
         var taskOption = new Option<string>("--task")
         {
             Description = "With three or more class folders: ordinal (grades in the folders' name order, e.g. grade2/ grade3/ grade4/: predict gives the predicted and the expected grade, the report Cohen's kappa) or multi-class (unordered classes). auto: ordinal when the folders are named 0, 1, 2, … in order, else multi-class.",
@@ -145,8 +154,11 @@ internal static class TrainCommand
         var command = new Command("train", "Train and evaluate a 3-D classifier on volumes in class folders.")
         {
             data, size, window, percentiles, channelWise, orientation, spacing, fit, crop, normalization, modalities, align, depth, initWeights, valFraction, folds, groupBy, epochs, batch, lr, rotate, affine, intensityAugment, mriArtifacts, noise, seed, demo, device, threads, output, resume, onlyFolds,
-            tensorBoard, classWeights, labelSmoothing, taskOption, head,
+            tensorBoard, classWeights, labelSmoothing, taskOption, head, minSensitivity, sensitivityConfidence, referableFrom,
         };
+        command.Check(r => r.GetValue(minSensitivity) is not null && r.GetValue(folds) is not null ? "--min-sensitivity records an operating point chosen on the held-out validation volumes; with --folds each fold's model would have its own: train one held-out model." : null);
+        command.Check(r => r.GetValue(sensitivityConfidence) is not null && r.GetValue(minSensitivity) is null ? "--sensitivity-confidence bounds the sensitivity of --min-sensitivity; give --min-sensitivity S too." : OperatingPointOptions.Check(r.GetValue(minSensitivity), r.GetValue(sensitivityConfidence)));
+        command.Check(r => r.GetValue(referableFrom) is not null && r.GetValue(minSensitivity) is null ? "--referable-from names the grades --min-sensitivity refers; give --min-sensitivity S too." : null);
         command.Check(r => r.GetValue(head) == "coral" && r.GetValue(taskOption) == "multi-class" ? "--head coral ranks ordered grades; --task multi-class trains unordered classes." : null);
         command.Check(r => r.GetValue(onlyFolds) is not { Length: > 0 } only ? null
             : r.GetValue(folds) is not int k ? "--only-folds trains some folds of a cross-validation: give --folds K too."
@@ -175,14 +187,16 @@ internal static class TrainCommand
                 r.GetValue(percentiles) is [var lower, var upper] ? (lower, upper) : null, r.GetValue(channelWise), Default(depth) ? 10 : r.GetValue(depth), r.GetValue(initWeights),
                 r.GetValue(valFraction), r.GetValue(folds), r.GetValue(groupBy), Default(epochs) ? 2 : r.GetValue(epochs), r.GetValue(batch), r.GetValue(lr), r.GetValue(rotate), r.GetValue(affine) is { Length: > 0 } af ? af : null, r.GetValue(intensityAugment), r.GetValue(mriArtifacts), r.GetValue(noise), r.GetValue(seed), r.GetValue(demo),
                 Device.Parse(r.GetValue(device)!), r.GetValue(threads), r.GetValue(output)!, optimization.Read(r), r.GetValue(resume), r.GetValue(onlyFolds) is { Length: > 0 } named ? named : null, r.GetValue(tensorBoard),
-                r.GetValue(classWeights)!, r.GetValue(labelSmoothing), r.GetValue(taskOption)!, ClassImbalanceOptions.ParseHead(r.GetValue(head)!)));
+                r.GetValue(classWeights)!, r.GetValue(labelSmoothing), r.GetValue(taskOption)!, ClassImbalanceOptions.ParseHead(r.GetValue(head)!),
+                r.GetValue(minSensitivity), r.GetValue(sensitivityConfidence), r.GetValue(referableFrom)));
         });
         return command;
     }
 
     private sealed record Settings(string? Data, int[] Size, (double Center, double Width)? Window, string? Orientation, CropForeground? Crop, string Normalization, string[]? Modalities, float[]? Spacing, bool AlignModalities, VolumeFit Fit, (double Lower, double Upper)? Percentiles, bool ChannelWise, int Depth, string? InitWeights,
         double ValidationFraction, int? Folds, string? GroupBy, int Epochs, int Batch, double LearningRate, double Rotate, double[]? Affine, bool IntensityAugment, bool MriArtifacts, double Noise, int Seed, bool Demo, Device Device, int Threads, string Output,
-        OptimizationRecipe Optimization, bool Resume, int[]? OnlyFolds, string? TensorBoard, string ClassWeights, double LabelSmoothing, string Task, ClassifierHead Head);
+        OptimizationRecipe Optimization, bool Resume, int[]? OnlyFolds, string? TensorBoard, string ClassWeights, double LabelSmoothing, string Task, ClassifierHead Head,
+        double? MinSensitivity, double? SensitivityConfidence, int? ReferableFrom);
 
     private static int Run(Settings s)
     {
@@ -263,6 +277,21 @@ internal static class TrainCommand
                 : MedicalNet.CreateModel(s.InitWeights, source.ClassNames.Count, channels, s.Head);
         }
         var taskType = ClassTasks.Choose(s.Task, source.ClassNames, $"the class folders of {s.Data}");
+        // --min-sensitivity: the lowest referred class (1 of a binary model, a grade of an ordinal one).
+        int? referFrom = null;
+        if (s.MinSensitivity is not null)
+        {
+            if (taskType is not (MedMnistTask.Binary or MedMnistTask.OrdinalRegression))
+                throw new ArgumentException($"--min-sensitivity chooses a referral threshold, which needs two classes or graded (ordinal) ones; the class folders of {s.Data} ({string.Join(", ", source.ClassNames)}) are unordered (give --task ordinal if they are grades).");
+            if (taskType == MedMnistTask.Binary && s.ReferableFrom is not null and not 1)
+                throw new ArgumentException($"--referable-from {s.ReferableFrom}: a model of two classes refers its second, 1 ({source.ClassNames[1]}).");
+            int classes = source.ClassNames.Count;
+            if (s.ReferableFrom is int g && (g < 1 || g >= classes))
+                throw new ArgumentException($"--referable-from {g}: the grades run from 0 to {classes - 1} ({string.Join(", ", source.ClassNames)}); refer from a grade between 1 and {classes - 1}.");
+            referFrom = taskType == MedMnistTask.Binary ? 1 : s.ReferableFrom ?? Math.Min(2, classes - 1);
+            if (valIndices.Select(i => labels[i] >= referFrom).Distinct().Count() < 2)
+                throw new ArgumentException($"--min-sensitivity chooses a threshold on validation volumes below and at or above class {referFrom} ({source.ClassNames[referFrom.Value]}); the {valIndices.Length} validation volumes hold {(valIndices.Any(i => labels[i] >= referFrom) ? "referable" : "non-referable")} ones only: add volumes or raise --val-fraction.");
+        }
         if (s.Head == ClassifierHead.Coral && taskType != MedMnistTask.OrdinalRegression)
             throw new ArgumentException($"--head coral ranks ordered grades; the class folders of {s.Data} ({string.Join(", ", source.ClassNames)}) train a {taskType} task: give --task ordinal when they are grades in their names' order (three or more).");
         TrainerBuilder Recipe(ResNet network, ITrainingTask task, int seed, string? board)
@@ -285,11 +314,13 @@ internal static class TrainCommand
             AnsiConsole.MarkupLine(Markup.Escape("Optimization: " + s.Optimization.Describe(s.LearningRate)));
         }
         DataLoaderOptions Options(ITransform transform, bool training) => new() { BatchSize = s.Batch, Shuffle = training, Seed = s.Seed, Transform = transform, Device = s.Device };
-        void SaveModel(string path, ResNet network, Preparation preparation, IReadOnlyDictionary<string, double> metrics)
+        void SaveModel(string path, ResNet network, Preparation preparation, IReadOnlyDictionary<string, double> metrics, ReferralCard? referral = null)
         {
             // A self-describing model file: Predictor.Load(...).PredictFile("scan.nii.gz") prepares volumes as training did.
             var preprocessing = source.DescribePreprocessing(Enumerable.Repeat((float)preparation.Mean, channels).ToList(), Enumerable.Repeat((float)preparation.Std, channels).ToList(), preparation.PerVolume);
-            ModelFile.Save(path, network, ModelFile.Describe(network, preprocessing, source.ClassNames, taskType, metrics));
+            var card = ModelFile.Describe(network, preprocessing, source.ClassNames, taskType, metrics);
+            card.Referral = referral;
+            ModelFile.Save(path, network, card);
         }
         string F(double v) => v.ToString("F4", CultureInfo.InvariantCulture);
         var full = Path.GetFullPath(s.Output);
@@ -377,7 +408,25 @@ internal static class TrainCommand
         var acc = MedMnistEvaluator.GetAcc(task.TaskType, valLabels, valScores, task.Decision);
         var report = ModelEvaluator.Evaluate(task.TaskType, valLabels, valScores, task.Decision);
         report.WriteCsv(Path.Combine(s.Output, "validation-evaluation.csv"));
-        SaveModel(Path.Combine(s.Output, "model.safetensors"), network, preparation, new Dictionary<string, double> { ["best_epoch"] = result.BestEpoch + 1, ["val_auc"] = auc, ["val_acc"] = acc });
+        // --min-sensitivity: the operating point chosen on the validation volumes, recorded for predict.
+        ReferralCard? referral = null;
+        string operatingPoint = "";
+        if (referFrom is int from)
+        {
+            var (referable, risks) = MedVision.Nets.Metrics.Clinical.Referral.FromGrades(valLabels, valScores, from);
+            var point = OperatingPointOptions.Choose(referable, risks, s.MinSensitivity!.Value, s.SensitivityConfidence);
+            string risk = taskType == MedMnistTask.Binary ? $"P({source.ClassNames[1]})" : $"P(grade ≥ {from}: {source.ClassNames[from]})";
+            if (double.IsNegativeInfinity(point.Threshold))
+                AnsiConsole.MarkupLine($"[yellow]Note:[/] {Markup.Escape($"no operating point recorded: {point.Rule}. Lower --min-sensitivity or --sensitivity-confidence, or validate on more volumes.")}");
+            else
+            {
+                referral = ReferralCard.From(point, referableFrom: from);
+                AnsiConsole.MarkupLine(Markup.Escape(string.Create(CultureInfo.InvariantCulture,
+                    $"Operating point ({point.Rule} on the validation volumes): refer when {risk} ≥ {point.Threshold:F4}; {referral.DescribeHeldOut()} (95% intervals). Recorded in the model file.")));
+                operatingPoint = string.Create(CultureInfo.InvariantCulture, $" op_threshold={point.Threshold:F4} op_val_sensitivity={point.Fitted!.Sensitivity:F4} op_val_specificity={point.Fitted.Specificity:F4}");
+            }
+        }
+        SaveModel(Path.Combine(s.Output, "model.safetensors"), network, preparation, new Dictionary<string, double> { ["best_epoch"] = result.BestEpoch + 1, ["val_auc"] = auc, ["val_acc"] = acc }, referral);
 
         var table = new Table().Title($"selected epoch {result.BestEpoch + 1} (best validation AUC), validation volumes")
             .AddColumn(new TableColumn("AUC").RightAligned()).AddColumn(new TableColumn("ACC").RightAligned());
@@ -386,7 +435,7 @@ internal static class TrainCommand
         AnsiConsole.WriteLine(report.Format(classNames: source.ClassNames));
         AnsiConsole.MarkupLine(Markup.Escape($"Model file: {full}/model.safetensors (use: volume-folder predict --model {full}/model.safetensors SCANS…, or Predictor.Load(...).PredictFile(\"scan.nii.gz\")) · checkpoints: {full}/best.safetensors · history: {full}/history.csv · report: {full}/validation-evaluation.csv · split: {full}/split.csv"));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"RESULT {(IsKinetics(s.InitWeights) ? "r3d18-kinetics" : $"medicalnet-resnet{Depth(network.Options)}")} volumes{(s.Demo ? "-demo" : "")} pretrained={(s.InitWeights is null ? "no" : "yes")} size={string.Join("x", s.Size)} seed={s.Seed} epochs={s.Epochs} best_epoch={result.BestEpoch + 1} val_auc={F(auc)} val_acc={F(acc)}{(s.Head == ClassifierHead.Coral ? " head=coral" : "")}"));
+            $"RESULT {(IsKinetics(s.InitWeights) ? "r3d18-kinetics" : $"medicalnet-resnet{Depth(network.Options)}")} volumes{(s.Demo ? "-demo" : "")} pretrained={(s.InitWeights is null ? "no" : "yes")} size={string.Join("x", s.Size)} seed={s.Seed} epochs={s.Epochs} best_epoch={result.BestEpoch + 1} val_auc={F(auc)} val_acc={F(acc)}{(s.Head == ClassifierHead.Coral ? " head=coral" : "")}{operatingPoint}"));
         return 0;
     }
 

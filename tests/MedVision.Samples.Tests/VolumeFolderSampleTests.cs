@@ -63,7 +63,8 @@ public sealed class VolumeFolderSampleTests : IDisposable
         var checkpoint = Path.Combine(AppContext.BaseDirectory, "Fixtures", "medicalnet_tiny_resnet18a.pth");
         var coralRun = _folder["grades-coral"];
         var coral = await SampleApp.RunAsync("volume-folder", _folder.Path,
-            "--data", data, "--size", "16", "16", "16", "--init-weights", checkpoint, "--epochs", "1", "--batch", "3", "--threads", "2", "--task", "ordinal", "--head", "coral", "--output", coralRun);
+            "--data", data, "--size", "16", "16", "16", "--init-weights", checkpoint, "--epochs", "1", "--batch", "3", "--threads", "2", "--task", "ordinal", "--head", "coral",
+            "--val-fraction", "0.34", "--min-sensitivity", "1", "--output", coralRun);
         coral.ExitCode.Should().Be(0, coral.ToString());
         coral.Text.Should().Contain("ending in a CORAL head (2 cumulative logits; predicted grade: the median)").And.Contain("Loss: CORAL");
         var result = coral.Lines().Should().ContainSingle().Subject;
@@ -79,9 +80,32 @@ public sealed class VolumeFolderSampleTests : IDisposable
             int right = validation.Count(c => predictor.PredictFile(Path.Combine(data, c[0])).LabelName == c[1]);
             result["val_acc"].Should().Be(((double)right / validation.Length).ToString("F4", CultureInfo.InvariantCulture));
         }
+        // --min-sensitivity 1: the operating point refers every validation volume of grade ≥ 2 (grade4), at the lowest
+        // P(grade ≥ 2) among them, and is recorded for predict.
+        coral.Text.Should().Contain("Operating point (").And.Contain("refer when P(grade ≥ 2: grade4) ≥ ");
+        result["op_val_sensitivity"].Should().Be("1.0000");
+        coralCard.Referral.Should().NotBeNull();
+        coralCard.Referral!.ReferableFrom.Should().Be(2);
+        using (var predictor = Predictor.Load(coralFile))
+        {
+            var referable = File.ReadAllLines(Path.Combine(coralRun, "split.csv")).Skip(1).Select(l => l.Split(',')).Where(c => c[3] == "validation" && c[1] == "grade4").ToArray();
+            referable.Should().NotBeEmpty();
+            double lowest = referable.Min(c => predictor.PredictFile(Path.Combine(data, c[0])).ReferralRisk!.Value);
+            result["op_threshold"].Should().Be(lowest.ToString("F4", CultureInfo.InvariantCulture));
+        }
         var coralPredict = await SampleApp.RunAsync("volume-folder", _folder.Path, "predict", "--model", coralFile, Path.Combine(data, "grade3", "s01.nii.gz"));
         coralPredict.ExitCode.Should().Be(0, coralPredict.ToString());
-        coralPredict.Text.Should().Contain("expected");
+        coralPredict.Text.Should().Contain("expected").And.Contain("Referral: refer when");
+        // An operating point needs a held-out validation split of both kinds, a grade that exists, and ordered grades.
+        var folded = await SampleApp.RunAsync("volume-folder", _folder.Path, "--data", data, "--folds", "3", "--min-sensitivity", "0.9", "--output", _folder["op-folds"]);
+        folded.ExitCode.Should().Be(2, folded.ToString());
+        folded.Error.Should().Contain("--min-sensitivity records an operating point chosen on the held-out validation volumes");
+        var beyond = await SampleApp.RunAsync("volume-folder", _folder.Path, "--data", data, "--task", "ordinal", "--min-sensitivity", "0.9", "--referable-from", "3", "--output", _folder["op-beyond"]);
+        beyond.ExitCode.Should().Be(2, beyond.ToString());
+        beyond.Error.Should().Contain("--referable-from 3: the grades run from 0 to 2 (grade2, grade3, grade4)");
+        var unorderedPoint = await SampleApp.RunAsync("volume-folder", _folder.Path, "--data", data, "--min-sensitivity", "0.9", "--output", _folder["op-unordered"]);
+        unorderedPoint.ExitCode.Should().Be(2, unorderedPoint.ToString());
+        unorderedPoint.Error.Should().Contain("--min-sensitivity chooses a referral threshold, which needs two classes or graded (ordinal) ones");
         // Grades are needed: unordered folders and --task multi-class are refused.
         var words = await SampleApp.RunAsync("volume-folder", _folder.Path, "--data", data, "--head", "coral", "--epochs", "1", "--output", _folder["coral-words"]);
         words.ExitCode.Should().Be(2, words.ToString());
