@@ -346,21 +346,7 @@ internal static class TrainCommand
         // --min-sensitivity: the operating point chosen on the validation images, kept with the model for predict.
         string operatingPoint = "";
         if (s.MinSensitivity is double minimum && !multiLabel)
-        {
-            var point = OperatingPointOptions.Choose(referable, risks, minimum, s.SensitivityConfidence);
-            if (double.IsNegativeInfinity(point.Threshold))
-            {
-                // The bound cannot be shown on so few pathologic photographs: the model is trained and saved, without a point.
-                AnsiConsole.MarkupLine($"[yellow]Note:[/] {Markup.Escape($"no operating point recorded: {point.Rule}. Lower --min-sensitivity or --sensitivity-confidence, or validate on more {positives} photographs.")}");
-            }
-            else
-            {
-                card.Referral = ReferralCard.From(point, referableFrom: from!.Value);
-                AnsiConsole.MarkupLine(Markup.Escape(string.Create(CultureInfo.InvariantCulture,
-                    $"Operating point ({point.Rule} on the validation images): refer when {risk} ≥ {point.Threshold:F4}; {card.Referral.DescribeHeldOut()} (95% intervals). Recorded in the model file.")));
-                operatingPoint = string.Create(CultureInfo.InvariantCulture, $" op_threshold={point.Threshold:F4} op_val_sensitivity={point.Fitted!.Sensitivity:F4} op_val_specificity={point.Fitted.Specificity:F4}");
-            }
-        }
+            (card.Referral, operatingPoint) = OperatingPointOptions.Record(referable, risks, minimum, s.SensitivityConfidence, from!.Value, risk, "images", $"{positives} photographs");
         ModelFile.Save(modelPath, network, card);
 
         string F(double v) => v.ToString("F4", CultureInfo.InvariantCulture);

@@ -1,5 +1,8 @@
 using System.CommandLine;
+using System.Globalization;
+using MedVision.Nets.Inference;
 using MedVision.Nets.Metrics.Clinical;
+using Spectre.Console;
 
 namespace MedVision.Samples;
 
@@ -21,6 +24,34 @@ internal static class OperatingPointOptions
     /// </summary>
     public static OperatingPoint Choose(int[] labels, double[] risks, double minimum, double? confidence) =>
         confidence is double c ? OperatingPoint.AtSensitivityBound(labels, risks, minimum, 1 - c) : OperatingPoint.AtSensitivity(labels, risks, minimum);
+
+    /// <summary>
+    /// The operating point a training run records for --min-sensitivity (fundus-folder, volume-folder train): chosen on the
+    /// held-out <paramref name="heldOut"/> (e.g. "images"), printed, and returned as the model card's referral with the
+    /// RESULT line's op_ fields; when the confidence bound cannot be shown on so few positives, a note and no point (the
+    /// model is saved without one).
+    /// </summary>
+    /// <param name="labels">1 for a referable held-out sample, 0 for another.</param>
+    /// <param name="risks">Their referral risks.</param>
+    /// <param name="minimum">--min-sensitivity.</param>
+    /// <param name="confidence">--sensitivity-confidence, or null.</param>
+    /// <param name="referableFrom">The lowest referred class.</param>
+    /// <param name="risk">How messages name the risk, e.g. "P(grade ≥ 2)".</param>
+    /// <param name="heldOut">What the held-out samples are: "images", "volumes".</param>
+    /// <param name="more">What more of would show the bound, e.g. "pathologic photographs".</param>
+    public static (ReferralCard? Referral, string Fields) Record(int[] labels, double[] risks, double minimum, double? confidence, int referableFrom, string risk, string heldOut, string more)
+    {
+        var point = Choose(labels, risks, minimum, confidence);
+        if (double.IsNegativeInfinity(point.Threshold))
+        {
+            AnsiConsole.MarkupLine($"[yellow]Note:[/] {Markup.Escape($"no operating point recorded: {point.Rule}. Lower --min-sensitivity or --sensitivity-confidence, or validate on more {more}.")}");
+            return (null, "");
+        }
+        var referral = ReferralCard.From(point, referableFrom);
+        AnsiConsole.MarkupLine(Markup.Escape(string.Create(CultureInfo.InvariantCulture,
+            $"Operating point ({point.Rule} on the validation {heldOut}): refer when {risk} ≥ {point.Threshold:F4}; {referral.DescribeHeldOut()} (95% intervals). Recorded in the model file.")));
+        return (referral, string.Create(CultureInfo.InvariantCulture, $" op_threshold={point.Threshold:F4} op_val_sensitivity={point.Fitted!.Sensitivity:F4} op_val_specificity={point.Fitted.Specificity:F4}"));
+    }
 
     /// <summary>The refusal of a confidence for a minimum of 1, which no finite sample can show; null when they fit.</summary>
     public static string? Check(double? minimum, double? confidence) =>

@@ -414,17 +414,8 @@ internal static class TrainCommand
         if (referFrom is int from)
         {
             var (referable, risks) = MedVision.Nets.Metrics.Clinical.Referral.FromGrades(valLabels, valScores, from);
-            var point = OperatingPointOptions.Choose(referable, risks, s.MinSensitivity!.Value, s.SensitivityConfidence);
             string risk = taskType == MedMnistTask.Binary ? $"P({source.ClassNames[1]})" : $"P(grade ≥ {from}: {source.ClassNames[from]})";
-            if (double.IsNegativeInfinity(point.Threshold))
-                AnsiConsole.MarkupLine($"[yellow]Note:[/] {Markup.Escape($"no operating point recorded: {point.Rule}. Lower --min-sensitivity or --sensitivity-confidence, or validate on more volumes.")}");
-            else
-            {
-                referral = ReferralCard.From(point, referableFrom: from);
-                AnsiConsole.MarkupLine(Markup.Escape(string.Create(CultureInfo.InvariantCulture,
-                    $"Operating point ({point.Rule} on the validation volumes): refer when {risk} ≥ {point.Threshold:F4}; {referral.DescribeHeldOut()} (95% intervals). Recorded in the model file.")));
-                operatingPoint = string.Create(CultureInfo.InvariantCulture, $" op_threshold={point.Threshold:F4} op_val_sensitivity={point.Fitted!.Sensitivity:F4} op_val_specificity={point.Fitted.Specificity:F4}");
-            }
+            (referral, operatingPoint) = OperatingPointOptions.Record(referable, risks, s.MinSensitivity!.Value, s.SensitivityConfidence, from, risk, "volumes", "volumes");
         }
         SaveModel(Path.Combine(s.Output, "model.safetensors"), network, preparation, new Dictionary<string, double> { ["best_epoch"] = result.BestEpoch + 1, ["val_auc"] = auc, ["val_acc"] = acc }, referral);
 
