@@ -145,7 +145,8 @@ internal static class TrainCommand
         var referableFrom = new Option<int?>("--referable-from")
         {
             Description = "GRADE: with --min-sensitivity on an ordinal model, the lowest grade (0-based, in the folders' order) that is referred. Default: 2 (with three grades 0, 1, 2, the highest).",
-        };
+            HelpName = "GRADE",
+        }.Must(v => v is null or >= 1, "at least 1");
         var taskOption = new Option<string>("--task")
         {
             Description = "With three or more class folders: ordinal (grades in the folders' name order, e.g. grade2/ grade3/ grade4/: predict gives the predicted and the expected grade, the report Cohen's kappa) or multi-class (unordered classes). auto: ordinal when the folders are named 0, 1, 2, … in order, else multi-class.",
