@@ -205,7 +205,7 @@ internal static class TrainCommand
             : s.Labelling == "file-names" ? MedMnistTask.Binary
             : ClassTasks.Choose(s.Task, classNames, s.Subfolders ? $"the class folders of {s.TrainFolder}" : $"the labels of {s.TrainCsv}");
         // The lowest referable class: 1 (binary), a grade (ordinal); none for unordered classes.
-        int? from = ReferableClass(taskType, classNames.Length, s.ReferableFrom, s.MinSensitivity is not null);
+        int? from = OperatingPointOptions.ReferableClass(taskType, classNames, s.ReferableFrom, s.MinSensitivity is not null, findings: true);
         if (s.BalanceClasses && train.IsMultiLabel)
             throw new ArgumentException("--balance-classes draws photographs by their class; a photograph of a multi-label table has several findings (use --class-weights … for single-label tables only, or neither).");
         // How messages name the positive class's images: "pathologic" in iChallenge-PM's layout, else the class's name
@@ -478,26 +478,6 @@ internal static class TrainCommand
         if (!train.ClassNames.SequenceEqual(val.ClassNames))
             throw new ArgumentException($"The validation folder's classes ({string.Join(", ", val.ClassNames)}) are not the training folder's ({string.Join(", ", train.ClassNames)}).");
         return (train, val);
-    }
-
-    // The lowest referable class: 1 for a binary model; --referable-from (grade 2 by default, the highest of three grades) for an
-    // ordinal one; none for unordered classes or findings, which have no referral (--referable-from and --min-sensitivity refused).
-    private static int? ReferableClass(MedMnistTask task, int classes, int? given, bool operatingPoint)
-    {
-        switch (task)
-        {
-            case MedMnistTask.Binary:
-                if (given is not null and not 1) throw new ArgumentException($"--referable-from {given}: a binary model refers its positive class, 1.");
-                return 1;
-            case MedMnistTask.OrdinalRegression:
-                if (given is int g && (g < 1 || g >= classes)) throw new ArgumentException($"--referable-from {g}: the grades run from 0 to {classes - 1}; refer from a grade between 1 and {classes - 1}.");
-                return given ?? Math.Min(2, classes - 1);
-            default:
-                string these = task == MedMnistTask.MultiLabel ? "these are findings of a multi-label table" : "these classes are unordered (multi-class)";
-                if (given is not null) throw new ArgumentException($"--referable-from applies to graded (ordinal) classes; {these}.{(task == MedMnistTask.MultiLabel ? "" : " Give --task ordinal if they are grades.")}");
-                if (operatingPoint && task != MedMnistTask.MultiLabel) throw new ArgumentException($"--min-sensitivity chooses a referral threshold, which needs a binary or graded (ordinal) model, or each finding's threshold of a multi-label one; {these}.");
-                return null;
-        }
     }
 
     // A RESULT key from a table header: "sensitivity (grade ≥ 2)" → "sensitivity", "quadratic κ" → "qwk", "macro F1" → "macro_f1".

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using MedVision.Nets.Inference;
+using MedVision.Nets.Metrics;
 using MedVision.Nets.Metrics.Clinical;
 using Spectre.Console;
 
@@ -56,4 +57,39 @@ internal static class OperatingPointOptions
     /// <summary>The refusal of a confidence for a minimum of 1, which no finite sample can show; null when they fit.</summary>
     public static string? Check(double? minimum, double? confidence) =>
         confidence is not null && minimum is 1 ? "--sensitivity-confidence bounds a sensitivity below 1; no finite number of images shows a sensitivity of 1 with confidence. Lower --min-sensitivity." : null;
+
+    /// <summary>
+    /// The lowest referable class: 1 for a binary model; --referable-from (grade 2 by default, the highest of three grades)
+    /// for an ordinal one; none for unordered classes or a multi-label table's findings, which have no referral
+    /// (--referable-from refused; --min-sensitivity refused too, except for findings, each of which gets its own threshold,
+    /// where <paramref name="findings"/> allows them).
+    /// </summary>
+    /// <param name="task">The model's task.</param>
+    /// <param name="classNames">Its classes (grades in order for an ordinal task), named in the messages.</param>
+    /// <param name="given">--referable-from, when given.</param>
+    /// <param name="operatingPoint">Whether --min-sensitivity was given.</param>
+    /// <param name="findings">Whether the sample trains multi-label tables, whose findings --min-sensitivity thresholds one by one.</param>
+    public static int? ReferableClass(MedMnistTask task, IReadOnlyList<string> classNames, int? given, bool operatingPoint, bool findings)
+    {
+        int classes = classNames.Count;
+        string names = string.Join(", ", classNames);
+        switch (task)
+        {
+            case MedMnistTask.Binary:
+                if (given is not null and not 1) throw new ArgumentException($"--referable-from {given}: a model of two classes refers its second, 1 ({classNames[1]}).");
+                return 1;
+            case MedMnistTask.OrdinalRegression:
+                if (given is int g && (g < 1 || g >= classes))
+                    throw new ArgumentException($"--referable-from {g}: the grades run from 0 to {classes - 1} ({names}); refer from a grade between 1 and {classes - 1}.");
+                return given ?? Math.Min(2, classes - 1);
+            default:
+                bool table = task == MedMnistTask.MultiLabel;
+                string these = table ? $"these are findings of a multi-label table ({names})" : $"these classes ({names}) are unordered (multi-class)";
+                string hint = table ? "" : " Give --task ordinal if they are grades, in their names' order.";
+                if (given is not null) throw new ArgumentException($"--referable-from applies to graded (ordinal) classes; {these}.{hint}");
+                if (operatingPoint && !(table && findings))
+                    throw new ArgumentException($"--min-sensitivity chooses a referral threshold, which needs a binary or graded (ordinal) model{(findings ? ", or each finding's threshold of a multi-label one" : "")}; {these}.{hint}");
+                return null;
+        }
+    }
 }

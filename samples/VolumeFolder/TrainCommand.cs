@@ -279,17 +279,10 @@ internal static class TrainCommand
         }
         var taskType = ClassTasks.Choose(s.Task, source.ClassNames, $"the class folders of {s.Data}");
         // --min-sensitivity: the lowest referred class (1 of a binary model, a grade of an ordinal one).
-        int? referFrom = null;
-        if (s.MinSensitivity is not null)
+        int? referFrom = s.MinSensitivity is null ? null
+            : OperatingPointOptions.ReferableClass(taskType, source.ClassNames, s.ReferableFrom, operatingPoint: true, findings: false);
+        if (referFrom is not null)
         {
-            if (taskType is not (MedMnistTask.Binary or MedMnistTask.OrdinalRegression))
-                throw new ArgumentException($"--min-sensitivity chooses a referral threshold, which needs two classes or graded (ordinal) ones; the class folders of {s.Data} ({string.Join(", ", source.ClassNames)}) are unordered (give --task ordinal if they are grades).");
-            if (taskType == MedMnistTask.Binary && s.ReferableFrom is not null and not 1)
-                throw new ArgumentException($"--referable-from {s.ReferableFrom}: a model of two classes refers its second, 1 ({source.ClassNames[1]}).");
-            int classes = source.ClassNames.Count;
-            if (s.ReferableFrom is int g && (g < 1 || g >= classes))
-                throw new ArgumentException($"--referable-from {g}: the grades run from 0 to {classes - 1} ({string.Join(", ", source.ClassNames)}); refer from a grade between 1 and {classes - 1}.");
-            referFrom = taskType == MedMnistTask.Binary ? 1 : s.ReferableFrom ?? Math.Min(2, classes - 1);
             if (valIndices.Select(i => labels[i] >= referFrom).Distinct().Count() < 2)
                 throw new ArgumentException($"--min-sensitivity chooses a threshold on validation volumes below and at or above class {referFrom} ({source.ClassNames[referFrom.Value]}); the {valIndices.Length} validation volumes hold {(valIndices.Any(i => labels[i] >= referFrom) ? "referable" : "non-referable")} ones only: add volumes or raise --val-fraction.");
         }

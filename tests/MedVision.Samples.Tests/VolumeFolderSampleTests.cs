@@ -105,7 +105,8 @@ public sealed class VolumeFolderSampleTests : IDisposable
         beyond.Error.Should().Contain("--referable-from 3: the grades run from 0 to 2 (grade2, grade3, grade4)");
         var unorderedPoint = await SampleApp.RunAsync("volume-folder", _folder.Path, "--data", data, "--min-sensitivity", "0.9", "--output", _folder["op-unordered"]);
         unorderedPoint.ExitCode.Should().Be(2, unorderedPoint.ToString());
-        unorderedPoint.Error.Should().Contain("--min-sensitivity chooses a referral threshold, which needs two classes or graded (ordinal) ones");
+        unorderedPoint.Error.Should().Contain("--min-sensitivity chooses a referral threshold, which needs a binary or graded (ordinal) model; these classes (grade2, grade3, grade4) are unordered (multi-class). Give --task ordinal")
+            .And.NotContain("multi-label");
         // Grades are needed: unordered folders and --task multi-class are refused.
         var words = await SampleApp.RunAsync("volume-folder", _folder.Path, "--data", data, "--head", "coral", "--epochs", "1", "--output", _folder["coral-words"]);
         words.ExitCode.Should().Be(2, words.ToString());
