@@ -35,7 +35,7 @@ internal static class CrossValidateCommand
         var device = ModelOptions.DeviceChoice();
         var threads = ModelOptions.Threads();
         var output = new Option<string>("--output") { Description = "Folder of the folds' runs (fold-1 … fold-k, each with its model.safetensors), the ensemble manifest and the summary.", DefaultValueFactory = _ => "runs/medmnist-cv" };
-        var calibrate = new Option<bool>("--calibrate") { Description = "Store in each fold's model file the temperature fitted on its own fold's predictions (held out for that model), so that predict and the ensemble report calibrated probabilities (single-label datasets)." };
+        var calibrate = new Option<bool>("--calibrate") { Description = "Store in each fold's model file the temperature fitted on its own fold's predictions (held out for that model), so that predict and the ensemble report calibrated probabilities (single-label datasets); with --head coral, a temperature on the cumulative logits, which keeps the median grades it predicts)." };
         var groupNearDuplicates = new Option<double?>("--group-near-duplicates")
         {
             Description = "MAX_DIFFERENCE: keep near-duplicate images (mean absolute difference of pixel values in [0, 1] at most this, e.g. 0.01; see the audit command) in one fold, so that no fold's model trains on a near-copy of an image it then validates; the folds stay stratified as far as the groups allow.",
@@ -58,7 +58,6 @@ internal static class CrossValidateCommand
             initWeights, initEntry, head,
         };
         command.Check(r => r.GetValue(head) == "coral" && TrainCommand.IsVisionTransformer(r.GetValue(model)!) ? "--head coral ends a ResNet; a vision transformer keeps its linear head." : null);
-        command.Check(r => r.GetValue(head) == "coral" && r.GetValue(calibrate) ? "--calibrate stores a temperature, which would move the median grade a CORAL model predicts; cross-validate --head coral without it." : null);
         command.Check(r => r.GetValue(onlyFolds) is { } only && only.FirstOrDefault(f => f < 1 || f > r.GetValue(folds)) is var bad && bad != 0
             ? $"--only-folds {bad}: the folds are numbered 1 to --folds ({r.GetValue(folds)})"
             : r.GetValue(onlyFolds) is { Length: > 0 } named && named.Distinct().Count() != named.Length ? "--only-folds names a fold twice" : null);
@@ -116,7 +115,7 @@ internal static class CrossValidateCommand
                 {
                     // Fitted on the fold's own validation images, which this model did not train on.
                     var (labels, scores) = fold.GetValidationPredictions();
-                    card.Temperature = TemperatureScaling.FitFromProbabilities(labels, scores).Temperature;
+                    card.SetTemperature(EvaluateCommand.FitTemperature(labels, scores, task is CoralTask));
                 }
                 ModelFile.Save(CrossValidationConsole.ModelPath(fold.Directory!), (ResNet)task.Model, card);
                 AnsiConsole.MarkupLine(Markup.Escape(fold.ToString() + (calibrate ? string.Create(CultureInfo.InvariantCulture, $", temperature {card.Temperature:F3}") : "")));

@@ -3,6 +3,7 @@ using System.Globalization;
 using MedVision.Nets.Data.Loading;
 using MedVision.Nets.Data.MedMnist;
 using MedVision.Nets.Inference;
+using MedVision.Nets.Losses;
 using MedVision.Nets.Metrics;
 using MedVision.Nets.Plotting;
 using MedVision.Nets.Metrics.Clinical;
@@ -110,7 +111,7 @@ internal static class EvaluateCommand
             if (validationTrainedOn) AnsiConsole.MarkupLine(CalibrationLine("Test calibration", calibration));
             else
             {
-                var scaling = TemperatureScaling.FitFromProbabilities(valLabels, valScores);
+                var scaling = FitTemperature(valLabels, valScores, ensemble.OrdinalDecision == OrdinalDecision.Median);
                 var scaled = PrintCalibration(info, testLabels, testScores, calibration, scaling);
                 line += string.Create(CultureInfo.InvariantCulture, $" temperature={scaling.Temperature:F4} scaled_ece={scaled.ExpectedCalibrationError:F4} scaled_brier={scaled.BrierScore:F4} scaled_nll={scaled.NegativeLogLikelihood:F4}");
             }
@@ -232,11 +233,21 @@ internal static class EvaluateCommand
             $"Stored the operating point in {path}: predict refers an image when P(grade ≥ {from}) ≥ {point.Threshold:F4} (with flips {flips}{(mixedPrecision ? " and --mixed-precision" : "")}).")));
     }
 
+    /// <summary>
+    /// A temperature fitted to held-out probabilities: on the cumulative logits they come from when the model decides by
+    /// the median grade (a CORAL head; a temperature on its grade probabilities would move that grade), else on their logarithms.
+    /// </summary>
+    internal static TemperatureScaling FitTemperature(int[,] labels, double[,] probabilities, bool median) => median
+        ? TemperatureScaling.FitCumulative(labels, OrdinalDecoding.ToCumulativeLogits(probabilities))
+        : TemperatureScaling.FitFromProbabilities(labels, probabilities);
+
     /// <summary>Prints the test calibration before and after <paramref name="scaling"/>; returns the calibration after it.</summary>
     internal static CalibrationResult PrintCalibration(MedMnistInfo info, int[,] testLabels, double[,] testScores, CalibrationResult calibration, TemperatureScaling scaling)
     {
-        var scaled = Calibration.Evaluate(info.Task, testLabels, scaling.ApplyToProbabilities(testScores));
-        foreach (var (name, c) in new[] { ("Test calibration", calibration), ($"  after temperature scaling (T = {scaling.Temperature:F3}, fitted on val)", scaled) })
+        var scaled = Calibration.Evaluate(info.Task, testLabels, scaling.OnCumulativeLogits
+            ? scaling.ApplyToCumulativeLogits(OrdinalDecoding.ToCumulativeLogits(testScores)) : scaling.ApplyToProbabilities(testScores));
+        string where = scaling.OnCumulativeLogits ? " on the cumulative logits" : "";
+        foreach (var (name, c) in new[] { ("Test calibration", calibration), ($"  after temperature scaling (T = {scaling.Temperature:F3}{where}, fitted on val)", scaled) })
             AnsiConsole.MarkupLine(CalibrationLine(name, c));
         return scaled;
     }

@@ -3,6 +3,7 @@ using System.Globalization;
 using MedVision.Nets.Data.Loading;
 using MedVision.Nets.Data.MedMnist;
 using MedVision.Nets.Inference;
+using MedVision.Nets.Losses;
 using MedVision.Nets.Metrics;
 using MedVision.Nets.Models;
 using MedVision.Nets.Training;
@@ -38,7 +39,7 @@ internal static class TrainCommand
         var distributed = new DistributedCommandLine();
         var output = new Option<string>("--output") { Description = "Folder for checkpoints, history, evaluation and plots.", DefaultValueFactory = _ => "runs/medmnist" };
         var resume = new Option<bool>("--resume") { Description = "Continue the run in --output from its last checkpoint." };
-        var calibrate = new Option<bool>("--calibrate") { Description = "Store the temperature fitted on the validation split in model.safetensors, so that predict reports calibrated probabilities (single-label datasets)." };
+        var calibrate = new Option<bool>("--calibrate") { Description = "Store the temperature fitted on the validation split in model.safetensors, so that predict reports calibrated probabilities (single-label datasets); with --head coral, a temperature on the cumulative logits, which keeps the median grades it predicts)." };
         var mixup = new Option<double?>("--mixup") { Description = "mixup the training batches with λ ~ Beta(ALPHA, ALPHA), e.g. 0.2 (not part of the MedMNIST recipe)." }.Positive();
         var cutmix = new Option<double?>("--cutmix") { Description = "CutMix the training batches with λ ~ Beta(ALPHA, ALPHA), e.g. 1.0 (not part of the MedMNIST recipe)." }.Positive();
         var mixedPrecision = ModelOptions.MixedPrecision("Forward passes in bfloat16 autocast (weights and optimizer stay float32): about 1.8× faster on CPUs with AVX-512 BF16 or AMX; not part of the MedMNIST recipe.");
@@ -63,7 +64,6 @@ internal static class TrainCommand
         optimization.AddHeadMultiplierTo(command, initWeights, resume);
         command.Check(r => r.GetValue(tensorBoardHistograms) && r.GetValue(tensorBoard) is null ? "--tensorboard-histograms needs --tensorboard FOLDER." : null);
         command.Check(r => r.GetValue(head) == "coral" && IsVisionTransformer(r.GetValue(model)!) ? "--head coral ends a ResNet; a vision transformer keeps its linear head." : null);
-        command.Check(r => r.GetValue(head) == "coral" && r.GetValue(calibrate) ? "--calibrate stores a temperature, which would move the median grade a CORAL model predicts; train --head coral without it." : null);
         command.SetAction(r => Run(new TrainSettings(
             r.GetValue(dataset), r.GetValue(dataFile), r.GetValue(model)!, r.GetValue(resolution), r.GetResult(resolution) is { Implicit: false }, r.GetValue(epochs), r.GetValue(batch),
             r.GetValue(lr), r.GetValue(seed), Device.Parse(r.GetValue(device)!), r.GetValue(threads), r.GetValue(output)!, r.GetValue(resume),
@@ -186,15 +186,21 @@ internal static class TrainCommand
         // A self-describing model file for deployment (see the predict command and MedVision.Nets.Inference.Predictor).
         var preprocessing = PreprocessingCard(info, resolution, normalization);
         var metrics = new Dictionary<string, double> { ["best_epoch"] = result.BestEpoch + 1, ["val_auc"] = result.Validation.Auc, ["val_acc"] = result.Validation.Acc, ["test_auc"] = testAuc, ["test_acc"] = testAcc };
-        // Post-hoc temperature scaling, fitted on the validation split only (single-label tasks); predictions do not change.
+        // Post-hoc temperature scaling, fitted on the validation split only (single-label tasks); predictions do not change
+        // (a CORAL head's: on its cumulative logits, which keeps the median grade it predicts).
         TemperatureScaling? scaling = null;
-        if (info.Task != MedMnistTask.MultiLabel)
+        if (task is CoralTask coral)
+        {
+            var (valLabels, valLogits) = Trainer.PredictCumulativeLogits(coral, Loader(data.Validation, shuffle: false));
+            scaling = TemperatureScaling.FitCumulative(valLabels, valLogits);
+        }
+        else if (info.Task != MedMnistTask.MultiLabel)
         {
             var (valLabels, valScores) = Trainer.Predict(task, Loader(data.Validation, shuffle: false));
             scaling = TemperatureScaling.FitFromProbabilities(valLabels, valScores);
         }
         var card = SampleNetworks.Describe(network, preprocessing, info.ClassNames, info.Task, metrics);
-        if (s.Calibrate && scaling is not null) card.Temperature = scaling.Temperature;
+        if (s.Calibrate && scaling is not null) card.SetTemperature(scaling);
         ModelFile.Save(Path.Combine(s.Output, "model.safetensors"), network, card);
         Plots.WriteRocCurves(info, testLabels, testScores, Path.Combine(s.Output, "test-roc.svg"));
         bool confusion = Plots.WriteConfusionMatrix(info, testLabels, testScores, Path.Combine(s.Output, "test-confusion.svg"), task.Decision);
@@ -213,7 +219,7 @@ internal static class TrainCommand
         AnsiConsole.WriteLine(report.Format(classNames: info.ClassNames));
         if (calibration is not null && scaling is not null) EvaluateCommand.PrintCalibration(info, testLabels, testScores, calibration, scaling);
         var full = Path.GetFullPath(s.Output);
-        AnsiConsole.MarkupLine($"Model file: {full}/model.safetensors{(card.Temperature != 1 ? string.Create(CultureInfo.InvariantCulture, $", predicting with temperature {card.Temperature:F3}") : "")} (use: medmnist predict --model {full}/model.safetensors IMAGES…)");
+        AnsiConsole.MarkupLine($"Model file: {full}/model.safetensors{(card.Temperature != 1 ? string.Create(CultureInfo.InvariantCulture, $", predicting with temperature {card.Temperature:F3}{(card.CoralTemperature == CoralTemperature.CumulativeLogits ? " on the CORAL head's cumulative logits" : "")}") : "")} (use: medmnist predict --model {full}/model.safetensors IMAGES…)");
         AnsiConsole.MarkupLine($"Checkpoints: {full}/best.safetensors, {full}/last.safetensors · history: {full}/history.csv · plots: {full}/training-curves.svg, {full}/test-roc.svg{(confusion ? $", {full}/test-confusion.svg" : "")}{(calibration is not null ? $", {full}/test-reliability.svg" : "")}{(maps is { } m ? $", {full}/{m.File} ({m.Method} of test images 1–8)" : "")} · test report: {full}/test-evaluation.csv");
         if (board is not null)
         {

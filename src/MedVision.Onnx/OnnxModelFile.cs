@@ -50,7 +50,7 @@ public static class OnnxModelFile
             double temperature = loadedCard.Temperature;
             OnnxInputPrelude? prelude = options.NormalizeInGraph ? (context, pixels) => Normalize(context, pixels, pre) : null;
             var writer = new OnnxExporter().Build(model, InputShape(pre, options), effective, prelude: prelude, heads: (context, logits) =>
-                new[] { (LogitsName, logits), (ProbabilitiesName, ClassProbabilities(context, logits, multiLabel, temperature, loadedCard.HasCoralHead)) });
+                new[] { (LogitsName, logits), (ProbabilitiesName, ClassProbabilities(context, logits, multiLabel, temperature, loadedCard.HasCoralHead, loadedCard.CoralTemperature)) });
             OnnxFiles.WriteAtomically(onnxPath, writer);
             return loadedCard;
         }
@@ -118,6 +118,7 @@ public static class OnnxModelFile
         var temperatures = cards.Select(c => c.Temperature).ToArray();
         var ensembleCard = JsonSerializer.Deserialize<ModelCard>(JsonSerializer.Serialize(cards[0]))!;
         ensembleCard.Temperature = 1;
+        ensembleCard.CoralTemperature = CoralTemperature.GradeProbabilities;
         // The graph's logits are the log of the averaged probabilities, whichever heads the members have.
         if (ensembleCard.ResNet is not null) ensembleCard.ResNet.Head = null;
         // It decides grades as EnsemblePredictor does: by the median when every member does (CORAL heads).
@@ -139,7 +140,7 @@ public static class OnnxModelFile
 
         // One member's probabilities as its predictor computes them: the reference the graph's are checked against.
         Tensor ReferenceProbabilities(Tensor logits, int i) => multiLabel ? logits.Sigmoid()
-            : cards[i].HasCoralHead ? OrdinalDecoding.ToClassProbabilities(logits, temperatures[i]) : (logits / temperatures[i]).Softmax(1);
+            : cards[i].HasCoralHead ? OrdinalDecoding.ToClassProbabilities(logits, temperatures[i], cards[i].CoralTemperature) : (logits / temperatures[i]).Softmax(1);
 
         new OnnxExporter().ExportGraph(members, onnxPath, new[] { new OnnxGraphInput(InputName, InputShape(pre, options)) }, (context, inputs) =>
         {
@@ -148,7 +149,7 @@ public static class OnnxModelFile
             for (int i = 0; i < members.Count; i++)
             {
                 var x = options.NormalizeInGraph ? Normalize(context, inputs[0], cards[i].Preprocessing) : inputs[0];
-                var probabilities = ClassProbabilities(context, context.Call(members[i], x), multiLabel, temperatures[i], cards[i].HasCoralHead);
+                var probabilities = ClassProbabilities(context, context.Call(members[i], x), multiLabel, temperatures[i], cards[i].HasCoralHead, cards[i].CoralTemperature);
                 each.Add(context.AddNode("Unsqueeze", new[] { probabilities, context.Int64Constant("axes", 1) }, probabilities.Sample.Unsqueeze(1)));
                 var weighted = context.Mul(probabilities, context.Constant("weight", new[] { (float)weights[i] }));
                 average = average is null ? weighted : context.Add(average, weighted);
@@ -196,10 +197,16 @@ public static class OnnxModelFile
 
     // A classifier's probabilities as its predictor computes them: a sigmoid per label, or the softmax of the logits
     // over its temperature; for a CORAL head the grades' probabilities of its cumulative logits (under a temperature,
-    // the softmax of their logarithms over it).
-    private static OnnxValue ClassProbabilities(OnnxExportContext context, OnnxValue logits, bool multiLabel, double temperature, bool coral = false)
+    // the softmax of their logarithms over it, or — CoralTemperature.CumulativeLogits — those of the logits over it).
+    private static OnnxValue ClassProbabilities(OnnxExportContext context, OnnxValue logits, bool multiLabel, double temperature, bool coral = false, CoralTemperature coralTemperature = CoralTemperature.GradeProbabilities)
     {
         if (multiLabel) return context.AddNode("Sigmoid", new[] { logits }, logits.Sample.Sigmoid());
+        if (coral && coralTemperature == CoralTemperature.CumulativeLogits)
+        {
+            var cumulative = temperature == 1 ? logits
+                : context.AddNode("Div", new[] { logits, context.Constant("temperature", new[] { (float)temperature }) }, logits.Sample / temperature);
+            return CoralProbabilities(context, cumulative);
+        }
         if (coral)
         {
             var probabilities = CoralProbabilities(context, logits);

@@ -17,7 +17,7 @@ public sealed class OnnxRuntimePredictorTests : IDisposable
     public void Dispose() => Directory.Delete(_folder, recursive: true);
 
     /// <summary>A small RGB ResNet with non-trivial batch-norm statistics, saved as a model file and exported to ONNX.</summary>
-    private (string ModelFile, string OnnxFile) Export(MedMnistTask task = MedMnistTask.OrdinalRegression, double temperature = 1.3, bool dynamicSize = false, bool normalizeInGraph = false, bool float16 = false, int seed = 4, bool coral = false)
+    private (string ModelFile, string OnnxFile) Export(MedMnistTask task = MedMnistTask.OrdinalRegression, double temperature = 1.3, bool dynamicSize = false, bool normalizeInGraph = false, bool float16 = false, int seed = 4, bool coral = false, bool cumulative = false)
     {
         Tensors.ManualSeed((ulong)seed);
         using var model = ResNet.Builder().WithBlocks(ResidualBlockKind.Basic, 1, 1).WithWidths(8, 16).ForInput(3).WithSmallInputStem().WithClasses(5)
@@ -28,8 +28,10 @@ public sealed class OnnxRuntimePredictorTests : IDisposable
                 else if (name.EndsWith("running_mean", StringComparison.Ordinal)) buffer.FillInPlace(0.2);
         var card = ModelFile.Describe(model, new PreprocessingCard { InputSize = new() { 28, 28 }, Channels = 3, Mean = new() { 0.4f, 0.5f, 0.6f }, Std = new() { 0.2f, 0.25f, 0.3f } }, Grades, task);
         card.Temperature = temperature;
-        if (coral && temperature != 1) card.OrdinalDecision = OrdinalDecision.MostProbable;   // a temperature would move the median grade
-        var stem = $"{task}{(seed != 4 ? $"-{seed}" : "")}{(coral ? "-coral" : "")}";
+        // A temperature on the grades' probabilities would move the median grade; one on the cumulative logits keeps it.
+        if (coral && cumulative) card.CoralTemperature = MedVision.Nets.Losses.CoralTemperature.CumulativeLogits;
+        else if (coral && temperature != 1) card.OrdinalDecision = OrdinalDecision.MostProbable;
+        var stem = $"{task}{(seed != 4 ? $"-{seed}" : "")}{(coral ? "-coral" : "")}{(cumulative ? "-cumulative" : "")}";
         var modelFile = Path.Combine(_folder, $"{stem}.safetensors");
         ModelFile.Save(modelFile, model, card);
         var onnxFile = Path.Combine(_folder, $"{stem}{(float16 ? "-float16" : "")}.onnx");
@@ -169,15 +171,19 @@ public sealed class OnnxRuntimePredictorTests : IDisposable
     }
 
     [Theory]
-    [InlineData(1.0)]
-    [InlineData(1.3)]
-    public void ACoralHeadsGraph_GivesTheGradesProbabilitiesTheLibtorchPredictorGives(double temperature)
+    [InlineData(1.0, false)]
+    [InlineData(1.3, false)]
+    [InlineData(1.3, true)]
+    public void ACoralHeadsGraph_GivesTheGradesProbabilitiesTheLibtorchPredictorGives(double temperature, bool cumulative)
     {
-        // The graph's logits are the K − 1 cumulative ones; its probabilities output is the grades' (at the card's temperature).
-        var (modelFile, onnxFile) = Export(temperature: temperature, coral: true);
+        // The graph's logits are the K − 1 cumulative ones; its probabilities output is the grades' (at the card's
+        // temperature, on the grades' probabilities or on the cumulative logits).
+        var (modelFile, onnxFile) = Export(temperature: temperature, coral: true, cumulative: cumulative);
         using var libtorch = Predictor.Load(modelFile);
         using var onnx = OnnxRuntimePredictor.Load(onnxFile);
         onnx.Card.HasCoralHead.Should().BeTrue();
+        onnx.Card.CoralTemperature.Should().Be(cumulative ? MedVision.Nets.Losses.CoralTemperature.CumulativeLogits : MedVision.Nets.Losses.CoralTemperature.GradeProbabilities);
+        onnx.Card.OrdinalDecision.Should().Be(temperature == 1 || cumulative ? OrdinalDecision.Median : OrdinalDecision.MostProbable);
         var files = WritePngs(6);
         var expected = libtorch.PredictFiles(files);
         ShouldMatch(onnx.PredictFiles(files, batchSize: 4), expected);
@@ -217,11 +223,14 @@ public sealed class OnnxRuntimePredictorTests : IDisposable
         }
         ensemble.OrdinalDecision.Should().Be(OrdinalDecision.MostProbable, "the softmax member decides by the most probable grade");
 
-        // Two CORAL members decide by the median grade, in EnsemblePredictor and in the exported graph's card alike.
+        // Two CORAL members decide by the median grade, in EnsemblePredictor and in the exported graph's card alike (one
+        // with a temperature on its cumulative logits, which keeps its median; the graph's card holds no such temperature).
         var both = Path.Combine(_folder, "ensemble-coral-2.json");
-        EnsemblePredictor.SaveManifest(both, new[] { Export(temperature: 1, seed: 5, coral: true).ModelFile, Export(temperature: 1, seed: 6, coral: true).ModelFile });
+        EnsemblePredictor.SaveManifest(both, new[] { Export(temperature: 1.4, seed: 5, coral: true, cumulative: true).ModelFile, Export(temperature: 1, seed: 6, coral: true).ModelFile });
         var bothOnnx = Path.Combine(_folder, "ensemble-coral-2.onnx");
-        OnnxModelFile.ExportEnsemble(both, bothOnnx).OrdinalDecision.Should().Be(OrdinalDecision.Median);
+        var bothCard = OnnxModelFile.ExportEnsemble(both, bothOnnx);
+        bothCard.OrdinalDecision.Should().Be(OrdinalDecision.Median);
+        bothCard.CoralTemperatureName.Should().BeNull("the ensemble graph's logits are the log of its averaged probabilities");
         using var coralEnsemble = EnsemblePredictor.LoadManifest(both);
         coralEnsemble.OrdinalDecision.Should().Be(OrdinalDecision.Median);
         using var coralOnnx = OnnxRuntimePredictor.Load(bothOnnx);
@@ -230,6 +239,7 @@ public sealed class OnnxRuntimePredictorTests : IDisposable
         {
             var expected = coralEnsemble.PredictFile(files[i]);
             served[i].Label.Should().Be(expected.Label, $"image {i}");
+            served[i].Probabilities.Select(p => (double)p).Should().Equal(expected.Probabilities.Select(p => (double)p), (a, b) => Math.Abs(a - b) <= 1e-5, $"image {i}");
             var row = new double[1, 5];
             for (int k = 0; k < 5; k++) row[0, k] = expected.Probabilities[k];
             expected.Label.Should().Be(MedVision.Nets.Losses.OrdinalDecoding.MedianGrades(row)[0]);

@@ -1,4 +1,5 @@
 using MedVision.Nets.Inference;
+using MedVision.Nets.Losses;
 using MedVision.Nets.Metrics;
 using MedVision.Nets.Models;
 using MedVision.Torch;
@@ -278,9 +279,10 @@ public sealed class ExportBehaviourTests : IDisposable
     }
 
     [Theory]
-    [InlineData(false)]
-    [InlineData(true)]
-    public void AModelFileExportsWithItsCardAndGivesThePredictorsProbabilities(bool coral)
+    [InlineData(false, false)]
+    [InlineData(true, false)]
+    [InlineData(true, true)]
+    public void AModelFileExportsWithItsCardAndGivesThePredictorsProbabilities(bool coral, bool cumulative)
     {
         using var model = coral
             ? ResNet.Builder().WithBlocks(Nets.Blocks.ResidualBlockKind.Basic, 1, 1).WithWidths(8, 16).ForInput(3).WithSmallInputStem().WithClasses(5).WithCoralHead().Build()
@@ -289,12 +291,14 @@ public sealed class ExportBehaviourTests : IDisposable
         var preprocessing = new PreprocessingCard { InputSize = new() { 28, 28 }, Channels = 3, Mean = new() { 0.5f }, Std = new() { 0.25f } };
         var card = ModelFile.Describe(model, preprocessing, new[] { "0", "1", "2", "3", "4" }, MedMnistTask.OrdinalRegression, new Dictionary<string, double> { ["val_auc"] = 0.75 });
         card.Temperature = 1.7;
-        if (coral) card.OrdinalDecision = OrdinalDecision.MostProbable;   // a temperature would move the median grade
+        // A temperature on the grades' probabilities would move the median grade; one on the cumulative logits keeps it.
+        if (cumulative) card.CoralTemperature = CoralTemperature.CumulativeLogits;
+        else if (coral) card.OrdinalDecision = OrdinalDecision.MostProbable;
         var modelPath = Path.Combine(_folder, "model.safetensors");
         ModelFile.Save(modelPath, model, card);
         var onnxPath = Path.Combine(_folder, "model.onnx");
         OnnxModelFile.Export(modelPath, onnxPath).ClassNames.Should().HaveCount(5);
-        OnnxRuntimeCheck.Dump(File.ReadAllBytes(onnxPath), coral ? "model file with a CORAL head" : "model file");
+        OnnxRuntimeCheck.Dump(File.ReadAllBytes(onnxPath), coral ? cumulative ? "model file with a CORAL head and a temperature on its cumulative logits" : "model file with a CORAL head" : "model file");
 
         using var session = new InferenceSession(onnxPath);
         session.OutputMetadata.Keys.Should().Equal("logits", "probabilities");
@@ -302,6 +306,8 @@ public sealed class ExportBehaviourTests : IDisposable
         var stored = System.Text.Json.JsonSerializer.Deserialize<ModelCard>(session.ModelMetadata.CustomMetadataMap[ModelFile.MetadataKey])!;
         stored.HasCoralHead.Should().Be(coral);
         stored.Temperature.Should().Be(1.7);
+        stored.CoralTemperature.Should().Be(cumulative ? CoralTemperature.CumulativeLogits : CoralTemperature.GradeProbabilities);
+        if (coral) stored.FormatVersion.Should().Be(cumulative ? 10 : 9);
         stored.Preprocessing.Std.Should().Equal(0.25f);
         stored.Metrics.Should().Contain("val_auc", 0.75);
 
@@ -315,6 +321,13 @@ public sealed class ExportBehaviourTests : IDisposable
         for (int n = 0; n < 3; n++)
             for (int k = 0; k < 5; k++)
                 probabilities[n, k].Should().BeApproximately(predictions[n].Probabilities[k], 1e-5f);
+        if (cumulative)
+        {
+            // The median grade stays CORAL's: the number of cumulative logits above 0.
+            var logits = results.Single(r => r.Name == "logits").AsTensor<float>();
+            for (int n = 0; n < 3; n++)
+                predictions[n].Label.Should().Be(Enumerable.Range(0, 4).Count(k => logits[n, k] > 0), $"image {n}");
+        }
     }
 
     [Fact]

@@ -440,6 +440,40 @@ public sealed class MedMnistSampleTests(MedMnistTrainedRun run) : IClassFixture<
         for (int i = 0; i < test.Count; i++)
             sets[i].Split(',')[2].Should().Be(predictor.PredictPixels(test.GetImage(i).ToArray(), 28, 28, 3).Label.ToString(CultureInfo.InvariantCulture), $"test image {i}");
 
+        // evaluate's temperature for a median-deciding model is fitted on the cumulative logits of the validation split's
+        // probabilities, which keeps the median grades; --calibrate (here on resuming the finished run) stores one fitted on
+        // the validation split's cumulative logits themselves: the same temperature, the same grades, other probabilities.
+        var validation = MedVision.Nets.Data.MedMnist.MedMnistDataset.Load(run.DataFile).Validation;
+        var valScores = new double[validation.Count, 5];
+        for (int i = 0; i < validation.Count; i++)
+        {
+            var p = scorer.PredictPixels(validation.GetImage(i).ToArray(), 28, 28, 3).Probabilities;
+            for (int k = 0; k < 5; k++) valScores[i, k] = p[k];
+        }
+        var fitted = MedVision.Nets.Metrics.TemperatureScaling.FitCumulative(validation.Labels, MedVision.Nets.Losses.OrdinalDecoding.ToCumulativeLogits(valScores)).Temperature;
+        evaluate.Text.Should().Contain("on the cumulative logits, fitted on val");
+        D(line["temperature"]).Should().BeApproximately(fitted, 1e-4 + 5e-5);
+        var calibrated = await SampleApp.RunAsync("medmnist", run.Folder.Path, "train", "--data-file", run.DataFile, "--epochs", "1", "--batch", "16", "--threads", "1",
+            "--head", "coral", "--mixup", "0.2", "--output", run.Folder["coral"], "--resume", "--calibrate");
+        calibrated.ExitCode.Should().Be(0, calibrated.ToString());
+        calibrated.Text.Should().Contain("on the CORAL head's cumulative logits");
+        var calibratedCard = ModelFile.ReadCard(modelFile);
+        calibratedCard.CoralTemperature.Should().Be(MedVision.Nets.Losses.CoralTemperature.CumulativeLogits);
+        calibratedCard.FormatVersion.Should().Be(10);
+        calibratedCard.OrdinalDecision.Should().Be(MedVision.Nets.Metrics.OrdinalDecision.Median);
+        calibratedCard.Temperature.Should().BeApproximately(fitted, 1e-3 * fitted).And.NotBe(1);
+        using (var calibratedPredictor = Predictor.Load(modelFile))
+        {
+            double moved = 0;
+            for (int i = 0; i < testData.Count; i++)
+            {
+                var prediction = calibratedPredictor.PredictPixels(testData.GetImage(i).ToArray(), 28, 28, 3);
+                prediction.Label.Should().Be(medians[i], $"test image {i} keeps its median grade");
+                for (int k = 0; k < 5; k++) moved = Math.Max(moved, Math.Abs(prediction.Probabilities[k] - testScores[i, k]));
+            }
+            moved.Should().BeGreaterThan(1e-4, "the temperature changes the probabilities");
+        }
+
         // What a CORAL head cannot do is refused before anything runs.
         var vit = await SampleApp.RunAsync("medmnist", run.Folder.Path, "train", "--data-file", run.DataFile, "--head", "coral", "--model", "vit-tiny", "--output", run.Folder["coral-vit"]);
         vit.ExitCode.Should().Be(2, vit.ToString());

@@ -20,9 +20,10 @@ public sealed class ModelCard
     /// fit or intensity percentiles; 6 for channel-wise intensity scaling; 7 for images resized as 8-bit pixels
     /// (<see cref="PreprocessingCard.ResizeEightBit"/>); 8 for a vision transformer (architecture "vit"); 9 for a ResNet
     /// with a CORAL ordinal head (<see cref="ResNetCard.Head"/>), whose K − 1 cumulative logits an older reader would
-    /// take for class logits.
+    /// take for class logits; 10 for a temperature on a CORAL head's cumulative logits (<see cref="CoralTemperature"/>),
+    /// which an older reader would apply to the grades' probabilities.
     /// </summary>
-    public const int CurrentFormatVersion = 9;
+    public const int CurrentFormatVersion = 10;
 
     /// <summary>Format version of the card: the oldest that describes it (see <see cref="ModelFile.RequiredFormatVersion"/>); readers refuse newer ones than theirs.</summary>
     [JsonPropertyName("format_version")] public int FormatVersion { get; set; } = 1;
@@ -49,8 +50,10 @@ public sealed class ModelCard
     /// The softmax temperature T the predictor divides the logits by (1: none). Set it to a
     /// <see cref="Metrics.TemperatureScaling"/> fitted on validation data to make the predicted probabilities
     /// calibrated; predictions (the arg-max) do not change. Single-label tasks only. For a CORAL head
-    /// (<see cref="HasCoralHead"/>) the temperature applies to the logarithms of its class probabilities
-    /// (p_k^(1/T), renormalised), which is what <see cref="Metrics.TemperatureScaling.FitFromProbabilities(int[], double[,])"/> fits.
+    /// (<see cref="HasCoralHead"/>) it applies where <see cref="CoralTemperature"/> says: by default to the logarithms of
+    /// its class probabilities (p_k^(1/T), renormalised, which is what <see cref="Metrics.TemperatureScaling.FitFromProbabilities(int[], double[,])"/>
+    /// fits), or to its cumulative logits (what <see cref="Metrics.TemperatureScaling.FitCumulative(int[], double[,])"/> fits;
+    /// the only temperature a card deciding by the median grade may hold, since it keeps that grade).
     /// </summary>
     [JsonPropertyName("temperature")] public double Temperature { get; set; } = 1;
     /// <summary>
@@ -79,8 +82,9 @@ public sealed class ModelCard
     /// How the predictor decides an ordinal model's grade from its probabilities: absent (or "most_probable") for the
     /// most probable grade; "median" for the median grade — CORAL's own prediction, which <see cref="ModelFile.Describe(Models.ResNet, PreprocessingCard, IReadOnlyList{string}, Metrics.MedMnistTask, IReadOnlyDictionary{string, double}?)"/>
     /// writes for a CORAL head (<see cref="OrdinalDecision"/> reads and sets it). Ordinal tasks only; "median" needs card
-    /// format 9 (an older reader would decide by the most probable grade) and temperature 1 (a temperature keeps the most
-    /// probable grade but moves the median).
+    /// format 9 (an older reader would decide by the most probable grade) and temperature 1 (a temperature on the grade
+    /// probabilities keeps the most probable grade but moves the median) or one on a CORAL head's cumulative logits
+    /// (<see cref="CoralTemperature"/>), which keeps it.
     /// </summary>
     [JsonPropertyName("ordinal_decision")]
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
@@ -97,6 +101,48 @@ public sealed class ModelCard
             Decision.MostProbable => null,
             _ => throw new ArgumentOutOfRangeException(nameof(value), value, "Unknown ordinal decision."),
         };
+    }
+
+    /// <summary>
+    /// For a CORAL head: where <see cref="Temperature"/> applies — absent (or "grade_probabilities") for the grades'
+    /// probabilities, "cumulative_logits" for the K − 1 cumulative logits (card format 10). <see cref="CoralTemperature"/> reads and sets it.
+    /// </summary>
+    [JsonPropertyName("coral_temperature")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? CoralTemperatureName { get; set; }
+
+    /// <summary>
+    /// Where a CORAL head's <see cref="Temperature"/> applies (<see cref="CoralTemperatureName"/>;
+    /// <see cref="Losses.CoralTemperature.GradeProbabilities"/> when absent); setting it sets the name. The predictor,
+    /// the ONNX export and ensembles follow it (<see cref="Losses.OrdinalDecoding.ToClassProbabilities(MedVision.Torch.Tensor, double, Losses.CoralTemperature)"/>).
+    /// </summary>
+    [JsonIgnore]
+    public Losses.CoralTemperature CoralTemperature
+    {
+        get => string.Equals(CoralTemperatureName, CumulativeLogitsTemperature, StringComparison.OrdinalIgnoreCase) ? Losses.CoralTemperature.CumulativeLogits : Losses.CoralTemperature.GradeProbabilities;
+        set => CoralTemperatureName = value switch
+        {
+            Losses.CoralTemperature.CumulativeLogits => CumulativeLogitsTemperature,
+            Losses.CoralTemperature.GradeProbabilities => null,
+            _ => throw new ArgumentOutOfRangeException(nameof(value), value, "Unknown CORAL temperature scaling."),
+        };
+    }
+
+    /// <summary>The <see cref="CoralTemperatureName"/> of a temperature on the cumulative logits.</summary>
+    public const string CumulativeLogitsTemperature = "cumulative_logits";
+
+    /// <summary>
+    /// Stores a fitted temperature: <see cref="Temperature"/>, and for a CORAL head where it applies (a
+    /// <see cref="Metrics.TemperatureScaling.FitCumulative(int[], double[,])"/> fit: the cumulative logits).
+    /// </summary>
+    /// <exception cref="ArgumentException">A fit on cumulative logits for a card without a CORAL head.</exception>
+    public void SetTemperature(Metrics.TemperatureScaling scaling)
+    {
+        ArgumentNullException.ThrowIfNull(scaling);
+        if (scaling.OnCumulativeLogits && !HasCoralHead)
+            throw new ArgumentException("The temperature was fitted on a CORAL head's cumulative logits; this card describes no CORAL head.", nameof(scaling));
+        Temperature = scaling.Temperature;
+        CoralTemperature = scaling.OnCumulativeLogits ? Losses.CoralTemperature.CumulativeLogits : Losses.CoralTemperature.GradeProbabilities;
     }
 
     /// <summary>The <see cref="OrdinalDecisionName"/> of the median decision.</summary>

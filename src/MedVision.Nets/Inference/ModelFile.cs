@@ -3,6 +3,7 @@ using CustomAttributeExtensions = System.Reflection.CustomAttributeExtensions;
 using System.Globalization;
 using System.Text.Json;
 using MedVision.Nets.Blocks;
+using MedVision.Nets.Losses;
 using MedVision.Nets.Metrics;
 using MedVision.Nets.Models;
 using MedVision.Torch;
@@ -113,7 +114,8 @@ public static class ModelFile
 
     /// <summary>
     /// The oldest card format that describes <paramref name="card"/>, so that a reader which would ignore one of its
-    /// fields, and so predict differently, refuses the file instead: 9 with a CORAL head (<see cref="ResNetCard.Head"/>) or the median <see cref="ModelCard.OrdinalDecision"/>; 7 with <see cref="PreprocessingCard.ResizeEightBit"/>; 6 with <see cref="PreprocessingCard.IntensityChannelWise"/>; 5 with a volume's <see cref="PreprocessingCard.Spacing"/>
+    /// fields, and so predict differently, refuses the file instead: 10 with a temperature on a CORAL head's cumulative
+    /// logits (<see cref="ModelCard.CoralTemperature"/>); 9 with a CORAL head (<see cref="ResNetCard.Head"/>) or the median <see cref="ModelCard.OrdinalDecision"/>; 7 with <see cref="PreprocessingCard.ResizeEightBit"/>; 6 with <see cref="PreprocessingCard.IntensityChannelWise"/>; 5 with a volume's <see cref="PreprocessingCard.Spacing"/>
     /// or <see cref="PreprocessingCard.AlignModalities"/> or a crop-or-pad <see cref="PreprocessingCard.Fit"/> or
     /// <see cref="PreprocessingCard.IntensityPercentiles"/>; 4 with <see cref="PreprocessingCard.Modalities"/>; 3 with a per-input
     /// <see cref="PreprocessingCard.IntensityNormalization"/> or a volume's <see cref="PreprocessingCard.CropForeground"/>; 2 with a ResNet's own stem kernel or stride,
@@ -123,6 +125,7 @@ public static class ModelFile
     public static int RequiredFormatVersion(ModelCard card)
     {
         ArgumentNullException.ThrowIfNull(card);
+        if (card.CoralTemperature == CoralTemperature.CumulativeLogits) return 10;
         if ((card.ResNet?.Head is { } head && !string.Equals(head, "linear", StringComparison.OrdinalIgnoreCase)) || card.OrdinalDecision == OrdinalDecision.Median) return 9;
         if (IsVisionTransformer(card)) return 8;
         if (card.Preprocessing is { ResizeEightBit: true }) return 7;
@@ -499,6 +502,13 @@ public static class ModelFile
             throw new ModelFormatException($"{source}: the temperature must be a finite positive number, not {card.Temperature}.");
         if (card.Temperature != 1 && string.Equals(card.Task, nameof(MedMnistTask.MultiLabel), StringComparison.OrdinalIgnoreCase))
             throw new ModelFormatException($"{source}: a softmax temperature applies to single-label tasks, not to multi-label ones.");
+        if (card.CoralTemperatureName is { } coralTemperature)
+        {
+            if (!coralTemperature.Equals(ModelCard.CumulativeLogitsTemperature, StringComparison.OrdinalIgnoreCase) && !coralTemperature.Equals("grade_probabilities", StringComparison.OrdinalIgnoreCase))
+                throw new ModelFormatException($"{source}: unknown coral_temperature '{coralTemperature}' (grade_probabilities or {ModelCard.CumulativeLogitsTemperature}).");
+            if (card.CoralTemperature == CoralTemperature.CumulativeLogits && !card.HasCoralHead)
+                throw new ModelFormatException($"{source}: coral_temperature \"{ModelCard.CumulativeLogitsTemperature}\" scales a CORAL head's cumulative logits; this card's network has no CORAL head.");
+        }
         if (card.Conformal is { } conformal)
         {
             if (string.Equals(card.Task, nameof(MedMnistTask.MultiLabel), StringComparison.OrdinalIgnoreCase))
@@ -520,10 +530,11 @@ public static class ModelFile
                 throw new ModelFormatException($"{source}: unknown ordinal decision '{decision}' (most_probable or median).");
             if (card.OrdinalDecision == OrdinalDecision.Median && !string.Equals(card.Task, nameof(MedMnistTask.OrdinalRegression), StringComparison.OrdinalIgnoreCase))
                 throw new ModelFormatException($"{source}: the median decision reads grade probabilities; the task is {card.Task}, not {nameof(MedMnistTask.OrdinalRegression)}.");
-            // A temperature keeps the most probable grade but moves the median: it would change the predictions.
-            if (card.OrdinalDecision == OrdinalDecision.Median && card.Temperature != 1)
+            // A temperature on the grade probabilities keeps the most probable grade but moves the median: it would change
+            // the predictions. One on a CORAL head's cumulative logits keeps every threshold's sign, and so the median.
+            if (card.OrdinalDecision == OrdinalDecision.Median && card.Temperature != 1 && card.CoralTemperature != CoralTemperature.CumulativeLogits)
                 throw new ModelFormatException(string.Create(CultureInfo.InvariantCulture,
-                    $"{source}: a temperature ({card.Temperature}) would move the median grade the card decides by, and so change the predictions; keep temperature 1 with the median decision, or decide by the most probable grade."));
+                    $"{source}: a temperature ({card.Temperature}) on the grade probabilities would move the median grade the card decides by, and so change the predictions; keep temperature 1 with the median decision, decide by the most probable grade, or (for a CORAL head) scale its cumulative logits (coral_temperature \"{ModelCard.CumulativeLogitsTemperature}\")."));
         }
         if (card.FindingThresholds is { } thresholds)
         {

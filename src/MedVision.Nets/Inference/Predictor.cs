@@ -608,7 +608,7 @@ public sealed class Predictor : IDisposable
     }
 
     // Probabilities of one batch: sigmoid for multi-label tasks, softmax(logits / T) otherwise; for a CORAL head the
-    // grades' probabilities of its cumulative logits at the temperature.
+    // grades' probabilities of its cumulative logits at the temperature, applied where the card says (ModelCard.CoralTemperature).
     private Tensor Scores(Tensor input)
     {
         Tensor logits;
@@ -621,7 +621,7 @@ public sealed class Predictor : IDisposable
         if (logits.ScalarType != ScalarType.Float32) logits = logits.To(ScalarType.Float32);
         if (_task == MedMnistTask.MultiLabel) return logits.Sigmoid();
         if (!Card.HasCoralHead) return (Card.Temperature == 1 ? logits : logits / Card.Temperature).Softmax(1);
-        return OrdinalDecoding.ToClassProbabilities(logits, Card.Temperature);
+        return OrdinalDecoding.ToClassProbabilities(logits, Card.Temperature, Card.CoralTemperature);
     }
 
     private int FlipCount => System.Numerics.BitOperations.PopCount((uint)Flips);

@@ -74,6 +74,43 @@ public static class OrdinalDecoding
     }
 
     /// <summary>
+    /// The cumulative logits z_k = ln(P(grade &gt; k) / P(grade ≤ k)) (N × (K − 1)) of grade probabilities (N × K, rows
+    /// summing to 1 or renormalised): the inverse of <see cref="ToClassProbabilities(Tensor)"/> for a CORAL head whose
+    /// thresholds do not cross (its biases ordered, as CORAL's training keeps them), so a temperature can be fitted to a
+    /// CORAL model's saved or predicted probabilities (<see cref="Metrics.TemperatureScaling.FitCumulative(int[], double[,])"/>).
+    /// Both sums are taken over the small probabilities directly, so confident rows keep their precision; an empty side
+    /// counts as 10⁻³⁰⁰.
+    /// </summary>
+    /// <exception cref="ArgumentException">Fewer than 2 grades, or a probability that is negative or not finite, or a row without probability.</exception>
+    public static double[,] ToCumulativeLogits(double[,] probabilities)
+    {
+        ArgumentNullException.ThrowIfNull(probabilities);
+        int n = probabilities.GetLength(0), k = probabilities.GetLength(1);
+        if (k < 2) throw new ArgumentException($"Grade probabilities need at least 2 grades per row, got {k}.", nameof(probabilities));
+        var logits = new double[n, k - 1];
+        for (int i = 0; i < n; i++)
+        {
+            double total = 0;
+            for (int j = 0; j < k; j++)
+            {
+                double p = probabilities[i, j];
+                if (!double.IsFinite(p) || p < 0) throw new ArgumentException($"Row {i} holds the probability {p} for grade {j}; probabilities are finite and non-negative.", nameof(probabilities));
+                total += p;
+            }
+            if (!(total > 0)) throw new ArgumentException($"Row {i} holds no probability.", nameof(probabilities));
+            double below = 0;
+            for (int t = 0; t < k - 1; t++)
+            {
+                below += probabilities[i, t];
+                double above = 0;
+                for (int j = t + 1; j < k; j++) above += probabilities[i, j];
+                logits[i, t] = Math.Log(Math.Max(above, 1e-300)) - Math.Log(Math.Max(below, 1e-300));
+            }
+        }
+        return logits;
+    }
+
+    /// <summary>
     /// The floor of the rows' sums in <see cref="ToClassProbabilities(Tensor)"/>, and of each probability before
     /// <see cref="ToClassProbabilities(Tensor, double)"/> takes its logarithm (a clamped difference may be exactly 0).
     /// </summary>
@@ -87,7 +124,30 @@ public static class OrdinalDecoding
     /// </summary>
     /// <exception cref="ArgumentOutOfRangeException">T is not a finite positive number.</exception>
     public static Tensor ToClassProbabilities(Tensor cumulativeLogits, double temperature)
+        => ToClassProbabilities(cumulativeLogits, temperature, CoralTemperature.GradeProbabilities);
+
+    /// <summary>
+    /// The class probabilities of <see cref="ToClassProbabilities(Tensor)"/> at a temperature T applied where
+    /// <paramref name="scaling"/> says: to the grades' probabilities (softmax(log P / T), as
+    /// <see cref="ToClassProbabilities(Tensor, double)"/>; the most probable grade stays) or to the cumulative logits
+    /// (the probabilities of z / T, as <see cref="Metrics.TemperatureScaling.FitCumulative(int[], double[,])"/> fits it;
+    /// every threshold keeps its side of 0, so the median grade — CORAL's prediction, <see cref="ToGrades"/> — stays).
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">T is not a finite positive number, or an unknown scaling.</exception>
+    public static Tensor ToClassProbabilities(Tensor cumulativeLogits, double temperature, CoralTemperature scaling)
     {
+        ArgumentNullException.ThrowIfNull(cumulativeLogits);
+        if (scaling is not (CoralTemperature.GradeProbabilities or CoralTemperature.CumulativeLogits))
+            throw new ArgumentOutOfRangeException(nameof(scaling), scaling, "Unknown CORAL temperature scaling.");
+        if (scaling == CoralTemperature.CumulativeLogits)
+        {
+            if (!double.IsFinite(temperature) || temperature <= 0)
+                throw new ArgumentOutOfRangeException(nameof(temperature), temperature, "The temperature must be a finite positive number.");
+            if (temperature == 1) return ToClassProbabilities(cumulativeLogits);
+            using var cumulative = Tensors.NewDisposeScope();
+            return cumulative.MoveToOuter(ToClassProbabilities(cumulativeLogits / temperature));
+        }
+
         if (!double.IsFinite(temperature) || temperature <= 0)
             throw new ArgumentOutOfRangeException(nameof(temperature), temperature, "The temperature must be a finite positive number.");
         if (temperature == 1) return ToClassProbabilities(cumulativeLogits);
@@ -95,4 +155,24 @@ public static class OrdinalDecoding
         var scaled = (ToClassProbabilities(cumulativeLogits).Clamp(min: ProbabilityFloor).Log() / temperature).Softmax(1);
         return scope.MoveToOuter(scaled);
     }
+}
+
+/// <summary>
+/// Where a temperature T applies to a CORAL head's output (<see cref="OrdinalDecoding.ToClassProbabilities(Tensor, double, CoralTemperature)"/>,
+/// <see cref="Inference.ModelCard.CoralTemperature"/>).
+/// </summary>
+public enum CoralTemperature
+{
+    /// <summary>
+    /// To the grades' probabilities: softmax(log P / T), P^(1/T) renormalised, as a softmax classifier's temperature
+    /// (<see cref="Metrics.TemperatureScaling.FitFromProbabilities(int[], double[,])"/> fits it). Keeps the most probable grade, moves the median.
+    /// </summary>
+    GradeProbabilities,
+
+    /// <summary>
+    /// To the K − 1 cumulative logits: the grades' probabilities of σ(z / T) (<see cref="Metrics.TemperatureScaling.FitCumulative(int[], double[,])"/>
+    /// fits it). Keeps every threshold's decision, so the median grade — CORAL's own prediction — and ranks by each
+    /// P(grade &gt; k); the calibration a median-deciding CORAL model wants.
+    /// </summary>
+    CumulativeLogits,
 }

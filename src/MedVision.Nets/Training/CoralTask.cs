@@ -101,6 +101,18 @@ public sealed class CoralTask : ITrainingTask
         return scope.MoveToOuter(probabilities);
     }
 
+    /// <summary>
+    /// The model's cumulative logits z (N, K − 1) for a batch, in float32 — what <see cref="PredictScores"/> turns into
+    /// the grades' probabilities, and what <see cref="Metrics.TemperatureScaling.FitCumulative(int[], double[,])"/> fits
+    /// a temperature to (<see cref="Trainer.PredictCumulativeLogits"/> gathers them over a loader).
+    /// </summary>
+    public Tensor PredictCumulativeLogits(Batch batch)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        using var scope = Tensors.NewDisposeScope();
+        return scope.MoveToOuter(ClassificationTask.FullPrecision(Logits(batch.Images)));
+    }
+
     private Tensor Logits(Tensor images)
     {
         var logits = _model.Call(images);

@@ -396,7 +396,18 @@ public sealed class Trainer
         if (loader.Options.WeightedSampler is not null) throw new ArgumentException("The loader cannot evaluate: " + WeightedEvaluationLoader, parameterName);
     }
 
-    private static (int[,] Labels, double[,] Scores, int[] Indices) PredictWithIndices(ITrainingTask task, DataLoader loader)
+    /// <summary>
+    /// Runs a CORAL task's model over a loader and gathers grades (N, 1) and its cumulative logits (N, K − 1), for
+    /// <see cref="Metrics.TemperatureScaling.FitCumulative(int[], double[,])"/> (<see cref="Predict"/> gives the grades' probabilities).
+    /// </summary>
+    public static (int[,] Labels, double[,] CumulativeLogits) PredictCumulativeLogits(CoralTask task, DataLoader loader)
+    {
+        ArgumentNullException.ThrowIfNull(task);
+        var (labels, logits, _) = PredictWithIndices(task, loader, task.PredictCumulativeLogits);
+        return (labels, logits);
+    }
+
+    private static (int[,] Labels, double[,] Scores, int[] Indices) PredictWithIndices(ITrainingTask task, DataLoader loader, Func<Batch, Tensor>? predict = null)
     {
         ArgumentNullException.ThrowIfNull(task);
         ArgumentNullException.ThrowIfNull(loader);
@@ -415,7 +426,7 @@ public sealed class Trainer
             {
                 using var scope = Tensors.NewDisposeScope();
                 using var owner = batch;
-                var scores = task.PredictScores(batch);
+                var scores = (predict ?? task.PredictScores)(batch);
                 k = (int)scores.Size(1);
                 var flat = scores.To(ScalarType.Float32, Device.Cpu).ToArray<float>();
                 for (int i = 0; i < batch.Count; i++)

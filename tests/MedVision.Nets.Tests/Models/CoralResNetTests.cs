@@ -132,6 +132,25 @@ public sealed class CoralResNetTests : IDisposable
         // The validation ACC is that of CORAL's own prediction, the median grade (the selected model is the trainer's now).
         var (labels, scores) = Trainer.Predict(new CoralTask(model), Loader(retina.Validation, 64, shuffle: false));
         result.Validation.Acc.Should().Be(MedMnistEvaluator.GetAcc(MedMnistTask.OrdinalRegression, labels, scores, OrdinalDecision.Median));
+
+        // The cumulative logits behind those probabilities, and a temperature fitted to them that keeps every median grade.
+        var (logitLabels, logits) = Trainer.PredictCumulativeLogits(new CoralTask(model), Loader(retina.Validation, 64, shuffle: false));
+        logitLabels.Cast<int>().Should().Equal(labels.Cast<int>());
+        logits.GetLength(1).Should().Be(4);
+        using (var scope = Tensors.NewDisposeScope())
+        {
+            var flat = new float[64 * 4];
+            for (int i = 0; i < 64; i++)
+                for (int k = 0; k < 4; k++) flat[(i * 4) + k] = (float)logits[i, k];
+            var again = OrdinalDecoding.ToClassProbabilities(Tensors.FromArray(flat).Reshape(64, 4)).ToArray<float>();
+            for (int i = 0; i < 64; i++)
+                for (int k = 0; k < 5; k++) scores[i, k].Should().BeApproximately(again[(i * 5) + k], 1e-6);
+        }
+        var scaling = TemperatureScaling.FitCumulative(labels, logits);
+        scaling.NegativeLogLikelihoodAfter.Should().BeLessThanOrEqualTo(scaling.NegativeLogLikelihoodBefore);
+        OrdinalDecoding.MedianGrades(scaling.ApplyToCumulativeLogits(logits)).Should().Equal(OrdinalDecoding.MedianGrades(scores));
+        // The probabilities' own cumulative logits (the thresholds do not cross) give the same fit.
+        TemperatureScaling.FitCumulative(labels, OrdinalDecoding.ToCumulativeLogits(scores)).Temperature.Should().BeApproximately(scaling.Temperature, 1e-3 * scaling.Temperature);
         var median = OrdinalDecoding.MedianGrades(scores);
         result.Validation.Acc.Should().Be(Enumerable.Range(0, median.Length).Count(i => median[i] == labels[i, 0]) / (double)median.Length);
     }
@@ -181,6 +200,57 @@ public sealed class CoralResNetTests : IDisposable
             if (median) predictions[i].Label.Should().Be((int)OrdinalDecoding.ToGrades(logits).ToArray<long>()[i], "the median grade is CORAL's prediction");
             else predictions[i].Label.Should().Be(Array.IndexOf(p, p.Max()), "the most probable grade, which the temperature keeps");
         }
+    }
+
+    [Fact]
+    public void ATemperatureOnTheCumulativeLogits_IsStoredInFormat10_AndKeepsThePredictorsMedianGrades()
+    {
+        Tensors.ManualSeed(11);
+        using var model = Tiny();
+        var card = ModelFile.Describe(model, Preprocessing28, Grades, MedMnistTask.OrdinalRegression);
+        card.SetTemperature(TemperatureScaling.WithTemperature(2.5, onCumulativeLogits: true));
+        card.Temperature.Should().Be(2.5);
+        card.CoralTemperature.Should().Be(CoralTemperature.CumulativeLogits);
+        card.CoralTemperatureName.Should().Be("cumulative_logits");
+        card.OrdinalDecision.Should().Be(OrdinalDecision.Median, "the median grade stays CORAL's prediction");
+        ModelFile.RequiredFormatVersion(card).Should().Be(10, "an older reader would apply the temperature to the grades' probabilities");
+        var path = Path.Combine(_dir, "coral-t.safetensors");
+        ModelFile.Save(path, model, card);
+        var header = System.Text.Encoding.UTF8.GetString(File.ReadAllBytes(path).AsSpan(0, 4096));
+        header.Should().Contain("\\u0022coral_temperature\\u0022: \\u0022cumulative_logits\\u0022").And.Contain("\\u0022format_version\\u0022: 10");
+
+        using var predictor = Predictor.Load(path);
+        predictor.Card.CoralTemperature.Should().Be(CoralTemperature.CumulativeLogits);
+        var images = RandomImages(6, seed: 2);
+        var predictions = predictor.Predict(images);
+        using var scope = Tensors.NewDisposeScope();
+        using var noGrad = Tensors.NoGrad();
+        model.Eval();
+        var logits = model.Call(predictor.Preprocess(images));
+        var scaled = OrdinalDecoding.ToClassProbabilities(logits / 2.5).To(ScalarType.Float64).ToArray<double>();
+        var plain = OrdinalDecoding.ToClassProbabilities(logits).To(ScalarType.Float64).ToArray<double>();
+        var grades = OrdinalDecoding.ToGrades(logits).ToArray<long>();
+        for (int i = 0; i < images.Length; i++)
+        {
+            predictions[i].Probabilities.Select(v => (double)v).Should().Equal(scaled.Skip(i * 5).Take(5), (a, b) => Math.Abs(a - b) <= 1e-5, $"image {i}: the grades' probabilities of z / T");
+            predictions[i].Label.Should().Be((int)grades[i], "a temperature on the cumulative logits keeps CORAL's median grade");
+        }
+        scaled.Zip(plain, (a, b) => Math.Abs(a - b)).Max().Should().BeGreaterThan(1e-3, "the temperature changes the probabilities");
+
+        // Refusals: such a temperature without a CORAL head, an unknown name, and a grade-probability temperature with the median.
+        using var linear = Tiny(ClassifierHead.Linear);
+        var linearCard = ModelFile.Describe(linear, Preprocessing28, Grades, MedMnistTask.OrdinalRegression);
+        FluentActions.Invoking(() => linearCard.SetTemperature(TemperatureScaling.WithTemperature(2, onCumulativeLogits: true)))
+            .Should().Throw<ArgumentException>().WithMessage("*cumulative logits; this card describes no CORAL head*");
+        linearCard.CoralTemperature = CoralTemperature.CumulativeLogits;
+        var refused = Path.Combine(_dir, "refused.safetensors");
+        FluentActions.Invoking(() => ModelFile.Save(refused, linear, linearCard)).Should().Throw<ModelFormatException>().WithMessage("*scales a CORAL head's cumulative logits; this card's network has no CORAL head*");
+        card.CoralTemperatureName = "logits";
+        FluentActions.Invoking(() => ModelFile.Save(refused, model, card)).Should().Throw<ModelFormatException>().WithMessage("*unknown coral_temperature 'logits'*");
+        card.SetTemperature(TemperatureScaling.WithTemperature(2.5));
+        card.CoralTemperatureName.Should().BeNull();
+        FluentActions.Invoking(() => ModelFile.Save(refused, model, card)).Should().Throw<ModelFormatException>().WithMessage("*temperature (2.5) on the grade probabilities would move the median grade*coral_temperature*");
+        File.Exists(refused).Should().BeFalse();
     }
 
     [Fact]
@@ -263,7 +333,7 @@ public sealed class CoralResNetTests : IDisposable
         File.Exists(path).Should().BeFalse();
 
         coralCard.Temperature = 1.5;
-        FluentActions.Invoking(() => ModelFile.Save(path, coral, coralCard)).Should().Throw<ModelFormatException>().WithMessage("*temperature (1.5) would move the median grade*");
+        FluentActions.Invoking(() => ModelFile.Save(path, coral, coralCard)).Should().Throw<ModelFormatException>().WithMessage("*temperature (1.5) on the grade probabilities would move the median grade*");
         coralCard.Temperature = 1;
         coralCard.OrdinalDecisionName = "mode";
         FluentActions.Invoking(() => ModelFile.Save(path, coral, coralCard)).Should().Throw<ModelFormatException>().WithMessage("*unknown ordinal decision 'mode' (most_probable or median)*");
