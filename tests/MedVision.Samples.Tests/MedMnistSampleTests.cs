@@ -721,6 +721,49 @@ public sealed class MedMnistSampleTests(MedMnistTrainedRun run) : IClassFixture<
     }
 
     [Fact]
+    public async Task CrossValidate_WithACoralHead_Calibrate_StoresEachFoldsTemperatureOnItsCumulativeLogits()
+    {
+        var folder = run.Folder["cv-coral"];
+        var cv = await SampleApp.RunAsync("medmnist", run.Folder.Path, "cross-validate", "--data-file", run.DataFile, "--folds", "3", "--epochs", "1", "--batch", "16", "--threads", "1",
+            "--head", "coral", "--calibrate", "--output", folder);
+        cv.ExitCode.Should().Be(0, cv.ToString());
+        // Each fold's temperature is fitted on its own out-of-fold rows' cumulative logits (recovered from their grade
+        // probabilities), stored as a temperature on the cumulative logits that keeps the fold model's median grades.
+        var rows = File.ReadAllLines(Path.Combine(folder, "out-of-fold.csv")).Skip(1).Select(r => r.Split(',')).ToArray();
+        var data = MedVision.Nets.Data.MedMnist.MedMnistDataset.Load(run.DataFile);
+        for (int f = 1; f <= 3; f++)
+        {
+            var mine = rows.Where(r => r[1] == f.ToString(CultureInfo.InvariantCulture)).ToArray();
+            var labels = new int[mine.Length, 1];
+            var scores = new double[mine.Length, 5];
+            for (int i = 0; i < mine.Length; i++)
+            {
+                labels[i, 0] = int.Parse(mine[i][2], CultureInfo.InvariantCulture);
+                for (int k = 0; k < 5; k++) scores[i, k] = D(mine[i][3 + k]);
+            }
+            var expected = MedVision.Nets.Metrics.TemperatureScaling.FitCumulative(labels, MedVision.Nets.Losses.OrdinalDecoding.ToCumulativeLogits(scores)).Temperature;
+            var path = Path.Combine(folder, $"fold-{f}", "model.safetensors");
+            var card = ModelFile.ReadCard(path);
+            card.Temperature.Should().BeApproximately(expected, 1e-6, "fold {0}", f);
+            card.CoralTemperature.Should().Be(MedVision.Nets.Losses.CoralTemperature.CumulativeLogits);
+            card.OrdinalDecision.Should().Be(MedVision.Nets.Metrics.OrdinalDecision.Median);
+            card.FormatVersion.Should().Be(10);
+            cv.Text.Should().Contain(string.Create(CultureInfo.InvariantCulture, $"temperature {card.Temperature:F3}"));
+            // The calibrated model's grades on the test images are the uncalibrated ones' (every threshold keeps its sign).
+            using var predictor = Predictor.Load(path);
+            for (int i = 0; i < data.Test.Count; i++)
+            {
+                var prediction = predictor.PredictPixels(data.Test.GetImage(i).ToArray(), 28, 28, 3);
+                var logits = MedVision.Nets.Losses.OrdinalDecoding.ToCumulativeLogits(new double[,] { { prediction.Probabilities[0], prediction.Probabilities[1], prediction.Probabilities[2], prediction.Probabilities[3], prediction.Probabilities[4] } });
+                prediction.Label.Should().Be(Enumerable.Range(0, 4).Count(k => logits[0, k] > 0), "test image {0}, fold {1}", i, f);
+            }
+        }
+        // The ensemble of the calibrated folds loads and decides by the median grade.
+        using var ensemble = EnsemblePredictor.LoadManifest(Path.Combine(folder, "ensemble.json"));
+        ensemble.OrdinalDecision.Should().Be(MedVision.Nets.Metrics.OrdinalDecision.Median);
+    }
+
+    [Fact]
     public async Task Compare_TwoCrossValidationsOnTheSameFolds_ComparesTheirRecipesFoldByFold()
     {
         async Task<string> CrossValidate(string name, params string[] recipe)
