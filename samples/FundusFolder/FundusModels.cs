@@ -57,7 +57,8 @@ internal static class FundusModels
         // model's recorded per finding, else 0.5 — and refers nothing.
         if (task == MedMnistTask.MultiLabel)
         {
-            var recordedFindings = given is null && modelCount == 1 ? card.FindingThresholds : null;
+            // (the predictor's: null when its flips or precision differ from those the thresholds were chosen under)
+            var recordedFindings = given is null && modelCount == 1 ? ensemble.Members[0].FindingThresholds?.ToList() : null;
             return new ReferralRule(null, given ?? 0.5, null, "", "")
             {
                 FindingThresholds = recordedFindings ?? Enumerable.Repeat(given ?? 0.5, card.ClassNames.Count).ToList(),
@@ -83,6 +84,8 @@ internal static class FundusModels
     {
         if (ensemble.ReferralNote is { } why)
             AnsiConsole.MarkupLine($"[yellow]Note:[/] {Markup.Escape(why)}");
+        if (modelCount == 1 && !thresholdGiven && ensemble.Members[0].FindingThresholdsNote is { } findings)
+            AnsiConsole.MarkupLine($"[yellow]Note:[/] {Markup.Escape(findings)}");
         if (rule.Recorded is { } recorded)
             AnsiConsole.MarkupLine(Markup.Escape(string.Create(CultureInfo.InvariantCulture,
                 $"Threshold from {rule.Source}: {recorded.Rule} ({recorded.DescribeHeldOut()}, 95% intervals); --threshold overrides it.")));

@@ -335,12 +335,12 @@ internal static class TrainCommand
             // Each finding's threshold chosen on the validation photographs (Youden's J, or the most specific one with
             // --min-sensitivity), recorded for predict and evaluate.
             var (thresholds, notes) = FindingThresholds(labels, scores, s.MinSensitivity, s.SensitivityConfidence, classNames);
-            card.FindingThresholds = thresholds;
+            card.SetFindingThresholds(thresholds);   // chosen on float32 probabilities without flips, as predict computes them
             string rule = s.MinSensitivity is double required
                 ? string.Create(CultureInfo.InvariantCulture, $"the most specific reaching sensitivity {required:G4}{(s.SensitivityConfidence is double c ? $" with {c:P0} confidence" : "")}")
                 : "Youden's J";
             AnsiConsole.MarkupLine(Markup.Escape($"Finding thresholds ({rule} on the validation photographs; 0.5 for a finding present in all or none of them), recorded in the model file: "
-                + string.Join(", ", classNames.Select((n, k) => $"{n} {card.FindingThresholds[k].ToString("F3", CultureInfo.InvariantCulture)}"))));
+                + string.Join(", ", classNames.Select((n, k) => $"{n} {thresholds[k].ToString("F3", CultureInfo.InvariantCulture)}"))));
             foreach (var note in notes) AnsiConsole.MarkupLine($"[yellow]Note:[/] {Markup.Escape(note)}");
         }
         // --min-sensitivity: the operating point chosen on the validation images, kept with the model for predict.

@@ -124,6 +124,8 @@ public static class OnnxModelFile
         // It decides grades as EnsemblePredictor does: by the median when every member does (CORAL heads).
         ensembleCard.OrdinalDecision = cards.All(c => c.OrdinalDecision == OrdinalDecision.Median) ? OrdinalDecision.Median : OrdinalDecision.MostProbable;
         ensembleCard.FormatVersion = ModelFile.RequiredFormatVersion(ensembleCard);
+        // Findings: the members' thresholds hold for each member alone, not for the average (EnsemblePredictor reports none).
+        (ensembleCard.FindingThresholds, ensembleCard.FindingThresholdsFlips, ensembleCard.FindingThresholdsMixedPrecision) = (null, null, null);
         ensembleCard.Conformal = manifest.Conformal;
         ensembleCard.Referral = manifest.Referral;
         ensembleCard.Metrics = new Dictionary<string, double> { ["ensemble_members"] = cards.Count };

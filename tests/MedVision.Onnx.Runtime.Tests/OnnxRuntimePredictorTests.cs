@@ -119,6 +119,8 @@ public sealed class OnnxRuntimePredictorTests : IDisposable
         bool multiLabel = task == MedMnistTask.MultiLabel; // (a temperature scales softmaxes only)
         var first = Export(task, temperature: multiLabel ? 1 : 1.3, seed: 4).ModelFile;
         var second = Export(task, temperature: multiLabel ? 1 : 0.8, seed: 9).ModelFile;
+        // A member's finding thresholds hold for it alone: neither the ensemble nor its graph reports findings by them.
+        if (multiLabel) ModelFile.UpdateCard(first, c => c.SetFindingThresholds([0.3, 0.3, 0.3, 0.3, 0.3]));
         var manifest = Path.Combine(_folder, $"ensemble-{task}.json");
         var referral = task == MedMnistTask.MultiLabel ? null : ReferralCard.From(Nets.Metrics.Clinical.OperatingPoint.AtThreshold(0.3), referableFrom: 3);
         EnsemblePredictor.SaveManifest(manifest, new[] { first, second }, new[] { 2.0, 1.0 }, null, referral);
@@ -126,6 +128,7 @@ public sealed class OnnxRuntimePredictorTests : IDisposable
         var card = OnnxModelFile.ExportEnsemble(manifest, onnxFile);
         card.Temperature.Should().Be(1, "each member's temperature is inside the graph");
         card.Metrics["ensemble_members"].Should().Be(2);
+        card.FindingThresholds.Should().BeNull("the first member's thresholds are not the averaged probabilities'");
 
         var files = WritePngs(5);
         using var ensemble = EnsemblePredictor.LoadManifest(manifest);
@@ -135,6 +138,7 @@ public sealed class OnnxRuntimePredictorTests : IDisposable
         for (int i = 0; i < files.Length; i++)
         {
             actual[i].Probabilities.Select(p => (double)p).Should().Equal(expected[i].Probabilities.Select(p => (double)p), (a, b) => Math.Abs(a - b) <= 1e-5, $"image {i}");
+            (actual[i].Findings, expected[i].Findings).Should().Be((null, null));
             if (task != MedMnistTask.MultiLabel)
             {
                 actual[i].Label.Should().Be(expected[i].Label);

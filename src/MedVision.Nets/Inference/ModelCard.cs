@@ -79,6 +79,37 @@ public sealed class ModelCard
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public List<double>? FindingThresholds { get; set; }
     /// <summary>
+    /// The test-time flips (<see cref="TestTimeFlips"/> names) of the probabilities the <see cref="FindingThresholds"/>
+    /// were chosen on; absent: none. A predictor with other flips reports no findings (<see cref="Predictor.FindingThresholdsNote"/> says why).
+    /// </summary>
+    [JsonPropertyName("finding_thresholds_flips")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? FindingThresholdsFlips { get; set; }
+    /// <summary>
+    /// Whether the <see cref="FindingThresholds"/> were chosen on probabilities computed under bfloat16 autocast; absent:
+    /// float32. A predictor of the other precision reports no findings.
+    /// </summary>
+    [JsonPropertyName("finding_thresholds_mixed_precision")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public bool? FindingThresholdsMixedPrecision { get; set; }
+
+    /// <summary>
+    /// Records each finding's threshold (<see cref="FindingThresholds"/>) with the predictor settings of the held-out
+    /// probabilities they were chosen on, which a predictor must share to report findings by them.
+    /// </summary>
+    /// <param name="thresholds">One probability strictly between 0 and 1 per class (finding), in order.</param>
+    /// <param name="flips">The test-time flips the held-out probabilities were predicted with.</param>
+    /// <param name="mixedPrecision">Whether they were predicted under bfloat16 autocast.</param>
+    public void SetFindingThresholds(IReadOnlyList<double> thresholds, TestTimeFlips flips = TestTimeFlips.None, bool mixedPrecision = false)
+    {
+        ArgumentNullException.ThrowIfNull(thresholds);
+        if ((flips & ~(TestTimeFlips.Horizontal | TestTimeFlips.Vertical | TestTimeFlips.Depth)) != 0)
+            throw new ArgumentOutOfRangeException(nameof(flips), flips, "Unknown flips.");
+        FindingThresholds = thresholds.ToList();
+        FindingThresholdsFlips = flips == TestTimeFlips.None ? null : flips.ToString();
+        FindingThresholdsMixedPrecision = mixedPrecision ? true : null;
+    }
+    /// <summary>
     /// How the predictor decides an ordinal model's grade from its probabilities: absent (or "most_probable") for the
     /// most probable grade; "median" for the median grade — CORAL's own prediction, which <see cref="ModelFile.Describe(Models.ResNet, PreprocessingCard, IReadOnlyList{string}, Metrics.MedMnistTask, IReadOnlyDictionary{string, double}?)"/>
     /// writes for a CORAL head (<see cref="OrdinalDecision"/> reads and sets it). Ordinal tasks only; "median" needs card

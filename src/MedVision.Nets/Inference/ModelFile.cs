@@ -542,7 +542,10 @@ public static class ModelFile
                 throw new ModelFormatException($"{source}: finding thresholds apply to multi-label tasks, not to {card.Task} ones (their decisions are a referral operating point).");
             if (thresholds.Count != card.ClassNames.Count || thresholds.Any(t => !(t > 0 && t < 1)))
                 throw new ModelFormatException($"{source}: the finding thresholds [{string.Join(", ", thresholds.Select(t => t.ToString(CultureInfo.InvariantCulture)))}] must be one probability strictly between 0 and 1 for each of the {card.ClassNames.Count} findings.");
+            if (card.FindingThresholdsFlips is { } flips) PredictorSettings.ParseFlips(flips, source, "finding thresholds'");
         }
+        else if (card.FindingThresholdsFlips is not null || card.FindingThresholdsMixedPrecision is not null)
+            throw new ModelFormatException($"{source}: finding_thresholds_flips and finding_thresholds_mixed_precision describe finding thresholds; the card has none.");
     }
 
     // Before anything is built: the stages, blocks per stage, widths and input channels the card describes must be those

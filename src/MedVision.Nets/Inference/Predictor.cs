@@ -60,7 +60,24 @@ public sealed class Predictor : IDisposable
         ConformalNote = note;
         Referral = card.Referral?.For(flips, mixedPrecision, "model file", "predictor", out note);
         ReferralNote = card.Referral is null ? null : note;
+        if (card.FindingThresholds is { } thresholds)
+        {
+            var chosen = PredictorSettings.ParseFlips(card.FindingThresholdsFlips ?? nameof(TestTimeFlips.None), "The model card", "finding thresholds'");
+            FindingThresholdsNote = PredictorSettings.Mismatch("finding thresholds were chosen", chosen, card.FindingThresholdsMixedPrecision == true, flips, mixedPrecision, "model file", "predictor",
+                "predictions carry no findings. Load it with those settings, or choose the thresholds again.");
+            FindingThresholds = FindingThresholdsNote is null ? thresholds.AsReadOnly() : null;
+        }
     }
+
+    /// <summary>
+    /// The model file's threshold of each finding (<see cref="ModelCard.FindingThresholds"/>), by which every prediction
+    /// of a multi-label model reports its <see cref="Prediction.Findings"/>; null when the file has none or when this
+    /// predictor's flips or precision differ from those the thresholds were chosen under.
+    /// </summary>
+    public IReadOnlyList<double>? FindingThresholds { get; }
+
+    /// <summary>Why predictions carry no findings although the model file has finding thresholds; null otherwise.</summary>
+    public string? FindingThresholdsNote { get; }
 
     /// <summary>
     /// The model file's referral decision (<see cref="ModelCard.Referral"/>), which gives every prediction its
@@ -602,7 +619,7 @@ public sealed class Predictor : IDisposable
         var results = new Prediction[probabilities.Length / k];
         for (int i = 0; i < results.Length; i++)
         {
-            results[i] = Prediction.FromProbabilities(probabilities.AsSpan(i * k, k).ToArray(), Card.ClassNames, _task == MedMnistTask.OrdinalRegression, Conformal, Referral, Card.FindingThresholds, median: Card.OrdinalDecision == OrdinalDecision.Median);
+            results[i] = Prediction.FromProbabilities(probabilities.AsSpan(i * k, k).ToArray(), Card.ClassNames, _task == MedMnistTask.OrdinalRegression, Conformal, Referral, FindingThresholds, median: Card.OrdinalDecision == OrdinalDecision.Median);
         }
         return results;
     }

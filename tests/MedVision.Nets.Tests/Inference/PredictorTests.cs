@@ -814,6 +814,55 @@ public sealed class PredictorTests : IDisposable
     }
 
     [Fact]
+    public void FindingThresholds_HoldOnlyForThePredictorSettingsTheyWereChosenUnder()
+    {
+        Tensors.ManualSeed(4);
+        using var model = TinyResNet();
+        var card = ModelFile.Describe(model, Preprocessing28, Grades, MedMnistTask.MultiLabel);
+        var pixels = MedMnistDataset.LoadEmbeddedRetinaMnist().Test.GetImage(0).ToArray();
+        double[] thresholds = [0.3, 0.4, 0.5, 0.6, 0.7];
+        card.SetFindingThresholds(thresholds, TestTimeFlips.Horizontal);
+        var path = Path.Combine(_dir, "findings-flipped.safetensors");
+        ModelFile.Save(path, model, card);
+        ModelFile.ReadCard(path).FindingThresholdsFlips.Should().Be("Horizontal");
+
+        // Without the flips the thresholds were chosen with: no findings, and the note says why.
+        using (var plain = Predictor.Load(path))
+        {
+            plain.FindingThresholds.Should().BeNull();
+            plain.FindingThresholdsNote.Should().Contain("finding thresholds were chosen with flips Horizontal").And.Contain("this predictor uses flips None").And.Contain("predictions carry no findings");
+            plain.PredictPixels(pixels, 28, 28, 3).Findings.Should().BeNull();
+        }
+        // With them: the findings are those whose (flip-averaged) probability reaches its threshold.
+        using (var flipped = Predictor.Load(path, Device.Cpu, TestTimeFlips.Horizontal))
+        {
+            flipped.FindingThresholds.Should().Equal(thresholds);
+            flipped.FindingThresholdsNote.Should().BeNull();
+            var prediction = flipped.PredictPixels(pixels, 28, 28, 3);
+            prediction.Findings.Should().Equal(Enumerable.Range(0, 5).Where(k => prediction.Probabilities[k] >= thresholds[k]));
+        }
+        // Chosen under bfloat16 autocast: only such a predictor reports them.
+        card.SetFindingThresholds(thresholds, mixedPrecision: true);
+        card.FindingThresholdsFlips.Should().BeNull();
+        var mixedPath = Path.Combine(_dir, "findings-mixed.safetensors");
+        ModelFile.Save(mixedPath, model, card);
+        using (var plain = Predictor.Load(mixedPath))
+            plain.FindingThresholdsNote.Should().Contain("with flips None under bfloat16 autocast").And.Contain("this predictor uses flips None, whose");
+        using (var mixed = Predictor.Load(mixedPath, Device.Cpu, TestTimeFlips.None, mixedPrecision: true))
+            mixed.FindingThresholds.Should().Equal(thresholds);
+
+        // Refused: unknown flips, and settings without thresholds.
+        card.FindingThresholdsFlips = "Sideways";
+        FluentActions.Invoking(() => ModelFile.Save(Path.Combine(_dir, "bad.safetensors"), model, card)).Should().Throw<ModelFormatException>()
+            .WithMessage("*finding thresholds' flips 'Sideways' are not test-time flips*");
+        card.FindingThresholds = null;
+        card.FindingThresholdsFlips = null;
+        FluentActions.Invoking(() => ModelFile.Save(Path.Combine(_dir, "bad.safetensors"), model, card)).Should().Throw<ModelFormatException>()
+            .WithMessage("*finding_thresholds_flips and finding_thresholds_mixed_precision describe finding thresholds; the card has none*");
+        FluentActions.Invoking(() => card.SetFindingThresholds(thresholds, (TestTimeFlips)64)).Should().Throw<ArgumentOutOfRangeException>();
+    }
+
+    [Fact]
     public void TestTimeFlips_AverageTheProbabilitiesOfEveryFlipCombination()
     {
         var path = SaveTiny(out var original);
