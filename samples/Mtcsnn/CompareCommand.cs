@@ -30,6 +30,7 @@ internal static class CompareCommand
         var seeds = new Option<string>("--seeds") { Description = "Comma-separated seeds; each trains both models.", DefaultValueFactory = _ => "0,1,2" }.Must(v => TryParseSeeds(v) is not null, "comma-separated integers");
         var depth = new Option<int>("--depth") { Description = "ResNet depth of both models: 18, 34, 50, 101 or 152.", DefaultValueFactory = _ => 34 }.OneOf(18, 34, 50, 101, 152);
         var stem = new Option<string>("--stem") { Description = "imagenet (7×7 conv + max pool, as the reference run on 28×28) or small (3×3 conv, no pool).", DefaultValueFactory = _ => "imagenet" }.OneOf("imagenet", "small");
+        var head = new Option<string>("--head") { Description = "linear (the paper's: K logits, cross-entropy) or coral (K − 1 cumulative logits of one severity score, the CORAL loss; graded by their median) — the classification head of both models.", DefaultValueFactory = _ => "linear" }.OneOf("linear", "coral");
         var lambda = new Option<double>("--lambda") { Description = "λ, the weight of MTCSNN's difference term.", DefaultValueFactory = _ => 0.5 }.NonNegative();
         var lr = new Option<double>("--lr") { Description = "Adam learning rate.", DefaultValueFactory = _ => 1e-3 }.Positive();
         var device = new Option<string>("--device") { Description = "cpu, cuda or cuda:N.", DefaultValueFactory = _ => "cpu" }.IsDevice();
@@ -40,11 +41,12 @@ internal static class CompareCommand
         var tensorBoard = SampleCommandLine.TensorBoard(", MTCSNN's two loss terms; a run per seed and model, FOLDER/seedS/mtcsnn and FOLDER/seedS/resnet, to overlay, each with its test images' backbone features for the projector");
         var command = new Command("compare", "Train MTCSNN and the plain ResNet with the same budget and seeds and compare them on the test split.")
         {
-            epochs, batch, seeds, depth, stem, lambda, lr, device, threads, output, dataFile, tensorBoard,
+            epochs, batch, seeds, depth, stem, head, lambda, lr, device, threads, output, dataFile, tensorBoard,
         };
         distributed.AddTo(command, batch, perProcess: 2);
         command.SetAction(r => Run(new Settings(
-            r.GetValue(epochs), r.GetValue(batch), ParseSeeds(r.GetValue(seeds)!), r.GetValue(depth), r.GetValue(stem)!.ToLowerInvariant(), r.GetValue(lambda),
+            r.GetValue(epochs), r.GetValue(batch), ParseSeeds(r.GetValue(seeds)!), r.GetValue(depth), r.GetValue(stem)!.ToLowerInvariant(),
+            r.GetValue(head) == "coral" ? ClassifierHead.Coral : ClassifierHead.Linear, r.GetValue(lambda),
             r.GetValue(lr), Device.Parse(r.GetValue(device)!), r.GetValue(threads), r.GetValue(output)!, r.GetValue(dataFile), distributed.Read(r), r.GetValue(distributed.SyncBatchNorm), r.GetValue(tensorBoard))));
         return command;
     }
@@ -72,7 +74,7 @@ internal static class CompareCommand
         writer.AddEmbedding(Tensors.Cat(features), labels, Tensors.Cat(images), tag: "test_features");
     }
 
-    private sealed record Settings(int Epochs, int Batch, int[] Seeds, int Depth, string Stem, double Lambda, double LearningRate, Device Device, int Threads, string Output,
+    private sealed record Settings(int Epochs, int Batch, int[] Seeds, int Depth, string Stem, ClassifierHead Head, double Lambda, double LearningRate, Device Device, int Threads, string Output,
         string? DataFile, DistributedOptions Distributed, bool SyncBatchNorm, string? TensorBoard);
 
     private static int[] ParseSeeds(string text) => TryParseSeeds(text) ?? throw new InvalidOperationException("--seeds was checked while parsing.");
@@ -102,7 +104,7 @@ internal static class CompareCommand
         AnsiConsole.MarkupLine(SampleCommandLine.Banner(s.Device));
         AnsiConsole.MarkupLine($"RetinaMNIST ({imageSize}×{imageSize}, {info.ClassCount} grades): train {data.Train.Count}, val {data.Validation.Count}, test {data.Test.Count}");
         AnsiConsole.MarkupLine(string.Create(CultureInfo.InvariantCulture,
-            $"ResNet-{s.Depth} ({s.Stem} stem) · Adam {s.LearningRate:G3} · batch {s.Batch} · {s.Epochs} epochs (×0.1 at epochs {(int)(0.5 * s.Epochs) + 1} and {(int)(0.75 * s.Epochs) + 1}) · no augmentation · λ = {s.Lambda} · seeds {string.Join(",", s.Seeds)}"));
+            $"ResNet-{s.Depth} ({s.Stem} stem) · Adam {s.LearningRate:G3} · batch {s.Batch} · {s.Epochs} epochs (×0.1 at epochs {(int)(0.5 * s.Epochs) + 1} and {(int)(0.75 * s.Epochs) + 1}) · no augmentation · λ = {s.Lambda}{(s.Head == ClassifierHead.Coral ? " · CORAL heads (grades by the median)" : "")} · seeds {string.Join(",", s.Seeds)}"));
 
         var transform = TransformPipeline.Create().Normalize(0.5f, 0.5f).Build();
         DataLoader Loader(MedMnistSplitData split, bool shuffle, int seed) => new(new MedMnistImageSource(split),
@@ -119,9 +121,10 @@ internal static class CompareCommand
                 AnsiConsole.MarkupLine($"[bold]seed {seed} · {model}[/]");
                 Tensors.ManualSeed((ulong)seed);
                 using var network = model == "resnet"
-                    ? (Module)Backbone(ResNet.Builder(), s).WithClasses(info.ClassCount).Build()
-                    : MtcsnnModel.Builder().WithBackbone(b => Backbone(b, s)).WithClasses(info.ClassCount).WithDifferenceWeight(s.Lambda).Build();
-                ITrainingTask task = network is MtcsnnModel m ? new MtcsnnTask(m, info.Task) : new ClassificationTask((ResNet)network, info.Task);
+                    ? (Module)Backbone(ResNet.Builder(), s).WithClasses(info.ClassCount).WithHead(s.Head).Build()
+                    : MtcsnnModel.Builder().WithBackbone(b => Backbone(b, s)).WithClasses(info.ClassCount).WithDifferenceWeight(s.Lambda).WithHead(s.Head).Build();
+                ITrainingTask task = network is MtcsnnModel m ? new MtcsnnTask(m, info.Task)
+                    : s.Head == ClassifierHead.Coral ? new CoralTask((ResNet)network) : new ClassificationTask((ResNet)network, info.Task);
                 var progress = new SynchronousProgress<TrainingProgress>(p =>
                 {
                     if (p.Completed is not { } e) return;
@@ -148,9 +151,10 @@ internal static class CompareCommand
                 // The test split is touched once, with the model selected on validation AUC (loaded by the trainer).
                 var (labels, scores) = group is null ? Trainer.Predict(task, Loader(data.Test, shuffle: false, seed)) : Trainer.PredictDistributed(task, Loader(data.Test, shuffle: false, seed), group);
                 var auc = MedMnistEvaluator.GetAuc(info.Task, labels, scores).Value;
-                var acc = MedMnistEvaluator.GetAcc(info.Task, labels, scores);
+                // ACC and kappa count the grades the model predicts (a CORAL head's: the median), as its model file will.
+                var acc = MedMnistEvaluator.GetAcc(info.Task, labels, scores, task.Decision);
                 var actual = Enumerable.Range(0, labels.GetLength(0)).Select(i => labels[i, 0]).ToArray();
-                var predicted = MedMnistEvaluator.Predict(info.Task, scores);
+                var predicted = MedMnistEvaluator.Predict(info.Task, scores, task.Decision);
                 var kappa = ConfusionMatrix.FromPredictions(actual, predicted, info.ClassCount).CohenKappa(KappaWeighting.Quadratic).Value;
                 (testScores[model], testLabels) = (scores, labels);
                 if (group is not { IsMaster: false })
@@ -172,26 +176,31 @@ internal static class CompareCommand
 
             // The two models of this seed on the same test images: DeLong's test of the AUCs, McNemar's of the accuracies.
             var delong = DeLong.Compare(info.Task, testLabels!, testScores["mtcsnn"], testScores["resnet"]);
-            var mcnemar = McNemar.Compare(info.Task, testLabels!, testScores["mtcsnn"], testScores["resnet"]);
+            var decision = s.Head == ClassifierHead.Coral ? OrdinalDecision.Median : OrdinalDecision.MostProbable;
+            var mcnemar = McNemar.Compare(info.Task, testLabels!, testScores["mtcsnn"], testScores["resnet"], decision, decision);
             AnsiConsole.MarkupLine(string.Create(CultureInfo.InvariantCulture,
                 $"  MTCSNN − ResNet on the {testLabels!.GetLength(0)} test images: AUC {TrainingConsole.Signed(delong.Difference)} (DeLong p = {P(delong.PValue)}) · ACC {TrainingConsole.Signed(mcnemar.Difference)} (only MTCSNN right {mcnemar.OnlyACorrect}, only ResNet right {mcnemar.OnlyBCorrect}; McNemar p = {P(mcnemar.PValue)})"));
             foreach (var warning in delong.Warnings.Concat(mcnemar.Warnings)) AnsiConsole.MarkupLine($"  [yellow]Note:[/] {Markup.Escape(warning)}");
             pairedLines.Add(string.Create(CultureInfo.InvariantCulture,
-                $"RESULT paired retinamnist depth={s.Depth} stem={s.Stem} epochs={s.Epochs} seed={seed} auc_diff={TrainingConsole.Signed(delong.Difference)} auc_se={delong.StandardError:F4} delong_p={P(delong.PValue)} acc_diff={TrainingConsole.Signed(mcnemar.Difference)} only_mtcsnn={mcnemar.OnlyACorrect} only_resnet={mcnemar.OnlyBCorrect} mcnemar_p={P(mcnemar.PValue)}"));
+                $"RESULT paired retinamnist {Setting(s)} seed={seed} auc_diff={TrainingConsole.Signed(delong.Difference)} auc_se={delong.StandardError:F4} delong_p={P(delong.PValue)} acc_diff={TrainingConsole.Signed(mcnemar.Difference)} only_mtcsnn={mcnemar.OnlyACorrect} only_resnet={mcnemar.OnlyBCorrect} mcnemar_p={P(mcnemar.PValue)}"));
         }
 
         if (group is { IsMaster: false }) return 0;
 
         var csv = Path.Combine(Path.GetFullPath(s.Output), "results.csv");
         Results.Write(csv, outcomes);
-        Results.PrintTable(outcomes, $"ResNet-{s.Depth} ({s.Stem} stem), {s.Epochs} epochs", $"ResNet-{s.Depth}", $"MTCSNN (ResNet-{s.Depth}, λ = {s.Lambda.ToString(CultureInfo.InvariantCulture)})");
+        string heads = s.Head == ClassifierHead.Coral ? ", CORAL heads" : "";
+        Results.PrintTable(outcomes, $"ResNet-{s.Depth} ({s.Stem} stem{heads}), {s.Epochs} epochs", $"ResNet-{s.Depth}", $"MTCSNN (ResNet-{s.Depth}, λ = {s.Lambda.ToString(CultureInfo.InvariantCulture)})");
         AnsiConsole.MarkupLine($"Per-seed results: {csv} · checkpoints, histories and model files: {Path.GetFullPath(s.Output)}/seed<N>/<model>/ (model.safetensors: the selected model as a ResNet, MTCSNN's score head left out, for medmnist predict, evaluate and export or Predictor.Load)");
-        Results.PrintResultLines(outcomes, $"depth={s.Depth} stem={s.Stem} epochs={s.Epochs}", perSeed: true);
+        Results.PrintResultLines(outcomes, Setting(s), perSeed: true);
         foreach (var line in pairedLines) Console.WriteLine(line);
         return 0;
     }
 
     private static string P(double p) => TrainingConsole.PValue(p);
+
+    // The RESULT lines' setting: "depth=34 stem=imagenet epochs=20", with " head=coral" for CORAL heads.
+    private static string Setting(Settings s) => $"depth={s.Depth} stem={s.Stem} epochs={s.Epochs}{(s.Head == ClassifierHead.Coral ? " head=coral" : "")}";
 
     // The selected model's test probabilities (index, grade, one score per grade), written atomically beside its
     // checkpoints, for paired analyses later.

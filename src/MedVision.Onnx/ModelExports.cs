@@ -15,7 +15,7 @@ internal static partial class BuiltInExports
         .Register<BasicBlock>(ExportResidualBlock)
         .Register<Bottleneck>(ExportResidualBlock)
         .Register<GeneratorResidualBlock>(ExportGeneratorBlock)
-        .Register<Mtcsnn>((c, m, x) => c.Call(m.ClassificationHead, c.Call(m.Backbone, x)))
+        .Register<Mtcsnn>((c, m, x) => c.Call(m.Head, c.Call(m.Backbone, x)))
         .Register<CoralHead>(ExportCoralHead)
         .Register<Ism>((c, m, x) => c.Call(OnnxExportContext.RequiredChild(m, "decoder"), c.Call(OnnxExportContext.RequiredChild(m, "transfer"), c.Call(OnnxExportContext.RequiredChild(m, "encoder"), x))))
         .Register<Mdm>(ExportMdm)

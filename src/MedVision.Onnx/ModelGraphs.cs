@@ -109,7 +109,7 @@ public static class OnnxModelGraphs
         OnnxGraphDefinition graph = (context, xs) =>
         {
             var embedding = context.Call(model.Backbone, xs[0]);
-            var logits = context.Call(model.ClassificationHead, embedding);
+            var logits = context.Call(model.Head, embedding);
             var score = context.Call(model.ScoreHead, embedding);
             var scores = context.AddNode("Squeeze", new[] { score, context.Int64Constant("axes", 1) }, score.Sample.Squeeze(1));
             return new[] { (Logits, logits), (Scores, scores) };

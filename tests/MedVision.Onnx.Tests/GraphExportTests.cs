@@ -95,13 +95,16 @@ public sealed class GraphExportTests : IDisposable
         Directory.GetFiles(_folder).Should().Equal(path);
     }
 
-    [Fact]
-    public void MtcsnnExportsItsLogitsAndItsDifferenceScores_AsPredictComputesThem()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void MtcsnnExportsItsLogitsAndItsDifferenceScores_AsPredictComputesThem(bool coral)
     {
-        using var model = Mtcsnn.Builder().WithBackbone(b => b.WithBlocks(Nets.Blocks.ResidualBlockKind.Basic, 1, 1).WithWidths(8, 16).WithSmallInputStem()).WithClasses(5).Build();
+        using var model = Mtcsnn.Builder().WithBackbone(b => b.WithBlocks(Nets.Blocks.ResidualBlockKind.Basic, 1, 1).WithWidths(8, 16).WithSmallInputStem()).WithClasses(5)
+            .WithHead(coral ? ClassifierHead.Coral : ClassifierHead.Linear).Build();
         OnnxRuntimeCheck.Randomise(model);
         var bytes = new OnnxExporter().ExportWithScoresToBytes(model, new long[] { 1, 3, 28, 28 }, new OnnxExportOptions { InputName = "image" });
-        OnnxRuntimeCheck.Dump(bytes, "MTCSNN with scores");
+        OnnxRuntimeCheck.Dump(bytes, coral ? "MTCSNN with a CORAL head and scores" : "MTCSNN with scores");
 
         using var scope = Tensors.NewDisposeScope();
         var input = OnnxRuntimeCheck.RandomInput(new long[] { 4, 3, 28, 28 }, seed: 5);
@@ -112,6 +115,7 @@ public sealed class GraphExportTests : IDisposable
         ShouldMatch(outputs[OnnxModelGraphs.Logits], expected.Logits, "the classification head");
         ShouldMatch(outputs[OnnxModelGraphs.Scores], expected.Scores, "the difference head's scores, one per image");
         outputs[OnnxModelGraphs.Scores].Shape.Should().Equal(4);
+        outputs[OnnxModelGraphs.Logits].Shape.Should().Equal(4, coral ? 4 : 5);
     }
 
     [Fact]

@@ -19,6 +19,7 @@ public sealed class ModelExportTests
         ["MedicalNet ResNet-18 layout (dilated, zero-padding shortcut) 20³"] = (() => MedicalNet.CreateBuilder(18).WithWidths(4, 8, 16, 32).WithClasses(2).Build(), new long[] { 1, 1, 20, 20, 20 }),
         ["ResNet-18 backbone (features only)"] = (() => ResNet.Builder().WithDepth(18).ForInput(1).WithSmallInputStem().AsBackbone().Build(), new long[] { 1, 1, 28, 28 }),
         ["MTCSNN (ResNet-18 backbone)"] = (() => Mtcsnn.Builder().WithBackbone(b => b.WithDepth(18).WithSmallInputStem()).WithClasses(5).Build(), new long[] { 1, 3, 28, 28 }),
+        ["MTCSNN with a CORAL head"] = (() => Mtcsnn.Builder().WithBackbone(b => b.WithBlocks(ResidualBlockKind.Basic, 1, 1).WithWidths(8, 16).WithSmallInputStem()).WithClasses(5).WithCoralHead().Build(), new long[] { 1, 3, 28, 28 }),
         ["CORAL head"] = (() => new CoralHead(16, 5), new long[] { 1, 16 }),
         ["ResNet-18 with a CORAL head 28×28"] = (() => ResNet.Builder().WithDepth(18).WithWidths(8, 16, 32, 64).ForInput(3).WithSmallInputStem().WithClasses(5).WithCoralHead().Build(), new long[] { 1, 3, 28, 28 }),
         ["ISM (instance norm) 16³"] = (() => new Ism(NormalizationKind.Instance, residualBlocks: 2), new long[] { 1, 1, 16, 16, 16 }),

@@ -91,6 +91,7 @@ public class CommandLineTests
     [InlineData("medmnist", "train", "--mixup 0.2 --cutmix 1", "Choose --mixup or --cutmix, not both.")]
     [InlineData("medmnist", "train", "--tensorboard-histograms", "--tensorboard-histograms needs --tensorboard FOLDER.")]
     [InlineData("medmnist", "train", "--head ordinal", "--head must be linear or coral, got ordinal.")]
+    [InlineData("mtcsnn", "compare", "--head softmax", "--head must be linear or coral, got softmax.")]
     [InlineData("medmnist", "cross-validate", "--head coral --model vit-tiny", "--head coral ends a ResNet; a vision transformer keeps its linear head.")]
     [InlineData("fundus-folder", "train", "--head coral --model vit-b16", "--head coral ends a ResNet; --model vit-b16 keeps its linear head.")]
     [InlineData("medmnist", "train", "--mixup NaN", "--mixup must be a positive number, got NaN.")]

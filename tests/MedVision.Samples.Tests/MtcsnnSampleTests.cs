@@ -103,6 +103,49 @@ public sealed class MtcsnnSampleTests : IDisposable
     }
 
     [Fact]
+    public async Task Compare_WithCoralHeads_TrainsBothModelsWithThem_AndCountsTheirMedianGrades()
+    {
+        var data = _folder["retinamnist.npz"];
+        TinyRetinaMnist.Write(data, train: 32, val: 16, test: 16);
+        var compare = await SampleApp.RunAsync("mtcsnn", _folder.Path,
+            "compare", "--data-file", data, "--epochs", "1", "--batch", "8", "--seeds", "0", "--depth", "18", "--stem", "small", "--head", "coral", "--threads", "1", "--output", _folder["coral"]);
+        compare.ExitCode.Should().Be(0, compare.ToString());
+        compare.Text.Should().Contain("CORAL heads (grades by the median)");
+        var lines = compare.Lines();
+        lines.Should().OnlyContain(l => l["head"] == "coral");
+        File.ReadAllLines(_folder["coral/seed0/mtcsnn/history.csv"])[0].Should().Contain("train_coral").And.Contain("train_difference").And.NotContain("cross_entropy");
+
+        var test = MedVision.Nets.Data.MedMnist.MedMnistDataset.Load(data).Test;
+        var labels = new int[test.Count, 1];
+        for (int i = 0; i < test.Count; i++) labels[i, 0] = test.Labels[i, 0];
+        var scores = new Dictionary<string, double[,]>();
+        foreach (var model in new[] { "mtcsnn", "resnet" })
+        {
+            var modelFile = _folder[$"coral/seed0/{model}/model.safetensors"];
+            var card = MedVision.Nets.Inference.ModelFile.ReadCard(modelFile);
+            card.HasCoralHead.Should().BeTrue(model);
+            card.OrdinalDecision.Should().Be(MedVision.Nets.Metrics.OrdinalDecision.Median);
+            var rows = File.ReadAllLines(_folder[$"coral/seed0/{model}/test-predictions.csv"]).Skip(1).Where(r => r.Length > 0).Select(r => r.Split(',')).ToArray();
+            var table = new double[test.Count, 5];
+            for (int i = 0; i < test.Count; i++)
+                for (int k = 0; k < 5; k++) table[i, k] = double.Parse(rows[i][2 + k], CultureInfo.InvariantCulture);
+            scores[model] = table;
+            // The RESULT line's ACC is that of the median grades, which the model file's predictor predicts too.
+            var medians = MedVision.Nets.Losses.OrdinalDecoding.MedianGrades(table);
+            double acc = Enumerable.Range(0, test.Count).Count(i => medians[i] == labels[i, 0]) / (double)test.Count;
+            lines.Single(l => l["#0"] == model && l.ContainsKey("seed"))["test_acc"].Should().Be(acc.ToString("F4", CultureInfo.InvariantCulture), model);
+            using var predictor = MedVision.Nets.Inference.Predictor.Load(modelFile);
+            for (int i = 0; i < test.Count; i++)
+                predictor.PredictPixels(test.GetImage(i).ToArray(), 28, 28, 3).Label.Should().Be(medians[i], $"{model}, test image {i}");
+        }
+        var mcnemar = MedVision.Nets.Metrics.McNemar.Compare(MedVision.Nets.Metrics.MedMnistTask.OrdinalRegression, labels, scores["mtcsnn"], scores["resnet"],
+            MedVision.Nets.Metrics.OrdinalDecision.Median, MedVision.Nets.Metrics.OrdinalDecision.Median);
+        var paired = lines.Single(l => l["#0"] == "paired");
+        paired["only_mtcsnn"].Should().Be(mcnemar.OnlyACorrect.ToString(CultureInfo.InvariantCulture));
+        paired["only_resnet"].Should().Be(mcnemar.OnlyBCorrect.ToString(CultureInfo.InvariantCulture));
+    }
+
+    [Fact]
     public async Task Compare_RefusesADataFileOfAnotherDataset()
     {
         var data = _folder["pathmnist.npz"];

@@ -46,12 +46,13 @@ public sealed class CoralHead : Module<Tensor, Tensor>, IResettable
 
     /// <summary>
     /// Whether <paramref name="model"/>'s output is a CORAL head's cumulative logits, as far as its structure shows: a
-    /// ResNet built with one, a <see cref="Sequential"/> ending in one, or the head itself.
+    /// ResNet or an MTCSNN built with one, a <see cref="Sequential"/> ending in one, or the head itself.
     /// </summary>
     internal static bool Ends(Module model) => model switch
     {
         CoralHead => true,
         Models.ResNet resnet => resnet.Head is CoralHead,
+        Models.Mtcsnn mtcsnn => mtcsnn.Head is CoralHead,
         Sequential sequential => sequential.Children().LastOrDefault() is { } last && Ends(last),
         _ => false,
     };

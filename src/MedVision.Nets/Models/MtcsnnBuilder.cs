@@ -49,6 +49,21 @@ public sealed class MtcsnnBuilder
         return this;
     }
 
+    /// <summary>The classification head: linear (cross-entropy, the paper's) or CORAL (<see cref="WithCoralHead"/>).</summary>
+    public MtcsnnBuilder WithHead(ClassifierHead head)
+    {
+        EnsureUsable();
+        if (head is not (ClassifierHead.Linear or ClassifierHead.Coral)) throw new ArgumentOutOfRangeException(nameof(head), head, "Unknown classifier head.");
+        _options.Head = head;
+        return this;
+    }
+
+    /// <summary>
+    /// A CORAL ordinal head (<see cref="Heads.CoralHead"/>) instead of the linear one: K − 1 cumulative logits of one
+    /// severity score, trained with <see cref="Losses.CoralLoss"/> beside the difference task; the grade is their median.
+    /// </summary>
+    public MtcsnnBuilder WithCoralHead() => WithHead(ClassifierHead.Coral);
+
     /// <summary>Creates the network; the builder cannot be used afterwards.</summary>
     public Mtcsnn Build()
     {

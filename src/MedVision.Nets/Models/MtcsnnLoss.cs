@@ -17,13 +17,13 @@ public sealed record MtcsnnLoss(Tensor Total, Tensor Classification, Tensor Diff
     /// <summary>Scalar total loss (with gradient).</summary>
     public Tensor Total { get; init; } = Total ?? throw new ArgumentNullException(nameof(Total));
 
-    /// <summary>Scalar cross-entropy over all images.</summary>
+    /// <summary>Scalar classification loss over all images: the cross-entropy, or a CORAL head's <see cref="Losses.CoralLoss"/>.</summary>
     public Tensor Classification { get; init; } = Classification ?? throw new ArgumentNullException(nameof(Classification));
 
     /// <summary>Scalar MSE of the difference task (0 when the batch has fewer than two images).</summary>
     public Tensor Difference { get; init; } = Difference ?? throw new ArgumentNullException(nameof(Difference));
 
-    /// <summary>Classification logits (N, K) of the batch, for metrics.</summary>
+    /// <summary>Classification logits (N, K; a CORAL head's cumulative logits, (N, K − 1)) of the batch, for metrics.</summary>
     public Tensor Logits { get; init; } = Logits ?? throw new ArgumentNullException(nameof(Logits));
 
     /// <summary>Disposes the tensors.</summary>

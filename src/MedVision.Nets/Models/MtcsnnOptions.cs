@@ -18,6 +18,13 @@ public sealed class MtcsnnOptions
     /// <summary>Predict the signed difference s₁ − s₂ against y₁ − y₂ instead of |s₁ − s₂| against |y₁ − y₂|. Default false.</summary>
     public bool SignedDifference { get; set; }
 
+    /// <summary>
+    /// The classification head: <see cref="ClassifierHead.Linear"/> (K logits, cross-entropy; default) or
+    /// <see cref="ClassifierHead.Coral"/> (K − 1 cumulative logits of one severity score, <see cref="Losses.CoralLoss"/>),
+    /// which ranks the grades as the difference task does.
+    /// </summary>
+    public ClassifierHead Head { get; set; } = ClassifierHead.Linear;
+
     /// <summary>Throws an <see cref="ArgumentException"/> naming the first option that cannot work.</summary>
     public void Validate()
     {
@@ -27,6 +34,7 @@ public sealed class MtcsnnOptions
         backbone.Validate();
         if (NumClasses < 2) throw new ArgumentException($"Classification needs at least 2 classes, got {NumClasses}.", nameof(NumClasses));
         if (!(DifferenceWeight >= 0) || double.IsInfinity(DifferenceWeight)) throw new ArgumentException($"The difference weight must be finite and non-negative, got {DifferenceWeight}.", nameof(DifferenceWeight));
+        if (Head is not (ClassifierHead.Linear or ClassifierHead.Coral)) throw new ArgumentException($"Unknown classifier head {Head}.", nameof(Head));
     }
 
     /// <summary>A deep copy.</summary>
@@ -36,5 +44,6 @@ public sealed class MtcsnnOptions
         NumClasses = NumClasses,
         DifferenceWeight = DifferenceWeight,
         SignedDifference = SignedDifference,
+        Head = Head,
     };
 }

@@ -11,12 +11,18 @@ namespace MedVision.Nets.Training;
 /// Lets a <see cref="Trainer"/> train an <see cref="Mtcsnn"/>: the loss of a (shuffled) batch is
 /// <see cref="Mtcsnn.ComputeLoss"/> (cross-entropy over all N images + λ·MSE of the pair-difference task), reported
 /// as the terms <c>cross_entropy</c> and <c>difference</c> (unweighted; the weight of <c>difference</c> is λ). Scores
-/// are the softmax of the classification head on single images, as at inference.
+/// are the softmax of the classification head on single images, as at inference. With a CORAL head
+/// (<see cref="MtcsnnBuilder.WithCoralHead"/>, ordinal tasks only) the classification term is <c>coral</c>, the scores
+/// are the grades' probabilities of its cumulative logits and the grade their median (<see cref="Decision"/>), as
+/// <see cref="CoralTask"/> does for a plain ResNet.
 /// </summary>
 public sealed class MtcsnnTask : ITrainingTask
 {
     /// <summary>Name of the cross-entropy term in <see cref="LossValue.Terms"/>.</summary>
     public const string ClassificationTerm = "cross_entropy";
+
+    /// <summary>Name of a CORAL head's classification term in <see cref="LossValue.Terms"/>.</summary>
+    public const string CoralTerm = "coral";
 
     /// <summary>Name of the difference-task term in <see cref="LossValue.Terms"/>.</summary>
     public const string DifferenceTerm = "difference";
@@ -25,16 +31,18 @@ public sealed class MtcsnnTask : ITrainingTask
     private readonly LossComposite<MtcsnnLoss> _loss;
 
     /// <summary>Creates the task; <paramref name="taskType"/> is the evaluator's task (RetinaMNIST: ordinal regression).</summary>
-    /// <exception cref="ArgumentException"><paramref name="taskType"/> is multi-label (MTCSNN classifies single labels).</exception>
+    /// <exception cref="ArgumentException"><paramref name="taskType"/> is multi-label (MTCSNN classifies single labels), or not ordinal for a CORAL head.</exception>
     public MtcsnnTask(Mtcsnn model, MedMnistTask taskType = MedMnistTask.OrdinalRegression)
     {
         ArgumentNullException.ThrowIfNull(model);
         if (taskType == MedMnistTask.MultiLabel) throw new ArgumentException("MTCSNN classifies one label per image; multi-label tasks are not supported.", nameof(taskType));
+        if (model.ClassifierKind == ClassifierHead.Coral && taskType != MedMnistTask.OrdinalRegression)
+            throw new ArgumentException($"A CORAL head ranks ordered grades; the task is {taskType}, not {nameof(MedMnistTask.OrdinalRegression)}.", nameof(taskType));
         _model = model;
         TaskType = taskType;
         // The model already weighs the terms; the composite re-sums them so that each term is reported by name.
         _loss = LossComposite.For<MtcsnnLoss>()
-            .Add(ClassificationTerm, l => l.Classification)
+            .Add(model.ClassifierKind == ClassifierHead.Coral ? CoralTerm : ClassificationTerm, l => l.Classification)
             .Add(DifferenceTerm, l => l.Difference, model.DifferenceWeight)
             .Build();
     }
@@ -47,6 +55,10 @@ public sealed class MtcsnnTask : ITrainingTask
 
     /// <inheritdoc />
     public MedMnistTask TaskType { get; }
+
+    /// <inheritdoc />
+    /// <remarks><see cref="OrdinalDecision.Median"/> for a CORAL head (CORAL's own prediction); else the most probable class.</remarks>
+    public OrdinalDecision Decision => _model.ClassifierKind == ClassifierHead.Coral ? OrdinalDecision.Median : OrdinalDecision.MostProbable;
 
     /// <inheritdoc />
     /// <exception cref="ArgumentException">The labels are not class indices (N).</exception>
@@ -68,7 +80,7 @@ public sealed class MtcsnnTask : ITrainingTask
         ArgumentNullException.ThrowIfNull(batch);
         using var scope = Tensors.NewDisposeScope();
         var logits = ClassificationTask.FullPrecision(_model.Call(batch.Images));
-        var scores = logits.Softmax(1);
+        var scores = _model.ClassifierKind == ClassifierHead.Coral ? OrdinalDecoding.ToClassProbabilities(logits) : logits.Softmax(1);
         return scope.MoveToOuter(scores);
     }
 }

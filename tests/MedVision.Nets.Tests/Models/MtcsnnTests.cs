@@ -131,10 +131,84 @@ public class MtcsnnTests
 
         // A copy: changing the ResNet leaves the MTCSNN as it was.
         using (Tensors.NoGrad()) resnet.Classifier!.Weight.FillInPlace(0);
-        mtcsnn.ClassificationHead.Weight.Abs().Sum().Item().Should().BeGreaterThan(0);
+        mtcsnn.ClassificationHead!.Weight.Abs().Sum().Item().Should().BeGreaterThan(0);
         mtcsnn.Train();
         using var training = mtcsnn.ToResNet();
         training.Training.Should().BeTrue();
+    }
+
+    [Theory]
+    [InlineData(0.5, 6)]
+    [InlineData(2.0, 5)]
+    public void WithACoralHead_TheLossIsCoralsPlusLambdaMse_ComputedByHand(double lambda, int batch)
+    {
+        using var model = Mtcsnn.Builder()
+            .WithBackbone(b => b.WithBlocks(ResidualBlockKind.Basic, 1, 1).WithWidths(4, 8).ForInput(3).WithSmallInputStem())
+            .WithClasses(5).WithDifferenceWeight(lambda).WithCoralHead().Build();
+        model.ClassifierKind.Should().Be(ClassifierHead.Coral);
+        model.Head.Should().BeOfType<Heads.CoralHead>();
+        model.ClassificationHead.Should().BeNull("the head is not a linear layer");
+        model.Eval();
+        using var scope = Tensors.NewDisposeScope();
+        Tensors.ManualSeed(3);
+        var images = Tensors.Randn(batch, 3, 8, 8);
+        var grades = new long[] { 0, 4, 2, 1, 3, 2 }.Take(batch).ToArray();
+        var (logitsT, scoresT) = model.Predict(images);
+        logitsT.Shape.Should().Equal(batch, 4);
+        var logits = logitsT.ToArray<float>();
+        var scores = scoresT.ToArray<float>();
+        // CORAL: the binary cross-entropies of the 4 cumulative logits against [grade > k], summed over k, averaged over images.
+        double coral = 0;
+        for (int i = 0; i < batch; i++)
+            for (int k = 0; k < 4; k++)
+            {
+                double z = logits[(4 * i) + k], p = 1 / (1 + Math.Exp(-z));
+                coral -= grades[i] > k ? Math.Log(p) : Math.Log(1 - p);
+            }
+        coral /= batch;
+        int pairs = batch / 2;
+        double mse = 0;
+        for (int i = 0; i < pairs; i++)
+        {
+            double d = Math.Abs(scores[i] - scores[i + pairs]) - Math.Abs(grades[i] - grades[i + pairs]);
+            mse += d * d;
+        }
+        mse /= pairs;
+        using var loss = model.ComputeLoss(images, Tensors.FromArray(grades));
+        loss.Classification.Item().Should().BeApproximately(coral, 1e-5);
+        loss.Difference.Item().Should().BeApproximately(mse, 1e-4);
+        loss.Total.Item().Should().BeApproximately(coral + (lambda * mse), 1e-4);
+        model.Invoking(m => m.ComputeLoss(images, Tensors.FromArray(grades.Select(g => g + 1).ToArray()))).Should().Throw<ArgumentOutOfRangeException>().WithMessage("*grades must lie in [0, 4]*");
+    }
+
+    [Fact]
+    public void WithACoralHead_ToResNet_IsACoralResNet_WhoseModelFilePredictsTheMedianGrade()
+    {
+        using var mtcsnn = Mtcsnn.Builder().WithBackbone(b => b.WithBlocks(ResidualBlockKind.Basic, 1, 1).WithWidths(4, 8).ForInput(3).WithSmallInputStem())
+            .WithClasses(5).WithCoralHead().Build();
+        mtcsnn.ParameterCount().Should().Be(mtcsnn.Backbone.ParameterCount() + (8 + 4) + (8 + 1), "a CORAL head of one weight row and 4 biases, and the score head");
+        using var scope = Tensors.NewDisposeScope();
+        var x = Tensors.Randn(6, 3, 16, 16);
+        mtcsnn.Train();
+        using (Tensors.NoGrad()) mtcsnn.Call(x);
+        mtcsnn.Eval();
+        using var resnet = mtcsnn.ToResNet();
+        resnet.ClassifierKind.Should().Be(ClassifierHead.Coral);
+        resnet.StateDict().Keys.Should().BeEquivalentTo(mtcsnn.Backbone.StateDict().Keys.Append("fc.weight").Append("fc.bias"));
+        Tensor expected, actual;
+        using (Tensors.NoGrad())
+        {
+            expected = mtcsnn.Call(x);
+            actual = resnet.Call(x);
+        }
+        actual.Shape.Should().Equal(6, 4);
+        (actual - expected).Abs().Max().Item().Should().Be(0, "the same layers and weights");
+
+        var card = MedVision.Nets.Inference.ModelFile.Describe(resnet, new MedVision.Nets.Inference.PreprocessingCard { InputSize = [16, 16], Channels = 3, Mean = [0f], Std = [1f] },
+            ["0", "1", "2", "3", "4"], MedVision.Nets.Metrics.MedMnistTask.OrdinalRegression);
+        card.HasCoralHead.Should().BeTrue();
+        card.OrdinalDecision.Should().Be(MedVision.Nets.Metrics.OrdinalDecision.Median);
+        Heads.CoralHead.Ends(mtcsnn).Should().BeTrue("explainers read an MTCSNN with a CORAL head by its grades");
     }
 
     [Fact]
@@ -147,5 +221,8 @@ public class MtcsnnTests
         builder.Invoking(b => b.Build()).Should().Throw<InvalidOperationException>();
         using var scope = Tensors.NewDisposeScope();
         model.Invoking(m => m.ComputeLoss(Tensors.Randn(2, 3, 8, 8), Tensors.FromArray(new long[] { 1, 2, 3 }))).Should().Throw<ArgumentException>().Which.ParamName.Should().Be("labels");
+        Mtcsnn.Builder().Invoking(b => b.WithHead((ClassifierHead)9)).Should().Throw<ArgumentOutOfRangeException>().Which.ParamName.Should().Be("head");
+        new MtcsnnOptions { Head = (ClassifierHead)9 }.Invoking(o => o.Validate()).Should().Throw<ArgumentException>().Which.ParamName.Should().Be("Head");
+        new MtcsnnOptions { Head = ClassifierHead.Coral }.Clone().Head.Should().Be(ClassifierHead.Coral);
     }
 }

@@ -101,6 +101,43 @@ public sealed class MtcsnnTaskTests
     }
 
     [Fact]
+    public void WithACoralHead_TheTaskTrainsCoralsLoss_ScoresTheGradesProbabilities_AndDecidesByTheMedian()
+    {
+        Tensors.ManualSeed(8);
+        using var model = Mtcsnn.Builder()
+            .WithBackbone(b => b.WithBlocks(ResidualBlockKind.Basic, 1, 1).WithWidths(4, 8).ForInput(3).WithSmallInputStem())
+            .WithClasses(5).WithCoralHead().Build();
+        var task = new MtcsnnTask(model);
+        task.Decision.Should().Be(OrdinalDecision.Median);
+        var result = Trainer.Create(task)
+            .TrainOn(Loader(Retina.Value.Train, 64, shuffle: true))
+            .ValidateOn(Loader(Retina.Value.Validation, 32, shuffle: false))
+            .UseAdam(1e-3)
+            .ForEpochs(1)
+            .Build()
+            .Run();
+        var terms = result.History[0].TrainLossTerms;
+        terms.Keys.Should().BeEquivalentTo(MtcsnnTask.CoralTerm, MtcsnnTask.DifferenceTerm);
+        result.History[0].TrainLoss.Should().BeApproximately(terms[MtcsnnTask.CoralTerm] + (0.5 * terms[MtcsnnTask.DifferenceTerm]), 1e-4);
+
+        // Scores: the grades' probabilities of the cumulative logits; the validation ACC counts their median grades.
+        using (var batch = Loader(Retina.Value.Validation, 16, shuffle: false).Epoch(0).First())
+        using (var scope = Tensors.NewDisposeScope())
+        using (Tensors.NoGrad())
+        {
+            model.Eval();
+            var scores = task.PredictScores(batch);
+            scores.Shape.Should().Equal(16, 5);
+            scores.ToArray<float>().Should().Equal(MedVision.Nets.Losses.OrdinalDecoding.ToClassProbabilities(model.Call(batch.Images)).ToArray<float>());
+        }
+        var (labels, all) = Trainer.Predict(task, Loader(Retina.Value.Validation, 32, shuffle: false));
+        result.Validation.Acc.Should().Be(MedMnistEvaluator.GetAcc(MedMnistTask.OrdinalRegression, labels, all, OrdinalDecision.Median));
+
+        FluentActions.Invoking(() => new MtcsnnTask(model, MedMnistTask.MultiClass)).Should().Throw<ArgumentException>()
+            .WithMessage("*CORAL head ranks ordered grades; the task is MultiClass, not OrdinalRegression*");
+    }
+
+    [Fact]
     public void MultiLabelTaskIsRejected()
     {
         using var model = Tiny();
