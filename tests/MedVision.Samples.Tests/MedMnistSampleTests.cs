@@ -33,6 +33,20 @@ public sealed class MedMnistSampleTests(MedMnistTrainedRun run) : IClassFixture<
 {
     private static double D(string s) => double.Parse(s, CultureInfo.InvariantCulture);
 
+    // Fold f's rows of out-of-fold.csv (index, fold, label, p_0 … p_4): their labels (N, 1) and grade probabilities (N, 5).
+    private static (int[,] Labels, double[,] Scores) FoldRows(string[][] rows, int f)
+    {
+        var mine = rows.Where(r => r[1] == f.ToString(CultureInfo.InvariantCulture)).ToArray();
+        var labels = new int[mine.Length, 1];
+        var scores = new double[mine.Length, 5];
+        for (int i = 0; i < mine.Length; i++)
+        {
+            labels[i, 0] = int.Parse(mine[i][2], CultureInfo.InvariantCulture);
+            for (int k = 0; k < 5; k++) scores[i, k] = D(mine[i][3 + k]);
+        }
+        return (labels, scores);
+    }
+
     [Fact]
     public void Train_WritesTheModelFileCheckpointsHistoryAndAResultLine()
     {
@@ -298,14 +312,7 @@ public sealed class MedMnistSampleTests(MedMnistTrainedRun run) : IClassFixture<
         calibrated.ExitCode.Should().Be(0, calibrated.ToString());
         for (int f = 1; f <= 3; f++)
         {
-            var mine = rows.Where(r => r[1] == f.ToString(CultureInfo.InvariantCulture)).ToArray();
-            var labels = new int[mine.Length, 1];
-            var scores = new double[mine.Length, 5];
-            for (int i = 0; i < mine.Length; i++)
-            {
-                labels[i, 0] = int.Parse(mine[i][2], CultureInfo.InvariantCulture);
-                for (int k = 0; k < 5; k++) scores[i, k] = D(mine[i][3 + k]);
-            }
+            var (labels, scores) = FoldRows(rows, f);
             var expected = MedVision.Nets.Metrics.TemperatureScaling.FitFromProbabilities(labels, scores).Temperature;
             ModelFile.ReadCard(Path.Combine(folder, $"fold-{f}", "model.safetensors")).Temperature.Should().BeApproximately(expected, 1e-6, "fold {0}", f);
         }
@@ -733,14 +740,7 @@ public sealed class MedMnistSampleTests(MedMnistTrainedRun run) : IClassFixture<
         var data = MedVision.Nets.Data.MedMnist.MedMnistDataset.Load(run.DataFile);
         for (int f = 1; f <= 3; f++)
         {
-            var mine = rows.Where(r => r[1] == f.ToString(CultureInfo.InvariantCulture)).ToArray();
-            var labels = new int[mine.Length, 1];
-            var scores = new double[mine.Length, 5];
-            for (int i = 0; i < mine.Length; i++)
-            {
-                labels[i, 0] = int.Parse(mine[i][2], CultureInfo.InvariantCulture);
-                for (int k = 0; k < 5; k++) scores[i, k] = D(mine[i][3 + k]);
-            }
+            var (labels, scores) = FoldRows(rows, f);
             var expected = MedVision.Nets.Metrics.TemperatureScaling.FitCumulative(labels, MedVision.Nets.Losses.OrdinalDecoding.ToCumulativeLogits(scores)).Temperature;
             var path = Path.Combine(folder, $"fold-{f}", "model.safetensors");
             var card = ModelFile.ReadCard(path);

@@ -47,20 +47,11 @@ public static class OrdinalDecoding
     /// <exception cref="ArgumentException">Fewer than 2 grades, or a probability that is negative or not finite.</exception>
     public static int[] MedianGrades(double[,] probabilities)
     {
-        ArgumentNullException.ThrowIfNull(probabilities);
-        int n = probabilities.GetLength(0), k = probabilities.GetLength(1);
-        if (k < 2) throw new ArgumentException($"Grade probabilities need at least 2 grades per row, got {k}.", nameof(probabilities));
+        int n = GradeCount(probabilities, out int k);
         var grades = new int[n];
         for (int i = 0; i < n; i++)
         {
-            double total = 0;
-            for (int j = 0; j < k; j++)
-            {
-                double p = probabilities[i, j];
-                if (!double.IsFinite(p) || p < 0) throw new ArgumentException($"Row {i} holds the probability {p} for grade {j}; probabilities are finite and non-negative.", nameof(probabilities));
-                total += p;
-            }
-            if (!(total > 0)) throw new ArgumentException($"Row {i} holds no probability.", nameof(probabilities));
+            double total = RowTotal(probabilities, i);
             double cumulative = 0;
             int grade = k - 1;
             for (int j = 0; j < k - 1; j++)
@@ -84,20 +75,11 @@ public static class OrdinalDecoding
     /// <exception cref="ArgumentException">Fewer than 2 grades, or a probability that is negative or not finite, or a row without probability.</exception>
     public static double[,] ToCumulativeLogits(double[,] probabilities)
     {
-        ArgumentNullException.ThrowIfNull(probabilities);
-        int n = probabilities.GetLength(0), k = probabilities.GetLength(1);
-        if (k < 2) throw new ArgumentException($"Grade probabilities need at least 2 grades per row, got {k}.", nameof(probabilities));
+        int n = GradeCount(probabilities, out int k);
         var logits = new double[n, k - 1];
         for (int i = 0; i < n; i++)
         {
-            double total = 0;
-            for (int j = 0; j < k; j++)
-            {
-                double p = probabilities[i, j];
-                if (!double.IsFinite(p) || p < 0) throw new ArgumentException($"Row {i} holds the probability {p} for grade {j}; probabilities are finite and non-negative.", nameof(probabilities));
-                total += p;
-            }
-            if (!(total > 0)) throw new ArgumentException($"Row {i} holds no probability.", nameof(probabilities));
+            RowTotal(probabilities, i);   // checks the row; the ratio of its sums needs no normalisation
             double below = 0;
             for (int t = 0; t < k - 1; t++)
             {
@@ -108,6 +90,29 @@ public static class OrdinalDecoding
             }
         }
         return logits;
+    }
+
+    // The rows of grade probabilities (N × K, K ≥ 2), checked; K through `grades`.
+    private static int GradeCount(double[,] probabilities, out int grades)
+    {
+        ArgumentNullException.ThrowIfNull(probabilities);
+        grades = probabilities.GetLength(1);
+        if (grades < 2) throw new ArgumentException($"Grade probabilities need at least 2 grades per row, got {grades}.", nameof(probabilities));
+        return probabilities.GetLength(0);
+    }
+
+    // The sum of row i, whose probabilities must be finite and non-negative, and not all 0.
+    private static double RowTotal(double[,] probabilities, int i)
+    {
+        double total = 0;
+        for (int j = 0; j < probabilities.GetLength(1); j++)
+        {
+            double p = probabilities[i, j];
+            if (!double.IsFinite(p) || p < 0) throw new ArgumentException($"Row {i} holds the probability {p} for grade {j}; probabilities are finite and non-negative.", nameof(probabilities));
+            total += p;
+        }
+        if (!(total > 0)) throw new ArgumentException($"Row {i} holds no probability.", nameof(probabilities));
+        return total;
     }
 
     /// <summary>
