@@ -480,6 +480,9 @@ public sealed class MedMnistSampleTests(MedMnistTrainedRun run) : IClassFixture<
             }
             moved.Should().BeGreaterThan(1e-4, "the temperature changes the probabilities");
         }
+        var calibratedPredict = await SampleApp.RunAsync("medmnist", run.Folder.Path, ["predict", "--model", modelFile, .. names]);
+        calibratedPredict.ExitCode.Should().Be(0, calibratedPredict.ToString());
+        calibratedPredict.Text.Should().Contain(string.Create(CultureInfo.InvariantCulture, $"(median grade), classes 5, input 28×28, temperature {calibratedCard.Temperature:G4} on the cumulative logits"));
 
         // What a CORAL head cannot do is refused before anything runs.
         var vit = await SampleApp.RunAsync("medmnist", run.Folder.Path, "train", "--data-file", run.DataFile, "--head", "coral", "--model", "vit-tiny", "--output", run.Folder["coral-vit"]);
