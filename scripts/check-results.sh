@@ -116,6 +116,9 @@ done
 for s in 0 1 2; do
   check "r18-28-e20-coral-seed$s" history.csv "$results/r18-28-e20-coral-seed$s/history.csv" -- "${medmnist[@]}" --epochs 20 --head coral --seed $s
 done
+for s in 0 1 2; do
+  check "mtcsnn-coral-seed$s" "seed$s/resnet/history.csv" "$results/mtcsnn-coral-seed$s/resnet-history.csv" -- "${mtcsnn[@]}" --seeds $s --head coral
+done
 # The cross-validations: the first epoch of fold 1 (fold 1's training images, its model's initial weights).
 for s in 0 1; do
   check "cv-r18-28-e20-seed$s" fold-1/history.csv "$results/cv-r18-28-e20-seed$s/fold-1/history.csv" -- "${medmnist_cv[@]}" --folds 5 --epochs 20 --seed $s
