@@ -115,6 +115,7 @@ internal static class CompareCommand
         foreach (var seed in s.Seeds)
         {
             var testScores = new Dictionary<string, double[,]>();
+            var decisions = new Dictionary<string, OrdinalDecision>();
             int[,]? testLabels = null;
             foreach (var model in new[] { "resnet", "mtcsnn" })
             {
@@ -156,7 +157,7 @@ internal static class CompareCommand
                 var actual = Enumerable.Range(0, labels.GetLength(0)).Select(i => labels[i, 0]).ToArray();
                 var predicted = MedMnistEvaluator.Predict(info.Task, scores, task.Decision);
                 var kappa = ConfusionMatrix.FromPredictions(actual, predicted, info.ClassCount).CohenKappa(KappaWeighting.Quadratic).Value;
-                (testScores[model], testLabels) = (scores, labels);
+                (testScores[model], decisions[model], testLabels) = (scores, task.Decision, labels);
                 if (group is not { IsMaster: false })
                 {
                     WritePredictions(Path.Combine(s.Output, $"seed{seed}", model, "test-predictions.csv"), labels, scores);
@@ -176,8 +177,7 @@ internal static class CompareCommand
 
             // The two models of this seed on the same test images: DeLong's test of the AUCs, McNemar's of the accuracies.
             var delong = DeLong.Compare(info.Task, testLabels!, testScores["mtcsnn"], testScores["resnet"]);
-            var decision = s.Head == ClassifierHead.Coral ? OrdinalDecision.Median : OrdinalDecision.MostProbable;
-            var mcnemar = McNemar.Compare(info.Task, testLabels!, testScores["mtcsnn"], testScores["resnet"], decision, decision);
+            var mcnemar = McNemar.Compare(info.Task, testLabels!, testScores["mtcsnn"], testScores["resnet"], decisions["mtcsnn"], decisions["resnet"]);
             AnsiConsole.MarkupLine(string.Create(CultureInfo.InvariantCulture,
                 $"  MTCSNN − ResNet on the {testLabels!.GetLength(0)} test images: AUC {TrainingConsole.Signed(delong.Difference)} (DeLong p = {P(delong.PValue)}) · ACC {TrainingConsole.Signed(mcnemar.Difference)} (only MTCSNN right {mcnemar.OnlyACorrect}, only ResNet right {mcnemar.OnlyBCorrect}; McNemar p = {P(mcnemar.PValue)})"));
             foreach (var warning in delong.Warnings.Concat(mcnemar.Warnings)) AnsiConsole.MarkupLine($"  [yellow]Note:[/] {Markup.Escape(warning)}");

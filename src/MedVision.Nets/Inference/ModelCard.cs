@@ -103,8 +103,7 @@ public sealed class ModelCard
     public void SetFindingThresholds(IReadOnlyList<double> thresholds, TestTimeFlips flips = TestTimeFlips.None, bool mixedPrecision = false)
     {
         ArgumentNullException.ThrowIfNull(thresholds);
-        if ((flips & ~(TestTimeFlips.Horizontal | TestTimeFlips.Vertical | TestTimeFlips.Depth)) != 0)
-            throw new ArgumentOutOfRangeException(nameof(flips), flips, "Unknown flips.");
+        PredictorSettings.CheckFlips(flips, nameof(flips));
         FindingThresholds = thresholds.ToList();
         FindingThresholdsFlips = flips == TestTimeFlips.None ? null : flips.ToString();
         FindingThresholdsMixedPrecision = mixedPrecision ? true : null;

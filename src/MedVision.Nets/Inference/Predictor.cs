@@ -112,8 +112,7 @@ public sealed class Predictor : IDisposable
     {
         var dev = device ?? Device.Cpu;
         if (dev.IsCuda && !Tensors.Cuda.IsAvailable) throw new ArgumentException($"{dev} was requested but CUDA is not available: {Tensors.Cuda.UnavailableReason}", nameof(device));
-        if ((flips & ~(TestTimeFlips.Horizontal | TestTimeFlips.Vertical | TestTimeFlips.Depth)) != 0)
-            throw new ArgumentOutOfRangeException(nameof(flips), flips, "Unknown flips.");
+        PredictorSettings.CheckFlips(flips, nameof(flips));
         var (model, card) = ModelFile.Load(path);
         try
         {
@@ -141,8 +140,7 @@ public sealed class Predictor : IDisposable
     {
         ArgumentNullException.ThrowIfNull(card);
         ArgumentNullException.ThrowIfNull(network);
-        if ((flips & ~(TestTimeFlips.Horizontal | TestTimeFlips.Vertical | TestTimeFlips.Depth)) != 0)
-            throw new ArgumentOutOfRangeException(nameof(flips), flips, "Unknown flips.");
+        PredictorSettings.CheckFlips(flips, nameof(flips));
         ModelFile.Validate(card, "the card", anyArchitecture: true);
         if (flips.HasFlag(TestTimeFlips.Depth) && card.Preprocessing.InputSize.Count != 3)
             throw new ArgumentException("Depth flips need a 3-D model; this one takes 2-D images.", nameof(flips));

@@ -159,9 +159,18 @@ internal static class PredictorSettings
 {
     public static TestTimeFlips ParseFlips(string? text, string source, string what) =>
         text is not null && !int.TryParse(text, out _) && Enum.TryParse<TestTimeFlips>(text, ignoreCase: true, out var f)
-            && (f & ~(TestTimeFlips.Horizontal | TestTimeFlips.Vertical | TestTimeFlips.Depth)) == 0
+            && AreKnown(f)
             ? f
             : throw new ModelFormatException($"{source}: the {what} flips '{text}' are not test-time flips (None, Horizontal, Vertical, Depth).");
+
+    // Whether every flag of `flips` is a test-time flip (None, Horizontal, Vertical, Depth).
+    public static bool AreKnown(TestTimeFlips flips) => (flips & ~(TestTimeFlips.Horizontal | TestTimeFlips.Vertical | TestTimeFlips.Depth)) == 0;
+
+    // Throws for flips that are not test-time flips (an argument of a public method).
+    public static void CheckFlips(TestTimeFlips flips, string parameterName)
+    {
+        if (!AreKnown(flips)) throw new ArgumentOutOfRangeException(parameterName, flips, "Unknown flips.");
+    }
 
     // Null when the settings are those of the calibration; else why the calibration does not apply, ending with `consequence`.
     public static string? Mismatch(string what, TestTimeFlips calibratedFlips, bool calibratedMixed, TestTimeFlips flips, bool mixedPrecision, string owner, string user, string consequence) =>

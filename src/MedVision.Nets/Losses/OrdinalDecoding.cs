@@ -144,20 +144,13 @@ public static class OrdinalDecoding
         ArgumentNullException.ThrowIfNull(cumulativeLogits);
         if (scaling is not (CoralTemperature.GradeProbabilities or CoralTemperature.CumulativeLogits))
             throw new ArgumentOutOfRangeException(nameof(scaling), scaling, "Unknown CORAL temperature scaling.");
-        if (scaling == CoralTemperature.CumulativeLogits)
-        {
-            if (!double.IsFinite(temperature) || temperature <= 0)
-                throw new ArgumentOutOfRangeException(nameof(temperature), temperature, "The temperature must be a finite positive number.");
-            if (temperature == 1) return ToClassProbabilities(cumulativeLogits);
-            using var cumulative = Tensors.NewDisposeScope();
-            return cumulative.MoveToOuter(ToClassProbabilities(cumulativeLogits / temperature));
-        }
-
         if (!double.IsFinite(temperature) || temperature <= 0)
             throw new ArgumentOutOfRangeException(nameof(temperature), temperature, "The temperature must be a finite positive number.");
         if (temperature == 1) return ToClassProbabilities(cumulativeLogits);
         using var scope = Tensors.NewDisposeScope();
-        var scaled = (ToClassProbabilities(cumulativeLogits).Clamp(min: ProbabilityFloor).Log() / temperature).Softmax(1);
+        var scaled = scaling == CoralTemperature.CumulativeLogits
+            ? ToClassProbabilities(cumulativeLogits / temperature)
+            : (ToClassProbabilities(cumulativeLogits).Clamp(min: ProbabilityFloor).Log() / temperature).Softmax(1);
         return scope.MoveToOuter(scaled);
     }
 }

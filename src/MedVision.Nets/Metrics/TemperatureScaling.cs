@@ -42,17 +42,13 @@ public sealed class TemperatureScaling
     public double NegativeLogLikelihoodAfter { get; }
 
     /// <summary>A scaling with a given temperature (e.g. one saved with a model).</summary>
-    public static TemperatureScaling WithTemperature(double temperature)
-    {
-        if (!double.IsFinite(temperature) || temperature <= 0) throw new ArgumentOutOfRangeException(nameof(temperature), temperature, "The temperature must be a finite positive number.");
-        return new TemperatureScaling(temperature, double.NaN, double.NaN);
-    }
+    public static TemperatureScaling WithTemperature(double temperature) => WithTemperature(temperature, onCumulativeLogits: false);
 
     /// <summary>A scaling with a given temperature, on a CORAL head's cumulative logits when <paramref name="onCumulativeLogits"/> (a card's <see cref="Inference.ModelCard.CoralTemperature"/>).</summary>
     public static TemperatureScaling WithTemperature(double temperature, bool onCumulativeLogits)
     {
-        var scaling = WithTemperature(temperature);
-        return onCumulativeLogits ? new TemperatureScaling(temperature, double.NaN, double.NaN, onCumulativeLogits: true) : scaling;
+        if (!double.IsFinite(temperature) || temperature <= 0) throw new ArgumentOutOfRangeException(nameof(temperature), temperature, "The temperature must be a finite positive number.");
+        return new TemperatureScaling(temperature, double.NaN, double.NaN, onCumulativeLogits);
     }
 
     /// <summary>Fits T to logits (N × K, K ≥ 2) and class indices (N) by minimising the mean negative log-likelihood.</summary>
@@ -123,7 +119,7 @@ public sealed class TemperatureScaling
         double Nll(double u) => CumulativeNll(labels, cumulativeLogits, Math.Exp(u));
         double lo = Math.Log(MinInverse), hi = Math.Log(MaxInverse);
         const int cells = 160;
-        double step = (hi - lo) / cells, best = 0, bestValue = Nll(0);
+        double before = Nll(0), step = (hi - lo) / cells, best = 0, bestValue = before;
         for (int c = 0; c <= cells; c++)
         {
             double u = lo + (c * step), value = Nll(u);
@@ -140,7 +136,6 @@ public sealed class TemperatureScaling
         }
         double refined = f1 <= f2 ? x1 : x2, refinedValue = Math.Min(f1, f2);
         if (refinedValue < bestValue) (best, bestValue) = (refined, refinedValue);
-        double before = Nll(0);
         if (bestValue > before) (best, bestValue) = (0, before); // keeps the guarantee: never worse than T = 1
         return new TemperatureScaling(1 / Math.Exp(best), before, bestValue, onCumulativeLogits: true);
     }
