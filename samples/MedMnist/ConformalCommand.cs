@@ -153,7 +153,7 @@ internal static class ConformalCommand
         }
         else if (s.Store)
         {
-            ModelFile.UpdateCard(paths[0], card => card.Conformal = ConformalCard.From(selected, card.Temperature, s.Flips, s.MixedPrecision));
+            ModelFile.UpdateCard(paths[0], card => card.Conformal = ConformalCard.From(selected, card.GetTemperatureScaling(), s.Flips, s.MixedPrecision));
             AnsiConsole.MarkupLine($"Stored the {chosen} calibration in {Markup.Escape(paths[0])}: predict prints each image's set (with flips {s.Flips}{(s.MixedPrecision ? " and --mixed-precision" : "")}).");
         }
         foreach (var line in lines) Console.WriteLine(line);

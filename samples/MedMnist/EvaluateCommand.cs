@@ -228,7 +228,7 @@ internal static class EvaluateCommand
             foreach (var note in EnsemblePredictor.UpdateManifest(path, m => m with { Referral = ReferralCard.From(point, from, 1, flips, mixedPrecision) }))
                 AnsiConsole.MarkupLine($"[yellow]Note:[/] {Markup.Escape(note)}");
         }
-        else ModelFile.UpdateCard(path, card => card.Referral = ReferralCard.From(point, from, card.Temperature, flips, mixedPrecision));
+        else ModelFile.UpdateCard(path, card => card.Referral = ReferralCard.From(point, from, card.GetTemperatureScaling(), flips, mixedPrecision));
         AnsiConsole.MarkupLine(Markup.Escape(string.Create(CultureInfo.InvariantCulture,
             $"Stored the operating point in {path}: predict refers an image when P(grade ≥ {from}) ≥ {point.Threshold:F4} (with flips {flips}{(mixedPrecision ? " and --mixed-precision" : "")}).")));
     }

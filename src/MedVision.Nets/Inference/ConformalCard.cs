@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json.Serialization;
+using MedVision.Nets.Metrics;
 using MedVision.Nets.Metrics.Conformal;
 
 namespace MedVision.Nets.Inference;
@@ -29,6 +30,14 @@ public sealed class ConformalCard
     [JsonPropertyName("calibration_class_counts")] public List<int> CalibrationClassCounts { get; set; } = new();
     /// <summary>The card's softmax temperature when the calibration was made (it must still be the card's).</summary>
     [JsonPropertyName("temperature")] public double Temperature { get; set; } = 1;
+    /// <summary>
+    /// For a CORAL head: where <see cref="Temperature"/> applied when the calibration was made — absent for the grades'
+    /// probabilities (and for every other head), "cumulative_logits" for the cumulative logits, as the card's
+    /// <see cref="ModelCard.CoralTemperatureName"/> (which it must still match).
+    /// </summary>
+    [JsonPropertyName("coral_temperature")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? CoralTemperatureName { get; set; }
     /// <summary>The test-time flips the calibration's probabilities were predicted with (<see cref="TestTimeFlips"/> names).</summary>
     [JsonPropertyName("flips")] public string Flips { get; set; } = nameof(TestTimeFlips.None);
     /// <summary>Whether the calibration's probabilities were predicted under bfloat16 autocast.</summary>
@@ -40,10 +49,23 @@ public sealed class ConformalCard
     /// <param name="flips">The predictor's test-time flips.</param>
     /// <param name="mixedPrecision">Whether the predictor ran under bfloat16 autocast.</param>
     /// <returns>The card.</returns>
-    public static ConformalCard From(ConformalClassifier conformal, double temperature = 1, TestTimeFlips flips = TestTimeFlips.None, bool mixedPrecision = false)
+    public static ConformalCard From(ConformalClassifier conformal, double temperature = 1, TestTimeFlips flips = TestTimeFlips.None, bool mixedPrecision = false) =>
+        From(conformal, TemperatureScaling.WithTemperature(temperature), flips, mixedPrecision);
+
+    /// <summary>
+    /// Describes <paramref name="conformal"/>, calibrated on the probabilities of a predictor with these settings, at the
+    /// temperature of <paramref name="scaling"/> and where it applies (a CORAL head's cumulative logits or its grade
+    /// probabilities; e.g. <see cref="ModelCard.GetTemperatureScaling"/> of the card the probabilities were predicted with).
+    /// </summary>
+    /// <param name="conformal">The calibrated classifier.</param>
+    /// <param name="scaling">The model card's temperature scaling the probabilities were computed with.</param>
+    /// <param name="flips">The predictor's test-time flips.</param>
+    /// <param name="mixedPrecision">Whether the predictor ran under bfloat16 autocast.</param>
+    /// <returns>The card.</returns>
+    public static ConformalCard From(ConformalClassifier conformal, TemperatureScaling scaling, TestTimeFlips flips = TestTimeFlips.None, bool mixedPrecision = false)
     {
         ArgumentNullException.ThrowIfNull(conformal);
-        if (!double.IsFinite(temperature) || temperature <= 0) throw new ArgumentOutOfRangeException(nameof(temperature), temperature, "The temperature must be a finite positive number.");
+        ArgumentNullException.ThrowIfNull(scaling);
         return new ConformalCard
         {
             Score = conformal.Score.ToString(),
@@ -54,7 +76,8 @@ public sealed class ConformalCard
             RegularizationRank = conformal.RegularizationRank,
             CalibrationCount = conformal.CalibrationCount,
             CalibrationClassCounts = conformal.CalibrationClassCounts.ToList(),
-            Temperature = temperature,
+            Temperature = scaling.Temperature,
+            CoralTemperatureName = TemperatureSetting.NameOf(scaling),
             Flips = flips.ToString(),
             MixedPrecision = mixedPrecision,
         };

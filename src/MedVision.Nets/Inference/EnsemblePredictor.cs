@@ -117,7 +117,7 @@ public sealed class EnsemblePredictor : IDisposable
 
     /// <summary>
     /// Writes an ensemble manifest (as <see cref="SaveManifest(string, IReadOnlyList{string}, IReadOnlyList{double}?)"/>)
-    /// with a conformal calibration of the ensemble's averaged probabilities (<see cref="ConformalCard.From"/> of a
+    /// with a conformal calibration of the ensemble's averaged probabilities (<see cref="ConformalCard.From(Metrics.Conformal.ConformalClassifier, double, TestTimeFlips, bool)"/> of a
     /// <see cref="Metrics.Conformal.ConformalClassifier"/> calibrated on them, with the flips and precision used), so that
     /// <see cref="LoadManifest"/> gives every prediction its conformal set. The calibration holds for these members and
     /// weights as they are: the manifest records each file's SHA-256, and <see cref="LoadManifest"/> leaves the
@@ -135,7 +135,7 @@ public sealed class EnsemblePredictor : IDisposable
     /// <summary>
     /// Writes an ensemble manifest with what was chosen on held-out images from the ensemble's averaged probabilities:
     /// a conformal calibration (as <see cref="SaveManifest(string, IReadOnlyList{string}, IReadOnlyList{double}?, ConformalCard?)"/>)
-    /// and a screening operating point (<see cref="ReferralCard.From"/> at temperature 1 — each member applies its own
+    /// and a screening operating point (<see cref="ReferralCard.From(Metrics.Clinical.OperatingPoint, int, double, TestTimeFlips, bool)"/> at temperature 1 — each member applies its own
     /// card's temperature before the average), so that <see cref="LoadManifest"/> gives every prediction its
     /// <see cref="Prediction.ReferralRisk"/> and <see cref="Prediction.Referred"/>. Both hold for these member files and
     /// weights as they are (the manifest records each file's SHA-256; see <see cref="UpdateManifest"/> to change one
@@ -302,6 +302,7 @@ public sealed class EnsemblePredictor : IDisposable
         if (string.Equals(member.Task, nameof(MedMnistTask.MultiLabel), StringComparison.OrdinalIgnoreCase))
             throw new ModelFormatException($"{source}: conformal prediction sets apply to single-label tasks, not to multi-label ones.");
         card.ToClassifier(source, member.ClassNames.Count);
+        TemperatureSetting.Parse(card.CoralTemperatureName, source, "the conformal calibration's ");
     }
 
     // An operating point on the ensemble's probabilities: a valid card for the members' classes, of a single-label task,
@@ -313,7 +314,7 @@ public sealed class EnsemblePredictor : IDisposable
         if (card.Temperature != 1)
             throw new ModelFormatException(string.Create(System.Globalization.CultureInfo.InvariantCulture,
                 $"{source}: the referral operating point of an ensemble is chosen on its averaged probabilities at temperature 1 (each member applies its own card's temperature), not at {card.Temperature}."));
-        card.Validate(source, member.ClassNames.Count, cardTemperature: 1);
+        card.Validate(source, member.ClassNames.Count, card: null);   // null: the averaged probabilities, at temperature 1
     }
 
     private static string PlainMessage(ArgumentException e) => ManifestFile.PlainMessage(e);

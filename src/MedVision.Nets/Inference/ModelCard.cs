@@ -175,6 +175,16 @@ public sealed class ModelCard
         CoralTemperature = scaling.OnCumulativeLogits ? Losses.CoralTemperature.CumulativeLogits : Losses.CoralTemperature.GradeProbabilities;
     }
 
+    /// <summary>
+    /// The card's temperature scaling: <see cref="Temperature"/>, on a CORAL head's cumulative logits when
+    /// <see cref="CoralTemperature"/> says so — what a calibration made on this card's probabilities records
+    /// (<see cref="ReferralCard.From(Metrics.Clinical.OperatingPoint, int, Metrics.TemperatureScaling, TestTimeFlips, bool)"/>,
+    /// <see cref="ConformalCard.From(Metrics.Conformal.ConformalClassifier, Metrics.TemperatureScaling, TestTimeFlips, bool)"/>).
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">The temperature is not a finite positive number.</exception>
+    public global::MedVision.Nets.Metrics.TemperatureScaling GetTemperatureScaling() =>
+        global::MedVision.Nets.Metrics.TemperatureScaling.WithTemperature(Temperature, CoralTemperature == Losses.CoralTemperature.CumulativeLogits);
+
     /// <summary>The <see cref="OrdinalDecisionName"/> of the median decision.</summary>
     public const string MedianDecision = "median";
 

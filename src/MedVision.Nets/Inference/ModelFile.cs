@@ -502,27 +502,21 @@ public static class ModelFile
             throw new ModelFormatException($"{source}: the temperature must be a finite positive number, not {card.Temperature}.");
         if (card.Temperature != 1 && string.Equals(card.Task, nameof(MedMnistTask.MultiLabel), StringComparison.OrdinalIgnoreCase))
             throw new ModelFormatException($"{source}: a softmax temperature applies to single-label tasks, not to multi-label ones.");
-        if (card.CoralTemperatureName is { } coralTemperature)
-        {
-            if (!coralTemperature.Equals(ModelCard.CumulativeLogitsTemperature, StringComparison.OrdinalIgnoreCase) && !coralTemperature.Equals("grade_probabilities", StringComparison.OrdinalIgnoreCase))
-                throw new ModelFormatException($"{source}: unknown coral_temperature '{coralTemperature}' (grade_probabilities or {ModelCard.CumulativeLogitsTemperature}).");
-            if (card.CoralTemperature == CoralTemperature.CumulativeLogits && !card.HasCoralHead)
-                throw new ModelFormatException($"{source}: coral_temperature \"{ModelCard.CumulativeLogitsTemperature}\" scales a CORAL head's cumulative logits; this card's network has no CORAL head.");
-        }
+        if (TemperatureSetting.Parse(card.CoralTemperatureName, source, "") == CoralTemperature.CumulativeLogits && !card.HasCoralHead)
+            throw new ModelFormatException($"{source}: coral_temperature \"{ModelCard.CumulativeLogitsTemperature}\" scales a CORAL head's cumulative logits; this card's network has no CORAL head.");
         if (card.Conformal is { } conformal)
         {
             if (string.Equals(card.Task, nameof(MedMnistTask.MultiLabel), StringComparison.OrdinalIgnoreCase))
                 throw new ModelFormatException($"{source}: conformal prediction sets apply to single-label tasks, not to multi-label ones.");
             conformal.ToClassifier(source, card.ClassNames.Count);
-            if (conformal.Temperature != card.Temperature)
-                throw new ModelFormatException(string.Create(System.Globalization.CultureInfo.InvariantCulture,
-                    $"{source}: the conformal thresholds were calibrated at temperature {conformal.Temperature} but the card's temperature is {card.Temperature}; the thresholds do not hold for these probabilities: calibrate again."));
+            TemperatureSetting.CheckHeld(conformal.Temperature, conformal.CoralTemperatureName, card, source, "the conformal calibration's ", "conformal thresholds were calibrated",
+                "the thresholds do not hold for these probabilities: calibrate again.");
         }
         if (card.Referral is { } referral)
         {
             if (string.Equals(card.Task, nameof(MedMnistTask.MultiLabel), StringComparison.OrdinalIgnoreCase))
                 throw new ModelFormatException($"{source}: a referral decision applies to single-label tasks, not to multi-label ones.");
-            referral.Validate(source, card.ClassNames.Count, card.Temperature);
+            referral.Validate(source, card.ClassNames.Count, card);
         }
         if (card.OrdinalDecisionName is { } decision)
         {

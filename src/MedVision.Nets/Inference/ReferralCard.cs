@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json.Serialization;
+using MedVision.Nets.Metrics;
 using MedVision.Nets.Metrics.Clinical;
 
 namespace MedVision.Nets.Inference;
@@ -55,6 +56,15 @@ public sealed class ReferralCard
     /// <summary>The card's softmax temperature when the threshold was chosen (it must still be the card's).</summary>
     [JsonPropertyName("temperature")] public double Temperature { get; set; } = 1;
 
+    /// <summary>
+    /// For a CORAL head: where <see cref="Temperature"/> applied when the threshold was chosen — absent for the grades'
+    /// probabilities (and for every other head), "cumulative_logits" for the cumulative logits, as the card's
+    /// <see cref="ModelCard.CoralTemperatureName"/> (which it must still match).
+    /// </summary>
+    [JsonPropertyName("coral_temperature")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? CoralTemperatureName { get; set; }
+
     /// <summary>The test-time flips the held-out probabilities were predicted with (<see cref="TestTimeFlips"/> names).</summary>
     [JsonPropertyName("flips")] public string Flips { get; set; } = nameof(TestTimeFlips.None);
 
@@ -73,9 +83,26 @@ public sealed class ReferralCard
     /// <exception cref="ArgumentException">The threshold is not a probability (e.g. +∞: the requirement could only be met by referring none; −∞: only by referring all).</exception>
     public static ReferralCard From(OperatingPoint point, int referableFrom, double temperature = 1, TestTimeFlips flips = TestTimeFlips.None, bool mixedPrecision = false)
     {
+        return From(point, referableFrom, TemperatureScaling.WithTemperature(temperature), flips, mixedPrecision);
+    }
+
+    /// <summary>
+    /// Describes <paramref name="point"/>, chosen on the risks of the classes from <paramref name="referableFrom"/> on,
+    /// computed from the probabilities of a predictor with these settings, at the temperature of
+    /// <paramref name="scaling"/> and where it applies (a CORAL head's cumulative logits or its grade probabilities; e.g.
+    /// <see cref="ModelCard.GetTemperatureScaling"/> of the card the probabilities were predicted with).
+    /// </summary>
+    /// <param name="point">The operating point (its threshold finite: a point that refers no image cannot be deployed).</param>
+    /// <param name="referableFrom">The first referable class (≥ 1).</param>
+    /// <param name="scaling">The model card's temperature scaling the probabilities were computed with.</param>
+    /// <param name="flips">The predictor's test-time flips.</param>
+    /// <param name="mixedPrecision">Whether the predictor ran under bfloat16 autocast.</param>
+    /// <exception cref="ArgumentException">The threshold is not a probability (e.g. +∞: the requirement could only be met by referring none; −∞: only by referring all).</exception>
+    public static ReferralCard From(OperatingPoint point, int referableFrom, TemperatureScaling scaling, TestTimeFlips flips = TestTimeFlips.None, bool mixedPrecision = false)
+    {
         ArgumentNullException.ThrowIfNull(point);
+        ArgumentNullException.ThrowIfNull(scaling);
         ArgumentOutOfRangeException.ThrowIfLessThan(referableFrom, 1);
-        if (!double.IsFinite(temperature) || temperature <= 0) throw new ArgumentOutOfRangeException(nameof(temperature), temperature, "The temperature must be a finite positive number.");
         if (!(point.Threshold >= 0 && point.Threshold <= 1))
             throw new ArgumentException(point.Threshold switch
             {
@@ -93,7 +120,8 @@ public sealed class ReferralCard
             Specificity = point.Fitted is { } g && double.IsFinite(g.Specificity) ? g.Specificity : null,
             SensitivityInterval = point.Fitted?.SensitivityInterval is { IsDefined: true } se ? [se.Lower, se.Upper] : null,
             SpecificityInterval = point.Fitted?.SpecificityInterval is { IsDefined: true } sp ? [sp.Lower, sp.Upper] : null,
-            Temperature = temperature,
+            Temperature = scaling.Temperature,
+            CoralTemperatureName = TemperatureSetting.NameOf(scaling),
             Flips = flips.ToString(),
             MixedPrecision = mixedPrecision,
         };
@@ -131,7 +159,7 @@ public sealed class ReferralCard
         return note is null ? this : null;
     }
 
-    internal void Validate(string source, int classCount, double cardTemperature)
+    internal void Validate(string source, int classCount, ModelCard? card)
     {
         string Problem(string what) => $"{source}: the referral {what}";
         if (ReferableFrom < 1 || ReferableFrom >= classCount)
@@ -147,9 +175,7 @@ public sealed class ReferralCard
                 throw new ModelFormatException(Problem($"{name} interval must be (lower, upper) with 0 ≤ lower ≤ upper ≤ 1."));
         }
         if (!double.IsFinite(Temperature) || Temperature <= 0) throw new ModelFormatException(Problem("has a temperature that is not a finite positive number."));
-        if (Temperature != cardTemperature)
-            throw new ModelFormatException(string.Create(CultureInfo.InvariantCulture,
-                $"{source}: the referral threshold was chosen at temperature {Temperature} but the card's temperature is {cardTemperature}; the threshold does not hold for these probabilities: choose it again."));
+        TemperatureSetting.CheckHeld(Temperature, CoralTemperatureName, card, source, "the referral's ", "referral threshold was chosen", "the threshold does not hold for these probabilities: choose it again.");
         PredictorSettings.ParseFlips(Flips, source, "referral threshold's");
     }
 }

@@ -1280,7 +1280,7 @@ public sealed class GuideExamplesTests
             Console.WriteLine(test);                           // coverage with its 95% CI, set sizes, per grade, per set size
             Console.WriteLine(conformal.CoverageDistribution(0.9));   // the spread 120 calibration images leave
 
-            card.Conformal = ConformalCard.From(conformal, card.Temperature);   // stored in the model file:
+            card.Conformal = ConformalCard.From(conformal, card.GetTemperatureScaling());   // stored in the model file:
             ModelFile.Save(path, model, card);
             using var predictor = Predictor.Load(path);
             Prediction prediction = predictor.Predict(image);

@@ -5,6 +5,8 @@ using MedVision.Nets.Heads;
 using MedVision.Nets.Inference;
 using MedVision.Nets.Losses;
 using MedVision.Nets.Metrics;
+using MedVision.Nets.Metrics.Clinical;
+using MedVision.Nets.Metrics.Conformal;
 using MedVision.Nets.Models;
 using MedVision.Nets.Training;
 using MedVision.Nets.Transforms;
@@ -246,11 +248,77 @@ public sealed class CoralResNetTests : IDisposable
         var refused = Path.Combine(_dir, "refused.safetensors");
         FluentActions.Invoking(() => ModelFile.Save(refused, linear, linearCard)).Should().Throw<ModelFormatException>().WithMessage("*scales a CORAL head's cumulative logits; this card's network has no CORAL head*");
         card.CoralTemperatureName = "logits";
-        FluentActions.Invoking(() => ModelFile.Save(refused, model, card)).Should().Throw<ModelFormatException>().WithMessage("*unknown coral_temperature 'logits'*");
+        FluentActions.Invoking(() => ModelFile.Save(refused, model, card)).Should().Throw<ModelFormatException>().WithMessage("*coral_temperature 'logits' is unknown*");
         card.SetTemperature(TemperatureScaling.WithTemperature(2.5));
         card.CoralTemperatureName.Should().BeNull();
         FluentActions.Invoking(() => ModelFile.Save(refused, model, card)).Should().Throw<ModelFormatException>().WithMessage("*temperature (2.5) on the grade probabilities would move the median grade*coral_temperature*");
         File.Exists(refused).Should().BeFalse();
+    }
+
+    [Fact]
+    public void CalibrationsStoredInACoralCard_RecordWhereItsTemperatureApplies_AndHoldOnlyThere()
+    {
+        Tensors.ManualSeed(12);
+        using var model = Tiny();
+        var card = ModelFile.Describe(model, Preprocessing28, Grades, MedMnistTask.OrdinalRegression);
+        card.SetTemperature(TemperatureScaling.WithTemperature(2, onCumulativeLogits: true));
+        var scaling = card.GetTemperatureScaling();
+        (scaling.Temperature, scaling.OnCumulativeLogits).Should().Be((2.0, true));
+        var probabilities = new double[10, 5];
+        var labels = new int[10];
+        for (int i = 0; i < 10; i++)
+        {
+            labels[i] = i % 5;
+            for (int k = 0; k < 5; k++) probabilities[i, k] = k == labels[i] ? 0.6 : 0.1;
+        }
+        var conformal = ConformalClassifier.Create().WithScore(ConformalScore.OrdinalAps).WithCoverage(0.8).Calibrate(labels, probabilities);
+        card.Referral = ReferralCard.From(OperatingPoint.AtThreshold(0.3), 2, scaling);
+        card.Conformal = ConformalCard.From(conformal, scaling);
+        card.Referral.CoralTemperatureName.Should().Be("cumulative_logits");
+        card.Conformal.CoralTemperatureName.Should().Be("cumulative_logits");
+        var path = Path.Combine(_dir, "coral-calibrated.safetensors");
+        ModelFile.Save(path, model, card);
+        var header = System.Text.Encoding.UTF8.GetString(File.ReadAllBytes(path).AsSpan(0, 8192));
+        header.Split("\\u0022coral_temperature\\u0022: \\u0022cumulative_logits\\u0022").Should().HaveCount(4, "the card, its referral and its conformal calibration name it");
+        using (var predictor = Predictor.Load(path))
+        {
+            predictor.Referral.Should().NotBeNull("the threshold was chosen where the card's temperature applies");
+            predictor.Conformal.Should().NotBeNull();
+            predictor.Predict(RandomImages(1, seed: 3)[0]).Referred.Should().NotBeNull();
+        }
+        // A softmax card's calibrations name no place (as older files).
+        ReferralCard.From(OperatingPoint.AtThreshold(0.3), 2, 2.0).CoralTemperatureName.Should().BeNull();
+
+        // The same temperature on the grade probabilities gives other probabilities: calibrations made there are refused
+        // under this card, and this card's under one deciding by the most probable grade with the temperature moved there.
+        var refused = Path.Combine(_dir, "refused.safetensors");
+        var onGrades = TemperatureScaling.WithTemperature(2);
+        card.Referral = ReferralCard.From(OperatingPoint.AtThreshold(0.3), 2, onGrades);
+        FluentActions.Invoking(() => ModelFile.Save(refused, model, card)).Should().Throw<ModelFormatException>()
+            .WithMessage("*referral threshold was chosen at temperature 2 on the grade probabilities but the card's temperature is 2 on the cumulative logits; the threshold does not hold*choose it again.");
+        card.Referral = null;
+        card.Conformal = ConformalCard.From(conformal, onGrades);
+        FluentActions.Invoking(() => ModelFile.Save(refused, model, card)).Should().Throw<ModelFormatException>()
+            .WithMessage("*conformal thresholds were calibrated at temperature 2 on the grade probabilities but the card's temperature is 2 on the cumulative logits*calibrate again.");
+        card.Conformal = ConformalCard.From(conformal, scaling);
+        card.OrdinalDecision = OrdinalDecision.MostProbable;
+        card.SetTemperature(onGrades);
+        FluentActions.Invoking(() => ModelFile.Save(refused, model, card)).Should().Throw<ModelFormatException>()
+            .WithMessage("*calibrated at temperature 2 on the cumulative logits but the card's temperature is 2 on the grade probabilities*");
+        // At temperature 1 both places give the same probabilities; an unknown place is refused by name.
+        card.SetTemperature(TemperatureScaling.WithTemperature(1));
+        card.Conformal = ConformalCard.From(conformal, TemperatureScaling.WithTemperature(1, onCumulativeLogits: true));
+        ModelFile.Save(refused, model, card);
+        card.Conformal.CoralTemperatureName = "logits";
+        FluentActions.Invoking(() => ModelFile.Save(refused, model, card)).Should().Throw<ModelFormatException>()
+            .WithMessage("*the conformal calibration's coral_temperature 'logits' is unknown (grade_probabilities or cumulative_logits).");
+        card.Conformal = null;
+        card.Referral = ReferralCard.From(OperatingPoint.AtThreshold(0.3), 2);
+        card.Referral.CoralTemperatureName = "logits";
+        FluentActions.Invoking(() => ModelFile.Save(refused, model, card)).Should().Throw<ModelFormatException>()
+            .WithMessage("*the referral's coral_temperature 'logits' is unknown*");
+        FluentActions.Invoking(() => ReferralCard.From(OperatingPoint.AtThreshold(0.3), 2, (TemperatureScaling)null!)).Should().Throw<ArgumentNullException>();
+        FluentActions.Invoking(() => ConformalCard.From(conformal, (TemperatureScaling)null!)).Should().Throw<ArgumentNullException>();
     }
 
     [Fact]
