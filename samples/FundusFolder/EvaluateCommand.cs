@@ -72,7 +72,7 @@ internal static class EvaluateCommand
 
         AnsiConsole.MarkupLine(SampleCommandLine.Banner(device));
         AnsiConsole.MarkupLine(Markup.Escape((modelPaths.Length > 1 ? EnsembleModels.Banner(ensemble) : $"Model {Path.GetFileName(modelPaths[0])}")
-            + $" ({FundusModels.TaskName(task)}, {card.Architecture} at {string.Join("×", card.Preprocessing.InputSize)}) on {test.Count} test photographs: "
+            + $" ({FundusModels.TaskName(task)}, {card.Architecture} at {string.Join("×", card.Preprocessing.InputSize)}{(modelPaths.Length == 1 ? TemperatureFits.OfCard(card) : "")}) on {test.Count} test photographs: "
             + string.Join(", ", classNames.Select((n, k) => $"{n}: {test.Samples.Count(x => FundusModels.Has(x, k) == 1)}"))));
         FundusModels.PrintThresholdSource(referral, ensemble, modelPaths.Length, givenThreshold is not null);
 
@@ -118,6 +118,23 @@ internal static class EvaluateCommand
         }
         AnsiConsole.Write(table);
         foreach (var warning in report.Warnings) AnsiConsole.MarkupLine($"[yellow]Note:[/] {Markup.Escape(warning)}");
+        if (!multiLabel)
+        {
+            // How far the probabilities can be read as probabilities; for one model file with a temperature (--calibrate),
+            // also those at temperature 1 behind them: what the calibration does on photographs it was not fitted on.
+            var calibration = Calibration.Evaluate(task, actual, scores);
+            var scaling = modelPaths.Length == 1 && card.Temperature != 1 ? card.GetTemperatureScaling() : null;
+            AnsiConsole.MarkupLine(Markup.Escape(TemperatureFits.Line(scaling is null ? "Calibration" : $"Calibration ({TemperatureFits.Describe(scaling)}, the model file's)", calibration)));
+            fields.Add(string.Create(CultureInfo.InvariantCulture,
+                $"test_ece={calibration.ExpectedCalibrationError:F4} test_brier={calibration.BrierScore:F4} test_nll={calibration.NegativeLogLikelihood:F4}"));
+            if (scaling is not null)
+            {
+                var uncalibrated = Calibration.Evaluate(task, actual, TemperatureFits.Undo(scaling, scores));
+                AnsiConsole.MarkupLine(Markup.Escape(TemperatureFits.Line("  at temperature 1 (uncalibrated)", uncalibrated)));
+                fields.Add(string.Create(CultureInfo.InvariantCulture,
+                    $"temperature={scaling.Temperature:F4} test_ece_uncalibrated={uncalibrated.ExpectedCalibrationError:F4} test_nll_uncalibrated={uncalibrated.NegativeLogLikelihood:F4}"));
+            }
+        }
 
         // The decisions predict makes, on these photographs.
         var charts = new List<(string File, SvgChart Chart)>();

@@ -71,7 +71,7 @@ internal static class PredictCommand
         int height = card.Preprocessing.InputSize[0], width = card.Preprocessing.InputSize[1];
         AnsiConsole.MarkupLine(SampleCommandLine.Banner(device));
         AnsiConsole.MarkupLine(Markup.Escape((modelPaths.Length > 1 ? EnsembleModels.Banner(ensemble) : $"Model {Path.GetFileName(modelPaths[0])}") +
-            $": {card.Architecture} at {width}×{height}; {files.Count} photograph(s); " + (task == MedMnistTask.MultiLabel
+            $": {card.Architecture} at {width}×{height}{(modelPaths.Length == 1 ? TemperatureFits.OfCard(card) : "")}; {files.Count} photograph(s); " + (task == MedMnistTask.MultiLabel
                 ? $"{card.ClassNames.Count} findings, each reported at P ≥ its threshold{(referral.FindingThresholdsRecorded ? " (recorded in the model file; --threshold sets one for all)" : "")}: "
                     + string.Join(", ", card.ClassNames.Select((n, k) => $"{n} {referral.FindingThresholds[k].ToString("0.###", CultureInfo.InvariantCulture)}"))
                 : referral.From is null ? $"{card.ClassNames.Count} classes ({string.Join(", ", card.ClassNames)})"

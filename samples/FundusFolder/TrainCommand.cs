@@ -26,7 +26,9 @@ namespace MedVision.Samples.FundusFolder;
 /// the selected model as <c>model.safetensors</c> for <c>predict</c>. With <c>--labels subfolders</c> the classes are
 /// the folders' sub-folders: two train the same binary screening model; three or more a grading model (ordinal, e.g.
 /// diabetic-retinopathy grades 0–4, referring from a grade) or a multi-class one. With <c>--labels csv</c> tables label
-/// both folders: a class column, or a 0/1 column per finding for a multi-label model (ODIR-5K's layout).
+/// both folders: a class column, or a 0/1 column per finding for a multi-label model (ODIR-5K's layout). With
+/// <c>--calibrate</c> the temperature fitted on the validation images is stored in the model file, and the validation
+/// report and the referral operating point read the calibrated probabilities, as the model file's predictor gives them.
 /// </summary>
 internal static class TrainCommand
 {
@@ -107,10 +109,12 @@ internal static class TrainCommand
         var labelSmoothing = ClassImbalanceOptions.LabelSmoothing();
         var balance = new Option<bool>("--balance-classes") { Description = "Draw training photographs with probability 1/(count of their class) instead of shuffling (a WeightedRandomSampler, with replacement)." };
         var head = ClassImbalanceOptions.Head();
+        var calibrate = TemperatureFits.CalibrateOption("the validation photographs",
+            " — the validation report and --min-sensitivity's operating point then read those probabilities (fitted on the same photographs, so measure calibration on new ones with evaluate)");
         var command = new Command("train", "Train and evaluate a pathologic-myopia classifier on fundus image folders (or a grading or multi-class one on class sub-folders).")
         {
             trainFolder, valFolder, trainCsv, valCsv, nameColumn, labelColumn, labels, taskOption, referableFrom, model, depth, size, epochs, batch, lr, resizedCrop, seed, demo, device, threads, output, initWeights, initEntry, minSensitivity, sensitivityConfidence,
-            tensorBoard, classWeights, labelSmoothing, balance, head,
+            tensorBoard, classWeights, labelSmoothing, balance, head, calibrate,
         };
         command.Check(r => r.GetValue(sensitivityConfidence) is not null && r.GetValue(minSensitivity) is null
             ? "--sensitivity-confidence bounds the sensitivity of --min-sensitivity; give --min-sensitivity S too." : OperatingPointOptions.Check(r.GetValue(minSensitivity), r.GetValue(sensitivityConfidence)));
@@ -137,7 +141,7 @@ internal static class TrainCommand
                 r.GetValue(labels)!, r.GetValue(taskOption)!, r.GetValue(referableFrom), r.GetValue(model)!, Value(depth, 18), Value(size, 64), Value(epochs, 1), Value(batch, 8), r.GetValue(lr), r.GetValue(seed), r.GetValue(demo),
                 Device.Parse(r.GetValue(device)!), r.GetValue(threads), r.GetValue(output)!,
                 distributed.Read(r), r.GetValue(distributed.SyncBatchNorm), r.GetValue(initWeights), r.GetValue(initEntry), optimization.Read(r), r.GetValue(resizedCrop), r.GetValue(minSensitivity), r.GetValue(sensitivityConfidence), r.GetValue(tensorBoard),
-                r.GetValue(classWeights)!, r.GetValue(labelSmoothing), r.GetValue(balance), ClassImbalanceOptions.ParseHead(r.GetValue(head)!)));
+                r.GetValue(classWeights)!, r.GetValue(labelSmoothing), r.GetValue(balance), ClassImbalanceOptions.ParseHead(r.GetValue(head)!), r.GetValue(calibrate)));
         });
         return command;
     }
@@ -145,7 +149,7 @@ internal static class TrainCommand
     private sealed record Settings(string? TrainFolder, string? ValFolder, string? TrainCsv, string? ValCsv, string NameColumn, string LabelColumn, string Labelling, string Task, int? ReferableFrom, string Model, int Depth, int Size,
         int Epochs, int Batch, double LearningRate, int Seed, bool Demo, Device Device, int Threads, string Output,
         DistributedOptions Distributed, bool SyncBatchNorm, string? InitWeights, string? InitEntry, OptimizationRecipe Optimization, double? ResizedCropScale,
-        double? MinSensitivity, double? SensitivityConfidence, string? TensorBoard, string ClassWeights, double LabelSmoothing, bool BalanceClasses, ClassifierHead Head)
+        double? MinSensitivity, double? SensitivityConfidence, string? TensorBoard, string ClassWeights, double LabelSmoothing, bool BalanceClasses, ClassifierHead Head, bool Calibrate)
     {
         /// <summary>The labels come from class sub-folders.</summary>
         public bool Subfolders => Labelling == "subfolders";
@@ -206,6 +210,8 @@ internal static class TrainCommand
             : ClassTasks.Choose(s.Task, classNames, s.Subfolders ? $"the class folders of {s.TrainFolder}" : $"the labels of {s.TrainCsv}");
         // The lowest referable class: 1 (binary), a grade (ordinal); none for unordered classes.
         int? from = OperatingPointOptions.ReferableClass(taskType, classNames, s.ReferableFrom, s.MinSensitivity is not null, findings: true);
+        if (s.Calibrate && train.IsMultiLabel)
+            throw new ArgumentException($"--calibrate fits one temperature to a softmax over classes; the {classNames.Length} finding columns ({string.Join(", ", classNames)}) train a sigmoid per finding (multi-label), whose thresholds are chosen per finding instead.");
         if (s.BalanceClasses && train.IsMultiLabel)
             throw new ArgumentException("--balance-classes draws photographs by their class; a photograph of a multi-label table has several findings (use --class-weights … for single-label tables only, or neither).");
         // How messages name the positive class's images: "pathologic" in iChallenge-PM's layout, else the class's name
@@ -282,6 +288,22 @@ internal static class TrainCommand
         // The selected model (best validation AUC) on the validation set; there is no separate test split here.
         var (labels, scores) = group is null ? Trainer.Predict(task, Loader(val, training: false)) : Trainer.PredictDistributed(task, Loader(val, training: false), group);
         if (group is { IsMaster: false }) return 0;
+        // --calibrate: the temperature fitted on these photographs; from here on their probabilities are the calibrated
+        // ones the model file's predictor gives (a softmax's arg-max, a CORAL head's median grade and a binary AUC keep).
+        TemperatureScaling? scaling = null;
+        string calibrationFields = "";
+        if (s.Calibrate)
+        {
+            scaling = TemperatureFits.Fit(labels, scores, onCumulativeLogits: task is CoralTask);
+            var before = Calibration.Evaluate(taskType, labels, scores);
+            scores = TemperatureFits.Apply(scaling, scores);
+            var after = Calibration.Evaluate(taskType, labels, scores);
+            AnsiConsole.MarkupLine(Markup.Escape(TemperatureFits.Line("Validation calibration", before)));
+            AnsiConsole.MarkupLine(Markup.Escape(TemperatureFits.Line($"  after temperature scaling ({TemperatureFits.Describe(scaling)}, fitted on these photographs: measure it on new ones with evaluate)", after)));
+            if (TemperatureFits.Note(scaling) is { } note) AnsiConsole.MarkupLine($"[yellow]Note:[/] {Markup.Escape(note)}");
+            calibrationFields = string.Create(CultureInfo.InvariantCulture,
+                $" temperature={scaling.Temperature:F4} val_ece_uncalibrated={before.ExpectedCalibrationError:F4} val_ece={after.ExpectedCalibrationError:F4} val_nll={after.NegativeLogLikelihood:F4}");
+        }
         var auc = MedMnistEvaluator.GetAuc(taskType, labels, scores).Value;
         var acc = MedMnistEvaluator.GetAcc(taskType, labels, scores, task.Decision);   // a CORAL head's grades: its median
         bool multiLabel = taskType == MedMnistTask.MultiLabel;
@@ -330,6 +352,7 @@ internal static class TrainCommand
         if (taskType == MedMnistTask.MultiClass) (metrics["val_balanced_accuracy"], metrics["val_macro_f1"]) = (measures!.BalancedAccuracy, measures.MacroF1);
         metrics["best_epoch"] = result.BestEpoch + 1;
         var card = SampleNetworks.Describe(network, preprocessing, val.ClassNames, taskType, metrics);
+        if (scaling is not null) card.SetTemperature(scaling);
         if (multiLabel)
         {
             // Each finding's threshold chosen on the validation photographs (Youden's J, or the most specific one with
@@ -346,7 +369,7 @@ internal static class TrainCommand
         // --min-sensitivity: the operating point chosen on the validation images, kept with the model for predict.
         string operatingPoint = "";
         if (s.MinSensitivity is double minimum && !multiLabel)
-            (card.Referral, operatingPoint) = OperatingPointOptions.Record(referable, risks, minimum, s.SensitivityConfidence, from!.Value, risk, "images", $"{positives} photographs");
+            (card.Referral, operatingPoint) = OperatingPointOptions.Record(referable, risks, minimum, s.SensitivityConfidence, from!.Value, risk, "images", $"{positives} photographs", scaling);
         ModelFile.Save(modelPath, network, card);
 
         string F(double v) => v.ToString("F4", CultureInfo.InvariantCulture);
@@ -365,12 +388,12 @@ internal static class TrainCommand
         table.AddRow(columns.Select(c => F(c.Value)).ToArray());
         AnsiConsole.Write(table);
         var full = Path.GetFullPath(s.Output);
-        AnsiConsole.MarkupLine(Markup.Escape($"Model file: {Path.GetFullPath(modelPath)} ({(taskType == MedMnistTask.Binary ? "screen" : "grade")} photographs with: fundus-folder predict --model {modelPath} PHOTO.jpg; measure it on labelled test photographs with: fundus-folder evaluate --model {modelPath} --test-folder FOLDER)"));
+        AnsiConsole.MarkupLine(Markup.Escape($"Model file: {Path.GetFullPath(modelPath)}{TemperatureFits.OfCard(card)} ({(taskType == MedMnistTask.Binary ? "screen" : "grade")} photographs with: fundus-folder predict --model {modelPath} PHOTO.jpg; measure it on labelled test photographs with: fundus-folder evaluate --model {modelPath} --test-folder FOLDER)"));
         AnsiConsole.MarkupLine($"Checkpoints: {full}/best.safetensors · history: {full}/history.csv · report: {full}/validation-evaluation.csv · plots: {string.Join(", ", plots.Select(p => $"{full}/{p.File}"))} · {(network is ResNet ? "Grad-CAM" : "gradient-weighted attention rollout")} of the first validation photographs: {Path.GetFullPath(mapFolder)}");
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"RESULT {(network is ResNet ? $"resnet{s.Depth}" : s.Model)} fundus{(s.Demo ? "-demo" : "")} size={s.Size} seed={s.Seed} epochs={s.Epochs} best_epoch={result.BestEpoch + 1} task={FundusModels.TaskName(taskType)}{(s.Head == ClassifierHead.Coral ? " head=coral" : "")} classes={classNames.Length}")
             + (from is int g && taskType != MedMnistTask.Binary ? string.Create(CultureInfo.InvariantCulture, $" referable_from={g}") : "")
-            + string.Concat(columns.Select(c => $" val_{ResultKey(c.Header)}={F(c.Value)}")) + operatingPoint);
+            + string.Concat(columns.Select(c => $" val_{ResultKey(c.Header)}={F(c.Value)}")) + calibrationFields + operatingPoint);
         return 0;
     }
 

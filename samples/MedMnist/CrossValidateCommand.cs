@@ -115,7 +115,7 @@ internal static class CrossValidateCommand
                 {
                     // Fitted on the fold's own validation images, which this model did not train on.
                     var (labels, scores) = fold.GetValidationPredictions();
-                    card.SetTemperature(EvaluateCommand.FitTemperature(labels, scores, task is CoralTask));
+                    card.SetTemperature(TemperatureFits.Fit(labels, scores, task is CoralTask));
                 }
                 ModelFile.Save(CrossValidationConsole.ModelPath(fold.Directory!), (ResNet)task.Model, card);
                 AnsiConsole.MarkupLine(Markup.Escape(fold.ToString() + (calibrate ? string.Create(CultureInfo.InvariantCulture, $", temperature {card.Temperature:F3}") : "")));

@@ -108,10 +108,10 @@ internal static class EvaluateCommand
         if (calibration is not null)
         {
             line += string.Create(CultureInfo.InvariantCulture, $" test_ece={calibration.ExpectedCalibrationError:F4} test_brier={calibration.BrierScore:F4} test_nll={calibration.NegativeLogLikelihood:F4}");
-            if (validationTrainedOn) AnsiConsole.MarkupLine(CalibrationLine("Test calibration", calibration));
+            if (validationTrainedOn) AnsiConsole.MarkupLine(TemperatureFits.Line("Test calibration", calibration));
             else
             {
-                var scaling = FitTemperature(valLabels, valScores, ensemble.OrdinalDecision == OrdinalDecision.Median);
+                var scaling = TemperatureFits.Fit(valLabels, valScores, ensemble.OrdinalDecision == OrdinalDecision.Median);
                 var scaled = PrintCalibration(info, testLabels, testScores, calibration, scaling);
                 line += string.Create(CultureInfo.InvariantCulture, $" temperature={scaling.Temperature:F4} scaled_ece={scaled.ExpectedCalibrationError:F4} scaled_brier={scaled.BrierScore:F4} scaled_nll={scaled.NegativeLogLikelihood:F4}");
             }
@@ -233,28 +233,15 @@ internal static class EvaluateCommand
             $"Stored the operating point in {path}: predict refers an image when P(grade ≥ {from}) ≥ {point.Threshold:F4} (with flips {flips}{(mixedPrecision ? " and --mixed-precision" : "")}).")));
     }
 
-    /// <summary>
-    /// A temperature fitted to held-out probabilities: on the cumulative logits they come from when the model decides by
-    /// the median grade (a CORAL head; a temperature on its grade probabilities would move that grade), else on their logarithms.
-    /// </summary>
-    internal static TemperatureScaling FitTemperature(int[,] labels, double[,] probabilities, bool median) => median
-        ? TemperatureScaling.FitCumulative(labels, OrdinalDecoding.ToCumulativeLogits(probabilities))
-        : TemperatureScaling.FitFromProbabilities(labels, probabilities);
-
     /// <summary>Prints the test calibration before and after <paramref name="scaling"/>; returns the calibration after it.</summary>
     internal static CalibrationResult PrintCalibration(MedMnistInfo info, int[,] testLabels, double[,] testScores, CalibrationResult calibration, TemperatureScaling scaling)
     {
-        var scaled = Calibration.Evaluate(info.Task, testLabels, scaling.OnCumulativeLogits
-            ? scaling.ApplyToCumulativeLogits(OrdinalDecoding.ToCumulativeLogits(testScores)) : scaling.ApplyToProbabilities(testScores));
-        string where = scaling.OnCumulativeLogits ? " on the cumulative logits" : "";
-        foreach (var (name, c) in new[] { ("Test calibration", calibration), ($"  after temperature scaling (T = {scaling.Temperature:F3}{where}, fitted on val)", scaled) })
-            AnsiConsole.MarkupLine(CalibrationLine(name, c));
+        var scaled = Calibration.Evaluate(info.Task, testLabels, TemperatureFits.Apply(scaling, testScores));
+        foreach (var (name, c) in new[] { ("Test calibration", calibration), ($"  after temperature scaling ({TemperatureFits.Describe(scaling)}, fitted on val)", scaled) })
+            AnsiConsole.MarkupLine(TemperatureFits.Line(name, c));
+        if (TemperatureFits.Note(scaling) is { } note) AnsiConsole.MarkupLine($"[yellow]Note:[/] {Markup.Escape(note)}");
         return scaled;
     }
-
-    // "NAME: ECE … · MCE … · Brier … · NLL … (N bins)".
-    private static string CalibrationLine(string name, CalibrationResult c) => string.Create(CultureInfo.InvariantCulture,
-        $"{name}: ECE {c.ExpectedCalibrationError:F4} · MCE {c.MaximumCalibrationError:F4} · Brier {c.BrierScore:F4} · NLL {c.NegativeLogLikelihood:F4} ({c.Bins.Count} bins)");
 
     /// <summary>
     /// The ensemble against each member on the test split: the AUC and ACC differences with their 95% intervals from a

@@ -43,8 +43,7 @@ internal static class PredictCommand
     /// <summary>The model line of the banner: architecture, task, classes, input size.</summary>
     internal static string Describe(string path, ModelCard card)
         => $"{Markup.Escape(Path.GetFileName(path))}: {Layout(card)}, task {card.Task}{(card.OrdinalDecision == OrdinalDecision.Median ? " (median grade)" : "")}, classes {card.ClassNames.Count}, input {string.Join("×", card.Preprocessing.InputSize)}"
-            + (card.Temperature == 1 ? "" : string.Create(CultureInfo.InvariantCulture,
-                $", temperature {card.Temperature:G4}{(!card.HasCoralHead ? "" : card.CoralTemperature == MedVision.Nets.Losses.CoralTemperature.CumulativeLogits ? " on the cumulative logits" : " on the grade probabilities")}"));
+            + TemperatureFits.OfCard(card);
 
     // "resnet basic 2-2-2-2", "vit E 192, 12 layers, 3 heads, 4×4 patches", or the architecture's name.
     private static string Layout(ModelCard card) => card switch

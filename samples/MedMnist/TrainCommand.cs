@@ -39,7 +39,7 @@ internal static class TrainCommand
         var distributed = new DistributedCommandLine();
         var output = new Option<string>("--output") { Description = "Folder for checkpoints, history, evaluation and plots.", DefaultValueFactory = _ => "runs/medmnist" };
         var resume = new Option<bool>("--resume") { Description = "Continue the run in --output from its last checkpoint." };
-        var calibrate = new Option<bool>("--calibrate") { Description = "Store the temperature fitted on the validation split in model.safetensors, so that predict reports calibrated probabilities (single-label datasets); with --head coral, a temperature on the cumulative logits, which keeps the median grades it predicts)." };
+        var calibrate = TemperatureFits.CalibrateOption("the validation split", "");
         var mixup = new Option<double?>("--mixup") { Description = "mixup the training batches with λ ~ Beta(ALPHA, ALPHA), e.g. 0.2 (not part of the MedMNIST recipe)." }.Positive();
         var cutmix = new Option<double?>("--cutmix") { Description = "CutMix the training batches with λ ~ Beta(ALPHA, ALPHA), e.g. 1.0 (not part of the MedMNIST recipe)." }.Positive();
         var mixedPrecision = ModelOptions.MixedPrecision("Forward passes in bfloat16 autocast (weights and optimizer stay float32): about 1.8× faster on CPUs with AVX-512 BF16 or AMX; not part of the MedMNIST recipe.");

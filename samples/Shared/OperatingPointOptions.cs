@@ -40,7 +40,9 @@ internal static class OperatingPointOptions
     /// <param name="risk">How messages name the risk, e.g. "P(grade ≥ 2)".</param>
     /// <param name="heldOut">What the held-out samples are: "images", "volumes".</param>
     /// <param name="more">What more of would show the bound, e.g. "pathologic photographs".</param>
-    public static (ReferralCard? Referral, string Fields) Record(int[] labels, double[] risks, double minimum, double? confidence, int referableFrom, string risk, string heldOut, string more)
+    /// <param name="scaling">The temperature the risks were computed at (--calibrate's), which the point records; null: none.</param>
+    public static (ReferralCard? Referral, string Fields) Record(int[] labels, double[] risks, double minimum, double? confidence, int referableFrom, string risk, string heldOut, string more,
+        TemperatureScaling? scaling = null)
     {
         var point = Choose(labels, risks, minimum, confidence);
         if (double.IsNegativeInfinity(point.Threshold))
@@ -48,7 +50,7 @@ internal static class OperatingPointOptions
             AnsiConsole.MarkupLine($"[yellow]Note:[/] {Markup.Escape($"no operating point recorded: {point.Rule}. Lower --min-sensitivity or --sensitivity-confidence, or validate on more {more}.")}");
             return (null, "");
         }
-        var referral = ReferralCard.From(point, referableFrom);
+        var referral = ReferralCard.From(point, referableFrom, scaling ?? TemperatureScaling.WithTemperature(1));
         AnsiConsole.MarkupLine(Markup.Escape(string.Create(CultureInfo.InvariantCulture,
             $"Operating point ({point.Rule} on the validation {heldOut}): refer when {risk} ≥ {point.Threshold:F4}; {referral.DescribeHeldOut()} (95% intervals). Recorded in the model file.")));
         return (referral, string.Create(CultureInfo.InvariantCulture, $" op_threshold={point.Threshold:F4} op_val_sensitivity={point.Fitted!.Sensitivity:F4} op_val_specificity={point.Fitted.Specificity:F4}"));

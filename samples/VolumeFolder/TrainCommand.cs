@@ -152,10 +152,12 @@ internal static class TrainCommand
             Description = "With three or more class folders: ordinal (grades in the folders' name order, e.g. grade2/ grade3/ grade4/: predict gives the predicted and the expected grade, the report Cohen's kappa) or multi-class (unordered classes). auto: ordinal when the folders are named 0, 1, 2, … in order, else multi-class.",
             DefaultValueFactory = _ => "auto",
         }.OneOf("auto", "ordinal", "multi-class");
+        var calibrate = TemperatureFits.CalibrateOption("the validation volumes (with --folds, each fold's model on its own fold)",
+            " — the validation report and --min-sensitivity's operating point then read those probabilities (fitted on the same volumes)");
         var command = new Command("train", "Train and evaluate a 3-D classifier on volumes in class folders.")
         {
             data, size, window, percentiles, channelWise, orientation, spacing, fit, crop, normalization, modalities, align, depth, initWeights, valFraction, folds, groupBy, epochs, batch, lr, rotate, affine, intensityAugment, mriArtifacts, noise, seed, demo, device, threads, output, resume, onlyFolds,
-            tensorBoard, classWeights, labelSmoothing, taskOption, head, minSensitivity, sensitivityConfidence, referableFrom,
+            tensorBoard, classWeights, labelSmoothing, taskOption, head, minSensitivity, sensitivityConfidence, referableFrom, calibrate,
         };
         command.Check(r => r.GetValue(minSensitivity) is not null && r.GetValue(folds) is not null ? "--min-sensitivity records an operating point chosen on the held-out validation volumes; with --folds each fold's model would have its own: train one held-out model." : null);
         command.Check(r => r.GetValue(sensitivityConfidence) is not null && r.GetValue(minSensitivity) is null ? "--sensitivity-confidence bounds the sensitivity of --min-sensitivity; give --min-sensitivity S too." : OperatingPointOptions.Check(r.GetValue(minSensitivity), r.GetValue(sensitivityConfidence)));
@@ -189,7 +191,7 @@ internal static class TrainCommand
                 r.GetValue(valFraction), r.GetValue(folds), r.GetValue(groupBy), Default(epochs) ? 2 : r.GetValue(epochs), r.GetValue(batch), r.GetValue(lr), r.GetValue(rotate), r.GetValue(affine) is { Length: > 0 } af ? af : null, r.GetValue(intensityAugment), r.GetValue(mriArtifacts), r.GetValue(noise), r.GetValue(seed), r.GetValue(demo),
                 Device.Parse(r.GetValue(device)!), r.GetValue(threads), r.GetValue(output)!, optimization.Read(r), r.GetValue(resume), r.GetValue(onlyFolds) is { Length: > 0 } named ? named : null, r.GetValue(tensorBoard),
                 r.GetValue(classWeights)!, r.GetValue(labelSmoothing), r.GetValue(taskOption)!, ClassImbalanceOptions.ParseHead(r.GetValue(head)!),
-                r.GetValue(minSensitivity), r.GetValue(sensitivityConfidence), r.GetValue(referableFrom)));
+                r.GetValue(minSensitivity), r.GetValue(sensitivityConfidence), r.GetValue(referableFrom), r.GetValue(calibrate)));
         });
         return command;
     }
@@ -197,7 +199,7 @@ internal static class TrainCommand
     private sealed record Settings(string? Data, int[] Size, (double Center, double Width)? Window, string? Orientation, CropForeground? Crop, string Normalization, string[]? Modalities, float[]? Spacing, bool AlignModalities, VolumeFit Fit, (double Lower, double Upper)? Percentiles, bool ChannelWise, int Depth, string? InitWeights,
         double ValidationFraction, int? Folds, string? GroupBy, int Epochs, int Batch, double LearningRate, double Rotate, double[]? Affine, bool IntensityAugment, bool MriArtifacts, double Noise, int Seed, bool Demo, Device Device, int Threads, string Output,
         OptimizationRecipe Optimization, bool Resume, int[]? OnlyFolds, string? TensorBoard, string ClassWeights, double LabelSmoothing, string Task, ClassifierHead Head,
-        double? MinSensitivity, double? SensitivityConfidence, int? ReferableFrom);
+        double? MinSensitivity, double? SensitivityConfidence, int? ReferableFrom, bool Calibrate);
 
     private static int Run(Settings s)
     {
@@ -308,11 +310,12 @@ internal static class TrainCommand
             AnsiConsole.MarkupLine(Markup.Escape("Optimization: " + s.Optimization.Describe(s.LearningRate)));
         }
         DataLoaderOptions Options(ITransform transform, bool training) => new() { BatchSize = s.Batch, Shuffle = training, Seed = s.Seed, Transform = transform, Device = s.Device };
-        void SaveModel(string path, ResNet network, Preparation preparation, IReadOnlyDictionary<string, double> metrics, ReferralCard? referral = null)
+        void SaveModel(string path, ResNet network, Preparation preparation, IReadOnlyDictionary<string, double> metrics, TemperatureScaling? scaling, ReferralCard? referral = null)
         {
             // A self-describing model file: Predictor.Load(...).PredictFile("scan.nii.gz") prepares volumes as training did.
             var preprocessing = source.DescribePreprocessing(Enumerable.Repeat((float)preparation.Mean, channels).ToList(), Enumerable.Repeat((float)preparation.Std, channels).ToList(), preparation.PerVolume);
             var card = ModelFile.Describe(network, preprocessing, source.ClassNames, taskType, metrics);
+            if (scaling is not null) card.SetTemperature(scaling);
             card.Referral = referral;
             ModelFile.Save(path, network, card);
         }
@@ -347,8 +350,19 @@ internal static class TrainCommand
                 })
                 .EvaluateWith(split => Options(preparations[split.Index].Normalize, false))
                 .SaveTo(s.Output)
-                .OnFoldTrained((fold, task) => SaveModel(CrossValidationConsole.ModelPath(fold.Directory!), (ResNet)task.Model, preparations[fold.Index],
-                    new Dictionary<string, double> { ["fold"] = fold.Index + 1, ["best_epoch"] = fold.Training.BestEpoch + 1, ["val_auc"] = fold.Validation.Auc, ["val_acc"] = fold.Validation.Acc }));
+                .OnFoldTrained((fold, task) =>
+                {
+                    // --calibrate: fitted on the fold's own validation volumes, which this model did not train on.
+                    TemperatureScaling? scaling = null;
+                    if (s.Calibrate)
+                    {
+                        var (foldLabels, foldScores) = fold.GetValidationPredictions();
+                        scaling = TemperatureFits.Fit(foldLabels, foldScores, onCumulativeLogits: task is CoralTask);
+                        AnsiConsole.MarkupLine(Markup.Escape($"Fold {fold.Index + 1}: temperature {TemperatureFits.Describe(scaling)}, fitted on its {foldLabels.GetLength(0)} validation volumes"));
+                    }
+                    SaveModel(CrossValidationConsole.ModelPath(fold.Directory!), (ResNet)task.Model, preparations[fold.Index],
+                        new Dictionary<string, double> { ["fold"] = fold.Index + 1, ["best_epoch"] = fold.Training.BestEpoch + 1, ["val_auc"] = fold.Validation.Auc, ["val_acc"] = fold.Validation.Acc }, scaling);
+                });
             bool described = false;
             TrainerBuilder Fold(CrossValidationSplit split)
             {
@@ -397,6 +411,22 @@ internal static class TrainCommand
 
         // The selected model (best validation AUC) on the validation volumes; there is no separate test split here.
         var (valLabels, valScores) = Trainer.Predict(task, Loader(validation, training: false));
+        // --calibrate: the temperature fitted on these volumes; from here on their probabilities are the calibrated ones
+        // the model file's predictor gives.
+        TemperatureScaling? scaling = null;
+        string calibrationFields = "";
+        if (s.Calibrate)
+        {
+            scaling = TemperatureFits.Fit(valLabels, valScores, onCumulativeLogits: task is CoralTask);
+            var before = Calibration.Evaluate(taskType, valLabels, valScores);
+            valScores = TemperatureFits.Apply(scaling, valScores);
+            var after = Calibration.Evaluate(taskType, valLabels, valScores);
+            AnsiConsole.MarkupLine(Markup.Escape(TemperatureFits.Line("Validation calibration", before)));
+            AnsiConsole.MarkupLine(Markup.Escape(TemperatureFits.Line($"  after temperature scaling ({TemperatureFits.Describe(scaling)}, fitted on these volumes)", after)));
+            if (TemperatureFits.Note(scaling) is { } note) AnsiConsole.MarkupLine($"[yellow]Note:[/] {Markup.Escape(note)}");
+            calibrationFields = string.Create(CultureInfo.InvariantCulture,
+                $" temperature={scaling.Temperature:F4} val_ece_uncalibrated={before.ExpectedCalibrationError:F4} val_ece={after.ExpectedCalibrationError:F4} val_nll={after.NegativeLogLikelihood:F4}");
+        }
         var auc = MedMnistEvaluator.GetAuc(task.TaskType, valLabels, valScores).Value;
         // (ACC and the report's label measures count the grades the model reports: a CORAL head's median)
         var acc = MedMnistEvaluator.GetAcc(task.TaskType, valLabels, valScores, task.Decision);
@@ -409,9 +439,9 @@ internal static class TrainCommand
         {
             var (referable, risks) = MedVision.Nets.Metrics.Clinical.Referral.FromGrades(valLabels, valScores, from);
             string risk = taskType == MedMnistTask.Binary ? $"P({source.ClassNames[1]})" : $"P(grade ≥ {from}: {source.ClassNames[from]})";
-            (referral, operatingPoint) = OperatingPointOptions.Record(referable, risks, s.MinSensitivity!.Value, s.SensitivityConfidence, from, risk, "volumes", "volumes");
+            (referral, operatingPoint) = OperatingPointOptions.Record(referable, risks, s.MinSensitivity!.Value, s.SensitivityConfidence, from, risk, "volumes", "volumes", scaling);
         }
-        SaveModel(Path.Combine(s.Output, "model.safetensors"), network, preparation, new Dictionary<string, double> { ["best_epoch"] = result.BestEpoch + 1, ["val_auc"] = auc, ["val_acc"] = acc }, referral);
+        SaveModel(Path.Combine(s.Output, "model.safetensors"), network, preparation, new Dictionary<string, double> { ["best_epoch"] = result.BestEpoch + 1, ["val_auc"] = auc, ["val_acc"] = acc }, scaling, referral);
 
         var table = new Table().Title($"selected epoch {result.BestEpoch + 1} (best validation AUC), validation volumes")
             .AddColumn(new TableColumn("AUC").RightAligned()).AddColumn(new TableColumn("ACC").RightAligned());
@@ -420,7 +450,7 @@ internal static class TrainCommand
         AnsiConsole.WriteLine(report.Format(classNames: source.ClassNames));
         AnsiConsole.MarkupLine(Markup.Escape($"Model file: {full}/model.safetensors (use: volume-folder predict --model {full}/model.safetensors SCANS…, or Predictor.Load(...).PredictFile(\"scan.nii.gz\")) · checkpoints: {full}/best.safetensors · history: {full}/history.csv · report: {full}/validation-evaluation.csv · split: {full}/split.csv"));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"RESULT {(IsKinetics(s.InitWeights) ? "r3d18-kinetics" : $"medicalnet-resnet{Depth(network.Options)}")} volumes{(s.Demo ? "-demo" : "")} pretrained={(s.InitWeights is null ? "no" : "yes")} size={string.Join("x", s.Size)} seed={s.Seed} epochs={s.Epochs} best_epoch={result.BestEpoch + 1} val_auc={F(auc)} val_acc={F(acc)}{(s.Head == ClassifierHead.Coral ? " head=coral" : "")}{operatingPoint}"));
+            $"RESULT {(IsKinetics(s.InitWeights) ? "r3d18-kinetics" : $"medicalnet-resnet{Depth(network.Options)}")} volumes{(s.Demo ? "-demo" : "")} pretrained={(s.InitWeights is null ? "no" : "yes")} size={string.Join("x", s.Size)} seed={s.Seed} epochs={s.Epochs} best_epoch={result.BestEpoch + 1} val_auc={F(auc)} val_acc={F(acc)}{(s.Head == ClassifierHead.Coral ? " head=coral" : "")}{calibrationFields}{operatingPoint}"));
         return 0;
     }
 

@@ -145,6 +145,79 @@ public sealed class FundusFolderSampleTests : IDisposable
     }
 
     [Fact]
+    public async Task Calibrate_StoresTheTemperatureFittedOnTheValidationPhotographs_WhoseCalibratedRisksTheOperatingPointReads()
+    {
+        // Two overlapping classes of photographs (pathologic a little brighter), in class sub-folders.
+        var random = new Random(4);
+        foreach (var (split, count) in new[] { ("train", 8), ("val", 8) })
+            foreach (var (name, level) in new[] { ("normal", 40), ("pathologic", 110) })
+                for (int i = 0; i < count; i++) Photo(_folder[$"cal/{split}/{name}/{split}{i}.png"], level + random.Next(-30, 31), random);
+        var run = _folder["cal-out"];
+        var train = await SampleApp.RunAsync("fundus-folder", _folder.Path, "train", "--labels", "subfolders", "--train-folder", _folder["cal/train"], "--val-folder", _folder["cal/val"],
+            "--depth", "18", "--size", "32", "--epochs", "2", "--batch", "4", "--threads", "1", "--calibrate", "--min-sensitivity", "0.75", "--output", run);
+        train.ExitCode.Should().Be(0, train.ToString());
+        train.Text.Should().Contain("Validation calibration: ECE").And.Contain("after temperature scaling (T = ");
+        var result = train.Lines().Single();
+        var modelFile = Path.Combine(run, "model.safetensors");
+        var card = MedVision.Nets.Inference.ModelFile.ReadCard(modelFile);
+        double temperature = card.Temperature;
+        temperature.Should().NotBe(1);
+        result["temperature"].Should().Be(temperature.ToString("F4", CultureInfo.InvariantCulture));
+        card.Referral!.Temperature.Should().Be(temperature, "the operating point was chosen on the calibrated probabilities");
+
+        // The predictor's (calibrated) probabilities of the validation photographs, and those at temperature 1 they come
+        // from (softmax(T · log p)): the card's temperature is the fit on the latter, the ECEs are theirs.
+        var files = Directory.GetFiles(_folder["cal/val"], "*.png", SearchOption.AllDirectories).Order(StringComparer.Ordinal).ToArray();
+        var labels = new int[files.Length, 1];
+        var calibrated = new double[files.Length, 2];
+        var plain = new double[files.Length, 2];
+        using (var predictor = MedVision.Nets.Inference.Predictor.Load(modelFile))
+            for (int i = 0; i < files.Length; i++)
+            {
+                labels[i, 0] = files[i].Contains("pathologic", StringComparison.Ordinal) ? 1 : 0;
+                var p = predictor.PredictFile(files[i]).Probabilities;
+                double z0 = temperature * Math.Log(p[0]), z1 = temperature * Math.Log(p[1]), max = Math.Max(z0, z1);
+                (calibrated[i, 0], calibrated[i, 1]) = (p[0], p[1]);
+                (plain[i, 0], plain[i, 1]) = (Math.Exp(z0 - max) / (Math.Exp(z0 - max) + Math.Exp(z1 - max)), Math.Exp(z1 - max) / (Math.Exp(z0 - max) + Math.Exp(z1 - max)));
+            }
+        MedVision.Nets.Metrics.TemperatureScaling.FitFromProbabilities(labels, plain).Temperature.Should().BeApproximately(temperature, 1e-3 * temperature);
+        double D(string key) => double.Parse(result[key], CultureInfo.InvariantCulture);
+        var task = MedVision.Nets.Metrics.MedMnistTask.Binary;
+        D("val_ece").Should().BeApproximately(MedVision.Nets.Metrics.Calibration.Evaluate(task, labels, calibrated).ExpectedCalibrationError, 1e-3);
+        D("val_ece_uncalibrated").Should().BeApproximately(MedVision.Nets.Metrics.Calibration.Evaluate(task, labels, plain).ExpectedCalibrationError, 1e-3);
+        // The threshold is one pathologic photograph's calibrated risk, not its risk at temperature 1.
+        var pathologic = Enumerable.Range(0, files.Length).Where(i => labels[i, 0] == 1).ToArray();
+        pathologic.Min(i => Math.Abs(calibrated[i, 1] - card.Referral.Threshold)).Should().BeLessThan(1e-4);
+        pathologic.Min(i => Math.Abs(plain[i, 1] - card.Referral.Threshold)).Should().BeGreaterThan(1e-4);
+
+        var predict = await SampleApp.RunAsync("fundus-folder", _folder.Path, "predict", "--model", modelFile, files[0]);
+        predict.ExitCode.Should().Be(0, predict.ToString());
+        predict.Text.Should().Contain(string.Create(CultureInfo.InvariantCulture, $"temperature {temperature:G4}"));
+        // evaluate on the validation photographs: train's validation measures and calibration.
+        var evaluate = await SampleApp.RunAsync("fundus-folder", _folder.Path, "evaluate", "--model", modelFile, "--test-folder", _folder["cal/val"],
+            "--labels", "subfolders", "--bootstrap", "0", "--output", _folder["cal-eval"]);
+        evaluate.ExitCode.Should().Be(0, evaluate.ToString());
+        evaluate.Text.Should().Contain("Calibration (T = ").And.Contain("the model file's): ECE").And.Contain("at temperature 1 (uncalibrated): ECE");
+        var evaluation = evaluate.Lines("EVALUATION").Single();
+        evaluation["test_auc"].Should().Be(result["val_auc"], "a temperature keeps a binary model's ranking (T = {0})", temperature);
+        double.Parse(evaluation["test_ece"], CultureInfo.InvariantCulture).Should().BeApproximately(D("val_ece"), 1e-3);
+        double.Parse(evaluation["test_ece_uncalibrated"], CultureInfo.InvariantCulture).Should().BeApproximately(D("val_ece_uncalibrated"), 1e-3, "the probabilities at temperature 1 behind the model file's");
+        evaluation["temperature"].Should().Be(result["temperature"]);
+        evaluation.Should().ContainKeys("test_brier", "test_nll");
+
+        // A multi-label table's findings have no softmax to scale: refused before training.
+        foreach (var split in new[] { "train", "val" })
+        {
+            Photo(_folder[$"cal-table/{split}/a.png"], 50, random);
+            File.WriteAllLines(_folder[$"cal-table/{split}.csv"], ["imgName,N,D", "a.png,1,0"]);
+        }
+        var findings = await SampleApp.RunAsync("fundus-folder", _folder.Path, "train", "--labels", "csv", "--train-folder", _folder["cal-table/train"], "--train-csv", _folder["cal-table/train.csv"],
+            "--val-folder", _folder["cal-table/val"], "--val-csv", _folder["cal-table/val.csv"], "--label-column", "N,D", "--calibrate", "--output", _folder["cal-table-out"]);
+        findings.ExitCode.Should().Be(2, findings.ToString());
+        findings.Error.Should().Contain("--calibrate fits one temperature to a softmax over classes; the 2 finding columns (N, D) train a sigmoid per finding");
+    }
+
+    [Fact]
     public async Task GradeSubfolders_TrainAnOrdinalModel_WhosePredictionsGradeAndRefer()
     {
         // Five grade folders, named as diabetic-retinopathy datasets name them (0/ … 4/): brighter with the grade.

@@ -64,7 +64,7 @@ public sealed class VolumeFolderSampleTests : IDisposable
         var coralRun = _folder["grades-coral"];
         var coral = await SampleApp.RunAsync("volume-folder", _folder.Path,
             "--data", data, "--size", "16", "16", "16", "--init-weights", checkpoint, "--epochs", "1", "--batch", "3", "--threads", "2", "--task", "ordinal", "--head", "coral",
-            "--val-fraction", "0.34", "--min-sensitivity", "1", "--output", coralRun);
+            "--val-fraction", "0.34", "--min-sensitivity", "1", "--calibrate", "--output", coralRun);
         coral.ExitCode.Should().Be(0, coral.ToString());
         coral.Text.Should().Contain("ending in a CORAL head (2 cumulative logits; predicted grade: the median)").And.Contain("Loss: CORAL");
         var result = coral.Lines().Should().ContainSingle().Subject;
@@ -73,6 +73,26 @@ public sealed class VolumeFolderSampleTests : IDisposable
         var coralCard = ModelFile.ReadCard(coralFile);
         coralCard.HasCoralHead.Should().BeTrue();
         coralCard.OrdinalDecision.Should().Be(MedVision.Nets.Metrics.OrdinalDecision.Median);
+        // --calibrate: a temperature on the cumulative logits (which keeps the median grades), fitted on the validation
+        // volumes: the predictor's cumulative logits there are z / T, and the fit on z gives T back.
+        coralCard.CoralTemperature.Should().Be(MedVision.Nets.Losses.CoralTemperature.CumulativeLogits);
+        result["temperature"].Should().Be(coralCard.Temperature.ToString("F4", CultureInfo.InvariantCulture));
+        coralCard.Referral!.CoralTemperatureName.Should().Be("cumulative_logits", "the operating point was chosen on the calibrated probabilities");
+        coralCard.Referral.Temperature.Should().Be(coralCard.Temperature);
+        using (var predictor = Predictor.Load(coralFile))
+        {
+            var validation = File.ReadAllLines(Path.Combine(coralRun, "split.csv")).Skip(1).Select(l => l.Split(',')).Where(c => c[3] == "validation").ToArray();
+            var labels = new int[validation.Length];
+            var logits = new double[validation.Length, 2];
+            for (int i = 0; i < validation.Length; i++)
+            {
+                labels[i] = Array.IndexOf(coralCard.ClassNames.ToArray(), validation[i][1]);
+                var p = predictor.PredictFile(Path.Combine(data, validation[i][0])).Probabilities.Select(v => (double)v).ToArray();
+                var z = MedVision.Nets.Losses.OrdinalDecoding.ToCumulativeLogits(new double[,] { { p[0], p[1], p[2] } });
+                for (int k = 0; k < 2; k++) logits[i, k] = coralCard.Temperature * z[0, k];
+            }
+            MedVision.Nets.Metrics.TemperatureScaling.FitCumulative(labels, logits).Temperature.Should().BeApproximately(coralCard.Temperature, 1e-3 * coralCard.Temperature);
+        }
         // The validation ACC is the median grades': the predictor's labels of the validation volumes (split.csv).
         using (var predictor = Predictor.Load(coralFile))
         {
@@ -95,7 +115,8 @@ public sealed class VolumeFolderSampleTests : IDisposable
         }
         var coralPredict = await SampleApp.RunAsync("volume-folder", _folder.Path, "predict", "--model", coralFile, Path.Combine(data, "grade3", "s01.nii.gz"));
         coralPredict.ExitCode.Should().Be(0, coralPredict.ToString());
-        coralPredict.Text.Should().Contain("expected").And.Contain("Referral: refer when");
+        coralPredict.Text.Should().Contain("expected").And.Contain("Referral: refer when")
+            .And.Contain(string.Create(CultureInfo.InvariantCulture, $"temperature {coralCard.Temperature:G4} on the cumulative logits"));
         // An operating point needs a held-out validation split of both kinds, a grade that exists, and ordered grades.
         var folded = await SampleApp.RunAsync("volume-folder", _folder.Path, "--data", data, "--folds", "3", "--min-sensitivity", "0.9", "--output", _folder["op-folds"]);
         folded.ExitCode.Should().Be(2, folded.ToString());
@@ -432,9 +453,26 @@ public sealed class VolumeFolderSampleTests : IDisposable
         File.Exists(Path.Combine(apart, "ensemble.json")).Should().BeFalse("nothing is gathered from some folds");
         var rest = await SampleApp.RunAsync("volume-folder", _folder.Path, [.. Arguments(apart), "--only-folds", "1", "3"]);
         rest.ExitCode.Should().Be(0, rest.ToString());
-        var gathered = await SampleApp.RunAsync("volume-folder", _folder.Path, [.. Arguments(apart), "--resume"]);
+        var gathered = await SampleApp.RunAsync("volume-folder", _folder.Path, [.. Arguments(apart), "--resume", "--calibrate"]);
         gathered.ExitCode.Should().Be(0, gathered.ToString());
         gathered.Lines().Single().Should().BeEquivalentTo(line, "the folds trained apart are those of one run");
+        // --calibrate (here on gathering): each fold's model file holds the temperature fitted on its own fold's
+        // out-of-fold rows, which it did not train on.
+        var apartRows = File.ReadAllLines(Path.Combine(apart, "out-of-fold.csv")).Skip(1).Select(r => r.Split(',')).ToArray();
+        for (int f = 1; f <= 3; f++)
+        {
+            var mine = apartRows.Where(r => r[1] == f.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+            var labels = new int[mine.Length, 1];
+            var scores = new double[mine.Length, 2];
+            for (int i = 0; i < mine.Length; i++)
+            {
+                labels[i, 0] = int.Parse(mine[i][2], System.Globalization.CultureInfo.InvariantCulture);
+                for (int k = 0; k < 2; k++) scores[i, k] = double.Parse(mine[i][3 + k], System.Globalization.CultureInfo.InvariantCulture);
+            }
+            var fitted = MedVision.Nets.Metrics.TemperatureScaling.FitFromProbabilities(labels, scores).Temperature;
+            ModelFile.ReadCard(Path.Combine(apart, $"fold-{f}", "model.safetensors")).Temperature.Should().BeApproximately(fitted, 1e-6, "fold {0}", f);
+            gathered.Text.Should().Contain($"Fold {f}: temperature T = ");
+        }
         var noFolds = await SampleApp.RunAsync("volume-folder", _folder.Path, "--data", data, "--only-folds", "2", "--output", _folder["no-folds"]);
         noFolds.ExitCode.Should().Be(2);
         noFolds.Error.Should().Contain("--only-folds trains some folds of a cross-validation: give --folds K too.");

@@ -1,0 +1,64 @@
+using System.CommandLine;
+using System.Globalization;
+using MedVision.Nets.Inference;
+using MedVision.Nets.Losses;
+using MedVision.Nets.Metrics;
+
+namespace MedVision.Samples;
+
+/// <summary>
+/// --calibrate, as the samples that fit a model's temperature on held-out images declare it (medmnist train and
+/// cross-validate, fundus-folder and volume-folder train), the fit — a softmax's on its probabilities' logarithms, a
+/// CORAL head's on its cumulative logits (which keeps the median grade it predicts) — and the probabilities after it.
+/// </summary>
+internal static class TemperatureFits
+{
+    /// <summary>--calibrate, fitted on <paramref name="heldOut"/> (e.g. "the validation split").</summary>
+    public static Option<bool> CalibrateOption(string heldOut, string consequence) => new("--calibrate")
+    {
+        Description = $"Store in the model file the temperature fitted on {heldOut} (single-label models), so that predict reports calibrated probabilities{consequence}; with --head coral, a temperature on the cumulative logits, which keeps the median grades it predicts.",
+    };
+
+    /// <summary>
+    /// The temperature that calibrates held-out <paramref name="probabilities"/> (as the predictor computes them at
+    /// temperature 1); <paramref name="onCumulativeLogits"/> (a CORAL head) on the cumulative logits they come from (exact
+    /// while its thresholds stay ordered).
+    /// </summary>
+    public static TemperatureScaling Fit(int[,] labels, double[,] probabilities, bool onCumulativeLogits) => onCumulativeLogits
+        ? TemperatureScaling.FitCumulative(labels, OrdinalDecoding.ToCumulativeLogits(probabilities))
+        : TemperatureScaling.FitFromProbabilities(labels, probabilities);
+
+    /// <summary>The probabilities at temperature 1 rescaled by <paramref name="scaling"/>, as a predictor with it gives them.</summary>
+    public static double[,] Apply(TemperatureScaling scaling, double[,] probabilities) => scaling.OnCumulativeLogits
+        ? scaling.ApplyToCumulativeLogits(OrdinalDecoding.ToCumulativeLogits(probabilities))
+        : scaling.ApplyToProbabilities(probabilities);
+
+    /// <summary>
+    /// A note for a temperature of 100 or more: it flattens the probabilities almost to one value, which says that the
+    /// model's scores on the held-out images carry little information (or rank them the wrong way); null otherwise.
+    /// </summary>
+    public static string? Note(TemperatureScaling scaling) => scaling.Temperature < 100 ? null : string.Create(CultureInfo.InvariantCulture,
+        $"the fitted temperature {scaling.Temperature:G4} flattens the probabilities almost to one value: on these held-out images the model's scores carry little information (or rank them the wrong way). Train it longer or on more images before trusting its probabilities.");
+
+    /// <summary>
+    /// The probabilities at temperature 1 behind <paramref name="calibrated"/> ones, which a predictor gave at
+    /// <paramref name="scaling"/>'s temperature (scaling them by 1 / T where T applied): what the model would say uncalibrated.
+    /// </summary>
+    public static double[,] Undo(TemperatureScaling scaling, double[,] calibrated) =>
+        Apply(TemperatureScaling.WithTemperature(1 / scaling.Temperature, scaling.OnCumulativeLogits), calibrated);
+
+    /// <summary>"T = 1.234" and, for a CORAL head's, " on the cumulative logits".</summary>
+    public static string Describe(TemperatureScaling scaling) =>
+        string.Create(CultureInfo.InvariantCulture, $"T = {scaling.Temperature:F3}{(scaling.OnCumulativeLogits ? " on the cumulative logits" : "")}");
+
+    /// <summary>
+    /// The banner's words for a model file's temperature: ", temperature 1.234" (for a CORAL head, where it applies), or
+    /// "" at temperature 1.
+    /// </summary>
+    public static string OfCard(ModelCard card) => card.Temperature == 1 ? "" : string.Create(CultureInfo.InvariantCulture,
+        $", temperature {card.Temperature:G4}{(!card.HasCoralHead ? "" : card.CoralTemperature == CoralTemperature.CumulativeLogits ? " on the cumulative logits" : " on the grade probabilities")}");
+
+    /// <summary>"NAME: ECE … · MCE … · Brier … · NLL … (N bins)".</summary>
+    public static string Line(string name, CalibrationResult c) => string.Create(CultureInfo.InvariantCulture,
+        $"{name}: ECE {c.ExpectedCalibrationError:F4} · MCE {c.MaximumCalibrationError:F4} · Brier {c.BrierScore:F4} · NLL {c.NegativeLogLikelihood:F4} ({c.Bins.Count} bins)");
+}
