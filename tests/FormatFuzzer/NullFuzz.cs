@@ -188,6 +188,7 @@ internal static class NullFuzz
             .TrainOn(new MedVision.Nets.Data.Segmentation.SegmentationLoader(new MedVision.Nets.Data.Segmentation.PhantomSegmentationSource(new MedVision.Nets.Data.Synthetic.PhantomGenerator(8), 0, 1))).Build(),
         [typeof(MedVision.Nets.Models.MtcsnnBuilder)] = () => MedVision.Nets.Models.Mtcsnn.Builder(),
         [typeof(MedVision.Nets.Metrics.TemperatureScaling)] = () => MedVision.Nets.Metrics.TemperatureScaling.WithTemperature(1.5),
+        [typeof(MedVision.Nets.Metrics.Clinical.OperatingPoint)] = () => MedVision.Nets.Metrics.Clinical.OperatingPoint.AtThreshold(0.3),
         [typeof(MedVision.Nets.Metrics.Conformal.ConformalClassifierBuilder)] = () => MedVision.Nets.Metrics.Conformal.ConformalClassifier.Create(),
         [typeof(MedVision.Nets.Metrics.Conformal.ConformalClassifier)] = () => MedVision.Nets.Metrics.Conformal.ConformalClassifier.Create().WithCoverage(0.5)
             .Calibrate(new[] { 0, 1, 1 }, new double[,] { { 0.8, 0.2 }, { 0.3, 0.7 }, { 0.6, 0.4 } }),
