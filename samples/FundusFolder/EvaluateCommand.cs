@@ -93,48 +93,10 @@ internal static class EvaluateCommand
         report.WriteCsv(Path.Combine(output, "test-evaluation.csv"));
         Prediction.WriteCsv(Path.Combine(output, "test-predictions.csv"), files.Select(f => Path.GetRelativePath(test.Root, f)).ToArray(), predictions, classNames);
 
-        // The measures shown (all of them are in test-evaluation.csv): AUC and ACC, then the task's own.
-        var shown = new List<(string Metric, string Key)> { ("AUC", "auc"), ("ACC", "acc") };
-        shown.AddRange(task switch
-        {
-            MedMnistTask.Binary => [("Sensitivity[class 1]", "sensitivity"), ("Specificity[class 1]", "specificity")],
-            MedMnistTask.OrdinalRegression => [("Cohen's kappa (quadratic)", "qwk"), ("Mean absolute error", "mae")],
-            MedMnistTask.MultiLabel => classNames.Select((n, k) => ($"AUC[label {k}]", $"auc_{ResultName(n, k)}")).ToArray(),
-            _ => [("Balanced accuracy", "balanced_accuracy"), ("F1 (macro)", "macro_f1")],
-        });
+        // The measures shown (all of them are in test-evaluation.csv): AUC and ACC, then the task's own; calibration.
         string F(double v) => v.ToString("F4", CultureInfo.InvariantCulture);
-        var table = new Table().Title(Markup.Escape($"Test photographs ({test.Count}){(resamples > 0 ? $", 95% bootstrap intervals ({resamples} resamples)" : "")}"))
-            .AddColumn("measure").AddColumn(new TableColumn("value").RightAligned());
-        if (resamples > 0) table.AddColumn(new TableColumn("95% interval").RightAligned());
-        var fields = new List<string>();
-        foreach (var (metric, key) in shown)
-        {
-            var entry = report[metric];
-            var row = new List<string> { Markup.Escape(Display(metric, classNames)), F(entry.Value) };
-            if (resamples > 0) row.Add(entry.Interval is { } ci ? $"{F(ci.Lower)}–{F(ci.Upper)}" : "–");
-            table.AddRow(row.ToArray());
-            fields.Add($"test_{key}={F(entry.Value)}");
-            if (entry.Interval is { } interval) fields.Add($"test_{key}_ci={F(interval.Lower)},{F(interval.Upper)}");
-        }
-        AnsiConsole.Write(table);
-        foreach (var warning in report.Warnings) AnsiConsole.MarkupLine($"[yellow]Note:[/] {Markup.Escape(warning)}");
-        if (!multiLabel)
-        {
-            // How far the probabilities can be read as probabilities; for one model file with a temperature (--calibrate),
-            // also those at temperature 1 behind them: what the calibration does on photographs it was not fitted on.
-            var calibration = Calibration.Evaluate(task, actual, scores);
-            var scaling = modelPaths.Length == 1 && card.Temperature != 1 ? card.GetTemperatureScaling() : null;
-            AnsiConsole.MarkupLine(Markup.Escape(TemperatureFits.Line(scaling is null ? "Calibration" : $"Calibration ({TemperatureFits.Describe(scaling)}, the model file's)", calibration)));
-            fields.Add(string.Create(CultureInfo.InvariantCulture,
-                $"test_ece={calibration.ExpectedCalibrationError:F4} test_brier={calibration.BrierScore:F4} test_nll={calibration.NegativeLogLikelihood:F4}"));
-            if (scaling is not null)
-            {
-                var uncalibrated = Calibration.Evaluate(task, actual, TemperatureFits.Undo(scaling, scores));
-                AnsiConsole.MarkupLine(Markup.Escape(TemperatureFits.Line("  at temperature 1 (uncalibrated)", uncalibrated)));
-                fields.Add(string.Create(CultureInfo.InvariantCulture,
-                    $"temperature={scaling.Temperature:F4} test_ece_uncalibrated={uncalibrated.ExpectedCalibrationError:F4} test_nll_uncalibrated={uncalibrated.NegativeLogLikelihood:F4}"));
-            }
-        }
+        var fields = HeldOutReport.PrintMeasures(task, report, classNames, resamples, $"Test photographs ({test.Count})");
+        if (!multiLabel) fields.AddRange(HeldOutReport.PrintCalibration(task, actual, scores, modelPaths.Length == 1 ? card : null));
 
         // The decisions predict makes, on these photographs.
         var charts = new List<(string File, SvgChart Chart)>();
@@ -144,18 +106,7 @@ internal static class EvaluateCommand
         {
             var (referable, risks) = Nets.Metrics.Clinical.Referral.FromGrades(actual, scores, from);
             charts.Add(("test-roc.svg", TrainingPlots.RocCurve(referable, risks, task == MedMnistTask.Binary ? classNames[1] : $"grade ≥ {from}", "Test ROC")));
-            if (referable.Distinct().Count() < 2)
-                AnsiConsole.MarkupLine(Markup.Escape($"Referral ({referral.Describe()}): the test photographs are all {(referable[0] == 1 ? "referable" : "non-referable")}; no sensitivity and specificity."));
-            else
-            {
-                var outcome = OperatingPoint.AtThreshold(referral.Threshold).Evaluate(referable, risks);
-                AnsiConsole.MarkupLine(Markup.Escape(string.Create(CultureInfo.InvariantCulture,
-                    $"Referral ({referral.Describe()}): sensitivity {outcome.Sensitivity:F3} [{outcome.SensitivityInterval.Lower:F3}, {outcome.SensitivityInterval.Upper:F3}], specificity {outcome.Specificity:F3} [{outcome.SpecificityInterval.Lower:F3}, {outcome.SpecificityInterval.Upper:F3}] (exact 95% intervals), PPV {outcome.PositivePredictiveValue:F3}, NPV {outcome.NegativePredictiveValue:F3}, {outcome.ReferralRate:P1} referred; AUC of {referral.RiskName} {RocAuc.Compute(referable, risks).Value:F4}.")));
-                fields.AddRange([
-                    string.Create(CultureInfo.InvariantCulture, $"threshold={referral.Threshold}"), $"referral_sensitivity={F(outcome.Sensitivity)}", $"referral_specificity={F(outcome.Specificity)}",
-                    $"referral_ppv={F(outcome.PositivePredictiveValue)}", $"referral_npv={F(outcome.NegativePredictiveValue)}", $"referred={predictions.Count(p => p.Referred == true)}",
-                ]);
-            }
+            fields.AddRange(HeldOutReport.PrintReferral(referable, risks, referral.Threshold, referral.Describe(), referral.RiskName, "photographs"));
             if (task != MedMnistTask.Binary) fields.Insert(0, $"referable_from={from}");
         }
         else if (multiLabel)
@@ -167,7 +118,7 @@ internal static class EvaluateCommand
             AnsiConsole.MarkupLine(Markup.Escape($"Findings at {(referral.FindingThresholdsRecorded ? "the model file's thresholds" : "P ≥ " + referral.FindingThresholds[0].ToString(CultureInfo.InvariantCulture))}: "
                 + string.Join("; ", classNames.Select((n, k) => string.Create(CultureInfo.InvariantCulture, $"{n} (P ≥ {referral.FindingThresholds[k]:0.###}) sensitivity {outcomes[k].Sensitivity:F3}, specificity {outcomes[k].Specificity:F3}")))));
             fields.Add(string.Create(CultureInfo.InvariantCulture, $"thresholds={referral.ThresholdList} with_findings={predictions.Count(p => p.Findings is { Count: > 0 })}"));
-            fields.AddRange(classNames.Select((n, k) => $"sensitivity_{ResultName(n, k)}={F(outcomes[k].Sensitivity)} specificity_{ResultName(n, k)}={F(outcomes[k].Specificity)}"));
+            fields.AddRange(classNames.Select((n, k) => $"sensitivity_{HeldOutReport.ResultName(n, k)}={F(outcomes[k].Sensitivity)} specificity_{HeldOutReport.ResultName(n, k)}={F(outcomes[k].Specificity)}"));
         }
         else charts.Add(("test-roc.svg", TrainingPlots.RocCurves(actual, scores, classNames, "Test ROC (one vs rest)")));
         foreach (var (file, chart) in charts)
@@ -210,17 +161,4 @@ internal static class EvaluateCommand
                 return ImageFolderDataset.FromCsv(folder, csv!, new CsvLabelOptions { FileNameColumn = nameColumn, LabelColumn = labelColumn, ClassNames = classNames });
         }
     }
-
-    // A measure as the table names it: "Sensitivity[class 1]" → "Sensitivity (pathologic)", "AUC[label 2]" → "AUC (G)".
-    private static string Display(string metric, IReadOnlyList<string> classNames)
-    {
-        if (metric.EndsWith("[class 1]", StringComparison.Ordinal)) return $"{metric[..^"[class 1]".Length]} ({classNames[1]})";
-        var finding = System.Text.RegularExpressions.Regex.Match(metric, @"^(.*)\[label (\d+)\]$");
-        return finding.Success ? $"{finding.Groups[1].Value} ({classNames[int.Parse(finding.Groups[2].Value, CultureInfo.InvariantCulture)]})" : metric;
-    }
-
-    // A finding's name in an EVALUATION key: itself when it is a plain word, else its index.
-    private static string ResultName(string name, int index) =>
-        System.Text.RegularExpressions.Regex.IsMatch(name, "^[A-Za-z0-9_-]+$") ? name : index.ToString(CultureInfo.InvariantCulture);
-
 }

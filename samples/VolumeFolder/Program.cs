@@ -9,6 +9,7 @@ var root = new RootCommand("Train a 3-D ResNet (MedicalNet's layout, optionally 
 var train = TrainCommand.Create();
 root.Subcommands.Add(train);
 root.Subcommands.Add(PredictCommand.Create());
+root.Subcommands.Add(EvaluateCommand.Create());
 foreach (var option in train.Options) root.Options.Add(option);
 root.WithChecksOf(train); // the command's cross-option checks hold without "train" too
 root.Action = train.Action;

@@ -113,6 +113,30 @@ public sealed class VolumeFolderSampleTests : IDisposable
             double lowest = referable.Min(c => predictor.PredictFile(Path.Combine(data, c[0])).ReferralRisk!.Value);
             result["op_threshold"].Should().Be(lowest.ToString("F4", CultureInfo.InvariantCulture));
         }
+        // evaluate on labelled class folders (here all nine scans): the measures of the predictor's own predictions, its
+        // calibration at the model file's temperature and at 1, and the recorded operating point's decisions.
+        var evaluate = await SampleApp.RunAsync("volume-folder", _folder.Path, "evaluate", "--model", coralFile, "--test-data", data, "--bootstrap", "50", "--output", _folder["grades-coral-eval"]);
+        evaluate.ExitCode.Should().Be(0, evaluate.ToString());
+        evaluate.Text.Should().Contain("Calibration (T = ").And.Contain("at temperature 1 (uncalibrated)").And.Contain("Referral (refer when P(class ≥ 2 (grade4)) ≥");
+        var evaluation = evaluate.Lines("EVALUATION").Should().ContainSingle().Subject;
+        (evaluation["scans"], evaluation["task"], evaluation["classes"], evaluation["referable_from"]).Should().Be(("9", "OrdinalRegression", "3", "2"));
+        evaluation["temperature"].Should().Be(result["temperature"]);
+        using (var predictor = Predictor.Load(coralFile))
+        {
+            var scans = coralCard.ClassNames.SelectMany((name, k) => Directory.GetFiles(Path.Combine(data, name)).Order(StringComparer.Ordinal).Select(f => (File: f, Label: k))).ToArray();
+            var predicted = scans.Select(x => predictor.PredictFile(x.File)).ToArray();
+            evaluation["test_acc"].Should().Be(((double)scans.Zip(predicted).Count(p => p.First.Label == p.Second.Label) / scans.Length).ToString("F4", CultureInfo.InvariantCulture));
+            evaluation["referred"].Should().Be(predicted.Count(p => p.Referred == true).ToString(CultureInfo.InvariantCulture));
+            var probabilities = new double[scans.Length, 3];
+            for (int i = 0; i < scans.Length; i++)
+                for (int k = 0; k < 3; k++) probabilities[i, k] = predicted[i].Probabilities[k];
+            double.Parse(evaluation["test_ece"], CultureInfo.InvariantCulture).Should().BeApproximately(
+                MedVision.Nets.Metrics.Calibration.Evaluate(MedVision.Nets.Metrics.MedMnistTask.OrdinalRegression, scans.Select(x => x.Label).ToArray(), probabilities).ExpectedCalibrationError, 1e-3);
+            File.ReadAllLines(Path.Combine(_folder["grades-coral-eval"], "test-predictions.csv")).Should().HaveCount(10);
+        }
+        var otherClasses = await SampleApp.RunAsync("volume-folder", _folder.Path, "evaluate", "--model", coralFile, "--test-data", WriteVolumes(4), "--output", _folder["grades-coral-eval-2"]);
+        otherClasses.ExitCode.Should().Be(2, otherClasses.ToString());
+        otherClasses.Error.Should().Contain("are not the model's classes (grade2, grade3, grade4)");
         var coralPredict = await SampleApp.RunAsync("volume-folder", _folder.Path, "predict", "--model", coralFile, Path.Combine(data, "grade3", "s01.nii.gz"));
         coralPredict.ExitCode.Should().Be(0, coralPredict.ToString());
         coralPredict.Text.Should().Contain("expected").And.Contain("Referral: refer when")
@@ -443,6 +467,10 @@ public sealed class VolumeFolderSampleTests : IDisposable
         var predict = await SampleApp.RunAsync("volume-folder", _folder.Path, "predict", "--model", Path.Combine(run, "ensemble.json"), source.Samples[0].Path);
         predict.ExitCode.Should().Be(0, predict.ToString());
         predict.Text.Should().Contain("Ensemble of 3 models");
+        var ensembleEvaluation = await SampleApp.RunAsync("volume-folder", _folder.Path, "evaluate", "--model", Path.Combine(run, "ensemble.json"), "--test-data", data, "--bootstrap", "0", "--output", _folder["cv-eval"]);
+        ensembleEvaluation.ExitCode.Should().Be(0, ensembleEvaluation.ToString());
+        ensembleEvaluation.Text.Should().Contain("Ensemble of 3 models");
+        ensembleEvaluation.Lines("EVALUATION").Should().ContainSingle().Which["models"].Should().Be("3");
 
         // The folds run apart (fold 2, then folds 1 and 3) into one folder, gathered by --resume: the one run's result.
         string[] Arguments(string output) => ["--data", data, "--size", "16", "16", "16", "--depth", "10", "--folds", "3", "--epochs", "1", "--batch", "3", "--threads", "2", "--output", output];
