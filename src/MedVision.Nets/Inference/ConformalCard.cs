@@ -45,7 +45,9 @@ public sealed class ConformalCard
 
     /// <summary>Describes <paramref name="conformal"/>, calibrated on the probabilities of a predictor with these settings.</summary>
     /// <param name="conformal">The calibrated classifier.</param>
-    /// <param name="temperature">The model card's temperature the probabilities were computed at.</param>
+    /// <param name="temperature">The model card's temperature the probabilities were computed at (a softmax's, or one on a
+    /// CORAL head's grade probabilities; for a card whose temperature applies to the cumulative logits, pass its
+    /// <see cref="ModelCard.GetTemperatureScaling"/> to the other overload).</param>
     /// <param name="flips">The predictor's test-time flips.</param>
     /// <param name="mixedPrecision">Whether the predictor ran under bfloat16 autocast.</param>
     /// <returns>The card.</returns>

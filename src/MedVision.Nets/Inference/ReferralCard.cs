@@ -77,14 +77,14 @@ public sealed class ReferralCard
     /// </summary>
     /// <param name="point">The operating point (its threshold finite: a point that refers no image cannot be deployed).</param>
     /// <param name="referableFrom">The first referable class (≥ 1).</param>
-    /// <param name="temperature">The model card's temperature the probabilities were computed at.</param>
+    /// <param name="temperature">The model card's temperature the probabilities were computed at (a softmax's, or one on a
+    /// CORAL head's grade probabilities; for a card whose temperature applies to the cumulative logits, pass its
+    /// <see cref="ModelCard.GetTemperatureScaling"/> to the other overload).</param>
     /// <param name="flips">The predictor's test-time flips.</param>
     /// <param name="mixedPrecision">Whether the predictor ran under bfloat16 autocast.</param>
     /// <exception cref="ArgumentException">The threshold is not a probability (e.g. +∞: the requirement could only be met by referring none; −∞: only by referring all).</exception>
-    public static ReferralCard From(OperatingPoint point, int referableFrom, double temperature = 1, TestTimeFlips flips = TestTimeFlips.None, bool mixedPrecision = false)
-    {
-        return From(point, referableFrom, TemperatureScaling.WithTemperature(temperature), flips, mixedPrecision);
-    }
+    public static ReferralCard From(OperatingPoint point, int referableFrom, double temperature = 1, TestTimeFlips flips = TestTimeFlips.None, bool mixedPrecision = false) =>
+        From(point, referableFrom, TemperatureScaling.WithTemperature(temperature), flips, mixedPrecision);
 
     /// <summary>
     /// Describes <paramref name="point"/>, chosen on the risks of the classes from <paramref name="referableFrom"/> on,
