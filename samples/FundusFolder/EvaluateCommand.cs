@@ -40,7 +40,7 @@ internal static class EvaluateCommand
         {
             Description = "The referral threshold on P(positive class) or, for a grading model, P(referable grades), as predict's. Default: the operating point recorded in the model file or manifest, else 0.5.",
         }.Must(v => v is null || v is > 0 and < 1, "a probability between 0 and 1 (exclusive)");
-        var bootstrap = new Option<int>("--bootstrap") { Description = "Resamples of the test photographs for the 95% intervals of AUC, ACC and the other measures (0: no intervals).", DefaultValueFactory = _ => 1000 }.AtLeast(0);
+        var bootstrap = HeldOutReport.BootstrapOption("photographs");
         var device = new Option<string>("--device") { Description = "cpu, cuda or cuda:N.", DefaultValueFactory = _ => "cpu" }.IsDevice();
         var threads = SampleCommandLine.Threads();
         var output = new Option<string>("--output") { Description = "Folder for the report, the predictions and the plots.", DefaultValueFactory = _ => "runs/fundus-evaluate" };

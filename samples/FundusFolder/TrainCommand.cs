@@ -293,17 +293,7 @@ internal static class TrainCommand
         TemperatureScaling? scaling = null;
         string calibrationFields = "";
         if (s.Calibrate)
-        {
-            scaling = TemperatureFits.Fit(labels, scores, onCumulativeLogits: task is CoralTask);
-            var before = Calibration.Evaluate(taskType, labels, scores);
-            scores = TemperatureFits.Apply(scaling, scores);
-            var after = Calibration.Evaluate(taskType, labels, scores);
-            AnsiConsole.MarkupLine(Markup.Escape(TemperatureFits.Line("Validation calibration", before)));
-            AnsiConsole.MarkupLine(Markup.Escape(TemperatureFits.Line($"  after temperature scaling ({TemperatureFits.Describe(scaling)}, fitted on these photographs: measure it on new ones with evaluate)", after)));
-            if (TemperatureFits.Note(scaling) is { } note) AnsiConsole.MarkupLine($"[yellow]Note:[/] {Markup.Escape(note)}");
-            calibrationFields = string.Create(CultureInfo.InvariantCulture,
-                $" temperature={scaling.Temperature:F4} val_ece_uncalibrated={before.ExpectedCalibrationError:F4} val_ece={after.ExpectedCalibrationError:F4} val_nll={after.NegativeLogLikelihood:F4}");
-        }
+            (scaling, scores, calibrationFields) = TemperatureFits.FitAndReport(taskType, labels, scores, onCumulativeLogits: task is CoralTask, "photographs: measure it on new ones with evaluate");
         var auc = MedMnistEvaluator.GetAuc(taskType, labels, scores).Value;
         var acc = MedMnistEvaluator.GetAcc(taskType, labels, scores, task.Decision);   // a CORAL head's grades: its median
         bool multiLabel = taskType == MedMnistTask.MultiLabel;

@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Globalization;
 using MedVision.Nets.Inference;
 using MedVision.Nets.Metrics;
@@ -13,6 +14,13 @@ namespace MedVision.Samples;
 /// </summary>
 internal static class HeldOutReport
 {
+    /// <summary>--bootstrap N: the resamples of the test <paramref name="images"/> behind the intervals.</summary>
+    public static Option<int> BootstrapOption(string images) => new Option<int>("--bootstrap")
+    {
+        Description = $"Resamples of the test {images} for the 95% intervals of AUC, ACC and the other measures (0: no intervals).",
+        DefaultValueFactory = _ => 1000,
+    }.AtLeast(0);
+
     /// <summary>
     /// The measures table — AUC and ACC, then the task's own (a binary model's sensitivity and specificity, an ordinal
     /// one's quadratic kappa and MAE, a multi-label one's AUC per finding, else balanced accuracy and macro F1) — with

@@ -3,6 +3,7 @@ using System.Globalization;
 using MedVision.Nets.Inference;
 using MedVision.Nets.Losses;
 using MedVision.Nets.Metrics;
+using Spectre.Console;
 
 namespace MedVision.Samples;
 
@@ -27,6 +28,29 @@ internal static class TemperatureFits
     public static TemperatureScaling Fit(int[,] labels, double[,] probabilities, bool onCumulativeLogits) => onCumulativeLogits
         ? TemperatureScaling.FitCumulative(labels, OrdinalDecoding.ToCumulativeLogits(probabilities))
         : TemperatureScaling.FitFromProbabilities(labels, probabilities);
+
+    /// <summary>
+    /// --calibrate in a training run: fits the temperature on the held-out <paramref name="probabilities"/>, prints their
+    /// calibration before and after it (and a note for a flattening one), and returns it with the calibrated
+    /// probabilities and the RESULT line's fields (temperature, val_ece_uncalibrated, val_ece, val_nll).
+    /// </summary>
+    /// <param name="task">The model's (single-label) task.</param>
+    /// <param name="labels">The held-out labels.</param>
+    /// <param name="probabilities">Their probabilities at temperature 1.</param>
+    /// <param name="onCumulativeLogits">A CORAL head: fit on its cumulative logits.</param>
+    /// <param name="heldOut">What the held-out images are, e.g. "photographs: measure it on new ones with evaluate".</param>
+    public static (TemperatureScaling Scaling, double[,] Calibrated, string Fields) FitAndReport(MedMnistTask task, int[,] labels, double[,] probabilities, bool onCumulativeLogits, string heldOut)
+    {
+        var scaling = Fit(labels, probabilities, onCumulativeLogits);
+        var calibrated = Apply(scaling, probabilities);
+        var before = Calibration.Evaluate(task, labels, probabilities);
+        var after = Calibration.Evaluate(task, labels, calibrated);
+        AnsiConsole.MarkupLine(Markup.Escape(Line("Validation calibration", before)));
+        AnsiConsole.MarkupLine(Markup.Escape(Line($"  after temperature scaling ({Describe(scaling)}, fitted on these {heldOut})", after)));
+        if (Note(scaling) is { } note) AnsiConsole.MarkupLine($"[yellow]Note:[/] {Markup.Escape(note)}");
+        return (scaling, calibrated, string.Create(CultureInfo.InvariantCulture,
+            $" temperature={scaling.Temperature:F4} val_ece_uncalibrated={before.ExpectedCalibrationError:F4} val_ece={after.ExpectedCalibrationError:F4} val_nll={after.NegativeLogLikelihood:F4}"));
+    }
 
     /// <summary>The probabilities at temperature 1 rescaled by <paramref name="scaling"/>, as a predictor with it gives them.</summary>
     public static double[,] Apply(TemperatureScaling scaling, double[,] probabilities) => scaling.OnCumulativeLogits

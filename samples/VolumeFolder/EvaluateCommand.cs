@@ -28,7 +28,7 @@ internal static class EvaluateCommand
             Arity = ArgumentArity.OneOrMore,
         };
         var data = new Option<string>("--test-data") { Description = "The labelled scans: one sub-folder per class, named as the model's classes, holding NIfTI files or DICOM series folders (subject folders for a model of several modalities); none of them trained or validated on.", Required = true };
-        var bootstrap = new Option<int>("--bootstrap") { Description = "Resamples of the test scans for the 95% intervals of AUC, ACC and the other measures (0: no intervals).", DefaultValueFactory = _ => 1000 }.AtLeast(0);
+        var bootstrap = HeldOutReport.BootstrapOption("scans");
         var device = new Option<string>("--device") { Description = "cpu, cuda or cuda:N.", DefaultValueFactory = _ => "cpu" }.IsDevice();
         var threads = SampleCommandLine.Threads();
         var output = new Option<string>("--output") { Description = "Folder for the report, the predictions and the plots.", DefaultValueFactory = _ => "runs/volumes-evaluate" };

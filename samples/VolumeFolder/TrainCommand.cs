@@ -416,17 +416,7 @@ internal static class TrainCommand
         TemperatureScaling? scaling = null;
         string calibrationFields = "";
         if (s.Calibrate)
-        {
-            scaling = TemperatureFits.Fit(valLabels, valScores, onCumulativeLogits: task is CoralTask);
-            var before = Calibration.Evaluate(taskType, valLabels, valScores);
-            valScores = TemperatureFits.Apply(scaling, valScores);
-            var after = Calibration.Evaluate(taskType, valLabels, valScores);
-            AnsiConsole.MarkupLine(Markup.Escape(TemperatureFits.Line("Validation calibration", before)));
-            AnsiConsole.MarkupLine(Markup.Escape(TemperatureFits.Line($"  after temperature scaling ({TemperatureFits.Describe(scaling)}, fitted on these volumes)", after)));
-            if (TemperatureFits.Note(scaling) is { } note) AnsiConsole.MarkupLine($"[yellow]Note:[/] {Markup.Escape(note)}");
-            calibrationFields = string.Create(CultureInfo.InvariantCulture,
-                $" temperature={scaling.Temperature:F4} val_ece_uncalibrated={before.ExpectedCalibrationError:F4} val_ece={after.ExpectedCalibrationError:F4} val_nll={after.NegativeLogLikelihood:F4}");
-        }
+            (scaling, valScores, calibrationFields) = TemperatureFits.FitAndReport(taskType, valLabels, valScores, onCumulativeLogits: task is CoralTask, "volumes");
         var auc = MedMnistEvaluator.GetAuc(task.TaskType, valLabels, valScores).Value;
         // (ACC and the report's label measures count the grades the model reports: a CORAL head's median)
         var acc = MedMnistEvaluator.GetAcc(task.TaskType, valLabels, valScores, task.Decision);
