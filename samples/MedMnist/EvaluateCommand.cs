@@ -108,6 +108,15 @@ internal static class EvaluateCommand
         if (calibration is not null)
         {
             line += string.Create(CultureInfo.InvariantCulture, $" test_ece={calibration.ExpectedCalibrationError:F4} test_brier={calibration.BrierScore:F4} test_nll={calibration.NegativeLogLikelihood:F4}");
+            // A model file with its own temperature (--calibrate): also the probabilities at temperature 1 behind the
+            // test split's, to show what the stored temperature does on images it was not fitted on.
+            if (modelPaths.Length == 1 && ensemble.Members[0].Card is { Temperature: not 1 } calibrated)
+            {
+                var stored = calibrated.GetTemperatureScaling();
+                var uncalibrated = Calibration.Evaluate(info.Task, testLabels, TemperatureFits.Undo(stored, testScores));
+                AnsiConsole.MarkupLine(TemperatureFits.Line($"Test calibration at the model file's temperature ({TemperatureFits.Describe(stored)}) — at temperature 1 it would be", uncalibrated));
+                line += string.Create(CultureInfo.InvariantCulture, $" card_temperature={stored.Temperature:F4} test_ece_uncalibrated={uncalibrated.ExpectedCalibrationError:F4} test_nll_uncalibrated={uncalibrated.NegativeLogLikelihood:F4}");
+            }
             if (validationTrainedOn) AnsiConsole.MarkupLine(TemperatureFits.Line("Test calibration", calibration));
             else
             {

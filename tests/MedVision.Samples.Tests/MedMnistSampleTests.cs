@@ -483,6 +483,15 @@ public sealed class MedMnistSampleTests(MedMnistTrainedRun run) : IClassFixture<
         var calibratedPredict = await SampleApp.RunAsync("medmnist", run.Folder.Path, ["predict", "--model", modelFile, .. names]);
         calibratedPredict.ExitCode.Should().Be(0, calibratedPredict.ToString());
         calibratedPredict.Text.Should().Contain(string.Create(CultureInfo.InvariantCulture, $"(median grade), classes 5, input 28×28, temperature {calibratedCard.Temperature:G4} on the cumulative logits"));
+        // evaluate of the calibrated file: its test calibration, and at temperature 1 that of the file before --calibrate.
+        var calibratedEvaluate = await SampleApp.RunAsync("medmnist", run.Folder.Path, "evaluate", "--model", modelFile, "--data-file", run.DataFile, "--output", run.Folder["coral-calibrated-evaluation"]);
+        calibratedEvaluate.ExitCode.Should().Be(0, calibratedEvaluate.ToString());
+        calibratedEvaluate.Text.Should().Contain("at the model file's temperature (T = ").And.Contain("on the cumulative logits) — at temperature 1 it would be");
+        var calibratedLine = calibratedEvaluate.Lines("EVALUATION").Should().ContainSingle().Subject;
+        calibratedLine["card_temperature"].Should().Be(calibratedCard.Temperature.ToString("F4", CultureInfo.InvariantCulture));
+        D(calibratedLine["test_ece_uncalibrated"]).Should().BeApproximately(D(line["test_ece"]), 1e-3, "the uncalibrated model's test ECE, as evaluate measured it before");
+        D(calibratedLine["test_nll_uncalibrated"]).Should().BeApproximately(D(line["test_nll"]), 1e-3);
+        calibratedLine["test_acc"].Should().Be(line["test_acc"], "the temperature keeps the median grades");
 
         // What a CORAL head cannot do is refused before anything runs.
         var vit = await SampleApp.RunAsync("medmnist", run.Folder.Path, "train", "--data-file", run.DataFile, "--head", "coral", "--model", "vit-tiny", "--output", run.Folder["coral-vit"]);
