@@ -121,13 +121,7 @@ internal static class EvaluateCommand
             fields.AddRange(classNames.Select((n, k) => $"sensitivity_{HeldOutReport.ResultName(n, k)}={F(outcomes[k].Sensitivity)} specificity_{HeldOutReport.ResultName(n, k)}={F(outcomes[k].Specificity)}"));
         }
         else charts.Add(("test-roc.svg", TrainingPlots.RocCurves(actual, scores, classNames, "Test ROC (one vs rest)")));
-        foreach (var (file, chart) in charts)
-        {
-            chart.Save(Path.Combine(output, file));
-            chart.TrySavePng(Path.Combine(output, Path.ChangeExtension(file, ".png"))); // when rsvg-convert is installed
-        }
-        var full = Path.GetFullPath(output);
-        AnsiConsole.MarkupLine(Markup.Escape($"Written: {full}/test-evaluation.csv (every measure), {full}/test-predictions.csv, {string.Join(", ", charts.Select(c => $"{full}/{c.File}"))}"));
+        HeldOutReport.WriteCharts(charts, output);
         Console.WriteLine($"EVALUATION photographs={test.Count} models={modelPaths.Length} task={FundusModels.TaskName(task)} classes={classNames.Count} {string.Join(" ", fields)}");
         return 0;
     }

@@ -3,6 +3,7 @@ using System.Globalization;
 using MedVision.Nets.Inference;
 using MedVision.Nets.Metrics;
 using MedVision.Nets.Metrics.Clinical;
+using MedVision.Nets.Plotting;
 using Spectre.Console;
 
 namespace MedVision.Samples;
@@ -105,6 +106,21 @@ internal static class HeldOutReport
             string.Create(CultureInfo.InvariantCulture, $"threshold={threshold}"), $"referral_sensitivity={F(outcome.Sensitivity)}", $"referral_specificity={F(outcome.Specificity)}",
             $"referral_ppv={F(outcome.PositivePredictiveValue)}", $"referral_npv={F(outcome.NegativePredictiveValue)}", $"referred={risks.Count(r => r >= threshold)}",
         ];
+    }
+
+    /// <summary>
+    /// Writes the charts into <paramref name="output"/> (SVG, and PNG where rsvg-convert is installed) and prints where
+    /// the report, the predictions and they are.
+    /// </summary>
+    public static void WriteCharts(IReadOnlyList<(string File, SvgChart Chart)> charts, string output)
+    {
+        foreach (var (file, chart) in charts)
+        {
+            chart.Save(Path.Combine(output, file));
+            chart.TrySavePng(Path.Combine(output, Path.ChangeExtension(file, ".png")));
+        }
+        var full = Path.GetFullPath(output);
+        AnsiConsole.MarkupLine(Markup.Escape($"Written: {full}/test-evaluation.csv (every measure), {full}/test-predictions.csv, {string.Join(", ", charts.Select(c => $"{full}/{c.File}"))}"));
     }
 
     /// <summary>A finding's name in an EVALUATION key: itself when it is a plain word, else its index.</summary>
