@@ -27,8 +27,9 @@ namespace MedVision.Samples.FundusFolder;
 /// the folders' sub-folders: two train the same binary screening model; three or more a grading model (ordinal, e.g.
 /// diabetic-retinopathy grades 0–4, referring from a grade) or a multi-class one. With <c>--labels csv</c> tables label
 /// both folders: a class column, or a 0/1 column per finding for a multi-label model (ODIR-5K's layout). With
-/// <c>--calibrate</c> the temperature fitted on the validation images is stored in the model file, and the validation
-/// report and the referral operating point read the calibrated probabilities, as the model file's predictor gives them.
+/// <c>--calibrate</c> the temperature fitted on the validation images (with <c>--calibration-fraction</c>, on a share of
+/// the training images held out of training) is stored in the model file, and the validation report and the referral
+/// operating point read the calibrated probabilities, as the model file's predictor gives them.
 /// </summary>
 internal static class TrainCommand
 {
@@ -110,12 +111,14 @@ internal static class TrainCommand
         var balance = new Option<bool>("--balance-classes") { Description = "Draw training photographs with probability 1/(count of their class) instead of shuffling (a WeightedRandomSampler, with replacement)." };
         var head = ClassImbalanceOptions.Head();
         var calibrate = TemperatureFits.CalibrateOption("the validation photographs",
-            " — the validation report and --min-sensitivity's operating point then read those probabilities (fitted on the same photographs, so measure calibration on new ones with evaluate)");
+            " — the validation report and --min-sensitivity's operating point then read those probabilities (fitted on the same photographs, so measure calibration on new ones with evaluate, or fit it on --calibration-fraction's photographs instead)");
+        var calibrationFraction = TemperatureFits.CalibrationFractionOption("photographs");
         var command = new Command("train", "Train and evaluate a pathologic-myopia classifier on fundus image folders (or a grading or multi-class one on class sub-folders).")
         {
             trainFolder, valFolder, trainCsv, valCsv, nameColumn, labelColumn, labels, taskOption, referableFrom, model, depth, size, epochs, batch, lr, resizedCrop, seed, demo, device, threads, output, initWeights, initEntry, minSensitivity, sensitivityConfidence,
-            tensorBoard, classWeights, labelSmoothing, balance, head, calibrate,
+            tensorBoard, classWeights, labelSmoothing, balance, head, calibrate, calibrationFraction,
         };
+        TemperatureFits.CheckCalibrationFraction(command, calibrate, calibrationFraction);
         command.Check(r => r.GetValue(sensitivityConfidence) is not null && r.GetValue(minSensitivity) is null
             ? "--sensitivity-confidence bounds the sensitivity of --min-sensitivity; give --min-sensitivity S too." : OperatingPointOptions.Check(r.GetValue(minSensitivity), r.GetValue(sensitivityConfidence)));
         InitialWeights.Check(command, initWeights, initEntry);
@@ -141,7 +144,7 @@ internal static class TrainCommand
                 r.GetValue(labels)!, r.GetValue(taskOption)!, r.GetValue(referableFrom), r.GetValue(model)!, Value(depth, 18), Value(size, 64), Value(epochs, 1), Value(batch, 8), r.GetValue(lr), r.GetValue(seed), r.GetValue(demo),
                 Device.Parse(r.GetValue(device)!), r.GetValue(threads), r.GetValue(output)!,
                 distributed.Read(r), r.GetValue(distributed.SyncBatchNorm), r.GetValue(initWeights), r.GetValue(initEntry), optimization.Read(r), r.GetValue(resizedCrop), r.GetValue(minSensitivity), r.GetValue(sensitivityConfidence), r.GetValue(tensorBoard),
-                r.GetValue(classWeights)!, r.GetValue(labelSmoothing), r.GetValue(balance), ClassImbalanceOptions.ParseHead(r.GetValue(head)!), r.GetValue(calibrate)));
+                r.GetValue(classWeights)!, r.GetValue(labelSmoothing), r.GetValue(balance), ClassImbalanceOptions.ParseHead(r.GetValue(head)!), r.GetValue(calibrate), r.GetValue(calibrationFraction)));
         });
         return command;
     }
@@ -149,7 +152,7 @@ internal static class TrainCommand
     private sealed record Settings(string? TrainFolder, string? ValFolder, string? TrainCsv, string? ValCsv, string NameColumn, string LabelColumn, string Labelling, string Task, int? ReferableFrom, string Model, int Depth, int Size,
         int Epochs, int Batch, double LearningRate, int Seed, bool Demo, Device Device, int Threads, string Output,
         DistributedOptions Distributed, bool SyncBatchNorm, string? InitWeights, string? InitEntry, OptimizationRecipe Optimization, double? ResizedCropScale,
-        double? MinSensitivity, double? SensitivityConfidence, string? TensorBoard, string ClassWeights, double LabelSmoothing, bool BalanceClasses, ClassifierHead Head, bool Calibrate)
+        double? MinSensitivity, double? SensitivityConfidence, string? TensorBoard, string ClassWeights, double LabelSmoothing, bool BalanceClasses, ClassifierHead Head, bool Calibrate, double? CalibrationFraction)
     {
         /// <summary>The labels come from class sub-folders.</summary>
         public bool Subfolders => Labelling == "subfolders";
@@ -212,6 +215,13 @@ internal static class TrainCommand
         int? from = OperatingPointOptions.ReferableClass(taskType, classNames, s.ReferableFrom, s.MinSensitivity is not null, findings: true);
         if (s.Calibrate && train.IsMultiLabel)
             throw new ArgumentException($"--calibrate fits one temperature to a softmax over classes; the {classNames.Length} finding columns ({string.Join(", ", classNames)}) train a sigmoid per finding (multi-label), whose thresholds are chosen per finding instead.");
+        // --calibration-fraction: a stratified share of the training photographs held out for the temperature's fit.
+        ImageFolderDataset? calibration = null;
+        if (s.CalibrationFraction is double share)
+        {
+            var (keep, held) = TemperatureFits.CarveCalibration(train.Samples.Select(x => x.Label).ToArray(), share, s.Seed, classNames, "photographs");
+            (train, calibration) = (train.Subset(keep), train.Subset(held));
+        }
         if (s.BalanceClasses && train.IsMultiLabel)
             throw new ArgumentException("--balance-classes draws photographs by their class; a photograph of a multi-label table has several findings (use --class-weights … for single-label tables only, or neither).");
         // How messages name the positive class's images: "pathologic" in iChallenge-PM's layout, else the class's name
@@ -231,7 +241,7 @@ internal static class TrainCommand
             : taskType == MedMnistTask.Binary ? $" · classes {classNames[0]} (0) and {classNames[1]} (1, referable)"
             : taskType == MedMnistTask.OrdinalRegression ? $" · ordinal grades {string.Join(", ", classNames.Select((_, k) => PredictionTable.ClassLabel(classNames, k)))}, referable from {PredictionTable.ClassLabel(classNames, from!.Value)}"
             : $" · {classNames.Length} classes (multi-class): {string.Join(", ", classNames.Select((n, k) => $"{n} ({k})"))}";
-        AnsiConsole.MarkupLine(Markup.Escape($"Training {Counts(train)} · validation {Counts(val)}{classes}"));
+        AnsiConsole.MarkupLine(Markup.Escape($"Training {Counts(train)}{(calibration is null ? "" : $" · calibration {Counts(calibration)} (held out of training for --calibrate)")} · validation {Counts(val)}{classes}"));
         if (group is not { IsMaster: false }) AuditFolders(train, val, s.Output);
 
         // ImageNet statistics; augmentation on training images only.
@@ -286,13 +296,18 @@ internal static class TrainCommand
             .Run();
 
         // The selected model (best validation AUC) on the validation set; there is no separate test split here.
-        var (labels, scores) = group is null ? Trainer.Predict(task, Loader(val, training: false)) : Trainer.PredictDistributed(task, Loader(val, training: false), group);
+        (int[,] Labels, double[,] Scores) Predict(ImageFolderDataset d) => group is null ? Trainer.Predict(task, Loader(d, training: false)) : Trainer.PredictDistributed(task, Loader(d, training: false), group);
+        var (labels, scores) = Predict(val);
+        var heldOut = calibration is null ? default : Predict(calibration);
         if (group is { IsMaster: false }) return 0;
-        // --calibrate: the temperature fitted on these photographs; from here on their probabilities are the calibrated
-        // ones the model file's predictor gives (a softmax's arg-max, a CORAL head's median grade and a binary AUC keep).
+        // --calibrate: the temperature fitted on these photographs (with --calibration-fraction, on the held-out training
+        // ones); from here on their probabilities are the calibrated ones the model file's predictor gives (a softmax's
+        // arg-max, a CORAL head's median grade and a binary AUC keep).
         TemperatureScaling? scaling = null;
         string calibrationFields = "";
-        if (s.Calibrate)
+        if (calibration is not null)
+            (scaling, scores, calibrationFields) = TemperatureFits.FitOnCalibrationAndReport(taskType, heldOut.Labels, heldOut.Scores, labels, scores, onCumulativeLogits: task is CoralTask, "photographs");
+        else if (s.Calibrate)
             (scaling, scores, calibrationFields) = TemperatureFits.FitAndReport(taskType, labels, scores, onCumulativeLogits: task is CoralTask, "photographs: measure it on new ones with evaluate");
         var auc = MedMnistEvaluator.GetAuc(taskType, labels, scores).Value;
         var acc = MedMnistEvaluator.GetAcc(taskType, labels, scores, task.Decision);   // a CORAL head's grades: its median

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using MedVision.Nets.Data.Loading;
 using MedVision.Nets.Inference;
 using MedVision.Nets.Losses;
 using MedVision.Nets.Metrics;
@@ -19,6 +20,70 @@ internal static class TemperatureFits
     {
         Description = $"Store in the model file the temperature fitted on {heldOut} (single-label models), so that predict reports calibrated probabilities{consequence}; with --head coral, a temperature on the cumulative logits, which keeps the median grades it predicts.",
     };
+
+    /// <summary>
+    /// --calibration-fraction F: a stratified share of the training <paramref name="images"/> held out of training for
+    /// --calibrate's fit, so that the validation images (which also select the epoch) measure the calibrated model.
+    /// </summary>
+    public static Option<double?> CalibrationFractionOption(string images) => new Option<double?>("--calibration-fraction")
+    {
+        Description = $"F: with --calibrate, hold a stratified share F of the training {images} (each class's, seeded by --seed) out of training and fit the temperature on them instead of on the validation {images}, which select the epoch; the validation report's calibration is then measured on {images} the fit did not see (e.g. 0.15).",
+        HelpName = "F",
+    }.Must(v => v is null || v is > 0 and <= 0.5, "above 0 and at most 0.5");
+
+    /// <summary>Refuses --calibration-fraction without --calibrate.</summary>
+    public static void CheckCalibrationFraction(Command command, Option<bool> calibrate, Option<double?> fraction) =>
+        command.Check(r => r.GetValue(fraction) is not null && !r.GetValue(calibrate)
+            ? "--calibration-fraction holds training images out for --calibrate's temperature; give --calibrate too." : null);
+
+    /// <summary>
+    /// --calibration-fraction: the positions (within <paramref name="labels"/>, the training images' classes) that stay
+    /// in training and those held out for calibration — round(F × count) of each class, seeded; with
+    /// <paramref name="groups"/> (patients) whole groups, about F of each class — refused, naming the class, when a class
+    /// would keep no training image, or when the calibration part would be empty.
+    /// </summary>
+    public static (int[] Train, int[] Calibration) CarveCalibration(IReadOnlyList<int> labels, double fraction, int seed, IReadOnlyList<string> classNames, string images,
+        IReadOnlyList<string>? groups = null)
+    {
+        string Fraction() => fraction.ToString(CultureInfo.InvariantCulture);
+        int Held(int count) => (int)Math.Round(fraction * count, MidpointRounding.AwayFromZero);   // as StratifiedHoldout takes
+        var counts = labels.GroupBy(l => l).OrderBy(g => g.Key).Select(g => (Class: g.Key, Count: g.Count())).ToArray();
+        string NoneHeld() => $"--calibration-fraction {Fraction()} of {labels.Count} training {images} holds out none to fit the temperature on; raise the fraction or add {images}.";
+        if (groups is null && counts.Sum(c => Held(c.Count)) == 0) throw new ArgumentException(NoneHeld());
+        if (groups is not null && groups.Distinct().Count() < 2)
+            throw new ArgumentException($"--calibration-fraction holds whole patients out of training; the {labels.Count} training {images} are of one patient.");
+        var (keep, hold) = groups is null ? DataSplits.StratifiedHoldout(labels, fraction, seed) : DataSplits.StratifiedGroupHoldout(labels, groups, fraction, seed);
+        if (hold.Length == 0) throw new ArgumentException(NoneHeld());
+        foreach (var (k, count) in counts)
+            if (!keep.Any(i => labels[i] == k))
+                throw new ArgumentException($"--calibration-fraction {Fraction()} would leave class {classNames[k]} no training {images} (its {count} would all be held out for calibration{(groups is null ? "" : ", with their patients")}); lower the fraction or add {images}.");
+        return (keep, hold);
+    }
+
+    /// <summary>
+    /// --calibrate with --calibration-fraction: fits the temperature on the calibration images' probabilities, prints
+    /// their calibration before and after it and then the validation images' — measured on images the fit did not see —
+    /// and returns it with the calibrated validation probabilities and the RESULT line's fields (calibration_images,
+    /// temperature, cal_ece_uncalibrated, cal_ece, val_ece_uncalibrated, val_ece, val_nll).
+    /// </summary>
+    public static (TemperatureScaling Scaling, double[,] Calibrated, string Fields) FitOnCalibrationAndReport(MedMnistTask task, int[,] calibrationLabels, double[,] calibrationProbabilities,
+        int[,] labels, double[,] probabilities, bool onCumulativeLogits, string images)
+    {
+        var scaling = Fit(calibrationLabels, calibrationProbabilities, onCumulativeLogits);
+        var fitBefore = Calibration.Evaluate(task, calibrationLabels, calibrationProbabilities);
+        var fitAfter = Calibration.Evaluate(task, calibrationLabels, Apply(scaling, calibrationProbabilities));
+        var calibrated = Apply(scaling, probabilities);
+        var before = Calibration.Evaluate(task, labels, probabilities);
+        var after = Calibration.Evaluate(task, labels, calibrated);
+        int count = calibrationLabels.GetLength(0);
+        AnsiConsole.MarkupLine(Markup.Escape(Line($"Calibration {images} ({count}, held out of training)", fitBefore)));
+        AnsiConsole.MarkupLine(Markup.Escape(Line($"  after temperature scaling ({Describe(scaling)}, fitted on them)", fitAfter)));
+        AnsiConsole.MarkupLine(Markup.Escape(Line("Validation calibration", before)));
+        AnsiConsole.MarkupLine(Markup.Escape(Line($"  at the calibration {images}' temperature (not fitted on these)", after)));
+        if (Note(scaling) is { } note) AnsiConsole.MarkupLine($"[yellow]Note:[/] {Markup.Escape(note)}");
+        return (scaling, calibrated, string.Create(CultureInfo.InvariantCulture,
+            $" calibration_images={count} temperature={scaling.Temperature:F4} cal_ece_uncalibrated={fitBefore.ExpectedCalibrationError:F4} cal_ece={fitAfter.ExpectedCalibrationError:F4} val_ece_uncalibrated={before.ExpectedCalibrationError:F4} val_ece={after.ExpectedCalibrationError:F4} val_nll={after.NegativeLogLikelihood:F4}"));
+    }
 
     /// <summary>
     /// The temperature that calibrates held-out <paramref name="probabilities"/> (as the predictor computes them at

@@ -153,12 +153,16 @@ internal static class TrainCommand
             DefaultValueFactory = _ => "auto",
         }.OneOf("auto", "ordinal", "multi-class");
         var calibrate = TemperatureFits.CalibrateOption("the validation volumes (with --folds, each fold's model on its own fold)",
-            " — the validation report and --min-sensitivity's operating point then read those probabilities (fitted on the same volumes)");
+            " — the validation report and --min-sensitivity's operating point then read those probabilities (fitted on the same volumes, or on --calibration-fraction's)");
+        var calibrationFraction = TemperatureFits.CalibrationFractionOption("volumes");
         var command = new Command("train", "Train and evaluate a 3-D classifier on volumes in class folders.")
         {
             data, size, window, percentiles, channelWise, orientation, spacing, fit, crop, normalization, modalities, align, depth, initWeights, valFraction, folds, groupBy, epochs, batch, lr, rotate, affine, intensityAugment, mriArtifacts, noise, seed, demo, device, threads, output, resume, onlyFolds,
-            tensorBoard, classWeights, labelSmoothing, taskOption, head, minSensitivity, sensitivityConfidence, referableFrom, calibrate,
+            tensorBoard, classWeights, labelSmoothing, taskOption, head, minSensitivity, sensitivityConfidence, referableFrom, calibrate, calibrationFraction,
         };
+        TemperatureFits.CheckCalibrationFraction(command, calibrate, calibrationFraction);
+        command.Check(r => r.GetValue(calibrationFraction) is not null && r.GetValue(folds) is not null
+            ? "--calibration-fraction holds volumes out of one hold-out run's training part; with --folds each fold's model is calibrated on its own held-out fold: train one held-out model, or leave it out." : null);
         command.Check(r => r.GetValue(minSensitivity) is not null && r.GetValue(folds) is not null ? "--min-sensitivity records an operating point chosen on the held-out validation volumes; with --folds each fold's model would have its own: train one held-out model." : null);
         command.Check(r => r.GetValue(sensitivityConfidence) is not null && r.GetValue(minSensitivity) is null ? "--sensitivity-confidence bounds the sensitivity of --min-sensitivity; give --min-sensitivity S too." : OperatingPointOptions.Check(r.GetValue(minSensitivity), r.GetValue(sensitivityConfidence)));
         command.Check(r => r.GetValue(referableFrom) is not null && r.GetValue(minSensitivity) is null ? "--referable-from names the grades --min-sensitivity refers; give --min-sensitivity S too." : null);
@@ -191,7 +195,7 @@ internal static class TrainCommand
                 r.GetValue(valFraction), r.GetValue(folds), r.GetValue(groupBy), Default(epochs) ? 2 : r.GetValue(epochs), r.GetValue(batch), r.GetValue(lr), r.GetValue(rotate), r.GetValue(affine) is { Length: > 0 } af ? af : null, r.GetValue(intensityAugment), r.GetValue(mriArtifacts), r.GetValue(noise), r.GetValue(seed), r.GetValue(demo),
                 Device.Parse(r.GetValue(device)!), r.GetValue(threads), r.GetValue(output)!, optimization.Read(r), r.GetValue(resume), r.GetValue(onlyFolds) is { Length: > 0 } named ? named : null, r.GetValue(tensorBoard),
                 r.GetValue(classWeights)!, r.GetValue(labelSmoothing), r.GetValue(taskOption)!, ClassImbalanceOptions.ParseHead(r.GetValue(head)!),
-                r.GetValue(minSensitivity), r.GetValue(sensitivityConfidence), r.GetValue(referableFrom), r.GetValue(calibrate)));
+                r.GetValue(minSensitivity), r.GetValue(sensitivityConfidence), r.GetValue(referableFrom), r.GetValue(calibrate), r.GetValue(calibrationFraction)));
         });
         return command;
     }
@@ -199,7 +203,7 @@ internal static class TrainCommand
     private sealed record Settings(string? Data, int[] Size, (double Center, double Width)? Window, string? Orientation, CropForeground? Crop, string Normalization, string[]? Modalities, float[]? Spacing, bool AlignModalities, VolumeFit Fit, (double Lower, double Upper)? Percentiles, bool ChannelWise, int Depth, string? InitWeights,
         double ValidationFraction, int? Folds, string? GroupBy, int Epochs, int Batch, double LearningRate, double Rotate, double[]? Affine, bool IntensityAugment, bool MriArtifacts, double Noise, int Seed, bool Demo, Device Device, int Threads, string Output,
         OptimizationRecipe Optimization, bool Resume, int[]? OnlyFolds, string? TensorBoard, string ClassWeights, double LabelSmoothing, string Task, ClassifierHead Head,
-        double? MinSensitivity, double? SensitivityConfidence, int? ReferableFrom, bool Calibrate);
+        double? MinSensitivity, double? SensitivityConfidence, int? ReferableFrom, bool Calibrate, double? CalibrationFraction);
 
     private static int Run(Settings s)
     {
@@ -234,7 +238,7 @@ internal static class TrainCommand
         string Described(string parts) => $"{source.Count} {(source.Modalities is null ? "volumes" : "subjects")} in {source.ClassNames.Count} classes, {string.Join("×", s.Size)} after {(s.Fit == VolumeFit.CropOrPad ? "cropping or padding" : "resizing")}{(s.Orientation is null ? "" : $", reoriented to {s.Orientation}")}{(s.Spacing is { } mm ? $", {string.Join(" × ", mm.Select(v => v.ToString(CultureInfo.InvariantCulture)))} mm voxels" : "")}{(s.AlignModalities ? ", modalities aligned on the first's grid" : "")}{(s.Crop is { } c ? string.Create(CultureInfo.InvariantCulture, $", cropped to values above {c.Threshold}{(c.Margin > 0 ? $" (margin {c.Margin})" : "")}") : "")}, intensities {(s.Window is { } w ? $"through the window {w.Center.ToString(CultureInfo.InvariantCulture)} ± {(w.Width / 2).ToString(CultureInfo.InvariantCulture)}" : s.Percentiles is { } pc ? string.Create(CultureInfo.InvariantCulture, $"by {(s.ChannelWise ? "each channel's" : "each volume's")} percentiles {pc.Lower}–{pc.Upper}") : s.ChannelWise ? "by each channel's minimum and maximum" : "by each volume's minimum and maximum")}: {parts}";
         var groups = s.GroupBy is null ? null : Patients(source, s.Data, s.GroupBy);
         string Grouping(IEnumerable<int> indices) => groups is null ? "" : $" ({indices.Select(i => groups[i]).Distinct().Count()} patients)";
-        int[] trainIndices = [], valIndices = [];
+        int[] trainIndices = [], valIndices = [], calibrationIndices = [];
         if (s.Folds is int folds)
         {
             if (folds > source.Count) throw new ArgumentException($"--folds {folds} exceeds the {source.Count} samples of --data {s.Data}.");
@@ -247,8 +251,15 @@ internal static class TrainCommand
             (trainIndices, valIndices) = groups is null ? DataSplits.StratifiedHoldout(labels, s.ValidationFraction, s.Seed) : DataSplits.StratifiedGroupHoldout(labels, groups, s.ValidationFraction, s.Seed);
             if (trainIndices.Length == 0 || valIndices.Length == 0)
                 throw new ArgumentException($"{source.Count} volumes give {trainIndices.Length} for training and {valIndices.Length} for validation at --val-fraction {s.ValidationFraction.ToString(CultureInfo.InvariantCulture)}; add volumes or change the fraction.");
-            AnsiConsole.MarkupLine(Markup.Escape(Described($"training {Counts(trainIndices)}{Grouping(trainIndices)} · validation {Counts(valIndices)}{Grouping(valIndices)}")));
-            WriteSplit(Path.Combine(s.Output, "split.csv"), source, s.Data, groups, valIndices);
+            // --calibration-fraction: a share of the training volumes (whole patients with --group-by) held out for the temperature.
+            if (s.CalibrationFraction is double share)
+            {
+                var (keep, held) = TemperatureFits.CarveCalibration(trainIndices.Select(i => labels[i]).ToArray(), share, s.Seed, source.ClassNames, "volumes", groups is null ? null : trainIndices.Select(i => groups[i]).ToArray());
+                (trainIndices, calibrationIndices) = (keep.Select(i => trainIndices[i]).ToArray(), held.Select(i => trainIndices[i]).ToArray());
+            }
+            string calibrationPart = calibrationIndices.Length == 0 ? "" : $" · calibration {Counts(calibrationIndices)}{Grouping(calibrationIndices)} (held out of training for --calibrate)";
+            AnsiConsole.MarkupLine(Markup.Escape(Described($"training {Counts(trainIndices)}{Grouping(trainIndices)}{calibrationPart} · validation {Counts(valIndices)}{Grouping(valIndices)}")));
+            WriteSplit(Path.Combine(s.Output, "split.csv"), source, s.Data, groups, valIndices, calibrationIndices);
         }
         AnsiConsole.MarkupLine(Markup.Escape(AugmentationText(s)));
 
@@ -411,11 +422,16 @@ internal static class TrainCommand
 
         // The selected model (best validation AUC) on the validation volumes; there is no separate test split here.
         var (valLabels, valScores) = Trainer.Predict(task, Loader(validation, training: false));
-        // --calibrate: the temperature fitted on these volumes; from here on their probabilities are the calibrated ones
-        // the model file's predictor gives.
+        // --calibrate: the temperature fitted on these volumes (with --calibration-fraction, on the held-out training
+        // ones); from here on their probabilities are the calibrated ones the model file's predictor gives.
         TemperatureScaling? scaling = null;
         string calibrationFields = "";
-        if (s.Calibrate)
+        if (calibrationIndices.Length > 0)
+        {
+            var (heldLabels, heldScores) = Trainer.Predict(task, Loader(new SubsetSource(source, calibrationIndices), training: false));
+            (scaling, valScores, calibrationFields) = TemperatureFits.FitOnCalibrationAndReport(taskType, heldLabels, heldScores, valLabels, valScores, onCumulativeLogits: task is CoralTask, "volumes");
+        }
+        else if (s.Calibrate)
             (scaling, valScores, calibrationFields) = TemperatureFits.FitAndReport(taskType, valLabels, valScores, onCumulativeLogits: task is CoralTask, "volumes");
         var auc = MedMnistEvaluator.GetAuc(task.TaskType, valLabels, valScores).Value;
         // (ACC and the report's label measures count the grades the model reports: a CORAL head's median)
@@ -516,12 +532,13 @@ internal static class TrainCommand
     // A volume's path below --data, '/'-separated.
     private static string RelativePath(string data, string path) => Path.GetRelativePath(data, path).Replace(Path.DirectorySeparatorChar, '/');
 
-    // The hold-out split, for the record: each volume's path below --data, its patient (with --group-by) and its side.
-    private static void WriteSplit(string path, VolumeFolderSource source, string data, string[]? groups, int[] validation)
+    // The hold-out split, for the record: each volume's path below --data, its patient (with --group-by) and its part (train, calibration or validation).
+    private static void WriteSplit(string path, VolumeFolderSource source, string data, string[]? groups, int[] validation, int[] calibration)
     {
         var held = validation.ToHashSet();
+        var calibrating = calibration.ToHashSet();
         var lines = source.Samples.Select((sample, i) => string.Join(',', Csv(RelativePath(data, sample.Path)),
-            Csv(source.ClassNames[sample.Label]), Csv(groups?[i] ?? ""), held.Contains(i) ? "validation" : "train"));
+            Csv(source.ClassNames[sample.Label]), Csv(groups?[i] ?? ""), held.Contains(i) ? "validation" : calibrating.Contains(i) ? "calibration" : "train"));
         AtomicFile.WriteAllText(path, string.Join('\n', lines.Prepend("path,class,patient,part")) + "\n");
         static string Csv(string value) => value.IndexOfAny(new[] { ',', '"', '\n', '\r' }) < 0 ? value : '"' + value.Replace("\"", "\"\"") + '"';
     }

@@ -218,6 +218,72 @@ public sealed class FundusFolderSampleTests : IDisposable
     }
 
     [Fact]
+    public async Task CalibrationFraction_FitsTheTemperatureOnTrainingPhotographsHeldOutOfTraining_AndMeasuresItOnTheValidationOnes()
+    {
+        var random = new Random(6);
+        foreach (var (split, count) in new[] { ("train", 10), ("val", 6) })
+            foreach (var (name, level) in new[] { ("normal", 40), ("pathologic", 120) })
+                for (int i = 0; i < count; i++) Photo(_folder[$"cf/{split}/{name}/{split}{i}.png"], level + random.Next(-40, 41), random);
+        var run = _folder["cf-out"];
+        var train = await SampleApp.RunAsync("fundus-folder", _folder.Path, "train", "--labels", "subfolders", "--train-folder", _folder["cf/train"], "--val-folder", _folder["cf/val"],
+            "--depth", "18", "--size", "32", "--epochs", "3", "--batch", "4", "--lr", "1e-3", "--threads", "1", "--seed", "3", "--calibrate", "--calibration-fraction", "0.3", "--output", run);
+        train.ExitCode.Should().Be(0, train.ToString());
+        train.Text.Should().Contain("Training 14 images (7 pathologic) · calibration 6 images (3 pathologic) (held out of training for --calibrate) · validation 12 images (6 pathologic)")
+            .And.Contain("Calibration photographs (6, held out of training): ECE").And.Contain("at the calibration photographs' temperature (not fitted on these)");
+        var result = train.Lines().Single();
+        result["calibration_images"].Should().Be("6");
+        var modelFile = Path.Combine(run, "model.safetensors");
+        double temperature = MedVision.Nets.Inference.ModelFile.ReadCard(modelFile).Temperature;
+        result["temperature"].Should().Be(temperature.ToString("F4", CultureInfo.InvariantCulture));
+        temperature.Should().BeLessThan(100, "the model's scores inform on these photographs (no flattening temperature)");
+
+        // The held-out photographs: 3 of each class of the training folder, chosen as DataSplits.StratifiedHoldout chooses with --seed.
+        var training = ImageFolderDataset.FromSubfolders(_folder["cf/train"]);
+        var (_, held) = MedVision.Nets.Data.Loading.DataSplits.StratifiedHoldout(training.Samples.Select(x => x.Label).ToArray(), 0.3, seed: 3);
+        var heldFiles = held.Select(i => training.Samples[i].FilePath).ToArray();
+        var valFiles = Directory.GetFiles(_folder["cf/val"], "*.png", SearchOption.AllDirectories).Order(StringComparer.Ordinal).ToArray();
+        using var predictor = MedVision.Nets.Inference.Predictor.Load(modelFile);
+        // The predictor's (calibrated) probabilities and those at temperature 1 behind them (softmax(T · log p)).
+        (int[,] Labels, double[,] Calibrated, double[,] Plain) Probabilities(string[] files)
+        {
+            var (labels, calibrated, plain) = (new int[files.Length, 1], new double[files.Length, 2], new double[files.Length, 2]);
+            for (int i = 0; i < files.Length; i++)
+            {
+                labels[i, 0] = files[i].Contains("pathologic", StringComparison.Ordinal) ? 1 : 0;
+                var p = predictor.PredictFile(files[i]).Probabilities;
+                double z0 = temperature * Math.Log(p[0]), z1 = temperature * Math.Log(p[1]), max = Math.Max(z0, z1);
+                double e0 = Math.Exp(z0 - max), e1 = Math.Exp(z1 - max);
+                (calibrated[i, 0], calibrated[i, 1], plain[i, 0], plain[i, 1]) = (p[0], p[1], e0 / (e0 + e1), e1 / (e0 + e1));
+            }
+            return (labels, calibrated, plain);
+        }
+        var calibration = Probabilities(heldFiles);
+        var validation = Probabilities(valFiles);
+        var task = MedVision.Nets.Metrics.MedMnistTask.Binary;
+        double Ece(int[,] labels, double[,] p) => MedVision.Nets.Metrics.Calibration.Evaluate(task, labels, p).ExpectedCalibrationError;
+        double D(string key) => double.Parse(result[key], CultureInfo.InvariantCulture);
+        // The temperature is the fit on the held-out training photographs, not on the validation ones.
+        MedVision.Nets.Metrics.TemperatureScaling.FitFromProbabilities(calibration.Labels, calibration.Plain).Temperature.Should().BeApproximately(temperature, 1e-3 * temperature);
+        MedVision.Nets.Metrics.TemperatureScaling.FitFromProbabilities(validation.Labels, validation.Plain).Temperature.Should().NotBeApproximately(temperature, 1e-2 * temperature);
+        D("cal_ece_uncalibrated").Should().BeApproximately(Ece(calibration.Labels, calibration.Plain), 1e-3);
+        D("cal_ece").Should().BeApproximately(Ece(calibration.Labels, calibration.Calibrated), 1e-3);
+        D("val_ece_uncalibrated").Should().BeApproximately(Ece(validation.Labels, validation.Plain), 1e-3);
+        D("val_ece").Should().BeApproximately(Ece(validation.Labels, validation.Calibrated), 1e-3);
+
+        // Without --calibrate, or holding out a class's only photograph: refused, naming the problem.
+        var alone = await SampleApp.RunAsync("fundus-folder", _folder.Path, "train", "--demo", "--calibration-fraction", "0.2", "--output", _folder["cf-refused"]);
+        alone.ExitCode.Should().Be(2, alone.ToString());
+        alone.Error.Should().Contain("--calibration-fraction holds training images out for --calibrate's temperature; give --calibrate too.");
+        Photo(_folder["cf-one/train/normal/a.png"], 40, random);
+        Photo(_folder["cf-one/train/normal/b.png"], 40, random);
+        Photo(_folder["cf-one/train/pathologic/c.png"], 110, random);
+        var tooFew = await SampleApp.RunAsync("fundus-folder", _folder.Path, "train", "--labels", "subfolders", "--train-folder", _folder["cf-one/train"], "--val-folder", _folder["cf/val"],
+            "--calibrate", "--calibration-fraction", "0.5", "--output", _folder["cf-one-out"]);
+        tooFew.ExitCode.Should().Be(2, tooFew.ToString());
+        tooFew.Error.Should().Contain("--calibration-fraction 0.5 would leave class pathologic no training photographs (its 1 would all be held out for calibration); lower the fraction or add photographs.");
+    }
+
+    [Fact]
     public async Task GradeSubfolders_TrainAnOrdinalModel_WhosePredictionsGradeAndRefer()
     {
         // Five grade folders, named as diabetic-retinopathy datasets name them (0/ … 4/): brighter with the grade.

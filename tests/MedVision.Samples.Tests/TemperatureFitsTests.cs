@@ -101,4 +101,32 @@ public sealed class TemperatureFitsTests
         card.SetTemperature(TemperatureScaling.WithTemperature(0.75));
         TemperatureFits.OfCard(card).Should().Be(", temperature 0.75 on the grade probabilities");
     }
+
+    [Fact]
+    public void CarveCalibration_HoldsOutEachClassShare_OrWholePatients_AndRefusesASplitThatCannotTrainOrFit()
+    {
+        string[] names = ["normal", "referable"];
+        var labels = Enumerable.Range(0, 20).Select(i => i < 14 ? 0 : 1).ToArray();     // 14 normal, 6 referable
+        var (train, calibration) = TemperatureFits.CarveCalibration(labels, 0.25, seed: 2, names, "photographs");
+        (train, calibration).Should().BeEquivalentTo(MedVision.Nets.Data.Loading.DataSplits.StratifiedHoldout(labels, 0.25, 2), "the library's stratified hold-out");
+        calibration.Count(i => labels[i] == 0).Should().Be(4, "round(0.25 × 14)");
+        calibration.Count(i => labels[i] == 1).Should().Be(2, "round(0.25 × 6)");
+        train.Concat(calibration).Should().BeEquivalentTo(Enumerable.Range(0, 20));
+
+        // Patients (two images each) are held out whole.
+        var patients = Enumerable.Range(0, 20).Select(i => $"p{i / 2}").ToArray();
+        var (groupedTrain, groupedCalibration) = TemperatureFits.CarveCalibration(labels, 0.25, seed: 2, names, "volumes", patients);
+        groupedCalibration.Should().NotBeEmpty();
+        groupedCalibration.Select(i => patients[i]).Intersect(groupedTrain.Select(i => patients[i])).Should().BeEmpty("no patient is on both sides");
+        groupedTrain.Concat(groupedCalibration).Should().BeEquivalentTo(Enumerable.Range(0, 20));
+
+        FluentActions.Invoking(() => TemperatureFits.CarveCalibration([0, 0, 1], 0.5, 0, names, "photographs"))
+            .Should().Throw<ArgumentException>().WithMessage("--calibration-fraction 0.5 would leave class referable no training photographs (its 1 would all be held out for calibration)*");
+        FluentActions.Invoking(() => TemperatureFits.CarveCalibration([0, 0, 1, 1], 0.1, 0, names, "photographs"))
+            .Should().Throw<ArgumentException>().WithMessage("--calibration-fraction 0.1 of 4 training photographs holds out none to fit the temperature on*");
+        FluentActions.Invoking(() => TemperatureFits.CarveCalibration([0, 1, 0, 1], 0.3, 0, names, "volumes", ["p", "p", "p", "p"]))
+            .Should().Throw<ArgumentException>().WithMessage("--calibration-fraction holds whole patients out of training; the 4 training volumes are of one patient.");
+        FluentActions.Invoking(() => TemperatureFits.CarveCalibration([0, 0, 1, 1], 0.5, 0, names, "volumes", ["a", "a", "b", "b"]))
+            .Should().Throw<ArgumentException>().WithMessage("--calibration-fraction 0.5 would leave class * no training volumes (its 2 would all be held out for calibration, with their patients)*");
+    }
 }

@@ -616,6 +616,27 @@ public sealed class VolumeFolderSampleTests : IDisposable
         Enumerable.Range(0, 14).Where(i => rows[i][3] == "validation").Should().Equal(expected);
         holdout.Text.Should().Contain($"validation {expected.Count(i => labels[i] == 0)} healthy, {expected.Count(i => labels[i] == 1)} lesion ({expected.Length / 2} patients)");
 
+        // --calibration-fraction: whole patients of the training part held out for --calibrate's temperature, as the
+        // library's grouped hold-out of that part chooses them; the validation patients stay as they were.
+        var calibrated = await SampleApp.RunAsync("volume-folder", _folder.Path, [.. Common(_folder["grouped-calibrated"]), "--val-fraction", "0.3", "--calibrate", "--calibration-fraction", "0.4"]);
+        calibrated.ExitCode.Should().Be(0, calibrated.ToString());
+        var parts = File.ReadAllLines(Path.Combine(_folder["grouped-calibrated"], "split.csv")).Skip(1).Select(l => l.Split(',')[3]).ToArray();
+        Enumerable.Range(0, 14).Where(i => parts[i] == "validation").Should().Equal(expected);
+        var trainingPart = Enumerable.Range(0, 14).Where(i => rows[i][3] == "train").ToArray();
+        var held = DataSplits.StratifiedGroupHoldout(trainingPart.Select(i => labels[i]).ToArray(), trainingPart.Select(i => rows[i][2]).ToArray(), 0.4, seed: 0).Validation.Select(k => trainingPart[k]).ToArray();
+        held.Should().NotBeEmpty();
+        Enumerable.Range(0, 14).Where(i => parts[i] == "calibration").Should().Equal(held);
+        Enumerable.Range(0, 14).GroupBy(i => rows[i][2]).Should().OnlyContain(g => g.Select(i => parts[i]).Distinct().Count() == 1, "a patient's two scans are in one part");
+        calibrated.Text.Should().Contain($"calibration {held.Count(i => labels[i] == 0)} healthy, {held.Count(i => labels[i] == 1)} lesion ({held.Length / 2} patients) (held out of training for --calibrate)")
+            .And.Contain($"Calibration volumes ({held.Length}, held out of training): ECE");
+        var fields = calibrated.Lines().Single();
+        fields["calibration_images"].Should().Be(held.Length.ToString(CultureInfo.InvariantCulture));
+        fields["temperature"].Should().Be(ModelFile.ReadCard(Path.Combine(_folder["grouped-calibrated"], "model.safetensors")).Temperature.ToString("F4", CultureInfo.InvariantCulture));
+        fields.Should().ContainKeys("cal_ece_uncalibrated", "cal_ece", "val_ece_uncalibrated", "val_ece", "val_nll");
+        var withFolds = await SampleApp.RunAsync("volume-folder", _folder.Path, [.. Common(_folder["calibrated-folds"]), "--folds", "3", "--calibrate", "--calibration-fraction", "0.2"]);
+        withFolds.ExitCode.Should().Be(2, withFolds.ToString());
+        withFolds.Error.Should().Contain("--calibration-fraction holds volumes out of one hold-out run's training part; with --folds each fold's model is calibrated on its own held-out fold");
+
         var folds = await SampleApp.RunAsync("volume-folder", _folder.Path, [.. Common(_folder["grouped-folds"]), "--folds", "3"]);
         folds.ExitCode.Should().Be(0, folds.ToString());
         folds.Text.Should().Contain("(7 patients), 3-fold cross-validation (stratified, each patient in one fold)");

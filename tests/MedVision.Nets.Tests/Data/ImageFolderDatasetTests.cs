@@ -37,6 +37,32 @@ public class ImageFolderDatasetTests
     }
 
     [Fact]
+    public void Subset_keeps_the_chosen_images_in_order_with_the_classes_and_refuses_bad_indices()
+    {
+        using var temp = new TempFolder();
+        for (int i = 0; i < 6; i++) WritePng(temp.File($"{(i % 2 == 0 ? "normal" : "referable")}/{i}.png"), 4, 4, 1, (byte)(10 * i));
+        var data = ImageFolderDataset.FromSubfolders(temp.Path);
+        var labels = data.Samples.Select(s => s.Label).ToArray();
+
+        // A stratified hold-out of the images: the two parts together are the dataset, each class split in both.
+        var (keep, held) = MedVision.Nets.Data.Loading.DataSplits.StratifiedHoldout(labels, 1.0 / 3, seed: 4);
+        var (kept, calibration) = (data.Subset(keep), data.Subset(held));
+        calibration.Samples.Should().Equal(held.Select(i => data.Samples[i]));
+        kept.Samples.Concat(calibration.Samples).Select(s => s.FilePath).Should().BeEquivalentTo(data.Samples.Select(s => s.FilePath));
+        calibration.Samples.Select(s => s.Label).Should().BeEquivalentTo(new[] { 0, 1 });
+        (kept.Root, kept.ClassNames, kept.LabelColumns).Should().Be((data.Root, data.ClassNames, 1));
+        var reversed = data.Subset([5, 0]);
+        reversed.Samples.Should().Equal(data.Samples[5], data.Samples[0]);
+        reversed.LoadImage(0, 4, 4, 1).Pixels.Should().Equal(data.LoadImage(5, 4, 4, 1).Pixels);
+
+        FluentActions.Invoking(() => data.Subset([1, 6])).Should().Throw<ArgumentOutOfRangeException>().WithMessage("Index 6 (position 1) is outside the 6 images*");
+        FluentActions.Invoking(() => data.Subset([-1])).Should().Throw<ArgumentOutOfRangeException>().WithMessage("Index -1 *");
+        FluentActions.Invoking(() => data.Subset([2, 3, 2])).Should().Throw<ArgumentException>().WithMessage("Index 2 appears twice*");
+        FluentActions.Invoking(() => data.Subset([])).Should().Throw<ArgumentException>().WithMessage("*needs at least one index*");
+        FluentActions.Invoking(() => data.Subset(null!)).Should().Throw<ArgumentNullException>();
+    }
+
+    [Fact]
     public void Labels_from_the_pathologic_myopia_file_name_rule()
     {
         using var temp = new TempFolder();

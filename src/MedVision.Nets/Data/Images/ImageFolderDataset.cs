@@ -281,6 +281,32 @@ public sealed class ImageFolderDataset
     }
 
     /// <summary>
+    /// The images at <paramref name="indices"/>, in that order, as a dataset of the same folder, classes and label
+    /// columns — e.g. the two parts of <see cref="Loading.DataSplits.StratifiedHoldout"/> on
+    /// <c>Samples.Select(s =&gt; s.Label)</c>, to hold some training images out for calibration.
+    /// </summary>
+    /// <param name="indices">Distinct sample indices, each in [0, <see cref="Count"/>); at least one.</param>
+    /// <returns>The subset.</returns>
+    /// <exception cref="ArgumentException">No index, or one repeated.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">An index outside [0, <see cref="Count"/>).</exception>
+    public ImageFolderDataset Subset(IReadOnlyList<int> indices)
+    {
+        ArgumentNullException.ThrowIfNull(indices);
+        if (indices.Count == 0) throw new ArgumentException($"A subset of the {Count} images of {Root} needs at least one index.", nameof(indices));
+        var seen = new HashSet<int>();
+        var samples = new ImageSample[indices.Count];
+        for (int i = 0; i < indices.Count; i++)
+        {
+            int index = indices[i];
+            if (index < 0 || index >= Count)
+                throw new ArgumentOutOfRangeException(nameof(indices), index, $"Index {index} (position {i}) is outside the {Count} images of {Root}.");
+            if (!seen.Add(index)) throw new ArgumentException($"Index {index} appears twice in the subset (position {i}); each image can be taken once.", nameof(indices));
+            samples[i] = Samples[index];
+        }
+        return new ImageFolderDataset(Root, ClassNames, samples, LabelColumns);
+    }
+
+    /// <summary>
     /// Decodes image <paramref name="index"/>, converts it to <paramref name="channels"/> channels and resizes it
     /// bilinearly to <paramref name="width"/>×<paramref name="height"/>.
     /// </summary>
