@@ -144,6 +144,23 @@ public sealed class FundusFolderSampleTests : IDisposable
         ImageCodec.Save(path, new RasterImage(16, 16, 3, pixels));
     }
 
+    // The model file's predictor's (calibrated) probabilities of binary photographs (labelled 1 when "pathologic" is in
+    // the path), and the probabilities at temperature 1 behind them (softmax(T · log p)).
+    private static (int[,] Labels, double[,] Calibrated, double[,] Plain) BinaryProbabilities(string modelFile, double temperature, string[] files)
+    {
+        var (labels, calibrated, plain) = (new int[files.Length, 1], new double[files.Length, 2], new double[files.Length, 2]);
+        using var predictor = MedVision.Nets.Inference.Predictor.Load(modelFile);
+        for (int i = 0; i < files.Length; i++)
+        {
+            labels[i, 0] = files[i].Contains("pathologic", StringComparison.Ordinal) ? 1 : 0;
+            var p = predictor.PredictFile(files[i]).Probabilities;
+            double z0 = temperature * Math.Log(p[0]), z1 = temperature * Math.Log(p[1]), max = Math.Max(z0, z1);
+            double e0 = Math.Exp(z0 - max), e1 = Math.Exp(z1 - max);
+            (calibrated[i, 0], calibrated[i, 1], plain[i, 0], plain[i, 1]) = (p[0], p[1], e0 / (e0 + e1), e1 / (e0 + e1));
+        }
+        return (labels, calibrated, plain);
+    }
+
     [Fact]
     public async Task Calibrate_StoresTheTemperatureFittedOnTheValidationPhotographs_WhoseCalibratedRisksTheOperatingPointReads()
     {
@@ -168,18 +185,7 @@ public sealed class FundusFolderSampleTests : IDisposable
         // The predictor's (calibrated) probabilities of the validation photographs, and those at temperature 1 they come
         // from (softmax(T · log p)): the card's temperature is the fit on the latter, the ECEs are theirs.
         var files = Directory.GetFiles(_folder["cal/val"], "*.png", SearchOption.AllDirectories).Order(StringComparer.Ordinal).ToArray();
-        var labels = new int[files.Length, 1];
-        var calibrated = new double[files.Length, 2];
-        var plain = new double[files.Length, 2];
-        using (var predictor = MedVision.Nets.Inference.Predictor.Load(modelFile))
-            for (int i = 0; i < files.Length; i++)
-            {
-                labels[i, 0] = files[i].Contains("pathologic", StringComparison.Ordinal) ? 1 : 0;
-                var p = predictor.PredictFile(files[i]).Probabilities;
-                double z0 = temperature * Math.Log(p[0]), z1 = temperature * Math.Log(p[1]), max = Math.Max(z0, z1);
-                (calibrated[i, 0], calibrated[i, 1]) = (p[0], p[1]);
-                (plain[i, 0], plain[i, 1]) = (Math.Exp(z0 - max) / (Math.Exp(z0 - max) + Math.Exp(z1 - max)), Math.Exp(z1 - max) / (Math.Exp(z0 - max) + Math.Exp(z1 - max)));
-            }
+        var (labels, calibrated, plain) = BinaryProbabilities(modelFile, temperature, files);
         MedVision.Nets.Metrics.TemperatureScaling.FitFromProbabilities(labels, plain).Temperature.Should().BeApproximately(temperature, 1e-3 * temperature);
         double D(string key) => double.Parse(result[key], CultureInfo.InvariantCulture);
         var task = MedVision.Nets.Metrics.MedMnistTask.Binary;
@@ -242,23 +248,8 @@ public sealed class FundusFolderSampleTests : IDisposable
         var (_, held) = MedVision.Nets.Data.Loading.DataSplits.StratifiedHoldout(training.Samples.Select(x => x.Label).ToArray(), 0.3, seed: 3);
         var heldFiles = held.Select(i => training.Samples[i].FilePath).ToArray();
         var valFiles = Directory.GetFiles(_folder["cf/val"], "*.png", SearchOption.AllDirectories).Order(StringComparer.Ordinal).ToArray();
-        using var predictor = MedVision.Nets.Inference.Predictor.Load(modelFile);
-        // The predictor's (calibrated) probabilities and those at temperature 1 behind them (softmax(T · log p)).
-        (int[,] Labels, double[,] Calibrated, double[,] Plain) Probabilities(string[] files)
-        {
-            var (labels, calibrated, plain) = (new int[files.Length, 1], new double[files.Length, 2], new double[files.Length, 2]);
-            for (int i = 0; i < files.Length; i++)
-            {
-                labels[i, 0] = files[i].Contains("pathologic", StringComparison.Ordinal) ? 1 : 0;
-                var p = predictor.PredictFile(files[i]).Probabilities;
-                double z0 = temperature * Math.Log(p[0]), z1 = temperature * Math.Log(p[1]), max = Math.Max(z0, z1);
-                double e0 = Math.Exp(z0 - max), e1 = Math.Exp(z1 - max);
-                (calibrated[i, 0], calibrated[i, 1], plain[i, 0], plain[i, 1]) = (p[0], p[1], e0 / (e0 + e1), e1 / (e0 + e1));
-            }
-            return (labels, calibrated, plain);
-        }
-        var calibration = Probabilities(heldFiles);
-        var validation = Probabilities(valFiles);
+        var calibration = BinaryProbabilities(modelFile, temperature, heldFiles);
+        var validation = BinaryProbabilities(modelFile, temperature, valFiles);
         var task = MedVision.Nets.Metrics.MedMnistTask.Binary;
         double Ece(int[,] labels, double[,] p) => MedVision.Nets.Metrics.Calibration.Evaluate(task, labels, p).ExpectedCalibrationError;
         double D(string key) => double.Parse(result[key], CultureInfo.InvariantCulture);
