@@ -242,7 +242,7 @@ internal static class TrainCommand
             : taskType == MedMnistTask.OrdinalRegression ? $" · ordinal grades {string.Join(", ", classNames.Select((_, k) => PredictionTable.ClassLabel(classNames, k)))}, referable from {PredictionTable.ClassLabel(classNames, from!.Value)}"
             : $" · {classNames.Length} classes (multi-class): {string.Join(", ", classNames.Select((n, k) => $"{n} ({k})"))}";
         AnsiConsole.MarkupLine(Markup.Escape($"Training {Counts(train)}{(calibration is null ? "" : $" · calibration {Counts(calibration)} (held out of training for --calibrate)")} · validation {Counts(val)}{classes}"));
-        if (group is not { IsMaster: false }) AuditFolders(train, val, s.Output);
+        if (group is not { IsMaster: false }) AuditFolders(train, val, calibration, s.Output);
 
         // ImageNet statistics; augmentation on training images only.
         float[] mean = [0.485f, 0.456f, 0.406f], std = [0.229f, 0.224f, 0.225f];
@@ -404,18 +404,21 @@ internal static class TrainCommand
 
     // Before training: is any validation photograph a near-copy of a training one (the same picture saved twice, or
     // re-encoded)? Compared as 64×64 thumbnails; the pairs go to OUTPUT/near-duplicates.csv, and a warning says that
-    // the validation metrics would count images the model trained on.
-    private static void AuditFolders(ImageFolderDataset train, ImageFolderDataset val, string output)
+    // the validation metrics would count images the model trained on. With --calibration-fraction the photographs held out
+    // for calibration are a third split: near-copies of them among the training ones would make the fit overconfident.
+    private static void AuditFolders(ImageFolderDataset train, ImageFolderDataset val, ImageFolderDataset? calibration, string output)
     {
         const int Thumbnail = 64;
-        var audit = SplitAudit.Create()
+        var builder = SplitAudit.Create()
             .AddSplit("train", new ImageFolderSource(train, Thumbnail, Thumbnail))
-            .AddSplit("val", new ImageFolderSource(val, Thumbnail, Thumbnail))
-            .Run();
+            .AddSplit("val", new ImageFolderSource(val, Thumbnail, Thumbnail));
+        if (calibration is not null) builder.AddSplit("calibration", new ImageFolderSource(calibration, Thumbnail, Thumbnail));
+        var audit = builder.Run();
         var across = audit.Between("train", "val");
         string Name(ImageFolderDataset d, int i) => Path.GetFileName(d.Samples[i].FilePath);
+        string held = calibration is null ? "" : $", {audit.Between("train", "calibration").Count} between the training photographs and those held out for calibration";
         AnsiConsole.MarkupLine(Markup.Escape(string.Create(CultureInfo.InvariantCulture,
-            $"Split audit ({Thumbnail}×{Thumbnail} thumbnails, mean absolute difference ≤ {audit.MaxDifference:G4}): {across.Count} near-duplicate pair(s) between the training and validation folders, {audit.Between("train", "train").Count} within the training folder, {audit.LabelConflicts.Count} with different labels")));
+            $"Split audit ({Thumbnail}×{Thumbnail} thumbnails, mean absolute difference ≤ {audit.MaxDifference:G4}): {across.Count} near-duplicate pair(s) between the training and validation folders, {audit.Between("train", "train").Count} within the training {(calibration is null ? "folder" : "photographs")}{held}, {audit.LabelConflicts.Count} with different labels")));
         if (across.Count == 0) return;
         audit.WriteCsv(Path.Combine(output, "near-duplicates.csv"));
         AnsiConsole.MarkupLine("[yellow]Warning:[/] " + Markup.Escape(

@@ -235,6 +235,7 @@ public sealed class FundusFolderSampleTests : IDisposable
             "--depth", "18", "--size", "32", "--epochs", "3", "--batch", "4", "--lr", "1e-3", "--threads", "1", "--seed", "3", "--calibrate", "--calibration-fraction", "0.3", "--output", run);
         train.ExitCode.Should().Be(0, train.ToString());
         train.Text.Should().Contain("Training 14 images (7 pathologic) · calibration 6 images (3 pathologic) (held out of training for --calibrate) · validation 12 images (6 pathologic)")
+            .And.Contain("0 within the training photographs, 0 between the training photographs and those held out for calibration, 0 with different labels")
             .And.Contain("Calibration photographs (6, held out of training): ECE").And.Contain("at the calibration photographs' temperature (not fitted on these)");
         var result = train.Lines().Single();
         result["calibration_images"].Should().Be("6");

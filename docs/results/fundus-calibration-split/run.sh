@@ -26,3 +26,4 @@ for head in softmax coral; do
     cp $run/history.csv $run/validation-evaluation.csv "$out/$head-seed$s/"; cp $run/test/test-evaluation.csv "$out/$head-seed$s/" 2>/dev/null || true
   done
 done
+/usr/bin/python3 docs/results/fundus-calibration/summarize.py "$out/lines.txt" > "$out/summary.md"

@@ -1,7 +1,9 @@
 """Summarises docs/results/fundus-calibration/lines.txt (written by run.sh): per run and as mean ± sd over the seeds,
 the fitted temperature, the validation ECE before and after it (in-sample: fitted on those photographs), and the test
 folder's ECE and NLL at the model file's temperature and at temperature 1, with AUC, ACC, QWK and the referral
-sensitivity and specificity of the operating point chosen on the calibrated probabilities.
+sensitivity and specificity of the operating point chosen on the calibrated probabilities. Runs with
+--calibration-fraction (docs/results/fundus-calibration-split/lines.txt) add the held-out training photographs the
+temperature was fitted on (their count and ECE before and after it); their validation ECE is then out of sample.
 Usage: /usr/bin/python3 docs/results/fundus-calibration/summarize.py [lines.txt]"""
 import statistics
 import sys
@@ -17,7 +19,9 @@ for result, evaluation in zip(lines[0::2], lines[1::2]):
     assert r["temperature"] == e["temperature"], "the evaluation is of the run's model file"
     runs.append((r.get("head", "softmax"), r["seed"], r, e))
 
-keys = [("T", "r", "temperature"), ("val ECE T=1", "r", "val_ece_uncalibrated"), ("val ECE", "r", "val_ece"),
+split = all("calibration_images" in r for *_, r, _ in runs)
+keys = [("T", "r", "temperature")] + ([("cal. images", "r", "calibration_images"), ("cal ECE T=1", "r", "cal_ece_uncalibrated"),
+        ("cal ECE", "r", "cal_ece")] if split else []) + [("val ECE T=1", "r", "val_ece_uncalibrated"), ("val ECE", "r", "val_ece"),
         ("test ECE T=1", "e", "test_ece_uncalibrated"), ("test ECE", "e", "test_ece"),
         ("test NLL T=1", "e", "test_nll_uncalibrated"), ("test NLL", "e", "test_nll"),
         ("test AUC", "e", "test_auc"), ("test ACC", "e", "test_acc"), ("test QWK", "e", "test_qwk"),
