@@ -259,7 +259,7 @@ internal static class TrainCommand
             }
             string calibrationPart = calibrationIndices.Length == 0 ? "" : $" · calibration {Counts(calibrationIndices)}{Grouping(calibrationIndices)} (held out of training for --calibrate)";
             AnsiConsole.MarkupLine(Markup.Escape(Described($"training {Counts(trainIndices)}{Grouping(trainIndices)}{calibrationPart} · validation {Counts(valIndices)}{Grouping(valIndices)}")));
-            WriteSplit(Path.Combine(s.Output, "split.csv"), source, s.Data, groups, valIndices, calibrationIndices);
+            WriteSplit(Path.Combine(s.Output, "split.csv"), source, s.Data, groups, valIndices, calibrationIndices, s.Resume);
         }
         AnsiConsole.MarkupLine(Markup.Escape(AugmentationText(s)));
 
@@ -532,14 +532,25 @@ internal static class TrainCommand
     // A volume's path below --data, '/'-separated.
     private static string RelativePath(string data, string path) => Path.GetRelativePath(data, path).Replace(Path.DirectorySeparatorChar, '/');
 
-    // The hold-out split, for the record: each volume's path below --data, its patient (with --group-by) and its part (train, calibration or validation).
-    private static void WriteSplit(string path, VolumeFolderSource source, string data, string[]? groups, int[] validation, int[] calibration)
+    // The hold-out split, for the record: each volume's path below --data, its patient (with --group-by) and its part
+    // (train, calibration or validation). A --resume run must split as the run it continues did: a checkpoint trained on
+    // other volumes would go on with volumes it was validated or calibrated on, so a split.csv that differs is refused.
+    private static void WriteSplit(string path, VolumeFolderSource source, string data, string[]? groups, int[] validation, int[] calibration, bool resume)
     {
         var held = validation.ToHashSet();
         var calibrating = calibration.ToHashSet();
-        var lines = source.Samples.Select((sample, i) => string.Join(',', Csv(RelativePath(data, sample.Path)),
-            Csv(source.ClassNames[sample.Label]), Csv(groups?[i] ?? ""), held.Contains(i) ? "validation" : calibrating.Contains(i) ? "calibration" : "train"));
-        AtomicFile.WriteAllText(path, string.Join('\n', lines.Prepend("path,class,patient,part")) + "\n");
+        var rows = source.Samples.Select((sample, i) => (Path: RelativePath(data, sample.Path), Line: string.Join(',', Csv(RelativePath(data, sample.Path)),
+            Csv(source.ClassNames[sample.Label]), Csv(groups?[i] ?? ""), held.Contains(i) ? "validation" : calibrating.Contains(i) ? "calibration" : "train"))).ToArray();
+        var text = string.Join('\n', rows.Select(r => r.Line).Prepend("path,class,patient,part")) + "\n";
+        var before = resume && File.Exists(path) ? File.ReadAllLines(path).Skip(1).Where(l => l.Length > 0).ToArray() : null;
+        int first = before is null ? rows.Length : Enumerable.Range(0, rows.Length).FirstOrDefault(i => i >= before.Length || before[i] != rows[i].Line, rows.Length);
+        if (before is not null && (first < rows.Length || before.Length != rows.Length))
+        {
+            string difference = before.Length != rows.Length ? $"it lists {before.Length} volumes, --data {data} holds {rows.Length}"
+                : $"it records {before[first].Split(',')[^1]} for {rows[first].Path}, these options {rows[first].Line.Split(',')[^1]}";
+            throw new ArgumentException($"--resume continues the run in {Path.GetDirectoryName(Path.GetFullPath(path))}, whose split.csv differs from this split ({difference}): resume with the options it was started with (--data, --val-fraction, --calibration-fraction, --group-by, --seed).");
+        }
+        AtomicFile.WriteAllText(path, text);
         static string Csv(string value) => value.IndexOfAny(new[] { ',', '"', '\n', '\r' }) < 0 ? value : '"' + value.Replace("\"", "\"\"") + '"';
     }
 

@@ -417,6 +417,15 @@ public sealed class VolumeFolderSampleTests : IDisposable
         var history = File.ReadAllLines(Path.Combine(run, "history.csv"));
         history.Should().HaveCount(3, "the first epoch is kept and the second is added");
         history[1].Should().Be(firstEpoch);
+
+        // Resumed with options that split the volumes otherwise: refused before training, naming a volume that moved.
+        var split = File.ReadAllText(Path.Combine(run, "split.csv"));
+        var moved = await SampleApp.RunAsync("volume-folder", _folder.Path, [.. arguments, "--epochs", "3", "--resume", "--calibrate", "--calibration-fraction", "0.5"]);
+        moved.ExitCode.Should().Be(2, moved.ToString());
+        moved.Error.Should().Contain($"--resume continues the run in {run}, whose split.csv differs from this split (it records train for ")
+            .And.Contain(", these options calibration): resume with the options it was started with (--data, --val-fraction, --calibration-fraction, --group-by, --seed).");
+        File.ReadAllText(Path.Combine(run, "split.csv")).Should().Be(split, "the refused run changes nothing");
+        File.ReadAllLines(Path.Combine(run, "history.csv")).Should().Equal(history);
     }
 
     [Fact]
