@@ -142,6 +142,20 @@ internal static class NullFuzz
     private static readonly Dictionary<Type, object?> Instances = new();
 
     // A bare Implicit VR Little Endian data set: modality, a 2×2 8-bit grey image.
+    // Folders written for instances (an image folder), removed with the instances.
+    private static readonly List<string> Folders = new();
+
+    // Two 2×2 PNG photographs in class sub-folders a/ and b/.
+    private static object TinyImageFolder()
+    {
+        var root = Directory.CreateTempSubdirectory("mvfuzz-images-").FullName;
+        Folders.Add(root);
+        foreach (var name in new[] { "a", "b" })
+            MedVision.Nets.Data.Images.ImageCodec.Save(Path.Combine(Directory.CreateDirectory(Path.Combine(root, name)).FullName, "1.png"),
+                new MedVision.Nets.Data.Images.RasterImage(2, 2, 1, new byte[4]));
+        return MedVision.Nets.Data.Images.ImageFolderDataset.FromSubfolders(root);
+    }
+
     private static byte[] TinyDicom()
     {
         var bytes = new List<byte>();
@@ -201,6 +215,7 @@ internal static class NullFuzz
         [typeof(MedVision.Nets.Metrics.ConfusionMatrix)] = () => MedVision.Nets.Metrics.ConfusionMatrix.FromPredictions(new[] { 0, 1 }, new[] { 0, 0 }, 2),
         [typeof(MedVision.Nets.Metrics.CalibrationResult)] = () => MedVision.Nets.Metrics.Calibration.Evaluate(MedVision.Nets.Metrics.MedMnistTask.MultiClass, new[] { 0, 1 }, new double[,] { { 0.8, 0.2 }, { 0.3, 0.7 } }),
         [typeof(MedVision.Nets.Data.Images.FileNameLabelRule)] = () => MedVision.Nets.Data.Images.FileNameLabelRule.PathologicMyopia,
+        [typeof(MedVision.Nets.Data.Images.ImageFolderDataset)] = TinyImageFolder,
         [typeof(MedVision.Nets.Data.Loading.ILabeledImageSource)] = () => new MedVision.Nets.Data.Loading.MedMnistImageSource(MedVision.Nets.Data.MedMnist.MedMnistDataset.LoadEmbeddedRetinaMnist().Test),
         [typeof(MedVision.Nets.Losses.LossComposite<(Tensor Logits, Tensor Labels)>)] = () => MedVision.Nets.Losses.LossComposite.For<(Tensor Logits, Tensor Labels)>().Add("ce", c => Functional.CrossEntropy(c.Logits, c.Labels)).Build(),
         [typeof(MedVision.Nets.Data.Loading.DistributedSampler)] = () => new MedVision.Nets.Data.Loading.DistributedSampler(0, 1),
@@ -360,6 +375,8 @@ internal static class NullFuzz
     {
         foreach (var d in Instances.Values.OfType<IDisposable>()) DisposeQuietly(d);
         Instances.Clear();
+        foreach (var folder in Folders) Directory.Delete(folder, recursive: true);
+        Folders.Clear();
     }
 
     // The object a constructor made in spite of the null (a bad case already) may fail to dispose too.
