@@ -70,16 +70,11 @@ internal static class TemperatureFits
         int[,] labels, double[,] probabilities, bool onCumulativeLogits, string images)
     {
         var scaling = Fit(calibrationLabels, calibrationProbabilities, onCumulativeLogits);
-        var fitBefore = Calibration.Evaluate(task, calibrationLabels, calibrationProbabilities);
-        var fitAfter = Calibration.Evaluate(task, calibrationLabels, Apply(scaling, calibrationProbabilities));
-        var calibrated = Apply(scaling, probabilities);
-        var before = Calibration.Evaluate(task, labels, probabilities);
-        var after = Calibration.Evaluate(task, labels, calibrated);
         int count = calibrationLabels.GetLength(0);
-        AnsiConsole.MarkupLine(Markup.Escape(Line($"Calibration {images} ({count}, held out of training)", fitBefore)));
-        AnsiConsole.MarkupLine(Markup.Escape(Line($"  after temperature scaling ({Describe(scaling)}, fitted on them)", fitAfter)));
-        AnsiConsole.MarkupLine(Markup.Escape(Line("Validation calibration", before)));
-        AnsiConsole.MarkupLine(Markup.Escape(Line($"  at the calibration {images}' temperature (not fitted on these)", after)));
+        var (_, fitBefore, fitAfter) = Report(task, calibrationLabels, calibrationProbabilities, scaling,
+            $"Calibration {images} ({count}, held out of training)", $"  after temperature scaling ({Describe(scaling)}, fitted on them)");
+        var (calibrated, before, after) = Report(task, labels, probabilities, scaling,
+            "Validation calibration", $"  at the calibration {images}' temperature (not fitted on these)");
         if (Note(scaling) is { } note) AnsiConsole.MarkupLine($"[yellow]Note:[/] {Markup.Escape(note)}");
         return (scaling, calibrated, string.Create(CultureInfo.InvariantCulture,
             $" calibration_images={count} temperature={scaling.Temperature:F4} cal_ece_uncalibrated={fitBefore.ExpectedCalibrationError:F4} cal_ece={fitAfter.ExpectedCalibrationError:F4} val_ece_uncalibrated={before.ExpectedCalibrationError:F4} val_ece={after.ExpectedCalibrationError:F4} val_nll={after.NegativeLogLikelihood:F4}"));
@@ -107,14 +102,24 @@ internal static class TemperatureFits
     public static (TemperatureScaling Scaling, double[,] Calibrated, string Fields) FitAndReport(MedMnistTask task, int[,] labels, double[,] probabilities, bool onCumulativeLogits, string heldOut)
     {
         var scaling = Fit(labels, probabilities, onCumulativeLogits);
-        var calibrated = Apply(scaling, probabilities);
-        var before = Calibration.Evaluate(task, labels, probabilities);
-        var after = Calibration.Evaluate(task, labels, calibrated);
-        AnsiConsole.MarkupLine(Markup.Escape(Line("Validation calibration", before)));
-        AnsiConsole.MarkupLine(Markup.Escape(Line($"  after temperature scaling ({Describe(scaling)}, fitted on these {heldOut})", after)));
+        var (calibrated, before, after) = Report(task, labels, probabilities, scaling,
+            "Validation calibration", $"  after temperature scaling ({Describe(scaling)}, fitted on these {heldOut})");
         if (Note(scaling) is { } note) AnsiConsole.MarkupLine($"[yellow]Note:[/] {Markup.Escape(note)}");
         return (scaling, calibrated, string.Create(CultureInfo.InvariantCulture,
             $" temperature={scaling.Temperature:F4} val_ece_uncalibrated={before.ExpectedCalibrationError:F4} val_ece={after.ExpectedCalibrationError:F4} val_nll={after.NegativeLogLikelihood:F4}"));
+    }
+
+    // The calibration of probabilities at temperature 1 and after `scaling`, each printed on a line of its own; with the
+    // rescaled probabilities.
+    private static (double[,] Calibrated, CalibrationResult Before, CalibrationResult After) Report(MedMnistTask task, int[,] labels, double[,] probabilities,
+        TemperatureScaling scaling, string beforeName, string afterName)
+    {
+        var calibrated = Apply(scaling, probabilities);
+        var before = Calibration.Evaluate(task, labels, probabilities);
+        var after = Calibration.Evaluate(task, labels, calibrated);
+        AnsiConsole.MarkupLine(Markup.Escape(Line(beforeName, before)));
+        AnsiConsole.MarkupLine(Markup.Escape(Line(afterName, after)));
+        return (calibrated, before, after);
     }
 
     /// <summary>The probabilities at temperature 1 rescaled by <paramref name="scaling"/>, as a predictor with it gives them.</summary>
